@@ -1,0 +1,53 @@
+"""Vectorized helpers over sorted segments (one segment per conversation). Private."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def count_by(codes: IntArray, n: int, mask: BoolArray | None = None) -> FloatArray:
+    """Number of rows per code, counting only rows where ``mask`` holds."""
+    weights = None if mask is None else mask.astype(np.float64)
+    return np.bincount(codes, weights=weights, minlength=n).astype(np.float64)
+
+
+def count_by_role(conv: IntArray, is_first: BoolArray, n: int, mask: BoolArray) -> FloatArray:
+    """Counts per (conversation, participant), shape (n, 2); column 1 is the initiator."""
+    key = conv * 2 + is_first.astype(np.int64)
+    return count_by(key, 2 * n, mask).reshape(n, 2)
+
+
+def last_valid(values: FloatArray, starts: IntArray) -> FloatArray:
+    """Last non-NaN value of each segment (NaN when a segment has none)."""
+    idx = np.where(np.isnan(values), -1, np.arange(len(values)))
+    last = np.maximum.reduceat(idx, starts) if len(values) else np.empty(0, dtype=np.int64)
+    out = np.full(len(starts), np.nan)
+    found = last >= 0
+    out[found] = values[last[found]]
+    return out
+
+
+def forward_fill_index(known: BoolArray, segment_first: IntArray) -> IntArray:
+    """For each row, the index of the latest row at or before it in its segment where
+    ``known`` holds, or -1 when there is none. ``segment_first`` is each row's segment start."""
+    idx = np.where(known, np.arange(len(known)), -1)
+    filled = np.maximum.accumulate(idx) if len(idx) else idx
+    return np.where(filled >= segment_first, filled, -1)
+
+
+def running_max_within(values: npt.NDArray[np.integer], conv: IntArray, width: int) -> IntArray:
+    """Running maximum of small non-negative integers (< ``width``) that restarts per segment."""
+    key = conv * width + values.astype(np.int64)
+    return np.maximum.accumulate(key) - conv * width if len(key) else key
+
+
+def max_by(codes: IntArray, n: int, values: FloatArray) -> FloatArray:
+    """Maximum value per code (0 for codes without rows)."""
+    out = np.zeros(n)
+    np.maximum.at(out, codes, values)
+    return out

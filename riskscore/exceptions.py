@@ -1,0 +1,49 @@
+"""Exceptions raised by riskscore.
+
+Every error a user can cause derives from :class:`RiskscoreError`, so a backend
+can catch one type. Messages say what was expected, what was found (column,
+row, value) and how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ModelIntegrityError", "NotFittedError", "RiskscoreError", "SchemaError"]
+
+
+class RiskscoreError(Exception):
+    """Base class of every error riskscore raises on purpose."""
+
+
+class SchemaError(RiskscoreError, ValueError):
+    """Input events do not follow the message schema (v1).
+
+    Attributes
+    ----------
+    column : str or None
+        The offending column, when one is to blame.
+    row : int or None
+        0-based position of the offending row in the input as given.
+    value : object
+        The offending value, as found.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        column: str | None = None,
+        row: int | None = None,
+        value: object = None,
+    ) -> None:
+        super().__init__(message)
+        self.column = column
+        self.row = row
+        self.value = value
+
+
+class ModelIntegrityError(RiskscoreError):
+    """A model bundle failed verification (missing file, hash mismatch, bad manifest)."""
+
+
+class NotFittedError(RiskscoreError, AttributeError):
+    """A model was used before it was trained or loaded."""

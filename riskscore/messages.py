@@ -1,0 +1,193 @@
+"""The validated, columnar table of message events that every other module reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.schema import CHANNEL_NAMES, EVENT_NAMES, SCHEMA_COLUMNS
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+__all__ = ["MessageTable", "Quarantine"]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantine:
+    """Rows refused by :func:`riskscore.read_messages` with ``errors="quarantine"``.
+
+    Attributes
+    ----------
+    row : array of shape (n_quarantined,)
+        0-based position of each refused row in the input as given.
+    column : tuple of str
+        The column blamed for each row.
+    value : tuple of str
+        The offending value, as text.
+    reason : tuple of str
+        Why the row was refused.
+    """
+
+    row: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    column: tuple[str, ...] = ()
+    value: tuple[str, ...] = ()
+    reason: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    def counts(self) -> dict[str, int]:
+        """Number of refused rows per blamed column."""
+        out: dict[str, int] = {}
+        for col in self.column:
+            out[col] = out.get(col, 0) + 1
+        return out
+
+    def to_records(self) -> list[dict[str, object]]:
+        """One dict per refused row, for logs or a JSON report."""
+        return [
+            {"row": int(r), "column": c, "value": v, "reason": why}
+            for r, c, v, why in zip(self.row, self.column, self.value, self.reason, strict=True)
+        ]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MessageTable:
+    """Validated message events, sorted by conversation then time.
+
+    Build one with :func:`riskscore.read_messages`; the constructor trusts its
+    arguments. Columns are numpy arrays of length ``n_events``. Categorical
+    columns hold the integer codes of :class:`~riskscore.schema.Channel` and
+    :class:`~riskscore.schema.EventType`; unknown ages are NaN.
+
+    Attributes
+    ----------
+    conversation_id, sender_id, recipient_id : array of shape (n_events,)
+        Ids as given (int64 or str).
+    timestamp : array of shape (n_events,)
+        UTC epoch seconds, int64.
+    sender_age, recipient_age : array of shape (n_events,)
+        Years, float64, NaN where unknown.
+    channel, event : array of shape (n_events,)
+        Integer codes (uint8).
+    recipient_tz_offset_min : array of shape (n_events,)
+        Recipient's UTC offset in minutes, int16.
+    conversation_code : array of shape (n_events,)
+        Dense code of each event's conversation, non-decreasing.
+    conversations : array of shape (n_conversations,)
+        Conversation ids in code order (sorted).
+    segment_starts : array of shape (n_conversations,)
+        Index of each conversation's first event.
+    sender_code, recipient_code : array of shape (n_events,)
+        Dense codes into :attr:`accounts` (senders and recipients share them).
+    accounts : array of shape (n_accounts,)
+        Account ids in code order (sorted).
+    source_row : array of shape (n_events,)
+        Position of each event in the input as given.
+    quarantined : Quarantine
+        Rows refused on input (empty unless ``errors="quarantine"``).
+    """
+
+    conversation_id: npt.NDArray[Any]
+    timestamp: IntArray
+    sender_id: npt.NDArray[Any]
+    recipient_id: npt.NDArray[Any]
+    sender_age: FloatArray
+    recipient_age: FloatArray
+    channel: npt.NDArray[np.uint8]
+    event: npt.NDArray[np.uint8]
+    recipient_tz_offset_min: npt.NDArray[np.int16]
+    conversation_code: IntArray
+    conversations: npt.NDArray[Any]
+    segment_starts: IntArray
+    sender_code: IntArray
+    recipient_code: IntArray
+    accounts: npt.NDArray[Any]
+    source_row: IntArray
+    quarantined: Quarantine = field(default_factory=Quarantine)
+
+    def __len__(self) -> int:
+        return len(self.timestamp)
+
+    def __repr__(self) -> str:
+        return (
+            f"MessageTable(n_events={len(self)}, n_conversations={self.n_conversations}, "
+            f"n_accounts={len(self.accounts)}, quarantined={len(self.quarantined)})"
+        )
+
+    @property
+    def n_conversations(self) -> int:
+        """Number of distinct conversations."""
+        return len(self.conversations)
+
+    @property
+    def segment_ends(self) -> IntArray:
+        """Index one past each conversation's last event."""
+        return np.append(self.segment_starts[1:], len(self)).astype(np.int64)
+
+    @property
+    def position_in_conversation(self) -> IntArray:
+        """0-based index of each event within its conversation."""
+        return np.arange(len(self), dtype=np.int64) - self.segment_starts[self.conversation_code]
+
+    def columns(self, *, decoded: bool = True) -> dict[str, npt.NDArray[Any]]:
+        """The schema v1 columns as a dict of arrays.
+
+        Parameters
+        ----------
+        decoded : bool, default True
+            Give ``channel`` and ``event`` as their names rather than codes.
+        """
+        cols: dict[str, npt.NDArray[Any]] = {name: getattr(self, name) for name in SCHEMA_COLUMNS}
+        if decoded:
+            cols["channel"] = np.asarray(CHANNEL_NAMES, dtype=object)[self.channel]
+            cols["event"] = np.asarray(EVENT_NAMES, dtype=object)[self.event]
+        return cols
+
+    def to_arrow(self) -> pa.Table:
+        """The events as a :class:`pyarrow.Table` with schema v1 columns."""
+        import pyarrow as pa
+
+        return pa.table(self.columns())
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The events as a :class:`pandas.DataFrame` (needs ``riskscore[pandas]``)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.columns())
+
+    def iter_events(self) -> Iterator[dict[str, object]]:
+        """Yield each event as a dict of schema v1 fields, in time order.
+
+        This is the one-event-at-a-time view an online scorer consumes; batch
+        code should use the columns instead.
+        """
+        cols = self.columns()
+        order = np.lexsort((np.arange(len(self)), self.timestamp))
+        names = list(cols)
+        for i in order:
+            yield {
+                name: cols[name][i].item() if hasattr(cols[name][i], "item") else cols[name][i]
+                for name in names
+            }
+
+    def take_conversations(self, codes: npt.ArrayLike) -> MessageTable:
+        """A new table holding only the conversations with the given codes.
+
+        Parameters
+        ----------
+        codes : array-like of int
+            Conversation codes (positions in :attr:`conversations`).
+        """
+        from riskscore._tables import subset_conversations
+
+        return subset_conversations(self, np.asarray(codes, dtype=np.int64))

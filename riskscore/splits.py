@@ -1,0 +1,51 @@
+"""Honest train/test splits: no adult account on both sides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["split_by_adult"]
+
+IntArray = npt.NDArray[np.int64]
+
+
+def split_by_adult(
+    adult_id: npt.NDArray[Any], *, test_fraction: float = 0.25, seed: int = 0
+) -> tuple[IntArray, IntArray]:
+    """Split conversations so that every adult's conversations fall on one side.
+
+    Per-sender features (fan-out to minors and the rest) describe an adult
+    across all their conversations; a random split by conversation would let
+    them leak from training into testing.
+
+    Parameters
+    ----------
+    adult_id : array of shape (n_conversations,)
+        The adult account of each conversation (``FeatureTable.adult_id``).
+    test_fraction : float, default 0.25
+        Approximate share of adults (and so of conversations) held out.
+    seed : int, default 0
+        Seed of the split.
+
+    Returns
+    -------
+    train_index, test_index : arrays of int
+        Positions of the training and test conversations, sorted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> train, test = split_by_adult(np.array([1, 1, 2, 3, 3, 4]), test_fraction=0.5, seed=0)
+    >>> sorted(set(np.array([1, 1, 2, 3, 3, 4])[train]) & set(np.array([1, 1, 2, 3, 3, 4])[test]))
+    []
+    """
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    adults, codes = np.unique(adult_id, return_inverse=True)
+    rng = np.random.default_rng(seed)
+    in_test = rng.random(len(adults)) < test_fraction
+    mask = in_test[codes.reshape(-1)]
+    return np.flatnonzero(~mask).astype(np.int64), np.flatnonzero(mask).astype(np.int64)
