@@ -16,7 +16,8 @@ import numpy.typing as npt
 
 from riskscore import _conversation_features as conv_features
 from riskscore._roles import assign_roles
-from riskscore._sender_features import SENDER_FEATURES, account_features
+from riskscore._sender_features import SENDER_FEATURES
+from riskscore._sender_features import account_features as account_features_of
 from riskscore.exceptions import SchemaError
 from riskscore.feature_specs import FEATURE_NAMES
 from riskscore.io import read_messages
@@ -25,7 +26,13 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-__all__ = ["FeatureTable", "extract_features"]
+__all__ = [
+    "ACCOUNT_FEATURE_NAMES",
+    "AccountFeatures",
+    "FeatureTable",
+    "extract_account_features",
+    "extract_features",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -100,13 +107,59 @@ class FeatureTable:
         return frame
 
 
-def extract_features(messages: object) -> FeatureTable:
+@dataclass(frozen=True, slots=True, eq=False)
+class AccountFeatures:
+    """Per-account features (fan-out to minors and the rest), computed over a set of events.
+
+    Attributes
+    ----------
+    account_id : array of shape (n_accounts,)
+        Account ids, sorted and unique.
+    values : array of shape (n_accounts, 4)
+        Columns as :data:`ACCOUNT_FEATURE_NAMES`.
+    """
+
+    account_id: npt.NDArray[Any]
+    values: FloatArray
+
+    def lookup(self, ids: npt.NDArray[Any]) -> FloatArray:
+        """Rows for the given account ids; accounts not present get zeros (no activity)."""
+        out = np.zeros((len(ids), self.values.shape[1]))
+        if len(self.account_id) == 0 or len(ids) == 0:
+            return out
+        pos = np.clip(np.searchsorted(self.account_id, ids), 0, len(self.account_id) - 1)
+        found = self.account_id[pos] == ids
+        out[found] = self.values[pos[found]]
+        return out
+
+
+ACCOUNT_FEATURE_NAMES = SENDER_FEATURES
+
+
+def extract_account_features(messages: object) -> AccountFeatures:
+    """Per-account features over all the given events.
+
+    Compute them over *all* of a platform's events once (or with a distributed
+    aggregation) and pass them to :func:`extract_features` when scoring a part
+    of the events, so that an adult's fan-out counts every conversation.
+    """
+    msgs = read_messages(messages)
+    return AccountFeatures(account_id=msgs.accounts, values=account_features_of(msgs))
+
+
+def extract_features(
+    messages: object, *, account_features: AccountFeatures | None = None
+) -> FeatureTable:
     """Compute the metadata features of every conversation.
 
     Parameters
     ----------
     messages : MessageTable or anything :func:`riskscore.read_messages` reads
         The events to featurize.
+    account_features : AccountFeatures, optional
+        Per-account features computed over a larger set of events (see
+        :func:`extract_account_features`); by default they are computed from
+        ``messages`` alone.
 
     Returns
     -------
@@ -140,10 +193,13 @@ def extract_features(messages: object) -> FeatureTable:
     columns.update(conv_features.escalation_features(msgs))
     columns.update(conv_features.night_features(msgs, roles))
     columns.update(conv_features.channel_features(msgs, roles))
-    per_account = account_features(msgs)
     adult = roles.adult
+    if account_features is None:
+        adult_values = account_features_of(msgs)[adult]
+    else:
+        adult_values = account_features.lookup(msgs.accounts[adult])
     for j, name in enumerate(SENDER_FEATURES):
-        columns[name] = per_account[adult, j]
+        columns[name] = adult_values[:, j]
     values = np.column_stack([columns[name] for name in FEATURE_NAMES]).astype(np.float64)
     return FeatureTable(
         conversation_id=msgs.conversations,
