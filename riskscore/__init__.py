@@ -6,6 +6,7 @@ moderator to look, never an automatic verdict.
 """
 
 from riskscore import synthetic
+from riskscore.evaluation import EvaluationReport, evaluate
 from riskscore.exceptions import ModelIntegrityError, NotFittedError, RiskscoreError, SchemaError
 from riskscore.feature_specs import FEATURE_NAMES, FEATURES, FeatureSpec
 from riskscore.features import FeatureTable, extract_features
@@ -15,8 +16,10 @@ from riskscore.model import RiskModel, train
 from riskscore.online import OnlineScorer
 from riskscore.persistence import load_model
 from riskscore.policy import AgeBand, Alert, AlertPolicy, Tier
+from riskscore.queue import Case, Outcome, PriorityWeights, ReviewQueue, UserReport
 from riskscore.schema import SCHEMA_VERSION, Channel, EventType
 from riskscore.scores import Reason, ScoreTable
+from riskscore.transparency import TransparencyReport, transparency_report
 
 __version__ = "0.1.0"
 
@@ -27,7 +30,9 @@ __all__ = [
     "AgeBand",
     "Alert",
     "AlertPolicy",
+    "Case",
     "Channel",
+    "EvaluationReport",
     "EventType",
     "FeatureSpec",
     "FeatureTable",
@@ -35,18 +40,25 @@ __all__ = [
     "ModelIntegrityError",
     "NotFittedError",
     "OnlineScorer",
+    "Outcome",
+    "PriorityWeights",
     "Quarantine",
     "Reason",
+    "ReviewQueue",
     "RiskModel",
     "RiskscoreError",
     "SchemaError",
     "ScoreTable",
     "Tier",
+    "TransparencyReport",
+    "UserReport",
     "__version__",
+    "evaluate",
     "extract_features",
     "load_model",
     "read_messages",
     "synthetic",
     "train",
+    "transparency_report",
     "write_messages",
 ]

@@ -11,8 +11,8 @@ import numpy.typing as npt
 
 from riskscore._roles import Roles
 from riskscore._segments import (
-    count_by,
-    count_by_role,
+    count_by_role_in_segments,
+    count_in_segments,
     forward_fill_index,
     max_by,
     running_max_within,
@@ -53,11 +53,9 @@ def age_features(roles: Roles) -> Columns:
 
 
 def contact_features(msgs: MessageTable, roles: Roles) -> Columns:
-    n = msgs.n_conversations
-    conv = msgs.conversation_code
     starts, ends = msgs.segment_starts, msgs.segment_ends
     comm = is_communication(msgs.event)
-    per_role = count_by_role(conv, roles.from_initiator, n, comm)
+    per_role = count_by_role_in_segments(comm, roles.from_initiator, starts)
     n_comm = per_role.sum(axis=1)
     return {
         "adult_initiated": roles.adult_is_initiator.astype(np.float64),
@@ -110,20 +108,20 @@ def night_features(msgs: MessageTable, roles: Roles) -> Columns:
     event it sends, its latest earlier known offset is used; before any is
     known, the recipient's (its counterpart's) offset stands in.
     """
-    n = msgs.n_conversations
-    conv = msgs.conversation_code
-    first = msgs.segment_starts[conv]
+    starts = msgs.segment_starts
+    first = starts[msgs.conversation_code]
     tz = msgs.recipient_tz_offset_min.astype(np.int64)
     comm = is_communication(msgs.event)
+    minutes = msgs.timestamp // 60
     local_night = []
     for receives in (~roles.from_initiator, roles.from_initiator):  # initiator, responder
         known_at = forward_fill_index(receives, first)
         offset = np.where(known_at >= 0, tz[np.maximum(known_at, 0)], tz)
-        local_min = (msgs.timestamp // 60 + offset) % 1440
+        local_min = (minutes + offset) % 1440
         night = (local_min >= NIGHT_START_MIN) | (local_min < NIGHT_END_MIN)
-        local_night.append(count_by(conv, n, comm & night))
+        local_night.append(count_in_segments(comm & night, starts))
     per_role = np.column_stack([local_night[1], local_night[0]])  # column 1: initiator
-    n_comm = count_by(conv, n, comm)
+    n_comm = count_in_segments(comm, starts)
     return {"child_night_share": roles.pick(per_role, adult=False) / np.maximum(n_comm, 1.0)}
 
 
@@ -147,18 +145,19 @@ def channel_features(msgs: MessageTable, roles: Roles) -> Columns:
     external = channel == Channel.EXTERNAL
     media = msgs.event == EventType.MEDIA
     safety = (msgs.event == EventType.BLOCK) | (msgs.event == EventType.REPORT)
-    media_by_role = count_by_role(conv, roles.from_initiator, n, media)
+    fi = roles.from_initiator
+    media_by_role = count_by_role_in_segments(media, fi, starts)
     return {
         "max_channel": np.maximum.reduceat(channel, starts).astype(np.float64),
         "n_channels_used": n_used,
-        "upward_channel_moves": count_by(conv, n, moved_up),
+        "upward_channel_moves": count_in_segments(moved_up, starts),
         "secure_move_speed": speed,
         "adult_external_events": roles.pick(
-            count_by_role(conv, roles.from_initiator, n, external), adult=True
+            count_by_role_in_segments(external, fi, starts), adult=True
         ),
         "adult_media_events": roles.pick(media_by_role, adult=True),
         "child_media_events": roles.pick(media_by_role, adult=False),
         "child_blocks_reports": roles.pick(
-            count_by_role(conv, roles.from_initiator, n, safety), adult=False
+            count_by_role_in_segments(safety, fi, starts), adult=False
         ),
     }

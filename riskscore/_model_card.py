@@ -63,6 +63,7 @@ def render_model_card(metadata: dict[str, Any]) -> str:
         ]
     else:
         lines.append("No held-out metrics were recorded for this model.")
+    lines += ["", "## Model comparison", "", *_comparison(metadata.get("comparison"))]
     lines += [
         "",
         "## Limitations",
@@ -77,7 +78,25 @@ def render_model_card(metadata: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _comparison(comparison: dict[str, Any] | None) -> list[str]:
+    """The side-by-side table of the default, gradient-boosted trees and a rule baseline."""
+    if not comparison:
+        return ["No model comparison was recorded for this model (`riskscore train` records one)."]
+    from riskscore.baselines import ModelComparison
+
+    return [
+        "Why this model: the default, gradient-boosted trees and a hand-written rule, trained on",
+        "the same adult-grouped split and measured on the same held-out adults",
+        "(`riskscore.baselines.compare_models`).",
+        "",
+        ModelComparison.from_dict(comparison).to_markdown(),
+    ]
+
+
 def _fmt(value: Any) -> str:
+    # Counts are stored as floats in the metrics dict; print them as the integers they are.
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1:
+        return f"{int(value):,}"
     if isinstance(value, float):
         return f"{value:.4f}"
     return str(value)

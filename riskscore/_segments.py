@@ -16,6 +16,23 @@ def count_by(codes: IntArray, n: int, mask: BoolArray | None = None) -> FloatArr
     return np.bincount(codes, weights=weights, minlength=n).astype(np.float64)
 
 
+def count_in_segments(mask: BoolArray, starts: IntArray) -> FloatArray:
+    """Number of rows where ``mask`` holds in each sorted segment (``starts`` as in
+    :attr:`MessageTable.segment_starts`, every segment non-empty). Equals
+    ``count_by(conversation_code, n, mask)`` in one pass, without a scatter."""
+    if len(mask) == 0:
+        return np.zeros(len(starts))
+    return np.add.reduceat(mask, starts, dtype=np.int64).astype(np.float64)
+
+
+def count_by_role_in_segments(mask: BoolArray, is_first: BoolArray, starts: IntArray) -> FloatArray:
+    """:func:`count_by_role` over sorted segments, shape (n, 2); column 1 is the initiator."""
+    out = np.empty((len(starts), 2))
+    out[:, 0] = count_in_segments(mask & ~is_first, starts)
+    out[:, 1] = count_in_segments(mask & is_first, starts)
+    return out
+
+
 def count_by_role(conv: IntArray, is_first: BoolArray, n: int, mask: BoolArray) -> FloatArray:
     """Counts per (conversation, participant), shape (n, 2); column 1 is the initiator."""
     key = conv * 2 + is_first.astype(np.int64)

@@ -30,10 +30,44 @@ def is_contact(event: npt.NDArray[np.uint8]) -> BoolArray:
     return np.isin(event, (EventType.MESSAGE, EventType.MEDIA, EventType.CONTACT_REQUEST))
 
 
-def _distinct_recipients(msgs: MessageTable, mask: BoolArray, n_accounts: int) -> FloatArray:
+def _two_party(msgs: MessageTable) -> BoolArray | None:
+    """Per event, whether its sender is its conversation's initiator, if every event goes
+    between its conversation's two accounts (as :func:`riskscore.read_messages` ensures);
+    None otherwise."""
+    starts = msgs.segment_starts
+    conv = msgs.conversation_code
+    initiator, responder = msgs.sender_code[starts][conv], msgs.recipient_code[starts][conv]
+    from_initiator = msgs.sender_code == initiator
+    expected_recipient = np.where(from_initiator, responder, initiator)
+    from_responder = msgs.sender_code == responder
+    if not np.all((from_initiator | from_responder) & (msgs.recipient_code == expected_recipient)):
+        return None
+    return np.asarray(from_initiator, dtype=bool)
+
+
+def _distinct_recipients(
+    msgs: MessageTable, mask: BoolArray, n_accounts: int, from_initiator: BoolArray | None
+) -> FloatArray:
     """Number of distinct recipients each account sent a masked event to."""
-    pairs = msgs.sender_code[mask] * n_accounts + msgs.recipient_code[mask]
-    senders = np.unique(pairs) // n_accounts
+    if from_initiator is None or len(mask) == 0:
+        pairs = msgs.sender_code[mask] * n_accounts + msgs.recipient_code[mask]
+    else:
+        # A conversation holds at most two (sender, recipient) pairs, one each way: find
+        # which occur per conversation, then dedupe those few instead of every event.
+        starts = msgs.segment_starts
+        initiator, responder = msgs.sender_code[starts], msgs.recipient_code[starts]
+        ways = np.logical_or.reduceat(mask & from_initiator, starts)
+        back = np.logical_or.reduceat(mask & ~from_initiator, starts)
+        pairs = np.concatenate(
+            [
+                initiator[ways] * n_accounts + responder[ways],
+                responder[back] * n_accounts + initiator[back],
+            ]
+        )
+    pairs = np.sort(pairs)
+    distinct = np.ones(len(pairs), dtype=bool)
+    distinct[1:] = pairs[1:] != pairs[:-1]
+    senders = pairs[distinct] // n_accounts
     return count_by(senders, n_accounts)
 
 
@@ -44,8 +78,9 @@ def account_features(msgs: MessageTable) -> FloatArray:
     with np.errstate(invalid="ignore"):
         to_minor = msgs.recipient_age < MINOR_AGE
         from_minor = msgs.sender_age < MINOR_AGE
-    contacts = _distinct_recipients(msgs, contact, n_acc)
-    minors = _distinct_recipients(msgs, contact & to_minor, n_acc)
+    two_party = _two_party(msgs)
+    contacts = _distinct_recipients(msgs, contact, n_acc, two_party)
+    minors = _distinct_recipients(msgs, contact & to_minor, n_acc, two_party)
     requests = count_by(msgs.sender_code, n_acc, msgs.event == EventType.CONTACT_REQUEST)
     accepts = count_by(msgs.recipient_code, n_acc, msgs.event == EventType.CONTACT_ACCEPT)
     safety = (msgs.event == EventType.BLOCK) | (msgs.event == EventType.REPORT)

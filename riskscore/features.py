@@ -8,8 +8,10 @@ and ``docs/features.md``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +37,7 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -136,6 +139,28 @@ class AccountFeatures:
 ACCOUNT_FEATURE_NAMES = SENDER_FEATURES
 
 
+#: Tables with fewer events are featurized on the calling thread only.
+_THREAD_MIN_EVENTS = 100_000
+
+
+class _Inline:
+    """A stand-in for an executor that runs each task at once on the calling thread."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # handed back by .result(), as an executor does
+            future.set_exception(exc)
+        return future
+
+
 def extract_account_features(messages: object) -> AccountFeatures:
     """Per-account features over all the given events.
 
@@ -186,18 +211,28 @@ def extract_features(
     n = msgs.n_conversations
     if n == 0:
         raise SchemaError("no events to featurize: the message table is empty")
-    roles = assign_roles(msgs)
-    columns: dict[str, FloatArray] = {}
-    columns.update(conv_features.age_features(roles))
-    columns.update(conv_features.contact_features(msgs, roles))
-    columns.update(conv_features.escalation_features(msgs))
-    columns.update(conv_features.night_features(msgs, roles))
-    columns.update(conv_features.channel_features(msgs, roles))
-    adult = roles.adult
-    if account_features is None:
-        adult_values = account_features_of(msgs)[adult]
-    else:
-        adult_values = account_features.lookup(msgs.accounts[adult])
+    # numpy releases the GIL in its loops: a second thread takes the per-account and
+    # escalation features while this one computes the rest (same functions, same values).
+    # Small tables stay on one thread, where starting one would cost more than it saves.
+    with (
+        ThreadPoolExecutor(max_workers=1) if len(msgs) >= _THREAD_MIN_EVENTS else _Inline() as pool
+    ):
+        per_account = (
+            None if account_features is not None else pool.submit(account_features_of, msgs)
+        )
+        escalation = pool.submit(conv_features.escalation_features, msgs)
+        roles = assign_roles(msgs)
+        columns: dict[str, FloatArray] = {}
+        columns.update(conv_features.age_features(roles))
+        columns.update(conv_features.contact_features(msgs, roles))
+        columns.update(conv_features.night_features(msgs, roles))
+        columns.update(conv_features.channel_features(msgs, roles))
+        columns.update(escalation.result())
+        adult = roles.adult
+        if account_features is not None:
+            adult_values = account_features.lookup(msgs.accounts[adult])
+        elif per_account is not None:
+            adult_values = per_account.result()[adult]
     for j, name in enumerate(SENDER_FEATURES):
         columns[name] = adult_values[:, j]
     values = np.column_stack([columns[name] for name in FEATURE_NAMES]).astype(np.float64)

@@ -208,9 +208,45 @@ def _arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:
             secs = pc.cast(col, pa.timestamp("s", tz="UTC"), safe=False)
             out[name] = _nullable_int(secs.cast(pa.int64()))
         elif pa.types.is_dictionary(col.type):
-            out[name] = col.cast(col.type.value_type).to_numpy(zero_copy_only=False)
+            out[name] = _decode_dictionary(col)
         else:
             out[name] = col.to_numpy(zero_copy_only=False)
+    return out
+
+
+class _Coded(np.ndarray):
+    """An object array of values decoded from a dictionary column that remembers the
+    dictionary (``distinct``) and each row's position in it (``index``, -1 for null), so
+    that :func:`_categories` need not hash every row again. Arrays derived from it (slices,
+    masks) are plain arrays again."""
+
+    distinct: AnyArray | None
+    index: npt.NDArray[np.int64] | None
+
+    def __array_finalize__(self, obj: object) -> None:
+        self.distinct = None
+        self.index = None
+
+
+def _decode_dictionary(col: Any) -> AnyArray:
+    """A dictionary-encoded column as a numpy array of its values (None where null).
+
+    Decoding the few distinct values once and gathering them by index is much faster
+    than casting every row to its value type first.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    if not chunks or not pa.types.is_string(col.type.value_type):
+        return np.asarray(col.cast(col.type.value_type).to_numpy(zero_copy_only=False))
+    combined = pa.chunked_array(chunks).unify_dictionaries().combine_chunks()
+    distinct = np.asarray(combined.dictionary.to_pylist(), dtype=object)
+    index = np.asarray(pc.fill_null(combined.indices, -1), dtype=np.int64)
+    with_null = np.empty(len(distinct) + 1, dtype=object)  # index -1 (null) reads None
+    with_null[:-1] = distinct
+    out: _Coded = with_null[index].view(_Coded)
+    out.distinct, out.index = distinct, index
     return out
 
 
@@ -337,10 +373,13 @@ def validate_columns(raw: Mapping[str, AnyArray], *, errors: Errors = "raise") -
         "is also the sender: an event goes from one account to another",
     )
 
-    good = ~problems.bad
-    table = build_table(
-        {k: v[good] for k, v in cols.items()}, np.flatnonzero(good).astype(np.int64)
-    )
+    if problems.bad.any():
+        good = ~problems.bad
+        table = build_table(
+            {k: v[good] for k, v in cols.items()}, np.flatnonzero(good).astype(np.int64)
+        )
+    else:  # the common case: no copies
+        table = build_table(cols, np.arange(n_rows, dtype=np.int64))
     # A conversation is between two accounts, fixed by its first event.
     outsider_sender, outsider_recipient = _off_pair_rows(table)
     off_pair = np.concatenate([outsider_sender, outsider_recipient])
@@ -607,26 +646,29 @@ def _categories(
     import pyarrow.compute as pc
 
     default = OPTIONAL_COLUMNS.get(name)
-    try:
-        encoded = pa.array(arr, type=pa.string(), from_pandas=True).dictionary_encode()
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: compare their str() forms
-        as_text = np.asarray(arr, dtype=object).copy()
-        present = ~_is_missing(arr)
-        as_text[present] = np.asarray(np.frompyfunc(str, 1, 1)(as_text[present]), dtype=object)
-        as_text[~present] = None
-        encoded = pa.array(as_text, type=pa.string()).dictionary_encode()
-    if isinstance(encoded, pa.ChunkedArray):  # pyarrow gives a chunked result for empty input
-        encoded = encoded.combine_chunks()
-    distinct = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+    if isinstance(arr, _Coded) and arr.distinct is not None and arr.index is not None:
+        distinct, index = arr.distinct, arr.index  # read from a dictionary column
+    else:
+        try:
+            encoded = pa.array(arr, type=pa.string(), from_pandas=True).dictionary_encode()
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: compare their str() forms
+            as_text = np.asarray(arr, dtype=object).copy()
+            present = ~_is_missing(arr)
+            as_text[present] = np.asarray(np.frompyfunc(str, 1, 1)(as_text[present]), dtype=object)
+            as_text[~present] = None
+            encoded = pa.array(as_text, type=pa.string()).dictionary_encode()
+        if isinstance(encoded, pa.ChunkedArray):  # chunked result for empty input
+            encoded = encoded.combine_chunks()
+        distinct = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+        index = np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int64)
     # one extra "" at the end, where the index -1 of an empty cell points
     cleaned = np.append(np.char.lower(np.char.strip(distinct.astype(str))), "")
-    index = np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int64)
     lookup = {n: code for code, n in enumerate(names)}
     if default is not None:  # an empty cell in an optional column takes its default
         lookup[""] = lookup[str(default)]
     code_of_distinct = np.array([lookup.get(str(c), -1) for c in cleaned], dtype=np.int64)
     codes = code_of_distinct[index]
-    missing = cleaned[index] == ""
+    missing = (cleaned == "")[index]
     found = codes >= 0
     expected = f"expected one of {', '.join(names)}"
     problems.add(name, ~found & missing, f"is missing: {expected}")

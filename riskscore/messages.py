@@ -169,16 +169,33 @@ class MessageTable:
         """Yield each event as a dict of schema v1 fields, in time order.
 
         This is the one-event-at-a-time view an online scorer consumes; batch
-        code should use the columns instead.
+        code should use the columns instead. Events with equal timestamps come
+        in input order; values are plain Python objects (unknown ages are
+        ``None``), so each event is ready for ``json.dumps``.
+
+        Examples
+        --------
+        >>> import riskscore as rs
+        >>> msgs = rs.read_messages({"conversation_id": [1, 1], "timestamp": [20, 10],
+        ...                          "sender_id": [1, 2], "recipient_id": [2, 1],
+        ...                          "channel": ["direct", "public"]})
+        >>> [(e["timestamp"], e["sender_id"], e["sender_age"]) for e in msgs.iter_events()]
+        [(10, 2, None), (20, 1, None)]
         """
+        order = np.lexsort((self.source_row, self.timestamp))
         cols = self.columns()
-        order = np.lexsort((np.arange(len(self)), self.timestamp))
         names = list(cols)
-        for i in order:
-            yield {
-                name: cols[name][i].item() if hasattr(cols[name][i], "item") else cols[name][i]
-                for name in names
-            }
+        block = 65_536  # convert to Python objects a block at a time: memory stays small
+        for start in range(0, len(order), block):
+            rows = order[start : start + block]
+            lists: list[list[object]] = []
+            for name in names:
+                values = cols[name][rows].tolist()  # plain Python ints, floats and str
+                if name in ("sender_age", "recipient_age"):
+                    values = [None if v != v else v for v in values]
+                lists.append(values)
+            for row in zip(*lists, strict=True):
+                yield dict(zip(names, row, strict=True))
 
     def take_conversations(self, codes: npt.ArrayLike) -> MessageTable:
         """A new table holding only the conversations with the given codes.

@@ -8,6 +8,7 @@ already sends a conversation to a moderator) and per tier.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -183,6 +184,33 @@ class AlertPolicy:
     def default(cls) -> AlertPolicy:
         """The shipped default policy (see ``docs/policy.md`` for how it was chosen)."""
         return cls()
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str]) -> AlertPolicy:
+        """Read a policy file (format in ``docs/policy.md``; ``policies/default.toml``).
+
+        Raises
+        ------
+        riskscore._policy_toml.PolicyFileError
+            The file is invalid; the message names the offending key.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "policy.toml"
+        >>> _ = path.write_text(AlertPolicy.default().to_toml())
+        >>> AlertPolicy.from_toml(path) == AlertPolicy.default()
+        True
+        """
+        from riskscore._policy_toml import load
+
+        return load(path)
+
+    def to_toml(self, *, name: str | None = None) -> str:
+        """This policy as TOML text that :meth:`from_toml` reads back."""
+        from riskscore._policy_toml import dumps
+
+        return dumps(self, name=name)
 
     def band_index(self, child_age: FloatArray) -> npt.NDArray[np.int64]:
         """Band of each age: index into :attr:`bands`, or ``len(bands)`` for unknown."""

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeGuard
+from typing import TYPE_CHECKING, Any, Final, TypeGuard, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -43,9 +43,11 @@ __all__ = [
     "DEFAULT_START",
     "GROOMING_MIX",
     "SCENARIOS",
+    "AdultLabels",
     "Labels",
     "SyntheticData",
     "generate",
+    "generate_parquet",
     "labels_from_arrow",
 ]
 
@@ -66,13 +68,25 @@ _LATE_MARGIN_S: Final = 12 * HOUR_S
 _NIGHT_START_S: Final = 22 * HOUR_S
 _NIGHT_END_S: Final = 6 * HOUR_S
 
-#: UTC offsets (minutes) of accounts and how common each is.
-_TZ_OFFSETS: Final = np.array([0, 60, 120, -300, -360, -480, 330, 600], dtype=np.int64)
-_TZ_WEIGHTS: Final = np.array([0.35, 0.30, 0.07, 0.10, 0.04, 0.06, 0.04, 0.04])
+#: UTC offsets (minutes) of accounts and how common each is (the ``tz_mix`` default).
+_DEFAULT_TZ_MIX: Final[Mapping[int, float]] = {
+    0: 0.35,
+    60: 0.30,
+    120: 0.07,
+    -300: 0.10,
+    -360: 0.04,
+    -480: 0.06,
+    330: 0.04,
+    600: 0.04,
+}
+#: Keys of ``secure_channel_mix`` (equal default weights, used only to check names).
+_SECURE_CHANNELS: Final[Mapping[str, float]] = {"direct": 1.0, "ephemeral": 1.0, "encrypted": 1.0}
+_K = TypeVar("_K")
 
-#: Relative frequency of a grooming target's age, for ages 2..17: mostly 11-15, young rare.
+#: Relative frequency (percent) of a grooming target's age, for ages 2..17: 20 % aged 11
+#: or under, 72 % aged 12-15, 8 % aged 16-17 (calibrated to NSPCC figures, docs/synthetic.md).
 _VICTIM_AGE_WEIGHTS: Final = np.array(
-    [0.2, 0.2, 0.3, 0.4, 0.6, 0.8, 1.2, 2.0, 3.5, 7.0, 10.0, 12.0, 12.0, 10.0, 6.0, 4.0]
+    [0.25, 0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.5, 4.3, 8.6, 15.0, 20.0, 21.0, 16.0, 5.0, 3.0]
 )
 #: Relative frequency of a child's age in family conversations, for ages 2..17.
 _FAMILY_CHILD_AGE_WEIGHTS: Final = np.array([0.3] * 4 + [1.0] * 12)
@@ -93,6 +107,8 @@ _TEEN_COHORT_SIZE: Final = 6
 _SPECIAL_ADULT_CONVERSATIONS: Final = 2.0
 #: Share of groomer accounts that declare a teenage age.
 _GROOMER_DECLARES_TEEN: Final = 0.10
+#: Grooming phase 2: the adult's share of messages keeps this part of its distance from 1/2.
+_RECIPROCITY: Final = 0.4
 _MAX_FANOUT: Final = 15
 _FANOUT_GEOMETRIC_P: Final = 0.22
 
@@ -401,15 +417,18 @@ class Labels:
     conversation_id : array of shape (n_conversations,)
         Conversation ids, sorted (equal to ``messages.conversations``).
     is_grooming : array of shape (n_conversations,)
-        Whether the conversation is grooming (bool).
+        Observed label: whether the conversation is labelled grooming (bool). Equal
+        to ``is_grooming_true`` unless ``label_noise`` flipped some.
     onset_index : array of shape (n_conversations,)
         0-based index, within the conversation in time order, of its first event
-        showing grooming behaviour; -1 for benign conversations (int64). Defined in
-        ``docs/synthetic.md``.
+        showing grooming behaviour; -1 for truly benign conversations (int64), even
+        where noise labelled them grooming. Defined in ``docs/synthetic.md``.
     adult_id : array of shape (n_conversations,)
         Account id of the older participant; the groomer in grooming conversations.
     scenario : array of shape (n_conversations,)
         Name of the scenario that generated the conversation (str).
+    is_grooming_true : array of shape (n_conversations,), optional
+        Ground truth (bool); defaults to a copy of ``is_grooming``.
 
     Examples
     --------
@@ -424,10 +443,13 @@ class Labels:
     onset_index: IntArray
     adult_id: npt.NDArray[Any]
     scenario: npt.NDArray[np.str_]
+    is_grooming_true: BoolArray = field(default=None)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
+        if self.is_grooming_true is None:
+            object.__setattr__(self, "is_grooming_true", np.array(self.is_grooming, dtype=bool))
         n = len(self.conversation_id)
-        for name in _LABEL_COLUMNS:
+        for name in (*_LABEL_COLUMNS, "is_grooming_true"):
             values = getattr(self, name)
             if np.ndim(values) != 1 or len(values) != n:
                 raise ValueError(
@@ -447,8 +469,8 @@ class Labels:
         Examples
         --------
         >>> from riskscore.synthetic import generate
-        >>> generate(10, seed=0).labels.to_arrow().column_names
-        ['conversation_id', 'is_grooming', 'onset_index', 'adult_id', 'scenario']
+        >>> generate(10, seed=0).labels.to_arrow().column_names[-2:]
+        ['scenario', 'is_grooming_true']
         """
         import pyarrow as pa
 
@@ -459,7 +481,33 @@ class Labels:
                 "onset_index": pa.array(self.onset_index, type=pa.int64()),
                 "adult_id": self.adult_id,
                 "scenario": pa.array(self.scenario.astype(str), type=pa.string()),
+                "is_grooming_true": pa.array(self.is_grooming_true, type=pa.bool_()),
             }
+        )
+
+    def per_adult(self) -> AdultLabels:
+        """Ground truth per adult account (the older side of each conversation).
+
+        Returns
+        -------
+        AdultLabels
+            One row per distinct ``adult_id``, sorted by id.
+
+        Examples
+        --------
+        >>> from riskscore.synthetic import generate
+        >>> adults = generate(200, prevalence=0.05, seed=0).labels.per_adult()
+        >>> int(adults.n_conversations.sum()), int(adults.n_grooming_conversations.sum())
+        (200, 10)
+        """
+        adult_id, code = np.unique(self.adult_id, return_inverse=True)
+        code = code.reshape(-1)
+        n_grooming = np.bincount(code, self.is_grooming_true, len(adult_id)).astype(np.int64)
+        return AdultLabels(
+            adult_id=adult_id,
+            is_groomer=n_grooming > 0,
+            n_conversations=np.bincount(code, minlength=len(adult_id)).astype(np.int64),
+            n_grooming_conversations=n_grooming,
         )
 
     @classmethod
@@ -470,7 +518,8 @@ class Labels:
         ----------
         table : pyarrow.Table
             Columns ``conversation_id``, ``is_grooming``, ``onset_index``,
-            ``adult_id`` and ``scenario``.
+            ``adult_id`` and ``scenario``; optionally ``is_grooming_true``
+            (defaults to ``is_grooming``).
 
         Raises
         ------
@@ -484,7 +533,8 @@ class Labels:
                 f"Expected {list(_LABEL_COLUMNS)} as written by Labels.to_arrow",
                 column=missing[0],
             )
-        for name in _LABEL_COLUMNS:
+        optional = [c for c in ("is_grooming_true",) if c in table.column_names]
+        for name in (*_LABEL_COLUMNS, *optional):
             if table.column(name).null_count:
                 raise SchemaError(f"labels column {name!r} holds nulls", column=name)
 
@@ -503,6 +553,54 @@ class Labels:
             onset_index=column("onset_index").astype(np.int64),
             adult_id=adult_id,
             scenario=column("scenario").astype(str),
+            is_grooming_true=column("is_grooming_true").astype(bool) if optional else None,  # type: ignore[arg-type]
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AdultLabels:
+    """Ground truth per adult account, from :meth:`Labels.per_adult`.
+
+    Attributes
+    ----------
+    adult_id : array of shape (n_adults,)
+        Account ids, sorted.
+    is_groomer : array of shape (n_adults,)
+        Whether the account has at least one (truly) grooming conversation.
+    n_conversations : array of shape (n_adults,)
+        Conversations in which the account is the older participant.
+    n_grooming_conversations : array of shape (n_adults,)
+        Of those, how many are grooming (its fan-out to targets).
+
+    Examples
+    --------
+    >>> from riskscore.synthetic import generate
+    >>> adults = generate(300, prevalence=0.05, seed=1).labels.per_adult()
+    >>> bool((adults.n_grooming_conversations <= adults.n_conversations).all())
+    True
+    """
+
+    adult_id: npt.NDArray[Any]
+    is_groomer: BoolArray
+    n_conversations: IntArray
+    n_grooming_conversations: IntArray
+
+    def __len__(self) -> int:
+        return len(self.adult_id)
+
+    def to_arrow(self) -> pa.Table:
+        """The table as a :class:`pyarrow.Table`, one row per adult."""
+        import pyarrow as pa
+
+        return pa.table(
+            {
+                "adult_id": self.adult_id,
+                "is_groomer": pa.array(self.is_groomer, type=pa.bool_()),
+                "n_conversations": pa.array(self.n_conversations, type=pa.int64()),
+                "n_grooming_conversations": pa.array(
+                    self.n_grooming_conversations, type=pa.int64()
+                ),
+            }
         )
 
 
@@ -603,6 +701,13 @@ def generate(
     days: int = 30,
     benign_mix: Mapping[str, float] | None = None,
     grooming_mix: Mapping[str, float] | None = None,
+    n_adults: int | None = None,
+    label_noise: float = 0.0,
+    target_age_weights: Sequence[float] | None = None,
+    child_age_weights: Sequence[float] | None = None,
+    tz_mix: Mapping[int, float] | None = None,
+    secure_channel_mix: Mapping[str, float] | None = None,
+    move_platform_rate: float = 0.77,
 ) -> SyntheticData:
     """Generate synthetic conversations (metadata only) with grooming labels.
 
@@ -611,12 +716,13 @@ def generate(
     n_conversations : int
         Number of conversations, at least 1. Each is between exactly two accounts.
     prevalence : float, default 0.01
-        Share of grooming conversations, in [0, 1]. Exactly
-        ``round(n_conversations * prevalence)`` conversations are grooming (halves
-        round up), which can be 0 for small samples.
+        Share of grooming conversations, in [0, 1] (e.g. ``1e-4`` for 1 in
+        10,000). Exactly ``round(n_conversations * prevalence)`` conversations are
+        grooming (halves round up), which can be 0 for small samples.
     seed : int or None, default None
-        Seed of the generator's own ``np.random.default_rng``; ``None`` draws fresh
-        entropy. Global random state is never used.
+        Seeds the generator's own ``np.random.SeedSequence``; ``None`` draws fresh
+        entropy. Global random state is never used. ``generate(n, seed=s)`` holds
+        the same events as :func:`generate_parquet` with one chunk.
     unknown_age_rate : float, default 0.15
         Share of accounts whose age is unknown (NaN), in [0, 1].
     start : int, default 1767225600 (2026-01-01T00:00:00Z)
@@ -629,6 +735,33 @@ def generate(
     grooming_mix : mapping of str to float, optional
         Relative weights of the grooming variants (keys from :data:`GROOMING_MIX`),
         drawn per grooming conversation. Defaults to :data:`GROOMING_MIX`.
+    n_adults : int or None, default None
+        Number of ordinary adult accounts (parents, siblings, romance partners,
+        everyday contacts; teachers and groomers come on top), between 2 and the
+        number of ordinary adult slots (about 1.3 per benign conversation with the
+        default mix). Fewer adults means more conversations per adult. ``None``:
+        one account per 4 slots.
+    label_noise : float, default 0.0
+        Probability, in [0, 0.5], that a conversation's observed label
+        ``is_grooming`` is flipped. The truth stays in ``is_grooming_true`` and
+        ``onset_index``. Drawn last, so the events do not depend on it.
+    target_age_weights : sequence of 16 floats, optional
+        Relative frequency of a grooming target's age for ages 2, 3, ..., 17.
+        Defaults to weights peaking at 13-14 (see ``docs/synthetic.md``).
+    child_age_weights : sequence of 16 floats, optional
+        Relative frequency of a child's age in family conversations, ages 2-17.
+    tz_mix : mapping of int to float, optional
+        Relative weights of accounts' UTC offsets in minutes, each in
+        [-720, 840]. Defaults to a Europe-heavy mix (see ``docs/synthetic.md``).
+    secure_channel_mix : mapping of str to float, optional
+        Where grooming conversations move in their second phase: relative weights
+        of ``"direct"``, ``"ephemeral"`` and ``"encrypted"``. Defaults to each
+        grooming variant's own mix.
+    move_platform_rate : float, default 0.77
+        Probability, in [0, 1], that a grooming conversation (other than the quiet
+        slow-burn ones) contains a request to move to another app (an
+        ``external`` event). The default makes it about two in three grooming
+        conversations.
 
     Returns
     -------
@@ -640,6 +773,10 @@ def generate(
     ValueError
         A parameter is out of range; the message names it and its value.
 
+    See Also
+    --------
+    generate_parquet : the same data written to Parquet chunk by chunk.
+
     Examples
     --------
     >>> from riskscore.synthetic import generate
@@ -649,19 +786,240 @@ def generate(
     >>> bool((data.labels.onset_index[~data.labels.is_grooming] == -1).all())
     True
     """
-    benign, grooming = _validate(
-        n_conversations, prevalence, seed, unknown_age_rate, start, days, benign_mix, grooming_mix
+    config = _configure(
+        n_conversations,
+        prevalence,
+        seed,
+        unknown_age_rate=unknown_age_rate,
+        start=start,
+        days=days,
+        benign_mix=benign_mix,
+        grooming_mix=grooming_mix,
+        n_adults=n_adults,
+        label_noise=label_noise,
+        target_age_weights=target_age_weights,
+        child_age_weights=child_age_weights,
+        tz_mix=tz_mix,
+        secure_channel_mix=secure_channel_mix,
+        move_platform_rate=move_platform_rate,
     )
-    rng = np.random.default_rng(seed)
-    scenario = _allocate_scenarios(n_conversations, prevalence, benign, grooming, rng)
-    accounts = _assign_accounts(scenario, unknown_age_rate, rng)
-    window = (start + _EARLY_MARGIN_S, start + days * DAY_S - _LATE_MARGIN_S)
-    plan = _plan_conversations(scenario, window, rng)
-    events = _draw_events(plan, accounts, window, rng)
-    conversation_id = rng.permutation(n_conversations).astype(np.int64)
-    messages = read_messages(_columns(events, accounts, conversation_id))
-    labels = _labels(messages, scenario, accounts, conversation_id)
-    return SyntheticData(messages=messages, labels=labels)
+    (chunk,) = _chunks(n_conversations, prevalence, seed, n_conversations, config, n_adults)
+    columns = dict(chunk.columns)
+    columns["channel"] = _CHANNEL_NAMES[columns["channel"]]
+    columns["event"] = _EVENT_NAMES[columns["event"]]
+    messages = read_messages(columns)
+    if not np.array_equal(messages.conversations, chunk.labels.conversation_id):
+        raise RuntimeError("generated labels are not aligned with the events: generator bug")
+    return SyntheticData(messages=messages, labels=chunk.labels)
+
+
+def generate_parquet(
+    path: str | os.PathLike[str],
+    n_conversations: int,
+    *,
+    prevalence: float = 0.01,
+    seed: int | None = 0,
+    chunk_conversations: int = 100_000,
+    labels_path: str | os.PathLike[str] | None = None,
+    progress: Callable[[int], object] | None = None,
+    **generate_kwargs: Any,
+) -> tuple[Path, Path]:
+    """Generate synthetic events and labels straight to Parquet, chunk by chunk.
+
+    Memory is bounded by one chunk: each chunk of ``chunk_conversations``
+    conversations is generated complete (its accounts, conversations and events)
+    and written as row groups before the next is drawn. Chunk ``i`` draws from
+    the ``i``-th child of ``np.random.SeedSequence(seed)``, so the files depend
+    only on the arguments: the same arguments give byte-identical files.
+    Conversation ids are ``0 .. n_conversations - 1`` and account ids are unique
+    across chunks; no account takes part in two chunks. Events are sorted by
+    conversation id, then time, as :func:`riskscore.read_messages` orders them.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Events file to write (suffix ``.parquet``); replaced if it exists.
+    n_conversations : int
+        Number of conversations, at least 1.
+    prevalence : float, default 0.01
+        Share of grooming conversations; exactly ``round(n_conversations *
+        prevalence)`` in total, spread over the chunks by size.
+    seed : int or None, default 0
+        Root seed. ``None`` draws fresh entropy (not reproducible).
+    chunk_conversations : int, default 100_000
+        Conversations per chunk, at least 1 (about 40 events each with the
+        default mix, so 100,000 is about 4 million events and 1-2 GB of peak
+        memory).
+    labels_path : str or path-like, optional
+        Labels file. Defaults to ``labels.parquet`` beside ``path`` when ``path``
+        is named ``events.parquet``, else ``<stem>.labels.parquet``.
+    progress : callable, optional
+        Called after each chunk with the number of conversations it wrote.
+    **generate_kwargs
+        Any other keyword argument of :func:`generate` (``n_adults`` is split
+        over the chunks by size).
+
+    Returns
+    -------
+    tuple of pathlib.Path
+        The events file and the labels file (read the labels back with
+        :func:`labels_from_arrow`).
+
+    Raises
+    ------
+    ValueError
+        A parameter is out of range; the message names it and its value.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pyarrow.parquet as pq
+    >>> import riskscore as rs
+    >>> from riskscore.synthetic import generate_parquet
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     events, labels = generate_parquet(
+    ...         pathlib.Path(tmp) / "events.parquet", 300, seed=1, chunk_conversations=100
+    ...     )
+    ...     print(labels.name, pq.ParquetFile(events).num_row_groups)
+    ...     print(rs.read_messages(events).n_conversations)
+    labels.parquet 3
+    300
+    """
+    import pyarrow.parquet as pq
+
+    if not _is_int(chunk_conversations) or chunk_conversations < 1:
+        raise ValueError(
+            f"chunk_conversations must be an integer >= 1, got {chunk_conversations!r}"
+        )
+    unknown = sorted(set(generate_kwargs) - _GENERATE_OPTIONS)
+    if unknown:
+        raise ValueError(
+            f"generate_parquet got unknown argument(s) {unknown}; "
+            f"expected keywords of generate(): {sorted(_GENERATE_OPTIONS)}"
+        )
+    n_adults = generate_kwargs.pop("n_adults", None)
+    config = _configure(n_conversations, prevalence, seed, n_adults=n_adults, **generate_kwargs)
+    events_path = Path(path)
+    if events_path.suffix.lower() not in {".parquet", ".pq"}:
+        raise ValueError(f"path must end in .parquet, got {str(path)!r}")
+    if labels_path is None:
+        name = "labels.parquet" if events_path.name == "events.parquet" else None
+        labels_out = events_path.with_name(name or f"{events_path.stem}.labels.parquet")
+    else:
+        labels_out = Path(labels_path)
+    for out in (events_path, labels_out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+    partial = [out.with_name(out.name + ".partial") for out in (events_path, labels_out)]
+    events_schema, labels_schema = _arrow_schemas()
+    try:
+        with (
+            pq.ParquetWriter(partial[0], events_schema) as events_writer,
+            pq.ParquetWriter(partial[1], labels_schema) as labels_writer,
+        ):
+            chunks = _chunks(
+                n_conversations, prevalence, seed, chunk_conversations, config, n_adults
+            )
+            for chunk in chunks:
+                events_writer.write_table(
+                    _events_arrow(chunk.columns), row_group_size=_ROW_GROUP_ROWS
+                )
+                labels_writer.write_table(chunk.labels.to_arrow().cast(labels_schema))
+                if progress is not None:
+                    progress(len(chunk.labels))
+        os.replace(partial[0], events_path)
+        os.replace(partial[1], labels_out)
+    finally:
+        for leftover in partial:
+            leftover.unlink(missing_ok=True)
+    return events_path, labels_out
+
+
+#: Row-group size of the events file (rows); a chunk larger than this spans several.
+_ROW_GROUP_ROWS: Final = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class _Config:
+    """Validated options shared by every chunk."""
+
+    benign: dict[str, float]
+    grooming: dict[str, float]
+    unknown_age_rate: float
+    window: tuple[int, int]
+    label_noise: float
+    target_age_weights: FloatArray
+    child_age_weights: FloatArray
+    tz_offsets: IntArray
+    tz_weights: FloatArray
+    secure_channel_mix: FloatArray | None  # (6,) phase-2 draw for grooming, or None
+    move_platform_rate: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    """One chunk: schema v1 columns (coded channel and event) sorted by conversation and
+    time, with its labels."""
+
+    columns: dict[str, npt.NDArray[Any]]
+    labels: Labels
+    n_accounts: int
+
+
+def _chunks(
+    n_conversations: int,
+    prevalence: float,
+    seed: int | None,
+    chunk_conversations: int,
+    config: _Config,
+    n_adults: int | None,
+) -> Iterator[_Chunk]:
+    """Generate the chunks one after the other (lazily, so memory holds one)."""
+    n_chunks = -(-n_conversations // chunk_conversations)
+    sizes = np.full(n_chunks, chunk_conversations, dtype=np.int64)
+    sizes[-1] = n_conversations - chunk_conversations * (n_chunks - 1)
+    n_grooming = _largest_remainder(
+        min(n_conversations, math.floor(n_conversations * prevalence + 0.5)),
+        sizes.astype(np.float64),
+    )
+    # n_adults is split over the chunks by size (at least 2 each).
+    adults = (
+        None
+        if n_adults is None
+        else np.maximum(_largest_remainder(n_adults, sizes.astype(np.float64)), 2)
+    )
+    children = np.random.SeedSequence(seed).spawn(n_chunks)
+    conv_offset = account_offset = 0
+    for i in range(n_chunks):
+        chunk = _generate_chunk(
+            int(sizes[i]),
+            int(n_grooming[i]),
+            conv_offset,
+            account_offset,
+            None if adults is None else int(adults[i]),
+            config,
+            np.random.default_rng(children[i]),
+        )
+        conv_offset += int(sizes[i])
+        account_offset += chunk.n_accounts
+        yield chunk
+
+
+_GENERATE_OPTIONS: Final = frozenset(
+    {
+        "unknown_age_rate",
+        "start",
+        "days",
+        "benign_mix",
+        "grooming_mix",
+        "n_adults",
+        "label_noise",
+        "target_age_weights",
+        "child_age_weights",
+        "tz_mix",
+        "secure_channel_mix",
+        "move_platform_rate",
+    }
+)
 
 
 def _is_int(value: object) -> TypeGuard[int | np.integer[Any]]:
@@ -672,17 +1030,25 @@ def _is_real(value: object) -> TypeGuard[int | float | np.integer[Any] | np.floa
     return (_is_int(value) or isinstance(value, (float, np.floating))) and math.isfinite(value)
 
 
-def _validate(
+def _configure(
     n_conversations: object,
     prevalence: object,
     seed: object,
-    unknown_age_rate: object,
-    start: object,
-    days: object,
-    benign_mix: Mapping[str, float] | None,
-    grooming_mix: Mapping[str, float] | None,
-) -> tuple[dict[str, float], dict[str, float]]:
-    """Check every parameter; return the benign and grooming mixes as weights summing to 1."""
+    *,
+    unknown_age_rate: object = 0.15,
+    start: object = DEFAULT_START,
+    days: object = 30,
+    benign_mix: Mapping[str, float] | None = None,
+    grooming_mix: Mapping[str, float] | None = None,
+    n_adults: object = None,
+    label_noise: object = 0.0,
+    target_age_weights: Sequence[float] | None = None,
+    child_age_weights: Sequence[float] | None = None,
+    tz_mix: Mapping[int, float] | None = None,
+    secure_channel_mix: Mapping[str, float] | None = None,
+    move_platform_rate: object = 0.77,
+) -> _Config:
+    """Check every parameter (``ValueError`` naming it and its value); return the config."""
     if not _is_int(n_conversations) or n_conversations < 1:
         raise ValueError(f"n_conversations must be an integer >= 1, got {n_conversations!r}")
     if not _is_real(prevalence) or not 0.0 <= prevalence <= 1.0:
@@ -698,27 +1064,79 @@ def _validate(
             "start must be epoch seconds >= 0 with start + days * 86400 before 2200-01-01, "
             f"got start={start!r}, days={days!r}"
         )
-    return _mix("benign_mix", benign_mix, BENIGN_MIX), _mix(
-        "grooming_mix", grooming_mix, GROOMING_MIX
+    if n_adults is not None and (not _is_int(n_adults) or n_adults < 2):
+        raise ValueError(f"n_adults must be an integer >= 2 or None, got {n_adults!r}")
+    if not _is_real(label_noise) or not 0.0 <= label_noise <= 0.5:
+        raise ValueError(f"label_noise must be a number in [0, 0.5], got {label_noise!r}")
+    if not _is_real(move_platform_rate) or not 0.0 <= move_platform_rate <= 1.0:
+        raise ValueError(
+            f"move_platform_rate must be a number in [0, 1], got {move_platform_rate!r}"
+        )
+    tz = _mix("tz_mix", tz_mix, _DEFAULT_TZ_MIX)
+    bad_tz = [k for k in tz if not _is_int(k) or not -720 <= k <= 840]
+    if bad_tz:
+        raise ValueError(f"tz_mix offsets must be integer minutes in [-720, 840], got {bad_tz}")
+    secure = None
+    if secure_channel_mix is not None:
+        weights = _mix("secure_channel_mix", secure_channel_mix, _SECURE_CHANNELS)
+        secure = np.array(
+            [0.0, 0.0, weights["direct"], weights["ephemeral"], weights["encrypted"], 0.0]
+        )
+    start_s, days_n = int(start), int(days)
+    return _Config(
+        benign=_mix("benign_mix", benign_mix, BENIGN_MIX),
+        grooming=_mix("grooming_mix", grooming_mix, GROOMING_MIX),
+        unknown_age_rate=float(unknown_age_rate),
+        window=(start_s + _EARLY_MARGIN_S, start_s + days_n * DAY_S - _LATE_MARGIN_S),
+        label_noise=float(label_noise),
+        target_age_weights=_age_weights(
+            "target_age_weights", target_age_weights, _VICTIM_AGE_WEIGHTS
+        ),
+        child_age_weights=_age_weights(
+            "child_age_weights", child_age_weights, _FAMILY_CHILD_AGE_WEIGHTS
+        ),
+        tz_offsets=np.array([int(k) for k in tz], dtype=np.int64),
+        tz_weights=np.array(list(tz.values())),
+        secure_channel_mix=secure,
+        move_platform_rate=float(move_platform_rate),
     )
 
 
-def _mix(
-    parameter: str, given: Mapping[str, float] | None, default: Mapping[str, float]
-) -> dict[str, float]:
-    """Scenario weights, checked and scaled to sum to 1 (missing names weigh 0)."""
-    weights = dict(default if given is None else given)
-    unknown = sorted(set(weights) - set(default))
-    if unknown:
+def _age_weights(parameter: str, given: Sequence[float] | None, default: FloatArray) -> FloatArray:
+    """16 relative weights for ages 2..17, checked."""
+    if given is None:
+        return default
+    weights = np.asarray(given, dtype=np.float64)
+    if weights.shape != (16,) or not np.all(np.isfinite(weights)) or np.any(weights < 0):
         raise ValueError(
-            f"{parameter} has unknown scenario(s) {unknown}; expected keys from {list(default)}"
+            f"{parameter} must be 16 finite weights >= 0 for ages 2..17, got {given!r}"
+        )
+    if weights.sum() <= 0:
+        raise ValueError(f"{parameter} must give some age a weight > 0, got {given!r}")
+    return weights
+
+
+def _mix(
+    parameter: str, given: Mapping[_K, float] | None, default: Mapping[_K, float]
+) -> dict[_K, float]:
+    """Weights, checked and scaled to sum to 1 (names missing from ``given`` weigh 0)."""
+    weights = dict(default if given is None else given)
+    unknown = sorted(set(weights) - set(default), key=str)
+    if unknown and parameter != "tz_mix":
+        what = (
+            "scenario(s)" if parameter.endswith("_mix") and "channel" not in parameter else "key(s)"
+        )
+        raise ValueError(
+            f"{parameter} has unknown {what} {unknown}; expected keys from {list(default)}"
         )
     for name, weight in weights.items():
         if not _is_real(weight) or weight < 0:
             raise ValueError(f"{parameter}[{name!r}] must be a number >= 0, got {weight!r}")
     total = sum(float(w) for w in weights.values())
     if total <= 0:
-        raise ValueError(f"{parameter} must give some scenario a weight > 0, got {given!r}")
+        raise ValueError(f"{parameter} must give some entry a weight > 0, got {given!r}")
+    if parameter == "tz_mix":
+        return {name: float(w) / total for name, w in weights.items()}
     return {name: float(weights.get(name, 0.0)) / total for name in default}
 
 
@@ -727,7 +1145,7 @@ def _mix(
 
 def _allocate_scenarios(
     n: int,
-    prevalence: float,
+    n_grooming: int,
     benign_mix: Mapping[str, float],
     grooming_mix: Mapping[str, float],
     rng: np.random.Generator,
@@ -737,7 +1155,6 @@ def _allocate_scenarios(
     The grooming count is exact; benign counts follow the mix by largest remainder.
     Grooming variants are drawn per conversation.
     """
-    n_grooming = min(n, math.floor(n * prevalence + 0.5))
     variant_names = list(grooming_mix)
     variant_p = np.array([grooming_mix[v] for v in variant_names])
     variants = rng.choice(len(variant_names), size=n_grooming, p=variant_p)
@@ -789,17 +1206,22 @@ def _nearest(sorted_values: FloatArray, targets: FloatArray) -> IntArray:
 
 
 def _pool_from_demand(
-    targets: FloatArray, reuse: float, rng: np.random.Generator, min_size: int = 1
+    targets: FloatArray,
+    reuse: float,
+    rng: np.random.Generator,
+    min_size: int = 1,
+    size: int | None = None,
 ) -> tuple[FloatArray, IntArray]:
     """Accounts (sorted ages) for slots that want the given ages, each used ~``reuse`` times.
 
     The pool's ages are a random subset of the wanted ages, so the pool mirrors the
-    demand; every slot then takes the account nearest its wanted age.
+    demand; every slot then takes the account nearest its wanted age. ``size``, when
+    given, fixes the number of accounts instead.
     """
     n = len(targets)
     if n == 0:
         return np.empty(0), np.empty(0, dtype=np.int64)
-    size = min(n, max(min_size, math.ceil(n / reuse)))
+    size = min(n, max(min_size, math.ceil(n / reuse) if size is None else size))
     pool = np.sort(targets[rng.choice(n, size=size, replace=False)])
     return pool, _nearest(pool, targets)
 
@@ -835,7 +1257,11 @@ def _split(values: IntArray, sizes: list[int]) -> list[IntArray]:
 
 
 def _assign_accounts(
-    scenario: IntArray, unknown_age_rate: float, rng: np.random.Generator
+    scenario: IntArray,
+    config: _Config,
+    n_adults: int | None,
+    account_offset: int,
+    rng: np.random.Generator,
 ) -> _Accounts:
     """Draw the account pools and pick the two accounts of every conversation.
 
@@ -860,10 +1286,10 @@ def _assign_accounts(
     # Minors are shared by family, sibling, teacher and grooming conversations, by age.
     child_targets = np.concatenate(
         [
-            _age_from_weights(_FAMILY_CHILD_AGE_WEIGHTS, n_family, rng),
+            _age_from_weights(config.child_age_weights, n_family, rng),
             _age_from_weights(_SIBLING_AGE_WEIGHTS, n_sib, rng),
             _age_from_weights(_PUPIL_AGE_WEIGHTS, n_teach, rng),
-            _age_from_weights(_VICTIM_AGE_WEIGHTS, len(grooming), rng),
+            _age_from_weights(config.target_age_weights, len(grooming), rng),
         ]
     )
     minor_age, child_of = _pool_from_demand(child_targets, _MINOR_REUSE, rng)
@@ -882,13 +1308,17 @@ def _assign_accounts(
     romance_a_wanted = 18.0 + np.minimum(rng.gamma(2.0, 6.0, size=n_rom), 52.0)
     romance_b_wanted = 18.0 + (romance_a_wanted - 18.0) * rng.uniform(0.6, 1.0, n_rom)
     daytime_wanted = np.minimum(18.0 + rng.gamma(2.0, 11.0, size=2 * n_day), 95.0)
+    adult_wanted = np.concatenate(
+        [parent_wanted, sibling_wanted, romance_a_wanted, romance_b_wanted, daytime_wanted]
+    )
+    if n_adults is not None and not 2 <= n_adults <= max(len(adult_wanted), 2):
+        raise ValueError(
+            f"n_adults must be at most the number of ordinary adult slots "
+            f"({len(adult_wanted)} here: one per parent, sibling and everyday conversation, "
+            f"two per romance and everyday conversation), got {n_adults}"
+        )
     adult_age, adult_of = _pool_from_demand(
-        np.concatenate(
-            [parent_wanted, sibling_wanted, romance_a_wanted, romance_b_wanted, daytime_wanted]
-        ),
-        _ADULT_REUSE,
-        rng,
-        min_size=2,
+        adult_wanted, _ADULT_REUSE, rng, min_size=2, size=n_adults
     )
     n_adults = len(adult_age)
     parent, sibling, romance_a, romance_b, _ = _split(
@@ -940,9 +1370,9 @@ def _assign_accounts(
     teen_claim = np.zeros(n_accounts, dtype=bool)
     teen_claim[base_groomer:base_minor] = rng.random(n_groomers) < _GROOMER_DECLARES_TEEN
     declared = np.where(teen_claim, rng.integers(15, 20, size=n_accounts), declared)
-    declared[rng.random(n_accounts) < unknown_age_rate] = np.nan
-    tz = _TZ_OFFSETS[rng.choice(len(_TZ_OFFSETS), size=n_accounts, p=_TZ_WEIGHTS)]
-    ids = 1_000_000 + rng.permutation(n_accounts).astype(np.int64)
+    declared[rng.random(n_accounts) < config.unknown_age_rate] = np.nan
+    tz = config.tz_offsets[rng.choice(len(config.tz_offsets), size=n_accounts, p=config.tz_weights)]
+    ids = 1_000_000 + account_offset + rng.permutation(n_accounts).astype(np.int64)
     return _Accounts(
         ids=ids,
         true_age=true_age,
@@ -1010,11 +1440,10 @@ class _Plan:
     external: FloatArray  # (n, 2)
     p_stray: FloatArray
     marked: BoolArray  # grooming: phase 2 starts with a media event or a secure channel
+    asks_external: BoolArray  # grooming: the adult's first phase-2 message shares a handle
 
 
-def _plan_conversations(
-    scenario: IntArray, window: tuple[int, int], rng: np.random.Generator
-) -> _Plan:
+def _plan_conversations(scenario: IntArray, config: _Config, rng: np.random.Generator) -> _Plan:
     n = len(scenario)
     grooming = np.array([p.is_grooming for p in _PROFILES])[scenario]
     has_request = rng.random(n) < _by_scenario("p_request", scenario)
@@ -1030,7 +1459,7 @@ def _plan_conversations(
     max_body = np.where(unanswered, _by_scenario("max_unanswered", scenario), 10**9)
     n_body = np.clip(wanted - n_open - n_end, min_body, max_body.astype(np.int64))
 
-    first, last = window
+    first, last = config.window
     span_s = np.minimum(
         _lognormal_in(_by_scenario("span_hours", scenario), rng) * HOUR_S, last - first - 1
     )
@@ -1044,12 +1473,19 @@ def _plan_conversations(
     t0 = np.where(short, same_day, t0)
 
     c1 = _categorical(_by_scenario("phase1_channel", scenario), rng)
-    c2 = np.maximum(c1, _categorical(_by_scenario("phase2_channel", scenario), rng))
+    phase2_channel = _by_scenario("phase2_channel", scenario)
+    if config.secure_channel_mix is not None:
+        phase2_channel[grooming] = config.secure_channel_mix
+    c2 = np.maximum(c1, _categorical(phase2_channel, rng))
     quiet = rng.random(n) < _by_scenario("p_quiet", scenario)
     c2 = np.where(quiet, c1, c2)
     night1 = _beta(_by_scenario("night_phase1", scenario), rng)
     night2 = np.where(quiet, night1, _beta(_by_scenario("night_phase2", scenario), rng))
-    external = np.where(quiet[:, None], 0.0, _by_scenario("external", scenario))
+    # Grooming: a share of conversations asks to move to another app (at least once).
+    asks_external = grooming & ~quiet & (rng.random(n) < config.move_platform_rate)
+    external = np.where(
+        (quiet | (grooming & ~asks_external))[:, None], 0.0, _by_scenario("external", scenario)
+    )
     p_stray = np.where(quiet, 0.0, _by_scenario("p_stray", scenario))
     public_open = rng.random(n) < _by_scenario("p_request_public", scenario)
     return _Plan(
@@ -1074,6 +1510,7 @@ def _plan_conversations(
         external=external,
         p_stray=p_stray,
         marked=grooming,
+        asks_external=asks_external,
     )
 
 
@@ -1145,7 +1582,10 @@ def _draw_events(
     event[report] = EventType.REPORT
 
     a_init = plan.a_initiates[conv]
-    from_a = np.where(plan.unanswered[conv], a_init, rng.random(total) < plan.a_share[conv])
+    # Grooming: the child answers more once trust is built (reciprocity rises in phase 2).
+    a_share = plan.a_share[conv]
+    a_share = np.where(phase2 & plan.marked[conv], 0.5 + _RECIPROCITY * (a_share - 0.5), a_share)
+    from_a = np.where(plan.unanswered[conv], a_init, rng.random(total) < a_share)
     from_a = np.where(request, a_init, np.where(accept, ~a_init, from_a))
     # Blocks and reports come from the younger account, or from whoever got the unwanted request.
     from_a = np.where(block | report, plan.unanswered[conv] & ~a_init, from_a)
@@ -1171,6 +1611,14 @@ def _draw_events(
     media_onset = at_onset & ~secure_path
     event[media_onset] = EventType.MEDIA
     from_a = from_a | media_onset
+    # The adult's first message in phase 2 shares a handle where the plan asks for one.
+    candidate = np.flatnonzero(
+        body & phase2 & from_a & (event == EventType.MESSAGE) & plan.asks_external[conv]
+    )
+    if len(candidate):
+        first_of_conv = np.ones(len(candidate), dtype=bool)
+        first_of_conv[1:] = conv[candidate[1:]] != conv[candidate[:-1]]
+        channel[candidate[first_of_conv]] = Channel.EXTERNAL
 
     tz_b = accounts.tz_offset_min[accounts.b][conv]
     timestamp = np.floor(local).astype(np.int64) - 60 * tz_b
@@ -1182,62 +1630,141 @@ def _draw_events(
 
 _CHANNEL_NAMES: Final = np.asarray(CHANNEL_NAMES)
 _EVENT_NAMES: Final = np.asarray(EVENT_NAMES)
+_IS_GROOMING: Final = np.array([p.is_grooming for p in _PROFILES])
 
 
-def _columns(
-    events: _Events, accounts: _Accounts, conversation_id: IntArray
-) -> dict[str, npt.NDArray[Any]]:
-    """Schema v1 columns for :func:`riskscore.read_messages`."""
-    a = accounts.a[events.conv]
-    b = accounts.b[events.conv]
-    sender = np.where(events.from_a, a, b)
-    recipient = np.where(events.from_a, b, a)
-    return {
-        "conversation_id": conversation_id[events.conv],
-        "timestamp": events.timestamp,
+def _generate_chunk(
+    n: int,
+    n_grooming: int,
+    conv_offset: int,
+    account_offset: int,
+    n_adults: int | None,
+    config: _Config,
+    rng: np.random.Generator,
+) -> _Chunk:
+    """Accounts, conversations, events and labels of one self-contained chunk."""
+    scenario = _allocate_scenarios(n, n_grooming, config.benign, config.grooming, rng)
+    accounts = _assign_accounts(scenario, config, n_adults, account_offset, rng)
+    plan = _plan_conversations(scenario, config, rng)
+    events = _draw_events(plan, accounts, config.window, rng)
+    shuffled = rng.permutation(n).astype(np.int64)  # conversation code of each generated one
+    noise = rng.random(n)  # drawn last: label noise never changes the events
+
+    # Reorder conversations by id (= code); events stay in time order within each.
+    generated = np.empty(n, dtype=np.int64)
+    generated[shuffled] = np.arange(n, dtype=np.int64)  # generated index of each code
+    counts = plan.n_events[generated]
+    starts_new = np.cumsum(counts) - counts
+    starts_old = (np.cumsum(plan.n_events) - plan.n_events)[generated]
+    order = np.repeat(starts_old - starts_new, counts) + np.arange(int(counts.sum()))
+    conv = events.conv[order]
+    from_a = events.from_a[order]
+    a, b = accounts.a[conv], accounts.b[conv]
+    sender = np.where(from_a, a, b)
+    recipient = np.where(from_a, b, a)
+    timestamp = events.timestamp[order]
+    channel = events.channel[order]
+    event = events.event[order]
+    columns: dict[str, npt.NDArray[Any]] = {
+        "conversation_id": conv_offset + shuffled[conv],
+        "timestamp": timestamp,
         "sender_id": accounts.ids[sender],
         "recipient_id": accounts.ids[recipient],
         "sender_age": accounts.declared_age[sender],
         "recipient_age": accounts.declared_age[recipient],
-        "channel": _CHANNEL_NAMES[events.channel],
-        "event": _EVENT_NAMES[events.event],
+        "channel": channel,
+        "event": event,
         "recipient_tz_offset_min": accounts.tz_offset_min[recipient],
     }
 
-
-def _labels(
-    messages: MessageTable, scenario: IntArray, accounts: _Accounts, conversation_id: IntArray
-) -> Labels:
-    """Labels in the table's conversation order, with onsets found in the events."""
-    generated = np.argsort(conversation_id)  # generation index of each sorted conversation
-    is_grooming = np.array([p.is_grooming for p in _PROFILES])[scenario][generated]
-    child_tz = accounts.tz_offset_min[accounts.b][generated]
-    return Labels(
-        conversation_id=messages.conversations,
-        is_grooming=is_grooming,
-        onset_index=_onset_index(messages, is_grooming, child_tz),
+    is_true = _IS_GROOMING[scenario][generated]
+    child_tz = accounts.tz_offset_min[accounts.b][conv]
+    onset = _onset_index(timestamp, child_tz, channel, event, starts_new, is_true)
+    labels = Labels(
+        conversation_id=conv_offset + np.arange(n, dtype=np.int64),
+        is_grooming=is_true ^ (noise[generated] < config.label_noise),
+        onset_index=onset,
         adult_id=accounts.ids[accounts.a][generated],
         scenario=np.asarray(SCENARIOS)[scenario][generated],
+        is_grooming_true=is_true,
     )
+    return _Chunk(columns=columns, labels=labels, n_accounts=len(accounts.ids))
 
 
-def _onset_index(messages: MessageTable, is_grooming: BoolArray, child_tz: IntArray) -> IntArray:
+def _onset_index(
+    timestamp: IntArray,
+    child_tz: IntArray,
+    channel: IntArray,
+    event: IntArray,
+    segment_starts: IntArray,
+    is_grooming: BoolArray,
+) -> IntArray:
     """First event of each grooming conversation that departs from ordinary contact.
 
     That is a message or media at night (22:00-06:00) in the child's local time, any
-    event on an ephemeral, encrypted or external channel, or any media event.
+    event on an ephemeral, encrypted or external channel, or any media event. Events
+    are grouped by conversation (starting at ``segment_starts``) in time order.
     """
-    local_s = messages.timestamp + 60 * child_tz[messages.conversation_code]
-    time_of_day = local_s % DAY_S
-    event = messages.event
+    time_of_day = (timestamp + 60 * child_tz) % DAY_S
     media = event == EventType.MEDIA
     communication = (event == EventType.MESSAGE) | media
     at_night = (time_of_day >= _NIGHT_START_S) | (time_of_day < _NIGHT_END_S)
-    marker = (communication & at_night) | (messages.channel >= Channel.EPHEMERAL) | media
+    marker = (communication & at_night) | (channel >= Channel.EPHEMERAL) | media
     never = np.iinfo(np.int64).max
-    first = np.minimum.reduceat(
-        np.where(marker, messages.position_in_conversation, never), messages.segment_starts
-    )
+    index = np.where(marker, np.arange(len(marker), dtype=np.int64), never)
+    first = np.minimum.reduceat(index, segment_starts) if len(marker) else index
     if np.any(is_grooming & (first == never)):
         raise RuntimeError("a grooming conversation has no onset event: generator bug")
-    return np.where(is_grooming, first, -1).astype(np.int64)
+    return np.where(is_grooming, first - segment_starts, -1).astype(np.int64)
+
+
+def _arrow_schemas() -> tuple[pa.Schema, pa.Schema]:
+    import pyarrow as pa
+
+    dictionary = pa.dictionary(pa.int8(), pa.string())
+    events = pa.schema(
+        [
+            ("conversation_id", pa.int64()),
+            ("timestamp", pa.int64()),
+            ("sender_id", pa.int64()),
+            ("recipient_id", pa.int64()),
+            ("sender_age", pa.float64()),
+            ("recipient_age", pa.float64()),
+            ("channel", dictionary),
+            ("event", dictionary),
+            ("recipient_tz_offset_min", pa.int64()),
+        ]
+    )
+    labels = pa.schema(
+        [
+            ("conversation_id", pa.int64()),
+            ("is_grooming", pa.bool_()),
+            ("onset_index", pa.int64()),
+            ("adult_id", pa.int64()),
+            ("scenario", pa.string()),
+            ("is_grooming_true", pa.bool_()),
+        ]
+    )
+    return events, labels
+
+
+def _events_arrow(columns: dict[str, npt.NDArray[Any]]) -> pa.Table:
+    """One chunk's coded columns as an Arrow table of ``_EVENTS_SCHEMA`` (unknown ages null)."""
+    import pyarrow as pa
+
+    events_schema, _ = _arrow_schemas()
+    arrays: list[pa.Array] = []
+    for name in events_schema.names:
+        values = columns[name]
+        if name in ("channel", "event"):
+            names = CHANNEL_NAMES if name == "channel" else EVENT_NAMES
+            arrays.append(
+                pa.DictionaryArray.from_arrays(
+                    pa.array(values.astype(np.int8)), pa.array(list(names), pa.string())
+                )
+            )
+        elif values.dtype.kind == "f":
+            arrays.append(pa.array(values, mask=np.isnan(values)))
+        else:
+            arrays.append(pa.array(values))
+    return pa.Table.from_arrays(arrays, schema=events_schema)

@@ -120,6 +120,12 @@ def train_model(
     progress("evaluate")
     metrics = holdout_metrics(model, features.take(test_idx), y[test_idx], AlertPolicy.default())
     model.metadata["metrics"] = metrics
+    from riskscore.baselines import compare_models
+
+    comparison = compare_models(
+        features, y, train_index=train_idx, test_index=test_idx, logistic=model, seed=seed
+    )
+    model.metadata["comparison"] = comparison.to_dict()
     model.metadata["training"]["source"] = (
         "riskscore.synthetic.generate("
         f"n_conversations={n_conversations}, prevalence={prevalence}, seed={seed})"

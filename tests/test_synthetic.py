@@ -13,6 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
+import riskscore as rs
+from riskscore.io import read_messages
 from riskscore.messages import MessageTable
 from riskscore.schema import Channel, EventType
 from riskscore.synthetic import (
@@ -22,6 +24,7 @@ from riskscore.synthetic import (
     Labels,
     SyntheticData,
     generate,
+    generate_parquet,
     labels_from_arrow,
 )
 
@@ -199,7 +202,9 @@ def test_ages_and_offsets_are_plausible_and_fixed_per_account(big: SyntheticData
     codes = np.concatenate([msgs.sender_code, msgs.recipient_code])
     per_account = _per_account(msgs, msgs.sender_age, msgs.recipient_age)
     np.testing.assert_array_equal(ages, per_account[codes])
-    tz = _per_account(msgs, np.full(len(msgs), np.nan), msgs.recipient_tz_offset_min)
+    tz = _per_account(
+        msgs, np.full(len(msgs), np.nan), msgs.recipient_tz_offset_min.astype(np.float64)
+    )
     np.testing.assert_array_equal(msgs.recipient_tz_offset_min, tz[msgs.recipient_code])
     assert set(np.unique(msgs.recipient_tz_offset_min)) <= {0, 60, 120, -300, -360, -480, 330, 600}
 
@@ -292,7 +297,7 @@ def test_no_simple_statistic_separates_the_classes(big: SyntheticData) -> None:
         ({"start": -5}, "start must be epoch seconds .* got start=-5"),
         ({"benign_mix": {"pets": 1.0}}, r"benign_mix has unknown scenario\(s\) \['pets'\]"),
         ({"benign_mix": {"family": -1.0}}, r"benign_mix\['family'\] must be a number >= 0"),
-        ({"benign_mix": {"family": 0.0}}, "benign_mix must give some scenario a weight > 0"),
+        ({"benign_mix": {"family": 0.0}}, "benign_mix must give some entry a weight > 0"),
         ({"grooming_mix": {"grooming_x": 1}}, r"grooming_mix has unknown scenario\(s\)"),
     ],
 )
@@ -337,3 +342,190 @@ def test_the_docs_table_matches_the_scenario_parameters() -> None:
         h_median, h_sigma, h_low, h_high = p.span_hours
         span = f"{h_median:g}, {h_sigma:g}, [{h_low:g}, {h_high:g}]"
         assert any(span in row for row in rows), p.name
+
+
+# ---------------------------------------------------------------- chunked Parquet
+
+
+def _read_chunked(events: Path, labels: Path) -> tuple[MessageTable, Labels]:
+    return read_messages(events), labels_from_arrow(pq.read_table(labels))
+
+
+def test_generate_parquet_is_byte_identical_and_chunked(tmp_path: Path) -> None:
+    kwargs: dict[str, Any] = {"prevalence": 0.05, "seed": 3, "chunk_conversations": 700}
+    first = generate_parquet(tmp_path / "a" / "events.parquet", 2000, **kwargs)
+    second = generate_parquet(tmp_path / "b" / "events.parquet", 2000, **kwargs)
+    assert first[1].name == "labels.parquet"
+    assert first[0].read_bytes() == second[0].read_bytes()
+    assert first[1].read_bytes() == second[1].read_bytes()
+    assert pq.ParquetFile(first[0]).num_row_groups == 3
+    assert not list((tmp_path / "a").glob("*.partial"))
+    other = generate_parquet(tmp_path / "c" / "events.parquet", 2000, **{**kwargs, "seed": 4})
+    assert other[0].read_bytes() != first[0].read_bytes()
+
+
+def test_generate_parquet_chunks_are_self_contained_with_unique_ids(tmp_path: Path) -> None:
+    msgs, labels = _read_chunked(
+        *generate_parquet(tmp_path / "ev.parquet", 3000, prevalence=0.02, chunk_conversations=1000)
+    )
+    np.testing.assert_array_equal(labels.conversation_id, np.arange(3000))
+    np.testing.assert_array_equal(msgs.conversations, labels.conversation_id)
+    assert int(labels.is_grooming.sum()) == 60
+    # No account takes part in conversations of two chunks.
+    chunk_of_event = msgs.conversation_id // 1000
+    for codes in (msgs.sender_code, msgs.recipient_code):
+        per_account = np.full(len(msgs.accounts), -1)
+        per_account[codes] = chunk_of_event
+        assert np.array_equal(per_account[codes], chunk_of_event)
+
+
+def test_generate_parquet_with_one_chunk_holds_what_generate_returns(tmp_path: Path) -> None:
+    msgs, labels = _read_chunked(
+        *generate_parquet(tmp_path / "x.parquet", 800, prevalence=0.05, seed=12)
+    )
+    assert (tmp_path / "x.labels.parquet").exists()
+    data = generate(800, prevalence=0.05, seed=12)
+    for name, values in data.messages.columns(decoded=False).items():
+        np.testing.assert_array_equal(getattr(msgs, name), values, err_msg=name)
+    for name in ("conversation_id", "is_grooming", "onset_index", "adult_id", "scenario"):
+        np.testing.assert_array_equal(getattr(labels, name), getattr(data.labels, name))
+
+
+def test_prevalence_of_one_in_ten_thousand_is_exact_over_chunks(tmp_path: Path) -> None:
+    _, labels = generate_parquet(
+        tmp_path / "e.parquet", 25_000, prevalence=1e-4, seed=1, chunk_conversations=5_000
+    )
+    assert int(pq.read_table(labels).column("is_grooming").to_numpy().sum()) == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"chunk_conversations": 0}, "chunk_conversations must be an integer >= 1, got 0"),
+        ({"colour": "red"}, r"unknown argument\(s\) \['colour'\]"),
+        ({"label_noise": 0.7}, r"label_noise must be a number in \[0, 0.5\], got 0.7"),
+    ],
+)
+def test_generate_parquet_names_bad_arguments(
+    tmp_path: Path, kwargs: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        generate_parquet(tmp_path / "events.parquet", 10, **kwargs)
+    with pytest.raises(ValueError, match=r"path must end in \.parquet"):
+        generate_parquet(tmp_path / "events.csv", 10)
+
+
+# ---------------------------------------------------------------- new parameters
+
+
+def test_label_noise_flips_observed_labels_only() -> None:
+    clean = generate(4000, prevalence=0.05, seed=8)
+    noisy = generate(4000, prevalence=0.05, seed=8, label_noise=0.1)
+    np.testing.assert_array_equal(noisy.messages.timestamp, clean.messages.timestamp)
+    np.testing.assert_array_equal(noisy.labels.is_grooming_true, clean.labels.is_grooming)
+    np.testing.assert_array_equal(noisy.labels.onset_index, clean.labels.onset_index)
+    flipped = noisy.labels.is_grooming != noisy.labels.is_grooming_true
+    assert 0.08 < flipped.mean() < 0.12
+    assert np.array_equal(clean.labels.is_grooming_true, clean.labels.is_grooming)
+    back = labels_from_arrow(noisy.labels.to_arrow())
+    np.testing.assert_array_equal(back.is_grooming_true, noisy.labels.is_grooming_true)
+
+
+def test_n_adults_sets_the_ordinary_adult_pool() -> None:
+    benign = {"adult_daytime": 1.0}
+    few = generate(2000, prevalence=0.0, seed=5, benign_mix=benign, n_adults=50)
+    many = generate(2000, prevalence=0.0, seed=5, benign_mix=benign, n_adults=2000)
+    assert len(few.messages.accounts) == 50
+    # Activity is heavy-tailed, so some accounts of a large pool never talk and do not appear.
+    assert 1000 < len(many.messages.accounts) <= 2000
+    with pytest.raises(ValueError, match="n_adults must be at most the number of ordinary"):
+        generate(100, prevalence=0.0, seed=5, benign_mix=benign, n_adults=10_000)
+
+
+def test_tz_mix_and_target_ages_are_followed() -> None:
+    weights = [1.0] + [0.0] * 15  # every target is 2
+    data = generate(
+        3000, prevalence=0.1, seed=6, tz_mix={-600: 1.0, 480: 3.0}, target_age_weights=weights
+    )
+    tz = data.messages.recipient_tz_offset_min
+    assert set(np.unique(tz)) == {-600, 480}
+    assert 0.65 < (tz == 480).mean() < 0.85
+    big_child = _per_account(data.messages, data.messages.sender_age, data.messages.recipient_age)
+    child_age = big_child[_child_code(data)][data.labels.is_grooming]
+    assert set(np.unique(child_age[~np.isnan(child_age)])) == {2.0}
+
+
+def test_secure_channel_mix_and_platform_moves(big: SyntheticData) -> None:
+    msgs, labels = big.messages, big.labels
+    conv = msgs.conversation_code
+    n = msgs.n_conversations
+    external = np.bincount(conv, msgs.channel == Channel.EXTERNAL, n) > 0
+    # About two in three grooming conversations ask to move to another app.
+    assert 0.6 < external[labels.is_grooming].mean() < 0.73
+    data = generate(
+        3000, prevalence=0.2, seed=7, secure_channel_mix={"encrypted": 1.0}, move_platform_rate=0
+    )
+    msgs, labels = data.messages, data.labels
+    conv = msgs.conversation_code
+    grooming_event = labels.is_grooming[conv]
+    assert not np.any(grooming_event & (msgs.channel == Channel.EXTERNAL))
+    assert not np.any(grooming_event & (msgs.channel == Channel.EPHEMERAL))
+    assert np.any(grooming_event & (msgs.channel == Channel.ENCRYPTED))
+
+
+def test_fast_grooming_asks_to_move_platform_within_the_hour(big: SyntheticData) -> None:
+    msgs, labels = big.messages, big.labels
+    first_external = np.full(msgs.n_conversations, np.iinfo(np.int64).max)
+    is_external = msgs.channel == Channel.EXTERNAL
+    np.minimum.at(first_external, msgs.conversation_code[is_external], msgs.timestamp[is_external])
+    delay = first_external - msgs.timestamp[msgs.segment_starts]
+    fast = (labels.scenario == "grooming_fast") & (delay < np.iinfo(np.int64).max // 2)
+    slow = (labels.scenario == "grooming_slow") & (delay < np.iinfo(np.int64).max // 2)
+    assert np.median(delay[fast]) < 3600
+    assert np.median(delay[slow]) > 2 * 86_400
+
+
+def test_per_adult_ground_truth(big: SyntheticData) -> None:
+    labels = big.labels
+    adults = labels.per_adult()
+    assert int(adults.n_conversations.sum()) == len(labels)
+    assert int(adults.n_grooming_conversations.sum()) == int(labels.is_grooming_true.sum())
+    groomers = np.unique(labels.adult_id[labels.is_grooming_true])
+    np.testing.assert_array_equal(adults.adult_id[adults.is_groomer], groomers)
+    # Groomers also have ordinary adult contacts.
+    assert np.any(
+        adults.n_conversations[adults.is_groomer]
+        > adults.n_grooming_conversations[adults.is_groomer]
+    )
+    assert adults.to_arrow().num_rows == len(adults)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_adults": 1}, "n_adults must be an integer >= 2 or None, got 1"),
+        ({"label_noise": -0.1}, "label_noise must be a number"),
+        ({"target_age_weights": [1.0] * 15}, "target_age_weights must be 16 finite weights"),
+        ({"child_age_weights": [0.0] * 16}, "child_age_weights must give some age a weight > 0"),
+        ({"tz_mix": {900: 1.0}}, r"tz_mix offsets must be integer minutes in \[-720, 840\]"),
+        ({"secure_channel_mix": {"public": 1.0}}, r"secure_channel_mix has unknown key\(s\)"),
+        ({"move_platform_rate": 2.0}, r"move_platform_rate must be a number in \[0, 1\]"),
+    ],
+)
+def test_bad_new_parameters_are_named_in_the_error(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        generate(10, seed=0, **kwargs)
+
+
+# ---------------------------------------------------------------- no single feature separates
+
+
+def test_no_single_feature_separates_grooming_from_benign(big: SyntheticData) -> None:
+    features = rs.extract_features(big.messages)
+    y = big.labels.is_grooming_true
+    for i, name in enumerate(features.names):
+        column = features.values[:, i]
+        known = ~np.isnan(column)
+        filled = np.where(known, column, np.median(column[known]))
+        auc = roc_auc_score(y, filled)
+        assert max(auc, 1 - auc) < 0.9, name

@@ -10,6 +10,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from riskscore.commands import generate, score, train
+from riskscore.commands import evaluate, generate, policy, queue, report, score, stream, train
 
-COMMANDS: tuple[ModuleType, ...] = (generate, train, score)
+COMMANDS: tuple[ModuleType, ...] = (generate, train, score, stream, policy, evaluate, queue, report)

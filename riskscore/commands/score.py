@@ -29,11 +29,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="refuse bad rows (raise) or set them aside with a reason (quarantine)",
     )
     parser.add_argument("--top", type=int, default=5, help="alerts to print (0: none)")
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=None,
+        help="stream a Parquet file in conversation-complete chunks of about N events "
+        "(bounded memory; automatic above 20 million events)",
+    )
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    from riskscore.out_of_core import run_streaming, should_stream
     from riskscore.workflows import score_events
 
+    if should_stream(args.events, args.chunk_rows, args.errors):
+        return run_streaming(args, show)
     with steps(["read", "model", "score", "write"], enabled=show) as step:
         result = score_events(
             args.events,

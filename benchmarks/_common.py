@@ -1,0 +1,90 @@
+"""Shared helpers of the benchmark scripts: seeded workloads and the machine description."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / ".data"
+RESULTS = HERE / "results"
+#: Synthetic conversations hold about 40 events each with the default mix.
+EVENTS_PER_CONVERSATION = 40
+SEED = 2026
+
+
+def workload(n_messages: int, *, directory: Path = DATA) -> Path:
+    """Path of a seeded synthetic Parquet file of about ``n_messages`` events (cached)."""
+    from riskscore.synthetic import generate_parquet
+
+    n_conversations = max(n_messages // EVENTS_PER_CONVERSATION, 1)
+    path = directory / f"events_{n_conversations}c_seed{SEED}.parquet"
+    if not path.exists():
+        generate_parquet(
+            path, n_conversations, prevalence=0.01, seed=SEED, chunk_conversations=100_000
+        )
+    return path
+
+
+def machine() -> dict[str, Any]:
+    """CPU, core count, memory and library versions of this machine."""
+    import numpy
+    import pyarrow
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = None
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        mem_gb = round(pages / 2**30, 1)
+    except (ValueError, OSError):
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": mem_gb,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "pyarrow": pyarrow.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def memory_bandwidth(n_bytes: int = 1 << 29, repeats: int = 5) -> float:
+    """Bytes moved per second by a large numpy copy (read + write), best of ``repeats``."""
+    src = np.ones(n_bytes // 8)
+    dst = np.empty_like(src)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - start)
+    return 2 * src.nbytes / best
+
+
+def best_of(fn: Any, repeats: int) -> tuple[float, list[float], Any]:
+    """Run ``fn`` ``repeats`` times; the best wall time, all times and the last result."""
+    times = []
+    result = None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), times, result
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")

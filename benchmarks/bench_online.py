@@ -1,0 +1,303 @@
+"""Online scoring speed and memory: ``OnlineScorer.update_one`` against per-event scikit-learn.
+
+Three measurements, all on seeded synthetic events (``riskscore.synthetic.generate``):
+
+1. **Latency** of ``update_one``: ``time.perf_counter_ns`` around every call after a
+   warm-up, over about a million events, each event dict built just before its call (as
+   after decoding it); median, p90, p99, p99.9 and events per second (a separate untimed
+   pass through ``update_many``, building the dicts included).
+2. **Against the per-event scikit-learn path**: for a subsample of events, the fitted
+   estimator's ``predict_proba`` on the 1-row feature vector (the features come from the
+   online state, so this path is *cheaper* than a real per-event batch recompute). Its
+   latency, the ratio to ``update_one``, and the largest score difference (asserted tiny).
+3. **Memory** over a long stream (10 million events by default): chunks of synthetic
+   conversations, each chunk a later 30-day period with fresh ids, fed through one scorer
+   with idle expiry; resident memory printed every million events.
+
+The machine may be shared: every comparison is a ratio measured within one run.
+Prints tables and writes ``benchmarks/results/online.json`` (and ``online_memory.json``).
+
+Run::
+
+    .venv/bin/python benchmarks/bench_online.py                  # full (about 10 minutes)
+    .venv/bin/python benchmarks/bench_online.py --quick          # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import riskscore as rs
+
+RESULTS = Path(__file__).parent / "results"
+DAY_S = 86_400
+
+
+def rss_mb() -> float:
+    """Current resident set size in MB (Linux /proc; peak RSS elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except OSError:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / (1e6 if sys.platform == "darwin" else 1e3)
+
+
+def percentiles(ns: np.ndarray[Any, Any]) -> dict[str, float]:
+    us = ns / 1e3
+    q = np.percentile(us, [50, 90, 99, 99.9])
+    return {
+        "median_us": float(q[0]),
+        "p90_us": float(q[1]),
+        "p99_us": float(q[2]),
+        "p999_us": float(q[3]),
+        "mean_us": float(us.mean()),
+    }
+
+
+def latency(
+    model: rs.RiskModel, n_conversations: int, warmup: int, sk_every: int, seed: int
+) -> dict[str, Any]:
+    data = rs.synthetic.generate(n_conversations, prevalence=0.02, seed=seed)
+    events = list(data.messages.iter_events())
+    n = len(events)
+    print(f"{n:,} events, {n_conversations:,} conversations (seed {seed})")
+
+    # events per second: one untimed pass (building each event dict included)
+    scorer = rs.OnlineScorer(model)
+    t0 = time.perf_counter()
+    n_alerts = len(scorer.update_many(data.messages.iter_events()))
+    throughput = n / (time.perf_counter() - t0)
+
+    # per-call latency, after a warm-up of `warmup` events. Each event dict is built by
+    # iter_events just before its call, as after decoding a message; a pre-built list of a
+    # million dicts would add the cache misses of reading cold input to every call.
+    scorer = rs.OnlineScorer(model)
+    stream = data.messages.iter_events()
+    scorer.update_many(itertools.islice(stream, warmup))
+    timed = events[warmup:]
+    ns = np.empty(len(timed), dtype=np.int64)
+    clock = time.perf_counter_ns
+    update = scorer.update_one
+    for i, event in enumerate(stream):
+        t = clock()
+        update(event)
+        ns[i] = clock() - t
+    online = percentiles(ns)
+
+    # per-event scikit-learn predict_proba on the same (online) feature rows
+    estimator = model.estimator
+    sample = range(0, len(timed), sk_every)
+    sk_ns = np.empty(len(sample), dtype=np.int64)
+    on_ns = np.empty(len(sample), dtype=np.int64)
+    worst = 0.0
+    replay = rs.OnlineScorer(model)
+    replay.update_many(events[:warmup])
+    position = 0
+    for k, i in enumerate(sample):
+        replay.update_many(timed[position:i])
+        event = timed[i]
+        t = clock()
+        replay.update_one(event)
+        on_ns[k] = clock() - t
+        cid = event["conversation_id"]
+        t = clock()
+        row = replay.features_of(cid).reshape(1, -1)
+        sk_risk = float(estimator.predict_proba(row)[0, 1])
+        sk_ns[k] = clock() - t
+        worst = max(worst, abs(sk_risk - replay.score_of(cid)))
+        position = i + 1
+    assert worst < 1e-9, f"online and scikit-learn scores differ by {worst}"
+    sk = percentiles(sk_ns)
+    on_sub = percentiles(on_ns)
+    return {
+        "n_events": n,
+        "n_timed": len(timed),
+        "n_alerts": n_alerts,
+        "events_per_s": throughput,
+        "update_one": online,
+        "sklearn_subsample": len(sample),
+        "update_one_on_subsample": on_sub,
+        "sklearn_predict_proba_per_event": sk,
+        "sklearn_events_per_s": 1e6 / sk["mean_us"],
+        "speedup_median": sk["median_us"] / online["median_us"],
+        "speedup_p99": sk["p99_us"] / online["p99_us"],
+        "speedup_mean": sk["mean_us"] / online["mean_us"],
+        "max_abs_score_diff": worst,
+    }
+
+
+def chunked_stream(
+    n_events: int, conversations_per_chunk: int, seed: int
+) -> Iterator[dict[str, Any]]:
+    """Synthetic events, one 30-day period after another, ids offset per period."""
+    start = 1_767_225_600
+    produced = 0
+    chunk = 0
+    while produced < n_events:
+        data = rs.synthetic.generate(
+            conversations_per_chunk,
+            prevalence=0.01,
+            seed=seed + chunk,
+            start=start + chunk * 30 * DAY_S,
+            days=30,
+        )
+        conv_offset = chunk * 10_000_000
+        account_offset = chunk * 100_000_000
+        for event in data.messages.iter_events():
+            event["conversation_id"] += conv_offset
+            event["sender_id"] += account_offset
+            event["recipient_id"] += account_offset
+            yield event
+            produced += 1
+            if produced >= n_events:
+                return
+        chunk += 1
+
+
+def memory(model: rs.RiskModel, n_events: int, report_every: int, seed: int) -> dict[str, Any]:
+    scorer = rs.OnlineScorer(model, idle_expiry_s=7 * DAY_S)
+    rows = []
+    t0 = time.perf_counter()
+    update = scorer.update_one
+    for i, event in enumerate(chunked_stream(n_events, 5_000, seed), start=1):
+        update(event)
+        if i % report_every == 0:
+            gc.collect()
+            row = {
+                "events": i,
+                "rss_mb": rss_mb(),
+                "conversations": scorer.n_conversations,
+                "accounts": scorer.n_accounts,
+                "expired": scorer.n_expired,
+                "elapsed_s": time.perf_counter() - t0,
+            }
+            rows.append(row)
+            print(
+                f"{i:>12,} {row['rss_mb']:>9.1f} {row['conversations']:>14,} "
+                f"{row['accounts']:>10,} {row['expired']:>12,} {row['elapsed_s']:>9.1f}",
+                flush=True,
+            )
+    half = [r["rss_mb"] for r in rows[len(rows) // 2 :]]
+    return {
+        "n_events": n_events,
+        "idle_expiry_s": scorer.idle_expiry_s,
+        "rows": rows,
+        "rss_second_half_min_mb": min(half) if half else math.nan,
+        "rss_second_half_max_mb": max(half) if half else math.nan,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--conversations", type=int, default=26_000, help="about 40 events each")
+    parser.add_argument("--memory-events", type=int, default=10_000_000)
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.conversations, args.memory_events = 2_000, 300_000
+    model = rs.load_model()
+    if args.memory_only:  # run by main() in a fresh process, so RSS is the scorer's alone
+        mem = memory(model, args.memory_events, max(args.memory_events // 10, 1), args.seed)
+        print(json.dumps(mem), flush=True)
+        return 0
+    env = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or "unknown",
+        "cpus": os.cpu_count(),
+        "riskscore": rs.__version__,
+        "quick": args.quick,
+        "load_average_1min_at_start": os.getloadavg()[0],
+    }
+    print(
+        f"riskscore {rs.__version__}, Python {env['python']}, {env['cpus']} CPUs, "
+        f"load average {env['load_average_1min_at_start']:.2f}\n"
+    )
+    lat = latency(
+        model,
+        args.conversations,
+        warmup=min(100_000, args.conversations * 4),
+        sk_every=200 if not args.quick else 20,
+        seed=args.seed,
+    )
+    u, s = lat["update_one"], lat["sklearn_predict_proba_per_event"]
+    print()
+    print(f"{'path':42s} {'median':>9s} {'p90':>9s} {'p99':>9s} {'p99.9':>9s} {'events/s':>10s}")
+    print(
+        f"{'OnlineScorer.update_one':42s} {u['median_us']:>7.2f}us {u['p90_us']:>7.2f}us "
+        f"{u['p99_us']:>7.2f}us {u['p999_us']:>7.2f}us {lat['events_per_s']:>10,.0f}"
+    )
+    print(
+        f"{'estimator.predict_proba, 1 row per event':42s} {s['median_us']:>7.1f}us "
+        f"{s['p90_us']:>7.1f}us {s['p99_us']:>7.1f}us {s['p999_us']:>7.1f}us "
+        f"{lat['sklearn_events_per_s']:>10,.0f}"
+    )
+    print(
+        f"\nspeed-up: {lat['speedup_median']:.0f}x at the median, "
+        f"{lat['speedup_p99']:.0f}x at p99; "
+        f"max |score difference| {lat['max_abs_score_diff']:.1e} over "
+        f"{lat['sklearn_subsample']:,} events"
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = "online_quick.json" if args.quick else "online.json"
+    env["load_average_1min_at_end"] = os.getloadavg()[0]
+    (RESULTS / name).write_text(json.dumps({"env": env, "latency": lat}, indent=2) + "\n")
+    print(f"wrote {RESULTS / name}")
+    if not args.no_memory:
+        print(
+            f"\nmemory over {args.memory_events:,} events (idle expiry 7 days, "
+            "a new 30-day period of 5,000 conversations every ~200k events)"
+        )
+        print(
+            f"{'events':>12s} {'RSS MB':>9s} {'conversations':>14s} {'accounts':>10s} "
+            f"{'expired':>12s} {'seconds':>9s}"
+        )
+        child = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--memory-only",
+                "--memory-events",
+                str(args.memory_events),
+                "--seed",
+                str(args.seed),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            check=True,
+        )
+        *table, last = child.stdout.rstrip().splitlines()
+        print("\n".join(table))
+        mem = json.loads(last)
+        print(
+            f"RSS over the second half: {mem['rss_second_half_min_mb']:.0f} to "
+            f"{mem['rss_second_half_max_mb']:.0f} MB"
+        )
+        name = "online_memory_quick.json" if args.quick else "online_memory.json"
+        (RESULTS / name).write_text(json.dumps({"env": env, "memory": mem}, indent=2) + "\n")
+        print(f"wrote {RESULTS / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,278 @@
+"""Markdown, HTML and PNG renderings of a transparency report (private to ``transparency``)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["render_html", "render_markdown", "write_charts"]
+
+_OUTCOMES = ("actioned", "dismissed", "escalated", "open")
+
+
+def _fmt(value: Any, pct: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    if pct:
+        return f"{100 * value:.1f}%"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], str]]:
+    """(title, header, rows, note) of every table of the report."""
+    out = []
+    alerts_total = [d[o] for o in _OUTCOMES]
+    reports_total = [d["user_report_outcomes"][o] for o in _OUTCOMES]
+    out.append(
+        (
+            "How they were dealt with",
+            ["source", "received", "actioned", "dismissed", "escalated to law enforcement", "open"],
+            [
+                ["automated detection (alerts)", str(d["alerts_raised"]), *map(str, alerts_total)],
+                ["user reports", str(d["user_reports"]), *map(str, reports_total)],
+            ],
+            "Open means not yet decided at the end of the period.",
+        )
+    )
+    out.append(
+        (
+            "Alerts by tier",
+            ["tier", "alerts", *_OUTCOMES],
+            [
+                [t, str(v["alerts"]), *(str(v[o]) for o in _OUTCOMES)]
+                for t, v in d["by_tier"].items()
+            ],
+            "",
+        )
+    )
+    for key, title, label in (
+        ("by_age_band", "By the child's age band", "age band"),
+        ("by_channel", "By channel", "channel"),
+    ):
+        out.append(
+            (
+                title,
+                [label, "alerts", "user reports"],
+                [[k, str(v["alerts"]), str(v["user_reports"])] for k, v in d[key].items()],
+                "User reports are banded by the reporter's age."
+                if key == "by_age_band"
+                else "For alerts: the most private channel the conversation had reached.",
+            )
+        )
+    rows = []
+    for key, name in (
+        ("time_to_first_review_hours", "first review"),
+        ("time_to_decision_hours", "decision"),
+    ):
+        for source, t in d[key].items():
+            rows.append(
+                [name, source.replace("_", " "), str(t["n"]), _fmt(t["median"]), _fmt(t["p90"])]
+            )
+    out.append(
+        (
+            "Time to first review and to decision (hours)",
+            ["to", "source", "n", "median", "90th percentile"],
+            rows,
+            "Counted over items reviewed or decided within the period.",
+        )
+    )
+    a = d["automated_detection"]
+    ci = a["precision_ci95"]
+    out.append(
+        (
+            "Automated detection",
+            ["measure", "value"],
+            [
+                ["share of items from automated detection", _fmt(a["share_of_items"], True)],
+                [
+                    "share of actions that started from automated detection",
+                    _fmt(a["share_of_actions"], True),
+                ],
+                ["alerts decided", str(a["decided"])],
+                ["alerts confirmed (actioned or escalated)", str(a["confirmed"])],
+                [
+                    "precision measured from decisions",
+                    _fmt(a["precision"], True)
+                    + ("" if ci is None else f" (95% CI {100 * ci[0]:.1f}-{100 * ci[1]:.1f}%)"),
+                ],
+                *[
+                    [f"precision, {tier} tier", _fmt(p, True)]
+                    for tier, p in a["precision_by_tier"].items()
+                ],
+            ],
+            "Precision = confirmed / decided alerts. Alerts never raised are not measured here: "
+            "recall needs labelled data (see riskscore policy check).",
+        )
+    )
+    c = d["cases"]
+    out.append(
+        (
+            "Cases (one per adult account)",
+            ["measure", "value"],
+            [
+                ["accounts reviewed", str(c["accounts_reviewed"])],
+                ["accounts concerning several children", str(c["accounts_with_several_children"])],
+                *[
+                    [
+                        f"escalated case {x['case']}",
+                        f"{x['children']} children, {x['conversations']} conversations",
+                    ]
+                    for x in c["escalated_multi_child_cases"]
+                ],
+            ],
+            "Account ids are pseudonymised (HMAC-SHA256 under a key the platform keeps).",
+        )
+    )
+    return out
+
+
+def _header(d: dict[str, Any]) -> tuple[str, str]:
+    title = "Child-safety transparency report" + (f": {d['platform']}" if d["platform"] else "")
+    period = f"Period: {d['period']['start']} to {d['period']['end']} (UTC, end excluded)."
+    return title, period
+
+
+def render_markdown(d: dict[str, Any], charts: Sequence[str]) -> str:
+    """The report as Markdown."""
+    title, period = _header(d)
+    lines = [
+        f"# {title}",
+        "",
+        period,
+        "",
+        f"- **Alerts raised** by automated detection: {d['alerts_raised']}",
+        f"- **User reports** received: {d['user_reports']} "
+        f"({d['user_reports_from_children']} from children)",
+        f"- Alerts **actioned** {d['actioned']}, **dismissed** {d['dismissed']}, "
+        f"**escalated** to law enforcement {d['escalated']}, **open** {d['open']}",
+        "",
+    ]
+    for heading, header, rows, note in _tables(d):
+        lines += [f"## {heading}", "", "| " + " | ".join(header) + " |"]
+        lines.append("|" + "|".join("---" for _ in header) + "|")
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        lines += ["", note, ""] if note else [""]
+    if charts:
+        lines += ["## Charts", ""]
+        lines += [f"![{name[:-4].replace('_', ' ')}]({name})" for name in charts]
+        lines.append("")
+    lines += [
+        "Field names follow the EU Digital Services Act, Article 15, and Ofcom's codes; "
+        "see docs/transparency.md. All counts are of metadata-only signals reviewed by people.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render_html(d: dict[str, Any], charts: Sequence[str]) -> str:
+    """The report as a self-contained HTML page (charts linked as PNG files)."""
+    esc = html.escape
+    title, period = _header(d)
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{esc(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+        "table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .6em}"
+        "td{text-align:right}td:first-child{text-align:left}</style></head><body>",
+        f"<h1>{esc(title)}</h1><p>{esc(period)}</p>",
+        f"<p>Alerts raised: <b>{d['alerts_raised']}</b>; user reports received: "
+        f"<b>{d['user_reports']}</b>. Alerts actioned {d['actioned']}, dismissed "
+        f"{d['dismissed']}, escalated {d['escalated']}, open {d['open']}.</p>",
+    ]
+    for heading, header, rows, note in _tables(d):
+        parts.append(f"<h2>{esc(heading)}</h2><table><tr>")
+        parts += [f"<th>{esc(h)}</th>" for h in header]
+        parts.append("</tr>")
+        for r in rows:
+            parts.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>")
+        parts.append("</table>")
+        if note:
+            parts.append(f"<p><small>{esc(note)}</small></p>")
+    for name in charts:
+        parts.append(f"<p><img src='{esc(name)}' alt='{esc(name)}' width='720'></p>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def write_charts(d: dict[str, Any], out: Path) -> list[str]:
+    """Write the PNG charts into ``out``; return their file names."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = []
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    panels = (
+        (
+            "by tier",
+            {
+                **{k: {"alerts": v["alerts"], "user_reports": 0} for k, v in d["by_tier"].items()},
+                "user report": {"alerts": 0, "user_reports": d["user_reports"]},
+            },
+        ),
+        ("by child age band", d["by_age_band"]),
+        ("by channel", d["by_channel"]),
+    )
+    for ax, (title, table) in zip(axes, panels, strict=True):
+        labels = list(table)
+        x = range(len(labels))
+        ax.bar([i - 0.2 for i in x], [table[k]["alerts"] for k in labels], 0.4, label="alerts")
+        ax.bar(
+            [i + 0.2 for i in x],
+            [table[k]["user_reports"] for k in labels],
+            0.4,
+            label="user reports",
+        )
+        ax.set_xticks(list(x), labels, rotation=30, ha="right")
+        ax.set_title(title)
+    axes[0].set_ylabel("count")
+    axes[0].legend()
+    fig.suptitle("Alerts raised and user reports received")
+    fig.tight_layout()
+    fig.savefig(out / "volume.png", dpi=90)
+    plt.close(fig)
+    names.append("volume.png")
+
+    fig, ax = plt.subplots(figsize=(8, 3))
+    sources = {
+        "automated detection": [d[o] for o in _OUTCOMES],
+        "user reports": [d["user_report_outcomes"][o] for o in _OUTCOMES],
+    }
+    colours = ("#d95f02", "#7570b3", "#e7298a", "#bbbbbb")
+    for row, (_name, counts) in enumerate(sources.items()):
+        left = 0
+        for outcome, count, colour in zip(_OUTCOMES, counts, colours, strict=True):
+            ax.barh(row, count, left=left, color=colour, label=outcome if row == 0 else None)
+            left += count
+    ax.set_yticks([0, 1], list(sources))
+    ax.set_xlabel("items")
+    ax.set_title("How they were dealt with")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "outcomes.png", dpi=90)
+    plt.close(fig)
+    names.append("outcomes.png")
+
+    fig, ax = plt.subplots(figsize=(7, 3))
+    rows = [
+        ("first review", d["time_to_first_review_hours"]["all"]),
+        ("decision", d["time_to_decision_hours"]["all"]),
+    ]
+    for i, (_label, t) in enumerate(rows):
+        if t["median"] is not None:
+            ax.barh(i + 0.2, t["median"], 0.4, color="#1b9e77", label="median" if i == 0 else None)
+            ax.barh(
+                i - 0.2, t["p90"], 0.4, color="#666666", label="90th percentile" if i == 0 else None
+            )
+    ax.set_yticks([0, 1], [r[0] for r in rows])
+    ax.set_xlabel("hours after the alert or report")
+    ax.set_title("Time to first review and to decision")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "time_to_decision.png", dpi=90)
+    plt.close(fig)
+    names.append("time_to_decision.png")
+    return names

@@ -1,0 +1,109 @@
+"""``riskscore evaluate``: measure a model bundle on labelled events, write a report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from riskscore.commands._progress import steps
+
+NAME = "evaluate"
+HELP = "evaluate a model on labelled events: report.json, report.md and plots"
+EXAMPLE = (
+    "example:\n"
+    "  riskscore generate --conversations 50000 --prevalence 0.01 --seed 11 --out test-data/\n"
+    "  riskscore evaluate --model models/default --data test-data/ --out evaluation/\n"
+    "Evaluate on data the model was not trained on (another seed, or held-out adults)."
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="directory with events.parquet and labels.parquet (as `riskscore generate` writes)",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="directory for the report")
+    parser.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates")
+    parser.add_argument("--seed", type=int, default=0, help="seed of bootstrap and replay sample")
+    parser.add_argument(
+        "--replay-events",
+        type=int,
+        default=300_000,
+        help="event budget of the early-detection replay (adults sampled above it; 0: off)",
+    )
+    parser.add_argument("--no-plots", action="store_true", help="write no PNG plots")
+
+
+def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    import pyarrow.parquet as pq
+
+    from riskscore.evaluation import evaluate
+    from riskscore.io import read_messages
+    from riskscore.persistence import load_model
+    from riskscore.synthetic import Labels
+
+    with steps(["read", "evaluate", "write"], enabled=show) as step:
+        step("read")
+        events_path, labels_path = args.data / "events.parquet", args.data / "labels.parquet"
+        for path in (events_path, labels_path):
+            if not path.exists():
+                raise FileNotFoundError(f"{path} not found; --data needs events and labels")
+        messages = read_messages(events_path)
+        labels = Labels.from_arrow(pq.read_table(labels_path))
+        model = load_model(args.model)
+        step("evaluate")
+        report = evaluate(
+            model,
+            messages,
+            labels,
+            n_bootstrap=args.bootstrap,
+            seed=args.seed,
+            replay_events=args.replay_events,
+        )
+        step("write")
+        files = report.save(args.out, plots=not args.no_plots)
+    ed = report.early_detection
+    review = report.operating_point("review")
+    return {
+        "files": [str(p) for p in files],
+        "n_conversations": report.n_conversations,
+        "prevalence": report.prevalence,
+        "pr_auc": report.pr_auc,
+        "pr_auc_ci": list(report.pr_auc_ci),
+        "roc_auc": report.roc_auc,
+        "roc_auc_ci": list(report.roc_auc_ci),
+        "recall_at_precision_90": report.recall_at_precision_90,
+        "review_precision": review.precision,
+        "review_recall": review.recall,
+        "review_f05": review.f05,
+        "adult_f05": review.adult_f05,
+        "alerts_per_million": review.alerts_per_million,
+        "brier": report.brier,
+        "ece": report.ece,
+        "latency_weighted_f1": None if ed is None else ed.latency_weighted_f1,
+        "median_latency_messages": None if ed is None else ed.median_latency_messages,
+    }
+
+
+def render(result: dict[str, Any]) -> None:
+    lo, hi = result["pr_auc_ci"]
+    print(
+        f"evaluated {result['n_conversations']} conversations "
+        f"(prevalence {result['prevalence']:.4f})"
+    )
+    print(f"  PR-AUC   {result['pr_auc']:.3f} [{lo:.3f}, {hi:.3f}]")
+    lo, hi = result["roc_auc_ci"]
+    print(f"  ROC-AUC  {result['roc_auc']:.3f} [{lo:.3f}, {hi:.3f}]")
+    print(
+        f"  review tier: precision {result['review_precision']:.3f}, recall "
+        f"{result['review_recall']:.3f}, F0.5 {result['review_f05']:.3f}, adult F0.5 "
+        f"{result['adult_f05']:.3f}, {result['alerts_per_million']:,.0f} alerts per million"
+    )
+    if result["latency_weighted_f1"] is not None:
+        print(f"  latency-weighted F1 {result['latency_weighted_f1']:.3f}")
+    for path in result["files"]:
+        print(f"wrote {path}")

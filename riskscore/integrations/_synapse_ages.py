@@ -1,0 +1,156 @@
+"""Declared ages and UTC offsets of Matrix users (private).
+
+Matrix has no ages. A server operator points the module at what the platform
+knows (a sign-up form, a parental-consent record, an age-assurance provider):
+a CSV file, an SQLite table, or a Python callable. A user the source does not
+know is scored with an unknown age, which the model and policy handle.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import math
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+from riskscore.integrations._synapse_config import AgeSourceConfig, SynapseConfigError
+
+__all__ = ["AgeSource", "Profile", "make_age_source"]
+
+
+class Profile(NamedTuple):
+    """What the module knows about one user: declared age and UTC offset (None if unknown)."""
+
+    age: float | None
+    tz_offset_min: int | None
+
+
+UNKNOWN = Profile(None, None)
+
+LookupFn = Callable[[str], "Profile | tuple[float | None, int | None] | None"]
+
+
+def _profile(user_id: str, age: object, tz: object) -> Profile:
+    if age is None or age == "":
+        out_age = None
+    else:
+        out_age = float(age)  # type: ignore[arg-type]
+        if math.isnan(out_age):
+            out_age = None
+    out_tz = None if tz is None or tz == "" else int(tz)  # type: ignore[call-overload]
+    return Profile(out_age, out_tz)
+
+
+class AgeSource:
+    """Look up a user's declared age and UTC offset, with a per-source refresh.
+
+    Parameters
+    ----------
+    lookup : callable
+        ``user_id -> Profile | (age, tz_offset_min) | None``.
+
+    Examples
+    --------
+    >>> ages = AgeSource(lambda user: (12.0, 60) if user == "@kid:example.org" else None)
+    >>> ages.get("@kid:example.org"), ages.get("@someone:example.org")
+    (Profile(age=12.0, tz_offset_min=60), Profile(age=None, tz_offset_min=None))
+    """
+
+    def __init__(self, lookup: LookupFn) -> None:
+        self._lookup = lookup
+
+    def get(self, user_id: str) -> Profile:
+        """The user's profile; unknown fields are None. A failing lookup raises."""
+        found = self._lookup(user_id)
+        if found is None:
+            return UNKNOWN
+        age, tz = found
+        return _profile(user_id, age, tz)
+
+
+class _CsvLookup:
+    """A CSV file ``user_id, age[, tz_offset_min]``, re-read when its mtime changes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._mtime = -1.0
+        self._rows: dict[str, Profile] = {}
+        self._load()
+
+    def _load(self) -> None:
+        mtime = self.path.stat().st_mtime
+        if mtime == self._mtime:
+            return
+        rows: dict[str, Profile] = {}
+        with self.path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            fields = set(reader.fieldnames or ())
+            if not {"user_id", "age"} <= fields:
+                raise SynapseConfigError(
+                    f"{str(self.path)!r} needs a header with user_id and age (and optionally "
+                    f"tz_offset_min); found {sorted(fields)}",
+                    ("ages", "csv"),
+                )
+            for line, row in enumerate(reader, start=2):
+                try:
+                    rows[row["user_id"]] = _profile(
+                        row["user_id"], row["age"], row.get("tz_offset_min")
+                    )
+                except ValueError:
+                    raise SynapseConfigError(
+                        f"{str(self.path)!r} line {line}: age {row['age']!r} or tz_offset_min "
+                        f"{row.get('tz_offset_min')!r} is not a number",
+                        ("ages", "csv"),
+                    ) from None
+        self._rows = rows
+        self._mtime = mtime
+
+    def __call__(self, user_id: str) -> Profile | None:
+        self._load()
+        return self._rows.get(user_id)
+
+
+class _SqliteLookup:
+    """An SQLite table ``(user_id, age[, tz_offset_min])``, queried read-only per lookup."""
+
+    def __init__(self, path: Path, table: str) -> None:
+        self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        columns = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+        if not {"user_id", "age"} <= columns:
+            raise SynapseConfigError(
+                f"table {table!r} in {str(path)!r} needs columns user_id and age (and "
+                f"optionally tz_offset_min); found {sorted(columns)}",
+                ("ages", "sqlite"),
+            )
+        tz = "tz_offset_min" if "tz_offset_min" in columns else "NULL"
+        self._sql = f"SELECT age, {tz} FROM {table} WHERE user_id = ?"
+
+    def __call__(self, user_id: str) -> tuple[float | None, int | None] | None:
+        row = self._conn.execute(self._sql, (user_id,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+
+def _import(target: str) -> LookupFn:
+    module_name, _, attr = target.partition(":")
+    try:
+        fn = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise SynapseConfigError(f"cannot import {target!r}: {exc}", ("ages", "callable")) from None
+    if not callable(fn):
+        raise SynapseConfigError(f"{target!r} is not callable", ("ages", "callable"))
+    return fn  # type: ignore[no-any-return]
+
+
+def make_age_source(config: AgeSourceConfig) -> AgeSource:
+    """Build the configured age source; errors name the config key."""
+    if config.kind == "none":
+        return AgeSource(lambda _user: None)
+    if config.kind == "callable":
+        return AgeSource(_import(config.target))
+    assert config.path is not None
+    if config.kind == "csv":
+        return AgeSource(_CsvLookup(config.path))
+    return AgeSource(_SqliteLookup(config.path, config.table))

@@ -1,0 +1,355 @@
+"""Configuration of the Synapse module: parsed and validated once, at start-up (private).
+
+Plain Python, no Synapse import, so the rules are testable on their own; the
+module turns :class:`SynapseConfigError` into Synapse's ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from riskscore.policy import AgeBand, AlertPolicy
+
+__all__ = [
+    "AgeSourceConfig",
+    "ModerationRoomConfig",
+    "SynapseConfig",
+    "SynapseConfigError",
+    "parse",
+]
+
+_TOP_KEYS = frozenset(
+    {
+        "state_dir",
+        "model",
+        "policy",
+        "ages",
+        "alerts",
+        "conversation_scope",
+        "max_fanout_members",
+        "max_queue",
+        "batch_size",
+        "checkpoint_interval_s",
+        "idle_expiry_s",
+        "default_tz_offset_min",
+        "events_log",
+    }
+)
+
+
+class SynapseConfigError(ValueError):
+    """A configuration value that is missing or wrong.
+
+    Parameters
+    ----------
+    msg : str
+        What was expected, what was found and how to fix it.
+    path : tuple of str
+        Where in the module's ``config:`` block the problem is.
+    """
+
+    def __init__(self, msg: str, path: tuple[str, ...]) -> None:
+        super().__init__(f"{'.'.join(path)}: {msg}" if path else msg)
+        self.msg = msg
+        self.path = path
+
+
+@dataclass(frozen=True, slots=True)
+class AgeSourceConfig:
+    """Where declared ages (and UTC offsets) of Matrix users come from.
+
+    Attributes
+    ----------
+    kind : {"none", "csv", "sqlite", "callable"}
+        ``csv``: a file with columns ``user_id, age[, tz_offset_min]``;
+        ``sqlite``: a database with a table of the same columns;
+        ``callable``: ``"package.module:function"`` called with a user id,
+        returning ``None`` or ``(age, tz_offset_min)`` (either may be None).
+    path : Path or None
+        The CSV or SQLite file.
+    table : str
+        SQLite table name.
+    target : str
+        The callable's import path.
+    """
+
+    kind: Literal["none", "csv", "sqlite", "callable"] = "none"
+    path: Path | None = None
+    table: str = "declared_ages"
+    target: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ModerationRoomConfig:
+    """A room the module posts alerts to, as its own notice user.
+
+    Attributes
+    ----------
+    user_localpart : str
+        Localpart of the local account that posts (created if missing).
+    moderators : tuple of str
+        Matrix ids invited to the room when the module creates it.
+    room_id : str or None
+        An existing room the notice user has been invited to; created when None.
+    """
+
+    user_localpart: str = "riskscore"
+    moderators: tuple[str, ...] = ()
+    room_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SynapseConfig:
+    """The module's validated configuration (see ``docs/synapse.md``)."""
+
+    state_dir: Path
+    model: Path | None = None
+    policy: AlertPolicy | None = None
+    ages: AgeSourceConfig = AgeSourceConfig()
+    jsonl: Path | None = None
+    moderation_room: ModerationRoomConfig | None = None
+    review_queue: Path | None = None
+    conversation_scope: Literal["pair", "room"] = "pair"
+    max_fanout_members: int = 20
+    max_queue: int = 100_000
+    batch_size: int = 256
+    checkpoint_interval_s: float = 60.0
+    idle_expiry_s: float = 30 * 86_400.0
+    default_tz_offset_min: int = 0
+    events_log: Path | None = None
+
+
+def _mapping(value: Any, path: tuple[str, ...]) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise SynapseConfigError(
+            f"expected a mapping, found {type(value).__name__} {value!r}", path
+        )
+    return value
+
+
+def _unknown(raw: Mapping[str, Any], allowed: frozenset[str], path: tuple[str, ...]) -> None:
+    extra = sorted(set(raw) - allowed)
+    if extra:
+        raise SynapseConfigError(
+            f"unknown key(s) {', '.join(map(repr, extra))}; expected some of "
+            f"{', '.join(sorted(allowed))}",
+            path,
+        )
+
+
+def _path(value: Any, path: tuple[str, ...]) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise SynapseConfigError(f"expected a file system path, found {value!r}", path)
+    return Path(value).expanduser()
+
+
+def _number(
+    value: Any, path: tuple[str, ...], *, low: float, high: float = math.inf, integer: bool = False
+) -> float:
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type or not low <= value <= high:
+        kind = "an integer" if integer else "a number"
+        raise SynapseConfigError(f"expected {kind} in [{low}, {high}], found {value!r}", path)
+    return float(value)
+
+
+def _band(raw: Any, path: tuple[str, ...], *, unknown: bool) -> AgeBand:
+    band = _mapping(raw, path)
+    keys = {"review", "urgent"} if unknown else {"name", "min_age", "max_age", "review", "urgent"}
+    _unknown(band, frozenset(keys), path)
+    missing = sorted(keys - set(band))
+    if missing:
+        raise SynapseConfigError(f"missing key(s) {', '.join(missing)}", path)
+    try:
+        return AgeBand(
+            name="unknown" if unknown else str(band["name"]),
+            min_age=0.0 if unknown else _number(band["min_age"], (*path, "min_age"), low=0),
+            max_age=math.inf
+            if unknown
+            else _number(band["max_age"], (*path, "max_age"), low=0, high=math.inf),
+            review=_number(band["review"], (*path, "review"), low=0, high=1),
+            urgent=_number(band["urgent"], (*path, "urgent"), low=0, high=1),
+        )
+    except ValueError as exc:
+        if isinstance(exc, SynapseConfigError):
+            raise
+        raise SynapseConfigError(str(exc), path) from None
+
+
+def _policy(raw: Any, path: tuple[str, ...]) -> AlertPolicy:
+    policy = _mapping(raw, path)
+    _unknown(policy, frozenset({"bands", "unknown"}), path)
+    default = AlertPolicy.default()
+    bands = default.bands
+    if "bands" in policy:
+        items = policy["bands"]
+        if not isinstance(items, list) or not items:
+            raise SynapseConfigError(
+                f"expected a non-empty list of age bands, found {items!r}", path
+            )
+        bands = tuple(
+            _band(b, (*path, "bands", str(i)), unknown=False) for i, b in enumerate(items)
+        )
+    unknown = default.unknown
+    if "unknown" in policy:
+        unknown = _band(policy["unknown"], (*path, "unknown"), unknown=True)
+    try:
+        return AlertPolicy(bands=bands, unknown=unknown)
+    except ValueError as exc:
+        raise SynapseConfigError(str(exc), path) from None
+
+
+def _ages(raw: Any, path: tuple[str, ...]) -> AgeSourceConfig:
+    ages = _mapping(raw, path)
+    _unknown(ages, frozenset({"csv", "sqlite", "table", "callable"}), path)
+    sources = [k for k in ("csv", "sqlite", "callable") if k in ages]
+    if len(sources) > 1:
+        raise SynapseConfigError(f"give one age source, found {', '.join(sources)}", path)
+    if "table" in ages and "sqlite" not in ages:
+        raise SynapseConfigError("'table' applies to an 'sqlite' age source only", path)
+    if not sources:
+        return AgeSourceConfig()
+    kind = sources[0]
+    if kind == "callable":
+        target = ages["callable"]
+        if not isinstance(target, str) or target.count(":") != 1:
+            raise SynapseConfigError(
+                f"expected 'package.module:function', found {target!r}", (*path, "callable")
+            )
+        return AgeSourceConfig(kind="callable", target=target)
+    file = _path(ages[kind], (*path, kind))
+    if not file.is_file():
+        raise SynapseConfigError(f"no such file {str(file)!r}", (*path, kind))
+    table = ages.get("table", "declared_ages")
+    if not isinstance(table, str) or not table.isidentifier():
+        raise SynapseConfigError(f"expected a table name (an identifier), found {table!r}", path)
+    return AgeSourceConfig(kind="csv" if kind == "csv" else "sqlite", path=file, table=table)
+
+
+def _moderation_room(raw: Any, path: tuple[str, ...]) -> ModerationRoomConfig:
+    room = _mapping(raw, path)
+    _unknown(room, frozenset({"user", "moderators", "room_id"}), path)
+    user = room.get("user", "riskscore")
+    if not isinstance(user, str) or not user or ":" in user or user.startswith("@"):
+        raise SynapseConfigError(f"expected a localpart such as 'riskscore', found {user!r}", path)
+    moderators = room.get("moderators", [])
+    if not isinstance(moderators, list) or not all(
+        isinstance(m, str) and m.startswith("@") and ":" in m for m in moderators
+    ):
+        raise SynapseConfigError(
+            f"expected a list of Matrix ids such as '@mod:example.org', found {moderators!r}",
+            (*path, "moderators"),
+        )
+    room_id = room.get("room_id")
+    if room_id is not None and (not isinstance(room_id, str) or not room_id.startswith("!")):
+        raise SynapseConfigError(
+            f"expected a room id such as '!abc:example.org', found {room_id!r}", path
+        )
+    if room_id is None and not moderators:
+        raise SynapseConfigError("give 'room_id' or at least one of 'moderators' to invite", path)
+    return ModerationRoomConfig(user, tuple(moderators), room_id)
+
+
+def _alerts(raw: Any, path: tuple[str, ...]) -> dict[str, Any]:
+    alerts = _mapping(raw, path)
+    _unknown(alerts, frozenset({"jsonl", "moderation_room", "review_queue"}), path)
+    out: dict[str, Any] = {}
+    if "jsonl" in alerts:
+        out["jsonl"] = _path(alerts["jsonl"], (*path, "jsonl"))
+    if "moderation_room" in alerts:
+        out["moderation_room"] = _moderation_room(
+            alerts["moderation_room"], (*path, "moderation_room")
+        )
+    if "review_queue" in alerts:
+        out["review_queue"] = _path(alerts["review_queue"], (*path, "review_queue"))
+    if not out:
+        raise SynapseConfigError(
+            "configure at least one sink: jsonl, moderation_room or review_queue", path
+        )
+    return out
+
+
+def parse(raw: Any) -> SynapseConfig:
+    """Validate the module's ``config:`` block.
+
+    Parameters
+    ----------
+    raw : mapping
+        The block as read from ``homeserver.yaml``.
+
+    Returns
+    -------
+    SynapseConfig
+
+    Raises
+    ------
+    SynapseConfigError
+        A missing or wrong value, with its path and how to fix it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> cfg = parse({"state_dir": tempfile.gettempdir(), "alerts": {"jsonl": "/tmp/a.jsonl"}})
+    >>> cfg.conversation_scope, cfg.max_fanout_members
+    ('pair', 20)
+    >>> try:
+    ...     parse({"alerts": {"jsonl": "a.jsonl"}})
+    ... except SynapseConfigError as exc:
+    ...     print(exc.path, exc.msg)
+    ('state_dir',) required: a directory the module may write (checkpoints, room status)
+    """
+    conf = _mapping(raw if raw is not None else {}, ())
+    _unknown(conf, _TOP_KEYS, ())
+    if "state_dir" not in conf:
+        raise SynapseConfigError(
+            "required: a directory the module may write (checkpoints, room status)", ("state_dir",)
+        )
+    if "alerts" not in conf:
+        raise SynapseConfigError("required: where alerts go (jsonl, moderation_room)", ("alerts",))
+    kwargs: dict[str, Any] = {"state_dir": _path(conf["state_dir"], ("state_dir",))}
+    kwargs.update(_alerts(conf["alerts"], ("alerts",)))
+    if conf.get("model") is not None:
+        model = _path(conf["model"], ("model",))
+        if not (model / "manifest.json").is_file():
+            raise SynapseConfigError(
+                f"{str(model)!r} is not a riskscore model bundle (no manifest.json)", ("model",)
+            )
+        kwargs["model"] = model
+    if "policy" in conf:
+        kwargs["policy"] = _policy(conf["policy"], ("policy",))
+    if "ages" in conf:
+        kwargs["ages"] = _ages(conf["ages"], ("ages",))
+    if "events_log" in conf:
+        kwargs["events_log"] = _path(conf["events_log"], ("events_log",))
+    if "conversation_scope" in conf:
+        scope = conf["conversation_scope"]
+        if scope not in ("pair", "room"):
+            raise SynapseConfigError(
+                f"expected 'pair' or 'room', found {scope!r}", ("conversation_scope",)
+            )
+        kwargs["conversation_scope"] = scope
+    for key, low, high in (("max_fanout_members", 2, 10_000), ("max_queue", 1, 10**9)):
+        if key in conf:
+            kwargs[key] = int(_number(conf[key], (key,), low=low, high=high, integer=True))
+    if "batch_size" in conf:
+        kwargs["batch_size"] = int(
+            _number(conf["batch_size"], ("batch_size",), low=1, integer=True)
+        )
+    if "default_tz_offset_min" in conf:
+        kwargs["default_tz_offset_min"] = int(
+            _number(
+                conf["default_tz_offset_min"],
+                ("default_tz_offset_min",),
+                low=-720,
+                high=840,
+                integer=True,
+            )
+        )
+    for key in ("checkpoint_interval_s", "idle_expiry_s"):
+        if key in conf:
+            kwargs[key] = _number(conf[key], (key,), low=1e-3)
+    return SynapseConfig(**kwargs)

@@ -1,0 +1,397 @@
+"""From Matrix room events to schema v1 events (private, no Synapse import).
+
+What is read from a Matrix event: its type, room id, sender, state key and
+``origin_server_ts``, plus exactly three state fields needed to map rooms to
+channels (:data:`STATE_FIELDS_READ`): ``join_rule`` of ``m.room.join_rules``,
+``membership`` of ``m.room.member`` and ``is_direct`` of an invite. Message
+content, including the ciphertext of ``m.room.encrypted``, is never read: every
+content access goes through :func:`_state_field`, which refuses other fields.
+
+A Matrix room can hold many accounts; a riskscore conversation is between two.
+A message from S in a room with joined members M becomes one schema v1 event
+per R in M - {S}, as long as ``len(M) <= max_fanout_members``; larger rooms
+are broadcast surfaces, not conversations, and produce no pair events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal, Protocol
+
+from riskscore.integrations._synapse_ages import AgeSource, Profile
+
+__all__ = [
+    "STATE_FIELDS_READ",
+    "EventTranslator",
+    "RoomEvent",
+    "RoomStore",
+    "conversation_id",
+]
+
+#: The only content fields the module reads, and from which state event types.
+STATE_FIELDS_READ: Final = {
+    "m.room.join_rules": "join_rule",
+    "m.room.member": "membership",  # and "is_direct" on an invite, see _state_field
+}
+
+MESSAGE_TYPES: Final = {
+    "m.room.message": "message",
+    "m.room.encrypted": "message",  # opaque: only its type is read
+    "m.sticker": "media",
+}
+
+_ALLOWED: Final = frozenset(
+    {
+        ("m.room.join_rules", "join_rule"),
+        ("m.room.member", "membership"),
+        ("m.room.member", "is_direct"),
+    }
+)
+
+
+class RoomEvent(Protocol):
+    """The attributes of a Synapse ``EventBase`` the module uses."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def room_id(self) -> str: ...
+    @property
+    def sender(self) -> str: ...
+    @property
+    def origin_server_ts(self) -> int: ...
+    @property
+    def content(self) -> Mapping[str, Any]: ...
+    def get_state_key(self) -> str | None: ...
+
+
+StateMap = Mapping[tuple[str, str], RoomEvent]
+
+
+def _state_field(event: RoomEvent, key: str) -> object:
+    """Read one of the allowed state fields; anything else is refused."""
+    if (event.type, key) not in _ALLOWED:
+        raise PermissionError(f"riskscore reads no {key!r} of {event.type!r} events")
+    return event.content.get(key)
+
+
+def conversation_id(a: str, b: str, room_id: str | None = None) -> str:
+    """Stable, opaque id of the conversation between two accounts (optionally per room).
+
+    Examples
+    --------
+    >>> conversation_id("@a:x", "@b:x") == conversation_id("@b:x", "@a:x")
+    True
+    >>> conversation_id("@a:x", "@b:x", "!r:x") != conversation_id("@a:x", "@b:x")
+    True
+    """
+    lo, hi = sorted((a, b))
+    key = f"{room_id or ''}\n{lo}\n{hi}".encode()
+    return "mx-" + hashlib.sha256(key).hexdigest()[:24]
+
+
+class RoomStore:
+    """Durable per-room facts that the current room state does not keep.
+
+    ``is_direct`` lives only on the invite that created a direct chat (or in a
+    user's ``m.direct`` account data); pending invites tell who a join answers.
+    Writes happen only when such a fact changes, which is rare.
+
+    Parameters
+    ----------
+    path : path-like
+        SQLite file, created if missing.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self._conn = sqlite3.connect(str(path), check_same_thread=False)
+        # WAL with synchronous=NORMAL: a commit survives a crash of the server process
+        # without an fsync per write (only a power loss can undo the last commits).
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS rooms (
+                room_id TEXT PRIMARY KEY, is_direct INTEGER NOT NULL DEFAULT 0,
+                is_encrypted INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE IF NOT EXISTS invites (
+                room_id TEXT NOT NULL, invitee TEXT NOT NULL, inviter TEXT NOT NULL,
+                PRIMARY KEY (room_id, invitee));
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            """
+        )
+        self._conn.commit()
+        self._cache: dict[str, tuple[bool, bool]] = {}
+
+    def status(self, room_id: str) -> tuple[bool, bool]:
+        """``(is_direct, is_encrypted)`` as remembered."""
+        hit = self._cache.get(room_id)
+        if hit is None:
+            row = self._conn.execute(
+                "SELECT is_direct, is_encrypted FROM rooms WHERE room_id = ?", (room_id,)
+            ).fetchone()
+            hit = (bool(row[0]), bool(row[1])) if row else (False, False)
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            self._cache[room_id] = hit
+        return hit
+
+    def _mark(self, room_id: str, column: Literal["is_direct", "is_encrypted"]) -> None:
+        is_direct, is_encrypted = self.status(room_id)
+        if (is_direct, is_encrypted)[column == "is_encrypted"]:
+            return
+        self._conn.execute(
+            f"INSERT INTO rooms (room_id, {column}) VALUES (?, 1) "
+            f"ON CONFLICT(room_id) DO UPDATE SET {column} = 1",
+            (room_id,),
+        )
+        self._conn.commit()
+        self._cache[room_id] = (
+            is_direct or column == "is_direct",
+            is_encrypted or column == "is_encrypted",
+        )
+
+    def mark_direct(self, room_id: str) -> None:
+        """Remember that a room is a direct chat."""
+        self._mark(room_id, "is_direct")
+
+    def mark_encrypted(self, room_id: str) -> None:
+        """Remember that a room has end-to-end encryption switched on (it cannot be undone)."""
+        self._mark(room_id, "is_encrypted")
+
+    def add_invite(self, room_id: str, invitee: str, inviter: str) -> None:
+        """Remember who invited whom, so the join can be mapped to ``contact_accept``."""
+        self._conn.execute(
+            "INSERT OR REPLACE INTO invites VALUES (?, ?, ?)", (room_id, invitee, inviter)
+        )
+        self._conn.commit()
+
+    def pop_invite(self, room_id: str, invitee: str) -> str | None:
+        """The inviter of a pending invite, which is then forgotten."""
+        row = self._conn.execute(
+            "SELECT inviter FROM invites WHERE room_id = ? AND invitee = ?", (room_id, invitee)
+        ).fetchone()
+        if row is None:
+            return None
+        self._conn.execute(
+            "DELETE FROM invites WHERE room_id = ? AND invitee = ?", (room_id, invitee)
+        )
+        self._conn.commit()
+        return str(row[0])
+
+    def get_meta(self, key: str) -> str | None:
+        """A module setting remembered across restarts (e.g. the moderation room id)."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Remember a module setting."""
+        self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        self._conn.commit()
+
+    def close(self) -> None:
+        """Close the database."""
+        self._conn.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _RoomView:
+    join_rule: str
+    joined: tuple[str, ...]
+    n_members: int  # joined or invited
+    encrypted: bool
+
+
+def _view(state: StateMap) -> _RoomView:
+    join_rule = "invite"
+    rules = state.get(("m.room.join_rules", ""))
+    if rules is not None:
+        join_rule = str(_state_field(rules, "join_rule") or "invite")
+    joined = []
+    n_members = 0
+    for (kind, user), ev in state.items():
+        if kind != "m.room.member":
+            continue
+        membership = _state_field(ev, "membership")
+        if membership == "join":
+            joined.append(user)
+            n_members += 1
+        elif membership == "invite":
+            n_members += 1
+    encrypted = ("m.room.encryption", "") in state
+    return _RoomView(join_rule, tuple(sorted(joined)), n_members, encrypted)
+
+
+class EventTranslator:
+    """Turn Matrix room events into schema v1 event mappings for :class:`OnlineScorer`.
+
+    Parameters
+    ----------
+    store : RoomStore
+        Durable room facts.
+    ages : AgeSource
+        Declared ages and UTC offsets.
+    scope : {"pair", "room"}
+        ``pair``: one conversation per pair of accounts across rooms, so a move
+        from a public room to a direct then an encrypted one is seen as one
+        conversation climbing channels; ``room``: one per pair and room.
+    max_fanout_members : int
+        Rooms with more joined members produce no pair events.
+    default_tz_offset_min : int
+        UTC offset of recipients whose offset the age source does not know.
+    ignored_rooms, ignored_users : set of str
+        Rooms and senders never scored (the module's own moderation room and user).
+    """
+
+    def __init__(
+        self,
+        store: RoomStore,
+        ages: AgeSource,
+        *,
+        scope: Literal["pair", "room"] = "pair",
+        max_fanout_members: int = 20,
+        default_tz_offset_min: int = 0,
+        ignored_rooms: set[str] | None = None,
+        ignored_users: set[str] | None = None,
+        profile_ttl_s: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.ages = ages
+        self.scope = scope
+        self.max_fanout_members = max_fanout_members
+        self.default_tz_offset_min = default_tz_offset_min
+        self.ignored_rooms = ignored_rooms if ignored_rooms is not None else set()
+        self.ignored_users = ignored_users if ignored_users is not None else set()
+        self.profile_ttl_s = profile_ttl_s
+        self._views: dict[str, _RoomView] = {}
+        self._profiles: dict[str, tuple[float, Profile]] = {}
+        self.n_skipped_large_rooms = 0
+
+    def profile(self, user_id: str) -> Profile:
+        """Declared age and offset of a user, cached for ``profile_ttl_s`` seconds."""
+        now = time.monotonic()
+        hit = self._profiles.get(user_id)
+        if hit is not None and now - hit[0] < self.profile_ttl_s:
+            return hit[1]
+        found = self.ages.get(user_id)
+        if len(self._profiles) > 100_000:
+            self._profiles.clear()
+        self._profiles[user_id] = (now, found)
+        return found
+
+    def mark_direct_rooms(self, room_ids: object) -> None:
+        """Apply a user's ``m.direct`` account data: ``{user_id: [room_id, ...]}``."""
+        if not isinstance(room_ids, Mapping):
+            return
+        for rooms in room_ids.values():
+            if isinstance(rooms, list):
+                for room_id in rooms:
+                    if isinstance(room_id, str):
+                        self.store.mark_direct(room_id)
+
+    def _room_view(self, event: RoomEvent, state: StateMap) -> _RoomView:
+        if event.get_state_key() is not None or event.room_id not in self._views:
+            if len(self._views) > 100_000:
+                self._views.clear()
+            self._views[event.room_id] = _view(state)
+        return self._views[event.room_id]
+
+    def channel(self, event: RoomEvent, state: StateMap) -> str:
+        """The schema v1 channel of a room event, from room state and remembered facts."""
+        view = self._room_view(event, state)
+        is_direct, is_encrypted = self.store.status(event.room_id)
+        if view.encrypted or event.type == "m.room.encrypted":
+            if not is_encrypted:
+                self.store.mark_encrypted(event.room_id)
+            return "encrypted"
+        if is_encrypted:
+            return "encrypted"
+        if view.n_members <= 2 and (is_direct or view.join_rule != "public"):
+            return "direct"
+        return "public" if view.join_rule == "public" else "group"
+
+    def _event(
+        self, sender: str, recipient: str, ts: int, room_id: str, channel: str, kind: str
+    ) -> dict[str, object]:
+        s, r = self.profile(sender), self.profile(recipient)
+        return {
+            "conversation_id": conversation_id(
+                sender, recipient, room_id if self.scope == "room" else None
+            ),
+            "timestamp": ts,
+            "sender_id": sender,
+            "recipient_id": recipient,
+            "sender_age": s.age,
+            "recipient_age": r.age,
+            "channel": channel,
+            "event": kind,
+            "recipient_tz_offset_min": self.default_tz_offset_min
+            if r.tz_offset_min is None
+            else r.tz_offset_min,
+        }
+
+    def translate(self, event: RoomEvent, state: StateMap) -> list[dict[str, object]]:
+        """Schema v1 events for one Matrix room event (often none).
+
+        Parameters
+        ----------
+        event : EventBase
+            The new event.
+        state : mapping of (type, state_key) to EventBase
+            The room's current state, as Synapse passes it to ``on_new_event``.
+
+        Returns
+        -------
+        list of dict
+            ``message``/``media`` events to each other joined member,
+            ``contact_request`` for an invite, ``contact_accept`` for the join
+            that answers one; empty for anything else.
+        """
+        room_id, sender = event.room_id, event.sender
+        if room_id in self.ignored_rooms or sender in self.ignored_users:
+            return []
+        kind = event.type
+        ts = int(event.origin_server_ts) // 1000
+        if kind == "m.room.encryption":
+            self.store.mark_encrypted(room_id)
+            self._room_view(event, state)
+            return []
+        if kind in MESSAGE_TYPES:
+            channel = self.channel(event, state)
+            joined = self._room_view(event, state).joined
+            if len(joined) > self.max_fanout_members:
+                self.n_skipped_large_rooms += 1
+                return []
+            return [
+                self._event(sender, other, ts, room_id, channel, MESSAGE_TYPES[kind])
+                for other in joined
+                if other != sender and other not in self.ignored_users
+            ]
+        if kind != "m.room.member":
+            if event.get_state_key() is not None:
+                self._room_view(event, state)  # refresh the cached view (join rules, ...)
+            return []
+        target = event.get_state_key()
+        membership = _state_field(event, "membership")
+        if target is None or target in self.ignored_users:
+            self._room_view(event, state)
+            return []
+        if membership == "invite" and target != sender:
+            if _state_field(event, "is_direct") is True:
+                self.store.mark_direct(room_id)
+            self.store.add_invite(room_id, target, sender)
+            channel = self.channel(event, state)
+            return [self._event(sender, target, ts, room_id, channel, "contact_request")]
+        if membership == "join" and target == sender:
+            channel = self.channel(event, state)
+            inviter = self.store.pop_invite(room_id, sender)
+            if inviter is None or inviter == sender or inviter in self.ignored_users:
+                return []
+            return [self._event(sender, inviter, ts, room_id, channel, "contact_accept")]
+        self._room_view(event, state)
+        return []

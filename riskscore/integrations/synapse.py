@@ -1,0 +1,428 @@
+"""A Synapse module that scores Matrix conversations with riskscore.
+
+Configure it in ``homeserver.yaml`` (see ``docs/synapse.md``)::
+
+    modules:
+      - module: riskscore.integrations.synapse.RiskscoreModule
+        config:
+          state_dir: /var/lib/synapse/riskscore
+          ages: {sqlite: /var/lib/synapse/declared_ages.sqlite3}
+          alerts:
+            jsonl: /var/log/synapse/riskscore-alerts.jsonl
+            moderation_room: {user: riskscore, moderators: ["@trust-safety:example.org"]}
+
+Every new room event reaches :meth:`RiskscoreModule.on_new_event`, which only
+appends the event to a bounded in-memory queue and returns, so message
+delivery never waits for scoring. A background task maps queued events to
+schema v1 events (type, sender, room, ``origin_server_ts`` and the room state
+needed for the channel; never message content) and feeds an
+:class:`~riskscore.OnlineScorer`; alerts go to the configured sinks. Scorer
+state is checkpointed every ``checkpoint_interval_s`` and at shutdown, and
+restored at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
+
+from synapse.module_api import (
+    EventBase,
+    ModuleApi,
+    StateMap,
+    make_deferred_yieldable,
+    run_in_background,
+)
+from synapse.module_api.errors import ConfigError
+from twisted.internet import reactor
+
+from riskscore.exceptions import ModelIntegrityError, SchemaError
+from riskscore.feature_specs import FEATURE_NAMES
+from riskscore.integrations._synapse_ages import AgeSource, make_age_source
+from riskscore.integrations._synapse_config import SynapseConfig, SynapseConfigError, parse
+from riskscore.integrations._synapse_mapping import EventTranslator, RoomStore
+from riskscore.model import RiskModel
+from riskscore.online import OnlineScorer
+from riskscore.persistence import load_model
+from riskscore.policy import Alert
+from riskscore.queue import ReviewQueue
+from riskscore.schema import CHANNEL_NAMES
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import IReactorCore
+
+__all__ = ["ModuleConfig", "RiskscoreModule"]
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = "scorer.checkpoint"
+_MAX_CHANNEL = FEATURE_NAMES.index("max_channel")
+ROOMS_NAME = "rooms.sqlite3"
+
+
+class ModuleConfig(NamedTuple):
+    """What :meth:`RiskscoreModule.parse_config` returns: settings and the objects they name."""
+
+    settings: SynapseConfig
+    model: RiskModel
+    ages: AgeSource
+
+
+class RiskscoreModule:
+    """Score every new room event's metadata in the background; send alerts to sinks.
+
+    Parameters
+    ----------
+    config : ModuleConfig
+        From :meth:`parse_config`.
+    api : ModuleApi
+        Synapse's module API.
+
+    Attributes
+    ----------
+    scorer : OnlineScorer
+        The online scorer (restored from the last checkpoint, if any).
+    n_enqueued, n_dropped, n_scored, n_rejected, n_alerts : int
+        Room events queued, dropped because the queue was full, schema v1
+        events scored, schema v1 events refused by the scorer, alerts raised.
+    """
+
+    def __init__(self, config: ModuleConfig, api: ModuleApi) -> None:
+        settings = config.settings
+        self._api = api
+        self._settings = settings
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        self._checkpoint_path = settings.state_dir / CHECKPOINT_NAME
+        if self._checkpoint_path.exists():
+            self.scorer = OnlineScorer.restore(self._checkpoint_path, config.model, settings.policy)
+            self.scorer.idle_expiry_s = settings.idle_expiry_s  # the setting in force now wins
+            logger.info("riskscore: restored scorer state from %s", self._checkpoint_path)
+        else:
+            self.scorer = OnlineScorer(
+                config.model, settings.policy, idle_expiry_s=settings.idle_expiry_s
+            )
+        self._store = RoomStore(settings.state_dir / ROOMS_NAME)
+        self._notice_user: str | None = None
+        ignored_users: set[str] = set()
+        if settings.moderation_room is not None:
+            self._notice_user = api.get_qualified_user_id(settings.moderation_room.user_localpart)
+            ignored_users.add(self._notice_user)
+        self._translator = EventTranslator(
+            self._store,
+            config.ages,
+            scope=settings.conversation_scope,
+            max_fanout_members=settings.max_fanout_members,
+            default_tz_offset_min=settings.default_tz_offset_min,
+            ignored_users=ignored_users,
+        )
+        self._moderation_room: str | None = None
+        if settings.moderation_room is not None:  # never score the moderators' own room
+            known = settings.moderation_room.room_id or self._store.get_meta("moderation_room_id")
+            if known is not None:
+                self._translator.ignored_rooms.add(known)
+        self._pending: deque[tuple[EventBase, StateMap[EventBase]]] = deque()
+        self._draining = False
+        self._dirty = False
+        self._checkpoint_due = False
+        self._state_lock = threading.Lock()  # held while a checkpoint reads the scorer
+        self._stopped = False
+        self.n_enqueued = self.n_dropped = self.n_scored = self.n_rejected = self.n_alerts = 0
+        self._last_drop_log = 0.0
+
+        api.register_third_party_rules_callbacks(on_new_event=self.on_new_event)
+        api.register_account_data_callbacks(on_account_data_updated=self.on_account_data_updated)
+        api.looping_background_call(
+            self._on_checkpoint_timer,
+            settings.checkpoint_interval_s * 1000.0,
+            desc="riskscore_checkpoint",
+        )
+        # Synchronous, so that the reactor runs it to the end before stopping.
+        # (zope interfaces omit ``self``; without the mypy-zope plugin mypy shifts arguments.)
+        add_trigger = cast("IReactorCore", reactor).addSystemEventTrigger
+        add_trigger("before", "shutdown", self._before_shutdown)  # type: ignore[arg-type]
+
+    # ---------------------------------------------------------------- config
+
+    @staticmethod
+    def parse_config(config: dict[str, Any]) -> ModuleConfig:
+        """Validate the module's ``config:`` block at start-up.
+
+        Parameters
+        ----------
+        config : dict
+            The block from ``homeserver.yaml``.
+
+        Returns
+        -------
+        ModuleConfig
+            The settings, the verified model and the opened age source.
+
+        Raises
+        ------
+        ConfigError
+            Anything missing or wrong, with its path in the block and how to fix it.
+        """
+        try:
+            settings = parse(config)
+            ages = make_age_source(settings.ages)
+        except SynapseConfigError as exc:
+            raise ConfigError(
+                f"riskscore: {exc.msg}", ("modules", "riskscore", *exc.path)
+            ) from None
+        try:
+            model = load_model(settings.model)
+        except (ModelIntegrityError, OSError) as exc:
+            raise ConfigError(
+                f"riskscore: cannot load the model: {exc}", ("modules", "riskscore", "model")
+            ) from None
+        return ModuleConfig(settings, model, ages)
+
+    # ---------------------------------------------------------------- callbacks
+
+    async def on_new_event(self, event: EventBase, state: StateMap[EventBase]) -> None:
+        """Queue a new room event for scoring and return at once.
+
+        Synapse awaits this callback while it notifies clients of the event,
+        so it does no work beyond an append; scoring runs in the background.
+        """
+        if len(self._pending) >= self._settings.max_queue:
+            self.n_dropped += 1
+            now = time.monotonic()
+            if now - self._last_drop_log > 60.0:
+                self._last_drop_log = now
+                logger.warning(
+                    "riskscore: scoring queue full (%d events); %d events dropped so far",
+                    self._settings.max_queue,
+                    self.n_dropped,
+                )
+            return
+        self._pending.append((event, state))
+        self.n_enqueued += 1
+        self._start_drain()
+
+    async def on_account_data_updated(
+        self, user_id: str, room_id: str | None, account_data_type: str, content: Any
+    ) -> None:
+        """Remember rooms a user lists as direct chats in ``m.direct`` account data."""
+        if account_data_type == "m.direct" and room_id is None:
+            self._translator.mark_direct_rooms(content)
+
+    # ---------------------------------------------------------------- scoring
+
+    def _start_drain(self) -> None:
+        if not self._draining:
+            self._draining = True
+            self._api.run_as_background_process("riskscore_score", self._drain)
+
+    async def _drain(self) -> None:
+        try:
+            while (self._pending or self._checkpoint_due) and not self._stopped:
+                for alert, context in self._process(self._settings.batch_size):
+                    await self._emit(alert, context)
+                if self._checkpoint_due:
+                    self._checkpoint_due = False
+                    await self._checkpoint_in_thread()
+                if self._pending:
+                    await self._api.sleep(0)  # let the reactor deliver messages between batches
+        finally:
+            self._draining = False
+
+    def _process(self, limit: int) -> list[tuple[Alert, dict[str, Any]]]:
+        """Map and score up to ``limit`` queued room events (synchronous)."""
+        out = []
+        log = self._settings.events_log
+        lines = []
+        for _ in range(min(limit, len(self._pending))):
+            event, state = self._pending.popleft()
+            try:
+                rows = self._translator.translate(event, state)
+            except Exception:
+                logger.exception("riskscore: could not map room event %s", event.event_id)
+                continue
+            for row in rows:
+                if log is not None:
+                    lines.append(json.dumps(row))
+                try:
+                    alert = self.scorer.update_one(row)
+                except SchemaError as exc:
+                    self.n_rejected += 1
+                    logger.warning("riskscore: event %s refused: %s", event.event_id, exc)
+                    continue
+                self.n_scored += 1
+                self._dirty = True
+                if alert is not None:
+                    features = self.scorer.features_of(alert.conversation_id)
+                    context = {
+                        "room_id": event.room_id,
+                        "event_id": event.event_id,
+                        "channel": row["channel"],
+                        "max_channel": CHANNEL_NAMES[int(features[_MAX_CHANNEL])],
+                    }
+                    out.append((alert, context))
+        if lines and log is not None:
+            with log.open("a", encoding="utf-8") as fh:
+                fh.write("\n".join(lines) + "\n")
+        return out
+
+    # ---------------------------------------------------------------- sinks
+
+    async def _emit(self, alert: Alert, context: dict[str, Any]) -> None:
+        self.n_alerts += 1
+        record = {**alert.to_dict(), "matrix": context}
+        if self._settings.jsonl is not None:
+            try:
+                with self._settings.jsonl.open("a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(record) + "\n")
+            except OSError:
+                logger.exception(
+                    "riskscore: could not append the alert to %s", self._settings.jsonl
+                )
+        if self._settings.review_queue is not None:
+            try:  # SQLite may wait for another process's lock: not on the reactor thread
+                await self._api.defer_to_thread(self._queue_alert, alert, context)
+            except Exception:
+                logger.exception("riskscore: could not add the alert to the review queue")
+        if self._settings.moderation_room is not None:
+            try:
+                await self._post_to_moderation_room(alert, record)
+            except Exception:
+                logger.exception("riskscore: could not post the alert to the moderation room")
+
+    def _queue_alert(self, alert: Alert, context: dict[str, Any]) -> None:
+        assert self._settings.review_queue is not None
+        with ReviewQueue(self._settings.review_queue) as queue:
+            queue.add_alert(alert, channel=context["max_channel"], actor="riskscore-synapse")
+
+    async def _moderation_room_id(self) -> str:
+        cfg = self._settings.moderation_room
+        user = self._notice_user
+        assert cfg is not None
+        assert user is not None
+        if self._moderation_room is not None:
+            return self._moderation_room
+        # These two return Deferreds that do not follow Synapse's logcontext rules: wrap them.
+        exists = await make_deferred_yieldable(run_in_background(self._api.check_user_exists, user))
+        if exists is None:
+            await make_deferred_yieldable(
+                run_in_background(
+                    self._api.register_user, cfg.user_localpart, displayname="riskscore alerts"
+                )
+            )
+        room_id = cfg.room_id or self._store.get_meta("moderation_room_id")
+        if cfg.room_id is not None:
+            await self._api.update_room_membership(user, user, cfg.room_id, "join")
+        elif room_id is None:
+            room_id, _ = await self._api.create_room(
+                user,
+                {
+                    "preset": "private_chat",
+                    "name": "riskscore alerts",
+                    "topic": "Conversations riskscore sends to human review (metadata only).",
+                    "invite": list(cfg.moderators),
+                },
+                ratelimit=False,
+            )
+            self._store.set_meta("moderation_room_id", room_id)
+        assert room_id is not None
+        self._translator.ignored_rooms.add(room_id)
+        self._moderation_room = room_id
+        return room_id
+
+    async def _post_to_moderation_room(self, alert: Alert, record: dict[str, Any]) -> None:
+        room_id = await self._moderation_room_id()
+        reasons = "; ".join(r.description for r in alert.reasons)
+        body = (
+            f"riskscore {alert.tier.name.lower()} alert: risk {alert.risk:.2f} "
+            f"(child age band {alert.age_band}). Adult {alert.adult_id}, child "
+            f"{alert.child_id}, room {record['matrix']['room_id']} "
+            f"({record['matrix']['channel']}). Reasons: {reasons}. "
+            "A reason for a trained moderator to look, not a verdict."
+        )
+        await self._api.create_and_send_event_into_room(
+            {
+                "type": "m.room.message",
+                "room_id": room_id,
+                "sender": self._notice_user,
+                "content": {
+                    "msgtype": "m.notice",
+                    "body": body,
+                    # Matrix canonical JSON has no floats: numbers other than ints as strings.
+                    "org.riskscore.alert": _canonical(record),
+                },
+            }
+        )
+
+    # ---------------------------------------------------------------- durability
+
+    def _write_checkpoint(self) -> None:
+        with self._state_lock:
+            self.scorer.checkpoint(self._checkpoint_path)  # atomic: one SQLite transaction
+
+    async def _checkpoint_in_thread(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        try:
+            await self._api.defer_to_thread(self._write_checkpoint)
+        except Exception:
+            self._dirty = True
+            logger.exception("riskscore: checkpoint to %s failed", self._checkpoint_path)
+
+    def _on_checkpoint_timer(self) -> None:
+        if self._dirty:
+            self._checkpoint_due = True
+            self._start_drain()
+
+    def _before_shutdown(self) -> None:
+        """Score what is queued and write a final checkpoint (at shutdown).
+
+        Alerts raised here go to the JSON lines file and the review queue, not
+        to the moderation room: the server is stopping.
+        """
+        with self._state_lock:  # waits for a checkpoint in progress
+            self._stopped = True
+            for alert, context in self._process(len(self._pending)):
+                self.n_alerts += 1
+                if self._settings.jsonl is not None:
+                    with self._settings.jsonl.open("a", encoding="utf-8") as fh:
+                        fh.write(json.dumps({**alert.to_dict(), "matrix": context}) + "\n")
+                if self._settings.review_queue is not None:
+                    self._queue_alert(alert, context)
+            if self._dirty:
+                self.scorer.checkpoint(self._checkpoint_path)
+                self._dirty = False
+            self._store.close()
+        logger.info(
+            "riskscore: stopped after %d room events (%d scored, %d alerts); state in %s",
+            self.n_enqueued,
+            self.n_scored,
+            self.n_alerts,
+            self._checkpoint_path,
+        )
+
+    def stats(self) -> dict[str, int]:
+        """Counters for monitoring."""
+        return {
+            "enqueued": self.n_enqueued,
+            "queued": len(self._pending),
+            "dropped": self.n_dropped,
+            "scored": self.n_scored,
+            "rejected": self.n_rejected,
+            "alerts": self.n_alerts,
+            "skipped_large_rooms": self._translator.n_skipped_large_rooms,
+        }
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` with floats written as strings (Matrix event content allows no floats)."""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    return value

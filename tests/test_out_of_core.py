@@ -1,0 +1,155 @@
+"""Out-of-core scoring equals in-memory scoring, sorted or not, across chunks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+import riskscore as rs
+from riskscore._arrow_io import _nan_to_null
+from riskscore.cli import main
+from riskscore.out_of_core import iter_conversation_chunks, score_parquet
+
+
+@pytest.fixture(scope="module")
+def model() -> rs.RiskModel:
+    return rs.load_model()
+
+
+@pytest.fixture(scope="module")
+def events(tmp_path_factory: pytest.TempPathFactory) -> pa.Table:
+    """Small data where adults have conversations in several chunks."""
+    data = rs.synthetic.generate(600, prevalence=0.05, seed=3)
+    return data.messages.to_arrow()
+
+
+def _write(table: pa.Table, path: Path) -> Path:
+    pq.write_table(table, path, row_group_size=1_000)
+    return path
+
+
+def _assert_same_as_in_memory(
+    path: Path, out: Path, model: rs.RiskModel, chunk_rows: int
+) -> rs.out_of_core.OutOfCoreResult:
+    expected = model.score(rs.read_messages(path))
+    result = score_parquet(path, out, model=model, chunk_rows=chunk_rows)
+    assert result.n_chunks > 1
+    got = pq.read_table(result.scores_path)
+    np.testing.assert_array_equal(got["conversation_id"].to_numpy(), expected.conversation_id)
+    np.testing.assert_array_equal(got["risk"].to_numpy(), expected.risk)
+    assert got.equals(_nan_to_null(expected.to_arrow()))
+    want = [a.to_dict() for a in rs.AlertPolicy.default().alerts(expected)]
+    assert [a.to_dict() for a in result.alerts] == want
+    assert pq.read_table(result.alerts_path).num_rows == len(want)
+    return result
+
+
+def test_adults_span_chunks_in_this_data(events: pa.Table, tmp_path: Path) -> None:
+    # guards the tests below: per-account features must need more than one chunk
+    path = _write(events, tmp_path / "events.parquet")
+    chunks = list(iter_conversation_chunks(path, chunk_rows=2_000))
+    chunk_of_sender: dict[object, set[int]] = {}
+    for i, chunk in enumerate(chunks):
+        for sender in set(chunk.column("sender_id").to_pylist()):
+            chunk_of_sender.setdefault(sender, set()).add(i)
+    assert max(len(c) for c in chunk_of_sender.values()) > 1
+
+
+def test_sorted_file_scores_equal_in_memory(
+    events: pa.Table, tmp_path: Path, model: rs.RiskModel
+) -> None:
+    path = _write(events, tmp_path / "events.parquet")
+    result = _assert_same_as_in_memory(path, tmp_path / "out", model, chunk_rows=2_000)
+    assert not result.partitioned
+    assert result.n_events == events.num_rows
+
+
+def test_unsorted_file_scores_equal_in_memory(
+    events: pa.Table, tmp_path: Path, model: rs.RiskModel
+) -> None:
+    rng = np.random.default_rng(11)
+    shuffled = events.take(pa.array(rng.permutation(events.num_rows)))
+    path = _write(shuffled, tmp_path / "shuffled.parquet")
+    result = _assert_same_as_in_memory(path, tmp_path / "out", model, chunk_rows=3_000)
+    assert result.partitioned
+
+
+def test_string_ids_score_equal_in_memory(
+    events: pa.Table, tmp_path: Path, model: rs.RiskModel
+) -> None:
+    table = events
+    for name in ("conversation_id", "sender_id", "recipient_id"):
+        i = table.column_names.index(name)
+        table = table.set_column(i, name, pc.cast(table.column(name), pa.string()))
+    rng = np.random.default_rng(5)
+    path = _write(table.take(pa.array(rng.permutation(table.num_rows))), tmp_path / "s.parquet")
+    _assert_same_as_in_memory(path, tmp_path / "out", model, chunk_rows=4_000)
+
+
+def test_chunks_never_split_a_conversation(events: pa.Table, tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    for table in (events, events.take(pa.array(rng.permutation(events.num_rows)))):
+        path = _write(table, tmp_path / "e.parquet")
+        seen: dict[object, int] = {}
+        total = 0
+        for i, chunk in enumerate(iter_conversation_chunks(path, chunk_rows=1_500)):
+            total += chunk.num_rows
+            for cid in set(chunk.column("conversation_id").to_pylist()):
+                assert seen.setdefault(cid, i) == i
+        assert total == table.num_rows
+        assert len(set(seen.values())) > 1
+
+
+def test_cli_streaming_writes_the_in_memory_scores(events: pa.Table, tmp_path: Path) -> None:
+    path = _write(events, tmp_path / "events.parquet")
+    assert main(["score", str(path), "--out", str(tmp_path / "a"), "--top", "0"]) == 0
+    argv = ["score", str(path), "--out", str(tmp_path / "b"), "--top", "0", "--chunk-rows", "900"]
+    assert main(argv) == 0
+    for name in ("scores.parquet", "alerts.parquet"):
+        assert pq.read_table(tmp_path / "b" / name).equals(pq.read_table(tmp_path / "a" / name))
+
+
+def test_bad_row_is_refused_with_its_column(events: pa.Table, tmp_path: Path) -> None:
+    ages = events.column("sender_age").to_numpy(zero_copy_only=False).copy()
+    ages[1_234] = 400.0
+    i = events.column_names.index("sender_age")
+    path = _write(events.set_column(i, "sender_age", pa.array(ages)), tmp_path / "bad.parquet")
+    with pytest.raises(rs.SchemaError, match="sender_age"):
+        score_parquet(path, tmp_path / "out", chunk_rows=2_000)
+
+
+def test_quarantine_cannot_stream(
+    events: pa.Table, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(events, tmp_path / "events.parquet")
+    argv = ["score", str(path), "--out", str(tmp_path / "o"), "--errors", "quarantine"]
+    assert main([*argv, "--chunk-rows", "500"]) != 0
+    assert "--chunk-rows streams with --errors raise only" in capsys.readouterr().err
+
+
+def test_chunk_rows_needs_a_parquet_file(
+    events: pa.Table, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "events.csv"
+    rs.write_messages(rs.read_messages(events), path)
+    assert main(["score", str(path), "--out", str(tmp_path / "o"), "--chunk-rows", "9"]) != 0
+    assert "Parquet files only" in capsys.readouterr().err
+
+
+def test_two_threads_give_the_one_thread_features(
+    events: pa.Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # big tables are featurized on two threads (the chunks of out-of-core scoring are big)
+    import riskscore.features as features_module
+
+    msgs = rs.read_messages(events)
+    one = rs.extract_features(msgs)
+    monkeypatch.setattr(features_module, "_THREAD_MIN_EVENTS", 0)
+    two = rs.extract_features(msgs)
+    np.testing.assert_array_equal(two.values, one.values)
+    np.testing.assert_array_equal(two.adult_id, one.adult_id)

@@ -1,0 +1,254 @@
+"""riskscore.spark: parity with single-machine scoring on a local Spark session.
+
+The Spark tests need a Java 17+ runtime; without one they are skipped with a
+message saying what to install. The block tests at the top need no Java.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as sf
+
+import riskscore as rs
+from riskscore import spark as rs_spark
+from riskscore._spark_partition import conversation_blocks
+from riskscore.features import extract_account_features, extract_features
+
+ROOT = Path(__file__).resolve().parents[1]
+JAVA_MISSING = (
+    "the Spark tests need a Java 17+ runtime, and none was found (no `java` on PATH and no "
+    "JAVA_HOME): install one, e.g. `apt-get install -y openjdk-17-jre-headless`, then run "
+    "`make test` (or `.venv/bin/pytest tests/test_spark.py`) again"
+)
+
+
+def _java() -> str | None:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return str(Path(home) / "bin" / "java")
+    return shutil.which("java")
+
+
+# ---------------------------------------------------------------- blocks (no Spark)
+
+
+def _batches(conv: list[int], size: int) -> list[pa.RecordBatch]:
+    table = pa.table({"conversation_id": conv, "x": list(range(len(conv)))})
+    return table.to_batches(max_chunksize=size)
+
+
+@pytest.mark.parametrize(("batch_size", "block_events"), [(1, 1), (2, 3), (3, 100), (7, 4)])
+def test_conversation_blocks_never_split_a_conversation(batch_size: int, block_events: int) -> None:
+    conv = [1, 1, 1, 2, 3, 3, 3, 3, 3, 4, 5, 5]
+    blocks = list(conversation_blocks(_batches(conv, batch_size), block_events))
+    seen = [b.column("conversation_id").to_pylist() for b in blocks]
+    assert [v for block in seen for v in block] == conv  # nothing lost, order kept
+    owners: dict[int, int] = {}
+    for i, block in enumerate(seen):
+        for c in block:
+            assert owners.setdefault(c, i) == i, f"conversation {c} split across blocks"
+    assert all(len(b) >= block_events for b in seen[:-1])  # blocks are not too small
+
+
+def test_conversation_blocks_of_nothing() -> None:
+    assert list(conversation_blocks(iter([]), 10)) == []
+
+
+# ---------------------------------------------------------------- Spark
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[SparkSession]:
+    if _java() is None:
+        pytest.skip(JAVA_MISSING)
+    session = rs_spark.local_session(
+        2,
+        {
+            "spark.sql.shuffle.partitions": "4",
+            # small Arrow batches, so that conversations straddle batch boundaries
+            "spark.sql.execution.arrow.maxRecordsPerBatch": "1000",
+            "spark.driver.memory": "1g",
+            # small data: compiling generated code would cost more than it saves
+            "spark.sql.codegen.wholeStage": "false",
+        },
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def data() -> rs.synthetic.SyntheticData:
+    # Few adults for many conversations: each adult's conversations land in several
+    # partitions, so per-adult features are only right if they are joined in.
+    return rs.synthetic.generate(2000, prevalence=0.05, seed=11, n_adults=100)
+
+
+@pytest.fixture(scope="module")
+def small() -> rs.synthetic.SyntheticData:
+    return rs.synthetic.generate(300, prevalence=0.1, seed=3)
+
+
+@pytest.fixture(scope="module")
+def model() -> rs.RiskModel:
+    return rs.load_model()
+
+
+@pytest.fixture(scope="module")
+def scored(spark: SparkSession, data: rs.synthetic.SyntheticData, model: rs.RiskModel) -> pa.Table:
+    events = spark.createDataFrame(data.messages.to_arrow())
+    scores = rs_spark.score_events(events, model, partitions=6, block_events=4000)
+    out = scores.withColumn("_partition", sf.spark_partition_id()).toArrow()
+    return out.sort_by("conversation_id")
+
+
+def test_spark_scores_equal_single_machine(
+    scored: pa.Table, data: rs.synthetic.SyntheticData, model: rs.RiskModel
+) -> None:
+    ref = model.score(data.messages)
+    assert scored.column_names[:-1] == list(rs_spark.SCORE_COLUMNS)
+    np.testing.assert_array_equal(scored["conversation_id"].to_numpy(), ref.conversation_id)
+    np.testing.assert_allclose(scored["risk"].to_numpy(), ref.risk, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(scored["adult_id"].to_numpy(), ref.adult_id)
+    np.testing.assert_array_equal(scored["child_id"].to_numpy(), ref.child_id)
+    child_age = scored["child_age"].to_numpy(zero_copy_only=False)
+    np.testing.assert_array_equal(np.isnan(child_age), np.isnan(ref.child_age))
+    for r in range(3):
+        names = np.asarray((*ref.feature_names, None), dtype=object)[ref.reason_feature[:, r]]
+        assert scored[f"reason_{r + 1}"].to_pylist() == names.tolist()
+        np.testing.assert_allclose(
+            scored[f"reason_{r + 1}_contribution"].to_numpy(zero_copy_only=False),
+            ref.reason_contribution[:, r],
+            atol=1e-9,
+        )
+    n_events = np.diff(np.append(data.messages.segment_starts, len(data.messages)))
+    np.testing.assert_array_equal(scored["n_events"].to_numpy(), n_events)
+
+
+def test_spark_alerts_equal_single_machine(
+    scored: pa.Table, data: rs.synthetic.SyntheticData, model: rs.RiskModel
+) -> None:
+    expected = rs.AlertPolicy.default().alerts(model.score(data.messages))
+    assert len(expected) > 20  # the comparison below is not vacuous
+    got = {
+        (c, t, band)
+        for c, t, band in zip(
+            scored["conversation_id"].to_pylist(),
+            scored["tier"].to_pylist(),
+            scored["age_band"].to_pylist(),
+            strict=True,
+        )
+        if t > 0
+    }
+    assert got == {(a.conversation_id, int(a.tier), a.age_band) for a in expected}
+
+
+def test_adults_span_partitions_and_their_features_are_global(
+    scored: pa.Table, data: rs.synthetic.SyntheticData
+) -> None:
+    adults = scored["adult_id"].to_numpy()
+    parts = scored["_partition"].to_numpy()
+    spread = {a: len(set(parts[adults == a])) for a in np.unique(adults)}
+    assert max(spread.values()) > 1, "no adult's conversations were split across partitions"
+    # Featurizing one partition alone would miss the adult's other conversations: the
+    # parity above therefore depends on the Spark aggregation being joined in.
+    one = data.messages.take_conversations(np.flatnonzero(parts == parts[0]))
+    local = extract_features(one).column("adult_minor_fanout")
+    joined = extract_features(one, account_features=extract_account_features(data.messages)).column(
+        "adult_minor_fanout"
+    )
+    assert np.any(local < joined)
+
+
+def test_account_features_equal_single_machine(
+    spark: SparkSession, data: rs.synthetic.SyntheticData
+) -> None:
+    events = spark.createDataFrame(data.messages.to_arrow())
+    got = rs_spark.account_features(events).toArrow().sort_by("account_id")
+    ref = extract_account_features(data.messages)
+    np.testing.assert_array_equal(got["account_id"].to_numpy(), ref.account_id)
+    for j, name in enumerate(rs.features.ACCOUNT_FEATURE_NAMES):
+        np.testing.assert_array_equal(got[name].to_numpy(), ref.values[:, j], err_msg=name)
+
+
+def test_string_ids_and_ties_match_single_machine(spark: SparkSession, model: rs.RiskModel) -> None:
+    msgs = rs.synthetic.generate(200, prevalence=0.1, seed=5).messages
+    table = msgs.to_arrow()
+    for name in ("conversation_id", "sender_id", "recipient_id"):
+        table = table.set_column(
+            table.schema.get_field_index(name),
+            name,
+            pa.array([f"id-{v}" for v in table[name].to_pylist()]),
+        )
+    # give every event of a conversation its first timestamp: order rests on input order
+    first = msgs.timestamp[msgs.segment_starts][msgs.conversation_code]
+    table = table.set_column(
+        table.schema.get_field_index("timestamp"), "timestamp", pa.array(first)
+    )
+    ref = model.score(table)
+    got = rs_spark.score_events(spark.createDataFrame(table), model, partitions=3).toArrow()
+    got = got.sort_by("conversation_id")
+    assert got["conversation_id"].to_pylist() == ref.conversation_id.tolist()
+    np.testing.assert_allclose(got["risk"].to_numpy(), ref.risk, rtol=0, atol=1e-9)
+    assert got["adult_id"].to_pylist() == ref.adult_id.tolist()
+
+
+def test_refuses_content_and_bad_id_types(spark: SparkSession, model: rs.RiskModel) -> None:
+    row = {
+        "conversation_id": 1,
+        "timestamp": 1_700_000_000,
+        "sender_id": 1,
+        "recipient_id": 2,
+        "channel": "direct",
+    }
+    with pytest.raises(rs.SchemaError, match="message content"):
+        rs_spark.score_events(spark.createDataFrame([{**row, "text": "x"}]), model)
+    with pytest.raises(rs.SchemaError, match="ids must be integers or strings"):
+        rs_spark.score_events(spark.createDataFrame([{**row, "sender_id": 1.5}]), model)
+    with pytest.raises(rs.SchemaError, match="missing required"):
+        rs_spark.score_events(spark.createDataFrame([{"conversation_id": 1}]), model)
+
+
+def _write_events(data: rs.synthetic.SyntheticData, path: Path) -> None:
+    pq.write_table(data.messages.to_arrow(), path)
+
+
+def test_example_job_writes_partitioned_parquet(
+    spark: SparkSession,
+    small: rs.synthetic.SyntheticData,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """examples/spark_job.py as spark-submit runs it, in this session (a second JVM for
+    spark-submit itself would double the test's time; docs/spark.md shows the command)."""
+    spec = importlib.util.spec_from_file_location("spark_job", ROOT / "examples" / "spark_job.py")
+    assert spec is not None
+    assert spec.loader is not None
+    job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job)
+    _write_events(small, tmp_path / "events.parquet")
+    out = tmp_path / "out"
+    assert job.main(["--input", str(tmp_path / "events.parquet"), "--output", str(out)]) == 0
+    assert list((out / "scores").glob("date=*/*.parquet"))
+    assert "conversations scored: 300" in capsys.readouterr().out
+    written: DataFrame = spark.read.parquet(str(out / "alerts"))
+    expected = rs.AlertPolicy.default().alerts(rs.load_model().score(small.messages))
+    assert written.count() == len(expected)
+    # partitioned by the UTC date of each conversation's last event
+    last = small.messages.timestamp[small.messages.segment_ends - 1]
+    by_id = dict(zip(small.messages.conversations.tolist(), last.tolist(), strict=True))
+    for row in written.select("conversation_id", "date").collect():
+        day = np.datetime64(by_id[row["conversation_id"]], "s").astype("datetime64[D]")
+        assert str(day) == row["date"].isoformat()
+    assert {p.name for p in (out / "alerts").glob("date=*")} == {
+        f"date={row['date'].isoformat()}" for row in written.select("date").distinct().collect()
+    }

@@ -1,0 +1,189 @@
+"""Transparency report on a synthetic month: counts add up, charts render, ids pseudonymised."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import riskscore as rs
+from riskscore.cli import main
+from riskscore.moderation_sim import (
+    ModeratorModel,
+    SimulatedMonth,
+    simulate_moderation,
+    simulate_month,
+)
+from riskscore.policy import Alert, Tier
+from riskscore.queue import ReviewQueue, UserReport
+from riskscore.transparency import pseudonymise, transparency_report
+
+KEY = b"test-key-not-secret"
+T0 = 1_767_225_600
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory: pytest.TempPathFactory) -> SimulatedMonth:
+    path = tmp_path_factory.mktemp("month") / "queue.sqlite"
+    return simulate_month(path, n_conversations=2000, prevalence=0.03, days=10, seed=5)
+
+
+@pytest.fixture(scope="module")
+def report(month: SimulatedMonth) -> rs.TransparencyReport:
+    with ReviewQueue(month.queue_path) as q:
+        return transparency_report(q, month.period, key=KEY, platform="test")
+
+
+def test_counts_add_up(report: rs.TransparencyReport, month: SimulatedMonth) -> None:
+    d = report.to_dict()
+    assert d["alerts_raised"] > 0
+    assert d["user_reports"] == month.user_reports > 0
+    assert d["alerts_raised"] == d["actioned"] + d["dismissed"] + d["escalated"] + d["open"]
+    assert d["user_reports"] == sum(d["user_report_outcomes"].values())
+    assert sum(v["alerts"] for v in d["by_tier"].values()) == d["alerts_raised"]
+    for key in ("by_age_band", "by_channel"):
+        assert sum(v["alerts"] for v in d[key].values()) == d["alerts_raised"]
+        assert sum(v["user_reports"] for v in d[key].values()) == d["user_reports"]
+    a = d["automated_detection"]
+    assert a["decided"] == d["actioned"] + d["dismissed"] + d["escalated"]
+    assert a["precision"] == pytest.approx(a["confirmed"] / a["decided"], abs=1e-4)
+    assert a["precision_ci95"][0] <= a["precision"] <= a["precision_ci95"][1]
+    # the scorer's second alert on an open conversation is folded into its item
+    assert d["alerts_raised"] <= month.alert_signals
+
+
+def test_times_are_ordered(report: rs.TransparencyReport) -> None:
+    review = report.data["time_to_first_review_hours"]["all"]
+    decision = report.data["time_to_decision_hours"]["all"]
+    assert 0 <= review["median"] <= review["p90"]
+    assert 0 <= decision["median"] <= decision["p90"]
+    assert review["median"] <= decision["median"]
+
+
+def test_simulated_moderators_take_child_reports_first(tmp_path: Path) -> None:
+    # overnight arrivals, one moderator from 08:00 UTC: the child's report is reviewed first
+    night = T0 + 2 * 3600
+    arrivals = [
+        (night, 0, Alert(1, "a", "c", 9.0, "under 13", 0.95, Tier.URGENT), "external"),
+        (night + 60, 1, UserReport(2, "kid", "b", 14.0, night + 60, "direct"), None),
+    ]
+    with ReviewQueue(tmp_path / "q.sqlite") as q:
+        n = simulate_moderation(
+            q,
+            arrivals,
+            {1: True, 2: True},
+            period=(T0, T0 + 86_400),
+            moderators=ModeratorModel(n_moderators=1, defer_rate=0.0),
+            seed=0,
+        )
+        assert n == 2
+        first = {i.adult_id: i.first_reviewed_at for i in q.items()}
+    assert first["b"] == T0 + 8 * 3600
+    assert first["a"] is not None
+    assert first["a"] > first["b"]
+
+
+def test_written_files_and_charts_render(
+    report: rs.TransparencyReport, month: SimulatedMonth, tmp_path: Path
+) -> None:
+    import matplotlib.image as mpimg
+
+    files = report.write(tmp_path / "out")
+    assert set(files) >= {"report.json", "report.md", "report.html", "volume.png", "outcomes.png"}
+    on_disk = json.loads((tmp_path / "out" / "report.json").read_text())
+    for key in ("alerts_raised", "user_reports", "actioned", "dismissed", "escalated", "open"):
+        assert isinstance(on_disk[key], int)
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    for name in [n for n in files if n.endswith(".png")]:
+        image = mpimg.imread(files[name])
+        assert image.shape[0] > 100
+        assert image.shape[1] > 100
+        assert image[..., :3].std() > 0.01  # not blank
+        assert f"({name})" in markdown
+    assert f"**Alerts raised** by automated detection: {report.alerts_raised}" in markdown
+
+
+def test_no_raw_ids_in_published_files(month: SimulatedMonth, tmp_path: Path) -> None:
+    with ReviewQueue(month.queue_path) as q:
+        items = q.items()
+        report = transparency_report(q, month.period, key=KEY, max_listed_cases=1000)
+    report.write(tmp_path, charts=False)
+    listed = report.data["cases"]["escalated_multi_child_cases"]
+    published = (tmp_path / "report.json").read_text() + (tmp_path / "report.md").read_text()
+    adults = {i.adult_id for i in items}
+    for case in listed:
+        assert case["case"].startswith("p_")
+        assert case["case"] in {pseudonymise(a, KEY) for a in adults}
+    assert KEY.decode() not in published
+    for raw in adults:
+        assert f'"{raw}"' not in published
+
+
+def test_pseudonyms_depend_on_key() -> None:
+    assert pseudonymise(7, KEY) != pseudonymise(7, b"another key!")
+    with pytest.raises(ValueError, match="at least 8"):
+        pseudonymise(7, b"short")
+
+
+def test_status_counted_as_of_period_end(tmp_path: Path) -> None:
+    with ReviewQueue(tmp_path / "q.sqlite") as q:
+        q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.7, Tier.URGENT), at=T0)
+        q.add_alert(Alert(2, "b", "d", 14.0, "13-15", 0.3, Tier.REVIEW), at=T0 + 50)
+        q.add_report(UserReport(3, "e", "f", 11.0, T0 + 60, channel="direct"))
+        q.add_alert(Alert(9, "z", "y", 12.0, "under 13", 0.7, Tier.URGENT), at=T0 + 10_000)
+        q.decide("a", "escalated to law enforcement", moderator="m", at=T0 + 3600)
+        q.decide("b", "dismissed", moderator="m", at=T0 + 2000)
+        d = transparency_report(q, (T0, T0 + 1000), key=KEY).data
+        assert (d["alerts_raised"], d["user_reports"]) == (2, 1)  # alert 9 is outside
+        assert (d["escalated"], d["dismissed"], d["open"]) == (0, 0, 2)  # decided later
+        d = transparency_report(q, (T0, T0 + 5000), key=KEY).data
+        assert (d["escalated"], d["dismissed"], d["open"]) == (1, 1, 0)
+        assert d["time_to_decision_hours"]["automated_detection"]["median"] == pytest.approx(
+            (3600 + 1950) / 2 / 3600, abs=0.01
+        )
+        assert d["user_reports_from_children"] == 1
+        assert d["by_channel"]["direct"] == {"alerts": 0, "user_reports": 1}
+        with pytest.raises(ValueError, match="before its end"):
+            transparency_report(q, (T0, T0), key=KEY)
+
+
+def test_moderator_model_validates() -> None:
+    with pytest.raises(ValueError, match="sensitivity"):
+        ModeratorModel(sensitivity=1.5)
+
+
+def test_cli_report_and_queue(
+    month: SimulatedMonth,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = str(month.queue_path)
+    start, end = (str(t) for t in month.period)
+    args = ["report", "--db", db, "--out", str(tmp_path / "r"), "--start", start, "--end", end]
+    monkeypatch.delenv("RISKSCORE_REPORT_KEY", raising=False)
+    assert main(args) == 2
+    assert "RISKSCORE_REPORT_KEY" in capsys.readouterr().err
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", KEY.decode())
+    assert main([*args, "--no-charts", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (
+        out["alerts_raised"] == out["actioned"] + out["dismissed"] + out["escalated"] + out["open"]
+    )
+    on_disk = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert on_disk["alerts_raised"] == out["alerts_raised"]
+
+    assert main(["queue", "--db", db, "--now", end, "--top", "2"]) == 0
+    shown = capsys.readouterr().out
+    assert "open cases" in shown
+    assert main(["queue", "--db", db, "--now", end, "--json"]) == 0
+    state = json.loads(capsys.readouterr().out)
+    if state["top"]:
+        adult = state["top"][0]["adult_id"]
+        decide = ["--decide", json.dumps(adult), "--outcome", "actioned", "--moderator", "t"]
+        assert main(["queue", "--db", db, "--now", end, *decide, "--json"]) == 0
+        after = json.loads(capsys.readouterr().out)
+        assert after["decided"]["items"] >= 1
+        assert after["open_cases"] == state["open_cases"] - 1
+    assert main(["queue", "--db", str(tmp_path / "none.sqlite")]) == 2
