@@ -108,54 +108,46 @@ class AccountState:
         return state
 
 
-def update_accounts(
-    sender: AccountState,
-    recipient: AccountState,
-    recipient_id: object,
-    event: int,
-    sender_age: float,
-    recipient_age: float,
-) -> None:
-    """Apply one event to its two accounts."""
-    if event in _CONTACT:
-        sender.contacts.add(recipient_id)
-        if recipient_age < MINOR_AGE:  # False for NaN, as in the batch code
-            sender.minors.add(recipient_id)
-        if event == _REQUEST:
-            sender.requests += 1
-    elif event == _ACCEPT:
-        recipient.accepts += 1
-    elif event in _SAFETY and sender_age < MINOR_AGE:
-        recipient.flagged += 1
-
-
 class ConversationState:
-    """Running aggregates of one conversation. Index 1 is the initiator, 0 the responder."""
+    """Running aggregates of one conversation.
+
+    Per-side aggregates are separate slots (``_i``: the initiator's, ``_r``: the
+    responder's) rather than two-element lists: one object per conversation
+    instead of nine keeps an update to a few cache lines and allocates less.
+    """
 
     __slots__ = (
         "adult_i",
-        "ages",
+        "age_i",
+        "age_r",
         "channels_used",
-        "comm",
-        "external",
+        "comm_i",
+        "comm_r",
+        "external_i",
+        "external_r",
         "first_secure",
         "initiator",
         "last_alert_ts",
-        "last_offset",
         "long",
         "max_channel",
         "max_ts",
-        "media",
+        "media_i",
+        "media_r",
         "min_ts",
         "n_alerted_tier",
         "n_events",
-        "night",
+        "night_i",
+        "night_r",
+        "offset_i",
+        "offset_r",
         "responder",
         "risk",
         "run_length",
-        "run_max",
+        "run_max_i",
+        "run_max_r",
         "run_side",
-        "safety",
+        "safety_i",
+        "safety_r",
         "short",
         "upward_moves",
     )
@@ -163,26 +155,27 @@ class ConversationState:
     def __init__(self, initiator: object, responder: object) -> None:
         self.initiator = initiator
         self.responder = responder
-        self.ages = [NAN, NAN]
+        self.age_i = self.age_r = NAN
         self.adult_i = True  # the role rule with no age known
         self.n_events = 0
         self.min_ts = 0
         self.max_ts = 0
         self.short = 0.0
         self.long = 0.0
-        self.comm = [0, 0]
-        self.run_side = -1
+        self.comm_i = self.comm_r = 0
+        self.run_side = -1  # 1: the initiator, 0: the responder
         self.run_length = 0
-        self.run_max = [0, 0]
-        self.last_offset: list[int | None] = [None, None]
-        self.night = [0, 0]
+        self.run_max_i = self.run_max_r = 0
+        self.offset_i: int | None = None
+        self.offset_r: int | None = None
+        self.night_i = self.night_r = 0
         self.max_channel = -1
         self.channels_used = 0
         self.upward_moves = 0
         self.first_secure: int | None = None
-        self.external = [0, 0]
-        self.media = [0, 0]
-        self.safety = [0, 0]
+        self.external_i = self.external_r = 0
+        self.media_i = self.media_r = 0
+        self.safety_i = self.safety_r = 0
         self.n_alerted_tier = 0
         self.last_alert_ts: int | None = None
         self.risk = NAN
@@ -196,18 +189,44 @@ class ConversationState:
         channel: int,
         event: int,
         tz_offset: int,
+        sender: AccountState,
+        recipient: AccountState,
+        recipient_id: object,
     ) -> None:
-        """Apply one event sent by ``side`` (1: initiator); ``ts`` is never below ``max_ts``."""
-        other = 1 - side
-        ages = self.ages
+        """Apply one event sent by ``side`` (1: initiator) to this state and its two accounts.
+
+        ``ts`` is never below ``max_ts``. One call per event rather than one per
+        object: a Python call costs about as much as the account update itself.
+        """
+        if ts > sender.last_seen:
+            sender.last_seen = ts
+        if ts > recipient.last_seen:
+            recipient.last_seen = ts
+        if event in _CONTACT:
+            sender.contacts.add(recipient_id)
+            if recipient_age < MINOR_AGE:  # False for NaN, as in the batch code
+                sender.minors.add(recipient_id)
+            if event == _REQUEST:
+                sender.requests += 1
+        elif event == _ACCEPT:
+            recipient.accepts += 1
+        elif event in _SAFETY and sender_age < MINOR_AGE:
+            recipient.flagged += 1
+        if side:
+            age_i, age_r = sender_age, recipient_age
+        else:
+            age_i, age_r = recipient_age, sender_age
         # NaN means unknown on this event: the last known age stays. The role is
         # re-derived only when an age actually changes (NaN != x is True).
-        if sender_age == sender_age and sender_age != ages[side]:
-            ages[side] = sender_age
-            self.adult_i = adult_is_initiator(ages[1], ages[0])
-        if recipient_age == recipient_age and recipient_age != ages[other]:
-            ages[other] = recipient_age
-            self.adult_i = adult_is_initiator(ages[1], ages[0])
+        changed = False
+        if age_i == age_i and age_i != self.age_i:
+            self.age_i = age_i
+            changed = True
+        if age_r == age_r and age_r != self.age_r:
+            self.age_r = age_r
+            changed = True
+        if changed:
+            self.adult_i = adult_is_initiator(self.age_i, self.age_r)
         # Exponentially decayed counts, kept relative to the latest time seen.
         if self.n_events == 0:
             self.min_ts = self.max_ts = ts
@@ -225,60 +244,94 @@ class ConversationState:
             if channel > self.max_channel:
                 self.upward_moves += 1
                 self.max_channel = channel
-        # The recipient's own offset is known from this event; the sender's is its latest.
-        last_offset = self.last_offset
-        last_offset[other] = tz_offset
-        if event in _COMM:
-            self.comm[side] += 1
-            if self.run_side == side:
-                self.run_length += 1
-            else:
-                self.run_side = side
-                self.run_length = 1
-            if self.run_length > self.run_max[side]:
-                self.run_max[side] = self.run_length
-            minute = ts // 60
-            known = last_offset[side]
-            # The recipient's local time uses tz_offset; the sender's its latest known one.
-            local = (minute + tz_offset) % 1440
-            if local >= NIGHT_START_MIN or local < NIGHT_END_MIN:
-                self.night[other] += 1
-            if known is not None:
-                local = (minute + known) % 1440
-            if local >= NIGHT_START_MIN or local < NIGHT_END_MIN:
-                self.night[side] += 1
-            if event == _MEDIA:
-                self.media[side] += 1
-        elif event in _SAFETY:
-            self.safety[side] += 1
-        self.channels_used |= 1 << channel
-        if channel >= _EPHEMERAL:
-            if self.first_secure is None:
-                self.first_secure = ts
+        # The recipient's own offset is known from this event; the sender's is its
+        # latest (the event's own offset until one is known). Two mirrored branches
+        # rather than indexing by side: see the class docstring.
+        if side:
+            self.offset_r = tz_offset
+            if event in _COMM:
+                self.comm_i += 1
+                if self.run_side == 1:
+                    run = self.run_length = self.run_length + 1
+                else:
+                    self.run_side = run = self.run_length = 1
+                if run > self.run_max_i:
+                    self.run_max_i = run
+                minute = ts // 60
+                local = (minute + tz_offset) % 1440
+                if local >= NIGHT_START_MIN or local < NIGHT_END_MIN:
+                    self.night_r += 1
+                known = self.offset_i
+                if known is not None:
+                    local = (minute + known) % 1440
+                if local >= NIGHT_START_MIN or local < NIGHT_END_MIN:
+                    self.night_i += 1
+                if event == _MEDIA:
+                    self.media_i += 1
+            elif event in _SAFETY:
+                self.safety_i += 1
             if channel == _EXTERNAL:
-                self.external[side] += 1
+                self.external_i += 1
+        else:
+            self.offset_i = tz_offset
+            if event in _COMM:
+                self.comm_r += 1
+                if self.run_side == 0:
+                    run = self.run_length = self.run_length + 1
+                else:
+                    self.run_side = 0
+                    run = self.run_length = 1
+                if run > self.run_max_r:
+                    self.run_max_r = run
+                minute = ts // 60
+                local = (minute + tz_offset) % 1440
+                if local >= NIGHT_START_MIN or local < NIGHT_END_MIN:
+                    self.night_i += 1
+                known = self.offset_r
+                if known is not None:
+                    local = (minute + known) % 1440
+                if local >= NIGHT_START_MIN or local < NIGHT_END_MIN:
+                    self.night_r += 1
+                if event == _MEDIA:
+                    self.media_r += 1
+            elif event in _SAFETY:
+                self.safety_r += 1
+            if channel == _EXTERNAL:
+                self.external_r += 1
+        self.channels_used |= 1 << channel
+        if channel >= _EPHEMERAL and self.first_secure is None:
+            self.first_secure = ts
         self.n_events += 1
+
+    def adult_id(self) -> object:
+        """The account id currently taken as the adult's."""
+        return self.initiator if self.adult_i else self.responder
 
     def features(self, accounts: Mapping[object, AccountState]) -> list[float]:
         """The feature vector, in :data:`riskscore.feature_specs.FEATURE_NAMES` order.
 
         ``accounts`` maps account ids to their state; the adult's gives the
-        per-sender features (zeros when it is not held). Counts are left as
-        ``int`` (they convert exactly).
+        per-sender features (zeros when it is not held).
         """
-        age_r, age_i = self.ages
-        adult_i = self.adult_i
-        if adult_i:
-            a, c = 1, 0
-            adult_age, child_age = age_i, age_r
-            adult = accounts.get(self.initiator)
+        return self.features_with(accounts.get(self.adult_id()))
+
+    def features_with(self, adult: AccountState | None) -> list[float]:
+        """:meth:`features` given the adult's account state (None: not held).
+
+        Counts are left as ``int`` (they convert exactly).
+        """
+        if self.adult_i:
+            adult_age, child_age = self.age_i, self.age_r
+            comm_a, run_max_a, night_c = self.comm_i, self.run_max_i, self.night_r
+            external_a, media_a, media_c = self.external_i, self.media_i, self.media_r
+            safety_c = self.safety_r
         else:
-            a, c = 0, 1
-            adult_age, child_age = age_r, age_i
-            adult = accounts.get(self.responder)
+            adult_age, child_age = self.age_r, self.age_i
+            comm_a, run_max_a, night_c = self.comm_r, self.run_max_r, self.night_i
+            external_a, media_a, media_c = self.external_r, self.media_r, self.media_i
+            safety_c = self.safety_i
         child_known = child_age == child_age
-        comm = self.comm
-        n_comm = comm[0] + comm[1] or 1
+        n_comm = self.comm_i + self.comm_r or 1
         first_secure = self.first_secure
         if first_secure is None:
             secure_speed = 0.0
@@ -303,22 +356,22 @@ class ConversationState:
             1.0 if child_known and child_age < MINOR_AGE else 0.0,
             1.0 if child_known else 0.0,
             1.0 if adult_age == adult_age else 0.0,
-            1.0 if adult_i else 0.0,
+            1.0 if self.adult_i else 0.0,
             self.n_events,
             (self.max_ts - self.min_ts) / 3600.0,
             rate_short,
             rate_short / (self.long / _LONG_DAYS),
-            comm[a] / n_comm,
-            self.run_max[a],
-            self.night[c] / n_comm,
+            comm_a / n_comm,
+            run_max_a,
+            night_c / n_comm,
             self.max_channel,
             self.channels_used.bit_count(),
             self.upward_moves,
             secure_speed,
-            self.external[a],
-            self.media[a],
-            self.media[c],
-            self.safety[c],
+            external_a,
+            media_a,
+            media_c,
+            safety_c,
             n_minors,
             minor_share,
             unaccepted,
@@ -329,27 +382,30 @@ class ConversationState:
         return self.adult_i
 
     def to_json(self) -> list[Any]:
-        """JSON-ready state (for checkpoints); ids are stored by the caller."""
+        """JSON-ready state (for checkpoints); ids are stored by the caller.
+
+        Per-side values are pairs ``[responder's, initiator's]``.
+        """
         return [
-            [_age_out(self.ages[0]), _age_out(self.ages[1])],
+            [_age_out(self.age_r), _age_out(self.age_i)],
             self.n_events,
             self.min_ts,
             self.max_ts,
             self.short,
             self.long,
-            self.comm,
+            [self.comm_r, self.comm_i],
             self.run_side,
             self.run_length,
-            self.run_max,
-            self.last_offset,
-            self.night,
+            [self.run_max_r, self.run_max_i],
+            [self.offset_r, self.offset_i],
+            [self.night_r, self.night_i],
             self.max_channel,
             self.channels_used,
             self.upward_moves,
             self.first_secure,
-            self.external,
-            self.media,
-            self.safety,
+            [self.external_r, self.external_i],
+            [self.media_r, self.media_i],
+            [self.safety_r, self.safety_i],
             self.n_alerted_tier,
             self.last_alert_ts,
             _age_out(self.risk),
@@ -360,30 +416,30 @@ class ConversationState:
         """Inverse of :meth:`to_json`."""
         s = cls(initiator, responder)
         (
-            ages,
+            (age_r, age_i),
             s.n_events,
             s.min_ts,
             s.max_ts,
             s.short,
             s.long,
-            s.comm,
+            (s.comm_r, s.comm_i),
             s.run_side,
             s.run_length,
-            s.run_max,
-            s.last_offset,
-            s.night,
+            (s.run_max_r, s.run_max_i),
+            (s.offset_r, s.offset_i),
+            (s.night_r, s.night_i),
             s.max_channel,
             s.channels_used,
             s.upward_moves,
             s.first_secure,
-            s.external,
-            s.media,
-            s.safety,
+            (s.external_r, s.external_i),
+            (s.media_r, s.media_i),
+            (s.safety_r, s.safety_i),
             s.n_alerted_tier,
             s.last_alert_ts,
             risk,
         ) = data
-        s.ages = [_age_in(ages[0]), _age_in(ages[1])]
-        s.adult_i = adult_is_initiator(s.ages[1], s.ages[0])
+        s.age_i, s.age_r = _age_in(age_i), _age_in(age_r)
+        s.adult_i = adult_is_initiator(s.age_i, s.age_r)
         s.risk = _age_in(risk)
         return s

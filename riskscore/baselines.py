@@ -12,13 +12,14 @@ every model):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from riskscore import _evaluation_metrics as em
+from riskscore._evaluation_records import record_dict
 from riskscore.exceptions import NotFittedError, SchemaError
 from riskscore.features import FeatureTable, extract_features
 from riskscore.model import RiskModel, align_labels
@@ -149,12 +150,6 @@ class RuleBaseline:
         return np.asarray(self.conditions(X).all(axis=1), dtype=bool)
 
 
-def _record_dict(record: Any) -> dict[str, Any]:
-    from riskscore.evaluation import _jsonable
-
-    return {f.name: _jsonable(getattr(record, f.name)) for f in fields(record)}
-
-
 @dataclass(frozen=True, slots=True)
 class ModelScore:
     """One model's held-out metrics in a :class:`ModelComparison`.
@@ -190,7 +185,7 @@ class ModelScore:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (NaN as None)."""
-        return _record_dict(self)
+        return record_dict(self)
 
 
 def _interval(value: Any) -> Interval:
@@ -237,7 +232,7 @@ class ModelComparison:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (stored in a model bundle's manifest)."""
-        return _record_dict(self)
+        return record_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelComparison:
@@ -442,42 +437,19 @@ def compare_models(
         return out
 
     values = em.replicate_metrics(codes, n_adults, n_bootstrap, seed, all_metrics)
-    metrics = {
-        name: {
-            k: values[f"{name}.{k}"]
-            for k in ("pr_auc", "roc_auc", "brier", "ece", "recall_at_precision")
-        }
-        for name in scores
-    }
-
-    def split(values: FloatArray) -> tuple[float, Interval]:
-        ci = em.interval(values[1:], confidence) if n_bootstrap else (np.nan, np.nan)
-        return float(values[0]), ci
-
+    metrics = {name: {k: values[f"{name}.{k}"] for k in em.HEADLINE.values()} for name in scores}
     reference = "logistic_regression"
     rows = []
     for name, (description, _) in scores.items():
         m = metrics[name]
-        pr_auc, pr_auc_ci = split(m["pr_auc"])
-        roc_auc, roc_auc_ci = split(m["roc_auc"])
-        brier, brier_ci = split(m["brier"])
-        ece, ece_ci = split(m["ece"])
-        rec, rec_ci = split(m["recall_at_precision"])
-        diff, diff_ci = split(m["pr_auc"] - metrics[reference]["pr_auc"])
+        diff, diff_ci = em.estimate(
+            m["pr_auc"] - metrics[reference]["pr_auc"], confidence, n_bootstrap
+        )
         rows.append(
             ModelScore(
                 name=name,
                 description=description,
-                pr_auc=pr_auc,
-                pr_auc_ci=pr_auc_ci,
-                roc_auc=roc_auc,
-                roc_auc_ci=roc_auc_ci,
-                brier=brier,
-                brier_ci=brier_ci,
-                ece=ece,
-                ece_ci=ece_ci,
-                recall_at_precision_90=rec,
-                recall_at_precision_90_ci=rec_ci,
+                **em.headline_fields(m, confidence, n_bootstrap),
                 pr_auc_diff=diff,
                 pr_auc_diff_ci=diff_ci,
             )

@@ -43,6 +43,7 @@ import numpy.typing as npt
 
 from riskscore import _evaluation_metrics as em
 from riskscore._evaluation_labels import check_and_align
+from riskscore._evaluation_records import record_dict
 from riskscore._evaluation_replay import latency_penalty, replay
 from riskscore.exceptions import SchemaError
 from riskscore.features import FeatureTable, extract_features
@@ -70,22 +71,6 @@ Interval = tuple[float, float]
 
 #: Latency penalty steepness: penalty 0.5 for an alert 10 messages after the onset.
 DEFAULT_LATENCY_P = math.log(3.0) / 10.0
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
-    if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    return value
-
-
-def _record_dict(record: Any) -> dict[str, Any]:
-    return {f.name: _jsonable(getattr(record, f.name)) for f in fields(record)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +111,7 @@ class OperatingPoint:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (NaN as None)."""
-        return _record_dict(self)
+        return record_dict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +168,7 @@ class EarlyDetection:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (NaN as None)."""
-        return _record_dict(self)
+        return record_dict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +203,7 @@ class SliceMetrics:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (NaN as None)."""
-        return _record_dict(self)
+        return record_dict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +235,7 @@ class Curves:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (NaN as None)."""
-        return _record_dict(self)
+        return record_dict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +320,7 @@ class EvaluationReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (NaN as None; intervals as [low, high])."""
-        return _record_dict(self)
+        return record_dict(self)
 
     def to_markdown(self, plots: Sequence[str] = ()) -> str:
         """A human-readable report (the ``report.md`` of ``riskscore evaluate``).
@@ -544,9 +529,7 @@ def evaluate(
     values = em.replicate_metrics(adult_code, n_adults, n_bootstrap, seed, metrics)
 
     def split(key: str) -> tuple[float, Interval]:
-        v = values[key]
-        ci = em.interval(v[1:], confidence) if n_bootstrap else (math.nan, math.nan)
-        return float(v[0]), ci
+        return em.estimate(values[key], confidence, n_bootstrap)
 
     points = []
     for tier_name, alerted in alerted_at.items():
@@ -571,11 +554,6 @@ def evaluate(
                 adult_f05_ci=adult_f05_ci,
             )
         )
-    pr_auc, pr_auc_ci = split("pr_auc")
-    roc_auc, roc_auc_ci = split("roc_auc")
-    brier, brier_ci = split("brier")
-    ece, ece_ci = split("ece")
-    rec90, rec90_ci = split("recall_at_precision")
     early = None
     if replay_events > 0:
         early = _early_detection(
@@ -587,16 +565,7 @@ def evaluate(
         n_adults=n_adults,
         n_grooming_adults=int(adult_truth.sum()),
         prevalence=float(y.mean()),
-        pr_auc=pr_auc,
-        pr_auc_ci=pr_auc_ci,
-        roc_auc=roc_auc,
-        roc_auc_ci=roc_auc_ci,
-        brier=brier,
-        brier_ci=brier_ci,
-        ece=ece,
-        ece_ci=ece_ci,
-        recall_at_precision_90=rec90,
-        recall_at_precision_90_ci=rec90_ci,
+        **em.headline_fields(values, confidence, n_bootstrap),
         threshold_at_precision_90=float(values["threshold_at_precision"][0]),
         operating_points=tuple(points),
         early_detection=early,

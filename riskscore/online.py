@@ -12,15 +12,14 @@ from __future__ import annotations
 import math
 import os
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
-from operator import itemgetter, mul
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from riskscore import _checkpoint
-from riskscore._event_parsing import EventTuple, parse_event_fast
-from riskscore._online_state import AccountState, ConversationState, update_accounts
+from riskscore._event_parsing import parse_event_fast
+from riskscore._online_state import AccountState, ConversationState
 from riskscore.exceptions import SchemaError
 from riskscore.feature_specs import FEATURE_NAMES, FEATURES
 from riskscore.model import RiskModel
@@ -36,48 +35,34 @@ _EXP = math.exp
 
 
 class _FastLinear:
-    """The model's portable parameters folded into plain Python lists for one-row scoring.
+    """The model's portable parameters folded into plain Python floats for one-row scoring.
 
     ``risk`` equals :meth:`LinearParams.predict_one` up to float summation
     order (about 1e-16); ``reasons`` equals the batch reason codes.
     """
 
-    __slots__ = (
-        "bias",
-        "calib_a",
-        "calib_b",
-        "contrib_weight",
-        "impute",
-        "log_idx",
-        "log_weight",
-        "mean",
-        "nan_idx",
-        "plain_weight",
-        "take_log",
-        "take_plain",
-        "weight",
-    )
+    __slots__ = ("contrib_weight", "impute", "log_idx", "mean", "nan_idx", "risk")
 
     def __init__(self, model: RiskModel) -> None:
         p = model.params
         self.log_idx = tuple(j for j, flag in enumerate(p.log_scale) if flag)
         self.impute = [float(v) for v in p.impute]
         self.mean = [float(v) for v in p.mean]
-        self.weight = [float(c / s) for c, s in zip(p.coef, p.scale, strict=True)]
+        weight = [float(c / s) for c, s in zip(p.coef, p.scale, strict=True)]
         self.contrib_weight = [
             float(-p.calib_a * c / s) for c, s in zip(p.coef, p.scale, strict=True)
         ]
-        self.bias = float(p.intercept - np.sum(p.coef * p.mean / p.scale))
-        self.calib_a = float(p.calib_a)
-        self.calib_b = float(p.calib_b)
         # Only the age features can be NaN (unknown ages); the rest are counts and ratios
         # with non-zero denominators. Log-scaled ones are never NaN after max(x, 0).
         self.nan_idx = tuple(j for j in (0, 1, 2) if not p.log_scale[j])
-        plain_idx = [j for j, flag in enumerate(p.log_scale) if not flag]
-        self.plain_weight = [self.weight[j] for j in plain_idx]
-        self.log_weight = [self.weight[j] for j in self.log_idx]
-        self.take_plain = itemgetter(*plain_idx)
-        self.take_log = itemgetter(*self.log_idx)
+        self.risk = _compile_risk(
+            weight,
+            float(p.intercept - np.sum(p.coef * p.mean / p.scale)),
+            float(p.calib_a),
+            float(p.calib_b),
+            self.log_idx,
+            {j: self.impute[j] for j in self.nan_idx},
+        )
 
     def inputs(self, row: list[float]) -> list[float]:
         """Model inputs before standardization: log1p where log-scaled, NaN imputed."""
@@ -90,28 +75,6 @@ class _FastLinear:
                 u[j] = self.impute[j]
         return u
 
-    def risk_in_place(self, row: list[float]) -> float:
-        """Calibrated risk of a feature row; overwrites ``row``'s possibly-NaN entries.
-
-        Every log-scaled feature is a count, a duration or a rate, never
-        negative, so ``log1p`` needs no ``max(x, 0)`` here.
-        """
-        impute = self.impute
-        for j in self.nan_idx:
-            if row[j] != row[j]:
-                row[j] = impute[j]
-        logit = (
-            self.bias
-            + sum(map(mul, self.plain_weight, self.take_plain(row)))
-            + sum(map(mul, self.log_weight, map(_LOG1P, self.take_log(row))))
-        )
-        z = self.calib_a * logit + self.calib_b
-        return 1.0 / (1.0 + _EXP(z if z < 700.0 else 700.0))
-
-    def risk(self, row: list[float]) -> float:
-        """Calibrated risk of a feature row."""
-        return self.risk_in_place(row.copy())
-
     def reasons(self, row: list[float]) -> tuple[Reason, ...]:
         """Top positive contributions, strongest first (as :func:`riskscore.scores.top_reasons`)."""
         u = self.inputs(row)
@@ -122,6 +85,53 @@ class _FastLinear:
             for j in order[:_N_REASONS]
             if contrib[j] > 0.0
         )
+
+
+def _compile_risk(
+    weight: list[float],
+    bias: float,
+    calib_a: float,
+    calib_b: float,
+    log_idx: tuple[int, ...],
+    impute: dict[int, float],
+) -> Callable[[list[float]], float]:
+    """``row -> calibrated risk`` as one straight-line expression over the row.
+
+    Unrolled (constants as globals of the generated function), the dot product
+    takes about half the time of ``map``/``sum`` over weight lists (1.3 against
+    2.8 us), on the hot path of every event. Only names and indices are formatted
+    into the source; every number is passed as a value, so no float is rounded.
+    The summation order differs from the batch one (about 1e-16). Every log-scaled
+    feature is a count, a duration or a rate, never negative, so ``log1p`` needs no
+    ``max(x, 0)``; possibly-NaN features are imputed inline.
+    """
+    terms = []
+    for j in range(len(weight)):
+        if j in log_idx:
+            x = f"_log1p(x{j})"
+        elif j in impute:
+            x = f"(x{j} if x{j} == x{j} else _i{j})"
+        else:
+            x = f"x{j}"
+        terms.append(f"_w{j} * {x}")
+    source = (
+        "def risk(r):\n"
+        f"    {', '.join(f'x{j}' for j in range(len(weight)))}, = r\n"
+        f"    z = _a * (_bias + {' + '.join(terms)}) + _b\n"
+        "    return 1.0 / (1.0 + _exp(z if z < 700.0 else 700.0))\n"
+    )
+    namespace: dict[str, Any] = {
+        "_log1p": _LOG1P,
+        "_exp": _EXP,
+        "_a": calib_a,
+        "_b": calib_b,
+        "_bias": bias,
+        **{f"_w{j}": w for j, w in enumerate(weight)},
+        **{f"_i{j}": v for j, v in impute.items()},
+    }
+    exec(compile(source, "<riskscore.online risk>", "exec"), namespace)
+    risk: Callable[[list[float]], float] = namespace["risk"]
+    return risk
 
 
 class OnlineScorer:
@@ -193,7 +203,9 @@ class OnlineScorer:
         self.cooldown_s = float(cooldown_s)
         self.reorder_tolerance_s = float(reorder_tolerance_s)
         self._linear = _FastLinear(model)
+        self._risk = self._linear.risk
         self._bands = _BandLookup(self.policy)
+        self._min_review = self._bands.min_review
         self._conversations: OrderedDict[object, ConversationState] = OrderedDict()
         self._accounts: OrderedDict[object, AccountState] = OrderedDict()
         self.clock = 0
@@ -260,31 +272,13 @@ class OnlineScorer:
             latest event by more than ``reorder_tolerance_s``. State is
             unchanged.
         """
-        return self._apply(parse_event_fast(event, self.n_events))
-
-    def update_many(self, events: Iterable[Mapping[str, Any]]) -> list[Alert]:
-        """Apply events in order; return the alerts they raised, in order.
-
-        Examples
-        --------
-        >>> import riskscore as rs
-        >>> data = rs.synthetic.generate(200, prevalence=0.1, seed=3)
-        >>> scorer = rs.OnlineScorer(rs.load_model())
-        >>> alerts = scorer.update_many(data.messages.iter_events())
-        >>> scorer.n_events == len(data.messages)
-        True
-        """
-        update = self.update_one
-        alerts = []
-        for event in events:
-            alert = update(event)
-            if alert is not None:
-                alerts.append(alert)
-        return alerts
-
-    def _apply(self, ev: EventTuple) -> Alert | None:
-        cid, ts, sender_id, recipient_id, sender_age, recipient_age, channel, kind, tz = ev
+        # One frame per event: parsing and applying are inlined here because the
+        # hot path is a few microseconds and a Python call costs about 0.1 of them.
+        cid, ts, sender_id, recipient_id, sender_age, recipient_age, channel, kind, tz = (
+            parse_event_fast(event, self.n_events)
+        )
         conversations = self._conversations
+        accounts = self._accounts
         conv = conversations.get(cid)
         if conv is None:
             conv = ConversationState(sender_id, recipient_id)
@@ -320,7 +314,6 @@ class OnlineScorer:
                 ts = conv.max_ts
                 self.n_clamped += 1
             conversations.move_to_end(cid)
-        accounts = self._accounts
         sender = accounts.get(sender_id)
         if sender is None:
             sender = accounts[sender_id] = AccountState()
@@ -331,24 +324,41 @@ class OnlineScorer:
             recipient = accounts[recipient_id] = AccountState()
         else:
             accounts.move_to_end(recipient_id)
-        if ts > sender.last_seen:
-            sender.last_seen = ts
-        if ts > recipient.last_seen:
-            recipient.last_seen = ts
-        update_accounts(sender, recipient, recipient_id, kind, sender_age, recipient_age)
-        conv.update(side, ts, sender_age, recipient_age, channel, kind, tz)
+        conv.update(
+            side, ts, sender_age, recipient_age, channel, kind, tz, sender, recipient, recipient_id
+        )
         self.n_events += 1
         if ts > self.clock:
             self.clock = ts
             if ts - self.idle_expiry_s > self._oldest:
                 self._expire()
-        row = conv.features(self._accounts)
-        child_age = row[0]
-        conv.risk = risk = self._linear.risk_in_place(row)
+        # The adult is one of this event's two accounts, both held (just touched).
+        row = conv.features_with(sender if conv.adult_i == (side == 1) else recipient)
+        conv.risk = risk = self._risk(row)
         # Below the lowest review threshold no alert can fire.
-        if risk < self._bands.min_review:
+        if risk < self._min_review:
             return None
-        return self._maybe_alert(cid, ts, conv, child_age, risk)
+        return self._maybe_alert(cid, ts, conv, row[0], risk)
+
+    def update_many(self, events: Iterable[Mapping[str, Any]]) -> list[Alert]:
+        """Apply events in order; return the alerts they raised, in order.
+
+        Examples
+        --------
+        >>> import riskscore as rs
+        >>> data = rs.synthetic.generate(200, prevalence=0.1, seed=3)
+        >>> scorer = rs.OnlineScorer(rs.load_model())
+        >>> alerts = scorer.update_many(data.messages.iter_events())
+        >>> scorer.n_events == len(data.messages)
+        True
+        """
+        update = self.update_one
+        alerts = []
+        for event in events:
+            alert = update(event)
+            if alert is not None:
+                alerts.append(alert)
+        return alerts
 
     def _features(self, conv: ConversationState) -> list[float]:
         return conv.features(self._accounts)

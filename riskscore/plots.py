@@ -38,6 +38,13 @@ def _figure() -> tuple[Any, Any]:
     return fig, fig.add_subplot()
 
 
+def _finish(fig: Any, ax: Any, title: str, legend_loc: str | None = None) -> Any:
+    # One place for the title and legend style all report plots share.
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc=legend_loc, fontsize=8)  # loc None: matplotlib's default placement
+    return fig
+
+
 def plot_precision_recall(report: EvaluationReport) -> Any:
     """Precision-recall curve with the policy's operating points.
 
@@ -58,9 +65,7 @@ def plot_precision_recall(report: EvaluationReport) -> Any:
     ax.axhline(report.prevalence, color="grey", linestyle=":", label="prevalence")
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02))
     lo, hi = report.pr_auc_ci
-    ax.set_title(f"PR-AUC {report.pr_auc:.3f} [{lo:.3f}, {hi:.3f}]", fontsize=10)
-    ax.legend(loc="lower left", fontsize=8)
-    return fig
+    return _finish(fig, ax, f"PR-AUC {report.pr_auc:.3f} [{lo:.3f}, {hi:.3f}]", "lower left")
 
 
 def plot_calibration(report: EvaluationReport) -> Any:
@@ -86,9 +91,8 @@ def plot_calibration(report: EvaluationReport) -> Any:
     for x, y, n in zip(mean[ok], observed[ok], count[ok], strict=True):
         ax.annotate(str(int(n)), (x, y), fontsize=7, xytext=(3, -9), textcoords="offset points")
     ax.set(xlabel="mean predicted risk", ylabel="observed grooming rate", xlim=(0, 1), ylim=(0, 1))
-    ax.set_title(f"Brier {report.brier:.4f}, ECE {report.ece:.4f} (n per bin)", fontsize=10)
-    ax.legend(loc="upper left", fontsize=8)
-    return fig
+    title = f"Brier {report.brier:.4f}, ECE {report.ece:.4f} (n per bin)"
+    return _finish(fig, ax, title, "upper left")
 
 
 def plot_alert_latency(report: EvaluationReport) -> Any:
@@ -118,13 +122,11 @@ def plot_alert_latency(report: EvaluationReport) -> Any:
         xlabel=f"messages from onset to first alert ({cap}: {cap} or more)",
         ylabel="grooming conversations detected",
     )
-    ax.set_title(
+    title = (
         f"{ed.n_detected} of {ed.n_grooming} detected; latency-weighted F1 "
-        f"{ed.latency_weighted_f1:.3f}",
-        fontsize=10,
+        f"{ed.latency_weighted_f1:.3f}"
     )
-    ax.legend(fontsize=8)
-    return fig
+    return _finish(fig, ax, title)
 
 
 def plot_score_histograms(report: EvaluationReport) -> Any:
@@ -148,9 +150,7 @@ def plot_score_histograms(report: EvaluationReport) -> Any:
         ax.stairs(share, edges, label=f"{name} (n={int(counts_arr.sum())})")
     ax.set_xscale("log")
     ax.set(xlabel="risk", ylabel="share of the class")
-    ax.set_title("Risk by class", fontsize=10)
-    ax.legend(fontsize=8)
-    return fig
+    return _finish(fig, ax, "Risk by class")
 
 
 def save_report_plots(report: EvaluationReport, directory: str | os.PathLike[str]) -> list[Path]:

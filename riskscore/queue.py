@@ -455,16 +455,8 @@ class ReviewQueue:
                 if found is not None:
                     out.append(int(found[0]))
                     continue
-                item_id = _insert(con, row)
-                db.audit(
-                    con,
-                    at=row["created_at"],
-                    actor=actor,
-                    action="enqueue",
-                    item_id=item_id,
-                    detail={"kind": "user_report", "concerns_child": row["concerns_child"]},
-                )
-                out.append(item_id)
+                detail = {"kind": "user_report", "concerns_child": row["concerns_child"]}
+                out.append(_enqueue(con, row, actor, detail))
             return out
 
         return db.write(self._con, insert)
@@ -527,16 +519,8 @@ class ReviewQueue:
             (row["conversation_id"],),
         ).fetchone()
         if found is None:
-            item_id = _insert(con, row)
-            db.audit(
-                con,
-                at=row["created_at"],
-                actor=actor,
-                action="enqueue",
-                item_id=item_id,
-                detail={"kind": "alert", "risk": row["risk"], "tier": row["tier"]},
-            )
-            return item_id
+            detail = {"kind": "alert", "risk": row["risk"], "tier": row["tier"]}
+            return _enqueue(con, row, actor, detail)
         item_id = int(found["item_id"])
         raise_ = row["risk"] > found["risk"] or row["tier"] > found["tier"]
         con.execute(
@@ -768,12 +752,19 @@ def _check_channel(channel: str | None) -> None:
         raise ValueError(f"channel {channel!r} is not one of {', '.join(CHANNEL_NAMES)}")
 
 
-def _insert(con: sqlite3.Connection, row: dict[str, Any]) -> int:
+def _enqueue(
+    con: sqlite3.Connection, row: dict[str, Any], actor: str, detail: dict[str, Any]
+) -> int:
+    """Insert a new item and log it as enqueued (inside the caller's transaction)."""
     names = ", ".join(row)
     marks = ", ".join("?" for _ in row)
     cur = con.execute(f"INSERT INTO items ({names}) VALUES ({marks})", tuple(row.values()))
     assert cur.lastrowid is not None
-    return int(cur.lastrowid)
+    item_id = int(cur.lastrowid)
+    db.audit(
+        con, at=row["created_at"], actor=actor, action="enqueue", item_id=item_id, detail=detail
+    )
+    return item_id
 
 
 def _item(r: sqlite3.Row) -> QueueItem:

@@ -18,8 +18,7 @@ from riskscore.feature_specs import (
 )
 from riskscore.schema import CHANNEL_NAMES, EVENT_NAMES, MINOR_AGE
 
-MESSAGE, REQUEST, ACCEPT, BLOCK, REPORT, MEDIA = range(6)
-EPHEMERAL, EXTERNAL = 3, 5
+from ._codes import ACCEPT, BLOCK, EPHEMERAL, EXTERNAL, MEDIA, MESSAGE, REPORT, REQUEST
 
 
 def features(table: Any) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:

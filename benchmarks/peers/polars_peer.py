@@ -18,13 +18,24 @@ from riskscore.feature_specs import (
 )
 from riskscore.schema import CHANNEL_NAMES, EVENT_NAMES, MINOR_AGE
 
-MESSAGE, REQUEST, ACCEPT, BLOCK, REPORT, MEDIA = range(6)
-EPHEMERAL, EXTERNAL = 3, 5
+from ._codes import ACCEPT, BLOCK, ENCRYPTED, EPHEMERAL, EXTERNAL, MEDIA, MESSAGE, REPORT, REQUEST
 
 
 def _codes(name: str, names: tuple[str, ...]) -> pl.Expr:
     mapping = {n: i for i, n in enumerate(names)}
     return pl.col(name).cast(pl.String).replace_strict(mapping, return_dtype=pl.Int64)
+
+
+def _latest_offset(receives: pl.Expr) -> pl.Expr:
+    # a side's UTC offset: the latest one it received, else the recipient's
+    return (
+        pl.when(receives)
+        .then(pl.col("recipient_tz_offset_min"))
+        .otherwise(None)
+        .forward_fill()
+        .over("conversation_id")
+        .fill_null(pl.col("recipient_tz_offset_min"))
+    )
 
 
 def features(table: Any) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
@@ -44,26 +55,13 @@ def features(table: Any) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
         .with_columns(
             (c("sender_id") == c("sender_id").first().over("conversation_id")).alias("fi"),
             c("ev").is_in([MESSAGE, MEDIA]).alias("comm"),
-            c("ch").is_in([EPHEMERAL, 4, EXTERNAL]).alias("secure"),
+            c("ch").is_in([EPHEMERAL, ENCRYPTED, EXTERNAL]).alias("secure"),
         )
         .with_columns(
             pl.when(c("fi")).then(c("sender_age")).otherwise(c("recipient_age")).alias("age_i"),
             pl.when(c("fi")).then(c("recipient_age")).otherwise(c("sender_age")).alias("age_r"),
-            # each side's UTC offset: latest one it received, else the recipient's
-            pl.when(~c("fi"))
-            .then(c("recipient_tz_offset_min"))
-            .otherwise(None)
-            .forward_fill()
-            .over("conversation_id")
-            .fill_null(c("recipient_tz_offset_min"))
-            .alias("tz_i"),
-            pl.when(c("fi"))
-            .then(c("recipient_tz_offset_min"))
-            .otherwise(None)
-            .forward_fill()
-            .over("conversation_id")
-            .fill_null(c("recipient_tz_offset_min"))
-            .alias("tz_r"),
+            _latest_offset(~c("fi")).alias("tz_i"),
+            _latest_offset(c("fi")).alias("tz_r"),
             (c("ch") > c("ch").cum_max().shift(1).over("conversation_id")).alias("up"),
             (c("timestamp").last().over("conversation_id") - c("timestamp"))
             .cast(pl.Float64)
