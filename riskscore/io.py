@@ -9,7 +9,7 @@ with a reason each. Nothing is dropped silently.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -350,7 +350,7 @@ def _raise_first(problems: _Problems, rows: npt.NDArray[np.int64]) -> None:
 
 def validate_columns(raw: Mapping[str, AnyArray], *, errors: Errors = "raise") -> MessageTable:
     """Validate a dict of raw column arrays and build the sorted table."""
-    _check_columns(raw)
+    check_column_names(raw)
     n_rows = _check_lengths(raw)
     problems = _Problems(n_rows, raw)
     cols: dict[str, AnyArray] = {}
@@ -405,18 +405,23 @@ def validate_columns(raw: Mapping[str, AnyArray], *, errors: Errors = "raise") -
     return table
 
 
-def _check_columns(raw: Mapping[str, AnyArray]) -> None:
-    content = sorted(c for c in raw if c.strip().lower() in CONTENT_COLUMNS)
+def check_column_names(names: Collection[str]) -> None:
+    """Refuse content columns and missing required ones, by column name only.
+
+    Shared by every reader of schema v1 tables (in memory here, Spark DataFrames in
+    :mod:`riskscore.spark`), so all refuse the same columns with the same message.
+    """
+    content = sorted(c for c in names if c.strip().lower() in CONTENT_COLUMNS)
     if content:
         raise SchemaError(
             f"column {content[0]!r} looks like message content: riskscore reads no message "
             "content, only metadata (schema v1). Drop the column before passing the events.",
             column=content[0],
         )
-    missing = [c for c in REQUIRED_COLUMNS if c not in raw]
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise SchemaError(
-            f"missing required column(s) {missing}; found {sorted(raw)}. Schema v1 needs "
+            f"missing required column(s) {missing}; found {sorted(names)}. Schema v1 needs "
             f"{list(REQUIRED_COLUMNS)}",
             column=missing[0],
         )

@@ -44,9 +44,10 @@ from riskscore._spark_partition import (
 )
 from riskscore.exceptions import SchemaError
 from riskscore.features import ACCOUNT_FEATURE_NAMES
+from riskscore.io import check_column_names
 from riskscore.model import RiskModel
 from riskscore.policy import AlertPolicy
-from riskscore.schema import CONTENT_COLUMNS, MINOR_AGE, REQUIRED_COLUMNS, SCHEMA_COLUMNS
+from riskscore.schema import MINOR_AGE, SCHEMA_COLUMNS
 
 try:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -106,21 +107,7 @@ def read_events(spark: SparkSession, path: str | list[str]) -> DataFrame:
 
 
 def _check_columns(events: DataFrame) -> None:
-    columns = events.columns
-    content = sorted(c for c in columns if c.strip().lower() in CONTENT_COLUMNS)
-    if content:
-        raise SchemaError(
-            f"column {content[0]!r} looks like message content: riskscore reads no message "
-            "content, only metadata (schema v1). Drop the column before passing the events.",
-            column=content[0],
-        )
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-    if missing:
-        raise SchemaError(
-            f"missing required column(s) {missing}; found {sorted(columns)}. Schema v1 needs "
-            f"{list(REQUIRED_COLUMNS)}",
-            column=missing[0],
-        )
+    check_column_names(events.columns)
     for name in _ID_COLUMNS:
         kind = events.schema[name].dataType
         if not isinstance(kind, (st.IntegralType, st.StringType)):
