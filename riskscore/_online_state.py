@@ -77,16 +77,6 @@ class AccountState:
         self.flagged = 0
         self.last_seen = 0
 
-    def sender_features(self) -> tuple[float, float, float, float]:
-        n_minors = float(len(self.minors))
-        n_contacts = len(self.contacts)
-        return (
-            n_minors,
-            n_minors / n_contacts if n_contacts else 0.0,
-            float(self.requests - self.accepts if self.requests > self.accepts else 0),
-            float(self.flagged),
-        )
-
     def to_json(self) -> list[Any]:
         """JSON-ready state (for checkpoints)."""
         return [
@@ -377,9 +367,6 @@ class ConversationState:
             unaccepted,
             flagged,
         ]
-
-    def adult_is_initiator(self) -> bool:
-        return self.adult_i
 
     def to_json(self) -> list[Any]:
         """JSON-ready state (for checkpoints); ids are stored by the caller.

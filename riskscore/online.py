@@ -338,7 +338,7 @@ class OnlineScorer:
         # Below the lowest review threshold no alert can fire.
         if risk < self._min_review:
             return None
-        return self._maybe_alert(cid, ts, conv, row[0], risk)
+        return self._maybe_alert(cid, ts, conv, row, risk)
 
     def update_many(self, events: Iterable[Mapping[str, Any]]) -> list[Alert]:
         """Apply events in order; return the alerts they raised, in order.
@@ -364,8 +364,9 @@ class OnlineScorer:
         return conv.features(self._accounts)
 
     def _maybe_alert(
-        self, cid: object, ts: int, conv: ConversationState, child_age: float, risk: float
+        self, cid: object, ts: int, conv: ConversationState, row: list[float], risk: float
     ) -> Alert | None:
+        child_age = row[0]
         band = self._bands.band_of(child_age)
         tier = 2 if risk >= band.urgent else 1 if risk >= band.review else 0
         if tier <= conv.n_alerted_tier:
@@ -378,7 +379,7 @@ class OnlineScorer:
             return None
         conv.n_alerted_tier = tier
         conv.last_alert_ts = ts
-        adult_i = conv.adult_is_initiator()
+        adult_i = conv.adult_i
         return Alert(
             conversation_id=cid,
             adult_id=conv.initiator if adult_i else conv.responder,
@@ -387,7 +388,7 @@ class OnlineScorer:
             age_band=band.name,
             risk=risk,
             tier=Tier(tier),
-            reasons=self._linear.reasons(self._features(conv)),
+            reasons=self._linear.reasons(row),
             event_index=conv.n_events - 1,
             timestamp=ts,
         )
@@ -413,7 +414,7 @@ class OnlineScorer:
             row = self._features(conv)
             conv.risk = risk = self._linear.risk(row)
             if risk >= self._bands.min_review:
-                alert = self._maybe_alert(cid, conv.max_ts, conv, row[0], risk)
+                alert = self._maybe_alert(cid, conv.max_ts, conv, row, risk)
                 if alert is not None:
                     alerts.append(alert)
         return alerts

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -59,13 +59,7 @@ class StreamResult:
     alerts: int
 
     def to_dict(self) -> dict[str, int]:
-        return {
-            "lines": self.lines,
-            "skipped": self.skipped,
-            "events": self.events,
-            "rejected": self.rejected,
-            "alerts": self.alerts,
-        }
+        return asdict(self)
 
 
 def stream_lines(
