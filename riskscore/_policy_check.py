@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.policy import AlertPolicy
+from riskscore._evaluation_metrics import decision_metrics
+from riskscore.policy import AlertPolicy, _plain
 from riskscore.scores import ScoreTable
 
 __all__ = ["BandCheck", "PolicyCheck", "SweepRow", "check_policy"]
@@ -119,6 +120,7 @@ def check_policy(
         mask = band_idx == b
         risk, truth = scores.risk[mask], y[mask]
         alerted = tiers[mask] > 0
+        precision, recall = _precision_recall(truth, alerted)
         checks.append(
             BandCheck(
                 band=band.name,
@@ -129,29 +131,33 @@ def check_policy(
                 alerts=int(alerted.sum()),
                 urgent_alerts=int((tiers[mask] == 2).sum()),
                 true_alerts=int((alerted & truth).sum()),
-                precision=_ratio(int((alerted & truth).sum()), int(alerted.sum())),
-                recall=_ratio(int((alerted & truth).sum()), int(truth.sum())),
+                precision=precision,
+                recall=recall,
                 alerts_per_10k=1e4 * float(alerted.sum()) / max(n, 1),
             )
         )
         for t in grid:
             hit = risk >= t
-            tp = int((hit & truth).sum())
+            precision, recall = _precision_recall(truth, hit)
             sweep.append(
                 SweepRow(
                     band=band.name,
                     threshold=float(t),
                     alerts=int(hit.sum()),
-                    precision=_ratio(tp, int(hit.sum())),
-                    recall=_ratio(tp, int(truth.sum())),
+                    precision=precision,
+                    recall=recall,
                     alerts_per_10k=1e4 * float(hit.sum()) / max(n, 1),
                 )
             )
     return PolicyCheck(tuple(checks), tuple(sweep), n, int(y.sum()))
 
 
-def _ratio(num: int, den: int) -> float:
-    return num / den if den else float("nan")
+def _precision_recall(
+    truth: npt.NDArray[np.bool_], alerted: npt.NDArray[np.bool_]
+) -> tuple[float, float]:
+    """Unweighted precision and recall, NaN-when-undefined as in the evaluation report."""
+    m = decision_metrics(truth, alerted, np.ones((1, len(truth))))
+    return float(m["precision"][0]), float(m["recall"][0])
 
 
 def _align(
@@ -161,13 +167,10 @@ def _align(
         raise ValueError(
             f"conversation_id has {len(label_ids)} entries but is_grooming has {len(labels)}"
         )
-    lookup = {
-        (k.item() if hasattr(k, "item") else k): bool(v)
-        for k, v in zip(label_ids, labels, strict=True)
-    }
+    lookup = {_plain(k): bool(v) for k, v in zip(label_ids, labels, strict=True)}
     out = np.empty(len(scored), dtype=bool)
     for i, cid in enumerate(scored):
-        key = cid.item() if hasattr(cid, "item") else cid
+        key = _plain(cid)
         if key not in lookup:
             raise ValueError(f"conversation {key!r} (row {i} of the scores) has no label")
         out[i] = lookup[key]

@@ -28,12 +28,10 @@ import math
 import os
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from riskscore.exceptions import RiskscoreError
-
-if TYPE_CHECKING:
-    from riskscore.policy import AgeBand, AlertPolicy
+from riskscore.policy import AgeBand, AlertPolicy
 
 __all__ = ["FORMAT_VERSION", "PolicyFileError", "dumps", "load", "loads"]
 
@@ -65,8 +63,6 @@ def load(path: str | os.PathLike[str]) -> AlertPolicy:
 
 def loads(text: str, *, source: str = "") -> AlertPolicy:
     """Parse a policy from TOML text; ``source`` names it in error messages."""
-    from riskscore.policy import AgeBand, AlertPolicy
-
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -93,20 +89,20 @@ def loads(text: str, *, source: str = "") -> AlertPolicy:
             "expected at least one [[bands]] table (youngest first)", key="bands", source=source
         )
     bands = tuple(
-        _band(entry, f"bands[{i}]", source, AgeBand, full=True) for i, entry in enumerate(bands_doc)
+        _band(entry, f"bands[{i}]", source, full=True) for i, entry in enumerate(bands_doc)
     )
     if "unknown" not in doc:
         raise PolicyFileError(
             "missing: thresholds for children of unknown age", key="unknown", source=source
         )
-    unknown = _band(doc["unknown"], "unknown", source, AgeBand, full=False)
+    unknown = _band(doc["unknown"], "unknown", source, full=False)
     try:
         return AlertPolicy(bands=bands, unknown=unknown)
     except ValueError as exc:
         raise PolicyFileError(str(exc), key="bands", source=source) from None
 
 
-def _band(entry: Any, key: str, source: str, cls: type[AgeBand], *, full: bool) -> AgeBand:
+def _band(entry: Any, key: str, source: str, *, full: bool) -> AgeBand:
     if not isinstance(entry, dict):
         raise PolicyFileError(f"expected a table, found {entry!r}", key=key, source=source)
     extra = sorted(set(entry) - _BAND_KEYS)
@@ -146,7 +142,7 @@ def _band(entry: Any, key: str, source: str, cls: type[AgeBand], *, full: bool) 
                 source=source,
             )
     try:
-        return cls(**values)
+        return AgeBand(**values)
     except ValueError as exc:
         raise PolicyFileError(str(exc), key=key, source=source) from None
 
@@ -157,20 +153,19 @@ def dumps(policy: AlertPolicy, *, name: str | None = None) -> str:
     if name is not None:
         lines.append(f"name = {json.dumps(name)}")
     for band in policy.bands:
-        lines += [
-            "",
-            "[[bands]]",
-            f"name = {json.dumps(band.name)}",
-            f"min_age = {_num(band.min_age)}",
-            f"max_age = {_num(band.max_age)}",
-            f"review = {_num(band.review)}",
-            f"urgent = {_num(band.urgent)}",
-        ]
-    u = policy.unknown
-    lines += ["", "[unknown]", f"name = {json.dumps(u.name)}"]
-    lines += [f"min_age = {_num(u.min_age)}", f"max_age = {_num(u.max_age)}"]
-    lines += [f"review = {_num(u.review)}", f"urgent = {_num(u.urgent)}", ""]
+        lines += ["", "[[bands]]", *_band_lines(band)]
+    lines += ["", "[unknown]", *_band_lines(policy.unknown), ""]
     return "\n".join(lines)
+
+
+def _band_lines(band: AgeBand) -> list[str]:
+    return [
+        f"name = {json.dumps(band.name)}",
+        f"min_age = {_num(band.min_age)}",
+        f"max_age = {_num(band.max_age)}",
+        f"review = {_num(band.review)}",
+        f"urgent = {_num(band.urgent)}",
+    ]
 
 
 def _num(value: float) -> str:

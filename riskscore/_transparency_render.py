@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["render_html", "render_markdown", "write_charts"]
+__all__ = ["OUTCOMES", "render_html", "render_markdown", "write_charts"]
 
-_OUTCOMES = ("actioned", "dismissed", "escalated", "open")
+#: Outcome keys of the report, in the order of its JSON and its tables.
+OUTCOMES = ("actioned", "dismissed", "escalated", "open")
 
 
 def _fmt(value: Any, pct: bool = False) -> str:
@@ -23,8 +24,8 @@ def _fmt(value: Any, pct: bool = False) -> str:
 def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], str]]:
     """(title, header, rows, note) of every table of the report."""
     out = []
-    alerts_total = [d[o] for o in _OUTCOMES]
-    reports_total = [d["user_report_outcomes"][o] for o in _OUTCOMES]
+    alerts_total = [d[o] for o in OUTCOMES]
+    reports_total = [d["user_report_outcomes"][o] for o in OUTCOMES]
     out.append(
         (
             "How they were dealt with",
@@ -39,9 +40,9 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], st
     out.append(
         (
             "Alerts by tier",
-            ["tier", "alerts", *_OUTCOMES],
+            ["tier", "alerts", *OUTCOMES],
             [
-                [t, str(v["alerts"]), *(str(v[o]) for o in _OUTCOMES)]
+                [t, str(v["alerts"]), *(str(v[o]) for o in OUTCOMES)]
                 for t, v in d["by_tier"].items()
             ],
             "",
@@ -238,13 +239,13 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
 
     fig, ax = plt.subplots(figsize=(8, 3))
     sources = {
-        "automated detection": [d[o] for o in _OUTCOMES],
-        "user reports": [d["user_report_outcomes"][o] for o in _OUTCOMES],
+        "automated detection": [d[o] for o in OUTCOMES],
+        "user reports": [d["user_report_outcomes"][o] for o in OUTCOMES],
     }
     colours = ("#d95f02", "#7570b3", "#e7298a", "#bbbbbb")
     for row, (_name, counts) in enumerate(sources.items()):
         left = 0
-        for outcome, count, colour in zip(_OUTCOMES, counts, colours, strict=True):
+        for outcome, count, colour in zip(OUTCOMES, counts, colours, strict=True):
             ax.barh(row, count, left=left, color=colour, label=outcome if row == 0 else None)
             left += count
     ax.set_yticks([0, 1], list(sources))

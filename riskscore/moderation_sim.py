@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from riskscore import synthetic
 from riskscore.feature_specs import FEATURE_NAMES
 from riskscore.model import RiskModel
 from riskscore.online import OnlineScorer
-from riskscore.policy import Alert, AlertPolicy
+from riskscore.policy import Alert, AlertPolicy, _plain
 from riskscore.queue import Case, ReviewQueue, UserReport, iter_reports
 from riskscore.schema import CHANNEL_NAMES
 
@@ -156,7 +156,7 @@ def simulate_month(
     start = synthetic.DEFAULT_START
     period = (start, start + days * DAY_S)
     truth = {
-        (k.item() if hasattr(k, "item") else k): bool(v)
+        _plain(k): bool(v)
         for k, v in zip(data.labels.conversation_id, data.labels.is_grooming, strict=True)
     }
     scorer = OnlineScorer(model or load_model(), policy)
@@ -171,22 +171,7 @@ def simulate_month(
             arrivals.append((ts, len(arrivals), alert, channel))
     for report in iter_reports(data.messages):
         risk = _risk_or_zero(scorer, report.conversation_id)
-        arrivals.append(
-            (
-                report.timestamp,
-                len(arrivals),
-                UserReport(
-                    report.conversation_id,
-                    report.reporter_id,
-                    report.reported_id,
-                    report.reporter_age,
-                    report.timestamp,
-                    report.channel,
-                    risk,
-                ),
-                None,
-            )
-        )
+        arrivals.append((report.timestamp, len(arrivals), replace(report, risk=risk), None))
     arrivals.sort(key=lambda a: (a[0], a[1]))
     with ReviewQueue(path) as queue:
         decisions = simulate_moderation(

@@ -48,7 +48,7 @@ from typing import Any
 
 from riskscore import _queue_db as db
 from riskscore.exceptions import RiskscoreError
-from riskscore.policy import Alert, AlertPolicy
+from riskscore.policy import Alert, AlertPolicy, _plain
 from riskscore.schema import CHANNEL_NAMES, MINOR_AGE
 
 __all__ = [
@@ -810,14 +810,10 @@ def iter_reports(messages: Any) -> Iterator[UserReport]:
     idx.sort(key=lambda i: (int(cols["timestamp"][i]), i))
     for i in idx:
         yield UserReport(
-            conversation_id=_py(cols["conversation_id"][i]),
-            reporter_id=_py(cols["sender_id"][i]),
-            reported_id=_py(cols["recipient_id"][i]),
+            conversation_id=_plain(cols["conversation_id"][i]),
+            reporter_id=_plain(cols["sender_id"][i]),
+            reported_id=_plain(cols["recipient_id"][i]),
             reporter_age=float(cols["sender_age"][i]),
             timestamp=int(cols["timestamp"][i]),
             channel=str(cols["channel"][i]),
         )
-
-
-def _py(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value

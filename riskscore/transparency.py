@@ -29,14 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from riskscore._transparency_render import render_html, render_markdown, write_charts
+from riskscore._transparency_render import OUTCOMES, render_html, render_markdown, write_charts
 from riskscore.queue import QueueItem, ReviewQueue
 from riskscore.schema import CHANNEL_NAMES
 
 __all__ = ["TransparencyReport", "pseudonymise", "transparency_report"]
 
 REPORT_FORMAT = 1
-_OUTCOMES = ("actioned", "dismissed", "escalated", "open")
 _TIERS = {1: "review", 2: "urgent"}
 
 
@@ -178,7 +177,7 @@ def transparency_report(
 
     def outcomes(group: list[QueueItem]) -> dict[str, int]:
         counts = Counter(status[i.item_id] for i in group)
-        return {o: int(counts.get(o, 0)) for o in _OUTCOMES}
+        return {o: int(counts.get(o, 0)) for o in OUTCOMES}
 
     alert_outcomes = outcomes(alerts)
     report_outcomes = outcomes(reports)
@@ -294,9 +293,13 @@ def _cases(
     for i in items:
         by_adult.setdefault(json.dumps(i.adult_id), []).append(i)
     listed: list[dict[str, Any]] = []
+    several = 0
     for group in by_adult.values():
         children = {json.dumps(i.child_id) for i in group}
-        if len(children) > 1 and any(status[i.item_id] == "escalated" for i in group):
+        if len(children) < 2:
+            continue
+        several += 1
+        if any(status[i.item_id] == "escalated" for i in group):
             listed.append(
                 {
                     "case": pseudonymise(group[0].adult_id, key),
@@ -307,9 +310,7 @@ def _cases(
     listed.sort(key=lambda c: (-int(c["children"]), str(c["case"])))
     return {
         "accounts_reviewed": len(by_adult),
-        "accounts_with_several_children": sum(
-            len({json.dumps(i.child_id) for i in g}) > 1 for g in by_adult.values()
-        ),
+        "accounts_with_several_children": several,
         "escalated_multi_child_cases": listed[:limit],
     }
 
