@@ -16,7 +16,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -30,17 +29,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from riskscore.persistence import sha256_of
 from riskscore.synthetic import generate_parquet
 
 RESULTS = Path(__file__).parent / "results" / "generate.json"
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def main() -> None:
@@ -72,8 +64,8 @@ def main() -> None:
                     "events": meta.num_rows,
                     "row_groups": meta.num_row_groups,
                     "events_bytes": events.stat().st_size,
-                    "events_sha256": sha256(events),
-                    "labels_sha256": sha256(labels),
+                    "events_sha256": sha256_of(events),
+                    "labels_sha256": sha256_of(labels),
                 }
             )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -45,10 +45,11 @@ def _two_party(msgs: MessageTable) -> BoolArray | None:
     return np.asarray(from_initiator, dtype=bool)
 
 
-def _distinct_recipients(
+def _distinct_pairs(
     msgs: MessageTable, mask: BoolArray, n_accounts: int, from_initiator: BoolArray | None
-) -> FloatArray:
-    """Number of distinct recipients each account sent a masked event to."""
+) -> IntArray:
+    """Distinct (sender, recipient) pairs of the masked events, as sorted codes
+    ``sender * n_accounts + recipient``."""
     if from_initiator is None or len(mask) == 0:
         pairs = msgs.sender_code[mask] * n_accounts + msgs.recipient_code[mask]
     else:
@@ -67,24 +68,40 @@ def _distinct_recipients(
     pairs = np.sort(pairs)
     distinct = np.ones(len(pairs), dtype=bool)
     distinct[1:] = pairs[1:] != pairs[:-1]
-    senders = pairs[distinct] // n_accounts
-    return count_by(senders, n_accounts)
+    return pairs[distinct]
 
 
-def account_features(msgs: MessageTable) -> FloatArray:
-    """Per-account features, shape (n_accounts, 4), columns as :data:`SENDER_FEATURES`."""
+def account_tallies(msgs: MessageTable) -> tuple[IntArray, IntArray, FloatArray]:
+    """What the per-account features are made of, in a form that adds up over tables
+    (:mod:`riskscore.out_of_core` merges them across chunks).
+
+    Returns the distinct contact pairs and those to a minor (as :func:`_distinct_pairs`
+    codes), and per account, shape (n_accounts, 3), the contact requests it sent, the
+    accepts it received and the blocks and reports minors sent it.
+    """
     n_acc = len(msgs.accounts)
     contact = is_contact(msgs.event)
     with np.errstate(invalid="ignore"):
         to_minor = msgs.recipient_age < MINOR_AGE
         from_minor = msgs.sender_age < MINOR_AGE
     two_party = _two_party(msgs)
-    contacts = _distinct_recipients(msgs, contact, n_acc, two_party)
-    minors = _distinct_recipients(msgs, contact & to_minor, n_acc, two_party)
-    requests = count_by(msgs.sender_code, n_acc, msgs.event == EventType.CONTACT_REQUEST)
-    accepts = count_by(msgs.recipient_code, n_acc, msgs.event == EventType.CONTACT_ACCEPT)
+    contacts = _distinct_pairs(msgs, contact, n_acc, two_party)
+    minors = _distinct_pairs(msgs, contact & to_minor, n_acc, two_party)
     safety = (msgs.event == EventType.BLOCK) | (msgs.event == EventType.REPORT)
-    flagged = count_by(msgs.recipient_code, n_acc, safety & from_minor)
+    counts = np.column_stack(
+        [
+            count_by(msgs.sender_code, n_acc, msgs.event == EventType.CONTACT_REQUEST),
+            count_by(msgs.recipient_code, n_acc, msgs.event == EventType.CONTACT_ACCEPT),
+            count_by(msgs.recipient_code, n_acc, safety & from_minor),
+        ]
+    )
+    return contacts, minors, counts
+
+
+def combine(contacts: FloatArray, minors: FloatArray, counts: FloatArray) -> FloatArray:
+    """Per-account features, columns as :data:`SENDER_FEATURES`, from each account's
+    distinct contacts and minors and its :func:`account_tallies` counts."""
+    requests, accepts, flagged = counts[:, 0], counts[:, 1], counts[:, 2]
     return np.column_stack(
         [
             minors,
@@ -93,3 +110,12 @@ def account_features(msgs: MessageTable) -> FloatArray:
             flagged,
         ]
     )
+
+
+def account_features(msgs: MessageTable) -> FloatArray:
+    """Per-account features, shape (n_accounts, 4), columns as :data:`SENDER_FEATURES`."""
+    n_acc = len(msgs.accounts)
+    contact_pairs, minor_pairs, counts = account_tallies(msgs)
+    contacts = count_by(contact_pairs // n_acc, n_acc)
+    minors = count_by(minor_pairs // n_acc, n_acc)
+    return combine(contacts, minors, counts)

@@ -34,14 +34,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from riskscore._arrow_io import _nan_to_null
+from riskscore._arrow_io import _nan_to_null, write_table
 from riskscore._segments import count_by
-from riskscore._sender_features import SENDER_FEATURES, is_contact
+from riskscore._sender_features import SENDER_FEATURES, account_tallies, combine
 from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, FeatureTable, extract_features
 from riskscore.io import read_messages
 from riskscore.messages import MessageTable
-from riskscore.schema import MINOR_AGE, EventType
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -219,6 +218,12 @@ def iter_conversation_chunks(
 # ---------------------------------------------------------------- per-account aggregates
 
 
+def _no_accounts() -> AccountFeatures:
+    return AccountFeatures(
+        account_id=np.empty(0, dtype=np.int64), values=np.zeros((0, len(SENDER_FEATURES)))
+    )
+
+
 class _AccountAggregates:
     """Per-account counts accumulated over chunks, combined into :class:`AccountFeatures`
     exactly as :func:`riskscore.extract_account_features` computes them in memory."""
@@ -230,21 +235,9 @@ class _AccountAggregates:
 
     def add(self, msgs: MessageTable) -> None:
         n_acc = len(msgs.accounts)
-        contact = is_contact(msgs.event)
-        with np.errstate(invalid="ignore"):
-            to_minor = msgs.recipient_age < MINOR_AGE
-            from_minor = msgs.sender_age < MINOR_AGE
-        for mask, store in ((contact, self.contact_pairs), (contact & to_minor, self.minor_pairs)):
-            pairs = np.unique(msgs.sender_code[mask] * n_acc + msgs.recipient_code[mask])
+        contact_pairs, minor_pairs, counts = account_tallies(msgs)
+        for pairs, store in ((contact_pairs, self.contact_pairs), (minor_pairs, self.minor_pairs)):
             store.append((msgs.accounts[pairs // n_acc], msgs.accounts[pairs % n_acc]))
-        safety = (msgs.event == EventType.BLOCK) | (msgs.event == EventType.REPORT)
-        counts = np.column_stack(
-            [
-                count_by(msgs.sender_code, n_acc, msgs.event == EventType.CONTACT_REQUEST),
-                count_by(msgs.recipient_code, n_acc, msgs.event == EventType.CONTACT_ACCEPT),
-                count_by(msgs.recipient_code, n_acc, safety & from_minor),
-            ]
-        )
         busy = counts.any(axis=1)
         self.counts.append((msgs.accounts[busy], counts[busy]))
         if len(self.contact_pairs) >= 16:
@@ -275,9 +268,7 @@ class _AccountAggregates:
 
     def features(self) -> AccountFeatures:
         if not self.counts:
-            return AccountFeatures(
-                account_id=np.empty(0, dtype=np.int64), values=np.zeros((0, len(SENDER_FEATURES)))
-            )
+            return _no_accounts()
         self._compact()
         contact_senders = self.contact_pairs[0][0]
         minor_senders = self.minor_pairs[0][0]
@@ -288,21 +279,9 @@ class _AccountAggregates:
             pos = np.searchsorted(accounts, ids)
             return count_by(pos.astype(np.int64), len(accounts))
 
-        contacts = per_account(contact_senders)
-        minors = per_account(minor_senders)
-        pos = np.searchsorted(accounts, count_ids)
-        requests = np.zeros(len(accounts))
-        accepts = np.zeros(len(accounts))
-        flagged = np.zeros(len(accounts))
-        requests[pos], accepts[pos], flagged[pos] = counts[:, 0], counts[:, 1], counts[:, 2]
-        values = np.column_stack(
-            [
-                minors,
-                minors / np.maximum(contacts, 1.0),
-                np.maximum(requests - accepts, 0.0),
-                flagged,
-            ]
-        )
+        all_counts = np.zeros((len(accounts), counts.shape[1]))
+        all_counts[np.searchsorted(accounts, count_ids)] = counts
+        values = combine(per_account(contact_senders), per_account(minor_senders), all_counts)
         return AccountFeatures(account_id=accounts, values=values)
 
 
@@ -479,7 +458,9 @@ def score_parquet(
             msgs = read_messages(chunk)
             del chunk
             aggregates.add(msgs)
-            features = extract_features(msgs)
+            # The sender columns are filled in from every chunk's aggregates (_unspill):
+            # no accounts here spares computing chunk-local ones only to overwrite them.
+            features = extract_features(msgs, account_features=_no_accounts())
             n_events += len(msgs)
             spilled.append(work / f"features_{i:05d}.npz")
             _spill(features, spilled[-1])
@@ -520,10 +501,7 @@ def score_parquet(
     alerts.sort(key=lambda a: (-int(a.tier), -a.risk, a.conversation_id))
     from riskscore.workflows import alerts_table
 
-    alerts_path = out / f"alerts.{fmt}"
-    alerts_writer = _ChunkWriter(alerts_path)
-    alerts_writer.write(alerts_table(alerts))
-    alerts_writer.close()
+    alerts_path = write_table(alerts_table(alerts), out / f"alerts.{fmt}")
     return OutOfCoreResult(
         scores_path=scores_path,
         alerts_path=alerts_path,
@@ -533,61 +511,3 @@ def score_parquet(
         alerts=alerts,
         partitioned=not sorted_input,
     )
-
-
-#: ``riskscore score`` streams Parquet files with more events than this by itself.
-AUTO_STREAM_ROWS = 20_000_000
-
-
-def should_stream(events: Path, chunk_rows: int | None, errors: str) -> bool:
-    """Whether ``riskscore score`` should stream ``events`` (see :func:`score_parquet`)."""
-    if events.suffix.lower() not in {".parquet", ".pq"} or not events.is_file():
-        if chunk_rows is not None:
-            raise SchemaError(f"--chunk-rows streams Parquet files only, got {events.name!r}")
-        return False
-    if chunk_rows is not None or errors != "raise":
-        if chunk_rows is not None and errors != "raise":
-            raise SchemaError("--chunk-rows streams with --errors raise only")
-        return chunk_rows is not None
-    import pyarrow.parquet as pq
-
-    return bool(pq.ParquetFile(events).metadata.num_rows > AUTO_STREAM_ROWS)
-
-
-def run_streaming(args: Any, show: bool) -> dict[str, Any]:
-    """``riskscore score`` in streaming mode, with a progress bar over events."""
-    import pyarrow.parquet as pq
-    from tqdm import tqdm
-
-    from riskscore.persistence import load_model
-
-    total = pq.ParquetFile(args.events).metadata.num_rows
-    bar = tqdm(total=total, disable=not show, unit="event", unit_scale=True, leave=False)
-    done = 0
-
-    def advance(n_events: int) -> None:
-        nonlocal done
-        bar.update(n_events - done)
-        done = n_events
-
-    try:
-        result = score_parquet(
-            args.events,
-            args.out,
-            model=load_model(args.model),
-            chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
-            fmt=args.format,
-            progress=advance,
-        )
-    finally:
-        bar.close()
-    return {
-        "events": result.n_events,
-        "quarantined": 0,
-        "conversations": result.n_conversations,
-        "alerts": len(result.alerts),
-        "urgent": sum(a.tier.name == "URGENT" for a in result.alerts),
-        "scores": str(result.scores_path),
-        "alerts_file": str(result.alerts_path),
-        "top": [a.to_dict() for a in result.alerts[: max(args.top, 0)]],
-    }

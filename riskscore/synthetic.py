@@ -1749,7 +1749,8 @@ def _arrow_schemas() -> tuple[pa.Schema, pa.Schema]:
 
 
 def _events_arrow(columns: dict[str, npt.NDArray[Any]]) -> pa.Table:
-    """One chunk's coded columns as an Arrow table of ``_EVENTS_SCHEMA`` (unknown ages null)."""
+    """One chunk's coded columns as an Arrow table of the events schema of :func:`_arrow_schemas`
+    (unknown ages null)."""
     import pyarrow as pa
 
     events_schema, _ = _arrow_schemas()

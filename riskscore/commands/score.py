@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from riskscore.commands._progress import steps
+
+if TYPE_CHECKING:
+    from riskscore.policy import Alert
 
 NAME = "score"
 HELP = "score an events file and write scores and alerts"
@@ -38,12 +41,94 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: Parquet files with more events than this are streamed without ``--chunk-rows``.
+AUTO_STREAM_ROWS = 20_000_000
+
+
+def _should_stream(events: Path, chunk_rows: int | None, errors: str) -> bool:
+    """Whether to stream ``events`` (see :func:`riskscore.out_of_core.score_parquet`)."""
+    from riskscore.exceptions import SchemaError
+
+    if events.suffix.lower() not in {".parquet", ".pq"} or not events.is_file():
+        if chunk_rows is not None:
+            raise SchemaError(f"--chunk-rows streams Parquet files only, got {events.name!r}")
+        return False
+    if chunk_rows is not None or errors != "raise":
+        if chunk_rows is not None and errors != "raise":
+            raise SchemaError("--chunk-rows streams with --errors raise only")
+        return chunk_rows is not None
+    import pyarrow.parquet as pq
+
+    return bool(pq.ParquetFile(events).metadata.num_rows > AUTO_STREAM_ROWS)
+
+
+def _run_streaming(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    """Streaming mode, with a progress bar over events."""
+    import pyarrow.parquet as pq
+    from tqdm import tqdm
+
+    from riskscore.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
+    from riskscore.persistence import load_model
+
+    total = pq.ParquetFile(args.events).metadata.num_rows
+    bar = tqdm(total=total, disable=not show, unit="event", unit_scale=True, leave=False)
+    done = 0
+
+    def advance(n_events: int) -> None:
+        nonlocal done
+        bar.update(n_events - done)
+        done = n_events
+
+    try:
+        result = score_parquet(
+            args.events,
+            args.out,
+            model=load_model(args.model),
+            chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
+            fmt=args.format,
+            progress=advance,
+        )
+    finally:
+        bar.close()
+    return _summary(
+        args,
+        n_events=result.n_events,
+        n_quarantined=0,
+        n_conversations=result.n_conversations,
+        alerts=result.alerts,
+        scores_path=result.scores_path,
+        alerts_path=result.alerts_path,
+    )
+
+
+def _summary(
+    args: argparse.Namespace,
+    *,
+    n_events: int,
+    n_quarantined: int,
+    n_conversations: int,
+    alerts: list[Alert],
+    scores_path: Path,
+    alerts_path: Path,
+) -> dict[str, Any]:
+    """What :func:`render` prints, alike for the in-memory and the streaming path."""
+    return {
+        "events": n_events,
+        "quarantined": n_quarantined,
+        "conversations": n_conversations,
+        "alerts": len(alerts),
+        "urgent": sum(a.tier.name == "URGENT" for a in alerts),
+        "scores": str(scores_path),
+        "alerts_file": str(alerts_path),
+        "top": [a.to_dict() for a in alerts[: max(args.top, 0)]],
+    }
+
+
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
-    from riskscore.out_of_core import run_streaming, should_stream
     from riskscore.workflows import score_events
 
-    if should_stream(args.events, args.chunk_rows, args.errors):
-        return run_streaming(args, show)
+    if _should_stream(args.events, args.chunk_rows, args.errors):
+        return _run_streaming(args, show)
     with steps(["read", "model", "score", "write"], enabled=show) as step:
         result = score_events(
             args.events,
@@ -53,16 +138,15 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             errors=args.errors,
             progress=step,
         )
-    return {
-        "events": result.n_events,
-        "quarantined": result.n_quarantined,
-        "conversations": len(result.scores),
-        "alerts": len(result.alerts),
-        "urgent": sum(a.tier.name == "URGENT" for a in result.alerts),
-        "scores": str(result.scores_path),
-        "alerts_file": str(result.alerts_path),
-        "top": [a.to_dict() for a in result.alerts[: max(args.top, 0)]],
-    }
+    return _summary(
+        args,
+        n_events=result.n_events,
+        n_quarantined=result.n_quarantined,
+        n_conversations=len(result.scores),
+        alerts=result.alerts,
+        scores_path=result.scores_path,
+        alerts_path=result.alerts_path,
+    )
 
 
 def render(result: dict[str, Any]) -> None:
