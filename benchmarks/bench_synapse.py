@@ -42,10 +42,8 @@ from synapse.api.room_versions import RoomVersions
 from synapse.events import EventBase, make_event_from_dict
 
 import riskscore as rs
-from riskscore.integrations._synapse_ages import make_age_source
-from riskscore.integrations._synapse_config import parse
 from riskscore.integrations._synapse_harness import Homeserver
-from riskscore.integrations.synapse import ModuleConfig, RiskscoreModule
+from riskscore.integrations.synapse import RiskscoreModule
 
 RESULTS = Path(__file__).parent / "results" / "synapse.json"
 SERVER = "bench.example"
@@ -98,14 +96,13 @@ def in_process(n_events: int, n_rooms: int) -> dict[str, Any]:
     """Callback cost and background throughput of the real module on real event objects."""
     tmp = tempfile.TemporaryDirectory(prefix="riskscore-bench-")
     with tmp:
-        settings = parse(
+        config = RiskscoreModule.parse_config(
             {
                 "state_dir": tmp.name,
                 "alerts": {"jsonl": os.path.join(tmp.name, "a.jsonl")},
                 "max_queue": n_events,  # all queued first, then scored: two separate timings
             }
         )
-        config = ModuleConfig(settings, rs.load_model(), make_age_source(settings.ages))
         module = RiskscoreModule(config, _StandInApi())  # type: ignore[arg-type]
         rooms = []
         for r in range(n_rooms):

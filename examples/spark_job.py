@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pyspark.sql import SparkSession
 
 import riskscore as rs
-from riskscore.spark import alerts, read_events, score_events, write_scores
+from riskscore.spark import DEFAULT_BLOCK_EVENTS, alerts, read_events, score_events, write_scores
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,7 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="partitions by conversation_id (default: spark.sql.shuffle.partitions)",
     )
-    parser.add_argument("--block-events", type=int, default=200_000, help="events per numpy call")
+    parser.add_argument(
+        "--block-events", type=int, default=DEFAULT_BLOCK_EVENTS, help="events per numpy call"
+    )
     args = parser.parse_args(argv)
 
     spark = SparkSession.builder.appName("riskscore-score").getOrCreate()

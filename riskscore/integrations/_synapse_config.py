@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from riskscore.policy import AgeBand, AlertPolicy
+from riskscore.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
 
 __all__ = [
     "AgeSourceConfig",
@@ -344,8 +345,8 @@ def parse(raw: Any) -> SynapseConfig:
             _number(
                 conf["default_tz_offset_min"],
                 ("default_tz_offset_min",),
-                low=-720,
-                high=840,
+                low=MIN_TZ_OFFSET_MIN,
+                high=MAX_TZ_OFFSET_MIN,
                 integer=True,
             )
         )

@@ -102,10 +102,6 @@ class Client:
         )
         return str(self.request("PUT", path, content)["event_id"])
 
-    def joined_rooms(self) -> list[str]:
-        """Rooms this account has joined."""
-        return list(self.request("GET", "/_matrix/client/v3/joined_rooms")["joined_rooms"])
-
     def messages(self, room_id: str, limit: int = 50) -> list[dict[str, Any]]:
         """The latest events of a room, newest first."""
         path = (
@@ -317,7 +313,3 @@ class Homeserver:
         }
         answer = _call(self.base_url, "POST", "/_synapse/admin/v1/register", body, None)
         return Client(self.base_url, answer["user_id"], answer["access_token"])
-
-    def login(self, client: Client) -> Client:
-        """The same account on a restarted server (access tokens survive restarts)."""
-        return Client(self.base_url, client.user_id, client.access_token)

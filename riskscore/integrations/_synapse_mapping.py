@@ -45,13 +45,8 @@ MESSAGE_TYPES: Final = {
     "m.sticker": "media",
 }
 
-_ALLOWED: Final = frozenset(
-    {
-        ("m.room.join_rules", "join_rule"),
-        ("m.room.member", "membership"),
-        ("m.room.member", "is_direct"),
-    }
-)
+# What _state_field lets through: the fields above, and is_direct of a member event.
+_ALLOWED: Final = frozenset({*STATE_FIELDS_READ.items(), ("m.room.member", "is_direct")})
 
 
 class RoomEvent(Protocol):

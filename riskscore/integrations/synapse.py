@@ -275,8 +275,7 @@ class RiskscoreModule:
         record = {**alert.to_dict(), "matrix": context}
         if self._settings.jsonl is not None:
             try:
-                with self._settings.jsonl.open("a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(record) + "\n")
+                self._append_jsonl(record)
             except OSError:
                 logger.exception(
                     "riskscore: could not append the alert to %s", self._settings.jsonl
@@ -291,6 +290,11 @@ class RiskscoreModule:
                 await self._post_to_moderation_room(alert, record)
             except Exception:
                 logger.exception("riskscore: could not post the alert to the moderation room")
+
+    def _append_jsonl(self, record: dict[str, Any]) -> None:
+        assert self._settings.jsonl is not None
+        with self._settings.jsonl.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
 
     def _queue_alert(self, alert: Alert, context: dict[str, Any]) -> None:
         assert self._settings.review_queue is not None
@@ -388,8 +392,7 @@ class RiskscoreModule:
             for alert, context in self._process(len(self._pending)):
                 self.n_alerts += 1
                 if self._settings.jsonl is not None:
-                    with self._settings.jsonl.open("a", encoding="utf-8") as fh:
-                        fh.write(json.dumps({**alert.to_dict(), "matrix": context}) + "\n")
+                    self._append_jsonl({**alert.to_dict(), "matrix": context})
                 if self._settings.review_queue is not None:
                     self._queue_alert(alert, context)
             if self._dirty:
