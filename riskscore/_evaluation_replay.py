@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore import _evaluation_metrics as em
 from riskscore.features import FeatureTable
 from riskscore.messages import MessageTable
 from riskscore.model import RiskModel
@@ -51,10 +52,8 @@ def sample_adults(
     seed: int,
 ) -> tuple[BoolArray, FloatArray, float, float]:
     """Choose adults to replay; return (adult kept per conversation, weight, rates)."""
-    _, adult = np.unique(features.adult_id, return_inverse=True)
-    adult = adult.reshape(-1)
-    n_adults = int(adult.max()) + 1
-    grooming_adult = np.bincount(adult, y.astype(np.float64), n_adults) > 0
+    adult, n_adults = em.cluster_codes(features.adult_id)
+    grooming_adult = em.group_any(adult, y, n_adults)
     cost = np.bincount(adult, n_events_per_conversation.astype(np.float64), n_adults)
     cost_g = float(cost[grooming_adult].sum())
     cost_o = float(cost[~grooming_adult].sum())

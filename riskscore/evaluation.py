@@ -400,6 +400,7 @@ def split_dataset(
     >>> len(ta)
     0
     """
+    # is_dataclass() below narrows ``labels`` for mypy; this untyped view reads its fields.
     truth_source: Any = labels
     msgs = read_messages(messages)
     features = extract_features(msgs)
@@ -648,7 +649,7 @@ def _curves(y: BoolArray, risk: FloatArray, n_bins: int) -> Curves:
 def _early_detection(
     model: RiskModel,
     policy: AlertPolicy,
-    msgs: Any,
+    msgs: MessageTable,
     features: FeatureTable,
     y: BoolArray,
     onset_index: npt.NDArray[np.int64],

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore import _evaluation_metrics as em
 from riskscore import synthetic
 from riskscore._arrow_io import write_table
 from riskscore.features import FeatureTable, extract_features
@@ -53,18 +54,20 @@ def holdout_metrics(
     model: RiskModel, features: FeatureTable, y: npt.NDArray[np.bool_], policy: AlertPolicy
 ) -> dict[str, float]:
     """Ranking, calibration and operating-point metrics on held-out conversations."""
-    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-
     risk = model.predict_proba(features)
     tiers = policy.tiers(risk, features.column("child_age"))
     alerted = tiers > 0
     tp = int(np.sum(alerted & y))
+    # The metrics of evaluate() and compare_models() (unit weights: the point estimate), so
+    # the model card's metrics and its comparison table agree to the last digit.
+    ones = np.ones((1, len(y)))
+    ranking = em.ranking_metrics(y, risk, ones)
     return {
         "n_test_conversations": float(len(y)),
         "n_test_grooming": float(y.sum()),
-        "pr_auc": float(average_precision_score(y, risk)),
-        "roc_auc": float(roc_auc_score(y, risk)),
-        "brier": float(brier_score_loss(y, risk)),
+        "pr_auc": float(ranking["pr_auc"][0]),
+        "roc_auc": float(ranking["roc_auc"][0]),
+        "brier": float(em.calibration_metrics(y, risk, ones)["brier"][0]),
         "mean_risk": float(risk.mean()),
         "observed_prevalence": float(y.mean()),
         "policy_precision": tp / max(int(alerted.sum()), 1),
