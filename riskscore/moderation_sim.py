@@ -173,7 +173,8 @@ def simulate_month(
         risk = _risk_or_zero(scorer, report.conversation_id)
         arrivals.append((report.timestamp, len(arrivals), replace(report, risk=risk), None))
     arrivals.sort(key=lambda a: (a[0], a[1]))
-    with ReviewQueue(path) as queue:
+    # The queue bands user reports by the child's age: the same policy as the scorer.
+    with ReviewQueue(path, policy=policy) as queue:
         decisions = simulate_moderation(
             queue, arrivals, truth, period=period, moderators=moderators, seed=seed
         )

@@ -187,3 +187,20 @@ def test_cli_report_and_queue(
         assert after["decided"]["items"] >= 1
         assert after["open_cases"] == state["open_cases"] - 1
     assert main(["queue", "--db", str(tmp_path / "none.sqlite")]) == 2
+
+
+def test_simulated_month_bands_user_reports_with_its_policy(tmp_path: Path) -> None:
+    policy = rs.AlertPolicy(
+        bands=(
+            rs.AgeBand("minor", 0.0, 18.0, review=0.2, urgent=0.5),
+            rs.AgeBand("adult", 18.0, float("inf"), review=0.6, urgent=0.9),
+        ),
+        unknown=rs.AgeBand("not declared", 0.0, float("inf"), review=0.2, urgent=0.5),
+    )
+    month = simulate_month(
+        tmp_path / "q.sqlite", n_conversations=500, prevalence=0.05, days=5, seed=5, policy=policy
+    )
+    with ReviewQueue(month.queue_path) as q:
+        reports = [i for i in q.items() if i.kind == "user_report"]
+    assert reports
+    assert {i.age_band for i in reports} <= {"minor", "adult", "not declared"}
