@@ -85,20 +85,27 @@ def _timestamp(value: object, row: int | None) -> int:
     return ts
 
 
-def _age(column: str, value: object, row: int | None) -> float:
+def _is_blank(value: object) -> bool:
+    """An empty cell as the batch reader sees one: None, NaN or whitespace-only text."""
     if value is None:
-        return _NAN
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return isinstance(value, str) and not value.strip()
+
+
+def _age(column: str, value: object, row: int | None) -> float:
     if (type(value) is float or type(value) is int) and MIN_AGE <= value <= MAX_AGE:
         return float(value)
-    if value == "":
-        return math.nan
+    if _is_blank(value):
+        return _NAN
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise _fail(column, value, "is not a number: expected an age in years", row)
     try:
         age = float(value)
     except ValueError:
         raise _fail(column, value, "is not a number: expected an age in years", row) from None
-    if math.isnan(age):
+    if math.isnan(age):  # "nan" text, as the batch reader reads it: unknown
         return age
     if not MIN_AGE <= age <= MAX_AGE:
         raise _fail(column, value, "is not a plausible age: expected years in [0, 120]", row)
@@ -148,7 +155,7 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
     tz = event.get("recipient_tz_offset_min", 0)
     if type(tz) is not int or not MIN_TZ_OFFSET_MIN <= tz <= MAX_TZ_OFFSET_MIN:
         tz = _tz_offset(tz, row)
-    kind = event.get("event", "message")
+    kind = event.get("event")
     return Event(
         _id("conversation_id", event["conversation_id"], row),
         _timestamp(event["timestamp"], row),
@@ -157,15 +164,30 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
         _age("sender_age", event.get("sender_age"), row),
         _age("recipient_age", event.get("recipient_age"), row),
         _code("channel", event["channel"], _CHANNELS, row),
-        _code("event", "message" if kind is None else kind, _EVENTS, row),
+        _code("event", "message" if _is_blank(kind) else kind, _EVENTS, row),
         tz,
     )
 
 
 def _tz_offset(tz: object, row: int | None) -> int:
-    if tz is None:
+    # As in read_messages: an empty cell is UTC, and text holding a number is that number.
+    if _is_blank(tz):
         return 0
-    if isinstance(tz, bool) or not isinstance(tz, (int, float)) or tz != int(tz):
+    if isinstance(tz, str):
+        try:
+            tz = float(tz)
+        except ValueError:
+            raise _fail(
+                "recipient_tz_offset_min", tz, "is not a UTC offset in whole minutes", row
+            ) from None
+        if math.isnan(tz):
+            return 0
+    if (
+        isinstance(tz, bool)
+        or not isinstance(tz, (int, float))
+        or not math.isfinite(tz)
+        or tz != int(tz)
+    ):
         raise _fail("recipient_tz_offset_min", tz, "is not a UTC offset in whole minutes", row)
     if not MIN_TZ_OFFSET_MIN <= tz <= MAX_TZ_OFFSET_MIN:
         raise _fail("recipient_tz_offset_min", tz, "is out of range [-720, 840]", row)

@@ -271,6 +271,46 @@ def test_bad_events_name_the_field(field: str, value: Any, match: str) -> None:
     assert scorer.n_events == 0
 
 
+@pytest.mark.parametrize(
+    ("field", "blank", "canonical"),
+    [
+        ("event", "", "message"),
+        ("event", "  ", "message"),
+        ("event", math.nan, "message"),
+        ("event", None, "message"),
+        ("recipient_tz_offset_min", "", 0),
+        ("recipient_tz_offset_min", math.nan, 0),
+        ("recipient_tz_offset_min", None, 0),
+        ("recipient_tz_offset_min", " 60 ", 60),
+        ("recipient_tz_offset_min", 60.0, 60),
+        ("sender_age", " ", None),
+        ("sender_age", "nan", None),
+    ],
+)
+def test_empty_and_text_cells_read_as_the_batch_reader_reads_them(
+    field: str, blank: Any, canonical: Any
+) -> None:
+    """What read_messages accepts in a cell, the online scorer accepts with the same meaning."""
+    event: dict[str, Any] = {
+        "conversation_id": 1,
+        "timestamp": T0 + 23 * 3600,
+        "sender_id": 1,
+        "recipient_id": 2,
+        "channel": "direct",
+        "sender_age": 40,
+        "recipient_age": 13,
+        "event": "media",
+        "recipient_tz_offset_min": 0,
+    }
+    odd, plain = {**event, field: blank}, {**event, field: canonical}
+    scorer, reference = rs.OnlineScorer(MODEL), rs.OnlineScorer(MODEL)
+    scorer.update_one(odd)
+    reference.update_one(plain)
+    batch = rs.extract_features(columns([odd]))
+    assert_close(scorer.features_of(1), reference.features_of(1))
+    assert_close(scorer.features_of(1), batch.values[0])
+
+
 def test_message_content_is_refused() -> None:
     scorer = rs.OnlineScorer(MODEL)
     event = {"conversation_id": 1, "timestamp": T0, "sender_id": 1, "recipient_id": 2}
