@@ -31,6 +31,18 @@ def log1p_columns(x: FloatArray, columns: npt.NDArray[np.bool_]) -> FloatArray:
     return out
 
 
+def adult_folds(
+    adult_id: npt.NDArray[Any], y: npt.NDArray[np.bool_], n_splits: int, seed: int
+) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    """Stratified folds grouped by adult account: the same adult never sits on both sides.
+
+    Shared by every model calibrated out of fold, so they all see the same folds.
+    """
+    _, groups = np.unique(adult_id, return_inverse=True)
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return list(folds.split(np.zeros((len(y), 1)), y, groups.reshape(-1)))
+
+
 def build_pipeline(log_scale: npt.NDArray[np.bool_], C: float) -> Pipeline:
     """The uncalibrated estimator: log scale, impute unknown ages, standardize, regress."""
     return Pipeline(
@@ -61,12 +73,11 @@ def fit_calibrated(
     spec = {s.name: s for s in FEATURES}
     log_scale = np.array([spec[n].log_scale for n in features.names], dtype=bool)
     X = features.values
-    # Folds grouped by adult account: the same adult never sits on both sides.
-    _, groups = np.unique(features.adult_id, return_inverse=True)
-    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    splits = list(folds.split(X, y, groups))
     calibrated = CalibratedClassifierCV(
-        build_pipeline(log_scale, C), method="sigmoid", cv=splits, ensemble=False
+        build_pipeline(log_scale, C),
+        method="sigmoid",
+        cv=adult_folds(features.adult_id, y, n_splits, seed),
+        ensemble=False,
     )
     calibrated.fit(X, y)
     params = portable_params(calibrated, X, features.names, log_scale)

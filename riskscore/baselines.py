@@ -309,16 +309,6 @@ class ModelComparison:
         return out
 
 
-def _adult_folds(
-    adult_id: npt.NDArray[Any], y: BoolArray, n_splits: int, seed: int
-) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    _, groups = np.unique(adult_id, return_inverse=True)
-    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    return list(folds.split(np.zeros((len(y), 1)), y, groups.reshape(-1)))
-
-
 def fit_gradient_boosting(
     X: FeatureTable, y: BoolArray, *, seed: int, n_splits: int = 5, max_iter: int = 100
 ) -> Any:
@@ -331,11 +321,13 @@ def fit_gradient_boosting(
     from sklearn.ensemble import HistGradientBoostingClassifier
     from threadpoolctl import threadpool_limits
 
+    from riskscore._training import adult_folds
+
     trees = HistGradientBoostingClassifier(
         max_iter=max_iter, learning_rate=0.1, l2_regularization=1.0, random_state=seed
     )
     calibrated = CalibratedClassifierCV(
-        trees, method="sigmoid", cv=_adult_folds(X.adult_id, y, n_splits, seed), ensemble=False
+        trees, method="sigmoid", cv=adult_folds(X.adult_id, y, n_splits, seed), ensemble=False
     )
     # One OpenMP thread: on a busy machine, oversubscribed OpenMP threads made this 20x slower.
     with threadpool_limits(limits=1, user_api="openmp"):
