@@ -687,6 +687,38 @@ class SyntheticData:
         pq.write_table(self.labels.to_arrow(), labels_path)
         return events_path, labels_path
 
+    @classmethod
+    def read(cls, directory: str | os.PathLike[str]) -> SyntheticData:
+        """Read a labelled data set that :meth:`write` (or ``riskscore generate``) wrote.
+
+        Raises
+        ------
+        FileNotFoundError
+            ``events.parquet`` or ``labels.parquet`` is not in ``directory``.
+        SchemaError
+            The events fail validation (see :func:`riskscore.read_messages`).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from riskscore.synthetic import generate
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     _ = generate(20, seed=0).write(tmp)
+        ...     print(len(SyntheticData.read(tmp).labels.conversation_id))
+        20
+        """
+        import pyarrow.parquet as pq
+
+        folder = Path(directory)
+        events_path, labels_path = folder / "events.parquet", folder / "labels.parquet"
+        for path in (events_path, labels_path):
+            if not path.exists():
+                raise FileNotFoundError(
+                    f"{path} not found; labelled data is a directory with events.parquet and "
+                    "labels.parquet (as `riskscore generate` writes)"
+                )
+        return cls(read_messages(events_path), Labels.from_arrow(pq.read_table(labels_path)))
+
 
 # ---------------------------------------------------------------- public entry point
 

@@ -103,15 +103,14 @@ def train_model(
     progress : callable
         Called with the name of each step as it starts.
     """
-    import pyarrow.parquet as pq
 
     progress("data")
     if data_dir is None:
         data = synthetic.generate(n_conversations, prevalence=prevalence, seed=seed)
         messages, labels = data.messages, data.labels
     else:
-        messages = read_messages(data_dir / "events.parquet")
-        labels = synthetic.Labels.from_arrow(pq.read_table(data_dir / "labels.parquet"))
+        stored = synthetic.SyntheticData.read(data_dir)
+        messages, labels = stored.messages, stored.labels
     progress("features")
     features = extract_features(messages)
     y = align_labels(features, labels)

@@ -39,27 +39,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
-    import pyarrow.parquet as pq
 
     from riskscore.evaluation import evaluate
-    from riskscore.io import read_messages
     from riskscore.persistence import load_model
-    from riskscore.synthetic import Labels
+    from riskscore.synthetic import SyntheticData
 
     with steps(["read", "evaluate", "write"], enabled=show) as step:
         step("read")
-        events_path, labels_path = args.data / "events.parquet", args.data / "labels.parquet"
-        for path in (events_path, labels_path):
-            if not path.exists():
-                raise FileNotFoundError(f"{path} not found; --data needs events and labels")
-        messages = read_messages(events_path)
-        labels = Labels.from_arrow(pq.read_table(labels_path))
+        data = SyntheticData.read(args.data)
         model = load_model(args.model)
         step("evaluate")
         report = evaluate(
             model,
-            messages,
-            labels,
+            data.messages,
+            data.labels,
             n_bootstrap=args.bootstrap,
             seed=args.seed,
             replay_events=args.replay_events,

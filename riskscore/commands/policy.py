@@ -33,11 +33,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
-    import pyarrow.parquet as pq
 
     from riskscore import synthetic
     from riskscore._policy_check import check_policy
-    from riskscore.io import read_messages
     from riskscore.persistence import load_model
     from riskscore.policy import AlertPolicy
 
@@ -55,8 +53,8 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
                 f"seed={args.seed})"
             )
         else:
-            messages = read_messages(args.data / "events.parquet")
-            labels = synthetic.Labels.from_arrow(pq.read_table(args.data / "labels.parquet"))
+            stored = synthetic.SyntheticData.read(args.data)
+            messages, labels = stored.messages, stored.labels
             source = str(args.data)
         step("score")
         scores = load_model(args.model).score(messages)
