@@ -85,6 +85,20 @@ def best_of(fn: Any, repeats: int) -> tuple[float, list[float], Any]:
     return min(times), times, result
 
 
+def run_record(benchmark: str, script: str, argv: list[str] | None) -> dict[str, Any]:
+    """What every results file starts with: the benchmark, the command that wrote it
+    (``script`` is the script's ``__file__``), the UTC time and the machine."""
+    import sys
+
+    args = " ".join(sys.argv[1:] if argv is None else argv)
+    return {
+        "benchmark": benchmark,
+        "command": f"python benchmarks/{Path(script).name} {args}".rstrip(),
+        "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+    }
+
+
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, machine, workload, write_json
+from _common import RESULTS, run_record, workload, write_json
 
 TIME = Path("/usr/bin/time")
 
@@ -90,10 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     write_json(
         RESULTS / "out_of_core.json",
         {
-            "benchmark": "out_of_core",
-            "command": "python benchmarks/bench_out_of_core.py " + " ".join(argv or sys.argv[1:]),
-            "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "machine": machine(),
+            **run_record("out_of_core", __file__, argv),
             "chunk_rows": args.chunk_rows,
             "peak_memory_tool": "/usr/bin/time -v" if TIME.exists() else "getrusage",
             "runs": rows,

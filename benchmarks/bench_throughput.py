@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _common import RESULTS, best_of, machine, memory_bandwidth, workload, write_json
+from _common import RESULTS, best_of, memory_bandwidth, run_record, workload, write_json
 
 Pipeline = Callable[[Any], tuple[np.ndarray, np.ndarray]]
 
@@ -162,10 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     write_json(
         RESULTS / f"throughput_{_label(args.messages)}.json",
         {
-            "benchmark": "throughput",
-            "command": "python benchmarks/bench_throughput.py " + " ".join(argv or sys.argv[1:]),
-            "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "machine": machine(),
+            **run_record("throughput", __file__, argv),
             "workload": {"file": path.name, "messages": n_messages, "input_bytes": input_bytes},
             "memory_bandwidth_bytes_per_s": bandwidth,
             "riskscore_input_bytes_per_s": input_bytes / base["seconds"],

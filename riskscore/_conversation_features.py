@@ -16,6 +16,7 @@ from riskscore._segments import (
     forward_fill_index,
     max_by,
     running_max_within,
+    spread,
 )
 from riskscore.feature_specs import (
     NIGHT_END_MIN,
@@ -86,7 +87,7 @@ def escalation_features(msgs: MessageTable) -> Columns:
     n = msgs.n_conversations
     conv = msgs.conversation_code
     t_last = msgs.timestamp[msgs.segment_ends - 1]
-    age_s = (t_last[conv] - msgs.timestamp).astype(np.float64)
+    age_s = (spread(t_last, msgs.segment_starts, len(msgs)) - msgs.timestamp).astype(np.float64)
     short = count_by_weights(conv, n, np.exp(-age_s / TAU_SHORT_S))
     long = count_by_weights(conv, n, np.exp(-age_s / TAU_LONG_S))
     rate_short = short / (TAU_SHORT_S / 86_400.0)
@@ -109,7 +110,7 @@ def night_features(msgs: MessageTable, roles: Roles) -> Columns:
     known, the recipient's (its counterpart's) offset stands in.
     """
     starts = msgs.segment_starts
-    first = starts[msgs.conversation_code]
+    first = spread(starts, starts, len(msgs))
     tz = msgs.recipient_tz_offset_min.astype(np.int64)
     comm = is_communication(msgs.event)
     minutes = msgs.timestamp // 60

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from riskscore._segments import last_valid
+from riskscore._segments import last_valid, spread
 from riskscore.messages import MessageTable
 from riskscore.schema import MINOR_AGE
 
@@ -75,10 +75,9 @@ def adult_is_initiator(initiator_age: FloatArray, responder_age: FloatArray) -> 
 def assign_roles(msgs: MessageTable) -> Roles:
     """Roles of every conversation of a table."""
     starts = msgs.segment_starts
-    conv = msgs.conversation_code
     initiator = msgs.sender_code[starts]
     responder = msgs.recipient_code[starts]
-    from_initiator = msgs.sender_code == initiator[conv]
+    from_initiator = msgs.sender_code == spread(initiator, starts, len(msgs))
     age_i = np.where(from_initiator, msgs.sender_age, msgs.recipient_age)
     age_r = np.where(from_initiator, msgs.recipient_age, msgs.sender_age)
     initiator_age = last_valid(age_i, starts)

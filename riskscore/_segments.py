@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import numpy.typing as npt
+
+T = TypeVar("T", bound=np.generic)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 
+def spread(per_segment: npt.NDArray[T], starts: IntArray, n_rows: int) -> npt.NDArray[T]:
+    """Each segment's value on every row of the segment: ``per_segment[code]`` for rows
+    coded ``code``, built as a sequential fill rather than a gather (about 3x faster).
+    ``starts`` as in :attr:`MessageTable.segment_starts` (sorted, the first one 0)."""
+    return np.repeat(per_segment, np.diff(starts, append=n_rows))
+
+
 def count_by(codes: IntArray, n: int, mask: BoolArray | None = None) -> FloatArray:
     """Number of rows per code, counting only rows where ``mask`` holds."""
-    weights = None if mask is None else mask.astype(np.float64)
-    return np.bincount(codes, weights=weights, minlength=n).astype(np.float64)
+    # Integer counts of the selected rows equal a float-weighted count exactly, and the
+    # selection is usually small (contact requests, blocks): no float weight per row.
+    selected = codes if mask is None else codes[mask]
+    return np.bincount(selected, minlength=n).astype(np.float64)
 
 
 def count_in_segments(mask: BoolArray, starts: IntArray) -> FloatArray:

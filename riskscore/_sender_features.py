@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from riskscore._segments import count_by
+from riskscore._segments import count_by, spread
 from riskscore.messages import MessageTable
 from riskscore.schema import MINOR_AGE, EventType
 
@@ -25,9 +25,16 @@ SENDER_FEATURES = (
 )
 
 
+#: Per event code, whether it is a contact (a lookup is cheaper than ``np.isin``).
+_CONTACT_EVENTS = np.isin(
+    np.arange(256), (EventType.MESSAGE, EventType.MEDIA, EventType.CONTACT_REQUEST)
+)
+
+
 def is_contact(event: npt.NDArray[np.uint8]) -> BoolArray:
     """Events by which an account reaches out to another."""
-    return np.isin(event, (EventType.MESSAGE, EventType.MEDIA, EventType.CONTACT_REQUEST))
+    contact: BoolArray = _CONTACT_EVENTS[event]
+    return contact
 
 
 def _two_party(msgs: MessageTable) -> BoolArray | None:
@@ -35,8 +42,8 @@ def _two_party(msgs: MessageTable) -> BoolArray | None:
     between its conversation's two accounts (as :func:`riskscore.read_messages` ensures);
     None otherwise."""
     starts = msgs.segment_starts
-    conv = msgs.conversation_code
-    initiator, responder = msgs.sender_code[starts][conv], msgs.recipient_code[starts][conv]
+    initiator = spread(msgs.sender_code[starts], starts, len(msgs))
+    responder = spread(msgs.recipient_code[starts], starts, len(msgs))
     from_initiator = msgs.sender_code == initiator
     expected_recipient = np.where(from_initiator, responder, initiator)
     from_responder = msgs.sender_code == responder

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._threads import executor_for
 from riskscore.messages import MessageTable, Quarantine
 
 IntArray = npt.NDArray[np.int64]
@@ -17,20 +19,47 @@ IntArray = npt.NDArray[np.int64]
 _DENSE_SPAN_PER_ROW = 4
 
 
-def factorize(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
-    """Sorted unique values and each value's dense code."""
-    if values.dtype.kind in "iu" and len(values):
-        low, high = int(values.min()), int(values.max())
-        span = high - low + 1
-        if span <= _DENSE_SPAN_PER_ROW * len(values) + 1024:
-            offset = values - low if low else values
-            present = np.zeros(span, dtype=bool)
-            present[offset] = True
-            code_of = np.cumsum(present, dtype=np.int64) - 1
-            uniques = (np.flatnonzero(present) + low).astype(values.dtype, copy=False)
-            return uniques, code_of[offset]
-    uniques, codes = np.unique(values, return_inverse=True)
-    return uniques, codes.astype(np.int64, copy=False).reshape(-1)
+def factorize(*columns: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], list[IntArray]]:
+    """Sorted unique values over all the columns, and each column's dense codes."""
+    dense = _dense_lookup(columns)
+    if dense is not None:
+        uniques, code_of, low = dense
+
+        def code(col: npt.NDArray[Any]) -> IntArray:
+            coded: IntArray = code_of[col - low if low else col]
+            return coded
+
+        with executor_for(len(columns[0]) if len(columns) > 1 else 0) as pool:
+            return uniques, list(pool.map(code, columns))
+    both = columns[0] if len(columns) == 1 else np.concatenate(columns)
+    uniques, codes = np.unique(both, return_inverse=True)
+    codes = codes.astype(np.int64, copy=False).reshape(-1)
+    bounds = np.cumsum([len(c) for c in columns])[:-1]
+    return uniques, np.split(codes, bounds)
+
+
+def _dense_lookup(
+    columns: tuple[npt.NDArray[Any], ...],
+) -> tuple[npt.NDArray[Any], IntArray, int] | None:
+    """For integer ids with a compact range: the sorted unique values, a table from
+    ``value - low`` to code, and ``low`` (0 when small ids can index the table as they
+    are). None otherwise."""
+    n = sum(len(c) for c in columns)
+    if n == 0 or any(c.dtype.kind not in "iu" for c in columns):
+        return None
+    low = min(int(c.min()) for c in columns if len(c))
+    high = max(int(c.max()) for c in columns if len(c))
+    limit = _DENSE_SPAN_PER_ROW * n + 1024
+    if high - low + 1 > limit:
+        return None
+    if 0 <= low <= high - low + 1:  # a table at most twice as long, without the subtraction
+        low = 0
+    present = np.zeros(high - low + 1, dtype=bool)
+    for col in columns:
+        present[col - low if low else col] = True
+    code_of = np.cumsum(present, dtype=np.int64) - 1
+    uniques = np.flatnonzero(present) + low
+    return uniques.astype(np.result_type(*columns), copy=False), code_of, low
 
 
 def _is_sorted(
@@ -68,7 +97,7 @@ def build_table(
         conversations = cols["conversation_id"][is_start]
         order = None
     else:
-        conversations, conv_code = factorize(cols["conversation_id"])
+        conversations, (conv_code,) = factorize(cols["conversation_id"])
         # lexsort is stable, so events with equal timestamps keep their input order.
         order = np.lexsort((source_row, cols["timestamp"], conv_code))
         sorted_cols = {name: arr[order] for name, arr in cols.items()}
@@ -77,8 +106,9 @@ def build_table(
         if n:
             is_start[1:] = conv_code[1:] != conv_code[:-1]
     segment_starts = np.flatnonzero(is_start).astype(np.int64)
-    both = np.concatenate([sorted_cols["sender_id"], sorted_cols["recipient_id"]])
-    accounts, account_code = factorize(both)
+    accounts, (sender_code, recipient_code) = factorize(
+        sorted_cols["sender_id"], sorted_cols["recipient_id"]
+    )
     return MessageTable(
         conversation_id=sorted_cols["conversation_id"],
         timestamp=sorted_cols["timestamp"],
@@ -92,11 +122,53 @@ def build_table(
         conversation_code=conv_code,
         conversations=conversations,
         segment_starts=segment_starts,
-        sender_code=account_code[:n],
-        recipient_code=account_code[n:],
+        sender_code=sender_code,
+        recipient_code=recipient_code,
         accounts=accounts,
         source_row=source_row if order is None else source_row[order],
         quarantined=quarantined if quarantined is not None else Quarantine(),
+    )
+
+
+def conversation_parts(table: MessageTable, max_events: int) -> list[tuple[int, int]]:
+    """Consecutive ranges ``(start, stop)`` of conversation codes, each holding about
+    ``max_events`` events (more when one conversation alone is longer): a conversation is
+    never split between parts."""
+    n = table.n_conversations
+    if n == 0:
+        return []
+    cuts = np.searchsorted(table.segment_starts, np.arange(max_events, len(table), max_events))
+    edges = np.unique(np.concatenate([[0], cuts, [n]]))
+    return list(pairwise(edges.tolist()))
+
+
+def slice_conversations(table: MessageTable, start: int, stop: int) -> MessageTable:
+    """Conversations ``start`` to ``stop - 1`` (codes) as a table of views into ``table``.
+
+    Account codes and :attr:`~MessageTable.accounts` stay those of the whole table, so
+    per-account results of the parts line up with each other.
+    """
+    starts = table.segment_starts
+    first = int(starts[start])
+    last = int(starts[stop]) if stop < table.n_conversations else len(table)
+    rows = slice(first, last)
+    return MessageTable(
+        conversation_id=table.conversation_id[rows],
+        timestamp=table.timestamp[rows],
+        sender_id=table.sender_id[rows],
+        recipient_id=table.recipient_id[rows],
+        sender_age=table.sender_age[rows],
+        recipient_age=table.recipient_age[rows],
+        channel=table.channel[rows],
+        event=table.event[rows],
+        recipient_tz_offset_min=table.recipient_tz_offset_min[rows],
+        conversation_code=table.conversation_code[rows] - start,
+        conversations=table.conversations[start:stop],
+        segment_starts=starts[start:stop] - first,
+        sender_code=table.sender_code[rows],
+        recipient_code=table.recipient_code[rows],
+        accounts=table.accounts,
+        source_row=table.source_row[rows],
     )
 
 

@@ -9,14 +9,17 @@ with a reason each. Nothing is dropped silently.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._segments import spread
 from riskscore._tables import build_table
+from riskscore._threads import executor_for
 from riskscore.exceptions import SchemaError
 from riskscore.messages import MessageTable, Quarantine
 from riskscore.schema import (
@@ -215,25 +218,20 @@ def _arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:
 
 
 class _Coded(np.ndarray):
-    """An object array of values decoded from a dictionary column that remembers the
-    dictionary (``distinct``) and each row's position in it (``index``, -1 for null), so
-    that :func:`_categories` need not hash every row again. Arrays derived from it (slices,
-    masks) are plain arrays again."""
+    """A dictionary column, undecoded: each row's position in the dictionary
+    (``distinct``), -1 for null. :func:`_categories` looks up the few distinct values
+    instead of every row, and only a refused row's value is ever decoded
+    (:func:`_cell`). Arrays derived from it (slices, masks) are plain arrays again."""
 
     distinct: AnyArray | None
-    index: npt.NDArray[np.int64] | None
 
     def __array_finalize__(self, obj: object) -> None:
         self.distinct = None
-        self.index = None
 
 
 def _decode_dictionary(col: Any) -> AnyArray:
-    """A dictionary-encoded column as a numpy array of its values (None where null).
-
-    Decoding the few distinct values once and gathering them by index is much faster
-    than casting every row to its value type first.
-    """
+    """A dictionary-encoded column: a :class:`_Coded` index for string values, otherwise
+    a numpy array of its values (None where null)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -241,13 +239,20 @@ def _decode_dictionary(col: Any) -> AnyArray:
     if not chunks or not pa.types.is_string(col.type.value_type):
         return np.asarray(col.cast(col.type.value_type).to_numpy(zero_copy_only=False))
     combined = pa.chunked_array(chunks).unify_dictionaries().combine_chunks()
-    distinct = np.asarray(combined.dictionary.to_pylist(), dtype=object)
-    index = np.asarray(pc.fill_null(combined.indices, -1), dtype=np.int64)
-    with_null = np.empty(len(distinct) + 1, dtype=object)  # index -1 (null) reads None
-    with_null[:-1] = distinct
-    out: _Coded = with_null[index].view(_Coded)
-    out.distinct, out.index = distinct, index
+    out: _Coded = np.asarray(pc.fill_null(combined.indices, -1), dtype=np.int64).view(_Coded)
+    out.distinct = np.asarray(combined.dictionary.to_pylist(), dtype=object)
     return out
+
+
+def _cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:
+    """The value of one input cell as given (None for a column not given or a null)."""
+    if column not in raw:
+        return None
+    values = raw[column]
+    if isinstance(values, _Coded) and values.distinct is not None:
+        position = int(values[row])
+        return None if position < 0 else values.distinct[position]
+    return values[row]
 
 
 def _nullable_int(col: Any) -> AnyArray:
@@ -300,13 +305,17 @@ class _Problems:
 
     def __init__(self, n_rows: int, raw: Mapping[str, AnyArray]) -> None:
         self.bad = np.zeros(n_rows, dtype=bool)
-        self.column = np.empty(n_rows, dtype=object)
-        self.reason = np.empty(n_rows, dtype=object)
+        # per row: the blamed column and the reason (allocated at the first problem)
+        self.column = np.empty(0, dtype=object)
+        self.reason = np.empty(0, dtype=object)
         self.raw = raw
 
     def add(self, column: str, mask: BoolArray, reason: str) -> None:
         new = mask & ~self.bad
         if new.any():
+            if len(self.column) == 0:
+                self.column = np.empty(len(self.bad), dtype=object)
+                self.reason = np.empty(len(self.bad), dtype=object)
             self.bad |= new
             self.column[new] = column
             self.reason[new] = reason
@@ -314,7 +323,8 @@ class _Problems:
     def quarantine(self, rows: npt.NDArray[np.int64]) -> Quarantine:
         cols = tuple(str(c) for c in self.column[rows])
         values = tuple(
-            _show(self.raw[c][r]) if c in self.raw else "" for c, r in zip(cols, rows, strict=True)
+            _show(_cell(self.raw, c, r)) if c in self.raw else ""
+            for c, r in zip(cols, rows, strict=True)
         )
         return Quarantine(
             row=rows.astype(np.int64),
@@ -322,6 +332,30 @@ class _Problems:
             value=values,
             reason=tuple(str(x) for x in self.reason[rows]),
         )
+
+
+class _Sink(Protocol):
+    """Where a check reports the rows it refuses."""
+
+    def add(self, column: str, mask: BoolArray, reason: str) -> None: ...
+
+
+class _Found:
+    """The problems one check reports, kept to be added to the shared :class:`_Problems`
+    later, in check order (checks run concurrently; a row's first problem must not
+    depend on which thread finished first)."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, BoolArray, str]] = []
+
+    def add(self, column: str, mask: BoolArray, reason: str) -> None:
+        if mask.any():
+            self.problems.append((column, mask, reason))
+
+
+def _run_check(check: Callable[[_Sink], AnyArray]) -> tuple[AnyArray, _Found]:
+    found = _Found()
+    return check(found), found
 
 
 def _show(value: object) -> str:
@@ -332,7 +366,7 @@ def _show(value: object) -> str:
 def _raise_first(problems: _Problems, rows: npt.NDArray[np.int64]) -> None:
     first = int(rows.min())
     col = str(problems.column[first])
-    value = problems.raw[col][first] if col in problems.raw else None
+    value = _cell(problems.raw, col, first)
     more = len(rows) - 1
     tail = (
         f" ({more} more bad row{'s' if more != 1 else ''}; pass errors='quarantine' to set "
@@ -355,18 +389,28 @@ def validate_columns(raw: Mapping[str, AnyArray], *, errors: Errors = "raise") -
     problems = _Problems(n_rows, raw)
     cols: dict[str, AnyArray] = {}
 
-    cols["conversation_id"] = _ids("conversation_id", raw["conversation_id"], problems)
-    sender = _ids("sender_id", raw["sender_id"], problems)
-    recipient = _ids("recipient_id", raw["recipient_id"], problems)
-    cols["sender_id"], cols["recipient_id"] = _same_id_kind(sender, recipient)
-    cols["timestamp"] = _timestamps(raw["timestamp"], problems)
-    for name in ("sender_age", "recipient_age"):
-        cols[name] = _ages(name, _optional(raw, name, n_rows), problems)
-    cols["channel"] = _categories("channel", raw["channel"], CHANNEL_NAMES, problems)
-    cols["event"] = _categories("event", _optional(raw, "event", n_rows), EVENT_NAMES, problems)
-    cols["recipient_tz_offset_min"] = _tz_offsets(
-        _optional(raw, "recipient_tz_offset_min", n_rows), problems
-    )
+    checks: dict[str, Callable[[_Sink], AnyArray]] = {  # in check order
+        "conversation_id": partial(_ids, "conversation_id", raw["conversation_id"]),
+        "sender_id": partial(_ids, "sender_id", raw["sender_id"]),
+        "recipient_id": partial(_ids, "recipient_id", raw["recipient_id"]),
+        "timestamp": partial(_timestamps, raw["timestamp"]),
+        "sender_age": partial(_ages, "sender_age", _optional(raw, "sender_age", n_rows)),
+        "recipient_age": partial(_ages, "recipient_age", _optional(raw, "recipient_age", n_rows)),
+        "channel": partial(_categories, "channel", raw["channel"], CHANNEL_NAMES),
+        "event": partial(_categories, "event", _optional(raw, "event", n_rows), EVENT_NAMES),
+        "recipient_tz_offset_min": partial(
+            _tz_offsets, _optional(raw, "recipient_tz_offset_min", n_rows)
+        ),
+    }
+    # The columns are independent: on a large table they are checked on two threads.
+    # Each row's first problem is then taken in check order, as one thread would find it.
+    with executor_for(n_rows) as pool:
+        running = {name: pool.submit(_run_check, check) for name, check in checks.items()}
+        for name, future in running.items():
+            cols[name], found = future.result()
+            for column, mask, reason in found.problems:
+                problems.add(column, mask, reason)
+    cols["sender_id"], cols["recipient_id"] = _same_id_kind(cols["sender_id"], cols["recipient_id"])
     problems.add(
         "recipient_id",
         (cols["sender_id"] == cols["recipient_id"]) & ~problems.bad,
@@ -454,7 +498,7 @@ def _is_missing(arr: AnyArray) -> BoolArray:
     return np.zeros(len(arr), dtype=bool)
 
 
-def _ids(name: str, arr: AnyArray, problems: _Problems) -> AnyArray:
+def _ids(name: str, arr: AnyArray, problems: _Sink) -> AnyArray:
     """Ids as int64 when every id is an integer, otherwise as str."""
     kind = arr.dtype.kind
     if kind in "iu":
@@ -501,7 +545,7 @@ def _same_id_kind(a: AnyArray, b: AnyArray) -> tuple[AnyArray, AnyArray]:
     return a.astype(str), b.astype(str)
 
 
-def _to_float(name: str, arr: AnyArray, problems: _Problems, what: str) -> AnyArray:
+def _to_float(name: str, arr: AnyArray, problems: _Sink, what: str) -> AnyArray:
     """Numbers as float64 (NaN where empty); text that is not a number is a problem."""
     if arr.dtype.kind in "iuf":
         return arr.astype(np.float64)
@@ -526,7 +570,7 @@ def _to_float(name: str, arr: AnyArray, problems: _Problems, what: str) -> AnyAr
     return out
 
 
-def _ages(name: str, arr: AnyArray, problems: _Problems) -> AnyArray:
+def _ages(name: str, arr: AnyArray, problems: _Sink) -> AnyArray:
     ages = _to_float(name, arr, problems, "an age in years (empty for unknown)")
     with np.errstate(invalid="ignore"):
         absurd = ~np.isnan(ages) & ((ages < MIN_AGE) | (ages > MAX_AGE))
@@ -546,13 +590,19 @@ _NOT_A_TIMESTAMP = (
 )
 
 
-def _timestamps(arr: AnyArray, problems: _Problems) -> AnyArray:
+def _timestamps(arr: AnyArray, problems: _Sink) -> AnyArray:
     name = "timestamp"
+    out_of_range_reason = "is out of range: expected epoch seconds from 1970 up to 2200 (UTC)"
+    if arr.dtype.kind in "iu":  # whole seconds already: a range check, no float round trip
+        refused = _outside(arr, MIN_TIMESTAMP, MAX_TIMESTAMP - 1)
+        problems.add(name, refused, out_of_range_reason)
+        kept = np.where(refused, 0, arr) if refused.any() else arr
+        return kept.astype(np.int64, copy=False)
     if arr.dtype.kind == "M":
         secs = arr.astype("datetime64[s]").astype(np.int64).astype(np.float64)
         secs[np.isnat(arr)] = np.nan
-    elif arr.dtype.kind in "iuf":
-        secs = np.floor(arr.astype(np.float64))
+    elif arr.dtype.kind == "f":
+        secs = np.floor(arr.astype(np.float64, copy=False))
     elif arr.dtype.kind in "US":
         secs, bad = _parse_time_text(arr.astype(object))
         problems.add(name, bad, _NOT_A_TIMESTAMP)
@@ -561,16 +611,20 @@ def _timestamps(arr: AnyArray, problems: _Problems) -> AnyArray:
     else:
         problems.add(name, np.ones(len(arr), dtype=bool), _NOT_A_TIMESTAMP)
         secs = np.zeros(len(arr))
-    missing = np.isnan(secs) & ~problems.bad
+    missing = np.isnan(secs)  # rows refused above keep their first problem
     problems.add(name, missing, "is missing: every event needs a timestamp")
     with np.errstate(invalid="ignore"):
         out_of_range = ~np.isnan(secs) & ((secs < MIN_TIMESTAMP) | (secs >= MAX_TIMESTAMP))
-    problems.add(
-        name,
-        out_of_range,
-        "is out of range: expected epoch seconds from 1970 up to 2200 (UTC)",
-    )
+    problems.add(name, out_of_range, out_of_range_reason)
     return np.where(np.isnan(secs) | out_of_range, 0, secs).astype(np.int64)
+
+
+def _outside(values: AnyArray, low: int, high: int) -> BoolArray:
+    """Integers not in [low, high], compared in their own type (a uint64 above 2**63
+    must not wrap around into the range)."""
+    if values.dtype.kind == "u" and low <= 0:
+        return np.asarray(values > high)
+    return np.asarray((values < low) | (values > high))
 
 
 def _value_kind(v: object) -> str:
@@ -585,7 +639,7 @@ def _value_kind(v: object) -> str:
     return "other"
 
 
-def _object_timestamps(arr: AnyArray, problems: _Problems) -> AnyArray:
+def _object_timestamps(arr: AnyArray, problems: _Sink) -> AnyArray:
     """Object columns may mix numbers, text and empty cells; each kind is parsed as such."""
     kind = np.asarray(np.frompyfunc(_value_kind, 1, 1)(arr), dtype=str)
     out = np.full(len(arr), np.nan)
@@ -643,7 +697,7 @@ def _cast_iso(text: Any) -> AnyArray:
 
 
 def _categories(
-    name: str, arr: AnyArray, names: tuple[str, ...], problems: _Problems
+    name: str, arr: AnyArray, names: tuple[str, ...], problems: _Sink
 ) -> npt.NDArray[np.uint8]:
     """Category names to codes. Only the distinct values are cleaned and looked up, so a
     million rows cost one hash pass rather than a million string operations."""
@@ -651,8 +705,8 @@ def _categories(
     import pyarrow.compute as pc
 
     default = OPTIONAL_COLUMNS.get(name)
-    if isinstance(arr, _Coded) and arr.distinct is not None and arr.index is not None:
-        distinct, index = arr.distinct, arr.index  # read from a dictionary column
+    if isinstance(arr, _Coded) and arr.distinct is not None:
+        distinct, index = arr.distinct, arr.view(np.ndarray)  # read from a dictionary column
     else:
         try:
             encoded = pa.array(arr, type=pa.string(), from_pandas=True).dictionary_encode()
@@ -672,26 +726,30 @@ def _categories(
     if default is not None:  # an empty cell in an optional column takes its default
         lookup[""] = lookup[str(default)]
     code_of_distinct = np.array([lookup.get(str(c), -1) for c in cleaned], dtype=np.int64)
-    codes = code_of_distinct[index]
-    missing = (cleaned == "")[index]
-    found = codes >= 0
-    expected = f"expected one of {', '.join(names)}"
-    problems.add(name, ~found & missing, f"is missing: {expected}")
-    problems.add(name, ~found, f"is not recognised: {expected}")
-    return np.where(found, codes, 0).astype(np.uint8)
+    unknown = code_of_distinct < 0
+    codes = np.where(unknown, 0, code_of_distinct).astype(np.uint8)[index]
+    # Row masks only when some row may be refused (the last entry is the empty cell's).
+    if unknown[:-1].any() or (unknown[-1] and bool((index < 0).any())):
+        refused = unknown[index]
+        expected = f"expected one of {', '.join(names)}"
+        problems.add(name, refused & (cleaned == "")[index], f"is missing: {expected}")
+        problems.add(name, refused, f"is not recognised: {expected}")
+    return codes
 
 
-def _tz_offsets(arr: AnyArray, problems: _Problems) -> npt.NDArray[np.int16]:
+def _tz_offsets(arr: AnyArray, problems: _Sink) -> npt.NDArray[np.int16]:
     name = "recipient_tz_offset_min"
+    reason = (
+        f"is not a UTC offset: expected whole minutes in [{MIN_TZ_OFFSET_MIN}, {MAX_TZ_OFFSET_MIN}]"
+    )
+    if arr.dtype.kind in "iu":  # whole minutes already: a range check only
+        bad = _outside(arr, MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN)
+        problems.add(name, bad, reason)
+        return np.where(bad, 0, arr).astype(np.int16)
     values = _to_float(name, arr, problems, "a UTC offset in whole minutes")
     values = np.where(np.isnan(values), 0.0, values)
     bad = (values != np.round(values)) | (values < MIN_TZ_OFFSET_MIN) | (values > MAX_TZ_OFFSET_MIN)
-    problems.add(
-        name,
-        bad,
-        f"is not a UTC offset: expected whole minutes in [{MIN_TZ_OFFSET_MIN}, "
-        f"{MAX_TZ_OFFSET_MIN}]",
-    )
+    problems.add(name, bad, reason)
     return np.where(bad, 0, values).astype(np.int16)
 
 
@@ -700,9 +758,9 @@ def _off_pair_rows(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Input rows whose accounts are not their conversation's first pair: those whose
     sender is the outsider, and those whose recipient is."""
-    first = table.segment_starts[table.conversation_code]
-    a = table.sender_code[first]
-    b = table.recipient_code[first]
+    starts, n = table.segment_starts, len(table)
+    a = spread(table.sender_code[starts], starts, n)
+    b = spread(table.recipient_code[starts], starts, n)
     s, r = table.sender_code, table.recipient_code
     sender_in = (s == a) | (s == b)
     recipient_in = (r == a) | (r == b)

@@ -56,7 +56,9 @@ class LinearParams:
 
     def standardize(self, values: FloatArray) -> FloatArray:
         """Standardized model inputs, array of shape (n, n_features)."""
-        u = np.where(self.log_scale, np.log1p(np.maximum(values, 0.0)), values)
+        logged = np.flatnonzero(self.log_scale)  # the logarithm only where it is used
+        u = np.array(values, dtype=np.float64)
+        u[..., logged] = np.log1p(np.maximum(u[..., logged], 0.0))
         u = np.where(np.isnan(u), self.impute, u)
         z: FloatArray = (u - self.mean) / self.scale
         return z
@@ -64,11 +66,23 @@ class LinearParams:
     def contributions(self, values: FloatArray) -> FloatArray:
         """Each feature's push on the calibrated log-odds, relative to an average
         training conversation; array of shape (n, n_features). Positive raises risk."""
-        return self.standardize(values) * (-self.calib_a * self.coef)
+        return self._contributions(self.standardize(values))
 
     def predict_proba(self, values: FloatArray) -> FloatArray:
         """Calibrated risk, array of shape (n,)."""
-        logit = self.standardize(values) @ self.coef + self.intercept
+        return self._risk(self.standardize(values))
+
+    def risk_and_contributions(self, values: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """:meth:`predict_proba` and :meth:`contributions`, standardizing only once."""
+        z = self.standardize(values)
+        return self._risk(z), self._contributions(z)
+
+    def _contributions(self, z: FloatArray) -> FloatArray:
+        out: FloatArray = z * (-self.calib_a * self.coef)
+        return out
+
+    def _risk(self, z: FloatArray) -> FloatArray:
+        logit = z @ self.coef + self.intercept
         # Same formula as predict_one, so batch and online agree to the last bit or so.
         out: FloatArray = 1.0 / (
             1.0 + np.exp(np.minimum(700.0, self.calib_a * logit + self.calib_b))

@@ -135,8 +135,8 @@ class RiskModel:
     def score_features(self, features: FeatureTable, *, n_reasons: int = 3) -> ScoreTable:
         """Score an already extracted :class:`FeatureTable` (see :meth:`score`)."""
         values = self._matrix(features)
-        risk = self.params.predict_proba(values)
-        idx, val, contrib = top_reasons(self.params.contributions(values), values, n_reasons)
+        risk, contributions = self.params.risk_and_contributions(values)
+        idx, val, contrib = top_reasons(contributions, values, n_reasons)
         return ScoreTable(
             conversation_id=features.conversation_id,
             risk=risk,

@@ -170,6 +170,21 @@ def test_pyarrow_tz_aware_timestamp_and_dictionary_columns() -> None:
     assert_same_table(rs.read_messages(table), rs.read_messages(events))
 
 
+def test_bad_and_null_cells_of_dictionary_columns_are_shown_as_given() -> None:
+    events = valid_events()
+    channels = pa.array(["direct", "Telepathy", None, "public"]).dictionary_encode()
+    table = pa.table({**events, "channel": channels})
+    msgs = rs.read_messages(table, errors="quarantine")
+    assert msgs.quarantined.row.tolist() == [1, 2]
+    assert msgs.quarantined.column == ("channel", "channel")
+    assert msgs.quarantined.value == ("'Telepathy'", "None")
+    assert "not recognised" in msgs.quarantined.reason[0]
+    assert "missing" in msgs.quarantined.reason[1]
+    with pytest.raises(rs.SchemaError) as info:
+        rs.read_messages(table)
+    assert (info.value.column, info.value.row, info.value.value) == ("channel", 1, "Telepathy")
+
+
 def test_pyarrow_naive_timestamp_column_is_refused() -> None:
     events = valid_events()
     table = pa.table({**events, "timestamp": pa.array(events["timestamp"], pa.timestamp("s"))})
@@ -473,6 +488,14 @@ BAD_CELLS = [
         id="ts-year-2200",
     ),
     pytest.param(
+        "timestamp",
+        np.array([T0 + 60, T0 + 120, 2**64 - 1, T0 + 120], dtype=np.uint64),
+        "timestamp",
+        2,
+        2**64 - 1,
+        id="ts-uint64-beyond-int64",
+    ),
+    pytest.param(
         "timestamp", [T0 + 60, T0 + 120, None, T0 + 120], "timestamp", 2, None, id="ts-missing"
     ),
     pytest.param("timestamp", [True, False, True, False], "timestamp", 0, True, id="ts-boolean"),
@@ -510,6 +533,14 @@ BAD_CELLS = [
         2,
         -721,
         id="tz-below-minus-720",
+    ),
+    pytest.param(
+        "recipient_tz_offset_min",
+        np.array([60, 0, 2**64 - 60, 330], dtype=np.uint64),
+        "recipient_tz_offset_min",
+        2,
+        2**64 - 60,
+        id="tz-uint64-beyond-int64",
     ),
     pytest.param(
         "recipient_tz_offset_min",
@@ -712,3 +743,67 @@ def test_third_account_is_quarantined_and_the_pair_is_kept() -> None:
     assert msgs.quarantined.column == ("sender_id",)
     assert msgs.quarantined.value == ("'c'",)
     assert "two accounts" in msgs.quarantined.reason[0]
+
+
+#: One bad value per checked column, in the order read_messages checks the columns.
+_BAD_VALUES: dict[str, object] = {
+    "conversation_id": None,
+    "timestamp": "yesterday",
+    "sender_age": -3.0,
+    "recipient_age": "old",
+    "channel": "telepathy",
+    "event": "wink",
+    "recipient_tz_offset_min": 7.5,
+}
+
+
+def _many_bad_cells(n: int = 600, seed: int = 3) -> dict[str, list[object]]:
+    """Rows with zero, one or several bad cells each, in every checked column."""
+    rng = np.random.default_rng(seed)
+    conversation = (np.arange(n) // 6).tolist()
+    sender: list[object] = [f"a{c}" if i % 2 else f"k{c}" for i, c in enumerate(conversation)]
+    recipient: list[object] = [f"k{c}" if i % 2 else f"a{c}" for i, c in enumerate(conversation)]
+    columns: dict[str, list[object]] = {
+        "conversation_id": list(conversation),
+        "timestamp": [T0 + i for i in range(n)],
+        "sender_id": sender,
+        "recipient_id": recipient,
+        "sender_age": [30.0] * n,
+        "recipient_age": [13.0] * n,
+        "channel": ["direct"] * n,
+        "event": ["message"] * n,
+        "recipient_tz_offset_min": [60] * n,
+    }
+    for name, value in _BAD_VALUES.items():
+        for row in np.flatnonzero(rng.random(n) < 0.05):
+            columns[name][row] = value
+    return columns
+
+
+def test_checks_on_two_threads_report_each_rows_first_problem_in_check_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from riskscore import _threads
+
+    events = _many_bad_cells()
+    inline = rs.read_messages(events, errors="quarantine")
+    with pytest.raises(rs.SchemaError) as inline_error:
+        rs.read_messages(events)
+    monkeypatch.setattr(_threads, "THREAD_MIN_ROWS", 0)
+    threaded = rs.read_messages(events, errors="quarantine")
+    with pytest.raises(rs.SchemaError) as threaded_error:
+        rs.read_messages(events)
+
+    assert len(inline.quarantined) > 100
+    assert threaded.quarantined.to_records() == inline.quarantined.to_records()
+    np.testing.assert_array_equal(threaded.source_row, inline.source_row)
+    assert str(threaded_error.value) == str(inline_error.value)
+    # a row bad in several columns is blamed on the first of them in check order
+    check_order = [name for name in _BAD_VALUES if name in events]
+    first_bad: dict[int, str] = {}
+    for name in check_order:
+        for row, value in enumerate(events[name]):
+            if value is _BAD_VALUES[name] or value == _BAD_VALUES[name]:
+                first_bad.setdefault(row, name)
+    blamed = dict(zip(inline.quarantined.row.tolist(), inline.quarantined.column, strict=True))
+    assert {row: blamed[row] for row in first_bad} == first_bad

@@ -1,0 +1,150 @@
+"""Time riskscore's batch stages, for one checkout or several compared in the same run.
+
+Stages: ``read_messages`` (validate + sort + codes), ``extract_features`` and
+``score_features`` (calibrated risk with reasons), each the best of ``--repeats`` runs on
+the same in-memory :class:`pyarrow.Table`. With several ``--roots`` (directories holding a
+``riskscore/`` package, e.g. a ``git worktree`` of an older commit) each checkout is timed
+in its own process, the checkouts taking turns ``--rounds`` times, so that a noisy
+machine weighs on all of them alike. Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_stages.py --messages 1000000
+    git worktree add /tmp/before <commit>
+    .venv/bin/python benchmarks/bench_stages.py --roots /tmp/before . --messages 10000000
+
+Prints a table and writes ``benchmarks/results/stages_<n>.json``. Every checkout scores
+the same file with the same model, and the features of each are compared with the first
+checkout's (byte for byte) before any time is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import RESULTS, run_record, workload, write_json
+
+STAGES = ("validate_sort", "features", "scores_with_reasons")
+
+
+def time_stages(path: str, repeats: int) -> dict[str, Any]:
+    """Best time of each stage for the riskscore found first on ``sys.path``."""
+    import pyarrow.parquet as pq
+
+    import riskscore as rs
+
+    table = pq.read_table(path)
+    model = rs.load_model()
+    best = dict.fromkeys(STAGES, float("inf"))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    for _ in range(repeats):
+        start = time.perf_counter()
+        msgs = rs.read_messages(table)
+        read = time.perf_counter()
+        features = rs.extract_features(msgs)
+        featurized = time.perf_counter()
+        model.score_features(features)
+        scored = time.perf_counter()
+        for stage, seconds in zip(
+            STAGES, (read - start, featurized - read, scored - featurized), strict=True
+        ):
+            best[stage] = min(best[stage], seconds)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "package": str(Path(rs.__file__).parent),
+        "best_seconds": best,
+        "cpu_seconds": {
+            "user": after.ru_utime - usage.ru_utime,
+            "system": after.ru_stime - usage.ru_stime,
+        },
+        "features_sha256": hashlib.sha256(features.values.tobytes()).hexdigest(),
+    }
+
+
+def _run_checkout(root: Path, path: Path, repeats: int) -> dict[str, Any]:
+    code = (
+        f"import sys; sys.path[:0] = [{str(root)!r}, {str(Path(__file__).parent)!r}]; "
+        "import json, bench_stages; "
+        f"print(json.dumps(bench_stages.time_stages({str(path)!r}, {repeats})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    result: dict[str, Any] = json.loads(out.splitlines()[-1])
+    return result
+
+
+def _describe(root: Path) -> str:
+    """The checkout's commit, with "-dirty" when it has uncommitted changes."""
+    done = subprocess.run(
+        ["git", "-C", str(root), "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip() or "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1_000_000, help="workload size")
+    parser.add_argument("--roots", nargs="+", default=["."], help="checkouts to compare")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per process (best kept)")
+    parser.add_argument("--rounds", type=int, default=2, help="turns each checkout takes")
+    args = parser.parse_args(argv)
+
+    path = workload(args.messages)
+    roots = [Path(r).resolve() for r in args.roots]
+    runs: dict[str, list[dict[str, Any]]] = {str(r): [] for r in roots}
+    for _ in range(args.rounds):
+        for root in roots:
+            runs[str(root)].append(_run_checkout(root, path, args.repeats))
+
+    reference = runs[str(roots[0])][0]["features_sha256"]
+    print(f"workload: {path.name}; best of {args.repeats} x {args.rounds} rounds per checkout\n")
+    header = f"{'checkout':40s} " + " ".join(f"{s:>20s}" for s in STAGES) + f" {'system CPU':>11s}"
+    print(header)
+    print("-" * len(header))
+    summary = []
+    for root in roots:
+        results = runs[str(root)]
+        best = {s: min(r["best_seconds"][s] for r in results) for s in STAGES}
+        user = sum(r["cpu_seconds"]["user"] for r in results)
+        system = sum(r["cpu_seconds"]["system"] for r in results)
+        same = all(r["features_sha256"] == reference for r in results)
+        summary.append(
+            {
+                "root": str(root),
+                "git": _describe(root),
+                "best_seconds": best,
+                "features_identical": same,
+                "runs": results,
+            }
+        )
+        print(
+            f"{_describe(root)[:40]:40s} "
+            + " ".join(f"{best[s]:20.3f}" for s in STAGES)
+            + f" {100 * system / max(user + system, 1e-9):10.0f}%"
+        )
+    identical = all(row["features_identical"] for row in summary)
+    print("features:", "identical in every checkout" if identical else "DIFFER")
+
+    write_json(
+        RESULTS / f"stages_{round(args.messages / 1e6)}m.json",
+        {
+            **run_record("stages", __file__, argv),
+            "workload": {"file": path.name},
+            "checkouts": summary,
+            "features_identical": identical,
+        },
+    )
+    return 0 if identical else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Tests for the table building blocks of riskscore/_tables.py and for featurizing a
+table in parts (riskscore/features.py): the parts must give exactly what one pass gives."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+import pytest
+
+import riskscore as rs
+import riskscore.features as features_module
+from riskscore import _threads
+from riskscore._segments import spread
+from riskscore._tables import conversation_parts, factorize, slice_conversations
+
+
+def _synthetic(n_conversations: int = 300, seed: int = 5) -> rs.MessageTable:
+    return rs.read_messages(rs.synthetic.generate(n_conversations, seed=seed).messages)
+
+
+def _reference_codes(*columns: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    uniques, codes = np.unique(np.concatenate(columns), return_inverse=True)
+    return uniques, np.split(codes, np.cumsum([len(c) for c in columns])[:-1])
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        pytest.param(np.array([5, 3, 9, 3, 5, 12]), id="small ints from 0"),
+        pytest.param(np.array([1_000_007, 1_000_003, 1_000_009, 1_000_003]), id="offset ints"),
+        pytest.param(np.array([-4, 7, -4, 0, 2]), id="negative ints"),
+        pytest.param(np.array([2**62, 1, 2**40, 1]), id="sparse ints: sorted path"),
+        pytest.param(np.array(["b", "a", "c", "a"]), id="strings"),
+    ],
+)
+@pytest.mark.parametrize("threads", [False, True])
+def test_factorize_matches_unique_over_all_columns(
+    ids: np.ndarray, threads: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if threads:
+        monkeypatch.setattr(_threads, "THREAD_MIN_ROWS", 0)
+    senders, recipients = ids, ids[::-1].copy()
+    uniques, codes = factorize(senders, recipients)
+    expected_uniques, expected_codes = _reference_codes(senders, recipients)
+    np.testing.assert_array_equal(uniques, expected_uniques)
+    assert uniques.dtype == expected_uniques.dtype
+    for got, expected in zip(codes, expected_codes, strict=True):
+        np.testing.assert_array_equal(got, expected)
+        assert got.dtype == np.int64
+    np.testing.assert_array_equal(uniques[codes[0]], senders)
+
+
+@pytest.mark.parametrize("max_events", [1, 7, 40, 10**9])
+def test_conversation_parts_cover_every_conversation_once_and_never_split_one(
+    max_events: int,
+) -> None:
+    msgs = _synthetic(60)
+    parts = conversation_parts(msgs, max_events)
+    assert parts[0][0] == 0
+    assert parts[-1][1] == msgs.n_conversations
+    assert all(a < b for a, b in parts)
+    assert all(prev[1] == nxt[0] for prev, nxt in pairwise(parts))
+    for start, stop in parts:
+        part = slice_conversations(msgs, start, stop)
+        np.testing.assert_array_equal(part.conversations, msgs.conversations[start:stop])
+        # every event of these conversations, and no other
+        assert len(part) == int(np.isin(msgs.conversation_code, np.arange(start, stop)).sum())
+        assert part.conversation_code[0] == 0
+        assert part.segment_starts[0] == 0
+        # a part holds about max_events events: it closes at the first conversation that
+        # reaches the mark, so it is over max_events only by its last conversation
+        if stop - start > 1:
+            assert part.segment_starts[-1] < max_events
+
+
+def test_features_in_parts_on_two_threads_equal_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    msgs = _synthetic()
+    one_pass = rs.extract_features(msgs)
+    monkeypatch.setattr(features_module, "_THREAD_MIN_EVENTS", 0)
+    monkeypatch.setattr(features_module, "_PART_EVENTS", 97)  # dozens of parts
+    assert len(conversation_parts(msgs, 97)) > 20
+    in_parts = rs.extract_features(msgs)
+    assert in_parts.values.tobytes() == one_pass.values.tobytes()  # bit for bit, NaNs included
+    np.testing.assert_array_equal(in_parts.conversation_id, one_pass.conversation_id)
+    np.testing.assert_array_equal(in_parts.adult_id, one_pass.adult_id)
+    np.testing.assert_array_equal(in_parts.child_id, one_pass.child_id)
+
+    given = features_module.extract_account_features(msgs)
+    with_accounts = rs.extract_features(msgs, account_features=given)
+    assert with_accounts.values.tobytes() == one_pass.values.tobytes()
+
+
+def test_an_error_in_a_part_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(msgs: rs.MessageTable) -> None:
+        raise RuntimeError("part failed")
+
+    monkeypatch.setattr(features_module, "_THREAD_MIN_EVENTS", 0)
+    monkeypatch.setattr(features_module, "_PART_EVENTS", 50)
+    monkeypatch.setattr(features_module, "_conversation_columns", broken)
+    with pytest.raises(RuntimeError, match="part failed"):
+        rs.extract_features(_synthetic(40))
+
+
+def test_spread_equals_the_gather_by_conversation_code() -> None:
+    msgs = _synthetic(50)
+    per_conversation = np.arange(msgs.n_conversations) * 10 + 3
+    got = spread(per_conversation, msgs.segment_starts, len(msgs))
+    np.testing.assert_array_equal(got, per_conversation[msgs.conversation_code])
+    assert got.dtype == per_conversation.dtype
+    one = spread(np.array([7]), np.array([0]), 4)
+    np.testing.assert_array_equal(one, [7, 7, 7, 7])
+    assert spread(np.empty(0), np.empty(0, dtype=np.int64), 0).shape == (0,)
