@@ -1,12 +1,17 @@
-"""Two worker threads for large tables, none for small ones (private).
+"""Worker threads for large tables, none for small ones (private).
 
 numpy and pyarrow release the GIL in their loops, so independent steps over large
 arrays share the machine's cores on threads. For small tables starting threads
 costs more than it saves, and the same steps run at once on the calling thread.
+
+``RISKSCORE_NUM_THREADS`` sets the number of worker threads (default: 2, or 1 on a
+one-core machine; measured on 2 cores only). Set it to 1 where riskscore already runs
+in one process per core, so that the processes do not compete for the cores.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -16,8 +21,8 @@ T = TypeVar("T")
 #: Tables with fewer rows are processed on the calling thread only.
 THREAD_MIN_ROWS = 100_000
 
-#: Worker threads for a large table (the machines we measure on have two cores).
-WORKERS = 2
+#: The environment variable that sets the number of worker threads.
+THREADS_VARIABLE = "RISKSCORE_NUM_THREADS"
 
 
 class Inline(Executor):
@@ -32,8 +37,30 @@ class Inline(Executor):
         return future
 
 
+def worker_threads() -> int:
+    """Worker threads for a large table: ``$RISKSCORE_NUM_THREADS``, or 2 (1 on a
+    one-core machine)."""
+    text = os.environ.get(THREADS_VARIABLE, "").strip()
+    if not text:
+        return min(2, os.cpu_count() or 1)
+    try:
+        threads = int(text)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ValueError(
+            f"environment variable {THREADS_VARIABLE}={text!r} is not a number of threads: "
+            "expected a whole number of 1 or more"
+        )
+    return threads
+
+
 def executor_for(n_rows: int, min_rows: int | None = None) -> Executor:
     """Worker threads for a table of ``n_rows`` rows, or :class:`Inline` below
-    ``min_rows`` (default :data:`THREAD_MIN_ROWS`). Use it as a context manager."""
+    ``min_rows`` (default :data:`THREAD_MIN_ROWS`) or with one thread configured.
+    Use it as a context manager."""
     threshold = THREAD_MIN_ROWS if min_rows is None else min_rows
-    return ThreadPoolExecutor(max_workers=WORKERS) if n_rows >= threshold else Inline()
+    threads = worker_threads()
+    if n_rows < threshold or threads == 1:
+        return Inline()
+    return ThreadPoolExecutor(max_workers=threads)

@@ -111,3 +111,33 @@ def test_spread_equals_the_gather_by_conversation_code() -> None:
     one = spread(np.array([7]), np.array([0]), 4)
     np.testing.assert_array_equal(one, [7, 7, 7, 7])
     assert spread(np.empty(0), np.empty(0, dtype=np.int64), 0).shape == (0,)
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("1", 1), ("3", 3), (" 2 ", 2)])
+def test_number_of_threads_comes_from_the_environment(
+    setting: str, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RISKSCORE_NUM_THREADS", setting)
+    assert _threads.worker_threads() == expected
+    pool = _threads.executor_for(10**9)
+    with pool:
+        assert isinstance(pool, _threads.Inline) == (expected == 1)
+
+
+def test_one_thread_gives_the_same_features(monkeypatch: pytest.MonkeyPatch) -> None:
+    msgs = _synthetic()
+    monkeypatch.setattr(features_module, "_THREAD_MIN_EVENTS", 0)
+    monkeypatch.setattr(features_module, "_PART_EVENTS", 97)
+    threaded = rs.extract_features(msgs)
+    monkeypatch.setenv("RISKSCORE_NUM_THREADS", "1")
+    inline = rs.extract_features(msgs)
+    assert inline.values.tobytes() == threaded.values.tobytes()
+
+
+@pytest.mark.parametrize("setting", ["0", "-2", "two", "1.5"])
+def test_a_bad_number_of_threads_is_refused_by_name(
+    setting: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RISKSCORE_NUM_THREADS", setting)
+    with pytest.raises(ValueError, match=r"RISKSCORE_NUM_THREADS='.*' is not a number of threads"):
+        _threads.worker_threads()
