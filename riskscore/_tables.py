@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._segments import spread
 from riskscore._threads import executor_for
 from riskscore.messages import MessageTable, Quarantine
 
@@ -176,6 +177,6 @@ def subset_conversations(table: MessageTable, codes: IntArray) -> MessageTable:
     """Keep the events of the conversations whose codes are given."""
     keep = np.zeros(table.n_conversations, dtype=bool)
     keep[codes] = True
-    mask = keep[table.conversation_code]
+    mask = spread(keep, table.segment_starts, len(table))
     cols = {name: arr[mask] for name, arr in table.columns(decoded=False).items()}
     return build_table(cols, table.source_row[mask])

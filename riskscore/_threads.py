@@ -55,12 +55,10 @@ def worker_threads() -> int:
     return threads
 
 
-def executor_for(n_rows: int, min_rows: int | None = None) -> Executor:
+def executor_for(n_rows: int) -> Executor:
     """Worker threads for a table of ``n_rows`` rows, or :class:`Inline` below
-    ``min_rows`` (default :data:`THREAD_MIN_ROWS`) or with one thread configured.
-    Use it as a context manager."""
-    threshold = THREAD_MIN_ROWS if min_rows is None else min_rows
+    :data:`THREAD_MIN_ROWS` or with one thread configured. Use it as a context manager."""
     threads = worker_threads()
-    if n_rows < threshold or threads == 1:
+    if n_rows < THREAD_MIN_ROWS or threads == 1:
         return Inline()
     return ThreadPoolExecutor(max_workers=threads)

@@ -20,7 +20,7 @@ from riskscore._roles import assign_roles
 from riskscore._sender_features import SENDER_FEATURES
 from riskscore._sender_features import account_features as account_features_of
 from riskscore._tables import conversation_parts, slice_conversations
-from riskscore._threads import THREAD_MIN_ROWS, executor_for
+from riskscore._threads import executor_for
 from riskscore.exceptions import SchemaError
 from riskscore.feature_specs import FEATURE_NAMES
 from riskscore.io import read_messages
@@ -141,9 +141,6 @@ class AccountFeatures:
 ACCOUNT_FEATURE_NAMES = SENDER_FEATURES
 
 
-#: Tables with fewer events are featurized on the calling thread only.
-_THREAD_MIN_EVENTS = THREAD_MIN_ROWS
-
 #: Events per part. The per-conversation features of a large table are computed part by
 #: part, on two threads (numpy releases the GIL in its loops): each part's temporaries
 #: stay small enough for the CPU caches and for the allocator to reuse, where arrays the
@@ -221,7 +218,7 @@ def extract_features(
                 values[start:stop, j] = columns[name]
 
     # Small tables stay on one thread, where starting one would cost more than it saves.
-    with executor_for(len(msgs), _THREAD_MIN_EVENTS) as pool:
+    with executor_for(len(msgs)) as pool:
         per_account = (
             None if account_features is not None else pool.submit(account_features_of, msgs)
         )

@@ -137,7 +137,10 @@ class MessageTable:
     @property
     def position_in_conversation(self) -> IntArray:
         """0-based index of each event within its conversation."""
-        return np.arange(len(self), dtype=np.int64) - self.segment_starts[self.conversation_code]
+        from riskscore._segments import spread
+
+        starts = self.segment_starts
+        return np.arange(len(self), dtype=np.int64) - spread(starts, starts, len(self))
 
     def columns(self, *, decoded: bool = True) -> dict[str, npt.NDArray[Any]]:
         """The schema v1 columns as a dict of arrays.

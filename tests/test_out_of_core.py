@@ -145,11 +145,11 @@ def test_two_threads_give_the_one_thread_features(
     events: pa.Table, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # big tables are featurized on two threads (the chunks of out-of-core scoring are big)
-    import riskscore.features as features_module
+    from riskscore import _threads
 
     msgs = rs.read_messages(events)
     one = rs.extract_features(msgs)
-    monkeypatch.setattr(features_module, "_THREAD_MIN_EVENTS", 0)
+    monkeypatch.setattr(_threads, "THREAD_MIN_ROWS", 0)
     two = rs.extract_features(msgs)
     np.testing.assert_array_equal(two.values, one.values)
     np.testing.assert_array_equal(two.adult_id, one.adult_id)

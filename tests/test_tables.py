@@ -77,7 +77,7 @@ def test_conversation_parts_cover_every_conversation_once_and_never_split_one(
 def test_features_in_parts_on_two_threads_equal_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     msgs = _synthetic()
     one_pass = rs.extract_features(msgs)
-    monkeypatch.setattr(features_module, "_THREAD_MIN_EVENTS", 0)
+    monkeypatch.setattr(_threads, "THREAD_MIN_ROWS", 0)
     monkeypatch.setattr(features_module, "_PART_EVENTS", 97)  # dozens of parts
     assert len(conversation_parts(msgs, 97)) > 20
     in_parts = rs.extract_features(msgs)
@@ -95,7 +95,7 @@ def test_an_error_in_a_part_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) 
     def broken(msgs: rs.MessageTable) -> None:
         raise RuntimeError("part failed")
 
-    monkeypatch.setattr(features_module, "_THREAD_MIN_EVENTS", 0)
+    monkeypatch.setattr(_threads, "THREAD_MIN_ROWS", 0)
     monkeypatch.setattr(features_module, "_PART_EVENTS", 50)
     monkeypatch.setattr(features_module, "_conversation_columns", broken)
     with pytest.raises(RuntimeError, match="part failed"):
@@ -126,7 +126,7 @@ def test_number_of_threads_comes_from_the_environment(
 
 def test_one_thread_gives_the_same_features(monkeypatch: pytest.MonkeyPatch) -> None:
     msgs = _synthetic()
-    monkeypatch.setattr(features_module, "_THREAD_MIN_EVENTS", 0)
+    monkeypatch.setattr(_threads, "THREAD_MIN_ROWS", 0)
     monkeypatch.setattr(features_module, "_PART_EVENTS", 97)
     threaded = rs.extract_features(msgs)
     monkeypatch.setenv("RISKSCORE_NUM_THREADS", "1")
