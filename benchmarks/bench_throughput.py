@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from _common import RESULTS, best_of, memory_bandwidth, run_record, workload, write_json
+from bench_stages import time_stages
 
 Pipeline = Callable[[Any], tuple[np.ndarray, np.ndarray]]
 
@@ -143,20 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     print("agreement:", "all peers agree with riskscore" if ok else "DISAGREEMENT")
 
     # where riskscore's time goes, for the README
-    from riskscore.features import extract_features
-
-    start = time.perf_counter()
-    msgs = rs.read_messages(table)
-    t_read = time.perf_counter() - start
-    start = time.perf_counter()
-    X = extract_features(msgs)
-    t_feat = time.perf_counter() - start
-    start = time.perf_counter()
-    model.score_features(X)
-    t_score = time.perf_counter() - start
+    stages = time_stages(str(path), repeats=1)["best_seconds"]
     print(
-        f"riskscore stages: validate+sort {t_read:.3f} s, features {t_feat:.3f} s, "
-        f"scores with reasons {t_score:.3f} s"
+        f"riskscore stages: validate+sort {stages['validate_sort']:.3f} s, "
+        f"features {stages['features']:.3f} s, "
+        f"scores with reasons {stages['scores_with_reasons']:.3f} s"
     )
 
     write_json(
@@ -167,11 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             "memory_bandwidth_bytes_per_s": bandwidth,
             "riskscore_input_bytes_per_s": input_bytes / base["seconds"],
             "riskscore_bandwidth_fraction": fraction,
-            "riskscore_stages_seconds": {
-                "validate_sort": t_read,
-                "features": t_feat,
-                "scores_with_reasons": t_score,
-            },
+            "riskscore_stages_seconds": stages,
             "pipelines": rows,
             "agreement_ok": ok,
             "note": "shared 2-core machine; best of --repeats runs, all runs listed",
