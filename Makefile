@@ -38,7 +38,7 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 model: $(STAMP)
-	$(BIN)/python -m riskscore.cli train --conversations 60000 --prevalence 0.02 --seed 2026 --out models/default
+	$(BIN)/python -m riskscore.cli train --worlds 48 --conversations 4000 --prevalence 0.04 --seed 2026 --out models/default
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

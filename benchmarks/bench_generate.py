@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from riskscore.persistence import sha256_of
+from riskscore.model.bundle import sha256_of
 from riskscore.synthetic import generate_parquet
 
 RESULTS = Path(__file__).parent / "results" / "generate.json"

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             msgs = rs.read_messages(events_path)
             ref = model.score(msgs)
-            policy.tiers(ref.risk, ref.child_age)
+            policy.tiers(ref.risk, ref.child_age, ref.adult_age)
             single.append(time.perf_counter() - t0)
         n_events = len(msgs)
 

@@ -5,17 +5,22 @@ blocks and reports), never message content. A score is a reason for a human
 moderator to look, never an automatic verdict.
 """
 
-from riskscore import synthetic
+from riskscore import model, synthetic
 from riskscore.evaluation import EvaluationReport, evaluate
 from riskscore.exceptions import ModelIntegrityError, NotFittedError, RiskscoreError, SchemaError
-from riskscore.feature_specs import FEATURE_NAMES, FEATURES, FeatureSpec
-from riskscore.features import FeatureTable, extract_features
+from riskscore.features import (
+    FEATURE_NAMES,
+    FEATURES,
+    FeatureSpec,
+    FeatureTable,
+    extract_account_features,
+    extract_features,
+)
 from riskscore.io import read_messages, write_messages
 from riskscore.messages import MessageTable, Quarantine
-from riskscore.model import RiskModel, train
+from riskscore.model import RiskModel, load_model, save_model, train
 from riskscore.online import OnlineScorer
-from riskscore.persistence import load_model
-from riskscore.policy import AgeBand, Alert, AlertPolicy, Tier
+from riskscore.policy import AgeBand, Alert, AlertPolicy, PolicyFileError, Tier
 from riskscore.queue import Case, Outcome, PriorityWeights, ReviewQueue, UserReport
 from riskscore.schema import SCHEMA_VERSION, Channel, EventType
 from riskscore.scores import Reason, ScoreTable
@@ -41,6 +46,7 @@ __all__ = [
     "NotFittedError",
     "OnlineScorer",
     "Outcome",
+    "PolicyFileError",
     "PriorityWeights",
     "Quarantine",
     "Reason",
@@ -54,9 +60,12 @@ __all__ = [
     "UserReport",
     "__version__",
     "evaluate",
+    "extract_account_features",
     "extract_features",
     "load_model",
+    "model",
     "read_messages",
+    "save_model",
     "synthetic",
     "train",
     "transparency_report",

@@ -6,8 +6,10 @@ holds JSON, so restoring runs no code from the file. Layout (``SCHEMA_VERSION``)
 
 ``meta(key TEXT PRIMARY KEY, value TEXT)``
     JSON values: ``format``, ``schema_version``, ``riskscore_version``,
-    ``config``, ``counters``, ``model_sha256`` and ``extra`` (caller data,
-    e.g. the input offset of ``riskscore stream``).
+    ``config``, ``counters``, ``model_sha256``, ``adult_index`` (the order of
+    each adult's live conversations; absent before it existed, and then
+    rebuilt) and ``extra`` (caller data, e.g. the input offset of
+    ``riskscore stream``).
 ``conversations(pos INTEGER PRIMARY KEY, id TEXT, state TEXT)``
     ``state`` is ``[initiator, responder, [running aggregates...]]``.
 ``accounts(pos INTEGER PRIMARY KEY, id TEXT, state TEXT)``

@@ -6,7 +6,9 @@ sampled **by adult account**: every adult with a grooming conversation is kept
 ``q``, and each kept conversation counts ``1 / q`` times when precision is
 computed (inverse-probability weighting). A kept adult's conversations are replayed
 together with every other conversation that account takes part in, so its per-sender
-features (fan-out to minors and the rest) grow online exactly as in the full stream.
+features (fan-out to minors and the rest) grow online exactly as in the full stream;
+an event that changes them re-scores the adult's other conversations, and an alert so
+raised counts as that conversation's detection (at its latest event).
 """
 
 from __future__ import annotations
@@ -93,13 +95,17 @@ def replay(
     cols: dict[str, npt.NDArray[Any]] = messages.columns()
     names = list(cols)
     lists = [cols[name][order].tolist() for name in names]
-    codes = messages.conversation_code[order].tolist()
+    # An event can alert another conversation of its adult (re-scored when the event
+    # changes the adult's per-account features): alerts are mapped back by their id.
+    ids = lists[names.index("conversation_id")]
+    code_of = dict(zip(ids, messages.conversation_code[order].tolist(), strict=True))
     scorer = OnlineScorer(model, policy, idle_expiry_s=math.inf)
-    for code, values in zip(codes, zip(*lists, strict=True), strict=True):
-        alert = scorer.update_one(dict(zip(names, values, strict=True)))
-        if alert is not None and first_index[code] < 0:
-            first_index[code] = -1 if alert.event_index is None else alert.event_index
-            first_ts[code] = 0 if alert.timestamp is None else alert.timestamp
+    for values in zip(*lists, strict=True):
+        for alert in scorer.update_one_all(dict(zip(names, values, strict=True))):
+            code = code_of[alert.conversation_id]
+            if first_index[code] < 0:
+                first_index[code] = -1 if alert.event_index is None else alert.event_index
+                first_ts[code] = 0 if alert.timestamp is None else alert.timestamp
     position = np.flatnonzero(kept).astype(np.int64)
     return Replay(
         position=position,

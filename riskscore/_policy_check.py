@@ -15,7 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore._evaluation_metrics import decision_metrics
-from riskscore.policy import AlertPolicy, _plain
+from riskscore.policy import AlertPolicy
+from riskscore.policy.alerts import _plain
 from riskscore.scores import ScoreTable
 
 __all__ = ["BandCheck", "PolicyCheck", "SweepRow", "check_policy"]
@@ -32,6 +33,7 @@ class BandCheck:
     urgent: float
     n_conversations: int
     n_grooming: int
+    guarded: int  # conversations a guard caps (two known adults, or two close known minors)
     alerts: int
     urgent_alerts: int
     true_alerts: int
@@ -42,7 +44,7 @@ class BandCheck:
 
 @dataclass(frozen=True, slots=True)
 class SweepRow:
-    """One candidate review threshold for one band."""
+    """One candidate review threshold for one band (the policy's guards still apply)."""
 
     band: str
     threshold: float
@@ -98,7 +100,8 @@ def check_policy(
     conversation_id, is_grooming : array-like of shape (n_labels,)
         Ground truth; every scored conversation must have a label.
     grid : tuple of float
-        Review thresholds to sweep in every band.
+        Review thresholds to sweep in every band; conversations the policy's
+        guards keep from alerting (two known adults) stay out of the sweep.
 
     Examples
     --------
@@ -111,14 +114,14 @@ def check_policy(
     True
     """
     y = _align(scores.conversation_id, np.asarray(conversation_id), np.asarray(is_grooming))
-    band_idx = policy.band_index(scores.child_age)
-    all_bands = (*policy.bands, policy.unknown)
-    tiers = policy.tiers(scores.risk, scores.child_age)
+    tiers, band_idx = policy.decide_many(scores.risk, scores.child_age, scores.adult_age)
+    # The highest tier the guards allow each conversation: its tier at risk 1.
+    cap = policy.tiers(np.ones(len(scores)), scores.child_age, scores.adult_age)
     n = len(scores)
     checks, sweep = [], []
-    for b, band in enumerate(all_bands):
+    for b, band in enumerate(policy.all_bands):
         mask = band_idx == b
-        risk, truth = scores.risk[mask], y[mask]
+        risk, truth, allowed = scores.risk[mask], y[mask], cap[mask] > 0
         alerted = tiers[mask] > 0
         precision, recall = _precision_recall(truth, alerted)
         checks.append(
@@ -128,6 +131,7 @@ def check_policy(
                 urgent=band.urgent,
                 n_conversations=int(mask.sum()),
                 n_grooming=int(truth.sum()),
+                guarded=int((cap[mask] < 2).sum()),
                 alerts=int(alerted.sum()),
                 urgent_alerts=int((tiers[mask] == 2).sum()),
                 true_alerts=int((alerted & truth).sum()),
@@ -137,7 +141,7 @@ def check_policy(
             )
         )
         for t in grid:
-            hit = risk >= t
+            hit = (risk >= t) & allowed
             precision, recall = _precision_recall(truth, hit)
             sweep.append(
                 SweepRow(

@@ -508,7 +508,7 @@ def evaluate(
         )
     risk = model.predict_proba(features)
     child_age = features.column("child_age")
-    tiers = policy.tiers(risk, child_age)
+    tiers = policy.tiers(risk, child_age, features.column("adult_age"))
 
     adult_code, n_adults = em.cluster_codes(truth.adult_id)
     adult_truth = em.group_any(adult_code, y, n_adults)

@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 
 from riskscore import synthetic
-from riskscore.feature_specs import FEATURE_NAMES
+from riskscore.features.registry import FEATURE_NAMES
 from riskscore.model import RiskModel
 from riskscore.online import OnlineScorer
-from riskscore.policy import Alert, AlertPolicy, _plain
+from riskscore.policy import Alert, AlertPolicy
+from riskscore.policy.alerts import _plain
 from riskscore.queue import Case, ReviewQueue, UserReport, iter_reports
 from riskscore.schema import CHANNEL_NAMES
 
@@ -147,7 +148,7 @@ def simulate_month(
     >>> month.alert_signals > 0 and month.decisions > 0
     True
     """
-    from riskscore.persistence import load_model
+    from riskscore.model import load_model
 
     path = Path(queue_path)
     if path.exists():
@@ -163,8 +164,8 @@ def simulate_month(
     channel_at = FEATURE_NAMES.index("max_channel")
     arrivals: list[Arrival] = []
     for event in data.messages.iter_events():
-        alert = scorer.update_one(event)
-        if alert is not None:
+        # update_one_all: an event can also alert its adult's other conversations.
+        for alert in scorer.update_one_all(event):
             level = scorer.features_of(alert.conversation_id)[channel_at]
             channel = CHANNEL_NAMES[int(level)] if math.isfinite(level) else None
             ts = int(alert.timestamp or event["timestamp"])  # type: ignore[call-overload]

@@ -1,10 +1,12 @@
 """Online scoring: one event in, an alert out, in microseconds.
 
 :class:`OnlineScorer` keeps O(1) state per conversation and per account; no
-history is replayed. After the k-th event of a conversation its features equal
-the batch features of that conversation's first k events (and of everything
-its adult did up to then), so online and batch scores agree. ``docs/online.md``
-states the rules for late events, duplicates, expiry, alerts and checkpoints.
+history is replayed. At any moment every live conversation's features equal
+the batch features of its events so far (and of everything its adult did up to
+now: an event that changes an adult's per-account features re-scores that
+adult's other live conversations), so online and batch scores agree.
+``docs/online.md`` states the rules for late events, duplicates, expiry, alerts
+and checkpoints, and what re-scoring costs.
 """
 
 from __future__ import annotations
@@ -12,126 +14,99 @@ from __future__ import annotations
 import math
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numba
 import numpy as np
+import numpy.typing as npt
 
 from riskscore import _checkpoint
 from riskscore._event_parsing import parse_event_fast
+from riskscore._online_state import NO_ACCOUNT as _NO_ACCOUNT
 from riskscore._online_state import AccountState, ConversationState
 from riskscore.exceptions import SchemaError
-from riskscore.feature_specs import FEATURE_NAMES, FEATURES
+from riskscore.features.kernel import conversation_features
+from riskscore.features.registry import FEATURE_NAMES, feature_index
 from riskscore.model import RiskModel
+from riskscore.model.trees import walk
 from riskscore.policy import Alert, AlertPolicy, Tier
 from riskscore.scores import Reason
 
 __all__ = ["OnlineScorer"]
 
 _N_REASONS = 3
-_DESCRIPTIONS = {spec.name: spec.description for spec in FEATURES}
-_LOG1P = math.log1p
+_N_FEATURES = len(FEATURE_NAMES)
+_CHILD_AGE = feature_index("child_age")
+_ADULT_AGE = feature_index("adult_age")
 _EXP = math.exp
+FloatArray = npt.NDArray[np.float64]
 
 
-class _FastLinear:
-    """The model's portable parameters folded into plain Python floats for one-row scoring.
+@numba.njit(cache=True, nogil=True)
+def _features_and_margin(
+    state: FloatArray,
+    adult_account: FloatArray,
+    row: FloatArray,
+    nodes: npt.NDArray[np.int32],
+    values: FloatArray,
+    roots: npt.NDArray[np.int32],
+) -> float:
+    """The feature row of a conversation (into ``row``) and the trees' margin on it: one
+    compiled call per event."""
+    conversation_features(state, adult_account, row)
+    return walk(row, nodes, values, roots)
 
-    ``risk`` equals :meth:`LinearParams.predict_one` up to float summation
-    order (about 1e-16); ``reasons`` equals the batch reason codes.
+
+class _OnlineModel:
+    """The model's trees walked on a full feature row, and its calibration, for one event.
+
+    ``risk`` equals :meth:`RiskModel.predict_proba` on the same row (the same compiled
+    tree walk and the same formula); ``reasons`` equals the batch reasons.
     """
 
-    __slots__ = ("contrib_weight", "impute", "log_idx", "mean", "nan_idx", "risk")
+    __slots__ = ("a", "b", "columns", "model", "nodes", "roots", "values")
 
     def __init__(self, model: RiskModel) -> None:
-        p = model.params
-        self.log_idx = tuple(j for j, flag in enumerate(p.log_scale) if flag)
-        self.impute = [float(v) for v in p.impute]
-        self.mean = [float(v) for v in p.mean]
-        weight = [float(c / s) for c, s in zip(p.coef, p.scale, strict=True)]
-        self.contrib_weight = [
-            float(-p.calib_a * c / s) for c, s in zip(p.coef, p.scale, strict=True)
-        ]
-        # Only the age features can be NaN (unknown ages); the rest are counts and ratios
-        # with non-zero denominators. Log-scaled ones are never NaN after max(x, 0).
-        self.nan_idx = tuple(j for j in (0, 1, 2) if not p.log_scale[j])
-        self.risk = _compile_risk(
-            weight,
-            float(p.intercept - np.sum(p.coef * p.mean / p.scale)),
-            float(p.calib_a),
-            float(p.calib_b),
-            self.log_idx,
-            {j: self.impute[j] for j in self.nan_idx},
+        self.columns = np.array([feature_index(n) for n in model.feature_names], dtype=np.int64)
+        # The trees index the model's inputs; online they read the full feature row.
+        self.nodes, self.values, self.roots = model.trees.packed(self.columns)
+        self.a = model.calibration.a
+        self.b = model.calibration.b
+        self.model = model
+
+    def score(
+        self, conv: ConversationState, adult: AccountState | None
+    ) -> tuple[float, FloatArray]:
+        """Calibrated risk and feature row of a conversation, given its adult's account."""
+        row = np.empty(_N_FEATURES)
+        margin = _features_and_margin(
+            conv.state,
+            _NO_ACCOUNT if adult is None else adult.tallies,
+            row,
+            self.nodes,
+            self.values,
+            self.roots,
         )
+        z = self.a * margin + self.b
+        return 1.0 / (1.0 + _EXP(z if z < 700.0 else 700.0)), row
 
-    def inputs(self, row: list[float]) -> list[float]:
-        """Model inputs before standardization: log1p where log-scaled, NaN imputed."""
-        u = row.copy()
-        for j in self.log_idx:
-            x = u[j]
-            u[j] = _LOG1P(x) if x > 0.0 else 0.0
-        for j in self.nan_idx:
-            if u[j] != u[j]:
-                u[j] = self.impute[j]
-        return u
+    def risk(self, row: FloatArray) -> float:
+        """Calibrated risk of one feature row."""
+        z = self.a * walk(row, self.nodes, self.values, self.roots) + self.b
+        return 1.0 / (1.0 + _EXP(z if z < 700.0 else 700.0))
 
-    def reasons(self, row: list[float]) -> tuple[Reason, ...]:
+    def reasons(self, row: FloatArray) -> tuple[Reason, ...]:
         """Top positive contributions, strongest first (as :func:`riskscore.scores.top_reasons`)."""
-        u = self.inputs(row)
-        contrib = [w * (x - m) for w, x, m in zip(self.contrib_weight, u, self.mean, strict=True)]
-        order = sorted(range(len(contrib)), key=contrib.__getitem__, reverse=True)
+        inputs = row[self.columns]
+        contrib = self.model.contributions(inputs[None, :])[0]
+        order = np.argsort(-contrib, kind="stable")[:_N_REASONS]
+        names = self.model.feature_names
         return tuple(
-            Reason(FEATURE_NAMES[j], float(row[j]), contrib[j], _DESCRIPTIONS[FEATURE_NAMES[j]])
-            for j in order[:_N_REASONS]
+            Reason.of(names[j], float(inputs[j]), float(contrib[j]))
+            for j in order
             if contrib[j] > 0.0
         )
-
-
-def _compile_risk(
-    weight: list[float],
-    bias: float,
-    calib_a: float,
-    calib_b: float,
-    log_idx: tuple[int, ...],
-    impute: dict[int, float],
-) -> Callable[[list[float]], float]:
-    """``row -> calibrated risk`` as one straight-line expression over the row.
-
-    Unrolled (constants as globals of the generated function), the dot product
-    takes about half the time of ``map``/``sum`` over weight lists (1.3 against
-    2.8 us), on the hot path of every event. Only names and indices are formatted
-    into the source; every number is passed as a value, so no float is rounded.
-    The summation order differs from the batch one (about 1e-16). Every log-scaled
-    feature is a count, a duration or a rate, never negative, so ``log1p`` needs no
-    ``max(x, 0)``; possibly-NaN features are imputed inline.
-    """
-    terms = []
-    for j in range(len(weight)):
-        if j in log_idx:
-            x = f"_log1p(x{j})"
-        elif j in impute:
-            x = f"(x{j} if x{j} == x{j} else _i{j})"
-        else:
-            x = f"x{j}"
-        terms.append(f"_w{j} * {x}")
-    source = (
-        "def risk(r):\n"
-        f"    {', '.join(f'x{j}' for j in range(len(weight)))}, = r\n"
-        f"    z = _a * (_bias + {' + '.join(terms)}) + _b\n"
-        "    return 1.0 / (1.0 + _exp(z if z < 700.0 else 700.0))\n"
-    )
-    namespace: dict[str, Any] = {
-        "_log1p": _LOG1P,
-        "_exp": _EXP,
-        "_a": calib_a,
-        "_b": calib_b,
-        "_bias": bias,
-        **{f"_w{j}": w for j, w in enumerate(weight)},
-        **{f"_i{j}": v for j, v in impute.items()},
-    }
-    exec(compile(source, "<riskscore.online risk>", "exec"), namespace)
-    risk: Callable[[list[float]], float] = namespace["risk"]
-    return risk
 
 
 class OnlineScorer:
@@ -150,7 +125,8 @@ class OnlineScorer:
     cooldown_s : float, default 0
         Minimum event time between two alerts of one conversation; an
         escalation inside the cool-down is raised by the first event after it
-        that is still at the higher tier.
+        that scores the conversation (its own event, or one that re-scores it
+        through its adult) while it is still at the higher tier.
     reorder_tolerance_s : float, default 300
         An event up to this many seconds older than its conversation's latest
         event is applied as if sent at that latest time (its timestamp is
@@ -165,6 +141,9 @@ class OnlineScorer:
         Events applied.
     n_clamped, n_too_late, n_expired : int
         Late events clamped, late events refused, conversations expired.
+    n_rescored : int
+        Conversations re-scored because an event in another conversation
+        changed their adult's per-account features.
     checkpoint_extra : dict
         The ``extra`` data of the checkpoint this scorer was restored from.
 
@@ -189,8 +168,6 @@ class OnlineScorer:
         cooldown_s: float = 0.0,
         reorder_tolerance_s: float = 300.0,
     ) -> None:
-        if model.feature_names != FEATURE_NAMES:
-            raise SchemaError("the model's features differ from the ones this riskscore computes")
         if not idle_expiry_s > 0:
             raise ValueError(f"idle_expiry_s must be positive, got {idle_expiry_s}")
         if not cooldown_s >= 0:
@@ -202,17 +179,28 @@ class OnlineScorer:
         self.idle_expiry_s = float(idle_expiry_s)
         self.cooldown_s = float(cooldown_s)
         self.reorder_tolerance_s = float(reorder_tolerance_s)
-        self._linear = _FastLinear(model)
+        self._linear = _OnlineModel(model)
         self._risk = self._linear.risk
-        self._bands = _BandLookup(self.policy)
-        self._min_review = self._bands.min_review
+        self._score = self._linear.score
+        # The policy's one tier rule on plain floats; below min_review nothing can alert.
+        self._decide = self.policy.decide_one
+        self._min_review = self.policy.min_review
         self._conversations: OrderedDict[object, ConversationState] = OrderedDict()
         self._accounts: OrderedDict[object, AccountState] = OrderedDict()
+        # account id -> ids of the live conversations where it has the adult role, in the
+        # order they joined (a dict as an ordered set: holding only ids, it stays out of the
+        # garbage collector's passes). Kept apart from _accounts so that an account's expiry
+        # and return (its counts restart) leaves its live conversations reachable.
+        self._adult_convs: dict[object, dict[object, None]] = {}
+        # Alerts an update_one raised on conversations other than its own; None when it
+        # raised none. Reset by the callers that collect them (update_one_all, update_many).
+        self._cross: list[Alert] | None = None
         self.clock = 0
         self.n_events = 0
         self.n_clamped = 0
         self.n_too_late = 0
         self.n_expired = 0
+        self.n_rescored = 0
         self.checkpoint_extra: dict[str, Any] = {}
         self._oldest = -math.inf  # lower bound of the oldest activity held (for expiry)
 
@@ -230,11 +218,12 @@ class OnlineScorer:
         oldest = math.inf
         while conversations:
             key = next(iter(conversations))
-            max_ts = conversations[key].max_ts
-            if max_ts >= horizon:
-                oldest = max_ts
+            conv = conversations[key]
+            if conv.max_ts >= horizon:
+                oldest = conv.max_ts
                 break
             del conversations[key]
+            self._unindex(conv.adult_id(), key)
             self.n_expired += 1
         accounts = self._accounts
         while accounts:
@@ -246,10 +235,77 @@ class OnlineScorer:
             del accounts[key]
         self._oldest = oldest
 
+    def _index(self, account_id: object, cid: object) -> None:
+        convs = self._adult_convs.get(account_id)
+        if convs is None:
+            self._adult_convs[account_id] = {cid: None}
+        else:
+            convs[cid] = None
+
+    def _unindex(self, account_id: object, cid: object) -> None:
+        convs = self._adult_convs.get(account_id)
+        if convs is not None:
+            convs.pop(cid, None)
+            if not convs:
+                del self._adult_convs[account_id]
+
+    def _after_account_change(
+        self,
+        cid: object,
+        conv: ConversationState,
+        adult_was_initiator: bool,
+        changed: tuple[object, AccountState] | None,
+        ts: int,
+    ) -> None:
+        """Keep the adult index right and re-score the changed account's other conversations.
+
+        Called only when the event just applied to ``conv`` flipped its roles or
+        changed the per-account features of ``changed`` (``(account_id, state)``;
+        see :meth:`ConversationState.update`). ``conv`` itself is scored by the
+        caller. Alerts raised are left in ``_cross``.
+        """
+        if conv.adult_i != adult_was_initiator:
+            # An age arrived and the roles flipped: the conversation changes adult.
+            self._unindex(conv.responder if conv.adult_i else conv.initiator, cid)
+            self._index(conv.adult_id(), cid)
+        if changed is None:
+            return
+        account_id, account = changed
+        convs = self._adult_convs.get(account_id)
+        if convs is None:
+            return
+        conversations = self._conversations
+        score = self._score
+        min_review = self._min_review
+        cross: list[Alert] = []
+        n = 0
+        for other_cid in convs:
+            if other_cid == cid:
+                continue
+            other = conversations[other_cid]
+            risk, row = score(other, account)
+            other.risk = risk
+            n += 1
+            if risk >= min_review:
+                # Raised now, but never dated before the state it describes.
+                at = ts if ts > other.max_ts else other.max_ts
+                alert = self._maybe_alert(other_cid, at, other, row, risk)
+                if alert is not None:
+                    cross.append(alert)
+        self.n_rescored += n
+        if cross:
+            self._cross = cross
+
     # ------------------------------------------------------------------ API
 
     def update_one(self, event: Mapping[str, Any]) -> Alert | None:
-        """Apply one event (a schema v1 mapping) and return an alert if one is due.
+        """Apply one event (a schema v1 mapping); return its own conversation's alert if due.
+
+        When the event changes an account's per-account features (a new minor
+        contacted, a request sent or accepted, a block or report from a minor),
+        every other live conversation where that account is the adult is
+        re-scored too, and may alert. Those alerts are **not** returned here:
+        :meth:`update_one_all` and :meth:`update_many` return every alert.
 
         Parameters
         ----------
@@ -261,8 +317,8 @@ class OnlineScorer:
         Returns
         -------
         Alert or None
-            An alert when the conversation first reaches a tier, or reaches a
-            higher one; None otherwise.
+            An alert when the event's conversation first reaches a tier, or
+            reaches a higher one; None otherwise.
 
         Raises
         ------
@@ -284,6 +340,7 @@ class OnlineScorer:
             conv = ConversationState(sender_id, recipient_id)
             conversations[cid] = conv
             side = 1
+            self._index(conv.adult_id(), cid)
         else:
             if sender_id == conv.initiator and recipient_id == conv.responder:
                 side = 1
@@ -324,7 +381,8 @@ class OnlineScorer:
             recipient = accounts[recipient_id] = AccountState()
         else:
             accounts.move_to_end(recipient_id)
-        conv.update(
+        adult_i = conv.adult_i
+        changed = conv.update(
             side, ts, sender_age, recipient_age, channel, kind, tz, sender, recipient, recipient_id
         )
         self.n_events += 1
@@ -332,16 +390,73 @@ class OnlineScorer:
             self.clock = ts
             if ts - self.idle_expiry_s > self._oldest:
                 self._expire()
+        # Most events change no account's features and flip no roles: one test.
+        if changed or conv.adult_i != adult_i:
+            self._after_account_change(
+                cid,
+                conv,
+                adult_i,
+                (sender_id, sender)
+                if changed == 1
+                else (recipient_id, recipient)
+                if changed
+                else None,
+                ts,
+            )
         # The adult is one of this event's two accounts, both held (just touched).
-        row = conv.features_with(sender if conv.adult_i == (side == 1) else recipient)
-        conv.risk = risk = self._risk(row)
+        risk, row = self._score(conv, sender if conv.adult_i == (side == 1) else recipient)
+        conv.risk = risk
         # Below the lowest review threshold no alert can fire.
         if risk < self._min_review:
             return None
         return self._maybe_alert(cid, ts, conv, row, risk)
 
+    def update_one_all(self, event: Mapping[str, Any]) -> list[Alert]:
+        """Apply one event; return every alert it raised.
+
+        The event's own conversation's alert first (as :meth:`update_one`
+        returns it), then those of the other live conversations of an adult
+        whose per-account features the event changed, in the order those
+        conversations joined that adult. Such an alert has the re-scored
+        conversation's ids, its latest ``event_index``, and as ``timestamp``
+        the event's time (or that conversation's latest, if later).
+
+        Parameters
+        ----------
+        event : mapping
+            One schema v1 event, as for :meth:`update_one`.
+
+        Returns
+        -------
+        list of Alert
+            Empty for most events.
+
+        Raises
+        ------
+        SchemaError
+            As :meth:`update_one`; state is unchanged.
+
+        Examples
+        --------
+        >>> import riskscore as rs
+        >>> scorer = rs.OnlineScorer(rs.load_model())
+        >>> scorer.update_one_all({"conversation_id": 1, "timestamp": 1_700_000_000,
+        ...                        "sender_id": "a", "recipient_id": "b",
+        ...                        "channel": "public"})
+        []
+        """
+        self._cross = None
+        own = self.update_one(event)
+        cross = self._cross
+        if cross is None:
+            return [] if own is None else [own]
+        self._cross = None
+        return cross if own is None else [own, *cross]
+
     def update_many(self, events: Iterable[Mapping[str, Any]]) -> list[Alert]:
-        """Apply events in order; return the alerts they raised, in order.
+        """Apply events in order; return every alert they raised, in order.
+
+        Each event's alerts are ordered as :meth:`update_one_all` returns them.
 
         Examples
         --------
@@ -353,22 +468,26 @@ class OnlineScorer:
         True
         """
         update = self.update_one
-        alerts = []
+        alerts: list[Alert] = []
+        self._cross = None
         for event in events:
             alert = update(event)
             if alert is not None:
                 alerts.append(alert)
+            if self._cross is not None:
+                alerts.extend(self._cross)
+                self._cross = None
         return alerts
 
-    def _features(self, conv: ConversationState) -> list[float]:
+    def _features(self, conv: ConversationState) -> FloatArray:
         return conv.features(self._accounts)
 
     def _maybe_alert(
-        self, cid: object, ts: int, conv: ConversationState, row: list[float], risk: float
+        self, cid: object, ts: int, conv: ConversationState, row: FloatArray, risk: float
     ) -> Alert | None:
-        child_age = row[0]
-        band = self._bands.band_of(child_age)
-        tier = 2 if risk >= band.urgent else 1 if risk >= band.review else 0
+        child_age = float(row[_CHILD_AGE])
+        adult_age = float(row[_ADULT_AGE])
+        tier, band = self._decide(risk, child_age, adult_age)
         if tier <= conv.n_alerted_tier:
             return None
         if (
@@ -385,6 +504,7 @@ class OnlineScorer:
             adult_id=conv.initiator if adult_i else conv.responder,
             child_id=conv.responder if adult_i else conv.initiator,
             child_age=child_age,
+            adult_age=adult_age,
             age_band=band.name,
             risk=risk,
             tier=Tier(tier),
@@ -396,13 +516,14 @@ class OnlineScorer:
     def refresh(self) -> list[Alert]:
         """Re-score every live conversation against its adult's current account features.
 
-        A conversation's risk is updated by its own events; its adult's
-        per-account features (fan-out to minors and the rest) also move with
-        the adult's *other* conversations. At the end of a finite stream this
-        brings every risk up to date, so that each conversation's risk equals
-        its batch score over the same events, and returns the escalation
-        alerts that raises (at the conversation's latest event). O(number of
-        live conversations); ``riskscore stream`` calls it at end of input.
+        Every event already re-scores the conversations whose features it
+        changes (its own, and its adults' other live ones), so this normally
+        changes nothing and returns no alert. It is a safety net for what
+        bypasses that: a restore with another model (risks recomputed, not
+        alerted), or an adult's account state expiring before one of its
+        conversations does. It returns the escalation alerts that raises (at
+        each conversation's latest event). O(number of live conversations);
+        ``riskscore stream`` calls it at end of input.
 
         Returns
         -------
@@ -413,7 +534,7 @@ class OnlineScorer:
         for cid, conv in self._conversations.items():
             row = self._features(conv)
             conv.risk = risk = self._linear.risk(row)
-            if risk >= self._bands.min_review:
+            if risk >= self._min_review:
                 alert = self._maybe_alert(cid, conv.max_ts, conv, row, risk)
                 if alert is not None:
                     alerts.append(alert)
@@ -505,7 +626,14 @@ class OnlineScorer:
                 "n_clamped": self.n_clamped,
                 "n_too_late": self.n_too_late,
                 "n_expired": self.n_expired,
+                "n_rescored": self.n_rescored,
             },
+            # The adult index is rebuilt from the conversations on restore; only its
+            # order (that of the alerts one event raises) needs keeping, for adults
+            # with more than one live conversation.
+            "adult_index": [
+                [aid, list(convs)] for aid, convs in self._adult_convs.items() if len(convs) > 1
+            ],
             "extra": dict(extra or {}),
         }
         _checkpoint.write(
@@ -563,35 +691,26 @@ class OnlineScorer:
         scorer.n_clamped = int(counters["n_clamped"])
         scorer.n_too_late = int(counters["n_too_late"])
         scorer.n_expired = int(counters["n_expired"])
+        scorer.n_rescored = int(counters.get("n_rescored", 0))
         scorer.checkpoint_extra = dict(snap.meta.get("extra", {}))
         for aid, state in snap.accounts:
             scorer._accounts[aid] = AccountState.from_json(state)
         for cid, initiator, responder, state in snap.conversations:
-            scorer._conversations[cid] = ConversationState.from_json(initiator, responder, state)
+            conv = ConversationState.from_json(initiator, responder, state)
+            scorer._conversations[cid] = conv
+            scorer._index(conv.adult_id(), cid)
+        # Membership comes from the conversations; the stored order (absent from
+        # checkpoints of earlier versions) only reorders it.
+        for aid, cids in snap.meta.get("adult_index", []):
+            convs = scorer._adult_convs.get(aid)
+            if convs is not None:
+                ordered = dict.fromkeys(cid for cid in cids if cid in convs)
+                ordered.update(convs)
+                scorer._adult_convs[aid] = ordered
         if snap.meta.get("model_sha256") != _model_fingerprint(model):
             for conv in scorer._conversations.values():
                 conv.risk = scorer._linear.risk(scorer._features(conv))
         return scorer
-
-
-class _BandLookup:
-    """The policy's bands as plain floats, for a fast per-event tier check."""
-
-    __slots__ = ("bands", "min_review", "unknown", "upper")
-
-    def __init__(self, policy: AlertPolicy) -> None:
-        self.bands = policy.bands
-        self.unknown = policy.unknown
-        self.upper = [b.max_age for b in policy.bands]
-        self.min_review = min(b.review for b in (*policy.bands, policy.unknown))
-
-    def band_of(self, child_age: float) -> Any:
-        if child_age != child_age:
-            return self.unknown
-        for band, upper in zip(self.bands, self.upper, strict=True):
-            if child_age < upper:
-                return band
-        return self.bands[-1]
 
 
 def _version() -> str:
@@ -604,7 +723,7 @@ def _model_fingerprint(model: RiskModel) -> str:
     import hashlib
     import json
 
-    text = json.dumps(model.params.to_dict(), sort_keys=True)
+    text = json.dumps(model.to_dict(), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -1,24 +1,30 @@
 """Scoring Parquet files larger than memory, in conversation-complete chunks.
 
 :func:`score_parquet` gives the same scores and alerts as
-``model.score(read_messages(path))`` with memory bounded by one chunk:
+``model.score(read_messages(path))`` with memory bounded by one chunk of events
+(plus the per-account parts of step 1, which grow with conversations, not events):
 
-1. **Chunks.** If the file is sorted by ``conversation_id`` (as
+1. **Per-account tallies, over every event.** The events are streamed in record
+   batches; each batch is validated (:func:`riskscore.read_messages`) and gives its
+   :func:`~riskscore.features.accounts.account_parts` (distinct contact pairs and
+   per-account counts). :func:`~riskscore.features.accounts.tallies_from_parts` merges
+   them into the tallies of the whole file, so an adult whose conversations sit in
+   different chunks gets the fan-out of all of them. Parts do not need whole
+   conversations: distinct pairs and counts add up over any split of the events.
+2. **Chunks.** If the file is sorted by ``conversation_id`` (as
    :func:`riskscore.synthetic.generate_parquet` writes it), record batches are
-   streamed and the rows of the last conversation of each batch are carried
-   into the next, so a conversation is never split between chunks. Otherwise
-   the rows are first range-partitioned by conversation id into temporary
-   Parquet buckets (streaming), and each bucket is one chunk.
-2. **Features.** Each chunk is validated (:func:`riskscore.read_messages`)
-   and featurized; its per-conversation features are spilled to a temporary
-   file, and the per-account aggregates behind the sender features (distinct
-   (sender, recipient) contact pairs, request, accept and block counts) are
-   accumulated, because an adult's conversations may sit in different chunks.
-3. **Scores.** With the per-account aggregates complete, each spilled chunk
-   gets its sender features from them, is scored, and its scores are appended
-   to the output; alerts are collected and written at the end.
+   streamed again and the rows of the last conversation of each batch are carried
+   into the next, so a conversation is never split between chunks. Otherwise step 1
+   also range-partitions the rows by conversation id into temporary Parquet buckets
+   (the same streaming read), and each bucket is one chunk.
+3. **Scores.** Each chunk goes through the single-machine code with the merged
+   tallies: :func:`riskscore.extract_features` (``account_features=``), then
+   :meth:`RiskModel.score_features`; its scores are appended to the output, and its
+   alerts collected and written at the end, in the in-memory order.
 
-The raw events are read once; only the small feature matrix is read twice.
+There is one definition of each feature and tally (:mod:`riskscore.features`); this
+module only decides which events go through it together. A sorted file is read twice
+(step 1, then step 3); an unsorted one once, plus its buckets.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,23 +41,20 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore._arrow_io import _nan_to_null, write_table
-from riskscore._segments import count_by
-from riskscore._sender_features import SENDER_FEATURES, account_tallies, combine
 from riskscore.exceptions import SchemaError
-from riskscore.features import AccountFeatures, FeatureTable, extract_features
+from riskscore.features import extract_features
+from riskscore.features.accounts import AccountParts, account_parts, tallies_from_parts
 from riskscore.io import read_messages
-from riskscore.messages import MessageTable
+from riskscore.model import RiskModel, load_model
+from riskscore.policy import Alert, AlertPolicy
+from riskscore.workflows import alerts_table
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from riskscore.model import RiskModel
-    from riskscore.policy import Alert, AlertPolicy
-
 __all__ = ["OutOfCoreResult", "iter_conversation_chunks", "score_parquet"]
 
 AnyArray = npt.NDArray[Any]
-IntArray = npt.NDArray[np.int64]
 Progress = Callable[[int], object]
 
 #: Default number of events per chunk (about 1 GB of peak memory with scoring).
@@ -124,63 +127,81 @@ def _scan(path: Path, batch_rows: int) -> tuple[bool, AnyArray]:
 def _sorted_chunks(path: Path, chunk_rows: int) -> Iterator[pa.Table]:
     """Conversation-complete chunks of a file sorted by conversation id."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     carry: pa.Table | None = None
-    # pre_buffer=True keeps every row group's read buffers until the file is closed
-    # (memory grows with the file); without it memory stays bounded by a batch.
-    with pq.ParquetFile(path, pre_buffer=False) as pf:
-        for batch in pf.iter_batches(batch_size=chunk_rows):
-            table = pa.Table.from_batches([batch])
-            if carry is not None:
-                table = pa.concat_tables([carry, table]).combine_chunks()
-            ids = _ids_of(table)
-            if len(ids) == 0:
-                continue
-            # rows of the last conversation may continue in the next batch
-            cut = int(np.searchsorted(ids, ids[-1], side="left"))
-            carry = table.slice(cut)
-            if cut:
-                yield table.slice(0, cut)
+    for batch in _batches(path, chunk_rows):
+        table = batch if carry is None else pa.concat_tables([carry, batch]).combine_chunks()
+        ids = _ids_of(table)
+        if len(ids) == 0:
+            continue
+        # rows of the last conversation may continue in the next batch
+        cut = int(np.searchsorted(ids, ids[-1], side="left"))
+        carry = table.slice(cut)
+        if cut:
+            yield table.slice(0, cut)
     if carry is not None and carry.num_rows:
         yield carry
 
 
-def _partitioned_chunks(
-    path: Path, chunk_rows: int, sample: AnyArray, workdir: Path
-) -> Iterator[pa.Table]:
-    """Range-partition an unsorted file by conversation id into Parquet buckets
-    (boundaries from sampled quantiles), then yield the buckets in id order: every
-    conversation lies wholly in one bucket, and bucket order is conversation order."""
+def _batches(path: Path, batch_rows: int) -> Iterator[pa.Table]:
+    """The rows of a Parquet file as tables of about ``batch_rows`` rows, in file order."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    # pre_buffer=True keeps every row group's read buffers until the file is closed
+    # (memory grows with the file); without it memory stays bounded by a batch.
     with pq.ParquetFile(path, pre_buffer=False) as pf:
-        n_rows = pf.metadata.num_rows
-        n_buckets = int(min(max(-(-n_rows // chunk_rows), 1), 512))
-        cuts = np.unique(np.sort(sample)[(np.arange(1, n_buckets) * len(sample)) // n_buckets])
-        n_buckets = len(cuts) + 1
-        files = [workdir / f"bucket_{b:04d}.parquet" for b in range(n_buckets)]
-        writers: dict[int, Any] = {}
-        try:
-            for batch in pf.iter_batches(batch_size=chunk_rows):
-                table = pa.Table.from_batches([batch])
-                bucket = np.searchsorted(cuts, _ids_of(table), side="right")
-                order = np.argsort(bucket, kind="stable")  # keeps input order within a bucket
-                bounds = np.searchsorted(bucket[order], np.arange(n_buckets + 1))
-                grouped = table.take(pa.array(order))
-                for b in range(n_buckets):
-                    lo, hi = int(bounds[b]), int(bounds[b + 1])
-                    if hi > lo:
-                        if b not in writers:
-                            writers[b] = pq.ParquetWriter(files[b], table.schema)
-                        writers[b].write_table(grouped.slice(lo, hi - lo))
-        finally:
-            for writer in writers.values():
-                writer.close()
-    for b in sorted(writers):
-        yield pq.read_table(files[b])
-        files[b].unlink()
+        for batch in pf.iter_batches(batch_size=batch_rows):
+            yield pa.Table.from_batches([batch])
+
+
+def _partition(
+    tables: Iterable[pa.Table], n_rows: int, chunk_rows: int, sample: AnyArray, workdir: Path
+) -> list[Path]:
+    """Range-partition the rows of ``tables`` by conversation id into Parquet buckets
+    (boundaries from sampled quantiles), written in ``workdir``; the bucket files in id
+    order. Every conversation lies wholly in one bucket, and bucket order is
+    conversation order."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n_buckets = int(min(max(-(-n_rows // chunk_rows), 1), 512))
+    cuts = np.unique(np.sort(sample)[(np.arange(1, n_buckets) * len(sample)) // n_buckets])
+    n_buckets = len(cuts) + 1
+    files = [workdir / f"bucket_{b:04d}.parquet" for b in range(n_buckets)]
+    writers: dict[int, Any] = {}
+    try:
+        for table in tables:
+            bucket = np.searchsorted(cuts, _ids_of(table), side="right")
+            order = np.argsort(bucket, kind="stable")  # keeps input order within a bucket
+            bounds = np.searchsorted(bucket[order], np.arange(n_buckets + 1))
+            grouped = table.take(pa.array(order))
+            for b in range(n_buckets):
+                lo, hi = int(bounds[b]), int(bounds[b + 1])
+                if hi > lo:
+                    if b not in writers:
+                        writers[b] = pq.ParquetWriter(files[b], table.schema)
+                    writers[b].write_table(grouped.slice(lo, hi - lo))
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return [files[b] for b in sorted(writers)]
+
+
+def _read_buckets(files: list[Path]) -> Iterator[pa.Table]:
+    """Each bucket as one table; a bucket's file is removed once it is read."""
+    import pyarrow.parquet as pq
+
+    for path in files:
+        yield pq.read_table(path)
+        path.unlink()
+
+
+def _n_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path, pre_buffer=False) as pf:
+        return int(pf.metadata.num_rows)
 
 
 def iter_conversation_chunks(
@@ -212,77 +233,19 @@ def iter_conversation_chunks(
         yield from _sorted_chunks(source, chunk_rows)
         return
     with tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-buckets-") as tmp:
-        yield from _partitioned_chunks(source, chunk_rows, sample, Path(tmp))
-
-
-# ---------------------------------------------------------------- per-account aggregates
-
-
-def _no_accounts() -> AccountFeatures:
-    return AccountFeatures(
-        account_id=np.empty(0, dtype=np.int64), values=np.zeros((0, len(SENDER_FEATURES)))
-    )
-
-
-class _AccountAggregates:
-    """Per-account counts accumulated over chunks, combined into :class:`AccountFeatures`
-    exactly as :func:`riskscore.extract_account_features` computes them in memory."""
-
-    def __init__(self) -> None:
-        self.contact_pairs: list[tuple[AnyArray, AnyArray]] = []
-        self.minor_pairs: list[tuple[AnyArray, AnyArray]] = []
-        self.counts: list[tuple[AnyArray, npt.NDArray[Any]]] = []
-
-    def add(self, msgs: MessageTable) -> None:
-        n_acc = len(msgs.accounts)
-        contact_pairs, minor_pairs, counts = account_tallies(msgs)
-        for pairs, store in ((contact_pairs, self.contact_pairs), (minor_pairs, self.minor_pairs)):
-            store.append((msgs.accounts[pairs // n_acc], msgs.accounts[pairs % n_acc]))
-        busy = counts.any(axis=1)
-        self.counts.append((msgs.accounts[busy], counts[busy]))
-        if len(self.contact_pairs) >= 16:
-            self._compact()
-
-    @staticmethod
-    def _distinct(pairs: list[tuple[AnyArray, AnyArray]]) -> tuple[AnyArray, AnyArray]:
-        senders = np.concatenate([p[0] for p in pairs])
-        recipients = np.concatenate([p[1] for p in pairs])
-        if len(pairs) == 1:
-            return senders, recipients
-        order = np.lexsort((recipients, senders))
-        senders, recipients = senders[order], recipients[order]
-        keep = np.ones(len(senders), dtype=bool)
-        keep[1:] = (senders[1:] != senders[:-1]) | (recipients[1:] != recipients[:-1])
-        return senders[keep], recipients[keep]
-
-    def _compact(self) -> None:
-        self.contact_pairs = [self._distinct(self.contact_pairs)]
-        self.minor_pairs = [self._distinct(self.minor_pairs)]
-        ids = np.concatenate([c[0] for c in self.counts])
-        values = np.concatenate([c[1] for c in self.counts])
-        uniq, code = np.unique(ids, return_inverse=True)
-        summed = np.column_stack(
-            [np.bincount(code, weights=values[:, j], minlength=len(uniq)) for j in range(3)]
+        buckets = _partition(
+            _batches(source, chunk_rows), _n_rows(source), chunk_rows, sample, Path(tmp)
         )
-        self.counts = [(uniq, summed)]
+        yield from _read_buckets(buckets)
 
-    def features(self) -> AccountFeatures:
-        if not self.counts:
-            return _no_accounts()
-        self._compact()
-        contact_senders = self.contact_pairs[0][0]
-        minor_senders = self.minor_pairs[0][0]
-        count_ids, counts = self.counts[0]
-        accounts = np.unique(np.concatenate([contact_senders, count_ids]))
 
-        def per_account(ids: AnyArray) -> npt.NDArray[np.float64]:
-            pos = np.searchsorted(accounts, ids)
-            return count_by(pos.astype(np.int64), len(accounts))
-
-        all_counts = np.zeros((len(accounts), counts.shape[1]))
-        all_counts[np.searchsorted(accounts, count_ids)] = counts
-        values = combine(per_account(contact_senders), per_account(minor_senders), all_counts)
-        return AccountFeatures(account_id=accounts, values=values)
+def _with_parts(tables: Iterable[pa.Table], parts: list[AccountParts]) -> Iterator[pa.Table]:
+    """Pass ``tables`` through, appending each one's per-account parts to ``parts``
+    (after validating it: a row that breaks the schema stops the job here)."""
+    for table in tables:
+        if table.num_rows:
+            parts.append(account_parts(read_messages(table)))
+        yield table
 
 
 # ---------------------------------------------------------------- output
@@ -328,48 +291,6 @@ class _ChunkWriter:
             self.path.touch()
 
 
-def _spill(features: FeatureTable, path: Path) -> None:
-    np.savez(
-        path,
-        conversation_id=features.conversation_id,
-        values=features.values,
-        adult_id=features.adult_id,
-        child_id=features.child_id,
-    )
-
-
-#: Rows per scoring call are a multiple of this, so that results equal one big call.
-_SCORE_BLOCK = 4096
-
-
-def _concat(tables: list[FeatureTable]) -> FeatureTable:
-    if len(tables) == 1:
-        return tables[0]
-    return FeatureTable(
-        conversation_id=np.concatenate([t.conversation_id for t in tables]),
-        values=np.concatenate([t.values for t in tables]),
-        names=tables[0].names,
-        adult_id=np.concatenate([t.adult_id for t in tables]),
-        child_id=np.concatenate([t.child_id for t in tables]),
-    )
-
-
-def _unspill(path: Path, names: tuple[str, ...], accounts: AccountFeatures) -> FeatureTable:
-    with np.load(path, allow_pickle=False) as data:
-        values = data["values"]
-        adult_id = data["adult_id"]
-        table = FeatureTable(
-            conversation_id=data["conversation_id"],
-            values=values,
-            names=names,
-            adult_id=adult_id,
-            child_id=data["child_id"],
-        )
-    sender_cols = [names.index(name) for name in SENDER_FEATURES]
-    values[:, sender_cols] = accounts.lookup(adult_id)
-    return table
-
-
 # ---------------------------------------------------------------- the job
 
 
@@ -404,9 +325,9 @@ def score_parquet(
     fmt : {"parquet", "csv", "jsonl"}, default "parquet"
         Output format.
     workdir : str or path-like, optional
-        Directory for temporary files (spilled features, partition buckets).
+        Directory for temporary files (the partition buckets of an unsorted file).
     progress : callable, optional
-        Called with the number of events of each chunk once it is featurized.
+        Called, after each chunk is scored, with the number of events scored so far.
 
     Returns
     -------
@@ -415,7 +336,15 @@ def score_parquet(
     Raises
     ------
     SchemaError
-        A row breaks schema v1 (the message names its column and value).
+        A row breaks schema v1 (the message names its column and value); raised
+        before any output is written.
+
+    Notes
+    -----
+    Memory: one chunk of events with its features, plus the per-account parts of
+    every batch until they are merged (each distinct contact pair of a batch, as two
+    account ids, in up to three sets; so about 50 bytes per conversation with integer
+    ids, more with text ids).
 
     Examples
     --------
@@ -429,9 +358,6 @@ def score_parquet(
     ...     print(result.n_conversations, result.n_chunks > 1)
     200 True
     """
-    from riskscore.persistence import load_model
-    from riskscore.policy import AlertPolicy
-
     if fmt not in ("parquet", "csv", "jsonl"):
         raise ValueError(f"fmt must be parquet, csv or jsonl, got {fmt!r}")
     if chunk_rows < 1:
@@ -444,70 +370,48 @@ def score_parquet(
     model = model if model is not None else load_model()
     policy = policy if policy is not None else AlertPolicy.default()
     sorted_input, sample = _scan(source, chunk_rows)
-    aggregates = _AccountAggregates()
-    n_events = 0
     with tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-ooc-") as tmp:
-        work = Path(tmp)
-        chunks = (
-            _sorted_chunks(source, chunk_rows)
-            if sorted_input
-            else _partitioned_chunks(source, chunk_rows, sample, work)
-        )
-        spilled: list[Path] = []
-        for i, chunk in enumerate(chunks):
-            msgs = read_messages(chunk)
-            del chunk
-            aggregates.add(msgs)
-            # The sender columns are filled in from every chunk's aggregates (_unspill):
-            # no accounts here spares computing chunk-local ones only to overwrite them.
-            features = extract_features(msgs, account_features=_no_accounts())
-            n_events += len(msgs)
-            spilled.append(work / f"features_{i:05d}.npz")
-            _spill(features, spilled[-1])
-            del msgs, features
-            if progress is not None:
-                progress(n_events)
-        accounts = aggregates.features()
-        del aggregates
+        # Step 1: the per-account parts of every event (and the buckets of an unsorted file).
+        parts: list[AccountParts] = []
+        batches = _with_parts(_batches(source, chunk_rows), parts)
+        if sorted_input:
+            for _ in batches:
+                pass
+            chunks = _sorted_chunks(source, chunk_rows)
+        else:
+            buckets = _partition(batches, _n_rows(source), chunk_rows, sample, Path(tmp))
+            chunks = _read_buckets(buckets)
+        accounts = tallies_from_parts(parts)
+        del parts
+        # Step 3: whole conversations, with every chunk's tallies.
         scores_path = out / f"scores.{fmt}"
         writer = _ChunkWriter(scores_path)
         alerts: list[Alert] = []
-        n_conversations = 0
-        pending: list[FeatureTable] = []
-
-        def flush(n_rows: int) -> None:
-            nonlocal n_conversations
-            if n_rows == 0:
-                return
-            both = _concat(pending)
-            pending[:] = [both.take(np.arange(n_rows, len(both)))]
-            scores = model.score_features(both.take(np.arange(n_rows)))
-            writer.write(scores.to_arrow())
-            alerts.extend(policy.alerts(scores))
-            n_conversations += len(scores.risk)
-
+        n_events = n_conversations = n_chunks = 0
         try:
-            for path in spilled:
-                pending.append(_unspill(path, model.feature_names, accounts))
-                path.unlink()
-                n_pending = sum(len(f) for f in pending)
-                # BLAS rounds a row alike only at the same offset modulo its block size:
-                # score in whole blocks so every row sits where it would in one big call.
-                flush(n_pending - n_pending % _SCORE_BLOCK)
-            flush(sum(len(f) for f in pending))
+            for chunk in chunks:
+                msgs = read_messages(chunk)
+                del chunk
+                scores = model.score_features(extract_features(msgs, account_features=accounts))
+                writer.write(scores.to_arrow())
+                alerts.extend(policy.alerts(scores))
+                n_events += len(msgs)
+                n_conversations += len(scores)
+                n_chunks += 1
+                del msgs, scores
+                if progress is not None:
+                    progress(n_events)
         finally:
             writer.close()
     # the in-memory order: urgent first, then by decreasing risk, ties by conversation
     alerts.sort(key=lambda a: (-int(a.tier), -a.risk, a.conversation_id))
-    from riskscore.workflows import alerts_table
-
     alerts_path = write_table(alerts_table(alerts), out / f"alerts.{fmt}")
     return OutOfCoreResult(
         scores_path=scores_path,
         alerts_path=alerts_path,
         n_events=n_events,
         n_conversations=n_conversations,
-        n_chunks=len(spilled),
+        n_chunks=n_chunks,
         alerts=alerts,
         partitioned=not sorted_input,
     )

@@ -48,7 +48,8 @@ from typing import Any
 
 from riskscore import _queue_db as db
 from riskscore.exceptions import RiskscoreError
-from riskscore.policy import Alert, AlertPolicy, _plain
+from riskscore.policy import Alert, AlertPolicy
+from riskscore.policy.alerts import _plain
 from riskscore.schema import CHANNEL_NAMES, MINOR_AGE
 
 __all__ = [

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.feature_specs import FEATURES
+from riskscore.features.registry import FEATURES
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -16,32 +16,81 @@ if TYPE_CHECKING:
 __all__ = ["Reason", "ScoreTable"]
 
 FloatArray = npt.NDArray[np.float64]
-_DESCRIPTIONS = {spec.name: spec.description for spec in FEATURES}
+_SPECS = {spec.name: spec for spec in FEATURES}
 
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """One feature that pushed a conversation's risk up.
+    """One feature that pushed a conversation's risk up: something present, and why it
+    matters.
 
     Attributes
     ----------
     feature : str
         Feature name.
     value : float
-        The conversation's value of that feature (NaN when unknown).
+        The conversation's value of that feature.
     contribution : float
-        Its push on the calibrated log-odds of risk (positive raises risk).
+        Its push on the calibrated log-odds of risk, measured against a conversation
+        that shows no signal (positive raises risk).
     description : str
-        What the feature means, in words a moderator reads.
+        What is present, in words a moderator reads.
+    why : str
+        Why it can signal risk (the grooming stage it traces).
+
+    Examples
+    --------
+    >>> r = Reason.of("child_night_share", 0.62, 1.4)
+    >>> r.description, r.value_text
+    ("contact at night in the child's local time", '62 %')
+    >>> r.why
+    'risk assessment: contact when the child is less likely to be supervised'
     """
 
     feature: str
     value: float
     contribution: float
     description: str
+    why: str = ""
+
+    @classmethod
+    def of(cls, feature: str, value: float, contribution: float) -> Reason:
+        """A reason for a registered feature, with its description and why it matters."""
+        spec = _SPECS.get(feature)
+        if spec is None:
+            return cls(feature, value, contribution, feature)
+        return cls(feature, value, contribution, spec.description, spec.why)
+
+    @property
+    def value_text(self) -> str:
+        """The value as a moderator reads it (``62 %``, ``12 years``, ``encrypted``)."""
+        spec = _SPECS.get(self.feature)
+        return format_value(spec.unit if spec else "", self.value)
 
     def __str__(self) -> str:
-        return f"{self.description} = {self.value:.3g} (+{self.contribution:.2f})"
+        text = f"{self.description}: {self.value_text} (+{self.contribution:.2f})"
+        return f"{text}; {self.why}" if self.why else text
+
+
+_CHANNELS = ("public", "group", "direct", "ephemeral", "encrypted", "external")
+
+
+def format_value(unit: str, value: float) -> str:
+    """A feature value in words, by unit."""
+    if value != value:
+        return "unknown"
+    if unit == "years":
+        return f"{value:g} years"
+    if unit == "fraction":
+        return f"{100 * value:.0f} %"
+    if unit == "0/1":
+        return "yes" if value >= 0.5 else "no"
+    if unit.startswith("level"):
+        level = round(value)
+        return _CHANNELS[level] if 0 <= level < len(_CHANNELS) else f"{value:g}"
+    if unit in ("events", "messages", "accounts", "requests", "moves", "channels"):
+        return f"{value:.0f} {unit}"
+    return f"{value:.3g}"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -58,6 +107,9 @@ class ScoreTable:
         The older and the younger participant.
     child_age : array of shape (n_conversations,)
         The younger participant's age in years (NaN if unknown).
+    adult_age : array of shape (n_conversations,)
+        The older participant's age in years (NaN if unknown); with
+        ``child_age`` it decides the alert policy's guards.
     feature_names : tuple of str
         Feature names, indexing ``reason_feature``.
     reason_feature : array of shape (n_conversations, k)
@@ -72,6 +124,7 @@ class ScoreTable:
     adult_id: npt.NDArray[Any]
     child_id: npt.NDArray[Any]
     child_age: FloatArray
+    adult_age: FloatArray
     feature_names: tuple[str, ...]
     reason_feature: npt.NDArray[np.int64]
     reason_value: FloatArray
@@ -91,8 +144,7 @@ class ScoreTable:
         ):
             if j < 0:
                 break
-            name = self.feature_names[j]
-            out.append(Reason(name, float(value), float(contrib), _DESCRIPTIONS.get(name, name)))
+            out.append(Reason.of(self.feature_names[j], float(value), float(contrib)))
         return tuple(out)
 
     def to_arrow(self) -> pa.Table:

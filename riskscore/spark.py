@@ -2,23 +2,29 @@
 
 Needs the optional extra ``riskscore[spark]`` (pyspark 4) and a Java 17+ runtime.
 
-How the work is split (see ``docs/spark.md``):
+How the work is split (see ``docs/spark.md``). Every feature and per-account tally
+has one definition, the numpy code of :mod:`riskscore.features`; Spark only moves
+rows between calls of it (``mapInArrow``, one call per block of many rows):
 
-1. **Per-account features** (fan-out to minors, share of contacts who are minors,
-   contact requests never accepted, blocks and reports from minors) are Spark
-   aggregations over *all* events (:func:`account_features`), so an adult's
-   fan-out counts every conversation, whichever partition it lands in.
-2. Each conversation's two participants get their account row joined in, and
-   the account rows and the events are repartitioned together by
-   ``conversation_id`` and sorted within each partition.
-3. ``mapInArrow`` runs the single-machine numpy code on each partition: the
-   stream of Arrow batches is cut at conversation boundaries into blocks of
-   many conversations, and each block goes through
-   :func:`riskscore.read_messages`, :func:`riskscore.extract_features`,
-   :meth:`RiskModel.score_features` and :meth:`AlertPolicy.tiers` once. No
+1. **Per-account tallies** (:func:`account_features`): on the events as they are
+   read, each block goes through :func:`~riskscore.features.accounts.account_parts`
+   (distinct contact pairs and per-account counts, which add up over any split of
+   the events); the part rows are repartitioned by account and merged with
+   :func:`~riskscore.features.accounts.tallies_from_parts`. So an adult's fan-out
+   counts every conversation, whichever partition it lands in, with the very code
+   that computes it on one machine, not a second version in Spark SQL.
+2. Each conversation's two participants get their tallies joined in, and these
+   account rows and the events are repartitioned together by ``conversation_id``
+   and sorted within each partition.
+3. ``mapInArrow`` runs the single-machine code on each partition: the stream of
+   Arrow batches is cut at conversation boundaries into blocks of many
+   conversations, and each block goes through :func:`riskscore.read_messages`,
+   :func:`riskscore.extract_features` (with the joined tallies),
+   :meth:`RiskModel.score_features` and :meth:`AlertPolicy.decide_many` once. No
    Python call per row or per conversation, no pandas conversion.
-4. The model's portable parameters and the policy go to each executor once, as
-   a broadcast variable.
+4. The model travels as its portable JSON parameters (:meth:`RiskModel.to_dict`,
+   rebuilt with :meth:`RiskModel.from_dict`), with the policy, in one broadcast
+   variable.
 
 Scores equal ``model.score`` on one machine (risk to 1e-9, same tiers); the
 test suite checks it on a local Spark session.
@@ -31,6 +37,8 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+
 from riskscore._spark_partition import (
     ACCOUNT,
     ACCOUNT_VALUES,
@@ -39,18 +47,24 @@ from riskscore._spark_partition import (
     KIND_EVENT,
     ROW,
     ScoringSpec,
+    TallySpec,
+    arrow_schema,
     output_columns,
+    parts_partition,
+    parts_schema,
     score_partition,
+    tallies_partition,
+    tallies_schema,
 )
 from riskscore.exceptions import SchemaError
-from riskscore.features import ACCOUNT_FEATURE_NAMES
+from riskscore.features import ACCOUNT_SLOTS
 from riskscore.io import check_column_names
 from riskscore.model import RiskModel
 from riskscore.policy import AlertPolicy
-from riskscore.schema import MINOR_AGE, SCHEMA_COLUMNS
+from riskscore.schema import SCHEMA_COLUMNS
 
 try:
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql import functions as sf
     from pyspark.sql import types as st
 except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -61,8 +75,6 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-    import pyarrow as pa
 
 __all__ = [
     "SCORE_COLUMNS",
@@ -136,95 +148,80 @@ def _id_type(text: bool) -> st.DataType:
     return st.StringType() if text else st.LongType()
 
 
-def _event_kind(events: DataFrame) -> Column:
-    """The event type as read_messages reads it: trimmed, lower case, empty means message."""
-    if "event" not in events.columns:
-        return sf.lit("message")
-    kind = sf.lower(sf.trim(sf.col("event").cast("string")))
-    return sf.when(kind.isNull() | (kind == ""), sf.lit("message")).otherwise(kind)
+def account_features(
+    events: DataFrame, *, partitions: int | None = None, block_events: int = DEFAULT_BLOCK_EVENTS
+) -> DataFrame:
+    """Per-account tallies over all events, computed on Spark with the numpy code.
 
-
-def _as_int(condition: Column) -> Column:
-    return condition.cast("long")
-
-
-def _age(events: DataFrame, name: str) -> Column:
-    return sf.col(name).cast("double") if name in events.columns else sf.lit(None).cast("double")
-
-
-def account_features(events: DataFrame) -> DataFrame:
-    """Per-account features over all events, computed with Spark aggregations.
-
-    The definitions are those of :func:`riskscore.features.extract_account_features`:
-    distinct recipients of message, media and contact-request events that were
-    minors (recipient age under 18), their share of all such recipients, contact
-    requests sent minus contact accepts received (at least 0), and blocks and
-    reports received from minors (sender age under 18).
+    The same numbers as :func:`riskscore.extract_account_features` on one machine
+    (the tallies of :data:`riskscore.features.ACCOUNT_SLOTS`: distinct contacts,
+    distinct minors, distinct minors on ephemeral, encrypted or external channels,
+    contact requests sent, accepts received, blocks and reports received from minors;
+    ``docs/features.md``). Each block of events, in the partitions they are read in,
+    gives its :func:`~riskscore.features.accounts.account_parts`; these are
+    repartitioned by account and merged with
+    :func:`~riskscore.features.accounts.tallies_from_parts`.
 
     Parameters
     ----------
     events : pyspark.sql.DataFrame
-        Schema v1 events.
+        Schema v1 events. Rows are validated as :func:`riskscore.read_messages` does.
+    partitions : int, optional
+        Partitions of the repartition by account; by default
+        ``spark.sql.shuffle.partitions``.
+    block_events : int, default 200_000
+        Rows handed to the numpy code per call.
 
     Returns
     -------
     pyspark.sql.DataFrame
         ``account_id`` and one double column per name in
-        :data:`riskscore.features.ACCOUNT_FEATURE_NAMES`, one row per account that
-        sent or received an event.
+        :data:`riskscore.features.ACCOUNT_SLOTS`, one row per account that sent or
+        received an event.
 
     Examples
     --------
-    >>> account_features(events).where("adult_minor_fanout >= 5").count()  # doctest: +SKIP
+    >>> account_features(events).where("private_minors >= 5").count()  # doctest: +SKIP
     """
+    if block_events < 1:
+        raise ValueError(f"block_events must be at least 1, got {block_events}")
     _check_columns(events)
-    ev, _, _ = _normalize_ids(events)
-    return _account_features(ev)
+    ev, _, acc_text = _normalize_ids(events)
+    return _account_tallies(ev, acc_text, _partitions(ev, partitions), block_events)
 
 
-def _account_features(ev: DataFrame) -> DataFrame:
-    kind = _event_kind(ev)
-    is_contact = kind.isin("message", "media", "contact_request")
-    to_minor = sf.coalesce(_age(ev, "recipient_age") < MINOR_AGE, sf.lit(False))
-    from_minor = sf.coalesce(_age(ev, "sender_age") < MINOR_AGE, sf.lit(False))
-    flagged = [
-        sf.col("sender_id").alias("sender"),
-        sf.col("recipient_id").alias("recipient"),
-        _as_int(is_contact).alias("contact"),
-        _as_int(is_contact & to_minor).alias("contact_minor"),
-        _as_int(kind == "contact_request").alias("request"),
-        _as_int(kind == "contact_accept").alias("accept"),
-        _as_int(kind.isin("block", "report") & from_minor).alias("flagged"),
-    ]
-    rows = ev.select(*flagged)
-    # One row per (sender, recipient): map-side partial aggregation keeps this shuffle small
-    # even for very active senders.
-    pairs = rows.groupBy("sender", "recipient").agg(
-        sf.max("contact").alias("contact"),
-        sf.max("contact_minor").alias("contact_minor"),
-        sf.sum("request").alias("requests"),
+def _partitions(events: DataFrame, partitions: int | None) -> int:
+    if partitions is not None:
+        return partitions
+    return int(events.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)
+
+
+def _account_tallies(ev: DataFrame, acc_text: bool, n_parts: int, block_events: int) -> DataFrame:
+    spec = TallySpec(block_events=block_events, string_account_ids=acc_text)
+
+    def parts(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        return parts_partition(batches, spec)
+
+    def tallies(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        return tallies_partition(batches, spec)
+
+    part_rows = ev.select(*[c for c in SCHEMA_COLUMNS if c in ev.columns]).mapInArrow(
+        parts, _struct(parts_schema(string_account_ids=acc_text))
     )
-    sent = pairs.groupBy(sf.col("sender").alias("account_id")).agg(
-        sf.sum("contact").alias("contacts"),
-        sf.sum("contact_minor").alias("minors"),
-        sf.sum("requests").alias("requests"),
-    )
-    received = rows.groupBy(sf.col("recipient").alias("account_id")).agg(
-        sf.sum("accept").alias("accepts"),
-        sf.sum("flagged").alias("flagged"),
-    )
-    both = sent.join(received, "account_id", "full_outer").na.fill(0)
-    minors = sf.col("minors").cast("double")
-    values = {
-        "adult_minor_fanout": minors,
-        "adult_minor_contact_share": minors
-        / sf.greatest(sf.col("contacts").cast("double"), sf.lit(1.0)),
-        "adult_unaccepted_requests": sf.greatest(
-            (sf.col("requests") - sf.col("accepts")).cast("double"), sf.lit(0.0)
-        ),
-        "adult_blocks_reports_from_minors": sf.col("flagged").cast("double"),
+    by_account = part_rows.repartition(n_parts, ACCOUNT).sortWithinPartitions(ACCOUNT)
+    return by_account.mapInArrow(tallies, _struct(tallies_schema(string_account_ids=acc_text)))
+
+
+def _struct(schema: pa.Schema) -> st.StructType:
+    """The Spark schema of the Arrow batches a stage yields (the few types they hold)."""
+    types: dict[pa.DataType, st.DataType] = {
+        pa.int32(): st.IntegerType(),
+        pa.int64(): st.LongType(),
+        pa.float64(): st.DoubleType(),
+        pa.string(): st.StringType(),
+        pa.date32(): st.DateType(),
     }
-    return both.select("account_id", *[values[name].alias(name) for name in ACCOUNT_FEATURE_NAMES])
+    return st.StructType([st.StructField(f.name, types[f.type], nullable=True) for f in schema])
 
 
 def score_events(
@@ -252,11 +249,12 @@ def score_events(
     n_reasons : int, default 3
         Reasons kept per conversation.
     partitions : int, optional
-        Partitions of the repartition by ``conversation_id``; by default
-        ``spark.sql.shuffle.partitions``.
+        Partitions of the repartitions by ``conversation_id`` (scoring) and by account
+        (tallies); by default ``spark.sql.shuffle.partitions``.
     block_events : int, default 200_000
         Events (whole conversations) scored per call of the numpy code in a task;
-        with the largest conversation, this bounds a Python worker's memory.
+        with the largest conversation, this bounds a Python worker's memory. The
+        tally stages hand the numpy code blocks of the same size.
 
     Returns
     -------
@@ -288,8 +286,9 @@ def score_events(
     # Input order, the tie-break between events of a conversation with equal timestamps.
     ev, conv_text, acc_text = _normalize_ids(events)
     ev = ev.withColumn(ROW, sf.monotonically_increasing_id())
+    n_parts = _partitions(ev, partitions)
 
-    accounts = _account_features(ev)
+    accounts = _account_tallies(ev, acc_text, n_parts, block_events)
     participants = (
         ev.select("conversation_id", "sender_id", "recipient_id")
         .distinct()
@@ -303,8 +302,8 @@ def score_events(
         accounts.select(
             sf.col("account_id").alias(ACCOUNT),
             *[
-                sf.col(name).alias(col)
-                for name, col in zip(ACCOUNT_FEATURE_NAMES, ACCOUNT_VALUES, strict=True)
+                sf.col(slot).alias(col)
+                for slot, col in zip(ACCOUNT_SLOTS, ACCOUNT_VALUES, strict=True)
             ],
         ),
         ACCOUNT,
@@ -312,13 +311,12 @@ def score_events(
     ).withColumn(KIND, sf.lit(KIND_ACCOUNT))
     event_rows = ev.withColumn(KIND, sf.lit(KIND_EVENT))
     combined = event_rows.unionByName(account_rows, allowMissingColumns=True)
-    n_parts = partitions or int(spark.conf.get("spark.sql.shuffle.partitions") or 200)
     combined = combined.repartition(n_parts, "conversation_id").sortWithinPartitions(
         "conversation_id", KIND, ROW
     )
 
     spec = ScoringSpec(
-        params=model.params.to_dict(),
+        model=model.to_dict(),
         policy=policy,
         n_reasons=n_reasons,
         block_events=block_events,
@@ -330,12 +328,13 @@ def score_events(
     def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         return score_partition(batches, shared.value)
 
-    return combined.mapInArrow(score, _spark_schema(n_reasons, conv_text, acc_text))
+    schema = arrow_schema(n_reasons, string_conversation_ids=conv_text, string_account_ids=acc_text)
+    return combined.mapInArrow(score, _struct(schema))
 
 
 class _Shared:
     """A broadcast variable, or the value itself on Spark Connect (no broadcast there;
-    the spec is a few kilobytes, sent once per task)."""
+    the spec, about 120 kB with the shipped model, is then sent with each task)."""
 
     def __init__(self, value: ScoringSpec) -> None:
         self.value = value
@@ -347,21 +346,6 @@ def _broadcast(spark: SparkSession, spec: ScoringSpec) -> Any:
     except Exception:  # Spark Connect has no SparkContext
         return _Shared(spec)
     return context.broadcast(spec)
-
-
-def _spark_schema(n_reasons: int, conv_text: bool, acc_text: bool) -> st.StructType:
-    types: dict[str, st.DataType] = {
-        "conversation_id": _id_type(conv_text),
-        "account_id": _id_type(acc_text),
-        "float": st.DoubleType(),
-        "int": st.IntegerType(),
-        "long": st.LongType(),
-        "string": st.StringType(),
-        "date": st.DateType(),
-    }
-    return st.StructType(
-        [st.StructField(c.name, types[c.kind], nullable=True) for c in output_columns(n_reasons)]
-    )
 
 
 def alerts(scores: DataFrame) -> DataFrame:

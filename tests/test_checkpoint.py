@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _models import shifted as shifted_model
 
 import riskscore as rs
-from riskscore.linear import LinearParams
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +94,7 @@ def test_restore_with_another_model_rescores(
     scorer.update_many(events[:300])
     path = tmp_path / "state.sqlite"
     scorer.checkpoint(path)
-    params = model.params.to_dict()
-    shifted = rs.RiskModel(LinearParams.from_dict({**params, "intercept": params["intercept"] + 1}))
+    shifted = shifted_model(model, 1.0)
     restored = rs.OnlineScorer.restore(path, shifted)
     cid = events[299]["conversation_id"]
     fresh = rs.OnlineScorer(shifted)

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from _models import counting_model
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 import riskscore as rs
@@ -135,7 +136,9 @@ def test_operating_points_follow_the_policy(
     report: EvaluationReport, data: rs.synthetic.SyntheticData, model: rs.RiskModel
 ) -> None:
     X = rs.extract_features(data.messages)
-    tiers = rs.AlertPolicy.default().tiers(model.predict_proba(X), X.column("child_age"))
+    tiers = rs.AlertPolicy.default().tiers(
+        model.predict_proba(X), X.column("child_age"), X.column("adult_age")
+    )
     review, urgent = report.operating_point("review"), report.operating_point("urgent")
     assert review.n_alerts == int((tiers >= 1).sum())
     assert urgent.n_alerts == int((tiers == 2).sum())
@@ -211,13 +214,41 @@ def test_replay_first_alert_equals_first_alerting_batch_prefix(
             prefix = rs.read_messages({name: values[:k] for name, values in cols.items()})
             prefix_x = rs.extract_features(prefix)
             risk = model.predict_proba(prefix_x)
-            if policy.tiers(risk, prefix_x.column("child_age"))[0] > 0:
+            ages = prefix_x.column("child_age"), prefix_x.column("adult_age")
+            if policy.tiers(risk, *ages)[0] > 0:
                 expected = k - 1
                 break
         features = X.take([code])
         y = np.array([True])
         result = replay(model, policy, one, features, y, budget=10**6, seed=0)
         assert result.first_alert_index.tolist() == [expected]
+
+
+def test_replay_counts_alerts_raised_through_the_adults_other_conversations() -> None:
+    """A conversation that went quiet alerts when its adult contacts three more minors
+    elsewhere: the replay records that alert, at the quiet conversation's last event."""
+    # Fan-out 1..4: risk 0.08, 0.18, 0.38, 0.62.
+    model = counting_model(-3.5, adult_minor_fanout=1.0)
+    band = rs.AgeBand("all", 0.0, math.inf, review=0.5, urgent=0.9)
+    policy = rs.AlertPolicy(bands=(band,), unknown=band)
+    t0 = 1_700_000_000
+    rows = [("A", 0, "x", "k1", 40.0, 12.0), ("A", 60, "k1", "x", 12.0, 40.0)]
+    rows += [("A", 120, "x", "k1", 40.0, 12.0)]
+    rows += [(c, 86_400 * i, "x", f"k{i + 1}", 40.0, 12.0) for i, c in enumerate("BCD", 1)]
+    names = ("conversation_id", "timestamp", "sender_id", "recipient_id")
+    cols = {name: [r[j] for r in rows] for j, name in enumerate(names)}
+    cols["timestamp"] = [t0 + t for t in cols["timestamp"]]
+    cols["sender_age"] = [r[4] for r in rows]
+    cols["recipient_age"] = [r[5] for r in rows]
+    cols["channel"] = ["direct"] * len(rows)
+    messages = rs.read_messages(cols)
+    X = rs.extract_features(messages)
+    result = replay(model, policy, messages, X, X.conversation_id == "A", budget=10**6, seed=0)
+    ids = X.conversation_id[result.position].tolist()
+    index, ts = result.first_alert_index.tolist(), result.first_alert_timestamp.tolist()
+    first = {cid: (index[i], ts[i]) for i, cid in enumerate(ids)}
+    assert first["A"] == (2, t0 + 3 * 86_400)  # raised by D's first event, A as of its third
+    assert first["D"] == (0, t0 + 3 * 86_400)
 
 
 def test_replay_samples_adults_within_a_budget(

@@ -1,15 +1,26 @@
-"""Tests for :func:`riskscore.extract_features` (riskscore/features.py).
+"""Tests for :func:`riskscore.extract_features` (riskscore/features/).
 
-Every expected value is worked out by hand in the test (arithmetic in the
-comments); no library code is called to produce an expectation. All events
-are synthetic. ``A`` is an adult account (40), ``K`` a child account (13).
+Every expected value is worked out by hand in the test from the definitions of
+``docs/features.md`` (arithmetic in the comments); no library code is called to
+produce an expectation. All events are synthetic. ``A`` is an adult account (40),
+``K`` a child account (13).
+
+Beyond the hand-computed cases: the compiled kernel equals the same source run
+without numba, parts on worker threads equal one pass, the row order of the input
+does not matter, and the generated tables of ``docs/features.md`` match the registry.
 """
 
 from __future__ import annotations
 
+import inspect
+import json
 import math
-from collections.abc import Sequence
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -18,8 +29,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import riskscore as rs
-from riskscore.feature_specs import FEATURE_NAMES
-from riskscore.features import FeatureTable, extract_features
+from riskscore import _threads
+from riskscore._docs import generated_section
+from riskscore._tables import conversation_parts
+from riskscore.features import FeatureTable, extract_features, kernel
+from riskscore.features.batch import _PART_EVENTS
+from riskscore.features.docs import SECTION, feature_tables, update_features_doc
+from riskscore.features.registry import FEATURE_NAMES, FEATURES
 
 Event = dict[str, object]
 
@@ -29,15 +45,31 @@ T0 = 1_714_521_600
 MINUTE = 60
 HOUR = 3_600
 DAY = 86_400
+NOON = 12 * HOUR
 
 AGE_COLUMNS = frozenset({"child_age", "adult_age", "age_gap"})
-SHARE_COLUMNS = (
+#: Features that are fractions in [0, 1].
+FRACTION_COLUMNS = (
     "adult_message_share",
+    "adult_recent_share",
     "child_night_share",
-    "adult_minor_contact_share",
+    "child_recent_night_share",
     "secure_move_speed",
+    "adult_media_rate",
+    "child_media_rate",
+    "adult_night_media_rate",
+    "private_night_share",
+    "adult_minor_contact_share",
+    "adult_unaccepted_share",
 )
-FLAG_COLUMNS = ("child_is_minor", "child_age_known", "adult_age_known", "adult_initiated")
+FLAG_COLUMNS = (
+    "child_is_minor",
+    "child_age_known",
+    "adult_age_known",
+    "adult_initiated",
+    "adult_sent_request",
+)
+DOCS = Path(__file__).parents[1] / "docs" / "features.md"
 
 
 # ---------------------------------------------------------------- helpers
@@ -149,6 +181,23 @@ def assert_features(got: dict[str, float], expected: dict[str, float]) -> None:
             assert value == pytest.approx(want, rel=1e-12, abs=1e-12), name
 
 
+def recent(flags: Sequence[int]) -> float:
+    """The documented 'recent' share: weight 0.1 on the newest, starting from 0."""
+    value = 0.0
+    for flag in flags:
+        value = 0.9 * value + 0.1 * flag
+    return value
+
+
+def assert_tables_identical(got: FeatureTable, expected: FeatureTable) -> None:
+    """Bit for bit (NaNs included), with the same ids."""
+    assert got.names == expected.names
+    np.testing.assert_array_equal(got.conversation_id, expected.conversation_id)
+    np.testing.assert_array_equal(got.adult_id, expected.adult_id)
+    np.testing.assert_array_equal(got.child_id, expected.child_id)
+    assert got.values.tobytes() == expected.values.tobytes()
+
+
 # ---------------------------------------------------------------- roles and ages
 
 
@@ -163,7 +212,8 @@ ROLE_CASES = [
     pytest.param(NAN, 40, "R", 0, NAN, 40, NAN, 0, 0, 1, id="only-responder-known-adult"),
     pytest.param(13, NAN, "R", 0, 13, NAN, NAN, 1, 1, 0, id="only-initiator-known-minor"),
     pytest.param(NAN, 13, "I", 1, 13, NAN, NAN, 1, 1, 0, id="only-responder-known-minor"),
-    pytest.param(NAN, NAN, "I", 1, NAN, NAN, NAN, 0, 0, 0, id="none-known-initiator-adult"),
+    pytest.param(18, NAN, "I", 1, NAN, 18, NAN, 0, 0, 1, id="only-initiator-known-18"),
+    pytest.param(NAN, NAN, "I", 1, NAN, NAN, NAN, 0, 0, 0, id="none-known-even-initiator"),
 ]
 
 
@@ -216,6 +266,128 @@ def test_role_rule_and_age_features(
     assert (table.adult_id[0], table.child_id[0]) == (adult, child)
 
 
+#: (sender, event, channel) of each event, in time order; "I" sends the first one.
+NO_AGE_CASES = [
+    # messages 1 : 1, nothing else: even, the initiator
+    pytest.param([("I", "message", "direct"), ("R", "message", "direct")], "I", id="even"),
+    # messages 1 : 2: -1
+    pytest.param(
+        [("I", "message", "direct"), ("R", "message", "direct"), ("R", "media", "direct")],
+        "R",
+        id="responder-writes-more",
+    ),
+    # messages 1 : 1; request by R only: -1
+    pytest.param(
+        [
+            ("I", "message", "direct"),
+            ("R", "contact_request", "direct"),
+            ("R", "message", "direct"),
+        ],
+        "R",
+        id="responder-sent-a-request",
+    ),
+    # requests by both: no point; messages 1 : 1: even
+    pytest.param(
+        [
+            ("I", "contact_request", "public"),
+            ("R", "contact_request", "public"),
+            ("I", "message", "direct"),
+            ("R", "message", "direct"),
+        ],
+        "I",
+        id="both-sent-requests",
+    ),
+    # messages 2 : 2; external events 0 : 1: -1
+    pytest.param(
+        [
+            ("I", "message", "direct"),
+            ("I", "message", "direct"),
+            ("R", "message", "direct"),
+            ("R", "message", "external"),
+        ],
+        "R",
+        id="responder-shares-a-link",
+    ),
+    # docs: a contact answers a first message and pushes for another app: messages 1 : 2
+    # (-1), external 0 : 1 (-1): the pusher
+    pytest.param(
+        [("I", "message", "direct"), ("R", "message", "direct"), ("R", "message", "external")],
+        "R",
+        id="docs-example-pusher",
+    ),
+    # messages 1 : 1; R blocks I: I was blocked by the other, +1
+    pytest.param(
+        [("I", "message", "direct"), ("R", "message", "direct"), ("R", "block", "direct")],
+        "I",
+        id="initiator-blocked",
+    ),
+    # messages 1 : 1; I reports R: R was reported by the other, -1
+    pytest.param(
+        [("I", "message", "direct"), ("R", "message", "direct"), ("I", "report", "direct")],
+        "R",
+        id="responder-reported",
+    ),
+    # request by I (+1), messages 1 : 3 (-1), external 0 : 1 (-1): -1
+    pytest.param(
+        [
+            ("I", "contact_request", "public"),
+            ("R", "message", "direct"),
+            ("I", "message", "direct"),
+            ("R", "message", "direct"),
+            ("R", "message", "external"),
+        ],
+        "R",
+        id="points-add-up",
+    ),
+    # the same signs both ways: request by I (+1), messages 1 : 2 (-1): even
+    pytest.param(
+        [
+            ("I", "contact_request", "public"),
+            ("R", "message", "direct"),
+            ("R", "message", "direct"),
+        ],
+        "I",
+        id="points-cancel-initiator",
+    ),
+]
+
+
+@pytest.mark.parametrize(("events", "adult"), NO_AGE_CASES)
+def test_role_rule_without_ages_counts_evidence_points(
+    events: list[tuple[str, str, str]], adult: str
+) -> None:
+    rows = [
+        ev("c", 60 * i, sender, "R" if sender == "I" else "I", event=event, channel=channel)
+        for i, (sender, event, channel) in enumerate(events)
+    ]
+    table = extract(rows)
+    child = "R" if adult == "I" else "I"
+    assert (table.adult_id[0], table.child_id[0]) == (adult, child)
+    assert_features(
+        row_of(table, 0),
+        {
+            "adult_initiated": 1.0 if adult == "I" else 0.0,
+            "child_age": NAN,
+            "adult_age": NAN,
+            "child_age_known": 0,
+            "adult_age_known": 0,
+        },
+    )
+
+
+def test_known_ages_outweigh_the_evidence_points() -> None:
+    # I (13) sends a request, writes more and shares a link; R (40) is still the adult.
+    events = [
+        ev("c", 0, "I", "R", sender_age=13, event="contact_request"),
+        ev("c", 60, "I", "R", channel="external"),
+        ev("c", 120, "I", "R"),
+        ev("c", 180, "R", "I", sender_age=40),
+    ]
+    table = extract(events)
+    assert (table.adult_id[0], table.child_id[0]) == ("R", "I")
+    assert_features(row_of(table, 0), {"adult_initiated": 0, "adult_sent_request": 0})
+
+
 def test_each_participants_age_is_the_last_declared_in_its_conversation() -> None:
     events = [
         # c1: I declares 30 as a sender, then 31 as a recipient (the later one wins);
@@ -254,7 +426,7 @@ def test_each_participants_age_is_the_last_declared_in_its_conversation() -> Non
 # ---------------------------------------------------------------- contact
 
 
-def test_contact_counts_span_share_and_unanswered_run() -> None:
+def test_contact_counts_span_shares_and_unanswered_run() -> None:
     events = [
         adult_to_child(0, event="contact_request"),
         child_to_adult(60, event="contact_accept"),
@@ -268,16 +440,22 @@ def test_contact_counts_span_share_and_unanswered_run() -> None:
         single(events),
         {
             "adult_initiated": 1,
+            "adult_sent_request": 1,
             # every event counts, whatever its type: 7
             "n_events": 7,
             # (T0 + 7200 - T0) / 3600
             "span_hours": 2.0,
-            # messages and media only: adult 4 (120, 180, 240, 7200), child 1 (300); 4 / 5
-            "adult_message_share": 0.8,
+            # messages and media only: adult 4 (120, 180, 240, 7200), child 1 (300):
+            # (4 + 2) / (5 + 4)
+            "adult_message_share": 6 / 9,
+            # sent by the adult, communication events only: A A A K A
+            # 0.1, 0.19, 0.271, 0.2439, 0.31951
+            "adult_recent_share": 0.31951,
             # runs over messages and media: A A A | K | A -> longest adult run 3
             "adult_max_unanswered_run": 3,
         },
     )
+    assert recent([1, 1, 1, 0, 1]) == pytest.approx(0.31951, abs=1e-15)
 
 
 def test_only_messages_and_media_answer_a_run() -> None:
@@ -288,33 +466,90 @@ def test_only_messages_and_media_answer_a_run() -> None:
         adult_to_child(120),
         adult_to_child(180, event="media"),
     ]
-    # comm events: A A A -> run 3, share 3 / 3
-    assert_features(
-        single(events), {"adult_max_unanswered_run": 3, "adult_message_share": 1.0, "n_events": 4}
-    )
-
-
-def test_run_and_share_are_the_adults_when_the_child_initiates() -> None:
-    events = [child_to_adult(0), child_to_adult(60), child_to_adult(120), adult_to_child(180)]
-    # child run 3, adult run 1; adult share 1 / 4
-    assert_features(
-        single(events),
-        {"adult_initiated": 0, "adult_max_unanswered_run": 1, "adult_message_share": 0.25},
-    )
-
-
-def test_conversation_without_messages_has_share_and_run_zero() -> None:
-    events = [adult_to_child(0, event="contact_request")]
-    # 0 messages / max(0, 1) = 0, not NaN
+    # comm events: A A A -> run 3, share (3 + 2) / (3 + 4)
     assert_features(
         single(events),
         {
-            "adult_message_share": 0.0,
+            "adult_max_unanswered_run": 3,
+            "adult_message_share": 5 / 7,
+            "adult_recent_share": recent([1, 1, 1]),
+            "n_events": 4,
+            "child_blocks_reports": 1,
+        },
+    )
+
+
+def test_run_and_shares_are_the_adults_when_the_child_initiates() -> None:
+    events = [child_to_adult(0), child_to_adult(60), child_to_adult(120), adult_to_child(180)]
+    # child run 3, adult run 1; adult share (1 + 2) / (4 + 4); recent K K K A -> 0.1
+    assert_features(
+        single(events),
+        {
+            "adult_initiated": 0,
+            "adult_max_unanswered_run": 1,
+            "adult_message_share": 3 / 8,
+            "adult_recent_share": 0.1,
+        },
+    )
+
+
+def test_the_adults_share_is_pulled_toward_one_half_while_there_are_few_events() -> None:
+    one = single([adult_to_child(0)])
+    many = single([adult_to_child(60 * i) for i in range(40)])
+    # (1 + 2) / (1 + 4) = 0.6 and (40 + 2) / (40 + 4)
+    assert_features(one, {"adult_message_share": 0.6, "adult_recent_share": 0.1})
+    assert_features(many, {"adult_message_share": 42 / 44, "adult_recent_share": 1 - 0.9**40})
+
+
+def test_conversation_without_messages_has_neutral_share_and_no_run() -> None:
+    events = [adult_to_child(0, event="contact_request")]
+    assert_features(
+        single(events),
+        {
+            # (0 + 2) / (0 + 4): no evidence either way
+            "adult_message_share": 0.5,
+            # no communication event: still the starting value
+            "adult_recent_share": 0.0,
             "adult_max_unanswered_run": 0,
             "span_hours": 0.0,
             "n_events": 1,
+            "adult_sent_request": 1,
         },
     )
+
+
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        pytest.param([adult_to_child(0, event="contact_request")], 1.0, id="adult-request"),
+        pytest.param(
+            [adult_to_child(0), adult_to_child(60, event="contact_request", channel="public")],
+            1.0,
+            id="adult-request-later",
+        ),
+        pytest.param(
+            [child_to_adult(0, event="contact_request"), adult_to_child(60)],
+            0.0,
+            id="child-request-only",
+        ),
+        pytest.param(
+            [adult_to_child(0), child_to_adult(60, event="contact_accept")],
+            0.0,
+            id="no-request",
+        ),
+        pytest.param(
+            [
+                adult_to_child(0, conversation="other", event="contact_request"),
+                adult_to_child(60),
+            ],
+            0.0,
+            id="request-in-another-conversation",
+        ),
+    ],
+)
+def test_adult_sent_request(events: list[Event], expected: float) -> None:
+    rows = features_by_conversation(events)
+    assert_features(rows["c"], {"adult_sent_request": expected})
 
 
 # ---------------------------------------------------------------- escalation
@@ -334,26 +569,48 @@ def test_escalation_is_decayed_counts_at_the_last_event() -> None:
         {
             # short / (1 day / 1 day)
             "recent_rate_per_day": short,
-            # (short / 1) / (long / 7)
-            "escalation_ratio": short / (long / 7.0),
+            # span 7 days: the exponent min(1, 7 / 7) is 1, (7 * short / long) ** 1
+            "escalation_ratio": 7.0 * short / long,
         },
     )
 
 
-def test_escalation_of_a_single_event_is_at_its_ceiling() -> None:
-    # short = long = exp(0) = 1: rate 1 / 1 day = 1, ratio 1 / (1 / 7) = 7.
+def test_escalation_of_a_single_event_is_no_evidence() -> None:
+    # short = long = 1: rate 1 / 1 day; ratio 7 * 1 / 1 = 7, but the span is 0: 7 ** 0 = 1.
     assert_features(
-        single([adult_to_child(0)]), {"recent_rate_per_day": 1.0, "escalation_ratio": 7.0}
+        single([adult_to_child(0)]), {"recent_rate_per_day": 1.0, "escalation_ratio": 1.0}
     )
 
 
-def test_escalation_of_a_burst() -> None:
-    # Three events one hour apart: ages 2 h, 1 h, 0.
+def test_escalation_of_a_burst_is_pulled_toward_one() -> None:
+    # Three events one hour apart: ages 2 h, 1 h, 0; span 2 h.
     events = [adult_to_child(0), child_to_adult(HOUR), adult_to_child(2 * HOUR)]
     short = math.exp(-2 / 24) + math.exp(-1 / 24) + 1.0
     long = math.exp(-2 / 168) + math.exp(-1 / 168) + 1.0
     assert_features(
-        single(events), {"recent_rate_per_day": short, "escalation_ratio": 7.0 * short / long}
+        single(events),
+        {
+            "recent_rate_per_day": short,
+            # exponent min(1, 2 h / 168 h)
+            "escalation_ratio": (7.0 * short / long) ** (2 / 168),
+        },
+    )
+
+
+def test_escalation_of_a_half_week_old_conversation() -> None:
+    events = [adult_to_child(0), child_to_adult(DAY // 2 * 7)]  # 3.5 days apart
+    short = math.exp(-3.5) + 1.0
+    long = math.exp(-0.5) + 1.0
+    # exponent 3.5 / 7 = 0.5
+    assert_features(single(events), {"escalation_ratio": math.sqrt(7.0 * short / long)})
+
+
+def test_events_in_the_same_second_count_fully() -> None:
+    events = [adult_to_child(0), child_to_adult(0), adult_to_child(0)]
+    # three events at the last event's time: 3 / 1 day; the span is 0: 21 ** 0 = 1
+    assert_features(
+        single(events),
+        {"recent_rate_per_day": 3.0, "escalation_ratio": 1.0, "span_hours": 0.0},
     )
 
 
@@ -368,34 +625,42 @@ def test_escalation_is_measured_at_each_conversations_own_last_event() -> None:
 
 
 @pytest.mark.parametrize(
-    ("tz", "expected"),
+    ("tz", "night"),
     [
-        pytest.param(60, 1.0, id="UTC+01:00 22:30 night"),
-        pytest.param(-300, 0.0, id="UTC-05:00 16:30 day"),
-        pytest.param(0, 0.0, id="UTC 21:30 day"),
-        pytest.param(509, 1.0, id="UTC+08:29 05:59 night"),
-        pytest.param(510, 0.0, id="UTC+08:30 06:00 day"),
-        pytest.param(-720, 0.0, id="UTC-12:00 09:30 day"),
+        pytest.param(60, 1, id="UTC+01:00 22:30 night"),
+        pytest.param(-300, 0, id="UTC-05:00 16:30 day"),
+        pytest.param(0, 0, id="UTC 21:30 day"),
+        pytest.param(509, 1, id="UTC+08:29 05:59 night"),
+        pytest.param(510, 0, id="UTC+08:30 06:00 day"),
+        pytest.param(-720, 0, id="UTC-12:00 09:30 day"),
+        pytest.param(840, 0, id="UTC+14:00 11:30 day"),
+        pytest.param(150, 1, id="UTC+02:30 00:00 next day night"),
     ],
 )
-def test_night_is_in_the_childs_local_time(tz: int, expected: float) -> None:
+def test_night_is_in_the_childs_local_time(tz: int, night: int) -> None:
     # 21:30 UTC, sent to the child whose offset is tz minutes.
     event = adult_to_child(21 * HOUR + 30 * MINUTE, tz=tz)
-    assert_features(single([event]), {"child_night_share": expected})
+    # one communication event: night / (1 + 4); recent 0.1 * night
+    assert_features(
+        single([event]),
+        {"child_night_share": night / 5, "child_recent_night_share": 0.1 * night},
+    )
 
 
 @pytest.mark.parametrize(
-    ("seconds_of_day", "expected"),
+    ("seconds_of_day", "night"),
     [
-        pytest.param(22 * HOUR, 1.0, id="22:00:00 night"),
-        pytest.param(22 * HOUR - 1, 0.0, id="21:59:59 day"),
-        pytest.param(6 * HOUR - 1, 1.0, id="05:59:59 night"),
-        pytest.param(6 * HOUR, 0.0, id="06:00:00 day"),
-        pytest.param(0, 1.0, id="00:00:00 night"),
+        pytest.param(22 * HOUR, 1, id="22:00:00 night"),
+        pytest.param(22 * HOUR - 1, 0, id="21:59:59 day"),
+        pytest.param(6 * HOUR - 1, 1, id="05:59:59 night"),
+        pytest.param(6 * HOUR, 0, id="06:00:00 day"),
+        pytest.param(0, 1, id="00:00:00 night"),
     ],
 )
-def test_night_window_is_22_to_06(seconds_of_day: int, expected: float) -> None:
-    assert_features(single([adult_to_child(seconds_of_day, tz=0)]), {"child_night_share": expected})
+def test_night_window_is_22_to_06(seconds_of_day: int, night: int) -> None:
+    assert_features(
+        single([adult_to_child(seconds_of_day, tz=0)]), {"child_night_share": night / 5}
+    )
 
 
 def test_child_sent_events_use_the_childs_latest_known_offset() -> None:
@@ -419,8 +684,26 @@ def test_child_sent_events_use_the_childs_latest_known_offset() -> None:
         # Child sends, latest known +01:00: 04:30 + 1:00 = 05:30 -> night
         child_to_adult(DAY + 4 * HOUR + 30 * MINUTE, tz=180),
     ]
-    # messages: 6 (the request is not one); at night: 22:30, 22:40, 22:50, 05:30 -> 4 / 6
-    assert_features(single(events), {"child_night_share": 4 / 6, "adult_initiated": 0})
+    # communication events: 6 (the request is not one); at night: 22:30, 22:40, 22:50,
+    # 05:30 -> 4 / (6 + 4); recent over night flags 1 1 1 0 0 1
+    assert_features(
+        single(events),
+        {
+            "child_night_share": 0.4,
+            "child_recent_night_share": recent([1, 1, 1, 0, 0, 1]),
+            "adult_initiated": 0,
+        },
+    )
+
+
+def test_the_end_of_the_night_with_an_offset() -> None:
+    # 21:59:59 UTC at +08:00 is 05:59:59 local (night); 22:00:00 UTC at +08:00 is 06:00
+    # (day): 1 / (2 + 4).
+    events = [
+        adult_to_child(21 * HOUR + 59 * MINUTE + 59, tz=480),
+        adult_to_child(DAY + 22 * HOUR, tz=480),
+    ]
+    assert_features(single(events), {"child_night_share": 1 / 6})
 
 
 def test_the_adults_own_offset_is_ignored() -> None:
@@ -431,8 +714,26 @@ def test_the_adults_own_offset_is_ignored() -> None:
         adult_to_child(DAY + 10 * HOUR, tz=0),  # 10:00 -> day
         child_to_adult(DAY + 10 * HOUR + MINUTE, tz=600),  # 10:01 day (+10:00: 20:01)
     ]
-    # 2 / 4 (with the adult's offset it would be 1 / 4)
-    assert_features(single(events), {"child_night_share": 0.5})
+    # 2 / (4 + 4) (with the adult's offset it would be 1 / 8)
+    assert_features(
+        single(events),
+        {"child_night_share": 0.25, "child_recent_night_share": recent([1, 1, 0, 0])},
+    )
+
+
+def test_recent_night_share_follows_a_late_shift_into_the_night() -> None:
+    # Ten messages by day, then two at night.
+    events = [adult_to_child(NOON + MINUTE * i) for i in range(10)]
+    events += [child_to_adult(DAY + 23 * HOUR), adult_to_child(DAY + 23 * HOUR + MINUTE)]
+    assert_features(
+        single(events),
+        {
+            # 2 / (12 + 4)
+            "child_night_share": 0.125,
+            # ten zeros leave 0; then 0.1, then 0.9 * 0.1 + 0.1
+            "child_recent_night_share": 0.19,
+        },
+    )
 
 
 # ---------------------------------------------------------------- channels
@@ -440,14 +741,15 @@ def test_the_adults_own_offset_is_ignored() -> None:
 
 def test_channel_moves_levels_and_speed() -> None:
     events = [
-        adult_to_child(0, channel="public"),  # level 0
-        child_to_adult(1 * HOUR, channel="direct"),  # 2 > 0: move 1
-        adult_to_child(2 * HOUR, channel="public"),  # down
-        adult_to_child(3 * HOUR, channel="direct"),  # 2, not above the highest so far (2)
-        adult_to_child(6 * HOUR, channel="encrypted"),  # 4 > 2: move 2, first secure at 6 h
-        child_to_adult(7 * HOUR, channel="ephemeral"),  # 3 < 4
-        adult_to_child(8 * HOUR, channel="external"),  # 5 > 4: move 3; adult external 1
-        child_to_adult(9 * HOUR, channel="external"),  # the child's: not counted
+        adult_to_child(NOON, channel="public"),  # level 0
+        child_to_adult(NOON + 1 * HOUR, channel="direct"),  # 2 > 0: move 1
+        adult_to_child(NOON + 2 * HOUR, channel="public"),  # down
+        adult_to_child(NOON + 3 * HOUR, channel="direct"),  # 2, not above the highest (2)
+        adult_to_child(NOON + 6 * HOUR, channel="encrypted"),  # 4 > 2: move 2, first secure
+        child_to_adult(NOON + 7 * HOUR, channel="ephemeral"),  # 3 < 4
+        adult_to_child(NOON + 8 * HOUR, channel="external"),  # 5 > 4: move 3; adult's external
+        child_to_adult(NOON + 9 * HOUR, channel="external"),  # the child's: not counted
+        adult_to_child(NOON + 9 * HOUR + 1, channel="external", event="contact_request"),
     ]
     assert_features(
         single(events),
@@ -456,9 +758,13 @@ def test_channel_moves_levels_and_speed() -> None:
             # public, direct, encrypted, ephemeral, external (no group)
             "n_channels_used": 5,
             "upward_channel_moves": 3,
-            # exp(-(6 h) / (24 h))
+            # a move from public: exp(-(6 h) / (24 h))
             "secure_move_speed": math.exp(-0.25),
-            "adult_external_events": 1,
+            # events of any type the adult sent on external: the message and the request
+            "adult_external_events": 2,
+            # all by day (12:00-21:00 UTC, offset 0)
+            "private_night_share": 0.0,
+            "child_night_share": 0.0,
         },
     )
 
@@ -467,12 +773,19 @@ def test_channel_moves_levels_and_speed() -> None:
     ("channels", "times", "speed", "moves"),
     [
         pytest.param(("public", "direct"), (0, HOUR), 0.0, 1, id="never-secure"),
-        pytest.param(("ephemeral", "direct"), (0, HOUR), 1.0, 0, id="starts-secure"),
+        # starts there: not a move, whatever comes next
+        pytest.param(("ephemeral", "direct"), (0, HOUR), 0.0, 0, id="starts-ephemeral"),
+        pytest.param(("encrypted", "external"), (0, HOUR), 0.0, 1, id="starts-encrypted"),
+        pytest.param(("external", "external"), (0, HOUR), 0.0, 0, id="starts-external"),
         # exp(-(2 days) / (1 day))
         pytest.param(("direct", "external"), (0, 2 * DAY), math.exp(-2.0), 1, id="after-2-days"),
+        # exp(-0)
+        pytest.param(("group", "ephemeral"), (0, 0), 1.0, 1, id="same-second"),
+        # exp(-(1 h) / (24 h))
+        pytest.param(("public", "encrypted"), (0, HOUR), math.exp(-1 / 24), 1, id="after-1-hour"),
     ],
 )
-def test_secure_move_speed(
+def test_secure_move_speed_only_for_a_move_from_a_visible_start(
     channels: tuple[str, str], times: tuple[int, int], speed: float, moves: float
 ) -> None:
     events = [
@@ -482,34 +795,112 @@ def test_secure_move_speed(
     assert_features(single(events), {"secure_move_speed": speed, "upward_channel_moves": moves})
 
 
-def test_media_and_safety_events_by_role() -> None:
+def test_secure_move_speed_uses_the_first_secure_event() -> None:
     events = [
-        adult_to_child(0, event="media"),
-        adult_to_child(60, event="media"),
-        child_to_adult(120, event="media"),
-        child_to_adult(180),
-        child_to_adult(240, event="block"),
-        child_to_adult(300, event="report"),
-        adult_to_child(360, event="report"),  # the adult's report is not the child's
+        adult_to_child(0, channel="direct"),
+        adult_to_child(12 * HOUR, channel="ephemeral"),  # the first secure event: 12 h
+        adult_to_child(13 * HOUR, channel="direct"),
+        adult_to_child(20 * HOUR, channel="external"),
+    ]
+    assert_features(single(events), {"secure_move_speed": math.exp(-0.5)})
+
+
+def test_private_night_share() -> None:
+    events = [
+        adult_to_child(23 * HOUR, channel="ephemeral"),  # private, child 23:00: 1
+        child_to_adult(23 * HOUR + 10 * MINUTE, channel="encrypted", tz=-300),  # child's 0: 1
+        adult_to_child(23 * HOUR + 20 * MINUTE, channel="direct"),  # night, not private
+        # private at night, but not a communication event
+        adult_to_child(23 * HOUR + 30 * MINUTE, channel="ephemeral", event="contact_request"),
+        adult_to_child(DAY + NOON, channel="external", event="media"),  # private, by day
+    ]
+    # 4 communication events, 2 private at night: 2 / (4 + 4); at night 3: 3 / 8
+    assert_features(single(events), {"private_night_share": 0.25, "child_night_share": 3 / 8})
+
+
+@pytest.mark.parametrize(("tz", "expected"), [(60, 1 / 6), (-300, 0.0)])
+def test_private_night_share_is_in_the_childs_local_time(tz: int, expected: float) -> None:
+    events = [
+        # The adult's clock is +10:00 (from the event it receives); the child's is not
+        # known yet, so +10:00 stands in for it: 10:00 UTC is 20:00, by day.
+        child_to_adult(10 * HOUR, tz=600),
+        # 21:30 UTC: 22:30 at the child's +01:00 (night), 16:30 at -05:00 (day); on the
+        # adult's clock 07:30 either way, which must not count.
+        adult_to_child(21 * HOUR + 30 * MINUTE, channel="encrypted", tz=tz),
+    ]
+    # 1 or 0 of 2 communication events: 1 / (2 + 4) or 0
+    assert_features(single(events), {"private_night_share": expected})
+
+
+# ---------------------------------------------------------------- media and safety
+
+
+def test_media_rates_and_safety_events_by_role() -> None:
+    events = [
+        adult_to_child(NOON, event="media"),
+        adult_to_child(NOON + 60, event="media"),
+        child_to_adult(NOON + 120, event="media"),
+        child_to_adult(NOON + 180),
+        child_to_adult(NOON + 240, event="block"),
+        child_to_adult(NOON + 300, event="report"),
+        adult_to_child(NOON + 360, event="report"),  # the adult's report is not the child's
     ]
     assert_features(
         single(events),
-        {"adult_media_events": 2, "child_media_events": 1, "child_blocks_reports": 2},
+        {
+            # adult: 2 media of 2 communication events: 2 / (2 + 4)
+            "adult_media_rate": 2 / 6,
+            # child: 1 media of 2: 1 / (2 + 4)
+            "child_media_rate": 1 / 6,
+            "child_blocks_reports": 2,
+            # by day
+            "adult_night_media_rate": 0.0,
+        },
     )
 
 
-# ---------------------------------------------------------------- per-sender features
+def test_adult_night_media_rate() -> None:
+    events = [
+        # The adult's clock is +10:00, the child's stands in as +10:00 too: 20:00, by day.
+        child_to_adult(10 * HOUR, tz=600),
+        # child 23:00 (offset 0): night media; on the adult's clock 09:00, which must not count
+        adult_to_child(23 * HOUR, event="media"),
+        adult_to_child(DAY + NOON, event="media"),  # by day
+        adult_to_child(DAY + 23 * HOUR + 30 * MINUTE),  # night, not media
+        child_to_adult(
+            DAY + 23 * HOUR + 40 * MINUTE, event="media", tz=600
+        ),  # the child's media; the adult stays at +10:00
+        # 21:30 UTC at the child's +01:00 is 22:30: night media
+        adult_to_child(2 * DAY + 21 * HOUR + 30 * MINUTE, event="media", tz=60),
+        # 23:30 UTC at the child's -05:00 is 18:30: by day
+        adult_to_child(3 * DAY + 23 * HOUR + 30 * MINUTE, event="media", tz=-300),
+    ]
+    # adult: 5 communication events, 4 media, 2 of them at night in the child's time
+    # (on the adult's +10:00 clock only the one at 12:00 UTC would be); child: 2, 1 media
+    assert_features(
+        single(events),
+        {
+            "adult_night_media_rate": 2 / (5 + 4),
+            "adult_media_rate": 4 / (5 + 4),
+            "child_media_rate": 1 / (2 + 4),
+        },
+    )
 
 
-def sender_feature_events() -> list[Event]:
+# ---------------------------------------------------------------- per-account features
+
+
+def account_feature_events() -> list[Event]:
     """Adult A (40) in five conversations, adult B (50) in one.
 
-    A contacts minors K1 (13, in two conversations) and K2 (15), adult U1 (30)
-    and U2 (age unknown).
+    A contacts minors K1 (13, in two conversations, once on ephemeral) and K2 (15),
+    adult U1 (30, on external) and U2 (age unknown, on encrypted).
     """
 
-    def a_to(conv: str, t: int, who: str, age: float, event: str = "message") -> Event:
-        return ev(conv, t, "A", who, sender_age=40, recipient_age=age, event=event)
+    def a_to(
+        conv: str, t: int, who: str, age: float, event: str = "message", channel: str = "direct"
+    ) -> Event:
+        return ev(conv, t, "A", who, sender_age=40, recipient_age=age, event=event, channel=channel)
 
     def to_a(conv: str, t: int, who: str, age: float, event: str = "message") -> Event:
         return ev(conv, t, who, "A", sender_age=age, recipient_age=40, event=event)
@@ -520,38 +911,46 @@ def sender_feature_events() -> list[Event]:
         a_to("c1", 2, "K1", 13),
         to_a("c1", 3, "K1", 13),
         a_to("c1", 4, "K1", 13),
-        a_to("c2", 10, "K1", 13, "media"),  # same minor, another conversation
+        a_to("c2", 10, "K1", 13, "media", "ephemeral"),  # same minor, private channel
         a_to("c3", 20, "K2", 15, "contact_request"),
         a_to("c3", 21, "K2", 15, "contact_request"),
         a_to("c3", 22, "K2", 15),
         to_a("c3", 23, "K2", 15, "block"),
         to_a("c3", 24, "K2", 15, "report"),
-        a_to("c4", 30, "U1", 30),
+        a_to("c4", 30, "U1", 30, channel="external"),  # private, but an adult
         to_a("c4", 31, "U1", 30, "report"),  # from an adult: not counted
-        a_to("c5", 40, "U2", NAN, "contact_request"),
+        a_to("c5", 40, "U2", NAN, "contact_request", "encrypted"),  # age unknown
         ev("c6", 50, "B", "K1", sender_age=50, recipient_age=13),
         # K1 accepts a request B never sent: 0 requests - 1 accept floors at 0
         ev("c6", 51, "K1", "B", sender_age=13, recipient_age=50, event="contact_accept"),
     ]
 
 
-def test_sender_features_join_each_adults_totals_to_its_conversations() -> None:
-    table = extract(sender_feature_events())
+def test_account_features_join_each_adults_totals_to_its_conversations() -> None:
+    table = extract(account_feature_events())
     # A: contacted {K1, K2, U1, U2} = 4, minors {K1, K2} = 2 (K1 once despite 4 events
-    #    in 2 conversations); share 2 / 4; requests 1 + 2 + 1 = 4, accepts received 1 -> 3;
-    #    block + report from K2 (15) = 2, U1's report (30) is not from a minor.
+    #    in 2 conversations), minors on private channels {K1} = 1 (U1 is an adult, U2's
+    #    age unknown); requests 1 + 2 + 1 = 4, accepts received 1 -> 3 unaccepted of 4;
+    #    block + report from K2 (15) = 2, U1's report (30) is not from a minor: 2 / 2 minors.
     a_row = {
         "adult_minor_fanout": 2,
         "adult_minor_contact_share": 0.5,
+        "adult_private_minor_fanout": 1,
         "adult_unaccepted_requests": 3,
+        "adult_unaccepted_share": 0.75,
         "adult_blocks_reports_from_minors": 2,
+        "adult_flagged_per_minor": 1.0,
     }
-    # B: contacted {K1}, a minor: 1, share 1 / 1; max(0 - 1, 0) = 0; nothing received.
+    # B: contacted {K1}, a minor: 1, share 1 / 1; max(0 - 1, 0) = 0 of max(1, 0);
+    #    nothing received.
     b_row = {
         "adult_minor_fanout": 1,
         "adult_minor_contact_share": 1.0,
+        "adult_private_minor_fanout": 0,
         "adult_unaccepted_requests": 0,
+        "adult_unaccepted_share": 0.0,
         "adult_blocks_reports_from_minors": 0,
+        "adult_flagged_per_minor": 0.0,
     }
     expected = {"c1": a_row, "c2": a_row, "c3": a_row, "c4": a_row, "c5": a_row, "c6": b_row}
     assert table.conversation_id.tolist() == ["c1", "c2", "c3", "c4", "c5", "c6"]
@@ -559,18 +958,77 @@ def test_sender_features_join_each_adults_totals_to_its_conversations() -> None:
     assert table.child_id.tolist() == ["K1", "K1", "K2", "U1", "U2", "K1"]
     for i, cid in enumerate(table.conversation_id.tolist()):
         assert_features(row_of(table, i), expected[cid])
+    # a request in the conversation itself: c1, c3, c5
+    assert table.column("adult_sent_request").tolist() == [1, 0, 1, 0, 1, 0]
+
+
+def test_flagged_per_minor_can_exceed_one() -> None:
+    # One minor contacted, three blocks and reports from minors (the contacted one and
+    # another that A never wrote to).
+    events = [
+        ev("c1", 0, "A", "K1", sender_age=40, recipient_age=13),
+        ev("c1", 1, "K1", "A", sender_age=13, recipient_age=40, event="block"),
+        ev("c1", 2, "K1", "A", sender_age=13, recipient_age=40, event="report"),
+        ev("c2", 3, "K2", "A", sender_age=14, recipient_age=40, event="report"),
+    ]
+    rows = features_by_conversation(events)
+    # flagged 3, fan-out 1 (K2 received nothing from A): 3 / max(1, 1)
+    assert_features(
+        rows["c1"],
+        {
+            "adult_blocks_reports_from_minors": 3,
+            "adult_minor_fanout": 1,
+            "adult_flagged_per_minor": 3.0,
+        },
+    )
+    # c2: K2 (14) reported A (40): A is the adult there too, fan-out 1
+    assert_features(rows["c2"], {"adult_flagged_per_minor": 3.0, "adult_minor_fanout": 1})
+
+
+def test_private_minor_fanout_counts_each_minor_once() -> None:
+    def a_to(
+        conv: str, t: int, who: str, age: float, channel: str, event: str = "message"
+    ) -> Event:
+        return ev(conv, t, "A", who, sender_age=40, recipient_age=age, channel=channel, event=event)
+
+    events = [
+        a_to("c1", 0, "K1", 12, "direct"),
+        a_to("c1", 1, "K1", 12, "encrypted"),  # K1 private
+        a_to("c2", 2, "K1", 12, "external", "media"),  # K1 again, another conversation
+        a_to("c3", 3, "K2", 14, "ephemeral", "contact_request"),  # a request counts: K2
+        a_to("c4", 4, "K3", 15, "ephemeral", "block"),  # a block is not a contact
+        a_to("c5", 5, "K4", 16, "direct"),  # a minor, not private
+    ]
+    rows = features_by_conversation(events)
+    # minors {K1, K2, K4} = 3 of contacts {K1, K2, K4} = 3; private {K1, K2} = 2
+    for cid in ("c1", "c2", "c3", "c5"):
+        assert_features(
+            rows[cid],
+            {
+                "adult_private_minor_fanout": 2,
+                "adult_minor_fanout": 3,
+                "adult_minor_contact_share": 1.0,
+                # no request answered: 1 of 1
+                "adult_unaccepted_requests": 1,
+                "adult_unaccepted_share": 1.0,
+            },
+        )
 
 
 def test_a_minor_counts_for_fanout_only_where_the_event_declares_the_age() -> None:
     # K's age (12) is declared only on K's own messages: A's message to K carries no
     # recipient age, so A's fan-out is 0 although the conversation knows K is 12.
-    events = [ev("c", 0, "A", "K", sender_age=40), ev("c", 60, "K", "A", sender_age=12)]
+    events = [
+        ev("c", 0, "A", "K", sender_age=40, channel="encrypted"),
+        ev("c", 60, "K", "A", sender_age=12),
+    ]
     assert_features(
         single(events),
         {
             "child_age": 12,
             "child_is_minor": 1,
             "adult_minor_fanout": 0,
+            "adult_private_minor_fanout": 0,
             # contacts {K} = 1, minors 0: 0 / 1
             "adult_minor_contact_share": 0.0,
         },
@@ -582,7 +1040,7 @@ def test_a_minor_counts_for_fanout_only_where_the_event_declares_the_age() -> No
 
 def mixed_events() -> list[Event]:
     """Several conversations with distinct timestamps, including unknown ages."""
-    events = sender_feature_events()
+    events = account_feature_events()
     events += [
         adult_to_child(100 + i * 600, conversation="k", channel=ch, tz=60)
         for i, ch in enumerate(("public", "direct", "encrypted"))
@@ -597,11 +1055,7 @@ def test_features_do_not_depend_on_input_row_order() -> None:
     rng = np.random.default_rng(20240501)
     for _ in range(5):
         shuffled = [events[i] for i in rng.permutation(len(events))]
-        got = extract(shuffled)
-        np.testing.assert_array_equal(got.conversation_id, expected.conversation_id)
-        np.testing.assert_array_equal(got.values, expected.values)  # NaNs compare equal
-        np.testing.assert_array_equal(got.adult_id, expected.adult_id)
-        np.testing.assert_array_equal(got.child_id, expected.child_id)
+        assert_tables_identical(extract(shuffled), expected)
 
 
 def test_nan_only_in_age_columns() -> None:
@@ -636,11 +1090,11 @@ def test_message_table_and_raw_columns_give_the_same_features() -> None:
     columns = to_columns(mixed_events())
     from_raw = extract_features(columns)
     from_table = extract_features(rs.read_messages(columns))
-    np.testing.assert_array_equal(from_raw.values, from_table.values)
+    assert_tables_identical(from_raw, from_table)
 
 
-def test_feature_table_column_and_to_arrow() -> None:
-    table = extract(sender_feature_events())
+def test_feature_table_column_take_and_to_arrow() -> None:
+    table = extract(account_feature_events())
 
     assert table.names == FEATURE_NAMES
     assert table.values.shape == (6, len(FEATURE_NAMES))
@@ -651,6 +1105,11 @@ def test_feature_table_column_and_to_arrow() -> None:
     np.testing.assert_array_equal(table.column("n_events"), table.values[:, j])
     with pytest.raises(KeyError, match="no feature 'nonexistent'"):
         table.column("nonexistent")
+
+    last = table.take([5])
+    assert last.conversation_id.tolist() == ["c6"]
+    assert last.adult_id.tolist() == ["B"]
+    np.testing.assert_array_equal(last.values, table.values[5:])
 
     arrow = table.to_arrow()
     assert isinstance(arrow, pa.Table)
@@ -672,6 +1131,69 @@ def test_every_feature_has_a_hand_computed_expectation_in_this_file() -> None:
     assert [name for name in FEATURE_NAMES if f'"{name}":' not in source] == []
 
 
+# ---------------------------------------------------------------- registry and docs
+
+
+def test_registry_is_consistent_with_the_feature_table() -> None:
+    assert tuple(spec.name for spec in FEATURES) == FEATURE_NAMES
+    assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
+    for spec in FEATURES:
+        assert spec.direction in (-1, 0, 1), spec.name
+        # only the age columns can be NaN, and only they have an unknown reference
+        assert spec.nullable == (spec.name in AGE_COLUMNS), spec.name
+        assert math.isnan(spec.reference) == spec.nullable, spec.name
+        assert spec.description, spec.name
+        assert spec.definition, spec.name
+        assert spec.why, spec.name
+    with pytest.raises(KeyError, match="no feature 'nope'"):
+        rs.features.feature_index("nope")
+
+
+def test_a_conversation_that_shows_nothing_sits_at_the_references() -> None:
+    # Two balanced messages on public, by day, no age: the "no signal" conversation for
+    # every feature with a direction (escalation is exactly 1 only after a week or at
+    # span 0: both events in the same second).
+    events = [ev("c", NOON, "I", "R", channel="public"), ev("c", NOON, "R", "I", channel="public")]
+    row = single(events)
+    for spec in FEATURES:
+        if spec.direction != 0 and spec.name not in {
+            "adult_initiated",  # the initiator takes the adult role on a tie
+            "adult_recent_share",  # starts from 0: 0.1 * 0.9 after two messages
+        }:
+            assert row[spec.name] == spec.reference, spec.name
+    assert row["adult_recent_share"] == pytest.approx(0.09)
+    assert row["adult_initiated"] == 1
+
+
+def test_docs_feature_tables_are_generated_from_the_registry() -> None:
+    assert generated_section(DOCS, SECTION) == feature_tables(), (
+        "docs/features.md is out of date: run "
+        "`python -c 'from riskscore.features.docs import update_features_doc as u; "
+        'u("docs/features.md")\'`'
+    )
+    text = DOCS.read_text(encoding="utf-8")
+    for name in FEATURE_NAMES:
+        assert text.count(f"| `{name}` |") == 1, name
+
+
+def test_update_features_doc_rewrites_only_the_generated_part(tmp_path: Path) -> None:
+    doc = tmp_path / "features.md"
+    original = DOCS.read_text(encoding="utf-8")
+    stale = original.replace("| `adult_media_rate` |", "| `adult_media_count` |")
+    assert stale != original
+    doc.write_text("intro\n" + stale + "outro\n", encoding="utf-8")
+    assert update_features_doc(doc) is True
+    assert generated_section(doc, SECTION) == feature_tables()
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith("intro\n")
+    assert text.endswith("outro\n")
+    assert update_features_doc(doc) is False  # up to date: left alone
+    assert doc.read_text(encoding="utf-8") == text
+    doc.write_text("no markers\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no generated section"):
+        update_features_doc(doc)
+
+
 # ---------------------------------------------------------------- property-based
 
 CHANNELS = ("public", "group", "direct", "ephemeral", "encrypted", "external")
@@ -683,16 +1205,16 @@ AGES = st.one_of(
 
 
 @st.composite
-def event_tables(draw: st.DrawFn) -> list[Event]:
-    """1-4 conversations of 1-6 events among five accounts, with distinct timestamps.
+def event_tables(draw: st.DrawFn, *, distinct_times: bool = True) -> list[Event]:
+    """1-4 conversations of 1-8 events among five accounts over 30 days.
 
-    Timestamps are distinct because ties are broken by input order (documented), so
-    only tie-free tables are expected to be invariant to row order.
+    With ``distinct_times``, timestamps are distinct: ties are broken by input order
+    (documented), so only tie-free tables are expected to be invariant to row order.
     """
     rows: list[Event] = []
     for conversation in range(draw(st.integers(1, 4))):
         pair = draw(st.lists(st.sampled_from(ACCOUNTS), min_size=2, max_size=2, unique=True))
-        for _ in range(draw(st.integers(1, 6))):
+        for _ in range(draw(st.integers(1, 8))):
             sender, recipient = pair if draw(st.booleans()) else pair[::-1]
             rows.append(
                 ev(
@@ -707,9 +1229,17 @@ def event_tables(draw: st.DrawFn) -> list[Event]:
                     tz=draw(st.integers(-720, 840)),
                 )
             )
-    offsets = draw(
-        st.lists(st.integers(0, 30 * DAY), min_size=len(rows), max_size=len(rows), unique=True)
-    )
+    times = st.integers(0, 30 * DAY)
+    if distinct_times:
+        offsets = draw(st.lists(times, min_size=len(rows), max_size=len(rows), unique=True))
+    else:
+        offsets = draw(
+            st.lists(
+                st.sampled_from([0, 59, 60, 3_600, 86_399, 7 * DAY]) | times,
+                min_size=len(rows),
+                max_size=len(rows),
+            )
+        )
     for row, offset in zip(rows, offsets, strict=True):
         row["timestamp"] = T0 + offset
     return rows
@@ -726,19 +1256,204 @@ def test_properties_on_random_tables(events: list[Event], data: st.DataObject) -
         if name not in AGE_COLUMNS:
             assert np.isfinite(column[name]).all(), name
             assert (column[name] >= 0).all(), name
-    for name in SHARE_COLUMNS:
+    for name in FRACTION_COLUMNS:
         assert ((column[name] >= 0) & (column[name] <= 1)).all(), name
     for name in FLAG_COLUMNS:
         assert np.isin(column[name], (0.0, 1.0)).all(), name
     gap = column["age_gap"]
     assert (gap[~np.isnan(gap)] >= 0).all()
-    # exp(-a / 1 day) <= exp(-a / 7 days) for every event, so the ratio is at most 7.
+    # shares of evidence are count / (n + 4): never 1
+    assert (column["child_night_share"] < 1).all()
+    assert (column["adult_message_share"] > 0).all()
+    assert (column["adult_message_share"] < 1).all()
+    # 7 * S_1day / S_7days is in (0, 7] and the exponent in [0, 1]
     assert (column["escalation_ratio"] <= 7.0 + 1e-9).all()
+    assert (column["escalation_ratio"] > 0).all()
+    assert (column["escalation_ratio"][column["span_hours"] == 0] == 1.0).all()
     assert (column["upward_channel_moves"] <= column["n_events"] - 1).all()
     assert (column["adult_max_unanswered_run"] <= column["n_events"]).all()
+    assert (column["n_channels_used"] >= 1).all()
+    assert (column["adult_private_minor_fanout"] <= column["adult_minor_fanout"]).all()
+    assert (column["adult_unaccepted_share"] <= 1).all()
+    assert (column["child_is_minor"] <= column["child_age_known"]).all()
 
     order = data.draw(st.permutations(range(len(events))))
-    shuffled = extract([events[i] for i in order])
-    np.testing.assert_array_equal(shuffled.values, values)
-    np.testing.assert_array_equal(shuffled.adult_id, table.adult_id)
-    np.testing.assert_array_equal(shuffled.child_id, table.child_id)
+    assert_tables_identical(extract([events[i] for i in order]), table)
+
+
+# ---------------------------------------------------------------- the kernel without numba
+
+#: A worker that reads one table of events per line (JSON) and answers with its features
+#: computed by the same kernel source with numba's compiler switched off.
+_UNCOMPILED_WORKER = """
+import inspect, json, sys
+import numba
+from riskscore.features import extract_features, kernel
+
+jit_off = numba.config.DISABLE_JIT and inspect.isfunction(kernel.update_conversation)
+print(json.dumps({"jit_off": bool(jit_off)}), flush=True)
+for line in sys.stdin:
+    table = extract_features(json.loads(line))
+    print(json.dumps({
+        "values": [float(v).hex() for v in table.values.ravel()],
+        "adult_id": table.adult_id.tolist(),
+        "child_id": table.child_id.tolist(),
+    }), flush=True)
+"""
+
+
+class UncompiledKernel:
+    """The feature kernel run as plain Python in a child process (NUMBA_DISABLE_JIT=1)."""
+
+    def __init__(self) -> None:
+        env = {**os.environ, "NUMBA_DISABLE_JIT": "1", "RISKSCORE_NUM_THREADS": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _UNCOMPILED_WORKER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=Path(__file__).parents[1],
+        )
+        self.jit_off = bool(self._read()["jit_off"])
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the uncompiled worker stopped (exit {self.process.poll()})")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def features(self, events: Sequence[Event]) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(to_columns(events)) + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def uncompiled() -> Iterator[UncompiledKernel]:
+    worker = UncompiledKernel()
+    yield worker
+    worker.close()
+
+
+def test_the_uncompiled_worker_really_runs_without_numba(uncompiled: UncompiledKernel) -> None:
+    assert uncompiled.jit_off
+    assert not inspect.isfunction(kernel.update_conversation)  # compiled in this process
+
+
+def assert_same_as_uncompiled(events: Sequence[Event], uncompiled: UncompiledKernel) -> None:
+    compiled = extract(events)
+    plain = uncompiled.features(events)
+    assert plain["adult_id"] == compiled.adult_id.tolist()
+    assert plain["child_id"] == compiled.child_id.tolist()
+    got = [float(v).hex() for v in compiled.values.ravel()]
+    assert got == plain["values"]
+
+
+def test_compiled_kernel_equals_its_python_source_on_hand_built_tables(
+    uncompiled: UncompiledKernel,
+) -> None:
+    assert_same_as_uncompiled(mixed_events(), uncompiled)
+    assert_same_as_uncompiled(
+        [adult_to_child(t * 7_919, tz=tz) for t, tz in enumerate((-720, -300, 0, 330, 840))],
+        uncompiled,
+    )
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(events=event_tables(distinct_times=False))
+def test_compiled_kernel_equals_its_python_source(
+    events: list[Event], uncompiled: UncompiledKernel
+) -> None:
+    assert_same_as_uncompiled(events, uncompiled)
+
+
+# ---------------------------------------------------------------- parts on threads
+
+
+@pytest.fixture(scope="module")
+def large() -> rs.MessageTable:
+    # Large enough for worker threads and several parts of whole conversations.
+    return rs.synthetic.generate(20_000, prevalence=0.02, seed=41).messages
+
+
+def test_parts_on_threads_equal_one_pass_over_a_large_table(
+    large: rs.MessageTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RISKSCORE_NUM_THREADS", raising=False)
+    assert len(large) >= _threads.THREAD_MIN_ROWS
+    assert _threads.worker_threads() >= 2 or (os.cpu_count() or 1) == 1
+    assert len(conversation_parts(large, _PART_EVENTS)) >= 3
+    threaded = extract_features(large)
+
+    # One compiled call over every conversation, no parts, no threads.
+    starts = large.segment_starts.astype(np.int64)
+    initiator = large.sender_code[starts]
+    responder = large.recipient_code[starts]
+    from_initiator = large.sender_code == np.repeat(initiator, np.diff(starts, append=len(large)))
+    values = np.empty((large.n_conversations, len(FEATURE_NAMES)))
+    adult = np.empty(large.n_conversations, dtype=np.int64)
+    kernel.run_conversations(
+        starts,
+        from_initiator,
+        large.timestamp,
+        large.sender_age,
+        large.recipient_age,
+        large.channel,
+        large.event,
+        large.recipient_tz_offset_min,
+        initiator,
+        responder,
+        rs.extract_account_features(large).lookup(large.accounts),
+        0,
+        large.n_conversations,
+        values,
+        adult,
+    )
+    assert threaded.values.tobytes() == values.tobytes()
+    np.testing.assert_array_equal(threaded.adult_id, large.accounts[adult])
+
+    monkeypatch.setenv("RISKSCORE_NUM_THREADS", "1")
+    assert_tables_identical(extract_features(large), threaded)
+
+
+def test_online_kernel_calls_equal_the_batch_row(large: rs.MessageTable) -> None:
+    # The one-event API (apply_event, then conversation_features) over the events of a
+    # few conversations gives the batch rows.
+    batch = extract_features(large)
+    tallies = rs.extract_account_features(large)
+    out = np.empty(len(FEATURE_NAMES))
+    starts, ends = large.segment_starts, large.segment_ends
+    for k in range(0, large.n_conversations, 997):
+        state = kernel.new_state()
+        initiator = large.sender_code[starts[k]]
+        side = 1
+        for e in range(starts[k], ends[k]):
+            side = kernel.apply_event(
+                state,
+                1 if large.sender_code[e] == initiator else 0,
+                int(large.timestamp[e]),
+                float(large.sender_age[e]),
+                float(large.recipient_age[e]),
+                int(large.channel[e]),
+                int(large.event[e]),
+                float(large.recipient_tz_offset_min[e]),
+            )
+        adult = initiator if side == 1 else large.recipient_code[starts[k]]
+        assert large.accounts[adult] == batch.adult_id[k]
+        kernel.conversation_features(state, tallies.lookup(large.accounts[[adult]])[0], out)
+        assert out.tobytes() == batch.values[k].tobytes(), k

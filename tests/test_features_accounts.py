@@ -1,31 +1,109 @@
-"""Per-account features computed over more events than are scored."""
+"""Per-account tallies (riskscore/features/accounts.py): hand-computed tallies, mergeable
+parts over chunks, and per-account features computed over more events than are scored."""
 
 from __future__ import annotations
 
+import math
+from itertools import pairwise
+from typing import Any
+
 import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import riskscore as rs
-from riskscore.features import extract_account_features
+from riskscore.features import ACCOUNT_SLOTS, AccountFeatures, extract_account_features
+from riskscore.features.accounts import account_parts, account_tallies, tallies_from_parts
+
+NAN = math.nan
+T0 = 1_714_521_600
+CHANNELS = ("public", "group", "direct", "ephemeral", "encrypted", "external")
+EVENTS = ("message", "contact_request", "contact_accept", "block", "report", "media")
 
 
-def test_account_features_from_all_events_equal_whole_table_features() -> None:
-    data = rs.synthetic.generate(600, prevalence=0.05, seed=3)
-    msgs = data.messages
-    whole = rs.extract_features(msgs)
+def table(rows: list[tuple[Any, ...]]) -> rs.MessageTable:
+    """Events from ``(conversation, t, sender, recipient, sender_age, recipient_age,
+    channel, event)`` tuples."""
+    names = (
+        "conversation_id",
+        "timestamp",
+        "sender_id",
+        "recipient_id",
+        "sender_age",
+        "recipient_age",
+        "channel",
+        "event",
+    )
+    columns: dict[str, list[Any]] = {name: [r[i] for r in rows] for i, name in enumerate(names)}
+    columns["timestamp"] = [T0 + t for t in columns["timestamp"]]
+    return rs.read_messages(columns)
+
+
+def columns_of(msgs: rs.MessageTable, rows: slice | np.ndarray) -> dict[str, Any]:
+    return {name: values[rows] for name, values in msgs.columns().items()}
+
+
+@pytest.fixture(scope="module")
+def platform() -> rs.MessageTable:
+    return rs.synthetic.generate(1_500, prevalence=0.05, seed=3).messages
+
+
+# ---------------------------------------------------------------- hand-computed
+
+
+def test_account_tallies_by_hand() -> None:
+    msgs = table(
+        [
+            # A (40) -> K1 (13): request, then messages on direct and encrypted
+            ("c1", 0, "A", "K1", 40, 13, "public", "contact_request"),
+            ("c1", 1, "K1", "A", 13, 40, "public", "contact_accept"),
+            ("c1", 2, "A", "K1", 40, 13, "encrypted", "message"),
+            ("c1", 3, "K1", "A", 13, 40, "direct", "message"),
+            # A -> K2 (15): media on ephemeral; K2 blocks and reports A
+            ("c2", 4, "A", "K2", 40, 15, "ephemeral", "media"),
+            ("c2", 5, "K2", "A", 15, 40, "direct", "block"),
+            ("c2", 6, "K2", "A", 15, 40, "direct", "report"),
+            # A -> U (30): two requests, never accepted; U reports A (an adult: not counted)
+            ("c3", 7, "A", "U", 40, 30, "external", "contact_request"),
+            ("c3", 8, "A", "U", 40, 30, "external", "contact_request"),
+            ("c3", 9, "U", "A", 30, 40, "direct", "report"),
+            # A -> K3, age not declared on the event: a contact, not a minor
+            ("c4", 10, "A", "K3", 40, NAN, "encrypted", "message"),
+            # A blocks K4 (12): a block is not a contact
+            ("c5", 11, "A", "K4", 40, 12, "direct", "block"),
+        ]
+    )
+    assert msgs.accounts.tolist() == ["A", "K1", "K2", "K3", "K4", "U"]
+    got = account_tallies(msgs)
+    assert ACCOUNT_SLOTS == (
+        "contacts",
+        "minors",
+        "private_minors",
+        "requests",
+        "accepts",
+        "flagged",
+    )
+    expected = np.array(
+        [
+            # A: contacts {K1, K2, U, K3}, minors {K1, K2}, private {K1, K2}; 3 requests,
+            #    1 accept received; block + report from K2 (15)
+            [4, 2, 2, 3, 1, 2],
+            # K1: contacted A (a message, A is 40): 1 contact
+            [1, 0, 0, 0, 0, 0],
+            # K2: only a block and a report: no contact
+            [0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0],
+            # K4 received a block from A (40): not flagged by a minor
+            [0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0],
+        ],
+        dtype=np.float64,
+    )
+    np.testing.assert_array_equal(got, expected)
     accounts = extract_account_features(msgs)
-    half = msgs.take_conversations(np.arange(0, msgs.n_conversations, 2))
-    part = rs.extract_features(half, account_features=accounts)
-    np.testing.assert_array_equal(part.values, whole.values[::2])
-
-
-def test_scoring_a_part_alone_understates_fanout() -> None:
-    data = rs.synthetic.generate(600, prevalence=0.05, seed=3)
-    msgs = data.messages
-    whole = rs.extract_features(msgs).column("adult_minor_fanout")[::2]
-    half = msgs.take_conversations(np.arange(0, msgs.n_conversations, 2))
-    alone = rs.extract_features(half).column("adult_minor_fanout")
-    assert np.all(alone <= whole)
-    assert np.any(alone < whole)
+    np.testing.assert_array_equal(accounts.account_id, msgs.accounts)
+    np.testing.assert_array_equal(accounts.values, expected)
 
 
 def test_unknown_accounts_get_zero_account_features() -> None:
@@ -35,8 +113,166 @@ def test_unknown_accounts_get_zero_account_features() -> None:
             "timestamp": [1_700_000_000],
             "sender_id": [10],
             "recipient_id": [11],
-            "channel": ["direct"],
+            "channel": ["encrypted"],
             "recipient_age": [12],
         }
     )
-    np.testing.assert_array_equal(accounts.lookup(np.array([10, 99])), [[1, 1, 0, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(
+        accounts.lookup(np.array([10, 99, 11, 5])),
+        # 10 contacted 11, a minor, on a private channel; 99 and 5 are unknown; 11 did nothing
+        [[1, 1, 1, 0, 0, 0], [0] * 6, [0] * 6, [0] * 6],
+    )
+    assert accounts.lookup(np.array([], dtype=np.int64)).shape == (0, 6)
+
+
+def test_account_features_check_their_shape() -> None:
+    with pytest.raises(ValueError, match=r"must have shape \(2, 6\)"):
+        AccountFeatures(account_id=np.array([1, 2]), values=np.zeros((2, 4)))
+    empty = AccountFeatures(account_id=np.empty(0, dtype=np.int64), values=np.zeros((0, 6)))
+    np.testing.assert_array_equal(empty.lookup(np.array([3])), [[0] * 6])
+
+
+def test_tallies_from_no_parts_are_empty() -> None:
+    merged = tallies_from_parts([])
+    assert merged.values.shape == (0, 6)
+    np.testing.assert_array_equal(merged.lookup(np.array([1, 2])), np.zeros((2, 6)))
+
+
+# ---------------------------------------------------------------- chunks and subsets
+
+
+def test_parts_of_conversation_chunks_merge_to_the_whole_table(platform: rs.MessageTable) -> None:
+    whole = account_tallies(platform)
+    codes = np.arange(platform.n_conversations)
+    chunks = [platform.take_conversations(c) for c in np.array_split(codes, 5)]
+    merged = tallies_from_parts([account_parts(chunk) for chunk in chunks])
+    np.testing.assert_array_equal(merged.lookup(platform.accounts), whole)
+    # every account that did something is there, and no other
+    active = whole.any(axis=1)
+    assert set(platform.accounts[active].tolist()) <= set(merged.account_id.tolist())
+    # the chunks alone undercount some adult's fan-out: merging matters here
+    first = extract_account_features(chunks[0]).lookup(platform.accounts)
+    assert np.any(first < whole)
+
+
+def test_parts_of_row_chunks_that_split_conversations_merge_to_the_whole_table(
+    platform: rs.MessageTable,
+) -> None:
+    # Chunks of rows in time order cut conversations in two: the tallies still add up.
+    order = np.argsort(platform.timestamp, kind="stable")
+    cuts = np.array_split(order, 7)
+    parts = [account_parts(rs.read_messages(columns_of(platform, np.sort(c)))) for c in cuts]
+    merged = tallies_from_parts(parts)
+    np.testing.assert_array_equal(merged.lookup(platform.accounts), account_tallies(platform))
+
+
+def test_account_features_from_all_events_equal_whole_table_features(
+    platform: rs.MessageTable,
+) -> None:
+    whole = rs.extract_features(platform)
+    accounts = extract_account_features(platform)
+    half = platform.take_conversations(np.arange(0, platform.n_conversations, 2))
+    part = rs.extract_features(half, account_features=accounts)
+    assert part.values.tobytes() == whole.values[::2].tobytes()
+    np.testing.assert_array_equal(part.adult_id, whole.adult_id[::2])
+    np.testing.assert_array_equal(part.child_id, whole.child_id[::2])
+    # with tallies merged from chunks, too
+    chunks = np.array_split(np.arange(platform.n_conversations), 3)
+    merged = tallies_from_parts([account_parts(platform.take_conversations(c)) for c in chunks])
+    again = rs.extract_features(half, account_features=merged)
+    assert again.values.tobytes() == part.values.tobytes()
+
+
+def test_scoring_a_part_alone_understates_fanout(platform: rs.MessageTable) -> None:
+    whole = rs.extract_features(platform).column("adult_minor_fanout")[::2]
+    half = platform.take_conversations(np.arange(0, platform.n_conversations, 2))
+    alone = rs.extract_features(half).column("adult_minor_fanout")
+    assert np.all(alone <= whole)
+    assert np.any(alone < whole)
+
+
+# ---------------------------------------------------------------- property-based
+
+
+@st.composite
+def event_rows(draw: st.DrawFn) -> dict[str, list[Any]]:
+    """1-40 events in 1-6 conversations among six accounts, with any ages and kinds."""
+    ages = st.one_of(st.just(NAN), st.sampled_from([5.0, 13.0, 17.9, 18.0, 40.0]))
+    n = draw(st.integers(1, 40))
+    pairs = draw(
+        st.lists(
+            st.lists(st.integers(0, 5), min_size=2, max_size=2, unique=True),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    rows: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "conversation_id",
+            "timestamp",
+            "sender_id",
+            "recipient_id",
+            "sender_age",
+            "recipient_age",
+            "channel",
+            "event",
+        )
+    }
+    for i in range(n):
+        conversation = draw(st.integers(0, len(pairs) - 1))
+        sender, recipient = pairs[conversation]
+        if draw(st.booleans()):
+            sender, recipient = recipient, sender
+        rows["conversation_id"].append(conversation)
+        rows["timestamp"].append(T0 + i)
+        rows["sender_id"].append(sender)
+        rows["recipient_id"].append(recipient)
+        rows["sender_age"].append(draw(ages))
+        rows["recipient_age"].append(draw(ages))
+        rows["channel"].append(draw(st.sampled_from(CHANNELS)))
+        rows["event"].append(draw(st.sampled_from(EVENTS)))
+    return rows
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(rows=event_rows(), data=st.data())
+def test_parts_over_any_chunks_merge_to_the_tallies_of_the_whole(
+    rows: dict[str, list[Any]], data: st.DataObject
+) -> None:
+    msgs = rs.read_messages(rows)
+    n = len(rows["timestamp"])
+    cuts = data.draw(st.lists(st.integers(1, max(n - 1, 1)), unique=True, max_size=4))
+    edges = [0, *sorted(c for c in cuts if 0 < c < n), n]
+    parts = [
+        account_parts(rs.read_messages({k: v[a:b] for k, v in rows.items()}))
+        for a, b in pairwise(edges)
+    ]
+    merged = tallies_from_parts(parts)
+    whole = account_tallies(msgs)
+    np.testing.assert_array_equal(merged.lookup(msgs.accounts), whole)
+    # The same parts in another order give the same tallies.
+    again = tallies_from_parts(parts[::-1])
+    np.testing.assert_array_equal(again.lookup(msgs.accounts), whole)
+    # Structural invariants of the tallies.
+    contacts, minors, private_minors = whole[:, 0], whole[:, 1], whole[:, 2]
+    assert np.all(private_minors <= minors)
+    assert np.all(minors <= contacts)
+    assert np.all(contacts <= len(msgs.accounts) - 1)
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(rows=event_rows(), data=st.data())
+def test_a_subset_with_all_account_tallies_has_the_full_table_features(
+    rows: dict[str, list[Any]], data: st.DataObject
+) -> None:
+    msgs = rs.read_messages(rows)
+    whole = rs.extract_features(msgs)
+    codes = data.draw(
+        st.lists(st.integers(0, msgs.n_conversations - 1), min_size=1, unique=True).map(sorted)
+    )
+    subset = msgs.take_conversations(codes)
+    part = rs.extract_features(subset, account_features=extract_account_features(msgs))
+    assert part.values.tobytes() == whole.values[codes].tobytes()
+    np.testing.assert_array_equal(part.adult_id, whole.adult_id[codes])
+    np.testing.assert_array_equal(part.child_id, whole.child_id[codes])

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import itertools
 import math
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from _models import counting_model, random_model, with_stumps
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import riskscore as rs
-from riskscore.linear import LinearParams
 
 T0 = 1_700_000_000
 CHANNELS = ("public", "group", "direct", "ephemeral", "encrypted", "external")
@@ -21,25 +23,20 @@ AGES = (8.0, 11.0, 13.0, 15.5, 17.0, 18.0, 25.0, 44.0)
 TOLERANCE = 300
 
 
-def random_model(seed: int) -> rs.RiskModel:
-    """A model whose weights touch every feature, so any feature mismatch moves the score."""
-    rng = np.random.default_rng(seed)
-    f = len(rs.FEATURE_NAMES)
-    params = LinearParams(
-        feature_names=rs.FEATURE_NAMES,
-        log_scale=np.array([s.log_scale for s in rs.FEATURES]),
-        impute=rng.normal(size=f),
-        mean=rng.normal(size=f) * 0.1,
-        scale=rng.uniform(0.5, 2.0, size=f),
-        coef=rng.normal(size=f) * 0.3,
-        intercept=-1.0,
-        calib_a=-1.0,
-        calib_b=0.0,
-    )
-    return rs.RiskModel(params)
-
-
+ACCOUNT_FEATURES = (
+    "adult_minor_fanout",
+    "adult_minor_contact_share",
+    "adult_private_minor_fanout",
+    "adult_unaccepted_requests",
+    "adult_unaccepted_share",
+    "adult_blocks_reports_from_minors",
+    "adult_flagged_per_minor",
+)
 MODEL = random_model(1)
+#: Heavy per-account weights, so that an event in one conversation often moves another's tier.
+ACCOUNT_MODEL = with_stumps(
+    MODEL, [(name, cut, 1.0) for name in ACCOUNT_FEATURES for cut in (0.3, 0.8, 1.5, 2.5)]
+)
 #: Low thresholds so that random streams cross tiers often.
 POLICY = rs.AlertPolicy(
     bands=(
@@ -104,6 +101,13 @@ def assert_close(online: np.ndarray[Any, Any], batch: np.ndarray[Any, Any]) -> N
     np.testing.assert_allclose(online, batch, rtol=0, atol=1e-9, equal_nan=True)
 
 
+def batch_tier(policy: rs.AlertPolicy, risk: float, row: np.ndarray[Any, Any]) -> int:
+    """The policy's tier (0: none) of a batch feature row scored ``risk``."""
+    ages = (float(row[rs.FEATURE_NAMES.index(name)]) for name in ("child_age", "adult_age"))
+    tier = policy.tier_of(risk, *ages)
+    return 0 if tier is None else int(tier)
+
+
 @settings(
     max_examples=80,
     deadline=None,
@@ -111,14 +115,16 @@ def assert_close(online: np.ndarray[Any, Any], batch: np.ndarray[Any, Any]) -> N
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(event_streams())
+@given(events=event_streams())
+@pytest.mark.parametrize("model", [MODEL, ACCOUNT_MODEL], ids=["random", "account-heavy"])
 def test_online_features_equal_batch_features_of_every_prefix(
-    events: list[dict[str, Any]],
+    model: rs.RiskModel, events: list[dict[str, Any]]
 ) -> None:
-    """After each event, the conversation's online features and risk equal the batch ones of
-    everything applied so far (late events clamped as documented); alerts fire exactly when
-    the tier first rises."""
-    scorer = rs.OnlineScorer(MODEL, POLICY, idle_expiry_s=math.inf, reorder_tolerance_s=TOLERANCE)
+    """After each event, *every* live conversation's online features and risk equal the batch
+    ones of everything applied so far (late events clamped as documented), and the event raises
+    exactly the alerts of the conversations whose tier first rose: its own first, then those of
+    its adult's other conversations that it re-scored."""
+    scorer = rs.OnlineScorer(model, POLICY, idle_expiry_s=math.inf, reorder_tolerance_s=TOLERANCE)
     applied: list[dict[str, Any]] = []
     latest: dict[int, int] = {}
     alerted: dict[int, int] = {}
@@ -130,35 +136,41 @@ def test_online_features_equal_batch_features_of_every_prefix(
             if latest[cid] - event["timestamp"] > TOLERANCE:
                 n_too_late += 1
                 with pytest.raises(rs.SchemaError, match="reorder_tolerance_s"):
-                    scorer.update_one(event)
+                    scorer.update_one_all(event)
                 continue
             expected["timestamp"] = latest[cid]
             n_clamped += 1
         latest[cid] = expected["timestamp"]
-        alert = scorer.update_one(event)
+        alerts = scorer.update_one_all(event)
         applied.append(expected)
 
         X = rs.extract_features(columns(applied))
-        pos = int(np.flatnonzero(X.conversation_id == cid)[0])
-        assert_close(scorer.features_of(cid), X.values[pos])
-        batch_risk = float(MODEL.predict_proba(X)[pos])
-        assert scorer.score_of(cid) == pytest.approx(batch_risk, abs=1e-12)
-
-        tier = POLICY.tier_of(batch_risk, float(X.values[pos, 0]))
-        tier_now = 0 if tier is None else int(tier)
-        if tier_now > alerted.get(cid, 0):
-            assert alert is not None
-            assert int(alert.tier) == tier_now
-            assert alert.event_index == sum(e["conversation_id"] == cid for e in applied) - 1
-            assert alert.timestamp == expected["timestamp"]
-            assert alert.risk == pytest.approx(batch_risk, abs=1e-12)
+        risks = model.predict_proba(X)
+        due: dict[int, tuple[int, int]] = {}  # conversation -> (tier, row)
+        for pos, c in enumerate(X.conversation_id.tolist()):
+            assert_close(scorer.features_of(c), X.values[pos])
+            assert scorer.score_of(c) == pytest.approx(float(risks[pos]), abs=1e-12)
+            tier = batch_tier(POLICY, float(risks[pos]), X.values[pos])
+            if tier > alerted.get(c, 0):
+                due[c] = (tier, pos)
+                alerted[c] = tier
+        raised = [a.conversation_id for a in alerts]
+        assert sorted(raised) == sorted(due)
+        if cid in due:
+            assert raised[0] == cid, "the event's own conversation comes first"
+        for alert in alerts:
+            c = alert.conversation_id
+            tier, pos = due[c]
+            assert int(alert.tier) == tier
+            assert alert.risk == pytest.approx(float(risks[pos]), abs=1e-12)
+            assert alert.event_index == sum(e["conversation_id"] == c for e in applied) - 1
+            # Re-scored conversations alert at the event's time, never before their own last.
+            assert alert.timestamp == max(expected["timestamp"], latest[c])
             assert alert.adult_id == X.adult_id[pos]
             assert alert.child_id == X.child_id[pos]
-            alerted[cid] = tier_now
-        else:
-            assert alert is None
     assert (scorer.n_clamped, scorer.n_too_late) == (n_clamped, n_too_late)
     assert scorer.n_events == len(applied)
+    assert scorer.refresh() == []
 
 
 def test_alert_reasons_equal_batch_reasons() -> None:
@@ -338,14 +350,14 @@ def test_idle_conversations_and_accounts_expire() -> None:
         scorer.score_of(0)
 
 
-def test_stream_then_refresh_equals_batch_scores_and_covers_batch_alerts() -> None:
+def test_stream_equals_batch_scores_and_covers_batch_alerts() -> None:
     """What "the same alerts as batch scoring followed by the policy" means (docs/online.md)."""
     data = rs.synthetic.generate(600, prevalence=0.1, seed=5)
     model = rs.load_model()
     policy = rs.AlertPolicy.default()
     scorer = rs.OnlineScorer(model, policy, idle_expiry_s=math.inf)
     alerts = scorer.update_many(data.messages.iter_events())
-    alerts += scorer.refresh()
+    assert scorer.refresh() == [], "every risk is already up to date"
     scores = model.score(data.messages)
     online_risk = np.array([scorer.score_of(c) for c in scores.conversation_id.tolist()])
     np.testing.assert_allclose(online_risk, scores.risk, rtol=0, atol=1e-9)
@@ -357,7 +369,6 @@ def test_stream_then_refresh_equals_batch_scores_and_covers_batch_alerts() -> No
     assert batch
     for alert in batch:
         assert streamed.get(alert.conversation_id, 0) >= int(alert.tier)
-    assert scorer.refresh() == []
 
 
 def test_iter_events_yields_time_ordered_schema_mappings() -> None:
@@ -369,3 +380,312 @@ def test_iter_events_yields_time_ordered_schema_mappings() -> None:
     again = rs.read_messages(columns(events))
     np.testing.assert_array_equal(again.timestamp, data.messages.timestamp)
     np.testing.assert_array_equal(again.channel, data.messages.channel)
+
+
+# --------------------------------------------------- account features across conversations
+
+
+#: One band for every age: review at 0.5, urgent at 0.9.
+HALF = rs.AlertPolicy(
+    bands=(rs.AgeBand("all", 0.0, math.inf, review=0.5, urgent=0.9),),
+    unknown=rs.AgeBand("unknown", 0.0, math.inf, review=0.5, urgent=0.9),
+)
+
+
+def ev(
+    cid: object,
+    t: int,
+    sender: str,
+    recipient: str,
+    sender_age: float | None,
+    recipient_age: float | None,
+    event: str = "message",
+    channel: str = "direct",
+) -> dict[str, Any]:
+    return {
+        "conversation_id": cid,
+        "timestamp": T0 + t,
+        "sender_id": sender,
+        "recipient_id": recipient,
+        "sender_age": sender_age,
+        "recipient_age": recipient_age,
+        "channel": channel,
+        "event": event,
+    }
+
+
+def assert_every_conversation_equals_batch(
+    scorer: rs.OnlineScorer, model: rs.RiskModel, events: list[dict[str, Any]]
+) -> None:
+    X = rs.extract_features(columns(events))
+    risks = model.predict_proba(X)
+    for pos, cid in enumerate(X.conversation_id.tolist()):
+        assert_close(scorer.features_of(cid), X.values[pos])
+        assert scorer.score_of(cid) == pytest.approx(float(risks[pos]), abs=1e-12)
+
+
+def test_an_adult_contacting_more_minors_raises_and_alerts_a_quiet_conversation() -> None:
+    """Fan-out: after conversation A goes quiet, its adult contacts three more minors
+    elsewhere; A's risk rises with each (it has no event of its own) and A alerts when the
+    third one takes it over the review threshold."""
+    # Fan-out 1, 2, 3, 4 -> risk 0.08, 0.18, 0.38, 0.62.
+    model = counting_model(-3.5, adult_minor_fanout=1.0)
+    scorer = rs.OnlineScorer(model, HALF, idle_expiry_s=math.inf)
+    quiet = [
+        ev("A", 0, "x", "k1", 40, 12),
+        ev("A", 60, "k1", "x", 12, 40),
+        ev("A", 120, "x", "k1", 40, 12, channel="encrypted"),
+    ]
+    assert scorer.update_many(quiet) == []
+    risks = [scorer.score_of("A")]
+    events = list(quiet)
+    for i, (cid, kid) in enumerate([("B", "k2"), ("C", "k3"), ("D", "k4")], start=1):
+        event = ev(cid, 86_400 * i, "x", kid, 40, 11 + i, event="contact_request")
+        events.append(event)
+        alerts = scorer.update_one_all(event)
+        risks.append(scorer.score_of("A"))
+        assert_every_conversation_equals_batch(scorer, model, events)
+        if i < 3:
+            assert alerts == []
+    assert risks == sorted(risks), "each new minor raises A's risk"
+    assert len(set(risks)) == 4
+    assert risks[-2] < 0.5 <= risks[-1]
+    # The third new minor alerts every conversation of the adult: the event's own first,
+    # then the others in the order they joined the adult.
+    assert [a.conversation_id for a in alerts] == ["D", "A", "B", "C"]
+    quiet_alert = alerts[1]
+    assert (quiet_alert.adult_id, quiet_alert.child_id) == ("x", "k1")
+    assert quiet_alert.tier == rs.Tier.REVIEW
+    assert quiet_alert.risk == pytest.approx(risks[-1], abs=1e-12)
+    assert quiet_alert.event_index == 2  # A's state is as of its own third event
+    assert quiet_alert.timestamp == T0 + 3 * 86_400  # raised when the fourth minor was contacted
+    assert scorer.alerted_tier_of("A") == 1
+    assert scorer.n_rescored == 0 + 1 + 2 + 3
+    assert scorer.refresh() == []
+
+    # update_one returns the event's own alert only; update_many returns every alert.
+    legacy = rs.OnlineScorer(model, HALF, idle_expiry_s=math.inf)
+    own = [a for e in events if (a := legacy.update_one(e)) is not None]
+    assert [a.conversation_id for a in own] == ["D"]
+    assert legacy.alerted_tier_of("A") == 1  # alerted all the same, just not returned
+    many = rs.OnlineScorer(model, HALF, idle_expiry_s=math.inf).update_many(events)
+    assert [a.conversation_id for a in many] == ["D", "A", "B", "C"]
+
+
+def test_a_block_from_a_minor_in_one_conversation_raises_the_adults_other_one() -> None:
+    # 0 blocks: risk 0.12; 1 block: 0.73.
+    model = counting_model(-2.0, adult_blocks_reports_from_minors=3.0)
+    scorer = rs.OnlineScorer(model, HALF, idle_expiry_s=math.inf)
+    events = [
+        ev("A", 0, "x", "k1", 35, 13),
+        ev("A", 60, "k1", "x", 13, 35),
+        ev("B", 3_600, "x", "k2", 35, 14),
+    ]
+    assert scorer.update_many(events) == []
+    before = scorer.score_of("A")
+    block = ev("B", 7_200, "k2", "x", 14, 35, event="block")
+    events.append(block)
+    alerts = scorer.update_one_all(block)
+    assert scorer.score_of("A") > before
+    assert_every_conversation_equals_batch(scorer, model, events)
+    assert [(a.conversation_id, a.tier) for a in alerts] == [
+        ("B", rs.Tier.REVIEW),
+        ("A", rs.Tier.REVIEW),
+    ]
+    # A block from an adult is not one from a minor: nothing moves.
+    n = scorer.n_rescored
+    events.append(ev("C", 9_000, "y", "x", 30, 35, event="block"))
+    assert scorer.update_one_all(events[-1]) == []
+    assert scorer.n_rescored == n
+
+
+def test_only_events_that_change_account_features_rescore() -> None:
+    scorer = rs.OnlineScorer(MODEL, POLICY, idle_expiry_s=math.inf)
+    events = [ev("A", 0, "x", "k1", 40, 12), ev("B", 10, "x", "k2", 40, 13)]
+    scorer.update_many(events)
+    assert scorer.n_rescored == 1  # k2 is a new minor of x: A re-scored
+
+    def rescored(event: dict[str, Any]) -> int:
+        n = scorer.n_rescored
+        scorer.update_one_all(event)
+        events.append(event)
+        assert_every_conversation_equals_batch(scorer, MODEL, events)
+        return scorer.n_rescored - n
+
+    assert rescored(ev("A", 20, "x", "k1", 40, 12)) == 0  # a known contact
+    assert rescored(ev("B", 30, "k2", "x", 13, 40)) == 0  # the child's own contacts
+    assert rescored(ev("B", 40, "x", "k2", 40, 13, event="media")) == 0
+    assert rescored(ev("A", 50, "x", "k1", 40, 12, event="contact_request")) == 1  # B
+    assert rescored(ev("A", 60, "k1", "x", 12, 40, event="contact_accept")) == 1
+    assert rescored(ev("A", 70, "k1", "x", 12, 40, event="contact_accept")) == 0  # none pending
+    assert rescored(ev("A", 80, "x", "k1", 40, 12, event="contact_request")) == 0  # 2 - 2 <= 0
+    assert rescored(ev("A", 90, "x", "k1", 40, 12, event="contact_request")) == 1  # 3 - 2 > 0
+    assert rescored(ev("C", 100, "x", "a1", 40, 30)) == 2  # a new adult contact: the share
+    assert rescored(ev("B", 110, "k2", "x", 13, 40, event="report")) == 2  # A and C
+    assert rescored(ev("C", 120, "a1", "x", 30, 40, event="report")) == 0  # not from a minor
+
+
+def adult_index(scorer: rs.OnlineScorer) -> dict[object, list[object]]:
+    return {account: list(convs) for account, convs in scorer._adult_convs.items()}
+
+
+def batch_adults(events: list[dict[str, Any]]) -> dict[object, set[object]]:
+    X = rs.extract_features(columns(events))
+    out: dict[object, set[object]] = {}
+    for cid, adult in zip(X.conversation_id.tolist(), X.adult_id.tolist(), strict=True):
+        out.setdefault(adult, set()).add(cid)
+    return out
+
+
+def test_a_role_flip_moves_the_conversation_to_its_new_adult() -> None:
+    """When an age arrives and the roles flip, the conversation is re-scored with the new
+    adult's account changes, and no longer with the old one's."""
+    scorer = rs.OnlineScorer(MODEL, POLICY, idle_expiry_s=math.inf)
+    events = [ev("R", 0, "u1", "u2", 25, None), ev("R", 60, "u2", "u1", None, 25)]
+    scorer.update_many(events)
+    assert adult_index(scorer) == {"u1": ["R"]}
+    events.append(ev("R", 120, "u2", "u1", 40, 25))  # u2 is older: the adult after all
+    scorer.update_one_all(events[-1])
+    assert adult_index(scorer) == {"u2": ["R"]}
+    assert {a: set(c) for a, c in adult_index(scorer).items()} == batch_adults(events)
+    assert_every_conversation_equals_batch(scorer, MODEL, events)
+
+    n = scorer.n_rescored
+    events.append(ev("T", 180, "u2", "k3", 40, 10))  # the new adult reaches a minor
+    scorer.update_one_all(events[-1])
+    assert scorer.n_rescored == n + 1
+    assert_every_conversation_equals_batch(scorer, MODEL, events)
+    events.append(ev("U", 240, "u1", "k4", 25, 11))  # and so does the old one
+    scorer.update_one_all(events[-1])
+    assert scorer.n_rescored == n + 1  # R is no longer u1's
+    assert_every_conversation_equals_batch(scorer, MODEL, events)
+    assert adult_index(scorer) == {"u2": ["R", "T"], "u1": ["U"]}
+    assert {a: set(c) for a, c in adult_index(scorer).items()} == batch_adults(events)
+
+
+def test_expired_conversations_leave_the_adult_index() -> None:
+    scorer = rs.OnlineScorer(MODEL, POLICY, idle_expiry_s=3_600)
+    scorer.update_one_all(ev("A", 0, "x", "k1", 40, 12))
+    scorer.update_one_all(ev("B", 600, "x", "k2", 40, 13))
+    assert adult_index(scorer) == {"x": ["A", "B"]}
+    scorer.update_one_all(ev("C", 3_900, "x", "k3", 40, 14))  # A expires (idle over an hour)
+    assert adult_index(scorer) == {"x": ["B", "C"]}
+    assert scorer.n_rescored == 1 + 1  # B re-scored by C's event, not the expired A
+    scorer.update_one_all(ev("A", 3_950, "x", "k1", 40, 12))  # A again, afresh
+    assert adult_index(scorer) == {"x": ["B", "C", "A"]}
+    scorer.update_one_all(ev("Z", 20_000, "y", "z", 30, 30))
+    assert adult_index(scorer) == {"y": ["Z"]}
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_every_live_conversation_equals_batch_along_synthetic_streams(seed: int) -> None:
+    """Every 250 events, every conversation's online risk is the batch risk of all events so
+    far, and no conversation is below the tier its batch risk now calls for."""
+    data = rs.synthetic.generate(300, prevalence=0.1, seed=seed)
+    events = list(data.messages.iter_events())
+    model = rs.load_model()
+    policy = rs.AlertPolicy.default()
+    scorer = rs.OnlineScorer(model, policy, idle_expiry_s=math.inf)
+    n_cross = 0
+    for k, event in enumerate(events, start=1):
+        alerts = scorer.update_one_all(event)
+        n_cross += sum(a.conversation_id != event["conversation_id"] for a in alerts)
+        if k % 250 and k != len(events):
+            continue
+        X = rs.extract_features(rs.read_messages(columns(events[:k])))
+        risks = model.predict_proba(X)
+        ids = X.conversation_id.tolist()
+        np.testing.assert_allclose([scorer.score_of(c) for c in ids], risks, rtol=0, atol=1e-12)
+        for pos, cid in enumerate(ids):
+            assert scorer.alerted_tier_of(cid) >= batch_tier(policy, risks[pos], X.values[pos])
+    assert scorer.n_rescored > 0
+    assert n_cross > 0, "this sample is built to raise alerts through account features"
+    assert scorer.refresh() == []
+
+
+def _alert_keys(alerts: list[rs.Alert]) -> list[tuple[Any, ...]]:
+    return [(a.conversation_id, int(a.tier), a.event_index, a.timestamp, a.risk) for a in alerts]
+
+
+def test_checkpoint_mid_stream_gives_the_alerts_of_an_uninterrupted_run(tmp_path: Path) -> None:
+    """Across a checkpoint, an adult's conversations keep the order in which they alert when
+    one event raises several, even where their order of activity differs."""
+    model = counting_model(-2.0, max_count=1, adult_blocks_reports_from_minors=3.0)
+    events = [
+        ev("A", 0, "coach", "k1", 30, 12),
+        ev("B", 60, "coach", "k2", 30, 13),
+        ev("C", 120, "coach", "k3", 30, 14),
+        ev("A", 180, "k1", "coach", 12, 30),  # activity order now B, C, A
+        ev("B", 240, "k2", "coach", 13, 30),  # and C, A, B
+        ev("D", 300, "k4", "coach", 13, 30, event="block"),  # raises A, B and C at once
+        ev("E", 360, "coach", "k5", 30, 11),
+        ev("E", 420, "k5", "coach", 11, 30, event="report"),
+    ]
+    whole = rs.OnlineScorer(model, HALF, idle_expiry_s=math.inf)
+    expected = whole.update_many(events)
+    assert [a.conversation_id for a in expected] == ["D", "A", "B", "C", "E"]
+    for cut in range(1, len(events)):
+        first = rs.OnlineScorer(model, HALF, idle_expiry_s=math.inf)
+        before = first.update_many(events[:cut])
+        path = tmp_path / f"state{cut}.sqlite"
+        first.checkpoint(path)
+        again = rs.OnlineScorer.restore(path, model, HALF)
+        assert again._adult_convs.keys() == first._adult_convs.keys()
+        for account, convs in first._adult_convs.items():
+            assert list(again._adult_convs[account]) == list(convs)
+        after = again.update_many(events[cut:])
+        assert _alert_keys(before + after) == _alert_keys(expected)
+        assert again.n_rescored == whole.n_rescored
+
+
+def test_checkpoint_in_synthetic_streams_keeps_alerts_raised_through_accounts(
+    tmp_path: Path,
+) -> None:
+    data = rs.synthetic.generate(400, prevalence=0.1, seed=21)
+    events = list(data.messages.iter_events())
+    model, policy = rs.load_model(), rs.AlertPolicy.default()
+    whole = rs.OnlineScorer(model, policy, idle_expiry_s=5 * 86_400.0)
+    per_event = [whole.update_one_all(e) for e in events]
+    expected = [a for alerts in per_event for a in alerts]
+    cross = [
+        a
+        for e, al in zip(events, per_event, strict=True)
+        for a in al
+        if a.conversation_id != e["conversation_id"]
+    ]
+    assert cross, "this sample is built to raise alerts through account features"
+    for cut in (2_000, 9_000):
+        first = rs.OnlineScorer(model, policy, idle_expiry_s=5 * 86_400.0)
+        before = first.update_many(events[:cut])
+        path = tmp_path / f"state{cut}.sqlite"
+        first.checkpoint(path)
+        again = rs.OnlineScorer.restore(path, model, policy)
+        after = again.update_many(events[cut:])
+        assert _alert_keys(before + after) == _alert_keys(expected)
+        assert again.n_rescored == whole.n_rescored
+
+
+def test_a_checkpoint_without_the_adult_index_order_rebuilds_it_from_the_roles(
+    tmp_path: Path,
+) -> None:
+    """Checkpoints written before ``adult_index`` existed restore with each adult's
+    conversations in activity order."""
+    scorer = rs.OnlineScorer(MODEL, POLICY, idle_expiry_s=math.inf)
+    scorer.update_many(
+        [
+            ev("A", 0, "coach", "k1", 30, 12),
+            ev("B", 60, "coach", "k2", 30, 13),
+            ev("C", 120, "coach", "k3", 30, 14),
+            ev("A", 180, "k1", "coach", 12, 30),
+            ev("R", 200, "u1", "u2", 15, 25),  # u2 is the adult: the responder
+        ]
+    )
+    path = tmp_path / "old.sqlite"
+    scorer.checkpoint(path)
+    con = sqlite3.connect(path)
+    with con:
+        con.execute("DELETE FROM meta WHERE key = 'adult_index'")
+    con.close()
+    restored = rs.OnlineScorer.restore(path, MODEL, POLICY)
+    assert adult_index(scorer) == {"coach": ["A", "B", "C"], "u2": ["R"]}
+    assert adult_index(restored) == {"coach": ["B", "C", "A"], "u2": ["R"]}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,8 +22,14 @@ from pyspark.sql import functions as sf
 
 import riskscore as rs
 from riskscore import spark as rs_spark
-from riskscore._spark_partition import conversation_blocks
-from riskscore.features import extract_account_features, extract_features
+from riskscore._spark_partition import (
+    ACCOUNT,
+    TallySpec,
+    key_blocks,
+    parts_partition,
+    tallies_partition,
+)
+from riskscore.features import ACCOUNT_SLOTS, extract_account_features, extract_features
 
 ROOT = Path(__file__).resolve().parents[1]
 JAVA_MISSING = (
@@ -39,7 +46,7 @@ def _java() -> str | None:
     return shutil.which("java")
 
 
-# ---------------------------------------------------------------- blocks (no Spark)
+# ---------------------------------------------------------------- blocks and stages (no Spark)
 
 
 def _batches(conv: list[int], size: int) -> list[pa.RecordBatch]:
@@ -50,7 +57,7 @@ def _batches(conv: list[int], size: int) -> list[pa.RecordBatch]:
 @pytest.mark.parametrize(("batch_size", "block_events"), [(1, 1), (2, 3), (3, 100), (7, 4)])
 def test_conversation_blocks_never_split_a_conversation(batch_size: int, block_events: int) -> None:
     conv = [1, 1, 1, 2, 3, 3, 3, 3, 3, 4, 5, 5]
-    blocks = list(conversation_blocks(_batches(conv, batch_size), block_events))
+    blocks = list(key_blocks(_batches(conv, batch_size), block_events))
     seen = [b.column("conversation_id").to_pylist() for b in blocks]
     assert [v for block in seen for v in block] == conv  # nothing lost, order kept
     owners: dict[int, int] = {}
@@ -61,7 +68,43 @@ def test_conversation_blocks_never_split_a_conversation(batch_size: int, block_e
 
 
 def test_conversation_blocks_of_nothing() -> None:
-    assert list(conversation_blocks(iter([]), 10)) == []
+    assert list(key_blocks(iter([]), 10)) == []
+
+
+def test_blocks_without_a_key_cut_anywhere() -> None:
+    conv = [1, 1, 1, 2, 3, 3, 3, 3, 3, 4, 5, 5]
+    blocks = list(key_blocks(_batches(conv, 2), 3, key=None))
+    assert [len(b) for b in blocks] == [4, 4, 4]
+    assert [v for b in blocks for v in b.column("conversation_id").to_pylist()] == conv
+
+
+@pytest.mark.parametrize("string_ids", [False, True])
+def test_tally_stages_equal_single_machine(
+    small: rs.synthetic.SyntheticData, string_ids: bool
+) -> None:
+    """The two tally stages as Spark runs them, on shuffled events in small blocks: parts
+    of split conversations, merged per account, are the tallies of all the events."""
+    table = small.messages.to_arrow()
+    if string_ids:
+        for name in ("sender_id", "recipient_id"):
+            i = table.schema.get_field_index(name)
+            table = table.set_column(i, name, pa.array([f"u{v}" for v in table[name].to_pylist()]))
+    rng = np.random.default_rng(4)
+    shuffled = table.take(pa.array(rng.permutation(table.num_rows)))
+    spec = TallySpec(block_events=500, string_account_ids=string_ids)
+    parts = pa.Table.from_batches(list(parts_partition(shuffled.to_batches(300), spec)))
+    # the repartition by account: here, every account in one of three hash buckets
+    ids = parts[ACCOUNT].to_pylist()
+    bucket = np.asarray([zlib.crc32(str(v).encode()) % 3 for v in ids])
+    rows = []
+    for b in range(3):
+        part = parts.filter(pa.array(bucket == b)).sort_by(ACCOUNT)
+        rows += list(tallies_partition(part.to_batches(max_chunksize=97), spec))
+    got = pa.Table.from_batches(rows).sort_by("account_id")
+    ref = extract_account_features(table)
+    assert got["account_id"].to_pylist() == ref.account_id.tolist()
+    for j, slot in enumerate(ACCOUNT_SLOTS):
+        np.testing.assert_array_equal(got[slot].to_numpy(), ref.values[:, j], err_msg=slot)
 
 
 # ---------------------------------------------------------------- Spark
@@ -153,20 +196,20 @@ def test_spark_alerts_equal_single_machine(
 
 
 def test_adults_span_partitions_and_their_features_are_global(
-    scored: pa.Table, data: rs.synthetic.SyntheticData
+    scored: pa.Table, data: rs.synthetic.SyntheticData, model: rs.RiskModel
 ) -> None:
     adults = scored["adult_id"].to_numpy()
     parts = scored["_partition"].to_numpy()
     spread = {a: len(set(parts[adults == a])) for a in np.unique(adults)}
     assert max(spread.values()) > 1, "no adult's conversations were split across partitions"
     # Featurizing one partition alone would miss the adult's other conversations: the
-    # parity above therefore depends on the Spark aggregation being joined in.
+    # parity above therefore depends on the merged tallies being joined in.
     one = data.messages.take_conversations(np.flatnonzero(parts == parts[0]))
-    local = extract_features(one).column("adult_minor_fanout")
-    joined = extract_features(one, account_features=extract_account_features(data.messages)).column(
-        "adult_minor_fanout"
-    )
-    assert np.any(local < joined)
+    local = extract_features(one)
+    joined = extract_features(one, account_features=extract_account_features(data.messages))
+    assert np.any(local.column("adult_minor_fanout") < joined.column("adult_minor_fanout"))
+    # ... and the model reads them: the partition's risks change with them.
+    assert np.any(model.score_features(local).risk != model.score_features(joined).risk)
 
 
 def test_account_features_equal_single_machine(
@@ -176,8 +219,8 @@ def test_account_features_equal_single_machine(
     got = rs_spark.account_features(events).toArrow().sort_by("account_id")
     ref = extract_account_features(data.messages)
     np.testing.assert_array_equal(got["account_id"].to_numpy(), ref.account_id)
-    for j, name in enumerate(rs.features.ACCOUNT_FEATURE_NAMES):
-        np.testing.assert_array_equal(got[name].to_numpy(), ref.values[:, j], err_msg=name)
+    for j, slot in enumerate(ACCOUNT_SLOTS):
+        np.testing.assert_array_equal(got[slot].to_numpy(), ref.values[:, j], err_msg=slot)
 
 
 def test_string_ids_and_ties_match_single_machine(spark: SparkSession, model: rs.RiskModel) -> None:

@@ -71,16 +71,23 @@ def test_streamed_alerts_are_the_batch_policy_on_each_prefix_and_cover_batch_ale
     model, policy = rs.load_model(), rs.AlertPolicy.default()
     events = [json.loads(line) for line in lines]
     # 1. Each streamed alert is what the batch policy says of the batch score of the events
-    #    up to its line (the whole input for those raised by the end-of-input re-scoring).
+    #    up to its line (the whole input for those raised by the end-of-input re-scoring),
+    #    including those an event raised on its adult's other conversations.
     for alert in streamed:
         upto = len(events) if alert["line"] is None else alert["line"]
         prefix = rs.read_messages({k: [e[k] for e in events[:upto]] for k in events[0]})
         scores = model.score(prefix)
         pos = int(np.flatnonzero(scores.conversation_id == alert["conversation_id"])[0])
         assert alert["risk"] == pytest.approx(float(scores.risk[pos]), abs=1e-9)
-        tier = policy.tier_of(float(scores.risk[pos]), float(scores.child_age[pos]))
+        ages = float(scores.child_age[pos]), float(scores.adult_age[pos])
+        tier = policy.tier_of(float(scores.risk[pos]), *ages)
         assert tier is not None
         assert tier.name.lower() == alert["tier"]
+    # Some were raised on another conversation of the adult of their line's event.
+    assert any(
+        a["line"] is not None and a["conversation_id"] != events[a["line"] - 1]["conversation_id"]
+        for a in streamed
+    )
     # 2. One alert per tier escalation, never repeated.
     highest: dict[Any, int] = {}
     for alert in streamed:

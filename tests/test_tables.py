@@ -1,5 +1,6 @@
 """Tests for the table building blocks of riskscore/_tables.py and for featurizing a
-table in parts (riskscore/features.py): the parts must give exactly what one pass gives."""
+table in parts (riskscore/features/batch.py): the parts must give exactly what one pass
+gives."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 import riskscore as rs
-import riskscore.features as features_module
+import riskscore.features.batch as batch_module
 from riskscore import _threads
 from riskscore._segments import spread
 from riskscore._tables import conversation_parts, factorize, slice_conversations
@@ -78,7 +79,7 @@ def test_features_in_parts_on_two_threads_equal_one_pass(monkeypatch: pytest.Mon
     msgs = _synthetic()
     one_pass = rs.extract_features(msgs)
     monkeypatch.setattr(_threads, "THREAD_MIN_ROWS", 0)
-    monkeypatch.setattr(features_module, "_PART_EVENTS", 97)  # dozens of parts
+    monkeypatch.setattr(batch_module, "_PART_EVENTS", 97)  # dozens of parts
     assert len(conversation_parts(msgs, 97)) > 20
     in_parts = rs.extract_features(msgs)
     assert in_parts.values.tobytes() == one_pass.values.tobytes()  # bit for bit, NaNs included
@@ -86,18 +87,22 @@ def test_features_in_parts_on_two_threads_equal_one_pass(monkeypatch: pytest.Mon
     np.testing.assert_array_equal(in_parts.adult_id, one_pass.adult_id)
     np.testing.assert_array_equal(in_parts.child_id, one_pass.child_id)
 
-    given = features_module.extract_account_features(msgs)
+    given = rs.extract_account_features(msgs)
     with_accounts = rs.extract_features(msgs, account_features=given)
     assert with_accounts.values.tobytes() == one_pass.values.tobytes()
 
 
 def test_an_error_in_a_part_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(msgs: rs.MessageTable) -> None:
-        raise RuntimeError("part failed")
+    calls = []
+
+    def broken(*args: object) -> None:
+        calls.append(args)
+        if len(calls) == 3:
+            raise RuntimeError("part failed")
 
     monkeypatch.setattr(_threads, "THREAD_MIN_ROWS", 0)
-    monkeypatch.setattr(features_module, "_PART_EVENTS", 50)
-    monkeypatch.setattr(features_module, "_conversation_columns", broken)
+    monkeypatch.setattr(batch_module, "_PART_EVENTS", 50)
+    monkeypatch.setattr(batch_module, "run_conversations", broken)
     with pytest.raises(RuntimeError, match="part failed"):
         rs.extract_features(_synthetic(40))
 
@@ -127,7 +132,7 @@ def test_number_of_threads_comes_from_the_environment(
 def test_one_thread_gives_the_same_features(monkeypatch: pytest.MonkeyPatch) -> None:
     msgs = _synthetic()
     monkeypatch.setattr(_threads, "THREAD_MIN_ROWS", 0)
-    monkeypatch.setattr(features_module, "_PART_EVENTS", 97)
+    monkeypatch.setattr(batch_module, "_PART_EVENTS", 97)
     threaded = rs.extract_features(msgs)
     monkeypatch.setenv("RISKSCORE_NUM_THREADS", "1")
     inline = rs.extract_features(msgs)

@@ -1,7 +1,8 @@
-"""Integer codes of schema v1 events and channels, shared by the peers.
+"""Integer codes of schema v1 events and channels, for the vectorized peers.
 
-Plain ints (not the :mod:`riskscore.schema` enums) so the per-event loop of the Python
-peer pays no enum attribute lookups; the values follow ``EventType`` and ``Channel``.
+Plain ints (not the :mod:`riskscore.schema` enums) for use in array expressions; the
+values follow ``EventType`` and ``Channel``, which are also the orders of
+``EVENT_NAMES`` and ``CHANNEL_NAMES`` that the peers' categorical codes follow.
 """
 
 from __future__ import annotations
@@ -15,5 +16,4 @@ BLOCK = int(EventType.BLOCK)
 REPORT = int(EventType.REPORT)
 MEDIA = int(EventType.MEDIA)
 EPHEMERAL = int(Channel.EPHEMERAL)
-ENCRYPTED = int(Channel.ENCRYPTED)
 EXTERNAL = int(Channel.EXTERNAL)

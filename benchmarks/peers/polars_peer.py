@@ -1,221 +1,348 @@
-"""riskscore's features as a polars ``group_by().agg()`` pipeline (benchmark peer)."""
+"""riskscore's features in polars, as a polars expert would write them (benchmark peer).
+
+How it is built, and why it is fast in polars:
+
+* **Codes, not strings.** ``channel`` and ``event`` are cast to :class:`polars.Enum` with
+  the schema's names in code order, so their physical values *are* the schema's integer
+  codes: one categorical cast, no string comparisons or ``replace`` maps afterwards.
+* **Sorted once.** The input contract is events sorted by conversation, then time. That is
+  checked in one pass and a stable sort (ties keep their input order) runs only when the
+  input is not in order; the key is then flagged sorted.
+* **One pass over the sorted frame.** Everything that depends on earlier events of the
+  same conversation (the initiator, a side's latest UTC offset, runs of messages, the
+  running channel maximum, how many communication events follow) is a *global* scan
+  (``cum_sum``, ``cum_max``, ``forward_fill``, ``backward_fill``) that restarts at each
+  conversation boundary by construction, instead of one ``.over()`` window per quantity.
+  (Measured on a million events: 10 to 20 ms per global scan, 55 to 110 ms per
+  ``.over()`` window.) A single lazy ``group_by`` with plain aggregations
+  (``sum``, ``max``, ``first``, ``last``, ``any``) then yields every per-side count of
+  every conversation, and the role rule picks the sides.
+* **Per-account counts over conversations, not events.** A conversation is between two
+  accounts, so each contributes at most one contact pair each way: the distinct-contact
+  counts deduplicate two rows per conversation instead of every event.
+
+The definitions are those of ``docs/features.md`` (constants from the registry); nothing
+here calls riskscore's feature code.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from riskscore.feature_specs import (
+from riskscore.features.registry import (
     FEATURE_NAMES,
     NIGHT_END_MIN,
     NIGHT_START_MIN,
+    RECENT_WEIGHT,
+    SHARE_PRIOR_EVENTS,
     TAU_LONG_S,
     TAU_SECURE_MOVE_S,
     TAU_SHORT_S,
 )
 from riskscore.schema import CHANNEL_NAMES, EVENT_NAMES, MINOR_AGE
 
-from ._codes import ACCEPT, BLOCK, ENCRYPTED, EPHEMERAL, EXTERNAL, MEDIA, MESSAGE, REPORT, REQUEST
+from ._codes import ACCEPT, BLOCK, EPHEMERAL, EXTERNAL, MEDIA, MESSAGE, REPORT, REQUEST
 
+CHANNEL = pl.Enum(CHANNEL_NAMES)
+EVENT = pl.Enum(EVENT_NAMES)
+#: An offset no event carries: "this side has received nothing yet in this conversation".
+_NO_OFFSET = 10_000
+_PRIOR = SHARE_PRIOR_EVENTS
+_LOG_KEEP = math.log(1.0 - RECENT_WEIGHT)
 
-def _codes(name: str, names: tuple[str, ...]) -> pl.Expr:
-    mapping = {n: i for i, n in enumerate(names)}
-    return pl.col(name).cast(pl.String).replace_strict(mapping, return_dtype=pl.Int64)
-
-
-def _latest_offset(receives: pl.Expr) -> pl.Expr:
-    # a side's UTC offset: the latest one it received, else the recipient's
-    return (
-        pl.when(receives)
-        .then(pl.col("recipient_tz_offset_min"))
-        .otherwise(None)
-        .forward_fill()
-        .over("conversation_id")
-        .fill_null(pl.col("recipient_tz_offset_min"))
-    )
+c = pl.col
 
 
 def features(table: Any) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
-    """Features of every conversation of a pyarrow table of events."""
-    c = pl.col
-    df = (
-        pl.from_arrow(table)
-        .lazy()
-        .with_row_index("row")
-        .with_columns(
-            _codes("channel", CHANNEL_NAMES).alias("ch"),
-            _codes("event", EVENT_NAMES).alias("ev"),
+    """Features of every conversation of a pyarrow table of schema v1 events."""
+    events = pl.from_arrow(table)
+    assert isinstance(events, pl.DataFrame)
+    out = _feature_frame(_in_order(events).lazy()).collect()
+    return out["conversation_id"].to_numpy(), out.select(FEATURE_NAMES).to_numpy()
+
+
+def _in_order(events: pl.DataFrame) -> pl.DataFrame:
+    """The events sorted by conversation, then time (ties in input order), flagged sorted."""
+    step = c("conversation_id").diff()
+    in_order = events.select(((step > 0) | ((step == 0) & (c("timestamp").diff() >= 0))).all())
+    if not in_order.item():
+        events = events.sort("conversation_id", "timestamp", maintain_order=True)
+    return events.with_columns(c("conversation_id").set_sorted())
+
+
+def _night(minute: pl.Expr, offset: pl.Expr) -> pl.Expr:
+    local = (minute + offset) % 1440  # polars' integer % is a floor modulo, like Python's
+    return (local >= NIGHT_START_MIN) | (local < NIGHT_END_MIN)
+
+
+def _event_columns(events: pl.LazyFrame) -> pl.LazyFrame:
+    """Per-event quantities, each a scan over the sorted frame (no per-conversation window)."""
+    conv, t = c("conversation_id"), c("timestamp")
+    tz = c("recipient_tz_offset_min").cast(pl.Int32)
+    new = c("new")  # first event of its conversation
+    last = c("last")  # last event of its conversation
+    fi = c("fi")  # sent by the initiator (the sender of the conversation's first event)
+    comm, cc = c("comm"), c("cc")
+    return (
+        events.with_columns(
+            c("channel").cast(CHANNEL).to_physical().alias("ch"),
+            c("event").cast(EVENT).to_physical().alias("ev"),
             c("sender_age").fill_nan(None),
             c("recipient_age").fill_nan(None),
+            (conv != conv.shift(1)).fill_null(True).alias("new"),
+            (conv != conv.shift(-1)).fill_null(True).alias("last"),
         )
-        .sort(["conversation_id", "timestamp", "row"])
         .with_columns(
-            (c("sender_id") == c("sender_id").first().over("conversation_id")).alias("fi"),
+            (c("sender_id") == pl.when(new).then(c("sender_id")).forward_fill()).alias("fi"),
             c("ev").is_in([MESSAGE, MEDIA]).alias("comm"),
-            c("ch").is_in([EPHEMERAL, ENCRYPTED, EXTERNAL]).alias("secure"),
+            (c("ch") >= EPHEMERAL).alias("private"),
+            # channel keyed by conversation number: its running maximum never crosses
+            # into the next conversation, whose keys are all larger
+            (new.cum_sum().cast(pl.Int64) * 8 + c("ch")).alias("ch_key"),
         )
         .with_columns(
-            pl.when(c("fi")).then(c("sender_age")).otherwise(c("recipient_age")).alias("age_i"),
-            pl.when(c("fi")).then(c("recipient_age")).otherwise(c("sender_age")).alias("age_r"),
-            _latest_offset(~c("fi")).alias("tz_i"),
-            _latest_offset(c("fi")).alias("tz_r"),
-            (c("ch") > c("ch").cum_max().shift(1).over("conversation_id")).alias("up"),
-            (c("timestamp").last().over("conversation_id") - c("timestamp"))
-            .cast(pl.Float64)
-            .alias("age_s"),
-            # consecutive communication events from the same side form a run
+            c("comm").cum_sum().cast(pl.Int64).alias("cc"),  # communication events so far
+        )
+        .with_columns(
+            # a side's UTC offset is the one on the latest event it received; the first
+            # event is the initiator's, so only the initiator can have received nothing
+            pl.when(~fi).then(tz).when(new).then(_NO_OFFSET).forward_fill().alias("clock_i"),
+            pl.when(fi).then(tz).forward_fill().alias("clock_r"),
+            # communication events up to the conversation's end, and its last time
+            pl.when(last).then(cc).backward_fill().alias("cc_end"),
+            pl.when(last).then(t).backward_fill().alias("t_end"),
+            # the side of the latest earlier communication event (-1: none yet)
+            pl.when(comm)
+            .then(fi.cast(pl.Int8))
+            .when(new)
+            .then(-1)
+            .forward_fill()
+            .shift(1)
+            .alias("previous_side"),
+            (~new & (c("ch_key") > c("ch_key").cum_max().shift(1))).alias("above_earlier"),
+        )
+        .with_columns(
+            pl.when(c("clock_i") == _NO_OFFSET).then(tz).otherwise(c("clock_i")).alias("clock_i"),
+            # a run of communication events from one side starts at the conversation's
+            # first one or when the side changes
+            (comm & (new | (fi.cast(pl.Int8) != c("previous_side")))).alias("run_start"),
+        )
+        .with_columns(
+            (comm & _night(t // 60, c("clock_i"))).alias("night_i"),
+            (comm & _night(t // 60, c("clock_r"))).alias("night_r"),
+            # exponentially weighted average from 0: the k-th last event weighs w (1 - w)^k
+            pl.when(comm)
+            .then(RECENT_WEIGHT * ((c("cc_end") - cc) * _LOG_KEEP).exp())
+            .otherwise(0.0)
+            .alias("w"),
+            pl.when(comm)
+            .then(cc - pl.when(c("run_start")).then(cc).forward_fill() + 1)
+            .otherwise(0)
+            .alias("run_length"),
+            (c("t_end") - t).cast(pl.Float64).alias("age_s"),
         )
     )
-    minute = c("timestamp") // 60
 
-    def night(tz: str) -> pl.Expr:
-        local = (minute + c(tz)) % 1440
-        return c("comm") & ((local >= NIGHT_START_MIN) | (local < NIGHT_END_MIN))
 
-    per_conv = df.group_by("conversation_id").agg(
+def _per_conversation(events: pl.LazyFrame) -> pl.LazyFrame:
+    """One ``group_by`` on the sorted key: every per-side count of every conversation."""
+    fi, ri, ev, ch = c("fi"), ~c("fi"), c("ev"), c("ch")
+    comm, media, private = c("comm"), ev == MEDIA, c("private")
+    safety = ev.is_in([BLOCK, REPORT])
+    contact = ev.is_in([MESSAGE, MEDIA, REQUEST])
+    to_minor = contact & (c("recipient_age") < MINOR_AGE).fill_null(False)
+    from_minor = (c("sender_age") < MINOR_AGE).fill_null(False)
+
+    def sides(name: str, mask: pl.Expr, how: str = "sum") -> list[pl.Expr]:
+        """``mask`` aggregated over the events each side sent."""
+        return [
+            getattr(mask & fi, how)().alias(f"{name}_i"),
+            getattr(mask & ri, how)().alias(f"{name}_r"),
+        ]
+
+    return events.group_by("conversation_id", maintain_order=True).agg(
         c("sender_id").first().alias("initiator"),
         c("recipient_id").first().alias("responder"),
-        c("age_i").drop_nulls().last().alias("age_i"),
-        c("age_r").drop_nulls().last().alias("age_r"),
-        pl.len().cast(pl.Float64).alias("n_events"),
-        ((c("timestamp").last() - c("timestamp").first()) / 3600.0).alias("span_hours"),
-        (-c("age_s") / TAU_SHORT_S).exp().sum().alias("short"),
-        (-c("age_s") / TAU_LONG_S).exp().sum().alias("long"),
-        c("comm").sum().cast(pl.Float64).alias("n_comm"),
-        (c("comm") & c("fi")).sum().cast(pl.Float64).alias("comm_i"),
-        (c("comm") & ~c("fi")).sum().cast(pl.Float64).alias("comm_r"),
-        night("tz_i").sum().cast(pl.Float64).alias("night_i"),
-        night("tz_r").sum().cast(pl.Float64).alias("night_r"),
-        c("ch").max().cast(pl.Float64).alias("max_channel"),
-        c("ch").n_unique().cast(pl.Float64).alias("n_channels_used"),
-        c("up").sum().cast(pl.Float64).alias("upward_channel_moves"),
-        c("timestamp").filter(c("secure")).min().alias("first_secure"),
-        c("timestamp").first().alias("t0"),
-        ((c("ch") == EXTERNAL) & c("fi")).sum().cast(pl.Float64).alias("ext_i"),
-        ((c("ch") == EXTERNAL) & ~c("fi")).sum().cast(pl.Float64).alias("ext_r"),
-        ((c("ev") == MEDIA) & c("fi")).sum().cast(pl.Float64).alias("media_i"),
-        ((c("ev") == MEDIA) & ~c("fi")).sum().cast(pl.Float64).alias("media_r"),
-        (c("ev").is_in([BLOCK, REPORT]) & c("fi")).sum().cast(pl.Float64).alias("safe_i"),
-        (c("ev").is_in([BLOCK, REPORT]) & ~c("fi")).sum().cast(pl.Float64).alias("safe_r"),
+        # a participant's age: the last one declared for it in the conversation
+        pl.when(fi)
+        .then(c("sender_age"))
+        .otherwise(c("recipient_age"))
+        .last(ignore_nulls=True)
+        .alias("age_i"),
+        pl.when(fi)
+        .then(c("recipient_age"))
+        .otherwise(c("sender_age"))
+        .last(ignore_nulls=True)
+        .alias("age_r"),
+        pl.len().alias("n_events"),
+        c("timestamp").first().alias("t_first"),
+        c("timestamp").last().alias("t_last"),
+        (-c("age_s") / TAU_SHORT_S).exp().sum().alias("decayed_short"),
+        (-c("age_s") / TAU_LONG_S).exp().sum().alias("decayed_long"),
+        ch.first().alias("first_channel"),
+        ch.max().alias("max_channel"),
+        ch.n_unique().alias("n_channels_used"),
+        c("above_earlier").sum().alias("upward_channel_moves"),
+        pl.when(private).then(c("timestamp")).min().alias("first_private_t"),
+        *sides("comm", comm),
+        *sides("media", media),
+        *sides("safety", safety),
+        *sides("requests", ev == REQUEST),
+        *sides("external", ch == EXTERNAL),
+        pl.when(fi).then(c("run_length")).otherwise(0).max().alias("run_i"),
+        pl.when(ri).then(c("run_length")).otherwise(0).max().alias("run_r"),
+        (c("w") * fi).sum().alias("recent_sent_i"),
+        (c("w") * ri).sum().alias("recent_sent_r"),
+        # night on each side's own clock
+        c("night_i").sum().alias("night_i"),
+        c("night_r").sum().alias("night_r"),
+        (c("w") * c("night_i")).sum().alias("recent_night_i"),
+        (c("w") * c("night_r")).sum().alias("recent_night_r"),
+        (private & c("night_i")).sum().alias("private_night_i"),
+        (private & c("night_r")).sum().alias("private_night_r"),
+        # media a side sent at night on its counterpart's clock
+        (media & fi & c("night_r")).sum().alias("night_media_i"),
+        (media & ri & c("night_i")).sum().alias("night_media_r"),
+        # what each side did toward its one counterpart, for the per-account tallies
+        *sides("contacted", contact, "any"),
+        *sides("contacted_minor", to_minor, "any"),
+        *sides("contacted_private_minor", to_minor & private, "any"),
+        ((ev == ACCEPT) & ri).sum().alias("accepts_i"),  # accepts the initiator received
+        ((ev == ACCEPT) & fi).sum().alias("accepts_r"),
+        (safety & ri & from_minor).sum().alias("flagged_i"),
+        (safety & fi & from_minor).sum().alias("flagged_r"),
     )
-    runs = (
-        df.filter(c("comm"))
-        .with_columns(
-            (c("fi") != c("fi").shift(1)).fill_null(True).over("conversation_id").alias("new")
+
+
+def _per_account(conversations: pl.LazyFrame) -> pl.LazyFrame:
+    """Tallies of each account over all its conversations.
+
+    Each conversation gives two rows, one per account, holding what that account did
+    toward its counterpart; distinct contacts are distinct (account, counterpart) pairs.
+    """
+    columns = ["contacted", "contacted_minor", "contacted_private_minor"]
+    columns += ["requests", "accepts", "flagged"]
+
+    def side(account: str, counterpart: str, suffix: str) -> pl.LazyFrame:
+        return conversations.select(
+            c(account).alias("account"),
+            c(counterpart).alias("counterpart"),
+            *(c(f"{name}{suffix}").alias(name) for name in columns),
         )
-        .with_columns(c("new").cum_sum().over("conversation_id").alias("run"))
-        .group_by("conversation_id", "run")
-        .agg(c("fi").first(), pl.len().alias("length"))
-        .group_by("conversation_id")
+
+    pairs = (
+        pl.concat([side("initiator", "responder", "_i"), side("responder", "initiator", "_r")])
+        .group_by("account", "counterpart")
         .agg(
-            c("length").filter(c("fi")).max().fill_null(0).cast(pl.Float64).alias("run_i"),
-            c("length").filter(~c("fi")).max().fill_null(0).cast(pl.Float64).alias("run_r"),
+            c("contacted", "contacted_minor", "contacted_private_minor").any(),
+            c("requests", "accepts", "flagged").sum(),
         )
     )
-    contact = c("ev").is_in([MESSAGE, MEDIA, REQUEST])
-    sent = df.group_by("sender_id").agg(
-        c("recipient_id").filter(contact).n_unique().cast(pl.Float64).alias("contacts"),
-        c("recipient_id")
-        .filter(contact & (c("recipient_age") < MINOR_AGE))
-        .n_unique()
-        .cast(pl.Float64)
-        .alias("minors"),
-        (c("ev") == REQUEST).sum().cast(pl.Float64).alias("requests"),
+    return pairs.group_by("account").agg(
+        c("contacted").sum().alias("contacts"),
+        c("contacted_minor").sum().alias("minors"),
+        c("contacted_private_minor").sum().alias("private_minors"),
+        c("requests", "accepts", "flagged").sum(),
     )
-    received = df.group_by("recipient_id").agg(
-        (c("ev") == ACCEPT).sum().cast(pl.Float64).alias("accepts"),
-        (c("ev").is_in([BLOCK, REPORT]) & (c("sender_age") < MINOR_AGE))
-        .sum()
-        .cast(pl.Float64)
-        .alias("flagged"),
+
+
+def _pick(initiator: str, responder: str) -> pl.Expr:
+    """The initiator's value where the initiator is the adult, else the responder's."""
+    return pl.when(c("adult_first")).then(c(initiator)).otherwise(c(responder))
+
+
+def _feature_frame(events: pl.LazyFrame) -> pl.LazyFrame:
+    conversations = _per_conversation(_event_columns(events))
+    age_i, age_r = c("age_i"), c("age_r")
+    # role rule without ages: one point per sign of approaching the other
+    signs = (
+        (c("requests_i") > 0).cast(pl.Int32)
+        - (c("requests_r") > 0).cast(pl.Int32)
+        + (c("external_i").cast(pl.Int64) - c("external_r").cast(pl.Int64)).sign()
+        + (c("comm_i").cast(pl.Int64) - c("comm_r").cast(pl.Int64)).sign()
+        + (c("safety_r") > 0).cast(pl.Int32)
+        - (c("safety_i") > 0).cast(pl.Int32)
     )
-    accounts = (
-        sent.join(received, left_on="sender_id", right_on="recipient_id", how="full", coalesce=True)
-        .rename({"sender_id": "account"})
-        .with_columns(pl.exclude("account").fill_null(0.0))
-        .select(
-            "account",
-            c("minors").alias("adult_minor_fanout"),
-            (c("minors") / pl.max_horizontal(c("contacts"), 1.0)).alias(
-                "adult_minor_contact_share"
-            ),
-            pl.max_horizontal(c("requests") - c("accepts"), 0.0).alias("adult_unaccepted_requests"),
-            c("flagged").alias("adult_blocks_reports_from_minors"),
-        )
-    )
-    ai, ar = c("age_i"), c("age_r")
     adult_first = (
-        (ai.is_not_null() & ar.is_not_null() & (ai >= ar))
-        | (ai.is_not_null() & ar.is_null() & (ai >= MINOR_AGE))
-        | (ai.is_null() & ar.is_not_null() & (ar < MINOR_AGE))
-        | (ai.is_null() & ar.is_null())
+        pl.when(age_i.is_not_null() & age_r.is_not_null())
+        .then(age_i >= age_r)
+        .when(age_i.is_not_null())
+        .then(age_i >= MINOR_AGE)
+        .when(age_r.is_not_null())
+        .then(age_r < MINOR_AGE)
+        .otherwise(signs >= 0)
     )
-
-    def pick(initiator: str, responder: str, *, adult: bool) -> pl.Expr:
-        take = c("adult_first") if adult else ~c("adult_first")
-        return pl.when(take).then(c(initiator)).otherwise(c(responder))
-
-    never = c("first_secure").is_null()
-    out = (
-        per_conv.join(runs, on="conversation_id", how="left")
-        .with_columns(adult_first.alias("adult_first"), c("run_i", "run_r").fill_null(0.0))
-        .with_columns(
-            pick("initiator", "responder", adult=True).alias("adult"),
-            pick("age_r", "age_i", adult=True).alias("child_age"),
-            pick("age_i", "age_r", adult=True).alias("adult_age"),
+    n_comm = (c("comm_i") + c("comm_r")).cast(pl.Float64)
+    comm_a = _pick("comm_i", "comm_r").cast(pl.Float64)
+    comm_c = _pick("comm_r", "comm_i").cast(pl.Float64)
+    span_s = (c("t_last") - c("t_first")).cast(pl.Float64)
+    rate_short = c("decayed_short") / (TAU_SHORT_S / 86_400.0)
+    rate_long = c("decayed_long") / (TAU_LONG_S / 86_400.0)
+    delay = (c("first_private_t") - c("t_first")).cast(pl.Float64)
+    minors, requests = c("minors").cast(pl.Float64), c("requests").cast(pl.Float64)
+    unaccepted = pl.max_horizontal(requests - c("accepts").cast(pl.Float64), 0.0)
+    flagged = c("flagged").cast(pl.Float64)
+    nan = float("nan")
+    columns = {
+        "child_age": _pick("age_r", "age_i").fill_null(nan),
+        "adult_age": _pick("age_i", "age_r").fill_null(nan),
+        "age_gap": (_pick("age_i", "age_r") - _pick("age_r", "age_i")).fill_null(nan),
+        "child_is_minor": (_pick("age_r", "age_i") < MINOR_AGE).fill_null(False),
+        "child_age_known": _pick("age_r", "age_i").is_not_null(),
+        "adult_age_known": _pick("age_i", "age_r").is_not_null(),
+        "adult_initiated": c("adult_first"),
+        "adult_sent_request": _pick("requests_i", "requests_r") > 0,
+        "n_events": c("n_events"),
+        "span_hours": span_s / 3600.0,
+        "adult_message_share": (comm_a + _PRIOR / 2) / (n_comm + _PRIOR),
+        "adult_recent_share": _pick("recent_sent_i", "recent_sent_r"),
+        "adult_max_unanswered_run": _pick("run_i", "run_r"),
+        "recent_rate_per_day": rate_short,
+        "escalation_ratio": (rate_short / rate_long).pow(
+            pl.min_horizontal(span_s / TAU_LONG_S, 1.0)
+        ),
+        "child_night_share": _pick("night_r", "night_i") / (n_comm + _PRIOR),
+        "child_recent_night_share": _pick("recent_night_r", "recent_night_i"),
+        "max_channel": c("max_channel"),
+        "n_channels_used": c("n_channels_used"),
+        "upward_channel_moves": c("upward_channel_moves"),
+        # a move from a visible start (public, group, direct) to a private surface
+        "secure_move_speed": pl.when(
+            (c("first_channel") < EPHEMERAL) & c("first_private_t").is_not_null()
         )
-        .join(accounts, left_on="adult", right_on="account", how="left")
+        .then((-delay / TAU_SECURE_MOVE_S).exp())
+        .otherwise(0.0),
+        "adult_external_events": _pick("external_i", "external_r"),
+        "adult_media_rate": _pick("media_i", "media_r") / (comm_a + _PRIOR),
+        "child_media_rate": _pick("media_r", "media_i") / (comm_c + _PRIOR),
+        "adult_night_media_rate": _pick("night_media_i", "night_media_r") / (comm_a + _PRIOR),
+        "private_night_share": _pick("private_night_r", "private_night_i") / (n_comm + _PRIOR),
+        "child_blocks_reports": _pick("safety_r", "safety_i"),
+        "adult_minor_fanout": minors,
+        "adult_minor_contact_share": minors / pl.max_horizontal(c("contacts"), 1),
+        "adult_private_minor_fanout": c("private_minors"),
+        "adult_unaccepted_requests": unaccepted,
+        "adult_unaccepted_share": unaccepted / pl.max_horizontal(requests, 1.0),
+        "adult_blocks_reports_from_minors": flagged,
+        "adult_flagged_per_minor": flagged / pl.max_horizontal(minors, 1.0),
+    }
+    return (
+        conversations.with_columns(adult_first.alias("adult_first"))
+        .with_columns(_pick("initiator", "responder").alias("adult"))
+        .join(
+            _per_account(conversations),
+            left_on="adult",
+            right_on="account",
+            how="left",
+            maintain_order="left",
+        )
         .select(
             "conversation_id",
-            c("child_age").cast(pl.Float64).fill_null(float("nan")),
-            c("adult_age").cast(pl.Float64).fill_null(float("nan")),
-            (c("adult_age") - c("child_age"))
-            .cast(pl.Float64)
-            .fill_null(float("nan"))
-            .alias("age_gap"),
-            (c("child_age") < MINOR_AGE).fill_null(False).cast(pl.Float64).alias("child_is_minor"),
-            c("child_age").is_not_null().cast(pl.Float64).alias("child_age_known"),
-            c("adult_age").is_not_null().cast(pl.Float64).alias("adult_age_known"),
-            c("adult_first").cast(pl.Float64).alias("adult_initiated"),
-            "n_events",
-            "span_hours",
-            (c("short") / (TAU_SHORT_S / 86_400.0)).alias("recent_rate_per_day"),
-            ((c("short") / (TAU_SHORT_S / 86_400.0)) / (c("long") / (TAU_LONG_S / 86_400.0))).alias(
-                "escalation_ratio"
-            ),
-            (pick("comm_i", "comm_r", adult=True) / pl.max_horizontal(c("n_comm"), 1.0)).alias(
-                "adult_message_share"
-            ),
-            pick("run_i", "run_r", adult=True).alias("adult_max_unanswered_run"),
-            (pick("night_i", "night_r", adult=False) / pl.max_horizontal(c("n_comm"), 1.0)).alias(
-                "child_night_share"
-            ),
-            "max_channel",
-            "n_channels_used",
-            "upward_channel_moves",
-            pl.when(never)
-            .then(0.0)
-            .otherwise((-(c("first_secure") - c("t0")).cast(pl.Float64) / TAU_SECURE_MOVE_S).exp())
-            .alias("secure_move_speed"),
-            pick("ext_i", "ext_r", adult=True).alias("adult_external_events"),
-            pick("media_i", "media_r", adult=True).alias("adult_media_events"),
-            pick("media_i", "media_r", adult=False).alias("child_media_events"),
-            pick("safe_i", "safe_r", adult=False).alias("child_blocks_reports"),
-            *(
-                c(name).fill_null(0.0)
-                for name in (
-                    "adult_minor_fanout",
-                    "adult_minor_contact_share",
-                    "adult_unaccepted_requests",
-                    "adult_blocks_reports_from_minors",
-                )
-            ),
+            *(expr.cast(pl.Float64).alias(name) for name, expr in columns.items()),
         )
-        .sort("conversation_id")
-        .collect()
     )
-    values = out.select(FEATURE_NAMES).to_numpy().astype(np.float64)
-    return out["conversation_id"].to_numpy(), values

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from riskscore.commands._policy_option import add_policy_option, load_policy
 from riskscore.commands._progress import steps
 
 NAME = "evaluate"
@@ -14,17 +15,34 @@ EXAMPLE = (
     "example:\n"
     "  riskscore generate --conversations 50000 --prevalence 0.01 --seed 11 --out test-data/\n"
     "  riskscore evaluate --model models/default --data test-data/ --out evaluation/\n"
-    "Evaluate on data the model was not trained on (another seed, or held-out adults)."
+    "  riskscore evaluate --data test-data/ --policy policies/mine.toml --out evaluation/\n"
+    "  riskscore evaluate --worlds 30 --out robustness/   # unseen and stress worlds\n"
+    "Evaluate on data the model was not trained on (another seed, or held-out adults).\n"
+    "Operating points (review and urgent tiers) and early detection use --policy (default:\n"
+    "policies/default.toml). With --worlds the model is measured on that many synthetic worlds\n"
+    "it was never trained on and on every stress world (robustness.json, robustness.md)."
 )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
-    parser.add_argument(
+    add_policy_option(parser)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
         "--data",
         type=Path,
-        required=True,
         help="directory with events.parquet and labels.parquet (as `riskscore generate` writes)",
+    )
+    source.add_argument(
+        "--worlds",
+        type=int,
+        help="measure on this many unseen synthetic worlds and every stress world instead",
+    )
+    parser.add_argument(
+        "--conversations",
+        type=int,
+        default=20_000,
+        help="conversations per world with --worlds (20000, at 1 %% prevalence)",
     )
     parser.add_argument("--out", type=Path, required=True, help="directory for the report")
     parser.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates")
@@ -39,11 +57,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
-
+    if args.worlds is not None:
+        return run_worlds(args, show)
     from riskscore.evaluation import evaluate
-    from riskscore.persistence import load_model
+    from riskscore.model import load_model
     from riskscore.synthetic import SyntheticData
 
+    policy = load_policy(args.policy)
     with steps(["read", "evaluate", "write"], enabled=show) as step:
         step("read")
         data = SyntheticData.read(args.data)
@@ -53,6 +73,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             model,
             data.messages,
             data.labels,
+            policy=policy,
             n_bootstrap=args.bootstrap,
             seed=args.seed,
             replay_events=args.replay_events,
@@ -82,7 +103,52 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     }
 
 
+def run_worlds(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    """``--worlds N``: the robustness report of one model."""
+    import json
+
+    from riskscore.model import load_model
+    from riskscore.robustness import evaluate_worlds, unseen_worlds
+    from riskscore.synthetic import STRESS_WORLDS
+
+    if args.worlds < 1:
+        raise ValueError(f"--worlds must be at least 1, got {args.worlds}")
+    policy = load_policy(args.policy)
+    with steps(["worlds", "write"], enabled=show) as step:
+        step("worlds")
+        model = load_model(args.model)
+        worlds = {w.name: w for w in unseen_worlds(args.worlds)} | dict(STRESS_WORLDS)
+        report = evaluate_worlds(
+            model.predict_proba,
+            worlds,
+            policy=policy,
+            n_conversations=args.conversations,
+            seed=args.seed,
+        )
+        step("write")
+        args.out.mkdir(parents=True, exist_ok=True)
+        files = [args.out / "robustness.json", args.out / "robustness.md"]
+        files[0].write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        files[1].write_text(report.to_markdown(), encoding="utf-8")
+    summary = report.summary()
+    return {
+        "files": [str(p) for p in files],
+        "worlds": len(report.results),
+        "median_pr_auc": summary["pr_auc"]["median"],
+        "worst_pr_auc": summary["pr_auc"]["worst"],
+        "worst_world": summary["pr_auc"]["worst_world"],
+    }
+
+
 def render(result: dict[str, Any]) -> None:
+    if "worlds" in result:
+        print(
+            f"{result['worlds']} worlds: median PR-AUC {result['median_pr_auc']:.3f}, worst "
+            f"{result['worst_pr_auc']:.3f} ({result['worst_world']})"
+        )
+        for path in result["files"]:
+            print(f"wrote {path}")
+        return
     lo, hi = result["pr_auc_ci"]
     print(
         f"evaluated {result['n_conversations']} conversations "

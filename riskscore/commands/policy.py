@@ -36,7 +36,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 
     from riskscore import synthetic
     from riskscore._policy_check import check_policy
-    from riskscore.persistence import load_model
+    from riskscore.model import load_model
     from riskscore.policy import AlertPolicy
 
     with steps(["validate", "data", "score", "check"], enabled=show) as step:
@@ -60,7 +60,14 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         scores = load_model(args.model).score(messages)
         step("check")
         check = check_policy(policy, scores, labels.conversation_id, labels.is_grooming)
-    return {"file": str(args.file), "valid": True, "data": source, **check.to_dict()}
+    guards = policy.to_mapping()["guards"]
+    return {
+        "file": str(args.file),
+        "valid": True,
+        "guards": guards,
+        "data": source,
+        **check.to_dict(),
+    }
 
 
 def _pct(value: float | None) -> str:
@@ -69,6 +76,13 @@ def _pct(value: float | None) -> str:
 
 def render(result: dict[str, Any]) -> None:
     print(f"{result['file']}: valid policy")
+    guards = result["guards"]
+    print(
+        "guards: two known adults "
+        + ("may alert" if guards["adult_pairs_alert"] else "never alert")
+        + f"; two known minors at most {guards['minor_peer_max_gap_years']:g} years apart "
+        "are never urgent"
+    )
     print(
         f"on {result['data']}: {result['n_conversations']} conversations, "
         f"{result['n_grooming']} grooming\n"
@@ -76,16 +90,18 @@ def render(result: dict[str, Any]) -> None:
     print("at the policy's thresholds:")
     print(
         f"  {'band':10s} {'review':>6s} {'urgent':>6s} {'convs':>7s} {'grooming':>8s} "
-        f"{'alerts':>6s} {'urgent':>6s} {'/10k':>6s} {'precision':>9s} {'recall':>7s}"
+        f"{'guarded':>7s} {'alerts':>6s} {'urgent':>6s} {'/10k':>6s} {'precision':>9s} "
+        f"{'recall':>7s}"
     )
     for b in result["bands"]:
         print(
             f"  {b['band']:10s} {b['review']:6.2f} {b['urgent']:6.2f} {b['n_conversations']:7d} "
-            f"{b['n_grooming']:8d} {b['alerts']:6d} {b['urgent_alerts']:6d} "
+            f"{b['n_grooming']:8d} {b['guarded']:7d} {b['alerts']:6d} {b['urgent_alerts']:6d} "
             f"{b['alerts_per_10k']:6.1f} {_pct(b['precision']):>9s} {_pct(b['recall']):>7s}"
         )
-    print("\nthreshold versus workload (review threshold swept per band; /10k = alerts per")
-    print("10,000 conversations of the whole sample):")
+    print("(guarded: conversations a guard caps, between two known adults or two close minors)")
+    print("\nthreshold versus workload (review threshold swept per band, guards applied; /10k =")
+    print("alerts per 10,000 conversations of the whole sample):")
     bands = list(dict.fromkeys(r["band"] for r in result["sweep"]))
     thresholds = list(dict.fromkeys(r["threshold"] for r in result["sweep"]))
     rows = {(r["band"], r["threshold"]): r for r in result["sweep"]}

@@ -7,22 +7,28 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from riskscore.commands._policy_option import add_policy_option, load_policy
 from riskscore.commands._progress import steps
 
 if TYPE_CHECKING:
-    from riskscore.policy import Alert
+    from riskscore.policy import Alert, AlertPolicy
 
 NAME = "score"
 HELP = "score an events file and write scores and alerts"
 EXAMPLE = (
     "examples:\n  riskscore score data/events.parquet --out results/ --top 10\n"
-    "  riskscore score events.csv --model models/mine --format csv --out results/"
+    "  riskscore score events.csv --model models/mine --format csv --out results/\n"
+    "  riskscore score events.parquet --policy policies/mine.toml --out results/\n"
+    "\n"
+    "--policy applies a policy file checked with `riskscore policy check` (default:\n"
+    "policies/default.toml); an invalid file stops the command before any scoring."
 )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("events", type=Path, help=".parquet, .csv or .jsonl events (schema v1)")
     parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
+    add_policy_option(parser)
     parser.add_argument("--out", type=Path, required=True, help="directory for the outputs")
     parser.add_argument("--format", choices=("parquet", "csv", "jsonl"), default="parquet")
     parser.add_argument(
@@ -62,13 +68,13 @@ def _should_stream(events: Path, chunk_rows: int | None, errors: str) -> bool:
     return bool(pq.ParquetFile(events).metadata.num_rows > AUTO_STREAM_ROWS)
 
 
-def _run_streaming(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+def _run_streaming(args: argparse.Namespace, policy: AlertPolicy, show: bool) -> dict[str, Any]:
     """Streaming mode, with a progress bar over events."""
     import pyarrow.parquet as pq
     from tqdm import tqdm
 
+    from riskscore.model import load_model
     from riskscore.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
-    from riskscore.persistence import load_model
 
     total = pq.ParquetFile(args.events).metadata.num_rows
     bar = tqdm(total=total, disable=not show, unit="event", unit_scale=True, leave=False)
@@ -84,6 +90,7 @@ def _run_streaming(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             args.events,
             args.out,
             model=load_model(args.model),
+            policy=policy,
             chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
             fmt=args.format,
             progress=advance,
@@ -127,13 +134,15 @@ def _summary(
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     from riskscore.workflows import score_events
 
+    policy = load_policy(args.policy)
     if _should_stream(args.events, args.chunk_rows, args.errors):
-        return _run_streaming(args, show)
+        return _run_streaming(args, policy, show)
     with steps(["read", "model", "score", "write"], enabled=show) as step:
         result = score_events(
             args.events,
             args.out,
             model_dir=args.model,
+            policy=policy,
             fmt=args.format,
             errors=args.errors,
             progress=step,

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from riskscore.commands._policy_option import add_policy_option, load_policy
+
 if TYPE_CHECKING:
     from riskscore.online import OnlineScorer
 
@@ -18,18 +20,22 @@ HELP = "score JSON-lines events from stdin and write alerts as JSON lines to std
 EXAMPLE = (
     "examples:\n  riskscore stream --model models/default < events.jsonl > alerts.jsonl\n"
     "  tail -f events.jsonl | riskscore stream --checkpoint state.sqlite --checkpoint-every 10000\n"
+    "  riskscore stream --policy policies/mine.toml < events.jsonl > alerts.jsonl\n"
     "\n"
     "Each input line is one schema v1 event (a JSON object). Each output line is one alert,\n"
-    'with "line": the 1-based input line whose event raised it (null for alerts raised by\n'
-    "the re-scoring at end of input). Malformed lines are reported on stderr with their line\n"
+    'with "line": the 1-based input line whose event raised it (an event can raise alerts on\n'
+    "the same adult's other conversations; null for alerts raised by the re-scoring at end\n"
+    "of input, normally none). Malformed lines are reported on stderr with their line\n"
     "number and counted; the stream goes on. With --checkpoint, the state is saved every N\n"
     "lines and at end of input; a restarted stream resumes from FILE and skips the lines it\n"
-    "has already processed (feed it the same input from the start)."
+    "has already processed (feed it the same input from the start). The policy is not part of\n"
+    "a checkpoint: give the same --policy when resuming."
 )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
+    add_policy_option(parser)
     parser.add_argument(
         "--checkpoint", type=Path, help="SQLite checkpoint file (resumed from if it exists)"
     )
@@ -112,7 +118,9 @@ def stream_lines(
                 checkpoint, extra={"lines": at, "rejected": rejected_before + n_rejected}
             )
 
-    update = scorer.update_one
+    # Every alert an event raised: its own conversation's and those of its adult's
+    # other conversations, re-scored when the event changed the adult's account features.
+    update = scorer.update_one_all
     for lineno, line in enumerate(lines, start=1):
         n_lines = lineno
         if lineno <= skip:
@@ -122,13 +130,13 @@ def stream_lines(
                 event = json.loads(line)
                 if not isinstance(event, dict):
                     raise SchemaError(f"expected a JSON object (one event), got {line.strip()!r}")
-                alert = update(event)
+                alerts = update(event)
             except (ValueError, TypeError) as exc:  # JSONDecodeError and SchemaError
                 n_rejected += 1
                 err.write(f"line {lineno}: {exc}\n")
             else:
                 n_events += 1
-                if alert is not None:
+                for alert in alerts:
                     n_alerts += 1
                     emit({**alert.to_dict(), "line": lineno})
         if lineno % checkpoint_every == 0:
@@ -147,13 +155,14 @@ def stream_lines(
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    from riskscore.model import load_model
     from riskscore.online import OnlineScorer
-    from riskscore.persistence import load_model
 
+    policy = load_policy(args.policy)
     model = load_model(args.model)
     skip = 0
     if args.checkpoint is not None and args.checkpoint.exists():
-        scorer = OnlineScorer.restore(args.checkpoint, model)
+        scorer = OnlineScorer.restore(args.checkpoint, model, policy)
         skip = int(scorer.checkpoint_extra.get("lines", 0))
         print(
             f"riskscore stream: resuming from {args.checkpoint} after input line {skip}",
@@ -162,6 +171,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     else:
         scorer = OnlineScorer(
             model,
+            policy,
             idle_expiry_s=args.idle_expiry_s,
             cooldown_s=args.cooldown_s,
             reorder_tolerance_s=args.reorder_tolerance_s,

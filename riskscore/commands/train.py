@@ -11,8 +11,8 @@ from riskscore.commands._progress import steps
 NAME = "train"
 HELP = "train a model bundle and measure it on held-out adults"
 EXAMPLE = (
-    "examples:\n  riskscore train --conversations 60000 --seed 2026 --out models/mine\n"
-    "  riskscore train --data data/ --out models/mine"
+    "examples:\n  riskscore train --worlds 48 --seed 2026 --out models/mine   # synthetic worlds\n"
+    "  riskscore train --data data/ --out models/mine             # your labelled data"
 )
 
 
@@ -22,8 +22,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="directory with events.parquet and labels.parquet (generated when omitted)",
     )
-    parser.add_argument("--conversations", type=int, default=50_000)
-    parser.add_argument("--prevalence", type=float, default=0.02)
+    parser.add_argument(
+        "--worlds", type=int, default=48, help="drawn synthetic worlds to train on (48)"
+    )
+    parser.add_argument(
+        "--conversations", type=int, default=4_000, help="conversations per world (4000)"
+    )
+    parser.add_argument(
+        "--prevalence", type=float, default=0.04, help="grooming share per world (0.04)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test-fraction", type=float, default=0.25)
     parser.add_argument("--out", type=Path, required=True, help="bundle directory to write")
@@ -32,10 +39,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     from riskscore.workflows import train_model
 
-    with steps(["data", "features", "fit", "evaluate", "save"], enabled=show) as step:
+    with steps(["data", "fit", "evaluate", "save"], enabled=show) as step:
         result = train_model(
             args.out,
             data_dir=args.data,
+            n_worlds=args.worlds,
             n_conversations=args.conversations,
             prevalence=args.prevalence,
             seed=args.seed,

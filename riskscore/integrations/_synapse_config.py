@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from riskscore.policy import AgeBand, AlertPolicy
+from riskscore.policy import AlertPolicy, PolicyFileError
 from riskscore.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
 
 __all__ = [
@@ -158,50 +158,18 @@ def _number(
     return float(value)
 
 
-def _band(raw: Any, path: tuple[str, ...], *, unknown: bool) -> AgeBand:
-    band = _mapping(raw, path)
-    keys = {"review", "urgent"} if unknown else {"name", "min_age", "max_age", "review", "urgent"}
-    _unknown(band, frozenset(keys), path)
-    missing = sorted(keys - set(band))
-    if missing:
-        raise SynapseConfigError(f"missing key(s) {', '.join(missing)}", path)
-    try:
-        return AgeBand(
-            name="unknown" if unknown else str(band["name"]),
-            min_age=0.0 if unknown else _number(band["min_age"], (*path, "min_age"), low=0),
-            max_age=math.inf
-            if unknown
-            else _number(band["max_age"], (*path, "max_age"), low=0, high=math.inf),
-            review=_number(band["review"], (*path, "review"), low=0, high=1),
-            urgent=_number(band["urgent"], (*path, "urgent"), low=0, high=1),
-        )
-    except ValueError as exc:
-        if isinstance(exc, SynapseConfigError):
-            raise
-        raise SynapseConfigError(str(exc), path) from None
-
-
 def _policy(raw: Any, path: tuple[str, ...]) -> AlertPolicy:
-    policy = _mapping(raw, path)
-    _unknown(policy, frozenset({"bands", "unknown"}), path)
-    default = AlertPolicy.default()
-    bands = default.bands
-    if "bands" in policy:
-        items = policy["bands"]
-        if not isinstance(items, list) or not items:
-            raise SynapseConfigError(
-                f"expected a non-empty list of age bands, found {items!r}", path
-            )
-        bands = tuple(
-            _band(b, (*path, "bands", str(i)), unknown=False) for i, b in enumerate(items)
-        )
-    unknown = default.unknown
-    if "unknown" in policy:
-        unknown = _band(policy["unknown"], (*path, "unknown"), unknown=True)
+    """A policy file's path, or the same keys inline: the one validator of every policy."""
     try:
-        return AlertPolicy(bands=bands, unknown=unknown)
-    except ValueError as exc:
-        raise SynapseConfigError(str(exc), path) from None
+        if isinstance(raw, str):
+            return AlertPolicy.from_toml(_path(raw, path))
+        return AlertPolicy.from_mapping(raw)
+    except FileNotFoundError:
+        raise SynapseConfigError(f"no such policy file {raw!r}", path) from None
+    except PolicyFileError as exc:
+        if isinstance(raw, str):  # the key is in the file, which the message names
+            raise SynapseConfigError(str(exc), path) from None
+        raise SynapseConfigError(exc.reason, (*path, *map(str, exc.path))) from None
 
 
 def _ages(raw: Any, path: tuple[str, ...]) -> AgeSourceConfig:

@@ -16,7 +16,9 @@ appends the event to a bounded in-memory queue and returns, so message
 delivery never waits for scoring. A background task maps queued events to
 schema v1 events (type, sender, room, ``origin_server_ts`` and the room state
 needed for the channel; never message content) and feeds an
-:class:`~riskscore.OnlineScorer`; alerts go to the configured sinks. Scorer
+:class:`~riskscore.OnlineScorer` (:meth:`~riskscore.OnlineScorer.update_one_all`:
+an event can also raise alerts on its adult's other conversations, each sent with
+the room of its own conversation). Alerts go to the configured sinks. Scorer
 state is checkpointed every ``checkpoint_interval_s`` and at shutdown, and
 restored at start-up.
 """
@@ -41,13 +43,12 @@ from synapse.module_api.errors import ConfigError
 from twisted.internet import reactor
 
 from riskscore.exceptions import ModelIntegrityError, SchemaError
-from riskscore.feature_specs import FEATURE_NAMES
+from riskscore.features import FEATURE_NAMES
 from riskscore.integrations._synapse_ages import AgeSource, make_age_source
 from riskscore.integrations._synapse_config import SynapseConfig, SynapseConfigError, parse
-from riskscore.integrations._synapse_mapping import EventTranslator, RoomStore
-from riskscore.model import RiskModel
+from riskscore.integrations._synapse_mapping import ConversationRooms, EventTranslator, RoomStore
+from riskscore.model import RiskModel, load_model
 from riskscore.online import OnlineScorer
-from riskscore.persistence import load_model
 from riskscore.policy import Alert
 from riskscore.queue import ReviewQueue
 from riskscore.schema import CHANNEL_NAMES
@@ -62,6 +63,8 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_NAME = "scorer.checkpoint"
 _MAX_CHANNEL = FEATURE_NAMES.index("max_channel")
 ROOMS_NAME = "rooms.sqlite3"
+#: Key of the conversation -> room map in the scorer checkpoint's ``extra`` data.
+_ROOMS_KEY = "conversation_rooms"
 
 
 class ModuleConfig(NamedTuple):
@@ -86,6 +89,8 @@ class RiskscoreModule:
     ----------
     scorer : OnlineScorer
         The online scorer (restored from the last checkpoint, if any).
+    rooms : ConversationRooms
+        The room of each live conversation's latest event (restored with the scorer).
     n_enqueued, n_dropped, n_scored, n_rejected, n_alerts : int
         Room events queued, dropped because the queue was full, schema v1
         events scored, schema v1 events refused by the scorer, alerts raised.
@@ -105,6 +110,9 @@ class RiskscoreModule:
             self.scorer = OnlineScorer(
                 config.model, settings.policy, idle_expiry_s=settings.idle_expiry_s
             )
+        self.rooms = ConversationRooms.from_json(
+            self.scorer.checkpoint_extra.get(_ROOMS_KEY, []), settings.idle_expiry_s
+        )
         self._store = RoomStore(settings.state_dir / ROOMS_NAME)
         self._notice_user: str | None = None
         ignored_users: set[str] = set()
@@ -233,7 +241,7 @@ class RiskscoreModule:
 
     def _process(self, limit: int) -> list[tuple[Alert, dict[str, Any]]]:
         """Map and score up to ``limit`` queued room events (synchronous)."""
-        out = []
+        out: list[tuple[Alert, dict[str, Any]]] = []
         log = self._settings.events_log
         lines = []
         for _ in range(min(limit, len(self._pending))):
@@ -247,26 +255,40 @@ class RiskscoreModule:
                 if log is not None:
                     lines.append(json.dumps(row))
                 try:
-                    alert = self.scorer.update_one(row)
+                    # Every alert the event raised: its own conversation's, and those of
+                    # its adult's other conversations that it re-scored.
+                    alerts = self.scorer.update_one_all(row)
                 except SchemaError as exc:
                     self.n_rejected += 1
                     logger.warning("riskscore: event %s refused: %s", event.event_id, exc)
                     continue
                 self.n_scored += 1
                 self._dirty = True
-                if alert is not None:
-                    features = self.scorer.features_of(alert.conversation_id)
-                    context = {
-                        "room_id": event.room_id,
-                        "event_id": event.event_id,
-                        "channel": row["channel"],
-                        "max_channel": CHANNEL_NAMES[int(features[_MAX_CHANNEL])],
-                    }
-                    out.append((alert, context))
+                self.rooms.note(
+                    cast("str", row["conversation_id"]),
+                    event.room_id,
+                    cast("str", row["channel"]),
+                    cast("int", row["timestamp"]),
+                )
+                out.extend((alert, self._context(alert, event)) for alert in alerts)
         if lines and log is not None:
             with log.open("a", encoding="utf-8") as fh:
                 fh.write("\n".join(lines) + "\n")
         return out
+
+    def _context(self, alert: Alert, event: EventBase) -> dict[str, Any]:
+        """Where an alert belongs in Matrix: the room and channel of its conversation's
+        latest event, and the event that raised it (in another room when the adult's
+        activity elsewhere re-scored this conversation)."""
+        room = self.rooms.get(cast("str", alert.conversation_id))
+        features = self.scorer.features_of(alert.conversation_id)
+        return {
+            "room_id": None if room is None else room[0],
+            "channel": None if room is None else room[1],
+            "max_channel": CHANNEL_NAMES[int(features[_MAX_CHANNEL])],
+            "event_id": event.event_id,
+            "event_room_id": event.room_id,
+        }
 
     # ---------------------------------------------------------------- sinks
 
@@ -339,11 +361,16 @@ class RiskscoreModule:
     async def _post_to_moderation_room(self, alert: Alert, record: dict[str, Any]) -> None:
         room_id = await self._moderation_room_id()
         reasons = "; ".join(r.description for r in alert.reasons)
+        matrix = record["matrix"]
+        where = f"room {matrix['room_id']} ({matrix['channel']})"
+        if matrix["room_id"] is None:
+            where = "room unknown"
+        if matrix["event_room_id"] != matrix["room_id"]:
+            where += f", raised by the adult's event in room {matrix['event_room_id']}"
         body = (
             f"riskscore {alert.tier.name.lower()} alert: risk {alert.risk:.2f} "
             f"(child age band {alert.age_band}). Adult {alert.adult_id}, child "
-            f"{alert.child_id}, room {record['matrix']['room_id']} "
-            f"({record['matrix']['channel']}). Reasons: {reasons}. "
+            f"{alert.child_id}, {where}. Reasons: {reasons}. "
             "A reason for a trained moderator to look, not a verdict."
         )
         await self._api.create_and_send_event_into_room(
@@ -362,9 +389,13 @@ class RiskscoreModule:
 
     # ---------------------------------------------------------------- durability
 
+    def _checkpoint(self) -> None:
+        """Scorer state and the conversation rooms, in one SQLite transaction."""
+        self.scorer.checkpoint(self._checkpoint_path, extra={_ROOMS_KEY: self.rooms.to_json()})
+
     def _write_checkpoint(self) -> None:
         with self._state_lock:
-            self.scorer.checkpoint(self._checkpoint_path)  # atomic: one SQLite transaction
+            self._checkpoint()
 
     async def _checkpoint_in_thread(self) -> None:
         if not self._dirty:
@@ -396,7 +427,7 @@ class RiskscoreModule:
                 if self._settings.review_queue is not None:
                     self._queue_alert(alert, context)
             if self._dirty:
-                self.scorer.checkpoint(self._checkpoint_path)
+                self._checkpoint()
                 self._dirty = False
             self._store.close()
         logger.info(

@@ -1,0 +1,29 @@
+"""Features: one row of metadata features per conversation, each defined once.
+
+- :mod:`~riskscore.features.registry`: what each feature means (:class:`FeatureSpec`),
+  its unit, direction and "no signal" reference, in column order.
+- :mod:`~riskscore.features.kernel`: the event kernel, the one definition of every
+  feature as per-conversation state and its O(1) update (numba-compiled).
+- :mod:`~riskscore.features.accounts`: per-account tallies (fan-out to minors and the
+  rest), mergeable over chunks.
+- :mod:`~riskscore.features.batch`: :func:`extract_features` over a whole table.
+- :mod:`~riskscore.features.table`: :class:`FeatureTable`.
+"""
+
+from riskscore.features.accounts import AccountFeatures
+from riskscore.features.batch import extract_account_features, extract_features
+from riskscore.features.kernel import ACCOUNT_SLOTS
+from riskscore.features.registry import FEATURE_NAMES, FEATURES, FeatureSpec, feature_index
+from riskscore.features.table import FeatureTable
+
+__all__ = [
+    "ACCOUNT_SLOTS",
+    "FEATURES",
+    "FEATURE_NAMES",
+    "AccountFeatures",
+    "FeatureSpec",
+    "FeatureTable",
+    "extract_account_features",
+    "extract_features",
+    "feature_index",
+]

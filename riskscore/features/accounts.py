@@ -1,0 +1,204 @@
+"""Per-account tallies over every event of a table: who an account contacted (distinct
+accounts, minors, minors on private channels), its contact requests, the accepts it
+received and the blocks and reports minors sent it.
+
+The tallies are what the per-account features (``adult_minor_fanout`` and the rest,
+:mod:`riskscore.features.kernel`) are made of. They are built from distinct
+``(sender, recipient)`` pairs and counts, which add up over chunks of a table
+(:func:`account_tallies` per chunk, :func:`tallies_from_parts` to merge), so
+out-of-core and distributed scoring give the same numbers as one table in memory.
+Ages are those declared on each event, so a tally only ever grows as events arrive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.features.kernel import ACCOUNT_SLOTS, N_ACCOUNT_SLOTS
+from riskscore.messages import MessageTable
+from riskscore.schema import MINOR_AGE, Channel, EventType
+
+__all__ = [
+    "AccountFeatures",
+    "AccountParts",
+    "account_parts",
+    "account_tallies",
+    "tallies_from_parts",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Per event code, whether it is a contact (a lookup is cheaper than ``np.isin``).
+_CONTACT_EVENTS = np.isin(
+    np.arange(256), (EventType.MESSAGE, EventType.MEDIA, EventType.CONTACT_REQUEST)
+)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AccountFeatures:
+    """Per-account tallies over a set of events (:data:`~riskscore.features.kernel.ACCOUNT_SLOTS`).
+
+    Compute them over *all* of a platform's events once
+    (:func:`riskscore.extract_account_features`) and pass them to
+    :func:`riskscore.extract_features` when scoring a part of the events, so that an
+    adult's fan-out counts every conversation.
+
+    Attributes
+    ----------
+    account_id : array of shape (n_accounts,)
+        Account ids, sorted and unique.
+    values : array of shape (n_accounts, 6)
+        Columns ``contacts``, ``minors``, ``private_minors``, ``requests``,
+        ``accepts``, ``flagged``.
+    """
+
+    account_id: npt.NDArray[Any]
+    values: FloatArray
+
+    def __post_init__(self) -> None:
+        if self.values.shape != (len(self.account_id), N_ACCOUNT_SLOTS):
+            raise ValueError(
+                f"AccountFeatures.values must have shape ({len(self.account_id)}, "
+                f"{N_ACCOUNT_SLOTS}) for columns {ACCOUNT_SLOTS}, got {self.values.shape}"
+            )
+
+    def lookup(self, ids: npt.NDArray[Any]) -> FloatArray:
+        """Rows for the given account ids; accounts not present get zeros (no activity)."""
+        out = np.zeros((len(ids), N_ACCOUNT_SLOTS))
+        if len(self.account_id) == 0 or len(ids) == 0:
+            return out
+        pos = np.clip(np.searchsorted(self.account_id, ids), 0, len(self.account_id) - 1)
+        found = self.account_id[pos] == ids
+        out[found] = self.values[pos[found]]
+        return out
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AccountParts:
+    """What the tallies of one table are made of, as account ids (so parts of different
+    tables merge): distinct contact pairs ``(sender, recipient)`` in three sets, and
+    per-account counts.
+
+    Attributes
+    ----------
+    contacts, minors, private_minors : tuple of two arrays
+        Senders and recipients of the distinct pairs: every contact, contacts of a
+        minor, contacts of a minor on ephemeral, encrypted or external channels.
+    account_id : array of shape (n,)
+        Accounts with counts.
+    counts : array of shape (n, 3)
+        Contact requests sent, accepts received, blocks and reports received from minors.
+    """
+
+    contacts: tuple[npt.NDArray[Any], npt.NDArray[Any]]
+    minors: tuple[npt.NDArray[Any], npt.NDArray[Any]]
+    private_minors: tuple[npt.NDArray[Any], npt.NDArray[Any]]
+    account_id: npt.NDArray[Any]
+    counts: FloatArray
+
+
+def _distinct_pairs(msgs: MessageTable, mask: BoolArray, n_accounts: int) -> IntArray:
+    """Distinct ``sender * n_accounts + recipient`` codes of the masked events.
+
+    Every event goes between its conversation's two accounts (:func:`riskscore.read_messages`
+    ensures it), so a conversation holds at most two pairs, one each way: find which
+    occur per conversation, then deduplicate those few instead of every event.
+    """
+    if len(mask) == 0:
+        return np.empty(0, dtype=np.int64)
+    starts = msgs.segment_starts
+    initiator, responder = msgs.sender_code[starts], msgs.recipient_code[starts]
+    from_initiator = msgs.sender_code == np.repeat(initiator, np.diff(starts, append=len(mask)))
+    ways = np.logical_or.reduceat(mask & from_initiator, starts)
+    back = np.logical_or.reduceat(mask & ~from_initiator, starts)
+    pairs = np.concatenate(
+        [
+            initiator[ways] * n_accounts + responder[ways],
+            responder[back] * n_accounts + initiator[back],
+        ]
+    )
+    return np.unique(pairs)
+
+
+def _codes(msgs: MessageTable) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
+    n_acc = len(msgs.accounts)
+    contact = _CONTACT_EVENTS[msgs.event]
+    with np.errstate(invalid="ignore"):
+        to_minor = contact & (msgs.recipient_age < MINOR_AGE)
+        from_minor = msgs.sender_age < MINOR_AGE
+    private = msgs.channel >= Channel.EPHEMERAL
+    safety = (msgs.event == EventType.BLOCK) | (msgs.event == EventType.REPORT)
+    counts = np.column_stack(
+        [
+            np.bincount(msgs.sender_code[msgs.event == EventType.CONTACT_REQUEST], minlength=n_acc),
+            np.bincount(
+                msgs.recipient_code[msgs.event == EventType.CONTACT_ACCEPT], minlength=n_acc
+            ),
+            np.bincount(msgs.recipient_code[safety & from_minor], minlength=n_acc),
+        ]
+    ).astype(np.float64)
+    return (
+        _distinct_pairs(msgs, contact, n_acc),
+        _distinct_pairs(msgs, to_minor, n_acc),
+        _distinct_pairs(msgs, to_minor & private, n_acc),
+        counts,
+    )
+
+
+def account_tallies(msgs: MessageTable) -> FloatArray:
+    """Tallies of every account of ``msgs``, shape (n_accounts, 6), rows in the order of
+    ``msgs.accounts``, columns :data:`~riskscore.features.kernel.ACCOUNT_SLOTS`."""
+    n_acc = len(msgs.accounts)
+    contacts, minors, private_minors, counts = _codes(msgs)
+    out = np.empty((n_acc, N_ACCOUNT_SLOTS))
+    for j, pairs in enumerate((contacts, minors, private_minors)):
+        out[:, j] = np.bincount(pairs // max(n_acc, 1), minlength=n_acc)
+    out[:, 3:] = counts
+    return out
+
+
+def account_parts(msgs: MessageTable) -> AccountParts:
+    """The mergeable parts of the tallies of ``msgs`` (see :func:`tallies_from_parts`)."""
+    n_acc = max(len(msgs.accounts), 1)
+    contacts, minors, private_minors, counts = _codes(msgs)
+
+    def as_ids(pairs: IntArray) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+        return msgs.accounts[pairs // n_acc], msgs.accounts[pairs % n_acc]
+
+    active = counts.any(axis=1)
+    return AccountParts(
+        contacts=as_ids(contacts),
+        minors=as_ids(minors),
+        private_minors=as_ids(private_minors),
+        account_id=msgs.accounts[active],
+        counts=counts[active],
+    )
+
+
+def tallies_from_parts(parts: list[AccountParts]) -> AccountFeatures:
+    """Merge the parts of several tables into the tallies of all their events together."""
+    ids = [p.account_id for p in parts]
+    for p in parts:
+        for senders, recipients in (p.contacts, p.minors, p.private_minors):
+            ids.extend([senders, recipients])
+    if not ids or sum(len(i) for i in ids) == 0:
+        return AccountFeatures(
+            account_id=np.empty(0, dtype=np.int64), values=np.zeros((0, N_ACCOUNT_SLOTS))
+        )
+    account_id = np.unique(np.concatenate(ids))
+    n = len(account_id)
+    values = np.zeros((n, N_ACCOUNT_SLOTS))
+    for j, name in enumerate(("contacts", "minors", "private_minors")):
+        senders = np.concatenate([getattr(p, name)[0] for p in parts])
+        recipients = np.concatenate([getattr(p, name)[1] for p in parts])
+        codes = np.searchsorted(account_id, senders) * n + np.searchsorted(account_id, recipients)
+        values[:, j] = np.bincount(np.unique(codes) // n, minlength=n)
+    for p in parts:
+        np.add.at(values[:, 3:], np.searchsorted(account_id, p.account_id), p.counts)
+    return AccountFeatures(account_id=account_id, values=values)

@@ -1,0 +1,449 @@
+"""The event kernel: the one definition of every feature, as state and its update.
+
+A conversation's state is a float64 vector (slots named below); :func:`update_conversation`
+applies one event to it in O(1), and :func:`conversation_features` turns the state,
+with the adult account's tallies, into the feature row in registry order. Batch
+extraction loops the update over sorted events in one compiled call
+(:func:`run_conversations`); the online scorer calls the same functions once per
+event. An account's tallies (distinct contacts, minors and private-channel minors;
+requests sent, accepts received, blocks and reports from minors) are a float64 vector
+too (:data:`ACCOUNT_SLOTS`).
+
+The functions are plain Python compiled with numba; with ``NUMBA_DISABLE_JIT=1`` (or
+through ``.py_func``) the same source runs uncompiled and is the reference the tests
+compare against. Compiled code is cached on disk (``cache=True``), so the compile cost
+(a few seconds) is paid once per installation.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.features.registry import (
+    NIGHT_END_MIN,
+    NIGHT_START_MIN,
+    RECENT_WEIGHT,
+    SHARE_PRIOR_EVENTS,
+    TAU_LONG_S,
+    TAU_SECURE_MOVE_S,
+    TAU_SHORT_S,
+    feature_index,
+)
+from riskscore.schema import MINOR_AGE, Channel, EventType
+
+__all__ = [
+    "ACCOUNT_SLOTS",
+    "N_ACCOUNT_SLOTS",
+    "N_STATE",
+    "STATE_SLOTS",
+    "adult_side",
+    "apply_event",
+    "conversation_features",
+    "new_state",
+    "reset_state",
+    "run_conversations",
+    "update_conversation",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Conversation state slots. A per-side slot ``X`` holds the responder's value at ``X``
+#: and the initiator's at ``X + 1``; an event's sender is side 1 when it is the initiator.
+STATE_SLOTS: Final = (
+    "age",  # last declared age, per side (NaN unknown)
+    "age+1",
+    "n_events",
+    "t_first",
+    "t_last",
+    "decayed_short",  # events decayed with TAU_SHORT_S, at t_last
+    "decayed_long",
+    "comm",  # communication events sent, per side
+    "comm+1",
+    "run_side",  # side of the current run of communication events (-1: none yet)
+    "run_length",
+    "run_max",  # longest run, per side
+    "run_max+1",
+    "offset",  # a side's UTC offset, known from the events it receives (NaN unknown)
+    "offset+1",
+    "night",  # communication events at night on a side's own clock
+    "night+1",
+    "recent_night",  # weighted average of "at night" on a side's clock
+    "recent_night+1",
+    "recent_sent",  # weighted average of "sent by this side"
+    "recent_sent+1",
+    "first_channel",
+    "max_channel",
+    "channels_used",  # bit mask
+    "upward_moves",
+    "first_secure_t",  # time of the first ephemeral/encrypted/external event (NaN none)
+    "external",  # events sent on the external channel, per side
+    "external+1",
+    "media",  # media sent, per side
+    "media+1",
+    "safety",  # blocks and reports sent, per side
+    "safety+1",
+    "requests",  # contact requests sent, per side
+    "requests+1",
+    "night_media",  # media sent by a side at night on its counterpart's clock
+    "night_media+1",
+    "private_night",  # communication events on a private channel at night on a side's clock
+    "private_night+1",
+)
+N_STATE: Final = len(STATE_SLOTS)
+_S = {name: i for i, name in enumerate(STATE_SLOTS)}
+AGE: Final = _S["age"]
+N_EVENTS: Final = _S["n_events"]
+T_FIRST: Final = _S["t_first"]
+T_LAST: Final = _S["t_last"]
+DECAYED_SHORT: Final = _S["decayed_short"]
+DECAYED_LONG: Final = _S["decayed_long"]
+COMM: Final = _S["comm"]
+RUN_SIDE: Final = _S["run_side"]
+RUN_LENGTH: Final = _S["run_length"]
+RUN_MAX: Final = _S["run_max"]
+OFFSET: Final = _S["offset"]
+NIGHT: Final = _S["night"]
+RECENT_NIGHT: Final = _S["recent_night"]
+RECENT_SENT: Final = _S["recent_sent"]
+FIRST_CHANNEL: Final = _S["first_channel"]
+MAX_CHANNEL: Final = _S["max_channel"]
+CHANNELS_USED: Final = _S["channels_used"]
+UPWARD_MOVES: Final = _S["upward_moves"]
+FIRST_SECURE_T: Final = _S["first_secure_t"]
+EXTERNAL: Final = _S["external"]
+MEDIA: Final = _S["media"]
+SAFETY: Final = _S["safety"]
+REQUESTS: Final = _S["requests"]
+NIGHT_MEDIA: Final = _S["night_media"]
+PRIVATE_NIGHT: Final = _S["private_night"]
+
+#: Account tally slots: distinct accounts sent a contact event, of them minors, minors
+#: contacted on a private channel; contact requests sent, accepts received, blocks and
+#: reports received from minors.
+ACCOUNT_SLOTS: Final = ("contacts", "minors", "private_minors", "requests", "accepts", "flagged")
+N_ACCOUNT_SLOTS: Final = len(ACCOUNT_SLOTS)
+A_CONTACTS, A_MINORS, A_PRIVATE_MINORS, A_REQUESTS, A_ACCEPTS, A_FLAGGED = range(6)
+
+_MESSAGE: Final = int(EventType.MESSAGE)
+_MEDIA: Final = int(EventType.MEDIA)
+_REQUEST: Final = int(EventType.CONTACT_REQUEST)
+_BLOCK: Final = int(EventType.BLOCK)
+_REPORT: Final = int(EventType.REPORT)
+_SECURE: Final = int(Channel.EPHEMERAL)
+_EXTERNAL_CHANNEL: Final = int(Channel.EXTERNAL)
+_N_CHANNELS: Final = len(Channel)
+_KEEP: Final = 1.0 - RECENT_WEIGHT
+
+# Feature columns, by name.
+F_CHILD_AGE: Final = feature_index("child_age")
+F_ADULT_AGE: Final = feature_index("adult_age")
+F_AGE_GAP: Final = feature_index("age_gap")
+F_CHILD_IS_MINOR: Final = feature_index("child_is_minor")
+F_CHILD_AGE_KNOWN: Final = feature_index("child_age_known")
+F_ADULT_AGE_KNOWN: Final = feature_index("adult_age_known")
+F_ADULT_INITIATED: Final = feature_index("adult_initiated")
+F_ADULT_SENT_REQUEST: Final = feature_index("adult_sent_request")
+F_N_EVENTS: Final = feature_index("n_events")
+F_SPAN_HOURS: Final = feature_index("span_hours")
+F_ADULT_MESSAGE_SHARE: Final = feature_index("adult_message_share")
+F_ADULT_RECENT_SHARE: Final = feature_index("adult_recent_share")
+F_ADULT_MAX_UNANSWERED_RUN: Final = feature_index("adult_max_unanswered_run")
+F_RECENT_RATE: Final = feature_index("recent_rate_per_day")
+F_ESCALATION: Final = feature_index("escalation_ratio")
+F_NIGHT_SHARE: Final = feature_index("child_night_share")
+F_RECENT_NIGHT: Final = feature_index("child_recent_night_share")
+F_MAX_CHANNEL: Final = feature_index("max_channel")
+F_N_CHANNELS: Final = feature_index("n_channels_used")
+F_UPWARD_MOVES: Final = feature_index("upward_channel_moves")
+F_SECURE_SPEED: Final = feature_index("secure_move_speed")
+F_ADULT_EXTERNAL: Final = feature_index("adult_external_events")
+F_ADULT_MEDIA_RATE: Final = feature_index("adult_media_rate")
+F_CHILD_MEDIA_RATE: Final = feature_index("child_media_rate")
+F_CHILD_SAFETY: Final = feature_index("child_blocks_reports")
+F_ADULT_NIGHT_MEDIA: Final = feature_index("adult_night_media_rate")
+F_PRIVATE_NIGHT: Final = feature_index("private_night_share")
+F_MINOR_FANOUT: Final = feature_index("adult_minor_fanout")
+F_MINOR_SHARE: Final = feature_index("adult_minor_contact_share")
+F_PRIVATE_MINORS: Final = feature_index("adult_private_minor_fanout")
+F_UNACCEPTED: Final = feature_index("adult_unaccepted_requests")
+F_UNACCEPTED_SHARE: Final = feature_index("adult_unaccepted_share")
+F_FLAGGED: Final = feature_index("adult_blocks_reports_from_minors")
+F_FLAGGED_PER_MINOR: Final = feature_index("adult_flagged_per_minor")
+
+
+def new_state() -> FloatArray:
+    """A fresh conversation state (before its first event)."""
+    state = np.empty(N_STATE)
+    reset_state(state)
+    return state
+
+
+@numba.njit(cache=True, nogil=True)
+def reset_state(s: FloatArray) -> None:
+    """Set ``s`` to the state of a conversation with no event yet."""
+    s[:] = 0.0
+    s[AGE] = np.nan
+    s[AGE + 1] = np.nan
+    s[OFFSET] = np.nan
+    s[OFFSET + 1] = np.nan
+    s[FIRST_SECURE_T] = np.nan
+    s[RUN_SIDE] = -1.0
+    s[MAX_CHANNEL] = -1.0
+    s[FIRST_CHANNEL] = -1.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _at_night(minute: float, offset: float) -> bool:
+    local = (minute + offset) % 1440.0
+    return local >= NIGHT_START_MIN or local < NIGHT_END_MIN
+
+
+@numba.njit(cache=True, nogil=True)
+def update_conversation(
+    s: FloatArray,
+    side: int,
+    timestamp: int,
+    sender_age: float,
+    recipient_age: float,
+    channel: int,
+    event: int,
+    tz_offset: float,
+) -> None:
+    """Apply one event, sent by ``side`` (1: the initiator, 0: the responder), to ``s``.
+
+    Events reach a conversation in non-decreasing time (the online scorer clamps a
+    slightly late event to the latest time first). ``tz_offset`` is the event's
+    ``recipient_tz_offset_min``.
+    """
+    other = 1 - side
+    # Ages: the last declared one stays until another is declared.
+    if sender_age == sender_age:
+        s[AGE + side] = sender_age
+    if recipient_age == recipient_age:
+        s[AGE + other] = recipient_age
+    t = float(timestamp)
+    if s[N_EVENTS] == 0.0:
+        s[T_FIRST] = t
+        s[T_LAST] = t
+        s[DECAYED_SHORT] = 1.0
+        s[DECAYED_LONG] = 1.0
+        s[FIRST_CHANNEL] = channel
+        s[MAX_CHANNEL] = channel
+    else:
+        if t != s[T_LAST]:
+            dt = t - s[T_LAST]
+            s[DECAYED_SHORT] = s[DECAYED_SHORT] * math.exp(-dt / TAU_SHORT_S) + 1.0
+            s[DECAYED_LONG] = s[DECAYED_LONG] * math.exp(-dt / TAU_LONG_S) + 1.0
+            s[T_LAST] = t
+        else:
+            s[DECAYED_SHORT] += 1.0
+            s[DECAYED_LONG] += 1.0
+        if channel > s[MAX_CHANNEL]:
+            s[UPWARD_MOVES] += 1.0
+            s[MAX_CHANNEL] = channel
+    # The recipient's UTC offset is known from this event; the sender's own clock is its
+    # latest known offset, or this event's (its counterpart's) until one is known.
+    s[OFFSET + other] = tz_offset
+    if event == _MESSAGE or event == _MEDIA:  # noqa: SIM109 (an equality chain compiles to two compares)
+        s[COMM + side] += 1.0
+        if s[RUN_SIDE] == side:
+            s[RUN_LENGTH] += 1.0
+        else:
+            s[RUN_SIDE] = side
+            s[RUN_LENGTH] = 1.0
+        if s[RUN_LENGTH] > s[RUN_MAX + side]:
+            s[RUN_MAX + side] = s[RUN_LENGTH]
+        minute = float(timestamp // 60)
+        own = s[OFFSET + side]
+        night_other = 1.0 if _at_night(minute, tz_offset) else 0.0
+        night_side = 1.0 if _at_night(minute, own if own == own else tz_offset) else 0.0
+        s[NIGHT + other] += night_other
+        s[NIGHT + side] += night_side
+        s[RECENT_NIGHT + other] = _KEEP * s[RECENT_NIGHT + other] + RECENT_WEIGHT * night_other
+        s[RECENT_NIGHT + side] = _KEEP * s[RECENT_NIGHT + side] + RECENT_WEIGHT * night_side
+        s[RECENT_SENT + side] = _KEEP * s[RECENT_SENT + side] + RECENT_WEIGHT
+        s[RECENT_SENT + other] = _KEEP * s[RECENT_SENT + other]
+        if event == _MEDIA:
+            s[MEDIA + side] += 1.0
+            s[NIGHT_MEDIA + side] += night_other
+        if channel >= _SECURE:
+            s[PRIVATE_NIGHT + other] += night_other
+            s[PRIVATE_NIGHT + side] += night_side
+    elif event == _BLOCK or event == _REPORT:  # noqa: SIM109
+        s[SAFETY + side] += 1.0
+    elif event == _REQUEST:
+        s[REQUESTS + side] += 1.0
+    if channel == _EXTERNAL_CHANNEL:
+        s[EXTERNAL + side] += 1.0
+    s[CHANNELS_USED] = float(int(s[CHANNELS_USED]) | (1 << channel))
+    if channel >= _SECURE and s[FIRST_SECURE_T] != s[FIRST_SECURE_T]:
+        s[FIRST_SECURE_T] = t
+    s[N_EVENTS] += 1.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _sign(x: float) -> int:
+    return int(x > 0.0) - int(x < 0.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def adult_side(s: FloatArray) -> int:
+    """The side (1: initiator, 0: responder) that takes the adult role.
+
+    Ages known on both sides: the older (the initiator on a tie). One age known: a
+    known adult is the adult, a known minor's counterpart is. No age known: the side
+    with more signs of approaching the other (it sent a contact request, shared more
+    links to other apps, wrote more, or was blocked or reported by the other); the
+    initiator when the signs are even.
+    """
+    age_i = s[AGE + 1]
+    age_r = s[AGE]
+    if age_i == age_i and age_r == age_r:
+        return 1 if age_i >= age_r else 0
+    if age_i == age_i:
+        return 1 if age_i >= MINOR_AGE else 0
+    if age_r == age_r:
+        return 0 if age_r >= MINOR_AGE else 1
+    signs = (
+        _sign(s[REQUESTS + 1])
+        - _sign(s[REQUESTS])
+        + _sign(s[EXTERNAL + 1] - s[EXTERNAL])
+        + _sign(s[COMM + 1] - s[COMM])
+        + _sign(s[SAFETY])
+        - _sign(s[SAFETY + 1])
+    )
+    return 1 if signs >= 0 else 0
+
+
+@numba.njit(cache=True, nogil=True)
+def conversation_features(s: FloatArray, adult_account: FloatArray, out: FloatArray) -> None:
+    """Write the feature row of state ``s`` into ``out`` (registry order).
+
+    ``adult_account`` holds the tallies (:data:`ACCOUNT_SLOTS`) of the account that
+    has the adult role (:func:`adult_side`); zeros when it did nothing else.
+    """
+    a = adult_side(s)
+    c = 1 - a
+    adult_age = s[AGE + a]
+    child_age = s[AGE + c]
+    child_known = child_age == child_age
+    n_comm = s[COMM] + s[COMM + 1]
+    out[F_CHILD_AGE] = child_age
+    out[F_ADULT_AGE] = adult_age
+    out[F_AGE_GAP] = adult_age - child_age
+    out[F_CHILD_IS_MINOR] = 1.0 if child_known and child_age < MINOR_AGE else 0.0
+    out[F_CHILD_AGE_KNOWN] = 1.0 if child_known else 0.0
+    out[F_ADULT_AGE_KNOWN] = 1.0 if adult_age == adult_age else 0.0
+    out[F_ADULT_INITIATED] = 1.0 if a == 1 else 0.0
+    out[F_ADULT_SENT_REQUEST] = 1.0 if s[REQUESTS + a] > 0.0 else 0.0
+    out[F_N_EVENTS] = s[N_EVENTS]
+    span_s = s[T_LAST] - s[T_FIRST]
+    out[F_SPAN_HOURS] = span_s / 3600.0
+    out[F_ADULT_MESSAGE_SHARE] = (s[COMM + a] + SHARE_PRIOR_EVENTS / 2) / (
+        n_comm + SHARE_PRIOR_EVENTS
+    )
+    out[F_ADULT_RECENT_SHARE] = s[RECENT_SENT + a]
+    out[F_ADULT_MAX_UNANSWERED_RUN] = s[RUN_MAX + a]
+    rate_short = s[DECAYED_SHORT] / (TAU_SHORT_S / 86_400.0)
+    out[F_RECENT_RATE] = rate_short
+    ratio = rate_short / (s[DECAYED_LONG] / (TAU_LONG_S / 86_400.0))
+    out[F_ESCALATION] = math.exp(min(1.0, span_s / TAU_LONG_S) * math.log(ratio))
+    out[F_NIGHT_SHARE] = s[NIGHT + c] / (n_comm + SHARE_PRIOR_EVENTS)
+    out[F_RECENT_NIGHT] = s[RECENT_NIGHT + c]
+    out[F_MAX_CHANNEL] = s[MAX_CHANNEL]
+    used = int(s[CHANNELS_USED])
+    n_used = 0
+    for bit in range(_N_CHANNELS):
+        n_used += (used >> bit) & 1
+    out[F_N_CHANNELS] = n_used
+    out[F_UPWARD_MOVES] = s[UPWARD_MOVES]
+    first_secure = s[FIRST_SECURE_T]
+    if s[FIRST_CHANNEL] < _SECURE and first_secure == first_secure:
+        out[F_SECURE_SPEED] = math.exp(-(first_secure - s[T_FIRST]) / TAU_SECURE_MOVE_S)
+    else:
+        out[F_SECURE_SPEED] = 0.0
+    out[F_ADULT_EXTERNAL] = s[EXTERNAL + a]
+    out[F_ADULT_MEDIA_RATE] = s[MEDIA + a] / (s[COMM + a] + SHARE_PRIOR_EVENTS)
+    out[F_CHILD_MEDIA_RATE] = s[MEDIA + c] / (s[COMM + c] + SHARE_PRIOR_EVENTS)
+    out[F_CHILD_SAFETY] = s[SAFETY + c]
+    out[F_ADULT_NIGHT_MEDIA] = s[NIGHT_MEDIA + a] / (s[COMM + a] + SHARE_PRIOR_EVENTS)
+    out[F_PRIVATE_NIGHT] = s[PRIVATE_NIGHT + c] / (n_comm + SHARE_PRIOR_EVENTS)
+    minors = adult_account[A_MINORS]
+    requests = adult_account[A_REQUESTS]
+    unaccepted = max(requests - adult_account[A_ACCEPTS], 0.0)
+    flagged = adult_account[A_FLAGGED]
+    out[F_MINOR_FANOUT] = minors
+    out[F_MINOR_SHARE] = minors / max(adult_account[A_CONTACTS], 1.0)
+    out[F_PRIVATE_MINORS] = adult_account[A_PRIVATE_MINORS]
+    out[F_UNACCEPTED] = unaccepted
+    out[F_UNACCEPTED_SHARE] = unaccepted / max(requests, 1.0)
+    out[F_FLAGGED] = flagged
+    out[F_FLAGGED_PER_MINOR] = flagged / max(minors, 1.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def run_conversations(
+    starts: npt.NDArray[np.int64],
+    from_initiator: npt.NDArray[np.bool_],
+    timestamp: npt.NDArray[np.int64],
+    sender_age: FloatArray,
+    recipient_age: FloatArray,
+    channel: npt.NDArray[np.uint8],
+    event: npt.NDArray[np.uint8],
+    tz_offset: npt.NDArray[np.int16],
+    initiator: npt.NDArray[np.int64],
+    responder: npt.NDArray[np.int64],
+    accounts: FloatArray,
+    first: int,
+    stop: int,
+    out: FloatArray,
+    adult: npt.NDArray[np.int64],
+) -> None:
+    """Batch: the kernel over the events of conversations ``first .. stop - 1``.
+
+    Events are sorted by conversation, then time; conversation ``k`` holds events
+    ``starts[k] .. starts[k + 1] - 1`` (the last one up to the end). Row ``k`` of
+    ``out`` receives its features, ``adult[k]`` the account code of its adult;
+    ``accounts`` holds every account's tallies over all events.
+    """
+    s = np.empty(N_STATE)
+    n_rows = len(timestamp)
+    for k in range(first, stop):
+        reset_state(s)
+        end = starts[k + 1] if k + 1 < len(starts) else n_rows
+        for e in range(starts[k], end):
+            update_conversation(
+                s,
+                1 if from_initiator[e] else 0,
+                timestamp[e],
+                sender_age[e],
+                recipient_age[e],
+                channel[e],
+                event[e],
+                float(tz_offset[e]),
+            )
+        code = initiator[k] if adult_side(s) == 1 else responder[k]
+        adult[k] = code
+        conversation_features(s, accounts[code], out[k])
+
+
+@numba.njit(cache=True, nogil=True)
+def apply_event(
+    s: FloatArray,
+    side: int,
+    timestamp: int,
+    sender_age: float,
+    recipient_age: float,
+    channel: int,
+    event: int,
+    tz_offset: float,
+) -> int:
+    """:func:`update_conversation`, then :func:`adult_side`: one compiled call per event
+    for the online scorer."""
+    update_conversation(s, side, timestamp, sender_age, recipient_age, channel, event, tz_offset)
+    return adult_side(s)

@@ -1,0 +1,87 @@
+"""The feature table: one row of features per conversation, with its ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+__all__ = ["FeatureTable"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FeatureTable:
+    """Features of each conversation.
+
+    Attributes
+    ----------
+    conversation_id : array of shape (n_conversations,)
+        Conversation ids, sorted.
+    values : array of shape (n_conversations, n_features)
+        Feature values (float64). NaN only where an age is unknown.
+    names : tuple of str
+        Feature names, in column order.
+    adult_id, child_id : array of shape (n_conversations,)
+        Account ids of the older and the younger participant.
+    """
+
+    conversation_id: npt.NDArray[Any]
+    values: FloatArray
+    names: tuple[str, ...]
+    adult_id: npt.NDArray[Any]
+    child_id: npt.NDArray[Any]
+
+    def __len__(self) -> int:
+        return len(self.conversation_id)
+
+    def __repr__(self) -> str:
+        return f"FeatureTable(n_conversations={len(self)}, n_features={len(self.names)})"
+
+    def take(self, index: npt.ArrayLike) -> FeatureTable:
+        """The rows at the given positions (or boolean mask), as a new table."""
+        idx = np.asarray(index)
+        return FeatureTable(
+            conversation_id=self.conversation_id[idx],
+            values=self.values[idx],
+            names=self.names,
+            adult_id=self.adult_id[idx],
+            child_id=self.child_id[idx],
+        )
+
+    def column(self, name: str) -> FloatArray:
+        """The values of one feature.
+
+        Parameters
+        ----------
+        name : str
+            A feature name from :attr:`names`.
+        """
+        try:
+            return self.values[:, self.names.index(name)]
+        except ValueError:
+            raise KeyError(f"no feature {name!r}; features are {list(self.names)}") from None
+
+    def to_arrow(self) -> pa.Table:
+        """Ids and features as a :class:`pyarrow.Table`."""
+        import pyarrow as pa
+
+        cols: dict[str, Any] = {
+            "conversation_id": self.conversation_id,
+            "adult_id": self.adult_id,
+            "child_id": self.child_id,
+        }
+        cols.update({name: self.values[:, j] for j, name in enumerate(self.names)})
+        return pa.table(cols)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """Ids and features as a :class:`pandas.DataFrame` (needs ``riskscore[pandas]``)."""
+        frame: pd.DataFrame = self.to_arrow().to_pandas()
+        return frame

@@ -1,0 +1,245 @@
+"""The model bundle on disk: save, verify, load. Nothing in it is executable.
+
+A bundle directory holds ``manifest.json`` (format and schema versions, feature
+names, library versions, training summary, metrics and the sha256 of every other
+file), ``params.json`` (the portable trees and calibration, plain JSON) and
+``MODEL_CARD.md``. Loading reads JSON only: there is no pickle to unpickle.
+
+The manifest detects corruption and accidental edits, not a tamperer who can write
+the directory (they can rewrite the hashes too). File names in the manifest must be
+plain names inside the bundle; links are refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from collections.abc import Mapping
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any, Final
+
+from riskscore.exceptions import ModelIntegrityError
+from riskscore.model.card import render_model_card
+from riskscore.model.risk_model import RiskModel
+from riskscore.schema import SCHEMA_VERSION
+
+__all__ = [
+    "FORMAT_VERSION",
+    "default_model_dir",
+    "load_model",
+    "rewrite_model_card",
+    "save_model",
+    "sha256_of",
+    "verify_bundle",
+]
+
+FORMAT_VERSION: Final = 2
+MANIFEST: Final = "manifest.json"
+PARAMS: Final = "params.json"
+MODEL_CARD: Final = "MODEL_CARD.md"
+_LIBRARIES: Final = ("riskscore", "numpy", "numba", "scikit-learn", "lightgbm")
+#: Largest manifest or parameter file read (bytes): a bundle is a few hundred kB.
+_MAX_JSON_BYTES: Final = 64 << 20
+
+
+def default_model_dir() -> Path:
+    """Where the shipped default model lives: ``$RISKSCORE_MODEL_DIR`` if set, otherwise
+    ``models/default`` of the source tree riskscore runs from."""
+    env = os.environ.get("RISKSCORE_MODEL_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "models" / "default"
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            out[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            out[name] = "unknown"
+    return out
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def save_model(
+    model: RiskModel,
+    directory: str | os.PathLike[str],
+    *,
+    model_card: str | None = None,
+    record_versions: bool = True,
+) -> Path:
+    """Write a model bundle (see the module docstring for its files).
+
+    Parameters
+    ----------
+    model : RiskModel
+        The model to save.
+    directory : str or path-like
+        Bundle directory, created if needed; existing bundle files are replaced.
+    model_card : str, optional
+        Text of ``MODEL_CARD.md``; by default a card is written from the model's metadata.
+    record_versions : bool, default True
+        Record the library versions in the manifest (turn off for byte-identical
+        bundles across machines).
+
+    Returns
+    -------
+    pathlib.Path
+        The bundle directory.
+    """
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_json(out / PARAMS, model.to_dict())
+    card = render_model_card(model.metadata) if model_card is None else model_card
+    (out / MODEL_CARD).write_text(card, encoding="utf-8")
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "schema_version": SCHEMA_VERSION,
+        "feature_names": list(model.feature_names),
+        "libraries": _versions() if record_versions else {},
+        "metadata": model.metadata,
+        "files": {name: sha256_of(out / name) for name in (PARAMS, MODEL_CARD)},
+    }
+    _write_json(out / MANIFEST, manifest)
+    return out
+
+
+def rewrite_model_card(directory: str | os.PathLike[str], text: str) -> Path:
+    """Replace a bundle's ``MODEL_CARD.md`` and its hash in the manifest (nothing else)."""
+    path = Path(directory)
+    manifest = verify_bundle(path)
+    (path / MODEL_CARD).write_text(text, encoding="utf-8")
+    manifest["files"][MODEL_CARD] = sha256_of(path / MODEL_CARD)
+    _write_json(path / MANIFEST, manifest)
+    return path / MODEL_CARD
+
+
+def _read_json(path: Path) -> Any:
+    if path.is_symlink() or not path.is_file():
+        raise ModelIntegrityError(f"{path} is missing or not a regular file")
+    if path.stat().st_size > _MAX_JSON_BYTES:
+        raise ModelIntegrityError(f"{path} is larger than {_MAX_JSON_BYTES} bytes")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and too many digits
+        raise ModelIntegrityError(f"{path} is not valid JSON: {exc}") from exc
+
+
+def _read_manifest(directory: Path) -> dict[str, Any]:
+    path = directory / MANIFEST
+    if not path.exists():
+        raise ModelIntegrityError(
+            f"no {MANIFEST} in {directory}: not a riskscore model bundle (train one with "
+            "`riskscore train` or `make model`)"
+        )
+    manifest = _read_json(path)
+    if not isinstance(manifest, dict):
+        raise ModelIntegrityError(f"{path}: the manifest must be a JSON object")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ModelIntegrityError(
+            f"{path}: format_version {manifest.get('format_version')!r} is not supported "
+            f"(this riskscore reads {FORMAT_VERSION}); retrain the bundle (`make model`)"
+        )
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise ModelIntegrityError(
+            f"{path}: model built for schema v{manifest.get('schema_version')}, "
+            f"this riskscore reads v{SCHEMA_VERSION}"
+        )
+    files = manifest.get("files")
+    if not isinstance(files, dict) or PARAMS not in files:
+        raise ModelIntegrityError(f"{path}: manifest lists no {PARAMS}")
+    for name, digest in files.items():
+        if (
+            not isinstance(name, str)
+            or not isinstance(digest, str)
+            or name in ("", ".", "..")
+            or name != Path(name).name
+            or "\\" in name
+        ):
+            raise ModelIntegrityError(
+                f"{path}: manifest entry {name!r} is not a plain file name inside the bundle"
+            )
+    if not isinstance(manifest.get("metadata", {}), Mapping):
+        raise ModelIntegrityError(f"{path}: 'metadata' must be a JSON object")
+    return manifest
+
+
+def _verified(directory: Path, manifest: Mapping[str, Any], name: str) -> Path:
+    path = directory / name
+    expected = manifest["files"].get(name)
+    if expected is None:
+        raise ModelIntegrityError(f"{name} is not listed in the manifest of {directory}")
+    if path.is_symlink() or not path.is_file():
+        raise ModelIntegrityError(f"{path} is listed in the manifest but missing or a link")
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ModelIntegrityError(
+            f"{path} failed verification: sha256 {actual} does not match the manifest's "
+            f"{expected}. The file was changed or corrupted; restore or retrain the bundle."
+        )
+    return path
+
+
+def verify_bundle(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """Check every file the manifest lists against its sha256; return the manifest.
+
+    Raises
+    ------
+    ModelIntegrityError
+        A file is missing, a link or changed, or the manifest is invalid.
+    """
+    path = Path(directory)
+    manifest = _read_manifest(path)
+    for name in manifest["files"]:
+        _verified(path, manifest, name)
+    return manifest
+
+
+def load_model(directory: str | os.PathLike[str] | None = None) -> RiskModel:
+    """Load and verify a model bundle.
+
+    Parameters
+    ----------
+    directory : str or path-like, optional
+        Bundle directory; the shipped default (:func:`default_model_dir`) when omitted.
+
+    Returns
+    -------
+    RiskModel
+
+    Raises
+    ------
+    ModelIntegrityError
+        Missing or changed files, unsupported versions, malformed or non-finite
+        parameters, or features that this version of riskscore does not compute.
+
+    Examples
+    --------
+    >>> import riskscore as rs
+    >>> model = rs.load_model()
+    >>> set(model.feature_names) <= set(rs.FEATURE_NAMES)
+    True
+    """
+    path = default_model_dir() if directory is None else Path(directory)
+    manifest = verify_bundle(path)
+    params = _read_json(_verified(path, manifest, PARAMS))
+    model = RiskModel.from_dict(params, metadata=dict(manifest.get("metadata", {})))
+    if list(model.feature_names) != manifest.get("feature_names"):
+        raise ModelIntegrityError(f"{path}: the manifest's feature names differ from the model's")
+    return model

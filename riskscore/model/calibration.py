@@ -1,0 +1,98 @@
+"""Platt calibration of a raw score, and the shift to another prevalence.
+
+``risk = 1 / (1 + exp(a * margin + b))``: two parameters, stable with few positive
+examples (isotonic calibration overfits when grooming is 1 in 100 or rarer), fitted
+on out-of-fold margins. Probabilities are calibrated at the prevalence of the data
+they were fitted on; :meth:`Platt.at_prevalence` moves them to another one by
+shifting the log-odds (Bayes' rule under a change of class prior only).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.linear_model import LogisticRegression
+
+from riskscore.exceptions import ModelIntegrityError
+
+__all__ = ["Platt"]
+
+#: Largest calibration slope or offset accepted (fitted ones are a few units).
+_MAX_PARAMETER = 1e6
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def _logit(p: float) -> float:
+    return math.log(p) - math.log1p(-p)
+
+
+@dataclass(frozen=True, slots=True)
+class Platt:
+    """``risk = 1 / (1 + exp(a * margin + b))``, calibrated at ``prevalence``.
+
+    Attributes
+    ----------
+    a, b : float
+        Slope (negative: a higher margin is a higher risk) and offset.
+    prevalence : float
+        Share of positives the probabilities are calibrated for.
+    """
+
+    a: float
+    b: float
+    prevalence: float
+
+    def __post_init__(self) -> None:
+        # A fitted slope and offset are a few units; far larger ones are corruption.
+        if (
+            not (abs(self.a) < _MAX_PARAMETER and abs(self.b) < _MAX_PARAMETER)
+            or not 0 < self.prevalence < 1
+        ):
+            raise ModelIntegrityError(
+                f"calibration parameters must be finite numbers below {_MAX_PARAMETER:g} in "
+                f"size with prevalence in (0, 1), got {self}"
+            )
+
+    @classmethod
+    def fit(cls, margin: FloatArray, y: npt.NDArray[np.bool_]) -> Platt:
+        """Fit on (out-of-fold) margins and labels; calibrated at the labels' prevalence."""
+        model = LogisticRegression(C=1e6, max_iter=1000).fit(margin.reshape(-1, 1), y)
+        return cls(
+            a=-float(model.coef_[0, 0]),
+            b=-float(model.intercept_[0]),
+            prevalence=float(np.mean(y)),
+        )
+
+    def at_prevalence(self, prevalence: float) -> Platt:
+        """The same calibration moved to another prevalence (shifted log-odds)."""
+        if not 0 < prevalence < 1:
+            raise ValueError(f"prevalence must be in (0, 1), got {prevalence!r}")
+        shift = _logit(prevalence) - _logit(self.prevalence)
+        return Platt(a=self.a, b=self.b - shift, prevalence=prevalence)
+
+    def risk(self, margin: FloatArray) -> FloatArray:
+        """Calibrated probability for each margin."""
+        z = np.minimum(700.0, self.a * np.asarray(margin, dtype=np.float64) + self.b)
+        out: FloatArray = 1.0 / (1.0 + np.exp(z))
+        return out
+
+    def risk_one(self, margin: float) -> float:
+        """Calibrated probability of one margin (same formula as :meth:`risk`)."""
+        return 1.0 / (1.0 + math.exp(min(700.0, self.a * margin + self.b)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready parameters."""
+        return {"a": self.a, "b": self.b, "prevalence": self.prevalence}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Platt:
+        """Parameters from :meth:`to_dict` (:class:`ModelIntegrityError` if malformed)."""
+        try:
+            return cls(a=float(data["a"]), b=float(data["b"]), prevalence=float(data["prevalence"]))
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise ModelIntegrityError(f"calibration parameters are malformed: {exc}") from exc

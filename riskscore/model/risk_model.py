@@ -1,0 +1,204 @@
+"""The risk model: monotone boosted trees on named features, Platt-calibrated, with
+exact reasons measured against a conversation that shows no signal.
+
+Why this model (the comparison is in ``models/default/MODEL_CARD.md``): it was chosen
+by its *worst* world among the candidates of ``benchmarks/robustness.py``. Trees let
+signals combine (night-time contact matters when an adult talks to a child, not
+between two teenagers), monotone constraints keep every behavioural feature pointing
+the way ``docs/features.md`` says it signals risk (more night-time contact can never
+lower risk), and pure volume (length, span, rate) is not an input, so no conversation
+is alerted for being long. Reasons are exact Shapley values against the reference
+conversation (:mod:`riskscore.model.trees`), so a reason is always something present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.exceptions import ModelIntegrityError, SchemaError
+from riskscore.features import FeatureTable, extract_features, feature_index
+from riskscore.model.calibration import Platt
+from riskscore.model.trees import TreeEnsemble
+from riskscore.scores import ScoreTable, top_reasons
+
+__all__ = ["MODEL_KIND", "RiskModel"]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: The ``kind`` of the portable parameters this class reads.
+MODEL_KIND = "monotone_boosted_trees_platt"
+#: Rows below this risk get no reasons computed (they raise no alert under any sane policy).
+DEFAULT_REASONS_ABOVE = 0.01
+
+
+class RiskModel:
+    """A trained risk model: portable trees and calibration, scoring without any library
+    but numpy and numba.
+
+    Build one with :func:`riskscore.train` or :func:`riskscore.load_model`.
+
+    Parameters
+    ----------
+    trees : TreeEnsemble
+        The boosted trees (raw margin) and the reference conversation for reasons.
+    calibration : Platt
+        From margin to calibrated risk.
+    metadata : mapping, optional
+        Training summary and metrics, stored in the bundle's manifest.
+    """
+
+    def __init__(
+        self,
+        trees: TreeEnsemble,
+        calibration: Platt,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.trees = trees
+        self.calibration = calibration
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        try:
+            self._columns = np.array([feature_index(n) for n in trees.feature_names])
+        except KeyError as exc:
+            raise ModelIntegrityError(
+                f"the model reads a feature this riskscore does not compute: {exc}"
+            ) from exc
+        self._reference_margin = float(self.trees.margins(self.trees.reference[None, :])[0])
+
+    def __repr__(self) -> str:
+        return (
+            f"RiskModel(n_inputs={len(self.feature_names)}, n_trees={self.trees.n_trees}, "
+            f"prevalence={self.calibration.prevalence:g})"
+        )
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Features the model reads, in order (a subset of the feature table's)."""
+        return self.trees.feature_names
+
+    def inputs(self, features: FeatureTable | FloatArray) -> FloatArray:
+        """The model's input columns, array of shape (n, n_inputs).
+
+        ``features`` is a :class:`FeatureTable` (columns are picked by name) or an
+        array that already holds the model's inputs in order.
+        """
+        if isinstance(features, FeatureTable):
+            if features.values.shape[1] <= int(self._columns.max()):
+                raise SchemaError("the feature table lacks features the model reads")
+            return np.ascontiguousarray(features.values[:, self._columns])
+        values = np.asarray(features, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != len(self.feature_names):
+            raise SchemaError(
+                f"expected a FeatureTable or an array of shape (n, {len(self.feature_names)}) "
+                f"holding {list(self.feature_names)}, got shape {values.shape}"
+            )
+        return values
+
+    def predict_proba(self, features: FeatureTable | FloatArray) -> FloatArray:
+        """Calibrated risk of each conversation.
+
+        Parameters
+        ----------
+        features : FeatureTable or array of shape (n_conversations, n_inputs)
+            Output of :func:`riskscore.extract_features`.
+
+        Returns
+        -------
+        array of shape (n_conversations,)
+            Probability that each conversation is grooming, at the calibration's
+            prevalence.
+        """
+        return self.calibration.risk(self.trees.margins(self.inputs(features)))
+
+    def contributions(self, features: FeatureTable | FloatArray) -> FloatArray:
+        """Each input's push on the calibrated log-odds against the reference
+        conversation (no signal), array of shape (n, n_inputs); they add up to the
+        log-odds of the row minus those of the reference."""
+        shapley = self.trees.contributions(self.inputs(features))
+        out: FloatArray = shapley * -self.calibration.a
+        return out
+
+    def score(
+        self, messages: object, *, n_reasons: int = 3, reasons_above: float = DEFAULT_REASONS_ABOVE
+    ) -> ScoreTable:
+        """Extract features, score every conversation and give its top reasons.
+
+        Parameters
+        ----------
+        messages : MessageTable, FeatureTable or anything :func:`riskscore.read_messages` reads
+            The events to score.
+        n_reasons : int, default 3
+            How many reasons to keep per conversation.
+        reasons_above : float, default 0.01
+            Reasons are computed for conversations at or above this risk only (they
+            cost about 50 microseconds each); the others get none.
+
+        Returns
+        -------
+        ScoreTable
+        """
+        features = messages if isinstance(messages, FeatureTable) else extract_features(messages)
+        return self.score_features(features, n_reasons=n_reasons, reasons_above=reasons_above)
+
+    def score_features(
+        self,
+        features: FeatureTable,
+        *,
+        n_reasons: int = 3,
+        reasons_above: float = DEFAULT_REASONS_ABOVE,
+    ) -> ScoreTable:
+        """Score an already extracted :class:`FeatureTable` (see :meth:`score`)."""
+        inputs = self.inputs(features)
+        risk = self.calibration.risk(self.trees.margins(inputs))
+        contributions = np.zeros_like(inputs)
+        explain = np.flatnonzero(risk >= reasons_above)
+        if len(explain):
+            contributions[explain] = self.trees.contributions(inputs[explain]) * -self.calibration.a
+        idx, val, contrib = top_reasons(contributions, inputs, n_reasons)
+        return ScoreTable(
+            conversation_id=features.conversation_id,
+            risk=risk,
+            adult_id=features.adult_id,
+            child_id=features.child_id,
+            child_age=features.column("child_age"),
+            adult_age=features.column("adult_age"),
+            feature_names=self.feature_names,
+            reason_feature=idx,
+            reason_value=val,
+            reason_contribution=contrib,
+        )
+
+    def at_prevalence(self, prevalence: float) -> RiskModel:
+        """The same model with its probabilities calibrated for another prevalence."""
+        return RiskModel(
+            self.trees, self.calibration.at_prevalence(prevalence), metadata=self.metadata
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The portable parameters, JSON-ready (``params.json`` of a bundle)."""
+        return {
+            "kind": MODEL_KIND,
+            "trees": self.trees.to_dict(),
+            "calibration": self.calibration.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], *, metadata: Mapping[str, Any] | None = None
+    ) -> RiskModel:
+        """A model from :meth:`to_dict` output (:class:`ModelIntegrityError` if malformed)."""
+        if not isinstance(data, Mapping) or data.get("kind") != MODEL_KIND:
+            kind = data.get("kind") if isinstance(data, Mapping) else type(data).__name__
+            raise ModelIntegrityError(
+                f"unknown model kind {kind!r}; this riskscore reads {MODEL_KIND!r} "
+                "(retrain older bundles with `make model` or `riskscore train`)"
+            )
+        return cls(
+            TreeEnsemble.from_dict(data.get("trees", {})),
+            Platt.from_dict(data.get("calibration")),
+            metadata=metadata,
+        )

@@ -1,0 +1,29 @@
+"""Alert policy: what a moderator reads, decided from calibrated risk and the two ages.
+
+The model scores; the policy decides. An :class:`AlertPolicy` holds review and
+urgent thresholds per age band of the child (stricter for younger children),
+thresholds for children of unknown age, and :class:`Guards` on pairs of known
+ages (two adults never alert; two minors close in age are never urgent).
+
+Modules, each one responsibility, imported in this order and never back:
+
+* :mod:`~riskscore.policy.errors`: :class:`PolicyFileError`, the one error type;
+* :mod:`~riskscore.policy.bands`: :class:`AgeBand`, :class:`Tier`, band ordering rules;
+* :mod:`~riskscore.policy.guards`: :class:`Guards`;
+* :mod:`~riskscore.policy.rule`: the one tier rule, for one conversation or many;
+* :mod:`~riskscore.policy.validate`: the one validator of a policy mapping;
+* :mod:`~riskscore.policy.files`: TOML policy files;
+* :mod:`~riskscore.policy.alerts`: :class:`Alert`;
+* :mod:`~riskscore.policy.alert_policy`: :class:`AlertPolicy`.
+
+``docs/policy.md`` gives the file format, the defaults and how to choose them.
+"""
+
+from riskscore.policy.alert_policy import AlertPolicy
+from riskscore.policy.alerts import Alert
+from riskscore.policy.bands import AgeBand, Tier
+from riskscore.policy.errors import PolicyFileError
+from riskscore.policy.guards import Guards
+from riskscore.policy.validate import FORMAT_VERSION
+
+__all__ = ["FORMAT_VERSION", "AgeBand", "Alert", "AlertPolicy", "Guards", "PolicyFileError", "Tier"]

@@ -1,0 +1,300 @@
+"""AlertPolicy: from calibrated scores to alerts, with stricter thresholds for younger children.
+
+The model scores; the policy decides. It holds two thresholds (review, urgent)
+per age band of the child, thresholds for children of unknown age, and guards
+on pairs of known ages (:mod:`riskscore.policy.guards`). Every tier, one
+conversation at a time or a whole table at once, comes from the one rule in
+:mod:`riskscore.policy.rule`; every policy, from a file, a configuration block
+or code, is checked by the one validator in :mod:`riskscore.policy.validate`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.policy.alerts import Alert, _plain
+from riskscore.policy.bands import DEFAULT_BANDS, DEFAULT_UNKNOWN, AgeBand, Tier, check_bands
+from riskscore.policy.errors import PolicyFileError
+from riskscore.policy.files import dumps as dumps_toml
+from riskscore.policy.files import read as read_toml
+from riskscore.policy.guards import Guards
+from riskscore.policy.rule import CompiledRule, compile_rule
+from riskscore.policy.validate import FORMAT_VERSION, parse
+from riskscore.scores import ScoreTable
+
+__all__ = ["AlertPolicy"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPolicy:
+    """Age-banded thresholds and guards that turn scores into alerts.
+
+    Parameters
+    ----------
+    bands : tuple of AgeBand
+        Contiguous, non-overlapping bands from age 0 upwards; a band for
+        younger children may not have higher thresholds than an older one.
+    unknown : AgeBand
+        Thresholds when the child's age is unknown (whatever the adult's).
+    guards : Guards
+        Caps for two known adults (no alert) and two known minors close in
+        age (review at most).
+
+    Examples
+    --------
+    >>> policy = AlertPolicy.default()
+    >>> policy.tier_of(0.75, child_age=11.0, adult_age=30.0)
+    <Tier.URGENT: 2>
+    >>> policy.tier_of(0.75, child_age=17.0, adult_age=30.0)
+    <Tier.REVIEW: 1>
+    >>> policy.tier_of(0.99, child_age=15.0, adult_age=14.0)  # minor peers: never urgent
+    <Tier.REVIEW: 1>
+    >>> policy.tier_of(0.99, child_age=25.0, adult_age=40.0) is None  # two adults
+    True
+    >>> nan = float("nan")
+    >>> policy.tier_of(0.1, child_age=nan, adult_age=nan) is None
+    True
+    """
+
+    bands: tuple[AgeBand, ...] = DEFAULT_BANDS
+    unknown: AgeBand = DEFAULT_UNKNOWN
+    guards: Guards = field(default_factory=Guards)
+    _one: CompiledRule = field(init=False, repr=False, compare=False)
+    _many: CompiledRule = field(init=False, repr=False, compare=False)
+    _all_bands: tuple[AgeBand, ...] = field(init=False, repr=False, compare=False)
+    _min_review: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        check_bands(self.bands)
+        for name, arrays in (("_one", False), ("_many", True)):
+            rule = compile_rule(self.bands, self.unknown, self.guards, arrays=arrays)
+            object.__setattr__(self, name, rule)
+        object.__setattr__(self, "_all_bands", (*self.bands, self.unknown))
+        object.__setattr__(self, "_min_review", min(b.review for b in self._all_bands))
+
+    def __reduce__(self) -> tuple[type[AlertPolicy], tuple[Any, ...]]:
+        # Copied and pickled (Spark broadcasts it) by its parameters; the compiled rule
+        # is rebuilt on arrival.
+        return type(self), (self.bands, self.unknown, self.guards)
+
+    # ---------------------------------------------------------------- construction
+
+    @classmethod
+    def default(cls) -> AlertPolicy:
+        """The shipped default policy (``policies/default.toml``; ``docs/policy.md``)."""
+        return cls()
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any], *, source: str = "") -> AlertPolicy:
+        """A policy from a mapping with the keys of a policy file.
+
+        The one validator behind :meth:`from_toml` and the Synapse module's
+        ``policy:`` block: the same mistake gives the same message.
+
+        Parameters
+        ----------
+        mapping : mapping
+            ``format_version``, ``bands``, ``unknown``, optional ``name`` and
+            (format 2) ``guards``; see ``docs/policy.md``.
+        source : str, optional
+            Where the mapping came from, named in messages.
+
+        Raises
+        ------
+        PolicyFileError
+            The mapping is invalid; the message names the offending key.
+
+        Examples
+        --------
+        >>> doc = AlertPolicy.default().to_mapping()
+        >>> AlertPolicy.from_mapping(doc) == AlertPolicy.default()
+        True
+        >>> doc["guards"] = {"adult_pairs_alert": "no"}
+        >>> AlertPolicy.from_mapping(doc, source="mine")
+        Traceback (most recent call last):
+        ...
+        riskscore.policy.errors.PolicyFileError: mine: key 'guards.adult_pairs_alert': \
+expected true or false, found 'no'
+        """
+        parts = parse(mapping, source=source)
+        try:
+            return cls(bands=parts.bands, unknown=parts.unknown, guards=parts.guards)
+        except ValueError as exc:  # already checked by validate.parse; kept as a backstop
+            raise PolicyFileError(str(exc), source=source) from None
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str]) -> AlertPolicy:
+        """Read a policy file (format in ``docs/policy.md``; ``policies/default.toml``).
+
+        Raises
+        ------
+        FileNotFoundError
+            No file at ``path``.
+        PolicyFileError
+            The file is invalid; the message names the file and the offending key.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "policy.toml"
+        >>> _ = path.write_text(AlertPolicy.default().to_toml())
+        >>> AlertPolicy.from_toml(path) == AlertPolicy.default()
+        True
+        """
+        return cls.from_mapping(read_toml(path), source=str(path))
+
+    def to_mapping(self, *, name: str | None = None) -> dict[str, Any]:
+        """This policy as a mapping that :meth:`from_mapping` reads back (format 2)."""
+
+        def table(b: AgeBand) -> dict[str, Any]:
+            return {
+                "name": b.name,
+                "min_age": b.min_age,
+                "max_age": b.max_age,
+                "review": b.review,
+                "urgent": b.urgent,
+            }
+
+        doc: dict[str, Any] = {"format_version": FORMAT_VERSION}
+        if name is not None:
+            doc["name"] = name
+        doc["bands"] = [table(b) for b in self.bands]
+        doc["unknown"] = table(self.unknown)
+        doc["guards"] = {
+            "adult_pairs_alert": self.guards.adult_pairs_alert,
+            "minor_peer_max_gap_years": self.guards.minor_peer_max_gap_years,
+        }
+        return doc
+
+    def to_toml(self, *, name: str | None = None) -> str:
+        """This policy as TOML text (format 2) that :meth:`from_toml` reads back."""
+        return dumps_toml(self.to_mapping(name=name))
+
+    # ---------------------------------------------------------------- bands
+
+    @property
+    def all_bands(self) -> tuple[AgeBand, ...]:
+        """The age bands then the ``unknown`` band, indexed by :meth:`band_index`."""
+        return self._all_bands
+
+    @property
+    def min_review(self) -> float:
+        """The lowest review threshold: below it no conversation alerts."""
+        return self._min_review
+
+    def band_index(self, child_age: npt.ArrayLike) -> IntArray:
+        """Band of each age: index into :attr:`all_bands` (``len(bands)`` for unknown)."""
+        ages = np.asarray(child_age, dtype=np.float64)
+        return np.asarray(self._many.band(ages), dtype=np.int64)
+
+    def band_of(self, child_age: float) -> AgeBand:
+        """The band whose thresholds apply to a child of this age (NaN: ``unknown``)."""
+        return self._all_bands[self._one.band(float(child_age))]
+
+    def thresholds(self, child_age: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """Review and urgent thresholds of each age's band (before the guards)."""
+        idx = self.band_index(child_age)
+        review = np.array([b.review for b in self._all_bands], dtype=np.float64)
+        urgent = np.array([b.urgent for b in self._all_bands], dtype=np.float64)
+        return review[idx], urgent[idx]
+
+    # ---------------------------------------------------------------- tiers
+
+    def tiers(
+        self, risk: npt.ArrayLike, child_age: npt.ArrayLike, adult_age: npt.ArrayLike
+    ) -> IntArray:
+        """Tier of each conversation: 0 (no alert), 1 (review) or 2 (urgent).
+
+        Parameters
+        ----------
+        risk, child_age, adult_age : array-like of shape (n_conversations,)
+            Calibrated risk and the younger and older participant's ages in
+            years (NaN when unknown).
+
+        Returns
+        -------
+        array of shape (n_conversations,)
+
+        Examples
+        --------
+        >>> AlertPolicy.default().tiers([0.99, 0.99, 0.99], [12, 15, 30], [35, 14, 40]).tolist()
+        [2, 1, 0]
+        """
+        return self.decide_many(risk, child_age, adult_age)[0]
+
+    def decide_many(
+        self, risk: npt.ArrayLike, child_age: npt.ArrayLike, adult_age: npt.ArrayLike
+    ) -> tuple[IntArray, IntArray]:
+        """Tier and band index of each conversation (see :meth:`tiers`)."""
+        r = np.asarray(risk, dtype=np.float64)
+        c = np.asarray(child_age, dtype=np.float64)
+        a = np.asarray(adult_age, dtype=np.float64)
+        if not r.shape == c.shape == a.shape:
+            raise ValueError(
+                f"risk, child_age and adult_age must have one shape, got {r.shape}, "
+                f"{c.shape} and {a.shape}"
+            )
+        tier, idx = self._many.decide(r, c, a)
+        return np.asarray(tier, dtype=np.int64), np.asarray(idx, dtype=np.int64)
+
+    def decide_one(self, risk: float, child_age: float, adult_age: float) -> tuple[int, AgeBand]:
+        """Tier (0, 1 or 2) and applied band of one conversation, in about a microsecond.
+
+        The online scorer's per-event check; the same rule as :meth:`tiers`.
+        Arguments are Python floats (NaN for an unknown age).
+
+        Examples
+        --------
+        >>> tier, band = AlertPolicy.default().decide_one(0.5, 14.0, float("nan"))
+        >>> tier, band.name
+        (1, '13-15')
+        """
+        tier, idx = self._one.decide(risk, child_age, adult_age)
+        return tier, self._all_bands[idx]
+
+    def tier_of(self, risk: float, child_age: float, adult_age: float) -> Tier | None:
+        """Tier of one conversation, or None when it raises no alert."""
+        tier, _ = self._one.decide(float(risk), float(child_age), float(adult_age))
+        return Tier(tier) if tier else None
+
+    # ---------------------------------------------------------------- alerts
+
+    def alerts(self, scores: ScoreTable) -> list[Alert]:
+        """One alert per conversation the policy sends to review.
+
+        Parameters
+        ----------
+        scores : ScoreTable
+            Output of :meth:`RiskModel.score`.
+
+        Returns
+        -------
+        list of Alert
+            Urgent first, then by decreasing risk.
+        """
+        tiers, band_idx = self.decide_many(scores.risk, scores.child_age, scores.adult_age)
+        hit = np.flatnonzero(tiers > 0)
+        hit = hit[np.lexsort((-scores.risk[hit], -tiers[hit]))]
+        return [
+            Alert(
+                conversation_id=_plain(scores.conversation_id[i]),
+                adult_id=_plain(scores.adult_id[i]),
+                child_id=_plain(scores.child_id[i]),
+                child_age=float(scores.child_age[i]),
+                adult_age=float(scores.adult_age[i]),
+                age_band=self._all_bands[band_idx[i]].name,
+                risk=float(scores.risk[i]),
+                tier=Tier(int(tiers[i])),
+                reasons=scores.reasons(int(i)),
+            )
+            for i in hit
+        ]

@@ -1,0 +1,94 @@
+"""Alerts: the record of one conversation sent to human review, as a frozen dataclass."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from riskscore.policy.bands import Tier
+from riskscore.scores import Reason
+
+__all__ = ["Alert"]
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A conversation sent to human review.
+
+    Attributes
+    ----------
+    conversation_id, adult_id, child_id : object
+        Ids as in the input events.
+    child_age : float
+        The child's (younger participant's) age in years (NaN if unknown).
+    age_band : str
+        Name of the age band whose thresholds applied.
+    risk : float
+        Calibrated risk.
+    tier : Tier
+        Review or urgent.
+    adult_age : float, keyword-only
+        The adult's (older participant's) age in years (NaN if unknown, the
+        default); with ``child_age`` it decides the policy's guards.
+    reasons : tuple of Reason
+        Features that raised the risk, strongest first.
+    event_index : int or None
+        Index within the conversation of the event that raised the alert
+        (online scoring); None in batch scoring.
+    timestamp : int or None
+        Epoch seconds of that event; None in batch scoring.
+
+    Examples
+    --------
+    >>> alert = Alert(7, "a", "c", 12.0, "under 13", 0.8, Tier.URGENT, adult_age=35.0)
+    >>> alert.to_dict()["tier"], alert.to_dict()["adult_age"]
+    ('urgent', 35.0)
+    """
+
+    conversation_id: Any
+    adult_id: Any
+    child_id: Any
+    child_age: float
+    adult_age: float = field(default=math.nan, kw_only=True)
+    age_band: str
+    risk: float
+    tier: Tier
+    reasons: tuple[Reason, ...] = field(default=())
+    event_index: int | None = None
+    timestamp: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (unknown ages as None)."""
+        return {
+            "conversation_id": _plain(self.conversation_id),
+            "adult_id": _plain(self.adult_id),
+            "child_id": _plain(self.child_id),
+            "child_age": _age(self.child_age),
+            "adult_age": _age(self.adult_age),
+            "age_band": self.age_band,
+            "risk": self.risk,
+            "tier": self.tier.name.lower(),
+            "reasons": [
+                {
+                    "feature": r.feature,
+                    "value": None if math.isnan(r.value) else r.value,
+                    "contribution": r.contribution,
+                    "description": r.description,
+                }
+                for r in self.reasons
+            ],
+            "event_index": self.event_index,
+            "timestamp": self.timestamp,
+        }
+
+
+def _age(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (ids stay JSON-ready)."""
+    return value.item() if isinstance(value, np.generic) else value

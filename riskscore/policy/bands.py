@@ -1,0 +1,106 @@
+"""Age bands and tiers: the thresholds a policy holds for each age band of the child.
+
+A band covers children whose age is in ``[min_age, max_age)``; bands run from
+age 0 upwards without gaps, and a younger band may not have a higher threshold
+than an older one ("Safe Accounts": the younger the child, the lower the risk
+that already sends a conversation to a moderator). Conversations whose child's
+age is unknown have a band of their own (``unknown``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from enum import IntEnum
+
+__all__ = ["DEFAULT_BANDS", "DEFAULT_UNKNOWN", "AgeBand", "Tier", "check_bands"]
+
+
+class Tier(IntEnum):
+    """Alert tiers, in order of urgency (0 means no alert).
+
+    Examples
+    --------
+    >>> Tier(2).name, Tier.REVIEW < Tier.URGENT
+    ('URGENT', True)
+    """
+
+    REVIEW = 1
+    URGENT = 2
+
+
+@dataclass(frozen=True, slots=True)
+class AgeBand:
+    """Thresholds for children whose age is in ``[min_age, max_age)``.
+
+    Attributes
+    ----------
+    name : str
+        Band label shown on alerts, e.g. ``"13-15"``.
+    min_age, max_age : float
+        Age range in years, lower bound included, upper excluded.
+    review, urgent : float
+        Risk at or above which a conversation gets a review or an urgent alert.
+
+    Examples
+    --------
+    >>> AgeBand("13-15", 13.0, 16.0, review=0.25, urgent=0.6).urgent
+    0.6
+    """
+
+    name: str
+    min_age: float
+    max_age: float
+    review: float
+    urgent: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.review < self.urgent <= 1.0:
+            raise ValueError(
+                f"age band {self.name!r}: thresholds must satisfy 0 < review < urgent <= 1, "
+                f"got review={self.review}, urgent={self.urgent}"
+            )
+        if not self.min_age < self.max_age:
+            raise ValueError(
+                f"age band {self.name!r}: min_age {self.min_age} must be below max_age "
+                f"{self.max_age}"
+            )
+
+
+def check_bands(bands: tuple[AgeBand, ...]) -> None:
+    """Refuse bands that do not run from 0 without gaps, or a younger band that is stricter.
+
+    Raises
+    ------
+    ValueError
+        Naming the bands at fault and what to change.
+    """
+    if not bands:
+        raise ValueError("an alert policy needs at least one age band")
+    if bands[0].min_age != 0.0:
+        raise ValueError(f"the first age band must start at 0, not {bands[0].min_age}")
+    for younger, older in itertools.pairwise(bands):
+        if younger.max_age != older.min_age:
+            raise ValueError(
+                f"age bands {younger.name!r} and {older.name!r} must meet: "
+                f"{younger.max_age} != {older.min_age}"
+            )
+        if younger.review > older.review or younger.urgent > older.urgent:
+            raise ValueError(
+                f"age band {younger.name!r} has higher thresholds than the older band "
+                f"{older.name!r}: younger children must get thresholds at least as strict"
+            )
+
+
+# Numbers chosen in docs/policy.md; to be re-set from the robustness benchmark (issue 13).
+#: The shipped thresholds: about 800 review and 100 urgent alerts per million benign
+#: conversations in the median unseen world of ``benchmarks/robustness.py`` (see
+#: ``docs/policy.md`` for how they were set: ``riskscore.robustness.policy_for_volume``).
+DEFAULT_BANDS = (
+    AgeBand("under 13", 0.0, 13.0, review=0.244, urgent=0.683),
+    AgeBand("13-15", 13.0, 16.0, review=0.393, urgent=0.811),
+    AgeBand("16-17", 16.0, 18.0, review=0.564, urgent=0.896),
+    AgeBand("18+", 18.0, math.inf, review=0.721, urgent=0.945),
+)
+DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.393, urgent=0.811)

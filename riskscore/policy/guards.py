@@ -1,0 +1,73 @@
+"""Guards: pairs of known ages whose tier a policy caps, whatever the risk.
+
+Risk alone cannot tell grooming from look-alikes the model has not learnt to
+separate. Two guards, each decided from the *declared* ages of both
+participants and only when both are known:
+
+* **adult pairs**: two known adults (both 18 or older) never alert; the harm in
+  scope is to children (``adult_pairs_alert = false``, the default; set it to
+  ``true`` to let adult pairs alert at the ``18+`` band's thresholds).
+* **minor peers**: two known minors (both under 18) at most
+  ``minor_peer_max_gap_years`` apart (default 3) are never urgent; they can
+  still get a review alert at the child's band thresholds.
+
+An unknown age never triggers a guard: a conversation whose child's age is
+unknown uses the policy's ``unknown`` band, one whose adult's age is unknown the
+child's band.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from riskscore.schema import MINOR_AGE
+
+__all__ = ["ADULT_AGE", "Guards"]
+
+#: Age at which a participant counts as an adult for the guards (years).
+ADULT_AGE = MINOR_AGE
+
+
+@dataclass(frozen=True, slots=True)
+class Guards:
+    """Caps on the tier of conversations between known adults or near-age known minors.
+
+    Parameters
+    ----------
+    adult_pairs_alert : bool, default False
+        Whether a conversation between two known adults (both ages known and
+        at least 18) may alert. False (the default): it never does.
+    minor_peer_max_gap_years : float, default 3.0
+        Two known minors (both ages known and under 18) whose ages differ by at
+        most this many years get at most a review alert, never an urgent one.
+        0 caps same-age pairs only.
+
+    Examples
+    --------
+    >>> Guards()
+    Guards(adult_pairs_alert=False, minor_peer_max_gap_years=3.0)
+    >>> Guards(minor_peer_max_gap_years=-1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: minor_peer_max_gap_years must be a finite number >= 0 (years), got -1.0
+    """
+
+    adult_pairs_alert: bool = False
+    minor_peer_max_gap_years: float = 3.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.adult_pairs_alert, bool):
+            raise TypeError(
+                f"adult_pairs_alert must be true or false, got {self.adult_pairs_alert!r}"
+            )
+        gap = self.minor_peer_max_gap_years
+        if (
+            isinstance(gap, bool)
+            or not isinstance(gap, (int, float))
+            or not (math.isfinite(gap) and gap >= 0.0)
+        ):
+            raise ValueError(
+                f"minor_peer_max_gap_years must be a finite number >= 0 (years), got {gap!r}"
+            )
+        object.__setattr__(self, "minor_peer_max_gap_years", float(gap))

@@ -1,0 +1,109 @@
+"""The one tier rule: risk and both ages in, tier and age band out, for one or many.
+
+The rule is written once, in :data:`RULE_SOURCE`, and compiled per policy
+twice from that same text: on Python floats for the online scorer (one event,
+under a microsecond) and on numpy arrays for batch alerts, evaluation and
+Spark. So scalar and vectorised tiers cannot drift apart. The rule:
+
+1. the **band** is the number of band edges at or below the child's age; an
+   unknown (NaN) age takes the ``unknown`` band;
+2. the **tier** counts the band's thresholds that the risk reaches (0 none,
+   1 review, 2 urgent);
+3. the **guards** (:mod:`riskscore.policy.guards`) cap it: 0 for two known
+   adults, 1 for two known minors within the allowed age gap. A NaN compares
+   false with everything, so an unknown age never meets a guard's condition.
+
+It uses only operators that mean the same on a float and elementwise on an
+array (comparisons, ``&``, ``*``, ``+``, ``-``, ``abs``, indexing), with one
+care: a boolean is multiplied by an integer or added to one before anything
+else is added to it, because numpy's ``bool + bool`` is a logical or, not a
+count. The band edges are unrolled into the text (a loop over them costs the
+scalar path 0.7 us); only names and indices are formatted into it, every
+number is passed as a value, as in :func:`riskscore.online._compile_risk`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from riskscore.policy.bands import AgeBand
+from riskscore.policy.guards import ADULT_AGE, Guards
+
+__all__ = ["RULE_SOURCE", "CompiledRule", "compile_rule"]
+
+#: The band and tier rule. ``{band_terms}`` becomes ``+ (child_age >= _e0) + ...``.
+RULE_SOURCE = """\
+def band(child_age):
+    idx = 0{band_terms}
+    return idx + (child_age != child_age) * (_unknown - idx)
+
+
+def decide(risk, child_age, adult_age):
+    idx = 0{band_terms}
+    idx = idx + (child_age != child_age) * (_unknown - idx)
+    adults = (child_age >= _adult) & (adult_age >= _adult) & _adult_pairs_guard
+    peers = (child_age < _adult) & (adult_age < _adult) & (abs(adult_age - child_age) <= _gap)
+    allowed = 1 - adults
+    tier = (risk >= _review[idx]) * allowed + (risk >= _urgent[idx]) * (allowed * (1 - peers))
+    return tier, idx
+"""
+
+Band = Callable[[Any], Any]
+Decide = Callable[[Any, Any, Any], tuple[Any, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """:data:`RULE_SOURCE` compiled for one policy, on floats or on arrays.
+
+    Attributes
+    ----------
+    band : callable
+        ``band(child_age) -> band index`` (``len(bands)`` for an unknown age).
+    decide : callable
+        ``decide(risk, child_age, adult_age) -> (tier, band index)``, tier 0, 1 or 2.
+    """
+
+    band: Band
+    decide: Decide
+
+
+def compile_rule(
+    bands: tuple[AgeBand, ...], unknown: AgeBand, guards: Guards, *, arrays: bool
+) -> CompiledRule:
+    """The rule of a policy, for Python floats (``arrays=False``) or float arrays.
+
+    Examples
+    --------
+    >>> from riskscore.policy.bands import DEFAULT_BANDS, DEFAULT_UNKNOWN
+    >>> rule = compile_rule(DEFAULT_BANDS, DEFAULT_UNKNOWN, Guards(), arrays=False)
+    >>> rule.decide(0.99, 12.0, 35.0), rule.decide(0.99, 14.0, 15.0), rule.decide(0.99, 30.0, 40.0)
+    ((2, 0), (1, 1), (0, 3))
+    >>> rule.decide(0.99, float("nan"), 35.0)  # child's age unknown: the unknown band
+    (2, 4)
+    >>> many = compile_rule(DEFAULT_BANDS, DEFAULT_UNKNOWN, Guards(), arrays=True)
+    >>> tier, idx = many.decide(np.array([0.99, 0.99]), np.array([14.0, 12.0]),
+    ...                         np.array([15.0, 35.0]))
+    >>> tier.tolist(), idx.tolist()
+    ([1, 2], [1, 0])
+    """
+    edges = [float(b.min_age) for b in bands[1:]]
+    review = [float(b.review) for b in (*bands, unknown)]
+    urgent = [float(b.urgent) for b in (*bands, unknown)]
+    namespace: dict[str, Any] = {
+        "_unknown": len(bands),
+        "_adult": float(ADULT_AGE),
+        "_adult_pairs_guard": not guards.adult_pairs_alert,
+        "_gap": float(guards.minor_peer_max_gap_years),
+        "_review": np.array(review, dtype=np.float64) if arrays else tuple(review),
+        "_urgent": np.array(urgent, dtype=np.float64) if arrays else tuple(urgent),
+        **{f"_e{j}": edge for j, edge in enumerate(edges)},
+    }
+    terms = "".join(f" + (child_age >= _e{j})" for j in range(len(edges)))
+    source = RULE_SOURCE.format(band_terms=terms)
+    exec(compile(source, "<riskscore.policy rule>", "exec"), namespace)
+    return CompiledRule(band=namespace["band"], decide=namespace["decide"])

@@ -1,0 +1,209 @@
+"""The one policy validator: a mapping (from TOML, YAML or code) to checked policy parts.
+
+Every way of writing a policy goes through :func:`parse`: the TOML file
+reader, the Synapse module's ``policy:`` block and
+:meth:`AlertPolicy.from_mapping`. So the rules and the messages are the same
+everywhere, and every message names the key at fault (``bands[1].urgent``).
+
+Format versions: 1 (bands and ``unknown``) and 2 (adds the optional
+``guards`` table). A version 1 policy gets the default guards.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from riskscore.policy.bands import AgeBand, check_bands
+from riskscore.policy.errors import PolicyFileError
+from riskscore.policy.guards import Guards
+
+__all__ = ["FORMAT_VERSION", "FORMAT_VERSIONS", "PolicyParts", "parse"]
+
+#: The format version written by :meth:`AlertPolicy.to_toml`.
+FORMAT_VERSION = 2
+#: The format versions read.
+FORMAT_VERSIONS = (1, 2)
+
+_TOP_KEYS = ("format_version", "name", "bands", "unknown", "guards")
+_BAND_KEYS = ("name", "min_age", "max_age", "review", "urgent")
+_GUARD_KEYS = ("adult_pairs_alert", "minor_peer_max_gap_years")
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyParts:
+    """What a valid policy mapping holds (input of :class:`AlertPolicy`)."""
+
+    bands: tuple[AgeBand, ...]
+    unknown: AgeBand
+    guards: Guards
+    name: str | None
+    format_version: int
+
+
+def parse(doc: Any, *, source: str = "") -> PolicyParts:
+    """Validate a policy mapping (format in ``docs/policy.md``).
+
+    Parameters
+    ----------
+    doc : mapping
+        ``format_version``, optional ``name``, ``bands`` (a list of mappings
+        with ``name``, ``min_age``, ``max_age``, ``review``, ``urgent``,
+        youngest first), ``unknown`` (``review``, ``urgent``) and, from
+        version 2, an optional ``guards`` mapping.
+    source : str, optional
+        Where the mapping came from, named in messages (a file, a config block).
+
+    Returns
+    -------
+    PolicyParts
+
+    Raises
+    ------
+    PolicyFileError
+        The first problem found, with its key.
+
+    Examples
+    --------
+    >>> band = {"name": "all", "min_age": 0, "max_age": float("inf"), "review": 0.3,
+    ...         "urgent": 0.7}
+    >>> parts = parse({"format_version": 2, "bands": [band],
+    ...                "unknown": {"review": 0.3, "urgent": 0.7}})
+    >>> parts.guards.minor_peer_max_gap_years
+    3.0
+    >>> parse({"format_version": 2, "bands": [band], "unknown": {"review": 0.3}})
+    Traceback (most recent call last):
+    ...
+    riskscore.policy.errors.PolicyFileError: key 'unknown.urgent': missing
+    """
+    table = _table(doc, (), source)
+    _no_unknown_keys(table, _TOP_KEYS, (), "a policy", source)
+    version = table.get("format_version")
+    if isinstance(version, bool) or version not in FORMAT_VERSIONS:
+        found = "nothing" if version is None else repr(version)
+        raise PolicyFileError(
+            f"expected one of {', '.join(map(str, FORMAT_VERSIONS))} (the policy format; "
+            f"write {FORMAT_VERSION}), found {found}",
+            path=("format_version",),
+            source=source,
+        )
+    name = table.get("name")
+    if name is not None and not isinstance(name, str):
+        raise PolicyFileError(f"expected a string, found {name!r}", path=("name",), source=source)
+    items = table.get("bands")
+    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence) or not items:
+        raise PolicyFileError(
+            "expected a non-empty list of age bands, youngest first, each with "
+            f"{', '.join(_BAND_KEYS)}",
+            path=("bands",),
+            source=source,
+        )
+    bands = tuple(_band(entry, ("bands", i), source, full=True) for i, entry in enumerate(items))
+    try:
+        check_bands(bands)
+    except ValueError as exc:
+        raise PolicyFileError(str(exc), path=("bands",), source=source) from None
+    if "unknown" not in table:
+        raise PolicyFileError(
+            "missing: thresholds for children of unknown age (review, urgent)",
+            path=("unknown",),
+            source=source,
+        )
+    unknown = _band(table["unknown"], ("unknown",), source, full=False)
+    guards = Guards()
+    if "guards" in table:
+        if version < 2:
+            raise PolicyFileError(
+                f"guards need format_version = 2, this policy says {version}",
+                path=("guards",),
+                source=source,
+            )
+        guards = _guards(table["guards"], ("guards",), source)
+    return PolicyParts(bands, unknown, guards, name, version)
+
+
+def _table(value: Any, path: Path, source: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise PolicyFileError(
+            f"expected a table (mapping), found {type(value).__name__} {value!r}",
+            path=path,
+            source=source,
+        )
+    return value
+
+
+def _no_unknown_keys(
+    table: Mapping[str, Any], allowed: tuple[str, ...], path: Path, what: str, source: str
+) -> None:
+    extra = sorted(str(k) for k in set(table) - set(allowed))
+    if extra:
+        raise PolicyFileError(
+            f"unknown key; {what} has {', '.join(sorted(allowed))}",
+            path=(*path, extra[0]),
+            source=source,
+        )
+
+
+def _number(value: Any, path: Path, source: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise PolicyFileError(f"expected a number, found {value!r}", path=path, source=source)
+    return float(value)
+
+
+def _band(entry: Any, path: Path, source: str, *, full: bool) -> AgeBand:
+    table = _table(entry, path, source)
+    _no_unknown_keys(table, _BAND_KEYS, path, "a band", source)
+    required = _BAND_KEYS if full else ("review", "urgent")
+    for key in required:
+        if key not in table:
+            raise PolicyFileError("missing", path=(*path, key), source=source)
+    name = table.get("name", "unknown")
+    if not isinstance(name, str) or not name:
+        raise PolicyFileError(
+            f"expected a non-empty string, found {name!r}", path=(*path, "name"), source=source
+        )
+    values = {
+        "min_age": _number(table.get("min_age", 0.0), (*path, "min_age"), source),
+        "max_age": _number(table.get("max_age", math.inf), (*path, "max_age"), source),
+        "review": _number(table["review"], (*path, "review"), source),
+        "urgent": _number(table["urgent"], (*path, "urgent"), source),
+    }
+    for key in ("review", "urgent"):
+        if not 0.0 < values[key] <= 1.0:
+            raise PolicyFileError(
+                f"a risk threshold must be in (0, 1], found {values[key]}",
+                path=(*path, key),
+                source=source,
+            )
+    try:
+        return AgeBand(name=name, **values)
+    except ValueError as exc:
+        raise PolicyFileError(str(exc), path=path, source=source) from None
+
+
+def _guards(entry: Any, path: Path, source: str) -> Guards:
+    table = _table(entry, path, source)
+    _no_unknown_keys(table, _GUARD_KEYS, path, "guards", source)
+    default = Guards()
+    adult_pairs = table.get("adult_pairs_alert", default.adult_pairs_alert)
+    if not isinstance(adult_pairs, bool):
+        raise PolicyFileError(
+            f"expected true or false, found {adult_pairs!r}",
+            path=(*path, "adult_pairs_alert"),
+            source=source,
+        )
+    key = (*path, "minor_peer_max_gap_years")
+    gap = _number(
+        table.get("minor_peer_max_gap_years", default.minor_peer_max_gap_years), key, source
+    )
+    if not (math.isfinite(gap) and gap >= 0.0):
+        raise PolicyFileError(
+            f"expected a finite number of years >= 0 (0 caps same-age pairs only), found {gap}",
+            path=key,
+            source=source,
+        )
+    return Guards(adult_pairs_alert=adult_pairs, minor_peer_max_gap_years=gap)

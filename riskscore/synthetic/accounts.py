@@ -1,0 +1,235 @@
+"""Accounts of a synthetic platform: pools by kind, ages, time zones, and the two
+accounts of every conversation."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.synthetic.world import World
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Accounts:
+    """All accounts, plus the older (A) and younger (B) account of each conversation."""
+
+    ids: IntArray
+    true_age: FloatArray
+    declared_age: FloatArray  # NaN where unknown
+    tz_offset_min: IntArray
+    a: IntArray  # account index, per conversation
+    b: IntArray
+
+
+def _age_from_weights(weights: FloatArray, size: int, rng: np.random.Generator) -> FloatArray:
+    """Continuous ages in [2, 18) whose whole years follow ``weights`` (ages 2..17)."""
+    years = rng.choice(len(weights), size=size, p=weights / weights.sum()) + 2
+    return years + rng.random(size)
+
+
+def _nearest(sorted_values: FloatArray, targets: FloatArray) -> IntArray:
+    """Index of the value nearest to each target in a sorted, non-empty array."""
+    if len(sorted_values) == 1:
+        return np.zeros(len(targets), dtype=np.int64)
+    right = np.clip(np.searchsorted(sorted_values, targets), 1, len(sorted_values) - 1)
+    left = right - 1
+    take_right = np.abs(sorted_values[right] - targets) < np.abs(sorted_values[left] - targets)
+    return np.where(take_right, right, left).astype(np.int64)
+
+
+def _pool_from_demand(
+    targets: FloatArray,
+    reuse: float,
+    rng: np.random.Generator,
+    min_size: int = 1,
+    size: int | None = None,
+) -> tuple[FloatArray, IntArray]:
+    """Accounts (sorted ages) for slots that want the given ages, each used ~``reuse`` times.
+
+    The pool's ages are a random subset of the wanted ages, so the pool mirrors the
+    demand; every slot then takes the account nearest its wanted age. ``size``, when
+    given, fixes the number of accounts instead.
+    """
+    n = len(targets)
+    if n == 0:
+        return np.empty(0), np.empty(0, dtype=np.int64)
+    size = min(n, max(min_size, math.ceil(n / reuse) if size is None else size))
+    pool = np.sort(targets[rng.choice(n, size=size, replace=False)])
+    return pool, _nearest(pool, targets)
+
+
+def _other_than(index: IntArray, other: IntArray, pool_size: int) -> IntArray:
+    """``index``, moved to a neighbour where it equals ``other`` (pool_size >= 2)."""
+    neighbour = np.where(other + 1 < pool_size, other + 1, other - 1)
+    return np.where(index == other, neighbour, index).astype(np.int64)
+
+
+def _groomer_campaigns(
+    n_grooming: int, world: World, rng: np.random.Generator
+) -> tuple[IntArray, int]:
+    """Groomer of each grooming conversation: campaigns of 1 to ``max_fanout`` targets."""
+    if n_grooming == 0:
+        return np.empty(0, dtype=np.int64), 0
+    fanout = np.minimum(rng.geometric(world.fanout_geometric_p, size=n_grooming), world.max_fanout)
+    ends = np.cumsum(fanout)
+    n_groomers = int(np.searchsorted(ends, n_grooming)) + 1
+    fanout = fanout[:n_groomers]
+    fanout[-1] -= ends[n_groomers - 1] - n_grooming  # the last campaign is cut to fit
+    return rng.permutation(np.repeat(np.arange(n_groomers), fanout)).astype(np.int64), n_groomers
+
+
+def _heavy_tailed_pick(n_pool: int, size: int, sigma: float, rng: np.random.Generator) -> IntArray:
+    """``size`` picks from ``n_pool`` accounts with lognormal activity weights."""
+    if size == 0:
+        return np.empty(0, dtype=np.int64)
+    weight = rng.lognormal(0.0, sigma, size=n_pool)
+    return rng.choice(n_pool, size=size, p=weight / weight.sum()).astype(np.int64)
+
+
+def _split(values: IntArray, sizes: list[int]) -> list[IntArray]:
+    return np.split(values, np.cumsum(sizes)[:-1])
+
+
+def assign_accounts(
+    scenario: IntArray,
+    world: World,
+    n_adults: int | None,
+    account_offset: int,
+    rng: np.random.Generator,
+) -> Accounts:
+    """Draw the account pools and pick the two accounts of every conversation.
+
+    Pools: ordinary adults (ordinary contacts, romance, parents, older siblings),
+    teachers/coaches, groomers, minors (family children, younger siblings, pupils,
+    grooming targets) and teenage cohorts (teen peers). Accounts take part in several
+    conversations; teachers and groomers also have ordinary adult contacts.
+    """
+    n = len(scenario)
+    idx = {s.name: np.flatnonzero(scenario == code) for code, s in enumerate(world.scenarios)}
+    grooming = np.concatenate([idx[s.name] for s in world.scenarios if s.is_grooming])
+    count = {name: len(i) for name, i in idx.items()}
+    n_family, n_sib, n_teach = count["family"], count["older_sibling"], count["teacher_coach"]
+    n_day, n_rom, n_teen = count["adult_daytime"], count["adult_romance"], count["teen_peers"]
+
+    groomer_of, n_groomers = _groomer_campaigns(len(grooming), world, rng)
+    groomer_age = np.clip(18.0 + rng.gamma(3.0, 5.0, size=n_groomers), 18.0, 65.0)
+    n_teachers = max(1, round(n_teach / world.pupils_per_teacher)) if n_teach else 0
+    teacher_of = _heavy_tailed_pick(n_teachers, n_teach, 0.8, rng)
+    teacher_age = np.clip(23.0 + rng.gamma(3.0, 6.0, size=n_teachers), 23.0, 67.0)
+
+    # Minors are shared by family, sibling, teacher and grooming conversations, by age.
+    child_targets = np.concatenate(
+        [
+            _age_from_weights(np.asarray(world.child_age_weights), n_family, rng),
+            _age_from_weights(np.asarray(world.sibling_age_weights), n_sib, rng),
+            _age_from_weights(np.asarray(world.pupil_age_weights), n_teach, rng),
+            _age_from_weights(np.asarray(world.target_age_weights), len(grooming), rng),
+        ]
+    )
+    minor_age, child_of = _pool_from_demand(child_targets, world.minor_reuse, rng)
+    family_child, sibling_child, pupil, target = _split(
+        child_of, [n_family, n_sib, n_teach, len(grooming)]
+    )
+
+    # Ordinary adults: the pool's ages mirror what is asked of it.
+    parent_gap = np.where(
+        rng.random(n_family) < 0.75, rng.uniform(20, 45, n_family), rng.uniform(45, 70, n_family)
+    )
+    parent_wanted = np.minimum(child_targets[:n_family] + parent_gap, 95.0)
+    # Wanted ages are spread out, never clamped to a bound: a point mass of wanted ages
+    # would pile those conversations onto the one account nearest to it.
+    sibling_wanted = rng.uniform(18.0, 26.0, n_sib)
+    romance_a_wanted = 18.0 + np.minimum(rng.gamma(2.0, 6.0, size=n_rom), 52.0)
+    romance_b_wanted = 18.0 + (romance_a_wanted - 18.0) * rng.uniform(0.6, 1.0, n_rom)
+    daytime_wanted = np.minimum(18.0 + rng.gamma(2.0, 11.0, size=2 * n_day), 95.0)
+    adult_wanted = np.concatenate(
+        [parent_wanted, sibling_wanted, romance_a_wanted, romance_b_wanted, daytime_wanted]
+    )
+    if n_adults is not None and not 2 <= n_adults <= max(len(adult_wanted), 2):
+        raise ValueError(
+            f"n_adults must be at most the number of ordinary adult slots "
+            f"({len(adult_wanted)} here: one per parent, sibling and everyday conversation, "
+            f"two per romance and everyday conversation), got {n_adults}"
+        )
+    adult_age, adult_of = _pool_from_demand(
+        adult_wanted, world.adult_reuse, rng, min_size=2, size=n_adults
+    )
+    n_adults = len(adult_age)
+    parent, sibling, romance_a, romance_b, _ = _split(
+        adult_of, [n_family, n_sib, n_rom, n_rom, 2 * n_day]
+    )
+    # Ordinary contacts pick adults by activity (heavy-tailed), not by age.
+    daytime = _heavy_tailed_pick(n_adults, 2 * n_day, 1.0, rng)
+
+    # Teen peers: cohorts whose ages span under ``teen_age_spread`` years, all under 18;
+    # pairs stay in a cohort.
+    size = world.teen_cohort_size
+    n_cohorts = math.ceil(2 * n_teen / (size * world.teen_reuse)) if n_teen else 0
+    top_base = math.floor(18.0 - world.teen_age_spread) + 1
+    cohort_base = rng.integers(12, max(top_base, 13), size=n_cohorts).astype(np.float64)
+    teen_age = np.repeat(cohort_base, size) + rng.uniform(
+        0.0, world.teen_age_spread, size=n_cohorts * size
+    )
+    teen_age = np.minimum(teen_age, 17.999)
+
+    # One table of all accounts: adults, teachers, groomers, minors, teens.
+    true_age = np.concatenate([adult_age, teacher_age, groomer_age, minor_age, teen_age])
+    base_teacher = n_adults
+    base_groomer = base_teacher + n_teachers
+    base_minor = base_groomer + n_groomers
+    base_teen = base_minor + len(minor_age)
+
+    a = np.zeros(n, dtype=np.int64)
+    b = np.zeros(n, dtype=np.int64)
+    a[idx["family"]], b[idx["family"]] = parent, base_minor + family_child
+    a[idx["older_sibling"]], b[idx["older_sibling"]] = sibling, base_minor + sibling_child
+    a[idx["teacher_coach"]], b[idx["teacher_coach"]] = base_teacher + teacher_of, base_minor + pupil
+    a[grooming], b[grooming] = base_groomer + groomer_of, base_minor + target
+    a[idx["adult_romance"]] = romance_a
+    b[idx["adult_romance"]] = _other_than(romance_b, romance_a, n_adults)
+    day_a, day_b = daytime[:n_day], _other_than(daytime[n_day:], daytime[:n_day], n_adults)
+    n_special = n_teachers + n_groomers
+    if n_day and n_special:
+        # Teachers and groomers have ordinary adult contacts too.
+        special = rng.random(n_day) < min(
+            0.3, world.special_adult_conversations * n_special / n_day
+        )
+        day_a = np.where(special, base_teacher + rng.integers(0, n_special, size=n_day), day_a)
+    a[idx["adult_daytime"]], b[idx["adult_daytime"]] = day_a, day_b
+    cohort = base_teen + size * rng.integers(0, max(n_cohorts, 1), size=n_teen)
+    first = rng.integers(0, size, size=n_teen)
+    second = (first + rng.integers(1, size, size=n_teen)) % size
+    a[idx["teen_peers"]], b[idx["teen_peers"]] = cohort + first, cohort + second
+
+    # A is the older account.
+    swap = true_age[a] < true_age[b]
+    a, b = np.where(swap, b, a), np.where(swap, a, b)
+
+    n_accounts = len(true_age)
+    declared = np.floor(true_age)
+    teen_claim = np.zeros(n_accounts, dtype=bool)
+    teen_claim[base_groomer:base_minor] = rng.random(n_groomers) < world.groomer_declares_teen
+    declared = np.where(teen_claim, rng.integers(15, 20, size=n_accounts), declared)
+    # Unknown ages: one draw per account against the rate of its kind.
+    unknown_rate = np.full(n_accounts, world.adult_unknown_age_rate)
+    unknown_rate[base_groomer:base_minor] = world.groomer_unknown_age_rate
+    unknown_rate[base_minor:] = world.minor_unknown_age_rate
+    declared[rng.random(n_accounts) < unknown_rate] = np.nan
+    tz_offsets = np.array(list(world.tz_mix), dtype=np.int64)
+    tz_weights = np.array(list(world.tz_mix.values()))
+    tz = tz_offsets[rng.choice(len(tz_offsets), size=n_accounts, p=tz_weights)]
+    ids = 1_000_000 + account_offset + rng.permutation(n_accounts).astype(np.int64)
+    return Accounts(
+        ids=ids,
+        true_age=true_age,
+        declared_age=declared.astype(np.float64),
+        tz_offset_min=tz.astype(np.int64),
+        a=a,
+        b=b,
+    )

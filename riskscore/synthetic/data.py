@@ -1,0 +1,105 @@
+"""A labelled synthetic data set in memory, and its files (``events.parquet``,
+``labels.parquet``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from riskscore.io import read_messages, write_messages
+from riskscore.messages import MessageTable
+from riskscore.synthetic.labels import Labels
+
+__all__ = ["SyntheticData"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SyntheticData:
+    """Synthetic message events and their ground truth.
+
+    Attributes
+    ----------
+    messages : MessageTable
+        The events, validated by :func:`riskscore.read_messages`.
+    labels : Labels
+        One row per conversation, in the order of ``messages.conversations``.
+
+    Examples
+    --------
+    >>> from riskscore.synthetic import generate
+    >>> data = generate(20, prevalence=0.1, seed=3)
+    >>> bool((data.labels.conversation_id == data.messages.conversations).all())
+    True
+    """
+
+    messages: MessageTable
+    labels: Labels
+
+    def __repr__(self) -> str:
+        return f"SyntheticData(messages={self.messages!r}, labels={self.labels!r})"
+
+    def write(self, directory: str | os.PathLike[str]) -> tuple[Path, Path]:
+        """Write ``events.parquet`` and ``labels.parquet`` into ``directory``.
+
+        The same data always gives byte-identical files.
+
+        Parameters
+        ----------
+        directory : str or path-like
+            Created if missing; existing files of the same names are replaced.
+
+        Returns
+        -------
+        tuple of pathlib.Path
+            The events file and the labels file.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from riskscore.synthetic import generate
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     events, labels = generate(20, seed=0).write(tmp)
+        ...     print(events.name, labels.name)
+        events.parquet labels.parquet
+        """
+        import pyarrow.parquet as pq
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        events_path = write_messages(self.messages, out / "events.parquet")
+        labels_path = out / "labels.parquet"
+        pq.write_table(self.labels.to_arrow(), labels_path)
+        return events_path, labels_path
+
+    @classmethod
+    def read(cls, directory: str | os.PathLike[str]) -> SyntheticData:
+        """Read a labelled data set that :meth:`write` (or ``riskscore generate``) wrote.
+
+        Raises
+        ------
+        FileNotFoundError
+            ``events.parquet`` or ``labels.parquet`` is not in ``directory``.
+        SchemaError
+            The events fail validation (see :func:`riskscore.read_messages`).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from riskscore.synthetic import generate
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     _ = generate(20, seed=0).write(tmp)
+        ...     print(len(SyntheticData.read(tmp).labels.conversation_id))
+        20
+        """
+        import pyarrow.parquet as pq
+
+        folder = Path(directory)
+        events_path, labels_path = folder / "events.parquet", folder / "labels.parquet"
+        for path in (events_path, labels_path):
+            if not path.exists():
+                raise FileNotFoundError(
+                    f"{path} not found; labelled data is a directory with events.parquet and "
+                    "labels.parquet (as `riskscore generate` writes)"
+                )
+        return cls(read_messages(events_path), Labels.from_arrow(pq.read_table(labels_path)))

@@ -1,0 +1,241 @@
+"""Ground truth of synthetic data: per conversation (:class:`Labels`) and per adult
+(:class:`AdultLabels`), and their Arrow form (``labels.parquet``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.exceptions import SchemaError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["AdultLabels", "Labels", "labels_from_arrow"]
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Labels:
+    """Ground truth per conversation, aligned with ``MessageTable.conversations``.
+
+    Attributes
+    ----------
+    conversation_id : array of shape (n_conversations,)
+        Conversation ids, sorted (equal to ``messages.conversations``).
+    is_grooming : array of shape (n_conversations,)
+        Observed label: whether the conversation is labelled grooming (bool). Equal
+        to ``is_grooming_true`` unless ``label_noise`` flipped some.
+    onset_index : array of shape (n_conversations,)
+        0-based index, within the conversation in time order, of its first event
+        showing grooming behaviour; -1 for truly benign conversations (int64), even
+        where noise labelled them grooming. Defined in ``docs/synthetic.md``.
+    adult_id : array of shape (n_conversations,)
+        Account id of the older participant; the groomer in grooming conversations.
+    scenario : array of shape (n_conversations,)
+        Name of the scenario that generated the conversation (str).
+    is_grooming_true : array of shape (n_conversations,), optional
+        Ground truth (bool); defaults to a copy of ``is_grooming``.
+
+    Examples
+    --------
+    >>> from riskscore.synthetic import generate
+    >>> labels = generate(50, prevalence=0.1, seed=0).labels
+    >>> len(labels), int(labels.is_grooming.sum())
+    (50, 5)
+    """
+
+    conversation_id: npt.NDArray[Any]
+    is_grooming: BoolArray
+    onset_index: IntArray
+    adult_id: npt.NDArray[Any]
+    scenario: npt.NDArray[np.str_]
+    is_grooming_true: BoolArray = field(default=None)  # type: ignore[arg-type]
+
+    def __post_init__(self) -> None:
+        if self.is_grooming_true is None:
+            object.__setattr__(self, "is_grooming_true", np.array(self.is_grooming, dtype=bool))
+        n = len(self.conversation_id)
+        for name in (*_LABEL_COLUMNS, "is_grooming_true"):
+            values = getattr(self, name)
+            if np.ndim(values) != 1 or len(values) != n:
+                raise ValueError(
+                    f"Labels.{name} must be one-dimensional with {n} values (one per "
+                    f"conversation_id), got shape {np.shape(values)}"
+                )
+
+    def __len__(self) -> int:
+        return len(self.conversation_id)
+
+    def __repr__(self) -> str:
+        return f"Labels(n_conversations={len(self)}, n_grooming={int(self.is_grooming.sum())})"
+
+    def to_arrow(self) -> pa.Table:
+        """The labels as a :class:`pyarrow.Table`, one row per conversation.
+
+        Examples
+        --------
+        >>> from riskscore.synthetic import generate
+        >>> generate(10, seed=0).labels.to_arrow().column_names[-2:]
+        ['scenario', 'is_grooming_true']
+        """
+        import pyarrow as pa
+
+        return pa.table(
+            {
+                "conversation_id": self.conversation_id,
+                "is_grooming": pa.array(self.is_grooming, type=pa.bool_()),
+                "onset_index": pa.array(self.onset_index, type=pa.int64()),
+                "adult_id": self.adult_id,
+                "scenario": pa.array(self.scenario.astype(str), type=pa.string()),
+                "is_grooming_true": pa.array(self.is_grooming_true, type=pa.bool_()),
+            }
+        )
+
+    def per_adult(self) -> AdultLabels:
+        """Ground truth per adult account (the older side of each conversation).
+
+        Returns
+        -------
+        AdultLabels
+            One row per distinct ``adult_id``, sorted by id.
+
+        Examples
+        --------
+        >>> from riskscore.synthetic import generate
+        >>> adults = generate(200, prevalence=0.05, seed=0).labels.per_adult()
+        >>> int(adults.n_conversations.sum()), int(adults.n_grooming_conversations.sum())
+        (200, 10)
+        """
+        adult_id, code = np.unique(self.adult_id, return_inverse=True)
+        code = code.reshape(-1)
+        n_grooming = np.bincount(code, self.is_grooming_true, len(adult_id)).astype(np.int64)
+        return AdultLabels(
+            adult_id=adult_id,
+            is_groomer=n_grooming > 0,
+            n_conversations=np.bincount(code, minlength=len(adult_id)).astype(np.int64),
+            n_grooming_conversations=n_grooming,
+        )
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table) -> Labels:
+        """Labels from a table written by :meth:`to_arrow` (e.g. ``labels.parquet``).
+
+        Parameters
+        ----------
+        table : pyarrow.Table
+            Columns ``conversation_id``, ``is_grooming``, ``onset_index``,
+            ``adult_id`` and ``scenario``; optionally ``is_grooming_true``
+            (defaults to ``is_grooming``).
+
+        Raises
+        ------
+        SchemaError
+            A column is missing or holds nulls.
+        """
+        missing = [c for c in _LABEL_COLUMNS if c not in table.column_names]
+        if missing:
+            raise SchemaError(
+                f"labels table lacks column(s) {missing}; found {table.column_names}. "
+                f"Expected {list(_LABEL_COLUMNS)} as written by Labels.to_arrow",
+                column=missing[0],
+            )
+        optional = [c for c in ("is_grooming_true",) if c in table.column_names]
+        for name in (*_LABEL_COLUMNS, *optional):
+            if table.column(name).null_count:
+                raise SchemaError(f"labels column {name!r} holds nulls", column=name)
+
+        def column(name: str) -> npt.NDArray[Any]:
+            return np.asarray(table.column(name).to_numpy(zero_copy_only=False))
+
+        conversation_id = column("conversation_id")
+        if conversation_id.dtype == object:
+            conversation_id = conversation_id.astype(str)
+        adult_id = column("adult_id")
+        if adult_id.dtype == object:
+            adult_id = adult_id.astype(str)
+        return cls(
+            conversation_id=conversation_id,
+            is_grooming=column("is_grooming").astype(bool),
+            onset_index=column("onset_index").astype(np.int64),
+            adult_id=adult_id,
+            scenario=column("scenario").astype(str),
+            is_grooming_true=column("is_grooming_true").astype(bool) if optional else None,  # type: ignore[arg-type]
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AdultLabels:
+    """Ground truth per adult account, from :meth:`Labels.per_adult`.
+
+    Attributes
+    ----------
+    adult_id : array of shape (n_adults,)
+        Account ids, sorted.
+    is_groomer : array of shape (n_adults,)
+        Whether the account has at least one (truly) grooming conversation.
+    n_conversations : array of shape (n_adults,)
+        Conversations in which the account is the older participant.
+    n_grooming_conversations : array of shape (n_adults,)
+        Of those, how many are grooming (its fan-out to targets).
+
+    Examples
+    --------
+    >>> from riskscore.synthetic import generate
+    >>> adults = generate(300, prevalence=0.05, seed=1).labels.per_adult()
+    >>> bool((adults.n_grooming_conversations <= adults.n_conversations).all())
+    True
+    """
+
+    adult_id: npt.NDArray[Any]
+    is_groomer: BoolArray
+    n_conversations: IntArray
+    n_grooming_conversations: IntArray
+
+    def __len__(self) -> int:
+        return len(self.adult_id)
+
+    def to_arrow(self) -> pa.Table:
+        """The table as a :class:`pyarrow.Table`, one row per adult."""
+        import pyarrow as pa
+
+        return pa.table(
+            {
+                "adult_id": self.adult_id,
+                "is_groomer": pa.array(self.is_groomer, type=pa.bool_()),
+                "n_conversations": pa.array(self.n_conversations, type=pa.int64()),
+                "n_grooming_conversations": pa.array(
+                    self.n_grooming_conversations, type=pa.int64()
+                ),
+            }
+        )
+
+
+_LABEL_COLUMNS: Final = ("conversation_id", "is_grooming", "onset_index", "adult_id", "scenario")
+
+
+def labels_from_arrow(table: pa.Table) -> Labels:
+    """Labels from a :class:`pyarrow.Table`; same as :meth:`Labels.from_arrow`.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        A table written by :meth:`Labels.to_arrow`, e.g. read from ``labels.parquet``.
+
+    Returns
+    -------
+    Labels
+
+    Examples
+    --------
+    >>> from riskscore.synthetic import generate, labels_from_arrow
+    >>> labels = generate(20, prevalence=0.1, seed=1).labels
+    >>> labels_from_arrow(labels.to_arrow()).onset_index.tolist() == labels.onset_index.tolist()
+    True
+    """
+    return Labels.from_arrow(table)

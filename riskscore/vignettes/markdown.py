@@ -1,0 +1,152 @@
+"""``docs/vignettes.md``, written from the vignette files (a test fails when it drifts)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from riskscore.schema import CHANNEL_NAMES, EVENT_NAMES
+from riskscore.vignettes.loader import Account, Vignette, load_vignettes
+
+__all__ = ["vignettes_markdown"]
+
+_EXPECTED_WORDS = {
+    "alert": "alert (review or urgent)",
+    "urgent": "urgent alert",
+    "no_alert": "no alert",
+}
+
+_INTRO = """\
+# Vignettes
+
+<!-- Generated from riskscore/vignettes/data/*.toml by
+     riskscore.vignettes.vignettes_markdown(); do not edit by hand. Regenerate with
+     .venv/bin/python -c "import riskscore.vignettes as v; \
+open('docs/vignettes.md', 'w').write(v.vignettes_markdown())" -->
+
+Hand-written conversations, each a textbook grooming pattern or a textbook benign look-alike,
+with the outcome a trust & safety moderator would expect and the reason they would give. They
+are written from the grooming stage models cited in [features.md](features.md) (victim
+selection, trust building, risk assessment, exclusivity, escalation) and from ordinary life
+(families, coaches, teachers, teenagers, couples), not fitted to riskscore's model or to its
+synthetic generator. All accounts and events are synthetic and hold metadata only: no message
+text.
+
+`tests/test_vignettes.py` scores each vignette on its own events (all its conversations
+together, since per-account features span an adult's conversations) with the shipped model and
+the default policy, and asserts the expected outcome on each of its *focus* conversations:
+**alert** means at least a review alert, **urgent** an urgent alert, **no alert** none. A
+vignette that fails says where the model disagrees with a moderator; it is never weakened to
+pass.
+
+Each vignette is one TOML file in `riskscore/vignettes/data/`: accounts (declared age or none,
+UTC offset), conversations between two of them, and phases (days, local hours of the day,
+channel, number of events, who sends what share, media, opening and closing events such as a
+contact request or a block). `riskscore.vignettes.load_vignettes()` reads them and
+`Vignette.events()` expands them into schema v1 events, deterministically; the format is
+documented in `riskscore/vignettes/loader.py`.
+"""
+
+
+def vignettes_markdown(vignettes: Sequence[Vignette] | None = None) -> str:
+    """The vignette catalogue as Markdown (the contents of ``docs/vignettes.md``).
+
+    Parameters
+    ----------
+    vignettes : sequence of Vignette, optional
+        The shipped vignettes when omitted.
+
+    Returns
+    -------
+    str
+        A summary table, then one section per vignette: what happens, the expected
+        outcome, the moderator's reason and facts computed from its events.
+
+    Examples
+    --------
+    >>> from riskscore.vignettes import vignettes_markdown
+    >>> vignettes_markdown().startswith("# Vignettes")
+    True
+    """
+    if vignettes is None:
+        vignettes = load_vignettes()
+    ordered = sorted(vignettes, key=lambda v: (v.kind != "grooming", v.id))
+    n_grooming = sum(v.kind == "grooming" for v in ordered)
+    lines = [
+        _INTRO,
+        f"{len(ordered)} vignettes: {n_grooming} grooming, {len(ordered) - n_grooming} benign.",
+        "",
+        "| id | kind | expected | title |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| [`{v.id}`](#{v.id}) | {v.kind} | {_EXPECTED_WORDS[v.expected]} | {v.title} |"
+        for v in ordered
+    ]
+    for v in ordered:
+        lines += [
+            "",
+            f"## {v.id}",
+            "",
+            f"**{v.title}**",
+            "",
+            f"- **Kind**: {v.kind}. **Expected**: {_EXPECTED_WORDS[v.expected]} on "
+            f"{_plural(len(v.focus), 'focus conversation')}.",
+            f"- **What happens**: {v.summary}",
+            f"- **Moderator's reason**: {v.moderator_reason}",
+            f"- **Data**: {_facts(v)}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _facts(v: Vignette) -> str:
+    events = v.events()
+    t = events["timestamp"]
+    channels = [c for c in CHANNEL_NAMES if np.any(events["channel"] == c)]
+    kinds = [(k, int(np.sum(events["event"] == k))) for k in EVENT_NAMES]
+    return (
+        f"accounts {_accounts(v.accounts)}; "
+        f"{_plural(len(v.conversations), 'conversation')}, "
+        f"{len(t)} events over {_duration(int(t.max() - t.min()))}; "
+        f"channels {', '.join(channels)}; "
+        f"events {', '.join(f'{n} {k}' for k, n in kinds if n)}."
+    )
+
+
+def _accounts(accounts: Sequence[Account]) -> str:
+    by_name: dict[str, list[Account]] = {}
+    for account in accounts:
+        by_name.setdefault(account.name, []).append(account)
+    out = []
+    for name, members in by_name.items():
+        ages = sorted({a.age for a in members if a.age is not None})
+        unknown = any(a.age is None for a in members)
+        if not ages:
+            age = "age unknown"
+        elif len(ages) == 1:
+            age = f"{ages[0]:g}" + (", some unknown" if unknown else "")
+        else:
+            age = f"ages {ages[0]:g}-{ages[-1]:g}" + (", some unknown" if unknown else "")
+        zones = ", ".join(_utc(tz) for tz in sorted({a.tz for a in members}))
+        count = f"{len(members)} accounts, " if len(members) > 1 else ""
+        out.append(f"{name} ({count}{age}; {zones})")
+    return ", ".join(out)
+
+
+def _utc(minutes: int) -> str:
+    sign = "+" if minutes >= 0 else "-"
+    hours, mins = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{mins:02d}"
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 2 * 3600:
+        return _plural(round(seconds / 60), "minute")
+    if seconds < 2 * 86_400:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 86_400:.1f} days"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
