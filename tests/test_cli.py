@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+import riskscore as rs
 from riskscore.cli import main
 
 
@@ -135,3 +136,24 @@ def test_every_command_has_help_with_an_example(
         main([command, "--help"])
     assert exit_info.value.code == 0
     assert "riskscore " + command in capsys.readouterr().out
+
+
+def test_evaluate_on_unseen_and_stress_worlds_writes_a_robustness_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "robustness"
+    args = ["evaluate", "--worlds", "1", "--conversations", "1500", "--out", str(out), "--json"]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    report = json.loads((out / "robustness.json").read_text())
+    names = [w["world"] for w in report["worlds"]]
+    assert names == ["drawn-1000", *rs.synthetic.STRESS_WORLDS]
+    assert result["worlds"] == len(names)
+    assert result["worst_pr_auc"] == report["summary"]["pr_auc"]["worst"]
+    assert "| quiet_groomers |" in (out / "robustness.md").read_text()
+
+
+def test_evaluate_needs_data_or_worlds(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
