@@ -99,7 +99,7 @@ class _OnlineModel:
     def reasons(self, row: FloatArray) -> tuple[Reason, ...]:
         """Top positive contributions, strongest first (as :func:`riskscore.scores.top_reasons`)."""
         inputs = row[self.columns]
-        contrib = self.model.contributions(inputs[None, :])[0]
+        contrib = self.model.reason_contributions(inputs[None, :])[0]
         order = np.argsort(-contrib, kind="stable")[:_N_REASONS]
         names = self.model.feature_names
         return tuple(

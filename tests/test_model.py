@@ -35,7 +35,7 @@ from riskscore.model import (
     fit_risk_model,
     save_model,
 )
-from riskscore.model.training import TREE_PARAMS
+from riskscore.model.training import TREE_PARAMS, monotone_constraints
 from riskscore.synthetic import Labels
 
 FloatArray = npt.NDArray[np.float64]
@@ -176,7 +176,7 @@ def test_the_trained_model_trees_equal_lightgbm(
     )
     X = features.values[:, [feature_index(n) for n in SMALL_NAMES]]
     classifier = lgb.LGBMClassifier(
-        monotone_constraints=[SPECS[n].direction for n in SMALL_NAMES],
+        monotone_constraints=monotone_constraints(SMALL_NAMES),
         random_state=3,
         **TREE_PARAMS,
     ).fit(X, align_labels(features, data.labels))
@@ -308,11 +308,16 @@ def test_a_risk_raising_feature_above_its_reference_never_lowers_risk(
     contributions = model.contributions(features)
     reference = model.trees.reference
     checked = 0
+    shown = model.reason_contributions(inputs)
     for j, name in enumerate(model.feature_names):
         direction = SPECS[name].direction
         if direction == 0:
             continue
         away = direction * (inputs[:, j] - reference[j]) > 0
+        # a feature is shown as a reason only on its risk side, constrained or not
+        assert np.all(shown[~away, j] == 0.0), name
+        if not SPECS[name].constrained:
+            continue
         checked += int(away.sum())
         assert np.all(direction * contributions[away, j] >= -1e-12), name
         # at its reference a feature is no reason at all, in either direction
@@ -342,7 +347,7 @@ def test_monotone_directions_hold_for_any_row(model: RiskModel, data: st.DataObj
     contributions = model.trees.contributions(x[None, :])[0]
     for j, name in enumerate(model.feature_names):
         direction = SPECS[name].direction
-        if direction == 0:
+        if direction == 0 or not SPECS[name].constrained:
             continue
         if direction * (x[j] - model.trees.reference[j]) > 0:
             assert direction * contributions[j] >= -1e-12, name

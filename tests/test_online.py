@@ -577,7 +577,7 @@ def test_expired_conversations_leave_the_adult_index() -> None:
     assert adult_index(scorer) == {"y": ["Z"]}
 
 
-@pytest.mark.parametrize("seed", [3, 11])
+@pytest.mark.parametrize("seed", [3, 13])
 def test_every_live_conversation_equals_batch_along_synthetic_streams(seed: int) -> None:
     """Every 250 events, every conversation's online risk is the batch risk of all events so
     far, and no conversation is below the tier its batch risk now calls for."""

@@ -119,14 +119,9 @@ def model() -> rs.RiskModel:
 KNOWN_MISSES = {
     "g04-unknown-age-off-platform-within-hour": "no alert: an account of unknown age with a "
     "13-year-old looks like the many teenage pairs where one age is unknown",
-    "g05-no-contact-request-logged-11": "review, not urgent",
     "g06-no-declared-age-target-15": "no alert: unknown age on the adult's side (as g04)",
-    "g08-gaming-public-direct-external-13": "review, not urgent",
     "g11-persistent-adult-unanswered-14": "no alert: no night-time private contact, and "
     "coaches in the training worlds also write most messages and send requests",
-    "g13-adult-19-with-13-romance-ephemeral": "no alert: a 19-year-old with a 13-year-old at "
-    "night looks like an older sibling in the training worlds",
-    "g14-group-chat-single-out-12": "review, not urgent",
 }
 
 

@@ -44,6 +44,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=20_000,
         help="conversations per world with --worlds (20000, at 1 %% prevalence)",
     )
+    parser.add_argument(
+        "--first-world",
+        type=int,
+        default=0,
+        help="with --worlds, skip this many evaluation worlds first (0: seeds 1000 on, the "
+        "worlds the default model was chosen on; 30: seeds 1030 on, used for no choice)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="directory for the report")
     parser.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates")
     parser.add_argument("--seed", type=int, default=0, help="seed of bootstrap and replay sample")
@@ -113,11 +120,14 @@ def run_worlds(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 
     if args.worlds < 1:
         raise ValueError(f"--worlds must be at least 1, got {args.worlds}")
+    if args.first_world < 0:
+        raise ValueError(f"--first-world must be at least 0, got {args.first_world}")
     policy = load_policy(args.policy)
     with steps(["worlds", "write"], enabled=show) as step:
         step("worlds")
         model = load_model(args.model)
-        worlds = {w.name: w for w in unseen_worlds(args.worlds)} | dict(STRESS_WORLDS)
+        unseen = unseen_worlds(args.worlds, first=args.first_world)
+        worlds = {w.name: w for w in unseen} | dict(STRESS_WORLDS)
         report = evaluate_worlds(
             model.predict_proba,
             worlds,

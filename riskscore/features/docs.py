@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Final
 
 from riskscore._docs import replace_generated
-from riskscore.features.registry import FEATURES
+from riskscore.features.registry import FEATURES, FeatureSpec
 
 __all__ = ["SECTION", "feature_tables", "update_features_doc"]
 
@@ -30,6 +30,12 @@ def _reference(value: float) -> str:
     return "unknown" if math.isnan(value) else f"{value:g}"
 
 
+def _direction(spec: FeatureSpec) -> str:
+    if spec.direction and not spec.constrained:
+        return f"{_DIRECTION[spec.direction]} (not constrained: depends on context)"
+    return _DIRECTION[spec.direction]
+
+
 def feature_tables() -> str:
     """One Markdown table per feature family, in registry order."""
     out: list[str] = []
@@ -45,7 +51,7 @@ def feature_tables() -> str:
         for s in specs:
             out.append(
                 f"| `{s.name}` | {s.unit} | {s.definition} | {s.why} | {s.look_alikes} | "
-                f"{_DIRECTION[s.direction]} | {_reference(s.reference)} |"
+                f"{_direction(s)} | {_reference(s.reference)} |"
             )
         out.append("")
     return "\n".join(out)

@@ -74,6 +74,12 @@ class FeatureSpec:
         Whether the value can be NaN (an unknown age).
     log_scale : bool
         Whether linear models see ``log1p`` of the value (heavy-tailed counts).
+    constrained : bool
+        Whether the shipped model must follow ``direction`` everywhere. False where what
+        the value means depends on context the other inputs carry (who the participants
+        are, whether their ages are known): the model may then learn the effect both
+        ways, and a reason still names the feature only when its value is on the risk
+        side of ``reference``.
     """
 
     name: str
@@ -87,6 +93,7 @@ class FeatureSpec:
     reference: float
     nullable: bool = False
     log_scale: bool = False
+    constrained: bool = True
 
 
 FEATURES: Final[tuple[FeatureSpec, ...]] = (
@@ -270,6 +277,7 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         1,
         1.0,
         log_scale=True,
+        constrained=False,
     ),
     # ---- night
     FeatureSpec(
@@ -283,6 +291,7 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "teenagers chatting late with friends; contacts in other time zones",
         1,
         0.0,
+        constrained=False,
     ),
     FeatureSpec(
         "child_recent_night_share",
@@ -331,6 +340,7 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "a game lobby that moves to direct chat",
         1,
         0.0,
+        constrained=False,
     ),
     FeatureSpec(
         "secure_move_speed",
@@ -345,6 +355,7 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "people who meet and swap numbers on the same day",
         1,
         0.0,
+        constrained=False,
     ),
     FeatureSpec(
         "adult_external_events",
@@ -380,6 +391,7 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "children sharing photos with family or friends",
         1,
         0.0,
+        constrained=False,
     ),
     FeatureSpec(
         "adult_night_media_rate",

@@ -5,7 +5,8 @@ Each :class:`Candidate` fits on the same training worlds and returns a scorer
 same unseen worlds and the model card shows the table. The default is the eligible
 candidate with the best worst-world PR-AUC; a candidate is eligible when its reasons
 are exact, it loads without unpickling, it scores one event online in microseconds,
-and no input moves risk against the direction ``docs/features.md`` gives it.
+and no constrained input moves risk against the direction ``docs/features.md`` gives it
+(reasons name the others only on their risk side).
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ import numpy.typing as npt
 from scipy.optimize import minimize
 
 from riskscore.features import FEATURE_NAMES, FEATURES, FeatureTable, feature_index
-from riskscore.model.training import MODEL_INPUTS, TREE_PARAMS, fit_risk_model
+from riskscore.model.training import (
+    MODEL_INPUTS,
+    TREE_PARAMS,
+    fit_risk_model,
+    monotone_constraints,
+)
 
 __all__ = ["CANDIDATES", "Candidate"]
 
@@ -111,7 +117,7 @@ def _fit_lightgbm(names: Sequence[str], monotone: bool, additive: bool) -> Calla
         cols = _columns(names)
         extra: dict[str, Any] = {}
         if monotone:
-            extra["monotone_constraints"] = [_SPECS[n].direction for n in names]
+            extra["monotone_constraints"] = monotone_constraints(names)
         if additive:
             extra["interaction_constraints"] = [[j] for j in range(len(names))]
         model = LGBMClassifier(random_state=seed, **TREE_PARAMS, **extra)
@@ -163,7 +169,8 @@ CANDIDATES: Final[tuple[Candidate, ...]] = (
     ),
     Candidate(
         "monotone_boosted_trees",
-        "gradient-boosted trees, monotone in every behavioural input (the default's family)",
+        "gradient-boosted trees, monotone in every behavioural input whose meaning does not "
+        "depend on context (the default's family)",
         True,
         "",
         _fit_default,

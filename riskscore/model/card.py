@@ -75,12 +75,16 @@ def _robustness(result: Mapping[str, Any]) -> list[str]:
         "",
         "Unconstrained trees rank best on these worlds, which come from the same generator "
         "as the training worlds. They are not eligible: nothing stops them from learning "
-        "that generator's shape (a conversation's length, a night share so high that only "
-        "teenagers reach it) and turning a risk-raising signal against a child in a world "
-        "shaped otherwise. The monotone trees give up that margin on our own worlds to keep "
-        "every signal pointing the way `docs/features.md` says, and to keep reasons that "
-        "name something present. The worst-world targets the project set (PR-AUC 0.6 worst, "
-        "0.85 median) are not met by any eligible candidate: see Limitations.",
+        "that generator's shape (a conversation's length, the number of minors a busy adult "
+        "contacts) and turning a risk-raising signal such as a link to another app against "
+        "a child in a world shaped otherwise; among the vignettes they miss a serial "
+        "approach and alert benign ones. The shipped trees are monotone in every "
+        "behavioural input whose meaning holds in any context and free in the five whose "
+        "meaning depends on who the participants are (`docs/features.md`); with all of them "
+        "constrained the worst unseen world's PR-AUC was 0.37 and the median 0.81. The "
+        "targets the project set (PR-AUC 0.6 worst, 0.85 median) are met on the 30 worlds "
+        "that chose the model; on 30 further worlds used for no choice they are not (see "
+        "Limitations).",
     ]
     summary = result["unseen"]["summary"]
     stress = result["stress"]["worlds"]
@@ -146,8 +150,13 @@ def render_model_card(
         "",
         ", ".join(f"`{name}`" for name in metadata.get("inputs", [])) + ".",
         "",
-        "Every behavioural input can only raise risk (monotone constraints); ages are free,",
-        "because whether an age raises risk depends on the other participant's. Volume",
+        "Behavioural inputs can only raise risk (monotone constraints), except those whose",
+        "meaning depends on who the participants are: "
+        + ", ".join(f"`{name}`" for name in metadata.get("unconstrained_inputs", []))
+        + "; those are",
+        "still named as reasons only when their value is on the risk side of the no-signal",
+        "reference. Ages are free, because whether an age raises risk depends on the other",
+        "participant's. Volume",
         "(`n_events`, `span_hours`, `recent_rate_per_day`) is not an input: no conversation is",
         "scored for being long. Probabilities are calibrated by Platt scaling on out-of-fold",
         "margins (folds grouped by adult account) and shifted to a prevalence of",
@@ -185,13 +194,16 @@ def render_model_card(
         "- Quiet grooming (by day, on one channel, with no link to another app and no declared",
         "  age) leaves almost no trace in metadata; the `quiet_groomers` stress world shows it,",
         "  and so does a platform that records only messages (`minimal_platform`).",
-        "- The worst unseen worlds are those where slow grooming dominates and many ages are",
-        "  unknown: an account of unknown age talking to a teenager at night on a private",
-        "  channel is most often another teenager. Known misses among the public vignettes",
-        "  (`tests/test_vignettes.py`, `KNOWN_MISSES`): an account of unknown age moving a",
-        "  13-year-old off-platform (g04) or pursuing a 15-year-old (g06), a persistent adult",
-        "  without night-time private contact (g11) and a 19-year-old with a 13-year-old (g13)",
-        "  get no alert; three urgent cases get a review alert.",
+        "- Worlds differ more than models: on 30 further drawn worlds used for no choice",
+        "  (`riskscore evaluate --worlds 30 --first-world 30 --seed 1`) the shipped model's",
+        "  PR-AUC has a median of 0.79 and a worst of 0.39. The worst worlds are those where",
+        "  slow grooming dominates and many ages are unknown: an account of unknown age",
+        "  talking to a teenager at night on a private channel is most often another",
+        "  teenager. Known misses among the public vignettes (`tests/test_vignettes.py`,",
+        "  `KNOWN_MISSES`): an account of unknown age moving a 13-year-old off-platform",
+        "  within the hour (g04) or pursuing a 15-year-old at night (g06), and a persistent",
+        "  adult writing to a 14-year-old by day without a move to a private channel (g11),",
+        "  get no alert with the default policy.",
         "- Adults who meet strangers and move to encrypted apps within minutes look like fast",
         "  grooming when their ages are unknown (`fast_adult_romance`: the most alerts of any",
         "  stress world). Two known adults never alert (the policy's guard).",

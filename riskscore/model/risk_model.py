@@ -4,11 +4,15 @@ exact reasons measured against a conversation that shows no signal.
 Why this model (the comparison is in ``models/default/MODEL_CARD.md``): it was chosen
 by its *worst* world among the candidates of ``benchmarks/robustness.py``. Trees let
 signals combine (night-time contact matters when an adult talks to a child, not
-between two teenagers), monotone constraints keep every behavioural feature pointing
-the way ``docs/features.md`` says it signals risk (more night-time contact can never
-lower risk), and pure volume (length, span, rate) is not an input, so no conversation
+between two teenagers), monotone constraints keep the behavioural features whose
+meaning does not depend on context pointing the way ``docs/features.md`` says they
+signal risk (more contact on external apps can never lower risk), and pure volume
+(length, span, rate) is not an input, so no conversation
 is alerted for being long. Reasons are exact Shapley values against the reference
-conversation (:mod:`riskscore.model.trees`), so a reason is always something present.
+conversation (:mod:`riskscore.model.trees`), so a reason is always something present;
+a feature is named as a reason only when its value is on the risk side of its reference
+(an unconstrained input such as night-time share may raise risk in some contexts at low
+values, and "little night-time contact" is not a reason a moderator can act on).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.exceptions import ModelIntegrityError, SchemaError
-from riskscore.features import FeatureTable, extract_features, feature_index
+from riskscore.features import FEATURES, FeatureTable, extract_features, feature_index
 from riskscore.model.calibration import Platt
 from riskscore.model.trees import TreeEnsemble
 from riskscore.scores import ScoreTable, top_reasons
@@ -68,6 +72,8 @@ class RiskModel:
                 f"the model reads a feature this riskscore does not compute: {exc}"
             ) from exc
         self._reference_margin = float(self.trees.margins(self.trees.reference[None, :])[0])
+        directions = {spec.name: spec.direction for spec in FEATURES}
+        self._direction = np.array([directions[n] for n in trees.feature_names], dtype=np.float64)
 
     def __repr__(self) -> str:
         return (
@@ -122,6 +128,15 @@ class RiskModel:
         out: FloatArray = shapley * -self.calibration.a
         return out
 
+    def reason_contributions(self, inputs: FloatArray) -> FloatArray:
+        """:meth:`contributions` of model inputs (shape (n, n_inputs)), set to 0 where a
+        feature's value is not on the risk side of its reference, so that it is never
+        shown as a reason there (features with no fixed direction, the ages, keep theirs)."""
+        contributions = self.contributions(inputs)
+        side = np.sign(inputs - self.trees.reference) * self._direction
+        contributions[(self._direction != 0) & ~(side > 0)] = 0.0
+        return contributions
+
     def score(
         self, messages: object, *, n_reasons: int = 3, reasons_above: float = DEFAULT_REASONS_ABOVE
     ) -> ScoreTable:
@@ -157,7 +172,7 @@ class RiskModel:
         contributions = np.zeros_like(inputs)
         explain = np.flatnonzero(risk >= reasons_above)
         if len(explain):
-            contributions[explain] = self.trees.contributions(inputs[explain]) * -self.calibration.a
+            contributions[explain] = self.reason_contributions(inputs[explain])
         idx, val, contrib = top_reasons(contributions, inputs, n_reasons)
         return ScoreTable(
             conversation_id=features.conversation_id,

@@ -93,14 +93,13 @@ def check_bands(bands: tuple[AgeBand, ...]) -> None:
             )
 
 
-# Numbers chosen in docs/policy.md; to be re-set from the robustness benchmark (issue 13).
 #: The shipped thresholds: about 800 review and 100 urgent alerts per million benign
 #: conversations in the median unseen world of ``benchmarks/robustness.py`` (see
 #: ``docs/policy.md`` for how they were set: ``riskscore.robustness.policy_for_volume``).
 DEFAULT_BANDS = (
-    AgeBand("under 13", 0.0, 13.0, review=0.244, urgent=0.683),
-    AgeBand("13-15", 13.0, 16.0, review=0.393, urgent=0.811),
-    AgeBand("16-17", 16.0, 18.0, review=0.564, urgent=0.896),
-    AgeBand("18+", 18.0, math.inf, review=0.721, urgent=0.945),
+    AgeBand("under 13", 0.0, 13.0, review=0.27, urgent=0.816),
+    AgeBand("13-15", 13.0, 16.0, review=0.426, urgent=0.899),
+    AgeBand("16-17", 16.0, 18.0, review=0.597, urgent=0.947),
+    AgeBand("18+", 18.0, math.inf, review=0.748, urgent=0.973),
 )
-DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.393, urgent=0.811)
+DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.426, urgent=0.899)
