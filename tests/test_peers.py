@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pytest
 
 import riskscore as rs
-from riskscore.schema import CHANNEL_NAMES, EVENT_NAMES
+from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 

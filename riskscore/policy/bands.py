@@ -96,7 +96,7 @@ def check_bands(bands: tuple[AgeBand, ...]) -> None:
 # Numbers chosen in docs/policy.md; to be re-set from the robustness benchmark (issue 13).
 #: The shipped thresholds: about 800 review and 100 urgent alerts per million benign
 #: conversations in the median unseen world of ``benchmarks/robustness.py`` (see
-#: ``docs/policy.md`` for how they were set: ``riskscore.robustness.policy_for_volume``).
+#: ``docs/policy.md`` for how they were set: ``riskscore.evaluation.robustness.policy_for_volume``).
 DEFAULT_BANDS = (
     AgeBand("under 13", 0.0, 13.0, review=0.244, urgent=0.683),
     AgeBand("13-15", 13.0, 16.0, review=0.393, urgent=0.811),
