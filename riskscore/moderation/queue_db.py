@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+import riskscore.io.sqlite as sqlite
+from riskscore.io.sqlite import retry
 from riskscore.moderation.cases import QueueItem
 
 T = TypeVar("T")
@@ -73,8 +75,6 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
 
-_RETRIES = 20
-
 
 def encode_id(value: Any) -> str:
     """An account or conversation id as stored: JSON, so ``7`` and ``"7"`` stay distinct."""
@@ -91,13 +91,10 @@ def decode_id(text: str) -> Any:
 
 
 def connect(path: Path, timeout_s: float) -> sqlite3.Connection:
-    """Open (and create if needed) a queue database in WAL mode."""
-    con = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+    """Open (and create if needed, mode 0600) a queue database in WAL mode."""
+    con = sqlite.connect(path, timeout_s=timeout_s)
     con.row_factory = sqlite3.Row
-    con.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
     con.execute("PRAGMA foreign_keys = ON")
-    _retry(lambda: con.execute("PRAGMA journal_mode = WAL"))
-    con.execute("PRAGMA synchronous = NORMAL")
 
     script = (
         f"BEGIN IMMEDIATE;{_SCHEMA}"
@@ -113,7 +110,7 @@ def connect(path: Path, timeout_s: float) -> sqlite3.Connection:
                 con.execute("ROLLBACK")
             raise
 
-    _retry(create)
+    retry(create)
     found = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if found is None or int(found[0]) != SCHEMA_VERSION:
         con.close()
@@ -122,22 +119,6 @@ def connect(path: Path, timeout_s: float) -> sqlite3.Connection:
             f"this riskscore reads version {SCHEMA_VERSION}"
         )
     return con
-
-
-def _is_lock(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
-
-def _retry(fn: Callable[[], T]) -> T:
-    for attempt in range(_RETRIES):
-        try:
-            return fn()
-        except sqlite3.OperationalError as exc:
-            if not _is_lock(exc) or attempt == _RETRIES - 1:
-                raise
-            time.sleep(min(0.01 * 2**attempt, 1.0))
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def write(con: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -153,7 +134,7 @@ def write(con: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
         con.execute("COMMIT")
         return result
 
-    return _retry(attempt)
+    return retry(attempt)
 
 
 def audit(

@@ -1,6 +1,7 @@
 """SQLite checkpoints of an online scorer's state (private).
 
-One file, WAL journal, one transaction per checkpoint: a process killed while
+One file (created 0600, WAL journal, busy timeout: :func:`riskscore.io.sqlite.connect`),
+one transaction per checkpoint: a process killed while
 writing leaves the previous checkpoint intact. Nothing is pickled; every row
 holds JSON, so restoring runs no code from the file. Layout (``SCHEMA_VERSION``):
 
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import riskscore.io.sqlite as sqlite
 from riskscore.exceptions import RiskscoreError
 
 FORMAT = "riskscore-online-checkpoint"
@@ -54,15 +56,11 @@ _dumps = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
 _loads = json.JSONDecoder().decode
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    con = sqlite3.connect(path, isolation_level=None)
+def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
     try:
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=FULL")
+        return sqlite.connect(path, create=create, synchronous="FULL")
     except sqlite3.DatabaseError as exc:
-        con.close()
         raise RiskscoreError(f"{path} is not a riskscore online checkpoint: {exc}") from exc
-    return con
 
 
 def write(
@@ -73,7 +71,7 @@ def write(
 ) -> None:
     """Replace the checkpoint at ``path`` with this state, in one transaction."""
     target = Path(path)
-    con = _connect(target)
+    con = _connect(target, create=True)
     try:
         con.execute("BEGIN IMMEDIATE")
         try:
@@ -134,7 +132,7 @@ def read(path: str | os.PathLike[str]) -> Snapshot:
     source = Path(path)
     if not source.is_file():
         raise FileNotFoundError(f"no checkpoint at {source}")
-    con = _connect(source)
+    con = _connect(source, create=False)
     try:
         con.execute("BEGIN")
         meta = _check_format(con, source, allow_empty=False)
