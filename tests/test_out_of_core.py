@@ -36,7 +36,7 @@ def _write(table: pa.Table, path: Path) -> Path:
 
 def _assert_same_as_in_memory(
     path: Path, out: Path, model: rs.RiskModel, chunk_rows: int
-) -> rs.out_of_core.OutOfCoreResult:
+) -> rs.batch.out_of_core.OutOfCoreResult:
     expected = model.score(rs.read_messages(path))
     result = score_parquet(path, out, model=model, chunk_rows=chunk_rows)
     assert result.n_chunks > 1
