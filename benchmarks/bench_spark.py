@@ -1,4 +1,4 @@
-"""Spark scoring throughput: ``riskscore.spark.score_events`` on ``local[2]`` against
+"""Spark scoring throughput: ``riskscore.integrations.spark.score_events`` on ``local[2]`` against
 single-machine ``model.score`` on the same 2 cores and the same events.
 
 Events are generated (seeded) into one Parquet file. Both paths read that file and
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 import riskscore as rs
-from riskscore import spark as rs_spark
+import riskscore.integrations.spark as rs_spark
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -33,17 +33,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine
 
 import riskscore as rs
-from riskscore.model.bundle import default_model_dir, rewrite_model_card
-from riskscore.model.candidates import CANDIDATES
-from riskscore.model.card import render_model_card
-from riskscore.model.recipe import WorldsRecipe
-from riskscore.robustness import (
+from riskscore.evaluation.robustness import (
     RobustnessReport,
     evaluate_samples,
     policy_for_volume,
     unseen_worlds,
     world_samples,
 )
+from riskscore.model.bundle import default_model_dir, rewrite_model_card
+from riskscore.model.candidates import CANDIDATES
+from riskscore.model.card import render_model_card
+from riskscore.model.recipe import WorldsRecipe
 from riskscore.synthetic import STRESS_WORLDS, World, generate
 from riskscore.vignettes import load_vignettes
 

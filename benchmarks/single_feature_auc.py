@@ -32,7 +32,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import riskscore as rs
-from riskscore.schema import Channel
+from riskscore.io.schema import Channel
 
 RESULTS = Path(__file__).parent / "results" / "single_feature_auc.json"
 

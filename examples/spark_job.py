@@ -18,7 +18,13 @@ from collections.abc import Sequence
 from pyspark.sql import SparkSession
 
 import riskscore as rs
-from riskscore.spark import DEFAULT_BLOCK_EVENTS, alerts, read_events, score_events, write_scores
+from riskscore.integrations.spark import (
+    DEFAULT_BLOCK_EVENTS,
+    alerts,
+    read_events,
+    score_events,
+    write_scores,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

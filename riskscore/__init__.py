@@ -3,9 +3,16 @@
 riskscore reads message metadata (ages, timing, channels, who contacts whom,
 blocks and reports), never message content. A score is a reason for a human
 moderator to look, never an automatic verdict.
+
+Subpackages, each importing only those listed before it: :mod:`~riskscore.io`,
+:mod:`~riskscore.features`, :mod:`~riskscore.model`, :mod:`~riskscore.policy`,
+:mod:`~riskscore.online` and :mod:`~riskscore.batch`, :mod:`~riskscore.evaluation`,
+:mod:`~riskscore.moderation`, :mod:`~riskscore.integrations`, :mod:`~riskscore.cli`
+(:mod:`~riskscore.synthetic` and :mod:`~riskscore.vignettes` generate and describe data).
 """
 
 from riskscore import model, synthetic
+from riskscore._version import __version__
 from riskscore.evaluation import EvaluationReport, evaluate
 from riskscore.exceptions import ModelIntegrityError, NotFittedError, RiskscoreError, SchemaError
 from riskscore.features import (
@@ -16,17 +23,21 @@ from riskscore.features import (
     extract_account_features,
     extract_features,
 )
-from riskscore.io import read_messages, write_messages
-from riskscore.messages import MessageTable, Quarantine
+from riskscore.io import MessageTable, Quarantine, read_messages, write_messages
+from riskscore.io.schema import SCHEMA_VERSION, Channel, EventType
 from riskscore.model import RiskModel, load_model, save_model, train
+from riskscore.model.scores import Reason, ScoreTable
+from riskscore.moderation import (
+    Case,
+    Outcome,
+    PriorityWeights,
+    ReviewQueue,
+    TransparencyReport,
+    UserReport,
+    transparency_report,
+)
 from riskscore.online import OnlineScorer
 from riskscore.policy import AgeBand, Alert, AlertPolicy, PolicyFileError, Tier
-from riskscore.queue import Case, Outcome, PriorityWeights, ReviewQueue, UserReport
-from riskscore.schema import SCHEMA_VERSION, Channel, EventType
-from riskscore.scores import Reason, ScoreTable
-from riskscore.transparency import TransparencyReport, transparency_report
-
-__version__ = "0.1.0"
 
 __all__ = [
     "FEATURES",

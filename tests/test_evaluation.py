@@ -13,10 +13,10 @@ from _models import counting_model
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 import riskscore as rs
-from riskscore import _evaluation_metrics as em
-from riskscore._evaluation_replay import latency_penalty, replay
+import riskscore.evaluation.metrics as em
 from riskscore.cli import main
 from riskscore.evaluation import DEFAULT_LATENCY_P, EvaluationReport
+from riskscore.evaluation.replay import latency_penalty, replay
 
 
 @pytest.fixture(scope="module")

@@ -29,13 +29,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import riskscore as rs
-from riskscore import _threads
+import riskscore.io.threads as _threads
 from riskscore._docs import generated_section
-from riskscore._tables import conversation_parts
 from riskscore.features import FeatureTable, extract_features, kernel
 from riskscore.features.batch import _PART_EVENTS
 from riskscore.features.docs import SECTION, feature_tables, update_features_doc
 from riskscore.features.registry import FEATURE_NAMES, FEATURES
+from riskscore.io.chunks import conversation_parts
 
 Event = dict[str, object]
 

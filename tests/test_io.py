@@ -1,4 +1,4 @@
-"""Tests for :func:`riskscore.read_messages` (riskscore/io.py).
+"""Tests for :func:`riskscore.read_messages` (riskscore/io/).
 
 All events are synthetic. Timestamps are built from ``T0`` = 2024-05-01T00:00:00Z
 so that expected UTC epochs can be checked by hand.
@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import riskscore as rs
-from riskscore.schema import Channel, EventType
+from riskscore.io.schema import Channel, EventType
 
 Events = dict[str, list[Any]]
 
@@ -783,7 +783,7 @@ def _many_bad_cells(n: int = 600, seed: int = 3) -> dict[str, list[object]]:
 def test_checks_on_two_threads_report_each_rows_first_problem_in_check_order(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from riskscore import _threads
+    import riskscore.io.threads as _threads
 
     events = _many_bad_cells()
     inline = rs.read_messages(events, errors="quarantine")

@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import riskscore as rs
-from riskscore._arrow_io import _nan_to_null
+from riskscore.batch.out_of_core import _batches, iter_conversation_chunks, score_parquet
 from riskscore.cli import main
 from riskscore.features.accounts import account_parts, tallies_from_parts
-from riskscore.out_of_core import _batches, iter_conversation_chunks, score_parquet
+from riskscore.io.arrow import _nan_to_null
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def _write(table: pa.Table, path: Path) -> Path:
 
 def _assert_same_as_in_memory(
     path: Path, out: Path, model: rs.RiskModel, chunk_rows: int
-) -> rs.out_of_core.OutOfCoreResult:
+) -> rs.batch.out_of_core.OutOfCoreResult:
     expected = model.score(rs.read_messages(path))
     result = score_parquet(path, out, model=model, chunk_rows=chunk_rows)
     assert result.n_chunks > 1
@@ -165,7 +165,7 @@ def test_two_threads_give_the_one_thread_features(
     events: pa.Table, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # big tables are featurized on two threads (the chunks of out-of-core scoring are big)
-    from riskscore import _threads
+    import riskscore.io.threads as _threads
 
     msgs = rs.read_messages(events)
     one = rs.extract_features(msgs)

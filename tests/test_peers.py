@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pytest
 
 import riskscore as rs
-from riskscore.schema import CHANNEL_NAMES, EVENT_NAMES
+from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
@@ -125,7 +125,7 @@ def _hand_written(first_conversation: int, first_account: int) -> dict[str, list
             (120, 1, 30.0, 12.0, "ephemeral", "media", 765),
         ],
     ]
-    out: dict[str, list[Any]] = {name: [] for name in rs.schema.SCHEMA_COLUMNS}
+    out: dict[str, list[Any]] = {name: [] for name in rs.io.schema.SCHEMA_COLUMNS}
     for k, case in enumerate(cases):
         initiator, responder = first_account + 2 * k, first_account + 2 * k + 1
         for dt, from_initiator, s_age, r_age, channel, event, tz in case:

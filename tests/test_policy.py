@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import riskscore as rs
+from riskscore.model.scores import ScoreTable
 from riskscore.policy import AgeBand, AlertPolicy, Guards, PolicyFileError, Tier
-from riskscore.scores import ScoreTable
 
 NAN = math.nan
 ROOT = Path(__file__).resolve().parents[1]

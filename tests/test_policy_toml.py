@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import riskscore as rs
-from riskscore._policy_check import check_policy
 from riskscore.cli import main
+from riskscore.evaluation.policy_check import check_policy
 from riskscore.integrations._synapse_config import SynapseConfigError
 from riskscore.integrations._synapse_config import parse as parse_synapse
 from riskscore.policy import FORMAT_VERSION, AlertPolicy, Guards, PolicyFileError

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from riskscore.policy import Alert, Tier
-from riskscore.queue import (
+from riskscore.moderation import (
     Outcome,
     PriorityWeights,
     QueueError,
     ReviewQueue,
     UserReport,
 )
+from riskscore.policy import Alert, Tier
 
 T0 = 1_767_225_600
 

@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import average_precision_score
 
 import riskscore as rs
-from riskscore.robustness import (
+from riskscore.evaluation.robustness import (
     EVALUATION_WORLD_SEEDS,
     LOOKALIKES,
     evaluate_samples,

@@ -1,4 +1,4 @@
-"""riskscore.spark: parity with single-machine scoring on a local Spark session.
+"""riskscore.integrations.spark: parity with single-machine scoring on a local Spark session.
 
 The Spark tests need a Java 17+ runtime; without one they are skipped with a
 message saying what to install. The block tests at the top need no Java.
@@ -21,15 +21,15 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
 import riskscore as rs
-from riskscore import spark as rs_spark
-from riskscore._spark_partition import (
+import riskscore.integrations.spark as rs_spark
+from riskscore.features import ACCOUNT_SLOTS, extract_account_features, extract_features
+from riskscore.integrations._spark_partition import (
     ACCOUNT,
     TallySpec,
     key_blocks,
     parts_partition,
     tallies_partition,
 )
-from riskscore.features import ACCOUNT_SLOTS, extract_account_features, extract_features
 
 ROOT = Path(__file__).resolve().parents[1]
 JAVA_MISSING = (

@@ -23,7 +23,7 @@ from riskscore.integrations._synapse_config import SynapseConfigError, parse
 from riskscore.integrations._synapse_harness import Homeserver
 from riskscore.integrations._synapse_mapping import EventTranslator, RoomStore, conversation_id
 from riskscore.integrations.synapse import RiskscoreModule
-from riskscore.queue import ReviewQueue
+from riskscore.moderation.queue import ReviewQueue
 
 MODULE = "riskscore.integrations.synapse.RiskscoreModule"
 

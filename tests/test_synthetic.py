@@ -20,8 +20,8 @@ from sklearn.metrics import roc_auc_score
 import riskscore as rs
 from riskscore._docs import generated_section
 from riskscore.io import read_messages
-from riskscore.messages import MessageTable
-from riskscore.schema import Channel, EventType
+from riskscore.io.messages import MessageTable
+from riskscore.io.schema import Channel, EventType
 from riskscore.synthetic import (
     BENIGN_MIX,
     DEFAULT_START,

@@ -1,6 +1,6 @@
-"""Tests for the table building blocks of riskscore/_tables.py and for featurizing a
-table in parts (riskscore/features/batch.py): the parts must give exactly what one pass
-gives."""
+"""Tests for the table building blocks of riskscore/io/messages.py and riskscore/io/chunks.py
+and for featurizing a table in parts (riskscore/features/batch.py): the parts must give
+exactly what one pass gives."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import pytest
 
 import riskscore as rs
 import riskscore.features.batch as batch_module
-from riskscore import _threads
-from riskscore._segments import spread
-from riskscore._tables import conversation_parts, factorize, slice_conversations
+import riskscore.io.threads as _threads
+from riskscore.io.chunks import conversation_parts, slice_conversations
+from riskscore.io.messages import factorize
+from riskscore.io.segments import spread
 
 
 def _synthetic(n_conversations: int = 300, seed: int = 5) -> rs.MessageTable:

@@ -9,15 +9,15 @@ import pytest
 
 import riskscore as rs
 from riskscore.cli import main
-from riskscore.moderation_sim import (
+from riskscore.moderation import ReviewQueue, UserReport
+from riskscore.moderation.simulation import (
     ModeratorModel,
     SimulatedMonth,
     simulate_moderation,
     simulate_month,
 )
+from riskscore.moderation.transparency import pseudonymise, transparency_report
 from riskscore.policy import Alert, Tier
-from riskscore.queue import ReviewQueue, UserReport
-from riskscore.transparency import pseudonymise, transparency_report
 
 KEY = b"test-key-not-secret"
 T0 = 1_767_225_600

@@ -1,13 +1,13 @@
 """Integer codes of schema v1 events and channels, for the vectorized peers.
 
-Plain ints (not the :mod:`riskscore.schema` enums) for use in array expressions; the
+Plain ints (not the :mod:`riskscore.io.schema` enums) for use in array expressions; the
 values follow ``EventType`` and ``Channel``, which are also the orders of
 ``EVENT_NAMES`` and ``CHANNEL_NAMES`` that the peers' categorical codes follow.
 """
 
 from __future__ import annotations
 
-from riskscore.schema import Channel, EventType
+from riskscore.io.schema import Channel, EventType
 
 MESSAGE = int(EventType.MESSAGE)
 REQUEST = int(EventType.CONTACT_REQUEST)

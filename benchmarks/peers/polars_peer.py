@@ -44,7 +44,7 @@ from riskscore.features.registry import (
     TAU_SECURE_MOVE_S,
     TAU_SHORT_S,
 )
-from riskscore.schema import CHANNEL_NAMES, EVENT_NAMES, MINOR_AGE
+from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES, MINOR_AGE
 
 from ._codes import ACCEPT, BLOCK, EPHEMERAL, EXTERNAL, MEDIA, MESSAGE, REPORT, REQUEST
 

@@ -27,7 +27,7 @@ from riskscore.features.registry import (
     TAU_SECURE_MOVE_S,
     TAU_SHORT_S,
 )
-from riskscore.schema import MINOR_AGE
+from riskscore.io.schema import MINOR_AGE
 
 COMMUNICATION = {"message", "media"}
 CONTACT = {"message", "media", "contact_request"}

@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.features.kernel import ACCOUNT_SLOTS, N_ACCOUNT_SLOTS
-from riskscore.messages import MessageTable
-from riskscore.schema import MINOR_AGE, Channel, EventType
+from riskscore.io.messages import MessageTable
+from riskscore.io.schema import MINOR_AGE, Channel, EventType
 
 __all__ = [
     "AccountFeatures",

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from riskscore._tables import conversation_parts
-from riskscore._threads import executor_for
 from riskscore.exceptions import SchemaError
 from riskscore.features.accounts import AccountFeatures, account_tallies
 from riskscore.features.kernel import run_conversations
 from riskscore.features.registry import FEATURE_NAMES
 from riskscore.features.table import FeatureTable
 from riskscore.io import read_messages
+from riskscore.io.chunks import conversation_parts
+from riskscore.io.threads import executor_for
 
 __all__ = ["extract_account_features", "extract_features"]
 

@@ -34,7 +34,7 @@ from riskscore.features.registry import (
     TAU_SHORT_S,
     feature_index,
 )
-from riskscore.schema import MINOR_AGE, Channel, EventType
+from riskscore.io.schema import MINOR_AGE, Channel, EventType
 
 __all__ = [
     "ACCOUNT_SLOTS",

@@ -11,11 +11,11 @@ from __future__ import annotations
 import csv
 import importlib
 import math
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+import riskscore.io.sqlite as sqlite
 from riskscore.integrations._synapse_config import AgeSourceConfig, SynapseConfigError
 
 __all__ = ["AgeSource", "Profile", "make_age_source"]
@@ -117,7 +117,7 @@ class _SqliteLookup:
     """An SQLite table ``(user_id, age[, tz_offset_min])``, queried read-only per lookup."""
 
     def __init__(self, path: Path, table: str) -> None:
-        self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._conn = sqlite.connect(path, read_only=True, check_same_thread=False)
         columns = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
         if not {"user_id", "age"} <= columns:
             raise SynapseConfigError(

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from riskscore.io.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
 from riskscore.policy import AlertPolicy, PolicyFileError
-from riskscore.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
 
 __all__ = [
     "AgeSourceConfig",

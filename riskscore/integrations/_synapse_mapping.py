@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol
 
+import riskscore.io.sqlite as sqlite
 from riskscore.integrations._synapse_ages import AgeSource, Profile
 
 __all__ = [
@@ -110,11 +110,9 @@ class RoomStore:
     """
 
     def __init__(self, path: str | Path) -> None:
-        self._conn = sqlite3.connect(str(path), check_same_thread=False)
         # WAL with synchronous=NORMAL: a commit survives a crash of the server process
         # without an fsync per write (only a power loss can undo the last commits).
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn = sqlite.connect(path, autocommit=False, check_same_thread=False)
         self._conn.executescript(
             """
             CREATE TABLE IF NOT EXISTS rooms (

@@ -47,11 +47,11 @@ from riskscore.features import FEATURE_NAMES
 from riskscore.integrations._synapse_ages import AgeSource, make_age_source
 from riskscore.integrations._synapse_config import SynapseConfig, SynapseConfigError, parse
 from riskscore.integrations._synapse_mapping import ConversationRooms, EventTranslator, RoomStore
+from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.model import RiskModel, load_model
+from riskscore.moderation.queue import ReviewQueue
 from riskscore.online import OnlineScorer
 from riskscore.policy import Alert
-from riskscore.queue import ReviewQueue
-from riskscore.schema import CHANNEL_NAMES
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorCore

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from riskscore.exceptions import ModelIntegrityError
+from riskscore.io.schema import SCHEMA_VERSION
 from riskscore.model.card import render_model_card
 from riskscore.model.risk_model import RiskModel
-from riskscore.schema import SCHEMA_VERSION
 
 __all__ = [
     "FORMAT_VERSION",

@@ -26,8 +26,8 @@ import numpy.typing as npt
 from riskscore.exceptions import ModelIntegrityError, SchemaError
 from riskscore.features import FEATURES, FeatureTable, extract_features, feature_index
 from riskscore.model.calibration import Platt
+from riskscore.model.scores import ScoreTable, top_reasons
 from riskscore.model.trees import TreeEnsemble
-from riskscore.scores import ScoreTable, top_reasons
 
 __all__ = ["MODEL_KIND", "RiskModel"]
 

@@ -31,8 +31,8 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from riskscore._threads import executor_for
 from riskscore.exceptions import ModelIntegrityError
+from riskscore.io.threads import executor_for
 
 __all__ = ["TreeEnsemble", "walk"]
 
@@ -49,7 +49,7 @@ ZERO_THRESHOLD: Final = 1e-35
 #: Deepest tree accepted (the reasons' path stack is this deep).
 MAX_DEPTH: Final = 64
 #: Batch scoring: rows per part on the worker threads, and the events a row stands for when
-#: deciding whether a table is large enough for threads (``riskscore._threads``).
+#: deciding whether a table is large enough for threads (``riskscore.io.threads``).
 _ROWS_PER_PART: Final = 10_000
 _EVENTS_PER_ROW: Final = 40
 

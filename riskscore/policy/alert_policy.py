@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore.model.scores import ScoreTable
 from riskscore.policy.alerts import Alert, _plain
 from riskscore.policy.bands import DEFAULT_BANDS, DEFAULT_UNKNOWN, AgeBand, Tier, check_bands
 from riskscore.policy.errors import PolicyFileError
@@ -26,7 +27,6 @@ from riskscore.policy.files import read as read_toml
 from riskscore.policy.guards import Guards
 from riskscore.policy.rule import CompiledRule, compile_rule
 from riskscore.policy.validate import FORMAT_VERSION, parse
-from riskscore.scores import ScoreTable
 
 __all__ = ["AlertPolicy"]
 

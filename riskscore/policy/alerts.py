@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from riskscore.model.scores import Reason
 from riskscore.policy.bands import Tier
-from riskscore.scores import Reason
 
 __all__ = ["Alert"]
 

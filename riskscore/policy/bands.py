@@ -95,7 +95,7 @@ def check_bands(bands: tuple[AgeBand, ...]) -> None:
 
 #: The shipped thresholds: about 800 review and 100 urgent alerts per million benign
 #: conversations in the median unseen world of ``benchmarks/robustness.py`` (see
-#: ``docs/policy.md`` for how they were set: ``riskscore.robustness.policy_for_volume``).
+#: ``docs/policy.md`` for how they were set: ``riskscore.evaluation.robustness.policy_for_volume``).
 DEFAULT_BANDS = (
     AgeBand("under 13", 0.0, 13.0, review=0.27, urgent=0.816),
     AgeBand("13-15", 13.0, 16.0, review=0.426, urgent=0.899),

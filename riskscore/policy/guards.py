@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from riskscore.schema import MINOR_AGE
+from riskscore.io.schema import MINOR_AGE
 
 __all__ = ["ADULT_AGE", "Guards"]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.schema import Channel
+from riskscore.io.schema import Channel
 from riskscore.synthetic.world import World
 
 IntArray = npt.NDArray[np.int64]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from riskscore.io import read_messages, write_messages
-from riskscore.messages import MessageTable
+from riskscore.io.messages import MessageTable
 from riskscore.synthetic.labels import Labels
 
 __all__ = ["SyntheticData"]

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.schema import Channel, EventType
+from riskscore.io.schema import Channel, EventType
 from riskscore.synthetic.accounts import Accounts
 from riskscore.synthetic.conversations import DAY_S, HOUR_S, Plan
 from riskscore.synthetic.world import Platform

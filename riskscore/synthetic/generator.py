@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.io import read_messages
-from riskscore.schema import CHANNEL_NAMES, EVENT_NAMES, MAX_TIMESTAMP
+from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES, MAX_TIMESTAMP
 from riskscore.synthetic.accounts import assign_accounts
 from riskscore.synthetic.conversations import DAY_S, HOUR_S, plan_conversations
 from riskscore.synthetic.data import SyntheticData

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from riskscore.schema import CHANNEL_NAMES
+from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.synthetic.world import BENIGN_SCENARIOS, GROOMING_SCENARIOS, World
 
 __all__ = ["NUISANCES", "Nuisance", "draw_world", "nuisance_table"]

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-from riskscore.schema import CHANNEL_NAMES, MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
+from riskscore.io.schema import CHANNEL_NAMES, MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
 
 __all__ = ["BENIGN_SCENARIOS", "GROOMING_SCENARIOS", "Platform", "ScenarioProfile", "World"]
 

@@ -74,7 +74,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.exceptions import RiskscoreError
-from riskscore.schema import (
+from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
     MAX_AGE,

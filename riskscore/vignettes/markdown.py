@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from riskscore.schema import CHANNEL_NAMES, EVENT_NAMES
+from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES
 from riskscore.vignettes.loader import Account, Vignette, load_vignettes
 
 __all__ = ["vignettes_markdown"]

@@ -1,0 +1,17 @@
+"""Batch scoring of files: events read, features, scores and alerts written.
+
+- :mod:`~riskscore.batch.score`: :func:`score_events`, a whole file in memory (``riskscore
+  score``), and the alerts table written beside the scores.
+- :mod:`~riskscore.batch.out_of_core`: :func:`score_parquet`, a Parquet file larger than
+  memory, read and scored in chunks at conversation boundaries with per-account state
+  merged over chunks.
+
+Above :mod:`riskscore.policy` and beside :mod:`riskscore.online`: it reads
+:mod:`riskscore.io`, :mod:`riskscore.features`, :mod:`riskscore.model` and
+:mod:`riskscore.policy`, nothing higher.
+"""
+
+from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
+from riskscore.batch.score import ScoreResult, alerts_table, score_events
+
+__all__ = ["DEFAULT_CHUNK_ROWS", "ScoreResult", "alerts_table", "score_events", "score_parquet"]

@@ -1,0 +1,82 @@
+"""``riskscore queue``: show the review queue (top cases, with reasons) and record a decision."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from riskscore.moderation.queue import ReviewQueue
+
+NAME = "queue"
+HELP = "show the top cases of a review queue, or record a moderator's decision"
+EXAMPLE = (
+    "examples:\n  riskscore queue --db queue.sqlite --top 10\n"
+    '  riskscore queue --db queue.sqlite --decide 1042 --outcome actioned --moderator "mod-7"\n'
+    "  riskscore queue --db queue.sqlite --decide '\"acct-9\"' --outcome escalated --moderator m2\n"
+    "ids are read as JSON when they parse (1042 is a number, '\"1042\"' a string), else as text"
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, required=True, help="the queue's SQLite file")
+    parser.add_argument("--top", type=int, default=10, help="cases to show")
+    parser.add_argument("--now", type=int, help="epoch seconds to rank at (default: now)")
+    parser.add_argument("--decide", metavar="ADULT_ID", help="record a decision on this case")
+    parser.add_argument(
+        "--outcome", choices=("actioned", "dismissed", "escalated"), help="the decision"
+    )
+    parser.add_argument("--moderator", help="who decided (kept in the audit log)")
+    parser.add_argument("--note", default="", help="note for the audit log (no message content)")
+
+
+def _parse_id(text: str) -> Any:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    return value if isinstance(value, (int, str)) and not isinstance(value, bool) else text
+
+
+def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    if not args.db.exists():
+        raise FileNotFoundError(f"no review queue at {args.db}")
+    now = int(time.time()) if args.now is None else args.now
+    with ReviewQueue(args.db) as queue:
+        decided = None
+        if args.decide is not None:
+            if args.outcome is None or not args.moderator:
+                raise ValueError("--decide needs --outcome and --moderator")
+            n = queue.decide(
+                _parse_id(args.decide),
+                args.outcome,
+                moderator=args.moderator,
+                at=now,
+                note=args.note,
+            )
+            decided = {"adult_id": _parse_id(args.decide), "outcome": args.outcome, "items": n}
+        cases = queue.cases(now=now)
+        return {
+            "now": now,
+            "open_items": len(queue),
+            "open_cases": len(cases),
+            "decided": decided,
+            "top": [c.to_dict() for c in cases[: max(args.top, 0)]],
+        }
+
+
+def render(result: dict[str, Any]) -> None:
+    if result["decided"] is not None:
+        d = result["decided"]
+        print(f"recorded: case {d['adult_id']!r} {d['outcome']} ({d['items']} items)\n")
+    print(f"{result['open_cases']} open cases ({result['open_items']} open items)")
+    for rank, case in enumerate(result["top"], start=1):
+        print(
+            f"\n#{rank} priority {case['priority']:.2f}  adult {case['adult_id']!r}: "
+            f"{len(case['children'])} children, {len(case['conversations'])} conversations, "
+            f"{len(case['items'])} items"
+        )
+        for reason in case["reasons"]:
+            print(f"     - {reason}")

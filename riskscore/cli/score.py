@@ -1,0 +1,176 @@
+"""``riskscore score``: score an events file, write scores and alerts."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
+from riskscore.batch.score import score_events
+from riskscore.cli._policy_option import add_policy_option, load_policy
+from riskscore.cli._progress import steps
+from riskscore.exceptions import SchemaError
+from riskscore.model import load_model
+from riskscore.policy import Alert, AlertPolicy
+
+NAME = "score"
+HELP = "score an events file and write scores and alerts"
+EXAMPLE = (
+    "examples:\n  riskscore score data/events.parquet --out results/ --top 10\n"
+    "  riskscore score events.csv --model models/mine --format csv --out results/\n"
+    "  riskscore score events.parquet --policy policies/mine.toml --out results/\n"
+    "\n"
+    "--policy applies a policy file checked with `riskscore policy check` (default:\n"
+    "policies/default.toml); an invalid file stops the command before any scoring."
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("events", type=Path, help=".parquet, .csv or .jsonl events (schema v1)")
+    parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
+    add_policy_option(parser)
+    parser.add_argument("--out", type=Path, required=True, help="directory for the outputs")
+    parser.add_argument("--format", choices=("parquet", "csv", "jsonl"), default="parquet")
+    parser.add_argument(
+        "--errors",
+        choices=("raise", "quarantine"),
+        default="raise",
+        help="refuse bad rows (raise) or set them aside with a reason (quarantine)",
+    )
+    parser.add_argument("--top", type=int, default=5, help="alerts to print (0: none)")
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=None,
+        help="stream a Parquet file in conversation-complete chunks of about N events "
+        "(bounded memory; automatic above 20 million events)",
+    )
+
+
+#: Parquet files with more events than this are streamed without ``--chunk-rows``.
+AUTO_STREAM_ROWS = 20_000_000
+
+
+def _should_stream(events: Path, chunk_rows: int | None, errors: str) -> bool:
+    """Whether to stream ``events`` (see :func:`riskscore.batch.out_of_core.score_parquet`)."""
+
+    if events.suffix.lower() not in {".parquet", ".pq"} or not events.is_file():
+        if chunk_rows is not None:
+            raise SchemaError(f"--chunk-rows streams Parquet files only, got {events.name!r}")
+        return False
+    if chunk_rows is not None or errors != "raise":
+        if chunk_rows is not None and errors != "raise":
+            raise SchemaError("--chunk-rows streams with --errors raise only")
+        return chunk_rows is not None
+    import pyarrow.parquet as pq
+
+    return bool(pq.ParquetFile(events).metadata.num_rows > AUTO_STREAM_ROWS)
+
+
+def _run_streaming(args: argparse.Namespace, policy: AlertPolicy, show: bool) -> dict[str, Any]:
+    """Streaming mode, with a progress bar over events."""
+    import pyarrow.parquet as pq
+
+    total = pq.ParquetFile(args.events).metadata.num_rows
+    bar = tqdm(total=total, disable=not show, unit="event", unit_scale=True, leave=False)
+    done = 0
+
+    def advance(n_events: int) -> None:
+        nonlocal done
+        bar.update(n_events - done)
+        done = n_events
+
+    try:
+        result = score_parquet(
+            args.events,
+            args.out,
+            model=load_model(args.model),
+            policy=policy,
+            chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
+            fmt=args.format,
+            progress=advance,
+        )
+    finally:
+        bar.close()
+    return _summary(
+        args,
+        n_events=result.n_events,
+        n_quarantined=0,
+        n_conversations=result.n_conversations,
+        alerts=result.alerts,
+        scores_path=result.scores_path,
+        alerts_path=result.alerts_path,
+    )
+
+
+def _summary(
+    args: argparse.Namespace,
+    *,
+    n_events: int,
+    n_quarantined: int,
+    n_conversations: int,
+    alerts: list[Alert],
+    scores_path: Path,
+    alerts_path: Path,
+) -> dict[str, Any]:
+    """What :func:`render` prints, alike for the in-memory and the streaming path."""
+    return {
+        "events": n_events,
+        "quarantined": n_quarantined,
+        "conversations": n_conversations,
+        "alerts": len(alerts),
+        "urgent": sum(a.tier.name == "URGENT" for a in alerts),
+        "scores": str(scores_path),
+        "alerts_file": str(alerts_path),
+        "top": [a.to_dict() for a in alerts[: max(args.top, 0)]],
+    }
+
+
+def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    policy = load_policy(args.policy)
+    if _should_stream(args.events, args.chunk_rows, args.errors):
+        return _run_streaming(args, policy, show)
+    with steps(["read", "model", "score", "write"], enabled=show) as step:
+        result = score_events(
+            args.events,
+            args.out,
+            model_dir=args.model,
+            policy=policy,
+            fmt=args.format,
+            errors=args.errors,
+            progress=step,
+        )
+    return _summary(
+        args,
+        n_events=result.n_events,
+        n_quarantined=result.n_quarantined,
+        n_conversations=len(result.scores),
+        alerts=result.alerts,
+        scores_path=result.scores_path,
+        alerts_path=result.alerts_path,
+    )
+
+
+def render(result: dict[str, Any]) -> None:
+    print(
+        f"scored {result['conversations']} conversations ({result['events']} events, "
+        f"{result['quarantined']} rows quarantined): {result['alerts']} alerts, "
+        f"{result['urgent']} urgent"
+    )
+    for rank, alert in enumerate(result["top"], start=1):
+        age = alert["child_age"]
+        age_text = "unknown" if age is None else f"{age:g}"
+        print(
+            f"\n#{rank} {alert['tier'].upper():6s} risk {alert['risk']:.3f}  conversation "
+            f"{alert['conversation_id']}  adult {alert['adult_id']} -> child "
+            f"{alert['child_id']} (age {age_text}, band {alert['age_band']})"
+        )
+        for reason in alert["reasons"]:
+            value = reason["value"]
+            shown = "unknown" if value is None or math.isnan(value) else f"{value:.3g}"
+            print(f"     - {reason['description']}: {shown} (+{reason['contribution']:.2f})")
+    print(f"\nscores: {result['scores']}\nalerts: {result['alerts_file']}")

@@ -1,0 +1,401 @@
+"""Evaluation of a risk model on labelled conversations: ranking, operating points,
+calibration, early detection, slices, with bootstrap intervals.
+
+Evaluate on conversations whose adult accounts the model never saw in training
+(:func:`riskscore.evaluation.splits.split_by_adult`): per-sender features describe an adult
+across all their conversations and would otherwise leak.
+
+Choices, stated once:
+
+- **Bootstrap by adult.** Conversations of one adult are not independent (the same
+  per-sender features, one groomer's campaign), so intervals resample adult accounts
+  (``labels.adult_id``) with replacement, not conversations. Percentile intervals.
+- **Operating points** are the policy's review and urgent thresholds per child age band.
+  An alert at the review tier or above counts as a positive decision. At adult level
+  (PAN 2012 style), an adult is flagged if any of their conversations alerts, and is a
+  true groomer if any of their conversations is grooming.
+- **Calibration**: Brier score and expected calibration error over equal-width bins.
+- **Early detection** replays conversations event by event through
+  :class:`~riskscore.OnlineScorer` (``idle_expiry_s=inf``, so online features equal
+  batch prefix features). A grooming conversation is detected when any event raises
+  an alert; its latency is ``first alerting event index - onset_index`` in messages and
+  the time between those two events in hours. An alert before the onset counts as
+  latency 0 and is also counted in ``n_alerted_before_onset``. Latency-weighted F1
+  (Sadeque, Xu & Bethard, 2018) is ``F1 x median over detected conversations of
+  (1 - penalty(k))`` with ``k = latency + 1`` messages observed since the onset and
+  ``penalty(k) = -1 + 2 / (1 + exp(-p (k - 1)))``. The default ``p = ln(3) / 10`` makes
+  the penalty 0.5 for an alert ten messages after the onset. Large sets are sampled by
+  adult for the replay (see ``EarlyDetection.sampled``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields, is_dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+import riskscore.evaluation.metrics as em
+from riskscore.evaluation.labels import check_and_align
+from riskscore.evaluation.replay import latency_penalty, replay
+from riskscore.evaluation.report import EvaluationReport
+from riskscore.evaluation.results import (
+    Curves,
+    EarlyDetection,
+    Interval,
+    OperatingPoint,
+    SliceMetrics,
+)
+from riskscore.evaluation.splits import split_by_adult
+from riskscore.exceptions import SchemaError
+from riskscore.features import FeatureTable, extract_features
+from riskscore.io import read_messages
+from riskscore.io.messages import MessageTable
+from riskscore.io.schema import CHANNEL_NAMES
+from riskscore.model import RiskModel
+from riskscore.policy import AlertPolicy
+
+__all__ = ["DEFAULT_LATENCY_P", "evaluate", "split_dataset"]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Latency penalty steepness: penalty 0.5 for an alert 10 messages after the onset.
+DEFAULT_LATENCY_P = math.log(3.0) / 10.0
+
+
+# --------------------------------------------------------------------------- splits
+
+
+def split_dataset(
+    messages: object, labels: Any, *, test_fraction: float = 0.25, seed: int = 0
+) -> tuple[tuple[MessageTable, Any], tuple[MessageTable, Any]]:
+    """Split labelled events into training and test sets with no adult account on both sides.
+
+    Parameters
+    ----------
+    messages : MessageTable or anything :func:`riskscore.read_messages` reads
+        All events.
+    labels : riskscore.synthetic.Labels
+        Their labels (a dataclass whose per-conversation arrays are all subset).
+    test_fraction : float, default 0.25
+        Approximate share of adults (and conversations) held out.
+    seed : int, default 0
+        Seed of the split.
+
+    Returns
+    -------
+    (train_messages, train_labels), (test_messages, test_labels)
+
+    Examples
+    --------
+    >>> import riskscore as rs
+    >>> from riskscore.evaluation import split_dataset
+    >>> data = rs.synthetic.generate(300, prevalence=0.05, seed=0)
+    >>> (train, train_labels), (test, test_labels) = split_dataset(data.messages, data.labels)
+    >>> train.n_conversations + test.n_conversations, len(train_labels) + len(test_labels)
+    (300, 300)
+    >>> ta = set(rs.extract_features(train).adult_id) & set(rs.extract_features(test).adult_id)
+    >>> len(ta)
+    0
+    """
+    # is_dataclass() below narrows ``labels`` for mypy; this untyped view reads its fields.
+    truth_source: Any = labels
+    msgs = read_messages(messages)
+    features = extract_features(msgs)
+    if not is_dataclass(labels) or isinstance(labels, type):
+        raise TypeError(f"labels must be a dataclass such as synthetic.Labels, got {type(labels)}")
+    check_and_align(labels, features, msgs)
+    train_idx, test_idx = split_by_adult(features.adult_id, test_fraction=test_fraction, seed=seed)
+    label_ids = np.asarray(truth_source.conversation_id)
+    n = len(label_ids)
+
+    def subset(codes: npt.NDArray[np.int64]) -> tuple[MessageTable, Any]:
+        keep = np.isin(label_ids, features.conversation_id[codes])
+        arrays = {
+            f.name: np.asarray(getattr(labels, f.name))[keep]
+            for f in fields(labels)
+            if np.ndim(getattr(labels, f.name)) == 1 and len(getattr(labels, f.name)) == n
+        }
+        return msgs.take_conversations(codes), replace(labels, **arrays)
+
+    return subset(train_idx), subset(test_idx)
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+def evaluate(
+    model: RiskModel,
+    messages: object,
+    labels: Any,
+    *,
+    policy: AlertPolicy | None = None,
+    n_bootstrap: int = 200,
+    confidence: float = 0.95,
+    seed: int = 0,
+    replay_events: int = 300_000,
+    latency_p: float = DEFAULT_LATENCY_P,
+    n_bins: int = 10,
+) -> EvaluationReport:
+    """Measure a model on labelled conversations held out from its training.
+
+    Parameters
+    ----------
+    model : RiskModel
+        The model to evaluate (e.g. :func:`riskscore.load_model`).
+    messages : MessageTable or anything :func:`riskscore.read_messages` reads
+        Events of the evaluation conversations.
+    labels : riskscore.synthetic.Labels or alike
+        ``conversation_id``, ``is_grooming``, ``onset_index`` and ``adult_id``, one row per
+        conversation of ``messages`` (e.g. read from ``labels.parquet``).
+    policy : AlertPolicy, optional
+        Thresholds of the operating points; :meth:`AlertPolicy.default` when omitted.
+    n_bootstrap : int, default 200
+        Bootstrap replicates for the intervals (resampling adults); 0 for none.
+    confidence : float, default 0.95
+        Coverage of the intervals.
+    seed : int, default 0
+        Seed of the bootstrap and of the replay sampling.
+    replay_events : int, default 300_000
+        Event budget of the early-detection replay (about 30 microseconds each);
+        above it, adults are sampled. 0 switches the replay off.
+    latency_p : float, default ln(3) / 10
+        Steepness of the latency penalty of latency-weighted F1.
+    n_bins : int, default 10
+        Equal-width bins for the expected calibration error.
+
+    Returns
+    -------
+    EvaluationReport
+
+    Raises
+    ------
+    SchemaError
+        The labels do not match the messages (missing, extra or duplicate conversation
+        ids, an adult who is not a participant, an onset outside its conversation).
+
+    Examples
+    --------
+    >>> import riskscore as rs
+    >>> data = rs.synthetic.generate(1_500, prevalence=0.05, seed=1)
+    >>> report = rs.evaluate(rs.load_model(), data.messages, data.labels, n_bootstrap=20)
+    >>> 0.0 < report.pr_auc <= 1.0 and report.pr_auc_ci[0] <= report.pr_auc_ci[1]
+    True
+    >>> report.early_detection is not None and report.early_detection.latency_weighted_f1 >= 0
+    True
+    """
+    if n_bootstrap < 0:
+        raise ValueError(f"n_bootstrap must be >= 0, got {n_bootstrap}")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if replay_events < 0:
+        raise ValueError(f"replay_events must be >= 0, got {replay_events}")
+    if not latency_p > 0:
+        raise ValueError(f"latency_p must be positive, got {latency_p}")
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    policy = policy or AlertPolicy.default()
+    msgs = read_messages(messages)
+    features = extract_features(msgs)
+    truth = check_and_align(labels, features, msgs)
+    y = truth.is_grooming
+    if not y.any() or y.all():
+        raise SchemaError(
+            f"evaluation needs grooming and benign conversations; got {int(y.sum())} grooming "
+            f"of {len(y)}. Generate more data or raise the prevalence."
+        )
+    risk = model.predict_proba(features)
+    child_age = features.column("child_age")
+    tiers = policy.tiers(risk, child_age, features.column("adult_age"))
+
+    adult_code, n_adults = em.cluster_codes(truth.adult_id)
+    adult_truth = em.group_any(adult_code, y, n_adults)
+    alerted_at = {name: tiers >= tier for name, tier in (("review", 1), ("urgent", 2))}
+    adult_alerted = {k: em.group_any(adult_code, v, n_adults) for k, v in alerted_at.items()}
+
+    def metrics(conv_w: FloatArray, adult_w: FloatArray) -> dict[str, FloatArray]:
+        out = {
+            **em.ranking_metrics(y, risk, conv_w, min_precision=0.9),
+            **em.calibration_metrics(y, risk, conv_w, n_bins=n_bins),
+        }
+        for name, alerted in alerted_at.items():
+            conv = em.decision_metrics(y, alerted, conv_w, beta=0.5)
+            adult = em.decision_metrics(adult_truth, adult_alerted[name], adult_w, beta=0.5)
+            out.update({f"{name}.{k}": v for k, v in conv.items()})
+            out.update({f"{name}.adult_{k}": v for k, v in adult.items()})
+        return out
+
+    values = em.replicate_metrics(adult_code, n_adults, n_bootstrap, seed, metrics)
+
+    def split(key: str) -> tuple[float, Interval]:
+        return em.estimate(values[key], confidence, n_bootstrap)
+
+    points = []
+    for tier_name, alerted in alerted_at.items():
+        precision, precision_ci = split(f"{tier_name}.precision")
+        recall, recall_ci = split(f"{tier_name}.recall")
+        f05, f05_ci = split(f"{tier_name}.f")
+        adult_f05, adult_f05_ci = split(f"{tier_name}.adult_f")
+        points.append(
+            OperatingPoint(
+                tier=tier_name,
+                n_alerts=int(alerted.sum()),
+                alerts_per_million=1e6 * float(alerted.mean()),
+                precision=precision,
+                precision_ci=precision_ci,
+                recall=recall,
+                recall_ci=recall_ci,
+                f05=f05,
+                f05_ci=f05_ci,
+                adult_precision=float(values[f"{tier_name}.adult_precision"][0]),
+                adult_recall=float(values[f"{tier_name}.adult_recall"][0]),
+                adult_f05=adult_f05,
+                adult_f05_ci=adult_f05_ci,
+            )
+        )
+    early = None
+    if replay_events > 0:
+        early = _early_detection(
+            model, policy, msgs, features, y, truth.onset_index, replay_events, seed, latency_p
+        )
+    return EvaluationReport(
+        n_conversations=len(y),
+        n_grooming=int(y.sum()),
+        n_adults=n_adults,
+        n_grooming_adults=int(adult_truth.sum()),
+        prevalence=float(y.mean()),
+        **em.headline_fields(values, confidence, n_bootstrap),
+        threshold_at_precision_90=float(values["threshold_at_precision"][0]),
+        operating_points=tuple(points),
+        early_detection=early,
+        slices=_slices(y, risk, tiers, features, policy),
+        curves=_curves(y, risk, n_bins),
+        n_bootstrap=n_bootstrap,
+        confidence=confidence,
+        seed=seed,
+        n_bins=n_bins,
+        model=str(model.metadata.get("estimator", repr(model))),
+    )
+
+
+def _slices(
+    y: BoolArray,
+    risk: FloatArray,
+    tiers: npt.NDArray[np.int64],
+    features: FeatureTable,
+    policy: AlertPolicy,
+) -> tuple[SliceMetrics, ...]:
+    child_age = features.column("child_age")
+    band_names = np.array([b.name for b in (*policy.bands, policy.unknown)], dtype=object)
+    channel = features.column("max_channel").astype(np.int64)
+    groups = {
+        "child_age_band": (band_names[policy.band_index(child_age)], list(band_names)),
+        "max_channel": (np.asarray(CHANNEL_NAMES, dtype=object)[channel], list(CHANNEL_NAMES)),
+        "child_age_known": (
+            np.where(np.isnan(child_age), "unknown", "known").astype(object),
+            ["known", "unknown"],
+        ),
+    }
+    out = []
+    for by, (key, values) in groups.items():
+        for value in values:
+            mask = key == value
+            n = int(mask.sum())
+            if n == 0:
+                continue
+            ys, rs_ = y[mask], risk[mask]
+            ones = np.ones((1, n))
+            ranking = em.ranking_metrics(ys, rs_, ones)
+            both = bool(ys.any() and not ys.all())
+            alerted = tiers[mask] >= 1
+            decision = em.decision_metrics(ys, alerted, ones)
+            out.append(
+                SliceMetrics(
+                    by=by,
+                    value=str(value),
+                    n_conversations=n,
+                    n_grooming=int(ys.sum()),
+                    pr_auc=float(ranking["pr_auc"][0]) if both else math.nan,
+                    roc_auc=float(ranking["roc_auc"][0]) if both else math.nan,
+                    precision=float(decision["precision"][0]),
+                    recall=float(decision["recall"][0]),
+                    alerts_per_million=1e6 * float(alerted.mean()),
+                )
+            )
+    return tuple(out)
+
+
+def _curves(y: BoolArray, risk: FloatArray, n_bins: int) -> Curves:
+    recall, precision = em.pr_curve(y, risk)
+    mean_risk, observed, count = em.calibration_table(y, risk, n_bins=n_bins)
+    edges = np.logspace(-5, 0, 26)
+    clipped = np.clip(risk, edges[0], edges[-1])
+    benign, _ = np.histogram(clipped[~y], bins=edges)
+    grooming, _ = np.histogram(clipped[y], bins=edges)
+    return Curves(
+        pr_recall=tuple(float(v) for v in recall),
+        pr_precision=tuple(float(v) for v in precision),
+        calibration_mean_risk=tuple(float(v) for v in mean_risk),
+        calibration_observed=tuple(float(v) for v in observed),
+        calibration_count=tuple(int(v) for v in count),
+        histogram_edges=tuple(float(v) for v in edges),
+        histogram_benign=tuple(int(v) for v in benign),
+        histogram_grooming=tuple(int(v) for v in grooming),
+    )
+
+
+def _early_detection(
+    model: RiskModel,
+    policy: AlertPolicy,
+    msgs: MessageTable,
+    features: FeatureTable,
+    y: BoolArray,
+    onset_index: npt.NDArray[np.int64],
+    budget: int,
+    seed: int,
+    latency_p: float,
+) -> EarlyDetection:
+    result = replay(model, policy, msgs, features, y, budget=budget, seed=seed)
+    pos = result.position
+    yy = y[pos]
+    alerted = result.first_alert_index >= 0
+    w = result.weight[None, :]
+    decision = em.decision_metrics(yy, alerted, w, beta=1.0)
+    detected = alerted & yy
+    first = result.first_alert_index[detected]
+    onset = onset_index[pos][detected]
+    onset_ts = msgs.timestamp[msgs.segment_starts[pos[detected]] + onset]
+    latency = np.maximum(first - onset, 0)
+    hours = np.maximum(result.first_alert_timestamp[detected] - onset_ts, 0) / 3600.0
+    f1 = float(decision["f"][0])
+    if len(latency):
+        speed = float(np.median(1.0 - latency_penalty(latency + 1.0, latency_p)))
+        med_m, p90_m = (float(v) for v in np.percentile(latency, [50, 90]))
+        med_h, p90_h = (float(v) for v in np.percentile(hours, [50, 90]))
+    else:
+        speed = med_m = p90_m = med_h = p90_h = math.nan
+    return EarlyDetection(
+        latency_p=latency_p,
+        precision=float(decision["precision"][0]),
+        recall=float(decision["recall"][0]),
+        f1=f1,
+        speed=speed,
+        latency_weighted_f1=f1 * speed if len(latency) else 0.0,
+        n_grooming=int(yy.sum()),
+        n_detected=int(detected.sum()),
+        n_alerted_before_onset=int(np.sum(first < onset)),
+        median_latency_messages=med_m,
+        p90_latency_messages=p90_m,
+        median_latency_hours=med_h,
+        p90_latency_hours=p90_h,
+        sampled=bool(result.grooming_adult_rate < 1.0 or result.other_adult_rate < 1.0),
+        grooming_adult_rate=result.grooming_adult_rate,
+        other_adult_rate=result.other_adult_rate,
+        n_replayed_conversations=result.n_conversations,
+        n_replayed_events=result.n_events,
+        latency_messages=tuple(int(v) for v in latency),
+        latency_hours=tuple(float(v) for v in hours),
+    )

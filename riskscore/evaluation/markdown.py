@@ -1,0 +1,127 @@
+"""Rendering an EvaluationReport as Markdown (private)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from riskscore.evaluation.results import EvaluationResults
+
+PLOTS = (
+    ("precision_recall.png", "Precision-recall curve"),
+    ("calibration.png", "Calibration curve"),
+    ("alert_latency.png", "Alert latency after the grooming onset"),
+    ("score_histograms.png", "Risk scores by class"),
+)
+
+
+def num(value: float, digits: int = 3) -> str:
+    """A number for a table; NaN as an em dash."""
+    return "—" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+
+def with_ci(value: float, ci: tuple[float, float], digits: int = 3) -> str:
+    """``value [low, high]``, or the value alone when the interval is NaN."""
+    if math.isnan(ci[0]):
+        return num(value, digits)
+    return f"{num(value, digits)} [{num(ci[0], digits)}, {num(ci[1], digits)}]"
+
+
+def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
+    """Markdown text of a report; ``plots`` are file names of PNGs written beside it."""
+    pct = f"{100 * report.confidence:g} %"
+    lines = [
+        "# riskscore evaluation report",
+        "",
+        f"Model: {report.model}. Synthetic data only: these figures describe how well the",
+        "model recovers the generator's patterns, not its accuracy on a real platform.",
+        "",
+        f"{report.n_conversations} conversations, {report.n_grooming} grooming "
+        f"(prevalence {report.prevalence:.4f}), {report.n_adults} adult accounts of which "
+        f"{report.n_grooming_adults} with a grooming conversation.",
+        f"Intervals: {pct} percentile bootstrap over adult accounts, {report.n_bootstrap} "
+        f"replicates, seed {report.seed}.",
+        "",
+        "## Ranking and calibration",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| PR-AUC (average precision) | {with_ci(report.pr_auc, report.pr_auc_ci)} |",
+        f"| ROC-AUC | {with_ci(report.roc_auc, report.roc_auc_ci)} |",
+        f"| recall at precision 0.9 | "
+        f"{with_ci(report.recall_at_precision_90, report.recall_at_precision_90_ci)} "
+        f"(risk >= {num(report.threshold_at_precision_90, 4)}) |",
+        f"| Brier score | {with_ci(report.brier, report.brier_ci, 5)} |",
+        f"| expected calibration error ({report.n_bins} bins) | "
+        f"{with_ci(report.ece, report.ece_ci, 5)} |",
+        "",
+        "## At the alert policy's thresholds",
+        "",
+        "Conversation level, and adult level as in PAN 2012 (an adult is flagged when any of",
+        "their conversations alerts).",
+        "",
+        "| tier | alerts | alerts per million conversations | precision | recall | F0.5 "
+        "| adult precision | adult recall | adult F0.5 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for p in report.operating_points:
+        lines.append(
+            f"| {p.tier} and above | {p.n_alerts} | {p.alerts_per_million:,.0f} | "
+            f"{with_ci(p.precision, p.precision_ci)} | {with_ci(p.recall, p.recall_ci)} | "
+            f"{with_ci(p.f05, p.f05_ci)} | {num(p.adult_precision)} | {num(p.adult_recall)} | "
+            f"{with_ci(p.adult_f05, p.adult_f05_ci)} |"
+        )
+    lines += ["", "## Early detection", ""]
+    ed = report.early_detection
+    if ed is None:
+        lines.append("Not computed (replay switched off).")
+    else:
+        sampling = (
+            f"Adults were sampled for the replay: {ed.grooming_adult_rate:.3f} of adults with a "
+            f"grooming conversation and {ed.other_adult_rate:.3f} of the others; precision "
+            "weighs each conversation by the inverse of its adult's rate."
+            if ed.sampled
+            else "Every conversation was replayed."
+        )
+        lines += [
+            "Each conversation is replayed event by event through the online scorer; a grooming",
+            "conversation is detected when any of its events raises a review alert. Latency is",
+            "counted from the grooming onset (an alert before the onset counts as latency 0).",
+            f"{sampling} {ed.n_replayed_events} events of {ed.n_replayed_conversations} "
+            "conversations replayed.",
+            "",
+            "| metric | value |",
+            "|---|---|",
+            f"| grooming conversations detected | {ed.n_detected} of {ed.n_grooming} "
+            f"({ed.n_alerted_before_onset} before the onset) |",
+            f"| precision / recall / F1 (alerted at any event) | {num(ed.precision)} / "
+            f"{num(ed.recall)} / {num(ed.f1)} |",
+            f"| latency, messages after onset (median, 90th percentile) | "
+            f"{num(ed.median_latency_messages, 1)}, {num(ed.p90_latency_messages, 1)} |",
+            f"| latency, hours after onset (median, 90th percentile) | "
+            f"{num(ed.median_latency_hours, 1)}, {num(ed.p90_latency_hours, 1)} |",
+            f"| speed (median of 1 - penalty), p = {ed.latency_p:.4f} | {num(ed.speed)} |",
+            f"| latency-weighted F1 | {num(ed.latency_weighted_f1)} |",
+        ]
+    lines += [
+        "",
+        "## Slices",
+        "",
+        "Review tier. PR-AUC and ROC-AUC are blank where a slice lacks one class.",
+        "",
+        "| slice | value | conversations | grooming | PR-AUC | ROC-AUC | precision | recall "
+        "| alerts per million |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in report.slices:
+        lines.append(
+            f"| {s.by} | {s.value} | {s.n_conversations} | {s.n_grooming} | {num(s.pr_auc)} | "
+            f"{num(s.roc_auc)} | {num(s.precision)} | {num(s.recall)} | "
+            f"{s.alerts_per_million:,.0f} |"
+        )
+    if plots:
+        titles = dict(PLOTS)
+        lines += ["", "## Plots", ""]
+        for name in plots:
+            lines += [f"![{titles.get(name, name)}]({name})", ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,189 @@
+"""Plots of an :class:`~riskscore.evaluation.EvaluationReport` (needs ``riskscore[plots]``).
+
+Figures are built with :class:`matplotlib.figure.Figure` directly, never through
+``pyplot``: nothing is displayed, no global backend is switched, and saving uses the
+Agg renderer, so plots work on a server without a display.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from riskscore.evaluation.markdown import PLOTS
+from riskscore.evaluation.results import EvaluationResults
+from riskscore.exceptions import RiskscoreError
+
+__all__ = [
+    "plot_alert_latency",
+    "plot_calibration",
+    "plot_precision_recall",
+    "plot_score_histograms",
+    "save_report_plots",
+]
+
+
+def _figure() -> tuple[Any, Any]:
+    try:  # optional extra riskscore[plots]: matplotlib is imported only to draw a plot
+        from matplotlib.figure import Figure
+    except ImportError as exc:  # pragma: no cover - matplotlib is in the dev extra
+        raise RiskscoreError(
+            "plots need matplotlib: pip install 'riskscore[plots]' (or skip plots)"
+        ) from exc
+    fig = Figure(figsize=(5.0, 4.0), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _finish(fig: Any, ax: Any, title: str, legend_loc: str | None = None) -> Any:
+    # One place for the title and legend style all report plots share.
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc=legend_loc, fontsize=8)  # loc None: matplotlib's default placement
+    return fig
+
+
+def plot_precision_recall(report: EvaluationResults) -> Any:
+    """Precision-recall curve with the policy's operating points.
+
+    Parameters
+    ----------
+    report : EvaluationReport or EvaluationResults
+        Output of :func:`riskscore.evaluate`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax = _figure()
+    c = report.curves
+    ax.plot(c.pr_recall, c.pr_precision, drawstyle="steps-post", label="model")
+    for point in report.operating_points:
+        ax.scatter([point.recall], [point.precision], zorder=3, label=f"{point.tier} tier")
+    ax.axhline(report.prevalence, color="grey", linestyle=":", label="prevalence")
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02))
+    lo, hi = report.pr_auc_ci
+    return _finish(fig, ax, f"PR-AUC {report.pr_auc:.3f} [{lo:.3f}, {hi:.3f}]", "lower left")
+
+
+def plot_calibration(report: EvaluationResults) -> Any:
+    """Observed grooming rate against mean predicted risk per bin (reliability diagram).
+
+    Parameters
+    ----------
+    report : EvaluationReport or EvaluationResults
+        Output of :func:`riskscore.evaluate`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax = _figure()
+    c = report.curves
+    mean = np.asarray(c.calibration_mean_risk)
+    observed = np.asarray(c.calibration_observed)
+    count = np.asarray(c.calibration_count)
+    ok = count > 0
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
+    ax.plot(mean[ok], observed[ok], marker="o", label="model")
+    for x, y, n in zip(mean[ok], observed[ok], count[ok], strict=True):
+        ax.annotate(str(int(n)), (x, y), fontsize=7, xytext=(3, -9), textcoords="offset points")
+    ax.set(xlabel="mean predicted risk", ylabel="observed grooming rate", xlim=(0, 1), ylim=(0, 1))
+    title = f"Brier {report.brier:.4f}, ECE {report.ece:.4f} (n per bin)"
+    return _finish(fig, ax, title, "upper left")
+
+
+def plot_alert_latency(report: EvaluationResults) -> Any:
+    """Distribution of messages from the grooming onset to the first alert.
+
+    Parameters
+    ----------
+    report : EvaluationReport or EvaluationResults
+        Output of :func:`riskscore.evaluate`, with early detection.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax = _figure()
+    ed = report.early_detection
+    if ed is None or not ed.latency_messages:
+        ax.text(0.5, 0.5, "no early-detection replay", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    cap = 50
+    latency = np.minimum(np.asarray(ed.latency_messages), cap)
+    edges = np.arange(0, min(int(latency.max()), cap) + 2) - 0.5
+    ax.hist(latency, bins=edges)
+    ax.axvline(ed.median_latency_messages, color="black", linestyle="--", label="median")
+    ax.set(
+        xlabel=f"messages from onset to first alert ({cap}: {cap} or more)",
+        ylabel="grooming conversations detected",
+    )
+    title = (
+        f"{ed.n_detected} of {ed.n_grooming} detected; latency-weighted F1 "
+        f"{ed.latency_weighted_f1:.3f}"
+    )
+    return _finish(fig, ax, title)
+
+
+def plot_score_histograms(report: EvaluationResults) -> Any:
+    """Histograms of risk by class on a log scale, normalized within each class.
+
+    Parameters
+    ----------
+    report : EvaluationReport or EvaluationResults
+        Output of :func:`riskscore.evaluate`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax = _figure()
+    c = report.curves
+    edges = np.asarray(c.histogram_edges)
+    for name, counts in (("benign", c.histogram_benign), ("grooming", c.histogram_grooming)):
+        counts_arr = np.asarray(counts, dtype=np.float64)
+        share = counts_arr / max(counts_arr.sum(), 1.0)
+        ax.stairs(share, edges, label=f"{name} (n={int(counts_arr.sum())})")
+    ax.set_xscale("log")
+    ax.set(xlabel="risk", ylabel="share of the class")
+    return _finish(fig, ax, "Risk by class")
+
+
+def save_report_plots(report: EvaluationResults, directory: str | os.PathLike[str]) -> list[Path]:
+    """Write the four plots of a report as PNG files.
+
+    Parameters
+    ----------
+    report : EvaluationReport or EvaluationResults
+        Output of :func:`riskscore.evaluate`.
+    directory : str or path-like
+        Created if needed.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``precision_recall.png``, ``calibration.png``, ``alert_latency.png`` and
+        ``score_histograms.png``.
+
+    Examples
+    --------
+    >>> import tempfile, riskscore as rs
+    >>> from riskscore.evaluation.plots import save_report_plots
+    >>> data = rs.synthetic.generate(800, prevalence=0.05, seed=2)
+    >>> report = rs.evaluate(rs.load_model(), data.messages, data.labels, n_bootstrap=0)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     [p.name for p in save_report_plots(report, tmp)][0]
+    'precision_recall.png'
+    """
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    makers = (plot_precision_recall, plot_calibration, plot_alert_latency, plot_score_histograms)
+    paths = []
+    for (name, _), make in zip(PLOTS, makers, strict=True):
+        path = out / name
+        make(report).savefig(path, dpi=110)
+        paths.append(path)
+    return paths

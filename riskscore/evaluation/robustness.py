@@ -1,0 +1,471 @@
+"""Robustness across worlds: how a model does on synthetic worlds it was not trained on.
+
+A model is only as good as the worst world it was tested on. :func:`evaluate_worlds`
+generates labelled conversations in each world (:mod:`riskscore.synthetic`), scores
+them and measures, per world: PR-AUC at the sample's prevalence and re-weighted to a
+rare one (benign conversations weighted up, as if grooming were 1 in 10,000), recall
+of the alert policy, alerts per million benign conversations per tier, and the share
+alerted of each benign look-alike kind (two minors, two adults, family, coach,
+unknown ages). :class:`RobustnessReport` summarises them by median and worst world.
+
+Training worlds are drawn with seeds below 1000 (:data:`riskscore.model.recipe`);
+evaluation worlds with :data:`EVALUATION_WORLD_SEEDS`, so none is seen in training.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.metrics import average_precision_score
+
+from riskscore.features import FeatureTable, extract_features
+from riskscore.policy import AgeBand, AlertPolicy
+from riskscore.synthetic import STRESS_WORLDS, World, draw_world, generate
+from riskscore.synthetic.labels import Labels
+
+__all__ = [
+    "EVALUATION_WORLD_SEEDS",
+    "LOOKALIKES",
+    "RobustnessReport",
+    "WorldResult",
+    "WorldSample",
+    "evaluate_samples",
+    "evaluate_worlds",
+    "lookalike_kinds",
+    "unseen_worlds",
+    "world_samples",
+]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+Scorer = Callable[[FeatureTable], FloatArray]
+
+#: Seeds of the evaluation worlds (training uses seeds below 1000).
+EVALUATION_WORLD_SEEDS: Final = range(1000, 2000)
+#: Benign look-alike kinds whose alert share is reported.
+LOOKALIKES: Final = ("minor_minor", "adult_adult", "family", "coach", "unknown_ages")
+
+
+def unseen_worlds(n: int = 30, *, first: int = 0) -> list[World]:
+    """``n`` worlds drawn with evaluation seeds, never used in training, from the
+    ``first``-th evaluation seed on (the default model was chosen on the first 30)."""
+    return [draw_world(s) for s in EVALUATION_WORLD_SEEDS[first : first + n]]
+
+
+def lookalike_kinds(features: FeatureTable, labels: Labels) -> dict[str, BoolArray]:
+    """Benign conversations of each look-alike kind (masks over ``features``' rows).
+
+    ``minor_minor`` and ``adult_adult``: both declared ages known, both under 18 or both
+    18 and over; ``family`` and ``coach``: the scenario; ``unknown_ages``: at least one
+    declared age unknown.
+    """
+    benign = ~np.asarray(labels.is_grooming_true, dtype=bool)
+    child, adult = features.column("child_age"), features.column("adult_age")
+    known = ~np.isnan(child) & ~np.isnan(adult)
+    with np.errstate(invalid="ignore"):
+        return {
+            "minor_minor": benign & known & (adult < 18.0),
+            "adult_adult": benign & known & (child >= 18.0),
+            "family": benign & (labels.scenario == "family"),
+            "coach": benign & (labels.scenario == "teacher_coach"),
+            "unknown_ages": benign & ~known,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WorldResult:
+    """What one model did in one world.
+
+    Attributes
+    ----------
+    world : str
+        The world's name.
+    n_conversations, n_grooming : int
+        Sample size.
+    pr_auc : float
+        PR-AUC at the sample's prevalence.
+    pr_auc_rare : float
+        PR-AUC with benign conversations re-weighted to ``rare_prevalence``.
+    recall_review, recall_urgent : float
+        Share of grooming conversations alerted at review tier or above, and urgent
+        (NaN without a policy).
+    alerts_per_million : dict of str to float
+        Benign conversations alerted per million benign, ``review`` (any tier) and
+        ``urgent``.
+    lookalike_alerted : dict of str to float
+        Share alerted (any tier) of each benign look-alike kind present (NaN if absent).
+    """
+
+    world: str
+    n_conversations: int
+    n_grooming: int
+    pr_auc: float
+    pr_auc_rare: float
+    recall_review: float = math.nan
+    recall_urgent: float = math.nan
+    alerts_per_million: dict[str, float] = field(default_factory=dict)
+    lookalike_alerted: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (NaN as None)."""
+        out: dict[str, Any] = _clean(asdict(self))
+        return out
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class RobustnessReport:
+    """Results per world, and their median and worst.
+
+    Attributes
+    ----------
+    results : tuple of WorldResult
+        One per world, in evaluation order.
+    prevalence, rare_prevalence : float
+        Prevalence of the samples, and the one ``pr_auc_rare`` is re-weighted to.
+    """
+
+    results: tuple[WorldResult, ...]
+    prevalence: float
+    rare_prevalence: float
+
+    def values(self, metric: str) -> FloatArray:
+        """One metric over the worlds (``"pr_auc"``, ``"alerts_per_million.urgent"``,
+        ``"lookalike_alerted.minor_minor"``...)."""
+        head, _, key = metric.partition(".")
+        out = []
+        for r in self.results:
+            value = getattr(r, head)
+            out.append(value.get(key, math.nan) if key else value)
+        return np.asarray(out, dtype=np.float64)
+
+    def median(self, metric: str) -> float:
+        """Median over the worlds (ignoring worlds where the metric is undefined)."""
+        values = self.values(metric)
+        return float(np.nanmedian(values)) if np.any(~np.isnan(values)) else math.nan
+
+    def worst(self, metric: str, *, higher_is_better: bool = True) -> tuple[float, str]:
+        """Worst value over the worlds, and the world it came from."""
+        values = self.values(metric)
+        if not np.any(~np.isnan(values)):
+            return math.nan, ""
+        i = int(np.nanargmin(values) if higher_is_better else np.nanargmax(values))
+        return float(values[i]), self.results[i].world
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready report, with the summary."""
+        out: dict[str, Any] = _clean(
+            {
+                "prevalence": self.prevalence,
+                "rare_prevalence": self.rare_prevalence,
+                "summary": self.summary(),
+                "worlds": [r.to_dict() for r in self.results],
+            }
+        )
+        return out
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """Median and worst of the headline metrics."""
+        out: dict[str, dict[str, Any]] = {}
+        higher = {"pr_auc": True, "pr_auc_rare": True, "recall_review": True, "recall_urgent": True}
+        metrics = [*higher]
+        metrics += ["alerts_per_million.review", "alerts_per_million.urgent"]
+        metrics += [f"lookalike_alerted.{k}" for k in LOOKALIKES]
+        for metric in metrics:
+            value, world = self.worst(metric, higher_is_better=higher.get(metric, False))
+            out[metric] = {"median": self.median(metric), "worst": value, "worst_world": world}
+        return out
+
+    def to_markdown(self) -> str:
+        """The per-world table and the summary, as Markdown."""
+        lines = [
+            f"PR-AUC at prevalence {self.prevalence:g} and re-weighted to "
+            f"{self.rare_prevalence:g}; "
+            "recall and alerts at the policy's thresholds; alerts per million benign "
+            "conversations; share of each benign look-alike kind alerted.",
+            "",
+            "| world | PR-AUC | PR-AUC rare | recall | urgent recall | alerts/M | urgent/M | "
+            "minor-minor | adult-adult | family | coach | unknown ages |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in self.results:
+            look = [r.lookalike_alerted.get(k, math.nan) for k in LOOKALIKES]
+            lines.append(
+                f"| {r.world} | {r.pr_auc:.3f} | {r.pr_auc_rare:.3f} | {_pct(r.recall_review)} | "
+                f"{_pct(r.recall_urgent)} | {_num(r.alerts_per_million.get('review'))} | "
+                f"{_num(r.alerts_per_million.get('urgent'))} | "
+                + " | ".join(_pct(v) for v in look)
+                + " |"
+            )
+        lines += ["", "| metric | median | worst (world) |", "|---|---|---|"]
+        for metric, s in self.summary().items():
+            lines.append(
+                f"| {metric} | {_fmt(s['median'])} | {_fmt(s['worst'])} ({s['worst_world']}) |"
+            )
+        return "\n".join(lines) + "\n"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{100 * value:.1f}%"
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:,.0f}"
+
+
+def _fmt(value: float) -> str:
+    if math.isnan(value):
+        return "n/a"
+    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:.3f}"
+
+
+def world_sample(
+    world: World, *, n_conversations: int, prevalence: float, seed: int
+) -> tuple[FeatureTable, Labels]:
+    """Features and labels of one world's labelled sample."""
+    data = generate(n_conversations, prevalence=prevalence, seed=seed, world=world)
+    return extract_features(data.messages), data.labels
+
+
+def evaluate_world(
+    name: str,
+    features: FeatureTable,
+    labels: Labels,
+    risk: FloatArray,
+    *,
+    policy: AlertPolicy | None,
+    rare_prevalence: float,
+) -> WorldResult:
+    """The metrics of :class:`WorldResult` for one scored sample."""
+    y = np.asarray(labels.is_grooming_true, dtype=bool)
+    prevalence = float(y.mean())
+    benign_weight = (prevalence / (1 - prevalence)) * ((1 - rare_prevalence) / rare_prevalence)
+    weights = np.where(y, 1.0, benign_weight)
+    result = WorldResult(
+        world=name,
+        n_conversations=len(y),
+        n_grooming=int(y.sum()),
+        pr_auc=float(average_precision_score(y, risk)),
+        pr_auc_rare=float(average_precision_score(y, risk, sample_weight=weights)),
+    )
+    if policy is None:
+        return result
+    tiers = policy.tiers(risk, features.column("child_age"), features.column("adult_age"))
+    n_benign = max(int((~y).sum()), 1)
+    kinds = lookalike_kinds(features, labels)
+    return replace(
+        result,
+        recall_review=float(np.mean(tiers[y] >= 1)) if y.any() else math.nan,
+        recall_urgent=float(np.mean(tiers[y] >= 2)) if y.any() else math.nan,
+        alerts_per_million={
+            "review": 1e6 * float(np.sum(tiers[~y] >= 1)) / n_benign,
+            "urgent": 1e6 * float(np.sum(tiers[~y] >= 2)) / n_benign,
+        },
+        lookalike_alerted={
+            k: float(np.mean(tiers[mask] >= 1)) if mask.any() else math.nan
+            for k, mask in kinds.items()
+        },
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class WorldSample:
+    """One world's labelled sample, featurized once and scored by any number of models."""
+
+    name: str
+    features: FeatureTable
+    labels: Labels
+
+
+def world_samples(
+    worlds: Sequence[World] | Mapping[str, World],
+    *,
+    n_conversations: int = 20_000,
+    prevalence: float = 0.01,
+    seed: int = 0,
+) -> list[WorldSample]:
+    """A labelled sample of each world (world ``i`` draws from child ``i`` of
+    ``SeedSequence(seed)``; a mapping names the worlds)."""
+    named = list(worlds.items()) if isinstance(worlds, Mapping) else [(w.name, w) for w in worlds]
+    seeds = np.random.SeedSequence(seed).spawn(len(named))
+    out = []
+    for (name, world), seq in zip(named, seeds, strict=True):
+        data = generate(
+            n_conversations, prevalence=prevalence, seed=int(seq.generate_state(1)[0]), world=world
+        )
+        out.append(WorldSample(name, extract_features(data.messages), data.labels))
+    return out
+
+
+def evaluate_samples(
+    scorer: Scorer,
+    samples: Sequence[WorldSample],
+    *,
+    policy: AlertPolicy | None = None,
+    rare_prevalence: float = 1e-4,
+) -> RobustnessReport:
+    """Score each sample and measure it (see :func:`evaluate_worlds`)."""
+    results = tuple(
+        evaluate_world(
+            s.name,
+            s.features,
+            s.labels,
+            np.asarray(scorer(s.features), dtype=np.float64),
+            policy=policy,
+            rare_prevalence=rare_prevalence,
+        )
+        for s in samples
+    )
+    prevalence = float(np.mean([np.mean(s.labels.is_grooming_true) for s in samples]))
+    return RobustnessReport(results=results, prevalence=prevalence, rare_prevalence=rare_prevalence)
+
+
+def evaluate_worlds(
+    scorer: Scorer,
+    worlds: Sequence[World] | Mapping[str, World],
+    *,
+    policy: AlertPolicy | None = None,
+    n_conversations: int = 20_000,
+    prevalence: float = 0.01,
+    rare_prevalence: float = 1e-4,
+    seed: int = 0,
+) -> RobustnessReport:
+    """Generate a labelled sample of each world, score it and measure it.
+
+    Parameters
+    ----------
+    scorer : callable
+        ``FeatureTable -> risk``, e.g. ``model.predict_proba``.
+    worlds : sequence or mapping of World
+        The worlds (a mapping names them, e.g. :data:`riskscore.synthetic.STRESS_WORLDS`).
+    policy : AlertPolicy, optional
+        Thresholds for recall and alert volumes; without it only PR-AUC is measured.
+    n_conversations, prevalence : int, float
+        Size and prevalence of each world's sample.
+    rare_prevalence : float, default 1e-4
+        Prevalence ``pr_auc_rare`` is re-weighted to.
+    seed : int, default 0
+        Root seed of the samples.
+
+    Returns
+    -------
+    RobustnessReport
+
+    Examples
+    --------
+    >>> import riskscore as rs
+    >>> from riskscore.evaluation.robustness import evaluate_worlds, unseen_worlds
+    >>> report = evaluate_worlds(rs.load_model().predict_proba, unseen_worlds(2),
+    ...                          policy=rs.AlertPolicy.default(), n_conversations=2_000)
+    >>> [r.world for r in report.results]
+    ['drawn-1000', 'drawn-1001']
+    """
+    samples = world_samples(
+        worlds, n_conversations=n_conversations, prevalence=prevalence, seed=seed
+    )
+    return evaluate_samples(scorer, samples, policy=policy, rare_prevalence=rare_prevalence)
+
+
+def stress_worlds() -> dict[str, World]:
+    """The named stress worlds (:data:`riskscore.synthetic.STRESS_WORLDS`), as a dict."""
+    return dict(STRESS_WORLDS)
+
+
+#: How much stricter (lower odds) or laxer each default band's thresholds are than the
+#: 13-15 band's: the younger the child, the lower the risk that sends it to a moderator.
+BAND_ODDS: Final = {"under 13": 0.5, "13-15": 1.0, "16-17": 2.0, "18+": 4.0, "unknown": 1.0}
+
+
+def _odds_to_risk(odds: float) -> float:
+    return odds / (1.0 + odds)
+
+
+def policy_for_volume(
+    samples: Sequence[WorldSample],
+    risks: Sequence[FloatArray],
+    *,
+    review_per_million: float,
+    urgent_per_million: float,
+    template: AlertPolicy | None = None,
+    band_odds: Mapping[str, float] = BAND_ODDS,
+) -> AlertPolicy:
+    """Thresholds that alert about a target number of benign conversations per million,
+    in the median world.
+
+    Each band's threshold odds are ``base * band_odds[band]`` (younger children get lower
+    thresholds); ``base`` is found by bisection for each tier so that the median, over
+    ``samples``, of benign conversations alerted per million is at the target. The
+    guards of ``template`` apply while counting.
+
+    Parameters
+    ----------
+    samples : sequence of WorldSample
+        Labelled samples of unseen worlds.
+    risks : sequence of arrays
+        A model's risk for each sample.
+    review_per_million, urgent_per_million : float
+        Target alert volumes (review counts every alert, urgent the urgent ones).
+    template : AlertPolicy, optional
+        Bands and guards to keep (:meth:`AlertPolicy.default` when omitted).
+    band_odds : mapping of str to float
+        Relative threshold odds per band name (the ``unknown`` band included).
+
+    Returns
+    -------
+    AlertPolicy
+    """
+    template = template or AlertPolicy.default()
+    names = [b.name for b in template.all_bands]
+    missing = [n for n in names if n not in band_odds]
+    if missing:
+        raise ValueError(f"band_odds lacks the band(s) {missing}")
+
+    def policy(review_base: float, urgent_base: float) -> AlertPolicy:
+        def band(b: AgeBand) -> AgeBand:
+            review = _odds_to_risk(review_base * band_odds[b.name])
+            urgent = max(_odds_to_risk(urgent_base * band_odds[b.name]), min(review * 1.01, 1.0))
+            return AgeBand(b.name, b.min_age, b.max_age, review=review, urgent=min(urgent, 1.0))
+
+        return AlertPolicy(
+            bands=tuple(band(b) for b in template.bands),
+            unknown=band(template.unknown),
+            guards=template.guards,
+        )
+
+    def volume(p: AlertPolicy, tier: int) -> float:
+        per_world = []
+        for s, risk in zip(samples, risks, strict=True):
+            benign = ~np.asarray(s.labels.is_grooming_true, dtype=bool)
+            tiers = p.tiers(risk, s.features.column("child_age"), s.features.column("adult_age"))
+            per_world.append(1e6 * np.mean(tiers[benign] >= tier))
+        return float(np.median(per_world))
+
+    def solve(tier: int, target: float, other: float) -> float:
+        low, high = -12.0, 12.0  # log odds of the base threshold
+        for _ in range(50):
+            mid = (low + high) / 2
+            base = math.exp(mid)
+            p = policy(base, max(other, base * 1.5)) if tier == 1 else policy(other, base)
+            if volume(p, tier) > target:
+                low = mid
+            else:
+                high = mid
+        return math.exp(high)
+
+    urgent_base = solve(2, urgent_per_million, other=1e-6)
+    review_base = solve(1, review_per_million, other=urgent_base)
+    return policy(min(review_base, urgent_base / 1.5), urgent_base)

@@ -1,0 +1,427 @@
+"""Scoring on Apache Spark: per-conversation risk, tiers and reasons for billions of events.
+
+Needs the optional extra ``riskscore[spark]`` (pyspark 4) and a Java 17+ runtime.
+
+How the work is split (see ``docs/spark.md``). Every feature and per-account tally
+has one definition, the numpy code of :mod:`riskscore.features`; Spark only moves
+rows between calls of it (``mapInArrow``, one call per block of many rows):
+
+1. **Per-account tallies** (:func:`account_features`): on the events as they are
+   read, each block goes through :func:`~riskscore.features.accounts.account_parts`
+   (distinct contact pairs and per-account counts, which add up over any split of
+   the events); the part rows are repartitioned by account and merged with
+   :func:`~riskscore.features.accounts.tallies_from_parts`. So an adult's fan-out
+   counts every conversation, whichever partition it lands in, with the very code
+   that computes it on one machine, not a second version in Spark SQL.
+2. Each conversation's two participants get their tallies joined in, and these
+   account rows and the events are repartitioned together by ``conversation_id``
+   and sorted within each partition.
+3. ``mapInArrow`` runs the single-machine code on each partition: the stream of
+   Arrow batches is cut at conversation boundaries into blocks of many
+   conversations, and each block goes through :func:`riskscore.read_messages`,
+   :func:`riskscore.extract_features` (with the joined tallies),
+   :meth:`RiskModel.score_features` and :meth:`AlertPolicy.decide_many` once. No
+   Python call per row or per conversation, no pandas conversion.
+4. The model travels as its portable JSON parameters (:meth:`RiskModel.to_dict`,
+   rebuilt with :meth:`RiskModel.from_dict`), with the policy, in one broadcast
+   variable.
+
+Scores equal ``model.score`` on one machine (risk to 1e-9, same tiers); the
+test suite checks it on a local Spark session.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from riskscore.exceptions import SchemaError
+from riskscore.features import ACCOUNT_SLOTS
+from riskscore.integrations._spark_partition import (
+    ACCOUNT,
+    ACCOUNT_VALUES,
+    KIND,
+    KIND_ACCOUNT,
+    KIND_EVENT,
+    ROW,
+    ScoringSpec,
+    TallySpec,
+    arrow_schema,
+    output_columns,
+    parts_partition,
+    parts_schema,
+    score_partition,
+    tallies_partition,
+    tallies_schema,
+)
+from riskscore.io import check_column_names
+from riskscore.io.schema import SCHEMA_COLUMNS
+from riskscore.model import RiskModel
+from riskscore.policy import AlertPolicy
+
+try:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import functions as sf
+    from pyspark.sql import types as st
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "riskscore.integrations.spark needs pyspark: pip install 'riskscore[spark]' (and a "
+        "Java 17+ runtime, e.g. apt-get install openjdk-17-jre-headless)"
+    ) from exc
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = [
+    "SCORE_COLUMNS",
+    "account_features",
+    "alerts",
+    "local_session",
+    "read_events",
+    "score_events",
+    "write_scores",
+]
+
+#: Columns of :func:`score_events` with the default three reasons, in order.
+SCORE_COLUMNS = tuple(c.name for c in output_columns(3))
+
+#: Default number of events handed to the single-machine code per call.
+DEFAULT_BLOCK_EVENTS = 200_000
+
+_ID_COLUMNS = ("conversation_id", "sender_id", "recipient_id")
+
+
+def read_events(spark: SparkSession, path: str | list[str]) -> DataFrame:
+    """Read schema v1 events from Parquet on any path Spark reads (local, HDFS, S3, ...).
+
+    Parameters
+    ----------
+    spark : SparkSession
+        The session to read with.
+    path : str or list of str
+        A Parquet file or directory (or several).
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        The events as stored; :func:`score_events` checks them.
+
+    Examples
+    --------
+    >>> events = read_events(spark, "s3a://bucket/events/date=2026-01-0*")  # doctest: +SKIP
+    """
+    paths = [path] if isinstance(path, str) else list(path)
+    return spark.read.parquet(*paths)
+
+
+def _check_columns(events: DataFrame) -> None:
+    check_column_names(events.columns)
+    for name in _ID_COLUMNS:
+        kind = events.schema[name].dataType
+        if not isinstance(kind, (st.IntegralType, st.StringType)):
+            raise SchemaError(
+                f"column {name!r} has Spark type {kind.simpleString()}: ids must be integers or "
+                f"strings; cast it, e.g. events.withColumn({name!r}, col({name!r}).cast('long'))",
+                column=name,
+            )
+
+
+def _normalize_ids(events: DataFrame) -> tuple[DataFrame, bool, bool]:
+    """Integer ids as long; senders and recipients share one type (text if either is)."""
+    types = {name: events.schema[name].dataType for name in _ID_COLUMNS}
+    conv_text = isinstance(types["conversation_id"], st.StringType)
+    acc_text = any(isinstance(types[n], st.StringType) for n in ("sender_id", "recipient_id"))
+    out = events.select(
+        *[c for c in SCHEMA_COLUMNS if c in events.columns],
+    )
+    out = out.withColumn("conversation_id", sf.col("conversation_id").cast(_id_type(conv_text)))
+    for name in ("sender_id", "recipient_id"):
+        out = out.withColumn(name, sf.col(name).cast(_id_type(acc_text)))
+    return out, conv_text, acc_text
+
+
+def _id_type(text: bool) -> st.DataType:
+    return st.StringType() if text else st.LongType()
+
+
+def account_features(
+    events: DataFrame, *, partitions: int | None = None, block_events: int = DEFAULT_BLOCK_EVENTS
+) -> DataFrame:
+    """Per-account tallies over all events, computed on Spark with the numpy code.
+
+    The same numbers as :func:`riskscore.extract_account_features` on one machine
+    (the tallies of :data:`riskscore.features.ACCOUNT_SLOTS`: distinct contacts,
+    distinct minors, distinct minors on ephemeral, encrypted or external channels,
+    contact requests sent, accepts received, blocks and reports received from minors;
+    ``docs/features.md``). Each block of events, in the partitions they are read in,
+    gives its :func:`~riskscore.features.accounts.account_parts`; these are
+    repartitioned by account and merged with
+    :func:`~riskscore.features.accounts.tallies_from_parts`.
+
+    Parameters
+    ----------
+    events : pyspark.sql.DataFrame
+        Schema v1 events. Rows are validated as :func:`riskscore.read_messages` does.
+    partitions : int, optional
+        Partitions of the repartition by account; by default
+        ``spark.sql.shuffle.partitions``.
+    block_events : int, default 200_000
+        Rows handed to the numpy code per call.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        ``account_id`` and one double column per name in
+        :data:`riskscore.features.ACCOUNT_SLOTS`, one row per account that sent or
+        received an event.
+
+    Examples
+    --------
+    >>> account_features(events).where("private_minors >= 5").count()  # doctest: +SKIP
+    """
+    if block_events < 1:
+        raise ValueError(f"block_events must be at least 1, got {block_events}")
+    _check_columns(events)
+    ev, _, acc_text = _normalize_ids(events)
+    return _account_tallies(ev, acc_text, _partitions(ev, partitions), block_events)
+
+
+def _partitions(events: DataFrame, partitions: int | None) -> int:
+    if partitions is not None:
+        return partitions
+    return int(events.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)
+
+
+def _account_tallies(ev: DataFrame, acc_text: bool, n_parts: int, block_events: int) -> DataFrame:
+    spec = TallySpec(block_events=block_events, string_account_ids=acc_text)
+
+    def parts(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        return parts_partition(batches, spec)
+
+    def tallies(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        return tallies_partition(batches, spec)
+
+    part_rows = ev.select(*[c for c in SCHEMA_COLUMNS if c in ev.columns]).mapInArrow(
+        parts, _struct(parts_schema(string_account_ids=acc_text))
+    )
+    by_account = part_rows.repartition(n_parts, ACCOUNT).sortWithinPartitions(ACCOUNT)
+    return by_account.mapInArrow(tallies, _struct(tallies_schema(string_account_ids=acc_text)))
+
+
+def _struct(schema: pa.Schema) -> st.StructType:
+    """The Spark schema of the Arrow batches a stage yields (the few types they hold)."""
+    types: dict[pa.DataType, st.DataType] = {
+        pa.int32(): st.IntegerType(),
+        pa.int64(): st.LongType(),
+        pa.float64(): st.DoubleType(),
+        pa.string(): st.StringType(),
+        pa.date32(): st.DateType(),
+    }
+    return st.StructType([st.StructField(f.name, types[f.type], nullable=True) for f in schema])
+
+
+def score_events(
+    events: DataFrame,
+    model: RiskModel,
+    policy: AlertPolicy | None = None,
+    *,
+    n_reasons: int = 3,
+    partitions: int | None = None,
+    block_events: int = DEFAULT_BLOCK_EVENTS,
+) -> DataFrame:
+    """Risk, tier and reasons of every conversation, computed on Spark.
+
+    Parameters
+    ----------
+    events : pyspark.sql.DataFrame
+        Schema v1 events (see :func:`riskscore.read_messages`); ids must be
+        integers or strings. Rows are validated on the executors exactly as on
+        one machine: a row that breaks the schema fails the job with a
+        :class:`~riskscore.SchemaError` naming its column and value.
+    model : RiskModel
+        The model; its portable parameters are broadcast to the executors once.
+    policy : AlertPolicy, optional
+        Thresholds for ``tier`` and ``age_band``; :meth:`AlertPolicy.default` when omitted.
+    n_reasons : int, default 3
+        Reasons kept per conversation.
+    partitions : int, optional
+        Partitions of the repartitions by ``conversation_id`` (scoring) and by account
+        (tallies); by default ``spark.sql.shuffle.partitions``.
+    block_events : int, default 200_000
+        Events (whole conversations) scored per call of the numpy code in a task;
+        with the largest conversation, this bounds a Python worker's memory. The
+        tally stages hand the numpy code blocks of the same size.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        One row per conversation: ``conversation_id``, ``adult_id``,
+        ``child_id``, ``child_age`` (null if unknown), ``risk``, ``tier`` (0 no
+        alert, 1 review, 2 urgent), ``age_band``, ``reason_k``,
+        ``reason_k_value`` and ``reason_k_contribution`` for k = 1..n_reasons
+        (null where fewer features raised the risk), ``n_events``,
+        ``first_event_ts``, ``last_event_ts`` (epoch seconds) and ``date`` (UTC
+        date of the last event, for partitioned output).
+
+    Examples
+    --------
+    >>> import riskscore as rs
+    >>> from riskscore.integrations.spark import alerts, score_events, write_scores
+    >>> events = spark.read.parquet("events/")  # doctest: +SKIP
+    >>> scores = score_events(events, rs.load_model())  # doctest: +SKIP
+    >>> write_scores(scores, "scores/")  # doctest: +SKIP
+    >>> alerts(scores).orderBy("tier", "risk", ascending=False).show(5)  # doctest: +SKIP
+    """
+    if n_reasons < 1:
+        raise ValueError(f"n_reasons must be at least 1, got {n_reasons}")
+    if block_events < 1:
+        raise ValueError(f"block_events must be at least 1, got {block_events}")
+    _check_columns(events)
+    policy = AlertPolicy.default() if policy is None else policy
+    spark = events.sparkSession
+    # Input order, the tie-break between events of a conversation with equal timestamps.
+    ev, conv_text, acc_text = _normalize_ids(events)
+    ev = ev.withColumn(ROW, sf.monotonically_increasing_id())
+    n_parts = _partitions(ev, partitions)
+
+    accounts = _account_tallies(ev, acc_text, n_parts, block_events)
+    participants = (
+        ev.select("conversation_id", "sender_id", "recipient_id")
+        .distinct()
+        .select(
+            "conversation_id",
+            sf.explode(sf.array("sender_id", "recipient_id")).alias(ACCOUNT),
+        )
+        .distinct()
+    )
+    account_rows = participants.join(
+        accounts.select(
+            sf.col("account_id").alias(ACCOUNT),
+            *[
+                sf.col(slot).alias(col)
+                for slot, col in zip(ACCOUNT_SLOTS, ACCOUNT_VALUES, strict=True)
+            ],
+        ),
+        ACCOUNT,
+        "left",
+    ).withColumn(KIND, sf.lit(KIND_ACCOUNT))
+    event_rows = ev.withColumn(KIND, sf.lit(KIND_EVENT))
+    combined = event_rows.unionByName(account_rows, allowMissingColumns=True)
+    combined = combined.repartition(n_parts, "conversation_id").sortWithinPartitions(
+        "conversation_id", KIND, ROW
+    )
+
+    spec = ScoringSpec(
+        model=model.to_dict(),
+        policy=policy,
+        n_reasons=n_reasons,
+        block_events=block_events,
+        string_conversation_ids=conv_text,
+        string_account_ids=acc_text,
+    )
+    shared = _broadcast(spark, spec)
+
+    def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        return score_partition(batches, shared.value)
+
+    schema = arrow_schema(n_reasons, string_conversation_ids=conv_text, string_account_ids=acc_text)
+    return combined.mapInArrow(score, _struct(schema))
+
+
+class _Shared:
+    """A broadcast variable, or the value itself on Spark Connect (no broadcast there;
+    the spec, about 120 kB with the shipped model, is then sent with each task)."""
+
+    def __init__(self, value: ScoringSpec) -> None:
+        self.value = value
+
+
+def _broadcast(spark: SparkSession, spec: ScoringSpec) -> Any:
+    try:
+        context = spark.sparkContext
+    except Exception:  # Spark Connect has no SparkContext
+        return _Shared(spec)
+    return context.broadcast(spec)
+
+
+def alerts(scores: DataFrame) -> DataFrame:
+    """The conversations of :func:`score_events` that raise an alert (``tier`` > 0).
+
+    Parameters
+    ----------
+    scores : pyspark.sql.DataFrame
+        Output of :func:`score_events`.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        Same columns, alerting rows only, in no particular order (sort by
+        ``tier`` then ``risk``, descending, for a review queue).
+
+    Examples
+    --------
+    >>> alerts(scores).groupBy("age_band", "tier").count().show()  # doctest: +SKIP
+    """
+    return scores.where(sf.col("tier") > 0)
+
+
+def write_scores(scores: DataFrame, path: str, *, mode: str = "overwrite") -> None:
+    """Write scores (or alerts) as Parquet partitioned by ``date`` (UTC date of each
+    conversation's last event).
+
+    Parameters
+    ----------
+    scores : pyspark.sql.DataFrame
+        Output of :func:`score_events` or :func:`alerts`.
+    path : str
+        Output directory on any path Spark writes; ``date=YYYY-MM-DD/`` folders inside.
+    mode : str, default "overwrite"
+        Spark's save mode (``"overwrite"``, ``"append"``, ``"error"``, ``"ignore"``).
+        With ``spark.sql.sources.partitionOverwriteMode=dynamic``, overwrite replaces
+        only the dates present in ``scores``.
+
+    Examples
+    --------
+    >>> write_scores(score_events(events, model), "s3a://bucket/scores/")  # doctest: +SKIP
+    """
+    scores.write.mode(mode).partitionBy("date").parquet(path)
+
+
+def local_session(cores: int = 2, conf: Mapping[str, str] | None = None) -> SparkSession:
+    """A local Spark session for tests, benchmarks and small jobs.
+
+    Its Python workers run this interpreter, its session time zone is UTC and its
+    web UI is off.
+
+    Parameters
+    ----------
+    cores : int, default 2
+        Runs ``local[cores]``.
+    conf : mapping of str to str, optional
+        Extra Spark settings, e.g. ``{"spark.sql.shuffle.partitions": "8"}``.
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
+        A new session, or the running one (``getOrCreate``).
+
+    Examples
+    --------
+    >>> spark = local_session(2, {"spark.sql.shuffle.partitions": "4"})  # doctest: +SKIP
+    """
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = (
+        SparkSession.builder.master(f"local[{cores}]")
+        .appName("riskscore")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+    )
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()

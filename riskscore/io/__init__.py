@@ -1,0 +1,32 @@
+"""Input: schema v1, the readers, the one validator, the event table and its chunks.
+
+Everything that enters riskscore passes through here, and nothing here imports another
+riskscore subpackage (only :mod:`riskscore.exceptions`).
+
+- :mod:`~riskscore.io.schema`: column names, codes and bounds of schema v1.
+- :mod:`~riskscore.io.readers`: :func:`read_messages` (CSV, JSON lines, Parquet, Arrow,
+  pandas, dicts of arrays) and :func:`write_messages`.
+- :mod:`~riskscore.io.validate`: the validator of a batch of columns (raise or quarantine).
+- :mod:`~riskscore.io.events`: the same rules for one event at a time (online scoring).
+- :mod:`~riskscore.io.messages`: :class:`MessageTable`, :class:`Quarantine`, and how a
+  table is built (sorted, coded).
+- :mod:`~riskscore.io.chunks`: parts of a table at conversation boundaries.
+- :mod:`~riskscore.io.segments`, :mod:`~riskscore.io.threads`: per-conversation gathers
+  and worker threads for large tables.
+- :mod:`~riskscore.io.arrow`: writing Arrow tables to Parquet, CSV or JSON lines.
+- :mod:`~riskscore.io.sqlite`: the one way riskscore opens a SQLite file (WAL, busy
+  timeout, created 0600), for the review queue, checkpoints and Synapse state.
+"""
+
+from riskscore.io.messages import MessageTable, Quarantine
+from riskscore.io.readers import read_messages, write_messages
+from riskscore.io.validate import check_column_names, validate_columns
+
+__all__ = [
+    "MessageTable",
+    "Quarantine",
+    "check_column_names",
+    "read_messages",
+    "validate_columns",
+    "write_messages",
+]

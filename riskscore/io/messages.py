@@ -1,0 +1,339 @@
+"""The validated, columnar table of message events that every other module reads, and how
+it is built from validated columns (sorted, coded)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES, SCHEMA_COLUMNS
+from riskscore.io.segments import spread
+from riskscore.io.threads import executor_for
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+__all__ = ["MessageTable", "Quarantine"]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantine:
+    """Rows refused by :func:`riskscore.read_messages` with ``errors="quarantine"``.
+
+    Attributes
+    ----------
+    row : array of shape (n_quarantined,)
+        0-based position of each refused row in the input as given.
+    column : tuple of str
+        The column blamed for each row.
+    value : tuple of str
+        The offending value, as text.
+    reason : tuple of str
+        Why the row was refused.
+    """
+
+    row: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    column: tuple[str, ...] = ()
+    value: tuple[str, ...] = ()
+    reason: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    def counts(self) -> dict[str, int]:
+        """Number of refused rows per blamed column."""
+        out: dict[str, int] = {}
+        for col in self.column:
+            out[col] = out.get(col, 0) + 1
+        return out
+
+    def to_records(self) -> list[dict[str, object]]:
+        """One dict per refused row, for logs or a JSON report."""
+        return [
+            {"row": int(r), "column": c, "value": v, "reason": why}
+            for r, c, v, why in zip(self.row, self.column, self.value, self.reason, strict=True)
+        ]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MessageTable:
+    """Validated message events, sorted by conversation then time.
+
+    Build one with :func:`riskscore.read_messages`; the constructor trusts its
+    arguments. Columns are numpy arrays of length ``n_events``. Categorical
+    columns hold the integer codes of :class:`~riskscore.io.schema.Channel` and
+    :class:`~riskscore.io.schema.EventType`; unknown ages are NaN.
+
+    Attributes
+    ----------
+    conversation_id, sender_id, recipient_id : array of shape (n_events,)
+        Ids as given (int64 or str).
+    timestamp : array of shape (n_events,)
+        UTC epoch seconds, int64.
+    sender_age, recipient_age : array of shape (n_events,)
+        Years, float64, NaN where unknown.
+    channel, event : array of shape (n_events,)
+        Integer codes (uint8).
+    recipient_tz_offset_min : array of shape (n_events,)
+        Recipient's UTC offset in minutes, int16.
+    conversation_code : array of shape (n_events,)
+        Dense code of each event's conversation, non-decreasing.
+    conversations : array of shape (n_conversations,)
+        Conversation ids in code order (sorted).
+    segment_starts : array of shape (n_conversations,)
+        Index of each conversation's first event.
+    sender_code, recipient_code : array of shape (n_events,)
+        Dense codes into :attr:`accounts` (senders and recipients share them).
+    accounts : array of shape (n_accounts,)
+        Account ids in code order (sorted).
+    source_row : array of shape (n_events,)
+        Position of each event in the input as given.
+    quarantined : Quarantine
+        Rows refused on input (empty unless ``errors="quarantine"``).
+    """
+
+    conversation_id: npt.NDArray[Any]
+    timestamp: IntArray
+    sender_id: npt.NDArray[Any]
+    recipient_id: npt.NDArray[Any]
+    sender_age: FloatArray
+    recipient_age: FloatArray
+    channel: npt.NDArray[np.uint8]
+    event: npt.NDArray[np.uint8]
+    recipient_tz_offset_min: npt.NDArray[np.int16]
+    conversation_code: IntArray
+    conversations: npt.NDArray[Any]
+    segment_starts: IntArray
+    sender_code: IntArray
+    recipient_code: IntArray
+    accounts: npt.NDArray[Any]
+    source_row: IntArray
+    quarantined: Quarantine = field(default_factory=Quarantine)
+
+    def __len__(self) -> int:
+        return len(self.timestamp)
+
+    def __repr__(self) -> str:
+        return (
+            f"MessageTable(n_events={len(self)}, n_conversations={self.n_conversations}, "
+            f"n_accounts={len(self.accounts)}, quarantined={len(self.quarantined)})"
+        )
+
+    @property
+    def n_conversations(self) -> int:
+        """Number of distinct conversations."""
+        return len(self.conversations)
+
+    @property
+    def segment_ends(self) -> IntArray:
+        """Index one past each conversation's last event."""
+        return np.append(self.segment_starts[1:], len(self)).astype(np.int64)
+
+    @property
+    def position_in_conversation(self) -> IntArray:
+        """0-based index of each event within its conversation."""
+        starts = self.segment_starts
+        return np.arange(len(self), dtype=np.int64) - spread(starts, starts, len(self))
+
+    def columns(self, *, decoded: bool = True) -> dict[str, npt.NDArray[Any]]:
+        """The schema v1 columns as a dict of arrays.
+
+        Parameters
+        ----------
+        decoded : bool, default True
+            Give ``channel`` and ``event`` as their names rather than codes.
+        """
+        cols: dict[str, npt.NDArray[Any]] = {name: getattr(self, name) for name in SCHEMA_COLUMNS}
+        if decoded:
+            cols["channel"] = np.asarray(CHANNEL_NAMES, dtype=object)[self.channel]
+            cols["event"] = np.asarray(EVENT_NAMES, dtype=object)[self.event]
+        return cols
+
+    def to_arrow(self) -> pa.Table:
+        """The events as a :class:`pyarrow.Table` with schema v1 columns."""
+        import pyarrow as pa
+
+        return pa.table(self.columns())
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The events as a :class:`pandas.DataFrame` (needs ``riskscore[pandas]``)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.columns())
+
+    def iter_events(self) -> Iterator[dict[str, object]]:
+        """Yield each event as a dict of schema v1 fields, in time order.
+
+        This is the one-event-at-a-time view an online scorer consumes; batch
+        code should use the columns instead. Events with equal timestamps come
+        in input order; values are plain Python objects (unknown ages are
+        ``None``), so each event is ready for ``json.dumps``.
+
+        Examples
+        --------
+        >>> import riskscore as rs
+        >>> msgs = rs.read_messages({"conversation_id": [1, 1], "timestamp": [20, 10],
+        ...                          "sender_id": [1, 2], "recipient_id": [2, 1],
+        ...                          "channel": ["direct", "public"]})
+        >>> [(e["timestamp"], e["sender_id"], e["sender_age"]) for e in msgs.iter_events()]
+        [(10, 2, None), (20, 1, None)]
+        """
+        order = np.lexsort((self.source_row, self.timestamp))
+        cols = self.columns()
+        names = list(cols)
+        block = 65_536  # convert to Python objects a block at a time: memory stays small
+        for start in range(0, len(order), block):
+            rows = order[start : start + block]
+            lists: list[list[object]] = []
+            for name in names:
+                values = cols[name][rows].tolist()  # plain Python ints, floats and str
+                if name in ("sender_age", "recipient_age"):
+                    values = [None if v != v else v for v in values]
+                lists.append(values)
+            for row in zip(*lists, strict=True):
+                yield dict(zip(names, row, strict=True))
+
+    def take_conversations(self, codes: npt.ArrayLike) -> MessageTable:
+        """A new table holding only the conversations with the given codes.
+
+        Parameters
+        ----------
+        codes : array-like of int
+            Conversation codes (positions in :attr:`conversations`).
+        """
+        return subset_conversations(self, np.asarray(codes, dtype=np.int64))
+
+
+# ------------------------------------------------------------ building a table
+
+#: Integer ids spanning at most this many values per row are coded with a lookup table
+#: (O(n + span)) instead of a sort (O(n log n)).
+_DENSE_SPAN_PER_ROW = 4
+
+
+def factorize(*columns: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], list[IntArray]]:
+    """Sorted unique values over all the columns, and each column's dense codes."""
+    dense = _dense_lookup(columns)
+    if dense is not None:
+        uniques, code_of, low = dense
+
+        def code(col: npt.NDArray[Any]) -> IntArray:
+            coded: IntArray = code_of[col - low if low else col]
+            return coded
+
+        with executor_for(len(columns[0]) if len(columns) > 1 else 0) as pool:
+            return uniques, list(pool.map(code, columns))
+    both = columns[0] if len(columns) == 1 else np.concatenate(columns)
+    uniques, codes = np.unique(both, return_inverse=True)
+    codes = codes.astype(np.int64, copy=False).reshape(-1)
+    bounds = np.cumsum([len(c) for c in columns])[:-1]
+    return uniques, np.split(codes, bounds)
+
+
+def _dense_lookup(
+    columns: tuple[npt.NDArray[Any], ...],
+) -> tuple[npt.NDArray[Any], IntArray, int] | None:
+    """For integer ids with a compact range: the sorted unique values, a table from
+    ``value - low`` to code, and ``low`` (0 when small ids can index the table as they
+    are). None otherwise."""
+    n = sum(len(c) for c in columns)
+    if n == 0 or any(c.dtype.kind not in "iu" for c in columns):
+        return None
+    low = min(int(c.min()) for c in columns if len(c))
+    high = max(int(c.max()) for c in columns if len(c))
+    limit = _DENSE_SPAN_PER_ROW * n + 1024
+    if high - low + 1 > limit:
+        return None
+    if 0 <= low <= high - low + 1:  # a table at most twice as long, without the subtraction
+        low = 0
+    present = np.zeros(high - low + 1, dtype=bool)
+    for col in columns:
+        present[col - low if low else col] = True
+    code_of = np.cumsum(present, dtype=np.int64) - 1
+    uniques = np.flatnonzero(present) + low
+    return uniques.astype(np.result_type(*columns), copy=False), code_of, low
+
+
+def _is_sorted(
+    conversation_id: npt.NDArray[Any], timestamp: IntArray, source_row: IntArray
+) -> bool:
+    """Whether rows are already sorted by (conversation, timestamp, source row): then the
+    sort is the identity and can be skipped (one O(n) pass instead of O(n log n))."""
+    if len(conversation_id) < 2:
+        return True
+    same = conversation_id[1:] == conversation_id[:-1]
+    if not np.all(same | (conversation_id[1:] > conversation_id[:-1])):
+        return False
+    tie = same & (timestamp[1:] == timestamp[:-1])
+    later = timestamp[1:] > timestamp[:-1]
+    return bool(np.all(~same | later | (tie & (source_row[1:] > source_row[:-1]))))
+
+
+def build_table(
+    cols: dict[str, npt.NDArray[Any]],
+    source_row: IntArray,
+    quarantined: Quarantine | None = None,
+) -> MessageTable:
+    """Sort validated columns by (conversation, timestamp, input order) and add codes.
+
+    ``cols`` must already hold the schema v1 columns with their final dtypes.
+    """
+    n = len(cols["timestamp"])
+    if _is_sorted(cols["conversation_id"], cols["timestamp"], source_row):
+        # Already in (conversation, timestamp) order, ties in input order: no sort needed.
+        sorted_cols = dict(cols)
+        is_start = np.ones(n, dtype=bool)
+        if n:
+            is_start[1:] = cols["conversation_id"][1:] != cols["conversation_id"][:-1]
+        conv_code = np.cumsum(is_start, dtype=np.int64) - 1
+        conversations = cols["conversation_id"][is_start]
+        order = None
+    else:
+        conversations, (conv_code,) = factorize(cols["conversation_id"])
+        # lexsort is stable, so events with equal timestamps keep their input order.
+        order = np.lexsort((source_row, cols["timestamp"], conv_code))
+        sorted_cols = {name: arr[order] for name, arr in cols.items()}
+        conv_code = conv_code[order]
+        is_start = np.ones(n, dtype=bool)
+        if n:
+            is_start[1:] = conv_code[1:] != conv_code[:-1]
+    segment_starts = np.flatnonzero(is_start).astype(np.int64)
+    accounts, (sender_code, recipient_code) = factorize(
+        sorted_cols["sender_id"], sorted_cols["recipient_id"]
+    )
+    return MessageTable(
+        conversation_id=sorted_cols["conversation_id"],
+        timestamp=sorted_cols["timestamp"],
+        sender_id=sorted_cols["sender_id"],
+        recipient_id=sorted_cols["recipient_id"],
+        sender_age=sorted_cols["sender_age"],
+        recipient_age=sorted_cols["recipient_age"],
+        channel=sorted_cols["channel"],
+        event=sorted_cols["event"],
+        recipient_tz_offset_min=sorted_cols["recipient_tz_offset_min"],
+        conversation_code=conv_code,
+        conversations=conversations,
+        segment_starts=segment_starts,
+        sender_code=sender_code,
+        recipient_code=recipient_code,
+        accounts=accounts,
+        source_row=source_row if order is None else source_row[order],
+        quarantined=quarantined if quarantined is not None else Quarantine(),
+    )
+
+
+def subset_conversations(table: MessageTable, codes: IntArray) -> MessageTable:
+    """Keep the events of the conversations whose codes are given."""
+    keep = np.zeros(table.n_conversations, dtype=bool)
+    keep[codes] = True
+    mask = spread(keep, table.segment_starts, len(table))
+    cols = {name: arr[mask] for name, arr in table.columns(decoded=False).items()}
+    return build_table(cols, table.source_row[mask])

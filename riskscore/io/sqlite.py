@@ -1,0 +1,137 @@
+"""The one way riskscore opens a SQLite file: WAL journal, a busy timeout, and new files
+readable by their owner only.
+
+The review queue (:mod:`riskscore.moderation.queue_db`), online checkpoints
+(:mod:`riskscore.online.checkpoint`) and the Synapse module's state all open their files
+here. A new database file is created with mode ``0600`` before SQLite opens it; SQLite
+creates its ``-wal`` and ``-shm`` files with the database file's mode, so they are
+``0600`` too. Files that already exist keep their mode.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal, TypeVar
+
+__all__ = ["DEFAULT_TIMEOUT_S", "FILE_MODE", "connect", "is_lock", "retry"]
+
+T = TypeVar("T")
+
+#: Seconds a statement waits for another connection's lock before it fails.
+DEFAULT_TIMEOUT_S = 30.0
+
+#: Mode of a database file riskscore creates: read and write for its owner only.
+FILE_MODE = 0o600
+
+#: Attempts of :func:`retry` before a lock error is raised.
+RETRIES = 20
+
+
+def connect(
+    path: str | os.PathLike[str],
+    *,
+    create: bool = True,
+    read_only: bool = False,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+    autocommit: bool = True,
+    check_same_thread: bool = True,
+) -> sqlite3.Connection:
+    """Open a SQLite database in WAL mode with a busy timeout.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The database file.
+    create : bool, default True
+        Create the file (mode ``0600``) when it does not exist; with False a missing
+        file raises :class:`FileNotFoundError` instead of becoming an empty database.
+    read_only : bool, default False
+        Open read-only (``mode=ro``): never created, journal mode left as it is.
+    timeout_s : float, default 30
+        Busy timeout: how long a statement waits for another connection's lock.
+    synchronous : {"NORMAL", "FULL"}, default "NORMAL"
+        ``NORMAL``: a commit survives a crash of the process (only a power loss can undo
+        the last commits); ``FULL``: it also survives a power loss.
+    autocommit : bool, default True
+        True: no implicit transactions (``isolation_level=None``; the caller issues
+        ``BEGIN``); False: implicit deferred transactions, committed with ``commit()``.
+    check_same_thread : bool, default True
+        As :func:`sqlite3.connect`; False to share the connection between threads.
+
+    Returns
+    -------
+    sqlite3.Connection
+
+    Examples
+    --------
+    >>> import os, stat, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "state.sqlite")
+    >>> con = connect(path)
+    >>> con.execute("PRAGMA journal_mode").fetchone()[0], stat.S_IMODE(os.stat(path).st_mode)
+    ('wal', 384)
+    >>> con.execute("PRAGMA busy_timeout").fetchone()[0]
+    30000
+    >>> con.close()
+    """
+    file = Path(path)
+    if read_only or not create:
+        if not file.is_file():
+            raise FileNotFoundError(f"no SQLite database at {file}")
+    else:
+        _create_private(file)
+    isolation: Literal["DEFERRED"] | None = None if autocommit else "DEFERRED"
+    if read_only:
+        con = sqlite3.connect(
+            f"{file.resolve().as_uri()}?mode=ro",
+            uri=True,
+            timeout=timeout_s,
+            isolation_level=isolation,
+            check_same_thread=check_same_thread,
+        )
+    else:
+        con = sqlite3.connect(
+            file, timeout=timeout_s, isolation_level=isolation, check_same_thread=check_same_thread
+        )
+    try:
+        con.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+        if not read_only:
+            retry(lambda: con.execute("PRAGMA journal_mode = WAL"))
+            con.execute(f"PRAGMA synchronous = {synchronous}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _create_private(file: Path) -> None:
+    """Create an empty file with mode 0600 if none exists (an empty file is an empty
+    database to SQLite)."""
+    try:
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(fd)
+    os.chmod(file, FILE_MODE)  # exactly 0600, whatever the umask
+
+
+def is_lock(exc: sqlite3.OperationalError) -> bool:
+    """Whether an error is another connection's lock (worth retrying)."""
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def retry(fn: Callable[[], T]) -> T:
+    """Call ``fn``; on a lock error retry with exponential backoff (10 ms up to 1 s)."""
+    for attempt in range(RETRIES):
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if not is_lock(exc) or attempt == RETRIES - 1:
+                raise
+            time.sleep(min(0.01 * 2**attempt, 1.0))
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,143 @@
+"""Timestamps of schema v1 as given (epoch seconds, or ISO 8601 text with a UTC offset)
+checked and turned into epoch seconds, for the validator (private)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.io.schema import (
+    MAX_TIMESTAMP,
+    MIN_TIMESTAMP,
+)
+
+if TYPE_CHECKING:
+    pass
+
+# ISO 8601 date-time that carries an explicit UTC offset (or Z).
+_ISO_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
+
+__all__ = ["Sink", "check_timestamps", "outside"]
+
+BoolArray = npt.NDArray[np.bool_]
+AnyArray = npt.NDArray[Any]
+
+
+class Sink(Protocol):
+    """Where a check reports the rows it refuses."""
+
+    def add(self, column: str, mask: BoolArray, reason: str) -> None: ...
+
+
+_NOT_A_TIMESTAMP = (
+    "is not a timestamp: expected epoch seconds or ISO 8601 with a UTC offset, "
+    "like 2024-05-01T21:30:00+01:00"
+)
+
+
+def check_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
+    name = "timestamp"
+    out_of_range_reason = "is out of range: expected epoch seconds from 1970 up to 2200 (UTC)"
+    if arr.dtype.kind in "iu":  # whole seconds already: a range check, no float round trip
+        refused = outside(arr, MIN_TIMESTAMP, MAX_TIMESTAMP - 1)
+        problems.add(name, refused, out_of_range_reason)
+        kept = np.where(refused, 0, arr) if refused.any() else arr
+        return kept.astype(np.int64, copy=False)
+    if arr.dtype.kind == "M":
+        secs = arr.astype("datetime64[s]").astype(np.int64).astype(np.float64)
+        secs[np.isnat(arr)] = np.nan
+    elif arr.dtype.kind == "f":
+        secs = np.floor(arr.astype(np.float64, copy=False))
+    elif arr.dtype.kind in "US":
+        secs, bad = _parse_time_text(arr.astype(object))
+        problems.add(name, bad, _NOT_A_TIMESTAMP)
+    elif arr.dtype.kind == "O":
+        secs = _object_timestamps(arr, problems)
+    else:
+        problems.add(name, np.ones(len(arr), dtype=bool), _NOT_A_TIMESTAMP)
+        secs = np.zeros(len(arr))
+    missing = np.isnan(secs)  # rows refused above keep their first problem
+    problems.add(name, missing, "is missing: every event needs a timestamp")
+    with np.errstate(invalid="ignore"):
+        out_of_range = ~np.isnan(secs) & ((secs < MIN_TIMESTAMP) | (secs >= MAX_TIMESTAMP))
+    problems.add(name, out_of_range, out_of_range_reason)
+    return np.where(np.isnan(secs) | out_of_range, 0, secs).astype(np.int64)
+
+
+def outside(values: AnyArray, low: int, high: int) -> BoolArray:
+    """Integers not in [low, high], compared in their own type (a uint64 above 2**63
+    must not wrap around into the range)."""
+    if values.dtype.kind == "u" and low <= 0:
+        return np.asarray(values > high)
+    return np.asarray((values < low) | (values > high))
+
+
+def _value_kind(v: object) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "missing"
+    if isinstance(v, bool):
+        return "other"
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return "number"
+    if isinstance(v, str):
+        return "text"
+    return "other"
+
+
+def _object_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
+    """Object columns may mix numbers, text and empty cells; each kind is parsed as such."""
+    kind = np.asarray(np.frompyfunc(_value_kind, 1, 1)(arr), dtype=str)
+    out = np.full(len(arr), np.nan)
+    number = kind == "number"
+    out[number] = np.floor(arr[number].astype(np.float64))
+    text = np.flatnonzero(kind == "text")
+    if text.size:
+        parsed, bad = _parse_time_text(arr[text])
+        out[text] = parsed
+        mask = np.zeros(len(arr), dtype=bool)
+        mask[text[bad]] = True
+        problems.add("timestamp", mask, _NOT_A_TIMESTAMP)
+    problems.add("timestamp", kind == "other", _NOT_A_TIMESTAMP)
+    return out
+
+
+def _parse_time_text(values: AnyArray) -> tuple[AnyArray, BoolArray]:
+    """Epoch seconds from non-missing text (digits, or ISO 8601 with a UTC offset), and
+    which entries could not be parsed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.utf8_trim_whitespace(pa.array(values, type=pa.string()))
+    is_digits = pc.fill_null(pc.match_substring_regex(text, r"^-?\d+$"), False)
+    is_iso = pc.fill_null(pc.match_substring_regex(text, _ISO_WITH_OFFSET), False)
+    out = np.full(len(values), np.nan)
+    digits = np.asarray(is_digits)
+    if digits.any():
+        out[digits] = np.asarray(pc.filter(text, is_digits).cast(pa.float64()))
+    iso = np.asarray(is_iso)
+    if iso.any():
+        iso_text = pc.replace_substring_regex(pc.filter(text, is_iso), r"([+-]\d{2})$", r"\1:00")
+        out[iso] = _cast_iso(iso_text)
+    return out, np.isnan(out)
+
+
+def _cast_iso(text: Any) -> AnyArray:
+    """Parse ISO 8601 strings with offsets; unparsable ones (e.g. month 13) become NaN."""
+    import pyarrow as pa
+
+    target = pa.timestamp("us", tz="UTC")
+    try:
+        return np.asarray(text.cast(target).cast(pa.int64()), dtype=np.float64) // 1_000_000
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    # Rare: a string that looks ISO but is not a real instant. Find which, one by one.
+    out = np.full(len(text), np.nan)
+    for i, value in enumerate(text.to_pylist()):
+        try:
+            micros = pa.array([value]).cast(target).cast(pa.int64())[0].as_py()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        out[i] = micros // 1_000_000
+    return out

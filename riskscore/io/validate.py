@@ -1,0 +1,410 @@
+"""The one validator of schema v1 columns: every row checked, the first bad one named
+(column, row, value), or bad rows quarantined with a reason each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.exceptions import SchemaError
+from riskscore.io.messages import MessageTable, Quarantine, build_table
+from riskscore.io.schema import (
+    CHANNEL_NAMES,
+    CONTENT_COLUMNS,
+    EVENT_NAMES,
+    MAX_AGE,
+    MAX_TZ_OFFSET_MIN,
+    MIN_AGE,
+    MIN_TZ_OFFSET_MIN,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+)
+from riskscore.io.segments import spread
+from riskscore.io.threads import executor_for
+from riskscore.io.timestamps import Sink, check_timestamps, outside
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["Errors", "check_column_names", "validate_columns"]
+
+Errors = Literal["raise", "quarantine"]
+BoolArray = npt.NDArray[np.bool_]
+AnyArray = npt.NDArray[Any]
+
+
+class _Coded(np.ndarray):
+    """A dictionary column, undecoded: each row's position in the dictionary
+    (``distinct``), -1 for null. :func:`_categories` looks up the few distinct values
+    instead of every row, and only a refused row's value is ever decoded
+    (:func:`_cell`). Arrays derived from it (slices, masks) are plain arrays again."""
+
+    distinct: AnyArray | None
+
+    def __array_finalize__(self, obj: object) -> None:
+        self.distinct = None
+
+
+def _cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:
+    """The value of one input cell as given (None for a column not given or a null)."""
+    if column not in raw:
+        return None
+    values = raw[column]
+    if isinstance(values, _Coded) and values.distinct is not None:
+        position = int(values[row])
+        return None if position < 0 else values.distinct[position]
+    return values[row]
+
+
+class _Problems:
+    """Collects the first problem found in each row, in check order."""
+
+    def __init__(self, n_rows: int, raw: Mapping[str, AnyArray]) -> None:
+        self.bad = np.zeros(n_rows, dtype=bool)
+        # per row: the blamed column and the reason (allocated at the first problem)
+        self.column = np.empty(0, dtype=object)
+        self.reason = np.empty(0, dtype=object)
+        self.raw = raw
+
+    def add(self, column: str, mask: BoolArray, reason: str) -> None:
+        new = mask & ~self.bad
+        if new.any():
+            if len(self.column) == 0:
+                self.column = np.empty(len(self.bad), dtype=object)
+                self.reason = np.empty(len(self.bad), dtype=object)
+            self.bad |= new
+            self.column[new] = column
+            self.reason[new] = reason
+
+    def quarantine(self, rows: npt.NDArray[np.int64]) -> Quarantine:
+        cols = tuple(str(c) for c in self.column[rows])
+        values = tuple(
+            _show(_cell(self.raw, c, r)) if c in self.raw else ""
+            for c, r in zip(cols, rows, strict=True)
+        )
+        return Quarantine(
+            row=rows.astype(np.int64),
+            column=cols,
+            value=values,
+            reason=tuple(str(x) for x in self.reason[rows]),
+        )
+
+
+class _Found:
+    """The problems one check reports, kept to be added to the shared :class:`_Problems`
+    later, in check order (checks run concurrently; a row's first problem must not
+    depend on which thread finished first)."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, BoolArray, str]] = []
+
+    def add(self, column: str, mask: BoolArray, reason: str) -> None:
+        if mask.any():
+            self.problems.append((column, mask, reason))
+
+
+def _run_check(check: Callable[[Sink], AnyArray]) -> tuple[AnyArray, _Found]:
+    found = _Found()
+    return check(found), found
+
+
+def _show(value: object) -> str:
+    text = repr(value.item() if isinstance(value, np.generic) else value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _raise_first(problems: _Problems, rows: npt.NDArray[np.int64]) -> None:
+    first = int(rows.min())
+    col = str(problems.column[first])
+    value = _cell(problems.raw, col, first)
+    more = len(rows) - 1
+    tail = (
+        f" ({more} more bad row{'s' if more != 1 else ''}; pass errors='quarantine' to set "
+        "them aside and keep the rest)"
+        if more
+        else ""
+    )
+    raise SchemaError(
+        f"column {col!r}, row {first}: {_show(value)} {problems.reason[first]}{tail}",
+        column=col,
+        row=first,
+        value=value,
+    )
+
+
+def validate_columns(raw: Mapping[str, AnyArray], *, errors: Errors = "raise") -> MessageTable:
+    """Validate a dict of raw column arrays and build the sorted table."""
+    check_column_names(raw)
+    n_rows = _check_lengths(raw)
+    problems = _Problems(n_rows, raw)
+    cols: dict[str, AnyArray] = {}
+
+    checks: dict[str, Callable[[Sink], AnyArray]] = {  # in check order
+        "conversation_id": partial(_ids, "conversation_id", raw["conversation_id"]),
+        "sender_id": partial(_ids, "sender_id", raw["sender_id"]),
+        "recipient_id": partial(_ids, "recipient_id", raw["recipient_id"]),
+        "timestamp": partial(check_timestamps, raw["timestamp"]),
+        "sender_age": partial(_ages, "sender_age", _optional(raw, "sender_age", n_rows)),
+        "recipient_age": partial(_ages, "recipient_age", _optional(raw, "recipient_age", n_rows)),
+        "channel": partial(_categories, "channel", raw["channel"], CHANNEL_NAMES),
+        "event": partial(_categories, "event", _optional(raw, "event", n_rows), EVENT_NAMES),
+        "recipient_tz_offset_min": partial(
+            _tz_offsets, _optional(raw, "recipient_tz_offset_min", n_rows)
+        ),
+    }
+    # The columns are independent: on a large table they are checked on two threads.
+    # Each row's first problem is then taken in check order, as one thread would find it.
+    with executor_for(n_rows) as pool:
+        running = {name: pool.submit(_run_check, check) for name, check in checks.items()}
+        for name, future in running.items():
+            cols[name], found = future.result()
+            for column, mask, reason in found.problems:
+                problems.add(column, mask, reason)
+    cols["sender_id"], cols["recipient_id"] = _same_id_kind(cols["sender_id"], cols["recipient_id"])
+    problems.add(
+        "recipient_id",
+        (cols["sender_id"] == cols["recipient_id"]) & ~problems.bad,
+        "is also the sender: an event goes from one account to another",
+    )
+
+    if problems.bad.any():
+        good = ~problems.bad
+        table = build_table(
+            {k: v[good] for k, v in cols.items()}, np.flatnonzero(good).astype(np.int64)
+        )
+    else:  # the common case: no copies
+        table = build_table(cols, np.arange(n_rows, dtype=np.int64))
+    # A conversation is between two accounts, fixed by its first event.
+    outsider_sender, outsider_recipient = _off_pair_rows(table)
+    off_pair = np.concatenate([outsider_sender, outsider_recipient])
+    for column, rows in (("sender_id", outsider_sender), ("recipient_id", outsider_recipient)):
+        mask = np.zeros(n_rows, dtype=bool)
+        mask[rows] = True
+        problems.add(
+            column,
+            mask,
+            "is not one of the two accounts of its conversation (set by its first event); "
+            "give each pair of accounts its own conversation_id",
+        )
+    good = ~problems.bad
+    bad_rows = np.flatnonzero(problems.bad).astype(np.int64)
+    if bad_rows.size and errors == "raise":
+        _raise_first(problems, bad_rows)
+    if off_pair.size or bad_rows.size:
+        table = build_table(
+            {k: v[good] for k, v in cols.items()},
+            np.flatnonzero(good).astype(np.int64),
+            problems.quarantine(bad_rows),
+        )
+    return table
+
+
+def check_column_names(names: Collection[str]) -> None:
+    """Refuse content columns and missing required ones, by column name only.
+
+    Shared by every reader of schema v1 tables (in memory here, Spark DataFrames in
+    :mod:`riskscore.integrations.spark`), so all refuse the same columns with the same message.
+    """
+    content = sorted(c for c in names if c.strip().lower() in CONTENT_COLUMNS)
+    if content:
+        raise SchemaError(
+            f"column {content[0]!r} looks like message content: riskscore reads no message "
+            "content, only metadata (schema v1). Drop the column before passing the events.",
+            column=content[0],
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise SchemaError(
+            f"missing required column(s) {missing}; found {sorted(names)}. Schema v1 needs "
+            f"{list(REQUIRED_COLUMNS)}",
+            column=missing[0],
+        )
+
+
+def _check_lengths(raw: Mapping[str, AnyArray]) -> int:
+    lengths = {name: len(arr) for name, arr in raw.items()}
+    n = lengths["conversation_id"]
+    for name, length in lengths.items():
+        if length != n:
+            raise SchemaError(
+                f"column {name!r} has {length} values but 'conversation_id' has {n}",
+                column=name,
+            )
+    return n
+
+
+def _optional(raw: Mapping[str, AnyArray], name: str, n: int) -> AnyArray:
+    if name in raw:
+        return raw[name]
+    return np.full(n, OPTIONAL_COLUMNS[name], dtype=object)
+
+
+def _is_missing(arr: AnyArray) -> BoolArray:
+    if arr.dtype == object:
+        flags = np.frompyfunc(lambda v: v is None or (isinstance(v, float) and v != v), 1, 1)(arr)
+        return np.asarray(flags, dtype=bool)
+    if arr.dtype.kind == "f":
+        return np.isnan(arr)
+    return np.zeros(len(arr), dtype=bool)
+
+
+def _ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
+    """Ids as int64 when every id is an integer, otherwise as str."""
+    kind = arr.dtype.kind
+    if kind in "iu":
+        return arr.astype(np.int64, copy=False)
+    if kind == "f":
+        missing = ~np.isfinite(arr)
+        problems.add(name, missing, "is missing: every event needs an id")
+        fractional = ~missing & (arr != np.floor(np.where(missing, 0, arr)))
+        problems.add(name, fractional, "is not an id: expected an integer or a string")
+        return np.where(missing | fractional, 0, arr).astype(np.int64)
+    if kind in "US":
+        return arr.astype(str)
+    if kind == "b":
+        problems.add(name, np.ones(len(arr), dtype=bool), "is a boolean, not an id")
+        return np.zeros(len(arr), dtype=np.int64)
+    missing = _is_missing(arr)
+    problems.add(name, missing, "is missing: every event needs an id")
+    types = np.frompyfunc(
+        lambda v: (
+            "int"
+            if isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+            else type(v).__name__
+        ),
+        1,
+        1,
+    )(arr)
+    present = types[~missing]
+    if present.size == 0:
+        return np.zeros(len(arr), dtype=np.int64)
+    first_kind = present[0]
+    mixed = ~missing & (types != first_kind)
+    problems.add(
+        name, mixed, f"mixes id types: this column's first id is {first_kind}; use one type"
+    )
+    if first_kind == "int" and not mixed.any():
+        return np.where(missing, 0, arr).astype(np.int64)
+    return np.asarray(np.frompyfunc(str, 1, 1)(np.where(missing | mixed, "", arr)), dtype=str)
+
+
+def _same_id_kind(a: AnyArray, b: AnyArray) -> tuple[AnyArray, AnyArray]:
+    """Senders and recipients share one account space, so give them one kind."""
+    if (a.dtype.kind == "i") == (b.dtype.kind == "i"):
+        return a, b
+    return a.astype(str), b.astype(str)
+
+
+def _to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
+    """Numbers as float64 (NaN where empty); text that is not a number is a problem."""
+    if arr.dtype.kind in "iuf":
+        return arr.astype(np.float64)
+    if arr.dtype.kind == "b":
+        problems.add(name, np.ones(len(arr), dtype=bool), f"is a boolean, not {what}")
+        return np.full(len(arr), np.nan)
+
+    def parse(v: object) -> float:
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return float("nan")
+        if isinstance(v, bool):
+            return float("inf")  # refused below as not a number
+        try:
+            return float(v)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return float("inf")
+
+    out = np.asarray(np.frompyfunc(parse, 1, 1)(arr), dtype=np.float64)
+    notnum = np.isinf(out)
+    problems.add(name, notnum, f"is not a number: expected {what}")
+    out[notnum] = np.nan
+    return out
+
+
+def _ages(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
+    ages = _to_float(name, arr, problems, "an age in years (empty for unknown)")
+    with np.errstate(invalid="ignore"):
+        absurd = ~np.isnan(ages) & ((ages < MIN_AGE) | (ages > MAX_AGE))
+    problems.add(
+        name,
+        absurd,
+        f"is not a plausible age: expected years in [{MIN_AGE:g}, {MAX_AGE:g}], "
+        "or empty for unknown",
+    )
+    ages[absurd] = np.nan
+    return ages
+
+
+def _categories(
+    name: str, arr: AnyArray, names: tuple[str, ...], problems: Sink
+) -> npt.NDArray[np.uint8]:
+    """Category names to codes. Only the distinct values are cleaned and looked up, so a
+    million rows cost one hash pass rather than a million string operations."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    default = OPTIONAL_COLUMNS.get(name)
+    if isinstance(arr, _Coded) and arr.distinct is not None:
+        distinct, index = arr.distinct, arr.view(np.ndarray)  # read from a dictionary column
+    else:
+        try:
+            encoded = pa.array(arr, type=pa.string(), from_pandas=True).dictionary_encode()
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: compare their str() forms
+            as_text = np.asarray(arr, dtype=object).copy()
+            present = ~_is_missing(arr)
+            as_text[present] = np.asarray(np.frompyfunc(str, 1, 1)(as_text[present]), dtype=object)
+            as_text[~present] = None
+            encoded = pa.array(as_text, type=pa.string()).dictionary_encode()
+        if isinstance(encoded, pa.ChunkedArray):  # chunked result for empty input
+            encoded = encoded.combine_chunks()
+        distinct = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+        index = np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int64)
+    # one extra "" at the end, where the index -1 of an empty cell points
+    cleaned = np.append(np.char.lower(np.char.strip(distinct.astype(str))), "")
+    lookup = {n: code for code, n in enumerate(names)}
+    if default is not None:  # an empty cell in an optional column takes its default
+        lookup[""] = lookup[str(default)]
+    code_of_distinct = np.array([lookup.get(str(c), -1) for c in cleaned], dtype=np.int64)
+    unknown = code_of_distinct < 0
+    codes = np.where(unknown, 0, code_of_distinct).astype(np.uint8)[index]
+    # Row masks only when some row may be refused (the last entry is the empty cell's).
+    if unknown[:-1].any() or (unknown[-1] and bool((index < 0).any())):
+        refused = unknown[index]
+        expected = f"expected one of {', '.join(names)}"
+        problems.add(name, refused & (cleaned == "")[index], f"is missing: {expected}")
+        problems.add(name, refused, f"is not recognised: {expected}")
+    return codes
+
+
+def _tz_offsets(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int16]:
+    name = "recipient_tz_offset_min"
+    reason = (
+        f"is not a UTC offset: expected whole minutes in [{MIN_TZ_OFFSET_MIN}, {MAX_TZ_OFFSET_MIN}]"
+    )
+    if arr.dtype.kind in "iu":  # whole minutes already: a range check only
+        bad = outside(arr, MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN)
+        problems.add(name, bad, reason)
+        return np.where(bad, 0, arr).astype(np.int16)
+    values = _to_float(name, arr, problems, "a UTC offset in whole minutes")
+    values = np.where(np.isnan(values), 0.0, values)
+    bad = (values != np.round(values)) | (values < MIN_TZ_OFFSET_MIN) | (values > MAX_TZ_OFFSET_MIN)
+    problems.add(name, bad, reason)
+    return np.where(bad, 0, values).astype(np.int16)
+
+
+def _off_pair_rows(
+    table: MessageTable,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Input rows whose accounts are not their conversation's first pair: those whose
+    sender is the outsider, and those whose recipient is."""
+    starts, n = table.segment_starts, len(table)
+    a = spread(table.sender_code[starts], starts, n)
+    b = spread(table.recipient_code[starts], starts, n)
+    s, r = table.sender_code, table.recipient_code
+    sender_in = (s == a) | (s == b)
+    recipient_in = (r == a) | (r == b)
+    rows = table.source_row
+    return rows[~sender_in].astype(np.int64), rows[sender_in & ~recipient_in].astype(np.int64)

@@ -1,0 +1,40 @@
+"""Moderation: what happens after an alert.
+
+- :mod:`~riskscore.moderation.queue`: :class:`ReviewQueue`, alerts and user reports ranked
+  for moderators in one SQLite file, with decisions and an audit log.
+- :mod:`~riskscore.moderation.cases`: the items, cases, reports, outcomes and priority
+  weights the queue holds and returns.
+- :mod:`~riskscore.moderation.queue_db`: the queue's tables and transactions.
+- :mod:`~riskscore.moderation.transparency`,
+  :mod:`~riskscore.moderation.transparency_render`: transparency reports from the queue
+  (JSON, Markdown, HTML, charts).
+- :mod:`~riskscore.moderation.simulation`: a synthetic month of alerts, reports and
+  simulated moderators.
+"""
+
+from riskscore.moderation.cases import (
+    AuditEntry,
+    Case,
+    Outcome,
+    PriorityWeights,
+    QueueError,
+    QueueItem,
+    UserReport,
+    iter_reports,
+)
+from riskscore.moderation.queue import ReviewQueue
+from riskscore.moderation.transparency import TransparencyReport, transparency_report
+
+__all__ = [
+    "AuditEntry",
+    "Case",
+    "Outcome",
+    "PriorityWeights",
+    "QueueError",
+    "QueueItem",
+    "ReviewQueue",
+    "TransparencyReport",
+    "UserReport",
+    "iter_reports",
+    "transparency_report",
+]

@@ -1,0 +1,310 @@
+"""What the review queue holds and returns: items, cases, user reports, outcomes, the
+audit log's entries, and the priority weights.
+
+Priority of an open item (documented in ``docs/transparency.md``; weights in
+:class:`PriorityWeights`)::
+
+    priority = w_risk * risk                       # calibrated risk, 0-1
+             + w_tier * tier                       # 0 none (user report), 1 review, 2 urgent
+             + w_youth * youth(child_age)          # 1 at or below youth_full_age, 0 at 18
+             + w_child_report * concerns_child     # 1 for a user report from a child
+             + w_wait * min(wait_days, max_wait_days)
+
+    youth(age) = clip((18 - age) / (18 - youth_full_age), 0, 1); unknown age -> unknown_age_youth
+
+A case's priority is the highest priority of its open items plus
+``w_extra_child`` for each further child (at most ``max_extra_children``).
+With the default weights a report from a child outranks everything without
+one (``w_child_report`` exceeds the most all other terms can add), and at equal
+risk and tier a younger child outranks an older one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from riskscore.exceptions import RiskscoreError
+from riskscore.io.schema import MINOR_AGE, EventType
+from riskscore.policy.alerts import _plain
+
+__all__ = [
+    "AuditEntry",
+    "Case",
+    "Outcome",
+    "PriorityWeights",
+    "QueueError",
+    "QueueItem",
+    "UserReport",
+    "iter_reports",
+]
+
+DAY_S = 86_400
+
+
+class QueueError(RiskscoreError, ValueError):
+    """A queue operation that cannot be done (unknown case, decision on a closed item)."""
+
+
+class Outcome(StrEnum):
+    """What a moderator decided about an item."""
+
+    ACTIONED = "actioned"
+    DISMISSED = "dismissed"
+    ESCALATED = "escalated"  # escalated to law enforcement
+
+    @classmethod
+    def parse(cls, value: str | Outcome) -> Outcome:
+        """Accept an :class:`Outcome`, its value, or ``"escalated to law enforcement"``."""
+        if isinstance(value, Outcome):
+            return value
+        text = str(value).strip().lower().replace("_", " ")
+        if text in ("escalated to law enforcement", "escalate"):
+            return cls.ESCALATED
+        try:
+            return cls(text)
+        except ValueError:
+            raise QueueError(
+                f"outcome {value!r} is not one of actioned, dismissed, escalated "
+                "(escalated to law enforcement)"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityWeights:
+    """Weights of the queue's priority formula (see the module docstring).
+
+    Examples
+    --------
+    >>> w = PriorityWeights()
+    >>> young = w.item_priority(risk=0.4, tier=1, child_age=11.0, concerns_child=True, wait_s=0)
+    >>> old = w.item_priority(risk=0.4, tier=1, child_age=16.0, concerns_child=True, wait_s=0)
+    >>> young > old
+    True
+    """
+
+    risk: float = 4.0
+    tier: float = 1.0
+    youth: float = 2.0
+    child_report: float = 20.0
+    wait_per_day: float = 0.5
+    max_wait_days: float = 4.0
+    extra_child: float = 0.5
+    max_extra_children: int = 4
+    youth_full_age: float = 8.0
+    unknown_age_youth: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in (
+            "risk",
+            "tier",
+            "youth",
+            "child_report",
+            "wait_per_day",
+            "max_wait_days",
+            "extra_child",
+            "max_extra_children",
+        ):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(
+                    f"priority weight {name!r} must be a finite number >= 0: {value!r}"
+                )
+        if not 0 <= self.youth_full_age < MINOR_AGE:
+            raise ValueError(f"youth_full_age must be in [0, 18), got {self.youth_full_age}")
+        if not 0 <= self.unknown_age_youth <= 1:
+            raise ValueError(f"unknown_age_youth must be in [0, 1], got {self.unknown_age_youth}")
+
+    def youth_of(self, child_age: float | None) -> float:
+        """1 for a child at or below ``youth_full_age``, falling linearly to 0 at 18."""
+        if child_age is None or math.isnan(child_age):
+            return self.unknown_age_youth
+        return min(max((MINOR_AGE - child_age) / (MINOR_AGE - self.youth_full_age), 0.0), 1.0)
+
+    def item_priority(
+        self,
+        *,
+        risk: float,
+        tier: int,
+        child_age: float | None,
+        concerns_child: bool,
+        wait_s: float,
+    ) -> float:
+        """Priority of one open item."""
+        wait_days = min(max(wait_s, 0.0) / DAY_S, self.max_wait_days)
+        return (
+            self.risk * risk
+            + self.tier * tier
+            + self.youth * self.youth_of(child_age)
+            + self.child_report * float(concerns_child)
+            + self.wait_per_day * wait_days
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UserReport:
+    """A report a user filed about another account (a ``report`` event of schema v1).
+
+    Attributes
+    ----------
+    conversation_id : int or str
+        The conversation reported.
+    reporter_id, reported_id : int or str
+        Who reported (the event's sender) and whom (its recipient).
+    reporter_age : float
+        Reporter's age in years (NaN if unknown). A reporter under 18 makes the
+        report one that concerns a child, which jumps the queue.
+    timestamp : int
+        Epoch seconds when the report was filed.
+    channel : str, optional
+        Channel name of the report (schema v1 names).
+    risk : float, default 0
+        The conversation's current risk, when it has been scored.
+    """
+
+    conversation_id: Any
+    reporter_id: Any
+    reported_id: Any
+    reporter_age: float
+    timestamp: int
+    channel: str | None = None
+    risk: float = 0.0
+
+    @property
+    def from_child(self) -> bool:
+        """Whether the reporter is a child (age known and under 18)."""
+        return not math.isnan(self.reporter_age) and self.reporter_age < MINOR_AGE
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """One alert or user report as stored in the queue."""
+
+    item_id: int
+    kind: str
+    conversation_id: Any
+    adult_id: Any
+    child_id: Any
+    child_age: float
+    age_band: str
+    risk: float
+    tier: int
+    channel: str | None
+    concerns_child: bool
+    reasons: tuple[str, ...]
+    created_at: int
+    updated_at: int
+    n_signals: int
+    status: str
+    first_reviewed_at: int | None
+    decided_at: int | None
+    decided_by: str | None
+
+    def priority(self, weights: PriorityWeights, now: int) -> float:
+        """This item's priority at time ``now``."""
+        return weights.item_priority(
+            risk=self.risk,
+            tier=self.tier,
+            child_age=self.child_age,
+            concerns_child=self.concerns_child,
+            wait_s=now - self.created_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """Open work about one adult account, as a moderator sees it.
+
+    Attributes
+    ----------
+    adult_id : int or str
+        The adult (for user reports, the reported account).
+    priority : float
+        Highest item priority plus the extra-children bonus.
+    items : tuple of QueueItem
+        Open items, highest priority first.
+    children : tuple
+        Distinct children (or reporters) concerned.
+    reasons : tuple of str
+        Why the case ranks where it does, strongest first.
+    """
+
+    adult_id: Any
+    priority: float
+    items: tuple[QueueItem, ...]
+    children: tuple[Any, ...]
+    reasons: tuple[str, ...]
+
+    @property
+    def conversations(self) -> tuple[Any, ...]:
+        """Distinct conversations of the open items."""
+        return tuple(dict.fromkeys(i.conversation_id for i in self.items))
+
+    @property
+    def oldest(self) -> int:
+        """Creation time of the oldest open item."""
+        return min(i.created_at for i in self.items)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (raw ids: for moderators, not for published reports)."""
+        return {
+            "adult_id": self.adult_id,
+            "priority": round(self.priority, 4),
+            "children": list(self.children),
+            "conversations": list(self.conversations),
+            "reasons": list(self.reasons),
+            "items": [
+                {
+                    "item_id": i.item_id,
+                    "kind": i.kind,
+                    "conversation_id": i.conversation_id,
+                    "child_id": i.child_id,
+                    "child_age": None if math.isnan(i.child_age) else i.child_age,
+                    "risk": round(i.risk, 4),
+                    "tier": i.tier,
+                    "created_at": i.created_at,
+                }
+                for i in self.items
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the audit log: who did what to which item, and when."""
+
+    entry_id: int
+    at: int
+    actor: str
+    action: str
+    item_id: int
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def iter_reports(messages: Any) -> Iterator[UserReport]:
+    """User reports (``report`` events) of a :class:`~riskscore.MessageTable`, in time order.
+
+    Examples
+    --------
+    >>> import riskscore as rs
+    >>> data = rs.synthetic.generate(2000, prevalence=0.05, seed=3)
+    >>> reports = list(iter_reports(data.messages))
+    >>> n_report_events = int((data.messages.event == rs.EventType.REPORT).sum())
+    >>> len(reports) == n_report_events
+    True
+    """
+    cols = messages.columns(decoded=True)
+    idx = [int(i) for i in (messages.event == int(EventType.REPORT)).nonzero()[0]]
+    idx.sort(key=lambda i: (int(cols["timestamp"][i]), i))
+    for i in idx:
+        yield UserReport(
+            conversation_id=_plain(cols["conversation_id"][i]),
+            reporter_id=_plain(cols["sender_id"][i]),
+            reported_id=_plain(cols["recipient_id"][i]),
+            reporter_age=float(cols["sender_age"][i]),
+            timestamp=int(cols["timestamp"][i]),
+            channel=str(cols["channel"][i]),
+        )

@@ -1,0 +1,15 @@
+"""Online scoring: one event in, an alert out, in microseconds, on state held in arrays.
+
+- :mod:`~riskscore.online.scorer`: :class:`OnlineScorer` (``update_one``, ``update_many``,
+  re-scoring an adult's other conversations, alerts).
+- :mod:`~riskscore.online.memory`: what the scorer holds between events, idle expiry,
+  checkpoint and restore.
+- :mod:`~riskscore.online.state`: per-conversation and per-account state updated by the
+  same event kernel as batch features.
+- :mod:`~riskscore.online.risk`: the model's risk and reasons on one feature row.
+- :mod:`~riskscore.online.checkpoint`: the checkpoint file (SQLite, JSON rows, no pickle).
+"""
+
+from riskscore.online.scorer import OnlineScorer
+
+__all__ = ["OnlineScorer"]

@@ -1,0 +1,261 @@
+"""What an online scorer holds between events: live conversations and accounts, the index
+of each adult's conversations, idle expiry, and checkpoints of all that.
+
+:class:`ScorerMemory` is the base of :class:`~riskscore.online.OnlineScorer`, which adds
+scoring and alerting; the checkpoint file format is in :mod:`riskscore.online.checkpoint`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+import riskscore.online.checkpoint as _checkpoint
+from riskscore._version import __version__
+from riskscore.model import RiskModel
+from riskscore.online.state import AccountState, ConversationState
+
+__all__ = ["ScorerMemory"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class ScorerMemory:
+    """The state of an online scorer, its expiry and its checkpoints (see
+    :class:`~riskscore.online.OnlineScorer` for the parameters)."""
+
+    def __init__(
+        self,
+        model: RiskModel,
+        *,
+        idle_expiry_s: float,
+        cooldown_s: float,
+        reorder_tolerance_s: float,
+    ) -> None:
+        if not idle_expiry_s > 0:
+            raise ValueError(f"idle_expiry_s must be positive, got {idle_expiry_s}")
+        if not cooldown_s >= 0:
+            raise ValueError(f"cooldown_s must be >= 0, got {cooldown_s}")
+        if not reorder_tolerance_s >= 0:
+            raise ValueError(f"reorder_tolerance_s must be >= 0, got {reorder_tolerance_s}")
+        self.model = model
+        self.idle_expiry_s = float(idle_expiry_s)
+        self.cooldown_s = float(cooldown_s)
+        self.reorder_tolerance_s = float(reorder_tolerance_s)
+        self._conversations: OrderedDict[object, ConversationState] = OrderedDict()
+        self._accounts: OrderedDict[object, AccountState] = OrderedDict()
+        # account id -> ids of the live conversations where it has the adult role, in the
+        # order they joined (a dict as an ordered set: holding only ids, it stays out of the
+        # garbage collector's passes). Kept apart from _accounts so that an account's expiry
+        # and return (its counts restart) leaves its live conversations reachable.
+        self._adult_convs: dict[object, dict[object, None]] = {}
+        self.clock = 0
+        self.n_events = 0
+        self.n_clamped = 0
+        self.n_too_late = 0
+        self.n_expired = 0
+        self.n_rescored = 0
+        self.checkpoint_extra: dict[str, Any] = {}
+        self._oldest = -math.inf  # lower bound of the oldest activity held (for expiry)
+
+    # ------------------------------------------------------------------ state
+
+    def _expire(self) -> None:
+        """Forget conversations and accounts idle since before ``clock - idle_expiry_s``.
+
+        Both maps are kept least-recently-active first, so this stops at the first
+        one still active. ``_oldest`` remembers a lower bound of the next candidate's
+        time, so that most events skip the call.
+        """
+        horizon = self.clock - self.idle_expiry_s
+        conversations = self._conversations
+        oldest = math.inf
+        while conversations:
+            key = next(iter(conversations))
+            conv = conversations[key]
+            if conv.max_ts >= horizon:
+                oldest = conv.max_ts
+                break
+            del conversations[key]
+            self._unindex(conv.adult_id(), key)
+            self.n_expired += 1
+        accounts = self._accounts
+        while accounts:
+            key = next(iter(accounts))
+            last_seen = accounts[key].last_seen
+            if last_seen >= horizon:
+                oldest = min(oldest, last_seen)
+                break
+            del accounts[key]
+        self._oldest = oldest
+
+    def _index(self, account_id: object, cid: object) -> None:
+        convs = self._adult_convs.get(account_id)
+        if convs is None:
+            self._adult_convs[account_id] = {cid: None}
+        else:
+            convs[cid] = None
+
+    def _unindex(self, account_id: object, cid: object) -> None:
+        convs = self._adult_convs.get(account_id)
+        if convs is not None:
+            convs.pop(cid, None)
+            if not convs:
+                del self._adult_convs[account_id]
+
+    def _features(self, conv: ConversationState) -> FloatArray:
+        return conv.features(self._accounts)
+
+    def score_of(self, conversation_id: object) -> float:
+        """Current risk of a conversation (as of its latest event).
+
+        Raises
+        ------
+        KeyError
+            The conversation has not been seen, or has expired.
+        """
+        conv = self._conversations.get(conversation_id)
+        if conv is None:
+            raise KeyError(
+                f"conversation {conversation_id!r} is unknown to this scorer (never seen, or "
+                "expired after idle_expiry_s)"
+            )
+        return conv.risk
+
+    def features_of(self, conversation_id: object) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Current feature vector of a conversation, in ``FEATURE_NAMES`` order."""
+        conv = self._conversations.get(conversation_id)
+        if conv is None:
+            raise KeyError(f"conversation {conversation_id!r} is unknown to this scorer")
+        return np.asarray(self._features(conv), dtype=np.float64)
+
+    def alerted_tier_of(self, conversation_id: object) -> int:
+        """Highest tier already alerted for a conversation (0: none yet)."""
+        conv = self._conversations.get(conversation_id)
+        if conv is None:
+            raise KeyError(f"conversation {conversation_id!r} is unknown to this scorer")
+        return conv.n_alerted_tier
+
+    @property
+    def n_conversations(self) -> int:
+        """Conversations currently held in memory."""
+        return len(self._conversations)
+
+    @property
+    def n_accounts(self) -> int:
+        """Accounts currently held in memory."""
+        return len(self._accounts)
+
+    def checkpoint(
+        self, path: str | os.PathLike[str], *, extra: Mapping[str, Any] | None = None
+    ) -> None:
+        """Write the scorer's whole state to a SQLite file, atomically.
+
+        One transaction in WAL mode: a process killed while writing leaves the
+        previous checkpoint readable. Nothing is pickled. The policy is not
+        stored; pass it again to :meth:`restore`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The checkpoint file, created or replaced.
+        extra : mapping, optional
+            JSON-ready data stored with the state (e.g. an input offset);
+            :meth:`restore` puts it in :attr:`checkpoint_extra`.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import riskscore as rs
+        >>> model = rs.load_model()
+        >>> scorer = rs.OnlineScorer(model)
+        >>> _ = scorer.update_one({"conversation_id": 1, "timestamp": 1_700_000_000,
+        ...                        "sender_id": "a", "recipient_id": "b", "channel": "direct"})
+        >>> path = os.path.join(tempfile.mkdtemp(), "state.sqlite")
+        >>> scorer.checkpoint(path)
+        >>> rs.OnlineScorer.restore(path, model).score_of(1) == scorer.score_of(1)
+        True
+        """
+        meta = {
+            "riskscore_version": _version(),
+            "model_sha256": model_fingerprint(self.model),
+            "config": {
+                "idle_expiry_s": finite_or_none(self.idle_expiry_s),
+                "cooldown_s": self.cooldown_s,
+                "reorder_tolerance_s": finite_or_none(self.reorder_tolerance_s),
+            },
+            "counters": {
+                "clock": self.clock,
+                "n_events": self.n_events,
+                "n_clamped": self.n_clamped,
+                "n_too_late": self.n_too_late,
+                "n_expired": self.n_expired,
+                "n_rescored": self.n_rescored,
+            },
+            # The adult index is rebuilt from the conversations on restore; only its
+            # order (that of the alerts one event raises) needs keeping, for adults
+            # with more than one live conversation.
+            "adult_index": [
+                [aid, list(convs)] for aid, convs in self._adult_convs.items() if len(convs) > 1
+            ],
+            "extra": dict(extra or {}),
+        }
+        _checkpoint.write(
+            path,
+            meta,
+            (
+                (cid, conv.initiator, conv.responder, conv.to_json())
+                for cid, conv in self._conversations.items()
+            ),
+            ((aid, acc.to_json()) for aid, acc in self._accounts.items()),
+        )
+
+    def _load(self, snap: _checkpoint.Snapshot) -> None:
+        """Counters, accounts, conversations and the adult index of a checkpoint."""
+        counters = snap.meta["counters"]
+        self.clock = int(counters["clock"])
+        self.n_events = int(counters["n_events"])
+        self.n_clamped = int(counters["n_clamped"])
+        self.n_too_late = int(counters["n_too_late"])
+        self.n_expired = int(counters["n_expired"])
+        self.n_rescored = int(counters.get("n_rescored", 0))
+        self.checkpoint_extra = dict(snap.meta.get("extra", {}))
+        for aid, state in snap.accounts:
+            self._accounts[aid] = AccountState.from_json(state)
+        for cid, initiator, responder, state in snap.conversations:
+            conv = ConversationState.from_json(initiator, responder, state)
+            self._conversations[cid] = conv
+            self._index(conv.adult_id(), cid)
+        # Membership comes from the conversations; the stored order (absent from
+        # checkpoints of earlier versions) only reorders it.
+        for aid, cids in snap.meta.get("adult_index", []):
+            convs = self._adult_convs.get(aid)
+            if convs is not None:
+                ordered = dict.fromkeys(cid for cid in cids if cid in convs)
+                ordered.update(convs)
+                self._adult_convs[aid] = ordered
+
+
+def _version() -> str:
+    return __version__
+
+
+def model_fingerprint(model: RiskModel) -> str:
+    text = json.dumps(model.to_dict(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def finite_or_none(value: float) -> float | None:
+    return None if math.isinf(value) else value
+
+
+def inf_if_none(value: float | None) -> float:
+    return math.inf if value is None else float(value)

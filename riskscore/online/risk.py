@@ -1,0 +1,92 @@
+"""The model's calibrated risk and reasons for one conversation's feature row: the event
+kernel and the trees' walk in one compiled call per event."""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.features.kernel import conversation_features
+from riskscore.features.registry import FEATURE_NAMES, feature_index
+from riskscore.model import RiskModel
+from riskscore.model.scores import Reason
+from riskscore.model.trees import walk
+from riskscore.online.state import NO_ACCOUNT as _NO_ACCOUNT
+from riskscore.online.state import AccountState, ConversationState
+
+__all__ = ["OnlineModel"]
+
+_N_REASONS = 3
+_N_FEATURES = len(FEATURE_NAMES)
+_EXP = math.exp
+FloatArray = npt.NDArray[np.float64]
+
+
+@numba.njit(cache=True, nogil=True)
+def _features_and_margin(
+    state: FloatArray,
+    adult_account: FloatArray,
+    row: FloatArray,
+    nodes: npt.NDArray[np.int32],
+    values: FloatArray,
+    roots: npt.NDArray[np.int32],
+) -> float:
+    """The feature row of a conversation (into ``row``) and the trees' margin on it: one
+    compiled call per event."""
+    conversation_features(state, adult_account, row)
+    return walk(row, nodes, values, roots)
+
+
+class OnlineModel:
+    """The model's trees walked on a full feature row, and its calibration, for one event.
+
+    ``risk`` equals :meth:`RiskModel.predict_proba` on the same row (the same compiled
+    tree walk and the same formula); ``reasons`` equals the batch reasons.
+    """
+
+    __slots__ = ("a", "b", "columns", "model", "nodes", "roots", "values")
+
+    def __init__(self, model: RiskModel) -> None:
+        self.columns = np.array([feature_index(n) for n in model.feature_names], dtype=np.int64)
+        # The trees index the model's inputs; online they read the full feature row.
+        self.nodes, self.values, self.roots = model.trees.packed(self.columns)
+        self.a = model.calibration.a
+        self.b = model.calibration.b
+        self.model = model
+
+    def score(
+        self, conv: ConversationState, adult: AccountState | None
+    ) -> tuple[float, FloatArray]:
+        """Calibrated risk and feature row of a conversation, given its adult's account."""
+        row = np.empty(_N_FEATURES)
+        margin = _features_and_margin(
+            conv.state,
+            _NO_ACCOUNT if adult is None else adult.tallies,
+            row,
+            self.nodes,
+            self.values,
+            self.roots,
+        )
+        z = self.a * margin + self.b
+        return 1.0 / (1.0 + _EXP(z if z < 700.0 else 700.0)), row
+
+    def risk(self, row: FloatArray) -> float:
+        """Calibrated risk of one feature row."""
+        z = self.a * walk(row, self.nodes, self.values, self.roots) + self.b
+        return 1.0 / (1.0 + _EXP(z if z < 700.0 else 700.0))
+
+    def reasons(self, row: FloatArray) -> tuple[Reason, ...]:
+        """Top positive contributions, strongest first (as
+        :func:`riskscore.model.scores.top_reasons`)."""
+        inputs = row[self.columns]
+        contrib = self.model.reason_contributions(inputs[None, :])[0]
+        order = np.argsort(-contrib, kind="stable")[:_N_REASONS]
+        names = self.model.feature_names
+        return tuple(
+            Reason.of(names[j], float(inputs[j]), float(contrib[j]))
+            for j in order
+            if contrib[j] > 0.0
+        )

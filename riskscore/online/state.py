@@ -1,0 +1,255 @@
+"""Per-conversation and per-account state of the online scorer (private).
+
+A conversation's state is the event kernel's state vector
+(:mod:`riskscore.features.kernel`): each event is one call of the same compiled
+update that batch extraction loops over, so after every event
+:meth:`ConversationState.features_with` gives the batch features of the events seen
+so far (``tests/test_online.py`` checks it). An account keeps the sets that make its
+distinct counts (contacts, minors, minors on private channels) and its tallies.
+
+Events reach a conversation in non-decreasing time: the scorer clamps a slightly
+late event to the conversation's latest time before calling
+:meth:`ConversationState.update`.
+
+Both classes serialize to JSON-ready lists (``to_json`` / ``from_json``) for
+checkpoints; NaN is written as ``None``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.features.kernel import (
+    A_ACCEPTS,
+    A_CONTACTS,
+    A_FLAGGED,
+    A_MINORS,
+    A_PRIVATE_MINORS,
+    A_REQUESTS,
+    N_ACCOUNT_SLOTS,
+    N_EVENTS,
+    N_STATE,
+    T_FIRST,
+    T_LAST,
+    adult_side,
+    apply_event,
+    conversation_features,
+    new_state,
+)
+from riskscore.features.registry import FEATURE_NAMES
+from riskscore.io.schema import MINOR_AGE, Channel, EventType
+
+FloatArray = npt.NDArray[np.float64]
+
+_MESSAGE, _MEDIA = int(EventType.MESSAGE), int(EventType.MEDIA)
+_REQUEST, _ACCEPT = int(EventType.CONTACT_REQUEST), int(EventType.CONTACT_ACCEPT)
+_BLOCK, _REPORT = int(EventType.BLOCK), int(EventType.REPORT)
+_PRIVATE = int(Channel.EPHEMERAL)
+_CONTACT = frozenset((_MESSAGE, _MEDIA, _REQUEST))
+_SAFETY = frozenset((_BLOCK, _REPORT))
+_N_FEATURES = len(FEATURE_NAMES)
+#: Tallies of an account that did nothing else (read only).
+NO_ACCOUNT = np.zeros(N_ACCOUNT_SLOTS)
+NO_ACCOUNT.flags.writeable = False
+
+
+def _out(value: float) -> float | None:
+    return None if value != value else value
+
+
+def _in(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+class AccountState:
+    """What one account did, for the per-account features: the sets behind its distinct
+    counts and its tallies (:data:`riskscore.features.kernel.ACCOUNT_SLOTS`)."""
+
+    __slots__ = ("contacts", "last_seen", "minors", "private_minors", "tallies")
+
+    def __init__(self) -> None:
+        self.contacts: set[object] = set()
+        self.minors: set[object] = set()
+        self.private_minors: set[object] = set()
+        self.tallies = np.zeros(N_ACCOUNT_SLOTS)
+        self.last_seen = 0
+
+    def to_json(self) -> list[Any]:
+        """JSON-ready state (for checkpoints)."""
+        return [
+            list(self.contacts),
+            list(self.minors),
+            list(self.private_minors),
+            [float(v) for v in self.tallies],
+            self.last_seen,
+        ]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> AccountState:
+        """Inverse of :meth:`to_json`."""
+        state = cls()
+        contacts, minors, private_minors, tallies, state.last_seen = data
+        state.contacts, state.minors = set(contacts), set(minors)
+        state.private_minors = set(private_minors)
+        state.tallies = np.asarray(tallies, dtype=np.float64)
+        if state.tallies.shape != (N_ACCOUNT_SLOTS,):
+            raise ValueError(f"account tallies must hold {N_ACCOUNT_SLOTS} numbers")
+        return state
+
+
+def _apply_to_accounts(
+    sender: AccountState,
+    recipient: AccountState,
+    recipient_id: object,
+    recipient_age: float,
+    sender_age: float,
+    channel: int,
+    event: int,
+) -> int:
+    """Update both accounts' sets and tallies; return which one's per-account features
+    moved: 0 neither (most events), 1 the sender's, 2 the recipient's."""
+    changed = 0
+    tallies = sender.tallies
+    if event in _CONTACT:
+        if recipient_id not in sender.contacts:
+            sender.contacts.add(recipient_id)
+            tallies[A_CONTACTS] += 1.0
+            if tallies[A_MINORS] > 0.0:  # the minor share moves with every new contact
+                changed = 1
+        if recipient_age < MINOR_AGE:  # False for NaN, as in the batch code
+            if recipient_id not in sender.minors:
+                sender.minors.add(recipient_id)
+                tallies[A_MINORS] += 1.0
+                changed = 1
+            if channel >= _PRIVATE and recipient_id not in sender.private_minors:
+                sender.private_minors.add(recipient_id)
+                tallies[A_PRIVATE_MINORS] += 1.0
+                changed = 1
+        if event == _REQUEST:
+            # Unaccepted requests (and their share) move unless accepts still cover them.
+            if tallies[A_REQUESTS] >= tallies[A_ACCEPTS]:
+                changed = 1
+            tallies[A_REQUESTS] += 1.0
+    elif event == _ACCEPT:
+        received = recipient.tallies
+        if received[A_REQUESTS] > received[A_ACCEPTS]:
+            changed = 2
+        received[A_ACCEPTS] += 1.0
+    elif event in _SAFETY and sender_age < MINOR_AGE:
+        recipient.tallies[A_FLAGGED] += 1.0
+        changed = 2
+    return changed
+
+
+class ConversationState:
+    """One conversation: the kernel's state vector, its two accounts' ids, and alert
+    bookkeeping."""
+
+    __slots__ = (
+        "adult_i",
+        "initiator",
+        "last_alert_ts",
+        "n_alerted_tier",
+        "responder",
+        "risk",
+        "state",
+    )
+
+    def __init__(self, initiator: object, responder: object) -> None:
+        self.initiator = initiator
+        self.responder = responder
+        self.state = new_state()
+        self.adult_i = True  # the role rule before any event
+        self.n_alerted_tier = 0
+        self.last_alert_ts: int | None = None
+        self.risk = math.nan
+
+    @property
+    def max_ts(self) -> int:
+        """Time of the latest event (0 before any)."""
+        return int(self.state[T_LAST])
+
+    @property
+    def min_ts(self) -> int:
+        """Time of the first event (0 before any)."""
+        return int(self.state[T_FIRST])
+
+    @property
+    def n_events(self) -> int:
+        """Events applied."""
+        return int(self.state[N_EVENTS])
+
+    def update(
+        self,
+        side: int,
+        ts: int,
+        sender_age: float,
+        recipient_age: float,
+        channel: int,
+        event: int,
+        tz_offset: int,
+        sender: AccountState,
+        recipient: AccountState,
+        recipient_id: object,
+    ) -> int:
+        """Apply one event sent by ``side`` (1: initiator) to this state and its two accounts.
+
+        ``ts`` is never below :attr:`max_ts`. Returns which account's per-account
+        features the event moved: 0 neither (most events), 1 the sender's, 2 the
+        recipient's (an event moves at most one of them).
+        """
+        if ts > sender.last_seen:
+            sender.last_seen = ts
+        if ts > recipient.last_seen:
+            recipient.last_seen = ts
+        changed = _apply_to_accounts(
+            sender, recipient, recipient_id, recipient_age, sender_age, channel, event
+        )
+        self.adult_i = (
+            apply_event(
+                self.state, side, ts, sender_age, recipient_age, channel, event, float(tz_offset)
+            )
+            == 1
+        )
+        return changed
+
+    def adult_id(self) -> object:
+        """The account id currently taken as the adult's."""
+        return self.initiator if self.adult_i else self.responder
+
+    def features(self, accounts: Mapping[object, AccountState]) -> FloatArray:
+        """The feature row, in :data:`riskscore.FEATURE_NAMES` order; the adult's account
+        state (zeros when it is not held) gives the per-account features."""
+        return self.features_with(accounts.get(self.adult_id()))
+
+    def features_with(self, adult: AccountState | None) -> FloatArray:
+        """:meth:`features` given the adult's account state (None: not held)."""
+        row = np.empty(_N_FEATURES)
+        conversation_features(self.state, NO_ACCOUNT if adult is None else adult.tallies, row)
+        return row
+
+    def to_json(self) -> list[Any]:
+        """JSON-ready state (for checkpoints); ids are stored by the caller."""
+        return [
+            [_out(float(v)) for v in self.state],
+            self.n_alerted_tier,
+            self.last_alert_ts,
+            _out(self.risk),
+        ]
+
+    @classmethod
+    def from_json(cls, initiator: object, responder: object, data: list[Any]) -> ConversationState:
+        """Inverse of :meth:`to_json`."""
+        s = cls(initiator, responder)
+        state, s.n_alerted_tier, s.last_alert_ts, risk = data
+        s.state = np.asarray([_in(v) for v in state], dtype=np.float64)
+        if s.state.shape != (N_STATE,):
+            raise ValueError(f"conversation state must hold {N_STATE} numbers")
+        s.adult_i = adult_side(s.state) == 1
+        s.risk = _in(risk)
+        return s
