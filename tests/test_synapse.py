@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import copy
 import json
 import math
 import sqlite3
@@ -404,12 +405,15 @@ def test_module_queues_then_scores_and_survives_a_restart(tmp_path: Path) -> Non
 def test_alert_raised_elsewhere_names_its_own_conversations_room(tmp_path: Path) -> None:
     """The adult's invite of a second child, in a new room, raises his share of contact
     requests never accepted: that re-scores his encrypted chat with the first child,
-    whose alert names that chat's room (and the room of the event that raised it)."""
-    module, _ = _module(tmp_path, more_ages="@kid2:x,12,0\n")
+    whose alert names that chat's room (and the room of the event that raised it). The
+    under-13 review threshold is set to 0.1 so that the daytime chat starts below it."""
+    policy = copy.deepcopy(_POLICY)
+    policy["bands"][0]["review"] = 0.1
+    module, _ = _module(tmp_path, more_ages="@kid2:x,12,0\n", policy=policy)
     dm = _Room("!dm:x")
     dm.member("@adult:x", "join")
     dm.member("@kid:x", "join")
-    start = 1_700_000_000_000
+    start = 1_700_000_000_000 + 12 * 3_600_000  # 10:13 UTC, by day
     for i in range(5):
         message = dm.message("@adult:x", "m.room.encrypted")
         message.origin_server_ts = start + i * 600_000
