@@ -10,6 +10,17 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from riskscore.commands import evaluate, generate, policy, queue, report, score, stream, train
+from riskscore.commands import (
+    evaluate,
+    export,
+    generate,
+    policy,
+    queue,
+    report,
+    score,
+    stream,
+    train,
+)
 
 COMMANDS: tuple[ModuleType, ...] = (generate, train, score, stream, policy, evaluate, queue, report)
+COMMANDS += (export,)
