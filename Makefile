@@ -53,6 +53,10 @@ report: $(STAMP)
 		--conversations 20000 --prevalence 0.01 --seed 2026 --platform "synthetic platform" \
 		--db $(DEMO_DIR)/month-queue.sqlite --out reports/transparency
 	$(BIN)/riskscore queue --db $(DEMO_DIR)/month-queue.sqlite --now 1769817599 --top 3
+	rm -rf reports/regulatory
+	RISKSCORE_REPORT_KEY=synthetic-demo-key $(BIN)/riskscore export \
+		--db $(DEMO_DIR)/month-queue.sqlite --out reports/regulatory --platform "synthetic platform" \
+		--from 2026-01-01 --to 2026-01-30
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -13,7 +13,17 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from riskscore.cli import evaluate, generate, policy, queue, report, score, stream, train
+from riskscore.cli import (
+    evaluate,
+    export,
+    generate,
+    policy,
+    queue,
+    report,
+    score,
+    stream,
+    train,
+)
 from riskscore.exceptions import RiskscoreError
 
 __all__ = ["COMMANDS", "main"]
@@ -22,7 +32,17 @@ __all__ = ["COMMANDS", "main"]
 #: (shown by ``--help``), ``configure(parser)``, ``run(args, show_progress) -> dict`` (calls
 #: one plain library function and returns a JSON-ready result) and ``render(result)``
 #: (human-readable output). Register a new command by adding it here.
-COMMANDS: tuple[ModuleType, ...] = (generate, train, score, stream, policy, evaluate, queue, report)
+COMMANDS: tuple[ModuleType, ...] = (
+    generate,
+    train,
+    score,
+    stream,
+    policy,
+    evaluate,
+    queue,
+    report,
+    export,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

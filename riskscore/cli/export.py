@@ -1,0 +1,110 @@
+"""``riskscore export``: DSA statements of reasons, EU 2024/2835 templates and NCMEC drafts."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from riskscore.moderation import ReviewQueue
+from riskscore.regulatory import ExportFilter, export_all
+
+NAME = "export"
+HELP = (
+    "write DSA statements of reasons, EU 2024/2835 template rows and NCMEC CyberTipline "
+    "drafts from a review queue's decisions (drafts for a person to check; nothing is submitted)"
+)
+EXAMPLE = (
+    "examples:\n"
+    "  RISKSCORE_REPORT_KEY=... riskscore export --db queue.sqlite --out exports/2026-01 \\\n"
+    "      --from 2026-01-01 --to 2026-01-31 --platform 'Example chat'\n"
+    "  riskscore export --db queue.sqlite --out exports/escalated --decision escalated \\\n"
+    "      --band 'under 13'\n"
+    "--from and --to are UTC days, both included (or ISO 8601 times with an offset, --to\n"
+    "excluded); the key pseudonymises the statements' puid (HMAC-SHA256) and is read from\n"
+    "the environment variable named by --key-env; see docs/regulatory.md"
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, required=True, help="the queue's SQLite file")
+    parser.add_argument("--out", type=Path, required=True, help="directory for the exports")
+    parser.add_argument("--from", dest="start", help="first day (YYYY-MM-DD, UTC) or ISO time")
+    parser.add_argument("--to", dest="end", help="last day (YYYY-MM-DD, UTC, included) or ISO time")
+    parser.add_argument(
+        "--decision",
+        action="append",
+        choices=("actioned", "dismissed", "escalated"),
+        help="keep only decisions with this outcome (repeatable)",
+    )
+    parser.add_argument(
+        "--band",
+        action="append",
+        help="keep only items in this age band of the policy (repeatable)",
+    )
+    parser.add_argument("--platform", default="", help="platform or service name")
+    parser.add_argument(
+        "--key-env",
+        default="RISKSCORE_REPORT_KEY",
+        help="environment variable holding the pseudonymisation key (at least 8 bytes)",
+    )
+
+
+def _when(text: str | None, name: str, *, end: bool) -> int | None:
+    if text is None:
+        return None
+    try:
+        if len(text) == 10:
+            day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+            return int((day + timedelta(days=1 if end else 0)).timestamp())
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"--{name} {text!r} is neither YYYY-MM-DD nor ISO 8601") from None
+    if stamp.tzinfo is None:
+        raise ValueError(f"--{name} {text!r} needs a UTC offset (e.g. Z or +01:00)")
+    return int(stamp.timestamp())
+
+
+def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    if not args.db.is_file():
+        raise FileNotFoundError(f"no review queue at {args.db}")
+    key_text = os.environ.get(args.key_env, "")
+    if len(key_text.encode()) < 8:
+        raise ValueError(
+            f"set the pseudonymisation key (at least 8 bytes) in the environment variable "
+            f"{args.key_env}"
+        )
+    export_filter = ExportFilter(
+        start=_when(args.start, "from", end=False),
+        end=_when(args.end, "to", end=True),
+        outcomes=tuple(args.decision) if args.decision else None,
+        bands=tuple(args.band) if args.band else None,
+    )
+    with ReviewQueue(args.db) as queue:
+        return export_all(
+            queue,
+            args.out,
+            key=key_text.encode(),
+            export_filter=export_filter,
+            platform=args.platform,
+        )
+
+
+def render(result: dict[str, Any]) -> None:
+    print(f"exports -> {result['out']} (drafts for a person to check; nothing was submitted)")
+    print(
+        f"DSA statements of reasons: {result['statements']} "
+        f"(restricting decisions: {result['restricting_decisions']})"
+    )
+    print(
+        f"NCMEC CyberTipline drafts: {result['ncmec_drafts']} "
+        f"(escalated decisions: {result['escalated_decisions']})"
+    )
+    precision = result["precision"]
+    print(
+        "precision of automated detection from decisions: "
+        + ("n/a" if precision is None else f"{100 * precision:.1f}%")
+    )
+    print(f"files: {len(result['files'])}")

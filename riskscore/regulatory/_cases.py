@@ -1,0 +1,185 @@
+"""Decided cases: the moderators' decisions that the regulatory exports describe.
+
+A *decided case* is one decision a moderator recorded on one adult account: the
+queue items (alerts and user reports) it closed at the same time with the same
+outcome. Statements of reasons and CyberTipline drafts are written per decided
+case; the transparency templates count them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from riskscore.moderation import QueueItem
+
+__all__ = ["RESTRICTING", "DecidedCase", "ExportFilter", "decided_cases", "iso_utc"]
+
+RESTRICTING = ("actioned", "escalated")
+"""Outcomes that restrict the adult account (dismissed restricts nothing)."""
+
+_OUTCOMES = ("actioned", "dismissed", "escalated")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFilter:
+    """Which queue items an export covers.
+
+    Attributes
+    ----------
+    start, end : int or None
+        Period in epoch seconds UTC, ``start`` included, ``end`` excluded. A
+        decision counts when it was made in the period; a notice or alert when it
+        was received in the period. ``None`` leaves that side open.
+    outcomes : tuple of str or None
+        Keep only decisions with these outcomes (``actioned``, ``dismissed``,
+        ``escalated``); ``None`` keeps all.
+    bands : tuple of str or None
+        Keep only items in these age bands of the alert policy (``"under 13"``,
+        ``"13-15"``, ...); ``None`` keeps all.
+
+    Examples
+    --------
+    >>> f = ExportFilter(start=0, end=100, outcomes=("escalated",))
+    >>> f.in_period(99), f.in_period(100)
+    (True, False)
+    """
+
+    start: int | None = None
+    end: int | None = None
+    outcomes: tuple[str, ...] | None = None
+    bands: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.start is not None and self.end is not None and not self.start < self.end:
+            raise ValueError(f"period start {self.start} must be before its end {self.end}")
+        for outcome in self.outcomes or ():
+            if outcome not in _OUTCOMES:
+                raise ValueError(
+                    f"decision filter {outcome!r} is not one of {', '.join(_OUTCOMES)}"
+                )
+
+    def in_period(self, t: int) -> bool:
+        """Whether epoch second ``t`` falls in the period."""
+        return (self.start is None or t >= self.start) and (self.end is None or t < self.end)
+
+    def keeps(self, item: QueueItem) -> bool:
+        """Whether ``item`` passes the band filter (the period is applied by the caller)."""
+        return self.bands is None or item.age_band in self.bands
+
+    def keeps_outcome(self, outcome: str) -> bool:
+        """Whether decisions with ``outcome`` pass the decision filter."""
+        return self.outcomes is None or outcome in self.outcomes
+
+
+@dataclass(frozen=True, slots=True)
+class DecidedCase:
+    """One moderator decision on one adult account.
+
+    Attributes
+    ----------
+    adult_id : int or str
+        The account decided on (for a user report, the reported account).
+    outcome : str
+        ``actioned``, ``dismissed`` or ``escalated``.
+    decided_at : int
+        Epoch seconds of the decision.
+    items : tuple of QueueItem
+        The alerts and user reports the decision closed, oldest first.
+    """
+
+    adult_id: Any
+    outcome: str
+    decided_at: int
+    items: tuple[QueueItem, ...]
+
+    @property
+    def first_seen(self) -> int:
+        """When the first alert or report of the case arrived (epoch seconds)."""
+        return min(i.created_at for i in self.items)
+
+    @property
+    def alerts(self) -> tuple[QueueItem, ...]:
+        """The automated alerts among the items."""
+        return tuple(i for i in self.items if i.kind == "alert")
+
+    @property
+    def reports(self) -> tuple[QueueItem, ...]:
+        """The user reports (notices) among the items."""
+        return tuple(i for i in self.items if i.kind == "user_report")
+
+    @property
+    def tier(self) -> int:
+        """Highest alert tier of the case (0 when it holds user reports only)."""
+        return max(i.tier for i in self.items)
+
+    @property
+    def youngest_age(self) -> float:
+        """Youngest declared child age among the items (NaN when none is known)."""
+        ages = [i.child_age for i in self.items if not math.isnan(i.child_age)]
+        return min(ages) if ages else math.nan
+
+    @property
+    def key(self) -> str:
+        """A stable text key of the decision (input to the pseudonymised puid)."""
+        return f"decision:{self.items[0].item_id}:{self.decided_at}:{self.outcome}"
+
+
+def decided_cases(
+    items: Iterable[QueueItem], export_filter: ExportFilter | None = None
+) -> list[DecidedCase]:
+    """Group decided queue items into decisions, in the order they were made.
+
+    Parameters
+    ----------
+    items : iterable of QueueItem
+        From :meth:`riskscore.ReviewQueue.items`.
+    export_filter : ExportFilter, optional
+        Period (by decision time), decision and band filters.
+
+    Returns
+    -------
+    list of DecidedCase
+        One per (adult, decision time, outcome), oldest decision first.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import riskscore as rs
+    >>> from riskscore.policy import Alert, Tier
+    >>> with rs.ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite") as q:
+    ...     _ = q.add_alert(Alert(1, "a", "c1", 12.0, "under 13", 0.8, Tier.URGENT), at=10)
+    ...     _ = q.add_alert(Alert(2, "a", "c2", 14.0, "13-15", 0.5, Tier.REVIEW), at=20)
+    ...     _ = q.decide("a", "escalated", moderator="m", at=30)
+    ...     cases = decided_cases(q.items())
+    >>> [(c.adult_id, c.outcome, len(c.items)) for c in cases]
+    [('a', 'escalated', 2)]
+    """
+    f = export_filter or ExportFilter()
+    groups: dict[tuple[str, int, str], list[QueueItem]] = {}
+    for item in items:
+        if item.decided_at is None or item.status not in _OUTCOMES:
+            continue
+        if not (f.in_period(item.decided_at) and f.keeps(item) and f.keeps_outcome(item.status)):
+            continue
+        key = (repr(item.adult_id), item.decided_at, item.status)
+        groups.setdefault(key, []).append(item)
+    cases = [
+        DecidedCase(
+            adult_id=group[0].adult_id,
+            outcome=group[0].status,
+            decided_at=int(group[0].decided_at or 0),
+            items=tuple(sorted(group, key=lambda i: (i.created_at, i.item_id))),
+        )
+        for group in groups.values()
+    ]
+    cases.sort(key=lambda c: (c.decided_at, c.items[0].item_id))
+    return cases
+
+
+def iso_utc(epoch: int) -> str:
+    """Epoch seconds as ISO 8601 UTC with an explicit offset (``2026-01-05T10:00:00+00:00``)."""
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat()

@@ -1,0 +1,539 @@
+"""Statements of reasons (Article 17 DSA) for the EU DSA Transparency Database.
+
+For every decided case whose decision restricts the adult account (``actioned``
+or ``escalated``), :func:`statements_of_reasons` writes one statement with the
+database's field names and allowed values (``riskscore.regulatory._dsa_schema``
+lists them and their source). :func:`validate_statement` refuses a record the
+database would reject, naming the record and the field. The platform submits
+the statements (Article 24(5) DSA) after checking them; riskscore never does.
+
+Nothing here reads or writes message content: ``decision_facts`` is written from
+the alert's reasons (features of interaction metadata), and the ``puid`` is an
+HMAC pseudonym of the decision, never an account id.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from riskscore.exceptions import SchemaError
+from riskscore.moderation import QueueItem
+from riskscore.moderation.transparency import pseudonymise
+from riskscore.regulatory import _dsa_schema as schema
+from riskscore.regulatory._cases import RESTRICTING, DecidedCase
+
+__all__ = [
+    "Restriction",
+    "StatementError",
+    "StatementSettings",
+    "statements_of_reasons",
+    "validate_statement",
+    "validate_statements",
+    "write_statements",
+]
+
+_PUID = re.compile(r"^[a-zA-Z0-9_-]+$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_RANGES = {
+    "content_date": (date(2000, 1, 1), date(2038, 1, 1)),
+    "application_date": (date(2020, 1, 1), date(2038, 1, 1)),
+}
+_END_DATES = (
+    "end_date_account_restriction",
+    "end_date_monetary_restriction",
+    "end_date_service_restriction",
+    "end_date_visibility_restriction",
+)
+_ENUMS: dict[str, tuple[str, ...]] = {
+    "decision_monetary": schema.DECISION_MONETARIES,
+    "decision_provision": schema.DECISION_PROVISIONS,
+    "decision_account": schema.DECISION_ACCOUNTS,
+    "account_type": schema.ACCOUNT_TYPES,
+    "decision_ground": schema.DECISION_GROUNDS,
+    "incompatible_content_illegal": ("Yes", "No"),
+    "category": schema.STATEMENT_CATEGORIES,
+    "source_type": schema.SOURCE_TYPES,
+    "automated_detection": schema.AUTOMATED_DETECTIONS,
+    "automated_decision": schema.AUTOMATED_DECISIONS,
+}
+_ARRAY_ENUMS: dict[str, tuple[str, ...]] = {
+    "decision_visibility": schema.DECISION_VISIBILITIES,
+    "content_type": schema.CONTENT_TYPES,
+    "category_addition": schema.STATEMENT_CATEGORIES,
+    "category_specification": schema.KEYWORDS,
+    "territorial_scope": schema.EEA_COUNTRY_CODES,
+}
+_REQUIRED = (
+    "decision_ground",
+    "content_type",
+    "category",
+    "content_date",
+    "application_date",
+    "decision_facts",
+    "source_type",
+    "automated_detection",
+    "automated_decision",
+    "puid",
+)
+_RESTRICTIONS = (
+    "decision_visibility",
+    "decision_monetary",
+    "decision_provision",
+    "decision_account",
+)
+_GROUND_FIELDS = {
+    "DECISION_GROUND_ILLEGAL_CONTENT": (
+        "illegal_content_legal_ground",
+        "illegal_content_explanation",
+    ),
+    "DECISION_GROUND_INCOMPATIBLE_CONTENT": (
+        "incompatible_content_ground",
+        "incompatible_content_explanation",
+    ),
+}
+
+
+class StatementError(SchemaError):
+    """A statement of reasons the DSA Transparency Database would reject.
+
+    Attributes
+    ----------
+    column : str or None
+        The offending field.
+    row : int or None
+        0-based position of the record in the list validated.
+    value : object
+        The offending value.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class Restriction:
+    """What a platform does to an account for one outcome, and on which ground.
+
+    Attributes
+    ----------
+    decision_account : str or None
+        ``DECISION_ACCOUNT_SUSPENDED`` or ``DECISION_ACCOUNT_TERMINATED``.
+    decision_provision : str or None
+        A ``DECISION_PROVISION_*`` value.
+    decision_visibility : tuple of str
+        ``DECISION_VISIBILITY_*`` values (empty: none).
+    decision_ground : str
+        ``DECISION_GROUND_ILLEGAL_CONTENT`` or ``DECISION_GROUND_INCOMPATIBLE_CONTENT``.
+    ground : str
+        The legal ground (illegal content) or the terms-and-conditions clause
+        (incompatible content) relied on.
+    explanation : str
+        Why the conduct falls under that ground.
+    """
+
+    decision_account: str | None
+    decision_ground: str
+    ground: str
+    explanation: str
+    decision_provision: str | None = None
+    decision_visibility: tuple[str, ...] = ()
+
+
+_ACTIONED = Restriction(
+    decision_account="DECISION_ACCOUNT_SUSPENDED",
+    decision_ground="DECISION_GROUND_INCOMPATIBLE_CONTENT",
+    ground="Terms of service: child safety policy (contact with children for sexual purposes)",
+    explanation=(
+        "A moderator found that this account's contact with a child breached the child safety "
+        "policy of the terms of service: the pattern of contact is one the policy prohibits as "
+        "grooming behaviour."
+    ),
+)
+_ESCALATED = Restriction(
+    decision_account="DECISION_ACCOUNT_TERMINATED",
+    decision_ground="DECISION_GROUND_ILLEGAL_CONTENT",
+    ground=(
+        "Directive 2011/93/EU, Article 6 (solicitation of children for sexual purposes), as "
+        "transposed into national law"
+    ),
+    explanation=(
+        "A moderator found that this account's contact with a child indicates solicitation of a "
+        "child for sexual purposes and referred the case to the competent authorities."
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementSettings:
+    """Platform choices that the queue cannot know; defaults are stated in docs/regulatory.md.
+
+    Attributes
+    ----------
+    restrictions : dict of str to Restriction
+        Restriction and ground per restricting outcome (``actioned``, ``escalated``).
+    account_type : str or None
+        ``ACCOUNT_TYPE_PRIVATE`` (default) or ``ACCOUNT_TYPE_BUSINESS``.
+    territorial_scope : tuple of str
+        Country codes where the restriction applies (default: the 27 EU states).
+    content_type : tuple of str
+        ``CONTENT_TYPE_*`` values; default ``CONTENT_TYPE_OTHER`` with
+        ``content_type_other`` below, because the decision concerns an account's
+        conduct found from interaction metadata, not an item of content riskscore read.
+    content_type_other : str
+        Required when ``CONTENT_TYPE_OTHER`` is chosen.
+    automated_decision : str
+        ``AUTOMATED_DECISION_NOT_AUTOMATED`` (default: a moderator decides every case)
+        or ``AUTOMATED_DECISION_PARTIALLY``. Fully automated is refused: riskscore
+        alerts never decide.
+    decision_ground_reference_url : str or None
+        URL of the terms or law relied on.
+    trusted_flaggers : frozenset
+        Reporter ids of trusted flaggers (Article 22); their reports get
+        ``SOURCE_TRUSTED_FLAGGER`` instead of ``SOURCE_ARTICLE_16``.
+    """
+
+    restrictions: dict[str, Restriction] = field(
+        default_factory=lambda: {"actioned": _ACTIONED, "escalated": _ESCALATED}
+    )
+    account_type: str | None = "ACCOUNT_TYPE_PRIVATE"
+    territorial_scope: tuple[str, ...] = schema.EU_COUNTRY_CODES
+    content_type: tuple[str, ...] = ("CONTENT_TYPE_OTHER",)
+    content_type_other: str = (
+        "Account conduct in private conversations with a child, assessed from interaction "
+        "metadata (message content was not assessed by automated means)"
+    )
+    automated_decision: str = "AUTOMATED_DECISION_NOT_AUTOMATED"
+    decision_ground_reference_url: str | None = None
+    trusted_flaggers: frozenset[Any] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.automated_decision == "AUTOMATED_DECISION_FULLY":
+            raise ValueError(
+                "automated_decision cannot be AUTOMATED_DECISION_FULLY: a moderator decides "
+                "every riskscore case; use AUTOMATED_DECISION_NOT_AUTOMATED or _PARTIALLY"
+            )
+        missing = [o for o in RESTRICTING if o not in self.restrictions]
+        if missing:
+            raise ValueError(f"restrictions needs an entry for {', '.join(missing)}")
+
+
+def statements_of_reasons(
+    cases: Iterable[DecidedCase],
+    *,
+    key: bytes,
+    settings: StatementSettings | None = None,
+) -> list[dict[str, Any]]:
+    """One statement of reasons per restricting decision, validated.
+
+    Parameters
+    ----------
+    cases : iterable of DecidedCase
+        From :func:`riskscore.regulatory.decided_cases`; dismissed cases are skipped.
+    key : bytes
+        The platform's pseudonymisation key (the transparency report's HMAC key).
+    settings : StatementSettings, optional
+        Restrictions, grounds and scope; defaults documented in ``docs/regulatory.md``.
+
+    Returns
+    -------
+    list of dict
+        Records with the database's field names, in :data:`FIELDS` order; absent
+        optional fields are ``None``.
+
+    Raises
+    ------
+    StatementError
+        A record would be rejected (for example a setting out of the schema).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import riskscore as rs
+    >>> from riskscore.policy import Alert, Tier
+    >>> from riskscore.regulatory import decided_cases
+    >>> with rs.ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite") as q:
+    ...     _ = q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.8, Tier.URGENT), at=1767225600)
+    ...     _ = q.decide("a", "actioned", moderator="m", at=1767229200)
+    ...     [s] = statements_of_reasons(decided_cases(q.items()), key=b"demo key 123")
+    >>> s["category"], s["application_date"], s["source_type"]
+    ('STATEMENT_CATEGORY_PROTECTION_OF_MINORS', '2026-01-01', 'SOURCE_VOLUNTARY')
+    >>> s["category_specification"]
+    ['KEYWORD_GROOMING_SEXUAL_ENTICEMENT_MINORS']
+    """
+    s = settings or StatementSettings()
+    pseudonymise("", key)  # validate the key before any work
+    records = [_statement(c, key, s) for c in cases if c.outcome in RESTRICTING]
+    validate_statements(records)
+    return records
+
+
+def _statement(case: DecidedCase, key: bytes, s: StatementSettings) -> dict[str, Any]:
+    r = s.restrictions[case.outcome]
+    illegal = r.decision_ground == "DECISION_GROUND_ILLEGAL_CONTENT"
+    record: dict[str, Any] = dict.fromkeys(schema.FIELDS)
+    record.update(
+        decision_visibility=list(r.decision_visibility) or None,
+        decision_provision=r.decision_provision,
+        decision_account=r.decision_account,
+        account_type=s.account_type,
+        decision_ground=r.decision_ground,
+        decision_ground_reference_url=s.decision_ground_reference_url,
+        content_type=list(s.content_type),
+        content_type_other=s.content_type_other if "CONTENT_TYPE_OTHER" in s.content_type else None,
+        category="STATEMENT_CATEGORY_PROTECTION_OF_MINORS",
+        category_specification=["KEYWORD_GROOMING_SEXUAL_ENTICEMENT_MINORS"],
+        territorial_scope=list(s.territorial_scope),
+        content_date=_day(case.first_seen),
+        application_date=_day(case.decided_at),
+        decision_facts=decision_facts(case),
+        source_type=_source_type(case.items, s.trusted_flaggers),
+        automated_detection="Yes" if case.alerts else "No",
+        automated_decision=s.automated_decision,
+        puid=pseudonymise(case.key, key),
+    )
+    if illegal:
+        record.update(
+            illegal_content_legal_ground=r.ground, illegal_content_explanation=r.explanation
+        )
+    else:
+        record.update(
+            incompatible_content_ground=r.ground, incompatible_content_explanation=r.explanation
+        )
+    return record
+
+
+def _source_type(items: Sequence[QueueItem], trusted: frozenset[Any]) -> str:
+    reports = [i for i in items if i.kind == "user_report"]
+    if any(i.child_id in trusted for i in reports):
+        return "SOURCE_TRUSTED_FLAGGER"
+    return "SOURCE_ARTICLE_16" if reports else "SOURCE_VOLUNTARY"
+
+
+def decision_facts(case: DecidedCase) -> str:
+    """Facts and circumstances of a decision, in words, from metadata and alert reasons only.
+
+    Parameters
+    ----------
+    case : DecidedCase
+        The decision.
+
+    Returns
+    -------
+    str
+        At most 5,000 characters; no ids, no message content.
+    """
+    parts: list[str] = []
+    alerts, reports = case.alerts, case.reports
+    if alerts:
+        best = max(alerts, key=lambda i: (i.tier, i.risk))
+        tier = "an urgent" if best.tier >= 2 else "a review"
+        parts.append(
+            f"Automated detection raised {len(alerts)} alert(s) on this account's conversations "
+            f"with {len({repr(i.child_id) for i in alerts})} child account(s); the highest was "
+            f"{tier}-tier alert (estimated risk {best.risk:.2f}, child age band "
+            f"{best.age_band})."
+        )
+        if best.reasons:
+            parts.append(
+                "Indicators from interaction metadata: " + "; ".join(best.reasons[:5]) + "."
+            )
+    if reports:
+        from_children = sum(i.concerns_child for i in reports)
+        parts.append(
+            f"{len(reports)} user report(s) about this account were received"
+            + (f", {from_children} of them from children." if from_children else ".")
+        )
+    action = (
+        "referred the case to the competent authorities"
+        if case.outcome == "escalated"
+        else "restricted the account"
+    )
+    parts.append(
+        f"A moderator reviewed the case and {action} on {_day(case.decided_at)}. The automated "
+        "system assessed interaction metadata only, never message content, and took no decision."
+    )
+    return " ".join(parts)[: schema.MAX_LENGTH["decision_facts"]]
+
+
+def _day(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d")
+
+
+# ---------------------------------------------------------------------- validation
+
+
+def validate_statements(records: Sequence[dict[str, Any]]) -> None:
+    """Validate every record and check that no ``puid`` repeats.
+
+    Raises
+    ------
+    StatementError
+        Naming the first record (position and puid) and field at fault.
+    """
+    seen: dict[str, int] = {}
+    for row, record in enumerate(records):
+        validate_statement(record, row=row)
+        puid = str(record["puid"])
+        if puid in seen:
+            raise StatementError(
+                f"statement {row} (puid {puid}): field 'puid' repeats statement {seen[puid]}; "
+                "every puid must be unique",
+                column="puid",
+                row=row,
+                value=puid,
+            )
+        seen[puid] = row
+
+
+def validate_statement(record: dict[str, Any], *, row: int = 0) -> None:
+    """Refuse a statement of reasons the DSA Transparency Database would reject.
+
+    Checks what ``StatementStoreRequest`` enforces: required fields, allowed
+    values (single and array fields), at least one restriction, the fields a
+    ``decision_ground`` or an ``..._OTHER`` value requires, date format
+    ``YYYY-MM-DD`` and range, end dates not before the application date, text
+    lengths, and the ``puid`` alphabet. Unknown fields are refused too (the
+    database ignores them, which hides a typo).
+
+    Parameters
+    ----------
+    record : dict
+        One statement.
+    row : int, default 0
+        Its position, quoted in the error.
+
+    Raises
+    ------
+    StatementError
+        Naming the record (position and puid), the field and the value.
+
+    Examples
+    --------
+    >>> try:
+    ...     validate_statement({"puid": "x"})
+    ... except StatementError as exc:
+    ...     print(exc)
+    statement 0 (puid x): field 'decision_ground' is required
+    """
+
+    def fail(name: str, problem: str) -> StatementError:
+        where = f"statement {row} (puid {record.get('puid')})"
+        return StatementError(
+            f"{where}: field {name!r} {problem}", column=name, row=row, value=record.get(name)
+        )
+
+    unknown = sorted(set(record) - set(schema.FIELDS))
+    if unknown:
+        raise fail(unknown[0], "is not a field of the statement schema")
+    for name in _REQUIRED:
+        if _blank(record.get(name)):
+            raise fail(name, "is required")
+    if all(_blank(record.get(n)) for n in _RESTRICTIONS):
+        raise fail("decision_visibility", f"or one of {', '.join(_RESTRICTIONS[1:])} is required")
+    for name, allowed in _ENUMS.items():
+        value = record.get(name)
+        if value is not None and value not in allowed:
+            raise fail(name, f"has {value!r}, not one of {', '.join(allowed)}")
+    for name, allowed in _ARRAY_ENUMS.items():
+        value = record.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, list) or (name == "content_type" and not value):
+            raise fail(
+                name,
+                "must be a list" + (" with at least one value" if name == "content_type" else ""),
+            )
+        for v in value:
+            if v not in allowed:
+                raise fail(name, f"has {v!r}, not one of {', '.join(allowed)}")
+    ground = record["decision_ground"]
+    for other_ground, names in _GROUND_FIELDS.items():
+        for name in names:
+            if other_ground == ground and _blank(record.get(name)):
+                raise fail(name, f"is required when decision_ground is {ground}")
+            if other_ground != ground and not _blank(record.get(name)):
+                raise fail(name, f"must be empty when decision_ground is {ground}")
+    for name, marker in (
+        ("decision_visibility_other", "DECISION_VISIBILITY_OTHER"),
+        ("content_type_other", "CONTENT_TYPE_OTHER"),
+    ):
+        chosen = marker in (record.get(name.removesuffix("_other")) or [])
+        if chosen and _blank(record.get(name)):
+            raise fail(name, f"is required when {marker} is chosen")
+    if record.get("decision_monetary") == "DECISION_MONETARY_OTHER" and _blank(
+        record.get("decision_monetary_other")
+    ):
+        raise fail("decision_monetary_other", "is required when DECISION_MONETARY_OTHER is chosen")
+    for name, limit in schema.MAX_LENGTH.items():
+        value = record.get(name)
+        if value is not None and len(str(value)) > limit:
+            raise fail(name, f"has {len(str(value))} characters, more than {limit}")
+    if not _PUID.match(str(record["puid"])):
+        raise fail("puid", "may hold only letters a-z, A-Z, digits, '-' and '_'")
+    applied = _date(record, "application_date", fail)
+    _date(record, "content_date", fail)
+    for name in _END_DATES:
+        if record.get(name) is not None and _date(record, name, fail) < applied:
+            raise fail(name, "is before the application_date")
+
+
+def _date(record: dict[str, Any], name: str, fail: Any) -> date:
+    text = record.get(name)
+    if not isinstance(text, str) or not _DATE.match(text):
+        raise fail(name, "must be a date YYYY-MM-DD (leading zeros)")
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise fail(name, "is not a calendar date") from None
+    low, high = _DATE_RANGES.get(name, (date.min, date(2038, 1, 1)))
+    if not low <= day <= high:
+        raise fail(name, f"must be between {low} and {high}")
+    return day
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+# ---------------------------------------------------------------------- writing
+
+
+def write_statements(records: Sequence[dict[str, Any]], out_dir: str | Path) -> dict[str, Path]:
+    """Write ``statements_of_reasons.jsonl`` and ``statements_of_reasons.csv``.
+
+    JSON lines carry one API payload per line (optional fields left out when
+    empty); the CSV has one column per field in the API's order, list fields as
+    JSON arrays.
+
+    Returns
+    -------
+    dict of str to Path
+        The two files, by name.
+    """
+    validate_statements(records)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    jsonl = out / "statements_of_reasons.jsonl"
+    with jsonl.open("w", encoding="utf-8") as fh:
+        for record in records:
+            payload = {k: v for k, v in record.items() if not _blank(v)}
+            fh.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    table = out / "statements_of_reasons.csv"
+    with table.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(schema.FIELDS)
+        for record in records:
+            writer.writerow([_cell(record.get(k)) for k in schema.FIELDS])
+    return {jsonl.name: jsonl, table.name: table}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return json.dumps(value)
+    return str(value)

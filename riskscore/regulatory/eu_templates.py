@@ -1,0 +1,489 @@
+"""Transparency report templates of Implementing Regulation (EU) 2024/2835, as far as a queue knows.
+
+Annex I of the regulation sets a quantitative template (machine-readable tables
+by section) and a qualitative one (free text). riskscore fills the rows that a
+child-safety review queue can count for the protection-of-minors category and
+its grooming keyword, and leaves every other cell blank with a note saying the
+platform fills it:
+
+* ``04_notices.csv``: notices (user reports) received, median time to action,
+  actions on the basis of the law (escalated) or of the terms (actioned);
+* ``05_own_initiative_illegal.csv`` / ``06_own_initiative_TC.csv``: own-initiative
+  measures by type of restriction;
+* ``07_appeals_and_recidivism.csv``: complaints (the queue records none: blank);
+* ``08_automated_means.csv``: measures taken (not) solely by automated means and
+  the precision measured from decisions with its Wilson 95% interval;
+* ``09_human_resources.csv``: blank, for the platform;
+* ``11_qualitative.csv`` and ``qualitative_draft.md``: the qualitative fields on
+  automated means, drafted from the alert policy and the model card.
+
+The section numbering and column names follow the harmonised workbook as
+platforms publish it (see ``docs/regulatory.md`` for the sources and the caveat).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import binomtest
+
+from riskscore.moderation import QueueItem
+from riskscore.policy import AlertPolicy
+from riskscore.regulatory._cases import RESTRICTING, DecidedCase, ExportFilter, iso_utc
+from riskscore.regulatory.dsa import StatementSettings
+
+__all__ = [
+    "TemplateTables",
+    "qualitative_draft",
+    "qualitative_fields",
+    "quantitative_template",
+    "write_templates",
+]
+
+PLATFORM = "left to the platform: riskscore does not know this figure"
+CATEGORY_ROWS = (
+    "TOTAL",
+    "STATEMENT_CATEGORY_PROTECTION_OF_MINORS",
+    "KEYWORD_GROOMING_SEXUAL_ENTICEMENT_MINORS",
+)
+_NOTICE_COLUMNS = (
+    "Number of notices received",
+    "Number of notices received from Trusted flaggers",
+    "Number of specific items of information included in the total number of notices",
+    "Median time to take action",
+    "Number of actions taken on the basis of the law",
+    "Number of actions taken on the basis of the terms and conditions of the service",
+)
+_RESTRICTION_COLUMNS = {
+    "DECISION_VISIBILITY_CONTENT_REMOVED": "Visibility restriction Removal",
+    "DECISION_VISIBILITY_CONTENT_DISABLED": "Visibility restriction Disable",
+    "DECISION_VISIBILITY_CONTENT_DEMOTED": "Visibility restriction Demoted",
+    "DECISION_VISIBILITY_CONTENT_AGE_RESTRICTED": "Visibility restriction Age restricted",
+    "DECISION_VISIBILITY_CONTENT_INTERACTION_RESTRICTED": (
+        "Visibility restriction Interaction restricted"
+    ),
+    "DECISION_VISIBILITY_CONTENT_LABELLED": "Visibility restriction Labelled",
+    "DECISION_VISIBILITY_OTHER": "Visibility restriction Other",
+    "DECISION_PROVISION_PARTIAL_SUSPENSION": "Provision of the service Suspension",
+    "DECISION_PROVISION_TOTAL_SUSPENSION": "Provision of the service Suspension",
+    "DECISION_PROVISION_PARTIAL_TERMINATION": "Provision of the service Termination",
+    "DECISION_PROVISION_TOTAL_TERMINATION": "Provision of the service Termination",
+    "DECISION_ACCOUNT_SUSPENDED": "Account restriction Suspension",
+    "DECISION_ACCOUNT_TERMINATED": "Account restriction Termination",
+}
+_OWN_COLUMNS = (
+    "Number of measures taken at the provider's own initiative",
+    "Number of measures taken after detection with solely automated means",
+    *dict.fromkeys(_RESTRICTION_COLUMNS.values()),
+    "Monetary restriction Suspension",
+    "Monetary restriction Termination",
+    "Monetary restriction Other",
+)
+_LONG_COLUMNS = ("Section", "Indicator", "Scope", "Value", "Contextual Information")
+_COMPLAINT_INDICATORS = (
+    "Number of complaints submitted to the internal-complaints mechanism",
+    "Number of restrictions newly imposed as a result of an internal complaint",
+    "Number of disputes submitted to out-of-court dispute settlement bodies",
+    "Number of suspensions enacted for the provision of manifestly illegal content",
+    "Number of suspensions enacted for the provision of manifestly unfounded notices",
+    "Number of suspensions enacted for the provision of manifestly unfounded complaints",
+)
+_HR_INDICATORS = (
+    "Number of human resources dedicated to content moderation",
+    "Number of human resources dedicated to content moderation per official EU language",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateTables:
+    """The filled template: one table (header and rows) per section file.
+
+    Attributes
+    ----------
+    tables : dict of str to (tuple of str, list of list)
+        File name -> (column names, rows).
+    precision : float or None
+        Measured precision of automated detection ((actioned + escalated) / decided alerts).
+    precision_ci95 : tuple of float or None
+        Its Wilson 95% interval.
+    """
+
+    tables: dict[str, tuple[tuple[str, ...], list[list[Any]]]]
+    precision: float | None
+    precision_ci95: tuple[float, float] | None
+
+
+def quantitative_template(
+    items: Sequence[QueueItem],
+    cases: Sequence[DecidedCase],
+    *,
+    export_filter: ExportFilter,
+    service: str = "",
+    settings: StatementSettings | None = None,
+) -> TemplateTables:
+    """Fill the quantitative template's child-safety rows for one period.
+
+    Parameters
+    ----------
+    items : sequence of QueueItem
+        Every queue item (:meth:`riskscore.ReviewQueue.items`); notices and alerts
+        received in the period are counted.
+    cases : sequence of DecidedCase
+        Decisions made in the period (:func:`riskscore.regulatory.decided_cases`
+        with the same filter); measures are counted per decision, as statements of
+        reasons are.
+    export_filter : ExportFilter
+        Period, decision and band filters (applied to ``items`` here).
+    service : str
+        Name of the service, written in each row.
+    settings : StatementSettings, optional
+        The restriction per outcome, so that the counts by type of restriction
+        match the statements of reasons.
+
+    Returns
+    -------
+    TemplateTables
+    """
+    s = settings or StatementSettings()
+    f = export_filter
+    period = _period_text(f, items)
+    lead = [service, period]
+    kept = [i for i in items if f.in_period(i.created_at) and f.keeps(i)]
+    notices = [i for i in kept if i.kind == "user_report"]
+    alerts = [i for i in kept if i.kind == "alert"]
+    notices = [i for i in notices if i.status == "open" or f.keeps_outcome(i.status)]
+    alerts = [i for i in alerts if i.status == "open" or f.keeps_outcome(i.status)]
+    restricting = [c for c in cases if c.outcome in RESTRICTING]
+    own = [c for c in restricting if not c.reports]
+
+    # section 4: notices
+    acted = [i for i in notices if i.status in RESTRICTING and i.decided_at is not None]
+    hours = [(int(i.decided_at or 0) - i.created_at) / 3600 for i in acted]
+    median = "" if not hours else round(float(np.median(hours)))
+    notice_values = [
+        len(notices),
+        sum(i.child_id in s.trusted_flaggers for i in notices),
+        len({repr(i.conversation_id) for i in notices}),
+        median,
+        sum(i.status == "escalated" for i in notices),
+        sum(i.status == "actioned" for i in notices),
+    ]
+    notice_context = [
+        "user reports (Article 16 notices) received in the period about accounts contacting "
+        "children",
+        "reporters the platform listed as trusted flaggers",
+        "distinct conversations reported",
+        "hours from receipt to a restricting decision, rounded to the nearest hour",
+        "notices whose case was escalated to law enforcement (ground: illegal content)",
+        "notices whose case was actioned under the terms (ground: incompatible content)",
+    ]
+    notice_header = (
+        "Service",
+        "Reporting period",
+        "Category of illegal content",
+        *_NOTICE_COLUMNS,
+        *(f"Contextual information on {c}" for c in _NOTICE_COLUMNS),
+    )
+    notice_rows = [_total_row(lead, len(_NOTICE_COLUMNS))] + [
+        [*lead, cat, *notice_values, *notice_context] for cat in CATEGORY_ROWS[1:]
+    ]
+
+    tables: dict[str, tuple[tuple[str, ...], list[list[Any]]]] = {
+        "04_notices.csv": (notice_header, notice_rows)
+    }
+    # sections 5 and 6: own-initiative measures by type of restriction
+    own_header = (
+        "Service",
+        "Reporting period",
+        "Category of illegal content",
+        *_OWN_COLUMNS,
+        f"Contextual Information on {_OWN_COLUMNS[0]}",
+    )
+    for name, ground in (
+        ("05_own_initiative_illegal.csv", "DECISION_GROUND_ILLEGAL_CONTENT"),
+        ("06_own_initiative_TC.csv", "DECISION_GROUND_INCOMPATIBLE_CONTENT"),
+    ):
+        chosen = [c for c in own if s.restrictions[c.outcome].decision_ground == ground]
+        counts = dict.fromkeys(_OWN_COLUMNS, 0)
+        counts[_OWN_COLUMNS[0]] = len(chosen)
+        for c in chosen:
+            r = s.restrictions[c.outcome]
+            for value in (r.decision_account, r.decision_provision, *r.decision_visibility):
+                if value is not None:
+                    counts[_RESTRICTION_COLUMNS[value]] += 1
+        note = (
+            "decisions by a moderator on cases raised by automated detection (no user report), "
+            "one per decision on an account"
+        )
+        rows = [_total_row(lead, len(_OWN_COLUMNS))] + [
+            [*lead, cat, *counts.values(), note] for cat in CATEGORY_ROWS[1:]
+        ]
+        tables[name] = (own_header, rows)
+
+    # section 7: complaints, out-of-court disputes, suspensions: not in the queue
+    section7 = [
+        [*lead, "Internal complaints mechanism", ind, "Total number", "", PLATFORM]
+        for ind in _COMPLAINT_INDICATORS
+    ]
+    tables["07_appeals_and_recidivism.csv"] = (
+        ("Service", "Reporting period", *_LONG_COLUMNS),
+        section7,
+    )
+
+    # section 8: automated means and indicators of accuracy
+    decided = [i for i in alerts if i.status != "open"]
+    confirmed = sum(i.status in RESTRICTING for i in decided)
+    precision = None if not decided else round(confirmed / len(decided), 4)
+    ci = None
+    if decided:
+        low, high = binomtest(confirmed, len(decided)).proportion_ci(0.95, method="wilson")
+        ci = (round(float(low), 4), round(float(high), 4))
+    section = "Use of automated means for content moderation"
+    precision_note = "no decided alerts in the period"
+    if ci is not None:
+        precision_note = (
+            f"(actioned + escalated) / decided alerts = {confirmed}/{len(decided)}; "
+            f"Wilson 95% interval {ci[0]:.4f}-{ci[1]:.4f}"
+        )
+    notices_decided = sum(i.status != "open" for i in notices)
+    section8: list[list[Any]] = [
+        [
+            *lead,
+            section,
+            "Number of measures solely taken by automated means",
+            "Own-initiative",
+            0,
+            "riskscore alerts never decide: a moderator decides every case",
+        ],
+        [
+            *lead,
+            section,
+            "Number of measures not taken by automated means",
+            "Own-initiative",
+            len(own),
+            "restricting decisions by a moderator on alerts from automated detection",
+        ],
+        [
+            *lead,
+            section,
+            "Accuracy of the automated means - Precision",
+            "Own-initiative",
+            "" if precision is None else precision,
+            precision_note,
+        ],
+        [
+            *lead,
+            section,
+            "Accuracy of the automated means - Accuracy",
+            "Own-initiative",
+            "",
+            "not measurable from decisions alone (needs labelled data): " + PLATFORM,
+        ],
+        [
+            *lead,
+            section,
+            "Accuracy of the automated means - Recall",
+            "Own-initiative",
+            "",
+            "missed cases are not seen by the queue (needs labelled data): " + PLATFORM,
+        ],
+        [
+            *lead,
+            section,
+            "Number of notices solely processed by automated means",
+            "NAM Total",
+            0,
+            "every notice is reviewed by a moderator",
+        ],
+        [
+            *lead,
+            section,
+            "Number of notices not processed by automated means",
+            "NAM Total",
+            notices_decided,
+            "notices decided by a moderator",
+        ],
+    ]
+    tables["08_automated_means.csv"] = (("Service", "Reporting period", *_LONG_COLUMNS), section8)
+    section9 = [
+        [*lead, "Human resources", ind, "Total number", "", PLATFORM] for ind in _HR_INDICATORS
+    ]
+    tables["09_human_resources.csv"] = (("Service", "Reporting period", *_LONG_COLUMNS), section9)
+    return TemplateTables(tables, precision, ci)
+
+
+def _total_row(lead: list[Any], width: int) -> list[Any]:
+    return [*lead, "TOTAL", *([""] * width), "all categories: " + PLATFORM]
+
+
+def _period_text(f: ExportFilter, items: Sequence[QueueItem]) -> str:
+    """``YYYY-MM-DD/YYYY-MM-DD``; an open side is the first or last day the queue records."""
+    times = [t for i in items for t in (i.created_at, i.decided_at) if t is not None]
+    start = f.start if f.start is not None else min(times, default=0)
+    end = f.end - 1 if f.end is not None else max(times, default=0)
+    return f"{iso_utc(start)[:10]}/{iso_utc(end)[:10]}"
+
+
+QUALITATIVE_INDICATORS = (
+    "Qualitative description of the automated means",
+    "Qualitative description of indicators of accuracy and possible rate of error of "
+    "automated means",
+    "Specification of the precise purposes to apply automated means",
+    "Safeguards applied to the use of automated means",
+)
+
+
+def qualitative_fields(
+    policy: AlertPolicy, precision: float | None, ci: tuple[float, float] | None
+) -> dict[str, str]:
+    """Draft text of the qualitative template's fields on automated means.
+
+    Parameters
+    ----------
+    policy : AlertPolicy
+        The alert policy in use (its thresholds per age band are quoted).
+    precision, ci : float or None, (float, float) or None
+        Measured precision from decisions and its Wilson 95% interval.
+
+    Returns
+    -------
+    dict of str to str
+        Indicator name -> draft text, to be reviewed by the platform.
+    """
+    bands = "; ".join(
+        f"{b.name}: review at {b.review:.3f}, urgent at {b.urgent:.3f}"
+        for b in (*policy.bands, policy.unknown)
+    )
+    measured = (
+        "no decided alerts in the period"
+        if precision is None or ci is None
+        else f"{100 * precision:.1f}% (Wilson 95% interval {100 * ci[0]:.1f}-{100 * ci[1]:.1f}%)"
+    )
+    return {
+        QUALITATIVE_INDICATORS[0]: (
+            "A risk model (riskscore) estimates, for each conversation between two accounts, the "
+            "probability that it follows a grooming pattern. It reads message metadata only: who "
+            "contacted whom, when, on which channel, declared ages, contact requests, blocks and "
+            "reports. It never reads message text or media. The model is monotone gradient-boosted "
+            "trees with calibrated probabilities; each alert lists the features that raised its "
+            "risk. An alert policy turns risks into review or urgent alerts with thresholds per "
+            f"age band of the child ({bands}); alerts go to a review queue ranked for moderators."
+        ),
+        QUALITATIVE_INDICATORS[1]: (
+            "Precision is measured from moderators' decisions: the share of decided alerts that "
+            f"moderators confirmed (actioned or escalated) was {measured}. This says nothing about "
+            "cases the model did not alert on: recall needs labelled data and is measured on "
+            "synthetic and labelled samples before deployment (model card). At realistic "
+            "prevalence most alerts are benign, which is why every alert goes to a human."
+        ),
+        QUALITATIVE_INDICATORS[2]: (
+            "To find conversations in which an adult may be grooming a child, early enough to "
+            "protect the child, and to rank them so that moderators read the most urgent first. "
+            "The automated means detect and prioritise; they do not decide or restrict."
+        ),
+        QUALITATIVE_INDICATORS[3]: (
+            "A moderator reviews every alert and decides; no restriction is applied automatically. "
+            "Thresholds are stricter for younger children; two known adults never alert, and "
+            "peers close in age are capped at review. Each alert shows its reasons to the "
+            "moderator. Decisions and every queue change are kept in an append-only audit log. "
+            "Account ids in published reports are pseudonymised. Precision from decisions is "
+            "reported with each transparency report; the model and policy are versioned with a "
+            "model card stating their intended use (ranking for human review, not enforcement)."
+        ),
+    }
+
+
+def qualitative_draft(fields: dict[str, str], *, service: str, period: str) -> str:
+    """The qualitative fields as a Markdown draft marked for the platform to review.
+
+    Parameters
+    ----------
+    fields : dict of str to str
+        From :func:`qualitative_fields`.
+    service, period : str
+        Service name and reporting period shown in the heading.
+
+    Returns
+    -------
+    str
+        Markdown.
+    """
+    lines = [
+        "# Qualitative template (Implementing Regulation (EU) 2024/2835): draft for "
+        + (service or "the platform"),
+        "",
+        f"Reporting period: {period}. DRAFT prepared by riskscore from the alert policy, the model "
+        "card and the decisions in the review queue. The platform reviews, completes and "
+        "publishes it; riskscore publishes nothing.",
+        "",
+    ]
+    for name, text in fields.items():
+        lines += [f"## {name}", "", text, ""]
+    lines += [
+        "## Fields left to the platform",
+        "",
+        "Summary of the content moderation engaged in at the provider's own initiative (all "
+        "harm areas), governance, human resources (qualifications, training, support) and the "
+        "methodology of their count.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_templates(
+    tables: TemplateTables,
+    out_dir: str | Path,
+    *,
+    policy: AlertPolicy,
+    service: str,
+    export_filter: ExportFilter,
+    items: Sequence[QueueItem] = (),
+) -> dict[str, Path]:
+    """Write the section CSVs, ``11_qualitative.csv`` and ``qualitative_draft.md``.
+
+    Parameters
+    ----------
+    tables : TemplateTables
+        From :func:`quantitative_template`.
+    out_dir : str or Path
+        Directory to write into (created when missing).
+    policy : AlertPolicy
+        The alert policy quoted in the qualitative draft.
+    service : str
+        Name of the service.
+    export_filter : ExportFilter
+        The period written in each row.
+    items : sequence of QueueItem, optional
+        Queue items, to date an open side of the period.
+
+    Returns
+    -------
+    dict of str to Path
+        Every file written, by name.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    fields = qualitative_fields(policy, tables.precision, tables.precision_ci95)
+    period = _period_text(export_filter, items)
+    qualitative = [[service, period, name, text] for name, text in fields.items()]
+    all_tables = {
+        **tables.tables,
+        "11_qualitative.csv": (("Service", "Reporting period", "Indicator", "Value"), qualitative),
+    }
+    for name, (header, rows) in all_tables.items():
+        path = out / name
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(rows)
+        written[name] = path
+    draft = out / "qualitative_draft.md"
+    draft.write_text(qualitative_draft(fields, service=service, period=period), encoding="utf-8")
+    written[draft.name] = draft
+    return written

@@ -1,0 +1,105 @@
+"""``export_all``: statements of reasons, the 2024/2835 templates and NCMEC drafts in one call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from riskscore.exceptions import RiskscoreError
+from riskscore.moderation import ReviewQueue
+from riskscore.policy import AlertPolicy
+from riskscore.regulatory._cases import ExportFilter, decided_cases
+from riskscore.regulatory.dsa import StatementSettings, statements_of_reasons, write_statements
+from riskscore.regulatory.eu_templates import quantitative_template, write_templates
+from riskscore.regulatory.ncmec import cybertipline_drafts, write_drafts
+
+__all__ = ["ExportExistsError", "export_all"]
+
+DSA_DIR = "dsa-statements"
+TEMPLATE_DIR = "eu-2024-2835"
+NCMEC_DIR = "ncmec-drafts"
+
+
+class ExportExistsError(RiskscoreError, FileExistsError):
+    """An export would overwrite earlier output (exports are never overwritten)."""
+
+
+def export_all(
+    queue: ReviewQueue,
+    out_dir: str | Path,
+    *,
+    key: bytes,
+    export_filter: ExportFilter | None = None,
+    platform: str = "",
+    settings: StatementSettings | None = None,
+    policy: AlertPolicy | None = None,
+) -> dict[str, Any]:
+    """Write every regulatory output for one period under ``out_dir``.
+
+    Parameters
+    ----------
+    queue : ReviewQueue
+        The review queue with its decisions.
+    out_dir : str or Path
+        Gets ``dsa-statements/``, ``eu-2024-2835/`` and ``ncmec-drafts/``; it must
+        not hold earlier exports (nothing is overwritten).
+    key : bytes
+        Pseudonymisation key (HMAC), as for the transparency report.
+    export_filter : ExportFilter, optional
+        Period, decision and band filters.
+    platform : str
+        Platform or service name.
+    settings : StatementSettings, optional
+        Restrictions and grounds per outcome (statements and templates).
+    policy : AlertPolicy, optional
+        Quoted in the qualitative draft; the queue's policy by default.
+
+    Returns
+    -------
+    dict
+        Counts (``statements``, ``restricting_decisions``, ``ncmec_drafts``,
+        ``escalated_decisions``, ``precision``) and ``files`` written.
+
+    Raises
+    ------
+    ExportExistsError
+        An output directory already exists (also a ``FileExistsError``).
+    """
+    out = Path(out_dir)
+    for name in (DSA_DIR, TEMPLATE_DIR, NCMEC_DIR):
+        if (out / name).exists():
+            raise ExportExistsError(f"{out / name} exists; choose a new --out directory")
+    f = export_filter or ExportFilter()
+    s = settings or StatementSettings()
+    items = queue.items()
+    cases = decided_cases(items, f)
+    statements = statements_of_reasons(cases, key=key, settings=s)
+    tables = quantitative_template(items, cases, export_filter=f, service=platform, settings=s)
+    drafts = cybertipline_drafts(cases, platform=platform)
+    files: dict[str, Path] = {}
+    for sub, written in (
+        (DSA_DIR, write_statements(statements, out / DSA_DIR)),
+        (
+            TEMPLATE_DIR,
+            write_templates(
+                tables,
+                out / TEMPLATE_DIR,
+                policy=policy or queue.policy,
+                service=platform,
+                export_filter=f,
+                items=items,
+            ),
+        ),
+        (NCMEC_DIR, write_drafts(drafts, out / NCMEC_DIR)),
+    ):
+        files.update({f"{sub}/{name}": path for name, path in written.items()})
+    return {
+        "out": str(out),
+        "restricting_decisions": sum(c.outcome in ("actioned", "escalated") for c in cases),
+        "statements": len(statements),
+        "escalated_decisions": sum(c.outcome == "escalated" for c in cases),
+        "ncmec_drafts": len(drafts),
+        "precision": tables.precision,
+        "precision_ci95": tables.precision_ci95,
+        "files": sorted(files),
+    }

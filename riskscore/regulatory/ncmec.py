@@ -1,0 +1,177 @@
+"""NCMEC CyberTipline report drafts for escalated cases, from metadata only.
+
+One JSON draft per escalated decision, with the element names of the
+CyberTipline Reporting API's report schema (https://report.cybertip.org/ispws/documentation):
+``incidentSummary`` (incident type "Online Enticement of Children for Sexual
+Acts", date and time, ``escalateToHighPriority`` for urgent cases),
+``internetDetails`` with a ``chatImIncident``, ``personOrUserReported``,
+``victim``. Fields a metadata-only case cannot fill are ``null`` placeholders
+listed under ``to_complete``. No element carries message content.
+
+Every draft is marked ``"draft": true`` and ``"status": "DRAFT — not submitted"``.
+A person at the platform completes, checks and submits it (the API takes XML);
+riskscore never contacts NCMEC.
+
+The drafts hold the platform's own account identifiers of the reported account
+and the child, unpseudonymised, because NCMEC and law enforcement need them to
+act; keep them as confidential as the queue itself.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from riskscore.regulatory._cases import DecidedCase, iso_utc
+
+__all__ = ["INCIDENT_TYPE", "cybertipline_drafts", "write_drafts"]
+
+INCIDENT_TYPE = "Online Enticement of Children for Sexual Acts"
+STATUS = "DRAFT — not submitted"
+
+
+def cybertipline_drafts(
+    cases: Iterable[DecidedCase], *, platform: str = ""
+) -> list[dict[str, Any]]:
+    """One CyberTipline report draft per escalated case.
+
+    Parameters
+    ----------
+    cases : iterable of DecidedCase
+        Decided cases; only ``escalated`` ones get a draft.
+    platform : str
+        The platform's name (``incidentSummary.platform``, ``espService``).
+
+    Returns
+    -------
+    list of dict
+        JSON-ready drafts, oldest decision first.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import riskscore as rs
+    >>> from riskscore.policy import Alert, Tier
+    >>> from riskscore.regulatory import decided_cases
+    >>> with rs.ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite") as q:
+    ...     _ = q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.9, Tier.URGENT), at=100)
+    ...     _ = q.decide("a", "escalated", moderator="m", at=200)
+    ...     [d] = cybertipline_drafts(decided_cases(q.items()), platform="demo")
+    >>> d["draft"], d["report"]["incidentSummary"]["incidentType"]
+    (True, 'Online Enticement of Children for Sexual Acts')
+    """
+    return [_draft(c, platform) for c in cases if c.outcome == "escalated"]
+
+
+def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
+    urgent = case.tier >= 2
+    best = max(case.items, key=lambda i: (i.tier, i.risk))
+    children = list(dict.fromkeys(i.child_id for i in case.items))
+    bands = {repr(i.child_id): i.age_band for i in case.items}
+    channels = sorted({i.channel for i in case.items if i.channel})
+    summary: dict[str, Any] = {
+        "incidentType": INCIDENT_TYPE,
+        "platform": platform or None,
+        "incidentDateTime": iso_utc(case.first_seen),
+        "incidentDateTimeDescription": (
+            "time the first automated alert or user report on this account was recorded; the "
+            "conduct may have begun earlier"
+        ),
+    }
+    if urgent:
+        summary["escalateToHighPriority"] = (
+            f"Urgent-tier automated alert (estimated risk {best.risk:.2f}) on contact with a child "
+            f"in age band {best.age_band}; a moderator escalated the case."
+        )
+    reasons = "; ".join(best.reasons[:5]) if best.reasons else "none recorded"
+    report = {
+        "incidentSummary": summary,
+        "internetDetails": [
+            {
+                "chatImIncident": {
+                    "chatClient": platform or None,
+                    "chatRoomName": None,
+                    "additionalInfo": (
+                        f"Private conversation(s) on the platform; most private channel reached: "
+                        f"{', '.join(channels) or 'unknown'}."
+                    ),
+                }
+            }
+        ],
+        "reporter": {"reportingPerson": None, "contactPerson": None},
+        "personOrUserReported": {
+            "espIdentifier": str(case.adult_id),
+            "espService": platform or None,
+            "screenName": None,
+            "displayName": [],
+            "profileUrl": [],
+            "priorCTReports": [],
+            "additionalInfo": (
+                f"{len(case.alerts)} automated alert(s) and {len(case.reports)} user report(s) "
+                f"about this account concerning {len(children)} child account(s). Indicators from "
+                f"interaction metadata (no message content): {reasons}."
+            ),
+        },
+        "victim": [
+            {
+                "victimPerson": None,
+                "espIdentifier": str(child),
+                "espService": platform or None,
+                "screenName": None,
+                "priorCTReports": [],
+                "additionalInfo": f"declared age band: {bands[repr(child)]}",
+            }
+            for child in children
+        ],
+    }
+    age = case.youngest_age
+    return {
+        "draft": True,
+        "status": STATUS,
+        "notice": (
+            "Prepared by riskscore from interaction metadata for a person to complete, check and "
+            "submit to the NCMEC CyberTipline; riskscore never submits. It holds no message "
+            "content: attach evidence from the platform's own records if policy and law allow."
+        ),
+        "case": {
+            "decision": "escalated",
+            "decided_at": iso_utc(case.decided_at),
+            "queue_item_ids": [i.item_id for i in case.items],
+            "urgent": urgent,
+            "youngest_declared_age": None if math.isnan(age) else age,
+        },
+        "report": report,
+        "to_complete": [
+            "report.reporter.reportingPerson",
+            "report.reporter.contactPerson",
+            "report.personOrUserReported.screenName",
+            "report.personOrUserReported.displayName",
+            "report.personOrUserReported.profileUrl",
+            "report.personOrUserReported.priorCTReports",
+            "report.victim[].victimPerson",
+            "report.victim[].screenName",
+            "report.internetDetails[].chatImIncident.chatRoomName",
+        ],
+    }
+
+
+def write_drafts(drafts: Iterable[dict[str, Any]], out_dir: str | Path) -> dict[str, Path]:
+    """Write each draft as ``ncmec-draft-<first queue item id>.json`` under ``out_dir``.
+
+    Returns
+    -------
+    dict of str to Path
+        Every file written, by name.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for draft in drafts:
+        name = f"ncmec-draft-{draft['case']['queue_item_ids'][0]:06d}.json"
+        path = out / name
+        path.write_text(json.dumps(draft, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        written[name] = path
+    return written
