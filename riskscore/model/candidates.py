@@ -110,13 +110,17 @@ def _fit_logistic(names: Sequence[str], signs: Sequence[int]) -> Callable[..., S
     return fit
 
 
-def _fit_lightgbm(names: Sequence[str], monotone: bool, additive: bool) -> Callable[..., Scorer]:
+def _fit_lightgbm(
+    names: Sequence[str], monotone: bool, additive: bool, *, every_direction: bool = False
+) -> Callable[..., Scorer]:
     def fit(features: FeatureTable, y: BoolArray, groups: Any, seed: int) -> Scorer:
         from lightgbm import LGBMClassifier
 
         cols = _columns(names)
         extra: dict[str, Any] = {}
-        if monotone:
+        if every_direction:
+            extra["monotone_constraints"] = [_SPECS[n].direction for n in names]
+        elif monotone:
             extra["monotone_constraints"] = monotone_constraints(names)
         if additive:
             extra["interaction_constraints"] = [[j] for j in range(len(names))]
@@ -166,6 +170,14 @@ CANDIDATES: Final[tuple[Candidate, ...]] = (
         True,
         "",
         _fit_lightgbm(MODEL_INPUTS, monotone=True, additive=True),
+    ),
+    Candidate(
+        "fully_monotone_boosted_trees",
+        "gradient-boosted trees, monotone in every behavioural input (the default's inputs "
+        "and settings)",
+        True,
+        "",
+        _fit_lightgbm(MODEL_INPUTS, monotone=True, additive=False, every_direction=True),
     ),
     Candidate(
         "monotone_boosted_trees",

@@ -81,7 +81,7 @@ def _robustness(result: Mapping[str, Any]) -> list[str]:
         "approach and alert benign ones. The shipped trees are monotone in every "
         "behavioural input whose meaning holds in any context and free in the five whose "
         "meaning depends on who the participants are (`docs/features.md`); with all of them "
-        "constrained the worst unseen world's PR-AUC was 0.37 and the median 0.81. The "
+        "constrained (`fully_monotone_boosted_trees`) the worst world is much worse. The "
         "targets the project set (PR-AUC 0.6 worst, 0.85 median) are met on the 30 worlds "
         "that chose the model; on 30 further worlds used for no choice they are not (see "
         "Limitations).",
@@ -196,7 +196,8 @@ def render_model_card(
         "  and so does a platform that records only messages (`minimal_platform`).",
         "- Worlds differ more than models: on 30 further drawn worlds used for no choice",
         "  (`riskscore evaluate --worlds 30 --first-world 30 --seed 1`) the shipped model's",
-        "  PR-AUC has a median of 0.79 and a worst of 0.39. The worst worlds are those where",
+        "  PR-AUC has a median of 0.80 and a worst of 0.38 (drawn-1051; results in",
+        "  `benchmarks/results/robustness_confirmation.md`). The worst worlds are those where",
         "  slow grooming dominates and many ages are unknown: an account of unknown age",
         "  talking to a teenager at night on a private channel is most often another",
         "  teenager. Known misses among the public vignettes (`tests/test_vignettes.py`,",
