@@ -17,6 +17,7 @@ from riskscore.cli import (
     evaluate,
     export,
     generate,
+    monitor,
     policy,
     queue,
     report,
@@ -42,6 +43,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     queue,
     report,
     export,
+    monitor,
 )
 
 
@@ -92,4 +94,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(result, default=str))
     else:
         command.render(result)
-    return 0
+    # a command may ask for another success code (monitor --fail-on-drift)
+    return int(result.get("exit_code", 0))

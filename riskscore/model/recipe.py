@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.features import FeatureTable, extract_features
+from riskscore.model.drift import reference_profile
 from riskscore.model.risk_model import RiskModel
 from riskscore.model.training import fit_risk_model
 from riskscore.synthetic import World, draw_world, generate
@@ -93,6 +94,12 @@ class WorldsRecipe:
             features, y, groups=groups, seed=self.seed, prevalence=self.calibrated_prevalence
         )
         model.metadata["training"]["recipe"] = self.to_dict()
+        # Drift is measured against the default world, the world `riskscore generate` and
+        # the demo produce, not against the mixture of drawn worlds.
+        default_world = model.inputs(features)[: self.n_conversations]
+        model.metadata["reference_distributions"] = reference_profile(
+            default_world, model.feature_names, model.predict_proba(default_world)
+        )
         return model
 
     def to_dict(self) -> dict[str, Any]:

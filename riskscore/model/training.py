@@ -29,6 +29,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from riskscore.exceptions import SchemaError
 from riskscore.features import FEATURES, FeatureTable, extract_features, feature_index
 from riskscore.model.calibration import Platt
+from riskscore.model.drift import reference_profile
 from riskscore.model.labels import ConversationLabels, align_labels
 from riskscore.model.risk_model import RiskModel
 from riskscore.model.trees import TreeEnsemble
@@ -191,6 +192,10 @@ def fit_risk_model(
             "seed": seed,
             "n_splits": n_splits,
         },
+        # what `riskscore monitor` compares a period with (riskscore.model.drift)
+        "reference_distributions": reference_profile(
+            X, list(inputs), calibration.risk(trees.margins(X))
+        ),
     }
     return RiskModel(trees, calibration, metadata=metadata)
 

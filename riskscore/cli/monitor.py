@@ -1,0 +1,68 @@
+"""``riskscore monitor``: how far a period's conversations drift from the model's reference."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from riskscore.features import extract_features
+from riskscore.io import read_messages
+from riskscore.model import load_model
+from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, drift_report
+
+NAME = "monitor"
+HELP = "population stability of the model's inputs and scores for a period (drift)"
+EXAMPLE = (
+    "example:\n"
+    "  riskscore generate --conversations 5000 --seed 3 --out period/\n"
+    "  riskscore monitor period/events.parquet --out monitor/\n"
+    "Compares the period's model inputs and risks with the distributions stored in the\n"
+    f"model bundle: PSI above {MODERATE_SHIFT} is a moderate shift, above {MAJOR_SHIFT} a major\n"
+    "one, which flags the period (exit code 0 either way; --fail-on-drift exits 1)."
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("events", type=Path, help="the period's events (Parquet, CSV, JSON lines)")
+    parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
+    parser.add_argument(
+        "--out", type=Path, help="directory for drift.json and drift.md (default: print only)"
+    )
+    parser.add_argument(
+        "--fail-on-drift", action="store_true", help="exit with code 1 when a shift is major"
+    )
+
+
+def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    model = load_model(args.model)
+    features = extract_features(read_messages(args.events))
+    inputs = model.inputs(features)
+    report = drift_report(
+        model.metadata.get("reference_distributions", {}),
+        inputs,
+        model.feature_names,
+        model.predict_proba(inputs),
+    )
+    result = report.to_dict()
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "drift.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        (args.out / "drift.md").write_text(report.to_markdown(), encoding="utf-8")
+        result["files"] = [str(args.out / "drift.json"), str(args.out / "drift.md")]
+    result["exit_code"] = 1 if args.fail_on_drift and report.drifted else 0
+    return result
+
+
+def render(result: dict[str, Any]) -> None:
+    flagged = [s for s in result["shifts"] if s["level"] == "major"]
+    print(
+        f"{result['n_current']:,} conversations against a reference of "
+        f"{result['n_reference']:,}: "
+        + (f"DRIFT, {len(flagged)} major shift(s)" if flagged else "no major shift")
+    )
+    for shift in result["shifts"][:8]:
+        print(f"  {shift['name']:<34} PSI {shift['psi']:.3f}  {shift['level']}")
+    for path in result.get("files", []):
+        print(f"wrote {path}")

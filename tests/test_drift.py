@@ -1,0 +1,99 @@
+"""Drift: reference distributions stored with a model, population stability of a period."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import riskscore as rs
+from riskscore.cli import main
+from riskscore.exceptions import ModelIntegrityError
+from riskscore.model.drift import MAJOR_SHIFT, drift_report, reference_profile
+from riskscore.synthetic import STRESS_WORLDS, World
+
+
+def test_the_same_distribution_is_stable_and_a_moved_one_is_major() -> None:
+    rng = np.random.default_rng(0)
+    reference = np.column_stack([rng.normal(size=20_000), rng.uniform(size=20_000)])
+    profile = reference_profile(reference, ["a", "b"], rng.uniform(size=20_000))
+    same = drift_report(
+        profile,
+        np.column_stack([rng.normal(size=5_000), rng.uniform(size=5_000)]),
+        ["a", "b"],
+        rng.uniform(size=5_000),
+    )
+    assert not same.drifted
+    assert all(s.psi < 0.02 for s in same.shifts)
+    moved = drift_report(
+        profile,
+        np.column_stack([rng.normal(1.0, size=5_000), rng.uniform(size=5_000)]),
+        ["a", "b"],
+        rng.uniform(size=5_000),
+    )
+    assert [s.name for s in moved.flagged] == ["a"]
+    assert moved.shifts[0].name == "risk"
+    assert moved.shifts[1].name == "a"
+    assert moved.to_dict()["drifted"] is True
+    assert "| `a` |" in moved.to_markdown()
+
+
+def test_a_rise_in_unknown_values_is_a_shift_of_its_own() -> None:
+    rng = np.random.default_rng(1)
+    ages = rng.uniform(10, 50, size=10_000)
+    profile = reference_profile(ages[:, None], ["child_age"], rng.uniform(size=10_000))
+    now = ages.copy()
+    now[: len(now) // 2] = np.nan  # half the ages unknown, the known half unchanged
+    shift = drift_report(profile, now[:, None], ["child_age"], rng.uniform(size=10_000)).shifts[1]
+    assert shift.current_unknown == pytest.approx(0.5)
+    assert shift.reference_unknown == 0.0
+    assert shift.psi > MAJOR_SHIFT
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [{}, {"inputs": {}}, {"inputs": {"a": {"edges": [0.0]}}, "risk": {"edges": [], "shares": [1]}}],
+)
+def test_a_missing_or_malformed_reference_is_an_integrity_error(profile: dict) -> None:
+    with pytest.raises(ModelIntegrityError):
+        drift_report(profile, np.zeros((3, 1)), ["a"], np.zeros(3))
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = rs.synthetic.generate(3_000, prevalence=0.05, seed=5)
+    path = tmp_path_factory.mktemp("bundle") / "model"
+    rs.save_model(rs.train(data.messages, data.labels, seed=5), path)
+    return path
+
+
+def _events(tmp_path: Path, world: World, seed: int) -> Path:
+    data = rs.synthetic.generate(2_000, prevalence=0.01, seed=seed, world=world)
+    return rs.write_messages(data.messages, tmp_path / f"events-{world.name}-{seed}.parquet")
+
+
+def test_monitor_flags_another_world_and_not_the_training_world(
+    bundle: Path, tmp_path: Path
+) -> None:
+    model = rs.load_model(bundle)
+    assert model.metadata["reference_distributions"]["n"] == 3_000
+    same = _events(tmp_path, World.default(), seed=6)
+    assert main(["monitor", str(same), "--model", str(bundle), "--fail-on-drift"]) == 0
+    other = _events(tmp_path, STRESS_WORLDS["unknown_ages"], seed=6)
+    out = tmp_path / "monitor"
+    code = main(
+        ["monitor", str(other), "--model", str(bundle), "--out", str(out), "--fail-on-drift"]
+    )
+    assert code == 1
+    result = json.loads((out / "drift.json").read_text())
+    flagged = {s["name"] for s in result["shifts"] if s["level"] == "major"}
+    assert flagged & {"child_age", "adult_age", "age_gap"}
+    assert (out / "drift.md").read_text().startswith("# Drift")
+
+
+def test_the_shipped_bundle_stores_its_reference_distributions() -> None:
+    profile = rs.load_model().metadata["reference_distributions"]
+    assert set(profile["inputs"]) == set(rs.load_model().feature_names)
+    assert profile["n"] > 0
