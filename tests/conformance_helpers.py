@@ -45,13 +45,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from test_features import UncompiledKernel
 
+# riskscore and the submodules the public API does not cover (batch parts, threads,
+# out of core): re-point these when modules move.
 import riskscore as rs
-
-# The submodules the public API does not cover: re-point these when modules move.
-from riskscore import _threads
-from riskscore import out_of_core as _out_of_core
+from riskscore.batch import out_of_core as _out_of_core
 from riskscore.features import batch as _batch
 from riskscore.features import kernel as _kernel
+from riskscore.io import threads as _threads
 from riskscore.model import Platt
 
 if TYPE_CHECKING:
@@ -490,7 +490,7 @@ LOCAL_BACKENDS: Final[Mapping[str, Callable[[Stream], tuple[Snapshot, ...]]]] = 
 def spark_session() -> SparkSession:
     """A local[2] session as tests/test_spark.py builds it (its caller skips without Java),
     with partitions kept as requested."""
-    from riskscore import spark as rs_spark
+    from riskscore.integrations import spark as rs_spark
 
     return rs_spark.local_session(
         2,
@@ -511,7 +511,7 @@ def run_spark(stream: Stream, session: SparkSession) -> tuple[Snapshot, ...]:
     reasons (one per known feature value, ``n_reasons`` = every feature)."""
     from pyspark.sql import functions as sf
 
-    from riskscore import spark as rs_spark
+    from riskscore.integrations import spark as rs_spark
 
     frame = session.createDataFrame(arrow_events(stream.events))
     scores = rs_spark.score_events(
