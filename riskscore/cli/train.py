@@ -8,12 +8,22 @@ from typing import Any
 
 from riskscore.cli._progress import steps
 from riskscore.evaluation.training_job import train_model
+from riskscore.io import read_messages
+from riskscore.model import load_model, save_model
+from riskscore.moderation.learning import MIN_RETRAIN_POSITIVES, learn_from_decisions
 
 NAME = "train"
 HELP = "train a model bundle and measure it on held-out adults"
 EXAMPLE = (
     "examples:\n  riskscore train --worlds 48 --seed 2026 --out models/mine   # synthetic worlds\n"
-    "  riskscore train --data data/ --out models/mine             # your labelled data"
+    "  riskscore train --data data/ --out models/mine             # your labelled data\n"
+    "  riskscore train --from-queue queue.sqlite --events month/events.parquet \\\n"
+    "      --out models/from-decisions                              # moderators' decisions\n"
+    "With --from-queue the labels are the queue's decisions (actioned and escalated positive,\n"
+    "dismissed negative, open left out, every other conversation presumed negative); the\n"
+    "candidate is compared with --model (the shipped one by default) on the same adult-grouped\n"
+    f"folds, and below {MIN_RETRAIN_POSITIVES} positive conversations only the calibration is\n"
+    "refitted."
 )
 
 
@@ -35,9 +45,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test-fraction", type=float, default=0.25)
     parser.add_argument("--out", type=Path, required=True, help="bundle directory to write")
+    parser.add_argument(
+        "--from-queue", type=Path, help="review queue whose decisions are the labels"
+    )
+    parser.add_argument(
+        "--events", type=Path, help="with --from-queue: every event of the queue's period"
+    )
+    parser.add_argument(
+        "--model", type=Path, help="with --from-queue: the current model (default: shipped)"
+    )
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    if args.from_queue is not None:
+        return _from_queue(args)
     with steps(["data", "fit", "evaluate", "save"], enabled=show) as step:
         result = train_model(
             args.out,
@@ -52,7 +73,38 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     return {"model": str(result.directory), "metrics": result.metrics}
 
 
+def _from_queue(args: argparse.Namespace) -> dict[str, Any]:
+    if args.events is None:
+        raise ValueError("--from-queue needs --events: every event of the queue's period")
+    if not args.from_queue.is_file():
+        raise FileNotFoundError(f"no review queue at {args.from_queue}")
+    result = learn_from_decisions(
+        read_messages(args.events), args.from_queue, load_model(args.model), seed=args.seed
+    )
+    save_model(result.model, args.out)
+    return {
+        "model": str(args.out),
+        "method": result.method,
+        "labels": result.labels,
+        "comparison": result.comparison,
+    }
+
+
 def render(result: dict[str, Any]) -> None:
     print(f"wrote model bundle {result['model']}")
+    if "comparison" in result:
+        labels, comparison = result["labels"], result["comparison"]
+        print(
+            f"  {result['method']} on {labels['positive']} positive, {labels['negative']} "
+            f"dismissed and {labels['presumed_negative']} presumed-negative conversations "
+            f"({labels['excluded_open']} open left out)"
+        )
+        print(f"  {comparison['folds']} folds grouped by adult: candidate vs current")
+        for key in ("pr_auc", "roc_auc", "brier"):
+            print(
+                f"  {key:8s} {comparison['candidate'][key]:.4f} vs {comparison['current'][key]:.4f}"
+            )
+        print(f"  note: {labels['selection_bias']}")
+        return
     for key, value in result["metrics"].items():
         print(f"  {key:34s} {value:.4g}")

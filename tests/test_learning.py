@@ -1,0 +1,98 @@
+"""Learning from moderators' decisions: labels from the queue, retrain or recalibrate,
+compared with the current model on the same adult-grouped folds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import riskscore as rs
+from riskscore.cli import main
+from riskscore.exceptions import SchemaError
+from riskscore.moderation import ReviewQueue
+from riskscore.moderation.learning import labels_from_queue, learn_from_decisions
+from riskscore.moderation.simulation import simulate_month
+
+MONTH = {"n_conversations": 3_000, "prevalence": 0.05, "days": 14, "seed": 4}
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, rs.synthetic.SyntheticData]:
+    path = tmp_path_factory.mktemp("month") / "queue.sqlite"
+    simulate_month(path, **MONTH)
+    events = rs.synthetic.generate(
+        MONTH["n_conversations"],
+        prevalence=MONTH["prevalence"],
+        seed=MONTH["seed"],
+        days=MONTH["days"],
+    )
+    return path, events
+
+
+def test_labels_follow_the_decisions(month: tuple[Path, rs.synthetic.SyntheticData]) -> None:
+    path, _ = month
+    with ReviewQueue(path) as queue:
+        labels = labels_from_queue(queue)
+        items = queue.items()
+    assert labels.positive
+    assert labels.negative
+    assert not labels.positive & labels.negative
+    for item in items:
+        if item.status in ("actioned", "escalated"):
+            assert item.conversation_id in labels.positive
+        elif item.status == "open" and item.conversation_id not in labels.positive:
+            assert item.conversation_id in labels.excluded
+    assert labels.from_reports <= labels.positive | labels.negative
+
+
+def test_few_labels_recalibrate_and_keep_the_trees(
+    month: tuple[Path, rs.synthetic.SyntheticData],
+) -> None:
+    path, data = month
+    current = rs.load_model()
+    result = learn_from_decisions(data.messages, path, current, seed=1)
+    assert result.method == "recalibrated"
+    assert result.model.trees is current.trees
+    assert result.labels["positive"] < 200
+    assert result.labels["presumed_negative"] > 0
+    assert "unknown" in result.labels["selection_bias"]
+    for side in ("candidate", "current"):
+        assert 0.0 <= result.comparison[side]["pr_auc"] <= 1.0
+    assert result.model.metadata["training"]["labels"]["queue_sha256"]
+
+
+def test_enough_labels_retrain_on_the_same_inputs(
+    month: tuple[Path, rs.synthetic.SyntheticData],
+) -> None:
+    path, data = month
+    current = rs.load_model()
+    result = learn_from_decisions(data.messages, path, current, seed=1, min_retrain_positives=10)
+    assert result.method == "retrained"
+    assert result.model.feature_names == current.feature_names
+    risk = result.model.predict_proba(rs.extract_features(data.messages))
+    assert np.all((risk >= 0) & (risk <= 1))
+
+
+def test_decisions_about_conversations_missing_from_the_events_are_refused(
+    month: tuple[Path, rs.synthetic.SyntheticData],
+) -> None:
+    path, _ = month
+    other = rs.synthetic.generate(300, prevalence=0.05, seed=99)
+    with pytest.raises(SchemaError, match="not in the events"):
+        learn_from_decisions(other.messages, path, rs.load_model())
+
+
+def test_train_from_queue_writes_a_bundle_with_its_label_source(
+    month: tuple[Path, rs.synthetic.SyntheticData], tmp_path: Path
+) -> None:
+    path, data = month
+    events = rs.write_messages(data.messages, tmp_path / "events.parquet")
+    out = tmp_path / "from-decisions"
+    argv = ["train", "--from-queue", str(path), "--events", str(events), "--out", str(out)]
+    assert main(argv) == 0
+    labels = rs.load_model(out).metadata["training"]["labels"]
+    assert labels["source"] == "review queue decisions"
+    assert labels["method"] == "recalibrated"
+    assert main(["train", "--from-queue", str(path), "--out", str(tmp_path / "x")]) == 2
