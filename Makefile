@@ -57,6 +57,10 @@ report: $(STAMP)
 	RISKSCORE_REPORT_KEY=synthetic-demo-key $(BIN)/riskscore export \
 		--db $(DEMO_DIR)/month-queue.sqlite --out reports/regulatory --platform "synthetic platform" \
 		--from 2026-01-01 --to 2026-01-30
+	rm -rf $(DEMO_DIR)/month $(DEMO_DIR)/from-decisions
+	$(BIN)/riskscore generate --conversations 20000 --prevalence 0.01 --seed 2026 --days 30 --out $(DEMO_DIR)/month
+	$(BIN)/riskscore train --from-queue $(DEMO_DIR)/month-queue.sqlite \
+		--events $(DEMO_DIR)/month/events.parquet --out $(DEMO_DIR)/from-decisions
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache
