@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from riskscore.cli import (
+    compare,
     evaluate,
     export,
     generate,
@@ -44,6 +45,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     report,
     export,
     monitor,
+    compare,
 )
 
 
