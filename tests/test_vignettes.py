@@ -117,9 +117,11 @@ def model() -> rs.RiskModel:
 #: Vignettes the shipped model and policy get wrong today, and how (strict: the test fails
 #: as soon as one passes, so this list cannot go stale). The model card lists them too.
 KNOWN_MISSES = {
-    "g04-unknown-age-off-platform-within-hour": "no alert: an account of unknown age with a "
-    "13-year-old looks like the many teenage pairs where one age is unknown",
-    "g06-no-declared-age-target-15": "no alert: unknown age on the adult's side (as g04)",
+    "g04-unknown-age-off-platform-within-hour": "review, not urgent (risk 0.69 against the "
+    "13-15 band's urgent 0.90): an account of unknown age moving a 13-year-old off-platform "
+    "looks like the teenage pairs where one age is unknown",
+    "g06-no-declared-age-target-15": "no alert (risk 0.23): unknown age on the adult's side, "
+    "night-time private contact with a 15-year-old is common between teenagers",
     "g11-persistent-adult-unanswered-14": "no alert: no night-time private contact, and "
     "coaches in the training worlds also write most messages and send requests",
 }
