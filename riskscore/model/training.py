@@ -12,7 +12,7 @@ direction that entry gives. Ages are not constrained (whether an age raises risk
 on the other participant's), nor are the five inputs whose meaning depends on who the
 participants are (night share, escalation, channel moves, the speed of a move to a secure
 channel, media from the child): constraining those too cost the worst unseen world
-about a fifth of its PR-AUC (``fully_monotone_boosted_trees`` in the model card's
+over a quarter of its PR-AUC (``fully_monotone_boosted_trees`` in the model card's
 comparison, ``benchmarks/robustness.py``). Reasons still name
 those five only when their value is on the risk side of the reference.
 """
