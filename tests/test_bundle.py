@@ -576,3 +576,49 @@ def test_model_dir_from_the_environment(
     monkeypatch.setenv("RISKSCORE_MODEL_DIR", str(bundle))
     assert default_model_dir() == bundle
     assert load_model().to_dict() == trained[0].to_dict()
+
+
+# ---------------------------------------------------------------- signed manifests
+
+SIGNING_KEY = "a-test-signing-key-0123456789-abcdefXYZ"
+
+
+def test_a_signed_bundle_loads_only_with_its_key_and_unchanged(
+    trained: tuple[RiskModel, rs.FeatureTable], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, _ = trained
+    monkeypatch.setenv("RISKSCORE_MODEL_KEY", SIGNING_KEY)
+    signed = save_model(model, tmp_path / "signed")
+    assert (signed / "manifest.sig").is_file()
+    load_model(signed)
+    rewrite_model_card(signed, "# re-signed card\n")  # a legitimate rewrite re-signs
+    load_model(signed)
+    # a tamperer who rewrites a file and its hash in the manifest is caught by the signature
+    manifest = json.loads((signed / "manifest.json").read_text())
+    (signed / "MODEL_CARD.md").write_text("# changed\n")
+    manifest["files"]["MODEL_CARD.md"] = sha256_of(signed / "MODEL_CARD.md")
+    (signed / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelIntegrityError, match="does not match"):
+        load_model(signed)
+    monkeypatch.setenv("RISKSCORE_MODEL_KEY", "another-key-of-enough-length-0123456789")
+    other = save_model(model, tmp_path / "other")
+    monkeypatch.setenv("RISKSCORE_MODEL_KEY", SIGNING_KEY)
+    with pytest.raises(ModelIntegrityError, match="another key"):
+        load_model(other)
+
+
+def test_with_a_key_set_an_unsigned_bundle_is_refused_and_weak_keys_too(
+    trained: tuple[RiskModel, rs.FeatureTable], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, _ = trained
+    unsigned = save_model(model, tmp_path / "unsigned")
+    assert not (unsigned / "manifest.sig").exists()
+    monkeypatch.setenv("RISKSCORE_MODEL_KEY", SIGNING_KEY)
+    with pytest.raises(ModelIntegrityError, match=r"no manifest\.sig"):
+        load_model(unsigned)
+    for weak in ("short", "a" * 64):
+        monkeypatch.setenv("RISKSCORE_MODEL_KEY", weak)
+        with pytest.raises(ModelIntegrityError, match="at least 32 bytes"):
+            load_model(unsigned)
+    monkeypatch.delenv("RISKSCORE_MODEL_KEY")
+    load_model(unsigned)  # without a key the signature is not required

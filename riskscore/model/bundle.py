@@ -6,13 +6,17 @@ file), ``params.json`` (the portable trees and calibration, plain JSON) and
 ``MODEL_CARD.md``. Loading reads JSON only: there is no pickle to unpickle.
 
 The manifest detects corruption and accidental edits, not a tamperer who can write
-the directory (they can rewrite the hashes too). File names in the manifest must be
-plain names inside the bundle; links are refused.
+the directory (they can rewrite the hashes too). For that, set ``RISKSCORE_MODEL_KEY``
+(at least 32 bytes of secret key material) when saving and when loading: the bundle then
+carries ``manifest.sig``, an HMAC-SHA256 of the manifest under that key, and a bundle
+whose signature is missing or does not match is refused. File names in the manifest must
+be plain names inside the bundle; links are refused.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import platform
@@ -28,6 +32,7 @@ from riskscore.model.risk_model import RiskModel
 
 __all__ = [
     "FORMAT_VERSION",
+    "KEY_VARIABLE",
     "default_model_dir",
     "load_model",
     "rewrite_model_card",
@@ -40,6 +45,10 @@ FORMAT_VERSION: Final = 2
 MANIFEST: Final = "manifest.json"
 PARAMS: Final = "params.json"
 MODEL_CARD: Final = "MODEL_CARD.md"
+SIGNATURE: Final = "manifest.sig"
+#: Environment variable holding the key that signs and verifies manifests.
+KEY_VARIABLE: Final = "RISKSCORE_MODEL_KEY"
+_MIN_KEY_BYTES: Final = 32
 _LIBRARIES: Final = ("riskscore", "numpy", "numba", "scikit-learn", "lightgbm")
 #: Largest manifest or parameter file read (bytes): a bundle is a few hundred kB.
 _MAX_JSON_BYTES: Final = 64 << 20
@@ -117,6 +126,7 @@ def save_model(
         "files": {name: sha256_of(out / name) for name in (PARAMS, MODEL_CARD)},
     }
     _write_json(out / MANIFEST, manifest)
+    _sign(out)
     return out
 
 
@@ -127,7 +137,53 @@ def rewrite_model_card(directory: str | os.PathLike[str], text: str) -> Path:
     (path / MODEL_CARD).write_text(text, encoding="utf-8")
     manifest["files"][MODEL_CARD] = sha256_of(path / MODEL_CARD)
     _write_json(path / MANIFEST, manifest)
+    _sign(path)
     return path / MODEL_CARD
+
+
+def _signing_key() -> bytes | None:
+    text = os.environ.get(KEY_VARIABLE)
+    if not text:
+        return None
+    key = text.encode("utf-8")
+    if len(key) < _MIN_KEY_BYTES or len(set(key)) < 8:
+        raise ModelIntegrityError(
+            f"{KEY_VARIABLE} must hold at least {_MIN_KEY_BYTES} bytes of secret key material "
+            f"with at least 8 distinct bytes (got {len(key)} bytes, {len(set(key))} distinct)"
+        )
+    return key
+
+
+def _signature(directory: Path, key: bytes) -> str:
+    return hmac.new(key, (directory / MANIFEST).read_bytes(), hashlib.sha256).hexdigest()
+
+
+def _sign(directory: Path) -> None:
+    """Write ``manifest.sig`` when a key is set; drop a stale one otherwise."""
+    key = _signing_key()
+    target = directory / SIGNATURE
+    if key is None:
+        target.unlink(missing_ok=True)
+        return
+    target.write_text(_signature(directory, key) + "\n", encoding="ascii")
+
+
+def _check_signature(directory: Path) -> None:
+    key = _signing_key()
+    if key is None:
+        return
+    target = directory / SIGNATURE
+    if target.is_symlink() or not target.is_file():
+        raise ModelIntegrityError(
+            f"{directory}: {KEY_VARIABLE} is set but the bundle has no {SIGNATURE}; sign it "
+            "by saving it with the key set"
+        )
+    stated = target.read_text(encoding="ascii", errors="replace").strip()
+    if not hmac.compare_digest(stated, _signature(directory, key)):
+        raise ModelIntegrityError(
+            f"{directory}: {SIGNATURE} does not match the manifest under {KEY_VARIABLE}: the "
+            "bundle was changed after signing, or signed with another key"
+        )
 
 
 def _read_json(path: Path) -> Any:
@@ -206,6 +262,7 @@ def verify_bundle(directory: str | os.PathLike[str]) -> dict[str, Any]:
     """
     path = Path(directory)
     manifest = _read_manifest(path)
+    _check_signature(path)
     for name in manifest["files"]:
         _verified(path, manifest, name)
     return manifest
