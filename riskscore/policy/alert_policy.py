@@ -52,9 +52,9 @@ class AlertPolicy:
     Examples
     --------
     >>> policy = AlertPolicy.default()
-    >>> policy.tier_of(0.75, child_age=11.0, adult_age=30.0)
+    >>> policy.tier_of(0.85, child_age=11.0, adult_age=30.0)
     <Tier.URGENT: 2>
-    >>> policy.tier_of(0.75, child_age=17.0, adult_age=30.0)
+    >>> policy.tier_of(0.85, child_age=17.0, adult_age=30.0)
     <Tier.REVIEW: 1>
     >>> policy.tier_of(0.99, child_age=15.0, adult_age=14.0)  # minor peers: never urgent
     <Tier.REVIEW: 1>
