@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := demo-output
+# The documented synthetic key (riskscore.moderation.transparency.SYNTHETIC_DEMO_KEY): for
+# synthetic data only; a platform sets its own secret of 32+ random bytes.
+DEMO_KEY := riskscore-synthetic-demo-key-NOT-A-SECRET-v1
 
 .PHONY: demo test lint typecheck pytest model bench report clean help
 
@@ -49,12 +52,12 @@ bench: $(STAMP)
 report: $(STAMP)
 	mkdir -p $(DEMO_DIR)
 	rm -f $(DEMO_DIR)/month-queue.sqlite $(DEMO_DIR)/month-queue.sqlite-wal $(DEMO_DIR)/month-queue.sqlite-shm
-	RISKSCORE_REPORT_KEY=synthetic-demo-key $(BIN)/riskscore report --synthetic-month \
+	RISKSCORE_REPORT_KEY=$(DEMO_KEY) $(BIN)/riskscore report --synthetic-month \
 		--conversations 20000 --prevalence 0.01 --seed 2026 --platform "synthetic platform" \
 		--db $(DEMO_DIR)/month-queue.sqlite --out reports/transparency
 	$(BIN)/riskscore queue --db $(DEMO_DIR)/month-queue.sqlite --now 1769817599 --top 3
 	rm -rf reports/regulatory
-	RISKSCORE_REPORT_KEY=synthetic-demo-key $(BIN)/riskscore export \
+	RISKSCORE_REPORT_KEY=$(DEMO_KEY) $(BIN)/riskscore export \
 		--db $(DEMO_DIR)/month-queue.sqlite --out reports/regulatory --platform "synthetic platform" \
 		--from 2026-01-01 --to 2026-01-30
 	rm -rf $(DEMO_DIR)/month $(DEMO_DIR)/from-decisions

@@ -14,7 +14,13 @@ Subpackages, each importing only those listed before it: :mod:`~riskscore.io`,
 from riskscore import model, synthetic
 from riskscore._version import __version__
 from riskscore.evaluation import EvaluationReport, evaluate
-from riskscore.exceptions import ModelIntegrityError, NotFittedError, RiskscoreError, SchemaError
+from riskscore.exceptions import (
+    CheckpointError,
+    ModelIntegrityError,
+    NotFittedError,
+    RiskscoreError,
+    SchemaError,
+)
 from riskscore.features import (
     FEATURE_NAMES,
     FEATURES,
@@ -48,6 +54,7 @@ __all__ = [
     "AlertPolicy",
     "Case",
     "Channel",
+    "CheckpointError",
     "EvaluationReport",
     "EventType",
     "FeatureSpec",

@@ -7,7 +7,13 @@ row, value) and how to fix it.
 
 from __future__ import annotations
 
-__all__ = ["ModelIntegrityError", "NotFittedError", "RiskscoreError", "SchemaError"]
+__all__ = [
+    "CheckpointError",
+    "ModelIntegrityError",
+    "NotFittedError",
+    "RiskscoreError",
+    "SchemaError",
+]
 
 
 class RiskscoreError(Exception):
@@ -47,3 +53,8 @@ class ModelIntegrityError(RiskscoreError):
 
 class NotFittedError(RiskscoreError, AttributeError):
     """A model was used before it was trained or loaded."""
+
+
+class CheckpointError(RiskscoreError):
+    """An online checkpoint cannot be restored: not a checkpoint, another version, a
+    corrupted file (``PRAGMA integrity_check`` fails) or rows of the wrong shape."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -27,7 +29,7 @@ def alert(conv: object, adult: object, child: object, age: float, risk: float, t
 
 @pytest.fixture
 def queue(tmp_path: Path) -> ReviewQueue:
-    q = ReviewQueue(tmp_path / "queue.sqlite")
+    q = ReviewQueue(tmp_path / "queue.sqlite", simulation=True)
     yield q  # type: ignore[misc]
     q.close()
 
@@ -102,7 +104,7 @@ def test_alerts_deduplicated_per_conversation(queue: ReviewQueue) -> None:
 
 def test_new_alert_after_decision_is_a_new_item(queue: ReviewQueue) -> None:
     first = queue.add_alert(alert(7, "a", "c", 12.0, 0.3, 1), at=T0)
-    queue.decide("a", "dismissed", moderator="m", at=T0 + 10)
+    queue.decide("a", "dismissed", moderator="m", at=T0 + 10, item_ids=[first])
     second = queue.add_alert(alert(7, "a", "c", 12.0, 0.8, 2), at=T0 + 20)
     assert second != first
     assert [i.status for i in queue.items()] == ["dismissed", "open"]
@@ -147,7 +149,14 @@ def test_decisions_and_audit_log(queue: ReviewQueue) -> None:
     queue.add_alert(alert(1, "a", "c", 12.0, 0.4, 1), at=T0)
     queue.add_report(UserReport(1, "c", "a", 12.0, T0 + 5))
     assert queue.mark_reviewed("a", moderator="mod-1", at=T0 + 60) == 2
-    assert queue.decide("a", "escalated to law enforcement", moderator="mod-2", at=T0 + 120) == 2
+    shown = queue.case("a", now=T0 + 120)
+    assert shown is not None
+    assert (
+        queue.decide(
+            "a", "escalated to law enforcement", moderator="mod-2", at=T0 + 120, token=shown.token
+        )
+        == 2
+    )
     items = queue.items()
     assert {i.status for i in items} == {"escalated"}
     assert {i.first_reviewed_at for i in items} == {T0 + 60}
@@ -157,8 +166,8 @@ def test_decisions_and_audit_log(queue: ReviewQueue) -> None:
     assert log[-1].actor == "mod-2"
     assert log[-1].at == T0 + 120
     assert log[-1].detail["outcome"] == "escalated"
-    with pytest.raises(QueueError, match="no open item"):
-        queue.decide("a", "actioned", moderator="mod-3", at=T0 + 200)
+    with pytest.raises(QueueError, match="not an open item"):
+        queue.decide("a", "actioned", moderator="mod-3", at=T0 + 200, token=shown.token)
 
 
 def test_decide_subset_of_items(queue: ReviewQueue) -> None:
@@ -173,9 +182,9 @@ def test_decide_subset_of_items(queue: ReviewQueue) -> None:
 def test_bad_outcome_and_input_named(queue: ReviewQueue) -> None:
     queue.add_alert(alert(1, "a", "c", 12.0, 0.4, 1), at=T0)
     with pytest.raises(QueueError, match="'banned'"):
-        queue.decide("a", "banned", moderator="m", at=T0)
+        queue.decide("a", "banned", moderator="m", at=T0, item_ids=[1])
     with pytest.raises(QueueError, match="moderator"):
-        queue.decide("a", "actioned", moderator="", at=T0)
+        queue.decide("a", "actioned", moderator="", at=T0, item_ids=[1])
     with pytest.raises(ValueError, match="channel 'email'"):
         queue.add_alert(alert(2, "a", "c", 12.0, 0.4, 1), channel="email", at=T0)
     with pytest.raises(ValueError, match="ids must be int or str"):
@@ -227,3 +236,126 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
         (shared,) = [i for i in items if i.conversation_id == "shared"]
         assert shared.n_signals == n_workers * n_items
         assert sum(e.action == "enqueue" for e in q.audit_log()) == len(expected)
+
+
+# ----------------------------------------------------------------- issue 15 hardening
+
+
+def test_decision_closes_only_the_items_shown_new_ones_stay_open(queue: ReviewQueue) -> None:
+    """Issue 15 item 2: dismissing the review alert shown must not dismiss a later report
+    from a 9-year-old or an urgent alert that arrived meanwhile."""
+    queue.add_alert(alert(1, "a", "c", 15.0, 0.35, 1), at=T0)
+    shown = queue.case("a", now=T0 + 60)
+    assert shown is not None
+    assert len(shown.items) == 1
+    report = queue.add_report(UserReport(2, "kid9", "a", 9.0, T0 + 100, channel="direct"))
+    urgent = queue.add_alert(alert(3, "a", "e", 12.0, 0.9, 2), at=T0 + 110)
+    assert queue.decide("a", "dismissed", moderator="m", at=T0 + 200, token=shown.token) == 1
+    still_open = {i.item_id for i in queue.items(status="open")}
+    assert still_open == {report, urgent}
+    with pytest.raises(QueueError, match="give item_ids or the token"):
+        queue.decide("a", "dismissed", moderator="m", at=T0 + 300)
+
+
+def test_stale_token_is_refused_and_duplicate_item_ids_decide_once(queue: ReviewQueue) -> None:
+    first = queue.add_alert(alert(1, "a", "c", 12.0, 0.4, 1), at=T0)
+    shown = queue.case("a", now=T0)
+    assert shown is not None
+    queue.add_alert(alert(1, "a", "c", 12.0, 0.8, 2), at=T0 + 5)  # a new signal on the item
+    with pytest.raises(QueueError, match="changed since the case was shown"):
+        queue.decide("a", "dismissed", moderator="m", at=T0 + 10, token=shown.token)
+    assert queue.decide("a", "actioned", moderator="m", at=T0 + 10, item_ids=[first, first]) == 1
+    assert [e.action for e in queue.audit_log()].count("decide") == 1
+    for bad in ("v1:", "x", "v1:1.1-", 7):
+        with pytest.raises(QueueError, match="not a case token"):
+            queue.decide("a", "actioned", moderator="m", at=T0, token=bad)  # type: ignore[arg-type]
+
+
+def test_decision_time_comes_from_the_clock_outside_simulation(tmp_path: Path) -> None:
+    with ReviewQueue(tmp_path / "real.sqlite") as q:
+        item = q.add_alert(alert(1, "a", "c", 12.0, 0.4, 1), at=T0)
+        with pytest.raises(QueueError, match="simulation"):
+            q.decide("a", "actioned", moderator="m", at=T0, item_ids=[item])
+        with pytest.raises(QueueError, match="simulation"):
+            q.mark_reviewed("a", moderator="m", at=T0)
+        q.decide("a", "actioned", moderator="m", item_ids=[item])
+        (decided,) = q.items()
+        assert decided.decided_at is not None
+        assert decided.decided_at > T0
+        assert not q.simulated
+    with pytest.raises(QueueError, match="real decisions"):
+        ReviewQueue(tmp_path / "real.sqlite", simulation=True)
+    with ReviewQueue(tmp_path / "sim.sqlite", simulation=True) as q:
+        assert q.simulated
+
+
+@pytest.mark.parametrize("at", [2**70, -1, 1.5, "100", True, 253_402_300_800])
+def test_decision_time_out_of_range_is_a_clean_error(queue: ReviewQueue, at: object) -> None:
+    item = queue.add_alert(alert(1, "a", "c", 12.0, 0.4, 1), at=T0)
+    with pytest.raises(QueueError, match="epoch seconds"):
+        queue.decide("a", "actioned", moderator="m", at=at, item_ids=[item])  # type: ignore[arg-type]
+    assert len(queue) == 1
+
+
+def test_alert_with_unknown_child_age_none(queue: ReviewQueue) -> None:
+    item = queue.add_alert(Alert(1, "a", "c", None, "unknown", 0.4, Tier.REVIEW), at=T0)  # type: ignore[arg-type]
+    (stored,) = queue.items()
+    assert stored.item_id == item
+    assert math.isnan(stored.child_age)
+    report = UserReport(2, "c", "a", None, T0 + 1)  # type: ignore[arg-type]
+    queue.add_report(report)
+    assert len(queue) == 2
+
+
+@pytest.mark.parametrize("name", ["", "   ", "m\nforged line", "m\x00", "m\u202e", "x" * 129, 7])
+def test_moderator_and_actor_are_validated(queue: ReviewQueue, name: object) -> None:
+    item = queue.add_alert(alert(1, "a", "c", 12.0, 0.4, 1), at=T0)
+    with pytest.raises(QueueError):
+        queue.decide("a", "actioned", moderator=name, at=T0, item_ids=[item])  # type: ignore[arg-type]
+    with pytest.raises(QueueError):
+        queue.add_alert(alert(2, "a", "c", 12.0, 0.4, 1), at=T0, actor=name)  # type: ignore[arg-type]
+    assert len(queue.items()) == 1
+
+
+def test_every_item_change_needs_its_audit_entry(queue: ReviewQueue) -> None:
+    queue.add_alert(alert(1, "a", "c", 12.0, 0.4, 1), at=T0)
+    con = sqlite3.connect(queue.path)
+    with pytest.raises(sqlite3.IntegrityError, match="needs its audit entry"):
+        con.execute("UPDATE items SET status = 'dismissed'")
+    con.close()
+    queue.mark_reviewed("a", moderator="m", at=T0 + 1)
+    queue.add_alert(alert(1, "a", "c", 12.0, 0.6, 2), at=T0 + 2)
+    (item,) = queue.items()
+    queue.decide("a", "actioned", moderator="m", at=T0 + 3, item_ids=[item.item_id])
+    actions = [e.action for e in queue.audit_log()]
+    assert actions == ["enqueue", "review", "update", "decide"]
+
+
+def test_dropped_or_changed_audit_triggers_are_recreated_or_refused(tmp_path: Path) -> None:
+    path = tmp_path / "q.sqlite"
+    with ReviewQueue(path, simulation=True) as q:
+        item = q.add_alert(alert(1, "a", "c", 12.0, 0.4, 1), at=T0)
+        con = sqlite3.connect(path)
+        con.execute("DROP TRIGGER items_audited")
+        con.commit()
+        with pytest.raises(QueueError, match="missing"):  # a write sees it gone
+            q.decide("a", "actioned", moderator="m", at=T0 + 1, item_ids=[item])
+        con.close()
+    with ReviewQueue(path) as q:  # reopening recreates it
+        con = sqlite3.connect(path)
+        with pytest.raises(sqlite3.IntegrityError, match="audit entry"):
+            con.execute("UPDATE items SET status = 'dismissed'")
+        con.execute("DROP TRIGGER audit_no_update")
+        con.execute("CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT 1; END")
+        con.commit()
+        con.close()
+    with pytest.raises(QueueError, match="differs from its definition"):
+        ReviewQueue(path)
+
+
+def test_queue_files_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "q.sqlite"
+    with ReviewQueue(path) as q:
+        q.add_alert(alert(1, "a", "c", 12.0, 0.4, 1), at=T0)
+        for f in (path, Path(f"{path}-wal")):
+            assert stat.S_IMODE(os.stat(f).st_mode) == 0o600

@@ -14,7 +14,7 @@ from _regulatory import KEY
 from riskscore.cli import main
 from riskscore.moderation import ReviewQueue
 from riskscore.moderation.simulation import SimulatedMonth, simulate_month
-from riskscore.moderation.transparency import transparency_report
+from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY, transparency_report
 from riskscore.regulatory import ExportFilter, export_all
 from riskscore.regulatory._dsa_schema import FIELDS
 
@@ -128,7 +128,7 @@ def test_cli_export(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("RISKSCORE_REPORT_KEY", KEY.decode())
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", SYNTHETIC_DEMO_KEY)
     args = ["export", "--db", str(month.queue_path), "--out", str(tmp_path / "x")]
     assert main([*args, "--from", "2026-01-01", "--to", "2026-01-05", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

@@ -196,3 +196,48 @@ def test_killed_stream_resumed_from_its_checkpoint_loses_and_repeats_no_alert(
     # Alerts the killed run emitted after its checkpoint are replayed identically, so a
     # consumer can drop them by their line number.
     assert after[: len(replayed)] == replayed
+
+
+def test_no_line_stops_the_stream_even_across_restarts(
+    lines: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """Issue 15 item 4: overflowing numbers, deep nesting, huge and binary lines are counted
+    by reason and skipped; a restart from the checkpoint does not die on them either."""
+    event = json.loads(lines[0])
+    hostile = [
+        json.dumps({**event, "sender_age": 0}).replace(
+            '"sender_age": 0', '"sender_age": ' + "9" * 401
+        ),
+        json.dumps({**event, "recipient_tz_offset_min": 0}).replace(
+            '"recipient_tz_offset_min": 0', '"recipient_tz_offset_min": -' + "9" * 401
+        ),
+        "[" * 100_000,
+        "[" * 5_000 + "]" * 5_000,
+        '{"a": ' * 3_000,
+        "\x00\xff garbage \ud800",
+        json.dumps({**event, "timestamp": 7_200_000_000}),
+        "x" * 200_000,
+    ]
+    text = "".join([*lines[:20], *(h + "\n" for h in hostile), *lines[20:60]])
+    checkpoint = tmp_path / "state.sqlite"
+    argv = ["stream", "--checkpoint", str(checkpoint), "--checkpoint-every", "22"]
+    assert _run(argv, text, monkeypatch) == 0
+    err = capsys.readouterr().err
+    summary = [line for line in err.splitlines() if line.startswith("riskscore stream:")]
+    assert "60 events, 8 rejected" in summary[0]
+    reasons = summary[1]
+    assert "future_timestamp 1" in reasons
+    assert "OverflowError 2" in reasons
+    assert max(len(line) for line in err.splitlines()) < 1_000
+    # killed after the first four hostile lines, then fed the whole input again
+    checkpoint.unlink()
+    part = "".join([*lines[:20], *(h + "\n" for h in hostile[:4])])
+    assert _run(argv, part, monkeypatch) == 0
+    capsys.readouterr()
+    assert _run(argv, text, monkeypatch) == 0
+    err = capsys.readouterr().err
+    summary = [line for line in err.splitlines() if line.startswith("riskscore stream:")]
+    assert summary[-1] == reasons  # counted across the restart, each line once

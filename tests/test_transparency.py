@@ -16,7 +16,11 @@ from riskscore.moderation.simulation import (
     simulate_moderation,
     simulate_month,
 )
-from riskscore.moderation.transparency import pseudonymise, transparency_report
+from riskscore.moderation.transparency import (
+    SYNTHETIC_DEMO_KEY,
+    pseudonymise,
+    transparency_report,
+)
 from riskscore.policy import Alert, Tier
 
 KEY = b"test-key-not-secret"
@@ -68,7 +72,7 @@ def test_simulated_moderators_take_child_reports_first(tmp_path: Path) -> None:
         (night, 0, Alert(1, "a", "c", 9.0, "under 13", 0.95, Tier.URGENT), "external"),
         (night + 60, 1, UserReport(2, "kid", "b", 14.0, night + 60, "direct"), None),
     ]
-    with ReviewQueue(tmp_path / "q.sqlite") as q:
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
         n = simulate_moderation(
             q,
             arrivals,
@@ -127,13 +131,21 @@ def test_pseudonyms_depend_on_key() -> None:
 
 
 def test_status_counted_as_of_period_end(tmp_path: Path) -> None:
-    with ReviewQueue(tmp_path / "q.sqlite") as q:
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
         q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.7, Tier.URGENT), at=T0)
         q.add_alert(Alert(2, "b", "d", 14.0, "13-15", 0.3, Tier.REVIEW), at=T0 + 50)
         q.add_report(UserReport(3, "e", "f", 11.0, T0 + 60, channel="direct"))
         q.add_alert(Alert(9, "z", "y", 12.0, "under 13", 0.7, Tier.URGENT), at=T0 + 10_000)
-        q.decide("a", "escalated to law enforcement", moderator="m", at=T0 + 3600)
-        q.decide("b", "dismissed", moderator="m", at=T0 + 2000)
+        q.decide(
+            "a",
+            "escalated to law enforcement",
+            moderator="m",
+            at=T0 + 3600,
+            token=q.case("a", now=T0 + 3600).token,
+        )
+        q.decide(
+            "b", "dismissed", moderator="m", at=T0 + 2000, token=q.case("b", now=T0 + 2000).token
+        )
         d = transparency_report(q, (T0, T0 + 1000), key=KEY).data
         assert (d["alerts_raised"], d["user_reports"]) == (2, 1)  # alert 9 is outside
         assert (d["escalated"], d["dismissed"], d["open"]) == (0, 0, 2)  # decided later
@@ -165,7 +177,7 @@ def test_cli_report_and_queue(
     monkeypatch.delenv("RISKSCORE_REPORT_KEY", raising=False)
     assert main(args) == 2
     assert "RISKSCORE_REPORT_KEY" in capsys.readouterr().err
-    monkeypatch.setenv("RISKSCORE_REPORT_KEY", KEY.decode())
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", SYNTHETIC_DEMO_KEY)
     assert main([*args, "--no-charts", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (
@@ -181,7 +193,16 @@ def test_cli_report_and_queue(
     state = json.loads(capsys.readouterr().out)
     if state["top"]:
         adult = state["top"][0]["adult_id"]
-        decide = ["--decide", json.dumps(adult), "--outcome", "actioned", "--moderator", "t"]
+        token = ["--token", state["top"][0]["token"]]
+        decide = [
+            "--decide",
+            json.dumps(adult),
+            *token,
+            "--outcome",
+            "actioned",
+            "--moderator",
+            "t",
+        ]
         assert main(["queue", "--db", db, "--now", end, *decide, "--json"]) == 0
         after = json.loads(capsys.readouterr().out)
         assert after["decided"]["items"] >= 1
@@ -204,3 +225,28 @@ def test_simulated_month_bands_user_reports_with_its_policy(tmp_path: Path) -> N
         reports = [i for i in q.items() if i.kind == "user_report"]
     assert reports
     assert {i.age_band for i in reports} <= {"minor", "adult", "not declared"}
+
+
+@pytest.mark.parametrize(
+    ("key", "what"),
+    [
+        ("aaaaaaaa", "8 bytes"),
+        ("synthetic-demo-key", "18 bytes"),
+        ("a" * 40, "distinct byte values"),
+        ("abcdefgh" * 5, "pattern repeated"),
+        ("0123456789abcdef0123456789abcdef", "pattern repeated"),
+    ],
+)
+def test_report_and_export_refuse_weak_keys_saying_why(
+    key: str, what: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskscore.cli import main
+    from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY, check_report_key
+
+    with pytest.raises(ValueError, match=what):
+        check_report_key(key)
+    assert check_report_key(SYNTHETIC_DEMO_KEY) == SYNTHETIC_DEMO_KEY.encode()
+    ReviewQueue(tmp_path / "q.sqlite").close()
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", key)
+    for cmd in ("report", "export"):
+        assert main([cmd, "--db", str(tmp_path / "q.sqlite"), "--out", str(tmp_path / cmd)]) != 0

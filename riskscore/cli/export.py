@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore.moderation import ReviewQueue
+from riskscore.moderation.transparency import check_report_key
 from riskscore.regulatory import ExportFilter, export_all
 
 NAME = "export"
@@ -48,7 +49,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--key-env",
         default="RISKSCORE_REPORT_KEY",
-        help="environment variable holding the pseudonymisation key (at least 8 bytes)",
+        help="environment variable holding the pseudonymisation key (at least 32 bytes, "
+        "not a repeated pattern)",
     )
 
 
@@ -70,12 +72,10 @@ def _when(text: str | None, name: str, *, end: bool) -> int | None:
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     if not args.db.is_file():
         raise FileNotFoundError(f"no review queue at {args.db}")
-    key_text = os.environ.get(args.key_env, "")
-    if len(key_text.encode()) < 8:
-        raise ValueError(
-            f"set the pseudonymisation key (at least 8 bytes) in the environment variable "
-            f"{args.key_env}"
-        )
+    key = check_report_key(
+        os.environ.get(args.key_env, ""),
+        source=f"the key in the environment variable {args.key_env}",
+    )
     export_filter = ExportFilter(
         start=_when(args.start, "from", end=False),
         end=_when(args.end, "to", end=True),
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         return export_all(
             queue,
             args.out,
-            key=key_text.encode(),
+            key=key,
             export_filter=export_filter,
             platform=args.platform,
         )

@@ -14,9 +14,14 @@ NAME = "queue"
 HELP = "show the top cases of a review queue, or record a moderator's decision"
 EXAMPLE = (
     "examples:\n  riskscore queue --db queue.sqlite --top 10\n"
-    '  riskscore queue --db queue.sqlite --decide 1042 --outcome actioned --moderator "mod-7"\n'
-    "  riskscore queue --db queue.sqlite --decide '\"acct-9\"' --outcome escalated --moderator m2\n"
-    "ids are read as JSON when they parse (1042 is a number, '\"1042\"' a string), else as text"
+    "  riskscore queue --db queue.sqlite --decide 1042 --token v1:12.1-15.3 --outcome actioned "
+    '--moderator "mod-7"\n'
+    "  riskscore queue --db queue.sqlite --decide '\"acct-9\"' --items 31,32 --outcome escalated "
+    "--moderator m2\n"
+    "A decision closes only what the moderator was shown: the case's token (printed with each\n"
+    "case; refused if the case changed since) or its item ids. Items that arrived since stay\n"
+    "open. The decision is dated by the clock. ids are read as JSON when they parse (1042 is a\n"
+    "number, '\"1042\"' a string), else as text"
 )
 
 
@@ -25,6 +30,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", type=int, default=10, help="cases to show")
     parser.add_argument("--now", type=int, help="epoch seconds to rank at (default: now)")
     parser.add_argument("--decide", metavar="ADULT_ID", help="record a decision on this case")
+    parser.add_argument("--token", help="the token of the case as shown (decides its items)")
+    parser.add_argument(
+        "--items", help="comma-separated item ids shown (decides these items)", metavar="IDS"
+    )
     parser.add_argument(
         "--outcome", choices=("actioned", "dismissed", "escalated"), help="the decision"
     )
@@ -40,6 +49,13 @@ def _parse_id(text: str) -> Any:
     return value if isinstance(value, (int, str)) and not isinstance(value, bool) else text
 
 
+def _parse_items(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"--items takes comma-separated item ids, got {text!r}") from None
+
+
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     if not args.db.exists():
         raise FileNotFoundError(f"no review queue at {args.db}")
@@ -49,11 +65,17 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         if args.decide is not None:
             if args.outcome is None or not args.moderator:
                 raise ValueError("--decide needs --outcome and --moderator")
+            if (args.token is None) == (args.items is None):
+                raise ValueError(
+                    "--decide needs the items shown: --token TOKEN (printed with the case) "
+                    "or --items ID,ID"
+                )
             n = queue.decide(
                 _parse_id(args.decide),
                 args.outcome,
                 moderator=args.moderator,
-                at=now,
+                token=args.token,
+                item_ids=None if args.items is None else _parse_items(args.items),
                 note=args.note,
             )
             decided = {"adult_id": _parse_id(args.decide), "outcome": args.outcome, "items": n}
@@ -78,5 +100,6 @@ def render(result: dict[str, Any]) -> None:
             f"{len(case['children'])} children, {len(case['conversations'])} conversations, "
             f"{len(case['items'])} items"
         )
+        print(f"     token {case['token']}  items {[i['item_id'] for i in case['items']]}")
         for reason in case["reasons"]:
             print(f"     - {reason}")

@@ -12,7 +12,7 @@ from typing import Any
 from riskscore.cli._progress import steps
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.simulation import simulate_month
-from riskscore.moderation.transparency import transparency_report
+from riskscore.moderation.transparency import check_report_key, transparency_report
 
 NAME = "report"
 HELP = "write a transparency report (report.json, report.md, report.html, charts) from a queue"
@@ -20,7 +20,8 @@ EXAMPLE = (
     "examples:\n"
     "  RISKSCORE_REPORT_KEY=... riskscore report --db queue.sqlite --out reports/2026-01 \\\n"
     "      --start 2026-01-01T00:00:00Z --end 2026-02-01T00:00:00Z\n"
-    "  RISKSCORE_REPORT_KEY=demo riskscore report --synthetic-month --conversations 20000 \\\n"
+    "  RISKSCORE_REPORT_KEY=riskscore-synthetic-demo-key-NOT-A-SECRET-v1 \\\n"
+    "  riskscore report --synthetic-month --conversations 20000 \\\n"
     "      --seed 2026 --db month.sqlite --out reports/transparency\n"
     "the key pseudonymises account ids (HMAC-SHA256); it is read from the environment\n"
     "variable named by --key-env and never written into the report"
@@ -36,7 +37,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--key-env",
         default="RISKSCORE_REPORT_KEY",
-        help="environment variable holding the pseudonymisation key (at least 8 bytes)",
+        help="environment variable holding the pseudonymisation key (at least 32 bytes, "
+        "not a repeated pattern)",
     )
     parser.add_argument(
         "--synthetic-month",
@@ -64,12 +66,10 @@ def _epoch(text: str, name: str) -> int:
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
-    key_text = os.environ.get(args.key_env, "")
-    if len(key_text.encode()) < 8:
-        raise ValueError(
-            f"set the pseudonymisation key (at least 8 bytes) in the environment variable "
-            f"{args.key_env}"
-        )
+    key = check_report_key(
+        os.environ.get(args.key_env, ""),
+        source=f"the key in the environment variable {args.key_env}",
+    )
     period: tuple[int, int] | None = None
     simulated: dict[str, Any] | None = None
     with steps(["simulate", "report", "write"], enabled=show) as step:
@@ -98,9 +98,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
                 start = _epoch(args.start, "start") if args.start else first - first % 86_400
                 end = _epoch(args.end, "end") if args.end else int(time.time())
                 period = (start, end)
-            report = transparency_report(
-                queue, period, key=key_text.encode(), platform=args.platform
-            )
+            report = transparency_report(queue, period, key=key, platform=args.platform)
         step("write")
         files = report.write(args.out, charts=not args.no_charts)
     d = report.data

@@ -11,9 +11,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from riskscore.cli._policy_option import add_policy_option, load_policy
-from riskscore.exceptions import SchemaError
+from riskscore.exceptions import CheckpointError, SchemaError
 from riskscore.model import load_model
 from riskscore.online import OnlineScorer
+from riskscore.online.memory import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S
+
+#: Longest input line parsed (characters); a longer line is counted and skipped unparsed.
+#: A schema v1 event takes a few hundred characters.
+MAX_LINE_CHARS = 65_536
+#: Longest problem message written to stderr per line.
+_MAX_MESSAGE_CHARS = 300
 
 NAME = "stream"
 HELP = "score JSON-lines events from stdin and write alerts as JSON lines to stdout"
@@ -26,10 +33,13 @@ EXAMPLE = (
     'with "line": the 1-based input line whose event raised it (an event can raise alerts on\n'
     "the same adult's other conversations; null for alerts raised by the re-scoring at end\n"
     "of input, normally none). Malformed lines are reported on stderr with their line\n"
-    "number and counted; the stream goes on. With --checkpoint, the state is saved every N\n"
-    "lines and at end of input; a restarted stream resumes from FILE and skips the lines it\n"
-    "has already processed (feed it the same input from the start). The policy is not part of\n"
-    "a checkpoint: give the same --policy when resuming."
+    "number and counted by reason (the exception type, 'line_too_long' beyond\n"
+    f"{MAX_LINE_CHARS} characters, 'future_timestamp' for an event dated more than\n"
+    "--max-future-s ahead of the clock); whatever a line holds, the stream goes on. With\n"
+    "--checkpoint, the state is saved every N lines and at end of input; a restarted stream\n"
+    "resumes from FILE and skips the lines it has already processed (feed it the same input\n"
+    "from the start). The policy is not part of a checkpoint: give the same --policy when\n"
+    "resuming."
 )
 
 
@@ -52,6 +62,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=300.0,
         help="late events up to this old are clamped, older ones refused",
     )
+    parser.add_argument(
+        "--max-future-s",
+        type=float,
+        default=DEFAULT_MAX_FUTURE_S,
+        help="events dated more than this ahead of the clock are refused (default one day)",
+    )
+    parser.add_argument(
+        "--time-source",
+        choices=("wall", "events"),
+        default="wall",
+        help="the clock --max-future-s is measured from: the system clock (default), or for "
+        "replaying history the latest accepted event",
+    )
+    parser.add_argument(
+        "--max-conversations",
+        type=int,
+        default=DEFAULT_MAX_CONVERSATIONS,
+        help="cap on live conversations; the least recently active is evicted beyond it",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +92,9 @@ class StreamResult:
     events: int
     rejected: int
     alerts: int
+    reasons: dict[str, int]
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -98,13 +128,21 @@ def stream_lines(
     Returns
     -------
     StreamResult
-        Counts of lines, events applied, lines rejected and alerts written.
+        Counts of lines, events applied, lines rejected (``reasons``: by exception
+        type, ``line_too_long`` and ``future_timestamp``; counted across restarts)
+        and alerts written.
+
+    Notes
+    -----
+    No line stops the stream: every ``Exception`` a line raises while it is parsed
+    or applied is counted and the line skipped (the scorer changes no state on a
+    refused event).
     """
 
     if checkpoint_every < 1:
         raise ValueError(f"--checkpoint-every must be at least 1, got {checkpoint_every}")
     n_lines = n_events = n_rejected = n_alerts = 0
-    rejected_before = int(scorer.checkpoint_extra.get("rejected", 0))
+    rejected_before, reasons = _resumed_counts(scorer.checkpoint_extra)
 
     def emit(payload: dict[str, Any]) -> None:
         out.write(json.dumps(payload, allow_nan=False) + "\n")
@@ -114,7 +152,8 @@ def stream_lines(
         if checkpoint is not None:
             out.flush()  # alerts before the checkpoint are out before it is committed
             scorer.checkpoint(
-                checkpoint, extra={"lines": at, "rejected": rejected_before + n_rejected}
+                checkpoint,
+                extra={"lines": at, "rejected": rejected_before + n_rejected, "reasons": reasons},
             )
 
     # Every alert an event raised: its own conversation's and those of its adult's
@@ -124,15 +163,28 @@ def stream_lines(
         n_lines = lineno
         if lineno <= skip:
             continue
-        if line.strip():
+        if len(line) > MAX_LINE_CHARS:
+            n_rejected += 1
+            reasons["line_too_long"] = reasons.get("line_too_long", 0) + 1
+            err.write(f"line {lineno}: {len(line)} characters, more than {MAX_LINE_CHARS}\n")
+        elif line.strip():
+            refused_future = scorer.n_refused_future
             try:
                 event = json.loads(line)
                 if not isinstance(event, dict):
-                    raise SchemaError(f"expected a JSON object (one event), got {line.strip()!r}")
+                    raise SchemaError(
+                        f"expected a JSON object (one event), got {line.strip()[:80]!r}"
+                    )
                 alerts = update(event)
-            except (ValueError, TypeError) as exc:  # JSONDecodeError and SchemaError
+            except Exception as exc:
                 n_rejected += 1
-                err.write(f"line {lineno}: {exc}\n")
+                if scorer.n_refused_future != refused_future:
+                    reason = "future_timestamp"
+                else:
+                    reason = type(exc).__name__
+                reasons[reason] = reasons.get(reason, 0) + 1
+                message = _short(str(exc))
+                err.write(f"line {lineno}: {message}\n")
             else:
                 n_events += 1
                 for alert in alerts:
@@ -150,7 +202,35 @@ def stream_lines(
         events=n_events,
         rejected=n_rejected,
         alerts=n_alerts,
+        reasons=dict(sorted(reasons.items())),
     )
+
+
+def _short(text: str) -> str:
+    text = text.replace("\n", " ")
+    if len(text) > _MAX_MESSAGE_CHARS:
+        return text[:_MAX_MESSAGE_CHARS] + f"... ({len(text)} characters)"
+    return text
+
+
+def _resumed_counts(extra: dict[str, Any]) -> tuple[int, dict[str, int]]:
+    """Lines rejected before a restart and their reasons, checked."""
+    rejected = extra.get("rejected", 0)
+    reasons = extra.get("reasons", {})
+    if isinstance(rejected, bool) or not isinstance(rejected, int) or rejected < 0:
+        raise CheckpointError(f"checkpoint extra 'rejected' must be an int >= 0: {rejected!r}")
+    if not isinstance(reasons, dict) or not all(
+        isinstance(k, str) and type(v) is int and v >= 0 for k, v in reasons.items()
+    ):
+        raise CheckpointError("checkpoint extra 'reasons' must map reasons to counts >= 0")
+    return rejected, dict(reasons)
+
+
+def _resumed_lines(extra: dict[str, Any]) -> int:
+    lines = extra.get("lines", 0)
+    if isinstance(lines, bool) or not isinstance(lines, int) or lines < 0:
+        raise CheckpointError(f"checkpoint extra 'lines' must be an int >= 0: {lines!r}")
+    return lines
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
@@ -159,7 +239,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     skip = 0
     if args.checkpoint is not None and args.checkpoint.exists():
         scorer = OnlineScorer.restore(args.checkpoint, model, policy)
-        skip = int(scorer.checkpoint_extra.get("lines", 0))
+        skip = _resumed_lines(scorer.checkpoint_extra)
         print(
             f"riskscore stream: resuming from {args.checkpoint} after input line {skip}",
             file=sys.stderr,
@@ -171,6 +251,9 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             idle_expiry_s=args.idle_expiry_s,
             cooldown_s=args.cooldown_s,
             reorder_tolerance_s=args.reorder_tolerance_s,
+            max_future_s=args.max_future_s,
+            time_source=args.time_source,
+            max_conversations=args.max_conversations,
         )
     result = stream_lines(
         scorer,
@@ -191,3 +274,6 @@ def render(result: dict[str, Any]) -> None:
         f"{s['events']} events, {s['rejected']} rejected, {s['alerts']} alerts",
         file=sys.stderr,
     )
+    if s["reasons"]:
+        text = ", ".join(f"{reason} {n}" for reason, n in s["reasons"].items())
+        print(f"riskscore stream: rejected lines by reason: {text}", file=sys.stderr)

@@ -22,6 +22,8 @@ risk and tier a younger child outranks an older one.
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -32,6 +34,8 @@ from riskscore.io.schema import MINOR_AGE, EventType
 from riskscore.policy.alerts import _plain
 
 __all__ = [
+    "MAX_NAME_CHARS",
+    "MAX_NOTE_CHARS",
     "AuditEntry",
     "Case",
     "Outcome",
@@ -39,10 +43,17 @@ __all__ = [
     "QueueError",
     "QueueItem",
     "UserReport",
+    "check_name",
     "iter_reports",
+    "parse_token",
 ]
 
 DAY_S = 86_400
+#: Longest moderator or actor name (characters).
+MAX_NAME_CHARS = 128
+#: Longest note of a decision (characters).
+MAX_NOTE_CHARS = 2_000
+_TOKEN = re.compile(r"v1:(\d{1,18}\.\d{1,18})(-\d{1,18}\.\d{1,18})*")
 
 
 class QueueError(RiskscoreError, ValueError):
@@ -71,6 +82,45 @@ class Outcome(StrEnum):
                 f"outcome {value!r} is not one of actioned, dismissed, escalated "
                 "(escalated to law enforcement)"
             ) from None
+
+
+def check_name(name: object, what: str = "moderator") -> str:
+    """A moderator or actor name as kept in the audit log, or a :class:`QueueError`.
+
+    Non-empty text of at most ``MAX_NAME_CHARS`` characters, not only spaces, with
+    no control, format or line-separator characters (which could forge log lines
+    or hide text).
+
+    Examples
+    --------
+    >>> check_name("mod-7")
+    'mod-7'
+    >>> check_name("mod\\n7")
+    Traceback (most recent call last):
+    ...
+    riskscore.moderation.cases.QueueError: moderator 'mod\\n7' holds a control character; ...
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise QueueError(f"a {what} name or id is required (non-empty text), got {name!r}")
+    if len(name) > MAX_NAME_CHARS:
+        raise QueueError(f"{what} name has {len(name)} characters, at most {MAX_NAME_CHARS}")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in name):
+        raise QueueError(
+            f"{what} {name!r} holds a control character; use the platform's plain account id"
+        )
+    return name
+
+
+def parse_token(token: object) -> dict[int, int]:
+    """The items (id -> version) named by a :attr:`Case.token`, or a :class:`QueueError`."""
+    if not isinstance(token, str) or len(token) > 100_000 or not _TOKEN.fullmatch(token):
+        shown = repr(token)[:80]
+        raise QueueError(f"{shown} is not a case token (from ReviewQueue.case(...).token)")
+    out: dict[int, int] = {}
+    for part in token[3:].split("-"):
+        item, version = part.split(".")
+        out[int(item)] = int(version)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +225,9 @@ class UserReport:
 
     @property
     def from_child(self) -> bool:
-        """Whether the reporter is a child (age known and under 18)."""
-        return not math.isnan(self.reporter_age) and self.reporter_age < MINOR_AGE
+        """Whether the reporter is a child (age known and under 18; None is unknown)."""
+        age = self.reporter_age
+        return age is not None and not math.isnan(age) and age < MINOR_AGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +295,16 @@ class Case:
         return tuple(dict.fromkeys(i.conversation_id for i in self.items))
 
     @property
+    def token(self) -> str:
+        """The items shown and their versions (``n_signals``), e.g. ``"v1:12.1-15.3"``.
+
+        :meth:`ReviewQueue.decide` with this token decides exactly these items, and
+        refuses if one of them changed since.
+        """
+        parts = sorted((i.item_id, i.n_signals) for i in self.items)
+        return "v1:" + "-".join(f"{item}.{version}" for item, version in parts)
+
+    @property
     def oldest(self) -> int:
         """Creation time of the oldest open item."""
         return min(i.created_at for i in self.items)
@@ -256,6 +317,7 @@ class Case:
             "children": list(self.children),
             "conversations": list(self.conversations),
             "reasons": list(self.reasons),
+            "token": self.token,
             "items": [
                 {
                     "item_id": i.item_id,

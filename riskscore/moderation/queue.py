@@ -29,9 +29,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import numpy as np
+
 import riskscore.moderation.queue_db as db
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.moderation.cases import (
+    MAX_NOTE_CHARS,
     AuditEntry,
     Case,
     Outcome,
@@ -39,12 +42,16 @@ from riskscore.moderation.cases import (
     QueueError,
     QueueItem,
     UserReport,
+    check_name,
+    parse_token,
 )
 from riskscore.policy import Alert, AlertPolicy
 
 __all__ = ["ReviewQueue"]
 
 _TIER_NAMES = {0: "user report", 1: "review", 2: "urgent"}
+#: Times are refused from year 10000 on (and before 1970).
+MAX_EPOCH_S = 253_402_300_800
 
 
 class ReviewQueue:
@@ -60,6 +67,12 @@ class ReviewQueue:
         How long a writer waits for a lock held by another process.
     policy : AlertPolicy, optional
         Age bands used to band user reports by the reporter's age (default policy).
+    simulation : bool, default False
+        Simulation mode: :meth:`decide` and :meth:`mark_reviewed` accept a
+        caller-given time ``at`` (otherwise decision time always comes from the
+        clock). The mode is recorded in the file when it is created, a file of real
+        decisions cannot be opened in it, and reports of a simulated queue mark
+        their figures as simulated.
 
     Examples
     --------
@@ -71,7 +84,8 @@ class ReviewQueue:
     ...     _ = q.add_alert(Alert(2, "b", "c16", 16.0, "16-17", 0.4, Tier.REVIEW), at=100)
     ...     _ = q.add_report(UserReport(2, "c16", "b", 16.0, timestamp=200))
     ...     [case.adult_id for case in q.top(now=300)]
-    ...     q.decide("b", "actioned", moderator="mod-1", at=400)
+    ...     shown = q.case("b")  # what the moderator is shown, with its version token
+    ...     q.decide("b", "actioned", moderator="mod-1", token=shown.token)
     ...     len(q)
     ['b', 'a']
     2
@@ -85,11 +99,14 @@ class ReviewQueue:
         weights: PriorityWeights | None = None,
         timeout_s: float = 30.0,
         policy: AlertPolicy | None = None,
+        simulation: bool = False,
     ) -> None:
         self.path = Path(path)
         self.policy = policy or AlertPolicy.default()
         self.weights = weights or PriorityWeights()
-        self._con = db.connect(self.path, timeout_s)
+        self._con = db.connect(self.path, timeout_s, simulation=simulation)
+        self.simulation = simulation
+        self.simulated = db.is_simulated(self._con)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -161,6 +178,7 @@ class ReviewQueue:
             channels = [None] * len(alerts)
         if len(channels) != len(alerts):
             raise ValueError(f"{len(alerts)} alerts but {len(channels)} channels")
+        actor = check_name(actor, "actor")
         rows = [self._alert_row(a, c, at) for a, c in zip(alerts, channels, strict=True)]
 
         def insert(con: sqlite3.Connection) -> list[int]:
@@ -182,6 +200,7 @@ class ReviewQueue:
         self, reports: Iterable[UserReport], *, actor: str = "user-report"
     ) -> list[int]:
         """Queue many user reports in one transaction; see :meth:`add_report`."""
+        actor = check_name(actor, "actor")
         rows = [self._report_row(r) for r in reports]
 
         def insert(con: sqlite3.Connection) -> list[int]:
@@ -213,15 +232,15 @@ class ReviewQueue:
             "conversation_id": db.encode_id(alert.conversation_id),
             "adult_id": db.encode_id(alert.adult_id),
             "child_id": db.encode_id(alert.child_id),
-            "child_age": None if math.isnan(alert.child_age) else float(alert.child_age),
+            "child_age": _age(alert.child_age),
             "age_band": alert.age_band,
             "risk": float(alert.risk),
             "tier": int(alert.tier),
             "channel": channel,
             "concerns_child": 0,
             "reasons": json.dumps([str(r) for r in alert.reasons]),
-            "created_at": int(when),
-            "updated_at": int(when),
+            "created_at": _epoch(when, "at"),
+            "updated_at": _epoch(when, "at"),
         }
 
     def _report_row(self, report: UserReport) -> dict[str, Any]:
@@ -231,14 +250,14 @@ class ReviewQueue:
         conv = db.encode_id(report.conversation_id)
         reporter = db.encode_id(report.reporter_id)
         age = report.reporter_age
-        band = self.policy.band_of(age).name
+        band = self.policy.band_of(math.nan if _age(age) is None else float(age)).name
         return {
             "kind": "user_report",
             "dedup_key": f"report:{conv}:{reporter}:{int(report.timestamp)}",
             "conversation_id": conv,
             "adult_id": db.encode_id(report.reported_id),
             "child_id": reporter,
-            "child_age": None if math.isnan(age) else float(age),
+            "child_age": _age(age),
             "age_band": band,
             "risk": float(report.risk),
             "tier": 0,
@@ -262,11 +281,13 @@ class ReviewQueue:
             return db.enqueue(con, row, actor, detail)
         item_id = int(found["item_id"])
         raise_ = row["risk"] > found["risk"] or row["tier"] > found["tier"]
-        con.execute(
-            "UPDATE items SET n_signals = n_signals + 1, updated_at = MAX(updated_at, ?), "
+        db.update(
+            con,
+            item_id,
+            "n_signals = n_signals + 1, updated_at = MAX(updated_at, ?), "
             "risk = MAX(risk, ?), tier = MAX(tier, ?), "
             "reasons = CASE WHEN ? THEN ? ELSE reasons END, "
-            "channel = COALESCE(?, channel) WHERE item_id = ?",
+            "channel = COALESCE(?, channel)",
             (
                 row["updated_at"],
                 row["risk"],
@@ -274,15 +295,10 @@ class ReviewQueue:
                 int(raise_),
                 row["reasons"],
                 row["channel"],
-                item_id,
             ),
-        )
-        db.audit(
-            con,
             at=row["created_at"],
             actor=actor,
             action="update",
-            item_id=item_id,
             detail={"risk": row["risk"], "tier": row["tier"]},
         )
         return item_id
@@ -333,6 +349,21 @@ class ReviewQueue:
         cases.sort(key=lambda c: (-c.priority, c.oldest, db.encode_id(c.adult_id)))
         return cases
 
+    def case(self, adult_id: Any, *, now: int | None = None) -> Case | None:
+        """The open case of one adult as a moderator is shown it, or None.
+
+        Its :attr:`Case.token` names exactly the items shown (and their versions):
+        pass it to :meth:`decide` so that the decision closes those items only.
+        """
+        now = int(time.time()) if now is None else _epoch(now, "now")
+        rows = self._con.execute(
+            "SELECT * FROM items WHERE status = 'open' AND adult_id = ? AND created_at <= ?",
+            (db.encode_id(adult_id), now),
+        ).fetchall()
+        if not rows:
+            return None
+        return self._case([db.item_from_row(r) for r in rows], now)
+
     def top(self, n: int = 10, *, now: int | None = None) -> list[Case]:
         """The ``n`` highest-priority open cases at ``now``."""
         if n < 0:
@@ -380,10 +411,34 @@ class ReviewQueue:
 
     # ----------------------------------------------------------------- decisions
 
-    def mark_reviewed(self, adult_id: Any, *, moderator: str, at: int | None = None) -> int:
-        """Record that a moderator opened a case (first review); return items touched."""
-        when = int(time.time()) if at is None else int(at)
+    def _when(self, at: int | None) -> int:
+        """Decision time: the clock, or ``at`` in simulation mode only."""
+        if at is None:
+            return int(time.time())
+        if not self.simulation:
+            raise QueueError(
+                "a decision's time comes from the clock; a caller-given 'at' is accepted only "
+                "by a ReviewQueue opened with simulation=True (reports mark it as simulated)"
+            )
+        return _epoch(at, "at")
+
+    def mark_reviewed(
+        self,
+        adult_id: Any,
+        *,
+        moderator: str,
+        at: int | None = None,
+        item_ids: Sequence[int] | None = None,
+    ) -> int:
+        """Record that a moderator opened a case (first review); return items touched.
+
+        ``item_ids`` (the items shown) default to every open item of the case
+        visible now; ``at`` only in simulation mode.
+        """
+        moderator = check_name(moderator, "moderator")
+        when = self._when(at)
         adult = db.encode_id(adult_id)
+        wanted = None if item_ids is None else set(_item_ids(item_ids))
 
         def review(con: sqlite3.Connection) -> int:
             ids = [
@@ -393,12 +448,19 @@ class ReviewQueue:
                     "AND created_at <= ? AND first_reviewed_at IS NULL",
                     (adult, when),
                 )
+                if wanted is None or int(r[0]) in wanted
             ]
             for item_id in ids:
-                con.execute(
-                    "UPDATE items SET first_reviewed_at = ? WHERE item_id = ?", (when, item_id)
+                db.update(
+                    con,
+                    item_id,
+                    "first_reviewed_at = ?",
+                    (when,),
+                    at=when,
+                    actor=moderator,
+                    action="review",
+                    detail={},
                 )
-                db.audit(con, at=when, actor=moderator, action="review", item_id=item_id, detail={})
             return len(ids)
 
         return db.write(self._con, review)
@@ -409,11 +471,18 @@ class ReviewQueue:
         outcome: str | Outcome,
         *,
         moderator: str,
-        at: int | None = None,
         item_ids: Sequence[int] | None = None,
+        token: str | None = None,
+        at: int | None = None,
         note: str = "",
     ) -> int:
-        """Record a moderator's decision on a case (all its open items, or ``item_ids``).
+        """Record a moderator's decision on the items of a case the moderator was shown.
+
+        A decision names what was shown: either ``item_ids`` or the ``token`` of
+        the :class:`Case` shown (:meth:`case`, :meth:`cases`, :meth:`top`). Items
+        that arrived after the case was shown stay open; a token whose items
+        changed since (a new signal on an alert, an item decided by someone else)
+        is refused, so the moderator reloads the case.
 
         Parameters
         ----------
@@ -422,13 +491,18 @@ class ReviewQueue:
         outcome : {"actioned", "dismissed", "escalated"} or Outcome
             ``"escalated to law enforcement"`` is accepted for ``"escalated"``.
         moderator : str
-            Who decided (kept in the audit log).
-        at : int, optional
-            Epoch seconds; now when omitted.
+            Who decided (kept in the audit log): non-empty, at most
+            ``MAX_NAME_CHARS`` characters, no control characters.
         item_ids : sequence of int, optional
-            Decide only these open items of the case.
+            The open items of the case decided (duplicates count once).
+        token : str, optional
+            :attr:`Case.token` of the case as shown.
+        at : int, optional
+            Simulation mode only (``ReviewQueue(..., simulation=True)``): the
+            decision time in epoch seconds. Otherwise the clock's time is used.
         note : str
-            Free-text note for the audit log (about the decision, never message content).
+            Free-text note for the audit log (about the decision, never message
+            content), at most ``MAX_NOTE_CHARS`` characters.
 
         Returns
         -------
@@ -438,43 +512,48 @@ class ReviewQueue:
         Raises
         ------
         QueueError
-            The case has no open item, or an ``item_ids`` entry is not open in it.
+            Neither or both of ``item_ids`` and ``token``; an item not open in the
+            case; a stale token; ``at`` outside simulation mode or out of range; a
+            bad moderator name.
         """
         result = Outcome.parse(outcome)
-        if not moderator:
-            raise QueueError("a decision needs the moderator's name or id")
-        when = int(time.time()) if at is None else int(at)
+        moderator = check_name(moderator, "moderator")
+        if not isinstance(note, str) or len(note) > MAX_NOTE_CHARS:
+            raise QueueError(f"note must be text of at most {MAX_NOTE_CHARS} characters")
+        if (item_ids is None) == (token is None):
+            raise QueueError(
+                "a decision names the items the moderator was shown: give item_ids or the "
+                "token of the case shown (ReviewQueue.case(adult_id).token), not both"
+            )
+        versions = parse_token(token) if token is not None else None
+        chosen = list(versions) if versions is not None else _item_ids(item_ids or ())
+        when = self._when(at)
         adult = db.encode_id(adult_id)
 
         def apply(con: sqlite3.Connection) -> int:
-            open_ids = {
-                int(r[0]): r[1]
-                for r in con.execute(
-                    "SELECT item_id, first_reviewed_at FROM items "
-                    "WHERE adult_id = ? AND status = 'open' AND created_at <= ?",
-                    (adult, when),
-                )
-            }
-            if not open_ids:
-                raise QueueError(f"adult {adult_id!r} has no open item at time {when}")
-            chosen = list(open_ids) if item_ids is None else [int(i) for i in item_ids]
             for item_id in chosen:
-                if item_id not in open_ids:
+                row = con.execute(
+                    "SELECT adult_id, status, n_signals FROM items WHERE item_id = ?", (item_id,)
+                ).fetchone()
+                if row is None or row["adult_id"] != adult or row["status"] != "open":
                     raise QueueError(
                         f"item {item_id} is not an open item of adult {adult_id!r} "
-                        "(decided already, or another case)"
+                        "(decided already, or another case); reload the case"
                     )
-                con.execute(
-                    "UPDATE items SET status = ?, decided_at = ?, decided_by = ?, "
-                    "first_reviewed_at = COALESCE(first_reviewed_at, ?) WHERE item_id = ?",
-                    (result.value, when, moderator, when, item_id),
-                )
-                db.audit(
+                if versions is not None and int(row["n_signals"]) != versions[item_id]:
+                    raise QueueError(
+                        f"item {item_id} changed since the case was shown (a new signal); "
+                        "reload the case and decide on what it shows now"
+                    )
+                db.update(
                     con,
+                    item_id,
+                    "status = ?, decided_at = ?, decided_by = ?, "
+                    "first_reviewed_at = COALESCE(first_reviewed_at, ?)",
+                    (result.value, when, moderator, when),
                     at=when,
                     actor=moderator,
                     action="decide",
-                    item_id=item_id,
                     detail={"outcome": result.value, "note": note},
                 )
             return len(chosen)
@@ -484,6 +563,41 @@ class ReviewQueue:
 
 def _tier_risk(item: QueueItem) -> tuple[int, float]:
     return (item.tier, item.risk)
+
+
+def _item_ids(item_ids: Iterable[Any]) -> list[int]:
+    """Item ids as ints, duplicates dropped (first occurrence kept)."""
+    if isinstance(item_ids, (str, bytes)):
+        raise QueueError(f"item_ids must be a sequence of ints, got {item_ids!r}")
+    out: list[int] = []
+    for i in item_ids:
+        if isinstance(i, np.integer):
+            i = int(i)
+        if isinstance(i, bool) or not isinstance(i, int):
+            raise QueueError(f"item ids must be ints, got {i!r}")
+        out.append(i)
+    if not out:
+        raise QueueError("item_ids is empty: name the items the moderator was shown")
+    return list(dict.fromkeys(out))
+
+
+def _epoch(value: Any, name: str) -> int:
+    """Epoch seconds in [0, MAX_EPOCH_S), or a QueueError."""
+    if isinstance(value, np.integer):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_EPOCH_S:
+        raise QueueError(
+            f"{name} must be epoch seconds, an int in [0, {MAX_EPOCH_S}), got {value!r}"
+        )
+    return value
+
+
+def _age(value: Any) -> float | None:
+    """An age as stored: None when unknown (None or NaN)."""
+    if value is None:
+        return None
+    age = float(value)
+    return None if math.isnan(age) else age
 
 
 def _check_channel(channel: str | None) -> None:

@@ -5,7 +5,12 @@ the database runs in WAL mode with a busy timeout, every write is one
 ``BEGIN IMMEDIATE`` transaction (so a read-check-insert cannot interleave with
 another writer), and a transaction that still meets a lock is retried with backoff.
 Rows are never deleted: triggers refuse ``DELETE`` on items and any change to the
-audit log.
+audit log. Every change of an item writes its audit entry first, in the same
+transaction, and records that entry's id in ``items.audit_id``; a trigger refuses an
+``UPDATE`` of an item that does not point at a new, latest audit entry of that item, so
+a change without an audit entry cannot be written, even with plain SQL. On open the
+triggers are created if missing and checked against their definitions (a changed one
+is refused), and every write checks that they are all still there.
 """
 
 from __future__ import annotations
@@ -22,11 +27,11 @@ import numpy as np
 
 import riskscore.io.sqlite as sqlite
 from riskscore.io.sqlite import retry
-from riskscore.moderation.cases import QueueItem
+from riskscore.moderation.cases import QueueError, QueueItem
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,7 +56,8 @@ CREATE TABLE IF NOT EXISTS items (
         CHECK (status IN ('open', 'actioned', 'dismissed', 'escalated')),
     first_reviewed_at INTEGER,
     decided_at INTEGER,
-    decided_by TEXT
+    decided_by TEXT,
+    audit_id INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS items_open_alert
     ON items (conversation_id) WHERE kind = 'alert' AND status = 'open';
@@ -67,13 +73,27 @@ CREATE TABLE IF NOT EXISTS audit (
     item_id INTEGER NOT NULL REFERENCES items (item_id),
     detail TEXT NOT NULL
 );
-CREATE TRIGGER IF NOT EXISTS items_no_delete BEFORE DELETE ON items
-BEGIN SELECT RAISE(ABORT, 'review queue items are never deleted'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
+
+#: The triggers that keep the log honest, by name: refused deletes and audit changes,
+#: and no item change without its audit entry.
+TRIGGERS = {
+    "items_no_delete": "CREATE TRIGGER items_no_delete BEFORE DELETE ON items "
+    "BEGIN SELECT RAISE(ABORT, 'review queue items are never deleted'); END",
+    "audit_no_delete": "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    "audit_no_update": "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    "items_audited": "CREATE TRIGGER items_audited BEFORE UPDATE ON items "
+    "WHEN NEW.audit_id IS OLD.audit_id OR NEW.audit_id IS NOT "
+    "(SELECT MAX(entry_id) FROM audit WHERE item_id = NEW.item_id) "
+    "BEGIN SELECT RAISE(ABORT, 'every change of a review queue item needs its audit entry'); "
+    "END",
+}
+_TRIGGERS_SQL = "".join(
+    sql.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS", 1) + ";\n"
+    for sql in TRIGGERS.values()
+)
 
 
 def encode_id(value: Any) -> str:
@@ -90,43 +110,116 @@ def decode_id(text: str) -> Any:
     return json.loads(text)
 
 
-def connect(path: Path, timeout_s: float) -> sqlite3.Connection:
-    """Open (and create if needed, mode 0600) a queue database in WAL mode."""
+def connect(path: Path, timeout_s: float, *, simulation: bool = False) -> sqlite3.Connection:
+    """Open (and create if needed, mode 0600) a queue database in WAL mode.
+
+    Raises
+    ------
+    QueueError
+        An audit trigger differs from its definition, or ``simulation`` is asked of a
+        queue of real decisions.
+    """
     con = sqlite.connect(path, timeout_s=timeout_s)
     con.row_factory = sqlite3.Row
     con.execute("PRAGMA foreign_keys = ON")
-
-    script = (
-        f"BEGIN IMMEDIATE;{_SCHEMA}"
-        f"INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');"
-        "COMMIT;"
-    )
+    mode = "1" if simulation else "0"
 
     def create() -> None:
+        con.execute("BEGIN IMMEDIATE")
         try:
-            con.executescript(script)
+            _migrate_v1(con)
+            for statement in (_SCHEMA + _TRIGGERS_SQL).split(";\n"):
+                if statement.strip():
+                    con.execute(statement)
+            con.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+            con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('simulated', ?)", (mode,))
         except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
+            con.execute("ROLLBACK")
             raise
+        con.execute("COMMIT")
 
-    retry(create)
-    found = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if found is None or int(found[0]) != SCHEMA_VERSION:
+    try:
+        retry(create)
+        found = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if found is None or int(found[0]) != SCHEMA_VERSION:
+            raise ValueError(
+                f"{path}: review queue schema version {found[0] if found else None!r}, "
+                f"this riskscore reads version {SCHEMA_VERSION}"
+            )
+        check_triggers(con, path, exact=True)
+        if simulation and not is_simulated(con):
+            raise QueueError(
+                f"{path} holds real decisions; simulation mode (caller-given decision times) "
+                "is only for a queue created in it"
+            )
+    except BaseException:
         con.close()
-        raise ValueError(
-            f"{path}: review queue schema version {found[0] if found else None!r}, "
-            f"this riskscore reads version {SCHEMA_VERSION}"
-        )
+        raise
     return con
 
 
+def _migrate_v1(con: sqlite3.Connection) -> None:
+    """Schema 1 -> 2: ``items.audit_id`` (the latest audit entry of each item)."""
+    row = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if row is None:
+        return
+    version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if version is None or str(version[0]) != "1":
+        return
+    con.execute("ALTER TABLE items ADD COLUMN audit_id INTEGER")
+    con.execute(
+        "UPDATE items SET audit_id = "
+        "(SELECT MAX(entry_id) FROM audit WHERE audit.item_id = items.item_id)"
+    )
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+
+def is_simulated(con: sqlite3.Connection) -> bool:
+    """Whether the queue was created in simulation mode."""
+    row = con.execute("SELECT value FROM meta WHERE key = 'simulated'").fetchone()
+    return row is not None and str(row[0]) == "1"
+
+
+def check_triggers(con: sqlite3.Connection, path: object, *, exact: bool) -> None:
+    """Refuse a queue whose audit triggers are missing (or, with ``exact``, changed)."""
+    found = {
+        str(r[0]): str(r[1])
+        for r in con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+    }
+    for name, sql in TRIGGERS.items():
+        have = found.get(name)
+        if have is None:
+            raise QueueError(
+                f"{path}: audit trigger {name!r} is missing (the file was changed outside "
+                "riskscore); reopen the queue to recreate it and check the audit log"
+            )
+        plain = _norm(have).replace("CREATE TRIGGER IF NOT EXISTS", "CREATE TRIGGER", 1)
+        if exact and plain != _norm(sql):
+            raise QueueError(
+                f"{path}: audit trigger {name!r} differs from its definition (the file was "
+                "changed outside riskscore); it is refused"
+            )
+
+
+def _norm(sql: str) -> str:
+    return " ".join(sql.replace(";", " ").split())
+
+
 def write(con: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
-    """Run ``fn`` in one ``BEGIN IMMEDIATE`` transaction, retrying on lock contention."""
+    """Run ``fn`` in one ``BEGIN IMMEDIATE`` transaction, retrying on lock contention.
+
+    The audit triggers are checked inside the transaction first.
+    """
 
     def attempt() -> T:
         con.execute("BEGIN IMMEDIATE")
         try:
+            check_triggers(con, "review queue", exact=False)
             result = fn(con)
         except BaseException:
             con.execute("ROLLBACK")
@@ -139,12 +232,37 @@ def write(con: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
 
 def audit(
     con: sqlite3.Connection, *, at: int, actor: str, action: str, item_id: int, detail: Any
-) -> None:
-    """Append one audit entry (inside the caller's transaction)."""
-    con.execute(
+) -> int:
+    """Append one audit entry (inside the caller's transaction); return its id."""
+    cur = con.execute(
         "INSERT INTO audit (at, recorded_at, actor, action, item_id, detail) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         (at, time.time(), actor, action, item_id, json.dumps(detail, sort_keys=True)),
+    )
+    assert cur.lastrowid is not None
+    return int(cur.lastrowid)
+
+
+def update(
+    con: sqlite3.Connection,
+    item_id: int,
+    assignments: str,
+    args: tuple[Any, ...],
+    *,
+    at: int,
+    actor: str,
+    action: str,
+    detail: Any,
+) -> None:
+    """Change one item and write its audit entry, in the caller's transaction.
+
+    The only way riskscore updates an item: the entry is written first and the item
+    then points at it (``audit_id``), which the ``items_audited`` trigger requires.
+    """
+    entry = audit(con, at=at, actor=actor, action=action, item_id=item_id, detail=detail)
+    con.execute(
+        f"UPDATE items SET {assignments}, audit_id = ? WHERE item_id = ?",
+        (*args, entry, item_id),
     )
 
 
@@ -157,7 +275,10 @@ def enqueue(
     cur = con.execute(f"INSERT INTO items ({names}) VALUES ({marks})", tuple(row.values()))
     assert cur.lastrowid is not None
     item_id = int(cur.lastrowid)
-    audit(con, at=row["created_at"], actor=actor, action="enqueue", item_id=item_id, detail=detail)
+    entry = audit(
+        con, at=row["created_at"], actor=actor, action="enqueue", item_id=item_id, detail=detail
+    )
+    con.execute("UPDATE items SET audit_id = ? WHERE item_id = ?", (entry, item_id))
     return item_id
 
 

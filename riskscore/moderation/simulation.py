@@ -174,7 +174,7 @@ def simulate_month(
         arrivals.append((report.timestamp, len(arrivals), replace(report, risk=risk), None))
     arrivals.sort(key=lambda a: (a[0], a[1]))
     # The queue bands user reports by the child's age: the same policy as the scorer.
-    with ReviewQueue(path, policy=policy) as queue:
+    with ReviewQueue(path, policy=policy, simulation=True) as queue:
         decisions = simulate_moderation(
             queue, arrivals, truth, period=period, moderators=moderators, seed=seed
         )
@@ -258,7 +258,7 @@ def simulate_moderation(
             continue
         moderator = f"moderator-{k + 1}"
         ids = [i.item_id for i in case.items if i.item_id not in held]
-        queue.mark_reviewed(case.adult_id, moderator=moderator, at=t)
+        queue.mark_reviewed(case.adult_id, moderator=moderator, at=t, item_ids=ids)
         minutes = m.minutes_per_case * float(np.exp(m.minutes_sigma * rng.standard_normal()))
         done = t + max(int(minutes * 60), 60)
         outcome = _decide(case, truth, m, rng)

@@ -39,7 +39,21 @@ from riskscore.moderation.transparency_render import (
     write_charts,
 )
 
-__all__ = ["TransparencyReport", "pseudonymise", "transparency_report"]
+__all__ = [
+    "MIN_KEY_BYTES",
+    "SYNTHETIC_DEMO_KEY",
+    "TransparencyReport",
+    "check_report_key",
+    "pseudonymise",
+    "transparency_report",
+]
+
+#: Least key material accepted from the environment for pseudonyms (bytes).
+MIN_KEY_BYTES = 32
+#: The documented key of ``make report`` and the examples: synthetic data only, never a
+#: platform's secret.
+SYNTHETIC_DEMO_KEY = "riskscore-synthetic-demo-key-NOT-A-SECRET-v1"
+_MIN_DISTINCT_BYTES = 8
 
 REPORT_FORMAT = 1
 _TIERS = {1: "review", 2: "urgent"}
@@ -65,6 +79,48 @@ def pseudonymise(value: Any, key: bytes) -> str:
         value = value.item()
     msg = json.dumps(value).encode("utf-8")
     return "p_" + hmac.new(key, msg, hashlib.sha256).hexdigest()[:16]
+
+
+def check_report_key(text: str | bytes, *, source: str = "the key") -> bytes:
+    """The pseudonymisation key of ``riskscore report`` and ``riskscore export``, checked.
+
+    At least ``MIN_KEY_BYTES`` (32) bytes, at least 8 distinct byte values, and not one
+    short pattern repeated: with a guessable key the pseudonyms of small integer ids
+    are reversed by enumeration. Generate one with ``python -c "import secrets;
+    print(secrets.token_urlsafe(32))"``.
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong with the key (never the key itself).
+
+    Examples
+    --------
+    >>> len(check_report_key(SYNTHETIC_DEMO_KEY)) >= MIN_KEY_BYTES
+    True
+    >>> check_report_key("ab" * 20)
+    Traceback (most recent call last):
+    ...
+    ValueError: the key has only 2 distinct byte values (at least 8 needed); ...
+    """
+    key = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    hint = 'generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(
+            f"{source} has {len(key)} bytes; at least {MIN_KEY_BYTES} are needed; {hint}"
+        )
+    distinct = len(set(key))
+    if distinct < _MIN_DISTINCT_BYTES:
+        raise ValueError(
+            f"{source} has only {distinct} distinct byte values (at least "
+            f"{_MIN_DISTINCT_BYTES} needed); {hint}"
+        )
+    for period in range(1, len(key) // 2 + 1):
+        if len(key) % period == 0 and key == key[:period] * (len(key) // period):
+            raise ValueError(
+                f"{source} is a {period}-byte pattern repeated {len(key) // period} times; {hint}"
+            )
+    return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +219,9 @@ def transparency_report(
     --------
     >>> import tempfile
     >>> from riskscore.policy import Alert, Tier
-    >>> q = ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite")
+    >>> q = ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite", simulation=True)
     >>> _ = q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.7, Tier.URGENT), at=100)
-    >>> _ = q.decide("a", "actioned", moderator="m", at=200)
+    >>> _ = q.decide("a", "actioned", moderator="m", at=200, token=q.case("a", now=200).token)
     >>> r = transparency_report(q, (0, 1000), key=b"demo key 123")
     >>> r.alerts_raised, r.data["actioned"], r.data["open"]
     (1, 1, 0)

@@ -16,6 +16,12 @@ holds JSON, so restoring runs no code from the file. Layout (``SCHEMA_VERSION``)
 ``accounts(pos INTEGER PRIMARY KEY, id TEXT, state TEXT)``
     Ids are JSON (so ``1`` and ``"1"`` stay distinct); ``pos`` keeps the
     least-recently-active-first order that idle expiry relies on.
+
+Writing and reading stream: rows go in with ``executemany`` over generators and come
+out through a cursor in batches (:class:`Snapshot` iterates them), so a checkpoint of a
+million conversations never holds all of their JSON at once. Reading first runs
+``PRAGMA integrity_check`` and then checks every row's shape; anything wrong raises
+:class:`~riskscore.CheckpointError`, never a ``KeyError`` or ``TypeError``.
 """
 
 from __future__ import annotations
@@ -23,16 +29,18 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import riskscore.io.sqlite as sqlite
-from riskscore.exceptions import RiskscoreError
+from riskscore.exceptions import CheckpointError
 
 FORMAT = "riskscore-online-checkpoint"
 SCHEMA_VERSION = 1
+#: Rows fetched from SQLite at a time while restoring.
+BATCH_ROWS = 10_000
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -42,16 +50,6 @@ _DDL = (
     "state TEXT NOT NULL)",
 )
 
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """Everything a checkpoint holds, as plain JSON-ready data."""
-
-    meta: dict[str, Any]
-    conversations: list[tuple[Any, Any, Any, list[Any]]]  # id, initiator, responder, state
-    accounts: list[tuple[Any, list[Any]]]  # id, state
-
-
 _dumps = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
 _loads = json.JSONDecoder().decode
 
@@ -60,7 +58,7 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
     try:
         return sqlite.connect(path, create=create, synchronous="FULL")
     except sqlite3.DatabaseError as exc:
-        raise RiskscoreError(f"{path} is not a riskscore online checkpoint: {exc}") from exc
+        raise CheckpointError(f"{path} is not a riskscore online checkpoint: {exc}") from exc
 
 
 def write(
@@ -69,7 +67,11 @@ def write(
     conversations: Iterable[tuple[Any, Any, Any, list[Any]]],
     accounts: Iterable[tuple[Any, list[Any]]],
 ) -> None:
-    """Replace the checkpoint at ``path`` with this state, in one transaction."""
+    """Replace the checkpoint at ``path`` with this state, in one transaction.
+
+    ``conversations`` and ``accounts`` are consumed lazily (``executemany`` over
+    generators): one row's JSON at a time.
+    """
     target = Path(path)
     con = _connect(target, create=True)
     try:
@@ -106,47 +108,125 @@ def write(
         con.close()
 
 
+def _decode(text: Any, path: Path, what: str) -> Any:
+    if not isinstance(text, str):
+        raise CheckpointError(f"{path}: {what} is not JSON text ({type(text).__name__})")
+    try:
+        return _loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise CheckpointError(f"{path}: {what} is not valid JSON ({exc})") from None
+
+
 def _check_format(con: sqlite3.Connection, path: Path, *, allow_empty: bool) -> dict[str, Any]:
     try:
         rows = con.execute("SELECT key, value FROM meta").fetchall()
     except sqlite3.DatabaseError as exc:
-        raise RiskscoreError(f"{path} is not a riskscore online checkpoint: {exc}") from exc
-    meta = {key: _loads(value) for key, value in rows}
+        raise CheckpointError(f"{path} is not a riskscore online checkpoint: {exc}") from exc
+    meta = {str(key): _decode(value, path, f"meta {key!r}") for key, value in rows}
     if not meta and allow_empty:
         return meta
     if meta.get("format") != FORMAT:
-        raise RiskscoreError(
+        raise CheckpointError(
             f"{path} is not a riskscore online checkpoint (format {meta.get('format')!r}); "
             "give a path written by OnlineScorer.checkpoint"
         )
     if meta.get("schema_version") != SCHEMA_VERSION:
-        raise RiskscoreError(
+        raise CheckpointError(
             f"{path} has checkpoint schema version {meta.get('schema_version')!r}; this "
             f"riskscore reads version {SCHEMA_VERSION}"
         )
     return meta
 
 
+class Snapshot:
+    """An open checkpoint: its ``meta`` and its rows, read lazily in batches.
+
+    Use as a context manager (it holds a read transaction); iterate
+    :meth:`conversations` and :meth:`accounts` once each. Every row is checked for
+    shape; a bad one raises :class:`~riskscore.CheckpointError`.
+    """
+
+    def __init__(self, path: Path, con: sqlite3.Connection, meta: dict[str, Any]) -> None:
+        self.path = path
+        self.meta = meta
+        self._con = con
+
+    def __enter__(self) -> Snapshot:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the read transaction and close the file."""
+        try:
+            if self._con.in_transaction:
+                self._con.execute("COMMIT")
+        finally:
+            self._con.close()
+
+    def _rows(self, table: str) -> Iterator[tuple[Any, Any]]:
+        try:
+            cur = self._con.execute(f"SELECT pos, id, state FROM {table} ORDER BY pos")
+            while batch := cur.fetchmany(BATCH_ROWS):
+                for pos, key, state in batch:
+                    yield (
+                        _decode(key, self.path, f"{table} row {pos} id"),
+                        _decode(state, self.path, f"{table} row {pos} state"),
+                    )
+        except sqlite3.DatabaseError as exc:
+            raise CheckpointError(f"{self.path}: cannot read {table}: {exc}") from exc
+
+    def conversations(self) -> Iterator[tuple[Any, Any, Any, list[Any]]]:
+        """``(id, initiator, responder, state)`` of each conversation, oldest activity first."""
+        for cid, row in self._rows("conversations"):
+            if not (isinstance(row, list) and len(row) == 3 and isinstance(row[2], list)):
+                raise CheckpointError(
+                    f"{self.path}: conversation {cid!r} state is not "
+                    "[initiator, responder, [state...]]"
+                )
+            yield cid, row[0], row[1], row[2]
+
+    def accounts(self) -> Iterator[tuple[Any, list[Any]]]:
+        """``(id, state)`` of each account, oldest activity first."""
+        for aid, row in self._rows("accounts"):
+            if not isinstance(row, list):
+                raise CheckpointError(f"{self.path}: account {aid!r} state is not a list")
+            yield aid, row
+
+
 def read(path: str | os.PathLike[str]) -> Snapshot:
-    """Read a checkpoint written by :func:`write`."""
+    """Open a checkpoint written by :func:`write`, after ``PRAGMA integrity_check``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    CheckpointError
+        Not a checkpoint, another schema version, or a corrupted file.
+    """
     source = Path(path)
     if not source.is_file():
         raise FileNotFoundError(f"no checkpoint at {source}")
     con = _connect(source, create=False)
     try:
+        try:
+            found = [str(r[0]) for r in con.execute("PRAGMA integrity_check").fetchall()]
+        except sqlite3.DatabaseError as exc:
+            raise CheckpointError(f"{source} is not a readable checkpoint: {exc}") from exc
+        if found != ["ok"]:
+            raise CheckpointError(
+                f"{source} is corrupted (PRAGMA integrity_check: {'; '.join(found[:3])}); "
+                "restore from another copy or start without the checkpoint"
+            )
         con.execute("BEGIN")
         meta = _check_format(con, source, allow_empty=False)
-        conversations = [
-            (_loads(cid), *_loads(state))
-            for cid, state in con.execute("SELECT id, state FROM conversations ORDER BY pos")
-        ]
-        accounts = [
-            (_loads(aid), _loads(state))
-            for aid, state in con.execute("SELECT id, state FROM accounts ORDER BY pos")
-        ]
-        con.execute("COMMIT")
-    except sqlite3.DatabaseError as exc:
-        raise RiskscoreError(f"{source} is not a readable riskscore checkpoint: {exc}") from exc
-    finally:
+    except BaseException:
         con.close()
-    return Snapshot(meta=meta, conversations=conversations, accounts=accounts)
+        raise
+    return Snapshot(source, con, meta)

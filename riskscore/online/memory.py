@@ -11,21 +11,35 @@ import hashlib
 import json
 import math
 import os
+import time
 from collections import OrderedDict
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 import riskscore.online.checkpoint as _checkpoint
 from riskscore._version import __version__
+from riskscore.exceptions import CheckpointError
 from riskscore.model import RiskModel
 from riskscore.online.state import AccountState, ConversationState
 
-__all__ = ["ScorerMemory"]
+__all__ = ["DEFAULT_MAX_CONVERSATIONS", "DEFAULT_MAX_FUTURE_S", "ScorerMemory", "TimeSource"]
 
 FloatArray = npt.NDArray[np.float64]
+
+#: Default cap on live conversations of one scorer (about 1.9 GB of state at the cap).
+DEFAULT_MAX_CONVERSATIONS = 1_000_000
+#: Default tolerance of event time ahead of the scorer's reference clock: one day.
+DEFAULT_MAX_FUTURE_S = 86_400.0
+
+#: ``"wall"`` (the system clock), ``"events"`` (replay: the latest accepted event time) or a
+#: callable returning epoch seconds.
+TimeSource = Literal["wall", "events"] | Callable[[], float]
+
+_COUNTERS = ("clock", "n_events", "n_clamped", "n_too_late", "n_expired")
+_OPTIONAL_COUNTERS = ("n_rescored", "n_refused_future", "n_evicted")
 
 
 class ScorerMemory:
@@ -39,7 +53,20 @@ class ScorerMemory:
         idle_expiry_s: float,
         cooldown_s: float,
         reorder_tolerance_s: float,
+        max_future_s: float = DEFAULT_MAX_FUTURE_S,
+        time_source: TimeSource = "wall",
+        max_conversations: int = DEFAULT_MAX_CONVERSATIONS,
     ) -> None:
+        if not max_future_s >= 0:
+            raise ValueError(f"max_future_s must be >= 0, got {max_future_s}")
+        if not (time_source in ("wall", "events") or callable(time_source)):
+            raise ValueError(
+                f"time_source must be 'wall', 'events' or a callable, got {time_source!r}"
+            )
+        if isinstance(max_conversations, bool) or not (
+            isinstance(max_conversations, int) and max_conversations >= 1
+        ):
+            raise ValueError(f"max_conversations must be an int >= 1, got {max_conversations!r}")
         if not idle_expiry_s > 0:
             raise ValueError(f"idle_expiry_s must be positive, got {idle_expiry_s}")
         if not cooldown_s >= 0:
@@ -50,6 +77,9 @@ class ScorerMemory:
         self.idle_expiry_s = float(idle_expiry_s)
         self.cooldown_s = float(cooldown_s)
         self.reorder_tolerance_s = float(reorder_tolerance_s)
+        self.max_future_s = float(max_future_s)
+        self.time_source = time_source
+        self.max_conversations = max_conversations
         self._conversations: OrderedDict[object, ConversationState] = OrderedDict()
         self._accounts: OrderedDict[object, AccountState] = OrderedDict()
         # account id -> ids of the live conversations where it has the adult role, in the
@@ -63,10 +93,40 @@ class ScorerMemory:
         self.n_too_late = 0
         self.n_expired = 0
         self.n_rescored = 0
+        self.n_refused_future = 0
+        self.n_evicted = 0
         self.checkpoint_extra: dict[str, Any] = {}
         self._oldest = -math.inf  # lower bound of the oldest activity held (for expiry)
 
     # ------------------------------------------------------------------ state
+
+    def future_limit(self) -> float:
+        """Latest event time accepted now: the reference clock plus ``max_future_s``.
+
+        The reference clock is the system clock (``time_source="wall"``), a callable's
+        value, or with ``"events"`` the latest accepted event time (no limit before
+        the first event).
+        """
+        source = self.time_source
+        if source == "wall":
+            return time.time() + self.max_future_s
+        if source == "events":
+            return self.clock + self.max_future_s if self.n_events else math.inf
+        assert callable(source)
+        return float(source()) + self.max_future_s
+
+    def _evict_oldest(self) -> None:
+        """Forget the least recently active conversation (the live-conversation cap)."""
+        key = next(iter(self._conversations))
+        conv = self._conversations.pop(key)
+        self._unindex(conv.adult_id(), key)
+        self.n_evicted += 1
+
+    def _evict_accounts(self) -> None:
+        """Accounts are capped at twice ``max_conversations``, least recently active out."""
+        accounts = self._accounts
+        while len(accounts) > 2 * self.max_conversations:
+            del accounts[next(iter(accounts))]
 
     def _expire(self) -> None:
         """Forget conversations and accounts idle since before ``clock - idle_expiry_s``.
@@ -191,6 +251,9 @@ class ScorerMemory:
                 "idle_expiry_s": finite_or_none(self.idle_expiry_s),
                 "cooldown_s": self.cooldown_s,
                 "reorder_tolerance_s": finite_or_none(self.reorder_tolerance_s),
+                "max_future_s": finite_or_none(self.max_future_s),
+                "time_source": self.time_source if isinstance(self.time_source, str) else None,
+                "max_conversations": self.max_conversations,
             },
             "counters": {
                 "clock": self.clock,
@@ -199,6 +262,8 @@ class ScorerMemory:
                 "n_too_late": self.n_too_late,
                 "n_expired": self.n_expired,
                 "n_rescored": self.n_rescored,
+                "n_refused_future": self.n_refused_future,
+                "n_evicted": self.n_evicted,
             },
             # The adult index is rebuilt from the conversations on restore; only its
             # order (that of the alerts one event raises) needs keeping, for adults
@@ -219,29 +284,61 @@ class ScorerMemory:
         )
 
     def _load(self, snap: _checkpoint.Snapshot) -> None:
-        """Counters, accounts, conversations and the adult index of a checkpoint."""
-        counters = snap.meta["counters"]
-        self.clock = int(counters["clock"])
-        self.n_events = int(counters["n_events"])
-        self.n_clamped = int(counters["n_clamped"])
-        self.n_too_late = int(counters["n_too_late"])
-        self.n_expired = int(counters["n_expired"])
-        self.n_rescored = int(counters.get("n_rescored", 0))
-        self.checkpoint_extra = dict(snap.meta.get("extra", {}))
-        for aid, state in snap.accounts:
-            self._accounts[aid] = AccountState.from_json(state)
-        for cid, initiator, responder, state in snap.conversations:
-            conv = ConversationState.from_json(initiator, responder, state)
-            self._conversations[cid] = conv
-            self._index(conv.adult_id(), cid)
+        """Counters, accounts, conversations and the adult index of a checkpoint.
+
+        Raises
+        ------
+        CheckpointError
+            A missing or malformed meta entry or row.
+        """
+        path = snap.path
+        counters = snap.meta.get("counters")
+        if not isinstance(counters, dict):
+            raise CheckpointError(f"{path}: meta 'counters' is missing or not an object")
+        for name in _COUNTERS + _OPTIONAL_COUNTERS:
+            value = counters.get(name, 0 if name in _OPTIONAL_COUNTERS else None)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise CheckpointError(
+                    f"{path}: counter {name!r} must be an int >= 0, found {value!r}"
+                )
+            setattr(self, name, value)
+        extra = snap.meta.get("extra", {})
+        if not isinstance(extra, dict):
+            raise CheckpointError(f"{path}: meta 'extra' is not an object")
+        self.checkpoint_extra = dict(extra)
+        try:
+            for aid, state in snap.accounts():
+                self._accounts[_key(aid, path)] = AccountState.from_json(state)
+            for cid, initiator, responder, state in snap.conversations():
+                conv = ConversationState.from_json(
+                    _key(initiator, path), _key(responder, path), state
+                )
+                self._conversations[_key(cid, path)] = conv
+                self._index(conv.adult_id(), cid)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise CheckpointError(f"{path}: a state row is malformed ({exc})") from None
         # Membership comes from the conversations; the stored order (absent from
         # checkpoints of earlier versions) only reorders it.
-        for aid, cids in snap.meta.get("adult_index", []):
-            convs = self._adult_convs.get(aid)
+        adult_index = snap.meta.get("adult_index", [])
+        if not isinstance(adult_index, list) or not all(
+            isinstance(e, list) and len(e) == 2 and isinstance(e[1], list) for e in adult_index
+        ):
+            raise CheckpointError(f"{path}: meta 'adult_index' is not a list of [id, [ids]]")
+        for aid, cids in adult_index:
+            convs = self._adult_convs.get(aid) if isinstance(aid, (int, str)) else None
             if convs is not None:
-                ordered = dict.fromkeys(cid for cid in cids if cid in convs)
+                ordered: dict[object, None] = dict.fromkeys(
+                    cid for cid in cids if isinstance(cid, (int, str)) and cid in convs
+                )
                 ordered.update(convs)
                 self._adult_convs[aid] = ordered
+
+
+def _key(value: Any, path: object) -> Any:
+    """An id read from a checkpoint: int or str only."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise CheckpointError(f"{path}: id {value!r} is not an int or str")
+    return value
 
 
 def _version() -> str:

@@ -19,11 +19,18 @@ import numpy as np
 import numpy.typing as npt
 
 import riskscore.online.checkpoint as _checkpoint
-from riskscore.exceptions import SchemaError
+from riskscore.exceptions import CheckpointError, SchemaError
 from riskscore.features.registry import feature_index
 from riskscore.io.events import parse_event_fast
 from riskscore.model import RiskModel
-from riskscore.online.memory import ScorerMemory, inf_if_none, model_fingerprint
+from riskscore.online.memory import (
+    DEFAULT_MAX_CONVERSATIONS,
+    DEFAULT_MAX_FUTURE_S,
+    ScorerMemory,
+    TimeSource,
+    inf_if_none,
+    model_fingerprint,
+)
 from riskscore.online.risk import OnlineModel
 from riskscore.online.state import AccountState, ConversationState
 from riskscore.policy import Alert, AlertPolicy, Tier
@@ -58,6 +65,20 @@ class OnlineScorer(ScorerMemory):
         event is applied as if sent at that latest time (its timestamp is
         clamped, and counted in ``n_clamped``). An older one is refused with a
         :class:`~riskscore.SchemaError` (counted in ``n_too_late``).
+    max_future_s : float, default 86400 (one day)
+        An event dated more than this ahead of the reference clock (see
+        ``time_source``) is refused with a :class:`~riskscore.SchemaError`, counted
+        in ``n_refused_future``, and changes no state: one forged far-future
+        timestamp cannot expire every live conversation.
+    time_source : {"wall", "events"} or callable, default "wall"
+        The reference clock for ``max_future_s``: the system clock; ``"events"``
+        for replaying history (the latest accepted event time, so a single jump of
+        more than ``max_future_s`` past it is refused; the first event is trusted);
+        or a callable returning epoch seconds (tests, simulations).
+    max_conversations : int, default 1,000,000
+        Cap on live conversations. A new conversation beyond it evicts the least
+        recently active one (counted in ``n_evicted``); accounts are capped at twice
+        this number the same way. One million conversations take about 1.9 GB.
 
     Attributes
     ----------
@@ -67,6 +88,10 @@ class OnlineScorer(ScorerMemory):
         Events applied.
     n_clamped, n_too_late, n_expired : int
         Late events clamped, late events refused, conversations expired.
+    n_refused_future : int
+        Events refused for a timestamp beyond ``max_future_s`` ahead of the clock.
+    n_evicted : int
+        Conversations evicted by the ``max_conversations`` cap.
     n_rescored : int
         Conversations re-scored because an event in another conversation
         changed their adult's per-account features.
@@ -93,14 +118,21 @@ class OnlineScorer(ScorerMemory):
         idle_expiry_s: float = 30 * 86_400.0,
         cooldown_s: float = 0.0,
         reorder_tolerance_s: float = 300.0,
+        max_future_s: float = DEFAULT_MAX_FUTURE_S,
+        time_source: TimeSource = "wall",
+        max_conversations: int = DEFAULT_MAX_CONVERSATIONS,
     ) -> None:
         super().__init__(
             model,
             idle_expiry_s=idle_expiry_s,
             cooldown_s=cooldown_s,
             reorder_tolerance_s=reorder_tolerance_s,
+            max_future_s=max_future_s,
+            time_source=time_source,
+            max_conversations=max_conversations,
         )
         self.policy = policy or AlertPolicy.default()
+        self._max_accounts = 2 * self.max_conversations
         self._linear = OnlineModel(model)
         self._risk = self._linear.risk
         self._score = self._linear.score
@@ -187,7 +219,8 @@ class OnlineScorer(ScorerMemory):
         SchemaError
             The event breaks the schema, names a third account in a
             two-account conversation, or is older than its conversation's
-            latest event by more than ``reorder_tolerance_s``. State is
+            latest event by more than ``reorder_tolerance_s``, or is dated more
+            than ``max_future_s`` ahead of the reference clock. State is
             unchanged.
         """
         # One frame per event: parsing and applying are inlined here because the
@@ -195,6 +228,17 @@ class OnlineScorer(ScorerMemory):
         cid, ts, sender_id, recipient_id, sender_age, recipient_age, channel, kind, tz = (
             parse_event_fast(event, self.n_events)
         )
+        if ts > self.clock and ts > self.future_limit():
+            self.n_refused_future += 1
+            raise SchemaError(
+                f"column 'timestamp', event {self.n_events}: {ts} is more than "
+                f"max_future_s={self.max_future_s:g} s ahead of the scorer's reference clock "
+                f"({self.time_source if isinstance(self.time_source, str) else 'callable'}); "
+                "the event was not applied",
+                column="timestamp",
+                row=self.n_events,
+                value=ts,
+            )
         conversations = self._conversations
         accounts = self._accounts
         conv = conversations.get(cid)
@@ -203,6 +247,8 @@ class OnlineScorer(ScorerMemory):
             conversations[cid] = conv
             side = 1
             self._index(conv.adult_id(), cid)
+            if len(conversations) > self.max_conversations:
+                self._evict_oldest()
         else:
             if sender_id == conv.initiator and recipient_id == conv.responder:
                 side = 1
@@ -243,6 +289,8 @@ class OnlineScorer(ScorerMemory):
             recipient = accounts[recipient_id] = AccountState()
         else:
             accounts.move_to_end(recipient_id)
+        if len(accounts) > self._max_accounts:
+            self._evict_accounts()
         adult_i = conv.adult_i
         changed = conv.update(
             side, ts, sender_age, recipient_age, channel, kind, tz, sender, recipient, recipient_id
@@ -405,6 +453,8 @@ class OnlineScorer(ScorerMemory):
         path: str | os.PathLike[str],
         model: RiskModel,
         policy: AlertPolicy | None = None,
+        *,
+        time_source: TimeSource | None = None,
     ) -> OnlineScorer:
         """A scorer in the state saved by :meth:`checkpoint`.
 
@@ -421,25 +471,49 @@ class OnlineScorer(ScorerMemory):
             checkpoint time, stored risks are recomputed with it.
         policy : AlertPolicy, optional
             Thresholds; :meth:`AlertPolicy.default` when omitted.
+        time_source : {"wall", "events"} or callable, optional
+            The reference clock; when omitted, the one stored (``"wall"`` if the
+            checkpoint was written with a callable).
 
         Raises
         ------
         FileNotFoundError
             No file at ``path``.
-        RiskscoreError
-            The file is not a checkpoint of a version this riskscore reads.
+        CheckpointError
+            The file is not a checkpoint of a version this riskscore reads, is
+            corrupted (``PRAGMA integrity_check``), or holds malformed rows.
         """
-        snap = _checkpoint.read(path)
-        config = snap.meta["config"]
-        scorer = cls(
-            model,
-            policy,
-            idle_expiry_s=inf_if_none(config["idle_expiry_s"]),
-            cooldown_s=float(config["cooldown_s"]),
-            reorder_tolerance_s=inf_if_none(config["reorder_tolerance_s"]),
-        )
-        scorer._load(snap)
+        with _checkpoint.read(path) as snap:
+            config = _config_of(snap)
+            if time_source is not None:
+                config["time_source"] = time_source
+            try:
+                scorer = cls(model, policy, **config)
+            except (TypeError, ValueError) as exc:
+                raise CheckpointError(f"{path}: meta 'config' is invalid ({exc})") from None
+            scorer._load(snap)
         if snap.meta.get("model_sha256") != model_fingerprint(model):
             for conv in scorer._conversations.values():
                 conv.risk = scorer._linear.risk(scorer._features(conv))
         return scorer
+
+
+def _config_of(snap: _checkpoint.Snapshot) -> dict[str, Any]:
+    """The scorer's constructor arguments stored in a checkpoint, checked."""
+    config = snap.meta.get("config")
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{snap.path}: meta 'config' is missing or not an object")
+    try:
+        out: dict[str, Any] = {
+            "idle_expiry_s": inf_if_none(config["idle_expiry_s"]),
+            "cooldown_s": float(config["cooldown_s"]),
+            "reorder_tolerance_s": inf_if_none(config["reorder_tolerance_s"]),
+            "max_future_s": inf_if_none(config.get("max_future_s", DEFAULT_MAX_FUTURE_S)),
+            "max_conversations": config.get("max_conversations", DEFAULT_MAX_CONVERSATIONS),
+            "time_source": "events" if config.get("time_source") == "events" else "wall",
+        }
+    except KeyError as exc:
+        raise CheckpointError(f"{snap.path}: meta 'config' has no {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{snap.path}: meta 'config' is malformed ({exc})") from None
+    return out

@@ -255,9 +255,10 @@ def statements_of_reasons(
     >>> import riskscore as rs
     >>> from riskscore.policy import Alert, Tier
     >>> from riskscore.regulatory import decided_cases
-    >>> with rs.ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite") as q:
+    >>> with rs.ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite", simulation=True) as q:
     ...     _ = q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.8, Tier.URGENT), at=1767225600)
-    ...     _ = q.decide("a", "actioned", moderator="m", at=1767229200)
+    ...     shown = q.case("a", now=1767229200)
+    ...     _ = q.decide("a", "actioned", moderator="m", at=1767229200, token=shown.token)
     ...     [s] = statements_of_reasons(decided_cases(q.items()), key=b"demo key 123")
     >>> s["category"], s["application_date"], s["source_type"]
     ('STATEMENT_CATEGORY_PROTECTION_OF_MINORS', '2026-01-01', 'SOURCE_VOLUNTARY')

@@ -56,9 +56,9 @@ def cybertipline_drafts(
     >>> import riskscore as rs
     >>> from riskscore.policy import Alert, Tier
     >>> from riskscore.regulatory import decided_cases
-    >>> with rs.ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite") as q:
+    >>> with rs.ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite", simulation=True) as q:
     ...     _ = q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.9, Tier.URGENT), at=100)
-    ...     _ = q.decide("a", "escalated", moderator="m", at=200)
+    ...     _ = q.decide("a", "escalated", moderator="m", at=200, token=q.case("a", now=200).token)
     ...     [d] = cybertipline_drafts(decided_cases(q.items()), platform="demo")
     >>> d["draft"], d["report"]["incidentSummary"]["incidentType"]
     (True, 'Online Enticement of Children for Sexual Acts')
