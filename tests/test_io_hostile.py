@@ -333,3 +333,11 @@ def test_nanosecond_iso_timestamps_are_read_to_the_second() -> None:
         "channel": ["direct"],
     }
     assert rs.read_messages(events).timestamp.tolist() == [T0 + 1]
+
+
+def test_docs_list_the_content_words_of_the_code() -> None:
+    from riskscore._docs import generated_section
+    from riskscore.io.schema import CONTENT_COLUMNS
+
+    doc = Path(__file__).parent.parent / "docs" / "schema.md"
+    assert generated_section(doc, "content words") == ", ".join(sorted(CONTENT_COLUMNS))
