@@ -341,3 +341,36 @@ def test_docs_list_the_content_words_of_the_code() -> None:
 
     doc = Path(__file__).parent.parent / "docs" / "schema.md"
     assert generated_section(doc, "content words") == ", ".join(sorted(CONTENT_COLUMNS))
+
+
+# ---------------------------------------------------------------- CSV outputs
+
+
+def test_formula_ids_are_escaped_in_every_csv_the_score_command_writes(tmp_path: Path) -> None:
+    from riskscore.batch.out_of_core import score_parquet
+    from riskscore.cli import main
+
+    data = rs.synthetic.generate(300, prevalence=0.1, seed=5)
+    events = data.messages.to_pandas()
+    formula = "=cmd|' /C calc'!A0"
+    mapping = {c: f"{formula}{i}" for i, c in enumerate(sorted(set(events["conversation_id"])))}
+    events["conversation_id"] = events["conversation_id"].map(mapping)
+    accounts = {a: f"@{a}" if i % 2 else f"+{a}" for i, a in enumerate(sorted(
+        set(events["sender_id"]) | set(events["recipient_id"])))}  # fmt: skip
+    events["sender_id"] = events["sender_id"].map(accounts)
+    events["recipient_id"] = events["recipient_id"].map(accounts)
+    path = tmp_path / "events.parquet"
+    pq.write_table(pa.Table.from_pandas(events, preserve_index=False), path)
+    assert main(["score", str(path), "--out", str(tmp_path / "mem"), "--format", "csv"]) == 0
+    score_parquet(path, tmp_path / "ooc", fmt="csv", chunk_rows=2_000)
+    written = [*(tmp_path / "mem").glob("*.csv"), *(tmp_path / "ooc").glob("*.csv")]
+    assert len(written) == 4
+    n_alert_rows = 0
+    for csv_path in written:
+        frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+        for column in ("conversation_id", "adult_id", "child_id"):
+            if column in frame:
+                cells = frame[column].tolist()
+                assert all(c.startswith("'") for c in cells), (csv_path.name, cells[:3])
+                n_alert_rows += len(cells) if column == "adult_id" else 0
+    assert n_alert_rows > 0

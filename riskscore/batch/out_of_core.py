@@ -45,7 +45,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.features import extract_features
 from riskscore.features.accounts import AccountParts, account_parts, tallies_from_parts
 from riskscore.io import check_column_names, read_messages
-from riskscore.io.arrow import _nan_to_null, write_table
+from riskscore.io.arrow import _nan_to_null, escape_csv_table, write_table
 from riskscore.io.schema import SCHEMA_COLUMNS
 from riskscore.model import RiskModel, load_model
 from riskscore.policy import Alert, AlertPolicy
@@ -285,6 +285,8 @@ class _ChunkWriter:
         import pyarrow.parquet as pq
 
         table = _nan_to_null(table)
+        if self.suffix == ".csv":
+            table = escape_csv_table(table)
         if self._schema is None:
             self._schema = table.schema
             if self.suffix == ".parquet":
