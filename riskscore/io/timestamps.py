@@ -104,7 +104,8 @@ def _value_kind(v: object) -> str:
 
 def _object_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
     """Object columns may mix numbers, text and empty cells; each kind is parsed as such."""
-    kind = np.asarray(np.frompyfunc(_value_kind, 1, 1)(arr), dtype=str)
+    with np.errstate(invalid="ignore"):  # NaN cells are compared as such
+        kind = np.asarray(np.frompyfunc(_value_kind, 1, 1)(arr), dtype=str)
     out = np.full(len(arr), np.nan)
     number = kind == "number"
     out[number] = [_as_seconds(v) for v in arr[number].tolist()]

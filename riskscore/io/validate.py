@@ -23,6 +23,7 @@ from riskscore.io.schema import (
     MIN_TZ_OFFSET_MIN,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
+    SCHEMA_COLUMNS,
     is_content_column,
 )
 from riskscore.io.segments import spread
@@ -32,7 +33,7 @@ from riskscore.io.timestamps import Sink, check_timestamps, outside
 if TYPE_CHECKING:
     pass
 
-__all__ = ["Errors", "RawColumns", "check_column_names", "validate_columns"]
+__all__ = ["Errors", "RawColumns", "check_column_names", "validate_columns", "validate_one"]
 
 Errors = Literal["raise", "quarantine"]
 BoolArray = npt.NDArray[np.bool_]
@@ -166,19 +167,7 @@ def validate_columns(raw: Mapping[str, AnyArray], *, errors: Errors = "raise") -
         mask[row] = True
         problems.add(column, mask, reason)
 
-    checks: dict[str, Callable[[Sink], AnyArray]] = {  # in check order
-        "conversation_id": partial(_ids, "conversation_id", raw["conversation_id"]),
-        "sender_id": partial(_ids, "sender_id", raw["sender_id"]),
-        "recipient_id": partial(_ids, "recipient_id", raw["recipient_id"]),
-        "timestamp": partial(check_timestamps, raw["timestamp"]),
-        "sender_age": partial(_ages, "sender_age", _optional(raw, "sender_age", n_rows)),
-        "recipient_age": partial(_ages, "recipient_age", _optional(raw, "recipient_age", n_rows)),
-        "channel": partial(_categories, "channel", raw["channel"], CHANNEL_NAMES),
-        "event": partial(_categories, "event", _optional(raw, "event", n_rows), EVENT_NAMES),
-        "recipient_tz_offset_min": partial(
-            _tz_offsets, _optional(raw, "recipient_tz_offset_min", n_rows)
-        ),
-    }
+    checks = _checks(raw, n_rows)
     # The columns are independent: on a large table they are checked on two threads.
     # Each row's first problem is then taken in check order, as one thread would find it.
     with executor_for(n_rows) as pool:
@@ -224,6 +213,55 @@ def validate_columns(raw: Mapping[str, AnyArray], *, errors: Errors = "raise") -
             problems.quarantine(bad_rows),
         )
     return table
+
+
+def _checks(raw: Mapping[str, AnyArray], n_rows: int) -> dict[str, Callable[[Sink], AnyArray]]:
+    """The check of each schema v1 column, in check order (a row's first problem is the
+    one of the earliest check)."""
+    return {
+        "conversation_id": partial(_ids, "conversation_id", raw["conversation_id"]),
+        "sender_id": partial(_ids, "sender_id", raw["sender_id"]),
+        "recipient_id": partial(_ids, "recipient_id", raw["recipient_id"]),
+        "timestamp": partial(check_timestamps, raw["timestamp"]),
+        "sender_age": partial(_ages, "sender_age", _optional(raw, "sender_age", n_rows)),
+        "recipient_age": partial(_ages, "recipient_age", _optional(raw, "recipient_age", n_rows)),
+        "channel": partial(_categories, "channel", raw["channel"], CHANNEL_NAMES),
+        "event": partial(_categories, "event", _optional(raw, "event", n_rows), EVENT_NAMES),
+        "recipient_tz_offset_min": partial(
+            _tz_offsets, _optional(raw, "recipient_tz_offset_min", n_rows)
+        ),
+    }
+
+
+def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[str, object]:
+    """One event mapping checked by the very rules of :func:`validate_columns` (the online
+    scorer's path for anything but the plain common case, so that whatever batch accepts,
+    online accepts with the same meaning, and the reverse). Returns the validated values
+    as plain Python objects; raises :class:`SchemaError` naming the field, the event and
+    the value."""
+    raw: dict[str, AnyArray] = {}
+    for name in SCHEMA_COLUMNS:
+        if name in event:
+            cell = np.empty(1, dtype=object)
+            cell[0] = event[name]
+            raw[name] = cell
+    problems = _Problems(1, raw)
+    cols = {name: check(problems) for name, check in _checks(raw, 1).items()}
+    cols["sender_id"], cols["recipient_id"] = _same_id_kind(cols["sender_id"], cols["recipient_id"])
+    if not problems.bad[0] and cols["sender_id"][0] == cols["recipient_id"][0]:
+        problems.add("recipient_id", np.ones(1, dtype=bool), "is also the sender")
+    if problems.bad[0]:
+        column = str(problems.column[0])
+        value = event.get(column)
+        where = f"event {row}" if row is not None else "event"
+        raise SchemaError(
+            f"column {column!r}, {where}: {_show(value)} {problems.reason[0]}",
+            column=column,
+            row=row,
+            value=value,
+        )
+    return {name: values[0].item() if isinstance(values[0], np.generic) else values[0]
+            for name, values in cols.items()}  # fmt: skip
 
 
 def check_column_names(names: Collection[str]) -> None:
@@ -373,7 +411,8 @@ def _id_kind(v: object) -> str:
 
 
 def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
-    kinds = np.asarray(np.frompyfunc(_id_kind, 1, 1)(arr), dtype=object)
+    with np.errstate(invalid="ignore"):  # NaN cells are compared as such
+        kinds = np.asarray(np.frompyfunc(_id_kind, 1, 1)(arr), dtype=object)
     missing = kinds == "missing"
     problems.add(name, missing, "is missing: every event needs an id")
     for reason in sorted({str(k) for k in kinds.tolist()} - {"int", "str", "missing"}):
@@ -559,7 +598,8 @@ def _categories(
 def _tz_offsets(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int16]:
     name = "recipient_tz_offset_min"
     reason = (
-        f"is not a UTC offset: expected whole minutes in [{MIN_TZ_OFFSET_MIN}, {MAX_TZ_OFFSET_MIN}]"
+        f"is out of range: expected a UTC offset in whole minutes in "
+        f"[{MIN_TZ_OFFSET_MIN}, {MAX_TZ_OFFSET_MIN}]"
     )
     if arr.dtype.kind in "iu":  # whole minutes already: a range check only
         bad = outside(arr, MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN)
@@ -567,7 +607,9 @@ def _tz_offsets(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int16]:
         return np.where(bad, 0, arr).astype(np.int16)
     values = _to_float(name, arr, problems, "a UTC offset in whole minutes")
     values = np.where(np.isnan(values), 0.0, values)
-    bad = (values != np.round(values)) | (values < MIN_TZ_OFFSET_MIN) | (values > MAX_TZ_OFFSET_MIN)
+    fractional = values != np.round(values)
+    problems.add(name, fractional, "is not a UTC offset in whole minutes")
+    bad = fractional | (values < MIN_TZ_OFFSET_MIN) | (values > MAX_TZ_OFFSET_MIN)
     problems.add(name, bad, reason)
     return np.where(bad, 0, values).astype(np.int16)
 
