@@ -173,3 +173,30 @@ def test_two_threads_give_the_one_thread_features(
     two = rs.extract_features(msgs)
     np.testing.assert_array_equal(two.values, one.values)
     np.testing.assert_array_equal(two.adult_id, one.adult_id)
+
+
+@pytest.mark.parametrize("name", ["text", "msg_body", "Caption"])
+def test_a_content_column_is_refused_before_any_temporary_file(
+    events: pa.Table, tmp_path: Path, model: rs.RiskModel, name: str
+) -> None:
+    rng = np.random.default_rng(11)
+    shuffled = events.take(pa.array(rng.permutation(events.num_rows)))
+    shuffled = shuffled.append_column(name, pa.array(["hello"] * shuffled.num_rows))
+    path = _write(shuffled, tmp_path / "shuffled.parquet")
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(rs.SchemaError, match="reads no message content"):
+        score_parquet(path, tmp_path / "out", model=model, chunk_rows=3_000, workdir=work)
+    with pytest.raises(rs.SchemaError, match="reads no message content"):
+        next(iter_conversation_chunks(path, chunk_rows=3_000, workdir=work))
+    assert list(work.iterdir()) == []
+    assert not (tmp_path / "out").exists()
+
+
+def test_other_columns_are_never_copied_into_the_buckets(events: pa.Table, tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    shuffled = events.take(pa.array(rng.permutation(events.num_rows)))
+    shuffled = shuffled.append_column("platform_note", pa.array(["x"] * shuffled.num_rows))
+    path = _write(shuffled, tmp_path / "shuffled.parquet")
+    for chunk in iter_conversation_chunks(path, chunk_rows=3_000, workdir=tmp_path):
+        assert set(chunk.column_names) <= set(rs.io.schema.SCHEMA_COLUMNS)

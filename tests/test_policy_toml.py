@@ -294,10 +294,11 @@ def test_score_with_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main([*argv, "--policy", str(policy_file)]) == 0
     result = json.loads(capsys.readouterr().out)
     alerts = [json.loads(line) for line in (out / "alerts.jsonl").read_text().splitlines()]
-    assert {a["conversation_id"]: a["tier"] for a in alerts} == EXPECTED_TIERS
+    # ids from a CSV file are text ("007" is not "7")
+    assert {int(a["conversation_id"]): a["tier"] for a in alerts} == EXPECTED_TIERS
     assert result["alerts"] == 4
     assert result["urgent"] == 3
-    pair = next(a for a in alerts if a["conversation_id"] == 1)
+    pair = next(a for a in alerts if a["conversation_id"] == "1")
     assert (pair["child_age"], pair["adult_age"], pair["age_band"]) == (14.0, 15.0, "all")
     assert main(argv) == 0  # the default policy: fewer alerts on these benign-looking pairs
     assert json.loads(capsys.readouterr().out)["alerts"] < 4

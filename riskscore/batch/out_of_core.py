@@ -44,8 +44,9 @@ from riskscore.batch.score import alerts_table
 from riskscore.exceptions import SchemaError
 from riskscore.features import extract_features
 from riskscore.features.accounts import AccountParts, account_parts, tallies_from_parts
-from riskscore.io import read_messages
-from riskscore.io.arrow import _nan_to_null, write_table
+from riskscore.io import check_column_names, read_messages
+from riskscore.io.arrow import _nan_to_null, escape_csv_table, write_table
+from riskscore.io.schema import SCHEMA_COLUMNS
 from riskscore.model import RiskModel, load_model
 from riskscore.policy import Alert, AlertPolicy
 
@@ -91,14 +92,27 @@ class OutOfCoreResult:
 
 def _ids_of(batch: Any) -> AnyArray:
     ids = np.asarray(batch.column("conversation_id").to_numpy(zero_copy_only=False))
-    if ids.dtype == object:
-        if any(v is None for v in ids):
-            raise SchemaError(
-                "column 'conversation_id' has missing values: every event needs one",
-                column="conversation_id",
-            )
-        ids = ids.astype(str)
-    return ids
+    if ids.dtype == object and any(v is None for v in ids):
+        raise SchemaError(
+            "column 'conversation_id' has missing values: every event needs one",
+            column="conversation_id",
+        )
+    return ids  # text ids stay str objects: memory follows the data, not the longest id
+
+
+def _schema_columns(path: Path) -> list[str]:
+    """The schema v1 columns of a Parquet file, after its column names are checked (a
+    content-like column is refused here, before anything is read or written): the only
+    columns read, and so the only ones ever copied into temporary files."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        names = list(pq.read_schema(path).names)
+    except (pa.ArrowException, OSError) as exc:
+        raise SchemaError(f"{path.name}: not a readable Parquet events file ({exc})") from exc
+    check_column_names(names)
+    return [name for name in names if name in SCHEMA_COLUMNS]
 
 
 def _scan(path: Path, batch_rows: int) -> tuple[bool, AnyArray]:
@@ -150,8 +164,9 @@ def _batches(path: Path, batch_rows: int) -> Iterator[pa.Table]:
 
     # pre_buffer=True keeps every row group's read buffers until the file is closed
     # (memory grows with the file); without it memory stays bounded by a batch.
+    columns = _schema_columns(path)
     with pq.ParquetFile(path, pre_buffer=False) as pf:
-        for batch in pf.iter_batches(batch_size=batch_rows):
+        for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
             yield pa.Table.from_batches([batch])
 
 
@@ -228,6 +243,7 @@ def iter_conversation_chunks(
         than chunk ``i + 1``.
     """
     source = Path(path)
+    _schema_columns(source)  # names checked before any temporary file is written
     is_sorted, sample = _scan(source, chunk_rows)
     if is_sorted:
         yield from _sorted_chunks(source, chunk_rows)
@@ -269,6 +285,8 @@ class _ChunkWriter:
         import pyarrow.parquet as pq
 
         table = _nan_to_null(table)
+        if self.suffix == ".csv":
+            table = escape_csv_table(table)
         if self._schema is None:
             self._schema = table.schema
             if self.suffix == ".parquet":
@@ -369,6 +387,7 @@ def score_parquet(
         raise FileNotFoundError(f"no such events file: {source}")
     model = model if model is not None else load_model()
     policy = policy if policy is not None else AlertPolicy.default()
+    _schema_columns(source)  # names checked before any temporary file is written
     sorted_input, sample = _scan(source, chunk_rows)
     with tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-ooc-") as tmp:
         # Step 1: the per-account parts of every event (and the buckets of an unsorted file).

@@ -391,7 +391,7 @@ def _account_features(rows: pa.Table, accounts: npt.NDArray[Any]) -> AccountFeat
     """The account rows of a block as :class:`AccountFeatures`, ids of the same kind as
     the message table's ``accounts``."""
     ids = _ids(rows.column(ACCOUNT))
-    if accounts.dtype.kind == "U":
+    if accounts.dtype.kind in "UO":
         ids = ids.astype(str)
     values = np.column_stack(
         [

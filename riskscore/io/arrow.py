@@ -1,11 +1,58 @@
-"""Writing arrow tables by file suffix (private)."""
+"""Writing arrow tables by file suffix, and the one rule for text cells of the CSV files
+riskscore writes (private)."""
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from riskscore.exceptions import SchemaError
+
+#: A CSV cell starting with one of these is read as a formula by spreadsheets.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_csv_cell(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula (``=cmd|' /C calc'!A0``), with
+    a ``'`` in front so that it is shown as text; other values unchanged.
+
+    Examples
+    --------
+    >>> escape_csv_cell("=1+2"), escape_csv_cell("-3"), escape_csv_cell(-3), escape_csv_cell("a")
+    ("'=1+2", "'-3", -3, 'a')
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def escape_csv_table(table: Any) -> Any:
+    """:func:`escape_csv_cell` on every text column of a :class:`pyarrow.Table`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for i, field in enumerate(table.schema):
+        kind = field.type
+        if pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type):
+            kind = pa.string()
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            continue
+        col = table.column(i).cast(kind)
+        risky = pc.fill_null(pc.match_substring_regex(col, r"^[=+\-@\t\r]"), False)
+        escaped = pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
+        table = table.set_column(i, pa.field(field.name, kind), escaped)
+    return table
+
+
+def write_csv_rows(path: Path, header: Sequence[object], rows: Iterable[Sequence[object]]) -> Path:
+    """Write a header and rows with :mod:`csv`, text cells escaped (:func:`escape_csv_cell`)."""
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow([escape_csv_cell(v) for v in header])
+        writer.writerows([escape_csv_cell(v) for v in row] for row in rows)
+    return path
 
 
 def _nan_to_null(table: Any) -> Any:
@@ -32,7 +79,7 @@ def write_table(table: Any, path: Path) -> Path:
     elif suffix == ".csv":
         import pyarrow.csv as pacsv
 
-        pacsv.write_csv(table, path)
+        pacsv.write_csv(escape_csv_table(table), path)
     elif suffix in {".jsonl", ".ndjson"}:
         import json
 

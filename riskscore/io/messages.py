@@ -75,7 +75,8 @@ class MessageTable:
     Attributes
     ----------
     conversation_id, sender_id, recipient_id : array of shape (n_events,)
-        Ids as given (int64 or str).
+        Ids as given: int64, or an object array of str (never fixed-width numpy text,
+        whose memory would follow the longest id).
     timestamp : array of shape (n_events,)
         UTC epoch seconds, int64.
     sender_age, recipient_age : array of shape (n_events,)

@@ -19,7 +19,14 @@ import numpy.typing as npt
 from riskscore.exceptions import SchemaError
 from riskscore.io.arrow import write_table
 from riskscore.io.messages import MessageTable
-from riskscore.io.validate import Errors, _Coded, validate_columns
+from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH, SCHEMA_COLUMNS
+from riskscore.io.validate import (
+    Errors,
+    RawColumns,
+    _Coded,
+    check_column_names,
+    validate_columns,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -31,6 +38,8 @@ AnyArray = npt.NDArray[Any]
 _CSV_SUFFIXES = {".csv"}
 _JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
+_SCHEMA_KEYS = frozenset(SCHEMA_COLUMNS)
+_ID_COLUMNS = ("conversation_id", "sender_id", "recipient_id")
 
 
 def read_messages(
@@ -102,8 +111,17 @@ def write_messages(messages: MessageTable, path: str | os.PathLike[str]) -> Path
 # ---------------------------------------------------------------- loading
 
 
+def _schema_names(names: list[str]) -> list[str]:
+    """Check a source's column names (content refused, duplicates refused, required
+    present) and return those of schema v1, the only ones ever loaded."""
+    check_column_names(names)
+    return [n for n in names if n in _SCHEMA_KEYS]
+
+
 def _load_columns(source: object) -> dict[str, AnyArray]:
-    """Turn any supported source into a dict of numpy arrays (no validation yet)."""
+    """Turn any supported source into a dict of numpy arrays of the schema v1 columns it
+    has (no validation of values yet). Column names are checked first; other columns are
+    never read, copied or converted."""
     import pyarrow as pa
 
     if isinstance(source, (str, os.PathLike)):
@@ -111,11 +129,15 @@ def _load_columns(source: object) -> dict[str, AnyArray]:
     if isinstance(source, pa.RecordBatch):
         source = pa.Table.from_batches([source])
     if isinstance(source, pa.Table):
-        return _arrow_to_numpy(source)
+        return _arrow_to_numpy(source.select(_schema_names(source.column_names)))
     if type(source).__module__.startswith("pandas") and hasattr(source, "columns"):
-        return _pandas_to_numpy(source)
+        frame: Any = source
+        names = [str(c) for c in frame.columns]
+        keep = _schema_names(names)
+        return _pandas_to_numpy(frame.iloc[:, [names.index(n) for n in keep]])
     if isinstance(source, Mapping):
-        return {str(k): _as_1d(str(k), v) for k, v in source.items()}
+        wanted = set(_schema_names([str(k) for k in source]))
+        return {str(k): _as_1d(str(k), v) for k, v in source.items() if str(k) in wanted}
     raise TypeError(
         "read_messages takes a file path, a pyarrow.Table, a pandas.DataFrame or a dict of "
         f"arrays; got {type(source).__name__}"
@@ -123,53 +145,217 @@ def _load_columns(source: object) -> dict[str, AnyArray]:
 
 
 def _read_file(path: Path) -> dict[str, AnyArray]:
+    """One events file, by suffix. Whatever is wrong with the file (empty, truncated,
+    ragged, not the format its suffix says) is a :class:`SchemaError` naming the file."""
+    import csv
+
+    import pyarrow as pa
+
     if not path.exists():
         raise FileNotFoundError(f"no such events file: {path}")
     if path.is_dir():
         raise SchemaError(f"{path} is a directory: give the path of one events file")
     suffix = path.suffix.lower()
-    if suffix in _PARQUET_SUFFIXES:
-        import pyarrow.parquet as pq
-
-        return _arrow_to_numpy(pq.read_table(path))
-    if suffix in _CSV_SUFFIXES:
-        import pyarrow.csv as pacsv
-
-        return _arrow_to_numpy(pacsv.read_csv(path))
-    if suffix in _JSONL_SUFFIXES:
+    if suffix not in _CSV_SUFFIXES | _JSONL_SUFFIXES | _PARQUET_SUFFIXES:
+        raise SchemaError(
+            f"cannot tell the format of {path.name!r}: expected a .csv, .jsonl, .ndjson, "
+            ".json (JSON lines) or .parquet file"
+        )
+    try:
+        if suffix in _PARQUET_SUFFIXES:
+            return _read_parquet(path)
+        if suffix in _CSV_SUFFIXES:
+            return _read_csv(path)
         return _read_jsonl(path)
-    raise SchemaError(
-        f"cannot tell the format of {path.name!r}: expected a .csv, .jsonl, .ndjson, .json "
-        "(JSON lines) or .parquet file"
+    except SchemaError:
+        raise
+    except (pa.ArrowException, csv.Error, UnicodeError, ValueError, OverflowError) as exc:
+        what = {".csv": "CSV"}.get(suffix, "Parquet" if suffix in _PARQUET_SUFFIXES else "JSON")
+        detail = " ".join(str(exc).split())[:200]
+        raise SchemaError(
+            f"{path.name}: not a readable {what} events file ({type(exc).__name__}: {detail})"
+        ) from exc
+
+
+def _read_parquet(path: Path) -> dict[str, AnyArray]:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path, pre_buffer=False) as pf:
+        keep = _schema_names(list(pf.schema_arrow.names))
+        return _arrow_to_numpy(pf.read(columns=keep))
+
+
+def _read_csv(path: Path) -> dict[str, AnyArray]:
+    """CSV with ids read as text (type inference would make ``007`` and ``7`` one id and
+    round 20-digit ids through floats) and timestamps as text (checked for offsets here)."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), None)
+    if header is None:
+        raise SchemaError(f"{path.name}: empty CSV file, expected a header row of column names")
+    keep = _schema_names(header)
+    as_text = {name: pa.string() for name in (*_ID_COLUMNS, "timestamp") if name in keep}
+    table = pacsv.read_csv(
+        path, convert_options=pacsv.ConvertOptions(include_columns=keep, column_types=as_text)
     )
+    return _arrow_to_numpy(table)
 
 
-def _read_jsonl(path: Path) -> dict[str, AnyArray]:
-    """JSON lines. Text timestamps stay text so that their UTC offsets are checked here
-    (pyarrow would turn them into zone-less times); columns mixing JSON types are read
-    line by line and validated as Python objects."""
+def _json_depth(line: str) -> int:
+    """Deepest nesting of arrays and objects in one JSON line (brackets inside strings
+    are not counted). Only called on lines with many brackets."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in line:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _bounded_lines(fh: Any) -> Any:
+    """The lines of a binary file, each cut at :data:`MAX_JSON_LINE_LENGTH` bytes (the rest
+    of a longer line is skipped, never held in memory), with whether it was whole."""
+    limit = MAX_JSON_LINE_LENGTH * 4  # bytes: up to 4 per character in UTF-8
+    while True:
+        data = fh.readline(limit + 1)
+        if not data:
+            return
+        if len(data) > limit and not data.endswith(b"\n"):
+            while True:  # skip the rest of the over-long line
+                rest = fh.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield data[:200], False
+        else:
+            yield data, True
+
+
+def _line_problem(line: str) -> str | None:
+    """Why a JSON line is refused before it is parsed (too long or too deeply nested:
+    parsers slow down or crash on those), or None."""
+    if len(line) > MAX_JSON_LINE_LENGTH:
+        return (
+            f"is a line of {len(line)} characters: the limit is {MAX_JSON_LINE_LENGTH} "
+            "(a schema v1 event takes a few hundred)"
+        )
+    if line.count("[") + line.count("{") > MAX_JSON_DEPTH and _json_depth(line) > MAX_JSON_DEPTH:
+        return f"nests arrays or objects deeper than {MAX_JSON_DEPTH} levels"
+    return None
+
+
+def _read_jsonl(path: Path) -> RawColumns:
+    """JSON lines, one event object a line. Each line is first checked for length and
+    nesting depth; lines that are not JSON objects are refused with their line number
+    (quarantined with ``errors="quarantine"``, so one broken line does not stop the file).
+    A clean file is parsed by Arrow; otherwise, or when Arrow's types would change an id
+    (integers beyond int64 read as floats), line by line in Python."""
     import json
 
+    lines: list[str] = []
+    refused: dict[int, tuple[str, str]] = {}
+    with path.open("rb") as fh:
+        for number, (data, complete) in enumerate(_bounded_lines(fh), start=1):
+            if not data.strip():
+                continue
+            try:
+                line = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                refused[len(lines)] = (
+                    f"line {number} is not valid UTF-8 ({exc.reason})",
+                    repr(data[:40]),
+                )
+                lines.append("{}")
+                continue
+            problem = (
+                _line_problem(line)
+                if complete
+                else f"is longer than the limit of {MAX_JSON_LINE_LENGTH} characters"
+            )
+            if problem is not None:
+                refused[len(lines)] = f"line {number} {problem}", line
+                line = "{}"
+            lines.append(line)
+    if not refused and lines:
+        fast = _jsonl_with_arrow(path)
+        if fast is not None:
+            return fast
+    rows: list[Mapping[str, object]] = []
+    out_refused: dict[int, tuple[str, str]] = {}
+    shown: dict[int, object] = {}
+    for row, line in enumerate(lines):
+        obj: Any = {}
+        if row in refused:
+            reason, text = refused[row]
+            out_refused[row], shown[row] = ("line", reason), text
+        else:
+            try:
+                obj = json.loads(line)
+            except (ValueError, RecursionError) as exc:
+                out_refused[row] = ("line", f"is not valid JSON ({exc})")
+                shown[row] = line.rstrip("\n")
+                obj = {}
+            if not isinstance(obj, dict):
+                if row not in out_refused:
+                    out_refused[row] = (
+                        "line",
+                        f"is a JSON {type(obj).__name__}, not an object: each line must be "
+                        "one event object",
+                    )
+                    shown[row] = line.rstrip("\n")
+                obj = {}
+        rows.append(obj)
+    if not any(rows):
+        first = min(out_refused, default=None)
+        why = f" (event line {first + 1} {out_refused[first][1]})" if first is not None else ""
+        raise SchemaError(
+            f"{path.name}: no event objects found, expected one JSON object a line{why}"
+        )
+    names = list(dict.fromkeys(str(key) for row in rows for key in row))
+    keep = _schema_names(names)
+    raw = RawColumns({name: _as_1d(name, [row.get(name) for row in rows]) for name in keep})
+    # rows refused here keep their line number in messages: row i is the i-th event line
+    raw.refused = {row: (col, why) for row, (col, why) in out_refused.items()}
+    raw.shown = shown
+    return raw
+
+
+def _jsonl_with_arrow(path: Path) -> RawColumns | None:
+    """A clean JSON lines file parsed by Arrow (only schema v1 fields kept), or None when
+    Arrow cannot read it exactly (mixed types in a column, ids beyond int64, not objects)."""
     import pyarrow as pa
     import pyarrow.json as pajson
 
     as_text = pajson.ParseOptions(explicit_schema=pa.schema([("timestamp", pa.string())]))
     for options in (as_text, None):
         try:
-            return _arrow_to_numpy(pajson.read_json(path, parse_options=options))
+            table = pajson.read_json(path, parse_options=options)
         except pa.ArrowInvalid:
             continue
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise SchemaError(f"{path.name}, line {number}: not valid JSON ({exc})") from exc
-    names = list(dict.fromkeys(key for row in rows for key in row))
-    return {name: _as_1d(name, [row.get(name) for row in rows]) for name in names}
+        keep = _schema_names(table.column_names)
+        for name in _ID_COLUMNS:
+            if name in keep and not (
+                pa.types.is_int64(table.column(name).type)
+                or pa.types.is_string(table.column(name).type)
+            ):
+                return None  # e.g. ids beyond int64 that Arrow turned into floats
+        return RawColumns(_arrow_to_numpy(table.select(keep)))
+    return None
 
 
 def _arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:
@@ -188,6 +374,12 @@ def _arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:
                 )
             secs = pc.cast(col, pa.timestamp("s", tz="UTC"), safe=False)
             out[name] = _nullable_int(secs.cast(pa.int64()))
+        elif pa.types.is_date(col.type):
+            raise SchemaError(
+                f"column {name!r} holds dates without a time and UTC offset; give timestamps "
+                "(timestamp with tz, epoch seconds, or ISO 8601 with an offset)",
+                column=name,
+            )
         elif pa.types.is_dictionary(col.type):
             out[name] = _decode_dictionary(col)
         else:
@@ -238,13 +430,23 @@ def _pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
 
 
 def _as_1d(name: str, values: object) -> AnyArray:
+    """A column given as a list or an array, as a 1-D numpy array. Lists of numbers or
+    booleans get numpy's type; any other list stays an object array of the values as
+    given (numpy would turn [34.0, True] into floats, ["a", 7] into strings, and would
+    strip a trailing NUL from text: "c\\x00" would become "c")."""
     if isinstance(values, (list, tuple)):
         kinds = {type(v) for v in values if v is not None}
-        # numpy would turn [34.0, True] into floats and ["a", 7] into strings: keep objects
-        # so that validation sees the values as given.
-        if len(kinds) > 1 and not kinds <= {int, float}:
-            return np.asarray(values, dtype=object)
-    arr = np.asarray(values)
+        if kinds and (kinds <= {int, float} or kinds == {bool}):
+            arr = np.asarray(values)
+            if arr.ndim == 1:
+                return arr
+        return np.fromiter(values, dtype=object, count=len(values))
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError) as exc:
+        raise SchemaError(
+            f"column {name!r} is not an array of values ({exc})", column=name
+        ) from exc
     if arr.ndim != 1:
         raise SchemaError(
             f"column {name!r} must be one-dimensional, got shape {arr.shape}", column=name

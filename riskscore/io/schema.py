@@ -11,6 +11,10 @@ from typing import Final
 
 __all__ = [
     "CONTENT_COLUMNS",
+    "CONTENT_SUBSTRINGS",
+    "MAX_ID_LENGTH",
+    "MAX_JSON_DEPTH",
+    "MAX_JSON_LINE_LENGTH",
     "MINOR_AGE",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
@@ -18,6 +22,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Channel",
     "EventType",
+    "is_content_column",
 ]
 
 SCHEMA_VERSION: Final = 1
@@ -90,8 +95,59 @@ SCHEMA_COLUMNS: Final = (
     "recipient_tz_offset_min",
 )
 
-#: Column names that would carry message content. riskscore refuses them.
-CONTENT_COLUMNS: Final = frozenset({"text", "body", "content", "message"})
+#: Words that mark a column as message content, in the languages the docs list
+#: (docs/schema.md). A column is refused when one of its words (split at ``_``, ``-``,
+#: spaces, dots, digits and camelCase) is in this list, or when its name contains one of
+#: the longer words (:data:`CONTENT_SUBSTRINGS`), whatever the case. The schema v1 columns
+#: themselves are never refused. riskscore reads no message content.
+CONTENT_COLUMNS: Final = frozenset(
+    {
+        # English
+        "text", "texts", "body", "bodies", "content", "contents", "message", "messages",
+        "msg", "msgs", "payload", "payloads", "caption", "captions", "preview", "snippet",
+        "transcript", "subject", "html", "markdown", "plaintext", "utterance", "comment",
+        # Spanish, Portuguese, Italian, French, German, Dutch
+        "texto", "mensaje", "mensajes", "contenido", "cuerpo",
+        "mensagem", "mensagens", "conteudo", "conteúdo", "corpo",
+        "testo", "messaggio", "messaggi", "contenuto",
+        "contenu", "corps", "texte",
+        "inhalt", "nachricht", "nachrichten",
+        "bericht", "inhoud", "tekst",
+    }
+)  # fmt: skip
+
+#: Words long enough to refuse wherever they occur in a column name (``messagetext``).
+CONTENT_SUBSTRINGS: Final = tuple(sorted(w for w in CONTENT_COLUMNS if len(w) >= 6))
+
+#: Longest id accepted, in characters (longer ids are refused or quarantined).
+MAX_ID_LENGTH: Final = 256
+
+#: Longest line of a JSON lines file, in characters (a schema v1 event takes a few hundred).
+MAX_JSON_LINE_LENGTH: Final = 65_536
+
+#: Deepest nesting of arrays and objects in one JSON line (a schema v1 event has depth 1).
+MAX_JSON_DEPTH: Final = 64
 
 CHANNEL_NAMES: Final = tuple(c.name.lower() for c in Channel)
 EVENT_NAMES: Final = tuple(e.name.lower() for e in EventType)
+
+
+def is_content_column(name: str) -> bool:
+    """Whether a column name looks like message content (see :data:`CONTENT_COLUMNS`).
+
+    Examples
+    --------
+    >>> [is_content_column(n) for n in ("msg_body", "MessageText", "Texto", "event")]
+    [True, True, True, False]
+    """
+    import re
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKC", str(name)).strip()
+    if folded in SCHEMA_COLUMNS:
+        return False
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", folded).casefold()
+    words = {w for w in re.split(r"[\W\d_]+", spaced) if w}
+    if words & CONTENT_COLUMNS:
+        return True
+    return any(w in spaced for w in CONTENT_SUBSTRINGS)

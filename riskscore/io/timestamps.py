@@ -37,6 +37,20 @@ _NOT_A_TIMESTAMP = (
 )
 
 
+_DATE_ONLY = (
+    "is a date without a time and UTC offset: give the instant, like "
+    "2024-05-01T21:30:00+01:00, or epoch seconds"
+)
+
+
+def _date_only(values: AnyArray) -> BoolArray:
+    """Which text values are a bare date (``2024-05-01``)."""
+    import re
+
+    match = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$").match
+    return np.asarray([isinstance(v, str) and bool(match(v)) for v in values.tolist()], dtype=bool)
+
+
 def check_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
     name = "timestamp"
     out_of_range_reason = "is out of range: expected epoch seconds from 1970 up to 2200 (UTC)"
@@ -51,7 +65,9 @@ def check_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
     elif arr.dtype.kind == "f":
         secs = np.floor(arr.astype(np.float64, copy=False))
     elif arr.dtype.kind in "US":
-        secs, bad = _parse_time_text(arr.astype(object))
+        values = arr.astype(object)
+        secs, bad = _parse_time_text(values)
+        problems.add(name, bad & _date_only(values), _DATE_ONLY)
         problems.add(name, bad, _NOT_A_TIMESTAMP)
     elif arr.dtype.kind == "O":
         secs = _object_timestamps(arr, problems)
@@ -88,19 +104,32 @@ def _value_kind(v: object) -> str:
 
 def _object_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
     """Object columns may mix numbers, text and empty cells; each kind is parsed as such."""
-    kind = np.asarray(np.frompyfunc(_value_kind, 1, 1)(arr), dtype=str)
+    with np.errstate(invalid="ignore"):  # NaN cells are compared as such
+        kind = np.asarray(np.frompyfunc(_value_kind, 1, 1)(arr), dtype=str)
     out = np.full(len(arr), np.nan)
     number = kind == "number"
-    out[number] = np.floor(arr[number].astype(np.float64))
+    out[number] = [_as_seconds(v) for v in arr[number].tolist()]
     text = np.flatnonzero(kind == "text")
     if text.size:
         parsed, bad = _parse_time_text(arr[text])
         out[text] = parsed
+        dates = np.zeros(len(arr), dtype=bool)
+        dates[text[bad & _date_only(arr[text])]] = True
+        problems.add("timestamp", dates, _DATE_ONLY)
         mask = np.zeros(len(arr), dtype=bool)
         mask[text[bad]] = True
         problems.add("timestamp", mask, _NOT_A_TIMESTAMP)
     problems.add("timestamp", kind == "other", _NOT_A_TIMESTAMP)
     return out
+
+
+def _as_seconds(value: object) -> float:
+    """A number as float seconds, floored; beyond float range (10**400) is +-inf, which
+    the range check refuses."""
+    try:
+        return float(np.floor(float(value)))  # type: ignore[arg-type]
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")  # type: ignore[operator]
 
 
 def _parse_time_text(values: AnyArray) -> tuple[AnyArray, BoolArray]:
@@ -119,6 +148,8 @@ def _parse_time_text(values: AnyArray) -> tuple[AnyArray, BoolArray]:
     iso = np.asarray(is_iso)
     if iso.any():
         iso_text = pc.replace_substring_regex(pc.filter(text, is_iso), r"([+-]\d{2})$", r"\1:00")
+        # whole seconds are kept: digits beyond microseconds (nanoseconds) are dropped
+        iso_text = pc.replace_substring_regex(iso_text, r"(\.\d{1,6})\d*", r"\1")
         out[iso] = _cast_iso(iso_text)
     return out, np.isnan(out)
 

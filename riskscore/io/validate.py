@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
@@ -14,14 +15,16 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.messages import MessageTable, Quarantine, build_table
 from riskscore.io.schema import (
     CHANNEL_NAMES,
-    CONTENT_COLUMNS,
     EVENT_NAMES,
     MAX_AGE,
+    MAX_ID_LENGTH,
     MAX_TZ_OFFSET_MIN,
     MIN_AGE,
     MIN_TZ_OFFSET_MIN,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
+    SCHEMA_COLUMNS,
+    is_content_column,
 )
 from riskscore.io.segments import spread
 from riskscore.io.threads import executor_for
@@ -30,7 +33,7 @@ from riskscore.io.timestamps import Sink, check_timestamps, outside
 if TYPE_CHECKING:
     pass
 
-__all__ = ["Errors", "check_column_names", "validate_columns"]
+__all__ = ["Errors", "RawColumns", "check_column_names", "validate_columns", "validate_one"]
 
 Errors = Literal["raise", "quarantine"]
 BoolArray = npt.NDArray[np.bool_]
@@ -51,6 +54,9 @@ class _Coded(np.ndarray):
 
 def _cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:
     """The value of one input cell as given (None for a column not given or a null)."""
+    shown = getattr(raw, "shown", None)
+    if shown is not None and row in shown:
+        return shown[row]
     if column not in raw:
         return None
     values = raw[column]
@@ -113,8 +119,22 @@ def _run_check(check: Callable[[Sink], AnyArray]) -> tuple[AnyArray, _Found]:
 
 
 def _show(value: object) -> str:
+    """A value as text for messages, at most about 40 characters."""
+    if isinstance(value, (str, bytes)) and len(value) > 40:
+        return f"{value[:37]!r}... ({len(value)} characters)"
     text = repr(value.item() if isinstance(value, np.generic) else value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class RawColumns(dict[str, AnyArray]):
+    """Raw columns as a reader found them, with the rows it already refused (a broken
+    JSON line, say): ``refused[row] = (column, reason)`` and ``shown[row]`` the value
+    that a message or the quarantine shows for that row."""
+
+    def __init__(self, columns: Mapping[str, AnyArray] | None = None) -> None:
+        super().__init__(columns or {})
+        self.refused: dict[int, tuple[str, str]] = {}
+        self.shown: dict[int, object] = {}
 
 
 def _raise_first(problems: _Problems, rows: npt.NDArray[np.int64]) -> None:
@@ -138,24 +158,16 @@ def _raise_first(problems: _Problems, rows: npt.NDArray[np.int64]) -> None:
 
 def validate_columns(raw: Mapping[str, AnyArray], *, errors: Errors = "raise") -> MessageTable:
     """Validate a dict of raw column arrays and build the sorted table."""
-    check_column_names(raw)
+    check_column_names(list(raw))
     n_rows = _check_lengths(raw)
     problems = _Problems(n_rows, raw)
     cols: dict[str, AnyArray] = {}
+    for row, (column, reason) in getattr(raw, "refused", {}).items():
+        mask = np.zeros(n_rows, dtype=bool)
+        mask[row] = True
+        problems.add(column, mask, reason)
 
-    checks: dict[str, Callable[[Sink], AnyArray]] = {  # in check order
-        "conversation_id": partial(_ids, "conversation_id", raw["conversation_id"]),
-        "sender_id": partial(_ids, "sender_id", raw["sender_id"]),
-        "recipient_id": partial(_ids, "recipient_id", raw["recipient_id"]),
-        "timestamp": partial(check_timestamps, raw["timestamp"]),
-        "sender_age": partial(_ages, "sender_age", _optional(raw, "sender_age", n_rows)),
-        "recipient_age": partial(_ages, "recipient_age", _optional(raw, "recipient_age", n_rows)),
-        "channel": partial(_categories, "channel", raw["channel"], CHANNEL_NAMES),
-        "event": partial(_categories, "event", _optional(raw, "event", n_rows), EVENT_NAMES),
-        "recipient_tz_offset_min": partial(
-            _tz_offsets, _optional(raw, "recipient_tz_offset_min", n_rows)
-        ),
-    }
+    checks = _checks(raw, n_rows)
     # The columns are independent: on a large table they are checked on two threads.
     # Each row's first problem is then taken in check order, as one thread would find it.
     with executor_for(n_rows) as pool:
@@ -203,19 +215,77 @@ def validate_columns(raw: Mapping[str, AnyArray], *, errors: Errors = "raise") -
     return table
 
 
+def _checks(raw: Mapping[str, AnyArray], n_rows: int) -> dict[str, Callable[[Sink], AnyArray]]:
+    """The check of each schema v1 column, in check order (a row's first problem is the
+    one of the earliest check)."""
+    return {
+        "conversation_id": partial(_ids, "conversation_id", raw["conversation_id"]),
+        "sender_id": partial(_ids, "sender_id", raw["sender_id"]),
+        "recipient_id": partial(_ids, "recipient_id", raw["recipient_id"]),
+        "timestamp": partial(check_timestamps, raw["timestamp"]),
+        "sender_age": partial(_ages, "sender_age", _optional(raw, "sender_age", n_rows)),
+        "recipient_age": partial(_ages, "recipient_age", _optional(raw, "recipient_age", n_rows)),
+        "channel": partial(_categories, "channel", raw["channel"], CHANNEL_NAMES),
+        "event": partial(_categories, "event", _optional(raw, "event", n_rows), EVENT_NAMES),
+        "recipient_tz_offset_min": partial(
+            _tz_offsets, _optional(raw, "recipient_tz_offset_min", n_rows)
+        ),
+    }
+
+
+def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[str, object]:
+    """One event mapping checked by the very rules of :func:`validate_columns` (the online
+    scorer's path for anything but the plain common case, so that whatever batch accepts,
+    online accepts with the same meaning, and the reverse). Returns the validated values
+    as plain Python objects; raises :class:`SchemaError` naming the field, the event and
+    the value."""
+    raw: dict[str, AnyArray] = {}
+    for name in SCHEMA_COLUMNS:
+        if name in event:
+            cell = np.empty(1, dtype=object)
+            cell[0] = event[name]
+            raw[name] = cell
+    problems = _Problems(1, raw)
+    cols = {name: check(problems) for name, check in _checks(raw, 1).items()}
+    cols["sender_id"], cols["recipient_id"] = _same_id_kind(cols["sender_id"], cols["recipient_id"])
+    if not problems.bad[0] and cols["sender_id"][0] == cols["recipient_id"][0]:
+        problems.add("recipient_id", np.ones(1, dtype=bool), "is also the sender")
+    if problems.bad[0]:
+        column = str(problems.column[0])
+        value = event.get(column)
+        where = f"event {row}" if row is not None else "event"
+        raise SchemaError(
+            f"column {column!r}, {where}: {_show(value)} {problems.reason[0]}",
+            column=column,
+            row=row,
+            value=value,
+        )
+    return {name: values[0].item() if isinstance(values[0], np.generic) else values[0]
+            for name, values in cols.items()}  # fmt: skip
+
+
 def check_column_names(names: Collection[str]) -> None:
     """Refuse content columns and missing required ones, by column name only.
 
     Shared by every reader of schema v1 tables (in memory here, Spark DataFrames in
     :mod:`riskscore.integrations.spark`), so all refuse the same columns with the same message.
     """
-    content = sorted(c for c in names if c.strip().lower() in CONTENT_COLUMNS)
+    names = [str(c) for c in names]
+    content = sorted(c for c in names if is_content_column(c))
     if content:
         raise SchemaError(
-            f"column {content[0]!r} looks like message content: riskscore reads no message "
-            "content, only metadata (schema v1). Drop the column before passing the events.",
+            f"column {content[0][:40]!r} looks like message content: riskscore reads no "
+            "message content, only metadata (schema v1). Drop the column before passing the "
+            "events.",
             column=content[0],
         )
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise SchemaError(
+                f"column {name[:40]!r} appears twice: give each column one name", column=name
+            )
+        seen.add(name)
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise SchemaError(
@@ -252,51 +322,194 @@ def _is_missing(arr: AnyArray) -> BoolArray:
     return np.zeros(len(arr), dtype=bool)
 
 
+#: Largest magnitude of a float id that is still an exact integer (2**53).
+_EXACT_FLOAT = 2.0**53
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+#: Control characters (C0, DEL, C1) and lone surrogates: refused in ids, since they are
+#: invisible, truncated by some tools ("c\x00" would become "c") or not valid UTF-8.
+_CONTROL = r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]"
+_NOT_AN_ID = "is not an id: expected an integer or a string"
+
+
 def _ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
-    """Ids as int64 when every id is an integer, otherwise as str."""
+    """Ids exactly as given, never two merged into one: int64 when every id is an integer
+    that fits in 64 bits (or an integral float below 2**53), otherwise text (an object
+    array of str, so memory follows the data, not the longest id). Integer columns with a
+    value beyond int64 are read as their decimal text. Text ids with control characters
+    or longer than :data:`MAX_ID_LENGTH` are refused; so are bytes, booleans, containers
+    and fractional or non-finite numbers."""
+    if isinstance(arr, _Coded) and arr.distinct is not None:
+        index = arr.view(np.ndarray)
+        missing = index < 0
+        problems.add(name, missing, "is missing: every event needs an id")
+        if len(arr.distinct) == 0:
+            return np.zeros(len(arr), dtype=np.int64)
+        distinct = _text_ids(name, np.asarray(arr.distinct, dtype=object), None)
+        if distinct.dtype == object:
+            bad_distinct = _bad_text_ids(distinct)
+            for reason in set(bad_distinct.values()):
+                codes = [i for i, why in bad_distinct.items() if why == reason]
+                problems.add(name, np.isin(index, codes), reason)
+        return np.where(missing, "", distinct[np.where(missing, 0, index)]).astype(object)
     kind = arr.dtype.kind
-    if kind in "iu":
+    if kind == "i":
         return arr.astype(np.int64, copy=False)
+    if kind == "u":
+        if len(arr) and int(arr.max()) > _INT64_MAX:  # keep identity: decimal text
+            return _text_ids(name, arr.astype(object), problems)
+        return arr.astype(np.int64)
     if kind == "f":
         missing = ~np.isfinite(arr)
         problems.add(name, missing, "is missing: every event needs an id")
-        fractional = ~missing & (arr != np.floor(np.where(missing, 0, arr)))
-        problems.add(name, fractional, "is not an id: expected an integer or a string")
-        return np.where(missing | fractional, 0, arr).astype(np.int64)
-    if kind in "US":
-        return arr.astype(str)
+        safe = np.where(missing, 0, arr)
+        fractional = ~missing & (safe != np.floor(safe))
+        problems.add(name, fractional, _NOT_AN_ID)
+        inexact = ~missing & ~fractional & (np.abs(safe) > _EXACT_FLOAT)
+        problems.add(
+            name,
+            inexact,
+            "is a float id beyond 2**53, where floats lose digits: give ids this large as "
+            "strings or integers",
+        )
+        return np.where(missing | fractional | inexact, 0, safe).astype(np.int64)
+    if kind == "U":
+        return _text_ids(name, arr.astype(object), problems)
+    if kind == "S":
+        problems.add(name, np.ones(len(arr), dtype=bool), "is bytes, not an id: decode it to text")
+        return np.zeros(len(arr), dtype=np.int64)
     if kind == "b":
         problems.add(name, np.ones(len(arr), dtype=bool), "is a boolean, not an id")
         return np.zeros(len(arr), dtype=np.int64)
-    missing = _is_missing(arr)
+    if kind != "O":
+        problems.add(name, np.ones(len(arr), dtype=bool), _NOT_AN_ID)
+        return np.zeros(len(arr), dtype=np.int64)
+    return _object_ids(name, arr, problems)
+
+
+def _id_kind(v: object) -> str:
+    """The kind of one id as given: int, str, missing, or the reason it is refused."""
+    if isinstance(v, str):
+        return "str"
+    if v is None:
+        return "missing"
+    if isinstance(v, (bool, np.bool_)):
+        return "is a boolean, not an id"
+    if isinstance(v, (int, np.integer)):
+        return "int"
+    if isinstance(v, (float, np.floating)):
+        number = float(v)
+        if number != number:
+            return "missing"
+        if not math.isfinite(number) or number != math.floor(number):
+            return _NOT_AN_ID
+        if abs(number) > _EXACT_FLOAT:
+            return "is a float id beyond 2**53, where floats lose digits: give it as a string"
+        return "int"
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return "is bytes, not an id: decode it to text"
+    return _NOT_AN_ID
+
+
+def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
+    with np.errstate(invalid="ignore"):  # NaN cells are compared as such
+        kinds = np.asarray(np.frompyfunc(_id_kind, 1, 1)(arr), dtype=object)
+    missing = kinds == "missing"
     problems.add(name, missing, "is missing: every event needs an id")
-    types = np.frompyfunc(
-        lambda v: (
-            "int"
-            if isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-            else type(v).__name__
-        ),
-        1,
-        1,
-    )(arr)
-    present = types[~missing]
+    for reason in sorted({str(k) for k in kinds.tolist()} - {"int", "str", "missing"}):
+        problems.add(name, kinds == reason, reason)
+    usable = (kinds == "int") | (kinds == "str")
+    present = kinds[usable]
     if present.size == 0:
         return np.zeros(len(arr), dtype=np.int64)
     first_kind = present[0]
-    mixed = ~missing & (types != first_kind)
+    mixed = usable & (kinds != first_kind)
     problems.add(
         name, mixed, f"mixes id types: this column's first id is {first_kind}; use one type"
     )
-    if first_kind == "int" and not mixed.any():
-        return np.where(missing, 0, arr).astype(np.int64)
-    return np.asarray(np.frompyfunc(str, 1, 1)(np.where(missing | mixed, "", arr)), dtype=str)
+    good = usable & ~mixed
+    if first_kind == "int":
+        as_int = [int(v) if ok else 0 for v, ok in zip(arr.tolist(), good.tolist(), strict=True)]
+        if all(_INT64_MIN <= v <= _INT64_MAX for v in as_int):
+            return np.asarray(as_int, dtype=np.int64)
+        # an integer column beyond int64 keeps its identity as decimal text
+        return _text_ids(name, np.asarray([str(v) for v in as_int], dtype=object), problems)
+    out = arr.copy()
+    out[~good] = ""
+    return _text_ids(name, out, problems)
+
+
+def _text_ids(name: str, values: AnyArray, problems: Sink | None) -> AnyArray:
+    """Text ids as an object array of str (decimal text for integers), checked."""
+    out = np.asarray(
+        [v if isinstance(v, str) else str(v) for v in values.tolist()], dtype=object
+    ).reshape(-1)
+    if problems is not None:
+        for reason, rows in _group_bad(_bad_text_ids(out)).items():
+            mask = np.zeros(len(out), dtype=bool)
+            mask[rows] = True
+            problems.add(name, mask, reason)
+    return out
+
+
+def _group_bad(bad: dict[int, str]) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = {}
+    for row, reason in bad.items():
+        grouped.setdefault(reason, []).append(row)
+    return grouped
+
+
+def _bad_text_ids(values: AnyArray) -> dict[int, str]:
+    """Positions of text ids that are refused, with the reason: too long, or holding
+    control characters. Checked in Arrow (one pass in C) unless a value cannot even be
+    encoded as UTF-8 (a lone surrogate), then value by value."""
+    import re
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    too_long = (
+        f"is longer than {MAX_ID_LENGTH} characters: ids are opaque keys, at most "
+        f"{MAX_ID_LENGTH} characters"
+    )
+    control = (
+        "holds a control character (such as NUL, tab or newline) or an invalid "
+        "character: ids must be printable text"
+    )
+    try:
+        text = pa.array(values, type=pa.string())
+    except (pa.ArrowException, UnicodeError):
+        search = re.compile(_CONTROL).search
+        out: dict[int, str] = {}
+        for i, v in enumerate(values.tolist()):
+            if len(v) > MAX_ID_LENGTH:
+                out[i] = too_long
+            elif search(v):
+                out[i] = control
+        return out
+    long_rows = np.flatnonzero(
+        np.asarray(pc.fill_null(pc.greater(pc.utf8_length(text), MAX_ID_LENGTH), False))
+    )
+    ctrl_rows = np.flatnonzero(
+        np.asarray(
+            pc.fill_null(pc.match_substring_regex(text, r"[\x{00}-\x{1f}\x{7f}-\x{9f}]"), False)
+        )
+    )
+    found = {int(i): control for i in ctrl_rows}
+    found.update({int(i): too_long for i in long_rows})
+    return found
 
 
 def _same_id_kind(a: AnyArray, b: AnyArray) -> tuple[AnyArray, AnyArray]:
     """Senders and recipients share one account space, so give them one kind."""
     if (a.dtype.kind == "i") == (b.dtype.kind == "i"):
         return a, b
-    return a.astype(str), b.astype(str)
+    return _as_text(a), _as_text(b)
+
+
+def _as_text(ids: AnyArray) -> AnyArray:
+    if ids.dtype == object:
+        return ids
+    return np.asarray([str(v) for v in ids.tolist()], dtype=object).reshape(-1)
 
 
 def _to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
@@ -313,9 +526,12 @@ def _to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
         if isinstance(v, bool):
             return float("inf")  # refused below as not a number
         try:
-            return float(v)  # type: ignore[arg-type]
+            number = float(v)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return float("inf")
+        except OverflowError:  # an integer beyond float range: out of any range checked
+            return 1e308 if v > 0 else -1e308  # type: ignore[operator]
+        return number
 
     out = np.asarray(np.frompyfunc(parse, 1, 1)(arr), dtype=np.float64)
     notnum = np.isinf(out)
@@ -382,7 +598,8 @@ def _categories(
 def _tz_offsets(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int16]:
     name = "recipient_tz_offset_min"
     reason = (
-        f"is not a UTC offset: expected whole minutes in [{MIN_TZ_OFFSET_MIN}, {MAX_TZ_OFFSET_MIN}]"
+        f"is out of range: expected a UTC offset in whole minutes in "
+        f"[{MIN_TZ_OFFSET_MIN}, {MAX_TZ_OFFSET_MIN}]"
     )
     if arr.dtype.kind in "iu":  # whole minutes already: a range check only
         bad = outside(arr, MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN)
@@ -390,7 +607,9 @@ def _tz_offsets(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int16]:
         return np.where(bad, 0, arr).astype(np.int16)
     values = _to_float(name, arr, problems, "a UTC offset in whole minutes")
     values = np.where(np.isnan(values), 0.0, values)
-    bad = (values != np.round(values)) | (values < MIN_TZ_OFFSET_MIN) | (values > MAX_TZ_OFFSET_MIN)
+    fractional = values != np.round(values)
+    problems.add(name, fractional, "is not a UTC offset in whole minutes")
+    bad = fractional | (values < MIN_TZ_OFFSET_MIN) | (values > MAX_TZ_OFFSET_MIN)
     problems.add(name, bad, reason)
     return np.where(bad, 0, values).astype(np.int16)
 

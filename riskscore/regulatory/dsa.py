@@ -14,7 +14,6 @@ HMAC pseudonym of the decision, never an account id.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.arrow import write_csv_rows
 from riskscore.moderation import QueueItem
 from riskscore.moderation.transparency import pseudonymise
 from riskscore.regulatory import _dsa_schema as schema
@@ -523,12 +523,11 @@ def write_statements(records: Sequence[dict[str, Any]], out_dir: str | Path) -> 
         for record in records:
             payload = {k: v for k, v in record.items() if not _blank(v)}
             fh.write(json.dumps(payload, ensure_ascii=False) + "\n")
-    table = out / "statements_of_reasons.csv"
-    with table.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(schema.FIELDS)
-        for record in records:
-            writer.writerow([_cell(record.get(k)) for k in schema.FIELDS])
+    table = write_csv_rows(
+        out / "statements_of_reasons.csv",
+        schema.FIELDS,
+        ([_cell(record.get(k)) for k in schema.FIELDS] for record in records),
+    )
     return {jsonl.name: jsonl, table.name: table}
 
 

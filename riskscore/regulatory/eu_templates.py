@@ -23,7 +23,6 @@ platforms publish it (see ``docs/regulatory.md`` for the sources and the caveat)
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import binomtest
 
+from riskscore.io.arrow import write_csv_rows
 from riskscore.moderation import QueueItem
 from riskscore.policy import AlertPolicy
 from riskscore.regulatory._cases import RESTRICTING, DecidedCase, ExportFilter, iso_utc
@@ -477,12 +477,7 @@ def write_templates(
         "11_qualitative.csv": (("Service", "Reporting period", "Indicator", "Value"), qualitative),
     }
     for name, (header, rows) in all_tables.items():
-        path = out / name
-        with path.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow(header)
-            writer.writerows(rows)
-        written[name] = path
+        written[name] = write_csv_rows(out / name, header, rows)
     draft = out / "qualitative_draft.md"
     draft.write_text(qualitative_draft(fields, service=service, period=period), encoding="utf-8")
     written[draft.name] = draft
