@@ -18,7 +18,7 @@ HELP = "evaluate a model on labelled events: report.json, report.md and plots"
 EXAMPLE = (
     "example:\n"
     "  riskscore generate --conversations 50000 --prevalence 0.01 --seed 11 --out test-data/\n"
-    "  riskscore evaluate --model models/default --data test-data/ --out evaluation/\n"
+    "  riskscore evaluate --data test-data/ --out evaluation/\n"
     "  riskscore evaluate --data test-data/ --policy policies/mine.toml --out evaluation/\n"
     "  riskscore evaluate --worlds 30 --out robustness/   # unseen and stress worlds\n"
     "Evaluate on data the model was not trained on (another seed, or held-out adults).\n"

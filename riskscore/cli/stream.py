@@ -18,7 +18,7 @@ from riskscore.online import OnlineScorer
 NAME = "stream"
 HELP = "score JSON-lines events from stdin and write alerts as JSON lines to stdout"
 EXAMPLE = (
-    "examples:\n  riskscore stream --model models/default < events.jsonl > alerts.jsonl\n"
+    "examples:\n  riskscore stream --model models/mine < events.jsonl > alerts.jsonl\n"
     "  tail -f events.jsonl | riskscore stream --checkpoint state.sqlite --checkpoint-every 10000\n"
     "  riskscore stream --policy policies/mine.toml < events.jsonl > alerts.jsonl\n"
     "\n"
