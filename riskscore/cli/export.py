@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from riskscore.cli._paths import check_out_dir
 from riskscore.moderation import ReviewQueue
 from riskscore.regulatory import ExportFilter, export_all
 
@@ -68,6 +69,7 @@ def _when(text: str | None, name: str, *, end: bool) -> int | None:
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    check_out_dir(args.out)
     if not args.db.is_file():
         raise FileNotFoundError(f"no review queue at {args.db}")
     key_text = os.environ.get(args.key_env, "")

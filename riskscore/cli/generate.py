@@ -8,6 +8,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from riskscore.cli._paths import check_out_dir
 from riskscore.synthetic import generate_parquet
 
 NAME = "generate"
@@ -23,16 +24,14 @@ described in docs/synthetic.md."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--conversations", type=int, default=10_000, help="number of conversations (10000)"
-    )
+    parser.add_argument("--conversations", type=int, default=10_000, help="number of conversations")
     parser.add_argument(
         "--prevalence",
         type=float,
         default=0.01,
-        help="share of grooming conversations, e.g. 0.0001 for 1 in 10,000 (0.01)",
+        help="share of grooming conversations, e.g. 0.0001 for 1 in 10,000",
     )
-    parser.add_argument("--seed", type=int, default=0, help="root seed (0)")
+    parser.add_argument("--seed", type=int, default=0, help="root seed (same seed, same bytes)")
     parser.add_argument(
         "--adults",
         type=int,
@@ -43,18 +42,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--label-noise",
         type=float,
         default=0.0,
-        help="probability that an observed label is flipped; the truth is kept in "
-        "is_grooming_true (0)",
+        help="probability that an observed label is flipped; the truth is kept in is_grooming_true",
     )
     parser.add_argument(
-        "--unknown-age-rate", type=float, default=0.15, help="share of accounts of unknown age"
+        "--unknown-age-rate",
+        type=float,
+        default=0.15,
+        help="share of accounts of unknown age, 0 to 1",
     )
-    parser.add_argument("--days", type=int, default=30, help="length of the period in days (30)")
+    parser.add_argument("--days", type=int, default=30, help="length of the period, in days")
     parser.add_argument(
         "--chunk-conversations",
         type=int,
         default=100_000,
-        help="conversations generated and written per chunk (100000, about 1.3 GB peak)",
+        help="conversations generated and written per chunk (about 1.3 GB peak at 100000)",
     )
     parser.add_argument(
         "--out", type=Path, required=True, help="directory for events.parquet and labels.parquet"
@@ -62,6 +63,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    check_out_dir(args.out)
     with tqdm(
         total=args.conversations, disable=not show, unit="conv", leave=False, desc=NAME
     ) as bar:
