@@ -22,18 +22,3 @@ def check_out_dir(path: Path) -> Path:
                 raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(candidate))
             break
     return path
-
-
-def check_input_file(path: Path) -> Path:
-    """Refuse an input path that is missing or a directory, naming it.
-
-    Raises
-    ------
-    FileNotFoundError, IsADirectoryError
-        Printed by the CLI as one line, exit status 2.
-    """
-    if not path.exists():
-        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
-    if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    return path

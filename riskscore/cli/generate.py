@@ -9,6 +9,7 @@ from typing import Any
 from tqdm import tqdm
 
 from riskscore.cli._paths import check_out_dir
+from riskscore.io.arrow import write_table
 from riskscore.synthetic import generate_parquet
 
 NAME = "generate"
@@ -19,7 +20,9 @@ EXAMPLE = """examples:
       --label-noise 0.01 --chunk-conversations 50000 --out big/
 
 Writes DIR/events.parquet and DIR/labels.parquet chunk by chunk (memory bounded by
-one chunk); the same arguments give byte-identical files. The generative model is
+one chunk); the same arguments give byte-identical files. --format csv or jsonl writes
+the events as DIR/events.csv or DIR/events.jsonl instead, in time order (one event per
+line, as `riskscore stream` reads them; converted in memory). The generative model is
 described in docs/synthetic.md."""
 
 
@@ -58,7 +61,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="conversations generated and written per chunk (about 1.3 GB peak at 100000)",
     )
     parser.add_argument(
-        "--out", type=Path, required=True, help="directory for events.parquet and labels.parquet"
+        "--format",
+        choices=("parquet", "csv", "jsonl"),
+        default="parquet",
+        help="file format of the events (labels are always Parquet)",
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, help="directory for events.FORMAT and labels.parquet"
     )
 
 
@@ -80,7 +89,20 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             unknown_age_rate=args.unknown_age_rate,
             days=args.days,
         )
+    if args.format != "parquet":
+        events = _convert(events, events.with_suffix(f".{args.format}"))
     return {"events": str(events), "labels": str(labels)}
+
+
+def _convert(parquet: Path, target: Path) -> Path:
+    """The events of ``parquet`` in time order as CSV or JSON lines; the Parquet file removed."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(parquet)
+    table = table.sort_by([("timestamp", "ascending"), ("conversation_id", "ascending")])
+    write_table(table, target)
+    parquet.unlink()
+    return target
 
 
 def render(result: dict[str, Any]) -> None:
