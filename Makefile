@@ -2,7 +2,10 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# One .venv, two installs: the demo needs the core and the plots extra only; the tests
+# need the dev extra (ruff, mypy, pytest, pyspark, Synapse, ...). Each has its own stamp.
+STAMP := $(VENV)/.installed-dev
+DEMO_STAMP := $(VENV)/.installed-demo
 DEMO_DIR := demo-output
 # The documented synthetic key (riskscore.moderation.transparency.SYNTHETIC_DEMO_KEY): for
 # synthetic data only; a platform sets its own secret of 32+ random bytes.
@@ -13,17 +16,23 @@ DEMO_KEY := riskscore-synthetic-demo-key-NOT-A-SECRET-v1
 help:
 	@echo "make demo   - create .venv, install, generate synthetic events, score them, print top alerts"
 	@echo "make test   - install dev tools and run ruff, mypy and pytest (doctests and notebooks included)"
-	@echo "make model  - retrain the shipped default model in models/default/ (reproducible, seeded)"
+	@echo "make model  - retrain the shipped default model in riskscore/model/default/ (reproducible, seeded)"
 	@echo "make report - a synthetic month end to end (alerts, queue, moderators) -> reports/transparency/"
 	@echo "make bench  - throughput of riskscore against polars, pandas and a Python loop (1M messages)"
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
 
-demo: $(STAMP)
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[plots]'
+	@touch $(DEMO_STAMP)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP) $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(BIN)/riskscore generate --conversations 20000 --prevalence 0.01 --seed 7 --out $(DEMO_DIR)
 	$(BIN)/riskscore score $(DEMO_DIR)/events.parquet --out $(DEMO_DIR) --top 5
 
@@ -41,7 +50,7 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 model: $(STAMP)
-	$(BIN)/python -m riskscore.cli train --worlds 48 --conversations 4000 --prevalence 0.04 --seed 2026 --out models/default
+	$(BIN)/python -m riskscore.cli train --worlds 48 --conversations 4000 --prevalence 0.04 --seed 2026 --out riskscore/model/default
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

@@ -7,7 +7,7 @@
    candidate with the best worst-world PR-AUC.
 3. The policy's thresholds are set for a target alert volume per million benign
    conversations in the median unseen world, from the default model's scores.
-4. The shipped model (models/default) and policy are measured on every world: recall,
+4. The shipped model (riskscore/model/default) and policy are measured on every world: recall,
    alerts per million benign per tier, share alerted of each look-alike kind.
 5. The default world at 1 in 10,000 (a million conversations, generated, not re-weighted):
    urgent alerts per million benign and recall.
@@ -133,7 +133,12 @@ def rare_default_world(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke run")
-    parser.add_argument("--model", type=Path, default=None, help="bundle (default models/default)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="bundle (default: the shipped riskscore/model/default)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     quick = args.quick

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
+import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 import riskscore as rs
-from riskscore.cli import main
+from riskscore.cli import COMMANDS, main
+from riskscore.cli.entrypoint import build_parser
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +162,186 @@ def test_evaluate_needs_data_or_worlds(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["evaluate", "--out", str(tmp_path)])
     assert exit_info.value.code == 2
+
+
+# ---------------------------------------------------------------- errors: one line, exit 2
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str], command: str) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"riskscore {command}: error: ")
+    assert "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("command", "args"),
+    [
+        ("score", ["EVENTS"]),
+        ("generate", ["--conversations", "10"]),
+        ("train", ["--data", "DATA"]),
+        ("evaluate", ["--data", "DATA"]),
+        ("export", ["--db", "DB"]),
+        ("report", ["--db", "DB"]),
+    ],
+)
+def test_out_naming_an_existing_file_is_one_line_and_exit_2(
+    data_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    args: list[str],
+) -> None:
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", "a test key")
+    db = tmp_path / "queue.sqlite"
+    with rs.ReviewQueue(db):
+        pass
+    names = {"EVENTS": data_dir / "events.parquet", "DATA": data_dir, "DB": db}
+    existing = tmp_path / "results.csv"
+    existing.write_text("not a directory\n")
+    argv = [command, *(str(names.get(a, a)) for a in args), "--out", str(existing)]
+    assert main(argv) == 2
+    err = _one_line_error(capsys, command)
+    assert f"{existing} exists and is not a directory" in err
+    assert existing.read_text() == "not a directory\n"
+
+
+@pytest.mark.parametrize("command", ["queue", "report", "export"])
+def test_a_db_that_is_not_a_queue_is_one_line_and_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+) -> None:
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", "a test key")
+    events = tmp_path / "events.csv"
+    events.write_text("conversation_id,timestamp,sender_id,recipient_id,channel\n" * 50)
+    extra = [] if command == "queue" else ["--out", str(tmp_path / "out")]
+    assert main([command, "--db", str(events), *extra]) == 2
+    assert f"{events} is not a riskscore queue" in _one_line_error(capsys, command)
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "corrupt parquet"])
+def test_unreadable_events_are_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    path = {
+        "missing": tmp_path / "nothing.csv",
+        "directory": tmp_path,
+        "corrupt parquet": tmp_path / "events.parquet",
+        "binary csv": tmp_path / "events.csv",
+    }[kind]
+    if kind == "corrupt parquet":
+        path.write_bytes(b"not parquet at all")
+    if kind == "binary csv":
+        header = b"conversation_id,timestamp,sender_id,recipient_id,channel\n"
+        path.write_bytes(header + b"\xff\xfe\x00\x81,1,a,b,direct\n")
+    assert main(["score", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert str(path) in _one_line_error(capsys, "score")
+
+
+def test_quarantine_prints_counts_by_reason_and_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "conversation_id,timestamp,sender_id,recipient_id,channel,sender_age\n"
+        "1,1700000000,a,b,direct,35\n"
+        "1,1700000100,b,a,direct,-4\n"
+        "1,1700000200,a,b,direct,-5\n"
+        "1,1700000300,a,b,direct,35\n"
+    )
+    assert main(["score", str(events), "--out", str(tmp_path / "o"), "--errors", "quarantine"]) == 0
+    out = capsys.readouterr().out
+    assert f"quarantined: {tmp_path / 'o' / 'quarantine.jsonl'} (2 rows)" in out
+    assert "     2  sender_age: is not a plausible age" in out
+
+
+def test_every_row_quarantined_says_so_with_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "conversation_id,timestamp,sender_id,recipient_id,channel,sender_age\n"
+        "1,1700000100,b,a,direct,-4\n"
+        "1,1700000200,a,b,direct,-5\n"
+    )
+    assert main(["score", str(events), "--out", str(tmp_path / "o"), "--errors", "quarantine"]) == 2
+    err = _one_line_error(capsys, "score")
+    assert "every row was quarantined (2 rows: 2 sender_age: is not a plausible age" in err
+    assert str(tmp_path / "o" / "quarantine.jsonl") in err
+    assert "message table is empty" not in err
+
+
+def test_a_closed_pipe_ends_quietly(data_dir: Path, tmp_path: Path) -> None:
+    # `riskscore score ... | head -2`: no traceback, no "Exception ignored" at exit.
+    command = [sys.executable, "-m", "riskscore.cli", "score", str(data_dir / "events.parquet")]
+    command += ["--out", str(tmp_path), "--top", "50"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    # Closed before the command prints (scoring takes seconds), as `head` does once it has
+    # its lines; output smaller than the pipe's buffer could otherwise fit in it.
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 141
+    assert err == b""
+
+
+# ---------------------------------------------------------------- outputs and help
+
+
+def test_alerts_have_one_schema_in_every_format(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = str(data_dir / "events.parquet")
+    for fmt in ("parquet", "jsonl", "csv"):
+        assert main(["score", events, "--out", str(tmp_path / fmt), "--format", fmt]) == 0
+    capsys.readouterr()
+    parquet = pq.read_table(tmp_path / "parquet" / "alerts.parquet").to_pylist()
+    lines = (tmp_path / "jsonl" / "alerts.jsonl").read_text().splitlines()
+    jsonl = [json.loads(line) for line in lines]
+    with (tmp_path / "csv" / "alerts.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert parquet
+    assert len(parquet) == len(jsonl) == len(rows)
+    assert isinstance(jsonl[0]["reasons"], list)
+    assert set(jsonl[0]["reasons"][0]) == {"feature", "value", "contribution", "description"}
+    assert [a["reasons"] for a in parquet] == [a["reasons"] for a in jsonl]
+    assert [json.loads(r["reasons"]) for r in rows] == [a["reasons"] for a in jsonl]
+    assert list(rows[0]) == list(jsonl[0]) == list(parquet[0])
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    # argparse has no public walk of its subcommands; _actions is stable since Python 3.2.
+    (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def test_every_option_of_every_command_has_help_with_its_default(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    commands = _subparsers(build_parser())
+    assert set(commands) == {c.NAME for c in COMMANDS}
+    for name, parser in commands.items():
+        for action in parser._actions:
+            assert action.help, f"riskscore {name} {action.option_strings or action.dest}"
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        for action in parser._actions:
+            default = action.default
+            if action.option_strings and default not in (None, "", False, argparse.SUPPRESS):
+                shown = "2592000" if action.dest == "idle_expiry_s" else str(default)
+                assert f"default: {shown}" in text, (name, action.dest, text)
+
+
+def test_stream_idle_expiry_has_unit_and_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["stream", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--idle-expiry-s" in text
+    assert "seconds of event time (default: 2592000 s, 30 days" in text

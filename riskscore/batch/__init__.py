@@ -12,6 +12,13 @@ Above :mod:`riskscore.policy` and beside :mod:`riskscore.online`: it reads
 """
 
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
-from riskscore.batch.score import ScoreResult, alerts_table, score_events
+from riskscore.batch.score import ScoreResult, alerts_table, score_events, write_alerts
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "ScoreResult", "alerts_table", "score_events", "score_parquet"]
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "ScoreResult",
+    "alerts_table",
+    "score_events",
+    "score_parquet",
+    "write_alerts",
+]

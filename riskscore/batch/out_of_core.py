@@ -40,12 +40,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.batch.score import alerts_table
+from riskscore.batch.score import write_alerts
 from riskscore.exceptions import SchemaError
 from riskscore.features import extract_features
 from riskscore.features.accounts import AccountParts, account_parts, tallies_from_parts
 from riskscore.io import check_column_names, read_messages
-from riskscore.io.arrow import _nan_to_null, escape_csv_table, write_table
+from riskscore.io.arrow import _nan_to_null, escape_csv_table
 from riskscore.io.schema import SCHEMA_COLUMNS
 from riskscore.model import RiskModel, load_model
 from riskscore.policy import Alert, AlertPolicy
@@ -424,7 +424,7 @@ def score_parquet(
             writer.close()
     # the in-memory order: urgent first, then by decreasing risk, ties by conversation
     alerts.sort(key=lambda a: (-int(a.tier), -a.risk, a.conversation_id))
-    alerts_path = write_table(alerts_table(alerts), out / f"alerts.{fmt}")
+    alerts_path = write_alerts(alerts, out / f"alerts.{fmt}")
     return OutOfCoreResult(
         scores_path=scores_path,
         alerts_path=alerts_path,

@@ -23,8 +23,8 @@ HELP = "compare two model bundles on the same conversations (paired, with bootst
 EXAMPLE = (
     "examples:\n"
     "  riskscore generate --conversations 20000 --prevalence 0.01 --seed 11 --out test-data/\n"
-    "  riskscore compare models/default models/mine --data test-data/\n"
-    "  riskscore compare models/default demo-output/from-decisions \\\n"
+    "  riskscore compare riskscore/model/default models/mine --data test-data/\n"
+    "  riskscore compare riskscore/model/default demo-output/from-decisions \\\n"
     "      --events demo-output/month/events.parquet --queue demo-output/month-queue.sqlite\n"
     "Differences are B minus A. With --data (events and labels) PR-AUC, ROC-AUC and recall\n"
     "get 95% bootstrap intervals over adults; with --events only alerts are compared; with\n"

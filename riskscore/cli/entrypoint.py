@@ -3,12 +3,21 @@
 Each subcommand lives in its own module of :mod:`riskscore.cli` and calls one plain
 library function; tests call :func:`main` with a list of arguments. Progress bars
 appear only on a terminal; ``--json`` prints the result as one JSON line.
+
+Errors are handled here, once: every failure a user can cause (bad input, a file that
+cannot be read or written, a file that is not a riskscore database) is one line on
+stderr, ``riskscore COMMAND: error: ...``, and exit status 2, never a traceback
+(:func:`error_message` maps exception types to messages). A closed pipe
+(``riskscore score ... | head -2``) ends the command quietly with status 141, as a POSIX
+tool killed by SIGPIPE; Ctrl-C ends it with status 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -28,7 +37,14 @@ from riskscore.cli import (
 )
 from riskscore.exceptions import RiskscoreError
 
-__all__ = ["COMMANDS", "main"]
+__all__ = ["COMMANDS", "error_message", "main"]
+
+#: Exit status of a command that fails on input (argparse uses it for bad arguments too).
+EXIT_ERROR = 2
+#: Exit status when stdout was closed by the reader (128 + SIGPIPE, as the shell reports).
+EXIT_BROKEN_PIPE = 141
+#: Exit status on Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
 
 #: The subcommands, in ``--help`` order. Each module defines ``NAME``, ``HELP``, ``EXAMPLE``
 #: (shown by ``--help``), ``configure(parser)``, ``run(args, show_progress) -> dict`` (calls
@@ -49,6 +65,97 @@ COMMANDS: tuple[ModuleType, ...] = (
 )
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Examples kept as written; every option's help ends with its default.
+
+    An option whose help already names its default (``(default: ...)``), or that has
+    none worth showing (flags, ``None``), is left as written.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text
+            or "%(default)" in text
+            or default is None
+            or default == ""
+            or default is argparse.SUPPRESS
+            or isinstance(default, bool)
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _path_of(exc: OSError) -> str:
+    return str(exc.filename) if exc.filename is not None else "?"
+
+
+def error_message(exc: BaseException, args: argparse.Namespace) -> str | None:
+    """The one-line message for a failure a user can cause, or None for a bug.
+
+    Parameters
+    ----------
+    exc : BaseException
+        What the command raised.
+    args : argparse.Namespace
+        The parsed arguments (to name the file a database error is about).
+
+    Returns
+    -------
+    str or None
+        The message without the ``riskscore COMMAND: error:`` prefix; None for an
+        exception that is not the user's (it propagates, with its traceback).
+
+    Examples
+    --------
+    >>> ns = argparse.Namespace(db="events.csv")
+    >>> error_message(sqlite3.DatabaseError("file is not a database"), ns)
+    'events.csv is not a riskscore queue (file is not a database)'
+    >>> error_message(FileExistsError(17, "File exists", "out.csv"), ns)
+    'out.csv exists and is not a directory: --out names a directory to write into'
+    """
+    source = getattr(args, "events", None)
+    unreadable = isinstance(exc, UnicodeDecodeError) or type(exc).__module__.startswith("pyarrow")
+    if source is not None and unreadable:  # a corrupt Parquet file, CSV that is not text, ...
+        return f"cannot read {source}: {exc}"
+    if isinstance(exc, RiskscoreError | ValueError):  # SchemaError, PolicyFileError, JSON, ...
+        return str(exc)
+    if isinstance(exc, FileExistsError | NotADirectoryError):
+        # mkdir of --out (or a file inside it) where a file already is.
+        return (
+            f"{_path_of(exc)} exists and is not a directory: --out names a directory to write into"
+        )
+    if isinstance(exc, IsADirectoryError):
+        return f"{_path_of(exc)} is a directory; expected a file"
+    if isinstance(exc, FileNotFoundError):
+        return str(exc) if exc.filename is None else f"no such file or directory: {exc.filename}"
+    if isinstance(exc, PermissionError):
+        return f"permission denied: {_path_of(exc)}"
+    if isinstance(exc, sqlite3.DatabaseError):
+        db = getattr(args, "db", None)
+        if db is not None:
+            return f"{db} is not a riskscore queue ({exc})"
+        checkpoint = getattr(args, "checkpoint", None)
+        if checkpoint is not None:
+            return f"{checkpoint} is not a riskscore checkpoint ({exc})"
+        return f"not a riskscore database ({exc})"
+    if isinstance(exc, OSError):
+        reason = exc.strerror or str(exc)
+        return reason if exc.filename is None else f"{reason}: {exc.filename}"
+    return None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (tests capture stdout)
+        pass
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
     parser = argparse.ArgumentParser(
@@ -63,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
             help=command.HELP,
             description=command.HELP,
             epilog=command.EXAMPLE,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_HelpFormatter,
         )
         command.configure(child)
         child.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -82,19 +189,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 2 on bad input (the error is printed to stderr).
+        0 on success; 2 on bad input or a file that cannot be used (one line on stderr);
+        141 when the reader closed stdout; 130 on Ctrl-C.
     """
     args = build_parser().parse_args(argv)
     command = args._command
     show = sys.stderr.isatty() and not args.json
     try:
         result = command.run(args, show)
-    except (RiskscoreError, FileNotFoundError, ValueError) as exc:
-        print(f"riskscore {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(result, default=str))
-    else:
-        command.render(result)
+        if args.json:
+            print(json.dumps(result, default=str))
+        else:
+            command.render(result)
+        sys.stdout.flush()  # a closed pipe fails here, not at interpreter exit
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print(f"riskscore {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        message = error_message(exc, args)
+        if message is None:
+            raise
+        print(f"riskscore {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_ERROR
     # a command may ask for another success code (monitor --fail-on-drift)
     return int(result.get("exit_code", 0))

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from riskscore.cli._paths import check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
 from riskscore.evaluation import evaluate
@@ -18,7 +19,7 @@ HELP = "evaluate a model on labelled events: report.json, report.md and plots"
 EXAMPLE = (
     "example:\n"
     "  riskscore generate --conversations 50000 --prevalence 0.01 --seed 11 --out test-data/\n"
-    "  riskscore evaluate --model models/default --data test-data/ --out evaluation/\n"
+    "  riskscore evaluate --data test-data/ --out evaluation/\n"
     "  riskscore evaluate --data test-data/ --policy policies/mine.toml --out evaluation/\n"
     "  riskscore evaluate --worlds 30 --out robustness/   # unseen and stress worlds\n"
     "Evaluate on data the model was not trained on (another seed, or held-out adults).\n"
@@ -46,7 +47,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--conversations",
         type=int,
         default=20_000,
-        help="conversations per world with --worlds (20000, at 1 %% prevalence)",
+        help="conversations per world with --worlds (at 1 %% prevalence)",
     )
     parser.add_argument(
         "--first-world",
@@ -56,7 +57,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "worlds the default model was chosen on; 30: seeds 1030 on, used for no choice)",
     )
     parser.add_argument("--out", type=Path, required=True, help="directory for the report")
-    parser.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates")
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=200,
+        help="bootstrap replicates of the confidence intervals",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of bootstrap and replay sample")
     parser.add_argument(
         "--replay-events",
@@ -68,6 +74,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    check_out_dir(args.out)
     if args.worlds is not None:
         return run_worlds(args, show)
 

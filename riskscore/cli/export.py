@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from riskscore.cli._paths import check_out_dir
 from riskscore.moderation import ReviewQueue
 from riskscore.moderation.transparency import check_report_key
 from riskscore.regulatory import ExportFilter, export_all
@@ -70,6 +71,7 @@ def _when(text: str | None, name: str, *, end: bool) -> int | None:
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    check_out_dir(args.out)
     if not args.db.is_file():
         raise FileNotFoundError(f"no review queue at {args.db}")
     key = check_report_key(

@@ -8,6 +8,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from riskscore.cli._paths import check_out_dir
+from riskscore.io.arrow import write_table
 from riskscore.synthetic import generate_parquet
 
 NAME = "generate"
@@ -18,21 +20,21 @@ EXAMPLE = """examples:
       --label-noise 0.01 --chunk-conversations 50000 --out big/
 
 Writes DIR/events.parquet and DIR/labels.parquet chunk by chunk (memory bounded by
-one chunk); the same arguments give byte-identical files. The generative model is
+one chunk); the same arguments give byte-identical files. --format csv or jsonl writes
+the events as DIR/events.csv or DIR/events.jsonl instead, in time order (one event per
+line, as `riskscore stream` reads them; converted in memory). The generative model is
 described in docs/synthetic.md."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--conversations", type=int, default=10_000, help="number of conversations (10000)"
-    )
+    parser.add_argument("--conversations", type=int, default=10_000, help="number of conversations")
     parser.add_argument(
         "--prevalence",
         type=float,
         default=0.01,
-        help="share of grooming conversations, e.g. 0.0001 for 1 in 10,000 (0.01)",
+        help="share of grooming conversations, e.g. 0.0001 for 1 in 10,000",
     )
-    parser.add_argument("--seed", type=int, default=0, help="root seed (0)")
+    parser.add_argument("--seed", type=int, default=0, help="root seed (same seed, same bytes)")
     parser.add_argument(
         "--adults",
         type=int,
@@ -43,25 +45,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--label-noise",
         type=float,
         default=0.0,
-        help="probability that an observed label is flipped; the truth is kept in "
-        "is_grooming_true (0)",
+        help="probability that an observed label is flipped; the truth is kept in is_grooming_true",
     )
     parser.add_argument(
-        "--unknown-age-rate", type=float, default=0.15, help="share of accounts of unknown age"
+        "--unknown-age-rate",
+        type=float,
+        default=0.15,
+        help="share of accounts of unknown age, 0 to 1",
     )
-    parser.add_argument("--days", type=int, default=30, help="length of the period in days (30)")
+    parser.add_argument("--days", type=int, default=30, help="length of the period, in days")
     parser.add_argument(
         "--chunk-conversations",
         type=int,
         default=100_000,
-        help="conversations generated and written per chunk (100000, about 1.3 GB peak)",
+        help="conversations generated and written per chunk (about 1.3 GB peak at 100000)",
     )
     parser.add_argument(
-        "--out", type=Path, required=True, help="directory for events.parquet and labels.parquet"
+        "--format",
+        choices=("parquet", "csv", "jsonl"),
+        default="parquet",
+        help="file format of the events (labels are always Parquet)",
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, help="directory for events.FORMAT and labels.parquet"
     )
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    check_out_dir(args.out)
     with tqdm(
         total=args.conversations, disable=not show, unit="conv", leave=False, desc=NAME
     ) as bar:
@@ -78,7 +89,20 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             unknown_age_rate=args.unknown_age_rate,
             days=args.days,
         )
+    if args.format != "parquet":
+        events = _convert(events, events.with_suffix(f".{args.format}"))
     return {"events": str(events), "labels": str(labels)}
+
+
+def _convert(parquet: Path, target: Path) -> Path:
+    """The events of ``parquet`` in time order as CSV or JSON lines; the Parquet file removed."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(parquet)
+    table = table.sort_by([("timestamp", "ascending"), ("conversation_id", "ascending")])
+    write_table(table, target)
+    parquet.unlink()
+    return target
 
 
 def render(result: dict[str, Any]) -> None:

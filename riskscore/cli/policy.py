@@ -30,8 +30,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="labelled data: a directory with events.parquet and labels.parquet "
         "(default: a fresh synthetic sample)",
     )
-    parser.add_argument("--conversations", type=int, default=20_000, help="synthetic sample size")
-    parser.add_argument("--prevalence", type=float, default=0.02, help="synthetic grooming share")
+    parser.add_argument(
+        "--conversations",
+        type=int,
+        default=20_000,
+        help="synthetic sample size, in conversations (without --data)",
+    )
+    parser.add_argument(
+        "--prevalence",
+        type=float,
+        default=0.02,
+        help="grooming share of the synthetic sample, 0 to 1",
+    )
     parser.add_argument("--seed", type=int, default=11, help="synthetic sample seed")
     parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
 

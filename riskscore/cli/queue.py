@@ -27,7 +27,7 @@ EXAMPLE = (
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, required=True, help="the queue's SQLite file")
-    parser.add_argument("--top", type=int, default=10, help="cases to show")
+    parser.add_argument("--top", type=int, default=10, help="cases to show (0: none)")
     parser.add_argument("--now", type=int, help="epoch seconds to rank at (default: now)")
     parser.add_argument("--decide", metavar="ADULT_ID", help="record a decision on this case")
     parser.add_argument("--token", help="the token of the case as shown (decides its items)")
@@ -35,7 +35,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--items", help="comma-separated item ids shown (decides these items)", metavar="IDS"
     )
     parser.add_argument(
-        "--outcome", choices=("actioned", "dismissed", "escalated"), help="the decision"
+        "--outcome",
+        choices=("actioned", "dismissed", "escalated"),
+        help="the decision, with --decide",
     )
     parser.add_argument("--moderator", help="who decided (kept in the audit log)")
     parser.add_argument("--note", default="", help="note for the audit log (no message content)")

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from riskscore.cli._paths import check_out_dir
 from riskscore.cli._progress import steps
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.simulation import simulate_month
@@ -45,9 +46,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="first simulate a synthetic month (events, alerts, queue, moderators) into --db",
     )
-    parser.add_argument("--conversations", type=int, default=20_000)
-    parser.add_argument("--prevalence", type=float, default=0.01)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--conversations",
+        type=int,
+        default=20_000,
+        help="conversations of the synthetic month (with --synthetic-month)",
+    )
+    parser.add_argument(
+        "--prevalence",
+        type=float,
+        default=0.01,
+        help="grooming share of the synthetic month, 0 to 1 (with --synthetic-month)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the synthetic month (with --synthetic-month)"
+    )
     parser.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
 
 
@@ -66,6 +79,7 @@ def _epoch(text: str, name: str) -> int:
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    check_out_dir(args.out)
     key = check_report_key(
         os.environ.get(args.key_env, ""),
         source=f"the key in the environment variable {args.key_env}",

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
 from riskscore.batch.score import score_events
+from riskscore.cli._paths import check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
 from riskscore.exceptions import SchemaError
@@ -25,7 +26,14 @@ EXAMPLE = (
     "  riskscore score events.parquet --policy policies/mine.toml --out results/\n"
     "\n"
     "--policy applies a policy file checked with `riskscore policy check` (default:\n"
-    "policies/default.toml); an invalid file stops the command before any scoring."
+    "policies/default.toml); an invalid file stops the command before any scoring.\n"
+    "\n"
+    "outputs, one schema in every --format: OUT/scores.FMT (conversation_id, risk, adult_id,\n"
+    "child_id, child_age, reason_1.. and reason_1_contribution..) and OUT/alerts.FMT (the\n"
+    "fields of a `riskscore stream` alert; reasons a list of {feature, value, contribution,\n"
+    "description}: an array in jsonl, a list of structs in parquet, that array as JSON text\n"
+    "in a csv cell); unknown values are null (empty in csv). With --errors quarantine, bad\n"
+    "rows go to OUT/quarantine.jsonl and their counts by reason are printed."
 )
 
 
@@ -34,7 +42,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
     add_policy_option(parser)
     parser.add_argument("--out", type=Path, required=True, help="directory for the outputs")
-    parser.add_argument("--format", choices=("parquet", "csv", "jsonl"), default="parquet")
+    parser.add_argument(
+        "--format",
+        choices=("parquet", "csv", "jsonl"),
+        default="parquet",
+        help="file format of scores and alerts (one schema in every format; see below)",
+    )
     parser.add_argument(
         "--errors",
         choices=("raise", "quarantine"),
@@ -47,7 +60,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="stream a Parquet file in conversation-complete chunks of about N events "
-        "(bounded memory; automatic above 20 million events)",
+        "(bounded memory); default: in memory, streamed automatically above 20 million events",
     )
 
 
@@ -116,6 +129,8 @@ def _summary(
     alerts: list[Alert],
     scores_path: Path,
     alerts_path: Path,
+    quarantine_path: Path | None = None,
+    quarantine_counts: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """What :func:`render` prints, alike for the in-memory and the streaming path."""
     return {
@@ -126,11 +141,14 @@ def _summary(
         "urgent": sum(a.tier.name == "URGENT" for a in alerts),
         "scores": str(scores_path),
         "alerts_file": str(alerts_path),
+        "quarantine_file": None if quarantine_path is None else str(quarantine_path),
+        "quarantine_counts": quarantine_counts or {},
         "top": [a.to_dict() for a in alerts[: max(args.top, 0)]],
     }
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    check_out_dir(args.out)
     policy = load_policy(args.policy)
     if _should_stream(args.events, args.chunk_rows, args.errors):
         return _run_streaming(args, policy, show)
@@ -152,6 +170,8 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         alerts=result.alerts,
         scores_path=result.scores_path,
         alerts_path=result.alerts_path,
+        quarantine_path=result.quarantine_path,
+        quarantine_counts=result.quarantine_counts,
     )
 
 
@@ -174,3 +194,7 @@ def render(result: dict[str, Any]) -> None:
             shown = "unknown" if value is None or math.isnan(value) else f"{value:.3g}"
             print(f"     - {reason['description']}: {shown} (+{reason['contribution']:.2f})")
     print(f"\nscores: {result['scores']}\nalerts: {result['alerts_file']}")
+    if result["quarantine_file"] is not None:
+        print(f"quarantined: {result['quarantine_file']} ({result['quarantined']} rows)")
+        for why, n in result["quarantine_counts"].items():
+            print(f"  {n:6d}  {why}")

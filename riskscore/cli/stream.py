@@ -25,7 +25,7 @@ _MAX_MESSAGE_CHARS = 300
 NAME = "stream"
 HELP = "score JSON-lines events from stdin and write alerts as JSON lines to stdout"
 EXAMPLE = (
-    "examples:\n  riskscore stream --model models/default < events.jsonl > alerts.jsonl\n"
+    "examples:\n  riskscore stream --model models/mine < events.jsonl > alerts.jsonl\n"
     "  tail -f events.jsonl | riskscore stream --checkpoint state.sqlite --checkpoint-every 10000\n"
     "  riskscore stream --policy policies/mine.toml < events.jsonl > alerts.jsonl\n"
     "\n"
@@ -50,17 +50,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--checkpoint", type=Path, help="SQLite checkpoint file (resumed from if it exists)"
     )
     parser.add_argument(
-        "--checkpoint-every", type=int, default=100_000, help="lines between checkpoints"
+        "--checkpoint-every", type=int, default=100_000, help="input lines between two checkpoints"
     )
     parser.add_argument(
-        "--idle-expiry-s", type=float, default=30 * 86_400.0, help="forget idle state after"
+        "--idle-expiry-s",
+        type=float,
+        default=30 * 86_400.0,
+        help="forget conversations and accounts with no event for this many seconds of event "
+        "time (default: 2592000 s, 30 days; inf keeps everything)",
     )
-    parser.add_argument("--cooldown-s", type=float, default=0.0, help="minimum time between alerts")
+    parser.add_argument(
+        "--cooldown-s",
+        type=float,
+        default=0.0,
+        help="minimum event time between two alerts of one conversation, in seconds",
+    )
     parser.add_argument(
         "--reorder-tolerance-s",
         type=float,
         default=300.0,
-        help="late events up to this old are clamped, older ones refused",
+        help="events up to this many seconds late are clamped, later ones refused",
     )
     parser.add_argument(
         "--max-future-s",

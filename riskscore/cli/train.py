@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from riskscore.cli._paths import check_out_dir
 from riskscore.cli._progress import steps
 from riskscore.evaluation.training_job import train_model
 from riskscore.io import read_messages
@@ -34,16 +35,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="directory with events.parquet and labels.parquet (generated when omitted)",
     )
     parser.add_argument(
-        "--worlds", type=int, default=48, help="drawn synthetic worlds to train on (48)"
+        "--worlds", type=int, default=48, help="drawn synthetic worlds to train on (without --data)"
     )
     parser.add_argument(
-        "--conversations", type=int, default=4_000, help="conversations per world (4000)"
+        "--conversations", type=int, default=4_000, help="conversations per world (without --data)"
     )
     parser.add_argument(
-        "--prevalence", type=float, default=0.04, help="grooming share per world (0.04)"
+        "--prevalence",
+        type=float,
+        default=0.04,
+        help="grooming share per world, 0 to 1 (without --data)",
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--test-fraction", type=float, default=0.25)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="root seed of the data, the split and the fit"
+    )
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.25,
+        help="share of adults held out for the stored metrics, 0 to 1",
+    )
     parser.add_argument("--out", type=Path, required=True, help="bundle directory to write")
     parser.add_argument(
         "--from-queue", type=Path, help="review queue whose decisions are the labels"
@@ -57,6 +68,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    check_out_dir(args.out)
     if args.from_queue is not None:
         return _from_queue(args)
     with steps(["data", "fit", "evaluate", "save"], enabled=show) as step:

@@ -9,7 +9,7 @@
   :mod:`~riskscore.evaluation.labels`, :mod:`~riskscore.evaluation.records`: the
   metrics, the event-by-event replay, label alignment, JSON records.
 - :mod:`~riskscore.evaluation.markdown`, :mod:`~riskscore.evaluation.plots`: the report as
-  Markdown and PNG plots (plots need ``riskscore[plots]``).
+  Markdown and PNG plots (plots need ``riskscore-metadata[plots]``).
 - :mod:`~riskscore.evaluation.splits`: train/test splits by adult account.
 - :mod:`~riskscore.evaluation.robustness`: results over synthetic worlds never seen in
   training.

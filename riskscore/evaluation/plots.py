@@ -1,4 +1,5 @@
-"""Plots of an :class:`~riskscore.evaluation.EvaluationReport` (needs ``riskscore[plots]``).
+"""Plots of an :class:`~riskscore.evaluation.EvaluationReport`
+(needs the extra ``riskscore-metadata[plots]``).
 
 Figures are built with :class:`matplotlib.figure.Figure` directly, never through
 ``pyplot``: nothing is displayed, no global backend is switched, and saving uses the
@@ -27,11 +28,11 @@ __all__ = [
 
 
 def _figure() -> tuple[Any, Any]:
-    try:  # optional extra riskscore[plots]: matplotlib is imported only to draw a plot
+    try:  # optional extra riskscore-metadata[plots]: matplotlib is imported only to draw a plot
         from matplotlib.figure import Figure
     except ImportError as exc:  # pragma: no cover - matplotlib is in the dev extra
         raise RiskscoreError(
-            "plots need matplotlib: pip install 'riskscore[plots]' (or skip plots)"
+            "plots need matplotlib: pip install 'riskscore-metadata[plots]' (or skip plots)"
         ) from exc
     fig = Figure(figsize=(5.0, 4.0), layout="constrained")
     return fig, fig.add_subplot()

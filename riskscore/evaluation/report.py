@@ -78,7 +78,7 @@ class EvaluationReport(EvaluationResults):
         directory : str or path-like
             Created if needed.
         plots : bool, default True
-            Also write the plots (needs ``riskscore[plots]``, i.e. matplotlib).
+            Also write the plots (needs ``riskscore-metadata[plots]``, i.e. matplotlib).
 
         Returns
         -------

@@ -82,6 +82,9 @@ class FeatureTable:
         return pa.table(cols)
 
     def to_pandas(self) -> pd.DataFrame:
-        """Ids and features as a :class:`pandas.DataFrame` (needs ``riskscore[pandas]``)."""
+        """Ids and features as a :class:`pandas.DataFrame`.
+
+        Needs the extra ``riskscore-metadata[pandas]``.
+        """
         frame: pd.DataFrame = self.to_arrow().to_pandas()
         return frame

@@ -1,6 +1,6 @@
 """Scoring on Apache Spark: per-conversation risk, tiers and reasons for billions of events.
 
-Needs the optional extra ``riskscore[spark]`` (pyspark 4) and a Java 17+ runtime.
+Needs the optional extra ``riskscore-metadata[spark]`` (pyspark 4) and a Java 17+ runtime.
 
 How the work is split (see ``docs/spark.md``). Every feature and per-account tally
 has one definition, the numpy code of :mod:`riskscore.features`; Spark only moves
@@ -69,8 +69,8 @@ try:
     from pyspark.sql import types as st
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "riskscore.integrations.spark needs pyspark: pip install 'riskscore[spark]' (and a "
-        "Java 17+ runtime, e.g. apt-get install openjdk-17-jre-headless)"
+        "riskscore.integrations.spark needs pyspark: pip install 'riskscore-metadata[spark]' "
+        "(and a Java 17+ runtime, e.g. apt-get install openjdk-17-jre-headless)"
     ) from exc
 
 if TYPE_CHECKING:

@@ -165,7 +165,7 @@ class MessageTable:
         return pa.table(self.columns())
 
     def to_pandas(self) -> pd.DataFrame:
-        """The events as a :class:`pandas.DataFrame` (needs ``riskscore[pandas]``)."""
+        """The events as a :class:`pandas.DataFrame` (needs ``riskscore-metadata[pandas]``)."""
         import pandas as pd
 
         return pd.DataFrame(self.columns())

@@ -25,6 +25,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, Final
 
+from riskscore._version import __version__
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.io.schema import SCHEMA_VERSION
 from riskscore.model.card import render_model_card
@@ -49,18 +50,19 @@ SIGNATURE: Final = "manifest.sig"
 #: Environment variable holding the key that signs and verifies manifests.
 KEY_VARIABLE: Final = "RISKSCORE_MODEL_KEY"
 _MIN_KEY_BYTES: Final = 32
-_LIBRARIES: Final = ("riskscore", "numpy", "numba", "scikit-learn", "lightgbm")
+_LIBRARIES: Final = ("numpy", "numba", "scikit-learn", "lightgbm")
 #: Largest manifest or parameter file read (bytes): a bundle is a few hundred kB.
 _MAX_JSON_BYTES: Final = 64 << 20
 
 
 def default_model_dir() -> Path:
-    """Where the shipped default model lives: ``$RISKSCORE_MODEL_DIR`` if set, otherwise
-    ``models/default`` of the source tree riskscore runs from."""
+    """Where the default model lives: ``$RISKSCORE_MODEL_DIR`` if set, otherwise the
+    bundle shipped inside the package, ``riskscore/model/default/`` (package data, so an
+    installed wheel finds it as a source checkout does)."""
     env = os.environ.get("RISKSCORE_MODEL_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "models" / "default"
+    return Path(__file__).resolve().parent / "default"
 
 
 def sha256_of(path: Path) -> str:
@@ -73,7 +75,9 @@ def sha256_of(path: Path) -> str:
 
 
 def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
+    # The distribution is named riskscore-metadata (``riskscore`` on PyPI is another
+    # project), so riskscore's own version comes from the package, not the metadata.
+    out = {"python": platform.python_version(), "riskscore": __version__}
     for name in _LIBRARIES:
         try:
             out[name] = importlib_metadata.version(name)

@@ -1,7 +1,7 @@
 """The risk model: monotone boosted trees on named features, Platt-calibrated, with
 exact reasons measured against a conversation that shows no signal.
 
-Why this model (the comparison is in ``models/default/MODEL_CARD.md``): it was chosen
+Why this model (the comparison is in ``riskscore/model/default/MODEL_CARD.md``): it was chosen
 by its *worst* world among the candidates of ``benchmarks/robustness.py``. Trees let
 signals combine (night-time contact matters when an adult talks to a child, not
 between two teenagers), monotone constraints keep the behavioural features whose
