@@ -194,7 +194,7 @@ def test_out_naming_an_existing_file_is_one_line_and_exit_2(
     command: str,
     args: list[str],
 ) -> None:
-    monkeypatch.setenv("RISKSCORE_REPORT_KEY", "a test key")
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", "a test key that is long enough: 0123456789abcdef")
     db = tmp_path / "queue.sqlite"
     with rs.ReviewQueue(db):
         pass
@@ -215,7 +215,7 @@ def test_a_db_that_is_not_a_queue_is_one_line_and_exit_2(
     monkeypatch: pytest.MonkeyPatch,
     command: str,
 ) -> None:
-    monkeypatch.setenv("RISKSCORE_REPORT_KEY", "a test key")
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", "a test key that is long enough: 0123456789abcdef")
     events = tmp_path / "events.csv"
     events.write_text("conversation_id,timestamp,sender_id,recipient_id,channel\n" * 50)
     extra = [] if command == "queue" else ["--out", str(tmp_path / "out")]

@@ -44,9 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queue", type=Path, help="review queue whose decisions to match")
     add_policy_option(parser)
     parser.add_argument(
-        "--bootstrap", type=int, default=500, help="bootstrap replicates over adults (500)"
+        "--bootstrap", type=int, default=500, help="bootstrap replicates over adults"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
     parser.add_argument("--out", type=Path, help="directory for compare.json (default: none)")
 
 

@@ -75,14 +75,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--max-future-s",
         type=float,
         default=DEFAULT_MAX_FUTURE_S,
-        help="events dated more than this ahead of the clock are refused (default one day)",
+        help="events dated more than this many seconds ahead of the clock are refused "
+        "(default: %(default)s s, one day)",
     )
     parser.add_argument(
         "--time-source",
         choices=("wall", "events"),
         default="wall",
-        help="the clock --max-future-s is measured from: the system clock (default), or for "
-        "replaying history the latest accepted event",
+        help="the clock --max-future-s is measured from: the system clock (wall), or for "
+        "replaying history the latest accepted event (events)",
     )
     parser.add_argument(
         "--max-conversations",
