@@ -45,7 +45,7 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	@command -v java >/dev/null 2>&1 || [ -n "$$JAVA_HOME" ] || echo "note: no Java found, so the Spark tests (tests/test_spark.py) will be skipped; install Java 17+ (apt-get install -y openjdk-17-jre-headless) and rerun make test to run them"
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile   # two workers, one test file each at a time (module fixtures kept)
 
 test: lint typecheck pytest
 
