@@ -18,8 +18,8 @@ array (comparisons, ``&``, ``*``, ``+``, ``-``, ``abs``, indexing), with one
 care: a boolean is multiplied by an integer or added to one before anything
 else is added to it, because numpy's ``bool + bool`` is a logical or, not a
 count. The band edges are unrolled into the text (a loop over them costs the
-scalar path 0.7 us); only names and indices are formatted into it, every
-number is passed as a value, as in :func:`riskscore.online._compile_risk`.
+scalar path 0.7 us); only names and indices are formatted into it, and every
+number is passed as a value.
 """
 
 from __future__ import annotations
