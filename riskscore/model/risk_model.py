@@ -72,8 +72,7 @@ class RiskModel:
                 f"the model reads a feature this riskscore does not compute: {exc}"
             ) from exc
         self._reference_margin = float(self.trees.margins(self.trees.reference[None, :])[0])
-        directions = {spec.name: spec.direction for spec in FEATURES}
-        self._direction = np.array([directions[n] for n in trees.feature_names], dtype=np.float64)
+        self._direction = np.array([FEATURES[i].direction for i in self._columns], dtype=np.float64)
 
     def __repr__(self) -> str:
         return (
