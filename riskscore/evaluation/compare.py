@@ -12,15 +12,15 @@ decisions from a review queue, each model's agreement with them is counted.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.metrics import average_precision_score, roc_auc_score
 
+from riskscore.evaluation.metrics import cluster_codes, ranking_metrics, replicate_metrics
 from riskscore.features import FeatureTable
 from riskscore.model import RiskModel
 from riskscore.model.bundle import MANIFEST
@@ -31,6 +31,7 @@ __all__ = ["ModelComparison", "bundle_id", "compare_models"]
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 _LISTED: Final = 20
+_METRICS: Final = ("pr_auc", "roc_auc", "recall_review", "recall_urgent")
 
 
 def bundle_id(directory: str | Path) -> str:
@@ -39,14 +40,28 @@ def bundle_id(directory: str | Path) -> str:
     return hashlib.sha256((Path(directory) / MANIFEST).read_bytes()).hexdigest()
 
 
-def _metrics(y: BoolArray, risk: FloatArray, tiers: npt.NDArray[Any]) -> dict[str, float]:
-    both = 0 < y.sum() < len(y)
-    return {
-        "pr_auc": float(average_precision_score(y, risk)) if both else float("nan"),
-        "roc_auc": float(roc_auc_score(y, risk)) if both else float("nan"),
-        "recall_review": float(np.mean(tiers[y] >= 1)) if y.any() else float("nan"),
-        "recall_urgent": float(np.mean(tiers[y] >= 2)) if y.any() else float("nan"),
-    }
+def _paired_metrics(
+    y: BoolArray, risk: Sequence[FloatArray], tiers: Sequence[npt.NDArray[Any]]
+) -> Callable[[FloatArray, FloatArray], dict[str, FloatArray]]:
+    """Both models' metrics under the same item weights (one bootstrap replicate per
+    row), so that their differences are paired."""
+
+    def metrics(weights: FloatArray, _: FloatArray) -> dict[str, FloatArray]:
+        positives = weights * y
+        n_pos = positives.sum(axis=1)
+        out: dict[str, FloatArray] = {}
+        for side, r, t in zip("ab", risk, tiers, strict=True):
+            ranking = ranking_metrics(y, r, weights)
+            out[f"{side}.pr_auc"] = ranking["pr_auc"]
+            out[f"{side}.roc_auc"] = ranking["roc_auc"]
+            for tier, key in ((1, "recall_review"), (2, "recall_urgent")):
+                hit = (positives * (t >= tier)).sum(axis=1)
+                out[f"{side}.{key}"] = np.divide(
+                    hit, n_pos, out=np.full(len(n_pos), np.nan), where=n_pos > 0
+                )
+        return out
+
+    return metrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,23 +145,19 @@ def compare_models(
     differences: dict[str, dict[str, float]] = {}
     if is_grooming is not None:
         y = np.asarray(is_grooming, dtype=bool)
-        first, second = (_metrics(y, r, t) for r, t in zip(risk, tiers, strict=True))
-        models[0]["metrics"], models[1]["metrics"] = first, second
-        _, adult = np.unique(features.adult_id, return_inverse=True)
-        rows_of = np.split(np.argsort(adult, kind="stable"), np.cumsum(np.bincount(adult))[:-1])
-        rng = np.random.default_rng(seed)
-        draws: dict[str, list[float]] = {k: [] for k in first}
-        for _ in range(n_bootstrap):
-            pick = np.concatenate([rows_of[i] for i in rng.integers(0, len(rows_of), len(rows_of))])
-            ma = _metrics(y[pick], risk[0][pick], tiers[0][pick])
-            mb = _metrics(y[pick], risk[1][pick], tiers[1][pick])
-            for key in draws:
-                draws[key].append(mb[key] - ma[key])
-        for key, values in draws.items():
-            finite = np.asarray(values)[np.isfinite(values)]
-            low, high = np.quantile(finite, [0.025, 0.975]) if len(finite) else (np.nan, np.nan)
+        # the project's adult-clustered bootstrap: row 0 is the point estimate
+        codes, n_clusters = cluster_codes(features.adult_id)
+        replicates = replicate_metrics(
+            codes, n_clusters, n_bootstrap, seed, _paired_metrics(y, risk, tiers)
+        )
+        for side, model in zip("ab", models, strict=True):
+            model["metrics"] = {key: float(replicates[f"{side}.{key}"][0]) for key in _METRICS}
+        for key in _METRICS:
+            change = replicates[f"b.{key}"] - replicates[f"a.{key}"]
+            drawn = change[1:][np.isfinite(change[1:])]
+            low, high = np.quantile(drawn, [0.025, 0.975]) if len(drawn) else (np.nan, np.nan)
             differences[key] = {
-                "difference": second[key] - first[key],
+                "difference": float(change[0]),
                 "ci95_low": float(low),
                 "ci95_high": float(high),
             }
