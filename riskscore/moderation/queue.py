@@ -411,16 +411,33 @@ class ReviewQueue:
 
     # ----------------------------------------------------------------- decisions
 
-    def _when(self, at: int | None) -> int:
-        """Decision time: the clock, or ``at`` in simulation mode only."""
+    def _when(self, at: int | None) -> tuple[int, str]:
+        """Decision time and where it came from: the clock (``"clock"``), or ``at`` in
+        simulation mode only (``"simulated"``); the source is kept in the audit entry."""
         if at is None:
-            return int(time.time())
+            return int(time.time()), "clock"
         if not self.simulation:
             raise QueueError(
                 "a decision's time comes from the clock; a caller-given 'at' is accepted only "
                 "by a ReviewQueue opened with simulation=True (reports mark it as simulated)"
             )
-        return _epoch(at, "at")
+        return _epoch(at, "at"), "simulated"
+
+    def simulated_items(self) -> frozenset[int]:
+        """Ids of the items whose review or decision time was given by the caller.
+
+        Each ``review`` and ``decide`` audit entry records where its time came from
+        (``detail["time"]``: ``"clock"`` or ``"simulated"``). An entry without that
+        record (written before riskscore kept it) counts as simulated in a queue
+        created in simulation mode, and as the clock's otherwise (a queue of real
+        decisions never accepted a caller-given time).
+
+        Returns
+        -------
+        frozenset of int
+            Item ids; a transparency report marks figures drawn from them as simulated.
+        """
+        return db.simulated_item_ids(self._con, simulated_queue=self.simulated)
 
     def mark_reviewed(
         self,
@@ -436,7 +453,7 @@ class ReviewQueue:
         visible now; ``at`` only in simulation mode.
         """
         moderator = check_name(moderator, "moderator")
-        when = self._when(at)
+        when, source = self._when(at)
         adult = db.encode_id(adult_id)
         wanted = None if item_ids is None else set(_item_ids(item_ids))
 
@@ -459,7 +476,7 @@ class ReviewQueue:
                     at=when,
                     actor=moderator,
                     action="review",
-                    detail={},
+                    detail={"time": source},
                 )
             return len(ids)
 
@@ -527,7 +544,7 @@ class ReviewQueue:
             )
         versions = parse_token(token) if token is not None else None
         chosen = list(versions) if versions is not None else _item_ids(item_ids or ())
-        when = self._when(at)
+        when, source = self._when(at)
         adult = db.encode_id(adult_id)
 
         def apply(con: sqlite3.Connection) -> int:
@@ -554,7 +571,7 @@ class ReviewQueue:
                     at=when,
                     actor=moderator,
                     action="decide",
-                    detail={"outcome": result.value, "note": note},
+                    detail={"outcome": result.value, "note": note, "time": source},
                 )
             return len(chosen)
 

@@ -185,6 +185,20 @@ def is_simulated(con: sqlite3.Connection) -> bool:
     return row is not None and str(row[0]) == "1"
 
 
+def simulated_item_ids(con: sqlite3.Connection, *, simulated_queue: bool) -> frozenset[int]:
+    """Items with a ``review`` or ``decide`` audit entry whose time was caller-given
+    (``detail["time"] == "simulated"``; an entry without a recorded source counts as
+    simulated when ``simulated_queue``)."""
+    found: set[int] = set()
+    for item_id, detail in con.execute(
+        "SELECT item_id, detail FROM audit WHERE action IN ('review', 'decide')"
+    ):
+        source = json.loads(detail).get("time")
+        if source == "simulated" or (source is None and simulated_queue):
+            found.add(int(item_id))
+    return frozenset(found)
+
+
 def check_triggers(con: sqlite3.Connection, path: object, *, exact: bool) -> None:
     """Refuse a queue whose audit triggers are missing (or, with ``exact``, changed)."""
     found = {
