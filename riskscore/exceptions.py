@@ -31,6 +31,9 @@ class SchemaError(RiskscoreError, ValueError):
         0-based position of the offending row in the input as given.
     value : object
         The offending value, as found.
+    line : int or None
+        1-based line of the offending row in a CSV (the header is line 1) or JSON lines
+        file; None for other inputs.
     """
 
     def __init__(
@@ -40,11 +43,13 @@ class SchemaError(RiskscoreError, ValueError):
         column: str | None = None,
         row: int | None = None,
         value: object = None,
+        line: int | None = None,
     ) -> None:
         super().__init__(message)
         self.column = column
         self.row = row
         self.value = value
+        self.line = line
 
 
 class ModelIntegrityError(RiskscoreError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["read_messages", "write_messages"]
 
 AnyArray = npt.NDArray[Any]
+IntArray = npt.NDArray[np.int64]
 
 _CSV_SUFFIXES = {".csv"}
 _JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
@@ -185,7 +187,7 @@ def _read_parquet(path: Path) -> dict[str, AnyArray]:
         return _arrow_to_numpy(pf.read(columns=keep))
 
 
-def _read_csv(path: Path) -> dict[str, AnyArray]:
+def _read_csv(path: Path) -> RawColumns:
     """CSV with ids read as text (type inference would make ``007`` and ``7`` one id and
     round 20-digit ids through floats) and timestamps as text (checked for offsets here)."""
     import csv
@@ -202,7 +204,37 @@ def _read_csv(path: Path) -> dict[str, AnyArray]:
     table = pacsv.read_csv(
         path, convert_options=pacsv.ConvertOptions(include_columns=keep, column_types=as_text)
     )
-    return _arrow_to_numpy(table)
+    raw = RawColumns(_arrow_to_numpy(table))
+    raw.lines = partial(_csv_lines, path)
+    return raw
+
+
+def _csv_lines(path: Path, rows: IntArray) -> IntArray:
+    """The physical line (1-based, the header is line 1) where each data row of a CSV file
+    starts, -1 where unknown. Blank lines, which the reader skips, and line breaks inside
+    quoted cells are counted; the file is read only as far as the last row asked for. A
+    cell beyond the csv module's field limit stops the count (later rows get -1)."""
+    import csv
+
+    wanted = set(rows.tolist())
+    last_wanted = max(wanted, default=-1)
+    found: dict[int, int] = {}
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        reader = csv.reader(fh)
+        data_row, last_line = -1, 0  # -1: the header comes first
+        try:
+            for record in reader:
+                start, last_line = last_line + 1, reader.line_num
+                if not record:
+                    continue  # a blank line
+                if data_row in wanted:
+                    found[data_row] = start
+                data_row += 1
+                if data_row > last_wanted:
+                    break
+        except csv.Error:
+            pass  # a cell over the csv module's field limit: the rest stay unknown
+    return np.asarray([found.get(int(r), -1) for r in rows], dtype=np.int64)
 
 
 def _json_depth(line: str) -> int:
@@ -268,17 +300,19 @@ def _read_jsonl(path: Path) -> RawColumns:
     import json
 
     lines: list[str] = []
+    numbers: list[int] = []  # the file line of each event line
     refused: dict[int, tuple[str, str]] = {}
     with path.open("rb") as fh:
         for number, (data, complete) in enumerate(_bounded_lines(fh), start=1):
             if not data.strip():
                 continue
+            numbers.append(number)
             try:
                 line = data.decode("utf-8")
             except UnicodeDecodeError as exc:
                 refused[len(lines)] = (
                     f"line {number} is not valid UTF-8 ({exc.reason})",
-                    repr(data[:40]),
+                    data.rstrip(b"\r\n").decode("utf-8", "backslashreplace"),
                 )
                 lines.append("{}")
                 continue
@@ -288,12 +322,14 @@ def _read_jsonl(path: Path) -> RawColumns:
                 else f"is longer than the limit of {MAX_JSON_LINE_LENGTH} characters"
             )
             if problem is not None:
-                refused[len(lines)] = f"line {number} {problem}", line
+                refused[len(lines)] = f"line {number} {problem}", line.rstrip("\r\n")
                 line = "{}"
             lines.append(line)
+    line_of = np.asarray(numbers, dtype=np.int64)
     if not refused and lines:
         fast = _jsonl_with_arrow(path)
         if fast is not None:
+            fast.lines = line_of.__getitem__
             return fast
     rows: list[Mapping[str, object]] = []
     out_refused: dict[int, tuple[str, str]] = {}
@@ -332,6 +368,7 @@ def _read_jsonl(path: Path) -> RawColumns:
     # rows refused here keep their line number in messages: row i is the i-th event line
     raw.refused = {row: (col, why) for row, (col, why) in out_refused.items()}
     raw.shown = shown
+    raw.lines = line_of.__getitem__
     return raw
 
 
