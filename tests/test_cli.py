@@ -137,7 +137,7 @@ def test_quarantine_sets_bad_rows_aside_and_reports_them(
     # the text output names the quarantine file and the count of each reason
     assert main(["score", str(events), "--out", str(tmp_path / "p"), "--errors", "quarantine"]) == 0
     printed = capsys.readouterr().out
-    assert f"quarantined: {tmp_path / 'p' / 'quarantine.jsonl'} (1 rows)" in printed
+    assert f"quarantined: {tmp_path / 'p' / 'quarantine.jsonl'} (1 row)" in printed
     assert "     1  sender_age: is not a plausible age" in printed
 
 

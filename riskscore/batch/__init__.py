@@ -4,7 +4,8 @@
   score``), and the alerts table written beside the scores.
 - :mod:`~riskscore.batch.out_of_core`: :func:`score_parquet`, a Parquet file larger than
   memory, read and scored in chunks at conversation boundaries with per-account state
-  merged over chunks.
+  merged over chunks (raise or quarantine, as in memory).
+- :mod:`~riskscore.batch.parquet_chunks`: those chunks (:func:`iter_conversation_chunks`).
 
 Above :mod:`riskscore.policy` and beside :mod:`riskscore.online`: it reads
 :mod:`riskscore.io`, :mod:`riskscore.features`, :mod:`riskscore.model` and

@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from riskscore.exceptions import SchemaError
 from riskscore.io import read_messages
@@ -29,7 +29,7 @@ from riskscore.model import (
 from riskscore.model.scores import ScoreTable
 from riskscore.policy import Alert, AlertPolicy
 
-__all__ = ["ScoreResult", "alerts_table", "score_events", "write_alerts"]
+__all__ = ["QuarantineFile", "ScoreResult", "alerts_table", "score_events", "write_alerts"]
 
 Step = Callable[[str], None]
 
@@ -128,13 +128,10 @@ def score_events(
         raise ValueError(f"fmt must be parquet, csv or jsonl, got {fmt!r}")
     progress("read")
     messages = read_messages(events, errors="quarantine" if errors == "quarantine" else "raise")
-    quarantine_path, counts = _write_quarantine(messages.quarantined, out_dir)
-    if len(messages) == 0 and quarantine_path is not None:
-        n = len(messages.quarantined)
-        raise SchemaError(
-            f"every row was quarantined ({n} rows: {_counts_text(counts)}); nothing left to "
-            f"score; see {quarantine_path}"
-        )
+    sink = QuarantineFile(out_dir)
+    sink.write(messages.quarantined)
+    quarantine_path, counts = sink.close()
+    sink.check_some_kept(len(messages))
     progress("model")
     model = load_model(model_dir)
     progress("score")
@@ -156,22 +153,45 @@ def score_events(
     )
 
 
-def _counts_text(counts: dict[str, int]) -> str:
-    return "; ".join(f"{n} {why}" for why, n in counts.items())
+class QuarantineFile:
+    """``out_dir/quarantine.jsonl``, one record per refused row
+    (:meth:`Quarantine.to_records`), written as parts arrive, with the count of rows per
+    reason (``"column: reason"``). The file is created at the first refused row; nothing
+    is written when no row is refused."""
 
+    def __init__(self, out_dir: Path) -> None:
+        self.path = Path(out_dir) / "quarantine.jsonl"
+        self.n_rows = 0
+        self._counts: dict[str, int] = {}
+        self._fh: TextIO | None = None
 
-def _write_quarantine(quarantined: Quarantine, out_dir: Path) -> tuple[Path | None, dict[str, int]]:
-    """``out_dir/quarantine.jsonl`` (one record per refused row) and the counts per reason."""
-    if not len(quarantined):
-        return None, {}
-    records = quarantined.to_records()
-    counts: dict[str, int] = {}
-    for record in records:
-        key = f"{record['column']}: {record['reason']}"
-        counts[key] = counts.get(key, 0) + 1
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "quarantine.jsonl"
-    with path.open("w", encoding="utf-8") as fh:
-        for record in records:
-            fh.write(json.dumps(record, default=str) + "\n")
-    return path, dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    def write(self, quarantined: Quarantine) -> None:
+        """Append the records of ``quarantined``."""
+        if not len(quarantined):
+            return
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = self.path.open("w", encoding="utf-8")
+        for record in quarantined.to_records():
+            key = f"{record['column']}: {record['reason']}"
+            self._counts[key] = self._counts.get(key, 0) + 1
+            self._fh.write(json.dumps(record, default=str) + "\n")
+        self.n_rows += len(quarantined)
+
+    def close(self) -> tuple[Path | None, dict[str, int]]:
+        """The file (None when no row was refused) and the counts per reason, most
+        frequent first."""
+        if self._fh is not None:
+            self._fh.close()
+        path = self.path if self.n_rows else None
+        return path, dict(sorted(self._counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def check_some_kept(self, n_kept: int) -> None:
+        """Refuse input of which every row was quarantined (nothing left to score)."""
+        if n_kept or not self.n_rows:
+            return
+        counts = "; ".join(f"{n} {why}" for why, n in self.close()[1].items())
+        raise SchemaError(
+            f"every row was quarantined ({self.n_rows} rows: {counts}); nothing left to "
+            f"score; see {self.path}"
+        )

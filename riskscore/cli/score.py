@@ -33,7 +33,8 @@ EXAMPLE = (
     "fields of a `riskscore stream` alert; reasons a list of {feature, value, contribution,\n"
     "description}: an array in jsonl, a list of structs in parquet, that array as JSON text\n"
     "in a csv cell); unknown values are null (empty in csv). With --errors quarantine, bad\n"
-    "rows go to OUT/quarantine.jsonl and their counts by reason are printed."
+    "rows go to OUT/quarantine.jsonl (row, file line, conversation_id, column, value as read,\n"
+    "reason; also with --chunk-rows), and the file and the count of each reason are printed."
 )
 
 
@@ -60,7 +61,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="stream a Parquet file in conversation-complete chunks of about N events "
-        "(bounded memory); default: in memory, streamed automatically above 20 million events",
+        "(bounded memory; same results and quarantine as in memory); default: in memory, "
+        "streamed automatically above 20 million events",
     )
 
 
@@ -68,17 +70,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 AUTO_STREAM_ROWS = 20_000_000
 
 
-def _should_stream(events: Path, chunk_rows: int | None, errors: str) -> bool:
+def _should_stream(events: Path, chunk_rows: int | None) -> bool:
     """Whether to stream ``events`` (see :func:`riskscore.batch.out_of_core.score_parquet`)."""
 
     if events.suffix.lower() not in {".parquet", ".pq"} or not events.is_file():
         if chunk_rows is not None:
             raise SchemaError(f"--chunk-rows streams Parquet files only, got {events.name!r}")
         return False
-    if chunk_rows is not None or errors != "raise":
-        if chunk_rows is not None and errors != "raise":
-            raise SchemaError("--chunk-rows streams with --errors raise only")
-        return chunk_rows is not None
+    if chunk_rows is not None:
+        return True
     import pyarrow.parquet as pq
 
     return bool(pq.ParquetFile(events).metadata.num_rows > AUTO_STREAM_ROWS)
@@ -105,6 +105,7 @@ def _run_streaming(args: argparse.Namespace, policy: AlertPolicy, show: bool) ->
             policy=policy,
             chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
             fmt=args.format,
+            errors=args.errors,
             progress=advance,
         )
     finally:
@@ -112,11 +113,13 @@ def _run_streaming(args: argparse.Namespace, policy: AlertPolicy, show: bool) ->
     return _summary(
         args,
         n_events=result.n_events,
-        n_quarantined=0,
+        n_quarantined=result.n_quarantined,
         n_conversations=result.n_conversations,
         alerts=result.alerts,
         scores_path=result.scores_path,
         alerts_path=result.alerts_path,
+        quarantine_path=result.quarantine_path,
+        quarantine_counts=result.quarantine_counts,
     )
 
 
@@ -150,7 +153,7 @@ def _summary(
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
     policy = load_policy(args.policy)
-    if _should_stream(args.events, args.chunk_rows, args.errors):
+    if _should_stream(args.events, args.chunk_rows):
         return _run_streaming(args, policy, show)
     with steps(["read", "model", "score", "write"], enabled=show) as step:
         result = score_events(
@@ -195,6 +198,7 @@ def render(result: dict[str, Any]) -> None:
             print(f"     - {reason['description']}: {shown} (+{reason['contribution']:.2f})")
     print(f"\nscores: {result['scores']}\nalerts: {result['alerts_file']}")
     if result["quarantine_file"] is not None:
-        print(f"quarantined: {result['quarantine_file']} ({result['quarantined']} rows)")
+        n = result["quarantined"]
+        print(f"quarantined: {result['quarantine_file']} ({n} row{'s' if n != 1 else ''})")
         for why, n in result["quarantine_counts"].items():
             print(f"  {n:6d}  {why}")

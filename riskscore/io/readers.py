@@ -32,7 +32,7 @@ from riskscore.io.validate import (
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["read_messages", "write_messages"]
+__all__ = ["read_chunk", "read_messages", "write_messages"]
 
 AnyArray = npt.NDArray[Any]
 IntArray = npt.NDArray[np.int64]
@@ -89,6 +89,34 @@ def read_messages(
     if isinstance(source, MessageTable):
         return source
     raw = _load_columns(source)
+    return validate_columns(raw, errors=errors)
+
+
+def read_chunk(table: pa.Table, rows: IntArray, *, errors: Errors = "raise") -> MessageTable:
+    """Read and validate one part of a larger input, as :func:`read_messages` reads a whole.
+
+    The rules are those of :func:`read_messages` (one validator); only the rows named in
+    errors and quarantine records differ: row ``i`` of ``table`` is reported as
+    ``rows[i]``, its position in the whole input (a Parquet file scored in chunks).
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        Events with schema v1 columns (other columns are not read).
+    rows : array of int of shape (table.num_rows,)
+        Position of each row in the whole input.
+    errors : {"raise", "quarantine"}, default "raise"
+        As for :func:`read_messages`.
+
+    Returns
+    -------
+    MessageTable
+        Its :attr:`~MessageTable.quarantined` rows are positions in the whole input.
+    """
+    if len(rows) != table.num_rows:
+        raise ValueError(f"{table.num_rows} rows but {len(rows)} row positions")
+    raw = RawColumns(_arrow_to_numpy(table.select(_schema_names(table.column_names))))
+    raw.rows = np.asarray(rows, dtype=np.int64)
     return validate_columns(raw, errors=errors)
 
 
