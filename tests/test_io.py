@@ -800,17 +800,35 @@ def test_jsonl_quarantine_records_count_lines_from_one_blank_lines_included(
         (5, 8, "line"),
     ]
     assert [r["conversation_id"] for r in records] == [1, None, None, None, None]
-    assert [r["value"] for r in records] == [
-        "whatsapp",
-        '{"conversation_id": 1, "timest',
-        None,
-        "[1, 2]",
-        "\\xff\\xfe{}",
-    ]
+    # a line refused whole is not parsed, so never copied: located by its line number
+    assert [r["value"] for r in records] == ["whatsapp", None, None, None, None]
     # a clean file goes through Arrow: the same line numbers
     path.write_text(event(1, "direct") + "\n\n" + event(1, "whatsapp") + "\n")
     [record] = rs.read_messages(path, errors="quarantine").quarantined.to_records()
     assert (record["row"], record["line"], record["value"]) == (1, 3, "whatsapp")
+
+
+def test_a_broken_json_line_holding_message_text_is_never_copied(tmp_path: Path) -> None:
+    # a line that is not valid JSON may hold content in any field: it is named by its
+    # line number only, in the quarantine records and in the error message
+    from riskscore.cli import main
+
+    good = {"conversation_id": 1, "timestamp": T0, "sender_id": "a", "recipient_id": "b"}
+    secret = "meet me after school, do not tell your mum"
+    broken = '{"text": "' + secret + '", "conversation_id": 1, "timest'
+    deep = '{"body": "' + secret + '", "x": ' + "[" * 100 + "]" * 100 + "}"
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join([json.dumps({**good, "channel": "direct"}), broken, deep]) + "\n")
+    with pytest.raises(
+        rs.SchemaError, match=r"'line', row 1 \(line 2\): is not valid JSON"
+    ) as info:
+        rs.read_messages(path)
+    assert "meet me" not in str(info.value)
+    out = tmp_path / "out"
+    assert main(["score", str(path), "--errors", "quarantine", "--out", str(out)]) == 0
+    written = (out / "quarantine.jsonl").read_text()
+    assert "meet me" not in written
+    assert [json.loads(x)["line"] for x in written.splitlines()] == [2, 3]
 
 
 def test_parquet_and_in_memory_quarantine_records_give_the_row_index(tmp_path: Path) -> None:

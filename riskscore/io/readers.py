@@ -329,7 +329,7 @@ def _read_jsonl(path: Path) -> RawColumns:
 
     lines: list[str] = []
     numbers: list[int] = []  # the file line of each event line
-    refused: dict[int, tuple[str, str]] = {}
+    refused: dict[int, str] = {}
     with path.open("rb") as fh:
         for number, (data, complete) in enumerate(_bounded_lines(fh), start=1):
             if not data.strip():
@@ -338,10 +338,7 @@ def _read_jsonl(path: Path) -> RawColumns:
             try:
                 line = data.decode("utf-8")
             except UnicodeDecodeError as exc:
-                refused[len(lines)] = (
-                    f"line {number} is not valid UTF-8 ({exc.reason})",
-                    data.rstrip(b"\r\n").decode("utf-8", "backslashreplace"),
-                )
+                refused[len(lines)] = f"is not valid UTF-8 ({exc.reason})"
                 lines.append("{}")
                 continue
             problem = (
@@ -350,7 +347,7 @@ def _read_jsonl(path: Path) -> RawColumns:
                 else f"is longer than the limit of {MAX_JSON_LINE_LENGTH} characters"
             )
             if problem is not None:
-                refused[len(lines)] = f"line {number} {problem}", line.rstrip("\r\n")
+                refused[len(lines)] = problem
                 line = "{}"
             lines.append(line)
     line_of = np.asarray(numbers, dtype=np.int64)
@@ -359,20 +356,19 @@ def _read_jsonl(path: Path) -> RawColumns:
         if fast is not None:
             fast.lines = line_of.__getitem__
             return fast
+    # A refused line is named by its number, never copied into a message or the
+    # quarantine: it was not parsed, so it may hold message content in any field.
     rows: list[Mapping[str, object]] = []
     out_refused: dict[int, tuple[str, str]] = {}
-    shown: dict[int, object] = {}
     for row, line in enumerate(lines):
         obj: Any = {}
         if row in refused:
-            reason, text = refused[row]
-            out_refused[row], shown[row] = ("line", reason), text
+            out_refused[row] = ("line", refused[row])
         else:
             try:
                 obj = json.loads(line)
             except (ValueError, RecursionError) as exc:
                 out_refused[row] = ("line", f"is not valid JSON ({exc})")
-                shown[row] = line.rstrip("\n")
                 obj = {}
             if not isinstance(obj, dict):
                 if row not in out_refused:
@@ -381,12 +377,11 @@ def _read_jsonl(path: Path) -> RawColumns:
                         f"is a JSON {type(obj).__name__}, not an object: each line must be "
                         "one event object",
                     )
-                    shown[row] = line.rstrip("\n")
                 obj = {}
         rows.append(obj)
     if not any(rows):
         first = min(out_refused, default=None)
-        why = f" (event line {first + 1} {out_refused[first][1]})" if first is not None else ""
+        why = f" (line {numbers[first]} {out_refused[first][1]})" if first is not None else ""
         raise SchemaError(
             f"{path.name}: no event objects found, expected one JSON object a line{why}"
         )
@@ -395,7 +390,6 @@ def _read_jsonl(path: Path) -> RawColumns:
     raw = RawColumns({name: _as_1d(name, [row.get(name) for row in rows]) for name in keep})
     # rows refused here keep their line number in messages: row i is the i-th event line
     raw.refused = {row: (col, why) for row, (col, why) in out_refused.items()}
-    raw.shown = shown
     raw.lines = line_of.__getitem__
     return raw
 

@@ -62,10 +62,8 @@ class _Coded(np.ndarray):
 
 
 def _cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:
-    """The value of one input cell as given (None for a column not given or a null)."""
-    shown = getattr(raw, "shown", None)
-    if shown is not None and row in shown:
-        return shown[row]
+    """The value of one input cell as given (None for a column not given or a null, and
+    for ``"line"``, a JSON line refused as a whole, which is never copied)."""
     if column not in raw:
         return None
     values = raw[column]
@@ -179,9 +177,8 @@ class RawColumns(dict[str, AnyArray]):
     Attributes
     ----------
     refused : dict of int to (str, str)
-        Rows the reader already refused (a broken JSON line): ``(column, reason)``.
-    shown : dict of int to object
-        For those rows, the value that a message or the quarantine shows.
+        Rows the reader already refused (a broken JSON line): ``(column, reason)``; the
+        column ``"line"`` means the whole line, whose text is never shown.
     rows : array of int or None
         Position of each row in the whole input, when these columns are part of a larger
         one (a chunk of a file); None when they are the whole input (0, 1, ...).
@@ -193,7 +190,6 @@ class RawColumns(dict[str, AnyArray]):
     def __init__(self, columns: Mapping[str, AnyArray] | None = None) -> None:
         super().__init__(columns or {})
         self.refused: dict[int, tuple[str, str]] = {}
-        self.shown: dict[int, object] = {}
         self.rows: npt.NDArray[np.int64] | None = None
         self.lines: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.int64]] | None = None
 
@@ -220,6 +216,7 @@ def _raise_first(problems: _Problems, rows: npt.NDArray[np.int64]) -> None:
     at = np.array([first], dtype=np.int64)
     row, line = int(_input_rows(problems.raw, at)[0]), int(_lines(problems.raw, at)[0])
     where = f"row {row}" + (f" (line {line})" if line > 0 else "")
+    shown = "" if col == "line" else f"{_show(value)} "  # a refused line is never copied
     more = len(rows) - 1
     tail = (
         f" ({more} more bad row{'s' if more != 1 else ''}; pass errors='quarantine' to set "
@@ -228,7 +225,7 @@ def _raise_first(problems: _Problems, rows: npt.NDArray[np.int64]) -> None:
         else ""
     )
     raise SchemaError(
-        f"column {col!r}, {where}: {_show(value)} {problems.reason[first]}{tail}",
+        f"column {col!r}, {where}: {shown}{problems.reason[first]}{tail}",
         column=col,
         row=row,
         value=value,
