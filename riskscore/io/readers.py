@@ -9,6 +9,7 @@ with a reason each. Nothing is dropped silently.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
@@ -201,7 +202,8 @@ def _read_file(path: Path) -> dict[str, AnyArray]:
         raise
     except (pa.ArrowException, csv.Error, UnicodeError, ValueError, OverflowError) as exc:
         what = {".csv": "CSV"}.get(suffix, "Parquet" if suffix in _PARQUET_SUFFIXES else "JSON")
-        detail = " ".join(str(exc).split())[:200]
+        # Arrow quotes the offending CSV row after "got N:"; the row may hold content
+        detail = re.sub(r"(columns?, got \d+):.*", r"\1", " ".join(str(exc).split()))[:200]
         raise SchemaError(
             f"{path.name}: not a readable {what} events file ({type(exc).__name__}: {detail})"
         ) from exc
