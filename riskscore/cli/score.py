@@ -179,9 +179,10 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 
 
 def render(result: dict[str, Any]) -> None:
+    q = result["quarantined"]
     print(
         f"scored {result['conversations']} conversations ({result['events']} events, "
-        f"{result['quarantined']} rows quarantined): {result['alerts']} alerts, "
+        f"{q} row{'s' if q != 1 else ''} quarantined): {result['alerts']} alerts, "
         f"{result['urgent']} urgent"
     )
     for rank, alert in enumerate(result["top"], start=1):
@@ -198,7 +199,6 @@ def render(result: dict[str, Any]) -> None:
             print(f"     - {reason['description']}: {shown} (+{reason['contribution']:.2f})")
     print(f"\nscores: {result['scores']}\nalerts: {result['alerts_file']}")
     if result["quarantine_file"] is not None:
-        n = result["quarantined"]
-        print(f"quarantined: {result['quarantine_file']} ({n} row{'s' if n != 1 else ''})")
+        print(f"quarantined: {result['quarantine_file']} ({q} row{'s' if q != 1 else ''})")
         for why, n in result["quarantine_counts"].items():
             print(f"  {n:6d}  {why}")
