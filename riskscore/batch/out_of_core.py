@@ -43,7 +43,12 @@ import numpy.typing as npt
 from riskscore.batch.score import write_alerts
 from riskscore.exceptions import SchemaError
 from riskscore.features import extract_features
-from riskscore.features.accounts import AccountParts, account_parts, tallies_from_parts
+from riskscore.features.accounts import (
+    AccountFeatures,
+    AccountParts,
+    account_parts,
+    tallies_from_parts,
+)
 from riskscore.io import check_column_names, read_messages
 from riskscore.io.arrow import _nan_to_null, escape_csv_table
 from riskscore.io.schema import SCHEMA_COLUMNS
@@ -322,6 +327,7 @@ def score_parquet(
     fmt: str = "parquet",
     workdir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
+    account_features: AccountFeatures | None = None,
 ) -> OutOfCoreResult:
     """Score every conversation of a Parquet file too large for memory.
 
@@ -346,6 +352,9 @@ def score_parquet(
         Directory for temporary files (the partition buckets of an unsorted file).
     progress : callable, optional
         Called, after each chunk is scored, with the number of events scored so far.
+    account_features : AccountFeatures, optional
+        Per-account tallies of a larger history that holds the file's events, used
+        instead of the tallies of the file (see :func:`riskscore.extract_features`).
 
     Returns
     -------
@@ -400,7 +409,7 @@ def score_parquet(
         else:
             buckets = _partition(batches, _n_rows(source), chunk_rows, sample, Path(tmp))
             chunks = _read_buckets(buckets)
-        accounts = tallies_from_parts(parts)
+        accounts = tallies_from_parts(parts) if account_features is None else account_features
         del parts
         # Step 3: whole conversations, with every chunk's tallies.
         scores_path = out / f"scores.{fmt}"

@@ -20,16 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from riskscore.exceptions import SchemaError
+from riskscore.features import AccountFeatures
 from riskscore.io import read_messages
 from riskscore.io.arrow import write_table
-from riskscore.io.messages import Quarantine
+from riskscore.io.messages import MessageTable, Quarantine
 from riskscore.model import (
     load_model,
 )
 from riskscore.model.scores import ScoreTable
 from riskscore.policy import Alert, AlertPolicy
 
-__all__ = ["ScoreResult", "alerts_table", "score_events", "write_alerts"]
+__all__ = ["ScoreResult", "alerts_table", "read_events", "score_events", "write_alerts"]
 
 Step = Callable[[str], None]
 
@@ -117,28 +118,26 @@ def score_events(
     fmt: str = "parquet",
     errors: str = "raise",
     progress: Step = _no_progress,
+    account_features: AccountFeatures | None = None,
 ) -> ScoreResult:
     """Score every conversation of an events file and write scores and alerts.
 
     Writes ``scores.<fmt>`` and ``alerts.<fmt>`` (``fmt`` in parquet, csv, jsonl) into
     ``out_dir``. Rows refused on input (``errors="quarantine"``) go to
-    ``quarantine.jsonl``.
+    ``quarantine.jsonl``. ``account_features`` (the per-account tallies of a full
+    history that holds ``events``; see :func:`riskscore.read_account_features`) replace
+    the tallies of ``events`` alone.
     """
     if fmt not in ("parquet", "csv", "jsonl"):
         raise ValueError(f"fmt must be parquet, csv or jsonl, got {fmt!r}")
     progress("read")
-    messages = read_messages(events, errors="quarantine" if errors == "quarantine" else "raise")
-    quarantine_path, counts = _write_quarantine(messages.quarantined, out_dir)
-    if len(messages) == 0 and quarantine_path is not None:
-        n = len(messages.quarantined)
-        raise SchemaError(
-            f"every row was quarantined ({n} rows: {_counts_text(counts)}); nothing left to "
-            f"score; see {quarantine_path}"
-        )
+    messages, quarantine_path, counts = read_events(
+        events, errors=errors, quarantine_path=out_dir / "quarantine.jsonl"
+    )
     progress("model")
     model = load_model(model_dir)
     progress("score")
-    scores = model.score(messages)
+    scores = model.score(messages, account_features=account_features)
     alerts = (policy or AlertPolicy.default()).alerts(scores)
     progress("write")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -156,12 +155,44 @@ def score_events(
     )
 
 
+def read_events(
+    events: object, *, errors: str, quarantine_path: Path
+) -> tuple[MessageTable, Path | None, dict[str, int]]:
+    """Read the events of a job; with ``errors="quarantine"``, write the rows set aside.
+
+    Returns
+    -------
+    messages : MessageTable
+        The rows kept.
+    quarantine_path : Path or None
+        ``quarantine_path`` (one JSON record per row set aside), None when no row was.
+    counts : dict of str to int
+        Rows set aside per reason (``"column: reason"``), most frequent first.
+
+    Raises
+    ------
+    SchemaError
+        A bad row with ``errors="raise"``, or every row set aside (with the counts).
+    """
+    if errors not in ("raise", "quarantine"):
+        raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
+    messages = read_messages(events, errors="quarantine" if errors == "quarantine" else "raise")
+    written, counts = _write_quarantine(messages.quarantined, quarantine_path)
+    if len(messages) == 0 and written is not None:
+        n = len(messages.quarantined)
+        raise SchemaError(
+            f"every row was quarantined ({n} rows: {_counts_text(counts)}); nothing left; "
+            f"see {written}"
+        )
+    return messages, written, counts
+
+
 def _counts_text(counts: dict[str, int]) -> str:
     return "; ".join(f"{n} {why}" for why, n in counts.items())
 
 
-def _write_quarantine(quarantined: Quarantine, out_dir: Path) -> tuple[Path | None, dict[str, int]]:
-    """``out_dir/quarantine.jsonl`` (one record per refused row) and the counts per reason."""
+def _write_quarantine(quarantined: Quarantine, path: Path) -> tuple[Path | None, dict[str, int]]:
+    """``path`` (one record per refused row) and the counts per reason."""
     if not len(quarantined):
         return None, {}
     records = quarantined.to_records()
@@ -169,8 +200,7 @@ def _write_quarantine(quarantined: Quarantine, out_dir: Path) -> tuple[Path | No
     for record in records:
         key = f"{record['column']}: {record['reason']}"
         counts[key] = counts.get(key, 0) + 1
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "quarantine.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as fh:
         for record in records:
             fh.write(json.dumps(record, default=str) + "\n")
