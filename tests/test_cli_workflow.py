@@ -258,6 +258,11 @@ def test_accounts_of_an_older_or_another_history_are_refused(
     err = _one_line_error([*argv, "--accounts", str(old)], capsys)
     assert "the events run from" in err
     assert "but the account features count events from" in err
+    # out of core too, before any output is written
+    chunked = ["score", str(history / "events.parquet"), "--out", str(tmp_path / "c")]
+    err = _one_line_error([*chunked, "--chunk-rows", "5000", "--accounts", str(old)], capsys)
+    assert "but the account features count events from" in err
+    assert not (tmp_path / "c" / "scores.parquet").exists()
     # another platform's history over the same month
     other = rs.synthetic.generate(400, prevalence=0.05, seed=1).messages
     within = other.timestamp >= int(msgs.timestamp.min())

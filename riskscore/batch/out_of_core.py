@@ -260,12 +260,17 @@ def iter_conversation_chunks(
         yield from _read_buckets(buckets)
 
 
-def _with_parts(tables: Iterable[pa.Table], parts: list[AccountParts]) -> Iterator[pa.Table]:
-    """Pass ``tables`` through, appending each one's per-account parts to ``parts``
-    (after validating it: a row that breaks the schema stops the job here)."""
+def _with_parts(
+    tables: Iterable[pa.Table], parts: list[AccountParts], spans: list[tuple[int, int]]
+) -> Iterator[pa.Table]:
+    """Pass ``tables`` through, appending each one's per-account parts to ``parts`` and
+    its first and last event times to ``spans`` (after validating it: a row that breaks
+    the schema stops the job here)."""
     for table in tables:
         if table.num_rows:
-            parts.append(account_parts(read_messages(table)))
+            msgs = read_messages(table)
+            parts.append(account_parts(msgs))
+            spans.append((int(msgs.timestamp.min()), int(msgs.timestamp.max())))
         yield table
 
 
@@ -363,8 +368,9 @@ def score_parquet(
     Raises
     ------
     SchemaError
-        A row breaks schema v1 (the message names its column and value); raised
-        before any output is written.
+        A row breaks schema v1 (the message names its column and value), or
+        ``account_features`` do not cover the file's events; raised before any output
+        is written.
 
     Notes
     -----
@@ -401,7 +407,8 @@ def score_parquet(
     with tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-ooc-") as tmp:
         # Step 1: the per-account parts of every event (and the buckets of an unsorted file).
         parts: list[AccountParts] = []
-        batches = _with_parts(_batches(source, chunk_rows), parts)
+        spans: list[tuple[int, int]] = []
+        batches = _with_parts(_batches(source, chunk_rows), parts, spans)
         if sorted_input:
             for _ in batches:
                 pass
@@ -409,7 +416,11 @@ def score_parquet(
         else:
             buckets = _partition(batches, _n_rows(source), chunk_rows, sample, Path(tmp))
             chunks = _read_buckets(buckets)
-        accounts = tallies_from_parts(parts) if account_features is None else account_features
+        accounts = tallies_from_parts(parts)
+        if account_features is not None:  # checked against the whole file, before any output
+            span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
+            account_features.check_covers(accounts.account_id, accounts.values, span)
+            accounts = account_features
         del parts
         # Step 3: whole conversations, with every chunk's tallies.
         scores_path = out / f"scores.{fmt}"

@@ -112,8 +112,17 @@ class AccountFeatures:
             of another kind (text against integers), or an account has more activity
             in ``msgs`` than in these tallies (tallies of another history).
         """
-        if self.history_start is not None and self.history_end is not None and len(msgs):
-            first, last = int(msgs.timestamp.min()), int(msgs.timestamp.max())
+        span = (int(msgs.timestamp.min()), int(msgs.timestamp.max())) if len(msgs) else None
+        self.check_covers(msgs.accounts, account_tallies(msgs), span)
+        return self.lookup(msgs.accounts)
+
+    def check_covers(
+        self, ids: npt.NDArray[Any], tallies: FloatArray, span: tuple[int, int] | None
+    ) -> None:
+        """Refuse these tallies for events whose own tallies are ``tallies`` (rows of
+        ``ids``) and whose times run over ``span`` (first, last); see :meth:`covering`."""
+        if span is not None and self.history_start is not None and self.history_end is not None:
+            first, last = span
             if first < self.history_start or last > self.history_end:
                 raise SchemaError(
                     f"the events run from {iso_utc(first)} to {iso_utc(last)}, but the "
@@ -121,29 +130,26 @@ class AccountFeatures:
                     f"{iso_utc(self.history_end)} only: build them from a history that holds "
                     "every event to score"
                 )
-        kinds = {_id_kind(self.account_id), _id_kind(msgs.accounts)} - {None}
+        kinds = {_id_kind(self.account_id), _id_kind(ids)} - {None}
         if len(kinds) > 1:
             raise SchemaError(
                 f"account ids are {_id_kind(self.account_id)} in the account features but "
-                f"{_id_kind(msgs.accounts)} in the events: build them from the same history"
+                f"{_id_kind(ids)} in the events: build them from the same history"
             )
-        given = self.lookup(msgs.accounts)
-        own = account_tallies(msgs)
-        short = own > given
+        given = self.lookup(ids)
+        short = tallies > given
         if short.any():
             rows = np.flatnonzero(short.any(axis=1))
             i = int(rows[0])
             j = int(np.flatnonzero(short[i])[0])
-            account = msgs.accounts[i]
-            account = account.item() if isinstance(account, np.generic) else account
+            account = ids[i].item() if isinstance(ids[i], np.generic) else ids[i]
             raise SchemaError(
-                f"{len(rows)} of {len(msgs.accounts)} accounts have more activity in the "
-                f"events than in the account features (account {account!r}: "
-                f"{ACCOUNT_SLOTS[j]} {own[i, j]:g} in the events, {given[i, j]:g} in the "
-                "account features): they were built from another history; build them from "
-                "a history that holds every event to score"
+                f"{len(rows)} of {len(ids)} accounts have more activity in the events than "
+                f"in the account features (account {account!r}: {ACCOUNT_SLOTS[j]} "
+                f"{tallies[i, j]:g} in the events, {given[i, j]:g} in the account features): "
+                "they were built from another history; build them from a history that holds "
+                "every event to score"
             )
-        return given
 
 
 def _id_kind(ids: npt.NDArray[Any]) -> str | None:
