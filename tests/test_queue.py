@@ -122,7 +122,8 @@ def test_the_same_alert_queued_again_changes_nothing(queue: ReviewQueue) -> None
     assert (item.n_signals, item.updated_at) == (1, T0)
     assert len(queue.audit_log()) == n_audit
     again = queue.case("a", now=T0 + 20)
-    assert again is not None and again.token == shown.token  # the moderator's view still holds
+    assert again is not None
+    assert again.token == shown.token  # the moderator's view still holds
     queue.decide("a", "dismissed", moderator="m", at=T0 + 30, token=shown.token)
     assert queue.add_alert(alert(7, "a", "c", 12.0, 0.3, 1), at=T0 + 40) == first
     assert len(queue) == 0
