@@ -2,6 +2,9 @@
 
 - :mod:`~riskscore.batch.score`: :func:`score_events`, a whole file in memory (``riskscore
   score``), and the alerts table written beside the scores.
+- :mod:`~riskscore.batch.accounts`: :func:`account_features_file`, the per-account
+  features of a full history written to a file (``riskscore accounts``), for scoring
+  parts of that history.
 - :mod:`~riskscore.batch.out_of_core`: :func:`score_parquet`, a Parquet file larger than
   memory, read and scored in chunks at conversation boundaries with per-account state
   merged over chunks (raise or quarantine, as in memory).
@@ -12,12 +15,15 @@ Above :mod:`riskscore.policy` and beside :mod:`riskscore.online`: it reads
 :mod:`riskscore.policy`, nothing higher.
 """
 
+from riskscore.batch.accounts import AccountsResult, account_features_file
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
 from riskscore.batch.score import ScoreResult, alerts_table, score_events, write_alerts
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
+    "AccountsResult",
     "ScoreResult",
+    "account_features_file",
     "alerts_table",
     "score_events",
     "score_parquet",

@@ -55,7 +55,12 @@ from riskscore.batch.parquet_chunks import (
 from riskscore.batch.score import QuarantineFile, write_alerts
 from riskscore.exceptions import SchemaError
 from riskscore.features import extract_features
-from riskscore.features.accounts import AccountParts, account_parts, tallies_from_parts
+from riskscore.features.accounts import (
+    AccountFeatures,
+    AccountParts,
+    account_parts,
+    tallies_from_parts,
+)
 from riskscore.io import MessageTable, read_chunk
 from riskscore.io.arrow import _nan_to_null, escape_csv_table
 from riskscore.io.validate import Errors
@@ -170,6 +175,7 @@ def score_parquet(
     errors: Errors = "raise",
     workdir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
+    account_features: AccountFeatures | None = None,
 ) -> OutOfCoreResult:
     """Score every conversation of a Parquet file too large for memory.
 
@@ -203,6 +209,9 @@ def score_parquet(
     progress : callable, optional
         Called, after each chunk is scored, with the number of input rows done so far
         (kept and quarantined).
+    account_features : AccountFeatures, optional
+        Per-account tallies of a larger history that holds the file's events, used
+        instead of the tallies of the file (see :func:`riskscore.extract_features`).
 
     Returns
     -------
@@ -211,8 +220,9 @@ def score_parquet(
     Raises
     ------
     SchemaError
-        A row breaks schema v1 (the message names its column, row and value; raised
-        before any output is written), or every row was quarantined.
+        A row breaks schema v1 (the message names its column, row and value), every
+        row was quarantined, or ``account_features`` do not cover the file's events;
+        raised before any output is written.
 
     Notes
     -----
@@ -250,8 +260,9 @@ def score_parquet(
     with tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-ooc-") as tmp:
         sorted_input, chunks = conversation_chunks(source, chunk_rows, Path(tmp))
         # Step 2: every chunk validated; the tallies of the kept rows; bad rows quarantined.
-        quarantine = QuarantineFile(out)
+        quarantine = QuarantineFile(out / "quarantine.jsonl")
         parts: list[AccountParts] = []
+        spans: list[tuple[int, int]] = []
         n_kept = 0
         try:
             for chunk in chunks(False):
@@ -259,11 +270,16 @@ def score_parquet(
                 quarantine.write(msgs.quarantined)
                 if len(msgs):
                     parts.append(account_parts(msgs))
+                    spans.append((int(msgs.timestamp.min()), int(msgs.timestamp.max())))
                     n_kept += len(msgs)
         finally:
             quarantine_path, quarantine_counts = quarantine.close()
         quarantine.check_some_kept(n_kept)
         accounts = tallies_from_parts(parts)
+        if account_features is not None:  # checked against the whole file, before any output
+            span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
+            account_features.check_covers(accounts.account_id, accounts.values, span)
+            accounts = account_features
         del parts
         # Step 3: whole conversations, with every chunk's tallies.
         scores_path = out / f"scores.{fmt}"

@@ -20,16 +20,24 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from riskscore.exceptions import SchemaError
+from riskscore.features import AccountFeatures
 from riskscore.io import read_messages
 from riskscore.io.arrow import write_table
-from riskscore.io.messages import Quarantine
+from riskscore.io.messages import MessageTable, Quarantine
 from riskscore.model import (
     load_model,
 )
 from riskscore.model.scores import ScoreTable
 from riskscore.policy import Alert, AlertPolicy
 
-__all__ = ["QuarantineFile", "ScoreResult", "alerts_table", "score_events", "write_alerts"]
+__all__ = [
+    "QuarantineFile",
+    "ScoreResult",
+    "alerts_table",
+    "read_events",
+    "score_events",
+    "write_alerts",
+]
 
 Step = Callable[[str], None]
 
@@ -117,25 +125,26 @@ def score_events(
     fmt: str = "parquet",
     errors: str = "raise",
     progress: Step = _no_progress,
+    account_features: AccountFeatures | None = None,
 ) -> ScoreResult:
     """Score every conversation of an events file and write scores and alerts.
 
     Writes ``scores.<fmt>`` and ``alerts.<fmt>`` (``fmt`` in parquet, csv, jsonl) into
     ``out_dir``. Rows refused on input (``errors="quarantine"``) go to
-    ``quarantine.jsonl``.
+    ``quarantine.jsonl``. ``account_features`` (the per-account tallies of a full
+    history that holds ``events``; see :func:`riskscore.read_account_features`) replace
+    the tallies of ``events`` alone.
     """
     if fmt not in ("parquet", "csv", "jsonl"):
         raise ValueError(f"fmt must be parquet, csv or jsonl, got {fmt!r}")
     progress("read")
-    messages = read_messages(events, errors="quarantine" if errors == "quarantine" else "raise")
-    sink = QuarantineFile(out_dir)
-    sink.write(messages.quarantined)
-    quarantine_path, counts = sink.close()
-    sink.check_some_kept(len(messages))
+    messages, quarantine_path, counts = read_events(
+        events, errors=errors, quarantine_path=out_dir / "quarantine.jsonl"
+    )
     progress("model")
     model = load_model(model_dir)
     progress("score")
-    scores = model.score(messages)
+    scores = model.score(messages, account_features=account_features)
     alerts = (policy or AlertPolicy.default()).alerts(scores)
     progress("write")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -153,14 +162,43 @@ def score_events(
     )
 
 
+def read_events(
+    events: object, *, errors: str, quarantine_path: Path
+) -> tuple[MessageTable, Path | None, dict[str, int]]:
+    """Read the events of a job; with ``errors="quarantine"``, write the rows set aside.
+
+    Returns
+    -------
+    messages : MessageTable
+        The rows kept.
+    quarantine_path : Path or None
+        ``quarantine_path`` (one JSON record per row set aside), None when no row was.
+    counts : dict of str to int
+        Rows set aside per reason (``"column: reason"``), most frequent first.
+
+    Raises
+    ------
+    SchemaError
+        A bad row with ``errors="raise"``, or every row set aside (with the counts).
+    """
+    if errors not in ("raise", "quarantine"):
+        raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
+    messages = read_messages(events, errors="quarantine" if errors == "quarantine" else "raise")
+    sink = QuarantineFile(quarantine_path)
+    sink.write(messages.quarantined)
+    written, counts = sink.close()
+    sink.check_some_kept(len(messages))
+    return messages, written, counts
+
+
 class QuarantineFile:
-    """``out_dir/quarantine.jsonl``, one record per refused row
+    """A quarantine file (``quarantine.jsonl``), one record per refused row
     (:meth:`Quarantine.to_records`), written as parts arrive, with the count of rows per
     reason (``"column: reason"``). The file is created at the first refused row; nothing
     is written when no row is refused."""
 
-    def __init__(self, out_dir: Path) -> None:
-        self.path = Path(out_dir) / "quarantine.jsonl"
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
         self.n_rows = 0
         self._counts: dict[str, int] = {}
         self._fh: TextIO | None = None
@@ -187,11 +225,11 @@ class QuarantineFile:
         return path, dict(sorted(self._counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def check_some_kept(self, n_kept: int) -> None:
-        """Refuse input of which every row was quarantined (nothing left to score)."""
+        """Refuse input of which every row was quarantined (nothing left)."""
         if n_kept or not self.n_rows:
             return
         counts = "; ".join(f"{n} {why}" for why, n in self.close()[1].items())
         raise SchemaError(
-            f"every row was quarantined ({self.n_rows} rows: {counts}); nothing left to "
-            f"score; see {self.path}"
+            f"every row was quarantined ({self.n_rows} rows: {counts}); nothing left; "
+            f"see {self.path}"
         )

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from riskscore.cli import (
+    accounts,
     compare,
     evaluate,
     export,
@@ -53,6 +54,7 @@ EXIT_INTERRUPTED = 130
 COMMANDS: tuple[ModuleType, ...] = (
     generate,
     train,
+    accounts,
     score,
     stream,
     policy,

@@ -14,7 +14,10 @@ from riskscore.batch.score import score_events
 from riskscore.cli._paths import check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
+from riskscore.cli._quarantine import render_quarantine
+from riskscore.cli._queue_option import add_queue_option, add_to_queue, open_queue, render_queue
 from riskscore.exceptions import SchemaError
+from riskscore.features import AccountFeatures, read_account_features
 from riskscore.model import load_model
 from riskscore.policy import Alert, AlertPolicy
 
@@ -24,6 +27,7 @@ EXAMPLE = (
     "examples:\n  riskscore score data/events.parquet --out results/ --top 10\n"
     "  riskscore score events.csv --model models/mine --format csv --out results/\n"
     "  riskscore score events.parquet --policy policies/mine.toml --out results/\n"
+    "  riskscore score today.parquet --accounts accounts.parquet --queue queue.sqlite --out r/\n"
     "\n"
     "--policy applies a policy file checked with `riskscore policy check` (default:\n"
     "policies/default.toml); an invalid file stops the command before any scoring.\n"
@@ -34,7 +38,12 @@ EXAMPLE = (
     "description}: an array in jsonl, a list of structs in parquet, that array as JSON text\n"
     "in a csv cell); unknown values are null (empty in csv). With --errors quarantine, bad\n"
     "rows go to OUT/quarantine.jsonl (row, file line, conversation_id, column, value as read,\n"
-    "reason; also with --chunk-rows), and the file and the count of each reason are printed."
+    "reason; also with --chunk-rows), and the file and the count of each reason are printed.\n"
+    "\n"
+    "Per-account features (fan-out to minors, refused requests, blocks and reports from\n"
+    "minors) count the events given. To score a part of a larger history, pass --accounts\n"
+    "FILE from `riskscore accounts HISTORY`; without it a note says they come from the input\n"
+    "alone. --queue FILE adds the alerts to a review queue (`riskscore queue --db FILE`)."
 )
 
 
@@ -55,6 +64,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="raise",
         help="refuse bad rows (raise) or set them aside with a reason (quarantine)",
     )
+    parser.add_argument(
+        "--accounts",
+        type=Path,
+        metavar="FILE",
+        help="per-account features of the full history that holds EVENTS (from `riskscore "
+        "accounts`); default: computed from EVENTS alone",
+    )
+    add_queue_option(parser)
     parser.add_argument("--top", type=int, default=5, help="alerts to print (0: none)")
     parser.add_argument(
         "--chunk-rows",
@@ -84,7 +101,12 @@ def _should_stream(events: Path, chunk_rows: int | None) -> bool:
     return bool(pq.ParquetFile(events).metadata.num_rows > AUTO_STREAM_ROWS)
 
 
-def _run_streaming(args: argparse.Namespace, policy: AlertPolicy, show: bool) -> dict[str, Any]:
+def _run_streaming(
+    args: argparse.Namespace,
+    policy: AlertPolicy,
+    accounts: AccountFeatures | None,
+    show: bool,
+) -> tuple[list[Alert], dict[str, Any]]:
     """Streaming mode, with a progress bar over events."""
     import pyarrow.parquet as pq
 
@@ -107,10 +129,11 @@ def _run_streaming(args: argparse.Namespace, policy: AlertPolicy, show: bool) ->
             fmt=args.format,
             errors=args.errors,
             progress=advance,
+            account_features=accounts,
         )
     finally:
         bar.close()
-    return _summary(
+    return result.alerts, _summary(
         args,
         n_events=result.n_events,
         n_quarantined=result.n_quarantined,
@@ -146,6 +169,8 @@ def _summary(
         "alerts_file": str(alerts_path),
         "quarantine_file": None if quarantine_path is None else str(quarantine_path),
         "quarantine_counts": quarantine_counts or {},
+        "account_features": None if args.accounts is None else str(args.accounts),
+        "queue": None,  # what --queue added (see run)
         "top": [a.to_dict() for a in alerts[: max(args.top, 0)]],
     }
 
@@ -153,8 +178,24 @@ def _summary(
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
     policy = load_policy(args.policy)
+    accounts = None if args.accounts is None else read_account_features(args.accounts)
+    queue = open_queue(args.queue, policy)  # before any work: a file that is not a queue stops
+    try:
+        alerts, summary = _score(args, policy, accounts, show)
+        if queue is not None:
+            summary["queue"] = add_to_queue(queue, alerts)
+    finally:
+        if queue is not None:
+            queue.close()
+    return summary
+
+
+def _score(
+    args: argparse.Namespace, policy: AlertPolicy, accounts: AccountFeatures | None, show: bool
+) -> tuple[list[Alert], dict[str, Any]]:
+    """Score in memory or streaming; the alerts and the summary :func:`render` prints."""
     if _should_stream(args.events, args.chunk_rows):
-        return _run_streaming(args, policy, show)
+        return _run_streaming(args, policy, accounts, show)
     with steps(["read", "model", "score", "write"], enabled=show) as step:
         result = score_events(
             args.events,
@@ -164,8 +205,9 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             fmt=args.format,
             errors=args.errors,
             progress=step,
+            account_features=accounts,
         )
-    return _summary(
+    return result.alerts, _summary(
         args,
         n_events=result.n_events,
         n_quarantined=result.n_quarantined,
@@ -178,6 +220,14 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     )
 
 
+#: Printed when per-account features were computed from the input alone (no --accounts).
+FROM_INPUT_NOTE = (
+    "note: per-account features (fan-out to minors, refused contact requests, blocks and "
+    "reports from minors) were computed from the input alone and may be understated if it "
+    "is a part of a larger history; pass --accounts FILE from `riskscore accounts HISTORY`"
+)
+
+
 def render(result: dict[str, Any]) -> None:
     q = result["quarantined"]
     print(
@@ -185,6 +235,10 @@ def render(result: dict[str, Any]) -> None:
         f"{q} row{'s' if q != 1 else ''} quarantined): {result['alerts']} alerts, "
         f"{result['urgent']} urgent"
     )
+    if result["account_features"] is None:
+        print(FROM_INPUT_NOTE)
+    else:
+        print(f"per-account features from {result['account_features']}")
     for rank, alert in enumerate(result["top"], start=1):
         age = alert["child_age"]
         age_text = "unknown" if age is None else f"{age:g}"
@@ -198,7 +252,6 @@ def render(result: dict[str, Any]) -> None:
             shown = "unknown" if value is None or math.isnan(value) else f"{value:.3g}"
             print(f"     - {reason['description']}: {shown} (+{reason['contribution']:.2f})")
     print(f"\nscores: {result['scores']}\nalerts: {result['alerts_file']}")
-    if result["quarantine_file"] is not None:
-        print(f"quarantined: {result['quarantine_file']} ({q} row{'s' if q != 1 else ''})")
-        for why, n in result["quarantine_counts"].items():
-            print(f"  {n:6d}  {why}")
+    render_quarantine(result)
+    if result["queue"] is not None:
+        print(render_queue(result["queue"]))

@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from riskscore.cli._policy_option import add_policy_option, load_policy
+from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summary, render_queue
 from riskscore.exceptions import CheckpointError, SchemaError
-from riskscore.model import load_model
+from riskscore.model import RiskModel, load_model
+from riskscore.moderation import ReviewQueue
 from riskscore.online import OnlineScorer
 from riskscore.online.memory import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S
+from riskscore.policy import Alert, AlertPolicy
 
 #: Longest input line parsed (characters); a longer line is counted and skipped unparsed.
 #: A schema v1 event takes a few hundred characters.
@@ -28,6 +31,7 @@ EXAMPLE = (
     "examples:\n  riskscore stream --model models/mine < events.jsonl > alerts.jsonl\n"
     "  tail -f events.jsonl | riskscore stream --checkpoint state.sqlite --checkpoint-every 10000\n"
     "  riskscore stream --policy policies/mine.toml < events.jsonl > alerts.jsonl\n"
+    "  riskscore stream --queue queue.sqlite < events.jsonl > alerts.jsonl\n"
     "\n"
     "Each input line is one schema v1 event (a JSON object). Each output line is one alert,\n"
     'with "line": the 1-based input line whose event raised it (an event can raise alerts on\n'
@@ -39,13 +43,15 @@ EXAMPLE = (
     "--checkpoint, the state is saved every N lines and at end of input; a restarted stream\n"
     "resumes from FILE and skips the lines it has already processed (feed it the same input\n"
     "from the start). The policy is not part of a checkpoint: give the same --policy when\n"
-    "resuming."
+    "resuming. With --queue, each alert is also added to the review queue as it is written\n"
+    "(an alert already queued, as after a re-run of the same input, is not queued again)."
 )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
     add_policy_option(parser)
+    add_queue_option(parser)
     parser.add_argument(
         "--checkpoint", type=Path, help="SQLite checkpoint file (resumed from if it exists)"
     )
@@ -103,6 +109,8 @@ class StreamResult:
     rejected: int
     alerts: int
     reasons: dict[str, int]
+    #: What ``--queue`` added (:func:`~riskscore.cli._queue_option.queue_summary`), or None.
+    queue: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,6 +125,7 @@ def stream_lines(
     checkpoint: Path | None = None,
     checkpoint_every: int = 100_000,
     skip: int = 0,
+    queue: ReviewQueue | None = None,
 ) -> StreamResult:
     """Apply JSON-lines events to ``scorer``; write alerts to ``out``, bad lines to ``err``.
 
@@ -134,6 +143,9 @@ def stream_lines(
         Lines between checkpoints.
     skip : int, default 0
         Lines already processed before the checkpoint the scorer was restored from.
+    queue : ReviewQueue, optional
+        Where every alert written is also added (:meth:`ReviewQueue.add_alert`), as
+        it is written.
 
     Returns
     -------
@@ -154,9 +166,13 @@ def stream_lines(
     n_lines = n_events = n_rejected = n_alerts = 0
     rejected_before, reasons = _resumed_counts(scorer.checkpoint_extra)
 
-    def emit(payload: dict[str, Any]) -> None:
-        out.write(json.dumps(payload, allow_nan=False) + "\n")
+    open_before = 0 if queue is None else len(queue)
+
+    def emit(alert: Alert, line: int | None) -> None:
+        out.write(json.dumps({**alert.to_dict(), "line": line}, allow_nan=False) + "\n")
         out.flush()
+        if queue is not None:
+            queue.add_alert(alert)
 
     def save(at: int) -> None:
         if checkpoint is not None:
@@ -199,12 +215,12 @@ def stream_lines(
                 n_events += 1
                 for alert in alerts:
                     n_alerts += 1
-                    emit({**alert.to_dict(), "line": lineno})
+                    emit(alert, lineno)
         if lineno % checkpoint_every == 0:
             save(lineno)
     for alert in scorer.refresh():
         n_alerts += 1
-        emit({**alert.to_dict(), "line": None})
+        emit(alert, None)
     save(n_lines)
     return StreamResult(
         lines=n_lines,
@@ -213,6 +229,7 @@ def stream_lines(
         rejected=n_rejected,
         alerts=n_alerts,
         reasons=dict(sorted(reasons.items())),
+        queue=None if queue is None else queue_summary(queue, n_alerts, open_before),
     )
 
 
@@ -246,6 +263,17 @@ def _resumed_lines(extra: dict[str, Any]) -> int:
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     policy = load_policy(args.policy)
     model = load_model(args.model)
+    queue = open_queue(args.queue, policy)  # before any work: a file that is not a queue stops
+    try:
+        return _run(args, policy, model, queue)
+    finally:
+        if queue is not None:
+            queue.close()
+
+
+def _run(
+    args: argparse.Namespace, policy: AlertPolicy, model: RiskModel, queue: ReviewQueue | None
+) -> dict[str, Any]:
     skip = 0
     if args.checkpoint is not None and args.checkpoint.exists():
         scorer = OnlineScorer.restore(args.checkpoint, model, policy)
@@ -273,6 +301,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         checkpoint=args.checkpoint,
         checkpoint_every=args.checkpoint_every,
         skip=skip,
+        queue=queue,
     )
     return {"summary": result.to_dict()}
 
@@ -287,3 +316,5 @@ def render(result: dict[str, Any]) -> None:
     if s["reasons"]:
         text = ", ".join(f"{reason} {n}" for reason, n in s["reasons"].items())
         print(f"riskscore stream: rejected lines by reason: {text}", file=sys.stderr)
+    if s["queue"] is not None:
+        print(f"riskscore stream: {render_queue(s['queue'])}", file=sys.stderr)

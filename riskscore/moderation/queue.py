@@ -7,6 +7,10 @@ losing items. It de-duplicates twice:
 * **per conversation**: a second alert on a conversation whose alert is still
   open updates that item (highest risk and tier kept, ``n_signals`` counted)
   instead of adding one; the same user report submitted twice is stored once;
+* **per signal**: the same alert queued again (same conversation, adult, child,
+  tier and risk, and for an online alert the same event) changes nothing, whether
+  its item is open or decided, so re-running a scoring job or a stream into a
+  queue adds nothing it already added;
 * **per adult**: moderators see *cases*, one per adult account, listing every
   open conversation and child it concerns, so one adult reaching many children
   is one case.
@@ -161,7 +165,15 @@ class ReviewQueue:
         Returns
         -------
         int
-            The item id (the existing one when the conversation had an open alert).
+            The item id (the existing one when the conversation had an open alert,
+            or the item that already holds this very alert).
+
+        Notes
+        -----
+        An alert already queued (same conversation, adult, child, tier, risk to 6
+        decimals, ``event_index`` and ``timestamp``) is not a new signal: adding it
+        again returns the item that holds it and changes nothing (no ``n_signals``,
+        no audit entry), even after that item was decided.
         """
         return self.add_alerts([alert], channels=[channel], at=at, actor=actor)[0]
 
@@ -179,10 +191,13 @@ class ReviewQueue:
         if len(channels) != len(alerts):
             raise ValueError(f"{len(alerts)} alerts but {len(channels)} channels")
         actor = check_name(actor, "actor")
-        rows = [self._alert_row(a, c, at) for a, c in zip(alerts, channels, strict=True)]
+        rows = [
+            (self._alert_row(a, c, at), db.alert_signal(a))
+            for a, c in zip(alerts, channels, strict=True)
+        ]
 
         def insert(con: sqlite3.Connection) -> list[int]:
-            return [self._upsert_alert(con, row, actor) for row in rows]
+            return [self._upsert_alert(con, row, signal, actor) for row, signal in rows]
 
         return db.write(self._con, insert)
 
@@ -270,7 +285,20 @@ class ReviewQueue:
             "updated_at": int(report.timestamp),
         }
 
-    def _upsert_alert(self, con: sqlite3.Connection, row: dict[str, Any], actor: str) -> int:
+    def _upsert_alert(
+        self, con: sqlite3.Connection, row: dict[str, Any], signal: str, actor: str
+    ) -> int:
+        known = con.execute(
+            "SELECT item_id FROM alert_signals WHERE signal = ?", (signal,)
+        ).fetchone()
+        if known is not None:  # this very alert was queued before: nothing changes
+            return int(known[0])
+        item_id = self._merge_alert(con, row, actor)
+        con.execute("INSERT INTO alert_signals (signal, item_id) VALUES (?, ?)", (signal, item_id))
+        return item_id
+
+    def _merge_alert(self, con: sqlite3.Connection, row: dict[str, Any], actor: str) -> int:
+        """A new item, or the update of the conversation's open alert."""
         found = con.execute(
             "SELECT item_id, risk, tier FROM items "
             "WHERE kind = 'alert' AND status = 'open' AND conversation_id = ?",

@@ -32,9 +32,10 @@ import numpy as np
 from scipy.stats import binomtest
 
 from riskscore.io.arrow import write_csv_rows
+from riskscore.io.timestamps import iso_utc
 from riskscore.moderation import QueueItem
 from riskscore.policy import AlertPolicy
-from riskscore.regulatory._cases import RESTRICTING, DecidedCase, ExportFilter, iso_utc
+from riskscore.regulatory._cases import RESTRICTING, DecidedCase, ExportFilter
 from riskscore.regulatory.dsa import StatementSettings
 
 __all__ = [
