@@ -303,5 +303,5 @@ def test_accounts_refuses_bad_output_and_quarantines_bad_rows(
     out = tmp_path / "a.parquet"
     assert main(["accounts", str(events), "--out", str(out), "--errors", "quarantine"]) == 0
     printed = capsys.readouterr().out
-    assert f"quarantined: {tmp_path / 'a.quarantine.jsonl'} (1 rows)" in printed
+    assert f"quarantined: {tmp_path / 'a.quarantine.jsonl'} (1 row)" in printed
     assert rs.read_account_features(out).n_events == len(lines) - 2
