@@ -32,6 +32,7 @@ from riskscore.cli import (
     queue,
     report,
     score,
+    serve,
     stream,
     train,
 )
@@ -62,6 +63,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     export,
     monitor,
     compare,
+    serve,
 )
 
 
