@@ -77,11 +77,17 @@ class ModeratorStore:
     ----------
     path : str or Path
         The review queue's file (created when missing).
+    hasher : argon2.PasswordHasher, optional
+        Hashes new passwords; argon2-cffi's default (RFC 9106 low-memory profile:
+        Argon2id, 64 MiB, 3 passes) when omitted. A stored hash is checked with the
+        parameters it was made with.
 
     Examples
     --------
     >>> import tempfile
-    >>> store = ModeratorStore(f"{tempfile.mkdtemp()}/queue.sqlite")
+    >>> from argon2 import PasswordHasher
+    >>> cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # doctest speed
+    >>> store = ModeratorStore(f"{tempfile.mkdtemp()}/queue.sqlite", hasher=cheap)
     >>> store.add("lead-1", "lead", "a long passphrase")
     >>> store.verify("lead-1", "a long passphrase")
     Moderator(name='lead-1', role=<Role.LEAD: 'lead'>)
@@ -90,13 +96,11 @@ class ModeratorStore:
     >>> store.close()
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, hasher: PasswordHasher | None = None) -> None:
         self.path = Path(path)
         self._con = sqlite.connect(self.path)
-        self._hasher = PasswordHasher()
-        # Verified against when the name is unknown, so that the time taken does not
-        # tell which names exist.
-        self._dummy = self._hasher.hash("riskscore: no such moderator")
+        self._hasher = hasher or PasswordHasher()
+        self._dummy: str | None = None
 
         def create(con: sqlite3.Connection) -> None:
             for ddl in _DDL:
@@ -165,6 +169,10 @@ class ModeratorStore:
             "SELECT role, password_hash FROM moderators WHERE name = ?", (name,)
         ).fetchone()
         if row is None or row[1] is None:
+            # Checked against when there is no account, so that the time taken does not
+            # tell which names exist.
+            if self._dummy is None:
+                self._dummy = self._hasher.hash("riskscore: no such moderator")
             return None, self._dummy
         return Moderator(name, Role(row[0])), str(row[1])
 

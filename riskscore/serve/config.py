@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from argon2 import PasswordHasher
+
 from riskscore.online import OnlineScorer
 from riskscore.policy import AlertPolicy
 
@@ -40,6 +42,9 @@ class ServeConfig:
         The events' metadata for the case page's plots (None: not kept).
     session_key : bytes
         Signs session cookies and CSRF tokens (32+ bytes).
+    password_hasher : argon2.PasswordHasher or None
+        For the dummy hash checked when a name has no account (default parameters
+        when None); stored hashes are checked with their own parameters.
     """
 
     db: Path
@@ -60,3 +65,4 @@ class ServeConfig:
     signin_window_s: float = 900.0
     report_key: bytes | None = None
     platform: str = ""
+    password_hasher: PasswordHasher | None = None

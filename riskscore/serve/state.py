@@ -35,7 +35,7 @@ class ServeState:
         state = cls(
             config=config,
             queue=queue,
-            accounts=ModeratorStore(config.db),
+            accounts=ModeratorStore(config.db, hasher=config.password_hasher),
             metrics=ServeMetrics(lambda: queue, lambda: 0),
             signer=Signer(config.session_key, max_age_s=config.session_max_age_s),
             limiter=RateLimiter(config.signin_attempts, config.signin_window_s),
