@@ -9,6 +9,7 @@ per request (``executemany``); old rows are pruned at each checkpoint.
 from __future__ import annotations
 
 import sqlite3
+from json.encoder import encode_basestring_ascii
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,16 @@ _DDL = (
     "CREATE INDEX IF NOT EXISTS events_conversation ON events (conversation_id, ts)",
     "CREATE INDEX IF NOT EXISTS events_ts ON events (ts)",
 )
+
+
+def _key(value: object) -> str:
+    """:func:`~riskscore.moderation.queue_db.encode_id` of a validated id, faster: the
+    same JSON text for the plain ``int`` and ``str`` ids events carry."""
+    if type(value) is int:
+        return str(value)
+    if type(value) is str:
+        return str(encode_basestring_ascii(value))
+    return encode_id(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +82,7 @@ class TimelineStore:
         """Append validated events (:func:`riskscore.io.events.parse_event_fast` tuples)."""
         if not events:
             return
-        rows = [(encode_id(e[0]), e[1], encode_id(e[2]), e[6], e[7], e[8]) for e in events]
+        rows = [(_key(e[0]), e[1], _key(e[2]), e[6], e[7], e[8]) for e in events]
 
         self._write(
             lambda con: (
