@@ -68,7 +68,7 @@ def one_line(text: str, limit: int = 300) -> str:
 
     Examples
     --------
-    >>> one_line("bad\nvalue", limit=5)
+    >>> one_line("bad\\nvalue", limit=5)
     'bad v... (9 characters)'
     """
     text = text.replace("\n", " ")
