@@ -16,7 +16,7 @@ Steps:
    ``/healthz`` counts every event applied before, post the second half;
 5. check that no event was lost (``/healthz`` events equal the events posted) and that
    the alerts returned over both runs equal an in-process ``OnlineScorer`` fed the same
-   events.
+   events; that scorer's events/s is recorded too, as the machine's capacity at the time.
 
 Writes ``benchmarks/results/serve.json`` with the figures, library versions and the
 machine's load average before and after (the machine is shared and noisy: compare runs
@@ -130,7 +130,8 @@ def _phase(
 
 def _versions() -> dict[str, str]:
     out = {}
-    for name in ("riskscore-metadata", "fastapi", "starlette", "uvicorn", "h11", "numba"):
+    for name in ("riskscore-metadata", "fastapi", "starlette", "uvicorn", "httptools", "uvloop",
+                 "h11", "numba"):  # fmt: skip
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -187,7 +188,12 @@ def main() -> None:
         finally:
             server.stop()
     load_after = os.getloadavg()
-    reference = rs.OnlineScorer(rs.load_model()).update_many(events[:posted])
+    # The same events through an in-process scorer: the alerts to compare with, and what
+    # the machine gives the scorer alone right now (the HTTP figures read against it).
+    scorer = rs.OnlineScorer(rs.load_model())
+    t0 = time.perf_counter()
+    reference = scorer.update_many(events[:posted])
+    scorer_alone = posted / (time.perf_counter() - t0)
     same_alerts = [a.to_dict() for a in reference] == [
         {k: v for k, v in a.items() if k != "index"} for a in alerts
     ]
@@ -204,6 +210,7 @@ def main() -> None:
         "batches_before_sigterm": batch1,
         "batches_after_restart": batch2,
         "batch_events_per_s": round(batches_all / batch_s) if batch_s else None,
+        "scorer_alone_events_per_s": round(scorer_alone),
         "sigterm_exit_status": exit_status,
         "restart_seconds": round(restart_s, 1),
         "events_posted": posted,
@@ -224,7 +231,9 @@ def main() -> None:
         lat = r["latency_ms"]
         print(f"| {name} | {r['requests']} | {r['events']} | {r['events_per_s']} | "
               f"{lat['p50']} | {lat['p99']} |")  # fmt: skip
-    print(f"batches overall: {result['batch_events_per_s']} events/s")
+    alone = result["scorer_alone_events_per_s"]
+    print(f"batches overall: {result['batch_events_per_s']} events/s; the scorer alone in "
+          f"process, same events, same run: {alone} events/s")  # fmt: skip
     print(f"SIGTERM exit {exit_status}; restored {restored} events; applied {applied} of {posted}"
           f"; no event lost: {result['no_event_lost']}; alerts {len(alerts)}, equal to the "
           f"in-process scorer: {same_alerts}")  # fmt: skip

@@ -16,8 +16,10 @@ from riskscore.moderation import ReviewQueue
 from riskscore.moderation.queue_db import decode_id, encode_id
 from riskscore.policy import Alert, Tier
 from riskscore.serve.body import parse_body
+from riskscore.serve.metrics import ServeMetrics
 from riskscore.serve.plot import _night_spans, timeline_svg
 from riskscore.serve.security import RateLimiter
+from riskscore.serve.service import ScoringService
 from riskscore.serve.timeline import TimelineEvent, TimelineStore, _key
 
 EVENT = {"conversation_id": "c1", "timestamp": 1_700_000_000, "sender_id": "a",
@@ -111,3 +113,11 @@ def test_queue_depth_read_outs(tmp_path: Path) -> None:
         q.add_alert(Alert(3, "b", "k3", 15.0, "13-15", 0.4, Tier.REVIEW), at=300)
         assert q.open_counts() == {("under 13", 2): 1, ("13-15", 1): 2}
         assert sorted(q.open_created_at()) == [100, 200, 300]
+
+
+@pytest.mark.parametrize("batches", [{"a": 1}, [["id", "200", {}]], [["id", 200]], "x"])
+def test_malformed_batch_ids_in_a_checkpoint_are_refused(tmp_path: Path, batches: object) -> None:
+    scorer = rs.OnlineScorer(rs.load_model())
+    scorer.checkpoint_extra = {"batches": batches}
+    with ReviewQueue(tmp_path / "q.sqlite") as q, pytest.raises(rs.CheckpointError):
+        ScoringService(scorer, q, None, ServeMetrics(lambda: q, lambda: 0))

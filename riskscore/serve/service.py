@@ -90,10 +90,19 @@ class ScoringService:
         self.last_checkpoint: float | None = None
         self._explain = OnlineModel(scorer.model)
         self._batches: OrderedDict[str, BatchResult] = OrderedDict()
-        for entry in scorer.checkpoint_extra.get("batches", []):
-            if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], str)):
+        batches = scorer.checkpoint_extra.get("batches", [])
+        if not isinstance(batches, list):
+            raise CheckpointError("checkpoint extra 'batches' must be a list")
+        for entry in batches:
+            if not (
+                isinstance(entry, list)
+                and len(entry) == 3
+                and isinstance(entry[0], str)
+                and type(entry[1]) is int
+                and isinstance(entry[2], dict)
+            ):
                 raise CheckpointError("checkpoint extra 'batches' must hold [id, status, body]")
-            self._batches[entry[0]] = BatchResult(int(entry[1]), dict(entry[2]))
+            self._batches[entry[0]] = BatchResult(entry[1], entry[2])
 
     # ------------------------------------------------------------------ events
 

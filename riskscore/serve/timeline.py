@@ -9,9 +9,9 @@ per request (``executemany``); old rows are pruned at each checkpoint.
 from __future__ import annotations
 
 import sqlite3
-from json.encoder import encode_basestring_ascii
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
