@@ -13,6 +13,7 @@ __all__ = [
     "NotFittedError",
     "RiskscoreError",
     "SchemaError",
+    "one_line",
 ]
 
 
@@ -63,3 +64,19 @@ class NotFittedError(RiskscoreError, AttributeError):
 class CheckpointError(RiskscoreError):
     """An online checkpoint cannot be restored: not a checkpoint, another version, a
     corrupted file (``PRAGMA integrity_check`` fails) or rows of the wrong shape."""
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """An error message on one line, cut at ``limit`` characters (the length said).
+
+    For messages echoed per input line or per event (``riskscore stream``, the API).
+
+    Examples
+    --------
+    >>> one_line("bad\\nvalue", limit=5)
+    'bad v... (9 characters)'
+    """
+    text = text.replace("\n", " ")
+    if len(text) > limit:
+        return text[:limit] + f"... ({len(text)} characters)"
+    return text

@@ -33,6 +33,7 @@ from riskscore.cli import (
     queue,
     report,
     score,
+    serve,
     stream,
     train,
 )
@@ -64,6 +65,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     export,
     monitor,
     compare,
+    serve,
 )
 
 

@@ -12,11 +12,11 @@ from typing import Any, TextIO
 
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summary, render_queue
-from riskscore.exceptions import CheckpointError, SchemaError
+from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
+from riskscore.exceptions import CheckpointError, SchemaError, one_line
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import ReviewQueue
 from riskscore.online import OnlineScorer
-from riskscore.online.memory import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S
 from riskscore.policy import Alert, AlertPolicy
 
 #: Longest input line parsed (characters); a longer line is counted and skipped unparsed.
@@ -58,45 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--checkpoint-every", type=int, default=100_000, help="input lines between two checkpoints"
     )
-    parser.add_argument(
-        "--idle-expiry-s",
-        type=float,
-        default=30 * 86_400.0,
-        help="forget conversations and accounts with no event for this many seconds of event "
-        "time (default: 2592000 s, 30 days; inf keeps everything)",
-    )
-    parser.add_argument(
-        "--cooldown-s",
-        type=float,
-        default=0.0,
-        help="minimum event time between two alerts of one conversation, in seconds",
-    )
-    parser.add_argument(
-        "--reorder-tolerance-s",
-        type=float,
-        default=300.0,
-        help="events up to this many seconds late are clamped, later ones refused",
-    )
-    parser.add_argument(
-        "--max-future-s",
-        type=float,
-        default=DEFAULT_MAX_FUTURE_S,
-        help="events dated more than this many seconds ahead of the clock are refused "
-        "(default: %(default)s s, one day)",
-    )
-    parser.add_argument(
-        "--time-source",
-        choices=("wall", "events"),
-        default="wall",
-        help="the clock --max-future-s is measured from: the system clock (wall), or for "
-        "replaying history the latest accepted event (events)",
-    )
-    parser.add_argument(
-        "--max-conversations",
-        type=int,
-        default=DEFAULT_MAX_CONVERSATIONS,
-        help="cap on live conversations; the least recently active is evicted beyond it",
-    )
+    add_scorer_options(parser)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +171,7 @@ def stream_lines(
                 else:
                     reason = type(exc).__name__
                 reasons[reason] = reasons.get(reason, 0) + 1
-                message = _short(str(exc))
+                message = one_line(str(exc), _MAX_MESSAGE_CHARS)
                 err.write(f"line {lineno}: {message}\n")
             else:
                 n_events += 1
@@ -231,13 +193,6 @@ def stream_lines(
         reasons=dict(sorted(reasons.items())),
         queue=None if queue is None else queue_summary(queue, n_alerts, open_before),
     )
-
-
-def _short(text: str) -> str:
-    text = text.replace("\n", " ")
-    if len(text) > _MAX_MESSAGE_CHARS:
-        return text[:_MAX_MESSAGE_CHARS] + f"... ({len(text)} characters)"
-    return text
 
 
 def _resumed_counts(extra: dict[str, Any]) -> tuple[int, dict[str, int]]:
@@ -274,24 +229,14 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 def _run(
     args: argparse.Namespace, policy: AlertPolicy, model: RiskModel, queue: ReviewQueue | None
 ) -> dict[str, Any]:
+    resumed = args.checkpoint is not None and args.checkpoint.exists()
+    scorer = scorer_from_args(args, model, policy, args.checkpoint)
     skip = 0
-    if args.checkpoint is not None and args.checkpoint.exists():
-        scorer = OnlineScorer.restore(args.checkpoint, model, policy)
+    if resumed:
         skip = _resumed_lines(scorer.checkpoint_extra)
         print(
             f"riskscore stream: resuming from {args.checkpoint} after input line {skip}",
             file=sys.stderr,
-        )
-    else:
-        scorer = OnlineScorer(
-            model,
-            policy,
-            idle_expiry_s=args.idle_expiry_s,
-            cooldown_s=args.cooldown_s,
-            reorder_tolerance_s=args.reorder_tolerance_s,
-            max_future_s=args.max_future_s,
-            time_source=args.time_source,
-            max_conversations=args.max_conversations,
         )
     result = stream_lines(
         scorer,

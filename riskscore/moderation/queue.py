@@ -398,6 +398,19 @@ class ReviewQueue:
             raise ValueError(f"n must be >= 0, got {n}")
         return self.cases(now=now)[:n]
 
+    def open_counts(self) -> dict[tuple[str, int], int]:
+        """Open items by (child age band, tier): the queue's depth, for monitoring."""
+        rows = self._con.execute(
+            "SELECT age_band, tier, COUNT(*) FROM items WHERE status = 'open' "
+            "GROUP BY age_band, tier"
+        )
+        return {(str(band), int(tier)): int(n) for band, tier, n in rows}
+
+    def open_created_at(self) -> list[int]:
+        """Creation times of the open items (epoch seconds), for waiting-time monitoring."""
+        rows = self._con.execute("SELECT created_at FROM items WHERE status = 'open'")
+        return [int(r[0]) for r in rows]
+
     def next_arrival(self, after: int) -> int | None:
         """Creation time of the first open item created after ``after``, if any."""
         row = self._con.execute(

@@ -255,18 +255,11 @@ def write(con: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
     The audit triggers are checked inside the transaction first.
     """
 
-    def attempt() -> T:
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            check_triggers(con, "review queue", exact=False)
-            result = fn(con)
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
-        return result
+    def checked(con: sqlite3.Connection) -> T:
+        check_triggers(con, "review queue", exact=False)
+        return fn(con)
 
-    return retry(attempt)
+    return sqlite.write(con, checked)
 
 
 def audit(
