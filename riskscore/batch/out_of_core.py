@@ -33,7 +33,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,8 @@ from riskscore.features import extract_features
 from riskscore.features.accounts import AccountParts, account_parts, tallies_from_parts
 from riskscore.io import check_column_names, read_messages
 from riskscore.io.arrow import _nan_to_null, escape_csv_table
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.messages import GroupSummary
 from riskscore.io.schema import SCHEMA_COLUMNS
 from riskscore.model import RiskModel, load_model
 from riskscore.policy import Alert, AlertPolicy
@@ -76,6 +78,9 @@ class OutOfCoreResult:
         Alerts, urgent first, then by decreasing risk.
     partitioned : bool
         Whether the input was not sorted by conversation and was range-partitioned first.
+    groups : GroupSummary
+        Group rooms split into pairs and broadcast events set aside, totals over all
+        chunks (``broadcast_rows`` are not kept).
     """
 
     scores_path: Path
@@ -85,6 +90,7 @@ class OutOfCoreResult:
     n_chunks: int
     alerts: list[Alert]
     partitioned: bool
+    groups: GroupSummary = field(default_factory=GroupSummary)
 
 
 # ---------------------------------------------------------------- chunking
@@ -255,13 +261,60 @@ def iter_conversation_chunks(
         yield from _read_buckets(buckets)
 
 
-def _with_parts(tables: Iterable[pa.Table], parts: list[AccountParts]) -> Iterator[pa.Table]:
+def _with_parts(
+    tables: Iterable[pa.Table], parts: list[AccountParts], rooms: _RoomFinder, max_room: int
+) -> Iterator[pa.Table]:
     """Pass ``tables`` through, appending each one's per-account parts to ``parts``
-    (after validating it: a row that breaks the schema stops the job here)."""
+    (after validating it: a row that breaks the schema stops the job here) and showing
+    its participants to ``rooms``."""
     for table in tables:
         if table.num_rows:
-            parts.append(account_parts(read_messages(table)))
+            msgs = read_messages(table, max_room_members=max_room)
+            parts.append(account_parts(msgs))
+            rooms.add(msgs)
         yield table
+
+
+class _RoomFinder:
+    """Whether a file has group rooms (conversations of more than two accounts), which
+    make every conversation id text (a pair id is text). Only integer conversation ids
+    need to know before the first chunk is written: the distinct (conversation,
+    account) pairs of every batch are kept until the end of step 1 (about 32 bytes a
+    conversation). Text ids are text either way: nothing is kept."""
+
+    def __init__(self) -> None:
+        self.found = False
+        self._pairs: list[AnyArray] = []
+
+    def add(self, msgs: Any) -> None:
+        if self.found or msgs.conversation_id.dtype.kind not in "iu":
+            self.found = self.found or msgs.groups.n_rooms > 0
+            return
+        if msgs.groups.n_rooms:
+            self.found, self._pairs = True, []
+            return
+        conv = np.concatenate([msgs.conversation_id, msgs.conversation_id])
+        account = np.concatenate([msgs.sender_id, msgs.recipient_id])
+        if account.dtype.kind not in "iu":  # text: as fixed-width text, which unique sorts
+            conv, account = conv.astype(str), account.astype(str)
+        self._pairs.append(np.unique(np.stack([conv, account]), axis=1))
+        if len(self._pairs) > 16:
+            self._pairs = [np.unique(np.concatenate(self._pairs, axis=1), axis=1)]
+
+    def any_group(self) -> bool:
+        """Whether some conversation of all the batches shown has more than two accounts."""
+        if not self.found and self._pairs:
+            pairs = np.unique(np.concatenate(self._pairs, axis=1), axis=1)
+            self.found = bool((np.unique(pairs[0], return_counts=True)[1] > 2).any())
+            self._pairs = []
+        return self.found
+
+
+def _text_conversation_ids(table: pa.Table) -> pa.Table:
+    import pyarrow as pa
+
+    i = table.schema.get_field_index("conversation_id")
+    return table.set_column(i, "conversation_id", table.column(i).cast(pa.string()))
 
 
 # ---------------------------------------------------------------- output
@@ -322,11 +375,15 @@ def score_parquet(
     fmt: str = "parquet",
     workdir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
+    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
 ) -> OutOfCoreResult:
     """Score every conversation of a Parquet file too large for memory.
 
     Results equal ``model.score(read_messages(events))`` (same conversation order,
-    same floats); memory is bounded by a chunk of about ``chunk_rows`` events.
+    same floats); memory is bounded by a chunk of about ``chunk_rows`` events. Group
+    rooms are split into pair conversations as in memory; with integer conversation ids
+    every id is then text, in the order of the chunks (by integer id) rather than the
+    in-memory text order.
 
     Parameters
     ----------
@@ -346,6 +403,9 @@ def score_parquet(
         Directory for temporary files (the partition buckets of an unsorted file).
     progress : callable, optional
         Called, after each chunk is scored, with the number of events scored so far.
+    max_room_members : int, default 20
+        Rooms above this many accounts are broadcasts, set aside and counted
+        (:mod:`riskscore.io.groups`).
 
     Returns
     -------
@@ -392,7 +452,8 @@ def score_parquet(
     with tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-ooc-") as tmp:
         # Step 1: the per-account parts of every event (and the buckets of an unsorted file).
         parts: list[AccountParts] = []
-        batches = _with_parts(_batches(source, chunk_rows), parts)
+        rooms = _RoomFinder()
+        batches = _with_parts(_batches(source, chunk_rows), parts, rooms, max_room_members)
         if sorted_input:
             for _ in batches:
                 pass
@@ -402,15 +463,22 @@ def score_parquet(
             chunks = _read_buckets(buckets)
         accounts = tallies_from_parts(parts)
         del parts
+        text_ids = rooms.any_group()
         # Step 3: whole conversations, with every chunk's tallies.
         scores_path = out / f"scores.{fmt}"
         writer = _ChunkWriter(scores_path)
         alerts: list[Alert] = []
         n_events = n_conversations = n_chunks = 0
+        groups = GroupSummary()
         try:
             for chunk in chunks:
-                msgs = read_messages(chunk)
+                if text_ids:  # as in memory: with group rooms every conversation id is text
+                    chunk = _text_conversation_ids(chunk)
+                msgs = read_messages(chunk, max_room_members=max_room_members)
                 del chunk
+                groups += msgs.groups
+                if len(msgs) == 0:  # every event of the chunk was a broadcast
+                    continue
                 scores = model.score_features(extract_features(msgs, account_features=accounts))
                 writer.write(scores.to_arrow())
                 alerts.extend(policy.alerts(scores))
@@ -433,4 +501,5 @@ def score_parquet(
         n_chunks=n_chunks,
         alerts=alerts,
         partitioned=not sorted_input,
+        groups=groups,
     )

@@ -22,7 +22,8 @@ from typing import Any
 from riskscore.exceptions import SchemaError
 from riskscore.io import read_messages
 from riskscore.io.arrow import write_table
-from riskscore.io.messages import Quarantine
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.messages import GroupSummary, Quarantine
 from riskscore.model import (
     load_model,
 )
@@ -52,6 +53,8 @@ class ScoreResult:
     quarantine_path: Path | None = None
     #: Rows set aside per reason (``"column: reason"``), most frequent first.
     quarantine_counts: dict[str, int] = field(default_factory=dict)
+    #: Group rooms split into pair conversations, broadcasts set aside.
+    groups: GroupSummary = field(default_factory=GroupSummary)
 
 
 def _reasons_type() -> Any:
@@ -117,17 +120,24 @@ def score_events(
     fmt: str = "parquet",
     errors: str = "raise",
     progress: Step = _no_progress,
+    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
 ) -> ScoreResult:
     """Score every conversation of an events file and write scores and alerts.
 
     Writes ``scores.<fmt>`` and ``alerts.<fmt>`` (``fmt`` in parquet, csv, jsonl) into
     ``out_dir``. Rows refused on input (``errors="quarantine"``) go to
-    ``quarantine.jsonl``.
+    ``quarantine.jsonl``. Group rooms are split into pair conversations, each scored,
+    and broadcasts (rooms above ``max_room_members``) set aside
+    (:attr:`ScoreResult.groups`, :mod:`riskscore.io.groups`).
     """
     if fmt not in ("parquet", "csv", "jsonl"):
         raise ValueError(f"fmt must be parquet, csv or jsonl, got {fmt!r}")
     progress("read")
-    messages = read_messages(events, errors="quarantine" if errors == "quarantine" else "raise")
+    messages = read_messages(
+        events,
+        errors="quarantine" if errors == "quarantine" else "raise",
+        max_room_members=max_room_members,
+    )
     quarantine_path, counts = _write_quarantine(messages.quarantined, out_dir)
     if len(messages) == 0 and quarantine_path is not None:
         n = len(messages.quarantined)
@@ -153,6 +163,7 @@ def score_events(
         n_quarantined=len(messages.quarantined),
         quarantine_path=quarantine_path,
         quarantine_counts=counts,
+        groups=messages.groups,
     )
 
 

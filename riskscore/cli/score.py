@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
 from riskscore.batch.score import score_events
+from riskscore.cli._groups_option import add_max_room_members_option
 from riskscore.cli._paths import check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
@@ -33,7 +34,11 @@ EXAMPLE = (
     "fields of a `riskscore stream` alert; reasons a list of {feature, value, contribution,\n"
     "description}: an array in jsonl, a list of structs in parquet, that array as JSON text\n"
     "in a csv cell); unknown values are null (empty in csv). With --errors quarantine, bad\n"
-    "rows go to OUT/quarantine.jsonl and their counts by reason are printed."
+    "rows go to OUT/quarantine.jsonl and their counts by reason are printed.\n"
+    "\n"
+    "group chats (one row per member a message reached, docs/schema.md): each pair of a\n"
+    "room of 3+ accounts is scored as its own conversation (id room|account|account); the\n"
+    "rooms split and the events set aside as broadcasts are printed."
 )
 
 
@@ -62,6 +67,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="stream a Parquet file in conversation-complete chunks of about N events "
         "(bounded memory); default: in memory, streamed automatically above 20 million events",
     )
+    add_max_room_members_option(parser)
 
 
 #: Parquet files with more events than this are streamed without ``--chunk-rows``.
@@ -106,6 +112,7 @@ def _run_streaming(args: argparse.Namespace, policy: AlertPolicy, show: bool) ->
             chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
             fmt=args.format,
             progress=advance,
+            max_room_members=args.max_room_members,
         )
     finally:
         bar.close()
@@ -117,6 +124,7 @@ def _run_streaming(args: argparse.Namespace, policy: AlertPolicy, show: bool) ->
         alerts=result.alerts,
         scores_path=result.scores_path,
         alerts_path=result.alerts_path,
+        groups=result.groups.describe(),
     )
 
 
@@ -131,6 +139,7 @@ def _summary(
     alerts_path: Path,
     quarantine_path: Path | None = None,
     quarantine_counts: dict[str, int] | None = None,
+    groups: list[str] | None = None,
 ) -> dict[str, Any]:
     """What :func:`render` prints, alike for the in-memory and the streaming path."""
     return {
@@ -143,6 +152,7 @@ def _summary(
         "alerts_file": str(alerts_path),
         "quarantine_file": None if quarantine_path is None else str(quarantine_path),
         "quarantine_counts": quarantine_counts or {},
+        "groups": groups or [],
         "top": [a.to_dict() for a in alerts[: max(args.top, 0)]],
     }
 
@@ -161,6 +171,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             fmt=args.format,
             errors=args.errors,
             progress=step,
+            max_room_members=args.max_room_members,
         )
     return _summary(
         args,
@@ -172,6 +183,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         alerts_path=result.alerts_path,
         quarantine_path=result.quarantine_path,
         quarantine_counts=result.quarantine_counts,
+        groups=result.groups.describe(),
     )
 
 
@@ -181,6 +193,8 @@ def render(result: dict[str, Any]) -> None:
         f"{result['quarantined']} rows quarantined): {result['alerts']} alerts, "
         f"{result['urgent']} urgent"
     )
+    for line in result["groups"]:  # group rooms split into pairs, broadcasts set aside
+        print(f"  {line}")
     for rank, alert in enumerate(result["top"], start=1):
         age = alert["child_age"]
         age_text = "unknown" if age is None else f"{age:g}"

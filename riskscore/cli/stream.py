@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from riskscore.cli._groups_option import add_max_room_members_option
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.exceptions import CheckpointError, SchemaError
 from riskscore.model import load_model
@@ -91,6 +92,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_CONVERSATIONS,
         help="cap on live conversations; the least recently active is evicted beyond it",
     )
+    add_max_room_members_option(parser)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,8 @@ class StreamResult:
     rejected: int
     alerts: int
     reasons: dict[str, int]
+    #: events to rooms above --max-room-members, set aside (not conversations)
+    broadcast: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -153,6 +157,7 @@ def stream_lines(
         raise ValueError(f"--checkpoint-every must be at least 1, got {checkpoint_every}")
     n_lines = n_events = n_rejected = n_alerts = 0
     rejected_before, reasons = _resumed_counts(scorer.checkpoint_extra)
+    broadcast_before = scorer.n_broadcast
 
     def emit(payload: dict[str, Any]) -> None:
         out.write(json.dumps(payload, allow_nan=False) + "\n")
@@ -213,6 +218,7 @@ def stream_lines(
         rejected=n_rejected,
         alerts=n_alerts,
         reasons=dict(sorted(reasons.items())),
+        broadcast=scorer.n_broadcast - broadcast_before,
     )
 
 
@@ -264,6 +270,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             max_future_s=args.max_future_s,
             time_source=args.time_source,
             max_conversations=args.max_conversations,
+            max_room_members=args.max_room_members,
         )
     result = stream_lines(
         scorer,
@@ -287,3 +294,9 @@ def render(result: dict[str, Any]) -> None:
     if s["reasons"]:
         text = ", ".join(f"{reason} {n}" for reason, n in s["reasons"].items())
         print(f"riskscore stream: rejected lines by reason: {text}", file=sys.stderr)
+    if s["broadcast"]:
+        print(
+            f"riskscore stream: {s['broadcast']} events to rooms above --max-room-members set "
+            "aside as broadcasts (not conversations)",
+            file=sys.stderr,
+        )
