@@ -44,10 +44,14 @@ PEERS = {"polars": "polars_peer", "pandas": "pandas_peer", "python loop": "pytho
 
 
 def riskscore_pipeline(table: Any) -> tuple[np.ndarray, np.ndarray]:
+    """All of riskscore's features; the columns the peers also compute are returned, in
+    their order (``peers._codes.PEER_FEATURES``): riskscore computes four more."""
+    from peers._codes import PEER_FEATURES
+
     import riskscore as rs
 
     X = rs.extract_features(rs.read_messages(table))
-    return X.conversation_id, X.values
+    return X.conversation_id, X.values[:, [X.names.index(n) for n in PEER_FEATURES]]
 
 
 def max_abs_diff(ref: tuple[np.ndarray, np.ndarray], other: tuple[np.ndarray, np.ndarray]) -> float:
@@ -123,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     n_messages = table.num_rows
     input_bytes = table.nbytes
     model = rs.load_model()
-    inputs = [rs.FEATURE_NAMES.index(name) for name in model.feature_names]
+    from peers._codes import PEER_FEATURES
+
+    inputs = [PEER_FEATURES.index(name) for name in model.feature_names]
     print(f"workload: {path.name}: {n_messages:,} messages, {input_bytes / 1e6:.0f} MB in memory")
     print("libraries:", ", ".join(f"{k} {v}" for k, v in libraries().items()))
 

@@ -143,8 +143,11 @@ def event_streams(draw: st.DrawFn, *, hub: bool = False) -> Stream:
     """Valid schema v1 event tables: 2-5 accounts in 1-4 conversations, 1-24 events.
 
     Ages known and unknown per event (minors, adults, the 18 boundary, changes of declared
-    age), every channel and event type, time zones from -12:00 to +14:00, timestamps with
-    ties and on edges, rows in drawn order, in time order or sorted by conversation.
+    age), every channel and event type, time zones from -12:00 to +14:00 or unknown,
+    timestamps with ties and on edges, rows in drawn order, in time order or sorted by
+    conversation. Some conversations are group rooms of 3-4 accounts (split into pairs),
+    some events go to several members at once (a row each), and ``room_size`` is given
+    or not, sometimes above the broadcast limit (:mod:`riskscore.io.groups`).
 
     With ``hub``, account ``u0`` is an adult in 2-4 conversations with different
     accounts (plus maybe one without it), each split into its own chunk and Spark block:
@@ -164,8 +167,10 @@ def event_streams(draw: st.DrawFn, *, hub: bool = False) -> Stream:
     else:
         pairs = []
         for _ in range(draw(st.integers(1, 4))):
-            first, second, *_rest = draw(st.permutations(accounts))
-            pairs.append((first, second))
+            first, second, *rest = draw(st.permutations(accounts))
+            # a group room: its first pair, then the other members
+            room = rest[: draw(st.integers(0, min(2, len(rest))))]
+            pairs.append((first, second, *room))
     ids = draw(
         st.lists(st.integers(0, 10_000), min_size=len(pairs), max_size=len(pairs), unique=True)
     )
@@ -187,24 +192,42 @@ def event_streams(draw: st.DrawFn, *, hub: bool = False) -> Stream:
     # hub streams: more of the events that per-account features count
     kinds = (*KINDS, "contact_request", "contact_accept", "block") if hub else KINDS
     events: list[Event] = []
+    # unknown offsets too, but not in hub streams: they keep their draws for the tallies
+    offsets = st.sampled_from(TZ) | st.integers(-720, 840)
+    if not hub:
+        offsets = st.none() | offsets
     for c in owners:
-        a, b = pairs[c]
+        members = pairs[c]
+        a, b = members[:2]
         # in hub streams the hub (first of its pairs) sends two events in three
         if draw(st.integers(0, 2)) == 0 if hub else draw(st.booleans()):
             a, b = b, a
-        events.append(
-            {
-                "conversation_id": ids[c],
-                "timestamp": T0 + draw(times),
-                "sender_id": a,
-                "recipient_id": b,
-                "sender_age": age(a),
-                "recipient_age": age(b),
-                "channel": draw(st.sampled_from(CHANNELS)),
-                "event": draw(st.sampled_from(kinds)),
-                "recipient_tz_offset_min": draw(st.sampled_from(TZ) | st.integers(-720, 840)),
-            }
-        )
+        recipients = [b]
+        if len(members) > 2 and draw(st.booleans()):  # any member, and maybe a fan-out
+            a = draw(st.sampled_from(members))
+            others = [m for m in members if m != a]
+            recipients = draw(st.lists(st.sampled_from(others), min_size=1, unique=True))
+        room_size = draw(st.sampled_from((None, None, len(members), len(recipients) + 1, 3, 25)))
+        shared = {
+            "conversation_id": ids[c],
+            "timestamp": T0 + draw(times),
+            "sender_id": a,
+            "sender_age": age(a),
+            "channel": draw(st.sampled_from(CHANNELS)),
+            "event": draw(st.sampled_from(kinds)),
+            "room_size": room_size,
+        }
+        for r in recipients:  # the rows of one event to a room: one per member it reached
+            events.append(
+                {
+                    **shared,
+                    "recipient_id": r,
+                    "recipient_age": age(r),
+                    "recipient_tz_offset_min": draw(offsets),
+                }
+            )
+    if all(_broadcast(e) for e in events):  # keep something to score
+        events[0]["room_size"] = None
     order = draw(st.sampled_from(("drawn", "time", "conversation")))
     if order == "time":
         events.sort(key=lambda e: e["timestamp"])  # stable: ties keep the drawn order
@@ -219,6 +242,10 @@ def event_streams(draw: st.DrawFn, *, hub: bool = False) -> Stream:
         partitions=draw(st.integers(1, 4)),
         block_events=draw(st.integers(1, 8)),
     )
+
+
+def _broadcast(event: Event) -> bool:
+    return (event["room_size"] or 0) > 20 and event["event"] in ("message", "media")
 
 
 def columns(events: Sequence[Event]) -> dict[str, list[Any]]:
@@ -238,6 +265,7 @@ def arrow_events(events: Sequence[Event]) -> pa.Table:
             ("channel", pa.string()),
             ("event", pa.string()),
             ("recipient_tz_offset_min", pa.int32()),
+            ("room_size", pa.int32()),
         ]
     )
     return pa.Table.from_pydict(columns(events), schema=schema)
@@ -259,7 +287,8 @@ class Snapshot:
     group: Mapping[Any, int] = field(default_factory=dict)
 
     def value(self, conversation: Any, check: str) -> float:
-        row = self.conversation_id.index(conversation)
+        # by text: with group rooms, batch ids are text ("7") where online keeps 7
+        row = [str(c) for c in self.conversation_id].index(str(conversation))
         if check == "risk":
             return float(self.risk[row])
         return float(self.values[row, FEATURES.index(check)])
@@ -354,15 +383,17 @@ ALL_EVENTS: Final = "after all events"
 
 def _uncompiled(worker: UncompiledKernel, events: Sequence[Event], where: str) -> Snapshot:
     answer = worker.features(list(events))
-    conversations = tuple(sorted({e["conversation_id"] for e in events}))
+    conversations = tuple(answer["conversation_id"])
     values = np.array([float.fromhex(v) for v in answer["values"]]).reshape(-1, len(FEATURES))
     assert len(values) == len(conversations)
-    return Snapshot(where, conversations, values, MODEL.predict_proba(values))
+    risk = MODEL.predict_proba(values) if len(values) else np.empty(0)
+    return Snapshot(where, conversations, values, risk)
 
 
 def time_ordered(stream: Stream) -> list[Event]:
-    """The events in the order an online consumer gets them: time, ties in input order."""
-    return list(rs.read_messages(columns(stream.events)).iter_events())
+    """The events in the order an online consumer gets them: time, ties in input order.
+    As given (group rooms under their own ids: the online scorer splits them itself)."""
+    return sorted(stream.events, key=lambda e: e["timestamp"])  # stable
 
 
 def _after(i: int, n: int, event: Event) -> str:
@@ -425,17 +456,15 @@ def run_online(stream: Stream) -> tuple[Snapshot, ...]:
     live conversation's ``features_of`` and ``score_of``."""
     scorer = rs.OnlineScorer(MODEL, POLICY, idle_expiry_s=math.inf)
     ordered = time_ordered(stream)
-    seen: set[Any] = set()
     out = []
     for i, event in enumerate(ordered):
         scorer.update_one(event)
-        seen.add(event["conversation_id"])
-        live = tuple(sorted(seen))
+        live = tuple(sorted(scorer.conversation_ids, key=str))
         out.append(
             Snapshot(
                 _after(i, len(ordered), event),
                 live,
-                np.array([scorer.features_of(c) for c in live]),
+                np.array([scorer.features_of(c) for c in live]).reshape(-1, len(FEATURES)),
                 np.array([scorer.score_of(c) for c in live]),
             )
         )

@@ -14,6 +14,11 @@ reference, the event kernel's Python source run without numba. Backends:
 - ``spark``: ``riskscore.spark.score_events`` on a local session, a few streams only
   (skipped without Java).
 
+The streams hold group rooms (conversations of 3-4 accounts, split into pair
+conversations; the online scorer gets the rows as given and splits them itself), events
+fanned out to several members, ``room_size`` given or not (group contact, broadcasts set
+aside) and unknown time zones.
+
 The per-account features get their own checks on *hub* streams, where one adult has
 several conversations, each in its own chunk (out of core) and Spark block.
 
@@ -42,6 +47,7 @@ from conformance_helpers import (
     Stream,
     assert_feature_equal,
     cached,
+    columns,
     draw_streams,
     event_streams,
     hub_conversations,
@@ -56,6 +62,7 @@ from test_features import UncompiledKernel
 from test_spark import JAVA_MISSING, _java
 
 import riskscore as rs
+from riskscore.io.schema import TZ_UNKNOWN
 
 #: Streams per test: each backend runs once per stream, and every check of a test reads
 #: the same streams. Spark: a handful, the first of the same streams, on one session (a
@@ -151,7 +158,17 @@ def test_spark_conforms(
     uncompiled: UncompiledKernel,
     spark: Any,
 ) -> None:
-    check_backend(backend, check, streams[:N_SPARK_STREAMS], uncompiled, spark)
+    check_backend(backend, check, spark_streams(streams), uncompiled, spark)
+
+
+def spark_streams(streams: tuple[Stream, ...]) -> tuple[Stream, ...]:
+    """The streams Spark runs: the first two, and the two with the most group rooms (split
+    in a block by ``read_messages``, with their pair rows joined)."""
+    rooms = sorted(
+        streams[2:],
+        key=lambda s: -rs.read_messages(columns(s.events)).groups.n_rooms,
+    )
+    return (*streams[:2], *rooms[: N_SPARK_STREAMS - 2])
 
 
 # ---------------------------------------------------------------- per-account features
@@ -216,6 +233,29 @@ def test_hub_streams_exercise_every_account_feature(
         assert len(values) >= 2, (name, values)
     fanout = max(snap.values[:, FEATURES.index("adult_minor_fanout")].max() for snap in snapshots)
     assert fanout >= 2
+
+
+def test_streams_exercise_groups_broadcasts_and_unknown_time_zones(
+    streams: tuple[Stream, ...],
+) -> None:
+    """The checks are not vacuous for group rooms and unknown clocks: the streams hold
+    rooms split into pairs (some with a fan-out to several members), broadcasts set
+    aside, group contact, unknown offsets, and pairs that met in a group and moved."""
+    tables = [rs.read_messages(columns(stream.events)) for stream in streams]
+    assert sum(t.groups.n_rooms for t in tables) >= 10
+    assert sum(t.groups.n_broadcast for t in tables) >= 5
+    assert sum(int((t.room_size >= 3).sum()) for t in tables) >= 50
+    assert sum(int((t.recipient_tz_offset_min == TZ_UNKNOWN).sum()) for t in tables) >= 50
+    moved = [rs.extract_features(t).column("pair_hours_to_private") for t in tables]
+    assert sum(int((~np.isnan(m)).sum()) for m in moved) >= 5
+    known = np.concatenate([rs.extract_features(t).column("child_tz_known_share") for t in tables])
+    assert ((known > 0) & (known < 1)).any()
+
+
+def test_spark_runs_streams_with_group_rooms(streams: tuple[Stream, ...]) -> None:
+    chosen = spark_streams(streams)
+    assert len(chosen) == N_SPARK_STREAMS
+    assert sum(rs.read_messages(columns(s.events)).groups.n_rooms for s in chosen) >= 2
 
 
 def test_threaded_parts_really_run_on_threads() -> None:

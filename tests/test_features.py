@@ -48,6 +48,8 @@ DAY = 86_400
 NOON = 12 * HOUR
 
 AGE_COLUMNS = frozenset({"child_age", "adult_age", "age_gap"})
+#: Besides ages, only the pair facts can be unknown (none given; never moved to private).
+NULLABLE_COLUMNS = AGE_COLUMNS | {"pair_met_channel", "pair_hours_to_private"}
 #: Features that are fractions in [0, 1].
 FRACTION_COLUMNS = (
     "adult_message_share",
@@ -61,6 +63,7 @@ FRACTION_COLUMNS = (
     "private_night_share",
     "adult_minor_contact_share",
     "adult_unaccepted_share",
+    "child_tz_known_share",
 )
 FLAG_COLUMNS = (
     "child_is_minor",
@@ -85,9 +88,11 @@ def ev(
     recipient_age: float = NAN,
     channel: str = "direct",
     event: str = "message",
-    tz: int = 0,
+    tz: int | None = 0,
+    room_size: int | None = None,
 ) -> Event:
-    """One event; ``t`` is seconds after T0, ``tz`` the recipient's UTC offset in minutes."""
+    """One event; ``t`` is seconds after T0, ``tz`` the recipient's UTC offset in minutes
+    (None: unknown), ``room_size`` the accounts in the room (None: not given)."""
     return {
         "conversation_id": conversation,
         "timestamp": T0 + t,
@@ -98,6 +103,7 @@ def ev(
         "channel": channel,
         "event": event,
         "recipient_tz_offset_min": tz,
+        "room_size": room_size,
     }
 
 
@@ -107,7 +113,7 @@ def adult_to_child(
     conversation: object = "c",
     channel: str = "direct",
     event: str = "message",
-    tz: int = 0,
+    tz: int | None = 0,
 ) -> Event:
     """Adult A (40) to child K (13); ``tz`` is the child's UTC offset in minutes."""
     return ev(
@@ -129,7 +135,7 @@ def child_to_adult(
     conversation: object = "c",
     channel: str = "direct",
     event: str = "message",
-    tz: int = 0,
+    tz: int | None = 0,
 ) -> Event:
     """Child K (13) to adult A (40); ``tz`` is the adult's UTC offset in minutes."""
     return ev(
@@ -665,8 +671,8 @@ def test_night_window_is_22_to_06(seconds_of_day: int, night: int) -> None:
 
 def test_child_sent_events_use_the_childs_latest_known_offset() -> None:
     events = [
-        # Child's offset not known yet: the recipient's (adult's) +01:00 stands in.
-        # 21:30 + 1:00 = 22:30 -> night (with no offset it would be 21:30, day)
+        # Child's offset not known yet: its clock is unknown, the event is not timed on
+        # it (the adult's +01:00 does not stand in: 22:30 there would be night)
         child_to_adult(21 * HOUR + 30 * MINUTE, tz=60),
         # Child receives at +01:00: 21:40 + 1:00 = 22:40 -> night
         adult_to_child(21 * HOUR + 40 * MINUTE, tz=60),
@@ -684,13 +690,15 @@ def test_child_sent_events_use_the_childs_latest_known_offset() -> None:
         # Child sends, latest known +01:00: 04:30 + 1:00 = 05:30 -> night
         child_to_adult(DAY + 4 * HOUR + 30 * MINUTE, tz=180),
     ]
-    # communication events: 6 (the request is not one); at night: 22:30, 22:40, 22:50,
-    # 05:30 -> 4 / (6 + 4); recent over night flags 1 1 1 0 0 1
+    # communication events: 6 (the request is not one), 5 on the child's known clock; at
+    # night: 22:40, 22:50, 05:30 -> 3 / (5 + 4); recent over night flags 1 1 0 0 1; the
+    # child's clock was known for 5 of 6
     assert_features(
         single(events),
         {
-            "child_night_share": 0.4,
-            "child_recent_night_share": recent([1, 1, 1, 0, 0, 1]),
+            "child_night_share": 3 / 9,
+            "child_recent_night_share": recent([1, 1, 0, 0, 1]),
+            "child_tz_known_share": 5 / 6,
             "adult_initiated": 0,
         },
     )
@@ -732,6 +740,63 @@ def test_recent_night_share_follows_a_late_shift_into_the_night() -> None:
             "child_night_share": 0.125,
             # ten zeros leave 0; then 0.1, then 0.9 * 0.1 + 0.1
             "child_recent_night_share": 0.19,
+        },
+    )
+
+
+# ---------------------------------------------------------------- unknown time zones
+
+
+def test_unknown_offsets_are_unknown_never_utc() -> None:
+    # 23:00 and 23:30 UTC: night on a UTC clock, but the child's offset is never given
+    unknown = [
+        adult_to_child(23 * HOUR, tz=None, channel="encrypted", event="media"),
+        child_to_adult(23 * HOUR + 30 * MINUTE, tz=None, channel="encrypted"),
+    ]
+    assert_features(
+        single(unknown),
+        {
+            "child_night_share": 0.0,
+            "child_recent_night_share": 0.0,
+            "private_night_share": 0.0,
+            "adult_night_media_rate": 0.0,
+            "child_tz_known_share": 0.0,
+        },
+    )
+    # the same events at a given offset of 0 (UTC): both at night on the child's clock
+    utc = [
+        adult_to_child(23 * HOUR, tz=0, channel="encrypted", event="media"),
+        child_to_adult(23 * HOUR + 30 * MINUTE, tz=None, channel="encrypted"),
+    ]
+    assert_features(
+        single(utc),
+        {
+            "child_night_share": 2 / (2 + 4),
+            "private_night_share": 2 / (2 + 4),
+            "adult_night_media_rate": 1 / (1 + 4),
+            "child_tz_known_share": 1.0,
+        },
+    )
+
+
+def test_an_offset_learned_from_earlier_events_times_later_unknown_ones() -> None:
+    events = [
+        # the child receives at +02:00 at noon: its clock is now known (day)
+        adult_to_child(NOON, tz=120),
+        # no offset given, 21:30 UTC: on the learned +02:00 it is 23:30 (night)
+        adult_to_child(21 * HOUR + 30 * MINUTE, tz=None, event="media"),
+        # the child sends: its own latest known clock, +02:00: 21:40 -> 23:40 (night)
+        child_to_adult(21 * HOUR + 40 * MINUTE, tz=None),
+    ]
+    # 3 communication events on a known child clock, 2 at night; the adult sent 2, both
+    # on the child's known clock, 1 media at night
+    assert_features(
+        single(events),
+        {
+            "child_night_share": 2 / (3 + 4),
+            "child_recent_night_share": recent([0, 1, 1]),
+            "adult_night_media_rate": 1 / (2 + 4),
+            "child_tz_known_share": 1.0,
         },
     )
 
@@ -818,17 +883,17 @@ def test_private_night_share() -> None:
     assert_features(single(events), {"private_night_share": 0.25, "child_night_share": 3 / 8})
 
 
-@pytest.mark.parametrize(("tz", "expected"), [(60, 1 / 6), (-300, 0.0)])
+@pytest.mark.parametrize(("tz", "expected"), [(60, 1 / 5), (-300, 0.0)])
 def test_private_night_share_is_in_the_childs_local_time(tz: int, expected: float) -> None:
     events = [
         # The adult's clock is +10:00 (from the event it receives); the child's is not
-        # known yet, so +10:00 stands in for it: 10:00 UTC is 20:00, by day.
+        # known yet, so the event is not timed on the child's clock.
         child_to_adult(10 * HOUR, tz=600),
         # 21:30 UTC: 22:30 at the child's +01:00 (night), 16:30 at -05:00 (day); on the
         # adult's clock 07:30 either way, which must not count.
         adult_to_child(21 * HOUR + 30 * MINUTE, channel="encrypted", tz=tz),
     ]
-    # 1 or 0 of 2 communication events: 1 / (2 + 4) or 0
+    # 1 or 0 of 1 communication event on the child's known clock: 1 / (1 + 4) or 0
     assert_features(single(events), {"private_night_share": expected})
 
 
@@ -1035,6 +1100,96 @@ def test_a_minor_counts_for_fanout_only_where_the_event_declares_the_age() -> No
     )
 
 
+# ---------------------------------------------------------------- groups and where a pair met
+
+
+def _room(t: int, sender: str, recipients: Sequence[str], *, room_size: int | None) -> list[Event]:
+    """One message to group room ``g``: a row per member it reached."""
+    ages = {"A": 40, "K": 13, "L": 14}
+    return [
+        ev("g", t, sender, r, sender_age=ages[sender], recipient_age=ages[r], channel="group",
+           room_size=room_size)
+        for r in recipients
+    ]  # fmt: skip
+
+
+def test_a_group_message_is_group_contact_not_direct_contact() -> None:
+    # A writes three times to the room of A, K and L; K answers once, to the room.
+    events = [
+        *_room(0, "A", ["K", "L"], room_size=3),
+        *_room(60, "A", ["K", "L"], room_size=3),
+        *_room(120, "A", ["K", "L"], room_size=3),
+        *_room(180, "K", ["A", "L"], room_size=3),
+    ]
+    rows = features_by_conversation(events)
+    assert sorted(rows) == ["g|A|K", "g|A|L", "g|K|L"]
+    ak = rows["g|A|K"]
+    # 4 events between A and K, all group contact: none is a message one sent the other
+    assert_features(
+        ak,
+        {
+            "group_contact_events": 4,
+            "n_events": 4,
+            "adult_message_share": 0.5,  # (0 + 2) / (0 + 4): no direct messages
+            "adult_max_unanswered_run": 0,
+            "adult_minor_fanout": 0,  # posting to a room is not contacting each minor
+            "pair_met_channel": 1,  # met in the group
+            "pair_hours_to_private": NAN,  # never moved
+            "child_tz_known_share": 0.0,  # no communication event between them
+        },
+    )
+    assert_features(rows["g|K|L"], {"group_contact_events": 1, "n_events": 1})
+    # the same rows without room_size: each is an event between its sender and recipient
+    plain = features_by_conversation([{**e, "room_size": None} for e in events])["g|A|K"]
+    assert_features(
+        plain,
+        {
+            "group_contact_events": 0,
+            "adult_message_share": (3 + 2) / (4 + 4),
+            "adult_max_unanswered_run": 3,
+            "adult_minor_fanout": 2,
+        },
+    )
+
+
+def test_where_a_pair_met_and_when_it_moved_to_a_private_channel() -> None:
+    events = [
+        *_room(0, "A", ["K", "L"], room_size=3),  # A and K (and L) meet in the group
+        *_room(HOUR, "K", ["A", "L"], room_size=3),
+        # 3 hours after meeting, A and K move to a direct conversation of their own
+        ev("d", 3 * HOUR, "A", "K", sender_age=40, recipient_age=13),
+        ev("d", 3 * HOUR + 60, "K", "A", sender_age=13, recipient_age=40),
+        # X and Y met directly
+        ev("x", 0, "X", "Y", sender_age=40, recipient_age=13),
+    ]
+    rows = features_by_conversation(events)
+    for cid in ("d", "g|A|K"):  # the pair's facts, across both of its conversations
+        assert_features(rows[cid], {"pair_met_channel": 1, "pair_hours_to_private": 3.0})
+    assert_features(rows["g|A|L"], {"pair_met_channel": 1, "pair_hours_to_private": NAN})
+    assert_features(rows["x"], {"pair_met_channel": 2, "pair_hours_to_private": NAN})
+    # per-account tallies passed in without pair facts: the facts are unknown, not zero
+    account = rs.extract_account_features(to_columns(events))
+    alone = rs.features.AccountFeatures(account_id=account.account_id, values=account.values)
+    got = extract_features(to_columns(events), account_features=alone)
+    assert np.isnan(got.column("pair_met_channel")).all()
+    full = extract_features(to_columns(events), account_features=account)
+    assert_tables_identical(full, extract(events))
+
+
+def test_broadcast_rooms_are_set_aside_and_counted() -> None:
+    big = [ev("b", 0, "A", "K", sender_age=40, recipient_age=13, channel="public", room_size=21)]
+    events = [*big, ev("d", 60, "A", "K", sender_age=40, recipient_age=13)]
+    msgs = rs.read_messages(to_columns(events))
+    assert msgs.conversations.tolist() == ["d"]
+    assert msgs.groups.n_broadcast == 1
+    assert msgs.groups.broadcast_rows.tolist() == [0]
+    # a larger limit keeps it: a room of 21 is then a group
+    wide = rs.read_messages(to_columns(events), max_room_members=21)
+    assert wide.conversations.tolist() == ["b", "d"]
+    row = features_by_conversation(events)["d"]
+    assert_features(row, {"pair_met_channel": 2})
+
+
 # ---------------------------------------------------------------- table-level properties
 
 
@@ -1063,8 +1218,9 @@ def test_nan_only_in_age_columns() -> None:
     nan_columns = {name for j, name in enumerate(table.names) if np.isnan(table.values[:, j]).any()}
     # conversation "pq" has no ages and c5 none for U2: all three age columns hold NaN...
     assert nan_columns >= AGE_COLUMNS
-    # ...and no other column does.
-    assert nan_columns == AGE_COLUMNS
+    # ...and no other column does, but the hours to a private channel of pairs that
+    # never moved to one
+    assert nan_columns == AGE_COLUMNS | {"pair_hours_to_private"}
 
 
 def test_empty_table_is_a_schema_error() -> None:
@@ -1139,8 +1295,9 @@ def test_registry_is_consistent_with_the_feature_table() -> None:
     assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
     for spec in FEATURES:
         assert spec.direction in (-1, 0, 1), spec.name
-        # only the age columns can be NaN, and only they have an unknown reference
-        assert spec.nullable == (spec.name in AGE_COLUMNS), spec.name
+        # only the age columns and pair facts can be NaN, and only they have an unknown
+        # reference
+        assert spec.nullable == (spec.name in NULLABLE_COLUMNS), spec.name
         assert math.isnan(spec.reference) == spec.nullable, spec.name
         assert spec.description, spec.name
         assert spec.definition, spec.name
@@ -1226,7 +1383,8 @@ def event_tables(draw: st.DrawFn, *, distinct_times: bool = True) -> list[Event]
                     recipient_age=draw(AGES),
                     channel=draw(st.sampled_from(CHANNELS)),
                     event=draw(st.sampled_from(EVENTS)),
-                    tz=draw(st.integers(-720, 840)),
+                    tz=draw(st.none() | st.integers(-720, 840)),
+                    room_size=draw(st.none() | st.integers(2, 5)),
                 )
             )
     times = st.integers(0, 30 * DAY)
@@ -1253,9 +1411,14 @@ def test_properties_on_random_tables(events: list[Event], data: st.DataObject) -
     column = {name: values[:, j] for j, name in enumerate(table.names)}
 
     for name in table.names:
-        if name not in AGE_COLUMNS:
+        if name not in NULLABLE_COLUMNS:
             assert np.isfinite(column[name]).all(), name
             assert (column[name] >= 0).all(), name
+    assert np.isfinite(column["pair_met_channel"]).all()  # facts of every pair are known
+    hours = column["pair_hours_to_private"]
+    assert (hours[~np.isnan(hours)] >= 0).all()
+    assert (np.isnan(hours) | (column["pair_met_channel"] < 2)).all()
+    assert (column["group_contact_events"] <= column["n_events"]).all()
     for name in FRACTION_COLUMNS:
         assert ((column[name] >= 0) & (column[name] <= 1)).all(), name
     for name in FLAG_COLUMNS:
@@ -1289,12 +1452,19 @@ _UNCOMPILED_WORKER = """
 import inspect, json, sys
 import numba
 from riskscore.features import extract_features, kernel
+from riskscore.io import read_messages
 
 jit_off = numba.config.DISABLE_JIT and inspect.isfunction(kernel.update_conversation)
 print(json.dumps({"jit_off": bool(jit_off)}), flush=True)
 for line in sys.stdin:
-    table = extract_features(json.loads(line))
+    msgs = read_messages(json.loads(line))
+    if len(msgs) == 0:  # every event set aside as a broadcast: no conversation yet
+        print(json.dumps({"conversation_id": [], "values": [], "adult_id": [],
+                          "child_id": []}), flush=True)
+        continue
+    table = extract_features(msgs)
     print(json.dumps({
+        "conversation_id": table.conversation_id.tolist(),
         "values": [float(v).hex() for v in table.values.ravel()],
         "adult_id": table.adult_id.tolist(),
         "child_id": table.child_id.tolist(),
@@ -1407,6 +1577,10 @@ def test_parts_on_threads_equal_one_pass_over_a_large_table(
     from_initiator = large.sender_code == np.repeat(initiator, np.diff(starts, append=len(large)))
     values = np.empty((large.n_conversations, len(FEATURE_NAMES)))
     adult = np.empty(large.n_conversations, dtype=np.int64)
+    accounts = rs.extract_account_features(large)
+    pair_first, pair_private = accounts.pairs.lookup(
+        large.accounts[initiator], large.accounts[responder]
+    )
     kernel.run_conversations(
         starts,
         from_initiator,
@@ -1416,9 +1590,12 @@ def test_parts_on_threads_equal_one_pass_over_a_large_table(
         large.channel,
         large.event,
         large.recipient_tz_offset_min,
+        large.room_size,
         initiator,
         responder,
-        rs.extract_account_features(large).lookup(large.accounts),
+        accounts.lookup(large.accounts),
+        pair_first,
+        pair_private,
         0,
         large.n_conversations,
         values,
@@ -1436,6 +1613,10 @@ def test_online_kernel_calls_equal_the_batch_row(large: rs.MessageTable) -> None
     # few conversations gives the batch rows.
     batch = extract_features(large)
     tallies = rs.extract_account_features(large)
+    starts = large.segment_starts
+    first, private = tallies.pairs.lookup(
+        large.accounts[large.sender_code[starts]], large.accounts[large.recipient_code[starts]]
+    )
     out = np.empty(len(FEATURE_NAMES))
     starts, ends = large.segment_starts, large.segment_ends
     for k in range(0, large.n_conversations, 997):
@@ -1452,8 +1633,11 @@ def test_online_kernel_calls_equal_the_batch_row(large: rs.MessageTable) -> None
                 int(large.channel[e]),
                 int(large.event[e]),
                 float(large.recipient_tz_offset_min[e]),
+                int(large.room_size[e]),
             )
         adult = initiator if side == 1 else large.recipient_code[starts[k]]
         assert large.accounts[adult] == batch.adult_id[k]
-        kernel.conversation_features(state, tallies.lookup(large.accounts[[adult]])[0], out)
+        kernel.conversation_features(
+            state, tallies.lookup(large.accounts[[adult]])[0], first[k], private[k], out
+        )
         assert out.tobytes() == batch.values[k].tobytes(), k

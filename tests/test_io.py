@@ -6,6 +6,7 @@ so that expected UTC epochs can be checked by hand.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from pathlib import Path
@@ -138,13 +139,24 @@ def test_pandas_tz_aware_datetime_column_is_converted_to_utc_epoch() -> None:
     assert_same_table(rs.read_messages(frame), rs.read_messages(events))
 
 
-def test_pandas_naive_datetime_column_is_refused() -> None:
+def test_pandas_naive_datetime_column_is_refused_row_by_row() -> None:
     frame = pd.DataFrame(valid_events())
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], unit="s")  # no time zone
 
-    with pytest.raises(rs.SchemaError, match="without a time zone") as info:
+    with pytest.raises(rs.SchemaError, match="without a UTC offset") as info:
         rs.read_messages(frame)
     assert info.value.column == "timestamp"
+    assert info.value.row == 0
+    # the message quotes the cell as text, not a Timestamp(...) repr
+    assert "row 0: '2024-05-01 00:01:00' is a date and time" in str(info.value)
+    # quarantine: per row, the other rows are kept
+    frame.loc[1, "timestamp"] = pd.NaT
+    mixed = frame.astype({"timestamp": object})
+    mixed.loc[2, "timestamp"] = T0 + 120
+    msgs = rs.read_messages(mixed, errors="quarantine")
+    assert len(msgs) == 1
+    assert msgs.quarantined.row.tolist() == [0, 1, 3]
+    assert "without a UTC offset" in msgs.quarantined.reason[0]
 
 
 def test_pyarrow_table_and_record_batch() -> None:
@@ -185,12 +197,67 @@ def test_bad_and_null_cells_of_dictionary_columns_are_shown_as_given() -> None:
     assert (info.value.column, info.value.row, info.value.value) == ("channel", 1, "Telepathy")
 
 
-def test_pyarrow_naive_timestamp_column_is_refused() -> None:
+def test_pyarrow_naive_timestamp_column_is_refused_row_by_row() -> None:
     events = valid_events()
     table = pa.table({**events, "timestamp": pa.array(events["timestamp"], pa.timestamp("s"))})
-    with pytest.raises(rs.SchemaError, match="without a time zone") as info:
+    with pytest.raises(rs.SchemaError, match="without a UTC offset") as info:
         rs.read_messages(table)
-    assert info.value.column == "timestamp"
+    assert (info.value.column, info.value.row) == ("timestamp", 0)
+    assert "row 0: '2024-05-01 00:01:00' is a date and time" in str(info.value)
+    msgs = rs.read_messages(table, errors="quarantine")
+    assert len(msgs) == 0
+    assert len(msgs.quarantined) == 4
+    assert msgs.quarantined.value[0] == "2024-05-01 00:01:00"
+
+
+@pytest.mark.parametrize(
+    ("column", "expected", "missing"),
+    [
+        (pa.array([dt.time(3, 20)] * 4, pa.time32("s")), "'03:20:00'", "without a date"),
+        (pa.array([dt.date(2024, 5, 1)] * 4, pa.date32()), "'2024-05-01'", "without a time"),
+    ],
+)
+def test_arrow_times_and_dates_without_the_rest_are_refused_per_row(
+    column: pa.Array, expected: str, missing: str
+) -> None:
+    table = pa.table({**valid_events(), "timestamp": column})
+    with pytest.raises(rs.SchemaError, match=missing) as info:
+        rs.read_messages(table)
+    assert f"row 0: {expected}" in str(info.value)
+    msgs = rs.read_messages(table, errors="quarantine")
+    assert msgs.quarantined.value == (expected.strip("'"),) * 4  # the value as read
+    assert all(missing in why for why in msgs.quarantined.reason)
+
+
+@pytest.mark.parametrize(
+    ("text", "missing"),
+    [
+        ("03:20", "a time of day without a date and UTC offset"),
+        ("3:20:15", "a time of day without a date and UTC offset"),
+        ("03:20+02:00", "a time of day without a date:"),
+        ("2024-05-01T03:20:00", "a date and time without a UTC offset"),
+        ("2024-05-01 03:20", "a date and time without a UTC offset"),
+        ("2024-05-01", "a date without a time and UTC offset"),
+    ],
+)
+def test_incomplete_timestamp_text_says_what_is_missing(
+    tmp_path: Path, text: str, missing: str
+) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "conversation_id,timestamp,sender_id,recipient_id,channel\n"
+        f"7,{T0},10,20,direct\n"
+        f"7,{text},20,10,direct\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(rs.SchemaError) as info:
+        rs.read_messages(path)
+    assert f"row 1 (line 3): {text!r} is {missing}" in str(info.value)
+    msgs = rs.read_messages(path, errors="quarantine")
+    assert len(msgs) == 1  # the row with a full timestamp is kept
+    assert msgs.quarantined.value == (text,)  # the value as read
+    assert msgs.quarantined.line.tolist() == [3]
+    assert missing in msgs.quarantined.reason[0]
 
 
 def test_csv_file(tmp_path: Path) -> None:
@@ -373,7 +440,11 @@ def test_missing_optional_columns_take_their_defaults() -> None:
     assert np.isnan(msgs.sender_age).all()
     assert np.isnan(msgs.recipient_age).all()
     assert (msgs.event == EventType.MESSAGE).all()
-    assert msgs.recipient_tz_offset_min.tolist() == [0, 0, 0, 0]
+    # an unknown time zone is unknown, never UTC; no room size: events between two accounts
+    assert (msgs.recipient_tz_offset_min == rs.io.schema.TZ_UNKNOWN).all()
+    assert (msgs.room_size == 0).all()
+    assert "room_size" not in msgs.columns()
+    assert msgs.columns()["recipient_tz_offset_min"].tolist() == [None] * 4
 
 
 def test_empty_optional_cells_take_their_defaults() -> None:
@@ -387,7 +458,26 @@ def test_empty_optional_cells_take_their_defaults() -> None:
     assert math.isnan(msgs.sender_age[by_row[1]])
     assert math.isnan(msgs.recipient_age[by_row[2]])
     assert msgs.event[by_row[1]] == EventType.MESSAGE
-    assert msgs.recipient_tz_offset_min[by_row[2]] == 0
+    assert msgs.recipient_tz_offset_min[by_row[2]] == rs.io.schema.TZ_UNKNOWN
+    assert msgs.recipient_tz_offset_min[by_row[1]] == 0  # a given 0 is UTC
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_unknown_time_zones_and_room_sizes_survive_a_round_trip(
+    tmp_path: Path, suffix: str
+) -> None:
+    events = valid_events()
+    events["recipient_tz_offset_min"] = [60, None, 0, None]
+    events["room_size"] = [None, 3, None, None]
+    msgs = rs.read_messages(events)
+    path = rs.write_messages(msgs, tmp_path / f"events{suffix}")
+    again = rs.read_messages(path)
+    np.testing.assert_array_equal(again.recipient_tz_offset_min, msgs.recipient_tz_offset_min)
+    np.testing.assert_array_equal(again.room_size, msgs.room_size)
+    by_row = np.argsort(msgs.source_row)
+    for table in (msgs, again):
+        assert table.columns()["recipient_tz_offset_min"][by_row].tolist() == [60, None, 0, None]
+        assert table.columns()["room_size"][by_row].tolist() == [None, 3, None, None]
 
 
 def test_channel_and_event_names_ignore_case_and_surrounding_space() -> None:
@@ -432,19 +522,15 @@ BAD_CELLS = [
     pytest.param(
         "recipient_id", ["y", "b", "y", "a"], "recipient_id", 2, "y", id="sender-is-recipient"
     ),
-    # Conversation c2 is (y, x), set by row 2 at T0; row 0 becomes z -> y.
+    pytest.param("sender_id", ["x", "a", "", "b"], "sender_id", 2, "", id="id-empty"),
     pytest.param(
-        "sender_id", ["z", "a", "y", "b"], "sender_id", 0, "z", id="third-account-as-sender"
+        "recipient_id", ["y", " \t", "x", "a"], "recipient_id", 1, " \t", id="id-whitespace"
     ),
-    # Row 0 becomes x -> z: the recipient z is the third account, x is one of the pair.
     pytest.param(
-        "recipient_id",
-        ["z", "b", "x", "a"],
-        "recipient_id",
-        0,
-        "z",
-        id="third-account-as-recipient",
+        "conversation_id", ["c1", "c1", "  ", "c2"], "conversation_id", 2, "  ", id="cid-blank"
     ),
+    pytest.param("room_size", [None, 1, 3, None], "room_size", 1, 1, id="room-of-one"),
+    pytest.param("room_size", [None, 2.5, 3, None], "room_size", 1, 2.5, id="room-fractional"),
     pytest.param(
         "timestamp",
         [T0 + 60, T0 + 120, "yesterday", T0 + 120],
@@ -711,17 +797,15 @@ def test_raise_names_the_lowest_bad_row_and_counts_the_others() -> None:
 
 
 def test_lowest_bad_row_wins_over_the_order_of_checks() -> None:
-    # Row 2 has an unknown channel, found by a per-row check. Row 1 is off-pair, found by
-    # the pair check that runs last: conversation c1 is (b, a), set by row 3 at T0 + 100,
-    # and row 1 (q -> b, at T0 + 500) brings in a third account. Row 1 must be named.
+    # Row 2 has an unknown channel; row 1 a room of one account, found by the room size
+    # check that runs last. Row 1 must be named.
     events = valid_events()
-    events["sender_id"] = ["x", "q", "y", "b"]
-    events["timestamp"] = [T0 + 60, T0 + 500, T0, T0 + 100]
+    events["room_size"] = [None, 1, None, None]
     events["channel"] = ["direct", "public", "pigeon", "direct"]
 
     with pytest.raises(rs.SchemaError) as info:
         rs.read_messages(events)
-    assert (info.value.column, info.value.row, info.value.value) == ("sender_id", 1, "q")
+    assert (info.value.column, info.value.row, info.value.value) == ("room_size", 1, 1)
     assert "1 more bad row;" in str(info.value)
 
 
@@ -875,20 +959,24 @@ def test_quarantine_without_bad_rows_is_empty() -> None:
     assert msgs.quarantined.counts() == {}
 
 
-def test_third_account_is_quarantined_and_the_pair_is_kept() -> None:
+@pytest.mark.parametrize("errors", ["raise", "quarantine"])
+def test_a_third_account_makes_a_group_split_into_pairs_nothing_cut(errors: str) -> None:
     events = {
-        "conversation_id": [1, 1, 1, 1],
-        "timestamp": [T0, T0 + 1, T0 + 2, T0 + 3],
-        "sender_id": ["a", "b", "c", "a"],
-        "recipient_id": ["b", "a", "a", "b"],
-        "channel": ["direct"] * 4,
+        "conversation_id": [1, 1, 1, 1, 2],
+        "timestamp": [T0, T0 + 1, T0 + 2, T0 + 3, T0],
+        "sender_id": ["a", "b", "c", "a", "x"],
+        "recipient_id": ["b", "a", "a", "b", "y"],
+        "channel": ["group"] * 4 + ["direct"],
     }
-    msgs = rs.read_messages(events, errors="quarantine")
-    assert msgs.source_row.tolist() == [0, 1, 3]
-    assert msgs.quarantined.row.tolist() == [2]
-    assert msgs.quarantined.column == ("sender_id",)
-    assert msgs.quarantined.value == ("c",)
-    assert "two accounts" in msgs.quarantined.reason[0]
+    msgs = rs.read_messages(events, errors=errors)  # type: ignore[arg-type]
+    assert len(msgs) == 5
+    assert len(msgs.quarantined) == 0
+    # every id is text once a group is split; the pair conversation of (a, b) in room 1
+    # and that of (a, c) are two conversations; conversation 2 keeps its id (as text)
+    assert msgs.conversations.tolist() == ["1|a|b", "1|a|c", "2"]
+    assert msgs.source_row.tolist() == [0, 1, 3, 2, 4]
+    assert (msgs.groups.n_rooms, msgs.groups.n_pairs, msgs.groups.n_without_room_size) == (1, 2, 4)
+    assert msgs.groups.describe()[0].startswith("1 group conversation(s)")
 
 
 #: One bad value per checked column, in the order read_messages checks the columns.
@@ -900,6 +988,7 @@ _BAD_VALUES: dict[str, object] = {
     "channel": "telepathy",
     "event": "wink",
     "recipient_tz_offset_min": 7.5,
+    "room_size": 1,
 }
 
 
@@ -919,6 +1008,7 @@ def _many_bad_cells(n: int = 600, seed: int = 3) -> dict[str, list[object]]:
         "channel": ["direct"] * n,
         "event": ["message"] * n,
         "recipient_tz_offset_min": [60] * n,
+        "room_size": [None] * n,
     }
     for name, value in _BAD_VALUES.items():
         for row in np.flatnonzero(rng.random(n) < 0.05):

@@ -457,7 +457,20 @@ TRICKY = [
     ("recipient_tz_offset_min", 841),
     ("recipient_tz_offset_min", 10**400),
     ("recipient_tz_offset_min", ""),
+    ("recipient_tz_offset_min", None),
+    ("recipient_tz_offset_min", float("nan")),
     ("recipient_tz_offset_min", True),
+    ("room_size", 3),
+    ("room_size", "3"),
+    ("room_size", 3.0),
+    ("room_size", None),
+    ("room_size", ""),
+    ("room_size", 1),
+    ("room_size", 2.5),
+    ("room_size", True),
+    ("sender_id", ""),
+    ("sender_id", "   "),
+    ("conversation_id", " "),
 ]
 
 
@@ -467,13 +480,15 @@ def _batch(event: dict[str, Any]) -> tuple[Any, ...] | None:
     except rs.SchemaError:
         return None
     cols = msgs.columns(decoded=False)
-    return tuple(
+    values = tuple(
         (lambda x: None if isinstance(x, float) and x != x else x)(
             cols[name][0].item() if isinstance(cols[name][0], np.generic) else cols[name][0]
         )
         for name in ("timestamp", "sender_age", "recipient_age", "channel", "event",
-                     "recipient_tz_offset_min")
+                     "recipient_tz_offset_min", "room_size")
     )  # fmt: skip
+    tz = values[5]
+    return (*values[:5], None if tz == rs.io.schema.TZ_UNKNOWN else tz, values[6])
 
 
 def _online(event: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -483,9 +498,9 @@ def _online(event: dict[str, Any]) -> tuple[Any, ...] | None:
         parsed = parse_event_fast(event)
     except rs.SchemaError:
         return None
-    _cid, ts, _s, _r, sender_age, recipient_age, channel, kind, tz = parsed
-    nan_none = [None if x != x else x for x in (sender_age, recipient_age)]
-    return (ts, *nan_none, channel, kind, tz)
+    _cid, ts, _s, _r, sender_age, recipient_age, channel, kind, tz, room = parsed
+    nan_none = [None if x != x else x for x in (sender_age, recipient_age, tz)]
+    return (ts, *nan_none[:2], channel, kind, None if tz != tz else int(tz), room)
 
 
 @pytest.mark.parametrize(("field", "value"), TRICKY, ids=[f"{f}={v!r}"[:40] for f, v in TRICKY])

@@ -253,13 +253,53 @@ def test_late_events_are_clamped_or_refused_and_state_is_unchanged_on_refusal() 
     assert scorer.features_of(1)[rs.FEATURE_NAMES.index("span_hours")] == 0.0
 
 
-def test_a_third_account_in_a_conversation_is_refused() -> None:
+def test_a_third_account_makes_the_conversation_a_group_room() -> None:
+    scorer = rs.OnlineScorer(MODEL, idle_expiry_s=math.inf)
+    base = {"conversation_id": 1, "channel": "group", "sender_age": 40, "recipient_age": 12,
+            "room_size": None}  # fmt: skip
+    events = [
+        {**base, "timestamp": T0, "sender_id": "a", "recipient_id": "b"},
+        {**base, "timestamp": T0 + 60, "sender_id": "a", "recipient_id": "c", "room_size": 3},
+        {**base, "timestamp": T0 + 60, "sender_id": "a", "recipient_id": "b", "room_size": 3},
+        {**base, "timestamp": T0 + 90, "sender_id": "c", "recipient_id": "b", "sender_age": 13},
+    ]
+    for event in events:
+        scorer.update_one(event)
+    assert scorer.n_events == 4
+    # the pair (a, b) continues as "1|a|b"; every pair of the room is its own conversation
+    assert sorted(map(str, scorer._conversations)) == ["1|a|b", "1|a|c", "1|b|c"]
+    assert scorer.score_of("1|a|b") == pytest.approx(
+        float(MODEL.predict_proba(rs.extract_features(columns(events)))[0])
+    )
+    with pytest.raises(KeyError):
+        scorer.score_of(1)
+    batch = rs.extract_features(columns(events))
+    for pos, cid in enumerate(batch.conversation_id.tolist()):
+        assert_close(scorer.features_of(cid), batch.values[pos])
+
+
+def test_a_pair_id_that_is_already_a_conversation_is_refused() -> None:
     scorer = rs.OnlineScorer(MODEL)
-    base = {"conversation_id": 1, "timestamp": T0, "channel": "direct"}
-    scorer.update_one({**base, "sender_id": "a", "recipient_id": "b"})
-    with pytest.raises(rs.SchemaError, match="not the pair of conversation"):
-        scorer.update_one({**base, "sender_id": "a", "recipient_id": "c"})
+    base = {"timestamp": T0, "channel": "direct"}
+    scorer.update_one({**base, "conversation_id": "1|a|c", "sender_id": "x", "recipient_id": "y"})
+    scorer.update_one({**base, "conversation_id": "1", "sender_id": "a", "recipient_id": "b"})
+    with pytest.raises(rs.SchemaError, match="also the pair id"):
+        scorer.update_one({**base, "conversation_id": "1", "sender_id": "a", "recipient_id": "c"})
+    assert scorer.n_events == 2
+    assert "1|a|b" not in scorer.conversation_ids  # state unchanged: still conversation 1
+    assert "1" in scorer.conversation_ids
+
+
+def test_broadcast_events_change_no_state_and_are_counted() -> None:
+    scorer = rs.OnlineScorer(MODEL, max_room_members=5)
+    event = {"conversation_id": "r", "timestamp": T0, "channel": "public", "sender_id": "a",
+             "recipient_id": "b", "room_size": 6}  # fmt: skip
+    assert scorer.update_one(event) is None
+    assert (scorer.n_broadcast, scorer.n_events, scorer.n_conversations) == (1, 0, 0)
+    scorer.update_one({**event, "event": "block"})  # a block is not a broadcast
     assert scorer.n_events == 1
+    with pytest.raises(ValueError, match="max_room_members"):
+        rs.OnlineScorer(MODEL, max_room_members=1)
 
 
 @pytest.mark.parametrize(
@@ -290,9 +330,13 @@ def test_bad_events_name_the_field(field: str, value: Any, match: str) -> None:
         ("event", "  ", "message"),
         ("event", math.nan, "message"),
         ("event", None, "message"),
-        ("recipient_tz_offset_min", "", 0),
-        ("recipient_tz_offset_min", math.nan, 0),
-        ("recipient_tz_offset_min", None, 0),
+        # an empty offset is unknown (never UTC, 0)
+        ("recipient_tz_offset_min", "", None),
+        ("recipient_tz_offset_min", math.nan, None),
+        ("recipient_tz_offset_min", "  ", None),
+        ("room_size", "", None),
+        ("room_size", " 3 ", 3),
+        ("room_size", 3.0, 3),
         ("recipient_tz_offset_min", " 60 ", 60),
         ("recipient_tz_offset_min", 60.0, 60),
         ("sender_age", " ", None),

@@ -29,6 +29,8 @@ from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 PEERS = ("polars_peer", "pandas_peer", "python_peer")
+from peers._codes import NOT_IN_PEERS, PEER_FEATURES  # noqa: E402 (after the path)
+
 _TZ_OFFSETS = np.array([-720, -570, -300, -60, 0, 60, 330, 345, 540, 765, 840])
 _T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 
@@ -124,8 +126,18 @@ def _hand_written(first_conversation: int, first_account: int) -> dict[str, list
             (60, 0, 12.0, 30.0, "ephemeral", "media", -570),
             (120, 1, 30.0, 12.0, "ephemeral", "media", 765),
         ],
+        # unknown offsets (None): never UTC; a known one is kept for later unknown ones
+        [
+            (-60, 1, 30.0, 12.0, "direct", "media", None),
+            (0, 0, 12.0, 30.0, "encrypted", "message", None),
+            (60, 1, 30.0, 12.0, "direct", "message", 120),
+            (120, 1, 30.0, 12.0, "ephemeral", "media", None),
+            (180, 0, 12.0, 30.0, "ephemeral", "message", None),
+        ],
     ]
-    out: dict[str, list[Any]] = {name: [] for name in rs.io.schema.SCHEMA_COLUMNS}
+    out: dict[str, list[Any]] = {
+        name: [] for name in rs.io.schema.SCHEMA_COLUMNS if name != "room_size"
+    }
     for k, case in enumerate(cases):
         initiator, responder = first_account + 2 * k, first_account + 2 * k + 1
         for dt, from_initiator, s_age, r_age, channel, event, tz in case:
@@ -164,19 +176,27 @@ def _stressed_events(n_conversations: int, seed: int) -> pa.Table:
     travelling = some(0.25)  # offsets that change from event to event
     cols["recipient_tz_offset_min"] = np.where(
         travelling, rng.choice(_TZ_OFFSETS, size=len(conv)), cols["recipient_tz_offset_min"]
-    ).astype(np.int16)
+    ).astype(np.float64)
+    unknown = some(0.2) & (rng.random(len(conv)) < 0.5)  # offsets not recorded (None)
+    cols["recipient_tz_offset_min"][unknown] = np.nan
     coarse = some(0.15)  # many events in the same second (ties keep their input order)
     cols["timestamp"] = np.where(coarse, cols["timestamp"] // 600 * 600, cols["timestamp"])
 
     extra = _hand_written(
         int(ids.max()) + 1, int(max(cols["sender_id"].max(), cols["recipient_id"].max())) + 1
     )
+    extra["recipient_tz_offset_min"] = [
+        np.nan if v is None else v for v in extra["recipient_tz_offset_min"]
+    ]
     merged = {
         name: np.concatenate([cols[name], np.asarray(extra[name], dtype=cols[name].dtype)])
         for name in cols
     }
     order = rng.permutation(len(merged["conversation_id"]))  # the peers must sort too
-    return pa.table({name: values[order] for name, values in merged.items()})
+    tz = merged.pop("recipient_tz_offset_min")[order]
+    table = pa.table({name: values[order] for name, values in merged.items()})
+    offsets = pa.array(np.nan_to_num(tz).astype(np.int16), mask=np.isnan(tz))
+    return table.append_column("recipient_tz_offset_min", offsets)
 
 
 def _sorted_dictionary(events: pa.Table) -> pa.Table:
@@ -207,21 +227,32 @@ def test_peer_features_equal_riskscore(peer: str, layout: str, events: dict[str,
     expected = rs.extract_features(table)
     ids, values = features(table)
     np.testing.assert_array_equal(ids, expected.conversation_id)
-    assert values.shape == (len(expected.conversation_id), len(rs.FEATURE_NAMES))
-    for j, name in enumerate(rs.FEATURE_NAMES):
+    assert values.shape == (len(expected.conversation_id), len(PEER_FEATURES))
+    for j, name in enumerate(PEER_FEATURES):
         np.testing.assert_allclose(
-            values[:, j], expected.values[:, j], rtol=0, atol=1e-9, equal_nan=True, err_msg=name
+            values[:, j], expected.column(name), rtol=0, atol=1e-9, equal_nan=True, err_msg=name
         )
+
+
+def test_the_peers_compute_every_feature_but_those_of_group_rooms_and_clock_coverage() -> None:
+    assert set(NOT_IN_PEERS) <= set(rs.FEATURE_NAMES)
+    assert tuple(n for n in rs.FEATURE_NAMES if n not in NOT_IN_PEERS) == PEER_FEATURES
+    assert len(PEER_FEATURES) == len(rs.FEATURE_NAMES) - 4
+    assert set(rs.model.MODEL_INPUTS) <= set(PEER_FEATURES)  # the benchmark's scores too
 
 
 def test_the_comparison_has_teeth(events: dict[str, pa.Table]) -> None:
     """The data reaches every feature, branch and category that the peers must get right."""
     table = events["shuffled text"]
     X = rs.extract_features(table)
-    assert np.all(np.nanstd(X.values, axis=0) > 0), "every feature varies"
+    peer_columns = [X.names.index(name) for name in PEER_FEATURES]
+    assert np.all(np.nanstd(X.values[:, peer_columns], axis=0) > 0), "every feature varies"
     assert set(pc.unique(table.column("channel")).to_pylist()) == set(CHANNEL_NAMES)
     assert set(pc.unique(table.column("event")).to_pylist()) == set(EVENT_NAMES)
     assert len(pc.unique(table.column("recipient_tz_offset_min"))) >= len(_TZ_OFFSETS)
+    assert table.column("recipient_tz_offset_min").null_count > 100  # unknown, never UTC
+    known = X.column("child_tz_known_share")
+    assert ((known > 0) & (known < 1)).sum() > 20
     no_age = (X.column("child_age_known") == 0) & (X.column("adult_age_known") == 0)
     initiated = X.column("adult_initiated")[no_age]
     assert no_age.sum() > 100

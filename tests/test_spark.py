@@ -25,6 +25,9 @@ import riskscore.integrations.spark as rs_spark
 from riskscore.features import ACCOUNT_SLOTS, extract_account_features, extract_features
 from riskscore.integrations._spark_partition import (
     ACCOUNT,
+    PAIR_FIRST,
+    PAIR_PRIVATE,
+    PART_OTHER,
     TallySpec,
     key_blocks,
     parts_partition,
@@ -100,11 +103,22 @@ def test_tally_stages_equal_single_machine(
     for b in range(3):
         part = parts.filter(pa.array(bucket == b)).sort_by(ACCOUNT)
         rows += list(tallies_partition(part.to_batches(max_chunksize=97), spec))
-    got = pa.Table.from_batches(rows).sort_by("account_id")
+    out = pa.Table.from_batches(rows)
+    is_pair = np.asarray(out[PART_OTHER].is_valid())
+    got = out.filter(pa.array(~is_pair)).sort_by("account_id")
     ref = extract_account_features(table)
     assert got["account_id"].to_pylist() == ref.account_id.tolist()
     for j, slot in enumerate(ACCOUNT_SLOTS):
         np.testing.assert_array_equal(got[slot].to_numpy(), ref.values[:, j], err_msg=slot)
+    # the facts of each pair of accounts, merged from parts of split conversations
+    pairs = out.filter(pa.array(is_pair))
+    first, private = ref.pairs.lookup(
+        np.asarray(pairs["account_id"].to_pylist(), dtype=ref.account_id.dtype),
+        np.asarray(pairs[PART_OTHER].to_pylist(), dtype=ref.account_id.dtype),
+    )
+    assert len(pairs) == len(ref.pairs) > 0
+    np.testing.assert_array_equal(pairs[PAIR_FIRST].to_numpy(), first)
+    np.testing.assert_array_equal(pairs[PAIR_PRIVATE].to_numpy(), private)
 
 
 # ---------------------------------------------------------------- Spark

@@ -46,6 +46,9 @@ def test_config_defaults(tmp_path: Path) -> None:
     assert cfg.policy is None
     assert cfg.ages.kind == "none"
     assert cfg.max_fanout_members == 20
+    assert cfg.default_tz_offset_min is None  # unknown, never UTC
+    assert parse({**_base(tmp_path), "default_tz_offset_min": None}).default_tz_offset_min is None
+    assert parse({**_base(tmp_path), "default_tz_offset_min": -300}).default_tz_offset_min == -300
 
 
 @pytest.mark.parametrize(
@@ -268,6 +271,20 @@ def test_group_fan_out_and_its_bound(translator: EventTranslator) -> None:
     rows = translator.translate(room.message(members[0]), room.state)
     assert _kinds(rows) == [(members[0], u, "group", "message") for u in members[1:]]
     assert len({r["conversation_id"] for r in rows}) == 3
+    # riskscore's one rule (riskscore.io.groups): each row carries the room's size at that
+    # moment, so the scorer counts the message as group contact, not direct contact
+    assert {r["room_size"] for r in rows} == {4}
+    assert {r["conversation_id"] for r in rows} == {
+        rs.io.groups.pair_conversation_id(None, members[0], u) for u in members[1:]
+    }
+    scorer = rs.OnlineScorer(rs.load_model())
+    for row in rows:
+        scorer.update_one(row)
+    features = scorer.features_of(rows[0]["conversation_id"])
+    assert features[rs.FEATURE_NAMES.index("group_contact_events")] == 1
+    assert features[rs.FEATURE_NAMES.index("adult_minor_fanout")] == 0
+    # without a known offset for the recipients, the offset is unknown, never UTC
+    assert {r["recipient_tz_offset_min"] for r in rows} == {None}
 
     translator.max_fanout_members = 3
     big = _Room("!big:x", "public")

@@ -34,7 +34,6 @@ import numpy.typing as npt
 import pandas as pd
 
 from riskscore.features.registry import (
-    FEATURE_NAMES,
     NIGHT_END_MIN,
     NIGHT_START_MIN,
     RECENT_WEIGHT,
@@ -45,7 +44,17 @@ from riskscore.features.registry import (
 )
 from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES, MINOR_AGE
 
-from ._codes import ACCEPT, BLOCK, EPHEMERAL, EXTERNAL, MEDIA, MESSAGE, REPORT, REQUEST
+from ._codes import (
+    ACCEPT,
+    BLOCK,
+    EPHEMERAL,
+    EXTERNAL,
+    MEDIA,
+    MESSAGE,
+    PEER_FEATURES,
+    REPORT,
+    REQUEST,
+)
 
 _PRIOR = SHARE_PRIOR_EVENTS
 _LOG_KEEP = math.log(1.0 - RECENT_WEIGHT)
@@ -74,6 +83,10 @@ def _codes(column: pd.Series, names: tuple[str, ...]) -> npt.NDArray[np.int8]:
     return pd.Categorical(column, categories=list(names)).codes
 
 
+#: An offset no event carries: "no known offset yet in this conversation".
+_NO_OFFSET = 10_000.0
+
+
 def _night(minute: npt.NDArray[np.int64], offset: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     local = (minute + offset) % 1440
     return (local >= NIGHT_START_MIN) | (local < NIGHT_END_MIN)
@@ -94,7 +107,7 @@ def _per_conversation(events: pd.DataFrame) -> pd.DataFrame:
     conv = events["conversation_id"]
     sender = events["sender_id"].to_numpy()
     t = events["timestamp"].to_numpy(np.int64)
-    tz = events["recipient_tz_offset_min"].to_numpy(np.int64)
+    tz = events["recipient_tz_offset_min"].to_numpy(np.float64)  # NaN: unknown
     ch = _codes(events["channel"], CHANNEL_NAMES)
     ev = _codes(events["event"], EVENT_NAMES)
     sender_age = events["sender_age"].to_numpy(np.float64)
@@ -115,15 +128,18 @@ def _per_conversation(events: pd.DataFrame) -> pd.DataFrame:
         to_minor = contact & (recipient_age < MINOR_AGE)
         from_minor = sender_age < MINOR_AGE
 
-    # A side's UTC offset is the one on the latest event it received. The first event is
-    # the initiator's, so only the initiator can have received nothing yet: it then reads
-    # the event's own offset. NaN at a conversation's first row stops the fill there.
-    clock_r = pd.Series(np.where(fi, tz, np.nan)).ffill().to_numpy()
-    received_i = pd.Series(np.where(ri, tz, np.where(new, -1e9, np.nan))).ffill().to_numpy()
-    clock_i = np.where(received_i == -1e9, tz, received_i)
+    # A side's clock is the latest known offset of the events it received; unknown until
+    # one is. The sentinel at a conversation's first row stops the fill there.
+    def clock(received: npt.NDArray[np.bool_]) -> FloatArray:
+        given = received & ~np.isnan(tz)
+        filled = pd.Series(np.where(given, tz, np.where(new, _NO_OFFSET, np.nan))).ffill()
+        return np.where(filled.to_numpy() == _NO_OFFSET, np.nan, filled.to_numpy())
+
+    clock_i, clock_r = clock(ri), clock(fi)
+    known_i, known_r = comm & ~np.isnan(clock_i), comm & ~np.isnan(clock_r)
     minute = t // 60
-    night_i = comm & _night(minute, clock_i.astype(np.int64))
-    night_r = comm & _night(minute, clock_r.astype(np.int64))
+    night_i = known_i & _night(minute, np.nan_to_num(clock_i).astype(np.int64))
+    night_r = known_r & _night(minute, np.nan_to_num(clock_r).astype(np.int64))
 
     # communication events so far (all conversations), at the conversation's start and end
     cc = np.cumsum(comm)
@@ -131,6 +147,12 @@ def _per_conversation(events: pd.DataFrame) -> pd.DataFrame:
     cc_end = cc[last][number - 1]
     # exponentially weighted average from 0: the k-th last event weighs w (1 - w)^k
     weight = np.where(comm, RECENT_WEIGHT * np.exp((cc_end - cc) * _LOG_KEEP), 0.0)
+
+    def known_weight(known: npt.NDArray[np.bool_]) -> FloatArray:
+        """The same weights over the events on a side's known clock only."""
+        kc = np.cumsum(known)
+        return np.where(known, RECENT_WEIGHT * np.exp((kc[last][number - 1] - kc) * _LOG_KEEP), 0.0)
+
     # runs of communication events from one side: a run starts at the conversation's
     # first one or where the side changes from the previous communication event
     side_of_last_comm = pd.Series(np.where(comm, fi, np.nan)).ffill().shift().to_numpy()
@@ -154,10 +176,14 @@ def _per_conversation(events: pd.DataFrame) -> pd.DataFrame:
         "upward_channel_moves": above_earlier,
         "recent_sent_i": weight * fi,
         "recent_sent_r": weight * ri,
+        "known_i": known_i,
+        "known_r": known_r,
+        "sent_known_i": comm & fi & known_r,
+        "sent_known_r": comm & ri & known_i,
         "night_i": night_i,
         "night_r": night_r,
-        "recent_night_i": weight * night_i,
-        "recent_night_r": weight * night_r,
+        "recent_night_i": known_weight(known_i) * night_i,
+        "recent_night_r": known_weight(known_r) * night_r,
         "private_night_i": private & night_i,
         "private_night_r": private & night_r,
         # media a side sent at night on its counterpart's clock
@@ -305,7 +331,7 @@ def _feature_matrix(conv: pd.DataFrame, accounts: pd.DataFrame) -> FloatArray:
         "adult_max_unanswered_run": adult("run"),
         "recent_rate_per_day": rate_short,
         "escalation_ratio": (rate_short / rate_long) ** np.minimum(span_s / TAU_LONG_S, 1.0),
-        "child_night_share": child("night") / (n_comm + _PRIOR),
+        "child_night_share": child("night") / (child("known") + _PRIOR),
         "child_recent_night_share": child("recent_night"),
         "max_channel": col("max_channel"),
         "n_channels_used": col("n_channels_used"),
@@ -317,8 +343,8 @@ def _feature_matrix(conv: pd.DataFrame, accounts: pd.DataFrame) -> FloatArray:
         "adult_external_events": adult("external"),
         "adult_media_rate": adult("media") / (comm_a + _PRIOR),
         "child_media_rate": child("media") / (comm_c + _PRIOR),
-        "adult_night_media_rate": adult("night_media") / (comm_a + _PRIOR),
-        "private_night_share": child("private_night") / (n_comm + _PRIOR),
+        "adult_night_media_rate": adult("night_media") / (adult("sent_known") + _PRIOR),
+        "private_night_share": child("private_night") / (child("known") + _PRIOR),
         "child_blocks_reports": child("safety"),
         "adult_minor_fanout": minors,
         "adult_minor_contact_share": minors / np.maximum(tally("contacts"), 1.0),
@@ -328,4 +354,4 @@ def _feature_matrix(conv: pd.DataFrame, accounts: pd.DataFrame) -> FloatArray:
         "adult_blocks_reports_from_minors": flagged,
         "adult_flagged_per_minor": flagged / np.maximum(minors, 1.0),
     }
-    return np.column_stack([np.asarray(columns[name], dtype=np.float64) for name in FEATURE_NAMES])
+    return np.column_stack([np.asarray(columns[name], dtype=np.float64) for name in PEER_FEATURES])

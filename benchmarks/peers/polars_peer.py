@@ -35,7 +35,6 @@ import numpy.typing as npt
 import polars as pl
 
 from riskscore.features.registry import (
-    FEATURE_NAMES,
     NIGHT_END_MIN,
     NIGHT_START_MIN,
     RECENT_WEIGHT,
@@ -46,11 +45,21 @@ from riskscore.features.registry import (
 )
 from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES, MINOR_AGE
 
-from ._codes import ACCEPT, BLOCK, EPHEMERAL, EXTERNAL, MEDIA, MESSAGE, REPORT, REQUEST
+from ._codes import (
+    ACCEPT,
+    BLOCK,
+    EPHEMERAL,
+    EXTERNAL,
+    MEDIA,
+    MESSAGE,
+    PEER_FEATURES,
+    REPORT,
+    REQUEST,
+)
 
 CHANNEL = pl.Enum(CHANNEL_NAMES)
 EVENT = pl.Enum(EVENT_NAMES)
-#: An offset no event carries: "this side has received nothing yet in this conversation".
+#: An offset no event carries: "no known offset yet in this conversation".
 _NO_OFFSET = 10_000
 _PRIOR = SHARE_PRIOR_EVENTS
 _LOG_KEEP = math.log(1.0 - RECENT_WEIGHT)
@@ -63,7 +72,7 @@ def features(table: Any) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
     events = pl.from_arrow(table)
     assert isinstance(events, pl.DataFrame)
     out = _feature_frame(_in_order(events).lazy()).collect()
-    return out["conversation_id"].to_numpy(), out.select(FEATURE_NAMES).to_numpy()
+    return out["conversation_id"].to_numpy(), out.select(PEER_FEATURES).to_numpy()
 
 
 def _in_order(events: pl.DataFrame) -> pl.DataFrame:
@@ -109,10 +118,20 @@ def _event_columns(events: pl.LazyFrame) -> pl.LazyFrame:
             c("comm").cum_sum().cast(pl.Int64).alias("cc"),  # communication events so far
         )
         .with_columns(
-            # a side's UTC offset is the one on the latest event it received; the first
-            # event is the initiator's, so only the initiator can have received nothing
-            pl.when(~fi).then(tz).when(new).then(_NO_OFFSET).forward_fill().alias("clock_i"),
-            pl.when(fi).then(tz).forward_fill().alias("clock_r"),
+            # a side's clock is the latest known offset of the events it received, unknown
+            # until one is (the sentinel at a conversation's first event stops the fill)
+            pl.when(~fi & tz.is_not_null())
+            .then(tz)
+            .when(new)
+            .then(_NO_OFFSET)
+            .forward_fill()
+            .alias("clock_i"),
+            pl.when(fi & tz.is_not_null())
+            .then(tz)
+            .when(new)
+            .then(_NO_OFFSET)
+            .forward_fill()
+            .alias("clock_r"),
             # communication events up to the conversation's end, and its last time
             pl.when(last).then(cc).backward_fill().alias("cc_end"),
             pl.when(last).then(t).backward_fill().alias("t_end"),
@@ -127,14 +146,33 @@ def _event_columns(events: pl.LazyFrame) -> pl.LazyFrame:
             (~new & (c("ch_key") > c("ch_key").cum_max().shift(1))).alias("above_earlier"),
         )
         .with_columns(
-            pl.when(c("clock_i") == _NO_OFFSET).then(tz).otherwise(c("clock_i")).alias("clock_i"),
+            (comm & (c("clock_i") != _NO_OFFSET)).alias("known_i"),
+            (comm & (c("clock_r") != _NO_OFFSET)).alias("known_r"),
             # a run of communication events from one side starts at the conversation's
             # first one or when the side changes
             (comm & (new | (fi.cast(pl.Int8) != c("previous_side")))).alias("run_start"),
         )
         .with_columns(
-            (comm & _night(t // 60, c("clock_i"))).alias("night_i"),
-            (comm & _night(t // 60, c("clock_r"))).alias("night_r"),
+            # the events timed on each side's known clock, so far and at the end
+            *[c(f"known_{s}").cum_sum().cast(pl.Int64).alias(f"kc_{s}") for s in ("i", "r")],
+        )
+        .with_columns(
+            *[
+                pl.when(last).then(c(f"kc_{side}")).backward_fill().alias(f"kc_end_{side}")
+                for side in ("i", "r")
+            ],
+        )
+        .with_columns(
+            (c("known_i") & _night(t // 60, c("clock_i"))).alias("night_i"),
+            (c("known_r") & _night(t // 60, c("clock_r"))).alias("night_r"),
+            # the weighted average of "at night" runs over the events on a known clock
+            *[
+                pl.when(c(f"known_{side}"))
+                .then(RECENT_WEIGHT * ((c(f"kc_end_{side}") - c(f"kc_{side}")) * _LOG_KEEP).exp())
+                .otherwise(0.0)
+                .alias(f"w_{side}")
+                for side in ("i", "r")
+            ],
             # exponentially weighted average from 0: the k-th last event weighs w (1 - w)^k
             pl.when(comm)
             .then(RECENT_WEIGHT * ((c("cc_end") - cc) * _LOG_KEEP).exp())
@@ -198,11 +236,15 @@ def _per_conversation(events: pl.LazyFrame) -> pl.LazyFrame:
         pl.when(ri).then(c("run_length")).otherwise(0).max().alias("run_r"),
         (c("w") * fi).sum().alias("recent_sent_i"),
         (c("w") * ri).sum().alias("recent_sent_r"),
-        # night on each side's own clock
+        # night on each side's own known clock
+        c("known_i").sum().alias("known_i"),
+        c("known_r").sum().alias("known_r"),
+        (comm & fi & c("known_r")).sum().alias("sent_known_i"),
+        (comm & ri & c("known_i")).sum().alias("sent_known_r"),
         c("night_i").sum().alias("night_i"),
         c("night_r").sum().alias("night_r"),
-        (c("w") * c("night_i")).sum().alias("recent_night_i"),
-        (c("w") * c("night_r")).sum().alias("recent_night_r"),
+        (c("w_i") * c("night_i")).sum().alias("recent_night_i"),
+        (c("w_r") * c("night_r")).sum().alias("recent_night_r"),
         (private & c("night_i")).sum().alias("private_night_i"),
         (private & c("night_r")).sum().alias("private_night_r"),
         # media a side sent at night on its counterpart's clock
@@ -306,7 +348,7 @@ def _feature_frame(events: pl.LazyFrame) -> pl.LazyFrame:
         "escalation_ratio": (rate_short / rate_long).pow(
             pl.min_horizontal(span_s / TAU_LONG_S, 1.0)
         ),
-        "child_night_share": _pick("night_r", "night_i") / (n_comm + _PRIOR),
+        "child_night_share": _pick("night_r", "night_i") / (_pick("known_r", "known_i") + _PRIOR),
         "child_recent_night_share": _pick("recent_night_r", "recent_night_i"),
         "max_channel": c("max_channel"),
         "n_channels_used": c("n_channels_used"),
@@ -320,8 +362,10 @@ def _feature_frame(events: pl.LazyFrame) -> pl.LazyFrame:
         "adult_external_events": _pick("external_i", "external_r"),
         "adult_media_rate": _pick("media_i", "media_r") / (comm_a + _PRIOR),
         "child_media_rate": _pick("media_r", "media_i") / (comm_c + _PRIOR),
-        "adult_night_media_rate": _pick("night_media_i", "night_media_r") / (comm_a + _PRIOR),
-        "private_night_share": _pick("private_night_r", "private_night_i") / (n_comm + _PRIOR),
+        "adult_night_media_rate": _pick("night_media_i", "night_media_r")
+        / (_pick("sent_known_i", "sent_known_r") + _PRIOR),
+        "private_night_share": _pick("private_night_r", "private_night_i")
+        / (_pick("known_r", "known_i") + _PRIOR),
         "child_blocks_reports": _pick("safety_r", "safety_i"),
         "adult_minor_fanout": minors,
         "adult_minor_contact_share": minors / pl.max_horizontal(c("contacts"), 1),

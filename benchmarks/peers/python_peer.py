@@ -18,7 +18,6 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.features.registry import (
-    FEATURE_NAMES,
     NIGHT_END_MIN,
     NIGHT_START_MIN,
     RECENT_WEIGHT,
@@ -28,6 +27,8 @@ from riskscore.features.registry import (
     TAU_SHORT_S,
 )
 from riskscore.io.schema import MINOR_AGE
+
+from ._codes import PEER_FEATURES
 
 COMMUNICATION = {"message", "media"}
 CONTACT = {"message", "media", "contact_request"}
@@ -65,7 +66,7 @@ class Side:
 
     account: Any
     age: float = NAN  # last age declared for it in this conversation
-    offset: int | None = None  # UTC offset of the latest event it received
+    offset: int | None = None  # latest known UTC offset of the events it received
     sent: int = 0  # communication events sent
     media: int = 0  # media events sent
     night_media: int = 0  # media sent at night on the recipient's clock
@@ -73,6 +74,8 @@ class Side:
     external: int = 0  # events of any kind sent on the external channel
     safety: int = 0  # blocks and reports sent
     longest_run: int = 0  # longest run of communication events with no reply in between
+    known: int = 0  # communication events (either way) timed on its known clock
+    sent_known: int = 0  # communication events it sent while the recipient's clock was known
     night: int = 0  # communication events (either way) at night on its own clock
     private_night: int = 0  # ... of them on ephemeral, encrypted or external
     recent_night: float = 0.0  # weighted average of "at night on its clock"
@@ -112,10 +115,10 @@ class Conversation:
         self.channels.add(event["channel"])
         if event["channel"] in PRIVATE_CHANNELS and self.first_private_time is None:
             self.first_private_time = t
-        # The recipient's offset is this event's. The sender's clock is the offset of the
-        # latest event it received; before it has received any, this event's stands in.
-        recipient.offset = event["recipient_tz_offset_min"]
-        sender_clock = sender.offset if sender.offset is not None else recipient.offset
+        # A side's clock is the latest known offset of the events it received (this event's
+        # for the recipient, when it carries one); unknown (None) until one is known.
+        if event["recipient_tz_offset_min"] is not None:
+            recipient.offset = event["recipient_tz_offset_min"]
         if event["channel"] == "external":
             sender.external += 1
         if kind in SAFETY:
@@ -130,16 +133,21 @@ class Conversation:
         else:
             self.run_side, self.run_length = sender, 1
         sender.longest_run = max(sender.longest_run, self.run_length)
-        for side, clock in ((sender, sender_clock), (recipient, recipient.offset)):
-            night = at_night(t, clock)
+        for side in (sender, recipient):
+            if side.offset is None:  # an unknown clock: not timed
+                continue
+            night = at_night(t, side.offset)
+            side.known += 1
             side.night += night
             side.private_night += night and event["channel"] in PRIVATE_CHANNELS
             side.recent_night = recent(side.recent_night, night)
         sender.recent_sent = recent(sender.recent_sent, 1.0)
         recipient.recent_sent = recent(recipient.recent_sent, 0.0)
+        sender.sent_known += recipient.offset is not None
         if kind == "media":
             sender.media += 1
-            sender.night_media += at_night(t, recipient.offset)
+            if recipient.offset is not None:
+                sender.night_media += at_night(t, recipient.offset)
 
     def adult_and_child(self) -> tuple[Side, Side]:
         """The role rule of docs/features.md."""
@@ -226,7 +234,7 @@ def conversation_features(c: Conversation, accounts: dict[Any, Account]) -> dict
         "adult_max_unanswered_run": adult.longest_run,
         "recent_rate_per_day": rate_short,
         "escalation_ratio": (rate_short / rate_long) ** min(1.0, span / TAU_LONG_S),
-        "child_night_share": child.night / (n_comm + prior),
+        "child_night_share": child.night / (child.known + prior),
         "child_recent_night_share": child.recent_night,
         "max_channel": c.max_channel,
         "n_channels_used": len(c.channels),
@@ -235,8 +243,8 @@ def conversation_features(c: Conversation, accounts: dict[Any, Account]) -> dict
         "adult_external_events": adult.external,
         "adult_media_rate": adult.media / (adult.sent + prior),
         "child_media_rate": child.media / (child.sent + prior),
-        "adult_night_media_rate": adult.night_media / (adult.sent + prior),
-        "private_night_share": child.private_night / (n_comm + prior),
+        "adult_night_media_rate": adult.night_media / (adult.sent_known + prior),
+        "private_night_share": child.private_night / (child.known + prior),
         "child_blocks_reports": child.safety,
         "adult_minor_fanout": len(tally.minors),
         "adult_minor_contact_share": len(tally.minors) / max(len(tally.contacts), 1),
@@ -263,5 +271,5 @@ def features(table: Any) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
     accounts = account_tallies(events)
     ids = list(conversations)
     rows = [conversation_features(conversations[cid], accounts) for cid in ids]
-    values = np.array([[float(row[name]) for name in FEATURE_NAMES] for row in rows])
-    return np.asarray(ids), values.reshape(len(ids), len(FEATURE_NAMES))
+    values = np.array([[float(row[name]) for name in PEER_FEATURES] for row in rows])
+    return np.asarray(ids), values.reshape(len(ids), len(PEER_FEATURES))

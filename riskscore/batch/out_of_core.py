@@ -63,6 +63,8 @@ from riskscore.features.accounts import (
 )
 from riskscore.io import MessageTable, read_chunk
 from riskscore.io.arrow import _nan_to_null, escape_csv_table
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.messages import GroupSummary
 from riskscore.io.validate import Errors
 from riskscore.model import RiskModel, load_model
 from riskscore.policy import Alert, AlertPolicy
@@ -90,12 +92,15 @@ class OutOfCoreResult:
     partitioned : bool
         Whether the input was not sorted by conversation and was range-partitioned first.
     n_quarantined : int
-        Rows set aside (``errors="quarantine"``); ``n_events + n_quarantined`` is the
-        number of rows in the file.
+        Rows set aside (``errors="quarantine"``); ``n_events + n_quarantined +
+        groups.n_broadcast`` is the number of rows in the file.
     quarantine_path : pathlib.Path or None
         ``quarantine.jsonl`` when rows were set aside.
     quarantine_counts : dict of str to int
         Rows set aside per reason (``"column: reason"``), most frequent first.
+    groups : GroupSummary
+        Group rooms split into pairs and broadcast events set aside, totals over all
+        chunks (``broadcast_rows`` are not kept).
     """
 
     scores_path: Path
@@ -108,12 +113,22 @@ class OutOfCoreResult:
     n_quarantined: int = 0
     quarantine_path: Path | None = None
     quarantine_counts: dict[str, int] = field(default_factory=dict)
+    groups: GroupSummary = field(default_factory=GroupSummary)
 
 
-def _validated(chunk: pa.Table, errors: Errors) -> MessageTable:
+def _validated(chunk: pa.Table, errors: Errors, max_room_members: int) -> MessageTable:
     """A chunk through the one validator, its rows named by their position in the file."""
     rows = np.asarray(chunk.column(ROW_COLUMN).to_numpy(), dtype=np.int64)
-    return read_chunk(chunk.drop_columns([ROW_COLUMN]), rows, errors=errors)
+    return read_chunk(
+        chunk.drop_columns([ROW_COLUMN]), rows, errors=errors, max_room_members=max_room_members
+    )
+
+
+def _text_conversation_ids(table: pa.Table) -> pa.Table:
+    import pyarrow as pa
+
+    i = table.schema.get_field_index("conversation_id")
+    return table.set_column(i, "conversation_id", table.column(i).cast(pa.string()))
 
 
 # ---------------------------------------------------------------- output
@@ -176,12 +191,15 @@ def score_parquet(
     workdir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
     account_features: AccountFeatures | None = None,
+    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
 ) -> OutOfCoreResult:
     """Score every conversation of a Parquet file too large for memory.
 
     Results equal ``model.score(read_messages(events, errors=errors))`` (same conversation
     order, same floats, the same rows quarantined); memory is bounded by a chunk of about
-    ``chunk_rows`` events.
+    ``chunk_rows`` events. Group rooms are split into pair conversations as in memory;
+    with integer conversation ids every id is then text, in the order of the chunks (by
+    integer id) rather than the in-memory text order.
 
     Parameters
     ----------
@@ -212,6 +230,9 @@ def score_parquet(
     account_features : AccountFeatures, optional
         Per-account tallies of a larger history that holds the file's events, used
         instead of the tallies of the file (see :func:`riskscore.extract_features`).
+    max_room_members : int, default 20
+        Rooms above this many accounts are broadcasts, set aside and counted
+        (:mod:`riskscore.io.groups`).
 
     Returns
     -------
@@ -264,10 +285,14 @@ def score_parquet(
         parts: list[AccountParts] = []
         spans: list[tuple[int, int]] = []
         n_kept = 0
+        # Group rooms make every conversation id text (a pair id is text); chunks hold
+        # whole conversations, so a chunk shows each of its rooms.
+        text_ids = False
         try:
             for chunk in chunks(False):
-                msgs = _validated(chunk, errors)
+                msgs = _validated(chunk, errors, max_room_members)
                 quarantine.write(msgs.quarantined)
+                text_ids = text_ids or msgs.groups.n_rooms > 0
                 if len(msgs):
                     parts.append(account_parts(msgs))
                     spans.append((int(msgs.timestamp.min()), int(msgs.timestamp.max())))
@@ -286,12 +311,16 @@ def score_parquet(
         writer = _ChunkWriter(scores_path)
         alerts: list[Alert] = []
         n_events = n_conversations = n_chunks = n_rows = 0
+        groups = GroupSummary()
         try:
             for chunk in chunks(True):
                 n_rows += chunk.num_rows
-                msgs = _validated(chunk, errors)  # the rows kept in step 2
+                if text_ids:  # as in memory: with group rooms every conversation id is text
+                    chunk = _text_conversation_ids(chunk)
+                msgs = _validated(chunk, errors, max_room_members)  # the rows kept in step 2
                 del chunk
-                if len(msgs):
+                groups += msgs.groups
+                if len(msgs):  # none when every event of the chunk was quarantined or a broadcast
                     features = extract_features(msgs, account_features=accounts)
                     scores = model.score_features(features)
                     writer.write(scores.to_arrow())
@@ -319,4 +348,5 @@ def score_parquet(
         n_quarantined=quarantine.n_rows,
         quarantine_path=quarantine_path,
         quarantine_counts=quarantine_counts,
+        groups=groups,
     )

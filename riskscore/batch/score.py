@@ -23,7 +23,8 @@ from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures
 from riskscore.io import read_messages
 from riskscore.io.arrow import write_table
-from riskscore.io.messages import MessageTable, Quarantine
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.messages import GroupSummary, MessageTable, Quarantine
 from riskscore.model import (
     load_model,
 )
@@ -60,6 +61,8 @@ class ScoreResult:
     quarantine_path: Path | None = None
     #: Rows set aside per reason (``"column: reason"``), most frequent first.
     quarantine_counts: dict[str, int] = field(default_factory=dict)
+    #: Group rooms split into pair conversations, broadcasts set aside.
+    groups: GroupSummary = field(default_factory=GroupSummary)
 
 
 def _reasons_type() -> Any:
@@ -126,6 +129,7 @@ def score_events(
     errors: str = "raise",
     progress: Step = _no_progress,
     account_features: AccountFeatures | None = None,
+    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
 ) -> ScoreResult:
     """Score every conversation of an events file and write scores and alerts.
 
@@ -133,13 +137,18 @@ def score_events(
     ``out_dir``. Rows refused on input (``errors="quarantine"``) go to
     ``quarantine.jsonl``. ``account_features`` (the per-account tallies of a full
     history that holds ``events``; see :func:`riskscore.read_account_features`) replace
-    the tallies of ``events`` alone.
+    the tallies of ``events`` alone. Group rooms are split into pair conversations, each
+    scored, and broadcasts (rooms above ``max_room_members``) set aside
+    (:attr:`ScoreResult.groups`, :mod:`riskscore.io.groups`).
     """
     if fmt not in ("parquet", "csv", "jsonl"):
         raise ValueError(f"fmt must be parquet, csv or jsonl, got {fmt!r}")
     progress("read")
     messages, quarantine_path, counts = read_events(
-        events, errors=errors, quarantine_path=out_dir / "quarantine.jsonl"
+        events,
+        errors=errors,
+        quarantine_path=out_dir / "quarantine.jsonl",
+        max_room_members=max_room_members,
     )
     progress("model")
     model = load_model(model_dir)
@@ -159,13 +168,20 @@ def score_events(
         n_quarantined=len(messages.quarantined),
         quarantine_path=quarantine_path,
         quarantine_counts=counts,
+        groups=messages.groups,
     )
 
 
 def read_events(
-    events: object, *, errors: str, quarantine_path: Path
+    events: object,
+    *,
+    errors: str,
+    quarantine_path: Path,
+    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
 ) -> tuple[MessageTable, Path | None, dict[str, int]]:
     """Read the events of a job; with ``errors="quarantine"``, write the rows set aside.
+    Group rooms are split into pair conversations and broadcasts (rooms above
+    ``max_room_members``) set aside (``messages.groups``, :mod:`riskscore.io.groups`).
 
     Returns
     -------
@@ -183,7 +199,11 @@ def read_events(
     """
     if errors not in ("raise", "quarantine"):
         raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
-    messages = read_messages(events, errors="quarantine" if errors == "quarantine" else "raise")
+    messages = read_messages(
+        events,
+        errors="quarantine" if errors == "quarantine" else "raise",
+        max_room_members=max_room_members,
+    )
     sink = QuarantineFile(quarantine_path)
     sink.write(messages.quarantined)
     written, counts = sink.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from riskscore.cli._groups_option import add_max_room_members_option
 from riskscore.model import RiskModel
 from riskscore.online import OnlineScorer
 from riskscore.online.memory import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S
@@ -19,7 +20,8 @@ __all__ = ["add_scorer_options", "scorer_from_args"]
 
 
 def add_scorer_options(parser: argparse.ArgumentParser) -> None:
-    """Add the scorer's options (expiry, cool-down, late and future events, the cap)."""
+    """Add the scorer's options (expiry, cool-down, late and future events, the cap, the
+    largest group room scored)."""
     parser.add_argument(
         "--idle-expiry-s",
         type=float,
@@ -59,6 +61,7 @@ def add_scorer_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_CONVERSATIONS,
         help="cap on live conversations; the least recently active is evicted beyond it",
     )
+    add_max_room_members_option(parser)
 
 
 def scorer_from_args(
@@ -80,4 +83,5 @@ def scorer_from_args(
         max_future_s=args.max_future_s,
         time_source=args.time_source,
         max_conversations=args.max_conversations,
+        max_room_members=args.max_room_members,
     )

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
 from riskscore.batch.score import score_events
+from riskscore.cli._groups_option import add_max_room_members_option
 from riskscore.cli._paths import check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
@@ -43,7 +44,11 @@ EXAMPLE = (
     "Per-account features (fan-out to minors, refused requests, blocks and reports from\n"
     "minors) count the events given. To score a part of a larger history, pass --accounts\n"
     "FILE from `riskscore accounts HISTORY`; without it a note says they come from the input\n"
-    "alone. --queue FILE adds the alerts to a review queue (`riskscore queue --db FILE`)."
+    "alone. --queue FILE adds the alerts to a review queue (`riskscore queue --db FILE`).\n"
+    "\n"
+    "group chats (one row per member a message reached, docs/schema.md): each pair of a\n"
+    "room of 3+ accounts is scored as its own conversation (id room|account|account); the\n"
+    "rooms split and the events set aside as broadcasts are printed."
 )
 
 
@@ -81,6 +86,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(bounded memory; same results and quarantine as in memory); default: in memory, "
         "streamed automatically above 20 million events",
     )
+    add_max_room_members_option(parser)
 
 
 #: Parquet files with more events than this are streamed without ``--chunk-rows``.
@@ -130,6 +136,7 @@ def _run_streaming(
             errors=args.errors,
             progress=advance,
             account_features=accounts,
+            max_room_members=args.max_room_members,
         )
     finally:
         bar.close()
@@ -143,6 +150,7 @@ def _run_streaming(
         alerts_path=result.alerts_path,
         quarantine_path=result.quarantine_path,
         quarantine_counts=result.quarantine_counts,
+        groups=result.groups.describe(),
     )
 
 
@@ -157,6 +165,7 @@ def _summary(
     alerts_path: Path,
     quarantine_path: Path | None = None,
     quarantine_counts: dict[str, int] | None = None,
+    groups: list[str] | None = None,
 ) -> dict[str, Any]:
     """What :func:`render` prints, alike for the in-memory and the streaming path."""
     return {
@@ -171,6 +180,7 @@ def _summary(
         "quarantine_counts": quarantine_counts or {},
         "account_features": None if args.accounts is None else str(args.accounts),
         "queue": None,  # what --queue added (see run)
+        "groups": groups or [],
         "top": [a.to_dict() for a in alerts[: max(args.top, 0)]],
     }
 
@@ -206,6 +216,7 @@ def _score(
             errors=args.errors,
             progress=step,
             account_features=accounts,
+            max_room_members=args.max_room_members,
         )
     return result.alerts, _summary(
         args,
@@ -217,6 +228,7 @@ def _score(
         alerts_path=result.alerts_path,
         quarantine_path=result.quarantine_path,
         quarantine_counts=result.quarantine_counts,
+        groups=result.groups.describe(),
     )
 
 
@@ -235,6 +247,8 @@ def render(result: dict[str, Any]) -> None:
         f"{q} row{'s' if q != 1 else ''} quarantined): {result['alerts']} alerts, "
         f"{result['urgent']} urgent"
     )
+    for line in result["groups"]:  # group rooms split into pairs, broadcasts set aside
+        print(f"  {line}")
     if result["account_features"] is None:
         print(FROM_INPUT_NOTE)
     else:

@@ -73,6 +73,8 @@ class StreamResult:
     reasons: dict[str, int]
     #: What ``--queue`` added (:func:`~riskscore.cli._queue_option.queue_summary`), or None.
     queue: dict[str, Any] | None = None
+    #: events to rooms above --max-room-members, set aside (not conversations)
+    broadcast: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,6 +129,7 @@ def stream_lines(
         raise ValueError(f"--checkpoint-every must be at least 1, got {checkpoint_every}")
     n_lines = n_events = n_rejected = n_alerts = 0
     rejected_before, reasons = _resumed_counts(scorer.checkpoint_extra)
+    broadcast_before = scorer.n_broadcast
 
     open_before = 0 if queue is None else len(queue)
 
@@ -192,6 +195,7 @@ def stream_lines(
         alerts=n_alerts,
         reasons=dict(sorted(reasons.items())),
         queue=None if queue is None else queue_summary(queue, n_alerts, open_before),
+        broadcast=scorer.n_broadcast - broadcast_before,
     )
 
 
@@ -263,3 +267,9 @@ def render(result: dict[str, Any]) -> None:
         print(f"riskscore stream: rejected lines by reason: {text}", file=sys.stderr)
     if s["queue"] is not None:
         print(f"riskscore stream: {render_queue(s['queue'])}", file=sys.stderr)
+    if s["broadcast"]:
+        print(
+            f"riskscore stream: {s['broadcast']} events to rooms above --max-room-members set "
+            "aside as broadcasts (not conversations)",
+            file=sys.stderr,
+        )

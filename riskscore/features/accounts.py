@@ -12,7 +12,7 @@ Ages are those declared on each event, so a tally only ever grows as events arri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,8 @@ import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
 from riskscore.features.kernel import ACCOUNT_SLOTS, N_ACCOUNT_SLOTS
+from riskscore.features.pairs import PairFacts, merge_pair_facts, pair_facts
+from riskscore.io.groups import group_contact_mask
 from riskscore.io.messages import MessageTable
 from riskscore.io.schema import MINOR_AGE, Channel, EventType
 from riskscore.io.timestamps import iso_utc
@@ -64,6 +66,11 @@ class AccountFeatures:
         as for tallies merged from parts).
     n_events : int or None
         Number of events counted (None when not recorded).
+    pairs : PairFacts
+        Where each pair of accounts first had contact and when they first had an event
+        on a private channel, over all their conversations
+        (:mod:`riskscore.features.pairs`); empty by default (pairs without facts get NaN
+        ``pair_met_channel`` and ``pair_hours_to_private``).
     """
 
     account_id: npt.NDArray[Any]
@@ -71,6 +78,7 @@ class AccountFeatures:
     history_start: int | None = None
     history_end: int | None = None
     n_events: int | None = None
+    pairs: PairFacts = field(default_factory=PairFacts)
 
     def __post_init__(self) -> None:
         if self.values.shape != (len(self.account_id), N_ACCOUNT_SLOTS):
@@ -174,6 +182,8 @@ class AccountParts:
         Accounts with counts.
     counts : array of shape (n, 3)
         Contact requests sent, accepts received, blocks and reports received from minors.
+    pairs : PairFacts
+        The facts of each pair of accounts with an event (minima: they merge).
     """
 
     contacts: tuple[npt.NDArray[Any], npt.NDArray[Any]]
@@ -181,6 +191,7 @@ class AccountParts:
     private_minors: tuple[npt.NDArray[Any], npt.NDArray[Any]]
     account_id: npt.NDArray[Any]
     counts: FloatArray
+    pairs: PairFacts = field(default_factory=PairFacts)
 
 
 def _distinct_pairs(msgs: MessageTable, mask: BoolArray, n_accounts: int) -> IntArray:
@@ -208,7 +219,10 @@ def _distinct_pairs(msgs: MessageTable, mask: BoolArray, n_accounts: int) -> Int
 
 def _codes(msgs: MessageTable) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
     n_acc = len(msgs.accounts)
+    # Group contact (a message to a room of 3+) is not contact with each member.
     contact = _CONTACT_EVENTS[msgs.event]
+    if msgs.room_size.any():
+        contact &= ~group_contact_mask(msgs.room_size, msgs.event)
     with np.errstate(invalid="ignore"):
         to_minor = contact & (msgs.recipient_age < MINOR_AGE)
         from_minor = msgs.sender_age < MINOR_AGE
@@ -258,18 +272,22 @@ def account_parts(msgs: MessageTable) -> AccountParts:
         private_minors=as_ids(private_minors),
         account_id=msgs.accounts[active],
         counts=counts[active],
+        pairs=pair_facts(msgs),
     )
 
 
 def tallies_from_parts(parts: list[AccountParts]) -> AccountFeatures:
     """Merge the parts of several tables into the tallies of all their events together."""
+    pairs = merge_pair_facts([p.pairs for p in parts])
     ids = [p.account_id for p in parts]
     for p in parts:
         for senders, recipients in (p.contacts, p.minors, p.private_minors):
             ids.extend([senders, recipients])
     if not ids or sum(len(i) for i in ids) == 0:
         return AccountFeatures(
-            account_id=np.empty(0, dtype=np.int64), values=np.zeros((0, N_ACCOUNT_SLOTS))
+            account_id=np.empty(0, dtype=np.int64),
+            values=np.zeros((0, N_ACCOUNT_SLOTS)),
+            pairs=pairs,
         )
     account_id = np.unique(np.concatenate(ids))
     n = len(account_id)
@@ -281,4 +299,4 @@ def tallies_from_parts(parts: list[AccountParts]) -> AccountFeatures:
         values[:, j] = np.bincount(np.unique(codes) // n, minlength=n)
     for p in parts:
         np.add.at(values[:, 3:], np.searchsorted(account_id, p.account_id), p.counts)
-    return AccountFeatures(account_id=account_id, values=values)
+    return AccountFeatures(account_id=account_id, values=values, pairs=pairs)

@@ -14,6 +14,7 @@ import numpy as np
 from riskscore.exceptions import SchemaError
 from riskscore.features.accounts import AccountFeatures, account_tallies
 from riskscore.features.kernel import run_conversations
+from riskscore.features.pairs import pair_facts, pair_facts_by_conversation
 from riskscore.features.registry import FEATURE_NAMES
 from riskscore.features.table import FeatureTable
 from riskscore.io import read_messages
@@ -64,6 +65,7 @@ def extract_account_features(messages: object) -> AccountFeatures:
         history_start=int(msgs.timestamp.min()),
         history_end=int(msgs.timestamp.max()),
         n_events=len(msgs),
+        pairs=pair_facts(msgs),
     )
 
 
@@ -77,8 +79,8 @@ def extract_features(
     messages : MessageTable or anything :func:`riskscore.read_messages` reads
         The events to featurize.
     account_features : AccountFeatures, optional
-        Per-account tallies computed over a larger set of events that holds
-        ``messages`` (see :func:`extract_account_features`); by default they are
+        Per-account tallies and pair facts computed over a larger set of events that
+        holds ``messages`` (see :func:`extract_account_features`); by default they are
         computed from ``messages`` alone, which understates them for a part of a
         platform's events.
 
@@ -121,13 +123,17 @@ def extract_features(
     n = msgs.n_conversations
     if n == 0:
         raise SchemaError("no events to featurize: the message table is empty")
-    if account_features is not None:
-        tallies = account_features.covering(msgs)  # refuses tallies that miss these events
-    else:
-        tallies = account_tallies(msgs)
     starts = msgs.segment_starts.astype(np.int64)
     initiator = msgs.sender_code[starts]
     responder = msgs.recipient_code[starts]
+    if account_features is None:
+        tallies = account_tallies(msgs)
+        pair_first, pair_private = pair_facts_by_conversation(msgs)
+    else:
+        tallies = account_features.covering(msgs)  # refuses tallies that miss these events
+        pair_first, pair_private = account_features.pairs.lookup(
+            msgs.accounts[initiator], msgs.accounts[responder]
+        )
     from_initiator = msgs.sender_code == np.repeat(initiator, np.diff(starts, append=len(msgs)))
     values = np.empty((n, len(FEATURE_NAMES)))
     adult = np.empty(n, dtype=np.int64)
@@ -143,9 +149,12 @@ def extract_features(
             msgs.channel,
             msgs.event,
             msgs.recipient_tz_offset_min,
+            msgs.room_size,
             initiator,
             responder,
             tallies,
+            pair_first,
+            pair_private,
             first,
             stop,
             values,

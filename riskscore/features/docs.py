@@ -22,6 +22,7 @@ _FAMILIES: Final = (
     ("exclusivity", "Exclusivity (channels)"),
     ("media and safety", "Media and safety"),
     ("account", "Account (per adult account, joined to its conversations)"),
+    ("group", "Groups and where a pair met"),
 )
 _DIRECTION: Final = {1: "raises", -1: "lowers", 0: "either"}
 

@@ -34,12 +34,14 @@ from riskscore.features.registry import (
     TAU_SHORT_S,
     feature_index,
 )
-from riskscore.io.schema import MINOR_AGE, Channel, EventType
+from riskscore.io.groups import GROUP_MIN_ROOM_SIZE
+from riskscore.io.schema import MINOR_AGE, TZ_UNKNOWN, Channel, EventType
 
 __all__ = [
     "ACCOUNT_SLOTS",
     "N_ACCOUNT_SLOTS",
     "N_STATE",
+    "PAIR_KEY_CHANNELS",
     "STATE_SLOTS",
     "adult_side",
     "apply_event",
@@ -93,6 +95,12 @@ STATE_SLOTS: Final = (
     "night_media+1",
     "private_night",  # communication events on a private channel at night on a side's clock
     "private_night+1",
+    "clock_known",  # communication events timed on a side's known clock (sent or received)
+    "clock_known+1",
+    "sent_known",  # communication events a side sent while its recipient's clock was known
+    "sent_known+1",
+    "group",  # group contact events a side sent (message or media to a room of 3+)
+    "group+1",
 )
 N_STATE: Final = len(STATE_SLOTS)
 _S = {name: i for i, name in enumerate(STATE_SLOTS)}
@@ -121,6 +129,9 @@ SAFETY: Final = _S["safety"]
 REQUESTS: Final = _S["requests"]
 NIGHT_MEDIA: Final = _S["night_media"]
 PRIVATE_NIGHT: Final = _S["private_night"]
+CLOCK_KNOWN: Final = _S["clock_known"]
+SENT_KNOWN: Final = _S["sent_known"]
+GROUP: Final = _S["group"]
 
 #: Account tally slots: distinct accounts sent a contact event, of them minors, minors
 #: contacted on a private channel; contact requests sent, accepts received, blocks and
@@ -135,6 +146,9 @@ _REQUEST: Final = int(EventType.CONTACT_REQUEST)
 _BLOCK: Final = int(EventType.BLOCK)
 _REPORT: Final = int(EventType.REPORT)
 _SECURE: Final = int(Channel.EPHEMERAL)
+_DIRECT: Final = int(Channel.DIRECT)
+_GROUP_MIN: Final = GROUP_MIN_ROOM_SIZE
+_TZ_UNKNOWN: Final = TZ_UNKNOWN
 _EXTERNAL_CHANNEL: Final = int(Channel.EXTERNAL)
 _N_CHANNELS: Final = len(Channel)
 _KEEP: Final = 1.0 - RECENT_WEIGHT
@@ -174,6 +188,14 @@ F_UNACCEPTED: Final = feature_index("adult_unaccepted_requests")
 F_UNACCEPTED_SHARE: Final = feature_index("adult_unaccepted_share")
 F_FLAGGED: Final = feature_index("adult_blocks_reports_from_minors")
 F_FLAGGED_PER_MINOR: Final = feature_index("adult_flagged_per_minor")
+F_TZ_KNOWN: Final = feature_index("child_tz_known_share")
+F_GROUP_EVENTS: Final = feature_index("group_contact_events")
+F_PAIR_MET: Final = feature_index("pair_met_channel")
+F_PAIR_TO_PRIVATE: Final = feature_index("pair_hours_to_private")
+
+#: A pair's first contact, as ``8 * timestamp + channel``: the earliest event between two
+#: accounts, the most public channel among events of that second. ``inf``: none yet.
+PAIR_KEY_CHANNELS: Final = 8
 
 
 def new_state() -> FloatArray:
@@ -204,6 +226,19 @@ def _at_night(minute: float, offset: float) -> bool:
 
 
 @numba.njit(cache=True, nogil=True)
+def _count_night(s: FloatArray, who: int, minute: float, clock: float, channel: int) -> float:
+    """Count one communication event on side ``who``'s clock (known: ``clock`` is not
+    NaN); return 1.0 if it fell at night there, else 0.0."""
+    night = 1.0 if _at_night(minute, clock) else 0.0
+    s[CLOCK_KNOWN + who] += 1.0
+    s[NIGHT + who] += night
+    s[RECENT_NIGHT + who] = _KEEP * s[RECENT_NIGHT + who] + RECENT_WEIGHT * night
+    if channel >= _SECURE:
+        s[PRIVATE_NIGHT + who] += night
+    return night
+
+
+@numba.njit(cache=True, nogil=True)
 def update_conversation(
     s: FloatArray,
     side: int,
@@ -213,12 +248,16 @@ def update_conversation(
     channel: int,
     event: int,
     tz_offset: float,
+    room_size: int,
 ) -> None:
     """Apply one event, sent by ``side`` (1: the initiator, 0: the responder), to ``s``.
 
     Events reach a conversation in non-decreasing time (the online scorer clamps a
     slightly late event to the latest time first). ``tz_offset`` is the event's
-    ``recipient_tz_offset_min``.
+    ``recipient_tz_offset_min`` (NaN: unknown); ``room_size`` its ``room_size`` (0: not
+    given). A ``message`` or ``media`` event to a room of three or more accounts is group
+    contact (:mod:`riskscore.io.groups`): it counts in the events, timing and channels,
+    and in ``group``, not as a message one side sent the other.
     """
     other = 1 - side
     # Ages: the last declared one stays until another is declared.
@@ -246,10 +285,14 @@ def update_conversation(
         if channel > s[MAX_CHANNEL]:
             s[UPWARD_MOVES] += 1.0
             s[MAX_CHANNEL] = channel
-    # The recipient's UTC offset is known from this event; the sender's own clock is its
-    # latest known offset, or this event's (its counterpart's) until one is known.
-    s[OFFSET + other] = tz_offset
-    if event == _MESSAGE or event == _MEDIA:  # noqa: SIM109 (an equality chain compiles to two compares)
+    # A side's clock is the latest known offset of the events it received (unknown,
+    # NaN, until one is known): an unknown offset is never taken as UTC.
+    if tz_offset == tz_offset:
+        s[OFFSET + other] = tz_offset
+    communication = (event == _MESSAGE) | (event == _MEDIA)
+    if communication and room_size >= _GROUP_MIN:
+        s[GROUP + side] += 1.0
+    elif communication:
         s[COMM + side] += 1.0
         if s[RUN_SIDE] == side:
             s[RUN_LENGTH] += 1.0
@@ -258,28 +301,30 @@ def update_conversation(
             s[RUN_LENGTH] = 1.0
         if s[RUN_LENGTH] > s[RUN_MAX + side]:
             s[RUN_MAX + side] = s[RUN_LENGTH]
-        minute = float(timestamp // 60)
-        own = s[OFFSET + side]
-        night_other = 1.0 if _at_night(minute, tz_offset) else 0.0
-        night_side = 1.0 if _at_night(minute, own if own == own else tz_offset) else 0.0
-        s[NIGHT + other] += night_other
-        s[NIGHT + side] += night_side
-        s[RECENT_NIGHT + other] = _KEEP * s[RECENT_NIGHT + other] + RECENT_WEIGHT * night_other
-        s[RECENT_NIGHT + side] = _KEEP * s[RECENT_NIGHT + side] + RECENT_WEIGHT * night_side
         s[RECENT_SENT + side] = _KEEP * s[RECENT_SENT + side] + RECENT_WEIGHT
         s[RECENT_SENT + other] = _KEEP * s[RECENT_SENT + other]
+        minute = float(timestamp // 60)
+        # Night only on a known clock: the recipient's, then the sender's.
+        clock = s[OFFSET + other]
+        if clock == clock:
+            night_other = _count_night(s, other, minute, clock, channel)
+            s[SENT_KNOWN + side] += 1.0
+            if event == _MEDIA:
+                s[NIGHT_MEDIA + side] += night_other
+        clock = s[OFFSET + side]
+        if clock == clock:
+            _count_night(s, side, minute, clock, channel)
         if event == _MEDIA:
             s[MEDIA + side] += 1.0
-            s[NIGHT_MEDIA + side] += night_other
-        if channel >= _SECURE:
-            s[PRIVATE_NIGHT + other] += night_other
-            s[PRIVATE_NIGHT + side] += night_side
-    elif event == _BLOCK or event == _REPORT:  # noqa: SIM109
-        s[SAFETY + side] += 1.0
-    elif event == _REQUEST:
-        s[REQUESTS + side] += 1.0
-    if channel == _EXTERNAL_CHANNEL:
-        s[EXTERNAL + side] += 1.0
+        if channel == _EXTERNAL_CHANNEL:
+            s[EXTERNAL + side] += 1.0
+    else:
+        if event == _BLOCK or event == _REPORT:  # noqa: SIM109
+            s[SAFETY + side] += 1.0
+        elif event == _REQUEST:
+            s[REQUESTS + side] += 1.0
+        if channel == _EXTERNAL_CHANNEL:
+            s[EXTERNAL + side] += 1.0
     s[CHANNELS_USED] = float(int(s[CHANNELS_USED]) | (1 << channel))
     if channel >= _SECURE and s[FIRST_SECURE_T] != s[FIRST_SECURE_T]:
         s[FIRST_SECURE_T] = t
@@ -321,11 +366,21 @@ def adult_side(s: FloatArray) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def conversation_features(s: FloatArray, adult_account: FloatArray, out: FloatArray) -> None:
+def conversation_features(
+    s: FloatArray,
+    adult_account: FloatArray,
+    pair_first: float,
+    pair_private: float,
+    out: FloatArray,
+) -> None:
     """Write the feature row of state ``s`` into ``out`` (registry order).
 
     ``adult_account`` holds the tallies (:data:`ACCOUNT_SLOTS`) of the account that
     has the adult role (:func:`adult_side`); zeros when it did nothing else.
+    ``pair_first`` and ``pair_private`` are the facts of the conversation's two accounts
+    over all their conversations (:mod:`riskscore.features.pairs`): their first contact as
+    ``PAIR_KEY_CHANNELS * timestamp + channel`` and the time of their first event on
+    ``direct`` or a more private channel (``inf``: none).
     """
     a = adult_side(s)
     c = 1 - a
@@ -353,7 +408,7 @@ def conversation_features(s: FloatArray, adult_account: FloatArray, out: FloatAr
     out[F_RECENT_RATE] = rate_short
     ratio = rate_short / (s[DECAYED_LONG] / (TAU_LONG_S / 86_400.0))
     out[F_ESCALATION] = math.exp(min(1.0, span_s / TAU_LONG_S) * math.log(ratio))
-    out[F_NIGHT_SHARE] = s[NIGHT + c] / (n_comm + SHARE_PRIOR_EVENTS)
+    out[F_NIGHT_SHARE] = s[NIGHT + c] / (s[CLOCK_KNOWN + c] + SHARE_PRIOR_EVENTS)
     out[F_RECENT_NIGHT] = s[RECENT_NIGHT + c]
     out[F_MAX_CHANNEL] = s[MAX_CHANNEL]
     used = int(s[CHANNELS_USED])
@@ -371,8 +426,8 @@ def conversation_features(s: FloatArray, adult_account: FloatArray, out: FloatAr
     out[F_ADULT_MEDIA_RATE] = s[MEDIA + a] / (s[COMM + a] + SHARE_PRIOR_EVENTS)
     out[F_CHILD_MEDIA_RATE] = s[MEDIA + c] / (s[COMM + c] + SHARE_PRIOR_EVENTS)
     out[F_CHILD_SAFETY] = s[SAFETY + c]
-    out[F_ADULT_NIGHT_MEDIA] = s[NIGHT_MEDIA + a] / (s[COMM + a] + SHARE_PRIOR_EVENTS)
-    out[F_PRIVATE_NIGHT] = s[PRIVATE_NIGHT + c] / (n_comm + SHARE_PRIOR_EVENTS)
+    out[F_ADULT_NIGHT_MEDIA] = s[NIGHT_MEDIA + a] / (s[SENT_KNOWN + a] + SHARE_PRIOR_EVENTS)
+    out[F_PRIVATE_NIGHT] = s[PRIVATE_NIGHT + c] / (s[CLOCK_KNOWN + c] + SHARE_PRIOR_EVENTS)
     minors = adult_account[A_MINORS]
     requests = adult_account[A_REQUESTS]
     unaccepted = max(requests - adult_account[A_ACCEPTS], 0.0)
@@ -384,6 +439,19 @@ def conversation_features(s: FloatArray, adult_account: FloatArray, out: FloatAr
     out[F_UNACCEPTED_SHARE] = unaccepted / max(requests, 1.0)
     out[F_FLAGGED] = flagged
     out[F_FLAGGED_PER_MINOR] = flagged / max(minors, 1.0)
+    out[F_TZ_KNOWN] = s[CLOCK_KNOWN + c] / n_comm if n_comm > 0.0 else 0.0
+    out[F_GROUP_EVENTS] = s[GROUP] + s[GROUP + 1]
+    if pair_first < math.inf:
+        first_t = math.floor(pair_first / PAIR_KEY_CHANNELS)
+        met = pair_first - PAIR_KEY_CHANNELS * first_t
+        out[F_PAIR_MET] = met
+        if met < _DIRECT and pair_private < math.inf:
+            out[F_PAIR_TO_PRIVATE] = (pair_private - first_t) / 3600.0
+        else:
+            out[F_PAIR_TO_PRIVATE] = np.nan
+    else:  # no facts about the pair (account features given without them)
+        out[F_PAIR_MET] = np.nan
+        out[F_PAIR_TO_PRIVATE] = np.nan
 
 
 @numba.njit(cache=True, nogil=True)
@@ -396,9 +464,12 @@ def run_conversations(
     channel: npt.NDArray[np.uint8],
     event: npt.NDArray[np.uint8],
     tz_offset: npt.NDArray[np.int16],
+    room_size: npt.NDArray[np.int32],
     initiator: npt.NDArray[np.int64],
     responder: npt.NDArray[np.int64],
     accounts: FloatArray,
+    pair_first: FloatArray,
+    pair_private: FloatArray,
     first: int,
     stop: int,
     out: FloatArray,
@@ -409,7 +480,9 @@ def run_conversations(
     Events are sorted by conversation, then time; conversation ``k`` holds events
     ``starts[k] .. starts[k + 1] - 1`` (the last one up to the end). Row ``k`` of
     ``out`` receives its features, ``adult[k]`` the account code of its adult;
-    ``accounts`` holds every account's tallies over all events.
+    ``accounts`` holds every account's tallies over all events, ``pair_first[k]`` and
+    ``pair_private[k]`` the facts of conversation ``k``'s two accounts. A
+    ``tz_offset`` of :data:`~riskscore.io.schema.TZ_UNKNOWN` is unknown.
     """
     s = np.empty(N_STATE)
     n_rows = len(timestamp)
@@ -425,11 +498,12 @@ def run_conversations(
                 recipient_age[e],
                 channel[e],
                 event[e],
-                float(tz_offset[e]),
+                np.nan if tz_offset[e] == _TZ_UNKNOWN else float(tz_offset[e]),
+                room_size[e],
             )
         code = initiator[k] if adult_side(s) == 1 else responder[k]
         adult[k] = code
-        conversation_features(s, accounts[code], out[k])
+        conversation_features(s, accounts[code], pair_first[k], pair_private[k], out[k])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -442,8 +516,11 @@ def apply_event(
     channel: int,
     event: int,
     tz_offset: float,
+    room_size: int,
 ) -> int:
     """:func:`update_conversation`, then :func:`adult_side`: one compiled call per event
     for the online scorer."""
-    update_conversation(s, side, timestamp, sender_age, recipient_age, channel, event, tz_offset)
+    update_conversation(
+        s, side, timestamp, sender_age, recipient_age, channel, event, tz_offset, room_size
+    )
     return adult_side(s)

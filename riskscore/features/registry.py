@@ -55,7 +55,7 @@ class FeatureSpec:
         Unit of the value.
     family : str
         Group in ``docs/features.md`` (age, contact, escalation, night, exclusivity,
-        media and safety, account).
+        media and safety, account, group).
     description : str
         Short phrase naming what is present, shown to moderators in reasons.
     definition : str
@@ -286,7 +286,8 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "night",
         "contact at night in the child's local time",
         "communication events at night (22:00-06:00) in the child's local time / "
-        "(communication events + 4)",
+        "(communication events timed on the child's known clock + 4); an event whose child "
+        "clock is unknown is not counted (see `child_tz_known_share`)",
         "risk assessment: contact when the child is less likely to be supervised",
         "teenagers chatting late with friends; contacts in other time zones",
         1,
@@ -299,7 +300,8 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "night",
         "recent contact at night in the child's local time",
         "exponentially weighted average (weight 0.1 on the newest) of 'at night in the "
-        "child's local time' over communication events, starting from 0",
+        "child's local time' over communication events timed on the child's known clock, "
+        "starting from 0",
         "a shift of contact into the night as the relationship develops",
         "holidays; a change of school timetable",
         1,
@@ -399,7 +401,7 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "media and safety",
         "media sent by the older participant at night in the child's local time",
         "`media` events the adult sent at night (22:00-06:00) in the child's local time / "
-        "(communication events sent by the adult + 4)",
+        "(communication events the adult sent while the child's clock was known + 4)",
         "images sent to a child when it is least likely to be supervised: escalation and risk "
         "assessment together",
         "a late family photo; a film clip between friends",
@@ -412,7 +414,7 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "exclusivity",
         "contact on private channels at night in the child's local time",
         "communication events on `ephemeral`, `encrypted` or `external` at night in the child's "
-        "local time / (communication events + 4)",
+        "local time / (communication events timed on the child's known clock + 4)",
         "exclusivity and risk assessment together: unseen surfaces at unsupervised hours",
         "teenagers on disappearing messages late at night; couples",
         1,
@@ -514,6 +516,67 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "a dispute in a small friend group",
         1,
         0.0,
+    ),
+    # ---- time zones and groups (not model inputs: context for moderators and models)
+    FeatureSpec(
+        "child_tz_known_share",
+        "fraction",
+        "night",
+        "the younger participant's local time is known",
+        "communication events timed on the child's known clock / communication events (0 "
+        "without any). A side's clock is the latest known `recipient_tz_offset_min` of the "
+        "events it received in the conversation; an empty offset is unknown, never UTC",
+        "tells how far the night features can be trusted: they count known clocks only",
+        "platforms that do not record time zones",
+        0,
+        0.0,
+        constrained=False,
+    ),
+    FeatureSpec(
+        "group_contact_events",
+        "events",
+        "group",
+        "contact through a group room",
+        "`message` and `media` events of the pair sent to a room of 3 or more accounts "
+        "(`room_size`): group contact, counted here and in the events and timing, never as a "
+        "message one account sent the other",
+        "grooming often starts in a group, where an adult can watch and select",
+        "classmates, team chats, game lobbies",
+        0,
+        0.0,
+        log_scale=True,
+        constrained=False,
+    ),
+    FeatureSpec(
+        "pair_met_channel",
+        "level 0-5",
+        "group",
+        "where the two accounts first had contact",
+        "channel level of the two accounts' first event across all their conversations "
+        "(public 0, group 1, direct 2, ephemeral 3, encrypted 4, external 5; the most public "
+        "of the events in that second); group rooms included",
+        "meeting in a public or group space and moving to a private one is the exclusivity stage",
+        "friends who met in class and chat directly",
+        0,
+        _NAN,
+        nullable=True,
+        constrained=False,
+    ),
+    FeatureSpec(
+        "pair_hours_to_private",
+        "hours",
+        "group",
+        "hours from first contact in a public or group space to a private channel",
+        "hours from the two accounts' first event (across all their conversations) to their "
+        "first event on `direct` or a more private channel, when they met on `public` or "
+        "`group`; NaN when they met on a private channel or never moved to one",
+        "how soon contact moved from where others can see it to where they cannot",
+        "classmates who start a direct chat after school",
+        0,
+        _NAN,
+        nullable=True,
+        log_scale=True,
+        constrained=False,
     ),
 )
 

@@ -26,7 +26,8 @@ class FeatureTable:
     conversation_id : array of shape (n_conversations,)
         Conversation ids, sorted.
     values : array of shape (n_conversations, n_features)
-        Feature values (float64). NaN only where an age is unknown.
+        Feature values (float64). NaN only where an age or a pair fact is unknown
+        (the nullable features of the registry).
     names : tuple of str
         Feature names, in column order.
     adult_id, child_id : array of shape (n_conversations,)

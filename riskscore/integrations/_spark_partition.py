@@ -40,7 +40,9 @@ import pyarrow.compute as pc
 
 from riskscore.features import ACCOUNT_SLOTS, AccountFeatures, extract_features
 from riskscore.features.accounts import AccountParts, account_parts, tallies_from_parts
+from riskscore.features.pairs import PairFacts
 from riskscore.io import read_messages
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.schema import SCHEMA_COLUMNS
 from riskscore.model import RiskModel
 from riskscore.policy import AlertPolicy
@@ -51,9 +53,11 @@ ROW = "_rs_row"
 ACCOUNT = "_rs_account"
 ACCOUNT_VALUES = tuple(f"_rs_{slot}" for slot in ACCOUNT_SLOTS)
 
-#: Values of :data:`KIND`: account rows sort before the events of their conversation.
+#: Values of :data:`KIND`: account rows, then pair rows, sort before the events of their
+#: conversation.
 KIND_ACCOUNT = 0
-KIND_EVENT = 1
+KIND_PAIR = 1
+KIND_EVENT = 2
 
 #: Part rows (stage 1): which set a row belongs to (an index of :data:`PAIR_SETS`, or
 #: :data:`SET_COUNTS`), the account, the other account of a pair, and the counts.
@@ -65,6 +69,11 @@ PAIR_SETS: Final = ACCOUNT_SLOTS[:3]
 COUNT_SLOTS: Final = ACCOUNT_SLOTS[3:]
 PART_COUNTS = tuple(f"_rs_count_{slot}" for slot in COUNT_SLOTS)
 SET_COUNTS: Final = len(PAIR_SETS)
+#: Part rows of pair facts (:mod:`riskscore.features.pairs`): ``ACCOUNT`` the pair's lower
+#: id, ``PART_OTHER`` the higher, and the two facts.
+SET_PAIR_FACTS: Final = SET_COUNTS + 1
+PAIR_FIRST = "_rs_pair_first"
+PAIR_PRIVATE = "_rs_pair_private"
 
 SECONDS_PER_DAY = 86_400
 
@@ -141,16 +150,24 @@ def parts_schema(*, string_account_ids: bool) -> pa.Schema:
             pa.field(ACCOUNT, ids),
             pa.field(PART_OTHER, ids),
             *[pa.field(name, pa.float64()) for name in PART_COUNTS],
+            pa.field(PAIR_FIRST, pa.float64()),
+            pa.field(PAIR_PRIVATE, pa.float64()),
         ]
     )
 
 
 def tallies_schema(*, string_account_ids: bool) -> pa.Schema:
-    """The Arrow schema of the tally rows :func:`tallies_partition` yields."""
+    """The Arrow schema of the rows :func:`tallies_partition` yields: per account its
+    tallies (``PART_OTHER`` null), and per pair of accounts its facts (``account_id`` the
+    lower id, ``PART_OTHER`` the higher; tallies null)."""
+    ids = _ids_type(string_account_ids)
     return pa.schema(
         [
-            pa.field("account_id", _ids_type(string_account_ids)),
+            pa.field("account_id", ids),
             *[pa.field(slot, pa.float64()) for slot in ACCOUNT_SLOTS],
+            pa.field(PART_OTHER, ids),
+            pa.field(PAIR_FIRST, pa.float64()),
+            pa.field(PAIR_PRIVATE, pa.float64()),
         ]
     )
 
@@ -165,10 +182,13 @@ class TallySpec:
         Rows handed to the numpy code per call.
     string_account_ids : bool
         Whether account ids are text (else int64).
+    max_room_members : int
+        Rooms above this many accounts are broadcast surfaces (:mod:`riskscore.io.groups`).
     """
 
     block_events: int
     string_account_ids: bool
+    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +208,10 @@ class ScoringSpec:
     block_events : int
         Events scored per call of the single-machine code (whole conversations).
     string_conversation_ids, string_account_ids : bool
-        Whether the ids are text (else int64).
+        Whether the ids are text (else int64); conversation ids are text when group
+        rooms are split into pairs.
+    max_room_members : int
+        Rooms above this many accounts are broadcast surfaces (:mod:`riskscore.io.groups`).
     """
 
     model: Mapping[str, Any]
@@ -197,6 +220,7 @@ class ScoringSpec:
     block_events: int
     string_conversation_ids: bool
     string_account_ids: bool
+    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS
 
 
 def key_blocks(
@@ -264,7 +288,10 @@ def parts_partition(batches: Iterable[pa.RecordBatch], spec: TallySpec) -> Itera
     """
     schema = parts_schema(string_account_ids=spec.string_account_ids)
     for block in key_blocks(batches, spec.block_events, key=None):
-        msgs = read_messages(block.select([c for c in SCHEMA_COLUMNS if c in block.column_names]))
+        msgs = read_messages(
+            block.select([c for c in SCHEMA_COLUMNS if c in block.column_names]),
+            max_room_members=spec.max_room_members,
+        )
         yield _part_rows(account_parts(msgs), msgs.accounts, schema)
 
 
@@ -276,24 +303,41 @@ def _part_rows(
     ids = schema.field(ACCOUNT).type
     pairs = [getattr(parts, name) for name in PAIR_SETS]
     n_pairs = sum(len(senders) for senders, _ in pairs)
+    facts = parts.pairs
+    n_facts = len(facts)
     counts = np.zeros((len(accounts), len(COUNT_SLOTS)))
     counts[np.searchsorted(accounts, parts.account_id)] = parts.counts
     which = np.repeat(
-        np.arange(len(PAIR_SETS) + 1, dtype=np.int32),
-        [*(len(senders) for senders, _ in pairs), len(accounts)],
+        np.arange(len(PAIR_SETS) + 2, dtype=np.int32),
+        [*(len(senders) for senders, _ in pairs), len(accounts), n_facts],
     )
-    account = np.concatenate([*(senders for senders, _ in pairs), accounts])
+    account = np.concatenate(
+        [*(senders for senders, _ in pairs), accounts, facts.lo.astype(accounts.dtype)]
+    )
     other = pa.concat_arrays(
         [
             pa.array(np.concatenate([recipients for _, recipients in pairs]), type=ids),
             pa.nulls(len(accounts), type=ids),
+            _id_array(facts.hi, ids),
         ]
     )
     count_arrays = [
-        pa.concat_arrays([pa.nulls(n_pairs, pa.float64()), pa.array(counts[:, j])])
+        pa.concat_arrays(
+            [
+                pa.nulls(n_pairs, pa.float64()),
+                pa.array(counts[:, j]),
+                pa.nulls(n_facts, pa.float64()),
+            ]
+        )
         for j in range(len(COUNT_SLOTS))
     ]
-    arrays = [pa.array(which), pa.array(account, type=ids), other, *count_arrays]
+    fact_arrays = [
+        pa.concat_arrays(
+            [pa.nulls(n_pairs + len(accounts), pa.float64()), pa.array(values, pa.float64())]
+        )
+        for values in (facts.first, facts.private)
+    ]
+    arrays = [pa.array(which), pa.array(account, type=ids), other, *count_arrays, *fact_arrays]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
@@ -327,7 +371,8 @@ def _tally_rows(block: pa.Table, schema: pa.Schema) -> pa.RecordBatch:
     which = block.column(PART_SET).to_numpy()
     is_pair = which < SET_COUNTS
     pair_rows = block.filter(pa.array(is_pair))
-    count_rows = block.filter(pa.array(~is_pair))
+    count_rows = block.filter(pa.array(which == SET_COUNTS))
+    fact_rows = block.filter(pa.array(which == SET_PAIR_FACTS))
     senders, recipients = _ids(pair_rows.column(ACCOUNT)), _ids(pair_rows.column(PART_OTHER))
     pair_set = which[is_pair]
     sets = {
@@ -343,17 +388,48 @@ def _tally_rows(block: pa.Table, schema: pa.Schema) -> pa.RecordBatch:
                 for name in PART_COUNTS
             ]
         ),
+        pairs=_pair_facts(fact_rows, ACCOUNT, PART_OTHER),
     )
     tallies = tallies_from_parts([parts])
     # Accounts of this block have every part row here; an account met only as the
-    # other side of a pair has its own rows (and tallies) in another block.
+    # other side of a pair has its own rows (and tallies) in another block. A pair's
+    # facts are all in the block of its lower id.
     mine = np.isin(tallies.account_id, _ids(block.column(ACCOUNT)))
     ids = schema.field("account_id").type
+    n_mine, facts = int(mine.sum()), tallies.pairs
     arrays = [
-        pa.array(tallies.account_id[mine], type=ids),
-        *[pa.array(tallies.values[mine, j]) for j in range(len(ACCOUNT_SLOTS))],
+        pa.concat_arrays([_id_array(tallies.account_id[mine], ids), _id_array(facts.lo, ids)]),
+        *[
+            pa.concat_arrays(
+                [pa.array(tallies.values[mine, j]), pa.nulls(len(facts), pa.float64())]
+            )
+            for j in range(len(ACCOUNT_SLOTS))
+        ],
+        pa.concat_arrays([pa.nulls(n_mine, ids), _id_array(facts.hi, ids)]),
+        *[
+            pa.concat_arrays([pa.nulls(n_mine, pa.float64()), pa.array(v, pa.float64())])
+            for v in (facts.first, facts.private)
+        ],
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _id_array(values: npt.NDArray[Any], type_: pa.DataType) -> pa.Array:
+    """Account ids as Arrow (an empty array of any dtype gives an empty one of ``type_``)."""
+    return pa.array(values if len(values) else [], type=type_)
+
+
+def _pair_facts(rows: pa.Table, lo: str, hi: str, kind: str | None = None) -> PairFacts:
+    """Pair fact rows as :class:`PairFacts` (ids as text when ``kind`` is text)."""
+    lo_ids, hi_ids = _ids(rows.column(lo)), _ids(rows.column(hi))
+    if kind is not None and kind in "UO":
+        lo_ids, hi_ids = lo_ids.astype(str).astype(object), hi_ids.astype(str).astype(object)
+    return PairFacts(
+        lo=lo_ids,
+        hi=hi_ids,
+        first=np.asarray(rows.column(PAIR_FIRST).to_numpy(), dtype=np.float64),
+        private=np.asarray(rows.column(PAIR_PRIVATE).to_numpy(), dtype=np.float64),
+    )
 
 
 # ---------------------------------------------------------------- stage 3: scores
@@ -384,12 +460,16 @@ def score_partition(
         string_account_ids=spec.string_account_ids,
     )
     for block in key_blocks(batches, spec.block_events):
-        yield score_block(block, model, spec, schema)
+        scored = score_block(block, model, spec, schema)
+        if scored is not None:
+            yield scored
 
 
-def _account_features(rows: pa.Table, accounts: npt.NDArray[Any]) -> AccountFeatures:
-    """The account rows of a block as :class:`AccountFeatures`, ids of the same kind as
-    the message table's ``accounts``."""
+def _account_features(
+    rows: pa.Table, pair_rows: pa.Table, accounts: npt.NDArray[Any]
+) -> AccountFeatures:
+    """The account and pair rows of a block as :class:`AccountFeatures`, ids of the same
+    kind as the message table's ``accounts``."""
     ids = _ids(rows.column(ACCOUNT))
     if accounts.dtype.kind in "UO":
         ids = ids.astype(str)
@@ -400,19 +480,30 @@ def _account_features(rows: pa.Table, accounts: npt.NDArray[Any]) -> AccountFeat
         ]
     )
     unique, first = np.unique(ids, return_index=True)
-    return AccountFeatures(account_id=unique, values=values[first])
+    pairs = _pair_facts(pair_rows, ACCOUNT, PART_OTHER, accounts.dtype.kind)
+    return AccountFeatures(account_id=unique, values=values[first], pairs=pairs)
 
 
 def score_block(
     block: pa.Table, model: RiskModel, spec: ScoringSpec, schema: pa.Schema
-) -> pa.RecordBatch:
-    """Score one table of whole conversations (account rows and events)."""
-    is_event = pc.equal(block.column(KIND), KIND_EVENT)
-    events = block.filter(is_event)
+) -> pa.RecordBatch | None:
+    """Score one table of whole conversations (account rows and events); None when every
+    event of the block was a broadcast (set aside, :mod:`riskscore.io.groups`)."""
+    kind = block.column(KIND)
+    events = block.filter(pc.equal(kind, KIND_EVENT))
     # Rows are in input order within each conversation: read_messages sorts by time and
     # keeps that order for equal timestamps, as it does on one machine.
-    msgs = read_messages(events.select([c for c in SCHEMA_COLUMNS if c in events.column_names]))
-    accounts = _account_features(block.filter(pc.invert(is_event)), msgs.accounts)
+    msgs = read_messages(
+        events.select([c for c in SCHEMA_COLUMNS if c in events.column_names]),
+        max_room_members=spec.max_room_members,
+    )
+    if len(msgs) == 0:
+        return None
+    accounts = _account_features(
+        block.filter(pc.equal(kind, KIND_ACCOUNT)),
+        block.filter(pc.equal(kind, KIND_PAIR)),
+        msgs.accounts,
+    )
     features = extract_features(msgs, account_features=accounts)
     scores = model.score_features(features, n_reasons=spec.n_reasons)
     tiers, band_idx = spec.policy.decide_many(scores.risk, scores.child_age, scores.adult_age)
@@ -455,5 +546,7 @@ def _to_arrow(values: npt.NDArray[Any], type_: pa.DataType) -> pa.Array:
         # NaN (an unknown age, no reason) becomes null, which SQL's IS NULL finds.
         return pa.array(values, type=type_, from_pandas=True)
     if pa.types.is_string(type_):
+        if values.dtype.kind in "iu":  # integer conversation ids of a table with groups
+            values = values.astype(str)
         return pa.array(np.asarray(values, dtype=object), type=type_, from_pandas=True)
     return pa.array(values, type=type_)

@@ -120,7 +120,7 @@ class SynapseConfig:
     batch_size: int = 256
     checkpoint_interval_s: float = 60.0
     idle_expiry_s: float = 30 * 86_400.0
-    default_tz_offset_min: int = 0
+    default_tz_offset_min: int | None = None
     events_log: Path | None = None
 
 
@@ -308,7 +308,7 @@ def parse(raw: Any) -> SynapseConfig:
         kwargs["batch_size"] = int(
             _number(conf["batch_size"], ("batch_size",), low=1, integer=True)
         )
-    if "default_tz_offset_min" in conf:
+    if conf.get("default_tz_offset_min") is not None:  # null or absent: unknown, never UTC
         kwargs["default_tz_offset_min"] = int(
             _number(
                 conf["default_tz_offset_min"],

@@ -7,10 +7,15 @@ channels (:data:`STATE_FIELDS_READ`): ``join_rule`` of ``m.room.join_rules``,
 content, including the ciphertext of ``m.room.encrypted``, is never read: every
 content access goes through :func:`_state_field`, which refuses other fields.
 
-A Matrix room can hold many accounts; a riskscore conversation is between two.
-A message from S in a room with joined members M becomes one schema v1 event
-per R in M - {S}, as long as ``len(M) <= max_fanout_members``; larger rooms
-are broadcast surfaces, not conversations, and produce no pair events.
+A Matrix room can hold many accounts; a riskscore conversation is between two. The
+module follows riskscore's one rule for group rooms (:mod:`riskscore.io.groups`):
+a message from S in a room with joined members M (its membership at that moment)
+becomes one schema v1 event per R in M - {S} (:func:`~riskscore.io.groups.fan_out`),
+each with ``room_size = len(M)``, so that a message to a room of three or more is
+scored as group contact, not as direct contact with every member; rooms of more than
+``max_fanout_members`` members are broadcast surfaces and produce no pair events.
+Conversation ids are :func:`~riskscore.io.groups.pair_conversation_id` of the pair (and
+of the room with ``conversation_scope: room``).
 
 An alert belongs in the room of its own conversation, which is not always the room of
 the event that raised it (:class:`ConversationRooms`).
@@ -18,7 +23,6 @@ the event that raised it (:class:`ConversationRooms`).
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections import OrderedDict
@@ -29,6 +33,7 @@ from typing import Any, Final, Literal, Protocol
 
 import riskscore.io.sqlite as sqlite
 from riskscore.integrations._synapse_ages import AgeSource, Profile
+from riskscore.io.groups import fan_out, pair_conversation_id
 
 __all__ = [
     "STATE_FIELDS_READ",
@@ -82,18 +87,17 @@ def _state_field(event: RoomEvent, key: str) -> object:
 
 
 def conversation_id(a: str, b: str, room_id: str | None = None) -> str:
-    """Stable, opaque id of the conversation between two accounts (optionally per room).
+    """Stable id of the conversation between two accounts (optionally per room): riskscore's
+    one pair id (:func:`riskscore.io.groups.pair_conversation_id`).
 
     Examples
     --------
     >>> conversation_id("@a:x", "@b:x") == conversation_id("@b:x", "@a:x")
     True
-    >>> conversation_id("@a:x", "@b:x", "!r:x") != conversation_id("@a:x", "@b:x")
-    True
+    >>> conversation_id("@a:x", "@b:x", "!r:x")
+    '!r:x|@a:x|@b:x'
     """
-    lo, hi = sorted((a, b))
-    key = f"{room_id or ''}\n{lo}\n{hi}".encode()
-    return "mx-" + hashlib.sha256(key).hexdigest()[:24]
+    return pair_conversation_id(room_id, a, b)
 
 
 class RoomStore:
@@ -240,9 +244,10 @@ class EventTranslator:
         from a public room to a direct then an encrypted one is seen as one
         conversation climbing channels; ``room``: one per pair and room.
     max_fanout_members : int
-        Rooms with more joined members produce no pair events.
-    default_tz_offset_min : int
-        UTC offset of recipients whose offset the age source does not know.
+        Rooms with more joined members produce no pair events (broadcasts).
+    default_tz_offset_min : int, optional
+        UTC offset of recipients whose offset the age source does not know; None
+        (default): unknown, so their night-time features count no event.
     ignored_rooms, ignored_users : set of str
         Rooms and senders never scored (the module's own moderation room and user).
     """
@@ -254,7 +259,7 @@ class EventTranslator:
         *,
         scope: Literal["pair", "room"] = "pair",
         max_fanout_members: int = 20,
-        default_tz_offset_min: int = 0,
+        default_tz_offset_min: int | None = None,
         ignored_rooms: set[str] | None = None,
         ignored_users: set[str] | None = None,
         profile_ttl_s: float = 60.0,
@@ -315,7 +320,14 @@ class EventTranslator:
         return "public" if view.join_rule == "public" else "group"
 
     def _event(
-        self, sender: str, recipient: str, ts: int, room_id: str, channel: str, kind: str
+        self,
+        sender: str,
+        recipient: str,
+        ts: int,
+        room_id: str,
+        channel: str,
+        kind: str,
+        room_size: int | None = None,
     ) -> dict[str, object]:
         s, r = self.profile(sender), self.profile(recipient)
         return {
@@ -332,6 +344,7 @@ class EventTranslator:
             "recipient_tz_offset_min": self.default_tz_offset_min
             if r.tz_offset_min is None
             else r.tz_offset_min,
+            "room_size": room_size,
         }
 
     def translate(self, event: RoomEvent, state: StateMap) -> list[dict[str, object]]:
@@ -362,14 +375,15 @@ class EventTranslator:
             return []
         if kind in MESSAGE_TYPES:
             channel = self.channel(event, state)
-            joined = self._room_view(event, state).joined
-            if len(joined) > self.max_fanout_members:
+            reached = fan_out(sender, self._room_view(event, state).joined, self.max_fanout_members)
+            if reached is None:  # a broadcast surface, not a conversation
                 self.n_skipped_large_rooms += 1
                 return []
+            recipients, room_size = reached
             return [
-                self._event(sender, other, ts, room_id, channel, MESSAGE_TYPES[kind])
-                for other in joined
-                if other != sender and other not in self.ignored_users
+                self._event(sender, other, ts, room_id, channel, MESSAGE_TYPES[kind], room_size)
+                for other in recipients
+                if other not in self.ignored_users
             ]
         if kind != "m.room.member":
             if event.get_state_key() is not None:

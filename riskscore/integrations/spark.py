@@ -47,6 +47,10 @@ from riskscore.integrations._spark_partition import (
     KIND,
     KIND_ACCOUNT,
     KIND_EVENT,
+    KIND_PAIR,
+    PAIR_FIRST,
+    PAIR_PRIVATE,
+    PART_OTHER,
     ROW,
     ScoringSpec,
     TallySpec,
@@ -59,6 +63,7 @@ from riskscore.integrations._spark_partition import (
     tallies_schema,
 )
 from riskscore.io import check_column_names
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS, check_max_room_members
 from riskscore.io.schema import SCHEMA_COLUMNS
 from riskscore.model import RiskModel
 from riskscore.policy import AlertPolicy
@@ -149,7 +154,11 @@ def _id_type(text: bool) -> st.DataType:
 
 
 def account_features(
-    events: DataFrame, *, partitions: int | None = None, block_events: int = DEFAULT_BLOCK_EVENTS
+    events: DataFrame,
+    *,
+    partitions: int | None = None,
+    block_events: int = DEFAULT_BLOCK_EVENTS,
+    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
 ) -> DataFrame:
     """Per-account tallies over all events, computed on Spark with the numpy code.
 
@@ -171,6 +180,9 @@ def account_features(
         ``spark.sql.shuffle.partitions``.
     block_events : int, default 200_000
         Rows handed to the numpy code per call.
+    max_room_members : int, default 20
+        Rooms above this many accounts are broadcast surfaces, left out
+        (:mod:`riskscore.io.groups`).
 
     Returns
     -------
@@ -187,7 +199,9 @@ def account_features(
         raise ValueError(f"block_events must be at least 1, got {block_events}")
     _check_columns(events)
     ev, _, acc_text = _normalize_ids(events)
-    return _account_tallies(ev, acc_text, _partitions(ev, partitions), block_events)
+    spec = TallySpec(block_events, acc_text, check_max_room_members(max_room_members))
+    rows = _account_tallies(ev, spec, _partitions(ev, partitions))
+    return rows.where(sf.col(PART_OTHER).isNull()).select("account_id", *ACCOUNT_SLOTS)
 
 
 def _partitions(events: DataFrame, partitions: int | None) -> int:
@@ -196,8 +210,9 @@ def _partitions(events: DataFrame, partitions: int | None) -> int:
     return int(events.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)
 
 
-def _account_tallies(ev: DataFrame, acc_text: bool, n_parts: int, block_events: int) -> DataFrame:
-    spec = TallySpec(block_events=block_events, string_account_ids=acc_text)
+def _account_tallies(ev: DataFrame, spec: TallySpec, n_parts: int) -> DataFrame:
+    """Per account its tallies, and per pair of accounts its facts (``tallies_schema``)."""
+    acc_text = spec.string_account_ids
 
     def parts(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         return parts_partition(batches, spec)
@@ -232,6 +247,7 @@ def score_events(
     n_reasons: int = 3,
     partitions: int | None = None,
     block_events: int = DEFAULT_BLOCK_EVENTS,
+    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
 ) -> DataFrame:
     """Risk, tier and reasons of every conversation, computed on Spark.
 
@@ -255,6 +271,12 @@ def score_events(
         Events (whole conversations) scored per call of the numpy code in a task;
         with the largest conversation, this bounds a Python worker's memory. The
         tally stages hand the numpy code blocks of the same size.
+    max_room_members : int, default 20
+        Rooms above this many accounts are broadcast surfaces, left out; group rooms
+        are split into pair conversations as :func:`riskscore.read_messages` does
+        (:mod:`riskscore.io.groups`). With integer conversation ids, finding whether
+        any conversation is a group room (its ids are then text) takes one small job
+        over the distinct participants.
 
     Returns
     -------
@@ -287,8 +309,9 @@ def score_events(
     ev, conv_text, acc_text = _normalize_ids(events)
     ev = ev.withColumn(ROW, sf.monotonically_increasing_id())
     n_parts = _partitions(ev, partitions)
+    max_room_members = check_max_room_members(max_room_members)
 
-    accounts = _account_tallies(ev, acc_text, n_parts, block_events)
+    tallies = _account_tallies(ev, TallySpec(block_events, acc_text, max_room_members), n_parts)
     participants = (
         ev.select("conversation_id", "sender_id", "recipient_id")
         .distinct()
@@ -298,8 +321,12 @@ def score_events(
         )
         .distinct()
     )
+    if not conv_text:  # group rooms give text pair ids: then every id is text
+        conv_text = (
+            not participants.groupBy("conversation_id").count().where(sf.col("count") > 2).isEmpty()
+        )
     account_rows = participants.join(
-        accounts.select(
+        tallies.where(sf.col(PART_OTHER).isNull()).select(
             sf.col("account_id").alias(ACCOUNT),
             *[
                 sf.col(slot).alias(col)
@@ -309,8 +336,22 @@ def score_events(
         ACCOUNT,
         "left",
     ).withColumn(KIND, sf.lit(KIND_ACCOUNT))
+    conversation_pairs = ev.select(
+        "conversation_id",
+        sf.least("sender_id", "recipient_id").alias(ACCOUNT),
+        sf.greatest("sender_id", "recipient_id").alias(PART_OTHER),
+    ).distinct()
+    pair_rows = conversation_pairs.join(
+        tallies.where(sf.col(PART_OTHER).isNotNull()).select(
+            sf.col("account_id").alias(ACCOUNT), PART_OTHER, PAIR_FIRST, PAIR_PRIVATE
+        ),
+        [ACCOUNT, PART_OTHER],
+        "inner",
+    ).withColumn(KIND, sf.lit(KIND_PAIR))
     event_rows = ev.withColumn(KIND, sf.lit(KIND_EVENT))
-    combined = event_rows.unionByName(account_rows, allowMissingColumns=True)
+    combined = event_rows.unionByName(account_rows, allowMissingColumns=True).unionByName(
+        pair_rows, allowMissingColumns=True
+    )
     combined = combined.repartition(n_parts, "conversation_id").sortWithinPartitions(
         "conversation_id", KIND, ROW
     )
@@ -322,6 +363,7 @@ def score_events(
         block_events=block_events,
         string_conversation_ids=conv_text,
         string_account_ids=acc_text,
+        max_room_members=max_room_members,
     )
     shared = _broadcast(spark, spec)
 

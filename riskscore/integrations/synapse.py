@@ -105,10 +105,14 @@ class RiskscoreModule:
         if self._checkpoint_path.exists():
             self.scorer = OnlineScorer.restore(self._checkpoint_path, config.model, settings.policy)
             self.scorer.idle_expiry_s = settings.idle_expiry_s  # the setting in force now wins
+            self.scorer.max_room_members = settings.max_fanout_members
             logger.info("riskscore: restored scorer state from %s", self._checkpoint_path)
         else:
             self.scorer = OnlineScorer(
-                config.model, settings.policy, idle_expiry_s=settings.idle_expiry_s
+                config.model,
+                settings.policy,
+                idle_expiry_s=settings.idle_expiry_s,
+                max_room_members=settings.max_fanout_members,
             )
         self.rooms = ConversationRooms.from_json(
             self.scorer.checkpoint_extra.get(_ROOMS_KEY, []), settings.idle_expiry_s

@@ -7,7 +7,12 @@ riskscore subpackage (only :mod:`riskscore.exceptions`).
 - :mod:`~riskscore.io.readers`: :func:`read_messages` (CSV, JSON lines, Parquet, Arrow,
   pandas, dicts of arrays), :func:`read_chunk` (one part of a larger input, rows named by
   their position in the whole) and :func:`write_messages`.
-- :mod:`~riskscore.io.validate`: the validator of a batch of columns (raise or quarantine).
+- :mod:`~riskscore.io.validate`: the validator of a batch of columns (raise or quarantine);
+  :mod:`~riskscore.io.ids` and :mod:`~riskscore.io.timestamps` check the id and timestamp
+  columns for it.
+- :mod:`~riskscore.io.groups`: the one rule for group conversations (rooms split into pair
+  conversations, broadcasts set aside, group contact), shared by batch, online, Spark and
+  the Synapse module.
 - :mod:`~riskscore.io.events`: the same rules for one event at a time (online scoring).
 - :mod:`~riskscore.io.messages`: :class:`MessageTable`, :class:`Quarantine`, and how a
   table is built (sorted, coded).

@@ -42,6 +42,7 @@ def slice_conversations(table: MessageTable, start: int, stop: int) -> MessageTa
         channel=table.channel[rows],
         event=table.event[rows],
         recipient_tz_offset_min=table.recipient_tz_offset_min[rows],
+        room_size=table.room_size[rows],
         conversation_code=table.conversation_code[rows] - start,
         conversations=table.conversations[start:stop],
         segment_starts=starts[start:stop] - first,

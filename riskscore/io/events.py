@@ -20,13 +20,16 @@ from riskscore.io.schema import (
     EVENT_NAMES,
     MAX_AGE,
     MAX_ID_LENGTH,
+    MAX_ROOM_SIZE,
     MAX_TIMESTAMP,
     MAX_TZ_OFFSET_MIN,
     MIN_AGE,
     MIN_TIMESTAMP,
     MIN_TZ_OFFSET_MIN,
     REQUIRED_COLUMNS,
+    ROOM_SIZE_UNKNOWN,
     SCHEMA_COLUMNS,
+    TZ_UNKNOWN,
     is_content_column,
 )
 from riskscore.io.validate import validate_one
@@ -49,7 +52,8 @@ class Event(NamedTuple):
     recipient_age: float
     channel: int
     event: int
-    tz_offset: int
+    tz_offset: float  # NaN: unknown
+    room_size: int  # 0: not given
 
 
 def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
@@ -80,6 +84,7 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
             where = f"event {row}" if row is not None else "the event"
             raise SchemaError(f"{where} lacks required field {column!r}", column=column, row=row)
     v = validate_one(event, row)
+    tz = int(v["recipient_tz_offset_min"])  # type: ignore[call-overload]
     return Event(
         v["conversation_id"],
         int(v["timestamp"]),  # type: ignore[call-overload]
@@ -89,7 +94,8 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
         float(v["recipient_age"]),  # type: ignore[arg-type]
         int(v["channel"]),  # type: ignore[call-overload]
         int(v["event"]),  # type: ignore[call-overload]
-        int(v["recipient_tz_offset_min"]),  # type: ignore[call-overload]
+        _NAN if tz == TZ_UNKNOWN else float(tz),
+        int(v["room_size"]),  # type: ignore[call-overload]
     )
 
 
@@ -98,20 +104,26 @@ def _plain_id(value: object) -> bool:
     the length limit (anything else goes to the full rules, which decide)."""
     if type(value) is int:
         return _INT64_MIN <= value <= _INT64_MAX
-    return type(value) is str and len(value) <= MAX_ID_LENGTH and value.isprintable()
+    return (
+        type(value) is str
+        and len(value) <= MAX_ID_LENGTH
+        and value.isprintable()
+        and not value.isspace()
+        and value != ""
+    )
 
 
 #: An event as the online scorer consumes it: the fields of :class:`Event`, in order.
-EventTuple = tuple[object, int, object, object, float, float, int, int, int]
+EventTuple = tuple[object, int, object, object, float, float, int, int, float, int]
 
 
 def parse_event_fast(event: Mapping[str, object], row: int | None = None) -> EventTuple:
     """:func:`parse_event` for the common case in a few hundred nanoseconds.
 
-    Plain ``int``/``str`` ids, an ``int`` timestamp, numeric or missing ages and
-    exact lower-case names take this path; anything else (including every
-    invalid event) goes through :func:`parse_event`, which gives the same result
-    or raises the same error.
+    Plain ``int``/``str`` ids, an ``int`` timestamp, numeric or missing ages, an
+    ``int`` or missing offset and room size and exact lower-case names take this path;
+    anything else (including every invalid event) goes through :func:`parse_event`,
+    which gives the same result or raises the same error.
     """
     try:
         if not isinstance(event, Mapping) or not _SCHEMA_KEYS.issuperset(event):
@@ -123,7 +135,8 @@ def parse_event_fast(event: Mapping[str, object], row: int | None = None) -> Eve
         channel = _CHANNELS[event["channel"]]  # type: ignore[index]
         get = event.get
         kind = _EVENTS[get("event", "message")]  # type: ignore[index]
-        tz = get("recipient_tz_offset_min", 0)
+        tz = get("recipient_tz_offset_min")
+        room = get("room_size")
         sender_age = get("sender_age")
         recipient_age = get("recipient_age")
     except (KeyError, TypeError):
@@ -136,9 +149,17 @@ def parse_event_fast(event: Mapping[str, object], row: int | None = None) -> Eve
         and sender != recipient
         and type(ts) is int
         and MIN_TIMESTAMP <= ts < MAX_TIMESTAMP
-        and type(tz) is int
-        and MIN_TZ_OFFSET_MIN <= tz <= MAX_TZ_OFFSET_MIN
     ):
+        return parse_event(event, row)
+    if tz is None:
+        tz = _NAN
+    elif type(tz) is int and MIN_TZ_OFFSET_MIN <= tz <= MAX_TZ_OFFSET_MIN:
+        tz = float(tz)
+    else:
+        return parse_event(event, row)
+    if room is None:
+        room = ROOM_SIZE_UNKNOWN
+    elif not (type(room) is int and 2 <= room <= MAX_ROOM_SIZE):
         return parse_event(event, row)
     if sender_age is None:
         sender_age = _NAN
@@ -156,4 +177,4 @@ def parse_event_fast(event: Mapping[str, object], row: int | None = None) -> Eve
         recipient_age = float(recipient_age)
     else:
         return parse_event(event, row)
-    return (cid, ts, sender, recipient, sender_age, recipient_age, channel, kind, tz)
+    return (cid, ts, sender, recipient, sender_age, recipient_age, channel, kind, tz, room)

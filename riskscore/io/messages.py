@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES, SCHEMA_COLUMNS
+from riskscore.io.schema import (
+    CHANNEL_NAMES,
+    EVENT_NAMES,
+    ROOM_SIZE_UNKNOWN,
+    SCHEMA_COLUMNS,
+    TZ_UNKNOWN,
+)
 from riskscore.io.segments import spread
 from riskscore.io.threads import executor_for
 
@@ -18,7 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-__all__ = ["MessageTable", "Quarantine"]
+__all__ = ["GroupSummary", "MessageTable", "Quarantine"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -90,6 +96,63 @@ class Quarantine:
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class GroupSummary:
+    """What reading did with group conversations (:mod:`riskscore.io.groups`).
+
+    Attributes
+    ----------
+    n_rooms : int
+        Conversations of more than two accounts, split into pair conversations.
+    n_pairs : int
+        Pair conversations derived from them (every pair of accounts of a room that
+        exchanged an event).
+    n_without_room_size : int
+        Events of those rooms without ``room_size``: each counted as an event between its
+        sender and recipient, not as group contact.
+    n_broadcast : int
+        Events set aside as broadcasts (``message`` or ``media`` events to a room of more
+        than ``max_room_members`` accounts).
+    broadcast_rows : array of shape (n_broadcast,)
+        Their 0-based input rows (empty where rows are not kept: out-of-core totals).
+    """
+
+    n_rooms: int = 0
+    n_pairs: int = 0
+    n_without_room_size: int = 0
+    n_broadcast: int = 0
+    broadcast_rows: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    def __add__(self, other: GroupSummary) -> GroupSummary:
+        """Totals of two summaries (of disjoint parts); rows are not kept."""
+        return GroupSummary(
+            n_rooms=self.n_rooms + other.n_rooms,
+            n_pairs=self.n_pairs + other.n_pairs,
+            n_without_room_size=self.n_without_room_size + other.n_without_room_size,
+            n_broadcast=self.n_broadcast + other.n_broadcast,
+        )
+
+    def describe(self) -> list[str]:
+        """One line per fact worth printing (none when there were no groups)."""
+        lines = []
+        if self.n_rooms:
+            lines.append(
+                f"{self.n_rooms} group conversation(s) of more than two accounts split into "
+                f"{self.n_pairs} pair conversations (id: room|account|account)"
+            )
+        if self.n_without_room_size:
+            lines.append(
+                f"{self.n_without_room_size} event(s) of group conversations without "
+                "room_size, each counted as an event between its sender and recipient"
+            )
+        if self.n_broadcast:
+            lines.append(
+                f"{self.n_broadcast} event(s) to rooms above max_room_members set aside as "
+                "broadcasts (not conversations)"
+            )
+        return lines
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class MessageTable:
     """Validated message events, sorted by conversation then time.
@@ -111,7 +174,11 @@ class MessageTable:
     channel, event : array of shape (n_events,)
         Integer codes (uint8).
     recipient_tz_offset_min : array of shape (n_events,)
-        Recipient's UTC offset in minutes, int16.
+        Recipient's UTC offset in minutes, int16; :data:`~riskscore.io.schema.TZ_UNKNOWN`
+        where unknown.
+    room_size : array of shape (n_events,)
+        Accounts in the room when the event was sent (sender included), int32; 0 where
+        not given (an event between two accounts).
     conversation_code : array of shape (n_events,)
         Dense code of each event's conversation, non-decreasing.
     conversations : array of shape (n_conversations,)
@@ -126,6 +193,8 @@ class MessageTable:
         Position of each event in the input as given.
     quarantined : Quarantine
         Rows refused on input (empty unless ``errors="quarantine"``).
+    groups : GroupSummary
+        Group conversations split into pairs, and broadcast events set aside.
     """
 
     conversation_id: npt.NDArray[Any]
@@ -137,6 +206,7 @@ class MessageTable:
     channel: npt.NDArray[np.uint8]
     event: npt.NDArray[np.uint8]
     recipient_tz_offset_min: npt.NDArray[np.int16]
+    room_size: npt.NDArray[np.int32]
     conversation_code: IntArray
     conversations: npt.NDArray[Any]
     segment_starts: IntArray
@@ -145,6 +215,7 @@ class MessageTable:
     accounts: npt.NDArray[Any]
     source_row: IntArray
     quarantined: Quarantine = field(default_factory=Quarantine)
+    groups: GroupSummary = field(default_factory=GroupSummary)
 
     def __len__(self) -> int:
         return len(self.timestamp)
@@ -177,19 +248,34 @@ class MessageTable:
         Parameters
         ----------
         decoded : bool, default True
-            Give ``channel`` and ``event`` as their names rather than codes.
+            Give ``channel`` and ``event`` as their names rather than codes, unknown
+            ``recipient_tz_offset_min`` and ``room_size`` as None (an object array, only
+            when some are unknown), and leave ``room_size`` out when no event has one.
+            ``decoded=False`` gives the stored arrays as they are.
         """
         cols: dict[str, npt.NDArray[Any]] = {name: getattr(self, name) for name in SCHEMA_COLUMNS}
         if decoded:
             cols["channel"] = np.asarray(CHANNEL_NAMES, dtype=object)[self.channel]
             cols["event"] = np.asarray(EVENT_NAMES, dtype=object)[self.event]
+            tz = _with_none(self.recipient_tz_offset_min, TZ_UNKNOWN)
+            cols["recipient_tz_offset_min"] = tz
+            if (self.room_size == ROOM_SIZE_UNKNOWN).all():
+                del cols["room_size"]
+            else:
+                cols["room_size"] = _with_none(self.room_size, ROOM_SIZE_UNKNOWN)
         return cols
 
     def to_arrow(self) -> pa.Table:
-        """The events as a :class:`pyarrow.Table` with schema v1 columns."""
+        """The events as a :class:`pyarrow.Table` with schema v1 columns (unknown time
+        zones and room sizes null; ``room_size`` only when some event has one)."""
         import pyarrow as pa
 
-        return pa.table(self.columns())
+        table = pa.table(self.columns())
+        for name, kind in (("recipient_tz_offset_min", pa.int16()), ("room_size", pa.int32())):
+            if name in table.column_names:
+                i = table.schema.get_field_index(name)
+                table = table.set_column(i, name, table.column(name).cast(kind))
+        return table
 
     def to_pandas(self) -> pd.DataFrame:
         """The events as a :class:`pandas.DataFrame` (needs ``riskscore-metadata[pandas]``)."""
@@ -202,8 +288,9 @@ class MessageTable:
 
         This is the one-event-at-a-time view an online scorer consumes; batch
         code should use the columns instead. Events with equal timestamps come
-        in input order; values are plain Python objects (unknown ages are
-        ``None``), so each event is ready for ``json.dumps``.
+        in input order; values are plain Python objects (unknown ages and time
+        zones are ``None``; ``room_size`` is there only when some event has one), so
+        each event is ready for ``json.dumps``.
 
         Examples
         --------
@@ -238,6 +325,17 @@ class MessageTable:
             Conversation codes (positions in :attr:`conversations`).
         """
         return subset_conversations(self, np.asarray(codes, dtype=np.int64))
+
+
+def _with_none(values: npt.NDArray[Any], unknown: int) -> npt.NDArray[Any]:
+    """``values`` as they are when none is ``unknown``, else an object array with None
+    there (so that Arrow, pandas and JSON see a null, never the stored code)."""
+    missing = values == unknown
+    if not missing.any():
+        return values
+    out = values.astype(object)
+    out[missing] = None
+    return out
 
 
 # ------------------------------------------------------------ building a table
@@ -309,6 +407,7 @@ def build_table(
     cols: dict[str, npt.NDArray[Any]],
     source_row: IntArray,
     quarantined: Quarantine | None = None,
+    groups: GroupSummary | None = None,
 ) -> MessageTable:
     """Sort validated columns by (conversation, timestamp, input order) and add codes.
 
@@ -347,6 +446,7 @@ def build_table(
         channel=sorted_cols["channel"],
         event=sorted_cols["event"],
         recipient_tz_offset_min=sorted_cols["recipient_tz_offset_min"],
+        room_size=sorted_cols["room_size"],
         conversation_code=conv_code,
         conversations=conversations,
         segment_starts=segment_starts,
@@ -355,6 +455,7 @@ def build_table(
         accounts=accounts,
         source_row=source_row if order is None else source_row[order],
         quarantined=quarantined if quarantined is not None else Quarantine(),
+        groups=groups if groups is not None else GroupSummary(),
     )
 
 

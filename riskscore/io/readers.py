@@ -20,12 +20,13 @@ import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.arrow import write_table
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.ids import Coded
 from riskscore.io.messages import MessageTable
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH, SCHEMA_COLUMNS
 from riskscore.io.validate import (
     Errors,
     RawColumns,
-    _Coded,
     check_column_names,
     validate_columns,
 )
@@ -49,6 +50,7 @@ def read_messages(
     source: object,
     *,
     errors: Errors = "raise",
+    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
 ) -> MessageTable:
     """Read and validate message events (schema v1).
 
@@ -62,11 +64,18 @@ def read_messages(
         column, row and value. ``"quarantine"``: bad rows are set aside in
         :attr:`MessageTable.quarantined` with a reason each, and the rest are
         returned.
+    max_room_members : int, default 20
+        Accounts (the sender included) above which a room is a broadcast surface:
+        ``message`` and ``media`` events with a larger ``room_size`` are set aside and
+        counted in :attr:`MessageTable.groups`, not scored.
 
     Returns
     -------
     MessageTable
-        Events sorted by conversation, then time, then input order.
+        Events sorted by conversation, then time, then input order. A conversation of
+        more than two accounts (a group room) is split into one conversation per pair of
+        accounts, with ids ``room|account|account`` (:mod:`riskscore.io.groups`,
+        ``docs/schema.md``); conversation ids are then text.
 
     Raises
     ------
@@ -90,10 +99,16 @@ def read_messages(
     if isinstance(source, MessageTable):
         return source
     raw = _load_columns(source)
-    return validate_columns(raw, errors=errors)
+    return validate_columns(raw, errors=errors, max_room_members=max_room_members)
 
 
-def read_chunk(table: pa.Table, rows: IntArray, *, errors: Errors = "raise") -> MessageTable:
+def read_chunk(
+    table: pa.Table,
+    rows: IntArray,
+    *,
+    errors: Errors = "raise",
+    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
+) -> MessageTable:
     """Read and validate one part of a larger input, as :func:`read_messages` reads a whole.
 
     The rules are those of :func:`read_messages` (one validator); only the rows named in
@@ -108,6 +123,8 @@ def read_chunk(table: pa.Table, rows: IntArray, *, errors: Errors = "raise") -> 
         Position of each row in the whole input.
     errors : {"raise", "quarantine"}, default "raise"
         As for :func:`read_messages`.
+    max_room_members : int, default 20
+        As for :func:`read_messages`.
 
     Returns
     -------
@@ -118,7 +135,7 @@ def read_chunk(table: pa.Table, rows: IntArray, *, errors: Errors = "raise") -> 
         raise ValueError(f"{table.num_rows} rows but {len(rows)} row positions")
     raw = RawColumns(_arrow_to_numpy(table.select(_schema_names(table.column_names))))
     raw.rows = np.asarray(rows, dtype=np.int64)
-    return validate_columns(raw, errors=errors)
+    return validate_columns(raw, errors=errors, max_room_members=max_room_members)
 
 
 def write_messages(messages: MessageTable, path: str | os.PathLike[str]) -> Path:
@@ -426,21 +443,14 @@ def _arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:
     out: dict[str, AnyArray] = {}
     for name in table.column_names:
         col = table.column(name)
-        if pa.types.is_timestamp(col.type):
-            if col.type.tz is None:
-                raise SchemaError(
-                    f"column {name!r} holds timestamps without a time zone; store them as UTC "
-                    "(timestamp with tz) or as epoch seconds",
-                    column=name,
-                )
+        if pa.types.is_timestamp(col.type) and col.type.tz is not None:
             secs = pc.cast(col, pa.timestamp("s", tz="UTC"), safe=False)
             out[name] = _nullable_int(secs.cast(pa.int64()))
-        elif pa.types.is_date(col.type):
-            raise SchemaError(
-                f"column {name!r} holds dates without a time and UTC offset; give timestamps "
-                "(timestamp with tz, epoch seconds, or ISO 8601 with an offset)",
-                column=name,
-            )
+        elif any(is_(col.type) for is_ in (pa.types.is_timestamp, pa.types.is_date,
+                                             pa.types.is_time)):  # fmt: skip
+            # Dates and times without a zone: per row, each refused (or quarantined) with
+            # what it lacks, quoted as ISO text (see riskscore.io.timestamps).
+            out[name] = np.fromiter(col.to_pylist(), dtype=object, count=len(col))
         elif pa.types.is_dictionary(col.type):
             out[name] = _decode_dictionary(col)
         else:
@@ -449,7 +459,7 @@ def _arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:
 
 
 def _decode_dictionary(col: Any) -> AnyArray:
-    """A dictionary-encoded column: a :class:`_Coded` index for string values, otherwise
+    """A dictionary-encoded column: a :class:`Coded` index for string values, otherwise
     a numpy array of its values (None where null)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -458,7 +468,7 @@ def _decode_dictionary(col: Any) -> AnyArray:
     if not chunks or not pa.types.is_string(col.type.value_type):
         return np.asarray(col.cast(col.type.value_type).to_numpy(zero_copy_only=False))
     combined = pa.chunked_array(chunks).unify_dictionaries().combine_chunks()
-    out: _Coded = np.asarray(pc.fill_null(combined.indices, -1), dtype=np.int64).view(_Coded)
+    out: Coded = np.asarray(pc.fill_null(combined.indices, -1), dtype=np.int64).view(Coded)
     out.distinct = np.asarray(combined.dictionary.to_pylist(), dtype=object)
     return out
 
@@ -480,11 +490,10 @@ def _pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
             secs = values.to_numpy(dtype="datetime64[s]").astype(np.int64)
             out[str(name)] = np.where(values.isna().to_numpy(), np.nan, secs)
         elif str(dtype).startswith("datetime64"):
-            raise SchemaError(
-                f"column {name!r} holds timestamps without a time zone; localize them "
-                "(Series.dt.tz_localize) or give epoch seconds",
-                column=str(name),
-            )
+            # without a zone: per row, each refused (or quarantined) with what it lacks
+            values = series.to_numpy(dtype=object)
+            values[series.isna().to_numpy()] = None
+            out[str(name)] = values
         else:
             out[str(name)] = series.to_numpy(dtype=object if dtype is np.dtype(object) else None)
     return out

@@ -15,12 +15,15 @@ __all__ = [
     "MAX_ID_LENGTH",
     "MAX_JSON_DEPTH",
     "MAX_JSON_LINE_LENGTH",
+    "MAX_ROOM_SIZE",
     "MAX_SHOWN_CHARS",
     "MINOR_AGE",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
+    "ROOM_SIZE_UNKNOWN",
     "SCHEMA_COLUMNS",
     "SCHEMA_VERSION",
+    "TZ_UNKNOWN",
     "Channel",
     "EventType",
     "is_content_column",
@@ -38,6 +41,16 @@ MAX_AGE: Final = 120.0
 #: UTC offsets in use run from UTC-12:00 to UTC+14:00.
 MIN_TZ_OFFSET_MIN: Final = -720
 MAX_TZ_OFFSET_MIN: Final = 840
+
+#: ``recipient_tz_offset_min`` of an event whose offset is unknown (an empty cell or a missing
+#: column), as stored in :attr:`MessageTable.recipient_tz_offset_min` (int16). Unknown is
+#: never UTC: night-time features count only events whose clock is known.
+TZ_UNKNOWN: Final = -32768
+
+#: ``room_size`` of an event whose room size was not given (an event between two accounts).
+ROOM_SIZE_UNKNOWN: Final = 0
+#: Largest ``room_size`` accepted: rooms beyond any chat platform's largest are refused.
+MAX_ROOM_SIZE: Final = 10_000_000
 
 #: Epoch seconds accepted: 1970-01-01 up to (not including) 2200-01-01.
 MIN_TIMESTAMP: Final = 0
@@ -76,12 +89,14 @@ class EventType(IntEnum):
 
 REQUIRED_COLUMNS: Final = ("conversation_id", "timestamp", "sender_id", "recipient_id", "channel")
 
-#: Optional columns and the value a missing column or an empty cell takes.
+#: Optional columns and the value a missing column or an empty cell takes (NaN and None:
+#: unknown).
 OPTIONAL_COLUMNS: Final[dict[str, object]] = {
     "sender_age": float("nan"),
     "recipient_age": float("nan"),
     "event": "message",
-    "recipient_tz_offset_min": 0,
+    "recipient_tz_offset_min": None,
+    "room_size": None,
 }
 
 SCHEMA_COLUMNS: Final = (
@@ -94,6 +109,7 @@ SCHEMA_COLUMNS: Final = (
     "channel",
     "event",
     "recipient_tz_offset_min",
+    "room_size",
 )
 
 #: Words that mark a column as message content, in the languages the docs list

@@ -5,7 +5,7 @@ as ISO 8601 UTC (:func:`iso_utc`)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 # ISO 8601 date-time that carries an explicit UTC offset (or Z).
 _ISO_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 
-__all__ = ["Sink", "check_timestamps", "iso_utc", "outside"]
+__all__ = ["Sink", "check_timestamps", "iso_utc", "outside", "times_as_text"]
 
 BoolArray = npt.NDArray[np.bool_]
 AnyArray = npt.NDArray[Any]
@@ -50,18 +50,59 @@ _NOT_A_TIMESTAMP = (
 )
 
 
-_DATE_ONLY = (
-    "is a date without a time and UTC offset: give the instant, like "
-    "2024-05-01T21:30:00+01:00, or epoch seconds"
+_GIVE = "give the instant, like 2024-05-01T21:30:00+01:00, or epoch seconds"
+
+#: Text that is almost a timestamp, and what it lacks: (pattern, reason), in check order.
+_INCOMPLETE: Final = (
+    (r"^\d{4}-\d{2}-\d{2}$", f"is a date without a time and UTC offset: {_GIVE}"),
+    (
+        r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$",
+        f"is a date and time without a UTC offset (time zone), so the instant is unknown: {_GIVE}",
+    ),
+    (
+        r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$",
+        f"is a time of day without a date and UTC offset (time zone): {_GIVE}",
+    ),
+    (
+        r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s?(Z|[+-]\d{2}(:?\d{2})?)$",
+        f"is a time of day without a date: {_GIVE}",
+    ),
 )
 
 
-def _date_only(values: AnyArray) -> BoolArray:
-    """Which text values are a bare date (``2024-05-01``)."""
+def _report_incomplete(
+    values: AnyArray, rows: npt.NDArray[np.intp], n: int, problems: Sink
+) -> None:
+    """Name what is missing (a date, a time, a UTC offset) in refused text ``values``, which
+    sit at ``rows`` of a column of ``n`` rows."""
     import re
 
-    match = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$").match
-    return np.asarray([isinstance(v, str) and bool(match(v)) for v in values.tolist()], dtype=bool)
+    texts = [v.strip() if isinstance(v, str) else "" for v in values.tolist()]
+    for pattern, reason in _INCOMPLETE:
+        match = re.compile(pattern).match
+        hit = np.asarray([bool(match(t)) for t in texts], dtype=bool)
+        if hit.any():
+            mask = np.zeros(n, dtype=bool)
+            mask[rows[hit]] = True
+            problems.add("timestamp", mask, reason)
+
+
+def times_as_text(arr: AnyArray) -> AnyArray:
+    """``arr`` with :mod:`datetime` objects (dates, times, datetimes) as ISO 8601 text, so
+    that the checks see what they lack and messages quote them as text; ``arr`` itself
+    when it holds none (the common case: no copy)."""
+    import datetime as dt
+
+    if arr.dtype != object:
+        return arr
+    kinds = (dt.date, dt.time)
+    is_time = np.asarray([isinstance(v, kinds) for v in arr.tolist()], dtype=bool)
+    if not is_time.any():
+        return arr
+    out = arr.copy()
+    out[is_time] = [v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v.isoformat()
+                    for v in arr[is_time].tolist()]  # fmt: skip
+    return out
 
 
 def check_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
@@ -80,7 +121,8 @@ def check_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
     elif arr.dtype.kind in "US":
         values = arr.astype(object)
         secs, bad = _parse_time_text(values)
-        problems.add(name, bad & _date_only(values), _DATE_ONLY)
+        rows = np.flatnonzero(bad)
+        _report_incomplete(values[rows], rows, len(arr), problems)
         problems.add(name, bad, _NOT_A_TIMESTAMP)
     elif arr.dtype.kind == "O":
         secs = _object_timestamps(arr, problems)
@@ -126,9 +168,7 @@ def _object_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
     if text.size:
         parsed, bad = _parse_time_text(arr[text])
         out[text] = parsed
-        dates = np.zeros(len(arr), dtype=bool)
-        dates[text[bad & _date_only(arr[text])]] = True
-        problems.add("timestamp", dates, _DATE_ONLY)
+        _report_incomplete(arr[text[bad]], text[bad], len(arr), problems)
         mask = np.zeros(len(arr), dtype=bool)
         mask[text[bad]] = True
         problems.add("timestamp", mask, _NOT_A_TIMESTAMP)

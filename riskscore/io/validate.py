@@ -7,33 +7,38 @@ import json
 import math
 from collections.abc import Callable, Collection, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.groups import (
+    DEFAULT_MAX_ROOM_MEMBERS,
+    broadcast_mask,
+    check_max_room_members,
+    split_groups,
+)
+from riskscore.io.ids import Coded, check_ids, same_id_kind
 from riskscore.io.messages import MessageTable, Quarantine, build_table
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
     MAX_AGE,
-    MAX_ID_LENGTH,
+    MAX_ROOM_SIZE,
     MAX_SHOWN_CHARS,
     MAX_TZ_OFFSET_MIN,
     MIN_AGE,
     MIN_TZ_OFFSET_MIN,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
+    ROOM_SIZE_UNKNOWN,
     SCHEMA_COLUMNS,
+    TZ_UNKNOWN,
     is_content_column,
 )
-from riskscore.io.segments import spread
 from riskscore.io.threads import executor_for
-from riskscore.io.timestamps import Sink, check_timestamps, outside
-
-if TYPE_CHECKING:
-    pass
+from riskscore.io.timestamps import Sink, check_timestamps, outside, times_as_text
 
 __all__ = [
     "Errors",
@@ -49,25 +54,13 @@ BoolArray = npt.NDArray[np.bool_]
 AnyArray = npt.NDArray[Any]
 
 
-class _Coded(np.ndarray):
-    """A dictionary column, undecoded: each row's position in the dictionary
-    (``distinct``), -1 for null. :func:`_categories` looks up the few distinct values
-    instead of every row, and only a refused row's value is ever decoded
-    (:func:`_cell`). Arrays derived from it (slices, masks) are plain arrays again."""
-
-    distinct: AnyArray | None
-
-    def __array_finalize__(self, obj: object) -> None:
-        self.distinct = None
-
-
 def _cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:
     """The value of one input cell as given (None for a column not given or a null, and
     for ``"line"``, a JSON line refused as a whole, which is never copied)."""
     if column not in raw:
         return None
     values = raw[column]
-    if isinstance(values, _Coded) and values.distinct is not None:
+    if isinstance(values, Coded) and values.distinct is not None:
         position = int(values[row])
         return None if position < 0 else values.distinct[position]
     return values[row]
@@ -233,10 +226,19 @@ def _raise_first(problems: _Problems, rows: npt.NDArray[np.int64]) -> None:
     )
 
 
-def validate_columns(raw: Mapping[str, AnyArray], *, errors: Errors = "raise") -> MessageTable:
-    """Validate a dict of raw column arrays and build the sorted table."""
+def validate_columns(
+    raw: Mapping[str, AnyArray],
+    *,
+    errors: Errors = "raise",
+    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
+) -> MessageTable:
+    """Validate a dict of raw column arrays and build the sorted table: bad rows raise or
+    are quarantined, broadcasts are set aside and group rooms split into pair
+    conversations (:mod:`riskscore.io.groups`)."""
+    max_room_members = check_max_room_members(max_room_members)
     check_column_names(list(raw))
     n_rows = _check_lengths(raw)
+    raw = _with_textual_times(raw)
     problems = _Problems(n_rows, raw)
     cols: dict[str, AnyArray] = {}
     for row, (column, reason) in getattr(raw, "refused", {}).items():
@@ -253,61 +255,75 @@ def validate_columns(raw: Mapping[str, AnyArray], *, errors: Errors = "raise") -
             cols[name], found = future.result()
             for column, mask, reason in found.problems:
                 problems.add(column, mask, reason)
-    cols["sender_id"], cols["recipient_id"] = _same_id_kind(cols["sender_id"], cols["recipient_id"])
+    cols["sender_id"], cols["recipient_id"] = same_id_kind(cols["sender_id"], cols["recipient_id"])
     problems.add(
         "recipient_id",
         (cols["sender_id"] == cols["recipient_id"]) & ~problems.bad,
         "is also the sender: an event goes from one account to another",
     )
-
-    if problems.bad.any():
-        good = ~problems.bad
-        table = build_table(
-            {k: v[good] for k, v in cols.items()}, np.flatnonzero(good).astype(np.int64)
-        )
-    else:  # the common case: no copies
-        table = build_table(cols, np.arange(n_rows, dtype=np.int64))
-    # A conversation is between two accounts, fixed by its first event.
-    outsider_sender, outsider_recipient = _off_pair_rows(table)
-    off_pair = np.concatenate([outsider_sender, outsider_recipient])
-    for column, rows in (("sender_id", outsider_sender), ("recipient_id", outsider_recipient)):
-        mask = np.zeros(n_rows, dtype=bool)
-        mask[rows] = True
-        problems.add(
-            column,
-            mask,
-            "is not one of the two accounts of its conversation (set by its first event); "
-            "give each pair of accounts its own conversation_id",
-        )
-    good = ~problems.bad
     bad_rows = np.flatnonzero(problems.bad).astype(np.int64)
     if bad_rows.size and errors == "raise":
         _raise_first(problems, bad_rows)
-    if off_pair.size or bad_rows.size:
+    room_size = cols["room_size"]
+    broadcast = np.zeros(n_rows, dtype=bool)
+    if room_size.any():  # only when the column was given
+        broadcast = broadcast_mask(room_size, cols["event"], max_room_members)
+    if bad_rows.size or broadcast.any():
+        keep = ~problems.bad & ~broadcast
         table = build_table(
-            {k: v[good] for k, v in cols.items()},
-            np.flatnonzero(good).astype(np.int64),
-            problems.quarantine(bad_rows, cols["conversation_id"]),
+            {k: v[keep] for k, v in cols.items()},
+            np.flatnonzero(keep).astype(np.int64),
+            problems.quarantine(bad_rows, cols["conversation_id"]) if bad_rows.size else None,
         )
-    return table
+    else:  # the common case: no copies
+        table = build_table(cols, np.arange(n_rows, dtype=np.int64))
+    return split_groups(table, np.flatnonzero(broadcast & ~problems.bad).astype(np.int64))
+
+
+def _with_textual_times(raw: Mapping[str, AnyArray]) -> Mapping[str, AnyArray]:
+    """``raw`` with date and time objects of ``timestamp`` as ISO text, so that checks
+    and messages see what is missing (a date, a UTC offset) and quote it as text."""
+    if "timestamp" not in raw:
+        return raw
+    text = times_as_text(raw["timestamp"])
+    if text is raw["timestamp"]:
+        return raw
+    out = RawColumns(raw)
+    out["timestamp"] = text
+    out.refused = dict(getattr(raw, "refused", {}))
+    out.rows = getattr(raw, "rows", None)
+    out.lines = getattr(raw, "lines", None)
+    return out
 
 
 def _checks(raw: Mapping[str, AnyArray], n_rows: int) -> dict[str, Callable[[Sink], AnyArray]]:
     """The check of each schema v1 column, in check order (a row's first problem is the
     one of the earliest check)."""
     return {
-        "conversation_id": partial(_ids, "conversation_id", raw["conversation_id"]),
-        "sender_id": partial(_ids, "sender_id", raw["sender_id"]),
-        "recipient_id": partial(_ids, "recipient_id", raw["recipient_id"]),
+        "conversation_id": partial(check_ids, "conversation_id", raw["conversation_id"]),
+        "sender_id": partial(check_ids, "sender_id", raw["sender_id"]),
+        "recipient_id": partial(check_ids, "recipient_id", raw["recipient_id"]),
         "timestamp": partial(check_timestamps, raw["timestamp"]),
         "sender_age": partial(_ages, "sender_age", _optional(raw, "sender_age", n_rows)),
         "recipient_age": partial(_ages, "recipient_age", _optional(raw, "recipient_age", n_rows)),
         "channel": partial(_categories, "channel", raw["channel"], CHANNEL_NAMES),
         "event": partial(_categories, "event", _optional(raw, "event", n_rows), EVENT_NAMES),
-        "recipient_tz_offset_min": partial(
-            _tz_offsets, _optional(raw, "recipient_tz_offset_min", n_rows)
+        "recipient_tz_offset_min": (
+            partial(_tz_offsets, raw["recipient_tz_offset_min"])
+            if "recipient_tz_offset_min" in raw
+            else partial(_unknown, n_rows, TZ_UNKNOWN, np.int16)
+        ),
+        "room_size": (
+            partial(_room_sizes, raw["room_size"])
+            if "room_size" in raw
+            else partial(_unknown, n_rows, ROOM_SIZE_UNKNOWN, np.int32)
         ),
     }
+
+
+def _unknown(n_rows: int, code: int, dtype: type[np.integer], problems: Sink) -> AnyArray:
+    """An optional column that is not given: unknown on every row."""
+    return np.full(n_rows, code, dtype=dtype)
 
 
 def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[str, object]:
@@ -324,7 +340,7 @@ def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[st
             raw[name] = cell
     problems = _Problems(1, raw)
     cols = {name: check(problems) for name, check in _checks(raw, 1).items()}
-    cols["sender_id"], cols["recipient_id"] = _same_id_kind(cols["sender_id"], cols["recipient_id"])
+    cols["sender_id"], cols["recipient_id"] = same_id_kind(cols["sender_id"], cols["recipient_id"])
     if not problems.bad[0] and cols["sender_id"][0] == cols["recipient_id"][0]:
         problems.add("recipient_id", np.ones(1, dtype=bool), "is also the sender")
     if problems.bad[0]:
@@ -399,196 +415,6 @@ def _is_missing(arr: AnyArray) -> BoolArray:
     return np.zeros(len(arr), dtype=bool)
 
 
-#: Largest magnitude of a float id that is still an exact integer (2**53).
-_EXACT_FLOAT = 2.0**53
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-#: Control characters (C0, DEL, C1) and lone surrogates: refused in ids, since they are
-#: invisible, truncated by some tools ("c\x00" would become "c") or not valid UTF-8.
-_CONTROL = r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]"
-_NOT_AN_ID = "is not an id: expected an integer or a string"
-
-
-def _ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
-    """Ids exactly as given, never two merged into one: int64 when every id is an integer
-    that fits in 64 bits (or an integral float below 2**53), otherwise text (an object
-    array of str, so memory follows the data, not the longest id). Integer columns with a
-    value beyond int64 are read as their decimal text. Text ids with control characters
-    or longer than :data:`MAX_ID_LENGTH` are refused; so are bytes, booleans, containers
-    and fractional or non-finite numbers."""
-    if isinstance(arr, _Coded) and arr.distinct is not None:
-        index = arr.view(np.ndarray)
-        missing = index < 0
-        problems.add(name, missing, "is missing: every event needs an id")
-        if len(arr.distinct) == 0:
-            return np.zeros(len(arr), dtype=np.int64)
-        distinct = _text_ids(name, np.asarray(arr.distinct, dtype=object), None)
-        if distinct.dtype == object:
-            bad_distinct = _bad_text_ids(distinct)
-            for reason in set(bad_distinct.values()):
-                codes = [i for i, why in bad_distinct.items() if why == reason]
-                problems.add(name, np.isin(index, codes), reason)
-        return np.where(missing, "", distinct[np.where(missing, 0, index)]).astype(object)
-    kind = arr.dtype.kind
-    if kind == "i":
-        return arr.astype(np.int64, copy=False)
-    if kind == "u":
-        if len(arr) and int(arr.max()) > _INT64_MAX:  # keep identity: decimal text
-            return _text_ids(name, arr.astype(object), problems)
-        return arr.astype(np.int64)
-    if kind == "f":
-        missing = ~np.isfinite(arr)
-        problems.add(name, missing, "is missing: every event needs an id")
-        safe = np.where(missing, 0, arr)
-        fractional = ~missing & (safe != np.floor(safe))
-        problems.add(name, fractional, _NOT_AN_ID)
-        inexact = ~missing & ~fractional & (np.abs(safe) > _EXACT_FLOAT)
-        problems.add(
-            name,
-            inexact,
-            "is a float id beyond 2**53, where floats lose digits: give ids this large as "
-            "strings or integers",
-        )
-        return np.where(missing | fractional | inexact, 0, safe).astype(np.int64)
-    if kind == "U":
-        return _text_ids(name, arr.astype(object), problems)
-    if kind == "S":
-        problems.add(name, np.ones(len(arr), dtype=bool), "is bytes, not an id: decode it to text")
-        return np.zeros(len(arr), dtype=np.int64)
-    if kind == "b":
-        problems.add(name, np.ones(len(arr), dtype=bool), "is a boolean, not an id")
-        return np.zeros(len(arr), dtype=np.int64)
-    if kind != "O":
-        problems.add(name, np.ones(len(arr), dtype=bool), _NOT_AN_ID)
-        return np.zeros(len(arr), dtype=np.int64)
-    return _object_ids(name, arr, problems)
-
-
-def _id_kind(v: object) -> str:
-    """The kind of one id as given: int, str, missing, or the reason it is refused."""
-    if isinstance(v, str):
-        return "str"
-    if v is None:
-        return "missing"
-    if isinstance(v, (bool, np.bool_)):
-        return "is a boolean, not an id"
-    if isinstance(v, (int, np.integer)):
-        return "int"
-    if isinstance(v, (float, np.floating)):
-        number = float(v)
-        if number != number:
-            return "missing"
-        if not math.isfinite(number) or number != math.floor(number):
-            return _NOT_AN_ID
-        if abs(number) > _EXACT_FLOAT:
-            return "is a float id beyond 2**53, where floats lose digits: give it as a string"
-        return "int"
-    if isinstance(v, (bytes, bytearray, memoryview)):
-        return "is bytes, not an id: decode it to text"
-    return _NOT_AN_ID
-
-
-def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
-    with np.errstate(invalid="ignore"):  # NaN cells are compared as such
-        kinds = np.asarray(np.frompyfunc(_id_kind, 1, 1)(arr), dtype=object)
-    missing = kinds == "missing"
-    problems.add(name, missing, "is missing: every event needs an id")
-    for reason in sorted({str(k) for k in kinds.tolist()} - {"int", "str", "missing"}):
-        problems.add(name, kinds == reason, reason)
-    usable = (kinds == "int") | (kinds == "str")
-    present = kinds[usable]
-    if present.size == 0:
-        return np.zeros(len(arr), dtype=np.int64)
-    first_kind = present[0]
-    mixed = usable & (kinds != first_kind)
-    problems.add(
-        name, mixed, f"mixes id types: this column's first id is {first_kind}; use one type"
-    )
-    good = usable & ~mixed
-    if first_kind == "int":
-        as_int = [int(v) if ok else 0 for v, ok in zip(arr.tolist(), good.tolist(), strict=True)]
-        if all(_INT64_MIN <= v <= _INT64_MAX for v in as_int):
-            return np.asarray(as_int, dtype=np.int64)
-        # an integer column beyond int64 keeps its identity as decimal text
-        return _text_ids(name, np.asarray([str(v) for v in as_int], dtype=object), problems)
-    out = arr.copy()
-    out[~good] = ""
-    return _text_ids(name, out, problems)
-
-
-def _text_ids(name: str, values: AnyArray, problems: Sink | None) -> AnyArray:
-    """Text ids as an object array of str (decimal text for integers), checked."""
-    out = np.asarray(
-        [v if isinstance(v, str) else str(v) for v in values.tolist()], dtype=object
-    ).reshape(-1)
-    if problems is not None:
-        for reason, rows in _group_bad(_bad_text_ids(out)).items():
-            mask = np.zeros(len(out), dtype=bool)
-            mask[rows] = True
-            problems.add(name, mask, reason)
-    return out
-
-
-def _group_bad(bad: dict[int, str]) -> dict[str, list[int]]:
-    grouped: dict[str, list[int]] = {}
-    for row, reason in bad.items():
-        grouped.setdefault(reason, []).append(row)
-    return grouped
-
-
-def _bad_text_ids(values: AnyArray) -> dict[int, str]:
-    """Positions of text ids that are refused, with the reason: too long, or holding
-    control characters. Checked in Arrow (one pass in C) unless a value cannot even be
-    encoded as UTF-8 (a lone surrogate), then value by value."""
-    import re
-
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    too_long = (
-        f"is longer than {MAX_ID_LENGTH} characters: ids are opaque keys, at most "
-        f"{MAX_ID_LENGTH} characters"
-    )
-    control = (
-        "holds a control character (such as NUL, tab or newline) or an invalid "
-        "character: ids must be printable text"
-    )
-    try:
-        text = pa.array(values, type=pa.string())
-    except (pa.ArrowException, UnicodeError):
-        search = re.compile(_CONTROL).search
-        out: dict[int, str] = {}
-        for i, v in enumerate(values.tolist()):
-            if len(v) > MAX_ID_LENGTH:
-                out[i] = too_long
-            elif search(v):
-                out[i] = control
-        return out
-    long_rows = np.flatnonzero(
-        np.asarray(pc.fill_null(pc.greater(pc.utf8_length(text), MAX_ID_LENGTH), False))
-    )
-    ctrl_rows = np.flatnonzero(
-        np.asarray(
-            pc.fill_null(pc.match_substring_regex(text, r"[\x{00}-\x{1f}\x{7f}-\x{9f}]"), False)
-        )
-    )
-    found = {int(i): control for i in ctrl_rows}
-    found.update({int(i): too_long for i in long_rows})
-    return found
-
-
-def _same_id_kind(a: AnyArray, b: AnyArray) -> tuple[AnyArray, AnyArray]:
-    """Senders and recipients share one account space, so give them one kind."""
-    if (a.dtype.kind == "i") == (b.dtype.kind == "i"):
-        return a, b
-    return _as_text(a), _as_text(b)
-
-
-def _as_text(ids: AnyArray) -> AnyArray:
-    if ids.dtype == object:
-        return ids
-    return np.asarray([str(v) for v in ids.tolist()], dtype=object).reshape(-1)
-
-
 def _to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
     """Numbers as float64 (NaN where empty); text that is not a number is a problem."""
     if arr.dtype.kind in "iuf":
@@ -640,7 +466,7 @@ def _categories(
     import pyarrow.compute as pc
 
     default = OPTIONAL_COLUMNS.get(name)
-    if isinstance(arr, _Coded) and arr.distinct is not None:
+    if isinstance(arr, Coded) and arr.distinct is not None:
         distinct, index = arr.distinct, arr.view(np.ndarray)  # read from a dictionary column
     else:
         try:
@@ -672,35 +498,50 @@ def _categories(
     return codes
 
 
-def _tz_offsets(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int16]:
-    name = "recipient_tz_offset_min"
-    reason = (
-        f"is out of range: expected a UTC offset in whole minutes in "
-        f"[{MIN_TZ_OFFSET_MIN}, {MAX_TZ_OFFSET_MIN}]"
-    )
-    if arr.dtype.kind in "iu":  # whole minutes already: a range check only
-        bad = outside(arr, MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN)
+def _whole_numbers(
+    name: str, arr: AnyArray, problems: Sink, what: str, low: int, high: int, unknown: int
+) -> npt.NDArray[np.integer]:
+    """Whole numbers in ``[low, high]`` (``unknown`` where empty); others refused."""
+    reason = f"is out of range: expected {what} in [{low}, {high}], or empty for unknown"
+    if arr.dtype.kind in "iu":  # whole numbers already: a range check only
+        bad = outside(arr, low, high)
+        if not bad.any():  # the common case: no copy beyond the caller's narrowing
+            return arr
         problems.add(name, bad, reason)
-        return np.where(bad, 0, arr).astype(np.int16)
-    values = _to_float(name, arr, problems, "a UTC offset in whole minutes")
-    values = np.where(np.isnan(values), 0.0, values)
+        return np.where(bad, unknown, arr).astype(np.int64)
+    values = _to_float(name, arr, problems, what)
+    empty = np.isnan(values)
+    values = np.where(empty, 0.0, values)
     fractional = values != np.round(values)
-    problems.add(name, fractional, "is not a UTC offset in whole minutes")
-    bad = fractional | (values < MIN_TZ_OFFSET_MIN) | (values > MAX_TZ_OFFSET_MIN)
+    problems.add(name, fractional, f"is not a whole number: expected {what}")
+    bad = fractional | (~empty & ((values < low) | (values > high)))
     problems.add(name, bad, reason)
-    return np.where(bad, 0, values).astype(np.int16)
+    return np.where(bad | empty, unknown, values).astype(np.int64)
 
 
-def _off_pair_rows(
-    table: MessageTable,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Input rows whose accounts are not their conversation's first pair: those whose
-    sender is the outsider, and those whose recipient is."""
-    starts, n = table.segment_starts, len(table)
-    a = spread(table.sender_code[starts], starts, n)
-    b = spread(table.recipient_code[starts], starts, n)
-    s, r = table.sender_code, table.recipient_code
-    sender_in = (s == a) | (s == b)
-    recipient_in = (r == a) | (r == b)
-    rows = table.source_row
-    return rows[~sender_in].astype(np.int64), rows[sender_in & ~recipient_in].astype(np.int64)
+def _tz_offsets(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int16]:
+    """UTC offsets in whole minutes; :data:`TZ_UNKNOWN` where empty (unknown, not UTC)."""
+    offsets = _whole_numbers(
+        "recipient_tz_offset_min",
+        arr,
+        problems,
+        "a UTC offset in whole minutes",
+        MIN_TZ_OFFSET_MIN,
+        MAX_TZ_OFFSET_MIN,
+        TZ_UNKNOWN,
+    )
+    return offsets.astype(np.int16, copy=False)
+
+
+def _room_sizes(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int32]:
+    """Accounts in the room, the sender included; :data:`ROOM_SIZE_UNKNOWN` where empty."""
+    sizes = _whole_numbers(
+        "room_size",
+        arr,
+        problems,
+        "the number of accounts in the room when the event was sent (the sender included)",
+        2,
+        MAX_ROOM_SIZE,
+        ROOM_SIZE_UNKNOWN,
+    )
+    return sizes.astype(np.int32, copy=False)

@@ -9,8 +9,11 @@ holds JSON, so restoring runs no code from the file. Layout (``SCHEMA_VERSION``)
     JSON values: ``format``, ``schema_version``, ``riskscore_version``,
     ``config``, ``counters``, ``model_sha256``, ``adult_index`` (the order of
     each adult's live conversations; absent before it existed, and then
-    rebuilt) and ``extra`` (caller data, e.g. the input offset of
-    ``riskscore stream``).
+    rebuilt), ``rooms`` (the live group rooms and their latest event time) and
+    ``extra`` (caller data, e.g. the input offset of ``riskscore stream``).
+    Version 2 (riskscore 0.x with group rooms and unknown time zones) added
+    conversation state slots, account pair facts and ``rooms``; version 1 files
+    are refused (restart without them: the state is rebuilt from new events).
 ``conversations(pos INTEGER PRIMARY KEY, id TEXT, state TEXT)``
     ``state`` is ``[initiator, responder, [running aggregates...]]``.
 ``accounts(pos INTEGER PRIMARY KEY, id TEXT, state TEXT)``
@@ -45,7 +48,7 @@ import riskscore.io.sqlite as sqlite
 from riskscore.exceptions import CheckpointError
 
 FORMAT = "riskscore-online-checkpoint"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Rows fetched from SQLite at a time while restoring.
 BATCH_ROWS = 10_000
 #: The meta entry holding the checksums of the other entries and of each table.

@@ -22,11 +22,16 @@ import numpy.typing as npt
 
 import riskscore.online.checkpoint as _checkpoint
 from riskscore._version import __version__
-from riskscore.exceptions import CheckpointError
+from riskscore.exceptions import CheckpointError, SchemaError
 from riskscore.features.registry import feature_index
+from riskscore.io.groups import (
+    DEFAULT_MAX_ROOM_MEMBERS,
+    check_max_room_members,
+    pair_conversation_id,
+)
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.model import RiskModel
-from riskscore.online.state import AccountState, ConversationState
+from riskscore.online.state import AccountState, ConversationState, pair_facts_of
 
 __all__ = [
     "DEFAULT_MAX_CONVERSATIONS",
@@ -49,7 +54,7 @@ TimeSource = Literal["wall", "events"] | Callable[[], float]
 
 _MAX_CHANNEL = feature_index("max_channel")
 _COUNTERS = ("clock", "n_events", "n_clamped", "n_too_late", "n_expired")
-_OPTIONAL_COUNTERS = ("n_rescored", "n_refused_future", "n_evicted")
+_OPTIONAL_COUNTERS = ("n_rescored", "n_refused_future", "n_evicted", "n_broadcast")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +96,9 @@ class ScorerMemory:
         max_future_s: float = DEFAULT_MAX_FUTURE_S,
         time_source: TimeSource = "wall",
         max_conversations: int = DEFAULT_MAX_CONVERSATIONS,
+        max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     ) -> None:
+        self.max_room_members = check_max_room_members(max_room_members)
         if not max_future_s >= 0:
             raise ValueError(f"max_future_s must be >= 0, got {max_future_s}")
         if not (time_source in ("wall", "events") or callable(time_source)):
@@ -122,6 +129,9 @@ class ScorerMemory:
         # garbage collector's passes). Kept apart from _accounts so that an account's expiry
         # and return (its counts restart) leaves its live conversations reachable.
         self._adult_convs: dict[object, dict[object, None]] = {}
+        # group rooms (conversation ids that named more than two accounts) -> latest event
+        # time, least recently active first; their events go to pair conversations
+        self._rooms: OrderedDict[object, int] = OrderedDict()
         self.clock = 0
         self.n_events = 0
         self.n_clamped = 0
@@ -130,6 +140,7 @@ class ScorerMemory:
         self.n_rescored = 0
         self.n_refused_future = 0
         self.n_evicted = 0
+        self.n_broadcast = 0
         self.checkpoint_extra: dict[str, Any] = {}
         self._oldest = -math.inf  # lower bound of the oldest activity held (for expiry)
 
@@ -156,6 +167,46 @@ class ScorerMemory:
         conv = self._conversations.pop(key)
         self._unindex(conv.adult_id(), key)
         self.n_evicted += 1
+
+    def _open_room(
+        self, room_id: object, conv: ConversationState, sender_id: object, recipient_id: object,
+        ts: int,
+    ) -> object:  # fmt: skip
+        """A third account in conversation ``room_id``: it becomes a group room. Its pair so
+        far continues under its pair id (state, alerted tier and adult index kept); return
+        the pair id of the event's accounts (:mod:`riskscore.io.groups`).
+
+        Raises
+        ------
+        SchemaError
+            A pair id is already the id of another conversation (state unchanged).
+        """
+        conversations = self._conversations
+        known = pair_conversation_id(room_id, conv.initiator, conv.responder)
+        new = pair_conversation_id(room_id, sender_id, recipient_id)
+        for derived in (known, new):
+            if derived in conversations:
+                raise SchemaError(
+                    f"column 'conversation_id', event {self.n_events}: {derived!r} is the id "
+                    f"of a conversation and also the pair id derived for two accounts of group "
+                    f"conversation {room_id!r}; rename that conversation",
+                    column="conversation_id",
+                    row=self.n_events,
+                    value=room_id,
+                )
+        del conversations[room_id]
+        conversations[known] = conv
+        self._unindex(conv.adult_id(), room_id)
+        self._index(conv.adult_id(), known)
+        self._touch_room(room_id, ts)
+        return new
+
+    def _touch_room(self, room_id: object, ts: int) -> None:
+        rooms = self._rooms
+        latest = rooms.pop(room_id, ts)
+        rooms[room_id] = ts if ts > latest else latest
+        if len(rooms) > self.max_conversations:
+            del rooms[next(iter(rooms))]
 
     def _evict_accounts(self) -> None:
         """Accounts are capped at twice ``max_conversations``, least recently active out."""
@@ -190,6 +241,13 @@ class ScorerMemory:
                 oldest = min(oldest, last_seen)
                 break
             del accounts[key]
+        rooms = self._rooms
+        while rooms:
+            key = next(iter(rooms))
+            if rooms[key] >= horizon:
+                oldest = min(oldest, rooms[key])
+                break
+            del rooms[key]
         self._oldest = oldest
 
     def _index(self, account_id: object, cid: object) -> None:
@@ -272,6 +330,12 @@ class ScorerMemory:
         return conv.n_alerted_tier
 
     @property
+    def conversation_ids(self) -> tuple[object, ...]:
+        """Ids of the live conversations, least recently active first (a group room's
+        pairs under their pair ids, :mod:`riskscore.io.groups`)."""
+        return tuple(self._conversations)
+
+    @property
     def n_conversations(self) -> int:
         """Conversations currently held in memory."""
         return len(self._conversations)
@@ -321,6 +385,7 @@ class ScorerMemory:
                 "max_future_s": finite_or_none(self.max_future_s),
                 "time_source": self.time_source if isinstance(self.time_source, str) else None,
                 "max_conversations": self.max_conversations,
+                "max_room_members": self.max_room_members,
             },
             "counters": {
                 "clock": self.clock,
@@ -331,7 +396,9 @@ class ScorerMemory:
                 "n_rescored": self.n_rescored,
                 "n_refused_future": self.n_refused_future,
                 "n_evicted": self.n_evicted,
+                "n_broadcast": self.n_broadcast,
             },
+            "rooms": [[room, ts] for room, ts in self._rooms.items()],
             # The adult index is rebuilt from the conversations on restore; only its
             # order (that of the alerts one event raises) needs keeping, for adults
             # with more than one live conversation.
@@ -380,8 +447,14 @@ class ScorerMemory:
                 conv = ConversationState.from_json(
                     _key(initiator, path), _key(responder, path), state
                 )
+                conv.pair = pair_facts_of(self._accounts, conv.initiator, conv.responder)
                 self._conversations[_key(cid, path)] = conv
                 self._index(conv.adult_id(), cid)
+            rooms = snap.meta.get("rooms", [])
+            if not isinstance(rooms, list):
+                raise CheckpointError(f"{path}: meta 'rooms' is not a list of [id, time]")
+            for room, ts in rooms:
+                self._rooms[_key(room, path)] = int(ts)
         except (ValueError, TypeError, OverflowError) as exc:
             raise CheckpointError(f"{path}: a state row is malformed ({exc})") from None
         # Membership comes from the conversations; the stored order (absent from

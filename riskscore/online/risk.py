@@ -22,6 +22,7 @@ __all__ = ["OnlineModel"]
 _N_REASONS = 3
 _N_FEATURES = len(FEATURE_NAMES)
 _EXP = math.exp
+_INF = math.inf
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -29,6 +30,8 @@ FloatArray = npt.NDArray[np.float64]
 def _features_and_margin(
     state: FloatArray,
     adult_account: FloatArray,
+    pair_first: float,
+    pair_private: float,
     row: FloatArray,
     nodes: npt.NDArray[np.int32],
     values: FloatArray,
@@ -36,7 +39,7 @@ def _features_and_margin(
 ) -> float:
     """The feature row of a conversation (into ``row``) and the trees' margin on it: one
     compiled call per event."""
-    conversation_features(state, adult_account, row)
+    conversation_features(state, adult_account, pair_first, pair_private, row)
     return walk(row, nodes, values, roots)
 
 
@@ -62,9 +65,12 @@ class OnlineModel:
     ) -> tuple[float, FloatArray]:
         """Calibrated risk and feature row of a conversation, given its adult's account."""
         row = np.empty(_N_FEATURES)
+        pair = conv.pair
         margin = _features_and_margin(
             conv.state,
             _NO_ACCOUNT if adult is None else adult.tallies,
+            _INF if pair is None else pair[0],
+            _INF if pair is None else pair[1],
             row,
             self.nodes,
             self.values,

@@ -22,6 +22,11 @@ import riskscore.online.checkpoint as _checkpoint
 from riskscore.exceptions import CheckpointError, SchemaError
 from riskscore.features.registry import feature_index
 from riskscore.io.events import parse_event_fast
+from riskscore.io.groups import (
+    DEFAULT_MAX_ROOM_MEMBERS,
+    is_broadcast,
+    pair_conversation_id,
+)
 from riskscore.model import RiskModel
 from riskscore.online.memory import (
     DEFAULT_MAX_CONVERSATIONS,
@@ -32,7 +37,12 @@ from riskscore.online.memory import (
     model_fingerprint,
 )
 from riskscore.online.risk import OnlineModel
-from riskscore.online.state import AccountState, ConversationState
+from riskscore.online.state import (
+    ACCOUNT_CHANGED,
+    PAIR_CHANGED,
+    AccountState,
+    ConversationState,
+)
 from riskscore.policy import Alert, AlertPolicy, Tier
 
 __all__ = ["OnlineScorer"]
@@ -79,6 +89,21 @@ class OnlineScorer(ScorerMemory):
         Cap on live conversations. A new conversation beyond it evicts the least
         recently active one (counted in ``n_evicted``); accounts are capped at twice
         this number the same way. One million conversations take about 1.9 GB.
+    max_room_members : int, default 20
+        Accounts (the sender included) above which a room is a broadcast surface: a
+        ``message`` or ``media`` event with a larger ``room_size`` is counted in
+        ``n_broadcast`` and changes no state (as :func:`riskscore.read_messages` sets
+        such rows aside).
+
+    Notes
+    -----
+    Group conversations follow :mod:`riskscore.io.groups`: when an event names a third
+    account in a conversation, the conversation becomes a group room; its pair so far
+    continues under the id ``room|account|account`` (its state and alerted tier kept)
+    and every later event of the room goes to the conversation of its own pair. Alerts
+    raised before carry the room's id, those after the pair's. So after every event the
+    live conversations are those :func:`riskscore.read_messages` makes of the events so
+    far.
 
     Attributes
     ----------
@@ -92,6 +117,8 @@ class OnlineScorer(ScorerMemory):
         Events refused for a timestamp beyond ``max_future_s`` ahead of the clock.
     n_evicted : int
         Conversations evicted by the ``max_conversations`` cap.
+    n_broadcast : int
+        Events to rooms above ``max_room_members`` set aside.
     n_rescored : int
         Conversations re-scored because an event in another conversation
         changed their adult's per-account features.
@@ -121,6 +148,7 @@ class OnlineScorer(ScorerMemory):
         max_future_s: float = DEFAULT_MAX_FUTURE_S,
         time_source: TimeSource = "wall",
         max_conversations: int = DEFAULT_MAX_CONVERSATIONS,
+        max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     ) -> None:
         super().__init__(
             model,
@@ -130,6 +158,7 @@ class OnlineScorer(ScorerMemory):
             max_future_s=max_future_s,
             time_source=time_source,
             max_conversations=max_conversations,
+            max_room_members=max_room_members,
         )
         self.policy = policy or AlertPolicy.default()
         self._max_accounts = 2 * self.max_conversations
@@ -148,47 +177,59 @@ class OnlineScorer(ScorerMemory):
         cid: object,
         conv: ConversationState,
         adult_was_initiator: bool,
-        changed: tuple[object, AccountState] | None,
+        changed: int,
+        accounts: tuple[tuple[object, AccountState], tuple[object, AccountState]],
         ts: int,
     ) -> None:
-        """Keep the adult index right and re-score the changed account's other conversations.
+        """Keep the adult index right and re-score the conversations the event changed.
 
-        Called only when the event just applied to ``conv`` flipped its roles or
-        changed the per-account features of ``changed`` (``(account_id, state)``;
-        see :meth:`ConversationState.update`). ``conv`` itself is scored by the
-        caller. Alerts raised are left in ``_cross``.
+        Called only when the event just applied to ``conv`` flipped its roles, changed
+        the per-account features of its sender or recipient, or changed the facts of
+        its pair (``changed``, see :meth:`ConversationState.update`; ``accounts`` are
+        ``(id, state)`` of the sender and the recipient). The changed account's other
+        conversations as adult are re-scored, then the pair's other conversations.
+        ``conv`` itself is scored by the caller. Alerts raised are left in ``_cross``.
         """
         if conv.adult_i != adult_was_initiator:
             # An age arrived and the roles flipped: the conversation changes adult.
             self._unindex(conv.responder if conv.adult_i else conv.initiator, cid)
             self._index(conv.adult_id(), cid)
-        if changed is None:
-            return
-        account_id, account = changed
-        convs = self._adult_convs.get(account_id)
-        if convs is None:
-            return
-        conversations = self._conversations
-        score = self._score
-        min_review = self._min_review
         cross: list[Alert] = []
-        n = 0
-        for other_cid in convs:
-            if other_cid == cid:
-                continue
-            other = conversations[other_cid]
-            risk, row = score(other, account)
-            other.risk = risk
-            n += 1
-            if risk >= min_review:
-                # Raised now, but never dated before the state it describes.
-                at = ts if ts > other.max_ts else other.max_ts
-                alert = self._maybe_alert(other_cid, at, other, row, risk)
-                if alert is not None:
-                    cross.append(alert)
-        self.n_rescored += n
+        done: set[object] = {cid}
+        account_change = changed & ACCOUNT_CHANGED
+        if account_change:
+            account_id, account = accounts[account_change - 1]
+            for other_cid in self._adult_convs.get(account_id, ()):
+                if other_cid not in done:
+                    done.add(other_cid)
+                    self._rescore(other_cid, account, ts, cross)
+        if changed & PAIR_CHANGED:  # where the pair met, or when it went private, moved
+            pair = {accounts[0][0], accounts[1][0]}
+            held = self._accounts
+            for account_id, _ in accounts:
+                for other_cid in list(self._adult_convs.get(account_id, ())):
+                    other = self._conversations[other_cid]
+                    if other_cid not in done and {other.initiator, other.responder} == pair:
+                        done.add(other_cid)
+                        self._rescore(other_cid, held.get(other.adult_id()), ts, cross)
         if cross:
             self._cross = cross
+
+    def _rescore(
+        self, cid: object, adult: AccountState | None, ts: int, cross: list[Alert]
+    ) -> None:
+        """Re-score live conversation ``cid`` (its adult's state ``adult``); an alert it
+        raises goes to ``cross``."""
+        conv = self._conversations[cid]
+        risk, row = self._score(conv, adult)
+        conv.risk = risk
+        self.n_rescored += 1
+        if risk >= self._min_review:
+            # Raised now, but never dated before the state it describes.
+            at = ts if ts > conv.max_ts else conv.max_ts
+            alert = self._maybe_alert(cid, at, conv, row, risk)
+            if alert is not None:
+                cross.append(alert)
 
     # ------------------------------------------------------------------ API
 
@@ -217,17 +258,19 @@ class OnlineScorer(ScorerMemory):
         Raises
         ------
         SchemaError
-            The event breaks the schema, names a third account in a
-            two-account conversation, or is older than its conversation's
+            The event breaks the schema, is older than its conversation's
             latest event by more than ``reorder_tolerance_s``, or is dated more
             than ``max_future_s`` ahead of the reference clock. State is
             unchanged.
         """
         # One frame per event: parsing and applying are inlined here because the
         # hot path is a few microseconds and a Python call costs about 0.1 of them.
-        cid, ts, sender_id, recipient_id, sender_age, recipient_age, channel, kind, tz = (
+        cid, ts, sender_id, recipient_id, sender_age, recipient_age, channel, kind, tz, room = (
             parse_event_fast(event, self.n_events)
         )
+        if room > self.max_room_members and is_broadcast(room, kind, self.max_room_members):
+            self.n_broadcast += 1
+            return None
         if ts > self.clock and ts > self.future_limit():
             self.n_refused_future += 1
             raise SchemaError(
@@ -241,7 +284,18 @@ class OnlineScorer(ScorerMemory):
             )
         conversations = self._conversations
         accounts = self._accounts
+        rooms = self._rooms
+        room_id = None
+        if rooms and cid in rooms:  # a group room: the event belongs to its pair
+            room_id = cid
+            cid = pair_conversation_id(cid, sender_id, recipient_id)
         conv = conversations.get(cid)
+        if conv is not None and not (
+            (sender_id == conv.initiator and recipient_id == conv.responder)
+            or (sender_id == conv.responder and recipient_id == conv.initiator)
+        ):  # a third account: the conversation becomes a group room
+            cid = self._open_room(cid, conv, sender_id, recipient_id, ts)
+            conv = None
         if conv is None:
             conv = ConversationState(sender_id, recipient_id)
             conversations[cid] = conv
@@ -250,20 +304,7 @@ class OnlineScorer(ScorerMemory):
             if len(conversations) > self.max_conversations:
                 self._evict_oldest()
         else:
-            if sender_id == conv.initiator and recipient_id == conv.responder:
-                side = 1
-            elif sender_id == conv.responder and recipient_id == conv.initiator:
-                side = 0
-            else:
-                raise SchemaError(
-                    f"column 'sender_id', event {self.n_events}: {sender_id!r} -> "
-                    f"{recipient_id!r} is not the pair of conversation {cid!r} "
-                    f"({conv.initiator!r}, {conv.responder!r}); give each pair of accounts "
-                    "its own conversation_id",
-                    column="sender_id",
-                    row=self.n_events,
-                    value=sender_id,
-                )
+            side = 1 if sender_id == conv.initiator else 0
             if ts < conv.max_ts:
                 if conv.max_ts - ts > self.reorder_tolerance_s:
                     self.n_too_late += 1
@@ -279,6 +320,8 @@ class OnlineScorer(ScorerMemory):
                 ts = conv.max_ts
                 self.n_clamped += 1
             conversations.move_to_end(cid)
+        if room_id is not None:
+            self._touch_room(room_id, ts)
         sender = accounts.get(sender_id)
         if sender is None:
             sender = accounts[sender_id] = AccountState()
@@ -293,25 +336,28 @@ class OnlineScorer(ScorerMemory):
             self._evict_accounts()
         adult_i = conv.adult_i
         changed = conv.update(
-            side, ts, sender_age, recipient_age, channel, kind, tz, sender, recipient, recipient_id
+            side,
+            ts,
+            sender_age,
+            recipient_age,
+            channel,
+            kind,
+            tz,
+            room,
+            sender,
+            recipient,
+            sender_id,
+            recipient_id,
         )
         self.n_events += 1
         if ts > self.clock:
             self.clock = ts
             if ts - self.idle_expiry_s > self._oldest:
                 self._expire()
-        # Most events change no account's features and flip no roles: one test.
+        # Most events change no account's features or pair facts and flip no roles.
         if changed or conv.adult_i != adult_i:
             self._after_account_change(
-                cid,
-                conv,
-                adult_i,
-                (sender_id, sender)
-                if changed == 1
-                else (recipient_id, recipient)
-                if changed
-                else None,
-                ts,
+                cid, conv, adult_i, changed, ((sender_id, sender), (recipient_id, recipient)), ts
             )
         # The adult is one of this event's two accounts, both held (just touched).
         risk, row = self._score(conv, sender if conv.adult_i == (side == 1) else recipient)
@@ -510,6 +556,7 @@ def _config_of(snap: _checkpoint.Snapshot) -> dict[str, Any]:
             "reorder_tolerance_s": inf_if_none(config["reorder_tolerance_s"]),
             "max_future_s": inf_if_none(config.get("max_future_s", DEFAULT_MAX_FUTURE_S)),
             "max_conversations": config.get("max_conversations", DEFAULT_MAX_CONVERSATIONS),
+            "max_room_members": config.get("max_room_members", DEFAULT_MAX_ROOM_MEMBERS),
             "time_source": "events" if config.get("time_source") == "events" else "wall",
         }
     except KeyError as exc:

@@ -34,6 +34,7 @@ from riskscore.features.kernel import (
     N_ACCOUNT_SLOTS,
     N_EVENTS,
     N_STATE,
+    PAIR_KEY_CHANNELS,
     T_FIRST,
     T_LAST,
     adult_side,
@@ -42,6 +43,7 @@ from riskscore.features.kernel import (
     new_state,
 )
 from riskscore.features.registry import FEATURE_NAMES
+from riskscore.io.groups import is_group_contact
 from riskscore.io.schema import MINOR_AGE, Channel, EventType
 
 FloatArray = npt.NDArray[np.float64]
@@ -50,9 +52,15 @@ _MESSAGE, _MEDIA = int(EventType.MESSAGE), int(EventType.MEDIA)
 _REQUEST, _ACCEPT = int(EventType.CONTACT_REQUEST), int(EventType.CONTACT_ACCEPT)
 _BLOCK, _REPORT = int(EventType.BLOCK), int(EventType.REPORT)
 _PRIVATE = int(Channel.EPHEMERAL)
+_DIRECT = int(Channel.DIRECT)
+_INF = math.inf
 _CONTACT = frozenset((_MESSAGE, _MEDIA, _REQUEST))
 _SAFETY = frozenset((_BLOCK, _REPORT))
 _N_FEATURES = len(FEATURE_NAMES)
+#: Bits of what :meth:`ConversationState.update` changed beyond its own conversation: the
+#: per-account features of the sender (1) or the recipient (2), and the pair's facts (4).
+ACCOUNT_CHANGED = 3
+PAIR_CHANGED = 4
 #: Tallies of an account that did nothing else (read only).
 NO_ACCOUNT = np.zeros(N_ACCOUNT_SLOTS)
 NO_ACCOUNT.flags.writeable = False
@@ -66,11 +74,17 @@ def _in(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
+#: The facts of a pair of accounts (:mod:`riskscore.features.pairs`): ``[first, private]``,
+#: one list shared by the pair's conversations and held by the pair's lower account id.
+PairFacts = list[float]
+
+
 class AccountState:
     """What one account did, for the per-account features: the sets behind its distinct
-    counts and its tallies (:data:`riskscore.features.kernel.ACCOUNT_SLOTS`)."""
+    counts and its tallies (:data:`riskscore.features.kernel.ACCOUNT_SLOTS`), and the facts
+    of its pairs with accounts of higher id (``met``, None until it has any)."""
 
-    __slots__ = ("contacts", "last_seen", "minors", "private_minors", "tallies")
+    __slots__ = ("contacts", "last_seen", "met", "minors", "private_minors", "tallies")
 
     def __init__(self) -> None:
         self.contacts: set[object] = set()
@@ -78,28 +92,83 @@ class AccountState:
         self.private_minors: set[object] = set()
         self.tallies = np.zeros(N_ACCOUNT_SLOTS)
         self.last_seen = 0
+        self.met: dict[object, PairFacts] | None = None
 
     def to_json(self) -> list[Any]:
         """JSON-ready state (for checkpoints)."""
+        met = [[other, first, _finite(private)] for other, (first, private) in
+               (self.met or {}).items()]  # fmt: skip
         return [
             list(self.contacts),
             list(self.minors),
             list(self.private_minors),
             [float(v) for v in self.tallies],
             self.last_seen,
+            met,
         ]
 
     @classmethod
     def from_json(cls, data: list[Any]) -> AccountState:
         """Inverse of :meth:`to_json`."""
         state = cls()
-        contacts, minors, private_minors, tallies, state.last_seen = data
+        contacts, minors, private_minors, tallies, state.last_seen, met = data
         state.contacts, state.minors = set(contacts), set(minors)
         state.private_minors = set(private_minors)
         state.tallies = np.asarray(tallies, dtype=np.float64)
         if state.tallies.shape != (N_ACCOUNT_SLOTS,):
             raise ValueError(f"account tallies must hold {N_ACCOUNT_SLOTS} numbers")
+        if met:
+            state.met = {other: [float(first), _INF if private is None else float(private)]
+                         for other, first, private in met}  # fmt: skip
         return state
+
+
+def _finite(value: float) -> float | None:
+    return None if value == _INF else value
+
+
+def meet(
+    sender: AccountState,
+    recipient: AccountState,
+    sender_id: object,
+    recipient_id: object,
+    ts: int,
+    channel: int,
+) -> tuple[PairFacts, bool]:
+    """Update (or start) the facts of the pair of an event, held by its lower account id;
+    return them, and whether facts the pair already had changed (its other
+    conversations' features then change too)."""
+    if sender_id <= recipient_id:  # type: ignore[operator]
+        holder, other = sender, recipient_id
+    else:
+        holder, other = recipient, sender_id
+    met = holder.met
+    if met is None:
+        met = holder.met = {}
+    key = float(ts) * PAIR_KEY_CHANNELS + channel
+    facts = met.get(other)
+    if facts is None:
+        facts = met[other] = [key, float(ts) if channel >= _DIRECT else _INF]
+        return facts, False
+    moved = False
+    if key < facts[0]:
+        facts[0] = key
+        moved = True
+    if channel >= _DIRECT and ts < facts[1]:
+        facts[1] = float(ts)
+        moved = True
+    return facts, moved
+
+
+def pair_facts_of(
+    accounts: Mapping[object, AccountState], a: object, b: object
+) -> PairFacts | None:
+    """The facts of the pair ``(a, b)`` as held, or None."""
+    lo, hi = (a, b) if a <= b else (b, a)  # type: ignore[operator]
+    holder = accounts.get(lo)
+    if holder is None or holder.met is None:
+        return None
+    return holder.met.get(hi)
 
 
 def _apply_to_accounts(
@@ -110,12 +179,14 @@ def _apply_to_accounts(
     sender_age: float,
     channel: int,
     event: int,
+    room_size: int,
 ) -> int:
     """Update both accounts' sets and tallies; return which one's per-account features
-    moved: 0 neither (most events), 1 the sender's, 2 the recipient's."""
+    moved: 0 neither (most events), 1 the sender's, 2 the recipient's. Group contact is
+    not contact with each member (:mod:`riskscore.io.groups`)."""
     changed = 0
     tallies = sender.tallies
-    if event in _CONTACT:
+    if event in _CONTACT and not (room_size and is_group_contact(room_size, event)):
         if recipient_id not in sender.contacts:
             sender.contacts.add(recipient_id)
             tallies[A_CONTACTS] += 1.0
@@ -155,6 +226,7 @@ class ConversationState:
         "initiator",
         "last_alert_ts",
         "n_alerted_tier",
+        "pair",
         "responder",
         "risk",
         "state",
@@ -164,6 +236,7 @@ class ConversationState:
         self.initiator = initiator
         self.responder = responder
         self.state = new_state()
+        self.pair: PairFacts | None = None  # shared with the pair's other conversations
         self.adult_i = True  # the role rule before any event
         self.n_alerted_tier = 0
         self.last_alert_ts: int | None = None
@@ -192,31 +265,43 @@ class ConversationState:
         recipient_age: float,
         channel: int,
         event: int,
-        tz_offset: int,
+        tz_offset: float,
+        room_size: int,
         sender: AccountState,
         recipient: AccountState,
+        sender_id: object,
         recipient_id: object,
     ) -> int:
         """Apply one event sent by ``side`` (1: initiator) to this state and its two accounts.
 
-        ``ts`` is never below :attr:`max_ts`. Returns which account's per-account
-        features the event moved: 0 neither (most events), 1 the sender's, 2 the
-        recipient's (an event moves at most one of them).
+        ``ts`` is never below :attr:`max_ts`. Returns what else the event changed:
+        0 nothing (most events); 1 or 2 (:data:`ACCOUNT_CHANGED` bits) when it moved the
+        per-account features of the sender or the recipient (at most one of them);
+        plus :data:`PAIR_CHANGED` when it moved facts the pair already had.
         """
         if ts > sender.last_seen:
             sender.last_seen = ts
         if ts > recipient.last_seen:
             recipient.last_seen = ts
         changed = _apply_to_accounts(
-            sender, recipient, recipient_id, recipient_age, sender_age, channel, event
+            sender, recipient, recipient_id, recipient_age, sender_age, channel, event, room_size
         )
+        self.pair, moved = meet(sender, recipient, sender_id, recipient_id, ts, channel)
         self.adult_i = (
             apply_event(
-                self.state, side, ts, sender_age, recipient_age, channel, event, float(tz_offset)
+                self.state,
+                side,
+                ts,
+                sender_age,
+                recipient_age,
+                channel,
+                event,
+                tz_offset,
+                room_size,
             )
             == 1
         )
-        return changed
+        return changed | PAIR_CHANGED if moved else changed
 
     def adult_id(self) -> object:
         """The account id currently taken as the adult's."""
@@ -230,7 +315,10 @@ class ConversationState:
     def features_with(self, adult: AccountState | None) -> FloatArray:
         """:meth:`features` given the adult's account state (None: not held)."""
         row = np.empty(_N_FEATURES)
-        conversation_features(self.state, NO_ACCOUNT if adult is None else adult.tallies, row)
+        first, private = (_INF, _INF) if self.pair is None else self.pair
+        conversation_features(
+            self.state, NO_ACCOUNT if adult is None else adult.tallies, first, private, row
+        )
         return row
 
     def to_json(self) -> list[Any]:

@@ -288,7 +288,8 @@ class Vignette:
         return {name: np.concatenate([p[name] for p in parts]) for name in _COLUMNS}
 
 
-_COLUMNS: Final = SCHEMA_COLUMNS
+#: A vignette is a set of two-account conversations: no ``room_size``.
+_COLUMNS: Final = tuple(c for c in SCHEMA_COLUMNS if c != "room_size")
 
 
 def data_directory() -> Traversable:

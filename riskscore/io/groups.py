@@ -1,0 +1,233 @@
+"""Group conversations: the one rule that turns a room of several accounts into pair
+conversations, shared by batch reading, the online scorer, Spark and the Synapse module.
+
+Schema v1 carries a group event (a message to a room) as **one row per member it
+reached**, all under the room's ``conversation_id``, with the same sender, timestamp,
+channel and event, and optionally ``room_size``: how many accounts the room held when the
+event was sent, the sender included (``docs/schema.md``, "Group conversations"). The rule:
+
+1. **Membership at the time of each event** is what its rows say: the members an event
+   reached are its recipients; ``room_size`` is the room's size at that moment.
+2. **Broadcast.** A ``message`` or ``media`` event to a room of more than
+   ``max_room_members`` accounts (default :data:`DEFAULT_MAX_ROOM_MEMBERS`) is a broadcast,
+   not a conversation: its rows are set aside and counted
+   (:attr:`GroupSummary.n_broadcast`), never turned into pair events.
+3. **Pairs.** A ``conversation_id`` whose events involve more than two accounts is a group
+   room: each of its events belongs to the pair conversation of its sender and recipient,
+   whose id :func:`pair_conversation_id` derives from the room and the two accounts (one
+   conversation per pair and room). A conversation of two accounts keeps its id. Nothing
+   is cut: every pair of a room is scored, each as its own conversation.
+4. **Group contact.** A ``message`` or ``media`` event with ``room_size`` of three or
+   more (:func:`is_group_contact`) is group contact between each pair it reached: it
+   counts in the pair's events and timing and in ``group_contact_events``, never as a
+   message one account sent the other (shares, unanswered runs, night, media, fan-out).
+
+Whether a conversation is a group is decided by the events seen so far, so the online
+scorer (which renames a conversation's pair when a third account appears) and batch
+reading of the same events agree after every event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.exceptions import SchemaError
+from riskscore.io.messages import GroupSummary, MessageTable, build_table
+from riskscore.io.schema import EventType
+from riskscore.io.segments import spread
+
+__all__ = [
+    "DEFAULT_MAX_ROOM_MEMBERS",
+    "GROUP_MIN_ROOM_SIZE",
+    "PAIR_ID_SEPARATOR",
+    "broadcast_mask",
+    "check_max_room_members",
+    "fan_out",
+    "group_contact_mask",
+    "is_broadcast",
+    "is_group_contact",
+    "pair_conversation_id",
+    "split_groups",
+]
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Rooms of more accounts than this (the sender included) are broadcast surfaces.
+DEFAULT_MAX_ROOM_MEMBERS: Final = 20
+#: An event to a room of at least this many accounts is group contact.
+GROUP_MIN_ROOM_SIZE: Final = 3
+#: Separates the room and the two accounts in a pair conversation id.
+PAIR_ID_SEPARATOR: Final = "|"
+
+_MESSAGE: Final = int(EventType.MESSAGE)
+_MEDIA: Final = int(EventType.MEDIA)
+
+
+def check_max_room_members(value: object) -> int:
+    """``max_room_members`` checked: an int of at least 2."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
+        raise ValueError(
+            f"max_room_members must be an int >= 2 (a room of two accounts is a pair), got "
+            f"{value!r}"
+        )
+    return int(value)
+
+
+def pair_conversation_id(room_id: object, a: object, b: object) -> str:
+    """Id of the conversation between accounts ``a`` and ``b`` in room ``room_id``.
+
+    The room and the two account ids (in text order, so either order gives the same id)
+    joined by :data:`PAIR_ID_SEPARATOR`; ``room_id=None`` gives one id per pair across
+    rooms (the Synapse module's ``conversation_scope: pair``).
+
+    Examples
+    --------
+    >>> pair_conversation_id("g1", "kid", "adult")
+    'g1|adult|kid'
+    >>> pair_conversation_id(None, "@b:x", "@a:x")
+    '@a:x|@b:x'
+    """
+    lo, hi = sorted((str(a), str(b)))
+    parts = (lo, hi) if room_id is None else (str(room_id), lo, hi)
+    return PAIR_ID_SEPARATOR.join(parts)
+
+
+def is_group_contact(room_size: int, event: int) -> bool:
+    """Whether an event is group contact: a ``message`` or ``media`` event (code) to a
+    room of :data:`GROUP_MIN_ROOM_SIZE` or more accounts."""
+    return room_size >= GROUP_MIN_ROOM_SIZE and (event == _MESSAGE or event == _MEDIA)  # noqa: SIM109
+
+
+def is_broadcast(room_size: int, event: int, max_room_members: int) -> bool:
+    """Whether an event is a broadcast: a ``message`` or ``media`` event (code) to a room
+    of more than ``max_room_members`` accounts."""
+    return room_size > max_room_members and (event == _MESSAGE or event == _MEDIA)  # noqa: SIM109
+
+
+def group_contact_mask(
+    room_size: npt.NDArray[np.integer], event: npt.NDArray[np.uint8]
+) -> BoolArray:
+    """:func:`is_group_contact` of every event."""
+    return np.asarray(
+        (room_size >= GROUP_MIN_ROOM_SIZE) & ((event == _MESSAGE) | (event == _MEDIA)), dtype=bool
+    )
+
+
+def broadcast_mask(
+    room_size: npt.NDArray[np.integer], event: npt.NDArray[np.uint8], max_room_members: int
+) -> BoolArray:
+    """:func:`is_broadcast` of every event."""
+    return np.asarray(
+        (room_size > max_room_members) & ((event == _MESSAGE) | (event == _MEDIA)), dtype=bool
+    )
+
+
+def fan_out(
+    sender: str, members: Sequence[str], max_room_members: int
+) -> tuple[tuple[str, ...], int] | None:
+    """The recipients of a message from ``sender`` to a room whose members are ``members``
+    (the sender included), and the room size; None for a broadcast (more than
+    ``max_room_members`` members).
+
+    Examples
+    --------
+    >>> fan_out("@a:x", ["@a:x", "@b:x", "@c:x"], 20)
+    (('@b:x', '@c:x'), 3)
+    >>> fan_out("@a:x", ["@a:x", "@b:x", "@c:x"], 2) is None
+    True
+    """
+    room_size = len(members)
+    if is_broadcast(room_size, _MESSAGE, max_room_members):
+        return None
+    return tuple(m for m in members if m != sender), room_size
+
+
+def split_groups(table: MessageTable, broadcast_rows: IntArray) -> MessageTable:
+    """The table with each group room (a conversation of more than two accounts) split
+    into pair conversations (rule 3 of the module docstring), and its :class:`GroupSummary`.
+
+    ``broadcast_rows`` are the input rows already set aside as broadcasts. Without group
+    rooms the table is returned as it is (one vectorized pass to find out). With them,
+    every conversation id becomes text (a pair id is text) and the table is sorted again.
+
+    Raises
+    ------
+    SchemaError
+        A derived pair id equals the id of another conversation, or two pairs derive the
+        same id (ids that hold :data:`PAIR_ID_SEPARATOR`).
+    """
+    rooms = _group_codes(table)
+    if rooms.size == 0:
+        summary = GroupSummary(n_broadcast=len(broadcast_rows), broadcast_rows=broadcast_rows)
+        return replace(table, groups=summary)
+    in_room = np.zeros(table.n_conversations, dtype=bool)
+    in_room[rooms] = True
+    rows = np.flatnonzero(spread(in_room, table.segment_starts, len(table)))
+    n_acc = max(len(table.accounts), 1)
+    sender, recipient = table.sender_code[rows], table.recipient_code[rows]
+    pair = np.minimum(sender, recipient) * n_acc + np.maximum(sender, recipient)
+    triples, inverse = np.unique(
+        np.stack([table.conversation_code[rows], pair]), axis=1, return_inverse=True
+    )
+    derived = np.asarray(
+        [
+            pair_conversation_id(table.conversations[c], table.accounts[p // n_acc],
+                                 table.accounts[p % n_acc])
+            for c, p in zip(triples[0].tolist(), triples[1].tolist(), strict=True)
+        ],
+        dtype=object,
+    )  # fmt: skip
+    ids = table.conversation_id.astype(str).astype(object)
+    _check_distinct(derived, ids[~spread(in_room, table.segment_starts, len(table))])
+    ids[rows] = derived[inverse.reshape(-1)]
+    cols = table.columns(decoded=False)
+    cols["conversation_id"] = ids
+    summary = GroupSummary(
+        n_rooms=int(rooms.size),
+        n_pairs=len(derived),
+        n_without_room_size=int((table.room_size[rows] == 0).sum()),
+        n_broadcast=len(broadcast_rows),
+        broadcast_rows=broadcast_rows,
+    )
+    return build_table(cols, table.source_row, table.quarantined, summary)
+
+
+def _group_codes(table: MessageTable) -> IntArray:
+    """Codes of the conversations whose events involve more than two accounts (those
+    of its first event and at least one other)."""
+    starts, n = table.segment_starts, len(table)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    a = spread(table.sender_code[starts], starts, n)
+    b = spread(table.recipient_code[starts], starts, n)
+    s, r = table.sender_code, table.recipient_code
+    inside = ((s == a) | (s == b)) & ((r == a) | (r == b))
+    if inside.all():
+        return np.empty(0, dtype=np.int64)
+    return np.unique(table.conversation_code[~inside])
+
+
+def _check_distinct(derived: npt.NDArray[np.object_], others: npt.NDArray[np.object_]) -> None:
+    if len(np.unique(derived)) != len(derived):
+        values, counts = np.unique(derived, return_counts=True)
+        raise SchemaError(
+            f"column 'conversation_id': two pairs of a group conversation derive the same "
+            f"pair id {values[counts > 1][0]!r} (room and account ids joined by "
+            f"{PAIR_ID_SEPARATOR!r}); give ids without {PAIR_ID_SEPARATOR!r}",
+            column="conversation_id",
+        )
+    clash = np.intersect1d(derived.astype(str), others.astype(str))
+    if clash.size:
+        raise SchemaError(
+            f"column 'conversation_id': {clash[0]!r} is the id of a conversation and also "
+            "the pair id derived for two accounts of a group conversation (room and account "
+            f"ids joined by {PAIR_ID_SEPARATOR!r}); rename that conversation",
+            column="conversation_id",
+            value=str(clash[0]),
+        )

@@ -1,0 +1,227 @@
+"""The checks of the id columns of schema v1 (``conversation_id``, ``sender_id``,
+``recipient_id``) for the validator (private): ids kept exactly as given, never two merged,
+empty, over-long or unprintable ids refused."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.io.schema import MAX_ID_LENGTH
+from riskscore.io.timestamps import Sink
+
+__all__ = ["Coded", "as_text", "check_ids", "same_id_kind"]
+
+AnyArray = npt.NDArray[Any]
+
+
+class Coded(np.ndarray):
+    """A dictionary column, undecoded: each row's position in the dictionary
+    (``distinct``), -1 for null. :func:`_categories` looks up the few distinct values
+    instead of every row, and only a refused row's value is ever decoded
+    (:func:`_cell`). Arrays derived from it (slices, masks) are plain arrays again."""
+
+    distinct: AnyArray | None
+
+    def __array_finalize__(self, obj: object) -> None:
+        self.distinct = None
+
+
+#: Largest magnitude of a float id that is still an exact integer (2**53).
+_EXACT_FLOAT = 2.0**53
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+#: Control characters (C0, DEL, C1) and lone surrogates: refused in ids, since they are
+#: invisible, truncated by some tools ("c\x00" would become "c") or not valid UTF-8.
+_CONTROL = r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]"
+_NOT_AN_ID = "is not an id: expected an integer or a string"
+
+
+def check_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
+    """Ids exactly as given, never two merged into one: int64 when every id is an integer
+    that fits in 64 bits (or an integral float below 2**53), otherwise text (an object
+    array of str, so memory follows the data, not the longest id). Integer columns with a
+    value beyond int64 are read as their decimal text. Text ids with control characters
+    or longer than :data:`MAX_ID_LENGTH` are refused; so are bytes, booleans, containers
+    and fractional or non-finite numbers."""
+    if isinstance(arr, Coded) and arr.distinct is not None:
+        index = arr.view(np.ndarray)
+        missing = index < 0
+        problems.add(name, missing, "is missing: every event needs an id")
+        if len(arr.distinct) == 0:
+            return np.zeros(len(arr), dtype=np.int64)
+        distinct = _text_ids(name, np.asarray(arr.distinct, dtype=object), None)
+        if distinct.dtype == object:
+            bad_distinct = _bad_text_ids(distinct)
+            for reason in set(bad_distinct.values()):
+                codes = [i for i, why in bad_distinct.items() if why == reason]
+                problems.add(name, np.isin(index, codes), reason)
+        return np.where(missing, "", distinct[np.where(missing, 0, index)]).astype(object)
+    kind = arr.dtype.kind
+    if kind == "i":
+        return arr.astype(np.int64, copy=False)
+    if kind == "u":
+        if len(arr) and int(arr.max()) > _INT64_MAX:  # keep identity: decimal text
+            return _text_ids(name, arr.astype(object), problems)
+        return arr.astype(np.int64)
+    if kind == "f":
+        missing = ~np.isfinite(arr)
+        problems.add(name, missing, "is missing: every event needs an id")
+        safe = np.where(missing, 0, arr)
+        fractional = ~missing & (safe != np.floor(safe))
+        problems.add(name, fractional, _NOT_AN_ID)
+        inexact = ~missing & ~fractional & (np.abs(safe) > _EXACT_FLOAT)
+        problems.add(
+            name,
+            inexact,
+            "is a float id beyond 2**53, where floats lose digits: give ids this large as "
+            "strings or integers",
+        )
+        return np.where(missing | fractional | inexact, 0, safe).astype(np.int64)
+    if kind == "U":
+        return _text_ids(name, arr.astype(object), problems)
+    if kind == "S":
+        problems.add(name, np.ones(len(arr), dtype=bool), "is bytes, not an id: decode it to text")
+        return np.zeros(len(arr), dtype=np.int64)
+    if kind == "b":
+        problems.add(name, np.ones(len(arr), dtype=bool), "is a boolean, not an id")
+        return np.zeros(len(arr), dtype=np.int64)
+    if kind != "O":
+        problems.add(name, np.ones(len(arr), dtype=bool), _NOT_AN_ID)
+        return np.zeros(len(arr), dtype=np.int64)
+    return _object_ids(name, arr, problems)
+
+
+def _id_kind(v: object) -> str:
+    """The kind of one id as given: int, str, missing, or the reason it is refused."""
+    if isinstance(v, str):
+        return "str"
+    if v is None:
+        return "missing"
+    if isinstance(v, (bool, np.bool_)):
+        return "is a boolean, not an id"
+    if isinstance(v, (int, np.integer)):
+        return "int"
+    if isinstance(v, (float, np.floating)):
+        number = float(v)
+        if number != number:
+            return "missing"
+        if not math.isfinite(number) or number != math.floor(number):
+            return _NOT_AN_ID
+        if abs(number) > _EXACT_FLOAT:
+            return "is a float id beyond 2**53, where floats lose digits: give it as a string"
+        return "int"
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return "is bytes, not an id: decode it to text"
+    return _NOT_AN_ID
+
+
+def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
+    with np.errstate(invalid="ignore"):  # NaN cells are compared as such
+        kinds = np.asarray(np.frompyfunc(_id_kind, 1, 1)(arr), dtype=object)
+    missing = kinds == "missing"
+    problems.add(name, missing, "is missing: every event needs an id")
+    for reason in sorted({str(k) for k in kinds.tolist()} - {"int", "str", "missing"}):
+        problems.add(name, kinds == reason, reason)
+    usable = (kinds == "int") | (kinds == "str")
+    present = kinds[usable]
+    if present.size == 0:
+        return np.zeros(len(arr), dtype=np.int64)
+    first_kind = present[0]
+    mixed = usable & (kinds != first_kind)
+    problems.add(
+        name, mixed, f"mixes id types: this column's first id is {first_kind}; use one type"
+    )
+    good = usable & ~mixed
+    if first_kind == "int":
+        as_int = [int(v) if ok else 0 for v, ok in zip(arr.tolist(), good.tolist(), strict=True)]
+        if all(_INT64_MIN <= v <= _INT64_MAX for v in as_int):
+            return np.asarray(as_int, dtype=np.int64)
+        # an integer column beyond int64 keeps its identity as decimal text
+        return _text_ids(name, np.asarray([str(v) for v in as_int], dtype=object), problems)
+    out = arr.copy()
+    out[~good] = ""
+    return _text_ids(name, out, problems)
+
+
+def _text_ids(name: str, values: AnyArray, problems: Sink | None) -> AnyArray:
+    """Text ids as an object array of str (decimal text for integers), checked."""
+    out = np.asarray(
+        [v if isinstance(v, str) else str(v) for v in values.tolist()], dtype=object
+    ).reshape(-1)
+    if problems is not None:
+        for reason, rows in _group_bad(_bad_text_ids(out)).items():
+            mask = np.zeros(len(out), dtype=bool)
+            mask[rows] = True
+            problems.add(name, mask, reason)
+    return out
+
+
+def _group_bad(bad: dict[int, str]) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = {}
+    for row, reason in bad.items():
+        grouped.setdefault(reason, []).append(row)
+    return grouped
+
+
+def _bad_text_ids(values: AnyArray) -> dict[int, str]:
+    """Positions of text ids that are refused, with the reason: too long, or holding
+    control characters. Checked in Arrow (one pass in C) unless a value cannot even be
+    encoded as UTF-8 (a lone surrogate), then value by value."""
+    import re
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    too_long = (
+        f"is longer than {MAX_ID_LENGTH} characters: ids are opaque keys, at most "
+        f"{MAX_ID_LENGTH} characters"
+    )
+    control = (
+        "holds a control character (such as NUL, tab or newline) or an invalid "
+        "character: ids must be printable text"
+    )
+    empty = "is empty or only whitespace: every event needs an id"
+    try:
+        text = pa.array(values, type=pa.string())
+    except (pa.ArrowException, UnicodeError):
+        search = re.compile(_CONTROL).search
+        out: dict[int, str] = {}
+        for i, v in enumerate(values.tolist()):
+            if len(v) > MAX_ID_LENGTH:
+                out[i] = too_long
+            elif search(v):
+                out[i] = control
+            elif not v.strip():
+                out[i] = empty
+        return out
+    long_rows = np.flatnonzero(
+        np.asarray(pc.fill_null(pc.greater(pc.utf8_length(text), MAX_ID_LENGTH), False))
+    )
+    ctrl_rows = np.flatnonzero(
+        np.asarray(
+            pc.fill_null(pc.match_substring_regex(text, r"[\x{00}-\x{1f}\x{7f}-\x{9f}]"), False)
+        )
+    )
+    blank_rows = np.flatnonzero(
+        np.asarray(pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0), False))
+    )
+    found = {int(i): empty for i in blank_rows}
+    found.update({int(i): control for i in ctrl_rows})
+    found.update({int(i): too_long for i in long_rows})
+    return found
+
+
+def same_id_kind(a: AnyArray, b: AnyArray) -> tuple[AnyArray, AnyArray]:
+    """Senders and recipients share one account space, so give them one kind."""
+    if (a.dtype.kind == "i") == (b.dtype.kind == "i"):
+        return a, b
+    return as_text(a), as_text(b)
+
+
+def as_text(ids: AnyArray) -> AnyArray:
+    if ids.dtype == object:
+        return ids
+    return np.asarray([str(v) for v in ids.tolist()], dtype=object).reshape(-1)
