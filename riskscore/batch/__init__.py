@@ -5,19 +5,26 @@
 - :mod:`~riskscore.batch.out_of_core`: :func:`score_parquet`, a Parquet file larger than
   memory, read and scored in chunks at conversation boundaries with per-account state
   merged over chunks.
+- :mod:`~riskscore.batch.alerts`: the alerts file, one schema in every format.
+- :mod:`~riskscore.batch.shadow`: shadow runs, a candidate model's scores and alerts
+  written next to production's and never queued (:func:`read_shadow_run`).
 
 Above :mod:`riskscore.policy` and beside :mod:`riskscore.online`: it reads
 :mod:`riskscore.io`, :mod:`riskscore.features`, :mod:`riskscore.model` and
 :mod:`riskscore.policy`, nothing higher.
 """
 
+from riskscore.batch.alerts import alerts_table, write_alerts
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
-from riskscore.batch.score import ScoreResult, alerts_table, score_events, write_alerts
+from riskscore.batch.score import ScoreResult, score_events
+from riskscore.batch.shadow import ShadowRun, read_shadow_run
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "ScoreResult",
+    "ShadowRun",
     "alerts_table",
+    "read_shadow_run",
     "score_events",
     "score_parquet",
     "write_alerts",

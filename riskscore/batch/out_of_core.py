@@ -20,7 +20,9 @@
 3. **Scores.** Each chunk goes through the single-machine code with the merged
    tallies: :func:`riskscore.extract_features` (``account_features=``), then
    :meth:`RiskModel.score_features`; its scores are appended to the output, and its
-   alerts collected and written at the end, in the in-memory order.
+   alerts collected and written at the end, in the in-memory order. A shadow model
+   (``shadow_model=``) scores the same features; its scores and alerts go to ``shadow/``
+   (:mod:`riskscore.batch.shadow`).
 
 There is one definition of each feature and tally (:mod:`riskscore.features`); this
 module only decides which events go through it together. A sorted file is read twice
@@ -40,7 +42,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.batch.score import write_alerts
+from riskscore.batch.alerts import write_alerts
+from riskscore.batch.shadow import ShadowRun, shadow_paths, write_shadow_run
 from riskscore.exceptions import SchemaError
 from riskscore.features import extract_features
 from riskscore.features.accounts import AccountParts, account_parts, tallies_from_parts
@@ -76,6 +79,8 @@ class OutOfCoreResult:
         Alerts, urgent first, then by decreasing risk.
     partitioned : bool
         Whether the input was not sorted by conversation and was range-partitioned first.
+    shadow : ShadowRun or None
+        The shadow model's outputs, with a shadow model.
     """
 
     scores_path: Path
@@ -85,6 +90,7 @@ class OutOfCoreResult:
     n_chunks: int
     alerts: list[Alert]
     partitioned: bool
+    shadow: ShadowRun | None = None
 
 
 # ---------------------------------------------------------------- chunking
@@ -322,6 +328,7 @@ def score_parquet(
     fmt: str = "parquet",
     workdir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
+    shadow_model: RiskModel | None = None,
 ) -> OutOfCoreResult:
     """Score every conversation of a Parquet file too large for memory.
 
@@ -346,6 +353,9 @@ def score_parquet(
         Directory for temporary files (the partition buckets of an unsorted file).
     progress : callable, optional
         Called, after each chunk is scored, with the number of events scored so far.
+    shadow_model : RiskModel, optional
+        A candidate scored on the same features under the same policy; its scores,
+        alerts and a summary go to ``out_dir/shadow/`` (:mod:`riskscore.batch.shadow`).
 
     Returns
     -------
@@ -406,14 +416,22 @@ def score_parquet(
         scores_path = out / f"scores.{fmt}"
         writer = _ChunkWriter(scores_path)
         alerts: list[Alert] = []
+        shadow_writer = None if shadow_model is None else _ChunkWriter(shadow_paths(out, fmt)[0])
+        shadow_alerts: list[Alert] = []
         n_events = n_conversations = n_chunks = 0
         try:
             for chunk in chunks:
                 msgs = read_messages(chunk)
                 del chunk
-                scores = model.score_features(extract_features(msgs, account_features=accounts))
+                features = extract_features(msgs, account_features=accounts)
+                scores = model.score_features(features)
                 writer.write(scores.to_arrow())
                 alerts.extend(policy.alerts(scores))
+                if shadow_model is not None and shadow_writer is not None:
+                    shadow_scores = shadow_model.score_features(features)
+                    shadow_writer.write(shadow_scores.to_arrow())
+                    shadow_alerts.extend(policy.alerts(shadow_scores))
+                del features
                 n_events += len(msgs)
                 n_conversations += len(scores)
                 n_chunks += 1
@@ -422,9 +440,24 @@ def score_parquet(
                     progress(n_events)
         finally:
             writer.close()
+            if shadow_writer is not None:
+                shadow_writer.close()
     # the in-memory order: urgent first, then by decreasing risk, ties by conversation
-    alerts.sort(key=lambda a: (-int(a.tier), -a.risk, a.conversation_id))
+    alerts.sort(key=_alert_order)
     alerts_path = write_alerts(alerts, out / f"alerts.{fmt}")
+    shadow_run = None
+    if shadow_model is not None:
+        shadow_run = write_shadow_run(
+            out,
+            fmt=fmt,
+            production=model,
+            shadow=shadow_model,
+            production_alerts=alerts,
+            shadow_alerts=sorted(shadow_alerts, key=_alert_order),
+            production_paths=(scores_path, alerts_path),
+            n_events=n_events,
+            n_conversations=n_conversations,
+        )
     return OutOfCoreResult(
         scores_path=scores_path,
         alerts_path=alerts_path,
@@ -433,4 +466,9 @@ def score_parquet(
         n_chunks=n_chunks,
         alerts=alerts,
         partitioned=not sorted_input,
+        shadow=shadow_run,
     )
+
+
+def _alert_order(alert: Alert) -> tuple[int, float, Any]:
+    return (-int(alert.tier), -alert.risk, alert.conversation_id)

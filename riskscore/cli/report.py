@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from riskscore.cli._paths import check_out_dir
 from riskscore.cli._progress import steps
+from riskscore.cli._time import parse_epoch
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.simulation import simulate_month
 from riskscore.moderation.transparency import check_report_key, transparency_report
@@ -64,20 +64,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
 
 
-def _epoch(text: str, name: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"--{name} {text!r} is neither epoch seconds nor ISO 8601") from None
-    if stamp.tzinfo is None:
-        raise ValueError(f"--{name} {text!r} needs a UTC offset (e.g. Z or +01:00)")
-    return int(stamp.timestamp())
-
-
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
     key = check_report_key(
@@ -109,8 +95,8 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             if period is None or args.start or args.end:
                 items = queue.items()
                 first = min((i.created_at for i in items), default=int(time.time()))
-                start = _epoch(args.start, "start") if args.start else first - first % 86_400
-                end = _epoch(args.end, "end") if args.end else int(time.time())
+                start = parse_epoch(args.start, "start") if args.start else first - first % 86_400
+                end = parse_epoch(args.end, "end") if args.end else int(time.time())
                 period = (start, end)
             report = transparency_report(queue, period, key=key, platform=args.platform)
         step("write")

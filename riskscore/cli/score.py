@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
 from riskscore.batch.score import score_events
+from riskscore.batch.shadow import ShadowRun
 from riskscore.cli._paths import check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
@@ -24,6 +25,7 @@ EXAMPLE = (
     "examples:\n  riskscore score data/events.parquet --out results/ --top 10\n"
     "  riskscore score events.csv --model models/mine --format csv --out results/\n"
     "  riskscore score events.parquet --policy policies/mine.toml --out results/\n"
+    "  riskscore score events.parquet --shadow-model models/candidate --out results/\n"
     "\n"
     "--policy applies a policy file checked with `riskscore policy check` (default:\n"
     "policies/default.toml); an invalid file stops the command before any scoring.\n"
@@ -33,13 +35,26 @@ EXAMPLE = (
     "fields of a `riskscore stream` alert; reasons a list of {feature, value, contribution,\n"
     "description}: an array in jsonl, a list of structs in parquet, that array as JSON text\n"
     "in a csv cell); unknown values are null (empty in csv). With --errors quarantine, bad\n"
-    "rows go to OUT/quarantine.jsonl and their counts by reason are printed."
+    "rows go to OUT/quarantine.jsonl and their counts by reason are printed.\n"
+    "\n"
+    "--shadow-model scores the same features with a candidate bundle under the same policy:\n"
+    "its scores and alerts go to OUT/shadow/scores.FMT and OUT/shadow/alerts.FMT (the same\n"
+    "schemas) with OUT/shadow/shadow.json (both models' parameter sha256, alert counts,\n"
+    "alerts gained and lost). Shadow alerts are never queued; `riskscore compare\n"
+    "--shadow-run OUT --queue DB` matches both with moderators' decisions."
 )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("events", type=Path, help=".parquet, .csv or .jsonl events (schema v1)")
     parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
+    parser.add_argument(
+        "--shadow-model",
+        type=Path,
+        metavar="DIR",
+        help="candidate bundle scored next to --model; outputs in OUT/shadow/, never queued "
+        "(default: none)",
+    )
     add_policy_option(parser)
     parser.add_argument("--out", type=Path, required=True, help="directory for the outputs")
     parser.add_argument(
@@ -106,6 +121,7 @@ def _run_streaming(args: argparse.Namespace, policy: AlertPolicy, show: bool) ->
             chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
             fmt=args.format,
             progress=advance,
+            shadow_model=None if args.shadow_model is None else load_model(args.shadow_model),
         )
     finally:
         bar.close()
@@ -117,6 +133,7 @@ def _run_streaming(args: argparse.Namespace, policy: AlertPolicy, show: bool) ->
         alerts=result.alerts,
         scores_path=result.scores_path,
         alerts_path=result.alerts_path,
+        shadow=result.shadow,
     )
 
 
@@ -131,6 +148,7 @@ def _summary(
     alerts_path: Path,
     quarantine_path: Path | None = None,
     quarantine_counts: dict[str, int] | None = None,
+    shadow: ShadowRun | None = None,
 ) -> dict[str, Any]:
     """What :func:`render` prints, alike for the in-memory and the streaming path."""
     return {
@@ -144,6 +162,9 @@ def _summary(
         "quarantine_file": None if quarantine_path is None else str(quarantine_path),
         "quarantine_counts": quarantine_counts or {},
         "top": [a.to_dict() for a in alerts[: max(args.top, 0)]],
+        "shadow": None
+        if shadow is None
+        else {**shadow.summary, "summary_file": str(shadow.summary_path)},
     }
 
 
@@ -161,6 +182,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             fmt=args.format,
             errors=args.errors,
             progress=step,
+            shadow_model_dir=args.shadow_model,
         )
     return _summary(
         args,
@@ -172,6 +194,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         alerts_path=result.alerts_path,
         quarantine_path=result.quarantine_path,
         quarantine_counts=result.quarantine_counts,
+        shadow=result.shadow,
     )
 
 
@@ -194,6 +217,13 @@ def render(result: dict[str, Any]) -> None:
             shown = "unknown" if value is None or math.isnan(value) else f"{value:.3g}"
             print(f"     - {reason['description']}: {shown} (+{reason['contribution']:.2f})")
     print(f"\nscores: {result['scores']}\nalerts: {result['alerts_file']}")
+    shadow = result["shadow"]
+    if shadow is not None:
+        print(
+            f"shadow model: {shadow['shadow']['alerts']} alerts ({shadow['shadow']['urgent']} "
+            f"urgent); {shadow['alerts_gained']} gained and {shadow['alerts_lost']} lost against "
+            f"production; never queued. summary: {shadow['summary_file']}"
+        )
     if result["quarantine_file"] is not None:
         print(f"quarantined: {result['quarantine_file']} ({result['quarantined']} rows)")
         for why, n in result["quarantine_counts"].items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Iterable
@@ -28,6 +29,8 @@ EXAMPLE = (
     "examples:\n  riskscore stream --model models/mine < events.jsonl > alerts.jsonl\n"
     "  tail -f events.jsonl | riskscore stream --checkpoint state.sqlite --checkpoint-every 10000\n"
     "  riskscore stream --policy policies/mine.toml < events.jsonl > alerts.jsonl\n"
+    "  riskscore stream --shadow-model models/candidate --shadow-out shadow.jsonl \\\n"
+    "      < events.jsonl > alerts.jsonl\n"
     "\n"
     "Each input line is one schema v1 event (a JSON object). Each output line is one alert,\n"
     'with "line": the 1-based input line whose event raised it (an event can raise alerts on\n'
@@ -39,12 +42,26 @@ EXAMPLE = (
     "--checkpoint, the state is saved every N lines and at end of input; a restarted stream\n"
     "resumes from FILE and skips the lines it has already processed (feed it the same input\n"
     "from the start). The policy is not part of a checkpoint: give the same --policy when\n"
-    "resuming."
+    "resuming. --shadow-model scores a candidate bundle on the same state under the same\n"
+    'policy; its alerts (the same fields, with "shadow": true) are appended to --shadow-out,\n'
+    "never to stdout, so they never reach a queue fed from stdout."
 )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
+    parser.add_argument(
+        "--shadow-model",
+        type=Path,
+        metavar="DIR",
+        help="candidate bundle scored next to --model; needs --shadow-out (default: none)",
+    )
+    parser.add_argument(
+        "--shadow-out",
+        type=Path,
+        metavar="FILE",
+        help="JSON lines file the shadow alerts are appended to (default: none)",
+    )
     add_policy_option(parser)
     parser.add_argument(
         "--checkpoint", type=Path, help="SQLite checkpoint file (resumed from if it exists)"
@@ -117,6 +134,7 @@ def stream_lines(
     checkpoint: Path | None = None,
     checkpoint_every: int = 100_000,
     skip: int = 0,
+    shadow_out: TextIO | None = None,
 ) -> StreamResult:
     """Apply JSON-lines events to ``scorer``; write alerts to ``out``, bad lines to ``err``.
 
@@ -134,6 +152,9 @@ def stream_lines(
         Lines between checkpoints.
     skip : int, default 0
         Lines already processed before the checkpoint the scorer was restored from.
+    shadow_out : text stream, optional
+        Where the shadow model's alerts go (``"shadow": true`` added), for a scorer
+        with a shadow model; never ``out``.
 
     Returns
     -------
@@ -157,6 +178,14 @@ def stream_lines(
     def emit(payload: dict[str, Any]) -> None:
         out.write(json.dumps(payload, allow_nan=False) + "\n")
         out.flush()
+
+    def record_shadow(line: int | None) -> None:
+        shadow = scorer.pop_shadow_alerts()
+        if shadow and shadow_out is not None:
+            for alert in shadow:
+                record = {**alert.to_dict(), "shadow": True, "line": line}
+                shadow_out.write(json.dumps(record, allow_nan=False) + "\n")
+            shadow_out.flush()
 
     def save(at: int) -> None:
         if checkpoint is not None:
@@ -200,11 +229,13 @@ def stream_lines(
                 for alert in alerts:
                     n_alerts += 1
                     emit({**alert.to_dict(), "line": lineno})
+                record_shadow(lineno)
         if lineno % checkpoint_every == 0:
             save(lineno)
     for alert in scorer.refresh():
         n_alerts += 1
         emit({**alert.to_dict(), "line": None})
+    record_shadow(None)
     save(n_lines)
     return StreamResult(
         lines=n_lines,
@@ -244,11 +275,14 @@ def _resumed_lines(extra: dict[str, Any]) -> int:
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    if (args.shadow_model is None) != (args.shadow_out is None):
+        raise ValueError("--shadow-model and --shadow-out go together")
     policy = load_policy(args.policy)
     model = load_model(args.model)
+    shadow = None if args.shadow_model is None else load_model(args.shadow_model)
     skip = 0
     if args.checkpoint is not None and args.checkpoint.exists():
-        scorer = OnlineScorer.restore(args.checkpoint, model, policy)
+        scorer = OnlineScorer.restore(args.checkpoint, model, policy, shadow_model=shadow)
         skip = _resumed_lines(scorer.checkpoint_extra)
         print(
             f"riskscore stream: resuming from {args.checkpoint} after input line {skip}",
@@ -264,17 +298,23 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             max_future_s=args.max_future_s,
             time_source=args.time_source,
             max_conversations=args.max_conversations,
+            shadow_model=shadow,
         )
-    result = stream_lines(
-        scorer,
-        sys.stdin,
-        sys.stdout,
-        sys.stderr,
-        checkpoint=args.checkpoint,
-        checkpoint_every=args.checkpoint_every,
-        skip=skip,
-    )
-    return {"summary": result.to_dict()}
+    with contextlib.ExitStack() as stack:
+        shadow_out = None
+        if args.shadow_out is not None:
+            shadow_out = stack.enter_context(args.shadow_out.open("a", encoding="utf-8"))
+        result = stream_lines(
+            scorer,
+            sys.stdin,
+            sys.stdout,
+            sys.stderr,
+            checkpoint=args.checkpoint,
+            checkpoint_every=args.checkpoint_every,
+            skip=skip,
+            shadow_out=shadow_out,
+        )
+    return {"summary": result.to_dict(), "shadow_alerts": scorer.n_shadow_alerts}
 
 
 def render(result: dict[str, Any]) -> None:
@@ -287,3 +327,8 @@ def render(result: dict[str, Any]) -> None:
     if s["reasons"]:
         text = ", ".join(f"{reason} {n}" for reason, n in s["reasons"].items())
         print(f"riskscore stream: rejected lines by reason: {text}", file=sys.stderr)
+    if result.get("shadow_alerts"):
+        print(
+            f"riskscore stream: {result['shadow_alerts']} shadow alerts recorded (not emitted)",
+            file=sys.stderr,
+        )
