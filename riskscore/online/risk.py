@@ -22,8 +22,9 @@ __all__ = ["OnlineModel", "alert_due"]
 
 _N_REASONS = 3
 _N_FEATURES = len(FEATURE_NAMES)
-_CHILD_AGE = feature_index("child_age")
-_ADULT_AGE = feature_index("adult_age")
+#: Columns of the two ages in a full feature row (the policy reads them).
+CHILD_AGE = feature_index("child_age")
+ADULT_AGE = feature_index("adult_age")
 _EXP = math.exp
 FloatArray = npt.NDArray[np.float64]
 
@@ -111,8 +112,8 @@ class OnlineModel:
             conversation_id=cid,
             adult_id=conv.initiator if adult_i else conv.responder,
             child_id=conv.responder if adult_i else conv.initiator,
-            child_age=float(row[_CHILD_AGE]),
-            adult_age=float(row[_ADULT_AGE]),
+            child_age=float(row[CHILD_AGE]),
+            adult_age=float(row[ADULT_AGE]),
             age_band=band,
             risk=risk,
             tier=Tier(tier),

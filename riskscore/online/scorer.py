@@ -31,8 +31,8 @@ from riskscore.online.memory import (
     TimeSource,
     config_of,
 )
-from riskscore.online.risk import OnlineModel, alert_due
-from riskscore.online.shadow import _ADULT_AGE, _CHILD_AGE, ShadowModel, ShadowScoring
+from riskscore.online.risk import ADULT_AGE, CHILD_AGE, OnlineModel, alert_due
+from riskscore.online.shadow import ShadowModel, ShadowScoring
 from riskscore.online.state import AccountState, ConversationState
 from riskscore.policy import Alert, AlertPolicy
 
@@ -409,7 +409,7 @@ class OnlineScorer(ScorerMemory, ShadowScoring):
     def _maybe_alert(
         self, cid: object, ts: int, conv: ConversationState, row: FloatArray, risk: float
     ) -> Alert | None:
-        tier, band = self._decide(risk, float(row[_CHILD_AGE]), float(row[_ADULT_AGE]))
+        tier, band = self._decide(risk, float(row[CHILD_AGE]), float(row[ADULT_AGE]))
         if not alert_due(tier, conv.n_alerted_tier, conv.last_alert_ts, ts, self.cooldown_s):
             return None
         conv.n_alerted_tier = tier

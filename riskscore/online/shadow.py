@@ -19,16 +19,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.features.registry import feature_index
 from riskscore.model import RiskModel
-from riskscore.online.risk import OnlineModel, alert_due
+from riskscore.online.risk import ADULT_AGE, CHILD_AGE, OnlineModel, alert_due
 from riskscore.online.state import ConversationState
 from riskscore.policy import Alert, AlertPolicy
 
 __all__ = ["ShadowModel", "ShadowScoring"]
 
-_CHILD_AGE = feature_index("child_age")
-_ADULT_AGE = feature_index("adult_age")
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -70,7 +67,7 @@ class ShadowModel:
         risk = self.linear.risk(row)
         if risk < self._min_review:
             return
-        tier, band = self._decide(risk, float(row[_CHILD_AGE]), float(row[_ADULT_AGE]))
+        tier, band = self._decide(risk, float(row[CHILD_AGE]), float(row[ADULT_AGE]))
         if not alert_due(tier, conv.shadow_tier, conv.shadow_alert_ts, ts, self.cooldown_s):
             return
         conv.shadow_tier = tier
