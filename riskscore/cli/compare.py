@@ -54,11 +54,12 @@ EXAMPLE = (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    alone = "not with --shadow-run or --shadow-alerts"
     parser.add_argument(
-        "model_a", type=Path, nargs="?", help="first bundle (the reference; not with --shadow-run)"
+        "model_a", type=Path, nargs="?", help=f"first bundle (the reference; {alone})"
     )
     parser.add_argument(
-        "model_b", type=Path, nargs="?", help="second bundle (the candidate; not with --shadow-run)"
+        "model_b", type=Path, nargs="?", help=f"second bundle (the candidate; {alone})"
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
