@@ -28,6 +28,8 @@ from riskscore.features import (
     FeatureTable,
     extract_account_features,
     extract_features,
+    read_account_features,
+    write_account_features,
 )
 from riskscore.io import MessageTable, Quarantine, read_messages, write_messages
 from riskscore.io.schema import SCHEMA_VERSION, Channel, EventType
@@ -82,10 +84,12 @@ __all__ = [
     "extract_features",
     "load_model",
     "model",
+    "read_account_features",
     "read_messages",
     "save_model",
     "synthetic",
     "train",
     "transparency_report",
+    "write_account_features",
     "write_messages",
 ]

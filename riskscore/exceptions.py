@@ -13,6 +13,7 @@ __all__ = [
     "NotFittedError",
     "RiskscoreError",
     "SchemaError",
+    "one_line",
 ]
 
 
@@ -31,6 +32,9 @@ class SchemaError(RiskscoreError, ValueError):
         0-based position of the offending row in the input as given.
     value : object
         The offending value, as found.
+    line : int or None
+        1-based line of the offending row in a CSV (the header is line 1) or JSON lines
+        file; None for other inputs.
     """
 
     def __init__(
@@ -40,11 +44,13 @@ class SchemaError(RiskscoreError, ValueError):
         column: str | None = None,
         row: int | None = None,
         value: object = None,
+        line: int | None = None,
     ) -> None:
         super().__init__(message)
         self.column = column
         self.row = row
         self.value = value
+        self.line = line
 
 
 class ModelIntegrityError(RiskscoreError):
@@ -58,3 +64,19 @@ class NotFittedError(RiskscoreError, AttributeError):
 class CheckpointError(RiskscoreError):
     """An online checkpoint cannot be restored: not a checkpoint, another version, a
     corrupted file (``PRAGMA integrity_check`` fails) or rows of the wrong shape."""
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """An error message on one line, cut at ``limit`` characters (the length said).
+
+    For messages echoed per input line or per event (``riskscore stream``, the API).
+
+    Examples
+    --------
+    >>> one_line("bad\\nvalue", limit=5)
+    'bad v... (9 characters)'
+    """
+    text = text.replace("\n", " ")
+    if len(text) > limit:
+        return text[:limit] + f"... ({len(text)} characters)"
+    return text

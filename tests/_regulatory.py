@@ -7,7 +7,7 @@ from pathlib import Path
 from riskscore.moderation import ReviewQueue, UserReport
 from riskscore.policy import Alert, Tier
 
-KEY = b"test-key-not-secret"
+KEY = b"test-key-not-secret-0123456789-ABCDEF"
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 HOUR = 3600
 

@@ -616,9 +616,18 @@ def test_with_a_key_set_an_unsigned_bundle_is_refused_and_weak_keys_too(
     monkeypatch.setenv("RISKSCORE_MODEL_KEY", SIGNING_KEY)
     with pytest.raises(ModelIntegrityError, match=r"no manifest\.sig"):
         load_model(unsigned)
-    for weak in ("short", "a" * 64):
+    # the one rule of every HMAC key (riskscore.keys.check_key); the repeated patterns
+    # passed the bundle's own length and distinct-bytes check before
+    for weak, why in (
+        ("short", "at least 32 bytes"),
+        ("a" * 64, "only 1 distinct byte values"),
+        ("abcdefgh" * 5, "8-byte pattern repeated 5 times"),
+        ("0123456789abcdef" * 2, "16-byte pattern repeated 2 times"),
+    ):
         monkeypatch.setenv("RISKSCORE_MODEL_KEY", weak)
-        with pytest.raises(ModelIntegrityError, match="at least 32 bytes"):
+        with pytest.raises(ModelIntegrityError, match=f"RISKSCORE_MODEL_KEY .*{why}"):
             load_model(unsigned)
+        with pytest.raises(ModelIntegrityError, match=why):
+            save_model(model, tmp_path / "weak")
     monkeypatch.delenv("RISKSCORE_MODEL_KEY")
     load_model(unsigned)  # without a key the signature is not required

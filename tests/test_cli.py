@@ -130,7 +130,15 @@ def test_quarantine_sets_bad_rows_aside_and_reports_them(
     assert json.loads(capsys.readouterr().out)["quarantined"] == 1
     record = json.loads((tmp_path / "o" / "quarantine.jsonl").read_text())
     assert record["row"] == 1
+    assert record["line"] == 3  # the header is line 1
+    assert record["conversation_id"] == "1"
     assert record["column"] == "sender_age"
+    assert record["value"] == -4  # as read, not repr-quoted
+    # the text output names the quarantine file and the count of each reason
+    assert main(["score", str(events), "--out", str(tmp_path / "p"), "--errors", "quarantine"]) == 0
+    printed = capsys.readouterr().out
+    assert f"quarantined: {tmp_path / 'p' / 'quarantine.jsonl'} (1 row)" in printed
+    assert "     1  sender_age: is not a plausible age" in printed
 
 
 @pytest.mark.parametrize("command", ["generate", "train", "score"])

@@ -276,3 +276,64 @@ def test_a_subset_with_all_account_tallies_has_the_full_table_features(
     assert part.values.tobytes() == whole.values[codes].tobytes()
     np.testing.assert_array_equal(part.adult_id, whole.adult_id[codes])
     np.testing.assert_array_equal(part.child_id, whole.child_id[codes])
+
+
+# ---------------------------------------------------------------- tallies that miss events
+
+
+def test_account_features_record_the_history_they_count(platform: rs.MessageTable) -> None:
+    history = extract_account_features(platform)
+    assert history.history_start == int(platform.timestamp.min())
+    assert history.history_end == int(platform.timestamp.max())
+    assert history.n_events == len(platform)
+    with pytest.raises(ValueError, match="start <= end"):
+        AccountFeatures(
+            account_id=np.array([1]), values=np.zeros((1, 6)), history_start=5, history_end=4
+        )
+    with pytest.raises(ValueError, match="both be given"):
+        AccountFeatures(account_id=np.array([1]), values=np.zeros((1, 6)), history_start=5)
+
+
+def test_a_subset_scores_with_the_history_as_within_the_whole(platform: rs.MessageTable) -> None:
+    model = rs.load_model()
+    whole = model.score(platform)
+    codes = np.arange(0, platform.n_conversations, 5)
+    part = platform.take_conversations(codes)
+    joined = model.score(part, account_features=extract_account_features(platform))
+    assert joined.risk.tobytes() == whole.risk[codes].tobytes()
+    alone = model.score(part)
+    assert np.any(alone.risk != whole.risk[codes])  # without the history it differs
+    with pytest.raises(ValueError, match="a FeatureTable already holds"):
+        model.score(rs.extract_features(part), account_features=extract_account_features(platform))
+
+
+def test_stale_tallies_are_refused(platform: rs.MessageTable) -> None:
+    """Tallies of January do not cover February's events."""
+    cut = int(np.median(platform.timestamp))
+    early = columns_of(platform, platform.timestamp <= cut)
+    history = extract_account_features(early)
+    late = rs.read_messages(columns_of(platform, platform.timestamp > cut))
+    with pytest.raises(rs.SchemaError, match=r"the events run from .* but the account features"):
+        rs.extract_features(late, account_features=history)
+
+
+def test_tallies_of_another_history_are_refused(platform: rs.MessageTable) -> None:
+    other = extract_account_features(rs.synthetic.generate(200, prevalence=0.05, seed=99).messages)
+    history = AccountFeatures(account_id=other.account_id, values=other.values)  # no time range
+    with pytest.raises(rs.SchemaError, match=r"accounts have more activity in the events") as err:
+        rs.extract_features(platform, account_features=history)
+    assert "np.int64" not in str(err.value)
+    # ids of another kind: text tallies against integer events
+    text = extract_account_features(
+        {k: v.astype(str) if k.endswith("_id") else v for k, v in platform.columns().items()}
+    )
+    with pytest.raises(rs.SchemaError, match="ids are text in the account features but integers"):
+        rs.extract_features(platform, account_features=text)
+
+
+def test_tallies_of_a_larger_history_are_accepted_for_any_part(platform: rs.MessageTable) -> None:
+    history = extract_account_features(platform)
+    order = np.argsort(platform.timestamp, kind="stable")
+    for rows in np.array_split(order, 4):  # time slices cut conversations: still covered
+        part = rs.read_messages(columns_of(platform, np.sort(rows)))
+        rs.extract_features(part, account_features=history)

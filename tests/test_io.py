@@ -177,7 +177,7 @@ def test_bad_and_null_cells_of_dictionary_columns_are_shown_as_given() -> None:
     msgs = rs.read_messages(table, errors="quarantine")
     assert msgs.quarantined.row.tolist() == [1, 2]
     assert msgs.quarantined.column == ("channel", "channel")
-    assert msgs.quarantined.value == ("'Telepathy'", "None")
+    assert msgs.quarantined.value == ("Telepathy", None)  # as read, not repr-quoted
     assert "not recognised" in msgs.quarantined.reason[0]
     assert "missing" in msgs.quarantined.reason[1]
     with pytest.raises(rs.SchemaError) as info:
@@ -601,7 +601,7 @@ def test_bad_cell_is_quarantined_with_a_reason(
     assert bad.column[i] == blamed
     assert bad.reason[i]
     if value is not None:
-        assert bad.value[i] in (repr(value), repr(str(value)))
+        assert bad.value[i] in (value, str(value))  # as read
     assert len(msgs) + len(bad) == 4
     assert set(msgs.source_row.tolist()).isdisjoint(bad.row.tolist())
 
@@ -686,15 +686,17 @@ def test_quarantine_returns_good_rows_and_bad_rows_with_reasons() -> None:
     assert len(bad) == 4
     assert bad.row.tolist() == [1, 2, 3, 5]
     assert bad.column == ("timestamp", "sender_age", "channel", "sender_age")
-    assert bad.value == ("'yesterday'", "-3.0", "'telepathy'", "250.0")
+    assert bad.value == ("yesterday", -3.0, "telepathy", 250.0)
     assert "not a timestamp" in bad.reason[0]
     assert "plausible age" in bad.reason[1]
     assert "not recognised" in bad.reason[2]
     assert bad.counts() == {"timestamp": 1, "sender_age": 2, "channel": 1}
     assert bad.to_records()[2] == {
         "row": 3,
+        "line": None,  # a dict of arrays has rows, not lines
+        "conversation_id": 2,
         "column": "channel",
-        "value": "'telepathy'",
+        "value": "telepathy",
         "reason": bad.reason[2],
     }
 
@@ -723,6 +725,149 @@ def test_lowest_bad_row_wins_over_the_order_of_checks() -> None:
     assert "1 more bad row;" in str(info.value)
 
 
+_HEADER = "conversation_id,timestamp,sender_id,recipient_id,channel,sender_age\n"
+
+
+def test_csv_quarantine_records_carry_the_file_line_and_the_conversation(tmp_path: Path) -> None:
+    # header = line 1; a blank line (skipped by the reader) and a quoted line break count
+    path = tmp_path / "events.csv"
+    path.write_text(
+        _HEADER
+        + "c1,1700000000,a,b,direct,35\n"  # line 2, row 0
+        + "\n"  # line 3, blank
+        + "c1,1700000100,b,a,whatsapp,13\n"  # line 4, row 1
+        + 'c1,1700000200,a,b,"dir\nect",35\n'  # lines 5-6, row 2
+        + "c2,yesterday,b,a,direct,abc\n"  # line 7, row 3
+        + "c2,1700000400,a,b,direct,35\n"  # line 8, row 4
+    )
+    msgs = rs.read_messages(path, errors="quarantine")
+    assert len(msgs) + len(msgs.quarantined) == 5
+    records = msgs.quarantined.to_records()
+    assert [(r["row"], r["line"]) for r in records] == [(1, 4), (2, 5), (3, 7)]
+    assert [r["conversation_id"] for r in records] == ["c1", "c1", "c2"]
+    assert [r["value"] for r in records] == ["whatsapp", "dir\nect", "yesterday"]
+    assert records[0]["column"] == "channel"
+    assert json.loads(json.dumps(records[0]))["value"] == "whatsapp"  # no repr quotes
+    with pytest.raises(rs.SchemaError, match=r"row 1 \(line 4\): 'whatsapp'") as info:
+        rs.read_messages(path)
+    assert (info.value.row, info.value.line) == (1, 4)
+
+
+def test_csv_line_numbers_of_a_late_row_and_of_crlf_files(tmp_path: Path) -> None:
+    rows = [f"c{i},{1700000000 + i},a,b,direct,35" for i in range(300)]
+    rows[250] = "c250,1700000250,a,b,pigeon,35"
+    path = tmp_path / "events.csv"
+    path.write_bytes((_HEADER + "\n".join(rows) + "\n").replace("\n", "\r\n").encode())
+    [record] = rs.read_messages(path, errors="quarantine").quarantined.to_records()
+    assert (record["row"], record["line"], record["value"]) == (250, 252, "pigeon")
+
+
+def test_jsonl_quarantine_records_count_lines_from_one_blank_lines_included(
+    tmp_path: Path,
+) -> None:
+    def event(conversation: object, channel: str) -> str:
+        return json.dumps(
+            {
+                "conversation_id": conversation,
+                "timestamp": T0,
+                "sender_id": "a",
+                "recipient_id": "b",
+                "channel": channel,
+            }
+        )
+
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(
+        "\n".join(
+            [
+                event(1, "direct"),  # line 1
+                "",  # line 2
+                "   ",  # line 3
+                event(1, "whatsapp"),  # line 4
+                '{"conversation_id": 1, "timest',  # line 5: broken
+                event(None, "direct"),  # line 6: no conversation
+                "[1, 2]",  # line 7: not an object
+            ]
+        ).encode()
+        + b"\n\xff\xfe{}\n"  # line 8: not UTF-8
+    )
+    records = rs.read_messages(path, errors="quarantine").quarantined.to_records()
+    assert [(r["row"], r["line"], r["column"]) for r in records] == [
+        (1, 4, "channel"),
+        (2, 5, "line"),
+        (3, 6, "conversation_id"),
+        (4, 7, "line"),
+        (5, 8, "line"),
+    ]
+    assert [r["conversation_id"] for r in records] == [1, None, None, None, None]
+    # a line refused whole is not parsed, so never copied: located by its line number
+    assert [r["value"] for r in records] == ["whatsapp", None, None, None, None]
+    # a clean file goes through Arrow: the same line numbers
+    path.write_text(event(1, "direct") + "\n\n" + event(1, "whatsapp") + "\n")
+    [record] = rs.read_messages(path, errors="quarantine").quarantined.to_records()
+    assert (record["row"], record["line"], record["value"]) == (1, 3, "whatsapp")
+
+
+def test_a_broken_json_line_holding_message_text_is_never_copied(tmp_path: Path) -> None:
+    # a line that is not valid JSON may hold content in any field: it is named by its
+    # line number only, in the quarantine records and in the error message
+    from riskscore.cli import main
+
+    good = {"conversation_id": 1, "timestamp": T0, "sender_id": "a", "recipient_id": "b"}
+    secret = "meet me after school, do not tell your mum"
+    broken = '{"text": "' + secret + '", "conversation_id": 1, "timest'
+    deep = '{"body": "' + secret + '", "x": ' + "[" * 100 + "]" * 100 + "}"
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join([json.dumps({**good, "channel": "direct"}), broken, deep]) + "\n")
+    with pytest.raises(
+        rs.SchemaError, match=r"'line', row 1 \(line 2\): is not valid JSON"
+    ) as info:
+        rs.read_messages(path)
+    assert "meet me" not in str(info.value)
+    out = tmp_path / "out"
+    assert main(["score", str(path), "--errors", "quarantine", "--out", str(out)]) == 0
+    written = (out / "quarantine.jsonl").read_text()
+    assert "meet me" not in written
+    assert [json.loads(x)["line"] for x in written.splitlines()] == [2, 3]
+
+
+def test_parquet_and_in_memory_quarantine_records_give_the_row_index(tmp_path: Path) -> None:
+    events = valid_events()
+    events["channel"] = ["direct", "public", "whatsapp", "direct"]
+    path = tmp_path / "events.parquet"
+    pq.write_table(pa.table(events), path)
+    for source in (path, pd.DataFrame(events), events):
+        [record] = rs.read_messages(source, errors="quarantine").quarantined.to_records()
+        assert record == {
+            "row": 2,
+            "line": None,
+            "conversation_id": "c2",
+            "column": "channel",
+            "value": "whatsapp",
+            "reason": record["reason"],
+        }
+
+
+@pytest.mark.parametrize(
+    ("given", "written"),
+    [
+        (np.float64("nan"), None),
+        (float("inf"), "inf"),
+        (np.int64(7), 7),
+        (b"caf\xe9", "caf\\xe9"),
+        ({"a": [1, 2]}, {"a": [1, 2]}),
+        ({("a",): 1}, "{('a',): 1}"),
+        ("x" * 5000, "x" * 1000 + "... (5000 characters)"),
+        (pd.Timestamp("2024-05-01"), "2024-05-01 00:00:00"),
+    ],
+)
+def test_quarantined_values_are_written_as_read_in_json(given: object, written: object) -> None:
+    from riskscore.io.validate import as_read
+
+    assert as_read(given) == written
+    json.dumps(as_read(given), allow_nan=False)
+
+
 def test_quarantine_without_bad_rows_is_empty() -> None:
     msgs = rs.read_messages(valid_events(), errors="quarantine")
     assert len(msgs) == 4
@@ -742,7 +887,7 @@ def test_third_account_is_quarantined_and_the_pair_is_kept() -> None:
     assert msgs.source_row.tolist() == [0, 1, 3]
     assert msgs.quarantined.row.tolist() == [2]
     assert msgs.quarantined.column == ("sender_id",)
-    assert msgs.quarantined.value == ("'c'",)
+    assert msgs.quarantined.value == ("c",)
     assert "two accounts" in msgs.quarantined.reason[0]
 
 

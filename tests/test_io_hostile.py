@@ -233,6 +233,18 @@ def test_empty_ragged_or_garbage_files_raise_schema_errors_naming_the_file(
             rs.read_messages(path, errors=errors)  # type: ignore[arg-type]
 
 
+def test_a_ragged_csv_row_is_not_quoted_in_the_error(tmp_path: Path) -> None:
+    # Arrow's parse error quotes the row, whose extra cell may be message text
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "conversation_id,timestamp,sender_id,recipient_id,channel\n"
+        "1,1714521600,a,b,direct,see you tonight\n"
+    )
+    with pytest.raises(rs.SchemaError, match="Expected 5 columns, got 6") as info:
+        rs.read_messages(path)
+    assert "tonight" not in str(info.value)
+
+
 def test_truncated_parquet_and_a_footer_claiming_2_gb_are_schema_errors(tmp_path: Path) -> None:
     good = tmp_path / "good.parquet"
     events = forty_adults()

@@ -182,6 +182,51 @@ def test_corrupted_checkpoint_pages_are_refused(model: rs.RiskModel, tmp_path: P
         rs.OnlineScorer.restore(path, model)
 
 
+def _change_a_digit(text: str) -> str:
+    """``text`` with its last digit changed: still valid JSON of the same shape."""
+    i = max(k for k, ch in enumerate(text) if ch.isdigit())
+    return text[:i] + str((int(text[i]) + 1) % 10) + text[i + 1 :]
+
+
+@pytest.mark.parametrize(
+    ("table", "key_column", "value_column"),
+    [("conversations", "pos", "state"), ("accounts", "pos", "state"), ("meta", "key", "value")],
+)
+def test_a_value_changed_inside_a_row_is_refused_by_the_checksum(
+    model: rs.RiskModel, tmp_path: Path, table: str, key_column: str, value_column: str
+) -> None:
+    # a changed digit keeps the file intact for PRAGMA integrity_check and the JSON valid:
+    # before checksums, such a checkpoint was restored with another state, silently
+    path = tmp_path / "c.sqlite"
+    _checkpoint(model, path)
+    con = sqlite3.connect(path)
+    key, text = con.execute(
+        f"SELECT {key_column}, {value_column} FROM {table} WHERE {value_column} GLOB '*[0-9]*' "
+        f"AND {key_column} != 'checksums' ORDER BY {key_column} LIMIT 1"
+    ).fetchone()
+    con.execute(
+        f"UPDATE {table} SET {value_column} = ? WHERE {key_column} = ?",
+        (_change_a_digit(text), key),
+    )
+    con.commit()
+    con.close()
+    with pytest.raises(CheckpointError, match="do not match the checksum"):
+        rs.OnlineScorer.restore(path, model)
+
+
+def test_a_checkpoint_without_checksums_is_still_read(model: rs.RiskModel, tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    _checkpoint(model, path)
+    con = sqlite3.connect(path)
+    assert set(json.loads(con.execute(
+        "SELECT value FROM meta WHERE key = 'checksums'").fetchone()[0])) == {
+        "meta", "conversations", "accounts"}  # fmt: skip
+    con.execute("DELETE FROM meta WHERE key = 'checksums'")  # as written before checksums
+    con.commit()
+    con.close()
+    assert rs.OnlineScorer.restore(path, model).n_conversations == 1
+
+
 def test_checkpoint_of_negative_lines_is_refused_by_stream(
     model: rs.RiskModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

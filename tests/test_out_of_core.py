@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import riskscore as rs
-from riskscore.batch.out_of_core import _batches, iter_conversation_chunks, score_parquet
+from riskscore.batch.out_of_core import iter_conversation_chunks, score_parquet
+from riskscore.batch.parquet_chunks import _batches
 from riskscore.cli import main
 from riskscore.features.accounts import account_parts, tallies_from_parts
 from riskscore.io.arrow import _nan_to_null
@@ -143,13 +145,129 @@ def test_bad_row_is_refused_with_its_column(events: pa.Table, tmp_path: Path) ->
         score_parquet(path, tmp_path / "out", chunk_rows=2_000)
 
 
-def test_quarantine_cannot_stream(
+def _with_bad_rows(events: pa.Table) -> pa.Table:
+    """The events with rows that break schema v1 in every way a chunk must see as the
+    whole file does: bad cells, rows without a conversation id (null), and a third account
+    in a conversation long enough to span chunks (quarantined by the pair rule, which
+    needs the whole conversation)."""
+    cols = {name: events.column(name).to_pylist() for name in events.column_names}
+    ids = np.asarray(cols["conversation_id"])
+    longest = np.flatnonzero(ids == np.bincount(ids).argmax())
+    cols["sender_id"][int(longest[-5])] = 10**12  # a third account, late in the conversation
+    cols["sender_age"][1_234] = 400.0
+    cols["channel"][5_001] = "whatsapp"
+    cols["timestamp"][7_777] = -5
+    for row in (3, 9_000, 20_000):
+        cols["conversation_id"][row] = None
+    return pa.table(cols, schema=events.schema)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_quarantine_out_of_core_equals_in_memory(
+    events: pa.Table, tmp_path: Path, model: rs.RiskModel, shuffle: bool
+) -> None:
+    table = _with_bad_rows(events)
+    if shuffle:
+        table = table.take(pa.array(np.random.default_rng(4).permutation(table.num_rows)))
+    path = _write(table, tmp_path / "bad.parquet")
+    expected = rs.read_messages(path, errors="quarantine")
+    assert len(expected.quarantined) == 7
+    result = score_parquet(
+        path, tmp_path / "out", model=model, chunk_rows=2_000, errors="quarantine"
+    )
+    assert result.partitioned == shuffle
+    assert result.n_chunks > 1
+    # rows in = kept + quarantined, and the same rows, reasons and values as in memory
+    assert result.n_events + result.n_quarantined == table.num_rows
+    assert (result.n_events, result.n_quarantined) == (len(expected), 7)
+    assert result.quarantine_path == tmp_path / "out" / "quarantine.jsonl"
+    written = [json.loads(line) for line in result.quarantine_path.read_text().splitlines()]
+    in_memory = expected.quarantined.to_records()
+    assert sorted(written, key=lambda r: r["row"]) == in_memory
+    assert {r["column"] for r in written} == {
+        "sender_id", "sender_age", "channel", "timestamp", "conversation_id"
+    }  # fmt: skip
+    assert sum(result.quarantine_counts.values()) == 7
+    # the scores and alerts of the rows kept
+    scores = model.score(expected)
+    got = pq.read_table(result.scores_path)
+    assert got.equals(_nan_to_null(scores.to_arrow()))
+    want = [a.to_dict() for a in rs.AlertPolicy.default().alerts(scores)]
+    assert [a.to_dict() for a in result.alerts] == want
+
+
+def test_quarantine_streams_from_the_cli_with_the_in_memory_results(
     events: pa.Table, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = _write(events, tmp_path / "events.parquet")
-    argv = ["score", str(path), "--out", str(tmp_path / "o"), "--errors", "quarantine"]
-    assert main([*argv, "--chunk-rows", "500"]) != 0
-    assert "--chunk-rows streams with --errors raise only" in capsys.readouterr().err
+    path = _write(_with_bad_rows(events), tmp_path / "bad.parquet")
+    argv = ["score", str(path), "--errors", "quarantine", "--top", "0"]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    in_memory = capsys.readouterr().out
+    assert main([*argv, "--out", str(tmp_path / "b"), "--chunk-rows", "900"]) == 0
+    streamed = capsys.readouterr().out
+    assert "7 rows quarantined" in streamed
+    assert f"quarantined: {tmp_path / 'b' / 'quarantine.jsonl'} (7 rows)" in streamed
+    assert "sender_age: is not a plausible age" in streamed
+    counts = [line for line in streamed.splitlines() if line.startswith("      ")]
+    assert counts == [line for line in in_memory.splitlines() if line.startswith("      ")]
+    for name in ("scores.parquet", "alerts.parquet"):
+        assert pq.read_table(tmp_path / "b" / name).equals(pq.read_table(tmp_path / "a" / name))
+    records = {
+        d: sorted(
+            (json.loads(x) for x in (tmp_path / d / "quarantine.jsonl").read_text().splitlines()),
+            key=lambda r: r["row"],
+        )
+        for d in ("a", "b")
+    }
+    assert records["a"] == records["b"]
+
+
+def test_raise_names_the_row_of_the_file_not_of_the_chunk(events: pa.Table, tmp_path: Path) -> None:
+    path = _write(_with_bad_rows(events), tmp_path / "bad.parquet")
+    bad_rows = rs.read_messages(path, errors="quarantine").quarantined.row.tolist()
+    with pytest.raises(rs.SchemaError) as info:
+        score_parquet(path, tmp_path / "out", chunk_rows=2_000)
+    assert info.value.row in bad_rows
+    assert f"row {info.value.row}:" in str(info.value)
+    assert not (tmp_path / "out").exists()
+    # a row far into the file is named by its place in the file
+    ages = events.column("sender_age").to_pylist()
+    ages[12_345] = -1.0
+    i = events.column_names.index("sender_age")
+    late = _write(events.set_column(i, "sender_age", pa.array(ages)), tmp_path / "late.parquet")
+    with pytest.raises(rs.SchemaError, match="row 12345") as info:
+        score_parquet(late, tmp_path / "out", chunk_rows=2_000)
+    assert (info.value.column, info.value.row) == ("sender_age", 12_345)
+
+
+def test_every_row_quarantined_is_an_error_naming_the_quarantine_file(
+    events: pa.Table, tmp_path: Path
+) -> None:
+    small = events.slice(0, 50)
+    i = small.column_names.index("channel")
+    path = _write(small.set_column(i, "channel", pa.array(["pigeon"] * 50)), tmp_path / "e.parquet")
+    with pytest.raises(rs.SchemaError, match="every row was quarantined") as info:
+        score_parquet(path, tmp_path / "out", chunk_rows=20, errors="quarantine")
+    assert "quarantine.jsonl" in str(info.value)
+    assert len((tmp_path / "out" / "quarantine.jsonl").read_text().splitlines()) == 50
+
+
+def test_a_conversation_id_column_of_lists_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "lists.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "conversation_id": [[1], [2]],
+                "timestamp": [1, 2],
+                "sender_id": [1, 2],
+                "recipient_id": [2, 1],
+                "channel": ["direct", "direct"],
+            }
+        ),
+        path,
+    )
+    with pytest.raises(rs.SchemaError, match=r"'conversation_id' .* type list"):
+        score_parquet(path, tmp_path / "out", chunk_rows=20, errors="quarantine")
 
 
 def test_chunk_rows_needs_a_parquet_file(

@@ -103,6 +103,16 @@ def test_wheel_installs_with_the_default_model_and_scores_a_csv(tmp_path: Path) 
     assert Path(where[0]).is_relative_to(env_dir), where
     assert Path(where[1]).is_relative_to(env_dir), where
     assert (Path(where[1]) / "MODEL_CARD.md").is_file()
+    # riskscore serve's console templates are package data too
+    templates = _run(
+        python,
+        "-c",
+        "from importlib.resources import files; "
+        "print(sorted(p.name for p in (files('riskscore.serve') / 'templates').iterdir()))",
+        cwd=work,
+    ).stdout
+    assert "case.html" in templates
+    assert "signin.html" in templates
 
     done = _run(
         env_dir / "bin" / "riskscore", "score", "events.csv", "--out", "out", "--json", cwd=work

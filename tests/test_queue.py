@@ -110,6 +110,32 @@ def test_new_alert_after_decision_is_a_new_item(queue: ReviewQueue) -> None:
     assert [i.status for i in queue.items()] == ["dismissed", "open"]
 
 
+def test_the_same_alert_queued_again_changes_nothing(queue: ReviewQueue) -> None:
+    """Re-running a scoring job into a queue: an alert already queued is not a new signal,
+    whether its item is still open or was decided; a different alert still is."""
+    first = queue.add_alert(alert(7, "a", "c", 12.0, 0.3, 1), at=T0)
+    shown = queue.case("a", now=T0 + 5)
+    assert shown is not None
+    n_audit = len(queue.audit_log())
+    assert queue.add_alerts([alert(7, "a", "c", 12.0, 0.3, 1)] * 2, at=T0 + 10) == [first] * 2
+    (item,) = queue.items()
+    assert (item.n_signals, item.updated_at) == (1, T0)
+    assert len(queue.audit_log()) == n_audit
+    again = queue.case("a", now=T0 + 20)
+    assert again is not None
+    assert again.token == shown.token  # the moderator's view still holds
+    queue.decide("a", "dismissed", moderator="m", at=T0 + 30, token=shown.token)
+    assert queue.add_alert(alert(7, "a", "c", 12.0, 0.3, 1), at=T0 + 40) == first
+    assert len(queue) == 0
+    # another risk, or the same risk raised by another event, is a new signal
+    assert queue.add_alert(alert(7, "a", "c", 12.0, 0.35, 1), at=T0 + 50) != first
+    online = Alert(7, "a", "c", 12.0, "band", 0.35, Tier(1), event_index=4, timestamp=T0 + 45)
+    queue.add_alert(online)
+    queue.add_alert(online)
+    (open_item,) = queue.items(status="open")
+    assert open_item.n_signals == 2
+
+
 def test_same_user_report_stored_once(queue: ReviewQueue) -> None:
     report = UserReport(3, "kid", "adult", 12.0, T0)
     assert queue.add_report(report) == queue.add_report(report)
@@ -212,8 +238,12 @@ def _writer(path: str, worker: int, n: int) -> None:
                 )
             else:
                 q.add_alert(alert(f"w{worker}-{k}", f"adult{worker}", "c", 12.0, 0.4, 1), at=T0)
-            # every worker also raises the same shared alert: it must end up once
-            q.add_alert(alert("shared", "adult-x", "c", 12.0, 0.3, 1), at=T0)
+            # every worker also raises an alert on a shared conversation: one item, every
+            # signal counted; and the very same alert, which is stored once
+            index = worker * n + k
+            shared = Alert("shared", "adult-x", "c", 12.0, "band", 0.3, Tier(1), event_index=index)
+            q.add_alert(shared, at=T0)
+            q.add_alert(alert("same", "adult-y", "c", 12.0, 0.3, 1), at=T0)
 
 
 def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
@@ -230,11 +260,14 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     with ReviewQueue(path) as q:
         items = q.items()
         convs = [i.conversation_id for i in items]
-        expected = {f"w{w}-{k}" for w in range(n_workers) for k in range(n_items)} | {"shared"}
+        expected = {f"w{w}-{k}" for w in range(n_workers) for k in range(n_items)}
+        expected |= {"shared", "same"}
         assert len(convs) == len(set(convs)) == len(expected)
         assert set(convs) == expected
         (shared,) = [i for i in items if i.conversation_id == "shared"]
         assert shared.n_signals == n_workers * n_items
+        (same,) = [i for i in items if i.conversation_id == "same"]
+        assert same.n_signals == 1
         assert sum(e.action == "enqueue" for e in q.audit_log()) == len(expected)
 
 

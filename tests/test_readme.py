@@ -77,5 +77,8 @@ def test_readme_examples_run_as_written_in_order(tmp_path: Path) -> None:
         "evaluation/report.json",
         "alerts.jsonl",
         "queue.sqlite",
+        "review.sqlite",
+        "csv-data/accounts.parquet",
+        "results-part/scores.parquet",
     ):
         assert (tmp_path / made).exists(), made

@@ -101,6 +101,48 @@ def test_streamed_alerts_are_the_batch_policy_on_each_prefix_and_cover_batch_ale
         assert highest.get(alert.conversation_id, 0) >= int(alert.tier)
 
 
+def test_stream_into_a_queue_adds_each_alert_once_even_when_rerun(
+    lines: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    db = tmp_path / "queue.sqlite"
+    text = "".join(lines)
+    assert _run(["stream", "--queue", str(db)], text, monkeypatch) == 0
+    captured = capsys.readouterr()
+    streamed = _alerts(captured.out)
+    assert streamed
+    with rs.ReviewQueue(db) as queue:
+        items = queue.items()
+        n_audit = len(queue.audit_log())
+    # every alert written is in the queue: one item per conversation, one signal per alert
+    assert {i.conversation_id for i in items} == {a["conversation_id"] for a in streamed}
+    assert sum(i.n_signals for i in items) == len(streamed)
+    assert f"riskscore stream: review queue {db}: {len(items)} new items" in captured.err
+    # the same input again queues nothing new and changes nothing
+    assert _run(["stream", "--queue", str(db), "--json"], text, monkeypatch) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])["summary"]
+    assert summary["queue"] == {
+        "path": str(db),
+        "alerts": len(streamed),
+        "new_items": 0,
+        "open_items": len(items),
+    }
+    with rs.ReviewQueue(db) as queue:
+        assert queue.items() == items
+        assert len(queue.audit_log()) == n_audit
+    # a file that is not a queue stops the stream before any line is read
+    not_db = tmp_path / "events.jsonl"
+    not_db.write_text(text)
+    assert _run(["stream", "--queue", str(not_db)], text, monkeypatch) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"riskscore stream: error: {not_db} is not a riskscore queue (file is not a database)\n"
+    )
+
+
 def _checkpointed_lines(path: Path) -> int:
     try:
         con = sqlite3.connect(path, timeout=0.1)

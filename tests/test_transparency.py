@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from riskscore.moderation.transparency import (
 from riskscore.policy import Alert, Tier
 from riskscore.synthetic import STRESS_WORLDS
 
-KEY = b"test-key-not-secret"
+KEY = b"test-key-not-secret-0123456789-ABCDEF"
 T0 = 1_767_225_600
 
 
@@ -127,8 +128,9 @@ def test_no_raw_ids_in_published_files(month: SimulatedMonth, tmp_path: Path) ->
 
 
 def test_pseudonyms_depend_on_key() -> None:
-    assert pseudonymise(7, KEY) != pseudonymise(7, b"another key!")
-    with pytest.raises(ValueError, match="at least 8"):
+    assert pseudonymise(7, KEY) != pseudonymise(7, SYNTHETIC_DEMO_KEY)
+    assert pseudonymise(7, KEY) == pseudonymise(7, KEY.decode())  # text is its UTF-8 bytes
+    with pytest.raises(ValueError, match="at least 32 bytes"):
         pseudonymise(7, b"short")
 
 
@@ -239,19 +241,140 @@ def test_simulated_month_bands_user_reports_with_its_policy(tmp_path: Path) -> N
         ("0123456789abcdef0123456789abcdef", "pattern repeated"),
     ],
 )
-def test_report_and_export_refuse_weak_keys_saying_why(
+def test_every_hmac_key_is_refused_by_the_one_rule_saying_why(
     key: str, what: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from riskscore.cli import main
-    from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY, check_report_key
+    from riskscore.keys import check_key
+    from riskscore.regulatory import statements_of_reasons
+    from riskscore.regulatory.export import export_all
 
     with pytest.raises(ValueError, match=what):
-        check_report_key(key)
-    assert check_report_key(SYNTHETIC_DEMO_KEY) == SYNTHETIC_DEMO_KEY.encode()
-    ReviewQueue(tmp_path / "q.sqlite").close()
+        check_key(key)
+    assert check_key(SYNTHETIC_DEMO_KEY) == SYNTHETIC_DEMO_KEY.encode()
+    with ReviewQueue(tmp_path / "q.sqlite") as q:
+        # the library functions, as text or bytes: pseudonymise accepted 8 bytes before
+        for given in (key, key.encode()):
+            for call in (
+                lambda k: pseudonymise(7, k),
+                lambda k: transparency_report(q, (0, 10), key=k),
+                lambda k: statements_of_reasons([], key=k),
+                lambda k: export_all(q, tmp_path / "export", key=k),
+            ):
+                with pytest.raises(ValueError, match=what):
+                    call(given)
+    assert not (tmp_path / "export").exists()
     monkeypatch.setenv("RISKSCORE_REPORT_KEY", key)
     for cmd in ("report", "export"):
-        assert main([cmd, "--db", str(tmp_path / "q.sqlite"), "--out", str(tmp_path / cmd)]) != 0
+        assert main([cmd, "--db", str(tmp_path / "q.sqlite"), "--out", str(tmp_path / cmd)]) == 2
+
+
+def test_a_key_of_another_type_is_refused_naming_the_type() -> None:
+    with pytest.raises(ValueError, match="must be bytes or text, got int"):
+        pseudonymise(7, 12345678901234567890123456789012345)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- simulated figures
+
+
+def _decide_one(q: ReviewQueue, adult: str, *, at: int | None = None) -> None:
+    case = q.case(adult, now=at)
+    assert case is not None
+    q.decide(adult, "actioned", moderator="mod-1", token=case.token, at=at)
+
+
+def test_report_of_a_simulated_queue_says_so_wherever_times_appear(
+    report: rs.TransparencyReport, tmp_path: Path
+) -> None:
+    d = report.to_dict()
+    assert d["simulated"] is True
+    assert d["simulation"]["simulated_queue"] is True
+    assert d["simulation"]["decision_times"] == "simulated"
+    assert d["simulation"]["items_with_clock_times"] == 0
+    for key in ("time_to_first_review_hours", "time_to_decision_hours"):
+        for t in d[key].values():
+            assert t["n_simulated"] == t["n"]
+    files = report.write(tmp_path)
+    markdown = (tmp_path / "report.md").read_text()
+    html = (tmp_path / "report.html").read_text()
+    assert markdown.count("SIMULATED") >= 3  # banner, time table, precision table
+    assert "> **SIMULATED:** decisions and their times were set by a simulation" in markdown
+    assert "## Time to first review and to decision (hours) (simulated)" in markdown
+    assert "![time to decision (simulated)](time_to_decision.png)" in markdown
+    assert "<b>SIMULATED:</b>" in html
+    assert "alt='time to decision (simulated)'" in html
+    assert "time_to_decision.png" in files
+
+
+def test_report_of_real_decisions_is_not_marked(tmp_path: Path) -> None:
+    now = int(time.time())
+    with ReviewQueue(tmp_path / "q.sqlite") as q:
+        assert not q.simulated
+        q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.7, Tier.URGENT), at=now - 600)
+        _decide_one(q, "a")
+        assert q.simulated_items() == frozenset()
+        report = transparency_report(q, (now - 3600, now + 3600), key=KEY)
+    d = report.to_dict()
+    assert d["simulated"] is False
+    assert d["simulation"]["decision_times"] == "measured"
+    assert d["time_to_decision_hours"]["all"] == {
+        "n": 1,
+        "n_simulated": 0,
+        "median": d["time_to_decision_hours"]["all"]["median"],
+        "p90": d["time_to_decision_hours"]["all"]["p90"],
+    }
+    report.write(tmp_path / "out")
+    for name in ("report.md", "report.html"):
+        assert "SIMULATED" not in (tmp_path / "out" / name).read_text()
+
+
+def test_a_queue_mixing_simulated_and_real_decisions_is_marked_as_mixed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = int(time.time())
+    path = tmp_path / "q.sqlite"
+    with ReviewQueue(path, simulation=True) as q:
+        q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.7, Tier.URGENT), at=now - 7200)
+        q.add_alert(Alert(2, "b", "d", 14.0, "13-15", 0.4, Tier.REVIEW), at=now - 7200)
+        _decide_one(q, "a", at=now - 7000)  # a simulated decision time
+        simulated_id = q.items()[0].item_id
+    with ReviewQueue(path) as q:  # the same file, now decided by the clock
+        assert q.simulated  # the file remembers it was created for a simulation
+        _decide_one(q, "b")
+        assert q.simulated_items() == frozenset({simulated_id})
+        d = transparency_report(q, (now - 86_400, now + 3600), key=KEY).to_dict()
+    assert d["simulated"] is True
+    sim = d["simulation"]
+    assert (sim["decision_times"], sim["items_with_simulated_times"]) == ("mixed", 1)
+    assert sim["items_with_clock_times"] == 1
+    assert d["time_to_decision_hours"]["all"]["n"] == 2
+    assert d["time_to_decision_hours"]["all"]["n_simulated"] == 1
+    markdown = rs.TransparencyReport(0, 1, d).to_markdown()
+    assert "> **PARTLY SIMULATED:** 1 of 2 reviewed or decided items" in markdown
+    assert "(partly simulated)" in markdown
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", SYNTHETIC_DEMO_KEY)
+    args = ["--start", str(now - 86_400), "--end", str(now + 3600), "--no-charts"]
+    assert main(["report", "--db", str(path), "--out", str(tmp_path / "r"), *args]) == 0
+    printed = capsys.readouterr().out
+    assert "PARTLY SIMULATED: 1 of 2" in printed
+    assert "time to decision hours: median" in printed
+    assert "(1 of 2 simulated)" in printed
+
+
+def test_exports_of_simulated_decisions_say_so(
+    month: SimulatedMonth,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", SYNTHETIC_DEMO_KEY)
+    out = tmp_path / "x"
+    assert main(["export", "--db", str(month.queue_path), "--out", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["simulated_decisions"] > 0
+    notices = (out / "eu-2024-2835" / "04_notices.csv").read_text()
+    assert "SIMULATED:" in notices
+    assert main(["export", "--db", str(month.queue_path), "--out", str(tmp_path / "y")]) == 0
+    assert "SIMULATED:" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- drift section

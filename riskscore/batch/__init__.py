@@ -2,9 +2,13 @@
 
 - :mod:`~riskscore.batch.score`: :func:`score_events`, a whole file in memory (``riskscore
   score``), and the alerts table written beside the scores.
+- :mod:`~riskscore.batch.accounts`: :func:`account_features_file`, the per-account
+  features of a full history written to a file (``riskscore accounts``), for scoring
+  parts of that history.
 - :mod:`~riskscore.batch.out_of_core`: :func:`score_parquet`, a Parquet file larger than
   memory, read and scored in chunks at conversation boundaries with per-account state
-  merged over chunks.
+  merged over chunks (raise or quarantine, as in memory).
+- :mod:`~riskscore.batch.parquet_chunks`: those chunks (:func:`iter_conversation_chunks`).
 - :mod:`~riskscore.batch.alerts`: the alerts file, one schema in every format.
 - :mod:`~riskscore.batch.shadow`: shadow runs, a candidate model's scores and alerts
   written next to production's and never queued (:func:`read_shadow_run`).
@@ -14,6 +18,7 @@ Above :mod:`riskscore.policy` and beside :mod:`riskscore.online`: it reads
 :mod:`riskscore.policy`, nothing higher.
 """
 
+from riskscore.batch.accounts import AccountsResult, account_features_file
 from riskscore.batch.alerts import alerts_table, write_alerts
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
 from riskscore.batch.score import ScoreResult, score_events
@@ -21,8 +26,10 @@ from riskscore.batch.shadow import ShadowRun, read_shadow_run
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
+    "AccountsResult",
     "ScoreResult",
     "ShadowRun",
+    "account_features_file",
     "alerts_table",
     "read_shadow_run",
     "score_events",

@@ -1,32 +1,38 @@
 """Scoring Parquet files larger than memory, in conversation-complete chunks.
 
-:func:`score_parquet` gives the same scores and alerts as
-``model.score(read_messages(path))`` with memory bounded by one chunk of events
-(plus the per-account parts of step 1, which grow with conversations, not events):
+:func:`score_parquet` gives the same scores, alerts and quarantined rows as
+``model.score(read_messages(path, errors=...))`` with memory bounded by one chunk of
+events (plus the per-account parts of step 2, which grow with conversations, not events):
 
-1. **Per-account tallies, over every event.** The events are streamed in record
-   batches; each batch is validated (:func:`riskscore.read_messages`) and gives its
-   :func:`~riskscore.features.accounts.account_parts` (distinct contact pairs and
-   per-account counts). :func:`~riskscore.features.accounts.tallies_from_parts` merges
-   them into the tallies of the whole file, so an adult whose conversations sit in
-   different chunks gets the fan-out of all of them. Parts do not need whole
-   conversations: distinct pairs and counts add up over any split of the events.
-2. **Chunks.** If the file is sorted by ``conversation_id`` (as
-   :func:`riskscore.synthetic.generate_parquet` writes it), record batches are
-   streamed again and the rows of the last conversation of each batch are carried
-   into the next, so a conversation is never split between chunks. Otherwise step 1
-   also range-partitions the rows by conversation id into temporary Parquet buckets
-   (the same streaming read), and each bucket is one chunk.
-3. **Scores.** Each chunk goes through the single-machine code with the merged
-   tallies: :func:`riskscore.extract_features` (``account_features=``), then
-   :meth:`RiskModel.score_features`; its scores are appended to the output, and its
-   alerts collected and written at the end, in the in-memory order. A shadow model
-   (``shadow_model=``) scores the same features; its scores and alerts go to ``shadow/``
-   (:mod:`riskscore.batch.shadow`).
+1. **Chunks.** If the file is sorted by ``conversation_id`` (as
+   :func:`riskscore.synthetic.generate_parquet` writes it), record batches are streamed
+   and the rows of the last conversation of each batch are carried into the next, so a
+   conversation is never split between chunks. Otherwise the rows are range-partitioned
+   by conversation id into temporary Parquet buckets (schema v1 columns only), and each
+   bucket is one chunk. Rows without a conversation id belong to no conversation: they
+   form chunks of their own, which the validator refuses.
+2. **Validation and per-account tallies.** Each chunk is validated by the one validator
+   (:func:`riskscore.io.read_chunk`, the rules of :func:`riskscore.read_messages`, rows
+   named by their position in the file). With ``errors="raise"`` the first bad row of a
+   chunk stops the job before any output is written; with ``errors="quarantine"`` bad
+   rows go to ``quarantine.jsonl`` with a reason each, as in memory (a whole conversation
+   is in the chunk, so the rule that fixes its two accounts by its first event sees what
+   it sees in memory). The kept rows give their
+   :func:`~riskscore.features.accounts.account_parts`, which
+   :func:`~riskscore.features.accounts.tallies_from_parts` merges into the tallies of the
+   whole file, so an adult whose conversations sit in different chunks gets the fan-out
+   of all of them.
+3. **Scores.** Each chunk is validated again (the same rows are kept) and goes through
+   the single-machine code with the merged tallies: :func:`riskscore.extract_features`
+   (``account_features=``), then :meth:`RiskModel.score_features`; its scores are appended
+   to the output, and its alerts collected and written at the end, in the in-memory order.
+   A shadow model (``shadow_model=``) scores the same features; its scores and alerts go
+   to ``shadow/`` (:mod:`riskscore.batch.shadow`).
 
-There is one definition of each feature and tally (:mod:`riskscore.features`); this
-module only decides which events go through it together. A sorted file is read twice
-(step 1, then step 3); an unsorted one once, plus its buckets.
+There is one definition of each rule, feature and tally (:mod:`riskscore.io`,
+:mod:`riskscore.features`); this module only decides which events go through them
+together. A sorted file is read three times (scan, step 2, step 3); an unsorted one twice,
+plus its buckets twice.
 """
 
 from __future__ import annotations
@@ -34,35 +40,43 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 
 from riskscore.batch.alerts import write_alerts
+from riskscore.batch.parquet_chunks import (
+    DEFAULT_CHUNK_ROWS,
+    ROW_COLUMN,
+    check_parquet_columns,
+    conversation_chunks,
+    iter_conversation_chunks,
+)
+from riskscore.batch.score import QuarantineFile
 from riskscore.batch.shadow import ShadowRun, shadow_paths, write_shadow_run
 from riskscore.exceptions import SchemaError
 from riskscore.features import extract_features
-from riskscore.features.accounts import AccountParts, account_parts, tallies_from_parts
-from riskscore.io import check_column_names, read_messages
+from riskscore.features.accounts import (
+    AccountFeatures,
+    AccountParts,
+    account_parts,
+    tallies_from_parts,
+)
+from riskscore.io import MessageTable, read_chunk
 from riskscore.io.arrow import _nan_to_null, escape_csv_table
-from riskscore.io.schema import SCHEMA_COLUMNS
+from riskscore.io.validate import Errors
 from riskscore.model import RiskModel, load_model
 from riskscore.policy import Alert, AlertPolicy
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["OutOfCoreResult", "iter_conversation_chunks", "score_parquet"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "OutOfCoreResult", "iter_conversation_chunks", "score_parquet"]
 
-AnyArray = npt.NDArray[Any]
 Progress = Callable[[int], object]
-
-#: Default number of events per chunk (about 1 GB of peak memory with scoring).
-DEFAULT_CHUNK_ROWS = 2_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +93,13 @@ class OutOfCoreResult:
         Alerts, urgent first, then by decreasing risk.
     partitioned : bool
         Whether the input was not sorted by conversation and was range-partitioned first.
+    n_quarantined : int
+        Rows set aside (``errors="quarantine"``); ``n_events + n_quarantined`` is the
+        number of rows in the file.
+    quarantine_path : pathlib.Path or None
+        ``quarantine.jsonl`` when rows were set aside.
+    quarantine_counts : dict of str to int
+        Rows set aside per reason (``"column: reason"``), most frequent first.
     shadow : ShadowRun or None
         The shadow model's outputs, with a shadow model.
     """
@@ -90,184 +111,16 @@ class OutOfCoreResult:
     n_chunks: int
     alerts: list[Alert]
     partitioned: bool
+    n_quarantined: int = 0
+    quarantine_path: Path | None = None
+    quarantine_counts: dict[str, int] = field(default_factory=dict)
     shadow: ShadowRun | None = None
 
 
-# ---------------------------------------------------------------- chunking
-
-
-def _ids_of(batch: Any) -> AnyArray:
-    ids = np.asarray(batch.column("conversation_id").to_numpy(zero_copy_only=False))
-    if ids.dtype == object and any(v is None for v in ids):
-        raise SchemaError(
-            "column 'conversation_id' has missing values: every event needs one",
-            column="conversation_id",
-        )
-    return ids  # text ids stay str objects: memory follows the data, not the longest id
-
-
-def _schema_columns(path: Path) -> list[str]:
-    """The schema v1 columns of a Parquet file, after its column names are checked (a
-    content-like column is refused here, before anything is read or written): the only
-    columns read, and so the only ones ever copied into temporary files."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        names = list(pq.read_schema(path).names)
-    except (pa.ArrowException, OSError) as exc:
-        raise SchemaError(f"{path.name}: not a readable Parquet events file ({exc})") from exc
-    check_column_names(names)
-    return [name for name in names if name in SCHEMA_COLUMNS]
-
-
-def _scan(path: Path, batch_rows: int) -> tuple[bool, AnyArray]:
-    """Whether a Parquet file's ``conversation_id`` never decreases, and a sample of its
-    ids for range partitioning (reads that one column only)."""
-    import pyarrow.parquet as pq
-
-    last: Any = None
-    is_sorted = True
-    sample = []
-    with pq.ParquetFile(path, pre_buffer=False) as pf:
-        stride = max(pf.metadata.num_rows // 200_000, 1)
-        for batch in pf.iter_batches(batch_size=batch_rows, columns=["conversation_id"]):
-            ids = _ids_of(batch)
-            if len(ids) == 0:
-                continue
-            sample.append(ids[::stride])
-            if is_sorted and (
-                (last is not None and ids[0] < last) or not np.all(ids[1:] >= ids[:-1])
-            ):
-                is_sorted = False
-            last = ids[-1]
-    return is_sorted, (np.concatenate(sample) if sample else np.empty(0, dtype=np.int64))
-
-
-def _sorted_chunks(path: Path, chunk_rows: int) -> Iterator[pa.Table]:
-    """Conversation-complete chunks of a file sorted by conversation id."""
-    import pyarrow as pa
-
-    carry: pa.Table | None = None
-    for batch in _batches(path, chunk_rows):
-        table = batch if carry is None else pa.concat_tables([carry, batch]).combine_chunks()
-        ids = _ids_of(table)
-        if len(ids) == 0:
-            continue
-        # rows of the last conversation may continue in the next batch
-        cut = int(np.searchsorted(ids, ids[-1], side="left"))
-        carry = table.slice(cut)
-        if cut:
-            yield table.slice(0, cut)
-    if carry is not None and carry.num_rows:
-        yield carry
-
-
-def _batches(path: Path, batch_rows: int) -> Iterator[pa.Table]:
-    """The rows of a Parquet file as tables of about ``batch_rows`` rows, in file order."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    # pre_buffer=True keeps every row group's read buffers until the file is closed
-    # (memory grows with the file); without it memory stays bounded by a batch.
-    columns = _schema_columns(path)
-    with pq.ParquetFile(path, pre_buffer=False) as pf:
-        for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
-            yield pa.Table.from_batches([batch])
-
-
-def _partition(
-    tables: Iterable[pa.Table], n_rows: int, chunk_rows: int, sample: AnyArray, workdir: Path
-) -> list[Path]:
-    """Range-partition the rows of ``tables`` by conversation id into Parquet buckets
-    (boundaries from sampled quantiles), written in ``workdir``; the bucket files in id
-    order. Every conversation lies wholly in one bucket, and bucket order is
-    conversation order."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    n_buckets = int(min(max(-(-n_rows // chunk_rows), 1), 512))
-    cuts = np.unique(np.sort(sample)[(np.arange(1, n_buckets) * len(sample)) // n_buckets])
-    n_buckets = len(cuts) + 1
-    files = [workdir / f"bucket_{b:04d}.parquet" for b in range(n_buckets)]
-    writers: dict[int, Any] = {}
-    try:
-        for table in tables:
-            bucket = np.searchsorted(cuts, _ids_of(table), side="right")
-            order = np.argsort(bucket, kind="stable")  # keeps input order within a bucket
-            bounds = np.searchsorted(bucket[order], np.arange(n_buckets + 1))
-            grouped = table.take(pa.array(order))
-            for b in range(n_buckets):
-                lo, hi = int(bounds[b]), int(bounds[b + 1])
-                if hi > lo:
-                    if b not in writers:
-                        writers[b] = pq.ParquetWriter(files[b], table.schema)
-                    writers[b].write_table(grouped.slice(lo, hi - lo))
-    finally:
-        for writer in writers.values():
-            writer.close()
-    return [files[b] for b in sorted(writers)]
-
-
-def _read_buckets(files: list[Path]) -> Iterator[pa.Table]:
-    """Each bucket as one table; a bucket's file is removed once it is read."""
-    import pyarrow.parquet as pq
-
-    for path in files:
-        yield pq.read_table(path)
-        path.unlink()
-
-
-def _n_rows(path: Path) -> int:
-    import pyarrow.parquet as pq
-
-    with pq.ParquetFile(path, pre_buffer=False) as pf:
-        return int(pf.metadata.num_rows)
-
-
-def iter_conversation_chunks(
-    path: str | os.PathLike[str],
-    *,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    workdir: str | os.PathLike[str] | None = None,
-) -> Iterator[pa.Table]:
-    """Yield the events of a Parquet file as tables that never split a conversation.
-
-    Parameters
-    ----------
-    path : str or path-like
-        A Parquet events file (schema v1).
-    chunk_rows : int, default 2_000_000
-        Events per chunk, roughly (a chunk grows to hold a whole conversation).
-    workdir : str or path-like, optional
-        Where an unsorted file is range-partitioned (a temporary directory by default).
-
-    Yields
-    ------
-    pyarrow.Table
-        Events of whole conversations; chunk ``i`` holds smaller conversation ids
-        than chunk ``i + 1``.
-    """
-    source = Path(path)
-    _schema_columns(source)  # names checked before any temporary file is written
-    is_sorted, sample = _scan(source, chunk_rows)
-    if is_sorted:
-        yield from _sorted_chunks(source, chunk_rows)
-        return
-    with tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-buckets-") as tmp:
-        buckets = _partition(
-            _batches(source, chunk_rows), _n_rows(source), chunk_rows, sample, Path(tmp)
-        )
-        yield from _read_buckets(buckets)
-
-
-def _with_parts(tables: Iterable[pa.Table], parts: list[AccountParts]) -> Iterator[pa.Table]:
-    """Pass ``tables`` through, appending each one's per-account parts to ``parts``
-    (after validating it: a row that breaks the schema stops the job here)."""
-    for table in tables:
-        if table.num_rows:
-            parts.append(account_parts(read_messages(table)))
-        yield table
+def _validated(chunk: pa.Table, errors: Errors) -> MessageTable:
+    """A chunk through the one validator, its rows named by their position in the file."""
+    rows = np.asarray(chunk.column(ROW_COLUMN).to_numpy(), dtype=np.int64)
+    return read_chunk(chunk.drop_columns([ROW_COLUMN]), rows, errors=errors)
 
 
 # ---------------------------------------------------------------- output
@@ -326,21 +179,25 @@ def score_parquet(
     policy: AlertPolicy | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     fmt: str = "parquet",
+    errors: Errors = "raise",
     workdir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
+    account_features: AccountFeatures | None = None,
     shadow_model: RiskModel | None = None,
 ) -> OutOfCoreResult:
     """Score every conversation of a Parquet file too large for memory.
 
-    Results equal ``model.score(read_messages(events))`` (same conversation order,
-    same floats); memory is bounded by a chunk of about ``chunk_rows`` events.
+    Results equal ``model.score(read_messages(events, errors=errors))`` (same conversation
+    order, same floats, the same rows quarantined); memory is bounded by a chunk of about
+    ``chunk_rows`` events.
 
     Parameters
     ----------
     events : str or path-like
         A Parquet events file (schema v1), sorted by conversation or not.
     out_dir : str or path-like
-        Directory for ``scores.<fmt>`` and ``alerts.<fmt>``.
+        Directory for ``scores.<fmt>``, ``alerts.<fmt>`` and, when rows are quarantined,
+        ``quarantine.jsonl``.
     model : RiskModel, optional
         The model (default: :func:`riskscore.load_model`).
     policy : AlertPolicy, optional
@@ -349,10 +206,20 @@ def score_parquet(
         Events per chunk, roughly.
     fmt : {"parquet", "csv", "jsonl"}, default "parquet"
         Output format.
+    errors : {"raise", "quarantine"}, default "raise"
+        ``"raise"``: a row that breaks schema v1 stops the job before any output is
+        written. ``"quarantine"``: bad rows are set aside in ``quarantine.jsonl`` (one
+        record each, as :meth:`riskscore.Quarantine.to_records` gives, ``row`` being the
+        row index in the file; records come chunk by chunk, so sort by ``row`` for file
+        order) and the rest are scored.
     workdir : str or path-like, optional
         Directory for temporary files (the partition buckets of an unsorted file).
     progress : callable, optional
-        Called, after each chunk is scored, with the number of events scored so far.
+        Called, after each chunk is scored, with the number of input rows done so far
+        (kept and quarantined).
+    account_features : AccountFeatures, optional
+        Per-account tallies of a larger history that holds the file's events, used
+        instead of the tallies of the file (see :func:`riskscore.extract_features`).
     shadow_model : RiskModel, optional
         A candidate scored on the same features under the same policy; its scores,
         alerts and a summary go to ``out_dir/shadow/`` (:mod:`riskscore.batch.shadow`).
@@ -364,13 +231,14 @@ def score_parquet(
     Raises
     ------
     SchemaError
-        A row breaks schema v1 (the message names its column and value); raised
-        before any output is written.
+        A row breaks schema v1 (the message names its column, row and value), every
+        row was quarantined, or ``account_features`` do not cover the file's events;
+        raised before any output is written.
 
     Notes
     -----
     Memory: one chunk of events with its features, plus the per-account parts of
-    every batch until they are merged (each distinct contact pair of a batch, as two
+    every chunk until they are merged (each distinct contact pair of a chunk, as two
     account ids, in up to three sets; so about 50 bytes per conversation with integer
     ids, more with text ids).
 
@@ -383,11 +251,13 @@ def score_parquet(
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     path, _ = generate_parquet(pathlib.Path(tmp) / "events.parquet", 200, seed=3)
     ...     result = score_parquet(path, pathlib.Path(tmp) / "out", chunk_rows=2_000)
-    ...     print(result.n_conversations, result.n_chunks > 1)
-    200 True
+    ...     print(result.n_conversations, result.n_chunks > 1, result.n_quarantined)
+    200 True 0
     """
     if fmt not in ("parquet", "csv", "jsonl"):
         raise ValueError(f"fmt must be parquet, csv or jsonl, got {fmt!r}")
+    if errors not in ("raise", "quarantine"):
+        raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
     source, out = Path(events), Path(out_dir)
@@ -397,20 +267,30 @@ def score_parquet(
         raise FileNotFoundError(f"no such events file: {source}")
     model = model if model is not None else load_model()
     policy = policy if policy is not None else AlertPolicy.default()
-    _schema_columns(source)  # names checked before any temporary file is written
-    sorted_input, sample = _scan(source, chunk_rows)
+    check_parquet_columns(source)  # names checked before any temporary file is written
     with tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-ooc-") as tmp:
-        # Step 1: the per-account parts of every event (and the buckets of an unsorted file).
+        sorted_input, chunks = conversation_chunks(source, chunk_rows, Path(tmp))
+        # Step 2: every chunk validated; the tallies of the kept rows; bad rows quarantined.
+        quarantine = QuarantineFile(out / "quarantine.jsonl")
         parts: list[AccountParts] = []
-        batches = _with_parts(_batches(source, chunk_rows), parts)
-        if sorted_input:
-            for _ in batches:
-                pass
-            chunks = _sorted_chunks(source, chunk_rows)
-        else:
-            buckets = _partition(batches, _n_rows(source), chunk_rows, sample, Path(tmp))
-            chunks = _read_buckets(buckets)
+        spans: list[tuple[int, int]] = []
+        n_kept = 0
+        try:
+            for chunk in chunks(False):
+                msgs = _validated(chunk, errors)
+                quarantine.write(msgs.quarantined)
+                if len(msgs):
+                    parts.append(account_parts(msgs))
+                    spans.append((int(msgs.timestamp.min()), int(msgs.timestamp.max())))
+                    n_kept += len(msgs)
+        finally:
+            quarantine_path, quarantine_counts = quarantine.close()
+        quarantine.check_some_kept(n_kept)
         accounts = tallies_from_parts(parts)
+        if account_features is not None:  # checked against the whole file, before any output
+            span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
+            account_features.check_covers(accounts.account_id, accounts.values, span)
+            accounts = account_features
         del parts
         # Step 3: whole conversations, with every chunk's tallies.
         scores_path = out / f"scores.{fmt}"
@@ -418,26 +298,28 @@ def score_parquet(
         alerts: list[Alert] = []
         shadow_writer = None if shadow_model is None else _ChunkWriter(shadow_paths(out, fmt)[0])
         shadow_alerts: list[Alert] = []
-        n_events = n_conversations = n_chunks = 0
+        n_events = n_conversations = n_chunks = n_rows = 0
         try:
-            for chunk in chunks:
-                msgs = read_messages(chunk)
+            for chunk in chunks(True):
+                n_rows += chunk.num_rows
+                msgs = _validated(chunk, errors)  # the rows kept in step 2
                 del chunk
-                features = extract_features(msgs, account_features=accounts)
-                scores = model.score_features(features)
-                writer.write(scores.to_arrow())
-                alerts.extend(policy.alerts(scores))
-                if shadow_model is not None and shadow_writer is not None:
-                    shadow_scores = shadow_model.score_features(features)
-                    shadow_writer.write(shadow_scores.to_arrow())
-                    shadow_alerts.extend(policy.alerts(shadow_scores))
-                del features
-                n_events += len(msgs)
-                n_conversations += len(scores)
-                n_chunks += 1
-                del msgs, scores
+                if len(msgs):
+                    features = extract_features(msgs, account_features=accounts)
+                    scores = model.score_features(features)
+                    writer.write(scores.to_arrow())
+                    alerts.extend(policy.alerts(scores))
+                    if shadow_model is not None and shadow_writer is not None:
+                        shadow_scores = shadow_model.score_features(features)
+                        shadow_writer.write(shadow_scores.to_arrow())
+                        shadow_alerts.extend(policy.alerts(shadow_scores))
+                    n_events += len(msgs)
+                    n_conversations += len(scores)
+                    n_chunks += 1
+                    del features, scores
+                del msgs
                 if progress is not None:
-                    progress(n_events)
+                    progress(n_rows)
         finally:
             writer.close()
             if shadow_writer is not None:
@@ -466,6 +348,9 @@ def score_parquet(
         n_chunks=n_chunks,
         alerts=alerts,
         partitioned=not sorted_input,
+        n_quarantined=quarantine.n_rows,
+        quarantine_path=quarantine_path,
+        quarantine_counts=quarantine_counts,
         shadow=shadow_run,
     )
 

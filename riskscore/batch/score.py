@@ -18,19 +18,25 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from riskscore.batch.alerts import write_alerts
 from riskscore.batch.shadow import ShadowRun, shadow_paths, write_shadow_run
 from riskscore.exceptions import SchemaError
-from riskscore.features import extract_features
+from riskscore.features import AccountFeatures, extract_features
 from riskscore.io import read_messages
 from riskscore.io.arrow import write_table
-from riskscore.io.messages import Quarantine
+from riskscore.io.messages import MessageTable, Quarantine
 from riskscore.model import load_model
 from riskscore.model.scores import ScoreTable
 from riskscore.policy import Alert, AlertPolicy
 
-__all__ = ["ScoreResult", "score_events"]
+__all__ = [
+    "QuarantineFile",
+    "ScoreResult",
+    "read_events",
+    "score_events",
+]
 
 Step = Callable[[str], None]
 
@@ -66,33 +72,31 @@ def score_events(
     fmt: str = "parquet",
     errors: str = "raise",
     progress: Step = _no_progress,
+    account_features: AccountFeatures | None = None,
     shadow_model_dir: Path | None = None,
 ) -> ScoreResult:
     """Score every conversation of an events file and write scores and alerts.
 
     Writes ``scores.<fmt>`` and ``alerts.<fmt>`` (``fmt`` in parquet, csv, jsonl) into
     ``out_dir``. Rows refused on input (``errors="quarantine"``) go to
-    ``quarantine.jsonl``. With ``shadow_model_dir`` (a bundle), that model scores the
-    same features under the same policy and its scores, alerts and a summary go to
-    ``out_dir/shadow/`` (:mod:`riskscore.batch.shadow`); they are never queued.
+    ``quarantine.jsonl``. ``account_features`` (the per-account tallies of a full
+    history that holds ``events``; see :func:`riskscore.read_account_features`) replace
+    the tallies of ``events`` alone. With ``shadow_model_dir`` (a bundle), that model
+    scores the same features under the same policy and its scores, alerts and a summary
+    go to ``out_dir/shadow/`` (:mod:`riskscore.batch.shadow`); they are never queued.
     """
     if fmt not in ("parquet", "csv", "jsonl"):
         raise ValueError(f"fmt must be parquet, csv or jsonl, got {fmt!r}")
     progress("read")
-    messages = read_messages(events, errors="quarantine" if errors == "quarantine" else "raise")
-    quarantine_path, counts = _write_quarantine(messages.quarantined, out_dir)
-    if len(messages) == 0 and quarantine_path is not None:
-        n = len(messages.quarantined)
-        raise SchemaError(
-            f"every row was quarantined ({n} rows: {_counts_text(counts)}); nothing left to "
-            f"score; see {quarantine_path}"
-        )
+    messages, quarantine_path, counts = read_events(
+        events, errors=errors, quarantine_path=out_dir / "quarantine.jsonl"
+    )
     progress("model")
     model = load_model(model_dir)
     shadow = None if shadow_model_dir is None else load_model(shadow_model_dir)
     policy = policy or AlertPolicy.default()
     progress("score")
-    features = extract_features(messages)
+    features = extract_features(messages, account_features=account_features)
     scores = model.score_features(features)
     alerts = policy.alerts(scores)
     progress("write")
@@ -127,22 +131,74 @@ def score_events(
     )
 
 
-def _counts_text(counts: dict[str, int]) -> str:
-    return "; ".join(f"{n} {why}" for why, n in counts.items())
+def read_events(
+    events: object, *, errors: str, quarantine_path: Path
+) -> tuple[MessageTable, Path | None, dict[str, int]]:
+    """Read the events of a job; with ``errors="quarantine"``, write the rows set aside.
+
+    Returns
+    -------
+    messages : MessageTable
+        The rows kept.
+    quarantine_path : Path or None
+        ``quarantine_path`` (one JSON record per row set aside), None when no row was.
+    counts : dict of str to int
+        Rows set aside per reason (``"column: reason"``), most frequent first.
+
+    Raises
+    ------
+    SchemaError
+        A bad row with ``errors="raise"``, or every row set aside (with the counts).
+    """
+    if errors not in ("raise", "quarantine"):
+        raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
+    messages = read_messages(events, errors="quarantine" if errors == "quarantine" else "raise")
+    sink = QuarantineFile(quarantine_path)
+    sink.write(messages.quarantined)
+    written, counts = sink.close()
+    sink.check_some_kept(len(messages))
+    return messages, written, counts
 
 
-def _write_quarantine(quarantined: Quarantine, out_dir: Path) -> tuple[Path | None, dict[str, int]]:
-    """``out_dir/quarantine.jsonl`` (one record per refused row) and the counts per reason."""
-    if not len(quarantined):
-        return None, {}
-    records = quarantined.to_records()
-    counts: dict[str, int] = {}
-    for record in records:
-        key = f"{record['column']}: {record['reason']}"
-        counts[key] = counts.get(key, 0) + 1
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "quarantine.jsonl"
-    with path.open("w", encoding="utf-8") as fh:
-        for record in records:
-            fh.write(json.dumps(record, default=str) + "\n")
-    return path, dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+class QuarantineFile:
+    """A quarantine file (``quarantine.jsonl``), one record per refused row
+    (:meth:`Quarantine.to_records`), written as parts arrive, with the count of rows per
+    reason (``"column: reason"``). The file is created at the first refused row; nothing
+    is written when no row is refused."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.n_rows = 0
+        self._counts: dict[str, int] = {}
+        self._fh: TextIO | None = None
+
+    def write(self, quarantined: Quarantine) -> None:
+        """Append the records of ``quarantined``."""
+        if not len(quarantined):
+            return
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = self.path.open("w", encoding="utf-8")
+        for record in quarantined.to_records():
+            key = f"{record['column']}: {record['reason']}"
+            self._counts[key] = self._counts.get(key, 0) + 1
+            self._fh.write(json.dumps(record, default=str) + "\n")
+        self.n_rows += len(quarantined)
+
+    def close(self) -> tuple[Path | None, dict[str, int]]:
+        """The file (None when no row was refused) and the counts per reason, most
+        frequent first."""
+        if self._fh is not None:
+            self._fh.close()
+        path = self.path if self.n_rows else None
+        return path, dict(sorted(self._counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def check_some_kept(self, n_kept: int) -> None:
+        """Refuse input of which every row was quarantined (nothing left)."""
+        if n_kept or not self.n_rows:
+            return
+        counts = "; ".join(f"{n} {why}" for why, n in self.close()[1].items())
+        raise SchemaError(
+            f"every row was quarantined ({self.n_rows} rows: {counts}); nothing left; "
+            f"see {self.path}"
+        )

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from riskscore.cli import (
+    accounts,
     compare,
     evaluate,
     export,
@@ -32,6 +33,7 @@ from riskscore.cli import (
     queue,
     report,
     score,
+    serve,
     stream,
     train,
 )
@@ -53,6 +55,7 @@ EXIT_INTERRUPTED = 130
 COMMANDS: tuple[ModuleType, ...] = (
     generate,
     train,
+    accounts,
     score,
     stream,
     policy,
@@ -62,6 +65,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     export,
     monitor,
     compare,
+    serve,
 )
 
 

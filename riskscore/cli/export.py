@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from riskscore.cli._paths import check_out_dir
+from riskscore.keys import check_key
 from riskscore.moderation import ReviewQueue
-from riskscore.moderation.transparency import check_report_key
 from riskscore.regulatory import ExportFilter, export_all
 
 NAME = "export"
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
     if not args.db.is_file():
         raise FileNotFoundError(f"no review queue at {args.db}")
-    key = check_report_key(
+    key = check_key(
         os.environ.get(args.key_env, ""),
         source=f"the key in the environment variable {args.key_env}",
     )
@@ -96,6 +96,11 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 
 def render(result: dict[str, Any]) -> None:
     print(f"exports -> {result['out']} (drafts for a person to check; nothing was submitted)")
+    if result["simulated_decisions"]:
+        print(
+            f"SIMULATED: {result['simulated_decisions']} of the decisions exported were made "
+            "in simulation mode (their times set by a simulation); do not submit them"
+        )
     print(
         f"DSA statements of reasons: {result['statements']} "
         f"(restricting decisions: {result['restricting_decisions']})"

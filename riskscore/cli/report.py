@@ -13,11 +13,13 @@ from riskscore.cli._paths import check_out_dir
 from riskscore.cli._progress import steps
 from riskscore.cli._time import parse_epoch
 from riskscore.io import read_messages
+from riskscore.keys import check_key
 from riskscore.model import load_model
 from riskscore.model.drift import period_drift
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.simulation import simulate_month
-from riskscore.moderation.transparency import check_report_key, transparency_report
+from riskscore.moderation.transparency import transparency_report
+from riskscore.moderation.transparency_render import simulation_banner
 
 NAME = "report"
 HELP = "write a transparency report (report.json, report.md, report.html, charts) from a queue"
@@ -87,7 +89,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
-    key = check_report_key(
+    key = check_key(
         os.environ.get(args.key_env, ""),
         source=f"the key in the environment variable {args.key_env}",
     )
@@ -138,6 +140,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         "files": sorted(files),
         "period": d["period"],
         "simulated": simulated,
+        "simulation": simulation_banner(d),
         **{k: d[k] for k in ("alerts_raised", "user_reports", "actioned", "dismissed")},
         **{k: d[k] for k in ("escalated", "open")},
         "precision": d["automated_detection"]["precision"],
@@ -155,6 +158,8 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 def render(result: dict[str, Any]) -> None:
     p = result["period"]
     print(f"transparency report {p['start']} to {p['end']} -> {result['out']}")
+    if result["simulation"]:
+        print(result["simulation"])
     print(
         f"alerts raised {result['alerts_raised']}: actioned {result['actioned']}, dismissed "
         f"{result['dismissed']}, escalated {result['escalated']}, open {result['open']}"
@@ -167,7 +172,11 @@ def render(result: dict[str, Any]) -> None:
     )
     for name in ("time_to_first_review_hours", "time_to_decision_hours"):
         t = result[name]
-        print(f"{name.replace('_', ' ')}: median {t['median']}, 90th percentile {t['p90']}")
+        simulated = f" ({t['n_simulated']} of {t['n']} simulated)" if t["n_simulated"] else ""
+        print(
+            f"{name.replace('_', ' ')}: median {t['median']}, 90th percentile {t['p90']}"
+            + simulated
+        )
     drift = result["drift"]
     if drift is not None:
         shifts = ", ".join(drift["major"]) or "none"

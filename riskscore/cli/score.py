@@ -15,7 +15,10 @@ from riskscore.batch.shadow import ShadowRun
 from riskscore.cli._paths import check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
+from riskscore.cli._quarantine import render_quarantine
+from riskscore.cli._queue_option import add_queue_option, add_to_queue, open_queue, render_queue
 from riskscore.exceptions import SchemaError
+from riskscore.features import AccountFeatures, read_account_features
 from riskscore.model import load_model
 from riskscore.policy import Alert, AlertPolicy
 
@@ -25,6 +28,7 @@ EXAMPLE = (
     "examples:\n  riskscore score data/events.parquet --out results/ --top 10\n"
     "  riskscore score events.csv --model models/mine --format csv --out results/\n"
     "  riskscore score events.parquet --policy policies/mine.toml --out results/\n"
+    "  riskscore score today.parquet --accounts accounts.parquet --queue queue.sqlite --out r/\n"
     "  riskscore score events.parquet --shadow-model models/candidate --out results/\n"
     "\n"
     "--policy applies a policy file checked with `riskscore policy check` (default:\n"
@@ -35,13 +39,19 @@ EXAMPLE = (
     "fields of a `riskscore stream` alert; reasons a list of {feature, value, contribution,\n"
     "description}: an array in jsonl, a list of structs in parquet, that array as JSON text\n"
     "in a csv cell); unknown values are null (empty in csv). With --errors quarantine, bad\n"
-    "rows go to OUT/quarantine.jsonl and their counts by reason are printed.\n"
+    "rows go to OUT/quarantine.jsonl (row, file line, conversation_id, column, value as read,\n"
+    "reason; also with --chunk-rows), and the file and the count of each reason are printed.\n"
+    "\n"
+    "Per-account features (fan-out to minors, refused requests, blocks and reports from\n"
+    "minors) count the events given. To score a part of a larger history, pass --accounts\n"
+    "FILE from `riskscore accounts HISTORY`; without it a note says they come from the input\n"
+    "alone. --queue FILE adds the alerts to a review queue (`riskscore queue --db FILE`).\n"
     "\n"
     "--shadow-model scores the same features with a candidate bundle under the same policy:\n"
     "its scores and alerts go to OUT/shadow/scores.FMT and OUT/shadow/alerts.FMT (the same\n"
     "schemas) with OUT/shadow/shadow.json (both models' parameter sha256, alert counts,\n"
-    "alerts gained and lost). Shadow alerts are never queued; `riskscore compare\n"
-    "--shadow-run OUT --queue DB` matches both with moderators' decisions."
+    "alerts gained and lost). Shadow alerts are never queued (not even with --queue);\n"
+    "`riskscore compare --shadow-run OUT --queue DB` matches both with moderators' decisions."
 )
 
 
@@ -69,13 +79,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="raise",
         help="refuse bad rows (raise) or set them aside with a reason (quarantine)",
     )
+    parser.add_argument(
+        "--accounts",
+        type=Path,
+        metavar="FILE",
+        help="per-account features of the full history that holds EVENTS (from `riskscore "
+        "accounts`); default: computed from EVENTS alone",
+    )
+    add_queue_option(parser)
     parser.add_argument("--top", type=int, default=5, help="alerts to print (0: none)")
     parser.add_argument(
         "--chunk-rows",
         type=int,
         default=None,
         help="stream a Parquet file in conversation-complete chunks of about N events "
-        "(bounded memory); default: in memory, streamed automatically above 20 million events",
+        "(bounded memory; same results and quarantine as in memory); default: in memory, "
+        "streamed automatically above 20 million events",
     )
 
 
@@ -83,23 +102,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
 AUTO_STREAM_ROWS = 20_000_000
 
 
-def _should_stream(events: Path, chunk_rows: int | None, errors: str) -> bool:
+def _should_stream(events: Path, chunk_rows: int | None) -> bool:
     """Whether to stream ``events`` (see :func:`riskscore.batch.out_of_core.score_parquet`)."""
 
     if events.suffix.lower() not in {".parquet", ".pq"} or not events.is_file():
         if chunk_rows is not None:
             raise SchemaError(f"--chunk-rows streams Parquet files only, got {events.name!r}")
         return False
-    if chunk_rows is not None or errors != "raise":
-        if chunk_rows is not None and errors != "raise":
-            raise SchemaError("--chunk-rows streams with --errors raise only")
-        return chunk_rows is not None
+    if chunk_rows is not None:
+        return True
     import pyarrow.parquet as pq
 
     return bool(pq.ParquetFile(events).metadata.num_rows > AUTO_STREAM_ROWS)
 
 
-def _run_streaming(args: argparse.Namespace, policy: AlertPolicy, show: bool) -> dict[str, Any]:
+def _run_streaming(
+    args: argparse.Namespace,
+    policy: AlertPolicy,
+    accounts: AccountFeatures | None,
+    show: bool,
+) -> tuple[list[Alert], dict[str, Any]]:
     """Streaming mode, with a progress bar over events."""
     import pyarrow.parquet as pq
 
@@ -120,19 +142,23 @@ def _run_streaming(args: argparse.Namespace, policy: AlertPolicy, show: bool) ->
             policy=policy,
             chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
             fmt=args.format,
+            errors=args.errors,
             progress=advance,
+            account_features=accounts,
             shadow_model=None if args.shadow_model is None else load_model(args.shadow_model),
         )
     finally:
         bar.close()
-    return _summary(
+    return result.alerts, _summary(
         args,
         n_events=result.n_events,
-        n_quarantined=0,
+        n_quarantined=result.n_quarantined,
         n_conversations=result.n_conversations,
         alerts=result.alerts,
         scores_path=result.scores_path,
         alerts_path=result.alerts_path,
+        quarantine_path=result.quarantine_path,
+        quarantine_counts=result.quarantine_counts,
         shadow=result.shadow,
     )
 
@@ -161,6 +187,8 @@ def _summary(
         "alerts_file": str(alerts_path),
         "quarantine_file": None if quarantine_path is None else str(quarantine_path),
         "quarantine_counts": quarantine_counts or {},
+        "account_features": None if args.accounts is None else str(args.accounts),
+        "queue": None,  # what --queue added (see run)
         "top": [a.to_dict() for a in alerts[: max(args.top, 0)]],
         "shadow": None
         if shadow is None
@@ -171,8 +199,24 @@ def _summary(
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
     policy = load_policy(args.policy)
-    if _should_stream(args.events, args.chunk_rows, args.errors):
-        return _run_streaming(args, policy, show)
+    accounts = None if args.accounts is None else read_account_features(args.accounts)
+    queue = open_queue(args.queue, policy)  # before any work: a file that is not a queue stops
+    try:
+        alerts, summary = _score(args, policy, accounts, show)
+        if queue is not None:
+            summary["queue"] = add_to_queue(queue, alerts)
+    finally:
+        if queue is not None:
+            queue.close()
+    return summary
+
+
+def _score(
+    args: argparse.Namespace, policy: AlertPolicy, accounts: AccountFeatures | None, show: bool
+) -> tuple[list[Alert], dict[str, Any]]:
+    """Score in memory or streaming; the alerts and the summary :func:`render` prints."""
+    if _should_stream(args.events, args.chunk_rows):
+        return _run_streaming(args, policy, accounts, show)
     with steps(["read", "model", "score", "write"], enabled=show) as step:
         result = score_events(
             args.events,
@@ -182,9 +226,10 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             fmt=args.format,
             errors=args.errors,
             progress=step,
+            account_features=accounts,
             shadow_model_dir=args.shadow_model,
         )
-    return _summary(
+    return result.alerts, _summary(
         args,
         n_events=result.n_events,
         n_quarantined=result.n_quarantined,
@@ -198,12 +243,25 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     )
 
 
+#: Printed when per-account features were computed from the input alone (no --accounts).
+FROM_INPUT_NOTE = (
+    "note: per-account features (fan-out to minors, refused contact requests, blocks and "
+    "reports from minors) were computed from the input alone and may be understated if it "
+    "is a part of a larger history; pass --accounts FILE from `riskscore accounts HISTORY`"
+)
+
+
 def render(result: dict[str, Any]) -> None:
+    q = result["quarantined"]
     print(
         f"scored {result['conversations']} conversations ({result['events']} events, "
-        f"{result['quarantined']} rows quarantined): {result['alerts']} alerts, "
+        f"{q} row{'s' if q != 1 else ''} quarantined): {result['alerts']} alerts, "
         f"{result['urgent']} urgent"
     )
+    if result["account_features"] is None:
+        print(FROM_INPUT_NOTE)
+    else:
+        print(f"per-account features from {result['account_features']}")
     for rank, alert in enumerate(result["top"], start=1):
         age = alert["child_age"]
         age_text = "unknown" if age is None else f"{age:g}"
@@ -224,7 +282,6 @@ def render(result: dict[str, Any]) -> None:
             f"urgent); {shadow['alerts_gained']} gained and {shadow['alerts_lost']} lost against "
             f"production; never queued. summary: {shadow['summary_file']}"
         )
-    if result["quarantine_file"] is not None:
-        print(f"quarantined: {result['quarantine_file']} ({result['quarantined']} rows)")
-        for why, n in result["quarantine_counts"].items():
-            print(f"  {n:6d}  {why}")
+    render_quarantine(result)
+    if result["queue"] is not None:
+        print(render_queue(result["queue"]))

@@ -12,10 +12,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from riskscore.cli._policy_option import add_policy_option, load_policy
-from riskscore.exceptions import CheckpointError, SchemaError
-from riskscore.model import load_model
+from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summary, render_queue
+from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
+from riskscore.exceptions import CheckpointError, SchemaError, one_line
+from riskscore.model import RiskModel, load_model
+from riskscore.moderation import ReviewQueue
 from riskscore.online import OnlineScorer
-from riskscore.online.memory import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S
+from riskscore.policy import Alert, AlertPolicy
 
 #: Longest input line parsed (characters); a longer line is counted and skipped unparsed.
 #: A schema v1 event takes a few hundred characters.
@@ -29,6 +32,7 @@ EXAMPLE = (
     "examples:\n  riskscore stream --model models/mine < events.jsonl > alerts.jsonl\n"
     "  tail -f events.jsonl | riskscore stream --checkpoint state.sqlite --checkpoint-every 10000\n"
     "  riskscore stream --policy policies/mine.toml < events.jsonl > alerts.jsonl\n"
+    "  riskscore stream --queue queue.sqlite < events.jsonl > alerts.jsonl\n"
     "  riskscore stream --shadow-model models/candidate --shadow-out shadow.jsonl \\\n"
     "      < events.jsonl > alerts.jsonl\n"
     "\n"
@@ -42,9 +46,11 @@ EXAMPLE = (
     "--checkpoint, the state is saved every N lines and at end of input; a restarted stream\n"
     "resumes from FILE and skips the lines it has already processed (feed it the same input\n"
     "from the start). The policy is not part of a checkpoint: give the same --policy when\n"
-    "resuming. --shadow-model scores a candidate bundle on the same state under the same\n"
-    'policy; its alerts (the same fields, with "shadow": true) are appended to --shadow-out,\n'
-    "never to stdout, so they never reach a queue fed from stdout."
+    "resuming. With --queue, each alert is also added to the review queue as it is written\n"
+    "(an alert already queued, as after a re-run of the same input, is not queued again).\n"
+    "--shadow-model scores a candidate bundle on the same state under the same policy; its\n"
+    'alerts (the same fields, with "shadow": true) are appended to --shadow-out, never to\n'
+    "stdout nor to --queue."
 )
 
 
@@ -63,51 +69,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="JSON lines file the shadow alerts are appended to (default: none)",
     )
     add_policy_option(parser)
+    add_queue_option(parser)
     parser.add_argument(
         "--checkpoint", type=Path, help="SQLite checkpoint file (resumed from if it exists)"
     )
     parser.add_argument(
         "--checkpoint-every", type=int, default=100_000, help="input lines between two checkpoints"
     )
-    parser.add_argument(
-        "--idle-expiry-s",
-        type=float,
-        default=30 * 86_400.0,
-        help="forget conversations and accounts with no event for this many seconds of event "
-        "time (default: 2592000 s, 30 days; inf keeps everything)",
-    )
-    parser.add_argument(
-        "--cooldown-s",
-        type=float,
-        default=0.0,
-        help="minimum event time between two alerts of one conversation, in seconds",
-    )
-    parser.add_argument(
-        "--reorder-tolerance-s",
-        type=float,
-        default=300.0,
-        help="events up to this many seconds late are clamped, later ones refused",
-    )
-    parser.add_argument(
-        "--max-future-s",
-        type=float,
-        default=DEFAULT_MAX_FUTURE_S,
-        help="events dated more than this many seconds ahead of the clock are refused "
-        "(default: %(default)s s, one day)",
-    )
-    parser.add_argument(
-        "--time-source",
-        choices=("wall", "events"),
-        default="wall",
-        help="the clock --max-future-s is measured from: the system clock (wall), or for "
-        "replaying history the latest accepted event (events)",
-    )
-    parser.add_argument(
-        "--max-conversations",
-        type=int,
-        default=DEFAULT_MAX_CONVERSATIONS,
-        help="cap on live conversations; the least recently active is evicted beyond it",
-    )
+    add_scorer_options(parser)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +89,8 @@ class StreamResult:
     rejected: int
     alerts: int
     reasons: dict[str, int]
+    #: What ``--queue`` added (:func:`~riskscore.cli._queue_option.queue_summary`), or None.
+    queue: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,6 +105,7 @@ def stream_lines(
     checkpoint: Path | None = None,
     checkpoint_every: int = 100_000,
     skip: int = 0,
+    queue: ReviewQueue | None = None,
     shadow_out: TextIO | None = None,
 ) -> StreamResult:
     """Apply JSON-lines events to ``scorer``; write alerts to ``out``, bad lines to ``err``.
@@ -152,9 +124,12 @@ def stream_lines(
         Lines between checkpoints.
     skip : int, default 0
         Lines already processed before the checkpoint the scorer was restored from.
+    queue : ReviewQueue, optional
+        Where every alert written is also added (:meth:`ReviewQueue.add_alert`), as
+        it is written.
     shadow_out : text stream, optional
         Where the shadow model's alerts go (``"shadow": true`` added), for a scorer
-        with a shadow model; never ``out``.
+        with a shadow model; never ``out`` nor ``queue``.
 
     Returns
     -------
@@ -175,9 +150,13 @@ def stream_lines(
     n_lines = n_events = n_rejected = n_alerts = 0
     rejected_before, reasons = _resumed_counts(scorer.checkpoint_extra)
 
-    def emit(payload: dict[str, Any]) -> None:
-        out.write(json.dumps(payload, allow_nan=False) + "\n")
+    open_before = 0 if queue is None else len(queue)
+
+    def emit(alert: Alert, line: int | None) -> None:
+        out.write(json.dumps({**alert.to_dict(), "line": line}, allow_nan=False) + "\n")
         out.flush()
+        if queue is not None:
+            queue.add_alert(alert)
 
     def record_shadow(line: int | None) -> None:
         shadow = scorer.pop_shadow_alerts()
@@ -222,19 +201,19 @@ def stream_lines(
                 else:
                     reason = type(exc).__name__
                 reasons[reason] = reasons.get(reason, 0) + 1
-                message = _short(str(exc))
+                message = one_line(str(exc), _MAX_MESSAGE_CHARS)
                 err.write(f"line {lineno}: {message}\n")
             else:
                 n_events += 1
                 for alert in alerts:
                     n_alerts += 1
-                    emit({**alert.to_dict(), "line": lineno})
+                    emit(alert, lineno)
                 record_shadow(lineno)
         if lineno % checkpoint_every == 0:
             save(lineno)
     for alert in scorer.refresh():
         n_alerts += 1
-        emit({**alert.to_dict(), "line": None})
+        emit(alert, None)
     record_shadow(None)
     save(n_lines)
     return StreamResult(
@@ -244,14 +223,8 @@ def stream_lines(
         rejected=n_rejected,
         alerts=n_alerts,
         reasons=dict(sorted(reasons.items())),
+        queue=None if queue is None else queue_summary(queue, n_alerts, open_before),
     )
-
-
-def _short(text: str) -> str:
-    text = text.replace("\n", " ")
-    if len(text) > _MAX_MESSAGE_CHARS:
-        return text[:_MAX_MESSAGE_CHARS] + f"... ({len(text)} characters)"
-    return text
 
 
 def _resumed_counts(extra: dict[str, Any]) -> tuple[int, dict[str, int]]:
@@ -279,26 +252,26 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         raise ValueError("--shadow-model and --shadow-out go together")
     policy = load_policy(args.policy)
     model = load_model(args.model)
+    queue = open_queue(args.queue, policy)  # before any work: a file that is not a queue stops
+    try:
+        return _run(args, policy, model, queue)
+    finally:
+        if queue is not None:
+            queue.close()
+
+
+def _run(
+    args: argparse.Namespace, policy: AlertPolicy, model: RiskModel, queue: ReviewQueue | None
+) -> dict[str, Any]:
+    resumed = args.checkpoint is not None and args.checkpoint.exists()
     shadow = None if args.shadow_model is None else load_model(args.shadow_model)
+    scorer = scorer_from_args(args, model, policy, args.checkpoint, shadow_model=shadow)
     skip = 0
-    if args.checkpoint is not None and args.checkpoint.exists():
-        scorer = OnlineScorer.restore(args.checkpoint, model, policy, shadow_model=shadow)
+    if resumed:
         skip = _resumed_lines(scorer.checkpoint_extra)
         print(
             f"riskscore stream: resuming from {args.checkpoint} after input line {skip}",
             file=sys.stderr,
-        )
-    else:
-        scorer = OnlineScorer(
-            model,
-            policy,
-            idle_expiry_s=args.idle_expiry_s,
-            cooldown_s=args.cooldown_s,
-            reorder_tolerance_s=args.reorder_tolerance_s,
-            max_future_s=args.max_future_s,
-            time_source=args.time_source,
-            max_conversations=args.max_conversations,
-            shadow_model=shadow,
         )
     with contextlib.ExitStack() as stack:
         shadow_out = None
@@ -312,6 +285,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             checkpoint=args.checkpoint,
             checkpoint_every=args.checkpoint_every,
             skip=skip,
+            queue=queue,
             shadow_out=shadow_out,
         )
     return {"summary": result.to_dict(), "shadow_alerts": scorer.n_shadow_alerts}
@@ -327,6 +301,8 @@ def render(result: dict[str, Any]) -> None:
     if s["reasons"]:
         text = ", ".join(f"{reason} {n}" for reason, n in s["reasons"].items())
         print(f"riskscore stream: rejected lines by reason: {text}", file=sys.stderr)
+    if s["queue"] is not None:
+        print(f"riskscore stream: {render_queue(s['queue'])}", file=sys.stderr)
     if result.get("shadow_alerts"):
         print(
             f"riskscore stream: {result['shadow_alerts']} shadow alerts recorded (not emitted)",

@@ -6,10 +6,13 @@
   feature as per-conversation state and its O(1) update (numba-compiled).
 - :mod:`~riskscore.features.accounts`: per-account tallies (fan-out to minors and the
   rest), mergeable over chunks.
+- :mod:`~riskscore.features.account_file`: those tallies of a full history as a Parquet
+  file (:func:`write_account_features`, :func:`read_account_features`).
 - :mod:`~riskscore.features.batch`: :func:`extract_features` over a whole table.
 - :mod:`~riskscore.features.table`: :class:`FeatureTable`.
 """
 
+from riskscore.features.account_file import read_account_features, write_account_features
 from riskscore.features.accounts import AccountFeatures
 from riskscore.features.batch import extract_account_features, extract_features
 from riskscore.features.kernel import ACCOUNT_SLOTS
@@ -26,4 +29,6 @@ __all__ = [
     "extract_account_features",
     "extract_features",
     "feature_index",
+    "read_account_features",
+    "write_account_features",
 ]

@@ -18,9 +18,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore.exceptions import SchemaError
 from riskscore.features.kernel import ACCOUNT_SLOTS, N_ACCOUNT_SLOTS
 from riskscore.io.messages import MessageTable
 from riskscore.io.schema import MINOR_AGE, Channel, EventType
+from riskscore.io.timestamps import iso_utc
 
 __all__ = [
     "AccountFeatures",
@@ -45,7 +47,8 @@ class AccountFeatures:
     """Per-account tallies over a set of events (:data:`~riskscore.features.kernel.ACCOUNT_SLOTS`).
 
     Compute them over *all* of a platform's events once
-    (:func:`riskscore.extract_account_features`) and pass them to
+    (:func:`riskscore.extract_account_features`, saved with
+    :func:`riskscore.write_account_features`) and pass them to
     :func:`riskscore.extract_features` when scoring a part of the events, so that an
     adult's fan-out counts every conversation.
 
@@ -56,16 +59,33 @@ class AccountFeatures:
     values : array of shape (n_accounts, 6)
         Columns ``contacts``, ``minors``, ``private_minors``, ``requests``,
         ``accepts``, ``flagged``.
+    history_start, history_end : int or None
+        Epoch seconds of the first and last event counted (None when not recorded,
+        as for tallies merged from parts).
+    n_events : int or None
+        Number of events counted (None when not recorded).
     """
 
     account_id: npt.NDArray[Any]
     values: FloatArray
+    history_start: int | None = None
+    history_end: int | None = None
+    n_events: int | None = None
 
     def __post_init__(self) -> None:
         if self.values.shape != (len(self.account_id), N_ACCOUNT_SLOTS):
             raise ValueError(
                 f"AccountFeatures.values must have shape ({len(self.account_id)}, "
                 f"{N_ACCOUNT_SLOTS}) for columns {ACCOUNT_SLOTS}, got {self.values.shape}"
+            )
+        if (self.history_start is None) != (self.history_end is None) or (
+            self.history_start is not None
+            and self.history_end is not None
+            and self.history_start > self.history_end
+        ):
+            raise ValueError(
+                "AccountFeatures history_start and history_end must both be given, "
+                f"start <= end, got {self.history_start!r} and {self.history_end!r}"
             )
 
     def lookup(self, ids: npt.NDArray[Any]) -> FloatArray:
@@ -77,6 +97,66 @@ class AccountFeatures:
         found = self.account_id[pos] == ids
         out[found] = self.values[pos[found]]
         return out
+
+    def covering(self, msgs: MessageTable) -> FloatArray:
+        """Rows for ``msgs.accounts``, checked to count every event of ``msgs``.
+
+        Tallies only grow as events are added, so tallies of a history that holds the
+        events of ``msgs`` are at least the tallies of ``msgs`` alone, account by
+        account, and the history's time range spans the events.
+
+        Raises
+        ------
+        SchemaError
+            The events fall outside the recorded history (stale tallies), the ids are
+            of another kind (text against integers), or an account has more activity
+            in ``msgs`` than in these tallies (tallies of another history).
+        """
+        span = (int(msgs.timestamp.min()), int(msgs.timestamp.max())) if len(msgs) else None
+        self.check_covers(msgs.accounts, account_tallies(msgs), span)
+        return self.lookup(msgs.accounts)
+
+    def check_covers(
+        self, ids: npt.NDArray[Any], tallies: FloatArray, span: tuple[int, int] | None
+    ) -> None:
+        """Refuse these tallies for events whose own tallies are ``tallies`` (rows of
+        ``ids``) and whose times run over ``span`` (first, last); see :meth:`covering`."""
+        if span is not None and self.history_start is not None and self.history_end is not None:
+            first, last = span
+            if first < self.history_start or last > self.history_end:
+                raise SchemaError(
+                    f"the events run from {iso_utc(first)} to {iso_utc(last)}, but the "
+                    f"account features count events from {iso_utc(self.history_start)} to "
+                    f"{iso_utc(self.history_end)} only: build them from a history that holds "
+                    "every event to score"
+                )
+        kinds = {_id_kind(self.account_id), _id_kind(ids)} - {None}
+        if len(kinds) > 1:
+            raise SchemaError(
+                f"account ids are {_id_kind(self.account_id)} in the account features but "
+                f"{_id_kind(ids)} in the events: build them from the same history"
+            )
+        given = self.lookup(ids)
+        short = tallies > given
+        if short.any():
+            rows = np.flatnonzero(short.any(axis=1))
+            i = int(rows[0])
+            j = int(np.flatnonzero(short[i])[0])
+            account = ids[i].item() if isinstance(ids[i], np.generic) else ids[i]
+            raise SchemaError(
+                f"{len(rows)} of {len(ids)} accounts have more activity in the events than "
+                f"in the account features (account {account!r}: {ACCOUNT_SLOTS[j]} "
+                f"{tallies[i, j]:g} in the events, {given[i, j]:g} in the account features): "
+                "they were built from another history; build them from a history that holds "
+                "every event to score"
+            )
+
+
+def _id_kind(ids: npt.NDArray[Any]) -> str | None:
+    """``"integers"`` or ``"text"`` (None for no ids)."""
+    if len(ids) == 0:
+        return None
+    return "integers" if ids.dtype.kind in "iu" else "text"
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -41,9 +41,30 @@ def extract_account_features(messages: object) -> AccountFeatures:
     Returns
     -------
     AccountFeatures
+        With the time range of the events counted (``history_start``,
+        ``history_end``) and their number, so that scoring events outside that
+        range is refused.
+
+    Examples
+    --------
+    >>> import riskscore as rs
+    >>> data = rs.synthetic.generate(400, prevalence=0.05, seed=3)
+    >>> history = rs.extract_account_features(data.messages)
+    >>> history.n_events == len(data.messages), history.values.shape[1]
+    (True, 6)
+    >>> part = data.messages.take_conversations(range(0, 400, 2))
+    >>> X = rs.extract_features(part, account_features=history)  # full-history fan-out
     """
     msgs = read_messages(messages)
-    return AccountFeatures(account_id=msgs.accounts, values=account_tallies(msgs))
+    if len(msgs) == 0:
+        raise SchemaError("no events to count: the message table is empty")
+    return AccountFeatures(
+        account_id=msgs.accounts,
+        values=account_tallies(msgs),
+        history_start=int(msgs.timestamp.min()),
+        history_end=int(msgs.timestamp.max()),
+        n_events=len(msgs),
+    )
 
 
 def extract_features(
@@ -56,14 +77,21 @@ def extract_features(
     messages : MessageTable or anything :func:`riskscore.read_messages` reads
         The events to featurize.
     account_features : AccountFeatures, optional
-        Per-account tallies computed over a larger set of events (see
-        :func:`extract_account_features`); by default they are computed from
-        ``messages`` alone.
+        Per-account tallies computed over a larger set of events that holds
+        ``messages`` (see :func:`extract_account_features`); by default they are
+        computed from ``messages`` alone, which understates them for a part of a
+        platform's events.
 
     Returns
     -------
     FeatureTable
         One row per conversation, columns as :data:`riskscore.FEATURE_NAMES`.
+
+    Raises
+    ------
+    SchemaError
+        ``account_features`` do not count every event of ``messages`` (another or an
+        older history; see :meth:`AccountFeatures.covering`).
 
     Notes
     -----
@@ -93,10 +121,10 @@ def extract_features(
     n = msgs.n_conversations
     if n == 0:
         raise SchemaError("no events to featurize: the message table is empty")
-    if account_features is None:
-        tallies = account_tallies(msgs)
+    if account_features is not None:
+        tallies = account_features.covering(msgs)  # refuses tallies that miss these events
     else:
-        tallies = account_features.lookup(msgs.accounts)
+        tallies = account_tallies(msgs)
     starts = msgs.segment_starts.astype(np.int64)
     initiator = msgs.sender_code[starts]
     responder = msgs.recipient_code[starts]

@@ -5,7 +5,8 @@ riskscore subpackage (only :mod:`riskscore.exceptions`).
 
 - :mod:`~riskscore.io.schema`: column names, codes and bounds of schema v1.
 - :mod:`~riskscore.io.readers`: :func:`read_messages` (CSV, JSON lines, Parquet, Arrow,
-  pandas, dicts of arrays) and :func:`write_messages`.
+  pandas, dicts of arrays), :func:`read_chunk` (one part of a larger input, rows named by
+  their position in the whole) and :func:`write_messages`.
 - :mod:`~riskscore.io.validate`: the validator of a batch of columns (raise or quarantine).
 - :mod:`~riskscore.io.events`: the same rules for one event at a time (online scoring).
 - :mod:`~riskscore.io.messages`: :class:`MessageTable`, :class:`Quarantine`, and how a
@@ -19,13 +20,14 @@ riskscore subpackage (only :mod:`riskscore.exceptions`).
 """
 
 from riskscore.io.messages import MessageTable, Quarantine
-from riskscore.io.readers import read_messages, write_messages
+from riskscore.io.readers import read_chunk, read_messages, write_messages
 from riskscore.io.validate import check_column_names, validate_columns
 
 __all__ = [
     "MessageTable",
     "Quarantine",
     "check_column_names",
+    "read_chunk",
     "read_messages",
     "validate_columns",
     "write_messages",

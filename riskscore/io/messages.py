@@ -31,19 +31,33 @@ class Quarantine:
     Attributes
     ----------
     row : array of shape (n_quarantined,)
-        0-based position of each refused row in the input as given.
+        0-based position of each refused row in the input as given (for a Parquet file,
+        Arrow table, DataFrame or dict, its row index; for a CSV file, the data rows after
+        the header; for JSON lines, the event lines, blank lines not counted).
     column : tuple of str
-        The column blamed for each row.
-    value : tuple of str
-        The offending value, as text.
+        The column blamed for each row (``"line"`` for a JSON line refused as a whole).
+    value : tuple
+        The offending value as it was read (text, number, None for an empty cell; bytes
+        as text with invalid UTF-8 escaped; text over
+        :data:`~riskscore.io.schema.MAX_SHOWN_CHARS` characters cut and marked).
     reason : tuple of str
         Why the row was refused.
+    line : array of shape (n_quarantined,)
+        1-based line of each row in its file: the physical line where the row starts in a
+        CSV file (the header is line 1; quoted line breaks and blank lines counted), the
+        line in a JSON lines file. -1 for inputs without lines (Parquet, Arrow, pandas,
+        dicts), and for a CSV row after a cell too large for the line count.
+    conversation_id : tuple
+        The row's conversation id when it was readable (the row was refused for another
+        column), else None.
     """
 
     row: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     column: tuple[str, ...] = ()
-    value: tuple[str, ...] = ()
+    value: tuple[object, ...] = ()
     reason: tuple[str, ...] = ()
+    line: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    conversation_id: tuple[object, ...] = ()
 
     def __len__(self) -> int:
         return len(self.row)
@@ -56,10 +70,23 @@ class Quarantine:
         return out
 
     def to_records(self) -> list[dict[str, object]]:
-        """One dict per refused row, for logs or a JSON report."""
+        """One dict per refused row, for logs or a JSON report: ``row``, ``line`` (None
+        when the input has no lines), ``conversation_id`` (None when unreadable),
+        ``column``, ``value`` (as read) and ``reason``."""
+        lines = self.line if len(self.line) == len(self.row) else np.full(len(self.row), -1)
+        ids = self.conversation_id or (None,) * len(self.row)  # when built without them
         return [
-            {"row": int(r), "column": c, "value": v, "reason": why}
-            for r, c, v, why in zip(self.row, self.column, self.value, self.reason, strict=True)
+            {
+                "row": int(r),
+                "line": None if line < 0 else int(line),
+                "conversation_id": conv,
+                "column": c,
+                "value": v,
+                "reason": why,
+            }
+            for r, line, conv, c, v, why in zip(
+                self.row, lines, ids, self.column, self.value, self.reason, strict=True
+            )
         ]
 
 

@@ -9,7 +9,9 @@ with a reason each. Nothing is dropped silently.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,9 +33,10 @@ from riskscore.io.validate import (
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["read_messages", "write_messages"]
+__all__ = ["read_chunk", "read_messages", "write_messages"]
 
 AnyArray = npt.NDArray[Any]
+IntArray = npt.NDArray[np.int64]
 
 _CSV_SUFFIXES = {".csv"}
 _JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
@@ -87,6 +90,34 @@ def read_messages(
     if isinstance(source, MessageTable):
         return source
     raw = _load_columns(source)
+    return validate_columns(raw, errors=errors)
+
+
+def read_chunk(table: pa.Table, rows: IntArray, *, errors: Errors = "raise") -> MessageTable:
+    """Read and validate one part of a larger input, as :func:`read_messages` reads a whole.
+
+    The rules are those of :func:`read_messages` (one validator); only the rows named in
+    errors and quarantine records differ: row ``i`` of ``table`` is reported as
+    ``rows[i]``, its position in the whole input (a Parquet file scored in chunks).
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        Events with schema v1 columns (other columns are not read).
+    rows : array of int of shape (table.num_rows,)
+        Position of each row in the whole input.
+    errors : {"raise", "quarantine"}, default "raise"
+        As for :func:`read_messages`.
+
+    Returns
+    -------
+    MessageTable
+        Its :attr:`~MessageTable.quarantined` rows are positions in the whole input.
+    """
+    if len(rows) != table.num_rows:
+        raise ValueError(f"{table.num_rows} rows but {len(rows)} row positions")
+    raw = RawColumns(_arrow_to_numpy(table.select(_schema_names(table.column_names))))
+    raw.rows = np.asarray(rows, dtype=np.int64)
     return validate_columns(raw, errors=errors)
 
 
@@ -171,7 +202,8 @@ def _read_file(path: Path) -> dict[str, AnyArray]:
         raise
     except (pa.ArrowException, csv.Error, UnicodeError, ValueError, OverflowError) as exc:
         what = {".csv": "CSV"}.get(suffix, "Parquet" if suffix in _PARQUET_SUFFIXES else "JSON")
-        detail = " ".join(str(exc).split())[:200]
+        # Arrow quotes the offending CSV row after "got N:"; the row may hold content
+        detail = re.sub(r"(columns?, got \d+):.*", r"\1", " ".join(str(exc).split()))[:200]
         raise SchemaError(
             f"{path.name}: not a readable {what} events file ({type(exc).__name__}: {detail})"
         ) from exc
@@ -185,7 +217,7 @@ def _read_parquet(path: Path) -> dict[str, AnyArray]:
         return _arrow_to_numpy(pf.read(columns=keep))
 
 
-def _read_csv(path: Path) -> dict[str, AnyArray]:
+def _read_csv(path: Path) -> RawColumns:
     """CSV with ids read as text (type inference would make ``007`` and ``7`` one id and
     round 20-digit ids through floats) and timestamps as text (checked for offsets here)."""
     import csv
@@ -202,7 +234,37 @@ def _read_csv(path: Path) -> dict[str, AnyArray]:
     table = pacsv.read_csv(
         path, convert_options=pacsv.ConvertOptions(include_columns=keep, column_types=as_text)
     )
-    return _arrow_to_numpy(table)
+    raw = RawColumns(_arrow_to_numpy(table))
+    raw.lines = partial(_csv_lines, path)
+    return raw
+
+
+def _csv_lines(path: Path, rows: IntArray) -> IntArray:
+    """The physical line (1-based, the header is line 1) where each data row of a CSV file
+    starts, -1 where unknown. Blank lines, which the reader skips, and line breaks inside
+    quoted cells are counted; the file is read only as far as the last row asked for. A
+    cell beyond the csv module's field limit stops the count (later rows get -1)."""
+    import csv
+
+    wanted = set(rows.tolist())
+    last_wanted = max(wanted, default=-1)
+    found: dict[int, int] = {}
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        reader = csv.reader(fh)
+        data_row, last_line = -1, 0  # -1: the header comes first
+        try:
+            for record in reader:
+                start, last_line = last_line + 1, reader.line_num
+                if not record:
+                    continue  # a blank line
+                if data_row in wanted:
+                    found[data_row] = start
+                data_row += 1
+                if data_row > last_wanted:
+                    break
+        except csv.Error:
+            pass  # a cell over the csv module's field limit: the rest stay unknown
+    return np.asarray([found.get(int(r), -1) for r in rows], dtype=np.int64)
 
 
 def _json_depth(line: str) -> int:
@@ -268,18 +330,17 @@ def _read_jsonl(path: Path) -> RawColumns:
     import json
 
     lines: list[str] = []
-    refused: dict[int, tuple[str, str]] = {}
+    numbers: list[int] = []  # the file line of each event line
+    refused: dict[int, str] = {}
     with path.open("rb") as fh:
         for number, (data, complete) in enumerate(_bounded_lines(fh), start=1):
             if not data.strip():
                 continue
+            numbers.append(number)
             try:
                 line = data.decode("utf-8")
             except UnicodeDecodeError as exc:
-                refused[len(lines)] = (
-                    f"line {number} is not valid UTF-8 ({exc.reason})",
-                    repr(data[:40]),
-                )
+                refused[len(lines)] = f"is not valid UTF-8 ({exc.reason})"
                 lines.append("{}")
                 continue
             problem = (
@@ -288,27 +349,28 @@ def _read_jsonl(path: Path) -> RawColumns:
                 else f"is longer than the limit of {MAX_JSON_LINE_LENGTH} characters"
             )
             if problem is not None:
-                refused[len(lines)] = f"line {number} {problem}", line
+                refused[len(lines)] = problem
                 line = "{}"
             lines.append(line)
+    line_of = np.asarray(numbers, dtype=np.int64)
     if not refused and lines:
         fast = _jsonl_with_arrow(path)
         if fast is not None:
+            fast.lines = line_of.__getitem__
             return fast
+    # A refused line is named by its number, never copied into a message or the
+    # quarantine: it was not parsed, so it may hold message content in any field.
     rows: list[Mapping[str, object]] = []
     out_refused: dict[int, tuple[str, str]] = {}
-    shown: dict[int, object] = {}
     for row, line in enumerate(lines):
         obj: Any = {}
         if row in refused:
-            reason, text = refused[row]
-            out_refused[row], shown[row] = ("line", reason), text
+            out_refused[row] = ("line", refused[row])
         else:
             try:
                 obj = json.loads(line)
             except (ValueError, RecursionError) as exc:
                 out_refused[row] = ("line", f"is not valid JSON ({exc})")
-                shown[row] = line.rstrip("\n")
                 obj = {}
             if not isinstance(obj, dict):
                 if row not in out_refused:
@@ -317,12 +379,11 @@ def _read_jsonl(path: Path) -> RawColumns:
                         f"is a JSON {type(obj).__name__}, not an object: each line must be "
                         "one event object",
                     )
-                    shown[row] = line.rstrip("\n")
                 obj = {}
         rows.append(obj)
     if not any(rows):
         first = min(out_refused, default=None)
-        why = f" (event line {first + 1} {out_refused[first][1]})" if first is not None else ""
+        why = f" (line {numbers[first]} {out_refused[first][1]})" if first is not None else ""
         raise SchemaError(
             f"{path.name}: no event objects found, expected one JSON object a line{why}"
         )
@@ -331,7 +392,7 @@ def _read_jsonl(path: Path) -> RawColumns:
     raw = RawColumns({name: _as_1d(name, [row.get(name) for row in rows]) for name in keep})
     # rows refused here keep their line number in messages: row i is the i-th event line
     raw.refused = {row: (col, why) for row, (col, why) in out_refused.items()}
-    raw.shown = shown
+    raw.lines = line_of.__getitem__
     return raw
 
 

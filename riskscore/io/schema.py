@@ -15,6 +15,7 @@ __all__ = [
     "MAX_ID_LENGTH",
     "MAX_JSON_DEPTH",
     "MAX_JSON_LINE_LENGTH",
+    "MAX_SHOWN_CHARS",
     "MINOR_AGE",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
@@ -127,6 +128,9 @@ MAX_JSON_LINE_LENGTH: Final = 65_536
 
 #: Deepest nesting of arrays and objects in one JSON line (a schema v1 event has depth 1).
 MAX_JSON_DEPTH: Final = 64
+
+#: Longest value a quarantine record holds, in characters (longer text is cut and marked).
+MAX_SHOWN_CHARS: Final = 1_000
 
 CHANNEL_NAMES: Final = tuple(c.name.lower() for c in Channel)
 EVENT_NAMES: Final = tuple(e.name.lower() for e in EventType)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, TypeVar
 
-__all__ = ["DEFAULT_TIMEOUT_S", "FILE_MODE", "connect", "is_lock", "retry"]
+__all__ = ["DEFAULT_TIMEOUT_S", "FILE_MODE", "connect", "is_lock", "retry", "write"]
 
 T = TypeVar("T")
 
@@ -135,3 +135,21 @@ def retry(fn: Callable[[], T]) -> T:
                 raise
             time.sleep(min(0.01 * 2**attempt, 1.0))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def write(con: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """Run ``fn(con)`` in one ``BEGIN IMMEDIATE`` transaction (rolled back if it raises),
+    retried on lock contention as :func:`retry` does. ``con`` is an autocommit connection
+    (the default of :func:`connect`)."""
+
+    def attempt() -> T:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(con)
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+        return result
+
+    return retry(attempt)

@@ -1,8 +1,10 @@
 """Timestamps of schema v1 as given (epoch seconds, or ISO 8601 text with a UTC offset)
-checked and turned into epoch seconds, for the validator (private)."""
+checked and turned into epoch seconds, for the validator; and epoch seconds written back
+as ISO 8601 UTC (:func:`iso_utc`)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -19,10 +21,21 @@ if TYPE_CHECKING:
 # ISO 8601 date-time that carries an explicit UTC offset (or Z).
 _ISO_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 
-__all__ = ["Sink", "check_timestamps", "outside"]
+__all__ = ["Sink", "check_timestamps", "iso_utc", "outside"]
 
 BoolArray = npt.NDArray[np.bool_]
 AnyArray = npt.NDArray[Any]
+
+
+def iso_utc(epoch: int) -> str:
+    """Epoch seconds as ISO 8601 UTC with an explicit offset (``2026-01-05T10:00:00+00:00``).
+
+    Examples
+    --------
+    >>> iso_utc(1_767_225_600)
+    '2026-01-01T00:00:00+00:00'
+    """
+    return datetime.fromtimestamp(int(epoch), tz=UTC).isoformat()
 
 
 class Sink(Protocol):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Collection, Mapping
 from functools import partial
@@ -18,6 +19,7 @@ from riskscore.io.schema import (
     EVENT_NAMES,
     MAX_AGE,
     MAX_ID_LENGTH,
+    MAX_SHOWN_CHARS,
     MAX_TZ_OFFSET_MIN,
     MIN_AGE,
     MIN_TZ_OFFSET_MIN,
@@ -33,7 +35,14 @@ from riskscore.io.timestamps import Sink, check_timestamps, outside
 if TYPE_CHECKING:
     pass
 
-__all__ = ["Errors", "RawColumns", "check_column_names", "validate_columns", "validate_one"]
+__all__ = [
+    "Errors",
+    "RawColumns",
+    "as_read",
+    "check_column_names",
+    "validate_columns",
+    "validate_one",
+]
 
 Errors = Literal["raise", "quarantine"]
 BoolArray = npt.NDArray[np.bool_]
@@ -53,10 +62,8 @@ class _Coded(np.ndarray):
 
 
 def _cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:
-    """The value of one input cell as given (None for a column not given or a null)."""
-    shown = getattr(raw, "shown", None)
-    if shown is not None and row in shown:
-        return shown[row]
+    """The value of one input cell as given (None for a column not given or a null, and
+    for ``"line"``, a JSON line refused as a whole, which is never copied)."""
     if column not in raw:
         return None
     values = raw[column]
@@ -86,17 +93,23 @@ class _Problems:
             self.column[new] = column
             self.reason[new] = reason
 
-    def quarantine(self, rows: npt.NDArray[np.int64]) -> Quarantine:
+    def quarantine(self, rows: npt.NDArray[np.int64], conversation_id: AnyArray) -> Quarantine:
+        """The refused ``rows`` with their values as read, their position in the input and
+        file, and their validated conversation id where that column was not to blame."""
         cols = tuple(str(c) for c in self.column[rows])
-        values = tuple(
-            _show(_cell(self.raw, c, r)) if c in self.raw else ""
-            for c, r in zip(cols, rows, strict=True)
-        )
+        unreadable = {"conversation_id", "line"}
         return Quarantine(
-            row=rows.astype(np.int64),
+            row=_input_rows(self.raw, rows),
             column=cols,
-            value=values,
+            value=tuple(
+                as_read(_cell(self.raw, c, int(r))) for c, r in zip(cols, rows, strict=True)
+            ),
             reason=tuple(str(x) for x in self.reason[rows]),
+            line=_lines(self.raw, rows),
+            conversation_id=tuple(
+                None if c in unreadable else as_read(conversation_id[r])
+                for c, r in zip(cols, rows, strict=True)
+            ),
         )
 
 
@@ -126,21 +139,84 @@ def _show(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def as_read(value: object) -> object:
+    """A cell as a quarantine record writes it: the value as read, as a plain JSON type.
+
+    Numbers, text, booleans and None stay as they are (NaN, an empty cell, is None; an
+    infinite float its text); bytes become text with invalid UTF-8 escaped; lists and
+    dicts (from JSON lines) stay when they are plain JSON, otherwise become their text;
+    anything else becomes its text. Text longer than :data:`MAX_SHOWN_CHARS` is cut,
+    ending with how long it was.
+
+    Examples
+    --------
+    >>> as_read("whatsapp"), as_read(np.float64("nan")), as_read(-3.0)
+    ('whatsapp', None, -3.0)
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        value = None if value != value else str(value)
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        value = bytes(value).decode("utf-8", "backslashreplace")
+    elif isinstance(value, (list, dict)):
+        try:
+            value = json.loads(json.dumps(value, allow_nan=False))
+        except (TypeError, ValueError, RecursionError):
+            value = str(value)
+    elif value is not None and not isinstance(value, (str, int, float)):
+        value = str(value)
+    if isinstance(value, str) and len(value) > MAX_SHOWN_CHARS:
+        value = f"{value[:MAX_SHOWN_CHARS]}... ({len(value)} characters)"
+    return value
+
+
 class RawColumns(dict[str, AnyArray]):
-    """Raw columns as a reader found them, with the rows it already refused (a broken
-    JSON line, say): ``refused[row] = (column, reason)`` and ``shown[row]`` the value
-    that a message or the quarantine shows for that row."""
+    """Raw columns as a reader found them, with what the reader knows besides the values.
+
+    Attributes
+    ----------
+    refused : dict of int to (str, str)
+        Rows the reader already refused (a broken JSON line): ``(column, reason)``; the
+        column ``"line"`` means the whole line, whose text is never shown.
+    rows : array of int or None
+        Position of each row in the whole input, when these columns are part of a larger
+        one (a chunk of a file); None when they are the whole input (0, 1, ...).
+    lines : callable or None
+        Given row positions (0-based, in these columns), their 1-based lines in the file
+        (-1 where unknown); None for inputs without lines.
+    """
 
     def __init__(self, columns: Mapping[str, AnyArray] | None = None) -> None:
         super().__init__(columns or {})
         self.refused: dict[int, tuple[str, str]] = {}
-        self.shown: dict[int, object] = {}
+        self.rows: npt.NDArray[np.int64] | None = None
+        self.lines: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.int64]] | None = None
+
+
+def _input_rows(raw: Mapping[str, AnyArray], rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Positions of ``rows`` in the whole input (see :attr:`RawColumns.rows`)."""
+    offsets = getattr(raw, "rows", None)
+    out = rows if offsets is None else np.asarray(offsets, dtype=np.int64)[rows]
+    return np.asarray(out, dtype=np.int64)
+
+
+def _lines(raw: Mapping[str, AnyArray], rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """1-based file lines of ``rows``; -1 for inputs without lines."""
+    lines = getattr(raw, "lines", None)
+    if lines is None or not len(rows):
+        return np.full(len(rows), -1, dtype=np.int64)
+    return np.asarray(lines(np.asarray(rows, dtype=np.int64)), dtype=np.int64)
 
 
 def _raise_first(problems: _Problems, rows: npt.NDArray[np.int64]) -> None:
     first = int(rows.min())
     col = str(problems.column[first])
     value = _cell(problems.raw, col, first)
+    at = np.array([first], dtype=np.int64)
+    row, line = int(_input_rows(problems.raw, at)[0]), int(_lines(problems.raw, at)[0])
+    where = f"row {row}" + (f" (line {line})" if line > 0 else "")
+    shown = "" if col == "line" else f"{_show(value)} "  # a refused line is never copied
     more = len(rows) - 1
     tail = (
         f" ({more} more bad row{'s' if more != 1 else ''}; pass errors='quarantine' to set "
@@ -149,10 +225,11 @@ def _raise_first(problems: _Problems, rows: npt.NDArray[np.int64]) -> None:
         else ""
     )
     raise SchemaError(
-        f"column {col!r}, row {first}: {_show(value)} {problems.reason[first]}{tail}",
+        f"column {col!r}, {where}: {shown}{problems.reason[first]}{tail}",
         column=col,
-        row=first,
+        row=row,
         value=value,
+        line=line if line > 0 else None,
     )
 
 
@@ -210,7 +287,7 @@ def validate_columns(raw: Mapping[str, AnyArray], *, errors: Errors = "raise") -
         table = build_table(
             {k: v[good] for k, v in cols.items()},
             np.flatnonzero(good).astype(np.int64),
-            problems.quarantine(bad_rows),
+            problems.quarantine(bad_rows, cols["conversation_id"]),
         )
     return table
 

@@ -7,9 +7,10 @@ file), ``params.json`` (the portable trees and calibration, plain JSON) and
 
 The manifest detects corruption and accidental edits, not a tamperer who can write
 the directory (they can rewrite the hashes too). For that, set ``RISKSCORE_MODEL_KEY``
-(at least 32 bytes of secret key material) when saving and when loading: the bundle then
-carries ``manifest.sig``, an HMAC-SHA256 of the manifest under that key, and a bundle
-whose signature is missing or does not match is refused. File names in the manifest must
+(at least 32 bytes of secret key material, not low-entropy: :func:`riskscore.keys.check_key`)
+when saving and when loading: the bundle then carries ``manifest.sig``, an HMAC-SHA256 of
+the manifest under that key, and a bundle whose signature is missing or does not match is
+refused. File names in the manifest must
 be plain names inside the bundle; links are refused.
 """
 
@@ -28,6 +29,7 @@ from typing import Any, Final
 from riskscore._version import __version__
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.io.schema import SCHEMA_VERSION
+from riskscore.keys import check_key
 from riskscore.model.card import render_model_card
 from riskscore.model.risk_model import RiskModel
 
@@ -49,7 +51,6 @@ MODEL_CARD: Final = "MODEL_CARD.md"
 SIGNATURE: Final = "manifest.sig"
 #: Environment variable holding the key that signs and verifies manifests.
 KEY_VARIABLE: Final = "RISKSCORE_MODEL_KEY"
-_MIN_KEY_BYTES: Final = 32
 _LIBRARIES: Final = ("numpy", "numba", "scikit-learn", "lightgbm")
 #: Largest manifest or parameter file read (bytes): a bundle is a few hundred kB.
 _MAX_JSON_BYTES: Final = 64 << 20
@@ -149,13 +150,10 @@ def _signing_key() -> bytes | None:
     text = os.environ.get(KEY_VARIABLE)
     if not text:
         return None
-    key = text.encode("utf-8")
-    if len(key) < _MIN_KEY_BYTES or len(set(key)) < 8:
-        raise ModelIntegrityError(
-            f"{KEY_VARIABLE} must hold at least {_MIN_KEY_BYTES} bytes of secret key material "
-            f"with at least 8 distinct bytes (got {len(key)} bytes, {len(set(key))} distinct)"
-        )
-    return key
+    try:
+        return check_key(text, source=f"the key in the environment variable {KEY_VARIABLE}")
+    except ValueError as exc:
+        raise ModelIntegrityError(str(exc)) from None
 
 
 def _signature(directory: Path, key: bytes) -> str:

@@ -26,7 +26,13 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.exceptions import ModelIntegrityError, SchemaError
-from riskscore.features import FEATURES, FeatureTable, extract_features, feature_index
+from riskscore.features import (
+    FEATURES,
+    AccountFeatures,
+    FeatureTable,
+    extract_features,
+    feature_index,
+)
 from riskscore.model.calibration import Platt
 from riskscore.model.scores import ScoreTable, top_reasons
 from riskscore.model.trees import TreeEnsemble
@@ -139,7 +145,12 @@ class RiskModel:
         return contributions
 
     def score(
-        self, messages: object, *, n_reasons: int = 3, reasons_above: float = DEFAULT_REASONS_ABOVE
+        self,
+        messages: object,
+        *,
+        account_features: AccountFeatures | None = None,
+        n_reasons: int = 3,
+        reasons_above: float = DEFAULT_REASONS_ABOVE,
     ) -> ScoreTable:
         """Extract features, score every conversation and give its top reasons.
 
@@ -147,6 +158,12 @@ class RiskModel:
         ----------
         messages : MessageTable, FeatureTable or anything :func:`riskscore.read_messages` reads
             The events to score.
+        account_features : AccountFeatures, optional
+            Per-account tallies of a full history that holds ``messages``
+            (:func:`riskscore.extract_account_features`,
+            :func:`riskscore.read_account_features`): a part of the events then scores
+            as it does within the whole. By default they are computed from
+            ``messages`` alone. Not allowed with a :class:`FeatureTable`.
         n_reasons : int, default 3
             How many reasons to keep per conversation.
         reasons_above : float, default 0.01
@@ -157,7 +174,15 @@ class RiskModel:
         -------
         ScoreTable
         """
-        features = messages if isinstance(messages, FeatureTable) else extract_features(messages)
+        if isinstance(messages, FeatureTable):
+            if account_features is not None:
+                raise ValueError(
+                    "account_features apply to events; a FeatureTable already holds its "
+                    "per-account features"
+                )
+            features = messages
+        else:
+            features = extract_features(messages, account_features=account_features)
         return self.score_features(features, n_reasons=n_reasons, reasons_above=reasons_above)
 
     def score_features(

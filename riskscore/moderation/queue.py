@@ -7,6 +7,10 @@ losing items. It de-duplicates twice:
 * **per conversation**: a second alert on a conversation whose alert is still
   open updates that item (highest risk and tier kept, ``n_signals`` counted)
   instead of adding one; the same user report submitted twice is stored once;
+* **per signal**: the same alert queued again (same conversation, adult, child,
+  tier and risk, and for an online alert the same event) changes nothing, whether
+  its item is open or decided, so re-running a scoring job or a stream into a
+  queue adds nothing it already added;
 * **per adult**: moderators see *cases*, one per adult account, listing every
   open conversation and child it concerns, so one adult reaching many children
   is one case.
@@ -161,7 +165,15 @@ class ReviewQueue:
         Returns
         -------
         int
-            The item id (the existing one when the conversation had an open alert).
+            The item id (the existing one when the conversation had an open alert,
+            or the item that already holds this very alert).
+
+        Notes
+        -----
+        An alert already queued (same conversation, adult, child, tier, risk to 6
+        decimals, ``event_index`` and ``timestamp``) is not a new signal: adding it
+        again returns the item that holds it and changes nothing (no ``n_signals``,
+        no audit entry), even after that item was decided.
         """
         return self.add_alerts([alert], channels=[channel], at=at, actor=actor)[0]
 
@@ -179,10 +191,13 @@ class ReviewQueue:
         if len(channels) != len(alerts):
             raise ValueError(f"{len(alerts)} alerts but {len(channels)} channels")
         actor = check_name(actor, "actor")
-        rows = [self._alert_row(a, c, at) for a, c in zip(alerts, channels, strict=True)]
+        rows = [
+            (self._alert_row(a, c, at), db.alert_signal(a))
+            for a, c in zip(alerts, channels, strict=True)
+        ]
 
         def insert(con: sqlite3.Connection) -> list[int]:
-            return [self._upsert_alert(con, row, actor) for row in rows]
+            return [self._upsert_alert(con, row, signal, actor) for row, signal in rows]
 
         return db.write(self._con, insert)
 
@@ -270,7 +285,20 @@ class ReviewQueue:
             "updated_at": int(report.timestamp),
         }
 
-    def _upsert_alert(self, con: sqlite3.Connection, row: dict[str, Any], actor: str) -> int:
+    def _upsert_alert(
+        self, con: sqlite3.Connection, row: dict[str, Any], signal: str, actor: str
+    ) -> int:
+        known = con.execute(
+            "SELECT item_id FROM alert_signals WHERE signal = ?", (signal,)
+        ).fetchone()
+        if known is not None:  # this very alert was queued before: nothing changes
+            return int(known[0])
+        item_id = self._merge_alert(con, row, actor)
+        con.execute("INSERT INTO alert_signals (signal, item_id) VALUES (?, ?)", (signal, item_id))
+        return item_id
+
+    def _merge_alert(self, con: sqlite3.Connection, row: dict[str, Any], actor: str) -> int:
+        """A new item, or the update of the conversation's open alert."""
         found = con.execute(
             "SELECT item_id, risk, tier FROM items "
             "WHERE kind = 'alert' AND status = 'open' AND conversation_id = ?",
@@ -370,6 +398,19 @@ class ReviewQueue:
             raise ValueError(f"n must be >= 0, got {n}")
         return self.cases(now=now)[:n]
 
+    def open_counts(self) -> dict[tuple[str, int], int]:
+        """Open items by (child age band, tier): the queue's depth, for monitoring."""
+        rows = self._con.execute(
+            "SELECT age_band, tier, COUNT(*) FROM items WHERE status = 'open' "
+            "GROUP BY age_band, tier"
+        )
+        return {(str(band), int(tier)): int(n) for band, tier, n in rows}
+
+    def open_created_at(self) -> list[int]:
+        """Creation times of the open items (epoch seconds), for waiting-time monitoring."""
+        rows = self._con.execute("SELECT created_at FROM items WHERE status = 'open'")
+        return [int(r[0]) for r in rows]
+
     def next_arrival(self, after: int) -> int | None:
         """Creation time of the first open item created after ``after``, if any."""
         row = self._con.execute(
@@ -411,16 +452,33 @@ class ReviewQueue:
 
     # ----------------------------------------------------------------- decisions
 
-    def _when(self, at: int | None) -> int:
-        """Decision time: the clock, or ``at`` in simulation mode only."""
+    def _when(self, at: int | None) -> tuple[int, str]:
+        """Decision time and where it came from: the clock (``"clock"``), or ``at`` in
+        simulation mode only (``"simulated"``); the source is kept in the audit entry."""
         if at is None:
-            return int(time.time())
+            return int(time.time()), "clock"
         if not self.simulation:
             raise QueueError(
                 "a decision's time comes from the clock; a caller-given 'at' is accepted only "
                 "by a ReviewQueue opened with simulation=True (reports mark it as simulated)"
             )
-        return _epoch(at, "at")
+        return _epoch(at, "at"), "simulated"
+
+    def simulated_items(self) -> frozenset[int]:
+        """Ids of the items whose review or decision time was given by the caller.
+
+        Each ``review`` and ``decide`` audit entry records where its time came from
+        (``detail["time"]``: ``"clock"`` or ``"simulated"``). An entry without that
+        record (written before riskscore kept it) counts as simulated in a queue
+        created in simulation mode, and as the clock's otherwise (a queue of real
+        decisions never accepted a caller-given time).
+
+        Returns
+        -------
+        frozenset of int
+            Item ids; a transparency report marks figures drawn from them as simulated.
+        """
+        return db.simulated_item_ids(self._con, simulated_queue=self.simulated)
 
     def mark_reviewed(
         self,
@@ -436,7 +494,7 @@ class ReviewQueue:
         visible now; ``at`` only in simulation mode.
         """
         moderator = check_name(moderator, "moderator")
-        when = self._when(at)
+        when, source = self._when(at)
         adult = db.encode_id(adult_id)
         wanted = None if item_ids is None else set(_item_ids(item_ids))
 
@@ -459,7 +517,7 @@ class ReviewQueue:
                     at=when,
                     actor=moderator,
                     action="review",
-                    detail={},
+                    detail={"time": source},
                 )
             return len(ids)
 
@@ -527,7 +585,7 @@ class ReviewQueue:
             )
         versions = parse_token(token) if token is not None else None
         chosen = list(versions) if versions is not None else _item_ids(item_ids or ())
-        when = self._when(at)
+        when, source = self._when(at)
         adult = db.encode_id(adult_id)
 
         def apply(con: sqlite3.Connection) -> int:
@@ -554,7 +612,7 @@ class ReviewQueue:
                     at=when,
                     actor=moderator,
                     action="decide",
-                    detail={"outcome": result.value, "note": note},
+                    detail={"outcome": result.value, "note": note, "time": source},
                 )
             return len(chosen)
 

@@ -11,6 +11,11 @@ transaction, and records that entry's id in ``items.audit_id``; a trigger refuse
 a change without an audit entry cannot be written, even with plain SQL. On open the
 triggers are created if missing and checked against their definitions (a changed one
 is refused), and every write checks that they are all still there.
+
+``alert_signals`` remembers every alert already queued (see
+:meth:`~riskscore.moderation.ReviewQueue.add_alert`), so that queuing the same alert again
+changes nothing. A file made before it gains the table when opened (alerts queued before
+then are not in it).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import numpy as np
 import riskscore.io.sqlite as sqlite
 from riskscore.io.sqlite import retry
 from riskscore.moderation.cases import QueueError, QueueItem
+from riskscore.policy import Alert
 
 T = TypeVar("T")
 
@@ -64,6 +70,10 @@ CREATE UNIQUE INDEX IF NOT EXISTS items_open_alert
 CREATE UNIQUE INDEX IF NOT EXISTS items_report_key
     ON items (dedup_key) WHERE kind = 'user_report';
 CREATE INDEX IF NOT EXISTS items_status_adult ON items (status, adult_id);
+CREATE TABLE IF NOT EXISTS alert_signals (
+    signal TEXT PRIMARY KEY,
+    item_id INTEGER NOT NULL REFERENCES items (item_id)
+);
 CREATE TABLE IF NOT EXISTS audit (
     entry_id INTEGER PRIMARY KEY AUTOINCREMENT,
     at INTEGER NOT NULL,
@@ -108,6 +118,21 @@ def encode_id(value: Any) -> str:
 def decode_id(text: str) -> Any:
     """Inverse of :func:`encode_id`."""
     return json.loads(text)
+
+
+def alert_signal(alert: Alert) -> str:
+    """What makes an alert the same alert: its ids, tier, risk (6 decimals) and the event
+    that raised it (``event_index`` and ``timestamp``, None in batch scoring).
+
+    Examples
+    --------
+    >>> from riskscore.policy import Tier
+    >>> alert_signal(Alert(7, "a", "c", 12.0, "under 13", 0.8123456789, Tier.URGENT))
+    '[7, "a", "c", 2, 0.812346, null, null]'
+    """
+    ids = [decode_id(encode_id(i)) for i in (alert.conversation_id, alert.adult_id, alert.child_id)]
+    event = [None if v is None else int(v) for v in (alert.event_index, alert.timestamp)]
+    return json.dumps([*ids, int(alert.tier), round(float(alert.risk), 6), *event])
 
 
 def connect(path: Path, timeout_s: float, *, simulation: bool = False) -> sqlite3.Connection:
@@ -185,6 +210,20 @@ def is_simulated(con: sqlite3.Connection) -> bool:
     return row is not None and str(row[0]) == "1"
 
 
+def simulated_item_ids(con: sqlite3.Connection, *, simulated_queue: bool) -> frozenset[int]:
+    """Items with a ``review`` or ``decide`` audit entry whose time was caller-given
+    (``detail["time"] == "simulated"``; an entry without a recorded source counts as
+    simulated when ``simulated_queue``)."""
+    found: set[int] = set()
+    for item_id, detail in con.execute(
+        "SELECT item_id, detail FROM audit WHERE action IN ('review', 'decide')"
+    ):
+        source = json.loads(detail).get("time")
+        if source == "simulated" or (source is None and simulated_queue):
+            found.add(int(item_id))
+    return frozenset(found)
+
+
 def check_triggers(con: sqlite3.Connection, path: object, *, exact: bool) -> None:
     """Refuse a queue whose audit triggers are missing (or, with ``exact``, changed)."""
     found = {
@@ -216,18 +255,11 @@ def write(con: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
     The audit triggers are checked inside the transaction first.
     """
 
-    def attempt() -> T:
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            check_triggers(con, "review queue", exact=False)
-            result = fn(con)
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
-        return result
+    def checked(con: sqlite3.Connection) -> T:
+        check_triggers(con, "review queue", exact=False)
+        return fn(con)
 
-    return retry(attempt)
+    return sqlite.write(con, checked)
 
 
 def audit(

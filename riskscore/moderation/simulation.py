@@ -26,9 +26,7 @@ from typing import Any
 import numpy as np
 
 from riskscore import synthetic
-from riskscore.features.registry import FEATURE_NAMES
 from riskscore.io import MessageTable
-from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation.cases import Case, UserReport, iter_reports
 from riskscore.moderation.queue import ReviewQueue
@@ -163,13 +161,11 @@ def simulate_month(
         for k, v in zip(data.labels.conversation_id, data.labels.is_grooming, strict=True)
     }
     scorer = OnlineScorer(model or load_model(), policy)
-    channel_at = FEATURE_NAMES.index("max_channel")
     arrivals: list[Arrival] = []
     for event in data.messages.iter_events():
         # update_one_all: an event can also alert its adult's other conversations.
         for alert in scorer.update_one_all(event):
-            level = scorer.features_of(alert.conversation_id)[channel_at]
-            channel = CHANNEL_NAMES[int(level)] if math.isfinite(level) else None
+            channel = scorer.channel_of(alert.conversation_id)
             ts = int(alert.timestamp or event["timestamp"])  # type: ignore[call-overload]
             arrivals.append((ts, len(arrivals), alert, channel))
     for report in iter_reports(data.messages):

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from riskscore.io.schema import CHANNEL_NAMES
+from riskscore.keys import check_key
 from riskscore.model.drift import DriftReport
 from riskscore.moderation.cases import QueueItem
 from riskscore.moderation.queue import ReviewQueue
@@ -43,87 +44,45 @@ from riskscore.moderation.transparency_render import (
 )
 
 __all__ = [
-    "MIN_KEY_BYTES",
     "SYNTHETIC_DEMO_KEY",
     "TransparencyReport",
-    "check_report_key",
     "pseudonymise",
     "transparency_report",
 ]
 
-#: Least key material accepted from the environment for pseudonyms (bytes).
-MIN_KEY_BYTES = 32
 #: The documented key of ``make report`` and the examples: synthetic data only, never a
 #: platform's secret.
 SYNTHETIC_DEMO_KEY = "riskscore-synthetic-demo-key-NOT-A-SECRET-v1"
-_MIN_DISTINCT_BYTES = 8
 
 REPORT_FORMAT = 1
 _TIERS = {1: "review", 2: "urgent"}
 
 
-def pseudonymise(value: Any, key: bytes) -> str:
+def pseudonymise(value: Any, key: bytes | str) -> str:
     """A stable pseudonym for an id: HMAC-SHA256 under ``key``, first 16 hex digits.
 
     The same id and key give the same pseudonym, so reports of one platform can
     be compared; without the key a pseudonym cannot be linked to an account.
 
-    Examples
-    --------
-    >>> pseudonymise("account-42", b"platform secret")  # doctest: +ELLIPSIS
-    'p_...'
-    >>> key = b"platform secret"
-    >>> pseudonymise(42, key) == pseudonymise(42, key) != pseudonymise("42", key)
-    True
-    """
-    if not isinstance(key, bytes) or len(key) < 8:
-        raise ValueError("the pseudonymisation key must be bytes, at least 8 long")
-    if isinstance(value, np.generic):
-        value = value.item()
-    msg = json.dumps(value).encode("utf-8")
-    return "p_" + hmac.new(key, msg, hashlib.sha256).hexdigest()[:16]
-
-
-def check_report_key(text: str | bytes, *, source: str = "the key") -> bytes:
-    """The pseudonymisation key of ``riskscore report`` and ``riskscore export``, checked.
-
-    At least ``MIN_KEY_BYTES`` (32) bytes, at least 8 distinct byte values, and not one
-    short pattern repeated: with a guessable key the pseudonyms of small integer ids
-    are reversed by enumeration. Generate one with ``python -c "import secrets;
-    print(secrets.token_urlsafe(32))"``.
-
     Raises
     ------
     ValueError
-        Saying what is wrong with the key (never the key itself).
+        ``key`` fails :func:`riskscore.keys.check_key` (at least 32 bytes, not
+        low-entropy); the message says what is wrong.
 
     Examples
     --------
-    >>> len(check_report_key(SYNTHETIC_DEMO_KEY)) >= MIN_KEY_BYTES
+    >>> pseudonymise("account-42", SYNTHETIC_DEMO_KEY)  # doctest: +ELLIPSIS
+    'p_...'
+    >>> key = SYNTHETIC_DEMO_KEY.encode()
+    >>> pseudonymise(42, key) == pseudonymise(42, key) != pseudonymise("42", key)
     True
-    >>> check_report_key("ab" * 20)
-    Traceback (most recent call last):
-    ...
-    ValueError: the key has only 2 distinct byte values (at least 8 needed); ...
     """
-    key = text.encode("utf-8") if isinstance(text, str) else bytes(text)
-    hint = 'generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
-    if len(key) < MIN_KEY_BYTES:
-        raise ValueError(
-            f"{source} has {len(key)} bytes; at least {MIN_KEY_BYTES} are needed; {hint}"
-        )
-    distinct = len(set(key))
-    if distinct < _MIN_DISTINCT_BYTES:
-        raise ValueError(
-            f"{source} has only {distinct} distinct byte values (at least "
-            f"{_MIN_DISTINCT_BYTES} needed); {hint}"
-        )
-    for period in range(1, len(key) // 2 + 1):
-        if len(key) % period == 0 and key == key[:period] * (len(key) // period):
-            raise ValueError(
-                f"{source} is a {period}-byte pattern repeated {len(key) // period} times; {hint}"
-            )
-    return key
+    secret = check_key(key, source="the pseudonymisation key")
+    if isinstance(value, np.generic):
+        value = value.item()
+    msg = json.dumps(value).encode("utf-8")
+    return "p_" + hmac.new(secret, msg, hashlib.sha256).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +150,7 @@ def transparency_report(
     queue: ReviewQueue,
     period: tuple[int, int],
     *,
-    key: bytes,
+    key: bytes | str,
     platform: str = "",
     max_listed_cases: int = 20,
     drift: DriftReport | None = None,
@@ -204,9 +163,10 @@ def transparency_report(
         The queue (alerts, user reports, decisions).
     period : (int, int)
         Start (inclusive) and end (exclusive), epoch seconds UTC.
-    key : bytes
-        Secret key for pseudonymising account ids (HMAC-SHA256). Provided by the
-        platform, never stored in the report.
+    key : bytes or str
+        Secret key for pseudonymising account ids (HMAC-SHA256), checked by
+        :func:`riskscore.keys.check_key` (at least 32 bytes, not low-entropy). Provided
+        by the platform, never stored in the report.
     platform : str
         Name shown on the report.
     max_listed_cases : int, default 20
@@ -222,6 +182,11 @@ def transparency_report(
         Its top level has ``alerts_raised``, ``user_reports``, ``actioned``,
         ``dismissed``, ``escalated`` and ``open``; the last four count alerts,
         so ``alerts_raised == actioned + dismissed + escalated + open``.
+        ``simulated`` is true when the queue was created in simulation mode or any
+        review or decision time counted was given by the caller
+        (:meth:`ReviewQueue.simulated_items`); ``simulation`` says which, and each
+        time figure counts its simulated times in ``n_simulated``. Every rendering
+        marks such figures as simulated.
 
     Examples
     --------
@@ -230,16 +195,19 @@ def transparency_report(
     >>> q = ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite", simulation=True)
     >>> _ = q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.7, Tier.URGENT), at=100)
     >>> _ = q.decide("a", "actioned", moderator="m", at=200, token=q.case("a", now=200).token)
-    >>> r = transparency_report(q, (0, 1000), key=b"demo key 123")
+    >>> r = transparency_report(q, (0, 1000), key=SYNTHETIC_DEMO_KEY)
     >>> r.alerts_raised, r.data["actioned"], r.data["open"]
     (1, 1, 0)
+    >>> r.data["simulated"], r.data["simulation"]["decision_times"]
+    (True, 'simulated')
     >>> q.close()
     """
     start, end = int(period[0]), int(period[1])
     if not start < end:
         raise ValueError(f"period start {start} must be before its end {end}")
-    pseudonymise("", key)  # validate the key early
+    secret = check_key(key, source="the pseudonymisation key")  # before any work
     items = [i for i in queue.items() if start <= i.created_at < end]
+    simulated = queue.simulated_items()
     band_order = tuple(b.name for b in (*queue.policy.bands, queue.policy.unknown))
     alerts = [i for i in items if i.kind == "alert"]
     reports = [i for i in items if i.kind == "user_report"]
@@ -255,10 +223,13 @@ def transparency_report(
     confirmed = sum(status[i.item_id] in ("actioned", "escalated") for i in decided_alerts)
     actions = [i for i in items if status[i.item_id] in ("actioned", "escalated")]
 
+    simulation = _simulation(queue.simulated, items, end, simulated)
     data: dict[str, Any] = {
         "report_format": REPORT_FORMAT,
         "platform": platform,
         "period": {"start": _iso(start), "end": _iso(end), "start_epoch": start, "end_epoch": end},
+        "simulated": simulation["simulated_queue"] or simulation["decision_times"] != "measured",
+        "simulation": simulation,
         "alerts_raised": len(alerts),
         "user_reports": len(reports),
         **alert_outcomes,
@@ -274,14 +245,14 @@ def transparency_report(
         "by_age_band": _by(alerts, reports, lambda i: i.age_band, band_order),
         "by_channel": _by(alerts, reports, lambda i: i.channel or "unknown", CHANNEL_NAMES),
         "time_to_first_review_hours": {
-            "automated_detection": _times(alerts, "first_reviewed_at", end),
-            "user_reports": _times(reports, "first_reviewed_at", end),
-            "all": _times(items, "first_reviewed_at", end),
+            "automated_detection": _times(alerts, "first_reviewed_at", end, simulated),
+            "user_reports": _times(reports, "first_reviewed_at", end, simulated),
+            "all": _times(items, "first_reviewed_at", end, simulated),
         },
         "time_to_decision_hours": {
-            "automated_detection": _times(alerts, "decided_at", end),
-            "user_reports": _times(reports, "decided_at", end),
-            "all": _times(items, "decided_at", end),
+            "automated_detection": _times(alerts, "decided_at", end, simulated),
+            "user_reports": _times(reports, "decided_at", end, simulated),
+            "all": _times(items, "decided_at", end, simulated),
         },
         "automated_detection": {
             "share_of_items": _share(len(alerts), len(items)),
@@ -303,7 +274,7 @@ def transparency_report(
             },
             "method": "metadata-only risk model with age-banded thresholds (riskscore)",
         },
-        "cases": _cases(items, status, key, max_listed_cases),
+        "cases": _cases(items, status, secret, max_listed_cases),
         "drift": None if drift is None else drift.to_dict(),
         "pseudonymisation": {
             "method": "HMAC-SHA256 of the JSON-encoded id, first 16 hex digits, prefixed 'p_'",
@@ -328,19 +299,72 @@ def _by(
     return {n: {"alerts": int(a[n]), "user_reports": int(r[n])} for n in names}
 
 
-def _times(items: list[QueueItem], field: str, end: int) -> dict[str, Any]:
-    hours = [
-        (getattr(i, field) - i.created_at) / 3600
-        for i in items
-        if getattr(i, field) is not None and getattr(i, field) < end
-    ]
-    if not hours:
-        return {"n": 0, "median": None, "p90": None}
-    arr = np.asarray(hours, dtype=np.float64)
+def _counted(item: QueueItem, field: str, end: int) -> bool:
+    """Whether ``item``'s review or decision time (``field``) is counted (before ``end``)."""
+    at = getattr(item, field)
+    return at is not None and at < end
+
+
+def _times(
+    items: list[QueueItem], field: str, end: int, simulated: frozenset[int]
+) -> dict[str, Any]:
+    """``n``, ``median``, ``p90`` hours from creation to ``field``, and ``n_simulated``: how
+    many of the ``n`` times were given by the caller (simulation mode)."""
+    counted = [i for i in items if _counted(i, field, end)]
+    n_simulated = sum(i.item_id in simulated for i in counted)
+    if not counted:
+        return {"n": 0, "n_simulated": 0, "median": None, "p90": None}
+    arr = np.asarray([(getattr(i, field) - i.created_at) / 3600 for i in counted])
     return {
-        "n": len(hours),
+        "n": len(counted),
+        "n_simulated": int(n_simulated),
         "median": round(float(np.median(arr)), 2),
         "p90": round(float(np.quantile(arr, 0.9)), 2),
+    }
+
+
+def _simulation(
+    simulated_queue: bool, items: list[QueueItem], end: int, simulated: frozenset[int]
+) -> dict[str, Any]:
+    """Where the report's decisions and their times come from.
+
+    ``decision_times`` is ``"measured"`` (every counted review and decision time from the
+    clock, or none counted), ``"simulated"`` (all given by the caller) or ``"mixed"``.
+    """
+    timed = [
+        i for i in items if _counted(i, "first_reviewed_at", end) or _counted(i, "decided_at", end)
+    ]
+    n_sim = sum(i.item_id in simulated for i in timed)
+    n_clock = len(timed) - n_sim
+    source = "measured" if n_sim == 0 else ("simulated" if n_clock == 0 else "mixed")
+    if simulated_queue and source == "measured" and not timed:
+        note = "the queue was created in simulation mode; no review or decision is counted"
+    elif source == "measured" and simulated_queue:
+        note = (
+            "the queue was created in simulation mode (its alerts and reports may be "
+            "simulated); the review and decision times counted came from the clock"
+        )
+    elif source == "measured":
+        note = "review and decision times come from the clock"
+    elif source == "simulated":
+        note = (
+            "decisions and their times were set by a simulation (simulated moderators), "
+            "not measured: time-to-review, time-to-decision and precision figures describe "
+            "the simulation, not a platform"
+        )
+    else:
+        note = (
+            f"{n_sim} of {n_sim + n_clock} reviewed or decided items have simulated times "
+            "(set by a simulation) and the rest clock times: time-to-review, "
+            "time-to-decision and precision figures mix simulated and measured decisions "
+            "and are not measured figures"
+        )
+    return {
+        "simulated_queue": bool(simulated_queue),
+        "decision_times": source,
+        "items_with_simulated_times": int(n_sim),
+        "items_with_clock_times": int(n_clock),
+        "note": note,
     }
 
 

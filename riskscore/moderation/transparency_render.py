@@ -9,10 +9,25 @@ from typing import Any
 
 from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, SHIFT_HEADER, shift_rows
 
-__all__ = ["OUTCOMES", "render_html", "render_markdown", "write_charts"]
+__all__ = ["OUTCOMES", "render_html", "render_markdown", "simulation_banner", "write_charts"]
 
 #: Outcome keys of the report, in the order of its JSON and its tables.
 OUTCOMES = ("actioned", "dismissed", "escalated", "open")
+_MARKS = {"simulated": "SIMULATED", "mixed": "PARTLY SIMULATED", "measured": "SIMULATED QUEUE"}
+
+
+def simulation_banner(d: dict[str, Any]) -> str:
+    """What every rendering states first when the report's figures are simulated ("" when
+    they are not): a heading word and the report's ``simulation.note``."""
+    if not d["simulated"]:
+        return ""
+    sim = d["simulation"]
+    return f"{_MARKS[sim['decision_times']]}: {sim['note']}."
+
+
+def _mark(d: dict[str, Any]) -> str:
+    """A suffix for titles of figures drawn from decisions: "" when measured."""
+    return f" ({_MARKS[d['simulation']['decision_times']].lower()})" if d["simulated"] else ""
 
 
 def _fmt(value: Any, pct: bool = False) -> str:
@@ -71,21 +86,30 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], st
     ):
         for source, t in d[key].items():
             rows.append(
-                [name, source.replace("_", " "), str(t["n"]), _fmt(t["median"]), _fmt(t["p90"])]
+                [
+                    name,
+                    source.replace("_", " "),
+                    str(t["n"]),
+                    str(t["n_simulated"]),
+                    _fmt(t["median"]),
+                    _fmt(t["p90"]),
+                ]
             )
+    banner = simulation_banner(d)
     out.append(
         (
-            "Time to first review and to decision (hours)",
-            ["to", "source", "n", "median", "90th percentile"],
+            "Time to first review and to decision (hours)" + _mark(d),
+            ["to", "source", "n", "of which simulated", "median", "90th percentile"],
             rows,
-            "Counted over items reviewed or decided within the period.",
+            "Counted over items reviewed or decided within the period."
+            + (f" {banner}" if banner else ""),
         )
     )
     a = d["automated_detection"]
     ci = a["precision_ci95"]
     out.append(
         (
-            "Automated detection",
+            "Automated detection" + _mark(d),
             ["measure", "value"],
             [
                 ["share of items from automated detection", _fmt(a["share_of_items"], True)],
@@ -106,7 +130,8 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], st
                 ],
             ],
             "Precision = confirmed / decided alerts. Alerts never raised are not measured here: "
-            "recall needs labelled data (see riskscore policy check).",
+            "recall needs labelled data (see riskscore policy check)."
+            + (f" {banner}" if banner else ""),
         )
     )
     c = d["cases"]
@@ -164,11 +189,13 @@ def _header(d: dict[str, Any]) -> tuple[str, str]:
 def render_markdown(d: dict[str, Any], charts: Sequence[str]) -> str:
     """The report as Markdown."""
     title, period = _header(d)
+    banner = simulation_banner(d)
     lines = [
         f"# {title}",
         "",
         period,
         "",
+        *([f"> **{banner.replace(':', ':**', 1)}", ""] if banner else []),
         f"- **Alerts raised** by automated detection: {d['alerts_raised']}",
         f"- **User reports** received: {d['user_reports']} "
         f"({d['user_reports_from_children']} from children)",
@@ -185,7 +212,7 @@ def render_markdown(d: dict[str, Any], charts: Sequence[str]) -> str:
         lines += ["", note, ""] if note else [""]
     if charts:
         lines += ["## Charts", ""]
-        lines += [f"![{name[:-4].replace('_', ' ')}]({name})" for name in charts]
+        lines += [f"![{name[:-4].replace('_', ' ')}{_mark(d)}]({name})" for name in charts]
         lines.append("")
     lines += [
         "Field names follow the EU Digital Services Act, Article 15, and Ofcom's codes; "
@@ -206,6 +233,15 @@ def render_html(d: dict[str, Any], charts: Sequence[str]) -> str:
         "table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .6em}"
         "td{text-align:right}td:first-child{text-align:left}</style></head><body>",
         f"<h1>{esc(title)}</h1><p>{esc(period)}</p>",
+        *(
+            [
+                "<p style='border:3px solid #b00;padding:.5em'><b>"
+                + esc(simulation_banner(d)).replace(":", ":</b>", 1)
+                + "</p>"
+            ]
+            if d["simulated"]
+            else []
+        ),
         f"<p>Alerts raised: <b>{d['alerts_raised']}</b>; user reports received: "
         f"<b>{d['user_reports']}</b>. Alerts actioned {d['actioned']}, dismissed "
         f"{d['dismissed']}, escalated {d['escalated']}, open {d['open']}.</p>",
@@ -222,7 +258,8 @@ def render_html(d: dict[str, Any], charts: Sequence[str]) -> str:
         if note:
             parts.append(f"<p><small>{esc(note)}</small></p>")
     for name in charts:
-        parts.append(f"<p><img src='{esc(name)}' alt='{esc(name)}' width='720'></p>")
+        alt = esc(name[:-4].replace("_", " ") + _mark(d))
+        parts.append(f"<p><img src='{esc(name)}' alt='{alt}' width='720'></p>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
@@ -261,7 +298,7 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
         ax.set_title(title)
     axes[0].set_ylabel("count")
     axes[0].legend()
-    fig.suptitle("Alerts raised and user reports received")
+    fig.suptitle("Alerts raised and user reports received" + _mark(d))
     fig.tight_layout()
     fig.savefig(out / "volume.png", dpi=90)
     plt.close(fig)
@@ -280,7 +317,7 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
             left += count
     ax.set_yticks([0, 1], list(sources))
     ax.set_xlabel("items")
-    ax.set_title("How they were dealt with")
+    ax.set_title("How they were dealt with" + _mark(d))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "outcomes.png", dpi=90)
@@ -300,7 +337,20 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
             )
     ax.set_yticks([0, 1], [r[0] for r in rows])
     ax.set_xlabel("hours after the alert or report")
-    ax.set_title("Time to first review and to decision")
+    ax.set_title("Time to first review and to decision" + _mark(d))
+    if d["simulated"]:
+        ax.text(
+            0.5,
+            0.5,
+            _MARKS[d["simulation"]["decision_times"]],
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=28,
+            color="#b00000",
+            alpha=0.25,
+            rotation=15,
+        )
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "time_to_decision.png", dpi=90)

@@ -22,10 +22,17 @@ out through a cursor in batches (:class:`Snapshot` iterates them), so a checkpoi
 million conversations never holds all of their JSON at once. Reading first runs
 ``PRAGMA integrity_check`` and then checks every row's shape; anything wrong raises
 :class:`~riskscore.CheckpointError`, never a ``KeyError`` or ``TypeError``.
+
+``PRAGMA integrity_check`` finds a damaged file structure, not a changed value inside a
+row (a digit of a counter). So ``meta`` also holds ``checksums``: the SHA-256 of the other
+meta entries and of each table's rows as stored, computed while writing and checked while
+reading (each table once its rows have all been read). A checkpoint written before
+checksums existed is read without them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -41,6 +48,8 @@ FORMAT = "riskscore-online-checkpoint"
 SCHEMA_VERSION = 1
 #: Rows fetched from SQLite at a time while restoring.
 BATCH_ROWS = 10_000
+#: The meta entry holding the checksums of the other entries and of each table.
+_CHECKSUMS = "checksums"
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -84,21 +93,25 @@ def write(
             con.execute("DELETE FROM conversations")
             con.execute("DELETE FROM accounts")
             full = {"format": FORMAT, "schema_version": SCHEMA_VERSION, **meta}
-            con.executemany(
-                "INSERT INTO meta (key, value) VALUES (?, ?)",
-                ((key, _dumps(value)) for key, value in full.items()),
-            )
+            full.pop(_CHECKSUMS, None)
+            rows = {key: _dumps(value) for key, value in full.items()}
+            con.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
+            sums = {"meta": _meta_checksum(rows)}
+            digest = _Digest()
             con.executemany(
                 "INSERT INTO conversations (id, state) VALUES (?, ?)",
-                (
+                digest.rows(
                     (_dumps(cid), _dumps([ini, res, state]))
                     for cid, ini, res, state in conversations
                 ),
             )
+            sums["conversations"] = digest.restart()
             con.executemany(
                 "INSERT INTO accounts (id, state) VALUES (?, ?)",
-                ((_dumps(aid), _dumps(state)) for aid, state in accounts),
+                digest.rows((_dumps(aid), _dumps(state)) for aid, state in accounts),
             )
+            sums["accounts"] = digest.restart()
+            con.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (_CHECKSUMS, _dumps(sums)))
         except BaseException:
             con.execute("ROLLBACK")
             raise
@@ -106,6 +119,44 @@ def write(
         con.execute("PRAGMA wal_checkpoint(PASSIVE)")
     finally:
         con.close()
+
+
+class _Digest:
+    """A running SHA-256 over ``(id, state)`` rows as stored, passed through unchanged."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+
+    def rows(self, rows: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+        for key, state in rows:
+            self.add(key, state)
+            yield key, state
+
+    def add(self, key: str, state: str) -> None:
+        self._hash.update(f"{len(key)}:{key}{len(state)}:{state}".encode("utf-8", "surrogatepass"))
+
+    def restart(self) -> str:
+        """The digest so far, and a fresh one for the next table."""
+        done = self._hash.hexdigest()
+        self._hash = hashlib.sha256()
+        return done
+
+
+def _meta_checksum(rows: Mapping[str, str]) -> str:
+    """SHA-256 of the meta entries (their stored JSON text), checksums left out."""
+    digest = _Digest()
+    for key in sorted(rows):
+        if key != _CHECKSUMS:
+            digest.add(key, rows[key])
+    return digest.restart()
+
+
+def _corrupted(path: Path, what: str) -> CheckpointError:
+    return CheckpointError(
+        f"{path}: {what} do not match the checksum written with them: the file was changed "
+        "or damaged after it was written; restore from another copy or start without the "
+        "checkpoint"
+    )
 
 
 def _decode(text: Any, path: Path, what: str) -> Any:
@@ -150,6 +201,8 @@ class Snapshot:
         self.path = path
         self.meta = meta
         self._con = con
+        sums = meta.get(_CHECKSUMS)
+        self._sums: dict[str, Any] = sums if isinstance(sums, dict) else {}
 
     def __enter__(self) -> Snapshot:
         return self
@@ -171,16 +224,21 @@ class Snapshot:
             self._con.close()
 
     def _rows(self, table: str) -> Iterator[tuple[Any, Any]]:
+        digest = _Digest()
         try:
             cur = self._con.execute(f"SELECT pos, id, state FROM {table} ORDER BY pos")
             while batch := cur.fetchmany(BATCH_ROWS):
                 for pos, key, state in batch:
-                    yield (
+                    decoded = (
                         _decode(key, self.path, f"{table} row {pos} id"),
                         _decode(state, self.path, f"{table} row {pos} state"),
                     )
+                    digest.add(key, state)
+                    yield decoded
         except sqlite3.DatabaseError as exc:
             raise CheckpointError(f"{self.path}: cannot read {table}: {exc}") from exc
+        if table in self._sums and digest.restart() != self._sums[table]:
+            raise _corrupted(self.path, f"the rows of {table}")
 
     def conversations(self) -> Iterator[tuple[Any, Any, Any, list[Any]]]:
         """``(id, initiator, responder, state)`` of each conversation, oldest activity first."""
@@ -226,6 +284,11 @@ def read(path: str | os.PathLike[str]) -> Snapshot:
             )
         con.execute("BEGIN")
         meta = _check_format(con, source, allow_empty=False)
+        sums = meta.get(_CHECKSUMS)
+        if sums is not None:
+            stored = {str(k): str(v) for k, v in con.execute("SELECT key, value FROM meta")}
+            if not isinstance(sums, dict) or sums.get("meta") != _meta_checksum(stored):
+                raise _corrupted(source, "the meta entries")
     except BaseException:
         con.close()
         raise

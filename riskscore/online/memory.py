@@ -12,6 +12,7 @@ import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -20,10 +21,18 @@ import numpy.typing as npt
 import riskscore.online.checkpoint as _checkpoint
 from riskscore._version import __version__
 from riskscore.exceptions import CheckpointError
+from riskscore.features.registry import feature_index
+from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.model import RiskModel
 from riskscore.online.state import AccountState, ConversationState
 
-__all__ = ["DEFAULT_MAX_CONVERSATIONS", "DEFAULT_MAX_FUTURE_S", "ScorerMemory", "TimeSource"]
+__all__ = [
+    "DEFAULT_MAX_CONVERSATIONS",
+    "DEFAULT_MAX_FUTURE_S",
+    "LiveConversation",
+    "ScorerMemory",
+    "TimeSource",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -36,8 +45,34 @@ DEFAULT_MAX_FUTURE_S = 86_400.0
 #: callable returning epoch seconds.
 TimeSource = Literal["wall", "events"] | Callable[[], float]
 
+_MAX_CHANNEL = feature_index("max_channel")
 _COUNTERS = ("clock", "n_events", "n_clamped", "n_too_late", "n_expired")
 _OPTIONAL_COUNTERS = ("n_rescored", "n_refused_future", "n_evicted")
+
+
+@dataclass(frozen=True, slots=True)
+class LiveConversation:
+    """Who a live conversation is between, and how far it has gone (no risk; see
+    :meth:`ScorerMemory.score_of`).
+
+    Attributes
+    ----------
+    adult_id, child_id : int or str
+        The accounts in the adult and child roles (the older and the younger; before
+        any age is known, the initiator is taken as the adult).
+    n_events : int
+        Events applied to the conversation.
+    last_timestamp : int
+        Time of its latest event (epoch seconds).
+    alerted_tier : int
+        Highest tier already alerted (0: none yet).
+    """
+
+    adult_id: Any
+    child_id: Any
+    n_events: int
+    last_timestamp: int
+    alerted_tier: int
 
 
 class ScorerMemory:
@@ -197,6 +232,38 @@ class ScorerMemory:
         if conv is None:
             raise KeyError(f"conversation {conversation_id!r} is unknown to this scorer")
         return np.asarray(self._features(conv), dtype=np.float64)
+
+    def conversation_of(self, conversation_id: object) -> LiveConversation:
+        """The accounts and progress of a live conversation.
+
+        Raises
+        ------
+        KeyError
+            The conversation has not been seen, or has expired.
+        """
+        conv = self._conversations.get(conversation_id)
+        if conv is None:
+            raise KeyError(f"conversation {conversation_id!r} is unknown to this scorer")
+        adult_i = conv.adult_i
+        return LiveConversation(
+            adult_id=conv.initiator if adult_i else conv.responder,
+            child_id=conv.responder if adult_i else conv.initiator,
+            n_events=conv.n_events,
+            last_timestamp=conv.max_ts,
+            alerted_tier=conv.n_alerted_tier,
+        )
+
+    def channel_of(self, conversation_id: object) -> str | None:
+        """The most private channel a live conversation has reached (schema v1 name), or
+        None when it is not known.
+
+        Raises
+        ------
+        KeyError
+            The conversation has not been seen, or has expired.
+        """
+        level = self.features_of(conversation_id)[_MAX_CHANNEL]
+        return CHANNEL_NAMES[int(level)] if math.isfinite(level) else None
 
     def alerted_tier_of(self, conversation_id: object) -> int:
         """Highest tier already alerted for a conversation (0: none yet)."""

@@ -11,12 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from riskscore.moderation import QueueItem
 
-__all__ = ["RESTRICTING", "DecidedCase", "ExportFilter", "decided_cases", "iso_utc"]
+__all__ = ["RESTRICTING", "DecidedCase", "ExportFilter", "decided_cases"]
 
 RESTRICTING = ("actioned", "escalated")
 """Outcomes that restrict the adult account (dismissed restricts nothing)."""
@@ -178,8 +177,3 @@ def decided_cases(
     ]
     cases.sort(key=lambda c: (c.decided_at, c.items[0].item_id))
     return cases
-
-
-def iso_utc(epoch: int) -> str:
-    """Epoch seconds as ISO 8601 UTC with an explicit offset (``2026-01-05T10:00:00+00:00``)."""
-    return datetime.fromtimestamp(epoch, tz=UTC).isoformat()

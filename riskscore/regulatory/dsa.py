@@ -24,6 +24,7 @@ from typing import Any
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.arrow import write_csv_rows
+from riskscore.keys import check_key
 from riskscore.moderation import QueueItem
 from riskscore.moderation.transparency import pseudonymise
 from riskscore.regulatory import _dsa_schema as schema
@@ -224,7 +225,7 @@ class StatementSettings:
 def statements_of_reasons(
     cases: Iterable[DecidedCase],
     *,
-    key: bytes,
+    key: bytes | str,
     settings: StatementSettings | None = None,
 ) -> list[dict[str, Any]]:
     """One statement of reasons per restricting decision, validated.
@@ -233,8 +234,9 @@ def statements_of_reasons(
     ----------
     cases : iterable of DecidedCase
         From :func:`riskscore.regulatory.decided_cases`; dismissed cases are skipped.
-    key : bytes
-        The platform's pseudonymisation key (the transparency report's HMAC key).
+    key : bytes or str
+        The platform's pseudonymisation key (the transparency report's HMAC key), checked
+        by :func:`riskscore.keys.check_key`.
     settings : StatementSettings, optional
         Restrictions, grounds and scope; defaults documented in ``docs/regulatory.md``.
 
@@ -254,20 +256,21 @@ def statements_of_reasons(
     >>> import tempfile
     >>> import riskscore as rs
     >>> from riskscore.policy import Alert, Tier
+    >>> from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY
     >>> from riskscore.regulatory import decided_cases
     >>> with rs.ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite", simulation=True) as q:
     ...     _ = q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.8, Tier.URGENT), at=1767225600)
     ...     shown = q.case("a", now=1767229200)
     ...     _ = q.decide("a", "actioned", moderator="m", at=1767229200, token=shown.token)
-    ...     [s] = statements_of_reasons(decided_cases(q.items()), key=b"demo key 123")
+    ...     [s] = statements_of_reasons(decided_cases(q.items()), key=SYNTHETIC_DEMO_KEY)
     >>> s["category"], s["application_date"], s["source_type"]
     ('STATEMENT_CATEGORY_PROTECTION_OF_MINORS', '2026-01-01', 'SOURCE_VOLUNTARY')
     >>> s["category_specification"]
     ['KEYWORD_GROOMING_SEXUAL_ENTICEMENT_MINORS']
     """
     s = settings or StatementSettings()
-    pseudonymise("", key)  # validate the key before any work
-    records = [_statement(c, key, s) for c in cases if c.outcome in RESTRICTING]
+    secret = check_key(key, source="the pseudonymisation key")  # before any work
+    records = [_statement(c, secret, s) for c in cases if c.outcome in RESTRICTING]
     validate_statements(records)
     return records
 

@@ -32,9 +32,10 @@ import numpy as np
 from scipy.stats import binomtest
 
 from riskscore.io.arrow import write_csv_rows
+from riskscore.io.timestamps import iso_utc
 from riskscore.moderation import QueueItem
 from riskscore.policy import AlertPolicy
-from riskscore.regulatory._cases import RESTRICTING, DecidedCase, ExportFilter, iso_utc
+from riskscore.regulatory._cases import RESTRICTING, DecidedCase, ExportFilter
 from riskscore.regulatory.dsa import StatementSettings
 
 __all__ = [
@@ -125,6 +126,7 @@ def quantitative_template(
     export_filter: ExportFilter,
     service: str = "",
     settings: StatementSettings | None = None,
+    simulated_items: frozenset[int] = frozenset(),
 ) -> TemplateTables:
     """Fill the quantitative template's child-safety rows for one period.
 
@@ -144,6 +146,10 @@ def quantitative_template(
     settings : StatementSettings, optional
         The restriction per outcome, so that the counts by type of restriction
         match the statements of reasons.
+    simulated_items : frozenset of int, optional
+        Items whose decision time was set by a simulation
+        (:meth:`riskscore.ReviewQueue.simulated_items`): the median time to take action
+        then says how many of its decisions are simulated.
 
     Returns
     -------
@@ -178,7 +184,8 @@ def quantitative_template(
         "children",
         "reporters the platform listed as trusted flaggers",
         "distinct conversations reported",
-        "hours from receipt to a restricting decision, rounded to the nearest hour",
+        "hours from receipt to a restricting decision, rounded to the nearest hour"
+        + _simulated_note(acted, simulated_items),
         "notices whose case was escalated to law enforcement (ground: illegal content)",
         "notices whose case was actioned under the terms (ground: incompatible content)",
     ]
@@ -315,6 +322,13 @@ def quantitative_template(
     ]
     tables["09_human_resources.csv"] = (("Service", "Reporting period", *_LONG_COLUMNS), section9)
     return TemplateTables(tables, precision, ci)
+
+
+def _simulated_note(items: Sequence[QueueItem], simulated: frozenset[int]) -> str:
+    n = sum(i.item_id in simulated for i in items)
+    if not n:
+        return ""
+    return f"; SIMULATED: {n} of {len(items)} decision times were set by a simulation, not measured"
 
 
 def _total_row(lead: list[Any], width: int) -> list[Any]:

@@ -28,7 +28,7 @@ def export_all(
     queue: ReviewQueue,
     out_dir: str | Path,
     *,
-    key: bytes,
+    key: bytes | str,
     export_filter: ExportFilter | None = None,
     platform: str = "",
     settings: StatementSettings | None = None,
@@ -43,8 +43,9 @@ def export_all(
     out_dir : str or Path
         Gets ``dsa-statements/``, ``eu-2024-2835/`` and ``ncmec-drafts/``; it must
         not hold earlier exports (nothing is overwritten).
-    key : bytes
-        Pseudonymisation key (HMAC), as for the transparency report.
+    key : bytes or str
+        Pseudonymisation key (HMAC), as for the transparency report; checked by
+        :func:`riskscore.keys.check_key` before anything is written.
     export_filter : ExportFilter, optional
         Period, decision and band filters.
     platform : str
@@ -58,7 +59,8 @@ def export_all(
     -------
     dict
         Counts (``statements``, ``restricting_decisions``, ``ncmec_drafts``,
-        ``escalated_decisions``, ``precision``) and ``files`` written.
+        ``escalated_decisions``, ``precision``, ``simulated_decisions``: decisions whose
+        time was set by a simulation) and ``files`` written.
 
     Raises
     ------
@@ -74,7 +76,10 @@ def export_all(
     items = queue.items()
     cases = decided_cases(items, f)
     statements = statements_of_reasons(cases, key=key, settings=s)
-    tables = quantitative_template(items, cases, export_filter=f, service=platform, settings=s)
+    simulated = queue.simulated_items()
+    tables = quantitative_template(
+        items, cases, export_filter=f, service=platform, settings=s, simulated_items=simulated
+    )
     drafts = cybertipline_drafts(cases, platform=platform)
     files: dict[str, Path] = {}
     for sub, written in (
@@ -101,5 +106,6 @@ def export_all(
         "ncmec_drafts": len(drafts),
         "precision": tables.precision,
         "precision_ci95": tables.precision_ci95,
+        "simulated_decisions": sum(any(i.item_id in simulated for i in c.items) for c in cases),
         "files": sorted(files),
     }

@@ -25,7 +25,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from riskscore.regulatory._cases import DecidedCase, iso_utc
+from riskscore.io.timestamps import iso_utc
+from riskscore.regulatory._cases import DecidedCase
 
 __all__ = ["INCIDENT_TYPE", "cybertipline_drafts", "write_drafts"]
 

@@ -1,0 +1,295 @@
+"""Parquet events files in conversation-complete chunks (the reading side of out-of-core
+scoring, :mod:`riskscore.batch.out_of_core`).
+
+A file sorted by ``conversation_id`` is streamed in record batches, the rows of the last
+conversation of each batch carried into the next; an unsorted one is range-partitioned by
+conversation id into temporary Parquet buckets of its schema v1 columns only (other
+columns are never read, so never copied). Rows without a conversation id (null or NaN)
+belong to no conversation and come in chunks of their own. Every row carries its position
+in the file (column :data:`ROW_COLUMN`) so that the validator names rows as the whole file
+would.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.exceptions import SchemaError
+from riskscore.io import check_column_names
+from riskscore.io.schema import SCHEMA_COLUMNS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "ROW_COLUMN",
+    "check_parquet_columns",
+    "conversation_chunks",
+    "iter_conversation_chunks",
+]
+
+AnyArray = npt.NDArray[Any]
+
+#: Default number of events per chunk (about 1 GB of peak memory with scoring).
+DEFAULT_CHUNK_ROWS = 2_000_000
+
+#: The column that carries each row's position in the file through chunks and buckets.
+ROW_COLUMN = "__riskscore_source_row__"
+
+
+def _check_id_type(path: Path) -> None:
+    """Refuse a ``conversation_id`` column whose type holds no ids at all (lists, structs,
+    ...): its rows cannot even be grouped into conversations."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    kind = pq.read_schema(path).field("conversation_id").type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    groupable = (
+        pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_null(kind)
+    )
+    if not groupable:
+        raise SchemaError(
+            f"column 'conversation_id' of {path.name} has type {kind}: ids are integers or text",
+            column="conversation_id",
+        )
+
+
+def _has_id(table: pa.Table) -> AnyArray:
+    """Rows with a conversation id (not null, not NaN), as a boolean array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = table.column("conversation_id")
+    valid = pc.is_valid(col)
+    if pa.types.is_floating(col.type):
+        valid = pc.and_(valid, pc.invert(pc.fill_null(pc.is_nan(col), True)))
+    return np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _ids_of(table: pa.Table) -> AnyArray:
+    """The conversation ids of rows that have one (text ids stay str objects: memory follows
+    the data, not the longest id)."""
+    return np.asarray(table.column("conversation_id").to_numpy(zero_copy_only=False))
+
+
+def _split_missing(table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
+    """The rows with a conversation id, and those without (None when there are none)."""
+    import pyarrow as pa
+
+    has = _has_id(table)
+    if has.all():
+        return table, None
+    return table.filter(pa.array(has)), table.filter(pa.array(~has))
+
+
+def check_parquet_columns(path: Path) -> list[str]:
+    """The schema v1 columns of a Parquet file, after its column names are checked (a
+    content-like column is refused here, before anything is read or written): the only
+    columns read, and so the only ones ever copied into temporary files."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        names = list(pq.read_schema(path).names)
+    except (pa.ArrowException, OSError) as exc:
+        raise SchemaError(f"{path.name}: not a readable Parquet events file ({exc})") from exc
+    check_column_names(names)
+    return [name for name in names if name in SCHEMA_COLUMNS]
+
+
+def _scan(path: Path, batch_rows: int) -> tuple[bool, AnyArray]:
+    """Whether a Parquet file's ``conversation_id`` never decreases (rows without one left
+    out), and a sample of its ids for range partitioning (reads that one column only)."""
+    import pyarrow.parquet as pq
+
+    last: Any = None
+    is_sorted = True
+    sample = []
+    with pq.ParquetFile(path, pre_buffer=False) as pf:
+        stride = max(pf.metadata.num_rows // 200_000, 1)
+        for batch in pf.iter_batches(batch_size=batch_rows, columns=["conversation_id"]):
+            ids = _ids_of(_split_missing(batch)[0])
+            if len(ids) == 0:
+                continue
+            sample.append(ids[::stride])
+            if is_sorted and (
+                (last is not None and ids[0] < last) or not np.all(ids[1:] >= ids[:-1])
+            ):
+                is_sorted = False
+            last = ids[-1]
+    return is_sorted, (np.concatenate(sample) if sample else np.empty(0, dtype=np.int64))
+
+
+def _sorted_chunks(path: Path, chunk_rows: int) -> Iterator[pa.Table]:
+    """Conversation-complete chunks of a file sorted by conversation id; rows without a
+    conversation id come as chunks of their own."""
+    import pyarrow as pa
+
+    carry: pa.Table | None = None
+    for batch in _batches(path, chunk_rows):
+        batch, missing = _split_missing(batch)
+        if missing is not None:
+            yield missing
+        table = batch if carry is None else pa.concat_tables([carry, batch]).combine_chunks()
+        ids = _ids_of(table)
+        if len(ids) == 0:
+            continue
+        # rows of the last conversation may continue in the next batch
+        cut = int(np.searchsorted(ids, ids[-1], side="left"))
+        carry = table.slice(cut)
+        if cut:
+            yield table.slice(0, cut)
+    if carry is not None and carry.num_rows:
+        yield carry
+
+
+def _batches(path: Path, batch_rows: int) -> Iterator[pa.Table]:
+    """The rows of a Parquet file as tables of about ``batch_rows`` rows, in file order,
+    with each row's position in the file in the column ``ROW_COLUMN``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # pre_buffer=True keeps every row group's read buffers until the file is closed
+    # (memory grows with the file); without it memory stays bounded by a batch.
+    columns = check_parquet_columns(path)
+    start = 0
+    with pq.ParquetFile(path, pre_buffer=False) as pf:
+        for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
+            rows = pa.array(np.arange(start, start + batch.num_rows, dtype=np.int64))
+            start += batch.num_rows
+            yield pa.Table.from_batches([batch]).append_column(ROW_COLUMN, rows)
+
+
+def _partition(
+    tables: Iterable[pa.Table], n_rows: int, chunk_rows: int, sample: AnyArray, workdir: Path
+) -> tuple[list[Path], Path | None]:
+    """Range-partition the rows of ``tables`` by conversation id into Parquet buckets
+    (boundaries from sampled quantiles), written in ``workdir``: the bucket files in id
+    order, and the file of rows without a conversation id (None when there are none).
+    Every conversation lies wholly in one bucket, and bucket order is conversation order."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n_buckets = int(min(max(-(-n_rows // chunk_rows), 1), 512))
+    cuts = np.unique(np.sort(sample)[(np.arange(1, n_buckets) * len(sample)) // n_buckets])
+    n_buckets = len(cuts) + 1
+    files = [workdir / f"bucket_{b:04d}.parquet" for b in range(n_buckets)]
+    files.append(workdir / "no_conversation_id.parquet")
+    writers: dict[int, Any] = {}
+
+    def write(b: int, table: pa.Table) -> None:
+        if b not in writers:
+            writers[b] = pq.ParquetWriter(files[b], table.schema)
+        writers[b].write_table(table)
+
+    try:
+        for given in tables:
+            table, missing = _split_missing(given)
+            if missing is not None:
+                write(n_buckets, missing)
+            bucket = np.searchsorted(cuts, _ids_of(table), side="right")
+            order = np.argsort(bucket, kind="stable")  # keeps input order within a bucket
+            bounds = np.searchsorted(bucket[order], np.arange(n_buckets + 1))
+            grouped = table.take(pa.array(order))
+            for b in range(n_buckets):
+                lo, hi = int(bounds[b]), int(bounds[b + 1])
+                if hi > lo:
+                    write(b, grouped.slice(lo, hi - lo))
+    finally:
+        for writer in writers.values():
+            writer.close()
+    buckets = [files[b] for b in sorted(writers) if b < n_buckets]
+    return buckets, (files[n_buckets] if n_buckets in writers else None)
+
+
+def _read_buckets(
+    buckets: list[Path], missing: Path | None, chunk_rows: int, *, remove: bool
+) -> Iterator[pa.Table]:
+    """Each bucket as one table, then the rows without a conversation id in parts of about
+    ``chunk_rows``; with ``remove``, a file is removed once read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for path in buckets:
+        yield pq.read_table(path)
+        if remove:
+            path.unlink()
+    if missing is not None:
+        with pq.ParquetFile(missing, pre_buffer=False) as pf:
+            for batch in pf.iter_batches(batch_size=chunk_rows):
+                yield pa.Table.from_batches([batch])
+        if remove:
+            missing.unlink()
+
+
+def _n_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path, pre_buffer=False) as pf:
+        return int(pf.metadata.num_rows)
+
+
+def conversation_chunks(
+    source: Path, chunk_rows: int, workdir: Path
+) -> tuple[bool, Callable[[bool], Iterator[pa.Table]]]:
+    """Whether ``source`` is sorted by conversation, and a function giving its
+    conversation-complete chunks (each with the ``ROW_COLUMN`` column) as often as asked;
+    an unsorted file is partitioned into buckets in ``workdir`` once, here. Its argument
+    says whether the pass is the last (bucket files are then removed once read)."""
+    _check_id_type(source)
+    is_sorted, sample = _scan(source, chunk_rows)
+    if is_sorted:
+        return True, lambda last: _sorted_chunks(source, chunk_rows)
+    buckets, missing = _partition(
+        _batches(source, chunk_rows), _n_rows(source), chunk_rows, sample, workdir
+    )
+    return False, lambda last: _read_buckets(buckets, missing, chunk_rows, remove=last)
+
+
+def iter_conversation_chunks(
+    path: str | os.PathLike[str],
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    workdir: str | os.PathLike[str] | None = None,
+) -> Iterator[pa.Table]:
+    """Yield the events of a Parquet file as tables that never split a conversation.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A Parquet events file (schema v1).
+    chunk_rows : int, default 2_000_000
+        Events per chunk, roughly (a chunk grows to hold a whole conversation).
+    workdir : str or path-like, optional
+        Where an unsorted file is range-partitioned (a temporary directory by default).
+
+    Yields
+    ------
+    pyarrow.Table
+        Events of whole conversations (schema v1 columns only); chunk ``i`` holds smaller
+        conversation ids than chunk ``i + 1``. Rows without a conversation id (null or
+        NaN) come in chunks of their own, which :func:`riskscore.read_messages` refuses.
+    """
+    source = Path(path)
+    check_parquet_columns(source)  # names checked before any temporary file is written
+    with tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-buckets-") as tmp:
+        _, chunks = conversation_chunks(source, chunk_rows, Path(tmp))
+        for chunk in chunks(True):
+            yield chunk.drop_columns([ROW_COLUMN])

@@ -1,0 +1,68 @@
+"""The ``--queue FILE`` option shared by ``score`` and ``stream``: alerts into a review queue."""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from riskscore.moderation import QueueError, ReviewQueue
+from riskscore.policy import Alert, AlertPolicy
+
+HELP = (
+    "review queue SQLite file to add the alerts to (created if missing; an alert already "
+    "queued is not queued again, so re-running is safe; see `riskscore queue`)"
+)
+
+
+def add_queue_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--queue FILE`` to a subcommand."""
+    parser.add_argument("--queue", type=Path, metavar="FILE", help=HELP)
+
+
+def open_queue(path: Path | None, policy: AlertPolicy) -> ReviewQueue | None:
+    """The review queue at ``path`` (created if missing), or None without ``--queue``.
+
+    Opened before any work, so that a file that is not a queue stops the command early.
+
+    Raises
+    ------
+    QueueError
+        ``path`` is not a riskscore queue (the CLI prints one line, exit status 2).
+    """
+    if path is None:
+        return None
+    try:
+        return ReviewQueue(path, policy=policy)
+    except sqlite3.DatabaseError as exc:
+        raise QueueError(f"{path} is not a riskscore queue ({exc})") from None
+
+
+def queue_summary(queue: ReviewQueue, n_alerts: int, open_before: int) -> dict[str, Any]:
+    """What was added: alerts given, new items, open items now (JSON-ready)."""
+    open_now = len(queue)
+    return {
+        "path": str(queue.path),
+        "alerts": n_alerts,
+        "new_items": open_now - open_before,
+        "open_items": open_now,
+    }
+
+
+def add_to_queue(queue: ReviewQueue, alerts: Sequence[Alert]) -> dict[str, Any]:
+    """Queue ``alerts`` in one transaction (:meth:`ReviewQueue.add_alerts`); the summary."""
+    before = len(queue)
+    queue.add_alerts(alerts)
+    return queue_summary(queue, len(alerts), before)
+
+
+def render_queue(summary: dict[str, Any]) -> str:
+    """One line about what a command added to the queue."""
+    merged = summary["alerts"] - summary["new_items"]
+    return (
+        f"review queue {summary['path']}: {summary['new_items']} new items from "
+        f"{summary['alerts']} alerts ({merged} already queued or merged into an open item); "
+        f"{summary['open_items']} open items; see `riskscore queue --db {summary['path']}`"
+    )

@@ -1,0 +1,90 @@
+"""The online scorer's options shared by ``riskscore stream`` and ``riskscore serve``.
+
+One definition of each option (name, unit, default) and one way to build or restore an
+:class:`~riskscore.online.OnlineScorer` from them, so that both commands score the same
+events the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from riskscore.model import RiskModel
+from riskscore.online import OnlineScorer
+from riskscore.online.memory import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S
+from riskscore.policy import AlertPolicy
+
+__all__ = ["add_scorer_options", "scorer_from_args"]
+
+
+def add_scorer_options(parser: argparse.ArgumentParser) -> None:
+    """Add the scorer's options (expiry, cool-down, late and future events, the cap)."""
+    parser.add_argument(
+        "--idle-expiry-s",
+        type=float,
+        default=30 * 86_400.0,
+        help="forget conversations and accounts with no event for this many seconds of event "
+        "time (default: 2592000 s, 30 days; inf keeps everything)",
+    )
+    parser.add_argument(
+        "--cooldown-s",
+        type=float,
+        default=0.0,
+        help="minimum event time between two alerts of one conversation, in seconds",
+    )
+    parser.add_argument(
+        "--reorder-tolerance-s",
+        type=float,
+        default=300.0,
+        help="events up to this many seconds late are clamped, later ones refused",
+    )
+    parser.add_argument(
+        "--max-future-s",
+        type=float,
+        default=DEFAULT_MAX_FUTURE_S,
+        help="events dated more than this many seconds ahead of the clock are refused "
+        "(default: %(default)s s, one day)",
+    )
+    parser.add_argument(
+        "--time-source",
+        choices=("wall", "events"),
+        default="wall",
+        help="the clock --max-future-s is measured from: the system clock (wall), or for "
+        "replaying history the latest accepted event (events)",
+    )
+    parser.add_argument(
+        "--max-conversations",
+        type=int,
+        default=DEFAULT_MAX_CONVERSATIONS,
+        help="cap on live conversations; the least recently active is evicted beyond it",
+    )
+
+
+def scorer_from_args(
+    args: argparse.Namespace,
+    model: RiskModel,
+    policy: AlertPolicy,
+    checkpoint: Path | None,
+    *,
+    shadow_model: RiskModel | None = None,
+) -> OnlineScorer:
+    """The scorer restored from ``checkpoint`` when that file exists, else a new one.
+
+    A restored scorer keeps the configuration stored in its checkpoint (the options
+    above apply to a new scorer only), as ``riskscore stream`` always did.
+    ``shadow_model`` is scored next to ``model`` (``OnlineScorer(shadow_model=...)``).
+    """
+    if checkpoint is not None and checkpoint.exists():
+        return OnlineScorer.restore(checkpoint, model, policy, shadow_model=shadow_model)
+    return OnlineScorer(
+        model,
+        policy,
+        idle_expiry_s=args.idle_expiry_s,
+        cooldown_s=args.cooldown_s,
+        reorder_tolerance_s=args.reorder_tolerance_s,
+        max_future_s=args.max_future_s,
+        time_source=args.time_source,
+        max_conversations=args.max_conversations,
+        shadow_model=shadow_model,
+    )

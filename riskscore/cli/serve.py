@@ -1,0 +1,244 @@
+"""``riskscore serve``: the scoring API and the moderator console over HTTP (uvicorn).
+
+Needs the ``serve`` extra. ``--add-moderator`` creates a console account instead of
+serving.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+from riskscore.cli._policy_option import add_policy_option, load_policy
+from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
+from riskscore.exceptions import RiskscoreError
+from riskscore.model import load_model
+from riskscore.moderation.queue import ReviewQueue
+from riskscore.moderation.transparency import check_report_key
+
+try:  # the optional extra riskscore-metadata[serve]
+    import uvicorn
+
+    from riskscore.serve.accounts import ModeratorStore, Role
+    from riskscore.serve.app import create_app
+    from riskscore.serve.config import Part, ServeConfig
+    from riskscore.serve.security import MIN_KEY_BYTES
+
+    _MISSING: str | None = None
+except ImportError as exc:  # pragma: no cover - the dev extra installs it
+    _MISSING = str(exc)
+
+NAME = "serve"
+HELP = "serve the scoring API and the moderator console over HTTP"
+EXAMPLE = (
+    "examples:\n"
+    "  riskscore serve --db queue.sqlite --checkpoint state.sqlite\n"
+    "  riskscore serve --db queue.sqlite --checkpoint state.sqlite --policy policies/mine.toml "
+    "--host 127.0.0.1 --port 8000\n"
+    "  printf '%s' \"$PASSWORD\" | riskscore serve --db queue.sqlite --add-moderator mod:4711 "
+    "--role lead\n"
+    "\n"
+    "POST /v1/events takes one schema v1 event (a JSON object), a batch (a JSON array) or JSON\n"
+    "lines (Content-Type: application/x-ndjson) and returns the alerts, as riskscore stream\n"
+    "writes them; refused events come back with their index and message (status 422). The\n"
+    "console is at /console, the OpenAPI description at /docs. Keys come from the environment:\n"
+    "RISKSCORE_SESSION_KEY (32+ bytes; shared by every console process; random per start when\n"
+    "unset), RISKSCORE_API_TOKEN (when set, /v1/* needs 'Authorization: Bearer TOKEN'),\n"
+    "RISKSCORE_REPORT_KEY (pseudonyms in the transparency report). SIGTERM finishes the requests\n"
+    "in flight and writes the checkpoint; a restart restores it. See docs/serve.md."
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", type=Path, required=True, help="the review queue's SQLite file (created if missing)"
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="the scorer's SQLite checkpoint: restored from at start if it exists, written on a "
+        "schedule and at shutdown (default: none, state is lost at exit)",
+    )
+    parser.add_argument(
+        "--timeline",
+        type=Path,
+        help="SQLite file of the events' metadata for the case pages' plots "
+        "(default: DB with the suffix .timeline.sqlite)",
+    )
+    parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
+    add_policy_option(parser)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
+    parser.add_argument(
+        "--part",
+        choices=("all", "api", "console"),
+        default="all",
+        help="routes served: the scoring API and the console (all), or one of them",
+    )
+    parser.add_argument(
+        "--checkpoint-every-s",
+        type=float,
+        default=60.0,
+        help="seconds between two scheduled checkpoints",
+    )
+    parser.add_argument(
+        "--max-batch-ids",
+        type=int,
+        default=10_000,
+        help="batch ids (Idempotency-Key) remembered, with their responses",
+    )
+    parser.add_argument(
+        "--max-body-mb", type=float, default=16.0, help="largest request body, in MiB"
+    )
+    parser.add_argument(
+        "--trusted-header",
+        metavar="HEADER",
+        help="take the console user from this request header set by the platform's single "
+        "sign-on proxy, instead of passwords (default: off; see docs/serve.md)",
+    )
+    parser.add_argument(
+        "--insecure-cookies",
+        action="store_true",
+        help="send cookies without the Secure flag (plain-HTTP development only)",
+    )
+    parser.add_argument(
+        "--session-hours", type=float, default=8.0, help="lifetime of a console session, hours"
+    )
+    parser.add_argument(
+        "--signin-attempts",
+        type=int,
+        default=5,
+        help="failed sign-ins allowed per account name and per address within --signin-window-s",
+    )
+    parser.add_argument(
+        "--signin-window-s", type=float, default=900.0, help="sign-in rate-limit window, seconds"
+    )
+    parser.add_argument("--platform", default="", help="platform name shown on reports")
+    parser.add_argument(
+        "--log-level",
+        choices=("critical", "error", "warning", "info", "debug"),
+        default="info",
+        help="uvicorn's log level",
+    )
+    parser.add_argument(
+        "--add-moderator",
+        metavar="NAME",
+        help="create (or update) a console account and exit; the password is read from stdin "
+        "or --password-env",
+    )
+    parser.add_argument(
+        "--role",
+        choices=("moderator", "lead"),
+        default="moderator",
+        help="the account's role, with --add-moderator",
+    )
+    parser.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="environment variable holding the new account's password (default: stdin)",
+    )
+    parser.add_argument(
+        "--no-password",
+        action="store_true",
+        help="an account that signs in through --trusted-header only",
+    )
+    add_scorer_options(parser)
+
+
+def _need_extra() -> None:
+    if _MISSING is not None:
+        raise RiskscoreError(
+            "riskscore serve needs the serve extra: pip install 'riskscore-metadata[serve]' "
+            f"({_MISSING})"
+        )
+
+
+def _env_key(name: str) -> bytes | None:
+    value = os.environ.get(name)
+    return None if not value else value.encode("utf-8")
+
+
+def add_moderator(args: argparse.Namespace) -> dict[str, Any]:
+    """Create or update one console account in the queue's file."""
+    if args.no_password:
+        password = None
+    elif args.password_env is not None:
+        password = os.environ.get(args.password_env)
+        if password is None:
+            raise ValueError(f"the environment variable {args.password_env} is not set")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with ReviewQueue(args.db):  # the file is a review queue (created if missing)
+        pass
+    store = ModeratorStore(args.db)
+    try:
+        store.add(args.add_moderator, Role(args.role), password)
+    finally:
+        store.close()
+    return {"moderator": args.add_moderator, "role": args.role, "db": str(args.db)}
+
+
+def _config(args: argparse.Namespace) -> ServeConfig:
+    policy = load_policy(args.policy)
+    model = load_model(args.model)
+    scorer_from_args(args, model, policy, args.checkpoint)  # fail before listening
+    session_key = _env_key("RISKSCORE_SESSION_KEY")
+    if session_key is None:
+        session_key = secrets.token_bytes(32)
+        print(
+            "riskscore serve: RISKSCORE_SESSION_KEY is not set; console sessions end when this "
+            "process stops (set it to share sessions between processes)",
+            file=sys.stderr,
+        )
+    elif len(session_key) < MIN_KEY_BYTES:
+        raise ValueError(f"RISKSCORE_SESSION_KEY must hold at least {MIN_KEY_BYTES} bytes")
+    report_key = _env_key("RISKSCORE_REPORT_KEY")
+    if report_key is not None:
+        report_key = check_report_key(report_key, source="RISKSCORE_REPORT_KEY")
+    timeline = args.timeline or args.db.with_name(args.db.name + ".timeline.sqlite")
+    return ServeConfig(
+        db=args.db,
+        scorer=lambda: scorer_from_args(args, model, policy, args.checkpoint),
+        policy=policy,
+        session_key=session_key,
+        checkpoint=args.checkpoint,
+        timeline=timeline,
+        part=Part(args.part),
+        checkpoint_every_s=args.checkpoint_every_s,
+        max_batch_ids=args.max_batch_ids,
+        max_body_bytes=int(args.max_body_mb * 1024 * 1024),
+        api_token=os.environ.get("RISKSCORE_API_TOKEN") or None,
+        trusted_header=args.trusted_header,
+        secure_cookies=not args.insecure_cookies,
+        session_max_age_s=args.session_hours * 3600.0,
+        signin_attempts=args.signin_attempts,
+        signin_window_s=args.signin_window_s,
+        report_key=report_key,
+        platform=args.platform,
+    )
+
+
+def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    _need_extra()
+    if args.add_moderator is not None:
+        return add_moderator(args)
+    config = _config(args)
+    uvicorn.run(
+        create_app(config),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=30,
+    )
+    return {"served": f"http://{args.host}:{args.port}", "db": str(args.db)}
+
+
+def render(result: dict[str, Any]) -> None:
+    if "moderator" in result:
+        print(f"moderator {result['moderator']} ({result['role']}) saved in {result['db']}")
+    else:
+        print(f"riskscore serve: stopped ({result['served']})", file=sys.stderr)

@@ -1,0 +1,318 @@
+"""The per-account features file: :class:`AccountFeatures` of a full history as Parquet.
+
+A platform builds it once from every event it has (``riskscore accounts EVENTS --out
+accounts.parquet``, or :func:`write_account_features`) and joins it when scoring a part
+of those events (``riskscore score PART --accounts accounts.parquet``, or
+``account_features=`` of :func:`riskscore.extract_features`), so that an adult's fan-out
+to minors, refused requests and blocks received count every conversation, not only those
+scored.
+
+Format (version 1), one row per account, sorted by ``account_id``:
+
+============================  =====================  ==========================================
+column                        type                   meaning
+============================  =====================  ==========================================
+``account_id``                int64 or string        as in the events (text stays text)
+``contacts``                  int64                  distinct accounts sent a contact event
+``minors``                    int64                  ... with that event's recipient under 18
+``private_minors``            int64                  ... on ephemeral, encrypted or external
+``requests``                  int64                  ``contact_request`` events sent
+``accepts``                   int64                  ``contact_accept`` events received
+``flagged``                   int64                  blocks and reports received from minors
+============================  =====================  ==========================================
+
+The file's key-value metadata ``riskscore.account_features`` is a JSON object:
+``format`` (1), ``history_start`` and ``history_end`` (epoch seconds of the first and last
+event counted, with their ISO 8601 UTC text in ``history_start_utc`` and
+``history_end_utc``), ``n_events``, ``n_accounts`` and ``riskscore_version``. Scoring
+events outside that time range is refused (the tallies would be stale), as is scoring
+events whose accounts show more activity than the file counts (another history).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore._version import __version__
+from riskscore.exceptions import SchemaError
+from riskscore.features.accounts import AccountFeatures
+from riskscore.features.kernel import ACCOUNT_SLOTS
+from riskscore.io.timestamps import iso_utc
+
+__all__ = [
+    "ACCOUNT_FILE_COLUMNS",
+    "ACCOUNT_FILE_FORMAT",
+    "ACCOUNT_FILE_METADATA_KEY",
+    "account_file_path",
+    "read_account_features",
+    "write_account_features",
+]
+
+#: Version of the file format written by :func:`write_account_features`.
+ACCOUNT_FILE_FORMAT: Final = 1
+#: Key of the Parquet key-value metadata that describes the history.
+ACCOUNT_FILE_METADATA_KEY: Final = "riskscore.account_features"
+#: Columns of the file, in order.
+ACCOUNT_FILE_COLUMNS: Final = ("account_id", *ACCOUNT_SLOTS)
+
+
+def account_file_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a :class:`Path`, refused unless it names a ``.parquet`` file.
+
+    Raises
+    ------
+    SchemaError
+        Another suffix.
+    IsADirectoryError
+        ``path`` is a directory.
+    """
+    out = Path(path)
+    if out.suffix.lower() not in {".parquet", ".pq"}:
+        raise SchemaError(
+            f"account features are written as Parquet: use a .parquet suffix, got {out.name!r}"
+        )
+    if out.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(out))
+    return out
+
+
+def write_account_features(accounts: AccountFeatures, path: str | os.PathLike[str]) -> Path:
+    """Write per-account tallies and their history's time range to a Parquet file.
+
+    Parameters
+    ----------
+    accounts : AccountFeatures
+        From :func:`riskscore.extract_account_features` over a full history (its time
+        range recorded).
+    path : str or path-like
+        A ``.parquet`` file (replaced if it exists; parent folders are created).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    SchemaError
+        ``path`` is not a ``.parquet`` file, or ``accounts`` has no recorded time range.
+    IsADirectoryError
+        ``path`` is a directory.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import riskscore as rs
+    >>> data = rs.synthetic.generate(300, prevalence=0.05, seed=3)
+    >>> history = rs.extract_account_features(data.messages)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = rs.write_account_features(history, f"{tmp}/accounts.parquet")
+    ...     again = rs.read_account_features(path)
+    >>> bool((again.values == history.values).all()), again.history_end == history.history_end
+    (True, True)
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = account_file_path(path)
+    start, end = accounts.history_start, accounts.history_end
+    if start is None or end is None:
+        raise SchemaError(
+            "these account features record no time range (history_start, history_end); "
+            "write those of rs.extract_account_features over the full history"
+        )
+    ids = accounts.account_id
+    id_array = pa.array(ids.tolist(), type=pa.int64() if ids.dtype.kind in "iu" else pa.string())
+    columns = {"account_id": id_array}
+    for j, name in enumerate(ACCOUNT_SLOTS):
+        columns[name] = pa.array(accounts.values[:, j].astype(np.int64))
+    meta = {
+        "format": ACCOUNT_FILE_FORMAT,
+        "history_start": int(start),
+        "history_end": int(end),
+        "history_start_utc": iso_utc(start),
+        "history_end_utc": iso_utc(end),
+        "n_events": accounts.n_events,
+        "n_accounts": len(ids),
+        "riskscore_version": __version__,
+    }
+    table = pa.table(columns).replace_schema_metadata(
+        {ACCOUNT_FILE_METADATA_KEY: json.dumps(meta, sort_keys=True)}
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, out)
+    return out
+
+
+def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
+    """Read a per-account features file written by :func:`write_account_features`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The Parquet file (format in :mod:`riskscore.features.account_file`).
+
+    Returns
+    -------
+    AccountFeatures
+        With the history's time range and event count.
+
+    Raises
+    ------
+    SchemaError
+        The file cannot be read as Parquet, lacks the ``riskscore.account_features``
+        metadata, misses a column, or holds a value of the wrong type, a null, a
+        negative or fractional count, or a repeated account id (the message names the
+        column, row and value).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = Path(path)
+    if not source.exists():
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(source))
+    if source.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(source))
+    try:
+        table = pq.read_table(source)
+    except pa.ArrowException as exc:
+        raise SchemaError(f"cannot read account features {source}: {exc}") from None
+    meta = _metadata(table.schema.metadata or {}, source)
+    missing = [c for c in ACCOUNT_FILE_COLUMNS if c not in table.column_names]
+    if missing:
+        raise SchemaError(
+            f"{source}: missing column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(c) for c in missing)}; an account features file has "
+            f"{', '.join(ACCOUNT_FILE_COLUMNS)}"
+        )
+    ids = _account_ids(table.column("account_id").combine_chunks(), source)
+    values = (
+        np.column_stack(
+            [_counts(table.column(name).combine_chunks(), name, source) for name in ACCOUNT_SLOTS]
+        )
+        if len(ids)
+        else np.zeros((0, len(ACCOUNT_SLOTS)))
+    )
+    order = np.argsort(ids, kind="stable")
+    ids, values = ids[order], values[order]
+    repeated = np.flatnonzero(ids[1:] == ids[:-1])
+    if len(repeated):
+        row = int(order[repeated[0] + 1])
+        value = ids[repeated[0]]
+        value = value.item() if isinstance(value, np.generic) else value
+        raise SchemaError(
+            f"{source}: column 'account_id', row {row}: {value!r} appears more than once; "
+            "each account has one row",
+            column="account_id",
+            row=row,
+            value=value,
+        )
+    return AccountFeatures(
+        account_id=ids,
+        values=values,
+        history_start=meta["history_start"],
+        history_end=meta["history_end"],
+        n_events=meta["n_events"],
+    )
+
+
+def _metadata(raw: dict[bytes, bytes], source: Path) -> dict[str, Any]:
+    """The history recorded in the file, checked."""
+    text = raw.get(ACCOUNT_FILE_METADATA_KEY.encode())
+    if text is None:
+        raise SchemaError(
+            f"{source} is not a riskscore account features file (no "
+            f"{ACCOUNT_FILE_METADATA_KEY!r} metadata recording its history); build one with "
+            f"`riskscore accounts EVENTS --out {source.name}`"
+        )
+    try:
+        meta = json.loads(text)
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict) or meta.get("format") != ACCOUNT_FILE_FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise SchemaError(
+            f"{source}: account features format {found!r}, this riskscore reads format "
+            f"{ACCOUNT_FILE_FORMAT}; rebuild the file with `riskscore accounts`"
+        )
+    for key in ("history_start", "history_end", "n_events"):
+        value = meta.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise SchemaError(
+                f"{source}: metadata {key!r} must be a whole number >= 0, got {value!r}; "
+                "rebuild the file with `riskscore accounts`"
+            )
+    if meta["history_start"] > meta["history_end"]:
+        raise SchemaError(
+            f"{source}: history_start {meta['history_start']} is after history_end "
+            f"{meta['history_end']}; rebuild the file with `riskscore accounts`"
+        )
+    return meta
+
+
+def _account_ids(column: Any, source: Path) -> npt.NDArray[Any]:
+    """``account_id`` as int64 or as an object array of str."""
+    import pyarrow as pa
+
+    if column.null_count:
+        row = _first_null(column)
+        raise SchemaError(
+            f"{source}: column 'account_id', row {row}: null; every row names its account",
+            column="account_id",
+            row=row,
+            value=None,
+        )
+    if pa.types.is_integer(column.type):
+        ints: npt.NDArray[Any] = np.asarray(column.to_numpy())
+        if pa.types.is_unsigned_integer(column.type) and len(ints) and ints.max() > 2**63 - 1:
+            raise SchemaError(f"{source}: column 'account_id' holds integers beyond int64")
+        return ints.astype(np.int64)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return np.array(column.to_pylist(), dtype=object)
+    raise SchemaError(
+        f"{source}: column 'account_id' must hold integers or text, got {column.type}",
+        column="account_id",
+    )
+
+
+def _counts(column: Any, name: str, source: Path) -> npt.NDArray[np.float64]:
+    """A count column as float64, every value a whole number >= 0."""
+    import pyarrow as pa
+
+    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+        raise SchemaError(
+            f"{source}: column {name!r} must hold whole numbers >= 0, got {column.type}",
+            column=name,
+        )
+    if column.null_count:
+        row = _first_null(column)
+        raise SchemaError(
+            f"{source}: column {name!r}, row {row}: null; a count is never unknown",
+            column=name,
+            row=row,
+            value=None,
+        )
+    values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raw = column[row].as_py()
+        raise SchemaError(
+            f"{source}: column {name!r}, row {row}: {raw!r} is not a whole number >= 0",
+            column=name,
+            row=row,
+            value=raw,
+        )
+    return values
+
+
+def _first_null(column: Any) -> int:
+    return int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])

@@ -1,0 +1,151 @@
+"""The scoring API: ``POST /v1/events``, ``GET /v1/conversations/{id}``, ``/healthz``,
+``/metrics``.
+
+Events are schema v1 (``docs/schema.md``); a field that looks like message content is
+refused with the validator's message, as ``riskscore stream`` refuses it. With an API
+token configured, ``/v1/*`` asks for ``Authorization: Bearer TOKEN``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from riskscore.serve.body import JSON_LINES_TYPES
+from riskscore.serve.service import ScoringService
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "One schema v1 event: metadata only, no message content.",
+    "required": ["conversation_id", "timestamp", "sender_id", "recipient_id", "channel"],
+    "properties": {
+        "conversation_id": {"type": ["string", "integer"]},
+        "timestamp": {
+            "type": ["integer", "string"],
+            "description": "epoch seconds, or ISO 8601 with offset",
+        },
+        "sender_id": {"type": ["string", "integer"]},
+        "recipient_id": {"type": ["string", "integer"]},
+        "sender_age": {"type": ["number", "null"], "description": "years"},
+        "recipient_age": {"type": ["number", "null"], "description": "years"},
+        "channel": {"enum": ["public", "group", "direct", "ephemeral", "encrypted", "external"]},
+        "event": {
+            "enum": ["message", "contact_request", "contact_accept", "block", "report", "media"]
+        },
+        "recipient_tz_offset_min": {"type": "integer", "description": "minutes"},
+    },
+}
+_EVENTS_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"oneOf": [_EVENT_SCHEMA, {"type": "array", "items": _EVENT_SCHEMA}]}
+            },
+            **{
+                media: {"schema": {"type": "string", "description": "one event per line"}}
+                for media in sorted(JSON_LINES_TYPES)
+            },
+        },
+    }
+}
+_EVENTS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "every event applied; `alerts` lists the alerts they raised"},
+    401: {"description": "an API token is configured and the request lacks it"},
+    413: {"description": "the body is larger than the configured limit"},
+    422: {
+        "description": "one or more events refused (`refused`: their `index` and the "
+        "validator's `message`; the others were applied), or a body that is not JSON"
+    },
+}
+
+
+def _service(request: Request) -> ScoringService:
+    service: ScoringService | None = request.app.state.serve.service
+    if service is None:
+        raise HTTPException(404, "this process serves the console only (--part console)")
+    token = request.app.state.config.api_token
+    if token is not None:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            raise HTTPException(401, "missing or wrong API token (Authorization: Bearer ...)")
+    return service
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"the body exceeds {limit} bytes; send smaller batches")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"the body exceeds {limit} bytes; send smaller batches")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/v1/events",
+    summary="Score one event or a batch (JSON object, JSON array, or JSON lines)",
+    openapi_extra=_EVENTS_BODY,
+    responses=_EVENTS_RESPONSES,
+)
+async def post_events(
+    request: Request,
+    idempotency_key: str | None = Header(
+        default=None,
+        description="batch id: a retried batch with the same id is not applied again; its "
+        "first response is returned with `replayed: true`",
+    ),
+) -> JSONResponse:
+    """Apply the events in order with the online scorer and queue the alerts they raise.
+
+    The response lists the alerts (as ``riskscore stream`` writes them, with ``index``:
+    the batch position of the event that raised each), the number of events applied, and
+    each refused event's ``index`` and message.
+    """
+    service = _service(request)
+    body = await _read_body(request, request.app.state.config.max_body_bytes)
+    result = service.submit(body, request.headers.get("content-type"), idempotency_key)
+    return JSONResponse(result.body, status_code=result.status)
+
+
+@router.get(
+    "/v1/conversations/{conversation_id:path}",
+    summary="Current risk, tier and reasons of a live conversation",
+    responses={404: {"description": "not seen by this scorer, or expired"}},
+)
+async def get_conversation(request: Request, conversation_id: str) -> dict[str, Any]:
+    """The conversation's current risk, tier (by the policy), reasons in words, accounts
+    and progress. An id of digits is looked up as text first, then as a number."""
+    found = _service(request).conversation(conversation_id)
+    if found is None:
+        raise HTTPException(404, f"conversation {conversation_id!r} is not live in this scorer")
+    return found
+
+
+@router.get("/healthz", summary="Liveness: the process is up; counts of what it holds")
+async def healthz(request: Request) -> dict[str, Any]:
+    """``{"status": "ok", ...}`` with events applied, live conversations, open items."""
+    state = request.app.state.serve
+    if state.service is None:
+        return {"status": "ok", "open_items": len(state.queue)}
+    health: dict[str, Any] = state.service.health()
+    return health
+
+
+@router.get("/metrics", summary="Prometheus metrics (text exposition format)")
+async def metrics(request: Request) -> Response:
+    """Events, refused events, alerts by tier, queue depth by age band and by waiting
+    time, scoring latency histogram (see :mod:`riskscore.serve.metrics`)."""
+    return Response(request.app.state.serve.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,117 @@
+"""The ASGI application of ``riskscore serve``: :func:`create_app`.
+
+At start-up the application opens the review queue, the console's accounts and (unless it
+serves the console only) the scorer, restored from its checkpoint when there is one. It
+checkpoints every ``checkpoint_every_s`` seconds and at shutdown: uvicorn turns SIGTERM
+into a graceful shutdown (requests in flight finish), after which the last checkpoint is
+written. Every route runs on the event loop's thread, one request at a time through the
+scorer and SQLite; only password hashing runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qsl
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from riskscore._version import __version__
+from riskscore.io.schema import is_content_column
+from riskscore.serve.api import router as api_router
+from riskscore.serve.config import Part, ServeConfig
+from riskscore.serve.console import ConsoleRefusedError, refusal_handler
+from riskscore.serve.console import router as console_router
+from riskscore.serve.service import ScoringService
+from riskscore.serve.state import ServeState
+
+__all__ = ["ContentGuard", "create_app"]
+
+_DESCRIPTION = (
+    "Metadata-only grooming-risk scoring of conversations (schema v1 events; message "
+    "content is refused on every route) and a console for the moderators who review the "
+    "alerts. See docs/serve.md."
+)
+
+
+async def _checkpoints(service: ScoringService, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        service.checkpoint()
+
+
+class ContentGuard:
+    """Refuse (422) any request whose query names a content-like field (``text``, ``body``,
+    ``message``...): riskscore takes no message content on any route. JSON bodies are
+    checked by the event validator, forms by the console."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            query = scope["query_string"].decode("latin-1")
+            names = [k for k, _ in parse_qsl(query, keep_blank_values=True)]
+            bad = next((n for n in names if is_content_column(n)), None)
+            if bad is not None:
+                body = (
+                    b'{"detail": "query field looks like message content: riskscore reads '
+                    b'no message content"}'
+                )
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 422,
+                        "headers": [(b"content-type", b"application/json")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(config: ServeConfig) -> FastAPI:
+    """The ASGI application for ``config`` (run it with uvicorn, or a test client).
+
+    Parameters
+    ----------
+    config : ServeConfig
+        Files, scorer factory, keys and limits.
+
+    Returns
+    -------
+    FastAPI
+        Routes ``/v1/events``, ``/v1/conversations/{id}``, ``/healthz``, ``/metrics``
+        (unless ``part`` is console) and ``/console/...`` (unless ``part`` is api);
+        OpenAPI at ``/openapi.json``, rendered at ``/docs``.
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = ServeState.open(config)
+        app.state.serve = state
+        task = None
+        if state.service is not None and config.checkpoint is not None:
+            task = asyncio.create_task(_checkpoints(state.service, config.checkpoint_every_s))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+            state.close()
+
+    app = FastAPI(
+        title="riskscore",
+        version=__version__,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.include_router(api_router)  # /healthz and /metrics; /v1 routes answer 404 when off
+    if config.part is not Part.API:
+        app.include_router(console_router)
+        app.add_exception_handler(ConsoleRefusedError, refusal_handler)
+    app.add_middleware(ContentGuard)
+    app.state.config = config
+    return app

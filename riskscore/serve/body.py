@@ -1,0 +1,95 @@
+"""The body of ``POST /v1/events``: one event, a JSON array of events, or JSON lines.
+
+Each event comes out with its index in the batch (0-based: the position in the array,
+or the line number from 0 for JSON lines, blank lines skipped), or with the reason it
+could not be parsed. Nothing here checks the events themselves: the scorer does, with
+the shared validator (:mod:`riskscore.io.events`), so that the API refuses exactly
+what ``riskscore stream`` refuses, with the same message.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from riskscore.exceptions import SchemaError
+
+__all__ = ["JSON_LINES_TYPES", "BodyItem", "parse_body"]
+
+#: Media types read as JSON lines (one event per line); anything else is read as JSON.
+JSON_LINES_TYPES = frozenset(
+    {"application/x-ndjson", "application/jsonl", "application/json-lines", "application/ndjson"}
+)
+
+_decode = json.JSONDecoder().decode
+
+
+@dataclass(frozen=True, slots=True)
+class BodyItem:
+    """One element of a batch: its index, and the parsed value or why it is not one."""
+
+    index: int
+    value: object = None
+    error: str | None = None
+
+
+def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
+    """Split a request body into the batch's elements.
+
+    Parameters
+    ----------
+    body : bytes
+        UTF-8 text: a JSON object (one event), a JSON array (a batch), or with a JSON
+        lines media type (``application/x-ndjson``, ``application/jsonl``), one JSON
+        object per line.
+    content_type : str or None
+        The request's ``Content-Type`` (parameters such as ``charset`` are ignored).
+
+    Returns
+    -------
+    list of BodyItem
+        In batch order. A JSON lines batch keeps its good lines when one line is not
+        JSON; that line is an item with an ``error``.
+
+    Raises
+    ------
+    SchemaError
+        The body is not UTF-8, or a JSON body does not parse (nothing of it is used).
+
+    Examples
+    --------
+    >>> [i.value for i in parse_body(b'[{"a": 1}, {"a": 2}]', "application/json")]
+    [{'a': 1}, {'a': 2}]
+    >>> items = parse_body(b'{"a": 1}\\n\\nnot json\\n', "application/x-ndjson")
+    >>> [(i.index, i.error is None) for i in items]
+    [(0, True), (2, False)]
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"the request body is not UTF-8 text ({exc})") from None
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media in JSON_LINES_TYPES:
+        return _json_lines(text)
+    try:
+        value = _decode(text)
+    except (ValueError, RecursionError) as exc:
+        raise SchemaError(
+            f"the request body is not JSON ({exc}); send one event as a JSON object, a "
+            "batch as a JSON array, or JSON lines with Content-Type: application/x-ndjson"
+        ) from None
+    if isinstance(value, list):
+        return [BodyItem(i, v) for i, v in enumerate(value)]
+    return [BodyItem(0, value)]
+
+
+def _json_lines(text: str) -> list[BodyItem]:
+    out = []
+    for i, line in enumerate(text.split("\n")):
+        if not line.strip():
+            continue
+        try:
+            out.append(BodyItem(i, _decode(line)))
+        except (ValueError, RecursionError) as exc:
+            out.append(BodyItem(i, error=f"line {i} is not JSON ({exc})"))
+    return out

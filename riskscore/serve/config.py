@@ -1,0 +1,68 @@
+"""What one ``riskscore serve`` process is configured with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from argon2 import PasswordHasher
+
+from riskscore.online import OnlineScorer
+from riskscore.policy import AlertPolicy
+
+__all__ = ["Part", "ServeConfig"]
+
+
+class Part(StrEnum):
+    """Which routes a process serves."""
+
+    ALL = "all"  # the scoring API and the console
+    API = "api"  # /v1/*, /healthz, /metrics
+    CONSOLE = "console"  # /console/*, /healthz (no scorer)
+
+
+@dataclass(frozen=True, slots=True)
+class ServeConfig:
+    """Settings of one service process (see ``riskscore serve --help`` for each).
+
+    Attributes
+    ----------
+    db : Path
+        The review queue's SQLite file (also holds the console's accounts).
+    scorer : callable
+        Makes the scorer at start-up: restored from ``checkpoint`` when that file
+        exists, else new.
+    policy : AlertPolicy
+        The alert policy (age bands for user reports, tiers).
+    checkpoint : Path or None
+        Where the scorer's state is saved on a schedule and at shutdown.
+    timeline : Path or None
+        The events' metadata for the case page's plots (None: not kept).
+    session_key : bytes
+        Signs session cookies and CSRF tokens (32+ bytes).
+    password_hasher : argon2.PasswordHasher or None
+        For the dummy hash checked when a name has no account (default parameters
+        when None); stored hashes are checked with their own parameters.
+    """
+
+    db: Path
+    scorer: Callable[[], OnlineScorer]
+    policy: AlertPolicy
+    session_key: bytes
+    checkpoint: Path | None = None
+    timeline: Path | None = None
+    part: Part = Part.ALL
+    checkpoint_every_s: float = 60.0
+    max_batch_ids: int = 10_000
+    max_body_bytes: int = 16 * 1024 * 1024
+    api_token: str | None = None
+    trusted_header: str | None = None
+    secure_cookies: bool = True
+    session_max_age_s: float = 8 * 3600.0
+    signin_attempts: int = 5
+    signin_window_s: float = 900.0
+    report_key: bytes | None = None
+    platform: str = ""
+    password_hasher: PasswordHasher | None = None

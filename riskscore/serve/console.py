@@ -1,0 +1,387 @@
+"""The moderator console: server-rendered HTML pages under ``/console``.
+
+Pages: sign-in, the ranked queue, a case page per adult (every open item, its reasons in
+words, a timeline plot per conversation, the decision form), the audit log (leads), the
+transparency report for a chosen period. Account ids are shown as the platform's ids;
+the report, an export, pseudonymises them with ``RISKSCORE_REPORT_KEY``. Every form
+carries a CSRF token (:mod:`riskscore.serve.security`); every route needs a signed-in
+moderator, or with ``trusted_header`` the account named by the platform's single sign-on
+proxy in that header.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+from starlette.datastructures import FormData
+
+from riskscore.io.schema import is_content_column
+from riskscore.moderation.cases import Case, QueueError
+from riskscore.moderation.queue_db import decode_id, encode_id
+from riskscore.moderation.transparency import transparency_report
+from riskscore.moderation.transparency_render import render_html
+from riskscore.serve.accounts import Moderator
+from riskscore.serve.plot import timeline_svg
+from riskscore.serve.security import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE
+from riskscore.serve.state import ServeState
+
+__all__ = ["MAX_PLOTS", "router"]
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+#: Conversations plotted on one case page at most.
+MAX_PLOTS = 10
+_TIERS = {0: "user report", 1: "review", 2: "urgent"}
+_env = Environment(
+    loader=PackageLoader("riskscore.serve", "templates"),
+    autoescape=select_autoescape(default=True),
+)
+_env.filters["case_url"] = lambda adult_id: "/console/cases/" + quote(encode_id(adult_id), "")
+_env.filters["when"] = lambda ts: datetime.fromtimestamp(int(ts), tz=UTC).strftime(
+    "%Y-%m-%d %H:%M UTC"
+)
+_env.filters["tier"] = lambda t: _TIERS.get(int(t), str(t))
+_env.filters["age"] = lambda a: "unknown" if a != a else f"{a:g}"  # NaN != NaN
+_templates = Jinja2Templates(env=_env)
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class ConsoleRefusedError(Exception):
+    """A console request that is answered with a page other than the one asked for."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _state(request: Request) -> ServeState:
+    state: ServeState = request.app.state.serve
+    return state
+
+
+def _page(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    user: Moderator | None = None,
+    status: int = 200,
+) -> Response:
+    """Render a template with the CSRF token of this browser (setting its cookie)."""
+    state = _state(request)
+    nonce = request.cookies.get(CSRF_COOKIE) or state.signer.new_nonce()
+    full = {
+        "user": user,
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": state.signer.csrf_token(nonce),
+        "trusted": state.config.trusted_header is not None,
+        **context,
+    }
+    response = _templates.TemplateResponse(
+        request, name, full, status_code=status, headers=_SECURITY_HEADERS
+    )
+    if request.cookies.get(CSRF_COOKIE) != nonce:
+        _cookie(request, response, CSRF_COOKIE, nonce)
+    return response
+
+
+def _message(
+    request: Request, title: str, text: str, status: int, user: Moderator | None
+) -> Response:
+    return _page(request, "message.html", {"title": title, "text": text}, user=user, status=status)
+
+
+def _cookie(request: Request, response: Response, name: str, value: str) -> None:
+    config = request.app.state.config
+    response.set_cookie(
+        name,
+        value,
+        max_age=int(config.session_max_age_s),
+        path="/console",
+        httponly=True,
+        samesite="strict",
+        secure=config.secure_cookies,
+    )
+
+
+def _user(request: Request, *, lead: bool = False) -> Moderator:
+    """The signed-in moderator (or a refusal: sign in, or 403 for a lead's page)."""
+    state = _state(request)
+    header = state.config.trusted_header
+    if header is not None:
+        name = request.headers.get(header)
+    else:
+        name = state.signer.session_user(request.cookies.get(SESSION_COOKIE))
+    account = state.accounts.get(name) if name else None
+    if account is None:
+        if header is not None:
+            raise ConsoleRefusedError(
+                _message(
+                    request, "No console account", f"no account for the {header} user", 403, None
+                )
+            )
+        raise ConsoleRefusedError(RedirectResponse("/console/signin", status_code=303))
+    if lead and not account.is_lead:
+        raise ConsoleRefusedError(
+            _message(request, "Leads only", "This page is for leads.", 403, account)
+        )
+    return account
+
+
+async def _form(request: Request, user: Moderator | None) -> FormData:
+    """The posted form, after its CSRF check and a check that no field holds content."""
+    form = await request.form(max_files=0, max_fields=20, max_part_size=64 * 1024)
+    state = _state(request)
+    bad = next((k for k in form if is_content_column(k)), None)
+    if bad is not None:
+        raise ConsoleRefusedError(
+            _message(request, "Refused", "riskscore takes no message content.", 422, user)
+        )
+    if not state.signer.csrf_ok(form.get(CSRF_FIELD), request.cookies.get(CSRF_COOKIE)):
+        raise ConsoleRefusedError(
+            _message(
+                request,
+                "Form refused",
+                "The form's security token is missing or expired. Reload the page and try again.",
+                403,
+                user,
+            )
+        )
+    return form
+
+
+def _adult(key: str) -> Any:
+    try:
+        value = decode_id(key)
+    except ValueError:
+        return None
+    return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
+
+
+# ---------------------------------------------------------------------- sign-in
+
+
+@router.get("", response_class=RedirectResponse)
+async def home() -> RedirectResponse:
+    return RedirectResponse("/console/queue", status_code=303)
+
+
+@router.get("/signin")
+async def signin_page(request: Request) -> Response:
+    return _page(request, "signin.html", {"error": None})
+
+
+@router.post("/signin")
+async def signin(request: Request) -> Response:
+    state = _state(request)
+    form = await _form(request, None)
+    name = str(form.get("name", ""))[:128]
+    password = str(form.get("password", ""))[:1024]
+    client = request.client.host if request.client else "unknown"
+    keys = (f"name:{name}", f"ip:{client}")
+    limiter = state.limiter
+    if not all(limiter.allowed(k) for k in keys):
+        return _page(
+            request,
+            "signin.html",
+            {"error": "Too many failed sign-ins. Wait a few minutes and try again."},
+            status=429,
+        )
+    account, stored = state.accounts.lookup(name)
+    matches = await anyio.to_thread.run_sync(state.accounts.password_matches, stored, password)
+    if not matches or account is None:
+        for key in keys:
+            limiter.fail(key)
+        return _page(request, "signin.html", {"error": "Wrong name or password."}, status=401)
+    limiter.reset(keys[0])
+    response = RedirectResponse("/console/queue", status_code=303)
+    _cookie(request, response, SESSION_COOKIE, state.signer.session_cookie(account.name))
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request) -> Response:
+    await _form(request, None)
+    response = RedirectResponse("/console/signin", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/console")
+    return response
+
+
+# ---------------------------------------------------------------------- queue and cases
+
+
+@router.get("/queue")
+async def queue_page(request: Request) -> Response:
+    user = _user(request)
+    state = _state(request)
+    cases = state.queue.cases()
+    assigned = state.accounts.assignments()
+    rows = [
+        {
+            "rank": rank,
+            "adult_id": case.adult_id,
+            "tier": max(i.tier for i in case.items),
+            "youngest": _youngest(case),
+            "children": len(case.children),
+            "items": len(case.items),
+            "reasons": case.reasons[:3],
+            "assigned": assigned.get(encode_id(case.adult_id)),
+        }
+        for rank, case in enumerate(cases, 1)
+    ]
+    decided = request.query_params.get("decided")
+    return _page(request, "queue.html", {"rows": rows, "decided": decided}, user=user)
+
+
+def _youngest(case: Case) -> str:
+    ages = [i.child_age for i in case.items if not math.isnan(i.child_age)]
+    return f"{min(ages):g}" if ages else "unknown"
+
+
+def _case_context(state: ServeState, case: Case, now: int) -> dict[str, Any]:
+    plots = []
+    conversations = case.conversations
+    for n, cid in enumerate(conversations[:MAX_PLOTS], 1):
+        events = state.timeline.events_of(cid) if state.timeline is not None else []
+        plot = timeline_svg(events, case.adult_id, f"conversation {n} of {len(conversations)}")
+        plots.append({"conversation_id": cid, "svg": Markup(plot.svg), "summary": plot.summary})
+    return {
+        "case": case,
+        "plots": plots,
+        "more": max(0, len(conversations) - MAX_PLOTS),
+        "waiting_h": (now - case.oldest) / 3600,
+        "assigned": state.accounts.assignments().get(encode_id(case.adult_id)),
+        "moderators": state.accounts.names(),
+    }
+
+
+@router.get("/cases/{key:path}")
+async def case_page(request: Request, key: str) -> Response:
+    user = _user(request)
+    state = _state(request)
+    adult = _adult(key)
+    case = None if adult is None else state.queue.case(adult)
+    if case is None:
+        return _message(request, "No open case", "This case has no open items.", 404, user)
+    state.queue.mark_reviewed(adult, moderator=user.name, item_ids=[i.item_id for i in case.items])
+    return _page(request, "case.html", _case_context(state, case, int(time.time())), user=user)
+
+
+@router.post("/cases/{key:path}/decide")
+async def decide(request: Request, key: str) -> Response:
+    user = _user(request)
+    state = _state(request)
+    form = await _form(request, user)
+    adult = _adult(key)
+    if adult is None:
+        return _message(request, "No open case", "This case has no open items.", 404, user)
+    try:
+        n = state.queue.decide(
+            adult,
+            str(form.get("outcome", "")),
+            moderator=user.name,
+            token=str(form.get("token", "")),
+            note=str(form.get("note", "")),
+        )
+    except QueueError as exc:
+        case = state.queue.case(adult)
+        if case is None:
+            return _message(request, "Not decided", str(exc), 409, user)
+        context = {**_case_context(state, case, int(time.time())), "error": str(exc)}
+        return _page(request, "case.html", context, user=user, status=409)
+    return RedirectResponse(f"/console/queue?decided={n}", status_code=303)
+
+
+@router.post("/cases/{key:path}/assign")
+async def assign(request: Request, key: str) -> Response:
+    user = _user(request, lead=True)
+    state = _state(request)
+    form = await _form(request, user)
+    adult = _adult(key)
+    if adult is None:
+        return _message(request, "No open case", "This case has no open items.", 404, user)
+    try:
+        state.accounts.assign(encode_id(adult), str(form.get("moderator", "")), user)
+    except QueueError as exc:
+        return _message(request, "Not assigned", str(exc), 422, user)
+    return RedirectResponse("/console/cases/" + quote(encode_id(adult), ""), status_code=303)
+
+
+# ---------------------------------------------------------------------- lead pages, report
+
+
+@router.get("/audit")
+async def audit_page(request: Request) -> Response:
+    user = _user(request, lead=True)
+    state = _state(request)
+    entries = state.queue.audit_log()[::-1][:500]
+    for_view = [{"entry": e, "detail": json.dumps(e.detail, sort_keys=True)} for e in entries]
+    context = {"entries": for_view, "assignments": state.accounts.assignment_log()}
+    return _page(request, "audit.html", context, user=user)
+
+
+def _day(text: str | None) -> int | None:
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+
+
+@router.get("/report")
+async def report_page(request: Request) -> Response:
+    user = _user(request)
+    state = _state(request)
+    start = _day(request.query_params.get("from"))
+    end = _day(request.query_params.get("to"))
+    context: dict[str, Any] = {
+        "start": request.query_params.get("from", ""),
+        "end": request.query_params.get("to", ""),
+        "configured": state.config.report_key is not None,
+        "report": None,
+        "error": None,
+    }
+    if start is not None and end is not None and state.config.report_key is not None:
+        try:
+            report = transparency_report(
+                state.queue,
+                (start, end + 86_400),
+                key=state.config.report_key,
+                platform=state.config.platform,
+            )
+        except ValueError as exc:
+            context["error"] = str(exc)
+        else:
+            context["report"] = Markup(_report_body(render_html(report.to_dict(), ())))
+    elif request.query_params.get("from") is not None:
+        context["error"] = "Give both dates as YYYY-MM-DD."
+    return _page(request, "report.html", context, user=user)
+
+
+def _report_body(page: str) -> str:
+    """The body of the report's standalone HTML page (escaped by its renderer)."""
+    start = page.index("<body>") + len("<body>")
+    return page[start : page.rindex("</body>")]
+
+
+async def refusal_handler(request: Request, exc: Exception) -> Response:
+    """The response a :class:`ConsoleRefusedError` carries."""
+    assert isinstance(exc, ConsoleRefusedError)
+    return exc.response

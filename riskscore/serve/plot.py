@@ -1,0 +1,163 @@
+"""The case page's timeline of one conversation's metadata, as inline SVG.
+
+Events over time (x, UTC) by channel (y, ordered by privacy) and direction (colour and
+marker: adult to child, child to adult), other event types (contact request, block,
+report, media, ...) with their own markers, the child's night (22:00 to 06:00 in the
+child's local time) shaded, and each move to a more private channel than any before
+marked with a dashed line. Metadata only: there is no content to show.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES, EventType
+from riskscore.serve.timeline import TimelineEvent
+
+__all__ = ["Timeline", "timeline_svg"]
+
+DAY_S = 86_400
+NIGHT_START_H = 22
+NIGHT_END_H = 6
+#: Nights shaded at most (a longer span is drawn without shading, and says so).
+MAX_NIGHTS = 120
+# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
+_ADULT_COLOUR = "#0072B2"
+_CHILD_COLOUR = "#D55E00"
+_MARKERS = {
+    EventType.MESSAGE: ("^", "v"),
+    EventType.CONTACT_REQUEST: ("P", "P"),
+    EventType.CONTACT_ACCEPT: ("*", "*"),
+    EventType.BLOCK: ("X", "X"),
+    EventType.REPORT: ("D", "D"),
+}
+_SVG_HEADER = re.compile(r"^.*?(?=<svg)", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """A rendered timeline: the SVG and a text summary of what it shows (its alt text)."""
+
+    svg: str
+    summary: str
+    n_events: int
+    channel_moves: int
+
+
+def _night_spans(t0: int, t1: int, offset_min: int) -> list[tuple[int, int]]:
+    """UTC spans of the child's nights (22:00-06:00 local) that overlap [t0, t1]."""
+    offset = offset_min * 60
+    first_day = (t0 + offset) // DAY_S - 1
+    last_day = (t1 + offset) // DAY_S + 1
+    spans = []
+    for day in range(first_day, last_day + 1):
+        start = day * DAY_S + NIGHT_START_H * 3600 - offset
+        end = start + (24 - NIGHT_START_H + NIGHT_END_H) * 3600
+        if end >= t0 and start <= t1:
+            spans.append((max(start, t0), min(end, t1)))
+    return spans
+
+
+def _time(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+def _x(ts: float) -> float:
+    """The x coordinate of an epoch time: hours since the epoch."""
+    return ts / 3600.0
+
+
+def _tick(x: float, _pos: int | None = None) -> str:
+    return f"{_time(x * 3600.0):%m-%d %H:%M}"
+
+
+def timeline_svg(events: Sequence[TimelineEvent], adult_id: Any, title: str) -> Timeline:
+    """Draw one conversation's events.
+
+    Parameters
+    ----------
+    events : sequence of TimelineEvent
+        Oldest first (:meth:`TimelineStore.events_of`).
+    adult_id : int or str
+        The adult's account id: events it sent are drawn as adult to child.
+    title : str
+        Shown above the plot.
+
+    Returns
+    -------
+    Timeline
+        The SVG (no XML header, ready to inline in HTML) and a summary.
+    """
+    fig = Figure(figsize=(7.5, 2.8), layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_title(title, fontsize=9)
+    ax.set_yticks(range(len(CHANNEL_NAMES)), CHANNEL_NAMES, fontsize=8)
+    ax.set_ylim(-0.6, len(CHANNEL_NAMES) - 0.4)
+    ax.set_xlabel("time (UTC)", fontsize=8)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.xaxis.set_major_formatter(FuncFormatter(_tick))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
+    moves = 0
+    note = ""
+    if events:
+        t0, t1 = events[0].timestamp, events[-1].timestamp
+        to_child = [e.tz_offset_min for e in events if e.sender_id == adult_id]
+        offset = to_child[-1] if to_child else 0
+        nights = _night_spans(t0, t1, offset)
+        if len(nights) <= MAX_NIGHTS:
+            for k, (a, b) in enumerate(nights):
+                ax.axvspan(
+                    _x(a), _x(b), color="#999999", alpha=0.2, lw=0,
+                    label=None if k else "child's night (22:00-06:00 local)",
+                )  # fmt: skip
+        else:
+            note = f"; {len(nights)} nights, too many to shade"
+        highest = -1
+        for e in events:
+            if e.channel > highest:
+                if highest >= 0:
+                    moves += 1
+                    ax.axvline(
+                        _x(e.timestamp), color="#444444", ls="--", lw=0.8,
+                        label=None if moves > 1 else "move to a more private channel",
+                    )  # fmt: skip
+                highest = e.channel
+        seen: set[str] = set()
+        for e in events:
+            from_adult = e.sender_id == adult_id
+            kind = EventType(e.event)
+            marker = _MARKERS.get(kind, ("o", "o"))[0 if from_adult else 1]
+            direction = "adult to child" if from_adult else "child to adult"
+            label = f"{EVENT_NAMES[e.event]}, {direction}"
+            ax.plot(
+                [_x(e.timestamp)], [e.channel], marker=marker, ls="none", ms=5,
+                color=_ADULT_COLOUR if from_adult else _CHILD_COLOUR,
+                label=None if label in seen else label,
+            )  # fmt: skip
+            seen.add(label)
+        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        span_h = (t1 - t0) / 3600
+        reached = CHANNEL_NAMES[highest]
+        summary = (
+            f"{len(events)} events over {span_h:.1f} h, from {_time(t0):%Y-%m-%d %H:%M} to "
+            f"{_time(t1):%Y-%m-%d %H:%M} UTC; "
+            f"{sum(e.sender_id == adult_id for e in events)} from the adult; "
+            f"highest channel {reached}; {moves} moves to a more private channel; "
+            f"child's UTC offset {offset:+d} min{note}"
+        )
+    else:
+        ax.text(0.5, 0.5, "no events kept for this conversation", ha="center",
+                transform=ax.transAxes, fontsize=8)  # fmt: skip
+        summary = "no events kept for this conversation (expired, or raised before the service)"
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    svg = _SVG_HEADER.sub("", buf.getvalue(), count=1)
+    return Timeline(svg=svg, summary=summary, n_events=len(events), channel_moves=moves)

@@ -1,0 +1,140 @@
+"""Sessions, CSRF tokens and sign-in rate limiting for the console.
+
+- A session is a cookie holding the moderator's name, signed and dated by ``itsdangerous``
+  (``HttpOnly``, ``SameSite=Strict``, ``Secure`` unless switched off for plain-HTTP
+  development); the account and its role are read again on every request.
+- CSRF: every page with a form sets a random ``riskscore_csrf`` cookie (``HttpOnly``,
+  ``SameSite=Strict``) and puts a signed copy of it in each form; a POST is refused unless
+  the form's token verifies under the key and matches the cookie. One mechanism for every
+  form, the sign-in form included.
+- Sign-in attempts are limited per account name and per client address in a sliding
+  window; beyond it the console answers 429 until the window has passed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+__all__ = [
+    "CSRF_COOKIE",
+    "CSRF_FIELD",
+    "MIN_KEY_BYTES",
+    "SESSION_COOKIE",
+    "RateLimiter",
+    "Signer",
+]
+
+SESSION_COOKIE = "riskscore_session"
+CSRF_COOKIE = "riskscore_csrf"
+CSRF_FIELD = "csrf_token"
+#: Shortest session key accepted (bytes).
+MIN_KEY_BYTES = 32
+
+
+class Signer:
+    """Signs and checks session cookies and CSRF tokens with one secret key.
+
+    Parameters
+    ----------
+    key : bytes
+        At least ``MIN_KEY_BYTES`` bytes; every process behind one console shares it.
+    max_age_s : float
+        Lifetime of a session (seconds); CSRF tokens live as long.
+
+    Examples
+    --------
+    >>> signer = Signer(b"k" * 16 + b"0123456789abcdef", max_age_s=3600)
+    >>> signer.session_user(signer.session_cookie("mod-1"))
+    'mod-1'
+    >>> nonce = Signer.new_nonce()
+    >>> signer.csrf_ok(signer.csrf_token(nonce), nonce), signer.csrf_ok("forged", nonce)
+    (True, False)
+    """
+
+    def __init__(self, key: bytes, *, max_age_s: float) -> None:
+        if len(key) < MIN_KEY_BYTES:
+            raise ValueError(f"the session key has {len(key)} bytes; at least {MIN_KEY_BYTES}")
+        self.max_age_s = max_age_s
+        self._session = URLSafeTimedSerializer(key, salt="riskscore-console-session")
+        self._csrf = URLSafeTimedSerializer(key, salt="riskscore-console-csrf")
+
+    @staticmethod
+    def new_nonce() -> str:
+        """A random value for the CSRF cookie."""
+        return secrets.token_urlsafe(32)
+
+    def session_cookie(self, name: str) -> str:
+        """The signed cookie value of a session of ``name``."""
+        return str(self._session.dumps({"u": name}))
+
+    def session_user(self, cookie: str | None) -> str | None:
+        """The name in a valid, unexpired session cookie, else None."""
+        if not cookie:
+            return None
+        try:
+            data = self._session.loads(cookie, max_age=int(self.max_age_s))
+        except BadSignature:
+            return None
+        name = data.get("u") if isinstance(data, dict) else None
+        return name if isinstance(name, str) else None
+
+    def csrf_token(self, nonce: str) -> str:
+        """The form token for the CSRF cookie ``nonce``."""
+        return str(self._csrf.dumps(nonce))
+
+    def csrf_ok(self, token: object, nonce: str | None) -> bool:
+        """Whether a form's token was issued for this cookie and has not expired."""
+        if not isinstance(token, str) or not nonce:
+            return False
+        try:
+            value = self._csrf.loads(token, max_age=int(self.max_age_s))
+        except BadSignature:
+            return False
+        return isinstance(value, str) and secrets.compare_digest(value, nonce)
+
+
+@dataclass
+class RateLimiter:
+    """At most ``attempts`` failures per key within ``window_s`` seconds.
+
+    Examples
+    --------
+    >>> limiter = RateLimiter(attempts=2, window_s=60)
+    >>> limiter.fail("ip:1", now=0); limiter.fail("ip:1", now=1)
+    >>> limiter.allowed("ip:1", now=2), limiter.allowed("ip:1", now=61.5)
+    (False, True)
+    """
+
+    attempts: int = 5
+    window_s: float = 900.0
+    _failures: dict[str, deque[float]] = field(default_factory=dict)
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._failures.setdefault(key, deque())
+        while q and q[0] <= now - self.window_s:
+            q.popleft()
+        return q
+
+    def allowed(self, key: str, now: float | None = None) -> bool:
+        """Whether ``key`` may try again now."""
+        now = time.monotonic() if now is None else now
+        q = self._recent(key, now)
+        if not q:
+            self._failures.pop(key, None)
+        return len(q) < self.attempts
+
+    def fail(self, key: str, now: float | None = None) -> None:
+        """Record a failed attempt of ``key``."""
+        now = time.monotonic() if now is None else now
+        self._recent(key, now).append(now)
+        if len(self._failures) > 100_000:  # bounded memory under a flood of names
+            self._failures.pop(next(iter(self._failures)))
+
+    def reset(self, key: str) -> None:
+        """Forget the failures of ``key`` (after a successful sign-in)."""
+        self._failures.pop(key, None)

@@ -1,0 +1,304 @@
+"""The scoring service behind ``POST /v1/events``, free of any web framework.
+
+:class:`ScoringService` applies a batch of events to one
+:class:`~riskscore.online.OnlineScorer` in order (the same calls as ``riskscore
+stream``: :meth:`~riskscore.online.OnlineScorer.update_one_all`, so the same events give
+the same alerts), puts the alerts and the children's ``report`` events into the review
+queue, keeps each applied event's metadata for the timeline plot, and remembers the
+responses of recent batch ids so that a retried batch is not applied twice.
+
+Checkpoints hold the scorer's state and, in the same file and transaction, the batch ids
+already applied: after a restart (or a crash, which loses what came after the last
+checkpoint) a retried batch is applied again exactly when its events are not in the
+restored state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from riskscore.exceptions import CheckpointError, SchemaError, one_line
+from riskscore.features.registry import feature_index
+from riskscore.io.events import EventTuple, parse_event_fast
+from riskscore.io.schema import CHANNEL_NAMES, EventType
+from riskscore.moderation.cases import UserReport
+from riskscore.moderation.queue import ReviewQueue
+from riskscore.online import OnlineScorer
+from riskscore.online.risk import OnlineModel
+from riskscore.policy import Alert, Tier
+from riskscore.serve.body import BodyItem, parse_body
+from riskscore.serve.metrics import ServeMetrics
+from riskscore.serve.timeline import TimelineStore
+
+__all__ = ["MAX_BATCH_ID_CHARS", "BatchResult", "ScoringService"]
+
+#: Longest batch id (``Idempotency-Key``) accepted, in characters.
+MAX_BATCH_ID_CHARS = 200
+_REPORT = int(EventType.REPORT)
+_CHILD_AGE = feature_index("child_age")
+_ADULT_AGE = feature_index("adult_age")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What one ``POST /v1/events`` did: HTTP status and JSON body."""
+
+    status: int
+    body: dict[str, Any]
+
+
+class ScoringService:
+    """One scorer, the review queue and the timeline store, driven a batch at a time.
+
+    Parameters
+    ----------
+    scorer : OnlineScorer
+        Fresh, or restored from ``checkpoint``.
+    queue : ReviewQueue
+        Where alerts and user reports go.
+    timeline : TimelineStore or None
+        Where each applied event's metadata goes (None: not kept).
+    metrics : ServeMetrics
+        Counters to update.
+    checkpoint : Path or None
+        The checkpoint file (None: no checkpoints).
+    max_batch_ids : int, default 10000
+        Batch ids remembered (the oldest forgotten first).
+    """
+
+    def __init__(
+        self,
+        scorer: OnlineScorer,
+        queue: ReviewQueue,
+        timeline: TimelineStore | None,
+        metrics: ServeMetrics,
+        *,
+        checkpoint: Path | None = None,
+        max_batch_ids: int = 10_000,
+    ) -> None:
+        self.scorer = scorer
+        self.queue = queue
+        self.timeline = timeline
+        self.metrics = metrics
+        self.checkpoint_path = checkpoint
+        self.max_batch_ids = max_batch_ids
+        self.last_checkpoint: float | None = None
+        self._explain = OnlineModel(scorer.model)
+        self._batches: OrderedDict[str, BatchResult] = OrderedDict()
+        batches = scorer.checkpoint_extra.get("batches", [])
+        if not isinstance(batches, list):
+            raise CheckpointError("checkpoint extra 'batches' must be a list")
+        for entry in batches:
+            if not (
+                isinstance(entry, list)
+                and len(entry) == 3
+                and isinstance(entry[0], str)
+                and type(entry[1]) is int
+                and isinstance(entry[2], dict)
+            ):
+                raise CheckpointError("checkpoint extra 'batches' must hold [id, status, body]")
+            self._batches[entry[0]] = BatchResult(entry[1], entry[2])
+
+    # ------------------------------------------------------------------ events
+
+    def submit(self, body: bytes, content_type: str | None, batch_id: str | None) -> BatchResult:
+        """Parse and score one request body; a known ``batch_id`` returns its first response.
+
+        The response body has ``accepted`` (events applied), ``refused`` (``index`` and
+        ``message`` of each event not applied), ``alerts`` (as ``riskscore stream``
+        writes them, with ``index``: the batch index of the event that raised each) and
+        ``batch_id``. Status 200 when every event was applied, 422 when one or more
+        were refused (the others were applied, as ``riskscore stream`` skips a bad
+        line and goes on) or when the body is not JSON (nothing applied).
+        """
+        if batch_id is not None:
+            if not batch_id or len(batch_id) > MAX_BATCH_ID_CHARS or not batch_id.isprintable():
+                return _refused_request(
+                    f"Idempotency-Key must be 1 to {MAX_BATCH_ID_CHARS} printable characters"
+                )
+            done = self._batches.get(batch_id)
+            if done is not None:
+                return BatchResult(done.status, {**done.body, "replayed": True})
+        started = time.perf_counter()
+        try:
+            items = parse_body(body, content_type)
+        except SchemaError as exc:
+            self.metrics.refused.labels(reason="not_json").inc()
+            return _refused_request(str(exc))
+        result = self.score(items)
+        kind = "single" if len(items) == 1 else "batch"
+        self.metrics.latency.labels(kind=kind).observe(time.perf_counter() - started)
+        if batch_id is not None:
+            result.body["batch_id"] = batch_id
+            self._batches[batch_id] = result
+            while len(self._batches) > self.max_batch_ids:
+                self._batches.popitem(last=False)
+        return result
+
+    def score(self, items: Sequence[BodyItem]) -> BatchResult:
+        """Apply parsed batch elements in order; queue alerts and reports; keep metadata."""
+        scorer = self.scorer
+        update = scorer.update_one_all
+        alerts: list[tuple[int, Alert]] = []
+        refused: list[dict[str, Any]] = []
+        applied: list[EventTuple] = []
+        reports: list[UserReport] = []
+        for item in items:
+            if item.error is not None:
+                refused.append({"index": item.index, "message": item.error})
+                self.metrics.refused.labels(reason="not_json").inc()
+                continue
+            event = item.value
+            refused_future = scorer.n_refused_future
+            try:
+                if not isinstance(event, Mapping):
+                    raise SchemaError(
+                        f"expected a JSON object (one event), got {type(event).__name__}"
+                    )
+                raised = update(event)
+            except Exception as exc:  # every refusal is reported, none stops the batch
+                reason = (
+                    "future_timestamp"
+                    if scorer.n_refused_future != refused_future
+                    else type(exc).__name__
+                )
+                self.metrics.refused.labels(reason=reason).inc()
+                refused.append({"index": item.index, "message": one_line(str(exc))})
+                continue
+            parsed = parse_event_fast(event)
+            applied.append(parsed)
+            if parsed[7] == _REPORT:
+                reports.append(self._report(parsed))
+            for alert in raised:
+                alerts.append((item.index, alert))
+        self._record(applied, alerts, reports)
+        body = {
+            "accepted": len(applied),
+            "refused": refused,
+            "alerts": [{**a.to_dict(), "index": i} for i, a in alerts],
+        }
+        return BatchResult(422 if refused else 200, body)
+
+    def _report(self, e: EventTuple) -> UserReport:
+        cid = e[0]
+        return UserReport(
+            conversation_id=cid,
+            reporter_id=e[2],
+            reported_id=e[3],
+            reporter_age=e[4],
+            timestamp=int(time.time()),
+            channel=CHANNEL_NAMES[e[6]],
+            risk=self.scorer.score_of(cid),
+        )
+
+    def _record(
+        self,
+        applied: list[EventTuple],
+        alerts: list[tuple[int, Alert]],
+        reports: list[UserReport],
+    ) -> None:
+        """Queue what the batch raised and keep its metadata (after scoring it whole)."""
+        m = self.metrics
+        m.events.inc(len(applied))
+        if self.timeline is not None:
+            self.timeline.add(applied)
+        if alerts:
+            now = int(time.time())
+            found = [a for _, a in alerts]
+            channels = [self._channel(a.conversation_id) for a in found]
+            self.queue.add_alerts(found, channels=channels, at=now)
+            for alert in found:
+                m.alerts.labels(tier=alert.tier.name.lower()).inc()
+        if reports:
+            self.queue.add_reports(reports)
+
+    def _channel(self, cid: object) -> str | None:
+        try:
+            return self.scorer.channel_of(cid)
+        except KeyError:  # evicted by a later event of the same batch
+            return None
+
+    # ------------------------------------------------------------------ reading
+
+    def conversation(self, raw_id: str) -> dict[str, Any] | None:
+        """Current risk, tier and reasons of a live conversation, or None.
+
+        ``raw_id`` is the id as written in the URL: looked up as text first, then as
+        an integer when it is one (ids ``7`` and ``"7"`` are distinct conversations).
+        """
+        scorer = self.scorer
+        for cid in _candidates(raw_id):
+            try:
+                live = scorer.conversation_of(cid)
+            except KeyError:
+                continue
+            row = scorer.features_of(cid)
+            risk = scorer.score_of(cid)
+            tier, band = scorer.policy.decide_one(risk, *_ages(row))
+            return {
+                "conversation_id": cid,
+                "adult_id": live.adult_id,
+                "child_id": live.child_id,
+                "risk": risk,
+                "tier": _tier_name(tier),
+                "age_band": band.name,
+                "alerted_tier": _tier_name(live.alerted_tier),
+                "reasons": [str(r) for r in self._explain.reasons(row)],
+                "n_events": live.n_events,
+                "last_timestamp": live.last_timestamp,
+                "channel": scorer.channel_of(cid),
+            }
+        return None
+
+    def health(self) -> dict[str, Any]:
+        """What ``/healthz`` reports."""
+        s = self.scorer
+        return {
+            "status": "ok",
+            "events": s.n_events,
+            "live_conversations": s.n_conversations,
+            "open_items": len(self.queue),
+            "last_checkpoint": self.last_checkpoint,
+        }
+
+    # ------------------------------------------------------------------ state
+
+    def checkpoint(self) -> None:
+        """Save the scorer's state and the remembered batch ids; prune the timeline."""
+        if self.checkpoint_path is None:
+            return
+        batches = [[k, r.status, r.body] for k, r in self._batches.items()]
+        self.scorer.checkpoint(self.checkpoint_path, extra={"batches": batches})
+        if self.timeline is not None:
+            self.timeline.prune(self.scorer.clock)
+        self.last_checkpoint = time.time()
+
+
+def _refused_request(message: str) -> BatchResult:
+    return BatchResult(
+        422, {"accepted": 0, "refused": [{"index": None, "message": message}], "alerts": []}
+    )
+
+
+def _candidates(raw_id: str) -> list[object]:
+    out: list[object] = [raw_id]
+    try:
+        number = int(raw_id)
+    except ValueError:
+        return out
+    if str(number) == raw_id:
+        out.append(number)
+    return out
+
+
+def _tier_name(tier: int) -> str:
+    return Tier(tier).name.lower() if tier else "none"
+
+
+def _ages(row: Any) -> tuple[float, float]:
+    return float(row[_CHILD_AGE]), float(row[_ADULT_AGE])

@@ -1,0 +1,307 @@
+"""A platform's command-line workflow (issue 16 item 4): ``score --queue`` into the review
+queue, ``accounts`` for the per-account features of a full history and ``score --accounts``
+for a part of it."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import riskscore as rs
+from riskscore.cli import main
+from riskscore.cli.score import FROM_INPUT_NOTE
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A platform's full history: events.parquet and its accounts.parquet."""
+    out = tmp_path_factory.mktemp("history")
+    data = rs.synthetic.generate(1_500, prevalence=0.05, seed=7)
+    rs.write_messages(data.messages, out / "events.parquet")
+    argv = ["accounts", str(out / "events.parquet"), "--out", str(out / "accounts.parquet")]
+    assert main(argv) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def full_scores(history: Path) -> dict[object, float]:
+    table = rs.load_model().score(rs.read_messages(history / "events.parquet"))
+    return dict(zip(table.conversation_id.tolist(), table.risk.tolist(), strict=True))
+
+
+def _json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    assert main([*argv, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert isinstance(result, dict)
+    return result
+
+
+def _one_line_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"riskscore {argv[0]}: error: ")
+    return err
+
+
+# ---------------------------------------------------------------- score --queue
+
+
+def test_score_into_a_queue_then_show_it_and_rerun_adds_nothing(
+    history: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "queue.sqlite"
+    argv = ["score", str(history / "events.parquet"), "--out", str(tmp_path / "r"), "--top", "0"]
+    first = _json([*argv, "--queue", str(db)], capsys)
+    queued = first["queue"]
+    assert isinstance(queued, dict)
+    n_alerts = first["alerts"]
+    assert isinstance(n_alerts, int)
+    assert n_alerts > 0
+    assert queued == {
+        "path": str(db),
+        "alerts": n_alerts,
+        "new_items": n_alerts,
+        "open_items": n_alerts,
+    }
+    with rs.ReviewQueue(db) as queue:
+        items = queue.items()
+        audit = len(queue.audit_log())
+    alerts = pq.read_table(tmp_path / "r" / "alerts.parquet").to_pylist()
+    assert {i.conversation_id for i in items} == {a["conversation_id"] for a in alerts}
+    # the same scoring again: nothing new, nothing changed
+    again = _json([*argv, "--queue", str(db)], capsys)
+    assert again["queue"] == {**queued, "new_items": 0}
+    with rs.ReviewQueue(db) as queue:
+        assert queue.items() == items
+        assert len(queue.audit_log()) == audit
+    # and the moderators' view of it
+    assert main(["queue", "--db", str(db), "--top", "5"]) == 0
+    shown = capsys.readouterr().out
+    assert shown.count("\n#") == 5
+    assert f"({n_alerts} open items)" in shown.splitlines()[0]
+    top = _json(["queue", "--db", str(db), "--top", "5"], capsys)["top"]
+    assert isinstance(top, list)
+    best = max(alerts, key=lambda a: (a["tier"] == "urgent", a["risk"]))
+    assert any(best["conversation_id"] in case["conversations"] for case in top)
+
+
+def test_score_prints_what_it_queued(
+    history: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "q.sqlite"
+    events = str(history / "events.parquet")
+    assert main(["score", events, "--out", str(tmp_path / "r"), "--queue", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert f"review queue {db}: " in out
+    assert f"see `riskscore queue --db {db}`" in out
+
+
+def test_a_queue_that_is_not_a_queue_stops_score_before_any_work(
+    history: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_db = tmp_path / "events.csv"
+    not_db.write_text("conversation_id,timestamp\n" * 100)
+    out = tmp_path / "never"
+    argv = ["score", str(history / "events.parquet"), "--out", str(out), "--queue", str(not_db)]
+    err = _one_line_error(argv, capsys)
+    assert f"{not_db} is not a riskscore queue" in err
+    assert not out.exists()
+
+
+def test_score_streaming_into_a_queue_with_accounts(
+    history: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The out-of-core path (--chunk-rows) queues the same alerts and joins --accounts too."""
+    events = str(history / "events.parquet")
+    accounts = str(history / "accounts.parquet")
+    common = ["--accounts", accounts, "--top", "0"]
+    memory = _json(
+        ["score", events, "--out", str(tmp_path / "a"), "--queue", str(tmp_path / "a.db"), *common],
+        capsys,
+    )
+    chunked = _json(
+        [
+            "score",
+            events,
+            "--out",
+            str(tmp_path / "b"),
+            "--queue",
+            str(tmp_path / "b.db"),
+            "--chunk-rows",
+            "5000",
+            *common,
+        ],
+        capsys,
+    )
+    assert memory["queue"] == {**chunked["queue"], "path": str(tmp_path / "a.db")}  # type: ignore[dict-item]
+    a = pq.read_table(tmp_path / "a" / "scores.parquet")
+    b = pq.read_table(tmp_path / "b" / "scores.parquet")
+    assert a.column("risk").to_pylist() == b.column("risk").to_pylist()
+
+
+# ---------------------------------------------------------------- accounts, score --accounts
+
+
+def test_accounts_writes_the_history_with_its_time_range(
+    history: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    events = history / "events.parquet"
+    msgs = rs.read_messages(events)
+    result = _json(["accounts", str(events), "--out", str(tmp_path / "a.parquet")], capsys)
+    assert result["events"] == len(msgs)
+    assert result["accounts"] == len(msgs.accounts)
+    assert result["history_start"] == int(msgs.timestamp.min())
+    assert result["history_end"] == int(msgs.timestamp.max())
+    assert main(["accounts", str(events), "--out", str(tmp_path / "a.parquet")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"counted {len(msgs.accounts)} accounts over {len(msgs)} events")
+    assert "from 2026-01-01T" in out
+
+
+def test_a_part_scored_with_the_history_scores_as_in_the_full_file(
+    history: Path,
+    full_scores: dict[object, float],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each conversation of a part scores as in the full file with --accounts; alone, the
+    per-account features of its adult are understated and a note says so."""
+    msgs = rs.read_messages(history / "events.parquet")
+    features = rs.extract_features(msgs)
+    fanout = features.column("adult_minor_fanout")
+    busiest = features.adult_id[int(np.argmax(fanout))]
+    codes = np.flatnonzero(features.adult_id == busiest)[:1]  # one of its conversations
+    codes = np.concatenate([codes, np.arange(0, msgs.n_conversations, 7)])
+    part = tmp_path / "part.parquet"
+    rs.write_messages(msgs.take_conversations(np.unique(codes)), part)
+
+    argv = ["score", str(part), "--format", "csv", "--top", "0"]
+    assert (
+        main(
+            [
+                *argv,
+                "--out",
+                str(tmp_path / "joined"),
+                "--accounts",
+                str(history / "accounts.parquet"),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert FROM_INPUT_NOTE not in out
+    assert f"per-account features from {history / 'accounts.parquet'}" in out
+    assert main([*argv, "--out", str(tmp_path / "alone")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == FROM_INPUT_NOTE
+
+    def risks(folder: str) -> dict[str, float]:
+        with (tmp_path / folder / "scores.csv").open() as fh:
+            return {r["conversation_id"]: float(r["risk"]) for r in csv.DictReader(fh)}
+
+    joined, alone = risks("joined"), risks("alone")
+    assert joined == {str(c): full_scores[c] for c in msgs.conversations[np.unique(codes)].tolist()}
+    assert any(alone[c] != joined[c] for c in joined)
+
+
+def _bad_accounts(history: Path, tmp_path: Path, change: Callable[[pa.Table], pa.Table]) -> Path:
+    table = pq.read_table(history / "accounts.parquet")
+    path = tmp_path / "bad.parquet"
+    pq.write_table(change(table), path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.drop_columns(["flagged"]), "missing column 'flagged'"),
+        (
+            lambda t: t.set_column(
+                1, "contacts", pa.array([str(v) for v in t.column(1).to_pylist()])
+            ),
+            "column 'contacts' must hold whole numbers >= 0, got string",
+        ),
+        (lambda t: t.replace_schema_metadata({}), "is not a riskscore account features file"),
+    ],
+)
+def test_bad_accounts_files_are_one_line_and_exit_2(
+    history: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: Callable[[pa.Table], pa.Table],
+    message: str,
+) -> None:
+    bad = _bad_accounts(history, tmp_path, change)
+    out = tmp_path / "never"
+    argv = ["score", str(history / "events.parquet"), "--out", str(out), "--accounts", str(bad)]
+    assert message in _one_line_error(argv, capsys)
+    assert not out.exists()
+
+
+def test_accounts_of_an_older_or_another_history_are_refused(
+    history: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    msgs = rs.read_messages(history / "events.parquet")
+    cut = int(np.median(msgs.timestamp))
+    columns = msgs.columns()
+    early = {k: v[msgs.timestamp <= cut] for k, v in columns.items()}
+    old = rs.write_account_features(rs.extract_account_features(early), tmp_path / "old.parquet")
+    argv = ["score", str(history / "events.parquet"), "--out", str(tmp_path / "r")]
+    err = _one_line_error([*argv, "--accounts", str(old)], capsys)
+    assert "the events run from" in err
+    assert "but the account features count events from" in err
+    # out of core too, before any output is written
+    chunked = ["score", str(history / "events.parquet"), "--out", str(tmp_path / "c")]
+    err = _one_line_error([*chunked, "--chunk-rows", "5000", "--accounts", str(old)], capsys)
+    assert "but the account features count events from" in err
+    assert not (tmp_path / "c" / "scores.parquet").exists()
+    # another platform's history over the same month
+    other = rs.synthetic.generate(400, prevalence=0.05, seed=1).messages
+    within = other.timestamp >= int(msgs.timestamp.min())
+    within &= other.timestamp <= int(msgs.timestamp.max())
+    part = tmp_path / "other.parquet"
+    rs.write_messages(rs.read_messages({k: v[within] for k, v in other.columns().items()}), part)
+    err = _one_line_error(
+        [
+            "score",
+            str(part),
+            "--out",
+            str(tmp_path / "o"),
+            "--accounts",
+            str(history / "accounts.parquet"),
+        ],
+        capsys,
+    )
+    assert "accounts have more activity in the events than in the account features" in err
+    # a file that is not there
+    err = _one_line_error([*argv, "--accounts", str(tmp_path / "missing.parquet")], capsys)
+    assert f"no such file or directory: {tmp_path / 'missing.parquet'}" in err
+
+
+def test_accounts_refuses_bad_output_and_quarantines_bad_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = tmp_path / "events.csv"
+    rs.write_messages(rs.synthetic.generate(50, seed=2).messages, events)
+    lines = events.read_text().splitlines()
+    header = lines[0].replace('"', "").split(",")
+    bad = lines[1].split(",")
+    bad[header.index("sender_age")] = "400"
+    events.write_text("\n".join([lines[0], ",".join(bad), *lines[2:]]) + "\n")
+    err = _one_line_error(["accounts", str(events), "--out", str(tmp_path / "a.csv")], capsys)
+    assert "use a .parquet suffix" in err
+    err = _one_line_error(["accounts", str(events), "--out", str(tmp_path / "a.parquet")], capsys)
+    assert "column 'sender_age'" in err
+    out = tmp_path / "a.parquet"
+    assert main(["accounts", str(events), "--out", str(out), "--errors", "quarantine"]) == 0
+    printed = capsys.readouterr().out
+    assert f"quarantined: {tmp_path / 'a.quarantine.jsonl'} (1 row)" in printed
+    assert rs.read_account_features(out).n_events == len(lines) - 2

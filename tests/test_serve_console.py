@@ -1,0 +1,240 @@
+"""``riskscore serve``'s moderator console, through an HTTP test client."""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from serve_helpers import CHEAP_HASHER, PASSWORD, config
+
+import riskscore as rs
+from riskscore.cli import main
+from riskscore.moderation import ReviewQueue, UserReport
+from riskscore.moderation.queue_db import encode_id
+from riskscore.policy import Alert, Tier
+from riskscore.serve import create_app
+from riskscore.serve.accounts import ModeratorStore
+from riskscore.serve.security import CSRF_COOKIE
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+CASE_TOKEN = re.compile(r'name="token" value="([^"]+)"')
+NOW = 1_750_000_000
+
+
+@pytest.fixture(scope="module")
+def model() -> rs.RiskModel:
+    return rs.load_model()
+
+
+def _seed(db: Path) -> None:
+    """Three cases: an urgent alert (age 15), a review alert (age 11), a child's report."""
+    with ReviewQueue(db) as q:
+        q.add_alert(Alert("c1", "adult-a", "kid-1", 15.0, "13-15", 0.9, Tier.URGENT), at=NOW)
+        q.add_alert(Alert("c2", "adult-b", "kid-2", 11.0, "under 13", 0.5, Tier.REVIEW), at=NOW)
+        q.add_report(UserReport("c3", "kid-3", "adult-c", 14.0, timestamp=NOW))
+    store = ModeratorStore(db, hasher=CHEAP_HASHER)
+    store.add("mod-1", "moderator", PASSWORD)
+    store.add("lead-1", "lead", PASSWORD)
+    store.close()
+
+
+@pytest.fixture
+def app_client(tmp_path: Path, model: rs.RiskModel) -> Iterator[TestClient]:
+    cfg = config(tmp_path, model, signin_attempts=3)
+    _seed(cfg.db)
+    with TestClient(create_app(cfg)) as client:
+        yield client
+
+
+def _token(html: str) -> str:
+    found = TOKEN.search(html)
+    assert found is not None, html[:500]
+    return found.group(1)
+
+
+def _sign_in(client: TestClient, name: str, password: str = PASSWORD) -> int:
+    page = client.get("/console/signin")
+    form = {"name": name, "password": password, "csrf_token": _token(page.text)}
+    return client.post("/console/signin", data=form, follow_redirects=False).status_code
+
+
+def _case_url(adult: object) -> str:
+    return "/console/cases/" + encode_id(adult)
+
+
+def test_pages_need_a_signed_in_moderator(app_client: TestClient) -> None:
+    for path in ("/console/queue", _case_url("adult-a"), "/console/audit", "/console/report"):
+        r = app_client.get(path, follow_redirects=False)
+        assert r.status_code == 303
+        assert r.headers["location"] == "/console/signin"
+
+
+def test_sign_in_sets_an_httponly_samesite_session(app_client: TestClient) -> None:
+    page = app_client.get("/console/signin")
+    form = {"name": "mod-1", "password": PASSWORD, "csrf_token": _token(page.text)}
+    r = app_client.post("/console/signin", data=form, follow_redirects=False)
+    assert r.status_code == 303
+    cookie = r.headers["set-cookie"]
+    assert "riskscore_session=" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert app_client.get("/console/queue").status_code == 200
+
+
+def test_secure_cookies_by_default(tmp_path: Path, model: rs.RiskModel) -> None:
+    cfg = config(tmp_path, model, secure_cookies=True)
+    with TestClient(create_app(cfg)) as client:
+        assert "Secure" in client.get("/console/signin").headers["set-cookie"]
+
+
+def test_wrong_password_and_rate_limit(app_client: TestClient) -> None:
+    assert _sign_in(app_client, "mod-1", "wrong password 1") == 401
+    assert _sign_in(app_client, "mod-1", "wrong password 2") == 401
+    assert _sign_in(app_client, "nobody", "wrong password 3") == 401
+    # three failures from this address: even the right password waits now
+    assert _sign_in(app_client, "lead-1") == 429
+    assert app_client.get("/console/queue", follow_redirects=False).status_code == 303
+
+
+def test_a_form_without_or_with_a_forged_csrf_token_is_refused(app_client: TestClient) -> None:
+    app_client.get("/console/signin")
+    form = {"name": "mod-1", "password": PASSWORD}
+    assert app_client.post("/console/signin", data=form).status_code == 403
+    forged = {**form, "csrf_token": "forged"}
+    assert app_client.post("/console/signin", data=forged).status_code == 403
+    assert _sign_in(app_client, "mod-1") == 303
+    case = app_client.get(_case_url("adult-a"))
+    token = CASE_TOKEN.search(case.text)
+    assert token is not None
+    decision = {"outcome": "dismissed", "token": token.group(1), "note": ""}
+    r = app_client.post(_case_url("adult-a") + "/decide", data=decision)
+    assert r.status_code == 403
+    # a token from another browser (another CSRF cookie) is refused too
+    other = _token(case.text)
+    session = app_client.cookies.get("riskscore_session")
+    app_client.cookies.clear()
+    app_client.cookies.set("riskscore_session", session or "")
+    app_client.cookies.set(CSRF_COOKIE, "another-browser")
+    r = app_client.post(_case_url("adult-a") + "/decide", data={**decision, "csrf_token": other})
+    assert r.status_code == 403
+    with ReviewQueue(app_client.app.state.config.db) as q:  # type: ignore[attr-defined]
+        assert len(q) == 3
+
+
+def test_queue_page_ranks_as_the_queue_does(app_client: TestClient) -> None:
+    assert _sign_in(app_client, "mod-1") == 303
+    html = app_client.get("/console/queue").text
+    shown = re.findall(r'class="case-link">([^<]+)<', html)
+    with ReviewQueue(app_client.app.state.config.db) as q:  # type: ignore[attr-defined]
+        ranked = [c.adult_id for c in q.cases()]
+    assert shown == ranked
+    # the child's report first; at lower tier, the younger child's alert is still listed
+    assert shown[0] == "adult-c"
+
+
+def test_case_page_decide_only_the_items_shown_and_the_audit_entry(
+    app_client: TestClient,
+) -> None:
+    assert _sign_in(app_client, "mod-1") == 303
+    case = app_client.get(_case_url("adult-a"))
+    assert case.status_code == 200
+    assert "<svg" in case.text
+    assert "kid-1" in case.text
+    shown = CASE_TOKEN.search(case.text)
+    assert shown is not None
+    db = app_client.app.state.config.db  # type: ignore[attr-defined]
+    with ReviewQueue(db) as q:  # a new conversation of the same adult arrives meanwhile
+        q.add_alert(Alert("c9", "adult-a", "kid-9", 12.0, "under 13", 0.6, Tier.REVIEW))
+    decision = {
+        "outcome": "actioned",
+        "token": shown.group(1),
+        "note": "account restricted",
+        "csrf_token": _token(case.text),
+    }
+    r = app_client.post(_case_url("adult-a") + "/decide", data=decision, follow_redirects=False)
+    assert r.status_code == 303
+    assert "Decision recorded on 1 item" in app_client.get(r.headers["location"]).text
+    with ReviewQueue(db) as q:
+        still_open = [i.conversation_id for i in q.items(status="open") if i.adult_id == "adult-a"]
+        decided = [e for e in q.audit_log() if e.action == "decide"]
+    assert still_open == ["c9"]
+    assert [(e.actor, e.detail["outcome"], e.detail["note"]) for e in decided] == [
+        ("mod-1", "actioned", "account restricted")
+    ]
+    # the same token again: its items are closed, the page says so (not a 500)
+    again = app_client.post(_case_url("adult-a") + "/decide", data=decision)
+    assert again.status_code == 409
+    assert "reload the case" in again.text
+
+
+def test_a_stale_case_is_refused(app_client: TestClient) -> None:
+    assert _sign_in(app_client, "mod-1") == 303
+    case = app_client.get(_case_url("adult-b"))
+    shown = CASE_TOKEN.search(case.text)
+    assert shown is not None
+    with ReviewQueue(app_client.app.state.config.db) as q:  # type: ignore[attr-defined]
+        q.add_alert(Alert("c2", "adult-b", "kid-2", 11.0, "under 13", 0.55, Tier.REVIEW))
+    decision = {"outcome": "dismissed", "token": shown.group(1), "csrf_token": _token(case.text)}
+    r = app_client.post(_case_url("adult-b") + "/decide", data=decision)
+    assert r.status_code == 409
+    assert "changed since the case was shown" in r.text
+
+
+def test_moderators_cannot_reach_lead_pages_leads_can(app_client: TestClient) -> None:
+    assert _sign_in(app_client, "mod-1") == 303
+    assert app_client.get("/console/audit").status_code == 403
+    case = app_client.get(_case_url("adult-a"))
+    form = {"moderator": "mod-1", "csrf_token": _token(case.text)}
+    assert app_client.post(_case_url("adult-a") + "/assign", data=form).status_code == 403
+    app_client.cookies.clear()
+    assert _sign_in(app_client, "lead-1") == 303
+    case = app_client.get(_case_url("adult-a"))
+    form = {"moderator": "mod-1", "csrf_token": _token(case.text)}
+    r = app_client.post(_case_url("adult-a") + "/assign", data=form)
+    assert r.status_code == 200
+    assert "Assigned to mod-1" in r.text
+    audit = app_client.get("/console/audit")
+    assert audit.status_code == 200
+    assert "review" in audit.text  # opening a case is audited as its first review
+    assert "lead-1" in audit.text
+
+
+def test_report_page_pseudonymises(tmp_path: Path, model: rs.RiskModel) -> None:
+    key = rs.moderation.transparency.SYNTHETIC_DEMO_KEY.encode()
+    cfg = config(tmp_path, model, report_key=key)
+    _seed(cfg.db)
+    with TestClient(create_app(cfg)) as client:
+        assert _sign_in(client, "mod-1") == 303
+        r = client.get("/console/report", params={"from": "2025-06-01", "to": "2025-06-30"})
+        assert r.status_code == 200
+        assert 'id="report"' in r.text
+        assert "adult-a" not in r.text
+        assert client.get("/console/report", params={"from": "junk"}).status_code == 200
+
+
+def test_trusted_header_mode(tmp_path: Path, model: rs.RiskModel) -> None:
+    cfg = config(tmp_path, model, trusted_header="X-Remote-User")
+    _seed(cfg.db)
+    with TestClient(create_app(cfg)) as client:
+        assert client.get("/console/queue", headers={"X-Remote-User": "lead-1"}).status_code == 200
+        assert client.get("/console/queue", headers={"X-Remote-User": "nobody"}).status_code == 403
+        r = client.get("/console/audit", headers={"X-Remote-User": "mod-1"})
+        assert r.status_code == 403
+
+
+def test_add_moderator_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "queue.sqlite"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
+    assert main(["serve", "--db", str(db), "--add-moderator", "mod:4711", "--role", "lead"]) == 0
+    store = ModeratorStore(db)
+    found = store.verify("mod:4711", PASSWORD)
+    store.close()
+    assert found is not None
+    assert found.is_lead
+    monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
+    assert main(["serve", "--db", str(db), "--add-moderator", "mod:2"]) == 2
