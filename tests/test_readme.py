@@ -65,7 +65,7 @@ def test_readme_examples_run_as_written_in_order(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=540,
+        timeout=900,  # against a hang: the blocks take ~3 CPU-minutes, longer on a busy machine
         check=False,
     )
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"

@@ -16,9 +16,9 @@ from typing import Any
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.exceptions import RiskscoreError
+from riskscore.keys import check_key
 from riskscore.model import load_model
 from riskscore.moderation.queue import ReviewQueue
-from riskscore.moderation.transparency import check_report_key
 
 try:  # the optional extra riskscore-metadata[serve]
     import uvicorn
@@ -26,7 +26,6 @@ try:  # the optional extra riskscore-metadata[serve]
     from riskscore.serve.accounts import ModeratorStore, Role
     from riskscore.serve.app import create_app
     from riskscore.serve.config import Part, ServeConfig
-    from riskscore.serve.security import MIN_KEY_BYTES
 
     _MISSING: str | None = None
 except ImportError as exc:  # pragma: no cover - the dev extra installs it
@@ -194,11 +193,11 @@ def _config(args: argparse.Namespace) -> ServeConfig:
             "process stops (set it to share sessions between processes)",
             file=sys.stderr,
         )
-    elif len(session_key) < MIN_KEY_BYTES:
-        raise ValueError(f"RISKSCORE_SESSION_KEY must hold at least {MIN_KEY_BYTES} bytes")
+    else:
+        session_key = check_key(session_key, source="RISKSCORE_SESSION_KEY")
     report_key = _env_key("RISKSCORE_REPORT_KEY")
     if report_key is not None:
-        report_key = check_report_key(report_key, source="RISKSCORE_REPORT_KEY")
+        report_key = check_key(report_key, source="RISKSCORE_REPORT_KEY")
     timeline = args.timeline or args.db.with_name(args.db.name + ".timeline.sqlite")
     return ServeConfig(
         db=args.db,

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from riskscore.keys import check_key
+
 __all__ = [
     "CSRF_COOKIE",
     "CSRF_FIELD",
-    "MIN_KEY_BYTES",
     "SESSION_COOKIE",
     "RateLimiter",
     "Signer",
@@ -32,8 +33,6 @@ __all__ = [
 SESSION_COOKIE = "riskscore_session"
 CSRF_COOKIE = "riskscore_csrf"
 CSRF_FIELD = "csrf_token"
-#: Shortest session key accepted (bytes).
-MIN_KEY_BYTES = 32
 
 
 class Signer:
@@ -42,7 +41,8 @@ class Signer:
     Parameters
     ----------
     key : bytes
-        At least ``MIN_KEY_BYTES`` bytes; every process behind one console shares it.
+        A key :func:`riskscore.keys.check_key` accepts; every process behind one console
+        shares it.
     max_age_s : float
         Lifetime of a session (seconds); CSRF tokens live as long.
 
@@ -57,8 +57,7 @@ class Signer:
     """
 
     def __init__(self, key: bytes, *, max_age_s: float) -> None:
-        if len(key) < MIN_KEY_BYTES:
-            raise ValueError(f"the session key has {len(key)} bytes; at least {MIN_KEY_BYTES}")
+        key = check_key(key, source="the session key")
         self.max_age_s = max_age_s
         self._session = URLSafeTimedSerializer(key, salt="riskscore-console-session")
         self._csrf = URLSafeTimedSerializer(key, salt="riskscore-console-csrf")
