@@ -17,7 +17,7 @@ help:
 	@echo "make demo   - create .venv, install, generate synthetic events, score them, print top alerts"
 	@echo "make test   - install dev tools and run ruff, mypy and pytest (doctests and notebooks included)"
 	@echo "make model  - retrain the shipped default model in riskscore/model/default/ (reproducible, seeded)"
-	@echo "make report - a synthetic month end to end (alerts, queue, moderators) -> reports/transparency/"
+	@echo "make report - a synthetic month end to end (alerts, queue, moderators, exports, shadow) -> reports/"
 	@echo "make bench  - throughput of riskscore against polars, pandas and a Python loop (1M messages)"
 
 $(BIN)/python:
@@ -56,7 +56,9 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/bench_throughput.py
 
-# Synthetic month: events, online alerts, review queue, simulated moderators, transparency report.
+# Synthetic month: events, online alerts, review queue, simulated moderators, transparency report
+# (with the month's drift), regulatory exports, a model learnt from the decisions, and that model
+# in shadow mode compared with production (reports/shadow/compare.json).
 # The key is a demo key for synthetic data only; a platform sets its own secret.
 report: $(STAMP)
 	mkdir -p $(DEMO_DIR)
@@ -73,6 +75,12 @@ report: $(STAMP)
 	$(BIN)/riskscore generate --conversations 20000 --prevalence 0.01 --seed 2026 --days 30 --out $(DEMO_DIR)/month
 	$(BIN)/riskscore train --from-queue $(DEMO_DIR)/month-queue.sqlite \
 		--events $(DEMO_DIR)/month/events.parquet --out $(DEMO_DIR)/from-decisions
+	# shadow mode: the bundle learnt from decisions scored next to the shipped one (never queued)
+	rm -rf $(DEMO_DIR)/shadow-run reports/shadow
+	$(BIN)/riskscore score $(DEMO_DIR)/month/events.parquet --shadow-model $(DEMO_DIR)/from-decisions \
+		--out $(DEMO_DIR)/shadow-run --top 0
+	$(BIN)/riskscore compare --shadow-run $(DEMO_DIR)/shadow-run \
+		--queue $(DEMO_DIR)/month-queue.sqlite --out reports/shadow
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,13 @@ import pytest
 import riskscore as rs
 from riskscore.cli import main
 from riskscore.exceptions import ModelIntegrityError
-from riskscore.model.drift import MAJOR_SHIFT, drift_report, reference_profile
+from riskscore.model.drift import (
+    MAJOR_SHIFT,
+    drift_report,
+    model_drift,
+    period_drift,
+    reference_profile,
+)
 from riskscore.synthetic import STRESS_WORLDS, World
 
 
@@ -97,3 +103,21 @@ def test_the_shipped_bundle_stores_its_reference_distributions() -> None:
     profile = rs.load_model().metadata["reference_distributions"]
     assert set(profile["inputs"]) == set(rs.load_model().feature_names)
     assert profile["n"] > 0
+
+
+def test_period_drift_takes_the_conversations_active_in_the_period() -> None:
+    model = rs.load_model()
+    messages = rs.synthetic.generate(600, prevalence=0.05, seed=8, days=20).messages
+    start = int(np.median(messages.timestamp))
+    end = int(messages.timestamp.max()) + 1
+    report = period_drift(model, messages, (start, end))
+    active = set(messages.conversation_id[messages.timestamp >= start].tolist())
+    assert report.n_current == len(active)
+    assert report.n_current < messages.n_conversations
+    # conversations taken whole, per-account features over every event given
+    features = rs.extract_features(messages)
+    rows = np.flatnonzero(np.isin(features.conversation_id, list(active)))
+    assert report == model_drift(model, features.take(rows))
+    assert report.model_sha256 == model.parameters_sha256()
+    with pytest.raises(ValueError, match="no event in the period"):
+        period_drift(model, messages, (0, 1))

@@ -64,6 +64,11 @@ def test_config_defaults(tmp_path: Path) -> None:
         ({"ages": {"csv": "/nonexistent.csv"}}, ("ages", "csv"), "no such file"),
         ({"ages": {"callable": "no_colon"}}, ("ages", "callable"), "package.module:function"),
         ({"model": "/nonexistent"}, ("model",), "not a riskscore model bundle"),
+        ({"shadow": {"jsonl": "s.jsonl"}}, ("shadow", "model"), "required: the candidate"),
+        ({"shadow": {"model": "/nonexistent", "jsonl": "s"}}, ("shadow", "model"), "no manifest"),
+        ({"shadow": {"model": "/x"}}, ("shadow", "jsonl"), "required: where its alerts go"),
+        ({"shadow": {"model": "/x", "jsonl": "s", "queue": "q"}}, ("shadow",), "'queue'"),
+        ({"shadow": "/x"}, ("shadow",), "expected a mapping"),
         (
             {"policy": {**_POLICY, "unknown": {"review": 0.7, "urgent": 0.5}}},
             ("policy", "unknown"),
@@ -417,6 +422,46 @@ def test_module_queues_then_scores_and_survives_a_restart(tmp_path: Path) -> Non
     assert restarted.scorer.score_of(conv) == risk
     assert restarted._store.status("!dm:x") == (True, True)
     assert len(_read_jsonl(tmp_path / "ev.jsonl")) == 5
+
+
+def test_module_logs_shadow_alerts_and_sends_them_to_no_sink(tmp_path: Path) -> None:
+    """A shadow model that alerts where production does not: its alerts go to the shadow
+    log only; the review queue and the alerts file get production's alerts alone, and a
+    restart keeps the shadow's bookkeeping (no second shadow alert)."""
+    bundle = tmp_path / "candidate"
+    rs.save_model(rs.load_model().at_prevalence(0.5), bundle)
+    shadow_log, queue = tmp_path / "shadow.jsonl", tmp_path / "queue.sqlite"
+    sinks = {"jsonl": str(tmp_path / "a"), "review_queue": str(queue)}
+    extra = {"alerts": sinks, "shadow": {"model": str(bundle), "jsonl": str(shadow_log)}}
+    module, _ = _module(tmp_path, **extra)
+    assert module.scorer.shadow_model is not None
+    dm = _Room("!dm:x")
+    dm.member("@adult:x", "join")
+    dm.member("@kid:x", "join")
+    start = 1_700_000_000_000 + 12 * 3_600_000  # by day: production does not alert
+    for i in range(4):
+        message = dm.message("@adult:x", "m.room.encrypted")
+        message.origin_server_ts = start + i * 600_000
+        _run(module.on_new_event(message, dm.state))
+    production = module._process(100)
+    for alert, context in production:
+        _run(module._emit(alert, context))
+    shadow = _read_jsonl(shadow_log)
+    assert production == []
+    assert [r["tier"] for r in shadow] == ["review", "urgent"]  # one alert per tier reached
+    assert {(r["shadow"], r["adult_id"], r["matrix"]["room_id"]) for r in shadow} == {
+        (True, "@adult:x", "!dm:x")
+    }
+    assert module.stats()["shadow_alerts"] == 2
+    assert not (tmp_path / "a").exists()
+    assert not queue.exists()
+    module._before_shutdown()
+    restarted, _ = _module(tmp_path, **extra)
+    message = dm.message("@adult:x", "m.room.encrypted")
+    message.origin_server_ts = start + 5 * 600_000
+    _run(restarted.on_new_event(message, dm.state))
+    restarted._process(100)
+    assert len(_read_jsonl(shadow_log)) == 2
 
 
 def test_alert_raised_elsewhere_names_its_own_conversations_room(tmp_path: Path) -> None:

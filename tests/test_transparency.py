@@ -10,6 +10,7 @@ import pytest
 
 import riskscore as rs
 from riskscore.cli import main
+from riskscore.model.drift import period_drift
 from riskscore.moderation import ReviewQueue, UserReport
 from riskscore.moderation.simulation import (
     ModeratorModel,
@@ -23,6 +24,7 @@ from riskscore.moderation.transparency import (
     transparency_report,
 )
 from riskscore.policy import Alert, Tier
+from riskscore.synthetic import STRESS_WORLDS
 
 KEY = b"test-key-not-secret-0123456789-ABCDEF"
 T0 = 1_767_225_600
@@ -373,3 +375,75 @@ def test_exports_of_simulated_decisions_say_so(
     assert "SIMULATED:" in notices
     assert main(["export", "--db", str(month.queue_path), "--out", str(tmp_path / "y")]) == 0
     assert "SIMULATED:" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- drift section
+
+
+def test_the_drift_section_reports_the_periods_shifts_and_flags(
+    month: SimulatedMonth, tmp_path: Path
+) -> None:
+    model = rs.load_model()
+    same = period_drift(model, month.messages, month.period)
+    other = rs.synthetic.generate(
+        2000, prevalence=0.03, seed=5, world=STRESS_WORLDS["unknown_ages"]
+    )
+    moved = period_drift(model, other.messages, (0, 2**40))
+    assert not same.drifted
+    assert moved.drifted
+    with ReviewQueue(month.queue_path) as q:
+        plain = transparency_report(q, month.period, key=KEY)
+        stable = transparency_report(q, month.period, key=KEY, drift=same)
+        flagged = transparency_report(q, month.period, key=KEY, drift=moved)
+    assert plain.data["drift"] is None
+    assert stable.data["drift"] == same.to_dict()
+    assert stable.data["drift"]["model_parameters_sha256"] == model.parameters_sha256()
+    assert stable.data["drift"]["n_current"] == 2000
+    # the rest of the report does not depend on the drift section
+    assert {k: v for k, v in stable.data.items() if k != "drift"} == {
+        k: v for k, v in plain.data.items() if k != "drift"
+    }
+    assert "Drift" not in plain.to_markdown()
+    text = stable.to_markdown()
+    assert "- **Model drift**: No major shift this period." in text
+    assert "## Drift of the model's inputs and score" in text
+    assert "| risk |" in text
+    flagged.write(tmp_path, charts=False)
+    markdown = (tmp_path / "report.md").read_text()
+    html = (tmp_path / "report.html").read_text()
+    names = [s.name for s in moved.flagged]
+    assert f"Drift flagged: {len(names)} major shift(s) ({', '.join(names)})" in markdown
+    assert "Drift flagged" in html
+    assert "<h2>Drift of the model&#x27;s inputs and score</h2>" in html
+    on_disk = json.loads((tmp_path / "report.json").read_text())
+    assert on_disk["drift"]["drifted"] is True
+
+
+def test_cli_report_drift_from_the_periods_events(
+    month: SimulatedMonth,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", SYNTHETIC_DEMO_KEY)
+    other = rs.synthetic.generate(
+        2000, prevalence=0.03, seed=5, days=10, world=STRESS_WORLDS["unknown_ages"]
+    )
+    events = rs.write_messages(other.messages, tmp_path / "events.parquet")
+    start, end = (str(t) for t in month.period)
+    args = ["report", "--db", str(month.queue_path), "--start", start, "--end", end]
+    out = tmp_path / "r"
+    assert main([*args, "--out", str(out), "--no-charts", "--events", str(events), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["drift"]["drifted"] is True
+    assert set(result["drift"]["major"]) & {"child_age", "adult_age", "age_gap"}
+    assert json.loads((out / "report.json").read_text())["drift"]["n_current"] == 2000
+    assert main([*args, "--out", str(out), "--model", str(tmp_path)]) == 2
+    assert "give --events" in capsys.readouterr().err
+    bad = ["--synthetic-month", "--events", str(events)]
+    assert main(["report", "--db", str(tmp_path / "q.sqlite"), "--out", str(out), *bad]) == 2
+    assert "give no --events" in capsys.readouterr().err
+    early = ["--start", "0", "--end", "1000"]  # a period without any of the events
+    args = ["report", "--db", str(month.queue_path), "--out", str(out), "--events", str(events)]
+    assert main([*args, *early]) == 2
+    assert "no event in the period" in capsys.readouterr().err

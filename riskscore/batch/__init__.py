@@ -9,6 +9,9 @@
   memory, read and scored in chunks at conversation boundaries with per-account state
   merged over chunks (raise or quarantine, as in memory).
 - :mod:`~riskscore.batch.parquet_chunks`: those chunks (:func:`iter_conversation_chunks`).
+- :mod:`~riskscore.batch.alerts`: the alerts file, one schema in every format.
+- :mod:`~riskscore.batch.shadow`: shadow runs, a candidate model's scores and alerts
+  written next to production's and never queued (:func:`read_shadow_run`).
 
 Above :mod:`riskscore.policy` and beside :mod:`riskscore.online`: it reads
 :mod:`riskscore.io`, :mod:`riskscore.features`, :mod:`riskscore.model` and
@@ -16,15 +19,19 @@ Above :mod:`riskscore.policy` and beside :mod:`riskscore.online`: it reads
 """
 
 from riskscore.batch.accounts import AccountsResult, account_features_file
+from riskscore.batch.alerts import alerts_table, write_alerts
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
-from riskscore.batch.score import ScoreResult, alerts_table, score_events, write_alerts
+from riskscore.batch.score import ScoreResult, score_events
+from riskscore.batch.shadow import ShadowRun, read_shadow_run
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "AccountsResult",
     "ScoreResult",
+    "ShadowRun",
     "account_features_file",
     "alerts_table",
+    "read_shadow_run",
     "score_events",
     "score_parquet",
     "write_alerts",

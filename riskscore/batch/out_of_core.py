@@ -26,6 +26,8 @@ events (plus the per-account parts of step 2, which grow with conversations, not
    the single-machine code with the merged tallies: :func:`riskscore.extract_features`
    (``account_features=``), then :meth:`RiskModel.score_features`; its scores are appended
    to the output, and its alerts collected and written at the end, in the in-memory order.
+   A shadow model (``shadow_model=``) scores the same features; its scores and alerts go
+   to ``shadow/`` (:mod:`riskscore.batch.shadow`).
 
 There is one definition of each rule, feature and tally (:mod:`riskscore.io`,
 :mod:`riskscore.features`); this module only decides which events go through them
@@ -45,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from riskscore.batch.alerts import write_alerts
 from riskscore.batch.parquet_chunks import (
     DEFAULT_CHUNK_ROWS,
     ROW_COLUMN,
@@ -52,7 +55,8 @@ from riskscore.batch.parquet_chunks import (
     conversation_chunks,
     iter_conversation_chunks,
 )
-from riskscore.batch.score import QuarantineFile, write_alerts
+from riskscore.batch.score import QuarantineFile
+from riskscore.batch.shadow import ShadowRun, shadow_paths, write_shadow_run
 from riskscore.exceptions import SchemaError
 from riskscore.features import extract_features
 from riskscore.features.accounts import (
@@ -101,6 +105,8 @@ class OutOfCoreResult:
     groups : GroupSummary
         Group rooms split into pairs and broadcast events set aside, totals over all
         chunks (``broadcast_rows`` are not kept).
+    shadow : ShadowRun or None
+        The shadow model's outputs, with a shadow model.
     """
 
     scores_path: Path
@@ -114,6 +120,7 @@ class OutOfCoreResult:
     quarantine_path: Path | None = None
     quarantine_counts: dict[str, int] = field(default_factory=dict)
     groups: GroupSummary = field(default_factory=GroupSummary)
+    shadow: ShadowRun | None = None
 
 
 def _validated(chunk: pa.Table, errors: Errors, max_room_members: int) -> MessageTable:
@@ -192,6 +199,7 @@ def score_parquet(
     progress: Progress | None = None,
     account_features: AccountFeatures | None = None,
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
+    shadow_model: RiskModel | None = None,
 ) -> OutOfCoreResult:
     """Score every conversation of a Parquet file too large for memory.
 
@@ -233,6 +241,9 @@ def score_parquet(
     max_room_members : int, default 20
         Rooms above this many accounts are broadcasts, set aside and counted
         (:mod:`riskscore.io.groups`).
+    shadow_model : RiskModel, optional
+        A candidate scored on the same features under the same policy; its scores,
+        alerts and a summary go to ``out_dir/shadow/`` (:mod:`riskscore.batch.shadow`).
 
     Returns
     -------
@@ -310,6 +321,8 @@ def score_parquet(
         scores_path = out / f"scores.{fmt}"
         writer = _ChunkWriter(scores_path)
         alerts: list[Alert] = []
+        shadow_writer = None if shadow_model is None else _ChunkWriter(shadow_paths(out, fmt)[0])
+        shadow_alerts: list[Alert] = []
         n_events = n_conversations = n_chunks = n_rows = 0
         groups = GroupSummary()
         try:
@@ -325,6 +338,10 @@ def score_parquet(
                     scores = model.score_features(features)
                     writer.write(scores.to_arrow())
                     alerts.extend(policy.alerts(scores))
+                    if shadow_model is not None and shadow_writer is not None:
+                        shadow_scores = shadow_model.score_features(features)
+                        shadow_writer.write(shadow_scores.to_arrow())
+                        shadow_alerts.extend(policy.alerts(shadow_scores))
                     n_events += len(msgs)
                     n_conversations += len(scores)
                     n_chunks += 1
@@ -334,9 +351,24 @@ def score_parquet(
                     progress(n_rows)
         finally:
             writer.close()
+            if shadow_writer is not None:
+                shadow_writer.close()
     # the in-memory order: urgent first, then by decreasing risk, ties by conversation
-    alerts.sort(key=lambda a: (-int(a.tier), -a.risk, a.conversation_id))
+    alerts.sort(key=_alert_order)
     alerts_path = write_alerts(alerts, out / f"alerts.{fmt}")
+    shadow_run = None
+    if shadow_model is not None:
+        shadow_run = write_shadow_run(
+            out,
+            fmt=fmt,
+            production=model,
+            shadow=shadow_model,
+            production_alerts=alerts,
+            shadow_alerts=sorted(shadow_alerts, key=_alert_order),
+            production_paths=(scores_path, alerts_path),
+            n_events=n_events,
+            n_conversations=n_conversations,
+        )
     return OutOfCoreResult(
         scores_path=scores_path,
         alerts_path=alerts_path,
@@ -349,4 +381,9 @@ def score_parquet(
         quarantine_path=quarantine_path,
         quarantine_counts=quarantine_counts,
         groups=groups,
+        shadow=shadow_run,
     )
+
+
+def _alert_order(alert: Alert) -> tuple[int, float, Any]:
+    return (-int(alert.tier), -alert.risk, alert.conversation_id)

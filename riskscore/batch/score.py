@@ -8,7 +8,8 @@ per alert with the fields of :meth:`riskscore.Alert.to_dict` (the same objects
 ``riskscore stream`` writes), ``reasons`` being a list of ``{feature, value, contribution,
 description}``: an array in JSON lines, a list of structs in Parquet and, since a CSV
 cell holds text only, that array as JSON text in CSV. Unknown values are null (an empty
-CSV cell).
+CSV cell). With a shadow model (``shadow_model_dir``) the features are extracted once and
+the shadow's scores and alerts go to ``shadow/`` (:mod:`riskscore.batch.shadow`).
 """
 
 from __future__ import annotations
@@ -17,27 +18,25 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
+from riskscore.batch.alerts import write_alerts
+from riskscore.batch.shadow import ShadowRun, shadow_paths, write_shadow_run
 from riskscore.exceptions import SchemaError
-from riskscore.features import AccountFeatures
+from riskscore.features import AccountFeatures, extract_features
 from riskscore.io import read_messages
 from riskscore.io.arrow import write_table
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import GroupSummary, MessageTable, Quarantine
-from riskscore.model import (
-    load_model,
-)
+from riskscore.model import load_model
 from riskscore.model.scores import ScoreTable
 from riskscore.policy import Alert, AlertPolicy
 
 __all__ = [
     "QuarantineFile",
     "ScoreResult",
-    "alerts_table",
     "read_events",
     "score_events",
-    "write_alerts",
 ]
 
 Step = Callable[[str], None]
@@ -63,60 +62,8 @@ class ScoreResult:
     quarantine_counts: dict[str, int] = field(default_factory=dict)
     #: Group rooms split into pair conversations, broadcasts set aside.
     groups: GroupSummary = field(default_factory=GroupSummary)
-
-
-def _reasons_type() -> Any:
-    import pyarrow as pa
-
-    return pa.list_(
-        pa.struct(
-            [
-                ("feature", pa.string()),
-                ("value", pa.float64()),
-                ("contribution", pa.float64()),
-                ("description", pa.string()),
-            ]
-        )
-    )
-
-
-def alerts_table(alerts: list[Alert]) -> Any:
-    """Alerts as a :class:`pyarrow.Table`, one row per alert, the columns of
-    :meth:`Alert.to_dict`; ``reasons`` a list of structs (feature, value, contribution,
-    description)."""
-    import pyarrow as pa
-
-    rows = [a.to_dict() for a in alerts]
-    names = list(Alert.__dataclass_fields__)
-    types = {
-        "reasons": _reasons_type(),
-        "event_index": pa.int64(),
-        "timestamp": pa.int64(),
-        "tier": pa.string(),
-        "age_band": pa.string(),
-        "risk": pa.float64(),
-        "child_age": pa.float64(),
-        "adult_age": pa.float64(),
-    }
-    return pa.table(
-        {name: pa.array([row[name] for row in rows], type=types.get(name)) for name in names}
-    )
-
-
-def write_alerts(alerts: list[Alert], path: Path) -> Path:
-    """Write alerts as Parquet, CSV or JSON lines (by suffix) in the one alerts schema.
-
-    ``reasons`` is an array of objects in JSON lines, a list of structs in Parquet and
-    that array as JSON text in a CSV cell (CSV holds no nested values).
-    """
-    import pyarrow as pa
-
-    table = alerts_table(alerts)
-    if path.suffix.lower() == ".csv":
-        i = table.schema.get_field_index("reasons")
-        text = [json.dumps(r, separators=(",", ":")) for r in table.column(i).to_pylist()]
-        table = table.set_column(i, "reasons", pa.array(text, type=pa.string()))
-    return write_table(table, path)
+    #: The shadow model's outputs, with a shadow model; else None.
+    shadow: ShadowRun | None = None
 
 
 def score_events(
@@ -130,6 +77,7 @@ def score_events(
     progress: Step = _no_progress,
     account_features: AccountFeatures | None = None,
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
+    shadow_model_dir: Path | None = None,
 ) -> ScoreResult:
     """Score every conversation of an events file and write scores and alerts.
 
@@ -139,7 +87,10 @@ def score_events(
     history that holds ``events``; see :func:`riskscore.read_account_features`) replace
     the tallies of ``events`` alone. Group rooms are split into pair conversations, each
     scored, and broadcasts (rooms above ``max_room_members``) set aside
-    (:attr:`ScoreResult.groups`, :mod:`riskscore.io.groups`).
+    (:attr:`ScoreResult.groups`, :mod:`riskscore.io.groups`). With ``shadow_model_dir``
+    (a bundle), that model scores the same features under the same policy and its
+    scores, alerts and a summary go to ``out_dir/shadow/`` (:mod:`riskscore.batch.shadow`);
+    they are never queued.
     """
     if fmt not in ("parquet", "csv", "jsonl"):
         raise ValueError(f"fmt must be parquet, csv or jsonl, got {fmt!r}")
@@ -152,13 +103,31 @@ def score_events(
     )
     progress("model")
     model = load_model(model_dir)
+    shadow = None if shadow_model_dir is None else load_model(shadow_model_dir)
+    policy = policy or AlertPolicy.default()
     progress("score")
-    scores = model.score(messages, account_features=account_features)
-    alerts = (policy or AlertPolicy.default()).alerts(scores)
+    features = extract_features(messages, account_features=account_features)
+    scores = model.score_features(features)
+    alerts = policy.alerts(scores)
     progress("write")
     out_dir.mkdir(parents=True, exist_ok=True)
     scores_path = write_table(scores.to_arrow(), out_dir / f"scores.{fmt}")
     alerts_path = write_alerts(alerts, out_dir / f"alerts.{fmt}")
+    shadow_run = None
+    if shadow is not None:
+        shadow_scores = shadow.score_features(features)
+        write_table(shadow_scores.to_arrow(), shadow_paths(out_dir, fmt)[0])
+        shadow_run = write_shadow_run(
+            out_dir,
+            fmt=fmt,
+            production=model,
+            shadow=shadow,
+            production_alerts=alerts,
+            shadow_alerts=policy.alerts(shadow_scores),
+            production_paths=(scores_path, alerts_path),
+            n_events=len(messages),
+            n_conversations=len(scores),
+        )
     return ScoreResult(
         scores=scores,
         alerts=alerts,
@@ -169,6 +138,7 @@ def score_events(
         quarantine_path=quarantine_path,
         quarantine_counts=counts,
         groups=messages.groups,
+        shadow=shadow_run,
     )
 
 

@@ -65,15 +65,21 @@ def add_scorer_options(parser: argparse.ArgumentParser) -> None:
 
 
 def scorer_from_args(
-    args: argparse.Namespace, model: RiskModel, policy: AlertPolicy, checkpoint: Path | None
+    args: argparse.Namespace,
+    model: RiskModel,
+    policy: AlertPolicy,
+    checkpoint: Path | None,
+    *,
+    shadow_model: RiskModel | None = None,
 ) -> OnlineScorer:
     """The scorer restored from ``checkpoint`` when that file exists, else a new one.
 
     A restored scorer keeps the configuration stored in its checkpoint (the options
     above apply to a new scorer only), as ``riskscore stream`` always did.
+    ``shadow_model`` is scored next to ``model`` (``OnlineScorer(shadow_model=...)``).
     """
     if checkpoint is not None and checkpoint.exists():
-        return OnlineScorer.restore(checkpoint, model, policy)
+        return OnlineScorer.restore(checkpoint, model, policy, shadow_model=shadow_model)
     return OnlineScorer(
         model,
         policy,
@@ -84,4 +90,5 @@ def scorer_from_args(
         time_source=args.time_source,
         max_conversations=args.max_conversations,
         max_room_members=args.max_room_members,
+        shadow_model=shadow_model,
     )

@@ -10,7 +10,7 @@ from typing import Any
 from riskscore.features import extract_features
 from riskscore.io import read_messages
 from riskscore.model import load_model
-from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, drift_report
+from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, model_drift
 
 NAME = "monitor"
 HELP = "population stability of the model's inputs and scores for a period (drift)"
@@ -37,14 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     model = load_model(args.model)
-    features = extract_features(read_messages(args.events))
-    inputs = model.inputs(features)
-    report = drift_report(
-        model.metadata.get("reference_distributions", {}),
-        inputs,
-        model.feature_names,
-        model.predict_proba(inputs),
-    )
+    report = model_drift(model, extract_features(read_messages(args.events)))
     result = report.to_dict()
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)

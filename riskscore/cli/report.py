@@ -1,17 +1,21 @@
-"""``riskscore report``: a transparency report (JSON, Markdown, HTML, PNG charts) from a queue."""
+"""``riskscore report``: a transparency report (JSON, Markdown, HTML, PNG charts) from a queue,
+with the period's drift when its events are given."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from riskscore.cli._paths import check_out_dir
 from riskscore.cli._progress import steps
+from riskscore.cli._time import parse_epoch
+from riskscore.io import read_messages
 from riskscore.keys import check_key
+from riskscore.model import load_model
+from riskscore.model.drift import period_drift
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.simulation import simulate_month
 from riskscore.moderation.transparency import transparency_report
@@ -23,11 +27,16 @@ EXAMPLE = (
     "examples:\n"
     "  RISKSCORE_REPORT_KEY=... riskscore report --db queue.sqlite --out reports/2026-01 \\\n"
     "      --start 2026-01-01T00:00:00Z --end 2026-02-01T00:00:00Z\n"
+    "  RISKSCORE_REPORT_KEY=... riskscore report --db queue.sqlite --out reports/2026-01 \\\n"
+    "      --events 2026-01/events.parquet --model models/production\n"
     "  RISKSCORE_REPORT_KEY=riskscore-synthetic-demo-key-NOT-A-SECRET-v1 \\\n"
     "  riskscore report --synthetic-month --conversations 20000 \\\n"
     "      --seed 2026 --db month.sqlite --out reports/transparency\n"
     "the key pseudonymises account ids (HMAC-SHA256); it is read from the environment\n"
-    "variable named by --key-env and never written into the report"
+    "variable named by --key-env and never written into the report. With --events (or\n"
+    "--synthetic-month) the report has a drift section: population stability of the model's\n"
+    "inputs and score in the period's conversations against the reference distributions\n"
+    "stored with --model (docs/learning.md)"
 )
 
 
@@ -64,20 +73,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=0, help="seed of the synthetic month (with --synthetic-month)"
     )
     parser.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
-
-
-def _epoch(text: str, name: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"--{name} {text!r} is neither epoch seconds nor ISO 8601") from None
-    if stamp.tzinfo is None:
-        raise ValueError(f"--{name} {text!r} needs a UTC offset (e.g. Z or +01:00)")
-    return int(stamp.timestamp())
+    parser.add_argument(
+        "--events",
+        type=Path,
+        help="the period's events (Parquet, CSV, JSON lines), for the drift section "
+        "(default: none, no drift section)",
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="the production bundle: reference of the drift section, and the scorer of a "
+        "--synthetic-month (default: the shipped one)",
+    )
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
@@ -86,8 +93,14 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         os.environ.get(args.key_env, ""),
         source=f"the key in the environment variable {args.key_env}",
     )
+    if args.synthetic_month and args.events is not None:
+        raise ValueError("--synthetic-month reports on its own events: give no --events")
+    if args.model is not None and args.events is None and not args.synthetic_month:
+        raise ValueError("--model is the reference of the drift section: give --events")
+    model = load_model(args.model)
     period: tuple[int, int] | None = None
     simulated: dict[str, Any] | None = None
+    messages = None if args.events is None else read_messages(args.events)
     with steps(["simulate", "report", "write"], enabled=show) as step:
         step("simulate")
         if args.synthetic_month:
@@ -96,8 +109,9 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
                 n_conversations=args.conversations,
                 prevalence=args.prevalence,
                 seed=args.seed,
+                model=model,
             )
-            period = month.period
+            period, messages = month.period, month.messages
             simulated = {
                 "events": month.n_events,
                 "conversations": month.n_conversations,
@@ -111,10 +125,13 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             if period is None or args.start or args.end:
                 items = queue.items()
                 first = min((i.created_at for i in items), default=int(time.time()))
-                start = _epoch(args.start, "start") if args.start else first - first % 86_400
-                end = _epoch(args.end, "end") if args.end else int(time.time())
+                start = parse_epoch(args.start, "start") if args.start else first - first % 86_400
+                end = parse_epoch(args.end, "end") if args.end else int(time.time())
                 period = (start, end)
-            report = transparency_report(queue, period, key=key, platform=args.platform)
+            drift = None if messages is None else period_drift(model, messages, period)
+            report = transparency_report(
+                queue, period, key=key, platform=args.platform, drift=drift
+            )
         step("write")
         files = report.write(args.out, charts=not args.no_charts)
     d = report.data
@@ -129,6 +146,12 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         "precision": d["automated_detection"]["precision"],
         "time_to_decision_hours": d["time_to_decision_hours"]["all"],
         "time_to_first_review_hours": d["time_to_first_review_hours"]["all"],
+        "drift": None
+        if d["drift"] is None
+        else {
+            "drifted": d["drift"]["drifted"],
+            "major": [s["name"] for s in d["drift"]["shifts"] if s["level"] == "major"],
+        },
     }
 
 
@@ -154,4 +177,8 @@ def render(result: dict[str, Any]) -> None:
             f"{name.replace('_', ' ')}: median {t['median']}, 90th percentile {t['p90']}"
             + simulated
         )
+    drift = result["drift"]
+    if drift is not None:
+        shifts = ", ".join(drift["major"]) or "none"
+        print(f"drift against the model's reference: major shifts: {shifts}")
     print("files: " + ", ".join(result["files"]))

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
 from riskscore.batch.score import score_events
+from riskscore.batch.shadow import ShadowRun
 from riskscore.cli._groups_option import add_max_room_members_option
 from riskscore.cli._paths import check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
@@ -29,6 +30,7 @@ EXAMPLE = (
     "  riskscore score events.csv --model models/mine --format csv --out results/\n"
     "  riskscore score events.parquet --policy policies/mine.toml --out results/\n"
     "  riskscore score today.parquet --accounts accounts.parquet --queue queue.sqlite --out r/\n"
+    "  riskscore score events.parquet --shadow-model models/candidate --out results/\n"
     "\n"
     "--policy applies a policy file checked with `riskscore policy check` (default:\n"
     "policies/default.toml); an invalid file stops the command before any scoring.\n"
@@ -48,13 +50,26 @@ EXAMPLE = (
     "\n"
     "group chats (one row per member a message reached, docs/schema.md): each pair of a\n"
     "room of 3+ accounts is scored as its own conversation (id room|account|account); the\n"
-    "rooms split and the events set aside as broadcasts are printed."
+    "rooms split and the events set aside as broadcasts are printed.\n"
+    "\n"
+    "--shadow-model scores the same features with a candidate bundle under the same policy:\n"
+    "its scores and alerts go to OUT/shadow/scores.FMT and OUT/shadow/alerts.FMT (the same\n"
+    "schemas) with OUT/shadow/shadow.json (both models' parameter sha256, alert counts,\n"
+    "alerts gained and lost). Shadow alerts are never queued (not even with --queue);\n"
+    "`riskscore compare --shadow-run OUT --queue DB` matches both with moderators' decisions."
 )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("events", type=Path, help=".parquet, .csv or .jsonl events (schema v1)")
     parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
+    parser.add_argument(
+        "--shadow-model",
+        type=Path,
+        metavar="DIR",
+        help="candidate bundle scored next to --model; outputs in OUT/shadow/, never queued "
+        "(default: none)",
+    )
     add_policy_option(parser)
     parser.add_argument("--out", type=Path, required=True, help="directory for the outputs")
     parser.add_argument(
@@ -137,6 +152,7 @@ def _run_streaming(
             progress=advance,
             account_features=accounts,
             max_room_members=args.max_room_members,
+            shadow_model=None if args.shadow_model is None else load_model(args.shadow_model),
         )
     finally:
         bar.close()
@@ -151,6 +167,7 @@ def _run_streaming(
         quarantine_path=result.quarantine_path,
         quarantine_counts=result.quarantine_counts,
         groups=result.groups.describe(),
+        shadow=result.shadow,
     )
 
 
@@ -166,6 +183,7 @@ def _summary(
     quarantine_path: Path | None = None,
     quarantine_counts: dict[str, int] | None = None,
     groups: list[str] | None = None,
+    shadow: ShadowRun | None = None,
 ) -> dict[str, Any]:
     """What :func:`render` prints, alike for the in-memory and the streaming path."""
     return {
@@ -182,6 +200,9 @@ def _summary(
         "queue": None,  # what --queue added (see run)
         "groups": groups or [],
         "top": [a.to_dict() for a in alerts[: max(args.top, 0)]],
+        "shadow": None
+        if shadow is None
+        else {**shadow.summary, "summary_file": str(shadow.summary_path)},
     }
 
 
@@ -217,6 +238,7 @@ def _score(
             progress=step,
             account_features=accounts,
             max_room_members=args.max_room_members,
+            shadow_model_dir=args.shadow_model,
         )
     return result.alerts, _summary(
         args,
@@ -229,6 +251,7 @@ def _score(
         quarantine_path=result.quarantine_path,
         quarantine_counts=result.quarantine_counts,
         groups=result.groups.describe(),
+        shadow=result.shadow,
     )
 
 
@@ -266,6 +289,13 @@ def render(result: dict[str, Any]) -> None:
             shown = "unknown" if value is None or math.isnan(value) else f"{value:.3g}"
             print(f"     - {reason['description']}: {shown} (+{reason['contribution']:.2f})")
     print(f"\nscores: {result['scores']}\nalerts: {result['alerts_file']}")
+    shadow = result["shadow"]
+    if shadow is not None:
+        print(
+            f"shadow model: {shadow['shadow']['alerts']} alerts ({shadow['shadow']['urgent']} "
+            f"urgent); {shadow['alerts_gained']} gained and {shadow['alerts_lost']} lost against "
+            f"production; never queued. summary: {shadow['summary_file']}"
+        )
     render_quarantine(result)
     if result["queue"] is not None:
         print(render_queue(result["queue"]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Iterable
@@ -32,6 +33,8 @@ EXAMPLE = (
     "  tail -f events.jsonl | riskscore stream --checkpoint state.sqlite --checkpoint-every 10000\n"
     "  riskscore stream --policy policies/mine.toml < events.jsonl > alerts.jsonl\n"
     "  riskscore stream --queue queue.sqlite < events.jsonl > alerts.jsonl\n"
+    "  riskscore stream --shadow-model models/candidate --shadow-out shadow.jsonl \\\n"
+    "      < events.jsonl > alerts.jsonl\n"
     "\n"
     "Each input line is one schema v1 event (a JSON object). Each output line is one alert,\n"
     'with "line": the 1-based input line whose event raised it (an event can raise alerts on\n'
@@ -44,12 +47,27 @@ EXAMPLE = (
     "resumes from FILE and skips the lines it has already processed (feed it the same input\n"
     "from the start). The policy is not part of a checkpoint: give the same --policy when\n"
     "resuming. With --queue, each alert is also added to the review queue as it is written\n"
-    "(an alert already queued, as after a re-run of the same input, is not queued again)."
+    "(an alert already queued, as after a re-run of the same input, is not queued again).\n"
+    "--shadow-model scores a candidate bundle on the same state under the same policy; its\n"
+    'alerts (the same fields, with "shadow": true) are appended to --shadow-out, never to\n'
+    "stdout nor to --queue."
 )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
+    parser.add_argument(
+        "--shadow-model",
+        type=Path,
+        metavar="DIR",
+        help="candidate bundle scored next to --model; needs --shadow-out (default: none)",
+    )
+    parser.add_argument(
+        "--shadow-out",
+        type=Path,
+        metavar="FILE",
+        help="JSON lines file the shadow alerts are appended to (default: none)",
+    )
     add_policy_option(parser)
     add_queue_option(parser)
     parser.add_argument(
@@ -90,6 +108,7 @@ def stream_lines(
     checkpoint_every: int = 100_000,
     skip: int = 0,
     queue: ReviewQueue | None = None,
+    shadow_out: TextIO | None = None,
 ) -> StreamResult:
     """Apply JSON-lines events to ``scorer``; write alerts to ``out``, bad lines to ``err``.
 
@@ -110,6 +129,9 @@ def stream_lines(
     queue : ReviewQueue, optional
         Where every alert written is also added (:meth:`ReviewQueue.add_alert`), as
         it is written.
+    shadow_out : text stream, optional
+        Where the shadow model's alerts go (``"shadow": true`` added), for a scorer
+        with a shadow model; never ``out`` nor ``queue``.
 
     Returns
     -------
@@ -138,6 +160,14 @@ def stream_lines(
         out.flush()
         if queue is not None:
             queue.add_alert(alert)
+
+    def record_shadow(line: int | None) -> None:
+        shadow = scorer.pop_shadow_alerts()
+        if shadow and shadow_out is not None:
+            for alert in shadow:
+                record = {**alert.to_dict(), "shadow": True, "line": line}
+                shadow_out.write(json.dumps(record, allow_nan=False) + "\n")
+            shadow_out.flush()
 
     def save(at: int) -> None:
         if checkpoint is not None:
@@ -181,11 +211,13 @@ def stream_lines(
                 for alert in alerts:
                     n_alerts += 1
                     emit(alert, lineno)
+                record_shadow(lineno)
         if lineno % checkpoint_every == 0:
             save(lineno)
     for alert in scorer.refresh():
         n_alerts += 1
         emit(alert, None)
+    record_shadow(None)
     save(n_lines)
     return StreamResult(
         lines=n_lines,
@@ -220,6 +252,8 @@ def _resumed_lines(extra: dict[str, Any]) -> int:
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    if (args.shadow_model is None) != (args.shadow_out is None):
+        raise ValueError("--shadow-model and --shadow-out go together")
     policy = load_policy(args.policy)
     model = load_model(args.model)
     queue = open_queue(args.queue, policy)  # before any work: a file that is not a queue stops
@@ -234,7 +268,8 @@ def _run(
     args: argparse.Namespace, policy: AlertPolicy, model: RiskModel, queue: ReviewQueue | None
 ) -> dict[str, Any]:
     resumed = args.checkpoint is not None and args.checkpoint.exists()
-    scorer = scorer_from_args(args, model, policy, args.checkpoint)
+    shadow = None if args.shadow_model is None else load_model(args.shadow_model)
+    scorer = scorer_from_args(args, model, policy, args.checkpoint, shadow_model=shadow)
     skip = 0
     if resumed:
         skip = _resumed_lines(scorer.checkpoint_extra)
@@ -242,17 +277,22 @@ def _run(
             f"riskscore stream: resuming from {args.checkpoint} after input line {skip}",
             file=sys.stderr,
         )
-    result = stream_lines(
-        scorer,
-        sys.stdin,
-        sys.stdout,
-        sys.stderr,
-        checkpoint=args.checkpoint,
-        checkpoint_every=args.checkpoint_every,
-        skip=skip,
-        queue=queue,
-    )
-    return {"summary": result.to_dict()}
+    with contextlib.ExitStack() as stack:
+        shadow_out = None
+        if args.shadow_out is not None:
+            shadow_out = stack.enter_context(args.shadow_out.open("a", encoding="utf-8"))
+        result = stream_lines(
+            scorer,
+            sys.stdin,
+            sys.stdout,
+            sys.stderr,
+            checkpoint=args.checkpoint,
+            checkpoint_every=args.checkpoint_every,
+            skip=skip,
+            queue=queue,
+            shadow_out=shadow_out,
+        )
+    return {"summary": result.to_dict(), "shadow_alerts": scorer.n_shadow_alerts}
 
 
 def render(result: dict[str, Any]) -> None:
@@ -271,5 +311,10 @@ def render(result: dict[str, Any]) -> None:
         print(
             f"riskscore stream: {s['broadcast']} events to rooms above --max-room-members set "
             "aside as broadcasts (not conversations)",
+            file=sys.stderr,
+        )
+    if result.get("shadow_alerts"):
+        print(
+            f"riskscore stream: {result['shadow_alerts']} shadow alerts recorded (not emitted)",
             file=sys.stderr,
         )

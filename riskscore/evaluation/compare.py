@@ -5,14 +5,19 @@ turns their risks into tiers. With ground truth, the differences of PR-AUC, ROC-
 recall at the policy get bootstrap intervals from resampling *adults* (an adult's
 conversations share per-account features, so resampling conversations would understate
 the spread); without it, only the alerts are compared. Alerts gained and lost say which
-conversations the second model alerts that the first does not, and the reverse; with
-decisions from a review queue, each model's agreement with them is counted.
+conversations the second model alerts that the first does not, and the reverse
+(:func:`riskscore.policy.alert_changes`); with decisions from a review queue, each model's
+agreement with them is counted (:func:`decision_agreement`).
+
+:func:`compare_alert_sets` compares alerts already raised, without scoring: production
+and shadow alerts of a shadow run (``riskscore score --shadow-model``), matched with the
+decisions moderators made since.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -24,9 +29,15 @@ from riskscore.evaluation.metrics import cluster_codes, ranking_metrics, replica
 from riskscore.features import FeatureTable
 from riskscore.model import RiskModel
 from riskscore.model.bundle import MANIFEST
-from riskscore.policy import AlertPolicy
+from riskscore.policy import AlertPolicy, alert_changes
 
-__all__ = ["ModelComparison", "bundle_id", "compare_models"]
+__all__ = [
+    "ModelComparison",
+    "bundle_id",
+    "compare_alert_sets",
+    "compare_models",
+    "decision_agreement",
+]
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -98,8 +109,8 @@ def compare_models(
     *,
     policy: AlertPolicy,
     is_grooming: BoolArray | None = None,
-    decided_positive: Collection[Any] = (),
-    decided_negative: Collection[Any] = (),
+    decided_positive: Collection[Any] | None = None,
+    decided_negative: Collection[Any] | None = None,
     names: tuple[str, str] = ("a", "b"),
     ids: tuple[str | None, str | None] = (None, None),
     n_bootstrap: int = 500,
@@ -117,9 +128,9 @@ def compare_models(
         Turns each model's risk into tiers.
     is_grooming : bool array, optional
         Ground truth per row of ``features``; enables PR-AUC, ROC-AUC and recall.
-    decided_positive, decided_negative : collections of conversation ids
+    decided_positive, decided_negative : collections of conversation ids, optional
         Conversations moderators actioned or escalated, and dismissed
-        (:func:`riskscore.moderation.learning.labels_from_queue`).
+        (:func:`riskscore.moderation.learning.labels_from_queue`); None: no queue.
     names, ids : pairs of str
         Labels and bundle ids (:func:`bundle_id`) of the two models.
     n_bootstrap : int, default 500
@@ -136,8 +147,7 @@ def compare_models(
     tiers = [policy.tiers(r, child_age, adult_age) for r in risk]
     alerted = [t >= 1 for t in tiers]
     conv = features.conversation_id
-    gained = tuple(conv[alerted[1] & ~alerted[0]].tolist())
-    lost = tuple(conv[alerted[0] & ~alerted[1]].tolist())
+    gained, lost = alert_changes(conv[alerted[0]].tolist(), conv[alerted[1]].tolist())
     models: tuple[dict[str, Any], ...] = tuple(
         {"name": n, "id": i, "n_alerts": int(al.sum())}
         for n, i, al in zip(names, ids, alerted, strict=True)
@@ -161,23 +171,6 @@ def compare_models(
                 "ci95_low": float(low),
                 "ci95_high": float(high),
             }
-    decisions = None
-    if decided_positive or decided_negative:
-        index = {c: i for i, c in enumerate(conv.tolist())}
-        pos = [index[c] for c in decided_positive if c in index]
-        neg = [index[c] for c in decided_negative if c in index]
-        decisions = {
-            "positive": len(pos),
-            "dismissed": len(neg),
-            **{
-                f"{n}_alerts_actioned_or_escalated": int(al[pos].sum())
-                for n, al in zip(names, alerted, strict=True)
-            },
-            **{
-                f"{n}_alerts_dismissed": int(al[neg].sum())
-                for n, al in zip(names, alerted, strict=True)
-            },
-        }
     return ModelComparison(
         models=(models[0], models[1]),
         n_conversations=len(conv),
@@ -185,5 +178,120 @@ def compare_models(
         gained=gained,
         lost=lost,
         differences=differences,
-        decisions=decisions,
+        decisions=decision_agreement(
+            conv.tolist(), (alerted[0], alerted[1]), decided_positive, decided_negative
+        ),
+    )
+
+
+def decision_agreement(
+    conversation_ids: Sequence[Any],
+    alerted: tuple[BoolArray, BoolArray],
+    decided_positive: Collection[Any] | None,
+    decided_negative: Collection[Any] | None,
+) -> dict[str, Any] | None:
+    """How two models' alerts agree with moderators' decisions.
+
+    Parameters
+    ----------
+    conversation_ids : sequence
+        The compared conversations.
+    alerted : (bool array, bool array)
+        Whether model a and model b alert each of them.
+    decided_positive, decided_negative : collections of conversation ids, or None
+        Conversations decided actioned or escalated, and dismissed only
+        (:func:`riskscore.moderation.learning.labels_from_queue`); both None when there
+        is no queue to match.
+
+    Returns
+    -------
+    dict or None
+        None without a queue. Else ``positive`` and ``dismissed`` (decided
+        conversations among the compared ones), ``not_compared`` (decided conversations
+        that are not among them) and per model (``a``, ``b``): ``alerted_positive``,
+        ``alerted_dismissed``, ``share_of_positive_alerted`` and
+        ``precision_on_decided`` (alerted positive over alerted decided; None when it
+        alerts none of them).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = decision_agreement([1, 2, 3], (np.array([1, 1, 0], bool), np.array([1, 0, 1], bool)),
+    ...                        {1, 3}, {2, 9})
+    >>> d["positive"], d["dismissed"], d["not_compared"]
+    (2, 1, 1)
+    >>> d["a"]["alerted_positive"], d["a"]["alerted_dismissed"], d["b"]["precision_on_decided"]
+    (1, 1, 1.0)
+    """
+    if decided_positive is None and decided_negative is None:
+        return None
+    decided_positive, decided_negative = decided_positive or (), decided_negative or ()
+    index = {c: i for i, c in enumerate(conversation_ids)}
+    pos = [index[c] for c in decided_positive if c in index]
+    neg = [index[c] for c in decided_negative if c in index]
+    out: dict[str, Any] = {
+        "positive": len(pos),
+        "dismissed": len(neg),
+        "not_compared": len(decided_positive) + len(decided_negative) - len(pos) - len(neg),
+    }
+    for side, al in zip("ab", alerted, strict=True):
+        hit, false = int(al[pos].sum()), int(al[neg].sum())
+        out[side] = {
+            "alerted_positive": hit,
+            "alerted_dismissed": false,
+            "share_of_positive_alerted": round(hit / len(pos), 4) if pos else None,
+            "precision_on_decided": round(hit / (hit + false), 4) if hit + false else None,
+        }
+    return out
+
+
+def compare_alert_sets(
+    scored: Iterable[Any],
+    alerts_a: Iterable[Any],
+    alerts_b: Iterable[Any],
+    *,
+    decided_positive: Collection[Any] | None = None,
+    decided_negative: Collection[Any] | None = None,
+    models: tuple[dict[str, Any], dict[str, Any]] = ({"name": "a"}, {"name": "b"}),
+) -> ModelComparison:
+    """Compare alerts two models already raised on the same conversations (no scoring).
+
+    Parameters
+    ----------
+    scored : iterable of conversation ids
+        Every conversation both models scored (alerts outside it are added to it).
+    alerts_a, alerts_b : iterables of conversation ids
+        The conversations each model alerted (e.g. production and shadow).
+    decided_positive, decided_negative : collections of conversation ids
+        As for :func:`decision_agreement`.
+    models : pair of dict
+        Names and identities of the two models (``n_alerts`` is added).
+
+    Returns
+    -------
+    ModelComparison
+        No metric differences (no ground truth); gained, lost and decisions.
+
+    Examples
+    --------
+    >>> c = compare_alert_sets(range(5), [0, 1], [1, 2], decided_positive={2})
+    >>> c.gained, c.lost, c.decisions["b"]["alerted_positive"]
+    ((2,), (0,), 1)
+    """
+    a, b = dict.fromkeys(alerts_a), dict.fromkeys(alerts_b)
+    conv = list(dict.fromkeys([*scored, *a, *b]))
+    alerted = (
+        np.array([c in a for c in conv], dtype=bool),
+        np.array([c in b for c in conv], dtype=bool),
+    )
+    gained, lost = alert_changes(a, b)
+    sides = tuple({**m, "n_alerts": len(s)} for m, s in zip(models, (a, b), strict=True))
+    return ModelComparison(
+        models=(sides[0], sides[1]),
+        n_conversations=len(conv),
+        alerts=(len(a), len(b)),
+        gained=gained,
+        lost=lost,
+        differences={},
+        decisions=decision_agreement(conv, alerted, decided_positive, decided_negative),
     )

@@ -20,7 +20,8 @@ numpy code on blocks of Arrow batches, never a Python call per row:
    whole conversations go through :func:`riskscore.read_messages`,
    :func:`riskscore.extract_features` with the joined
    :class:`~riskscore.features.AccountFeatures`, :meth:`RiskModel.score_features` and
-   :meth:`AlertPolicy.decide_many`.
+   :meth:`AlertPolicy.decide_many` (and, with a shadow model, its risk and tier on the
+   same features).
 
 Every tally and feature is therefore defined once, in :mod:`riskscore.features`;
 Spark only moves rows. Memory per task is one block plus the largest conversation
@@ -87,8 +88,13 @@ class OutputColumn:
     kind: str
 
 
-def output_columns(n_reasons: int) -> tuple[OutputColumn, ...]:
-    """Columns of the per-conversation scores, in order."""
+#: Columns a shadow model adds, after ``age_band``: its risk and its tier under the same policy.
+SHADOW_COLUMNS: Final = (OutputColumn("shadow_risk", "float"), OutputColumn("shadow_tier", "int"))
+
+
+def output_columns(n_reasons: int, *, shadow: bool = False) -> tuple[OutputColumn, ...]:
+    """Columns of the per-conversation scores, in order (with ``shadow``, the
+    :data:`SHADOW_COLUMNS` after ``age_band``)."""
     reasons = []
     for r in range(1, n_reasons + 1):
         reasons += [
@@ -104,6 +110,7 @@ def output_columns(n_reasons: int) -> tuple[OutputColumn, ...]:
         OutputColumn("risk", "float"),
         OutputColumn("tier", "int"),
         OutputColumn("age_band", "string"),
+        *(SHADOW_COLUMNS if shadow else ()),
         *reasons,
         OutputColumn("n_events", "long"),
         OutputColumn("first_event_ts", "long"),
@@ -122,7 +129,11 @@ _ARROW_TYPES = {
 
 
 def arrow_schema(
-    n_reasons: int, *, string_conversation_ids: bool, string_account_ids: bool
+    n_reasons: int,
+    *,
+    string_conversation_ids: bool,
+    string_account_ids: bool,
+    shadow: bool = False,
 ) -> pa.Schema:
     """The Arrow schema of the batches :func:`score_partition` yields."""
     ids = {
@@ -132,7 +143,7 @@ def arrow_schema(
     return pa.schema(
         [
             pa.field(c.name, ids.get(c.kind) or _ARROW_TYPES[c.kind])
-            for c in output_columns(n_reasons)
+            for c in output_columns(n_reasons, shadow=shadow)
         ]
     )
 
@@ -212,6 +223,8 @@ class ScoringSpec:
         rooms are split into pairs.
     max_room_members : int
         Rooms above this many accounts are broadcast surfaces (:mod:`riskscore.io.groups`).
+    shadow_model : dict or None
+        A shadow model's portable parameters: adds :data:`SHADOW_COLUMNS`.
     """
 
     model: Mapping[str, Any]
@@ -221,6 +234,7 @@ class ScoringSpec:
     string_conversation_ids: bool
     string_account_ids: bool
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS
+    shadow_model: Mapping[str, Any] | None = None
 
 
 def key_blocks(
@@ -454,13 +468,15 @@ def score_partition(
         One row per conversation, columns as :func:`output_columns`.
     """
     model = RiskModel.from_dict(spec.model)
+    shadow = None if spec.shadow_model is None else RiskModel.from_dict(spec.shadow_model)
     schema = arrow_schema(
         spec.n_reasons,
         string_conversation_ids=spec.string_conversation_ids,
         string_account_ids=spec.string_account_ids,
+        shadow=shadow is not None,
     )
     for block in key_blocks(batches, spec.block_events):
-        scored = score_block(block, model, spec, schema)
+        scored = score_block(block, model, spec, schema, shadow)
         if scored is not None:
             yield scored
 
@@ -485,10 +501,15 @@ def _account_features(
 
 
 def score_block(
-    block: pa.Table, model: RiskModel, spec: ScoringSpec, schema: pa.Schema
+    block: pa.Table,
+    model: RiskModel,
+    spec: ScoringSpec,
+    schema: pa.Schema,
+    shadow: RiskModel | None = None,
 ) -> pa.RecordBatch | None:
-    """Score one table of whole conversations (account rows and events); None when every
-    event of the block was a broadcast (set aside, :mod:`riskscore.io.groups`)."""
+    """Score one table of whole conversations (account rows and events); with ``shadow``,
+    also its risk and tier on the same features. None when every event of the block was
+    a broadcast (set aside, :mod:`riskscore.io.groups`)."""
     kind = block.column(KIND)
     events = block.filter(pc.equal(kind, KIND_EVENT))
     # Rows are in input order within each conversation: read_messages sorts by time and
@@ -526,6 +547,11 @@ def score_block(
         "last_event_ts": last_ts,
         "date": (last_ts // SECONDS_PER_DAY).astype(np.int32),
     }
+    if shadow is not None:
+        shadow_risk = shadow.predict_proba(features)
+        shadow_tiers, _ = spec.policy.decide_many(shadow_risk, scores.child_age, scores.adult_age)
+        cols["shadow_risk"] = shadow_risk
+        cols["shadow_tier"] = shadow_tiers.astype(np.int32)
     n_kept = scores.reason_feature.shape[1]  # fewer than asked when the model has fewer features
     for r in range(spec.n_reasons):
         kept = r < n_kept

@@ -38,6 +38,7 @@ _TOP_KEYS = frozenset(
         "idle_expiry_s",
         "default_tz_offset_min",
         "events_log",
+        "shadow",
     }
 )
 
@@ -122,6 +123,10 @@ class SynapseConfig:
     idle_expiry_s: float = 30 * 86_400.0
     default_tz_offset_min: int | None = None
     events_log: Path | None = None
+    #: A candidate bundle scored next to ``model`` (``shadow: {model: ...}``), or None.
+    shadow_model: Path | None = None
+    #: JSON lines file its alerts are appended to (never sent to a sink).
+    shadow_jsonl: Path | None = None
 
 
 def _mapping(value: Any, path: tuple[str, ...]) -> Mapping[str, Any]:
@@ -223,6 +228,29 @@ def _moderation_room(raw: Any, path: tuple[str, ...]) -> ModerationRoomConfig:
     return ModerationRoomConfig(user, tuple(moderators), room_id)
 
 
+def _bundle(value: Any, path: tuple[str, ...]) -> Path:
+    model = _path(value, path)
+    if not (model / "manifest.json").is_file():
+        raise SynapseConfigError(
+            f"{str(model)!r} is not a riskscore model bundle (no manifest.json)", path
+        )
+    return model
+
+
+def _shadow(raw: Any, path: tuple[str, ...]) -> dict[str, Any]:
+    """``shadow: {model: BUNDLE, jsonl: FILE}``: a candidate scored next to the model, its
+    alerts appended to ``jsonl`` only."""
+    shadow = _mapping(raw, path)
+    _unknown(shadow, frozenset({"model", "jsonl"}), path)
+    for key, what in (("model", "the candidate bundle"), ("jsonl", "where its alerts go")):
+        if key not in shadow:
+            raise SynapseConfigError(f"required: {what}", (*path, key))
+    return {
+        "shadow_model": _bundle(shadow["model"], (*path, "model")),
+        "shadow_jsonl": _path(shadow["jsonl"], (*path, "jsonl")),
+    }
+
+
 def _alerts(raw: Any, path: tuple[str, ...]) -> dict[str, Any]:
     alerts = _mapping(raw, path)
     _unknown(alerts, frozenset({"jsonl", "moderation_room", "review_queue"}), path)
@@ -282,12 +310,9 @@ def parse(raw: Any) -> SynapseConfig:
     kwargs: dict[str, Any] = {"state_dir": _path(conf["state_dir"], ("state_dir",))}
     kwargs.update(_alerts(conf["alerts"], ("alerts",)))
     if conf.get("model") is not None:
-        model = _path(conf["model"], ("model",))
-        if not (model / "manifest.json").is_file():
-            raise SynapseConfigError(
-                f"{str(model)!r} is not a riskscore model bundle (no manifest.json)", ("model",)
-            )
-        kwargs["model"] = model
+        kwargs["model"] = _bundle(conf["model"], ("model",))
+    if "shadow" in conf:
+        kwargs.update(_shadow(conf["shadow"], ("shadow",)))
     if "policy" in conf:
         kwargs["policy"] = _policy(conf["policy"], ("policy",))
     if "ages" in conf:

@@ -24,7 +24,8 @@ rows between calls of it (``mapInArrow``, one call per block of many rows):
    Python call per row or per conversation, no pandas conversion.
 4. The model travels as its portable JSON parameters (:meth:`RiskModel.to_dict`,
    rebuilt with :meth:`RiskModel.from_dict`), with the policy, in one broadcast
-   variable.
+   variable; so does a shadow model (``shadow_model=``), which adds the columns
+   ``shadow_risk`` and ``shadow_tier`` and never changes ``tier`` or :func:`alerts`.
 
 Scores equal ``model.score`` on one machine (risk to 1e-9, same tiers); the
 test suite checks it on a local Spark session.
@@ -88,6 +89,7 @@ __all__ = [
     "local_session",
     "read_events",
     "score_events",
+    "shadow_alerts",
     "write_scores",
 ]
 
@@ -248,6 +250,7 @@ def score_events(
     partitions: int | None = None,
     block_events: int = DEFAULT_BLOCK_EVENTS,
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
+    shadow_model: RiskModel | None = None,
 ) -> DataFrame:
     """Risk, tier and reasons of every conversation, computed on Spark.
 
@@ -277,6 +280,11 @@ def score_events(
         (:mod:`riskscore.io.groups`). With integer conversation ids, finding whether
         any conversation is a group room (its ids are then text) takes one small job
         over the distinct participants.
+    shadow_model : RiskModel, optional
+        A candidate scored on the same features under the same policy (shadow mode):
+        adds ``shadow_risk`` and ``shadow_tier`` after ``age_band``. ``tier``, and so
+        :func:`alerts`, stay the production model's; :func:`shadow_alerts` filters
+        on the shadow's tier.
 
     Returns
     -------
@@ -364,13 +372,19 @@ def score_events(
         string_conversation_ids=conv_text,
         string_account_ids=acc_text,
         max_room_members=max_room_members,
+        shadow_model=None if shadow_model is None else shadow_model.to_dict(),
     )
     shared = _broadcast(spark, spec)
 
     def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         return score_partition(batches, shared.value)
 
-    schema = arrow_schema(n_reasons, string_conversation_ids=conv_text, string_account_ids=acc_text)
+    schema = arrow_schema(
+        n_reasons,
+        string_conversation_ids=conv_text,
+        string_account_ids=acc_text,
+        shadow=shadow_model is not None,
+    )
     return combined.mapInArrow(score, _struct(schema))
 
 
@@ -409,6 +423,33 @@ def alerts(scores: DataFrame) -> DataFrame:
     >>> alerts(scores).groupBy("age_band", "tier").count().show()  # doctest: +SKIP
     """
     return scores.where(sf.col("tier") > 0)
+
+
+def shadow_alerts(scores: DataFrame) -> DataFrame:
+    """The conversations the shadow model would alert (``shadow_tier`` > 0): recorded for
+    comparison, never queued.
+
+    Parameters
+    ----------
+    scores : pyspark.sql.DataFrame
+        Output of :func:`score_events` with a ``shadow_model``.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        Same columns, rows the shadow alerts. Alerts gained by the shadow are the rows
+        with ``tier = 0``, those lost are ``alerts(scores)`` rows with ``shadow_tier = 0``.
+
+    Examples
+    --------
+    >>> shadow_alerts(scores).where("tier = 0").count()  # gained  # doctest: +SKIP
+    """
+    if "shadow_tier" not in scores.columns:
+        raise SchemaError(
+            "no shadow_tier column: score with score_events(..., shadow_model=...)",
+            column="shadow_tier",
+        )
+    return scores.where(sf.col("shadow_tier") > 0)
 
 
 def write_scores(scores: DataFrame, path: str, *, mode: str = "overwrite") -> None:

@@ -10,6 +10,8 @@ Configure it in ``homeserver.yaml`` (see ``docs/synapse.md``)::
           alerts:
             jsonl: /var/log/synapse/riskscore-alerts.jsonl
             moderation_room: {user: riskscore, moderators: ["@trust-safety:example.org"]}
+          # optional: a candidate model in shadow mode; its alerts are only logged
+          shadow: {model: /var/lib/synapse/candidate, jsonl: /var/log/synapse/shadow.jsonl}
 
 Every new room event reaches :meth:`RiskscoreModule.on_new_event`, which only
 appends the event to a bounded in-memory queue and returns, so message
@@ -18,9 +20,11 @@ schema v1 events (type, sender, room, ``origin_server_ts`` and the room state
 needed for the channel; never message content) and feeds an
 :class:`~riskscore.OnlineScorer` (:meth:`~riskscore.OnlineScorer.update_one_all`:
 an event can also raise alerts on its adult's other conversations, each sent with
-the room of its own conversation). Alerts go to the configured sinks. Scorer
-state is checkpointed every ``checkpoint_interval_s`` and at shutdown, and
-restored at start-up.
+the room of its own conversation). Alerts go to the configured sinks. With a
+``shadow`` model, the scorer scores it on the same state; its alerts are appended to
+the shadow JSON lines file and never sent to a sink (no review queue, no moderation
+room). Scorer state is checkpointed every ``checkpoint_interval_s`` and at shutdown,
+and restored at start-up.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import logging
 import threading
 import time
 from collections import deque
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from synapse.module_api import (
@@ -73,6 +78,7 @@ class ModuleConfig(NamedTuple):
     settings: SynapseConfig
     model: RiskModel
     ages: AgeSource
+    shadow_model: RiskModel | None = None
 
 
 class RiskscoreModule:
@@ -94,6 +100,8 @@ class RiskscoreModule:
     n_enqueued, n_dropped, n_scored, n_rejected, n_alerts : int
         Room events queued, dropped because the queue was full, schema v1
         events scored, schema v1 events refused by the scorer, alerts raised.
+    n_shadow_alerts : int
+        Alerts of the shadow model, logged to its JSON lines file (0 without one).
     """
 
     def __init__(self, config: ModuleConfig, api: ModuleApi) -> None:
@@ -103,7 +111,12 @@ class RiskscoreModule:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         self._checkpoint_path = settings.state_dir / CHECKPOINT_NAME
         if self._checkpoint_path.exists():
-            self.scorer = OnlineScorer.restore(self._checkpoint_path, config.model, settings.policy)
+            self.scorer = OnlineScorer.restore(
+                self._checkpoint_path,
+                config.model,
+                settings.policy,
+                shadow_model=config.shadow_model,
+            )
             self.scorer.idle_expiry_s = settings.idle_expiry_s  # the setting in force now wins
             self.scorer.max_room_members = settings.max_fanout_members
             logger.info("riskscore: restored scorer state from %s", self._checkpoint_path)
@@ -113,6 +126,7 @@ class RiskscoreModule:
                 settings.policy,
                 idle_expiry_s=settings.idle_expiry_s,
                 max_room_members=settings.max_fanout_members,
+                shadow_model=config.shadow_model,
             )
         self.rooms = ConversationRooms.from_json(
             self.scorer.checkpoint_extra.get(_ROOMS_KEY, []), settings.idle_expiry_s
@@ -143,6 +157,7 @@ class RiskscoreModule:
         self._state_lock = threading.Lock()  # held while a checkpoint reads the scorer
         self._stopped = False
         self.n_enqueued = self.n_dropped = self.n_scored = self.n_rejected = self.n_alerts = 0
+        self.n_shadow_alerts = 0
         self._last_drop_log = 0.0
 
         api.register_third_party_rules_callbacks(on_new_event=self.on_new_event)
@@ -185,13 +200,11 @@ class RiskscoreModule:
             raise ConfigError(
                 f"riskscore: {exc.msg}", ("modules", "riskscore", *exc.path)
             ) from None
-        try:
-            model = load_model(settings.model)
-        except (ModelIntegrityError, OSError) as exc:
-            raise ConfigError(
-                f"riskscore: cannot load the model: {exc}", ("modules", "riskscore", "model")
-            ) from None
-        return ModuleConfig(settings, model, ages)
+        model = _load(settings.model, ("model",))
+        shadow = None
+        if settings.shadow_model is not None:
+            shadow = _load(settings.shadow_model, ("shadow", "model"))
+        return ModuleConfig(settings, model, ages, shadow)
 
     # ---------------------------------------------------------------- callbacks
 
@@ -248,6 +261,7 @@ class RiskscoreModule:
         out: list[tuple[Alert, dict[str, Any]]] = []
         log = self._settings.events_log
         lines = []
+        shadow_lines: list[str] = []
         for _ in range(min(limit, len(self._pending))):
             event, state = self._pending.popleft()
             try:
@@ -275,10 +289,28 @@ class RiskscoreModule:
                     cast("int", row["timestamp"]),
                 )
                 out.extend((alert, self._context(alert, event)) for alert in alerts)
+                for alert in self.scorer.pop_shadow_alerts():  # recorded, never sent
+                    context = self._context(alert, event)
+                    shadow_lines.append(
+                        json.dumps({**alert.to_dict(), "shadow": True, "matrix": context})
+                    )
         if lines and log is not None:
             with log.open("a", encoding="utf-8") as fh:
                 fh.write("\n".join(lines) + "\n")
+        if shadow_lines:
+            self._log_shadow(shadow_lines)
         return out
+
+    def _log_shadow(self, lines: list[str]) -> None:
+        """Append shadow alerts to the shadow JSON lines file (and nowhere else)."""
+        path = self._settings.shadow_jsonl
+        assert path is not None
+        self.n_shadow_alerts += len(lines)
+        try:
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write("\n".join(lines) + "\n")
+        except OSError:
+            logger.exception("riskscore: could not append %d shadow alerts to %s", len(lines), path)
 
     def _context(self, alert: Alert, event: EventBase) -> dict[str, Any]:
         """Where an alert belongs in Matrix: the room and channel of its conversation's
@@ -451,8 +483,19 @@ class RiskscoreModule:
             "scored": self.n_scored,
             "rejected": self.n_rejected,
             "alerts": self.n_alerts,
+            "shadow_alerts": self.n_shadow_alerts,
             "skipped_large_rooms": self._translator.n_skipped_large_rooms,
         }
+
+
+def _load(directory: Path | None, path: tuple[str, ...]) -> RiskModel:
+    """A model bundle named by the config, or Synapse's ``ConfigError`` at ``path``."""
+    try:
+        return load_model(directory)
+    except (ModelIntegrityError, OSError) as exc:
+        raise ConfigError(
+            f"riskscore: cannot load the model: {exc}", ("modules", "riskscore", *path)
+        ) from None
 
 
 def _canonical(value: Any) -> Any:

@@ -10,6 +10,11 @@ the share of unknown values. The limits are the usual ones for PSI: below 0.1 st
 0.1 to 0.25 a moderate shift, above 0.25 a major one. A major shift of the score or of
 any input flags the period: the model's thresholds and precision were measured on
 other data, so its alert volumes and precision no longer hold (``docs/learning.md``).
+
+:func:`model_drift` compares a model's own reference with a feature table and
+:func:`period_drift` with the conversations active in a period; ``riskscore monitor`` and
+the drift section of the transparency report use them, and :func:`shift_rows` is the
+one table both print.
 """
 
 from __future__ import annotations
@@ -22,14 +27,21 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.exceptions import ModelIntegrityError
+from riskscore.features import FeatureTable, extract_features
+from riskscore.io import MessageTable
+from riskscore.model.risk_model import RiskModel
 
 __all__ = [
     "MAJOR_SHIFT",
     "MODERATE_SHIFT",
+    "SHIFT_HEADER",
     "DriftReport",
     "Shift",
     "drift_report",
+    "model_drift",
+    "period_drift",
     "reference_profile",
+    "shift_rows",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -130,11 +142,15 @@ class DriftReport:
         Conversations behind each side.
     shifts : tuple of Shift
         The score first, then every input, largest PSI first.
+    model_sha256 : str or None
+        The model whose reference this is (:meth:`RiskModel.parameters_sha256`), when
+        known.
     """
 
     n_reference: int
     n_current: int
     shifts: tuple[Shift, ...]
+    model_sha256: str | None = None
 
     @property
     def flagged(self) -> tuple[Shift, ...]:
@@ -149,6 +165,7 @@ class DriftReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
         return {
+            "model_parameters_sha256": self.model_sha256,
             "n_reference": self.n_reference,
             "n_current": self.n_current,
             "limits": {"moderate": MODERATE_SHIFT, "major": MAJOR_SHIFT},
@@ -167,28 +184,58 @@ class DriftReport:
             ],
         }
 
+    def verdict(self) -> str:
+        """One sentence: how many major shifts, by the documented limit."""
+        if self.drifted:
+            names = ", ".join(s.name for s in self.flagged)
+            return f"Drift: {len(self.flagged)} major shift(s) (PSI > {MAJOR_SHIFT}): {names}."
+        return f"No major shift (every PSI at most {MAJOR_SHIFT})."
+
     def to_markdown(self) -> str:
         """A table of every shift, the score first."""
-        verdict = (
-            f"**Drift**: {len(self.flagged)} major shift(s) (PSI > {MAJOR_SHIFT})."
-            if self.drifted
-            else f"No major shift (every PSI at most {MAJOR_SHIFT})."
-        )
         lines = [
             "# Drift against the model's reference distributions",
             "",
             f"Reference: {self.n_reference:,} conversations; this period: "
-            f"{self.n_current:,}. {verdict}",
+            f"{self.n_current:,}. {self.verdict()}",
             "",
-            "| distribution | PSI | level | median (reference → now) | unknown (reference → now) |",
+            "| " + " | ".join(SHIFT_HEADER) + " |",
             "|---|---|---|---|---|",
         ]
-        for s in self.shifts:
-            lines.append(
-                f"| `{s.name}` | {s.psi:.3f} | {s.level} | {_num(s.reference_median)} → "
-                f"{_num(s.current_median)} | {s.reference_unknown:.1%} → {s.current_unknown:.1%} |"
-            )
+        for row in shift_rows(self.to_dict()["shifts"]):
+            lines.append("| `" + row[0] + "` | " + " | ".join(row[1:]) + " |")
         return "\n".join(lines) + "\n"
+
+
+#: Columns of :func:`shift_rows`.
+SHIFT_HEADER: Final = (
+    "distribution",
+    "PSI",
+    "level",
+    "median (reference → now)",
+    "unknown (reference → now)",
+)
+
+
+def shift_rows(shifts: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+    """The shifts of :meth:`DriftReport.to_dict` as table rows (:data:`SHIFT_HEADER`).
+
+    Examples
+    --------
+    >>> shift_rows([{"name": "risk", "psi": 0.31, "level": "major", "reference_median": 0.01,
+    ...              "current_median": 0.05, "reference_unknown": 0.0, "current_unknown": 0.0}])
+    [['risk', '0.310', 'major', '0.01 → 0.05', '0.0% → 0.0%']]
+    """
+    return [
+        [
+            str(s["name"]),
+            f"{s['psi']:.3f}",
+            str(s["level"]),
+            f"{_num(s['reference_median'])} → {_num(s['current_median'])}",
+            f"{s['reference_unknown']:.1%} → {s['current_unknown']:.1%}",
+        ]
+        for s in shifts
+    ]
 
 
 def _num(value: float | None) -> str:
@@ -248,3 +295,73 @@ def drift_report(
         key=lambda s: -s.psi,
     )
     return DriftReport(int(profile.get("n", 0)), len(risk), (score, *columns))
+
+
+def model_drift(model: RiskModel, features: FeatureTable) -> DriftReport:
+    """How far ``features`` drift from the reference distributions stored with ``model``.
+
+    Parameters
+    ----------
+    model : RiskModel
+        A model whose metadata holds ``reference_distributions`` (every bundle written
+        by ``riskscore train``, and the shipped one).
+    features : FeatureTable
+        The conversations to compare.
+
+    Returns
+    -------
+    DriftReport
+        With the model's :meth:`~RiskModel.parameters_sha256`.
+
+    Raises
+    ------
+    ModelIntegrityError
+        The model stores no (or a malformed) reference.
+    """
+    inputs = model.inputs(features)
+    report = drift_report(
+        model.metadata.get("reference_distributions", {}),
+        inputs,
+        model.feature_names,
+        model.predict_proba(inputs),
+    )
+    return DriftReport(
+        report.n_reference, report.n_current, report.shifts, model.parameters_sha256()
+    )
+
+
+def period_drift(model: RiskModel, messages: MessageTable, period: tuple[int, int]) -> DriftReport:
+    """:func:`model_drift` of the conversations active in ``period``.
+
+    A conversation counts when one of its events falls in ``[start, end)``; it is taken
+    whole (the features of all its events given), and per-account features count every
+    event given, as ``riskscore score`` does.
+
+    Parameters
+    ----------
+    model : RiskModel
+        The model and its reference.
+    messages : MessageTable
+        The period's events (events of other times may be included).
+    period : (int, int)
+        Start (inclusive) and end (exclusive), epoch seconds.
+
+    Returns
+    -------
+    DriftReport
+
+    Raises
+    ------
+    ValueError
+        No conversation is active in the period.
+    """
+    start, end = period
+    in_period = (messages.timestamp >= start) & (messages.timestamp < end)
+    active = messages.conversation_code[in_period]
+    if not len(active):
+        raise ValueError(
+            f"no event in the period [{start}, {end}): the drift section needs the period's events"
+        )
+    features = extract_features(messages)
+    keep = np.isin(features.conversation_id, messages.conversations[np.unique(active)])
+    return model_drift(model, features.take(np.flatnonzero(keep)))

@@ -17,6 +17,8 @@ values, and "little night-time contact" is not a reason a moderator can act on).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -224,6 +226,12 @@ class RiskModel:
             "trees": self.trees.to_dict(),
             "calibration": self.calibration.to_dict(),
         }
+
+    def parameters_sha256(self) -> str:
+        """The identity of what the model computes: sha256 of :meth:`to_dict` as JSON with
+        sorted keys (metadata left out). Checkpoints and shadow runs record it."""
+        text = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     @classmethod
     def from_dict(

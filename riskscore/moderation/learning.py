@@ -92,12 +92,23 @@ class DecisionLabels:
         }
 
 
-def labels_from_queue(queue: ReviewQueue) -> DecisionLabels:
-    """Per-conversation labels from every item of ``queue`` (see the module docstring)."""
+def labels_from_queue(queue: ReviewQueue, *, since: int | None = None) -> DecisionLabels:
+    """Per-conversation labels from the items of ``queue`` (see the module docstring).
+
+    Parameters
+    ----------
+    queue : ReviewQueue
+        The decisions.
+    since : int, optional
+        Epoch seconds: only decisions made at or after it count (items decided before
+        are left out; open items are excluded as always). Default: every decision.
+    """
     status: dict[Any, set[str]] = {}
     reported: set[Any] = set()
     for item in queue.items():
         if item.conversation_id is None:
+            continue
+        if since is not None and item.decided_at is not None and item.decided_at < since:
             continue
         status.setdefault(item.conversation_id, set()).add(item.status)
         if item.kind != "alert":

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from riskscore import synthetic
+from riskscore.io import MessageTable
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation.cases import Case, UserReport, iter_reports
 from riskscore.moderation.queue import ReviewQueue
@@ -96,7 +97,8 @@ class SimulatedMonth:
 
     ``alert_signals`` counts alerts the scorer emitted; the queue folds a second
     alert on a conversation whose alert is still open into that item, so the
-    transparency report's ``alerts_raised`` can be smaller.
+    transparency report's ``alerts_raised`` can be smaller. ``messages`` are the
+    month's events (for the drift section of its transparency report).
     """
 
     queue_path: Path
@@ -108,6 +110,7 @@ class SimulatedMonth:
     user_reports: int
     decisions: int
     truth: dict[object, bool] = field(repr=False)
+    messages: MessageTable = field(repr=False)
 
 
 Arrival = tuple[int, int, Alert | UserReport, str | None]
@@ -184,6 +187,7 @@ def simulate_month(
         user_reports=sum(isinstance(a[2], UserReport) for a in arrivals),
         decisions=decisions,
         truth=truth,
+        messages=data.messages,
     )
 
 

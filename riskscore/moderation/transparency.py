@@ -6,8 +6,10 @@ received, by tier, by child age band and by channel; their outcomes
 (actioned, dismissed, escalated to law enforcement, still open at the end of
 the period); time to first review and to decision (median, 90th percentile);
 automated detection's share and its precision as measured by moderators'
-decisions. Field names follow what the EU Digital Services Act (Article 15)
-and Ofcom's codes ask platforms to publish (see ``docs/transparency.md``).
+decisions; and, given the period's drift (:func:`riskscore.model.drift.period_drift`),
+the population stability of the model's inputs and score against the reference
+distributions stored with the model. Field names follow what the EU Digital Services
+Act (Article 15) and Ofcom's codes ask platforms to publish (see ``docs/transparency.md``).
 
 Account ids never appear in clear: the few that a report lists are
 pseudonymised with HMAC-SHA256 under a key the platform provides and keeps;
@@ -31,6 +33,7 @@ import numpy as np
 
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.keys import check_key
+from riskscore.model.drift import DriftReport
 from riskscore.moderation.cases import QueueItem
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.transparency_render import (
@@ -150,6 +153,7 @@ def transparency_report(
     key: bytes | str,
     platform: str = "",
     max_listed_cases: int = 20,
+    drift: DriftReport | None = None,
 ) -> TransparencyReport:
     """Count what came into the review queue in ``period`` and how it was dealt with.
 
@@ -167,6 +171,10 @@ def transparency_report(
         Name shown on the report.
     max_listed_cases : int, default 20
         How many escalated multi-child cases to list (pseudonymised).
+    drift : DriftReport, optional
+        The period's drift against the model's reference distributions
+        (:func:`riskscore.model.drift.period_drift`): the report's ``drift`` section.
+        Without it, ``drift`` is None.
 
     Returns
     -------
@@ -267,6 +275,7 @@ def transparency_report(
             "method": "metadata-only risk model with age-banded thresholds (riskscore)",
         },
         "cases": _cases(items, status, secret, max_listed_cases),
+        "drift": None if drift is None else drift.to_dict(),
         "pseudonymisation": {
             "method": "HMAC-SHA256 of the JSON-encoded id, first 16 hex digits, prefixed 'p_'",
             "key": "held by the platform; not part of this report",

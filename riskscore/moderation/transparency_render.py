@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, SHIFT_HEADER, shift_rows
+
 __all__ = ["OUTCOMES", "render_html", "render_markdown", "simulation_banner", "write_charts"]
 
 #: Outcome keys of the report, in the order of its JSON and its tables.
@@ -151,7 +153,31 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], st
             "Account ids are pseudonymised (HMAC-SHA256 under a key the platform keeps).",
         )
     )
+    drift = d.get("drift")
+    if drift is not None:
+        out.append(
+            (
+                "Drift of the model's inputs and score",
+                list(SHIFT_HEADER),
+                shift_rows(drift["shifts"]),
+                f"{_drift_summary(drift)} Population stability index over the reference's "
+                f"decile bins and a bin for unknown values: up to {MODERATE_SHIFT} stable, "
+                f"above {MODERATE_SHIFT} moderate, above {MAJOR_SHIFT} a major shift, which "
+                "flags the period (the model's thresholds and precision were measured on "
+                "other data). Reference: the distributions stored with the model, "
+                f"{drift['n_reference']:,} conversations; this period: "
+                f"{drift['n_current']:,} conversations.",
+            )
+        )
     return out
+
+
+def _drift_summary(drift: dict[str, Any]) -> str:
+    """One sentence on the drift section: flagged or not, and what."""
+    major = [s["name"] for s in drift["shifts"] if s["level"] == "major"]
+    if not major:
+        return "No major shift this period."
+    return f"Drift flagged: {len(major)} major shift(s) ({', '.join(major)})."
 
 
 def _header(d: dict[str, Any]) -> tuple[str, str]:
@@ -175,8 +201,10 @@ def render_markdown(d: dict[str, Any], charts: Sequence[str]) -> str:
         f"({d['user_reports_from_children']} from children)",
         f"- Alerts **actioned** {d['actioned']}, **dismissed** {d['dismissed']}, "
         f"**escalated** to law enforcement {d['escalated']}, **open** {d['open']}",
-        "",
     ]
+    if d.get("drift") is not None:
+        lines.append(f"- **Model drift**: {_drift_summary(d['drift'])}")
+    lines.append("")
     for heading, header, rows, note in _tables(d):
         lines += [f"## {heading}", "", "| " + " | ".join(header) + " |"]
         lines.append("|" + "|".join("---" for _ in header) + "|")
@@ -218,6 +246,8 @@ def render_html(d: dict[str, Any], charts: Sequence[str]) -> str:
         f"<b>{d['user_reports']}</b>. Alerts actioned {d['actioned']}, dismissed "
         f"{d['dismissed']}, escalated {d['escalated']}, open {d['open']}.</p>",
     ]
+    if d.get("drift") is not None:
+        parts.append(f"<p>Model drift: {esc(_drift_summary(d['drift']))}</p>")
     for heading, header, rows, note in _tables(d):
         parts.append(f"<h2>{esc(heading)}</h2><table><tr>")
         parts += [f"<th>{esc(h)}</th>" for h in header]

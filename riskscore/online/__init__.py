@@ -6,7 +6,10 @@
   checkpoint and restore.
 - :mod:`~riskscore.online.state`: per-conversation and per-account state updated by the
   same event kernel as batch features.
-- :mod:`~riskscore.online.risk`: the model's risk and reasons on one feature row.
+- :mod:`~riskscore.online.risk`: the model's risk and reasons on one feature row, and the
+  alert it raises.
+- :mod:`~riskscore.online.shadow`: a shadow model scored on the same rows, its alerts
+  recorded apart (``shadow_model=``, ``pop_shadow_alerts``).
 - :mod:`~riskscore.online.checkpoint`: the checkpoint file (SQLite, JSON rows, no pickle).
 """
 

@@ -7,8 +7,6 @@ scoring and alerting; the checkpoint file format is in :mod:`riskscore.online.ch
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import time
@@ -142,6 +140,9 @@ class ScorerMemory:
         self.n_evicted = 0
         self.n_broadcast = 0
         self.checkpoint_extra: dict[str, Any] = {}
+        #: Fingerprint of the shadow model whose alert bookkeeping the conversations
+        #: hold (None: no shadow); set by the scorer, stored in checkpoints.
+        self.shadow_sha256: str | None = None
         self._oldest = -math.inf  # lower bound of the oldest activity held (for expiry)
 
     # ------------------------------------------------------------------ state
@@ -377,7 +378,8 @@ class ScorerMemory:
         """
         meta = {
             "riskscore_version": _version(),
-            "model_sha256": model_fingerprint(self.model),
+            "model_sha256": self.model.parameters_sha256(),
+            "shadow_model_sha256": self.shadow_sha256,
             "config": {
                 "idle_expiry_s": finite_or_none(self.idle_expiry_s),
                 "cooldown_s": self.cooldown_s,
@@ -485,14 +487,31 @@ def _version() -> str:
     return __version__
 
 
-def model_fingerprint(model: RiskModel) -> str:
-    text = json.dumps(model.to_dict(), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def finite_or_none(value: float) -> float | None:
     return None if math.isinf(value) else value
 
 
 def inf_if_none(value: float | None) -> float:
     return math.inf if value is None else float(value)
+
+
+def config_of(snap: _checkpoint.Snapshot) -> dict[str, Any]:
+    """The scorer's constructor arguments stored in a checkpoint, checked."""
+    config = snap.meta.get("config")
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{snap.path}: meta 'config' is missing or not an object")
+    try:
+        out: dict[str, Any] = {
+            "idle_expiry_s": inf_if_none(config["idle_expiry_s"]),
+            "cooldown_s": float(config["cooldown_s"]),
+            "reorder_tolerance_s": inf_if_none(config["reorder_tolerance_s"]),
+            "max_future_s": inf_if_none(config.get("max_future_s", DEFAULT_MAX_FUTURE_S)),
+            "max_conversations": config.get("max_conversations", DEFAULT_MAX_CONVERSATIONS),
+            "max_room_members": config.get("max_room_members", DEFAULT_MAX_ROOM_MEMBERS),
+            "time_source": "events" if config.get("time_source") == "events" else "wall",
+        }
+    except KeyError as exc:
+        raise CheckpointError(f"{snap.path}: meta 'config' has no {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{snap.path}: meta 'config' is malformed ({exc})") from None
+    return out

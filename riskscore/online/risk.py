@@ -1,5 +1,5 @@
-"""The model's calibrated risk and reasons for one conversation's feature row: the event
-kernel and the trees' walk in one compiled call per event."""
+"""The model's calibrated risk and reasons for one conversation's feature row (the event
+kernel and the trees' walk in one compiled call per event), and the alert it raises."""
 
 from __future__ import annotations
 
@@ -16,11 +16,15 @@ from riskscore.model.scores import Reason
 from riskscore.model.trees import walk
 from riskscore.online.state import NO_ACCOUNT as _NO_ACCOUNT
 from riskscore.online.state import AccountState, ConversationState
+from riskscore.policy import Alert, Tier
 
-__all__ = ["OnlineModel"]
+__all__ = ["OnlineModel", "alert_due"]
 
 _N_REASONS = 3
 _N_FEATURES = len(FEATURE_NAMES)
+#: Columns of the two ages in a full feature row (the policy reads them).
+CHILD_AGE = feature_index("child_age")
+ADULT_AGE = feature_index("adult_age")
 _EXP = math.exp
 _INF = math.inf
 FloatArray = npt.NDArray[np.float64]
@@ -96,3 +100,48 @@ class OnlineModel:
             for j in order
             if contrib[j] > 0.0
         )
+
+    def alert(
+        self,
+        cid: object,
+        ts: int,
+        conv: ConversationState,
+        row: FloatArray,
+        risk: float,
+        tier: int,
+        band: str,
+    ) -> Alert:
+        """The alert of conversation ``cid`` at tier ``tier`` (band ``band``), raised at ``ts``
+        on its feature row ``row``; the one definition for production and shadow alerts."""
+        adult_i = conv.adult_i
+        return Alert(
+            conversation_id=cid,
+            adult_id=conv.initiator if adult_i else conv.responder,
+            child_id=conv.responder if adult_i else conv.initiator,
+            child_age=float(row[CHILD_AGE]),
+            adult_age=float(row[ADULT_AGE]),
+            age_band=band,
+            risk=risk,
+            tier=Tier(tier),
+            reasons=self.reasons(row),
+            event_index=conv.n_events - 1,
+            timestamp=ts,
+        )
+
+
+def alert_due(
+    tier: int, alerted_tier: int, last_alert_ts: int | None, ts: int, cooldown_s: float
+) -> bool:
+    """Whether a conversation at ``tier`` alerts at ``ts``: a tier above the one already
+    alerted (``alerted_tier``, 0 for none), and outside the cool-down after the last alert.
+
+    Examples
+    --------
+    >>> alert_due(1, 0, None, 100, 0.0), alert_due(1, 1, 50, 100, 0.0)
+    (True, False)
+    >>> alert_due(2, 1, 50, 100, 3600.0), alert_due(2, 1, 50, 4000, 3600.0)
+    (False, True)
+    """
+    if tier <= alerted_tier:
+        return False
+    return not (cooldown_s and last_alert_ts is not None and ts - last_alert_ts < cooldown_s)

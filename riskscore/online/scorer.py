@@ -6,7 +6,9 @@ the batch features of its events so far (and of everything its adult did up to
 now: an event that changes an adult's per-account features re-scores that
 adult's other live conversations), so online and batch scores agree.
 ``docs/online.md`` states the rules for late events, duplicates, expiry, alerts
-and checkpoints, and what re-scoring costs.
+and checkpoints, and what re-scoring costs. A shadow model (``shadow_model=``,
+:mod:`riskscore.online.shadow`) is scored on the same feature rows; its alerts are
+recorded apart and never returned as alerts.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import numpy.typing as npt
 
 import riskscore.online.checkpoint as _checkpoint
 from riskscore.exceptions import CheckpointError, SchemaError
-from riskscore.features.registry import feature_index
 from riskscore.io.events import parse_event_fast
 from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
@@ -33,26 +34,24 @@ from riskscore.online.memory import (
     DEFAULT_MAX_FUTURE_S,
     ScorerMemory,
     TimeSource,
-    inf_if_none,
-    model_fingerprint,
+    config_of,
 )
-from riskscore.online.risk import OnlineModel
+from riskscore.online.risk import ADULT_AGE, CHILD_AGE, OnlineModel, alert_due
+from riskscore.online.shadow import ShadowModel, ShadowScoring
 from riskscore.online.state import (
     ACCOUNT_CHANGED,
     PAIR_CHANGED,
     AccountState,
     ConversationState,
 )
-from riskscore.policy import Alert, AlertPolicy, Tier
+from riskscore.policy import Alert, AlertPolicy
 
 __all__ = ["OnlineScorer"]
 
-_CHILD_AGE = feature_index("child_age")
-_ADULT_AGE = feature_index("adult_age")
 FloatArray = npt.NDArray[np.float64]
 
 
-class OnlineScorer(ScorerMemory):
+class OnlineScorer(ScorerMemory, ShadowScoring):
     """Score conversations one event at a time and raise alerts as they cross a tier.
 
     Parameters
@@ -94,6 +93,12 @@ class OnlineScorer(ScorerMemory):
         ``message`` or ``media`` event with a larger ``room_size`` is counted in
         ``n_broadcast`` and changes no state (as :func:`riskscore.read_messages` sets
         such rows aside).
+    shadow_model : RiskModel, optional
+        A candidate scored next to ``model`` on the same feature rows, under the same
+        policy and cool-down. Its alerts are recorded (:meth:`pop_shadow_alerts`) and
+        never returned by :meth:`update_one`, :meth:`update_one_all`,
+        :meth:`update_many` or :meth:`refresh`, so they never reach a review queue.
+        Without one, the per-event path pays a single ``is None`` test.
 
     Notes
     -----
@@ -124,6 +129,8 @@ class OnlineScorer(ScorerMemory):
         changed their adult's per-account features.
     checkpoint_extra : dict
         The ``extra`` data of the checkpoint this scorer was restored from.
+    n_shadow_alerts : int
+        Alerts the shadow model raised (0 without one).
 
     Examples
     --------
@@ -149,6 +156,7 @@ class OnlineScorer(ScorerMemory):
         time_source: TimeSource = "wall",
         max_conversations: int = DEFAULT_MAX_CONVERSATIONS,
         max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
+        shadow_model: RiskModel | None = None,
     ) -> None:
         super().__init__(
             model,
@@ -171,6 +179,10 @@ class OnlineScorer(ScorerMemory):
         # Alerts an update_one raised on conversations other than its own; None when it
         # raised none. Reset by the callers that collect them (update_one_all, update_many).
         self._cross: list[Alert] | None = None
+        self._shadow: ShadowModel | None = None
+        if shadow_model is not None:
+            self._shadow = ShadowModel(shadow_model, self.policy, self.cooldown_s)
+            self.shadow_sha256 = shadow_model.parameters_sha256()
 
     def _after_account_change(
         self,
@@ -224,9 +236,11 @@ class OnlineScorer(ScorerMemory):
         risk, row = self._score(conv, adult)
         conv.risk = risk
         self.n_rescored += 1
+        # Raised now, but never dated before the state it describes.
+        at = ts if ts > conv.max_ts else conv.max_ts
+        if self._shadow is not None:
+            self._shadow.observe(cid, at, conv, row)
         if risk >= self._min_review:
-            # Raised now, but never dated before the state it describes.
-            at = ts if ts > conv.max_ts else conv.max_ts
             alert = self._maybe_alert(cid, at, conv, row, risk)
             if alert is not None:
                 cross.append(alert)
@@ -362,6 +376,8 @@ class OnlineScorer(ScorerMemory):
         # The adult is one of this event's two accounts, both held (just touched).
         risk, row = self._score(conv, sender if conv.adult_i == (side == 1) else recipient)
         conv.risk = risk
+        if self._shadow is not None:
+            self._shadow.observe(cid, ts, conv, row)
         # Below the lowest review threshold no alert can fire.
         if risk < self._min_review:
             return None
@@ -438,33 +454,12 @@ class OnlineScorer(ScorerMemory):
     def _maybe_alert(
         self, cid: object, ts: int, conv: ConversationState, row: FloatArray, risk: float
     ) -> Alert | None:
-        child_age = float(row[_CHILD_AGE])
-        adult_age = float(row[_ADULT_AGE])
-        tier, band = self._decide(risk, child_age, adult_age)
-        if tier <= conv.n_alerted_tier:
-            return None
-        if (
-            self.cooldown_s
-            and conv.last_alert_ts is not None
-            and ts - conv.last_alert_ts < self.cooldown_s
-        ):
+        tier, band = self._decide(risk, float(row[CHILD_AGE]), float(row[ADULT_AGE]))
+        if not alert_due(tier, conv.n_alerted_tier, conv.last_alert_ts, ts, self.cooldown_s):
             return None
         conv.n_alerted_tier = tier
         conv.last_alert_ts = ts
-        adult_i = conv.adult_i
-        return Alert(
-            conversation_id=cid,
-            adult_id=conv.initiator if adult_i else conv.responder,
-            child_id=conv.responder if adult_i else conv.initiator,
-            child_age=child_age,
-            adult_age=adult_age,
-            age_band=band.name,
-            risk=risk,
-            tier=Tier(tier),
-            reasons=self._linear.reasons(row),
-            event_index=conv.n_events - 1,
-            timestamp=ts,
-        )
+        return self._linear.alert(cid, ts, conv, row, risk, tier, band.name)
 
     def refresh(self) -> list[Alert]:
         """Re-score every live conversation against its adult's current account features.
@@ -484,9 +479,12 @@ class OnlineScorer(ScorerMemory):
             New alerts, in the order the conversations were last active.
         """
         alerts = []
+        shadow = self._shadow
         for cid, conv in self._conversations.items():
             row = self._features(conv)
             conv.risk = risk = self._linear.risk(row)
+            if shadow is not None:
+                shadow.observe(cid, conv.max_ts, conv, row)
             if risk >= self._min_review:
                 alert = self._maybe_alert(cid, conv.max_ts, conv, row, risk)
                 if alert is not None:
@@ -501,6 +499,7 @@ class OnlineScorer(ScorerMemory):
         policy: AlertPolicy | None = None,
         *,
         time_source: TimeSource | None = None,
+        shadow_model: RiskModel | None = None,
     ) -> OnlineScorer:
         """A scorer in the state saved by :meth:`checkpoint`.
 
@@ -520,6 +519,10 @@ class OnlineScorer(ScorerMemory):
         time_source : {"wall", "events"} or callable, optional
             The reference clock; when omitted, the one stored (``"wall"`` if the
             checkpoint was written with a callable).
+        shadow_model : RiskModel, optional
+            The shadow model to go on scoring. The conversations keep the tiers the
+            shadow already alerted when it is the one in use at checkpoint time;
+            another shadow (or none) starts with no shadow alert.
 
         Raises
         ------
@@ -530,37 +533,18 @@ class OnlineScorer(ScorerMemory):
             corrupted (``PRAGMA integrity_check``), or holds malformed rows.
         """
         with _checkpoint.read(path) as snap:
-            config = _config_of(snap)
+            config = config_of(snap)
             if time_source is not None:
                 config["time_source"] = time_source
             try:
-                scorer = cls(model, policy, **config)
+                scorer = cls(model, policy, shadow_model=shadow_model, **config)
             except (TypeError, ValueError) as exc:
                 raise CheckpointError(f"{path}: meta 'config' is invalid ({exc})") from None
             scorer._load(snap)
-        if snap.meta.get("model_sha256") != model_fingerprint(model):
+        if snap.meta.get("model_sha256") != model.parameters_sha256():
             for conv in scorer._conversations.values():
                 conv.risk = scorer._linear.risk(scorer._features(conv))
+        if snap.meta.get("shadow_model_sha256") != scorer.shadow_sha256:
+            for conv in scorer._conversations.values():
+                conv.shadow_tier, conv.shadow_alert_ts = 0, None
         return scorer
-
-
-def _config_of(snap: _checkpoint.Snapshot) -> dict[str, Any]:
-    """The scorer's constructor arguments stored in a checkpoint, checked."""
-    config = snap.meta.get("config")
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{snap.path}: meta 'config' is missing or not an object")
-    try:
-        out: dict[str, Any] = {
-            "idle_expiry_s": inf_if_none(config["idle_expiry_s"]),
-            "cooldown_s": float(config["cooldown_s"]),
-            "reorder_tolerance_s": inf_if_none(config["reorder_tolerance_s"]),
-            "max_future_s": inf_if_none(config.get("max_future_s", DEFAULT_MAX_FUTURE_S)),
-            "max_conversations": config.get("max_conversations", DEFAULT_MAX_CONVERSATIONS),
-            "max_room_members": config.get("max_room_members", DEFAULT_MAX_ROOM_MEMBERS),
-            "time_source": "events" if config.get("time_source") == "events" else "wall",
-        }
-    except KeyError as exc:
-        raise CheckpointError(f"{snap.path}: meta 'config' has no {exc}") from None
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{snap.path}: meta 'config' is malformed ({exc})") from None
-    return out

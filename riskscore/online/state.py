@@ -219,7 +219,7 @@ def _apply_to_accounts(
 
 class ConversationState:
     """One conversation: the kernel's state vector, its two accounts' ids, and alert
-    bookkeeping."""
+    bookkeeping (of the production model, and of a shadow model when one is scored)."""
 
     __slots__ = (
         "adult_i",
@@ -229,6 +229,8 @@ class ConversationState:
         "pair",
         "responder",
         "risk",
+        "shadow_alert_ts",
+        "shadow_tier",
         "state",
     )
 
@@ -241,6 +243,9 @@ class ConversationState:
         self.n_alerted_tier = 0
         self.last_alert_ts: int | None = None
         self.risk = math.nan
+        # the shadow model's alerts (riskscore.online.shadow), apart from production's
+        self.shadow_tier = 0
+        self.shadow_alert_ts: int | None = None
 
     @property
     def max_ts(self) -> int:
@@ -322,18 +327,28 @@ class ConversationState:
         return row
 
     def to_json(self) -> list[Any]:
-        """JSON-ready state (for checkpoints); ids are stored by the caller."""
-        return [
+        """JSON-ready state (for checkpoints); ids are stored by the caller. The shadow
+        model's alert bookkeeping is appended only when a shadow alerted."""
+        data = [
             [_out(float(v)) for v in self.state],
             self.n_alerted_tier,
             self.last_alert_ts,
             _out(self.risk),
         ]
+        if self.shadow_tier or self.shadow_alert_ts is not None:
+            data += [self.shadow_tier, self.shadow_alert_ts]
+        return data
 
     @classmethod
     def from_json(cls, initiator: object, responder: object, data: list[Any]) -> ConversationState:
         """Inverse of :meth:`to_json`."""
         s = cls(initiator, responder)
+        if len(data) == 6:
+            *data, s.shadow_tier, s.shadow_alert_ts = data
+            if type(s.shadow_tier) is not int or not 0 <= s.shadow_tier <= 2:
+                raise ValueError(f"shadow tier must be 0, 1 or 2, found {s.shadow_tier!r}")
+            if s.shadow_alert_ts is not None and type(s.shadow_alert_ts) is not int:
+                raise ValueError(f"shadow alert time must be an int, found {s.shadow_alert_ts!r}")
         state, s.n_alerted_tier, s.last_alert_ts, risk = data
         s.state = np.asarray([_in(v) for v in state], dtype=np.float64)
         if s.state.shape != (N_STATE,):

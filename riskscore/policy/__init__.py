@@ -13,17 +13,26 @@ Modules, each one responsibility, imported in this order and never back:
 * :mod:`~riskscore.policy.rule`: the one tier rule, for one conversation or many;
 * :mod:`~riskscore.policy.validate`: the one validator of a policy mapping;
 * :mod:`~riskscore.policy.files`: TOML policy files;
-* :mod:`~riskscore.policy.alerts`: :class:`Alert`;
+* :mod:`~riskscore.policy.alerts`: :class:`Alert`, :func:`alert_changes` (gained and lost);
 * :mod:`~riskscore.policy.alert_policy`: :class:`AlertPolicy`.
 
 ``docs/policy.md`` gives the file format, the defaults and how to choose them.
 """
 
 from riskscore.policy.alert_policy import AlertPolicy
-from riskscore.policy.alerts import Alert
+from riskscore.policy.alerts import Alert, alert_changes
 from riskscore.policy.bands import AgeBand, Tier
 from riskscore.policy.errors import PolicyFileError
 from riskscore.policy.guards import Guards
 from riskscore.policy.validate import FORMAT_VERSION
 
-__all__ = ["FORMAT_VERSION", "AgeBand", "Alert", "AlertPolicy", "Guards", "PolicyFileError", "Tier"]
+__all__ = [
+    "FORMAT_VERSION",
+    "AgeBand",
+    "Alert",
+    "AlertPolicy",
+    "Guards",
+    "PolicyFileError",
+    "Tier",
+    "alert_changes",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 from riskscore.model.scores import Reason
 from riskscore.policy.bands import Tier
 
-__all__ = ["Alert"]
+__all__ = ["Alert", "alert_changes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,33 @@ class Alert:
             "event_index": self.event_index,
             "timestamp": self.timestamp,
         }
+
+
+def alert_changes(
+    reference: Iterable[Any], candidate: Iterable[Any]
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """Alerts gained and lost: the conversations ``candidate`` alerts and ``reference``
+    does not, and the reverse.
+
+    The one definition behind ``riskscore compare`` and shadow runs.
+
+    Parameters
+    ----------
+    reference, candidate : iterables of conversation ids
+        The conversations each alerts (e.g. production and shadow); repeats count once.
+
+    Returns
+    -------
+    (gained, lost) : tuples of conversation ids
+        ``gained`` in ``candidate``'s order, ``lost`` in ``reference``'s.
+
+    Examples
+    --------
+    >>> alert_changes([1, 2, 3], [3, 4, 4, 5])
+    ((4, 5), (1, 2))
+    """
+    ref, cand = dict.fromkeys(reference), dict.fromkeys(candidate)
+    return tuple(c for c in cand if c not in ref), tuple(c for c in ref if c not in cand)
 
 
 def _age(value: float) -> float | None:

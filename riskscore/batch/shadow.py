@@ -1,0 +1,239 @@
+"""Shadow runs of batch scoring: a candidate model scored next to the production model, its
+scores and alerts written apart and never queued.
+
+``riskscore score EVENTS --out OUT --shadow-model DIR`` (and :func:`~riskscore.batch.score_events`
+or :func:`~riskscore.batch.score_parquet` with a shadow model) extracts the features once,
+scores them with both models under the same policy and writes:
+
+==============================  ==============================================================
+``OUT/scores.FMT``              production scores, as without a shadow
+``OUT/alerts.FMT``              production alerts, as without a shadow
+``OUT/shadow/scores.FMT``       the shadow model's scores (the same schema)
+``OUT/shadow/alerts.FMT``       the shadow model's alerts (the same schema); never queued
+``OUT/shadow/shadow.json``      :data:`SUMMARY_NAME`: both models' parameter hashes, alert
+                                counts, alerts gained and lost, and the files above
+==============================  ==============================================================
+
+``riskscore compare --shadow-run OUT`` reads them back (:func:`read_shadow_run`) and
+matches both sets of alerts with moderators' decisions. No riskscore function adds a
+shadow alert to a review queue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from riskscore.batch.alerts import write_alerts
+from riskscore.exceptions import SchemaError
+from riskscore.model import RiskModel
+from riskscore.policy import Alert, alert_changes
+
+__all__ = [
+    "SHADOW_DIR",
+    "SHADOW_FORMAT",
+    "SUMMARY_NAME",
+    "ShadowRun",
+    "ShadowRunAlerts",
+    "read_conversation_ids",
+    "read_shadow_run",
+    "write_shadow_run",
+]
+
+#: Subdirectory of a run's output directory that holds the shadow's files.
+SHADOW_DIR: Final = "shadow"
+#: The run summary inside :data:`SHADOW_DIR`.
+SUMMARY_NAME: Final = "shadow.json"
+#: Version of the summary's layout.
+SHADOW_FORMAT: Final = 1
+_NOTE: Final = (
+    "shadow alerts are recorded to compare a candidate model with production; they are "
+    "never queued for review and no action follows from them"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowRun:
+    """What a shadow run wrote (:func:`write_shadow_run`).
+
+    Attributes
+    ----------
+    scores_path, alerts_path, summary_path : Path
+        The shadow's scores and alerts, and the run summary.
+    alerts : list of Alert
+        The shadow's alerts, urgent first, then by decreasing risk.
+    gained, lost : tuple
+        Conversations the shadow alerts and production does not, and the reverse.
+    summary : dict
+        The content of ``shadow.json``.
+    """
+
+    scores_path: Path
+    alerts_path: Path
+    summary_path: Path
+    alerts: list[Alert]
+    gained: tuple[Any, ...]
+    lost: tuple[Any, ...]
+    summary: dict[str, Any]
+
+
+def shadow_paths(out_dir: Path, fmt: str) -> tuple[Path, Path]:
+    """Where a run in ``out_dir`` writes the shadow's scores and alerts."""
+    return out_dir / SHADOW_DIR / f"scores.{fmt}", out_dir / SHADOW_DIR / f"alerts.{fmt}"
+
+
+def _side(
+    model: RiskModel, alerts: Sequence[Alert], scores: Path, alerts_file: Path, out: Path
+) -> dict[str, Any]:
+    return {
+        "parameters_sha256": model.parameters_sha256(),
+        "alerts": len(alerts),
+        "urgent": sum(a.tier.name == "URGENT" for a in alerts),
+        "scores": scores.relative_to(out).as_posix(),
+        "alerts_file": alerts_file.relative_to(out).as_posix(),
+    }
+
+
+def write_shadow_run(
+    out_dir: Path,
+    *,
+    fmt: str,
+    production: RiskModel,
+    shadow: RiskModel,
+    production_alerts: Sequence[Alert],
+    shadow_alerts: list[Alert],
+    production_paths: tuple[Path, Path],
+    n_events: int,
+    n_conversations: int,
+) -> ShadowRun:
+    """Write the shadow's alerts and the run summary (the shadow's scores are written by
+    the caller, to ``shadow_paths(out_dir, fmt)[0]``).
+
+    Parameters
+    ----------
+    out_dir : Path
+        The run's output directory (production files at its top).
+    fmt : {"parquet", "csv", "jsonl"}
+        Format of every file of the run.
+    production, shadow : RiskModel
+        The two models.
+    production_alerts, shadow_alerts : sequences of Alert
+        Their alerts under the same policy.
+    production_paths : (Path, Path)
+        Production scores and alerts files.
+    n_events, n_conversations : int
+        Events read and conversations scored.
+
+    Returns
+    -------
+    ShadowRun
+    """
+    scores_path, alerts_path = shadow_paths(out_dir, fmt)
+    write_alerts(shadow_alerts, alerts_path)
+    gained, lost = alert_changes(
+        (a.conversation_id for a in production_alerts), (a.conversation_id for a in shadow_alerts)
+    )
+    summary = {
+        "shadow_format": SHADOW_FORMAT,
+        "queued": False,
+        "note": _NOTE,
+        "format": fmt,
+        "events": n_events,
+        "conversations": n_conversations,
+        "production": _side(production, production_alerts, *production_paths, out_dir),
+        "shadow": _side(shadow, shadow_alerts, scores_path, alerts_path, out_dir),
+        "alerts_gained": len(gained),
+        "alerts_lost": len(lost),
+    }
+    summary_path = out_dir / SHADOW_DIR / SUMMARY_NAME
+    summary_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return ShadowRun(scores_path, alerts_path, summary_path, shadow_alerts, gained, lost, summary)
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowRunAlerts:
+    """A shadow run read back (:func:`read_shadow_run`).
+
+    Attributes
+    ----------
+    summary : dict
+        ``shadow.json``.
+    scored : list
+        Every conversation scored (production scores file), in file order.
+    production, shadow : list
+        The conversations each model alerted, in file order.
+    """
+
+    summary: dict[str, Any]
+    scored: list[Any]
+    production: list[Any]
+    shadow: list[Any]
+
+
+def read_conversation_ids(path: Path) -> list[Any]:
+    """The ``conversation_id`` column of a scores or alerts file (Parquet or JSON lines,
+    e.g. the alerts ``riskscore stream`` writes and the shadow alerts it records), in
+    file order."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file or directory: {path}")
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        ids: list[Any] = pq.read_table(path, columns=["conversation_id"]).column(0).to_pylist()
+        return ids
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if line.strip():
+                record = json.loads(line)
+                if not isinstance(record, dict) or "conversation_id" not in record:
+                    raise SchemaError(f"{path}, line {lineno}: no conversation_id")
+                out.append(record["conversation_id"])
+    return out
+
+
+def read_shadow_run(out_dir: str | Path) -> ShadowRunAlerts:
+    """Read the files of a shadow run (the output directory of ``riskscore score
+    --shadow-model``).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``OUT/shadow/shadow.json`` or a file it names is missing.
+    SchemaError
+        The summary is not a shadow run's, or the run was written as CSV (whose cells
+        lose the id type: 1 and "1" would match; score with --format parquet or jsonl).
+    """
+    out = Path(out_dir)
+    path = out / SHADOW_DIR / SUMMARY_NAME
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no shadow run in {out} (no {SHADOW_DIR}/{SUMMARY_NAME}); write one with "
+            "`riskscore score EVENTS --out DIR --shadow-model BUNDLE`"
+        )
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(summary, dict) or summary.get("shadow_format") != SHADOW_FORMAT:
+        raise SchemaError(f"{path} is not a shadow run summary of format {SHADOW_FORMAT}")
+    if summary.get("format") == "csv":
+        raise SchemaError(
+            f"{out} was written as CSV, whose cells lose the type of ids; compare needs a "
+            "shadow run written with --format parquet or jsonl"
+        )
+    try:
+        files = [
+            summary["production"]["scores"],
+            summary["production"]["alerts_file"],
+            summary["shadow"]["alerts_file"],
+        ]
+    except (KeyError, TypeError):
+        raise SchemaError(f"{path} names no scores and alerts files") from None
+    root = out.resolve()
+    paths = [out / str(f) for f in files]
+    for f in paths:
+        if not f.resolve().is_relative_to(root):
+            raise SchemaError(f"{path} names a file outside the run directory: {f}")
+    scored, production, shadow = (read_conversation_ids(f) for f in paths)
+    return ShadowRunAlerts(summary, scored, production, shadow)
