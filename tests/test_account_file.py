@@ -18,6 +18,7 @@ from riskscore.features import ACCOUNT_SLOTS, AccountFeatures
 from riskscore.features.account_file import (
     ACCOUNT_FILE_COLUMNS,
     ACCOUNT_FILE_METADATA_KEY,
+    PAIR_COLUMNS,
 )
 from riskscore.features.accounts import account_parts, tallies_from_parts
 
@@ -48,10 +49,20 @@ def test_round_trip_keeps_tallies_ids_and_the_history(
     assert again.n_events == len(platform)
     table = pq.read_table(good_file)
     assert tuple(table.column_names) == ACCOUNT_FILE_COLUMNS
-    assert all(pa.types.is_int64(table.schema.field(c).type) for c in ACCOUNT_FILE_COLUMNS)
+    counts = ("account_id", *ACCOUNT_SLOTS)
+    assert all(pa.types.is_int64(table.schema.field(c).type) for c in counts)
+    assert all(pa.types.is_list(table.schema.field(c).type) for c in PAIR_COLUMNS)
     meta = json.loads(table.schema.metadata[ACCOUNT_FILE_METADATA_KEY.encode()])
-    assert meta["format"] == 1
+    assert meta["format"] == 2
     assert meta["n_accounts"] == len(history.account_id)
+    assert meta["n_pairs"] == len(history.pairs) > 0
+    # the pair facts, each pair once, in the row of its first account
+    assert len(again.pairs) == len(history.pairs)
+    first, private = history.pairs.lookup(again.pairs.lo, again.pairs.hi)
+    assert first.tobytes() == again.pairs.first.tobytes()
+    assert private.tobytes() == again.pairs.private.tobytes()
+    assert np.isinf(again.pairs.private).any()  # pairs never on a private channel: null
+    assert (again.pairs.lo < again.pairs.hi).all()
     assert meta["history_start_utc"].endswith("+00:00")
 
 
@@ -69,6 +80,9 @@ def test_text_ids_stay_text(tmp_path: Path) -> None:
     again = rs.read_account_features(rs.write_account_features(history, tmp_path / "a.parquet"))
     assert again.account_id.tolist() == ["007", "7"]
     assert again.values.tobytes() == history.values.tobytes()
+    assert again.pairs.lo.tolist() == ["007"]
+    assert again.pairs.hi.tolist() == ["7"]
+    assert again.pairs.private.tolist() == [1_700_000_000.0]
 
 
 def test_write_refuses_another_format_and_tallies_without_a_time_range(
@@ -131,7 +145,7 @@ def _meta(update: dict[str, Any] | None) -> Callable[[pa.Table], pa.Table]:
         (_set("account_id", [None], pa.int64()), "column 'account_id', row 0: null"),
         (_set("account_id", [1.5], pa.float64()), "'account_id' must hold integers or text"),
         (_meta(None), "is not a riskscore account features file"),
-        (_meta({"format": 2}), "account features format 2, this riskscore reads format 1"),
+        (_meta({"format": 1}), "account features format 1, this riskscore reads format 2"),
         (_meta({"history_end": "soon"}), "'history_end' must be a whole number"),
         (_meta({"history_start": 2_000_000_000}), "history_start 2000000000 is after"),
     ],
@@ -144,6 +158,87 @@ def test_bad_files_are_refused_with_what_and_where(
         rs.read_account_features(good_file)
     assert "\n" not in str(info.value)
     assert str(good_file) in str(info.value)
+
+
+def _pairs(name: str, edit: Callable[[list[Any], Any], list[Any] | None]) -> Callable[..., Any]:
+    """Change the ``name`` list of the first account with pairs (``edit(list, account)``)."""
+
+    def change(table: pa.Table) -> pa.Table:
+        lists = table.column(name).to_pylist()
+        row = next(i for i, v in enumerate(table.column("pair_other").to_pylist()) if v)
+        lists[row] = edit(list(lists[row]), table.column("account_id")[row].as_py())
+        i = table.schema.get_field_index(name)
+        return table.set_column(i, name, pa.array(lists, type=table.schema.field(name).type))
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_pairs("pair_other", lambda v, a: None), r"'pair_other', row \d+: null; an account"),
+        (_pairs("pair_other", lambda v, a: [None, *v[1:]]), r"'pair_other', row \d+: null"),
+        (_pairs("pair_other", lambda v, a: [a, *v[1:]]), r"row \d+: \d+ does not sort after"),
+        (
+            _pairs("pair_other", lambda v, a: [v[0], *v]),
+            r"'pair_first_ts', row \d+: \d+ values for \d+ in 'pair_other'",
+        ),
+        (_pairs("pair_first_ts", lambda v, a: [-5, *v[1:]]), r"row \d+: -5 is not a whole"),
+        (
+            _pairs("pair_first_channel", lambda v, a: ["lobby", *v[1:]]),
+            r"'pair_first_channel', row \d+: 'lobby' is not a channel",
+        ),
+        (
+            _pairs("pair_private_ts", lambda v, a: [1, *v[1:]]),
+            r"'pair_private_ts', row \d+: 1 is before the pair's first event",
+        ),
+        (
+            lambda t: t.set_column(
+                t.schema.get_field_index("pair_other"), "pair_other", t.column("contacts")
+            ),
+            "column 'pair_other' must hold lists",
+        ),
+        (lambda t: t.drop_columns(["pair_first_channel"]), "missing column 'pair_first_channel'"),
+    ],
+)
+def test_bad_pair_facts_are_refused_with_what_and_where(
+    good_file: Path, change: Callable[[pa.Table], pa.Table], message: str
+) -> None:
+    _rewrite(good_file, change)
+    with pytest.raises(rs.SchemaError, match=message) as info:
+        rs.read_account_features(good_file)
+    assert "\n" not in str(info.value)
+    assert str(good_file) in str(info.value)
+
+
+def test_a_pair_named_twice_is_refused(good_file: Path) -> None:
+    def twice(table: pa.Table) -> pa.Table:
+        for name in PAIR_COLUMNS:
+            table = _pairs(name, lambda v, a: [v[0], *v])(table)
+        return table
+
+    _rewrite(good_file, twice)
+    with pytest.raises(rs.SchemaError, match="names a pair more than once"):
+        rs.read_account_features(good_file)
+
+
+def test_pair_facts_of_another_history_are_refused(platform: rs.MessageTable) -> None:
+    """A pair that met earlier in the events than in the file: another history."""
+    history = rs.extract_account_features(platform)
+    later = AccountFeatures(
+        account_id=history.account_id,
+        values=history.values,
+        history_start=history.history_start,
+        history_end=history.history_end,
+        pairs=type(history.pairs)(
+            lo=history.pairs.lo,
+            hi=history.pairs.hi,
+            first=history.pairs.first + 8 * 60,
+            private=history.pairs.private,
+        ),
+    )
+    with pytest.raises(rs.SchemaError, match="pairs of accounts met or went private earlier"):
+        rs.extract_features(platform, account_features=later)
 
 
 def test_a_repeated_account_is_refused(good_file: Path) -> None:
@@ -171,10 +266,18 @@ def test_files_that_are_not_account_files(tmp_path: Path) -> None:
 
 def test_whole_float_counts_from_another_writer_are_accepted(tmp_path: Path) -> None:
     values = {name: pa.array([1.0, 0.0]) for name in ACCOUNT_SLOTS}
-    table = pa.table({"account_id": pa.array(["b", "a"]), **values}).replace_schema_metadata(
+    pairs = {
+        "pair_other": pa.array([[], ["b"]]),
+        "pair_first_ts": pa.array([[], [4.0]]),
+        "pair_first_channel": pa.array([[], ["direct"]]),
+        "pair_private_ts": pa.array([[], [4.0]]),
+    }
+    table = pa.table(
+        {"account_id": pa.array(["b", "a"]), **values, **pairs}
+    ).replace_schema_metadata(
         {
             ACCOUNT_FILE_METADATA_KEY: json.dumps(
-                {"format": 1, "history_start": 0, "history_end": 10, "n_events": 3}
+                {"format": 2, "history_start": 0, "history_end": 10, "n_events": 3}
             )
         }
     )
@@ -183,3 +286,5 @@ def test_whole_float_counts_from_another_writer_are_accepted(tmp_path: Path) -> 
     assert isinstance(got, AccountFeatures)
     assert got.account_id.tolist() == ["a", "b"]  # sorted for lookups
     np.testing.assert_array_equal(got.values[:, 0], [0.0, 1.0])
+    assert got.pairs.lo.tolist() == ["a"]
+    assert got.pairs.first.tolist() == [4.0 * 8 + 2]

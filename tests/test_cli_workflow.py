@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _groups import with_group_rooms
 
 import riskscore as rs
 from riskscore.cli import main
@@ -31,9 +32,25 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def full_scores(history: Path) -> dict[object, float]:
+def group_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A full history with group rooms: pairs that met in a room before their own
+    conversation (the pair facts of those conversations come from the room)."""
+    out = tmp_path_factory.mktemp("group_history")
+    data = rs.synthetic.generate(600, prevalence=0.05, seed=11)
+    pq.write_table(with_group_rooms(data.messages, 3), out / "events.parquet")
+    argv = ["accounts", str(out / "events.parquet"), "--out", str(out / "accounts.parquet")]
+    assert main([*argv, "--max-room-members", "5"]) == 0
+    return out
+
+
+def _full_scores(history: Path) -> dict[object, float]:
     table = rs.load_model().score(rs.read_messages(history / "events.parquet"))
     return dict(zip(table.conversation_id.tolist(), table.risk.tolist(), strict=True))
+
+
+@pytest.fixture(scope="module")
+def full_scores(history: Path) -> dict[object, float]:
+    return _full_scores(history)
 
 
 def _json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
@@ -158,22 +175,29 @@ def test_accounts_writes_the_history_with_its_time_range(
     result = _json(["accounts", str(events), "--out", str(tmp_path / "a.parquet")], capsys)
     assert result["events"] == len(msgs)
     assert result["accounts"] == len(msgs.accounts)
+    assert result["pairs"] == len(rs.extract_account_features(msgs).pairs) > 0
     assert result["history_start"] == int(msgs.timestamp.min())
     assert result["history_end"] == int(msgs.timestamp.max())
     assert main(["accounts", str(events), "--out", str(tmp_path / "a.parquet")]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"counted {len(msgs.accounts)} accounts over {len(msgs)} events")
+    assert out.startswith(f"counted {len(msgs.accounts)} accounts ({result['pairs']} pairs) over")
+    assert f" over {len(msgs)} events " in out
     assert "from 2026-01-01T" in out
 
 
+@pytest.mark.parametrize("name", ["history", "group_history"])
 def test_a_part_scored_with_the_history_scores_as_in_the_full_file(
-    history: Path,
-    full_scores: dict[object, float],
+    name: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
 ) -> None:
-    """Each conversation of a part scores as in the full file with --accounts; alone, the
+    """Each conversation of a part scores as in the full file with --accounts, and has its
+    features, the pair facts of group rooms outside the part included; alone, the
     per-account features of its adult are understated and a note says so."""
+    history: Path = request.getfixturevalue(name)
+    groups = ["--max-room-members", "5"] if name == "group_history" else []
+    full_scores = _full_scores(history)
     msgs = rs.read_messages(history / "events.parquet")
     features = rs.extract_features(msgs)
     fanout = features.column("adult_minor_fanout")
@@ -183,7 +207,7 @@ def test_a_part_scored_with_the_history_scores_as_in_the_full_file(
     part = tmp_path / "part.parquet"
     rs.write_messages(msgs.take_conversations(np.unique(codes)), part)
 
-    argv = ["score", str(part), "--format", "csv", "--top", "0"]
+    argv = ["score", str(part), "--format", "csv", "--top", "0", *groups]
     assert (
         main(
             [
@@ -210,6 +234,20 @@ def test_a_part_scored_with_the_history_scores_as_in_the_full_file(
     joined, alone = risks("joined"), risks("alone")
     assert joined == {str(c): full_scores[c] for c in msgs.conversations[np.unique(codes)].tolist()}
     assert any(alone[c] != joined[c] for c in joined)
+    # every feature, the pair facts included, as in the full file
+    part_msgs = rs.read_messages(part)
+    with_file = rs.extract_features(
+        part_msgs, account_features=rs.read_account_features(history / "accounts.parquet")
+    )
+    full = dict(zip(features.conversation_id.tolist(), features.values, strict=True))
+    want = np.array([full[c] for c in with_file.conversation_id.tolist()])
+    np.testing.assert_array_equal(with_file.values, want)
+    if name == "group_history":
+        assert msgs.groups.n_rooms > 0
+        met = with_file.column("pair_met_channel")
+        on_own = rs.extract_features(part_msgs).column("pair_met_channel")
+        assert np.isfinite(met).all()
+        assert (met != on_own).any()  # pairs that met in a room outside the part
 
 
 def _bad_accounts(history: Path, tmp_path: Path, change: Callable[[pa.Table], pa.Table]) -> Path:

@@ -161,6 +161,51 @@ def test_group_contact_with_room_size_and_broadcasts_in_the_json_summary(
     assert json.loads(capsys.readouterr().out)["conversations"] == 3
 
 
+def test_accounts_takes_the_room_size_option_of_score(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``riskscore accounts --max-room-members`` sets broadcasts aside as ``score`` does (one
+    option definition): a part scored with the same value joins the file."""
+    path = tmp_path / "events.jsonl"
+    rows = [
+        {"conversation_id": "g", "timestamp": T0 + i, "sender_id": "coach", "recipient_id": k,
+         "sender_age": 41, "recipient_age": 12, "channel": "group", "room_size": 3}
+        for i, k in enumerate(("kid1", "kid2"))
+    ] + [
+        {"conversation_id": "town", "timestamp": T0 + 5, "sender_id": "coach",
+         "recipient_id": "kid3", "sender_age": 41, "recipient_age": 12, "channel": "public",
+         "room_size": 30},
+    ]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    counted = {}
+    for n in ("20", "30"):
+        out = tmp_path / f"accounts{n}.parquet"
+        argv = ["accounts", str(path), "--out", str(out), "--max-room-members", n, "--json"]
+        assert main(argv) == 0
+        counted[n] = json.loads(capsys.readouterr().out)["events"]
+    assert counted == {"20": 2, "30": 3}  # the room of 30 is a broadcast below 30
+    # scored with the value the file was built with, the part joins it
+    argv = ["score", str(path), "--out", str(tmp_path / "o"), "--json"]
+    accounts = ["--accounts", str(tmp_path / "accounts30.parquet")]
+    assert main([*argv, *accounts, "--max-room-members", "30"]) == 0
+    assert json.loads(capsys.readouterr().out)["conversations"] == 3
+    # the same help and the same refusal as score's
+    with pytest.raises(SystemExit) as exit_info:  # argparse's usage error, as for score
+        main(["accounts", str(path), "--out", str(tmp_path / "a.parquet"),
+              "--max-room-members", "1"])  # fmt: skip
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "'1' is not a room size: expected a whole number of accounts, 2 or more" in err
+    helps = []
+    for command in ("accounts", "score"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        helps.append(text[text.index("--max-room-members N rooms") :].split(" --", 1)[0])
+    assert helps[0] == helps[1]
+    assert "(default: 20 accounts)" in helps[0]
+
+
 # ---------------------------------------------------------------- out of core
 
 

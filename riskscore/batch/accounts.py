@@ -1,7 +1,8 @@
 """The ``riskscore accounts`` job: the per-account features file of a full history.
 
-A plain function, callable from code: read every event a platform has, count the
-per-account tallies (:func:`riskscore.extract_account_features`) and write them with the
+A plain function, callable from code: read every event a platform has (group rooms split
+into pairs, broadcasts set aside, as ``score`` reads them), count the per-account tallies
+and the pair facts (:func:`riskscore.extract_account_features`) and write them with the
 history's time range (:func:`riskscore.write_account_features`). Scoring a part of that
 history with the file (``riskscore score PART --accounts FILE``) gives each conversation
 the scores it has within the whole.
@@ -16,6 +17,7 @@ from pathlib import Path
 from riskscore.batch.score import Step, _no_progress, read_events
 from riskscore.features import AccountFeatures, extract_account_features, write_account_features
 from riskscore.features.account_file import account_file_path
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 
 __all__ = ["AccountsResult", "account_features_file"]
 
@@ -40,6 +42,7 @@ def account_features_file(
     *,
     errors: str = "raise",
     progress: Step = _no_progress,
+    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
 ) -> AccountsResult:
     """Count the per-account tallies of a full history and write them to ``out``.
 
@@ -54,6 +57,9 @@ def account_features_file(
         ``out`` (use the same choice when scoring parts of the history).
     progress : callable, optional
         Called with the name of each step (``"read"``, ``"count"``, ``"write"``).
+    max_room_members : int, default 20
+        Rooms above this many accounts are broadcasts, set aside and not counted
+        (:mod:`riskscore.io.groups`); use the value the parts are scored with.
 
     Returns
     -------
@@ -72,7 +78,10 @@ def account_features_file(
     path = account_file_path(out)  # checked before any reading
     progress("read")
     messages, quarantine_path, counts = read_events(
-        events, errors=errors, quarantine_path=path.with_name(f"{path.stem}.quarantine.jsonl")
+        events,
+        errors=errors,
+        quarantine_path=path.with_name(f"{path.stem}.quarantine.jsonl"),
+        max_room_members=max_room_members,
     )
     progress("count")
     accounts = extract_account_features(messages)

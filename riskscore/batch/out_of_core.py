@@ -29,6 +29,13 @@ events (plus the per-account parts of step 2, which grow with conversations, not
    A shadow model (``shadow_model=``) scores the same features; its scores and alerts go
    to ``shadow/`` (:mod:`riskscore.batch.shadow`).
 
+The scores file holds the in-memory rows in the in-memory order, except with group rooms:
+their pair ids (``room|a|b``, :mod:`riskscore.io.groups`) make every id text, and the rows
+then come chunk by chunk in the order of the file's ids; sorting them by
+``conversation_id`` gives the in-memory order. Alerts are sorted as in memory. Pair facts
+(``pair_met_channel``, ``pair_hours_to_private``) are merged over all chunks in step 2,
+as the per-account tallies are.
+
 There is one definition of each rule, feature and tally (:mod:`riskscore.io`,
 :mod:`riskscore.features`); this module only decides which events go through them
 together. A sorted file is read three times (scan, step 2, step 3); an unsorted one twice,
@@ -314,7 +321,9 @@ def score_parquet(
         accounts = tallies_from_parts(parts)
         if account_features is not None:  # checked against the whole file, before any output
             span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
-            account_features.check_covers(accounts.account_id, accounts.values, span)
+            account_features.check_covers(
+                accounts.account_id, accounts.values, span, accounts.pairs
+            )
             accounts = account_features
         del parts
         # Step 3: whole conversations, with every chunk's tallies.

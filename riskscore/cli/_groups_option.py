@@ -1,4 +1,4 @@
-"""The ``--max-room-members N`` option shared by ``score`` and ``stream``."""
+"""The ``--max-room-members N`` option shared by ``score``, ``stream`` and ``accounts``."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore.batch.accounts import account_features_file
+from riskscore.cli._groups_option import add_max_room_members_option
 from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import render_quarantine
 from riskscore.io.timestamps import iso_utc
@@ -22,11 +23,17 @@ EXAMPLE = (
     "history alone understates them; build this file once from every event (the history) and\n"
     "pass it to `score --accounts`: each conversation then scores as it does within the whole.\n"
     "\n"
+    "Group rooms are split into pairs and broadcasts set aside as `score` does: pass the same\n"
+    "--max-room-members as when scoring the parts.\n"
+    "\n"
     "output: a Parquet file, one row per account: account_id, contacts, minors,\n"
-    "private_minors, requests, accepts, flagged (whole numbers), with the history's time range\n"
-    "and event count in its metadata (riskscore.account_features; docs/features.md). `score\n"
-    "--accounts` refuses events outside that range or with more activity than it counts. With\n"
-    "--errors quarantine, bad rows go to OUT_STEM.quarantine.jsonl beside OUT."
+    "private_minors, requests, accepts, flagged (whole numbers) and the facts of its pairs\n"
+    "over all their conversations (pair_other, pair_first_ts, pair_first_channel,\n"
+    "pair_private_ts: lists, for pair_met_channel and pair_hours_to_private), with the\n"
+    "history's time range and event count in its metadata (riskscore.account_features;\n"
+    "docs/features.md). `score --accounts` refuses events outside that range, with more\n"
+    "activity than it counts or pairs that met earlier. With --errors quarantine, bad rows go\n"
+    "to OUT_STEM.quarantine.jsonl beside OUT."
 )
 
 
@@ -44,14 +51,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="refuse bad rows (raise) or set them aside with a reason (quarantine); use the "
         "same choice when scoring parts of the history",
     )
+    add_max_room_members_option(parser)
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     with steps(["read", "count", "write"], enabled=show) as step:
-        result = account_features_file(args.events, args.out, errors=args.errors, progress=step)
+        result = account_features_file(
+            args.events,
+            args.out,
+            errors=args.errors,
+            progress=step,
+            max_room_members=args.max_room_members,
+        )
     accounts = result.accounts
     return {
         "accounts": len(accounts.account_id),
+        "pairs": len(accounts.pairs),
         "events": accounts.n_events,
         "conversations": result.n_conversations,
         "history_start": accounts.history_start,
@@ -65,7 +80,8 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 
 def render(result: dict[str, Any]) -> None:
     print(
-        f"counted {result['accounts']} accounts over {result['events']} events "
+        f"counted {result['accounts']} accounts ({result['pairs']} pairs) over "
+        f"{result['events']} events "
         f"({result['conversations']} conversations, {result['quarantined']} rows quarantined) "
         f"from {iso_utc(result['history_start'])} to {iso_utc(result['history_end'])}"
     )

@@ -6,8 +6,10 @@
   feature as per-conversation state and its O(1) update (numba-compiled).
 - :mod:`~riskscore.features.accounts`: per-account tallies (fan-out to minors and the
   rest), mergeable over chunks.
-- :mod:`~riskscore.features.account_file`: those tallies of a full history as a Parquet
-  file (:func:`write_account_features`, :func:`read_account_features`).
+- :mod:`~riskscore.features.pairs`: facts of each pair of accounts over all their
+  conversations (where they met, when they went private), mergeable over chunks.
+- :mod:`~riskscore.features.account_file`: those tallies and pair facts of a full history
+  as a Parquet file (:func:`write_account_features`, :func:`read_account_features`).
 - :mod:`~riskscore.features.batch`: :func:`extract_features` over a whole table.
 - :mod:`~riskscore.features.table`: :class:`FeatureTable`.
 """

@@ -7,7 +7,7 @@ of those events (``riskscore score PART --accounts accounts.parquet``, or
 to minors, refused requests and blocks received count every conversation, not only those
 scored.
 
-Format (version 1), one row per account, sorted by ``account_id``:
+Format (version 2), one row per account, sorted by ``account_id``:
 
 ============================  =====================  ==========================================
 column                        type                   meaning
@@ -19,14 +19,29 @@ column                        type                   meaning
 ``requests``                  int64                  ``contact_request`` events sent
 ``accepts``                   int64                  ``contact_accept`` events received
 ``flagged``                   int64                  blocks and reports received from minors
+``pair_other``                list of account ids    the accounts it has a pair with, each after
+                                                     ``account_id`` in sort order (a pair is
+                                                     stored once, in the row of its first id)
+``pair_first_ts``             list of int64          per pair: epoch seconds of its first event
+``pair_first_channel``        list of string         per pair: the channel of that event (the
+                                                     most public one in that second)
+``pair_private_ts``           list of int64          per pair: epoch seconds of its first event
+                                                     on ``direct`` or a more private channel;
+                                                     null when none
 ============================  =====================  ==========================================
+
+The ``pair_*`` lists are the pair facts of :mod:`riskscore.features.pairs` over all a
+pair's conversations (group rooms and direct), behind ``pair_met_channel`` and
+``pair_hours_to_private``.
 
 The file's key-value metadata ``riskscore.account_features`` is a JSON object:
 ``format`` (1), ``history_start`` and ``history_end`` (epoch seconds of the first and last
 event counted, with their ISO 8601 UTC text in ``history_start_utc`` and
-``history_end_utc``), ``n_events``, ``n_accounts`` and ``riskscore_version``. Scoring
-events outside that time range is refused (the tallies would be stale), as is scoring
-events whose accounts show more activity than the file counts (another history).
+``history_end_utc``), ``n_events``, ``n_accounts``, ``n_pairs`` and ``riskscore_version``.
+Scoring events outside that time range is refused (the tallies would be stale), as is
+scoring events whose accounts show more activity, or whose pairs met earlier, than the file
+records (another history). Files of format 1 (no pair facts) are refused with a note to
+rebuild them.
 """
 
 from __future__ import annotations
@@ -43,24 +58,30 @@ import numpy.typing as npt
 from riskscore._version import __version__
 from riskscore.exceptions import SchemaError
 from riskscore.features.accounts import AccountFeatures
-from riskscore.features.kernel import ACCOUNT_SLOTS
+from riskscore.features.kernel import ACCOUNT_SLOTS, PAIR_KEY_CHANNELS
+from riskscore.features.pairs import PairFacts, merge_pair_facts
+from riskscore.io.schema import Channel
 from riskscore.io.timestamps import iso_utc
 
 __all__ = [
     "ACCOUNT_FILE_COLUMNS",
     "ACCOUNT_FILE_FORMAT",
     "ACCOUNT_FILE_METADATA_KEY",
+    "PAIR_COLUMNS",
     "account_file_path",
     "read_account_features",
     "write_account_features",
 ]
 
-#: Version of the file format written by :func:`write_account_features`.
-ACCOUNT_FILE_FORMAT: Final = 1
+#: Version of the file format written by :func:`write_account_features` (2: pair facts).
+ACCOUNT_FILE_FORMAT: Final = 2
 #: Key of the Parquet key-value metadata that describes the history.
 ACCOUNT_FILE_METADATA_KEY: Final = "riskscore.account_features"
+#: The list columns of the pair facts, in order.
+PAIR_COLUMNS: Final = ("pair_other", "pair_first_ts", "pair_first_channel", "pair_private_ts")
 #: Columns of the file, in order.
-ACCOUNT_FILE_COLUMNS: Final = ("account_id", *ACCOUNT_SLOTS)
+ACCOUNT_FILE_COLUMNS: Final = ("account_id", *ACCOUNT_SLOTS, *PAIR_COLUMNS)
+_CHANNEL_NAMES: Final = tuple(c.name.lower() for c in sorted(Channel))
 
 
 def account_file_path(path: str | os.PathLike[str]) -> Path:
@@ -84,7 +105,8 @@ def account_file_path(path: str | os.PathLike[str]) -> Path:
 
 
 def write_account_features(accounts: AccountFeatures, path: str | os.PathLike[str]) -> Path:
-    """Write per-account tallies and their history's time range to a Parquet file.
+    """Write per-account tallies, pair facts and their history's time range to a Parquet
+    file.
 
     Parameters
     ----------
@@ -102,7 +124,8 @@ def write_account_features(accounts: AccountFeatures, path: str | os.PathLike[st
     Raises
     ------
     SchemaError
-        ``path`` is not a ``.parquet`` file, or ``accounts`` has no recorded time range.
+        ``path`` is not a ``.parquet`` file, ``accounts`` has no recorded time range, or
+        its pair facts name an account it has no row for.
     IsADirectoryError
         ``path`` is a directory.
 
@@ -129,10 +152,11 @@ def write_account_features(accounts: AccountFeatures, path: str | os.PathLike[st
             "write those of rs.extract_account_features over the full history"
         )
     ids = accounts.account_id
-    id_array = pa.array(ids.tolist(), type=pa.int64() if ids.dtype.kind in "iu" else pa.string())
-    columns = {"account_id": id_array}
+    id_type = pa.int64() if ids.dtype.kind in "iu" else pa.string()
+    columns = {"account_id": pa.array(ids.tolist(), type=id_type)}
     for j, name in enumerate(ACCOUNT_SLOTS):
         columns[name] = pa.array(accounts.values[:, j].astype(np.int64))
+    columns.update(_pair_columns(ids, accounts.pairs, id_type))
     meta = {
         "format": ACCOUNT_FILE_FORMAT,
         "history_start": int(start),
@@ -141,6 +165,7 @@ def write_account_features(accounts: AccountFeatures, path: str | os.PathLike[st
         "history_end_utc": iso_utc(end),
         "n_events": accounts.n_events,
         "n_accounts": len(ids),
+        "n_pairs": len(accounts.pairs),
         "riskscore_version": __version__,
     }
     table = pa.table(columns).replace_schema_metadata(
@@ -162,15 +187,15 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
     Returns
     -------
     AccountFeatures
-        With the history's time range and event count.
+        With the history's time range, event count and pair facts.
 
     Raises
     ------
     SchemaError
         The file cannot be read as Parquet, lacks the ``riskscore.account_features``
-        metadata, misses a column, or holds a value of the wrong type, a null, a
-        negative or fractional count, or a repeated account id (the message names the
-        column, row and value).
+        metadata, is of another format, misses a column, or holds a value of the wrong
+        type, a null, a negative or fractional count, a repeated account id, or pair
+        facts that do not hold together (the message names the column, row and value).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -201,7 +226,7 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
         else np.zeros((0, len(ACCOUNT_SLOTS)))
     )
     order = np.argsort(ids, kind="stable")
-    ids, values = ids[order], values[order]
+    file_ids, ids, values = ids, ids[order], values[order]
     repeated = np.flatnonzero(ids[1:] == ids[:-1])
     if len(repeated):
         row = int(order[repeated[0] + 1])
@@ -214,12 +239,14 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
             row=row,
             value=value,
         )
+    pairs = _read_pairs(table, file_ids, source)
     return AccountFeatures(
         account_id=ids,
         values=values,
         history_start=meta["history_start"],
         history_end=meta["history_end"],
         n_events=meta["n_events"],
+        pairs=pairs,
     )
 
 
@@ -257,33 +284,39 @@ def _metadata(raw: dict[bytes, bytes], source: Path) -> dict[str, Any]:
     return meta
 
 
-def _account_ids(column: Any, source: Path) -> npt.NDArray[Any]:
-    """``account_id`` as int64 or as an object array of str."""
+def _account_ids(
+    column: Any, source: Path, name: str = "account_id", rows: npt.NDArray[Any] | None = None
+) -> npt.NDArray[Any]:
+    """Account ids (column ``name``) as int64 or as an object array of str; ``rows`` maps
+    a value to the row it is in (the list columns), by default its position."""
     import pyarrow as pa
 
     if column.null_count:
-        row = _first_null(column)
+        row = _row(_first_null(column), rows)
         raise SchemaError(
-            f"{source}: column 'account_id', row {row}: null; every row names its account",
-            column="account_id",
+            f"{source}: column {name!r}, row {row}: null; every row names its account",
+            column=name,
             row=row,
             value=None,
         )
     if pa.types.is_integer(column.type):
         ints: npt.NDArray[Any] = np.asarray(column.to_numpy())
         if pa.types.is_unsigned_integer(column.type) and len(ints) and ints.max() > 2**63 - 1:
-            raise SchemaError(f"{source}: column 'account_id' holds integers beyond int64")
+            raise SchemaError(f"{source}: column {name!r} holds integers beyond int64")
         return ints.astype(np.int64)
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         return np.array(column.to_pylist(), dtype=object)
     raise SchemaError(
-        f"{source}: column 'account_id' must hold integers or text, got {column.type}",
-        column="account_id",
+        f"{source}: column {name!r} must hold integers or text, got {column.type}",
+        column=name,
     )
 
 
-def _counts(column: Any, name: str, source: Path) -> npt.NDArray[np.float64]:
-    """A count column as float64, every value a whole number >= 0."""
+def _counts(
+    column: Any, name: str, source: Path, rows: npt.NDArray[Any] | None = None
+) -> npt.NDArray[np.float64]:
+    """A count column as float64, every value a whole number >= 0 (``rows``: as for
+    :func:`_account_ids`)."""
     import pyarrow as pa
 
     if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
@@ -292,7 +325,7 @@ def _counts(column: Any, name: str, source: Path) -> npt.NDArray[np.float64]:
             column=name,
         )
     if column.null_count:
-        row = _first_null(column)
+        row = _row(_first_null(column), rows)
         raise SchemaError(
             f"{source}: column {name!r}, row {row}: null; a count is never unknown",
             column=name,
@@ -303,8 +336,9 @@ def _counts(column: Any, name: str, source: Path) -> npt.NDArray[np.float64]:
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
     if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raw = column[row].as_py()
+        k = int(np.flatnonzero(bad)[0])
+        row = _row(k, rows)
+        raw = column[k].as_py()
         raise SchemaError(
             f"{source}: column {name!r}, row {row}: {raw!r} is not a whole number >= 0",
             column=name,
@@ -314,5 +348,146 @@ def _counts(column: Any, name: str, source: Path) -> npt.NDArray[np.float64]:
     return values
 
 
+def _row(position: int, rows: npt.NDArray[Any] | None) -> int:
+    return position if rows is None else int(rows[position])
+
+
 def _first_null(column: Any) -> int:
     return int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
+
+
+# ---------------------------------------------------------------- pair facts
+
+
+def _pair_columns(ids: npt.NDArray[Any], pairs: PairFacts, id_type: Any) -> dict[str, Any]:
+    """The ``pair_*`` list columns: each pair in the row of its first account."""
+    import pyarrow as pa
+
+    rows = np.clip(np.searchsorted(ids, pairs.lo), 0, max(len(ids) - 1, 0))
+    missing = (ids[rows] != pairs.lo) if len(ids) else np.ones(len(pairs), dtype=bool)
+    if missing.any():
+        account = pairs.lo[int(np.flatnonzero(missing)[0])]
+        raise SchemaError(
+            f"the pair facts name account {_plain(account)!r}, which has no tallies: "
+            "write those of rs.extract_account_features over the full history"
+        )
+    order = np.argsort(rows, kind="stable")
+    offsets = pa.array(
+        np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(ids)))]), pa.int32()
+    )
+    first = pairs.first[order]
+    first_ts = np.floor(first / PAIR_KEY_CHANNELS).astype(np.int64)
+    channel = (first - first_ts * PAIR_KEY_CHANNELS).astype(np.int64)
+    private = pairs.private[order]
+    known = np.isfinite(private)
+    values = {
+        "pair_other": pa.array(pairs.hi[order].tolist(), type=id_type),
+        "pair_first_ts": pa.array(first_ts),
+        "pair_first_channel": pa.array([_CHANNEL_NAMES[c] for c in channel], pa.string()),
+        "pair_private_ts": pa.array(
+            np.where(known, private, 0).astype(np.int64), mask=~known, type=pa.int64()
+        ),
+    }
+    return {name: pa.ListArray.from_arrays(offsets, values[name]) for name in PAIR_COLUMNS}
+
+
+def _read_pairs(table: Any, ids: npt.NDArray[Any], source: Path) -> PairFacts:
+    """The pair facts of the ``pair_*`` columns (rows of ``ids`` in file order), checked."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lists = [table.column(name).combine_chunks() for name in PAIR_COLUMNS]
+    for name, column in zip(PAIR_COLUMNS, lists, strict=True):
+        if not pa.types.is_list(column.type) and not pa.types.is_large_list(column.type):
+            raise SchemaError(
+                f"{source}: column {name!r} must hold lists (one per account), got {column.type}",
+                column=name,
+            )
+        if column.null_count:
+            row = _first_null(column)
+            raise SchemaError(
+                f"{source}: column {name!r}, row {row}: null; an account without pairs has "
+                "an empty list",
+                column=name,
+                row=row,
+                value=None,
+            )
+    lengths = np.asarray(pc.list_value_length(lists[0]).to_numpy(zero_copy_only=False))
+    for name, column in zip(PAIR_COLUMNS[1:], lists[1:], strict=True):
+        other = np.asarray(pc.list_value_length(column).to_numpy(zero_copy_only=False))
+        if (other != lengths).any():
+            row = int(np.flatnonzero(other != lengths)[0])
+            raise SchemaError(
+                f"{source}: column {name!r}, row {row}: {int(other[row])} values for "
+                f"{int(lengths[row])} in 'pair_other'; each pair has one value in every "
+                "pair_* list",
+                column=name,
+                row=row,
+            )
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    other_ids = _account_ids(pc.list_flatten(lists[0]), source, "pair_other", rows)
+    first_ts = _counts(pc.list_flatten(lists[1]), "pair_first_ts", source, rows)
+    channels = pc.list_flatten(lists[2])
+    if not pa.types.is_string(channels.type) and not pa.types.is_large_string(channels.type):
+        raise SchemaError(
+            f"{source}: column 'pair_first_channel' must hold lists of text, got {lists[2].type}",
+            column="pair_first_channel",
+        )
+    names = channels.to_pylist()
+    codes = np.array([_CHANNEL_NAMES.index(n) if n in _CHANNEL_NAMES else -1 for n in names])
+    if len(codes) and codes.min() < 0:
+        k = int(np.flatnonzero(codes < 0)[0])
+        raise SchemaError(
+            f"{source}: column 'pair_first_channel', row {int(rows[k])}: {names[k]!r} is not a "
+            f"channel ({', '.join(_CHANNEL_NAMES)})",
+            column="pair_first_channel",
+            row=int(rows[k]),
+            value=names[k],
+        )
+    private_lists = pc.list_flatten(lists[3])
+    known = ~np.asarray(private_lists.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    private = np.full(len(rows), np.inf)
+    private[known] = _counts(
+        private_lists.filter(pa.array(known)), "pair_private_ts", source, rows[known]
+    )
+    early = private < first_ts
+    if early.any():
+        k = int(np.flatnonzero(early)[0])
+        raise SchemaError(
+            f"{source}: column 'pair_private_ts', row {int(rows[k])}: {int(private[k])} is "
+            f"before the pair's first event ({int(first_ts[k])}); rebuild the file with "
+            "`riskscore accounts`",
+            column="pair_private_ts",
+            row=int(rows[k]),
+            value=int(private[k]),
+        )
+    lo = ids[rows]
+    if len(rows) and (lo.dtype.kind == "O") != (other_ids.dtype.kind == "O"):
+        raise SchemaError(
+            f"{source}: column 'pair_other' must hold ids of the kind of 'account_id'",
+            column="pair_other",
+        )
+    behind = other_ids <= lo
+    if behind.any():
+        k = int(np.flatnonzero(behind)[0])
+        raise SchemaError(
+            f"{source}: column 'pair_other', row {int(rows[k])}: {_plain(other_ids[k])!r} does "
+            f"not sort after the row's account {_plain(lo[k])!r}; a pair is stored once, in "
+            "the row of its first account",
+            column="pair_other",
+            row=int(rows[k]),
+            value=_plain(other_ids[k]),
+        )
+    facts = PairFacts(
+        lo=lo, hi=other_ids, first=first_ts * PAIR_KEY_CHANNELS + codes, private=private
+    )
+    if len(merge_pair_facts([facts])) < len(facts):
+        raise SchemaError(
+            f"{source}: column 'pair_other' names a pair more than once; each pair has one entry",
+            column="pair_other",
+        )
+    return facts
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value

@@ -117,18 +117,25 @@ class AccountFeatures:
         ------
         SchemaError
             The events fall outside the recorded history (stale tallies), the ids are
-            of another kind (text against integers), or an account has more activity
-            in ``msgs`` than in these tallies (tallies of another history).
+            of another kind (text against integers), an account has more activity
+            in ``msgs`` than in these tallies, or a pair met (or went private) earlier
+            in ``msgs`` than in these pair facts (tallies of another history).
         """
         span = (int(msgs.timestamp.min()), int(msgs.timestamp.max())) if len(msgs) else None
-        self.check_covers(msgs.accounts, account_tallies(msgs), span)
+        self.check_covers(msgs.accounts, account_tallies(msgs), span, pair_facts(msgs))
         return self.lookup(msgs.accounts)
 
     def check_covers(
-        self, ids: npt.NDArray[Any], tallies: FloatArray, span: tuple[int, int] | None
+        self,
+        ids: npt.NDArray[Any],
+        tallies: FloatArray,
+        span: tuple[int, int] | None,
+        pairs: PairFacts | None = None,
     ) -> None:
         """Refuse these tallies for events whose own tallies are ``tallies`` (rows of
-        ``ids``) and whose times run over ``span`` (first, last); see :meth:`covering`."""
+        ``ids``), whose times run over ``span`` (first, last) and whose pairs have the
+        facts ``pairs`` (not checked when None, nor when these features hold no pair facts:
+        the pair features are then unknown); see :meth:`covering`."""
         if span is not None and self.history_start is not None and self.history_end is not None:
             first, last = span
             if first < self.history_start or last > self.history_end:
@@ -157,6 +164,26 @@ class AccountFeatures:
                 f"{tallies[i, j]:g} in the events, {given[i, j]:g} in the account features): "
                 "they were built from another history; build them from a history that holds "
                 "every event to score"
+            )
+        if pairs is not None and len(self.pairs):  # without pair facts they are unknown
+            self._check_pairs(pairs)
+
+    def _check_pairs(self, pairs: PairFacts) -> None:
+        """Refuse pair facts of a history in which a pair of ``pairs`` met later (or went
+        private later) than it does in the events: minima over a history that holds the
+        events are never larger."""
+        first, private = self.pairs.lookup(pairs.lo, pairs.hi)
+        late = (first > pairs.first) | (private > pairs.private)
+        if late.any():
+            k = int(np.flatnonzero(late)[0])
+            a, b = (
+                v.item() if isinstance(v, np.generic) else v for v in (pairs.lo[k], pairs.hi[k])
+            )
+            raise SchemaError(
+                f"{int(late.sum())} of {len(pairs)} pairs of accounts met or went private "
+                f"earlier in the events than in the account features (accounts {a!r} and "
+                f"{b!r}): they were built from another history; build them from a history "
+                "that holds every event to score"
             )
 
 
