@@ -139,19 +139,26 @@ def test_a_fragment_is_never_scored_as_the_whole_conversation(tmp_path: Path) ->
     assert set(scores.conversation_id.tolist()) == _expected_pairs()
 
 
-def test_group_contact_with_room_size_and_broadcasts_in_the_json_summary(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "events.jsonl"
+def _room_and_town(path: Path, town_size: int) -> Path:
+    """A coach's messages to a room of 3 (``room_size`` given) and one to a town square of
+    ``town_size`` accounts, as JSON lines."""
     rows = [
         {"conversation_id": "g", "timestamp": T0 + i, "sender_id": "coach", "recipient_id": k,
          "sender_age": 41, "recipient_age": 12, "channel": "group", "room_size": 3}
         for i, k in enumerate(("kid1", "kid2"))
     ] + [
-        {"conversation_id": "town", "timestamp": T0, "sender_id": "coach",
-         "recipient_id": "kid3", "channel": "public", "room_size": 500},
+        {"conversation_id": "town", "timestamp": T0 + 5, "sender_id": "coach",
+         "recipient_id": "kid3", "sender_age": 41, "recipient_age": 12, "channel": "public",
+         "room_size": town_size},
     ]  # fmt: skip
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_group_contact_with_room_size_and_broadcasts_in_the_json_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _room_and_town(tmp_path / "events.jsonl", town_size=500)
     assert main(["score", str(path), "--out", str(tmp_path / "o"), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["conversations"] == 2
@@ -166,17 +173,7 @@ def test_accounts_takes_the_room_size_option_of_score(
 ) -> None:
     """``riskscore accounts --max-room-members`` sets broadcasts aside as ``score`` does (one
     option definition): a part scored with the same value joins the file."""
-    path = tmp_path / "events.jsonl"
-    rows = [
-        {"conversation_id": "g", "timestamp": T0 + i, "sender_id": "coach", "recipient_id": k,
-         "sender_age": 41, "recipient_age": 12, "channel": "group", "room_size": 3}
-        for i, k in enumerate(("kid1", "kid2"))
-    ] + [
-        {"conversation_id": "town", "timestamp": T0 + 5, "sender_id": "coach",
-         "recipient_id": "kid3", "sender_age": 41, "recipient_age": 12, "channel": "public",
-         "room_size": 30},
-    ]  # fmt: skip
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    path = _room_and_town(tmp_path / "events.jsonl", town_size=30)
     counted = {}
     for n in ("20", "30"):
         out = tmp_path / f"accounts{n}.parquet"

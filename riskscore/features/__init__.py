@@ -9,7 +9,8 @@
 - :mod:`~riskscore.features.pairs`: facts of each pair of accounts over all their
   conversations (where they met, when they went private), mergeable over chunks.
 - :mod:`~riskscore.features.account_file`: those tallies and pair facts of a full history
-  as a Parquet file (:func:`write_account_features`, :func:`read_account_features`).
+  as a Parquet file (:func:`write_account_features`, :func:`read_account_features`;
+  its columns read by :mod:`~riskscore.features.file_columns`).
 - :mod:`~riskscore.features.batch`: :func:`extract_features` over a whole table.
 - :mod:`~riskscore.features.table`: :class:`FeatureTable`.
 """

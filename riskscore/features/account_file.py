@@ -58,6 +58,7 @@ import numpy.typing as npt
 from riskscore._version import __version__
 from riskscore.exceptions import SchemaError
 from riskscore.features.accounts import AccountFeatures
+from riskscore.features.file_columns import account_ids, first_null, whole_counts
 from riskscore.features.kernel import ACCOUNT_SLOTS, PAIR_KEY_CHANNELS
 from riskscore.features.pairs import PairFacts, merge_pair_facts
 from riskscore.io.schema import Channel
@@ -217,10 +218,13 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
             f"{', '.join(repr(c) for c in missing)}; an account features file has "
             f"{', '.join(ACCOUNT_FILE_COLUMNS)}"
         )
-    ids = _account_ids(table.column("account_id").combine_chunks(), source)
+    ids = account_ids(table.column("account_id").combine_chunks(), source)
     values = (
         np.column_stack(
-            [_counts(table.column(name).combine_chunks(), name, source) for name in ACCOUNT_SLOTS]
+            [
+                whole_counts(table.column(name).combine_chunks(), name, source)
+                for name in ACCOUNT_SLOTS
+            ]
         )
         if len(ids)
         else np.zeros((0, len(ACCOUNT_SLOTS)))
@@ -284,78 +288,6 @@ def _metadata(raw: dict[bytes, bytes], source: Path) -> dict[str, Any]:
     return meta
 
 
-def _account_ids(
-    column: Any, source: Path, name: str = "account_id", rows: npt.NDArray[Any] | None = None
-) -> npt.NDArray[Any]:
-    """Account ids (column ``name``) as int64 or as an object array of str; ``rows`` maps
-    a value to the row it is in (the list columns), by default its position."""
-    import pyarrow as pa
-
-    if column.null_count:
-        row = _row(_first_null(column), rows)
-        raise SchemaError(
-            f"{source}: column {name!r}, row {row}: null; every row names its account",
-            column=name,
-            row=row,
-            value=None,
-        )
-    if pa.types.is_integer(column.type):
-        ints: npt.NDArray[Any] = np.asarray(column.to_numpy())
-        if pa.types.is_unsigned_integer(column.type) and len(ints) and ints.max() > 2**63 - 1:
-            raise SchemaError(f"{source}: column {name!r} holds integers beyond int64")
-        return ints.astype(np.int64)
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return np.array(column.to_pylist(), dtype=object)
-    raise SchemaError(
-        f"{source}: column {name!r} must hold integers or text, got {column.type}",
-        column=name,
-    )
-
-
-def _counts(
-    column: Any, name: str, source: Path, rows: npt.NDArray[Any] | None = None
-) -> npt.NDArray[np.float64]:
-    """A count column as float64, every value a whole number >= 0 (``rows``: as for
-    :func:`_account_ids`)."""
-    import pyarrow as pa
-
-    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
-        raise SchemaError(
-            f"{source}: column {name!r} must hold whole numbers >= 0, got {column.type}",
-            column=name,
-        )
-    if column.null_count:
-        row = _row(_first_null(column), rows)
-        raise SchemaError(
-            f"{source}: column {name!r}, row {row}: null; a count is never unknown",
-            column=name,
-            row=row,
-            value=None,
-        )
-    values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
-    if bad.any():
-        k = int(np.flatnonzero(bad)[0])
-        row = _row(k, rows)
-        raw = column[k].as_py()
-        raise SchemaError(
-            f"{source}: column {name!r}, row {row}: {raw!r} is not a whole number >= 0",
-            column=name,
-            row=row,
-            value=raw,
-        )
-    return values
-
-
-def _row(position: int, rows: npt.NDArray[Any] | None) -> int:
-    return position if rows is None else int(rows[position])
-
-
-def _first_null(column: Any) -> int:
-    return int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
-
-
 # ---------------------------------------------------------------- pair facts
 
 
@@ -404,7 +336,7 @@ def _read_pairs(table: Any, ids: npt.NDArray[Any], source: Path) -> PairFacts:
                 column=name,
             )
         if column.null_count:
-            row = _first_null(column)
+            row = first_null(column)
             raise SchemaError(
                 f"{source}: column {name!r}, row {row}: null; an account without pairs has "
                 "an empty list",
@@ -425,8 +357,8 @@ def _read_pairs(table: Any, ids: npt.NDArray[Any], source: Path) -> PairFacts:
                 row=row,
             )
     rows = np.repeat(np.arange(len(lengths)), lengths)
-    other_ids = _account_ids(pc.list_flatten(lists[0]), source, "pair_other", rows)
-    first_ts = _counts(pc.list_flatten(lists[1]), "pair_first_ts", source, rows)
+    other_ids = account_ids(pc.list_flatten(lists[0]), source, "pair_other", rows)
+    first_ts = whole_counts(pc.list_flatten(lists[1]), "pair_first_ts", source, rows)
     channels = pc.list_flatten(lists[2])
     if not pa.types.is_string(channels.type) and not pa.types.is_large_string(channels.type):
         raise SchemaError(
@@ -437,29 +369,29 @@ def _read_pairs(table: Any, ids: npt.NDArray[Any], source: Path) -> PairFacts:
     codes = np.array([_CHANNEL_NAMES.index(n) if n in _CHANNEL_NAMES else -1 for n in names])
     if len(codes) and codes.min() < 0:
         k = int(np.flatnonzero(codes < 0)[0])
-        raise SchemaError(
-            f"{source}: column 'pair_first_channel', row {int(rows[k])}: {names[k]!r} is not a "
-            f"channel ({', '.join(_CHANNEL_NAMES)})",
-            column="pair_first_channel",
-            row=int(rows[k]),
-            value=names[k],
+        raise _pair_error(
+            source,
+            "pair_first_channel",
+            int(rows[k]),
+            names[k],
+            f"is not a channel ({', '.join(_CHANNEL_NAMES)})",
         )
     private_lists = pc.list_flatten(lists[3])
     known = ~np.asarray(private_lists.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     private = np.full(len(rows), np.inf)
-    private[known] = _counts(
+    private[known] = whole_counts(
         private_lists.filter(pa.array(known)), "pair_private_ts", source, rows[known]
     )
     early = private < first_ts
     if early.any():
         k = int(np.flatnonzero(early)[0])
-        raise SchemaError(
-            f"{source}: column 'pair_private_ts', row {int(rows[k])}: {int(private[k])} is "
-            f"before the pair's first event ({int(first_ts[k])}); rebuild the file with "
+        raise _pair_error(
+            source,
+            "pair_private_ts",
+            int(rows[k]),
+            int(private[k]),
+            f"is before the pair's first event ({int(first_ts[k])}); rebuild the file with "
             "`riskscore accounts`",
-            column="pair_private_ts",
-            row=int(rows[k]),
-            value=int(private[k]),
         )
     lo = ids[rows]
     if len(rows) and (lo.dtype.kind == "O") != (other_ids.dtype.kind == "O"):
@@ -470,13 +402,13 @@ def _read_pairs(table: Any, ids: npt.NDArray[Any], source: Path) -> PairFacts:
     behind = other_ids <= lo
     if behind.any():
         k = int(np.flatnonzero(behind)[0])
-        raise SchemaError(
-            f"{source}: column 'pair_other', row {int(rows[k])}: {_plain(other_ids[k])!r} does "
-            f"not sort after the row's account {_plain(lo[k])!r}; a pair is stored once, in "
-            "the row of its first account",
-            column="pair_other",
-            row=int(rows[k]),
-            value=_plain(other_ids[k]),
+        raise _pair_error(
+            source,
+            "pair_other",
+            int(rows[k]),
+            _plain(other_ids[k]),
+            f"does not sort after the row's account {_plain(lo[k])!r}; a pair is stored "
+            "once, in the row of its first account",
         )
     facts = PairFacts(
         lo=lo, hi=other_ids, first=first_ts * PAIR_KEY_CHANNELS + codes, private=private
@@ -487,6 +419,16 @@ def _read_pairs(table: Any, ids: npt.NDArray[Any], source: Path) -> PairFacts:
             column="pair_other",
         )
     return facts
+
+
+def _pair_error(source: Path, column: str, row: int, value: Any, text: str) -> SchemaError:
+    """A bad value of a ``pair_*`` column, named by column, row and value."""
+    return SchemaError(
+        f"{source}: column {column!r}, row {row}: {value!r} {text}",
+        column=column,
+        row=row,
+        value=value,
+    )
 
 
 def _plain(value: Any) -> Any:

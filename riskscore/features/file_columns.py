@@ -1,0 +1,88 @@
+"""Checked reading of the columns of a riskscore Parquet file written for users to keep
+(the account features file, :mod:`riskscore.features.account_file`): account ids and
+whole counts, every bad value refused naming its column, row and value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.exceptions import SchemaError
+
+__all__ = ["account_ids", "first_null", "whole_counts"]
+
+
+def account_ids(
+    column: Any, source: Path, name: str = "account_id", rows: npt.NDArray[Any] | None = None
+) -> npt.NDArray[Any]:
+    """Account ids (column ``name``) as int64 or as an object array of str; ``rows`` maps
+    a value to the row it is in (the list columns), by default its position."""
+    import pyarrow as pa
+
+    if column.null_count:
+        row = _row(first_null(column), rows)
+        raise SchemaError(
+            f"{source}: column {name!r}, row {row}: null; every row names its account",
+            column=name,
+            row=row,
+            value=None,
+        )
+    if pa.types.is_integer(column.type):
+        ints: npt.NDArray[Any] = np.asarray(column.to_numpy())
+        if pa.types.is_unsigned_integer(column.type) and len(ints) and ints.max() > 2**63 - 1:
+            raise SchemaError(f"{source}: column {name!r} holds integers beyond int64")
+        return ints.astype(np.int64)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return np.array(column.to_pylist(), dtype=object)
+    raise SchemaError(
+        f"{source}: column {name!r} must hold integers or text, got {column.type}",
+        column=name,
+    )
+
+
+def whole_counts(
+    column: Any, name: str, source: Path, rows: npt.NDArray[Any] | None = None
+) -> npt.NDArray[np.float64]:
+    """A count column as float64, every value a whole number >= 0 (``rows``: as for
+    :func:`account_ids`)."""
+    import pyarrow as pa
+
+    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+        raise SchemaError(
+            f"{source}: column {name!r} must hold whole numbers >= 0, got {column.type}",
+            column=name,
+        )
+    if column.null_count:
+        row = _row(first_null(column), rows)
+        raise SchemaError(
+            f"{source}: column {name!r}, row {row}: null; a count is never unknown",
+            column=name,
+            row=row,
+            value=None,
+        )
+    values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        row = _row(k, rows)
+        raw = column[k].as_py()
+        raise SchemaError(
+            f"{source}: column {name!r}, row {row}: {raw!r} is not a whole number >= 0",
+            column=name,
+            row=row,
+            value=raw,
+        )
+    return values
+
+
+def _row(position: int, rows: npt.NDArray[Any] | None) -> int:
+    return position if rows is None else int(rows[position])
+
+
+def first_null(column: Any) -> int:
+    """Position of the first null of an Arrow array that has one."""
+    return int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
