@@ -25,24 +25,25 @@ CLEAN_EXIT = (0, -signal.SIGTERM)
 def test_sigterm_checkpoints_and_a_restart_loses_no_event(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    events = list(rs.synthetic.generate(150, prevalence=0.2, seed=11).messages.iter_events())
-    text = "".join(json.dumps(e) + "\n" for e in events)
-    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
-    out = io.StringIO()
-    monkeypatch.setattr(sys, "stdout", out)
-    assert main(["stream"]) == 0
-    monkeypatch.undo()
-    expected = [
-        {k: v for k, v in json.loads(x).items() if k != "line"} for x in out.getvalue().splitlines()
-    ]
-    assert expected
-
     args = ["--db", str(tmp_path / "q.sqlite"), "--checkpoint", str(tmp_path / "state.sqlite"),
             "--checkpoint-every-s", "3600"]  # fmt: skip
+    events = list(rs.synthetic.generate(150, prevalence=0.2, seed=11).messages.iter_events())
     half = len(events) // 2
     got: list[dict[str, Any]] = []
-    server = Server(args)
+    server = Server(args, wait=False)  # its interpreter starts while riskscore stream runs
     try:
+        text = "".join(json.dumps(e) + "\n" for e in events)
+        monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+        out = io.StringIO()
+        monkeypatch.setattr(sys, "stdout", out)
+        assert main(["stream"]) == 0
+        monkeypatch.undo()
+        expected = [
+            {k: v for k, v in json.loads(x).items() if k != "line"}
+            for x in out.getvalue().splitlines()
+        ]
+        assert expected
+        server.wait()
         for start in range(0, half, 1000):
             status, body = server.request("/v1/events", events[start : min(start + 1000, half)])
             assert status == 200, body

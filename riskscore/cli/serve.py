@@ -22,6 +22,7 @@ from riskscore.exceptions import RiskscoreError
 from riskscore.keys import check_key
 from riskscore.model import load_model
 from riskscore.moderation.queue import ReviewQueue
+from riskscore.online import OnlineScorer
 
 try:  # the optional extra riskscore-metadata[serve]
     import uvicorn
@@ -252,7 +253,13 @@ def listen(host: str, port: int) -> socket.socket:
 def _config(args: argparse.Namespace) -> ServeConfig:
     policy = load_policy(args.policy)
     model = load_model(args.model)
-    scorer_from_args(args, model, policy, args.checkpoint)  # fail before listening
+    # Restored (or made) once, before serving: a bad checkpoint fails here, and the
+    # application's start-up takes this scorer instead of restoring the file again.
+    ready = [scorer_from_args(args, model, policy, args.checkpoint)]
+
+    def scorer() -> OnlineScorer:
+        return ready.pop() if ready else scorer_from_args(args, model, policy, args.checkpoint)
+
     session_key = _env_key("RISKSCORE_SESSION_KEY")
     if session_key is None:
         session_key = secrets.token_bytes(32)
@@ -269,7 +276,7 @@ def _config(args: argparse.Namespace) -> ServeConfig:
     timeline = args.timeline or args.db.with_name(args.db.name + ".timeline.sqlite")
     return ServeConfig(
         db=args.db,
-        scorer=lambda: scorer_from_args(args, model, policy, args.checkpoint),
+        scorer=scorer,
         policy=policy,
         session_key=session_key,
         checkpoint=args.checkpoint,
