@@ -67,7 +67,7 @@ _EVENTS_BODY: dict[str, Any] = {
                 for media in sorted(JSON_LINES_TYPES)
             },
         },
-    }
+    },
 }
 _EVENTS_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "every event applied; `alerts` lists the alerts they raised"},
