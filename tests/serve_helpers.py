@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -16,10 +17,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from argon2 import PasswordHasher
 
 import riskscore as rs
-from riskscore.serve import ServeConfig
+from riskscore.cli.serve import listen
+from riskscore.serve import ServeConfig, create_app
 
 SESSION_KEY = b"test-session-key-0123456789abcdefghij"
 PASSWORD = "a long test passphrase"
@@ -58,42 +61,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Server:
-    """``riskscore serve`` in a subprocess on 127.0.0.1 and a free port; stops with SIGTERM.
+class _Client:
+    """JSON requests to a server at ``self.url``."""
 
-    Parameters
-    ----------
-    args : list of str
-        Arguments after ``riskscore serve`` (``--db`` etc.).
-    env : mapping, optional
-        Extra environment variables.
-    """
-
-    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "riskscore.cli", "serve", *args, "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning"],
-            env={**os.environ, "RISKSCORE_SESSION_KEY": SESSION_KEY.decode(), **(env or {})},
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError as exc:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"riskscore serve did not start:\n{self.output()}") from exc
-                time.sleep(0.2)
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
+    url: str
 
     def request(
         self, path: str, data: Any = None, headers: dict[str, str] | None = None
@@ -110,6 +81,81 @@ class Server:
                 return r.status, json.loads(r.read())
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read())
+
+
+class ThreadServer(_Client):
+    """The application of ``config`` served by uvicorn on 127.0.0.1 in a thread of this
+    process: a real HTTP server without a second interpreter's start-up (the command line
+    and its SIGTERM handling are tested with :class:`Server`)."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        sock = listen("127.0.0.1", 0)
+        self.port = int(sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:  # polled, with a deadline
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the application did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        """Finish the requests in flight, run the shutdown (last checkpoint), join."""
+        self.server.should_exit = True
+        self.thread.join(timeout=60)
+        assert not self.thread.is_alive()
+
+
+class Server(_Client):
+    """``riskscore serve`` in a subprocess on 127.0.0.1 and a free port; stops with SIGTERM.
+
+    Parameters
+    ----------
+    args : list of str
+        Arguments after ``riskscore serve`` (``--db`` etc.).
+    env : mapping, optional
+        Extra environment variables.
+    wait : bool, default True
+        Wait until it answers; else call :meth:`wait` before the first request (the
+        caller works meanwhile while the interpreter starts).
+    """
+
+    def __init__(
+        self, args: list[str], env: dict[str, str] | None = None, *, wait: bool = True
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "riskscore.cli", "serve", *args, "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "warning"],
+            env={**os.environ, "RISKSCORE_SESSION_KEY": SESSION_KEY.decode(), **(env or {})},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        if wait:
+            self.wait()
+
+    def wait(self) -> None:
+        """Poll ``/healthz`` until the server answers (with a deadline)."""
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError as exc:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"riskscore serve did not start:\n{self.output()}") from exc
+                time.sleep(0.05)
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def stop(self) -> int:
         """SIGTERM, then wait for the exit status (the last checkpoint is written first)."""

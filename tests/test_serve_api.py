@@ -15,7 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from serve_helpers import config
 
 import riskscore as rs
+import riskscore.cli.serve as serve_command
 from riskscore.cli import main
+from riskscore.cli.entrypoint import build_parser
 from riskscore.moderation import ReviewQueue
 from riskscore.serve import create_app
 
@@ -204,6 +206,8 @@ def test_healthz_metrics_and_openapi(client: TestClient, events: list[dict[str, 
     assert "riskscore_alerts" in families
     spec = client.get("/openapi.json").json()
     assert "/v1/events" in spec["paths"]
+    params = spec["paths"]["/v1/events"]["post"]["parameters"]
+    assert [(p["name"], p["in"]) for p in params] == [("Idempotency-Key", "header")]
     assert "/v1/conversations/{conversation_id}" in spec["paths"]
     assert client.get("/docs").status_code == 200
 
@@ -242,3 +246,30 @@ def test_user_reports_from_children_are_queued(client: TestClient) -> None:
     assert [(i.adult_id, i.child_id, i.concerns_child) for i in reports] == [
         ("adult-9", "kid-9", True)
     ]
+
+
+def test_the_command_restores_the_checkpoint_once(
+    tmp_path: Path,
+    model: rs.RiskModel,
+    events: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checkpoint = tmp_path / "state.sqlite"
+    scorer = rs.OnlineScorer(model)
+    scorer.update_many(events[:100])
+    scorer.checkpoint(checkpoint)
+    calls = []
+    restore = rs.OnlineScorer.restore
+
+    def counted(*args: Any, **kwargs: Any) -> rs.OnlineScorer:
+        calls.append(args[0])
+        return restore(*args, **kwargs)
+
+    monkeypatch.setattr(rs.OnlineScorer, "restore", counted)
+    argv = ["serve", "--db", str(tmp_path / "q.sqlite"), "--checkpoint", str(checkpoint)]
+    cfg = serve_command._config(build_parser().parse_args(argv))
+    assert len(calls) == 1  # a bad checkpoint fails before the server listens
+    assert cfg.scorer().n_events == 100
+    assert len(calls) == 1  # ... and the application takes that scorer
+    assert cfg.scorer().n_events == 100
+    assert len(calls) == 2  # a second application restores anew

@@ -10,10 +10,10 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from serve_helpers import PASSWORD, Server
+from serve_helpers import CHEAP_HASHER, PASSWORD, ThreadServer, config
 
 import riskscore as rs
-from riskscore.cli import main
+from riskscore.serve.accounts import ModeratorStore
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -33,20 +33,14 @@ from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("serve")
-    db = tmp / "queue.sqlite"
-    env = {"RISKSCORE_TEST_PASSWORD": PASSWORD}
-    for name, role in (("mod-1", "moderator"), ("lead-1", "lead")):
-        argv = ["serve", "--db", str(db), "--add-moderator", name, "--role", role,
-                "--password-env", "RISKSCORE_TEST_PASSWORD"]  # fmt: skip
-        os.environ.update(env)
-        try:
-            assert main(argv) == 0
-        finally:
-            os.environ.pop("RISKSCORE_TEST_PASSWORD", None)
-    srv = Server(["--db", str(db), "--checkpoint", str(tmp / "state.sqlite"), "--insecure-cookies"])
-    events = list(rs.synthetic.generate(120, prevalence=0.2, seed=5).messages.iter_events())
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadServer]:
+    cfg = config(tmp_path_factory.mktemp("serve"), rs.load_model())
+    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)  # the command: test_serve_console
+    store.add("mod-1", "moderator", PASSWORD)
+    store.add("lead-1", "lead", PASSWORD)
+    store.close()
+    srv = ThreadServer(cfg)
+    events = list(rs.synthetic.generate(60, prevalence=0.3, seed=5).messages.iter_events())
     status, body = srv.request("/v1/events", events)
     assert status == 200, body
     assert body["alerts"]
@@ -67,7 +61,7 @@ def browser() -> Iterator[WebDriver]:
     driver.quit()
 
 
-def _sign_in(browser: WebDriver, server: Server, name: str) -> None:
+def _sign_in(browser: WebDriver, server: ThreadServer, name: str) -> None:
     browser.delete_all_cookies()
     browser.get(server.url + "/console/queue")
     assert browser.current_url.endswith("/console/signin")
@@ -78,7 +72,7 @@ def _sign_in(browser: WebDriver, server: Server, name: str) -> None:
 
 
 def test_moderator_decides_the_top_case_and_the_lead_sees_it_audited(
-    browser: WebDriver, server: Server
+    browser: WebDriver, server: ThreadServer
 ) -> None:
     _sign_in(browser, server, "mod-1")
     top = browser.find_elements(By.CSS_SELECTOR, "a.case-link")[0]

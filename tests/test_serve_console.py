@@ -14,7 +14,7 @@ from serve_helpers import CHEAP_HASHER, PASSWORD, config
 
 import riskscore as rs
 from riskscore.cli import main
-from riskscore.moderation import ReviewQueue, UserReport
+from riskscore.moderation import QueueError, ReviewQueue, UserReport
 from riskscore.moderation.queue_db import encode_id
 from riskscore.policy import Alert, Tier
 from riskscore.serve import create_app
@@ -238,3 +238,81 @@ def test_add_moderator_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert found.is_lead
     monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
     assert main(["serve", "--db", str(db), "--add-moderator", "mod:2"]) == 2
+
+
+def test_remove_moderator_command_ends_sessions_and_is_audited(
+    app_client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = app_client.app.state.config.db  # type: ignore[attr-defined]
+    assert _sign_in(app_client, "mod-1") == 303
+    assert app_client.get("/console/queue").status_code == 200
+    old_session = app_client.cookies.get("riskscore_session")
+    remove = ["serve", "--db", str(db), "--remove-moderator"]
+    assert main([*remove, "mod-1", "--by", "lead-1"]) == 0
+    assert capsys.readouterr().out == f"moderator mod-1 (moderator) removed from {db}\n"
+    # the session signed before the removal ends at once; signing in again is refused
+    assert app_client.get("/console/queue", follow_redirects=False).status_code == 303
+    assert _sign_in(app_client, "mod-1") == 401
+    # unknown, already removed, and the last lead: one line each, exit code 2
+    for name, message in (
+        ("nobody", f"no active moderator account 'nobody' in {db}"),
+        ("mod-1", f"no active moderator account 'mod-1' in {db}"),
+        ("lead-1", "'lead-1' is the last active lead and cannot be removed; add another lead "
+         "first (riskscore serve --add-moderator NAME --role lead)"),
+    ):  # fmt: skip
+        assert main([*remove, name]) == 2
+        assert capsys.readouterr().err == f"riskscore serve: error: {message}\n"
+    # the lead's audit page lists the removal, and who made it; mod-1 is no longer assignable
+    app_client.cookies.clear()
+    assert _sign_in(app_client, "lead-1") == 303
+    audit = app_client.get("/console/audit").text
+    table = audit[audit.index('id="accounts"') :]
+    rows = re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>"
+                      r"<td>([^<]*)</td></tr>", table)  # fmt: skip
+    assert rows[0] == ("mod-1", "remove", "moderator", "lead-1")
+    case = app_client.get(_case_url("adult-a"))
+    assert 'value="mod-1"' not in case.text
+    form = {"moderator": "mod-1", "csrf_token": _token(case.text)}
+    assert app_client.post(_case_url("adult-a") + "/assign", data=form).status_code == 422
+    # added back, the account signs in anew; the session from before the removal stays void
+    store = ModeratorStore(db, hasher=CHEAP_HASHER)
+    store.add("mod-1", "moderator", PASSWORD, by="lead-1")
+    assert [(c.action, c.moderator) for c in store.account_log()][:2] == [
+        ("add", "mod-1"),
+        ("remove", "mod-1"),
+    ]
+    store.close()
+    app_client.cookies.clear()
+    app_client.cookies.set("riskscore_session", old_session or "")
+    assert app_client.get("/console/queue", follow_redirects=False).status_code == 303
+    assert _sign_in(app_client, "mod-1") == 303
+
+
+def test_the_last_lead_cannot_be_demoted_and_a_removed_sso_user_is_refused(
+    tmp_path: Path, model: rs.RiskModel
+) -> None:
+    cfg = config(tmp_path, model, trusted_header="X-Remote-User")
+    _seed(cfg.db)
+    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
+    with pytest.raises(QueueError, match="'lead-1' is the last active lead and cannot be made"):
+        store.add("lead-1", "moderator", PASSWORD)
+    store.add("lead-2", "lead", None)
+    store.add("lead-1", "moderator", None)  # another lead remains: allowed
+    with TestClient(create_app(cfg)) as client:
+        assert client.get("/console/queue", headers={"X-Remote-User": "mod-1"}).status_code == 200
+        store.remove("mod-1")
+        assert client.get("/console/queue", headers={"X-Remote-User": "mod-1"}).status_code == 403
+    assert store.names() == ["lead-1", "lead-2"]
+    store.close()
+
+
+def test_add_and_remove_moderator_together_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["serve", "--db", str(tmp_path / "q.sqlite"), "--add-moderator", "a",
+            "--remove-moderator", "b"]  # fmt: skip
+    assert main(argv) == 2
+    assert "not both" in capsys.readouterr().err
+    missing = tmp_path / "none.sqlite"
+    assert main(["serve", "--db", str(missing), "--remove-moderator", "b"]) == 2
+    assert not missing.exists()

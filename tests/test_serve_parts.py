@@ -3,6 +3,7 @@ request body, the scorer's and the queue's read-outs the service uses."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,35 @@ def test_timeline_store_keeps_metadata_and_prunes(tmp_path: Path) -> None:
     assert [e.timestamp for e in store.events_of("c1")] == [1_700_000_060, 1_700_000_120]
     assert store.events_of(7) == []
     store.close()
+
+
+def test_timeline_rows_are_written_behind_and_a_failed_write_is_raised(tmp_path: Path) -> None:
+    path = tmp_path / "t.sqlite"
+    store = TimelineStore(path, write_every_s=3600)  # written only when asked
+    store.add([parse_event_fast(EVENT)] * 3)
+
+    def count() -> int:
+        with sqlite3.connect(path) as other:
+            return int(other.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    assert count() == 0  # not on the request path
+    store.flush()
+    assert count() == 3
+    store.add([parse_event_fast(EVENT)] * 2)
+    assert len(store.events_of("c1")) == 5  # a reader waits for what is pending
+    store.add([parse_event_fast(EVENT)])
+    store.close()  # and so does closing
+    assert count() == 6
+    broken = TimelineStore(path, write_every_s=3600)
+    with sqlite3.connect(path) as other:
+        other.execute("DROP TABLE events")
+    broken.add([parse_event_fast(EVENT)])
+    with pytest.raises(RuntimeError, match=r"writing the timeline to .* failed: no such table"):
+        broken.flush()
+    with pytest.raises(RuntimeError, match="writing the timeline"):
+        broken.add([parse_event_fast(EVENT)])
+    with pytest.raises(RuntimeError, match="writing the timeline"):
+        broken.close()
 
 
 def test_night_spans_follow_the_childs_offset() -> None:

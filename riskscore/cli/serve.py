@@ -1,14 +1,17 @@
 """``riskscore serve``: the scoring API and the moderator console over HTTP (uvicorn).
 
-Needs the ``serve`` extra. ``--add-moderator`` creates a console account instead of
-serving.
+Needs the ``serve`` extra. ``--add-moderator`` creates (or changes) a console account and
+``--remove-moderator`` deactivates one, instead of serving.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import getpass
 import os
 import secrets
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from riskscore.exceptions import RiskscoreError
 from riskscore.keys import check_key
 from riskscore.model import load_model
 from riskscore.moderation.queue import ReviewQueue
+from riskscore.online import OnlineScorer
 
 try:  # the optional extra riskscore-metadata[serve]
     import uvicorn
@@ -40,6 +44,7 @@ EXAMPLE = (
     "--host 127.0.0.1 --port 8000\n"
     "  printf '%s' \"$PASSWORD\" | riskscore serve --db queue.sqlite --add-moderator mod:4711 "
     "--role lead\n"
+    "  riskscore serve --db queue.sqlite --remove-moderator mod:4711 --by lead:12\n"
     "\n"
     "POST /v1/events takes one schema v1 event (a JSON object), a batch (a JSON array) or JSON\n"
     "lines (Content-Type: application/x-ndjson) and returns the alerts, as riskscore stream\n"
@@ -130,6 +135,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "or --password-env",
     )
     parser.add_argument(
+        "--remove-moderator",
+        metavar="NAME",
+        help="deactivate a console account and exit: it can no longer sign in and its "
+        "sessions end; its name stays in the logs (the last active lead cannot be removed)",
+    )
+    parser.add_argument(
+        "--by",
+        metavar="NAME",
+        help="who makes the account change, kept in the account log (default: the operating "
+        "system's user name)",
+    )
+    parser.add_argument(
         "--role",
         choices=("moderator", "lead"),
         default="moderator",
@@ -161,6 +178,16 @@ def _env_key(name: str) -> bytes | None:
     return None if not value else value.encode("utf-8")
 
 
+def _actor(args: argparse.Namespace) -> str:
+    """Who makes an account change: ``--by``, else the operating system's user."""
+    if args.by is not None:
+        return str(args.by)
+    try:
+        return f"os-user:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in the environment or the password file
+        return "command line"
+
+
 def add_moderator(args: argparse.Namespace) -> dict[str, Any]:
     """Create or update one console account in the queue's file."""
     if args.no_password:
@@ -175,16 +202,64 @@ def add_moderator(args: argparse.Namespace) -> dict[str, Any]:
         pass
     store = ModeratorStore(args.db)
     try:
-        store.add(args.add_moderator, Role(args.role), password)
+        store.add(args.add_moderator, Role(args.role), password, by=_actor(args))
     finally:
         store.close()
     return {"moderator": args.add_moderator, "role": args.role, "db": str(args.db)}
 
 
+def remove_moderator(args: argparse.Namespace) -> dict[str, Any]:
+    """Deactivate one console account in the queue's file."""
+    if not args.db.exists():
+        raise FileNotFoundError(2, "No such file or directory", str(args.db))
+    with ReviewQueue(args.db):  # the file is a review queue
+        pass
+    store = ModeratorStore(args.db)
+    try:
+        removed = store.remove(args.remove_moderator, by=_actor(args))
+    finally:
+        store.close()
+    return {"removed": removed.name, "role": removed.role.value, "db": str(args.db)}
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` for uvicorn, or one clear error.
+
+    Raises
+    ------
+    RiskscoreError
+        The address is in use, not this machine's, or not allowed (a port below 1024
+        without the privilege).
+    """
+    if not 0 <= port <= 65_535:
+        raise RiskscoreError(f"--port {port} is not a TCP port (0 to 65535)")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        shown = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
+        reason = exc.strerror or str(exc)
+        hint = "; another process listens there: stop it or choose another --port"
+        raise RiskscoreError(
+            f"cannot listen on {shown}: {reason.lower()}"
+            + (hint if exc.errno == errno.EADDRINUSE else "")
+        ) from None
+    return sock
+
+
 def _config(args: argparse.Namespace) -> ServeConfig:
     policy = load_policy(args.policy)
     model = load_model(args.model)
-    scorer_from_args(args, model, policy, args.checkpoint)  # fail before listening
+    # Restored (or made) once, before serving: a bad checkpoint fails here, and the
+    # application's start-up takes this scorer instead of restoring the file again.
+    ready = [scorer_from_args(args, model, policy, args.checkpoint)]
+
+    def scorer() -> OnlineScorer:
+        return ready.pop() if ready else scorer_from_args(args, model, policy, args.checkpoint)
+
     session_key = _env_key("RISKSCORE_SESSION_KEY")
     if session_key is None:
         session_key = secrets.token_bytes(32)
@@ -201,7 +276,7 @@ def _config(args: argparse.Namespace) -> ServeConfig:
     timeline = args.timeline or args.db.with_name(args.db.name + ".timeline.sqlite")
     return ServeConfig(
         db=args.db,
-        scorer=lambda: scorer_from_args(args, model, policy, args.checkpoint),
+        scorer=scorer,
         policy=policy,
         session_key=session_key,
         checkpoint=args.checkpoint,
@@ -223,21 +298,35 @@ def _config(args: argparse.Namespace) -> ServeConfig:
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     _need_extra()
+    if args.add_moderator is not None and args.remove_moderator is not None:
+        raise RiskscoreError("give --add-moderator or --remove-moderator, not both")
     if args.add_moderator is not None:
         return add_moderator(args)
-    config = _config(args)
-    uvicorn.run(
-        create_app(config),
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        timeout_graceful_shutdown=30,
-    )
+    if args.remove_moderator is not None:
+        return remove_moderator(args)
+    sock = listen(args.host, args.port)  # a busy port is one line, before the model loads
+    try:
+        config = _config(args)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(config),
+                host=args.host,
+                port=args.port,
+                log_level=args.log_level,
+                timeout_graceful_shutdown=30,
+            )
+        )
+        print(f"riskscore serve: listening on http://{args.host}:{args.port}", file=sys.stderr)
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
     return {"served": f"http://{args.host}:{args.port}", "db": str(args.db)}
 
 
 def render(result: dict[str, Any]) -> None:
     if "moderator" in result:
         print(f"moderator {result['moderator']} ({result['role']}) saved in {result['db']}")
+    elif "removed" in result:
+        print(f"moderator {result['removed']} ({result['role']}) removed from {result['db']}")
     else:
         print(f"riskscore serve: stopped ({result['served']})", file=sys.stderr)

@@ -4,7 +4,10 @@
   for moderators in one SQLite file, with decisions and an audit log.
 - :mod:`~riskscore.moderation.cases`: the items, cases, reports, outcomes and priority
   weights the queue holds and returns.
-- :mod:`~riskscore.moderation.queue_db`: the queue's tables and transactions.
+- :mod:`~riskscore.moderation.queue_db`: the queue's tables, migrations, transactions and
+  audit entries; :mod:`~riskscore.moderation.intake` (adding and de-duplicating),
+  :mod:`~riskscore.moderation.ranking` (cases and their order) and
+  :mod:`~riskscore.moderation.decisions` (reviews and decisions) do the queue's work.
 - :mod:`~riskscore.moderation.transparency`,
   :mod:`~riskscore.moderation.transparency_render`: transparency reports from the queue
   (JSON, Markdown, HTML, charts).

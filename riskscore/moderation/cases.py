@@ -29,11 +29,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+
 from riskscore.exceptions import RiskscoreError
 from riskscore.io.schema import MINOR_AGE, EventType
 from riskscore.policy.alerts import _plain
 
 __all__ = [
+    "MAX_EPOCH_S",
     "MAX_NAME_CHARS",
     "MAX_NOTE_CHARS",
     "AuditEntry",
@@ -43,6 +46,7 @@ __all__ = [
     "QueueError",
     "QueueItem",
     "UserReport",
+    "check_epoch",
     "check_name",
     "iter_reports",
     "parse_token",
@@ -53,6 +57,8 @@ DAY_S = 86_400
 MAX_NAME_CHARS = 128
 #: Longest note of a decision (characters).
 MAX_NOTE_CHARS = 2_000
+#: Times are refused from year 10000 on (and before 1970).
+MAX_EPOCH_S = 253_402_300_800
 _TOKEN = re.compile(r"v1:(\d{1,18}\.\d{1,18})(-\d{1,18}\.\d{1,18})*")
 
 
@@ -109,6 +115,23 @@ def check_name(name: object, what: str = "moderator") -> str:
             f"{what} {name!r} holds a control character; use the platform's plain account id"
         )
     return name
+
+
+def check_epoch(value: Any, name: str) -> int:
+    """Epoch seconds in ``[0, MAX_EPOCH_S)`` as an int, or a :class:`QueueError`.
+
+    Examples
+    --------
+    >>> check_epoch(1_700_000_000, "at")
+    1700000000
+    """
+    if isinstance(value, np.integer):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_EPOCH_S:
+        raise QueueError(
+            f"{name} must be epoch seconds, an int in [0, {MAX_EPOCH_S}), got {value!r}"
+        )
+    return value
 
 
 def parse_token(token: object) -> dict[int, int]:

@@ -20,23 +20,26 @@ Priority: see :mod:`riskscore.moderation.cases` (:class:`PriorityWeights`).
 Moderators record decisions (:class:`Outcome`): ``actioned``, ``dismissed`` or
 ``escalated`` (to law enforcement). Every insert, update, review and decision
 is appended to an audit log (who, what, when); nothing is ever deleted.
+
+The class is the public face; the work is done by private modules, one responsibility
+each: :mod:`~riskscore.moderation.queue_db` (tables, migrations, transactions, audit
+entries), :mod:`~riskscore.moderation.intake` (rows and de-duplication of what is
+added), :mod:`~riskscore.moderation.ranking` (cases and their order) and
+:mod:`~riskscore.moderation.decisions` (reviews and decisions).
 """
 
 from __future__ import annotations
 
 import json
-import math
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import numpy as np
-
+import riskscore.moderation.decisions as decisions
+import riskscore.moderation.intake as intake
 import riskscore.moderation.queue_db as db
-from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.moderation.cases import (
     MAX_NOTE_CHARS,
     AuditEntry,
@@ -46,16 +49,14 @@ from riskscore.moderation.cases import (
     QueueError,
     QueueItem,
     UserReport,
+    check_epoch,
     check_name,
     parse_token,
 )
+from riskscore.moderation.ranking import build_case, rank_cases
 from riskscore.policy import Alert, AlertPolicy
 
 __all__ = ["ReviewQueue"]
-
-_TIER_NAMES = {0: "user report", 1: "review", 2: "urgent"}
-#: Times are refused from year 10000 on (and before 1970).
-MAX_EPOCH_S = 253_402_300_800
 
 
 class ReviewQueue:
@@ -192,14 +193,10 @@ class ReviewQueue:
             raise ValueError(f"{len(alerts)} alerts but {len(channels)} channels")
         actor = check_name(actor, "actor")
         rows = [
-            (self._alert_row(a, c, at), db.alert_signal(a))
+            (intake.alert_row(a, c, at), db.alert_signal(a))
             for a, c in zip(alerts, channels, strict=True)
         ]
-
-        def insert(con: sqlite3.Connection) -> list[int]:
-            return [self._upsert_alert(con, row, signal, actor) for row, signal in rows]
-
-        return db.write(self._con, insert)
+        return db.write(self._con, lambda con: intake.insert_alerts(con, rows, actor))
 
     def add_report(self, report: UserReport, *, actor: str = "user-report") -> int:
         """Queue a user report; the same report (conversation, reporter, time) is stored once.
@@ -216,120 +213,8 @@ class ReviewQueue:
     ) -> list[int]:
         """Queue many user reports in one transaction; see :meth:`add_report`."""
         actor = check_name(actor, "actor")
-        rows = [self._report_row(r) for r in reports]
-
-        def insert(con: sqlite3.Connection) -> list[int]:
-            out = []
-            for row in rows:
-                found = con.execute(
-                    "SELECT item_id FROM items WHERE kind = 'user_report' AND dedup_key = ?",
-                    (row["dedup_key"],),
-                ).fetchone()
-                if found is not None:
-                    out.append(int(found[0]))
-                    continue
-                detail = {"kind": "user_report", "concerns_child": row["concerns_child"]}
-                out.append(db.enqueue(con, row, actor, detail))
-            return out
-
-        return db.write(self._con, insert)
-
-    def _alert_row(self, alert: Alert, channel: str | None, at: int | None) -> dict[str, Any]:
-        when = at if at is not None else alert.timestamp
-        if when is None:
-            when = int(time.time())
-        _check_channel(channel)
-        if not 0.0 <= alert.risk <= 1.0:
-            raise ValueError(f"alert on conversation {alert.conversation_id!r}: risk {alert.risk}")
-        return {
-            "kind": "alert",
-            "dedup_key": f"alert:{db.encode_id(alert.conversation_id)}",
-            "conversation_id": db.encode_id(alert.conversation_id),
-            "adult_id": db.encode_id(alert.adult_id),
-            "child_id": db.encode_id(alert.child_id),
-            "child_age": _age(alert.child_age),
-            "age_band": alert.age_band,
-            "risk": float(alert.risk),
-            "tier": int(alert.tier),
-            "channel": channel,
-            "concerns_child": 0,
-            "reasons": json.dumps([str(r) for r in alert.reasons]),
-            "created_at": _epoch(when, "at"),
-            "updated_at": _epoch(when, "at"),
-        }
-
-    def _report_row(self, report: UserReport) -> dict[str, Any]:
-        _check_channel(report.channel)
-        if not 0.0 <= report.risk <= 1.0:
-            raise ValueError(f"user report risk must be in [0, 1], got {report.risk}")
-        conv = db.encode_id(report.conversation_id)
-        reporter = db.encode_id(report.reporter_id)
-        age = report.reporter_age
-        band = self.policy.band_of(math.nan if _age(age) is None else float(age)).name
-        return {
-            "kind": "user_report",
-            "dedup_key": f"report:{conv}:{reporter}:{int(report.timestamp)}",
-            "conversation_id": conv,
-            "adult_id": db.encode_id(report.reported_id),
-            "child_id": reporter,
-            "child_age": _age(age),
-            "age_band": band,
-            "risk": float(report.risk),
-            "tier": 0,
-            "channel": report.channel,
-            "concerns_child": int(report.from_child),
-            "reasons": json.dumps(
-                ["user report from a child" if report.from_child else "user report"]
-            ),
-            "created_at": int(report.timestamp),
-            "updated_at": int(report.timestamp),
-        }
-
-    def _upsert_alert(
-        self, con: sqlite3.Connection, row: dict[str, Any], signal: str, actor: str
-    ) -> int:
-        known = con.execute(
-            "SELECT item_id FROM alert_signals WHERE signal = ?", (signal,)
-        ).fetchone()
-        if known is not None:  # this very alert was queued before: nothing changes
-            return int(known[0])
-        item_id = self._merge_alert(con, row, actor)
-        con.execute("INSERT INTO alert_signals (signal, item_id) VALUES (?, ?)", (signal, item_id))
-        return item_id
-
-    def _merge_alert(self, con: sqlite3.Connection, row: dict[str, Any], actor: str) -> int:
-        """A new item, or the update of the conversation's open alert."""
-        found = con.execute(
-            "SELECT item_id, risk, tier FROM items "
-            "WHERE kind = 'alert' AND status = 'open' AND conversation_id = ?",
-            (row["conversation_id"],),
-        ).fetchone()
-        if found is None:
-            detail = {"kind": "alert", "risk": row["risk"], "tier": row["tier"]}
-            return db.enqueue(con, row, actor, detail)
-        item_id = int(found["item_id"])
-        raise_ = row["risk"] > found["risk"] or row["tier"] > found["tier"]
-        db.update(
-            con,
-            item_id,
-            "n_signals = n_signals + 1, updated_at = MAX(updated_at, ?), "
-            "risk = MAX(risk, ?), tier = MAX(tier, ?), "
-            "reasons = CASE WHEN ? THEN ? ELSE reasons END, "
-            "channel = COALESCE(?, channel)",
-            (
-                row["updated_at"],
-                row["risk"],
-                row["tier"],
-                int(raise_),
-                row["reasons"],
-                row["channel"],
-            ),
-            at=row["created_at"],
-            actor=actor,
-            action="update",
-            detail={"risk": row["risk"], "tier": row["tier"]},
-        )
-        return item_id
+        rows = [intake.report_row(r, self.policy) for r in reports]
+        return db.write(self._con, lambda con: intake.insert_reports(con, rows, actor))
 
     # ----------------------------------------------------------------- reading
 
@@ -369,13 +254,8 @@ class ReviewQueue:
         now = int(time.time()) if now is None else int(now)
         rows = self._con.execute(
             "SELECT * FROM items WHERE status = 'open' AND created_at <= ?", (now,)
-        ).fetchall()
-        by_adult: dict[str, list[QueueItem]] = {}
-        for r in rows:
-            by_adult.setdefault(str(r["adult_id"]), []).append(db.item_from_row(r))
-        cases = [self._case(items, now) for items in by_adult.values()]
-        cases.sort(key=lambda c: (-c.priority, c.oldest, db.encode_id(c.adult_id)))
-        return cases
+        )
+        return rank_cases((db.item_from_row(r) for r in rows), now, self.weights)
 
     def case(self, adult_id: Any, *, now: int | None = None) -> Case | None:
         """The open case of one adult as a moderator is shown it, or None.
@@ -383,14 +263,14 @@ class ReviewQueue:
         Its :attr:`Case.token` names exactly the items shown (and their versions):
         pass it to :meth:`decide` so that the decision closes those items only.
         """
-        now = int(time.time()) if now is None else _epoch(now, "now")
+        now = int(time.time()) if now is None else check_epoch(now, "now")
         rows = self._con.execute(
             "SELECT * FROM items WHERE status = 'open' AND adult_id = ? AND created_at <= ?",
             (db.encode_id(adult_id), now),
         ).fetchall()
         if not rows:
             return None
-        return self._case([db.item_from_row(r) for r in rows], now)
+        return build_case([db.item_from_row(r) for r in rows], now, self.weights)
 
     def top(self, n: int = 10, *, now: int | None = None) -> list[Case]:
         """The ``n`` highest-priority open cases at ``now``."""
@@ -418,51 +298,7 @@ class ReviewQueue:
         ).fetchone()
         return None if row[0] is None else int(row[0])
 
-    def _case(self, items: list[QueueItem], now: int) -> Case:
-        w = self.weights
-        scored = sorted(((i.priority(w, now), i) for i in items), key=lambda p: -p[0])
-        children = tuple(dict.fromkeys(i.child_id for _, i in scored))
-        extra = min(len(children) - 1, w.max_extra_children)
-        priority = scored[0][0] + w.extra_child * extra
-        reasons: list[str] = []
-        if any(i.concerns_child for i in items):
-            ages = [i.child_age for i in items if i.concerns_child]
-            age_text = ", ".join("age unknown" if math.isnan(a) else f"age {a:g}" for a in ages)
-            reasons.append(f"user report from a child ({age_text})")
-        best_alert = max((i for i in items if i.kind == "alert"), key=_tier_risk, default=None)
-        if best_alert is not None:
-            reasons.append(
-                f"{_TIER_NAMES[best_alert.tier]} alert, risk {best_alert.risk:.2f} "
-                f"(band {best_alert.age_band})"
-            )
-        youngest = min((i.child_age for i in items if not math.isnan(i.child_age)), default=None)
-        reasons.append("child age unknown" if youngest is None else f"youngest child {youngest:g}")
-        if len(children) > 1:
-            reasons.append(f"{len(children)} children in open conversations")
-        reasons.append(f"waiting {(now - min(i.created_at for i in items)) / 3600:.1f} h")
-        if best_alert is not None:
-            reasons.extend(best_alert.reasons)
-        return Case(
-            adult_id=items[0].adult_id,
-            priority=priority,
-            items=tuple(i for _, i in scored),
-            children=children,
-            reasons=tuple(reasons),
-        )
-
     # ----------------------------------------------------------------- decisions
-
-    def _when(self, at: int | None) -> tuple[int, str]:
-        """Decision time and where it came from: the clock (``"clock"``), or ``at`` in
-        simulation mode only (``"simulated"``); the source is kept in the audit entry."""
-        if at is None:
-            return int(time.time()), "clock"
-        if not self.simulation:
-            raise QueueError(
-                "a decision's time comes from the clock; a caller-given 'at' is accepted only "
-                "by a ReviewQueue opened with simulation=True (reports mark it as simulated)"
-            )
-        return _epoch(at, "at"), "simulated"
 
     def simulated_items(self) -> frozenset[int]:
         """Ids of the items whose review or decision time was given by the caller.
@@ -494,34 +330,15 @@ class ReviewQueue:
         visible now; ``at`` only in simulation mode.
         """
         moderator = check_name(moderator, "moderator")
-        when, source = self._when(at)
+        when, source = decisions.decision_time(at, simulation=self.simulation)
         adult = db.encode_id(adult_id)
-        wanted = None if item_ids is None else set(_item_ids(item_ids))
-
-        def review(con: sqlite3.Connection) -> int:
-            ids = [
-                int(r[0])
-                for r in con.execute(
-                    "SELECT item_id FROM items WHERE adult_id = ? AND status = 'open' "
-                    "AND created_at <= ? AND first_reviewed_at IS NULL",
-                    (adult, when),
-                )
-                if wanted is None or int(r[0]) in wanted
-            ]
-            for item_id in ids:
-                db.update(
-                    con,
-                    item_id,
-                    "first_reviewed_at = ?",
-                    (when,),
-                    at=when,
-                    actor=moderator,
-                    action="review",
-                    detail={"time": source},
-                )
-            return len(ids)
-
-        return db.write(self._con, review)
+        wanted = None if item_ids is None else set(decisions.item_ids(item_ids))
+        return db.write(
+            self._con,
+            lambda con: decisions.review_items(
+                con, adult, wanted, moderator=moderator, when=when, source=source
+            ),
+        )
 
     def decide(
         self,
@@ -584,80 +401,20 @@ class ReviewQueue:
                 "token of the case shown (ReviewQueue.case(adult_id).token), not both"
             )
         versions = parse_token(token) if token is not None else None
-        chosen = list(versions) if versions is not None else _item_ids(item_ids or ())
-        when, source = self._when(at)
-        adult = db.encode_id(adult_id)
-
-        def apply(con: sqlite3.Connection) -> int:
-            for item_id in chosen:
-                row = con.execute(
-                    "SELECT adult_id, status, n_signals FROM items WHERE item_id = ?", (item_id,)
-                ).fetchone()
-                if row is None or row["adult_id"] != adult or row["status"] != "open":
-                    raise QueueError(
-                        f"item {item_id} is not an open item of adult {adult_id!r} "
-                        "(decided already, or another case); reload the case"
-                    )
-                if versions is not None and int(row["n_signals"]) != versions[item_id]:
-                    raise QueueError(
-                        f"item {item_id} changed since the case was shown (a new signal); "
-                        "reload the case and decide on what it shows now"
-                    )
-                db.update(
-                    con,
-                    item_id,
-                    "status = ?, decided_at = ?, decided_by = ?, "
-                    "first_reviewed_at = COALESCE(first_reviewed_at, ?)",
-                    (result.value, when, moderator, when),
-                    at=when,
-                    actor=moderator,
-                    action="decide",
-                    detail={"outcome": result.value, "note": note, "time": source},
-                )
-            return len(chosen)
-
-        return db.write(self._con, apply)
-
-
-def _tier_risk(item: QueueItem) -> tuple[int, float]:
-    return (item.tier, item.risk)
-
-
-def _item_ids(item_ids: Iterable[Any]) -> list[int]:
-    """Item ids as ints, duplicates dropped (first occurrence kept)."""
-    if isinstance(item_ids, (str, bytes)):
-        raise QueueError(f"item_ids must be a sequence of ints, got {item_ids!r}")
-    out: list[int] = []
-    for i in item_ids:
-        if isinstance(i, np.integer):
-            i = int(i)
-        if isinstance(i, bool) or not isinstance(i, int):
-            raise QueueError(f"item ids must be ints, got {i!r}")
-        out.append(i)
-    if not out:
-        raise QueueError("item_ids is empty: name the items the moderator was shown")
-    return list(dict.fromkeys(out))
-
-
-def _epoch(value: Any, name: str) -> int:
-    """Epoch seconds in [0, MAX_EPOCH_S), or a QueueError."""
-    if isinstance(value, np.integer):
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_EPOCH_S:
-        raise QueueError(
-            f"{name} must be epoch seconds, an int in [0, {MAX_EPOCH_S}), got {value!r}"
+        chosen = list(versions) if versions is not None else decisions.item_ids(item_ids or ())
+        when, source = decisions.decision_time(at, simulation=self.simulation)
+        db.encode_id(adult_id)  # a bad id is refused before the transaction
+        return db.write(
+            self._con,
+            lambda con: decisions.decide_items(
+                con,
+                adult_id,
+                chosen,
+                versions,
+                result,
+                moderator=moderator,
+                note=note,
+                when=when,
+                source=source,
+            ),
         )
-    return value
-
-
-def _age(value: Any) -> float | None:
-    """An age as stored: None when unknown (None or NaN)."""
-    if value is None:
-        return None
-    age = float(value)
-    return None if math.isnan(age) else age
-
-
-def _check_channel(channel: str | None) -> None:
-    if channel is not None and channel not in CHANNEL_NAMES:
-        raise ValueError(f"channel {channel!r} is not one of {', '.join(CHANNEL_NAMES)}")

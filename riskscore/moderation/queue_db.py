@@ -1,6 +1,7 @@
 """SQLite storage of the review queue: schema, connection settings and write retries.
 
-Private to :mod:`riskscore.moderation.queue`. Several processes may write to one file at once:
+Private to the review queue (:mod:`riskscore.moderation.queue` and the modules it
+delegates to). Several processes may write to one file at once:
 the database runs in WAL mode with a busy timeout, every write is one
 ``BEGIN IMMEDIATE`` transaction (so a read-check-insert cannot interleave with
 another writer), and a transaction that still meets a lock is retried with backoff.

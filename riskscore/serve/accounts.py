@@ -1,17 +1,23 @@
 """Moderator accounts of the console, and case assignments made by leads.
 
-Accounts live in the review queue's SQLite file (created ``0600``), in two tables of their
-own: ``moderators`` (name, role, Argon2id password hash from ``argon2-cffi``) and
-``assignments`` (append-only: who assigned which case to whom, and when; the latest row of
-a case is its assignment). Roles: ``moderator`` (works the queue) and ``lead`` (also
-assigns cases to moderators and reads the audit log).
+Accounts live in the review queue's SQLite file (created ``0600``), in tables of their
+own: ``moderators`` (name, role, Argon2id password hash from ``argon2-cffi``, whether the
+account is active, and its session generation), ``account_log`` (append-only: who added,
+changed or removed which account, and when) and ``assignments`` (append-only: who assigned
+which case to whom, and when; the latest row of a case is its assignment). Roles:
+``moderator`` (works the queue) and ``lead`` (also assigns cases to moderators and reads
+the audit log).
+
+An account is never deleted: removing it deactivates it (no sign-in, no session, no new
+assignment) and keeps its name in the logs. Every change of an account (added, changed,
+removed) starts a new session generation, so the sessions signed before it end.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -22,14 +28,31 @@ from argon2.exceptions import InvalidHashError, VerificationError
 import riskscore.io.sqlite as sqlite
 from riskscore.moderation.cases import QueueError, check_name
 
-__all__ = ["MIN_PASSWORD_CHARS", "Assignment", "Moderator", "ModeratorStore", "Role"]
+__all__ = [
+    "MIN_PASSWORD_CHARS",
+    "AccountChange",
+    "Assignment",
+    "Moderator",
+    "ModeratorStore",
+    "Role",
+]
 
 #: Shortest password accepted for a moderator account (characters).
 MIN_PASSWORD_CHARS = 12
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS moderators (name TEXT PRIMARY KEY, role TEXT NOT NULL "
-    "CHECK (role IN ('moderator', 'lead')), password_hash TEXT, created_at INTEGER NOT NULL)",
+    "CHECK (role IN ('moderator', 'lead')), password_hash TEXT, created_at INTEGER NOT NULL, "
+    "active INTEGER NOT NULL DEFAULT 1, session INTEGER NOT NULL DEFAULT 0)",
+    "CREATE TABLE IF NOT EXISTS account_log (entry_id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL "
+    "CHECK (action IN ('add', 'change', 'remove')), moderator TEXT NOT NULL, role TEXT NOT NULL)",
+    "CREATE TRIGGER IF NOT EXISTS account_log_append_only BEFORE UPDATE ON account_log "
+    "BEGIN SELECT RAISE(ABORT, 'the account log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS account_log_no_delete BEFORE DELETE ON account_log "
+    "BEGIN SELECT RAISE(ABORT, 'the account log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS moderators_no_delete BEFORE DELETE ON moderators "
+    "BEGIN SELECT RAISE(ABORT, 'accounts are deactivated, never deleted'); END",
     "CREATE TABLE IF NOT EXISTS assignments (entry_id INTEGER PRIMARY KEY AUTOINCREMENT, "
     "adult_id TEXT NOT NULL, moderator TEXT NOT NULL, assigned_by TEXT NOT NULL, "
     "at INTEGER NOT NULL)",
@@ -47,12 +70,29 @@ class Role(StrEnum):
     LEAD = "lead"
 
 
+#: Columns added to ``moderators`` after its first release, with their definitions.
+_ADDED_COLUMNS = {
+    "active": "INTEGER NOT NULL DEFAULT 1",
+    "session": "INTEGER NOT NULL DEFAULT 0",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Moderator:
-    """A signed-in console user."""
+    """A signed-in console user.
+
+    Attributes
+    ----------
+    name : str
+    role : Role
+    session : int
+        The account's session generation: a session cookie signed with another one
+        (before the account was last changed or removed) is void.
+    """
 
     name: str
     role: Role
+    session: int = field(default=0, repr=False)
 
     @property
     def is_lead(self) -> bool:
@@ -68,6 +108,18 @@ class Assignment:
     moderator: str
     assigned_by: str
     at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChange:
+    """One entry of the account log: an account added, changed or removed, by whom."""
+
+    entry_id: int
+    at: int
+    actor: str
+    action: str
+    moderator: str
+    role: str
 
 
 class ModeratorStore:
@@ -105,6 +157,10 @@ class ModeratorStore:
         def create(con: sqlite3.Connection) -> None:
             for ddl in _DDL:
                 con.execute(ddl)
+            have = {str(r[1]) for r in con.execute("PRAGMA table_info(moderators)")}
+            for column, definition in _ADDED_COLUMNS.items():
+                if column not in have:  # a file from before the column
+                    con.execute(f"ALTER TABLE moderators ADD COLUMN {column} {definition}")
 
         sqlite.write(self._con, create)
 
@@ -112,8 +168,10 @@ class ModeratorStore:
         """Close the file."""
         self._con.close()
 
-    def add(self, name: str, role: str | Role, password: str | None) -> None:
-        """Create an account, or replace its role and password.
+    def add(
+        self, name: str, role: str | Role, password: str | None, *, by: str = "riskscore"
+    ) -> None:
+        """Create an account, or replace its role and password (re-activating it).
 
         Parameters
         ----------
@@ -123,13 +181,17 @@ class ModeratorStore:
         password : str or None
             At least ``MIN_PASSWORD_CHARS`` characters, stored as an Argon2id hash;
             None for an account that signs in only through the trusted header.
+        by : str, default "riskscore"
+            Who made the change, kept in the account log.
 
         Raises
         ------
         QueueError
-            A bad name, role or password (the password is never shown).
+            A bad name, role, password (the password is never shown) or ``by``; or the
+            last active lead made a moderator (add another lead first).
         """
         name = check_name(name, "moderator")
+        by = check_name(by, "actor")
         try:
             role = Role(role)
         except ValueError:
@@ -142,31 +204,96 @@ class ModeratorStore:
                     f"{MIN_PASSWORD_CHARS} are needed"
                 )
             hashed = self._hasher.hash(password)
-        sqlite.write(
-            self._con,
-            lambda con: con.execute(
+
+        def save(con: sqlite3.Connection) -> None:
+            was = _active_role(con, name)
+            if was is Role.LEAD and role is not Role.LEAD:
+                _refuse_last_lead(con, name, "made a moderator")
+            con.execute(
                 "INSERT INTO moderators (name, role, password_hash, created_at) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET role = excluded.role, "
-                "password_hash = excluded.password_hash",
+                "password_hash = excluded.password_hash, active = 1, session = session + 1",
                 (name, role.value, hashed, int(time.time())),
-            ),
-        )
+            )
+            _log(con, by, "add" if was is None else "change", name, role)
+
+        sqlite.write(self._con, save)
+
+    def remove(self, name: str, *, by: str = "riskscore") -> Moderator:
+        """Deactivate an account: it can no longer sign in, its sessions end, and it can
+        no longer be assigned cases. Its name stays in the logs.
+
+        Parameters
+        ----------
+        name : str
+            An active account.
+        by : str, default "riskscore"
+            Who removed it, kept in the account log.
+
+        Returns
+        -------
+        Moderator
+            The account as it was.
+
+        Raises
+        ------
+        QueueError
+            No active account of that name, or it is the last active lead (someone must
+            still be able to read the audit log and assign cases: add another lead
+            first).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> store = ModeratorStore(f"{tempfile.mkdtemp()}/queue.sqlite")
+        >>> store.add("lead-1", "lead", None); store.add("mod-1", "moderator", None)
+        >>> store.remove("mod-1", by="lead-1")
+        Moderator(name='mod-1', role=<Role.MODERATOR: 'moderator'>)
+        >>> store.get("mod-1") is None, [c.action for c in store.account_log()]
+        (True, ['remove', 'add', 'add'])
+        >>> store.remove("lead-1")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        QueueError: 'lead-1' is the last active lead and cannot be removed; add another ...
+        >>> store.close()
+        """
+        name = check_name(name, "moderator")
+        by = check_name(by, "actor")
+
+        def deactivate(con: sqlite3.Connection) -> Moderator:
+            role = _active_role(con, name)
+            if role is None:
+                raise QueueError(f"no active moderator account {name!r} in {self.path}")
+            if role is Role.LEAD:
+                _refuse_last_lead(con, name, "removed")
+            con.execute(
+                "UPDATE moderators SET active = 0, password_hash = NULL, session = session + 1 "
+                "WHERE name = ?",
+                (name,),
+            )
+            _log(con, by, "remove", name, role)
+            return Moderator(name, role)
+
+        return sqlite.write(self._con, deactivate)
 
     def get(self, name: str) -> Moderator | None:
-        """The account named ``name``, or None."""
-        row = self._con.execute("SELECT role FROM moderators WHERE name = ?", (name,)).fetchone()
-        return None if row is None else Moderator(name, Role(row[0]))
+        """The active account named ``name``, or None."""
+        row = self._con.execute(
+            "SELECT role, session FROM moderators WHERE name = ? AND active = 1", (name,)
+        ).fetchone()
+        return None if row is None else Moderator(name, Role(row[0]), int(row[1]))
 
     def names(self) -> list[str]:
-        """Every account name, sorted."""
-        return [str(r[0]) for r in self._con.execute("SELECT name FROM moderators ORDER BY name")]
+        """Every active account's name, sorted."""
+        rows = self._con.execute("SELECT name FROM moderators WHERE active = 1 ORDER BY name")
+        return [str(r[0]) for r in rows]
 
     def lookup(self, name: str) -> tuple[Moderator | None, str]:
-        """The account of ``name`` (None if none, or if it has no password) and the hash
-        to check a password against (a dummy one for no account, so that checking takes
-        the same time)."""
+        """The account of ``name`` (None if none, if removed, or if it has no password)
+        and the hash to check a password against (a dummy one for no account, so that
+        checking takes the same time)."""
         row = self._con.execute(
-            "SELECT role, password_hash FROM moderators WHERE name = ?", (name,)
+            "SELECT role, password_hash, session FROM moderators WHERE name = ? AND active = 1",
+            (name,),
         ).fetchone()
         if row is None or row[1] is None:
             # Checked against when there is no account, so that the time taken does not
@@ -174,7 +301,7 @@ class ModeratorStore:
             if self._dummy is None:
                 self._dummy = self._hasher.hash("riskscore: no such moderator")
             return None, self._dummy
-        return Moderator(name, Role(row[0])), str(row[1])
+        return Moderator(name, Role(row[0]), int(row[2])), str(row[1])
 
     def password_matches(self, stored: str, password: str) -> bool:
         """Whether ``password`` matches the hash ``stored`` (thread-safe: no database)."""
@@ -223,3 +350,41 @@ class ModeratorStore:
             (limit,),
         )
         return [Assignment(str(a), str(m), str(b), int(t)) for a, m, b, t in rows]
+
+    def account_log(self, limit: int = 500) -> list[AccountChange]:
+        """The latest ``limit`` account changes, newest first."""
+        rows: Any = self._con.execute(
+            "SELECT entry_id, at, actor, action, moderator, role FROM account_log "
+            "ORDER BY entry_id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            AccountChange(int(e), int(t), str(a), str(x), str(m), str(r))
+            for e, t, a, x, m, r in rows
+        ]
+
+
+def _active_role(con: sqlite3.Connection, name: str) -> Role | None:
+    row = con.execute(
+        "SELECT role FROM moderators WHERE name = ? AND active = 1", (name,)
+    ).fetchone()
+    return None if row is None else Role(row[0])
+
+
+def _refuse_last_lead(con: sqlite3.Connection, name: str, change: str) -> None:
+    """Refuse a change that would leave no active lead (nobody to read the audit log)."""
+    others = con.execute(
+        "SELECT COUNT(*) FROM moderators WHERE role = 'lead' AND active = 1 AND name != ?", (name,)
+    ).fetchone()[0]
+    if not others:
+        raise QueueError(
+            f"{name!r} is the last active lead and cannot be {change}; add another lead first "
+            "(riskscore serve --add-moderator NAME --role lead)"
+        )
+
+
+def _log(con: sqlite3.Connection, actor: str, action: str, name: str, role: Role) -> None:
+    con.execute(
+        "INSERT INTO account_log (at, actor, action, moderator, role) VALUES (?, ?, ?, ?, ?)",
+        (int(time.time()), actor, action, name, role.value),
+    )

@@ -11,12 +11,12 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from riskscore.serve.body import JSON_LINES_TYPES
-from riskscore.serve.service import ScoringService
+from riskscore.serve.service import MAX_BATCH_ID_CHARS, ScoringService
 
 __all__ = ["router"]
 
@@ -44,6 +44,18 @@ _EVENT_SCHEMA: dict[str, Any] = {
     },
 }
 _EVENTS_BODY: dict[str, Any] = {
+    # The header is read from the request directly (no dependency to solve per request)
+    # and described here.
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "maxLength": MAX_BATCH_ID_CHARS},
+            "description": "batch id: a retried batch with the same id is not applied "
+            "again; its first response is returned with `replayed: true`",
+        }
+    ],
     "requestBody": {
         "required": True,
         "content": {
@@ -55,7 +67,7 @@ _EVENTS_BODY: dict[str, Any] = {
                 for media in sorted(JSON_LINES_TYPES)
             },
         },
-    }
+    },
 }
 _EVENTS_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "every event applied; `alerts` lists the alerts they raised"},
@@ -100,14 +112,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     openapi_extra=_EVENTS_BODY,
     responses=_EVENTS_RESPONSES,
 )
-async def post_events(
-    request: Request,
-    idempotency_key: str | None = Header(
-        default=None,
-        description="batch id: a retried batch with the same id is not applied again; its "
-        "first response is returned with `replayed: true`",
-    ),
-) -> JSONResponse:
+async def post_events(request: Request) -> JSONResponse:
     """Apply the events in order with the online scorer and queue the alerts they raise.
 
     The response lists the alerts (as ``riskscore stream`` writes them, with ``index``:
@@ -116,7 +121,8 @@ async def post_events(
     """
     service = _service(request)
     body = await _read_body(request, request.app.state.config.max_body_bytes)
-    result = service.submit(body, request.headers.get("content-type"), idempotency_key)
+    headers = request.headers
+    result = service.submit(body, headers.get("content-type"), headers.get("idempotency-key"))
     return JSONResponse(result.body, status_code=result.status)
 
 

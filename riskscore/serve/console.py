@@ -123,11 +123,16 @@ def _user(request: Request, *, lead: bool = False) -> Moderator:
     """The signed-in moderator (or a refusal: sign in, or 403 for a lead's page)."""
     state = _state(request)
     header = state.config.trusted_header
+    account = None
     if header is not None:
         name = request.headers.get(header)
+        account = state.accounts.get(name) if name else None
     else:
-        name = state.signer.session_user(request.cookies.get(SESSION_COOKIE))
-    account = state.accounts.get(name) if name else None
+        session = state.signer.session_of(request.cookies.get(SESSION_COOKIE))
+        if session is not None:
+            account = state.accounts.get(session[0])
+            if account is not None and account.session != session[1]:
+                account = None  # signed before the account was last changed or removed
     if account is None:
         if header is not None:
             raise ConsoleRefusedError(
@@ -210,7 +215,12 @@ async def signin(request: Request) -> Response:
         return _page(request, "signin.html", {"error": "Wrong name or password."}, status=401)
     limiter.reset(keys[0])
     response = RedirectResponse("/console/queue", status_code=303)
-    _cookie(request, response, SESSION_COOKIE, state.signer.session_cookie(account.name))
+    _cookie(
+        request,
+        response,
+        SESSION_COOKIE,
+        state.signer.session_cookie(account.name, account.session),
+    )
     return response
 
 
@@ -331,7 +341,11 @@ async def audit_page(request: Request) -> Response:
     state = _state(request)
     entries = state.queue.audit_log()[::-1][:500]
     for_view = [{"entry": e, "detail": json.dumps(e.detail, sort_keys=True)} for e in entries]
-    context = {"entries": for_view, "assignments": state.accounts.assignment_log()}
+    context = {
+        "entries": for_view,
+        "assignments": state.accounts.assignment_log(),
+        "accounts": state.accounts.account_log(),
+    }
     return _page(request, "audit.html", context, user=user)
 
 

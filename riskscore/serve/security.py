@@ -1,8 +1,9 @@
 """Sessions, CSRF tokens and sign-in rate limiting for the console.
 
-- A session is a cookie holding the moderator's name, signed and dated by ``itsdangerous``
-  (``HttpOnly``, ``SameSite=Strict``, ``Secure`` unless switched off for plain-HTTP
-  development); the account and its role are read again on every request.
+- A session is a cookie holding the moderator's name and the account's session generation,
+  signed and dated by ``itsdangerous`` (``HttpOnly``, ``SameSite=Strict``, ``Secure`` unless
+  switched off for plain-HTTP development); the account, its role and its generation are
+  read again on every request, so a removed or changed account's sessions end at once.
 - CSRF: every page with a form sets a random ``riskscore_csrf`` cookie (``HttpOnly``,
   ``SameSite=Strict``) and puts a signed copy of it in each form; a POST is refused unless
   the form's token verifies under the key and matches the cookie. One mechanism for every
@@ -49,8 +50,8 @@ class Signer:
     Examples
     --------
     >>> signer = Signer(b"k" * 16 + b"0123456789abcdef", max_age_s=3600)
-    >>> signer.session_user(signer.session_cookie("mod-1"))
-    'mod-1'
+    >>> signer.session_of(signer.session_cookie("mod-1", 3))
+    ('mod-1', 3)
     >>> nonce = Signer.new_nonce()
     >>> signer.csrf_ok(signer.csrf_token(nonce), nonce), signer.csrf_ok("forged", nonce)
     (True, False)
@@ -67,20 +68,25 @@ class Signer:
         """A random value for the CSRF cookie."""
         return secrets.token_urlsafe(32)
 
-    def session_cookie(self, name: str) -> str:
-        """The signed cookie value of a session of ``name``."""
-        return str(self._session.dumps({"u": name}))
+    def session_cookie(self, name: str, generation: int) -> str:
+        """The signed cookie value of a session of ``name`` in its account's session
+        ``generation`` (:attr:`~riskscore.serve.accounts.Moderator.session`)."""
+        return str(self._session.dumps({"u": name, "g": generation}))
 
-    def session_user(self, cookie: str | None) -> str | None:
-        """The name in a valid, unexpired session cookie, else None."""
+    def session_of(self, cookie: str | None) -> tuple[str, int] | None:
+        """The name and session generation in a valid, unexpired session cookie, else None."""
         if not cookie:
             return None
         try:
             data = self._session.loads(cookie, max_age=int(self.max_age_s))
         except BadSignature:
             return None
-        name = data.get("u") if isinstance(data, dict) else None
-        return name if isinstance(name, str) else None
+        if not isinstance(data, dict):
+            return None
+        name, generation = data.get("u"), data.get("g")
+        if not isinstance(name, str) or type(generation) is not int:
+            return None
+        return name, generation
 
     def csrf_token(self, nonce: str) -> str:
         """The form token for the CSRF cookie ``nonce``."""

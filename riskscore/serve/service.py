@@ -148,15 +148,16 @@ class ScoringService:
         refused: list[dict[str, Any]] = []
         applied: list[EventTuple] = []
         reports: list[UserReport] = []
+        refused_future = scorer.n_refused_future
         for item in items:
             if item.error is not None:
                 refused.append({"index": item.index, "message": item.error})
                 self.metrics.refused.labels(reason="not_json").inc()
                 continue
             event = item.value
-            refused_future = scorer.n_refused_future
             try:
-                if not isinstance(event, Mapping):
+                # JSON objects are dicts: the abstract Mapping check only for the others
+                if type(event) is not dict and not isinstance(event, Mapping):
                     raise SchemaError(
                         f"expected a JSON object (one event), got {type(event).__name__}"
                     )
@@ -167,6 +168,7 @@ class ScoringService:
                     if scorer.n_refused_future != refused_future
                     else type(exc).__name__
                 )
+                refused_future = scorer.n_refused_future
                 self.metrics.refused.labels(reason=reason).inc()
                 refused.append({"index": item.index, "message": one_line(str(exc))})
                 continue
@@ -174,8 +176,8 @@ class ScoringService:
             applied.append(parsed)
             if parsed[7] == _REPORT:
                 reports.append(self._report(parsed))
-            for alert in raised:
-                alerts.append((item.index, alert))
+            if raised:
+                alerts.extend((item.index, alert) for alert in raised)
         self._record(applied, alerts, reports)
         body = {
             "accepted": len(applied),

@@ -2,13 +2,19 @@
 
 The online scorer keeps running aggregates only, so the service also keeps each applied
 event's metadata (time, sender, channel, event type, the recipient's UTC offset; never
-content) in a SQLite file of its own, for ``retention_s`` of event time. One transaction
-per request (``executemany``); old rows are pruned at each checkpoint.
+content) in a SQLite file of its own, for ``retention_s`` of event time. Written behind the
+requests: :meth:`TimelineStore.add` hands the rows to a writer thread of the store, which
+writes whatever has gathered once a second, in one transaction (SQLite's own work, and its
+checkpoints of the write-ahead log, then run beside the requests instead of in them);
+reading, pruning and closing wait for what is pending. Old
+rows are pruned at each checkpoint. A crash loses the rows not yet written (at most the
+last moments' events; the scorer's own state goes back to its last checkpoint anyway).
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
@@ -20,6 +26,12 @@ from riskscore.io.events import EventTuple
 from riskscore.moderation.queue_db import decode_id, encode_id
 
 __all__ = ["TimelineEvent", "TimelineStore"]
+
+_INSERT = (
+    "INSERT INTO events (conversation_id, ts, sender_id, channel, event, tz_offset_min) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_Row = tuple[str, int, str, int, int, int]
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS events (conversation_id TEXT NOT NULL, ts INTEGER NOT NULL, "
@@ -62,10 +74,17 @@ class TimelineStore:
         Rows older than the newest event time minus this are pruned by :meth:`prune`.
     max_events : int, default 5000
         Most events :meth:`events_of` returns (the latest).
+    write_every_s : float, default 1
+        Longest time added events wait before the writer thread writes them.
     """
 
     def __init__(
-        self, path: str | Path, *, retention_s: float = 30 * 86_400.0, max_events: int = 5_000
+        self,
+        path: str | Path,
+        *,
+        retention_s: float = 30 * 86_400.0,
+        max_events: int = 5_000,
+        write_every_s: float = 1.0,
     ) -> None:
         self.path = Path(path)
         self.retention_s = float(retention_s)
@@ -73,29 +92,54 @@ class TimelineStore:
         self._con = sqlite.connect(self.path)
         for ddl in _DDL:
             self._con.execute(ddl)
+        self.write_every_s = float(write_every_s)
+        self._cond = threading.Condition()
+        self._buffer: list[_Row] = []
+        self._added = 0  # rows handed over so far
+        self._written = 0  # rows written (or dropped by a failure) so far
+        self._urgent = False  # a reader waits: write now
+        self._stop = False
+        self._failed: BaseException | None = None
+        self._writer = threading.Thread(
+            target=self._write_loop, name=f"riskscore-timeline-{self.path.name}", daemon=True
+        )
+        self._writer.start()
 
     def close(self) -> None:
-        """Close the file."""
+        """Write what is pending, stop the writer thread and close the file."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._writer.join()
         self._con.close()
+        self._raise_failure()
 
     def add(self, events: Sequence[EventTuple]) -> None:
-        """Append validated events (:func:`riskscore.io.events.parse_event_fast` tuples)."""
+        """Append validated events (:func:`riskscore.io.events.parse_event_fast` tuples);
+        the store's writer thread writes them within ``write_every_s``."""
+        self._raise_failure()
         if not events:
             return
         rows = [(_key(e[0]), e[1], _key(e[2]), e[6], e[7], e[8]) for e in events]
+        with self._cond:
+            if self._stop:
+                raise RuntimeError(f"the timeline {self.path} is closed")
+            self._buffer += rows
+            self._added += len(rows)
 
-        self._write(
-            lambda con: (
-                con.executemany(
-                    "INSERT INTO events (conversation_id, ts, sender_id, channel, event, "
-                    "tz_offset_min) VALUES (?, ?, ?, ?, ?, ?)",
-                    rows,
-                ).rowcount
-            )
-        )
+    def flush(self) -> None:
+        """Wait until every event added so far is written."""
+        with self._cond:
+            target = self._added
+            if self._written < target:
+                self._urgent = True
+                self._cond.notify_all()
+                self._cond.wait_for(lambda: self._written >= target)
+        self._raise_failure()
 
     def events_of(self, conversation_id: Any) -> list[TimelineEvent]:
         """The latest ``max_events`` events of a conversation, oldest first."""
+        self.flush()
         rows = self._con.execute(
             "SELECT ts, sender_id, channel, event, tz_offset_min FROM events "
             "WHERE conversation_id = ? ORDER BY ts DESC, rowid DESC LIMIT ?",
@@ -109,10 +153,45 @@ class TimelineStore:
     def prune(self, clock: int) -> int:
         """Delete rows older than ``clock - retention_s``; return how many."""
         horizon = clock - self.retention_s
-
+        self.flush()
         return self._write(
             lambda con: con.execute("DELETE FROM events WHERE ts < ?", (horizon,)).rowcount
         )
 
     def _write(self, fn: Callable[[sqlite3.Connection], int]) -> int:
         return sqlite.write(self._con, fn)
+
+    def _raise_failure(self) -> None:
+        if self._failed is not None:
+            raise RuntimeError(
+                f"writing the timeline to {self.path} failed: {self._failed}"
+            ) from self._failed
+
+    def _write_loop(self) -> None:
+        """The writer thread: every ``write_every_s`` (or at once when a reader waits, or
+        at close), one transaction for all the rows gathered."""
+        con = sqlite.connect(self.path)
+        try:
+            while True:
+                with self._cond:
+                    self._cond.wait_for(lambda: self._urgent or self._stop, self.write_every_s)
+                    rows, self._buffer = self._buffer, []
+                    self._urgent = False
+                    stop = self._stop
+                try:
+                    if rows and self._failed is None:
+                        sqlite.write(con, _inserting(rows))
+                except Exception as exc:  # kept for the next add, flush or close to raise
+                    self._failed = exc
+                finally:
+                    with self._cond:
+                        self._written += len(rows)
+                        self._cond.notify_all()
+                if stop:
+                    return
+        finally:
+            con.close()
+
+
+def _inserting(rows: list[_Row]) -> Callable[[sqlite3.Connection], int]:
+    return lambda con: con.executemany(_INSERT, rows).rowcount

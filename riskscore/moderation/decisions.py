@@ -1,0 +1,130 @@
+"""Recording moderators' work on the review queue: first reviews and decisions.
+
+Private to :class:`~riskscore.moderation.queue.ReviewQueue` (:meth:`mark_reviewed`,
+:meth:`decide`, which document the rules). A decision names what the moderator was shown
+(item ids, or a case's version token), so items that arrived since stay open and a case
+that changed since is refused. Decision times come from the clock, except in a queue
+opened in simulation mode; each audit entry records which (``detail["time"]``).
+Every function that writes runs inside the caller's transaction
+(:func:`~riskscore.moderation.queue_db.write`) and logs each change.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+import riskscore.moderation.queue_db as db
+from riskscore.moderation.cases import Outcome, QueueError, check_epoch
+
+__all__ = ["decide_items", "decision_time", "item_ids", "review_items"]
+
+
+def decision_time(at: int | None, *, simulation: bool) -> tuple[int, str]:
+    """Decision time and where it came from: the clock (``"clock"``), or ``at`` in
+    simulation mode only (``"simulated"``); the source is kept in the audit entry."""
+    if at is None:
+        return int(time.time()), "clock"
+    if not simulation:
+        raise QueueError(
+            "a decision's time comes from the clock; a caller-given 'at' is accepted only "
+            "by a ReviewQueue opened with simulation=True (reports mark it as simulated)"
+        )
+    return check_epoch(at, "at"), "simulated"
+
+
+def item_ids(values: Iterable[Any]) -> list[int]:
+    """Item ids as ints, duplicates dropped (first occurrence kept)."""
+    if isinstance(values, (str, bytes)):
+        raise QueueError(f"item_ids must be a sequence of ints, got {values!r}")
+    out: list[int] = []
+    for i in values:
+        if isinstance(i, np.integer):
+            i = int(i)
+        if isinstance(i, bool) or not isinstance(i, int):
+            raise QueueError(f"item ids must be ints, got {i!r}")
+        out.append(i)
+    if not out:
+        raise QueueError("item_ids is empty: name the items the moderator was shown")
+    return list(dict.fromkeys(out))
+
+
+def review_items(
+    con: sqlite3.Connection,
+    adult: str,
+    wanted: set[int] | None,
+    *,
+    moderator: str,
+    when: int,
+    source: str,
+) -> int:
+    """Mark the open, unreviewed items of the encoded ``adult`` visible at ``when`` (those
+    in ``wanted``, or all) as first reviewed; return how many."""
+    ids = [
+        int(r[0])
+        for r in con.execute(
+            "SELECT item_id FROM items WHERE adult_id = ? AND status = 'open' "
+            "AND created_at <= ? AND first_reviewed_at IS NULL",
+            (adult, when),
+        )
+        if wanted is None or int(r[0]) in wanted
+    ]
+    for item_id in ids:
+        db.update(
+            con,
+            item_id,
+            "first_reviewed_at = ?",
+            (when,),
+            at=when,
+            actor=moderator,
+            action="review",
+            detail={"time": source},
+        )
+    return len(ids)
+
+
+def decide_items(
+    con: sqlite3.Connection,
+    adult_id: Any,
+    chosen: list[int],
+    versions: dict[int, int] | None,
+    result: Outcome,
+    *,
+    moderator: str,
+    note: str,
+    when: int,
+    source: str,
+) -> int:
+    """Close the ``chosen`` open items of ``adult_id`` with ``result``; with ``versions``
+    (from a case's token) refuse any item changed since it was shown. All or nothing."""
+    adult = db.encode_id(adult_id)
+    for item_id in chosen:
+        row = con.execute(
+            "SELECT adult_id, status, n_signals FROM items WHERE item_id = ?", (item_id,)
+        ).fetchone()
+        if row is None or row["adult_id"] != adult or row["status"] != "open":
+            raise QueueError(
+                f"item {item_id} is not an open item of adult {adult_id!r} "
+                "(decided already, or another case); reload the case"
+            )
+        if versions is not None and int(row["n_signals"]) != versions[item_id]:
+            raise QueueError(
+                f"item {item_id} changed since the case was shown (a new signal); "
+                "reload the case and decide on what it shows now"
+            )
+        db.update(
+            con,
+            item_id,
+            "status = ?, decided_at = ?, decided_by = ?, "
+            "first_reviewed_at = COALESCE(first_reviewed_at, ?)",
+            (result.value, when, moderator, when),
+            at=when,
+            actor=moderator,
+            action="decide",
+            detail={"outcome": result.value, "note": note, "time": source},
+        )
+    return len(chosen)

@@ -1,0 +1,162 @@
+"""Adding to the review queue: alerts and user reports as rows, and their de-duplication.
+
+Private to :class:`~riskscore.moderation.queue.ReviewQueue` (see its ``add_*`` methods):
+
+* an alert already queued (the same signal, :func:`~riskscore.moderation.queue_db.alert_signal`)
+  changes nothing, whether its item is open or decided;
+* a new alert on a conversation whose alert is still open updates that item (highest risk
+  and tier kept, ``n_signals`` counted);
+* the same user report (conversation, reporter, time) is stored once.
+
+Every function that writes runs inside the caller's transaction
+(:func:`~riskscore.moderation.queue_db.write`) and logs what it changed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import time
+from typing import Any
+
+import riskscore.moderation.queue_db as db
+from riskscore.io.schema import CHANNEL_NAMES
+from riskscore.moderation.cases import UserReport, check_epoch
+from riskscore.policy import Alert, AlertPolicy
+
+__all__ = ["alert_row", "insert_alerts", "insert_reports", "report_row", "stored_age"]
+
+
+def stored_age(value: Any) -> float | None:
+    """An age as stored: None when unknown (None or NaN)."""
+    if value is None:
+        return None
+    age = float(value)
+    return None if math.isnan(age) else age
+
+
+def _check_channel(channel: str | None) -> None:
+    if channel is not None and channel not in CHANNEL_NAMES:
+        raise ValueError(f"channel {channel!r} is not one of {', '.join(CHANNEL_NAMES)}")
+
+
+def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, Any]:
+    """The ``items`` row of an alert raised at ``at`` (default its timestamp, else now)."""
+    when = at if at is not None else alert.timestamp
+    if when is None:
+        when = int(time.time())
+    _check_channel(channel)
+    if not 0.0 <= alert.risk <= 1.0:
+        raise ValueError(f"alert on conversation {alert.conversation_id!r}: risk {alert.risk}")
+    return {
+        "kind": "alert",
+        "dedup_key": f"alert:{db.encode_id(alert.conversation_id)}",
+        "conversation_id": db.encode_id(alert.conversation_id),
+        "adult_id": db.encode_id(alert.adult_id),
+        "child_id": db.encode_id(alert.child_id),
+        "child_age": stored_age(alert.child_age),
+        "age_band": alert.age_band,
+        "risk": float(alert.risk),
+        "tier": int(alert.tier),
+        "channel": channel,
+        "concerns_child": 0,
+        "reasons": json.dumps([str(r) for r in alert.reasons]),
+        "created_at": check_epoch(when, "at"),
+        "updated_at": check_epoch(when, "at"),
+    }
+
+
+def report_row(report: UserReport, policy: AlertPolicy) -> dict[str, Any]:
+    """The ``items`` row of a user report, banded by the reporter's age under ``policy``."""
+    _check_channel(report.channel)
+    if not 0.0 <= report.risk <= 1.0:
+        raise ValueError(f"user report risk must be in [0, 1], got {report.risk}")
+    conv = db.encode_id(report.conversation_id)
+    reporter = db.encode_id(report.reporter_id)
+    age = stored_age(report.reporter_age)
+    band = policy.band_of(math.nan if age is None else age).name
+    return {
+        "kind": "user_report",
+        "dedup_key": f"report:{conv}:{reporter}:{int(report.timestamp)}",
+        "conversation_id": conv,
+        "adult_id": db.encode_id(report.reported_id),
+        "child_id": reporter,
+        "child_age": age,
+        "age_band": band,
+        "risk": float(report.risk),
+        "tier": 0,
+        "channel": report.channel,
+        "concerns_child": int(report.from_child),
+        "reasons": json.dumps(["user report from a child" if report.from_child else "user report"]),
+        "created_at": int(report.timestamp),
+        "updated_at": int(report.timestamp),
+    }
+
+
+def insert_alerts(
+    con: sqlite3.Connection, rows: list[tuple[dict[str, Any], str]], actor: str
+) -> list[int]:
+    """Queue ``(row, signal)`` pairs (:func:`alert_row`, :func:`~riskscore.moderation.
+    queue_db.alert_signal`); return each one's item id."""
+    return [_upsert_alert(con, row, signal, actor) for row, signal in rows]
+
+
+def insert_reports(con: sqlite3.Connection, rows: list[dict[str, Any]], actor: str) -> list[int]:
+    """Queue user report rows (:func:`report_row`) not stored yet; return each one's item id."""
+    out = []
+    for row in rows:
+        found = con.execute(
+            "SELECT item_id FROM items WHERE kind = 'user_report' AND dedup_key = ?",
+            (row["dedup_key"],),
+        ).fetchone()
+        if found is not None:
+            out.append(int(found[0]))
+            continue
+        detail = {"kind": "user_report", "concerns_child": row["concerns_child"]}
+        out.append(db.enqueue(con, row, actor, detail))
+    return out
+
+
+def _upsert_alert(con: sqlite3.Connection, row: dict[str, Any], signal: str, actor: str) -> int:
+    known = con.execute("SELECT item_id FROM alert_signals WHERE signal = ?", (signal,)).fetchone()
+    if known is not None:  # this very alert was queued before: nothing changes
+        return int(known[0])
+    item_id = _merge_alert(con, row, actor)
+    con.execute("INSERT INTO alert_signals (signal, item_id) VALUES (?, ?)", (signal, item_id))
+    return item_id
+
+
+def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> int:
+    """A new item, or the update of the conversation's open alert."""
+    found = con.execute(
+        "SELECT item_id, risk, tier FROM items "
+        "WHERE kind = 'alert' AND status = 'open' AND conversation_id = ?",
+        (row["conversation_id"],),
+    ).fetchone()
+    if found is None:
+        detail = {"kind": "alert", "risk": row["risk"], "tier": row["tier"]}
+        return db.enqueue(con, row, actor, detail)
+    item_id = int(found["item_id"])
+    raise_ = row["risk"] > found["risk"] or row["tier"] > found["tier"]
+    db.update(
+        con,
+        item_id,
+        "n_signals = n_signals + 1, updated_at = MAX(updated_at, ?), "
+        "risk = MAX(risk, ?), tier = MAX(tier, ?), "
+        "reasons = CASE WHEN ? THEN ? ELSE reasons END, "
+        "channel = COALESCE(?, channel)",
+        (
+            row["updated_at"],
+            row["risk"],
+            row["tier"],
+            int(raise_),
+            row["reasons"],
+            row["channel"],
+        ),
+        at=row["created_at"],
+        actor=actor,
+        action="update",
+        detail={"risk": row["risk"], "tier": row["tier"]},
+    )
+    return item_id

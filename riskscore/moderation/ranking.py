@@ -1,0 +1,69 @@
+"""Ranking the review queue: open items grouped into one case per adult, and ordered.
+
+Private to :class:`~riskscore.moderation.queue.ReviewQueue` (:meth:`cases`, :meth:`case`,
+:meth:`top`). The priority formula and its weights are documented in
+:mod:`riskscore.moderation.cases` (:class:`~riskscore.moderation.cases.PriorityWeights`);
+here the items of one adult become a :class:`~riskscore.moderation.cases.Case` with its
+reasons in words, and cases are sorted by priority, then age, then adult id.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import riskscore.moderation.queue_db as db
+from riskscore.moderation.cases import Case, PriorityWeights, QueueItem
+
+__all__ = ["TIER_NAMES", "build_case", "rank_cases"]
+
+#: Tiers of queue items in words (0 is a user report, which has no alert tier).
+TIER_NAMES = {0: "user report", 1: "review", 2: "urgent"}
+
+
+def rank_cases(items: Iterable[QueueItem], now: int, weights: PriorityWeights) -> list[Case]:
+    """The open items as one case per adult, highest priority first (at ``now``)."""
+    by_adult: dict[str, list[QueueItem]] = {}
+    for item in items:
+        by_adult.setdefault(db.encode_id(item.adult_id), []).append(item)
+    cases = [build_case(group, now, weights) for group in by_adult.values()]
+    cases.sort(key=lambda c: (-c.priority, c.oldest, db.encode_id(c.adult_id)))
+    return cases
+
+
+def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Case:
+    """The case of one adult's open items (at least one): priority, children, reasons."""
+    w = weights
+    scored = sorted(((i.priority(w, now), i) for i in items), key=lambda p: -p[0])
+    children = tuple(dict.fromkeys(i.child_id for _, i in scored))
+    extra = min(len(children) - 1, w.max_extra_children)
+    priority = scored[0][0] + w.extra_child * extra
+    reasons: list[str] = []
+    if any(i.concerns_child for i in items):
+        ages = [i.child_age for i in items if i.concerns_child]
+        age_text = ", ".join("age unknown" if math.isnan(a) else f"age {a:g}" for a in ages)
+        reasons.append(f"user report from a child ({age_text})")
+    best_alert = max((i for i in items if i.kind == "alert"), key=_tier_risk, default=None)
+    if best_alert is not None:
+        reasons.append(
+            f"{TIER_NAMES[best_alert.tier]} alert, risk {best_alert.risk:.2f} "
+            f"(band {best_alert.age_band})"
+        )
+    youngest = min((i.child_age for i in items if not math.isnan(i.child_age)), default=None)
+    reasons.append("child age unknown" if youngest is None else f"youngest child {youngest:g}")
+    if len(children) > 1:
+        reasons.append(f"{len(children)} children in open conversations")
+    reasons.append(f"waiting {(now - min(i.created_at for i in items)) / 3600:.1f} h")
+    if best_alert is not None:
+        reasons.extend(best_alert.reasons)
+    return Case(
+        adult_id=items[0].adult_id,
+        priority=priority,
+        items=tuple(i for _, i in scored),
+        children=children,
+        reasons=tuple(reasons),
+    )
+
+
+def _tier_risk(item: QueueItem) -> tuple[int, float]:
+    return (item.tier, item.risk)
