@@ -107,6 +107,22 @@ def test_timeline_plot_marks_moves_and_summarises() -> None:
     assert "no events" in empty.summary
 
 
+def test_an_unknown_offset_is_kept_unknown_and_shades_no_night(tmp_path: Path) -> None:
+    store = TimelineStore(tmp_path / "t.sqlite")
+    unknown = {k: v for k, v in EVENT.items() if k != "recipient_tz_offset_min"}
+    store.add([parse_event_fast(unknown), parse_event_fast({**EVENT, "timestamp": 1_700_000_060})])
+    assert [e.tz_offset_min for e in store.events_of("c1")] == [None, 60]  # never UTC
+    store.close()
+    day = 1_767_225_600
+    events = [TimelineEvent(day + i * 3600, "a", 2, 0, None) for i in range(30)]
+    plot = timeline_svg(events, "a", "conversation 1 of 1")
+    assert "the child's clock is unknown, so no night is shaded" in plot.summary
+    assert "UTC offset" not in plot.summary
+    # the latest known offset of the events the child received is the child's clock
+    events[3] = TimelineEvent(day + 3 * 3600, "a", 2, 0, 120)
+    assert "child's UTC offset +120 min" in timeline_svg(events, "a", "c").summary
+
+
 def test_body_refuses_what_is_not_utf8_or_json() -> None:
     with pytest.raises(SchemaError, match="not UTF-8"):
         parse_body(b"\xff", "application/json")

@@ -109,9 +109,15 @@ def timeline_svg(events: Sequence[TimelineEvent], adult_id: Any, title: str) -> 
     note = ""
     if events:
         t0, t1 = events[0].timestamp, events[-1].timestamp
-        to_child = [e.tz_offset_min for e in events if e.sender_id == adult_id]
-        offset = to_child[-1] if to_child else 0
-        nights = _night_spans(t0, t1, offset)
+        # The child's clock: the latest known offset of the events the child received
+        # (as the night-time features read it); unknown, no night is shaded.
+        known = [
+            e.tz_offset_min
+            for e in events
+            if e.sender_id == adult_id and e.tz_offset_min is not None
+        ]
+        offset = known[-1] if known else None
+        nights = [] if offset is None else _night_spans(t0, t1, offset)
         if len(nights) <= MAX_NIGHTS:
             for k, (a, b) in enumerate(nights):
                 ax.axvspan(
@@ -151,7 +157,11 @@ def timeline_svg(events: Sequence[TimelineEvent], adult_id: Any, title: str) -> 
             f"{_time(t1):%Y-%m-%d %H:%M} UTC; "
             f"{sum(e.sender_id == adult_id for e in events)} from the adult; "
             f"highest channel {reached}; {moves} moves to a more private channel; "
-            f"child's UTC offset {offset:+d} min{note}"
+            + (
+                "the child's clock is unknown, so no night is shaded"
+                if offset is None
+                else f"child's UTC offset {offset:+d} min{note}"
+            )
         )
     else:
         ax.text(0.5, 0.5, "no events kept for this conversation", ha="center",

@@ -2,7 +2,8 @@
 
 The online scorer keeps running aggregates only, so the service also keeps each applied
 event's metadata (time, sender, channel, event type, the recipient's UTC offset; never
-content) in a SQLite file of its own, for ``retention_s`` of event time. Written behind the
+content; an unknown offset is stored as ``TZ_UNKNOWN`` and read back as None) in a SQLite
+file of its own, for ``retention_s`` of event time. Written behind the
 requests: :meth:`TimelineStore.add` hands the rows to a writer thread of the store, which
 writes whatever has gathered once a second, in one transaction (SQLite's own work, and its
 checkpoints of the write-ahead log, then run beside the requests instead of in them);
@@ -23,6 +24,7 @@ from typing import Any
 
 import riskscore.io.sqlite as sqlite
 from riskscore.io.events import EventTuple
+from riskscore.io.schema import TZ_UNKNOWN
 from riskscore.moderation.queue_db import decode_id, encode_id
 
 __all__ = ["TimelineEvent", "TimelineStore"]
@@ -32,6 +34,13 @@ _INSERT = (
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
 _Row = tuple[str, int, str, int, int, int]
+
+
+def _coded_offset(offset_min: float) -> int:
+    """An event's offset as the table keeps it: whole minutes, ``TZ_UNKNOWN`` when unknown
+    (NaN), as the coded event tables do."""
+    return TZ_UNKNOWN if offset_min != offset_min else int(offset_min)
+
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS events (conversation_id TEXT NOT NULL, ts INTEGER NOT NULL, "
@@ -60,7 +69,7 @@ class TimelineEvent:
     sender_id: Any
     channel: int
     event: int
-    tz_offset_min: int
+    tz_offset_min: int | None  # the recipient's UTC offset; None when unknown
 
 
 class TimelineStore:
@@ -120,7 +129,7 @@ class TimelineStore:
         self._raise_failure()
         if not events:
             return
-        rows = [(_key(e[0]), e[1], _key(e[2]), e[6], e[7], e[8]) for e in events]
+        rows = [(_key(e[0]), e[1], _key(e[2]), e[6], e[7], _coded_offset(e[8])) for e in events]
         with self._cond:
             if self._stop:
                 raise RuntimeError(f"the timeline {self.path} is closed")
@@ -146,7 +155,9 @@ class TimelineStore:
             (encode_id(conversation_id), self.max_events),
         ).fetchall()
         return [
-            TimelineEvent(int(ts), decode_id(sender), int(ch), int(ev), int(tz))
+            TimelineEvent(
+                int(ts), decode_id(sender), int(ch), int(ev), None if tz == TZ_UNKNOWN else int(tz)
+            )
             for ts, sender, ch, ev, tz in reversed(rows)
         ]
 
