@@ -22,6 +22,7 @@ import riskscore.online.checkpoint as _checkpoint
 from riskscore._version import __version__
 from riskscore.exceptions import CheckpointError, SchemaError
 from riskscore.features.registry import feature_index
+from riskscore.io.events import EventTuple
 from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
     check_max_room_members,
@@ -140,6 +141,10 @@ class ScorerMemory:
         self.n_evicted = 0
         self.n_broadcast = 0
         self.checkpoint_extra: dict[str, Any] = {}
+        #: The last event handed to ``update_one`` as the shared validator parsed it
+        #: (None before the first), for callers that keep its metadata (the service's
+        #: timeline) without parsing it a second time.
+        self.last_event: EventTuple | None = None
         #: Fingerprint of the shadow model whose alert bookkeeping the conversations
         #: hold (None: no shadow); set by the scorer, stored in checkpoints.
         self.shadow_sha256: str | None = None

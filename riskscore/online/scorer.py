@@ -124,6 +124,9 @@ class OnlineScorer(ScorerMemory, ShadowScoring):
         Conversations evicted by the ``max_conversations`` cap.
     n_broadcast : int
         Events to rooms above ``max_room_members`` set aside.
+    last_event : tuple or None
+        The last event given to :meth:`update_one`, as the shared validator parsed it
+        (:data:`riskscore.io.events.EventTuple`), whether it was applied or refused.
     n_rescored : int
         Conversations re-scored because an event in another conversation
         changed their adult's per-account features.
@@ -279,8 +282,9 @@ class OnlineScorer(ScorerMemory, ShadowScoring):
         """
         # One frame per event: parsing and applying are inlined here because the
         # hot path is a few microseconds and a Python call costs about 0.1 of them.
+        parsed = self.last_event = parse_event_fast(event, self.n_events)
         cid, ts, sender_id, recipient_id, sender_age, recipient_age, channel, kind, tz, room = (
-            parse_event_fast(event, self.n_events)
+            parsed
         )
         if room > self.max_room_members and is_broadcast(room, kind, self.max_room_members):
             self.n_broadcast += 1

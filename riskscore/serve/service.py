@@ -20,11 +20,11 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
 from riskscore.features.registry import feature_index
-from riskscore.io.events import EventTuple, parse_event_fast
+from riskscore.io.events import EventTuple
 from riskscore.io.schema import CHANNEL_NAMES, EventType
 from riskscore.moderation.cases import UserReport
 from riskscore.moderation.queue import ReviewQueue
@@ -172,7 +172,7 @@ class ScoringService:
                 self.metrics.refused.labels(reason=reason).inc()
                 refused.append({"index": item.index, "message": one_line(str(exc))})
                 continue
-            parsed = parse_event_fast(event)
+            parsed = cast(EventTuple, scorer.last_event)  # as the scorer parsed it, once
             applied.append(parsed)
             if parsed[7] == _REPORT:
                 reports.append(self._report(parsed))
