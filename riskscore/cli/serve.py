@@ -27,8 +27,8 @@ from riskscore.online import OnlineScorer
 try:  # the optional extra riskscore-metadata[serve]
     import uvicorn
 
+    import riskscore.serve as serve_package  # the application itself loads on first use
     from riskscore.serve.accounts import ModeratorStore, Role
-    from riskscore.serve.app import create_app
     from riskscore.serve.config import Part, ServeConfig
 
     _MISSING: str | None = None
@@ -309,7 +309,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         config = _config(args)
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(config),
+                serve_package.create_app(config),
                 host=args.host,
                 port=args.port,
                 log_level=args.log_level,

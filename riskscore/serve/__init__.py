@@ -18,8 +18,30 @@ argon2-cffi, itsdangerous, python-multipart, prometheus-client, matplotlib).
 See ``docs/serve.md``.
 """
 
-from riskscore.serve.app import create_app
-from riskscore.serve.config import Part, ServeConfig
-from riskscore.serve.service import ScoringService
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from riskscore.serve.app import create_app
+    from riskscore.serve.config import Part, ServeConfig
+    from riskscore.serve.service import ScoringService
+
+#: Names loaded on first use: the application pulls in FastAPI and matplotlib (seconds of
+#: start-up), which the command line's other commands, and ``riskscore serve
+#: --add-moderator``, never need.
+_LAZY = {
+    "create_app": "riskscore.serve.app",
+    "Part": "riskscore.serve.config",
+    "ServeConfig": "riskscore.serve.config",
+    "ScoringService": "riskscore.serve.service",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(module), name)
+
 
 __all__ = ["Part", "ScoringService", "ServeConfig", "create_app"]
