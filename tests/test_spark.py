@@ -210,25 +210,27 @@ def test_spark_alerts_equal_single_machine(
 
 
 def test_a_shadow_model_adds_its_columns_and_leaves_production_alone(
-    spark: SparkSession, scored: pa.Table, data: rs.synthetic.SyntheticData, model: rs.RiskModel
+    spark: SparkSession, small: rs.synthetic.SyntheticData, model: rs.RiskModel
 ) -> None:
     shadow = model.at_prevalence(0.05)  # alerts more than the shipped calibration
-    events = spark.createDataFrame(data.messages.to_arrow())
-    frame = rs_spark.score_events(
-        events, model, shadow_model=shadow, partitions=6, block_events=4000
-    )
+    events = spark.createDataFrame(small.messages.to_arrow())
+    frame = rs_spark.score_events(events, model, shadow_model=shadow, partitions=3)
     out = frame.toArrow().sort_by("conversation_id")
     columns = list(rs_spark.SCORE_COLUMNS)
     at = columns.index("age_band") + 1
     assert out.column_names == [*columns[:at], "shadow_risk", "shadow_tier", *columns[at:]]
-    for name in ("risk", "tier"):  # production untouched
-        np.testing.assert_array_equal(out[name].to_numpy(), scored[name].to_numpy())
-    ref = shadow.score(data.messages)
+    policy = rs.AlertPolicy.default()
+    production = model.score(small.messages)
+    production_tiers = policy.tiers(production.risk, production.child_age, production.adult_age)
+    # production untouched: the risks and tiers of a run without a shadow model
+    np.testing.assert_allclose(out["risk"].to_numpy(), production.risk, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(out["tier"].to_numpy(), production_tiers)
+    ref = shadow.score(small.messages)
     np.testing.assert_allclose(out["shadow_risk"].to_numpy(), ref.risk, rtol=0, atol=1e-9)
-    tiers = rs.AlertPolicy.default().tiers(ref.risk, ref.child_age, ref.adult_age)
+    tiers = policy.tiers(ref.risk, ref.child_age, ref.adult_age)
     np.testing.assert_array_equal(out["shadow_tier"].to_numpy(), tiers)
     gained = rs_spark.shadow_alerts(frame).where("tier = 0").count()
-    assert gained == int(((tiers > 0) & (scored["tier"].to_numpy() == 0)).sum()) > 0
+    assert gained == int(((tiers > 0) & (production_tiers == 0)).sum()) > 0
     with pytest.raises(rs.SchemaError, match="shadow_model"):
         rs_spark.shadow_alerts(rs_spark.score_events(events, model))
 
