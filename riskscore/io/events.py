@@ -120,7 +120,7 @@ EventTuple = tuple[object, int, object, object, float, float, int, int, float, i
 def parse_event_fast(event: Mapping[str, object], row: int | None = None) -> EventTuple:
     """:func:`parse_event` for the common case in a few hundred nanoseconds.
 
-    Plain ``int``/``str`` ids, an ``int`` timestamp, numeric or missing ages, an
+    Plain ``int``/``str`` ids, an ``int`` timestamp, numeric, NaN or missing ages, an
     ``int`` or missing offset and room size and exact lower-case names take this path;
     anything else (including every invalid event) goes through :func:`parse_event`,
     which gives the same result or raises the same error.
@@ -161,7 +161,8 @@ def parse_event_fast(event: Mapping[str, object], row: int | None = None) -> Eve
         room = ROOM_SIZE_UNKNOWN
     elif not (type(room) is int and 2 <= room <= MAX_ROOM_SIZE):
         return parse_event(event, row)
-    if sender_age is None:
+    # An unknown age is None or NaN (as read from a table's columns).
+    if sender_age is None or (type(sender_age) is float and sender_age != sender_age):
         sender_age = _NAN
     elif (type(sender_age) is float or type(sender_age) is int) and (
         MIN_AGE <= sender_age <= MAX_AGE
@@ -169,7 +170,7 @@ def parse_event_fast(event: Mapping[str, object], row: int | None = None) -> Eve
         sender_age = float(sender_age)
     else:
         return parse_event(event, row)
-    if recipient_age is None:
+    if recipient_age is None or (type(recipient_age) is float and recipient_age != recipient_age):
         recipient_age = _NAN
     elif (type(recipient_age) is float or type(recipient_age) is int) and (
         MIN_AGE <= recipient_age <= MAX_AGE
