@@ -303,7 +303,7 @@ def test_labels_since_leave_out_earlier_decisions(month: dict[str, Path]) -> Non
         (["MODEL"], "give no bundles"),
         (["--policy", "policies/default.toml"], "--policy does not apply"),
         (["--since", "2026-01-01T00:00:00Z"], "--queue"),
-        (["--since", "yesterday", "--queue", "QUEUE"], "neither epoch seconds nor ISO"),
+        (["--since", "yesterday", "--queue", "QUEUE"], "neither epoch seconds, YYYY-MM-DD nor ISO"),
     ],
 )
 def test_compare_shadow_run_refuses_what_does_not_apply(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from riskscore.cli._paths import check_out_dir
+from riskscore.cli._time import parse_epoch
 from riskscore.keys import check_key
 from riskscore.moderation import ReviewQueue
 from riskscore.regulatory import ExportFilter, export_all
@@ -33,8 +33,12 @@ EXAMPLE = (
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, required=True, help="the queue's SQLite file")
     parser.add_argument("--out", type=Path, required=True, help="directory for the exports")
-    parser.add_argument("--from", dest="start", help="first day (YYYY-MM-DD, UTC) or ISO time")
-    parser.add_argument("--to", dest="end", help="last day (YYYY-MM-DD, UTC, included) or ISO time")
+    parser.add_argument(
+        "--from", dest="start", help="first day (YYYY-MM-DD, UTC), ISO time or epoch seconds"
+    )
+    parser.add_argument(
+        "--to", dest="end", help="last day (YYYY-MM-DD, UTC, included), ISO time or epoch seconds"
+    )
     parser.add_argument(
         "--decision",
         action="append",
@@ -56,18 +60,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _when(text: str | None, name: str, *, end: bool) -> int | None:
-    if text is None:
-        return None
-    try:
-        if len(text) == 10:
-            day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
-            return int((day + timedelta(days=1 if end else 0)).timestamp())
-        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"--{name} {text!r} is neither YYYY-MM-DD nor ISO 8601") from None
-    if stamp.tzinfo is None:
-        raise ValueError(f"--{name} {text!r} needs a UTC offset (e.g. Z or +01:00)")
-    return int(stamp.timestamp())
+    return None if text is None else parse_epoch(text, name, end_of_day=end)
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:

@@ -43,8 +43,12 @@ EXAMPLE = (
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, required=True, help="the queue's SQLite file")
     parser.add_argument("--out", type=Path, required=True, help="directory for the report")
-    parser.add_argument("--start", help="period start, ISO 8601 with offset or epoch seconds")
-    parser.add_argument("--end", help="period end (excluded); default: now")
+    parser.add_argument(
+        "--start", help="period start: epoch seconds, YYYY-MM-DD (UTC) or ISO 8601 with offset"
+    )
+    parser.add_argument(
+        "--end", help="period end (excluded; a day YYYY-MM-DD is included); default: now"
+    )
     parser.add_argument("--platform", default="", help="platform name shown on the report")
     parser.add_argument(
         "--key-env",
@@ -126,7 +130,9 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
                 items = queue.items()
                 first = min((i.created_at for i in items), default=int(time.time()))
                 start = parse_epoch(args.start, "start") if args.start else first - first % 86_400
-                end = parse_epoch(args.end, "end") if args.end else int(time.time())
+                end = (
+                    parse_epoch(args.end, "end", end_of_day=True) if args.end else int(time.time())
+                )
                 period = (start, end)
             drift = None if messages is None else period_drift(model, messages, period)
             report = transparency_report(
