@@ -54,6 +54,9 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from riskscore._version import __version__
 from riskscore.exceptions import SchemaError
@@ -142,8 +145,6 @@ def write_account_features(accounts: AccountFeatures, path: str | os.PathLike[st
     >>> bool((again.values == history.values).all()), again.history_end == history.history_end
     (True, True)
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     out = account_file_path(path)
     start, end = accounts.history_start, accounts.history_end
@@ -198,8 +199,6 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
         type, a null, a negative or fractional count, a repeated account id, or pair
         facts that do not hold together (the message names the column, row and value).
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     source = Path(path)
     if not source.exists():
@@ -293,7 +292,6 @@ def _metadata(raw: dict[bytes, bytes], source: Path) -> dict[str, Any]:
 
 def _pair_columns(ids: npt.NDArray[Any], pairs: PairFacts, id_type: Any) -> dict[str, Any]:
     """The ``pair_*`` list columns: each pair in the row of its first account."""
-    import pyarrow as pa
 
     rows = np.clip(np.searchsorted(ids, pairs.lo), 0, max(len(ids) - 1, 0))
     missing = (ids[rows] != pairs.lo) if len(ids) else np.ones(len(pairs), dtype=bool)
@@ -325,8 +323,6 @@ def _pair_columns(ids: npt.NDArray[Any], pairs: PairFacts, id_type: Any) -> dict
 
 def _read_pairs(table: Any, ids: npt.NDArray[Any], source: Path) -> PairFacts:
     """The pair facts of the ``pair_*`` columns (rows of ``ids`` in file order), checked."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     lists = [table.column(name).combine_chunks() for name in PAIR_COLUMNS]
     for name, column in zip(PAIR_COLUMNS, lists, strict=True):

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from riskscore.exceptions import SchemaError
 
@@ -20,7 +21,6 @@ def account_ids(
 ) -> npt.NDArray[Any]:
     """Account ids (column ``name``) as int64 or as an object array of str; ``rows`` maps
     a value to the row it is in (the list columns), by default its position."""
-    import pyarrow as pa
 
     if column.null_count:
         row = _row(first_null(column), rows)
@@ -48,7 +48,6 @@ def whole_counts(
 ) -> npt.NDArray[np.float64]:
     """A count column as float64, every value a whole number >= 0 (``rows``: as for
     :func:`account_ids`)."""
-    import pyarrow as pa
 
     if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
         raise SchemaError(
