@@ -273,6 +273,16 @@ class ScorerMemory:
     def _features(self, conv: ConversationState) -> FloatArray:
         return conv.features(self._accounts)
 
+    def _live(self, conversation_id: object) -> ConversationState:
+        """The state of a live conversation, or a KeyError that says why it may be missing."""
+        conv = self._conversations.get(conversation_id)
+        if conv is None:
+            raise KeyError(
+                f"conversation {conversation_id!r} is unknown to this scorer (never seen, or "
+                "expired after idle_expiry_s)"
+            )
+        return conv
+
     def score_of(self, conversation_id: object) -> float:
         """Current risk of a conversation (as of its latest event).
 
@@ -281,19 +291,11 @@ class ScorerMemory:
         KeyError
             The conversation has not been seen, or has expired.
         """
-        conv = self._conversations.get(conversation_id)
-        if conv is None:
-            raise KeyError(
-                f"conversation {conversation_id!r} is unknown to this scorer (never seen, or "
-                "expired after idle_expiry_s)"
-            )
-        return conv.risk
+        return self._live(conversation_id).risk
 
     def features_of(self, conversation_id: object) -> np.ndarray[Any, np.dtype[np.float64]]:
         """Current feature vector of a conversation, in ``FEATURE_NAMES`` order."""
-        conv = self._conversations.get(conversation_id)
-        if conv is None:
-            raise KeyError(f"conversation {conversation_id!r} is unknown to this scorer")
+        conv = self._live(conversation_id)
         return np.asarray(self._features(conv), dtype=np.float64)
 
     def conversation_of(self, conversation_id: object) -> LiveConversation:
@@ -304,9 +306,7 @@ class ScorerMemory:
         KeyError
             The conversation has not been seen, or has expired.
         """
-        conv = self._conversations.get(conversation_id)
-        if conv is None:
-            raise KeyError(f"conversation {conversation_id!r} is unknown to this scorer")
+        conv = self._live(conversation_id)
         adult_i = conv.adult_i
         return LiveConversation(
             adult_id=conv.initiator if adult_i else conv.responder,
@@ -330,9 +330,7 @@ class ScorerMemory:
 
     def alerted_tier_of(self, conversation_id: object) -> int:
         """Highest tier already alerted for a conversation (0: none yet)."""
-        conv = self._conversations.get(conversation_id)
-        if conv is None:
-            raise KeyError(f"conversation {conversation_id!r} is unknown to this scorer")
+        conv = self._live(conversation_id)
         return conv.n_alerted_tier
 
     @property
