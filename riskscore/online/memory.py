@@ -141,8 +141,8 @@ class ScorerMemory:
         self.n_evicted = 0
         self.n_broadcast = 0
         self.checkpoint_extra: dict[str, Any] = {}
-        #: The last event handed to ``update_one`` as the shared validator parsed it
-        #: (None before the first), for callers that keep its metadata (the service's
+        #: The last event ``update_one`` parsed (None before the first; see
+        #: OnlineScorer.last_event), for callers that keep its metadata (the service's
         #: timeline) without parsing it a second time.
         self.last_event: EventTuple | None = None
         #: Fingerprint of the shadow model whose alert bookkeeping the conversations

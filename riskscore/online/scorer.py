@@ -125,8 +125,10 @@ class OnlineScorer(ScorerMemory, ShadowScoring):
     n_broadcast : int
         Events to rooms above ``max_room_members`` set aside.
     last_event : tuple or None
-        The last event given to :meth:`update_one`, as the shared validator parsed it
-        (:data:`riskscore.io.events.EventTuple`), whether it was applied or refused.
+        The last event :meth:`update_one` parsed, as the shared validator parsed it
+        (:data:`riskscore.io.events.EventTuple`): set once an event passes validation,
+        whether it is then applied, set aside as a broadcast or refused as too far ahead;
+        an event the validator refuses leaves it unchanged.
     n_rescored : int
         Conversations re-scored because an event in another conversation
         changed their adult's per-account features.
