@@ -30,6 +30,12 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
+from selenium.webdriver.support import expected_conditions  # noqa: E402
+from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
+
+#: How long a page may take to load after a click or a submitted form (a busy machine).
+PAGE_DEADLINE_S = 30
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +67,23 @@ def browser() -> Iterator[WebDriver]:
     driver.quit()
 
 
+def _loaded(browser: WebDriver, element_id: str) -> WebElement:
+    """The element of the page a click or a form led to, once that page has loaded: a
+    click returns before the browser has followed the form's redirect."""
+    located = expected_conditions.presence_of_element_located((By.ID, element_id))
+    element: WebElement = WebDriverWait(browser, PAGE_DEADLINE_S).until(located)
+    return element
+
+
 def _sign_in(browser: WebDriver, server: ThreadServer, name: str) -> None:
     browser.delete_all_cookies()
     browser.get(server.url + "/console/queue")
     assert browser.current_url.endswith("/console/signin")
     browser.find_element(By.ID, "name").send_keys(name)
     # keyboard only: type the password and press Enter
+    signin = browser.current_url
     browser.find_element(By.ID, "password").send_keys(PASSWORD, Keys.ENTER)
+    WebDriverWait(browser, PAGE_DEADLINE_S).until(expected_conditions.url_changes(signin))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Review queue"
 
 
@@ -78,7 +94,7 @@ def test_moderator_decides_the_top_case_and_the_lead_sees_it_audited(
     top = browser.find_elements(By.CSS_SELECTOR, "a.case-link")[0]
     adult = top.text
     top.click()
-    assert browser.find_element(By.ID, "adult-id").text == adult
+    assert _loaded(browser, "adult-id").text == adult
     reasons = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#case-reasons li")]
     assert any("alert, risk" in r for r in reasons)
     item_reasons = browser.find_elements(By.CSS_SELECTOR, ".item-reasons li")
@@ -102,7 +118,7 @@ def test_moderator_decides_the_top_case_and_the_lead_sees_it_audited(
     browser.find_element(By.ID, "outcome-actioned").click()
     browser.find_element(By.ID, "note").send_keys("restricted the account")
     browser.find_element(By.ID, "decide").click()
-    assert "Decision recorded" in browser.find_element(By.ID, "decided").text
+    assert "Decision recorded" in _loaded(browser, "decided").text
 
     # a moderator cannot reach the lead's pages
     browser.get(server.url + "/console/audit")
