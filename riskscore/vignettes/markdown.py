@@ -7,7 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES
-from riskscore.vignettes.loader import Account, Vignette, load_vignettes
+from riskscore.vignettes.loader import load_vignettes
+from riskscore.vignettes.specs import Account
+from riskscore.vignettes.vignette import Vignette
 
 __all__ = ["vignettes_markdown"]
 
