@@ -1,0 +1,120 @@
+"""The generator's options: each checked once (``ValueError`` naming it), shared by every chunk."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, TypeGuard
+
+import numpy as np
+
+from riskscore.io.schema import MAX_TIMESTAMP
+from riskscore.synthetic.conversations import DAY_S, HOUR_S
+from riskscore.synthetic.world import World
+
+__all__ = ["DEFAULT_START", "WORLD_KEYWORDS", "Config", "apply_changes", "configure", "is_int"]
+
+#: Default period start: 2026-01-01T00:00:00Z.
+DEFAULT_START: Final = 1_767_225_600
+#: Local times are kept this far inside the period so that converting them to UTC with
+#: any offset in [-12:00, +14:00] stays inside it.
+_EARLY_MARGIN_S: Final = 14 * HOUR_S
+_LATE_MARGIN_S: Final = 12 * HOUR_S
+
+#: Keyword arguments of :func:`generate` that change the world (each one sets the world
+#: field of the same name, except ``unknown_age_rate``, which sets the three age rates).
+WORLD_KEYWORDS: Final = frozenset(
+    {
+        "unknown_age_rate",
+        "benign_mix",
+        "grooming_mix",
+        "target_age_weights",
+        "child_age_weights",
+        "tz_mix",
+        "secure_channel_mix",
+        "move_platform_rate",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Validated options shared by every chunk."""
+
+    world: World
+    window: tuple[int, int]
+    label_noise: float
+
+
+def is_int(value: object) -> TypeGuard[int | np.integer[Any]]:
+    """True for a Python or numpy integer (bool is not one here)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def is_real(value: object) -> TypeGuard[int | float | np.integer[Any] | np.floating[Any]]:
+    """True for a finite Python or numpy number (bool is not one here)."""
+    return (is_int(value) or isinstance(value, (float, np.floating))) and math.isfinite(value)
+
+
+def configure(
+    n_conversations: object,
+    prevalence: object,
+    seed: object,
+    *,
+    world: World | None = None,
+    start: object = DEFAULT_START,
+    days: object = 30,
+    n_adults: object = None,
+    label_noise: object = 0.0,
+    world_changes: Mapping[str, Any] | None = None,
+) -> Config:
+    """Check every parameter (``ValueError`` naming it and its value); return the config."""
+    if not is_int(n_conversations) or n_conversations < 1:
+        raise ValueError(f"n_conversations must be an integer >= 1, got {n_conversations!r}")
+    if not is_real(prevalence) or not 0.0 <= prevalence <= 1.0:
+        raise ValueError(f"prevalence must be a number in [0, 1], got {prevalence!r}")
+    if seed is not None and (not is_int(seed) or seed < 0):
+        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+    if not is_int(days) or days < 2:
+        raise ValueError(f"days must be an integer >= 2, got {days!r}")
+    if not is_int(start) or not 0 <= start <= MAX_TIMESTAMP - int(days) * DAY_S:
+        raise ValueError(
+            "start must be epoch seconds >= 0 with start + days * 86400 before 2200-01-01, "
+            f"got start={start!r}, days={days!r}"
+        )
+    if n_adults is not None and (not is_int(n_adults) or n_adults < 2):
+        raise ValueError(f"n_adults must be an integer >= 2 or None, got {n_adults!r}")
+    if not is_real(label_noise) or not 0.0 <= label_noise <= 0.5:
+        raise ValueError(f"label_noise must be a number in [0, 0.5], got {label_noise!r}")
+    if world is None:
+        world = World.default()
+    elif not isinstance(world, World):
+        raise ValueError(f"world must be a riskscore.synthetic.World, got {type(world).__name__}")
+    world = apply_changes(world, dict(world_changes or {}))
+    start_s, days_n = int(start), int(days)
+    return Config(
+        world=world,
+        window=(start_s + _EARLY_MARGIN_S, start_s + days_n * DAY_S - _LATE_MARGIN_S),
+        label_noise=float(label_noise),
+    )
+
+
+def apply_changes(world: World, changes: dict[str, Any]) -> World:
+    """``world`` with the shorthands of :data:`WORLD_KEYWORDS` applied (None: unchanged)."""
+    unknown = sorted(set(changes) - WORLD_KEYWORDS)
+    if unknown:
+        raise TypeError(
+            f"generate() got unexpected keyword argument(s) {unknown}; world shorthands are "
+            f"{sorted(WORLD_KEYWORDS)} (pass world=World(...) for the rest)"
+        )
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        return world
+    if "unknown_age_rate" in changes:
+        rate = changes.pop("unknown_age_rate")
+        if not is_real(rate) or not 0.0 <= rate <= 1.0:
+            raise ValueError(f"unknown_age_rate must be a number in [0, 1], got {rate!r}")
+        for kind in ("adult", "minor", "groomer"):
+            changes[f"{kind}_unknown_age_rate"] = float(rate)
+    return world.replace(**changes)
