@@ -20,9 +20,10 @@ AnyArray = npt.NDArray[Any]
 
 class Coded(np.ndarray):
     """A dictionary column, undecoded: each row's position in the dictionary
-    (``distinct``), -1 for null. :func:`_categories` looks up the few distinct values
-    instead of every row, and only a refused row's value is ever decoded
-    (:func:`_cell`). Arrays derived from it (slices, masks) are plain arrays again."""
+    (``distinct``), -1 for null. :func:`riskscore.io.columns.categories` looks up the few
+    distinct values instead of every row, and only a refused row's value is ever decoded
+    (:func:`riskscore.io.raw.cell`). Arrays derived from it (slices, masks) are plain
+    arrays again."""
 
     distinct: AnyArray | None
 

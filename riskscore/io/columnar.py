@@ -1,0 +1,124 @@
+"""Sources as numpy columns: the schema v1 columns picked by name (every other column is
+never read), and Arrow, pandas and list columns converted with their values as given,
+for the validator (:mod:`riskscore.io.validate`) to check."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.exceptions import SchemaError
+from riskscore.io.ids import Coded
+from riskscore.io.schema import SCHEMA_COLUMNS
+from riskscore.io.validate import check_column_names
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["ID_COLUMNS", "arrow_to_numpy", "as_1d", "pandas_to_numpy", "schema_names"]
+
+AnyArray = npt.NDArray[Any]
+
+_SCHEMA_KEYS: Final = frozenset(SCHEMA_COLUMNS)
+#: Id columns, read as text from CSV and kept exact from JSON lines.
+ID_COLUMNS: Final = ("conversation_id", "sender_id", "recipient_id")
+
+
+def schema_names(names: list[str]) -> list[str]:
+    """Check a source's column names (content refused, duplicates refused, required
+    present) and return those of schema v1, the only ones ever loaded."""
+    check_column_names(names)
+    return [n for n in names if n in _SCHEMA_KEYS]
+
+
+def arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:
+    """An Arrow table's columns as numpy arrays (timestamps with a zone as epoch seconds,
+    without one as objects, dictionary columns as :class:`Coded`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out: dict[str, AnyArray] = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_timestamp(col.type) and col.type.tz is not None:
+            secs = pc.cast(col, pa.timestamp("s", tz="UTC"), safe=False)
+            out[name] = _nullable_int(secs.cast(pa.int64()))
+        elif any(is_(col.type) for is_ in (pa.types.is_timestamp, pa.types.is_date,
+                                             pa.types.is_time)):  # fmt: skip
+            # Dates and times without a zone: per row, each refused (or quarantined) with
+            # what it lacks, quoted as ISO text (see riskscore.io.timestamps).
+            out[name] = np.fromiter(col.to_pylist(), dtype=object, count=len(col))
+        elif pa.types.is_dictionary(col.type):
+            out[name] = _decode_dictionary(col)
+        else:
+            out[name] = col.to_numpy(zero_copy_only=False)
+    return out
+
+
+def _decode_dictionary(col: Any) -> AnyArray:
+    """A dictionary-encoded column: a :class:`Coded` index for string values, otherwise
+    a numpy array of its values (None where null)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    if not chunks or not pa.types.is_string(col.type.value_type):
+        return np.asarray(col.cast(col.type.value_type).to_numpy(zero_copy_only=False))
+    combined = pa.chunked_array(chunks).unify_dictionaries().combine_chunks()
+    out: Coded = np.asarray(pc.fill_null(combined.indices, -1), dtype=np.int64).view(Coded)
+    out.distinct = np.asarray(combined.dictionary.to_pylist(), dtype=object)
+    return out
+
+
+def _nullable_int(col: Any) -> AnyArray:
+    """Integers with nulls as float NaN, without nulls as int64."""
+    if col.null_count:
+        return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
+    """A DataFrame's columns as numpy arrays (times with a zone as epoch seconds)."""
+    out: dict[str, AnyArray] = {}
+    for name in df.columns:
+        series = df[name]
+        dtype = series.dtype
+        if getattr(dtype, "tz", None) is not None:
+            values = series.dt.tz_convert("UTC").dt.tz_localize(None)
+            secs = values.to_numpy(dtype="datetime64[s]").astype(np.int64)
+            out[str(name)] = np.where(values.isna().to_numpy(), np.nan, secs)
+        elif str(dtype).startswith("datetime64"):
+            # without a zone: per row, each refused (or quarantined) with what it lacks
+            values = series.to_numpy(dtype=object)
+            values[series.isna().to_numpy()] = None
+            out[str(name)] = values
+        else:
+            out[str(name)] = series.to_numpy(dtype=object if dtype is np.dtype(object) else None)
+    return out
+
+
+def as_1d(name: str, values: object) -> AnyArray:
+    """A column given as a list or an array, as a 1-D numpy array. Lists of numbers or
+    booleans get numpy's type; any other list stays an object array of the values as
+    given (numpy would turn [34.0, True] into floats, ["a", 7] into strings, and would
+    strip a trailing NUL from text: "c\\x00" would become "c")."""
+    if isinstance(values, (list, tuple)):
+        kinds = {type(v) for v in values if v is not None}
+        if kinds and (kinds <= {int, float} or kinds == {bool}):
+            arr = np.asarray(values)
+            if arr.ndim == 1:
+                return arr
+        return np.fromiter(values, dtype=object, count=len(values))
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError) as exc:
+        raise SchemaError(
+            f"column {name!r} is not an array of values ({exc})", column=name
+        ) from exc
+    if arr.ndim != 1:
+        raise SchemaError(
+            f"column {name!r} must be one-dimensional, got shape {arr.shape}", column=name
+        )
+    return arr

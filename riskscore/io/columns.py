@@ -1,0 +1,194 @@
+"""Checks of the age, channel, event, UTC offset and room size columns: each turns raw
+values into their coded form and reports the rows it refuses (:mod:`riskscore.io.ids` and
+:mod:`riskscore.io.timestamps` check the id and timestamp columns)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.io.ids import Coded
+from riskscore.io.schema import (
+    MAX_AGE,
+    MAX_ROOM_SIZE,
+    MAX_TZ_OFFSET_MIN,
+    MIN_AGE,
+    MIN_TZ_OFFSET_MIN,
+    OPTIONAL_COLUMNS,
+    ROOM_SIZE_UNKNOWN,
+    TZ_UNKNOWN,
+)
+from riskscore.io.timestamps import Sink, outside
+
+__all__ = [
+    "ages",
+    "categories",
+    "is_missing",
+    "optional",
+    "room_sizes",
+    "to_float",
+    "tz_offsets",
+    "unknown_column",
+    "whole_numbers",
+]
+
+BoolArray = npt.NDArray[np.bool_]
+AnyArray = npt.NDArray[Any]
+
+
+def unknown_column(n_rows: int, code: int, dtype: type[np.integer], problems: Sink) -> AnyArray:
+    """An optional column that is not given: unknown on every row."""
+    return np.full(n_rows, code, dtype=dtype)
+
+
+def optional(raw: Mapping[str, AnyArray], name: str, n: int) -> AnyArray:
+    """The column ``name`` of ``raw``, or its default on each of ``n`` rows when not given."""
+    if name in raw:
+        return raw[name]
+    return np.full(n, OPTIONAL_COLUMNS[name], dtype=object)
+
+
+def is_missing(arr: AnyArray) -> BoolArray:
+    """True where a cell is empty (None or NaN)."""
+    if arr.dtype == object:
+        flags = np.frompyfunc(lambda v: v is None or (isinstance(v, float) and v != v), 1, 1)(arr)
+        return np.asarray(flags, dtype=bool)
+    if arr.dtype.kind == "f":
+        return np.isnan(arr)
+    return np.zeros(len(arr), dtype=bool)
+
+
+def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
+    """Numbers as float64 (NaN where empty); text that is not a number is a problem."""
+    if arr.dtype.kind in "iuf":
+        return arr.astype(np.float64)
+    if arr.dtype.kind == "b":
+        problems.add(name, np.ones(len(arr), dtype=bool), f"is a boolean, not {what}")
+        return np.full(len(arr), np.nan)
+
+    def parse(v: object) -> float:
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return float("nan")
+        if isinstance(v, bool):
+            return float("inf")  # refused below as not a number
+        try:
+            number = float(v)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return float("inf")
+        except OverflowError:  # an integer beyond float range: out of any range checked
+            return 1e308 if v > 0 else -1e308  # type: ignore[operator]
+        return number
+
+    out = np.asarray(np.frompyfunc(parse, 1, 1)(arr), dtype=np.float64)
+    notnum = np.isinf(out)
+    problems.add(name, notnum, f"is not a number: expected {what}")
+    out[notnum] = np.nan
+    return out
+
+
+def ages(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
+    """Ages in years as float64 (NaN for unknown); implausible ones refused."""
+    ages = to_float(name, arr, problems, "an age in years (empty for unknown)")
+    with np.errstate(invalid="ignore"):
+        absurd = ~np.isnan(ages) & ((ages < MIN_AGE) | (ages > MAX_AGE))
+    problems.add(
+        name,
+        absurd,
+        f"is not a plausible age: expected years in [{MIN_AGE:g}, {MAX_AGE:g}], "
+        "or empty for unknown",
+    )
+    ages[absurd] = np.nan
+    return ages
+
+
+def categories(
+    name: str, arr: AnyArray, names: tuple[str, ...], problems: Sink
+) -> npt.NDArray[np.uint8]:
+    """Category names to codes. Only the distinct values are cleaned and looked up, so a
+    million rows cost one hash pass rather than a million string operations."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    default = OPTIONAL_COLUMNS.get(name)
+    if isinstance(arr, Coded) and arr.distinct is not None:
+        distinct, index = arr.distinct, arr.view(np.ndarray)  # read from a dictionary column
+    else:
+        try:
+            encoded = pa.array(arr, type=pa.string(), from_pandas=True).dictionary_encode()
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: compare their str() forms
+            as_text = np.asarray(arr, dtype=object).copy()
+            present = ~is_missing(arr)
+            as_text[present] = np.asarray(np.frompyfunc(str, 1, 1)(as_text[present]), dtype=object)
+            as_text[~present] = None
+            encoded = pa.array(as_text, type=pa.string()).dictionary_encode()
+        if isinstance(encoded, pa.ChunkedArray):  # chunked result for empty input
+            encoded = encoded.combine_chunks()
+        distinct = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+        index = np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int64)
+    # one extra "" at the end, where the index -1 of an empty cell points
+    cleaned = np.append(np.char.lower(np.char.strip(distinct.astype(str))), "")
+    lookup = {n: code for code, n in enumerate(names)}
+    if default is not None:  # an empty cell in an optional column takes its default
+        lookup[""] = lookup[str(default)]
+    code_of_distinct = np.array([lookup.get(str(c), -1) for c in cleaned], dtype=np.int64)
+    unknown = code_of_distinct < 0
+    codes = np.where(unknown, 0, code_of_distinct).astype(np.uint8)[index]
+    # Row masks only when some row may be refused (the last entry is the empty cell's).
+    if unknown[:-1].any() or (unknown[-1] and bool((index < 0).any())):
+        refused = unknown[index]
+        expected = f"expected one of {', '.join(names)}"
+        problems.add(name, refused & (cleaned == "")[index], f"is missing: {expected}")
+        problems.add(name, refused, f"is not recognised: {expected}")
+    return codes
+
+
+def whole_numbers(
+    name: str, arr: AnyArray, problems: Sink, what: str, low: int, high: int, unknown: int
+) -> npt.NDArray[np.integer]:
+    """Whole numbers in ``[low, high]`` (``unknown`` where empty); others refused."""
+    reason = f"is out of range: expected {what} in [{low}, {high}], or empty for unknown"
+    if arr.dtype.kind in "iu":  # whole numbers already: a range check only
+        bad = outside(arr, low, high)
+        if not bad.any():  # the common case: no copy beyond the caller's narrowing
+            return arr
+        problems.add(name, bad, reason)
+        return np.where(bad, unknown, arr).astype(np.int64)
+    values = to_float(name, arr, problems, what)
+    empty = np.isnan(values)
+    values = np.where(empty, 0.0, values)
+    fractional = values != np.round(values)
+    problems.add(name, fractional, f"is not a whole number: expected {what}")
+    bad = fractional | (~empty & ((values < low) | (values > high)))
+    problems.add(name, bad, reason)
+    return np.where(bad | empty, unknown, values).astype(np.int64)
+
+
+def tz_offsets(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int16]:
+    """UTC offsets in whole minutes; :data:`TZ_UNKNOWN` where empty (unknown, not UTC)."""
+    offsets = whole_numbers(
+        "recipient_tz_offset_min",
+        arr,
+        problems,
+        "a UTC offset in whole minutes",
+        MIN_TZ_OFFSET_MIN,
+        MAX_TZ_OFFSET_MIN,
+        TZ_UNKNOWN,
+    )
+    return offsets.astype(np.int16, copy=False)
+
+
+def room_sizes(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int32]:
+    """Accounts in the room, the sender included; :data:`ROOM_SIZE_UNKNOWN` where empty."""
+    sizes = whole_numbers(
+        "room_size",
+        arr,
+        problems,
+        "the number of accounts in the room when the event was sent (the sender included)",
+        2,
+        MAX_ROOM_SIZE,
+        ROOM_SIZE_UNKNOWN,
+    )
+    return sizes.astype(np.int32, copy=False)

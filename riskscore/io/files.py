@@ -1,0 +1,118 @@
+"""Reading one events file by its suffix (Parquet, CSV or JSON lines); whatever is wrong
+with the file is a SchemaError naming it."""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.exceptions import SchemaError
+from riskscore.io.columnar import ID_COLUMNS, arrow_to_numpy, schema_names
+from riskscore.io.jsonl import read_jsonl
+from riskscore.io.raw import RawColumns
+
+__all__ = ["read_file"]
+
+AnyArray = npt.NDArray[Any]
+IntArray = npt.NDArray[np.int64]
+
+CSV_SUFFIXES = {".csv"}
+JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+
+
+def read_file(path: Path) -> dict[str, AnyArray]:
+    """One events file, by suffix. Whatever is wrong with the file (empty, truncated,
+    ragged, not the format its suffix says) is a :class:`SchemaError` naming the file."""
+    import csv
+
+    import pyarrow as pa
+
+    if not path.exists():
+        raise FileNotFoundError(f"no such events file: {path}")
+    if path.is_dir():
+        raise SchemaError(f"{path} is a directory: give the path of one events file")
+    suffix = path.suffix.lower()
+    if suffix not in CSV_SUFFIXES | JSONL_SUFFIXES | PARQUET_SUFFIXES:
+        raise SchemaError(
+            f"cannot tell the format of {path.name!r}: expected a .csv, .jsonl, .ndjson, "
+            ".json (JSON lines) or .parquet file"
+        )
+    try:
+        if suffix in PARQUET_SUFFIXES:
+            return _read_parquet(path)
+        if suffix in CSV_SUFFIXES:
+            return _read_csv(path)
+        return read_jsonl(path)
+    except SchemaError:
+        raise
+    except (pa.ArrowException, csv.Error, UnicodeError, ValueError, OverflowError) as exc:
+        what = {".csv": "CSV"}.get(suffix, "Parquet" if suffix in PARQUET_SUFFIXES else "JSON")
+        # Arrow quotes the offending CSV row after "got N:"; the row may hold content
+        detail = re.sub(r"(columns?, got \d+):.*", r"\1", " ".join(str(exc).split()))[:200]
+        raise SchemaError(
+            f"{path.name}: not a readable {what} events file ({type(exc).__name__}: {detail})"
+        ) from exc
+
+
+def _read_parquet(path: Path) -> dict[str, AnyArray]:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path, pre_buffer=False) as pf:
+        keep = schema_names(list(pf.schema_arrow.names))
+        return arrow_to_numpy(pf.read(columns=keep))
+
+
+def _read_csv(path: Path) -> RawColumns:
+    """CSV with ids read as text (type inference would make ``007`` and ``7`` one id and
+    round 20-digit ids through floats) and timestamps as text (checked for offsets here)."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), None)
+    if header is None:
+        raise SchemaError(f"{path.name}: empty CSV file, expected a header row of column names")
+    keep = schema_names(header)
+    as_text = {name: pa.string() for name in (*ID_COLUMNS, "timestamp") if name in keep}
+    table = pacsv.read_csv(
+        path, convert_options=pacsv.ConvertOptions(include_columns=keep, column_types=as_text)
+    )
+    raw = RawColumns(arrow_to_numpy(table))
+    raw.lines = partial(_csv_lines, path)
+    return raw
+
+
+def _csv_lines(path: Path, rows: IntArray) -> IntArray:
+    """The physical line (1-based, the header is line 1) where each data row of a CSV file
+    starts, -1 where unknown. Blank lines, which the reader skips, and line breaks inside
+    quoted cells are counted; the file is read only as far as the last row asked for. A
+    cell beyond the csv module's field limit stops the count (later rows get -1)."""
+    import csv
+
+    wanted = set(rows.tolist())
+    last_wanted = max(wanted, default=-1)
+    found: dict[int, int] = {}
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        reader = csv.reader(fh)
+        data_row, last_line = -1, 0  # -1: the header comes first
+        try:
+            for record in reader:
+                start, last_line = last_line + 1, reader.line_num
+                if not record:
+                    continue  # a blank line
+                if data_row in wanted:
+                    found[data_row] = start
+                data_row += 1
+                if data_row > last_wanted:
+                    break
+        except csv.Error:
+            pass  # a cell over the csv module's field limit: the rest stay unknown
+    return np.asarray([found.get(int(r), -1) for r in rows], dtype=np.int64)

@@ -1,0 +1,169 @@
+"""Reading a JSON lines events file: each line bounded in length and nesting depth, a
+broken line refused by its number (never quoted), a clean file parsed by Arrow."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from riskscore.exceptions import SchemaError
+from riskscore.io.columnar import ID_COLUMNS, arrow_to_numpy, as_1d, schema_names
+from riskscore.io.raw import RawColumns
+from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
+
+__all__ = ["read_jsonl"]
+
+
+def _json_depth(line: str) -> int:
+    """Deepest nesting of arrays and objects in one JSON line (brackets inside strings
+    are not counted). Only called on lines with many brackets."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in line:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _bounded_lines(fh: Any) -> Any:
+    """The lines of a binary file, each cut at :data:`MAX_JSON_LINE_LENGTH` bytes (the rest
+    of a longer line is skipped, never held in memory), with whether it was whole."""
+    limit = MAX_JSON_LINE_LENGTH * 4  # bytes: up to 4 per character in UTF-8
+    while True:
+        data = fh.readline(limit + 1)
+        if not data:
+            return
+        if len(data) > limit and not data.endswith(b"\n"):
+            while True:  # skip the rest of the over-long line
+                rest = fh.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield data[:200], False
+        else:
+            yield data, True
+
+
+def _line_problem(line: str) -> str | None:
+    """Why a JSON line is refused before it is parsed (too long or too deeply nested:
+    parsers slow down or crash on those), or None."""
+    if len(line) > MAX_JSON_LINE_LENGTH:
+        return (
+            f"is a line of {len(line)} characters: the limit is {MAX_JSON_LINE_LENGTH} "
+            "(a schema v1 event takes a few hundred)"
+        )
+    if line.count("[") + line.count("{") > MAX_JSON_DEPTH and _json_depth(line) > MAX_JSON_DEPTH:
+        return f"nests arrays or objects deeper than {MAX_JSON_DEPTH} levels"
+    return None
+
+
+def read_jsonl(path: Path) -> RawColumns:
+    """JSON lines, one event object a line. Each line is first checked for length and
+    nesting depth; lines that are not JSON objects are refused with their line number
+    (quarantined with ``errors="quarantine"``, so one broken line does not stop the file).
+    A clean file is parsed by Arrow; otherwise, or when Arrow's types would change an id
+    (integers beyond int64 read as floats), line by line in Python."""
+    import json
+
+    lines: list[str] = []
+    numbers: list[int] = []  # the file line of each event line
+    refused: dict[int, str] = {}
+    with path.open("rb") as fh:
+        for number, (data, complete) in enumerate(_bounded_lines(fh), start=1):
+            if not data.strip():
+                continue
+            numbers.append(number)
+            try:
+                line = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                refused[len(lines)] = f"is not valid UTF-8 ({exc.reason})"
+                lines.append("{}")
+                continue
+            problem = (
+                _line_problem(line)
+                if complete
+                else f"is longer than the limit of {MAX_JSON_LINE_LENGTH} characters"
+            )
+            if problem is not None:
+                refused[len(lines)] = problem
+                line = "{}"
+            lines.append(line)
+    line_of = np.asarray(numbers, dtype=np.int64)
+    if not refused and lines:
+        fast = _jsonl_with_arrow(path)
+        if fast is not None:
+            fast.lines = line_of.__getitem__
+            return fast
+    # A refused line is named by its number, never copied into a message or the
+    # quarantine: it was not parsed, so it may hold message content in any field.
+    rows: list[Mapping[str, object]] = []
+    out_refused: dict[int, tuple[str, str]] = {}
+    for row, line in enumerate(lines):
+        obj: Any = {}
+        if row in refused:
+            out_refused[row] = ("line", refused[row])
+        else:
+            try:
+                obj = json.loads(line)
+            except (ValueError, RecursionError) as exc:
+                out_refused[row] = ("line", f"is not valid JSON ({exc})")
+                obj = {}
+            if not isinstance(obj, dict):
+                if row not in out_refused:
+                    out_refused[row] = (
+                        "line",
+                        f"is a JSON {type(obj).__name__}, not an object: each line must be "
+                        "one event object",
+                    )
+                obj = {}
+        rows.append(obj)
+    if not any(rows):
+        first = min(out_refused, default=None)
+        why = f" (line {numbers[first]} {out_refused[first][1]})" if first is not None else ""
+        raise SchemaError(
+            f"{path.name}: no event objects found, expected one JSON object a line{why}"
+        )
+    names = list(dict.fromkeys(str(key) for row in rows for key in row))
+    keep = schema_names(names)
+    raw = RawColumns({name: as_1d(name, [row.get(name) for row in rows]) for name in keep})
+    # rows refused here keep their line number in messages: row i is the i-th event line
+    raw.refused = {row: (col, why) for row, (col, why) in out_refused.items()}
+    raw.lines = line_of.__getitem__
+    return raw
+
+
+def _jsonl_with_arrow(path: Path) -> RawColumns | None:
+    """A clean JSON lines file parsed by Arrow (only schema v1 fields kept), or None when
+    Arrow cannot read it exactly (mixed types in a column, ids beyond int64, not objects)."""
+    import pyarrow as pa
+    import pyarrow.json as pajson
+
+    as_text = pajson.ParseOptions(explicit_schema=pa.schema([("timestamp", pa.string())]))
+    for options in (as_text, None):
+        try:
+            table = pajson.read_json(path, parse_options=options)
+        except pa.ArrowInvalid:
+            continue
+        keep = schema_names(table.column_names)
+        for name in ID_COLUMNS:
+            if name in keep and not (
+                pa.types.is_int64(table.column(name).type)
+                or pa.types.is_string(table.column(name).type)
+            ):
+                return None  # e.g. ids beyond int64 that Arrow turned into floats
+        return RawColumns(arrow_to_numpy(table.select(keep)))
+    return None

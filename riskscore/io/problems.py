@@ -1,0 +1,104 @@
+"""Problems found in rows, in check order: the first bad row raised as a SchemaError
+(column, row, line, value), or every bad row kept for quarantine with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.exceptions import SchemaError
+from riskscore.io.messages import Quarantine
+from riskscore.io.raw import as_read, cell, input_rows, lines_of, show
+from riskscore.io.timestamps import Sink
+
+__all__ = ["Found", "Problems", "raise_first", "run_check"]
+
+BoolArray = npt.NDArray[np.bool_]
+AnyArray = npt.NDArray[Any]
+
+
+class Problems:
+    """Collects the first problem found in each row, in check order."""
+
+    def __init__(self, n_rows: int, raw: Mapping[str, AnyArray]) -> None:
+        self.bad = np.zeros(n_rows, dtype=bool)
+        # per row: the blamed column and the reason (allocated at the first problem)
+        self.column = np.empty(0, dtype=object)
+        self.reason = np.empty(0, dtype=object)
+        self.raw = raw
+
+    def add(self, column: str, mask: BoolArray, reason: str) -> None:
+        new = mask & ~self.bad
+        if new.any():
+            if len(self.column) == 0:
+                self.column = np.empty(len(self.bad), dtype=object)
+                self.reason = np.empty(len(self.bad), dtype=object)
+            self.bad |= new
+            self.column[new] = column
+            self.reason[new] = reason
+
+    def quarantine(self, rows: npt.NDArray[np.int64], conversation_id: AnyArray) -> Quarantine:
+        """The refused ``rows`` with their values as read, their position in the input and
+        file, and their validated conversation id where that column was not to blame."""
+        cols = tuple(str(c) for c in self.column[rows])
+        unreadable = {"conversation_id", "line"}
+        return Quarantine(
+            row=input_rows(self.raw, rows),
+            column=cols,
+            value=tuple(
+                as_read(cell(self.raw, c, int(r))) for c, r in zip(cols, rows, strict=True)
+            ),
+            reason=tuple(str(x) for x in self.reason[rows]),
+            line=lines_of(self.raw, rows),
+            conversation_id=tuple(
+                None if c in unreadable else as_read(conversation_id[r])
+                for c, r in zip(cols, rows, strict=True)
+            ),
+        )
+
+
+class Found:
+    """The problems one check reports, kept to be added to the shared :class:`Problems`
+    later, in check order (checks run concurrently; a row's first problem must not
+    depend on which thread finished first)."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, BoolArray, str]] = []
+
+    def add(self, column: str, mask: BoolArray, reason: str) -> None:
+        if mask.any():
+            self.problems.append((column, mask, reason))
+
+
+def run_check(check: Callable[[Sink], AnyArray]) -> tuple[AnyArray, Found]:
+    """Run one column's check; return its values and the problems it found."""
+    found = Found()
+    return check(found), found
+
+
+def raise_first(problems: Problems, rows: npt.NDArray[np.int64]) -> None:
+    """Raise a SchemaError for the first of the bad ``rows``, counting the others."""
+    first = int(rows.min())
+    col = str(problems.column[first])
+    value = cell(problems.raw, col, first)
+    at = np.array([first], dtype=np.int64)
+    row, line = int(input_rows(problems.raw, at)[0]), int(lines_of(problems.raw, at)[0])
+    where = f"row {row}" + (f" (line {line})" if line > 0 else "")
+    shown = "" if col == "line" else f"{show(value)} "  # a refused line is never copied
+    more = len(rows) - 1
+    tail = (
+        f" ({more} more bad row{'s' if more != 1 else ''}; pass errors='quarantine' to set "
+        "them aside and keep the rest)"
+        if more
+        else ""
+    )
+    raise SchemaError(
+        f"column {col!r}, {where}: {shown}{problems.reason[first]}{tail}",
+        column=col,
+        row=row,
+        value=value,
+        line=line if line > 0 else None,
+    )

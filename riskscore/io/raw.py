@@ -1,0 +1,109 @@
+"""Raw columns as a reader found them, and their cells as read (quoted in errors and
+quarantine records): the value, its row in the whole input and its line in the file."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.io.ids import Coded
+from riskscore.io.schema import MAX_SHOWN_CHARS
+
+__all__ = ["RawColumns", "as_read", "cell", "input_rows", "lines_of", "show"]
+
+AnyArray = npt.NDArray[Any]
+
+
+def cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:
+    """The value of one input cell as given (None for a column not given or a null, and
+    for ``"line"``, a JSON line refused as a whole, which is never copied)."""
+    if column not in raw:
+        return None
+    values = raw[column]
+    if isinstance(values, Coded) and values.distinct is not None:
+        position = int(values[row])
+        return None if position < 0 else values.distinct[position]
+    return values[row]
+
+
+def show(value: object) -> str:
+    """A value as text for messages, at most about 40 characters."""
+    if isinstance(value, (str, bytes)) and len(value) > 40:
+        return f"{value[:37]!r}... ({len(value)} characters)"
+    text = repr(value.item() if isinstance(value, np.generic) else value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def as_read(value: object) -> object:
+    """A cell as a quarantine record writes it: the value as read, as a plain JSON type.
+
+    Numbers, text, booleans and None stay as they are (NaN, an empty cell, is None; an
+    infinite float its text); bytes become text with invalid UTF-8 escaped; lists and
+    dicts (from JSON lines) stay when they are plain JSON, otherwise become their text;
+    anything else becomes its text. Text longer than :data:`MAX_SHOWN_CHARS` is cut,
+    ending with how long it was.
+
+    Examples
+    --------
+    >>> as_read("whatsapp"), as_read(np.float64("nan")), as_read(-3.0)
+    ('whatsapp', None, -3.0)
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        value = None if value != value else str(value)
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        value = bytes(value).decode("utf-8", "backslashreplace")
+    elif isinstance(value, (list, dict)):
+        try:
+            value = json.loads(json.dumps(value, allow_nan=False))
+        except (TypeError, ValueError, RecursionError):
+            value = str(value)
+    elif value is not None and not isinstance(value, (str, int, float)):
+        value = str(value)
+    if isinstance(value, str) and len(value) > MAX_SHOWN_CHARS:
+        value = f"{value[:MAX_SHOWN_CHARS]}... ({len(value)} characters)"
+    return value
+
+
+class RawColumns(dict[str, AnyArray]):
+    """Raw columns as a reader found them, with what the reader knows besides the values.
+
+    Attributes
+    ----------
+    refused : dict of int to (str, str)
+        Rows the reader already refused (a broken JSON line): ``(column, reason)``; the
+        column ``"line"`` means the whole line, whose text is never shown.
+    rows : array of int or None
+        Position of each row in the whole input, when these columns are part of a larger
+        one (a chunk of a file); None when they are the whole input (0, 1, ...).
+    lines : callable or None
+        Given row positions (0-based, in these columns), their 1-based lines in the file
+        (-1 where unknown); None for inputs without lines.
+    """
+
+    def __init__(self, columns: Mapping[str, AnyArray] | None = None) -> None:
+        super().__init__(columns or {})
+        self.refused: dict[int, tuple[str, str]] = {}
+        self.rows: npt.NDArray[np.int64] | None = None
+        self.lines: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.int64]] | None = None
+
+
+def input_rows(raw: Mapping[str, AnyArray], rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Positions of ``rows`` in the whole input (see :attr:`RawColumns.rows`)."""
+    offsets = getattr(raw, "rows", None)
+    out = rows if offsets is None else np.asarray(offsets, dtype=np.int64)[rows]
+    return np.asarray(out, dtype=np.int64)
+
+
+def lines_of(raw: Mapping[str, AnyArray], rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """1-based file lines of ``rows``; -1 for inputs without lines."""
+    lines = getattr(raw, "lines", None)
+    if lines is None or not len(rows):
+        return np.full(len(rows), -1, dtype=np.int64)
+    return np.asarray(lines(np.asarray(rows, dtype=np.int64)), dtype=np.int64)
