@@ -4,8 +4,9 @@ Three outputs, each for a person at the platform to check and file; riskscore
 never submits anything itself:
 
 * :mod:`~riskscore.regulatory.dsa`: statements of reasons (Article 17 DSA) in the
-  schema of the EU DSA Transparency Database, with a validator that refuses a
-  record the database would reject;
+  schema of the EU DSA Transparency Database, with a validator
+  (:mod:`~riskscore.regulatory.dsa_validate`) that refuses a record the database
+  would reject;
 * :mod:`~riskscore.regulatory.eu_templates`: the rows of the transparency report
   templates of Implementing Regulation (EU) 2024/2835 that a child-safety queue
   can fill, and a draft of the qualitative fields on automated means;

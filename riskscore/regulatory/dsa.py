@@ -3,8 +3,9 @@
 For every decided case whose decision restricts the adult account (``actioned``
 or ``escalated``), :func:`statements_of_reasons` writes one statement with the
 database's field names and allowed values (``riskscore.regulatory._dsa_schema``
-lists them and their source). :func:`validate_statement` refuses a record the
-database would reject, naming the record and the field. The platform submits
+lists them and their source). :func:`validate_statement`
+(:mod:`riskscore.regulatory.dsa_validate`) refuses a record the database would
+reject, naming the record and the field. The platform submits
 the statements (Article 24(5) DSA) after checking them; riskscore never does.
 
 Nothing here reads or writes message content: ``decision_facts`` is written from
@@ -15,20 +16,24 @@ HMAC pseudonym of the decision, never an account id.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from riskscore.exceptions import SchemaError
 from riskscore.io.arrow import write_csv_rows
 from riskscore.keys import check_key
 from riskscore.moderation import QueueItem
 from riskscore.moderation.transparency import pseudonymise
 from riskscore.regulatory import _dsa_schema as schema
 from riskscore.regulatory._cases import RESTRICTING, DecidedCase
+from riskscore.regulatory.dsa_validate import (
+    StatementError,
+    is_blank,
+    validate_statement,
+    validate_statements,
+)
 
 __all__ = [
     "Restriction",
@@ -39,80 +44,6 @@ __all__ = [
     "validate_statements",
     "write_statements",
 ]
-
-_PUID = re.compile(r"^[a-zA-Z0-9_-]+$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATE_RANGES = {
-    "content_date": (date(2000, 1, 1), date(2038, 1, 1)),
-    "application_date": (date(2020, 1, 1), date(2038, 1, 1)),
-}
-_END_DATES = (
-    "end_date_account_restriction",
-    "end_date_monetary_restriction",
-    "end_date_service_restriction",
-    "end_date_visibility_restriction",
-)
-_ENUMS: dict[str, tuple[str, ...]] = {
-    "decision_monetary": schema.DECISION_MONETARIES,
-    "decision_provision": schema.DECISION_PROVISIONS,
-    "decision_account": schema.DECISION_ACCOUNTS,
-    "account_type": schema.ACCOUNT_TYPES,
-    "decision_ground": schema.DECISION_GROUNDS,
-    "incompatible_content_illegal": ("Yes", "No"),
-    "category": schema.STATEMENT_CATEGORIES,
-    "source_type": schema.SOURCE_TYPES,
-    "automated_detection": schema.AUTOMATED_DETECTIONS,
-    "automated_decision": schema.AUTOMATED_DECISIONS,
-}
-_ARRAY_ENUMS: dict[str, tuple[str, ...]] = {
-    "decision_visibility": schema.DECISION_VISIBILITIES,
-    "content_type": schema.CONTENT_TYPES,
-    "category_addition": schema.STATEMENT_CATEGORIES,
-    "category_specification": schema.KEYWORDS,
-    "territorial_scope": schema.EEA_COUNTRY_CODES,
-}
-_REQUIRED = (
-    "decision_ground",
-    "content_type",
-    "category",
-    "content_date",
-    "application_date",
-    "decision_facts",
-    "source_type",
-    "automated_detection",
-    "automated_decision",
-    "puid",
-)
-_RESTRICTIONS = (
-    "decision_visibility",
-    "decision_monetary",
-    "decision_provision",
-    "decision_account",
-)
-_GROUND_FIELDS = {
-    "DECISION_GROUND_ILLEGAL_CONTENT": (
-        "illegal_content_legal_ground",
-        "illegal_content_explanation",
-    ),
-    "DECISION_GROUND_INCOMPATIBLE_CONTENT": (
-        "incompatible_content_ground",
-        "incompatible_content_explanation",
-    ),
-}
-
-
-class StatementError(SchemaError):
-    """A statement of reasons the DSA Transparency Database would reject.
-
-    Attributes
-    ----------
-    column : str or None
-        The offending field.
-    row : int or None
-        0-based position of the record in the list validated.
-    value : object
-        The offending value.
-    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,142 +298,6 @@ def _day(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d")
 
 
-# ---------------------------------------------------------------------- validation
-
-
-def validate_statements(records: Sequence[dict[str, Any]]) -> None:
-    """Validate every record and check that no ``puid`` repeats.
-
-    Raises
-    ------
-    StatementError
-        Naming the first record (position and puid) and field at fault.
-    """
-    seen: dict[str, int] = {}
-    for row, record in enumerate(records):
-        validate_statement(record, row=row)
-        puid = str(record["puid"])
-        if puid in seen:
-            raise StatementError(
-                f"statement {row} (puid {puid}): field 'puid' repeats statement {seen[puid]}; "
-                "every puid must be unique",
-                column="puid",
-                row=row,
-                value=puid,
-            )
-        seen[puid] = row
-
-
-def validate_statement(record: dict[str, Any], *, row: int = 0) -> None:
-    """Refuse a statement of reasons the DSA Transparency Database would reject.
-
-    Checks what ``StatementStoreRequest`` enforces: required fields, allowed
-    values (single and array fields), at least one restriction, the fields a
-    ``decision_ground`` or an ``..._OTHER`` value requires, date format
-    ``YYYY-MM-DD`` and range, end dates not before the application date, text
-    lengths, and the ``puid`` alphabet. Unknown fields are refused too (the
-    database ignores them, which hides a typo).
-
-    Parameters
-    ----------
-    record : dict
-        One statement.
-    row : int, default 0
-        Its position, quoted in the error.
-
-    Raises
-    ------
-    StatementError
-        Naming the record (position and puid), the field and the value.
-
-    Examples
-    --------
-    >>> try:
-    ...     validate_statement({"puid": "x"})
-    ... except StatementError as exc:
-    ...     print(exc)
-    statement 0 (puid x): field 'decision_ground' is required
-    """
-
-    def fail(name: str, problem: str) -> StatementError:
-        where = f"statement {row} (puid {record.get('puid')})"
-        return StatementError(
-            f"{where}: field {name!r} {problem}", column=name, row=row, value=record.get(name)
-        )
-
-    unknown = sorted(set(record) - set(schema.FIELDS))
-    if unknown:
-        raise fail(unknown[0], "is not a field of the statement schema")
-    for name in _REQUIRED:
-        if _blank(record.get(name)):
-            raise fail(name, "is required")
-    if all(_blank(record.get(n)) for n in _RESTRICTIONS):
-        raise fail("decision_visibility", f"or one of {', '.join(_RESTRICTIONS[1:])} is required")
-    for name, allowed in _ENUMS.items():
-        value = record.get(name)
-        if value is not None and value not in allowed:
-            raise fail(name, f"has {value!r}, not one of {', '.join(allowed)}")
-    for name, allowed in _ARRAY_ENUMS.items():
-        value = record.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, list) or (name == "content_type" and not value):
-            raise fail(
-                name,
-                "must be a list" + (" with at least one value" if name == "content_type" else ""),
-            )
-        for v in value:
-            if v not in allowed:
-                raise fail(name, f"has {v!r}, not one of {', '.join(allowed)}")
-    ground = record["decision_ground"]
-    for other_ground, names in _GROUND_FIELDS.items():
-        for name in names:
-            if other_ground == ground and _blank(record.get(name)):
-                raise fail(name, f"is required when decision_ground is {ground}")
-            if other_ground != ground and not _blank(record.get(name)):
-                raise fail(name, f"must be empty when decision_ground is {ground}")
-    for name, marker in (
-        ("decision_visibility_other", "DECISION_VISIBILITY_OTHER"),
-        ("content_type_other", "CONTENT_TYPE_OTHER"),
-    ):
-        chosen = marker in (record.get(name.removesuffix("_other")) or [])
-        if chosen and _blank(record.get(name)):
-            raise fail(name, f"is required when {marker} is chosen")
-    if record.get("decision_monetary") == "DECISION_MONETARY_OTHER" and _blank(
-        record.get("decision_monetary_other")
-    ):
-        raise fail("decision_monetary_other", "is required when DECISION_MONETARY_OTHER is chosen")
-    for name, limit in schema.MAX_LENGTH.items():
-        value = record.get(name)
-        if value is not None and len(str(value)) > limit:
-            raise fail(name, f"has {len(str(value))} characters, more than {limit}")
-    if not _PUID.match(str(record["puid"])):
-        raise fail("puid", "may hold only letters a-z, A-Z, digits, '-' and '_'")
-    applied = _date(record, "application_date", fail)
-    _date(record, "content_date", fail)
-    for name in _END_DATES:
-        if record.get(name) is not None and _date(record, name, fail) < applied:
-            raise fail(name, "is before the application_date")
-
-
-def _date(record: dict[str, Any], name: str, fail: Any) -> date:
-    text = record.get(name)
-    if not isinstance(text, str) or not _DATE.match(text):
-        raise fail(name, "must be a date YYYY-MM-DD (leading zeros)")
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise fail(name, "is not a calendar date") from None
-    low, high = _DATE_RANGES.get(name, (date.min, date(2038, 1, 1)))
-    if not low <= day <= high:
-        raise fail(name, f"must be between {low} and {high}")
-    return day
-
-
-def _blank(value: Any) -> bool:
-    return value is None or value == "" or value == []
-
-
 # ---------------------------------------------------------------------- writing
 
 
@@ -524,7 +319,7 @@ def write_statements(records: Sequence[dict[str, Any]], out_dir: str | Path) -> 
     jsonl = out / "statements_of_reasons.jsonl"
     with jsonl.open("w", encoding="utf-8") as fh:
         for record in records:
-            payload = {k: v for k, v in record.items() if not _blank(v)}
+            payload = {k: v for k, v in record.items() if not is_blank(v)}
             fh.write(json.dumps(payload, ensure_ascii=False) + "\n")
     table = write_csv_rows(
         out / "statements_of_reasons.csv",
