@@ -6,10 +6,14 @@ riskscore subpackage (only :mod:`riskscore.exceptions`).
 - :mod:`~riskscore.io.schema`: column names, codes and bounds of schema v1.
 - :mod:`~riskscore.io.readers`: :func:`read_messages` (CSV, JSON lines, Parquet, Arrow,
   pandas, dicts of arrays), :func:`read_chunk` (one part of a larger input, rows named by
-  their position in the whole) and :func:`write_messages`.
+  their position in the whole) and :func:`write_messages`;
+  :mod:`~riskscore.io.files` and :mod:`~riskscore.io.jsonl` read files for it, and
+  :mod:`~riskscore.io.columnar` turns tables into numpy columns of schema v1.
 - :mod:`~riskscore.io.validate`: the validator of a batch of columns (raise or quarantine);
-  :mod:`~riskscore.io.ids` and :mod:`~riskscore.io.timestamps` check the id and timestamp
-  columns for it.
+  :mod:`~riskscore.io.ids`, :mod:`~riskscore.io.timestamps` and
+  :mod:`~riskscore.io.columns` check the columns for it, :mod:`~riskscore.io.raw` keeps
+  the raw columns and their cells as read, and :mod:`~riskscore.io.problems` reports the
+  rows refused.
 - :mod:`~riskscore.io.groups`: the one rule for group conversations (rooms split into pair
   conversations, broadcasts set aside, group contact), shared by batch, online, Spark and
   the Synapse module.
