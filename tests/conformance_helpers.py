@@ -96,11 +96,21 @@ def _probe_model() -> rs.RiskModel:
     known (an unknown age goes left everywhere: no reason, read back as NaN).
     """
     base = random_model(1)
-    probe = with_stumps(base, [(name, -1e307, 10.0) for name in FEATURES])
-    trees = replace(probe.trees, reference=np.full(len(FEATURES), -1e308))
-    # 34 probes (340) plus the random stumps give margins of about 300 to 350: a gentle
-    # slope keeps risks near one half, where they move with every random stump.
-    return rs.RiskModel(trees, Platt(a=-0.05, b=0.05 * 330.0, prevalence=0.5))
+    # A feature that only lowers risk (direction -1) is a reason when its value is below
+    # the reference: there the mirror image, a stump at +1e307 worth -10 and a reference
+    # of +1e308.
+    lowers = {spec.name for spec in rs.FEATURES if spec.direction < 0}
+    probe = with_stumps(
+        base,
+        [(name, 1e307, -10.0) if name in lowers else (name, -1e307, 10.0) for name in FEATURES],
+    )
+    reference = np.array([1e308 if name in lowers else -1e308 for name in FEATURES])
+    trees = replace(probe.trees, reference=reference)
+    # The probes of the features that raise risk (10 each) plus the random stumps give
+    # margins of about 10 per such feature less 50: a gentle slope around there keeps risks
+    # near one half, where they move with every random stump.
+    centre = 10.0 * (len(FEATURES) - len(lowers)) - 50.0
+    return rs.RiskModel(trees, Platt(a=-0.05, b=0.05 * centre, prevalence=0.5))
 
 
 MODEL: Final = _probe_model()

@@ -214,7 +214,7 @@ def test_every_feature_and_backend_is_checked() -> None:
     assert FEATURES == rs.FEATURE_NAMES
     assert set(CHECKS) == {*rs.FEATURE_NAMES, "risk"}
     assert set(ACCOUNT_FEATURES) <= set(FEATURES)
-    assert len(ACCOUNT_FEATURES) == 7
+    assert len(ACCOUNT_FEATURES) == 8
 
 
 def test_the_reference_runs_without_numba(uncompiled: UncompiledKernel) -> None:

@@ -1080,6 +1080,33 @@ def test_private_minor_fanout_counts_each_minor_once() -> None:
         )
 
 
+def test_supervised_minor_share_counts_contact_with_minors_in_view_of_others() -> None:
+    def a_to(conv: str, t: int, who: str, age: float, channel: str, **kw: Any) -> Event:
+        return ev(conv, t, "A", who, sender_age=40, recipient_age=age, channel=channel, **kw)
+
+    events = [
+        a_to("c1", 0, "K1", 12, "public"),  # supervised: a public space
+        a_to("c1", 1, "K1", 12, "group", event="media"),  # supervised: a group channel
+        a_to("c2", 2, "K2", 13, "direct", room_size=4),  # supervised: a room of 4
+        a_to("c2", 3, "K2", 13, "direct", event="contact_request"),  # one to one
+        a_to("c3", 4, "K3", 14, "encrypted"),  # one to one
+        a_to("c3", 5, "K3", 14, "direct", event="block"),  # not a contact event
+        a_to("c4", 6, "B", 30, "public"),  # to an adult: not counted
+        a_to("c5", 7, "K4", NAN, "public"),  # age not declared on the event: not counted
+        ev("c3", 8, "K3", "A", sender_age=14, recipient_age=40, channel="group"),  # from K3
+    ]
+    rows = features_by_conversation(events)
+    # A: 3 of 5 contact events to minors in view of others = 0.6, in steps of 0.05
+    for cid in ("c1", "c3"):
+        assert_features(rows[cid], {"adult_supervised_minor_share": 0.6})
+    # 2 of 3 = 0.667, rounded down to 0.65
+    two_of_three = features_by_conversation(events[:2] + events[4:5])
+    assert_features(two_of_three["c1"], {"adult_supervised_minor_share": 0.65})
+    # K3 sent one event, to an adult: 0 (nothing sent to a minor)
+    only_k3 = features_by_conversation([events[-1]])
+    assert_features(only_k3["c3"], {"adult_supervised_minor_share": 0.0})
+
+
 def test_a_minor_counts_for_fanout_only_where_the_event_declares_the_age() -> None:
     # K's age (12) is declared only on K's own messages: A's message to K carries no
     # recipient age, so A's fan-out is 0 although the conversation knows K is 12.

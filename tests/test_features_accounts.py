@@ -83,20 +83,23 @@ def test_account_tallies_by_hand() -> None:
         "requests",
         "accepts",
         "flagged",
+        "minor_events",
+        "supervised_minor_events",
     )
     expected = np.array(
         [
             # A: contacts {K1, K2, U, K3}, minors {K1, K2}, private {K1, K2}; 3 requests,
-            #    1 accept received; block + report from K2 (15)
-            [4, 2, 2, 3, 1, 2],
+            #    1 accept received; block + report from K2 (15); 3 contact events to minors
+            #    (request and message to K1, media to K2), 1 of them public (the request)
+            [4, 2, 2, 3, 1, 2, 3, 1],
             # K1: contacted A (a message, A is 40): 1 contact
-            [1, 0, 0, 0, 0, 0],
+            [1, 0, 0, 0, 0, 0, 0, 0],
             # K2: only a block and a report: no contact
-            [0, 0, 0, 0, 0, 0],
-            [0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0, 0, 0],
             # K4 received a block from A (40): not flagged by a minor
-            [0, 0, 0, 0, 0, 0],
-            [0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0, 0, 0],
         ],
         dtype=np.float64,
     )
@@ -119,23 +122,24 @@ def test_unknown_accounts_get_zero_account_features() -> None:
     )
     np.testing.assert_array_equal(
         accounts.lookup(np.array([10, 99, 11, 5])),
-        # 10 contacted 11, a minor, on a private channel; 99 and 5 are unknown; 11 did nothing
-        [[1, 1, 1, 0, 0, 0], [0] * 6, [0] * 6, [0] * 6],
+        # 10 contacted 11, a minor, on a private channel (one event, not supervised); 99 and
+        # 5 are unknown; 11 did nothing
+        [[1, 1, 1, 0, 0, 0, 1, 0], [0] * 8, [0] * 8, [0] * 8],
     )
-    assert accounts.lookup(np.array([], dtype=np.int64)).shape == (0, 6)
+    assert accounts.lookup(np.array([], dtype=np.int64)).shape == (0, 8)
 
 
 def test_account_features_check_their_shape() -> None:
-    with pytest.raises(ValueError, match=r"must have shape \(2, 6\)"):
+    with pytest.raises(ValueError, match=r"must have shape \(2, 8\)"):
         AccountFeatures(account_id=np.array([1, 2]), values=np.zeros((2, 4)))
-    empty = AccountFeatures(account_id=np.empty(0, dtype=np.int64), values=np.zeros((0, 6)))
-    np.testing.assert_array_equal(empty.lookup(np.array([3])), [[0] * 6])
+    empty = AccountFeatures(account_id=np.empty(0, dtype=np.int64), values=np.zeros((0, 8)))
+    np.testing.assert_array_equal(empty.lookup(np.array([3])), [[0] * 8])
 
 
 def test_tallies_from_no_parts_are_empty() -> None:
     merged = tallies_from_parts([])
-    assert merged.values.shape == (0, 6)
-    np.testing.assert_array_equal(merged.lookup(np.array([1, 2])), np.zeros((2, 6)))
+    assert merged.values.shape == (0, 8)
+    np.testing.assert_array_equal(merged.lookup(np.array([1, 2])), np.zeros((2, 8)))
 
 
 # ---------------------------------------------------------------- chunks and subsets
@@ -288,10 +292,10 @@ def test_account_features_record_the_history_they_count(platform: rs.MessageTabl
     assert history.n_events == len(platform)
     with pytest.raises(ValueError, match="start <= end"):
         AccountFeatures(
-            account_id=np.array([1]), values=np.zeros((1, 6)), history_start=5, history_end=4
+            account_id=np.array([1]), values=np.zeros((1, 8)), history_start=5, history_end=4
         )
     with pytest.raises(ValueError, match="both be given"):
-        AccountFeatures(account_id=np.array([1]), values=np.zeros((1, 6)), history_start=5)
+        AccountFeatures(account_id=np.array([1]), values=np.zeros((1, 8)), history_start=5)
 
 
 def test_a_subset_scores_with_the_history_as_within_the_whole(platform: rs.MessageTable) -> None:

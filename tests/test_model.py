@@ -707,7 +707,7 @@ MALFORMED: list[Any] = [
     pytest.param(_set("trees.feature_names", None), id="names-null"),
     pytest.param(_set("trees.feature_names[0]", "message_length"), id="unknown-feature"),
     pytest.param(_set("trees.feature_names[1]", "child_age"), id="feature-named-twice"),
-    pytest.param(_set("trees.reference", ["none"] * 24), id="reference-text"),
+    pytest.param(_set("trees.reference", ["none"] * len(MODEL_INPUTS)), id="reference-text"),
     pytest.param(_set("trees.reference", [0.0]), id="reference-too-short"),
     pytest.param(_shorter("threshold"), id="threshold-too-short"),
     pytest.param(_shorter("leaf_value"), id="leaf-values-too-short"),
@@ -739,7 +739,10 @@ BAD_NODES: list[Any] = [
         _on_split("right", lambda d, n: len(d["trees"]["feature"])), id="right-beyond-the-end"
     ),
     pytest.param(_on_split("left", lambda d, n: -1), id="left-negative"),
-    pytest.param(_on_split("feature", lambda d, n: 24), id="feature-beyond-the-inputs"),
+    pytest.param(
+        _on_split("feature", lambda d, n: len(d["trees"]["feature_names"])),
+        id="feature-beyond-the-inputs",
+    ),
     pytest.param(_on_split("feature", lambda d, n: -5), id="feature-negative"),
     pytest.param(_on_split("missing", lambda d, n: 3), id="unknown-missing-rule"),
     pytest.param(_on_split("feature", lambda d, n: 2**40), id="feature-overflow"),

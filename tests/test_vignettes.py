@@ -117,13 +117,12 @@ def model() -> rs.RiskModel:
 #: Vignettes the shipped model and policy get wrong today, and how (strict: the test fails
 #: as soon as one passes, so this list cannot go stale). The model card lists them too.
 KNOWN_MISSES = {
-    "g04-unknown-age-off-platform-within-hour": "review, not urgent (risk 0.69 against the "
-    "13-15 band's urgent 0.90): an account of unknown age moving a 13-year-old off-platform "
+    "b07-tutor-weekly-video-link-14": "urgent (risk 0.91): eight links to another app from an "
+    "adult who sent a 14-year-old a contact request weigh as a move off the platform; nothing "
+    "in the metadata marks them as a weekly lesson's call link",
+    "g04-unknown-age-off-platform-within-hour": "review, not urgent (risk 0.68 against the "
+    "13-15 band's urgent 0.86): an account of unknown age moving a 13-year-old off-platform "
     "looks like the teenage pairs where one age is unknown",
-    "g06-no-declared-age-target-15": "no alert (risk 0.23): unknown age on the adult's side, "
-    "night-time private contact with a 15-year-old is common between teenagers",
-    "g11-persistent-adult-unanswered-14": "no alert: no night-time private contact, and "
-    "coaches in the training worlds also write most messages and send requests",
 }
 
 

@@ -38,6 +38,7 @@ from riskscore.features.registry import (
     NIGHT_START_MIN,
     RECENT_WEIGHT,
     SHARE_PRIOR_EVENTS,
+    SUPERVISED_SHARE_STEPS,
     TAU_LONG_S,
     TAU_SECURE_MOVE_S,
     TAU_SHORT_S,
@@ -49,6 +50,7 @@ from ._codes import (
     BLOCK,
     EPHEMERAL,
     EXTERNAL,
+    GROUP,
     MEDIA,
     MESSAGE,
     PEER_FEATURES,
@@ -201,6 +203,8 @@ def _per_conversation(events: pd.DataFrame) -> pd.DataFrame:
         ("safety", safety),
         ("requests", ev == REQUEST),
         ("external", ch == EXTERNAL),
+        ("minor_events", to_minor),
+        ("supervised_minor_events", to_minor & (ch <= GROUP)),
     ):
         sums[f"{name}_i"], sums[f"{name}_r"] = both(mask)
     maxima = {
@@ -247,7 +251,7 @@ def _per_account(conversations: pd.DataFrame) -> pd.DataFrame:
     toward its counterpart; distinct contacts are distinct (account, counterpart) pairs.
     """
     names = ["contacted", "contacted_minor", "contacted_private_minor"]
-    names += ["requests", "accepts", "flagged"]
+    names += ["requests", "accepts", "flagged", "minor_events", "supervised_minor_events"]
     sides = []
     for account, counterpart, suffix in (
         ("initiator", "responder", "_i"),
@@ -353,5 +357,11 @@ def _feature_matrix(conv: pd.DataFrame, accounts: pd.DataFrame) -> FloatArray:
         "adult_unaccepted_share": unaccepted / np.maximum(requests, 1.0),
         "adult_blocks_reports_from_minors": flagged,
         "adult_flagged_per_minor": flagged / np.maximum(minors, 1.0),
+        "adult_supervised_minor_share": np.floor(
+            SUPERVISED_SHARE_STEPS
+            * tally("supervised_minor_events")
+            / np.maximum(tally("minor_events"), 1.0)
+        )
+        / SUPERVISED_SHARE_STEPS,
     }
     return np.column_stack([np.asarray(columns[name], dtype=np.float64) for name in PEER_FEATURES])

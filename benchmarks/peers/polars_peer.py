@@ -39,6 +39,7 @@ from riskscore.features.registry import (
     NIGHT_START_MIN,
     RECENT_WEIGHT,
     SHARE_PRIOR_EVENTS,
+    SUPERVISED_SHARE_STEPS,
     TAU_LONG_S,
     TAU_SECURE_MOVE_S,
     TAU_SHORT_S,
@@ -50,6 +51,7 @@ from ._codes import (
     BLOCK,
     EPHEMERAL,
     EXTERNAL,
+    GROUP,
     MEDIA,
     MESSAGE,
     PEER_FEATURES,
@@ -232,6 +234,8 @@ def _per_conversation(events: pl.LazyFrame) -> pl.LazyFrame:
         *sides("safety", safety),
         *sides("requests", ev == REQUEST),
         *sides("external", ch == EXTERNAL),
+        *sides("minor_events", to_minor),
+        *sides("supervised_minor_events", to_minor & (ch <= GROUP)),
         pl.when(fi).then(c("run_length")).otherwise(0).max().alias("run_i"),
         pl.when(ri).then(c("run_length")).otherwise(0).max().alias("run_r"),
         (c("w") * fi).sum().alias("recent_sent_i"),
@@ -268,7 +272,8 @@ def _per_account(conversations: pl.LazyFrame) -> pl.LazyFrame:
     toward its counterpart; distinct contacts are distinct (account, counterpart) pairs.
     """
     columns = ["contacted", "contacted_minor", "contacted_private_minor"]
-    columns += ["requests", "accepts", "flagged"]
+    counts = ["requests", "accepts", "flagged", "minor_events", "supervised_minor_events"]
+    columns += counts
 
     def side(account: str, counterpart: str, suffix: str) -> pl.LazyFrame:
         return conversations.select(
@@ -282,14 +287,14 @@ def _per_account(conversations: pl.LazyFrame) -> pl.LazyFrame:
         .group_by("account", "counterpart")
         .agg(
             c("contacted", "contacted_minor", "contacted_private_minor").any(),
-            c("requests", "accepts", "flagged").sum(),
+            c(*counts).sum(),
         )
     )
     return pairs.group_by("account").agg(
         c("contacted").sum().alias("contacts"),
         c("contacted_minor").sum().alias("minors"),
         c("contacted_private_minor").sum().alias("private_minors"),
-        c("requests", "accepts", "flagged").sum(),
+        c(*counts).sum(),
     )
 
 
@@ -329,6 +334,11 @@ def _feature_frame(events: pl.LazyFrame) -> pl.LazyFrame:
     minors, requests = c("minors").cast(pl.Float64), c("requests").cast(pl.Float64)
     unaccepted = pl.max_horizontal(requests - c("accepts").cast(pl.Float64), 0.0)
     flagged = c("flagged").cast(pl.Float64)
+    supervised_share = (
+        SUPERVISED_SHARE_STEPS
+        * c("supervised_minor_events").cast(pl.Float64)
+        / pl.max_horizontal(c("minor_events").cast(pl.Float64), 1.0)
+    ).floor() / SUPERVISED_SHARE_STEPS
     nan = float("nan")
     columns = {
         "child_age": _pick("age_r", "age_i").fill_null(nan),
@@ -374,6 +384,7 @@ def _feature_frame(events: pl.LazyFrame) -> pl.LazyFrame:
         "adult_unaccepted_share": unaccepted / pl.max_horizontal(requests, 1.0),
         "adult_blocks_reports_from_minors": flagged,
         "adult_flagged_per_minor": flagged / pl.max_horizontal(minors, 1.0),
+        "adult_supervised_minor_share": supervised_share,
     }
     return (
         conversations.with_columns(adult_first.alias("adult_first"))

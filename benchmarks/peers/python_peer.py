@@ -22,6 +22,7 @@ from riskscore.features.registry import (
     NIGHT_START_MIN,
     RECENT_WEIGHT,
     SHARE_PRIOR_EVENTS,
+    SUPERVISED_SHARE_STEPS,
     TAU_LONG_S,
     TAU_SECURE_MOVE_S,
     TAU_SHORT_S,
@@ -34,6 +35,7 @@ COMMUNICATION = {"message", "media"}
 CONTACT = {"message", "media", "contact_request"}
 SAFETY = {"block", "report"}
 PRIVATE_CHANNELS = {"ephemeral", "encrypted", "external"}
+SUPERVISED_CHANNELS = {"public", "group"}
 CHANNEL_LEVEL = {
     "public": 0,
     "group": 1,
@@ -178,6 +180,8 @@ class Account:
     requests: int = 0
     accepts: int = 0
     flagged: int = 0  # blocks and reports received from minors
+    minor_events: int = 0  # contact events sent to minors
+    supervised_minor_events: int = 0  # ... on a public or group channel
 
 
 def account_tallies(events: list[dict[str, Any]]) -> dict[Any, Account]:
@@ -189,6 +193,8 @@ def account_tallies(events: list[dict[str, Any]]) -> dict[Any, Account]:
         if kind in CONTACT:
             sender.contacts.add(e["recipient_id"])
             if to_minor:
+                sender.minor_events += 1
+                sender.supervised_minor_events += e["channel"] in SUPERVISED_CHANNELS
                 sender.minors.add(e["recipient_id"])
                 if e["channel"] in PRIVATE_CHANNELS:
                     sender.private_minors.add(e["recipient_id"])
@@ -217,6 +223,12 @@ def conversation_features(c: Conversation, accounts: dict[Any, Account]) -> dict
         secure_move_speed = 0.0
     tally = accounts[adult.account]
     unaccepted = max(tally.requests - tally.accepts, 0)
+    steps = SUPERVISED_SHARE_STEPS
+    supervised_share = (
+        math.floor(steps * tally.supervised_minor_events / tally.minor_events) / steps
+        if tally.minor_events
+        else 0.0
+    )
     prior = SHARE_PRIOR_EVENTS
     return {
         "child_age": child.age,
@@ -253,6 +265,7 @@ def conversation_features(c: Conversation, accounts: dict[Any, Account]) -> dict
         "adult_unaccepted_share": unaccepted / max(tally.requests, 1),
         "adult_blocks_reports_from_minors": tally.flagged,
         "adult_flagged_per_minor": tally.flagged / max(len(tally.minors), 1),
+        "adult_supervised_minor_share": supervised_share,
     }
 
 

@@ -7,7 +7,7 @@ of those events (``riskscore score PART --accounts accounts.parquet``, or
 to minors, refused requests and blocks received count every conversation, not only those
 scored.
 
-Format (version 2), one row per account, sorted by ``account_id``:
+Format (version 3), one row per account, sorted by ``account_id``:
 
 ============================  =====================  ==========================================
 column                        type                   meaning
@@ -19,6 +19,10 @@ column                        type                   meaning
 ``requests``                  int64                  ``contact_request`` events sent
 ``accepts``                   int64                  ``contact_accept`` events received
 ``flagged``                   int64                  blocks and reports received from minors
+``minor_events``              int64                  contact events sent to minors (group
+                                                     rooms included)
+``supervised_minor_events``   int64                  ... on ``public`` or ``group`` channels
+                                                     or to a room of 3 or more accounts
 ``pair_other``                list of account ids    the accounts it has a pair with, each after
                                                      ``account_id`` in sort order (a pair is
                                                      stored once, in the row of its first id)
@@ -35,13 +39,13 @@ pair's conversations (group rooms and direct), behind ``pair_met_channel`` and
 ``pair_hours_to_private``.
 
 The file's key-value metadata ``riskscore.account_features`` is a JSON object:
-``format`` (1), ``history_start`` and ``history_end`` (epoch seconds of the first and last
+``format`` (3), ``history_start`` and ``history_end`` (epoch seconds of the first and last
 event counted, with their ISO 8601 UTC text in ``history_start_utc`` and
 ``history_end_utc``), ``n_events``, ``n_accounts``, ``n_pairs`` and ``riskscore_version``.
 Scoring events outside that time range is refused (the tallies would be stale), as is
 scoring events whose accounts show more activity, or whose pairs met earlier, than the file
-records (another history). Files of format 1 (no pair facts) are refused with a note to
-rebuild them.
+records (another history). Files of an earlier format (1: no pair facts; 2: no
+``minor_events`` and ``supervised_minor_events``) are refused with a note to rebuild them.
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ __all__ = [
 ]
 
 #: Version of the file format written by :func:`write_account_features` (2: pair facts).
-ACCOUNT_FILE_FORMAT: Final = 2
+ACCOUNT_FILE_FORMAT: Final = 3
 #: Key of the Parquet key-value metadata that describes the history.
 ACCOUNT_FILE_METADATA_KEY: Final = "riskscore.account_features"
 #: The list columns of the pair facts, in order.
@@ -228,6 +232,7 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
         if len(ids)
         else np.zeros((0, len(ACCOUNT_SLOTS)))
     )
+    _check_supervised_within_minor_events(values, source)
     order = np.argsort(ids, kind="stable")
     file_ids, ids, values = ids, ids[order], values[order]
     repeated = np.flatnonzero(ids[1:] == ids[:-1])
@@ -251,6 +256,21 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
         n_events=meta["n_events"],
         pairs=pairs,
     )
+
+
+def _check_supervised_within_minor_events(values: npt.NDArray[np.float64], source: Path) -> None:
+    """Refuse a row whose supervised contact events to minors outnumber all of them."""
+    supervised = values[:, ACCOUNT_SLOTS.index("supervised_minor_events")]
+    over = np.flatnonzero(supervised > values[:, ACCOUNT_SLOTS.index("minor_events")])
+    if len(over):
+        row = int(over[0])
+        raise SchemaError(
+            f"{source}: column 'supervised_minor_events', row {row}: {int(supervised[row])} is "
+            f"more than that row's minor_events; rebuild the file with `riskscore accounts`",
+            column="supervised_minor_events",
+            row=row,
+            value=int(supervised[row]),
+        )
 
 
 def _metadata(raw: dict[bytes, bytes], source: Path) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Per-account tallies over every event of a table: who an account contacted (distinct
 accounts, minors, minors on private channels), its contact requests, the accepts it
-received and the blocks and reports minors sent it.
+received, the blocks and reports minors sent it, and its contact events to minors (all,
+and those in a supervised setting).
 
 The tallies are what the per-account features (``adult_minor_fanout`` and the rest,
 :mod:`riskscore.features.kernel`) are made of. They are built from distinct
@@ -19,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
-from riskscore.features.kernel import ACCOUNT_SLOTS, N_ACCOUNT_SLOTS
+from riskscore.features.kernel import ACCOUNT_SLOTS, N_ACCOUNT_SLOTS, is_supervised
 from riskscore.features.pairs import PairFacts, merge_pair_facts, pair_facts
 from riskscore.io.groups import group_contact_mask
 from riskscore.io.messages import MessageTable
@@ -58,9 +59,9 @@ class AccountFeatures:
     ----------
     account_id : array of shape (n_accounts,)
         Account ids, sorted and unique.
-    values : array of shape (n_accounts, 6)
+    values : array of shape (n_accounts, 8)
         Columns ``contacts``, ``minors``, ``private_minors``, ``requests``,
-        ``accepts``, ``flagged``.
+        ``accepts``, ``flagged``, ``minor_events``, ``supervised_minor_events``.
     history_start, history_end : int or None
         Epoch seconds of the first and last event counted (None when not recorded,
         as for tallies merged from parts).
@@ -207,8 +208,9 @@ class AccountParts:
         minor, contacts of a minor on ephemeral, encrypted or external channels.
     account_id : array of shape (n,)
         Accounts with counts.
-    counts : array of shape (n, 3)
-        Contact requests sent, accepts received, blocks and reports received from minors.
+    counts : array of shape (n, 5)
+        Contact requests sent, accepts received, blocks and reports received from minors,
+        contact events sent to minors, of them in a supervised setting.
     pairs : PairFacts
         The facts of each pair of accounts with an event (minima: they merge).
     """
@@ -246,13 +248,17 @@ def _distinct_pairs(msgs: MessageTable, mask: BoolArray, n_accounts: int) -> Int
 
 def _codes(msgs: MessageTable) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
     n_acc = len(msgs.accounts)
-    # Group contact (a message to a room of 3+) is not contact with each member.
-    contact = _CONTACT_EVENTS[msgs.event]
+    # Group contact (a message to a room of 3+) is not contact with each member, but it is
+    # contact with minors in a supervised setting.
+    any_contact = _CONTACT_EVENTS[msgs.event]
+    contact = any_contact
     if msgs.room_size.any():
-        contact &= ~group_contact_mask(msgs.room_size, msgs.event)
+        contact = contact & ~group_contact_mask(msgs.room_size, msgs.event)
     with np.errstate(invalid="ignore"):
-        to_minor = contact & (msgs.recipient_age < MINOR_AGE)
+        reaches_minor = any_contact & (msgs.recipient_age < MINOR_AGE)
         from_minor = msgs.sender_age < MINOR_AGE
+    to_minor = contact & reaches_minor
+    supervised = reaches_minor & is_supervised(msgs.channel, msgs.room_size)
     private = msgs.channel >= Channel.EPHEMERAL
     safety = (msgs.event == EventType.BLOCK) | (msgs.event == EventType.REPORT)
     counts = np.column_stack(
@@ -262,6 +268,8 @@ def _codes(msgs: MessageTable) -> tuple[IntArray, IntArray, IntArray, FloatArray
                 msgs.recipient_code[msgs.event == EventType.CONTACT_ACCEPT], minlength=n_acc
             ),
             np.bincount(msgs.recipient_code[safety & from_minor], minlength=n_acc),
+            np.bincount(msgs.sender_code[reaches_minor], minlength=n_acc),
+            np.bincount(msgs.sender_code[supervised], minlength=n_acc),
         ]
     ).astype(np.float64)
     return (
@@ -273,7 +281,7 @@ def _codes(msgs: MessageTable) -> tuple[IntArray, IntArray, IntArray, FloatArray
 
 
 def account_tallies(msgs: MessageTable) -> FloatArray:
-    """Tallies of every account of ``msgs``, shape (n_accounts, 6), rows in the order of
+    """Tallies of every account of ``msgs``, shape (n_accounts, 8), rows in the order of
     ``msgs.accounts``, columns :data:`~riskscore.features.kernel.ACCOUNT_SLOTS`."""
     n_acc = len(msgs.accounts)
     contacts, minors, private_minors, counts = _codes(msgs)

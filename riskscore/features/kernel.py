@@ -29,6 +29,7 @@ from riskscore.features.registry import (
     NIGHT_START_MIN,
     RECENT_WEIGHT,
     SHARE_PRIOR_EVENTS,
+    SUPERVISED_SHARE_STEPS,
     TAU_LONG_S,
     TAU_SECURE_MOVE_S,
     TAU_SHORT_S,
@@ -46,9 +47,11 @@ __all__ = [
     "adult_side",
     "apply_event",
     "conversation_features",
+    "is_supervised",
     "new_state",
     "reset_state",
     "run_conversations",
+    "supervised_share",
     "update_conversation",
 ]
 
@@ -135,10 +138,29 @@ GROUP: Final = _S["group"]
 
 #: Account tally slots: distinct accounts sent a contact event, of them minors, minors
 #: contacted on a private channel; contact requests sent, accepts received, blocks and
-#: reports received from minors.
-ACCOUNT_SLOTS: Final = ("contacts", "minors", "private_minors", "requests", "accepts", "flagged")
+#: reports received from minors; contact events sent to minors (group contact included),
+#: and of them those in a supervised setting (:func:`is_supervised`).
+ACCOUNT_SLOTS: Final = (
+    "contacts",
+    "minors",
+    "private_minors",
+    "requests",
+    "accepts",
+    "flagged",
+    "minor_events",
+    "supervised_minor_events",
+)
 N_ACCOUNT_SLOTS: Final = len(ACCOUNT_SLOTS)
-A_CONTACTS, A_MINORS, A_PRIVATE_MINORS, A_REQUESTS, A_ACCEPTS, A_FLAGGED = range(6)
+(
+    A_CONTACTS,
+    A_MINORS,
+    A_PRIVATE_MINORS,
+    A_REQUESTS,
+    A_ACCEPTS,
+    A_FLAGGED,
+    A_MINOR_EVENTS,
+    A_SUPERVISED_EVENTS,
+) = range(N_ACCOUNT_SLOTS)
 
 _MESSAGE: Final = int(EventType.MESSAGE)
 _MEDIA: Final = int(EventType.MEDIA)
@@ -188,6 +210,7 @@ F_UNACCEPTED: Final = feature_index("adult_unaccepted_requests")
 F_UNACCEPTED_SHARE: Final = feature_index("adult_unaccepted_share")
 F_FLAGGED: Final = feature_index("adult_blocks_reports_from_minors")
 F_FLAGGED_PER_MINOR: Final = feature_index("adult_flagged_per_minor")
+F_SUPERVISED_SHARE: Final = feature_index("adult_supervised_minor_share")
 F_TZ_KNOWN: Final = feature_index("child_tz_known_share")
 F_GROUP_EVENTS: Final = feature_index("group_contact_events")
 F_PAIR_MET: Final = feature_index("pair_met_channel")
@@ -196,6 +219,34 @@ F_PAIR_TO_PRIVATE: Final = feature_index("pair_hours_to_private")
 #: A pair's first contact, as ``8 * timestamp + channel``: the earliest event between two
 #: accounts, the most public channel among events of that second. ``inf``: none yet.
 PAIR_KEY_CHANNELS: Final = 8
+
+
+#: Channels on which contact is in view of others (a public space, a group channel).
+SUPERVISED_MAX_CHANNEL: Final = int(Channel.GROUP)
+
+
+@numba.njit(cache=True, nogil=True)
+def is_supervised(
+    channel: int | npt.NDArray[np.uint8], room_size: int | npt.NDArray[np.int32]
+) -> bool | npt.NDArray[np.bool_]:
+    """Whether contact is in a supervised setting: on a ``public`` or ``group`` channel,
+    or in a room of :data:`~riskscore.io.groups.GROUP_MIN_ROOM_SIZE` or more accounts.
+
+    Works on one event (ints) and on arrays of events alike (one definition for the
+    online scorer and the batch tallies).
+    """
+    return (channel <= SUPERVISED_MAX_CHANNEL) | (room_size >= _GROUP_MIN)
+
+
+@numba.njit(cache=True, nogil=True)
+def supervised_share(supervised_events: float, minor_events: float) -> float:
+    """``adult_supervised_minor_share`` from an account's tallies: the share of its
+    contact events to minors sent in a supervised setting, rounded down to a step of
+    ``1 / SUPERVISED_SHARE_STEPS``; 0 when it sent none."""
+    if minor_events <= 0.0:
+        return 0.0
+    steps = SUPERVISED_SHARE_STEPS
+    return math.floor(steps * supervised_events / minor_events) / steps
 
 
 def new_state() -> FloatArray:
@@ -439,6 +490,9 @@ def conversation_features(
     out[F_UNACCEPTED_SHARE] = unaccepted / max(requests, 1.0)
     out[F_FLAGGED] = flagged
     out[F_FLAGGED_PER_MINOR] = flagged / max(minors, 1.0)
+    out[F_SUPERVISED_SHARE] = supervised_share(
+        adult_account[A_SUPERVISED_EVENTS], adult_account[A_MINOR_EVENTS]
+    )
     out[F_TZ_KNOWN] = s[CLOCK_KNOWN + c] / n_comm if n_comm > 0.0 else 0.0
     out[F_GROUP_EVENTS] = s[GROUP] + s[GROUP + 1]
     if pair_first < math.inf:

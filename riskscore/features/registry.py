@@ -20,6 +20,7 @@ __all__ = [
     "NIGHT_START_MIN",
     "RECENT_WEIGHT",
     "SHARE_PRIOR_EVENTS",
+    "SUPERVISED_SHARE_STEPS",
     "TAU_LONG_S",
     "TAU_SECURE_MOVE_S",
     "TAU_SHORT_S",
@@ -37,6 +38,10 @@ TAU_LONG_S: Final = 7 * 86_400.0
 TAU_SECURE_MOVE_S: Final = 86_400.0
 #: Events a share needs before it can grow: shares of evidence are ``count / (n + this)``.
 SHARE_PRIOR_EVENTS: Final = 4.0
+#: ``adult_supervised_minor_share`` moves in steps of ``1 / SUPERVISED_SHARE_STEPS``
+#: (rounded down), so that the online scorer re-scores an adult's open conversations
+#: only when the share moves a step, not on every message the adult sends to a minor.
+SUPERVISED_SHARE_STEPS: Final = 20
 #: Weight of the newest communication event in the "recent" (exponentially weighted) shares.
 RECENT_WEIGHT: Final = 0.1
 
@@ -273,11 +278,10 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "`(7 * S_1day / S_7days) ** min(1, span / 7 days)`: the recent rate over the long-run "
         "rate, pulled toward 1 (no evidence) while the conversation is younger than a week",
         "escalation: contact becomes more frequent as the relationship intensifies",
-        "a sudden shared event (exam, trip, match)",
+        "a sudden shared event (exam, trip, match); teenagers and adults in a new relationship",
         1,
         1.0,
         log_scale=True,
-        constrained=False,
     ),
     # ---- night
     FeatureSpec(
@@ -515,6 +519,23 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "the children an account approaches push back",
         "a dispute in a small friend group",
         1,
+        0.0,
+    ),
+    FeatureSpec(
+        "adult_supervised_minor_share",
+        "fraction",
+        "account",
+        "the older account's contact with minors is mostly in group or public spaces",
+        "`message`, `media` and `contact_request` events the adult sent on `public` or "
+        "`group` channels or to a room of 3 or more accounts, with `recipient_age` under 18 / "
+        "all such events the adult sent to minors (group rooms included), rounded down to a "
+        "step of 0.05; 0 when it sent none",
+        "lowers risk: an adult who reaches children where others can see (a team's or a "
+        "class's channel, a public space) is not isolating them; grooming moves a child to "
+        "one-to-one contact and keeps it there",
+        "a groomer who keeps a public presence with many children while working on one "
+        "in private (the private conversation's own features still carry it)",
+        -1,
         0.0,
     ),
     # ---- time zones and groups (not model inputs: context for moderators and models)

@@ -93,7 +93,7 @@ def _robustness(result: Mapping[str, Any]) -> list[str]:
         "contacts) and turning a risk-raising signal such as a link to another app against "
         "a child in a world shaped otherwise; among the vignettes they miss a serial "
         "approach and alert benign ones. The shipped trees are monotone in every "
-        "behavioural input whose meaning holds in any context and free in the five whose "
+        "behavioural input whose meaning holds in any context and free in the four whose "
         "meaning depends on who the participants are (`docs/features.md`); with all of them "
         "constrained (`fully_monotone_boosted_trees`) the worst world is much worse"
         + _constraint_cost(result)
@@ -212,16 +212,16 @@ def render_model_card(
         "  and so does a platform that records only messages (`minimal_platform`).",
         "- Worlds differ more than models: on 30 further drawn worlds used for no choice",
         "  (`riskscore evaluate --worlds 30 --first-world 30 --seed 1`) the shipped model's",
-        "  PR-AUC has a median of 0.80 and a worst of 0.38 (drawn-1051; results in",
+        "  PR-AUC has a median of 0.78 and a worst of 0.39 (drawn-1049; results in",
         "  `benchmarks/results/robustness_confirmation.md`). The worst worlds are those where",
         "  slow grooming dominates and many ages are unknown: an account of unknown age",
         "  talking to a teenager at night on a private channel is most often another",
         "  teenager. Known misses among the public vignettes (`tests/test_vignettes.py`,",
-        "  `KNOWN_MISSES`): an account of unknown age pursuing a 15-year-old at night (g06)",
-        "  and a persistent adult writing to a 14-year-old by day without a move to a private",
-        "  channel (g11) get no alert with the default policy; an account of unknown age",
-        "  moving a 13-year-old off-platform within the hour (g04) gets a review alert, not",
-        "  an urgent one.",
+        "  `KNOWN_MISSES`): a tutor who shares a video-call link to another app before each",
+        "  weekly lesson with a 14-year-old (b07) gets an urgent alert, because repeated links",
+        "  to another app from an adult who cold-contacted a child weigh as a move off the",
+        "  platform; an account of unknown age moving a 13-year-old off-platform within the",
+        "  hour (g04) gets a review alert, not an urgent one.",
         "- Adults who meet strangers and move to encrypted apps within minutes look like fast",
         "  grooming when their ages are unknown (`fast_adult_romance`: the most alerts of any",
         "  stress world). Two known adults never alert (the policy's guard).",

@@ -9,12 +9,16 @@ activity (``adult_minor_fanout`` and the like: the shares and the private-channe
 fan-out carry that signal without making every busy coach an alert). Each
 behavioural input whose registry entry is ``constrained`` can raise risk only in the
 direction that entry gives. Ages are not constrained (whether an age raises risk depends
-on the other participant's), nor are the five inputs whose meaning depends on who the
-participants are (night share, escalation, channel moves, the speed of a move to a secure
-channel, media from the child): constraining those too cost the worst unseen world
-over a quarter of its PR-AUC (``fully_monotone_boosted_trees`` in the model card's
-comparison, ``benchmarks/robustness.py``). Reasons still name
-those five only when their value is on the risk side of the reference.
+on the other participant's), nor are the four inputs whose meaning depends on who the
+participants are (night share, channel moves, the speed of a move to a secure channel,
+media from the child): constraining those too cost the worst unseen world over a fifth
+of its PR-AUC (``fully_monotone_boosted_trees`` in the model card's comparison,
+``benchmarks/robustness.py``). Reasons still name those four only when their value is on
+the risk side of the reference. Escalation is constrained: free, the model learnt that
+accelerating contact lowers risk (teenagers and new adult couples escalate fastest in the
+training worlds), which contradicts what it means; the share of an adult's contact with
+minors that is in group or public spaces (``adult_supervised_minor_share``, lowering risk
+only) carries the context that escalation stood in for.
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ MODEL_INPUTS: Final = (
     "adult_private_minor_fanout",
     "adult_unaccepted_share",
     "adult_flagged_per_minor",
+    "adult_supervised_minor_share",
 )
 
 #: LightGBM settings: small trees (each event online walks every tree), fixed seeds,

@@ -28,9 +28,11 @@ from riskscore.features.kernel import (
     A_ACCEPTS,
     A_CONTACTS,
     A_FLAGGED,
+    A_MINOR_EVENTS,
     A_MINORS,
     A_PRIVATE_MINORS,
     A_REQUESTS,
+    A_SUPERVISED_EVENTS,
     N_ACCOUNT_SLOTS,
     N_EVENTS,
     N_STATE,
@@ -40,7 +42,9 @@ from riskscore.features.kernel import (
     adult_side,
     apply_event,
     conversation_features,
+    is_supervised,
     new_state,
+    supervised_share,
 )
 from riskscore.features.registry import FEATURE_NAMES
 from riskscore.io.groups import is_group_contact
@@ -57,6 +61,10 @@ _INF = math.inf
 _CONTACT = frozenset((_MESSAGE, _MEDIA, _REQUEST))
 _SAFETY = frozenset((_BLOCK, _REPORT))
 _N_FEATURES = len(FEATURE_NAMES)
+# The kernel's rules as plain Python (``py_func``; the functions themselves when the JIT is
+# disabled): one event's scalars gain nothing from a compiled call.
+_is_supervised = getattr(is_supervised, "py_func", is_supervised)
+_supervised_share = getattr(supervised_share, "py_func", supervised_share)
 #: Bits of what :meth:`ConversationState.update` changed beyond its own conversation: the
 #: per-account features of the sender (1) or the recipient (2), and the pair's facts (4).
 ACCOUNT_CHANGED = 3
@@ -186,6 +194,13 @@ def _apply_to_accounts(
     not contact with each member (:mod:`riskscore.io.groups`)."""
     changed = 0
     tallies = sender.tallies
+    if event in _CONTACT and recipient_age < MINOR_AGE:  # False for NaN, as in the batch code
+        share = _supervised_share(tallies[A_SUPERVISED_EVENTS], tallies[A_MINOR_EVENTS])
+        tallies[A_MINOR_EVENTS] += 1.0
+        if _is_supervised(channel, room_size):
+            tallies[A_SUPERVISED_EVENTS] += 1.0
+        if _supervised_share(tallies[A_SUPERVISED_EVENTS], tallies[A_MINOR_EVENTS]) != share:
+            changed = 1
     if event in _CONTACT and not (room_size and is_group_contact(room_size, event)):
         if recipient_id not in sender.contacts:
             sender.contacts.add(recipient_id)

@@ -97,9 +97,9 @@ def check_bands(bands: tuple[AgeBand, ...]) -> None:
 #: conversations in the median unseen world of ``benchmarks/robustness.py`` (see
 #: ``docs/policy.md`` for how they were set: ``riskscore.evaluation.robustness.policy_for_volume``).
 DEFAULT_BANDS = (
-    AgeBand("under 13", 0.0, 13.0, review=0.27, urgent=0.816),
-    AgeBand("13-15", 13.0, 16.0, review=0.426, urgent=0.899),
-    AgeBand("16-17", 16.0, 18.0, review=0.597, urgent=0.947),
-    AgeBand("18+", 18.0, math.inf, review=0.748, urgent=0.973),
+    AgeBand("under 13", 0.0, 13.0, review=0.265, urgent=0.748),
+    AgeBand("13-15", 13.0, 16.0, review=0.419, urgent=0.856),
+    AgeBand("16-17", 16.0, 18.0, review=0.591, urgent=0.922),
+    AgeBand("18+", 18.0, math.inf, review=0.743, urgent=0.960),
 )
-DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.426, urgent=0.899)
+DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.419, urgent=0.856)
