@@ -185,6 +185,7 @@ def test_alert_reasons_equal_batch_reasons() -> None:
             "recipient_age": 11 if i % 3 else 41,
             "channel": CHANNELS[min(i // 2, 5)],
             "event": "media" if i % 4 == 3 else "message",
+            "recipient_tz_offset_min": 0,  # midnight to 2 am on both clocks
         }
         for i in range(12)
     ]

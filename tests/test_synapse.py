@@ -429,7 +429,7 @@ def test_module_logs_shadow_alerts_and_sends_them_to_no_sink(tmp_path: Path) -> 
     log only; the review queue and the alerts file get production's alerts alone, and a
     restart keeps the shadow's bookkeeping (no second shadow alert)."""
     bundle = tmp_path / "candidate"
-    rs.save_model(rs.load_model().at_prevalence(0.5), bundle)
+    rs.save_model(rs.load_model().at_prevalence(0.7), bundle)
     shadow_log, queue = tmp_path / "shadow.jsonl", tmp_path / "queue.sqlite"
     sinks = {"jsonl": str(tmp_path / "a"), "review_queue": str(queue)}
     extra = {"alerts": sinks, "shadow": {"model": str(bundle), "jsonl": str(shadow_log)}}
@@ -468,9 +468,11 @@ def test_alert_raised_elsewhere_names_its_own_conversations_room(tmp_path: Path)
     """The adult's invite of a second child, in a new room, raises his share of contact
     requests never accepted: that re-scores his encrypted chat with the first child,
     whose alert names that chat's room (and the room of the event that raised it). The
-    under-13 review threshold is set to 0.1 so that the daytime chat starts below it."""
+    under-13 review threshold is set to 0.03 so that the daytime chat starts below it
+    (risk 0.017) and the invite lifts it above (0.040); the invite's own conversation, a
+    cold request to a 12-year-old (0.092), alerts too, first, under its own room."""
     policy = copy.deepcopy(_POLICY)
-    policy["bands"][0]["review"] = 0.1
+    policy["bands"][0]["review"] = 0.03
     module, _ = _module(tmp_path, more_ages="@kid2:x,12,0\n", policy=policy)
     dm = _Room("!dm:x")
     dm.member("@adult:x", "join")
@@ -482,6 +484,7 @@ def test_alert_raised_elsewhere_names_its_own_conversations_room(tmp_path: Path)
         _run(module.on_new_event(message, dm.state))
     assert module._process(100) == []  # below the review threshold on its own
     chat = conversation_id("@adult:x", "@kid:x")
+    invited = conversation_id("@adult:x", "@kid2:x")
     assert module.rooms.get(chat) == ("!dm:x", "encrypted")
 
     other = _Room("!other:x")
@@ -489,30 +492,34 @@ def test_alert_raised_elsewhere_names_its_own_conversations_room(tmp_path: Path)
     invite = other.member("@kid2:x", "invite", "@adult:x", is_direct=True)
     invite.origin_server_ts = start + 5 * 600_000
     invite.event_id = "$invite"
-    replay = rs.OnlineScorer.restore(_checkpointed(module, tmp_path), module.scorer.model)
+    replay = rs.OnlineScorer.restore(
+        _checkpointed(module, tmp_path), module.scorer.model, module.scorer.policy
+    )
     _run(module.on_new_event(invite, other.state))
     alerts = module._process(100)
+    event = {"event_id": "$invite", "event_room_id": "!other:x"}
     assert [(a.conversation_id, a.child_id, ctx) for a, ctx in alerts] == [
+        (
+            invited,
+            "@kid2:x",
+            {"room_id": "!other:x", "channel": "direct", "max_channel": "direct", **event},
+        ),
         (
             chat,
             "@kid:x",
-            {
-                "room_id": "!dm:x",
-                "channel": "encrypted",
-                "max_channel": "encrypted",
-                "event_id": "$invite",
-                "event_room_id": "!other:x",
-            },
-        )
+            {"room_id": "!dm:x", "channel": "encrypted", "max_channel": "encrypted", **event},
+        ),
     ]
     # update_one, which the module used before, returns the invite's own conversation
-    # only, and misses this alert
+    # only, and misses the chat's alert
     row = _read_jsonl(tmp_path / "ev.jsonl")[-1]
     assert row["event"] == "contact_request"
-    assert replay.update_one(row) is None
+    own = replay.update_one(row)
+    assert own is not None
+    assert own.conversation_id == invited
 
     # The sinks get the room of the alerted conversation.
-    _run(module._emit(*alerts[0]))
+    _run(module._emit(*alerts[1]))
     (record,) = _read_jsonl(tmp_path / "a")
     assert record["conversation_id"] == chat
     assert record["matrix"]["room_id"] == "!dm:x"
@@ -520,7 +527,7 @@ def test_alert_raised_elsewhere_names_its_own_conversations_room(tmp_path: Path)
     module._before_shutdown()
     restarted, _ = _module(tmp_path, more_ages="@kid2:x,12,0\n")
     assert restarted.rooms.get(chat) == ("!dm:x", "encrypted")
-    assert restarted.rooms.get(conversation_id("@adult:x", "@kid2:x")) == ("!other:x", "direct")
+    assert restarted.rooms.get(invited) == ("!other:x", "direct")
 
 
 def _checkpointed(module: RiskscoreModule, tmp_path: Path) -> Path:

@@ -52,7 +52,7 @@ def extract_account_features(messages: object) -> AccountFeatures:
     >>> data = rs.synthetic.generate(400, prevalence=0.05, seed=3)
     >>> history = rs.extract_account_features(data.messages)
     >>> history.n_events == len(data.messages), history.values.shape[1]
-    (True, 6)
+    (True, 8)
     >>> part = data.messages.take_conversations(range(0, 400, 2))
     >>> X = rs.extract_features(part, account_features=history)  # full-history fan-out
     """
