@@ -21,7 +21,6 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.metrics import average_precision_score
 
 from riskscore.features import FeatureTable, extract_features
 from riskscore.policy import AgeBand, AlertPolicy
@@ -251,6 +250,9 @@ def evaluate_world(
     rare_prevalence: float,
 ) -> WorldResult:
     """The metrics of :class:`WorldResult` for one scored sample."""
+    # Imported when evaluating, not at every command's start-up (about a second).
+    from sklearn.metrics import average_precision_score
+
     y = np.asarray(labels.is_grooming_true, dtype=bool)
     prevalence = float(y.mean())
     benign_weight = (prevalence / (1 - prevalence)) * ((1 - rare_prevalence) / rare_prevalence)

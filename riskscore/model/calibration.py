@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.linear_model import LogisticRegression
 
 from riskscore.exceptions import ModelIntegrityError
 
@@ -61,6 +60,10 @@ class Platt:
     @classmethod
     def fit(cls, margin: FloatArray, y: npt.NDArray[np.bool_]) -> Platt:
         """Fit on (out-of-fold) margins and labels; calibrated at the labels' prevalence."""
+        # Imported here, not at the top: scoring never fits, and scikit-learn costs about a
+        # second of every command's start-up.
+        from sklearn.linear_model import LogisticRegression
+
         model = LogisticRegression(C=1e6, max_iter=1000).fit(margin.reshape(-1, 1), y)
         return cls(
             a=-float(model.coef_[0, 0]),

@@ -28,7 +28,6 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.model_selection import StratifiedGroupKFold
 
 from riskscore.exceptions import SchemaError
 from riskscore.features import FEATURES, FeatureTable, extract_features, feature_index
@@ -107,6 +106,9 @@ def adult_folds(
     """Stratified folds grouped by adult account: the same adult never sits on both sides
     (its per-account features would leak)."""
     _, groups = np.unique(adult_id, return_inverse=True)
+    # Imported when training, not when scoring (about a second of start-up).
+    from sklearn.model_selection import StratifiedGroupKFold
+
     folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     return list(folds.split(np.zeros((len(y), 1)), y, groups.reshape(-1)))
 

@@ -29,7 +29,6 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from riskscore.exceptions import SchemaError
 from riskscore.features import FeatureTable, extract_features
@@ -149,6 +148,9 @@ class LearningResult:
 
 
 def _metrics(y: BoolArray, risk: FloatArray) -> dict[str, float]:
+    # Imported when comparing, not at every command's start-up (about a second).
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
     return {
         "pr_auc": float(average_precision_score(y, risk)),
         "roc_auc": float(roc_auc_score(y, risk)),

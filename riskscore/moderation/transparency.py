@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ __all__ = [
     "TransparencyReport",
     "pseudonymise",
     "transparency_report",
+    "wilson_interval",
 ]
 
 #: The documented key of ``make report`` and the examples: synthetic data only, never a
@@ -260,7 +260,7 @@ def transparency_report(
             "decided": len(decided_alerts),
             "confirmed": int(confirmed),
             "precision": _share(int(confirmed), len(decided_alerts)),
-            "precision_ci95": _wilson(int(confirmed), len(decided_alerts)),
+            "precision_ci95": _as_list(wilson_interval(int(confirmed), len(decided_alerts))),
             "precision_by_tier": {
                 name: _share(
                     sum(
@@ -372,13 +372,32 @@ def _share(num: int, den: int) -> float | None:
     return None if den == 0 else round(num / den, 4)
 
 
-def _wilson(k: int, n: int, z: float = 1.959964) -> list[float] | None:
-    if n == 0:
+def wilson_interval(confirmed: int, decided: int) -> tuple[float, float] | None:
+    """95% Wilson score interval of a precision: ``confirmed`` of ``decided`` alerts.
+
+    Returns
+    -------
+    tuple of two floats, or None
+        Lower and upper bounds rounded to 4 decimal places; None when nothing was decided.
+
+    Examples
+    --------
+    >>> wilson_interval(9, 10)
+    (0.5958, 0.9821)
+    >>> wilson_interval(0, 0) is None
+    True
+    """
+    if decided == 0:
         return None
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [round(max(centre - half, 0.0), 4), round(min(centre + half, 1.0), 4)]
+    # Imported when a report is made, not at every command's start-up (about a second).
+    from scipy.stats import binomtest
+
+    ci = binomtest(confirmed, decided).proportion_ci(0.95, method="wilson")
+    return round(float(ci.low), 4), round(float(ci.high), 4)
+
+
+def _as_list(interval: tuple[float, float] | None) -> list[float] | None:
+    return None if interval is None else list(interval)
 
 
 def _cases(

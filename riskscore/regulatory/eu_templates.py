@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import binomtest
 
 from riskscore.io.arrow import write_csv_rows
 from riskscore.io.timestamps import iso_utc
 from riskscore.moderation import QueueItem
+from riskscore.moderation.transparency import wilson_interval
 from riskscore.policy import AlertPolicy
 from riskscore.regulatory._cases import RESTRICTING, DecidedCase, ExportFilter
 from riskscore.regulatory.dsa import StatementSettings
@@ -246,10 +246,7 @@ def quantitative_template(
     decided = [i for i in alerts if i.status != "open"]
     confirmed = sum(i.status in RESTRICTING for i in decided)
     precision = None if not decided else round(confirmed / len(decided), 4)
-    ci = None
-    if decided:
-        low, high = binomtest(confirmed, len(decided)).proportion_ci(0.95, method="wilson")
-        ci = (round(float(low), 4), round(float(high), 4))
+    ci = wilson_interval(confirmed, len(decided))
     section = "Use of automated means for content moderation"
     precision_note = "no decided alerts in the period"
     if ci is not None:
