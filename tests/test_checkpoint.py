@@ -120,3 +120,27 @@ def test_restore_refuses_what_is_not_a_checkpoint(model: rs.RiskModel, tmp_path:
     text.write_text("hello")
     with pytest.raises(rs.RiskscoreError):
         rs.OnlineScorer.restore(text, model)
+
+
+def test_restore_refuses_account_tallies_of_another_version(
+    events: list[dict[str, Any]], model: rs.RiskModel, tmp_path: Path
+) -> None:
+    # A checkpoint of a version with fewer account tallies (6, before minor_events and
+    # supervised_minor_events), written before checksums existed: refused, saying why.
+    scorer = rs.OnlineScorer(model)
+    scorer.update_many(events[:300])
+    path = tmp_path / "state.sqlite"
+    scorer.checkpoint(path)
+    con = sqlite3.connect(path)
+    try:
+        rows = list(con.execute("SELECT pos, state FROM accounts"))
+        for pos, text in rows:
+            state = json.loads(text)
+            state[3] = state[3][:6]  # the tallies
+            con.execute("UPDATE accounts SET state = ? WHERE pos = ?", (json.dumps(state), pos))
+        con.execute("DELETE FROM meta WHERE key = 'checksums'")
+        con.commit()
+    finally:
+        con.close()
+    with pytest.raises(rs.CheckpointError, match="tallies must hold 8 numbers, got 6: a check"):
+        rs.OnlineScorer.restore(path, model)

@@ -124,7 +124,11 @@ class AccountState:
         state.private_minors = set(private_minors)
         state.tallies = np.asarray(tallies, dtype=np.float64)
         if state.tallies.shape != (N_ACCOUNT_SLOTS,):
-            raise ValueError(f"account tallies must hold {N_ACCOUNT_SLOTS} numbers")
+            raise ValueError(
+                f"account tallies must hold {N_ACCOUNT_SLOTS} numbers, got "
+                f"{state.tallies.size}: a checkpoint of another riskscore version; replay the "
+                "events into a new scorer"
+            )
         if met:
             state.met = {other: [float(first), _INF if private is None else float(private)]
                          for other, first, private in met}  # fmt: skip
