@@ -1,9 +1,14 @@
 """Features: one row of metadata features per conversation, each defined once.
 
 - :mod:`~riskscore.features.registry`: what each feature means (:class:`FeatureSpec`),
-  its unit, direction and "no signal" reference, in column order.
+  its unit, direction and "no signal" reference, in column order; its rows are written
+  by family in :mod:`~riskscore.features.conversation_specs` and
+  :mod:`~riskscore.features.account_specs`, the record in :mod:`~riskscore.features.spec`.
 - :mod:`~riskscore.features.kernel`: the event kernel, the one definition of every
-  feature as per-conversation state and its O(1) update (numba-compiled).
+  feature as per-conversation state and its O(1) update (numba-compiled): the update in
+  :mod:`~riskscore.features.update`, the state's layout in
+  :mod:`~riskscore.features.slots`, its fixed parameters in
+  :mod:`~riskscore.features.constants`.
 - :mod:`~riskscore.features.accounts`: per-account tallies (fan-out to minors and the
   rest), mergeable over chunks.
 - :mod:`~riskscore.features.pairs`: facts of each pair of accounts over all their

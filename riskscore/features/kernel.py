@@ -1,18 +1,22 @@
 """The event kernel: the one definition of every feature, as state and its update.
 
-A conversation's state is a float64 vector (slots named below); :func:`update_conversation`
-applies one event to it in O(1), and :func:`conversation_features` turns the state,
-with the adult account's tallies, into the feature row in registry order. Batch
-extraction loops the update over sorted events in one compiled call
-(:func:`run_conversations`); the online scorer calls the same functions once per
-event. An account's tallies (distinct contacts, minors and private-channel minors;
-requests sent, accepts received, blocks and reports from minors) are a float64 vector
-too (:data:`ACCOUNT_SLOTS`).
+A conversation's state is a float64 vector (slots in :mod:`riskscore.features.slots`);
+:func:`update_conversation` (:mod:`riskscore.features.update`) applies one event to it
+in O(1), and :func:`conversation_features` turns the state, with the adult account's
+tallies, into the feature row in registry order. Batch extraction loops the update over
+sorted events in one compiled call (:func:`run_conversations`); the online scorer calls
+the same functions once per event (:func:`apply_event`). An account's tallies (distinct
+contacts, minors and private-channel minors; requests sent, accepts received, blocks and
+reports from minors) are a float64 vector too (:data:`ACCOUNT_SLOTS`). This module
+re-exports the names of the update and of the slots it had before they moved.
 
 The functions are plain Python compiled with numba; with ``NUMBA_DISABLE_JIT=1`` (or
 through ``.py_func``) the same source runs uncompiled and is the reference the tests
 compare against. Compiled code is cached on disk (``cache=True``), so the compile cost
-(a few seconds) is paid once per installation.
+(a few seconds) is paid once per installation. numba checks a cached function against
+its own file only: after editing ``update.py``, ``slots.py`` or ``constants.py``, delete
+``riskscore/features/__pycache__/*.nbi`` (the tests that compare compiled and
+uncompiled features fail on a stale cache).
 """
 
 from __future__ import annotations
@@ -24,19 +28,56 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.features.registry import (
-    NIGHT_END_MIN,
-    NIGHT_START_MIN,
-    RECENT_WEIGHT,
+from riskscore.features.constants import (
     SHARE_PRIOR_EVENTS,
     SUPERVISED_SHARE_STEPS,
     TAU_LONG_S,
     TAU_SECURE_MOVE_S,
     TAU_SHORT_S,
-    feature_index,
 )
+from riskscore.features.registry import feature_index
+from riskscore.features.slots import (
+    A_ACCEPTS,
+    A_CONTACTS,
+    A_FLAGGED,
+    A_MINOR_EVENTS,
+    A_MINORS,
+    A_PRIVATE_MINORS,
+    A_REQUESTS,
+    A_SUPERVISED_EVENTS,
+    ACCOUNT_SLOTS,
+    AGE,
+    CHANNELS_USED,
+    CLOCK_KNOWN,
+    COMM,
+    DECAYED_LONG,
+    DECAYED_SHORT,
+    EXTERNAL,
+    FIRST_CHANNEL,
+    FIRST_SECURE_T,
+    GROUP,
+    MAX_CHANNEL,
+    MEDIA,
+    N_ACCOUNT_SLOTS,
+    N_EVENTS,
+    N_STATE,
+    NIGHT,
+    NIGHT_MEDIA,
+    PRIVATE_NIGHT,
+    RECENT_NIGHT,
+    RECENT_SENT,
+    REQUESTS,
+    RUN_MAX,
+    SAFETY,
+    SENT_KNOWN,
+    STATE_SLOTS,
+    T_FIRST,
+    T_LAST,
+    UPWARD_MOVES,
+)
+from riskscore.features.update import new_state, reset_state, update_conversation
 from riskscore.io.groups import GROUP_MIN_ROOM_SIZE
-from riskscore.io.schema import MINOR_AGE, TZ_UNKNOWN, Channel, EventType
+from riskscore.io.schema import MINOR_AGE, TZ_UNKNOWN, Channel
 
 __all__ = [
     "ACCOUNT_SLOTS",
@@ -55,125 +96,14 @@ __all__ = [
     "update_conversation",
 ]
 
+
 FloatArray = npt.NDArray[np.float64]
 
-#: Conversation state slots. A per-side slot ``X`` holds the responder's value at ``X``
-#: and the initiator's at ``X + 1``; an event's sender is side 1 when it is the initiator.
-STATE_SLOTS: Final = (
-    "age",  # last declared age, per side (NaN unknown)
-    "age+1",
-    "n_events",
-    "t_first",
-    "t_last",
-    "decayed_short",  # events decayed with TAU_SHORT_S, at t_last
-    "decayed_long",
-    "comm",  # communication events sent, per side
-    "comm+1",
-    "run_side",  # side of the current run of communication events (-1: none yet)
-    "run_length",
-    "run_max",  # longest run, per side
-    "run_max+1",
-    "offset",  # a side's UTC offset, known from the events it receives (NaN unknown)
-    "offset+1",
-    "night",  # communication events at night on a side's own clock
-    "night+1",
-    "recent_night",  # weighted average of "at night" on a side's clock
-    "recent_night+1",
-    "recent_sent",  # weighted average of "sent by this side"
-    "recent_sent+1",
-    "first_channel",
-    "max_channel",
-    "channels_used",  # bit mask
-    "upward_moves",
-    "first_secure_t",  # time of the first ephemeral/encrypted/external event (NaN none)
-    "external",  # events sent on the external channel, per side
-    "external+1",
-    "media",  # media sent, per side
-    "media+1",
-    "safety",  # blocks and reports sent, per side
-    "safety+1",
-    "requests",  # contact requests sent, per side
-    "requests+1",
-    "night_media",  # media sent by a side at night on its counterpart's clock
-    "night_media+1",
-    "private_night",  # communication events on a private channel at night on a side's clock
-    "private_night+1",
-    "clock_known",  # communication events timed on a side's known clock (sent or received)
-    "clock_known+1",
-    "sent_known",  # communication events a side sent while its recipient's clock was known
-    "sent_known+1",
-    "group",  # group contact events a side sent (message or media to a room of 3+)
-    "group+1",
-)
-N_STATE: Final = len(STATE_SLOTS)
-_S = {name: i for i, name in enumerate(STATE_SLOTS)}
-AGE: Final = _S["age"]
-N_EVENTS: Final = _S["n_events"]
-T_FIRST: Final = _S["t_first"]
-T_LAST: Final = _S["t_last"]
-DECAYED_SHORT: Final = _S["decayed_short"]
-DECAYED_LONG: Final = _S["decayed_long"]
-COMM: Final = _S["comm"]
-RUN_SIDE: Final = _S["run_side"]
-RUN_LENGTH: Final = _S["run_length"]
-RUN_MAX: Final = _S["run_max"]
-OFFSET: Final = _S["offset"]
-NIGHT: Final = _S["night"]
-RECENT_NIGHT: Final = _S["recent_night"]
-RECENT_SENT: Final = _S["recent_sent"]
-FIRST_CHANNEL: Final = _S["first_channel"]
-MAX_CHANNEL: Final = _S["max_channel"]
-CHANNELS_USED: Final = _S["channels_used"]
-UPWARD_MOVES: Final = _S["upward_moves"]
-FIRST_SECURE_T: Final = _S["first_secure_t"]
-EXTERNAL: Final = _S["external"]
-MEDIA: Final = _S["media"]
-SAFETY: Final = _S["safety"]
-REQUESTS: Final = _S["requests"]
-NIGHT_MEDIA: Final = _S["night_media"]
-PRIVATE_NIGHT: Final = _S["private_night"]
-CLOCK_KNOWN: Final = _S["clock_known"]
-SENT_KNOWN: Final = _S["sent_known"]
-GROUP: Final = _S["group"]
-
-#: Account tally slots: distinct accounts sent a contact event, of them minors, minors
-#: contacted on a private channel; contact requests sent, accepts received, blocks and
-#: reports received from minors; contact events sent to minors (group contact included),
-#: and of them those in a supervised setting (:func:`is_supervised`).
-ACCOUNT_SLOTS: Final = (
-    "contacts",
-    "minors",
-    "private_minors",
-    "requests",
-    "accepts",
-    "flagged",
-    "minor_events",
-    "supervised_minor_events",
-)
-N_ACCOUNT_SLOTS: Final = len(ACCOUNT_SLOTS)
-(
-    A_CONTACTS,
-    A_MINORS,
-    A_PRIVATE_MINORS,
-    A_REQUESTS,
-    A_ACCEPTS,
-    A_FLAGGED,
-    A_MINOR_EVENTS,
-    A_SUPERVISED_EVENTS,
-) = range(N_ACCOUNT_SLOTS)
-
-_MESSAGE: Final = int(EventType.MESSAGE)
-_MEDIA: Final = int(EventType.MEDIA)
-_REQUEST: Final = int(EventType.CONTACT_REQUEST)
-_BLOCK: Final = int(EventType.BLOCK)
-_REPORT: Final = int(EventType.REPORT)
 _SECURE: Final = int(Channel.EPHEMERAL)
 _DIRECT: Final = int(Channel.DIRECT)
 _GROUP_MIN: Final = GROUP_MIN_ROOM_SIZE
 _TZ_UNKNOWN: Final = TZ_UNKNOWN
-_EXTERNAL_CHANNEL: Final = int(Channel.EXTERNAL)
 _N_CHANNELS: Final = len(Channel)
-_KEEP: Final = 1.0 - RECENT_WEIGHT
 
 # Feature columns, by name.
 F_CHILD_AGE: Final = feature_index("child_age")
@@ -247,139 +177,6 @@ def supervised_share(supervised_events: float, minor_events: float) -> float:
         return 0.0
     steps = SUPERVISED_SHARE_STEPS
     return math.floor(steps * supervised_events / minor_events) / steps
-
-
-def new_state() -> FloatArray:
-    """A fresh conversation state (before its first event)."""
-    state = np.empty(N_STATE)
-    reset_state(state)
-    return state
-
-
-@numba.njit(cache=True, nogil=True)
-def reset_state(s: FloatArray) -> None:
-    """Set ``s`` to the state of a conversation with no event yet."""
-    s[:] = 0.0
-    s[AGE] = np.nan
-    s[AGE + 1] = np.nan
-    s[OFFSET] = np.nan
-    s[OFFSET + 1] = np.nan
-    s[FIRST_SECURE_T] = np.nan
-    s[RUN_SIDE] = -1.0
-    s[MAX_CHANNEL] = -1.0
-    s[FIRST_CHANNEL] = -1.0
-
-
-@numba.njit(cache=True, nogil=True)
-def _at_night(minute: float, offset: float) -> bool:
-    local = (minute + offset) % 1440.0
-    return local >= NIGHT_START_MIN or local < NIGHT_END_MIN
-
-
-@numba.njit(cache=True, nogil=True)
-def _count_night(s: FloatArray, who: int, minute: float, clock: float, channel: int) -> float:
-    """Count one communication event on side ``who``'s clock (known: ``clock`` is not
-    NaN); return 1.0 if it fell at night there, else 0.0."""
-    night = 1.0 if _at_night(minute, clock) else 0.0
-    s[CLOCK_KNOWN + who] += 1.0
-    s[NIGHT + who] += night
-    s[RECENT_NIGHT + who] = _KEEP * s[RECENT_NIGHT + who] + RECENT_WEIGHT * night
-    if channel >= _SECURE:
-        s[PRIVATE_NIGHT + who] += night
-    return night
-
-
-@numba.njit(cache=True, nogil=True)
-def update_conversation(
-    s: FloatArray,
-    side: int,
-    timestamp: int,
-    sender_age: float,
-    recipient_age: float,
-    channel: int,
-    event: int,
-    tz_offset: float,
-    room_size: int,
-) -> None:
-    """Apply one event, sent by ``side`` (1: the initiator, 0: the responder), to ``s``.
-
-    Events reach a conversation in non-decreasing time (the online scorer clamps a
-    slightly late event to the latest time first). ``tz_offset`` is the event's
-    ``recipient_tz_offset_min`` (NaN: unknown); ``room_size`` its ``room_size`` (0: not
-    given). A ``message`` or ``media`` event to a room of three or more accounts is group
-    contact (:mod:`riskscore.io.groups`): it counts in the events, timing and channels,
-    and in ``group``, not as a message one side sent the other.
-    """
-    other = 1 - side
-    # Ages: the last declared one stays until another is declared.
-    if sender_age == sender_age:
-        s[AGE + side] = sender_age
-    if recipient_age == recipient_age:
-        s[AGE + other] = recipient_age
-    t = float(timestamp)
-    if s[N_EVENTS] == 0.0:
-        s[T_FIRST] = t
-        s[T_LAST] = t
-        s[DECAYED_SHORT] = 1.0
-        s[DECAYED_LONG] = 1.0
-        s[FIRST_CHANNEL] = channel
-        s[MAX_CHANNEL] = channel
-    else:
-        if t != s[T_LAST]:
-            dt = t - s[T_LAST]
-            s[DECAYED_SHORT] = s[DECAYED_SHORT] * math.exp(-dt / TAU_SHORT_S) + 1.0
-            s[DECAYED_LONG] = s[DECAYED_LONG] * math.exp(-dt / TAU_LONG_S) + 1.0
-            s[T_LAST] = t
-        else:
-            s[DECAYED_SHORT] += 1.0
-            s[DECAYED_LONG] += 1.0
-        if channel > s[MAX_CHANNEL]:
-            s[UPWARD_MOVES] += 1.0
-            s[MAX_CHANNEL] = channel
-    # A side's clock is the latest known offset of the events it received (unknown,
-    # NaN, until one is known): an unknown offset is never taken as UTC.
-    if tz_offset == tz_offset:
-        s[OFFSET + other] = tz_offset
-    communication = (event == _MESSAGE) | (event == _MEDIA)
-    if communication and room_size >= _GROUP_MIN:
-        s[GROUP + side] += 1.0
-    elif communication:
-        s[COMM + side] += 1.0
-        if s[RUN_SIDE] == side:
-            s[RUN_LENGTH] += 1.0
-        else:
-            s[RUN_SIDE] = side
-            s[RUN_LENGTH] = 1.0
-        if s[RUN_LENGTH] > s[RUN_MAX + side]:
-            s[RUN_MAX + side] = s[RUN_LENGTH]
-        s[RECENT_SENT + side] = _KEEP * s[RECENT_SENT + side] + RECENT_WEIGHT
-        s[RECENT_SENT + other] = _KEEP * s[RECENT_SENT + other]
-        minute = float(timestamp // 60)
-        # Night only on a known clock: the recipient's, then the sender's.
-        clock = s[OFFSET + other]
-        if clock == clock:
-            night_other = _count_night(s, other, minute, clock, channel)
-            s[SENT_KNOWN + side] += 1.0
-            if event == _MEDIA:
-                s[NIGHT_MEDIA + side] += night_other
-        clock = s[OFFSET + side]
-        if clock == clock:
-            _count_night(s, side, minute, clock, channel)
-        if event == _MEDIA:
-            s[MEDIA + side] += 1.0
-        if channel == _EXTERNAL_CHANNEL:
-            s[EXTERNAL + side] += 1.0
-    else:
-        if event == _BLOCK or event == _REPORT:  # noqa: SIM109
-            s[SAFETY + side] += 1.0
-        elif event == _REQUEST:
-            s[REQUESTS + side] += 1.0
-        if channel == _EXTERNAL_CHANNEL:
-            s[EXTERNAL + side] += 1.0
-    s[CHANNELS_USED] = float(int(s[CHANNELS_USED]) | (1 << channel))
-    if channel >= _SECURE and s[FIRST_SECURE_T] != s[FIRST_SECURE_T]:
-        s[FIRST_SECURE_T] = t
-    s[N_EVENTS] += 1.0
 
 
 @numba.njit(cache=True, nogil=True)

@@ -25,6 +25,16 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.features.kernel import (
+    PAIR_KEY_CHANNELS,
+    adult_side,
+    apply_event,
+    conversation_features,
+    is_supervised,
+    new_state,
+    supervised_share,
+)
+from riskscore.features.registry import FEATURE_NAMES
+from riskscore.features.slots import (
     A_ACCEPTS,
     A_CONTACTS,
     A_FLAGGED,
@@ -36,17 +46,9 @@ from riskscore.features.kernel import (
     N_ACCOUNT_SLOTS,
     N_EVENTS,
     N_STATE,
-    PAIR_KEY_CHANNELS,
     T_FIRST,
     T_LAST,
-    adult_side,
-    apply_event,
-    conversation_features,
-    is_supervised,
-    new_state,
-    supervised_share,
 )
-from riskscore.features.registry import FEATURE_NAMES
 from riskscore.io.groups import is_group_contact
 from riskscore.io.schema import MINOR_AGE, Channel, EventType
 
