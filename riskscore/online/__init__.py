@@ -2,8 +2,12 @@
 
 - :mod:`~riskscore.online.scorer`: :class:`OnlineScorer` (``update_one``, ``update_many``,
   re-scoring an adult's other conversations, alerts).
+- :mod:`~riskscore.online.rescore`: re-scoring the conversations an event changes
+  through their adult or pair, the alert rule, ``refresh``.
 - :mod:`~riskscore.online.memory`: what the scorer holds between events, idle expiry,
-  checkpoint and restore.
+  the caps, ``score_of`` and the other questions about a live conversation.
+- :mod:`~riskscore.online.persist`: what a checkpoint holds, written and read back.
+- :mod:`~riskscore.online.options`: option defaults and the reference clock's type.
 - :mod:`~riskscore.online.state`: per-conversation and per-account state updated by the
   same event kernel as batch features.
 - :mod:`~riskscore.online.risk`: the model's risk and reasons on one feature row, and the

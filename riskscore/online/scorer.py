@@ -8,7 +8,9 @@ adult's other live conversations), so online and batch scores agree.
 ``docs/online.md`` states the rules for late events, duplicates, expiry, alerts
 and checkpoints, and what re-scoring costs. A shadow model (``shadow_model=``,
 :mod:`riskscore.online.shadow`) is scored on the same feature rows; its alerts are
-recorded apart and never returned as alerts.
+recorded apart and never returned as alerts. This module applies each event; what the
+scorer holds is in :mod:`riskscore.online.memory`, re-scoring and the alert rule in
+:mod:`riskscore.online.rescore`, checkpoints in :mod:`riskscore.online.persist`.
 """
 
 from __future__ import annotations
@@ -29,21 +31,12 @@ from riskscore.io.groups import (
     pair_conversation_id,
 )
 from riskscore.model import RiskModel
-from riskscore.online.memory import (
-    DEFAULT_MAX_CONVERSATIONS,
-    DEFAULT_MAX_FUTURE_S,
-    ScorerMemory,
-    TimeSource,
-    config_of,
-)
-from riskscore.online.risk import ADULT_AGE, CHILD_AGE, OnlineModel, alert_due
+from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
+from riskscore.online.persist import config_of
+from riskscore.online.rescore import Rescoring
+from riskscore.online.risk import OnlineModel
 from riskscore.online.shadow import ShadowModel, ShadowScoring
-from riskscore.online.state import (
-    ACCOUNT_CHANGED,
-    PAIR_CHANGED,
-    AccountState,
-    ConversationState,
-)
+from riskscore.online.state import AccountState, ConversationState
 from riskscore.policy import Alert, AlertPolicy
 
 __all__ = ["OnlineScorer"]
@@ -51,7 +44,7 @@ __all__ = ["OnlineScorer"]
 FloatArray = npt.NDArray[np.float64]
 
 
-class OnlineScorer(ScorerMemory, ShadowScoring):
+class OnlineScorer(Rescoring, ShadowScoring):
     """Score conversations one event at a time and raise alerts as they cross a tier.
 
     Parameters
@@ -188,67 +181,6 @@ class OnlineScorer(ScorerMemory, ShadowScoring):
         if shadow_model is not None:
             self._shadow = ShadowModel(shadow_model, self.policy, self.cooldown_s)
             self.shadow_sha256 = shadow_model.parameters_sha256()
-
-    def _after_account_change(
-        self,
-        cid: object,
-        conv: ConversationState,
-        adult_was_initiator: bool,
-        changed: int,
-        accounts: tuple[tuple[object, AccountState], tuple[object, AccountState]],
-        ts: int,
-    ) -> None:
-        """Keep the adult index right and re-score the conversations the event changed.
-
-        Called only when the event just applied to ``conv`` flipped its roles, changed
-        the per-account features of its sender or recipient, or changed the facts of
-        its pair (``changed``, see :meth:`ConversationState.update`; ``accounts`` are
-        ``(id, state)`` of the sender and the recipient). The changed account's other
-        conversations as adult are re-scored, then the pair's other conversations.
-        ``conv`` itself is scored by the caller. Alerts raised are left in ``_cross``.
-        """
-        if conv.adult_i != adult_was_initiator:
-            # An age arrived and the roles flipped: the conversation changes adult.
-            self._unindex(conv.responder if conv.adult_i else conv.initiator, cid)
-            self._index(conv.adult_id(), cid)
-        cross: list[Alert] = []
-        done: set[object] = {cid}
-        account_change = changed & ACCOUNT_CHANGED
-        if account_change:
-            account_id, account = accounts[account_change - 1]
-            for other_cid in self._adult_convs.get(account_id, ()):
-                if other_cid not in done:
-                    done.add(other_cid)
-                    self._rescore(other_cid, account, ts, cross)
-        if changed & PAIR_CHANGED:  # where the pair met, or when it went private, moved
-            pair = {accounts[0][0], accounts[1][0]}
-            held = self._accounts
-            for account_id, _ in accounts:
-                for other_cid in list(self._adult_convs.get(account_id, ())):
-                    other = self._conversations[other_cid]
-                    if other_cid not in done and {other.initiator, other.responder} == pair:
-                        done.add(other_cid)
-                        self._rescore(other_cid, held.get(other.adult_id()), ts, cross)
-        if cross:
-            self._cross = cross
-
-    def _rescore(
-        self, cid: object, adult: AccountState | None, ts: int, cross: list[Alert]
-    ) -> None:
-        """Re-score live conversation ``cid`` (its adult's state ``adult``); an alert it
-        raises goes to ``cross``."""
-        conv = self._conversations[cid]
-        risk, row = self._score(conv, adult)
-        conv.risk = risk
-        self.n_rescored += 1
-        # Raised now, but never dated before the state it describes.
-        at = ts if ts > conv.max_ts else conv.max_ts
-        if self._shadow is not None:
-            self._shadow.observe(cid, at, conv, row)
-        if risk >= self._min_review:
-            alert = self._maybe_alert(cid, at, conv, row, risk)
-            if alert is not None:
-                cross.append(alert)
 
     # ------------------------------------------------------------------ API
 
@@ -455,46 +387,6 @@ class OnlineScorer(ScorerMemory, ShadowScoring):
             if self._cross is not None:
                 alerts.extend(self._cross)
                 self._cross = None
-        return alerts
-
-    def _maybe_alert(
-        self, cid: object, ts: int, conv: ConversationState, row: FloatArray, risk: float
-    ) -> Alert | None:
-        tier, band = self._decide(risk, float(row[CHILD_AGE]), float(row[ADULT_AGE]))
-        if not alert_due(tier, conv.n_alerted_tier, conv.last_alert_ts, ts, self.cooldown_s):
-            return None
-        conv.n_alerted_tier = tier
-        conv.last_alert_ts = ts
-        return self._linear.alert(cid, ts, conv, row, risk, tier, band.name)
-
-    def refresh(self) -> list[Alert]:
-        """Re-score every live conversation against its adult's current account features.
-
-        Every event already re-scores the conversations whose features it
-        changes (its own, and its adults' other live ones), so this normally
-        changes nothing and returns no alert. It is a safety net for what
-        bypasses that: a restore with another model (risks recomputed, not
-        alerted), or an adult's account state expiring before one of its
-        conversations does. It returns the escalation alerts that raises (at
-        each conversation's latest event). O(number of live conversations);
-        ``riskscore stream`` calls it at end of input.
-
-        Returns
-        -------
-        list of Alert
-            New alerts, in the order the conversations were last active.
-        """
-        alerts = []
-        shadow = self._shadow
-        for cid, conv in self._conversations.items():
-            row = self._features(conv)
-            conv.risk = risk = self._linear.risk(row)
-            if shadow is not None:
-                shadow.observe(cid, conv.max_ts, conv, row)
-            if risk >= self._min_review:
-                alert = self._maybe_alert(cid, conv.max_ts, conv, row, risk)
-                if alert is not None:
-                    alerts.append(alert)
         return alerts
 
     @classmethod

@@ -1,0 +1,19 @@
+"""The online scorer's option defaults and the type of its reference clock, shared by
+the scorer (:mod:`riskscore.online.memory`), its checkpoints
+(:mod:`riskscore.online.persist`) and the command line's scorer options."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+__all__ = ["DEFAULT_MAX_CONVERSATIONS", "DEFAULT_MAX_FUTURE_S", "TimeSource"]
+
+#: Default cap on live conversations of one scorer (about 1.9 GB of state at the cap).
+DEFAULT_MAX_CONVERSATIONS = 1_000_000
+#: Default tolerance of event time ahead of the scorer's reference clock: one day.
+DEFAULT_MAX_FUTURE_S = 86_400.0
+
+#: ``"wall"`` (the system clock), ``"events"`` (replay: the latest accepted event time) or a
+#: callable returning epoch seconds.
+TimeSource = Literal["wall", "events"] | Callable[[], float]

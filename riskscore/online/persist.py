@@ -1,0 +1,233 @@
+"""Saving and restoring what an online scorer holds: a checkpoint's meta (versions, model
+fingerprints, options, counters, group rooms, the adult index) and its rows, written and
+read back with checks.
+
+:class:`ScorerCheckpoints` is mixed into :class:`~riskscore.online.memory.ScorerMemory`
+(:meth:`~riskscore.OnlineScorer.checkpoint`); :func:`config_of` gives
+:meth:`~riskscore.OnlineScorer.restore` the stored options. The file format (SQLite,
+JSON rows, no pickle) is in :mod:`riskscore.online.checkpoint`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import riskscore.online.checkpoint as _checkpoint
+from riskscore._version import __version__
+from riskscore.exceptions import CheckpointError
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.model import RiskModel
+from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
+from riskscore.online.state import AccountState, ConversationState, pair_facts_of
+
+__all__ = ["ScorerCheckpoints", "config_of", "finite_or_none", "inf_if_none"]
+
+_COUNTERS = ("clock", "n_events", "n_clamped", "n_too_late", "n_expired")
+_OPTIONAL_COUNTERS = ("n_rescored", "n_refused_future", "n_evicted", "n_broadcast")
+
+
+class ScorerCheckpoints:
+    """The checkpoint half of :class:`~riskscore.online.memory.ScorerMemory` (mixed in):
+    it writes and reads back the state that class holds."""
+
+    model: RiskModel
+    idle_expiry_s: float
+    cooldown_s: float
+    reorder_tolerance_s: float
+    max_future_s: float
+    time_source: TimeSource
+    max_conversations: int
+    max_room_members: int
+    clock: int
+    n_events: int
+    n_clamped: int
+    n_too_late: int
+    n_expired: int
+    n_rescored: int
+    n_refused_future: int
+    n_evicted: int
+    n_broadcast: int
+    checkpoint_extra: dict[str, Any]
+    shadow_sha256: str | None
+    _conversations: OrderedDict[object, ConversationState]
+    _accounts: OrderedDict[object, AccountState]
+    _adult_convs: dict[object, dict[object, None]]
+    _rooms: OrderedDict[object, int]
+
+    if TYPE_CHECKING:
+
+        def _index(self, account_id: object, cid: object) -> None: ...
+
+    def checkpoint(
+        self, path: str | os.PathLike[str], *, extra: Mapping[str, Any] | None = None
+    ) -> None:
+        """Write the scorer's whole state to a SQLite file, atomically.
+
+        One transaction in WAL mode: a process killed while writing leaves the
+        previous checkpoint readable. Nothing is pickled. The policy is not
+        stored; pass it again to :meth:`restore`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The checkpoint file, created or replaced.
+        extra : mapping, optional
+            JSON-ready data stored with the state (e.g. an input offset);
+            :meth:`restore` puts it in :attr:`checkpoint_extra`.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import riskscore as rs
+        >>> model = rs.load_model()
+        >>> scorer = rs.OnlineScorer(model)
+        >>> _ = scorer.update_one({"conversation_id": 1, "timestamp": 1_700_000_000,
+        ...                        "sender_id": "a", "recipient_id": "b", "channel": "direct"})
+        >>> path = os.path.join(tempfile.mkdtemp(), "state.sqlite")
+        >>> scorer.checkpoint(path)
+        >>> rs.OnlineScorer.restore(path, model).score_of(1) == scorer.score_of(1)
+        True
+        """
+        meta = {
+            "riskscore_version": _version(),
+            "model_sha256": self.model.parameters_sha256(),
+            "shadow_model_sha256": self.shadow_sha256,
+            "config": {
+                "idle_expiry_s": finite_or_none(self.idle_expiry_s),
+                "cooldown_s": self.cooldown_s,
+                "reorder_tolerance_s": finite_or_none(self.reorder_tolerance_s),
+                "max_future_s": finite_or_none(self.max_future_s),
+                "time_source": self.time_source if isinstance(self.time_source, str) else None,
+                "max_conversations": self.max_conversations,
+                "max_room_members": self.max_room_members,
+            },
+            "counters": {
+                "clock": self.clock,
+                "n_events": self.n_events,
+                "n_clamped": self.n_clamped,
+                "n_too_late": self.n_too_late,
+                "n_expired": self.n_expired,
+                "n_rescored": self.n_rescored,
+                "n_refused_future": self.n_refused_future,
+                "n_evicted": self.n_evicted,
+                "n_broadcast": self.n_broadcast,
+            },
+            "rooms": [[room, ts] for room, ts in self._rooms.items()],
+            # The adult index is rebuilt from the conversations on restore; only its
+            # order (that of the alerts one event raises) needs keeping, for adults
+            # with more than one live conversation.
+            "adult_index": [
+                [aid, list(convs)] for aid, convs in self._adult_convs.items() if len(convs) > 1
+            ],
+            "extra": dict(extra or {}),
+        }
+        _checkpoint.write(
+            path,
+            meta,
+            (
+                (cid, conv.initiator, conv.responder, conv.to_json())
+                for cid, conv in self._conversations.items()
+            ),
+            ((aid, acc.to_json()) for aid, acc in self._accounts.items()),
+        )
+
+    def _load(self, snap: _checkpoint.Snapshot) -> None:
+        """Counters, accounts, conversations and the adult index of a checkpoint.
+
+        Raises
+        ------
+        CheckpointError
+            A missing or malformed meta entry or row.
+        """
+        path = snap.path
+        counters = snap.meta.get("counters")
+        if not isinstance(counters, dict):
+            raise CheckpointError(f"{path}: meta 'counters' is missing or not an object")
+        for name in _COUNTERS + _OPTIONAL_COUNTERS:
+            value = counters.get(name, 0 if name in _OPTIONAL_COUNTERS else None)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise CheckpointError(
+                    f"{path}: counter {name!r} must be an int >= 0, found {value!r}"
+                )
+            setattr(self, name, value)
+        extra = snap.meta.get("extra", {})
+        if not isinstance(extra, dict):
+            raise CheckpointError(f"{path}: meta 'extra' is not an object")
+        self.checkpoint_extra = dict(extra)
+        try:
+            for aid, state in snap.accounts():
+                self._accounts[_key(aid, path)] = AccountState.from_json(state)
+            for cid, initiator, responder, state in snap.conversations():
+                conv = ConversationState.from_json(
+                    _key(initiator, path), _key(responder, path), state
+                )
+                conv.pair = pair_facts_of(self._accounts, conv.initiator, conv.responder)
+                self._conversations[_key(cid, path)] = conv
+                self._index(conv.adult_id(), cid)
+            rooms = snap.meta.get("rooms", [])
+            if not isinstance(rooms, list):
+                raise CheckpointError(f"{path}: meta 'rooms' is not a list of [id, time]")
+            for room, ts in rooms:
+                self._rooms[_key(room, path)] = int(ts)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise CheckpointError(f"{path}: a state row is malformed ({exc})") from None
+        # Membership comes from the conversations; the stored order (absent from
+        # checkpoints of earlier versions) only reorders it.
+        adult_index = snap.meta.get("adult_index", [])
+        if not isinstance(adult_index, list) or not all(
+            isinstance(e, list) and len(e) == 2 and isinstance(e[1], list) for e in adult_index
+        ):
+            raise CheckpointError(f"{path}: meta 'adult_index' is not a list of [id, [ids]]")
+        for aid, cids in adult_index:
+            convs = self._adult_convs.get(aid) if isinstance(aid, (int, str)) else None
+            if convs is not None:
+                ordered: dict[object, None] = dict.fromkeys(
+                    cid for cid in cids if isinstance(cid, (int, str)) and cid in convs
+                )
+                ordered.update(convs)
+                self._adult_convs[aid] = ordered
+
+
+def _key(value: Any, path: object) -> Any:
+    """An id read from a checkpoint: int or str only."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise CheckpointError(f"{path}: id {value!r} is not an int or str")
+    return value
+
+
+def _version() -> str:
+    return __version__
+
+
+def finite_or_none(value: float) -> float | None:
+    return None if math.isinf(value) else value
+
+
+def inf_if_none(value: float | None) -> float:
+    return math.inf if value is None else float(value)
+
+
+def config_of(snap: _checkpoint.Snapshot) -> dict[str, Any]:
+    """The scorer's constructor arguments stored in a checkpoint, checked."""
+    config = snap.meta.get("config")
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{snap.path}: meta 'config' is missing or not an object")
+    try:
+        out: dict[str, Any] = {
+            "idle_expiry_s": inf_if_none(config["idle_expiry_s"]),
+            "cooldown_s": float(config["cooldown_s"]),
+            "reorder_tolerance_s": inf_if_none(config["reorder_tolerance_s"]),
+            "max_future_s": inf_if_none(config.get("max_future_s", DEFAULT_MAX_FUTURE_S)),
+            "max_conversations": config.get("max_conversations", DEFAULT_MAX_CONVERSATIONS),
+            "max_room_members": config.get("max_room_members", DEFAULT_MAX_ROOM_MEMBERS),
+            "time_source": "events" if config.get("time_source") == "events" else "wall",
+        }
+    except KeyError as exc:
+        raise CheckpointError(f"{snap.path}: meta 'config' has no {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{snap.path}: meta 'config' is malformed ({exc})") from None
+    return out

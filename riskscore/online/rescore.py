@@ -1,0 +1,145 @@
+"""Re-scoring: an event that changes an adult's per-account features, or the facts of a
+pair, scores that adult's (or that pair's) other live conversations again, and they may
+alert; the alert rule of one conversation (tier, cool-down); and re-scoring every live
+conversation (:meth:`Rescoring.refresh`).
+
+:class:`Rescoring` sits between :class:`~riskscore.online.memory.ScorerMemory` (what the
+scorer holds) and :class:`~riskscore.online.OnlineScorer`, which sets the model and
+policy used here and applies each event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.online.memory import ScorerMemory
+from riskscore.online.risk import ADULT_AGE, CHILD_AGE, OnlineModel, alert_due
+from riskscore.online.shadow import ShadowModel
+from riskscore.online.state import (
+    ACCOUNT_CHANGED,
+    PAIR_CHANGED,
+    AccountState,
+    ConversationState,
+)
+from riskscore.policy import AgeBand, Alert
+
+__all__ = ["Rescoring"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class Rescoring(ScorerMemory):
+    """Re-scoring and the alert rule of :class:`~riskscore.online.OnlineScorer` (its base)."""
+
+    # Set by OnlineScorer.__init__: the model on one row, the policy's tier rule, the
+    # lowest review threshold, the alerts of other conversations and the shadow model.
+    _linear: OnlineModel
+    _score: Callable[[ConversationState, AccountState | None], tuple[float, FloatArray]]
+    _decide: Callable[[float, float, float], tuple[int, AgeBand]]
+    _min_review: float
+    _cross: list[Alert] | None
+    _shadow: ShadowModel | None
+
+    def _after_account_change(
+        self,
+        cid: object,
+        conv: ConversationState,
+        adult_was_initiator: bool,
+        changed: int,
+        accounts: tuple[tuple[object, AccountState], tuple[object, AccountState]],
+        ts: int,
+    ) -> None:
+        """Keep the adult index right and re-score the conversations the event changed.
+
+        Called only when the event just applied to ``conv`` flipped its roles, changed
+        the per-account features of its sender or recipient, or changed the facts of
+        its pair (``changed``, see :meth:`ConversationState.update`; ``accounts`` are
+        ``(id, state)`` of the sender and the recipient). The changed account's other
+        conversations as adult are re-scored, then the pair's other conversations.
+        ``conv`` itself is scored by the caller. Alerts raised are left in ``_cross``.
+        """
+        if conv.adult_i != adult_was_initiator:
+            # An age arrived and the roles flipped: the conversation changes adult.
+            self._unindex(conv.responder if conv.adult_i else conv.initiator, cid)
+            self._index(conv.adult_id(), cid)
+        cross: list[Alert] = []
+        done: set[object] = {cid}
+        account_change = changed & ACCOUNT_CHANGED
+        if account_change:
+            account_id, account = accounts[account_change - 1]
+            for other_cid in self._adult_convs.get(account_id, ()):
+                if other_cid not in done:
+                    done.add(other_cid)
+                    self._rescore(other_cid, account, ts, cross)
+        if changed & PAIR_CHANGED:  # where the pair met, or when it went private, moved
+            pair = {accounts[0][0], accounts[1][0]}
+            held = self._accounts
+            for account_id, _ in accounts:
+                for other_cid in list(self._adult_convs.get(account_id, ())):
+                    other = self._conversations[other_cid]
+                    if other_cid not in done and {other.initiator, other.responder} == pair:
+                        done.add(other_cid)
+                        self._rescore(other_cid, held.get(other.adult_id()), ts, cross)
+        if cross:
+            self._cross = cross
+
+    def _rescore(
+        self, cid: object, adult: AccountState | None, ts: int, cross: list[Alert]
+    ) -> None:
+        """Re-score live conversation ``cid`` (its adult's state ``adult``); an alert it
+        raises goes to ``cross``."""
+        conv = self._conversations[cid]
+        risk, row = self._score(conv, adult)
+        conv.risk = risk
+        self.n_rescored += 1
+        # Raised now, but never dated before the state it describes.
+        at = ts if ts > conv.max_ts else conv.max_ts
+        if self._shadow is not None:
+            self._shadow.observe(cid, at, conv, row)
+        if risk >= self._min_review:
+            alert = self._maybe_alert(cid, at, conv, row, risk)
+            if alert is not None:
+                cross.append(alert)
+
+    def _maybe_alert(
+        self, cid: object, ts: int, conv: ConversationState, row: FloatArray, risk: float
+    ) -> Alert | None:
+        tier, band = self._decide(risk, float(row[CHILD_AGE]), float(row[ADULT_AGE]))
+        if not alert_due(tier, conv.n_alerted_tier, conv.last_alert_ts, ts, self.cooldown_s):
+            return None
+        conv.n_alerted_tier = tier
+        conv.last_alert_ts = ts
+        return self._linear.alert(cid, ts, conv, row, risk, tier, band.name)
+
+    def refresh(self) -> list[Alert]:
+        """Re-score every live conversation against its adult's current account features.
+
+        Every event already re-scores the conversations whose features it
+        changes (its own, and its adults' other live ones), so this normally
+        changes nothing and returns no alert. It is a safety net for what
+        bypasses that: a restore with another model (risks recomputed, not
+        alerted), or an adult's account state expiring before one of its
+        conversations does. It returns the escalation alerts that raises (at
+        each conversation's latest event). O(number of live conversations);
+        ``riskscore stream`` calls it at end of input.
+
+        Returns
+        -------
+        list of Alert
+            New alerts, in the order the conversations were last active.
+        """
+        alerts = []
+        shadow = self._shadow
+        for cid, conv in self._conversations.items():
+            row = self._features(conv)
+            conv.risk = risk = self._linear.risk(row)
+            if shadow is not None:
+                shadow.observe(cid, conv.max_ts, conv, row)
+            if risk >= self._min_review:
+                alert = self._maybe_alert(cid, conv.max_ts, conv, row, risk)
+                if alert is not None:
+                    alerts.append(alert)
+        return alerts
