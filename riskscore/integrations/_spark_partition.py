@@ -26,180 +26,89 @@ numpy code on blocks of Arrow batches, never a Python call per row:
 Every tally and feature is therefore defined once, in :mod:`riskscore.features`;
 Spark only moves rows. Memory per task is one block plus the largest conversation
 (stage 3) or the part rows of the most connected account (stage 2).
+
+This module runs stage 3 and re-exports the names of the modules of the other stages
+(:mod:`~riskscore.integrations._spark_columns`, :mod:`~riskscore.integrations._spark_blocks`,
+:mod:`~riskscore.integrations._spark_tallies`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from riskscore.features import ACCOUNT_SLOTS, AccountFeatures, extract_features
-from riskscore.features.accounts import AccountParts, account_parts, tallies_from_parts
-from riskscore.features.pairs import PairFacts
+from riskscore.features import AccountFeatures, extract_features
+from riskscore.integrations._spark_blocks import column_ids, key_blocks, pair_facts
+from riskscore.integrations._spark_columns import (
+    ACCOUNT,
+    ACCOUNT_VALUES,
+    COUNT_SLOTS,
+    KIND,
+    KIND_ACCOUNT,
+    KIND_EVENT,
+    KIND_PAIR,
+    PAIR_FIRST,
+    PAIR_PRIVATE,
+    PAIR_SETS,
+    PART_COUNTS,
+    PART_OTHER,
+    PART_SET,
+    ROW,
+    SET_COUNTS,
+    SET_PAIR_FACTS,
+    SHADOW_COLUMNS,
+    OutputColumn,
+    arrow_schema,
+    output_columns,
+    parts_schema,
+    tallies_schema,
+)
+from riskscore.integrations._spark_tallies import TallySpec, parts_partition, tallies_partition
 from riskscore.io import read_messages
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.schema import SCHEMA_COLUMNS
 from riskscore.model import RiskModel
 from riskscore.policy import AlertPolicy
 
-#: Private column names added to the events (prefixed so they cannot clash with input columns).
-KIND = "_rs_kind"
-ROW = "_rs_row"
-ACCOUNT = "_rs_account"
-ACCOUNT_VALUES = tuple(f"_rs_{slot}" for slot in ACCOUNT_SLOTS)
-
-#: Values of :data:`KIND`: account rows, then pair rows, sort before the events of their
-#: conversation.
-KIND_ACCOUNT = 0
-KIND_PAIR = 1
-KIND_EVENT = 2
-
-#: Part rows (stage 1): which set a row belongs to (an index of :data:`PAIR_SETS`, or
-#: :data:`SET_COUNTS`), the account, the other account of a pair, and the counts.
-PART_SET = "_rs_set"
-PART_OTHER = "_rs_other"
-#: The tallies made of distinct ``(account, other)`` pairs, as :class:`AccountParts` names them.
-PAIR_SETS: Final = ACCOUNT_SLOTS[:3]
-#: The tallies that are counts, in the column order of :attr:`AccountParts.counts`.
-COUNT_SLOTS: Final = ACCOUNT_SLOTS[3:]
-PART_COUNTS = tuple(f"_rs_count_{slot}" for slot in COUNT_SLOTS)
-SET_COUNTS: Final = len(PAIR_SETS)
-#: Part rows of pair facts (:mod:`riskscore.features.pairs`): ``ACCOUNT`` the pair's lower
-#: id, ``PART_OTHER`` the higher, and the two facts.
-SET_PAIR_FACTS: Final = SET_COUNTS + 1
-PAIR_FIRST = "_rs_pair_first"
-PAIR_PRIVATE = "_rs_pair_private"
+__all__ = [
+    "ACCOUNT",
+    "ACCOUNT_VALUES",
+    "COUNT_SLOTS",
+    "KIND",
+    "KIND_ACCOUNT",
+    "KIND_EVENT",
+    "KIND_PAIR",
+    "PAIR_FIRST",
+    "PAIR_PRIVATE",
+    "PAIR_SETS",
+    "PART_COUNTS",
+    "PART_OTHER",
+    "PART_SET",
+    "ROW",
+    "SET_COUNTS",
+    "SET_PAIR_FACTS",
+    "SHADOW_COLUMNS",
+    "OutputColumn",
+    "ScoringSpec",
+    "TallySpec",
+    "arrow_schema",
+    "key_blocks",
+    "output_columns",
+    "parts_partition",
+    "parts_schema",
+    "score_block",
+    "score_partition",
+    "tallies_partition",
+    "tallies_schema",
+]
 
 SECONDS_PER_DAY = 86_400
-
-
-@dataclass(frozen=True, slots=True)
-class OutputColumn:
-    """One column of the scores: name and kind (``"conversation_id"``, ``"account_id"``,
-    ``"float"``, ``"int"``, ``"long"``, ``"string"`` or ``"date"``)."""
-
-    name: str
-    kind: str
-
-
-#: Columns a shadow model adds, after ``age_band``: its risk and its tier under the same policy.
-SHADOW_COLUMNS: Final = (OutputColumn("shadow_risk", "float"), OutputColumn("shadow_tier", "int"))
-
-
-def output_columns(n_reasons: int, *, shadow: bool = False) -> tuple[OutputColumn, ...]:
-    """Columns of the per-conversation scores, in order (with ``shadow``, the
-    :data:`SHADOW_COLUMNS` after ``age_band``)."""
-    reasons = []
-    for r in range(1, n_reasons + 1):
-        reasons += [
-            OutputColumn(f"reason_{r}", "string"),
-            OutputColumn(f"reason_{r}_value", "float"),
-            OutputColumn(f"reason_{r}_contribution", "float"),
-        ]
-    return (
-        OutputColumn("conversation_id", "conversation_id"),
-        OutputColumn("adult_id", "account_id"),
-        OutputColumn("child_id", "account_id"),
-        OutputColumn("child_age", "float"),
-        OutputColumn("risk", "float"),
-        OutputColumn("tier", "int"),
-        OutputColumn("age_band", "string"),
-        *(SHADOW_COLUMNS if shadow else ()),
-        *reasons,
-        OutputColumn("n_events", "long"),
-        OutputColumn("first_event_ts", "long"),
-        OutputColumn("last_event_ts", "long"),
-        OutputColumn("date", "date"),
-    )
-
-
-_ARROW_TYPES = {
-    "float": pa.float64(),
-    "int": pa.int32(),
-    "long": pa.int64(),
-    "string": pa.string(),
-    "date": pa.date32(),
-}
-
-
-def arrow_schema(
-    n_reasons: int,
-    *,
-    string_conversation_ids: bool,
-    string_account_ids: bool,
-    shadow: bool = False,
-) -> pa.Schema:
-    """The Arrow schema of the batches :func:`score_partition` yields."""
-    ids = {
-        "conversation_id": pa.string() if string_conversation_ids else pa.int64(),
-        "account_id": pa.string() if string_account_ids else pa.int64(),
-    }
-    return pa.schema(
-        [
-            pa.field(c.name, ids.get(c.kind) or _ARROW_TYPES[c.kind])
-            for c in output_columns(n_reasons, shadow=shadow)
-        ]
-    )
-
-
-def _ids_type(string_ids: bool) -> pa.DataType:
-    return pa.string() if string_ids else pa.int64()
-
-
-def parts_schema(*, string_account_ids: bool) -> pa.Schema:
-    """The Arrow schema of the part rows :func:`parts_partition` yields."""
-    ids = _ids_type(string_account_ids)
-    return pa.schema(
-        [
-            pa.field(PART_SET, pa.int32()),
-            pa.field(ACCOUNT, ids),
-            pa.field(PART_OTHER, ids),
-            *[pa.field(name, pa.float64()) for name in PART_COUNTS],
-            pa.field(PAIR_FIRST, pa.float64()),
-            pa.field(PAIR_PRIVATE, pa.float64()),
-        ]
-    )
-
-
-def tallies_schema(*, string_account_ids: bool) -> pa.Schema:
-    """The Arrow schema of the rows :func:`tallies_partition` yields: per account its
-    tallies (``PART_OTHER`` null), and per pair of accounts its facts (``account_id`` the
-    lower id, ``PART_OTHER`` the higher; tallies null)."""
-    ids = _ids_type(string_account_ids)
-    return pa.schema(
-        [
-            pa.field("account_id", ids),
-            *[pa.field(slot, pa.float64()) for slot in ACCOUNT_SLOTS],
-            pa.field(PART_OTHER, ids),
-            pa.field(PAIR_FIRST, pa.float64()),
-            pa.field(PAIR_PRIVATE, pa.float64()),
-        ]
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class TallySpec:
-    """What the tally stages need besides their rows (small and picklable).
-
-    Attributes
-    ----------
-    block_events : int
-        Rows handed to the numpy code per call.
-    string_account_ids : bool
-        Whether account ids are text (else int64).
-    max_room_members : int
-        Rooms above this many accounts are broadcast surfaces (:mod:`riskscore.io.groups`).
-    """
-
-    block_events: int
-    string_account_ids: bool
-    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,215 +144,6 @@ class ScoringSpec:
     string_account_ids: bool
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS
     shadow_model: Mapping[str, Any] | None = None
-
-
-def key_blocks(
-    batches: Iterable[pa.RecordBatch], block_events: int, key: str | None = "conversation_id"
-) -> Iterator[pa.Table]:
-    """Regroup a stream of batches into tables of at least ``block_events`` rows (except
-    the last) that never split a run of equal ``key`` values.
-
-    With ``key`` the stream must be sorted (or grouped) by it: the blocks then hold
-    whole conversations (or accounts). ``key=None`` cuts anywhere. Memory held: one
-    block, plus the rows of the run still open, plus one batch.
-    """
-    pending: list[pa.RecordBatch] = []
-    n_pending = 0
-    n_complete = 0  # leading rows of ``pending`` whose runs are known to be complete
-    last: Any = None
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue
-        if key is None:
-            n_complete = n_pending + batch.num_rows
-        else:
-            values = batch.column(key)
-            batch_last = values[batch.num_rows - 1]
-            if last is None or batch_last != last:
-                # the open run ends in this batch; a new one runs to its end
-                n_complete = n_pending + pc.index(values, batch_last).as_py()
-                last = batch_last
-        pending.append(batch)
-        n_pending += batch.num_rows
-        if n_complete >= block_events:
-            table = pa.Table.from_batches(pending)
-            yield table.slice(0, n_complete)
-            pending = table.slice(n_complete).to_batches()
-            n_pending -= n_complete
-            n_complete = 0
-    if n_pending:
-        yield pa.Table.from_batches(pending)
-
-
-def _ids(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[Any]:
-    return np.asarray(column.to_numpy(zero_copy_only=False))
-
-
-# ---------------------------------------------------------------- stage 1: parts
-
-
-def parts_partition(batches: Iterable[pa.RecordBatch], spec: TallySpec) -> Iterator[pa.RecordBatch]:
-    """The per-account parts of one partition of events, in any order, as part rows.
-
-    Parameters
-    ----------
-    batches : iterable of pyarrow.RecordBatch
-        Schema v1 events (ids normalized as :mod:`riskscore.integrations.spark` does).
-    spec : TallySpec
-        Block size and id kind.
-
-    Yields
-    ------
-    pyarrow.RecordBatch
-        Columns as :func:`parts_schema`: per block, one row per distinct pair of each
-        of :data:`PAIR_SETS` (``PART_SET`` its index), then one row per account of the
-        block with its :data:`COUNT_SLOTS` (``PART_SET`` = :data:`SET_COUNTS`, so that
-        every account that sent or received an event gets tallies).
-    """
-    schema = parts_schema(string_account_ids=spec.string_account_ids)
-    for block in key_blocks(batches, spec.block_events, key=None):
-        msgs = read_messages(
-            block.select([c for c in SCHEMA_COLUMNS if c in block.column_names]),
-            max_room_members=spec.max_room_members,
-        )
-        yield _part_rows(account_parts(msgs), msgs.accounts, schema)
-
-
-def _part_rows(
-    parts: AccountParts, accounts: npt.NDArray[Any], schema: pa.Schema
-) -> pa.RecordBatch:
-    """``parts`` as part rows; ``accounts`` (sorted) are all the accounts of the block,
-    each given a count row (zeros when :func:`account_parts` left it out)."""
-    ids = schema.field(ACCOUNT).type
-    pairs = [getattr(parts, name) for name in PAIR_SETS]
-    n_pairs = sum(len(senders) for senders, _ in pairs)
-    facts = parts.pairs
-    n_facts = len(facts)
-    counts = np.zeros((len(accounts), len(COUNT_SLOTS)))
-    counts[np.searchsorted(accounts, parts.account_id)] = parts.counts
-    which = np.repeat(
-        np.arange(len(PAIR_SETS) + 2, dtype=np.int32),
-        [*(len(senders) for senders, _ in pairs), len(accounts), n_facts],
-    )
-    account = np.concatenate(
-        [*(senders for senders, _ in pairs), accounts, facts.lo.astype(accounts.dtype)]
-    )
-    other = pa.concat_arrays(
-        [
-            pa.array(np.concatenate([recipients for _, recipients in pairs]), type=ids),
-            pa.nulls(len(accounts), type=ids),
-            _id_array(facts.hi, ids),
-        ]
-    )
-    count_arrays = [
-        pa.concat_arrays(
-            [
-                pa.nulls(n_pairs, pa.float64()),
-                pa.array(counts[:, j]),
-                pa.nulls(n_facts, pa.float64()),
-            ]
-        )
-        for j in range(len(COUNT_SLOTS))
-    ]
-    fact_arrays = [
-        pa.concat_arrays(
-            [pa.nulls(n_pairs + len(accounts), pa.float64()), pa.array(values, pa.float64())]
-        )
-        for values in (facts.first, facts.private)
-    ]
-    arrays = [pa.array(which), pa.array(account, type=ids), other, *count_arrays, *fact_arrays]
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-# ---------------------------------------------------------------- stage 2: tallies
-
-
-def tallies_partition(
-    batches: Iterable[pa.RecordBatch], spec: TallySpec
-) -> Iterator[pa.RecordBatch]:
-    """Merge part rows grouped by account (``ACCOUNT``) into each account's tallies.
-
-    Parameters
-    ----------
-    batches : iterable of pyarrow.RecordBatch
-        Part rows (:func:`parts_schema`), every row of an account in this partition
-        and contiguous (repartitioned and sorted by ``ACCOUNT``).
-    spec : TallySpec
-        Block size and id kind.
-
-    Yields
-    ------
-    pyarrow.RecordBatch
-        One row per account of the partition, columns as :func:`tallies_schema`.
-    """
-    schema = tallies_schema(string_account_ids=spec.string_account_ids)
-    for block in key_blocks(batches, spec.block_events, key=ACCOUNT):
-        yield _tally_rows(block, schema)
-
-
-def _tally_rows(block: pa.Table, schema: pa.Schema) -> pa.RecordBatch:
-    which = block.column(PART_SET).to_numpy()
-    is_pair = which < SET_COUNTS
-    pair_rows = block.filter(pa.array(is_pair))
-    count_rows = block.filter(pa.array(which == SET_COUNTS))
-    fact_rows = block.filter(pa.array(which == SET_PAIR_FACTS))
-    senders, recipients = _ids(pair_rows.column(ACCOUNT)), _ids(pair_rows.column(PART_OTHER))
-    pair_set = which[is_pair]
-    sets = {
-        name: (senders[pair_set == j], recipients[pair_set == j])
-        for j, name in enumerate(PAIR_SETS)
-    }
-    parts = AccountParts(
-        **sets,
-        account_id=_ids(count_rows.column(ACCOUNT)),
-        counts=np.column_stack(
-            [
-                np.asarray(count_rows.column(name).to_numpy(), dtype=np.float64)
-                for name in PART_COUNTS
-            ]
-        ),
-        pairs=_pair_facts(fact_rows, ACCOUNT, PART_OTHER),
-    )
-    tallies = tallies_from_parts([parts])
-    # Accounts of this block have every part row here; an account met only as the
-    # other side of a pair has its own rows (and tallies) in another block. A pair's
-    # facts are all in the block of its lower id.
-    mine = np.isin(tallies.account_id, _ids(block.column(ACCOUNT)))
-    ids = schema.field("account_id").type
-    n_mine, facts = int(mine.sum()), tallies.pairs
-    arrays = [
-        pa.concat_arrays([_id_array(tallies.account_id[mine], ids), _id_array(facts.lo, ids)]),
-        *[
-            pa.concat_arrays(
-                [pa.array(tallies.values[mine, j]), pa.nulls(len(facts), pa.float64())]
-            )
-            for j in range(len(ACCOUNT_SLOTS))
-        ],
-        pa.concat_arrays([pa.nulls(n_mine, ids), _id_array(facts.hi, ids)]),
-        *[
-            pa.concat_arrays([pa.nulls(n_mine, pa.float64()), pa.array(v, pa.float64())])
-            for v in (facts.first, facts.private)
-        ],
-    ]
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-def _id_array(values: npt.NDArray[Any], type_: pa.DataType) -> pa.Array:
-    """Account ids as Arrow (an empty array of any dtype gives an empty one of ``type_``)."""
-    return pa.array(values if len(values) else [], type=type_)
-
-
-def _pair_facts(rows: pa.Table, lo: str, hi: str, kind: str | None = None) -> PairFacts:
-    """Pair fact rows as :class:`PairFacts` (ids as text when ``kind`` is text)."""
-    lo_ids, hi_ids = _ids(rows.column(lo)), _ids(rows.column(hi))
-    if kind is not None and kind in "UO":
-        lo_ids, hi_ids = lo_ids.astype(str).astype(object), hi_ids.astype(str).astype(object)
-    return PairFacts(
-        lo=lo_ids,
-        hi=hi_ids,
-        first=np.asarray(rows.column(PAIR_FIRST).to_numpy(), dtype=np.float64),
-        private=np.asarray(rows.column(PAIR_PRIVATE).to_numpy(), dtype=np.float64),
-    )
 
 
 # ---------------------------------------------------------------- stage 3: scores
@@ -486,7 +186,7 @@ def _account_features(
 ) -> AccountFeatures:
     """The account and pair rows of a block as :class:`AccountFeatures`, ids of the same
     kind as the message table's ``accounts``."""
-    ids = _ids(rows.column(ACCOUNT))
+    ids = column_ids(rows.column(ACCOUNT))
     if accounts.dtype.kind in "UO":
         ids = ids.astype(str)
     values = np.column_stack(
@@ -496,7 +196,7 @@ def _account_features(
         ]
     )
     unique, first = np.unique(ids, return_index=True)
-    pairs = _pair_facts(pair_rows, ACCOUNT, PART_OTHER, accounts.dtype.kind)
+    pairs = pair_facts(pair_rows, ACCOUNT, PART_OTHER, accounts.dtype.kind)
     return AccountFeatures(account_id=unique, values=values[first], pairs=pairs)
 
 

@@ -28,7 +28,9 @@ rows between calls of it (``mapInArrow``, one call per block of many rows):
    ``shadow_risk`` and ``shadow_tier`` and never changes ``tier`` or :func:`alerts`.
 
 Scores equal ``model.score`` on one machine (risk to 1e-9, same tiers); the
-test suite checks it on a local Spark session.
+test suite checks it on a local Spark session. What each task runs is in
+:mod:`~riskscore.integrations._spark_partition` (and the modules it names); the
+DataFrame plumbing in :mod:`~riskscore.integrations._spark_frames`.
 """
 
 from __future__ import annotations
@@ -36,13 +38,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from riskscore.exceptions import SchemaError
 from riskscore.features import ACCOUNT_SLOTS
-from riskscore.integrations._spark_partition import (
+from riskscore.integrations._spark_columns import (
     ACCOUNT,
     ACCOUNT_VALUES,
     KIND,
@@ -53,31 +55,27 @@ from riskscore.integrations._spark_partition import (
     PAIR_PRIVATE,
     PART_OTHER,
     ROW,
-    ScoringSpec,
-    TallySpec,
     arrow_schema,
     output_columns,
-    parts_partition,
     parts_schema,
-    score_partition,
-    tallies_partition,
     tallies_schema,
 )
-from riskscore.io import check_column_names
+from riskscore.integrations._spark_frames import (
+    DataFrame,
+    SparkSession,
+    broadcast,
+    check_columns,
+    normalize_ids,
+    partitions_of,
+    sf,
+    spark_schema,
+)
+from riskscore.integrations._spark_partition import ScoringSpec, score_partition
+from riskscore.integrations._spark_tallies import TallySpec, parts_partition, tallies_partition
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS, check_max_room_members
 from riskscore.io.schema import SCHEMA_COLUMNS
 from riskscore.model import RiskModel
 from riskscore.policy import AlertPolicy
-
-try:
-    from pyspark.sql import DataFrame, SparkSession
-    from pyspark.sql import functions as sf
-    from pyspark.sql import types as st
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "riskscore.integrations.spark needs pyspark: pip install 'riskscore-metadata[spark]' "
-        "(and a Java 17+ runtime, e.g. apt-get install openjdk-17-jre-headless)"
-    ) from exc
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -98,8 +96,6 @@ SCORE_COLUMNS = tuple(c.name for c in output_columns(3))
 
 #: Default number of events handed to the single-machine code per call.
 DEFAULT_BLOCK_EVENTS = 200_000
-
-_ID_COLUMNS = ("conversation_id", "sender_id", "recipient_id")
 
 
 def read_events(spark: SparkSession, path: str | list[str]) -> DataFrame:
@@ -123,36 +119,6 @@ def read_events(spark: SparkSession, path: str | list[str]) -> DataFrame:
     """
     paths = [path] if isinstance(path, str) else list(path)
     return spark.read.parquet(*paths)
-
-
-def _check_columns(events: DataFrame) -> None:
-    check_column_names(events.columns)
-    for name in _ID_COLUMNS:
-        kind = events.schema[name].dataType
-        if not isinstance(kind, (st.IntegralType, st.StringType)):
-            raise SchemaError(
-                f"column {name!r} has Spark type {kind.simpleString()}: ids must be integers or "
-                f"strings; cast it, e.g. events.withColumn({name!r}, col({name!r}).cast('long'))",
-                column=name,
-            )
-
-
-def _normalize_ids(events: DataFrame) -> tuple[DataFrame, bool, bool]:
-    """Integer ids as long; senders and recipients share one type (text if either is)."""
-    types = {name: events.schema[name].dataType for name in _ID_COLUMNS}
-    conv_text = isinstance(types["conversation_id"], st.StringType)
-    acc_text = any(isinstance(types[n], st.StringType) for n in ("sender_id", "recipient_id"))
-    out = events.select(
-        *[c for c in SCHEMA_COLUMNS if c in events.columns],
-    )
-    out = out.withColumn("conversation_id", sf.col("conversation_id").cast(_id_type(conv_text)))
-    for name in ("sender_id", "recipient_id"):
-        out = out.withColumn(name, sf.col(name).cast(_id_type(acc_text)))
-    return out, conv_text, acc_text
-
-
-def _id_type(text: bool) -> st.DataType:
-    return st.StringType() if text else st.LongType()
 
 
 def account_features(
@@ -199,17 +165,11 @@ def account_features(
     """
     if block_events < 1:
         raise ValueError(f"block_events must be at least 1, got {block_events}")
-    _check_columns(events)
-    ev, _, acc_text = _normalize_ids(events)
+    check_columns(events)
+    ev, _, acc_text = normalize_ids(events)
     spec = TallySpec(block_events, acc_text, check_max_room_members(max_room_members))
-    rows = _account_tallies(ev, spec, _partitions(ev, partitions))
+    rows = _account_tallies(ev, spec, partitions_of(ev, partitions))
     return rows.where(sf.col(PART_OTHER).isNull()).select("account_id", *ACCOUNT_SLOTS)
-
-
-def _partitions(events: DataFrame, partitions: int | None) -> int:
-    if partitions is not None:
-        return partitions
-    return int(events.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)
 
 
 def _account_tallies(ev: DataFrame, spec: TallySpec, n_parts: int) -> DataFrame:
@@ -223,22 +183,10 @@ def _account_tallies(ev: DataFrame, spec: TallySpec, n_parts: int) -> DataFrame:
         return tallies_partition(batches, spec)
 
     part_rows = ev.select(*[c for c in SCHEMA_COLUMNS if c in ev.columns]).mapInArrow(
-        parts, _struct(parts_schema(string_account_ids=acc_text))
+        parts, spark_schema(parts_schema(string_account_ids=acc_text))
     )
     by_account = part_rows.repartition(n_parts, ACCOUNT).sortWithinPartitions(ACCOUNT)
-    return by_account.mapInArrow(tallies, _struct(tallies_schema(string_account_ids=acc_text)))
-
-
-def _struct(schema: pa.Schema) -> st.StructType:
-    """The Spark schema of the Arrow batches a stage yields (the few types they hold)."""
-    types: dict[pa.DataType, st.DataType] = {
-        pa.int32(): st.IntegerType(),
-        pa.int64(): st.LongType(),
-        pa.float64(): st.DoubleType(),
-        pa.string(): st.StringType(),
-        pa.date32(): st.DateType(),
-    }
-    return st.StructType([st.StructField(f.name, types[f.type], nullable=True) for f in schema])
+    return by_account.mapInArrow(tallies, spark_schema(tallies_schema(string_account_ids=acc_text)))
 
 
 def score_events(
@@ -310,13 +258,13 @@ def score_events(
         raise ValueError(f"n_reasons must be at least 1, got {n_reasons}")
     if block_events < 1:
         raise ValueError(f"block_events must be at least 1, got {block_events}")
-    _check_columns(events)
+    check_columns(events)
     policy = AlertPolicy.default() if policy is None else policy
     spark = events.sparkSession
     # Input order, the tie-break between events of a conversation with equal timestamps.
-    ev, conv_text, acc_text = _normalize_ids(events)
+    ev, conv_text, acc_text = normalize_ids(events)
     ev = ev.withColumn(ROW, sf.monotonically_increasing_id())
-    n_parts = _partitions(ev, partitions)
+    n_parts = partitions_of(ev, partitions)
     max_room_members = check_max_room_members(max_room_members)
 
     tallies = _account_tallies(ev, TallySpec(block_events, acc_text, max_room_members), n_parts)
@@ -374,7 +322,7 @@ def score_events(
         max_room_members=max_room_members,
         shadow_model=None if shadow_model is None else shadow_model.to_dict(),
     )
-    shared = _broadcast(spark, spec)
+    shared = broadcast(spark, spec)
 
     def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         return score_partition(batches, shared.value)
@@ -385,23 +333,7 @@ def score_events(
         string_account_ids=acc_text,
         shadow=shadow_model is not None,
     )
-    return combined.mapInArrow(score, _struct(schema))
-
-
-class _Shared:
-    """A broadcast variable, or the value itself on Spark Connect (no broadcast there;
-    the spec, about 120 kB with the shipped model, is then sent with each task)."""
-
-    def __init__(self, value: ScoringSpec) -> None:
-        self.value = value
-
-
-def _broadcast(spark: SparkSession, spec: ScoringSpec) -> Any:
-    try:
-        context = spark.sparkContext
-    except Exception:  # Spark Connect has no SparkContext
-        return _Shared(spec)
-    return context.broadcast(spec)
+    return combined.mapInArrow(score, spark_schema(schema))
 
 
 def alerts(scores: DataFrame) -> DataFrame:

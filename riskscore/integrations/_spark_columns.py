@@ -1,0 +1,145 @@
+"""The rows the Spark stages exchange (private; no pyspark import): the private column
+names added to the events, the kinds of rows, the part rows' sets, and the Arrow schemas
+of what each stage yields (:mod:`riskscore.integrations._spark_partition` describes the
+stages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import pyarrow as pa
+
+from riskscore.features import ACCOUNT_SLOTS
+
+#: Private column names added to the events (prefixed so they cannot clash with input columns).
+KIND = "_rs_kind"
+ROW = "_rs_row"
+ACCOUNT = "_rs_account"
+ACCOUNT_VALUES = tuple(f"_rs_{slot}" for slot in ACCOUNT_SLOTS)
+
+#: Values of :data:`KIND`: account rows, then pair rows, sort before the events of their
+#: conversation.
+KIND_ACCOUNT = 0
+KIND_PAIR = 1
+KIND_EVENT = 2
+
+#: Part rows (stage 1): which set a row belongs to (an index of :data:`PAIR_SETS`, or
+#: :data:`SET_COUNTS`), the account, the other account of a pair, and the counts.
+PART_SET = "_rs_set"
+PART_OTHER = "_rs_other"
+#: The tallies made of distinct ``(account, other)`` pairs, as :class:`AccountParts` names them.
+PAIR_SETS: Final = ACCOUNT_SLOTS[:3]
+#: The tallies that are counts, in the column order of :attr:`AccountParts.counts`.
+COUNT_SLOTS: Final = ACCOUNT_SLOTS[3:]
+PART_COUNTS = tuple(f"_rs_count_{slot}" for slot in COUNT_SLOTS)
+SET_COUNTS: Final = len(PAIR_SETS)
+#: Part rows of pair facts (:mod:`riskscore.features.pairs`): ``ACCOUNT`` the pair's lower
+#: id, ``PART_OTHER`` the higher, and the two facts.
+SET_PAIR_FACTS: Final = SET_COUNTS + 1
+PAIR_FIRST = "_rs_pair_first"
+PAIR_PRIVATE = "_rs_pair_private"
+
+
+@dataclass(frozen=True, slots=True)
+class OutputColumn:
+    """One column of the scores: name and kind (``"conversation_id"``, ``"account_id"``,
+    ``"float"``, ``"int"``, ``"long"``, ``"string"`` or ``"date"``)."""
+
+    name: str
+    kind: str
+
+
+#: Columns a shadow model adds, after ``age_band``: its risk and its tier under the same policy.
+SHADOW_COLUMNS: Final = (OutputColumn("shadow_risk", "float"), OutputColumn("shadow_tier", "int"))
+
+
+def output_columns(n_reasons: int, *, shadow: bool = False) -> tuple[OutputColumn, ...]:
+    """Columns of the per-conversation scores, in order (with ``shadow``, the
+    :data:`SHADOW_COLUMNS` after ``age_band``)."""
+    reasons = []
+    for r in range(1, n_reasons + 1):
+        reasons += [
+            OutputColumn(f"reason_{r}", "string"),
+            OutputColumn(f"reason_{r}_value", "float"),
+            OutputColumn(f"reason_{r}_contribution", "float"),
+        ]
+    return (
+        OutputColumn("conversation_id", "conversation_id"),
+        OutputColumn("adult_id", "account_id"),
+        OutputColumn("child_id", "account_id"),
+        OutputColumn("child_age", "float"),
+        OutputColumn("risk", "float"),
+        OutputColumn("tier", "int"),
+        OutputColumn("age_band", "string"),
+        *(SHADOW_COLUMNS if shadow else ()),
+        *reasons,
+        OutputColumn("n_events", "long"),
+        OutputColumn("first_event_ts", "long"),
+        OutputColumn("last_event_ts", "long"),
+        OutputColumn("date", "date"),
+    )
+
+
+_ARROW_TYPES = {
+    "float": pa.float64(),
+    "int": pa.int32(),
+    "long": pa.int64(),
+    "string": pa.string(),
+    "date": pa.date32(),
+}
+
+
+def arrow_schema(
+    n_reasons: int,
+    *,
+    string_conversation_ids: bool,
+    string_account_ids: bool,
+    shadow: bool = False,
+) -> pa.Schema:
+    """The Arrow schema of the batches :func:`score_partition` yields."""
+    ids = {
+        "conversation_id": pa.string() if string_conversation_ids else pa.int64(),
+        "account_id": pa.string() if string_account_ids else pa.int64(),
+    }
+    return pa.schema(
+        [
+            pa.field(c.name, ids.get(c.kind) or _ARROW_TYPES[c.kind])
+            for c in output_columns(n_reasons, shadow=shadow)
+        ]
+    )
+
+
+def _ids_type(string_ids: bool) -> pa.DataType:
+    return pa.string() if string_ids else pa.int64()
+
+
+def parts_schema(*, string_account_ids: bool) -> pa.Schema:
+    """The Arrow schema of the part rows :func:`parts_partition` yields."""
+    ids = _ids_type(string_account_ids)
+    return pa.schema(
+        [
+            pa.field(PART_SET, pa.int32()),
+            pa.field(ACCOUNT, ids),
+            pa.field(PART_OTHER, ids),
+            *[pa.field(name, pa.float64()) for name in PART_COUNTS],
+            pa.field(PAIR_FIRST, pa.float64()),
+            pa.field(PAIR_PRIVATE, pa.float64()),
+        ]
+    )
+
+
+def tallies_schema(*, string_account_ids: bool) -> pa.Schema:
+    """The Arrow schema of the rows :func:`tallies_partition` yields: per account its
+    tallies (``PART_OTHER`` null), and per pair of accounts its facts (``account_id`` the
+    lower id, ``PART_OTHER`` the higher; tallies null)."""
+    ids = _ids_type(string_account_ids)
+    return pa.schema(
+        [
+            pa.field("account_id", ids),
+            *[pa.field(slot, pa.float64()) for slot in ACCOUNT_SLOTS],
+            pa.field(PART_OTHER, ids),
+            pa.field(PAIR_FIRST, pa.float64()),
+            pa.field(PAIR_PRIVATE, pa.float64()),
+        ]
+    )

@@ -1,0 +1,108 @@
+"""DataFrame plumbing of Spark scoring (private): the pyspark import (with the message
+that names the extra), checks and normalization of the events' ids, the Spark schema of
+a stage's Arrow batches, the number of partitions, and the broadcast of the scoring
+spec. :mod:`riskscore.integrations.spark` builds its stages with these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from riskscore.exceptions import SchemaError
+from riskscore.integrations._spark_partition import ScoringSpec
+from riskscore.io import check_column_names
+from riskscore.io.schema import SCHEMA_COLUMNS
+
+try:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import functions as sf
+    from pyspark.sql import types as st
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "riskscore.integrations.spark needs pyspark: pip install 'riskscore-metadata[spark]' "
+        "(and a Java 17+ runtime, e.g. apt-get install openjdk-17-jre-headless)"
+    ) from exc
+
+__all__ = [
+    "DataFrame",
+    "Shared",
+    "SparkSession",
+    "broadcast",
+    "check_columns",
+    "normalize_ids",
+    "partitions_of",
+    "sf",
+    "spark_schema",
+    "st",
+]
+
+_ID_COLUMNS = ("conversation_id", "sender_id", "recipient_id")
+
+
+def check_columns(events: DataFrame) -> None:
+    """Schema v1 column names, and ids that are integers or strings (else a SchemaError)."""
+    check_column_names(events.columns)
+    for name in _ID_COLUMNS:
+        kind = events.schema[name].dataType
+        if not isinstance(kind, (st.IntegralType, st.StringType)):
+            raise SchemaError(
+                f"column {name!r} has Spark type {kind.simpleString()}: ids must be integers or "
+                f"strings; cast it, e.g. events.withColumn({name!r}, col({name!r}).cast('long'))",
+                column=name,
+            )
+
+
+def normalize_ids(events: DataFrame) -> tuple[DataFrame, bool, bool]:
+    """Integer ids as long; senders and recipients share one type (text if either is)."""
+    types = {name: events.schema[name].dataType for name in _ID_COLUMNS}
+    conv_text = isinstance(types["conversation_id"], st.StringType)
+    acc_text = any(isinstance(types[n], st.StringType) for n in ("sender_id", "recipient_id"))
+    out = events.select(
+        *[c for c in SCHEMA_COLUMNS if c in events.columns],
+    )
+    out = out.withColumn("conversation_id", sf.col("conversation_id").cast(_id_type(conv_text)))
+    for name in ("sender_id", "recipient_id"):
+        out = out.withColumn(name, sf.col(name).cast(_id_type(acc_text)))
+    return out, conv_text, acc_text
+
+
+def _id_type(text: bool) -> st.DataType:
+    return st.StringType() if text else st.LongType()
+
+
+def partitions_of(events: DataFrame, partitions: int | None) -> int:
+    """``partitions``, or by default the session's ``spark.sql.shuffle.partitions``."""
+    if partitions is not None:
+        return partitions
+    return int(events.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)
+
+
+def spark_schema(schema: pa.Schema) -> st.StructType:
+    """The Spark schema of the Arrow batches a stage yields (the few types they hold)."""
+    types: dict[pa.DataType, st.DataType] = {
+        pa.int32(): st.IntegerType(),
+        pa.int64(): st.LongType(),
+        pa.float64(): st.DoubleType(),
+        pa.string(): st.StringType(),
+        pa.date32(): st.DateType(),
+    }
+    return st.StructType([st.StructField(f.name, types[f.type], nullable=True) for f in schema])
+
+
+class Shared:
+    """A broadcast variable, or the value itself on Spark Connect (no broadcast there;
+    the spec, about 120 kB with the shipped model, is then sent with each task)."""
+
+    def __init__(self, value: ScoringSpec) -> None:
+        self.value = value
+
+
+def broadcast(spark: SparkSession, spec: ScoringSpec) -> Any:
+    """``spec`` as a broadcast variable (a :class:`Shared` on Spark Connect)."""
+    try:
+        context = spark.sparkContext
+    except Exception:  # Spark Connect has no SparkContext
+        return Shared(spec)
+    return context.broadcast(spec)
