@@ -18,21 +18,22 @@ Conversation ids are :func:`~riskscore.io.groups.pair_conversation_id` of the pa
 of the room with ``conversation_scope: room``).
 
 An alert belongs in the room of its own conversation, which is not always the room of
-the event that raised it (:class:`ConversationRooms`).
+the event that raised it (:class:`ConversationRooms`, in
+:mod:`~riskscore.integrations._synapse_rooms`). Durable room facts are kept by
+:class:`RoomStore` (:mod:`~riskscore.integrations._synapse_store`); both are re-exported
+here.
 """
 
 from __future__ import annotations
 
-import math
 import time
-from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final, Literal, Protocol
 
-import riskscore.io.sqlite as sqlite
 from riskscore.integrations._synapse_ages import AgeSource, Profile
+from riskscore.integrations._synapse_rooms import ConversationRooms
+from riskscore.integrations._synapse_store import RoomStore
 from riskscore.io.groups import fan_out, pair_conversation_id
 
 __all__ = [
@@ -98,108 +99,6 @@ def conversation_id(a: str, b: str, room_id: str | None = None) -> str:
     '!r:x|@a:x|@b:x'
     """
     return pair_conversation_id(room_id, a, b)
-
-
-class RoomStore:
-    """Durable per-room facts that the current room state does not keep.
-
-    ``is_direct`` lives only on the invite that created a direct chat (or in a
-    user's ``m.direct`` account data); pending invites tell who a join answers.
-    Writes happen only when such a fact changes, which is rare.
-
-    Parameters
-    ----------
-    path : path-like
-        SQLite file, created if missing.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        # WAL with synchronous=NORMAL: a commit survives a crash of the server process
-        # without an fsync per write (only a power loss can undo the last commits).
-        self._conn = sqlite.connect(path, autocommit=False, check_same_thread=False)
-        self._conn.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS rooms (
-                room_id TEXT PRIMARY KEY, is_direct INTEGER NOT NULL DEFAULT 0,
-                is_encrypted INTEGER NOT NULL DEFAULT 0);
-            CREATE TABLE IF NOT EXISTS invites (
-                room_id TEXT NOT NULL, invitee TEXT NOT NULL, inviter TEXT NOT NULL,
-                PRIMARY KEY (room_id, invitee));
-            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-            """
-        )
-        self._conn.commit()
-        self._cache: dict[str, tuple[bool, bool]] = {}
-
-    def status(self, room_id: str) -> tuple[bool, bool]:
-        """``(is_direct, is_encrypted)`` as remembered."""
-        hit = self._cache.get(room_id)
-        if hit is None:
-            row = self._conn.execute(
-                "SELECT is_direct, is_encrypted FROM rooms WHERE room_id = ?", (room_id,)
-            ).fetchone()
-            hit = (bool(row[0]), bool(row[1])) if row else (False, False)
-            if len(self._cache) > 100_000:
-                self._cache.clear()
-            self._cache[room_id] = hit
-        return hit
-
-    def _mark(self, room_id: str, column: Literal["is_direct", "is_encrypted"]) -> None:
-        is_direct, is_encrypted = self.status(room_id)
-        if (is_direct, is_encrypted)[column == "is_encrypted"]:
-            return
-        self._conn.execute(
-            f"INSERT INTO rooms (room_id, {column}) VALUES (?, 1) "
-            f"ON CONFLICT(room_id) DO UPDATE SET {column} = 1",
-            (room_id,),
-        )
-        self._conn.commit()
-        self._cache[room_id] = (
-            is_direct or column == "is_direct",
-            is_encrypted or column == "is_encrypted",
-        )
-
-    def mark_direct(self, room_id: str) -> None:
-        """Remember that a room is a direct chat."""
-        self._mark(room_id, "is_direct")
-
-    def mark_encrypted(self, room_id: str) -> None:
-        """Remember that a room has end-to-end encryption switched on (it cannot be undone)."""
-        self._mark(room_id, "is_encrypted")
-
-    def add_invite(self, room_id: str, invitee: str, inviter: str) -> None:
-        """Remember who invited whom, so the join can be mapped to ``contact_accept``."""
-        self._conn.execute(
-            "INSERT OR REPLACE INTO invites VALUES (?, ?, ?)", (room_id, invitee, inviter)
-        )
-        self._conn.commit()
-
-    def pop_invite(self, room_id: str, invitee: str) -> str | None:
-        """The inviter of a pending invite, which is then forgotten."""
-        row = self._conn.execute(
-            "SELECT inviter FROM invites WHERE room_id = ? AND invitee = ?", (room_id, invitee)
-        ).fetchone()
-        if row is None:
-            return None
-        self._conn.execute(
-            "DELETE FROM invites WHERE room_id = ? AND invitee = ?", (room_id, invitee)
-        )
-        self._conn.commit()
-        return str(row[0])
-
-    def get_meta(self, key: str) -> str | None:
-        """A module setting remembered across restarts (e.g. the moderation room id)."""
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def set_meta(self, key: str, value: str) -> None:
-        """Remember a module setting."""
-        self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-        self._conn.commit()
-
-    def close(self) -> None:
-        """Close the database."""
-        self._conn.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,95 +307,3 @@ class EventTranslator:
             return [self._event(sender, inviter, ts, room_id, channel, "contact_accept")]
         self._room_view(event, state)
         return []
-
-
-class ConversationRooms:
-    """The room and channel of each live conversation's latest event.
-
-    An event can raise alerts on conversations other than its own
-    (:meth:`riskscore.OnlineScorer.update_one_all`: a new child contacted by an adult
-    re-scores the adult's other conversations), and each such alert belongs in the
-    room of *its* conversation, where a moderator would look. With
-    ``conversation_scope: pair`` a conversation spans rooms: its room is that of its
-    latest event.
-
-    Entries follow the scorer's idle expiry in event time, so the map holds about the
-    conversations the scorer holds; it is saved in the scorer's checkpoint
-    (:meth:`to_json`, :meth:`from_json`).
-
-    Parameters
-    ----------
-    idle_expiry_s : float
-        Entries with no event for this long (in event time) are forgotten.
-
-    Examples
-    --------
-    >>> rooms = ConversationRooms(idle_expiry_s=3600)
-    >>> rooms.note("mx-1", "!dm:x", "direct", 1_700_000_000)
-    >>> rooms.note("mx-1", "!e2e:x", "encrypted", 1_700_000_060)
-    >>> rooms.get("mx-1")
-    ('!e2e:x', 'encrypted')
-    >>> rooms.note("mx-2", "!other:x", "group", 1_700_009_000)  # mx-1 is now idle
-    >>> rooms.get("mx-1") is None
-    True
-    """
-
-    def __init__(self, idle_expiry_s: float) -> None:
-        if not idle_expiry_s > 0:
-            raise ValueError(f"idle_expiry_s must be positive, got {idle_expiry_s}")
-        self.idle_expiry_s = float(idle_expiry_s)
-        # conversation id -> (room id, channel, latest event time), least recent first
-        self._rooms: OrderedDict[str, tuple[str, str, int]] = OrderedDict()
-        self._clock = -math.inf
-
-    def __len__(self) -> int:
-        return len(self._rooms)
-
-    def note(self, conversation_id: str, room_id: str, channel: str, timestamp: int) -> None:
-        """Record an event of ``conversation_id`` in ``room_id`` (once the scorer took it)."""
-        rooms = self._rooms
-        old = rooms.get(conversation_id)
-        latest = timestamp if old is None or timestamp > old[2] else old[2]
-        rooms[conversation_id] = (room_id, channel, latest)
-        rooms.move_to_end(conversation_id)
-        if timestamp > self._clock:
-            self._clock = timestamp
-            horizon = timestamp - self.idle_expiry_s
-            while rooms:
-                first = next(iter(rooms))
-                if rooms[first][2] >= horizon:
-                    break
-                del rooms[first]
-
-    def get(self, conversation_id: str) -> tuple[str, str] | None:
-        """``(room_id, channel)`` of the conversation's latest event; None if unknown."""
-        hit = self._rooms.get(conversation_id)
-        return None if hit is None else (hit[0], hit[1])
-
-    def to_json(self) -> list[list[object]]:
-        """The map as JSON-ready rows ``[conversation_id, room_id, channel, timestamp]``."""
-        return [[cid, room, channel, ts] for cid, (room, channel, ts) in self._rooms.items()]
-
-    @classmethod
-    def from_json(cls, rows: Iterable[object], idle_expiry_s: float) -> ConversationRooms:
-        """A map from :meth:`to_json` rows.
-
-        Raises
-        ------
-        ValueError
-            A row is not ``[conversation_id, room_id, channel, timestamp]``.
-        """
-        rooms = cls(idle_expiry_s)
-        for i, row in enumerate(rows):
-            if not (
-                isinstance(row, list)
-                and len(row) == 4
-                and all(isinstance(v, str) for v in row[:3])
-                and isinstance(row[3], int)
-            ):
-                raise ValueError(
-                    f"conversation room {i}: expected [conversation_id, room_id, channel, "
-                    f"timestamp], found {row!r}"
-                )
-            rooms.note(row[0], row[1], row[2], row[3])
-        return rooms

@@ -1,0 +1,103 @@
+"""The room of each live conversation's latest event (private, no Synapse import): where
+an alert belongs in Matrix, which is not always the room of the event that raised it
+(:class:`ConversationRooms`, saved in the scorer's checkpoint)."""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Iterable
+
+__all__ = ["ConversationRooms"]
+
+
+class ConversationRooms:
+    """The room and channel of each live conversation's latest event.
+
+    An event can raise alerts on conversations other than its own
+    (:meth:`riskscore.OnlineScorer.update_one_all`: a new child contacted by an adult
+    re-scores the adult's other conversations), and each such alert belongs in the
+    room of *its* conversation, where a moderator would look. With
+    ``conversation_scope: pair`` a conversation spans rooms: its room is that of its
+    latest event.
+
+    Entries follow the scorer's idle expiry in event time, so the map holds about the
+    conversations the scorer holds; it is saved in the scorer's checkpoint
+    (:meth:`to_json`, :meth:`from_json`).
+
+    Parameters
+    ----------
+    idle_expiry_s : float
+        Entries with no event for this long (in event time) are forgotten.
+
+    Examples
+    --------
+    >>> rooms = ConversationRooms(idle_expiry_s=3600)
+    >>> rooms.note("mx-1", "!dm:x", "direct", 1_700_000_000)
+    >>> rooms.note("mx-1", "!e2e:x", "encrypted", 1_700_000_060)
+    >>> rooms.get("mx-1")
+    ('!e2e:x', 'encrypted')
+    >>> rooms.note("mx-2", "!other:x", "group", 1_700_009_000)  # mx-1 is now idle
+    >>> rooms.get("mx-1") is None
+    True
+    """
+
+    def __init__(self, idle_expiry_s: float) -> None:
+        if not idle_expiry_s > 0:
+            raise ValueError(f"idle_expiry_s must be positive, got {idle_expiry_s}")
+        self.idle_expiry_s = float(idle_expiry_s)
+        # conversation id -> (room id, channel, latest event time), least recent first
+        self._rooms: OrderedDict[str, tuple[str, str, int]] = OrderedDict()
+        self._clock = -math.inf
+
+    def __len__(self) -> int:
+        return len(self._rooms)
+
+    def note(self, conversation_id: str, room_id: str, channel: str, timestamp: int) -> None:
+        """Record an event of ``conversation_id`` in ``room_id`` (once the scorer took it)."""
+        rooms = self._rooms
+        old = rooms.get(conversation_id)
+        latest = timestamp if old is None or timestamp > old[2] else old[2]
+        rooms[conversation_id] = (room_id, channel, latest)
+        rooms.move_to_end(conversation_id)
+        if timestamp > self._clock:
+            self._clock = timestamp
+            horizon = timestamp - self.idle_expiry_s
+            while rooms:
+                first = next(iter(rooms))
+                if rooms[first][2] >= horizon:
+                    break
+                del rooms[first]
+
+    def get(self, conversation_id: str) -> tuple[str, str] | None:
+        """``(room_id, channel)`` of the conversation's latest event; None if unknown."""
+        hit = self._rooms.get(conversation_id)
+        return None if hit is None else (hit[0], hit[1])
+
+    def to_json(self) -> list[list[object]]:
+        """The map as JSON-ready rows ``[conversation_id, room_id, channel, timestamp]``."""
+        return [[cid, room, channel, ts] for cid, (room, channel, ts) in self._rooms.items()]
+
+    @classmethod
+    def from_json(cls, rows: Iterable[object], idle_expiry_s: float) -> ConversationRooms:
+        """A map from :meth:`to_json` rows.
+
+        Raises
+        ------
+        ValueError
+            A row is not ``[conversation_id, room_id, channel, timestamp]``.
+        """
+        rooms = cls(idle_expiry_s)
+        for i, row in enumerate(rows):
+            if not (
+                isinstance(row, list)
+                and len(row) == 4
+                and all(isinstance(v, str) for v in row[:3])
+                and isinstance(row[3], int)
+            ):
+                raise ValueError(
+                    f"conversation room {i}: expected [conversation_id, room_id, channel, "
+                    f"timestamp], found {row!r}"
+                )
+            rooms.note(row[0], row[1], row[2], row[3])
+        return rooms

@@ -1,0 +1,143 @@
+"""Where the Synapse module sends an alert (private): the JSON lines file, the review
+queue (in a thread: SQLite may wait for a lock) and the moderators' Matrix room, created
+or joined on first use. :class:`AlertSinks` is mixed into
+:class:`~riskscore.integrations.synapse.RiskscoreModule`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from synapse.module_api import ModuleApi, make_deferred_yieldable, run_in_background
+
+from riskscore.integrations._synapse_config import SynapseConfig
+from riskscore.integrations._synapse_mapping import EventTranslator
+from riskscore.integrations._synapse_store import RoomStore
+from riskscore.moderation.queue import ReviewQueue
+from riskscore.policy import Alert
+
+__all__ = ["AlertSinks"]
+
+# The module's logger: records keep the name operators filter on.
+logger = logging.getLogger("riskscore.integrations.synapse")
+
+
+class AlertSinks:
+    """The alert sinks of :class:`~riskscore.integrations.synapse.RiskscoreModule` (mixed
+    in; it sets the attributes below)."""
+
+    _api: ModuleApi
+    _settings: SynapseConfig
+    _store: RoomStore
+    _translator: EventTranslator
+    _notice_user: str | None
+    _moderation_room: str | None
+    n_alerts: int
+
+    async def _emit(self, alert: Alert, context: dict[str, Any]) -> None:
+        self.n_alerts += 1
+        record = {**alert.to_dict(), "matrix": context}
+        if self._settings.jsonl is not None:
+            try:
+                self._append_jsonl(record)
+            except OSError:
+                logger.exception(
+                    "riskscore: could not append the alert to %s", self._settings.jsonl
+                )
+        if self._settings.review_queue is not None:
+            try:  # SQLite may wait for another process's lock: not on the reactor thread
+                await self._api.defer_to_thread(self._queue_alert, alert, context)
+            except Exception:
+                logger.exception("riskscore: could not add the alert to the review queue")
+        if self._settings.moderation_room is not None:
+            try:
+                await self._post_to_moderation_room(alert, record)
+            except Exception:
+                logger.exception("riskscore: could not post the alert to the moderation room")
+
+    def _append_jsonl(self, record: dict[str, Any]) -> None:
+        assert self._settings.jsonl is not None
+        with self._settings.jsonl.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    def _queue_alert(self, alert: Alert, context: dict[str, Any]) -> None:
+        assert self._settings.review_queue is not None
+        with ReviewQueue(self._settings.review_queue) as queue:
+            queue.add_alert(alert, channel=context["max_channel"], actor="riskscore-synapse")
+
+    async def _moderation_room_id(self) -> str:
+        cfg = self._settings.moderation_room
+        user = self._notice_user
+        assert cfg is not None
+        assert user is not None
+        if self._moderation_room is not None:
+            return self._moderation_room
+        # These two return Deferreds that do not follow Synapse's logcontext rules: wrap them.
+        exists = await make_deferred_yieldable(run_in_background(self._api.check_user_exists, user))
+        if exists is None:
+            await make_deferred_yieldable(
+                run_in_background(
+                    self._api.register_user, cfg.user_localpart, displayname="riskscore alerts"
+                )
+            )
+        room_id = cfg.room_id or self._store.get_meta("moderation_room_id")
+        if cfg.room_id is not None:
+            await self._api.update_room_membership(user, user, cfg.room_id, "join")
+        elif room_id is None:
+            room_id, _ = await self._api.create_room(
+                user,
+                {
+                    "preset": "private_chat",
+                    "name": "riskscore alerts",
+                    "topic": "Conversations riskscore sends to human review (metadata only).",
+                    "invite": list(cfg.moderators),
+                },
+                ratelimit=False,
+            )
+            self._store.set_meta("moderation_room_id", room_id)
+        assert room_id is not None
+        self._translator.ignored_rooms.add(room_id)
+        self._moderation_room = room_id
+        return room_id
+
+    async def _post_to_moderation_room(self, alert: Alert, record: dict[str, Any]) -> None:
+        room_id = await self._moderation_room_id()
+        reasons = "; ".join(r.description for r in alert.reasons)
+        matrix = record["matrix"]
+        where = f"room {matrix['room_id']} ({matrix['channel']})"
+        if matrix["room_id"] is None:
+            where = "room unknown"
+        if matrix["event_room_id"] != matrix["room_id"]:
+            where += f", raised by the adult's event in room {matrix['event_room_id']}"
+        body = (
+            f"riskscore {alert.tier.name.lower()} alert: risk {alert.risk:.2f} "
+            f"(child age band {alert.age_band}). Adult {alert.adult_id}, child "
+            f"{alert.child_id}, {where}. Reasons: {reasons}. "
+            "A reason for a trained moderator to look, not a verdict."
+        )
+        await self._api.create_and_send_event_into_room(
+            {
+                "type": "m.room.message",
+                "room_id": room_id,
+                "sender": self._notice_user,
+                "content": {
+                    "msgtype": "m.notice",
+                    "body": body,
+                    # Matrix canonical JSON has no floats: numbers other than ints as strings.
+                    "org.riskscore.alert": _canonical(record),
+                },
+            }
+        )
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` with floats written as strings (Matrix event content allows no floats)."""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    return value
