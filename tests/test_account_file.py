@@ -153,6 +153,9 @@ def _pairs(name: str, edit: Callable[[list[Any], Any], list[Any] | None]) -> Cal
         (_set("contacts", ["3"], pa.string()), "column 'contacts' must hold whole numbers"),
         (_set("requests", [None], pa.int64()), "column 'requests', row 0: null"),
         (_set("accepts", [-1], pa.int64()), r"column 'accepts', row 0: -1 is not a whole number"),
+        # counts must compare and divide exactly as float64: at most 2**53
+        (_set("minor_events", [1e308], pa.float64()), r"row 0: 1e\+308 is not a whole number from"),
+        (_set("minor_events", [2**53 + 1], pa.int64()), r"row 0: 9007199254740993 is not a whole"),
         (_set("minors", [0.5], pa.float64()), "column 'minors', row 0: 0.5 is not a whole"),
         (_set("flagged", [float("nan")], pa.float64()), "column 'flagged', row 0: nan is not"),
         (_set("account_id", [None], pa.int64()), "column 'account_id', row 0: null"),

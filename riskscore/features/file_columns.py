@@ -43,11 +43,16 @@ def account_ids(
     )
 
 
+#: The largest count read: the largest whole number a float64 holds exactly (2**53), so that
+#: counts compare and divide exactly once read.
+MAX_COUNT = 2**53
+
+
 def whole_counts(
     column: Any, name: str, source: Path, rows: npt.NDArray[Any] | None = None
 ) -> npt.NDArray[np.float64]:
-    """A count column as float64, every value a whole number >= 0 (``rows``: as for
-    :func:`account_ids`)."""
+    """A count column as float64, every value a whole number from 0 to :data:`MAX_COUNT`
+    (``rows``: as for :func:`account_ids`)."""
 
     if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
         raise SchemaError(
@@ -62,15 +67,19 @@ def whole_counts(
             row=row,
             value=None,
         )
-    values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    raw_values = column.to_numpy(zero_copy_only=False)
+    values = np.asarray(raw_values, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
+        bad |= values > MAX_COUNT
+    if pa.types.is_integer(column.type):  # compared as integers: 2**53 + 1 is no float64
+        bad |= raw_values > MAX_COUNT
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         row = _row(k, rows)
         raw = column[k].as_py()
         raise SchemaError(
-            f"{source}: column {name!r}, row {row}: {raw!r} is not a whole number >= 0",
+            f"{source}: column {name!r}, row {row}: {raw!r} is not a whole number from 0 to 2**53",
             column=name,
             row=row,
             value=raw,
