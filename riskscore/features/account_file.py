@@ -149,7 +149,6 @@ def write_account_features(accounts: AccountFeatures, path: str | os.PathLike[st
     >>> bool((again.values == history.values).all()), again.history_end == history.history_end
     (True, True)
     """
-
     out = account_file_path(path)
     start, end = accounts.history_start, accounts.history_end
     if start is None or end is None:
@@ -203,7 +202,6 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
         type, a null, a negative or fractional count, a repeated account id, or pair
         facts that do not hold together (the message names the column, row and value).
     """
-
     source = Path(path)
     if not source.exists():
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(source))
@@ -312,7 +310,6 @@ def _metadata(raw: dict[bytes, bytes], source: Path) -> dict[str, Any]:
 
 def _pair_columns(ids: npt.NDArray[Any], pairs: PairFacts, id_type: Any) -> dict[str, Any]:
     """The ``pair_*`` list columns: each pair in the row of its first account."""
-
     rows = np.clip(np.searchsorted(ids, pairs.lo), 0, max(len(ids) - 1, 0))
     missing = (ids[rows] != pairs.lo) if len(ids) else np.ones(len(pairs), dtype=bool)
     if missing.any():
@@ -343,7 +340,6 @@ def _pair_columns(ids: npt.NDArray[Any], pairs: PairFacts, id_type: Any) -> dict
 
 def _read_pairs(table: Any, ids: npt.NDArray[Any], source: Path) -> PairFacts:
     """The pair facts of the ``pair_*`` columns (rows of ``ids`` in file order), checked."""
-
     lists = [table.column(name).combine_chunks() for name in PAIR_COLUMNS]
     for name, column in zip(PAIR_COLUMNS, lists, strict=True):
         if not pa.types.is_list(column.type) and not pa.types.is_large_list(column.type):

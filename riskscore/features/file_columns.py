@@ -21,7 +21,6 @@ def account_ids(
 ) -> npt.NDArray[Any]:
     """Account ids (column ``name``) as int64 or as an object array of str; ``rows`` maps
     a value to the row it is in (the list columns), by default its position."""
-
     if column.null_count:
         row = _row(first_null(column), rows)
         raise SchemaError(
@@ -53,7 +52,6 @@ def whole_counts(
 ) -> npt.NDArray[np.float64]:
     """A count column as float64, every value a whole number from 0 to :data:`MAX_COUNT`
     (``rows``: as for :func:`account_ids`)."""
-
     if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
         raise SchemaError(
             f"{source}: column {name!r} must hold whole numbers >= 0, got {column.type}",

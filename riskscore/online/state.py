@@ -185,6 +185,16 @@ def pair_facts_of(
     return holder.met.get(hi)
 
 
+def _count_minor_contact(tallies: FloatArray, channel: int, room_size: int) -> bool:
+    """Count one contact event sent to a minor in ``tallies``; return whether
+    ``adult_supervised_minor_share`` moved a step."""
+    share = _supervised_share(tallies[A_SUPERVISED_EVENTS], tallies[A_MINOR_EVENTS])
+    tallies[A_MINOR_EVENTS] += 1.0
+    if _is_supervised(channel, room_size):
+        tallies[A_SUPERVISED_EVENTS] += 1.0
+    return bool(_supervised_share(tallies[A_SUPERVISED_EVENTS], tallies[A_MINOR_EVENTS]) != share)
+
+
 def _apply_to_accounts(
     sender: AccountState,
     recipient: AccountState,
@@ -200,14 +210,11 @@ def _apply_to_accounts(
     not contact with each member (:mod:`riskscore.io.groups`)."""
     changed = 0
     tallies = sender.tallies
-    if event in _CONTACT and recipient_age < MINOR_AGE:  # False for NaN, as in the batch code
-        share = _supervised_share(tallies[A_SUPERVISED_EVENTS], tallies[A_MINOR_EVENTS])
-        tallies[A_MINOR_EVENTS] += 1.0
-        if _is_supervised(channel, room_size):
-            tallies[A_SUPERVISED_EVENTS] += 1.0
-        if _supervised_share(tallies[A_SUPERVISED_EVENTS], tallies[A_MINOR_EVENTS]) != share:
-            changed = 1
-    if event in _CONTACT and not (room_size and is_group_contact(room_size, event)):
+    contact = event in _CONTACT
+    # False for a NaN age, as in the batch code; group contact counts here.
+    if contact and recipient_age < MINOR_AGE and _count_minor_contact(tallies, channel, room_size):
+        changed = 1
+    if contact and not (room_size and is_group_contact(room_size, event)):
         if recipient_id not in sender.contacts:
             sender.contacts.add(recipient_id)
             tallies[A_CONTACTS] += 1.0
