@@ -208,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     log(f"wrote {args.out / stem}.json and .md in {result['seconds']} s")
     if not quick:
         bundle = args.model or default_model_dir()
-        rewrite_model_card(bundle, render_model_card(model.metadata, result))
+        confirmation = args.out / "robustness_confirmation.json"
+        measured = json.loads(confirmation.read_text()) if confirmation.exists() else None
+        rewrite_model_card(bundle, render_model_card(model.metadata, result, measured))
         log(f"model card of {bundle} updated")
     return 0
 

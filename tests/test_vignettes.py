@@ -24,6 +24,7 @@ from riskscore.vignettes import (
     read_vignette,
     vignettes_markdown,
 )
+from riskscore.vignettes.known_misses import KNOWN_MISSES
 from riskscore.vignettes.loader import data_directory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,18 +113,6 @@ def test_docs_match_the_vignette_files() -> None:
 @pytest.fixture(scope="module")
 def model() -> rs.RiskModel:
     return rs.load_model()
-
-
-#: Vignettes the shipped model and policy get wrong today, and how (strict: the test fails
-#: as soon as one passes, so this list cannot go stale). The model card lists them too.
-KNOWN_MISSES = {
-    "b07-tutor-weekly-video-link-14": "urgent (risk 0.91): eight links to another app from an "
-    "adult who sent a 14-year-old a contact request weigh as a move off the platform; nothing "
-    "in the metadata marks them as a weekly lesson's call link",
-    "g04-unknown-age-off-platform-within-hour": "review, not urgent (risk 0.68 against the "
-    "13-15 band's urgent 0.86): an account of unknown age moving a 13-year-old off-platform "
-    "looks like the teenage pairs where one age is unknown",
-}
 
 
 def _outcome_param(vignette: Vignette) -> Any:

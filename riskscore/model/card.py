@@ -5,9 +5,16 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
-__all__ = ["render_model_card"]
+import numpy as np
+
+from riskscore.vignettes.known_misses import KNOWN_MISSES
+
+__all__ = ["CONFIRMATION_COMMAND", "render_model_card"]
+
+#: How the confirmation worlds are measured (``benchmarks/results/robustness_confirmation.*``).
+CONFIRMATION_COMMAND: Final = "riskscore evaluate --worlds 30 --first-world 30 --seed 1"
 
 CAUTIONS = """\
 ## Ethical cautions
@@ -53,6 +60,36 @@ def _constraint_cost(result: Mapping[str, Any]) -> str:
         f"median {full['unseen_median_pr_auc']:.3f} against "
         f"{shipped['unseen_median_pr_auc']:.3f})"
     )
+
+
+def _confirmation(result: Mapping[str, Any] | None) -> list[str]:
+    """The limitation the confirmation worlds (used for no choice) show, from their results."""
+    drawn = [w for w in (result or {}).get("worlds", []) if w["world"].startswith("drawn-")]
+    if not drawn:
+        return []
+    pr_auc = np.array([w["pr_auc"] for w in drawn], dtype=float)
+    worst = drawn[int(np.nanargmin(pr_auc))]["world"]
+    return [
+        f"- Worlds differ more than models: on {len(drawn)} further drawn worlds used for no",
+        f"  choice (`{CONFIRMATION_COMMAND}`) the",
+        f"  shipped model's PR-AUC has a median of {np.nanmedian(pr_auc):.2f} and a worst of "
+        f"{np.nanmin(pr_auc):.2f} ({worst}; results in",
+        "  `benchmarks/results/robustness_confirmation.md`). The worst worlds are those where",
+        "  slow grooming dominates and many ages are unknown: an account of unknown age",
+        "  talking to a teenager at night on a private channel is most often another",
+        "  teenager.",
+    ]
+
+
+def _known_misses() -> list[str]:
+    """The public vignettes the shipped model gets wrong (one list: ``KNOWN_MISSES``)."""
+    if not KNOWN_MISSES:
+        return ["- Every public vignette gets the moderator's outcome (`docs/vignettes.md`)."]
+    return [
+        "- Known misses among the public vignettes (`riskscore/vignettes/known_misses.py`,",
+        "  a strict expected failure in `tests/test_vignettes.py`):",
+        *(f"  - `{vid}`: {text}." for vid, text in KNOWN_MISSES.items()),
+    ]
 
 
 def _robustness(result: Mapping[str, Any]) -> list[str]:
@@ -143,10 +180,13 @@ def _robustness(result: Mapping[str, Any]) -> list[str]:
 
 
 def render_model_card(
-    metadata: Mapping[str, Any], robustness: Mapping[str, Any] | None = None
+    metadata: Mapping[str, Any],
+    robustness: Mapping[str, Any] | None = None,
+    confirmation: Mapping[str, Any] | None = None,
 ) -> str:
     """The model card, from a model's metadata and, when given, the results of
-    ``benchmarks/robustness.py``."""
+    ``benchmarks/robustness.py`` and of the confirmation worlds
+    (``benchmarks/results/robustness_confirmation.json``)."""
     training = metadata.get("training", {})
     lines = [
         "# Model card: riskscore risk model",
@@ -210,18 +250,8 @@ def render_model_card(
         "- Quiet grooming (by day, on one channel, with no link to another app and no declared",
         "  age) leaves almost no trace in metadata; the `quiet_groomers` stress world shows it,",
         "  and so does a platform that records only messages (`minimal_platform`).",
-        "- Worlds differ more than models: on 30 further drawn worlds used for no choice",
-        "  (`riskscore evaluate --worlds 30 --first-world 30 --seed 1`) the shipped model's",
-        "  PR-AUC has a median of 0.78 and a worst of 0.39 (drawn-1049; results in",
-        "  `benchmarks/results/robustness_confirmation.md`). The worst worlds are those where",
-        "  slow grooming dominates and many ages are unknown: an account of unknown age",
-        "  talking to a teenager at night on a private channel is most often another",
-        "  teenager. Known misses among the public vignettes (`tests/test_vignettes.py`,",
-        "  `KNOWN_MISSES`): a tutor who shares a video-call link to another app before each",
-        "  weekly lesson with a 14-year-old (b07) gets an urgent alert, because repeated links",
-        "  to another app from an adult who cold-contacted a child weigh as a move off the",
-        "  platform; an account of unknown age moving a 13-year-old off-platform within the",
-        "  hour (g04) gets a review alert, not an urgent one.",
+        *_confirmation(confirmation),
+        *_known_misses(),
         "- Adults who meet strangers and move to encrypted apps within minutes look like fast",
         "  grooming when their ages are unknown (`fast_adult_romance`: the most alerts of any",
         "  stress world). Two known adults never alert (the policy's guard).",

@@ -6,9 +6,11 @@ is in :mod:`riskscore.vignettes.loader`). :func:`load_vignettes` reads them,
 :meth:`Vignette.events` expands one into schema v1 events, and
 :func:`vignettes_markdown` writes ``docs/vignettes.md``. ``tests/test_vignettes.py``
 scores every vignette with the shipped model and policy and asserts its expected
-outcome: a public test of the detection model, not fitted to it.
+outcome: a public test of the detection model, not fitted to it; the vignettes it gets
+wrong today are listed in :data:`KNOWN_MISSES`.
 """
 
+from riskscore.vignettes.known_misses import KNOWN_MISSES
 from riskscore.vignettes.loader import (
     Vignette,
     VignetteFileError,
@@ -18,6 +20,7 @@ from riskscore.vignettes.loader import (
 from riskscore.vignettes.markdown import vignettes_markdown
 
 __all__ = [
+    "KNOWN_MISSES",
     "Vignette",
     "VignetteFileError",
     "load_vignettes",

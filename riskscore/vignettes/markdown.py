@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES
+from riskscore.vignettes.known_misses import KNOWN_MISSES
 from riskscore.vignettes.loader import load_vignettes
 from riskscore.vignettes.specs import Account
 from riskscore.vignettes.vignette import Vignette
@@ -40,7 +41,8 @@ together, since per-account features span an adult's conversations) with the shi
 the default policy, and asserts the expected outcome on each of its *focus* conversations:
 **alert** means at least a review alert, **urgent** an urgent alert, **no alert** none. A
 vignette that fails says where the model disagrees with a moderator; it is never weakened to
-pass.
+pass: the ones the shipped model gets wrong today are marked as known misses
+(`riskscore/vignettes/known_misses.py`, a strict expected failure in the test).
 
 Each vignette is one TOML file in `riskscore/vignettes/data/`: accounts (declared age or none,
 UTC offset), conversations between two of them, and phases (days, local hours of the day,
@@ -99,6 +101,8 @@ def vignettes_markdown(vignettes: Sequence[Vignette] | None = None) -> str:
             f"- **Moderator's reason**: {v.moderator_reason}",
             f"- **Data**: {_facts(v)}",
         ]
+        if v.id in KNOWN_MISSES:
+            lines.append(f"- **Known miss of the shipped model**: {KNOWN_MISSES[v.id]}.")
     return "\n".join(lines) + "\n"
 
 

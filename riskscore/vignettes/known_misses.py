@@ -1,0 +1,23 @@
+"""The public vignettes the shipped model and policy get wrong today, and how.
+
+One list, read by ``tests/test_vignettes.py`` (each entry is a strict ``xfail``: the test
+fails as soon as the vignette passes, so the list cannot go stale), by the model card and
+by ``docs/vignettes.md``. Each text says what the model does and why, as measured; a
+vignette is never weakened to leave this list.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["KNOWN_MISSES"]
+
+#: Vignette id -> what the shipped model and default policy do with it, and why.
+KNOWN_MISSES: Final[dict[str, str]] = {
+    "b07-tutor-weekly-video-link-14": "urgent (risk 0.91): eight links to another app from an "
+    "adult who sent a 14-year-old a contact request weigh as a move off the platform; nothing "
+    "in the metadata marks them as a weekly lesson's call link",
+    "g04-unknown-age-off-platform-within-hour": "review, not urgent (risk 0.68 against the "
+    "13-15 band's urgent 0.86): an account of unknown age moving a 13-year-old off-platform "
+    "looks like the teenage pairs where one age is unknown",
+}

@@ -1,0 +1,51 @@
+"""The model card states measured figures, from the results they come from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import riskscore as rs
+from riskscore.model.bundle import default_model_dir
+from riskscore.model.card import CONFIRMATION_COMMAND, render_model_card
+from riskscore.vignettes import KNOWN_MISSES
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+
+
+def _world(name: str, pr_auc: float) -> dict[str, object]:
+    return {"world": name, "pr_auc": pr_auc}
+
+
+def test_confirmation_figures_come_from_the_drawn_worlds_only() -> None:
+    confirmation = {
+        "worlds": [
+            _world("drawn-1030", 0.9),
+            _world("drawn-1031", 0.5),
+            _world("drawn-1032", 0.7),
+            _world("quiet_groomers", 0.1),  # a stress world: not a drawn one
+        ]
+    }
+    card = render_model_card({}, None, confirmation)
+    assert "on 3 further drawn worlds" in card
+    assert "median of 0.70 and a worst of 0.50 (drawn-1031" in card
+    assert CONFIRMATION_COMMAND in card
+    assert "quiet_groomers; results" not in card
+
+
+def test_without_confirmation_results_the_card_claims_none() -> None:
+    assert "further drawn worlds" not in render_model_card({}, None, None)
+
+
+def test_every_known_miss_is_in_the_card() -> None:
+    card = render_model_card({}, None, None)
+    for vignette_id, text in KNOWN_MISSES.items():
+        assert f"`{vignette_id}`: {text}" in card
+
+
+def test_the_shipped_card_is_rendered_from_the_recorded_results() -> None:
+    robustness = json.loads((RESULTS / "robustness.json").read_text())
+    confirmation = json.loads((RESULTS / "robustness_confirmation.json").read_text())
+    expected = render_model_card(rs.load_model().metadata, robustness, confirmation)
+    shipped = (default_model_dir() / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert shipped == expected, "re-run benchmarks/robustness.py to refresh the model card"
