@@ -24,7 +24,8 @@ KNOWN_MISSES: Final[dict[str, str]] = {
     "under-13 band's review 0.27): the move to the encrypted channel after a week lowers the "
     "risk (-1.1 log-odds) instead of raising it. `secure_move_speed` is left free, and in the "
     "training worlds slow moves to private channels are mostly teenagers and couples; "
-    "constraining it to raise risk only missed four other grooming vignettes",
+    "constraining it to raise risk only (tried) missed four other grooming vignettes and "
+    "still not this one",
     "g16-adult-40-daily-holidays-14-then-external": "no alert (risk 0.16 against the 13-15 "
     "band's review 0.42): daytime one-to-one contact with a single link at the end is the "
     "quiet grooming the metadata barely shows, and the link's late move lowers the risk "
