@@ -12,6 +12,7 @@ Subpackages, each importing only those listed before it: :mod:`~riskscore.io`,
 """
 
 from riskscore import model, synthetic
+from riskscore._jit_cache import clear_stale_jit_caches
 from riskscore._version import __version__
 from riskscore.evaluation import EvaluationReport, evaluate
 from riskscore.exceptions import (
@@ -93,3 +94,7 @@ __all__ = [
     "write_account_features",
     "write_messages",
 ]
+
+# Before anything compiled runs (nothing runs on import): numba would load a cache compiled
+# from older sources of a function another module calls.
+clear_stale_jit_caches()

@@ -14,9 +14,9 @@ The functions are plain Python compiled with numba; with ``NUMBA_DISABLE_JIT=1``
 through ``.py_func``) the same source runs uncompiled and is the reference the tests
 compare against. Compiled code is cached on disk (``cache=True``), so the compile cost
 (a few seconds) is paid once per installation. numba checks a cached function against
-its own file only: after editing ``update.py``, ``slots.py`` or ``constants.py``, delete
-``riskscore/features/__pycache__/*.nbi`` (the tests that compare compiled and
-uncompiled features fail on a stale cache).
+its own file only; ``import riskscore`` clears every cache when any source of a compiled
+subpackage changed (:mod:`riskscore._jit_cache`), so an edit of ``update.py`` reaches the
+batch loop too.
 """
 
 from __future__ import annotations

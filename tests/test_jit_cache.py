@@ -1,0 +1,87 @@
+"""numba's cache of riskscore's compiled functions is cleared when a source changes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import riskscore
+from riskscore._jit_cache import COMPILED_SUBPACKAGES, STAMP_NAME, clear_stale_jit_caches
+
+PACKAGE = Path(riskscore.__file__).resolve().parent
+
+
+def _package(tmp_path: Path) -> Path:
+    package = tmp_path / "pkg"
+    for name in COMPILED_SUBPACKAGES:
+        (package / name / "__pycache__").mkdir(parents=True)
+        (package / name / "code.py").write_text("x = 1\n")
+    return package
+
+
+def _cache(package: Path, name: str = "features") -> Path:
+    cached = package / name / "__pycache__" / "code.f-1.py311.nbi"
+    cached.write_bytes(b"index")
+    return cached
+
+
+def test_caches_from_unknown_sources_are_deleted_then_kept(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    stale = _cache(package)
+    assert clear_stale_jit_caches(package) == 1  # no record of their sources: stale
+    assert not stale.exists()
+    assert (package / "__pycache__" / STAMP_NAME).is_file()
+    fresh = _cache(package)
+    assert clear_stale_jit_caches(package) == 0
+    assert fresh.exists()
+
+
+def test_an_edit_in_another_module_clears_every_cache(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    clear_stale_jit_caches(package)
+    caller = _cache(package, "features")
+    tree_walk = _cache(package, "model")
+    # The callee changes in another subpackage: the caller's cache is stale too.
+    (package / "online" / "code.py").write_text("x = 2  # edited\n")
+    assert clear_stale_jit_caches(package) == 2
+    assert not caller.exists()
+    assert not tree_walk.exists()
+
+
+def test_a_touched_file_counts_as_changed(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    clear_stale_jit_caches(package)
+    cached = _cache(package, "io")
+    source = package / "io" / "code.py"
+    stat = source.stat()
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert clear_stale_jit_caches(package) == 1
+    assert not cached.exists()
+
+
+def test_a_missing_package_is_not_an_error(tmp_path: Path) -> None:
+    assert clear_stale_jit_caches(tmp_path / "absent") == 0
+
+
+def test_every_compiled_module_is_in_a_fingerprinted_subpackage() -> None:
+    compiled = {
+        path.relative_to(PACKAGE).parts[0]
+        for path in PACKAGE.rglob("*.py")
+        if "numba.njit" in path.read_text(encoding="utf-8")
+    }
+    assert compiled <= set(COMPILED_SUBPACKAGES), compiled - set(COMPILED_SUBPACKAGES)
+
+
+def test_nothing_compiled_runs_on_import() -> None:
+    # The caches are checked at the end of ``import riskscore``: nothing may load one before.
+    code = (
+        "import sys, riskscore\n"
+        "from numba.core.registry import CPUDispatcher\n"
+        "print(sorted(f'{n}.{a}' for n, m in list(sys.modules.items())"
+        " if n.startswith('riskscore') for a, o in vars(m).items()"
+        " if isinstance(o, CPUDispatcher) and o.signatures))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
