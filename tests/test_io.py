@@ -364,13 +364,13 @@ def test_string_ids_stay_strings() -> None:
     assert msgs.accounts.tolist() == ["a", "b", "x", "y"]
 
 
-def test_int_senders_and_str_recipients_share_one_account_space() -> None:
+def test_int_senders_and_str_recipients_are_refused_not_merged() -> None:
+    # one account space: 1 and "1" are two ids as given, as within one column
     events = valid_events()
     events["sender_id"] = [1, 2, 3, 4]
     events["recipient_id"] = ["3", "4", "1", "2"]
-    msgs = rs.read_messages(events)
-    assert msgs.sender_id.dtype == msgs.recipient_id.dtype == object
-    assert msgs.accounts.tolist() == ["1", "2", "3", "4"]
+    with pytest.raises(rs.SchemaError, match=r"'recipient_id', row 0: '3' is text while"):
+        rs.read_messages(events)
 
 
 # ---------------------------------------------------------------- timestamps

@@ -106,6 +106,56 @@ def test_csv_ids_007_and_7_are_two_accounts(tmp_path: Path) -> None:
     assert sorted(msgs.accounts.tolist()) == ["007", "1", "7"]
 
 
+def _crossed_ids() -> dict[str, list[Any]]:
+    """Integer senders, text recipients: account 500 writes to "9x", "9" writes to "500"."""
+    return {
+        "conversation_id": ["c1", "c1"],
+        "timestamp": [T0, T0 + 60],
+        "sender_id": [500, 9],
+        "recipient_id": ["9x", "500"],
+        "channel": ["direct", "direct"],
+    }
+
+
+@pytest.mark.parametrize("form", ["jsonl", "parquet", "dict"])
+def test_integer_and_text_ids_across_the_two_columns_are_refused(tmp_path: Path, form: str) -> None:
+    events = _crossed_ids()
+    source: Any = events
+    if form == "jsonl":
+        source = tmp_path / "events.jsonl"
+        columns = zip(*events.values(), strict=True)
+        rows = [dict(zip(events, values, strict=True)) for values in columns]
+        source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    elif form == "parquet":
+        source = tmp_path / "events.parquet"
+        pq.write_table(pa.table(events), source)
+    with pytest.raises(rs.SchemaError, match=r"'recipient_id', row 0.*'9x' is text while") as e:
+        rs.read_messages(source)
+    assert "one account space" in str(e.value)
+    kept = rs.read_messages(source, errors="quarantine")  # set aside and counted, not merged
+    assert kept.n_conversations == 0
+    assert len(kept.quarantined) == 2
+
+
+def test_integer_ids_beyond_int64_sit_beside_small_integer_ids(tmp_path: Path) -> None:
+    # decimal text for a column with a value beyond int64 is still integers: not refused
+    rows = [
+        {"conversation_id": "c1", "timestamp": T0, "sender_id": 10**19 + 7, "recipient_id": 500},
+        {"conversation_id": "c1", "timestamp": T0 + 60, "sender_id": 10**19 + 8, "recipient_id": 9},
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps({**r, "channel": "direct"}) + "\n" for r in rows))
+    msgs = rs.read_messages(path)
+    assert sorted(msgs.accounts.tolist()) == sorted([str(10**19 + 7), str(10**19 + 8), "500", "9"])
+
+
+def test_online_refuses_integer_and_text_ids_in_one_event() -> None:
+    scorer = rs.OnlineScorer(rs.load_model())
+    with pytest.raises(rs.SchemaError, match=r"'recipient_id', event 0: '500' is text while"):
+        scorer.update_one({**BASE_EVENT, "sender_id": 9, "recipient_id": "500"})
+    assert scorer.n_events == 0
+
+
 @pytest.mark.parametrize("bad", ["c\x00", "c\n", "c\t", "\x7f", "c\x85"])
 def test_ids_with_control_characters_are_refused_naming_column_and_row(bad: str) -> None:
     events = {
@@ -200,6 +250,7 @@ def test_schema_and_plain_metadata_columns_are_not_content(name: str) -> None:
 def test_other_columns_are_never_loaded(tmp_path: Path) -> None:
     events = forty_adults()
     events["sender_id"] = [str(v) for v in events["sender_id"]]
+    events["recipient_id"] = [str(v) for v in events["recipient_id"]]  # one id type
     # a column whose values would break the reader if it were read at all
     events["extra"] = [{"deep": [1]}] * 39 + ["x"]
     pq.write_table(pa.table({k: v for k, v in events.items() if k != "extra"}), tmp_path / "a.pq")

@@ -13,7 +13,7 @@ import numpy.typing as npt
 from riskscore.io.schema import MAX_ID_LENGTH
 from riskscore.io.timestamps import Sink
 
-__all__ = ["Coded", "as_text", "check_ids", "same_id_kind"]
+__all__ = ["Coded", "DecimalIds", "as_text", "check_ids", "same_id_kind"]
 
 AnyArray = npt.NDArray[Any]
 
@@ -29,6 +29,11 @@ class Coded(np.ndarray):
 
     def __array_finalize__(self, obj: object) -> None:
         self.distinct = None
+
+
+class DecimalIds(np.ndarray):
+    """Integer ids of a column with a value beyond int64, kept as their decimal text: still
+    integers, so the other id column's integers are text of the same kind beside them."""
 
 
 #: Largest magnitude of a float id that is still an exact integer (2**53).
@@ -65,7 +70,7 @@ def check_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
         return arr.astype(np.int64, copy=False)
     if kind == "u":
         if len(arr) and int(arr.max()) > _INT64_MAX:  # keep identity: decimal text
-            return _text_ids(name, arr.astype(object), problems)
+            return _text_ids(name, arr.astype(object), problems).view(DecimalIds)
         return arr.astype(np.int64)
     if kind == "f":
         missing = ~np.isfinite(arr)
@@ -141,7 +146,8 @@ def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
         if all(_INT64_MIN <= v <= _INT64_MAX for v in as_int):
             return np.asarray(as_int, dtype=np.int64)
         # an integer column beyond int64 keeps its identity as decimal text
-        return _text_ids(name, np.asarray([str(v) for v in as_int], dtype=object), problems)
+        decimal = np.asarray([str(v) for v in as_int], dtype=object)
+        return _text_ids(name, decimal, problems).view(DecimalIds)
     out = arr.copy()
     out[~good] = ""
     return _text_ids(name, out, problems)
@@ -215,14 +221,30 @@ def _bad_text_ids(values: AnyArray) -> dict[int, str]:
     return found
 
 
-def same_id_kind(a: AnyArray, b: AnyArray) -> tuple[AnyArray, AnyArray]:
-    """Senders and recipients share one account space, so give them one kind."""
-    if (a.dtype.kind == "i") == (b.dtype.kind == "i"):
+def same_id_kind(a: AnyArray, b: AnyArray, problems: Sink) -> tuple[AnyArray, AnyArray]:
+    """Senders and recipients share one account space, so give them one kind.
+
+    Integer ids in one column and text ids in the other are refused on the recipient's
+    rows, as a column mixing the two is: ``500`` and ``"500"`` are two ids as given, and
+    turning one column into text would make them one account. Integers beyond int64,
+    kept as decimal text (:class:`DecimalIds`), are integers beside the other column's.
+    """
+    a_int, b_int = a.dtype.kind == "i", b.dtype.kind == "i"
+    if a_int == b_int:
         return a, b
+    text = b if a_int else a
+    if not isinstance(text, DecimalIds):
+        problems.add(
+            "recipient_id",
+            np.ones(len(b), dtype=bool),
+            f"is {'text' if a_int else 'an integer'} while sender_id holds "
+            f"{'integer' if a_int else 'text'} ids: senders and recipients are one account "
+            'space (500 and "500" are two ids), so use one id type in both columns',
+        )
     return as_text(a), as_text(b)
 
 
 def as_text(ids: AnyArray) -> AnyArray:
     if ids.dtype == object:
-        return ids
+        return ids.view(np.ndarray)
     return np.asarray([str(v) for v in ids.tolist()], dtype=object).reshape(-1)

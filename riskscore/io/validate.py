@@ -83,7 +83,9 @@ def validate_columns(
             cols[name], found = future.result()
             for column, mask, reason in found.problems:
                 problems.add(column, mask, reason)
-    cols["sender_id"], cols["recipient_id"] = same_id_kind(cols["sender_id"], cols["recipient_id"])
+    cols["sender_id"], cols["recipient_id"] = same_id_kind(
+        cols["sender_id"], cols["recipient_id"], problems
+    )
     problems.add(
         "recipient_id",
         (cols["sender_id"] == cols["recipient_id"]) & ~problems.bad,
@@ -163,7 +165,9 @@ def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[st
             raw[name] = cell
     problems = Problems(1, raw)
     cols = {name: check(problems) for name, check in _checks(raw, 1).items()}
-    cols["sender_id"], cols["recipient_id"] = same_id_kind(cols["sender_id"], cols["recipient_id"])
+    cols["sender_id"], cols["recipient_id"] = same_id_kind(
+        cols["sender_id"], cols["recipient_id"], problems
+    )
     if not problems.bad[0] and cols["sender_id"][0] == cols["recipient_id"][0]:
         problems.add("recipient_id", np.ones(1, dtype=bool), "is also the sender")
     if problems.bad[0]:
