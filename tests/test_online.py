@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -289,6 +290,26 @@ def test_a_pair_id_that_is_already_a_conversation_is_refused() -> None:
     assert scorer.n_events == 2
     assert "1|a|b" not in scorer.conversation_ids  # state unchanged: still conversation 1
     assert "1" in scorer.conversation_ids
+
+
+@pytest.mark.parametrize("room", ["r", 7])
+def test_a_conversation_named_like_a_pair_of_a_known_room_is_refused(room: object) -> None:
+    # the room first, then a conversation whose own id is that room's pair id (batch refuses
+    # the same file): it must not join the pair's conversation
+    scorer = rs.OnlineScorer(MODEL)
+    base = {"timestamp": T0, "channel": "direct"}
+    scorer.update_one({**base, "conversation_id": room, "sender_id": "a", "recipient_id": "b"})
+    scorer.update_one({**base, "conversation_id": room, "sender_id": "a", "recipient_id": "c"})
+    pair = f"{room}|a|b"
+    assert pair in scorer.conversation_ids
+    with pytest.raises(rs.SchemaError, match=f"'{re.escape(pair)}' is the id of a conversation"):
+        scorer.update_one({**base, "conversation_id": pair, "sender_id": "b", "recipient_id": "a"})
+    assert scorer.n_events == 2
+    # a pair id of other accounts is a plain conversation id
+    scorer.update_one(
+        {**base, "conversation_id": f"{room}|x|y", "sender_id": "x", "recipient_id": "z"}
+    )
+    assert scorer.n_events == 3
 
 
 def test_broadcast_events_change_no_state_and_are_counted() -> None:

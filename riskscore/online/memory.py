@@ -24,6 +24,7 @@ from riskscore.features.registry import feature_index
 from riskscore.io.events import EventTuple
 from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
+    PAIR_ID_SEPARATOR,
     check_max_room_members,
     pair_conversation_id,
 )
@@ -196,6 +197,33 @@ class ScorerMemory(ScorerCheckpoints):
         self._index(conv.adult_id(), known)
         self._touch_room(room_id, ts)
         return new
+
+    def _refuse_a_pair_id(self, cid: str, sender_id: object, recipient_id: object) -> None:
+        """Refuse an event whose own conversation id is the pair id derived for its two
+        accounts in a known group room (batch refuses the same file): it would otherwise
+        join that pair's conversation.
+
+        Raises
+        ------
+        SchemaError
+            ``cid`` is ``room|a|b`` for a room ``room`` this scorer holds.
+        """
+        lo, hi = sorted((str(sender_id), str(recipient_id)))
+        suffix = f"{PAIR_ID_SEPARATOR}{lo}{PAIR_ID_SEPARATOR}{hi}"
+        if not cid.endswith(suffix):
+            return
+        room = cid[: -len(suffix)]
+        rooms = self._rooms
+        known = room in rooms or (room.lstrip("-").isdigit() and int(room) in rooms)
+        if known:
+            raise SchemaError(
+                f"column 'conversation_id', event {self.n_events}: {cid!r} is the id of a "
+                f"conversation and also the pair id derived for two accounts of group "
+                f"conversation {room!r}; rename that conversation",
+                column="conversation_id",
+                row=self.n_events,
+                value=cid,
+            )
 
     def _touch_room(self, room_id: object, ts: int) -> None:
         rooms = self._rooms

@@ -27,6 +27,7 @@ from riskscore.exceptions import CheckpointError, SchemaError
 from riskscore.io.events import parse_event_fast
 from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
+    PAIR_ID_SEPARATOR,
     is_broadcast,
     pair_conversation_id,
 )
@@ -241,6 +242,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
         if rooms and cid in rooms:  # a group room: the event belongs to its pair
             room_id = cid
             cid = pair_conversation_id(cid, sender_id, recipient_id)
+        elif rooms and isinstance(cid, str) and PAIR_ID_SEPARATOR in cid:
+            self._refuse_a_pair_id(cid, sender_id, recipient_id)
         conv = conversations.get(cid)
         if conv is not None and not (
             (sender_id == conv.initiator and recipient_id == conv.responder)
