@@ -296,6 +296,42 @@ def test_a_ragged_csv_row_is_not_quoted_in_the_error(tmp_path: Path) -> None:
     assert "tonight" not in str(info.value)
 
 
+SENTENCE = "see you at 9 dont tell anyone"
+
+
+@pytest.mark.parametrize("column", ["event", "channel"])
+def test_free_text_in_a_category_column_is_never_quoted_or_copied(
+    tmp_path: Path, column: str
+) -> None:
+    events = {
+        "conversation_id": [1, 1],
+        "timestamp": [T0, T0 + 1],
+        "sender_id": ["a", "b"],
+        "recipient_id": ["b", "a"],
+        "channel": ["direct", "direct"],
+        "event": ["message", "message"],
+    }
+    events[column] = [events[column][0], SENTENCE]
+    with pytest.raises(rs.SchemaError, match=r"row 1: text of 29 characters \(not shown") as e:
+        rs.read_messages(events)
+    assert "tonight" not in str(e.value)
+    assert "anyone" not in str(e.value)
+    assert "anyone" not in repr(e.value.value)
+    kept = rs.read_messages(events, errors="quarantine")
+    assert kept.quarantined.value == (None,)  # not copied
+    assert kept.quarantined.column == (column,)
+    # a category-like token is still shown, so a typo can be found
+    events[column] = [events[column][0], "privat"]
+    with pytest.raises(rs.SchemaError, match="'privat'"):
+        rs.read_messages(events)
+    # online: the same rule
+    scorer = rs.OnlineScorer(rs.load_model())
+    event = {k: v[1] for k, v in events.items()} | {column: SENTENCE}
+    with pytest.raises(rs.SchemaError, match="not shown") as online:
+        scorer.update_one(event)
+    assert "anyone" not in str(online.value)
+
+
 def test_truncated_parquet_and_a_footer_claiming_2_gb_are_schema_errors(tmp_path: Path) -> None:
     good = tmp_path / "good.parquet"
     events = forty_adults()

@@ -43,7 +43,7 @@ def test_malformed_lines_are_reported_counted_and_skipped(
     lines: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     good = lines[:40]
-    bad = ['{"conversation_id": 1}\n', "\n", "[1, 2]\n"]
+    bad = ['{"conversation_id": 1}\n', "\n", '["meet me", "tonight"]\n']
     text = "".join([*good[:10], "{not json\n", *good[10:20], *bad, *good[20:]])
     assert _run(["stream"], text, monkeypatch) == 0
     captured = capsys.readouterr()
@@ -52,7 +52,8 @@ def test_malformed_lines_are_reported_counted_and_skipped(
     assert err[1].startswith("line 22: ")
     assert "lacks required field" in err[1]
     assert err[2].startswith("line 24: ")
-    assert "JSON object" in err[2]
+    assert err[2].endswith("expected a JSON object (one event), got a JSON array")
+    assert "tonight" not in captured.err  # a line refused whole is never quoted
     assert err[3] == (
         "riskscore stream: 44 lines (0 skipped as already processed), 40 events, 3 rejected, "
         f"{len(_alerts(captured.out))} alerts"

@@ -193,8 +193,9 @@ def stream_lines(
             try:
                 event = json.loads(line)
                 if not isinstance(event, dict):
+                    # the line is not quoted: it may be message content
                     raise SchemaError(
-                        f"expected a JSON object (one event), got {line.strip()[:80]!r}"
+                        f"expected a JSON object (one event), got a JSON {_json_kind(event)}"
                     )
                 alerts = update(event)
             except Exception as exc:
@@ -318,3 +319,9 @@ def render(result: dict[str, Any]) -> None:
             f"riskscore stream: {result['shadow_alerts']} shadow alerts recorded (not emitted)",
             file=sys.stderr,
         )
+
+
+def _json_kind(value: object) -> str:
+    """The JSON type of a parsed value, as JSON names it."""
+    kinds = {str: "string", list: "array", bool: "boolean", type(None): "null"}
+    return kinds.get(type(value), "number")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -14,25 +14,60 @@ import numpy.typing as npt
 from riskscore.io.ids import Coded
 from riskscore.io.schema import MAX_SHOWN_CHARS
 
-__all__ = ["RawColumns", "as_read", "cell", "input_rows", "lines_of", "show"]
+__all__ = ["NotShown", "RawColumns", "as_read", "cell", "input_rows", "lines_of", "show", "shown"]
 
 AnyArray = npt.NDArray[Any]
+
+#: Columns of category names (``message``, ``direct``, ...): a value there with whitespace
+#: or longer than :data:`MAX_TOKEN_CHARS` is not a category but free text, which may be
+#: message content, so it is never quoted in an error or copied to a quarantine record.
+CATEGORY_COLUMNS: Final = frozenset({"event", "channel"})
+MAX_TOKEN_CHARS: Final = 32
+
+
+class NotShown:
+    """A refused value that may be message content, in its place: only its length."""
+
+    __slots__ = ("n_chars",)
+
+    def __init__(self, n_chars: int) -> None:
+        self.n_chars = n_chars
+
+    def __repr__(self) -> str:
+        return f"text of {self.n_chars} characters (not shown: it may be message content)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NotShown) and other.n_chars == self.n_chars
+
+    def __hash__(self) -> int:
+        return hash(("NotShown", self.n_chars))
+
+
+def shown(column: str, value: object) -> object:
+    """``value`` as it may be quoted: a :class:`NotShown` for free text in a category column."""
+    free_text = isinstance(value, str) and (
+        len(value) > MAX_TOKEN_CHARS or any(c.isspace() for c in value)
+    )
+    return NotShown(len(str(value))) if free_text and column in CATEGORY_COLUMNS else value
 
 
 def cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:
     """The value of one input cell as given (None for a column not given or a null, and
-    for ``"line"``, a JSON line refused as a whole, which is never copied)."""
+    for ``"line"``, a JSON line refused as a whole, which is never copied); free text in a
+    category column is a :class:`NotShown` (:func:`shown`)."""
     if column not in raw:
         return None
     values = raw[column]
     if isinstance(values, Coded) and values.distinct is not None:
         position = int(values[row])
-        return None if position < 0 else values.distinct[position]
-    return values[row]
+        return None if position < 0 else shown(column, values.distinct[position])
+    return shown(column, values[row])
 
 
 def show(value: object) -> str:
     """A value as text for messages, at most about 40 characters."""
+    if isinstance(value, NotShown):
+        return repr(value)
     if isinstance(value, (str, bytes)) and len(value) > 40:
         return f"{value[:37]!r}... ({len(value)} characters)"
     text = repr(value.item() if isinstance(value, np.generic) else value)
@@ -55,6 +90,8 @@ def as_read(value: object) -> object:
     """
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, NotShown):  # never copied
+        return None
     if isinstance(value, float) and not math.isfinite(value):
         value = None if value != value else str(value)
     elif isinstance(value, (bytes, bytearray, memoryview)):

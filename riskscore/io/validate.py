@@ -28,7 +28,7 @@ from riskscore.io.groups import (
 from riskscore.io.ids import check_ids, same_id_kind
 from riskscore.io.messages import MessageTable, build_table
 from riskscore.io.problems import Problems, raise_first, run_check
-from riskscore.io.raw import RawColumns, as_read, show
+from riskscore.io.raw import RawColumns, as_read, show, shown
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -172,7 +172,7 @@ def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[st
         problems.add("recipient_id", np.ones(1, dtype=bool), "is also the sender")
     if problems.bad[0]:
         column = str(problems.column[0])
-        value = event.get(column)
+        value = shown(column, event.get(column))
         where = f"event {row}" if row is not None else "event"
         raise SchemaError(
             f"column {column!r}, {where}: {show(value)} {problems.reason[0]}",
