@@ -436,6 +436,26 @@ def test_nanosecond_iso_timestamps_are_read_to_the_second() -> None:
     assert rs.read_messages(events).timestamp.tolist() == [T0 + 1]
 
 
+SPELLINGS = [
+    "t\u0435xt",  # Cyrillic e
+    "te\u200bxt",  # zero-width space
+    "T\u00e9xt",  # accent
+    "tex\u00adt",  # soft hyphen
+    "\uff54\uff45\uff58\uff54",  # full-width
+    "T\u0395XT",  # Greek capital epsilon
+    "txt",
+    "sms",
+    "msgtxt",
+]
+
+
+@pytest.mark.parametrize("name", SPELLINGS)
+def test_spelling_does_not_hide_a_content_column(name: str) -> None:
+    assert is_content_column(name)
+    with pytest.raises(rs.SchemaError, match="reads no message content"):
+        rs.read_messages({**{k: [v] for k, v in BASE_EVENT.items()}, name: ["hello"]})
+
+
 def test_docs_list_the_content_words_of_the_code() -> None:
     from riskscore._docs import generated_section
     from riskscore.io.schema import CONTENT_COLUMNS

@@ -123,6 +123,7 @@ CONTENT_COLUMNS: Final = frozenset(
         "text", "texts", "body", "bodies", "content", "contents", "message", "messages",
         "msg", "msgs", "payload", "payloads", "caption", "captions", "preview", "snippet",
         "transcript", "subject", "html", "markdown", "plaintext", "utterance", "comment",
+        "txt", "sms", "mms", "msgtxt", "msgbody",
         # Spanish, Portuguese, Italian, French, German, Dutch
         "texto", "mensaje", "mensajes", "contenido", "cuerpo",
         "mensagem", "mensagens", "conteudo", "conteúdo", "corpo",
@@ -152,20 +153,44 @@ CHANNEL_NAMES: Final = tuple(c.name.lower() for c in Channel)
 EVENT_NAMES: Final = tuple(e.name.lower() for e in EventType)
 
 
+#: Cyrillic and Greek letters drawn like Latin ones (``t\u0435xt``, a Cyrillic ``e``): read
+#: as the Latin letter when a column name is checked for content.
+_LOOKALIKES: Final = str.maketrans(
+    "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0455\u0501\u051b\u051d\u0410"
+    "\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0425\u0406\u0408\u0405\u03b1"
+    "\u03b5\u03bf\u03c4\u03c5\u03bd\u03ba\u03c1\u03c7\u0391\u0392\u0395\u0397\u0399\u039a"
+    "\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7",
+    "aeopcyxijsdqwABEKMHOPCTXIJSaeotuvkpxABEHIKMNOPTYX",
+)
+
+
+def _plain_name(name: str) -> str:
+    """A column name as it reads: compatibility forms folded (full-width letters), accents and
+    invisible characters (zero-width space, soft hyphen) dropped, look-alike letters Latin."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", str(name))
+    kept = "".join(c for c in decomposed if unicodedata.category(c) not in {"Mn", "Cf"})
+    return unicodedata.normalize("NFKC", kept).translate(_LOOKALIKES).strip()
+
+
 def is_content_column(name: str) -> bool:
-    """Whether a column name looks like message content (see :data:`CONTENT_COLUMNS`).
+    """Whether a column name looks like message content (see :data:`CONTENT_COLUMNS`),
+    however it is spelt: accents, invisible characters and look-alike letters do not hide
+    a word.
 
     Examples
     --------
     >>> [is_content_column(n) for n in ("msg_body", "MessageText", "Texto", "event")]
     [True, True, True, False]
+    >>> is_content_column("t\u0435xt"), is_content_column("te\u200bxt"), is_content_column("Téxt")
+    (True, True, True)
     """
     import re
-    import unicodedata
 
-    folded = unicodedata.normalize("NFKC", str(name)).strip()
-    if folded in SCHEMA_COLUMNS:
+    if str(name).strip() in SCHEMA_COLUMNS:
         return False
+    folded = _plain_name(name)
     spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", folded).casefold()
     words = {w for w in re.split(r"[\W\d_]+", spaced) if w}
     if words & CONTENT_COLUMNS:
