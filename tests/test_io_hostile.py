@@ -456,6 +456,24 @@ def test_spelling_does_not_hide_a_content_column(name: str) -> None:
         rs.read_messages({**{k: [v] for k, v in BASE_EVENT.items()}, name: ["hello"]})
 
 
+def test_a_field_given_twice_in_one_json_object_is_refused_not_read_as_its_last(
+    tmp_path: Path,
+) -> None:
+    from riskscore.serve.body import parse_body
+
+    twice = '{"conversation_id": 1, "conversation_id": 2, "timestamp": %d, "sender_id": 1, '
+    twice += '"recipient_id": 2, "channel": "direct"}'
+    path = tmp_path / "events.jsonl"
+    path.write_text(twice % T0 + "\n" + json.dumps({**BASE_EVENT, "conversation_id": 3}) + "\n")
+    with pytest.raises(rs.SchemaError, match=r"line 1\).*'conversation_id' appears twice"):
+        rs.read_messages(path)
+    kept = rs.read_messages(path, errors="quarantine")
+    assert kept.conversation_id.tolist() == [3]
+    assert kept.quarantined.column == ("line",)
+    with pytest.raises(rs.SchemaError, match="'conversation_id' appears twice"):
+        parse_body((twice % T0).encode(), "application/json")
+
+
 def test_docs_list_the_content_words_of_the_code() -> None:
     from riskscore._docs import generated_section
     from riskscore.io.schema import CONTENT_COLUMNS

@@ -44,7 +44,8 @@ def test_malformed_lines_are_reported_counted_and_skipped(
 ) -> None:
     good = lines[:40]
     bad = ['{"conversation_id": 1}\n', "\n", '["meet me", "tonight"]\n']
-    text = "".join([*good[:10], "{not json\n", *good[10:20], *bad, *good[20:]])
+    twice = '{"conversation_id": 1, "conversation_id": 2}\n'  # refused: a field twice
+    text = "".join([*good[:10], "{not json\n", *good[10:20], *bad, *good[20:], twice])
     assert _run(["stream"], text, monkeypatch) == 0
     captured = capsys.readouterr()
     err = captured.err.splitlines()
@@ -54,8 +55,9 @@ def test_malformed_lines_are_reported_counted_and_skipped(
     assert err[2].startswith("line 24: ")
     assert err[2].endswith("expected a JSON object (one event), got a JSON array")
     assert "tonight" not in captured.err  # a line refused whole is never quoted
-    assert err[3] == (
-        "riskscore stream: 44 lines (0 skipped as already processed), 40 events, 3 rejected, "
+    assert err[3] == "line 45: field 'conversation_id' appears twice in one object"
+    assert err[4] == (
+        "riskscore stream: 45 lines (0 skipped as already processed), 40 events, 4 rejected, "
         f"{len(_alerts(captured.out))} alerts"
     )
 

@@ -15,6 +15,7 @@ from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summary, render_queue
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
+from riskscore.io.jsonl import loads_event
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import ReviewQueue
 from riskscore.online import OnlineScorer
@@ -191,7 +192,7 @@ def stream_lines(
         elif line.strip():
             refused_future = scorer.n_refused_future
             try:
-                event = json.loads(line)
+                event = loads_event(line)
                 if not isinstance(event, dict):
                     # the line is not quoted: it may be message content
                     raise SchemaError(

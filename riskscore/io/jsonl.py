@@ -14,7 +14,26 @@ from riskscore.io.columnar import ID_COLUMNS, arrow_to_numpy, as_1d, schema_name
 from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
 
-__all__ = ["read_jsonl"]
+__all__ = ["loads_event", "read_jsonl", "unique_fields"]
+
+
+def unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's fields, refusing a field given twice (a parser would keep one silently)."""
+    fields: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in fields:
+            raise ValueError(f"field {key!r} appears twice in one object")
+        fields[key] = value
+    return fields
+
+
+def loads_event(line: str) -> Any:
+    """One JSON line parsed as :func:`read_jsonl` and ``riskscore stream`` parse it: an
+    object with a field given twice is refused (``ValueError``), not read as its last value.
+    """
+    import json
+
+    return json.loads(line, object_pairs_hook=unique_fields)
 
 
 def _json_depth(line: str) -> int:
@@ -77,7 +96,6 @@ def read_jsonl(path: Path) -> RawColumns:
     (quarantined with ``errors="quarantine"``, so one broken line does not stop the file).
     A clean file is parsed by Arrow; otherwise, or when Arrow's types would change an id
     (integers beyond int64 read as floats), line by line in Python."""
-    import json
 
     lines: list[str] = []
     numbers: list[int] = []  # the file line of each event line
@@ -118,7 +136,7 @@ def read_jsonl(path: Path) -> RawColumns:
             out_refused[row] = ("line", refused[row])
         else:
             try:
-                obj = json.loads(line)
+                obj = loads_event(line)
             except (ValueError, RecursionError) as exc:
                 out_refused[row] = ("line", f"is not valid JSON ({exc})")
                 obj = {}

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.jsonl import unique_fields
 
 __all__ = ["JSON_LINES_TYPES", "BodyItem", "parse_body"]
 
@@ -21,7 +22,7 @@ JSON_LINES_TYPES = frozenset(
     {"application/x-ndjson", "application/jsonl", "application/json-lines", "application/ndjson"}
 )
 
-_decode = json.JSONDecoder().decode
+_decode = json.JSONDecoder(object_pairs_hook=unique_fields).decode  # a field twice: refused
 
 
 @dataclass(frozen=True, slots=True)
