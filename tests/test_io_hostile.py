@@ -474,6 +474,21 @@ def test_a_field_given_twice_in_one_json_object_is_refused_not_read_as_its_last(
         parse_body((twice % T0).encode(), "application/json")
 
 
+def test_csv_escaping_never_makes_two_ids_one(tmp_path: Path) -> None:
+    import pyarrow.csv as pacsv
+
+    from riskscore.io.arrow import escape_csv_cell, escape_csv_table
+
+    ids = ["=1", "'=1", "''=1", "1", "'1"]
+    table = escape_csv_table(pa.table({"id": ids}))
+    assert len(set(table.column("id").to_pylist())) == len(ids)
+    assert [escape_csv_cell(v) for v in ids] == table.column("id").to_pylist()
+    pacsv.write_csv(table, tmp_path / "ids.csv")
+    back = [v[1:] if v.startswith("'") else v for v in pacsv.read_csv(tmp_path / "ids.csv")
+            .column("id").to_pylist()]  # fmt: skip
+    assert back == ids
+
+
 def test_docs_list_the_content_words_of_the_code() -> None:
     from riskscore._docs import generated_section
     from riskscore.io.schema import CONTENT_COLUMNS

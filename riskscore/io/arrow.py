@@ -10,18 +10,23 @@ from typing import Any
 
 from riskscore.exceptions import SchemaError
 
-#: A CSV cell starting with one of these is read as a formula by spreadsheets.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A CSV cell starting with one of these is read as a formula by spreadsheets; one that
+#: starts with ``'`` is escaped too, so that two ids never write as one (``=1`` and ``'=1``).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 def escape_csv_cell(value: object) -> object:
     """A text cell that a spreadsheet would run as a formula (``=cmd|' /C calc'!A0``), with
-    a ``'`` in front so that it is shown as text; other values unchanged.
+    a ``'`` in front so that it is shown as text; other values unchanged. A cell that
+    already starts with ``'`` gets one too, so escaping never makes two values one (drop
+    the first ``'`` of a cell that has one to get the value back).
 
     Examples
     --------
     >>> escape_csv_cell("=1+2"), escape_csv_cell("-3"), escape_csv_cell(-3), escape_csv_cell("a")
     ("'=1+2", "'-3", -3, 'a')
+    >>> escape_csv_cell("'=1")
+    "''=1"
     """
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
@@ -40,7 +45,7 @@ def escape_csv_table(table: Any) -> Any:
         if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
             continue
         col = table.column(i).cast(kind)
-        risky = pc.fill_null(pc.match_substring_regex(col, r"^[=+\-@\t\r]"), False)
+        risky = pc.fill_null(pc.match_substring_regex(col, r"^[=+\-@\t\r']"), False)
         escaped = pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
         table = table.set_column(i, pa.field(field.name, kind), escaped)
     return table
