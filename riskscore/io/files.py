@@ -82,9 +82,34 @@ def _read_csv(path: Path) -> RawColumns:
         raise SchemaError(f"{path.name}: empty CSV file, expected a header row of column names")
     keep = schema_names(header)
     as_text = {name: pa.string() for name in (*ID_COLUMNS, "timestamp") if name in keep}
+    ragged: list[Any] = []
+
+    def refuse_ragged(row: Any) -> str:
+        ragged.append(row)  # the row's text is never quoted: it may hold message content
+        return "skip"
+
     table = pacsv.read_csv(
-        path, convert_options=pacsv.ConvertOptions(include_columns=keep, column_types=as_text)
+        path,
+        parse_options=pacsv.ParseOptions(invalid_row_handler=refuse_ragged),
+        convert_options=pacsv.ConvertOptions(include_columns=keep, column_types=as_text),
     )
+    if ragged:
+        n_ragged = len(ragged)
+        if ragged[0].number is None:  # line numbers are known on one thread only
+            ragged.clear()
+            pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(use_threads=False),
+                parse_options=pacsv.ParseOptions(invalid_row_handler=refuse_ragged),
+                convert_options=pacsv.ConvertOptions(include_columns=keep, column_types=as_text),
+            )
+        first = ragged[0]
+        more = f" ({n_ragged - 1} more such rows)" if n_ragged > 1 else ""
+        raise SchemaError(
+            f"{path.name}, line {first.number}: {first.actual_columns} cells where the header "
+            f"has {first.expected_columns}{more}; a row whose cells do not match the header "
+            "cannot be read or set aside: fix the file (a comma inside a cell needs quotes)"
+        )
     raw = RawColumns(arrow_to_numpy(table))
     raw.lines = partial(_csv_lines, path)
     return raw
