@@ -490,6 +490,28 @@ def test_csv_escaping_never_makes_two_ids_one(tmp_path: Path) -> None:
     assert back == ids
 
 
+@pytest.mark.parametrize(
+    ("column", "values", "path"),
+    [
+        ("meta", [{"text": "hi", "n": 1}], "meta.text"),
+        ("extras", [[{"body": "hi"}]], "extras.body"),
+        ("info", [{"inner": {"caption": "hi"}}], "info.inner.caption"),
+    ],
+)
+def test_content_nested_in_a_column_of_another_name_is_refused(
+    tmp_path: Path, column: str, values: list[Any], path: str
+) -> None:
+    table = pa.table({**{k: [v] for k, v in BASE_EVENT.items()}, column: values})
+    pq.write_table(table, tmp_path / "events.parquet")
+    with pytest.raises(rs.SchemaError, match=f"column '{path}' looks like message content"):
+        rs.read_messages(table)
+    with pytest.raises(rs.SchemaError, match=f"column '{path}' looks like message content"):
+        rs.read_messages(tmp_path / "events.parquet")
+    # a nested field of plain metadata is no reason to refuse (and is never read)
+    plain = pa.table({**{k: [v] for k, v in BASE_EVENT.items()}, "meta": [{"region": "eu"}]})
+    assert len(rs.read_messages(plain)) == 1
+
+
 def test_docs_list_the_content_words_of_the_code() -> None:
     from riskscore._docs import generated_section
     from riskscore.io.schema import CONTENT_COLUMNS

@@ -22,8 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
-from riskscore.io import check_column_names
-from riskscore.io.schema import SCHEMA_COLUMNS
+from riskscore.io.columnar import field_paths, schema_names
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -107,11 +106,10 @@ def check_parquet_columns(path: Path) -> list[str]:
     import pyarrow.parquet as pq
 
     try:
-        names = list(pq.read_schema(path).names)
+        schema = pq.read_schema(path)
     except (pa.ArrowException, OSError) as exc:
         raise SchemaError(f"{path.name}: not a readable Parquet events file ({exc})") from exc
-    check_column_names(names)
-    return [name for name in names if name in SCHEMA_COLUMNS]
+    return schema_names(list(schema.names), field_paths(schema))
 
 
 def _scan(path: Path, batch_rows: int) -> tuple[bool, AnyArray]:

@@ -11,13 +11,20 @@ import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.ids import Coded
-from riskscore.io.schema import SCHEMA_COLUMNS
+from riskscore.io.schema import SCHEMA_COLUMNS, is_content_column
 from riskscore.io.validate import check_column_names
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["ID_COLUMNS", "arrow_to_numpy", "as_1d", "pandas_to_numpy", "schema_names"]
+__all__ = [
+    "ID_COLUMNS",
+    "arrow_to_numpy",
+    "as_1d",
+    "field_paths",
+    "pandas_to_numpy",
+    "schema_names",
+]
 
 AnyArray = npt.NDArray[Any]
 
@@ -26,11 +33,35 @@ _SCHEMA_KEYS: Final = frozenset(SCHEMA_COLUMNS)
 ID_COLUMNS: Final = ("conversation_id", "sender_id", "recipient_id")
 
 
-def schema_names(names: list[str]) -> list[str]:
+def schema_names(names: list[str], nested: list[str] | None = None) -> list[str]:
     """Check a source's column names (content refused, duplicates refused, required
-    present) and return those of schema v1, the only ones ever loaded."""
+    present) and the dotted paths of fields nested in its columns (content refused:
+    :func:`field_paths`), and return the names of schema v1, the only ones ever loaded."""
     check_column_names(names)
+    content = [path for path in nested or [] if is_content_column(path)]
+    if content:
+        check_column_names([*names, content[0]])  # the one message for content
     return [n for n in names if n in _SCHEMA_KEYS]
+
+
+def field_paths(schema: pa.Schema) -> list[str]:
+    """The column names of an Arrow schema, then the dotted paths of the fields nested in
+    them (``meta.text`` for a struct column ``meta`` with a field ``text``, through lists
+    too), so that a content-like field cannot hide inside a column of another name."""
+    import pyarrow as pa
+
+    paths = list(schema.names)
+    todo = [(field.name, field.type) for field in schema]
+    while todo:
+        prefix, kind = todo.pop()
+        if pa.types.is_struct(kind):
+            children = [kind.field(i) for i in range(kind.num_fields)]
+            for child in children:
+                paths.append(f"{prefix}.{child.name}")
+                todo.append((f"{prefix}.{child.name}", child.type))
+        elif pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_map(kind):
+            todo.append((prefix, kind.value_type if not pa.types.is_map(kind) else kind.item_type))
+    return paths
 
 
 def arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.columnar import ID_COLUMNS, arrow_to_numpy, schema_names
+from riskscore.io.columnar import ID_COLUMNS, arrow_to_numpy, field_paths, schema_names
 from riskscore.io.jsonl import read_jsonl
 from riskscore.io.raw import RawColumns
 
@@ -64,7 +64,7 @@ def _read_parquet(path: Path) -> dict[str, AnyArray]:
     import pyarrow.parquet as pq
 
     with pq.ParquetFile(path, pre_buffer=False) as pf:
-        keep = schema_names(list(pf.schema_arrow.names))
+        keep = schema_names(list(pf.schema_arrow.names), field_paths(pf.schema_arrow))
         return arrow_to_numpy(pf.read(columns=keep))
 
 

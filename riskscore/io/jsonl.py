@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.columnar import ID_COLUMNS, arrow_to_numpy, as_1d, schema_names
+from riskscore.io.columnar import ID_COLUMNS, arrow_to_numpy, as_1d, field_paths, schema_names
 from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
 
@@ -176,7 +176,7 @@ def _jsonl_with_arrow(path: Path) -> RawColumns | None:
             table = pajson.read_json(path, parse_options=options)
         except pa.ArrowInvalid:
             continue
-        keep = schema_names(table.column_names)
+        keep = schema_names(table.column_names, field_paths(table.schema))
         for name in ID_COLUMNS:
             if name in keep and not (
                 pa.types.is_int64(table.column(name).type)

@@ -17,7 +17,13 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.io.arrow import write_table
-from riskscore.io.columnar import arrow_to_numpy, as_1d, pandas_to_numpy, schema_names
+from riskscore.io.columnar import (
+    arrow_to_numpy,
+    as_1d,
+    field_paths,
+    pandas_to_numpy,
+    schema_names,
+)
 from riskscore.io.files import read_file
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import MessageTable
@@ -120,7 +126,8 @@ def read_chunk(
     """
     if len(rows) != table.num_rows:
         raise ValueError(f"{table.num_rows} rows but {len(rows)} row positions")
-    raw = RawColumns(arrow_to_numpy(table.select(schema_names(table.column_names))))
+    keep = schema_names(table.column_names, field_paths(table.schema))
+    raw = RawColumns(arrow_to_numpy(table.select(keep)))
     raw.rows = np.asarray(rows, dtype=np.int64)
     return validate_columns(raw, errors=errors, max_room_members=max_room_members)
 
@@ -154,7 +161,9 @@ def _load_columns(source: object) -> dict[str, AnyArray]:
     if isinstance(source, pa.RecordBatch):
         source = pa.Table.from_batches([source])
     if isinstance(source, pa.Table):
-        return arrow_to_numpy(source.select(schema_names(source.column_names)))
+        return arrow_to_numpy(
+            source.select(schema_names(source.column_names, field_paths(source.schema)))
+        )
     if type(source).__module__.startswith("pandas") and hasattr(source, "columns"):
         frame: Any = source
         names = [str(c) for c in frame.columns]
