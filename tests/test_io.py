@@ -376,6 +376,13 @@ def test_int_senders_and_str_recipients_are_refused_not_merged() -> None:
 # ---------------------------------------------------------------- timestamps
 
 
+def test_float32_timestamps_are_refused_not_rounded_by_minutes() -> None:
+    events = required_only(valid_events())
+    events["timestamp"] = np.asarray(events["timestamp"], dtype=np.float32)
+    with pytest.raises(rs.SchemaError, match=r"'timestamp', row 0: .* is a 32-bit float"):
+        rs.read_messages(events)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -390,6 +397,9 @@ def test_int_senders_and_str_recipients_are_refused_not_merged() -> None:
         # Fractions of a second are floored.
         pytest.param("2024-05-01T21:30:00.750Z", T0 + H2130, id="fraction"),
         pytest.param(str(T0 + 5), T0 + 5, id="digits"),
+        # as a JSON or Parquet float gives it (a CSV cell is text)
+        pytest.param(f"{T0 + 5}.0", T0 + 5, id="digits-point-zero"),
+        pytest.param(f"{T0 + 5}.9", T0 + 5, id="digits-fraction-floored"),
     ],
 )
 def test_text_timestamps_give_utc_epoch_seconds(text: str, expected: int) -> None:

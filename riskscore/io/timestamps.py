@@ -116,6 +116,15 @@ def check_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
     if arr.dtype.kind == "M":
         secs = arr.astype("datetime64[s]").astype(np.int64).astype(np.float64)
         secs[np.isnat(arr)] = np.nan
+    elif arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
+        # float32 steps are 128 s at today's epoch seconds: the instant is already lost
+        problems.add(
+            name,
+            np.ones(len(arr), dtype=bool),
+            f"is a {8 * arr.dtype.itemsize}-bit float, too coarse for epoch seconds (steps of "
+            "minutes): give the column as integers or 64-bit floats",
+        )
+        secs = np.zeros(len(arr))
     elif arr.dtype.kind == "f":
         secs = np.floor(arr.astype(np.float64, copy=False))
     elif arr.dtype.kind in "US":
@@ -192,12 +201,13 @@ def _parse_time_text(values: AnyArray) -> tuple[AnyArray, BoolArray]:
     import pyarrow.compute as pc
 
     text = pc.utf8_trim_whitespace(pa.array(values, type=pa.string()))
-    is_digits = pc.fill_null(pc.match_substring_regex(text, r"^-?\d+$"), False)
+    # epoch seconds as text: digits, with a fraction as JSON and Parquet floats may have
+    is_digits = pc.fill_null(pc.match_substring_regex(text, r"^-?\d+(\.\d+)?$"), False)
     is_iso = pc.fill_null(pc.match_substring_regex(text, _ISO_WITH_OFFSET), False)
     out = np.full(len(values), np.nan)
     digits = np.asarray(is_digits)
     if digits.any():
-        out[digits] = np.asarray(pc.filter(text, is_digits).cast(pa.float64()))
+        out[digits] = np.floor(np.asarray(pc.filter(text, is_digits).cast(pa.float64())))
     iso = np.asarray(is_iso)
     if iso.any():
         iso_text = pc.replace_substring_regex(pc.filter(text, is_iso), r"([+-]\d{2})$", r"\1:00")
