@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,9 @@ import pytest
 import riskscore as rs
 from riskscore.cli import COMMANDS, main
 from riskscore.cli.entrypoint import build_parser
+from riskscore.integrations._synapse_store import RoomStore
+from riskscore.online.checkpoint import write as checkpoint_write
+from riskscore.serve.accounts import ModeratorStore
 
 
 @pytest.fixture(scope="module")
@@ -229,6 +234,69 @@ def test_a_db_that_is_not_a_queue_is_one_line_and_exit_2(
     extra = [] if command == "queue" else ["--out", str(tmp_path / "out")]
     assert main([command, "--db", str(events), *extra]) == 2
     assert f"{events} is not a riskscore queue" in _one_line_error(capsys, command)
+
+
+def _other_databases(tmp_path: Path) -> dict[str, Path]:
+    """An online checkpoint, the Synapse module's room state and an unrelated database."""
+    checkpoint = tmp_path / "checkpoint.sqlite"
+    checkpoint_write(checkpoint, {}, [], [])
+    rooms = tmp_path / "rooms.sqlite"
+    RoomStore(rooms).close()
+    other = tmp_path / "other.sqlite"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    con.commit()
+    con.close()
+    return {"checkpoint": checkpoint, "synapse rooms": rooms, "other": other}
+
+
+@pytest.mark.parametrize("kind", ["checkpoint", "synapse rooms", "other"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["queue", "--db", "DB", "--top", "1"],
+        ["report", "--db", "DB", "--out", "OUT"],
+        ["export", "--db", "DB", "--out", "OUT"],
+        ["score", "EVENTS", "--out", "OUT", "--queue", "DB"],
+        ["stream", "--time-source", "events", "--queue", "DB"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_another_database_is_refused_as_a_queue_unchanged(
+    data_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    args: list[str],
+) -> None:
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", "a test key that is long enough: 0123456789abcdef")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    db = _other_databases(tmp_path)[kind]
+    before = db.read_bytes()
+    names = {"DB": db, "OUT": tmp_path / "out", "EVENTS": data_dir / "events.parquet"}
+    assert main([str(names.get(a, a)) for a in args]) == 2
+    err = _one_line_error(capsys, args[0])
+    assert f"{db} is not a riskscore queue (it has table(s) " in err
+    assert db.read_bytes() == before
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_queue_file_with_moderator_accounts_only_is_a_queue(tmp_path: Path) -> None:
+    db = tmp_path / "queue.sqlite"
+    ModeratorStore(db).close()
+    with rs.ReviewQueue(db) as queue:
+        assert len(queue) == 0
+
+
+def test_a_queue_is_refused_as_synapse_room_state_unchanged(tmp_path: Path) -> None:
+    db = tmp_path / "queue.sqlite"
+    with rs.ReviewQueue(db):
+        pass
+    before = db.read_bytes()
+    with pytest.raises(ValueError, match=r"is not the Synapse module's room state .*items"):
+        RoomStore(db)
+    assert db.read_bytes() == before
 
 
 @pytest.mark.parametrize("kind", ["missing", "directory", "corrupt parquet"])
