@@ -421,3 +421,62 @@ def test_stream_idle_expiry_has_unit_and_default(capsys: pytest.CaptureFixture[s
     text = " ".join(capsys.readouterr().out.split())
     assert "--idle-expiry-s" in text
     assert "seconds of event time (default: 2592000 s, 30 days" in text
+
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "message"),
+    [
+        (["queue", "--db", "DB", "--now", HUGE], "--now", "is out of range"),
+        (["queue", "--db", "DB", "--now=-1"], "--now", "is out of range"),
+        (["queue", "--db", "DB", "--top=-1"], "--top", "is not a whole number from 0"),
+        (
+            ["queue", "--db", "DB", "--decide", "1", "--items", HUGE, "--outcome", "actioned"],
+            "--items",
+            "is not comma-separated item ids",
+        ),
+        (["queue", "--db", "DB", "--decide", "1", "--items", "0"], "--items", "item ids"),
+        (["export", "--db", "DB", "--out", "OUT", "--from", HUGE], "--from", "out of range"),
+        (["export", "--db", "DB", "--out", "OUT", "--from=-5"], "--from", "out of range"),
+        (["export", "--db", "DB", "--out", "OUT", "--to=-" + HUGE], "--to", "out of range"),
+        (["export", "--db", "DB", "--out", "OUT", "--to", "2026-13-01"], "--to", "neither"),
+        (["report", "--db", "DB", "--out", "OUT", "--start=-86400"], "--start", "out of range"),
+        (["report", "--db", "DB", "--out", "OUT", "--end", HUGE], "--end", "out of range"),
+        (["compare", "--queue", "DB", "--since", HUGE], "--since", "out of range"),
+        (["score", "EVENTS", "--out", "OUT", "--chunk-rows", HUGE], "--chunk-rows", "whole"),
+        (["score", "EVENTS", "--out", "OUT", "--chunk-rows", "0"], "--chunk-rows", "from 1 to"),
+        (["score", "EVENTS", "--out", "OUT", "--chunk-rows=-1"], "--chunk-rows", "from 1 to"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_while_parsing(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    option: str,
+    message: str,
+) -> None:
+    db = tmp_path / "queue.sqlite"
+    names = {"DB": str(db), "OUT": str(tmp_path / "out"), "EVENTS": str(tmp_path / "e.parquet")}
+    with pytest.raises(SystemExit) as exit_info:
+        main([names.get(a, a) for a in args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"riskscore {args[0]}: error: argument {option}: "), err
+    assert message in last
+    assert not db.exists()
+
+
+def test_time_options_accept_their_range(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "queue.sqlite"
+    with rs.ReviewQueue(db):
+        pass
+    assert main(["queue", "--db", str(db), "--now", "0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["now"] == 0
+    assert main(["queue", "--db", str(db), "--now", "2200-01-01", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["now"] == 7_258_118_400
