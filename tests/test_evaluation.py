@@ -230,7 +230,8 @@ def test_replay_counts_alerts_raised_through_the_adults_other_conversations() ->
     # Fan-out 1..4: risk 0.08, 0.18, 0.38, 0.62.
     model = counting_model(-3.5, adult_minor_fanout=1.0)
     band = rs.AgeBand("all", 0.0, math.inf, review=0.5, urgent=0.9)
-    policy = rs.AlertPolicy(bands=(band,), unknown=band)
+    unknown = rs.AgeBand("unknown", 0.0, math.inf, review=0.5, urgent=0.9)
+    policy = rs.AlertPolicy(bands=(band,), unknown=unknown)
     t0 = 1_700_000_000
     rows = [("A", 0, "x", "k1", 40.0, 12.0), ("A", 60, "k1", "x", 12.0, 40.0)]
     rows += [("A", 120, "x", "k1", 40.0, 12.0)]
