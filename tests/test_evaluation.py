@@ -280,6 +280,18 @@ def _labels(data: rs.synthetic.SyntheticData, keep: np.ndarray) -> SimpleNamespa
     )
 
 
+def test_refuses_labels_given_as_text(
+    data: rs.synthetic.SyntheticData, model: rs.RiskModel
+) -> None:
+    """np.asarray(["False"]).astype(bool) is True: text labels are refused, not cast."""
+    labels = _labels(data, np.arange(len(data.labels)))
+    labels.is_grooming = np.where(labels.is_grooming, "True", "False")
+    with pytest.raises(rs.SchemaError, match="column 'is_grooming' row 0 holds 'False'"):
+        rs.evaluate(model, data.messages, labels, n_bootstrap=5, seed=0)
+    labels.is_grooming = data.labels.is_grooming.astype(np.int64)  # 0 and 1 are read
+    assert rs.evaluate(model, data.messages, labels, n_bootstrap=5, seed=0).n_conversations > 0
+
+
 def test_refuses_labels_with_a_missing_conversation(
     data: rs.synthetic.SyntheticData, model: rs.RiskModel
 ) -> None:
