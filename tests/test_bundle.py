@@ -354,6 +354,23 @@ def test_non_finite_parameters_are_refused(bundle: Path, where: str, literal: st
     refused(bundle)
 
 
+@pytest.mark.parametrize("a", [1.1361, 0.0, -0.0])
+def test_a_calibration_slope_that_is_not_negative_is_refused(bundle: Path, a: float) -> None:
+    """A slope >= 0 would make a higher margin a lower (or the same) risk."""
+    params = read_json(bundle / "params.json")
+    params["calibration"]["a"] = a
+    write_params(bundle, json.dumps(params))
+    refused(bundle, match=f"calibration slope a must be negative .*got {a}")
+
+
+def test_a_negative_calibration_offset_loads(bundle: Path) -> None:
+    """``b`` is the offset, not the slope: negative after a shift to a high prevalence."""
+    params = read_json(bundle / "params.json")
+    params["calibration"]["b"] = -1.0
+    write_params(bundle, json.dumps(params))
+    assert load_model(bundle).calibration.b == -1.0
+
+
 @pytest.mark.parametrize("where", ["manifest", "params"])
 def test_a_number_too_long_to_read_is_refused(bundle: Path, where: str) -> None:
     # Python refuses to convert integers of more than 4300 digits (a ValueError that is

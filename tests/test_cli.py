@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,9 @@ import pytest
 import riskscore as rs
 from riskscore.cli import COMMANDS, main
 from riskscore.cli.entrypoint import build_parser
+from riskscore.integrations._synapse_store import RoomStore
+from riskscore.online.checkpoint import write as checkpoint_write
+from riskscore.serve.accounts import ModeratorStore
 
 
 @pytest.fixture(scope="module")
@@ -231,6 +236,69 @@ def test_a_db_that_is_not_a_queue_is_one_line_and_exit_2(
     assert f"{events} is not a riskscore queue" in _one_line_error(capsys, command)
 
 
+def _other_databases(tmp_path: Path) -> dict[str, Path]:
+    """An online checkpoint, the Synapse module's room state and an unrelated database."""
+    checkpoint = tmp_path / "checkpoint.sqlite"
+    checkpoint_write(checkpoint, {}, [], [])
+    rooms = tmp_path / "rooms.sqlite"
+    RoomStore(rooms).close()
+    other = tmp_path / "other.sqlite"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    con.commit()
+    con.close()
+    return {"checkpoint": checkpoint, "synapse rooms": rooms, "other": other}
+
+
+@pytest.mark.parametrize("kind", ["checkpoint", "synapse rooms", "other"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["queue", "--db", "DB", "--top", "1"],
+        ["report", "--db", "DB", "--out", "OUT"],
+        ["export", "--db", "DB", "--out", "OUT"],
+        ["score", "EVENTS", "--out", "OUT", "--queue", "DB"],
+        ["stream", "--time-source", "events", "--queue", "DB"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_another_database_is_refused_as_a_queue_unchanged(
+    data_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    args: list[str],
+) -> None:
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", "a test key that is long enough: 0123456789abcdef")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    db = _other_databases(tmp_path)[kind]
+    before = db.read_bytes()
+    names = {"DB": db, "OUT": tmp_path / "out", "EVENTS": data_dir / "events.parquet"}
+    assert main([str(names.get(a, a)) for a in args]) == 2
+    err = _one_line_error(capsys, args[0])
+    assert f"{db} is not a riskscore queue (it has table(s) " in err
+    assert db.read_bytes() == before
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_queue_file_with_moderator_accounts_only_is_a_queue(tmp_path: Path) -> None:
+    db = tmp_path / "queue.sqlite"
+    ModeratorStore(db).close()
+    with rs.ReviewQueue(db) as queue:
+        assert len(queue) == 0
+
+
+def test_a_queue_is_refused_as_synapse_room_state_unchanged(tmp_path: Path) -> None:
+    db = tmp_path / "queue.sqlite"
+    with rs.ReviewQueue(db):
+        pass
+    before = db.read_bytes()
+    with pytest.raises(ValueError, match=r"is not the Synapse module's room state .*items"):
+        RoomStore(db)
+    assert db.read_bytes() == before
+
+
 @pytest.mark.parametrize("kind", ["missing", "directory", "corrupt parquet"])
 def test_unreadable_events_are_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
@@ -353,3 +421,62 @@ def test_stream_idle_expiry_has_unit_and_default(capsys: pytest.CaptureFixture[s
     text = " ".join(capsys.readouterr().out.split())
     assert "--idle-expiry-s" in text
     assert "seconds of event time (default: 2592000 s, 30 days" in text
+
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "message"),
+    [
+        (["queue", "--db", "DB", "--now", HUGE], "--now", "is out of range"),
+        (["queue", "--db", "DB", "--now=-1"], "--now", "is out of range"),
+        (["queue", "--db", "DB", "--top=-1"], "--top", "is not a whole number from 0"),
+        (
+            ["queue", "--db", "DB", "--decide", "1", "--items", HUGE, "--outcome", "actioned"],
+            "--items",
+            "is not comma-separated item ids",
+        ),
+        (["queue", "--db", "DB", "--decide", "1", "--items", "0"], "--items", "item ids"),
+        (["export", "--db", "DB", "--out", "OUT", "--from", HUGE], "--from", "out of range"),
+        (["export", "--db", "DB", "--out", "OUT", "--from=-5"], "--from", "out of range"),
+        (["export", "--db", "DB", "--out", "OUT", "--to=-" + HUGE], "--to", "out of range"),
+        (["export", "--db", "DB", "--out", "OUT", "--to", "2026-13-01"], "--to", "neither"),
+        (["report", "--db", "DB", "--out", "OUT", "--start=-86400"], "--start", "out of range"),
+        (["report", "--db", "DB", "--out", "OUT", "--end", HUGE], "--end", "out of range"),
+        (["compare", "--queue", "DB", "--since", HUGE], "--since", "out of range"),
+        (["score", "EVENTS", "--out", "OUT", "--chunk-rows", HUGE], "--chunk-rows", "whole"),
+        (["score", "EVENTS", "--out", "OUT", "--chunk-rows", "0"], "--chunk-rows", "from 1 to"),
+        (["score", "EVENTS", "--out", "OUT", "--chunk-rows=-1"], "--chunk-rows", "from 1 to"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_while_parsing(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    option: str,
+    message: str,
+) -> None:
+    db = tmp_path / "queue.sqlite"
+    names = {"DB": str(db), "OUT": str(tmp_path / "out"), "EVENTS": str(tmp_path / "e.parquet")}
+    with pytest.raises(SystemExit) as exit_info:
+        main([names.get(a, a) for a in args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"riskscore {args[0]}: error: argument {option}: "), err
+    assert message in last
+    assert not db.exists()
+
+
+def test_time_options_accept_their_range(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "queue.sqlite"
+    with rs.ReviewQueue(db):
+        pass
+    assert main(["queue", "--db", str(db), "--now", "0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["now"] == 0
+    assert main(["queue", "--db", str(db), "--now", "2200-01-01", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["now"] == 7_258_118_400

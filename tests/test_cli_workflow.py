@@ -343,3 +343,43 @@ def test_accounts_refuses_bad_output_and_quarantines_bad_rows(
     printed = capsys.readouterr().out
     assert f"quarantined: {tmp_path / 'a.quarantine.jsonl'} (1 row)" in printed
     assert rs.read_account_features(out).n_events == len(lines) - 2
+
+
+@pytest.mark.parametrize("where", ["same path", "other spelling", "hard link", "in events dir"])
+def test_accounts_refuses_an_output_that_is_its_input(
+    history: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    events = tmp_path / "events.parquet"
+    events.write_bytes((history / "events.parquet").read_bytes())
+    before = events.read_bytes()
+    source, out = events, events
+    if where == "other spelling":
+        out = tmp_path / "." / ".." / tmp_path.name / "events.parquet"
+    elif where == "hard link":
+        out = tmp_path / "link.parquet"
+        out.hardlink_to(events)
+    elif where == "in events dir":
+        source, out = tmp_path, tmp_path / "accounts.parquet"
+    err = _one_line_error(["accounts", str(source), "--out", str(out)], capsys)
+    assert "would replace or join the events being read" in err
+    assert "--out " in err
+    assert ".accounts.parquet" in err
+    assert events.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["events.parquet", *(["link.parquet"] if where == "hard link" else [])]
+    )
+
+
+def test_accounts_refuses_to_replace_a_file_that_is_not_account_features(
+    history: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "ev50.parquet"
+    other.write_bytes((history / "events.parquet").read_bytes())
+    before = other.read_bytes()
+    argv = ["accounts", str(history / "events.parquet"), "--out", str(other)]
+    err = _one_line_error(argv, capsys)
+    assert f"{other} exists and is not a riskscore account features file" in err
+    assert other.read_bytes() == before
+    out = tmp_path / "accounts.parquet"
+    out.write_bytes((history / "accounts.parquet").read_bytes())
+    assert main(["accounts", str(history / "events.parquet"), "--out", str(out)]) == 0

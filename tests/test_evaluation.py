@@ -230,7 +230,8 @@ def test_replay_counts_alerts_raised_through_the_adults_other_conversations() ->
     # Fan-out 1..4: risk 0.08, 0.18, 0.38, 0.62.
     model = counting_model(-3.5, adult_minor_fanout=1.0)
     band = rs.AgeBand("all", 0.0, math.inf, review=0.5, urgent=0.9)
-    policy = rs.AlertPolicy(bands=(band,), unknown=band)
+    unknown = rs.AgeBand("unknown", 0.0, math.inf, review=0.5, urgent=0.9)
+    policy = rs.AlertPolicy(bands=(band,), unknown=unknown)
     t0 = 1_700_000_000
     rows = [("A", 0, "x", "k1", 40.0, 12.0), ("A", 60, "k1", "x", 12.0, 40.0)]
     rows += [("A", 120, "x", "k1", 40.0, 12.0)]
@@ -277,6 +278,18 @@ def _labels(data: rs.synthetic.SyntheticData, keep: np.ndarray) -> SimpleNamespa
         onset_index=lab.onset_index[keep],
         adult_id=lab.adult_id[keep],
     )
+
+
+def test_refuses_labels_given_as_text(
+    data: rs.synthetic.SyntheticData, model: rs.RiskModel
+) -> None:
+    """np.asarray(["False"]).astype(bool) is True: text labels are refused, not cast."""
+    labels = _labels(data, np.arange(len(data.labels)))
+    labels.is_grooming = np.where(labels.is_grooming, "True", "False")
+    with pytest.raises(rs.SchemaError, match="column 'is_grooming' row 0 holds 'False'"):
+        rs.evaluate(model, data.messages, labels, n_bootstrap=5, seed=0)
+    labels.is_grooming = data.labels.is_grooming.astype(np.int64)  # 0 and 1 are read
+    assert rs.evaluate(model, data.messages, labels, n_bootstrap=5, seed=0).n_conversations > 0
 
 
 def test_refuses_labels_with_a_missing_conversation(

@@ -128,7 +128,46 @@ MISTAKES = [
         "finite",
     ),
     (("adult_pairs_alert = false", "adult_pairs = false"), "guards.adult_pairs", "unknown key"),
+    # band names are unique (the unknown band's too), printable and short
+    (('name = "older"', 'name = "young"'), "bands", "'young' is used twice"),
+    (("[unknown]\n", '[unknown]\nname = "older"\n'), "bands", "'older' is used twice"),
+    (('name = "older"', 'name = "old\\ner"'), "bands[1].name", "control or invisible"),
+    (('name = "older"', 'name = "\\u001b[31mred"'), "bands[1].name", "control or invisible"),
+    (('name = "older"', 'name = "\\u200bolder"'), "bands[1].name", "control or invisible"),
+    (('name = "older"', f'name = "{"x" * 65}"'), "bands[1].name", "1 to 64 characters, found 65"),
+    (('name = "older"', 'name = ""'), "bands[1].name", "1 to 64 characters, found 0"),
+    (('name = "older"', "name = 7"), "bands[1].name", "found 7"),
+    # keys that would be ignored: a finite end of the last band, an age range of unknown
+    (("max_age = inf", "max_age = 99"), "bands", "must end at max_age = inf"),
+    (("[unknown]\n", "[unknown]\nmin_age = 5\n"), "unknown.min_age", "any age"),
+    (("[unknown]\n", "[unknown]\nmax_age = 18\n"), "unknown.max_age", "any age"),
 ]
+
+
+def _bands_toml(n: int) -> str:
+    bands = "".join(
+        f'[[bands]]\nname = "b{i}"\nmin_age = {i}\nmax_age = {i + 1 if i < n - 1 else "inf"}\n'
+        "review = 0.2\nurgent = 0.5\n"
+        for i in range(n)
+    )
+    return f"format_version = 2\n{bands}[unknown]\nreview = 0.2\nurgent = 0.5\n"
+
+
+def test_at_most_64_bands() -> None:
+    assert len(_loads(_bands_toml(64)).bands) == 64
+    for n in (65, 3000):  # 3000 bands overflowed the recursion limit compiling the rule
+        with pytest.raises(PolicyFileError, match=f"at most 64 age bands, found {n}") as info:
+            _loads(_bands_toml(n))
+        assert info.value.key == "bands"
+    bands = tuple(rs.AgeBand(f"b{i}", i, i + 1.0, 0.2, 0.5) for i in range(65))
+    bands = (*bands[:-1], rs.AgeBand("b64", 64.0, math.inf, 0.2, 0.5))
+    with pytest.raises(ValueError, match="at most 64 age bands"):
+        AlertPolicy(bands=bands)
+
+
+def test_unknown_band_may_state_its_full_range() -> None:
+    text = _edit("[unknown]\n", "[unknown]\nmin_age = 0\nmax_age = inf\n")
+    assert _loads(text) == _loads(GOOD)
 
 
 @pytest.mark.parametrize(("edit", "key", "message"), MISTAKES)
@@ -342,7 +381,8 @@ def test_evaluate_with_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     rs.synthetic.generate(600, prevalence=0.1, seed=5).write(data_dir)
     strict = tmp_path / "strict.toml"
     band = rs.AgeBand("all", 0.0, math.inf, review=0.999999, urgent=0.9999999)
-    strict.write_text(AlertPolicy(bands=(band,), unknown=band).to_toml())
+    unknown = rs.AgeBand("unknown", 0.0, math.inf, review=0.999999, urgent=0.9999999)
+    strict.write_text(AlertPolicy(bands=(band,), unknown=unknown).to_toml())
     argv = ["evaluate", "--data", str(data_dir), "--bootstrap", "5", "--replay-events", "0"]
     argv += ["--no-plots", "--json"]
     assert main([*argv, "--out", str(tmp_path / "default")]) == 0

@@ -150,6 +150,24 @@ def test_cli_export(
     assert "RISKSCORE_REPORT_KEY" in capsys.readouterr().err
 
 
+def test_cli_export_refuses_an_unknown_band(
+    month: SimulatedMonth,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", SYNTHETIC_DEMO_KEY)
+    out = tmp_path / "x"
+    args = ["export", "--db", str(month.queue_path), "--out", str(out)]
+    assert main([*args, "--band", "13-15", "--band", "nonsense"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "band filter 'nonsense' is not an age band of the policy or the queue" in err
+    assert "the bands are 'under 13', '13-15', '16-17', '18+', 'unknown'" in err
+    assert not out.exists()
+    assert main([*args, "--band", "13-15", "--json"]) == 0
+
+
 def test_cli_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["export", "--help"])

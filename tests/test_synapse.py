@@ -110,7 +110,7 @@ def test_parse_config_raises_synapse_config_error(tmp_path: Path) -> None:
 def test_config_policy_bands(tmp_path: Path) -> None:
     bands = [
         {"name": "child", "min_age": 0, "max_age": 18, "review": 0.1, "urgent": 0.4},
-        {"name": "adult", "min_age": 18, "max_age": 200, "review": 0.5, "urgent": 0.9},
+        {"name": "adult", "min_age": 18, "max_age": math.inf, "review": 0.5, "urgent": 0.9},
     ]
     unknown = {"review": 0.2, "urgent": 0.5}
     cfg = parse(_base(tmp_path, policy={"format_version": 2, "bands": bands, "unknown": unknown}))

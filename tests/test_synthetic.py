@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
@@ -190,6 +191,38 @@ def test_labels_from_arrow_names_a_missing_column() -> None:
     table = generate(20, seed=0).labels.to_arrow().drop_columns(["onset_index"])
     with pytest.raises(ValueError, match=r"lacks column.*onset_index"):
         labels_from_arrow(table)
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "row", "value"),
+    [
+        ("is_grooming", ["False", "True"], 0, "False"),
+        ("is_grooming", [0, 2], 1, 2),
+        ("is_grooming", [0.0, 1.0], 0, 0.0),
+        ("is_grooming_true", ["no", "yes"], 0, "no"),
+    ],
+)
+def test_labels_from_arrow_refuse_values_that_are_not_true_or_false(
+    column: str, values: list[Any], row: int, value: Any
+) -> None:
+    """A cast read the text "False" as true; now every non-boolean label is refused."""
+    table = generate(2, seed=0).labels.to_arrow()
+    if column in table.column_names:
+        table = table.drop_columns([column])
+    table = table.append_column(column, pa.array(values))
+    with pytest.raises(
+        rs.SchemaError, match=f"column {column!r} row {row} holds {value!r}"
+    ) as info:
+        labels_from_arrow(table)
+    assert (info.value.column, info.value.row, info.value.value) == (column, row, value)
+
+
+def test_labels_from_arrow_read_0_and_1_as_false_and_true() -> None:
+    table = generate(2, seed=0).labels.to_arrow()
+    table = table.set_column(
+        table.column_names.index("is_grooming"), "is_grooming", pa.array([1, 0])
+    )
+    assert labels_from_arrow(table).is_grooming.tolist() == [True, False]
 
 
 # ---------------------------------------------------------------- schema invariants

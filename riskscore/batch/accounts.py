@@ -14,9 +14,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from riskscore.batch.score import Step, _no_progress, read_events
+from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, extract_account_features, write_account_features
-from riskscore.features.account_file import account_file_path
+from riskscore.features.account_file import ACCOUNT_FILE_METADATA_KEY, account_file_path
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 
 __all__ = ["AccountsResult", "account_features_file"]
@@ -76,11 +80,13 @@ def account_features_file(
     ('accounts.parquet', True)
     """
     path = account_file_path(out)  # checked before any reading
+    quarantine = path.with_name(f"{path.stem}.quarantine.jsonl")
+    _check_outputs(events, path, quarantine)
     progress("read")
     messages, quarantine_path, counts = read_events(
         events,
         errors=errors,
-        quarantine_path=path.with_name(f"{path.stem}.quarantine.jsonl"),
+        quarantine_path=quarantine,
         max_room_members=max_room_members,
     )
     progress("count")
@@ -95,3 +101,47 @@ def account_features_file(
         quarantine_path=quarantine_path,
         quarantine_counts=counts,
     )
+
+
+def _check_outputs(events: object, path: Path, quarantine: Path) -> None:
+    """Refuse outputs that would replace the events being read, or another file.
+
+    Raises
+    ------
+    SchemaError
+        ``path`` or ``quarantine`` is the events file (or lies in the events directory),
+        or ``path`` exists and is not an account features file.
+    """
+    if isinstance(events, (str, os.PathLike)):
+        source = Path(events)
+        for target in (path, quarantine):
+            if _is_within(target, source):
+                new = source.with_name(f"{source.stem}.accounts.parquet")
+                raise SchemaError(
+                    f"{target} would replace or join the events being read ({source}); "
+                    f"write the account features to a new file, e.g. --out {new}"
+                )
+    if path.exists() and not _is_account_file(path):
+        raise SchemaError(
+            f"{path} exists and is not a riskscore account features file (no "
+            f"{ACCOUNT_FILE_METADATA_KEY!r} metadata); it was left unchanged: choose a new "
+            "path, or remove the file first"
+        )
+
+
+def _is_within(target: Path, source: Path) -> bool:
+    """Whether ``target`` is the file ``source``, or lies in the directory ``source``."""
+    if not source.exists():
+        return False
+    if source.is_dir():
+        return source.resolve() in target.resolve().parents
+    return target.exists() and os.path.samefile(target, source)
+
+
+def _is_account_file(path: Path) -> bool:
+    """Whether ``path`` is a Parquet file with the account features metadata."""
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowException):
+        return False
+    return ACCOUNT_FILE_METADATA_KEY.encode() in metadata

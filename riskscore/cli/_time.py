@@ -1,29 +1,53 @@
-"""Times given on the command line (private): one parser for every command."""
+"""Times and counts given on the command line (private): one parser for every command.
+
+Each is an argparse ``type``, so a value outside its range is refused while the
+arguments are parsed (argparse's one error line, exit status 2), before any work.
+"""
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from riskscore.io.schema import MAX_TIMESTAMP, MIN_TIMESTAMP
 
-def parse_epoch(text: str, name: str, *, end_of_day: bool = False) -> int:
+#: Largest whole number accepted by a count option (a row count, an item id).
+MAX_COUNT = 2**53
+
+
+def parse_epoch(text: str, *, end_of_day: bool = False) -> int:
     """Epoch seconds from ``text``: an integer, a day ``YYYY-MM-DD`` (UTC), or ISO 8601
-    with a UTC offset.
+    with a UTC offset, within the event timestamps' range (1970 to 2200).
 
     A day is its first second; with ``end_of_day`` it is the first second of the next day,
     so that the day is included in a period whose end is excluded (``export --to``).
 
     Raises
     ------
-    ValueError
-        None of the forms, or an ISO time without an offset (the message names ``--name``).
+    argparse.ArgumentTypeError
+        None of the forms, an ISO time without an offset, or a time out of range.
 
     Examples
     --------
-    >>> parse_epoch("1767225600", "since"), parse_epoch("2026-01-01T00:00:00Z", "since")
+    >>> parse_epoch("1767225600"), parse_epoch("2026-01-01T00:00:00Z")
     (1767225600, 1767225600)
-    >>> parse_epoch("2026-01-01", "from"), parse_epoch("2026-01-01", "to", end_of_day=True)
+    >>> parse_epoch("2026-01-01"), parse_epoch("2026-01-01", end_of_day=True)
     (1767225600, 1767312000)
+    >>> parse_epoch("-1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '-1' is out of range: times are from 1970-01-01 (0) to ...
     """
+    value = _epoch(text, end_of_day)
+    if not MIN_TIMESTAMP <= value <= MAX_TIMESTAMP:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is out of range: times are from 1970-01-01 ({MIN_TIMESTAMP}) to "
+            f"2200-01-01 ({MAX_TIMESTAMP})"
+        )
+    return value
+
+
+def _epoch(text: str, end_of_day: bool) -> int:
     try:
         return int(text)
     except ValueError:
@@ -33,10 +57,39 @@ def parse_epoch(text: str, name: str, *, end_of_day: bool = False) -> int:
             day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
             return int((day + timedelta(days=1 if end_of_day else 0)).timestamp())
         stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(
-            f"--{name} {text!r} is neither epoch seconds, YYYY-MM-DD nor ISO 8601"
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither epoch seconds, YYYY-MM-DD nor ISO 8601"
         ) from None
     if stamp.tzinfo is None:
-        raise ValueError(f"--{name} {text!r} needs a UTC offset (e.g. Z or +01:00)")
+        raise argparse.ArgumentTypeError(f"{text!r} needs a UTC offset (e.g. Z or +01:00)")
     return int(stamp.timestamp())
+
+
+def parse_end(text: str) -> int:
+    """:func:`parse_epoch` of a period's end: a day ``YYYY-MM-DD`` is included."""
+    return parse_epoch(text, end_of_day=True)
+
+
+def whole_number(low: int, high: int = MAX_COUNT) -> Callable[[str], int]:
+    """An argparse type: a whole number in ``[low, high]``.
+
+    Examples
+    --------
+    >>> whole_number(1)("20")
+    20
+    >>> whole_number(1)("0")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '0' is not a whole number from 1 to 9007199254740992
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {low} to {high}")
+        return value
+
+    return parse

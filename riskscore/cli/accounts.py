@@ -43,7 +43,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "events", type=Path, help=".parquet, .csv or .jsonl events of the full history (schema v1)"
     )
     parser.add_argument(
-        "--out", type=Path, required=True, help="the .parquet file to write (replaced if it exists)"
+        "--out",
+        type=Path,
+        required=True,
+        help="the .parquet file to write: a new file, or an account features file to replace "
+        "(never an input)",
     )
     parser.add_argument(
         "--errors",

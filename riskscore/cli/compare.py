@@ -87,8 +87,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queue", type=Path, help="review queue whose decisions to match")
     parser.add_argument(
         "--since",
-        help="with --queue: count decisions made at or after this time (epoch seconds or "
-        "ISO 8601 with offset; default: every decision)",
+        type=parse_epoch,
+        help="with --queue: count decisions made at or after this time (epoch seconds, "
+        "YYYY-MM-DD (UTC) or ISO 8601 with offset, 1970 to 2200; default: every decision)",
     )
     add_policy_option(parser)
     parser.add_argument(
@@ -167,7 +168,7 @@ def _shadow(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelCom
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     if args.bootstrap < 1:
         raise ValueError(f"--bootstrap must be at least 1, got {args.bootstrap}")
-    since = None if args.since is None else parse_epoch(args.since, "since")
+    since = args.since
     labels = _labels(args, since)
     if args.alerts is not None and args.shadow_alerts is None:
         raise ValueError("--alerts goes with --shadow-alerts")

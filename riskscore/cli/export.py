@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore.cli._paths import check_out_dir
-from riskscore.cli._time import parse_epoch
+from riskscore.cli._time import parse_end, parse_epoch
 from riskscore.keys import check_key
 from riskscore.moderation import ReviewQueue
 from riskscore.regulatory import ExportFilter, export_all
@@ -34,10 +34,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, required=True, help="the queue's SQLite file")
     parser.add_argument("--out", type=Path, required=True, help="directory for the exports")
     parser.add_argument(
-        "--from", dest="start", help="first day (YYYY-MM-DD, UTC), ISO time or epoch seconds"
+        "--from",
+        dest="start",
+        type=parse_epoch,
+        help="first day (YYYY-MM-DD, UTC), ISO time or epoch seconds, 1970 to 2200 "
+        "(default: no lower bound)",
     )
     parser.add_argument(
-        "--to", dest="end", help="last day (YYYY-MM-DD, UTC, included), ISO time or epoch seconds"
+        "--to",
+        dest="end",
+        type=parse_end,
+        help="last day (YYYY-MM-DD, UTC, included), ISO time or epoch seconds, 1970 to 2200 "
+        "(default: no upper bound)",
     )
     parser.add_argument(
         "--decision",
@@ -59,10 +67,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _when(text: str | None, name: str, *, end: bool) -> int | None:
-    return None if text is None else parse_epoch(text, name, end_of_day=end)
-
-
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
     if not args.db.is_file():
@@ -72,8 +76,8 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         source=f"the key in the environment variable {args.key_env}",
     )
     export_filter = ExportFilter(
-        start=_when(args.start, "from", end=False),
-        end=_when(args.end, "to", end=True),
+        start=args.start,
+        end=args.end,
         outcomes=tuple(args.decision) if args.decision else None,
         bands=tuple(args.band) if args.band else None,
     )

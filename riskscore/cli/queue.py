@@ -8,7 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from riskscore.cli._time import MAX_COUNT, parse_epoch, whole_number
 from riskscore.moderation.queue import ReviewQueue
+
+_item_id = whole_number(1)
 
 NAME = "queue"
 HELP = "show the top cases of a review queue, or record a moderator's decision"
@@ -27,12 +30,22 @@ EXAMPLE = (
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, required=True, help="the queue's SQLite file")
-    parser.add_argument("--top", type=int, default=10, help="cases to show (0: none)")
-    parser.add_argument("--now", type=int, help="epoch seconds to rank at (default: now)")
+    parser.add_argument(
+        "--top", type=whole_number(0), default=10, help="cases to show (0: none; default: 10)"
+    )
+    parser.add_argument(
+        "--now",
+        type=parse_epoch,
+        help="time to rank at: epoch seconds, YYYY-MM-DD (UTC) or ISO 8601 with offset, "
+        "1970 to 2200 (default: now)",
+    )
     parser.add_argument("--decide", metavar="ADULT_ID", help="record a decision on this case")
     parser.add_argument("--token", help="the token of the case as shown (decides its items)")
     parser.add_argument(
-        "--items", help="comma-separated item ids shown (decides these items)", metavar="IDS"
+        "--items",
+        type=_parse_items,
+        help="comma-separated item ids shown (decides these items; whole numbers from 1)",
+        metavar="IDS",
     )
     parser.add_argument(
         "--outcome",
@@ -53,9 +66,11 @@ def _parse_id(text: str) -> Any:
 
 def _parse_items(text: str) -> list[int]:
     try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise ValueError(f"--items takes comma-separated item ids, got {text!r}") from None
+        return [_item_id(part) for part in text.split(",") if part.strip()]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not comma-separated item ids (whole numbers from 1 to {MAX_COUNT})"
+        ) from None
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
@@ -77,7 +92,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
                 args.outcome,
                 moderator=args.moderator,
                 token=args.token,
-                item_ids=None if args.items is None else _parse_items(args.items),
+                item_ids=args.items,
                 note=args.note,
             )
             decided = {"adult_id": _parse_id(args.decide), "outcome": args.outcome, "items": n}
@@ -87,7 +102,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             "open_items": len(queue),
             "open_cases": len(cases),
             "decided": decided,
-            "top": [c.to_dict() for c in cases[: max(args.top, 0)]],
+            "top": [c.to_dict() for c in cases[: args.top]],
         }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from riskscore.cli._paths import check_out_dir
 from riskscore.cli._progress import steps
-from riskscore.cli._time import parse_epoch
+from riskscore.cli._time import parse_end, parse_epoch
 from riskscore.io import read_messages
 from riskscore.keys import check_key
 from riskscore.model import load_model
@@ -44,10 +44,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, required=True, help="the queue's SQLite file")
     parser.add_argument("--out", type=Path, required=True, help="directory for the report")
     parser.add_argument(
-        "--start", help="period start: epoch seconds, YYYY-MM-DD (UTC) or ISO 8601 with offset"
+        "--start",
+        type=parse_epoch,
+        help="period start: epoch seconds, YYYY-MM-DD (UTC) or ISO 8601 with offset, 1970 to "
+        "2200 (default: the day of the first item)",
     )
     parser.add_argument(
-        "--end", help="period end (excluded; a day YYYY-MM-DD is included); default: now"
+        "--end",
+        type=parse_end,
+        help="period end (excluded; a day YYYY-MM-DD is included), 1970 to 2200 (default: now)",
     )
     parser.add_argument("--platform", default="", help="platform name shown on the report")
     parser.add_argument(
@@ -126,13 +131,11 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             raise FileNotFoundError(f"no review queue at {args.db}")
         step("report")
         with ReviewQueue(args.db) as queue:
-            if period is None or args.start or args.end:
+            if period is None or args.start is not None or args.end is not None:
                 items = queue.items()
                 first = min((i.created_at for i in items), default=int(time.time()))
-                start = parse_epoch(args.start, "start") if args.start else first - first % 86_400
-                end = (
-                    parse_epoch(args.end, "end", end_of_day=True) if args.end else int(time.time())
-                )
+                start = first - first % 86_400 if args.start is None else args.start
+                end = int(time.time()) if args.end is None else args.end
                 period = (start, end)
             drift = None if messages is None else period_drift(model, messages, period)
             report = transparency_report(

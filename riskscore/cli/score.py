@@ -18,6 +18,7 @@ from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import render_quarantine
 from riskscore.cli._queue_option import add_queue_option, add_to_queue, open_queue, render_queue
+from riskscore.cli._time import whole_number
 from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, read_account_features
 from riskscore.model import load_model
@@ -92,10 +93,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "accounts`); default: computed from EVENTS alone",
     )
     add_queue_option(parser)
-    parser.add_argument("--top", type=int, default=5, help="alerts to print (0: none)")
+    parser.add_argument(
+        "--top", type=whole_number(0), default=5, help="alerts to print (0: none; default: 5)"
+    )
     parser.add_argument(
         "--chunk-rows",
-        type=int,
+        type=whole_number(1),
         default=None,
         help="stream a Parquet file in conversation-complete chunks of about N events "
         "(bounded memory; same results and quarantine as in memory); default: in memory, "

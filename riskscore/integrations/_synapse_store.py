@@ -11,6 +11,9 @@ import riskscore.io.sqlite as sqlite
 
 __all__ = ["RoomStore"]
 
+#: The tables of the module's state file.
+_TABLES = frozenset({"rooms", "invites", "meta"})
+
 
 class RoomStore:
     """Durable per-room facts that the current room state does not keep.
@@ -23,9 +26,22 @@ class RoomStore:
     ----------
     path : path-like
         SQLite file, created if missing.
+
+    Raises
+    ------
+    ValueError
+        ``path`` is another database (a review queue, an online checkpoint, anything
+        else); it is left unchanged.
     """
 
     def __init__(self, path: str | Path) -> None:
+        found = sqlite.peek(path)
+        if found is not None and not found.tables <= _TABLES:
+            foreign = ", ".join(sorted(found.tables - _TABLES))
+            raise ValueError(
+                f"{path} is not the Synapse module's room state (it has table(s) {foreign}); "
+                "it was left unchanged: point state_dir at the module's own directory"
+            )
         # WAL with synchronous=NORMAL: a commit survives a crash of the server process
         # without an fsync per write (only a power loss can undo the last commits).
         self._conn = sqlite.connect(path, autocommit=False, check_same_thread=False)

@@ -14,10 +14,20 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
-__all__ = ["DEFAULT_TIMEOUT_S", "FILE_MODE", "connect", "is_lock", "retry", "write"]
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "FILE_MODE",
+    "Contents",
+    "connect",
+    "is_lock",
+    "peek",
+    "retry",
+    "write",
+]
 
 T = TypeVar("T")
 
@@ -106,6 +116,76 @@ def connect(
         con.close()
         raise
     return con
+
+
+@dataclass(frozen=True, slots=True)
+class Contents:
+    """What an existing database holds, as :func:`peek` reads it.
+
+    Attributes
+    ----------
+    tables : frozenset of str
+        Names of its tables (SQLite's own ``sqlite_*`` tables left out).
+    meta : dict of str to str, or None
+        The rows of its ``meta(key, value)`` table as text; None without such a table.
+    """
+
+    tables: frozenset[str]
+    meta: dict[str, str] | None
+
+
+def peek(path: str | os.PathLike[str]) -> Contents | None:
+    """The tables and ``meta`` entries of an existing database, read without writing.
+
+    A store checks these before it opens a file for writing (:func:`connect` switches
+    the journal to WAL and the store then creates its tables), so that a file of another
+    kind is refused unchanged.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The database file.
+
+    Returns
+    -------
+    Contents or None
+        None when there is no file or it is empty (0 bytes: a new database).
+
+    Raises
+    ------
+    sqlite3.DatabaseError
+        The file is not a SQLite database.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "state.sqlite")
+    >>> peek(path) is None
+    True
+    >>> con = connect(path)
+    >>> _ = con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    >>> _ = con.execute("INSERT INTO meta VALUES ('format', 'x')")
+    >>> con.close()
+    >>> peek(path)
+    Contents(tables=frozenset({'meta'}), meta={'format': 'x'})
+    """
+    file = Path(path)
+    if not file.is_file() or file.stat().st_size == 0:
+        return None
+    con = connect(file, read_only=True)
+    try:
+        tables = frozenset(
+            str(r[0])
+            for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not str(r[0]).startswith("sqlite_")
+        )
+        meta: dict[str, str] | None = None
+        columns = {str(r[1]) for r in con.execute("PRAGMA table_info(meta)")}
+        if "meta" in tables and {"key", "value"} <= columns:
+            meta = {str(k): str(v) for k, v in con.execute("SELECT key, value FROM meta")}
+    finally:
+        con.close()
+    return Contents(tables, meta)
 
 
 def _create_private(file: Path) -> None:

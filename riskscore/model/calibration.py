@@ -94,8 +94,23 @@ class Platt:
 
     @classmethod
     def from_dict(cls, data: Any) -> Platt:
-        """Parameters from :meth:`to_dict` (:class:`ModelIntegrityError` if malformed)."""
+        """Parameters from :meth:`to_dict`.
+
+        Raises
+        ------
+        ModelIntegrityError
+            Malformed parameters, or a slope ``a`` that is not negative: risk would then
+            fall (or stay flat) as the margin rises, so a signal could lower it.
+        """
         try:
-            return cls(a=float(data["a"]), b=float(data["b"]), prevalence=float(data["prevalence"]))
+            platt = cls(
+                a=float(data["a"]), b=float(data["b"]), prevalence=float(data["prevalence"])
+            )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ModelIntegrityError(f"calibration parameters are malformed: {exc}") from exc
+        if not platt.a < 0:
+            raise ModelIntegrityError(
+                f"calibration slope a must be negative (a higher margin is a higher risk), "
+                f"got {platt.a}"
+            )
+        return platt

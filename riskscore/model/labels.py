@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
 from riskscore.features import FeatureTable
+from riskscore.synthetic.labels import boolean_labels
 
 __all__ = ["ConversationLabels", "align_labels"]
 
@@ -41,7 +42,7 @@ def align_labels(
             )
         return truth_in_order
     label_ids = np.asarray(labels.conversation_id)
-    truth = np.asarray(labels.is_grooming)
+    truth = boolean_labels(labels.is_grooming)
     if label_ids.shape != truth.shape:
         raise SchemaError("labels: conversation_id and is_grooming differ in length")
     if len(np.unique(label_ids)) != len(label_ids):
@@ -66,4 +67,4 @@ def align_labels(
             f"labels do not match the messages: {len(label_ids)} labels for "
             f"{len(features)} conversations"
         )
-    return truth[order][pos].astype(bool)
+    return truth[order][pos]

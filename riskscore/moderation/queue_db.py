@@ -136,15 +136,57 @@ def alert_signal(alert: Alert) -> str:
     return json.dumps([*ids, int(alert.tier), round(float(alert.risk), 6), *event])
 
 
+#: The tables of a review queue file: the queue's own and those the moderator accounts
+#: of ``riskscore serve`` (:mod:`riskscore.serve.accounts`) keep beside them.
+QUEUE_TABLES = frozenset(
+    {"meta", "items", "alert_signals", "audit", "moderators", "account_log", "assignments"}
+)
+
+#: The entries of a review queue's ``meta`` table.
+META_KEYS = frozenset({"schema_version", "simulated"})
+
+
+def check_is_queue(path: Path) -> None:
+    """Refuse an existing, non-empty database that is not a review queue, unchanged.
+
+    A review queue holds only :data:`QUEUE_TABLES`, and its ``meta`` table (when there
+    is one) only :data:`META_KEYS`, with ``schema_version``. A missing or empty file is
+    a new queue.
+
+    Raises
+    ------
+    QueueError
+        The file is another database (an online checkpoint, the Synapse module's state,
+        anything else), named with the tables that give it away.
+    """
+    try:
+        found = sqlite.peek(path)
+    except sqlite3.DatabaseError as exc:
+        raise QueueError(f"{path} is not a riskscore queue ({exc})") from None
+    if found is None:
+        return
+    foreign = sorted(found.tables - QUEUE_TABLES)
+    meta = found.meta
+    if not foreign and "meta" in found.tables:
+        bad_meta = meta is None or "schema_version" not in meta or not set(meta) <= META_KEYS
+        foreign = ["meta"] if bad_meta else []
+    if foreign:
+        raise QueueError(
+            f"{path} is not a riskscore queue (it has table(s) "
+            f"{', '.join(foreign)}); it was left unchanged: give a new file or an existing queue"
+        )
+
+
 def connect(path: Path, timeout_s: float, *, simulation: bool = False) -> sqlite3.Connection:
     """Open (and create if needed, mode 0600) a queue database in WAL mode.
 
     Raises
     ------
     QueueError
-        An audit trigger differs from its definition, or ``simulation`` is asked of a
-        queue of real decisions.
+        The file is another database (:func:`check_is_queue`), an audit trigger differs
+        from its definition, or ``simulation`` is asked of a queue of real decisions.
     """
+    check_is_queue(path)
     con = sqlite.connect(path, timeout_s=timeout_s)
     con.row_factory = sqlite3.Row
     con.execute("PRAGMA foreign_keys = ON")

@@ -74,7 +74,7 @@ class AlertPolicy:
     _min_review: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        check_bands(self.bands)
+        check_bands(self.bands, self.unknown)
         for name, arrays in (("_one", False), ("_many", True)):
             rule = compile_rule(self.bands, self.unknown, self.guards, arrays=arrays)
             object.__setattr__(self, name, rule)

@@ -14,7 +14,21 @@ import math
 from dataclasses import dataclass
 from enum import IntEnum
 
-__all__ = ["DEFAULT_BANDS", "DEFAULT_UNKNOWN", "AgeBand", "Tier", "check_bands"]
+__all__ = [
+    "DEFAULT_BANDS",
+    "DEFAULT_UNKNOWN",
+    "MAX_BANDS",
+    "MAX_NAME_CHARS",
+    "AgeBand",
+    "Tier",
+    "check_bands",
+    "check_name",
+]
+
+#: Most age bands a policy may have (the compiled rule nests one test per band).
+MAX_BANDS = 64
+#: Longest band name (characters): it is shown on alerts and in exports.
+MAX_NAME_CHARS = 64
 
 
 class Tier(IntEnum):
@@ -37,7 +51,8 @@ class AgeBand:
     Attributes
     ----------
     name : str
-        Band label shown on alerts, e.g. ``"13-15"``.
+        Band label shown on alerts, e.g. ``"13-15"``: 1 to :data:`MAX_NAME_CHARS`
+        printable characters (no newline, tab or other control character).
     min_age, max_age : float
         Age range in years, lower bound included, upper excluded.
     review, urgent : float
@@ -56,6 +71,7 @@ class AgeBand:
     urgent: float
 
     def __post_init__(self) -> None:
+        check_name(self.name)
         if not 0.0 < self.review < self.urgent <= 1.0:
             raise ValueError(
                 f"age band {self.name!r}: thresholds must satisfy 0 < review < urgent <= 1, "
@@ -68,8 +84,37 @@ class AgeBand:
             )
 
 
-def check_bands(bands: tuple[AgeBand, ...]) -> None:
-    """Refuse bands that do not run from 0 without gaps, or a younger band that is stricter.
+def check_name(name: object) -> None:
+    r"""Refuse a band name that is not 1 to :data:`MAX_NAME_CHARS` printable characters.
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong with the name.
+
+    Examples
+    --------
+    >>> check_name("13-15")
+    >>> check_name("13-15\n")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: age band name '13-15\n' has a control or invisible character; ...
+    """
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_CHARS:
+        shown = f"{len(name)} characters" if isinstance(name, str) else repr(name)
+        raise ValueError(
+            f"an age band name must be text of 1 to {MAX_NAME_CHARS} characters, found {shown}"
+        )
+    if not name.isprintable():
+        raise ValueError(
+            f"age band name {name!r} has a control or invisible character; use printable "
+            "characters only"
+        )
+
+
+def check_bands(bands: tuple[AgeBand, ...], unknown: AgeBand | None = None) -> None:
+    """Refuse bands that do not run from 0 to infinity without gaps, a younger band that is
+    stricter, more than :data:`MAX_BANDS` bands, or two bands (``unknown`` included) of
+    one name.
 
     Raises
     ------
@@ -78,6 +123,15 @@ def check_bands(bands: tuple[AgeBand, ...]) -> None:
     """
     if not bands:
         raise ValueError("an alert policy needs at least one age band")
+    if len(bands) > MAX_BANDS:
+        raise ValueError(f"an alert policy has at most {MAX_BANDS} age bands, found {len(bands)}")
+    names = [b.name for b in (*bands, *([] if unknown is None else [unknown]))]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(
+            f"age band name {twice[0]!r} is used twice (the unknown band included); alerts "
+            "and exports tell bands apart by name: give each band its own"
+        )
     if bands[0].min_age != 0.0:
         raise ValueError(f"the first age band must start at 0, not {bands[0].min_age}")
     for younger, older in itertools.pairwise(bands):
@@ -91,6 +145,11 @@ def check_bands(bands: tuple[AgeBand, ...]) -> None:
                 f"age band {younger.name!r} has higher thresholds than the older band "
                 f"{older.name!r}: younger children must get thresholds at least as strict"
             )
+    if bands[-1].max_age != math.inf:
+        raise ValueError(
+            f"the last age band {bands[-1].name!r} must end at max_age = inf (every older age "
+            f"gets its thresholds), not {bands[-1].max_age}"
+        )
 
 
 #: The shipped thresholds: about 800 review and 100 urgent alerts per million benign

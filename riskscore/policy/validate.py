@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from riskscore.policy.bands import AgeBand, check_bands
+from riskscore.policy.bands import MAX_BANDS, AgeBand, check_bands, check_name
 from riskscore.policy.errors import PolicyFileError
 from riskscore.policy.guards import Guards
 
@@ -102,11 +102,11 @@ def parse(doc: Any, *, source: str = "") -> PolicyParts:
             path=("bands",),
             source=source,
         )
+    if len(items) > MAX_BANDS:
+        raise PolicyFileError(
+            f"at most {MAX_BANDS} age bands, found {len(items)}", path=("bands",), source=source
+        )
     bands = tuple(_band(entry, ("bands", i), source, full=True) for i, entry in enumerate(items))
-    try:
-        check_bands(bands)
-    except ValueError as exc:
-        raise PolicyFileError(str(exc), path=("bands",), source=source) from None
     if "unknown" not in table:
         raise PolicyFileError(
             "missing: thresholds for children of unknown age (review, urgent)",
@@ -114,6 +114,10 @@ def parse(doc: Any, *, source: str = "") -> PolicyParts:
             source=source,
         )
     unknown = _band(table["unknown"], ("unknown",), source, full=False)
+    try:
+        check_bands(bands, unknown)
+    except ValueError as exc:
+        raise PolicyFileError(str(exc), path=("bands",), source=source) from None
     guards = Guards()
     if "guards" in table:
         if version < 2:
@@ -162,13 +166,23 @@ def _band(entry: Any, path: Path, source: str, *, full: bool) -> AgeBand:
         if key not in table:
             raise PolicyFileError("missing", path=(*path, key), source=source)
     name = table.get("name", "unknown")
-    if not isinstance(name, str) or not name:
-        raise PolicyFileError(
-            f"expected a non-empty string, found {name!r}", path=(*path, "name"), source=source
-        )
+    try:
+        check_name(name)
+    except ValueError as exc:
+        raise PolicyFileError(str(exc), path=(*path, "name"), source=source) from None
     values = {
         "min_age": _number(table.get("min_age", 0.0), (*path, "min_age"), source),
         "max_age": _number(table.get("max_age", math.inf), (*path, "max_age"), source),
+    }
+    if not full and (values["min_age"], values["max_age"]) != (0.0, math.inf):
+        key = "min_age" if values["min_age"] != 0.0 else "max_age"
+        raise PolicyFileError(
+            f"the unknown band covers children of any age: leave {key} out (or write "
+            f"min_age = 0, max_age = inf), found {values[key]}",
+            path=(*path, key),
+            source=source,
+        )
+    values |= {
         "review": _number(table["review"], (*path, "review"), source),
         "urgent": _number(table["urgent"], (*path, "urgent"), source),
     }

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore.exceptions import RiskscoreError
-from riskscore.moderation import ReviewQueue
+from riskscore.moderation import QueueItem, ReviewQueue
 from riskscore.policy import AlertPolicy
 from riskscore.regulatory._cases import ExportFilter, decided_cases
 from riskscore.regulatory.dsa import StatementSettings, statements_of_reasons, write_statements
@@ -66,6 +66,8 @@ def export_all(
     ------
     ExportExistsError
         An output directory already exists (also a ``FileExistsError``).
+    ValueError
+        A band filter names no age band of the policy nor of any queued item.
     """
     out = Path(out_dir)
     for name in (DSA_DIR, TEMPLATE_DIR, NCMEC_DIR):
@@ -74,6 +76,7 @@ def export_all(
     f = export_filter or ExportFilter()
     s = settings or StatementSettings()
     items = queue.items()
+    _check_band_filter(f, policy or queue.policy, items)
     cases = decided_cases(items, f)
     statements = statements_of_reasons(cases, key=key, settings=s)
     simulated = queue.simulated_items()
@@ -109,3 +112,15 @@ def export_all(
         "simulated_decisions": sum(any(i.item_id in simulated for i in c.items) for c in cases),
         "files": sorted(files),
     }
+
+
+def _check_band_filter(f: ExportFilter, policy: AlertPolicy, items: list[QueueItem]) -> None:
+    """Refuse a band filter that names no band of the policy nor of a queued item."""
+    known = [b.name for b in policy.all_bands]
+    known += sorted({i.age_band for i in items} - set(known))
+    for band in f.bands or ():
+        if band not in known:
+            raise ValueError(
+                f"band filter {band!r} is not an age band of the policy or the queue; "
+                f"the bands are {', '.join(map(repr, known))}"
+            )

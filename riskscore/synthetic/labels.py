@@ -14,10 +14,59 @@ from riskscore.exceptions import SchemaError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["AdultLabels", "Labels", "labels_from_arrow"]
+__all__ = ["AdultLabels", "Labels", "boolean_labels", "labels_from_arrow"]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+
+
+def boolean_labels(values: npt.ArrayLike, column: str = "is_grooming") -> BoolArray:
+    """Ground truth as booleans: true/false, or the whole numbers 0 and 1.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_conversations,)
+        The labels as read.
+    column : str, default "is_grooming"
+        Named in the error.
+
+    Returns
+    -------
+    array of bool, shape (n_conversations,)
+
+    Raises
+    ------
+    SchemaError
+        Any other value (text such as ``"False"``, which a cast would read as true;
+        another number), naming the column, the first such row and its value.
+
+    Examples
+    --------
+    >>> boolean_labels([True, False]).tolist(), boolean_labels([1, 0]).tolist()
+    ([True, False], [True, False])
+    >>> boolean_labels(["True", "False"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    riskscore.exceptions.SchemaError: labels column 'is_grooming' row 0 holds 'True' (str): ...
+    """
+    array = np.asarray(values)
+    if array.dtype == np.bool_:
+        return array
+    if array.dtype.kind in "iu":
+        bad = (array != 0) & (array != 1)
+    else:
+        bad = np.array([not isinstance(v, (bool, np.bool_)) for v in array.ravel()], dtype=bool)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        value = array.ravel()[row]
+        value = value.item() if isinstance(value, np.generic) else value
+        raise SchemaError(
+            f"labels column {column!r} row {row} holds {value!r} ({type(value).__name__}): "
+            "expected true or false (or 0 or 1)",
+            column=column,
+            row=row,
+            value=value,
+        )
+    return array.astype(bool)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -136,7 +185,8 @@ class Labels:
         Raises
         ------
         SchemaError
-            A column is missing or holds nulls.
+            A column is missing or holds nulls, or ``is_grooming`` holds a value that is
+            not true or false (:func:`boolean_labels`).
         """
         missing = [c for c in _LABEL_COLUMNS if c not in table.column_names]
         if missing:
@@ -161,11 +211,13 @@ class Labels:
             adult_id = adult_id.astype(str)
         return cls(
             conversation_id=conversation_id,
-            is_grooming=column("is_grooming").astype(bool),
+            is_grooming=boolean_labels(column("is_grooming")),
             onset_index=column("onset_index").astype(np.int64),
             adult_id=adult_id,
             scenario=column("scenario").astype(str),
-            is_grooming_true=column("is_grooming_true").astype(bool) if optional else None,  # type: ignore[arg-type]
+            is_grooming_true=(
+                boolean_labels(column("is_grooming_true"), "is_grooming_true") if optional else None  # type: ignore[arg-type]
+            ),
         )
 
 
