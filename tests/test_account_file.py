@@ -250,8 +250,10 @@ def test_files_that_are_not_account_files(tmp_path: Path) -> None:
         rs.read_account_features(garbage)
     events = tmp_path / "events.parquet"
     rs.write_messages(rs.synthetic.generate(20, seed=1).messages, events)
-    with pytest.raises(rs.SchemaError, match="is not a riskscore account features file"):
+    with pytest.raises(rs.SchemaError, match="is not a riskscore account features file") as e:
         rs.read_account_features(events)
+    # the hint names a new file beside it, never the events file it was given
+    assert "--out events.accounts.parquet" in str(e.value)
     with pytest.raises(FileNotFoundError):
         rs.read_account_features(tmp_path / "missing.parquet")
     with pytest.raises(IsADirectoryError):

@@ -277,8 +277,8 @@ def _metadata(raw: dict[bytes, bytes], source: Path) -> dict[str, Any]:
     if text is None:
         raise SchemaError(
             f"{source} is not a riskscore account features file (no "
-            f"{ACCOUNT_FILE_METADATA_KEY!r} metadata recording its history); build one with "
-            f"`riskscore accounts EVENTS --out {source.name}`"
+            f"{ACCOUNT_FILE_METADATA_KEY!r} metadata recording its history); build one beside "
+            f"it with `riskscore accounts EVENTS --out {source.stem}.accounts.parquet`"
         )
     try:
         meta = json.loads(text)
