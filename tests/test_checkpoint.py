@@ -122,6 +122,24 @@ def test_restore_refuses_what_is_not_a_checkpoint(model: rs.RiskModel, tmp_path:
         rs.OnlineScorer.restore(text, model)
 
 
+@pytest.mark.parametrize("kind", ["queue", "app"])
+def test_a_checkpoint_is_never_written_into_another_database(
+    model: rs.RiskModel, tmp_path: Path, kind: str
+) -> None:
+    other = tmp_path / "other.sqlite"
+    if kind == "queue":
+        rs.ReviewQueue(other).close()
+    else:
+        con = sqlite3.connect(other)
+        con.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+        con.commit()
+        con.close()
+    before = other.read_bytes()
+    with pytest.raises(rs.CheckpointError, match="not a riskscore online checkpoint"):
+        rs.OnlineScorer(model).checkpoint(other)
+    assert other.read_bytes() == before
+
+
 def test_restore_refuses_account_tallies_of_another_version(
     events: list[dict[str, Any]], model: rs.RiskModel, tmp_path: Path
 ) -> None:

@@ -73,6 +73,31 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
         raise CheckpointError(f"{path} is not a riskscore online checkpoint: {exc}") from exc
 
 
+#: The tables of a checkpoint; a file with any other is not one.
+_TABLES = frozenset({"meta", "conversations", "accounts"})
+
+
+def _refuse_foreign(path: Path) -> None:
+    """Refuse, before anything is written, an existing database that is not a checkpoint
+    (a review queue, another application's file): writing would add tables to it."""
+    try:
+        found = sqlite.peek(path)
+    except sqlite3.DatabaseError as exc:
+        raise CheckpointError(f"{path} is not a riskscore online checkpoint: {exc}") from exc
+    if found is None:
+        return
+    foreign = sorted(found.tables - _TABLES)
+    entries = found.meta or {}
+    if not foreign and entries and entries.get("format") != _dumps(FORMAT):
+        foreign = ["meta"]
+    if foreign:
+        raise CheckpointError(
+            f"{path} is not a riskscore online checkpoint (it has table(s) "
+            f"{', '.join(foreign)} of another kind); give a new file or an existing "
+            "checkpoint, the file was not changed"
+        )
+
+
 def write(
     path: str | os.PathLike[str],
     meta: Mapping[str, Any],
@@ -85,6 +110,7 @@ def write(
     generators): one row's JSON at a time.
     """
     target = Path(path)
+    _refuse_foreign(target)
     con = _connect(target, create=True)
     try:
         con.execute("BEGIN IMMEDIATE")
