@@ -25,9 +25,10 @@ KNOWN_MISSES: Final[dict[str, str]] = {
     "risk (-1.1 log-odds) instead of raising it. `secure_move_speed` is left free, and in the "
     "training worlds slow moves to private channels are mostly teenagers and couples; "
     "constraining it to raise risk only (tried) missed four other grooming vignettes and "
-    "still not this one",
+    "still not this one; every candidate of benchmarks/robustness.py misses it, unconstrained "
+    "trees included",
     "g16-adult-40-daily-holidays-14-then-external": "no alert (risk 0.16 against the 13-15 "
     "band's review 0.42): daytime one-to-one contact with a single link at the end is the "
     "quiet grooming the metadata barely shows, and the link's late move lowers the risk "
-    "(`secure_move_speed`, as in g15)",
+    "(`secure_move_speed`, as in g15); every candidate of benchmarks/robustness.py misses it",
 }
