@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore.io.passes import in_order
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -395,6 +396,8 @@ def _is_sorted(
     sort is the identity and can be skipped (one O(n) pass instead of O(n log n))."""
     if len(conversation_id) < 2:
         return True
+    if conversation_id.dtype.kind in "iu":  # integer ids: one compiled pass
+        return bool(in_order(conversation_id, timestamp, source_row))
     same = conversation_id[1:] == conversation_id[:-1]
     if not np.all(same | (conversation_id[1:] > conversation_id[:-1])):
         return False

@@ -1,0 +1,63 @@
+"""Single compiled passes over the rows of a table being built (private).
+
+Checks that numpy would make with several temporary arrays the size of the table (each
+row compared with the one before it, each event with its conversation's first one) are
+made here in one loop that stops at the first row that settles the answer. Each gives
+exactly the result of the numpy expression written in its docstring.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["in_order", "outside_first_pair"]
+
+IntArray = npt.NDArray[np.int64]
+
+
+@numba.njit(cache=True, nogil=True)
+def in_order(conversation_id: IntArray, timestamp: IntArray, source_row: IntArray) -> bool:
+    """Whether integer rows are sorted by (conversation, timestamp, source row), each key
+    strictly increasing where the ones before it are equal.
+
+    For ``c, t, r = conversation_id, timestamp, source_row`` it equals
+    ``all((c[1:] > c[:-1]) | (c[1:] == c[:-1]) & ((t[1:] > t[:-1]) | (t[1:] == t[:-1]) &
+    (r[1:] > r[:-1])))``.
+    """
+    for i in range(1, len(conversation_id)):
+        c0, c1 = conversation_id[i - 1], conversation_id[i]
+        if c1 > c0:
+            continue
+        if c1 < c0:
+            return False
+        t0, t1 = timestamp[i - 1], timestamp[i]
+        if t1 < t0 or (t1 == t0 and source_row[i] <= source_row[i - 1]):
+            return False
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def outside_first_pair(starts: IntArray, sender: IntArray, recipient: IntArray) -> IntArray:
+    """Codes of the sorted segments (conversations) holding an event whose sender or
+    recipient is not one of the two accounts of the segment's first event, in increasing
+    order.
+
+    With ``a, b`` the first event's sender and recipient spread over the segment's rows,
+    it equals ``np.unique(code[~(isin(sender, (a, b)) & isin(recipient, (a, b)))])``.
+    """
+    n = len(sender)
+    outside = np.zeros(len(starts), dtype=np.bool_)
+    for k in range(len(starts)):
+        begin = starts[k]
+        end = starts[k + 1] if k + 1 < len(starts) else n
+        a = sender[begin]
+        b = recipient[begin]
+        for e in range(begin, end):
+            s = sender[e]
+            r = recipient[e]
+            if not ((s == a or s == b) and (r == a or r == b)):  # noqa: SIM109
+                outside[k] = True
+                break
+    return np.flatnonzero(outside).astype(np.int64)
