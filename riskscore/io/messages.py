@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.io.passes import in_order
+from riskscore.io.passes import in_order, lookup_codes, mark_present
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -353,6 +353,10 @@ def factorize(*columns: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], list[IntArr
         uniques, code_of, low = dense
 
         def code(col: npt.NDArray[Any]) -> IntArray:
+            if col.dtype == np.int64:  # the common case: one compiled pass, no temporary
+                out = np.empty(len(col), dtype=np.int64)
+                lookup_codes(col, low, code_of, out)
+                return out
             coded: IntArray = code_of[col - low if low else col]
             return coded
 
@@ -383,7 +387,10 @@ def _dense_lookup(
         low = 0
     present = np.zeros(high - low + 1, dtype=bool)
     for col in columns:
-        present[col - low if low else col] = True
+        if col.dtype == np.int64:
+            mark_present(col, low, present)
+        else:
+            present[col - low if low else col] = True
     code_of = np.cumsum(present, dtype=np.int64) - 1
     uniques = np.flatnonzero(present) + low
     return uniques.astype(np.result_type(*columns), copy=False), code_of, low

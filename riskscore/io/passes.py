@@ -12,7 +12,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["in_order", "outside_first_pair"]
+__all__ = ["in_order", "lookup_codes", "mark_present", "outside_first_pair"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -61,3 +61,17 @@ def outside_first_pair(starts: IntArray, sender: IntArray, recipient: IntArray) 
                 outside[k] = True
                 break
     return np.flatnonzero(outside).astype(np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def mark_present(values: IntArray, low: int, present: npt.NDArray[np.bool_]) -> None:
+    """``present[values - low] = True``, without the temporary ``values - low``."""
+    for v in values:
+        present[v - low] = True
+
+
+@numba.njit(cache=True, nogil=True)
+def lookup_codes(values: IntArray, low: int, code_of: IntArray, out: IntArray) -> None:
+    """``out[:] = code_of[values - low]``, without the temporary ``values - low``."""
+    for i in range(len(values)):
+        out[i] = code_of[values[i] - low]
