@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import riskscore as rs
 from riskscore.io.columnar import arrow_to_numpy
-from riskscore.io.passes import in_order, outside_first_pair
+from riskscore.io.passes import in_order, outside_first_pair, run_codes
 from riskscore.io.threads import THREAD_MIN_ROWS, THREADS_VARIABLE
 
 rows = st.lists(
@@ -64,6 +64,38 @@ def test_outside_first_pair_equals_the_numpy_expression(
     got = outside_first_pair(starts, sender, recipient)
     assert got.dtype == np.int64
     np.testing.assert_array_equal(got, numpy_outside(starts, sender, recipient))
+
+
+@given(st.lists(st.integers(-3, 3), max_size=40), st.booleans())
+def test_run_codes_equal_cumsum_and_flatnonzero(values: list[int], sort: bool) -> None:
+    arr = np.asarray(sorted(values) if sort else values, dtype=np.int64)
+    is_start = np.ones(len(arr), dtype=bool)
+    if len(arr):
+        is_start[1:] = arr[1:] != arr[:-1]
+    code, starts = run_codes(arr)
+    np.testing.assert_array_equal(code, np.cumsum(is_start, dtype=np.int64) - 1)
+    np.testing.assert_array_equal(starts, np.flatnonzero(is_start))
+    assert code.dtype == starts.dtype == np.int64
+
+
+@pytest.mark.parametrize("ids", [[3, 1, 2, 1, 3], ["c", "a", "b", "a", "c"]])
+def test_sorted_and_unsorted_input_give_the_same_codes(ids: list[object]) -> None:
+    columns = {
+        "timestamp": [50, 10, 30, 20, 40],
+        "sender_id": [1, 2, 3, 2, 1],
+        "recipient_id": [5, 6, 7, 6, 5],
+        "channel": ["direct"] * 5,
+    }
+    shuffled = rs.read_messages({"conversation_id": ids, **columns})
+    order = sorted(range(5), key=lambda i: (ids[i], columns["timestamp"][i]))
+    in_order_msgs = rs.read_messages(
+        {"conversation_id": [ids[i] for i in order]}
+        | {k: [v[i] for i in order] for k, v in columns.items()}
+    )
+    for msgs in (shuffled, in_order_msgs):
+        np.testing.assert_array_equal(msgs.conversation_code, [0, 0, 1, 2, 2])
+        np.testing.assert_array_equal(msgs.segment_starts, [0, 2, 3])
+        assert list(msgs.conversations) == sorted(set(ids))  # type: ignore[type-var]
 
 
 def test_a_group_room_is_found_and_split_by_the_compiled_pass() -> None:

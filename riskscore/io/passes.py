@@ -12,7 +12,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["in_order", "lookup_codes", "mark_present", "outside_first_pair"]
+__all__ = ["in_order", "lookup_codes", "mark_present", "outside_first_pair", "run_codes"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -75,3 +75,26 @@ def lookup_codes(values: IntArray, low: int, code_of: IntArray, out: IntArray) -
     """``out[:] = code_of[values - low]``, without the temporary ``values - low``."""
     for i in range(len(values)):
         out[i] = code_of[values[i] - low]
+
+
+@numba.njit(cache=True, nogil=True)
+def run_codes(values: IntArray) -> tuple[IntArray, IntArray]:
+    """The code of each row's run of equal values (0, 1, ...) and each run's first row.
+
+    With ``is_start`` true on row 0 and where a value differs from the one before, it
+    equals ``(np.cumsum(is_start) - 1, np.flatnonzero(is_start))``.
+    """
+    n = len(values)
+    code = np.empty(n, dtype=np.int64)
+    k = -1
+    for i in range(n):
+        if i == 0 or values[i] != values[i - 1]:
+            k += 1
+        code[i] = k
+    starts = np.empty(k + 1, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        if i == 0 or values[i] != values[i - 1]:
+            starts[k] = i
+            k += 1
+    return code, starts
