@@ -85,6 +85,21 @@ def libraries() -> dict[str, str]:
     return found
 
 
+def threads() -> dict[str, int]:
+    """Worker threads each library may use (``RISKSCORE_NUM_THREADS``,
+    ``POLARS_MAX_THREADS``); pandas runs on one."""
+    from riskscore.io.threads import worker_threads
+
+    found = {"riskscore": worker_threads(), "pandas": 1}
+    try:
+        import polars as pl
+
+        found["polars"] = pl.thread_pool_size()
+    except ImportError:
+        pass
+    return found
+
+
 def load_average() -> list[float]:
     """1-, 5- and 15-minute load averages of the machine."""
     return [round(x, 2) for x in os.getloadavg()]
@@ -194,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     inputs = [PEER_FEATURES.index(name) for name in model.feature_names]
     print(f"workload: {path.name}: {n_messages:,} messages, {input_bytes / 1e6:.0f} MB in memory")
     print("libraries:", ", ".join(f"{k} {v}" for k, v in libraries().items()))
+    print("threads:", ", ".join(f"{k} {v}" for k, v in threads().items()))
 
     bandwidth = memory_bandwidth()
     print(f"memory bandwidth (numpy copy, read + write): {bandwidth / 1e9:.1f} GB/s")
@@ -300,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         {
             **run_record("throughput", __file__, argv),
             "libraries": libraries(),
+            "threads": threads(),
             "load_average": load,
             "workload": {"file": path.name, "messages": n_messages, "input_bytes": input_bytes},
             "memory_bandwidth_bytes_per_s": bandwidth,
