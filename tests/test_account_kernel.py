@@ -17,7 +17,7 @@ import riskscore as rs
 from riskscore.features.accounts import _codes, account_parts, account_tallies
 from riskscore.features.kernel import is_supervised
 from riskscore.io.groups import group_contact_mask
-from riskscore.io.schema import MINOR_AGE, Channel, EventType
+from riskscore.io.schema import MINOR_AGE, SCHEMA_COLUMNS, Channel, EventType
 from riskscore.io.segments import sorted_unique
 from riskscore.io.threads import THREADS_VARIABLE
 
@@ -79,20 +79,8 @@ events = st.lists(
 def _table(rows: list[tuple[Any, ...]]) -> rs.MessageTable:
     # conversation c holds the accounts of pair p = (10 p, 10 p + 1) (its first event's pair)
     pair_of: dict[int, int] = {}
-    cols: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "conversation_id",
-            "timestamp",
-            "sender_id",
-            "recipient_id",
-            "sender_age",
-            "recipient_age",
-            "channel",
-            "event",
-            "room_size",
-        )
-    }
+    # schema v1 in its order: conversation_id, timestamp, ..., event, room_size
+    cols: dict[str, list[Any]] = {k: [] for k in SCHEMA_COLUMNS if k != "recipient_tz_offset_min"}
     for conv, pair, back, t, age_s, age_r, channel, event, room in rows:
         p = pair_of.setdefault(conv, pair)
         a, b = 10 * p, 10 * p + 1
