@@ -11,9 +11,10 @@ machine weighs on all of them alike. Run from the repository root::
     git worktree add /tmp/before <commit>
     .venv/bin/python benchmarks/bench_stages.py --roots /tmp/before . --messages 10000000
 
-Prints a table and writes ``benchmarks/results/stages_<n>.json``. Every checkout scores
-the same file with the same model, and the features of each are compared with the first
-checkout's (byte for byte) before any time is reported.
+Prints a table and writes ``benchmarks/results/stages_<n>.json`` (or ``--output``). Every
+checkout scores the same file with the same model, and the features of each are compared with
+the first checkout's (byte for byte), and so are the scores and their reasons, before any
+time is reported.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def time_stages(path: str, repeats: int) -> dict[str, Any]:
         read = time.perf_counter()
         features = rs.extract_features(msgs)
         featurized = time.perf_counter()
-        model.score_features(features)
+        scores = model.score_features(features)
         scored = time.perf_counter()
         for stage, seconds in zip(
             STAGES, (read - start, featurized - read, scored - featurized), strict=True
@@ -64,7 +65,21 @@ def time_stages(path: str, repeats: int) -> dict[str, Any]:
             "system": after.ru_stime - usage.ru_stime,
         },
         "features_sha256": hashlib.sha256(features.values.tobytes()).hexdigest(),
+        "scores_sha256": _scores_sha256(scores),
     }
+
+
+def _scores_sha256(scores: Any) -> str:
+    """sha256 of a ScoreTable's risk and reasons (feature, value, contribution)."""
+    digest = hashlib.sha256()
+    for array in (
+        scores.risk,
+        scores.reason_feature,
+        scores.reason_value,
+        scores.reason_contribution,
+    ):
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def _run_checkout(root: Path, path: Path, repeats: int) -> dict[str, Any]:
@@ -96,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--roots", nargs="+", default=["."], help="checkouts to compare")
     parser.add_argument("--repeats", type=int, default=3, help="runs per process (best kept)")
     parser.add_argument("--rounds", type=int, default=2, help="turns each checkout takes")
+    parser.add_argument("--output", type=Path, help="results file (default benchmarks/results/)")
     args = parser.parse_args(argv)
 
     path = workload(args.messages)
@@ -106,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             runs[str(root)].append(_run_checkout(root, path, args.repeats))
 
     reference = runs[str(roots[0])][0]["features_sha256"]
+    reference_scores = runs[str(roots[0])][0].get("scores_sha256")
     print(f"workload: {path.name}; best of {args.repeats} x {args.rounds} rounds per checkout\n")
     header = f"{'checkout':40s} " + " ".join(f"{s:>20s}" for s in STAGES) + f" {'system CPU':>11s}"
     print(header)
@@ -117,12 +134,14 @@ def main(argv: list[str] | None = None) -> int:
         user = sum(r["cpu_seconds"]["user"] for r in results)
         system = sum(r["cpu_seconds"]["system"] for r in results)
         same = all(r["features_sha256"] == reference for r in results)
+        same_scores = all(r.get("scores_sha256") == reference_scores for r in results)
         summary.append(
             {
                 "root": str(root),
                 "git": _describe(root),
                 "best_seconds": best,
                 "features_identical": same,
+                "scores_identical": same_scores,
                 "runs": results,
             }
         )
@@ -133,17 +152,23 @@ def main(argv: list[str] | None = None) -> int:
         )
     identical = all(row["features_identical"] for row in summary)
     print("features:", "identical in every checkout" if identical else "DIFFER")
+    scores_identical = all(row["scores_identical"] for row in summary)
+    print(
+        "scores and reasons:",
+        "identical in every checkout" if scores_identical else "DIFFER (or not recorded)",
+    )
 
     write_json(
-        RESULTS / f"stages_{round(args.messages / 1e6)}m.json",
+        args.output or RESULTS / f"stages_{round(args.messages / 1e6)}m.json",
         {
             **run_record("stages", __file__, argv),
             "workload": {"file": path.name},
             "checkouts": summary,
             "features_identical": identical,
+            "scores_identical": scores_identical,
         },
     )
-    return 0 if identical else 1
+    return 0 if identical and scores_identical else 1
 
 
 if __name__ == "__main__":

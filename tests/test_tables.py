@@ -34,6 +34,9 @@ def _reference_codes(*columns: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]
         pytest.param(np.array([-4, 7, -4, 0, 2]), id="negative ints"),
         pytest.param(np.array([2**62, 1, 2**40, 1]), id="sparse ints: sorted path"),
         pytest.param(np.array(["b", "a", "c", "a"]), id="strings"),
+        pytest.param(np.array([70_003, 70_001, 70_003, 70_009], dtype=np.int32), id="int32"),
+        pytest.param(np.array([2**40 + 5, 2**40 + 1, 2**40 + 5], dtype=np.uint64), id="uint64"),
+        pytest.param(np.arange(1_000_000, 1_000_040)[::-3], id="strided offset int64"),
     ],
 )
 @pytest.mark.parametrize("threads", [False, True])

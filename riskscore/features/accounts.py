@@ -20,11 +20,13 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
-from riskscore.features.kernel import ACCOUNT_SLOTS, N_ACCOUNT_SLOTS, is_supervised
+from riskscore.features.account_kernel import COUNT_COLUMNS, MARK_COLUMNS, tally_events
+from riskscore.features.kernel import ACCOUNT_SLOTS, N_ACCOUNT_SLOTS
 from riskscore.features.pairs import PairFacts, merge_pair_facts, pair_facts
-from riskscore.io.groups import group_contact_mask
+from riskscore.io.chunks import conversation_parts
 from riskscore.io.messages import MessageTable
-from riskscore.io.schema import MINOR_AGE, Channel, EventType
+from riskscore.io.segments import sorted_unique
+from riskscore.io.threads import executor_for, worker_threads
 from riskscore.io.timestamps import iso_utc
 
 __all__ = [
@@ -38,11 +40,6 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-
-#: Per event code, whether it is a contact (a lookup is cheaper than ``np.isin``).
-_CONTACT_EVENTS = np.isin(
-    np.arange(256), (EventType.MESSAGE, EventType.MEDIA, EventType.CONTACT_REQUEST)
-)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -223,61 +220,64 @@ class AccountParts:
     pairs: PairFacts = field(default_factory=PairFacts)
 
 
-def _distinct_pairs(msgs: MessageTable, mask: BoolArray, n_accounts: int) -> IntArray:
-    """Distinct ``sender * n_accounts + recipient`` codes of the masked events.
+def _distinct_pairs(
+    initiator: IntArray, responder: IntArray, marks: BoolArray, n_accounts: int
+) -> IntArray:
+    """Distinct ``sender * n_accounts + recipient`` codes of one set of contact pairs,
+    from its two columns of marks (:func:`~riskscore.features.account_kernel.tally_events`).
 
     Every event goes between its conversation's two accounts (:func:`riskscore.read_messages`
-    ensures it), so a conversation holds at most two pairs, one each way: find which
-    occur per conversation, then deduplicate those few instead of every event.
+    ensures it), so a conversation holds at most two pairs, one each way: the marks say
+    which occur per conversation, and only those few are deduplicated.
     """
-    if len(mask) == 0:
-        return np.empty(0, dtype=np.int64)
-    starts = msgs.segment_starts
-    initiator, responder = msgs.sender_code[starts], msgs.recipient_code[starts]
-    from_initiator = msgs.sender_code == np.repeat(initiator, np.diff(starts, append=len(mask)))
-    ways = np.logical_or.reduceat(mask & from_initiator, starts)
-    back = np.logical_or.reduceat(mask & ~from_initiator, starts)
+    ways, back = marks[:, 0], marks[:, 1]
     pairs = np.concatenate(
         [
             initiator[ways] * n_accounts + responder[ways],
             responder[back] * n_accounts + initiator[back],
         ]
     )
-    return np.unique(pairs)
+    return sorted_unique(pairs)
 
 
 def _codes(msgs: MessageTable) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
+    """The three sets of distinct contact pairs and the per-account counts of ``msgs``,
+    from one compiled pass over its events (ranges of conversations on worker threads,
+    each with its own counts, added up)."""
     n_acc = len(msgs.accounts)
-    # Group contact (a message to a room of 3+) is not contact with each member, but it is
-    # contact with minors in a supervised setting.
-    any_contact = _CONTACT_EVENTS[msgs.event]
-    contact = any_contact
-    if msgs.room_size.any():
-        contact = contact & ~group_contact_mask(msgs.room_size, msgs.event)
-    with np.errstate(invalid="ignore"):
-        reaches_minor = any_contact & (msgs.recipient_age < MINOR_AGE)
-        from_minor = msgs.sender_age < MINOR_AGE
-    to_minor = contact & reaches_minor
-    supervised = reaches_minor & is_supervised(msgs.channel, msgs.room_size)
-    private = msgs.channel >= Channel.EPHEMERAL
-    safety = (msgs.event == EventType.BLOCK) | (msgs.event == EventType.REPORT)
-    counts = np.column_stack(
-        [
-            np.bincount(msgs.sender_code[msgs.event == EventType.CONTACT_REQUEST], minlength=n_acc),
-            np.bincount(
-                msgs.recipient_code[msgs.event == EventType.CONTACT_ACCEPT], minlength=n_acc
-            ),
-            np.bincount(msgs.recipient_code[safety & from_minor], minlength=n_acc),
-            np.bincount(msgs.sender_code[reaches_minor], minlength=n_acc),
-            np.bincount(msgs.sender_code[supervised], minlength=n_acc),
-        ]
-    ).astype(np.float64)
-    return (
-        _distinct_pairs(msgs, contact, n_acc),
-        _distinct_pairs(msgs, to_minor, n_acc),
-        _distinct_pairs(msgs, to_minor & private, n_acc),
-        counts,
+    starts = msgs.segment_starts.astype(np.int64, copy=False)
+    marks = np.zeros((msgs.n_conversations, 2 * len(MARK_COLUMNS)), dtype=bool)
+    parts = conversation_parts(msgs, -(-len(msgs) // worker_threads()))
+
+    def run(first: int, stop: int) -> FloatArray:
+        counts = np.zeros((n_acc, len(COUNT_COLUMNS)))
+        tally_events(
+            starts,
+            msgs.sender_code,
+            msgs.recipient_code,
+            msgs.event,
+            msgs.sender_age,
+            msgs.recipient_age,
+            msgs.channel,
+            msgs.room_size,
+            first,
+            stop,
+            counts,
+            marks,  # parts write disjoint rows
+        )
+        return counts
+
+    with executor_for(len(msgs)) as pool:
+        counts = sum(
+            (f.result() for f in [pool.submit(run, *bounds) for bounds in parts]),
+            start=np.zeros((n_acc, len(COUNT_COLUMNS))),
+        )
+    initiator, responder = msgs.sender_code[starts], msgs.recipient_code[starts]
+    contacts, minors, private_minors = (
+        _distinct_pairs(initiator, responder, marks[:, 2 * j : 2 * j + 2], n_acc)
+        for j in range(len(MARK_COLUMNS))
     )
+    return contacts, minors, private_minors, counts
 
 
 def account_tallies(msgs: MessageTable) -> FloatArray:

@@ -12,6 +12,7 @@ import numpy.typing as npt
 from riskscore.exceptions import SchemaError
 from riskscore.io.ids import Coded
 from riskscore.io.schema import SCHEMA_COLUMNS, is_content_column
+from riskscore.io.threads import executor_for
 from riskscore.io.validate import check_column_names
 
 if TYPE_CHECKING:
@@ -66,26 +67,32 @@ def field_paths(schema: pa.Schema) -> list[str]:
 
 def arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:
     """An Arrow table's columns as numpy arrays (timestamps with a zone as epoch seconds,
-    without one as objects, dictionary columns as :class:`Coded`)."""
+    without one as objects, dictionary columns as :class:`Coded`).
+
+    Columns are converted independently; on a large table on the worker threads
+    (Arrow's conversions release the GIL), so a table of several chunks is joined
+    into one array per column on both cores."""
+    with executor_for(table.num_rows) as pool:
+        converted = [pool.submit(_column_to_numpy, column) for column in table.columns]
+        return {name: c.result() for name, c in zip(table.column_names, converted, strict=True)}
+
+
+def _column_to_numpy(col: Any) -> AnyArray:
+    """One column of :func:`arrow_to_numpy`."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    out: dict[str, AnyArray] = {}
-    for name in table.column_names:
-        col = table.column(name)
-        if pa.types.is_timestamp(col.type) and col.type.tz is not None:
-            secs = pc.cast(col, pa.timestamp("s", tz="UTC"), safe=False)
-            out[name] = _nullable_int(secs.cast(pa.int64()))
-        elif any(is_(col.type) for is_ in (pa.types.is_timestamp, pa.types.is_date,
-                                             pa.types.is_time)):  # fmt: skip
-            # Dates and times without a zone: per row, each refused (or quarantined) with
-            # what it lacks, quoted as ISO text (see riskscore.io.timestamps).
-            out[name] = np.fromiter(col.to_pylist(), dtype=object, count=len(col))
-        elif pa.types.is_dictionary(col.type):
-            out[name] = _decode_dictionary(col)
-        else:
-            out[name] = col.to_numpy(zero_copy_only=False)
-    return out
+    if pa.types.is_timestamp(col.type) and col.type.tz is not None:
+        secs = pc.cast(col, pa.timestamp("s", tz="UTC"), safe=False)
+        return _nullable_int(secs.cast(pa.int64()))
+    if any(is_(col.type) for is_ in (pa.types.is_timestamp, pa.types.is_date,
+                                      pa.types.is_time)):  # fmt: skip
+        # Dates and times without a zone: per row, each refused (or quarantined) with
+        # what it lacks, quoted as ISO text (see riskscore.io.timestamps).
+        return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
+    if pa.types.is_dictionary(col.type):
+        return _decode_dictionary(col)
+    return col.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
 
 
 def _decode_dictionary(col: Any) -> AnyArray:

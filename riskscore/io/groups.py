@@ -38,6 +38,7 @@ import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.messages import GroupSummary, MessageTable, build_table
+from riskscore.io.passes import outside_first_pair
 from riskscore.io.schema import EventType
 from riskscore.io.segments import spread
 
@@ -201,16 +202,11 @@ def split_groups(table: MessageTable, broadcast_rows: IntArray) -> MessageTable:
 def _group_codes(table: MessageTable) -> IntArray:
     """Codes of the conversations whose events involve more than two accounts (those
     of its first event and at least one other)."""
-    starts, n = table.segment_starts, len(table)
-    if n == 0:
+    if len(table) == 0:
         return np.empty(0, dtype=np.int64)
-    a = spread(table.sender_code[starts], starts, n)
-    b = spread(table.recipient_code[starts], starts, n)
-    s, r = table.sender_code, table.recipient_code
-    inside = ((s == a) | (s == b)) & ((r == a) | (r == b))
-    if inside.all():
-        return np.empty(0, dtype=np.int64)
-    return np.unique(table.conversation_code[~inside])
+    return outside_first_pair(
+        table.segment_starts.astype(np.int64, copy=False), table.sender_code, table.recipient_code
+    )
 
 
 def _check_distinct(derived: npt.NDArray[np.object_], others: npt.NDArray[np.object_]) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore.io.passes import in_order, lookup_codes, mark_present, run_codes
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -352,6 +353,10 @@ def factorize(*columns: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], list[IntArr
         uniques, code_of, low = dense
 
         def code(col: npt.NDArray[Any]) -> IntArray:
+            if col.dtype == np.int64:  # the common case: one compiled pass, no temporary
+                out = np.empty(len(col), dtype=np.int64)
+                lookup_codes(col, low, code_of, out)
+                return out
             coded: IntArray = code_of[col - low if low else col]
             return coded
 
@@ -382,7 +387,10 @@ def _dense_lookup(
         low = 0
     present = np.zeros(high - low + 1, dtype=bool)
     for col in columns:
-        present[col - low if low else col] = True
+        if col.dtype == np.int64:
+            mark_present(col, low, present)
+        else:
+            present[col - low if low else col] = True
     code_of = np.cumsum(present, dtype=np.int64) - 1
     uniques = np.flatnonzero(present) + low
     return uniques.astype(np.result_type(*columns), copy=False), code_of, low
@@ -395,12 +403,26 @@ def _is_sorted(
     sort is the identity and can be skipped (one O(n) pass instead of O(n log n))."""
     if len(conversation_id) < 2:
         return True
+    if conversation_id.dtype.kind in "iu":  # integer ids: one compiled pass
+        return bool(in_order(conversation_id, timestamp, source_row))
     same = conversation_id[1:] == conversation_id[:-1]
     if not np.all(same | (conversation_id[1:] > conversation_id[:-1])):
         return False
     tie = same & (timestamp[1:] == timestamp[:-1])
     later = timestamp[1:] > timestamp[:-1]
     return bool(np.all(~same | later | (tie & (source_row[1:] > source_row[:-1]))))
+
+
+def _runs(values: npt.NDArray[Any]) -> tuple[IntArray, IntArray]:
+    """Each row's code (0, 1, ...) among the runs of equal sorted values, and each run's
+    first row."""
+    if values.dtype.kind in "iu":  # one compiled pass
+        codes, starts = run_codes(values)
+        return codes, starts
+    is_start = np.ones(len(values), dtype=bool)
+    if len(values):
+        is_start[1:] = values[1:] != values[:-1]
+    return np.cumsum(is_start, dtype=np.int64) - 1, np.flatnonzero(is_start).astype(np.int64)
 
 
 def build_table(
@@ -413,26 +435,18 @@ def build_table(
 
     ``cols`` must already hold the schema v1 columns with their final dtypes.
     """
-    n = len(cols["timestamp"])
     if _is_sorted(cols["conversation_id"], cols["timestamp"], source_row):
         # Already in (conversation, timestamp) order, ties in input order: no sort needed.
         sorted_cols = dict(cols)
-        is_start = np.ones(n, dtype=bool)
-        if n:
-            is_start[1:] = cols["conversation_id"][1:] != cols["conversation_id"][:-1]
-        conv_code = np.cumsum(is_start, dtype=np.int64) - 1
-        conversations = cols["conversation_id"][is_start]
+        conv_code, segment_starts = _runs(cols["conversation_id"])
+        conversations = cols["conversation_id"][segment_starts]
         order = None
     else:
         conversations, (conv_code,) = factorize(cols["conversation_id"])
         # lexsort is stable, so events with equal timestamps keep their input order.
         order = np.lexsort((source_row, cols["timestamp"], conv_code))
         sorted_cols = {name: arr[order] for name, arr in cols.items()}
-        conv_code = conv_code[order]
-        is_start = np.ones(n, dtype=bool)
-        if n:
-            is_start[1:] = conv_code[1:] != conv_code[:-1]
-    segment_starts = np.flatnonzero(is_start).astype(np.int64)
+        conv_code, segment_starts = _runs(conv_code[order])
     accounts, (sender_code, recipient_code) = factorize(
         sorted_cols["sender_id"], sorted_cols["recipient_id"]
     )
