@@ -12,8 +12,8 @@ import numpy.typing as npt
 from riskscore.features.kernel import conversation_features
 from riskscore.features.registry import FEATURE_NAMES, feature_index
 from riskscore.model import RiskModel
+from riskscore.model.exit_leaves import margin, scratch
 from riskscore.model.scores import Reason
-from riskscore.model.trees import walk
 from riskscore.online.state import NO_ACCOUNT as _NO_ACCOUNT
 from riskscore.online.state import AccountState, ConversationState
 from riskscore.policy import Alert, Tier
@@ -37,14 +37,14 @@ def _features_and_margin(
     pair_first: float,
     pair_private: float,
     row: FloatArray,
-    nodes: npt.NDArray[np.int32],
-    values: FloatArray,
-    roots: npt.NDArray[np.int32],
+    ints: npt.NDArray[np.int64],
+    masks: npt.NDArray[np.uint64],
+    floats: FloatArray,
 ) -> float:
     """The feature row of a conversation (into ``row``) and the trees' margin on it: one
     compiled call per event."""
     conversation_features(state, adult_account, pair_first, pair_private, row)
-    return walk(row, nodes, values, roots)
+    return margin(row, ints, masks, floats, scratch(ints))
 
 
 class OnlineModel:
@@ -54,12 +54,13 @@ class OnlineModel:
     tree walk and the same formula); ``reasons`` equals the batch reasons.
     """
 
-    __slots__ = ("a", "b", "columns", "model", "nodes", "roots", "values")
+    __slots__ = ("a", "b", "columns", "floats", "ints", "masks", "model", "vec")
 
     def __init__(self, model: RiskModel) -> None:
         self.columns = np.array([feature_index(n) for n in model.feature_names], dtype=np.int64)
         # The trees index the model's inputs; online they read the full feature row.
-        self.nodes, self.values, self.roots = model.trees.packed(self.columns)
+        self.ints, self.masks, self.floats = model.trees.packed(self.columns, _N_FEATURES)
+        self.vec = scratch(self.ints)
         self.a = model.calibration.a
         self.b = model.calibration.b
         self.model = model
@@ -76,16 +77,16 @@ class OnlineModel:
             _INF if pair is None else pair[0],
             _INF if pair is None else pair[1],
             row,
-            self.nodes,
-            self.values,
-            self.roots,
+            self.ints,
+            self.masks,
+            self.floats,
         )
         z = self.a * margin + self.b
         return 1.0 / (1.0 + _EXP(z if z < 700.0 else 700.0)), row
 
     def risk(self, row: FloatArray) -> float:
         """Calibrated risk of one feature row."""
-        z = self.a * walk(row, self.nodes, self.values, self.roots) + self.b
+        z = self.a * margin(row, self.ints, self.masks, self.floats, self.vec) + self.b
         return 1.0 / (1.0 + _EXP(z if z < 700.0 else 700.0))
 
     def reasons(self, row: FloatArray) -> tuple[Reason, ...]:
