@@ -5,11 +5,11 @@ hard-to-predict branch per level: about 4.5 levels a tree, 150 trees, some 10 us
 Here every split is instead visited by feature, in threshold order, and a split that
 sends the row right clears the leaves of its left subtree from its tree's bit vector;
 the leftmost leaf left standing is the one the walk reaches (Lucchese et al. 2015,
-"QuickScorer", SIGIR). A row's value of a feature is compared with that feature's
-thresholds from the lowest up, stopping at the first one it does not exceed, so the
-loop is short and predictable. A missing (NaN) or zero value, which may go a split's
-default way, uses the outcome of each tree precomputed for that value; any other value
-within :data:`ZERO_THRESHOLD` of zero applies the split rule to each split.
+"QuickScorer", SIGIR). For a row's value of a feature, the splits on that feature with a
+lower threshold are found by bisection and cleared in one loop with no branch to
+mispredict. A missing (NaN) or zero value, which may go a split's default way, uses the
+outcome of each tree precomputed for that value; any other value within
+:data:`ZERO_THRESHOLD` of zero applies the split rule to each split.
 
 The split rule (:func:`goes_left`) is the one definition of how a value goes down a split,
 for both walks; the leaves' values are summed tree by tree in the trees' order, as the
@@ -205,10 +205,17 @@ def margin(
                 if not goes_left(x, floats[i], (f & 1) == 1, f >> 1):
                     vec[ints[word + i]] &= masks[i]
         else:
-            i = lo
-            while i < hi and floats[i] < x:
+            # The splits it exceeds come first; find their end, then clear (no exit test
+            # in the clearing loop, so it runs at the machine's pace).
+            a, b = lo, hi
+            while a < b:
+                m = (a + b) >> 1
+                if floats[m] < x:
+                    a = m + 1
+                else:
+                    b = m
+            for i in range(lo, a):
                 vec[ints[word + i]] &= masks[i]
-                i += 1
     total = 0.0
     words = ints[_H_WORDS]
     slots = ints[_H_SLOTS]
