@@ -37,6 +37,7 @@ __all__ = [
     "goes_left",
     "margin",
     "scratch",
+    "scratch_size",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -165,9 +166,14 @@ def exit_leaves(
 
 
 @numba.njit(cache=True, nogil=True)
+def scratch_size(ints: npt.NDArray[np.int64]) -> int:
+    """Length of the scratch :func:`margin` needs (a word per tree and 64 leaves)."""
+    return int(ints[_H_TREES] * ints[_H_WORDS])
+
+
 def scratch(ints: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
-    """The scratch :func:`margin` needs (one word per tree and leaf word)."""
-    return np.empty(ints[_H_TREES] * ints[_H_WORDS], dtype=np.uint64)
+    """The scratch :func:`margin` needs."""
+    return np.empty(scratch_size(ints), dtype=np.uint64)
 
 
 @numba.njit(cache=True, nogil=True)

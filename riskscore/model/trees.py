@@ -43,7 +43,7 @@ from riskscore.model.exit_leaves import (
     exit_leaves,
     goes_left,
     margin,
-    scratch,
+    scratch_size,
 )
 
 __all__ = [
@@ -106,7 +106,7 @@ def _margins(
     floats: FloatArray,
     out: FloatArray,
 ) -> None:
-    vec = scratch(ints)
+    vec = np.empty(scratch_size(ints), dtype=np.uint64)
     for i in range(rows.shape[0]):
         out[i] = margin(rows[i], ints, masks, floats, vec)
 

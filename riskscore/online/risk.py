@@ -1,21 +1,33 @@
-"""The model's calibrated risk and reasons for one conversation's feature row (the event
-kernel and the trees' walk in one compiled call per event), and the alert it raises."""
+"""The model's calibrated risk and reasons for one conversation's feature row, and the
+alert it raises. One compiled call per event (:meth:`OnlineModel.step`) applies the event
+kernel's update to the conversation, the accounts' tallies and the pair's facts, writes
+the feature row into a buffer it reuses and scores it (exit leaves and calibration): no
+array is allocated per event."""
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 
 import numba
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.features.kernel import conversation_features
+from riskscore.features.kernel import apply_event, conversation_features
 from riskscore.features.registry import FEATURE_NAMES, feature_index
 from riskscore.model import RiskModel
 from riskscore.model.exit_leaves import margin, scratch
 from riskscore.model.scores import Reason
 from riskscore.online.state import NO_ACCOUNT as _NO_ACCOUNT
-from riskscore.online.state import AccountState, ConversationState
+from riskscore.online.state import (
+    PAIR_CHANGED,
+    AccountState,
+    ConversationState,
+    PairFacts,
+    meet,
+    tally,
+)
 from riskscore.policy import Alert, Tier
 
 __all__ = ["OnlineModel", "alert_due"]
@@ -25,69 +37,140 @@ _N_FEATURES = len(FEATURE_NAMES)
 #: Columns of the two ages in a full feature row (the policy reads them).
 CHILD_AGE = feature_index("child_age")
 ADULT_AGE = feature_index("adult_age")
-_EXP = math.exp
 _INF = math.inf
 FloatArray = npt.NDArray[np.float64]
 
 
 @numba.njit(cache=True, nogil=True)
-def _features_and_margin(
-    state: FloatArray,
-    adult_account: FloatArray,
-    pair_first: float,
-    pair_private: float,
+def _risk(
     row: FloatArray,
     ints: npt.NDArray[np.int64],
     masks: npt.NDArray[np.uint64],
     floats: FloatArray,
+    vec: npt.NDArray[np.uint64],
+    a: float,
+    b: float,
 ) -> float:
-    """The feature row of a conversation (into ``row``) and the trees' margin on it: one
-    compiled call per event."""
+    """Calibrated risk of ``row`` (:meth:`riskscore.model.calibration.Platt.risk_one` of the
+    trees' margin)."""
+    z = a * margin(row, ints, masks, floats, vec) + b
+    return 1.0 / (1.0 + math.exp(min(700.0, z)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _features_and_risk(
+    row: FloatArray,
+    ints: npt.NDArray[np.int64],
+    masks: npt.NDArray[np.uint64],
+    floats: FloatArray,
+    vec: npt.NDArray[np.uint64],
+    a: float,
+    b: float,
+    state: FloatArray,
+    adult_account: FloatArray,
+    pair_first: float,
+    pair_private: float,
+) -> float:
+    """The feature row of a conversation (into ``row``) and its calibrated risk."""
     conversation_features(state, adult_account, pair_first, pair_private, row)
-    return margin(row, ints, masks, floats, scratch(ints))
+    return _risk(row, ints, masks, floats, vec, a, b)
+
+
+@numba.njit(cache=True, nogil=True)
+def _step(
+    row: FloatArray,
+    ints: npt.NDArray[np.int64],
+    masks: npt.NDArray[np.uint64],
+    floats: FloatArray,
+    vec: npt.NDArray[np.uint64],
+    a: float,
+    b: float,
+    state: FloatArray,
+    sender: FloatArray,
+    recipient: FloatArray,
+    pair: PairFacts,
+    novel: int,
+    side: int,
+    ts: int,
+    sender_age: float,
+    recipient_age: float,
+    channel: int,
+    event: int,
+    tz_offset: float,
+    room_size: int,
+) -> tuple[float, int]:
+    """One event: the accounts' tallies, the pair's facts, the conversation's state, then
+    its feature row (into ``row``) and calibrated risk. Returns the risk and, in one int,
+    what else changed (bits of :data:`~riskscore.online.state.ACCOUNT_CHANGED` and
+    :data:`~riskscore.online.state.PAIR_CHANGED`) plus 8 when the initiator is the adult."""
+    changed = tally(sender, recipient, novel, recipient_age, sender_age, channel, event, room_size)
+    if meet(pair, ts, channel):
+        changed |= PAIR_CHANGED
+    adult = apply_event(state, side, ts, sender_age, recipient_age, channel, event, tz_offset,
+                        room_size)  # fmt: skip
+    adult_account = sender if adult == side else recipient
+    risk = _features_and_risk(
+        row, ints, masks, floats, vec, a, b, state, adult_account, pair[0], pair[1]
+    )
+    return risk, changed | (adult << 3)
 
 
 class OnlineModel:
-    """The model's trees walked on a full feature row, and its calibration, for one event.
+    """The model's trees on a full feature row, and its calibration, for one event.
 
     ``risk`` equals :meth:`RiskModel.predict_proba` on the same row (the same compiled
-    tree walk and the same formula); ``reasons`` equals the batch reasons.
+    exit-leaf scoring and the same formula); ``reasons`` equals the batch reasons. ``row``
+    is the buffer the feature row of the latest :meth:`step` or :meth:`score` is written
+    to: read it before the next call.
     """
 
-    __slots__ = ("a", "b", "columns", "floats", "ints", "masks", "model", "vec")
+    __slots__ = (
+        "_with_row",
+        "a",
+        "b",
+        "columns",
+        "floats",
+        "ints",
+        "masks",
+        "model",
+        "row",
+        "step",
+        "vec",
+    )  # fmt: skip
 
     def __init__(self, model: RiskModel) -> None:
         self.columns = np.array([feature_index(n) for n in model.feature_names], dtype=np.int64)
         # The trees index the model's inputs; online they read the full feature row.
         self.ints, self.masks, self.floats = model.trees.packed(self.columns, _N_FEATURES)
         self.vec = scratch(self.ints)
+        self.row = np.empty(_N_FEATURES)
         self.a = model.calibration.a
         self.b = model.calibration.b
         self.model = model
+        bound = (self.row, self.ints, self.masks, self.floats, self.vec, self.a, self.b)
+        #: ``step(state, sender_tallies, recipient_tallies, pair_facts, novel, side, ts,
+        #: sender_age, recipient_age, channel, event, tz_offset, room_size) -> (risk, code)``:
+        #: one event applied and scored (the compiled ``_step``; the feature row in ``row``).
+        self.step: Callable[..., tuple[float, int]] = functools.partial(_step, *bound)
+        self._with_row = functools.partial(_features_and_risk, *bound)
 
     def score(
         self, conv: ConversationState, adult: AccountState | None
     ) -> tuple[float, FloatArray]:
-        """Calibrated risk and feature row of a conversation, given its adult's account."""
-        row = np.empty(_N_FEATURES)
+        """Calibrated risk and feature row (the :attr:`row` buffer) of a conversation,
+        given its adult's account."""
         pair = conv.pair
-        margin = _features_and_margin(
+        risk = self._with_row(
             conv.state,
             _NO_ACCOUNT if adult is None else adult.tallies,
             _INF if pair is None else pair[0],
             _INF if pair is None else pair[1],
-            row,
-            self.ints,
-            self.masks,
-            self.floats,
         )
-        z = self.a * margin + self.b
-        return 1.0 / (1.0 + _EXP(z if z < 700.0 else 700.0)), row
+        return risk, self.row
 
     def risk(self, row: FloatArray) -> float:
         """Calibrated risk of one feature row."""
-        z = self.a * margin(row, self.ints, self.masks, self.floats, self.vec) + self.b
-        return 1.0 / (1.0 + _EXP(z if z < 700.0 else 700.0))
+        return float(_risk(row, self.ints, self.masks, self.floats, self.vec, self.a, self.b))
 
     def reasons(self, row: FloatArray) -> tuple[Reason, ...]:
         """Top positive contributions, strongest first (as

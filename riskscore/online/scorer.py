@@ -36,7 +36,7 @@ from riskscore.online.persist import config_of
 from riskscore.online.rescore import Rescoring
 from riskscore.online.risk import OnlineModel
 from riskscore.online.shadow import ShadowModel, ShadowScoring
-from riskscore.online.state import AccountState, ConversationState
+from riskscore.online.state import AccountState, ConversationState, pair_facts
 from riskscore.policy import Alert, AlertPolicy
 
 __all__ = ["OnlineScorer"]
@@ -171,6 +171,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         self._linear = OnlineModel(model)
         self._risk = self._linear.risk
         self._score = self._linear.score
+        self._step = self._linear.step
         # The policy's one tier rule on plain floats; below min_review nothing can alert.
         self._decide = self.policy.decide_one
         self._min_review = self.policy.min_review
@@ -286,8 +287,20 @@ class OnlineScorer(Rescoring, ShadowScoring):
             accounts.move_to_end(recipient_id)
         if len(accounts) > self._max_accounts:
             self._evict_accounts()
+        if ts > sender.last_seen:
+            sender.last_seen = ts
+        if ts > recipient.last_seen:
+            recipient.last_seen = ts
+        # As held now by the pair's lower id (it may have expired and come back).
+        pair = conv.pair = pair_facts(sender, recipient, sender_id, recipient_id)
         adult_i = conv.adult_i
-        changed = conv.update(
+        # One compiled call: tallies, pair facts, the kernel's update, features and risk.
+        risk, code = self._step(
+            conv.state,
+            sender.tallies,
+            recipient.tallies,
+            pair,
+            sender.note_contact(recipient_id, recipient_age, channel, kind, room),
             side,
             ts,
             sender_age,
@@ -296,30 +309,29 @@ class OnlineScorer(Rescoring, ShadowScoring):
             kind,
             tz,
             room,
-            sender,
-            recipient,
-            sender_id,
-            recipient_id,
         )
+        conv.adult_i = code >= 8
+        conv.max_ts = ts
+        conv.risk = risk
         self.n_events += 1
         if ts > self.clock:
             self.clock = ts
             if ts - self.idle_expiry_s > self._oldest:
                 self._expire()
+        alert = None
+        # Below the lowest review threshold no alert can fire. The feature row is read
+        # before re-scoring others reuses its buffer.
+        if self._shadow is not None:
+            self._shadow.observe(cid, ts, conv, self._linear.row)
+        if risk >= self._min_review:
+            alert = self._maybe_alert(cid, ts, conv, self._linear.row, risk)
         # Most events change no account's features or pair facts and flip no roles.
+        changed = code & 7
         if changed or conv.adult_i != adult_i:
             self._after_account_change(
                 cid, conv, adult_i, changed, ((sender_id, sender), (recipient_id, recipient)), ts
             )
-        # The adult is one of this event's two accounts, both held (just touched).
-        risk, row = self._score(conv, sender if conv.adult_i == (side == 1) else recipient)
-        conv.risk = risk
-        if self._shadow is not None:
-            self._shadow.observe(cid, ts, conv, row)
-        # Below the lowest review threshold no alert can fire.
-        if risk < self._min_review:
-            return None
-        return self._maybe_alert(cid, ts, conv, row, risk)
+        return alert
 
     def update_one_all(self, event: Mapping[str, Any]) -> list[Alert]:
         """Apply one event; return every alert it raised.
