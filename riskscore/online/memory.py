@@ -139,8 +139,30 @@ class ScorerMemory(ScorerCheckpoints):
         #: hold (None: no shadow); set by the scorer, stored in checkpoints.
         self.shadow_sha256: str | None = None
         self._oldest = -math.inf  # lower bound of the oldest activity held (for expiry)
+        # The wall clock's limit as last read: it only grows, so an event up to it needs
+        # no clock reading (wall time source only; -inf otherwise).
+        self._within_wall_limit = -math.inf
 
     # ------------------------------------------------------------------ state
+
+    def _check_future(self, ts: int) -> None:
+        """Refuse an event dated beyond :meth:`future_limit` (called for an event later
+        than every event so far)."""
+        limit = self.future_limit()
+        if ts <= limit:
+            if self.time_source == "wall":
+                self._within_wall_limit = limit
+            return
+        self.n_refused_future += 1
+        raise SchemaError(
+            f"column 'timestamp', event {self.n_events}: {ts} is more than "
+            f"max_future_s={self.max_future_s:g} s ahead of the scorer's reference clock "
+            f"({self.time_source if isinstance(self.time_source, str) else 'callable'}); "
+            "the event was not applied",
+            column="timestamp",
+            row=self.n_events,
+            value=ts,
+        )
 
     def future_limit(self) -> float:
         """Latest event time accepted now: the reference clock plus ``max_future_s``.

@@ -224,17 +224,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
         if room > self.max_room_members and is_broadcast(room, kind, self.max_room_members):
             self.n_broadcast += 1
             return None
-        if ts > self.clock and ts > self.future_limit():
-            self.n_refused_future += 1
-            raise SchemaError(
-                f"column 'timestamp', event {self.n_events}: {ts} is more than "
-                f"max_future_s={self.max_future_s:g} s ahead of the scorer's reference clock "
-                f"({self.time_source if isinstance(self.time_source, str) else 'callable'}); "
-                "the event was not applied",
-                column="timestamp",
-                row=self.n_events,
-                value=ts,
-            )
+        if ts > self.clock and ts > self._within_wall_limit:
+            self._check_future(ts)
         conversations = self._conversations
         accounts = self._accounts
         rooms = self._rooms

@@ -63,6 +63,8 @@ _DIRECT = int(Channel.DIRECT)
 _INF = math.inf
 _CONTACT = frozenset((_MESSAGE, _MEDIA, _REQUEST))
 _N_FEATURES = len(FEATURE_NAMES)
+_FRESH = new_state()  # the state before any event (copied: cheaper than building one)
+_FRESH.flags.writeable = False
 #: Bits of :meth:`AccountState.note_contact`: the event is direct contact (not group
 #: contact), and it added its recipient to the sender's contacts, minors, private minors.
 DIRECT_CONTACT, NEW_CONTACT, NEW_MINOR, NEW_PRIVATE_MINOR = 1, 2, 4, 8
@@ -285,7 +287,7 @@ class ConversationState:
     def __init__(self, initiator: object, responder: object) -> None:
         self.initiator = initiator
         self.responder = responder
-        self.state = new_state()
+        self.state = _FRESH.copy()
         self.pair: PairFacts | None = None  # shared with the pair's other conversations
         self.adult_i = True  # the role rule before any event
         self.n_alerted_tier = 0
