@@ -36,6 +36,7 @@ __all__ = [
     "exit_leaves",
     "goes_left",
     "margin",
+    "same_paths",
     "scratch",
     "scratch_size",
 ]
@@ -166,6 +167,47 @@ def exit_leaves(
 
 
 @numba.njit(cache=True, nogil=True)
+def _exceeded(floats: FloatArray, lo: int, hi: int, x: float) -> int:
+    """End of the splits in ``lo .. hi - 1`` (thresholds ascending) whose threshold is
+    below ``x``: those that send ``x`` right."""
+    while lo < hi:
+        m = (lo + hi) >> 1
+        if floats[m] < x:
+            lo = m + 1
+        else:
+            hi = m
+    return lo
+
+
+@numba.njit(cache=True, nogil=True)
+def _plain(x: float) -> bool:
+    """A value every split compares with its threshold (no default way can apply)."""
+    return x == x and not -ZERO_THRESHOLD <= x <= ZERO_THRESHOLD
+
+
+@numba.njit(cache=True, nogil=True)
+def same_paths(
+    ints: npt.NDArray[np.int64], floats: FloatArray, before: FloatArray, after: FloatArray
+) -> bool:
+    """Whether rows ``before`` and ``after`` go the same way at every split, so that any
+    row that differs from another only where these two differ, and in the same way, has
+    the same margin (False when that is not sure: a missing or zero value)."""
+    for c in range(ints[_H_COLS]):
+        x, y = before[c], after[c]
+        if x == y:
+            continue
+        lo = ints[_HEADER + c]
+        hi = ints[_HEADER + c + 1]
+        if lo == hi:
+            continue
+        if not (_plain(x) and _plain(y)):
+            return False
+        if _exceeded(floats, lo, hi, x) != _exceeded(floats, lo, hi, y):
+            return False
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
 def scratch_size(ints: npt.NDArray[np.int64]) -> int:
     """Length of the scratch :func:`margin` needs (a word per tree and 64 leaves)."""
     return int(ints[_H_TREES] * ints[_H_WORDS])
@@ -213,14 +255,7 @@ def margin(
         else:
             # The splits it exceeds come first; find their end, then clear (no exit test
             # in the clearing loop, so it runs at the machine's pace).
-            a, b = lo, hi
-            while a < b:
-                m = (a + b) >> 1
-                if floats[m] < x:
-                    a = m + 1
-                else:
-                    b = m
-            for i in range(lo, a):
+            for i in range(lo, _exceeded(floats, lo, hi, x)):
                 vec[ints[word + i]] &= masks[i]
     total = 0.0
     words = ints[_H_WORDS]

@@ -127,6 +127,7 @@ class ScorerMemory(ScorerCheckpoints):
         self.n_too_late = 0
         self.n_expired = 0
         self.n_rescored = 0
+        self.n_rescore_skipped = 0
         self.n_refused_future = 0
         self.n_evicted = 0
         self.n_broadcast = 0
@@ -267,6 +268,15 @@ class ScorerMemory(ScorerCheckpoints):
                 break
             del rooms[key]
         self._oldest = oldest
+
+    def _new_account(self, account_id: object) -> AccountState:
+        """A new account state. When the account still has live conversations as adult (its
+        state expired or was evicted before them), their risks were scored with the state
+        it had: the next change of its features re-scores them all."""
+        account = AccountState()
+        if account_id in self._adult_convs:
+            account.stale = True
+        return account
 
     def _index(self, account_id: object, cid: object) -> None:
         convs = self._adult_convs.get(account_id)

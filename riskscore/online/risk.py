@@ -16,11 +16,12 @@ import numpy.typing as npt
 
 from riskscore.features.kernel import apply_event, conversation_features
 from riskscore.features.registry import FEATURE_NAMES, feature_index
+from riskscore.features.slots import N_ACCOUNT_SLOTS
 from riskscore.model import RiskModel
-from riskscore.model.exit_leaves import margin, scratch
+from riskscore.model.exit_leaves import margin, same_paths, scratch
 from riskscore.model.scores import Reason
-from riskscore.online.state import NO_ACCOUNT as _NO_ACCOUNT
 from riskscore.online.state import (
+    ACCOUNT_CHANGED,
     PAIR_CHANGED,
     AccountState,
     ConversationState,
@@ -28,9 +29,10 @@ from riskscore.online.state import (
     meet,
     tally,
 )
+from riskscore.online.state import NO_ACCOUNT as _NO_ACCOUNT
 from riskscore.policy import Alert, Tier
 
-__all__ = ["OnlineModel", "alert_due"]
+__all__ = ["ADULT_IS_INITIATOR", "NO_SPLIT_MOVED", "OnlineModel", "alert_due"]
 
 _N_REASONS = 3
 _N_FEATURES = len(FEATURE_NAMES)
@@ -39,6 +41,9 @@ CHILD_AGE = feature_index("child_age")
 ADULT_AGE = feature_index("adult_age")
 _INF = math.inf
 FloatArray = npt.NDArray[np.float64]
+#: Bits of the code :meth:`OnlineModel.step` returns beside the changed bits (1, 2, 4).
+ADULT_IS_INITIATOR = 8
+NO_SPLIT_MOVED = 16
 
 
 @numba.njit(cache=True, nogil=True)
@@ -78,7 +83,7 @@ def _features_and_risk(
 
 @numba.njit(cache=True, nogil=True)
 def _step(
-    row: FloatArray,
+    buf: FloatArray,
     ints: npt.NDArray[np.int64],
     masks: npt.NDArray[np.uint64],
     floats: FloatArray,
@@ -100,19 +105,41 @@ def _step(
     room_size: int,
 ) -> tuple[float, int]:
     """One event: the accounts' tallies, the pair's facts, the conversation's state, then
-    its feature row (into ``row``) and calibrated risk. Returns the risk and, in one int,
-    what else changed (bits of :data:`~riskscore.online.state.ACCOUNT_CHANGED` and
-    :data:`~riskscore.online.state.PAIR_CHANGED`) plus 8 when the initiator is the adult."""
+    its feature row (into ``buf[:n_features]``) and calibrated risk.
+
+    Returns the risk and, in one int, what else changed (bits of
+    :data:`~riskscore.online.state.ACCOUNT_CHANGED` and
+    :data:`~riskscore.online.state.PAIR_CHANGED`), plus :data:`ADULT_IS_INITIATOR` when
+    the initiator is the adult and :data:`NO_SPLIT_MOVED` when the account change moved
+    no split of the model (the risk of the account's other conversations is unchanged).
+    """
+    n = _N_FEATURES
+    row = buf[:n]
+    kept = buf[3 * n :]  # both accounts' tallies before the event
+    k = sender.shape[0]
+    kept[:k] = sender
+    kept[k:] = recipient
     changed = tally(sender, recipient, novel, recipient_age, sender_age, channel, event, room_size)
     if meet(pair, ts, channel):
         changed |= PAIR_CHANGED
     adult = apply_event(state, side, ts, sender_age, recipient_age, channel, event, tz_offset,
                         room_size)  # fmt: skip
+    code = changed | (ADULT_IS_INITIATOR if adult == 1 else 0)
+    moved = changed & ACCOUNT_CHANGED
+    if moved:
+        # The account's features before and after, on any conversation's state: where no
+        # split tells them apart, no conversation of that account changes its margin.
+        before, after = buf[n : 2 * n], buf[2 * n : 3 * n]
+        account = sender if moved == 1 else recipient
+        conversation_features(state, kept[(moved - 1) * k : moved * k], pair[0], pair[1], before)
+        conversation_features(state, account, pair[0], pair[1], after)
+        if same_paths(ints, floats, before, after):
+            code |= NO_SPLIT_MOVED
     adult_account = sender if adult == side else recipient
     risk = _features_and_risk(
         row, ints, masks, floats, vec, a, b, state, adult_account, pair[0], pair[1]
     )
-    return risk, changed | (adult << 3)
+    return risk, code
 
 
 class OnlineModel:
@@ -125,6 +152,7 @@ class OnlineModel:
     """
 
     __slots__ = (
+        "_buf",
         "_with_row",
         "a",
         "b",
@@ -143,16 +171,20 @@ class OnlineModel:
         # The trees index the model's inputs; online they read the full feature row.
         self.ints, self.masks, self.floats = model.trees.packed(self.columns, _N_FEATURES)
         self.vec = scratch(self.ints)
-        self.row = np.empty(_N_FEATURES)
+        # The feature row, the changed account's features before and after, its tallies.
+        self._buf = np.empty(3 * _N_FEATURES + 2 * N_ACCOUNT_SLOTS)
+        self.row = self._buf[:_N_FEATURES]
         self.a = model.calibration.a
         self.b = model.calibration.b
         self.model = model
-        bound = (self.row, self.ints, self.masks, self.floats, self.vec, self.a, self.b)
+        model_arrays = (self.ints, self.masks, self.floats, self.vec, self.a, self.b)
         #: ``step(state, sender_tallies, recipient_tallies, pair_facts, novel, side, ts,
         #: sender_age, recipient_age, channel, event, tz_offset, room_size) -> (risk, code)``:
         #: one event applied and scored (the compiled ``_step``; the feature row in ``row``).
-        self.step: Callable[..., tuple[float, int]] = functools.partial(_step, *bound)
-        self._with_row = functools.partial(_features_and_risk, *bound)
+        self.step: Callable[..., tuple[float, int]] = functools.partial(
+            _step, self._buf, *model_arrays
+        )
+        self._with_row = functools.partial(_features_and_risk, self.row, *model_arrays)
 
     def score(
         self, conv: ConversationState, adult: AccountState | None

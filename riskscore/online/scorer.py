@@ -34,9 +34,9 @@ from riskscore.model import RiskModel
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
 from riskscore.online.persist import config_of
 from riskscore.online.rescore import Rescoring
-from riskscore.online.risk import OnlineModel
+from riskscore.online.risk import ADULT_IS_INITIATOR, NO_SPLIT_MOVED, OnlineModel
 from riskscore.online.shadow import ShadowModel, ShadowScoring
-from riskscore.online.state import AccountState, ConversationState, pair_facts
+from riskscore.online.state import ConversationState, pair_facts
 from riskscore.policy import Alert, AlertPolicy
 
 __all__ = ["OnlineScorer"]
@@ -268,12 +268,12 @@ class OnlineScorer(Rescoring, ShadowScoring):
             self._touch_room(room_id, ts)
         sender = accounts.get(sender_id)
         if sender is None:
-            sender = accounts[sender_id] = AccountState()
+            sender = accounts[sender_id] = self._new_account(sender_id)
         else:
             accounts.move_to_end(sender_id)
         recipient = accounts.get(recipient_id)
         if recipient is None:
-            recipient = accounts[recipient_id] = AccountState()
+            recipient = accounts[recipient_id] = self._new_account(recipient_id)
         else:
             accounts.move_to_end(recipient_id)
         if len(accounts) > self._max_accounts:
@@ -301,7 +301,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             tz,
             room,
         )
-        conv.adult_i = code >= 8
+        conv.adult_i = bool(code & ADULT_IS_INITIATOR)
         conv.max_ts = ts
         conv.risk = risk
         self.n_events += 1
@@ -320,8 +320,9 @@ class OnlineScorer(Rescoring, ShadowScoring):
         changed = code & 7
         if changed or conv.adult_i != adult_i:
             self._after_account_change(
-                cid, conv, adult_i, changed, ((sender_id, sender), (recipient_id, recipient)), ts
-            )
+                cid, conv, adult_i, changed, ((sender_id, sender), (recipient_id, recipient)), ts,
+                bool(code & NO_SPLIT_MOVED),
+            )  # fmt: skip
         return alert
 
     def update_one_all(self, event: Mapping[str, Any]) -> list[Alert]:

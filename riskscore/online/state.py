@@ -95,7 +95,7 @@ class AccountState:
     counts and its tallies (:data:`riskscore.features.kernel.ACCOUNT_SLOTS`), and the facts
     of its pairs with accounts of higher id (``met``, None until it has any)."""
 
-    __slots__ = ("contacts", "last_seen", "met", "minors", "private_minors", "tallies")
+    __slots__ = ("contacts", "last_seen", "met", "minors", "private_minors", "stale", "tallies")
 
     def __init__(self) -> None:
         self.contacts: set[object] = set()
@@ -104,6 +104,9 @@ class AccountState:
         self.tallies = np.zeros(N_ACCOUNT_SLOTS)
         self.last_seen = 0
         self.met: dict[object, PairFacts] | None = None
+        #: Its conversations' risks may have been scored with another state of this account
+        #: (it expired and came back): its next change re-scores them all.
+        self.stale = False
 
     def note_contact(
         self, recipient_id: object, recipient_age: float, channel: int, event: int, room_size: int
@@ -137,13 +140,20 @@ class AccountState:
             [float(v) for v in self.tallies],
             self.last_seen,
             met,
+            self.stale,
         ]
 
     @classmethod
     def from_json(cls, data: list[Any]) -> AccountState:
-        """Inverse of :meth:`to_json`."""
+        """Inverse of :meth:`to_json`. A state written before ``stale`` was stored is read as
+        stale (its first change re-scores all its conversations, as it did then)."""
         state = cls()
-        contacts, minors, private_minors, tallies, state.last_seen, met = data
+        if len(data) == 6:
+            data = [*data, True]
+        contacts, minors, private_minors, tallies, state.last_seen, met, stale = data
+        if type(stale) is not bool:
+            raise ValueError(f"account 'stale' must be true or false, found {stale!r}")
+        state.stale = stale
         state.contacts, state.minors = set(contacts), set(minors)
         state.private_minors = set(private_minors)
         state.tallies = np.asarray(tallies, dtype=np.float64)
