@@ -2,13 +2,11 @@
 alert it raises. One compiled call per event (:meth:`OnlineModel.step`) applies the event
 kernel's update to the conversation, the accounts' tallies and the pair's facts, writes
 the feature row into a buffer it reuses and scores it (exit leaves and calibration): no
-array is allocated per event."""
+array is allocated per event, and three arrays carry the model and its buffers."""
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable
 
 import numba
 import numpy as np
@@ -18,7 +16,7 @@ from riskscore.features.kernel import apply_event, conversation_features
 from riskscore.features.registry import FEATURE_NAMES, feature_index
 from riskscore.features.slots import N_ACCOUNT_SLOTS
 from riskscore.model import RiskModel
-from riskscore.model.exit_leaves import margin, same_paths, scratch
+from riskscore.model.exit_leaves import margin, same_paths, scratch, scratch_size
 from riskscore.model.scores import Reason
 from riskscore.online.state import (
     ACCOUNT_CHANGED,
@@ -46,50 +44,56 @@ ADULT_IS_INITIATOR = 8
 NO_SPLIT_MOVED = 16
 
 
+#: The tail of the online scorer's copy of the trees' floats: calibration ``a`` and ``b``,
+#: the feature row, an account's features before and after an event, both accounts'
+#: tallies before it. Three arrays cross from Python per call instead of nine (each array
+#: argument of a compiled call costs about as much as scoring a tree).
+_ROW = 2
+_BEFORE = _ROW + _N_FEATURES
+_AFTER = _BEFORE + _N_FEATURES
+_KEPT = _AFTER + _N_FEATURES
+_TAIL = _KEPT + 2 * N_ACCOUNT_SLOTS
+
+
+@numba.njit(cache=True, nogil=True)
+def _tail(floats: FloatArray) -> FloatArray:
+    return floats[floats.shape[0] - _TAIL :]
+
+
 @numba.njit(cache=True, nogil=True)
 def _risk(
+    ints: npt.NDArray[np.int64], masks: npt.NDArray[np.uint64], floats: FloatArray,
     row: FloatArray,
-    ints: npt.NDArray[np.int64],
-    masks: npt.NDArray[np.uint64],
-    floats: FloatArray,
-    vec: npt.NDArray[np.uint64],
-    a: float,
-    b: float,
-) -> float:
+) -> float:  # fmt: skip
     """Calibrated risk of ``row`` (:meth:`riskscore.model.calibration.Platt.risk_one` of the
-    trees' margin)."""
-    z = a * margin(row, ints, masks, floats, vec) + b
+    trees' margin); the scratch is the tail of ``masks``."""
+    tail = _tail(floats)
+    vec = masks[masks.shape[0] - scratch_size(ints) :]
+    z = tail[0] * margin(row, ints, masks, floats, vec) + tail[1]
     return 1.0 / (1.0 + math.exp(min(700.0, z)))
 
 
 @numba.njit(cache=True, nogil=True)
 def _features_and_risk(
-    row: FloatArray,
     ints: npt.NDArray[np.int64],
     masks: npt.NDArray[np.uint64],
     floats: FloatArray,
-    vec: npt.NDArray[np.uint64],
-    a: float,
-    b: float,
     state: FloatArray,
     adult_account: FloatArray,
     pair_first: float,
     pair_private: float,
 ) -> float:
-    """The feature row of a conversation (into ``row``) and its calibrated risk."""
+    """The feature row of a conversation (into the row of the tail) and its risk."""
+    row = _tail(floats)[_ROW:_BEFORE]
     conversation_features(state, adult_account, pair_first, pair_private, row)
-    return _risk(row, ints, masks, floats, vec, a, b)
+    return _risk(ints, masks, floats, row)
 
 
 @numba.njit(cache=True, nogil=True)
 def _step(
-    buf: FloatArray,
     ints: npt.NDArray[np.int64],
     masks: npt.NDArray[np.uint64],
     floats: FloatArray,
-    vec: npt.NDArray[np.uint64],
-    a: float,
-    b: float,
     state: FloatArray,
     sender: FloatArray,
     recipient: FloatArray,
@@ -105,7 +109,7 @@ def _step(
     room_size: int,
 ) -> tuple[float, int]:
     """One event: the accounts' tallies, the pair's facts, the conversation's state, then
-    its feature row (into ``buf[:n_features]``) and calibrated risk.
+    its feature row (into the row of the tail of ``floats``) and calibrated risk.
 
     Returns the risk and, in one int, what else changed (bits of
     :data:`~riskscore.online.state.ACCOUNT_CHANGED` and
@@ -113,9 +117,8 @@ def _step(
     the initiator is the adult and :data:`NO_SPLIT_MOVED` when the account change moved
     no split of the model (the risk of the account's other conversations is unchanged).
     """
-    n = _N_FEATURES
-    row = buf[:n]
-    kept = buf[3 * n :]  # both accounts' tallies before the event
+    tail = _tail(floats)
+    kept = tail[_KEPT:]  # both accounts' tallies before the event
     k = sender.shape[0]
     kept[:k] = sender
     kept[k:] = recipient
@@ -129,16 +132,14 @@ def _step(
     if moved:
         # The account's features before and after, on any conversation's state: where no
         # split tells them apart, no conversation of that account changes its margin.
-        before, after = buf[n : 2 * n], buf[2 * n : 3 * n]
+        before, after = tail[_BEFORE:_AFTER], tail[_AFTER:_KEPT]
         account = sender if moved == 1 else recipient
         conversation_features(state, kept[(moved - 1) * k : moved * k], pair[0], pair[1], before)
         conversation_features(state, account, pair[0], pair[1], after)
         if same_paths(ints, floats, before, after):
             code |= NO_SPLIT_MOVED
     adult_account = sender if adult == side else recipient
-    risk = _features_and_risk(
-        row, ints, masks, floats, vec, a, b, state, adult_account, pair[0], pair[1]
-    )
+    risk = _features_and_risk(ints, masks, floats, state, adult_account, pair[0], pair[1])
     return risk, code
 
 
@@ -151,40 +152,27 @@ class OnlineModel:
     to: read it before the next call.
     """
 
-    __slots__ = (
-        "_buf",
-        "_with_row",
-        "a",
-        "b",
-        "columns",
-        "floats",
-        "ints",
-        "masks",
-        "model",
-        "row",
-        "step",
-        "vec",
-    )  # fmt: skip
+    __slots__ = ("columns", "floats", "ints", "masks", "model", "row")
 
     def __init__(self, model: RiskModel) -> None:
         self.columns = np.array([feature_index(n) for n in model.feature_names], dtype=np.int64)
-        # The trees index the model's inputs; online they read the full feature row.
-        self.ints, self.masks, self.floats = model.trees.packed(self.columns, _N_FEATURES)
-        self.vec = scratch(self.ints)
-        # The feature row, the changed account's features before and after, its tallies.
-        self._buf = np.empty(3 * _N_FEATURES + 2 * N_ACCOUNT_SLOTS)
-        self.row = self._buf[:_N_FEATURES]
-        self.a = model.calibration.a
-        self.b = model.calibration.b
+        # The trees index the model's inputs; online they read the full feature row. The
+        # scratch follows the masks, the calibration and buffers the floats (their tails).
+        ints, masks, floats = model.trees.packed(self.columns, _N_FEATURES)
+        self.ints = ints
+        self.masks = np.concatenate([masks, scratch(ints)])
+        tail = np.zeros(_TAIL)
+        tail[:_ROW] = model.calibration.a, model.calibration.b
+        self.floats = np.concatenate([floats, tail])
+        #: The feature row of the latest :meth:`step` or :meth:`score` (a view).
+        self.row = self.floats[self.floats.shape[0] - _TAIL + _ROW :][:_N_FEATURES]
         self.model = model
-        model_arrays = (self.ints, self.masks, self.floats, self.vec, self.a, self.b)
-        #: ``step(state, sender_tallies, recipient_tallies, pair_facts, novel, side, ts,
-        #: sender_age, recipient_age, channel, event, tz_offset, room_size) -> (risk, code)``:
-        #: one event applied and scored (the compiled ``_step``; the feature row in ``row``).
-        self.step: Callable[..., tuple[float, int]] = functools.partial(
-            _step, self._buf, *model_arrays
-        )
-        self._with_row = functools.partial(_features_and_risk, self.row, *model_arrays)
+
+    #: ``step(ints, masks, floats, state, sender_tallies, recipient_tallies, pair_facts,
+    #: novel, side, ts, sender_age, recipient_age, channel, event, tz_offset, room_size)
+    #: -> (risk, code)``: one event applied and scored, the feature row in :attr:`row` (the
+    #: compiled call; the caller passes this model's three arrays).
+    step = staticmethod(_step)
 
     def score(
         self, conv: ConversationState, adult: AccountState | None
@@ -192,7 +180,10 @@ class OnlineModel:
         """Calibrated risk and feature row (the :attr:`row` buffer) of a conversation,
         given its adult's account."""
         pair = conv.pair
-        risk = self._with_row(
+        risk = _features_and_risk(
+            self.ints,
+            self.masks,
+            self.floats,
             conv.state,
             _NO_ACCOUNT if adult is None else adult.tallies,
             _INF if pair is None else pair[0],
@@ -202,7 +193,7 @@ class OnlineModel:
 
     def risk(self, row: FloatArray) -> float:
         """Calibrated risk of one feature row."""
-        return float(_risk(row, self.ints, self.masks, self.floats, self.vec, self.a, self.b))
+        return float(_risk(self.ints, self.masks, self.floats, row))
 
     def reasons(self, row: FloatArray) -> tuple[Reason, ...]:
         """Top positive contributions, strongest first (as

@@ -172,6 +172,9 @@ class OnlineScorer(Rescoring, ShadowScoring):
         self._risk = self._linear.risk
         self._score = self._linear.score
         self._step = self._linear.step
+        self._ints, self._masks, self._floats = (
+            self._linear.ints, self._linear.masks, self._linear.floats
+        )  # fmt: skip
         # The policy's one tier rule on plain floats; below min_review nothing can alert.
         self._decide = self.policy.decide_one
         self._min_review = self.policy.min_review
@@ -287,6 +290,9 @@ class OnlineScorer(Rescoring, ShadowScoring):
         adult_i = conv.adult_i
         # One compiled call: tallies, pair facts, the kernel's update, features and risk.
         risk, code = self._step(
+            self._ints,
+            self._masks,
+            self._floats,
             conv.state,
             sender.tallies,
             recipient.tallies,
