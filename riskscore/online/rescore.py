@@ -58,7 +58,7 @@ class Rescoring(ScorerMemory):
 
         Called only when the event just applied to ``conv`` flipped its roles, changed
         the per-account features of its sender or recipient, or changed the facts of
-        its pair (``changed``, see :meth:`ConversationState.update`; ``accounts`` are
+        its pair (``changed``, see :func:`riskscore.online.risk._step`; ``accounts`` are
         ``(id, state)`` of the sender and the recipient). The changed account's other
         conversations as adult are re-scored, then the pair's other conversations.
         ``conv`` itself is scored by the caller. Alerts raised are left in ``_cross``.

@@ -125,6 +125,10 @@ class OnlineScorer(Rescoring, ShadowScoring):
     n_rescored : int
         Conversations re-scored because an event in another conversation
         changed their adult's per-account features.
+    n_rescore_skipped : int
+        Conversations not re-scored although their adult's per-account features
+        changed, because the change moved no split of the model: their risk is
+        unchanged to the last bit (``docs/online.md``).
     checkpoint_extra : dict
         The ``extra`` data of the checkpoint this scorer was restored from.
     n_shadow_alerts : int

@@ -68,7 +68,7 @@ _FRESH.flags.writeable = False
 #: Bits of :meth:`AccountState.note_contact`: the event is direct contact (not group
 #: contact), and it added its recipient to the sender's contacts, minors, private minors.
 DIRECT_CONTACT, NEW_CONTACT, NEW_MINOR, NEW_PRIVATE_MINOR = 1, 2, 4, 8
-#: Bits of what :meth:`ConversationState.update` changed beyond its own conversation: the
+#: Bits of what an event (:func:`tally`, :func:`meet`) changed beyond its own conversation: the
 #: per-account features of the sender (1) or the recipient (2), and the pair's facts (4).
 ACCOUNT_CHANGED = 3
 PAIR_CHANGED = 4
