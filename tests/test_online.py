@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import riskscore as rs
+from riskscore.model.exit_leaves import exit_leaves, same_paths
 
 T0 = 1_700_000_000
 CHANNELS = ("public", "group", "direct", "ephemeral", "encrypted", "external")
@@ -755,3 +756,60 @@ def test_a_checkpoint_without_the_adult_index_order_rebuilds_it_from_the_roles(
     restored = rs.OnlineScorer.restore(path, MODEL, POLICY)
     assert adult_index(scorer) == {"coach": ["A", "B", "C"], "u2": ["R"]}
     assert adult_index(restored) == {"coach": ["B", "C", "A"], "u2": ["R"]}
+
+
+def _coach_events(n_pupils: int, n_events: int, seed: int) -> list[dict[str, Any]]:
+    """One adult with open conversations with many minors: requests, accepts, blocks and
+    reports among messages (most change the adult's per-account features a little)."""
+    rng = np.random.default_rng(seed)
+    kinds = ["message", "media", "contact_request", "contact_accept", "block", "report"]
+    events = []
+    for k in range(n_events):
+        i = int(rng.integers(n_pupils))
+        kind = str(rng.choice(kinds, p=[0.5, 0.1, 0.2, 0.1, 0.05, 0.05]))
+        from_coach = kind == "contact_request" or (kind in ("message", "media") and k % 2 == 0)
+        pupil = (f"p{i}", 10.0 + i % 7)
+        coach = ("coach", 34.0)
+        (s, s_age), (r, r_age) = (coach, pupil) if from_coach else (pupil, coach)
+        events.append(ev(f"team-{i}", 60 * k, s, r, s_age, r_age, event=kind))
+    return events
+
+
+def test_an_account_change_that_moves_no_split_skips_rescoring_exactly() -> None:
+    """When an adult's features change but no split of the model tells the old values from
+    the new, its other conversations keep their risk bit for bit: re-scoring them is skipped
+    (counted), and every score and alert is still the batch one. A shadow model turns the
+    skip off, and the production side gives the same scores and alerts."""
+    model = rs.load_model()
+    events = _coach_events(12, 240, seed=4)
+    scorer = rs.OnlineScorer(model, POLICY, idle_expiry_s=math.inf)
+    full = rs.OnlineScorer(model, POLICY, idle_expiry_s=math.inf, shadow_model=model)
+    for k, event in enumerate(events):
+        assert scorer.update_one_all(event) == full.update_one_all(event)
+        if k % 40 == 39:
+            assert_every_conversation_equals_batch(scorer, model, events[: k + 1])
+    assert scorer.n_rescore_skipped > 0
+    assert full.n_rescore_skipped == 0
+    assert scorer.n_rescored + scorer.n_rescore_skipped == full.n_rescored
+    for cid in scorer.conversation_ids:
+        assert scorer.score_of(cid) == full.score_of(cid)
+
+
+def test_same_paths_tells_apart_values_on_either_side_of_a_split() -> None:
+    # one tree: column 0 split at 1.0, its left child split on column 1 at 0.5
+    feature = np.array([0, 1, -1, -1, -1], dtype=np.int32)
+    right = np.array([4, 3, -1, -1, -1], dtype=np.int32)
+    flags = np.zeros(5, dtype=np.int32)
+    values = np.array([[1.0, 0.0], [0.5, 0.0], [0.0, 1.0], [0.0, 2.0], [0.0, 3.0]])
+    packed = exit_leaves(feature, right, flags, values, np.array([0], dtype=np.int32), 3)
+
+    def same(before: list[float], after: list[float]) -> bool:
+        return bool(same_paths(packed.ints, packed.floats, np.array(before), np.array(after)))
+
+    assert same([0.2, 0.1, 5.0], [0.9, 0.4, -7.0])  # column 2 has no split
+    assert same([1.5, 0.1, 0.0], [2.5, 0.1, 0.0])
+    assert not same([0.5, 0.1, 0.0], [1.5, 0.1, 0.0])  # crosses 1.0
+    assert same([1.0, 0.1, 0.0], [0.2, 0.1, 0.0])  # a value on the threshold goes left
+    assert not same([0.2, 0.1, 0.0], [0.2, 0.7, 0.0])
+    assert not same([0.0, 0.1, 0.0], [0.2, 0.1, 0.0])  # zero may go a default way: unsure
+    assert not same([np.nan, 0.1, 0.0], [0.2, 0.1, 0.0])

@@ -3,8 +3,9 @@ and exact reasons against a "no signal" reference conversation.
 
 A :class:`TreeEnsemble` is read from LightGBM's public model dump
 (``Booster.dump_model()``), checked to reproduce LightGBM's own raw scores, and
-stored as JSON: loading runs no code. Scoring walks the trees in compiled code
-(numba), one row in microseconds.
+stored as JSON: loading runs no code. Scoring finds each tree's exit leaf in compiled
+code (numba, :mod:`riskscore.model.exit_leaves`), one row in a few microseconds;
+:func:`walk`, the plain walk from each root, is the reference it is tested against.
 
 **Reasons.** Each feature's contribution is its exact Shapley value for the game
 "features taken from this conversation, the others from the reference": the
@@ -33,19 +34,32 @@ import numpy.typing as npt
 
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.io.threads import executor_for
+from riskscore.model.exit_leaves import (
+    MISSING_NAN,
+    MISSING_NONE,
+    MISSING_ZERO,
+    ZERO_THRESHOLD,
+    ExitLeaves,
+    exit_leaves,
+    goes_left,
+    margin,
+    scratch_size,
+)
 
-__all__ = ["TreeEnsemble", "walk"]
+__all__ = [
+    "MISSING_NAN",
+    "MISSING_NONE",
+    "MISSING_ZERO",
+    "ZERO_THRESHOLD",
+    "TreeEnsemble",
+    "walk",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int32]
 
-#: How a split treats NaN: LightGBM's ``missing_type``.
-MISSING_NONE: Final = 0  # NaN is read as 0.0, then compared
-MISSING_ZERO: Final = 1  # 0.0 and NaN go the default way
-MISSING_NAN: Final = 2  # NaN goes the default way
+#: LightGBM's ``missing_type`` names.
 _MISSING_CODES: Final = {"None": MISSING_NONE, "Zero": MISSING_ZERO, "NaN": MISSING_NAN}
-#: LightGBM's ``kZeroThreshold``: values this close to 0 count as zero for "Zero" splits.
-ZERO_THRESHOLD: Final = 1e-35
 #: Deepest tree accepted (the reasons' path stack is this deep).
 MAX_DEPTH: Final = 64
 #: Batch scoring: rows per part on the worker threads, and the events a row stands for when
@@ -55,20 +69,10 @@ _EVENTS_PER_ROW: Final = 40
 
 
 @numba.njit(cache=True, nogil=True)
-def _goes_left(x: float, threshold: float, default_left: bool, missing: int) -> bool:
-    if x != x and missing != MISSING_NAN:
-        x = 0.0
-    if missing == MISSING_ZERO and -ZERO_THRESHOLD <= x <= ZERO_THRESHOLD:
-        return default_left
-    if missing == MISSING_NAN and x != x:
-        return default_left
-    return x <= threshold
-
-
-@numba.njit(cache=True, nogil=True)
 def walk(row: FloatArray, nodes: IntArray, values: FloatArray, roots: IntArray) -> float:
-    """Sum of the trees' outputs for one row, on the packed layout of
-    :attr:`TreeEnsemble.packed`: ``nodes[i] = (feature, right child, 2 * missing +
+    """Sum of the trees' outputs for one row (the reference; scoring uses
+    :func:`riskscore.model.exit_leaves.margin`, equal bit for bit), on the packed layout of
+    :attr:`TreeEnsemble.nodes` and ``values``: ``nodes[i] = (feature, right child, 2 * missing +
     default_left)``, ``values[i] = (threshold, leaf value)``; a left child always follows
     its parent. ``feature`` indexes ``row``."""
     total = 0.0
@@ -96,10 +100,15 @@ def walk(row: FloatArray, nodes: IntArray, values: FloatArray, roots: IntArray) 
 
 @numba.njit(cache=True, nogil=True, parallel=False)
 def _margins(
-    rows: FloatArray, nodes: IntArray, values: FloatArray, roots: IntArray, out: FloatArray
+    rows: FloatArray,
+    ints: npt.NDArray[np.int64],
+    masks: npt.NDArray[np.uint64],
+    floats: FloatArray,
+    out: FloatArray,
 ) -> None:
+    vec = np.empty(scratch_size(ints), dtype=np.uint64)
     for i in range(rows.shape[0]):
-        out[i] = walk(rows[i], nodes, values, roots)
+        out[i] = margin(rows[i], ints, masks, floats, vec)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -185,12 +194,12 @@ def _baseline_shapley(
                 continue
             to_x = (
                 left[node]
-                if _goes_left(x[j], threshold[node], default_left[node], missing[node])
+                if goes_left(x[j], threshold[node], default_left[node], missing[node])
                 else right[node]
             )
             to_r = (
                 left[node]
-                if _goes_left(reference[j], threshold[node], default_left[node], missing[node])
+                if goes_left(reference[j], threshold[node], default_left[node], missing[node])
                 else right[node]
             )
             if member[j] == 1 or (member[j] == 0 and to_x == to_r):
@@ -282,6 +291,7 @@ class TreeEnsemble:
     reference: FloatArray
     nodes: IntArray = field(init=False, repr=False)
     values: FloatArray = field(init=False, repr=False)
+    leaves: ExitLeaves = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         n = len(self.feature)
@@ -322,6 +332,10 @@ class TreeEnsemble:
             "values",
             np.ascontiguousarray(np.stack([self.threshold, self.leaf_value], 1)),
         )
+        object.__setattr__(self, "leaves", self._exit_leaves(self.feature, n_features))
+
+    def _exit_leaves(self, feature: IntArray, n_cols: int) -> ExitLeaves:
+        return exit_leaves(feature, self.right, self.nodes[:, 2], self.values, self.roots, n_cols)
 
     @property
     def n_trees(self) -> int:
@@ -345,20 +359,21 @@ class TreeEnsemble:
         with executor_for(n * _EVENTS_PER_ROW) as pool:
             bounds = np.linspace(0, n, num=max(1, min(8, n // _ROWS_PER_PART)) + 1, dtype=int)
             parts = [
-                pool.submit(_margins, rows[a:b], self.nodes, self.values, self.roots, out[a:b])
+                pool.submit(_margins, rows[a:b], *self.leaves, out[a:b])
                 for a, b in itertools.pairwise(bounds)
             ]
             for part in parts:
                 part.result()
         return out
 
-    def packed(self, columns: npt.NDArray[np.int64]) -> tuple[IntArray, FloatArray, IntArray]:
-        """The walk's arrays (:func:`walk`) with each split reading ``columns[feature]`` of a
-        wider row (the online scorer walks the full feature row)."""
-        nodes = self.nodes.copy()
-        split = nodes[:, 0] >= 0
-        nodes[split, 0] = columns[nodes[split, 0]]
-        return nodes, self.values, self.roots
+    def packed(self, columns: npt.NDArray[np.int64], n_cols: int) -> ExitLeaves:
+        """The arrays of :func:`riskscore.model.exit_leaves.margin` for rows of ``n_cols``
+        columns, each split reading column ``columns[feature]`` (the online scorer scores
+        the full feature row)."""
+        split = self.feature >= 0
+        feature = self.feature.copy()
+        feature[split] = columns[feature[split]]
+        return self._exit_leaves(feature, n_cols)
 
     def contributions(self, values: FloatArray) -> FloatArray:
         """Each feature's exact Shapley contribution to ``margin(row) - margin(reference)``,

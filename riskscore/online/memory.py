@@ -128,6 +128,7 @@ class ScorerMemory(ScorerCheckpoints):
         self.n_too_late = 0
         self.n_expired = 0
         self.n_rescored = 0
+        self.n_rescore_skipped = 0
         self.n_refused_future = 0
         self.n_evicted = 0
         self.n_broadcast = 0
@@ -140,8 +141,30 @@ class ScorerMemory(ScorerCheckpoints):
         #: hold (None: no shadow); set by the scorer, stored in checkpoints.
         self.shadow_sha256: str | None = None
         self._oldest = -math.inf  # lower bound of the oldest activity held (for expiry)
+        # The wall clock's limit as last read: it only grows, so an event up to it needs
+        # no clock reading (wall time source only; -inf otherwise).
+        self._within_wall_limit = -math.inf
 
     # ------------------------------------------------------------------ state
+
+    def _check_future(self, ts: int) -> None:
+        """Refuse an event dated beyond :meth:`future_limit` (called for an event later
+        than every event so far)."""
+        limit = self.future_limit()
+        if ts <= limit:
+            if self.time_source == "wall":
+                self._within_wall_limit = limit
+            return
+        self.n_refused_future += 1
+        raise SchemaError(
+            f"column 'timestamp', event {self.n_events}: {ts} is more than "
+            f"max_future_s={self.max_future_s:g} s ahead of the scorer's reference clock "
+            f"({self.time_source if isinstance(self.time_source, str) else 'callable'}); "
+            "the event was not applied",
+            column="timestamp",
+            row=self.n_events,
+            value=ts,
+        )
 
     def future_limit(self) -> float:
         """Latest event time accepted now: the reference clock plus ``max_future_s``.
@@ -273,6 +296,15 @@ class ScorerMemory(ScorerCheckpoints):
                 break
             del rooms[key]
         self._oldest = oldest
+
+    def _new_account(self, account_id: object) -> AccountState:
+        """A new account state. When the account still has live conversations as adult (its
+        state expired or was evicted before them), their risks were scored with the state
+        it had: the next change of its features re-scores them all."""
+        account = AccountState()
+        if account_id in self._adult_convs:
+            account.stale = True
+        return account
 
     def _index(self, account_id: object, cid: object) -> None:
         convs = self._adult_convs.get(account_id)

@@ -10,6 +10,7 @@ policy used here and applies each event.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -51,15 +52,23 @@ class Rescoring(ScorerMemory):
         changed: int,
         accounts: tuple[tuple[object, AccountState], tuple[object, AccountState]],
         ts: int,
+        no_split_moved: bool = False,
     ) -> None:
         """Keep the adult index right and re-score the conversations the event changed.
 
         Called only when the event just applied to ``conv`` flipped its roles, changed
         the per-account features of its sender or recipient, or changed the facts of
-        its pair (``changed``, see :meth:`ConversationState.update`; ``accounts`` are
+        its pair (``changed``, see :func:`riskscore.online.risk._step`; ``accounts`` are
         ``(id, state)`` of the sender and the recipient). The changed account's other
         conversations as adult are re-scored, then the pair's other conversations.
         ``conv`` itself is scored by the caller. Alerts raised are left in ``_cross``.
+
+        ``no_split_moved``: the account's features changed, but on the same side of every
+        split of the model (:func:`riskscore.model.exit_leaves.same_paths`), so its other
+        conversations keep their margin and risk bit for bit. Re-scoring them is then
+        skipped (counted in ``n_rescore_skipped``), unless a shadow model is scored, the
+        account's state is new while its conversations were scored with an older one, or
+        an alert held back by the cool-down could now be due (risk at a review threshold).
         """
         if conv.adult_i != adult_was_initiator:
             # An age arrived and the roles flipped: the conversation changes adult.
@@ -70,10 +79,19 @@ class Rescoring(ScorerMemory):
         account_change = changed & ACCOUNT_CHANGED
         if account_change:
             account_id, account = accounts[account_change - 1]
+            # Below this risk a conversation whose margin did not move cannot alert now.
+            skip_below = -math.inf
+            if no_split_moved and self._shadow is None and not account.stale:
+                skip_below = self._min_review if self.cooldown_s else math.inf
+            account.stale = False
+            conversations = self._conversations
             for other_cid in self._adult_convs.get(account_id, ()):
                 if other_cid not in done:
                     done.add(other_cid)
-                    self._rescore(other_cid, account, ts, cross)
+                    if conversations[other_cid].risk < skip_below:
+                        self.n_rescore_skipped += 1
+                    else:
+                        self._rescore(other_cid, account, ts, cross)
         if changed & PAIR_CHANGED:  # where the pair met, or when it went private, moved
             pair = {accounts[0][0], accounts[1][0]}
             held = self._accounts

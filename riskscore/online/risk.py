@@ -1,5 +1,8 @@
-"""The model's calibrated risk and reasons for one conversation's feature row (the event
-kernel and the trees' walk in one compiled call per event), and the alert it raises."""
+"""The model's calibrated risk and reasons for one conversation's feature row, and the
+alert it raises. One compiled call per event (:meth:`OnlineModel.step`) applies the event
+kernel's update to the conversation, the accounts' tallies and the pair's facts, writes
+the feature row into a buffer it reuses and scores it (exit leaves and calibration): no
+array is allocated per event, and three arrays carry the model and its buffers."""
 
 from __future__ import annotations
 
@@ -9,84 +12,188 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.features.kernel import conversation_features
+from riskscore.features.kernel import apply_event, conversation_features
 from riskscore.features.registry import FEATURE_NAMES, feature_index
+from riskscore.features.slots import N_ACCOUNT_SLOTS
 from riskscore.model import RiskModel
+from riskscore.model.exit_leaves import margin, same_paths, scratch, scratch_size
 from riskscore.model.scores import Reason
-from riskscore.model.trees import walk
+from riskscore.online.state import (
+    ACCOUNT_CHANGED,
+    PAIR_CHANGED,
+    AccountState,
+    ConversationState,
+    PairFacts,
+    meet,
+    tally,
+)
 from riskscore.online.state import NO_ACCOUNT as _NO_ACCOUNT
-from riskscore.online.state import AccountState, ConversationState
 from riskscore.policy import Alert, Tier
 
-__all__ = ["OnlineModel", "alert_due"]
+__all__ = ["ADULT_IS_INITIATOR", "NO_SPLIT_MOVED", "OnlineModel", "alert_due"]
 
 _N_REASONS = 3
 _N_FEATURES = len(FEATURE_NAMES)
 #: Columns of the two ages in a full feature row (the policy reads them).
 CHILD_AGE = feature_index("child_age")
 ADULT_AGE = feature_index("adult_age")
-_EXP = math.exp
 _INF = math.inf
 FloatArray = npt.NDArray[np.float64]
+#: Bits of the code :meth:`OnlineModel.step` returns beside the changed bits (1, 2, 4).
+ADULT_IS_INITIATOR = 8
+NO_SPLIT_MOVED = 16
+
+
+#: The tail of the online scorer's copy of the trees' floats: calibration ``a`` and ``b``,
+#: the feature row, an account's features before and after an event, both accounts'
+#: tallies before it. Three arrays cross from Python per call instead of nine (each array
+#: argument of a compiled call costs about as much as scoring a tree).
+_ROW = 2
+_BEFORE = _ROW + _N_FEATURES
+_AFTER = _BEFORE + _N_FEATURES
+_KEPT = _AFTER + _N_FEATURES
+_TAIL = _KEPT + 2 * N_ACCOUNT_SLOTS
 
 
 @numba.njit(cache=True, nogil=True)
-def _features_and_margin(
+def _tail(floats: FloatArray) -> FloatArray:
+    return floats[floats.shape[0] - _TAIL :]
+
+
+@numba.njit(cache=True, nogil=True)
+def _risk(
+    ints: npt.NDArray[np.int64], masks: npt.NDArray[np.uint64], floats: FloatArray,
+    row: FloatArray,
+) -> float:  # fmt: skip
+    """Calibrated risk of ``row`` (:meth:`riskscore.model.calibration.Platt.risk_one` of the
+    trees' margin); the scratch is the tail of ``masks``."""
+    tail = _tail(floats)
+    vec = masks[masks.shape[0] - scratch_size(ints) :]
+    z = tail[0] * margin(row, ints, masks, floats, vec) + tail[1]
+    return 1.0 / (1.0 + math.exp(min(700.0, z)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _features_and_risk(
+    ints: npt.NDArray[np.int64],
+    masks: npt.NDArray[np.uint64],
+    floats: FloatArray,
     state: FloatArray,
     adult_account: FloatArray,
     pair_first: float,
     pair_private: float,
-    row: FloatArray,
-    nodes: npt.NDArray[np.int32],
-    values: FloatArray,
-    roots: npt.NDArray[np.int32],
 ) -> float:
-    """The feature row of a conversation (into ``row``) and the trees' margin on it: one
-    compiled call per event."""
+    """The feature row of a conversation (into the row of the tail) and its risk."""
+    row = _tail(floats)[_ROW:_BEFORE]
     conversation_features(state, adult_account, pair_first, pair_private, row)
-    return walk(row, nodes, values, roots)
+    return _risk(ints, masks, floats, row)
+
+
+@numba.njit(cache=True, nogil=True)
+def _step(
+    ints: npt.NDArray[np.int64],
+    masks: npt.NDArray[np.uint64],
+    floats: FloatArray,
+    state: FloatArray,
+    sender: FloatArray,
+    recipient: FloatArray,
+    pair: PairFacts,
+    novel: int,
+    side: int,
+    ts: int,
+    sender_age: float,
+    recipient_age: float,
+    channel: int,
+    event: int,
+    tz_offset: float,
+    room_size: int,
+) -> tuple[float, int]:
+    """One event: the accounts' tallies, the pair's facts, the conversation's state, then
+    its feature row (into the row of the tail of ``floats``) and calibrated risk.
+
+    Returns the risk and, in one int, what else changed (bits of
+    :data:`~riskscore.online.state.ACCOUNT_CHANGED` and
+    :data:`~riskscore.online.state.PAIR_CHANGED`), plus :data:`ADULT_IS_INITIATOR` when
+    the initiator is the adult and :data:`NO_SPLIT_MOVED` when the account change moved
+    no split of the model (the risk of the account's other conversations is unchanged).
+    """
+    tail = _tail(floats)
+    kept = tail[_KEPT:]  # both accounts' tallies before the event
+    k = sender.shape[0]
+    kept[:k] = sender
+    kept[k:] = recipient
+    changed = tally(sender, recipient, novel, recipient_age, sender_age, channel, event, room_size)
+    if meet(pair, ts, channel):
+        changed |= PAIR_CHANGED
+    adult = apply_event(state, side, ts, sender_age, recipient_age, channel, event, tz_offset,
+                        room_size)  # fmt: skip
+    code = changed | (ADULT_IS_INITIATOR if adult == 1 else 0)
+    moved = changed & ACCOUNT_CHANGED
+    if moved:
+        # The account's features before and after, on any conversation's state: where no
+        # split tells them apart, no conversation of that account changes its margin.
+        before, after = tail[_BEFORE:_AFTER], tail[_AFTER:_KEPT]
+        account = sender if moved == 1 else recipient
+        conversation_features(state, kept[(moved - 1) * k : moved * k], pair[0], pair[1], before)
+        conversation_features(state, account, pair[0], pair[1], after)
+        if same_paths(ints, floats, before, after):
+            code |= NO_SPLIT_MOVED
+    adult_account = sender if adult == side else recipient
+    risk = _features_and_risk(ints, masks, floats, state, adult_account, pair[0], pair[1])
+    return risk, code
 
 
 class OnlineModel:
-    """The model's trees walked on a full feature row, and its calibration, for one event.
+    """The model's trees on a full feature row, and its calibration, for one event.
 
     ``risk`` equals :meth:`RiskModel.predict_proba` on the same row (the same compiled
-    tree walk and the same formula); ``reasons`` equals the batch reasons.
+    exit-leaf scoring and the same formula); ``reasons`` equals the batch reasons. ``row``
+    is the buffer the feature row of the latest :meth:`step` or :meth:`score` is written
+    to: read it before the next call.
     """
 
-    __slots__ = ("a", "b", "columns", "model", "nodes", "roots", "values")
+    __slots__ = ("columns", "floats", "ints", "masks", "model", "row")
 
     def __init__(self, model: RiskModel) -> None:
         self.columns = np.array([feature_index(n) for n in model.feature_names], dtype=np.int64)
-        # The trees index the model's inputs; online they read the full feature row.
-        self.nodes, self.values, self.roots = model.trees.packed(self.columns)
-        self.a = model.calibration.a
-        self.b = model.calibration.b
+        # The trees index the model's inputs; online they read the full feature row. The
+        # scratch follows the masks, the calibration and buffers the floats (their tails).
+        ints, masks, floats = model.trees.packed(self.columns, _N_FEATURES)
+        self.ints = ints
+        self.masks = np.concatenate([masks, scratch(ints)])
+        tail = np.zeros(_TAIL)
+        tail[:_ROW] = model.calibration.a, model.calibration.b
+        self.floats = np.concatenate([floats, tail])
+        #: The feature row of the latest :meth:`step` or :meth:`score` (a view).
+        self.row = self.floats[self.floats.shape[0] - _TAIL + _ROW :][:_N_FEATURES]
         self.model = model
+
+    #: ``step(ints, masks, floats, state, sender_tallies, recipient_tallies, pair_facts,
+    #: novel, side, ts, sender_age, recipient_age, channel, event, tz_offset, room_size)
+    #: -> (risk, code)``: one event applied and scored, the feature row in :attr:`row` (the
+    #: compiled call; the caller passes this model's three arrays).
+    step = staticmethod(_step)
 
     def score(
         self, conv: ConversationState, adult: AccountState | None
     ) -> tuple[float, FloatArray]:
-        """Calibrated risk and feature row of a conversation, given its adult's account."""
-        row = np.empty(_N_FEATURES)
+        """Calibrated risk and feature row (the :attr:`row` buffer) of a conversation,
+        given its adult's account."""
         pair = conv.pair
-        margin = _features_and_margin(
+        risk = _features_and_risk(
+            self.ints,
+            self.masks,
+            self.floats,
             conv.state,
             _NO_ACCOUNT if adult is None else adult.tallies,
             _INF if pair is None else pair[0],
             _INF if pair is None else pair[1],
-            row,
-            self.nodes,
-            self.values,
-            self.roots,
         )
-        z = self.a * margin + self.b
-        return 1.0 / (1.0 + _EXP(z if z < 700.0 else 700.0)), row
+        return risk, self.row
 
     def risk(self, row: FloatArray) -> float:
         """Calibrated risk of one feature row."""
-        z = self.a * walk(row, self.nodes, self.values, self.roots) + self.b
-        return 1.0 / (1.0 + _EXP(z if z < 700.0 else 700.0))
+        return float(_risk(self.ints, self.masks, self.floats, row))
 
     def reasons(self, row: FloatArray) -> tuple[Reason, ...]:
         """Top positive contributions, strongest first (as

@@ -35,9 +35,9 @@ from riskscore.model import RiskModel
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
 from riskscore.online.persist import config_of
 from riskscore.online.rescore import Rescoring
-from riskscore.online.risk import OnlineModel
+from riskscore.online.risk import ADULT_IS_INITIATOR, NO_SPLIT_MOVED, OnlineModel
 from riskscore.online.shadow import ShadowModel, ShadowScoring
-from riskscore.online.state import AccountState, ConversationState
+from riskscore.online.state import ConversationState, pair_facts
 from riskscore.policy import Alert, AlertPolicy
 
 __all__ = ["OnlineScorer"]
@@ -126,6 +126,10 @@ class OnlineScorer(Rescoring, ShadowScoring):
     n_rescored : int
         Conversations re-scored because an event in another conversation
         changed their adult's per-account features.
+    n_rescore_skipped : int
+        Conversations not re-scored although their adult's per-account features
+        changed, because the change moved no split of the model: their risk is
+        unchanged to the last bit (``docs/online.md``).
     checkpoint_extra : dict
         The ``extra`` data of the checkpoint this scorer was restored from.
     n_shadow_alerts : int
@@ -172,6 +176,10 @@ class OnlineScorer(Rescoring, ShadowScoring):
         self._linear = OnlineModel(model)
         self._risk = self._linear.risk
         self._score = self._linear.score
+        self._step = self._linear.step
+        self._ints, self._masks, self._floats = (
+            self._linear.ints, self._linear.masks, self._linear.floats
+        )  # fmt: skip
         # The policy's one tier rule on plain floats; below min_review nothing can alert.
         self._decide = self.policy.decide_one
         self._min_review = self.policy.min_review
@@ -224,17 +232,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
         if room > self.max_room_members and is_broadcast(room, kind, self.max_room_members):
             self.n_broadcast += 1
             return None
-        if ts > self.clock and ts > self.future_limit():
-            self.n_refused_future += 1
-            raise SchemaError(
-                f"column 'timestamp', event {self.n_events}: {ts} is more than "
-                f"max_future_s={self.max_future_s:g} s ahead of the scorer's reference clock "
-                f"({self.time_source if isinstance(self.time_source, str) else 'callable'}); "
-                "the event was not applied",
-                column="timestamp",
-                row=self.n_events,
-                value=ts,
-            )
+        if ts > self.clock and ts > self._within_wall_limit:
+            self._check_future(ts)
         conversations = self._conversations
         accounts = self._accounts
         rooms = self._rooms
@@ -279,18 +278,33 @@ class OnlineScorer(Rescoring, ShadowScoring):
             self._touch_room(room_id, ts)
         sender = accounts.get(sender_id)
         if sender is None:
-            sender = accounts[sender_id] = AccountState()
+            sender = accounts[sender_id] = self._new_account(sender_id)
         else:
             accounts.move_to_end(sender_id)
         recipient = accounts.get(recipient_id)
         if recipient is None:
-            recipient = accounts[recipient_id] = AccountState()
+            recipient = accounts[recipient_id] = self._new_account(recipient_id)
         else:
             accounts.move_to_end(recipient_id)
         if len(accounts) > self._max_accounts:
             self._evict_accounts()
+        if ts > sender.last_seen:
+            sender.last_seen = ts
+        if ts > recipient.last_seen:
+            recipient.last_seen = ts
+        # As held now by the pair's lower id (it may have expired and come back).
+        pair = conv.pair = pair_facts(sender, recipient, sender_id, recipient_id)
         adult_i = conv.adult_i
-        changed = conv.update(
+        # One compiled call: tallies, pair facts, the kernel's update, features and risk.
+        risk, code = self._step(
+            self._ints,
+            self._masks,
+            self._floats,
+            conv.state,
+            sender.tallies,
+            recipient.tallies,
+            pair,
+            sender.note_contact(recipient_id, recipient_age, channel, kind, room),
             side,
             ts,
             sender_age,
@@ -299,30 +313,30 @@ class OnlineScorer(Rescoring, ShadowScoring):
             kind,
             tz,
             room,
-            sender,
-            recipient,
-            sender_id,
-            recipient_id,
         )
+        conv.adult_i = bool(code & ADULT_IS_INITIATOR)
+        conv.max_ts = ts
+        conv.risk = risk
         self.n_events += 1
         if ts > self.clock:
             self.clock = ts
             if ts - self.idle_expiry_s > self._oldest:
                 self._expire()
+        alert = None
+        # Below the lowest review threshold no alert can fire. The feature row is read
+        # before re-scoring others reuses its buffer.
+        if self._shadow is not None:
+            self._shadow.observe(cid, ts, conv, self._linear.row)
+        if risk >= self._min_review:
+            alert = self._maybe_alert(cid, ts, conv, self._linear.row, risk)
         # Most events change no account's features or pair facts and flip no roles.
+        changed = code & 7
         if changed or conv.adult_i != adult_i:
             self._after_account_change(
-                cid, conv, adult_i, changed, ((sender_id, sender), (recipient_id, recipient)), ts
-            )
-        # The adult is one of this event's two accounts, both held (just touched).
-        risk, row = self._score(conv, sender if conv.adult_i == (side == 1) else recipient)
-        conv.risk = risk
-        if self._shadow is not None:
-            self._shadow.observe(cid, ts, conv, row)
-        # Below the lowest review threshold no alert can fire.
-        if risk < self._min_review:
-            return None
-        return self._maybe_alert(cid, ts, conv, row, risk)
+                cid, conv, adult_i, changed, ((sender_id, sender), (recipient_id, recipient)), ts,
+                bool(code & NO_SPLIT_MOVED),
+            )  # fmt: skip
+        return alert
 
     def update_one_all(self, event: Mapping[str, Any]) -> list[Alert]:
         """Apply one event; return every alert it raised.

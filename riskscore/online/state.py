@@ -2,14 +2,15 @@
 
 A conversation's state is the event kernel's state vector
 (:mod:`riskscore.features.kernel`): each event is one call of the same compiled
-update that batch extraction loops over, so after every event
-:meth:`ConversationState.features_with` gives the batch features of the events seen
-so far (``tests/test_online.py`` checks it). An account keeps the sets that make its
-distinct counts (contacts, minors, minors on private channels) and its tallies.
+update that batch extraction loops over (:mod:`riskscore.online.risk` makes it, with the
+accounts' :func:`tally`, the pair's :func:`meet` and the model, one compiled call), so
+after every event :meth:`ConversationState.features_with` gives the batch features of
+the events seen so far (``tests/test_online.py`` checks it). An account keeps the sets
+that make its distinct counts (contacts, minors, minors on private channels;
+:meth:`AccountState.note_contact`) and its tallies.
 
 Events reach a conversation in non-decreasing time: the scorer clamps a slightly
-late event to the conversation's latest time before calling
-:meth:`ConversationState.update`.
+late event to the conversation's latest time before applying it.
 
 Both classes serialize to JSON-ready lists (``to_json`` / ``from_json``) for
 checkpoints; NaN is written as ``None``.
@@ -21,13 +22,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
 from riskscore.features.kernel import (
     PAIR_KEY_CHANNELS,
     adult_side,
-    apply_event,
     conversation_features,
     is_supervised,
     new_state,
@@ -61,13 +62,13 @@ _PRIVATE = int(Channel.EPHEMERAL)
 _DIRECT = int(Channel.DIRECT)
 _INF = math.inf
 _CONTACT = frozenset((_MESSAGE, _MEDIA, _REQUEST))
-_SAFETY = frozenset((_BLOCK, _REPORT))
 _N_FEATURES = len(FEATURE_NAMES)
-# The kernel's rules as plain Python (``py_func``; the functions themselves when the JIT is
-# disabled): one event's scalars gain nothing from a compiled call.
-_is_supervised = getattr(is_supervised, "py_func", is_supervised)
-_supervised_share = getattr(supervised_share, "py_func", supervised_share)
-#: Bits of what :meth:`ConversationState.update` changed beyond its own conversation: the
+_FRESH = new_state()  # the state before any event (copied: cheaper than building one)
+_FRESH.flags.writeable = False
+#: Bits of :meth:`AccountState.note_contact`: the event is direct contact (not group
+#: contact), and it added its recipient to the sender's contacts, minors, private minors.
+DIRECT_CONTACT, NEW_CONTACT, NEW_MINOR, NEW_PRIVATE_MINOR = 1, 2, 4, 8
+#: Bits of what an event (:func:`tally`, :func:`meet`) changed beyond its own conversation: the
 #: per-account features of the sender (1) or the recipient (2), and the pair's facts (4).
 ACCOUNT_CHANGED = 3
 PAIR_CHANGED = 4
@@ -85,8 +86,8 @@ def _in(value: Any) -> float:
 
 
 #: The facts of a pair of accounts (:mod:`riskscore.features.pairs`): ``[first, private]``,
-#: one list shared by the pair's conversations and held by the pair's lower account id.
-PairFacts = list[float]
+#: one array shared by the pair's conversations and held by the pair's lower account id.
+PairFacts = FloatArray
 
 
 class AccountState:
@@ -94,7 +95,7 @@ class AccountState:
     counts and its tallies (:data:`riskscore.features.kernel.ACCOUNT_SLOTS`), and the facts
     of its pairs with accounts of higher id (``met``, None until it has any)."""
 
-    __slots__ = ("contacts", "last_seen", "met", "minors", "private_minors", "tallies")
+    __slots__ = ("contacts", "last_seen", "met", "minors", "private_minors", "stale", "tallies")
 
     def __init__(self) -> None:
         self.contacts: set[object] = set()
@@ -103,10 +104,34 @@ class AccountState:
         self.tallies = np.zeros(N_ACCOUNT_SLOTS)
         self.last_seen = 0
         self.met: dict[object, PairFacts] | None = None
+        #: Its conversations' risks may have been scored with another state of this account
+        #: (it expired and came back): its next change re-scores them all.
+        self.stale = False
+
+    def note_contact(
+        self, recipient_id: object, recipient_age: float, channel: int, event: int, room_size: int
+    ) -> int:
+        """Add the recipient of an event this account sent to its distinct counts; return
+        the bits :func:`tally` reads (0 for an event that is no direct contact). Group
+        contact is not contact with each member (:mod:`riskscore.io.groups`)."""
+        if event not in _CONTACT or (room_size and is_group_contact(room_size, event)):
+            return 0
+        novel = DIRECT_CONTACT
+        if recipient_id not in self.contacts:
+            self.contacts.add(recipient_id)
+            novel |= NEW_CONTACT
+        if recipient_age < MINOR_AGE:  # False for NaN, as in the batch code
+            if recipient_id not in self.minors:
+                self.minors.add(recipient_id)
+                novel |= NEW_MINOR
+            if channel >= _PRIVATE and recipient_id not in self.private_minors:
+                self.private_minors.add(recipient_id)
+                novel |= NEW_PRIVATE_MINOR
+        return novel
 
     def to_json(self) -> list[Any]:
         """JSON-ready state (for checkpoints)."""
-        met = [[other, first, _finite(private)] for other, (first, private) in
+        met = [[other, float(first), _finite(float(private))] for other, (first, private) in
                (self.met or {}).items()]  # fmt: skip
         return [
             list(self.contacts),
@@ -115,13 +140,20 @@ class AccountState:
             [float(v) for v in self.tallies],
             self.last_seen,
             met,
+            self.stale,
         ]
 
     @classmethod
     def from_json(cls, data: list[Any]) -> AccountState:
-        """Inverse of :meth:`to_json`."""
+        """Inverse of :meth:`to_json`. A state written before ``stale`` was stored is read as
+        stale (its first change re-scores all its conversations, as it did then)."""
         state = cls()
-        contacts, minors, private_minors, tallies, state.last_seen, met = data
+        if len(data) == 6:
+            data = [*data, True]
+        contacts, minors, private_minors, tallies, state.last_seen, met, stale = data
+        if type(stale) is not bool:
+            raise ValueError(f"account 'stale' must be true or false, found {stale!r}")
+        state.stale = stale
         state.contacts, state.minors = set(contacts), set(minors)
         state.private_minors = set(private_minors)
         state.tallies = np.asarray(tallies, dtype=np.float64)
@@ -132,7 +164,7 @@ class AccountState:
                 "events into a new scorer"
             )
         if met:
-            state.met = {other: [float(first), _INF if private is None else float(private)]
+            state.met = {other: np.array([float(first), _INF if private is None else private])
                          for other, first, private in met}  # fmt: skip
         return state
 
@@ -141,17 +173,11 @@ def _finite(value: float) -> float | None:
     return None if value == _INF else value
 
 
-def meet(
-    sender: AccountState,
-    recipient: AccountState,
-    sender_id: object,
-    recipient_id: object,
-    ts: int,
-    channel: int,
-) -> tuple[PairFacts, bool]:
-    """Update (or start) the facts of the pair of an event, held by its lower account id;
-    return them, and whether facts the pair already had changed (its other
-    conversations' features then change too)."""
+def pair_facts(
+    sender: AccountState, recipient: AccountState, sender_id: object, recipient_id: object
+) -> PairFacts:
+    """The facts of the pair of an event, held by its lower account id (new ones, ``inf``
+    both, the first time the two meet; :func:`meet` then fills them in)."""
     if sender_id <= recipient_id:  # type: ignore[operator]
         holder, other = sender, recipient_id
     else:
@@ -159,11 +185,21 @@ def meet(
     met = holder.met
     if met is None:
         met = holder.met = {}
-    key = float(ts) * PAIR_KEY_CHANNELS + channel
     facts = met.get(other)
     if facts is None:
-        facts = met[other] = [key, float(ts) if channel >= _DIRECT else _INF]
-        return facts, False
+        facts = met[other] = np.full(2, _INF)
+    return facts
+
+
+@numba.njit(cache=True, nogil=True)
+def meet(facts: PairFacts, ts: int, channel: int) -> bool:
+    """Update the facts of a pair with an event on ``channel`` at ``ts``; return whether
+    facts the pair already had changed (its other conversations' features then change)."""
+    key = float(ts) * PAIR_KEY_CHANNELS + channel
+    if facts[0] == _INF:  # the pair's first event
+        facts[0] = key
+        facts[1] = float(ts) if channel >= _DIRECT else _INF
+        return False
     moved = False
     if key < facts[0]:
         facts[0] = key
@@ -171,7 +207,7 @@ def meet(
     if channel >= _DIRECT and ts < facts[1]:
         facts[1] = float(ts)
         moved = True
-    return facts, moved
+    return moved
 
 
 def pair_facts_of(
@@ -185,62 +221,57 @@ def pair_facts_of(
     return holder.met.get(hi)
 
 
-def _count_minor_contact(tallies: FloatArray, channel: int, room_size: int) -> bool:
-    """Count one contact event sent to a minor in ``tallies``; return whether
-    ``adult_supervised_minor_share`` moved a step."""
-    share = _supervised_share(tallies[A_SUPERVISED_EVENTS], tallies[A_MINOR_EVENTS])
-    tallies[A_MINOR_EVENTS] += 1.0
-    if _is_supervised(channel, room_size):
-        tallies[A_SUPERVISED_EVENTS] += 1.0
-    return bool(_supervised_share(tallies[A_SUPERVISED_EVENTS], tallies[A_MINOR_EVENTS]) != share)
-
-
-def _apply_to_accounts(
-    sender: AccountState,
-    recipient: AccountState,
-    recipient_id: object,
+@numba.njit(cache=True, nogil=True)
+def tally(
+    sender: FloatArray,
+    recipient: FloatArray,
+    novel: int,
     recipient_age: float,
     sender_age: float,
     channel: int,
     event: int,
     room_size: int,
 ) -> int:
-    """Update both accounts' sets and tallies; return which one's per-account features
-    moved: 0 neither (most events), 1 the sender's, 2 the recipient's. Group contact is
-    not contact with each member (:mod:`riskscore.io.groups`)."""
+    """Update both accounts' tallies with one event; return which one's per-account
+    features moved: 0 neither (most events), 1 the sender's, 2 the recipient's.
+
+    ``novel`` holds the bits of :meth:`AccountState.note_contact` (whether the event is
+    direct contact, and what it added to the sender's distinct counts). Group contact
+    counts in the events sent to minors, not as contact with each member
+    (:mod:`riskscore.io.groups`).
+    """
     changed = 0
-    tallies = sender.tallies
-    contact = event in _CONTACT
+    contact = (event == _MESSAGE) | (event == _MEDIA) | (event == _REQUEST)
     # False for a NaN age, as in the batch code; group contact counts here.
-    if contact and recipient_age < MINOR_AGE and _count_minor_contact(tallies, channel, room_size):
-        changed = 1
-    if contact and not (room_size and is_group_contact(room_size, event)):
-        if recipient_id not in sender.contacts:
-            sender.contacts.add(recipient_id)
-            tallies[A_CONTACTS] += 1.0
-            if tallies[A_MINORS] > 0.0:  # the minor share moves with every new contact
+    if contact and recipient_age < MINOR_AGE:
+        share = supervised_share(sender[A_SUPERVISED_EVENTS], sender[A_MINOR_EVENTS])
+        sender[A_MINOR_EVENTS] += 1.0
+        if is_supervised(channel, room_size):
+            sender[A_SUPERVISED_EVENTS] += 1.0
+        if supervised_share(sender[A_SUPERVISED_EVENTS], sender[A_MINOR_EVENTS]) != share:
+            changed = 1
+    if novel & DIRECT_CONTACT:
+        if novel & NEW_CONTACT:
+            sender[A_CONTACTS] += 1.0
+            if sender[A_MINORS] > 0.0:  # the minor share moves with every new contact
                 changed = 1
-        if recipient_age < MINOR_AGE:  # False for NaN, as in the batch code
-            if recipient_id not in sender.minors:
-                sender.minors.add(recipient_id)
-                tallies[A_MINORS] += 1.0
-                changed = 1
-            if channel >= _PRIVATE and recipient_id not in sender.private_minors:
-                sender.private_minors.add(recipient_id)
-                tallies[A_PRIVATE_MINORS] += 1.0
-                changed = 1
+        if novel & NEW_MINOR:
+            sender[A_MINORS] += 1.0
+            changed = 1
+        if novel & NEW_PRIVATE_MINOR:
+            sender[A_PRIVATE_MINORS] += 1.0
+            changed = 1
         if event == _REQUEST:
             # Unaccepted requests (and their share) move unless accepts still cover them.
-            if tallies[A_REQUESTS] >= tallies[A_ACCEPTS]:
+            if sender[A_REQUESTS] >= sender[A_ACCEPTS]:
                 changed = 1
-            tallies[A_REQUESTS] += 1.0
+            sender[A_REQUESTS] += 1.0
     elif event == _ACCEPT:
-        received = recipient.tallies
-        if received[A_REQUESTS] > received[A_ACCEPTS]:
+        if recipient[A_REQUESTS] > recipient[A_ACCEPTS]:
             changed = 2
-        received[A_ACCEPTS] += 1.0
-    elif event in _SAFETY and sender_age < MINOR_AGE:
-        recipient.tallies[A_FLAGGED] += 1.0
+        recipient[A_ACCEPTS] += 1.0
+    elif ((event == _BLOCK) | (event == _REPORT)) and sender_age < MINOR_AGE:
+        recipient[A_FLAGGED] += 1.0
         changed = 2
     return changed
 
@@ -253,6 +284,7 @@ class ConversationState:
         "adult_i",
         "initiator",
         "last_alert_ts",
+        "max_ts",
         "n_alerted_tier",
         "pair",
         "responder",
@@ -265,7 +297,7 @@ class ConversationState:
     def __init__(self, initiator: object, responder: object) -> None:
         self.initiator = initiator
         self.responder = responder
-        self.state = new_state()
+        self.state = _FRESH.copy()
         self.pair: PairFacts | None = None  # shared with the pair's other conversations
         self.adult_i = True  # the role rule before any event
         self.n_alerted_tier = 0
@@ -274,11 +306,8 @@ class ConversationState:
         # the shadow model's alerts (riskscore.online.shadow), apart from production's
         self.shadow_tier = 0
         self.shadow_alert_ts: int | None = None
-
-    @property
-    def max_ts(self) -> int:
-        """Time of the latest event (0 before any)."""
-        return int(self.state[T_LAST])
+        #: Time of the latest event (0 before any), as an int (the state holds it too).
+        self.max_ts = 0
 
     @property
     def min_ts(self) -> int:
@@ -289,52 +318,6 @@ class ConversationState:
     def n_events(self) -> int:
         """Events applied."""
         return int(self.state[N_EVENTS])
-
-    def update(
-        self,
-        side: int,
-        ts: int,
-        sender_age: float,
-        recipient_age: float,
-        channel: int,
-        event: int,
-        tz_offset: float,
-        room_size: int,
-        sender: AccountState,
-        recipient: AccountState,
-        sender_id: object,
-        recipient_id: object,
-    ) -> int:
-        """Apply one event sent by ``side`` (1: initiator) to this state and its two accounts.
-
-        ``ts`` is never below :attr:`max_ts`. Returns what else the event changed:
-        0 nothing (most events); 1 or 2 (:data:`ACCOUNT_CHANGED` bits) when it moved the
-        per-account features of the sender or the recipient (at most one of them);
-        plus :data:`PAIR_CHANGED` when it moved facts the pair already had.
-        """
-        if ts > sender.last_seen:
-            sender.last_seen = ts
-        if ts > recipient.last_seen:
-            recipient.last_seen = ts
-        changed = _apply_to_accounts(
-            sender, recipient, recipient_id, recipient_age, sender_age, channel, event, room_size
-        )
-        self.pair, moved = meet(sender, recipient, sender_id, recipient_id, ts, channel)
-        self.adult_i = (
-            apply_event(
-                self.state,
-                side,
-                ts,
-                sender_age,
-                recipient_age,
-                channel,
-                event,
-                tz_offset,
-                room_size,
-            )
-            == 1
-        )
-        return changed | PAIR_CHANGED if moved else changed
 
     def adult_id(self) -> object:
         """The account id currently taken as the adult's."""
@@ -382,5 +365,6 @@ class ConversationState:
         if s.state.shape != (N_STATE,):
             raise ValueError(f"conversation state must hold {N_STATE} numbers")
         s.adult_i = adult_side(s.state) == 1
+        s.max_ts = int(s.state[T_LAST])
         s.risk = _in(risk)
         return s

@@ -1,0 +1,272 @@
+"""The trees' margin on one row by exit leaves (QuickScorer), branch-free of the tree shape.
+
+The node walk (:func:`riskscore.model.trees.walk`) follows each tree from its root, one
+hard-to-predict branch per level: about 4.5 levels a tree, 150 trees, some 10 us a row.
+Here every split is instead visited by feature, in threshold order, and a split that
+sends the row right clears the leaves of its left subtree from its tree's bit vector;
+the leftmost leaf left standing is the one the walk reaches (Lucchese et al. 2015,
+"QuickScorer", SIGIR). For a row's value of a feature, the splits on that feature with a
+lower threshold are found by bisection and cleared in one loop with no branch to
+mispredict. A missing (NaN) or zero value, which may go a split's default way, uses the
+outcome of each tree precomputed for that value; any other value within
+:data:`ZERO_THRESHOLD` of zero applies the split rule to each split.
+
+The split rule (:func:`goes_left`) is the one definition of how a value goes down a split,
+for both walks; the leaves' values are summed tree by tree in the trees' order, as the
+node walk sums them, so the two give the same float bit for bit (tests compare them).
+
+:class:`ExitLeaves` packs everything in three flat arrays, so that a compiled call from
+Python passes three arguments, not ten.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "MISSING_NAN",
+    "MISSING_NONE",
+    "MISSING_ZERO",
+    "ZERO_THRESHOLD",
+    "ExitLeaves",
+    "exit_leaves",
+    "goes_left",
+    "margin",
+    "same_paths",
+    "scratch",
+    "scratch_size",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int32]
+
+#: How a split treats NaN: LightGBM's ``missing_type``.
+MISSING_NONE: Final = 0  # NaN is read as 0.0, then compared
+MISSING_ZERO: Final = 1  # 0.0 and NaN go the default way
+MISSING_NAN: Final = 2  # NaN goes the default way
+#: LightGBM's ``kZeroThreshold``: values this close to 0 count as zero for "Zero" splits.
+ZERO_THRESHOLD: Final = 1e-35
+
+_ALL: Final = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+_ONE: Final = np.uint64(1)
+_DEBRUIJN: Final = np.uint64(0x03F7_9D71_B4CB_0A89)
+_SHIFT: Final = np.uint64(58)
+# Header of the int array: n_cols, n_trees, words per tree, leaf slots per tree, then the
+# offsets of its sections, and the number of split entries.
+_H_COLS, _H_TREES, _H_WORDS, _H_SLOTS, _H_SPECIAL, _H_WORD, _H_FLAGS, _H_SWORD, _H_TAB = range(9)
+_H_ENTRIES: Final = 9
+_HEADER: Final = 10
+
+
+@numba.njit(cache=True, nogil=True)
+def goes_left(x: float, threshold: float, default_left: bool, missing: int) -> bool:
+    """Whether value ``x`` goes left at a split (LightGBM's rule, NaN and zero included)."""
+    if x != x and missing != MISSING_NAN:
+        x = 0.0
+    if missing == MISSING_ZERO and -ZERO_THRESHOLD <= x <= ZERO_THRESHOLD:
+        return default_left
+    if missing == MISSING_NAN and x != x:
+        return default_left
+    return x <= threshold
+
+
+class ExitLeaves(NamedTuple):
+    """The packed arrays of :func:`margin` (built by :func:`exit_leaves`)."""
+
+    ints: npt.NDArray[np.int64]
+    masks: npt.NDArray[np.uint64]
+    floats: FloatArray
+
+
+def _debruijn_table() -> npt.NDArray[np.int64]:
+    table = np.zeros(64, dtype=np.int64)
+    for bit in range(64):
+        table[((1 << bit) * int(_DEBRUIJN) & int(_ALL)) >> int(_SHIFT)] = bit
+    return table
+
+
+def exit_leaves(
+    feature: IntArray, right: IntArray, flags: IntArray, values: FloatArray, roots: IntArray,
+    n_cols: int,
+) -> ExitLeaves:  # fmt: skip
+    """Pack trees stored in preorder (a left child follows its parent) for :func:`margin`.
+
+    ``feature[i]`` is the row column split on at node ``i`` (-1: a leaf), ``right[i]`` its
+    right child, ``flags[i] = 2 * missing + default_left``, ``values[i] = (threshold, leaf
+    value)``; rows have ``n_cols`` columns.
+    """
+    n_nodes = len(feature)
+    n_trees = len(roots)
+    ends = np.append(roots[1:], n_nodes)
+    is_leaf = feature < 0
+    before = np.concatenate([[0], np.cumsum(is_leaf)])  # leaves before node i
+    tree_of = np.repeat(np.arange(n_trees), ends - roots)
+    first_leaf = before[roots][tree_of]  # leaves before each node's tree
+    n_leaves = before[ends] - before[roots]
+    words = max(1, int(-(-int(n_leaves.max()) // 64)))
+    slots = 64 * words
+    # One entry per (split, word its left subtree's leaves touch): clear those bits.
+    e_col: list[int] = []
+    e_thr: list[float] = []
+    e_word: list[int] = []
+    e_mask: list[int] = []
+    e_flags: list[int] = []
+    for node in np.flatnonzero(~is_leaf).tolist():
+        t = int(tree_of[node])
+        a = int(before[node + 1] - first_leaf[node])
+        b = int(before[right[node]] - first_leaf[node])
+        for w in range(a // 64, (b - 1) // 64 + 1):
+            lo, hi = max(a, 64 * w) - 64 * w, min(b, 64 * w + 64) - 64 * w
+            e_col.append(int(feature[node]))
+            e_thr.append(float(values[node, 0]))
+            e_word.append(t * words + w)
+            e_mask.append(~(((1 << (hi - lo)) - 1) << lo) & int(_ALL))
+            e_flags.append(int(flags[node]))
+    order = np.lexsort((np.asarray(e_thr), np.asarray(e_col, dtype=np.int64)))
+    col = np.asarray(e_col, dtype=np.int64)[order]
+    thr = np.asarray(e_thr, dtype=np.float64)[order]
+    word = np.asarray(e_word, dtype=np.int64)[order]
+    mask = np.asarray(e_mask, dtype=np.uint64)[order]
+    flag = np.asarray(e_flags, dtype=np.int64)[order]
+    ptr = np.searchsorted(col, np.arange(n_cols + 1)).astype(np.int64)
+    # Each tree's outcome for a NaN value and for 0.0, per column: the AND of the masks of
+    # the splits that send it right.
+    rule = goes_left.py_func
+    special_ptr = [0]
+    s_word: list[int] = []
+    s_mask: list[int] = []
+    for x in (np.nan, 0.0):
+        for c in range(n_cols):
+            acc: dict[int, int] = {}
+            for i in range(ptr[c], ptr[c + 1]):
+                if not rule(x, thr[i], bool(flag[i] & 1), int(flag[i] >> 1)):
+                    acc[int(word[i])] = acc.get(int(word[i]), int(_ALL)) & int(mask[i])
+            for w in sorted(acc):
+                s_word.append(w)
+                s_mask.append(acc[w])
+            special_ptr.append(len(s_word))
+    n_entries = len(thr)
+    sections = [ptr, np.asarray(special_ptr), word, flag, np.asarray(s_word), _debruijn_table()]
+    offsets = np.cumsum([_HEADER] + [len(s) for s in sections[:-1]])
+    header = np.zeros(_HEADER, dtype=np.int64)
+    header[[_H_COLS, _H_TREES, _H_WORDS, _H_SLOTS]] = n_cols, n_trees, words, slots
+    header[_H_SPECIAL : _H_TAB + 1] = offsets[1:]
+    header[_H_ENTRIES] = n_entries
+    leaf = np.zeros((n_trees, slots))
+    leaf_nodes = np.flatnonzero(is_leaf)
+    leaf[tree_of[leaf_nodes], before[leaf_nodes] - first_leaf[leaf_nodes]] = values[leaf_nodes, 1]
+    return ExitLeaves(
+        ints=np.concatenate([header, *(np.asarray(s, dtype=np.int64) for s in sections)]),
+        masks=np.concatenate([mask, np.asarray(s_mask, dtype=np.uint64)]),
+        floats=np.concatenate([thr, leaf.ravel()]),
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _exceeded(floats: FloatArray, lo: int, hi: int, x: float) -> int:
+    """End of the splits in ``lo .. hi - 1`` (thresholds ascending) whose threshold is
+    below ``x``: those that send ``x`` right."""
+    while lo < hi:
+        m = (lo + hi) >> 1
+        if floats[m] < x:
+            lo = m + 1
+        else:
+            hi = m
+    return lo
+
+
+@numba.njit(cache=True, nogil=True)
+def _plain(x: float) -> bool:
+    """A value every split compares with its threshold (no default way can apply)."""
+    return x == x and not -ZERO_THRESHOLD <= x <= ZERO_THRESHOLD
+
+
+@numba.njit(cache=True, nogil=True)
+def same_paths(
+    ints: npt.NDArray[np.int64], floats: FloatArray, before: FloatArray, after: FloatArray
+) -> bool:
+    """Whether rows ``before`` and ``after`` go the same way at every split, so that any
+    row that differs from another only where these two differ, and in the same way, has
+    the same margin (False when that is not sure: a missing or zero value)."""
+    for c in range(ints[_H_COLS]):
+        x, y = before[c], after[c]
+        if x == y:
+            continue
+        lo = ints[_HEADER + c]
+        hi = ints[_HEADER + c + 1]
+        if lo == hi:
+            continue
+        if not (_plain(x) and _plain(y)):
+            return False
+        if _exceeded(floats, lo, hi, x) != _exceeded(floats, lo, hi, y):
+            return False
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def scratch_size(ints: npt.NDArray[np.int64]) -> int:
+    """Length of the scratch :func:`margin` needs (a word per tree and 64 leaves)."""
+    return int(ints[_H_TREES] * ints[_H_WORDS])
+
+
+def scratch(ints: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+    """The scratch :func:`margin` needs."""
+    return np.empty(scratch_size(ints), dtype=np.uint64)
+
+
+@numba.njit(cache=True, nogil=True)
+def margin(
+    row: FloatArray,
+    ints: npt.NDArray[np.int64],
+    masks: npt.NDArray[np.uint64],
+    floats: FloatArray,
+    vec: npt.NDArray[np.uint64],
+) -> float:
+    """Sum of the trees' outputs for ``row`` (as :func:`riskscore.model.trees.walk`), on the
+    arrays of :func:`exit_leaves`; ``vec`` is scratch from :func:`scratch`."""
+    n_cols = ints[_H_COLS]
+    n_words = ints[_H_TREES] * ints[_H_WORDS]
+    special = ints[_H_SPECIAL]
+    word = ints[_H_WORD]
+    flags = ints[_H_FLAGS]
+    s_word = ints[_H_SWORD]
+    n_entries = ints[_H_ENTRIES]
+    for w in range(n_words):
+        vec[w] = _ALL
+    for c in range(n_cols):
+        lo = ints[_HEADER + c]
+        hi = ints[_HEADER + c + 1]
+        if lo == hi:
+            continue
+        x = row[c]
+        if x == 0.0 or x != x:
+            k = special + c + (n_cols if x == 0.0 else 0)
+            for i in range(ints[k], ints[k + 1]):
+                vec[ints[s_word + i]] &= masks[n_entries + i]
+        elif -ZERO_THRESHOLD <= x <= ZERO_THRESHOLD:
+            for i in range(lo, hi):
+                f = ints[flags + i]
+                if not goes_left(x, floats[i], (f & 1) == 1, f >> 1):
+                    vec[ints[word + i]] &= masks[i]
+        else:
+            # The splits it exceeds come first; find their end, then clear (no exit test
+            # in the clearing loop, so it runs at the machine's pace).
+            for i in range(lo, _exceeded(floats, lo, hi, x)):
+                vec[ints[word + i]] &= masks[i]
+    total = 0.0
+    words = ints[_H_WORDS]
+    slots = ints[_H_SLOTS]
+    tab = ints[_H_TAB]
+    for t in range(ints[_H_TREES]):
+        for w in range(words):
+            v = vec[t * words + w]
+            if v != 0:
+                low = v & (~v + _ONE)  # the lowest bit set: the leftmost leaf standing
+                bit = ints[tab + ((low * _DEBRUIJN) >> _SHIFT)]
+                total += floats[n_entries + t * slots + 64 * w + bit]
+                break
+    return total
