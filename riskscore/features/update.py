@@ -74,9 +74,11 @@ _KEEP: Final = 1.0 - RECENT_WEIGHT
 
 
 def new_state() -> FloatArray:
-    """A fresh conversation state (before its first event)."""
+    """A fresh conversation state (before its first event). Built by the uncompiled source
+    of :func:`reset_state`, so that a module may build one on import without loading
+    compiled code (``import riskscore`` checks the compiled caches last)."""
     state = np.empty(N_STATE)
-    reset_state(state)
+    reset_state.py_func(state)
     return state
 
 
