@@ -78,7 +78,7 @@ def new_state() -> FloatArray:
     of :func:`reset_state`, so that a module may build one on import without loading
     compiled code (``import riskscore`` checks the compiled caches last)."""
     state = np.empty(N_STATE)
-    reset_state.py_func(state)
+    getattr(reset_state, "py_func", reset_state)(state)  # plain already without numba
     return state
 
 
