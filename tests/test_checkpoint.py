@@ -76,7 +76,7 @@ def test_checkpoint_is_a_wal_sqlite_file_of_json_rows(
     finally:
         con.close()
     assert meta["format"] == "riskscore-online-checkpoint"
-    assert meta["schema_version"] == 2
+    assert meta["schema_version"] == 3
     assert meta["extra"] == {"lines": 900}
     assert meta["counters"]["n_events"] == 900
     assert meta["config"]["idle_expiry_s"] is None  # infinity, stored as JSON null
@@ -120,6 +120,31 @@ def test_restore_refuses_what_is_not_a_checkpoint(model: rs.RiskModel, tmp_path:
     text.write_text("hello")
     with pytest.raises(rs.RiskscoreError):
         rs.OnlineScorer.restore(text, model)
+
+
+def test_a_version_2_checkpoint_restores_with_its_accounts_stale(
+    events: list[dict[str, Any]], model: rs.RiskModel, tmp_path: Path
+) -> None:
+    import riskscore.online.checkpoint as checkpoint
+
+    scorer = rs.OnlineScorer(model, idle_expiry_s=math.inf)
+    scorer.update_many(events[:400])
+    new, old = tmp_path / "v3.sqlite", tmp_path / "v2.sqlite"
+    scorer.checkpoint(new)
+    # the same state as riskscore wrote it before accounts had their stale flag
+    with checkpoint.read(new) as snap:
+        meta = {k: v for k, v in snap.meta.items() if k != "checksums"}
+        conversations = list(snap.conversations())
+        accounts = [(aid, state[:6]) for aid, state in snap.accounts()]
+    checkpoint.write(old, {**meta, "schema_version": 2}, conversations, accounts)
+    restored = rs.OnlineScorer.restore(old, model)
+    assert restored.n_events == scorer.n_events
+    for cid in scorer.conversation_ids:
+        assert restored.score_of(cid) == scorer.score_of(cid)
+    assert all(acc.stale for acc in restored._accounts.values())
+    checkpoint.write(old, {**meta, "schema_version": 1}, conversations, accounts)
+    with pytest.raises(rs.CheckpointError, match="schema version 1; this riskscore reads"):
+        rs.OnlineScorer.restore(old, model)
 
 
 @pytest.mark.parametrize("kind", ["queue", "app"])

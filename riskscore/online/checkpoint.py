@@ -12,8 +12,11 @@ holds JSON, so restoring runs no code from the file. Layout (``SCHEMA_VERSION``)
     rebuilt), ``rooms`` (the live group rooms and their latest event time) and
     ``extra`` (caller data, e.g. the input offset of ``riskscore stream``).
     Version 2 (riskscore 0.x with group rooms and unknown time zones) added
-    conversation state slots, account pair facts and ``rooms``; version 1 files
-    are refused (restart without them: the state is rebuilt from new events).
+    conversation state slots, account pair facts and ``rooms``; version 3 adds an
+    account's ``stale`` flag (its state came back after expiry), so an older riskscore
+    refuses the file instead of misreading it. Version 2 files are still read (their
+    accounts as stale); version 1 files are refused (restart without them: the state is
+    rebuilt from new events).
 ``conversations(pos INTEGER PRIMARY KEY, id TEXT, state TEXT)``
     ``state`` is ``[initiator, responder, [running aggregates...]]``.
 ``accounts(pos INTEGER PRIMARY KEY, id TEXT, state TEXT)``
@@ -48,7 +51,9 @@ import riskscore.io.sqlite as sqlite
 from riskscore.exceptions import CheckpointError
 
 FORMAT = "riskscore-online-checkpoint"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: Versions this riskscore restores (2: accounts without the ``stale`` flag, read as stale).
+READABLE_VERSIONS = frozenset({2, 3})
 #: Rows fetched from SQLite at a time while restoring.
 BATCH_ROWS = 10_000
 #: The meta entry holding the checksums of the other entries and of each table.
@@ -210,10 +215,10 @@ def _check_format(con: sqlite3.Connection, path: Path, *, allow_empty: bool) -> 
             f"{path} is not a riskscore online checkpoint (format {meta.get('format')!r}); "
             "give a path written by OnlineScorer.checkpoint"
         )
-    if meta.get("schema_version") != SCHEMA_VERSION:
+    if meta.get("schema_version") not in READABLE_VERSIONS:
         raise CheckpointError(
             f"{path} has checkpoint schema version {meta.get('schema_version')!r}; this "
-            f"riskscore reads version {SCHEMA_VERSION}"
+            f"riskscore reads versions {', '.join(map(str, sorted(READABLE_VERSIONS)))}"
         )
     return meta
 
