@@ -47,7 +47,11 @@ pytest: $(STAMP)
 	@command -v java >/dev/null 2>&1 || [ -n "$$JAVA_HOME" ] || echo "note: no Java found, so the Spark tests (tests/test_spark.py) will be skipped; install Java 17+ (apt-get install -y openjdk-17-jre-headless) and rerun make test to run them"
 	$(BIN)/pytest -n 2 --dist loadfile   # two workers, one test file each at a time (module fixtures kept)
 
-test: lint typecheck pytest
+# The three checks run side by side (pytest's two workers leave a core idle while they wait
+# on Spark and subprocesses, which is when mypy and ruff run); the output of each is kept
+# together, and any failure fails `make test`.
+test: $(STAMP)
+	@$(MAKE) --no-print-directory --output-sync=target -j3 lint typecheck pytest
 
 model: $(STAMP)
 	$(BIN)/python -m riskscore.cli train --worlds 48 --conversations 4000 --prevalence 0.04 --seed 2026 --out riskscore/model/default
