@@ -35,9 +35,8 @@ class RoomStore:
     """
 
     def __init__(self, path: str | Path) -> None:
-        found = sqlite.peek(path)
-        if found is not None and not found.tables <= _TABLES:
-            foreign = ", ".join(sorted(found.tables - _TABLES))
+        foreign = ", ".join(sqlite.foreign_tables(path, _TABLES))
+        if foreign:
             raise ValueError(
                 f"{path} is not the Synapse module's room state (it has table(s) {foreign}); "
                 "it was left unchanged: point state_dir at the module's own directory"

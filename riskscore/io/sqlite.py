@@ -23,6 +23,7 @@ __all__ = [
     "FILE_MODE",
     "Contents",
     "connect",
+    "foreign_tables",
     "is_lock",
     "peek",
     "retry",
@@ -186,6 +187,31 @@ def peek(path: str | os.PathLike[str]) -> Contents | None:
     finally:
         con.close()
     return Contents(tables, meta)
+
+
+def foreign_tables(
+    path: str | os.PathLike[str],
+    tables: frozenset[str],
+    meta_is_own: Callable[[dict[str, str] | None], bool] | None = None,
+) -> list[str]:
+    """What makes an existing database at ``path`` another store's than one of ``tables``:
+    its other tables, else ``["meta"]`` when it has a ``meta`` table whose entries
+    ``meta_is_own`` (given the entries, None without key/value columns) does not accept.
+    Empty for a missing or empty file, or a store's own. Read without writing
+    (:func:`peek`), so that a store refuses another's file unchanged.
+
+    Raises
+    ------
+    sqlite3.DatabaseError
+        The file is not a SQLite database.
+    """
+    found = peek(path)
+    if found is None:
+        return []
+    foreign = sorted(found.tables - tables)
+    if not foreign and meta_is_own is not None and "meta" in found.tables:
+        return [] if meta_is_own(found.meta) else ["meta"]
+    return foreign
 
 
 def _create_private(file: Path) -> None:

@@ -160,21 +160,19 @@ def check_is_queue(path: Path) -> None:
         anything else), named with the tables that give it away.
     """
     try:
-        found = sqlite.peek(path)
+        foreign = sqlite.foreign_tables(path, QUEUE_TABLES, _queue_meta)
     except sqlite3.DatabaseError as exc:
         raise QueueError(f"{path} is not a riskscore queue ({exc})") from None
-    if found is None:
-        return
-    foreign = sorted(found.tables - QUEUE_TABLES)
-    meta = found.meta
-    if not foreign and "meta" in found.tables:
-        bad_meta = meta is None or "schema_version" not in meta or not set(meta) <= META_KEYS
-        foreign = ["meta"] if bad_meta else []
     if foreign:
         raise QueueError(
             f"{path} is not a riskscore queue (it has table(s) "
             f"{', '.join(foreign)}); it was left unchanged: give a new file or an existing queue"
         )
+
+
+def _queue_meta(meta: dict[str, str] | None) -> bool:
+    """Whether ``meta`` entries are a queue's: its schema version, no key of another's."""
+    return meta is not None and "schema_version" in meta and set(meta) <= META_KEYS
 
 
 def connect(path: Path, timeout_s: float, *, simulation: bool = False) -> sqlite3.Connection:

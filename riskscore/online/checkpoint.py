@@ -86,15 +86,11 @@ def _refuse_foreign(path: Path) -> None:
     """Refuse, before anything is written, an existing database that is not a checkpoint
     (a review queue, another application's file): writing would add tables to it."""
     try:
-        found = sqlite.peek(path)
+        foreign = sqlite.foreign_tables(
+            path, _TABLES, lambda meta: not meta or meta.get("format") == _dumps(FORMAT)
+        )
     except sqlite3.DatabaseError as exc:
         raise CheckpointError(f"{path} is not a riskscore online checkpoint: {exc}") from exc
-    if found is None:
-        return
-    foreign = sorted(found.tables - _TABLES)
-    entries = found.meta or {}
-    if not foreign and entries and entries.get("format") != _dumps(FORMAT):
-        foreign = ["meta"]
     if foreign:
         raise CheckpointError(
             f"{path} is not a riskscore online checkpoint (it has table(s) "
