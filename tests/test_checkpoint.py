@@ -30,6 +30,16 @@ def _alert_keys(alerts: list[rs.Alert]) -> list[tuple[Any, ...]]:
     return [(a.conversation_id, int(a.tier), a.event_index, a.timestamp, a.risk) for a in alerts]
 
 
+def _checkpointed(
+    model: rs.RiskModel, events: list[dict[str, Any]], path: Path, **options: Any
+) -> rs.OnlineScorer:
+    """A scorer (with ``options``) that has seen ``events``, checkpointed to ``path``."""
+    scorer = rs.OnlineScorer(model, **options)
+    scorer.update_many(events)
+    scorer.checkpoint(path)
+    return scorer
+
+
 @pytest.mark.parametrize("cut", [1, 3_000, 11_111])
 def test_restored_scorer_raises_exactly_the_alerts_of_an_uninterrupted_one(
     events: list[dict[str, Any]], model: rs.RiskModel, tmp_path: Path, cut: int
@@ -90,10 +100,8 @@ def test_checkpoint_is_a_wal_sqlite_file_of_json_rows(
 def test_restore_with_another_model_rescores(
     events: list[dict[str, Any]], model: rs.RiskModel, tmp_path: Path
 ) -> None:
-    scorer = rs.OnlineScorer(model)
-    scorer.update_many(events[:300])
     path = tmp_path / "state.sqlite"
-    scorer.checkpoint(path)
+    scorer = _checkpointed(model, events[:300], path)
     shifted = shifted_model(model, 1.0)
     restored = rs.OnlineScorer.restore(path, shifted)
     cid = events[299]["conversation_id"]
@@ -127,10 +135,8 @@ def test_a_version_2_checkpoint_restores_with_its_accounts_stale(
 ) -> None:
     import riskscore.online.checkpoint as checkpoint
 
-    scorer = rs.OnlineScorer(model, idle_expiry_s=math.inf)
-    scorer.update_many(events[:400])
     new, old = tmp_path / "v3.sqlite", tmp_path / "v2.sqlite"
-    scorer.checkpoint(new)
+    scorer = _checkpointed(model, events[:400], new, idle_expiry_s=math.inf)
     # the same state as riskscore wrote it before accounts had their stale flag
     with checkpoint.read(new) as snap:
         meta = {k: v for k, v in snap.meta.items() if k != "checksums"}
@@ -170,10 +176,8 @@ def test_restore_refuses_account_tallies_of_another_version(
 ) -> None:
     # A checkpoint of a version with fewer account tallies (6, before minor_events and
     # supervised_minor_events), written before checksums existed: refused, saying why.
-    scorer = rs.OnlineScorer(model)
-    scorer.update_many(events[:300])
     path = tmp_path / "state.sqlite"
-    scorer.checkpoint(path)
+    _checkpointed(model, events[:300], path)
     con = sqlite3.connect(path)
     try:
         rows = list(con.execute("SELECT pos, state FROM accounts"))

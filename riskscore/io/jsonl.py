@@ -3,6 +3,7 @@ broken line refused by its number (never quoted), a clean file parsed by Arrow."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,6 @@ def loads_event(line: str) -> Any:
     """One JSON line parsed as :func:`read_jsonl` and ``riskscore stream`` parse it: an
     object with a field given twice is refused (``ValueError``), not read as its last value.
     """
-    import json
-
     return json.loads(line, object_pairs_hook=unique_fields)
 
 
