@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import riskscore as rs
 from riskscore.features import ACCOUNT_SLOTS, AccountFeatures, extract_account_features
 from riskscore.features.accounts import account_parts, account_tallies, tallies_from_parts
+from riskscore.features.pairs import PairFacts, merge_pair_facts
 
 NAN = math.nan
 T0 = 1_714_521_600
@@ -341,3 +342,34 @@ def test_tallies_of_a_larger_history_are_accepted_for_any_part(platform: rs.Mess
     for rows in np.array_split(order, 4):  # time slices cut conversations: still covered
         part = rs.read_messages(columns_of(platform, np.sort(rows)))
         rs.extract_features(part, account_features=history)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), min_size=1, max_size=12),
+    queries=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=12),
+)
+def test_pair_facts_lookup_finds_each_pair_in_either_order(
+    pairs: list[tuple[int, int]], queries: list[tuple[int, int]]
+) -> None:
+    rows = [(min(a, b), max(a, b)) for a, b in pairs]
+    facts = merge_pair_facts(
+        [
+            PairFacts(
+                lo=np.array([lo for lo, _ in rows]),
+                hi=np.array([hi for _, hi in rows]),
+                first=np.arange(len(rows), dtype=float),
+                private=np.arange(len(rows), dtype=float) + 0.5,
+            )
+        ]
+    )
+    expected = {}
+    for k, key in enumerate(rows):
+        expected.setdefault(key, k)  # the minimum over repeated pairs
+    a = np.array([q[0] for q in queries], dtype=np.int64)
+    b = np.array([q[1] for q in queries], dtype=np.int64)
+    for _ in range(2):  # the second lookup reuses the search index built by the first
+        first, private = facts.lookup(a, b)
+        want = [expected.get((min(x, y), max(x, y)), math.inf) for x, y in queries]
+        np.testing.assert_array_equal(first, np.asarray(want, dtype=float))
+        np.testing.assert_array_equal(private, np.asarray(want, dtype=float) + 0.5)

@@ -72,9 +72,27 @@ class PairFacts:
     hi: npt.NDArray[Any] = field(default_factory=_empty_ids)
     first: FloatArray = field(default_factory=_empty_floats)
     private: FloatArray = field(default_factory=_empty_floats)
+    # The sorted search index of :meth:`lookup`, built on first use: out of core, every
+    # chunk looks up the facts of the whole file, and building the index each time made
+    # that quadratic in the number of chunks.
+    _index: tuple[npt.NDArray[Any], IntArray, IntArray] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __len__(self) -> int:
         return len(self.lo)
+
+    def _search_index(self) -> tuple[npt.NDArray[Any], IntArray, IntArray]:
+        """The distinct ids, the pairs' codes ``lo_position * n_ids + hi_position`` in
+        ascending order, and the rows in that order."""
+        if self._index is None:
+            ids = np.unique(np.concatenate([self.lo, self.hi]))
+            n = len(ids)
+            code = np.searchsorted(ids, self.lo) * n + np.searchsorted(ids, self.hi)
+            order = np.argsort(code, kind="stable")
+            object.__setattr__(self, "_index", (ids, code[order], order))
+        assert self._index is not None
+        return self._index
 
     def lookup(self, a: npt.NDArray[Any], b: npt.NDArray[Any]) -> tuple[FloatArray, FloatArray]:
         """``first`` and ``private`` of the pairs ``(a[k], b[k])`` (either order); ``inf``
@@ -85,16 +103,14 @@ class PairFacts:
             return first, private
         lo = np.where(a <= b, a, b)
         hi = np.where(a <= b, b, a)
-        ids = np.unique(np.concatenate([self.lo, self.hi]))
+        ids, codes, order = self._search_index()
         n = len(ids)
-        mine = np.searchsorted(ids, self.lo) * n + np.searchsorted(ids, self.hi)
-        order = np.argsort(mine)
         lo_pos = np.clip(np.searchsorted(ids, lo), 0, n - 1)
         hi_pos = np.clip(np.searchsorted(ids, hi), 0, n - 1)
         known = (ids[lo_pos] == lo) & (ids[hi_pos] == hi)
         wanted = lo_pos * n + hi_pos
-        pos = np.clip(np.searchsorted(mine, wanted, sorter=order), 0, len(order) - 1)
-        found = known & (mine[order[pos]] == wanted)
+        pos = np.clip(np.searchsorted(codes, wanted), 0, len(codes) - 1)
+        found = known & (codes[pos] == wanted)
         first[found] = self.first[order[pos[found]]]
         private[found] = self.private[order[pos[found]]]
         return first, private
