@@ -149,6 +149,30 @@ def test_integer_ids_beyond_int64_sit_beside_small_integer_ids(tmp_path: Path) -
     assert sorted(msgs.accounts.tolist()) == sorted([str(10**19 + 7), str(10**19 + 8), "500", "9"])
 
 
+@pytest.mark.parametrize("form", ["jsonl", "dict"])
+@pytest.mark.parametrize("large", [2**63, 2**64 - 1])
+def test_a_uint64_id_beside_small_ids_in_one_column_keeps_its_digits(
+    tmp_path: Path, form: str, large: int
+) -> None:
+    # numpy reads [2**64 - 1, 2] as floats: the large id would lose digits (and be refused
+    # as a float); neighbours large - 1 and large must stay two accounts
+    events = {
+        "conversation_id": ["c1", "c1", "c2"],
+        "timestamp": [T0, T0 + 60, T0],
+        "sender_id": [large, 2, large - 1],
+        "recipient_id": [2, large, 3],
+        "channel": ["direct", "direct", "direct"],
+    }
+    source: Any = events
+    if form == "jsonl":
+        source = tmp_path / "events.jsonl"
+        rows = [dict(zip(events, r, strict=True)) for r in zip(*events.values(), strict=True)]
+        source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    msgs = rs.read_messages(source)
+    assert sorted(msgs.accounts.tolist()) == sorted(str(v) for v in (large, large - 1, 2, 3))
+    assert msgs.n_conversations == 2
+
+
 def test_online_refuses_integer_and_text_ids_in_one_event() -> None:
     scorer = rs.OnlineScorer(rs.load_model())
     with pytest.raises(rs.SchemaError, match=r"'recipient_id', event 0: '500' is text while"):

@@ -144,7 +144,9 @@ def as_1d(name: str, values: object) -> AnyArray:
         kinds = {type(v) for v in values if v is not None}
         if kinds and (kinds <= {int, float} or kinds == {bool}):
             arr = np.asarray(values)
-            if arr.ndim == 1:
+            # integers beyond int64 beside smaller ones become floats in numpy (digits
+            # lost, two ids merged): keep them as Python ints
+            if arr.ndim == 1 and not (kinds == {int} and arr.dtype.kind == "f"):
                 return arr
         return np.fromiter(values, dtype=object, count=len(values))
     try:
