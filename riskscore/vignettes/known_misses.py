@@ -31,4 +31,20 @@ KNOWN_MISSES: Final[dict[str, str]] = {
     "band's review 0.42): daytime one-to-one contact with a single link at the end is the "
     "quiet grooming the metadata barely shows, and the link's late move lowers the risk "
     "(`secure_move_speed`, as in g15); every candidate of benchmarks/robustness.py misses it",
+    "g18-adult-52-nights-direct-images-15": "no alert (risk 0.24 against the 13-15 band's "
+    "review 0.42): the request, the night-time contact of the last two weeks, the unanswered "
+    "runs and the images raise the risk, but two free inputs lower it: the adult's age of 52 "
+    "(`adult_age`, -1.0 log-odds: in the training worlds adults over 50 in contact with "
+    "teenagers are mostly family, groomers' ages being drawn around 33) and the night share "
+    "over the whole conversation (`child_night_share`, -1.3: night contact is common among "
+    "the worlds' teenage pairs). Drawing groomers' ages per world (mean 25 to 48) and "
+    "retraining (tried with the shipped recipe's trees) did not make it pass at the same "
+    "alert volume",
+    "g19-adult-23-public-to-external-within-two-hours-14": "no alert (risk 0.17 against the "
+    "13-15 band's review 0.42): the move off the platform after two hours counts for +2.0 "
+    "log-odds where g04's move within the hour counts for +4.3, because fast grooming in the "
+    "training worlds moves within its first hour; with no contact request, no night-time "
+    "contact and no images nothing else carries it. Drawing fast grooming's move window per "
+    "world (15 minutes to 8 hours) and retraining (tried with the shipped recipe's trees) "
+    "did not make it pass at the same alert volume",
 }
