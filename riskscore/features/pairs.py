@@ -31,6 +31,7 @@ import numpy.typing as npt
 from riskscore.features.kernel import PAIR_KEY_CHANNELS
 from riskscore.io.messages import MessageTable
 from riskscore.io.schema import Channel
+from riskscore.io.segments import sorted_unique
 
 __all__ = [
     "PairFacts",
@@ -86,7 +87,7 @@ class PairFacts:
         """The distinct ids, the pairs' codes ``lo_position * n_ids + hi_position`` in
         ascending order, and the rows in that order."""
         if self._index is None:
-            ids = np.unique(np.concatenate([self.lo, self.hi]))
+            ids = sorted_unique(np.concatenate([self.lo, self.hi]))
             n = len(ids)
             code = np.searchsorted(ids, self.lo) * n + np.searchsorted(ids, self.hi)
             order = np.argsort(code, kind="stable")
@@ -194,7 +195,7 @@ def merge_pair_facts(parts: list[PairFacts]) -> PairFacts:
         return PairFacts()
     lo = np.concatenate([p.lo for p in parts])
     hi = np.concatenate([p.hi for p in parts])
-    ids = np.unique(np.concatenate([lo, hi]))
+    ids = sorted_unique(np.concatenate([lo, hi]))
     code = np.searchsorted(ids, lo) * len(ids) + np.searchsorted(ids, hi)
     pairs, keep, inverse = np.unique(code, return_index=True, return_inverse=True)
     first = np.full(len(pairs), np.inf)
