@@ -154,6 +154,17 @@ def extract_features_unchecked(
     -------
     FeatureTable
         As :func:`extract_features` returns.
+
+    Examples
+    --------
+    >>> import riskscore as rs
+    >>> from riskscore.features.batch import extract_features_unchecked
+    >>> msgs = rs.synthetic.generate(200, prevalence=0.05, seed=3).messages
+    >>> history = rs.extract_account_features(msgs)
+    >>> part = msgs.take_conversations(range(0, 200, 2))
+    >>> X = extract_features_unchecked(part, history)
+    >>> X.values.tobytes() == rs.extract_features(part, account_features=history).values.tobytes()
+    True
     """
     if msgs.n_conversations == 0:
         raise SchemaError("no events to featurize: the message table is empty")
