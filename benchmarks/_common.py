@@ -32,10 +32,35 @@ def workload(n_messages: int, *, directory: Path = DATA) -> Path:
     return path
 
 
+def load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages (empty where the platform has none): on a
+    shared machine, what else ran beside a timing."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def _git_commit() -> str | None:
+    """The commit of the working tree the benchmark ran from (None outside git)."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout.strip() or None
+
+
 def machine() -> dict[str, Any]:
     """CPU, core count, memory and library versions of this machine."""
+    import numba
     import numpy
     import pyarrow
+
+    import riskscore
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -58,6 +83,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "numpy": numpy.__version__,
         "pyarrow": pyarrow.__version__,
+        "numba": numba.__version__,
+        "riskscore": riskscore.__version__,
         "platform": platform.platform(),
     }
 
@@ -87,14 +114,17 @@ def best_of(fn: Any, repeats: int) -> tuple[float, list[float], Any]:
 
 def run_record(benchmark: str, script: str, argv: list[str] | None) -> dict[str, Any]:
     """What every results file starts with: the benchmark, the command that wrote it
-    (``script`` is the script's ``__file__``), the UTC time and the machine."""
+    (``script`` is the script's ``__file__``), the commit, the UTC time, the load
+    average when it is written and the machine (library versions included)."""
     import sys
 
     args = " ".join(sys.argv[1:] if argv is None else argv)
     return {
         "benchmark": benchmark,
         "command": f"python benchmarks/{Path(script).name} {args}".rstrip(),
+        "commit": _git_commit(),
         "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "load_average_1_5_15_min": load_average(),
         "machine": machine(),
     }
 

@@ -3,10 +3,12 @@
 Each size is a seeded synthetic Parquet file generated in chunks
 (:func:`riskscore.synthetic.generate_parquet`, cached in ``benchmarks/.data``); each
 run is a separate ``riskscore score --chunk-rows`` process measured with
-``/usr/bin/time -v`` (or, without it, ``resource.getrusage(RUSAGE_CHILDREN)``).
-Run from the repository root::
+``/usr/bin/time -v`` (or, without it, ``resource.getrusage(RUSAGE_CHILDREN)``): wall
+seconds, CPU seconds (user + system: the work, which other processes on a shared machine
+inflate less than the wall time) and peak resident memory, with the load average just
+before and after each run. Run from the repository root::
 
-    .venv/bin/python benchmarks/bench_out_of_core.py --sizes 1 10 100
+    .venv/bin/python benchmarks/bench_out_of_core.py --sizes 1 10 100 --repeat 2
 
 Prints a table and writes ``benchmarks/results/out_of_core.json``. The 100-million
 file takes about 3 minutes to generate and 1 GB of disk; ``--delete`` removes the
@@ -25,34 +27,44 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, run_record, workload, write_json
+from _common import RESULTS, load_average, run_record, workload, write_json
 
 TIME = Path("/usr/bin/time")
 
 
-def measure(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (bytes) of a child process."""
+def _time_field(report: str, label: str) -> float | None:
+    match = re.search(rf"{re.escape(label)}: ([0-9.]+)", report)
+    return float(match.group(1)) if match else None
+
+
+def measure(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak resident memory (bytes) of a
+    child process."""
     if TIME.exists():
         start = time.perf_counter()
         done = subprocess.run([str(TIME), "-v", *cmd], capture_output=True, text=True, check=True)
         wall = time.perf_counter() - start
-        match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
-        if match:
-            return wall, int(match.group(1)) * 1024.0
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        peak = _time_field(done.stderr, "Maximum resident set size (kbytes)")
+        user = _time_field(done.stderr, "User time (seconds)")
+        system = _time_field(done.stderr, "System time (seconds)")
+        if peak is not None and user is not None and system is not None:
+            return wall, user + system, peak * 1024.0
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, capture_output=True, check=True)
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak <= before:  # an earlier, bigger child masks this one: say so rather than guess
-        return wall, float("nan")
-    return wall, peak * 1024.0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if after.ru_maxrss <= before.ru_maxrss:  # an earlier, bigger child masks this one: say so
+        return wall, cpu, float("nan")
+    return wall, cpu, after.ru_maxrss * 1024.0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10], help="millions")
     parser.add_argument("--chunk-rows", type=int, default=2_000_000)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per size (each recorded)")
     parser.add_argument("--delete", action="store_true", help="delete generated files after")
     args = parser.parse_args(argv)
 
@@ -65,25 +77,31 @@ def main(argv: list[str] | None = None) -> int:
         path = workload(millions * 1_000_000)
         generated = time.perf_counter() - start
         n = pq.ParquetFile(path).metadata.num_rows
-        with tempfile.TemporaryDirectory() as out:
-            cmd = [riskscore, "score", str(path), "--out", out, "--top", "0"]
-            wall, peak = measure([*cmd, "--chunk-rows", str(args.chunk_rows)])
-        row = {
-            "millions": millions,
-            "messages": n,
-            "file_bytes": path.stat().st_size,
-            "generate_seconds_if_not_cached": generated,
-            "seconds": wall,
-            "peak_rss_bytes": peak,
-            "messages_per_second": n / wall,
-            "seconds_per_million": wall / (n / 1e6),
-        }
-        rows.append(row)
-        print(
-            f"{millions:4d} M  {n:>12,} msgs  {wall:8.1f} s  {row['seconds_per_million']:6.2f} s/M"
-            f"  peak {peak / 2**30:5.2f} GiB",
-            flush=True,
-        )
+        for _ in range(args.repeat):
+            load_before = load_average()
+            with tempfile.TemporaryDirectory() as out:
+                cmd = [riskscore, "score", str(path), "--out", out, "--top", "0"]
+                wall, cpu, peak = measure([*cmd, "--chunk-rows", str(args.chunk_rows)])
+            row = {
+                "millions": millions,
+                "messages": n,
+                "file_bytes": path.stat().st_size,
+                "generate_seconds_if_not_cached": generated,
+                "seconds": wall,
+                "cpu_seconds": cpu,
+                "peak_rss_bytes": peak,
+                "messages_per_second": n / wall,
+                "seconds_per_million": wall / (n / 1e6),
+                "load_average_before": load_before,
+                "load_average_after": load_average(),
+            }
+            rows.append(row)
+            print(
+                f"{millions:4d} M  {n:>12,} msgs  {wall:8.1f} s  {row['seconds_per_million']:6.2f}"
+                f" s/M  cpu {cpu:7.1f} s  peak {peak / 2**30:5.2f} GiB"
+                f"  load {load_before[:1]} -> {row['load_average_after'][:1]}",
+                flush=True,
+            )
         if args.delete and millions >= 10:
             for leftover in path.parent.glob(path.stem + "*"):
                 leftover.unlink()
@@ -94,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             "chunk_rows": args.chunk_rows,
             "peak_memory_tool": "/usr/bin/time -v" if TIME.exists() else "getrusage",
             "runs": rows,
-            "note": "shared 2-core machine; one run per size",
+            "repeat": args.repeat,
+            "note": "shared 2-core machine: compare seconds with the load averages beside them",
         },
     )
     return 0

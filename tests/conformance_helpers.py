@@ -483,12 +483,12 @@ def run_online(stream: Stream) -> tuple[Snapshot, ...]:
 
 def run_out_of_core(stream: Stream) -> tuple[Snapshot, ...]:
     """``score_parquet`` on a Parquet file of the events in input order, ``chunk_rows``
-    events a chunk. Its features are the tables each chunk's ``extract_features`` call
-    returned (a spy passes them through unchanged); its risks are the scores file's."""
+    events a chunk. Its features are the tables each chunk's ``extract_features_unchecked``
+    call returned (a spy passes them through unchanged); its risks are the scores file's."""
     tables: list[rs.FeatureTable] = []
 
-    def spy(messages: object, **kwargs: Any) -> rs.FeatureTable:
-        table = rs.extract_features(messages, **kwargs)
+    def spy(msgs: rs.MessageTable, accounts: _batch.AccountFeatures) -> rs.FeatureTable:
+        table = _batch.extract_features_unchecked(msgs, accounts)
         tables.append(table)
         return table
 
@@ -496,7 +496,7 @@ def run_out_of_core(stream: Stream) -> tuple[Snapshot, ...]:
         path = Path(tmp) / "events.parquet"
         pq.write_table(arrow_events(stream.events), path, row_group_size=max(1, stream.chunk_rows))
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(_out_of_core, "extract_features", spy)
+            mp.setattr(_out_of_core, "extract_features_unchecked", spy)
             result = _out_of_core.score_parquet(
                 path, Path(tmp) / "out", model=MODEL, policy=POLICY, chunk_rows=stream.chunk_rows
             )

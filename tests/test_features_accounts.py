@@ -160,6 +160,33 @@ def test_parts_of_conversation_chunks_merge_to_the_whole_table(platform: rs.Mess
     assert np.any(first < whole)
 
 
+@pytest.mark.parametrize("ids", ["compact", "sparse", "text"])
+def test_parts_merge_to_the_whole_table_for_every_kind_of_id(
+    platform: rs.MessageTable, ids: str
+) -> None:
+    # The merge codes ids with a lookup table when they are compact integers, by sorting
+    # otherwise (64-bit ids far apart, text): the same tallies and pair facts either way.
+    def recode(values: np.ndarray) -> np.ndarray:
+        if ids == "sparse":
+            return values * 1_000_003_323 + 2**40
+        return values.astype(str) if ids == "text" else values
+
+    columns = platform.columns()
+    for name in ("sender_id", "recipient_id"):
+        columns[name] = recode(columns[name])
+    msgs = rs.read_messages(columns)
+    whole = extract_account_features(msgs)
+    codes = np.arange(msgs.n_conversations)
+    parts = [account_parts(msgs.take_conversations(c)) for c in np.array_split(codes, 4)]
+    merged = tallies_from_parts(parts)
+    np.testing.assert_array_equal(merged.account_id, whole.account_id)
+    assert merged.values.tobytes() == whole.values.tobytes()
+    first, private = merged.pairs.lookup(whole.pairs.hi, whole.pairs.lo)  # either order
+    assert first.tobytes() == whole.pairs.first.tobytes()
+    assert private.tobytes() == whole.pairs.private.tobytes()
+    assert len(merged.pairs) == len(whole.pairs)
+
+
 def test_parts_of_row_chunks_that_split_conversations_merge_to_the_whole_table(
     platform: rs.MessageTable,
 ) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +17,11 @@ from _groups import with_group_rooms
 import riskscore as rs
 from riskscore.batch.out_of_core import iter_conversation_chunks, score_parquet
 from riskscore.batch.parquet_chunks import _batches
+from riskscore.batch.prefetch import one_ahead
 from riskscore.cli import main
-from riskscore.features.accounts import account_parts, tallies_from_parts
+from riskscore.features.accounts import AccountFeatures, account_parts, tallies_from_parts
+from riskscore.features.batch import extract_features_unchecked
+from riskscore.features.pairs import PairFacts
 from riskscore.io.arrow import _nan_to_null
 
 
@@ -363,3 +368,130 @@ def test_other_columns_are_never_copied_into_the_buckets(events: pa.Table, tmp_p
     path = _write(shuffled, tmp_path / "shuffled.parquet")
     for chunk in iter_conversation_chunks(path, chunk_rows=3_000, workdir=tmp_path):
         assert set(chunk.column_names) <= set(rs.io.schema.SCHEMA_COLUMNS)
+
+
+# ---------------------------------------------------------------- speed without a second check
+
+
+def test_chunks_are_scored_without_a_second_covering_check(
+    events: pa.Table, tmp_path: Path, model: rs.RiskModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The merged tallies count every chunk, and given ones are checked against the whole
+    # file once (check_covers): recomputing each chunk's tallies to check them is waste.
+    def refuse(self: AccountFeatures, msgs: rs.MessageTable) -> None:
+        raise AssertionError("covering() called for a chunk")
+
+    monkeypatch.setattr(AccountFeatures, "covering", refuse)
+    path = _write(events, tmp_path / "events.parquet")
+    _assert_same_as_in_memory(path, tmp_path / "merged", model, chunk_rows=2_000)
+    history = rs.extract_account_features(rs.read_messages(path))
+    given = score_parquet(
+        path, tmp_path / "given", model=model, chunk_rows=2_000, account_features=history
+    )
+    merged = pq.read_table(tmp_path / "merged" / "scores.parquet")
+    assert pq.read_table(given.scores_path).equals(merged)
+
+
+def test_account_features_of_another_history_are_refused_before_any_output(
+    events: pa.Table, tmp_path: Path, model: rs.RiskModel
+) -> None:
+    # the one check of the whole file (check_covers in step 2) still refuses them
+    path = _write(events, tmp_path / "events.parquet")
+    whole = rs.extract_account_features(rs.read_messages(path))
+    fewer = AccountFeatures(account_id=whole.account_id, values=whole.values * 0)
+    with pytest.raises(rs.SchemaError, match="accounts have more activity in the events"):
+        score_parquet(path, tmp_path / "a", model=model, chunk_rows=2_000, account_features=fewer)
+    later = PairFacts(
+        lo=whole.pairs.lo,
+        hi=whole.pairs.hi,
+        first=whole.pairs.first + 1,
+        private=whole.pairs.private,
+    )
+    late = AccountFeatures(account_id=whole.account_id, values=whole.values, pairs=later)
+    with pytest.raises(rs.SchemaError, match="pairs of accounts met or went private earlier"):
+        score_parquet(path, tmp_path / "b", model=model, chunk_rows=2_000, account_features=late)
+    assert not (tmp_path / "a" / "scores.parquet").exists()
+    assert not (tmp_path / "b" / "scores.parquet").exists()
+
+
+def test_unchecked_features_are_those_of_extract_features(events: pa.Table) -> None:
+    msgs = rs.read_messages(events)
+    history = rs.extract_account_features(msgs)
+    part = msgs.take_conversations(np.arange(0, msgs.n_conversations, 3))
+    want = rs.extract_features(part, account_features=history)
+    got = extract_features_unchecked(part, history)
+    assert got.values.tobytes() == want.values.tobytes()
+    np.testing.assert_array_equal(got.conversation_id, want.conversation_id)
+    np.testing.assert_array_equal(got.adult_id, want.adult_id)
+    np.testing.assert_array_equal(got.child_id, want.child_id)
+    # ... and they do not check: that is for the callers that checked already
+    stale = AccountFeatures(account_id=history.account_id, values=history.values * 0)
+    with pytest.raises(rs.SchemaError, match="more activity"):
+        rs.extract_features(part, account_features=stale)
+    extract_features_unchecked(part, stale)
+    with pytest.raises(rs.SchemaError, match="empty"):
+        extract_features_unchecked(part.take_conversations(np.arange(0)), history)
+
+
+# ---------------------------------------------------------------- one chunk ahead
+
+
+def test_one_ahead_works_on_the_next_item_while_the_caller_holds_this_one() -> None:
+    started = [threading.Event() for _ in range(3)]
+
+    def work(i: int) -> int:
+        started[i].set()
+        return i * 10
+
+    got = []
+    for result in one_ahead(range(3), work):
+        i = result // 10
+        if i + 1 < 3:  # without a worker thread, item i + 1 would wait for this loop
+            assert started[i + 1].wait(timeout=30)
+        got.append(result)
+    assert got == [0, 10, 20]
+    assert list(one_ahead([], work)) == []
+
+
+def test_one_ahead_raises_in_order_and_stops_reading() -> None:
+    taken: list[int] = []
+
+    def source() -> Iterator[int]:
+        for i in range(10):
+            taken.append(i)
+            yield i
+
+    def work(i: int) -> int:
+        if i == 2:
+            raise rs.SchemaError(f"bad item {i}")
+        return i
+
+    results = one_ahead(source(), work)
+    assert [next(results), next(results)] == [0, 1]  # the items before the bad one first
+    with pytest.raises(rs.SchemaError, match="bad item 2"):
+        next(results)
+    assert taken == [0, 1, 2]  # nothing read past the bad item
+
+
+def test_one_ahead_closes_its_source_when_the_caller_stops() -> None:
+    closed = threading.Event()
+
+    def source() -> Iterator[int]:
+        try:
+            yield from range(100)
+        finally:
+            closed.set()
+
+    results = one_ahead(source(), lambda i: i)
+    assert next(results) == 0
+    results.close()
+    assert closed.is_set()
+
+    def caller() -> None:
+        for _ in one_ahead(source(), lambda i: i):
+            raise ValueError("caller stops")
+
+    closed.clear()
+    with pytest.raises(ValueError, match="caller stops"):
+        caller()
+    assert closed.is_set()

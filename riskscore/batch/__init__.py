@@ -9,6 +9,8 @@
   memory, read and scored in chunks at conversation boundaries with per-account state
   merged over chunks (raise or quarantine, as in memory).
 - :mod:`~riskscore.batch.parquet_chunks`: those chunks (:func:`iter_conversation_chunks`).
+- :mod:`~riskscore.batch.prefetch`: the next chunk read and validated on a worker thread
+  while this one is scored (:func:`one_ahead`).
 - :mod:`~riskscore.batch.alerts`: the alerts file, one schema in every format.
 - :mod:`~riskscore.batch.shadow`: shadow runs, a candidate model's scores and alerts
   written next to production's and never queued (:func:`read_shadow_run`).

@@ -1,7 +1,7 @@
 """Scoring Parquet files larger than memory, in conversation-complete chunks.
 
 :func:`score_parquet` gives the same scores, alerts and quarantined rows as
-``model.score(read_messages(path, errors=...))`` with memory bounded by one chunk of
+``model.score(read_messages(path, errors=...))`` with memory bounded by two chunks of
 events (plus the per-account parts of step 2, which grow with conversations, not events):
 
 1. **Chunks.** If the file is sorted by ``conversation_id`` (as
@@ -23,8 +23,11 @@ events (plus the per-account parts of step 2, which grow with conversations, not
    whole file, so an adult whose conversations sit in different chunks gets the fan-out
    of all of them.
 3. **Scores.** Each chunk is validated again (the same rows are kept) and goes through
-   the single-machine code with the merged tallies: :func:`riskscore.extract_features`
-   (``account_features=``), then :meth:`RiskModel.score_features`; its scores are appended
+   the single-machine code with the merged tallies:
+   :func:`~riskscore.features.batch.extract_features_unchecked` (the kernel of
+   :func:`riskscore.extract_features` without its check that the tallies cover the
+   chunk: they were merged from every chunk, or given ones were checked against the
+   whole file in step 2), then :meth:`RiskModel.score_features`; its scores are appended
    to the output, and its alerts collected and written at the end, in the in-memory order.
    A shadow model (``shadow_model=``) scores the same features; its scores and alerts go
    to ``shadow/`` (:mod:`riskscore.batch.shadow`).
@@ -39,7 +42,9 @@ as the per-account tallies are.
 There is one definition of each rule, feature and tally (:mod:`riskscore.io`,
 :mod:`riskscore.features`); this module only decides which events go through them
 together. A sorted file is read three times (scan, step 2, step 3); an unsorted one twice,
-plus its buckets twice.
+plus its buckets twice. In steps 2 and 3 the next chunk is read and validated on a worker
+thread while this one is tallied or scored (:func:`~riskscore.batch.prefetch.one_ahead`),
+so both of two cores work; errors and quarantined rows still come in chunk order.
 """
 
 from __future__ import annotations
@@ -62,16 +67,17 @@ from riskscore.batch.parquet_chunks import (
     conversation_chunks,
     iter_conversation_chunks,
 )
+from riskscore.batch.prefetch import one_ahead
 from riskscore.batch.score import QuarantineFile
 from riskscore.batch.shadow import ShadowRun, shadow_paths, write_shadow_run
 from riskscore.exceptions import SchemaError
-from riskscore.features import extract_features
 from riskscore.features.accounts import (
     AccountFeatures,
     AccountParts,
     account_parts,
     tallies_from_parts,
 )
+from riskscore.features.batch import extract_features_unchecked
 from riskscore.io import MessageTable, read_chunk
 from riskscore.io.arrow import _nan_to_null, escape_csv_table
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
@@ -211,7 +217,7 @@ def score_parquet(
     """Score every conversation of a Parquet file too large for memory.
 
     Results equal ``model.score(read_messages(events, errors=errors))`` (same conversation
-    order, same floats, the same rows quarantined); memory is bounded by a chunk of about
+    order, same floats, the same rows quarantined); memory is bounded by two chunks of about
     ``chunk_rows`` events. Group rooms are split into pair conversations as in memory;
     with integer conversation ids every id is then text, in the order of the chunks (by
     integer id) rather than the in-memory text order.
@@ -265,7 +271,8 @@ def score_parquet(
 
     Notes
     -----
-    Memory: one chunk of events with its features, plus the per-account parts of
+    Memory: two chunks of events (the one scored, with its features, and the next,
+    read and validated on a worker thread), plus the per-account parts of
     every chunk until they are merged (each distinct contact pair of a chunk, as two
     account ids, in up to three sets; so about 50 bytes per conversation with integer
     ids, more with text ids).
@@ -306,9 +313,12 @@ def score_parquet(
         # Group rooms make every conversation id text (a pair id is text); chunks hold
         # whole conversations, so a chunk shows each of its rooms.
         text_ids = False
+
+        def validate(chunk: pa.Table) -> MessageTable:
+            return _validated(chunk, errors, max_room_members)
+
         try:
-            for chunk in chunks(False):
-                msgs = _validated(chunk, errors, max_room_members)
+            for msgs in one_ahead(chunks(False), validate):
                 quarantine.write(msgs.quarantined)
                 text_ids = text_ids or msgs.groups.n_rooms > 0
                 if len(msgs):
@@ -334,16 +344,20 @@ def score_parquet(
         shadow_alerts: list[Alert] = []
         n_events = n_conversations = n_chunks = n_rows = 0
         groups = GroupSummary()
+
+        def revalidate(chunk: pa.Table) -> tuple[int, MessageTable]:
+            if text_ids:  # as in memory: with group rooms every conversation id is text
+                chunk = _text_conversation_ids(chunk)
+            return chunk.num_rows, _validated(chunk, errors, max_room_members)  # step 2's rows
+
         try:
-            for chunk in chunks(True):
-                n_rows += chunk.num_rows
-                if text_ids:  # as in memory: with group rooms every conversation id is text
-                    chunk = _text_conversation_ids(chunk)
-                msgs = _validated(chunk, errors, max_room_members)  # the rows kept in step 2
-                del chunk
+            for n_chunk_rows, msgs in one_ahead(chunks(True), revalidate):
+                n_rows += n_chunk_rows
                 groups += msgs.groups
                 if len(msgs):  # none when every event of the chunk was quarantined or a broadcast
-                    features = extract_features(msgs, account_features=accounts)
+                    # the tallies count every chunk's events (merged from them, or checked
+                    # against them by check_covers above): no check chunk by chunk
+                    features = extract_features_unchecked(msgs, accounts)
                     scores = model.score_features(features)
                     writer.write(scores.to_arrow())
                     alerts.extend(policy.alerts(scores))

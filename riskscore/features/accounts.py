@@ -24,7 +24,7 @@ from riskscore.features.account_kernel import COUNT_COLUMNS, MARK_COLUMNS, tally
 from riskscore.features.kernel import ACCOUNT_SLOTS, N_ACCOUNT_SLOTS
 from riskscore.features.pairs import PairFacts, merge_pair_facts, pair_facts
 from riskscore.io.chunks import conversation_parts
-from riskscore.io.messages import MessageTable
+from riskscore.io.messages import MessageTable, factorize
 from riskscore.io.segments import sorted_unique
 from riskscore.io.threads import executor_for, worker_threads
 from riskscore.io.timestamps import iso_utc
@@ -314,24 +314,28 @@ def account_parts(msgs: MessageTable) -> AccountParts:
 def tallies_from_parts(parts: list[AccountParts]) -> AccountFeatures:
     """Merge the parts of several tables into the tallies of all their events together."""
     pairs = merge_pair_facts([p.pairs for p in parts])
-    ids = [p.account_id for p in parts]
-    for p in parts:
-        for senders, recipients in (p.contacts, p.minors, p.private_minors):
-            ids.extend([senders, recipients])
-    if not ids or sum(len(i) for i in ids) == 0:
+    sets = ("contacts", "minors", "private_minors")
+    # every id column of every part, coded at once (a lookup table for compact integer
+    # ids; searching millions of ids in the sorted accounts was most of a large merge)
+    columns = [p.account_id for p in parts]
+    for name in sets:
+        columns.extend(getattr(p, name)[0] for p in parts)
+        columns.extend(getattr(p, name)[1] for p in parts)
+    if sum(len(c) for c in columns) == 0:
         return AccountFeatures(
             account_id=np.empty(0, dtype=np.int64),
             values=np.zeros((0, N_ACCOUNT_SLOTS)),
             pairs=pairs,
         )
-    account_id = np.unique(np.concatenate(ids))
-    n = len(account_id)
+    account_id, codes = factorize(*columns)
+    n, k = len(account_id), len(parts)
     values = np.zeros((n, N_ACCOUNT_SLOTS))
-    for j, name in enumerate(("contacts", "minors", "private_minors")):
-        senders = np.concatenate([getattr(p, name)[0] for p in parts])
-        recipients = np.concatenate([getattr(p, name)[1] for p in parts])
-        codes = np.searchsorted(account_id, senders) * n + np.searchsorted(account_id, recipients)
-        values[:, j] = np.bincount(np.unique(codes) // n, minlength=n)
-    for p in parts:
-        np.add.at(values[:, 3:], np.searchsorted(account_id, p.account_id), p.counts)
+    for j in range(len(sets)):
+        senders = np.concatenate(codes[k * (1 + 2 * j) : k * (2 + 2 * j)])
+        recipients = np.concatenate(codes[k * (2 + 2 * j) : k * (3 + 2 * j)])
+        values[:, j] = np.bincount(sorted_unique(senders * n + recipients) // n, minlength=n)
+    rows = np.concatenate(codes[:k])
+    counts = np.concatenate([p.counts for p in parts])
+    for j in range(counts.shape[1]):  # sums in part order, as adding part by part did
+        values[:, 3 + j] = np.bincount(rows, weights=counts[:, j], minlength=n)
     return AccountFeatures(account_id=account_id, values=values, pairs=pairs)

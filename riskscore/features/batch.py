@@ -10,6 +10,7 @@ threads for large tables: the kernel releases the GIL), after the per-account ta
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
 from riskscore.features.accounts import AccountFeatures, account_tallies
@@ -17,11 +18,13 @@ from riskscore.features.kernel import run_conversations
 from riskscore.features.pairs import pair_facts, pair_facts_by_conversation
 from riskscore.features.registry import FEATURE_NAMES
 from riskscore.features.table import FeatureTable
-from riskscore.io import read_messages
+from riskscore.io import MessageTable, read_messages
 from riskscore.io.chunks import conversation_parts
 from riskscore.io.threads import executor_for
 
-__all__ = ["extract_account_features", "extract_features"]
+__all__ = ["extract_account_features", "extract_features", "extract_features_unchecked"]
+
+FloatArray = npt.NDArray[np.float64]
 
 #: Events per part of a large table (whole conversations; one compiled call each).
 _PART_EVENTS = 250_000
@@ -120,20 +123,74 @@ def extract_features(
     (29.0, 2.0)
     """
     msgs = read_messages(messages)
-    n = msgs.n_conversations
-    if n == 0:
+    if msgs.n_conversations == 0:
         raise SchemaError("no events to featurize: the message table is empty")
+    if account_features is None:
+        return _features(msgs, account_tallies(msgs), *pair_facts_by_conversation(msgs))
+    tallies = account_features.covering(msgs)  # refuses tallies that miss these events
+    return _features(msgs, tallies, *_pair_lookup(msgs, account_features))
+
+
+def extract_features_unchecked(
+    msgs: MessageTable, account_features: AccountFeatures
+) -> FeatureTable:
+    """:func:`extract_features` with ``account_features`` already checked to cover ``msgs``.
+
+    For callers that checked the tallies against a whole that holds ``msgs``: out of
+    core, the tallies are merged from every chunk of the file (so they count each
+    chunk's events), or given ones were checked against the whole file with
+    :meth:`AccountFeatures.check_covers` before the first chunk is scored. Checking
+    them again chunk by chunk recomputes each chunk's tallies only to compare them.
+    Use :func:`extract_features` everywhere else.
+
+    Parameters
+    ----------
+    msgs : MessageTable
+        Validated events (:func:`riskscore.read_messages`), at least one.
+    account_features : AccountFeatures
+        Tallies and pair facts of a set of events that holds ``msgs``.
+
+    Returns
+    -------
+    FeatureTable
+        As :func:`extract_features` returns.
+
+    Examples
+    --------
+    >>> import riskscore as rs
+    >>> from riskscore.features.batch import extract_features_unchecked
+    >>> msgs = rs.synthetic.generate(200, prevalence=0.05, seed=3).messages
+    >>> history = rs.extract_account_features(msgs)
+    >>> part = msgs.take_conversations(range(0, 200, 2))
+    >>> X = extract_features_unchecked(part, history)
+    >>> X.values.tobytes() == rs.extract_features(part, account_features=history).values.tobytes()
+    True
+    """
+    if msgs.n_conversations == 0:
+        raise SchemaError("no events to featurize: the message table is empty")
+    tallies = account_features.lookup(msgs.accounts)
+    return _features(msgs, tallies, *_pair_lookup(msgs, account_features))
+
+
+def _pair_lookup(
+    msgs: MessageTable, account_features: AccountFeatures
+) -> tuple[FloatArray, FloatArray]:
+    """``pair_first`` and ``pair_private`` of each conversation from the pair facts."""
+    starts = msgs.segment_starts
+    return account_features.pairs.lookup(
+        msgs.accounts[msgs.sender_code[starts]], msgs.accounts[msgs.recipient_code[starts]]
+    )
+
+
+def _features(
+    msgs: MessageTable, tallies: FloatArray, pair_first: FloatArray, pair_private: FloatArray
+) -> FeatureTable:
+    """The event kernel over every conversation of ``msgs``, with the tallies of its
+    accounts (rows of ``msgs.accounts``) and its conversations' pair facts."""
+    n = msgs.n_conversations
     starts = msgs.segment_starts.astype(np.int64)
     initiator = msgs.sender_code[starts]
     responder = msgs.recipient_code[starts]
-    if account_features is None:
-        tallies = account_tallies(msgs)
-        pair_first, pair_private = pair_facts_by_conversation(msgs)
-    else:
-        tallies = account_features.covering(msgs)  # refuses tallies that miss these events
-        pair_first, pair_private = account_features.pairs.lookup(
-            msgs.accounts[initiator], msgs.accounts[responder]
-        )
     from_initiator = msgs.sender_code == np.repeat(initiator, np.diff(starts, append=len(msgs)))
     values = np.empty((n, len(FEATURE_NAMES)))
     adult = np.empty(n, dtype=np.int64)

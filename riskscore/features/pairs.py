@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.features.kernel import PAIR_KEY_CHANNELS
-from riskscore.io.messages import MessageTable
+from riskscore.io.messages import MessageTable, factorize
 from riskscore.io.schema import Channel
 
 __all__ = [
@@ -86,9 +86,8 @@ class PairFacts:
         """The distinct ids, the pairs' codes ``lo_position * n_ids + hi_position`` in
         ascending order, and the rows in that order."""
         if self._index is None:
-            ids = np.unique(np.concatenate([self.lo, self.hi]))
-            n = len(ids)
-            code = np.searchsorted(ids, self.lo) * n + np.searchsorted(ids, self.hi)
+            ids, (lo, hi) = factorize(self.lo, self.hi)
+            code = lo * len(ids) + hi
             order = np.argsort(code, kind="stable")
             object.__setattr__(self, "_index", (ids, code[order], order))
         assert self._index is not None
@@ -194,11 +193,13 @@ def merge_pair_facts(parts: list[PairFacts]) -> PairFacts:
         return PairFacts()
     lo = np.concatenate([p.lo for p in parts])
     hi = np.concatenate([p.hi for p in parts])
-    ids = np.unique(np.concatenate([lo, hi]))
-    code = np.searchsorted(ids, lo) * len(ids) + np.searchsorted(ids, hi)
-    pairs, keep, inverse = np.unique(code, return_index=True, return_inverse=True)
-    first = np.full(len(pairs), np.inf)
-    private = np.full(len(pairs), np.inf)
-    np.minimum.at(first, inverse, np.concatenate([p.first for p in parts]))
-    np.minimum.at(private, inverse, np.concatenate([p.private for p in parts]))
+    ids, (lo_code, hi_code) = factorize(lo, hi)
+    code = lo_code * len(ids) + hi_code
+    # each pair's rows side by side (a stable sort: its first row first), minima per run
+    order = np.argsort(code, kind="stable")
+    sorted_code = code[order]
+    runs = np.flatnonzero(np.concatenate([[True], sorted_code[1:] != sorted_code[:-1]]))
+    keep = order[runs]
+    first = np.minimum.reduceat(np.concatenate([p.first for p in parts])[order], runs)
+    private = np.minimum.reduceat(np.concatenate([p.private for p in parts])[order], runs)
     return PairFacts(lo=lo[keep], hi=hi[keep], first=first, private=private)
