@@ -32,6 +32,9 @@ AnyArray = npt.NDArray[Any]
 _SCHEMA_KEYS: Final = frozenset(SCHEMA_COLUMNS)
 #: Id columns, read as text from CSV and kept exact from JSON lines.
 ID_COLUMNS: Final = ("conversation_id", "sender_id", "recipient_id")
+#: Columns whose checks read a dictionary column undecoded (:class:`Coded`); any other
+#: column's dictionary is decoded, since its checks read values, not codes.
+_CODED_COLUMNS: Final = frozenset((*ID_COLUMNS, "channel", "event"))
 
 
 def schema_names(names: list[str], nested: list[str] | None = None) -> list[str]:
@@ -65,18 +68,23 @@ def field_paths(schema: pa.Schema) -> list[str]:
 
 def arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:
     """An Arrow table's columns as numpy arrays (timestamps with a zone as epoch seconds,
-    without one as objects, dictionary columns as :class:`Coded`).
+    without one as objects, dictionary columns of text ids, channels and events as
+    :class:`Coded`, other dictionary columns decoded).
 
     Columns are converted independently; on a large table on the worker threads
     (Arrow's conversions release the GIL), so a table of several chunks is joined
     into one array per column on both cores."""
     with executor_for(table.num_rows) as pool:
-        converted = [pool.submit(_column_to_numpy, column) for column in table.columns]
+        converted = [
+            pool.submit(_column_to_numpy, column, name in _CODED_COLUMNS)
+            for name, column in zip(table.column_names, table.columns, strict=True)
+        ]
         return {name: c.result() for name, c in zip(table.column_names, converted, strict=True)}
 
 
-def _column_to_numpy(col: Any) -> AnyArray:
-    """One column of :func:`arrow_to_numpy`."""
+def _column_to_numpy(col: Any, coded: bool) -> AnyArray:
+    """One column of :func:`arrow_to_numpy`; ``coded``: a dictionary of text may stay
+    undecoded (:class:`Coded`)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -89,6 +97,8 @@ def _column_to_numpy(col: Any) -> AnyArray:
         # what it lacks, quoted as ISO text (see riskscore.io.timestamps).
         return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
     if pa.types.is_dictionary(col.type):
+        if not coded:  # its codes are not its values: an age "35" must not read as 0
+            return _column_to_numpy(col.cast(col.type.value_type), coded)
         return _decode_dictionary(col)
     return col.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
 
