@@ -21,6 +21,7 @@ from riskscore.io.schema import (
     ROOM_SIZE_UNKNOWN,
     TZ_UNKNOWN,
 )
+from riskscore.io.text import arrow_text
 from riskscore.io.timestamps import Sink, outside
 
 __all__ = [
@@ -117,13 +118,13 @@ def categories(
         distinct, index = arr.distinct, arr.view(np.ndarray)  # read from a dictionary column
     else:
         try:
-            encoded = pa.array(arr, type=pa.string(), from_pandas=True).dictionary_encode()
+            encoded = arrow_text(arr).dictionary_encode()
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: compare their str() forms
             as_text = np.asarray(arr, dtype=object).copy()
             present = ~is_missing(arr)
             as_text[present] = np.asarray(np.frompyfunc(str, 1, 1)(as_text[present]), dtype=object)
             as_text[~present] = None
-            encoded = pa.array(as_text, type=pa.string()).dictionary_encode()
+            encoded = arrow_text(as_text).dictionary_encode()
         if isinstance(encoded, pa.ChunkedArray):  # chunked result for empty input
             encoded = encoded.combine_chunks()
         distinct = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)

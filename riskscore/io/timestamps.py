@@ -14,6 +14,7 @@ from riskscore.io.schema import (
     MAX_TIMESTAMP,
     MIN_TIMESTAMP,
 )
+from riskscore.io.text import arrow_text
 
 if TYPE_CHECKING:
     pass
@@ -200,7 +201,7 @@ def _parse_time_text(values: AnyArray) -> tuple[AnyArray, BoolArray]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pc.utf8_trim_whitespace(pa.array(values, type=pa.string()))
+    text = pc.utf8_trim_whitespace(arrow_text(values))
     # epoch seconds as text: digits, with a fraction as JSON and Parquet floats may have
     is_digits = pc.fill_null(pc.match_substring_regex(text, r"^-?\d+(\.\d+)?$"), False)
     is_iso = pc.fill_null(pc.match_substring_regex(text, _ISO_WITH_OFFSET), False)
