@@ -124,7 +124,7 @@ def test_a_boolean_is_not_a_number_as_python_or_numpy_bool(column: str, flag: An
     with pytest.raises(rs.SchemaError, match=rf"'{column}', row 0: .*is a boolean") as info:
         rs.read_messages(events)
     assert info.value.column == column
-    with pytest.raises(rs.SchemaError, match=rf"'{column}', event: .*is a boolean"):
+    with pytest.raises(rs.SchemaError, match=rf"'{column}', event 0: .*is a boolean"):
         rs.OnlineScorer(rs.load_model()).update_one({**EVENT, column: flag})
 
 
@@ -137,7 +137,7 @@ def test_numpy_datetime64_without_a_zone_is_refused_as_in_frames_and_online() ->
     stamps = np.array([T0, T0 + 60], dtype="datetime64[s]")
     with pytest.raises(rs.SchemaError, match=r"'timestamp', row 0: .*without a UTC offset"):
         rs.read_messages(two_events(timestamp=stamps))
-    with pytest.raises(rs.SchemaError, match=r"'timestamp', event: .*without a UTC offset"):
+    with pytest.raises(rs.SchemaError, match=r"'timestamp', event 0: .*without a UTC offset"):
         rs.OnlineScorer(rs.load_model()).update_one({**EVENT, "timestamp": stamps[0]})
     kept = rs.read_messages(two_events(timestamp=stamps), errors="quarantine")
     assert (len(kept), len(kept.quarantined)) == (0, 2)

@@ -73,8 +73,8 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
     def parse(v: object) -> float:
         if v is None or (isinstance(v, str) and not v.strip()):
             return float("nan")
-        if isinstance(v, bool):
-            return float("inf")  # refused below as not a number
+        if isinstance(v, (bool, np.bool_)):  # numpy's too: float(np.True_) is 1.0
+            return float("inf")  # refused below as a boolean
         try:
             number = float(v)  # type: ignore[arg-type]
         except (TypeError, ValueError):
@@ -85,6 +85,11 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
 
     out = np.asarray(np.frompyfunc(parse, 1, 1)(arr), dtype=np.float64)
     notnum = np.isinf(out)
+    if notnum.any():
+        flags = np.frompyfunc(lambda v: isinstance(v, (bool, np.bool_)), 1, 1)(arr[notnum])
+        boolean = np.zeros(len(arr), dtype=bool)
+        boolean[np.flatnonzero(notnum)[np.asarray(flags, dtype=bool)]] = True
+        problems.add(name, boolean, f"is a boolean, not {what}")
     problems.add(name, notnum, f"is not a number: expected {what}")
     out[notnum] = np.nan
     return out
