@@ -94,16 +94,28 @@ def times_as_text(arr: AnyArray) -> AnyArray:
     when it holds none (the common case: no copy)."""
     import datetime as dt
 
+    if arr.dtype.kind == "M":  # numpy times carry no zone: refused as such, as pandas' are
+        out = np.asarray(np.datetime_as_string(arr), dtype=object)
+        out[np.isnat(arr)] = None
+        return out
     if arr.dtype != object:
         return arr
-    kinds = (dt.date, dt.time)
-    is_time = np.asarray([isinstance(v, kinds) for v in arr.tolist()], dtype=bool)
+    kinds = (dt.date, dt.time, np.datetime64)
+    is_time = np.asarray([isinstance(v, kinds) for v in arr], dtype=bool)
     if not is_time.any():
         return arr
     out = arr.copy()
-    out[is_time] = [v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v.isoformat()
-                    for v in arr[is_time].tolist()]  # fmt: skip
+    out[is_time] = [_time_text(v) for v in arr[is_time]]
     return out
+
+
+def _time_text(value: Any) -> str | None:
+    """A date, time or datetime (Python's or numpy's) as ISO 8601 text; None for NaT."""
+    import datetime as dt
+
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else str(np.datetime_as_string(value))
+    return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
 
 
 def check_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
@@ -114,10 +126,7 @@ def check_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
         problems.add(name, refused, out_of_range_reason)
         kept = np.where(refused, 0, arr) if refused.any() else arr
         return kept.astype(np.int64, copy=False)
-    if arr.dtype.kind == "M":
-        secs = arr.astype("datetime64[s]").astype(np.int64).astype(np.float64)
-        secs[np.isnat(arr)] = np.nan
-    elif arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
+    if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
         # float32 steps are 128 s at today's epoch seconds: the instant is already lost
         problems.add(
             name,
