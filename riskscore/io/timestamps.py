@@ -205,14 +205,17 @@ def _as_seconds(value: object) -> float:
 
 
 def _parse_time_text(values: AnyArray) -> tuple[AnyArray, BoolArray]:
-    """Epoch seconds from non-missing text (digits, or ISO 8601 with a UTC offset), and
+    """Epoch seconds from non-missing text (a number, or ISO 8601 with a UTC offset), and
     which entries could not be parsed."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     text = pc.utf8_trim_whitespace(arrow_text(values))
-    # epoch seconds as text: digits, with a fraction as JSON and Parquet floats may have
-    is_digits = pc.fill_null(pc.match_substring_regex(text, r"^-?\d+(\.\d+)?$"), False)
+    # epoch seconds as text: digits, with a fraction or an exponent as JSON numbers may
+    # have (1.7e9 in a CSV cell is the number it is in a JSON line)
+    is_digits = pc.fill_null(
+        pc.match_substring_regex(text, r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$"), False
+    )
     is_iso = pc.fill_null(pc.match_substring_regex(text, _ISO_WITH_OFFSET), False)
     out = np.full(len(values), np.nan)
     digits = np.asarray(is_digits)
