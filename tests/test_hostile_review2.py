@@ -153,8 +153,7 @@ def test_epoch_seconds_in_exponent_notation_read_the_same_in_csv_and_json(
     # JSON lines parse 1.7e9 as a number; CSV cells are text, and were refused
     csv_path = tmp_path / "events.csv"
     csv_path.write_text(
-        "conversation_id,timestamp,sender_id,recipient_id,channel\n"
-        f"1,{text},10,20,direct\n"
+        f"conversation_id,timestamp,sender_id,recipient_id,channel\n1,{text},10,20,direct\n"
     )
     json_path = tmp_path / "events.jsonl"
     json_path.write_text(json.dumps({**EVENT, "timestamp": float(text)}) + "\n")
@@ -198,3 +197,25 @@ def test_stream_reads_a_first_line_with_a_byte_order_mark(
     monkeypatch.setattr(sys, "stdin", io.StringIO("\ufeff" + json.dumps(EVENT) + "\n"))
     assert main(["stream"]) == 0
     assert "1 events, 0 rejected" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", [b"ev\xffents.parquet", b"broken.parquet"])
+def test_score_names_an_unreadable_parquet_file_or_reads_an_odd_name(
+    tmp_path: Path, name: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / name.decode(sys.getfilesystemencoding(), "surrogateescape")
+    if name.startswith(b"ev"):
+        rs.write_messages(rs.read_messages(two_events()), path)
+    else:
+        path.write_bytes(b"PAR1" + b"\0" * 4 + b"PAR1")
+    code = main(["score", str(path), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    if name.startswith(b"ev"):
+        assert code == 0, err
+    else:
+        assert code == 2
+        assert err.strip().endswith(
+            "not a readable Parquet events file (OSError: Couldn't "
+            "deserialize thrift: No more data to read.)"
+        )
+        assert "broken.parquet" in err and len(err.strip().splitlines()) == 1

@@ -1,11 +1,15 @@
-"""Text cells as an Arrow string array for the checks that match text in Arrow (channel
-and event names, timestamps): a string that is not valid Unicode becomes a character no
-rule accepts, so that its row is refused like any other bad value."""
+"""Text as Arrow takes it: cells as an Arrow string array for the checks that match text in
+Arrow (channel and event names, timestamps), where a string that is not valid Unicode
+becomes a character no rule accepts, so that its row is refused like any other bad value;
+and file names, which Arrow can open only when they are valid UTF-8."""
 
 from __future__ import annotations
 
+import contextlib
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -13,7 +17,7 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["arrow_text"]
+__all__ = ["arrow_file", "arrow_text"]
 
 #: Lone surrogates (as ``\ud800`` in JSON) have no UTF-8 encoding, so Arrow cannot hold them.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -37,3 +41,18 @@ def arrow_text(values: npt.NDArray[Any]) -> pa.Array:
     except UnicodeEncodeError:
         clean = [_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for v in values.tolist()]
         return pa.array(np.asarray(clean, dtype=object), type=pa.string(), from_pandas=True)
+
+
+@contextlib.contextmanager
+def arrow_file(path: Path, mode: str = "rb") -> Iterator[str | BinaryIO]:
+    """``path`` for an Arrow reader (``mode="rb"``) or writer (``"wb"``): its name when that
+    is valid UTF-8 (Arrow opens the file itself), otherwise the file opened here in ``mode``
+    (Arrow cannot encode a name with bytes that are not UTF-8, yet it names a file)."""
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        with path.open(mode) as data:
+            yield data  # type: ignore[misc]
+        return
+    yield name
