@@ -32,6 +32,8 @@ AnyArray = npt.NDArray[Any]
 _SCHEMA_KEYS: Final = frozenset(SCHEMA_COLUMNS)
 #: Id columns, read as text from CSV and kept exact from JSON lines.
 ID_COLUMNS: Final = ("conversation_id", "sender_id", "recipient_id")
+#: Integers beyond this magnitude (2**53) are not all exact as floats.
+_EXACT_FLOAT_INT: Final = 2**53
 #: Columns whose checks read a dictionary column undecoded (:class:`Coded`); any other
 #: column's dictionary is decoded, since its checks read values, not codes.
 _CODED_COLUMNS: Final = frozenset((*ID_COLUMNS, "channel", "event"))
@@ -154,9 +156,11 @@ def as_1d(name: str, values: object) -> AnyArray:
         kinds = {type(v) for v in values if v is not None}
         if kinds and (kinds <= {int, float} or kinds == {bool}):
             arr = np.asarray(values)
-            # integers beyond int64 beside smaller ones become floats in numpy (digits
-            # lost, two ids merged): keep them as Python ints
-            if arr.ndim == 1 and not (kinds == {int} and arr.dtype.kind == "f"):
+            # integers become floats in numpy beside a float or beside one beyond int64,
+            # and those beyond 2**53 lose digits (two ids merged): keep them as given
+            if arr.ndim == 1 and not (arr.dtype.kind == "f" and int in kinds and any(
+                type(v) is int and abs(v) > _EXACT_FLOAT_INT for v in values
+            )):  # fmt: skip
                 return arr
         return np.fromiter(values, dtype=object, count=len(values))
     try:
