@@ -243,3 +243,36 @@ def test_integer_ids_beyond_2_53_beside_a_float_id_are_not_merged(
         source.write_text("".join(json.dumps(r) + "\n" for r in rows))
     msgs = rs.read_messages(source)
     assert sorted(msgs.sender_id.tolist()) == [7, 2**53, 2**53 + 1]
+
+
+@pytest.mark.parametrize("form", ["arrow", "parquet", "pandas", "csv"])
+def test_integer_ids_with_a_missing_one_keep_their_digits(tmp_path: Path, form: str) -> None:
+    # an int64 column with a null was read as floats: every 19-digit id was refused as
+    # 'a float id beyond 2**53' (quoted as 1e+18), not only the empty one
+    import pandas as pd
+
+    big = 10**18
+    events = {
+        "conversation_id": [1, 1, 2],
+        "timestamp": [T0, T0 + 60, T0],
+        "sender_id": [big + 1, big + 2, None],
+        "recipient_id": [5, 5, 5],
+        "channel": ["direct", "direct", "direct"],
+    }
+    table = pa.table({**events, "sender_id": pa.array(events["sender_id"], pa.int64())})
+    source: Any = table
+    if form == "parquet":
+        source = tmp_path / "events.parquet"
+        pq.write_table(table, source)
+    elif form == "pandas":
+        source = pd.DataFrame({**events, "sender_id": pd.array(events["sender_id"], "Int64")})
+    elif form == "csv":
+        source = tmp_path / "events.csv"
+        rows = [",".join("" if v is None else str(v) for v in r) for r in zip(*events.values())]
+        source.write_text(",".join(events) + "\n" + "\n".join(rows) + "\n")
+    with pytest.raises(rs.SchemaError, match=r"'sender_id', row 2\b") as info:
+        rs.read_messages(source)
+    assert "more bad row" not in str(info.value)
+    kept = rs.read_messages(source, errors="quarantine")
+    assert sorted(int(v) for v in kept.sender_id.tolist()) == [big + 1, big + 2]
+    assert len(kept.quarantined) == 1

@@ -78,15 +78,15 @@ def arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:
     into one array per column on both cores."""
     with executor_for(table.num_rows) as pool:
         converted = [
-            pool.submit(_column_to_numpy, column, name in _CODED_COLUMNS)
+            pool.submit(_column_to_numpy, column, name)
             for name, column in zip(table.column_names, table.columns, strict=True)
         ]
         return {name: c.result() for name, c in zip(table.column_names, converted, strict=True)}
 
 
-def _column_to_numpy(col: Any, coded: bool) -> AnyArray:
-    """One column of :func:`arrow_to_numpy`; ``coded``: a dictionary of text may stay
-    undecoded (:class:`Coded`)."""
+def _column_to_numpy(col: Any, name: str) -> AnyArray:
+    """One column of :func:`arrow_to_numpy`, named ``name`` (its role decides whether a
+    dictionary of text stays undecoded, and how integer ids with nulls are held)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -99,20 +99,24 @@ def _column_to_numpy(col: Any, coded: bool) -> AnyArray:
         # what it lacks, quoted as ISO text (see riskscore.io.timestamps).
         return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
     if pa.types.is_dictionary(col.type):
-        if not coded:  # its codes are not its values: an age "35" must not read as 0
-            return _column_to_numpy(col.cast(col.type.value_type), coded)
-        return _decode_dictionary(col)
+        if name in _CODED_COLUMNS and pa.types.is_string(col.type.value_type):
+            return _decode_dictionary(col)
+        # other columns' codes are not their values: an age "35" must not read as 0
+        return _column_to_numpy(col.cast(col.type.value_type), name)
+    if name in ID_COLUMNS and pa.types.is_integer(col.type) and col.null_count:
+        # numpy holds integers with nulls as floats, where ids beyond 2**53 lose digits
+        return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
     return col.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
 
 
 def _decode_dictionary(col: Any) -> AnyArray:
-    """A dictionary-encoded column: a :class:`Coded` index for string values, otherwise
-    a numpy array of its values (None where null)."""
+    """A dictionary-encoded column of text: a :class:`Coded` index (a numpy array of its
+    values when it has no chunks)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
-    if not chunks or not pa.types.is_string(col.type.value_type):
+    if not chunks:
         return np.asarray(col.cast(col.type.value_type).to_numpy(zero_copy_only=False))
     combined = pa.chunked_array(chunks).unify_dictionaries().combine_chunks()
     out: Coded = np.asarray(pc.fill_null(combined.indices, -1), dtype=np.int64).view(Coded)
@@ -139,6 +143,12 @@ def pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
             out[str(name)] = np.where(values.isna().to_numpy(), np.nan, secs)
         elif str(dtype).startswith("datetime64"):
             # without a zone: per row, each refused (or quarantined) with what it lacks
+            values = series.to_numpy(dtype=object)
+            values[series.isna().to_numpy()] = None
+            out[str(name)] = values
+        elif str(name) in ID_COLUMNS and getattr(dtype, "kind", "") in "iu" and series.hasnans:
+            # nullable integer ids (Int64 with NA): numpy would make them floats, where ids
+            # beyond 2**53 lose digits; as Python ints and None instead
             values = series.to_numpy(dtype=object)
             values[series.isna().to_numpy()] = None
             out[str(name)] = values
