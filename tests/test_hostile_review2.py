@@ -176,7 +176,7 @@ def test_exponent_text_out_of_range_or_malformed_is_refused(text: str) -> None:
 def test_a_parquet_file_with_a_broken_footer_is_a_schema_error(tmp_path: Path) -> None:
     path = tmp_path / "events.parquet"
     path.write_bytes(b"PAR1" + b"\0" * 4 + b"PAR1")
-    with pytest.raises(rs.SchemaError, match="events.parquet: not a readable Parquet"):
+    with pytest.raises(rs.SchemaError, match=r"events\.parquet: not a readable Parquet"):
         rs.read_messages(path)
 
 
@@ -218,7 +218,8 @@ def test_score_names_an_unreadable_parquet_file_or_reads_an_odd_name(
             "not a readable Parquet events file (OSError: Couldn't "
             "deserialize thrift: No more data to read.)"
         )
-        assert "broken.parquet" in err and len(err.strip().splitlines()) == 1
+        assert "broken.parquet" in err
+        assert len(err.strip().splitlines()) == 1
 
 
 # ------------------------------------- integers beyond 2**53 beside a float in one column
@@ -268,7 +269,10 @@ def test_integer_ids_with_a_missing_one_keep_their_digits(tmp_path: Path, form: 
         source = pd.DataFrame({**events, "sender_id": pd.array(events["sender_id"], "Int64")})
     elif form == "csv":
         source = tmp_path / "events.csv"
-        rows = [",".join("" if v is None else str(v) for v in r) for r in zip(*events.values())]
+        rows = [
+            ",".join("" if v is None else str(v) for v in r)
+            for r in zip(*events.values(), strict=True)
+        ]
         source.write_text(",".join(events) + "\n" + "\n".join(rows) + "\n")
     with pytest.raises(rs.SchemaError, match=r"'sender_id', row 2\b") as info:
         rs.read_messages(source)
@@ -276,3 +280,27 @@ def test_integer_ids_with_a_missing_one_keep_their_digits(tmp_path: Path, form: 
     kept = rs.read_messages(source, errors="quarantine")
     assert sorted(int(v) for v in kept.sender_id.tolist()) == [big + 1, big + 2]
     assert len(kept.quarantined) == 1
+
+
+@pytest.mark.parametrize("via", ["same", "dotdot", "symlink"])
+def test_score_refuses_to_write_over_its_input(
+    tmp_path: Path, via: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # events saved as OUT/scores.parquet were silently replaced by the scores
+    out = tmp_path / "out"
+    out.mkdir()
+    events = rs.write_messages(rs.read_messages(two_events()), out / "scores.parquet")
+    before = events.read_bytes()
+    given = {
+        "same": events,
+        "dotdot": out / ".." / "out" / "scores.parquet",
+        "symlink": tmp_path / "link.parquet",
+    }[via]
+    if via == "symlink":
+        given.symlink_to(events)
+    assert main(["score", str(given), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "would replace the input" in err
+    assert len(err.splitlines()) == 1
+    assert events.read_bytes() == before
+    assert main(["score", str(given), "--out", str(out), "--format", "csv"]) == 0  # no clash

@@ -13,7 +13,7 @@ from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
 from riskscore.batch.score import score_events
 from riskscore.batch.shadow import ShadowRun
 from riskscore.cli._groups_option import add_max_room_members_option
-from riskscore.cli._paths import check_out_dir
+from riskscore.cli._paths import check_not_inputs, check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import render_quarantine
@@ -217,6 +217,8 @@ def _summary(
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
+    outputs = [args.out / f"{name}.{args.format}" for name in ("scores", "alerts")]
+    check_not_inputs([*outputs, args.out / "quarantine.jsonl"], [args.events, args.accounts])
     policy = load_policy(args.policy)
     accounts = None if args.accounts is None else read_account_features(args.accounts)
     queue = open_queue(args.queue, policy)  # before any work: a file that is not a queue stops
