@@ -304,3 +304,17 @@ def test_score_refuses_to_write_over_its_input(
     assert len(err.splitlines()) == 1
     assert events.read_bytes() == before
     assert main(["score", str(given), "--out", str(out), "--format", "csv"]) == 0  # no clash
+
+
+@pytest.mark.parametrize("end", ["", "\n", "\r\n"])
+def test_a_csv_header_alone_is_an_empty_table_with_or_without_a_line_break(
+    tmp_path: Path, end: str
+) -> None:
+    # without a final line break Arrow refused it: 'Empty CSV file or block'
+    path = tmp_path / "events.csv"
+    path.write_bytes(("conversation_id,timestamp,sender_id,recipient_id,channel" + end).encode())
+    msgs = rs.read_messages(path)
+    assert (len(msgs), len(msgs.quarantined)) == (0, 0)
+    path.write_text("conversation_id,timestamp,sender_id,recipient_id" + end)
+    with pytest.raises(rs.SchemaError, match="missing required column"):
+        rs.read_messages(path)

@@ -88,10 +88,14 @@ def _read_csv(path: Path) -> RawColumns:
     import pyarrow.csv as pacsv
 
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        header = next(csv.reader(fh), None)
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        no_rows = next(reader, None) is None
     if header is None:
         raise SchemaError(f"{path.name}: empty CSV file, expected a header row of column names")
     keep = schema_names(header)
+    if no_rows:  # a header alone, with or without its line break (Arrow refuses the latter)
+        return RawColumns({name: np.empty(0, dtype=object) for name in keep})
     as_text = {name: pa.string() for name in (*ID_COLUMNS, "timestamp") if name in keep}
     ragged: list[Any] = []
 
