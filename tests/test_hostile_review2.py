@@ -318,3 +318,26 @@ def test_a_csv_header_alone_is_an_empty_table_with_or_without_a_line_break(
     path.write_text("conversation_id,timestamp,sender_id,recipient_id" + end)
     with pytest.raises(rs.SchemaError, match="missing required column"):
         rs.read_messages(path)
+
+
+# ------------------------------------------------------- polars frames and their Arrow
+
+
+def test_a_polars_frame_and_its_arrow_table_read_as_the_dict_does() -> None:
+    # Arrow from polars has string views and categoricals as dictionaries of string views
+    # with unsigned indices: decoding them raised ArrowNotImplementedError, then
+    # OverflowError; a polars frame itself was a TypeError
+    pl = pytest.importorskip("polars")
+    events = two_events(sender_id=["a", "b"], recipient_id=["b", "a"], sender_age=[35, None])
+    events["channel"] = ["direct", None]
+    frame = pl.DataFrame(events).with_columns(
+        pl.col("channel").cast(pl.Categorical), pl.col("sender_id").cast(pl.Categorical)
+    )
+    expected = rs.read_messages(events, errors="quarantine")
+    for source in (frame, frame.to_arrow(), pa.table(frame)):
+        msgs = rs.read_messages(source, errors="quarantine")
+        assert msgs.sender_id.tolist() == expected.sender_id.tolist() == ["a"]
+        assert msgs.channel.tolist() == expected.channel.tolist()
+        assert msgs.quarantined.row.tolist() == expected.quarantined.row.tolist() == [1]
+    with pytest.raises(rs.SchemaError, match=r"'channel', row 1: None is missing"):
+        rs.read_messages(frame)

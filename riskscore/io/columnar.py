@@ -99,6 +99,7 @@ def _column_to_numpy(col: Any, name: str) -> AnyArray:
         # what it lacks, quoted as ISO text (see riskscore.io.timestamps).
         return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
     if pa.types.is_dictionary(col.type):
+        col = _string_dictionary(col)
         if name in _CODED_COLUMNS and pa.types.is_string(col.type.value_type):
             return _decode_dictionary(col)
         # other columns' codes are not their values: an age "35" must not read as 0
@@ -107,6 +108,22 @@ def _column_to_numpy(col: Any, name: str) -> AnyArray:
         # numpy holds integers with nulls as floats, where ids beyond 2**53 lose digits
         return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
     return col.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+
+
+def _string_dictionary(col: Any) -> Any:
+    """A dictionary column of large strings or string views (polars' categoricals) as one
+    of strings: Arrow cannot decode a dictionary of string views. (Unsigned indices, as
+    polars' are, are read by :func:`_decode_dictionary`.)"""
+    import pyarrow as pa
+
+    if str(col.type.value_type) not in {"large_string", "string_view"}:
+        return col
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    kind = pa.dictionary(col.type.index_type, pa.string())
+    return pa.chunked_array(
+        [pa.DictionaryArray.from_arrays(c.indices, c.dictionary.cast(pa.string())) for c in chunks],
+        type=kind,
+    )
 
 
 def _decode_dictionary(col: Any) -> AnyArray:
@@ -119,7 +136,9 @@ def _decode_dictionary(col: Any) -> AnyArray:
     if not chunks:
         return np.asarray(col.cast(col.type.value_type).to_numpy(zero_copy_only=False))
     combined = pa.chunked_array(chunks).unify_dictionaries().combine_chunks()
-    out: Coded = np.asarray(pc.fill_null(combined.indices, -1), dtype=np.int64).view(Coded)
+    out: Coded = np.asarray(
+        pc.fill_null(combined.indices.cast(pa.int64()), -1), dtype=np.int64
+    ).view(Coded)
     out.distinct = np.asarray(combined.dictionary.to_pylist(), dtype=object)
     return out
 
