@@ -341,3 +341,21 @@ def test_a_polars_frame_and_its_arrow_table_read_as_the_dict_does() -> None:
         assert msgs.quarantined.row.tolist() == expected.quarantined.row.tolist() == [1]
     with pytest.raises(rs.SchemaError, match=r"'channel', row 1: None is missing"):
         rs.read_messages(frame)
+
+
+@pytest.mark.parametrize("form", ["arrow", "parquet"])
+def test_a_time_without_a_zone_beyond_year_9999_is_refused_by_row(
+    tmp_path: Path, form: str
+) -> None:
+    # Python's datetime cannot hold it: OverflowError from an Arrow table, and a Parquet
+    # file refused whole
+    table = pa.table(two_events(timestamp=pa.array([2**62, T0 * 10**6], pa.timestamp("us"))))
+    source: Any = table
+    if form == "parquet":
+        source = tmp_path / "events.parquet"
+        pq.write_table(table, source)
+    with pytest.raises(rs.SchemaError, match=r"'timestamp', row 0: '4611686018427387904 \("):
+        rs.read_messages(source)
+    kept = rs.read_messages(source, errors="quarantine")
+    assert kept.quarantined.row.tolist() == [0, 1]  # the other row: no zone
+    assert "without a UTC offset" in kept.quarantined.reason[1]

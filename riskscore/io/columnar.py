@@ -97,7 +97,10 @@ def _column_to_numpy(col: Any, name: str) -> AnyArray:
                                       pa.types.is_time)):  # fmt: skip
         # Dates and times without a zone: per row, each refused (or quarantined) with
         # what it lacks, quoted as ISO text (see riskscore.io.timestamps).
-        return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
+        try:
+            return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
+        except (OverflowError, ValueError):  # beyond Python's years 1 to 9999
+            return np.fromiter(_times_beyond_python(col), dtype=object, count=len(col))
     if pa.types.is_dictionary(col.type):
         col = _string_dictionary(col)
         if name in _CODED_COLUMNS and pa.types.is_string(col.type.value_type):
@@ -108,6 +111,20 @@ def _column_to_numpy(col: Any, name: str) -> AnyArray:
         # numpy holds integers with nulls as floats, where ids beyond 2**53 lose digits
         return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
     return col.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+
+
+def _times_beyond_python(col: Any) -> list[object]:
+    """A date or time column without a zone, some of whose values Python's datetime cannot
+    hold: those as text that no check accepts (their count of units since 1970 and the
+    column's type, ``4611686018427387904 (timestamp[s])``), the others as Python objects."""
+    out: list[object] = []
+    for chunk in col.chunks:
+        for value in chunk:
+            try:
+                out.append(value.as_py())
+            except (OverflowError, ValueError):
+                out.append(f"{value.value} ({chunk.type})")
+    return out
 
 
 def _string_dictionary(col: Any) -> Any:
