@@ -359,3 +359,37 @@ def test_a_time_without_a_zone_beyond_year_9999_is_refused_by_row(
     kept = rs.read_messages(source, errors="quarantine")
     assert kept.quarantined.row.tolist() == [0, 1]  # the other row: no zone
     assert "without a UTC offset" in kept.quarantined.reason[1]
+
+
+# ----------------------------------------------- pandas' NA is missing, as None and NaN
+
+
+@pytest.mark.parametrize("form", ["list", "frame", "online"])
+def test_pandas_na_and_nat_are_missing_values_like_none(form: str) -> None:
+    # pd.NA in an object column was 'not a number' (ages, offsets) or 'not an id', and
+    # pd.NaT 'not a timestamp', where None is unknown or missing
+    import pandas as pd
+
+    for na in (pd.NA, pd.NaT):
+        for column, value in (("sender_age", 35.0), ("recipient_tz_offset_min", 60)):
+            events = two_events(**{column: [value, na]})
+            if form == "online":
+                scorer = rs.OnlineScorer(rs.load_model())
+                scorer.update_one({**EVENT, column: na})
+                assert np.isnan(scorer.last_event[4 if column == "sender_age" else 8])
+                continue
+            source: Any = (
+                pd.DataFrame(events).astype({column: object}) if form == "frame" else events
+            )
+            msgs = rs.read_messages(source)
+            expected = rs.read_messages(two_events(**{column: [value, None]}))
+            assert np.array_equal(getattr(msgs, column), getattr(expected, column), equal_nan=True)
+        for column in ("sender_id", "timestamp"):
+            events = two_events(**{column: [EVENT[column], na]})
+            if form == "online":
+                with pytest.raises(rs.SchemaError, match=rf"'{column}', event 0: .* is missing"):
+                    rs.OnlineScorer(rs.load_model()).update_one({**EVENT, column: na})
+                continue
+            source = pd.DataFrame(events).astype({column: object}) if form == "frame" else events
+            with pytest.raises(rs.SchemaError, match=rf"'{column}', row 1: .* is missing"):
+                rs.read_messages(source)

@@ -20,6 +20,7 @@ from riskscore.io.schema import (
     OPTIONAL_COLUMNS,
     ROOM_SIZE_UNKNOWN,
     TZ_UNKNOWN,
+    is_null,
 )
 from riskscore.io.text import arrow_text
 from riskscore.io.timestamps import Sink, outside
@@ -55,7 +56,7 @@ def optional(raw: Mapping[str, AnyArray], name: str, n: int) -> AnyArray:
 def is_missing(arr: AnyArray) -> BoolArray:
     """True where a cell is empty (None or NaN)."""
     if arr.dtype == object:
-        flags = np.frompyfunc(lambda v: v is None or (isinstance(v, float) and v != v), 1, 1)(arr)
+        flags = np.frompyfunc(is_null, 1, 1)(arr)
         return np.asarray(flags, dtype=bool)
     if arr.dtype.kind == "f":
         return np.isnan(arr)
@@ -71,7 +72,7 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
         return np.full(len(arr), np.nan)
 
     def parse(v: object) -> float:
-        if v is None or (isinstance(v, str) and not v.strip()):
+        if is_null(v) or (isinstance(v, str) and not v.strip()):
             return float("nan")
         if isinstance(v, (bool, np.bool_)):  # numpy's too: float(np.True_) is 1.0
             return float("inf")  # refused below as a boolean

@@ -13,6 +13,7 @@ import numpy.typing as npt
 from riskscore.io.schema import (
     MAX_TIMESTAMP,
     MIN_TIMESTAMP,
+    is_null,
 )
 from riskscore.io.text import arrow_text
 
@@ -101,7 +102,7 @@ def times_as_text(arr: AnyArray) -> AnyArray:
     if arr.dtype != object:
         return arr
     kinds = (dt.date, dt.time, np.datetime64)
-    is_time = np.asarray([isinstance(v, kinds) for v in arr], dtype=bool)
+    is_time = np.asarray([isinstance(v, kinds) and not is_null(v) for v in arr], dtype=bool)
     if not is_time.any():
         return arr
     out = arr.copy()
@@ -165,7 +166,7 @@ def outside(values: AnyArray, low: int, high: int) -> BoolArray:
 
 
 def _value_kind(v: object) -> str:
-    if v is None or (isinstance(v, float) and v != v):
+    if is_null(v):
         return "missing"
     if isinstance(v, bool):
         return "other"
