@@ -222,30 +222,6 @@ def test_score_names_an_unreadable_parquet_file_or_reads_an_odd_name(
         assert len(err.strip().splitlines()) == 1
 
 
-# ------------------------------------- integers beyond 2**53 beside a float in one column
-
-
-@pytest.mark.parametrize("form", ["dict", "jsonl"])
-def test_integer_ids_beyond_2_53_beside_a_float_id_are_not_merged(
-    tmp_path: Path, form: str
-) -> None:
-    # numpy reads [2**53 + 1, 2**53, 7.0] as floats: the first two became one account
-    events = {
-        "conversation_id": ["a", "b", "c"],
-        "timestamp": [T0, T0, T0],
-        "sender_id": [2**53 + 1, 2**53, 7.0],
-        "recipient_id": [5, 5, 5],
-        "channel": ["direct", "direct", "direct"],
-    }
-    source: Any = events
-    if form == "jsonl":
-        source = tmp_path / "events.jsonl"
-        rows = [dict(zip(events, r, strict=True)) for r in zip(*events.values(), strict=True)]
-        source.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    msgs = rs.read_messages(source)
-    assert sorted(msgs.sender_id.tolist()) == [7, 2**53, 2**53 + 1]
-
-
 @pytest.mark.parametrize("form", ["arrow", "parquet", "pandas", "csv"])
 def test_integer_ids_with_a_missing_one_keep_their_digits(tmp_path: Path, form: str) -> None:
     # an int64 column with a null was read as floats: every 19-digit id was refused as
