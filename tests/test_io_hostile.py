@@ -163,14 +163,35 @@ def test_a_uint64_id_beside_small_ids_in_one_column_keeps_its_digits(
         "recipient_id": [2, large, 3],
         "channel": ["direct", "direct", "direct"],
     }
-    source: Any = events
-    if form == "jsonl":
-        source = tmp_path / "events.jsonl"
-        rows = [dict(zip(events, r, strict=True)) for r in zip(*events.values(), strict=True)]
-        source.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    msgs = rs.read_messages(source)
+    msgs = rs.read_messages(_dict_or_jsonl(events, form, tmp_path))
     assert sorted(msgs.accounts.tolist()) == sorted(str(v) for v in (large, large - 1, 2, 3))
     assert msgs.n_conversations == 2
+
+
+@pytest.mark.parametrize("form", ["dict", "jsonl"])
+def test_integer_ids_beyond_2_53_beside_a_float_id_are_not_merged(
+    tmp_path: Path, form: str
+) -> None:
+    # numpy reads [2**53 + 1, 2**53, 7.0] as floats: the first two became one account
+    events = {
+        "conversation_id": ["a", "b", "c"],
+        "timestamp": [T0, T0, T0],
+        "sender_id": [2**53 + 1, 2**53, 7.0],
+        "recipient_id": [5, 5, 5],
+        "channel": ["direct", "direct", "direct"],
+    }
+    msgs = rs.read_messages(_dict_or_jsonl(events, form, tmp_path))
+    assert sorted(msgs.sender_id.tolist()) == [7, 2**53, 2**53 + 1]
+
+
+def _dict_or_jsonl(events: dict[str, list[Any]], form: str, tmp_path: Path) -> Any:
+    """``events`` as a dict, or written as a JSON lines file (``form="jsonl"``)."""
+    if form != "jsonl":
+        return events
+    path = tmp_path / "events.jsonl"
+    rows = [dict(zip(events, r, strict=True)) for r in zip(*events.values(), strict=True)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
 
 
 def test_online_refuses_integer_and_text_ids_in_one_event() -> None:

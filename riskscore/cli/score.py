@@ -13,7 +13,7 @@ from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
 from riskscore.batch.score import score_events
 from riskscore.batch.shadow import ShadowRun
 from riskscore.cli._groups_option import add_max_room_members_option
-from riskscore.cli._paths import check_out_dir
+from riskscore.cli._paths import check_not_inputs, check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import render_quarantine
@@ -21,6 +21,7 @@ from riskscore.cli._queue_option import add_queue_option, add_to_queue, open_que
 from riskscore.cli._time import whole_number
 from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, read_account_features
+from riskscore.io.text import arrow_file
 from riskscore.model import load_model
 from riskscore.policy import Alert, AlertPolicy
 
@@ -122,7 +123,11 @@ def _should_stream(events: Path, chunk_rows: int | None) -> bool:
         return True
     import pyarrow.parquet as pq
 
-    return bool(pq.ParquetFile(events).metadata.num_rows > AUTO_STREAM_ROWS)
+    try:
+        with arrow_file(events) as source:  # any file name, as read_messages reads it
+            return bool(pq.ParquetFile(source).metadata.num_rows > AUTO_STREAM_ROWS)
+    except OSError:  # not Parquet (a broken footer): read_messages names the file and why
+        return False
 
 
 def _run_streaming(
@@ -134,7 +139,8 @@ def _run_streaming(
     """Streaming mode, with a progress bar over events."""
     import pyarrow.parquet as pq
 
-    total = pq.ParquetFile(args.events).metadata.num_rows
+    with arrow_file(args.events) as source:
+        total = pq.ParquetFile(source).metadata.num_rows
     bar = tqdm(total=total, disable=not show, unit="event", unit_scale=True, leave=False)
     done = 0
 
@@ -211,6 +217,8 @@ def _summary(
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
+    outputs = [args.out / f"{name}.{args.format}" for name in ("scores", "alerts")]
+    check_not_inputs([*outputs, args.out / "quarantine.jsonl"], [args.events, args.accounts])
     policy = load_policy(args.policy)
     accounts = None if args.accounts is None else read_account_features(args.accounts)
     queue = open_queue(args.queue, policy)  # before any work: a file that is not a queue stops

@@ -185,6 +185,8 @@ def stream_lines(
         n_lines = lineno
         if lineno <= skip:
             continue
+        if lineno == 1:  # a byte order mark, as read_messages skips it in a JSON lines file
+            line = line.removeprefix("\ufeff")
         if len(line) > MAX_LINE_CHARS:
             n_rejected += 1
             reasons["line_too_long"] = reasons.get("line_too_long", 0) + 1

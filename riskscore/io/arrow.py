@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.text import arrow_file
 
 #: A CSV cell starting with one of these is read as a formula by spreadsheets; one that
 #: starts with ``'`` is escaped too, so that two ids never write as one (``=1`` and ``'=1``).
@@ -80,11 +81,13 @@ def write_table(table: Any, path: Path) -> Path:
     if suffix in {".parquet", ".pq"}:
         import pyarrow.parquet as pq
 
-        pq.write_table(table, path)
+        with arrow_file(path, "wb") as sink:
+            pq.write_table(table, sink)
     elif suffix == ".csv":
         import pyarrow.csv as pacsv
 
-        pacsv.write_csv(escape_csv_table(table), path)
+        with arrow_file(path, "wb") as sink:
+            pacsv.write_csv(escape_csv_table(table), sink)
     elif suffix in {".jsonl", ".ndjson"}:
         import json
 

@@ -32,6 +32,11 @@ AnyArray = npt.NDArray[Any]
 _SCHEMA_KEYS: Final = frozenset(SCHEMA_COLUMNS)
 #: Id columns, read as text from CSV and kept exact from JSON lines.
 ID_COLUMNS: Final = ("conversation_id", "sender_id", "recipient_id")
+#: Integers beyond this magnitude (2**53) are not all exact as floats.
+_EXACT_FLOAT_INT: Final = 2**53
+#: Columns whose checks read a dictionary column undecoded (:class:`Coded`); any other
+#: column's dictionary is decoded, since its checks read values, not codes.
+_CODED_COLUMNS: Final = frozenset((*ID_COLUMNS, "channel", "event"))
 
 
 def schema_names(names: list[str], nested: list[str] | None = None) -> list[str]:
@@ -65,18 +70,23 @@ def field_paths(schema: pa.Schema) -> list[str]:
 
 def arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:
     """An Arrow table's columns as numpy arrays (timestamps with a zone as epoch seconds,
-    without one as objects, dictionary columns as :class:`Coded`).
+    without one as objects, dictionary columns of text ids, channels and events as
+    :class:`Coded`, other dictionary columns decoded).
 
     Columns are converted independently; on a large table on the worker threads
     (Arrow's conversions release the GIL), so a table of several chunks is joined
     into one array per column on both cores."""
     with executor_for(table.num_rows) as pool:
-        converted = [pool.submit(_column_to_numpy, column) for column in table.columns]
+        converted = [
+            pool.submit(_column_to_numpy, column, name)
+            for name, column in zip(table.column_names, table.columns, strict=True)
+        ]
         return {name: c.result() for name, c in zip(table.column_names, converted, strict=True)}
 
 
-def _column_to_numpy(col: Any) -> AnyArray:
-    """One column of :func:`arrow_to_numpy`."""
+def _column_to_numpy(col: Any, name: str) -> AnyArray:
+    """One column of :func:`arrow_to_numpy`, named ``name`` (its role decides whether a
+    dictionary of text stays undecoded, and how integer ids with nulls are held)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -87,23 +97,65 @@ def _column_to_numpy(col: Any) -> AnyArray:
                                       pa.types.is_time)):  # fmt: skip
         # Dates and times without a zone: per row, each refused (or quarantined) with
         # what it lacks, quoted as ISO text (see riskscore.io.timestamps).
-        return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
+        try:
+            return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
+        except (OverflowError, ValueError):  # beyond Python's years 1 to 9999
+            return np.fromiter(_times_beyond_python(col), dtype=object, count=len(col))
     if pa.types.is_dictionary(col.type):
-        return _decode_dictionary(col)
+        col = _string_dictionary(col)
+        if name in _CODED_COLUMNS and pa.types.is_string(col.type.value_type):
+            return _decode_dictionary(col)
+        # other columns' codes are not their values: an age "35" must not read as 0
+        return _column_to_numpy(col.cast(col.type.value_type), name)
+    if name in ID_COLUMNS and pa.types.is_integer(col.type) and col.null_count:
+        # numpy holds integers with nulls as floats, where ids beyond 2**53 lose digits
+        return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
     return col.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
 
 
+def _times_beyond_python(col: Any) -> list[object]:
+    """A date or time column without a zone, some of whose values Python's datetime cannot
+    hold: those as text that no check accepts (their count of units since 1970 and the
+    column's type, ``4611686018427387904 (timestamp[s])``), the others as Python objects."""
+    out: list[object] = []
+    for chunk in col.chunks:
+        for value in chunk:
+            try:
+                out.append(value.as_py())
+            except (OverflowError, ValueError):
+                out.append(f"{value.value} ({chunk.type})")
+    return out
+
+
+def _string_dictionary(col: Any) -> Any:
+    """A dictionary column of large strings or string views (polars' categoricals) as one
+    of strings: Arrow cannot decode a dictionary of string views. (Unsigned indices, as
+    polars' are, are read by :func:`_decode_dictionary`.)"""
+    import pyarrow as pa
+
+    if str(col.type.value_type) not in {"large_string", "string_view"}:
+        return col
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    kind = pa.dictionary(col.type.index_type, pa.string())
+    return pa.chunked_array(
+        [pa.DictionaryArray.from_arrays(c.indices, c.dictionary.cast(pa.string())) for c in chunks],
+        type=kind,
+    )
+
+
 def _decode_dictionary(col: Any) -> AnyArray:
-    """A dictionary-encoded column: a :class:`Coded` index for string values, otherwise
-    a numpy array of its values (None where null)."""
+    """A dictionary-encoded column of text: a :class:`Coded` index (a numpy array of its
+    values when it has no chunks)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
-    if not chunks or not pa.types.is_string(col.type.value_type):
+    if not chunks:
         return np.asarray(col.cast(col.type.value_type).to_numpy(zero_copy_only=False))
     combined = pa.chunked_array(chunks).unify_dictionaries().combine_chunks()
-    out: Coded = np.asarray(pc.fill_null(combined.indices, -1), dtype=np.int64).view(Coded)
+    out: Coded = np.asarray(
+        pc.fill_null(combined.indices.cast(pa.int64()), -1), dtype=np.int64
+    ).view(Coded)
     out.distinct = np.asarray(combined.dictionary.to_pylist(), dtype=object)
     return out
 
@@ -130,6 +182,12 @@ def pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
             values = series.to_numpy(dtype=object)
             values[series.isna().to_numpy()] = None
             out[str(name)] = values
+        elif str(name) in ID_COLUMNS and getattr(dtype, "kind", "") in "iu" and series.hasnans:
+            # nullable integer ids (Int64 with NA): numpy would make them floats, where ids
+            # beyond 2**53 lose digits; as Python ints and None instead
+            values = series.to_numpy(dtype=object)
+            values[series.isna().to_numpy()] = None
+            out[str(name)] = values
         else:
             out[str(name)] = series.to_numpy(dtype=object if dtype is np.dtype(object) else None)
     return out
@@ -144,9 +202,11 @@ def as_1d(name: str, values: object) -> AnyArray:
         kinds = {type(v) for v in values if v is not None}
         if kinds and (kinds <= {int, float} or kinds == {bool}):
             arr = np.asarray(values)
-            # integers beyond int64 beside smaller ones become floats in numpy (digits
-            # lost, two ids merged): keep them as Python ints
-            if arr.ndim == 1 and not (kinds == {int} and arr.dtype.kind == "f"):
+            # integers become floats in numpy beside a float or beside one beyond int64,
+            # and those beyond 2**53 lose digits (two ids merged): keep them as given
+            if arr.ndim == 1 and not (arr.dtype.kind == "f" and int in kinds and any(
+                type(v) is int and abs(v) > _EXACT_FLOAT_INT for v in values
+            )):  # fmt: skip
                 return arr
         return np.fromiter(values, dtype=object, count=len(values))
     try:

@@ -20,7 +20,9 @@ from riskscore.io.schema import (
     OPTIONAL_COLUMNS,
     ROOM_SIZE_UNKNOWN,
     TZ_UNKNOWN,
+    is_null,
 )
+from riskscore.io.text import arrow_text
 from riskscore.io.timestamps import Sink, outside
 
 __all__ = [
@@ -54,7 +56,7 @@ def optional(raw: Mapping[str, AnyArray], name: str, n: int) -> AnyArray:
 def is_missing(arr: AnyArray) -> BoolArray:
     """True where a cell is empty (None or NaN)."""
     if arr.dtype == object:
-        flags = np.frompyfunc(lambda v: v is None or (isinstance(v, float) and v != v), 1, 1)(arr)
+        flags = np.frompyfunc(is_null, 1, 1)(arr)
         return np.asarray(flags, dtype=bool)
     if arr.dtype.kind == "f":
         return np.isnan(arr)
@@ -70,10 +72,10 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
         return np.full(len(arr), np.nan)
 
     def parse(v: object) -> float:
-        if v is None or (isinstance(v, str) and not v.strip()):
+        if is_null(v) or (isinstance(v, str) and not v.strip()):
             return float("nan")
-        if isinstance(v, bool):
-            return float("inf")  # refused below as not a number
+        if isinstance(v, (bool, np.bool_)):  # numpy's too: float(np.True_) is 1.0
+            return float("inf")  # refused below as a boolean
         try:
             number = float(v)  # type: ignore[arg-type]
         except (TypeError, ValueError):
@@ -84,6 +86,11 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
 
     out = np.asarray(np.frompyfunc(parse, 1, 1)(arr), dtype=np.float64)
     notnum = np.isinf(out)
+    if notnum.any():
+        flags = np.frompyfunc(lambda v: isinstance(v, (bool, np.bool_)), 1, 1)(arr[notnum])
+        boolean = np.zeros(len(arr), dtype=bool)
+        boolean[np.flatnonzero(notnum)[np.asarray(flags, dtype=bool)]] = True
+        problems.add(name, boolean, f"is a boolean, not {what}")
     problems.add(name, notnum, f"is not a number: expected {what}")
     out[notnum] = np.nan
     return out
@@ -117,13 +124,13 @@ def categories(
         distinct, index = arr.distinct, arr.view(np.ndarray)  # read from a dictionary column
     else:
         try:
-            encoded = pa.array(arr, type=pa.string(), from_pandas=True).dictionary_encode()
+            encoded = arrow_text(arr).dictionary_encode()
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: compare their str() forms
             as_text = np.asarray(arr, dtype=object).copy()
             present = ~is_missing(arr)
             as_text[present] = np.asarray(np.frompyfunc(str, 1, 1)(as_text[present]), dtype=object)
             as_text[~present] = None
-            encoded = pa.array(as_text, type=pa.string()).dictionary_encode()
+            encoded = arrow_text(as_text).dictionary_encode()
         if isinstance(encoded, pa.ChunkedArray):  # chunked result for empty input
             encoded = encoded.combine_chunks()
         distinct = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)

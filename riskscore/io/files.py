@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +15,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import ID_COLUMNS, arrow_to_numpy, field_paths, schema_names
 from riskscore.io.jsonl import read_jsonl
 from riskscore.io.raw import RawColumns
+from riskscore.io.text import arrow_file
 
 __all__ = ["read_file"]
 
@@ -51,19 +52,29 @@ def read_file(path: Path) -> dict[str, AnyArray]:
         return read_jsonl(path)
     except SchemaError:
         raise
+    except OSError as exc:
+        if exc.errno is not None:  # the system's (permission, I/O): the CLI names it as such
+            raise
+        _refuse(path, exc)  # Arrow's, without an errno: a corrupt Parquet footer
     except (pa.ArrowException, csv.Error, UnicodeError, ValueError, OverflowError) as exc:
-        what = {".csv": "CSV"}.get(suffix, "Parquet" if suffix in PARQUET_SUFFIXES else "JSON")
-        # Arrow quotes the offending CSV row after "got N:"; the row may hold content
-        detail = re.sub(r"(columns?, got \d+):.*", r"\1", " ".join(str(exc).split()))[:200]
-        raise SchemaError(
-            f"{path.name}: not a readable {what} events file ({type(exc).__name__}: {detail})"
-        ) from exc
+        _refuse(path, exc)
+
+
+def _refuse(path: Path, exc: Exception) -> NoReturn:
+    """The SchemaError for a file its reader could not read, naming the file."""
+    suffix = path.suffix.lower()
+    what = {".csv": "CSV"}.get(suffix, "Parquet" if suffix in PARQUET_SUFFIXES else "JSON")
+    # Arrow quotes the offending CSV row after "got N:"; the row may hold content
+    detail = re.sub(r"(columns?, got \d+):.*", r"\1", " ".join(str(exc).split()))[:200]
+    raise SchemaError(
+        f"{path.name}: not a readable {what} events file ({type(exc).__name__}: {detail})"
+    ) from exc
 
 
 def _read_parquet(path: Path) -> dict[str, AnyArray]:
     import pyarrow.parquet as pq
 
-    with pq.ParquetFile(path, pre_buffer=False) as pf:
+    with arrow_file(path) as source, pq.ParquetFile(source, pre_buffer=False) as pf:
         keep = schema_names(list(pf.schema_arrow.names), field_paths(pf.schema_arrow))
         return arrow_to_numpy(pf.read(columns=keep))
 
@@ -77,10 +88,14 @@ def _read_csv(path: Path) -> RawColumns:
     import pyarrow.csv as pacsv
 
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        header = next(csv.reader(fh), None)
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        no_rows = next(reader, None) is None
     if header is None:
         raise SchemaError(f"{path.name}: empty CSV file, expected a header row of column names")
     keep = schema_names(header)
+    if no_rows:  # a header alone, with or without its line break (Arrow refuses the latter)
+        return RawColumns({name: np.empty(0, dtype=object) for name in keep})
     as_text = {name: pa.string() for name in (*ID_COLUMNS, "timestamp") if name in keep}
     ragged: list[Any] = []
 
@@ -88,21 +103,25 @@ def _read_csv(path: Path) -> RawColumns:
         ragged.append(row)  # the row's text is never quoted: it may hold message content
         return "skip"
 
-    table = pacsv.read_csv(
-        path,
-        parse_options=pacsv.ParseOptions(invalid_row_handler=refuse_ragged),
-        convert_options=pacsv.ConvertOptions(include_columns=keep, column_types=as_text),
-    )
+    with arrow_file(path) as source:
+        table = pacsv.read_csv(
+            source,
+            parse_options=pacsv.ParseOptions(invalid_row_handler=refuse_ragged),
+            convert_options=pacsv.ConvertOptions(include_columns=keep, column_types=as_text),
+        )
     if ragged:
         n_ragged = len(ragged)
         if ragged[0].number is None:  # line numbers are known on one thread only
             ragged.clear()
-            pacsv.read_csv(
-                path,
-                read_options=pacsv.ReadOptions(use_threads=False),
-                parse_options=pacsv.ParseOptions(invalid_row_handler=refuse_ragged),
-                convert_options=pacsv.ConvertOptions(include_columns=keep, column_types=as_text),
-            )
+            with arrow_file(path) as source:
+                pacsv.read_csv(
+                    source,
+                    read_options=pacsv.ReadOptions(use_threads=False),
+                    parse_options=pacsv.ParseOptions(invalid_row_handler=refuse_ragged),
+                    convert_options=pacsv.ConvertOptions(
+                        include_columns=keep, column_types=as_text
+                    ),
+                )
         first = ragged[0]
         more = f" ({n_ragged - 1} more such rows)" if n_ragged > 1 else ""
         raise SchemaError(

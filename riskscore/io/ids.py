@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.io.schema import MAX_ID_LENGTH
+from riskscore.io.schema import MAX_ID_LENGTH, is_null
 from riskscore.io.timestamps import Sink
 
 __all__ = ["Coded", "DecimalIds", "as_text", "check_ids", "same_id_kind"]
@@ -104,7 +104,7 @@ def _id_kind(v: object) -> str:
     """The kind of one id as given: int, str, missing, or the reason it is refused."""
     if isinstance(v, str):
         return "str"
-    if v is None:
+    if is_null(v):  # None, NaN, pandas' NA
         return "missing"
     if isinstance(v, (bool, np.bool_)):
         return "is a boolean, not an id"

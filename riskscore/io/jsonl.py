@@ -14,6 +14,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import ID_COLUMNS, arrow_to_numpy, as_1d, field_paths, schema_names
 from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
+from riskscore.io.text import arrow_file
 
 __all__ = ["loads_event", "read_jsonl", "unique_fields"]
 
@@ -172,7 +173,8 @@ def _jsonl_with_arrow(path: Path) -> RawColumns | None:
     as_text = pajson.ParseOptions(explicit_schema=pa.schema([("timestamp", pa.string())]))
     for options in (as_text, None):
         try:
-            table = pajson.read_json(path, parse_options=options)
+            with arrow_file(path) as source:
+                table = pajson.read_json(source, parse_options=options)
         except pa.ArrowInvalid:
             continue
         keep = schema_names(table.column_names, field_paths(table.schema))

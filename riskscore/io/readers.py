@@ -51,7 +51,9 @@ def read_messages(
     ----------
     source : path, pyarrow.Table, pandas.DataFrame, dict of arrays or MessageTable
         A ``.csv``, ``.jsonl``/``.ndjson``/``.json`` (JSON lines) or
-        ``.parquet`` file; or an in-memory table with the schema v1 columns.
+        ``.parquet`` file; or an in-memory table with the schema v1 columns (also any
+        table with the Arrow stream interface, ``__arrow_c_stream__``, such as a
+        polars DataFrame, read as its Arrow table).
     errors : {"raise", "quarantine"}, default "raise"
         ``"raise"``: the first bad row raises :class:`SchemaError` naming its
         column, row and value. ``"quarantine"``: bad rows are set aside in
@@ -172,7 +174,9 @@ def _load_columns(source: object) -> dict[str, AnyArray]:
     if isinstance(source, Mapping):
         wanted = set(schema_names([str(k) for k in source]))
         return {str(k): as_1d(str(k), v) for k, v in source.items() if str(k) in wanted}
+    if hasattr(source, "__arrow_c_stream__"):  # polars, DuckDB, ...: read as Arrow
+        return _load_columns(pa.table(source))
     raise TypeError(
-        "read_messages takes a file path, a pyarrow.Table, a pandas.DataFrame or a dict of "
-        f"arrays; got {type(source).__name__}"
+        "read_messages takes a file path, a pyarrow.Table, a pandas.DataFrame, a dict of "
+        f"arrays or a table with the Arrow stream interface; got {type(source).__name__}"
     )

@@ -27,6 +27,7 @@ __all__ = [
     "Channel",
     "EventType",
     "is_content_column",
+    "is_null",
 ]
 
 SCHEMA_VERSION: Final = 1
@@ -172,6 +173,26 @@ def _plain_name(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", str(name))
     kept = "".join(c for c in decomposed if unicodedata.category(c) not in {"Mn", "Cf"})
     return unicodedata.normalize("NFKC", kept).translate(_LOOKALIKES).strip()
+
+
+#: pandas' missing values (``pd.NA``, ``pd.NaT``), known by type name: pandas is optional.
+_PANDAS_NULLS: Final = frozenset({"NAType", "NaTType"})
+
+
+def is_null(value: object) -> bool:
+    """Whether a cell is empty (unknown where a column may be, refused where it may not):
+    None, a float NaN, or pandas' ``NA`` or ``NaT``, in whatever container it came.
+
+    Examples
+    --------
+    >>> is_null(None), is_null(float("nan")), is_null(0), is_null("")
+    (True, True, False, False)
+    """
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value
+    return type(value).__name__ in _PANDAS_NULLS
 
 
 def is_content_column(name: str) -> bool:

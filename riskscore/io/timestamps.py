@@ -13,7 +13,9 @@ import numpy.typing as npt
 from riskscore.io.schema import (
     MAX_TIMESTAMP,
     MIN_TIMESTAMP,
+    is_null,
 )
+from riskscore.io.text import arrow_text
 
 if TYPE_CHECKING:
     pass
@@ -93,16 +95,28 @@ def times_as_text(arr: AnyArray) -> AnyArray:
     when it holds none (the common case: no copy)."""
     import datetime as dt
 
+    if arr.dtype.kind == "M":  # numpy times carry no zone: refused as such, as pandas' are
+        out = np.asarray(np.datetime_as_string(arr), dtype=object)
+        out[np.isnat(arr)] = None
+        return out
     if arr.dtype != object:
         return arr
-    kinds = (dt.date, dt.time)
-    is_time = np.asarray([isinstance(v, kinds) for v in arr.tolist()], dtype=bool)
+    kinds = (dt.date, dt.time, np.datetime64)
+    is_time = np.asarray([isinstance(v, kinds) and not is_null(v) for v in arr], dtype=bool)
     if not is_time.any():
         return arr
     out = arr.copy()
-    out[is_time] = [v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v.isoformat()
-                    for v in arr[is_time].tolist()]  # fmt: skip
+    out[is_time] = [_time_text(v) for v in arr[is_time]]
     return out
+
+
+def _time_text(value: Any) -> str | None:
+    """A date, time or datetime (Python's or numpy's) as ISO 8601 text; None for NaT."""
+    import datetime as dt
+
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else str(np.datetime_as_string(value))
+    return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
 
 
 def check_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
@@ -113,10 +127,7 @@ def check_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
         problems.add(name, refused, out_of_range_reason)
         kept = np.where(refused, 0, arr) if refused.any() else arr
         return kept.astype(np.int64, copy=False)
-    if arr.dtype.kind == "M":
-        secs = arr.astype("datetime64[s]").astype(np.int64).astype(np.float64)
-        secs[np.isnat(arr)] = np.nan
-    elif arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
+    if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
         # float32 steps are 128 s at today's epoch seconds: the instant is already lost
         problems.add(
             name,
@@ -155,7 +166,7 @@ def outside(values: AnyArray, low: int, high: int) -> BoolArray:
 
 
 def _value_kind(v: object) -> str:
-    if v is None or (isinstance(v, float) and v != v):
+    if is_null(v):
         return "missing"
     if isinstance(v, bool):
         return "other"
@@ -195,14 +206,17 @@ def _as_seconds(value: object) -> float:
 
 
 def _parse_time_text(values: AnyArray) -> tuple[AnyArray, BoolArray]:
-    """Epoch seconds from non-missing text (digits, or ISO 8601 with a UTC offset), and
+    """Epoch seconds from non-missing text (a number, or ISO 8601 with a UTC offset), and
     which entries could not be parsed."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pc.utf8_trim_whitespace(pa.array(values, type=pa.string()))
-    # epoch seconds as text: digits, with a fraction as JSON and Parquet floats may have
-    is_digits = pc.fill_null(pc.match_substring_regex(text, r"^-?\d+(\.\d+)?$"), False)
+    text = pc.utf8_trim_whitespace(arrow_text(values))
+    # epoch seconds as text: digits, with a fraction or an exponent as JSON numbers may
+    # have (1.7e9 in a CSV cell is the number it is in a JSON line)
+    is_digits = pc.fill_null(
+        pc.match_substring_regex(text, r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$"), False
+    )
     is_iso = pc.fill_null(pc.match_substring_regex(text, _ISO_WITH_OFFSET), False)
     out = np.full(len(values), np.nan)
     digits = np.asarray(is_digits)

@@ -157,12 +157,13 @@ def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[st
     online accepts with the same meaning, and the reverse). Returns the validated values
     as plain Python objects; raises :class:`SchemaError` naming the field, the event and
     the value."""
-    raw: dict[str, AnyArray] = {}
+    cells: dict[str, AnyArray] = {}
     for name in SCHEMA_COLUMNS:
         if name in event:
             cell = np.empty(1, dtype=object)
             cell[0] = event[name]
-            raw[name] = cell
+            cells[name] = cell
+    raw = _with_textual_times(cells)  # a datetime is read as its ISO text, as in batch
     problems = Problems(1, raw)
     cols = {name: check(problems) for name, check in _checks(raw, 1).items()}
     cols["sender_id"], cols["recipient_id"] = same_id_kind(

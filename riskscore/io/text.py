@@ -1,0 +1,58 @@
+"""Text as Arrow takes it: cells as an Arrow string array for the checks that match text in
+Arrow (channel and event names, timestamps), where a string that is not valid Unicode
+becomes a character no rule accepts, so that its row is refused like any other bad value;
+and file names, which Arrow can open only when they are valid UTF-8."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["arrow_file", "arrow_text"]
+
+#: Lone surrogates (as ``\ud800`` in JSON) have no UTF-8 encoding, so Arrow cannot hold them.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def arrow_text(values: npt.NDArray[Any]) -> pa.Array:
+    """``values`` (str, or None and NaN for missing) as an Arrow string array; a lone
+    surrogate becomes U+FFFD, which no channel, event or timestamp accepts (the refusal
+    quotes the value as given, not this replacement).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> arrow_text(np.array(["direct", "di\\ud800rect", None], dtype=object)).to_pylist()
+    ['direct', 'di\\ufffdrect', None]
+    """
+    import pyarrow as pa
+
+    try:
+        return pa.array(values, type=pa.string(), from_pandas=True)
+    except UnicodeEncodeError:
+        clean = [_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for v in values.tolist()]
+        return pa.array(np.asarray(clean, dtype=object), type=pa.string(), from_pandas=True)
+
+
+@contextlib.contextmanager
+def arrow_file(path: Path, mode: str = "rb") -> Iterator[str | BinaryIO]:
+    """``path`` for an Arrow reader (``mode="rb"``) or writer (``"wb"``): its name when that
+    is valid UTF-8 (Arrow opens the file itself), otherwise the file opened here in ``mode``
+    (Arrow cannot encode a name with bytes that are not UTF-8, yet it names a file)."""
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        with path.open(mode) as data:
+            yield data  # type: ignore[misc]
+        return
+    yield name
