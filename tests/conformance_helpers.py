@@ -526,22 +526,14 @@ LOCAL_BACKENDS: Final[Mapping[str, Callable[[Stream], tuple[Snapshot, ...]]]] = 
 # ---------------------------------------------------------------- Spark
 
 
-def spark_session() -> SparkSession:
-    """A local[2] session as tests/test_spark.py builds it (its caller skips without Java),
-    with partitions kept as requested."""
-    from riskscore.integrations import spark as rs_spark
-
-    return rs_spark.local_session(
-        2,
-        {
-            "spark.sql.shuffle.partitions": "4",
-            "spark.driver.memory": "1g",
-            "spark.sql.codegen.wholeStage": "false",  # small data: compiling costs more
-            # keep the requested partitions: adaptive execution would coalesce a few
-            # dozen rows into one, and no adult's conversations would be split
-            "spark.sql.adaptive.coalescePartitions.enabled": "false",
-        },
-    )
+#: The suite's settings on the shared local session (tests/conftest.py).
+SPARK_CONF: Final = {
+    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.codegen.wholeStage": "false",  # small data: compiling costs more
+    # keep the requested partitions: adaptive execution would coalesce a few
+    # dozen rows into one, and no adult's conversations would be split
+    "spark.sql.adaptive.coalescePartitions.enabled": "false",
+}
 
 
 def run_spark(stream: Stream, session: SparkSession) -> tuple[Snapshot, ...]:

@@ -25,8 +25,8 @@ several conversations, each in its own chunk (out of core) and Spark block.
 Deterministic and bounded: the streams are drawn once per test by hypothesis with
 ``derandomize=True``, no example database and ``max_examples`` = the counts below
 (:func:`conformance_helpers.draw_streams`), and each backend runs once per stream, its
-result shared by the 35 checks. About 25 s without Spark on 2 cores; Spark adds a session
-and 7 small jobs (about 80 s; skipped without Java).
+result shared by the 35 checks. About 25 s without Spark on 2 cores; Spark adds 7 small
+jobs on the session tests/test_spark.py shares (tests/conftest.py; skipped without Java).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from conformance_helpers import (
     FEATURES,
     LOCAL_BACKENDS,
     MODEL,
+    SPARK_CONF,
     Snapshot,
     Stream,
     assert_feature_equal,
@@ -55,11 +56,10 @@ from conformance_helpers import (
     reference,
     reference_prefixes,
     run_spark,
-    spark_session,
     threads_are_forced,
 )
+from spark_helpers import runtime_conf
 from test_features import UncompiledKernel
-from test_spark import JAVA_MISSING, _java
 
 import riskscore as rs
 from riskscore.io.schema import TZ_UNKNOWN
@@ -106,12 +106,10 @@ def hub_streams() -> tuple[Stream, ...]:
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    if _java() is None:
-        pytest.skip(JAVA_MISSING)
-    session = spark_session()
-    yield session
-    session.stop()
+def spark(spark_session: Any) -> Iterator[Any]:
+    """The shared session (tests/conftest.py), with the suite's settings."""
+    with runtime_conf(spark_session, SPARK_CONF) as session:
+        yield session
 
 
 def check_backend(

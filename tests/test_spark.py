@@ -7,8 +7,6 @@ message saying what to install. The block tests at the top need no Java.
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
+from spark_helpers import runtime_conf
 
 import riskscore as rs
 import riskscore.integrations.spark as rs_spark
@@ -35,18 +34,6 @@ from riskscore.integrations._spark_partition import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-JAVA_MISSING = (
-    "the Spark tests need a Java 17+ runtime, and none was found (no `java` on PATH and no "
-    "JAVA_HOME): install one, e.g. `apt-get install -y openjdk-17-jre-headless`, then run "
-    "`make test` (or `.venv/bin/pytest tests/test_spark.py`) again"
-)
-
-
-def _java() -> str | None:
-    home = os.environ.get("JAVA_HOME")
-    if home and (Path(home) / "bin" / "java").exists():
-        return str(Path(home) / "bin" / "java")
-    return shutil.which("java")
 
 
 # ---------------------------------------------------------------- blocks and stages (no Spark)
@@ -125,22 +112,17 @@ def test_tally_stages_equal_single_machine(
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
-    if _java() is None:
-        pytest.skip(JAVA_MISSING)
-    session = rs_spark.local_session(
-        2,
-        {
-            "spark.sql.shuffle.partitions": "4",
-            # small Arrow batches, so that conversations straddle batch boundaries
-            "spark.sql.execution.arrow.maxRecordsPerBatch": "1000",
-            "spark.driver.memory": "1g",
-            # small data: compiling generated code would cost more than it saves
-            "spark.sql.codegen.wholeStage": "false",
-        },
-    )
-    yield session
-    session.stop()
+def spark(spark_session: SparkSession) -> Iterator[SparkSession]:
+    """The shared session (tests/conftest.py), with this file's settings."""
+    conf = {
+        "spark.sql.shuffle.partitions": "4",
+        # small Arrow batches, so that conversations straddle batch boundaries
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "1000",
+        # small data: compiling generated code would cost more than it saves
+        "spark.sql.codegen.wholeStage": "false",
+    }
+    with runtime_conf(spark_session, conf) as session:
+        yield session
 
 
 @pytest.fixture(scope="module")

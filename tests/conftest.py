@@ -1,0 +1,95 @@
+"""What the whole test run shares: one Spark session, and the order tests are sent in.
+
+``make test`` runs ``pytest -n 2 --dist loadfile --no-loadscope-reorder``: two worker
+processes, each sent one test file at a time (a module's fixtures are computed once), in
+the order of this collection.
+
+- **Spark.** The files in :data:`SPARK_FILES` count as one file: one worker runs all of
+  them, on one JVM and one session (the ``spark_session`` fixture). A test of another file
+  that asks for the session is refused at collection (it would start a second JVM).
+- **Order.** The slowest files are sent first (:data:`SLOWEST_FIRST`), so that the two
+  workers finish together instead of one running a long file alone at the end.
+
+(xdist's ``--dist loadgroup`` would group single tests, but with pytest 9.2 it does not:
+xdist 3.8 tags a test's group on ``item._nodeid``, which pytest no longer reads.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Final
+
+import pytest
+from pyspark.sql import SparkSession
+from spark_helpers import JAVA_MISSING, java, shared_session
+from xdist.scheduler import LoadFileScheduling
+
+#: The files whose tests run on the shared Spark session: sent to one worker as one unit.
+SPARK_FILES: Final = ("tests/test_conformance.py", "tests/test_spark.py")
+SPARK_UNIT: Final = "spark"
+
+#: Units that take longest (``pytest --durations``, summed per file), slowest first; the
+#: others follow in collection order. Sent first, they overlap with each other and the
+#: many short files fill in around them.
+SLOWEST_FIRST: Final = (
+    SPARK_UNIT,
+    "tests/test_readme.py",
+    "tests/test_stream.py",
+    "tests/test_bundle.py",
+    "tests/test_io_hostile.py",
+    "tests/test_packaging.py",
+    "tests/test_learning.py",
+    "notebooks/02_evaluation.ipynb",
+    "tests/test_online_hardening.py",
+    "tests/test_online.py",
+    "tests/test_cli.py",
+    "tests/test_model.py",
+    "tests/test_checkpoint.py",
+    "tests/test_serve_process.py",
+    "tests/test_shadow.py",
+    "tests/test_synapse.py",
+    "notebooks/03_moderation.ipynb",
+)
+
+
+def unit_of(nodeid: str) -> str:
+    """The unit of work a test is sent in: its file, or ``spark`` for :data:`SPARK_FILES`."""
+    file = nodeid.split("::", 1)[0]
+    return SPARK_UNIT if file in SPARK_FILES else file
+
+
+class SparkFilesTogether(LoadFileScheduling):
+    """``--dist loadfile``, with the files of :data:`SPARK_FILES` one unit."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return unit_of(nodeid)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadFileScheduling | None:
+    if config.getvalue("dist") != "loadfile":
+        return None
+    return SparkFilesTogether(config, log)
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> Iterator[SparkSession]:
+    """The local session every Spark test of this process shares (skipped without Java);
+    a test file sets its SQL settings with ``spark_helpers.runtime_conf``."""
+    if java() is None:
+        pytest.skip(JAVA_MISSING)
+    session = shared_session()
+    yield session
+    session.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {unit: i for i, unit in enumerate(SLOWEST_FIRST)}
+    for item in items:
+        on_spark = "spark_session" in getattr(item, "fixturenames", ())
+        if on_spark and unit_of(item.nodeid) != SPARK_UNIT:
+            raise pytest.UsageError(
+                f"{item.nodeid} uses the shared Spark session: add its file to "
+                "SPARK_FILES in tests/conftest.py (one worker runs them all on one JVM)"
+            )
+    items.sort(key=lambda item: rank.get(unit_of(item.nodeid), len(rank)))  # stable
