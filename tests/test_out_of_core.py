@@ -124,6 +124,23 @@ def test_string_ids_score_equal_in_memory(
     _assert_same_as_in_memory(path, tmp_path / "out", model, chunk_rows=4_000)
 
 
+def test_account_ids_beyond_int64_in_one_chunk_score_equal_in_memory(
+    events: pa.Table, tmp_path: Path, model: rs.RiskModel
+) -> None:
+    # Unsigned ids, beyond int64 only in the file's last conversation: in memory every id
+    # is then decimal text; a chunk without such an id must not keep integers (the merge
+    # of the chunks' tallies met text beside integers and raised TypeError)
+    last = pc.equal(events["conversation_id"], pc.max(events["conversation_id"]))
+    table = events
+    for name in ("sender_id", "recipient_id"):
+        ids = pc.cast(table[name], pa.uint64())
+        big = pc.subtract(pa.scalar(2**64 - 1, pa.uint64()), ids)
+        table = table.set_column(table.column_names.index(name), name, pc.if_else(last, big, ids))
+    path = _write(table, tmp_path / "u.parquet")
+    assert rs.read_messages(path).accounts.dtype == object  # text in memory
+    _assert_same_as_in_memory(path, tmp_path / "out", model, chunk_rows=4_000)
+
+
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_group_rooms_score_equal_in_memory_in_the_same_order(
     events: pa.Table, tmp_path: Path, model: rs.RiskModel, shuffle: bool

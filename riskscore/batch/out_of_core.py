@@ -136,6 +136,10 @@ class OutOfCoreResult:
     shadow: ShadowRun | None = None
 
 
+#: Largest int64: an unsigned id above it is kept as decimal text (:mod:`riskscore.io.ids`).
+_INT64_MAX = 2**63 - 1
+
+
 def _validated(chunk: pa.Table, errors: Errors, max_room_members: int) -> MessageTable:
     """A chunk through the one validator, its rows named by their position in the file."""
     rows = np.asarray(chunk.column(ROW_COLUMN).to_numpy(), dtype=np.int64)
@@ -144,11 +148,44 @@ def _validated(chunk: pa.Table, errors: Errors, max_room_members: int) -> Messag
     )
 
 
-def _text_conversation_ids(table: pa.Table) -> pa.Table:
+def _as_text(table: pa.Table, names: tuple[str, ...]) -> pa.Table:
+    """``table`` with the columns ``names`` cast to text (decimal text for integers)."""
     import pyarrow as pa
 
-    i = table.schema.get_field_index("conversation_id")
-    return table.set_column(i, "conversation_id", table.column(i).cast(pa.string()))
+    for name in names:
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, table.column(i).cast(pa.string()))
+    return table
+
+
+def _ids_beyond_int64(source: Path) -> tuple[str, ...]:
+    """The id columns of ``source`` that are unsigned integers with a value beyond int64.
+
+    Read in memory, such a column is decimal text on every row and the other account
+    column's integers become text beside it (:mod:`riskscore.io.ids`); a chunk sees only
+    its own rows, so every chunk must be given text ids from the start, or chunks would
+    hold the same account as an integer in one and as text in another.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(source)
+    schema = parquet.schema_arrow
+    unsigned = [
+        n
+        for n in ("conversation_id", "sender_id", "recipient_id")
+        if n in schema.names and pa.types.is_uint64(schema.field(n).type)
+    ]
+    beyond: set[str] = set()
+    for batch in parquet.iter_batches(columns=unsigned) if unsigned else ():
+        for name, column in zip(unsigned, batch.columns, strict=True):
+            top = pc.max(column).as_py()
+            if top is not None and top > _INT64_MAX:
+                beyond.add(name)
+    if beyond & {"sender_id", "recipient_id"}:
+        beyond |= {"sender_id", "recipient_id"}
+    return tuple(sorted(beyond))
 
 
 # ---------------------------------------------------------------- output
@@ -310,12 +347,14 @@ def score_parquet(
         parts: list[AccountParts] = []
         spans: list[tuple[int, int]] = []
         n_kept = 0
+        # Ids beyond int64 make their columns text in memory: so in every chunk.
+        as_text = _ids_beyond_int64(source)
         # Group rooms make every conversation id text (a pair id is text); chunks hold
         # whole conversations, so a chunk shows each of its rooms.
-        text_ids = False
+        text_ids = "conversation_id" in as_text
 
         def validate(chunk: pa.Table) -> MessageTable:
-            return _validated(chunk, errors, max_room_members)
+            return _validated(_as_text(chunk, as_text), errors, max_room_members)
 
         try:
             for msgs in one_ahead(chunks(False), validate):
@@ -346,8 +385,9 @@ def score_parquet(
         groups = GroupSummary()
 
         def revalidate(chunk: pa.Table) -> tuple[int, MessageTable]:
+            chunk = _as_text(chunk, as_text)
             if text_ids:  # as in memory: with group rooms every conversation id is text
-                chunk = _text_conversation_ids(chunk)
+                chunk = _as_text(chunk, ("conversation_id",))
             return chunk.num_rows, _validated(chunk, errors, max_room_members)  # step 2's rows
 
         try:
