@@ -177,14 +177,12 @@ def pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
             values = series.dt.tz_convert("UTC").dt.tz_localize(None)
             secs = values.to_numpy(dtype="datetime64[s]").astype(np.int64)
             out[str(name)] = np.where(values.isna().to_numpy(), np.nan, secs)
-        elif str(dtype).startswith("datetime64"):
-            # without a zone: per row, each refused (or quarantined) with what it lacks
-            values = series.to_numpy(dtype=object)
-            values[series.isna().to_numpy()] = None
-            out[str(name)] = values
-        elif str(name) in ID_COLUMNS and getattr(dtype, "kind", "") in "iu" and series.hasnans:
-            # nullable integer ids (Int64 with NA): numpy would make them floats, where ids
-            # beyond 2**53 lose digits; as Python ints and None instead
+        elif str(dtype).startswith("datetime64") or (
+            str(name) in ID_COLUMNS and getattr(dtype, "kind", "") in "iu" and series.hasnans
+        ):
+            # Python values and None: times without a zone, each refused (or quarantined)
+            # with what it lacks; nullable integer ids (Int64 with NA), which numpy would
+            # make floats, where ids beyond 2**53 lose digits
             values = series.to_numpy(dtype=object)
             values[series.isna().to_numpy()] = None
             out[str(name)] = values
