@@ -202,4 +202,8 @@ def merge_pair_facts(parts: list[PairFacts]) -> PairFacts:
     keep = order[runs]
     first = np.minimum.reduceat(np.concatenate([p.first for p in parts])[order], runs)
     private = np.minimum.reduceat(np.concatenate([p.private for p in parts])[order], runs)
-    return PairFacts(lo=lo[keep], hi=hi[keep], first=first, private=private)
+    merged = PairFacts(lo=lo[keep], hi=hi[keep], first=first, private=private)
+    # its rows are in ascending pair code over these same ids: that is its search index
+    # already, so :meth:`PairFacts.lookup` need not factorize and sort them again
+    object.__setattr__(merged, "_index", (ids, sorted_code[runs], np.arange(len(runs))))
+    return merged
