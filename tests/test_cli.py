@@ -84,6 +84,15 @@ def test_score_writes_other_formats_and_json_summary(
     assert (tmp_path / f"alerts.{fmt}").exists()
 
 
+def test_warmup_reports_what_it_ran(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["warmup", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["events"] > 1000
+    assert result["seconds"] > 0
+    assert main(["warmup"]) == 0
+    assert "kernels compiled or loaded from numba's cache" in capsys.readouterr().out
+
+
 def test_train_writes_a_loadable_bundle_with_metrics(
     data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

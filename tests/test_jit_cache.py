@@ -85,3 +85,37 @@ def test_nothing_compiled_runs_on_import() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_after_warm_up_the_batch_online_and_out_of_core_paths_compile_nothing(
+    tmp_path: Path,
+) -> None:
+    # Another table than the warm-up's (text ids, a DataFrame, a Parquet file read in
+    # chunks): every kernel those paths run must already be in the cache warm_up left.
+    code = f"""
+import numba.core.event as ev
+import riskscore as rs
+from riskscore.batch.out_of_core import score_parquet
+from riskscore.warmup import warm_up
+warm_up()
+with ev.install_recorder("numba:compile") as compiled:
+    data = rs.synthetic.generate(40, prevalence=0.3, seed=5)
+    frame = data.messages.to_pandas()
+    frame["sender_id"] = "u" + frame["sender_id"].astype(str)
+    frame["recipient_id"] = "u" + frame["recipient_id"].astype(str)
+    msgs = rs.read_messages(frame)
+    model = rs.load_model()
+    rs.AlertPolicy.default().alerts(model.score(msgs, reasons_above=0.0))
+    data.write({str(tmp_path)!r})
+    score_parquet({str(tmp_path / "events.parquet")!r}, {str(tmp_path / "out")!r}, chunk_rows=500)
+    scorer = rs.OnlineScorer(model, time_source="events")
+    scorer.update_many(msgs.iter_events())
+functions = (e.data["dispatcher"].py_func for _, e in compiled.buffer)
+print(sorted({{f"{{f.__module__}}.{{f.__qualname__}}" for f in functions
+              if f.__module__.startswith("riskscore")}}))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "[]", f"compiled after warm_up: {out.stdout}"

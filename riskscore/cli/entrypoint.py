@@ -36,6 +36,7 @@ from riskscore.cli import (
     serve,
     stream,
     train,
+    warmup,
 )
 from riskscore.exceptions import RiskscoreError
 
@@ -66,6 +67,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     monitor,
     compare,
     serve,
+    warmup,
 )
 
 
