@@ -128,6 +128,34 @@ def test_a_boolean_is_not_a_number_as_python_or_numpy_bool(column: str, flag: An
         rs.OnlineScorer(rs.load_model()).update_one({**EVENT, column: flag})
 
 
+# ------------------------------------------------- numbers as text are ASCII JSON numbers
+
+
+@pytest.mark.parametrize("column", ["sender_age", "recipient_tz_offset_min", "room_size"])
+@pytest.mark.parametrize("text", ["1_3", "\u0661\u0663", "\uff11\uff13", "infinity", "1e999"])
+def test_number_text_python_reads_but_no_export_writes_is_refused(column: str, text: str) -> None:
+    # float() reads "1_3" and Arabic-Indic or full-width digits as 13: a CSV cell or a
+    # JSON string holding them was read as that number ("nan" stays a missing value)
+    events = two_events(**{column: [text, "13" if column == "sender_age" else None]})
+    with pytest.raises(rs.SchemaError, match=rf"'{column}', row 0: .*is not a number"):
+        rs.read_messages(events)
+    with pytest.raises(rs.SchemaError, match=rf"'{column}', event 0: .*is not a number"):
+        rs.OnlineScorer(rs.load_model()).update_one({**EVENT, column: text})
+
+
+@pytest.mark.parametrize("text", ["1_700_000_000", "\u0661\u0667\u0660\u0660000000"])
+def test_timestamp_text_with_underscores_or_other_digits_is_refused(text: str) -> None:
+    with pytest.raises(rs.SchemaError, match=r"'timestamp', row 0"):
+        rs.read_messages(two_events(timestamp=[text, T0]))
+
+
+def test_number_text_with_a_sign_or_spaces_is_read() -> None:
+    msgs = rs.read_messages(
+        two_events(sender_age=[" 35 ", "+13"], recipient_tz_offset_min=["+60", "-300"])
+    )
+    assert msgs.sender_age.tolist() == [35.0, 13.0]
+
+
 # ------------------------------------------- times without a zone, in any container
 
 

@@ -5,7 +5,7 @@ values into their coded form and reports the rows it refuses (:mod:`riskscore.io
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +22,7 @@ from riskscore.io.schema import (
     TZ_UNKNOWN,
     is_null,
 )
-from riskscore.io.text import arrow_text
+from riskscore.io.text import arrow_text, is_number_text
 from riskscore.io.timestamps import Sink, outside
 
 __all__ = [
@@ -63,6 +63,10 @@ def is_missing(arr: AnyArray) -> BoolArray:
     return np.zeros(len(arr), dtype=bool)
 
 
+#: Text that stands for a missing number (what ``str`` writes for NaN, with a sign or not).
+_NAN_TEXT: Final = frozenset({"nan", "+nan", "-nan"})
+
+
 def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
     """Numbers as float64 (NaN where empty); text that is not a number is a problem."""
     if arr.dtype.kind in "iuf":
@@ -76,6 +80,10 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
             return float("nan")
         if isinstance(v, (bool, np.bool_)):  # numpy's too: float(np.True_) is 1.0
             return float("inf")  # refused below as a boolean
+        if isinstance(v, str) and not is_number_text(v):
+            # "nan" is a missing number as text (str(math.nan)); "1_3", other scripts'
+            # digits and "infinity", which float() also reads, are refused below
+            return float("nan") if v.strip().lower() in _NAN_TEXT else float("inf")
         try:
             number = float(v)  # type: ignore[arg-type]
         except (TypeError, ValueError):

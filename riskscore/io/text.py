@@ -1,7 +1,8 @@
 """Text as Arrow takes it: cells as an Arrow string array for the checks that match text in
 Arrow (channel and event names, timestamps), where a string that is not valid Unicode
 becomes a character no rule accepts, so that its row is refused like any other bad value;
-and file names, which Arrow can open only when they are valid UTF-8."""
+file names, which Arrow can open only when they are valid UTF-8; and what a number
+written as text may look like."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +18,14 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["arrow_file", "arrow_text"]
+__all__ = ["NUMBER_TEXT", "arrow_file", "arrow_text", "is_number_text"]
+
+#: A number written as text (a timestamp, an age, an offset in a CSV cell or a JSON string):
+#: a JSON number (a leading + allowed), ASCII digits only, with any surrounding whitespace.
+#: Python's ``float`` also reads ``"1_3"`` as 13, digits of other scripts and ``"infinity"``;
+#: no platform's export writes those for a number, so they are refused.
+NUMBER_TEXT: Final = r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?"
+_NUMBER = re.compile(NUMBER_TEXT, re.ASCII)
 
 #: Lone surrogates (as ``\ud800`` in JSON) have no UTF-8 encoding, so Arrow cannot hold them.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -41,6 +49,17 @@ def arrow_text(values: npt.NDArray[Any]) -> pa.Array:
     except UnicodeEncodeError:
         clean = [_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for v in values.tolist()]
         return pa.array(np.asarray(clean, dtype=object), type=pa.string(), from_pandas=True)
+
+
+def is_number_text(text: str) -> bool:
+    """Whether ``text`` is a number as :data:`NUMBER_TEXT` writes one.
+
+    Examples
+    --------
+    >>> [is_number_text(t) for t in ("13", " 13.5 ", "1.7e9", "-60", "1_3", "\u0661\u0663", "nan")]
+    [True, True, True, True, False, False, False]
+    """
+    return _NUMBER.fullmatch(text.strip()) is not None
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ from riskscore.io.schema import (
     MIN_TIMESTAMP,
     is_null,
 )
-from riskscore.io.text import arrow_text
+from riskscore.io.text import NUMBER_TEXT, arrow_text
 
 if TYPE_CHECKING:
     pass
@@ -214,9 +214,7 @@ def _parse_time_text(values: AnyArray) -> tuple[AnyArray, BoolArray]:
     text = pc.utf8_trim_whitespace(arrow_text(values))
     # epoch seconds as text: digits, with a fraction or an exponent as JSON numbers may
     # have (1.7e9 in a CSV cell is the number it is in a JSON line)
-    is_digits = pc.fill_null(
-        pc.match_substring_regex(text, r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$"), False
-    )
+    is_digits = pc.fill_null(pc.match_substring_regex(text, f"^{NUMBER_TEXT}$"), False)
     is_iso = pc.fill_null(pc.match_substring_regex(text, _ISO_WITH_OFFSET), False)
     out = np.full(len(values), np.nan)
     digits = np.asarray(is_digits)
