@@ -82,6 +82,7 @@ from riskscore.io import MessageTable, read_chunk
 from riskscore.io.arrow import _nan_to_null, escape_csv_table
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import GroupSummary
+from riskscore.io.schema import INT64_MAX
 from riskscore.io.validate import Errors
 from riskscore.model import RiskModel, load_model
 from riskscore.policy import Alert, AlertPolicy
@@ -136,10 +137,6 @@ class OutOfCoreResult:
     shadow: ShadowRun | None = None
 
 
-#: Largest int64: an unsigned id above it is kept as decimal text (:mod:`riskscore.io.ids`).
-_INT64_MAX = 2**63 - 1
-
-
 def _validated(chunk: pa.Table, errors: Errors, max_room_members: int) -> MessageTable:
     """A chunk through the one validator, its rows named by their position in the file."""
     rows = np.asarray(chunk.column(ROW_COLUMN).to_numpy(), dtype=np.int64)
@@ -181,7 +178,7 @@ def _ids_beyond_int64(source: Path) -> tuple[str, ...]:
     for batch in parquet.iter_batches(columns=unsigned) if unsigned else ():
         for name, column in zip(unsigned, batch.columns, strict=True):
             top = pc.max(column).as_py()
-            if top is not None and top > _INT64_MAX:
+            if top is not None and top > INT64_MAX:
                 beyond.add(name)
     if beyond & {"sender_id", "recipient_id"}:
         beyond |= {"sender_id", "recipient_id"}

@@ -12,6 +12,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.schema import INT64_MAX
 
 __all__ = ["account_ids", "first_null", "whole_counts"]
 
@@ -31,7 +32,7 @@ def account_ids(
         )
     if pa.types.is_integer(column.type):
         ints: npt.NDArray[Any] = np.asarray(column.to_numpy())
-        if pa.types.is_unsigned_integer(column.type) and len(ints) and ints.max() > 2**63 - 1:
+        if pa.types.is_unsigned_integer(column.type) and len(ints) and ints.max() > INT64_MAX:
             raise SchemaError(f"{source}: column {name!r} holds integers beyond int64")
         return ints.astype(np.int64)
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):

@@ -18,6 +18,8 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
+    INT64_MAX,
+    INT64_MIN,
     MAX_AGE,
     MAX_ID_LENGTH,
     MAX_ROOM_SIZE,
@@ -38,7 +40,6 @@ _CHANNELS = {name: code for code, name in enumerate(CHANNEL_NAMES)}
 _EVENTS = {name: code for code, name in enumerate(EVENT_NAMES)}
 _SCHEMA_KEYS = frozenset(SCHEMA_COLUMNS)
 _NAN = math.nan
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 class Event(NamedTuple):
@@ -103,7 +104,7 @@ def _plain_id(value: object) -> bool:
     """An id the fast path takes as it is: an int within int64, or printable text within
     the length limit (anything else goes to the full rules, which decide)."""
     if type(value) is int:
-        return _INT64_MIN <= value <= _INT64_MAX
+        return INT64_MIN <= value <= INT64_MAX
     return (
         type(value) is str
         and len(value) <= MAX_ID_LENGTH
@@ -151,11 +152,11 @@ def parse_event_fast(event: Mapping[str, object], row: int | None = None) -> Eve
         and sender != recipient
         and (
             # int ids within int64 in line (a call costs more than the test), others by rule
-            _INT64_MIN <= sender <= _INT64_MAX and _INT64_MIN <= recipient <= _INT64_MAX  # type: ignore[operator]
+            INT64_MIN <= sender <= INT64_MAX and INT64_MIN <= recipient <= INT64_MAX  # type: ignore[operator]
             if type(sender) is int
             else _plain_id(sender) and _plain_id(recipient)
         )
-        and (_INT64_MIN <= cid <= _INT64_MAX if type(cid) is int else _plain_id(cid))
+        and (INT64_MIN <= cid <= INT64_MAX if type(cid) is int else _plain_id(cid))
     ):
         return parse_event(event, row)
     if tz is None:

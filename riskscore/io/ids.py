@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.io.schema import MAX_ID_LENGTH, is_null
+from riskscore.io.schema import INT64_MAX, INT64_MIN, MAX_ID_LENGTH, is_null
 from riskscore.io.timestamps import Sink
 
 __all__ = ["Coded", "DecimalIds", "as_text", "check_ids", "same_id_kind"]
@@ -38,7 +38,6 @@ class DecimalIds(np.ndarray):
 
 #: Largest magnitude of a float id that is still an exact integer (2**53).
 _EXACT_FLOAT = 2.0**53
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 #: Control characters (C0, DEL, C1) and lone surrogates: refused in ids, since they are
 #: invisible, truncated by some tools ("c\x00" would become "c") or not valid UTF-8.
 _CONTROL = r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]"
@@ -69,7 +68,7 @@ def check_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
     if kind == "i":
         return arr.astype(np.int64, copy=False)
     if kind == "u":
-        if len(arr) and int(arr.max()) > _INT64_MAX:  # keep identity: decimal text
+        if len(arr) and int(arr.max()) > INT64_MAX:  # keep identity: decimal text
             return _text_ids(name, arr.astype(object), problems).view(DecimalIds)
         return arr.astype(np.int64)
     if kind == "f":
@@ -143,7 +142,7 @@ def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
     good = usable & ~mixed
     if first_kind == "int":
         as_int = [int(v) if ok else 0 for v, ok in zip(arr.tolist(), good.tolist(), strict=True)]
-        if all(_INT64_MIN <= v <= _INT64_MAX for v in as_int):
+        if all(INT64_MIN <= v <= INT64_MAX for v in as_int):
             return np.asarray(as_int, dtype=np.int64)
         # an integer column beyond int64 keeps its identity as decimal text
         decimal = np.asarray([str(v) for v in as_int], dtype=object)

@@ -12,6 +12,8 @@ from typing import Final
 __all__ = [
     "CONTENT_COLUMNS",
     "CONTENT_SUBSTRINGS",
+    "INT64_MAX",
+    "INT64_MIN",
     "MAX_ID_LENGTH",
     "MAX_JSON_DEPTH",
     "MAX_JSON_LINE_LENGTH",
@@ -140,6 +142,11 @@ CONTENT_SUBSTRINGS: Final = tuple(sorted(w for w in CONTENT_COLUMNS if len(w) >=
 
 #: Longest id accepted, in characters (longer ids are refused or quarantined).
 MAX_ID_LENGTH: Final = 256
+
+#: The range of an integer id kept as an integer (int64); one beyond it is kept as its
+#: decimal text, so that no two ids are ever merged by a cast.
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
 
 #: Longest line of a JSON lines file, in characters (a schema v1 event takes a few hundred).
 MAX_JSON_LINE_LENGTH: Final = 65_536
