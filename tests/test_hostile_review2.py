@@ -218,6 +218,30 @@ def test_an_events_file_with_a_non_utf8_name_is_read(tmp_path: Path, suffix: str
     assert msgs.timestamp.tolist() == [T0, T0 + 60]
 
 
+def test_a_parquet_file_with_a_non_utf8_name_is_scored_in_chunks_and_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # read_messages opened such a name; `score --chunk-rows` and `accounts` raised
+    # "'utf-8' codec can't encode character" (Arrow opened the file by its name)
+    name = b"ev\xffents.parquet".decode(sys.getfilesystemencoding(), "surrogateescape")
+    path = tmp_path / name
+    pq.write_table(
+        rs.synthetic.generate(30, prevalence=0.2, seed=3).messages.to_arrow(),
+        path.with_name("plain.parquet"),
+    )
+    path.with_name("plain.parquet").rename(path)
+    streamed, whole = tmp_path / "streamed", tmp_path / "whole"
+    for out, extra in ((streamed, ["--chunk-rows", "200"]), (whole, [])):
+        assert main(["score", str(path), "--out", str(out), "--top", "0", *extra]) == 0
+    assert (
+        pq.read_table(streamed / "scores.parquet")
+        .sort_by("conversation_id")
+        .equals(pq.read_table(whole / "scores.parquet").sort_by("conversation_id"))
+    )
+    assert main(["accounts", str(path), "--out", str(tmp_path / "accounts.parquet")]) == 0
+    capsys.readouterr()
+
+
 def test_stream_reads_a_first_line_with_a_byte_order_mark(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from riskscore.batch.score import Step, _no_progress, read_events
 from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, extract_account_features, write_account_features
 from riskscore.features.account_file import ACCOUNT_FILE_METADATA_KEY, account_file_path
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.text import parquet_file
 
 __all__ = ["AccountsResult", "account_features_file"]
 
@@ -141,7 +141,8 @@ def _is_within(target: Path, source: Path) -> bool:
 def _is_account_file(path: Path) -> bool:
     """Whether ``path`` is a Parquet file with the account features metadata."""
     try:
-        metadata = pq.read_schema(path).metadata or {}
+        with parquet_file(path) as parquet:
+            metadata = parquet.schema_arrow.metadata or {}
     except (OSError, pa.ArrowException):
         return False
     return ACCOUNT_FILE_METADATA_KEY.encode() in metadata

@@ -83,6 +83,7 @@ from riskscore.io.arrow import _nan_to_null, escape_csv_table
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import GroupSummary
 from riskscore.io.schema import INT64_MAX
+from riskscore.io.text import parquet_file
 from riskscore.io.validate import Errors
 from riskscore.model import RiskModel, load_model
 from riskscore.policy import Alert, AlertPolicy
@@ -165,21 +166,20 @@ def _ids_beyond_int64(source: Path) -> tuple[str, ...]:
     """
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
-    parquet = pq.ParquetFile(source)
-    schema = parquet.schema_arrow
-    unsigned = [
-        n
-        for n in ("conversation_id", "sender_id", "recipient_id")
-        if n in schema.names and pa.types.is_uint64(schema.field(n).type)
-    ]
     beyond: set[str] = set()
-    for batch in parquet.iter_batches(columns=unsigned) if unsigned else ():
-        for name, column in zip(unsigned, batch.columns, strict=True):
-            top = pc.max(column).as_py()
-            if top is not None and top > INT64_MAX:
-                beyond.add(name)
+    with parquet_file(source) as parquet:
+        schema = parquet.schema_arrow
+        unsigned = [
+            n
+            for n in ("conversation_id", "sender_id", "recipient_id")
+            if n in schema.names and pa.types.is_uint64(schema.field(n).type)
+        ]
+        for batch in parquet.iter_batches(columns=unsigned) if unsigned else ():
+            for name, column in zip(unsigned, batch.columns, strict=True):
+                top = pc.max(column).as_py()
+                if top is not None and top > INT64_MAX:
+                    beyond.add(name)
     if beyond & {"sender_id", "recipient_id"}:
         beyond |= {"sender_id", "recipient_id"}
     return tuple(sorted(beyond))

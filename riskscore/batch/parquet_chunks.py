@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import field_paths, schema_names
+from riskscore.io.text import parquet_file
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -49,9 +50,9 @@ def _check_id_type(path: Path) -> None:
     """Refuse a ``conversation_id`` column whose type holds no ids at all (lists, structs,
     ...): its rows cannot even be grouped into conversations."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    kind = pq.read_schema(path).field("conversation_id").type
+    with parquet_file(path) as parquet:
+        kind = parquet.schema_arrow.field("conversation_id").type
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
     groupable = (
@@ -107,10 +108,10 @@ def check_parquet_columns(path: Path) -> list[str]:
     content-like column is refused here, before anything is read or written): the only
     columns read, and so the only ones ever copied into temporary files."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
-        schema = pq.read_schema(path)
+        with parquet_file(path) as parquet:
+            schema = parquet.schema_arrow
     except (pa.ArrowException, OSError) as exc:
         raise SchemaError(f"{path.name}: not a readable Parquet events file ({exc})") from exc
     return schema_names(list(schema.names), field_paths(schema))
@@ -119,12 +120,11 @@ def check_parquet_columns(path: Path) -> list[str]:
 def _scan(path: Path, batch_rows: int) -> tuple[bool, AnyArray]:
     """Whether a Parquet file's ``conversation_id`` never decreases (rows without one left
     out), and a sample of its ids for range partitioning (reads that one column only)."""
-    import pyarrow.parquet as pq
 
     last: Any = None
     is_sorted = True
     sample = []
-    with pq.ParquetFile(path, pre_buffer=False) as pf:
+    with parquet_file(path) as pf:
         stride = max(pf.metadata.num_rows // 200_000, 1)
         for batch in pf.iter_batches(batch_size=batch_rows, columns=["conversation_id"]):
             ids = _ids_of(_split_missing(batch)[0])
@@ -166,13 +166,12 @@ def _batches(path: Path, batch_rows: int) -> Iterator[pa.Table]:
     """The rows of a Parquet file as tables of about ``batch_rows`` rows, in file order,
     with each row's position in the file in the column ``ROW_COLUMN``."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     # pre_buffer=True keeps every row group's read buffers until the file is closed
     # (memory grows with the file); without it memory stays bounded by a batch.
     columns = check_parquet_columns(path)
     start = 0
-    with pq.ParquetFile(path, pre_buffer=False) as pf:
+    with parquet_file(path) as pf:
         for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
             rows = pa.array(np.arange(start, start + batch.num_rows, dtype=np.int64))
             start += batch.num_rows
@@ -234,7 +233,7 @@ def _read_buckets(
         if remove:
             path.unlink()
     if missing is not None:
-        with pq.ParquetFile(missing, pre_buffer=False) as pf:
+        with parquet_file(missing) as pf:
             for batch in pf.iter_batches(batch_size=chunk_rows):
                 yield pa.Table.from_batches([batch])
         if remove:
@@ -242,9 +241,8 @@ def _read_buckets(
 
 
 def _n_rows(path: Path) -> int:
-    import pyarrow.parquet as pq
 
-    with pq.ParquetFile(path, pre_buffer=False) as pf:
+    with parquet_file(path) as pf:
         return int(pf.metadata.num_rows)
 
 

@@ -29,6 +29,7 @@ from typing import Any, Final
 
 from riskscore.batch.alerts import write_alerts
 from riskscore.exceptions import SchemaError
+from riskscore.io.text import parquet_file
 from riskscore.model import RiskModel
 from riskscore.policy import Alert, alert_changes
 
@@ -180,9 +181,8 @@ def read_conversation_ids(path: Path) -> list[Any]:
     if not path.is_file():
         raise FileNotFoundError(f"no such file or directory: {path}")
     if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        ids: list[Any] = pq.read_table(path, columns=["conversation_id"]).column(0).to_pylist()
+        with parquet_file(path) as parquet:
+            ids: list[Any] = parquet.read(columns=["conversation_id"]).column(0).to_pylist()
         return ids
     out = []
     with path.open(encoding="utf-8") as fh:

@@ -21,7 +21,7 @@ from riskscore.cli._queue_option import add_queue_option, add_to_queue, open_que
 from riskscore.cli._time import whole_number
 from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, read_account_features
-from riskscore.io.text import arrow_file
+from riskscore.io.text import parquet_file
 from riskscore.model import load_model
 from riskscore.policy import Alert, AlertPolicy
 
@@ -121,11 +121,9 @@ def _should_stream(events: Path, chunk_rows: int | None) -> bool:
         return False
     if chunk_rows is not None:
         return True
-    import pyarrow.parquet as pq
-
     try:
-        with arrow_file(events) as source:  # any file name, as read_messages reads it
-            return bool(pq.ParquetFile(source).metadata.num_rows > AUTO_STREAM_ROWS)
+        with parquet_file(events) as parquet:  # any file name, as read_messages reads it
+            return bool(parquet.metadata.num_rows > AUTO_STREAM_ROWS)
     except OSError:  # not Parquet (a broken footer): read_messages names the file and why
         return False
 
@@ -137,10 +135,8 @@ def _run_streaming(
     show: bool,
 ) -> tuple[list[Alert], dict[str, Any]]:
     """Streaming mode, with a progress bar over events."""
-    import pyarrow.parquet as pq
-
-    with arrow_file(args.events) as source:
-        total = pq.ParquetFile(source).metadata.num_rows
+    with parquet_file(args.events) as parquet:
+        total = parquet.metadata.num_rows
     bar = tqdm(total=total, disable=not show, unit="event", unit_scale=True, leave=False)
     done = 0
 

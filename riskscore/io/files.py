@@ -15,7 +15,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import ID_COLUMNS, arrow_to_numpy, field_paths, schema_names
 from riskscore.io.jsonl import read_jsonl
 from riskscore.io.raw import RawColumns
-from riskscore.io.text import arrow_file
+from riskscore.io.text import arrow_file, parquet_file
 
 __all__ = ["read_file"]
 
@@ -72,9 +72,7 @@ def _refuse(path: Path, exc: Exception) -> NoReturn:
 
 
 def _read_parquet(path: Path) -> dict[str, AnyArray]:
-    import pyarrow.parquet as pq
-
-    with arrow_file(path) as source, pq.ParquetFile(source, pre_buffer=False) as pf:
+    with parquet_file(path) as pf:
         keep = schema_names(list(pf.schema_arrow.names), field_paths(pf.schema_arrow))
         return arrow_to_numpy(pf.read(columns=keep))
 

@@ -17,8 +17,9 @@ import numpy.typing as npt
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
-__all__ = ["NUMBER_TEXT", "arrow_file", "arrow_text", "is_number_text"]
+__all__ = ["NUMBER_TEXT", "arrow_file", "arrow_text", "is_number_text", "parquet_file"]
 
 #: A number written as text (a timestamp, an age, an offset in a CSV cell or a JSON string):
 #: a JSON number (a leading + allowed), ASCII digits only, with any surrounding whitespace.
@@ -75,3 +76,14 @@ def arrow_file(path: Path, mode: str = "rb") -> Iterator[str | BinaryIO]:
             yield data  # type: ignore[misc]
         return
     yield name
+
+
+@contextlib.contextmanager
+def parquet_file(path: Path) -> Iterator[pq.ParquetFile]:
+    """The Parquet file at ``path``, open for reading whatever its name (:func:`arrow_file`),
+    with read buffers bounded by a batch (``pre_buffer=False`` keeps no row group's buffers
+    until the file is closed)."""
+    import pyarrow.parquet as pq
+
+    with arrow_file(path) as source, pq.ParquetFile(source, pre_buffer=False) as parquet:
+        yield parquet
