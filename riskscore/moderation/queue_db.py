@@ -170,27 +170,56 @@ def check_is_queue(path: Path) -> None:
         )
 
 
+def check_exists(path: Path) -> None:
+    """Refuse a path that holds no review queue yet: missing, a directory, or an empty
+    (0 bytes) file, which SQLite would silently turn into a new, empty queue.
+
+    Raises
+    ------
+    FileNotFoundError
+        There is no file at ``path``.
+    QueueError
+        ``path`` is a directory or an empty file.
+    """
+    if path.is_dir():
+        raise QueueError(f"{path} is a directory, not a review queue")
+    if not path.is_file():
+        raise FileNotFoundError(f"no review queue at {path}")
+    if path.stat().st_size == 0:
+        raise QueueError(
+            f"{path} is an empty file (0 bytes), not a review queue; it was left unchanged: "
+            "a queue is made by `riskscore score --queue` or `riskscore stream --queue`"
+        )
+
+
 def _queue_meta(meta: dict[str, str] | None) -> bool:
     """Whether ``meta`` entries are a queue's: its schema version, no key of another's."""
     return meta is not None and "schema_version" in meta and set(meta) <= META_KEYS
 
 
-def connect(path: Path, timeout_s: float, *, simulation: bool = False) -> sqlite3.Connection:
-    """Open (and create if needed, mode 0600) a queue database in WAL mode.
+def connect(
+    path: Path, timeout_s: float, *, simulation: bool = False, create: bool = True
+) -> sqlite3.Connection:
+    """Open (and, with ``create``, create if needed, mode 0600) a queue database in WAL mode.
 
     Raises
     ------
+    FileNotFoundError
+        Without ``create``: there is no file at ``path``.
     QueueError
         The file is another database (:func:`check_is_queue`), an audit trigger differs
-        from its definition, or ``simulation`` is asked of a queue of real decisions.
+        from its definition, ``simulation`` is asked of a queue of real decisions, or,
+        without ``create``, the file is empty (0 bytes) or a directory.
     """
+    if not create:
+        check_exists(path)
     check_is_queue(path)
     con = sqlite.connect(path, timeout_s=timeout_s)
     con.row_factory = sqlite3.Row
     con.execute("PRAGMA foreign_keys = ON")
     mode = "1" if simulation else "0"
 
-    def create() -> None:
+    def make_tables() -> None:
         con.execute("BEGIN IMMEDIATE")
         try:
             _migrate_v1(con)
@@ -208,7 +237,7 @@ def connect(path: Path, timeout_s: float, *, simulation: bool = False) -> sqlite
         con.execute("COMMIT")
 
     try:
-        retry(create)
+        retry(make_tables)
         found = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if found is None or int(found[0]) != SCHEMA_VERSION:
             raise ValueError(
