@@ -147,17 +147,19 @@ META_KEYS = frozenset({"schema_version", "simulated"})
 
 
 def check_is_queue(path: Path) -> None:
-    """Refuse an existing, non-empty database that is not a review queue, unchanged.
+    """Refuse an existing, non-empty database that is not a review queue this riskscore
+    reads, unchanged.
 
     A review queue holds only :data:`QUEUE_TABLES`, and its ``meta`` table (when there
-    is one) only :data:`META_KEYS`, with ``schema_version``. A missing or empty file is
-    a new queue.
+    is one) only :data:`META_KEYS`, with ``schema_version`` 1 (upgraded when opened) or
+    :data:`SCHEMA_VERSION`. A missing or empty file is a new queue.
 
     Raises
     ------
     QueueError
         The file is another database (an online checkpoint, the Synapse module's state,
-        anything else), named with the tables that give it away.
+        anything else), named with the tables that give it away, or a queue of another
+        schema version (a newer riskscore's).
     """
     try:
         foreign = sqlite.foreign_tables(path, QUEUE_TABLES, _queue_meta)
@@ -167,6 +169,14 @@ def check_is_queue(path: Path) -> None:
         raise QueueError(
             f"{path} is not a riskscore queue (it has table(s) "
             f"{', '.join(foreign)}); it was left unchanged: give a new file or an existing queue"
+        )
+    found = sqlite.peek(path)
+    version = None if found is None or found.meta is None else found.meta.get("schema_version")
+    if version is not None and version not in ("1", str(SCHEMA_VERSION)):
+        raise QueueError(
+            f"{path}: review queue schema version {version!r}, this riskscore reads version "
+            f"{SCHEMA_VERSION} (and upgrades version 1); it was left unchanged: use the "
+            "riskscore that wrote it"
         )
 
 
