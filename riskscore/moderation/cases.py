@@ -105,7 +105,7 @@ def check_name(name: object, what: str = "moderator") -> str:
     >>> check_name("mod\\n7")
     Traceback (most recent call last):
     ...
-    riskscore.moderation.cases.QueueError: moderator 'mod\\n7' holds a control character; ...
+    riskscore.moderation.cases.QueueError: moderator 'mod\\n7' holds a control character ...
     """
     if not isinstance(name, str) or not name.strip():
         raise QueueError(f"a {what} name or id is required (non-empty text), got {name!r}")
@@ -129,10 +129,10 @@ def check_platform(platform: object) -> str:
     --------
     >>> check_platform("Example chat"), check_platform("")
     ('Example chat', '')
-    >>> check_platform("chat\n# heading")
+    >>> check_platform("chat\\n# heading")
     Traceback (most recent call last):
     ...
-    riskscore.moderation.cases.QueueError: platform 'chat\n# heading' holds a control character ...
+    riskscore.moderation.cases.QueueError: platform 'chat\\n# heading' holds a control character ...
     """
     if platform == "":
         return ""
