@@ -163,6 +163,21 @@ def test_report_refuses_an_out_that_would_overwrite_its_queue(
     assert digest(db) == before
 
 
+@pytest.mark.parametrize(
+    ("name", "source"), [("report.md", ["--data", "DATA"]), ("robustness.md", ["--worlds", "1"])]
+)
+def test_evaluate_refuses_an_out_that_would_overwrite_its_policy(
+    tmp_path: Path, name: str, source: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / name  # a policy file named like one of the outputs
+    policy.write_text((Path(__file__).parents[1] / "policies" / "default.toml").read_text())
+    before = digest(policy)
+    argv = ["evaluate", *(str(tmp_path) if a == "DATA" else a for a in source)]
+    assert main([*argv, "--policy", str(policy), "--out", str(tmp_path)]) == 2
+    assert "would replace the input" in one_error_line(capsys)
+    assert digest(policy) == before
+
+
 def test_export_refuses_the_queue_itself_as_out(
     tmp_path: Path, key_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
