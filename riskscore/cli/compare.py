@@ -104,9 +104,7 @@ def _labels(args: argparse.Namespace, since: int | None) -> DecisionLabels | Non
         if since is not None:
             raise ValueError("--since counts decisions: give the review queue with --queue")
         return None
-    if not args.queue.is_file():
-        raise FileNotFoundError(f"no review queue at {args.queue}")
-    with ReviewQueue(args.queue) as queue:
+    with ReviewQueue(args.queue, create=False) as queue:
         return labels_from_queue(queue, since=since)
 
 

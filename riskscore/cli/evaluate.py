@@ -6,10 +6,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from riskscore.cli._paths import check_out_dir
+from riskscore.cli._paths import check_not_inputs, check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
 from riskscore.evaluation import evaluate
+from riskscore.evaluation.report import REPORT_FILES
 from riskscore.evaluation.robustness import evaluate_worlds, unseen_worlds
 from riskscore.model import load_model
 from riskscore.synthetic import STRESS_WORLDS, SyntheticData
@@ -73,8 +74,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-plots", action="store_true", help="write no PNG plots")
 
 
+#: The files of ``--worlds``.
+ROBUSTNESS_FILES = ("robustness.json", "robustness.md")
+
+
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
+    written = REPORT_FILES if args.worlds is None else ROBUSTNESS_FILES
+    # --data and --model are directories of other file names; a policy file may be named so
+    check_not_inputs([args.out / name for name in written], [args.policy])
     if args.worlds is not None:
         return run_worlds(args, show)
 
@@ -141,7 +149,7 @@ def run_worlds(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         )
         step("write")
         args.out.mkdir(parents=True, exist_ok=True)
-        files = [args.out / "robustness.json", args.out / "robustness.md"]
+        files = [args.out / name for name in ROBUSTNESS_FILES]
         files[0].write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
         files[1].write_text(report.to_markdown(), encoding="utf-8")
     summary = report.summary()

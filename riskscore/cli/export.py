@@ -69,8 +69,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
-    if not args.db.is_file():
-        raise FileNotFoundError(f"no review queue at {args.db}")
     key = check_key(
         os.environ.get(args.key_env, ""),
         source=f"the key in the environment variable {args.key_env}",
@@ -81,7 +79,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         outcomes=tuple(args.decision) if args.decision else None,
         bands=tuple(args.band) if args.band else None,
     )
-    with ReviewQueue(args.db) as queue:
+    with ReviewQueue(args.db, create=False) as queue:
         return export_all(
             queue,
             args.out,

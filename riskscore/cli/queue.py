@@ -74,10 +74,8 @@ def _parse_items(text: str) -> list[int]:
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
-    if not args.db.exists():
-        raise FileNotFoundError(f"no review queue at {args.db}")
     now = int(time.time()) if args.now is None else args.now
-    with ReviewQueue(args.db) as queue:
+    with ReviewQueue(args.db, create=False) as queue:
         decided = None
         if args.decide is not None:
             if args.outcome is None or not args.moderator:

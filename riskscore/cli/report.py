@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from riskscore.cli._paths import check_out_dir
+from riskscore.cli._paths import check_not_inputs, check_out_dir
 from riskscore.cli._progress import steps
 from riskscore.cli._time import parse_end, parse_epoch
 from riskscore.io import read_messages
@@ -18,7 +18,7 @@ from riskscore.model import load_model
 from riskscore.model.drift import period_drift
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.simulation import simulate_month
-from riskscore.moderation.transparency import transparency_report
+from riskscore.moderation.transparency import REPORT_FILES, transparency_report
 from riskscore.moderation.transparency_render import simulation_banner
 
 NAME = "report"
@@ -98,6 +98,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
+    check_not_inputs([args.out / name for name in REPORT_FILES], [args.db, args.events])
     key = check_key(
         os.environ.get(args.key_env, ""),
         source=f"the key in the environment variable {args.key_env}",
@@ -127,10 +128,8 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
                 "grooming": month.n_grooming,
                 "decisions": month.decisions,
             }
-        elif not args.db.exists():
-            raise FileNotFoundError(f"no review queue at {args.db}")
         step("report")
-        with ReviewQueue(args.db) as queue:
+        with ReviewQueue(args.db, create=False) as queue:
             if period is None or args.start is not None or args.end is not None:
                 items = queue.items()
                 first = min((i.created_at for i in items), default=int(time.time()))

@@ -210,9 +210,7 @@ def add_moderator(args: argparse.Namespace) -> dict[str, Any]:
 
 def remove_moderator(args: argparse.Namespace) -> dict[str, Any]:
     """Deactivate one console account in the queue's file."""
-    if not args.db.exists():
-        raise FileNotFoundError(2, "No such file or directory", str(args.db))
-    with ReviewQueue(args.db):  # the file is a review queue
+    with ReviewQueue(args.db, create=False):  # the file is a review queue
         pass
     store = ModeratorStore(args.db)
     try:

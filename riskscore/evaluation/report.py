@@ -8,11 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from riskscore.evaluation.markdown import render_report
+from riskscore.evaluation.markdown import PLOTS, render_report
 from riskscore.evaluation.plots import save_report_plots
 from riskscore.evaluation.results import EvaluationResults
 
-__all__ = ["EvaluationReport"]
+__all__ = ["REPORT_FILES", "EvaluationReport"]
+
+#: Every file :meth:`EvaluationReport.save` may write into its directory.
+REPORT_FILES = ("report.json", "report.md", *(name for name, _ in PLOTS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +93,10 @@ class EvaluationReport(EvaluationResults):
         written = []
         if plots:
             written = save_report_plots(self, out)
-        json_path = out / "report.json"
+        json_path = out / REPORT_FILES[0]
         json_path.write_text(
             json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8"
         )
-        md_path = out / "report.md"
+        md_path = out / REPORT_FILES[1]
         md_path.write_text(self.to_markdown([p.name for p in written]), encoding="utf-8")
         return [json_path, md_path, *written]

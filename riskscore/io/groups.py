@@ -53,6 +53,7 @@ __all__ = [
     "is_broadcast",
     "is_group_contact",
     "pair_conversation_id",
+    "shared_pair_id_error",
     "split_groups",
 ]
 
@@ -97,6 +98,27 @@ def pair_conversation_id(room_id: object, a: object, b: object) -> str:
     lo, hi = sorted((str(a), str(b)))
     parts = (lo, hi) if room_id is None else (str(room_id), lo, hi)
     return PAIR_ID_SEPARATOR.join(parts)
+
+
+def shared_pair_id_error(pair_id: str, where: str) -> SchemaError:
+    """The error for two pairs of one group conversation that derive the same pair id
+    (account ids that hold :data:`PAIR_ID_SEPARATOR`, as ``a|b`` and ``c`` against ``a``
+    and ``b|c``): they would be merged into one conversation. ``where`` is how the
+    caller names the place (``"row 7"``, ``"event 7"``, or ``""``).
+
+    Examples
+    --------
+    >>> str(shared_pair_id_error("g|a|b|c", "event 2"))[:60]
+    "column 'conversation_id', event 2: two pairs of a group conv"
+    """
+    at = f", {where}" if where else ""
+    return SchemaError(
+        f"column 'conversation_id'{at}: two pairs of a group conversation derive the same "
+        f"pair id {pair_id!r} (room and account ids joined by {PAIR_ID_SEPARATOR!r}), which "
+        f"would merge them; give ids without {PAIR_ID_SEPARATOR!r}",
+        column="conversation_id",
+        value=pair_id,
+    )
 
 
 def is_group_contact(room_size: int, event: int) -> bool:
@@ -212,16 +234,11 @@ def _group_codes(table: MessageTable) -> IntArray:
 def _check_distinct(derived: npt.NDArray[np.object_], others: npt.NDArray[np.object_]) -> None:
     if len(np.unique(derived)) != len(derived):
         values, counts = np.unique(derived, return_counts=True)
-        raise SchemaError(
-            f"column 'conversation_id': two pairs of a group conversation derive the same "
-            f"pair id {values[counts > 1][0]!r} (room and account ids joined by "
-            f"{PAIR_ID_SEPARATOR!r}); give ids without {PAIR_ID_SEPARATOR!r}",
-            column="conversation_id",
-        )
+        raise shared_pair_id_error(str(values[counts > 1][0]), "")
     clash = np.intersect1d(derived.astype(str), others.astype(str))
     if clash.size:
         raise SchemaError(
-            f"column 'conversation_id': {clash[0]!r} is the id of a conversation and also "
+            f"column 'conversation_id': {str(clash[0])!r} is the id of a conversation and also "
             "the pair id derived for two accounts of a group conversation (room and account "
             f"ids joined by {PAIR_ID_SEPARATOR!r}); rename that conversation",
             column="conversation_id",

@@ -13,7 +13,7 @@ import numpy.typing as npt
 from riskscore.io.schema import INT64_MAX, INT64_MIN, MAX_ID_LENGTH, is_null
 from riskscore.io.timestamps import Sink
 
-__all__ = ["Coded", "DecimalIds", "as_text", "check_ids", "same_id_kind"]
+__all__ = ["Coded", "DecimalIds", "as_text", "check_ids", "same_id_kind", "text_id_problem"]
 
 AnyArray = npt.NDArray[Any]
 
@@ -163,6 +163,21 @@ def _text_ids(name: str, values: AnyArray, problems: Sink | None) -> AnyArray:
             mask[rows] = True
             problems.add(name, mask, reason)
     return out
+
+
+def text_id_problem(value: str) -> str | None:
+    """Why one text id is refused, by the rule of the id columns (empty, longer than
+    :data:`MAX_ID_LENGTH`, or holding a control character or a lone surrogate); None for
+    a valid id. For ids that arrive one at a time outside an event table.
+
+    Examples
+    --------
+    >>> text_id_problem("acct-9") is None
+    True
+    >>> text_id_problem("a\\nb").startswith("holds a control character")
+    True
+    """
+    return _bad_text_ids(np.asarray([value], dtype=object)).get(0)
 
 
 def _group_bad(bad: dict[int, str]) -> dict[str, list[int]]:

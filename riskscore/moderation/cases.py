@@ -48,6 +48,7 @@ __all__ = [
     "UserReport",
     "check_epoch",
     "check_name",
+    "check_platform",
     "iter_reports",
     "parse_token",
 ]
@@ -104,7 +105,7 @@ def check_name(name: object, what: str = "moderator") -> str:
     >>> check_name("mod\\n7")
     Traceback (most recent call last):
     ...
-    riskscore.moderation.cases.QueueError: moderator 'mod\\n7' holds a control character; ...
+    riskscore.moderation.cases.QueueError: moderator 'mod\\n7' holds a control character ...
     """
     if not isinstance(name, str) or not name.strip():
         raise QueueError(f"a {what} name or id is required (non-empty text), got {name!r}")
@@ -112,9 +113,30 @@ def check_name(name: object, what: str = "moderator") -> str:
         raise QueueError(f"{what} name has {len(name)} characters, at most {MAX_NAME_CHARS}")
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in name):
         raise QueueError(
-            f"{what} {name!r} holds a control character; use the platform's plain account id"
+            f"{what} {name!r} holds a control character (such as a newline, tab or an "
+            "invalid character); give plain text on one line"
         )
     return name
+
+
+def check_platform(platform: object) -> str:
+    """A platform name as written into reports and exports: empty (unnamed), or a name
+    as :func:`check_name` accepts (one line of printable text, at most
+    ``MAX_NAME_CHARS`` characters), so that it cannot add lines or headings to a
+    Markdown draft, split a CSV row, or fail to encode as UTF-8.
+
+    Examples
+    --------
+    >>> check_platform("Example chat"), check_platform("")
+    ('Example chat', '')
+    >>> check_platform("chat\\n# heading")
+    Traceback (most recent call last):
+    ...
+    riskscore.moderation.cases.QueueError: platform 'chat\\n# heading' holds a control character ...
+    """
+    if platform == "":
+        return ""
+    return check_name(platform, "platform")
 
 
 def check_epoch(value: Any, name: str) -> int:

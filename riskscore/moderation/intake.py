@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 import riskscore.moderation.queue_db as db
+from riskscore.io.ids import text_id_problem
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.moderation.cases import UserReport, check_epoch
 from riskscore.policy import Alert, AlertPolicy
@@ -41,6 +42,18 @@ def _check_channel(channel: str | None) -> None:
         raise ValueError(f"channel {channel!r} is not one of {', '.join(CHANNEL_NAMES)}")
 
 
+def _new_id(field: str, value: Any) -> str:
+    """An id arriving in the queue, checked by the rule of the event id columns
+    (:func:`riskscore.io.ids.text_id_problem`), then encoded (:func:`queue_db.encode_id`):
+    an id that is unprintable, empty or over-long would break the exports made from it."""
+    if isinstance(value, str):
+        problem = text_id_problem(value)
+        if problem is not None:
+            shown = value if len(value) <= 60 else value[:60] + "..."
+            raise ValueError(f"{field} {shown!r} {problem}")
+    return db.encode_id(value)
+
+
 def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, Any]:
     """The ``items`` row of an alert raised at ``at`` (default its timestamp, else now)."""
     when = at if at is not None else alert.timestamp
@@ -49,12 +62,13 @@ def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, An
     _check_channel(channel)
     if not 0.0 <= alert.risk <= 1.0:
         raise ValueError(f"alert on conversation {alert.conversation_id!r}: risk {alert.risk}")
+    conv = _new_id("conversation_id", alert.conversation_id)
     return {
         "kind": "alert",
-        "dedup_key": f"alert:{db.encode_id(alert.conversation_id)}",
-        "conversation_id": db.encode_id(alert.conversation_id),
-        "adult_id": db.encode_id(alert.adult_id),
-        "child_id": db.encode_id(alert.child_id),
+        "dedup_key": f"alert:{conv}",
+        "conversation_id": conv,
+        "adult_id": _new_id("adult_id", alert.adult_id),
+        "child_id": _new_id("child_id", alert.child_id),
         "child_age": stored_age(alert.child_age),
         "age_band": alert.age_band,
         "risk": float(alert.risk),
@@ -72,15 +86,15 @@ def report_row(report: UserReport, policy: AlertPolicy) -> dict[str, Any]:
     _check_channel(report.channel)
     if not 0.0 <= report.risk <= 1.0:
         raise ValueError(f"user report risk must be in [0, 1], got {report.risk}")
-    conv = db.encode_id(report.conversation_id)
-    reporter = db.encode_id(report.reporter_id)
+    conv = _new_id("conversation_id", report.conversation_id)
+    reporter = _new_id("reporter_id", report.reporter_id)
     age = stored_age(report.reporter_age)
     band = policy.band_of(math.nan if age is None else age).name
     return {
         "kind": "user_report",
         "dedup_key": f"report:{conv}:{reporter}:{int(report.timestamp)}",
         "conversation_id": conv,
-        "adult_id": db.encode_id(report.reported_id),
+        "adult_id": _new_id("reported_id", report.reported_id),
         "child_id": reporter,
         "child_age": age,
         "age_band": band,

@@ -78,6 +78,10 @@ class ReviewQueue:
         clock). The mode is recorded in the file when it is created, a file of real
         decisions cannot be opened in it, and reports of a simulated queue mark
         their figures as simulated.
+    create : bool, default True
+        Create a new queue when there is none at ``path``. With False (to read or
+        decide on an existing queue) a missing path raises :class:`FileNotFoundError`,
+        and an empty (0 bytes) file or a directory raises :class:`QueueError`, unchanged.
 
     Examples
     --------
@@ -105,11 +109,12 @@ class ReviewQueue:
         timeout_s: float = 30.0,
         policy: AlertPolicy | None = None,
         simulation: bool = False,
+        create: bool = True,
     ) -> None:
         self.path = Path(path)
         self.policy = policy or AlertPolicy.default()
         self.weights = weights or PriorityWeights()
-        self._con = db.connect(self.path, timeout_s, simulation=simulation)
+        self._con = db.connect(self.path, timeout_s, simulation=simulation, create=create)
         self.simulation = simulation
         self.simulated = db.is_simulated(self._con)
 

@@ -147,17 +147,19 @@ META_KEYS = frozenset({"schema_version", "simulated"})
 
 
 def check_is_queue(path: Path) -> None:
-    """Refuse an existing, non-empty database that is not a review queue, unchanged.
+    """Refuse an existing, non-empty database that is not a review queue this riskscore
+    reads, unchanged.
 
     A review queue holds only :data:`QUEUE_TABLES`, and its ``meta`` table (when there
-    is one) only :data:`META_KEYS`, with ``schema_version``. A missing or empty file is
-    a new queue.
+    is one) only :data:`META_KEYS`, with ``schema_version`` 1 (upgraded when opened) or
+    :data:`SCHEMA_VERSION`. A missing or empty file is a new queue.
 
     Raises
     ------
     QueueError
         The file is another database (an online checkpoint, the Synapse module's state,
-        anything else), named with the tables that give it away.
+        anything else), named with the tables that give it away, or a queue of another
+        schema version (a newer riskscore's).
     """
     try:
         foreign = sqlite.foreign_tables(path, QUEUE_TABLES, _queue_meta)
@@ -168,6 +170,36 @@ def check_is_queue(path: Path) -> None:
             f"{path} is not a riskscore queue (it has table(s) "
             f"{', '.join(foreign)}); it was left unchanged: give a new file or an existing queue"
         )
+    found = sqlite.peek(path)
+    version = None if found is None or found.meta is None else found.meta.get("schema_version")
+    if version is not None and version not in ("1", str(SCHEMA_VERSION)):
+        raise QueueError(
+            f"{path}: review queue schema version {version!r}, this riskscore reads version "
+            f"{SCHEMA_VERSION} (and upgrades version 1); it was left unchanged: use the "
+            "riskscore that wrote it"
+        )
+
+
+def check_exists(path: Path) -> None:
+    """Refuse a path that holds no review queue yet: missing, a directory, or an empty
+    (0 bytes) file, which SQLite would silently turn into a new, empty queue.
+
+    Raises
+    ------
+    FileNotFoundError
+        There is no file at ``path``.
+    QueueError
+        ``path`` is a directory or an empty file.
+    """
+    if path.is_dir():
+        raise QueueError(f"{path} is a directory, not a review queue")
+    if not path.is_file():
+        raise FileNotFoundError(f"no review queue at {path}")
+    if path.stat().st_size == 0:
+        raise QueueError(
+            f"{path} is an empty file (0 bytes), not a review queue; it was left unchanged: "
+            "a queue is made by `riskscore score --queue` or `riskscore stream --queue`"
+        )
 
 
 def _queue_meta(meta: dict[str, str] | None) -> bool:
@@ -175,22 +207,29 @@ def _queue_meta(meta: dict[str, str] | None) -> bool:
     return meta is not None and "schema_version" in meta and set(meta) <= META_KEYS
 
 
-def connect(path: Path, timeout_s: float, *, simulation: bool = False) -> sqlite3.Connection:
-    """Open (and create if needed, mode 0600) a queue database in WAL mode.
+def connect(
+    path: Path, timeout_s: float, *, simulation: bool = False, create: bool = True
+) -> sqlite3.Connection:
+    """Open (and, with ``create``, create if needed, mode 0600) a queue database in WAL mode.
 
     Raises
     ------
+    FileNotFoundError
+        Without ``create``: there is no file at ``path``.
     QueueError
         The file is another database (:func:`check_is_queue`), an audit trigger differs
-        from its definition, or ``simulation`` is asked of a queue of real decisions.
+        from its definition, ``simulation`` is asked of a queue of real decisions, or,
+        without ``create``, the file is empty (0 bytes) or a directory.
     """
+    if not create:
+        check_exists(path)
     check_is_queue(path)
     con = sqlite.connect(path, timeout_s=timeout_s)
     con.row_factory = sqlite3.Row
     con.execute("PRAGMA foreign_keys = ON")
     mode = "1" if simulation else "0"
 
-    def create() -> None:
+    def make_tables() -> None:
         con.execute("BEGIN IMMEDIATE")
         try:
             _migrate_v1(con)
@@ -208,7 +247,7 @@ def connect(path: Path, timeout_s: float, *, simulation: bool = False) -> sqlite
         con.execute("COMMIT")
 
     try:
-        retry(create)
+        retry(make_tables)
         found = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if found is None or int(found[0]) != SCHEMA_VERSION:
             raise ValueError(

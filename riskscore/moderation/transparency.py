@@ -33,9 +33,10 @@ import numpy as np
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.keys import check_key
 from riskscore.model.drift import DriftReport
-from riskscore.moderation.cases import QueueItem
+from riskscore.moderation.cases import QueueItem, check_platform
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.transparency_render import (
+    CHART_FILES,
     OUTCOMES,
     render_html,
     render_markdown,
@@ -43,12 +44,16 @@ from riskscore.moderation.transparency_render import (
 )
 
 __all__ = [
+    "REPORT_FILES",
     "SYNTHETIC_DEMO_KEY",
     "TransparencyReport",
     "pseudonymise",
     "transparency_report",
     "wilson_interval",
 ]
+
+#: Every file :meth:`TransparencyReport.write` may write into its directory.
+REPORT_FILES = ("report.json", "report.md", "report.html", *CHART_FILES)
 
 #: The documented key of ``make report`` and the examples: synthetic data only, never a
 #: platform's secret.
@@ -168,7 +173,8 @@ def transparency_report(
         :func:`riskscore.keys.check_key` (at least 32 bytes, not low-entropy). Provided
         by the platform, never stored in the report.
     platform : str
-        Name shown on the report.
+        Name shown on the report: empty, or one line of printable text of at most
+        128 characters (:func:`~riskscore.moderation.cases.check_platform`).
     max_listed_cases : int, default 20
         How many escalated multi-child cases to list (pseudonymised).
     drift : DriftReport, optional
@@ -206,6 +212,7 @@ def transparency_report(
     if not start < end:
         raise ValueError(f"period start {start} must be before its end {end}")
     secret = check_key(key, source="the pseudonymisation key")  # before any work
+    platform = check_platform(platform)
     items = [i for i in queue.items() if start <= i.created_at < end]
     simulated = queue.simulated_items()
     band_order = tuple(b.name for b in (*queue.policy.bands, queue.policy.unknown))

@@ -9,7 +9,17 @@ from typing import Any
 
 from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, SHIFT_HEADER, shift_rows
 
-__all__ = ["OUTCOMES", "render_html", "render_markdown", "simulation_banner", "write_charts"]
+__all__ = [
+    "CHART_FILES",
+    "OUTCOMES",
+    "render_html",
+    "render_markdown",
+    "simulation_banner",
+    "write_charts",
+]
+
+#: The PNG charts :func:`write_charts` writes, in order.
+CHART_FILES = ("volume.png", "outcomes.png", "time_to_decision.png")
 
 #: Outcome keys of the report, in the order of its JSON and its tables.
 OUTCOMES = ("actioned", "dismissed", "escalated", "open")
@@ -300,9 +310,9 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
     axes[0].legend()
     fig.suptitle("Alerts raised and user reports received" + _mark(d))
     fig.tight_layout()
-    fig.savefig(out / "volume.png", dpi=90)
+    fig.savefig(out / CHART_FILES[0], dpi=90)
     plt.close(fig)
-    names.append("volume.png")
+    names.append(CHART_FILES[0])
 
     fig, ax = plt.subplots(figsize=(8, 3))
     sources = {
@@ -320,9 +330,9 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
     ax.set_title("How they were dealt with" + _mark(d))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "outcomes.png", dpi=90)
+    fig.savefig(out / CHART_FILES[1], dpi=90)
     plt.close(fig)
-    names.append("outcomes.png")
+    names.append(CHART_FILES[1])
 
     fig, ax = plt.subplots(figsize=(7, 3))
     rows = [
@@ -353,7 +363,7 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
         )
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "time_to_decision.png", dpi=90)
+    fig.savefig(out / CHART_FILES[2], dpi=90)
     plt.close(fig)
-    names.append("time_to_decision.png")
+    names.append(CHART_FILES[2])
     return names

@@ -27,6 +27,7 @@ from riskscore.io.groups import (
     PAIR_ID_SEPARATOR,
     check_max_room_members,
     pair_conversation_id,
+    shared_pair_id_error,
 )
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.model import RiskModel
@@ -199,11 +200,14 @@ class ScorerMemory(ScorerCheckpoints):
         Raises
         ------
         SchemaError
-            A pair id is already the id of another conversation (state unchanged).
+            A pair id is already the id of another conversation, or the event's pair
+        derives the pair id of the pair so far (state unchanged).
         """
         conversations = self._conversations
         known = pair_conversation_id(room_id, conv.initiator, conv.responder)
         new = pair_conversation_id(room_id, sender_id, recipient_id)
+        if known == new:  # two pairs, one id: "a|b" and "c" against "a" and "b|c"
+            raise shared_pair_id_error(new, f"event {self.n_events}")
         for derived in (known, new):
             if derived in conversations:
                 raise SchemaError(

@@ -30,6 +30,7 @@ from riskscore.io.groups import (
     PAIR_ID_SEPARATOR,
     is_broadcast,
     pair_conversation_id,
+    shared_pair_id_error,
 )
 from riskscore.model import RiskModel
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
@@ -248,6 +249,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
             (sender_id == conv.initiator and recipient_id == conv.responder)
             or (sender_id == conv.responder and recipient_id == conv.initiator)
         ):  # a third account: the conversation becomes a group room
+            if room_id is not None:  # two pairs of a room derive one pair id (batch refuses)
+                raise shared_pair_id_error(str(cid), f"event {self.n_events}")
             cid = self._open_room(cid, conv, sender_id, recipient_id, ts)
             conv = None
         if conv is None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from riskscore.exceptions import RiskscoreError
 from riskscore.moderation import QueueItem, ReviewQueue
+from riskscore.moderation.cases import check_platform
 from riskscore.policy import AlertPolicy
 from riskscore.regulatory._cases import ExportFilter, decided_cases
 from riskscore.regulatory.dsa import StatementSettings, statements_of_reasons, write_statements
@@ -49,7 +50,8 @@ def export_all(
     export_filter : ExportFilter, optional
         Period, decision and band filters.
     platform : str
-        Platform or service name.
+        Platform or service name: empty, or one line of printable text of at most 128
+        characters (:func:`~riskscore.moderation.cases.check_platform`).
     settings : StatementSettings, optional
         Restrictions and grounds per outcome (statements and templates).
     policy : AlertPolicy, optional
@@ -67,8 +69,10 @@ def export_all(
     ExportExistsError
         An output directory already exists (also a ``FileExistsError``).
     ValueError
-        A band filter names no age band of the policy nor of any queued item.
+        A band filter names no age band of the policy nor of any queued item, or the
+        platform name is not one line of printable text (a ``QueueError``).
     """
+    platform = check_platform(platform)
     out = Path(out_dir)
     for name in (DSA_DIR, TEMPLATE_DIR, NCMEC_DIR):
         if (out / name).exists():
