@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _regulatory import KEY, T0, decided_queue
 
 import riskscore as rs
 from riskscore.cli import main
 from riskscore.moderation import QueueError, ReviewQueue, UserReport
 from riskscore.policy import Alert, Tier
 from riskscore.regulatory import export_all
-from tests._regulatory import KEY, T0, decided_queue
 
 HOSTILE_IDS = ["=cmd|' /C calc'!A0", "<script>alert(1)</script>", "|pipe|", "@SUM(1)", "x" * 256]
 

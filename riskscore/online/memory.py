@@ -201,7 +201,7 @@ class ScorerMemory(ScorerCheckpoints):
         ------
         SchemaError
             A pair id is already the id of another conversation, or the event's pair
-        derives the pair id of the pair so far (state unchanged).
+            derives the pair id of the pair so far (state unchanged).
         """
         conversations = self._conversations
         known = pair_conversation_id(room_id, conv.initiator, conv.responder)
