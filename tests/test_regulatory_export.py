@@ -16,6 +16,7 @@ from riskscore.moderation import ReviewQueue
 from riskscore.moderation.simulation import SimulatedMonth, simulate_month
 from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY, transparency_report
 from riskscore.regulatory import ExportFilter, export_all
+from riskscore.regulatory import export as export_module
 from riskscore.regulatory._dsa_schema import FIELDS
 
 # a word of a field name (snake_case, camelCase or spaced) that names message content
@@ -183,3 +184,24 @@ def test_filter_by_decision(month: SimulatedMonth, tmp_path: Path) -> None:
             q, tmp_path, key=KEY, export_filter=ExportFilter(outcomes=("escalated",))
         )
     assert result["statements"] == result["ncmec_drafts"] == result["escalated_decisions"]
+
+
+def test_an_export_that_fails_part_way_leaves_nothing_and_can_be_rerun(
+    month: SimulatedMonth, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The drafts are written last: a failure there left the statements and templates in
+    # place, and the rerun was refused because they existed.
+    def disk_full(*args: object, **kwargs: object) -> dict[str, Path]:
+        raise OSError(28, "No space left on device")
+
+    with ReviewQueue(month.queue_path) as q:
+        with monkeypatch.context() as patched:
+            patched.setattr(export_module, "write_drafts", disk_full)
+            with pytest.raises(OSError, match="No space left"):
+                export_all(q, tmp_path, key=KEY)
+        assert list(tmp_path.iterdir()) == []
+        result = export_all(q, tmp_path, key=KEY)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "dsa-statements", "eu-2024-2835", "ncmec-drafts"
+    ]  # fmt: skip
+    assert all((tmp_path / name).is_file() for name in result["files"])

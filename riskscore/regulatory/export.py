@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,9 @@ def export_all(
         The review queue with its decisions.
     out_dir : str or Path
         Gets ``dsa-statements/``, ``eu-2024-2835/`` and ``ncmec-drafts/``; it must
-        not hold earlier exports (nothing is overwritten).
+        not hold earlier exports (nothing is overwritten). They are written in a staging
+        folder inside ``out_dir`` and moved into place once all are complete: an export
+        that fails leaves none of them.
     key : bytes or str
         Pseudonymisation key (HMAC), as for the transparency report; checked by
         :func:`riskscore.keys.check_key` before anything is written.
@@ -88,23 +92,35 @@ def export_all(
         items, cases, export_filter=f, service=platform, settings=s, simulated_items=simulated
     )
     drafts = cybertipline_drafts(cases, platform=platform)
+    # Written in a staging folder beside the outputs and moved into place at the end, so
+    # that a failure part-way (a full disk, a bad value) leaves no partial export behind
+    # to block the next run.
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".riskscore-export-", dir=out))
     files: dict[str, Path] = {}
-    for sub, written in (
-        (DSA_DIR, write_statements(statements, out / DSA_DIR)),
-        (
-            TEMPLATE_DIR,
-            write_templates(
-                tables,
-                out / TEMPLATE_DIR,
-                policy=policy or queue.policy,
-                service=platform,
-                export_filter=f,
-                items=items,
+    try:
+        for sub, written in (
+            (DSA_DIR, write_statements(statements, staging / DSA_DIR)),
+            (
+                TEMPLATE_DIR,
+                write_templates(
+                    tables,
+                    staging / TEMPLATE_DIR,
+                    policy=policy or queue.policy,
+                    service=platform,
+                    export_filter=f,
+                    items=items,
+                ),
             ),
-        ),
-        (NCMEC_DIR, write_drafts(drafts, out / NCMEC_DIR)),
-    ):
-        files.update({f"{sub}/{name}": path for name, path in written.items()})
+            (NCMEC_DIR, write_drafts(drafts, staging / NCMEC_DIR)),
+        ):
+            files.update(
+                {f"{sub}/{name}": out / path.relative_to(staging) for name, path in written.items()}
+            )
+        for sub in (DSA_DIR, TEMPLATE_DIR, NCMEC_DIR):
+            (staging / sub).rename(out / sub)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return {
         "out": str(out),
         "restricting_decisions": sum(c.outcome in ("actioned", "escalated") for c in cases),
