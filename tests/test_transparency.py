@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from riskscore.moderation.transparency import (
     pseudonymise,
     transparency_report,
 )
+from riskscore.moderation.transparency_render import render_markdown
 from riskscore.policy import Alert, Tier
 from riskscore.synthetic import STRESS_WORLDS
 
@@ -447,3 +449,19 @@ def test_cli_report_drift_from_the_periods_events(
     args = ["report", "--db", str(month.queue_path), "--out", str(out), "--events", str(events)]
     assert main([*args, *early]) == 2
     assert "no event in the period" in capsys.readouterr().err
+
+
+def test_a_band_name_with_a_pipe_keeps_its_markdown_table_row_whole(
+    report: rs.TransparencyReport,
+) -> None:
+    # Band names are any printable text (a policy file's own labels): "|" split the row
+    data = report.to_dict()
+    band, counts = next(iter(data["by_age_band"].items()))
+    data["by_age_band"] = {f"{band} | pilot": counts}
+    markdown = render_markdown(data, [])
+    row = next(line for line in markdown.splitlines() if "pilot" in line)
+    assert re.split(r"(?<!\\)\|", row)[1:-1] == [
+        f" {band} \\| pilot ",
+        f" {counts['alerts']} ",
+        f" {counts['user_reports']} ",
+    ]

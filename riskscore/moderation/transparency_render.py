@@ -218,7 +218,8 @@ def render_markdown(d: dict[str, Any], charts: Sequence[str]) -> str:
     for heading, header, rows, note in _tables(d):
         lines += [f"## {heading}", "", "| " + " | ".join(header) + " |"]
         lines.append("|" + "|".join("---" for _ in header) + "|")
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        # A "|" inside a cell (a band name, a platform's own label) would split the row.
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
         lines += ["", note, ""] if note else [""]
     if charts:
         lines += ["## Charts", ""]
