@@ -53,6 +53,8 @@ READ_ONLY = [
      "--moderator", "m1"],
     ["export", "--db", "{db}", "--out", "{tmp}/exports"],
     ["report", "--db", "{db}", "--out", "{tmp}/report", "--no-charts"],
+    ["compare", "--shadow-run", "{tmp}/run", "--queue", "{db}"],
+    ["serve", "--db", "{db}", "--remove-moderator", "mod:1", "--by", "lead:1"],
 ]  # fmt: skip
 
 
