@@ -73,12 +73,14 @@ def test_streamed_alerts_are_the_batch_policy_on_each_prefix_and_cover_batch_ale
     streamed = _alerts(capsys.readouterr().out)
     model, policy = rs.load_model(), rs.AlertPolicy.default()
     events = [json.loads(line) for line in lines]
+    # The columns as given, built once; a prefix is a slice of each.
+    columns = {k: np.asarray([e[k] for e in events]) for k in events[0]}
     # 1. Each streamed alert is what the batch policy says of the batch score of the events
     #    up to its line (the whole input for those raised by the end-of-input re-scoring),
     #    including those an event raised on its adult's other conversations.
     for alert in streamed:
         upto = len(events) if alert["line"] is None else alert["line"]
-        prefix = rs.read_messages({k: [e[k] for e in events[:upto]] for k in events[0]})
+        prefix = rs.read_messages({k: v[:upto] for k, v in columns.items()})
         scores = model.score(prefix)
         pos = int(np.flatnonzero(scores.conversation_id == alert["conversation_id"])[0])
         assert alert["risk"] == pytest.approx(float(scores.risk[pos]), abs=1e-9)

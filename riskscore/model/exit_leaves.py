@@ -21,7 +21,7 @@ Python passes three arguments, not ten.
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import numba
 import numpy as np
@@ -43,6 +43,9 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int32]
+#: Any integer array (node arrays, and the cumulative counts derived from them).
+Ints = npt.NDArray[np.signedinteger[Any]]
+Int64s = npt.NDArray[np.int64]
 
 #: How a split treats NaN: LightGBM's ``missing_type``.
 MISSING_NONE: Final = 0  # NaN is read as 0.0, then compared
@@ -89,6 +92,56 @@ def _debruijn_table() -> npt.NDArray[np.int64]:
     return table
 
 
+def _split_entries(
+    feature: Ints, right: Ints, flags: Ints, values: FloatArray, before: Ints,
+    first_leaf: Ints, tree_of: Ints, words: int,
+) -> tuple[Int64s, FloatArray, Int64s, npt.NDArray[np.uint64], Int64s]:  # fmt: skip
+    """Column, threshold, word, mask and flags of each (split, word) entry, in node order.
+
+    A split's left subtree holds the tree's leaves ``a`` to ``b - 1`` (preorder); its entry
+    clears their bits. With at most 64 leaves per tree (one word, the usual case) every
+    split has exactly one entry, computed for all splits at once; otherwise a split whose
+    leaves span several words gets one entry per word.
+    """
+    split = np.flatnonzero(feature >= 0)
+    a = before[split + 1] - first_leaf[split]
+    b = before[right[split]] - first_leaf[split]
+    if words == 1:
+        width = (b - a).astype(np.uint64)
+        full = width == 64  # 1 << 64 overflows: all 64 bits are the subtree's
+        ones = (np.uint64(1) << np.where(full, 0, width).astype(np.uint64)) - np.uint64(1)
+        ones[full] = _ALL
+        mask = ~(ones << a.astype(np.uint64)) & _ALL
+        return (
+            feature[split].astype(np.int64),
+            values[split, 0].astype(np.float64),
+            tree_of[split].astype(np.int64),
+            mask.astype(np.uint64),
+            flags[split].astype(np.int64),
+        )
+    e_col: list[int] = []
+    e_thr: list[float] = []
+    e_word: list[int] = []
+    e_mask: list[int] = []
+    e_flags: list[int] = []
+    for node, lo_leaf, hi_leaf in zip(split.tolist(), a.tolist(), b.tolist(), strict=True):
+        t = int(tree_of[node])
+        for w in range(lo_leaf // 64, (hi_leaf - 1) // 64 + 1):
+            lo, hi = max(lo_leaf, 64 * w) - 64 * w, min(hi_leaf, 64 * w + 64) - 64 * w
+            e_col.append(int(feature[node]))
+            e_thr.append(float(values[node, 0]))
+            e_word.append(t * words + w)
+            e_mask.append(~(((1 << (hi - lo)) - 1) << lo) & int(_ALL))
+            e_flags.append(int(flags[node]))
+    return (
+        np.asarray(e_col, dtype=np.int64),
+        np.asarray(e_thr, dtype=np.float64),
+        np.asarray(e_word, dtype=np.int64),
+        np.asarray(e_mask, dtype=np.uint64),
+        np.asarray(e_flags, dtype=np.int64),
+    )
+
+
 def exit_leaves(
     feature: IntArray, right: IntArray, flags: IntArray, values: FloatArray, roots: IntArray,
     n_cols: int,
@@ -110,28 +163,15 @@ def exit_leaves(
     words = max(1, int(-(-int(n_leaves.max()) // 64)))
     slots = 64 * words
     # One entry per (split, word its left subtree's leaves touch): clear those bits.
-    e_col: list[int] = []
-    e_thr: list[float] = []
-    e_word: list[int] = []
-    e_mask: list[int] = []
-    e_flags: list[int] = []
-    for node in np.flatnonzero(~is_leaf).tolist():
-        t = int(tree_of[node])
-        a = int(before[node + 1] - first_leaf[node])
-        b = int(before[right[node]] - first_leaf[node])
-        for w in range(a // 64, (b - 1) // 64 + 1):
-            lo, hi = max(a, 64 * w) - 64 * w, min(b, 64 * w + 64) - 64 * w
-            e_col.append(int(feature[node]))
-            e_thr.append(float(values[node, 0]))
-            e_word.append(t * words + w)
-            e_mask.append(~(((1 << (hi - lo)) - 1) << lo) & int(_ALL))
-            e_flags.append(int(flags[node]))
-    order = np.lexsort((np.asarray(e_thr), np.asarray(e_col, dtype=np.int64)))
-    col = np.asarray(e_col, dtype=np.int64)[order]
-    thr = np.asarray(e_thr, dtype=np.float64)[order]
-    word = np.asarray(e_word, dtype=np.int64)[order]
-    mask = np.asarray(e_mask, dtype=np.uint64)[order]
-    flag = np.asarray(e_flags, dtype=np.int64)[order]
+    e_col, e_thr, e_word, e_mask, e_flags = _split_entries(
+        feature, right, flags, values, before, first_leaf, tree_of, words
+    )
+    order = np.lexsort((e_thr, e_col))
+    col = e_col[order]
+    thr = e_thr[order]
+    word = e_word[order]
+    mask = e_mask[order]
+    flag = e_flags[order]
     ptr = np.searchsorted(col, np.arange(n_cols + 1)).astype(np.int64)
     # Each tree's outcome for a NaN value and for 0.0, per column: the AND of the masks of
     # the splits that send it right.
