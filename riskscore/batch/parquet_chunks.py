@@ -120,7 +120,6 @@ def check_parquet_columns(path: Path) -> list[str]:
 def _scan(path: Path, batch_rows: int) -> tuple[bool, AnyArray]:
     """Whether a Parquet file's ``conversation_id`` never decreases (rows without one left
     out), and a sample of its ids for range partitioning (reads that one column only)."""
-
     last: Any = None
     is_sorted = True
     sample = []
@@ -241,7 +240,6 @@ def _read_buckets(
 
 
 def _n_rows(path: Path) -> int:
-
     with parquet_file(path) as pf:
         return int(pf.metadata.num_rows)
 

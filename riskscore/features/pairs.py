@@ -191,18 +191,20 @@ def merge_pair_facts(parts: list[PairFacts]) -> PairFacts:
     parts = [p for p in parts if len(p)]
     if not parts:
         return PairFacts()
-    lo = np.concatenate([p.lo for p in parts])
-    hi = np.concatenate([p.hi for p in parts])
-    ids, (lo_code, hi_code) = factorize(lo, hi)
-    code = lo_code * len(ids) + hi_code
-    # each pair's rows side by side (a stable sort: its first row first), minima per run
-    order = np.argsort(code, kind="stable")
-    sorted_code = code[order]
+    rows = PairFacts(
+        lo=np.concatenate([p.lo for p in parts]),
+        hi=np.concatenate([p.hi for p in parts]),
+        first=np.concatenate([p.first for p in parts]),
+        private=np.concatenate([p.private for p in parts]),
+    )
+    # the search index sorts the rows by pair code (stably: each pair's first row first),
+    # so each pair's rows are side by side: minima per run
+    ids, sorted_code, order = rows._search_index()
     runs = np.flatnonzero(np.concatenate([[True], sorted_code[1:] != sorted_code[:-1]]))
     keep = order[runs]
-    first = np.minimum.reduceat(np.concatenate([p.first for p in parts])[order], runs)
-    private = np.minimum.reduceat(np.concatenate([p.private for p in parts])[order], runs)
-    merged = PairFacts(lo=lo[keep], hi=hi[keep], first=first, private=private)
+    first = np.minimum.reduceat(rows.first[order], runs)
+    private = np.minimum.reduceat(rows.private[order], runs)
+    merged = PairFacts(lo=rows.lo[keep], hi=rows.hi[keep], first=first, private=private)
     # its rows are in ascending pair code over these same ids: that is its search index
     # already, so :meth:`PairFacts.lookup` need not factorize and sort them again
     object.__setattr__(merged, "_index", (ids, sorted_code[runs], np.arange(len(runs))))
