@@ -23,6 +23,7 @@ __all__ = [
     "FILE_MODE",
     "Contents",
     "connect",
+    "foreign_in",
     "foreign_tables",
     "is_lock",
     "peek",
@@ -205,7 +206,16 @@ def foreign_tables(
     sqlite3.DatabaseError
         The file is not a SQLite database.
     """
-    found = peek(path)
+    return foreign_in(peek(path), tables, meta_is_own)
+
+
+def foreign_in(
+    found: Contents | None,
+    tables: frozenset[str],
+    meta_is_own: Callable[[dict[str, str] | None], bool] | None = None,
+) -> list[str]:
+    """:func:`foreign_tables` of contents already read with :func:`peek` (None: no file or
+    an empty one), for a store that reads more of them than its tables."""
     if found is None:
         return []
     foreign = sorted(found.tables - tables)

@@ -162,15 +162,15 @@ def check_is_queue(path: Path) -> None:
         schema version (a newer riskscore's).
     """
     try:
-        foreign = sqlite.foreign_tables(path, QUEUE_TABLES, _queue_meta)
+        found = sqlite.peek(path)
     except sqlite3.DatabaseError as exc:
         raise QueueError(f"{path} is not a riskscore queue ({exc})") from None
+    foreign = sqlite.foreign_in(found, QUEUE_TABLES, _queue_meta)
     if foreign:
         raise QueueError(
             f"{path} is not a riskscore queue (it has table(s) "
             f"{', '.join(foreign)}); it was left unchanged: give a new file or an existing queue"
         )
-    found = sqlite.peek(path)
     version = None if found is None or found.meta is None else found.meta.get("schema_version")
     if version is not None and version not in ("1", str(SCHEMA_VERSION)):
         raise QueueError(
