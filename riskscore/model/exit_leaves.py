@@ -98,47 +98,32 @@ def _split_entries(
 ) -> tuple[Int64s, FloatArray, Int64s, npt.NDArray[np.uint64], Int64s]:  # fmt: skip
     """Column, threshold, word, mask and flags of each (split, word) entry, in node order.
 
-    A split's left subtree holds the tree's leaves ``a`` to ``b - 1`` (preorder); its entry
-    clears their bits. With at most 64 leaves per tree (one word, the usual case) every
-    split has exactly one entry, computed for all splits at once; otherwise a split whose
-    leaves span several words gets one entry per word.
+    A split's left subtree holds the tree's leaves ``a`` to ``b - 1`` (preorder); it gets
+    one entry per word those leaves touch (one, with at most 64 leaves per tree), which
+    clears their bits. All splits at once, with numpy.
     """
     split = np.flatnonzero(feature >= 0)
     a = before[split + 1] - first_leaf[split]
     b = before[right[split]] - first_leaf[split]
-    if words == 1:
-        width = (b - a).astype(np.uint64)
-        full = width == 64  # 1 << 64 overflows: all 64 bits are the subtree's
-        ones = (np.uint64(1) << np.where(full, 0, width).astype(np.uint64)) - np.uint64(1)
-        ones[full] = _ALL
-        mask = ~(ones << a.astype(np.uint64)) & _ALL
-        return (
-            feature[split].astype(np.int64),
-            values[split, 0].astype(np.float64),
-            tree_of[split].astype(np.int64),
-            mask.astype(np.uint64),
-            flags[split].astype(np.int64),
-        )
-    e_col: list[int] = []
-    e_thr: list[float] = []
-    e_word: list[int] = []
-    e_mask: list[int] = []
-    e_flags: list[int] = []
-    for node, lo_leaf, hi_leaf in zip(split.tolist(), a.tolist(), b.tolist(), strict=True):
-        t = int(tree_of[node])
-        for w in range(lo_leaf // 64, (hi_leaf - 1) // 64 + 1):
-            lo, hi = max(lo_leaf, 64 * w) - 64 * w, min(hi_leaf, 64 * w + 64) - 64 * w
-            e_col.append(int(feature[node]))
-            e_thr.append(float(values[node, 0]))
-            e_word.append(t * words + w)
-            e_mask.append(~(((1 << (hi - lo)) - 1) << lo) & int(_ALL))
-            e_flags.append(int(flags[node]))
+    first_word = a // 64
+    n_words = (b - 1) // 64 - first_word + 1
+    node = np.repeat(split, n_words)
+    # each entry's word: its split's first word, plus its position among the split's
+    offset = np.arange(int(n_words.sum())) - np.repeat(np.cumsum(n_words) - n_words, n_words)
+    w = np.repeat(first_word, n_words) + offset
+    lo = np.maximum(np.repeat(a, n_words), 64 * w) - 64 * w
+    hi = np.minimum(np.repeat(b, n_words), 64 * w + 64) - 64 * w
+    width = (hi - lo).astype(np.uint64)
+    full = width == 64  # 1 << 64 overflows: all 64 bits are the subtree's
+    ones = (np.uint64(1) << np.where(full, 0, width).astype(np.uint64)) - np.uint64(1)
+    ones[full] = _ALL
+    mask = ~(ones << lo.astype(np.uint64)) & _ALL
     return (
-        np.asarray(e_col, dtype=np.int64),
-        np.asarray(e_thr, dtype=np.float64),
-        np.asarray(e_word, dtype=np.int64),
-        np.asarray(e_mask, dtype=np.uint64),
-        np.asarray(e_flags, dtype=np.int64),
+        feature[node].astype(np.int64),
+        values[node, 0].astype(np.float64),
+        (tree_of[node] * words + w).astype(np.int64),
+        mask.astype(np.uint64),
+        flags[node].astype(np.int64),
     )
 
 
