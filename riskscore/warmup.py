@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from riskscore.batch.out_of_core import score_parquet
-from riskscore.features import extract_account_features, extract_features
+from riskscore.features import extract_account_features
 from riskscore.io import read_messages
 from riskscore.model import load_model
 from riskscore.online import OnlineScorer
@@ -70,9 +70,9 @@ def warm_up() -> WarmUp:
     data = generate(WARM_UP_CONVERSATIONS, prevalence=0.2, seed=0)
     messages = read_messages(data.messages.to_arrow())
     model = load_model()
-    extract_features(messages)
     extract_account_features(messages)
-    model.score(messages, reasons_above=0.0)  # reasons for every conversation
+    # features (extract_features) and scores, with reasons for every conversation
+    model.score(messages, reasons_above=0.0)
     scorer = OnlineScorer(model, time_source="events")
     scorer.update_many(messages.iter_events())
     with tempfile.TemporaryDirectory(prefix="riskscore-warmup-") as folder:
