@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import RESULTS, memory_bandwidth, run_record, workload, write_json
+from _common import RESULTS, load_average, memory_bandwidth, run_record, workload, write_json
 from bench_stages import time_stages
 
 Pipeline = Callable[[Any], tuple[np.ndarray, np.ndarray]]
@@ -98,11 +98,6 @@ def threads() -> dict[str, int]:
     except ImportError:
         pass
     return found
-
-
-def load_average() -> list[float]:
-    """1-, 5- and 15-minute load averages of the machine."""
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 def _label(n: int) -> str:
