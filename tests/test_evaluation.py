@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -157,6 +159,18 @@ def test_slices_partition_the_conversations(report: EvaluationReport) -> None:
     adults_18 = next(s for s in report.slices if s.value == "18+")
     if adults_18.n_grooming == 0:
         assert math.isnan(adults_18.pr_auc)
+
+
+def test_a_band_name_with_a_pipe_keeps_its_slice_row_whole(report: EvaluationReport) -> None:
+    # Band names are any printable text from a policy file: a "|" or a line break in one
+    # split the slice row of the Markdown report.
+    first = report.slices[0]
+    renamed = dataclasses.replace(first, value="13-15 | pilot\nphase 2")
+    markdown = dataclasses.replace(report, slices=(renamed, *report.slices[1:])).to_markdown()
+    row = next(line for line in markdown.splitlines() if "pilot" in line)
+    cells = re.split(r"(?<!\\)\|", row)[1:-1]
+    assert cells[:3] == [f" {first.by} ", " 13-15 \\| pilot phase 2 ", f" {first.n_conversations} "]
+    assert len(cells) == 9
 
 
 def test_bootstrap_is_reproducible_by_seed(

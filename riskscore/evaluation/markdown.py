@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 from riskscore.evaluation.results import EvaluationResults
+from riskscore.io.markdown import markdown_row
 
 PLOTS = (
     ("precision_recall.png", "Precision-recall curve"),
@@ -115,9 +116,19 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
     ]
     for s in report.slices:
         lines.append(
-            f"| {s.by} | {s.value} | {s.n_conversations} | {s.n_grooming} | {num(s.pr_auc)} | "
-            f"{num(s.roc_auc)} | {num(s.precision)} | {num(s.recall)} | "
-            f"{s.alerts_per_million:,.0f} |"
+            markdown_row(
+                [
+                    s.by,
+                    s.value,
+                    s.n_conversations,
+                    s.n_grooming,
+                    num(s.pr_auc),
+                    num(s.roc_auc),
+                    num(s.precision),
+                    num(s.recall),
+                    f"{s.alerts_per_million:,.0f}",
+                ]
+            )
         )
     if plots:
         titles = dict(PLOTS)

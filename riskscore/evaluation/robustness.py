@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.features import FeatureTable, extract_features
+from riskscore.io.markdown import markdown_row
 from riskscore.policy import AgeBand, AlertPolicy
 from riskscore.synthetic import STRESS_WORLDS, World, draw_world, generate
 from riskscore.synthetic.labels import Labels
@@ -204,16 +205,25 @@ class RobustnessReport:
         for r in self.results:
             look = [r.lookalike_alerted.get(k, math.nan) for k in LOOKALIKES]
             lines.append(
-                f"| {r.world} | {r.pr_auc:.3f} | {r.pr_auc_rare:.3f} | {_pct(r.recall_review)} | "
-                f"{_pct(r.recall_urgent)} | {_num(r.alerts_per_million.get('review'))} | "
-                f"{_num(r.alerts_per_million.get('urgent'))} | "
-                + " | ".join(_pct(v) for v in look)
-                + " |"
+                markdown_row(
+                    [
+                        r.world,
+                        f"{r.pr_auc:.3f}",
+                        f"{r.pr_auc_rare:.3f}",
+                        _pct(r.recall_review),
+                        _pct(r.recall_urgent),
+                        _num(r.alerts_per_million.get("review")),
+                        _num(r.alerts_per_million.get("urgent")),
+                        *(_pct(v) for v in look),
+                    ]
+                )
             )
         lines += ["", "| metric | median | worst (world) |", "|---|---|---|"]
         for metric, s in self.summary().items():
             lines.append(
-                f"| {metric} | {_fmt(s['median'])} | {_fmt(s['worst'])} ({s['worst_world']}) |"
+                markdown_row(
+                    [metric, _fmt(s["median"]), f"{_fmt(s['worst'])} ({s['worst_world']})"]
+                )
             )
         return "\n".join(lines) + "\n"
 

@@ -9,6 +9,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from riskscore.io.markdown import markdown_row
 from riskscore.vignettes.known_misses import KNOWN_MISSES
 
 __all__ = ["CONFIRMATION_COMMAND", "render_model_card"]
@@ -112,10 +113,16 @@ def _robustness(result: Mapping[str, Any]) -> list[str]:
         eligible = "yes" if c["eligible"] else f"no: {c['why_not']}"
         vignettes = c.get("vignettes_at_review_volume", {})
         lines.append(
-            f"| {c['name']} | {eligible} | {_fmt(c['unseen_median_pr_auc'])} | "
-            f"{_fmt(c['unseen_worst_pr_auc'])} ({c['unseen_worst_world']}) | "
-            f"{_names(vignettes.get('grooming_missed', []))} | "
-            f"{_names(vignettes.get('benign_alerted', []))} |"
+            markdown_row(
+                [
+                    c["name"],
+                    eligible,
+                    _fmt(c["unseen_median_pr_auc"]),
+                    f"{_fmt(c['unseen_worst_pr_auc'])} ({c['unseen_worst_world']})",
+                    _names(vignettes.get("grooming_missed", [])),
+                    _names(vignettes.get("benign_alerted", [])),
+                ]
+            )
         )
     lines += [
         "",
@@ -150,7 +157,7 @@ def _robustness(result: Mapping[str, Any]) -> list[str]:
         "| metric | median | worst (world) |",
         "|---|---|---|",
         *(
-            f"| {name} | {_fmt(s['median'])} | {_fmt(s['worst'])} ({s['worst_world']}) |"
+            markdown_row([name, _fmt(s["median"]), f"{_fmt(s['worst'])} ({s['worst_world']})"])
             for name, s in summary.items()
         ),
         "",
@@ -160,9 +167,15 @@ def _robustness(result: Mapping[str, Any]) -> list[str]:
         "| world | PR-AUC | recall | alerts per million benign | urgent per million |",
         "|---|---|---|---|---|",
         *(
-            f"| {w['world']} | {_fmt(w['pr_auc'])} | {_fmt(w['recall_review'])} | "
-            f"{_count(w['alerts_per_million']['review'])} | "
-            f"{_count(w['alerts_per_million']['urgent'])} |"
+            markdown_row(
+                [
+                    w["world"],
+                    _fmt(w["pr_auc"]),
+                    _fmt(w["recall_review"]),
+                    _count(w["alerts_per_million"]["review"]),
+                    _count(w["alerts_per_million"]["urgent"]),
+                ]
+            )
             for w in stress
         ),
         "",

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from riskscore.io.markdown import markdown_row
 from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, SHIFT_HEADER, shift_rows
 
 __all__ = [
@@ -216,10 +217,9 @@ def render_markdown(d: dict[str, Any], charts: Sequence[str]) -> str:
         lines.append(f"- **Model drift**: {_drift_summary(d['drift'])}")
     lines.append("")
     for heading, header, rows, note in _tables(d):
-        lines += [f"## {heading}", "", "| " + " | ".join(header) + " |"]
+        lines += [f"## {heading}", "", markdown_row(header)]
         lines.append("|" + "|".join("---" for _ in header) + "|")
-        # A "|" inside a cell (a band name, a platform's own label) would split the row.
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
+        lines += [markdown_row(r) for r in rows]
         lines += ["", note, ""] if note else [""]
     if charts:
         lines += ["## Charts", ""]

@@ -14,35 +14,28 @@ __all__ = ["KNOWN_MISSES"]
 
 #: Vignette id -> what the shipped model and default policy do with it, and why.
 KNOWN_MISSES: Final[dict[str, str]] = {
-    "b07-tutor-weekly-video-link-14": "urgent (risk 0.91): eight links to another app from an "
-    "adult who sent a 14-year-old a contact request weigh as a move off the platform; nothing "
-    "in the metadata marks them as a weekly lesson's call link",
-    "g04-unknown-age-off-platform-within-hour": "review, not urgent (risk 0.68 against the "
-    "13-15 band's urgent 0.86): an account of unknown age moving a 13-year-old off-platform "
+    "b07-tutor-weekly-video-link-14": "review (risk 0.81 against the 13-15 band's review "
+    "0.46): eight links to another app from an adult who sent a 14-year-old a contact request "
+    "weigh as a move off the platform (+5.1 log-odds); nothing in the metadata marks them as a "
+    "weekly lesson's call link",
+    "g04-unknown-age-off-platform-within-hour": "review, not urgent (risk 0.65 against the "
+    "13-15 band's urgent 0.89): an account of unknown age moving a 13-year-old off-platform "
     "looks like the teenage pairs where one age is unknown",
-    "g15-unknown-age-12-evenings-then-encrypted-images": "no alert (risk 0.10 against the "
-    "under-13 band's review 0.27): the move to the encrypted channel after a week lowers the "
-    "risk (-1.1 log-odds) instead of raising it. `secure_move_speed` is left free, and in the "
+    "g15-unknown-age-12-evenings-then-encrypted-images": "no alert (risk 0.20 against the "
+    "under-13 band's review 0.30): the move to the encrypted channel after a week lowers the "
+    "risk (-0.9 log-odds) instead of raising it. `secure_move_speed` is left free, and in the "
     "training worlds slow moves to private channels are mostly teenagers and couples; "
     "constraining it to raise risk only (tried) missed four other grooming vignettes and "
     "still not this one; every candidate of benchmarks/robustness.py misses it, unconstrained "
     "trees included",
-    "g16-adult-40-daily-holidays-14-then-external": "no alert (risk 0.16 against the 13-15 "
-    "band's review 0.42): daytime one-to-one contact with a single link at the end is the "
-    "quiet grooming the metadata barely shows, and the link's late move lowers the risk "
-    "(`secure_move_speed`, as in g15); every candidate of benchmarks/robustness.py misses it",
-    "g18-adult-52-nights-direct-images-15": "no alert (risk 0.24 against the 13-15 band's "
-    "review 0.42): the request, the night-time contact of the last two weeks, the unanswered "
-    "runs and the images raise the risk, but two free inputs lower it: the adult's age of 52 "
-    "(`adult_age`, -1.0 log-odds: in the training worlds adults over 50 in contact with "
-    "teenagers are mostly family, groomers' ages being drawn around 33) and the night share "
-    "over the whole conversation (`child_night_share`, -1.3: night contact is common among "
-    "the worlds' teenage pairs). Drawing groomers' ages per world (mean 25 to 48) and "
-    "retraining (tried with the shipped recipe's trees) did not make it pass at the same "
-    "alert volume",
-    "g19-adult-23-public-to-external-within-two-hours-14": "no alert (risk 0.17 against the "
-    "13-15 band's review 0.42): the move off the platform after two hours counts for +2.0 "
-    "log-odds where g04's move within the hour counts for +4.3, because fast grooming in the "
+    "g16-adult-40-daily-holidays-14-then-external": "no alert (risk 0.20 against the 13-15 "
+    "band's review 0.46): daytime one-to-one contact with a single link at the end is the "
+    "quiet grooming the metadata barely shows, and the link's move after two weeks lowers "
+    "the risk (`secure_move_speed`, -0.7 log-odds, as in g15); every candidate of "
+    "benchmarks/robustness.py misses it",
+    "g19-adult-23-public-to-external-within-two-hours-14": "no alert (risk 0.11 against the "
+    "13-15 band's review 0.46): the move off the platform after two hours counts for +2.4 "
+    "log-odds where g04's move within the hour counts for +4.6, because fast grooming in the "
     "training worlds moves within its first hour; with no contact request, no night-time "
     "contact and no images nothing else carries it. Drawing fast grooming's move window per "
     "world (15 minutes to 8 hours) and retraining (tried with the shipped recipe's trees) "
