@@ -29,6 +29,7 @@ import numpy.typing as npt
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.features import FeatureTable, extract_features
 from riskscore.io import MessageTable
+from riskscore.io.markdown import markdown_row
 from riskscore.model.risk_model import RiskModel
 
 __all__ = [
@@ -199,11 +200,11 @@ class DriftReport:
             f"Reference: {self.n_reference:,} conversations; this period: "
             f"{self.n_current:,}. {self.verdict()}",
             "",
-            "| " + " | ".join(SHIFT_HEADER) + " |",
+            markdown_row(SHIFT_HEADER),
             "|---|---|---|---|---|",
         ]
         for row in shift_rows(self.to_dict()["shifts"]):
-            lines.append("| `" + row[0] + "` | " + " | ".join(row[1:]) + " |")
+            lines.append(markdown_row([f"`{row[0]}`", *row[1:]]))
         return "\n".join(lines) + "\n"
 
 
