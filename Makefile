@@ -1,4 +1,8 @@
 # Two entry points for a fresh machine with Python 3.11 and make: `make demo` and `make test`.
+# Keep the venv's bytecode even where the environment sets PYTHONDONTWRITEBYTECODE (as this
+# project's machines do): otherwise every process the targets start (each CLI call, notebook kernel
+# and Spark worker of the tests) compiles the ~1,000 modules it imports again, ~2 s of CPU each.
+unexport PYTHONDONTWRITEBYTECODE
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
