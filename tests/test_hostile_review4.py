@@ -19,6 +19,7 @@ import riskscore as rs
 import riskscore.online.checkpoint as checkpoint_file
 from riskscore.exceptions import CheckpointError
 from riskscore.features.slots import STATE_SLOTS
+from riskscore.vignettes import VignetteFileError, read_vignette
 
 T0 = 1_767_225_600
 
@@ -245,3 +246,135 @@ def test_restore_reads_commits_still_in_the_wal_of_a_stopped_writer(
     reader.close()
     assert (copy / "c.sqlite-wal").stat().st_size > 0
     assert rs.OnlineScorer.restore(copy / "c.sqlite", model).n_conversations == 2
+
+
+# ------------------------------------------------------------------ vignette files
+
+VIGNETTE = """title = "{title}"
+kind = "benign"
+expected = "no_alert"
+summary = "What happens."
+reason = "Why."
+
+[accounts]
+adult = {{ age = 38, tz = {tz} }}
+kids = {{ {group}, tz = 60 }}
+
+[[conversations]]
+name = "{name}"
+between = ["adult", "kids"]
+clock = "adult"
+start = {start}
+focus = true
+
+[[conversations.phases]]
+day = {day}
+days = 1
+hours = [15.5, 19.5]
+channel = "direct"
+events = {events}
+repeat = {repeat}
+every = 1
+shares = {{ adult = 0.6, kids = 0.4 }}
+closing = [{closing}]
+"""
+
+
+def _vignette(tmp_path: Path, **values: Any) -> Path:
+    fields = {"title": "A coach and two players", "tz": 60, "group": "count = 2",
+              "name": "c", "start": "2025-01-06", "day": 0, "events": 10, "repeat": 1,
+              "closing": ""}  # fmt: skip
+    fields.update(values)
+    path = tmp_path / "t01-test.toml"
+    path.write_text(VIGNETTE.format(**fields), encoding="utf-8")
+    return path
+
+
+HOSTILE_VIGNETTES: dict[str, tuple[dict[str, Any], str, str]] = {
+    # each was read (the group of a million accounts then took minutes to build; the events
+    # of year 1 or 9999 were outside the schema's range; a control character or a line
+    # break in a name went into the ids and the docs)
+    "10^9 events": (
+        {"events": 100_000, "repeat": 10_000},
+        "conversations[0]",
+        "builds 2000000000 events up to this conversation",
+    ),
+    "events times members": (
+        {"group": "count = 1000", "events": 101},
+        "conversations[0]",
+        "more than 100000",
+    ),
+    "group of a million": (
+        {"group": "count = 1000000"},
+        "accounts.kids.count",
+        "at most 1000, found 1000000",
+    ),
+    "group of 1001 ages": (
+        {"group": f"ages = [{', '.join(['14'] * 1001)}]"},
+        "accounts.kids.ages",
+        "a group of 1001 accounts; at most 1000",
+    ),
+    "year 1": ({"start": "0001-01-01"}, "conversations[0].start", "0001-01-01"),
+    "year 9999": ({"start": "9999-12-31"}, "conversations[0].start", "9999-12-31"),
+    "1970-01-01": ({"start": "1970-01-01"}, "conversations[0].start", "1970-01-02 to 2199"),
+    "last day past 2199": (
+        {"start": "2199-12-01", "day": 3000},
+        "conversations[0].phases[0]",
+        "its last day, 3000 days after the start 2199-12-01, is after 2199-12-31",
+    ),
+    "title with NUL and ESC": (
+        {"title": "a\\u0000b\\u001b[31m"},
+        "title",
+        "one line of printable text, found the character '\\x00' (U+0000)",
+    ),
+    "title of two lines": ({"title": "a\\nb"}, "title", "(U+000A)"),
+    "title with bidi override": ({"title": "a\\u202eb"}, "title", "(U+202E)"),
+    "name with final line break": (
+        {"name": "c\\n"},
+        "conversations[0].name",
+        "lower-case letters, digits and dashes: 'c\\n'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_VIGNETTES)
+def test_a_vignette_beyond_the_limits_is_refused_by_file_key_and_value(
+    tmp_path: Path, case: str
+) -> None:
+    values, key, message = HOSTILE_VIGNETTES[case]
+    with pytest.raises(VignetteFileError) as info:
+        read_vignette(_vignette(tmp_path, **values))
+    assert str(info.value).startswith(f"t01-test.toml: key {key!r}:")
+    assert message in str(info.value)
+
+
+def test_a_vignette_at_the_limits_is_read_and_built(tmp_path: Path) -> None:
+    vignette = read_vignette(
+        _vignette(tmp_path, group="count = 1000", events=100, start="1970-01-02", tz=840)
+    )
+    events = vignette.events()
+    assert len(events["timestamp"]) == 100_000
+    assert events["timestamp"].min() >= 0
+    late = read_vignette(_vignette(tmp_path, start="2199-12-31"))
+    assert late.events()["timestamp"].max() < 7_258_118_400
+    # the adult's afternoon of 2199-12-31 at UTC-12 is 2200-01-01 UTC: refused when built
+    with pytest.raises(VignetteFileError, match=r"key 'conversations\[0\]\.start'.*UTC"):
+        read_vignette(_vignette(tmp_path, start="2199-12-31", tz=-720)).events()
+
+
+def test_closing_events_past_2199_are_refused_when_built(tmp_path: Path) -> None:
+    # every day of the phase is in range, its closing events a year after are not
+    closing = ", ".join(['{ by = "kids", event = "block", after_min = 1000000 }'] * 3)
+    vignette = read_vignette(_vignette(tmp_path, start="2198-06-01", closing=closing))
+    with pytest.raises(VignetteFileError, match=r"key 'conversations\[0\]\.start'.*2199-12-31"):
+        vignette.events()
+
+
+def test_a_vignette_file_too_large_or_not_utf8_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "t02-big.toml"
+    path.write_bytes(b"# " + b"x" * 1_000_000 + b"\n")
+    with pytest.raises(VignetteFileError, match=r"^t02-big\.toml: the file is larger than 1000000"):
+        read_vignette(path)
+    path.write_bytes(b'title = "caf\xe9"\n')
+    with pytest.raises(VignetteFileError, match=r"^t02-big\.toml: not UTF-8 text \(byte 0xe9"):
+        read_vignette(path)
