@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -16,7 +17,10 @@ from typing import Any
 import pytest
 
 import riskscore as rs
+import riskscore.cli.generate
 import riskscore.online.checkpoint as checkpoint_file
+from riskscore.cli import main
+from riskscore.evaluation.robustness import unseen_worlds
 from riskscore.exceptions import CheckpointError
 from riskscore.features.slots import STATE_SLOTS
 from riskscore.vignettes import VignetteFileError, read_vignette
@@ -378,3 +382,87 @@ def test_a_vignette_file_too_large_or_not_utf8_is_refused_by_name(tmp_path: Path
     path.write_bytes(b'title = "caf\xe9"\n')
     with pytest.raises(VignetteFileError, match=r"^t02-big\.toml: not UTF-8 text \(byte 0xe9"):
         read_vignette(path)
+
+
+# ------------------------------------------------------------------ worlds and CLI numbers
+
+
+@pytest.mark.parametrize(
+    ("n", "first", "message"),
+    [
+        (1001, 0, "there are 1000 evaluation worlds; 1001 from world 0 on would need 1001"),
+        (30, 990, "ask for at most 10"),  # before: 10 worlds, silently
+        (5, 1000, "ask for at most 0 or start before 1000"),  # before: none, silently
+        (0, 0, "n must be an int >= 1, got 0"),
+        (-5, 0, "n must be an int >= 1, got -5"),
+        (5, -5, "first must be an int >= 0, got -5"),  # before: seeds 995.. (of training)
+    ],
+)
+def test_unseen_worlds_refuses_more_worlds_than_there_are(n: int, first: int, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        unseen_worlds(n, first=first)
+
+
+@pytest.mark.parametrize("name", ["two\nlines", "esc\x1b[31m", "bidi\u202e", "", "x" * 129])
+def test_a_world_name_is_one_printable_line(name: str) -> None:
+    with pytest.raises(ValueError, match="name: must be one line of printable text"):
+        rs.synthetic.World.default().replace(name=name)
+    if name:  # draw_world names a world "drawn-<seed>" when given no name
+        with pytest.raises(ValueError, match="name: must be one line of printable text"):
+            rs.synthetic.draw_world(3, name=name)
+
+
+def _argparse_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        # ignored without --data before; with it, NaN went on into the split
+        (["train", "--test-fraction", "nan"], "'nan' is not a number between 0 and 1"),
+        (["train", "--test-fraction", "1"], "'1' is not a number between 0 and 1"),
+        (["train", "--test-fraction", "0", "--data", "d"], "'0' is not a number between 0"),
+        # numpy's "Seed must be between 0 and 2**32 - 1" after the data were drawn
+        (["train", "--seed", "-1"], "'-1' is not a seed: expected a whole number from 0"),
+        (["generate", "--seed", "-1"], "'-1' is not a seed"),
+        (["evaluate", "--worlds", "2", "--seed", "x"], "'x' is not a seed"),
+        (["policy", "check", "policies/default.toml", "--seed", "-3"], "'-3' is not a seed"),
+        # ran for days (or filled the disk) before
+        (["generate", "--conversations", "10000000000"], "from 1 to 10000000"),
+        (["generate", "--chunk-conversations", "100000000"], "from 1 to 1000000"),
+        (["train", "--conversations", "10000000000"], "from 1 to 10000000"),
+        (["evaluate", "--worlds", "100000"], "'100000' is not a whole number from 1 to 1000"),
+        (["evaluate", "--worlds", "2", "--first-world", "-1"], "from 0 to 999"),
+        (["evaluate", "--worlds", "2", "--conversations", "0"], "'0' is not a whole number"),
+    ],
+)
+def test_cli_numbers_out_of_range_are_argparse_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    line = _argparse_error(capsys, [*argv, "--out", str(tmp_path / "out")])
+    assert line.startswith(f"riskscore {argv[0]}"), line
+    assert message in line, line
+    assert not (tmp_path / "out").exists()
+
+
+def test_evaluate_names_worlds_beyond_the_last_evaluation_seed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["evaluate", "--worlds", "30", "--first-world", "990", "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "riskscore evaluate: error: --worlds 30 --first-world 990: there are 1000 evaluation "
+        "worlds; ask for at most 10"
+    )
+
+
+def test_generate_has_no_import_inside_a_function() -> None:
+    source = Path(riskscore.cli.generate.__file__).read_text(encoding="utf-8")
+    assert not re.search(r"^[ \t]+(import|from) \S", source, flags=re.MULTILINE)
