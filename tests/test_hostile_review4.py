@@ -6,10 +6,13 @@ state, never a refused file changed on disk."""
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import os
 import re
 import shutil
 import sqlite3
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from riskscore.cli import main
 from riskscore.evaluation.robustness import unseen_worlds
 from riskscore.exceptions import CheckpointError
 from riskscore.features.slots import STATE_SLOTS
+from riskscore.serve.body import parse_body
 from riskscore.vignettes import VignetteFileError, read_vignette
 
 T0 = 1_767_225_600
@@ -466,3 +470,31 @@ def test_evaluate_names_worlds_beyond_the_last_evaluation_seed(
 def test_generate_has_no_import_inside_a_function() -> None:
     source = Path(riskscore.cli.generate.__file__).read_text(encoding="utf-8")
     assert not re.search(r"^[ \t]+(import|from) \S", source, flags=re.MULTILINE)
+
+
+# ------------------------------------------------------- a byte order mark: serve as stream
+
+EVENT = {"conversation_id": 1, "timestamp": T0, "sender_id": "a", "recipient_id": "b",
+         "channel": "direct"}  # fmt: skip
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson"])
+def test_the_service_skips_a_leading_byte_order_mark_as_stream_does(content_type: str) -> None:
+    # `riskscore stream` and read_messages skipped it; the service refused the body as
+    # "Unexpected UTF-8 BOM"
+    body = "\ufeff".encode() + json.dumps(EVENT).encode() + b"\n"
+    items = parse_body(body, content_type)
+    assert [(i.index, i.value, i.error) for i in items] == [(0, EVENT, None)]
+
+
+def test_a_byte_order_mark_after_the_start_is_refused_by_both(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    second = "\ufeff" + json.dumps(EVENT)
+    items = parse_body(f"{json.dumps(EVENT)}\n{second}\n".encode(), "application/x-ndjson")
+    assert items[0].error is None
+    assert items[1].error is not None
+    assert items[1].error.startswith("line 1 is not JSON")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{json.dumps(EVENT)}\n{second}\n"))
+    assert main(["stream"]) == 0
+    assert "1 events, 1 rejected" in capsys.readouterr().err
