@@ -7,6 +7,7 @@ arguments are parsed (argparse's one error line, exit status 2), before any work
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,10 @@ from riskscore.io.schema import MAX_TIMESTAMP, MIN_TIMESTAMP
 
 #: Largest whole number accepted by a count option (a row count, an item id).
 MAX_COUNT = 2**53
+#: Most synthetic conversations one command generates (``generate``, and per world or
+#: sample in ``train``, ``evaluate --worlds``, ``policy`` and ``report --synthetic-month``):
+#: about a day of work on two cores; more is refused rather than run for days or fill the disk.
+MAX_SYNTHETIC_CONVERSATIONS = 10_000_000
 
 
 def parse_epoch(text: str, *, end_of_day: bool = False) -> int:
@@ -93,3 +98,49 @@ def whole_number(low: int, high: int = MAX_COUNT) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def seed(text: str) -> int:
+    """An argparse type: a seed of ``np.random.default_rng``, a whole number >= 0.
+
+    Examples
+    --------
+    >>> seed("7")
+    7
+    >>> seed("-1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '-1' is not a seed: expected a whole number from 0 to ...
+    """
+    try:
+        return whole_number(0)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a seed: expected a whole number from 0 to {MAX_COUNT}"
+        ) from None
+
+
+def open_fraction(text: str) -> float:
+    """An argparse type: a number strictly between 0 and 1.
+
+    Examples
+    --------
+    >>> open_fraction("0.25")
+    0.25
+    >>> open_fraction("nan")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: 'nan' is not a number between 0 and 1 (both excluded)
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number between 0 and 1 (both excluded)"
+        )
+    return value
+
+
+#: An argparse type: a number of synthetic conversations, 1 to
+#: :data:`MAX_SYNTHETIC_CONVERSATIONS`.
+synthetic_conversations = whole_number(1, MAX_SYNTHETIC_CONVERSATIONS)

@@ -13,7 +13,7 @@ import numpy as np
 
 from riskscore.batch.shadow import read_conversation_ids, read_shadow_run
 from riskscore.cli._policy_option import add_policy_option, load_policy
-from riskscore.cli._time import parse_epoch
+from riskscore.cli._time import parse_epoch, seed
 from riskscore.evaluation.compare import (
     ModelComparison,
     bundle_id,
@@ -95,7 +95,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bootstrap", type=int, default=500, help="bootstrap replicates over adults"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the bootstrap")
     parser.add_argument("--out", type=Path, help="directory for compare.json (default: none)")
 
 

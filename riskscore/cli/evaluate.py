@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
 from riskscore.cli._paths import check_not_inputs, check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
+from riskscore.cli._time import seed, synthetic_conversations, whole_number
 from riskscore.evaluation import evaluate
 from riskscore.evaluation.report import REPORT_FILES
-from riskscore.evaluation.robustness import evaluate_worlds, unseen_worlds
+from riskscore.evaluation.robustness import EVALUATION_WORLD_SEEDS, evaluate_worlds, unseen_worlds
 from riskscore.model import load_model
 from riskscore.synthetic import STRESS_WORLDS, SyntheticData
 
@@ -41,18 +43,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     source.add_argument(
         "--worlds",
-        type=int,
-        help="measure on this many unseen synthetic worlds and every stress world instead",
+        type=whole_number(1, len(EVALUATION_WORLD_SEEDS)),
+        help="measure on this many unseen synthetic worlds (1 to "
+        f"{len(EVALUATION_WORLD_SEEDS)}, with --first-world) and every stress world instead",
     )
     parser.add_argument(
         "--conversations",
-        type=int,
+        type=synthetic_conversations,
         default=20_000,
         help="conversations per world with --worlds (at 1 %% prevalence)",
     )
     parser.add_argument(
         "--first-world",
-        type=int,
+        type=whole_number(0, len(EVALUATION_WORLD_SEEDS) - 1),
         default=0,
         help="with --worlds, skip this many evaluation worlds first (0: seeds 1000 on, the "
         "worlds the default model was chosen on; 30: seeds 1030 on, used for no choice)",
@@ -64,7 +67,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=200,
         help="bootstrap replicates of the confidence intervals",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of bootstrap and replay sample")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of bootstrap and replay sample")
     parser.add_argument(
         "--replay-events",
         type=int,
@@ -128,12 +131,12 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 
 def run_worlds(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     """``--worlds N``: the robustness report of one model."""
-    import json
-
-    if args.worlds < 1:
-        raise ValueError(f"--worlds must be at least 1, got {args.worlds}")
-    if args.first_world < 0:
-        raise ValueError(f"--first-world must be at least 0, got {args.first_world}")
+    total = len(EVALUATION_WORLD_SEEDS)
+    if args.first_world + args.worlds > total:
+        raise ValueError(
+            f"--worlds {args.worlds} --first-world {args.first_world}: there are {total} "
+            f"evaluation worlds; ask for at most {total - args.first_world}"
+        )
     policy = load_policy(args.policy)
     with steps(["worlds", "write"], enabled=show) as step:
         step("worlds")

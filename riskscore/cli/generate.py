@@ -6,11 +6,21 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from riskscore.cli._paths import check_out_dir
+from riskscore.cli._time import (
+    MAX_SYNTHETIC_CONVERSATIONS,
+    seed,
+    synthetic_conversations,
+    whole_number,
+)
 from riskscore.io.arrow import write_table
 from riskscore.synthetic import generate_parquet
+
+#: Most conversations generated at once (a chunk's memory grows with it: 1.3 GB at 100,000).
+MAX_CHUNK_CONVERSATIONS = 1_000_000
 
 NAME = "generate"
 HELP = "generate synthetic events and labels (metadata only)"
@@ -27,14 +37,19 @@ described in docs/synthetic.md."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--conversations", type=int, default=10_000, help="number of conversations")
+    parser.add_argument(
+        "--conversations",
+        type=synthetic_conversations,
+        default=10_000,
+        help=f"number of conversations, at most {MAX_SYNTHETIC_CONVERSATIONS:,}",
+    )
     parser.add_argument(
         "--prevalence",
         type=float,
         default=0.01,
         help="share of grooming conversations, e.g. 0.0001 for 1 in 10,000",
     )
-    parser.add_argument("--seed", type=int, default=0, help="root seed (same seed, same bytes)")
+    parser.add_argument("--seed", type=seed, default=0, help="root seed (same seed, same bytes)")
     parser.add_argument(
         "--adults",
         type=int,
@@ -56,9 +71,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--days", type=int, default=30, help="length of the period, in days")
     parser.add_argument(
         "--chunk-conversations",
-        type=int,
+        type=whole_number(1, MAX_CHUNK_CONVERSATIONS),
         default=100_000,
-        help="conversations generated and written per chunk (about 1.3 GB peak at 100000)",
+        help="conversations generated and written per chunk (about 1.3 GB peak at 100000; "
+        f"at most {MAX_CHUNK_CONVERSATIONS:,})",
     )
     parser.add_argument(
         "--format",
@@ -96,8 +112,6 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 
 def _convert(parquet: Path, target: Path) -> Path:
     """The events of ``parquet`` in time order as CSV or JSON lines; the Parquet file removed."""
-    import pyarrow.parquet as pq
-
     table = pq.read_table(parquet)
     table = table.sort_by([("timestamp", "ascending"), ("conversation_id", "ascending")])
     write_table(table, target)

@@ -9,6 +9,7 @@ from typing import Any
 
 from riskscore import synthetic
 from riskscore.cli._progress import steps
+from riskscore.cli._time import seed, synthetic_conversations
 from riskscore.evaluation.policy_check import check_policy
 from riskscore.model import load_model
 from riskscore.policy import AlertPolicy
@@ -32,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--conversations",
-        type=int,
+        type=synthetic_conversations,
         default=20_000,
         help="synthetic sample size, in conversations (without --data)",
     )
@@ -42,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=0.02,
         help="grooming share of the synthetic sample, 0 to 1",
     )
-    parser.add_argument("--seed", type=int, default=11, help="synthetic sample seed")
+    parser.add_argument("--seed", type=seed, default=11, help="synthetic sample seed")
     parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from riskscore.cli._paths import check_not_inputs, check_out_dir
 from riskscore.cli._progress import steps
-from riskscore.cli._time import parse_end, parse_epoch
+from riskscore.cli._time import parse_end, parse_epoch, seed, synthetic_conversations
 from riskscore.io import read_messages
 from riskscore.keys import check_key
 from riskscore.model import load_model
@@ -68,7 +68,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--conversations",
-        type=int,
+        type=synthetic_conversations,
         default=20_000,
         help="conversations of the synthetic month (with --synthetic-month)",
     )
@@ -79,7 +79,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="grooming share of the synthetic month, 0 to 1 (with --synthetic-month)",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the synthetic month (with --synthetic-month)"
+        "--seed", type=seed, default=0, help="seed of the synthetic month (with --synthetic-month)"
     )
     parser.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     parser.add_argument(

@@ -15,7 +15,7 @@ from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summary, render_queue
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
-from riskscore.io.jsonl import loads_event
+from riskscore.io.jsonl import loads_event, without_byte_order_mark
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import ReviewQueue
 from riskscore.online import OnlineScorer
@@ -185,8 +185,8 @@ def stream_lines(
         n_lines = lineno
         if lineno <= skip:
             continue
-        if lineno == 1:  # a byte order mark, as read_messages skips it in a JSON lines file
-            line = line.removeprefix("\ufeff")
+        if lineno == 1:  # a byte order mark, as read_messages and the service skip it
+            line = without_byte_order_mark(line)
         if len(line) > MAX_LINE_CHARS:
             n_rejected += 1
             reasons["line_too_long"] = reasons.get("line_too_long", 0) + 1

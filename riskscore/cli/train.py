@@ -8,6 +8,7 @@ from typing import Any
 
 from riskscore.cli._paths import check_out_dir
 from riskscore.cli._progress import steps
+from riskscore.cli._time import open_fraction, seed, synthetic_conversations
 from riskscore.evaluation.training_job import train_model
 from riskscore.io import read_messages
 from riskscore.model import load_model, save_model
@@ -38,7 +39,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--worlds", type=int, default=48, help="drawn synthetic worlds to train on (without --data)"
     )
     parser.add_argument(
-        "--conversations", type=int, default=4_000, help="conversations per world (without --data)"
+        "--conversations",
+        type=synthetic_conversations,
+        default=4_000,
+        help="conversations per world (without --data)",
     )
     parser.add_argument(
         "--prevalence",
@@ -47,13 +51,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="grooming share per world, 0 to 1 (without --data)",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="root seed of the data, the split and the fit"
+        "--seed", type=seed, default=0, help="root seed of the data, the split and the fit"
     )
     parser.add_argument(
         "--test-fraction",
-        type=float,
+        type=open_fraction,
         default=0.25,
-        help="share of adults held out for the stored metrics, 0 to 1",
+        help="share of adults held out for the stored metrics, between 0 and 1 (with --data)",
     )
     parser.add_argument("--out", type=Path, required=True, help="bundle directory to write")
     parser.add_argument(

@@ -53,7 +53,25 @@ LOOKALIKES: Final = ("minor_minor", "adult_adult", "family", "coach", "unknown_a
 
 def unseen_worlds(n: int = 30, *, first: int = 0) -> list[World]:
     """``n`` worlds drawn with evaluation seeds, never used in training, from the
-    ``first``-th evaluation seed on (the default model was chosen on the first 30)."""
+    ``first``-th evaluation seed on (the default model was chosen on the first 30).
+
+    Raises
+    ------
+    ValueError
+        ``n`` below 1, ``first`` below 0, or ``first + n`` beyond the
+        ``len(EVALUATION_WORLD_SEEDS)`` (1,000) evaluation seeds: a request for more
+        worlds than there are is refused, not cut short.
+    """
+    total = len(EVALUATION_WORLD_SEEDS)
+    for name, value, low in (("n", n, 1), ("first", first, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    if first + n > total:
+        raise ValueError(
+            f"there are {total} evaluation worlds; {n} from world {first} on would need "
+            f"{first + n}: ask for at most {max(total - first, 0)}"
+            + (f" or start before {total}" if first >= total else "")
+        )
     return [draw_world(s) for s in EVALUATION_WORLD_SEEDS[first : first + n]]
 
 

@@ -16,7 +16,7 @@ from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
 from riskscore.io.text import arrow_file
 
-__all__ = ["loads_event", "read_jsonl", "unique_fields"]
+__all__ = ["loads_event", "read_jsonl", "unique_fields", "without_byte_order_mark"]
 
 
 def unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -27,6 +27,22 @@ def unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise ValueError(f"field {key!r} appears twice in one object")
         fields[key] = value
     return fields
+
+
+def without_byte_order_mark(text: str) -> str:
+    """``text`` without one leading byte order mark (U+FEFF).
+
+    The one rule for the start of a JSON lines input, as Windows tools write a BOM there:
+    :func:`read_messages` (files read as ``utf-8-sig``), the first line of ``riskscore
+    stream`` and a ``POST /v1/events`` body all skip it. A BOM anywhere else is not
+    JSON and is refused where it stands.
+
+    Examples
+    --------
+    >>> without_byte_order_mark("\ufeff{}"), without_byte_order_mark("{}\ufeff")
+    ('{}', '{}\ufeff')
+    """
+    return text.removeprefix("\ufeff")
 
 
 def loads_event(line: str) -> Any:

@@ -26,6 +26,7 @@ __all__ = [
     "foreign_in",
     "foreign_tables",
     "is_lock",
+    "open_snapshot",
     "peek",
     "retry",
     "write",
@@ -114,6 +115,70 @@ def connect(
         if not read_only:
             retry(lambda: con.execute("PRAGMA journal_mode = WAL"))
             con.execute(f"PRAGMA synchronous = {synchronous}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def open_snapshot(
+    path: str | os.PathLike[str], *, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> sqlite3.Connection:
+    """Open a database file to read it once, leaving the file and its directory as they
+    are: no journal mode switched, no ``-wal`` or ``-shm`` file created.
+
+    The file is opened ``immutable`` when no ``-wal`` or ``-journal`` file beside it holds
+    anything (all its commits are in the file itself); otherwise (a writer is running, or
+    one stopped before its commits were copied into the file) ``mode=ro``, so that those
+    commits are read too: SQLite then uses the side files already there (and adds the
+    ``-shm`` index if it is missing). For a file that
+    is read whole once, as an online checkpoint is restored; not for a store that others
+    write while it is read (:func:`connect` with ``read_only=True``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The database file.
+    timeout_s : float, default 30
+        Busy timeout, as :func:`connect`.
+
+    Returns
+    -------
+    sqlite3.Connection
+        An autocommit connection.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> con = connect(os.path.join(folder, "state.sqlite"))
+    >>> _ = con.execute("CREATE TABLE t (x)")
+    >>> con.close()
+    >>> con = open_snapshot(os.path.join(folder, "state.sqlite"))
+    >>> con.execute("SELECT count(*) FROM t").fetchone()[0], sorted(os.listdir(folder))
+    (0, ['state.sqlite'])
+    >>> con.close()
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"no SQLite database at {file}")
+    pending = any(
+        side.is_file() and side.stat().st_size > 0
+        for side in (file.with_name(f"{file.name}-wal"), file.with_name(f"{file.name}-journal"))
+    )
+    con = sqlite3.connect(
+        f"{file.resolve().as_uri()}?{'mode=ro' if pending else 'immutable=1'}",
+        uri=True,
+        timeout=timeout_s,
+        isolation_level=None,
+    )
+    try:
+        con.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
     except BaseException:
         con.close()
         raise

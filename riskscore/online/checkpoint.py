@@ -72,8 +72,11 @@ _loads = json.JSONDecoder().decode
 
 
 def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
+    """Open for writing (``create``), or to read once, unchanged (:func:`sqlite.open_snapshot`)."""
     try:
-        return sqlite.connect(path, create=create, synchronous="FULL")
+        if not create:
+            return sqlite.open_snapshot(path)
+        return sqlite.connect(path, create=True, synchronous="FULL")
     except sqlite3.DatabaseError as exc:
         raise CheckpointError(f"{path} is not a riskscore online checkpoint: {exc}") from exc
 
@@ -301,6 +304,7 @@ def read(path: str | os.PathLike[str]) -> Snapshot:
     source = Path(path)
     if not source.is_file():
         raise FileNotFoundError(f"no checkpoint at {source}")
+    # Read-only: a refused file is left as it was, and no side file is created.
     con = _connect(source, create=False)
     try:
         try:

@@ -13,18 +13,25 @@ from __future__ import annotations
 import math
 import os
 from collections import OrderedDict
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import riskscore.online.checkpoint as _checkpoint
 from riskscore._version import __version__
 from riskscore.exceptions import CheckpointError
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.schema import INT64_MAX, INT64_MIN, MAX_ID_LENGTH
 from riskscore.model import RiskModel
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
-from riskscore.online.state import AccountState, ConversationState, pair_facts_of
+from riskscore.online.state import AccountState, ConversationState, pair_facts_of, time_of
 
 __all__ = ["ScorerCheckpoints", "config_of", "finite_or_none", "inf_if_none"]
+
+T = TypeVar("T")
+
+#: The options of a checkpoint's meta ``config`` that hold seconds (null: no limit).
+_NUMBER_CONFIG = ("idle_expiry_s", "cooldown_s", "reorder_tolerance_s", "max_future_s")
 
 _COUNTERS = ("clock", "n_events", "n_clamped", "n_too_late", "n_expired")
 _OPTIONAL_COUNTERS = ("n_rescored", "n_refused_future", "n_evicted", "n_broadcast")
@@ -153,28 +160,42 @@ class ScorerCheckpoints:
                 raise CheckpointError(
                     f"{path}: counter {name!r} must be an int >= 0, found {value!r}"
                 )
+            if name == "clock":
+                _row(path, "counter 'clock'", lambda t: time_of(t, "time"), value)
             setattr(self, name, value)
         extra = snap.meta.get("extra", {})
         if not isinstance(extra, dict):
             raise CheckpointError(f"{path}: meta 'extra' is not an object")
         self.checkpoint_extra = dict(extra)
-        try:
-            for aid, state in snap.accounts():
-                self._accounts[_key(aid, path)] = AccountState.from_json(state)
-            for cid, initiator, responder, state in snap.conversations():
-                conv = ConversationState.from_json(
-                    _key(initiator, path), _key(responder, path), state
-                )
-                conv.pair = pair_facts_of(self._accounts, conv.initiator, conv.responder)
-                self._conversations[_key(cid, path)] = conv
-                self._index(conv.adult_id(), cid)
-            rooms = snap.meta.get("rooms", [])
-            if not isinstance(rooms, list):
-                raise CheckpointError(f"{path}: meta 'rooms' is not a list of [id, time]")
-            for room, ts in rooms:
-                self._rooms[_key(room, path)] = int(ts)
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise CheckpointError(f"{path}: a state row is malformed ({exc})") from None
+        for aid, state in snap.accounts():
+            key = _key(aid, path)
+            if key in self._accounts:
+                raise CheckpointError(f"{path}: account {key!r} appears twice")
+            self._accounts[key] = _row(path, f"account {key!r}", AccountState.from_json, state)
+            self._check_held(path, "accounts", self._accounts, 2 * self.max_conversations)
+        for cid, initiator, responder, state in snap.conversations():
+            key = _key(cid, path)
+            if key in self._conversations:
+                raise CheckpointError(f"{path}: conversation {key!r} appears twice")
+            read = partial(
+                ConversationState.from_json, _key(initiator, path), _key(responder, path)
+            )
+            conv = _row(path, f"conversation {key!r}", read, state)
+            conv.pair = pair_facts_of(self._accounts, conv.initiator, conv.responder)
+            self._conversations[key] = conv
+            self._index(conv.adult_id(), key)
+            self._check_held(path, "conversations", self._conversations, self.max_conversations)
+        rooms = snap.meta.get("rooms", [])
+        if not isinstance(rooms, list):
+            raise CheckpointError(f"{path}: meta 'rooms' is not a list of [id, time]")
+        for entry in rooms:
+            if not (isinstance(entry, list) and len(entry) == 2):
+                raise CheckpointError(f"{path}: meta 'rooms' entry {entry!r} is not [id, time]")
+            room = _key(entry[0], path)
+            if room in self._rooms:
+                raise CheckpointError(f"{path}: room {room!r} appears twice in meta 'rooms'")
+            self._rooms[room] = _row(path, f"room {room!r}", lambda t: time_of(t, "time"), entry[1])
+            self._check_held(path, "group rooms", self._rooms, self.max_conversations)
         # Membership comes from the conversations; the stored order (absent from
         # checkpoints of earlier versions) only reorders it.
         adult_index = snap.meta.get("adult_index", [])
@@ -191,12 +212,41 @@ class ScorerCheckpoints:
                 ordered.update(convs)
                 self._adult_convs[aid] = ordered
 
+    def _check_held(self, path: object, what: str, held: Mapping[Any, Any], cap: int) -> None:
+        """Refuse a checkpoint holding more than the scorer keeps (its ``max_conversations``
+        stored with it): a scorer never writes one, and it would be restored over its cap."""
+        if len(held) > cap:
+            raise CheckpointError(
+                f"{path}: holds more {what} than its limit of {cap} (max_conversations "
+                f"{self.max_conversations}): the file was changed after it was written"
+            )
+
 
 def _key(value: Any, path: object) -> Any:
-    """An id read from a checkpoint: int or str only."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise CheckpointError(f"{path}: id {value!r} is not an int or str")
-    return value
+    """An id read from a checkpoint: an int64 or a str of at most ``MAX_ID_LENGTH``
+    characters, as events carry them."""
+    if type(value) is int:
+        if INT64_MIN <= value <= INT64_MAX:
+            return value
+    elif type(value) is str and len(value) <= MAX_ID_LENGTH:
+        return value
+    raise CheckpointError(
+        f"{path}: id {_shown(value)} is not an int64 or a str of at most {MAX_ID_LENGTH} characters"
+    )
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def _row(path: object, what: str, read: Callable[[Any], T], data: Any) -> T:
+    """``read(data)``, its ValueError or TypeError raised as a CheckpointError naming
+    ``what`` (the row)."""
+    try:
+        return read(data)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise CheckpointError(f"{path}: {what} is malformed: {exc}") from None
 
 
 def _version() -> str:
@@ -216,6 +266,21 @@ def config_of(snap: _checkpoint.Snapshot) -> dict[str, Any]:
     config = snap.meta.get("config")
     if not isinstance(config, dict):
         raise CheckpointError(f"{snap.path}: meta 'config' is missing or not an object")
+    for name in _NUMBER_CONFIG:
+        value: Any = config.get(name)
+        if name in config and not (
+            (value is None and name != "cooldown_s")
+            or (type(value) in (int, float) and math.isfinite(value) and value >= 0)
+        ):
+            raise CheckpointError(
+                f"{snap.path}: meta 'config' {name!r} must be a finite number >= 0"
+                f"{'' if name == 'cooldown_s' else ' or null (no limit)'}, found {value!r}"
+            )
+    if config.get("time_source") not in ("wall", "events", None):
+        raise CheckpointError(
+            f"{snap.path}: meta 'config' 'time_source' must be \"wall\", \"events\" or null, "
+            f"found {config.get('time_source')!r}"
+        )
     try:
         out: dict[str, Any] = {
             "idle_expiry_s": inf_if_none(config["idle_expiry_s"]),
@@ -228,6 +293,4 @@ def config_of(snap: _checkpoint.Snapshot) -> dict[str, Any]:
         }
     except KeyError as exc:
         raise CheckpointError(f"{snap.path}: meta 'config' has no {exc}") from None
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{snap.path}: meta 'config' is malformed ({exc})") from None
     return out

@@ -47,11 +47,22 @@ from riskscore.features.slots import (
     N_ACCOUNT_SLOTS,
     N_EVENTS,
     N_STATE,
+    STATE_SLOTS,
     T_FIRST,
     T_LAST,
 )
 from riskscore.io.groups import is_group_contact
-from riskscore.io.schema import MINOR_AGE, Channel, EventType
+from riskscore.io.schema import (
+    MAX_AGE,
+    MAX_TIMESTAMP,
+    MAX_TZ_OFFSET_MIN,
+    MIN_AGE,
+    MIN_TIMESTAMP,
+    MIN_TZ_OFFSET_MIN,
+    MINOR_AGE,
+    Channel,
+    EventType,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -81,8 +92,70 @@ def _out(value: float) -> float | None:
     return None if value != value else value
 
 
-def _in(value: Any) -> float:
-    return math.nan if value is None else float(value)
+def _in(value: Any, what: str = "value") -> float:
+    """A number read from a checkpoint: None is NaN; anything but a finite int or float
+    (a bool, text, infinity) is refused."""
+    if value is None:
+        return math.nan
+    if type(value) not in (int, float) or not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number or null, found {value!r}")
+    return float(value)
+
+
+def time_of(value: Any, what: str) -> int:
+    """A time read from a checkpoint: an int of epoch seconds in the accepted range."""
+    if type(value) is not int or not MIN_TIMESTAMP <= value < MAX_TIMESTAMP:
+        raise ValueError(
+            f"{what} must be an int of epoch seconds in [{MIN_TIMESTAMP}, {MAX_TIMESTAMP}), "
+            f"found {value!r}"
+        )
+    return value
+
+
+#: The range of each conversation state slot in a checkpoint (NaN allowed where True);
+#: a slot not named is a count or a decayed count: >= 0.
+_SLOT_RANGES: dict[str, tuple[float, float, bool]] = {
+    "age": (MIN_AGE, MAX_AGE, True),
+    "t_first": (MIN_TIMESTAMP, MAX_TIMESTAMP, False),
+    "t_last": (MIN_TIMESTAMP, MAX_TIMESTAMP, False),
+    "run_side": (-1, 1, False),
+    "offset": (MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN, True),
+    "recent_night": (0, 1, False),
+    "recent_sent": (0, 1, False),
+    "first_channel": (-1, max(Channel), False),
+    "max_channel": (-1, max(Channel), False),
+    "channels_used": (0, 2 ** len(Channel) - 1, False),
+    "first_secure_t": (MIN_TIMESTAMP, MAX_TIMESTAMP, True),
+}
+_STATE_RANGES = tuple(
+    _SLOT_RANGES.get(name.removesuffix("+1"), (0, _INF, False)) for name in STATE_SLOTS
+)
+
+
+def _state_in(values: Any) -> FloatArray:
+    """A conversation's state vector read from a checkpoint, each slot in its range."""
+    if not isinstance(values, list) or len(values) != N_STATE:
+        raise ValueError(f"conversation state must be a list of {N_STATE} numbers")
+    state = np.empty(N_STATE)
+    for i, (name, value, (lo, hi, nan_ok)) in enumerate(
+        zip(STATE_SLOTS, values, _STATE_RANGES, strict=True)
+    ):
+        x = _in(value, f"state slot {name!r}")
+        if not (lo <= x <= hi or (nan_ok and x != x)):
+            raise ValueError(f"state slot {name!r} must be in [{lo}, {hi}], found {value!r}")
+        state[i] = x
+    if state[T_FIRST] > state[T_LAST]:
+        raise ValueError(
+            f"state slot 't_first' ({values[T_FIRST]!r}) is after 't_last' ({values[T_LAST]!r})"
+        )
+    return state
+
+
+def _ids_in(values: Any, what: str) -> set[object]:
+    """A set of account ids read from a checkpoint (ints or str)."""
+    if not isinstance(values, list) or not all(type(v) is str or type(v) is int for v in values):
+        raise ValueError(f"account {what} must be a list of ids (int or str)")
+    return set(values)
 
 
 #: The facts of a pair of accounts (:mod:`riskscore.features.pairs`): ``[first, private]``,
@@ -146,26 +219,54 @@ class AccountState:
     @classmethod
     def from_json(cls, data: list[Any]) -> AccountState:
         """Inverse of :meth:`to_json`. A state written before ``stale`` was stored is read as
-        stale (its first change re-scores all its conversations, as it did then)."""
+        stale (its first change re-scores all its conversations, as it did then).
+
+        Raises
+        ------
+        ValueError
+            A value of the wrong type or out of its range, named.
+        """
         state = cls()
         if len(data) == 6:
             data = [*data, True]
-        contacts, minors, private_minors, tallies, state.last_seen, met, stale = data
+        if len(data) != 7:
+            raise ValueError(
+                "account state must be [contacts, minors, private minors, tallies, last seen, "
+                "pairs, stale]"
+            )
+        contacts, minors, private_minors, tallies, last_seen, met, stale = data
         if type(stale) is not bool:
             raise ValueError(f"account 'stale' must be true or false, found {stale!r}")
         state.stale = stale
-        state.contacts, state.minors = set(contacts), set(minors)
-        state.private_minors = set(private_minors)
-        state.tallies = np.asarray(tallies, dtype=np.float64)
-        if state.tallies.shape != (N_ACCOUNT_SLOTS,):
+        state.contacts = _ids_in(contacts, "contacts")
+        state.minors = _ids_in(minors, "minors")
+        state.private_minors = _ids_in(private_minors, "private minors")
+        if not isinstance(tallies, list) or len(tallies) != N_ACCOUNT_SLOTS:
             raise ValueError(
                 f"account tallies must hold {N_ACCOUNT_SLOTS} numbers, got "
-                f"{state.tallies.size}: a checkpoint of another riskscore version; replay the "
-                "events into a new scorer"
+                f"{len(tallies) if isinstance(tallies, list) else repr(tallies)}: a checkpoint "
+                "of another riskscore version; replay the events into a new scorer"
             )
+        state.tallies = np.array([_in(v, "account tally") for v in tallies], dtype=np.float64)
+        if not (state.tallies >= 0).all():
+            raise ValueError(f"account tallies must be numbers >= 0, found {tallies!r}")
+        state.last_seen = time_of(last_seen, "account last seen")
+        if not isinstance(met, list):
+            raise ValueError("account pairs must be a list of [id, first, private]")
         if met:
-            state.met = {other: np.array([float(first), _INF if private is None else private])
-                         for other, first, private in met}  # fmt: skip
+            state.met = {}
+            for entry in met:
+                if not (isinstance(entry, list) and len(entry) == 3):
+                    raise ValueError(f"account pair {entry!r} is not [id, first, private]")
+                other, first, private = entry
+                if type(other) not in (int, str) or other in state.met:
+                    raise ValueError(f"account pair id {other!r} is not an int or str, or twice")
+                state.met[other] = np.array(
+                    [
+                        _in(first, "pair first"),
+                        _INF if private is None else _in(private, "pair private"),
+                    ]
+                )
         return state
 
 
@@ -352,19 +453,34 @@ class ConversationState:
 
     @classmethod
     def from_json(cls, initiator: object, responder: object, data: list[Any]) -> ConversationState:
-        """Inverse of :meth:`to_json`."""
+        """Inverse of :meth:`to_json`.
+
+        Raises
+        ------
+        ValueError
+            A value of the wrong type or out of its range, named.
+        """
         s = cls(initiator, responder)
+        if len(data) not in (4, 6):
+            raise ValueError(
+                "conversation state must be [state, tier, alert time, risk] (and the shadow "
+                "model's tier and alert time)"
+            )
         if len(data) == 6:
             *data, s.shadow_tier, s.shadow_alert_ts = data
             if type(s.shadow_tier) is not int or not 0 <= s.shadow_tier <= 2:
                 raise ValueError(f"shadow tier must be 0, 1 or 2, found {s.shadow_tier!r}")
-            if s.shadow_alert_ts is not None and type(s.shadow_alert_ts) is not int:
-                raise ValueError(f"shadow alert time must be an int, found {s.shadow_alert_ts!r}")
+            if s.shadow_alert_ts is not None:
+                time_of(s.shadow_alert_ts, "shadow alert time")
         state, s.n_alerted_tier, s.last_alert_ts, risk = data
-        s.state = np.asarray([_in(v) for v in state], dtype=np.float64)
-        if s.state.shape != (N_STATE,):
-            raise ValueError(f"conversation state must hold {N_STATE} numbers")
+        if type(s.n_alerted_tier) is not int or not 0 <= s.n_alerted_tier <= 2:
+            raise ValueError(f"alerted tier must be 0, 1 or 2, found {s.n_alerted_tier!r}")
+        if s.last_alert_ts is not None:
+            time_of(s.last_alert_ts, "alert time")
+        s.state = _state_in(state)
         s.adult_i = adult_side(s.state) == 1
         s.max_ts = int(s.state[T_LAST])
-        s.risk = _in(risk)
+        s.risk = _in(risk, "risk")
+        if not (0.0 <= s.risk <= 1.0 or s.risk != s.risk):
+            raise ValueError(f"risk must be in [0, 1] or null, found {risk!r}")
         return s

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.jsonl import unique_fields
+from riskscore.io.jsonl import unique_fields, without_byte_order_mark
 
 __all__ = ["JSON_LINES_TYPES", "BodyItem", "parse_body"]
 
@@ -42,7 +42,9 @@ def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
     body : bytes
         UTF-8 text: a JSON object (one event), a JSON array (a batch), or with a JSON
         lines media type (``application/x-ndjson``, ``application/jsonl``), one JSON
-        object per line.
+        object per line. A leading byte order mark is skipped, as ``riskscore stream``
+        and :func:`~riskscore.read_messages` skip it
+        (:func:`~riskscore.io.jsonl.without_byte_order_mark`).
     content_type : str or None
         The request's ``Content-Type`` (parameters such as ``charset`` are ignored).
 
@@ -66,7 +68,7 @@ def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
     [(0, True), (2, False)]
     """
     try:
-        text = body.decode("utf-8")
+        text = without_byte_order_mark(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise SchemaError(f"the request body is not UTF-8 text ({exc})") from None
     media = (content_type or "").split(";", 1)[0].strip().lower()

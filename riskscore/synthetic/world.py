@@ -36,6 +36,8 @@ __all__ = ["BENIGN_SCENARIOS", "GROOMING_SCENARIOS", "Platform", "ScenarioProfil
 
 #: Ages whose relative weights the age-weight vectors give: 2, 3, ..., 17.
 N_CHILD_AGES: Final = 16
+#: Longest world name: one printable line, as results and reports quote it.
+MAX_NAME_CHARS: Final = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +92,17 @@ class World:
     secure_channel_mix: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise fail("name", f"must be a non-empty string, got {self.name!r}")
+        if (
+            not isinstance(self.name, str)
+            or not self.name
+            or not self.name.isprintable()
+            or len(self.name) > MAX_NAME_CHARS
+        ):
+            raise fail(
+                "name",
+                f"must be one line of printable text of 1 to {MAX_NAME_CHARS} characters, "
+                f"got {self.name!r}",
+            )
         names = tuple(s.name for s in self.scenarios)
         expected = (*GROOMING_SCENARIOS, *BENIGN_SCENARIOS)
         if sorted(names) != sorted(expected):

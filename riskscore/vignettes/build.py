@@ -14,7 +14,15 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES, SCHEMA_COLUMNS, Channel, EventType
+from riskscore.io.schema import (
+    CHANNEL_NAMES,
+    EVENT_NAMES,
+    MAX_TIMESTAMP,
+    MIN_TIMESTAMP,
+    SCHEMA_COLUMNS,
+    Channel,
+    EventType,
+)
 from riskscore.vignettes.errors import VignetteFileError
 from riskscore.vignettes.specs import ConversationSpec, PhaseSpec, SingleEvent
 
@@ -79,6 +87,13 @@ def _build_conversation(conv: ConversationSpec, source: str) -> dict[str, AnyArr
     drawn = np.concatenate([p.drawn for p in parts])
     part_of = np.concatenate([np.full(len(p.time), i) for i, p in enumerate(parts)])
     order = np.argsort(time, kind="stable")
+    if not (time[order[0]] >= MIN_TIMESTAMP and time[order[-1]] < MAX_TIMESTAMP):
+        raise VignetteFileError(
+            "the conversation's events (closing events included, each after_min after the one "
+            "before) fall outside 1970-01-01 to 2199-12-31 UTC: start it earlier or shorten it",
+            source=source,
+            key=f"{conv.key}.start",
+        )
     time, sender, event, channel, drawn, part_of = (
         a[order] for a in (time, sender, event, channel, drawn, part_of)
     )

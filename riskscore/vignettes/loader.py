@@ -37,6 +37,15 @@ format, with every key (optional keys show their default)::
     repeat = 1                        # the phase again every `every` days
     every = 1
 
+Limits. A file of at most ``MAX_FILE_BYTES`` (1 MB) of UTF-8; at most ``MAX_EVENTS``
+(100,000) events per vignette (each phase's ``events`` plus its opening and closing events,
+times ``repeat``, times the members of a group); groups of at most ``MAX_GROUP_SIZE`` (1,000)
+accounts; ``start`` and every day of a phase from 1970-01-02 to 2199-12-31 (local dates; a
+conversation whose closing events then still fall past 2199 UTC is refused when it is
+built). Names are letters, digits, ``_`` (accounts) or ``-`` (conversations, files); the
+title is one line of printable text, summary and reason printable text (line breaks and
+tabs become spaces). Each error names the file, the key and the value.
+
 Times. Opening events come at the start of the phase's hours on its first day, each
 ``after_min`` (default 1) minutes after the one before; message and media events are
 drawn uniformly over the phase's days and hours (none before the last opening event);
@@ -63,13 +72,21 @@ import os
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Final
 
 from riskscore.vignettes.errors import VignetteFileError
-from riskscore.vignettes.parse import id_from_file_name, parse_vignette
+from riskscore.vignettes.parse import (
+    id_from_file_name,
+    parse_vignette,
+)
 from riskscore.vignettes.specs import Account, ConversationSpec, PhaseSpec, SingleEvent
 from riskscore.vignettes.vignette import Vignette
 
+#: Largest vignette file read, in bytes (the shipped ones are under 3 kB).
+MAX_FILE_BYTES: Final = 1_000_000
+
 __all__ = [
+    "MAX_FILE_BYTES",
     "Account",
     "ConversationSpec",
     "PhaseSpec",
@@ -141,4 +158,18 @@ def read_vignette(path: str | os.PathLike[str] | Traversable) -> Vignette:
     """
     entry: Traversable = Path(path) if isinstance(path, (str, os.PathLike)) else path
     vignette_id = id_from_file_name(entry.name)
-    return parse_vignette(vignette_id, entry.name, entry.read_text(encoding="utf-8"))
+    with entry.open("rb") as file:
+        data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise VignetteFileError(
+            f"the file is larger than {MAX_FILE_BYTES} bytes; a vignette is a few kilobytes",
+            source=entry.name,
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise VignetteFileError(
+            f"not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})",
+            source=entry.name,
+        ) from None
+    return parse_vignette(vignette_id, entry.name, text)

@@ -20,12 +20,29 @@ from riskscore.vignettes.errors import VignetteFileError
 from riskscore.vignettes.specs import Account, ConversationSpec, PhaseSpec, SingleEvent
 from riskscore.vignettes.vignette import EXPECTED, KINDS, Expected, Kind, Vignette
 
-__all__ = ["id_from_file_name", "parse_vignette"]
+__all__ = [
+    "FIRST_DATE",
+    "LAST_DATE",
+    "MAX_EVENTS",
+    "MAX_GROUP_SIZE",
+    "id_from_file_name",
+    "parse_vignette",
+]
+
+#: Most events one vignette may build (phases' events, repeats and group members counted).
+MAX_EVENTS: Final = 100_000
+#: Most accounts of one group.
+MAX_GROUP_SIZE: Final = 1_000
+#: Days a vignette's events may fall on (local dates): every UTC offset keeps their times in
+#: the schema's range (1970-01-01 up to, not including, 2200-01-01).
+FIRST_DATE: Final = dt.date(1970, 1, 2)
+LAST_DATE: Final = dt.date(2199, 12, 31)
 
 _EXPECTED_BY_KIND: Final = {"grooming": ("alert", "urgent"), "benign": ("no_alert",)}
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# \Z, not $: "$" also matches before a final line break ("approach\n")
+_ID = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _TOP_KEYS: Final = {"title", "kind", "expected", "summary", "reason", "seed"}
 _TOP_REQUIRED: Final = ("title", "kind", "expected", "summary", "reason", "accounts")
 _ACCOUNT_KEYS: Final = {"age", "ages", "count", "tz"}
@@ -98,10 +115,20 @@ class _Reader:
             self.fail(f"{key}.{extra[0]}" if key else extra[0], _unknown_key(allowed))
         return cast(dict[str, Any], value)
 
-    def text(self, value: object, key: str) -> str:
+    def text(self, value: object, key: str, *, one_line: bool = False) -> str:
+        """Text, its runs of white space made one space; a control or format character
+        (other than a line break or tab in a text of several lines) is refused."""
         if not isinstance(value, str) or not value.strip():
             self.fail(key, f"expected a non-empty string, found {value!r}")
-        return " ".join(value.split())
+        text = " ".join(value.split())
+        if not (value.isprintable() if one_line else text.isprintable()):
+            bad = next(ch for ch in (value if one_line else text) if not ch.isprintable())
+            self.fail(
+                key,
+                f"expected {'one line of ' if one_line else ''}printable text, found the "
+                f"character {bad!r} (U+{ord(bad):04X})",
+            )
+        return text
 
     def choice(self, value: object, key: str, options: tuple[str, ...]) -> str:
         if value not in options:
@@ -150,17 +177,27 @@ class _Reader:
             self.fail("conversations", "expected at least one [[conversations]] table")
         conversations: list[ConversationSpec] = []
         names: set[str] = set()
+        n_events = 0
         for i, entry in enumerate(raw):
             expanded = self.conversation(vignette_id, entry, f"conversations[{i}]", groups, seed, i)
             if expanded[0].name in names:
                 self.fail(f"conversations[{i}].name", "two conversations have this name")
             names.add(expanded[0].name)
             conversations.extend(expanded)
+            n_events += len(expanded) * sum(
+                p.repeat * (p.events + len(p.opening) + len(p.closing)) for p in expanded[0].phases
+            )
+            if n_events > MAX_EVENTS:
+                self.fail(
+                    f"conversations[{i}]",
+                    f"the vignette builds {n_events} events up to this conversation (phases' "
+                    f"events and repeats, group members counted), more than {MAX_EVENTS}",
+                )
         if not any(c.focus for c in conversations):
             self.fail("conversations", "no conversation has focus = true")
         return Vignette(
             id=vignette_id,
-            title=self.text(doc["title"], "title"),
+            title=self.text(doc["title"], "title", one_line=True),
             kind=kind,
             expected=expected,
             summary=self.text(doc["summary"], "summary"),
@@ -190,6 +227,11 @@ class _Reader:
                 raw_ages = spec["ages"]
                 if not isinstance(raw_ages, list) or not raw_ages:
                     self.fail(f"{key}.ages", f"expected a list of ages, found {raw_ages!r}")
+                if len(raw_ages) > MAX_GROUP_SIZE:
+                    self.fail(
+                        f"{key}.ages",
+                        f"a group of {len(raw_ages)} accounts; at most {MAX_GROUP_SIZE}",
+                    )
                 ages = [
                     self.number(a, f"{key}.ages[{j}]", MIN_AGE, MAX_AGE)
                     for j, a in enumerate(raw_ages)
@@ -197,7 +239,7 @@ class _Reader:
                 if "count" in spec and self.integer(spec["count"], f"{key}.count", 1) != len(ages):
                     self.fail(f"{key}.count", f"does not match the {len(ages)} ages given")
             else:
-                count = self.integer(spec.get("count", 1), f"{key}.count", 1)
+                count = self.integer(spec.get("count", 1), f"{key}.count", 1, MAX_GROUP_SIZE)
                 age = (
                     self.number(spec["age"], f"{key}.age", MIN_AGE, MAX_AGE)
                     if "age" in spec
@@ -265,6 +307,8 @@ class _Reader:
         start = spec["start"]
         if not isinstance(start, dt.date) or isinstance(start, dt.datetime):
             self.fail(f"{key}.start", f"expected a date like 2025-03-03, found {start!r}")
+        if not FIRST_DATE <= start <= LAST_DATE:
+            self.fail(f"{key}.start", f"expected a date from {FIRST_DATE} to {LAST_DATE}: {start}")
         focus = spec.get("focus", False)
         if not isinstance(focus, bool):
             self.fail(f"{key}.focus", f"expected true or false, found {focus!r}")
@@ -277,6 +321,12 @@ class _Reader:
             phase = self.phase(entry, f"{key}.phases[{j}]", names, next_day)
             phases.append(phase)
             next_day = phase.day + (phase.repeat - 1) * phase.every + phase.days
+            if (LAST_DATE - start).days < next_day - 1:
+                self.fail(
+                    f"{key}.phases[{j}]",
+                    f"its last day, {next_day - 1} days after the start {start}, is after "
+                    f"{LAST_DATE}",
+                )
         group = first if groups[first][0] else second if groups[second][0] else None
         n_members = len(groups[group][1]) if group else 1
         out = []
