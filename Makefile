@@ -69,7 +69,7 @@ test: $(STAMP)
 	@$(MAKE) --no-print-directory --output-sync=target -j3 lint typecheck pytest
 
 model: $(STAMP)
-	$(BIN)/python -m riskscore.cli train --worlds 48 --conversations 4000 --prevalence 0.04 --seed 2026 --out riskscore/model/default
+	$(BIN)/python -m riskscore.cli train --worlds 192 --conversations 4000 --prevalence 0.04 --seed 2026 --out riskscore/model/default
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

@@ -1,7 +1,7 @@
 """Robustness benchmark: train on some worlds, measure on worlds never seen in training.
 
 1. Every candidate model (riskscore.model.candidates) is fitted on the default model's
-   training data: the default world plus 48 drawn worlds (seeds 0-47).
+   training data: the default world plus 192 drawn worlds (seeds 0-191).
 2. Each is measured on 30 unseen worlds (seeds 1000-1029) and on every stress world, at
    1 % prevalence, with PR-AUC also re-weighted to 1 in 10,000. The default is the eligible
    candidate with the best worst-world PR-AUC.

@@ -12,12 +12,13 @@ from riskscore.cli._time import open_fraction, seed, synthetic_conversations
 from riskscore.evaluation.training_job import train_model
 from riskscore.io import read_messages
 from riskscore.model import load_model, save_model
+from riskscore.model.recipe import DEFAULT_N_WORLDS
 from riskscore.moderation.learning import MIN_RETRAIN_POSITIVES, learn_from_decisions
 
 NAME = "train"
 HELP = "train a model bundle and measure it on held-out adults"
 EXAMPLE = (
-    "examples:\n  riskscore train --worlds 48 --seed 2026 --out models/mine   # synthetic worlds\n"
+    "examples:\n  riskscore train --worlds 192 --seed 2026 --out models/mine   # synthetic worlds\n"
     "  riskscore train --data data/ --out models/mine             # your labelled data\n"
     "  riskscore train --from-queue queue.sqlite --events month/events.parquet \\\n"
     "      --out models/from-decisions                              # moderators' decisions\n"
@@ -36,7 +37,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="directory with events.parquet and labels.parquet (generated when omitted)",
     )
     parser.add_argument(
-        "--worlds", type=int, default=48, help="drawn synthetic worlds to train on (without --data)"
+        "--worlds",
+        type=int,
+        default=DEFAULT_N_WORLDS,
+        help="drawn synthetic worlds to train on (without --data)",
     )
     parser.add_argument(
         "--conversations",

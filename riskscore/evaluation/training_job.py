@@ -22,6 +22,7 @@ from riskscore.model import (
     fit_risk_model,
     save_model,
 )
+from riskscore.model.recipe import DEFAULT_N_WORLDS
 from riskscore.policy import AlertPolicy
 
 __all__ = ["TrainResult", "generate_dataset", "holdout_metrics", "train_model"]
@@ -82,7 +83,7 @@ def train_model(
     out_dir: Path,
     *,
     data_dir: Path | None = None,
-    n_worlds: int = 48,
+    n_worlds: int = DEFAULT_N_WORLDS,
     n_conversations: int = 4_000,
     prevalence: float = 0.04,
     seed: int = 0,

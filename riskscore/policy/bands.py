@@ -156,9 +156,9 @@ def check_bands(bands: tuple[AgeBand, ...], unknown: AgeBand | None = None) -> N
 #: conversations in the median unseen world of ``benchmarks/robustness.py`` (see
 #: ``docs/policy.md`` for how they were set: ``riskscore.evaluation.robustness.policy_for_volume``).
 DEFAULT_BANDS = (
-    AgeBand("under 13", 0.0, 13.0, review=0.296, urgent=0.795),
-    AgeBand("13-15", 13.0, 16.0, review=0.457, urgent=0.886),
-    AgeBand("16-17", 16.0, 18.0, review=0.628, urgent=0.939),
-    AgeBand("18+", 18.0, math.inf, review=0.771, urgent=0.969),
+    AgeBand("under 13", 0.0, 13.0, review=0.292, urgent=0.750),
+    AgeBand("13-15", 13.0, 16.0, review=0.452, urgent=0.857),
+    AgeBand("16-17", 16.0, 18.0, review=0.622, urgent=0.923),
+    AgeBand("18+", 18.0, math.inf, review=0.767, urgent=0.960),
 )
-DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.457, urgent=0.886)
+DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.452, urgent=0.857)

@@ -14,30 +14,38 @@ __all__ = ["KNOWN_MISSES"]
 
 #: Vignette id -> what the shipped model and default policy do with it, and why.
 KNOWN_MISSES: Final[dict[str, str]] = {
-    "b07-tutor-weekly-video-link-14": "review (risk 0.81 against the 13-15 band's review "
-    "0.46): eight links to another app from an adult who sent a 14-year-old a contact request "
-    "weigh as a move off the platform (+5.1 log-odds); nothing in the metadata marks them as a "
+    "b07-tutor-weekly-video-link-14": "urgent (risk 0.93 against the 13-15 band's urgent 0.86): "
+    "eight links to another app from an adult who sent a 14-year-old a contact request weigh "
+    "as a move off the platform (+3.6 log-odds); nothing in the metadata marks them as a "
     "weekly lesson's call link",
-    "g04-unknown-age-off-platform-within-hour": "review, not urgent (risk 0.65 against the "
-    "13-15 band's urgent 0.89): an account of unknown age moving a 13-year-old off-platform "
-    "looks like the teenage pairs where one age is unknown",
-    "g15-unknown-age-12-evenings-then-encrypted-images": "no alert (risk 0.20 against the "
-    "under-13 band's review 0.30): the move to the encrypted channel after a week lowers the "
-    "risk (-0.9 log-odds) instead of raising it. `secure_move_speed` is left free, and in the "
+    "g04-unknown-age-off-platform-within-hour": "review, not urgent (risk 0.52 against the "
+    "13-15 band's urgent 0.86): an account of unknown age moving a 13-year-old off-platform "
+    "looks like the teenage pairs where one age is unknown, and its first messages in a public "
+    "channel count as contact where others can see (`adult_supervised_minor_share`, -0.6 "
+    "log-odds)",
+    "g08-gaming-public-direct-external-13": "review, not urgent (risk 0.82 against the 13-15 "
+    "band's urgent 0.86): the game lobby's public messages count as contact where others can "
+    "see (`adult_supervised_minor_share` 0.35, -1.1 log-odds), although the adult then moved "
+    "the child to private messages and off the platform; the feature is per account and does "
+    "not know that this public contact led to the private one",
+    "g15-unknown-age-12-evenings-then-encrypted-images": "no alert (risk 0.08 against the "
+    "under-13 band's review 0.29): the move to the encrypted channel after a week lowers the "
+    "risk (-1.9 log-odds) instead of raising it. `secure_move_speed` is left free, and in the "
     "training worlds slow moves to private channels are mostly teenagers and couples; "
-    "constraining it to raise risk only (tried) missed four other grooming vignettes and "
-    "still not this one; every candidate of benchmarks/robustness.py misses it, unconstrained "
-    "trees included",
-    "g16-adult-40-daily-holidays-14-then-external": "no alert (risk 0.20 against the 13-15 "
-    "band's review 0.46): daytime one-to-one contact with a single link at the end is the "
+    "constraining it to raise risk only (tried, also only for known adult-minor pairs) missed "
+    "other grooming vignettes and still not this one; every candidate of "
+    "benchmarks/robustness.py misses it, unconstrained trees included",
+    "g16-adult-40-daily-holidays-14-then-external": "no alert (risk 0.11 against the 13-15 "
+    "band's review 0.45): daytime one-to-one contact with a single link at the end is the "
     "quiet grooming the metadata barely shows, and the link's move after two weeks lowers "
-    "the risk (`secure_move_speed`, -0.7 log-odds, as in g15); every candidate of "
+    "the risk (`secure_move_speed`, -1.3 log-odds, as in g15); every candidate of "
     "benchmarks/robustness.py misses it",
-    "g19-adult-23-public-to-external-within-two-hours-14": "no alert (risk 0.11 against the "
-    "13-15 band's review 0.46): the move off the platform after two hours counts for +2.4 "
-    "log-odds where g04's move within the hour counts for +4.6, because fast grooming in the "
+    "g19-adult-23-public-to-external-within-two-hours-14": "no alert (risk 0.16 against the "
+    "13-15 band's review 0.45): the move off the platform after two hours counts for +2.2 "
+    "log-odds where g04's move within the hour counts for +4.5, because fast grooming in the "
     "training worlds moves within its first hour; with no contact request, no night-time "
-    "contact and no images nothing else carries it. Drawing fast grooming's move window per "
-    "world (15 minutes to 8 hours) and retraining (tried with the shipped recipe's trees) "
-    "did not make it pass at the same alert volume",
+    "contact and no images nothing else carries it, and its public start counts as contact "
+    "where others can see (-0.4). Drawing fast grooming's move window per world (15 minutes "
+    "to 8 hours) and retraining (tried with the shipped recipe's trees) did not make it pass "
+    "at the same alert volume",
 }
