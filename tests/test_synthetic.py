@@ -755,7 +755,7 @@ def test_same_seed_and_world_give_byte_identical_output(tmp_path: Path) -> None:
         ({"teen_cohort_size": 1}, "teen_cohort_size: must be an integer >= 2"),
         ({"teen_age_spread": 6}, r"teen_age_spread: must be in \(0, 5\] years"),
         ({"special_adult_conversations": -1}, "special_adult_conversations: must be a number >= 0"),
-        ({"name": ""}, "name: must be a non-empty string"),
+        ({"name": ""}, "name: must be one line of printable text"),
         ({"tz_mix": {}}, "tz_mix: must be a non-empty mapping"),
         ({"tz_mix": {"abc": 1.0}}, "tz_mix: offsets must be integer minutes"),
         ({"tz_mix": {60: -1.0}}, r"tz_mix\[60\]: must be a number >= 0"),

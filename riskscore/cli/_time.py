@@ -1,17 +1,23 @@
 """Times and counts given on the command line (private): one parser for every command.
 
 Each is an argparse ``type``, so a value outside its range is refused while the
-arguments are parsed (argparse's one error line, exit status 2), before any work.
+arguments are parsed (argparse's one error line, exit status 2), before any work. A
+number that a library function also takes is checked by the library's rule
+(:mod:`riskscore._checks`); the CLI adds only its caps (:data:`MAX_COUNT`,
+:data:`MAX_SYNTHETIC_CONVERSATIONS`).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
+from riskscore._checks import check_open_share, check_seed, check_share, check_whole
 from riskscore.io.schema import MAX_TIMESTAMP, MIN_TIMESTAMP
+
+T = TypeVar("T", int, float)
 
 #: Largest whole number accepted by a count option (a row count, an item id).
 MAX_COUNT = 2**53
@@ -76,6 +82,17 @@ def parse_end(text: str) -> int:
     return parse_epoch(text, end_of_day=True)
 
 
+def _by_rule(text: str, parse: Callable[[str], T], rule: Callable[[T], object], message: str) -> T:
+    """``parse(text)`` checked by ``rule`` (a check of :mod:`riskscore._checks`, the one the
+    library functions apply), or ``message`` as an argparse error."""
+    try:
+        value = parse(text)
+        rule(value)
+    except ValueError:  # the text is no number, or the rule refuses it
+        raise argparse.ArgumentTypeError(message) from None
+    return value
+
+
 def whole_number(low: int, high: int = MAX_COUNT) -> Callable[[str], int]:
     """An argparse type: a whole number in ``[low, high]``.
 
@@ -89,19 +106,15 @@ def whole_number(low: int, high: int = MAX_COUNT) -> Callable[[str], int]:
     """
 
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = low - 1
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {low} to {high}")
-        return value
+        message = f"{text!r} is not a whole number from {low} to {high}"
+        return _by_rule(text, int, lambda v: check_whole("value", v, low, high), message)
 
     return parse
 
 
 def seed(text: str) -> int:
-    """An argparse type: a seed of ``np.random.default_rng``, a whole number >= 0.
+    """An argparse type: a seed of ``np.random.default_rng``, a whole number >= 0 (the
+    library's rule), at most :data:`MAX_COUNT`.
 
     Examples
     --------
@@ -111,16 +124,13 @@ def seed(text: str) -> int:
     Traceback (most recent call last):
     argparse.ArgumentTypeError: '-1' is not a seed: expected a whole number from 0 to ...
     """
-    try:
-        return whole_number(0)(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a seed: expected a whole number from 0 to {MAX_COUNT}"
-        ) from None
+    message = f"{text!r} is not a seed: expected a whole number from 0 to {MAX_COUNT}"
+    return _by_rule(text, int, lambda v: check_whole("seed", check_seed(v), 0, MAX_COUNT), message)
 
 
 def open_fraction(text: str) -> float:
-    """An argparse type: a number strictly between 0 and 1.
+    """An argparse type: a number strictly between 0 and 1 (a held-out share, as
+    ``train_model(test_fraction=...)`` takes it).
 
     Examples
     --------
@@ -130,15 +140,25 @@ def open_fraction(text: str) -> float:
     Traceback (most recent call last):
     argparse.ArgumentTypeError: 'nan' is not a number between 0 and 1 (both excluded)
     """
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number between 0 and 1 (both excluded)"
-        )
-    return value
+    message = f"{text!r} is not a number between 0 and 1 (both excluded)"
+    return _by_rule(text, float, lambda v: check_open_share("value", v), message)
+
+
+def share(text: str) -> float:
+    """An argparse type: a number from 0 to 1, both included (a prevalence, as the
+    synthetic generator takes it).
+
+    Examples
+    --------
+    >>> share("0.01")
+    0.01
+    >>> share("1.5")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '1.5' is not a number from 0 to 1
+    """
+    return _by_rule(
+        text, float, lambda v: check_share("value", v), f"{text!r} is not a number from 0 to 1"
+    )
 
 
 #: An argparse type: a number of synthetic conversations, 1 to

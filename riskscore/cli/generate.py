@@ -6,17 +6,17 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from riskscore.cli._paths import check_out_dir
 from riskscore.cli._time import (
     MAX_SYNTHETIC_CONVERSATIONS,
     seed,
+    share,
     synthetic_conversations,
     whole_number,
 )
-from riskscore.io.arrow import write_table
+from riskscore.io.time_order import write_in_time_order
 from riskscore.synthetic import generate_parquet
 
 #: Most conversations generated at once (a chunk's memory grows with it: 1.3 GB at 100,000).
@@ -32,8 +32,9 @@ EXAMPLE = """examples:
 Writes DIR/events.parquet and DIR/labels.parquet chunk by chunk (memory bounded by
 one chunk); the same arguments give byte-identical files. --format csv or jsonl writes
 the events as DIR/events.csv or DIR/events.jsonl instead, in time order (one event per
-line, as `riskscore stream` reads them; converted in memory). The generative model is
-described in docs/synthetic.md."""
+line, as `riskscore stream` reads them; sorted in buckets of about 2 million events,
+spilled beside the output and removed). The generative model is described in
+docs/synthetic.md."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--prevalence",
-        type=float,
+        type=share,
         default=0.01,
         help="share of grooming conversations, e.g. 0.0001 for 1 in 10,000",
     )
@@ -111,10 +112,9 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 
 
 def _convert(parquet: Path, target: Path) -> Path:
-    """The events of ``parquet`` in time order as CSV or JSON lines; the Parquet file removed."""
-    table = pq.read_table(parquet)
-    table = table.sort_by([("timestamp", "ascending"), ("conversation_id", "ascending")])
-    write_table(table, target)
+    """The events of ``parquet`` in time order as CSV or JSON lines, in bounded memory
+    (:func:`riskscore.io.time_order.write_in_time_order`); the Parquet file removed."""
+    write_in_time_order(parquet, target)
     parquet.unlink()
     return target
 

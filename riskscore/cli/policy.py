@@ -9,7 +9,7 @@ from typing import Any
 
 from riskscore import synthetic
 from riskscore.cli._progress import steps
-from riskscore.cli._time import seed, synthetic_conversations
+from riskscore.cli._time import seed, share, synthetic_conversations
 from riskscore.evaluation.policy_check import check_policy
 from riskscore.model import load_model
 from riskscore.policy import AlertPolicy
@@ -39,7 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--prevalence",
-        type=float,
+        type=share,
         default=0.02,
         help="grooming share of the synthetic sample, 0 to 1",
     )

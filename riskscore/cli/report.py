@@ -11,7 +11,7 @@ from typing import Any
 
 from riskscore.cli._paths import check_not_inputs, check_out_dir
 from riskscore.cli._progress import steps
-from riskscore.cli._time import parse_end, parse_epoch, seed, synthetic_conversations
+from riskscore.cli._time import parse_end, parse_epoch, seed, share, synthetic_conversations
 from riskscore.io import read_messages
 from riskscore.keys import check_key
 from riskscore.model import load_model
@@ -74,7 +74,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--prevalence",
-        type=float,
+        type=share,
         default=0.01,
         help="grooming share of the synthetic month, 0 to 1 (with --synthetic-month)",
     )

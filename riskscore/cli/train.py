@@ -8,11 +8,17 @@ from typing import Any
 
 from riskscore.cli._paths import check_out_dir
 from riskscore.cli._progress import steps
-from riskscore.cli._time import open_fraction, seed, synthetic_conversations
+from riskscore.cli._time import (
+    open_fraction,
+    seed,
+    share,
+    synthetic_conversations,
+    whole_number,
+)
 from riskscore.evaluation.training_job import train_model
 from riskscore.io import read_messages
 from riskscore.model import load_model, save_model
-from riskscore.model.recipe import DEFAULT_N_WORLDS
+from riskscore.model.recipe import DEFAULT_N_WORLDS, TRAINING_WORLD_SEEDS
 from riskscore.moderation.learning import MIN_RETRAIN_POSITIVES, learn_from_decisions
 
 NAME = "train"
@@ -38,9 +44,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--worlds",
-        type=int,
+        type=whole_number(1, len(TRAINING_WORLD_SEEDS)),
         default=DEFAULT_N_WORLDS,
-        help="drawn synthetic worlds to train on (without --data)",
+        help=f"drawn synthetic worlds to train on, 1 to {len(TRAINING_WORLD_SEEDS)} "
+        "(without --data)",
     )
     parser.add_argument(
         "--conversations",
@@ -50,7 +57,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--prevalence",
-        type=float,
+        type=share,
         default=0.04,
         help="grooming share per world, 0 to 1 (without --data)",
     )

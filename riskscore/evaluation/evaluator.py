@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 import riskscore.evaluation.metrics as em
+from riskscore._checks import check_open_share, check_seed
 from riskscore.evaluation.labels import check_and_align
 from riskscore.evaluation.replay import latency_penalty, replay
 from riskscore.evaluation.report import EvaluationReport
@@ -101,6 +102,8 @@ def split_dataset(
     >>> len(ta)
     0
     """
+    check_open_share("test_fraction", test_fraction)
+    check_seed(seed)
     # is_dataclass() below narrows ``labels`` for mypy; this untyped view reads its fields.
     truth_source: Any = labels
     msgs = read_messages(messages)
@@ -187,6 +190,7 @@ def evaluate(
     >>> report.early_detection is not None and report.early_detection.latency_weighted_f1 >= 0
     True
     """
+    check_seed(seed)
     if n_bootstrap < 0:
         raise ValueError(f"n_bootstrap must be >= 0, got {n_bootstrap}")
     if not 0.0 < confidence < 1.0:

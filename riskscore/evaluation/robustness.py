@@ -22,6 +22,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._checks import check_sample
 from riskscore.features import FeatureTable, extract_features
 from riskscore.io.markdown import markdown_row
 from riskscore.policy import AgeBand, AlertPolicy
@@ -329,7 +330,9 @@ def world_samples(
     seed: int = 0,
 ) -> list[WorldSample]:
     """A labelled sample of each world (world ``i`` draws from child ``i`` of
-    ``SeedSequence(seed)``; a mapping names the worlds)."""
+    ``SeedSequence(seed)``; a mapping names the worlds). The numbers are checked as
+    :func:`evaluate_worlds` checks them."""
+    check_sample(n_conversations, prevalence, seed)
     named = list(worlds.items()) if isinstance(worlds, Mapping) else [(w.name, w) for w in worlds]
     seeds = np.random.SeedSequence(seed).spawn(len(named))
     out = []
@@ -389,11 +392,17 @@ def evaluate_worlds(
     rare_prevalence : float, default 1e-4
         Prevalence ``pr_auc_rare`` is re-weighted to.
     seed : int, default 0
-        Root seed of the samples.
+        Root seed of the samples, an integer >= 0.
 
     Returns
     -------
     RobustnessReport
+
+    Raises
+    ------
+    ValueError
+        ``n_conversations`` below 1, ``prevalence`` outside [0, 1] or ``seed`` below 0
+        (or not an integer), before any sample is drawn; the message names it and its value.
 
     Examples
     --------

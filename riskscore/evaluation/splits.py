@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._checks import check_open_share, check_seed
+
 __all__ = ["split_by_adult"]
 
 IntArray = npt.NDArray[np.int64]
@@ -26,14 +28,20 @@ def split_by_adult(
     adult_id : array of shape (n_conversations,)
         The adult account of each conversation (``FeatureTable.adult_id``).
     test_fraction : float, default 0.25
-        Approximate share of adults (and so of conversations) held out.
+        Approximate share of adults (and so of conversations) held out, strictly
+        between 0 and 1.
     seed : int, default 0
-        Seed of the split.
+        Seed of the split, an integer >= 0.
 
     Returns
     -------
     train_index, test_index : arrays of int
         Positions of the training and test conversations, sorted.
+
+    Raises
+    ------
+    ValueError
+        ``test_fraction`` or ``seed`` out of range; the message names it and its value.
 
     Examples
     --------
@@ -42,8 +50,8 @@ def split_by_adult(
     >>> sorted(set(np.array([1, 1, 2, 3, 3, 4])[train]) & set(np.array([1, 1, 2, 3, 3, 4])[test]))
     []
     """
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    check_open_share("test_fraction", test_fraction)
+    check_seed(seed)
     adults, codes = np.unique(adult_id, return_inverse=True)
     rng = np.random.default_rng(seed)
     in_test = rng.random(len(adults)) < test_fraction

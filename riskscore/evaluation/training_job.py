@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 import riskscore.evaluation.metrics as em
 from riskscore import synthetic
+from riskscore._checks import check_open_share, check_sample, check_whole
 from riskscore.evaluation.robustness import evaluate_worlds, unseen_worlds
 from riskscore.evaluation.splits import split_by_adult
 from riskscore.features import FeatureTable, extract_features
@@ -22,7 +23,7 @@ from riskscore.model import (
     fit_risk_model,
     save_model,
 )
-from riskscore.model.recipe import DEFAULT_N_WORLDS
+from riskscore.model.recipe import DEFAULT_N_WORLDS, TRAINING_WORLD_SEEDS
 from riskscore.policy import AlertPolicy
 
 __all__ = ["TrainResult", "generate_dataset", "holdout_metrics", "train_model"]
@@ -105,14 +106,24 @@ def train_model(
     data_dir : Path, optional
         Labelled data to train on instead of synthetic worlds.
     n_worlds, n_conversations, prevalence : int, int, float
-        The worlds recipe (ignored with ``data_dir``).
+        The worlds recipe (ignored with ``data_dir``): 1 to 1,000 worlds, at least one
+        conversation each, a prevalence in [0, 1].
     seed : int
-        Seed for the data, the split and the model.
+        Seed for the data, the split and the model, an integer >= 0.
     test_fraction : float
-        Share of adult accounts held out (with ``data_dir``).
+        Share of adult accounts held out (with ``data_dir``), strictly between 0 and 1.
     progress : callable
         Called with the name of each step as it starts.
+
+    Raises
+    ------
+    ValueError
+        A number out of its range (checked whether or not it is used, before any work);
+        the message names it and its value.
     """
+    check_whole("n_worlds", n_worlds, 1, len(TRAINING_WORLD_SEEDS))
+    check_sample(n_conversations, prevalence, seed)
+    check_open_share("test_fraction", test_fraction)
     policy = AlertPolicy.default()
     if data_dir is None:
         progress("data")

@@ -23,7 +23,8 @@ riskscore subpackage (only :mod:`riskscore.exceptions`).
 - :mod:`~riskscore.io.chunks`: parts of a table at conversation boundaries.
 - :mod:`~riskscore.io.segments`, :mod:`~riskscore.io.threads`: per-conversation gathers
   and worker threads for large tables.
-- :mod:`~riskscore.io.arrow`: writing Arrow tables to Parquet, CSV or JSON lines.
+- :mod:`~riskscore.io.arrow`: writing Arrow tables to Parquet, CSV or JSON lines;
+  :mod:`~riskscore.io.time_order` writes an events file in time order in bounded memory.
 - :mod:`~riskscore.io.markdown`: the one rule for a row of a Markdown table in a report.
 - :mod:`~riskscore.io.sqlite`: the one way riskscore opens a SQLite file (WAL, busy
   timeout, created 0600), for the review queue, checkpoints and Synapse state.

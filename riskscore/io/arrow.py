@@ -3,8 +3,10 @@ riskscore writes (private)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,24 +78,50 @@ def _nan_to_null(table: Any) -> Any:
 def write_table(table: Any, path: Path) -> Path:
     """Write a :class:`pyarrow.Table` as Parquet, CSV or JSON lines, chosen by suffix."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = _nan_to_null(table)
-    suffix = path.suffix.lower()
-    if suffix in {".parquet", ".pq"}:
+    if path.suffix.lower() in {".parquet", ".pq"}:
         import pyarrow.parquet as pq
 
         with arrow_file(path, "wb") as sink:
-            pq.write_table(table, sink)
-    elif suffix == ".csv":
+            pq.write_table(_nan_to_null(table), sink)
+        return path
+    with text_table_writer(path, table.schema) as write:
+        write(table)
+    return path
+
+
+@contextlib.contextmanager
+def text_table_writer(path: Path, schema: Any) -> Iterator[Callable[[Any], None]]:
+    """A function that appends a :class:`pyarrow.Table` of ``schema`` to the CSV or
+    JSON-lines file ``path`` (chosen by suffix), for writing a file part by part: the
+    parts written give the bytes :func:`write_table` gives for them as one table (one CSV
+    header, text cells escaped, NaN written as null).
+
+    Raises
+    ------
+    SchemaError
+        ``path`` has another suffix.
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
         import pyarrow.csv as pacsv
 
-        with arrow_file(path, "wb") as sink:
-            pacsv.write_csv(escape_csv_table(table), sink)
+        def csv_cells(table: Any) -> Any:
+            return escape_csv_table(_nan_to_null(table))
+
+        with (
+            arrow_file(path, "wb") as sink,
+            pacsv.CSVWriter(sink, csv_cells(schema.empty_table()).schema) as writer,
+        ):
+            yield lambda table: writer.write_table(csv_cells(table))
     elif suffix in {".jsonl", ".ndjson"}:
-        import json
+
+        def write_lines(table: Any) -> None:
+            fh.writelines(
+                json.dumps(row, separators=(",", ":"), default=str) + "\n"
+                for row in _nan_to_null(table).to_pylist()
+            )
 
         with path.open("w", encoding="utf-8") as fh:
-            for row in table.to_pylist():
-                fh.write(json.dumps(row, separators=(",", ":"), default=str) + "\n")
+            yield write_lines
     else:
         raise SchemaError(f"cannot write {path.name!r}: use a .parquet, .csv or .jsonl suffix")
-    return path

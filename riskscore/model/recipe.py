@@ -16,6 +16,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._checks import check_whole
 from riskscore.features import FeatureTable, extract_features
 from riskscore.model.drift import reference_profile
 from riskscore.model.risk_model import RiskModel
@@ -61,8 +62,7 @@ class WorldsRecipe:
 
     def worlds(self) -> list[World]:
         """The default world, then the drawn ones."""
-        if not 0 < self.n_worlds <= len(TRAINING_WORLD_SEEDS):
-            raise ValueError(f"n_worlds must be in 1..{len(TRAINING_WORLD_SEEDS)}")
+        check_whole("n_worlds", self.n_worlds, 1, len(TRAINING_WORLD_SEEDS))
         return [World.default(), *(draw_world(s) for s in TRAINING_WORLD_SEEDS[: self.n_worlds])]
 
     def training_data(self) -> tuple[FeatureTable, npt.NDArray[np.bool_], npt.NDArray[np.int64]]:

@@ -458,8 +458,12 @@ class ConversationState:
         Raises
         ------
         ValueError
-            A value of the wrong type or out of its range, named.
+            A value of the wrong type or out of its range, named, or the same account
+            as initiator and responder.
         """
+        if initiator == responder:
+            # an event from an account to itself is refused (riskscore.io.validate)
+            raise ValueError(f"its two accounts must differ, found {initiator!r} on both sides")
         s = cls(initiator, responder)
         if len(data) not in (4, 6):
             raise ValueError(

@@ -11,12 +11,13 @@ from typing import Any, Final
 
 import numpy as np
 
+from riskscore._checks import check_whole
 from riskscore.io import read_messages
 from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES
 from riskscore.synthetic.arrow import ROW_GROUP_ROWS, arrow_schemas, events_arrow
 from riskscore.synthetic.chunks import iter_chunks
 from riskscore.synthetic.data import SyntheticData
-from riskscore.synthetic.options import DEFAULT_START, WORLD_KEYWORDS, configure, is_int
+from riskscore.synthetic.options import DEFAULT_START, WORLD_KEYWORDS, configure
 from riskscore.synthetic.world import World
 
 __all__ = ["DEFAULT_START", "generate", "generate_parquet"]
@@ -194,10 +195,7 @@ def generate_parquet(
     """
     import pyarrow.parquet as pq
 
-    if not is_int(chunk_conversations) or chunk_conversations < 1:
-        raise ValueError(
-            f"chunk_conversations must be an integer >= 1, got {chunk_conversations!r}"
-        )
+    check_whole("chunk_conversations", chunk_conversations)
     options = {"world", "start", "days", "n_adults", "label_noise", *WORLD_KEYWORDS}
     unknown = sorted(set(generate_kwargs) - options)
     if unknown:

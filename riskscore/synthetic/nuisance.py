@@ -22,6 +22,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from riskscore._checks import check_seed
 from riskscore.synthetic import draws
 from riskscore.synthetic.draws import TZ_REGIONS, Rng
 from riskscore.synthetic.world import BENIGN_SCENARIOS, GROOMING_SCENARIOS, World
@@ -343,11 +344,18 @@ def draw_world(seed: int, *, base: World | None = None, name: str | None = None)
         The world whose values the draws start from (their ranges are relative to
         it); :meth:`World.default` when omitted.
     name : str, optional
-        Name of the new world; ``"drawn-<seed>"`` by default.
+        Name of the new world, one line of printable text (an empty name is refused);
+        ``"drawn-<seed>"`` when None.
 
     Returns
     -------
     World
+
+    Raises
+    ------
+    ValueError
+        ``seed`` is not an integer >= 0, or ``name`` is not one line of printable text
+        of 1 to 128 characters.
 
     Examples
     --------
@@ -357,8 +365,7 @@ def draw_world(seed: int, *, base: World | None = None, name: str | None = None)
     >>> draw_world(3).name
     'drawn-3'
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    check_seed(seed)
     world = base or World.default()
     rng = np.random.default_rng(seed)
     fields = world.to_dict()
@@ -369,7 +376,7 @@ def draw_world(seed: int, *, base: World | None = None, name: str | None = None)
     scenarios = [
         {k: v for k, v in s.items() if k != "is_grooming"} for s in fields.pop("scenarios").values()
     ]
-    fields["name"] = name or f"drawn-{int(seed)}"
+    fields["name"] = f"drawn-{int(seed)}" if name is None else name
     fields["description"] = f"nuisance parameters drawn with seed {int(seed)} from {world.name!r}"
     return world.replace(scenarios=scenarios, **fields)
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, TypeGuard
+from typing import Any, Final
 
-import numpy as np
-
+from riskscore._checks import check_sample, is_int, is_real
 from riskscore.io.schema import MAX_TIMESTAMP
 from riskscore.synthetic.conversations import DAY_S, HOUR_S
 from riskscore.synthetic.world import World
 
-__all__ = ["DEFAULT_START", "WORLD_KEYWORDS", "Config", "apply_changes", "configure", "is_int"]
+__all__ = ["DEFAULT_START", "WORLD_KEYWORDS", "Config", "apply_changes", "configure"]
 
 #: Default period start: 2026-01-01T00:00:00Z.
 DEFAULT_START: Final = 1_767_225_600
@@ -47,16 +45,6 @@ class Config:
     label_noise: float
 
 
-def is_int(value: object) -> TypeGuard[int | np.integer[Any]]:
-    """True for a Python or numpy integer (bool is not one here)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def is_real(value: object) -> TypeGuard[int | float | np.integer[Any] | np.floating[Any]]:
-    """True for a finite Python or numpy number (bool is not one here)."""
-    return (is_int(value) or isinstance(value, (float, np.floating))) and math.isfinite(value)
-
-
 def configure(
     n_conversations: object,
     prevalence: object,
@@ -70,12 +58,7 @@ def configure(
     world_changes: Mapping[str, Any] | None = None,
 ) -> Config:
     """Check every parameter (``ValueError`` naming it and its value); return the config."""
-    if not is_int(n_conversations) or n_conversations < 1:
-        raise ValueError(f"n_conversations must be an integer >= 1, got {n_conversations!r}")
-    if not is_real(prevalence) or not 0.0 <= prevalence <= 1.0:
-        raise ValueError(f"prevalence must be a number in [0, 1], got {prevalence!r}")
-    if seed is not None and (not is_int(seed) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+    check_sample(n_conversations, prevalence, seed, none_ok=True)
     if not is_int(days) or days < 2:
         raise ValueError(f"days must be an integer >= 2, got {days!r}")
     if not is_int(start) or not 0 <= start <= MAX_TIMESTAMP - int(days) * DAY_S:

@@ -1,0 +1,121 @@
+"""The rules for the numbers given to library functions (private): one rule for each kind
+of number, shared by the library functions that take it and by the CLI options that give
+it (``riskscore.cli._time`` parses the text, then applies the same rule).
+
+Each check returns the value (an ``int`` or ``float``) or raises ``ValueError`` naming the
+parameter and the value. A bool is not a number here (``True`` is not a seed of 1).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, TypeGuard
+
+import numpy as np
+
+__all__ = [
+    "check_open_share",
+    "check_sample",
+    "check_seed",
+    "check_share",
+    "check_whole",
+    "is_int",
+    "is_real",
+]
+
+
+def is_int(value: object) -> TypeGuard[int | np.integer[Any]]:
+    """True for a Python or numpy integer (bool is not one here)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def is_real(value: object) -> TypeGuard[int | float | np.integer[Any] | np.floating[Any]]:
+    """True for a finite Python or numpy number (bool is not one here)."""
+    return (is_int(value) or isinstance(value, (float, np.floating))) and math.isfinite(value)
+
+
+def check_whole(name: str, value: object, low: int = 1, high: int | None = None) -> int:
+    """``value`` as an int from ``low`` (to ``high``), or ValueError naming ``name``.
+
+    Examples
+    --------
+    >>> check_whole("n_conversations", 20)
+    20
+    >>> check_whole("n_worlds", 0, 1, 1000)
+    Traceback (most recent call last):
+    ValueError: n_worlds must be an integer from 1 to 1000, got 0
+    """
+    if not is_int(value) or value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"from {low} to {high}"
+        raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
+    return int(value)
+
+
+def check_seed(value: object, *, none_ok: bool = False) -> int | None:
+    """A seed of ``np.random.default_rng``: an int >= 0 (or None, fresh entropy, when
+    ``none_ok``), or ValueError.
+
+    Examples
+    --------
+    >>> check_seed(7)
+    7
+    >>> check_seed(True)
+    Traceback (most recent call last):
+    ValueError: seed must be a non-negative integer, got True
+    """
+    if value is None and none_ok:
+        return None
+    if not is_int(value) or value < 0:
+        alternative = " or None" if none_ok else ""
+        raise ValueError(f"seed must be a non-negative integer{alternative}, got {value!r}")
+    return int(value)
+
+
+def check_share(name: str, value: object) -> float:
+    """A share from 0 to 1, both included (a prevalence), or ValueError naming ``name``.
+
+    Examples
+    --------
+    >>> check_share("prevalence", 0.01)
+    0.01
+    >>> check_share("prevalence", float("nan"))
+    Traceback (most recent call last):
+    ValueError: prevalence must be a number in [0, 1], got nan
+    """
+    if not is_real(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def check_open_share(name: str, value: object) -> float:
+    """A share strictly between 0 and 1 (a held-out fraction), or ValueError naming ``name``.
+
+    Examples
+    --------
+    >>> check_open_share("test_fraction", 0.25)
+    0.25
+    >>> check_open_share("test_fraction", 1)
+    Traceback (most recent call last):
+    ValueError: test_fraction must be a number between 0 and 1 (both excluded), got 1
+    """
+    if not is_real(value) or not 0.0 < value < 1.0:
+        raise ValueError(f"{name} must be a number between 0 and 1 (both excluded), got {value!r}")
+    return float(value)
+
+
+def check_sample(
+    n_conversations: object, prevalence: object, seed: object, *, none_ok: bool = False
+) -> None:
+    """The size, prevalence and seed of a synthetic sample (:func:`check_whole`,
+    :func:`check_share`, :func:`check_seed`), in that order.
+
+    Examples
+    --------
+    >>> check_sample(4_000, 0.04, 0)
+    >>> check_sample(4_000, 4, 0)
+    Traceback (most recent call last):
+    ValueError: prevalence must be a number in [0, 1], got 4
+    """
+    check_whole("n_conversations", n_conversations)
+    check_share("prevalence", prevalence)
+    check_seed(seed, none_ok=none_ok)
