@@ -23,6 +23,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, read_account_features
 from riskscore.io.text import parquet_file
 from riskscore.model import load_model
+from riskscore.model.scores import Reason
 from riskscore.policy import Alert, AlertPolicy
 
 NAME = "score"
@@ -291,10 +292,9 @@ def render(result: dict[str, Any]) -> None:
             f"{alert['conversation_id']}  adult {alert['adult_id']} -> child "
             f"{alert['child_id']} (age {age_text}, band {alert['age_band']})"
         )
-        for reason in alert["reasons"]:
-            value = reason["value"]
-            shown = "unknown" if value is None or math.isnan(value) else f"{value:.3g}"
-            print(f"     - {reason['description']}: {shown} (+{reason['contribution']:.2f})")
+        for reason in alert["reasons"]:  # worded by the one rule (Reason.__str__), why included
+            value = math.nan if reason["value"] is None else reason["value"]
+            print(f"     - {Reason.of(reason['feature'], value, reason['contribution'])}")
     print(f"\nscores: {result['scores']}\nalerts: {result['alerts_file']}")
     shadow = result["shadow"]
     if shadow is not None:
