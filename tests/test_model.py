@@ -794,3 +794,26 @@ def test_lightgbm_dump_with_a_categorical_split_is_refused() -> None:
     }
     with pytest.raises(ModelIntegrityError, match="only numeric"):
         TreeEnsemble.from_lightgbm_dump(dump, ["max_channel"], np.array([0.0]))
+
+
+# ---------------------------------------------------------------- reasons in words
+
+
+@pytest.mark.parametrize(
+    ("feature", "value", "text"),
+    [
+        ("adult_sent_request", 1.0, "yes"),
+        ("child_night_share", 0.62, "62 %"),
+        ("age_gap", 21.0, "21 years"),
+        ("max_channel", 4.0, "encrypted"),
+        ("adult_external_events", 8.0, "8 events"),
+        ("span_hours", 36.5, "36.5 hours"),
+        ("recent_rate_per_day", 12.0, "12 events a day"),
+        ("adult_flagged_per_minor", 0.4, "0.4"),
+        ("child_age", math.nan, "unknown"),
+    ],
+)
+def test_every_unit_is_worded_for_a_moderator(feature: str, value: float, text: str) -> None:
+    """A reason's value reads in the feature's unit (``docs/features.md``), by one rule
+    that the views of a reason use (the CLI's top alerts, the review queue and its console)."""
+    assert rs.model.scores.Reason.of(feature, value, 1.0).value_text == text

@@ -90,7 +90,11 @@ def format_value(unit: str, value: float) -> str:
         return _CHANNELS[level] if 0 <= level < len(_CHANNELS) else f"{value:g}"
     if unit in ("events", "messages", "accounts", "requests", "moves", "channels"):
         return f"{value:.0f} {unit}"
-    return f"{value:.3g}"
+    if unit == "hours":
+        return f"{value:.3g} hours"
+    if unit == "events/day":
+        return f"{value:.3g} events a day"
+    return f"{value:.3g}"  # ratios and 0-1 scores: a number
 
 
 @dataclass(frozen=True, slots=True, eq=False)
