@@ -1,0 +1,140 @@
+"""Hostile-input review 6: model bundles, policy files, account files and the HTTP server.
+
+Each test was written before its fix and failed on the code before it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from riskscore.exceptions import ModelIntegrityError
+from riskscore.model import default_model_dir, load_model
+from riskscore.model.bundle import sha256_of
+from riskscore.model.trees import MAX_LEAF_SLOTS
+
+# ---------------------------------------------------------------- model bundles
+
+
+@pytest.fixture
+def bundle(tmp_path: Path) -> Path:
+    """A copy of the shipped default bundle that a test may break."""
+    return Path(shutil.copytree(default_model_dir(), tmp_path / "b"))
+
+
+def _params(bundle: Path) -> dict[str, Any]:
+    params: dict[str, Any] = json.loads((bundle / "params.json").read_text(encoding="utf-8"))
+    return params
+
+
+def _write_params(bundle: Path, params: dict[str, Any]) -> None:
+    """Replace params.json and record its new hash, as a tamperer would."""
+    (bundle / "params.json").write_text(json.dumps(params), encoding="utf-8")
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"]["params.json"] = sha256_of(bundle / "params.json")
+    (bundle / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _first_split(trees: dict[str, Any]) -> int:
+    return next(i for i, f in enumerate(trees["feature"]) if f >= 0)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("default_left", "false"),  # numpy reads any non-empty string as True
+        ("feature", 0.9),  # numpy truncates to 0: another feature
+        ("left", True),  # a bool is not a node index
+        ("threshold", "0.5"),  # numpy parses number text
+        ("missing", 1.5),
+        ("feature_names", 7),  # was read as the name "7"
+    ],
+)
+def test_a_tree_element_of_another_json_type_is_refused_not_converted(
+    bundle: Path, key: str, value: Any
+) -> None:
+    params = _params(bundle)
+    trees = params["trees"]
+    at = 0 if key == "feature_names" else _first_split(trees)
+    trees[key][at] = value
+    _write_params(bundle, params)
+    with pytest.raises(ModelIntegrityError, match=rf"'{key}'\[{at}\] must be"):
+        load_model(bundle)
+
+
+def _wide_and_many(n_small: int, n_leaves: int) -> dict[str, Any]:
+    """One balanced tree of ``n_leaves`` leaves on feature 0, then ``n_small`` one-leaf trees
+    (preorder, left child first)."""
+    feature: list[int] = []
+    left: list[int] = []
+    right: list[int] = []
+
+    def build(size: int) -> int:
+        index = len(feature)
+        if size == 1:
+            feature.append(-1)
+            left.append(-1)
+            right.append(-1)
+            return index
+        feature.append(0)
+        left.append(0)
+        right.append(0)
+        left[index] = build(size // 2)
+        right[index] = build(size - size // 2)
+        return index
+
+    roots = [build(n_leaves)]
+    for _ in range(n_small):
+        roots.append(build(1))
+    n = len(feature)
+    return {
+        "roots": roots,
+        "feature": feature,
+        "left": left,
+        "right": right,
+        "threshold": [0.5] * n,
+        "leaf_value": [0.0] * n,
+        "default_left": [True] * n,
+        "missing": [0] * n,
+    }
+
+
+def test_a_small_params_file_asking_for_a_huge_leaf_table_is_refused(bundle: Path) -> None:
+    # 4,097 trees, one of 1,100 leaves: about 6,300 nodes (a few hundred kB of JSON) asked
+    # for 4,097 x 1,152 floats in the exit-leaf table; ten times as many nodes ask for
+    # gigabytes. The table is bounded before it is built.
+    params = _params(bundle)
+    params["trees"].update(_wide_and_many(4096, 1100))
+    assert 4097 * 1152 > MAX_LEAF_SLOTS
+    _write_params(bundle, params)
+    with pytest.raises(ModelIntegrityError, match="leaf slots"):
+        load_model(bundle)
+
+
+def test_a_params_file_of_many_ordinary_trees_still_loads(bundle: Path) -> None:
+    params = _params(bundle)
+    params["trees"].update(_wide_and_many(2000, 60))
+    _write_params(bundle, params)
+    assert load_model(bundle).trees.n_trees == 2001
+
+
+def test_trees_that_read_no_feature_are_refused(bundle: Path) -> None:
+    # They loaded, then every score of a feature table failed with numpy's "zero-size array".
+    params = _params(bundle)
+    params["trees"].update(_wide_and_many(2, 1), feature_names=[], reference=[])
+    _write_params(bundle, params)
+    with pytest.raises(ModelIntegrityError, match="no feature"):
+        load_model(bundle)
+
+
+@pytest.mark.parametrize("value", ["-3", True, [-3]])
+def test_a_calibration_number_of_another_json_type_is_refused(bundle: Path, value: Any) -> None:
+    params = _params(bundle)
+    params["calibration"]["a"] = value
+    _write_params(bundle, params)
+    with pytest.raises(ModelIntegrityError, match="'a' must be a finite number"):
+        load_model(bundle)
