@@ -12,10 +12,13 @@ from typing import Any
 
 import pytest
 
+from riskscore import AlertPolicy
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.model import default_model_dir, load_model
 from riskscore.model.bundle import sha256_of
 from riskscore.model.trees import MAX_LEAF_SLOTS
+from riskscore.policy import PolicyFileError
+from riskscore.policy.files import MAX_POLICY_BYTES
 
 # ---------------------------------------------------------------- model bundles
 
@@ -138,3 +141,71 @@ def test_a_calibration_number_of_another_json_type_is_refused(bundle: Path, valu
     _write_params(bundle, params)
     with pytest.raises(ModelIntegrityError, match="'a' must be a finite number"):
         load_model(bundle)
+
+
+# ---------------------------------------------------------------- policy files
+
+
+def _policy_mapping() -> dict[str, Any]:
+    return AlertPolicy.default().to_mapping()
+
+
+def test_a_deeply_nested_policy_file_is_a_policy_file_error(tmp_path: Path) -> None:
+    # tomllib recursed until RecursionError, a traceback.
+    path = tmp_path / "deep.toml"
+    path.write_text("format_version = " + "[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(PolicyFileError, match="deep.toml: .*nested"):
+        AlertPolicy.from_toml(path)
+
+
+def test_a_policy_file_not_utf8_or_not_a_file_is_a_policy_file_error(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b'format_version = 2\nname = "\xe9"\n')
+    with pytest.raises(PolicyFileError, match=r"latin.toml: not UTF-8 text \(byte 0xe9"):
+        AlertPolicy.from_toml(latin)
+    with pytest.raises(PolicyFileError, match="not a regular file"):
+        AlertPolicy.from_toml(tmp_path)
+
+
+def test_a_huge_policy_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "huge.toml"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(AlertPolicy.default().to_toml())
+        fh.write("#" * (MAX_POLICY_BYTES + 1) + "\n")
+    with pytest.raises(PolicyFileError, match=f"larger than {MAX_POLICY_BYTES} bytes"):
+        AlertPolicy.from_toml(path)
+
+
+@pytest.mark.parametrize("name", ["under 13 \U0001f600", 'a "quoted" \\ name', "é"])
+def test_a_written_policy_reads_back_whatever_its_printable_band_names(
+    tmp_path: Path, name: str
+) -> None:
+    # json.dumps escaped U+1F600 as a surrogate pair, which TOML refuses: the policy that
+    # to_toml wrote could not be read back.
+    doc = _policy_mapping()
+    doc["bands"][0]["name"] = name
+    policy = AlertPolicy.from_mapping(doc)
+    path = tmp_path / "policy.toml"
+    path.write_text(policy.to_toml(), encoding="utf-8")
+    assert AlertPolicy.from_toml(path) == policy
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400)], ids=["1e400", "-1e400"])
+def test_an_integer_threshold_too_large_for_a_float_is_a_policy_file_error(value: int) -> None:
+    # math.isnan raised OverflowError, a traceback (TOML and YAML read integers of any size).
+    doc = _policy_mapping()
+    doc["unknown"]["review"] = value
+    with pytest.raises(PolicyFileError, match=r"key 'unknown.review': expected a number"):
+        AlertPolicy.from_mapping(doc)
+
+
+def test_a_huge_wrong_value_is_not_copied_whole_into_the_message() -> None:
+    doc = _policy_mapping()
+    doc["unknown"]["review"] = [0] * 100_000
+    with pytest.raises(PolicyFileError) as info:
+        AlertPolicy.from_mapping(doc)
+    assert len(str(info.value)) < 300
+    doc["unknown"] = "x" * 100_000
+    with pytest.raises(PolicyFileError) as info:
+        AlertPolicy.from_mapping(doc)
+    assert len(str(info.value)) < 300
