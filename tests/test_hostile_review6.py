@@ -10,7 +10,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+
+import riskscore as rs
 
 from riskscore import AlertPolicy
 from riskscore.exceptions import ModelIntegrityError
@@ -209,3 +213,42 @@ def test_a_huge_wrong_value_is_not_copied_whole_into_the_message() -> None:
     with pytest.raises(PolicyFileError) as info:
         AlertPolicy.from_mapping(doc)
     assert len(str(info.value)) < 300
+
+
+# ---------------------------------------------------------------- account files
+
+
+def _first_pair_row(table: pa.Table) -> int:
+    return next(i for i, v in enumerate(table.column("pair_other").to_pylist()) if v)
+
+
+@pytest.mark.parametrize(
+    ("column", "where"),
+    [("pair_first_ts", "after"), ("pair_first_ts", "before"), ("pair_private_ts", "after")],
+)
+def test_pair_times_outside_the_recorded_history_are_refused(
+    tmp_path: Path, column: str, where: str
+) -> None:  # a private time before the first is refused as such (test_account_file)
+    # A pair's first time is packed with its channel in one float64 (time x channels +
+    # channel): 2**53 - 1 read back as another channel, silently. Every pair time lies in
+    # the history the file records; one outside it is refused by column, row and value.
+    data = rs.synthetic.generate(120, prevalence=0.1, seed=4).messages
+    history = rs.extract_account_features(data)
+    path = rs.write_account_features(history, tmp_path / "accounts.parquet")
+    table = pq.read_table(path)
+    row = _first_pair_row(table)
+    lists = table.column(column).to_pylist()
+    bad = 2**53 - 1 if where == "after" else 0
+    lists[row] = [bad, *lists[row][1:]]
+    i = table.schema.get_field_index(column)
+    table = table.set_column(i, column, pa.array(lists, type=table.schema.field(column).type))
+    if column == "pair_first_ts":  # no private time, which would be before the first one
+        private = table.column("pair_private_ts").to_pylist()
+        private[row] = [None, *private[row][1:]]
+        i = table.schema.get_field_index("pair_private_ts")
+        table = table.set_column(i, "pair_private_ts", pa.array(private, pa.list_(pa.int64())))
+    pq.write_table(table, path)
+    with pytest.raises(
+        rs.SchemaError, match=rf"column '{column}', row {row}: {bad} is outside the history"
+    ):
+        rs.read_account_features(path)
