@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from fastapi.testclient import TestClient
+from serve_helpers import config
 
 import riskscore as rs
 
@@ -23,6 +26,7 @@ from riskscore.model.bundle import sha256_of
 from riskscore.model.trees import MAX_LEAF_SLOTS
 from riskscore.policy import PolicyFileError
 from riskscore.policy.files import MAX_POLICY_BYTES
+from riskscore.serve import create_app
 
 # ---------------------------------------------------------------- model bundles
 
@@ -252,3 +256,53 @@ def test_pair_times_outside_the_recorded_history_are_refused(
         rs.SchemaError, match=rf"column '{column}', row {row}: {bad} is outside the history"
     ):
         rs.read_account_features(path)
+
+
+# ---------------------------------------------------------------- riskscore serve
+
+EVENT = {
+    "conversation_id": "c1",
+    "timestamp": 1_767_276_000,
+    "sender_id": "a",
+    "recipient_id": "b",
+    "sender_age": 30,
+    "recipient_age": 12,
+    "channel": "direct",
+}
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(config(tmp_path, load_model()))) as c:
+        yield c
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+     "multipart/form-data; boundary=x", "application/xml"],  # fmt: skip
+)
+def test_events_sent_without_a_json_media_type_are_refused_and_not_applied(
+    client: TestClient, content_type: str | None
+) -> None:
+    # A web page can send these types (or none) cross-site without a CORS preflight: any
+    # site a moderator opened could post events to a scorer on localhost, which has no
+    # API token by default, and raise alerts in the queue. They were read as JSON.
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    r = client.post("/v1/events", content=json.dumps(EVENT).encode(), headers=headers)
+    assert r.status_code == 415, r.text
+    assert "Content-Type" in r.json()["refused"][0]["message"]
+    assert client.get("/healthz").json()["events"] == 0
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "Application/JSON; charset=utf-8", "application/jsonl"]
+)
+def test_events_sent_as_json_or_json_lines_are_applied(
+    client: TestClient, content_type: str
+) -> None:
+    r = client.post(
+        "/v1/events", content=json.dumps(EVENT).encode(), headers={"Content-Type": content_type}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] == 1
