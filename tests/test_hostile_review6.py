@@ -306,3 +306,34 @@ def test_events_sent_as_json_or_json_lines_are_applied(
     )
     assert r.status_code == 200, r.text
     assert r.json()["accepted"] == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "path"),
+    [
+        ({"meta": {"text": "hi"}}, "meta.text"),
+        ({"meta": [{"region": "eu"}, {"Body": "hi"}]}, "meta.Body"),
+        ({"meta": {"inner": [[{"message_text": "hi"}]]}}, "meta.inner.message_text"),
+    ],
+)
+def test_content_nested_in_another_field_is_refused_online_as_in_batch(
+    tmp_path: Path, client: TestClient, extra: dict[str, Any], path: str
+) -> None:
+    # read_messages refused a JSON lines file holding these (content nested in a field of
+    # another name); the online scorer, `riskscore stream` and the API applied the event.
+    event = {**EVENT, **extra}
+    file = tmp_path / "events.jsonl"
+    file.write_text(json.dumps(event) + "\n", encoding="utf-8")
+    with pytest.raises(rs.SchemaError, match=f"'{path}' looks like message content"):
+        rs.read_messages(file)
+    with pytest.raises(rs.SchemaError, match=f"field '{path}' looks like message content"):
+        rs.OnlineScorer(load_model()).update_one(event)
+    r = client.post("/v1/events", json=event)
+    assert r.status_code == 422
+    assert f"'{path}' looks like message content" in r.json()["refused"][0]["message"]
+    assert client.get("/healthz").json()["events"] == 0
+
+
+def test_plain_metadata_nested_in_another_field_is_still_accepted_online() -> None:
+    event = {**EVENT, "meta": {"region": "eu", "tags": [{"kind": "x"}]}}
+    rs.OnlineScorer(load_model()).update_one(event)
