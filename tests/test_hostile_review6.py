@@ -5,12 +5,14 @@ Each test was written before its fix and failed on the code before it.
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -18,11 +20,11 @@ from fastapi.testclient import TestClient
 from serve_helpers import config
 
 import riskscore as rs
-
 from riskscore import AlertPolicy
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.model import default_model_dir, load_model
 from riskscore.model.bundle import sha256_of
+from riskscore.model.drift import drift_report
 from riskscore.model.trees import MAX_LEAF_SLOTS
 from riskscore.policy import PolicyFileError
 from riskscore.policy.files import MAX_POLICY_BYTES
@@ -120,7 +122,7 @@ def test_a_small_params_file_asking_for_a_huge_leaf_table_is_refused(bundle: Pat
     # gigabytes. The table is bounded before it is built.
     params = _params(bundle)
     params["trees"].update(_wide_and_many(4096, 1100))
-    assert 4097 * 1152 > MAX_LEAF_SLOTS
+    assert MAX_LEAF_SLOTS < 4097 * 1152
     _write_params(bundle, params)
     with pytest.raises(ModelIntegrityError, match="leaf slots"):
         load_model(bundle)
@@ -162,7 +164,7 @@ def test_a_deeply_nested_policy_file_is_a_policy_file_error(tmp_path: Path) -> N
     # tomllib recursed until RecursionError, a traceback.
     path = tmp_path / "deep.toml"
     path.write_text("format_version = " + "[" * 100_000 + "]" * 100_000, encoding="utf-8")
-    with pytest.raises(PolicyFileError, match="deep.toml: .*nested"):
+    with pytest.raises(PolicyFileError, match=r"deep.toml: .*nested"):
         AlertPolicy.from_toml(path)
 
 
@@ -279,8 +281,14 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 @pytest.mark.parametrize(
     "content_type",
-    [None, "text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
-     "multipart/form-data; boundary=x", "application/xml"],  # fmt: skip
+    [
+        None,
+        "text/plain",
+        "text/plain;charset=UTF-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/xml",
+    ],
 )
 def test_events_sent_without_a_json_media_type_are_refused_and_not_applied(
     client: TestClient, content_type: str | None
@@ -337,3 +345,40 @@ def test_content_nested_in_another_field_is_refused_online_as_in_batch(
 def test_plain_metadata_nested_in_another_field_is_still_accepted_online() -> None:
     event = {**EVENT, "meta": {"region": "eu", "tags": [{"kind": "x"}]}}
     rs.OnlineScorer(load_model()).update_one(event)
+
+
+# ---------------------------------------------------------------- a bundle's drift reference
+
+
+def _drift_with(edit: Callable[[dict[str, Any]], None]) -> None:
+    model = load_model()
+    profile = copy.deepcopy(model.metadata["reference_distributions"])
+    edit(profile)
+    inputs = np.zeros((3, len(model.feature_names)))
+    report = drift_report(profile, inputs, model.feature_names, np.full(3, 0.01))
+    report.to_markdown()
+
+
+def _first_input(profile: dict[str, Any]) -> dict[str, Any]:
+    inputs: dict[str, Any] = profile["inputs"]
+    return inputs[next(iter(inputs))]
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        # a tampered manifest's reference gave a ValueError, OverflowError or TypeError
+        (lambda p: p.update(n="many"), "'n' must be a whole number"),
+        (lambda p: p.update(n=1e400), "'n' must be a whole number"),
+        (lambda p: p["risk"].update(median="high"), "median of 'risk' must be a number"),
+        (lambda p: _first_input(p).update(median=[1]), "median of .* must be a number"),
+        # edges out of order binned values silently in the wrong bins
+        (lambda p: p["risk"].update(edges=p["risk"]["edges"][::-1]), "edges of 'risk' must"),
+        (lambda p: p["risk"].update(edges=[[0.1]] * len(p["risk"]["edges"])), "edges of 'risk'"),
+    ],
+)
+def test_a_malformed_drift_reference_is_a_model_integrity_error(
+    edit: Callable[[dict[str, Any]], None], match: str
+) -> None:
+    with pytest.raises(ModelIntegrityError, match=match):
+        _drift_with(edit)

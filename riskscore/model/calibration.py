@@ -108,11 +108,7 @@ class Platt:
         except (KeyError, TypeError) as exc:
             raise ModelIntegrityError(f"calibration parameters are malformed: {exc}") from exc
         for key, value in values.items():
-            try:
-                real = is_real(value)  # "-3" or true is not a slope
-            except OverflowError:  # an integer too large for a float
-                real = False
-            if not real:
+            if not is_real(value):  # "-3", true or 10**400 is not a slope
                 raise ModelIntegrityError(
                     f"calibration parameter {key!r} must be a finite number, got {value!r:.80}"
                 )

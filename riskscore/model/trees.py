@@ -498,7 +498,7 @@ class TreeEnsemble:
                 leaf_value=np.asarray(_elements(data, "leaf_value", "number"), dtype=np.float64),
                 roots=np.asarray(_elements(data, "roots", "int"), dtype=np.int32),
                 reference=np.asarray(
-                    [np.nan if v is None else v for v in _elements(data, "reference", "number or null")],
+                    [np.nan if v is None else v for v in _elements(data, "reference", "nullable")],
                     dtype=np.float64,
                 ),
             )
@@ -516,7 +516,7 @@ _KINDS: Final[dict[str, tuple[Callable[[object], bool], str]]] = {
     "bool": (lambda v: isinstance(v, bool), "true or false"),
     "str": (lambda v: isinstance(v, str), "a string"),
     "number": (_is_number, "a number"),
-    "number or null": (lambda v: v is None or _is_number(v), "a number or null"),
+    "nullable": (lambda v: v is None or _is_number(v), "a number or null"),
 }
 
 

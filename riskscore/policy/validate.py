@@ -162,9 +162,7 @@ def _number(value: Any, path: Path, source: str) -> float:
     except OverflowError:
         number = math.nan
     if isinstance(value, bool) or math.isnan(number):
-        raise PolicyFileError(
-            f"expected a number, found {_shown(value)}", path=path, source=source
-        )
+        raise PolicyFileError(f"expected a number, found {_shown(value)}", path=path, source=source)
     return number
 
 

@@ -31,6 +31,7 @@ JSON_TYPE = "application/json"
 class MediaTypeError(SchemaError):
     """The request's ``Content-Type`` is neither JSON nor JSON lines (HTTP 415)."""
 
+
 _decode = json.JSONDecoder(object_pairs_hook=unique_fields).decode  # a field twice: refused
 
 
