@@ -30,8 +30,20 @@ def is_int(value: object) -> TypeGuard[int | np.integer[Any]]:
 
 
 def is_real(value: object) -> TypeGuard[int | float | np.integer[Any] | np.floating[Any]]:
-    """True for a finite Python or numpy number (bool is not one here)."""
-    return (is_int(value) or isinstance(value, (float, np.floating))) and math.isfinite(value)
+    """True for a finite Python or numpy number (bool is not one here, nor an integer too
+    large for a float: ``10**400``).
+
+    Examples
+    --------
+    >>> is_real(0.5), is_real(True), is_real("1"), is_real(float("inf")), is_real(10**400)
+    (True, False, False, False, False)
+    """
+    if not (is_int(value) or isinstance(value, (float, np.floating))):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def check_whole(name: str, value: object, low: int = 1, high: int | None = None) -> int:

@@ -129,7 +129,7 @@ def test_refused_events_come_back_with_index_and_the_validators_message(
         (b"{not json", "application/json"),
         (b"\xff\xfe", "application/json"),
         (b"", "application/json"),
-        (b"[1, 2", None),
+        (b"[1, 2", "application/json; charset=utf-8"),  # no Content-Type: 415 (review 6)
         (b"[" * 100_000 + b"]" * 100_000, "application/json"),
         (b'{"a": 1}\n{broken\n', "application/x-ndjson"),
         (b"12", "application/json"),

@@ -127,7 +127,7 @@ def test_body_refuses_what_is_not_utf8_or_json() -> None:
     with pytest.raises(SchemaError, match="not UTF-8"):
         parse_body(b"\xff", "application/json")
     with pytest.raises(SchemaError, match="not JSON"):
-        parse_body(b"[1,", None)
+        parse_body(b"[1,", "application/json")
     assert [i.index for i in parse_body(b"{}\r\n\n{}\n", "application/jsonl")] == [0, 2]
 
 

@@ -245,7 +245,7 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
             row=row,
             value=value,
         )
-    pairs = _read_pairs(table, file_ids, source)
+    pairs = _read_pairs(table, file_ids, source, (meta["history_start"], meta["history_end"]))
     return AccountFeatures(
         account_id=ids,
         values=values,
@@ -338,8 +338,11 @@ def _pair_columns(ids: npt.NDArray[Any], pairs: PairFacts, id_type: Any) -> dict
     return {name: pa.ListArray.from_arrays(offsets, values[name]) for name in PAIR_COLUMNS}
 
 
-def _read_pairs(table: Any, ids: npt.NDArray[Any], source: Path) -> PairFacts:
-    """The pair facts of the ``pair_*`` columns (rows of ``ids`` in file order), checked."""
+def _read_pairs(
+    table: Any, ids: npt.NDArray[Any], source: Path, history: tuple[int, int]
+) -> PairFacts:
+    """The pair facts of the ``pair_*`` columns (rows of ``ids`` in file order), checked:
+    every time within ``history`` (its first and last second)."""
     lists = [table.column(name).combine_chunks() for name in PAIR_COLUMNS]
     for name, column in zip(PAIR_COLUMNS, lists, strict=True):
         if not pa.types.is_list(column.type) and not pa.types.is_large_list(column.type):
@@ -405,6 +408,20 @@ def _read_pairs(table: Any, ids: npt.NDArray[Any], source: Path) -> PairFacts:
             f"is before the pair's first event ({int(first_ts[k])}); rebuild the file with "
             "`riskscore accounts`",
         )
+    for name, times in (("pair_first_ts", first_ts), ("pair_private_ts", private)):
+        # a time outside the history is another history's, and one near 2**53 would not
+        # survive being packed with its channel (time x channels + channel) in a float64
+        outside = np.isfinite(times) & ((times < history[0]) | (times > history[1]))
+        if outside.any():
+            k = int(np.flatnonzero(outside)[0])
+            raise _pair_error(
+                source,
+                name,
+                int(rows[k]),
+                int(times[k]),
+                f"is outside the history the file records ({history[0]} to {history[1]}); "
+                "rebuild the file with `riskscore accounts`",
+            )
     lo = ids[rows]
     if len(rows) and (lo.dtype.kind == "O") != (other_ids.dtype.kind == "O"):
         raise SchemaError(

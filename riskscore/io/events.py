@@ -73,13 +73,16 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
     for key in event:
         if not isinstance(key, str):
             raise SchemaError(f"field {key!r} is not a name: fields are text", row=row)
-        if key not in _SCHEMA_KEYS and is_content_column(key):
-            raise SchemaError(
-                f"field {key[:40]!r} looks like message content: riskscore reads no message "
-                "content",
-                column=key,
-                row=row,
-            )
+        if key in _SCHEMA_KEYS:
+            continue
+        for path in _field_paths(key, event[key]):
+            if is_content_column(path):  # the whole path, as batch checks it
+                raise SchemaError(
+                    f"field {path[:60]!r} looks like message content: riskscore reads no "
+                    "message content",
+                    column=path,
+                    row=row,
+                )
     for column in REQUIRED_COLUMNS:
         if column not in event:
             where = f"event {row}" if row is not None else "the event"
@@ -98,6 +101,25 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
         _NAN if tz == TZ_UNKNOWN else float(tz),
         int(v["room_size"]),  # type: ignore[call-overload]
     )
+
+
+def _field_paths(name: str, value: object) -> list[str]:
+    """``name``, then the dotted paths of the fields nested in ``value`` (``meta.text`` for
+    ``{"meta": {"text": ...}}``, through lists too): the paths
+    :func:`riskscore.io.columnar.field_paths` gives for the same record read as a table, so
+    that content hidden in a field of another name is refused online as in batch."""
+    paths = [name]
+    todo = [(name, value)]
+    while todo:  # a loop, not recursion: the nesting is the sender's to choose
+        prefix, item = todo.pop()
+        if isinstance(item, Mapping):
+            for key, child in item.items():
+                path = f"{prefix}.{key}"
+                paths.append(path)
+                todo.append((path, child))
+        elif isinstance(item, (list, tuple)):
+            todo.extend((prefix, child) for child in item)
+    return paths
 
 
 def _plain_id(value: object) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._checks import is_real
 from riskscore.exceptions import ModelIntegrityError
 
 __all__ = ["Platt"]
@@ -103,11 +104,15 @@ class Platt:
             fall (or stay flat) as the margin rises, so a signal could lower it.
         """
         try:
-            platt = cls(
-                a=float(data["a"]), b=float(data["b"]), prevalence=float(data["prevalence"])
-            )
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            values = {key: data[key] for key in ("a", "b", "prevalence")}
+        except (KeyError, TypeError) as exc:
             raise ModelIntegrityError(f"calibration parameters are malformed: {exc}") from exc
+        for key, value in values.items():
+            if not is_real(value):  # "-3", true or 10**400 is not a slope
+                raise ModelIntegrityError(
+                    f"calibration parameter {key!r} must be a finite number, got {value!r:.80}"
+                )
+        platt = cls(**{key: float(value) for key, value in values.items()})
         if not platt.a < 0:
             raise ModelIntegrityError(
                 f"calibration slope a must be negative (a higher margin is a higher risk), "

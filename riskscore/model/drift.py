@@ -26,6 +26,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._checks import is_int, is_real
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.features import FeatureTable, extract_features
 from riskscore.io import MessageTable
@@ -251,13 +252,23 @@ def _shift(name: str, reference: Mapping[str, Any], values: FloatArray) -> Shift
         raise ModelIntegrityError(f"reference distribution of {name!r} is malformed") from exc
     if expected.shape != (len(edges) + 2,) or not np.all(np.isfinite(expected)):
         raise ModelIntegrityError(f"reference distribution of {name!r} is malformed")
+    if edges.ndim != 1 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
+        # out of order, values would be binned in the wrong bins without a word
+        raise ModelIntegrityError(
+            f"the edges of {name!r} must be finite numbers in increasing order"
+        )
+    median = reference.get("median")
+    if median is not None and not is_real(median):
+        raise ModelIntegrityError(
+            f"the reference median of {name!r} must be a number or null, got {median!r:.60}"
+        )
     actual = _shares(values, edges)
     p, q = np.maximum(actual, _FLOOR), np.maximum(expected, _FLOOR)
     known = values[~np.isnan(values)]
     return Shift(
         name=name,
         psi=float(np.sum((p - q) * np.log(p / q))),
-        reference_median=reference.get("median"),
+        reference_median=None if median is None else float(median),
         current_median=float(np.median(known)) if len(known) else None,
         reference_unknown=float(expected[-1]),
         current_unknown=float(actual[-1]),
@@ -295,7 +306,12 @@ def drift_report(
         (_shift(n, reference[n], inputs[:, j]) for j, n in enumerate(names)),
         key=lambda s: -s.psi,
     )
-    return DriftReport(int(profile.get("n", 0)), len(risk), (score, *columns))
+    n = profile.get("n", 0)
+    if not is_int(n) or n < 0:
+        raise ModelIntegrityError(
+            f"the reference's 'n' must be a whole number >= 0 (conversations), got {n!r:.60}"
+        )
+    return DriftReport(int(n), len(risk), (score, *columns))
 
 
 def model_drift(model: RiskModel, features: FeatureTable) -> DriftReport:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -32,6 +32,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._checks import is_int
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.io.threads import executor_for
 from riskscore.model.exit_leaves import (
@@ -62,6 +63,9 @@ IntArray = npt.NDArray[np.int32]
 _MISSING_CODES: Final = {"None": MISSING_NONE, "Zero": MISSING_ZERO, "NaN": MISSING_NAN}
 #: Deepest tree accepted (the reasons' path stack is this deep).
 MAX_DEPTH: Final = 64
+#: Most leaf slots accepted (trees x the widest tree's leaves, rounded up to 64): 32 MiB of
+#: floats. The default model has 150 x 64; LightGBM's default 31 leaves allow 65,536 trees.
+MAX_LEAF_SLOTS: Final = 1 << 22
 #: Batch scoring: rows per part on the worker threads, and the events a row stands for when
 #: deciding whether a table is large enough for threads (``riskscore.io.threads``).
 _ROWS_PER_PART: Final = 10_000
@@ -296,6 +300,8 @@ class TreeEnsemble:
     def __post_init__(self) -> None:
         n = len(self.feature)
         n_features = len(self.feature_names)
+        if n_features == 0:
+            raise ModelIntegrityError("the trees read no feature")
         if len(set(self.feature_names)) != n_features:
             raise ModelIntegrityError("the trees' feature names hold a name twice")
         for name in ("threshold", "left", "right", "default_left", "missing", "leaf_value"):
@@ -322,6 +328,15 @@ class TreeEnsemble:
             raise ModelIntegrityError("tree values or thresholds are not finite numbers")
         if self.depth() > MAX_DEPTH:
             raise ModelIntegrityError(f"a tree is deeper than {MAX_DEPTH} levels")
+        # The exit-leaf table holds (trees x leaf slots of the widest tree) floats: refused
+        # before it is built when a few kB of nodes would ask for gigabytes.
+        leaves = np.add.reduceat((self.feature < 0).astype(np.int64), self.roots)
+        slots = 64 * -(-int(leaves.max()) // 64)
+        if self.n_trees * slots > MAX_LEAF_SLOTS:
+            raise ModelIntegrityError(
+                f"{self.n_trees} trees of up to {int(leaves.max())} leaves need "
+                f"{self.n_trees} x {slots} leaf slots, more than the {MAX_LEAF_SLOTS} accepted"
+            )
         # The walk's layout: one row of ints and one of floats per node (fewer cache lines).
         flags = 2 * self.missing.astype(np.int32) + self.default_left.astype(np.int32)
         object.__setattr__(
@@ -464,21 +479,60 @@ class TreeEnsemble:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TreeEnsemble:
-        """Arrays from :meth:`to_dict`, checked (:class:`ModelIntegrityError` if malformed)."""
+        """Arrays from :meth:`to_dict`, checked (:class:`ModelIntegrityError` if malformed).
+
+        Each element must be of its array's JSON type: an integer (not a bool, not 0.9) for
+        node indices, features and missing types, a bool for ``default_left``, a number for
+        thresholds and leaf values (and ``null``, a missing value, in the reference), a
+        string for feature names. Nothing is converted: ``"false"`` is not read as true.
+        """
         try:
             return cls(
-                feature_names=tuple(str(n) for n in data["feature_names"]),
-                feature=np.asarray(data["feature"], dtype=np.int32),
-                threshold=np.asarray(data["threshold"], dtype=np.float64),
-                left=np.asarray(data["left"], dtype=np.int32),
-                right=np.asarray(data["right"], dtype=np.int32),
-                default_left=np.asarray(data["default_left"], dtype=bool),
-                missing=np.asarray(data["missing"], dtype=np.int8),
-                leaf_value=np.asarray(data["leaf_value"], dtype=np.float64),
-                roots=np.asarray(data["roots"], dtype=np.int32),
+                feature_names=tuple(_elements(data, "feature_names", "str")),
+                feature=np.asarray(_elements(data, "feature", "int"), dtype=np.int32),
+                threshold=np.asarray(_elements(data, "threshold", "number"), dtype=np.float64),
+                left=np.asarray(_elements(data, "left", "int"), dtype=np.int32),
+                right=np.asarray(_elements(data, "right", "int"), dtype=np.int32),
+                default_left=np.asarray(_elements(data, "default_left", "bool"), dtype=bool),
+                missing=np.asarray(_elements(data, "missing", "int"), dtype=np.int8),
+                leaf_value=np.asarray(_elements(data, "leaf_value", "number"), dtype=np.float64),
+                roots=np.asarray(_elements(data, "roots", "int"), dtype=np.int32),
                 reference=np.asarray(
-                    [np.nan if v is None else v for v in data["reference"]], dtype=np.float64
+                    [np.nan if v is None else v for v in _elements(data, "reference", "nullable")],
+                    dtype=np.float64,
                 ),
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ModelIntegrityError(f"tree parameters are malformed: {exc}") from exc
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+#: What each kind of tree array holds: the test of an element, and its name in errors.
+_KINDS: Final[dict[str, tuple[Callable[[object], bool], str]]] = {
+    "int": (is_int, "an integer"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "number": (_is_number, "a number"),
+    "nullable": (lambda v: v is None or _is_number(v), "a number or null"),
+}
+
+
+def _elements(data: Mapping[str, Any], key: str, kind: str) -> list[Any]:
+    """``data[key]`` as a JSON list whose every element is of ``kind`` (a key of
+    :data:`_KINDS`; an integer is never a bool), or :class:`ModelIntegrityError` naming the
+    key, the position and the value."""
+    items = data[key]
+    if not isinstance(items, list):
+        raise ModelIntegrityError(
+            f"tree parameter {key!r} must be a JSON list, got {type(items).__name__}"
+        )
+    good, expected = _KINDS[kind]
+    for i, value in enumerate(items):
+        if not good(value):
+            raise ModelIntegrityError(
+                f"tree parameter {key!r}[{i}] must be {expected}, got {value!r:.80}"
+            )
+    return items

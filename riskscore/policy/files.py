@@ -28,17 +28,19 @@ strings.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from riskscore.policy.errors import PolicyFileError
 
-__all__ = ["dumps", "read", "reads"]
+__all__ = ["MAX_POLICY_BYTES", "dumps", "read", "reads"]
+
+#: Largest policy file read (bytes): the default policy is about 600 bytes.
+MAX_POLICY_BYTES: Final = 1 << 20
 
 
 def read(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -49,14 +51,29 @@ def read(path: str | os.PathLike[str]) -> dict[str, Any]:
     FileNotFoundError
         No file at ``path``.
     PolicyFileError
-        The file is not valid TOML.
+        The file is not a regular file, is larger than :data:`MAX_POLICY_BYTES`, or is not
+        UTF-8 TOML.
     """
     path = Path(path)
+    source = str(path)
+    if not path.exists():
+        raise FileNotFoundError(f"policy file {source!r} does not exist")
+    if not path.is_file():  # a directory, or a FIFO that would block the read
+        raise PolicyFileError("not a regular file", source=source)
+    with path.open("rb") as file:
+        data = file.read(MAX_POLICY_BYTES + 1)
+    if len(data) > MAX_POLICY_BYTES:
+        raise PolicyFileError(
+            f"the file is larger than {MAX_POLICY_BYTES} bytes; a policy is under a kilobyte",
+            source=source,
+        )
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"policy file {str(path)!r} does not exist") from None
-    return reads(text, source=str(path))
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyFileError(
+            f"not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})", source=source
+        ) from None
+    return reads(text, source=source)
 
 
 def reads(text: str, *, source: str = "") -> dict[str, Any]:
@@ -71,6 +88,10 @@ def reads(text: str, *, source: str = "") -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyFileError(f"not valid TOML ({exc})", source=source) from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise PolicyFileError(
+            "not a policy: arrays or tables nested too deeply to read", source=source
+        ) from None
 
 
 def dumps(doc: Mapping[str, Any]) -> str:
@@ -107,7 +128,28 @@ def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return json.dumps(value)
+        return _basic_string(value)
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     return repr(float(value))
+
+
+def _basic_string(text: str) -> str:
+    """``text`` as a TOML basic string: quote, backslash and control characters escaped,
+    everything else as itself (``json.dumps`` escapes U+1F600 as a surrogate pair, which
+    TOML refuses).
+
+    Examples
+    --------
+    >>> print(_basic_string('a "b"\\t\U0001f600'))
+    "a \\"b\\"\\u0009\U0001f600"
+    """
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char < " " or char == "\x7f":
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'

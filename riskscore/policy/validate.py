@@ -84,7 +84,7 @@ def parse(doc: Any, *, source: str = "") -> PolicyParts:
     _no_unknown_keys(table, _TOP_KEYS, (), "a policy", source)
     version = table.get("format_version")
     if isinstance(version, bool) or version not in FORMAT_VERSIONS:
-        found = "nothing" if version is None else repr(version)
+        found = "nothing" if version is None else _shown(version)
         raise PolicyFileError(
             f"expected one of {', '.join(map(str, FORMAT_VERSIONS))} (the policy format; "
             f"write {FORMAT_VERSION}), found {found}",
@@ -93,7 +93,9 @@ def parse(doc: Any, *, source: str = "") -> PolicyParts:
         )
     name = table.get("name")
     if name is not None and not isinstance(name, str):
-        raise PolicyFileError(f"expected a string, found {name!r}", path=("name",), source=source)
+        raise PolicyFileError(
+            f"expected a string, found {_shown(name)}", path=("name",), source=source
+        )
     items = table.get("bands")
     if isinstance(items, (str, bytes)) or not isinstance(items, Sequence) or not items:
         raise PolicyFileError(
@@ -133,7 +135,7 @@ def parse(doc: Any, *, source: str = "") -> PolicyParts:
 def _table(value: Any, path: Path, source: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise PolicyFileError(
-            f"expected a table (mapping), found {type(value).__name__} {value!r}",
+            f"expected a table (mapping), found {type(value).__name__} {_shown(value)}",
             path=path,
             source=source,
         )
@@ -153,9 +155,21 @@ def _no_unknown_keys(
 
 
 def _number(value: Any, path: Path, source: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise PolicyFileError(f"expected a number, found {value!r}", path=path, source=source)
-    return float(value)
+    """``value`` as a float: an int or float, not NaN, not a bool, not an integer too large
+    for a float (TOML and YAML read integers of any size)."""
+    try:
+        number = float(value) if isinstance(value, (int, float)) else math.nan
+    except OverflowError:
+        number = math.nan
+    if isinstance(value, bool) or math.isnan(number):
+        raise PolicyFileError(f"expected a number, found {_shown(value)}", path=path, source=source)
+    return number
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)`` cut to 60 characters: a message never copies a huge value whole."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}... ({type(value).__name__})"
 
 
 def _band(entry: Any, path: Path, source: str, *, full: bool) -> AgeBand:
@@ -206,7 +220,7 @@ def _guards(entry: Any, path: Path, source: str) -> Guards:
     adult_pairs = table.get("adult_pairs_alert", default.adult_pairs_alert)
     if not isinstance(adult_pairs, bool):
         raise PolicyFileError(
-            f"expected true or false, found {adult_pairs!r}",
+            f"expected true or false, found {_shown(adult_pairs)}",
             path=(*path, "adult_pairs_alert"),
             source=source,
         )

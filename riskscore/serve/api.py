@@ -73,6 +73,7 @@ _EVENTS_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "every event applied; `alerts` lists the alerts they raised"},
     401: {"description": "an API token is configured and the request lacks it"},
     413: {"description": "the body is larger than the configured limit"},
+    415: {"description": "the Content-Type is neither application/json nor JSON lines"},
     422: {
         "description": "one or more events refused (`refused`: their `index` and the "
         "validator's `message`; the others were applied), or a body that is not JSON"

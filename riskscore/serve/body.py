@@ -15,12 +15,22 @@ from dataclasses import dataclass
 from riskscore.exceptions import SchemaError
 from riskscore.io.jsonl import unique_fields, without_byte_order_mark
 
-__all__ = ["JSON_LINES_TYPES", "BodyItem", "parse_body"]
+__all__ = ["JSON_LINES_TYPES", "JSON_TYPE", "BodyItem", "MediaTypeError", "parse_body"]
 
-#: Media types read as JSON lines (one event per line); anything else is read as JSON.
+#: Media types read as JSON lines (one event per line).
 JSON_LINES_TYPES = frozenset(
     {"application/x-ndjson", "application/jsonl", "application/json-lines", "application/ndjson"}
 )
+#: The media type read as JSON (an event or an array of events). No other is read: a web
+#: page can send ``text/plain``, a form or no ``Content-Type`` at all to another site
+#: without a CORS preflight, so reading those would let any page a moderator opens post
+#: events to a scorer on their machine.
+JSON_TYPE = "application/json"
+
+
+class MediaTypeError(SchemaError):
+    """The request's ``Content-Type`` is neither JSON nor JSON lines (HTTP 415)."""
+
 
 _decode = json.JSONDecoder(object_pairs_hook=unique_fields).decode  # a field twice: refused
 
@@ -46,7 +56,8 @@ def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
         and :func:`~riskscore.read_messages` skip it
         (:func:`~riskscore.io.jsonl.without_byte_order_mark`).
     content_type : str or None
-        The request's ``Content-Type`` (parameters such as ``charset`` are ignored).
+        The request's ``Content-Type``: :data:`JSON_TYPE` or one of
+        :data:`JSON_LINES_TYPES` (parameters such as ``charset`` are ignored).
 
     Returns
     -------
@@ -56,6 +67,8 @@ def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
 
     Raises
     ------
+    MediaTypeError
+        ``content_type`` is another media type, or missing (nothing of the body is read).
     SchemaError
         The body is not UTF-8, or a JSON body does not parse (nothing of it is used).
 
@@ -67,11 +80,17 @@ def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
     >>> [(i.index, i.error is None) for i in items]
     [(0, True), (2, False)]
     """
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media != JSON_TYPE and media not in JSON_LINES_TYPES:
+        raise MediaTypeError(
+            f"Content-Type {content_type!r:.80} is not read: send events as {JSON_TYPE} "
+            f"(an event or an array of events) or as JSON lines "
+            f"({', '.join(sorted(JSON_LINES_TYPES))})"
+        )
     try:
         text = without_byte_order_mark(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise SchemaError(f"the request body is not UTF-8 text ({exc})") from None
-    media = (content_type or "").split(";", 1)[0].strip().lower()
     if media in JSON_LINES_TYPES:
         return _json_lines(text)
     try:

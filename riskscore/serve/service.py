@@ -31,7 +31,7 @@ from riskscore.moderation.queue import ReviewQueue
 from riskscore.online import OnlineScorer
 from riskscore.online.risk import OnlineModel
 from riskscore.policy import Alert, Tier
-from riskscore.serve.body import BodyItem, parse_body
+from riskscore.serve.body import BodyItem, MediaTypeError, parse_body
 from riskscore.serve.metrics import ServeMetrics
 from riskscore.serve.timeline import TimelineStore
 
@@ -127,6 +127,9 @@ class ScoringService:
         started = time.perf_counter()
         try:
             items = parse_body(body, content_type)
+        except MediaTypeError as exc:
+            self.metrics.refused.labels(reason="media_type").inc()
+            return _refused_request(str(exc), status=415)
         except SchemaError as exc:
             self.metrics.refused.labels(reason="not_json").inc()
             return _refused_request(str(exc))
@@ -281,9 +284,9 @@ class ScoringService:
         self.last_checkpoint = time.time()
 
 
-def _refused_request(message: str) -> BatchResult:
+def _refused_request(message: str, *, status: int = 422) -> BatchResult:
     return BatchResult(
-        422, {"accepted": 0, "refused": [{"index": None, "message": message}], "alerts": []}
+        status, {"accepted": 0, "refused": [{"index": None, "message": message}], "alerts": []}
     )
 
 
