@@ -382,3 +382,47 @@ def test_a_malformed_drift_reference_is_a_model_integrity_error(
 ) -> None:
     with pytest.raises(ModelIntegrityError, match=match):
         _drift_with(edit)
+
+
+# ---------------------------------------------------------------- text that may be content
+
+SENTENCE = "see you at the park after school ok"  # what a message could say
+T_0 = 1_767_225_600
+
+
+def _events_with(column: str, value: object) -> dict[str, list[object]]:
+    events: dict[str, list[object]] = {
+        "conversation_id": [1, 1],
+        "timestamp": [T_0, T_0 + 60],
+        "sender_id": ["a", "b"],
+        "recipient_id": ["b", "a"],
+        "channel": ["direct", "direct"],
+        "sender_age": [30.0, 12.0],
+    }
+    events[column] = [events[column][0], value]
+    return events
+
+
+@pytest.mark.parametrize("column", ["timestamp", "sender_age"])
+def test_a_sentence_where_a_number_or_time_belongs_is_never_quoted_or_kept(column: str) -> None:
+    """Refused text that may be message content is neither quoted in the error nor copied
+    to the quarantine record, in any column (it was only so in ``event`` and ``channel``)."""
+    with pytest.raises(rs.SchemaError) as raised:
+        rs.read_messages(_events_with(column, SENTENCE))
+    assert "park" not in str(raised.value)
+    assert "may be message content" in str(raised.value)
+    kept = rs.read_messages(_events_with(column, SENTENCE), errors="quarantine")
+    assert len(kept.quarantined) == 1
+    assert kept.quarantined.to_records()[0]["value"] is None
+    scorer = rs.OnlineScorer(rs.load_model(), time_source="events")
+    event = {k: v[1] for k, v in _events_with(column, SENTENCE).items()}
+    with pytest.raises(rs.SchemaError) as online:
+        scorer.update_one(event)
+    assert "park" not in str(online.value)
+    assert "park" not in repr(online.value.value)
+
+
+def test_a_short_bad_time_is_still_quoted() -> None:
+    """Values that cannot be a sentence stay quoted, so that the error helps fix them."""
+    with pytest.raises(rs.SchemaError, match="2026-13-01 10:00:00"):
+        rs.read_messages(_events_with("timestamp", "2026-13-01 10:00:00"))

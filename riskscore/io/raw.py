@@ -23,6 +23,13 @@ AnyArray = npt.NDArray[Any]
 #: message content, so it is never quoted in an error or copied to a quarantine record.
 CATEGORY_COLUMNS: Final = frozenset({"event", "channel"})
 MAX_TOKEN_CHARS: Final = 32
+#: Id columns: ids are text by design and quoted in errors, but one of three or more words
+#: separated by whitespace is a sentence, which may be message content.
+ID_COLUMNS: Final = frozenset({"conversation_id", "sender_id", "recipient_id"})
+#: Every other column holds numbers or times (an ISO 8601 time is at most 35 characters):
+#: text longer than this, or of three or more words, may be message content.
+MAX_VALUE_TEXT_CHARS: Final = 40
+MIN_SENTENCE_WORDS: Final = 3
 
 
 class NotShown:
@@ -37,12 +44,33 @@ class NotShown:
         return f"text of {self.n_chars} characters (not shown: it may be message content)"
 
 
+def _may_be_content(column: str, text: str) -> bool:
+    """Whether refused text in ``column`` may be message content (the rule of :func:`shown`)."""
+    if column in CATEGORY_COLUMNS:
+        return len(text) > MAX_TOKEN_CHARS or any(c.isspace() for c in text)
+    sentence = len(text.split(maxsplit=MIN_SENTENCE_WORDS)) >= MIN_SENTENCE_WORDS
+    if column in ID_COLUMNS:
+        return sentence
+    return sentence or len(text) > MAX_VALUE_TEXT_CHARS
+
+
 def shown(column: str, value: object) -> object:
-    """``value`` as it may be quoted: a :class:`NotShown` for free text in a category column."""
-    free_text = isinstance(value, str) and (
-        len(value) > MAX_TOKEN_CHARS or any(c.isspace() for c in value)
-    )
-    return NotShown(len(str(value))) if free_text and column in CATEGORY_COLUMNS else value
+    """``value`` as it may be quoted in an error or copied to a quarantine record: a
+    :class:`NotShown` for text that may be message content (free text in a category column,
+    a sentence in any column, long text where a number or a time belongs).
+
+    Examples
+    --------
+    >>> shown("timestamp", "2026-01-01 10:00:00")
+    '2026-01-01 10:00:00'
+    >>> shown("timestamp", "see you at the park later")
+    text of 25 characters (not shown: it may be message content)
+    >>> shown("sender_id", "user-1"), shown("channel", "direct")
+    ('user-1', 'direct')
+    """
+    if isinstance(value, str) and _may_be_content(column, value):
+        return NotShown(len(value))
+    return value
 
 
 def cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:
