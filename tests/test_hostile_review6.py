@@ -6,6 +6,7 @@ Each test was written before its fix and failed on the code before it.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import shutil
 from collections.abc import Callable, Iterator
@@ -426,3 +427,11 @@ def test_a_short_bad_time_is_still_quoted() -> None:
     """Values that cannot be a sentence stay quoted, so that the error helps fix them."""
     with pytest.raises(rs.SchemaError, match="2026-13-01 10:00:00"):
         rs.read_messages(_events_with("timestamp", "2026-13-01 10:00:00"))
+
+
+@pytest.mark.parametrize("name", ["move_platform_rate", "reciprocity"])
+def test_a_world_parameter_too_large_for_a_float_is_refused_by_name(name: str) -> None:
+    """One number rule (``riskscore._checks.is_real``) for world parameters too: an integer
+    too large for a float raised OverflowError from the synthetic package's own copy."""
+    with pytest.raises(ValueError, match=f"^{name}: must be a number in"):
+        dataclasses.replace(rs.synthetic.World.default(), **{name: 10**400})

@@ -6,9 +6,9 @@ parameter (``where``), what it must be and what it got.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
+from riskscore._checks import is_real
 from riskscore.io.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
 
 __all__ = ["check_probability", "fail", "floats", "is_real", "mix", "tz_mix"]
@@ -21,18 +21,9 @@ def fail(where: str, message: str) -> ValueError:
 
 def check_probability(where: str, value: object) -> float:
     """``value`` as a float in [0, 1], or ValueError naming ``where``."""
-    if not is_real(value) or not 0.0 <= float(value) <= 1.0:  # type: ignore[arg-type]
+    if not is_real(value) or not 0.0 <= float(value) <= 1.0:
         raise fail(where, f"must be a number in [0, 1], got {value!r}")
-    return float(value)  # type: ignore[arg-type]
-
-
-def is_real(value: object) -> bool:
-    """True for a finite int or float (bool is not a number here)."""
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-    )
+    return float(value)
 
 
 def floats(where: str, value: object, size: int) -> tuple[float, ...]:
