@@ -6,6 +6,8 @@ column named like content is refused (see :data:`CONTENT_COLUMNS`).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from enum import IntEnum
 from typing import Final
 
@@ -175,8 +177,6 @@ _LOOKALIKES: Final = str.maketrans(
 def _plain_name(name: str) -> str:
     """A column name as it reads: compatibility forms folded (full-width letters), accents and
     invisible characters (zero-width space, soft hyphen) dropped, look-alike letters Latin."""
-    import unicodedata
-
     decomposed = unicodedata.normalize("NFKD", str(name))
     kept = "".join(c for c in decomposed if unicodedata.category(c) not in {"Mn", "Cf"})
     return unicodedata.normalize("NFKC", kept).translate(_LOOKALIKES).strip()
@@ -214,8 +214,6 @@ def is_content_column(name: str) -> bool:
     >>> is_content_column("t\u0435xt"), is_content_column("te\u200bxt"), is_content_column("Téxt")
     (True, True, True)
     """
-    import re
-
     if str(name).strip() in SCHEMA_COLUMNS:
         return False
     folded = _plain_name(name)
