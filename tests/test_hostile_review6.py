@@ -22,6 +22,7 @@ from serve_helpers import config
 
 import riskscore as rs
 from riskscore import AlertPolicy
+from riskscore.evaluation.robustness import evaluate_samples, evaluate_worlds, unseen_worlds
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.model import default_model_dir, load_model
 from riskscore.model.bundle import sha256_of
@@ -435,3 +436,13 @@ def test_a_world_parameter_too_large_for_a_float_is_refused_by_name(name: str) -
     too large for a float raised OverflowError from the synthetic package's own copy."""
     with pytest.raises(ValueError, match=f"^{name}: must be a number in"):
         dataclasses.replace(rs.synthetic.World.default(), **{name: 10**400})
+
+
+@pytest.mark.parametrize("rare", [0.0, 1.0, float("nan"), -1e-4])
+def test_a_rare_prevalence_outside_zero_one_is_refused_before_any_sample(rare: float) -> None:
+    """``rare_prevalence`` re-weights benign conversations by (1 - p) / p: 0 divided by zero
+    (a warning, then NaN PR-AUCs) after every world had been generated."""
+    with pytest.raises(ValueError, match="rare_prevalence"):
+        evaluate_worlds(lambda f: np.zeros(len(f)), unseen_worlds(1), rare_prevalence=rare)
+    with pytest.raises(ValueError, match="rare_prevalence"):
+        evaluate_samples(lambda f: np.zeros(len(f)), [], rare_prevalence=rare)

@@ -22,7 +22,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from riskscore._checks import check_sample
+from riskscore._checks import check_open_share, check_sample
 from riskscore.features import FeatureTable, extract_features
 from riskscore.io.markdown import markdown_row
 from riskscore.policy import AgeBand, AlertPolicy
@@ -352,6 +352,7 @@ def evaluate_samples(
     rare_prevalence: float = 1e-4,
 ) -> RobustnessReport:
     """Score each sample and measure it (see :func:`evaluate_worlds`)."""
+    check_open_share("rare_prevalence", rare_prevalence)
     results = tuple(
         evaluate_world(
             s.name,
@@ -401,8 +402,9 @@ def evaluate_worlds(
     Raises
     ------
     ValueError
-        ``n_conversations`` below 1, ``prevalence`` outside [0, 1] or ``seed`` below 0
-        (or not an integer), before any sample is drawn; the message names it and its value.
+        ``n_conversations`` below 1, ``prevalence`` outside [0, 1], ``rare_prevalence``
+        outside (0, 1) or ``seed`` below 0 (or not an integer), before any sample is drawn;
+        the message names it and its value.
 
     Examples
     --------
@@ -413,6 +415,7 @@ def evaluate_worlds(
     >>> [r.world for r in report.results]
     ['drawn-1000', 'drawn-1001']
     """
+    check_open_share("rare_prevalence", rare_prevalence)
     samples = world_samples(
         worlds, n_conversations=n_conversations, prevalence=prevalence, seed=seed
     )
