@@ -160,6 +160,14 @@ HOSTILE_CHECKPOINTS: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "cooldown as text": ({"meta": _config(cooldown_s="5")}, "'cooldown_s' must be a finite"),
     "idle expiry true": ({"meta": _config(idle_expiry_s=True)}, "'idle_expiry_s' must be"),
+    "cooldown too large for a float": (
+        {"meta": _config(cooldown_s=10**400)},
+        "'cooldown_s' must be a finite",
+    ),
+    "state slot too large for a float": (
+        {"convs": _conv(_slot("n_events", 10**400))},
+        "state slot 'n_events' must be a finite number or null",
+    ),
     "time source misspelt": ({"meta": _config(time_source="evnts")}, "'time_source' must be"),
     "max_conversations below live": (
         {"meta": _config(max_conversations=2)},

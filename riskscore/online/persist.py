@@ -18,9 +18,11 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import riskscore.online.checkpoint as _checkpoint
+from riskscore._checks import is_real
 from riskscore._version import __version__
 from riskscore.exceptions import CheckpointError
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.raw import show
 from riskscore.io.schema import INT64_MAX, INT64_MIN, MAX_ID_LENGTH
 from riskscore.model import RiskModel
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
@@ -231,13 +233,8 @@ def _key(value: Any, path: object) -> Any:
     elif type(value) is str and len(value) <= MAX_ID_LENGTH:
         return value
     raise CheckpointError(
-        f"{path}: id {_shown(value)} is not an int64 or a str of at most {MAX_ID_LENGTH} characters"
+        f"{path}: id {show(value)} is not an int64 or a str of at most {MAX_ID_LENGTH} characters"
     )
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def _row(path: object, what: str, read: Callable[[Any], T], data: Any) -> T:
@@ -269,17 +266,16 @@ def config_of(snap: _checkpoint.Snapshot) -> dict[str, Any]:
     for name in _NUMBER_CONFIG:
         value: Any = config.get(name)
         if name in config and not (
-            (value is None and name != "cooldown_s")
-            or (type(value) in (int, float) and math.isfinite(value) and value >= 0)
+            (value is None and name != "cooldown_s") or (is_real(value) and value >= 0)
         ):
             raise CheckpointError(
                 f"{snap.path}: meta 'config' {name!r} must be a finite number >= 0"
-                f"{'' if name == 'cooldown_s' else ' or null (no limit)'}, found {value!r}"
+                f"{'' if name == 'cooldown_s' else ' or null (no limit)'}, found {show(value)}"
             )
     if config.get("time_source") not in ("wall", "events", None):
         raise CheckpointError(
             f"{snap.path}: meta 'config' 'time_source' must be \"wall\", \"events\" or null, "
-            f"found {config.get('time_source')!r}"
+            f"found {show(config.get('time_source'))}"
         )
     try:
         out: dict[str, Any] = {

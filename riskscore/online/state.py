@@ -26,6 +26,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._checks import is_real
 from riskscore.features.kernel import (
     PAIR_KEY_CHANNELS,
     adult_side,
@@ -97,8 +98,8 @@ def _in(value: Any, what: str = "value") -> float:
     (a bool, text, infinity) is refused."""
     if value is None:
         return math.nan
-    if type(value) not in (int, float) or not math.isfinite(value):
-        raise ValueError(f"{what} must be a finite number or null, found {value!r}")
+    if not is_real(value):  # a bool, text, infinity or an int too large for a float
+        raise ValueError(f"{what} must be a finite number or null, found {value!r:.80}")
     return float(value)
 
 
