@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from riskscore._checks import is_real
 from riskscore.io.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
 
-__all__ = ["check_probability", "fail", "floats", "is_real", "mix", "tz_mix"]
+__all__ = ["check_probability", "fail", "floats", "mix", "tz_mix"]
 
 
 def fail(where: str, message: str) -> ValueError:

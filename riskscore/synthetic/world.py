@@ -23,8 +23,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
+from riskscore._checks import is_real
 from riskscore.io.schema import CHANNEL_NAMES
-from riskscore.synthetic.params import check_probability, fail, floats, is_real, mix, tz_mix
+from riskscore.synthetic.params import check_probability, fail, floats, mix, tz_mix
 from riskscore.synthetic.profiles import (
     BENIGN_SCENARIOS,
     GROOMING_SCENARIOS,
