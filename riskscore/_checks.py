@@ -16,6 +16,7 @@ import numpy as np
 __all__ = [
     "check_open_share",
     "check_sample",
+    "check_seconds",
     "check_seed",
     "check_share",
     "check_whole",
@@ -113,6 +114,25 @@ def check_open_share(name: str, value: object) -> float:
     if not is_real(value) or not 0.0 < value < 1.0:
         raise ValueError(f"{name} must be a number between 0 and 1 (both excluded), got {value!r}")
     return float(value)
+
+
+def check_seconds(name: str, value: object, *, positive: bool = False) -> float:
+    """A duration in seconds: a number >= 0 (> 0 when ``positive``), where infinity means
+    "never", or ValueError naming ``name``.
+
+    Examples
+    --------
+    >>> check_seconds("cooldown_s", 0), check_seconds("idle_expiry_s", math.inf, positive=True)
+    (0.0, inf)
+    >>> check_seconds("cooldown_s", "60")
+    Traceback (most recent call last):
+    ValueError: cooldown_s must be a number of seconds >= 0, got '60'
+    """
+    number = is_int(value) or isinstance(value, (float, np.floating))
+    if not number or math.isnan(value) or value < 0 or (positive and value == 0):  # type: ignore[arg-type, operator]
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"{name} must be a number of seconds {bound}, got {value!r}")
+    return float(value)  # type: ignore[arg-type]
 
 
 def check_sample(

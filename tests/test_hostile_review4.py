@@ -410,9 +410,9 @@ def test_a_vignette_file_too_large_or_not_utf8_is_refused_by_name(tmp_path: Path
         (1001, 0, "there are 1000 evaluation worlds; 1001 from world 0 on would need 1001"),
         (30, 990, "ask for at most 10"),  # before: 10 worlds, silently
         (5, 1000, "ask for at most 0 or start before 1000"),  # before: none, silently
-        (0, 0, "n must be an int >= 1, got 0"),
-        (-5, 0, "n must be an int >= 1, got -5"),
-        (5, -5, "first must be an int >= 0, got -5"),  # before: seeds 995.. (of training)
+        (0, 0, "n must be an integer >= 1, got 0"),
+        (-5, 0, "n must be an integer >= 1, got -5"),
+        (5, -5, "first must be an integer >= 0, got -5"),  # before: seeds 995.. (of training)
     ],
 )
 def test_unseen_worlds_refuses_more_worlds_than_there_are(n: int, first: int, message: str) -> None:

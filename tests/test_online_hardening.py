@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -308,3 +309,28 @@ def test_update_one_fuzz_gives_a_result_or_schema_error(
     for cid in list(scorer._conversations):
         assert 0.0 <= scorer.score_of(cid) <= 1.0
     json.dumps(scorer.checkpoint_extra)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("cooldown_s", "60", "cooldown_s must be a number of seconds >= 0, got '60'"),
+        ("cooldown_s", True, "cooldown_s must be a number of seconds >= 0, got True"),
+        ("reorder_tolerance_s", math.nan, "reorder_tolerance_s must be a number of seconds"),
+        ("max_future_s", -1, "max_future_s must be a number of seconds >= 0, got -1"),
+        ("idle_expiry_s", 0, "idle_expiry_s must be a number of seconds > 0, got 0"),
+        ("max_conversations", 2.0, "max_conversations must be an integer >= 1, got 2.0"),
+    ],
+)
+def test_scorer_options_of_the_wrong_type_are_refused_by_name(
+    option: str, value: object, message: str
+) -> None:
+    """Before: a duration given as text raised a TypeError from a comparison, naming no
+    option (one rule now: riskscore._checks.check_seconds)."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        rs.OnlineScorer(rs.load_model(), **{option: value})
+
+
+def test_durations_of_never_are_accepted() -> None:
+    scorer = rs.OnlineScorer(rs.load_model(), idle_expiry_s=math.inf, max_future_s=math.inf)
+    assert scorer.idle_expiry_s == scorer.max_future_s == math.inf

@@ -22,7 +22,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from riskscore._checks import check_open_share, check_sample
+from riskscore._checks import check_open_share, check_sample, check_whole
 from riskscore.features import FeatureTable, extract_features
 from riskscore.io.markdown import markdown_row
 from riskscore.policy import AgeBand, AlertPolicy
@@ -64,9 +64,8 @@ def unseen_worlds(n: int = 30, *, first: int = 0) -> list[World]:
         worlds than there are is refused, not cut short.
     """
     total = len(EVALUATION_WORLD_SEEDS)
-    for name, value, low in (("n", n, 1), ("first", first, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    check_whole("n", n, 1)
+    check_whole("first", first, 0)
     if first + n > total:
         raise ValueError(
             f"there are {total} evaluation worlds; {n} from world {first} on would need "

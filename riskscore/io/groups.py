@@ -36,6 +36,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._checks import is_int
 from riskscore.exceptions import SchemaError
 from riskscore.io.messages import GroupSummary, MessageTable, build_table
 from riskscore.io.passes import outside_first_pair
@@ -73,7 +74,7 @@ _MEDIA: Final = int(EventType.MEDIA)
 
 def check_max_room_members(value: object) -> int:
     """``max_room_members`` checked: an int of at least 2."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
+    if not is_int(value) or value < 2:
         raise ValueError(
             f"max_room_members must be an int >= 2 (a room of two accounts is a pair), got "
             f"{value!r}"

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._checks import check_seconds, check_whole
 from riskscore.exceptions import SchemaError
 from riskscore.features.registry import feature_index
 from riskscore.io.events import EventTuple
@@ -90,27 +91,16 @@ class ScorerMemory(ScorerCheckpoints):
         max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     ) -> None:
         self.max_room_members = check_max_room_members(max_room_members)
-        if not max_future_s >= 0:
-            raise ValueError(f"max_future_s must be >= 0, got {max_future_s}")
         if not (time_source in ("wall", "events") or callable(time_source)):
             raise ValueError(
                 f"time_source must be 'wall', 'events' or a callable, got {time_source!r}"
             )
-        if isinstance(max_conversations, bool) or not (
-            isinstance(max_conversations, int) and max_conversations >= 1
-        ):
-            raise ValueError(f"max_conversations must be an int >= 1, got {max_conversations!r}")
-        if not idle_expiry_s > 0:
-            raise ValueError(f"idle_expiry_s must be positive, got {idle_expiry_s}")
-        if not cooldown_s >= 0:
-            raise ValueError(f"cooldown_s must be >= 0, got {cooldown_s}")
-        if not reorder_tolerance_s >= 0:
-            raise ValueError(f"reorder_tolerance_s must be >= 0, got {reorder_tolerance_s}")
+        check_whole("max_conversations", max_conversations, 1)
         self.model = model
-        self.idle_expiry_s = float(idle_expiry_s)
-        self.cooldown_s = float(cooldown_s)
-        self.reorder_tolerance_s = float(reorder_tolerance_s)
-        self.max_future_s = float(max_future_s)
+        self.idle_expiry_s = check_seconds("idle_expiry_s", idle_expiry_s, positive=True)
+        self.cooldown_s = check_seconds("cooldown_s", cooldown_s)
+        self.reorder_tolerance_s = check_seconds("reorder_tolerance_s", reorder_tolerance_s)
+        self.max_future_s = check_seconds("max_future_s", max_future_s)
         self.time_source = time_source
         self.max_conversations = max_conversations
         self._conversations: OrderedDict[object, ConversationState] = OrderedDict()

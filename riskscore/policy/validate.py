@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from riskscore.io.raw import show
 from riskscore.policy.bands import MAX_BANDS, AgeBand, check_bands, check_name
 from riskscore.policy.errors import PolicyFileError
 from riskscore.policy.guards import Guards
@@ -84,7 +85,7 @@ def parse(doc: Any, *, source: str = "") -> PolicyParts:
     _no_unknown_keys(table, _TOP_KEYS, (), "a policy", source)
     version = table.get("format_version")
     if isinstance(version, bool) or version not in FORMAT_VERSIONS:
-        found = "nothing" if version is None else _shown(version)
+        found = "nothing" if version is None else show(version)
         raise PolicyFileError(
             f"expected one of {', '.join(map(str, FORMAT_VERSIONS))} (the policy format; "
             f"write {FORMAT_VERSION}), found {found}",
@@ -94,7 +95,7 @@ def parse(doc: Any, *, source: str = "") -> PolicyParts:
     name = table.get("name")
     if name is not None and not isinstance(name, str):
         raise PolicyFileError(
-            f"expected a string, found {_shown(name)}", path=("name",), source=source
+            f"expected a string, found {show(name)}", path=("name",), source=source
         )
     items = table.get("bands")
     if isinstance(items, (str, bytes)) or not isinstance(items, Sequence) or not items:
@@ -135,7 +136,7 @@ def parse(doc: Any, *, source: str = "") -> PolicyParts:
 def _table(value: Any, path: Path, source: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise PolicyFileError(
-            f"expected a table (mapping), found {type(value).__name__} {_shown(value)}",
+            f"expected a table (mapping), found {type(value).__name__} {show(value)}",
             path=path,
             source=source,
         )
@@ -162,14 +163,8 @@ def _number(value: Any, path: Path, source: str) -> float:
     except OverflowError:
         number = math.nan
     if isinstance(value, bool) or math.isnan(number):
-        raise PolicyFileError(f"expected a number, found {_shown(value)}", path=path, source=source)
+        raise PolicyFileError(f"expected a number, found {show(value)}", path=path, source=source)
     return number
-
-
-def _shown(value: Any) -> str:
-    """``repr(value)`` cut to 60 characters: a message never copies a huge value whole."""
-    text = repr(value)
-    return text if len(text) <= 60 else f"{text[:57]}... ({type(value).__name__})"
 
 
 def _band(entry: Any, path: Path, source: str, *, full: bool) -> AgeBand:
@@ -220,7 +215,7 @@ def _guards(entry: Any, path: Path, source: str) -> Guards:
     adult_pairs = table.get("adult_pairs_alert", default.adult_pairs_alert)
     if not isinstance(adult_pairs, bool):
         raise PolicyFileError(
-            f"expected true or false, found {_shown(adult_pairs)}",
+            f"expected true or false, found {show(adult_pairs)}",
             path=(*path, "adult_pairs_alert"),
             source=source,
         )
