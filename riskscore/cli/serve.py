@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import errno
 import getpass
+import math
 import os
 import secrets
 import socket
@@ -29,7 +30,7 @@ try:  # the optional extra riskscore-metadata[serve]
 
     import riskscore.serve as serve_package  # the application itself loads on first use
     from riskscore.serve.accounts import ModeratorStore, Role
-    from riskscore.serve.config import Part, ServeConfig
+    from riskscore.serve.config import DEFAULT_BODY_TIMEOUT_S, Part, ServeConfig
 
     _MISSING: str | None = None
 except ImportError as exc:  # pragma: no cover - the dev extra installs it
@@ -100,6 +101,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--max-body-mb", type=float, default=16.0, help="largest request body, in MiB"
     )
     parser.add_argument(
+        "--body-timeout-s",
+        type=float,
+        metavar="SECONDS",
+        help="seconds to receive a whole request body; slower bodies get 408 (default: 60)",
+    )
+    parser.add_argument(
         "--trusted-header",
         metavar="HEADER",
         help="take the console user from this request header set by the platform's single "
@@ -164,6 +171,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="an account that signs in through --trusted-header only",
     )
     add_scorer_options(parser)
+
+
+def _body_timeout(seconds: float | None) -> float:
+    """``--body-timeout-s``, checked (none given: :data:`DEFAULT_BODY_TIMEOUT_S`)."""
+    if seconds is None:
+        return DEFAULT_BODY_TIMEOUT_S
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ValueError(f"--body-timeout-s must be a positive number of seconds, got {seconds}")
+    return seconds
 
 
 def _need_extra() -> None:
@@ -284,6 +300,7 @@ def _config(args: argparse.Namespace) -> ServeConfig:
         checkpoint_every_s=args.checkpoint_every_s,
         max_batch_ids=args.max_batch_ids,
         max_body_bytes=int(args.max_body_mb * 1024 * 1024),
+        body_timeout_s=_body_timeout(args.body_timeout_s),
         api_token=os.environ.get("RISKSCORE_API_TOKEN") or None,
         trusted_header=args.trusted_header,
         secure_cookies=not args.insecure_cookies,

@@ -7,7 +7,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -15,6 +15,7 @@ from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summary, render_queue
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
+from riskscore.io.events import count_ignored
 from riskscore.io.jsonl import loads_event, without_byte_order_mark
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import ReviewQueue
@@ -94,6 +95,8 @@ class StreamResult:
     queue: dict[str, Any] | None = None
     #: events to rooms above --max-room-members, set aside (not conversations)
     broadcast: int = 0
+    #: fields of applied events that are not schema v1 (not read), counted by name
+    ignored_fields: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -138,8 +141,10 @@ def stream_lines(
     -------
     StreamResult
         Counts of lines, events applied, lines rejected (``reasons``: by exception
-        type, ``line_too_long`` and ``future_timestamp``; counted across restarts)
-        and alerts written.
+        type, ``line_too_long`` and ``future_timestamp``; counted across restarts),
+        alerts written and the fields of applied events that are not schema v1 and so
+        not read (``ignored_fields``, by name, across restarts; a misspelt schema field
+        such as ``recipent_age`` is refused, not ignored).
 
     Notes
     -----
@@ -152,6 +157,7 @@ def stream_lines(
         raise ValueError(f"--checkpoint-every must be at least 1, got {checkpoint_every}")
     n_lines = n_events = n_rejected = n_alerts = 0
     rejected_before, reasons = _resumed_counts(scorer.checkpoint_extra)
+    ignored = _name_counts(scorer.checkpoint_extra, "ignored_fields")
     broadcast_before = scorer.n_broadcast
 
     open_before = 0 if queue is None else len(queue)
@@ -175,7 +181,12 @@ def stream_lines(
             out.flush()  # alerts before the checkpoint are out before it is committed
             scorer.checkpoint(
                 checkpoint,
-                extra={"lines": at, "rejected": rejected_before + n_rejected, "reasons": reasons},
+                extra={
+                    "lines": at,
+                    "rejected": rejected_before + n_rejected,
+                    "reasons": reasons,
+                    "ignored_fields": ignored,
+                },
             )
 
     # Every alert an event raised: its own conversation's and those of its adult's
@@ -212,6 +223,7 @@ def stream_lines(
                 err.write(f"line {lineno}: {message}\n")
             else:
                 n_events += 1
+                count_ignored(event, ignored)
                 for alert in alerts:
                     n_alerts += 1
                     emit(alert, lineno)
@@ -232,20 +244,27 @@ def stream_lines(
         reasons=dict(sorted(reasons.items())),
         queue=None if queue is None else queue_summary(queue, n_alerts, open_before),
         broadcast=scorer.n_broadcast - broadcast_before,
+        ignored_fields=dict(sorted(ignored.items())),
     )
 
 
 def _resumed_counts(extra: dict[str, Any]) -> tuple[int, dict[str, int]]:
     """Lines rejected before a restart and their reasons, checked."""
     rejected = extra.get("rejected", 0)
-    reasons = extra.get("reasons", {})
     if isinstance(rejected, bool) or not isinstance(rejected, int) or rejected < 0:
         raise CheckpointError(f"checkpoint extra 'rejected' must be an int >= 0: {rejected!r}")
-    if not isinstance(reasons, dict) or not all(
-        isinstance(k, str) and type(v) is int and v >= 0 for k, v in reasons.items()
+    return rejected, _name_counts(extra, "reasons")
+
+
+def _name_counts(extra: dict[str, Any], key: str) -> dict[str, int]:
+    """Counts by name kept in a checkpoint's extra (rejection reasons, ignored fields),
+    checked."""
+    counts = extra.get(key, {})
+    if not isinstance(counts, dict) or not all(
+        isinstance(k, str) and type(v) is int and v >= 0 for k, v in counts.items()
     ):
-        raise CheckpointError("checkpoint extra 'reasons' must map reasons to counts >= 0")
-    return rejected, dict(reasons)
+        raise CheckpointError(f"checkpoint extra {key!r} must map names to counts >= 0")
+    return dict(counts)
 
 
 def _resumed_lines(extra: dict[str, Any]) -> int:
@@ -317,6 +336,9 @@ def render(result: dict[str, Any]) -> None:
             "aside as broadcasts (not conversations)",
             file=sys.stderr,
         )
+    if s["ignored_fields"]:
+        text = ", ".join(f"{name} {n}" for name, n in s["ignored_fields"].items())
+        print(f"riskscore stream: fields not in schema v1, not read: {text}", file=sys.stderr)
     if result.get("shadow_alerts"):
         print(
             f"riskscore stream: {result['shadow_alerts']} shadow alerts recorded (not emitted)",

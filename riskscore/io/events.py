@@ -14,6 +14,8 @@ import math
 from collections.abc import Mapping
 from typing import NamedTuple
 
+__all__ = ["Event", "EventTuple", "count_ignored", "parse_event", "parse_event_fast"]
+
 from riskscore.exceptions import SchemaError
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -34,12 +36,19 @@ from riskscore.io.schema import (
     TZ_UNKNOWN,
     is_content_column,
 )
-from riskscore.io.validate import validate_one
+from riskscore.io.validate import check_misspelt_names, validate_one
 
 _CHANNELS = {name: code for code, name in enumerate(CHANNEL_NAMES)}
 _EVENTS = {name: code for code, name in enumerate(EVENT_NAMES)}
 _SCHEMA_KEYS = frozenset(SCHEMA_COLUMNS)
 _NAN = math.nan
+
+#: Distinct names :func:`count_ignored` counts one by one; later ones (and names longer
+#: than :data:`MAX_IGNORED_NAME_CHARS` or not printable) are counted as :data:`OTHER_NAMES`,
+#: so that a sender choosing a new field name per event cannot grow the counts without end.
+MAX_IGNORED_NAMES = 100
+MAX_IGNORED_NAME_CHARS = 64
+OTHER_NAMES = "(other names)"
 
 
 class Event(NamedTuple):
@@ -83,6 +92,8 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
                     column=path,
                     row=row,
                 )
+    if not _SCHEMA_KEYS.issuperset(event):
+        check_misspelt_names(list(event), row)
     for column in REQUIRED_COLUMNS:
         if column not in event:
             where = f"event {row}" if row is not None else "the event"
@@ -101,6 +112,33 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
         _NAN if tz == TZ_UNKNOWN else float(tz),
         int(v["room_size"]),  # type: ignore[call-overload]
     )
+
+
+def count_ignored(event: Mapping[str, object], counts: dict[str, int]) -> None:
+    """Add to ``counts`` the fields of an applied event that are not schema v1, by name:
+    they are not read (a misspelt schema field is refused, by :func:`parse_event`, and so
+    is a content-like one), and ``riskscore stream`` and ``riskscore serve`` report them.
+
+    Examples
+    --------
+    >>> counts = {}
+    >>> count_ignored({"conversation_id": 1, "colour": "red"}, counts)
+    >>> counts
+    {'colour': 1}
+    """
+    if _SCHEMA_KEYS.issuperset(event):
+        return
+    for key in event:
+        if key in _SCHEMA_KEYS:
+            continue
+        name = str(key)
+        if name not in counts and (
+            len(counts) >= MAX_IGNORED_NAMES
+            or len(name) > MAX_IGNORED_NAME_CHARS
+            or not name.isprintable()
+        ):
+            name = OTHER_NAMES
+        counts[name] = counts.get(name, 0) + 1
 
 
 def _field_paths(name: str, value: object) -> list[str]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from enum import IntEnum
+from functools import lru_cache
 from typing import Final
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "MAX_JSON_LINE_LENGTH",
     "MAX_ROOM_SIZE",
+    "MAX_ROW_GROUP_BYTES",
     "MAX_SHOWN_CHARS",
     "MINOR_AGE",
     "OPTIONAL_COLUMNS",
@@ -32,6 +35,7 @@ __all__ = [
     "EventType",
     "is_content_column",
     "is_null",
+    "misspelt_column",
 ]
 
 SCHEMA_VERSION: Final = 1
@@ -156,6 +160,13 @@ MAX_JSON_LINE_LENGTH: Final = 65_536
 #: Deepest nesting of arrays and objects in one JSON line (a schema v1 event has depth 1).
 MAX_JSON_DEPTH: Final = 64
 
+#: Largest row group of a Parquet events file read, in bytes of its schema v1 columns once
+#: decompressed: the uncompressed size its metadata gives, and at least 8 bytes a value
+#: (a run-length encoded column of a billion equal values is small even uncompressed). A
+#: small file can claim many GB; Spark, polars, DuckDB and pyarrow write row groups of at
+#: most about 128 MB or a million rows, far below this.
+MAX_ROW_GROUP_BYTES: Final = 2 * 1024**3
+
 #: Longest value a quarantine record holds, in characters (longer text is cut and marked).
 MAX_SHOWN_CHARS: Final = 1_000
 
@@ -222,3 +233,58 @@ def is_content_column(name: str) -> bool:
     if words & CONTENT_COLUMNS:
         return True
     return any(w in spaced for w in CONTENT_SUBSTRINGS)
+
+
+def _folded(name: str) -> str:
+    """A column name without case or separators (``Recipient-Age`` is ``recipientage``)."""
+    return re.sub(r"[\W_]+", "", _plain_name(name)).casefold()
+
+
+def _edits(a: str, b: str) -> int:
+    """Edits (a letter added, dropped, changed, or two swapped) that turn ``a`` into ``b``."""
+    before, row = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (ca != cb))
+            if before is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
+        before, row = row, current
+    return row[-1]
+
+
+@lru_cache(maxsize=4096)
+def _resembled(name: str) -> str | None:
+    """The schema v1 column ``name`` looks like a misspelling of, or None."""
+    if name in SCHEMA_COLUMNS or len(name) > 64:
+        return None
+    folded = _folded(name)
+    for column in SCHEMA_COLUMNS:
+        target = _folded(column)
+        if abs(len(folded) - len(target)) <= 4 and _edits(folded, target) <= max(
+            1, (len(target) - 4) // 5
+        ):
+            return column
+    return None
+
+
+def misspelt_column(name: str, given: Collection[str]) -> str | None:
+    """The schema v1 column that ``name`` is most likely a misspelling of, when that column
+    is not in ``given`` (the other names of the table or event); None otherwise.
+
+    A name is a misspelling of a column when, ignoring case and separators, a few letters
+    added, dropped, changed or swapped make it that column (one for names of up to 13
+    letters; two for ``conversation_id``, three for ``recipient_tz_offset_min``). Such a
+    field is refused rather than ignored: ``recipent_age`` ignored would read every
+    child's age as unknown. Any other name is not a schema v1 column, and is not read.
+
+    Examples
+    --------
+    >>> misspelt_column("recipent_age", ["sender_age"]), misspelt_column("RecipientAge", [])
+    ('recipient_age', 'recipient_age')
+    >>> misspelt_column("recipent_age", ["recipient_age"]), misspelt_column("colour", [])
+    (None, None)
+    """
+    column = _resembled(str(name))
+    return None if column is None or column in given else column

@@ -15,11 +15,21 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Final
 import numpy as np
 import numpy.typing as npt
 
+from riskscore.exceptions import SchemaError
+from riskscore.io.schema import MAX_ROW_GROUP_BYTES, SCHEMA_COLUMNS
+
 if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-__all__ = ["NUMBER_TEXT", "arrow_file", "arrow_text", "is_number_text", "parquet_file"]
+__all__ = [
+    "NUMBER_TEXT",
+    "arrow_file",
+    "arrow_text",
+    "check_row_groups",
+    "is_number_text",
+    "parquet_file",
+]
 
 #: A number written as text (a timestamp, an age, an offset in a CSV cell or a JSON string):
 #: a JSON number (a leading + allowed), ASCII digits only, with any surrounding whitespace.
@@ -82,8 +92,35 @@ def arrow_file(path: Path, mode: str = "rb") -> Iterator[str | BinaryIO]:
 def parquet_file(path: Path) -> Iterator[pq.ParquetFile]:
     """The Parquet file at ``path``, open for reading whatever its name (:func:`arrow_file`),
     with read buffers bounded by a batch (``pre_buffer=False`` keeps no row group's buffers
-    until the file is closed)."""
+    until the file is closed); a file with a row group too large once decompressed is
+    refused before anything is read (:func:`check_row_groups`)."""
     import pyarrow.parquet as pq
 
     with arrow_file(path) as source, pq.ParquetFile(source, pre_buffer=False) as parquet:
+        check_row_groups(parquet, path)
         yield parquet
+
+
+def check_row_groups(parquet: pq.ParquetFile, path: Path) -> None:
+    """Refuse a Parquet file one of whose row groups would take more than
+    :data:`MAX_ROW_GROUP_BYTES` once its schema v1 columns (the only ones read) are
+    decompressed, by the file's metadata: a small file can decompress to many GB.
+
+    Raises
+    ------
+    SchemaError
+        Naming the file, the row group (0-based), its size and the limit.
+    """
+    metadata = parquet.metadata
+    for index in range(metadata.num_row_groups):
+        group = metadata.row_group(index)
+        chunks = [group.column(j) for j in range(group.num_columns)]
+        read = [c for c in chunks if c.path_in_schema.split(".")[0] in SCHEMA_COLUMNS]
+        size = max(sum(c.total_uncompressed_size for c in read), 8 * group.num_rows * len(read))
+        if size > MAX_ROW_GROUP_BYTES:
+            raise SchemaError(
+                f"{path.name}: row group {index} would take {size / 1024**3:.1f} GiB once "
+                f"decompressed ({group.num_rows} rows), more than the limit of "
+                f"{MAX_ROW_GROUP_BYTES / 1024**3:.0f} GiB a row group; write the file "
+                "with smaller row groups (pyarrow: row_group_size=1_000_000)"
+            )

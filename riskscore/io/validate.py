@@ -37,6 +37,7 @@ from riskscore.io.schema import (
     SCHEMA_COLUMNS,
     TZ_UNKNOWN,
     is_content_column,
+    misspelt_column,
 )
 from riskscore.io.threads import executor_for
 from riskscore.io.timestamps import Sink, check_timestamps, times_as_text
@@ -46,6 +47,7 @@ __all__ = [
     "RawColumns",
     "as_read",
     "check_column_names",
+    "check_misspelt_names",
     "validate_columns",
     "validate_one",
 ]
@@ -207,6 +209,7 @@ def check_column_names(names: Collection[str]) -> None:
                 f"column {name[:40]!r} appears twice: give each column one name", column=name
             )
         seen.add(name)
+    check_misspelt_names(names)
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise SchemaError(
@@ -214,6 +217,27 @@ def check_column_names(names: Collection[str]) -> None:
             f"{list(REQUIRED_COLUMNS)}",
             column=missing[0],
         )
+
+
+def check_misspelt_names(names: Collection[str], row: int | None = None) -> None:
+    """Refuse a column (or an event's field) named like a misspelt schema v1 column that is
+    not given (:func:`~riskscore.io.schema.misspelt_column`): ignored, ``recipent_age``
+    would read every age as unknown. Other names that are not schema v1 are not read.
+
+    Shared by the batch readers (:func:`check_column_names`) and the online scorer (each
+    event, ``row`` its number), so both refuse the same names with the same message.
+    """
+    for name in names:
+        column = misspelt_column(name, names)
+        if column is not None:
+            where = "" if row is None else f", event {row}"
+            raise SchemaError(
+                f"column {name!r}{where} is not a schema v1 column but looks like {column!r} "
+                f"misspelt: rename it to {column!r}, or drop it (as it is, it would be "
+                f"ignored and {column!r} read as not given)",
+                column=name,
+                row=row,
+            )
 
 
 def _check_lengths(raw: Mapping[str, AnyArray]) -> int:

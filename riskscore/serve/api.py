@@ -8,6 +8,7 @@ token configured, ``/v1/*`` asks for ``Authorization: Bearer TOKEN``.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from typing import Any
 
@@ -72,6 +73,7 @@ _EVENTS_BODY: dict[str, Any] = {
 _EVENTS_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "every event applied; `alerts` lists the alerts they raised"},
     401: {"description": "an API token is configured and the request lacks it"},
+    408: {"description": "the body was not received whole within the configured time"},
     413: {"description": "the body is larger than the configured limit"},
     415: {"description": "the Content-Type is neither application/json nor JSON lines"},
     422: {
@@ -93,17 +95,30 @@ def _service(request: Request) -> ScoringService:
     return service
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_body(request: Request, limit: int, timeout_s: float) -> bytes:
+    """The request body: at most ``limit`` bytes (413 beyond), received whole within
+    ``timeout_s`` seconds (408 otherwise: a client trickling a large body a byte at a
+    time holds no connection for longer)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"the body exceeds {limit} bytes; send smaller batches")
     chunks = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"the body exceeds {limit} bytes; send smaller batches")
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise HTTPException(
+                        413, f"the body exceeds {limit} bytes; send smaller batches"
+                    )
+                chunks.append(chunk)
+    except TimeoutError:
+        raise HTTPException(
+            408,
+            f"the body was not received within {timeout_s:g} s ({size} bytes came); send it again",
+            headers={"Connection": "close"},
+        ) from None
     return b"".join(chunks)
 
 
@@ -121,7 +136,8 @@ async def post_events(request: Request) -> JSONResponse:
     each refused event's ``index`` and message.
     """
     service = _service(request)
-    body = await _read_body(request, request.app.state.config.max_body_bytes)
+    config = request.app.state.config
+    body = await _read_body(request, config.max_body_bytes, config.body_timeout_s)
     headers = request.headers
     result = service.submit(body, headers.get("content-type"), headers.get("idempotency-key"))
     return JSONResponse(result.body, status_code=result.status)

@@ -12,7 +12,13 @@ from argon2 import PasswordHasher
 from riskscore.online import OnlineScorer
 from riskscore.policy import AlertPolicy
 
-__all__ = ["Part", "ServeConfig"]
+__all__ = ["DEFAULT_BODY_TIMEOUT_S", "Part", "ServeConfig"]
+
+#: Seconds a client has to send a whole request body once its headers are in; past
+#: that the request is answered 408 and the connection closed. A client that declares a
+#: large body and trickles it a byte at a time would otherwise hold its connection and
+#: buffer forever. 60 s takes the 16 MiB default limit at 280 KB/s.
+DEFAULT_BODY_TIMEOUT_S = 60.0
 
 
 class Part(StrEnum):
@@ -45,6 +51,11 @@ class ServeConfig:
     password_hasher : argon2.PasswordHasher or None
         For the dummy hash checked when a name has no account (default parameters
         when None); stored hashes are checked with their own parameters.
+    max_body_bytes : int
+        Largest request body (larger: 413).
+    body_timeout_s : float
+        Seconds to receive a whole request body (slower: 408), see
+        :data:`DEFAULT_BODY_TIMEOUT_S`.
     """
 
     db: Path
@@ -57,6 +68,7 @@ class ServeConfig:
     checkpoint_every_s: float = 60.0
     max_batch_ids: int = 10_000
     max_body_bytes: int = 16 * 1024 * 1024
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
     api_token: str | None = None
     trusted_header: str | None = None
     secure_cookies: bool = True

@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
 from riskscore.features.registry import feature_index
-from riskscore.io.events import EventTuple
+from riskscore.io.events import EventTuple, count_ignored
 from riskscore.io.schema import CHANNEL_NAMES, EventType
 from riskscore.moderation.cases import UserReport
 from riskscore.moderation.queue import ReviewQueue
@@ -112,9 +112,11 @@ class ScoringService:
         The response body has ``accepted`` (events applied), ``refused`` (``index`` and
         ``message`` of each event not applied), ``alerts`` (as ``riskscore stream``
         writes them, with ``index``: the batch index of the event that raised each) and
-        ``batch_id``. Status 200 when every event was applied, 422 when one or more
-        were refused (the others were applied, as ``riskscore stream`` skips a bad
-        line and goes on) or when the body is not JSON (nothing applied).
+        ``batch_id``, and ``ignored_fields``: the fields of applied events that are
+        not schema v1 and so not read, counted by name. Status 200 when every event
+        was applied, 422 when one or more were refused (the others were applied, as
+        ``riskscore stream`` skips a bad line and goes on) or when the body is not
+        JSON (nothing applied).
         """
         if batch_id is not None:
             if not batch_id or len(batch_id) > MAX_BATCH_ID_CHARS or not batch_id.isprintable():
@@ -151,6 +153,7 @@ class ScoringService:
         refused: list[dict[str, Any]] = []
         applied: list[EventTuple] = []
         reports: list[UserReport] = []
+        ignored: dict[str, int] = {}
         refused_future = scorer.n_refused_future
         for item in items:
             if item.error is not None:
@@ -177,6 +180,7 @@ class ScoringService:
                 continue
             parsed = cast(EventTuple, scorer.last_event)  # as the scorer parsed it, once
             applied.append(parsed)
+            count_ignored(event, ignored)
             if parsed[7] == _REPORT:
                 reports.append(self._report(parsed))
             if raised:
@@ -186,6 +190,7 @@ class ScoringService:
             "accepted": len(applied),
             "refused": refused,
             "alerts": [{**a.to_dict(), "index": i} for i, a in alerts],
+            "ignored_fields": dict(sorted(ignored.items())),
         }
         return BatchResult(422 if refused else 200, body)
 
