@@ -20,6 +20,7 @@ from _regulatory import KEY, T0, decided_queue
 
 import riskscore as rs
 from riskscore.cli import main
+from riskscore.io.schema import MAX_PAIR_ID_LENGTH
 from riskscore.moderation import QueueError, ReviewQueue, UserReport
 from riskscore.policy import Alert, Tier
 from riskscore.regulatory import export_all
@@ -198,7 +199,8 @@ def test_export_refuses_the_queue_itself_as_out(
     [
         ("a\nb", "control character"),
         ("lone\ud800", "control character"),
-        ("x" * 257, "longer than 256"),
+        # an account id over 256 characters; a conversation id over the longest pair id
+        ("x" * (MAX_PAIR_ID_LENGTH + 1), "longer than"),
         (" ", "empty"),
     ],
 )

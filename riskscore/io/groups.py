@@ -40,7 +40,7 @@ from riskscore._checks import is_int
 from riskscore.exceptions import SchemaError
 from riskscore.io.messages import GroupSummary, MessageTable, build_table
 from riskscore.io.passes import outside_first_pair
-from riskscore.io.schema import EventType
+from riskscore.io.schema import PAIR_ID_SEPARATOR, EventType
 from riskscore.io.segments import spread
 
 __all__ = [
@@ -65,8 +65,6 @@ BoolArray = npt.NDArray[np.bool_]
 DEFAULT_MAX_ROOM_MEMBERS: Final = 20
 #: An event to a room of at least this many accounts is group contact.
 GROUP_MIN_ROOM_SIZE: Final = 3
-#: Separates the room and the two accounts in a pair conversation id.
-PAIR_ID_SEPARATOR: Final = "|"
 
 _MESSAGE: Final = int(EventType.MESSAGE)
 _MEDIA: Final = int(EventType.MEDIA)

@@ -165,10 +165,12 @@ def _text_ids(name: str, values: AnyArray, problems: Sink | None) -> AnyArray:
     return out
 
 
-def text_id_problem(value: str) -> str | None:
+def text_id_problem(value: str, *, max_length: int = MAX_ID_LENGTH) -> str | None:
     """Why one text id is refused, by the rule of the id columns (empty, longer than
-    :data:`MAX_ID_LENGTH`, or holding a control character or a lone surrogate); None for
-    a valid id. For ids that arrive one at a time outside an event table.
+    ``max_length``, or holding a control character or a lone surrogate); None for a valid
+    id. For ids that arrive one at a time outside an event table; a store of conversation
+    ids passes :data:`~riskscore.io.schema.MAX_PAIR_ID_LENGTH`, since the pair ids of group
+    rooms are longer than the ids events give.
 
     Examples
     --------
@@ -177,7 +179,7 @@ def text_id_problem(value: str) -> str | None:
     >>> text_id_problem("a\\nb").startswith("holds a control character")
     True
     """
-    return _bad_text_ids(np.asarray([value], dtype=object)).get(0)
+    return _bad_text_ids(np.asarray([value], dtype=object), max_length).get(0)
 
 
 def _group_bad(bad: dict[int, str]) -> dict[str, list[int]]:
@@ -187,18 +189,18 @@ def _group_bad(bad: dict[int, str]) -> dict[str, list[int]]:
     return grouped
 
 
-def _bad_text_ids(values: AnyArray) -> dict[int, str]:
-    """Positions of text ids that are refused, with the reason: too long, or holding
-    control characters. Checked in Arrow (one pass in C) unless a value cannot even be
-    encoded as UTF-8 (a lone surrogate), then value by value."""
+def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int, str]:
+    """Positions of text ids that are refused, with the reason: longer than
+    ``max_length``, or holding control characters. Checked in Arrow (one pass in C) unless
+    a value cannot even be encoded as UTF-8 (a lone surrogate), then value by value."""
     import re
 
     import pyarrow as pa
     import pyarrow.compute as pc
 
     too_long = (
-        f"is longer than {MAX_ID_LENGTH} characters: ids are opaque keys, at most "
-        f"{MAX_ID_LENGTH} characters"
+        f"is longer than {max_length} characters: ids are opaque keys, at most "
+        f"{max_length} characters"
     )
     control = (
         "holds a control character (such as NUL, tab or newline) or an invalid "
@@ -211,7 +213,7 @@ def _bad_text_ids(values: AnyArray) -> dict[int, str]:
         search = re.compile(_CONTROL).search
         out: dict[int, str] = {}
         for i, v in enumerate(values.tolist()):
-            if len(v) > MAX_ID_LENGTH:
+            if len(v) > max_length:
                 out[i] = too_long
             elif search(v):
                 out[i] = control
@@ -219,7 +221,7 @@ def _bad_text_ids(values: AnyArray) -> dict[int, str]:
                 out[i] = empty
         return out
     long_rows = np.flatnonzero(
-        np.asarray(pc.fill_null(pc.greater(pc.utf8_length(text), MAX_ID_LENGTH), False))
+        np.asarray(pc.fill_null(pc.greater(pc.utf8_length(text), max_length), False))
     )
     ctrl_rows = np.flatnonzero(
         np.asarray(

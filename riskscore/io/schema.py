@@ -21,11 +21,13 @@ __all__ = [
     "MAX_ID_LENGTH",
     "MAX_JSON_DEPTH",
     "MAX_JSON_LINE_LENGTH",
+    "MAX_PAIR_ID_LENGTH",
     "MAX_ROOM_SIZE",
     "MAX_ROW_GROUP_BYTES",
     "MAX_SHOWN_CHARS",
     "MINOR_AGE",
     "OPTIONAL_COLUMNS",
+    "PAIR_ID_SEPARATOR",
     "REQUIRED_COLUMNS",
     "ROOM_SIZE_UNKNOWN",
     "SCHEMA_COLUMNS",
@@ -148,6 +150,14 @@ CONTENT_SUBSTRINGS: Final = tuple(sorted(w for w in CONTENT_COLUMNS if len(w) >=
 
 #: Longest id accepted, in characters (longer ids are refused or quarantined).
 MAX_ID_LENGTH: Final = 256
+#: Separates the room and the two accounts in the id of a pair conversation of a group
+#: room (:func:`riskscore.io.groups.pair_conversation_id`).
+PAIR_ID_SEPARATOR: Final = "|"
+#: Longest conversation id riskscore derives: a pair id, a room id and two account ids of
+#: up to :data:`MAX_ID_LENGTH` joined by two separators. Stores of conversation ids (the
+#: review queue, online checkpoints) accept it; ids given in events stay within
+#: :data:`MAX_ID_LENGTH`.
+MAX_PAIR_ID_LENGTH: Final = 3 * MAX_ID_LENGTH + 2 * len(PAIR_ID_SEPARATOR)
 
 #: The range of an integer id kept as an integer (int64); one beyond it is kept as its
 #: decimal text, so that no two ids are ever merged by a cast.

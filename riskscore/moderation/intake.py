@@ -22,7 +22,7 @@ from typing import Any
 
 import riskscore.moderation.queue_db as db
 from riskscore.io.ids import text_id_problem
-from riskscore.io.schema import CHANNEL_NAMES
+from riskscore.io.schema import CHANNEL_NAMES, MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH
 from riskscore.moderation.cases import UserReport, check_epoch
 from riskscore.policy import Alert, AlertPolicy
 
@@ -45,9 +45,12 @@ def _check_channel(channel: str | None) -> None:
 def _new_id(field: str, value: Any) -> str:
     """An id arriving in the queue, checked by the rule of the event id columns
     (:func:`riskscore.io.ids.text_id_problem`), then encoded (:func:`queue_db.encode_id`):
-    an id that is unprintable, empty or over-long would break the exports made from it."""
+    an id that is unprintable, empty or over-long would break the exports made from it.
+    A ``conversation_id`` may be the pair id of a group room, up to
+    :data:`~riskscore.io.schema.MAX_PAIR_ID_LENGTH` characters."""
     if isinstance(value, str):
-        problem = text_id_problem(value)
+        limit = MAX_PAIR_ID_LENGTH if field == "conversation_id" else MAX_ID_LENGTH
+        problem = text_id_problem(value, max_length=limit)
         if problem is not None:
             shown = value if len(value) <= 60 else value[:60] + "..."
             raise ValueError(f"{field} {shown!r} {problem}")

@@ -23,7 +23,7 @@ from riskscore._version import __version__
 from riskscore.exceptions import CheckpointError
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.raw import show
-from riskscore.io.schema import INT64_MAX, INT64_MIN, MAX_ID_LENGTH
+from riskscore.io.schema import INT64_MAX, INT64_MIN, MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH
 from riskscore.model import RiskModel
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
 from riskscore.online.state import AccountState, ConversationState, pair_facts_of, time_of
@@ -176,7 +176,7 @@ class ScorerCheckpoints:
             self._accounts[key] = _row(path, f"account {key!r}", AccountState.from_json, state)
             self._check_held(path, "accounts", self._accounts, 2 * self.max_conversations)
         for cid, initiator, responder, state in snap.conversations():
-            key = _key(cid, path)
+            key = _key(cid, path, MAX_PAIR_ID_LENGTH)
             if key in self._conversations:
                 raise CheckpointError(f"{path}: conversation {key!r} appears twice")
             read = partial(
@@ -224,16 +224,17 @@ class ScorerCheckpoints:
             )
 
 
-def _key(value: Any, path: object) -> Any:
-    """An id read from a checkpoint: an int64 or a str of at most ``MAX_ID_LENGTH``
-    characters, as events carry them."""
+def _key(value: Any, path: object, max_length: int = MAX_ID_LENGTH) -> Any:
+    """An id read from a checkpoint: an int64 or a str of at most ``max_length``
+    characters, as events carry them (:data:`MAX_PAIR_ID_LENGTH` for a conversation,
+    which may be the pair of a group room)."""
     if type(value) is int:
         if INT64_MIN <= value <= INT64_MAX:
             return value
-    elif type(value) is str and len(value) <= MAX_ID_LENGTH:
+    elif type(value) is str and len(value) <= max_length:
         return value
     raise CheckpointError(
-        f"{path}: id {show(value)} is not an int64 or a str of at most {MAX_ID_LENGTH} characters"
+        f"{path}: id {show(value)} is not an int64 or a str of at most {max_length} characters"
     )
 
 
