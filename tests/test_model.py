@@ -333,7 +333,7 @@ def model_rows(draw: st.DrawFn, names: tuple[str, ...]) -> FloatArray:
         spec = SPECS[name]
         if spec.nullable:
             values.append(draw(st.one_of(st.just(NAN), st.floats(0, 90))))
-        elif spec.unit in ("fraction", "0-1", "0/1"):
+        elif spec.unit in ("fraction", "exp(-days)", "0/1"):
             values.append(draw(st.floats(0, 1)))
         else:
             values.append(draw(st.floats(0, 30)))
@@ -810,6 +810,9 @@ def test_lightgbm_dump_with_a_categorical_split_is_refused() -> None:
         ("span_hours", 36.5, "36.5 hours"),
         ("recent_rate_per_day", 12.0, "12 events a day"),
         ("adult_flagged_per_minor", 0.4, "0.4"),
+        ("secure_move_speed", math.exp(-1.5 / 24), "after 1.5 hours"),
+        ("secure_move_speed", math.exp(-7.0), "after 7 days"),
+        ("secure_move_speed", 1.0, "after 0 hours"),
         ("child_age", math.nan, "unknown"),
     ],
 )

@@ -286,7 +286,7 @@ EXCLUSIVITY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "secure_move_speed",
-        "0-1",
+        "exp(-days)",
         "exclusivity",
         "a fast move from a visible channel to an ephemeral, encrypted or external one",
         "`exp(-delay / 1 day)` where `delay` is the time from the first event to the first "

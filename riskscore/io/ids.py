@@ -5,6 +5,7 @@ empty, over-long or unprintable ids refused."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -193,9 +194,7 @@ def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int
     """Positions of text ids that are refused, with the reason: longer than
     ``max_length``, or holding control characters. Checked in Arrow (one pass in C) unless
     a value cannot even be encoded as UTF-8 (a lone surrogate), then value by value."""
-    import re
-
-    import pyarrow as pa
+    import pyarrow as pa  # loaded on first use: `import riskscore` stays fast
     import pyarrow.compute as pc
 
     too_long = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,11 @@ def format_value(unit: str, value: float) -> str:
         return f"{value:.3g} hours"
     if unit == "events/day":
         return f"{value:.3g} events a day"
+    if unit == "exp(-days)":  # exp(-delay / 1 day): worded as the delay it encodes
+        if not value > 0.0:
+            return "no move"
+        hours = -24.0 * math.log(min(value, 1.0)) + 0.0  # + 0.0: no "-0"
+        return f"after {hours:.2g} hours" if hours < 48.0 else f"after {hours / 24.0:.2g} days"
     return f"{value:.3g}"  # ratios and 0-1 scores: a number
 
 
