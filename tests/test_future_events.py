@@ -26,7 +26,11 @@ from riskscore.batch.out_of_core import score_parquet
 from riskscore.cli import main
 from riskscore.exceptions import SchemaError
 from riskscore.io import read_chunk, validate_columns
-from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S, future_reason
+from riskscore.io.timestamps import (
+    DEFAULT_MAX_FUTURE_S,
+    DEFAULT_READ_MAX_FUTURE_S,
+    future_reason,
+)
 from riskscore.online.options import DEFAULT_MAX_FUTURE_S as ONLINE_DEFAULT
 
 T0 = 1_680_000_000  # 2023-03-28
@@ -62,8 +66,23 @@ def _write(events: dict[str, list[Any]], path: Path) -> Path:
 # ---------------------------------------------------------------- the rule
 
 
-def test_the_default_is_one_day_and_online_uses_the_same_constant() -> None:
+def test_the_defaults_are_one_day_online_and_five_years_in_batch() -> None:
+    """Online, a live event dated ahead is an error; in batch, data may be replayed or
+    synthetic and dated ahead on purpose, so only far (sentinel, corrupt) dates are refused."""
     assert DEFAULT_MAX_FUTURE_S == ONLINE_DEFAULT == 86_400.0
+    assert DEFAULT_READ_MAX_FUTURE_S == 5 * 365 * 86_400.0
+
+
+def test_batch_accepts_data_dated_a_year_ahead_by_default() -> None:
+    year_ahead = NOW + 365 * 86_400
+    events = {
+        "conversation_id": [1, 1],
+        "timestamp": [year_ahead, year_ahead + 60],
+        "sender_id": ["a", "b"],
+        "recipient_id": ["b", "a"],
+        "channel": ["direct", "direct"],
+    }
+    assert len(rs.read_messages(events, now=NOW)) == 2
 
 
 def test_a_2199_event_among_2023_events_is_refused_naming_row_and_value() -> None:
@@ -73,7 +92,8 @@ def test_a_2199_event_among_2023_events_is_refused_naming_row_and_value() -> Non
     assert (err.column, err.row, err.value) == ("timestamp", BAD_ROW, Y2199)
     message = str(err)
     assert message.startswith(f"column 'timestamp', row {BAD_ROW}: {Y2199} ")
-    assert "max_future_s=86400 s after the time of reading (2023-11-14T22:13:20+00:00)" in message
+    reading = "max_future_s=157680000 s after the time of reading (2023-11-14T22:13:20+00:00)"
+    assert reading in message
     assert "pass max_future_s=inf or now=" in message
     assert "--max-future-s inf" in message
 
@@ -93,7 +113,7 @@ def test_quarantine_sets_the_future_event_aside_and_keeps_the_rest() -> None:
     assert int(msgs.timestamp.max()) < NOW
     (record,) = msgs.quarantined.to_records()
     assert (record["row"], record["column"], record["value"]) == (BAD_ROW, "timestamp", Y2199)
-    assert "max_future_s=86400" in record["reason"]
+    assert "max_future_s=157680000" in record["reason"]
     span = rs.extract_features(msgs).column("span_hours")
     assert float(np.max(span)) < 1.0
 
@@ -135,7 +155,7 @@ def test_bad_options_are_refused(keywords: dict[str, Any], message: str) -> None
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
 def test_every_file_kind_applies_the_rule(tmp_path: Path, suffix: str) -> None:
     path = _write(_events(), tmp_path / f"events{suffix}")
-    with pytest.raises(SchemaError, match=f"row {BAD_ROW}.*max_future_s=86400"):
+    with pytest.raises(SchemaError, match=f"row {BAD_ROW}.*max_future_s=157680000"):
         rs.read_messages(path, now=NOW)
     assert len(rs.read_messages(path, now=NOW, errors="quarantine")) == 9
     assert len(rs.read_messages(path, max_future_s=math.inf)) == 10
@@ -179,7 +199,7 @@ def test_the_out_of_core_path_applies_the_same_rule(tmp_path: Path) -> None:
     with pytest.raises(SchemaError) as info:
         score_parquet(path, tmp_path / "out", chunk_rows=8, now=NOW)
     assert (info.value.column, info.value.row, info.value.value) == ("timestamp", 23, Y2199)
-    assert "max_future_s=86400 s after the time of reading" in str(info.value)
+    assert "max_future_s=157680000 s after the time of reading" in str(info.value)
     assert not (tmp_path / "out" / "scores.parquet").exists()
     result = score_parquet(
         path, tmp_path / "q", chunk_rows=8, now=NOW, errors="quarantine", fmt="jsonl"
@@ -239,7 +259,7 @@ def test_the_cli_option_is_checked_when_parsed(
 def test_online_and_batch_messages_come_from_the_one_helper() -> None:
     batch = future_reason(NOW, DEFAULT_MAX_FUTURE_S)
     with pytest.raises(SchemaError) as info:
-        rs.read_messages(_events(), now=NOW)
+        rs.read_messages(_events(), now=NOW, max_future_s=DEFAULT_MAX_FUTURE_S)
     assert str(info.value).endswith(f"{Y2199} {batch}")
 
     scorer = rs.OnlineScorer(rs.load_model(), time_source=lambda: NOW)

@@ -22,7 +22,7 @@ from riskscore.features import AccountFeatures, extract_account_features, write_
 from riskscore.features.account_file import ACCOUNT_FILE_METADATA_KEY, account_file_path
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.text import parquet_file
-from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S
+from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 
 __all__ = ["AccountsResult", "account_features_file"]
 
@@ -49,7 +49,7 @@ def account_features_file(
     progress: Step = _no_progress,
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     now: float | None = None,
-    max_future_s: float = DEFAULT_MAX_FUTURE_S,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> AccountsResult:
     """Count the per-account tallies of a full history and write them to ``out``.
 
@@ -70,7 +70,7 @@ def account_features_file(
     now : float, optional
         Reference time of the future limit, epoch seconds (default: the wall clock when
         reading starts); see :func:`riskscore.read_messages`.
-    max_future_s : float, default 86400 (one day)
+    max_future_s : float, default DEFAULT_READ_MAX_FUTURE_S (five years)
         Events dated more than this after ``now`` are bad rows; ``math.inf`` lifts the
         limit (see :func:`riskscore.read_messages`).
 

@@ -84,7 +84,7 @@ from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import GroupSummary
 from riskscore.io.schema import INT64_MAX
 from riskscore.io.text import parquet_file
-from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S, FutureLimit
+from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.io.validate import Errors
 from riskscore.model import RiskModel, load_model
 from riskscore.policy import Alert, AlertPolicy
@@ -257,7 +257,7 @@ def score_parquet(
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     shadow_model: RiskModel | None = None,
     now: float | None = None,
-    max_future_s: float = DEFAULT_MAX_FUTURE_S,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> OutOfCoreResult:
     """Score every conversation of a Parquet file too large for memory.
 
@@ -305,7 +305,7 @@ def score_parquet(
     now : float, optional
         Reference time of the future limit, epoch seconds (default: the wall clock when
         the job starts, one time for every chunk); see :func:`riskscore.read_messages`.
-    max_future_s : float, default 86400 (one day)
+    max_future_s : float, default DEFAULT_READ_MAX_FUTURE_S (five years)
         Events dated more than this after ``now`` are bad rows; ``math.inf`` lifts the
         limit (see :func:`riskscore.read_messages`).
 

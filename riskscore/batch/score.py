@@ -28,7 +28,7 @@ from riskscore.io import read_messages
 from riskscore.io.arrow import write_table
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import GroupSummary, MessageTable, Quarantine
-from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S
+from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 from riskscore.model import load_model
 from riskscore.model.scores import ScoreTable
 from riskscore.policy import Alert, AlertPolicy
@@ -80,7 +80,7 @@ def score_events(
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     shadow_model_dir: Path | None = None,
     now: float | None = None,
-    max_future_s: float = DEFAULT_MAX_FUTURE_S,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> ScoreResult:
     """Score every conversation of an events file and write scores and alerts.
 
@@ -155,7 +155,7 @@ def read_events(
     quarantine_path: Path,
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     now: float | None = None,
-    max_future_s: float = DEFAULT_MAX_FUTURE_S,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> tuple[MessageTable, Path | None, dict[str, int]]:
     """Read the events of a job; with ``errors="quarantine"``, write the rows set aside.
     Group rooms are split into pair conversations and broadcasts (rooms above

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from riskscore.cli._time import seconds
-from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S
+from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S, DEFAULT_READ_MAX_FUTURE_S
 
 __all__ = ["add_max_future_s_option"]
 
@@ -30,7 +30,7 @@ def add_max_future_s_option(parser: argparse.ArgumentParser, *, online: bool = F
     parser.add_argument(
         "--max-future-s",
         type=seconds,
-        default=DEFAULT_MAX_FUTURE_S,
+        default=DEFAULT_MAX_FUTURE_S if online else DEFAULT_READ_MAX_FUTURE_S,
         metavar="SECONDS",
-        help=f"{what} (default: %(default)s s, one day)",
+        help=f"{what} (default: %(default)s s, {'one day' if online else 'five years'})",
     )

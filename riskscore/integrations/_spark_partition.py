@@ -73,7 +73,7 @@ from riskscore.integrations._spark_tallies import TallySpec, parts_partition, ta
 from riskscore.io import read_messages
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.schema import SCHEMA_COLUMNS
-from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S
+from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 from riskscore.model import RiskModel
 from riskscore.policy import AlertPolicy
 
@@ -149,7 +149,7 @@ class ScoringSpec:
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS
     shadow_model: Mapping[str, Any] | None = None
     now: float | None = None
-    max_future_s: float = DEFAULT_MAX_FUTURE_S
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S
 
 
 # ---------------------------------------------------------------- stage 3: scores

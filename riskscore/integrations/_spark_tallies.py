@@ -32,7 +32,7 @@ from riskscore.integrations._spark_columns import (
 from riskscore.io import read_messages
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.schema import SCHEMA_COLUMNS
-from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S
+from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 
 __all__ = ["TallySpec", "parts_partition", "tallies_partition"]
 
@@ -58,7 +58,7 @@ class TallySpec:
     string_account_ids: bool
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS
     now: float | None = None
-    max_future_s: float = DEFAULT_MAX_FUTURE_S
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S
 
 
 # ---------------------------------------------------------------- stage 1: parts

@@ -74,7 +74,7 @@ from riskscore.integrations._spark_partition import ScoringSpec, score_partition
 from riskscore.integrations._spark_tallies import TallySpec, parts_partition, tallies_partition
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS, check_max_room_members
 from riskscore.io.schema import SCHEMA_COLUMNS
-from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S, FutureLimit
+from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.model import RiskModel
 from riskscore.policy import AlertPolicy
 
@@ -129,7 +129,7 @@ def account_features(
     block_events: int = DEFAULT_BLOCK_EVENTS,
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     now: float | None = None,
-    max_future_s: float = DEFAULT_MAX_FUTURE_S,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> DataFrame:
     """Per-account tallies over all events, computed on Spark with the numpy code.
 
@@ -157,7 +157,7 @@ def account_features(
     now : float, optional
         The reference time of the future limit, epoch seconds (default: the driver's
         wall clock when the job is planned, one time for every executor).
-    max_future_s : float, default 86400 (one day)
+    max_future_s : float, default DEFAULT_READ_MAX_FUTURE_S (five years)
         Events dated more than this after ``now`` fail the job, as in
         :func:`riskscore.read_messages`; ``math.inf`` lifts the limit.
 
@@ -216,7 +216,7 @@ def score_events(
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     shadow_model: RiskModel | None = None,
     now: float | None = None,
-    max_future_s: float = DEFAULT_MAX_FUTURE_S,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> DataFrame:
     """Risk, tier and reasons of every conversation, computed on Spark.
 
@@ -254,7 +254,7 @@ def score_events(
     now : float, optional
         The reference time of the future limit, epoch seconds (default: the driver's
         wall clock when the job is planned, one time for every executor).
-    max_future_s : float, default 86400 (one day)
+    max_future_s : float, default DEFAULT_READ_MAX_FUTURE_S (five years)
         Events dated more than this after ``now`` fail the job, as in
         :func:`riskscore.read_messages`; ``math.inf`` lifts the limit.
 

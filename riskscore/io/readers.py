@@ -28,7 +28,7 @@ from riskscore.io.files import read_file
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import MessageTable
 from riskscore.io.raw import RawColumns
-from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S, FutureLimit
+from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.io.validate import Errors, validate_columns
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def read_messages(
     errors: Errors = "raise",
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     now: float | None = None,
-    max_future_s: float = DEFAULT_MAX_FUTURE_S,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> MessageTable:
     """Read and validate message events (schema v1).
 
@@ -70,7 +70,7 @@ def read_messages(
         The reference time of the future limit, epoch seconds (default: the wall clock
         when reading starts). Give it to read data dated ahead on purpose (replayed or
         synthetic) or to make a read repeatable.
-    max_future_s : float, default 86400 (one day)
+    max_future_s : float, default DEFAULT_READ_MAX_FUTURE_S (five years)
         An event dated more than this many seconds after ``now`` is a bad row (refused,
         or quarantined with ``errors="quarantine"``), as the online scorer refuses one
         ahead of its clock; ``math.inf`` lifts the limit.
@@ -135,7 +135,7 @@ def read_chunk(
     errors: Errors = "raise",
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     now: float | None = None,
-    max_future_s: float = DEFAULT_MAX_FUTURE_S,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> MessageTable:
     """Read and validate one part of a larger input, as :func:`read_messages` reads a whole.
 
@@ -155,7 +155,7 @@ def read_chunk(
         As for :func:`read_messages`.
     now : float, optional
         As for :func:`read_messages`; give the parts of one input the same ``now``.
-    max_future_s : float, default 86400 (one day)
+    max_future_s : float, default DEFAULT_READ_MAX_FUTURE_S (five years)
         As for :func:`read_messages`.
 
     Returns

@@ -28,6 +28,7 @@ _ISO_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d
 
 __all__ = [
     "DEFAULT_MAX_FUTURE_S",
+    "DEFAULT_READ_MAX_FUTURE_S",
     "FutureLimit",
     "Sink",
     "check_timestamps",
@@ -37,9 +38,15 @@ __all__ = [
     "times_as_text",
 ]
 
-#: Default tolerance of event time ahead of the reference time (the time of reading in
-#: batch, the scorer's clock online): one day, for clocks that differ.
+#: Default tolerance of event time ahead of the online scorer's clock: one day, for clocks
+#: that differ. A live event dated later is an error of its sender's clock or of the data.
 DEFAULT_MAX_FUTURE_S: Final = 86_400.0
+#: Default tolerance of event time ahead of the time of reading, in batch: five years.
+#: Batch input may be replayed or synthetic data dated ahead on purpose, which a tighter
+#: default would refuse whole; five years still refuses sentinel and corrupt dates (2038,
+#: 2099, 2199) that would stretch a conversation over decades. Pass ``max_future_s`` (or
+#: ``--max-future-s``) to tighten it for live logs.
+DEFAULT_READ_MAX_FUTURE_S: Final = 5 * 365 * 86_400.0
 
 BoolArray = npt.NDArray[np.bool_]
 AnyArray = npt.NDArray[Any]
@@ -73,6 +80,11 @@ def _instant(epoch: float) -> str:
     return f"{epoch:g}"
 
 
+def _seconds(value: float) -> str:
+    """Seconds as a plain number (``157680000``, not ``1.5768e+08``)."""
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
+
+
 def future_reason(reference: float, max_future_s: float, *, online: str | None = None) -> str:
     """Why an event dated after ``reference + max_future_s`` is refused, and what to do:
     the one wording of batch readers (``online`` None: the reference is the time of
@@ -90,8 +102,8 @@ def future_reason(reference: float, max_future_s: float, *, online: str | None =
     remedy = _READ_REMEDY if online is None else _ONLINE_REMEDY
     return (
         f"is later than {_instant(reference + max_future_s)}: more than "
-        f"max_future_s={max_future_s:g} s after {clock} ({_instant(reference)}); if the data "
-        f"is dated ahead on purpose (replayed or synthetic), {remedy}"
+        f"max_future_s={_seconds(max_future_s)} s after {clock} ({_instant(reference)}); "
+        f"if the data is dated ahead on purpose (replayed or synthetic), {remedy}"
     )
 
 
@@ -114,7 +126,9 @@ class FutureLimit:
     max_future_s: float
 
     @classmethod
-    def at(cls, now: object = None, max_future_s: object = DEFAULT_MAX_FUTURE_S) -> FutureLimit:
+    def at(
+        cls, now: object = None, max_future_s: object = DEFAULT_READ_MAX_FUTURE_S
+    ) -> FutureLimit:
         """The limit for ``now`` (epoch seconds; None: the wall clock, read now) and
         ``max_future_s`` (seconds >= 0, ``math.inf`` lifting the limit), both checked.
 
@@ -126,7 +140,7 @@ class FutureLimit:
 
         Examples
         --------
-        >>> FutureLimit.at(1_700_000_000).latest
+        >>> FutureLimit.at(1_700_000_000, 86_400).latest
         1700086400.0
         >>> FutureLimit.at(max_future_s=math.inf).latest
         inf

@@ -41,7 +41,7 @@ from riskscore.io.schema import (
 )
 from riskscore.io.threads import executor_for
 from riskscore.io.timestamps import (
-    DEFAULT_MAX_FUTURE_S,
+    DEFAULT_READ_MAX_FUTURE_S,
     FutureLimit,
     Sink,
     check_timestamps,
@@ -68,7 +68,7 @@ def validate_columns(
     errors: Errors = "raise",
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     now: float | None = None,
-    max_future_s: float = DEFAULT_MAX_FUTURE_S,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> MessageTable:
     """Validate a dict of raw column arrays and build the sorted table: bad rows raise or
     are quarantined (an event dated more than ``max_future_s`` after ``now``, default the
