@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from pyspark.errors import PythonException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 from spark_helpers import runtime_conf
@@ -281,6 +282,32 @@ def test_refuses_content_and_bad_id_types(spark: SparkSession, model: rs.RiskMod
         rs_spark.score_events(spark.createDataFrame([{**row, "sender_id": 1.5}]), model)
     with pytest.raises(rs.SchemaError, match="missing required"):
         rs_spark.score_events(spark.createDataFrame([{"conversation_id": 1}]), model)
+
+
+def test_an_event_dated_in_the_future_fails_the_job_unless_the_limit_is_moved(
+    spark: SparkSession, model: rs.RiskModel
+) -> None:
+    """The future limit of read_messages, one reference time read on the driver (the
+    executor's SchemaError reaches the driver inside Spark's PythonException)."""
+    rows = [
+        {
+            "conversation_id": 1,
+            "timestamp": 1_680_000_000 + 60 * i,
+            "sender_id": "ab"[i % 2],
+            "recipient_id": "ba"[i % 2],
+            "channel": "direct",
+        }
+        for i in range(4)
+    ]
+    rows[2]["timestamp"] = 7_226_582_400  # 2199-01-01
+    frame = spark.createDataFrame(rows)
+    for job in (
+        lambda **kw: rs_spark.score_events(frame, model, **kw),
+        lambda **kw: rs_spark.account_features(frame, **kw),
+    ):
+        with pytest.raises(PythonException, match="max_future_s=157680000 s after the time"):
+            job(now=1_700_000_000).toArrow()
+        assert job(max_future_s=float("inf")).toArrow().num_rows >= 1
 
 
 def _write_events(data: rs.synthetic.SyntheticData, path: Path) -> None:

@@ -22,6 +22,7 @@ from riskscore.features import AccountFeatures, extract_account_features, write_
 from riskscore.features.account_file import ACCOUNT_FILE_METADATA_KEY, account_file_path
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.text import parquet_file
+from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 
 __all__ = ["AccountsResult", "account_features_file"]
 
@@ -47,6 +48,8 @@ def account_features_file(
     errors: str = "raise",
     progress: Step = _no_progress,
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
+    now: float | None = None,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> AccountsResult:
     """Count the per-account tallies of a full history and write them to ``out``.
 
@@ -64,6 +67,12 @@ def account_features_file(
     max_room_members : int, default 20
         Rooms above this many accounts are broadcasts, set aside and not counted
         (:mod:`riskscore.io.groups`); use the value the parts are scored with.
+    now : float, optional
+        Reference time of the future limit, epoch seconds (default: the wall clock when
+        reading starts); see :func:`riskscore.read_messages`.
+    max_future_s : float, default DEFAULT_READ_MAX_FUTURE_S (five years)
+        Events dated more than this after ``now`` are bad rows; ``math.inf`` lifts the
+        limit (see :func:`riskscore.read_messages`).
 
     Returns
     -------
@@ -88,6 +97,8 @@ def account_features_file(
         errors=errors,
         quarantine_path=quarantine,
         max_room_members=max_room_members,
+        now=now,
+        max_future_s=max_future_s,
     )
     progress("count")
     accounts = extract_account_features(messages)

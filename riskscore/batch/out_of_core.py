@@ -84,6 +84,7 @@ from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import GroupSummary
 from riskscore.io.schema import INT64_MAX
 from riskscore.io.text import parquet_file
+from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.io.validate import Errors
 from riskscore.model import RiskModel, load_model
 from riskscore.policy import Alert, AlertPolicy
@@ -138,11 +139,19 @@ class OutOfCoreResult:
     shadow: ShadowRun | None = None
 
 
-def _validated(chunk: pa.Table, errors: Errors, max_room_members: int) -> MessageTable:
-    """A chunk through the one validator, its rows named by their position in the file."""
+def _validated(
+    chunk: pa.Table, errors: Errors, max_room_members: int, future: FutureLimit
+) -> MessageTable:
+    """A chunk through the one validator, its rows named by their position in the file
+    (every chunk read with the one reference time of the ``future`` limit)."""
     rows = np.asarray(chunk.column(ROW_COLUMN).to_numpy(), dtype=np.int64)
     return read_chunk(
-        chunk.drop_columns([ROW_COLUMN]), rows, errors=errors, max_room_members=max_room_members
+        chunk.drop_columns([ROW_COLUMN]),
+        rows,
+        errors=errors,
+        max_room_members=max_room_members,
+        now=future.now,
+        max_future_s=future.max_future_s,
     )
 
 
@@ -247,6 +256,8 @@ def score_parquet(
     account_features: AccountFeatures | None = None,
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     shadow_model: RiskModel | None = None,
+    now: float | None = None,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> OutOfCoreResult:
     """Score every conversation of a Parquet file too large for memory.
 
@@ -291,6 +302,12 @@ def score_parquet(
     shadow_model : RiskModel, optional
         A candidate scored on the same features under the same policy; its scores,
         alerts and a summary go to ``out_dir/shadow/`` (:mod:`riskscore.batch.shadow`).
+    now : float, optional
+        Reference time of the future limit, epoch seconds (default: the wall clock when
+        the job starts, one time for every chunk); see :func:`riskscore.read_messages`.
+    max_future_s : float, default DEFAULT_READ_MAX_FUTURE_S (five years)
+        Events dated more than this after ``now`` are bad rows; ``math.inf`` lifts the
+        limit (see :func:`riskscore.read_messages`).
 
     Returns
     -------
@@ -329,6 +346,7 @@ def score_parquet(
         raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    future = FutureLimit.at(now, max_future_s)  # one reference time for every chunk
     source, out = Path(events), Path(out_dir)
     if source.suffix.lower() not in {".parquet", ".pq"}:
         raise SchemaError(f"out-of-core scoring reads Parquet files, got {source.name!r}")
@@ -351,7 +369,7 @@ def score_parquet(
         text_ids = "conversation_id" in as_text
 
         def validate(chunk: pa.Table) -> MessageTable:
-            return _validated(_as_text(chunk, as_text), errors, max_room_members)
+            return _validated(_as_text(chunk, as_text), errors, max_room_members, future)
 
         try:
             for msgs in one_ahead(chunks(False), validate):
@@ -385,7 +403,7 @@ def score_parquet(
             chunk = _as_text(chunk, as_text)
             if text_ids:  # as in memory: with group rooms every conversation id is text
                 chunk = _as_text(chunk, ("conversation_id",))
-            return chunk.num_rows, _validated(chunk, errors, max_room_members)  # step 2's rows
+            return chunk.num_rows, _validated(chunk, errors, max_room_members, future)  # same rows
 
         try:
             for n_chunk_rows, msgs in one_ahead(chunks(True), revalidate):

@@ -28,6 +28,7 @@ from riskscore.io import read_messages
 from riskscore.io.arrow import write_table
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import GroupSummary, MessageTable, Quarantine
+from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 from riskscore.model import load_model
 from riskscore.model.scores import ScoreTable
 from riskscore.policy import Alert, AlertPolicy
@@ -78,6 +79,8 @@ def score_events(
     account_features: AccountFeatures | None = None,
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     shadow_model_dir: Path | None = None,
+    now: float | None = None,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> ScoreResult:
     """Score every conversation of an events file and write scores and alerts.
 
@@ -90,7 +93,8 @@ def score_events(
     (:attr:`ScoreResult.groups`, :mod:`riskscore.io.groups`). With ``shadow_model_dir``
     (a bundle), that model scores the same features under the same policy and its
     scores, alerts and a summary go to ``out_dir/shadow/`` (:mod:`riskscore.batch.shadow`);
-    they are never queued.
+    they are never queued. An event dated more than ``max_future_s`` after ``now``
+    (default: the time of reading) is a bad row, as :func:`riskscore.read_messages` has it.
     """
     if fmt not in ("parquet", "csv", "jsonl"):
         raise ValueError(f"fmt must be parquet, csv or jsonl, got {fmt!r}")
@@ -100,6 +104,8 @@ def score_events(
         errors=errors,
         quarantine_path=out_dir / "quarantine.jsonl",
         max_room_members=max_room_members,
+        now=now,
+        max_future_s=max_future_s,
     )
     progress("model")
     model = load_model(model_dir)
@@ -148,10 +154,14 @@ def read_events(
     errors: str,
     quarantine_path: Path,
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
+    now: float | None = None,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> tuple[MessageTable, Path | None, dict[str, int]]:
     """Read the events of a job; with ``errors="quarantine"``, write the rows set aside.
     Group rooms are split into pair conversations and broadcasts (rooms above
-    ``max_room_members``) set aside (``messages.groups``, :mod:`riskscore.io.groups`).
+    ``max_room_members``) set aside (``messages.groups``, :mod:`riskscore.io.groups`);
+    events dated more than ``max_future_s`` after ``now`` are bad rows
+    (:func:`riskscore.read_messages`).
 
     Returns
     -------
@@ -173,6 +183,8 @@ def read_events(
         events,
         errors="quarantine" if errors == "quarantine" else "raise",
         max_room_members=max_room_members,
+        now=now,
+        max_future_s=max_future_s,
     )
     sink = QuarantineFile(quarantine_path)
     sink.write(messages.quarantined)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
 from riskscore.model import RiskModel
 from riskscore.online import OnlineScorer
-from riskscore.online.memory import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S
+from riskscore.online.memory import DEFAULT_MAX_CONVERSATIONS
 from riskscore.policy import AlertPolicy
 
 __all__ = ["add_scorer_options", "scorer_from_args"]
@@ -41,13 +42,7 @@ def add_scorer_options(parser: argparse.ArgumentParser) -> None:
         default=300.0,
         help="events up to this many seconds late are clamped, later ones refused",
     )
-    parser.add_argument(
-        "--max-future-s",
-        type=float,
-        default=DEFAULT_MAX_FUTURE_S,
-        help="events dated more than this many seconds ahead of the clock are refused "
-        "(default: %(default)s s, one day)",
-    )
+    add_max_future_s_option(parser, online=True)
     parser.add_argument(
         "--time-source",
         choices=("wall", "events"),

@@ -14,7 +14,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from riskscore._checks import check_open_share, check_seed, check_share, check_whole
+from riskscore._checks import (
+    check_open_share,
+    check_seconds,
+    check_seed,
+    check_share,
+    check_whole,
+)
 from riskscore.io.schema import MAX_TIMESTAMP, MIN_TIMESTAMP
 
 T = TypeVar("T", int, float)
@@ -159,6 +165,22 @@ def share(text: str) -> float:
     return _by_rule(
         text, float, lambda v: check_share("value", v), f"{text!r} is not a number from 0 to 1"
     )
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a duration, seconds >= 0, ``inf`` for "no limit" (the library's
+    rule, :func:`riskscore._checks.check_seconds`).
+
+    Examples
+    --------
+    >>> seconds("86400"), seconds("inf")
+    (86400.0, inf)
+    >>> seconds("-1")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '-1' is not a number of seconds >= 0 (or inf)
+    """
+    message = f"{text!r} is not a number of seconds >= 0 (or inf)"
+    return _by_rule(text, float, lambda v: check_seconds("value", v), message)
 
 
 #: An argparse type: a number of synthetic conversations, 1 to

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore.batch.accounts import account_features_file
+from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
 from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import render_quarantine
@@ -57,6 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "same choice when scoring parts of the history",
     )
     add_max_room_members_option(parser)
+    add_max_future_s_option(parser)
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
@@ -67,6 +69,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             errors=args.errors,
             progress=step,
             max_room_members=args.max_room_members,
+            max_future_s=args.max_future_s,
         )
     accounts = result.accounts
     return {

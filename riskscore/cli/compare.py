@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from riskscore.batch.shadow import read_conversation_ids, read_shadow_run
+from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._time import parse_epoch, seed
 from riskscore.evaluation.compare import (
@@ -97,6 +98,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=seed, default=0, help="seed of the bootstrap")
     parser.add_argument("--out", type=Path, help="directory for compare.json (default: none)")
+    add_max_future_s_option(parser)
 
 
 def _labels(args: argparse.Namespace, since: int | None) -> DecisionLabels | None:
@@ -118,7 +120,7 @@ def _bundles(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelCo
         features = extract_features(data.messages)
         truth = np.asarray(align_labels(features, data.labels), dtype=bool)
     else:
-        features = extract_features(read_messages(args.events))
+        features = extract_features(read_messages(args.events, max_future_s=args.max_future_s))
     return compare_models(
         a,
         b,

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.features import extract_features
 from riskscore.io import read_messages
 from riskscore.model import load_model
@@ -33,11 +34,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fail-on-drift", action="store_true", help="exit with code 1 when a shift is major"
     )
+    add_max_future_s_option(parser)
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     model = load_model(args.model)
-    report = model_drift(model, extract_features(read_messages(args.events)))
+    report = model_drift(
+        model, extract_features(read_messages(args.events, max_future_s=args.max_future_s))
+    )
     result = report.to_dict()
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import check_not_inputs, check_out_dir
 from riskscore.cli._progress import steps
 from riskscore.cli._time import parse_end, parse_epoch, seed, share, synthetic_conversations
@@ -94,6 +95,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="the production bundle: reference of the drift section, and the scorer of a "
         "--synthetic-month (default: the shipped one)",
     )
+    add_max_future_s_option(parser)
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
@@ -110,7 +112,9 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     model = load_model(args.model)
     period: tuple[int, int] | None = None
     simulated: dict[str, Any] | None = None
-    messages = None if args.events is None else read_messages(args.events)
+    messages = (
+        None if args.events is None else read_messages(args.events, max_future_s=args.max_future_s)
+    )
     with steps(["simulate", "report", "write"], enabled=show) as step:
         step("simulate")
         if args.synthetic_month:

@@ -12,6 +12,7 @@ from tqdm import tqdm
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
 from riskscore.batch.score import score_events
 from riskscore.batch.shadow import ShadowRun
+from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
 from riskscore.cli._paths import check_not_inputs, check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
@@ -107,6 +108,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "streamed automatically above 20 million events",
     )
     add_max_room_members_option(parser)
+    add_max_future_s_option(parser)
 
 
 #: Parquet files with more events than this are streamed without ``--chunk-rows``.
@@ -158,6 +160,7 @@ def _run_streaming(
             progress=advance,
             account_features=accounts,
             max_room_members=args.max_room_members,
+            max_future_s=args.max_future_s,
             shadow_model=None if args.shadow_model is None else load_model(args.shadow_model),
         )
     finally:
@@ -246,6 +249,7 @@ def _score(
             progress=step,
             account_features=accounts,
             max_room_members=args.max_room_members,
+            max_future_s=args.max_future_s,
             shadow_model_dir=args.shadow_model,
         )
     return result.alerts, _summary(

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import check_out_dir
 from riskscore.cli._progress import steps
 from riskscore.cli._time import (
@@ -80,6 +81,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", type=Path, help="with --from-queue: the current model (default: shipped)"
     )
+    add_max_future_s_option(parser)
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
@@ -106,7 +108,10 @@ def _from_queue(args: argparse.Namespace) -> dict[str, Any]:
     if not args.from_queue.is_file():
         raise FileNotFoundError(f"no review queue at {args.from_queue}")
     result = learn_from_decisions(
-        read_messages(args.events), args.from_queue, load_model(args.model), seed=args.seed
+        read_messages(args.events, max_future_s=args.max_future_s),
+        args.from_queue,
+        load_model(args.model),
+        seed=args.seed,
     )
     save_model(result.model, args.out)
     return {

@@ -73,6 +73,7 @@ from riskscore.integrations._spark_tallies import TallySpec, parts_partition, ta
 from riskscore.io import read_messages
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.schema import SCHEMA_COLUMNS
+from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 from riskscore.model import RiskModel
 from riskscore.policy import AlertPolicy
 
@@ -134,6 +135,9 @@ class ScoringSpec:
         Rooms above this many accounts are broadcast surfaces (:mod:`riskscore.io.groups`).
     shadow_model : dict or None
         A shadow model's portable parameters: adds :data:`SHADOW_COLUMNS`.
+    now, max_future_s : float
+        The future limit of every block (:func:`riskscore.read_messages`), ``now`` read
+        once on the driver, so that every executor and stage reads with one reference time.
     """
 
     model: Mapping[str, Any]
@@ -144,6 +148,8 @@ class ScoringSpec:
     string_account_ids: bool
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS
     shadow_model: Mapping[str, Any] | None = None
+    now: float | None = None
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S
 
 
 # ---------------------------------------------------------------- stage 3: scores
@@ -217,6 +223,8 @@ def score_block(
     msgs = read_messages(
         events.select([c for c in SCHEMA_COLUMNS if c in events.column_names]),
         max_room_members=spec.max_room_members,
+        now=spec.now,
+        max_future_s=spec.max_future_s,
     )
     if len(msgs) == 0:
         return None

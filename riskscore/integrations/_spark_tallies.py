@@ -32,6 +32,7 @@ from riskscore.integrations._spark_columns import (
 from riskscore.io import read_messages
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.schema import SCHEMA_COLUMNS
+from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 
 __all__ = ["TallySpec", "parts_partition", "tallies_partition"]
 
@@ -48,11 +49,16 @@ class TallySpec:
         Whether account ids are text (else int64).
     max_room_members : int
         Rooms above this many accounts are broadcast surfaces (:mod:`riskscore.io.groups`).
+    now, max_future_s : float
+        The future limit of every block (:func:`riskscore.read_messages`), ``now`` read
+        once on the driver, so that every executor and stage reads with one reference time.
     """
 
     block_events: int
     string_account_ids: bool
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS
+    now: float | None = None
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S
 
 
 # ---------------------------------------------------------------- stage 1: parts
@@ -81,6 +87,8 @@ def parts_partition(batches: Iterable[pa.RecordBatch], spec: TallySpec) -> Itera
         msgs = read_messages(
             block.select([c for c in SCHEMA_COLUMNS if c in block.column_names]),
             max_room_members=spec.max_room_members,
+            now=spec.now,
+            max_future_s=spec.max_future_s,
         )
         yield _part_rows(account_parts(msgs), msgs.accounts, schema)
 

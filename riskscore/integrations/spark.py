@@ -74,6 +74,7 @@ from riskscore.integrations._spark_partition import ScoringSpec, score_partition
 from riskscore.integrations._spark_tallies import TallySpec, parts_partition, tallies_partition
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS, check_max_room_members
 from riskscore.io.schema import SCHEMA_COLUMNS
+from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.model import RiskModel
 from riskscore.policy import AlertPolicy
 
@@ -127,6 +128,8 @@ def account_features(
     partitions: int | None = None,
     block_events: int = DEFAULT_BLOCK_EVENTS,
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
+    now: float | None = None,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> DataFrame:
     """Per-account tallies over all events, computed on Spark with the numpy code.
 
@@ -151,6 +154,12 @@ def account_features(
     max_room_members : int, default 20
         Rooms above this many accounts are broadcast surfaces, left out
         (:mod:`riskscore.io.groups`).
+    now : float, optional
+        The reference time of the future limit, epoch seconds (default: the driver's
+        wall clock when the job is planned, one time for every executor).
+    max_future_s : float, default DEFAULT_READ_MAX_FUTURE_S (five years)
+        Events dated more than this after ``now`` fail the job, as in
+        :func:`riskscore.read_messages`; ``math.inf`` lifts the limit.
 
     Returns
     -------
@@ -167,7 +176,14 @@ def account_features(
         raise ValueError(f"block_events must be at least 1, got {block_events}")
     check_columns(events)
     ev, _, acc_text = normalize_ids(events)
-    spec = TallySpec(block_events, acc_text, check_max_room_members(max_room_members))
+    future = FutureLimit.at(now, max_future_s)
+    spec = TallySpec(
+        block_events,
+        acc_text,
+        check_max_room_members(max_room_members),
+        future.now,
+        future.max_future_s,
+    )
     rows = _account_tallies(ev, spec, partitions_of(ev, partitions))
     return rows.where(sf.col(PART_OTHER).isNull()).select("account_id", *ACCOUNT_SLOTS)
 
@@ -199,6 +215,8 @@ def score_events(
     block_events: int = DEFAULT_BLOCK_EVENTS,
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     shadow_model: RiskModel | None = None,
+    now: float | None = None,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> DataFrame:
     """Risk, tier and reasons of every conversation, computed on Spark.
 
@@ -233,6 +251,12 @@ def score_events(
         adds ``shadow_risk`` and ``shadow_tier`` after ``age_band``. ``tier``, and so
         :func:`alerts`, stay the production model's; :func:`shadow_alerts` filters
         on the shadow's tier.
+    now : float, optional
+        The reference time of the future limit, epoch seconds (default: the driver's
+        wall clock when the job is planned, one time for every executor).
+    max_future_s : float, default DEFAULT_READ_MAX_FUTURE_S (five years)
+        Events dated more than this after ``now`` fail the job, as in
+        :func:`riskscore.read_messages`; ``math.inf`` lifts the limit.
 
     Returns
     -------
@@ -266,8 +290,13 @@ def score_events(
     ev = ev.withColumn(ROW, sf.monotonically_increasing_id())
     n_parts = partitions_of(ev, partitions)
     max_room_members = check_max_room_members(max_room_members)
+    future = FutureLimit.at(now, max_future_s)  # one reference time for every stage
 
-    tallies = _account_tallies(ev, TallySpec(block_events, acc_text, max_room_members), n_parts)
+    tallies = _account_tallies(
+        ev,
+        TallySpec(block_events, acc_text, max_room_members, future.now, future.max_future_s),
+        n_parts,
+    )
     participants = (
         ev.select("conversation_id", "sender_id", "recipient_id")
         .distinct()
@@ -321,6 +350,8 @@ def score_events(
         string_account_ids=acc_text,
         max_room_members=max_room_members,
         shadow_model=None if shadow_model is None else shadow_model.to_dict(),
+        now=future.now,
+        max_future_s=future.max_future_s,
     )
     shared = broadcast(spark, spec)
 

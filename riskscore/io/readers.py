@@ -28,6 +28,7 @@ from riskscore.io.files import read_file
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import MessageTable
 from riskscore.io.raw import RawColumns
+from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.io.validate import Errors, validate_columns
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ def read_messages(
     *,
     errors: Errors = "raise",
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
+    now: float | None = None,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> MessageTable:
     """Read and validate message events (schema v1).
 
@@ -63,6 +66,14 @@ def read_messages(
         Accounts (the sender included) above which a room is a broadcast surface:
         ``message`` and ``media`` events with a larger ``room_size`` are set aside and
         counted in :attr:`MessageTable.groups`, not scored.
+    now : float, optional
+        The reference time of the future limit, epoch seconds (default: the wall clock
+        when reading starts). Give it to read data dated ahead on purpose (replayed or
+        synthetic) or to make a read repeatable.
+    max_future_s : float, default DEFAULT_READ_MAX_FUTURE_S (five years)
+        An event dated more than this many seconds after ``now`` is a bad row (refused,
+        or quarantined with ``errors="quarantine"``), as the online scorer refuses one
+        ahead of its clock; ``math.inf`` lifts the limit.
 
     Returns
     -------
@@ -77,6 +88,8 @@ def read_messages(
     SchemaError
         A required column is missing, a content column is present, or (with
         ``errors="raise"``) a row breaks the schema.
+    ValueError
+        ``max_future_s`` is not a number of seconds >= 0, or ``now`` not epoch seconds.
 
     Examples
     --------
@@ -88,13 +101,31 @@ def read_messages(
     ... })
     >>> len(msgs), msgs.timestamp.tolist()
     (2, [1700000000, 1700000060])
+
+    An event dated more than a day after the time of reading (here ``now``) is refused
+    unless the limit is moved or lifted:
+
+    >>> events = {"conversation_id": [1], "timestamp": [1_700_090_000], "sender_id": ["a"],
+    ...           "recipient_id": ["b"], "channel": ["direct"]}
+    >>> rs.read_messages(events, now=1_700_000_000)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    riskscore.exceptions.SchemaError: column 'timestamp', row 0: 1700090000 is later than ...
+    >>> len(rs.read_messages(events, now=1_700_000_000, max_future_s=float("inf")))
+    1
     """
     if errors not in ("raise", "quarantine"):
         raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
+    future = FutureLimit.at(now, max_future_s)  # the time of reading, before the file is read
     if isinstance(source, MessageTable):
         return source
     raw = _load_columns(source)
-    return validate_columns(raw, errors=errors, max_room_members=max_room_members)
+    return validate_columns(
+        raw,
+        errors=errors,
+        max_room_members=max_room_members,
+        now=future.now,
+        max_future_s=future.max_future_s,
+    )
 
 
 def read_chunk(
@@ -103,6 +134,8 @@ def read_chunk(
     *,
     errors: Errors = "raise",
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
+    now: float | None = None,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> MessageTable:
     """Read and validate one part of a larger input, as :func:`read_messages` reads a whole.
 
@@ -120,6 +153,10 @@ def read_chunk(
         As for :func:`read_messages`.
     max_room_members : int, default 20
         As for :func:`read_messages`.
+    now : float, optional
+        As for :func:`read_messages`; give the parts of one input the same ``now``.
+    max_future_s : float, default DEFAULT_READ_MAX_FUTURE_S (five years)
+        As for :func:`read_messages`.
 
     Returns
     -------
@@ -131,7 +168,9 @@ def read_chunk(
     keep = schema_names(table.column_names, field_paths(table.schema))
     raw = RawColumns(arrow_to_numpy(table.select(keep)))
     raw.rows = np.asarray(rows, dtype=np.int64)
-    return validate_columns(raw, errors=errors, max_room_members=max_room_members)
+    return validate_columns(
+        raw, errors=errors, max_room_members=max_room_members, now=now, max_future_s=max_future_s
+    )
 
 
 def write_messages(messages: MessageTable, path: str | os.PathLike[str]) -> Path:

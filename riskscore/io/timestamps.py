@@ -1,15 +1,21 @@
 """Timestamps of schema v1 as given (epoch seconds, or ISO 8601 text with a UTC offset)
-checked and turned into epoch seconds, for the validator; and epoch seconds written back
-as ISO 8601 UTC (:func:`iso_utc`)."""
+checked and turned into epoch seconds, for the validator; epoch seconds written back as
+ISO 8601 UTC (:func:`iso_utc`); and the one rule for events dated in the future
+(:class:`FutureLimit`, :func:`future_reason`), shared by the batch readers and the online
+scorer."""
 
 from __future__ import annotations
 
+import math
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._checks import check_seconds, is_real
 from riskscore.io.schema import (
     MAX_TIMESTAMP,
     MIN_TIMESTAMP,
@@ -17,13 +23,30 @@ from riskscore.io.schema import (
 )
 from riskscore.io.text import NUMBER_TEXT, arrow_text
 
-if TYPE_CHECKING:
-    pass
-
 # ISO 8601 date-time that carries an explicit UTC offset (or Z).
 _ISO_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 
-__all__ = ["Sink", "check_timestamps", "iso_utc", "outside", "times_as_text"]
+__all__ = [
+    "DEFAULT_MAX_FUTURE_S",
+    "DEFAULT_READ_MAX_FUTURE_S",
+    "FutureLimit",
+    "Sink",
+    "check_timestamps",
+    "future_reason",
+    "iso_utc",
+    "outside",
+    "times_as_text",
+]
+
+#: Default tolerance of event time ahead of the online scorer's clock: one day, for clocks
+#: that differ. A live event dated later is an error of its sender's clock or of the data.
+DEFAULT_MAX_FUTURE_S: Final = 86_400.0
+#: Default tolerance of event time ahead of the time of reading, in batch: five years.
+#: Batch input may be replayed or synthetic data dated ahead on purpose, which a tighter
+#: default would refuse whole; five years still refuses sentinel and corrupt dates (2038,
+#: 2099, 2199) that would stretch a conversation over decades. Pass ``max_future_s`` (or
+#: ``--max-future-s``) to tighten it for live logs.
+DEFAULT_READ_MAX_FUTURE_S: Final = 5 * 365 * 86_400.0
 
 BoolArray = npt.NDArray[np.bool_]
 AnyArray = npt.NDArray[Any]
@@ -38,6 +61,107 @@ def iso_utc(epoch: int) -> str:
     '2026-01-01T00:00:00+00:00'
     """
     return datetime.fromtimestamp(int(epoch), tz=UTC).isoformat()
+
+
+#: What the time of reading is called in a batch reader's message, and how to lift the rule.
+_READ_CLOCK: Final = "the time of reading"
+_READ_REMEDY: Final = "pass max_future_s=inf or now= (--max-future-s inf on the command line)"
+#: The same for the online scorer (the event is refused and changes no state).
+_ONLINE_REMEDY: Final = (
+    "pass max_future_s=inf or time_source='events' (--max-future-s inf or --time-source "
+    "events on the command line); the event was not applied"
+)
+
+
+def _instant(epoch: float) -> str:
+    """``epoch`` as :func:`iso_utc` writes it, or as a number when out of its range."""
+    if math.isfinite(epoch) and MIN_TIMESTAMP <= epoch < MAX_TIMESTAMP:
+        return iso_utc(math.floor(epoch))
+    return f"{epoch:g}"
+
+
+def _seconds(value: float) -> str:
+    """Seconds as a plain number (``157680000``, not ``1.5768e+08``)."""
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+def future_reason(reference: float, max_future_s: float, *, online: str | None = None) -> str:
+    """Why an event dated after ``reference + max_future_s`` is refused, and what to do:
+    the one wording of batch readers (``online`` None: the reference is the time of
+    reading) and of the online scorer (``online`` names its clock: ``"wall"``,
+    ``"events"`` or ``"callable"``).
+
+    Examples
+    --------
+    >>> future_reason(1_700_000_000, 86_400)  # doctest: +NORMALIZE_WHITESPACE
+    'is later than 2023-11-15T22:13:20+00:00: more than max_future_s=86400 s after the time
+    of reading (2023-11-14T22:13:20+00:00); if the data is dated ahead on purpose (replayed
+    or synthetic), pass max_future_s=inf or now= (--max-future-s inf on the command line)'
+    """
+    clock = _READ_CLOCK if online is None else f"the scorer's reference clock ({online})"
+    remedy = _READ_REMEDY if online is None else _ONLINE_REMEDY
+    return (
+        f"is later than {_instant(reference + max_future_s)}: more than "
+        f"max_future_s={_seconds(max_future_s)} s after {clock} ({_instant(reference)}); "
+        f"if the data is dated ahead on purpose (replayed or synthetic), {remedy}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FutureLimit:
+    """The latest event time a batch reader accepts: ``now`` plus ``max_future_s``.
+
+    Build one with :meth:`at`, once per read (a file read in chunks keeps one reference
+    time for all of them).
+
+    Attributes
+    ----------
+    now : float
+        The reference time, epoch seconds (the time of reading, unless given).
+    max_future_s : float
+        How far after ``now`` an event may be dated (``inf``: no limit).
+    """
+
+    now: float
+    max_future_s: float
+
+    @classmethod
+    def at(
+        cls, now: object = None, max_future_s: object = DEFAULT_READ_MAX_FUTURE_S
+    ) -> FutureLimit:
+        """The limit for ``now`` (epoch seconds; None: the wall clock, read now) and
+        ``max_future_s`` (seconds >= 0, ``math.inf`` lifting the limit), both checked.
+
+        Raises
+        ------
+        ValueError
+            ``max_future_s`` is not a number of seconds >= 0, or ``now`` is not epoch
+            seconds from 1970 up to 2200.
+
+        Examples
+        --------
+        >>> FutureLimit.at(1_700_000_000, 86_400).latest
+        1700086400.0
+        >>> FutureLimit.at(max_future_s=math.inf).latest
+        inf
+        """
+        seconds = check_seconds("max_future_s", max_future_s)
+        if now is None:
+            return cls(time.time(), seconds)
+        if not is_real(now) or not MIN_TIMESTAMP <= now < MAX_TIMESTAMP:
+            raise ValueError(
+                f"now must be epoch seconds from 1970 up to 2200 (a number), got {now!r}"
+            )
+        return cls(float(now), seconds)
+
+    @property
+    def latest(self) -> float:
+        """The latest event time accepted (inclusive)."""
+        return self.now + self.max_future_s
+
+    def reason(self) -> str:
+        """Why a later event is refused (:func:`future_reason`)."""
+        return future_reason(self.now, self.max_future_s)
 
 
 class Sink(Protocol):
@@ -119,14 +243,18 @@ def _time_text(value: Any) -> str | None:
     return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
 
 
-def check_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
+def check_timestamps(arr: AnyArray, problems: Sink, future: FutureLimit | None = None) -> AnyArray:
+    """Epoch seconds (int64) of a ``timestamp`` column; refused cells (0 in the result)
+    reported to ``problems``: not a timestamp, missing, out of range, or (with
+    ``future``) dated after ``future.latest``."""
     name = "timestamp"
     out_of_range_reason = "is out of range: expected epoch seconds from 1970 up to 2200 (UTC)"
     if arr.dtype.kind in "iu":  # whole seconds already: a range check, no float round trip
         refused = outside(arr, MIN_TIMESTAMP, MAX_TIMESTAMP - 1)
         problems.add(name, refused, out_of_range_reason)
         kept = np.where(refused, 0, arr) if refused.any() else arr
-        return kept.astype(np.int64, copy=False)
+        kept = kept.astype(np.int64, copy=False)
+        return _check_future(kept, refused, problems, future)
     if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
         # float32 steps are 128 s at today's epoch seconds: the instant is already lost
         problems.add(
@@ -154,7 +282,23 @@ def check_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
     with np.errstate(invalid="ignore"):
         out_of_range = ~np.isnan(secs) & ((secs < MIN_TIMESTAMP) | (secs >= MAX_TIMESTAMP))
     problems.add(name, out_of_range, out_of_range_reason)
-    return np.where(np.isnan(secs) | out_of_range, 0, secs).astype(np.int64)
+    refused = np.isnan(secs) | out_of_range
+    return _check_future(np.where(refused, 0, secs).astype(np.int64), refused, problems, future)
+
+
+def _check_future(
+    secs: AnyArray, refused: BoolArray, problems: Sink, future: FutureLimit | None
+) -> AnyArray:
+    """``secs`` with the cells dated after ``future.latest`` reported (and set to 0);
+    ``refused`` cells (0 already) were reported before."""
+    if future is None or math.isinf(future.latest):
+        return secs
+    # whole seconds compared with the limit: an event at the limit itself is kept
+    late = ~refused & (secs > math.floor(future.latest))
+    if not late.any():
+        return secs
+    problems.add("timestamp", late, future.reason())
+    return np.where(late, 0, secs)
 
 
 def outside(values: AnyArray, low: int, high: int) -> BoolArray:

@@ -40,7 +40,13 @@ from riskscore.io.schema import (
     misspelt_column,
 )
 from riskscore.io.threads import executor_for
-from riskscore.io.timestamps import Sink, check_timestamps, times_as_text
+from riskscore.io.timestamps import (
+    DEFAULT_READ_MAX_FUTURE_S,
+    FutureLimit,
+    Sink,
+    check_timestamps,
+    times_as_text,
+)
 
 __all__ = [
     "Errors",
@@ -61,11 +67,16 @@ def validate_columns(
     *,
     errors: Errors = "raise",
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
+    now: float | None = None,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
 ) -> MessageTable:
     """Validate a dict of raw column arrays and build the sorted table: bad rows raise or
-    are quarantined, broadcasts are set aside and group rooms split into pair
-    conversations (:mod:`riskscore.io.groups`)."""
+    are quarantined (an event dated more than ``max_future_s`` after ``now``, default the
+    time of reading, among them: :class:`~riskscore.io.timestamps.FutureLimit`), broadcasts
+    are set aside and group rooms split into pair conversations
+    (:mod:`riskscore.io.groups`). The keywords are those of :func:`riskscore.read_messages`."""
     max_room_members = check_max_room_members(max_room_members)
+    limit = FutureLimit.at(now, max_future_s)
     check_column_names(list(raw))
     n_rows = _check_lengths(raw)
     raw = _with_textual_times(raw)
@@ -76,7 +87,7 @@ def validate_columns(
         mask[row] = True
         problems.add(column, mask, reason)
 
-    checks = _checks(raw, n_rows)
+    checks = _checks(raw, n_rows, limit)
     # The columns are independent: on a large table they are checked on two threads.
     # Each row's first problem is then taken in check order, as one thread would find it.
     with executor_for(n_rows) as pool:
@@ -128,14 +139,17 @@ def _with_textual_times(raw: Mapping[str, AnyArray]) -> Mapping[str, AnyArray]:
     return out
 
 
-def _checks(raw: Mapping[str, AnyArray], n_rows: int) -> dict[str, Callable[[Sink], AnyArray]]:
+def _checks(
+    raw: Mapping[str, AnyArray], n_rows: int, future: FutureLimit | None
+) -> dict[str, Callable[[Sink], AnyArray]]:
     """The check of each schema v1 column, in check order (a row's first problem is the
-    one of the earliest check)."""
+    one of the earliest check); ``future`` None: no limit on future events (the online
+    scorer applies it to its own clock)."""
     return {
         "conversation_id": partial(check_ids, "conversation_id", raw["conversation_id"]),
         "sender_id": partial(check_ids, "sender_id", raw["sender_id"]),
         "recipient_id": partial(check_ids, "recipient_id", raw["recipient_id"]),
-        "timestamp": partial(check_timestamps, raw["timestamp"]),
+        "timestamp": partial(check_timestamps, raw["timestamp"], future=future),
         "sender_age": partial(ages, "sender_age", optional(raw, "sender_age", n_rows)),
         "recipient_age": partial(ages, "recipient_age", optional(raw, "recipient_age", n_rows)),
         "channel": partial(categories, "channel", raw["channel"], CHANNEL_NAMES),
@@ -167,7 +181,8 @@ def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[st
             cells[name] = cell
     raw = _with_textual_times(cells)  # a datetime is read as its ISO text, as in batch
     problems = Problems(1, raw)
-    cols = {name: check(problems) for name, check in _checks(raw, 1).items()}
+    # no future limit here: the scorer measures it from its own clock (time_source)
+    cols = {name: check(problems) for name, check in _checks(raw, 1, None).items()}
     cols["sender_id"], cols["recipient_id"] = same_id_kind(
         cols["sender_id"], cols["recipient_id"], problems
     )

@@ -31,6 +31,7 @@ from riskscore.io.groups import (
     shared_pair_id_error,
 )
 from riskscore.io.schema import CHANNEL_NAMES
+from riskscore.io.timestamps import future_reason
 from riskscore.model import RiskModel
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
 from riskscore.online.persist import ScorerCheckpoints
@@ -147,11 +148,10 @@ class ScorerMemory(ScorerCheckpoints):
                 self._within_wall_limit = limit
             return
         self.n_refused_future += 1
+        clock = self.time_source if isinstance(self.time_source, str) else "callable"
+        reason = future_reason(limit - self.max_future_s, self.max_future_s, online=clock)
         raise SchemaError(
-            f"column 'timestamp', event {self.n_events}: {ts} is more than "
-            f"max_future_s={self.max_future_s:g} s ahead of the scorer's reference clock "
-            f"({self.time_source if isinstance(self.time_source, str) else 'callable'}); "
-            "the event was not applied",
+            f"column 'timestamp', event {self.n_events}: {ts} {reason}",
             column="timestamp",
             row=self.n_events,
             value=ts,

@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
+from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S
+
 __all__ = ["DEFAULT_MAX_CONVERSATIONS", "DEFAULT_MAX_FUTURE_S", "TimeSource"]
 
 #: Default cap on live conversations of one scorer (about 1.9 GB of state at the cap).
 DEFAULT_MAX_CONVERSATIONS = 1_000_000
-#: Default tolerance of event time ahead of the scorer's reference clock: one day.
-DEFAULT_MAX_FUTURE_S = 86_400.0
+# DEFAULT_MAX_FUTURE_S (one day) is the batch readers' default too: defined once, with
+# the rule, in riskscore.io.timestamps, and re-exported here.
 
 #: ``"wall"`` (the system clock), ``"events"`` (replay: the latest accepted event time) or a
 #: callable returning epoch seconds.

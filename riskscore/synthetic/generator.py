@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -115,7 +116,8 @@ def generate(
     columns = dict(chunk.columns)
     columns["channel"] = _CHANNEL_NAMES[columns["channel"]]
     columns["event"] = _EVENT_NAMES[columns["event"]]
-    messages = read_messages(columns)
+    # dated as asked (``start`` may be in the future): no limit on future events
+    messages = read_messages(columns, max_future_s=math.inf)
     if not np.array_equal(messages.conversations, chunk.labels.conversation_id):
         raise RuntimeError("generated labels are not aligned with the events: generator bug")
     return SyntheticData(messages=messages, labels=chunk.labels)
