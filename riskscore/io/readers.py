@@ -102,12 +102,13 @@ def read_messages(
     >>> len(msgs), msgs.timestamp.tolist()
     (2, [1700000000, 1700000060])
 
-    An event dated more than a day after the time of reading (here ``now``) is refused
-    unless the limit is moved or lifted:
+    An event dated more than ``max_future_s`` after the time of reading (here ``now``) is
+    refused unless the limit is moved or lifted (the default, five years, is for data dated
+    ahead on purpose; live logs are read with a day):
 
     >>> events = {"conversation_id": [1], "timestamp": [1_700_090_000], "sender_id": ["a"],
     ...           "recipient_id": ["b"], "channel": ["direct"]}
-    >>> rs.read_messages(events, now=1_700_000_000)  # doctest: +ELLIPSIS
+    >>> rs.read_messages(events, now=1_700_000_000, max_future_s=86_400)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     riskscore.exceptions.SchemaError: column 'timestamp', row 0: 1700090000 is later than ...
     >>> len(rs.read_messages(events, now=1_700_000_000, max_future_s=float("inf")))
