@@ -27,14 +27,21 @@ KNOWN_MISSES: Final[dict[str, str]] = {
     "band's urgent 0.86): the game lobby's public messages count as contact where others can "
     "see (`adult_supervised_minor_share` 0.35, -1.1 log-odds), although the adult then moved "
     "the child to private messages and off the platform; the feature is per account and does "
-    "not know that this public contact led to the private one",
+    "not know that this public contact led to the private one. Not counting a conversation's "
+    "public or group contact once it holds private one-to-one contact (tried, retrained on "
+    "the same worlds) lifted it over an urgent threshold set for the same alert volume but "
+    "lowered the worst unseen world's PR-AUC from 0.687 to 0.642 and missed g11 and g18",
     "g15-unknown-age-12-evenings-then-encrypted-images": "no alert (risk 0.08 against the "
     "under-13 band's review 0.29): the move to the encrypted channel after a week lowers the "
     "risk (-1.9 log-odds) instead of raising it. `secure_move_speed` is left free, and in the "
-    "training worlds slow moves to private channels are mostly teenagers and couples; "
-    "constraining it to raise risk only (tried, also only for known adult-minor pairs) missed "
-    "other grooming vignettes and still not this one; every candidate of "
-    "benchmarks/robustness.py misses it, unconstrained trees included",
+    "unseen worlds a child under 16 whose older or unknown-age contact sent a request and "
+    "moved them to a private channel more than three days in is benign 10 times in 11 (304 "
+    "grooming against 3,058 benign: teenage pairs with one age unknown, older siblings, "
+    "coaches, families); constraining it to raise risk only (tried, also only for known "
+    "adult-minor pairs) missed other grooming vignettes and still not this one; generating "
+    "grooming whose quiet traits (no night shift, no channel move, no link) are drawn one by "
+    "one instead of together (tried) raised it by 1.0 log-odds, not enough, while g11 lost "
+    "1.3; every candidate of benchmarks/robustness.py misses it, unconstrained trees included",
     "g16-adult-40-daily-holidays-14-then-external": "no alert (risk 0.11 against the 13-15 "
     "band's review 0.45): daytime one-to-one contact with a single link at the end is the "
     "quiet grooming the metadata barely shows, and the link's move after two weeks lowers "
