@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 
 from riskscore.evaluation.results import EvaluationResults
-from riskscore.io.markdown import markdown_row
+from riskscore.io.markdown import markdown_row, markdown_text
 
 PLOTS = (
     ("precision_recall.png", "Precision-recall curve"),
@@ -119,7 +119,7 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
             markdown_row(
                 [
                     s.by,
-                    s.value,
+                    markdown_text(s.value),  # a band name: any printable text
                     s.n_conversations,
                     s.n_grooming,
                     num(s.pr_auc),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from riskscore.io.markdown import markdown_row
+from riskscore.io.markdown import markdown_row, markdown_text
 from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, SHIFT_HEADER, shift_rows
 
 __all__ = [
@@ -219,7 +219,7 @@ def render_markdown(d: dict[str, Any], charts: Sequence[str]) -> str:
     for heading, header, rows, note in _tables(d):
         lines += [f"## {heading}", "", markdown_row(header)]
         lines.append("|" + "|".join("---" for _ in header) + "|")
-        lines += [markdown_row(r) for r in rows]
+        lines += [markdown_row(map(markdown_text, r)) for r in rows]
         lines += ["", note, ""] if note else [""]
     if charts:
         lines += ["## Charts", ""]
@@ -305,7 +305,8 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
             0.4,
             label="user reports",
         )
-        ax.set_xticks(list(x), labels, rotation=30, ha="right")
+        # band and channel names as written: a "$" would start mathtext (and can fail)
+        ax.set_xticks(list(x), labels, rotation=30, ha="right", parse_math=False)
         ax.set_title(title)
     axes[0].set_ylabel("count")
     axes[0].legend()

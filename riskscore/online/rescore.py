@@ -76,6 +76,7 @@ class Rescoring(ScorerMemory):
             self._index(conv.adult_id(), cid)
         cross: list[Alert] = []
         done: set[object] = {cid}
+        skipped: dict[object, None] = {}  # counted as skipped without a walk: done too
         account_change = changed & ACCOUNT_CHANGED
         if account_change:
             account_id, account = accounts[account_change - 1]
@@ -85,7 +86,12 @@ class Rescoring(ScorerMemory):
                 skip_below = self._min_review if self.cooldown_s else math.inf
             account.stale = False
             conversations = self._conversations
-            for other_cid in self._adult_convs.get(account_id, ()):
+            others = self._adult_convs.get(account_id, {})
+            if skip_below == math.inf:  # none can alert: count them, not walk them
+                # (walking them made an adult reaching thousands quadratic in time)
+                self.n_rescore_skipped += len(others) - (cid in others)
+                skipped, others = others, {}
+            for other_cid in others:
                 if other_cid not in done:
                     done.add(other_cid)
                     if conversations[other_cid].risk < skip_below:
@@ -98,7 +104,11 @@ class Rescoring(ScorerMemory):
             for account_id, _ in accounts:
                 for other_cid in list(self._adult_convs.get(account_id, ())):
                     other = self._conversations[other_cid]
-                    if other_cid not in done and {other.initiator, other.responder} == pair:
+                    if (
+                        other_cid not in done
+                        and other_cid not in skipped
+                        and {other.initiator, other.responder} == pair
+                    ):
                         done.add(other_cid)
                         self._rescore(other_cid, held.get(other.adult_id()), ts, cross)
         if cross:

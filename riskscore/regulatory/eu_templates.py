@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from riskscore.io.arrow import write_csv_rows
+from riskscore.io.markdown import markdown_text
 from riskscore.io.timestamps import iso_utc
 from riskscore.moderation import QueueItem
 from riskscore.moderation.transparency import wilson_interval
@@ -434,7 +435,7 @@ def qualitative_draft(fields: dict[str, str], *, service: str, period: str) -> s
         "",
     ]
     for name, text in fields.items():
-        lines += [f"## {name}", "", text, ""]
+        lines += [f"## {name}", "", markdown_text(text), ""]  # band names shown as written
     lines += [
         "## Fields left to the platform",
         "",
