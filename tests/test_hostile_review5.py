@@ -23,7 +23,6 @@ from riskscore.cli import main
 from riskscore.evaluation.robustness import evaluate_worlds, world_samples
 from riskscore.evaluation.splits import split_by_adult
 from riskscore.evaluation.training_job import train_model
-from riskscore.io.arrow import escape_csv_table
 from riskscore.io.time_order import write_in_time_order
 from riskscore.synthetic import generate_parquet
 
@@ -39,7 +38,7 @@ def _old_conversion(parquet: Path, target: Path) -> bytes:
             col = table.column(i)
             table = table.set_column(i, field, pc.if_else(pc.is_nan(col), None, col))
     if target.suffix == ".csv":
-        pacsv.write_csv(escape_csv_table(table), target)
+        pacsv.write_csv(table, target)  # events: ids as given, not escaped
     else:
         with target.open("w", encoding="utf-8") as fh:
             for row in table.to_pylist():

@@ -535,6 +535,27 @@ def test_csv_escaping_never_makes_two_ids_one(tmp_path: Path) -> None:
     assert back == ids
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_an_events_file_written_by_riskscore_reads_back_with_the_same_ids(
+    tmp_path: Path, suffix: str
+) -> None:
+    """Before: write_messages escaped CSV ids as a spreadsheet export (``=c`` written as
+    ``'=c``), so an events CSV read back had other ids. Scores and reports stay escaped."""
+    ids = ["=c", "'=c", "-1a", "+x", "@y", "plain"]
+    events = {
+        "conversation_id": ids,
+        "timestamp": [1_700_000_000 + i for i in range(len(ids))],
+        "sender_id": [f"{i}s" for i in ids],
+        "recipient_id": ids,
+        "channel": ["direct"] * len(ids),
+    }
+    msgs = rs.read_messages(events)
+    path = rs.write_messages(msgs, tmp_path / f"events{suffix}")
+    back = rs.read_messages(path)
+    assert sorted(back.conversation_id.tolist()) == sorted(ids)
+    assert sorted(back.recipient_id.tolist()) == sorted(ids)
+
+
 @pytest.mark.parametrize(
     ("column", "values", "path"),
     [

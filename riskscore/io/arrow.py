@@ -75,8 +75,14 @@ def _nan_to_null(table: Any) -> Any:
     return table
 
 
-def write_table(table: Any, path: Path) -> Path:
-    """Write a :class:`pyarrow.Table` as Parquet, CSV or JSON lines, chosen by suffix."""
+def write_table(table: Any, path: Path, *, escape_formulas: bool = True) -> Path:
+    """Write a :class:`pyarrow.Table` as Parquet, CSV or JSON lines, chosen by suffix.
+
+    CSV cells that a spreadsheet would run as a formula are escaped
+    (:func:`escape_csv_table`) unless ``escape_formulas`` is False: files written for people
+    (scores, reports, exports) are escaped; an events file, riskscore's own input format,
+    keeps every id as given, so that reading it back gives the same ids.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() in {".parquet", ".pq"}:
         import pyarrow.parquet as pq
@@ -84,17 +90,19 @@ def write_table(table: Any, path: Path) -> Path:
         with arrow_file(path, "wb") as sink:
             pq.write_table(_nan_to_null(table), sink)
         return path
-    with text_table_writer(path, table.schema) as write:
+    with text_table_writer(path, table.schema, escape_formulas=escape_formulas) as write:
         write(table)
     return path
 
 
 @contextlib.contextmanager
-def text_table_writer(path: Path, schema: Any) -> Iterator[Callable[[Any], None]]:
+def text_table_writer(
+    path: Path, schema: Any, *, escape_formulas: bool = True
+) -> Iterator[Callable[[Any], None]]:
     """A function that appends a :class:`pyarrow.Table` of ``schema`` to the CSV or
     JSON-lines file ``path`` (chosen by suffix), for writing a file part by part: the
     parts written give the bytes :func:`write_table` gives for them as one table (one CSV
-    header, text cells escaped, NaN written as null).
+    header, text cells escaped unless ``escape_formulas`` is False, NaN written as null).
 
     Raises
     ------
@@ -106,7 +114,8 @@ def text_table_writer(path: Path, schema: Any) -> Iterator[Callable[[Any], None]
         import pyarrow.csv as pacsv
 
         def csv_cells(table: Any) -> Any:
-            return escape_csv_table(_nan_to_null(table))
+            cells = _nan_to_null(table)
+            return escape_csv_table(cells) if escape_formulas else cells
 
         with (
             arrow_file(path, "wb") as sink,

@@ -189,7 +189,8 @@ def write_messages(messages: MessageTable, path: str | os.PathLike[str]) -> Path
     pathlib.Path
         The path written.
     """
-    return write_table(messages.to_arrow(), Path(path))
+    # An events file is data for riskscore, not a sheet for people: ids stay as given.
+    return write_table(messages.to_arrow(), Path(path), escape_formulas=False)
 
 
 def _load_columns(source: object) -> dict[str, AnyArray]:

@@ -93,7 +93,8 @@ def write_in_time_order(
         with (
             parquet_file(Path(source)) as parquet,
             tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as spill_dir,
-            text_table_writer(partial, parquet.schema_arrow) as write,
+            # events, riskscore's input format: ids stay as given (no formula escaping)
+            text_table_writer(partial, parquet.schema_arrow, escape_formulas=False) as write,
         ):
             lo, width, bucket_of_bin = _buckets(parquet, bucket_rows)
             for spill in _spill(parquet, lo, width, bucket_of_bin, Path(spill_dir)):
