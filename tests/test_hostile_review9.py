@@ -173,3 +173,50 @@ def test_a_room_above_the_limit_is_counted_in_batch_online_and_the_cli(
     path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
     assert main(["score", str(path), "--out", str(tmp_path / "out")]) == 0
     assert "6000 event(s) to rooms above max_room_members set aside" in capsys.readouterr().out
+
+
+# ------------------------------------------------- ids that display as something else
+
+HIDDEN = [
+    "adm\u202enim",  # right-to-left override: shown as "admmin" reversed
+    "a\u2066b",  # left-to-right isolate
+    "acct\u200b7",  # zero-width space: looks like "acct7"
+    "acct\u00ad7",  # soft hyphen: invisible
+    "line\u2028break",  # line separator
+    "\ufeffacct",  # byte order mark inside a value
+]
+
+
+@pytest.mark.parametrize("account", HIDDEN)
+def test_ids_with_invisible_or_reordering_characters_are_refused_batch_and_online(
+    account: str,
+) -> None:
+    """Before: only C0 and C1 controls were refused, so an id could look like another one
+    (``acct\\u200b7`` and ``acct7``) or show reversed in the review queue."""
+    events = {
+        "conversation_id": [1],
+        "timestamp": [1_700_000_000],
+        "sender_id": [account],
+        "recipient_id": ["b"],
+        "channel": ["direct"],
+    }
+    with pytest.raises(rs.SchemaError, match="holds a control character") as batch:
+        rs.read_messages(events)
+    assert (batch.value.column, batch.value.row) == ("sender_id", 0)
+    scorer = rs.OnlineScorer(rs.load_model(), time_source="events")
+    with pytest.raises(rs.SchemaError, match="holds a control character"):
+        scorer.update_one({k: v[0] for k, v in events.items()})
+
+
+def test_ids_with_accents_and_no_break_spaces_are_kept() -> None:
+    events = {
+        "conversation_id": ["caf\u00e9", "caf\u00e9"],
+        "timestamp": [1_700_000_000, 1_700_000_060],
+        "sender_id": ["jos\u00e9\u00a01", "\u5f20\u4e09"],
+        "recipient_id": ["\u5f20\u4e09", "jos\u00e9\u00a01"],
+        "channel": ["direct", "direct"],
+    }
+    assert sorted(rs.read_messages(events).accounts.tolist()) == [
+        "jos\u00e9\u00a01",
+        "\u5f20\u4e09",
+    ]

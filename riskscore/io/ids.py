@@ -5,13 +5,19 @@ empty, over-long or unprintable ids refused."""
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.io.schema import INT64_MAX, INT64_MIN, MAX_ID_LENGTH, is_null
+from riskscore.io.schema import (
+    HIDDEN_RE2,
+    INT64_MAX,
+    INT64_MIN,
+    MAX_ID_LENGTH,
+    has_hidden_character,
+    is_null,
+)
 from riskscore.io.timestamps import Sink
 
 __all__ = ["Coded", "DecimalIds", "as_text", "check_ids", "same_id_kind", "text_id_problem"]
@@ -39,9 +45,6 @@ class DecimalIds(np.ndarray):
 
 #: Largest magnitude of a float id that is still an exact integer (2**53).
 _EXACT_FLOAT = 2.0**53
-#: Control characters (C0, DEL, C1) and lone surrogates: refused in ids, since they are
-#: invisible, truncated by some tools ("c\x00" would become "c") or not valid UTF-8.
-_CONTROL = r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]"
 _NOT_AN_ID = "is not an id: expected an integer or a string"
 
 
@@ -202,19 +205,19 @@ def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int
         f"{max_length} characters"
     )
     control = (
-        "holds a control character (such as NUL, tab or newline) or an invalid "
-        "character: ids must be printable text"
+        "holds a control character (such as NUL, tab or newline; a text-direction override "
+        "or a zero-width space counts too) or an invalid character: ids must be printable "
+        "text, shown to moderators as given"
     )
     empty = "is empty or only whitespace: every event needs an id"
     try:
         text = pa.array(values, type=pa.string())
     except (pa.ArrowException, UnicodeError):
-        search = re.compile(_CONTROL).search
         out: dict[int, str] = {}
         for i, v in enumerate(values.tolist()):
             if len(v) > max_length:
                 out[i] = too_long
-            elif search(v):
+            elif has_hidden_character(v):
                 out[i] = control
             elif not v.strip():
                 out[i] = empty
@@ -223,9 +226,7 @@ def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int
         np.asarray(pc.fill_null(pc.greater(pc.utf8_length(text), max_length), False))
     )
     ctrl_rows = np.flatnonzero(
-        np.asarray(
-            pc.fill_null(pc.match_substring_regex(text, r"[\x{00}-\x{1f}\x{7f}-\x{9f}]"), False)
-        )
+        np.asarray(pc.fill_null(pc.match_substring_regex(text, HIDDEN_RE2), False))
     )
     blank_rows = np.flatnonzero(
         np.asarray(pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0), False))

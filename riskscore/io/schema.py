@@ -16,6 +16,8 @@ from typing import Final
 __all__ = [
     "CONTENT_COLUMNS",
     "CONTENT_SUBSTRINGS",
+    "HIDDEN_CATEGORIES",
+    "HIDDEN_RE2",
     "INT64_MAX",
     "INT64_MIN",
     "MAX_ID_LENGTH",
@@ -35,6 +37,7 @@ __all__ = [
     "TZ_UNKNOWN",
     "Channel",
     "EventType",
+    "has_hidden_character",
     "is_content_column",
     "is_null",
     "misspelt_column",
@@ -177,6 +180,14 @@ MAX_JSON_DEPTH: Final = 64
 #: most about 128 MB or a million rows, far below this.
 MAX_ROW_GROUP_BYTES: Final = 2 * 1024**3
 
+#: Unicode categories that an id or a name shown to a moderator may not hold: controls (Cc),
+#: format characters such as text-direction overrides and zero-width spaces (Cf), lone
+#: surrogates (Cs), and line and paragraph separators (Zl, Zp). They reorder, hide or break
+#: the text a moderator reads, so that two ids can look the same or one look like another.
+HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+#: :data:`HIDDEN_CATEGORIES` as an Arrow (RE2) pattern; valid UTF-8 holds no surrogate.
+HIDDEN_RE2: Final = r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]"
+
 #: Longest value a quarantine record holds, in characters (longer text is cut and marked).
 MAX_SHOWN_CHARS: Final = 1_000
 
@@ -298,3 +309,17 @@ def misspelt_column(name: str, given: Collection[str]) -> str | None:
     """
     column = _resembled(str(name))
     return None if column is None or column in given else column
+
+
+def has_hidden_character(text: str) -> bool:
+    """Whether ``text`` holds a character of :data:`HIDDEN_CATEGORIES`: the one rule for ids
+    (batch and online), moderator and platform names, and age band names.
+
+    Examples
+    --------
+    >>> has_hidden_character("acct-9"), has_hidden_character("caf\\u00e9 au lait")
+    (False, False)
+    >>> has_hidden_character("a\\u202eb"), has_hidden_character("a\\nb")
+    (True, True)
+    """
+    return any(unicodedata.category(ch) in HIDDEN_CATEGORIES for ch in text)

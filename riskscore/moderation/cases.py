@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -32,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from riskscore.exceptions import RiskscoreError
-from riskscore.io.schema import MINOR_AGE, EventType
+from riskscore.io.schema import MINOR_AGE, EventType, has_hidden_character
 from riskscore.policy.alerts import _plain
 
 __all__ = [
@@ -111,7 +110,7 @@ def check_name(name: object, what: str = "moderator") -> str:
         raise QueueError(f"a {what} name or id is required (non-empty text), got {name!r}")
     if len(name) > MAX_NAME_CHARS:
         raise QueueError(f"{what} name has {len(name)} characters, at most {MAX_NAME_CHARS}")
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in name):
+    if has_hidden_character(name):
         raise QueueError(
             f"{what} {name!r} holds a control character (such as a newline, tab or an "
             "invalid character); give plain text on one line"

@@ -43,6 +43,7 @@ from riskscore.io.schema import (
     MAX_ID_LENGTH,
     MAX_PAIR_ID_LENGTH,
     MIN_AGE,
+    has_hidden_character,
 )
 from riskscore.io.sqlite import retry
 from riskscore.moderation.cases import QueueError, QueueItem, check_epoch
@@ -453,7 +454,7 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
         value = r[column]
         if value is None and none_ok:
             return None
-        if not (isinstance(value, str) and value.isprintable() and value.strip()):
+        if not (isinstance(value, str) and value.strip() and not has_hidden_character(value)):
             raise refuse(column, "one line of printable text")
         return value
 

@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from enum import IntEnum
 
+from riskscore.io.schema import has_hidden_character
+
 __all__ = [
     "DEFAULT_BANDS",
     "DEFAULT_UNKNOWN",
@@ -104,7 +106,7 @@ def check_name(name: object) -> None:
         raise ValueError(
             f"an age band name must be text of 1 to {MAX_NAME_CHARS} characters, found {shown}"
         )
-    if not name.isprintable():
+    if has_hidden_character(name):
         raise ValueError(
             f"age band name {name!r} has a control or invisible character; use printable "
             "characters only"
