@@ -17,6 +17,7 @@ from riskscore._version import __version__
 from riskscore.evaluation import EvaluationReport, evaluate
 from riskscore.exceptions import (
     CheckpointError,
+    MissingExtraError,
     ModelIntegrityError,
     NotFittedError,
     RiskscoreError,
@@ -63,6 +64,7 @@ __all__ = [
     "FeatureSpec",
     "FeatureTable",
     "MessageTable",
+    "MissingExtraError",
     "ModelIntegrityError",
     "NotFittedError",
     "OnlineScorer",

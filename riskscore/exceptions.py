@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "CheckpointError",
+    "MissingExtraError",
     "ModelIntegrityError",
     "NotFittedError",
     "RiskscoreError",
@@ -64,6 +65,23 @@ class NotFittedError(RiskscoreError, AttributeError):
 class CheckpointError(RiskscoreError):
     """An online checkpoint cannot be restored: not a checkpoint, another version, a
     corrupted file (``PRAGMA integrity_check`` fails) or rows of the wrong shape."""
+
+
+class MissingExtraError(RiskscoreError, ImportError):
+    """What was asked for needs an optional extra that is not installed.
+
+    The message names the extra to install (``pip install 'riskscore-metadata[serve]'``).
+    An :class:`ImportError` too, so ``except ImportError`` around an import still catches it.
+
+    Attributes
+    ----------
+    extra : str
+        The extra of ``riskscore-metadata`` to install (``"plots"``, ``"serve"``, ...).
+    """
+
+    def __init__(self, message: str, *, extra: str, name: str | None = None) -> None:
+        super().__init__(message, name=name)
+        self.extra = extra
 
 
 def one_line(text: str, limit: int = 300) -> str:

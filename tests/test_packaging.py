@@ -10,16 +10,35 @@ editable install of this tree, whose hook is a ``.pth`` file of that directory).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
 import venv
+import zipfile
+from email.parser import HeaderParser
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
 
+import riskscore as rs
+
 ROOT = Path(__file__).resolve().parents[1]
+
+#: Files the library reads at run time, as the wheel must hold them.
+RUNTIME_FILES = (
+    "riskscore/py.typed",
+    "riskscore/model/default/manifest.json",
+    "riskscore/model/default/params.json",
+    "riskscore/model/default/MODEL_CARD.md",
+    "riskscore/synthetic/default_world.toml",
+    "riskscore/synthetic/stress_worlds.toml",
+    "riskscore/serve/templates/case.html",
+    "riskscore/vignettes/data/g01-cold-contact-12-encrypted-night.toml",
+)
 
 EVENTS = (
     "conversation_id,timestamp,sender_id,recipient_id,channel,sender_age,recipient_age,event\n"
@@ -33,11 +52,46 @@ EVENTS = (
 
 
 def _run(*cmd: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    # without PYTHONPATH: the installed wheel, not a source tree on the path, is under test
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run(
-        [str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+        [str(c) for c in cmd],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, f"{cmd}\n{done.stdout}\n{done.stderr}"
     return done
+
+
+def _data_files() -> list[str]:
+    """Every file of the package in the source tree that is not Python or a cache."""
+    package = ROOT / "riskscore"
+    return sorted(
+        p.relative_to(package).as_posix()
+        for p in package.rglob("*")
+        if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts
+    )
+
+
+def test_package_data_covers_every_data_file_of_the_package() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["riskscore"]
+    data = _data_files()
+    assert {f.removeprefix("riskscore/") for f in RUNTIME_FILES} <= set(data)
+    unshipped = [f for f in data if not any(fnmatch(f, pattern) for pattern in patterns)]
+    assert unshipped == [], "add them to [tool.setuptools.package-data] in pyproject.toml"
+
+
+def test_the_version_has_one_definition() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"]
+    assert project["project"]["dynamic"] == ["version"]
+    dynamic = project["tool"]["setuptools"]["dynamic"]
+    assert dynamic["version"] == {"attr": "riskscore._version.__version__"}
 
 
 @pytest.mark.slow
@@ -45,10 +99,11 @@ def test_wheel_installs_with_the_default_model_and_scores_a_csv(tmp_path: Path) 
     # Build from a copy of what the sdist holds, so the tree gets no build/ or egg-info.
     src = tmp_path / "src"
     src.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, src / name)
     shutil.copytree(
-        ROOT / "riskscore", src / "riskscore", ignore=shutil.ignore_patterns("__pycache__")
+        ROOT / "riskscore",
+        src / "riskscore",  # with numba caches in __pycache__, as a dev tree
     )
     dist = tmp_path / "dist"
     _run(
@@ -66,6 +121,24 @@ def test_wheel_installs_with_the_default_model_and_scores_a_csv(tmp_path: Path) 
         cwd=tmp_path,
     )
     (wheel,) = dist.glob("riskscore_metadata-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        dist_info = f"riskscore_metadata-{rs.__version__}.dist-info"
+        metadata = HeaderParser().parsestr(archive.read(f"{dist_info}/METADATA").decode())
+    assert set(RUNTIME_FILES) <= set(names)
+    assert {f"riskscore/{f}" for f in _data_files()} <= set(names)
+    assert f"{dist_info}/licenses/LICENSE" in names
+    assert not [n for n in names if n.endswith((".nbi", ".nbc", ".pyc"))]  # no numba cache
+    assert {n.split("/")[0] for n in names} == {"riskscore", dist_info}  # no tests, benchmarks
+    assert metadata["Name"] == "riskscore-metadata"
+    assert metadata["Version"] == rs.__version__
+    assert metadata["Requires-Python"] == ">=3.11"
+    assert metadata["License-Expression"] == "BSD-3-Clause"
+    assert metadata["License-File"] == "LICENSE"
+    assert metadata["Description-Content-Type"] == "text/markdown"
+    assert metadata.get_payload().startswith("# riskscore")
+    extras = set(metadata.get_all("Provides-Extra"))
+    assert extras >= {"pandas", "plots", "spark", "synapse", "serve"}
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False, symlinks=True)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from riskscore._optional import import_extra
 from riskscore.cli._paths import check_not_inputs, check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
@@ -86,6 +87,8 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     written = REPORT_FILES if args.worlds is None else ROBUSTNESS_FILES
     # --data and --model are directories of other file names; a policy file may be named so
     check_not_inputs([args.out / name for name in written], [args.policy])
+    if args.worlds is None and not args.no_plots:  # fail now, not after the evaluation
+        import_extra("matplotlib.figure", "plots", needed_by="plotting", hint="or pass --no-plots")
     if args.worlds is not None:
         return run_worlds(args, show)
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from riskscore._optional import import_extra
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import check_not_inputs, check_out_dir
 from riskscore.cli._progress import steps
@@ -101,6 +102,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
     check_not_inputs([args.out / name for name in REPORT_FILES], [args.db, args.events])
+    if not args.no_charts:  # fail now, not after the report (or a simulated month)
+        import_extra("matplotlib.figure", "plots", needed_by="plotting", hint="or pass --no-charts")
     key = check_key(
         os.environ.get(args.key_env, ""),
         source=f"the key in the environment variable {args.key_env}",

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from riskscore._optional import missing_extra
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.exceptions import RiskscoreError
@@ -32,9 +33,9 @@ try:  # the optional extra riskscore-metadata[serve]
     from riskscore.serve.accounts import ModeratorStore, Role
     from riskscore.serve.config import DEFAULT_BODY_TIMEOUT_S, Part, ServeConfig
 
-    _MISSING: str | None = None
+    _MISSING: ImportError | None = None
 except ImportError as exc:  # pragma: no cover - the dev extra installs it
-    _MISSING = str(exc)
+    _MISSING = exc
 
 NAME = "serve"
 HELP = "serve the scoring API and the moderator console over HTTP"
@@ -184,10 +185,7 @@ def _body_timeout(seconds: float | None) -> float:
 
 def _need_extra() -> None:
     if _MISSING is not None:
-        raise RiskscoreError(
-            "riskscore serve needs the serve extra: pip install 'riskscore-metadata[serve]' "
-            f"({_MISSING})"
-        )
+        raise missing_extra("serve", "riskscore serve", _MISSING) from _MISSING
 
 
 def _env_key(name: str) -> bytes | None:

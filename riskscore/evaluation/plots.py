@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from riskscore._optional import import_extra
 from riskscore.evaluation.markdown import PLOTS
 from riskscore.evaluation.results import EvaluationResults
-from riskscore.exceptions import RiskscoreError
 
 __all__ = [
     "plot_alert_latency",
@@ -28,13 +28,9 @@ __all__ = [
 
 
 def _figure() -> tuple[Any, Any]:
-    try:  # optional extra riskscore-metadata[plots]: matplotlib is imported only to draw a plot
-        from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - matplotlib is in the dev extra
-        raise RiskscoreError(
-            "plots need matplotlib: pip install 'riskscore-metadata[plots]' (or skip plots)"
-        ) from exc
-    fig = Figure(figsize=(5.0, 4.0), layout="constrained")
+    # the optional extra riskscore-metadata[plots]: matplotlib is imported only to draw a plot
+    figure = import_extra("matplotlib.figure", "plots", needed_by="plotting")
+    fig = figure.Figure(figsize=(5.0, 4.0), layout="constrained")
     return fig, fig.add_subplot()
 
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._optional import import_extra
+
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
@@ -87,5 +89,6 @@ class FeatureTable:
 
         Needs the extra ``riskscore-metadata[pandas]``.
         """
+        import_extra("pandas", "pandas", needed_by="FeatureTable.to_pandas()")  # pyarrow's too
         frame: pd.DataFrame = self.to_arrow().to_pandas()
         return frame

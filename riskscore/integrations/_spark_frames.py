@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from riskscore._optional import missing_extra
 from riskscore.exceptions import SchemaError
 from riskscore.integrations._spark_partition import ScoringSpec
 from riskscore.io import check_column_names
@@ -20,9 +21,11 @@ try:
     from pyspark.sql import functions as sf
     from pyspark.sql import types as st
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "riskscore.integrations.spark needs pyspark: pip install 'riskscore-metadata[spark]' "
-        "(and a Java 17+ runtime, e.g. apt-get install openjdk-17-jre-headless)"
+    raise missing_extra(
+        "spark",
+        "riskscore.integrations.spark",
+        exc,
+        hint="and a Java 17+ runtime (e.g. apt-get install openjdk-17-jre-headless)",
     ) from exc
 
 __all__ = [

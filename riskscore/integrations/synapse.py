@@ -38,13 +38,18 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from synapse.module_api import (
-    EventBase,
-    ModuleApi,
-    StateMap,
-)
-from synapse.module_api.errors import ConfigError
-from twisted.internet import reactor
+from riskscore._optional import missing_extra
+
+try:  # before riskscore's Synapse modules, which import it too
+    from synapse.module_api import (
+        EventBase,
+        ModuleApi,
+        StateMap,
+    )
+    from synapse.module_api.errors import ConfigError
+    from twisted.internet import reactor
+except ImportError as exc:  # Synapse runs this module in its own environment
+    raise missing_extra("synapse", "riskscore.integrations.synapse", exc) from exc
 
 from riskscore.exceptions import ModelIntegrityError, SchemaError
 from riskscore.features import FEATURE_NAMES

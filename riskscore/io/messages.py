@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._optional import import_extra
 from riskscore.io.passes import in_order, lookup_codes, mark_present, run_codes
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -280,9 +281,9 @@ class MessageTable:
 
     def to_pandas(self) -> pd.DataFrame:
         """The events as a :class:`pandas.DataFrame` (needs ``riskscore-metadata[pandas]``)."""
-        import pandas as pd
-
-        return pd.DataFrame(self.columns())
+        pandas = import_extra("pandas", "pandas", needed_by="MessageTable.to_pandas()")
+        frame: pd.DataFrame = pandas.DataFrame(self.columns())
+        return frame
 
     def iter_events(self) -> Iterator[dict[str, object]]:
         """Yield each event as a dict of schema v1 fields, in time order.

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from riskscore._optional import import_extra
 from riskscore.io.markdown import markdown_row, markdown_text
 from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, SHIFT_HEADER, shift_rows
 
@@ -276,14 +277,16 @@ def render_html(d: dict[str, Any], charts: Sequence[str]) -> str:
 
 
 def write_charts(d: dict[str, Any], out: Path) -> list[str]:
-    """Write the PNG charts into ``out``; return their file names."""
-    import matplotlib
+    """Write the PNG charts into ``out``; return their file names.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    Needs the extra ``riskscore-metadata[plots]``. Figures are built with
+    :class:`matplotlib.figure.Figure`, never through ``pyplot``: no global backend is
+    switched in the caller's process.
+    """
+    figure = import_extra("matplotlib.figure", "plots", needed_by="plotting")
     names = []
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    fig = figure.Figure(figsize=(13, 4))
+    axes = fig.subplots(1, 3)
     panels = (
         (
             "by tier",
@@ -313,10 +316,10 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
     fig.suptitle("Alerts raised and user reports received" + _mark(d))
     fig.tight_layout()
     fig.savefig(out / CHART_FILES[0], dpi=90)
-    plt.close(fig)
     names.append(CHART_FILES[0])
 
-    fig, ax = plt.subplots(figsize=(8, 3))
+    fig = figure.Figure(figsize=(8, 3))
+    ax = fig.subplots()
     sources = {
         "automated detection": [d[o] for o in OUTCOMES],
         "user reports": [d["user_report_outcomes"][o] for o in OUTCOMES],
@@ -333,10 +336,10 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     fig.tight_layout()
     fig.savefig(out / CHART_FILES[1], dpi=90)
-    plt.close(fig)
     names.append(CHART_FILES[1])
 
-    fig, ax = plt.subplots(figsize=(7, 3))
+    fig = figure.Figure(figsize=(7, 3))
+    ax = fig.subplots()
     rows = [
         ("first review", d["time_to_first_review_hours"]["all"]),
         ("decision", d["time_to_decision_hours"]["all"]),
@@ -366,6 +369,5 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / CHART_FILES[2], dpi=90)
-    plt.close(fig)
     names.append(CHART_FILES[2])
     return names

@@ -21,6 +21,8 @@ See ``docs/serve.md``.
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from riskscore._optional import missing_extra
+
 if TYPE_CHECKING:
     from riskscore.serve.app import create_app
     from riskscore.serve.config import Part, ServeConfig
@@ -41,7 +43,11 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(module), name)
+    try:
+        loaded = import_module(module)
+    except ImportError as exc:  # FastAPI, Jinja2, ... of the optional extra
+        raise missing_extra("serve", f"riskscore.serve.{name}", exc) from exc
+    return getattr(loaded, name)
 
 
 __all__ = ["Part", "ScoringService", "ServeConfig", "create_app"]

@@ -1,0 +1,7 @@
+"""``python -m riskscore``: the same as the ``riskscore`` console script."""
+
+import sys
+
+from riskscore.cli.entrypoint import main
+
+sys.exit(main())

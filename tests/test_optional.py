@@ -1,0 +1,165 @@
+"""Optional extras (riskscore/_optional.py): without an extra, what needs it fails with one
+line that names the extra to install, and the command line exits 2 with no traceback.
+
+The missing module is simulated by a ``None`` entry in ``sys.modules`` (``import`` then
+raises ImportError), so these tests run in the full development environment.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import riskscore as rs
+import riskscore.cli.serve as serve_command
+import riskscore.serve
+from riskscore._optional import import_extra, missing_extra
+from riskscore.cli import main
+from riskscore.exceptions import MissingExtraError, RiskscoreError
+from riskscore.moderation.transparency_render import write_charts
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _hide(monkeypatch: pytest.MonkeyPatch, *packages: str) -> None:
+    """Make ``import package`` (and its submodules) fail as if it were not installed."""
+    for package in packages:
+        for name in [n for n in sys.modules if n == package or n.startswith(f"{package}.")]:
+            monkeypatch.setitem(sys.modules, name, None)
+        monkeypatch.setitem(sys.modules, package, None)
+
+
+def _forget(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:
+    """Drop riskscore modules already imported, so the next import runs them again."""
+    for name in modules:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+
+
+def _one_line_naming(err: str, extra: str) -> None:
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"pip install 'riskscore-metadata[{extra}]'" in err
+
+
+def test_missing_extra_is_an_import_error_and_a_riskscore_error() -> None:
+    exc = missing_extra("plots", "plotting", ModuleNotFoundError("No module named 'matplotlib'"))
+    assert isinstance(exc, MissingExtraError)
+    assert isinstance(exc, ImportError)  # `except ImportError` around an import still works
+    assert isinstance(exc, RiskscoreError)  # the command line's one-line errors
+    assert exc.extra == "plots"
+    assert str(exc) == (
+        "plotting needs the plots extra: pip install 'riskscore-metadata[plots]' "
+        "(No module named 'matplotlib')"
+    )
+
+
+def test_import_extra_returns_the_module_when_installed() -> None:
+    assert import_extra("numpy", "pandas", needed_by="x") is np
+
+
+def test_import_extra_names_the_extra_when_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    _hide(monkeypatch, "matplotlib")
+    with pytest.raises(MissingExtraError, match=r"riskscore-metadata\[plots\]") as info:
+        import_extra("matplotlib.figure", "plots", needed_by="plotting", hint="or skip it")
+    assert ", or skip it (" in str(info.value)
+
+
+def test_to_pandas_without_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
+    messages = rs.read_messages(
+        {"conversation_id": [1, 1], "timestamp": [10, 20], "sender_id": [1, 2],
+         "recipient_id": [2, 1], "channel": ["direct"] * 2, "sender_age": [40, 12],
+         "recipient_age": [12, 40], "event": ["message"] * 2}
+    )  # fmt: skip
+    features = rs.extract_features(messages)
+    _hide(monkeypatch, "pandas")
+    for table in (messages, features):
+        with pytest.raises(MissingExtraError, match=r"riskscore-metadata\[pandas\]"):
+            table.to_pandas()
+
+
+def test_evaluate_without_matplotlib_fails_before_any_work(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _hide(monkeypatch, "matplotlib")
+    # no data at --data: the check comes first, before minutes of scoring
+    code = main(["evaluate", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "e")])
+    assert code == 2
+    err = capsys.readouterr().err
+    _one_line_naming(err, "plots")
+    assert "--no-plots" in err
+
+
+def test_report_without_matplotlib_fails_before_any_work(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _hide(monkeypatch, "matplotlib")
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", "k3y-" * 10)
+    db = tmp_path / "q.sqlite"
+    code = main(["report", "--db", str(db), "--out", str(tmp_path / "r"), "--synthetic-month"])
+    assert code == 2
+    err = capsys.readouterr().err
+    _one_line_naming(err, "plots")
+    assert "--no-charts" in err
+    assert not db.exists()  # no month simulated first
+
+
+def test_transparency_charts_without_matplotlib(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _hide(monkeypatch, "matplotlib")
+    with pytest.raises(MissingExtraError, match=r"riskscore-metadata\[plots\]"):
+        write_charts({}, tmp_path)
+
+
+def test_serve_without_the_extra(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(serve_command, "_MISSING", ModuleNotFoundError("No module named 'x'"))
+    code = main(["serve", "--db", str(tmp_path / "q.sqlite")])
+    assert code == 2
+    _one_line_naming(capsys.readouterr().err, "serve")
+
+
+def test_serve_package_without_fastapi(monkeypatch: pytest.MonkeyPatch) -> None:
+    _hide(monkeypatch, "fastapi")
+    _forget(monkeypatch, "riskscore.serve.app", "riskscore.serve.api", "riskscore.serve.console")
+    with pytest.raises(MissingExtraError, match=r"riskscore-metadata\[serve\]"):
+        _ = riskscore.serve.create_app
+
+
+@pytest.mark.parametrize(
+    ("module", "hidden", "extra"),
+    [
+        ("riskscore.integrations.spark", "pyspark", "spark"),
+        ("riskscore.integrations.synapse", "synapse", "synapse"),
+    ],
+)
+def test_integration_import_without_its_extra(
+    monkeypatch: pytest.MonkeyPatch, module: str, hidden: str, extra: str
+) -> None:
+    _hide(monkeypatch, hidden)
+    _forget(
+        monkeypatch,
+        module,
+        "riskscore.integrations._spark_frames",
+        "riskscore.integrations._synapse_sinks",
+    )
+    with pytest.raises(MissingExtraError, match=rf"riskscore-metadata\[{extra}\]"):
+        __import__(module)
+
+
+def test_python_m_riskscore_runs_the_command_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "riskscore", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: riskscore ")
