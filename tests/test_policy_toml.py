@@ -58,6 +58,30 @@ def _loads(text: str, source: str = "") -> AlertPolicy:
     return AlertPolicy.from_mapping(tomllib.loads(text), source=source)
 
 
+def test_policy_default_prints_the_built_in_policy_as_a_file_to_start_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An installed riskscore has no policies/ directory: the command gives the file."""
+    assert main(["policy", "default"]) == 0
+    path = tmp_path / "mine.toml"
+    path.write_text(capsys.readouterr().out)
+    assert AlertPolicy.from_toml(path) == AlertPolicy.default()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["policy", "check"], "policy check needs the policy FILE"),
+        (["policy", "default", "x.toml"], "policy default takes no FILE"),
+    ],
+)
+def test_policy_actions_name_a_missing_or_extra_file(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_shipped_file_is_the_default_policy() -> None:
     assert AlertPolicy.from_toml(DEFAULT_FILE) == AlertPolicy.default()
     doc = tomllib.loads(DEFAULT_FILE.read_text())

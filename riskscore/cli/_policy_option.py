@@ -9,7 +9,8 @@ from riskscore.policy import AlertPolicy
 
 HELP = (
     "alert policy TOML file (thresholds per age band, guards; see docs/policy.md and "
-    "`riskscore policy check`); default: the shipped policies/default.toml"
+    "`riskscore policy check`); default: the built-in policy (`riskscore policy default` "
+    "prints it)"
 )
 
 

@@ -28,8 +28,9 @@ EXAMPLE = (
     "  riskscore evaluate --worlds 30 --out robustness/   # unseen and stress worlds\n"
     "Evaluate on data the model was not trained on (another seed, or held-out adults).\n"
     "Operating points (review and urgent tiers) and early detection use --policy (default:\n"
-    "policies/default.toml). With --worlds the model is measured on that many synthetic worlds\n"
-    "it was never trained on and on every stress world (robustness.json, robustness.md)."
+    "the built-in policy, `riskscore policy default`). With --worlds the model is measured\n"
+    "on that many synthetic worlds it was never trained on and on every stress world\n"
+    "(robustness.json, robustness.md)."
 )
 
 

@@ -1,4 +1,6 @@
-"""``riskscore policy check FILE``: validate a Safe Accounts policy file and show its workload."""
+"""``riskscore policy check FILE``: validate a Safe Accounts policy file and show its
+workload; ``riskscore policy default``: print the built-in default policy as a file to start
+from (an installed riskscore has no ``policies/`` directory)."""
 
 from __future__ import annotations
 
@@ -15,16 +17,27 @@ from riskscore.model import load_model
 from riskscore.policy import AlertPolicy
 
 NAME = "policy"
-HELP = "validate an alert policy file and show alert volume and precision per age band"
+HELP = (
+    "validate an alert policy file and show alert volume and precision per age band, or "
+    "print the default policy"
+)
 EXAMPLE = (
-    "examples:\n  riskscore policy check policies/default.toml\n"
+    "examples:\n  riskscore policy default > mine.toml   # the built-in policy, to edit\n"
+    "  riskscore policy check mine.toml\n"
     "  riskscore policy check mine.toml --data data/ --model models/mine --json"
 )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("check",), help="what to do with the policy file")
-    parser.add_argument("file", type=Path, help="policy TOML file (see docs/policy.md)")
+    parser.add_argument(
+        "action",
+        choices=("check", "default"),
+        help="check: validate FILE and show its workload; default: print the built-in "
+        "default policy as TOML",
+    )
+    parser.add_argument(
+        "file", type=Path, nargs="?", help="policy TOML file to check (see docs/policy.md)"
+    )
     parser.add_argument(
         "--data",
         type=Path,
@@ -48,6 +61,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    if args.action == "default":
+        if args.file is not None:
+            raise ValueError("policy default takes no FILE: it prints the built-in policy")
+        return {"action": "default", "toml": AlertPolicy.default().to_toml(name="default")}
+    if args.file is None:
+        raise ValueError("policy check needs the policy FILE to check")
     with steps(["validate", "data", "score", "check"], enabled=show) as step:
         step("validate")
         policy = AlertPolicy.from_toml(args.file)
@@ -71,6 +90,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         check = check_policy(policy, scores, labels.conversation_id, labels.is_grooming)
     guards = policy.to_mapping()["guards"]
     return {
+        "action": "check",
         "file": str(args.file),
         "valid": True,
         "guards": guards,
@@ -84,6 +104,9 @@ def _pct(value: float | None) -> str:
 
 
 def render(result: dict[str, Any]) -> None:
+    if result["action"] == "default":
+        print(result["toml"], end="")
+        return
     print(f"{result['file']}: valid policy")
     guards = result["guards"]
     print(

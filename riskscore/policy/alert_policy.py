@@ -90,7 +90,9 @@ class AlertPolicy:
 
     @classmethod
     def default(cls) -> AlertPolicy:
-        """The shipped default policy (``policies/default.toml``; ``docs/policy.md``)."""
+        """The built-in default policy: the thresholds and guards of
+        ``policies/default.toml`` in the source tree (``docs/policy.md``; a test keeps them
+        equal). ``riskscore policy default`` prints it as a file to start from."""
         return cls()
 
     @classmethod
