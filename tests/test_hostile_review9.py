@@ -220,3 +220,20 @@ def test_ids_with_accents_and_no_break_spaces_are_kept() -> None:
         "jos\u00e9\u00a01",
         "\u5f20\u4e09",
     ]
+
+
+@pytest.mark.parametrize("platform", ["[x](javascript:alert(1))", "<img src=x onerror=alert(1)>"])
+def test_the_platform_name_is_text_in_the_markdown_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, platform: str
+) -> None:
+    """Before: the operator's --platform went into report.md's heading as it was, so a name
+    with Markdown or HTML came out as a link or an image (the JSON keeps it as given)."""
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", KEY.decode())
+    db = _queue_of_bands(tmp_path / "q.sqlite", ["13-15"])
+    out = tmp_path / "report"
+    argv = ["report", "--db", str(db), "--out", str(out), "--platform", platform, "--no-charts"]
+    assert main(argv) == 0
+    heading = (out / "report.md").read_text(encoding="utf-8").splitlines()[0]
+    assert heading.startswith("# Child-safety transparency report: ")
+    assert shown_as_text(heading.split(": ", 1)[1]) == platform
+    assert json.loads((out / "report.json").read_text(encoding="utf-8"))["platform"] == platform

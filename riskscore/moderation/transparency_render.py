@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -192,15 +192,18 @@ def _drift_summary(drift: dict[str, Any]) -> str:
     return f"Drift flagged: {len(major)} major shift(s) ({', '.join(major)})."
 
 
-def _header(d: dict[str, Any]) -> tuple[str, str]:
-    title = "Child-safety transparency report" + (f": {d['platform']}" if d["platform"] else "")
+def _header(d: dict[str, Any], text: Callable[[str], str] = str) -> tuple[str, str]:
+    """The title and period lines; ``text`` writes the operator's platform name as text of
+    the output format (Markdown escapes it, HTML escapes the whole title later)."""
+    platform = d["platform"]
+    title = "Child-safety transparency report" + (f": {text(platform)}" if platform else "")
     period = f"Period: {d['period']['start']} to {d['period']['end']} (UTC, end excluded)."
     return title, period
 
 
 def render_markdown(d: dict[str, Any], charts: Sequence[str]) -> str:
     """The report as Markdown."""
-    title, period = _header(d)
+    title, period = _header(d, markdown_text)
     banner = simulation_banner(d)
     lines = [
         f"# {title}",
@@ -284,6 +287,7 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
     switched in the caller's process.
     """
     figure = import_extra("matplotlib.figure", "plots", needed_by="plotting")
+    ticker = import_extra("matplotlib.ticker", "plots", needed_by="plotting")
     names = []
     fig = figure.Figure(figsize=(13, 4))
     axes = fig.subplots(1, 3)
@@ -311,6 +315,7 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
         # band and channel names as written: a "$" would start mathtext (and can fail)
         ax.set_xticks(list(x), labels, rotation=30, ha="right", parse_math=False)
         ax.set_title(title)
+        ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))  # counts: no 1.25
     axes[0].set_ylabel("count")
     axes[0].legend()
     fig.suptitle("Alerts raised and user reports received" + _mark(d))
@@ -332,6 +337,7 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
             left += count
     ax.set_yticks([0, 1], list(sources))
     ax.set_xlabel("items")
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     ax.set_title("How they were dealt with" + _mark(d))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     fig.tight_layout()
