@@ -4,7 +4,6 @@ them, and an empty world name refused."""
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
@@ -23,6 +22,7 @@ from riskscore.cli import main
 from riskscore.evaluation.robustness import evaluate_worlds, world_samples
 from riskscore.evaluation.splits import split_by_adult
 from riskscore.evaluation.training_job import train_model
+from riskscore.io.json_lines import write_json_lines
 from riskscore.io.time_order import write_in_time_order
 from riskscore.synthetic import generate_parquet
 
@@ -39,10 +39,9 @@ def _old_conversion(parquet: Path, target: Path) -> bytes:
             table = table.set_column(i, field, pc.if_else(pc.is_nan(col), None, col))
     if target.suffix == ".csv":
         pacsv.write_csv(table, target)  # events: ids as given, not escaped
-    else:
-        with target.open("w", encoding="utf-8") as fh:
-            for row in table.to_pylist():
-                fh.write(json.dumps(row, separators=(",", ":"), default=str) + "\n")
+    else:  # the cells as the writer writes them (tests/test_json_lines.py checks it)
+        with target.open("wb") as fh:
+            write_json_lines(table, fh)
     return target.read_bytes()
 
 

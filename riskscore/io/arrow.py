@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.json_lines import write_json_lines
 from riskscore.io.text import arrow_file
 
 #: A CSV cell starting with one of these is read as a formula by spreadsheets; one that
@@ -123,14 +123,7 @@ def text_table_writer(
         ):
             yield lambda table: writer.write_table(csv_cells(table))
     elif suffix in {".jsonl", ".ndjson"}:
-
-        def write_lines(table: Any) -> None:
-            fh.writelines(
-                json.dumps(row, separators=(",", ":"), default=str) + "\n"
-                for row in _nan_to_null(table).to_pylist()
-            )
-
-        with path.open("w", encoding="utf-8") as fh:
-            yield write_lines
+        with path.open("wb") as fh:
+            yield lambda table: write_json_lines(table, fh)
     else:
         raise SchemaError(f"cannot write {path.name!r}: use a .parquet, .csv or .jsonl suffix")
