@@ -49,7 +49,6 @@ so both of two cores work; errors and quarantined rows still come in chunk order
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -81,6 +80,7 @@ from riskscore.features.batch import extract_features_unchecked
 from riskscore.io import MessageTable, read_chunk
 from riskscore.io.arrow import _nan_to_null, escape_csv_table
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.json_lines import write_json_lines
 from riskscore.io.messages import GroupSummary
 from riskscore.io.schema import INT64_MAX
 from riskscore.io.text import parquet_file
@@ -225,10 +225,9 @@ class _ChunkWriter:
                 self._writer = pacsv.CSVWriter(self.path, self._schema)
         else:
             table = table.cast(self._schema)
-        if self.suffix == ".jsonl":
-            with self.path.open("a", encoding="utf-8") as fh:
-                for row in table.to_pylist():
-                    fh.write(json.dumps(row, separators=(",", ":"), default=str) + "\n")
+        if self.suffix == ".jsonl":  # the one JSON lines writer, as in memory
+            with self.path.open("ab") as fh:
+                write_json_lines(table, fh)
         else:
             self._writer.write_table(table)
 

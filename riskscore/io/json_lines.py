@@ -98,12 +98,17 @@ def _quoted(text: Any) -> Any:
     return pc.binary_join_element_wise('"', escaped, '"', "")
 
 
+def _dumps(value: Any) -> str:
+    """One value as compact JSON, text as UTF-8 (as the kernels write it)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def _dumped(values: Any) -> Any:
     """JSON text by :func:`json.dumps`, value by value: for the types and text the
     kernels above do not write (nulls stay null)."""
     import pyarrow as pa
 
     return pa.array(
-        [None if v is None else json.dumps(v, default=str) for v in values.to_pylist()],
+        [None if v is None else _dumps(v) for v in values.to_pylist()],
         type=pa.string(),
     )
