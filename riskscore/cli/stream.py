@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -201,7 +201,7 @@ def stream_lines(
         if len(line) > MAX_LINE_CHARS:
             n_rejected += 1
             reasons["line_too_long"] = reasons.get("line_too_long", 0) + 1
-            err.write(f"line {lineno}: {len(line)} characters, more than {MAX_LINE_CHARS}\n")
+            err.write(f"line {lineno}: more than {MAX_LINE_CHARS} characters\n")
         elif line.strip():
             refused_future = scorer.n_refused_future
             try:
@@ -246,6 +246,19 @@ def stream_lines(
         broadcast=scorer.n_broadcast - broadcast_before,
         ignored_fields=dict(sorted(ignored.items())),
     )
+
+
+def bounded_lines(stream: TextIO) -> Iterator[str]:
+    """The lines of a text stream, each cut after ``MAX_LINE_CHARS + 1`` characters (the
+    rest of a longer line is read in parts and dropped, never held whole), so that a line
+    without a line break cannot grow the process without bound; a cut line is still
+    longer than :data:`MAX_LINE_CHARS` and so refused."""
+    while line := stream.readline(MAX_LINE_CHARS + 1):
+        if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
+            while rest := stream.readline(MAX_LINE_CHARS + 1):
+                if rest.endswith("\n"):
+                    break
+        yield line
 
 
 def _resumed_counts(extra: dict[str, Any]) -> tuple[int, dict[str, int]]:
@@ -306,7 +319,7 @@ def _run(
             shadow_out = stack.enter_context(args.shadow_out.open("a", encoding="utf-8"))
         result = stream_lines(
             scorer,
-            sys.stdin,
+            bounded_lines(sys.stdin),
             sys.stdout,
             sys.stderr,
             checkpoint=args.checkpoint,

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from riskscore.exceptions import SchemaError
 from riskscore.io.jsonl import unique_fields, without_byte_order_mark
 
-__all__ = ["JSON_LINES_TYPES", "JSON_TYPE", "BodyItem", "MediaTypeError", "parse_body"]
+__all__ = [
+    "JSON_LINES_TYPES",
+    "JSON_TYPE",
+    "MAX_BATCH_EVENTS",
+    "BatchSizeError",
+    "BodyItem",
+    "MediaTypeError",
+    "parse_body",
+]
 
 #: Media types read as JSON lines (one event per line).
 JSON_LINES_TYPES = frozenset(
@@ -28,8 +36,26 @@ JSON_LINES_TYPES = frozenset(
 JSON_TYPE = "application/json"
 
 
+#: Events in one request at most. Each refused event comes back with a message of tens
+#: of bytes (and is kept with its ``Idempotency-Key``), so a body of 2-byte elements
+#: (``[1,1,...]``) would otherwise be answered with some 40 times its size.
+MAX_BATCH_EVENTS = 10_000
+
+
 class MediaTypeError(SchemaError):
     """The request's ``Content-Type`` is neither JSON nor JSON lines (HTTP 415)."""
+
+
+class BatchSizeError(SchemaError):
+    """The request holds more than :data:`MAX_BATCH_EVENTS` events (HTTP 413)."""
+
+
+def _check_size(n: int) -> None:
+    if n > MAX_BATCH_EVENTS:
+        raise BatchSizeError(
+            f"the batch holds more than {MAX_BATCH_EVENTS} events; nothing was applied: "
+            "send smaller batches"
+        )
 
 
 _decode = json.JSONDecoder(object_pairs_hook=unique_fields).decode  # a field twice: refused
@@ -69,6 +95,8 @@ def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
     ------
     MediaTypeError
         ``content_type`` is another media type, or missing (nothing of the body is read).
+    BatchSizeError
+        More than :data:`MAX_BATCH_EVENTS` elements (nothing of the body is used).
     SchemaError
         The body is not UTF-8, or a JSON body does not parse (nothing of it is used).
 
@@ -101,15 +129,17 @@ def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
             "batch as a JSON array, or JSON lines with Content-Type: application/x-ndjson"
         ) from None
     if isinstance(value, list):
+        _check_size(len(value))
         return [BodyItem(i, v) for i, v in enumerate(value)]
     return [BodyItem(0, value)]
 
 
 def _json_lines(text: str) -> list[BodyItem]:
-    out = []
+    out: list[BodyItem] = []
     for i, line in enumerate(text.split("\n")):
         if not line.strip():
             continue
+        _check_size(len(out) + 1)
         try:
             out.append(BodyItem(i, _decode(line)))
         except (ValueError, RecursionError) as exc:

@@ -200,7 +200,8 @@ async def signin(request: Request) -> Response:
     client = request.client.host if request.client else "unknown"
     keys = (f"name:{name}", f"ip:{client}")
     limiter = state.limiter
-    if not all(limiter.allowed(k) for k in keys):
+    started = limiter.acquire(keys)  # counted as a failure until it succeeds
+    if started is None:
         return _page(
             request,
             "signin.html",
@@ -210,10 +211,9 @@ async def signin(request: Request) -> Response:
     account, stored = state.accounts.lookup(name)
     matches = await anyio.to_thread.run_sync(state.accounts.password_matches, stored, password)
     if not matches or account is None:
-        for key in keys:
-            limiter.fail(key)
         return _page(request, "signin.html", {"error": "Wrong name or password."}, status=401)
     limiter.reset(keys[0])
+    limiter.forget(keys[1], started)
     response = RedirectResponse("/console/queue", status_code=303)
     _cookie(
         request,
@@ -254,7 +254,9 @@ async def queue_page(request: Request) -> Response:
         }
         for rank, case in enumerate(cases, 1)
     ]
-    decided = request.query_params.get("decided")
+    # A count of items, never other text: a link could show any sentence on this page.
+    given = request.query_params.get("decided", "")
+    decided = given if given.isascii() and given.isdigit() and len(given) < 10 else None
     return _page(request, "queue.html", {"rows": rows, "decided": decided}, user=user)
 
 

@@ -9,7 +9,9 @@
   the form's token verifies under the key and matches the cookie. One mechanism for every
   form, the sign-in form included.
 - Sign-in attempts are limited per account name and per client address in a sliding
-  window; beyond it the console answers 429 until the window has passed.
+  window; beyond it the console answers 429 until the window has passed. An attempt is
+  counted when it starts (:meth:`RateLimiter.acquire`), before its password is checked,
+  so requests sent at once cannot all pass the check while the first is being hashed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -132,6 +135,41 @@ class RateLimiter:
         if not q:
             self._failures.pop(key, None)
         return len(q) < self.attempts
+
+    def acquire(self, keys: Sequence[str], now: float | None = None) -> float | None:
+        """Start an attempt of every key: count it as a failure now, if each key may try.
+
+        Counted before the attempt is checked, so that attempts made at once (while the
+        first one's password is being hashed) cannot all pass :meth:`allowed`. After a
+        success, :meth:`forget` the attempt (or :meth:`reset` the key).
+
+        Returns
+        -------
+        float or None
+            The attempt's time, for :meth:`forget`; None (nothing counted) when a key
+            has no attempt left.
+
+        Examples
+        --------
+        >>> limiter = RateLimiter(attempts=1, window_s=60)
+        >>> at = limiter.acquire(["ip:1"], now=0)
+        >>> limiter.acquire(["ip:1"], now=1) is None
+        True
+        >>> limiter.forget("ip:1", at); limiter.acquire(["ip:1"], now=2)
+        2
+        """
+        now = time.monotonic() if now is None else now
+        if not all(self.allowed(key, now) for key in keys):
+            return None
+        for key in keys:
+            self.fail(key, now)
+        return now
+
+    def forget(self, key: str, at: float) -> None:
+        """Forget the attempt of ``key`` started at ``at`` (:meth:`acquire`): it succeeded."""
+        q = self._failures.get(key)
+        if q is not None and at in q:
+            q.remove(at)
 
     def fail(self, key: str, now: float | None = None) -> None:
         """Record a failed attempt of ``key``."""

@@ -31,7 +31,7 @@ from riskscore.moderation.queue import ReviewQueue
 from riskscore.online import OnlineScorer
 from riskscore.online.risk import OnlineModel
 from riskscore.policy import Alert, Tier
-from riskscore.serve.body import BodyItem, MediaTypeError, parse_body
+from riskscore.serve.body import BatchSizeError, BodyItem, MediaTypeError, parse_body
 from riskscore.serve.metrics import ServeMetrics
 from riskscore.serve.timeline import TimelineStore
 
@@ -132,6 +132,9 @@ class ScoringService:
         except MediaTypeError as exc:
             self.metrics.refused.labels(reason="media_type").inc()
             return _refused_request(str(exc), status=415)
+        except BatchSizeError as exc:
+            self.metrics.refused.labels(reason="batch_size").inc()
+            return _refused_request(str(exc), status=413)
         except SchemaError as exc:
             self.metrics.refused.labels(reason="not_json").inc()
             return _refused_request(str(exc))
