@@ -107,6 +107,10 @@ def create_app(config: ServeConfig) -> FastAPI:
         version=__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
+        # No Swagger UI or ReDoc pages: they load scripts from a CDN, unsigned in, on a
+        # server that holds moderation data. The description stays at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     app.include_router(api_router)  # /healthz and /metrics; /v1 routes answer 404 when off
     if config.part is not Part.API:
