@@ -85,7 +85,7 @@ def create_app(config: ServeConfig) -> FastAPI:
     FastAPI
         Routes ``/v1/events``, ``/v1/conversations/{id}``, ``/healthz``, ``/metrics``
         (unless ``part`` is console) and ``/console/...`` (unless ``part`` is api);
-        OpenAPI at ``/openapi.json``, rendered at ``/docs``.
+        OpenAPI at ``/openapi.json`` (no ``/docs`` page: Swagger UI would load a CDN).
     """
 
     @contextlib.asynccontextmanager
