@@ -221,6 +221,11 @@ def test_api_token(tmp_path: Path, model: rs.RiskModel, events: list[dict[str, A
         assert c.post("/v1/events", json=events[0]).status_code == 401
         ok = c.post("/v1/events", json=events[0], headers={"Authorization": "Bearer s3cret-token"})
         assert ok.status_code == 200
+        # metrics tell queue depth by child age band: the token guards them too
+        assert c.get("/metrics").status_code == 401
+        scrape = c.get("/metrics", headers={"Authorization": "Bearer s3cret-token"})
+        assert scrape.status_code == 200
+        assert c.get("/healthz").status_code == 200  # liveness probes stay open
 
 
 def test_checkpoint_at_shutdown_and_restore(

@@ -83,15 +83,20 @@ _EVENTS_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _service(request: Request) -> ScoringService:
-    service: ScoringService | None = request.app.state.serve.service
-    if service is None:
-        raise HTTPException(404, "this process serves the console only (--part console)")
+def _check_token(request: Request) -> None:
+    """401 unless the request carries the configured API token (none configured: open)."""
     token = request.app.state.config.api_token
     if token is not None:
         given = request.headers.get("authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
             raise HTTPException(401, "missing or wrong API token (Authorization: Bearer ...)")
+
+
+def _service(request: Request) -> ScoringService:
+    service: ScoringService | None = request.app.state.serve.service
+    if service is None:
+        raise HTTPException(404, "this process serves the console only (--part console)")
+    _check_token(request)
     return service
 
 
@@ -170,5 +175,7 @@ async def healthz(request: Request) -> dict[str, Any]:
 @router.get("/metrics", summary="Prometheus metrics (text exposition format)")
 async def metrics(request: Request) -> Response:
     """Events, refused events, alerts by tier, queue depth by age band and by waiting
-    time, scoring latency histogram (see :mod:`riskscore.serve.metrics`)."""
+    time, scoring latency histogram (see :mod:`riskscore.serve.metrics`). Asks for the
+    API token when one is configured: queue depth by child age band is not for anyone."""
+    _check_token(request)
     return Response(request.app.state.serve.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
