@@ -49,6 +49,7 @@ so both of two cores work; errors and quarantined rows still come in chunk order
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -78,9 +79,8 @@ from riskscore.features.accounts import (
 )
 from riskscore.features.batch import extract_features_unchecked
 from riskscore.io import MessageTable, read_chunk
-from riskscore.io.arrow import _nan_to_null, escape_csv_table
+from riskscore.io.arrow import _nan_to_null, text_table_writer
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
-from riskscore.io.json_lines import write_json_lines
 from riskscore.io.messages import GroupSummary
 from riskscore.io.schema import INT64_MAX
 from riskscore.io.text import parquet_file
@@ -198,43 +198,41 @@ def _ids_beyond_int64(source: Path) -> tuple[str, ...]:
 
 
 class _ChunkWriter:
-    """Appends tables to one Parquet, CSV or JSON lines file."""
+    """Appends tables to one Parquet, CSV or JSON lines file: CSV and JSON lines through
+    the one text writer (:func:`riskscore.io.arrow.text_table_writer`), so a file written
+    chunk by chunk holds the bytes a file written whole holds."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.suffix = path.suffix.lower()
         if self.suffix not in {".parquet", ".csv", ".jsonl"}:
             raise SchemaError(f"cannot write {path.name!r}: use parquet, csv or jsonl")
-        self._writer: Any = None
+        self._files = contextlib.ExitStack()
+        self._write: Callable[[pa.Table], None] | None = None
         self._schema: Any = None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
 
     def write(self, table: pa.Table) -> None:
-        import pyarrow.csv as pacsv
         import pyarrow.parquet as pq
 
-        table = _nan_to_null(table)
-        if self.suffix == ".csv":
-            table = escape_csv_table(table)
         if self._schema is None:
             self._schema = table.schema
-            if self.suffix == ".parquet":
-                self._writer = pq.ParquetWriter(self.path, self._schema)
-            elif self.suffix == ".csv":
-                self._writer = pacsv.CSVWriter(self.path, self._schema)
         else:
             table = table.cast(self._schema)
-        if self.suffix == ".jsonl":  # the one JSON lines writer, as in memory
-            with self.path.open("ab") as fh:
-                write_json_lines(table, fh)
-        else:
-            self._writer.write_table(table)
+        if self.suffix == ".parquet":
+            table = _nan_to_null(table)
+        if self._write is None:
+            if self.suffix == ".parquet":
+                writer = self._files.enter_context(pq.ParquetWriter(self.path, table.schema))
+                self._write = writer.write_table
+            else:
+                self._write = self._files.enter_context(text_table_writer(self.path, table.schema))
+        self._write(table)
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-        elif not self.path.exists():
+        self._files.close()
+        if not self.path.exists():
             self.path.touch()
 
 
