@@ -128,11 +128,12 @@ def check_seconds(name: str, value: object, *, positive: bool = False) -> float:
     Traceback (most recent call last):
     ValueError: cooldown_s must be a number of seconds >= 0, got '60'
     """
-    number = is_int(value) or isinstance(value, (float, np.floating))
-    if not number or math.isnan(value) or value < 0 or (positive and value == 0):  # type: ignore[arg-type, operator]
+    never = isinstance(value, (float, np.floating)) and value == math.inf
+    seconds = float(value) if is_real(value) or never else math.nan  # type: ignore[arg-type]
+    if not (seconds > 0.0 if positive else seconds >= 0.0):
         bound = "> 0" if positive else ">= 0"
         raise ValueError(f"{name} must be a number of seconds {bound}, got {value!r}")
-    return float(value)  # type: ignore[arg-type]
+    return seconds
 
 
 def check_sample(

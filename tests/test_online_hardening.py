@@ -318,6 +318,7 @@ def test_update_one_fuzz_gives_a_result_or_schema_error(
         ("cooldown_s", True, "cooldown_s must be a number of seconds >= 0, got True"),
         ("reorder_tolerance_s", math.nan, "reorder_tolerance_s must be a number of seconds"),
         ("max_future_s", -1, "max_future_s must be a number of seconds >= 0, got -1"),
+        ("cooldown_s", 10**400, "cooldown_s must be a number of seconds >= 0, got 1000"),
         ("idle_expiry_s", 0, "idle_expiry_s must be a number of seconds > 0, got 0"),
         ("max_conversations", 2.0, "max_conversations must be an integer >= 1, got 2.0"),
     ],
