@@ -14,8 +14,6 @@ import math
 from collections.abc import Mapping
 from typing import NamedTuple
 
-__all__ = ["Event", "EventTuple", "count_ignored", "parse_event", "parse_event_fast"]
-
 from riskscore.exceptions import SchemaError
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -37,6 +35,8 @@ from riskscore.io.schema import (
     is_content_column,
 )
 from riskscore.io.validate import check_misspelt_names, validate_one
+
+__all__ = ["Event", "EventTuple", "count_ignored", "parse_event", "parse_event_fast"]
 
 _CHANNELS = {name: code for code, name in enumerate(CHANNEL_NAMES)}
 _EVENTS = {name: code for code, name in enumerate(EVENT_NAMES)}
