@@ -13,11 +13,18 @@ before and after each run. Run from the repository root::
 Prints a table and writes ``benchmarks/results/out_of_core.json``. The 100-million
 file takes about 3 minutes to generate and 1 GB of disk; ``--delete`` removes the
 generated files afterwards.
+
+With several ``--roots`` (checkouts, e.g. a ``git worktree`` of an earlier commit, and
+``.``), each run of a size runs every checkout in turn (its package first on
+``PYTHONPATH``), so their times share the machine's load: compare them as ratios::
+
+    .venv/bin/python benchmarks/bench_out_of_core.py --sizes 100 --repeat 3 --roots /tmp/before .
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import resource
 import subprocess
@@ -37,12 +44,14 @@ def _time_field(report: str, label: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def measure(cmd: list[str]) -> tuple[float, float, float]:
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds (user + system) and peak resident memory (bytes) of a
     child process."""
     if TIME.exists():
         start = time.perf_counter()
-        done = subprocess.run([str(TIME), "-v", *cmd], capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [str(TIME), "-v", *cmd], capture_output=True, text=True, check=True, env=env
+        )
         wall = time.perf_counter() - start
         peak = _time_field(done.stderr, "Maximum resident set size (kbytes)")
         user = _time_field(done.stderr, "User time (seconds)")
@@ -51,7 +60,7 @@ def measure(cmd: list[str]) -> tuple[float, float, float]:
             return wall, user + system, peak * 1024.0
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(cmd, capture_output=True, check=True)
+    subprocess.run(cmd, capture_output=True, check=True, env=env)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -66,11 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-rows", type=int, default=2_000_000)
     parser.add_argument("--repeat", type=int, default=1, help="runs per size (each recorded)")
     parser.add_argument("--delete", action="store_true", help="delete generated files after")
+    parser.add_argument("--roots", nargs="+", default=["."], help="checkouts to compare")
     args = parser.parse_args(argv)
 
     import pyarrow.parquet as pq
 
     rows: list[dict[str, Any]] = []
+    roots = [Path(r).resolve() for r in args.roots]
     riskscore = str(Path(sys.executable).with_name("riskscore"))
     for millions in sorted(args.sizes):
         start = time.perf_counter()
@@ -78,30 +89,34 @@ def main(argv: list[str] | None = None) -> int:
         generated = time.perf_counter() - start
         n = pq.ParquetFile(path).metadata.num_rows
         for _ in range(args.repeat):
-            load_before = load_average()
-            with tempfile.TemporaryDirectory() as out:
-                cmd = [riskscore, "score", str(path), "--out", out, "--top", "0"]
-                wall, cpu, peak = measure([*cmd, "--chunk-rows", str(args.chunk_rows)])
-            row = {
-                "millions": millions,
-                "messages": n,
-                "file_bytes": path.stat().st_size,
-                "generate_seconds_if_not_cached": generated,
-                "seconds": wall,
-                "cpu_seconds": cpu,
-                "peak_rss_bytes": peak,
-                "messages_per_second": n / wall,
-                "seconds_per_million": wall / (n / 1e6),
-                "load_average_before": load_before,
-                "load_average_after": load_average(),
-            }
-            rows.append(row)
-            print(
-                f"{millions:4d} M  {n:>12,} msgs  {wall:8.1f} s  {row['seconds_per_million']:6.2f}"
-                f" s/M  cpu {cpu:7.1f} s  peak {peak / 2**30:5.2f} GiB"
-                f"  load {load_before[:1]} -> {row['load_average_after'][:1]}",
-                flush=True,
-            )
+            for root in roots:
+                env = {**os.environ, "PYTHONPATH": str(root)}
+                load_before = load_average()
+                with tempfile.TemporaryDirectory() as out:
+                    cmd = [riskscore, "score", str(path), "--out", out, "--top", "0"]
+                    wall, cpu, peak = measure([*cmd, "--chunk-rows", str(args.chunk_rows)], env)
+                row = {
+                    "root": str(root),
+                    "millions": millions,
+                    "messages": n,
+                    "file_bytes": path.stat().st_size,
+                    "generate_seconds_if_not_cached": generated,
+                    "seconds": wall,
+                    "cpu_seconds": cpu,
+                    "peak_rss_bytes": peak,
+                    "messages_per_second": n / wall,
+                    "seconds_per_million": wall / (n / 1e6),
+                    "load_average_before": load_before,
+                    "load_average_after": load_average(),
+                }
+                rows.append(row)
+                print(
+                    f"{millions:4d} M  {n:>12,} msgs  {wall:8.1f} s"
+                    f"  {row['seconds_per_million']:6.2f} s/M  cpu {cpu:7.1f} s"
+                    f"  peak {peak / 2**30:5.2f} GiB  load {load_before[:1]} ->"
+                    f" {row['load_average_after'][:1]}  {root}",
+                    flush=True,
+                )
         if args.delete and millions >= 10:
             for leftover in path.parent.glob(path.stem + "*"):
                 leftover.unlink()
@@ -113,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             "peak_memory_tool": "/usr/bin/time -v" if TIME.exists() else "getrusage",
             "runs": rows,
             "repeat": args.repeat,
+            "roots": [str(r) for r in roots],
             "note": "shared 2-core machine: compare seconds with the load averages beside them",
         },
     )

@@ -51,6 +51,7 @@ import riskscore as rs
 from riskscore.batch import out_of_core as _out_of_core
 from riskscore.features import batch as _batch
 from riskscore.features import kernel as _kernel
+from riskscore.features.states import ConversationStates, features_from_states
 from riskscore.io import threads as _threads
 from riskscore.model import Platt
 
@@ -483,12 +484,14 @@ def run_online(stream: Stream) -> tuple[Snapshot, ...]:
 
 def run_out_of_core(stream: Stream) -> tuple[Snapshot, ...]:
     """``score_parquet`` on a Parquet file of the events in input order, ``chunk_rows``
-    events a chunk. Its features are the tables each chunk's ``extract_features_unchecked``
-    call returned (a spy passes them through unchanged); its risks are the scores file's."""
+    events a chunk. Its features are the tables each chunk's ``features_from_states``
+    call returned (a spy passes them through unchanged; chunks are scored on two threads,
+    so the tables are put back in the order of the scores file); its risks are the scores
+    file's."""
     tables: list[rs.FeatureTable] = []
 
-    def spy(msgs: rs.MessageTable, accounts: _batch.AccountFeatures) -> rs.FeatureTable:
-        table = _batch.extract_features_unchecked(msgs, accounts)
+    def spy(states: ConversationStates, accounts: _batch.AccountFeatures) -> rs.FeatureTable:
+        table = features_from_states(states, accounts)
         tables.append(table)
         return table
 
@@ -496,14 +499,18 @@ def run_out_of_core(stream: Stream) -> tuple[Snapshot, ...]:
         path = Path(tmp) / "events.parquet"
         pq.write_table(arrow_events(stream.events), path, row_group_size=max(1, stream.chunk_rows))
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(_out_of_core, "extract_features_unchecked", spy)
+            mp.setattr(_out_of_core, "features_from_states", spy)
             result = _out_of_core.score_parquet(
                 path, Path(tmp) / "out", model=MODEL, policy=POLICY, chunk_rows=stream.chunk_rows
             )
         scores = pq.read_table(result.scores_path)
     assert result.n_chunks == len(tables)
+    written = scores["conversation_id"].to_pylist()
+    position = {c: k for k, c in enumerate(written)}
+    tables.sort(key=lambda t: position[t.conversation_id[0]])
     conversations = tuple(c for t in tables for c in t.conversation_id.tolist())
-    risk = dict(zip(scores["conversation_id"].to_pylist(), scores["risk"].to_pylist(), strict=True))
+    assert list(conversations) == written
+    risk = dict(zip(written, scores["risk"].to_pylist(), strict=True))
     return (
         Snapshot(
             ALL_EVENTS,

@@ -203,8 +203,11 @@ KERNEL_FUNCTIONS = {
         "adult_side",
         "apply_event",
         "conversation_features",
+        "finish_states",
+        "fold_events",
         "is_supervised",
         "run_conversations",
+        "run_states",
         "supervised_share",
     ),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,23 @@ import riskscore as rs
 from riskscore.batch.out_of_core import iter_conversation_chunks, score_parquet
 from riskscore.batch.parquet_chunks import _batches
 from riskscore.batch.prefetch import one_ahead
+from riskscore.batch.state_spill import read_states, write_states
 from riskscore.cli import main
 from riskscore.features.accounts import AccountFeatures, account_parts, tallies_from_parts
-from riskscore.features.batch import extract_features_unchecked
 from riskscore.features.pairs import PairFacts
+from riskscore.features.states import (
+    ConversationStates,
+    conversation_states,
+    features_from_states,
+)
 from riskscore.io.arrow import _nan_to_null
+from riskscore.io.threads import (
+    THREAD_MIN_ROWS,
+    Inline,
+    executor_for,
+    limited_threads,
+    worker_threads,
+)
 
 
 @pytest.fixture(scope="module")
@@ -225,13 +238,19 @@ def _with_bad_rows(events: pa.Table) -> pa.Table:
     return pa.table(cols, schema=events.schema)
 
 
-@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("order", ["sorted", "shuffled", "breaks_late"])
 def test_quarantine_out_of_core_equals_in_memory(
-    events: pa.Table, tmp_path: Path, model: rs.RiskModel, shuffle: bool
+    events: pa.Table, tmp_path: Path, model: rs.RiskModel, order: str
 ) -> None:
+    """``breaks_late``: sorted but for its first rows moved to the end, so chunks are
+    validated, quarantined and folded before the order breaks; step 2 then starts again
+    on a partition, and nothing of the first attempt is left (no record twice)."""
     table = _with_bad_rows(events)
-    if shuffle:
+    if order == "shuffled":
         table = table.take(pa.array(np.random.default_rng(4).permutation(table.num_rows)))
+    elif order == "breaks_late":
+        table = pa.concat_tables([table.slice(500), table.slice(0, 500)])
+    shuffle = order != "sorted"
     path = _write(table, tmp_path / "bad.parquet")
     expected = rs.read_messages(path, errors="quarantine")
     assert len(expected.quarantined) == 6
@@ -431,23 +450,41 @@ def test_account_features_of_another_history_are_refused_before_any_output(
     assert not (tmp_path / "b" / "scores.parquet").exists()
 
 
-def test_unchecked_features_are_those_of_extract_features(events: pa.Table) -> None:
+@pytest.mark.parametrize("text_ids", [False, True])
+def test_features_from_spilled_states_are_those_of_extract_features(
+    events: pa.Table, tmp_path: Path, text_ids: bool
+) -> None:
+    """Step 2 folds each chunk into states and spills them; step 3 finishes them with the
+    tallies of the whole file: the same floats and ids as extract_features, and no check
+    of the tallies (that is for the callers that checked already)."""
+    if text_ids:
+        for name in ("conversation_id", "sender_id", "recipient_id"):
+            i = events.column_names.index(name)
+            events = events.set_column(i, name, pc.cast(events.column(name), pa.string()))
     msgs = rs.read_messages(events)
     history = rs.extract_account_features(msgs)
     part = msgs.take_conversations(np.arange(0, msgs.n_conversations, 3))
     want = rs.extract_features(part, account_features=history)
-    got = extract_features_unchecked(part, history)
+    write_states(tmp_path / "states.arrow", conversation_states(part))
+    states = read_states(tmp_path / "states.arrow")
+    assert states.conversation_id.dtype == (object if text_ids else np.int64)
+    got = features_from_states(states, history)
     assert got.values.tobytes() == want.values.tobytes()
-    np.testing.assert_array_equal(got.conversation_id, want.conversation_id)
-    np.testing.assert_array_equal(got.adult_id, want.adult_id)
-    np.testing.assert_array_equal(got.child_id, want.child_id)
-    # ... and they do not check: that is for the callers that checked already
+    for name in ("conversation_id", "adult_id", "child_id"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
     stale = AccountFeatures(account_id=history.account_id, values=history.values * 0)
     with pytest.raises(rs.SchemaError, match="more activity"):
         rs.extract_features(part, account_features=stale)
-    extract_features_unchecked(part, stale)
-    with pytest.raises(rs.SchemaError, match="empty"):
-        extract_features_unchecked(part.take_conversations(np.arange(0)), history)
+    features_from_states(states, stale)
+
+
+def test_states_of_the_wrong_shape_are_refused(events: pa.Table) -> None:
+    states = conversation_states(rs.read_messages(events))
+    with pytest.raises(ValueError, match="states of shape"):
+        ConversationStates(
+            states.conversation_id, states.initiator_id, states.responder_id,
+            states.adult_is_initiator, states.states[:, :-1],
+        )  # fmt: skip
 
 
 # ---------------------------------------------------------------- one chunk ahead
@@ -512,3 +549,34 @@ def test_one_ahead_closes_its_source_when_the_caller_stops() -> None:
     with pytest.raises(ValueError, match="caller stops"):
         caller()
     assert closed.is_set()
+
+
+def test_one_ahead_with_two_workers_keeps_the_order_of_the_items() -> None:
+    # item 0 is the slowest: its result still comes first, and item k is the work on k
+    release = threading.Event()
+
+    def work(i: int) -> int:
+        if i == 0:
+            assert release.wait(timeout=30)
+        return i * 10
+
+    results = one_ahead(range(6), work, workers=2)
+    threading.Timer(0.2, release.set).start()
+    assert list(results) == [0, 10, 20, 30, 40, 50]
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        list(one_ahead(range(3), work, workers=0))
+
+
+def test_a_thread_limit_holds_in_the_block_and_in_its_workers() -> None:
+    def kind() -> type:
+        with executor_for(THREAD_MIN_ROWS) as pool:
+            return type(pool)
+
+    default = Inline if worker_threads() == 1 else ThreadPoolExecutor
+    assert kind() is default  # two threads for a large table, on two cores or more
+    with limited_threads(1):
+        assert kind() is Inline
+        assert list(one_ahead(range(2), lambda _: kind(), workers=2)) == [Inline, Inline]
+    assert kind() is default
+    with pytest.raises(ValueError, match="at least 1"), limited_threads(0):
+        pass

@@ -4,33 +4,36 @@
 ``model.score(read_messages(path, errors=...))`` with memory bounded by two chunks of
 events (plus the per-account parts of step 2, which grow with conversations, not events):
 
-1. **Chunks.** If the file is sorted by ``conversation_id`` (as
-   :func:`riskscore.synthetic.generate_parquet` writes it), record batches are streamed
-   and the rows of the last conversation of each batch are carried into the next, so a
-   conversation is never split between chunks. Otherwise the rows are range-partitioned
-   by conversation id into temporary Parquet buckets (schema v1 columns only), and each
-   bucket is one chunk. Rows without a conversation id belong to no conversation: they
-   form chunks of their own, which the validator refuses.
-2. **Validation and per-account tallies.** Each chunk is validated by the one validator
-   (:func:`riskscore.io.read_chunk`, the rules of :func:`riskscore.read_messages`, rows
-   named by their position in the file). With ``errors="raise"`` the first bad row of a
-   chunk stops the job before any output is written; with ``errors="quarantine"`` bad
-   rows go to ``quarantine.jsonl`` with a reason each, as in memory (a whole conversation
-   is in the chunk, so the rule that fixes its two accounts by its first event sees what
-   it sees in memory). The kept rows give their
+1. **Chunks.** Record batches are streamed as if the file were sorted by
+   ``conversation_id`` (as :func:`riskscore.synthetic.generate_parquet` writes it), the
+   rows of the last conversation of each batch carried into the next, so a conversation
+   is never split between chunks; the order is checked batch by batch. At the first batch
+   whose ids go down, what step 2 wrote is removed and it starts again on a partition:
+   the rows range-partitioned by conversation id into temporary Parquet buckets (schema
+   v1 columns only), each bucket one chunk. Rows without a conversation id belong to no
+   conversation: they form chunks of their own, which the validator refuses.
+2. **Validation, per-account tallies and states.** Each chunk is read and validated once,
+   by the one validator (:func:`riskscore.io.read_chunk`, the rules of
+   :func:`riskscore.read_messages`, rows named by their position in the file). With
+   ``errors="raise"`` the first bad row of a chunk stops the job before any output is
+   written; with ``errors="quarantine"`` bad rows go to ``quarantine.jsonl`` with a reason
+   each, as in memory (a whole conversation is in the chunk, so the rule that fixes its
+   two accounts by its first event sees what it sees in memory). The kept rows give their
    :func:`~riskscore.features.accounts.account_parts`, which
    :func:`~riskscore.features.accounts.tallies_from_parts` merges into the tallies of the
    whole file, so an adult whose conversations sit in different chunks gets the fan-out
-   of all of them.
-3. **Scores.** Each chunk is validated again (the same rows are kept) and goes through
-   the single-machine code with the merged tallies:
-   :func:`~riskscore.features.batch.extract_features_unchecked` (the kernel of
-   :func:`riskscore.extract_features` without its check that the tallies cover the
-   chunk: they were merged from every chunk, or given ones were checked against the
-   whole file in step 2), then :meth:`RiskModel.score_features`; its scores are appended
-   to the output, and its alerts collected and written at the end, in the in-memory order.
-   A shadow model (``shadow_model=``) scores the same features; its scores and alerts go
-   to ``shadow/`` (:mod:`riskscore.batch.shadow`).
+   of all of them; and each conversation's state, folded by the event kernel
+   (:func:`~riskscore.features.states.conversation_states`), is spilled to a temporary
+   Arrow file (:mod:`riskscore.batch.state_spill`): 44 floats and three ids per
+   conversation.
+3. **Scores.** Each chunk's states, with the merged tallies, give its feature rows
+   (:func:`~riskscore.features.states.features_from_states`, the second half of the
+   kernel of :func:`riskscore.extract_features`; the tallies were merged from every
+   chunk, or given ones were checked against the whole file in step 2), then
+   :meth:`RiskModel.score_features`; its scores are appended to the output, and its
+   alerts collected and written at the end, in the in-memory order. A shadow model
+   (``shadow_model=``) scores the same features; its scores and alerts go to ``shadow/``
+   (:mod:`riskscore.batch.shadow`).
 
 The scores file holds the in-memory rows in the in-memory order, except with group rooms:
 their pair ids (``room|a|b``, :mod:`riskscore.io.groups`) make every id text, and the rows
@@ -41,10 +44,13 @@ as the per-account tallies are.
 
 There is one definition of each rule, feature and tally (:mod:`riskscore.io`,
 :mod:`riskscore.features`); this module only decides which events go through them
-together. A sorted file is read three times (scan, step 2, step 3); an unsorted one twice,
-plus its buckets twice. In steps 2 and 3 the next chunk is read and validated on a worker
-thread while this one is tallied or scored (:func:`~riskscore.batch.prefetch.one_ahead`),
-so both of two cores work; errors and quarantined rows still come in chunk order.
+together. A sorted file is read once; an unsorted one up to where its order breaks (the
+first batch, for a shuffled file), then its ``conversation_id`` column for the partition
+bounds, then every column to partition it, then its buckets once. In steps 2 and 3 two
+chunks are worked on at once, on two worker threads
+(:func:`~riskscore.batch.prefetch.one_ahead`; chunks are taken from the file in turn),
+each step on one thread (:func:`riskscore.io.threads.limited_threads`); errors and
+quarantined rows still come in chunk order.
 """
 
 from __future__ import annotations
@@ -52,41 +58,47 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from riskscore.batch.alerts import write_alerts
+from riskscore.batch.chunk_states import (
+    FoldedFile,
+    SpilledChunk,
+    fold_file,
+    ids_beyond_int64,
+    text_order,
+    validated_chunk,
+)
 from riskscore.batch.parquet_chunks import (
     DEFAULT_CHUNK_ROWS,
-    ROW_COLUMN,
+    NotSortedError,
     check_parquet_columns,
-    conversation_chunks,
     iter_conversation_chunks,
+    partitioned_chunks,
+    sorted_chunks,
 )
 from riskscore.batch.prefetch import one_ahead
-from riskscore.batch.score import QuarantineFile
 from riskscore.batch.shadow import ShadowRun, shadow_paths, write_shadow_run
+from riskscore.batch.state_spill import read_states
 from riskscore.exceptions import SchemaError
 from riskscore.features.accounts import (
     AccountFeatures,
-    AccountParts,
-    account_parts,
     tallies_from_parts,
 )
-from riskscore.features.batch import extract_features_unchecked
-from riskscore.io import MessageTable, read_chunk
+from riskscore.features.states import (
+    features_from_states,
+)
 from riskscore.io.arrow import _nan_to_null, text_table_writer
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import GroupSummary
-from riskscore.io.schema import INT64_MAX
-from riskscore.io.text import parquet_file
+from riskscore.io.threads import limited_threads
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.io.validate import Errors
 from riskscore.model import RiskModel, load_model
+from riskscore.model.scores import ScoreTable
 from riskscore.policy import Alert, AlertPolicy
 
 if TYPE_CHECKING:
@@ -139,60 +151,8 @@ class OutOfCoreResult:
     shadow: ShadowRun | None = None
 
 
-def _validated(
-    chunk: pa.Table, errors: Errors, max_room_members: int, future: FutureLimit
-) -> MessageTable:
-    """A chunk through the one validator, its rows named by their position in the file
-    (every chunk read with the one reference time of the ``future`` limit)."""
-    rows = np.asarray(chunk.column(ROW_COLUMN).to_numpy(), dtype=np.int64)
-    return read_chunk(
-        chunk.drop_columns([ROW_COLUMN]),
-        rows,
-        errors=errors,
-        max_room_members=max_room_members,
-        now=future.now,
-        max_future_s=future.max_future_s,
-    )
-
-
-def _as_text(table: pa.Table, names: tuple[str, ...]) -> pa.Table:
-    """``table`` with the columns ``names`` cast to text (decimal text for integers)."""
-    import pyarrow as pa
-
-    for name in names:
-        i = table.schema.get_field_index(name)
-        table = table.set_column(i, name, table.column(i).cast(pa.string()))
-    return table
-
-
-def _ids_beyond_int64(source: Path) -> tuple[str, ...]:
-    """The id columns of ``source`` that are unsigned integers with a value beyond int64.
-
-    Read in memory, such a column is decimal text on every row and the other account
-    column's integers become text beside it (:mod:`riskscore.io.ids`); a chunk sees only
-    its own rows, so every chunk must be given text ids from the start, or chunks would
-    hold the same account as an integer in one and as text in another.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    beyond: set[str] = set()
-    with parquet_file(source) as parquet:
-        schema = parquet.schema_arrow
-        unsigned = [
-            n
-            for n in ("conversation_id", "sender_id", "recipient_id")
-            if n in schema.names and pa.types.is_uint64(schema.field(n).type)
-        ]
-        for batch in parquet.iter_batches(columns=unsigned) if unsigned else ():
-            for name, column in zip(unsigned, batch.columns, strict=True):
-                top = pc.max(column).as_py()
-                if top is not None and top > INT64_MAX:
-                    beyond.add(name)
-    if beyond & {"sender_id", "recipient_id"}:
-        beyond |= {"sender_id", "recipient_id"}
-    return tuple(sorted(beyond))
-
+#: A chunk's scores (None when every row of the chunk was set aside, or without a shadow).
+Scored = ScoreTable | None
 
 # ---------------------------------------------------------------- output
 
@@ -286,7 +246,9 @@ def score_parquet(
         row index in the file; records come chunk by chunk, so sort by ``row`` for file
         order) and the rest are scored.
     workdir : str or path-like, optional
-        Directory for temporary files (the partition buckets of an unsorted file).
+        Directory for temporary files: each conversation's state between the two
+        passes (about 400 bytes per conversation, plus its ids), and the partition
+        buckets of an unsorted file.
     progress : callable, optional
         Called, after each chunk is scored, with the number of input rows done so far
         (kept and quarantined).
@@ -319,11 +281,11 @@ def score_parquet(
 
     Notes
     -----
-    Memory: two chunks of events (the one scored, with its features, and the next,
-    read and validated on a worker thread), plus the per-account parts of
-    every chunk until they are merged (each distinct contact pair of a chunk, as two
-    account ids, in up to three sets; so about 50 bytes per conversation with integer
-    ids, more with text ids).
+    Memory: two chunks of events (the one tallied and folded into states, and the next,
+    read and validated on a worker thread), then two chunks of states and features, plus
+    the per-account parts of every chunk until they are merged (each distinct contact
+    pair of a chunk, as two account ids, in up to three sets; so about 50 bytes per
+    conversation with integer ids, more with text ids).
 
     Examples
     --------
@@ -352,76 +314,77 @@ def score_parquet(
     model = model if model is not None else load_model()
     policy = policy if policy is not None else AlertPolicy.default()
     check_parquet_columns(source)  # names checked before any temporary file is written
-    with tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-ooc-") as tmp:
-        sorted_input, chunks = conversation_chunks(source, chunk_rows, Path(tmp))
-        # Step 2: every chunk validated; the tallies of the kept rows; bad rows quarantined.
-        quarantine = QuarantineFile(out / "quarantine.jsonl")
-        parts: list[AccountParts] = []
-        spans: list[tuple[int, int]] = []
-        n_kept = 0
+    # Two chunks are worked on at once (one_ahead): one thread per step keeps two cores
+    # busy, where splitting each step again only made the threads compete.
+    with (
+        limited_threads(1),
+        tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-ooc-") as tmp,
+    ):
         # Ids beyond int64 make their columns text in memory: so in every chunk.
-        as_text = _ids_beyond_int64(source)
-        # Group rooms make every conversation id text (a pair id is text); chunks hold
-        # whole conversations, so a chunk shows each of its rooms.
-        text_ids = "conversation_id" in as_text
+        text_columns = ids_beyond_int64(source)
 
-        def validate(chunk: pa.Table) -> MessageTable:
-            return _validated(_as_text(chunk, as_text), errors, max_room_members, future)
+        def fold(chunks: Iterator[pa.Table]) -> FoldedFile:
+            return fold_file(
+                chunks, Path(tmp), out / "quarantine.jsonl", text_columns,
+                lambda chunk: validated_chunk(chunk, errors, max_room_members, future),
+            )  # fmt: skip
 
+        # Step 2, streamed as sorted; a file found not sorted is partitioned and step 2
+        # starts again (the order is checked as the batches stream: no pass before).
+        sorted_input = True
         try:
-            for msgs in one_ahead(chunks(False), validate):
-                quarantine.write(msgs.quarantined)
-                text_ids = text_ids or msgs.groups.n_rooms > 0
-                if len(msgs):
-                    parts.append(account_parts(msgs))
-                    spans.append((int(msgs.timestamp.min()), int(msgs.timestamp.max())))
-                    n_kept += len(msgs)
-        finally:
-            quarantine_path, quarantine_counts = quarantine.close()
-        quarantine.check_some_kept(n_kept)
-        accounts = tallies_from_parts(parts)
+            folded = fold(sorted_chunks(source, chunk_rows))
+        except NotSortedError:
+            sorted_input = False
+            folded = fold(partitioned_chunks(source, chunk_rows, Path(tmp)))
+        quarantine, text_ids = folded.quarantine, folded.text_ids
+        quarantine_path, quarantine_counts = quarantine.close()
+        quarantine.check_some_kept(folded.n_kept)
+        accounts = tallies_from_parts(folded.parts)
         if account_features is not None:  # checked against the whole file, before any output
+            spans = folded.spans
             span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
             account_features.check_covers(
                 accounts.account_id, accounts.values, span, accounts.pairs
             )
             accounts = account_features
-        del parts
-        # Step 3: whole conversations, with every chunk's tallies.
+        groups = folded.groups
+        spilled = folded.spilled
+        del folded
+        # Step 3: each chunk's states with every chunk's tallies (merged from them, or
+        # checked against them by check_covers above): no check chunk by chunk.
         scores_path = out / f"scores.{fmt}"
         writer = _ChunkWriter(scores_path)
         alerts: list[Alert] = []
         shadow_writer = None if shadow_model is None else _ChunkWriter(shadow_paths(out, fmt)[0])
         shadow_alerts: list[Alert] = []
         n_events = n_conversations = n_chunks = n_rows = 0
-        groups = GroupSummary()
 
-        def revalidate(chunk: pa.Table) -> tuple[int, MessageTable]:
-            chunk = _as_text(chunk, as_text)
-            if text_ids:  # as in memory: with group rooms every conversation id is text
-                chunk = _as_text(chunk, ("conversation_id",))
-            return chunk.num_rows, _validated(chunk, errors, max_room_members, future)  # same rows
+        def score_chunk(
+            chunk: SpilledChunk,
+        ) -> tuple[SpilledChunk, ScoreTable | None, ScoreTable | None]:
+            if chunk.path is None:
+                return chunk, None, None
+            states = read_states(chunk.path)
+            chunk.path.unlink()
+            features = features_from_states(text_order(states, text_ids), accounts)
+            shadow = None if shadow_model is None else shadow_model.score_features(features)
+            return chunk, model.score_features(features), shadow
 
         try:
-            for n_chunk_rows, msgs in one_ahead(chunks(True), revalidate):
-                n_rows += n_chunk_rows
-                groups += msgs.groups
-                if len(msgs):  # none when every event of the chunk was quarantined or a broadcast
-                    # the tallies count every chunk's events (merged from them, or checked
-                    # against them by check_covers above): no check chunk by chunk
-                    features = extract_features_unchecked(msgs, accounts)
-                    scores = model.score_features(features)
+            # two chunks scored at once (their states are small); written in order here
+            for chunk, scores, shadow_scores in one_ahead(spilled, score_chunk, workers=2):
+                n_rows += chunk.n_rows
+                if scores is not None:
                     writer.write(scores.to_arrow())
                     alerts.extend(policy.alerts(scores))
-                    if shadow_model is not None and shadow_writer is not None:
-                        shadow_scores = shadow_model.score_features(features)
+                    if shadow_scores is not None and shadow_writer is not None:
                         shadow_writer.write(shadow_scores.to_arrow())
                         shadow_alerts.extend(policy.alerts(shadow_scores))
-                    n_events += len(msgs)
+                    n_events += chunk.n_events
                     n_conversations += len(scores)
                     n_chunks += 1
-                    del features, scores
-                del msgs
+                    del scores, shadow_scores
                 if progress is not None:
                     progress(n_rows)
         finally:

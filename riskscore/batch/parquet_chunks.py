@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,9 +31,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "ROW_COLUMN",
+    "NotSortedError",
     "check_parquet_columns",
     "conversation_chunks",
     "iter_conversation_chunks",
+    "partitioned_chunks",
+    "sorted_chunks",
 ]
 
 AnyArray = npt.NDArray[Any]
@@ -138,23 +141,40 @@ def _scan(path: Path, batch_rows: int) -> tuple[bool, AnyArray]:
     return is_sorted, (np.concatenate(sample) if sample else np.empty(0, dtype=np.int64))
 
 
-def _sorted_chunks(path: Path, chunk_rows: int) -> Iterator[pa.Table]:
+class NotSortedError(Exception):
+    """Raised by :func:`sorted_chunks` at the first batch whose conversation ids go down:
+    the file is not sorted by conversation, and its chunks so far are to be discarded."""
+
+
+def sorted_chunks(path: Path, chunk_rows: int) -> Iterator[pa.Table]:
     """Conversation-complete chunks of a file sorted by conversation id; rows without a
-    conversation id come as chunks of their own."""
+    conversation id come as chunks of their own.
+
+    The order is checked as the batches stream (no pass before): the first batch whose
+    ids go down raises :class:`NotSortedError`, so a file that is not sorted is never
+    chunked as if it were.
+    """
     import pyarrow as pa
 
+    _check_id_type(path)
     carry: pa.Table | None = None
+    carry_ids: AnyArray | None = None
     for batch in _batches(path, chunk_rows):
         batch, missing = _split_missing(batch)
         if missing is not None:
             yield missing
-        table = batch if carry is None else pa.concat_tables([carry, batch])
-        ids = _ids_of(table)
-        if len(ids) == 0:
+        fresh = _ids_of(batch)
+        if len(fresh) == 0:
             continue
+        if (carry_ids is not None and fresh[0] < carry_ids[-1]) or not np.all(
+            fresh[1:] >= fresh[:-1]
+        ):
+            raise NotSortedError(f"{path.name} is not sorted by conversation_id")
+        table = batch if carry is None else pa.concat_tables([carry, batch])
+        ids = fresh if carry_ids is None else np.concatenate([carry_ids, fresh])
         # rows of the last conversation may continue in the next batch
         cut = int(np.searchsorted(ids, ids[-1], side="left"))
-        carry = table.slice(cut)
+        carry, carry_ids = table.slice(cut), ids[cut:]
         if cut:
             yield table.slice(0, cut)
     if carry is not None and carry.num_rows:
@@ -244,21 +264,35 @@ def _n_rows(path: Path) -> int:
         return int(pf.metadata.num_rows)
 
 
-def conversation_chunks(
-    source: Path, chunk_rows: int, workdir: Path
-) -> tuple[bool, Callable[[bool], Iterator[pa.Table]]]:
-    """Whether ``source`` is sorted by conversation, and a function giving its
-    conversation-complete chunks (each with the ``ROW_COLUMN`` column) as often as asked;
-    an unsorted file is partitioned into buckets in ``workdir`` once, here. Its argument
-    says whether the pass is the last (bucket files are then removed once read)."""
+def partitioned_chunks(source: Path, chunk_rows: int, workdir: Path) -> Iterator[pa.Table]:
+    """Conversation-complete chunks of a file in any order: its rows range-partitioned by
+    conversation id into Parquet buckets in ``workdir`` (each removed once read), then
+    the rows without a conversation id in chunks of their own."""
     _check_id_type(source)
-    is_sorted, sample = _scan(source, chunk_rows)
-    if is_sorted:
-        return True, lambda last: _sorted_chunks(source, chunk_rows)
+    _, sample = _scan(source, chunk_rows)
+    return _partitioned(source, chunk_rows, workdir, sample)
+
+
+def _partitioned(
+    source: Path, chunk_rows: int, workdir: Path, sample: AnyArray
+) -> Iterator[pa.Table]:
     buckets, missing = _partition(
         _batches(source, chunk_rows), _n_rows(source), chunk_rows, sample, workdir
     )
-    return False, lambda last: _read_buckets(buckets, missing, chunk_rows, remove=last)
+    yield from _read_buckets(buckets, missing, chunk_rows, remove=True)
+
+
+def conversation_chunks(
+    source: Path, chunk_rows: int, workdir: Path
+) -> tuple[bool, Iterator[pa.Table]]:
+    """Whether ``source`` is sorted by conversation (one pass over its
+    ``conversation_id`` column), and its conversation-complete chunks (each with the
+    ``ROW_COLUMN`` column): streamed when sorted, else partitioned in ``workdir``."""
+    _check_id_type(source)
+    is_sorted, sample = _scan(source, chunk_rows)
+    if is_sorted:
+        return True, sorted_chunks(source, chunk_rows)
+    return False, _partitioned(source, chunk_rows, workdir, sample)
 
 
 def iter_conversation_chunks(
@@ -289,5 +323,5 @@ def iter_conversation_chunks(
     check_parquet_columns(source)  # names checked before any temporary file is written
     with tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-buckets-") as tmp:
         _, chunks = conversation_chunks(source, chunk_rows, Path(tmp))
-        for chunk in chunks(True):
+        for chunk in chunks:
             yield chunk.drop_columns([ROW_COLUMN])

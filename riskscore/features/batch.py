@@ -22,7 +22,7 @@ from riskscore.io import MessageTable, read_messages
 from riskscore.io.chunks import conversation_parts
 from riskscore.io.threads import executor_for
 
-__all__ = ["extract_account_features", "extract_features", "extract_features_unchecked"]
+__all__ = ["extract_account_features", "extract_features"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -128,47 +128,6 @@ def extract_features(
     if account_features is None:
         return _features(msgs, account_tallies(msgs), *pair_facts_by_conversation(msgs))
     tallies = account_features.covering(msgs)  # refuses tallies that miss these events
-    return _features(msgs, tallies, *_pair_lookup(msgs, account_features))
-
-
-def extract_features_unchecked(
-    msgs: MessageTable, account_features: AccountFeatures
-) -> FeatureTable:
-    """:func:`extract_features` with ``account_features`` already checked to cover ``msgs``.
-
-    For callers that checked the tallies against a whole that holds ``msgs``: out of
-    core, the tallies are merged from every chunk of the file (so they count each
-    chunk's events), or given ones were checked against the whole file with
-    :meth:`AccountFeatures.check_covers` before the first chunk is scored. Checking
-    them again chunk by chunk recomputes each chunk's tallies only to compare them.
-    Use :func:`extract_features` everywhere else.
-
-    Parameters
-    ----------
-    msgs : MessageTable
-        Validated events (:func:`riskscore.read_messages`), at least one.
-    account_features : AccountFeatures
-        Tallies and pair facts of a set of events that holds ``msgs``.
-
-    Returns
-    -------
-    FeatureTable
-        As :func:`extract_features` returns.
-
-    Examples
-    --------
-    >>> import riskscore as rs
-    >>> from riskscore.features.batch import extract_features_unchecked
-    >>> msgs = rs.synthetic.generate(200, prevalence=0.05, seed=3).messages
-    >>> history = rs.extract_account_features(msgs)
-    >>> part = msgs.take_conversations(range(0, 200, 2))
-    >>> X = extract_features_unchecked(part, history)
-    >>> X.values.tobytes() == rs.extract_features(part, account_features=history).values.tobytes()
-    True
-    """
-    if msgs.n_conversations == 0:
-        raise SchemaError("no events to featurize: the message table is empty")
-    tallies = account_features.lookup(msgs.accounts)
     return _features(msgs, tallies, *_pair_lookup(msgs, account_features))
 
 

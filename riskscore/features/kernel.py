@@ -4,7 +4,8 @@ A conversation's state is a float64 vector (slots in :mod:`riskscore.features.sl
 :func:`update_conversation` (:mod:`riskscore.features.update`) applies one event to it
 in O(1), and :func:`conversation_features` turns the state, with the adult account's
 tallies, into the feature row in registry order. Batch extraction loops the update over
-sorted events in one compiled call (:func:`run_conversations`); the online scorer calls
+sorted events in one compiled call (:func:`run_conversations`, or :func:`run_states` then
+:func:`finish_states` when the tallies come later); the online scorer calls
 the same functions once per event (:func:`apply_event`). An account's tallies (distinct
 contacts, minors and private-channel minors; requests sent, accepts received, blocks and
 reports from minors) are a float64 vector too (:data:`ACCOUNT_SLOTS`). This module
@@ -88,10 +89,13 @@ __all__ = [
     "adult_side",
     "apply_event",
     "conversation_features",
+    "finish_states",
+    "fold_events",
     "is_supervised",
     "new_state",
     "reset_state",
     "run_conversations",
+    "run_states",
     "supervised_share",
     "update_conversation",
 ]
@@ -306,6 +310,38 @@ def conversation_features(
 
 
 @numba.njit(cache=True, nogil=True)
+def fold_events(
+    s: FloatArray,
+    first_event: int,
+    end: int,
+    from_initiator: npt.NDArray[np.bool_],
+    timestamp: npt.NDArray[np.int64],
+    sender_age: FloatArray,
+    recipient_age: FloatArray,
+    channel: npt.NDArray[np.uint8],
+    event: npt.NDArray[np.uint8],
+    tz_offset: npt.NDArray[np.int16],
+    room_size: npt.NDArray[np.int32],
+) -> None:
+    """The state of one conversation (into ``s``) from its sorted events
+    ``first_event .. end - 1``. A ``tz_offset`` of
+    :data:`~riskscore.io.schema.TZ_UNKNOWN` is unknown."""
+    reset_state(s)
+    for e in range(first_event, end):
+        update_conversation(
+            s,
+            1 if from_initiator[e] else 0,
+            timestamp[e],
+            sender_age[e],
+            recipient_age[e],
+            channel[e],
+            event[e],
+            np.nan if tz_offset[e] == _TZ_UNKNOWN else float(tz_offset[e]),
+            room_size[e],
+        )
+
+
+@numba.njit(cache=True, nogil=True)
 def run_conversations(
     starts: npt.NDArray[np.int64],
     from_initiator: npt.NDArray[np.bool_],
@@ -332,29 +368,62 @@ def run_conversations(
     ``starts[k] .. starts[k + 1] - 1`` (the last one up to the end). Row ``k`` of
     ``out`` receives its features, ``adult[k]`` the account code of its adult;
     ``accounts`` holds every account's tallies over all events, ``pair_first[k]`` and
-    ``pair_private[k]`` the facts of conversation ``k``'s two accounts. A
-    ``tz_offset`` of :data:`~riskscore.io.schema.TZ_UNKNOWN` is unknown.
+    ``pair_private[k]`` the facts of conversation ``k``'s two accounts.
     """
     s = np.empty(N_STATE)
     n_rows = len(timestamp)
     for k in range(first, stop):
-        reset_state(s)
         end = starts[k + 1] if k + 1 < len(starts) else n_rows
-        for e in range(starts[k], end):
-            update_conversation(
-                s,
-                1 if from_initiator[e] else 0,
-                timestamp[e],
-                sender_age[e],
-                recipient_age[e],
-                channel[e],
-                event[e],
-                np.nan if tz_offset[e] == _TZ_UNKNOWN else float(tz_offset[e]),
-                room_size[e],
-            )
+        fold_events(s, starts[k], end, from_initiator, timestamp, sender_age, recipient_age,
+                    channel, event, tz_offset, room_size)  # fmt: skip
         code = initiator[k] if adult_side(s) == 1 else responder[k]
         adult[k] = code
         conversation_features(s, accounts[code], pair_first[k], pair_private[k], out[k])
+
+
+@numba.njit(cache=True, nogil=True)
+def run_states(
+    starts: npt.NDArray[np.int64],
+    from_initiator: npt.NDArray[np.bool_],
+    timestamp: npt.NDArray[np.int64],
+    sender_age: FloatArray,
+    recipient_age: FloatArray,
+    channel: npt.NDArray[np.uint8],
+    event: npt.NDArray[np.uint8],
+    tz_offset: npt.NDArray[np.int16],
+    room_size: npt.NDArray[np.int32],
+    first: int,
+    stop: int,
+    states: FloatArray,
+    adult_is_initiator: npt.NDArray[np.bool_],
+) -> None:
+    """:func:`run_conversations` up to the states: row ``k`` of ``states`` receives the
+    state of conversation ``k``, ``adult_is_initiator[k]`` its role rule. The features
+    follow once every account's tallies are known (:func:`finish_states`): out of core,
+    after every chunk was read."""
+    n_rows = len(timestamp)
+    for k in range(first, stop):
+        end = starts[k + 1] if k + 1 < len(starts) else n_rows
+        fold_events(states[k], starts[k], end, from_initiator, timestamp, sender_age,
+                    recipient_age, channel, event, tz_offset, room_size)  # fmt: skip
+        adult_is_initiator[k] = adult_side(states[k]) == 1
+
+
+@numba.njit(cache=True, nogil=True)
+def finish_states(
+    states: FloatArray,
+    adult_accounts: FloatArray,
+    pair_first: FloatArray,
+    pair_private: FloatArray,
+    first: int,
+    stop: int,
+    out: FloatArray,
+) -> None:
+    """Row ``k`` of ``out``: the features of the conversation whose state is row ``k``
+    of ``states`` (:func:`run_states`), its adult's tallies row ``k`` of
+    ``adult_accounts``."""
+    for k in range(first, stop):
+        conversation_features(states[k], adult_accounts[k], pair_first[k], pair_private[k], out[k])
 
 
 @numba.njit(cache=True, nogil=True)

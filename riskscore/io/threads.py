@@ -7,13 +7,19 @@ costs more than it saves, and the same steps run at once on the calling thread.
 ``RISKSCORE_NUM_THREADS`` sets the number of worker threads (default: 2, or 1 on a
 one-core machine; measured on 2 cores only). Set it to 1 where riskscore already runs
 in one process per core, so that the processes do not compete for the cores.
+:func:`limited_threads` lowers it for the code inside a ``with`` block (and for work that
+block hands to :func:`riskscore.batch.prefetch.one_ahead`): out-of-core scoring already
+keeps two threads busy with two chunks, and splitting each step again made the
+100-million-message job slower (measured in ``benchmarks/bench_out_of_core.py``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -23,6 +29,22 @@ THREAD_MIN_ROWS = 100_000
 
 #: The environment variable that sets the number of worker threads.
 THREADS_VARIABLE = "RISKSCORE_NUM_THREADS"
+
+#: The limit set by :func:`limited_threads` in the current context (None: no limit).
+_LIMIT: ContextVar[int | None] = ContextVar("riskscore_thread_limit", default=None)
+
+
+@contextmanager
+def limited_threads(limit: int) -> Iterator[None]:
+    """At most ``limit`` worker threads per step inside the ``with`` block (in this
+    context only: other threads and callers keep theirs)."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    token = _LIMIT.set(limit)
+    try:
+        yield
+    finally:
+        _LIMIT.reset(token)
 
 
 class Inline(Executor):
@@ -39,7 +61,13 @@ class Inline(Executor):
 
 def worker_threads() -> int:
     """Worker threads for a large table: ``$RISKSCORE_NUM_THREADS``, or 2 (1 on a
-    one-core machine)."""
+    one-core machine), at most the limit of :func:`limited_threads`."""
+    limit = _LIMIT.get()
+    configured = _configured_threads()
+    return configured if limit is None else min(configured, limit)
+
+
+def _configured_threads() -> int:
     text = os.environ.get(THREADS_VARIABLE, "").strip()
     if not text:
         return min(2, os.cpu_count() or 1)

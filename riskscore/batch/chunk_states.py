@@ -1,0 +1,198 @@
+"""Step 2 of out-of-core scoring (:mod:`riskscore.batch.out_of_core`): each chunk read
+and validated once, its bad rows quarantined, its account parts taken, and its
+conversations folded into states (:func:`riskscore.features.states.conversation_states`)
+spilled to the job's temporary directory (:mod:`riskscore.batch.state_spill`) until the
+tallies of every chunk are merged; and how a chunk's ids are read so that every chunk
+reads them as the whole file does (text ids beyond int64 and with group rooms)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from riskscore.batch.parquet_chunks import ROW_COLUMN, NotSortedError
+from riskscore.batch.prefetch import one_ahead
+from riskscore.batch.score import QuarantineFile
+from riskscore.batch.state_spill import write_states
+from riskscore.features.accounts import AccountParts, account_parts
+from riskscore.features.states import ConversationStates, conversation_states
+from riskscore.io import MessageTable, read_chunk
+from riskscore.io.messages import GroupSummary, Quarantine
+from riskscore.io.schema import INT64_MAX
+from riskscore.io.text import parquet_file
+from riskscore.io.timestamps import FutureLimit
+from riskscore.io.validate import Errors
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = [
+    "FoldedChunk",
+    "FoldedFile",
+    "SpilledChunk",
+    "as_text",
+    "fold_file",
+    "ids_beyond_int64",
+    "text_order",
+    "validated_chunk",
+]
+
+
+def validated_chunk(
+    chunk: pa.Table, errors: Errors, max_room_members: int, future: FutureLimit
+) -> MessageTable:
+    """A chunk through the one validator, its rows named by their position in the file
+    (every chunk read with the one reference time of the ``future`` limit)."""
+    rows = np.asarray(chunk.column(ROW_COLUMN).to_numpy(), dtype=np.int64)
+    return read_chunk(
+        chunk.drop_columns([ROW_COLUMN]),
+        rows,
+        errors=errors,
+        max_room_members=max_room_members,
+        now=future.now,
+        max_future_s=future.max_future_s,
+    )
+
+
+def as_text(table: pa.Table, names: tuple[str, ...]) -> pa.Table:
+    """``table`` with the columns ``names`` cast to text (decimal text for integers)."""
+    import pyarrow as pa
+
+    for name in names:
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, table.column(i).cast(pa.string()))
+    return table
+
+
+def ids_beyond_int64(source: Path) -> tuple[str, ...]:
+    """The id columns of ``source`` that are unsigned integers with a value beyond int64.
+
+    Read in memory, such a column is decimal text on every row and the other account
+    column's integers become text beside it (:mod:`riskscore.io.ids`); a chunk sees only
+    its own rows, so every chunk must be given text ids from the start, or chunks would
+    hold the same account as an integer in one and as text in another.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    beyond: set[str] = set()
+    with parquet_file(source) as parquet:
+        schema = parquet.schema_arrow
+        unsigned = [
+            n
+            for n in ("conversation_id", "sender_id", "recipient_id")
+            if n in schema.names and pa.types.is_uint64(schema.field(n).type)
+        ]
+        for batch in parquet.iter_batches(columns=unsigned) if unsigned else ():
+            for name, column in zip(unsigned, batch.columns, strict=True):
+                top = pc.max(column).as_py()
+                if top is not None and top > INT64_MAX:
+                    beyond.add(name)
+    if beyond & {"sender_id", "recipient_id"}:
+        beyond |= {"sender_id", "recipient_id"}
+    return tuple(sorted(beyond))
+
+
+@dataclass(frozen=True, slots=True)
+class SpilledChunk:
+    """One chunk between the passes: its states file (None when no row was kept), its
+    input rows and its kept events."""
+
+    path: Path | None
+    n_rows: int
+    n_events: int
+
+
+@dataclass(frozen=True, slots=True)
+class FoldedChunk:
+    """What step 2 keeps of one chunk: its input rows, quarantined rows and groups, and
+    when some rows were kept, its states file, kept events, account parts and time span."""
+
+    n_rows: int
+    quarantined: Quarantine
+    groups: GroupSummary
+    path: Path | None = None
+    n_events: int = 0
+    parts: AccountParts | None = None
+    span: tuple[int, int] | None = None
+
+
+def text_order(states: ConversationStates, text_ids: bool) -> ConversationStates:
+    """``states`` as a chunk read with text conversation ids gives them, when the file
+    has group rooms (in memory every id is then text): integer ids as their decimal text
+    (the rule of :func:`riskscore.io.groups.split_groups`), rows in text order."""
+    ids = states.conversation_id
+    if not text_ids or ids.dtype == object:
+        return states
+    text = ids.astype(str).astype(object)
+    order = np.argsort(text, kind="stable")
+    return replace(states.take(order), conversation_id=text[order])
+
+
+@dataclass(slots=True)
+class FoldedFile:
+    """Step 2 over every chunk: the quarantine file, the chunks kept for step 3, the
+    account parts and time span of each, and what the chunks showed."""
+
+    quarantine: QuarantineFile
+    spilled: list[SpilledChunk] = field(default_factory=list)
+    parts: list[AccountParts] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    groups: GroupSummary = field(default_factory=GroupSummary)
+    n_kept: int = 0
+    text_ids: bool = False
+
+
+def fold_file(
+    chunks: Iterator[pa.Table],
+    tmp: Path,
+    quarantine_path: Path,
+    text_columns: tuple[str, ...],
+    validate: Callable[[pa.Table], MessageTable],
+) -> FoldedFile:
+    """Step 2: each chunk validated (bad rows to the quarantine file), its account parts,
+    and its conversations' states spilled to ``tmp``; two chunks at once, taken from
+    ``chunks`` in turn. When ``chunks`` raises :class:`NotSortedError`, what was written
+    is removed before it propagates."""
+    # Group rooms make every conversation id text (a pair id is text); chunks hold whole
+    # conversations, so a chunk shows each of its rooms.
+    done = FoldedFile(QuarantineFile(quarantine_path), text_ids="conversation_id" in text_columns)
+
+    def fold(item: tuple[int, pa.Table]) -> FoldedChunk:
+        index, chunk = item
+        msgs = validate(as_text(chunk, text_columns))
+        folded = FoldedChunk(chunk.num_rows, msgs.quarantined, msgs.groups)
+        if not len(msgs):  # every event was quarantined or a broadcast
+            return folded
+        path = tmp / f"states_{index:06d}.arrow"
+        write_states(path, conversation_states(msgs))
+        span = (int(msgs.timestamp.min()), int(msgs.timestamp.max()))
+        return replace(folded, path=path, n_events=len(msgs), parts=account_parts(msgs),
+                       span=span)  # fmt: skip
+
+    try:
+        for folded in one_ahead(enumerate(chunks), fold, workers=2):
+            done.quarantine.write(folded.quarantined)
+            done.text_ids = done.text_ids or folded.groups.n_rooms > 0
+            done.groups += folded.groups
+            if folded.parts is not None and folded.span is not None:
+                done.parts.append(folded.parts)
+                done.spans.append(folded.span)
+                done.n_kept += folded.n_events
+            done.spilled.append(SpilledChunk(folded.path, folded.n_rows, folded.n_events))
+    except NotSortedError:
+        written, _ = done.quarantine.close()
+        if written is not None:
+            written.unlink()
+        for chunk in done.spilled:
+            if chunk.path is not None:
+                chunk.path.unlink()
+        raise
+    except BaseException:
+        done.quarantine.close()
+        raise
+    return done

@@ -1,0 +1,66 @@
+"""Conversation states on disk between the two passes of out-of-core scoring (private).
+
+Each chunk's :class:`~riskscore.features.states.ConversationStates` is written to one
+Arrow IPC file in the job's temporary directory while the chunk is read, and read back
+once the tallies of every chunk are merged: the events are read and validated once, and
+what waits for the second pass is 44 floats and three ids per conversation instead of
+the chunk's events. Arrow IPC holds integer and text ids as they are (no pickle) and the
+states as float64 without conversion, so the features are the same floats.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.features.slots import N_STATE
+from riskscore.features.states import ConversationStates
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["read_states", "write_states"]
+
+_IDS = ("conversation_id", "initiator_id", "responder_id")
+
+
+def _column(values: npt.NDArray[Any]) -> pa.Array:
+    import pyarrow as pa
+
+    return pa.array(values, type=pa.large_string() if values.dtype == object else None)
+
+
+def write_states(path: Path, states: ConversationStates) -> None:
+    """Write ``states`` to the Arrow IPC file ``path``."""
+    import pyarrow as pa
+
+    flat = pa.array(np.ascontiguousarray(states.states).reshape(-1))
+    table = pa.table(
+        {
+            **{name: _column(getattr(states, name)) for name in _IDS},
+            "adult_is_initiator": pa.array(states.adult_is_initiator),
+            "state": pa.FixedSizeListArray.from_arrays(flat, N_STATE),
+        }
+    )
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def read_states(path: Path) -> ConversationStates:
+    """The states :func:`write_states` wrote to ``path``."""
+    import pyarrow as pa
+
+    with pa.OSFile(str(path), "rb") as source:
+        table = pa.ipc.open_file(source).read_all()
+    ids = {name: np.asarray(table.column(name).to_numpy(zero_copy_only=False)) for name in _IDS}
+    flat = table.column("state").combine_chunks().flatten().to_numpy()
+    return ConversationStates(
+        **ids,
+        adult_is_initiator=np.asarray(
+            table.column("adult_is_initiator").to_numpy(zero_copy_only=False), dtype=np.bool_
+        ),
+        states=np.asarray(flat, dtype=np.float64).reshape(-1, N_STATE),
+    )
