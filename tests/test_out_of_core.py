@@ -580,3 +580,28 @@ def test_a_thread_limit_holds_in_the_block_and_in_its_workers() -> None:
     assert kind() is default
     with pytest.raises(ValueError, match="at least 1"), limited_threads(0):
         pass
+
+
+@pytest.mark.parametrize("order", ["sorted", "breaks_late"])
+def test_progress_counts_rows_read_then_rows_scored(
+    events: pa.Table, tmp_path: Path, model: rs.RiskModel, order: str
+) -> None:
+    table = (
+        events if order == "sorted" else pa.concat_tables([events.slice(500), events.slice(0, 500)])
+    )
+    path = _write(table, tmp_path / "events.parquet")
+    calls: list[tuple[str, int]] = []
+    score_parquet(
+        path, tmp_path / "out", model=model, chunk_rows=2_000,
+        read_progress=lambda n: calls.append(("read", n)),
+        progress=lambda n: calls.append(("score", n)),
+    )  # fmt: skip
+    read = [n for step, n in calls if step == "read"]
+    scored = [n for step, n in calls if step == "score"]
+    assert calls[: len(read)] == [("read", n) for n in read]  # every chunk read before any scored
+    assert scored == sorted(scored)
+    assert scored[-1] == table.num_rows
+    assert len(scored) > 1
+    assert read[-1] == table.num_rows
+    # a file found not sorted is read again from the start, partitioned
+    assert (read == sorted(read)) == (order == "sorted")

@@ -143,6 +143,7 @@ class FoldedFile:
     parts: list[AccountParts] = field(default_factory=list)
     spans: list[tuple[int, int]] = field(default_factory=list)
     groups: GroupSummary = field(default_factory=GroupSummary)
+    n_rows: int = 0
     n_kept: int = 0
     text_ids: bool = False
 
@@ -153,10 +154,12 @@ def fold_file(
     quarantine_path: Path,
     text_columns: tuple[str, ...],
     validate: Callable[[pa.Table], MessageTable],
+    progress: Callable[[int], object] | None = None,
 ) -> FoldedFile:
     """Step 2: each chunk validated (bad rows to the quarantine file), its account parts,
     and its conversations' states spilled to ``tmp``; two chunks at once, taken from
-    ``chunks`` in turn. When ``chunks`` raises :class:`NotSortedError`, what was written
+    ``chunks`` in turn; ``progress``, when given, is called after each chunk with the
+    input rows done. When ``chunks`` raises :class:`NotSortedError`, what was written
     is removed before it propagates."""
     # Group rooms make every conversation id text (a pair id is text); chunks hold whole
     # conversations, so a chunk shows each of its rooms.
@@ -184,6 +187,9 @@ def fold_file(
                 done.spans.append(folded.span)
                 done.n_kept += folded.n_events
             done.spilled.append(SpilledChunk(folded.path, folded.n_rows, folded.n_events))
+            done.n_rows += folded.n_rows
+            if progress is not None:
+                progress(done.n_rows)
     except NotSortedError:
         written, _ = done.quarantine.close()
         if written is not None:

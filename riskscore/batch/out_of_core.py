@@ -210,6 +210,7 @@ def score_parquet(
     errors: Errors = "raise",
     workdir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
+    read_progress: Progress | None = None,
     account_features: AccountFeatures | None = None,
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     shadow_model: RiskModel | None = None,
@@ -252,6 +253,10 @@ def score_parquet(
     progress : callable, optional
         Called, after each chunk is scored, with the number of input rows done so far
         (kept and quarantined).
+    read_progress : callable, optional
+        Called, after each chunk is read, validated and folded (step 2, before any is
+        scored), with the number of input rows done so far; ``progress`` then counts the
+        scored ones. A file found not sorted starts from 0 again.
     account_features : AccountFeatures, optional
         Per-account tallies of a larger history that holds the file's events, used
         instead of the tallies of the file (see :func:`riskscore.extract_features`).
@@ -327,6 +332,7 @@ def score_parquet(
             return fold_file(
                 chunks, Path(tmp), out / "quarantine.jsonl", text_columns,
                 lambda chunk: validated_chunk(chunk, errors, max_room_members, future),
+                read_progress,
             )  # fmt: skip
 
         # Step 2, streamed as sorted; a file found not sorted is partitioned and step 2

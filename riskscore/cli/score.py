@@ -141,13 +141,24 @@ def _run_streaming(
     """Streaming mode, with a progress bar over events."""
     with parquet_file(args.events) as parquet:
         total = parquet.metadata.num_rows
-    bar = tqdm(total=total, disable=not show, unit="event", unit_scale=True, leave=False)
-    done = 0
+    # Rows read and validated (step 2), then the same rows scored (step 3).
+    bar = tqdm(total=total, disable=not show, unit="row", unit_scale=True, leave=False)
+    bar.set_description("read")
 
-    def advance(n_events: int) -> None:
-        nonlocal done
-        bar.update(n_events - done)
-        done = n_events
+    def read(n_rows: int) -> None:
+        if n_rows < bar.n:  # a file found not sorted: read again, partitioned
+            bar.reset(total)
+        bar.update(n_rows - bar.n)
+
+    scoring = False
+
+    def scored(n_rows: int) -> None:
+        nonlocal scoring
+        if not scoring:
+            scoring = True
+            bar.reset(total)
+            bar.set_description("score")
+        bar.update(n_rows - bar.n)
 
     try:
         result = score_parquet(
@@ -158,7 +169,8 @@ def _run_streaming(
             chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
             fmt=args.format,
             errors=args.errors,
-            progress=advance,
+            progress=scored,
+            read_progress=read,
             account_features=accounts,
             max_room_members=args.max_room_members,
             max_future_s=args.max_future_s,
