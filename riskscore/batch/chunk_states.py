@@ -10,17 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
-from riskscore.batch.parquet_chunks import ROW_COLUMN, NotSortedError
+from riskscore.batch.parquet_chunks import ROW_COLUMN
 from riskscore.batch.prefetch import one_ahead
 from riskscore.batch.score import QuarantineFile
 from riskscore.batch.state_spill import write_states
 from riskscore.features.accounts import AccountParts, account_parts
 from riskscore.features.states import ConversationStates, conversation_states
 from riskscore.io import MessageTable, read_chunk
+from riskscore.io.groups import PAIR_ID_SEPARATOR, pair_id_clash_error
 from riskscore.io.messages import GroupSummary, Quarantine
 from riskscore.io.schema import INT64_MAX
 from riskscore.io.text import parquet_file
@@ -110,7 +112,8 @@ class SpilledChunk:
 @dataclass(frozen=True, slots=True)
 class FoldedChunk:
     """What step 2 keeps of one chunk: its input rows, quarantined rows and groups, and
-    when some rows were kept, its states file, kept events, account parts and time span."""
+    when some rows were kept, its states file, kept events, account parts, time span and
+    the conversation ids that hold :data:`PAIR_ID_SEPARATOR` (see :func:`fold_file`)."""
 
     n_rows: int
     quarantined: Quarantine
@@ -119,6 +122,7 @@ class FoldedChunk:
     n_events: int = 0
     parts: AccountParts | None = None
     span: tuple[int, int] | None = None
+    pair_like: tuple[str, ...] = ()
 
 
 def text_order(states: ConversationStates, text_ids: bool) -> ConversationStates:
@@ -159,8 +163,11 @@ def fold_file(
     """Step 2: each chunk validated (bad rows to the quarantine file), its account parts,
     and its conversations' states spilled to ``tmp``; two chunks at once, taken from
     ``chunks`` in turn; ``progress``, when given, is called after each chunk with the
-    input rows done. When ``chunks`` raises :class:`NotSortedError`, what was written
-    is removed before it propagates."""
+    input rows done. When ``chunks`` raises
+    :class:`~riskscore.batch.parquet_chunks.NotSortedError`, or step 2 fails, what was
+    written is removed and ``chunks`` closed before the exception propagates. A
+    conversation id that is also the pair id of a room in another chunk is refused as
+    in memory (:func:`riskscore.io.groups.pair_id_clash_error`)."""
     # Group rooms make every conversation id text (a pair id is text); chunks hold whole
     # conversations, so a chunk shows each of its rooms.
     done = FoldedFile(QuarantineFile(quarantine_path), text_ids="conversation_id" in text_columns)
@@ -175,10 +182,18 @@ def fold_file(
         write_states(path, conversation_states(msgs))
         span = (int(msgs.timestamp.min()), int(msgs.timestamp.max()))
         return replace(folded, path=path, n_events=len(msgs), parts=account_parts(msgs),
-                       span=span)  # fmt: skip
+                       span=span, pair_like=_pair_like(msgs.conversations))  # fmt: skip
 
+    # A room's pair ids are checked against the other ids of its chunk by the validator;
+    # the ids of other chunks can only clash with them if they hold the separator too.
+    pair_like: set[str] = set()
+    results = one_ahead(_numbered(chunks), fold, workers=2)
     try:
-        for folded in one_ahead(enumerate(chunks), fold, workers=2):
+        for folded in results:
+            clash = pair_like.intersection(folded.pair_like)
+            if clash:
+                raise pair_id_clash_error(min(clash))
+            pair_like.update(folded.pair_like)
             done.quarantine.write(folded.quarantined)
             done.text_ids = done.text_ids or folded.groups.n_rooms > 0
             done.groups += folded.groups
@@ -190,7 +205,10 @@ def fold_file(
             done.n_rows += folded.n_rows
             if progress is not None:
                 progress(done.n_rows)
-    except NotSortedError:
+    except BaseException:
+        # NotSortedError (step 2 starts again) or a failed job: nothing of it is left,
+        # as in memory, where a refusal comes before any output
+        results.close()  # the work in progress finished, the chunks closed
         written, _ = done.quarantine.close()
         if written is not None:
             written.unlink()
@@ -198,7 +216,27 @@ def fold_file(
             if chunk.path is not None:
                 chunk.path.unlink()
         raise
-    except BaseException:
-        done.quarantine.close()
-        raise
     return done
+
+
+def _numbered(chunks: Iterator[pa.Table]) -> Iterator[tuple[int, pa.Table]]:
+    """``enumerate(chunks)`` that closes ``chunks`` when it is closed: :func:`one_ahead`
+    closes the source it is given when step 2 stops, and an ``enumerate`` has no close."""
+    try:
+        yield from enumerate(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
+def _pair_like(ids: npt.NDArray[Any]) -> tuple[str, ...]:
+    """The text ids among ``ids`` that hold :data:`PAIR_ID_SEPARATOR` (conversation ids
+    are disjoint between chunks but for these: pair ids and ids that look like them)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if ids.dtype != object or not len(ids):
+        return ()
+    text = pa.array(ids, type=pa.large_string())
+    return tuple(text.filter(pc.match_substring(text, PAIR_ID_SEPARATOR)).to_pylist())

@@ -38,9 +38,11 @@ events (plus the per-account parts of step 2, which grow with conversations, not
 The scores file holds the in-memory rows in the in-memory order, except with group rooms:
 their pair ids (``room|a|b``, :mod:`riskscore.io.groups`) make every id text, and the rows
 then come chunk by chunk in the order of the file's ids; sorting them by
-``conversation_id`` gives the in-memory order. Alerts are sorted as in memory. Pair facts
-(``pair_met_channel``, ``pair_hours_to_private``) are merged over all chunks in step 2,
-as the per-account tallies are.
+``conversation_id`` gives the in-memory order. The same holds for unsigned conversation
+ids beyond int64, read as their decimal text in memory (chunks follow the integers).
+Alerts are sorted as in memory. Pair facts (``pair_met_channel``,
+``pair_hours_to_private``) are merged over all chunks in step 2, as the per-account
+tallies are.
 
 There is one definition of each rule, feature and tally (:mod:`riskscore.io`,
 :mod:`riskscore.features`); this module only decides which events go through them
@@ -223,7 +225,7 @@ def score_parquet(
     order, same floats, the same rows quarantined); memory is bounded by two chunks of about
     ``chunk_rows`` events. Group rooms are split into pair conversations as in memory;
     with integer conversation ids every id is then text, in the order of the chunks (by
-    integer id) rather than the in-memory text order.
+    integer id) rather than the in-memory text order (so are unsigned ids beyond int64).
 
     Parameters
     ----------
@@ -281,8 +283,9 @@ def score_parquet(
     ------
     SchemaError
         A row breaks schema v1 (the message names its column, row and value), every
-        row was quarantined, or ``account_features`` do not cover the file's events;
-        raised before any output is written.
+        row was quarantined, no event is left to score (no rows, or only broadcasts),
+        or ``account_features`` do not cover the file's events; raised before any
+        output is written.
 
     Notes
     -----
@@ -346,6 +349,11 @@ def score_parquet(
         quarantine, text_ids = folded.quarantine, folded.text_ids
         quarantine_path, quarantine_counts = quarantine.close()
         quarantine.check_some_kept(folded.n_kept)
+        if not folded.n_kept:  # refused as in memory (nothing to featurize), before output
+            raise SchemaError(f"no events to score in {source.name}: " + (
+                f"its {folded.groups.n_broadcast} rows are all broadcasts (rooms of more "
+                f"than {max_room_members} accounts), set aside"
+                if folded.groups.n_broadcast else "the file has no rows"))  # fmt: skip
         accounts = tallies_from_parts(folded.parts)
         if account_features is not None:  # checked against the whole file, before any output
             spans = folded.spans

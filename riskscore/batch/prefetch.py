@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
@@ -31,7 +31,9 @@ class _Done:
 _DONE = _Done()
 
 
-def one_ahead(items: Iterable[T], work: Callable[[T], U], *, workers: int = 1) -> Iterator[U]:
+def one_ahead(
+    items: Iterable[T], work: Callable[[T], U], *, workers: int = 1
+) -> Generator[U, None, None]:
     """``work(item)`` for each of ``items``, in order, the next ``workers`` ones computed
     (and taken from ``items``) on worker threads while the caller handles the current one.
 

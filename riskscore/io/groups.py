@@ -54,6 +54,7 @@ __all__ = [
     "is_broadcast",
     "is_group_contact",
     "pair_conversation_id",
+    "pair_id_clash_error",
     "shared_pair_id_error",
     "split_groups",
 ]
@@ -236,10 +237,22 @@ def _check_distinct(derived: npt.NDArray[np.object_], others: npt.NDArray[np.obj
         raise shared_pair_id_error(str(values[counts > 1][0]), "")
     clash = np.intersect1d(derived.astype(str), others.astype(str))
     if clash.size:
-        raise SchemaError(
-            f"column 'conversation_id': {str(clash[0])!r} is the id of a conversation and also "
-            "the pair id derived for two accounts of a group conversation (room and account "
-            f"ids joined by {PAIR_ID_SEPARATOR!r}); rename that conversation",
-            column="conversation_id",
-            value=str(clash[0]),
-        )
+        raise pair_id_clash_error(str(clash[0]))
+
+
+def pair_id_clash_error(pair_id: str) -> SchemaError:
+    """The error for a conversation whose id is the pair id derived for two accounts of
+    a group conversation (out of core, the two can lie in different chunks).
+
+    Examples
+    --------
+    >>> str(pair_id_clash_error("g|a|b"))[:52]
+    "column 'conversation_id': 'g|a|b' is the id of a con"
+    """
+    return SchemaError(
+        f"column 'conversation_id': {pair_id!r} is the id of a conversation and also the "
+        "pair id derived for two accounts of a group conversation (room and account ids "
+        f"joined by {PAIR_ID_SEPARATOR!r}); rename that conversation",
+        column="conversation_id",
+        value=pair_id,
+    )
