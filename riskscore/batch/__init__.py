@@ -6,11 +6,15 @@
   features of a full history written to a file (``riskscore accounts``), for scoring
   parts of that history.
 - :mod:`~riskscore.batch.out_of_core`: :func:`score_parquet`, a Parquet file larger than
-  memory, read and scored in chunks at conversation boundaries with per-account state
-  merged over chunks (raise or quarantine, as in memory).
-- :mod:`~riskscore.batch.parquet_chunks`: those chunks (:func:`iter_conversation_chunks`).
-- :mod:`~riskscore.batch.prefetch`: the next chunk read and validated on a worker thread
-  while this one is scored (:func:`one_ahead`).
+  memory, read once in chunks at conversation boundaries, with per-account state merged
+  over chunks (raise or quarantine, as in memory).
+- :mod:`~riskscore.batch.parquet_chunks`: those chunks (:func:`iter_conversation_chunks`),
+  streamed as sorted or range-partitioned.
+- :mod:`~riskscore.batch.chunk_states`: its first pass, each chunk validated, tallied and
+  folded into conversation states; :mod:`~riskscore.batch.state_spill`: the states on
+  disk until the second pass finishes them.
+- :mod:`~riskscore.batch.prefetch`: chunks worked on ahead, on worker threads, results
+  in order (:func:`one_ahead`).
 - :mod:`~riskscore.batch.alerts`: the alerts file, one schema in every format.
 - :mod:`~riskscore.batch.shadow`: shadow runs, a candidate model's scores and alerts
   written next to production's and never queued (:func:`read_shadow_run`).
