@@ -249,9 +249,10 @@ def score_parquet(
         row index in the file; records come chunk by chunk, so sort by ``row`` for file
         order) and the rest are scored.
     workdir : str or path-like, optional
-        Directory for temporary files: each conversation's state between the two
-        passes (about 400 bytes per conversation, plus its ids), and the partition
-        buckets of an unsorted file.
+        Directory for temporary files (default: the system's, ``$TMPDIR``): each
+        conversation's state between the two passes (about 400 bytes per conversation,
+        plus its ids: about as large as the Parquet file, at 40 events a conversation),
+        and the partition buckets of an unsorted file (about as large again).
     progress : callable, optional
         Called, after each chunk is scored, with the number of input rows done so far
         (kept and quarantined).

@@ -105,8 +105,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=whole_number(1),
         default=None,
         help="stream a Parquet file in conversation-complete chunks of about N events "
-        "(bounded memory; same results and quarantine as in memory; temporary files of "
-        "about 400 bytes per conversation in $TMPDIR, or /tmp); default: in memory, "
+        "(bounded memory; same results and quarantine as in memory; temporary files about "
+        "as large as the input file, in $TMPDIR or /tmp); default: in memory, "
         "streamed automatically above 20 million events",
     )
     add_max_room_members_option(parser)
