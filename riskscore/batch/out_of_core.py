@@ -81,6 +81,7 @@ from riskscore.batch.parquet_chunks import (
     iter_conversation_chunks,
     partitioned_chunks,
     sorted_chunks,
+    unread_parquet_columns,
 )
 from riskscore.batch.prefetch import one_ahead
 from riskscore.batch.shadow import ShadowRun, shadow_paths, write_shadow_run
@@ -135,6 +136,8 @@ class OutOfCoreResult:
     groups : GroupSummary
         Group rooms split into pairs and broadcast events set aside, totals over all
         chunks (``broadcast_rows`` are not kept).
+    unread_columns : tuple of str
+        Columns of the file that are not schema v1 columns (never read).
     shadow : ShadowRun or None
         The shadow model's outputs, with a shadow model.
     """
@@ -151,6 +154,7 @@ class OutOfCoreResult:
     quarantine_counts: dict[str, int] = field(default_factory=dict)
     groups: GroupSummary = field(default_factory=GroupSummary)
     shadow: ShadowRun | None = None
+    unread_columns: tuple[str, ...] = ()
 
 
 #: A chunk's scores (None when every row of the chunk was set aside, or without a shadow).
@@ -435,6 +439,7 @@ def score_parquet(
         quarantine_counts=quarantine_counts,
         groups=groups,
         shadow=shadow_run,
+        unread_columns=unread_parquet_columns(source),
     )
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.columnar import field_paths, schema_names
+from riskscore.io.columnar import field_paths, schema_names, unread_names
 from riskscore.io.text import parquet_file
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ __all__ = [
     "iter_conversation_chunks",
     "partitioned_chunks",
     "sorted_chunks",
+    "unread_parquet_columns",
 ]
 
 AnyArray = npt.NDArray[Any]
@@ -118,6 +119,12 @@ def check_parquet_columns(path: Path) -> list[str]:
     except (pa.ArrowException, OSError) as exc:
         raise SchemaError(f"{path.name}: not a readable Parquet events file ({exc})") from exc
     return schema_names(list(schema.names), field_paths(schema))
+
+
+def unread_parquet_columns(path: Path) -> tuple[str, ...]:
+    """The columns of a Parquet file that are not schema v1 columns (never read)."""
+    with parquet_file(path) as parquet:
+        return unread_names(list(parquet.schema_arrow.names))
 
 
 def _scan(path: Path, batch_rows: int) -> tuple[bool, AnyArray]:

@@ -65,6 +65,8 @@ class ScoreResult:
     groups: GroupSummary = field(default_factory=GroupSummary)
     #: The shadow model's outputs, with a shadow model; else None.
     shadow: ShadowRun | None = None
+    #: Columns of the input that are not schema v1 columns (never read).
+    unread_columns: tuple[str, ...] = ()
 
 
 def score_events(
@@ -145,6 +147,7 @@ def score_events(
         quarantine_counts=counts,
         groups=messages.groups,
         shadow=shadow_run,
+        unread_columns=messages.unread_columns,
     )
 
 

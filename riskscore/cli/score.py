@@ -22,6 +22,7 @@ from riskscore.cli._queue_option import add_queue_option, add_to_queue, open_que
 from riskscore.cli._time import whole_number
 from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, read_account_features
+from riskscore.io.raw import show
 from riskscore.io.text import parquet_file
 from riskscore.model import load_model
 from riskscore.model.scores import Reason
@@ -191,6 +192,7 @@ def _run_streaming(
         quarantine_counts=result.quarantine_counts,
         groups=result.groups.describe(),
         shadow=result.shadow,
+        unread_columns=result.unread_columns,
     )
 
 
@@ -207,6 +209,7 @@ def _summary(
     quarantine_counts: dict[str, int] | None = None,
     groups: list[str] | None = None,
     shadow: ShadowRun | None = None,
+    unread_columns: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """What :func:`render` prints, alike for the in-memory and the streaming path."""
     return {
@@ -222,6 +225,7 @@ def _summary(
         "account_features": None if args.accounts is None else str(args.accounts),
         "queue": None,  # what --queue added (see run)
         "groups": groups or [],
+        "unread_columns": list(unread_columns),
         "top": [a.to_dict() for a in alerts[: max(args.top, 0)]],
         "shadow": None
         if shadow is None
@@ -278,6 +282,7 @@ def _score(
         quarantine_counts=result.quarantine_counts,
         groups=result.groups.describe(),
         shadow=result.shadow,
+        unread_columns=result.unread_columns,
     )
 
 
@@ -289,6 +294,16 @@ FROM_INPUT_NOTE = (
 )
 
 
+def unread_note(names: list[str]) -> str:
+    """The note on the input's columns that are not schema v1 columns (never read)."""
+    shown = ", ".join(show(n) for n in names[:10])
+    more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+    return (
+        f"note: column(s) not read, not in schema v1: {shown}{more}; if one holds a schema "
+        "field under another name, rename it (docs/schema.md)"
+    )
+
+
 def render(result: dict[str, Any]) -> None:
     q = result["quarantined"]
     print(
@@ -298,6 +313,8 @@ def render(result: dict[str, Any]) -> None:
     )
     for line in result["groups"]:  # group rooms split into pairs, broadcasts set aside
         print(f"  {line}")
+    if result["unread_columns"]:  # a column under another name would be missed in silence
+        print(unread_note(result["unread_columns"]))
     if result["account_features"] is None:
         print(FROM_INPUT_NOTE)
     else:

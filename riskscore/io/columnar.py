@@ -25,6 +25,7 @@ __all__ = [
     "field_paths",
     "pandas_to_numpy",
     "schema_names",
+    "unread_names",
 ]
 
 AnyArray = npt.NDArray[Any]
@@ -46,6 +47,14 @@ def schema_names(names: list[str], nested: list[str] | None = None) -> list[str]
     content = [path for path in nested or [] if is_content_column(path)]
     check_column_names([*names, *content[:1]])  # a nested content field: the same message
     return [n for n in names if n in _SCHEMA_KEYS]
+
+
+def unread_names(names: list[str]) -> tuple[str, ...]:
+    """The column names of a source that are not schema v1 columns, in their order: never
+    read (after :func:`schema_names` checked them), and listed so that a column under
+    another name (``tz_offset`` for ``recipient_tz_offset_min``) is seen, not silently
+    missed."""
+    return tuple(dict.fromkeys(n for n in names if n not in _SCHEMA_KEYS))
 
 
 def field_paths(schema: pa.Schema) -> list[str]:

@@ -12,7 +12,13 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.columnar import ID_COLUMNS, arrow_to_numpy, field_paths, schema_names
+from riskscore.io.columnar import (
+    ID_COLUMNS,
+    arrow_to_numpy,
+    field_paths,
+    schema_names,
+    unread_names,
+)
 from riskscore.io.jsonl import read_jsonl
 from riskscore.io.raw import RawColumns
 from riskscore.io.text import arrow_file, parquet_file
@@ -71,10 +77,13 @@ def _refuse(path: Path, exc: Exception) -> NoReturn:
     ) from exc
 
 
-def _read_parquet(path: Path) -> dict[str, AnyArray]:
+def _read_parquet(path: Path) -> RawColumns:
     with parquet_file(path) as pf:
-        keep = schema_names(list(pf.schema_arrow.names), field_paths(pf.schema_arrow))
-        return arrow_to_numpy(pf.read(columns=keep))
+        names = list(pf.schema_arrow.names)
+        keep = schema_names(names, field_paths(pf.schema_arrow))
+        raw = RawColumns(arrow_to_numpy(pf.read(columns=keep)))
+    raw.unread = unread_names(names)
+    return raw
 
 
 def _read_csv(path: Path) -> RawColumns:
@@ -93,7 +102,9 @@ def _read_csv(path: Path) -> RawColumns:
         raise SchemaError(f"{path.name}: empty CSV file, expected a header row of column names")
     keep = schema_names(header)
     if no_rows:  # a header alone, with or without its line break (Arrow refuses the latter)
-        return RawColumns({name: np.empty(0, dtype=object) for name in keep})
+        empty = RawColumns({name: np.empty(0, dtype=object) for name in keep})
+        empty.unread = unread_names(header)
+        return empty
     as_text = {name: pa.string() for name in (*ID_COLUMNS, "timestamp") if name in keep}
     ragged: list[Any] = []
 
@@ -129,6 +140,7 @@ def _read_csv(path: Path) -> RawColumns:
         )
     raw = RawColumns(arrow_to_numpy(table))
     raw.lines = partial(_csv_lines, path)
+    raw.unread = unread_names(header)
     return raw
 
 

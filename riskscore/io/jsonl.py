@@ -11,7 +11,14 @@ from typing import Any
 import numpy as np
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.columnar import ID_COLUMNS, arrow_to_numpy, as_1d, field_paths, schema_names
+from riskscore.io.columnar import (
+    ID_COLUMNS,
+    arrow_to_numpy,
+    as_1d,
+    field_paths,
+    schema_names,
+    unread_names,
+)
 from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
 from riskscore.io.text import arrow_file
@@ -177,6 +184,7 @@ def read_jsonl(path: Path) -> RawColumns:
     # rows refused here keep their line number in messages: row i is the i-th event line
     raw.refused = {row: (col, why) for row, (col, why) in out_refused.items()}
     raw.lines = line_of.__getitem__
+    raw.unread = unread_names(names)
     return raw
 
 
@@ -200,5 +208,7 @@ def _jsonl_with_arrow(path: Path) -> RawColumns | None:
                 or pa.types.is_string(table.column(name).type)
             ):
                 return None  # e.g. ids beyond int64 that Arrow turned into floats
-        return RawColumns(arrow_to_numpy(table.select(keep)))
+        raw = RawColumns(arrow_to_numpy(table.select(keep)))
+        raw.unread = unread_names(table.column_names)
+        return raw
     return None

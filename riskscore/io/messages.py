@@ -197,6 +197,9 @@ class MessageTable:
         Rows refused on input (empty unless ``errors="quarantine"``).
     groups : GroupSummary
         Group conversations split into pairs, and broadcast events set aside.
+    unread_columns : tuple of str
+        Columns of the source that are not schema v1 columns, never read (a column under
+        another name, ``tz_offset`` for ``recipient_tz_offset_min``, shows here).
     """
 
     conversation_id: npt.NDArray[Any]
@@ -218,6 +221,7 @@ class MessageTable:
     source_row: IntArray
     quarantined: Quarantine = field(default_factory=Quarantine)
     groups: GroupSummary = field(default_factory=GroupSummary)
+    unread_columns: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.timestamp)

@@ -144,6 +144,8 @@ class RawColumns(dict[str, AnyArray]):
     lines : callable or None
         Given row positions (0-based, in these columns), their 1-based lines in the file
         (-1 where unknown); None for inputs without lines.
+    unread : tuple of str
+        The source's columns that are not schema v1 columns (never read), in its order.
     """
 
     def __init__(self, columns: Mapping[str, AnyArray] | None = None) -> None:
@@ -151,6 +153,7 @@ class RawColumns(dict[str, AnyArray]):
         self.refused: dict[int, tuple[str, str]] = {}
         self.rows: npt.NDArray[np.int64] | None = None
         self.lines: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.int64]] | None = None
+        self.unread: tuple[str, ...] = ()
 
 
 def input_rows(raw: Mapping[str, AnyArray], rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

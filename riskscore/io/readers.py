@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from riskscore.io.columnar import (
     field_paths,
     pandas_to_numpy,
     schema_names,
+    unread_names,
 )
 from riskscore.io.files import read_file
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
@@ -120,13 +122,14 @@ def read_messages(
     if isinstance(source, MessageTable):
         return source
     raw = _load_columns(source)
-    return validate_columns(
+    table = validate_columns(
         raw,
         errors=errors,
         max_room_members=max_room_members,
         now=future.now,
         max_future_s=future.max_future_s,
     )
+    return _with_unread(table, raw)
 
 
 def read_chunk(
@@ -169,9 +172,17 @@ def read_chunk(
     keep = schema_names(table.column_names, field_paths(table.schema))
     raw = RawColumns(arrow_to_numpy(table.select(keep)))
     raw.rows = np.asarray(rows, dtype=np.int64)
-    return validate_columns(
+    raw.unread = unread_names(table.column_names)
+    msgs = validate_columns(
         raw, errors=errors, max_room_members=max_room_members, now=now, max_future_s=max_future_s
     )
+    return _with_unread(msgs, raw)
+
+
+def _with_unread(table: MessageTable, raw: Mapping[str, AnyArray]) -> MessageTable:
+    """``table`` with the columns its source had beyond schema v1 (never read)."""
+    unread = getattr(raw, "unread", ())
+    return replace(table, unread_columns=unread) if unread else table
 
 
 def write_messages(messages: MessageTable, path: str | os.PathLike[str]) -> Path:
@@ -203,18 +214,25 @@ def _load_columns(source: object) -> dict[str, AnyArray]:
         return read_file(Path(source))
     if isinstance(source, pa.RecordBatch):
         source = pa.Table.from_batches([source])
+    raw: RawColumns | None = None
+    names: list[str] = []
     if isinstance(source, pa.Table):
-        return arrow_to_numpy(
-            source.select(schema_names(source.column_names, field_paths(source.schema)))
+        names = list(source.column_names)
+        raw = RawColumns(
+            arrow_to_numpy(source.select(schema_names(names, field_paths(source.schema))))
         )
-    if type(source).__module__.startswith("pandas") and hasattr(source, "columns"):
+    elif type(source).__module__.startswith("pandas") and hasattr(source, "columns"):
         frame: Any = source
         names = [str(c) for c in frame.columns]
         keep = schema_names(names)
-        return pandas_to_numpy(frame.iloc[:, [names.index(n) for n in keep]])
-    if isinstance(source, Mapping):
-        wanted = set(schema_names([str(k) for k in source]))
-        return {str(k): as_1d(str(k), v) for k, v in source.items() if str(k) in wanted}
+        raw = RawColumns(pandas_to_numpy(frame.iloc[:, [names.index(n) for n in keep]]))
+    elif isinstance(source, Mapping):
+        names = [str(k) for k in source]
+        wanted = set(schema_names(names))
+        raw = RawColumns({str(k): as_1d(str(k), v) for k, v in source.items() if str(k) in wanted})
+    if raw is not None:
+        raw.unread = unread_names(names)
+        return raw
     if hasattr(source, "__arrow_c_stream__"):  # polars, DuckDB, ...: read as Arrow
         return _load_columns(pa.table(source))
     raise TypeError(
