@@ -86,3 +86,14 @@ def test_a_hidden_character_in_an_unread_name_is_shown_escaped(
     assert "\x1b" not in line
     assert "\u202e" not in line
     assert "(112 characters)" in line  # cut, with its length
+
+
+def test_accounts_prints_the_unread_columns(
+    table: pa.Table, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _files(table, tmp_path)[1]  # CSV
+    assert main(["accounts", str(path), "--out", str(tmp_path / "accounts.parquet")]) == 0
+    assert "not in schema v1: 'tz_offset', 'platform_region'" in capsys.readouterr().out
+    out = tmp_path / "again.parquet"
+    assert main(["accounts", str(path), "--out", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["unread_columns"] == list(UNREAD)

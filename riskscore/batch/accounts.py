@@ -39,6 +39,8 @@ class AccountsResult:
     quarantine_path: Path | None = None
     #: Rows set aside per reason (``"column: reason"``), most frequent first.
     quarantine_counts: dict[str, int] = field(default_factory=dict)
+    #: Columns of the input that are not schema v1 columns (never read).
+    unread_columns: tuple[str, ...] = ()
 
 
 def account_features_file(
@@ -111,6 +113,7 @@ def account_features_file(
         n_quarantined=len(messages.quarantined),
         quarantine_path=quarantine_path,
         quarantine_counts=counts,
+        unread_columns=messages.unread_columns,
     )
 
 

@@ -11,6 +11,7 @@ from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
 from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import render_quarantine
+from riskscore.cli._unread import unread_note
 from riskscore.io.timestamps import iso_utc
 
 NAME = "accounts"
@@ -83,6 +84,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         "quarantined": result.n_quarantined,
         "quarantine_file": None if result.quarantine_path is None else str(result.quarantine_path),
         "quarantine_counts": result.quarantine_counts,
+        "unread_columns": list(result.unread_columns),
     }
 
 
@@ -93,5 +95,7 @@ def render(result: dict[str, Any]) -> None:
         f"({result['conversations']} conversations, {result['quarantined']} rows quarantined) "
         f"from {iso_utc(result['history_start'])} to {iso_utc(result['history_end'])}"
     )
+    if result["unread_columns"]:
+        print(unread_note(result["unread_columns"]))
     print(f"account features: {result['out']}")
     render_quarantine(result)

@@ -20,9 +20,9 @@ from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import render_quarantine
 from riskscore.cli._queue_option import add_queue_option, add_to_queue, open_queue, render_queue
 from riskscore.cli._time import whole_number
+from riskscore.cli._unread import unread_note
 from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, read_account_features
-from riskscore.io.raw import show
 from riskscore.io.text import parquet_file
 from riskscore.model import load_model
 from riskscore.model.scores import Reason
@@ -292,16 +292,6 @@ FROM_INPUT_NOTE = (
     "reports from minors) were computed from the input alone and may be understated if it "
     "is a part of a larger history; pass --accounts FILE from `riskscore accounts HISTORY`"
 )
-
-
-def unread_note(names: list[str]) -> str:
-    """The note on the input's columns that are not schema v1 columns (never read)."""
-    shown = ", ".join(show(n) for n in names[:10])
-    more = f" and {len(names) - 10} more" if len(names) > 10 else ""
-    return (
-        f"note: column(s) not read, not in schema v1: {shown}{more}; if one holds a schema "
-        "field under another name, rename it (docs/schema.md)"
-    )
 
 
 def render(result: dict[str, Any]) -> None:
