@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 from riskscore.moderation import ReviewQueue, UserReport
 from riskscore.policy import Alert, Tier
@@ -35,3 +38,19 @@ def decided_queue(path: Path) -> Path:
             assert shown is not None
             q.decide(adult, outcome, moderator=moderator, at=at, token=shown.token)
     return path
+
+
+def insert_item(db: Path, change: dict[str, Any]) -> None:
+    """Add an alert item to the queue ``db`` with plain SQL, as a file edited outside
+    riskscore: adult 999, created at ``T0 + 9``, with the columns in ``change`` replaced."""
+    row: dict[str, Any] = {
+        "kind": "alert", "dedup_key": "alert:x", "conversation_id": '"x"', "adult_id": "999",
+        "child_id": "998", "child_age": 12.0, "age_band": "under 13", "risk": 0.7, "tier": 1,
+        "channel": "direct", "concerns_child": 0, "reasons": '["r"]', "created_at": T0 + 9,
+        "updated_at": T0 + 9, **change,
+    }  # fmt: skip
+    with closing(sqlite3.connect(db)) as con, con:
+        con.execute(
+            f"INSERT INTO items ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            tuple(row.values()),
+        )

@@ -7,14 +7,12 @@ Each test was written before its fix and failed on the code before it.
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 from _models import stump_model
-from _regulatory import T0, decided_queue
+from _regulatory import T0, decided_queue, insert_item
 
 import riskscore as rs
 from riskscore.cli import main
@@ -95,17 +93,7 @@ def test_a_queue_item_edited_outside_riskscore_is_refused_by_item_and_column(
 ) -> None:
     change, column = _HOSTILE_ITEMS[case]
     db = decided_queue(tmp_path / "q.sqlite")
-    row: dict[str, Any] = {
-        "kind": "alert", "dedup_key": "alert:x", "conversation_id": '"x"', "adult_id": "999",
-        "child_id": "998", "child_age": 12.0, "age_band": "under 13", "risk": 0.7, "tier": 1,
-        "channel": "direct", "concerns_child": 0, "reasons": '["r"]', "created_at": T0 + 9,
-        "updated_at": T0 + 9, **change,
-    }  # fmt: skip
-    with closing(sqlite3.connect(db)) as con, con:
-        con.execute(
-            f"INSERT INTO items ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-            tuple(row.values()),
-        )
+    insert_item(db, change)  # item 8, written with plain SQL
     with ReviewQueue(db) as queue, pytest.raises(QueueError, match=rf"item 8\b.*{column}"):
         queue.items()
     if "created_at" not in change:  # an item created after --now is not read to rank

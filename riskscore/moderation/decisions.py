@@ -100,17 +100,27 @@ def decide_items(
     source: str,
 ) -> int:
     """Close the ``chosen`` open items of ``adult_id`` with ``result``; with ``versions``
-    (from a case's token) refuse any item changed since it was shown. All or nothing."""
+    (from a case's token) refuse any item changed since it was shown, and any item created
+    or first reviewed after ``when``. All or nothing."""
     adult = db.encode_id(adult_id)
     for item_id in chosen:
         row = con.execute(
-            "SELECT adult_id, status, n_signals FROM items WHERE item_id = ?", (item_id,)
+            "SELECT adult_id, status, n_signals, created_at, first_reviewed_at FROM items "
+            "WHERE item_id = ?",
+            (item_id,),
         ).fetchone()
         if row is None or row["adult_id"] != adult or row["status"] != "open":
             raise QueueError(
                 f"item {item_id} is not an open item of adult {adult_id!r} "
                 "(decided already, or another case); reload the case"
             )
+        # Never dated before what it decides (an item dated ahead is not shown yet).
+        for column, what in (("created_at", "created"), ("first_reviewed_at", "first reviewed")):
+            if row[column] is not None and when < row[column]:
+                raise QueueError(
+                    f"item {item_id} was {what} at {row[column]}, after the decision time "
+                    f"{when}: a decision cannot precede it"
+                )
         if versions is not None and int(row["n_signals"]) != versions[item_id]:
             raise QueueError(
                 f"item {item_id} changed since the case was shown (a new signal); "

@@ -393,7 +393,8 @@ class ReviewQueue:
         ------
         QueueError
             Neither or both of ``item_ids`` and ``token``; an item not open in the
-            case; a stale token; ``at`` outside simulation mode or out of range; a
+            case; a stale token; an item created (dated ahead) or first reviewed
+            after the decision time; ``at`` outside simulation mode or out of range; a
             bad moderator name.
         """
         result = Outcome.parse(outcome)

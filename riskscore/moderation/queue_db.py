@@ -27,7 +27,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import numpy as np
 
@@ -454,7 +454,7 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
         value = r[column]
         if value is None and none_ok:
             return None
-        if not (isinstance(value, str) and value.strip() and not has_hidden_character(value)):
+        if not is_line(value):
             raise refuse(column, "one line of printable text")
         return value
 
@@ -486,8 +486,8 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
         raise refuse("status", f"one of {', '.join(sorted(_STATUSES))}")
     if not (is_real(risk) and not isinstance(risk, bool) and 0.0 <= risk <= 1.0):
         raise refuse("risk", "a number from 0 to 1")
-    if not (type(tier) is int and 0 <= tier <= max(Tier)):
-        raise refuse("tier", f"an int from 0 (a user report) to {int(max(Tier))}")
+    if not (type(tier) is int and (tier in list(Tier) if kind == "alert" else tier == 0)):
+        raise refuse("tier", f"0 for a user report, {min(Tier):d} to {max(Tier):d} for an alert")
     if age is not None and not (
         is_real(age) and not isinstance(age, bool) and MIN_AGE <= age <= MAX_AGE
     ):
@@ -500,8 +500,28 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
     if not (type(n_signals) is int and n_signals >= 1):
         raise refuse("n_signals", "an int >= 1")
     created_at, updated_at = epoch("created_at"), epoch("updated_at")
+    reviewed_at = epoch("first_reviewed_at", none_ok=True)
+    decided_at = epoch("decided_at", none_ok=True)
+    decided_by = line("decided_by", none_ok=True)
     assert created_at is not None
     assert updated_at is not None
+    # Times in the order riskscore writes them, and a decision whole or absent: reports
+    # and exports would count a contradiction two ways (negative hours, open and decided).
+    for column, ok, expected in (
+        ("updated_at", created_at <= updated_at, f"at or after created_at {created_at}"),
+        ("decided_at", decided_at is None or created_at <= decided_at,
+         f"at or after created_at {created_at}"),
+        ("decided_at", (decided_at is None) == (status == "open"),
+         f"null for status 'open' and a time for any other, with status {status!r}"),
+        ("first_reviewed_at", reviewed_at is None or created_at <= reviewed_at,
+         f"null or at or after created_at {created_at}"),
+        ("first_reviewed_at", decided_at is None or (reviewed_at is not None
+         and reviewed_at <= decided_at), f"at or before decided_at {decided_at}"),
+        ("decided_by", (decided_by is None) == (decided_at is None),
+         f"a moderator when decided_at is set, else null, with decided_at {decided_at}"),
+    ):  # fmt: skip
+        if not ok:
+            raise refuse(column, expected)
     return QueueItem(
         item_id=item_id,
         kind=kind,
@@ -519,7 +539,13 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
         updated_at=updated_at,
         n_signals=n_signals,
         status=status,
-        first_reviewed_at=epoch("first_reviewed_at", none_ok=True),
-        decided_at=epoch("decided_at", none_ok=True),
-        decided_by=line("decided_by", none_ok=True),
+        first_reviewed_at=reviewed_at,
+        decided_at=decided_at,
+        decided_by=decided_by,
     )
+
+
+def is_line(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is text a queue column of names keeps (``age_band``,
+    ``decided_by``): one line of printable text, not blank."""
+    return isinstance(value, str) and bool(value.strip()) and not has_hidden_character(value)

@@ -427,7 +427,7 @@ def qualitative_draft(fields: dict[str, str], *, service: str, period: str) -> s
     """
     lines = [
         "# Qualitative template (Implementing Regulation (EU) 2024/2835): draft for "
-        + (service or "the platform"),
+        + (markdown_text(service) if service else "the platform"),  # shown as written
         "",
         f"Reporting period: {period}. DRAFT prepared by riskscore from the alert policy, the model "
         "card and the decisions in the review queue. The platform reviews, completes and "
