@@ -118,3 +118,14 @@ def test_the_qualitative_draft_shows_the_platform_name_as_written(tmp_path: Path
         export_all(queue, tmp_path / "e", key=KEY, platform=platform)
     heading = (tmp_path / "e/eu-2024-2835/qualitative_draft.md").read_text().splitlines()[0]
     assert heading.endswith(r"\[x\](javascript:alert(1)) \<img src=x onerror=alert(1)\> \*chat\*")
+
+
+def test_a_decision_before_its_alert_names_the_earlier_versions_that_allowed_it(
+    tmp_path: Path,
+) -> None:
+    # Such a row may come from riskscore itself before the guard: the message says so
+    # instead of only blaming an edit outside riskscore.
+    db = decided_queue(tmp_path / "q.sqlite")
+    insert_item(db, _EARLY)
+    with ReviewQueue(db) as queue, pytest.raises(QueueError, match="earlier versions allowed"):
+        queue.items()

@@ -24,6 +24,7 @@ import riskscore.moderation.queue_db as db
 from riskscore.io.ids import text_id_problem
 from riskscore.io.schema import CHANNEL_NAMES, MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH
 from riskscore.moderation.cases import UserReport, check_epoch
+from riskscore.moderation.queue_rows import is_line
 from riskscore.policy import Alert, AlertPolicy, Tier
 
 __all__ = ["alert_row", "insert_alerts", "insert_reports", "report_row", "stored_age"]
@@ -65,13 +66,13 @@ def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, An
     _check_channel(channel)
     if not 0.0 <= alert.risk <= 1.0:
         raise ValueError(f"alert on conversation {alert.conversation_id!r}: risk {alert.risk}")
-    # What the queue reads back (queue_db.item_from_row), or every later read would fail.
+    # What the queue reads back (queue_rows.item_from_row), or every later read would fail.
     if alert.tier not in list(Tier):
         raise ValueError(
             f"alert on conversation {alert.conversation_id!r}: tier {alert.tier!r} is not "
             "review (1) or urgent (2)"
         )
-    if not db.is_line(alert.age_band):
+    if not is_line(alert.age_band):
         raise ValueError(
             f"alert on conversation {alert.conversation_id!r}: age band {alert.age_band!r} "
             "is not one line of printable text"

@@ -53,6 +53,7 @@ from riskscore.moderation.cases import (
     check_name,
     parse_token,
 )
+from riskscore.moderation.queue_rows import item_from_row
 from riskscore.moderation.ranking import build_case, rank_cases
 from riskscore.policy import Alert, AlertPolicy
 
@@ -232,7 +233,7 @@ class ReviewQueue:
         if status is not None:
             sql += " WHERE status = ?"
             args = (status,)
-        return [db.item_from_row(r) for r in self._con.execute(sql + " ORDER BY item_id", args)]
+        return [item_from_row(r) for r in self._con.execute(sql + " ORDER BY item_id", args)]
 
     def audit_log(self) -> list[AuditEntry]:
         """The audit log, in the order entries were written."""
@@ -260,7 +261,7 @@ class ReviewQueue:
         rows = self._con.execute(
             "SELECT * FROM items WHERE status = 'open' AND created_at <= ?", (now,)
         )
-        return rank_cases((db.item_from_row(r) for r in rows), now, self.weights)
+        return rank_cases((item_from_row(r) for r in rows), now, self.weights)
 
     def case(self, adult_id: Any, *, now: int | None = None) -> Case | None:
         """The open case of one adult as a moderator is shown it, or None.
@@ -275,7 +276,7 @@ class ReviewQueue:
         ).fetchall()
         if not rows:
             return None
-        return build_case([db.item_from_row(r) for r in rows], now, self.weights)
+        return build_case([item_from_row(r) for r in rows], now, self.weights)
 
     def top(self, n: int = 10, *, now: int | None = None) -> list[Case]:
         """The ``n`` highest-priority open cases at ``now``."""

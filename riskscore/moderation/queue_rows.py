@@ -1,0 +1,182 @@
+"""Queue rows read back (private to the review queue): every value of an ``items`` row
+checked against what riskscore writes, alone and against the row's other columns, before
+it becomes a :class:`~riskscore.moderation.cases.QueueItem` for the console, reports and
+exports; and the rule for the name columns, shared with what the queue writes
+(:mod:`riskscore.moderation.intake`)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from typing import Any, TypeGuard
+
+from riskscore._checks import is_real
+from riskscore.io.ids import text_id_problem
+from riskscore.io.raw import show
+from riskscore.io.schema import (
+    CHANNEL_NAMES,
+    INT64_MAX,
+    INT64_MIN,
+    MAX_AGE,
+    MAX_ID_LENGTH,
+    MAX_PAIR_ID_LENGTH,
+    MIN_AGE,
+    has_hidden_character,
+)
+from riskscore.moderation.cases import QueueError, QueueItem, check_epoch
+from riskscore.policy import Tier
+
+__all__ = ["MAX_REASONS_CHARS", "is_line", "item_from_row"]
+
+#: Why a value no riskscore writes is in the file.
+CHANGED_OUTSIDE = "the file was changed outside riskscore"
+#: Why the times or the decision of an item contradict each other: riskscore before this
+#: check let a decision be dated before its alert arrived (a replayed alert dated ahead).
+OUT_OF_ORDER = (
+    "times or decision out of order: the file was changed outside riskscore, or a decision "
+    "was recorded before its alert arrived, which earlier versions allowed"
+)
+
+#: Longest ``reasons`` value read back (JSON text): an alert's few reasons take far less.
+MAX_REASONS_CHARS = 100_000
+_STATUSES = frozenset({"open", "actioned", "dismissed", "escalated"})
+
+
+def item_from_row(r: sqlite3.Row) -> QueueItem:
+    """The item of an ``items`` row, every value checked against what riskscore writes.
+
+    A file changed outside riskscore (SQLite keeps any type in any column) is refused
+    with a :class:`QueueError` naming the item, the column and the value, never read as
+    another value or passed on to the console, reports and exports.
+    """
+    item_id = r["item_id"]
+
+    def refuse(column: str, expected: str, why: str = CHANGED_OUTSIDE) -> QueueError:
+        return QueueError(
+            f"review queue item {item_id}: column {column!r} is {show(r[column])}, expected "
+            f"{expected} ({why})"
+        )
+
+    def stored_id(column: str) -> Any:
+        limit = MAX_PAIR_ID_LENGTH if column == "conversation_id" else MAX_ID_LENGTH
+        text = r[column]
+        try:
+            value = json.loads(text) if isinstance(text, str) else None
+        except ValueError:
+            value = None
+        if type(value) is int and INT64_MIN <= value <= INT64_MAX:
+            return value
+        if type(value) is str and text_id_problem(value, max_length=limit) is None:
+            return value
+        raise refuse(column, f"an id as stored (a JSON int64 or string of printable text, at "
+                             f"most {limit} characters)")  # fmt: skip
+
+    def epoch(column: str, *, none_ok: bool = False) -> int | None:
+        value = r[column]
+        if value is None and none_ok:
+            return None
+        try:
+            return check_epoch(value, column)
+        except QueueError:
+            raise refuse(column, "epoch seconds (an int from 1970 to 9999)") from None
+
+    def line(column: str, *, none_ok: bool = False) -> str | None:
+        value = r[column]
+        if value is None and none_ok:
+            return None
+        if not is_line(value):
+            raise refuse(column, "one line of printable text")
+        return value
+
+    def reasons() -> tuple[str, ...]:
+        text = r["reasons"]
+        try:
+            value = (
+                json.loads(text)
+                if isinstance(text, str) and len(text) <= MAX_REASONS_CHARS
+                else None
+            )
+        except ValueError:
+            value = None
+        if not (
+            isinstance(value, list) and all(isinstance(v, str) and v.isprintable() for v in value)
+        ):
+            raise refuse(
+                "reasons",
+                f"a JSON list of printable strings, at most {MAX_REASONS_CHARS} characters",
+            )
+        return tuple(value)
+
+    if type(item_id) is not int:
+        raise QueueError(f"review queue item id {show(item_id)} is not an int")
+    kind, status, risk, tier, age = r["kind"], r["status"], r["risk"], r["tier"], r["child_age"]
+    if kind not in ("alert", "user_report"):
+        raise refuse("kind", "'alert' or 'user_report'")
+    if status not in _STATUSES:
+        raise refuse("status", f"one of {', '.join(sorted(_STATUSES))}")
+    if not (is_real(risk) and not isinstance(risk, bool) and 0.0 <= risk <= 1.0):
+        raise refuse("risk", "a number from 0 to 1")
+    if not (type(tier) is int and (tier in list(Tier) if kind == "alert" else tier == 0)):
+        raise refuse("tier", f"0 for a user report, {min(Tier):d} to {max(Tier):d} for an alert")
+    if age is not None and not (
+        is_real(age) and not isinstance(age, bool) and MIN_AGE <= age <= MAX_AGE
+    ):
+        raise refuse("child_age", f"null or an age from {MIN_AGE:g} to {MAX_AGE:g}")
+    if r["channel"] is not None and r["channel"] not in CHANNEL_NAMES:
+        raise refuse("channel", f"null or one of {', '.join(CHANNEL_NAMES)}")
+    if r["concerns_child"] not in (0, 1) or isinstance(r["concerns_child"], float):
+        raise refuse("concerns_child", "0 or 1")
+    n_signals = r["n_signals"]
+    if not (type(n_signals) is int and n_signals >= 1):
+        raise refuse("n_signals", "an int >= 1")
+    created_at, updated_at = epoch("created_at"), epoch("updated_at")
+    reviewed_at = epoch("first_reviewed_at", none_ok=True)
+    decided_at = epoch("decided_at", none_ok=True)
+    decided_by = line("decided_by", none_ok=True)
+    assert created_at is not None
+    assert updated_at is not None
+    # Times in the order riskscore writes them, and a decision whole or absent: reports
+    # and exports would count a contradiction two ways (negative hours, open and decided).
+    for column, ok, expected in (
+        ("updated_at", created_at <= updated_at, f"at or after created_at {created_at}"),
+        ("decided_at", decided_at is None or created_at <= decided_at,
+         f"at or after created_at {created_at}"),
+        ("decided_at", (decided_at is None) == (status == "open"),
+         f"null for status 'open' and a time for any other, with status {status!r}"),
+        ("first_reviewed_at", reviewed_at is None or created_at <= reviewed_at,
+         f"null or at or after created_at {created_at}"),
+        ("first_reviewed_at", decided_at is None or (reviewed_at is not None
+         and reviewed_at <= decided_at), f"at or before decided_at {decided_at}"),
+        ("decided_by", (decided_by is None) == (decided_at is None),
+         f"a moderator when decided_at is set, else null, with decided_at {decided_at}"),
+    ):  # fmt: skip
+        if not ok:
+            raise refuse(column, expected, OUT_OF_ORDER)
+    return QueueItem(
+        item_id=item_id,
+        kind=kind,
+        conversation_id=stored_id("conversation_id"),
+        adult_id=stored_id("adult_id"),
+        child_id=stored_id("child_id"),
+        child_age=math.nan if age is None else float(age),
+        age_band=str(line("age_band")),
+        risk=float(risk),
+        tier=tier,
+        channel=r["channel"],
+        concerns_child=bool(r["concerns_child"]),
+        reasons=reasons(),
+        created_at=created_at,
+        updated_at=updated_at,
+        n_signals=n_signals,
+        status=status,
+        first_reviewed_at=reviewed_at,
+        decided_at=decided_at,
+        decided_by=decided_by,
+    )
+
+
+def is_line(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is text a queue column of names keeps (``age_band``,
+    ``decided_by``): one line of printable text, not blank."""
+    return isinstance(value, str) and bool(value.strip()) and not has_hidden_character(value)
