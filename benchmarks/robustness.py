@@ -36,10 +36,10 @@ import riskscore as rs
 from riskscore.evaluation.robustness import (
     RobustnessReport,
     evaluate_samples,
-    policy_for_volume,
     unseen_worlds,
     world_samples,
 )
+from riskscore.evaluation.volume_policy import policy_for_volume
 from riskscore.model.bundle import default_model_dir, rewrite_model_card
 from riskscore.model.candidates import CANDIDATES
 from riskscore.model.card import render_model_card

@@ -164,9 +164,11 @@ NEEDS = {"riskscore.integrations.spark": "pyspark", "riskscore.integrations.syna
 SPLIT_PACKAGES = (
     "batch",
     "cli",
+    "evaluation",
     "features",
     "integrations",
     "io",
+    "model",
     "moderation",
     "online",
     "policy",

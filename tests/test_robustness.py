@@ -15,10 +15,10 @@ from riskscore.evaluation.robustness import (
     LOOKALIKES,
     evaluate_samples,
     lookalike_kinds,
-    policy_for_volume,
     unseen_worlds,
     world_samples,
 )
+from riskscore.evaluation.volume_policy import policy_for_volume
 from riskscore.synthetic import STRESS_WORLDS
 
 

@@ -2,7 +2,7 @@
 
 - :mod:`~riskscore.model.risk_model`: :class:`RiskModel` (score, reasons).
 - :mod:`~riskscore.model.trees`: :class:`TreeEnsemble`, portable boosted trees and exact
-  reasons against a "no signal" reference.
+  reasons against a "no signal" reference (computed in :mod:`~riskscore.model.shapley`).
 - :mod:`~riskscore.model.calibration`: :class:`Platt`.
 - :mod:`~riskscore.model.training`: :func:`train`, :data:`MODEL_INPUTS`.
 - :mod:`~riskscore.model.recipe`: :class:`WorldsRecipe`, how the default model is trained.
