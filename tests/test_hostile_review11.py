@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,23 @@ def test_a_decision_before_its_alert_names_the_earlier_versions_that_allowed_it(
     insert_item(db, _EARLY)
     with ReviewQueue(db) as queue, pytest.raises(QueueError, match="earlier versions allowed"):
         queue.items()
+
+
+def test_a_reversed_period_is_named_by_its_dates_in_report_and_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One rule (moderation.cases.check_period) for both: the message showed epoch seconds
+    # only, not the dates the user typed.
+    db = decided_queue(tmp_path / "q.sqlite")
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", KEY.decode())
+    for argv in (
+        ["report", "--db", str(db), "--out", str(tmp_path / "r"), "--no-charts",
+         "--start", "2026-02-01", "--end", "2026-01-01"],
+        ["export", "--db", str(db), "--out", str(tmp_path / "e"),
+         "--from", "2026-02-01", "--to", "2026-01-01"],
+    ):  # fmt: skip
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "period start 2026-02-01T00:00:00+00:00 (1769904000) must be before its end " in err
+        # the end as a date too (report's --end is inclusive: the next day's midnight)
+        assert re.search(r"its end 2026-01-0[12]T00:00:00\+00:00 \(\d+\)", err), err

@@ -32,6 +32,7 @@ import numpy as np
 
 from riskscore.exceptions import RiskscoreError
 from riskscore.io.schema import MINOR_AGE, EventType, has_hidden_character
+from riskscore.io.timestamps import iso_utc
 from riskscore.policy.alerts import _plain
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "UserReport",
     "check_epoch",
     "check_name",
+    "check_period",
     "check_platform",
     "iter_reports",
     "parse_token",
@@ -136,6 +138,27 @@ def check_platform(platform: object) -> str:
     if platform == "":
         return ""
     return check_name(platform, "platform")
+
+
+def check_period(start: int, end: int) -> None:
+    """Refuse a reporting period whose start is not before its end, naming both as UTC
+    times (and as the epoch seconds given).
+
+    Examples
+    --------
+    >>> check_period(1_769_904_000, 1_767_225_600)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: period start 2026-02-01T00:00:00+00:00 (1769904000) must be before its end ...
+    """
+    if not start < end:
+        raise ValueError(f"period start {_when(start)} must be before its end {_when(end)}")
+
+
+def _when(epoch: int) -> str:
+    try:
+        return f"{iso_utc(epoch)} ({epoch})"
+    except (OverflowError, ValueError, OSError):  # beyond the calendar: the number alone
+        return str(epoch)
 
 
 def check_epoch(value: Any, name: str) -> int:

@@ -33,7 +33,7 @@ import numpy as np
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.keys import check_key
 from riskscore.model.drift import DriftReport
-from riskscore.moderation.cases import QueueItem, check_platform
+from riskscore.moderation.cases import QueueItem, check_period, check_platform
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.transparency_render import (
     CHART_FILES,
@@ -209,8 +209,7 @@ def transparency_report(
     >>> q.close()
     """
     start, end = int(period[0]), int(period[1])
-    if not start < end:
-        raise ValueError(f"period start {start} must be before its end {end}")
+    check_period(start, end)
     secret = check_key(key, source="the pseudonymisation key")  # before any work
     platform = check_platform(platform)
     items = [i for i in queue.items() if start <= i.created_at < end]

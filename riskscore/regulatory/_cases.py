@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskscore.moderation import QueueItem
+from riskscore.moderation.cases import check_period
 
 __all__ = ["RESTRICTING", "DecidedCase", "ExportFilter", "decided_cases"]
 
@@ -53,8 +54,8 @@ class ExportFilter:
     bands: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        if self.start is not None and self.end is not None and not self.start < self.end:
-            raise ValueError(f"period start {self.start} must be before its end {self.end}")
+        if self.start is not None and self.end is not None:
+            check_period(self.start, self.end)
         for outcome in self.outcomes or ():
             if outcome not in _OUTCOMES:
                 raise ValueError(
