@@ -12,8 +12,12 @@ import pyarrow.parquet as pq
 import pytest
 
 import riskscore as rs
+from riskscore.batch import chunk_states
 from riskscore.batch.chunk_states import fold_file
 from riskscore.batch.out_of_core import score_parquet
+from riskscore.batch.state_spill import write_states
+from riskscore.cli import main
+from riskscore.features.states import ConversationStates
 from riskscore.io.arrow import _nan_to_null
 
 
@@ -140,3 +144,24 @@ def test_unsigned_conversation_ids_beyond_int64_are_text_in_the_documented_order
     got = pq.read_table(result.scores_path)
     assert got["conversation_id"].to_pylist() != expected.conversation_id.tolist()
     assert got.sort_by("conversation_id").equals(_nan_to_null(expected.to_arrow()))
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_temporary_disk_is_named_with_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The states of step 2 take about as much room as the events file; a full disk gave
+    # pyarrow's "Error writing bytes to file" with no file named and no way out.
+    path = tmp_path / "events.parquet"
+    pq.write_table(rs.synthetic.generate(100, seed=4).messages.to_arrow(), path)
+
+    def to_a_full_disk(_: Path, states: ConversationStates) -> None:
+        write_states(Path("/dev/full"), states)
+
+    monkeypatch.setattr(chunk_states, "write_states", to_a_full_disk)
+    assert main(["score", str(path), "--out", str(tmp_path / "out"), "--chunk-rows", "500"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write the temporary conversation states of out-of-core scoring" in err
+    assert "No space left on device" in err
+    assert "point TMPDIR (or workdir=) at a directory with more: /dev/full" in err
+    assert "Traceback" not in err

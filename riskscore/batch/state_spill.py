@@ -34,7 +34,13 @@ def _column(values: npt.NDArray[Any]) -> pa.Array:
 
 
 def write_states(path: Path, states: ConversationStates) -> None:
-    """Write ``states`` to the Arrow IPC file ``path``."""
+    """Write ``states`` to the Arrow IPC file ``path``.
+
+    Raises
+    ------
+    OSError
+        The file cannot be written (a full disk), naming it and what to do.
+    """
     import pyarrow as pa
 
     flat = pa.array(np.ascontiguousarray(states.states).reshape(-1))
@@ -45,8 +51,17 @@ def write_states(path: Path, states: ConversationStates) -> None:
             "state": pa.FixedSizeListArray.from_arrays(flat, N_STATE),
         }
     )
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
+    try:
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+    except OSError as exc:  # a full disk: say which file and where else to put them
+        raise OSError(
+            exc.errno,
+            f"cannot write the temporary conversation states of out-of-core scoring "
+            f"({exc.strerror or exc}); they take about as much room as the events file: "
+            "point TMPDIR (or workdir=) at a directory with more",
+            str(path),
+        ) from exc
 
 
 def read_states(path: Path) -> ConversationStates:
