@@ -51,6 +51,7 @@ import riskscore as rs
 from riskscore.batch import out_of_core as _out_of_core
 from riskscore.features import batch as _batch
 from riskscore.features import kernel as _kernel
+from riskscore.features import parts as _parts
 from riskscore.features.states import ConversationStates, features_from_states
 from riskscore.io import threads as _threads
 from riskscore.model import Platt
@@ -447,10 +448,10 @@ def run_batch(stream: Stream) -> tuple[Snapshot, ...]:
 def threaded_parts() -> Iterator[None]:
     """Force the threaded path of ``extract_features`` on a small table: worker threads
     from the first row (``THREAD_MIN_ROWS`` 0), two of them, and one part per
-    conversation (``_PART_EVENTS`` 1)."""
+    conversation (``PART_EVENTS`` 1)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_threads, "THREAD_MIN_ROWS", 0)
-        mp.setattr(_batch, "_PART_EVENTS", 1)
+        mp.setattr(_parts, "PART_EVENTS", 1)
         mp.setenv(_threads.THREADS_VARIABLE, "2")
         yield
 
@@ -601,6 +602,6 @@ def threads_are_forced() -> bool:
     """Whether :func:`threaded_parts` really gives a thread pool and one part per event."""
     with threaded_parts():
         pool = _threads.executor_for(1)
-        forced = isinstance(pool, ThreadPoolExecutor) and _batch._PART_EVENTS == 1
+        forced = isinstance(pool, ThreadPoolExecutor) and _parts.PART_EVENTS == 1
         pool.shutdown()
         return forced

@@ -32,8 +32,8 @@ import riskscore as rs
 import riskscore.io.threads as _threads
 from riskscore._docs import generated_section
 from riskscore.features import FeatureTable, extract_features, kernel
-from riskscore.features.batch import _PART_EVENTS
 from riskscore.features.docs import SECTION, feature_tables, update_features_doc
+from riskscore.features.parts import PART_EVENTS
 from riskscore.features.registry import FEATURE_NAMES, FEATURES
 from riskscore.io.chunks import conversation_parts
 
@@ -1594,7 +1594,7 @@ def test_parts_on_threads_equal_one_pass_over_a_large_table(
     monkeypatch.delenv("RISKSCORE_NUM_THREADS", raising=False)
     assert len(large) >= _threads.THREAD_MIN_ROWS
     assert _threads.worker_threads() >= 2 or (os.cpu_count() or 1) == 1
-    assert len(conversation_parts(large, _PART_EVENTS)) >= 3
+    assert len(conversation_parts(large, PART_EVENTS)) >= 3
     threaded = extract_features(large)
 
     # One compiled call over every conversation, no parts, no threads.

@@ -11,6 +11,7 @@ import pytest
 
 import riskscore as rs
 import riskscore.features.batch as batch_module
+import riskscore.features.parts as parts_module
 import riskscore.io.threads as _threads
 from riskscore.io.chunks import conversation_parts, slice_conversations
 from riskscore.io.messages import factorize
@@ -83,7 +84,7 @@ def test_features_in_parts_on_two_threads_equal_one_pass(monkeypatch: pytest.Mon
     msgs = _synthetic()
     one_pass = rs.extract_features(msgs)
     monkeypatch.setattr(_threads, "THREAD_MIN_ROWS", 0)
-    monkeypatch.setattr(batch_module, "_PART_EVENTS", 97)  # dozens of parts
+    monkeypatch.setattr(parts_module, "PART_EVENTS", 97)  # dozens of parts
     assert len(conversation_parts(msgs, 97)) > 20
     in_parts = rs.extract_features(msgs)
     assert in_parts.values.tobytes() == one_pass.values.tobytes()  # bit for bit, NaNs included
@@ -105,7 +106,7 @@ def test_an_error_in_a_part_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) 
             raise RuntimeError("part failed")
 
     monkeypatch.setattr(_threads, "THREAD_MIN_ROWS", 0)
-    monkeypatch.setattr(batch_module, "_PART_EVENTS", 50)
+    monkeypatch.setattr(parts_module, "PART_EVENTS", 50)
     monkeypatch.setattr(batch_module, "run_conversations", broken)
     with pytest.raises(RuntimeError, match="part failed"):
         rs.extract_features(_synthetic(40))
@@ -136,7 +137,7 @@ def test_number_of_threads_comes_from_the_environment(
 def test_one_thread_gives_the_same_features(monkeypatch: pytest.MonkeyPatch) -> None:
     msgs = _synthetic()
     monkeypatch.setattr(_threads, "THREAD_MIN_ROWS", 0)
-    monkeypatch.setattr(batch_module, "_PART_EVENTS", 97)
+    monkeypatch.setattr(parts_module, "PART_EVENTS", 97)
     threaded = rs.extract_features(msgs)
     monkeypatch.setenv("RISKSCORE_NUM_THREADS", "1")
     inline = rs.extract_features(msgs)

@@ -16,18 +16,14 @@ from riskscore.exceptions import SchemaError
 from riskscore.features.accounts import AccountFeatures, account_tallies
 from riskscore.features.kernel import run_conversations
 from riskscore.features.pairs import pair_facts, pair_facts_by_conversation
+from riskscore.features.parts import kernel_events, run_parts
 from riskscore.features.registry import FEATURE_NAMES
 from riskscore.features.table import FeatureTable
 from riskscore.io import MessageTable, read_messages
-from riskscore.io.chunks import conversation_parts
-from riskscore.io.threads import executor_for
 
 __all__ = ["extract_account_features", "extract_features"]
 
 FloatArray = npt.NDArray[np.float64]
-
-#: Events per part of a large table (whole conversations; one compiled call each).
-_PART_EVENTS = 250_000
 
 
 def extract_account_features(messages: object) -> AccountFeatures:
@@ -147,41 +143,18 @@ def _features(
     """The event kernel over every conversation of ``msgs``, with the tallies of its
     accounts (rows of ``msgs.accounts``) and its conversations' pair facts."""
     n = msgs.n_conversations
-    starts = msgs.segment_starts.astype(np.int64)
-    initiator = msgs.sender_code[starts]
-    responder = msgs.recipient_code[starts]
-    from_initiator = msgs.sender_code == np.repeat(initiator, np.diff(starts, append=len(msgs)))
+    events = kernel_events(msgs)
     values = np.empty((n, len(FEATURE_NAMES)))
     adult = np.empty(n, dtype=np.int64)
 
     def run(first: int, stop: int) -> None:
-        # Parts write disjoint rows of the shared outputs, so they need no lock.
         run_conversations(
-            starts,
-            from_initiator,
-            msgs.timestamp,
-            msgs.sender_age,
-            msgs.recipient_age,
-            msgs.channel,
-            msgs.event,
-            msgs.recipient_tz_offset_min,
-            msgs.room_size,
-            initiator,
-            responder,
-            tallies,
-            pair_first,
-            pair_private,
-            first,
-            stop,
-            values,
-            adult,
-        )
+            events.starts, *events.columns, events.initiator, events.responder,
+            tallies, pair_first, pair_private, first, stop, values, adult,
+        )  # fmt: skip
 
-    with executor_for(len(msgs)) as pool:
-        for part in [
-            pool.submit(run, *bounds) for bounds in conversation_parts(msgs, _PART_EVENTS)
-        ]:
-            part.result()
+    run_parts(msgs, run)
+    initiator, responder = events.initiator, events.responder
     child = np.where(adult == initiator, responder, initiator)
     return FeatureTable(
         conversation_id=msgs.conversations,

@@ -21,20 +21,16 @@ import numpy.typing as npt
 
 from riskscore.features.accounts import AccountFeatures
 from riskscore.features.kernel import finish_states, run_states
+from riskscore.features.parts import kernel_events, run_parts
 from riskscore.features.registry import FEATURE_NAMES
 from riskscore.features.slots import N_STATE
 from riskscore.features.table import FeatureTable
-from riskscore.io.chunks import conversation_parts
 from riskscore.io.messages import MessageTable
-from riskscore.io.threads import executor_for
 
 __all__ = ["ConversationStates", "conversation_states", "features_from_states"]
 
 FloatArray = npt.NDArray[np.float64]
 AnyArray = npt.NDArray[Any]
-
-#: Events per part of a large table (whole conversations; one compiled call each).
-_PART_EVENTS = 250_000
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -108,40 +104,18 @@ def conversation_states(msgs: MessageTable) -> ConversationStates:
         One row per conversation, in the order of ``msgs.conversations``.
     """
     n = msgs.n_conversations
-    starts = msgs.segment_starts.astype(np.int64)
-    initiator = msgs.sender_code[starts]
-    responder = msgs.recipient_code[starts]
-    from_initiator = msgs.sender_code == np.repeat(initiator, np.diff(starts, append=len(msgs)))
+    events = kernel_events(msgs)
     states = np.empty((n, N_STATE))
     adult_is_initiator = np.empty(n, dtype=np.bool_)
 
     def run(first: int, stop: int) -> None:
-        # Parts write disjoint rows of the shared outputs, so they need no lock.
-        run_states(
-            starts,
-            from_initiator,
-            msgs.timestamp,
-            msgs.sender_age,
-            msgs.recipient_age,
-            msgs.channel,
-            msgs.event,
-            msgs.recipient_tz_offset_min,
-            msgs.room_size,
-            first,
-            stop,
-            states,
-            adult_is_initiator,
-        )
+        run_states(events.starts, *events.columns, first, stop, states, adult_is_initiator)
 
-    with executor_for(len(msgs)) as pool:
-        for part in [
-            pool.submit(run, *bounds) for bounds in conversation_parts(msgs, _PART_EVENTS)
-        ]:
-            part.result()
+    run_parts(msgs, run)
     return ConversationStates(
         conversation_id=msgs.conversations,
-        initiator_id=msgs.accounts[initiator],
-        responder_id=msgs.accounts[responder],
+        initiator_id=msgs.accounts[events.initiator],
+        responder_id=msgs.accounts[events.responder],
         adult_is_initiator=adult_is_initiator,
         states=states,
     )
