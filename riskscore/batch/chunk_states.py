@@ -22,7 +22,7 @@ from riskscore.batch.state_spill import write_states
 from riskscore.features.accounts import AccountParts, account_parts
 from riskscore.features.states import ConversationStates, conversation_states
 from riskscore.io import MessageTable, read_chunk
-from riskscore.io.groups import PAIR_ID_SEPARATOR, pair_id_clash_error
+from riskscore.io.groups import PAIR_ID_SEPARATOR, pair_id_clash_error, text_conversation_ids
 from riskscore.io.messages import GroupSummary, Quarantine
 from riskscore.io.schema import INT64_MAX
 from riskscore.io.text import parquet_file
@@ -128,11 +128,11 @@ class FoldedChunk:
 def text_order(states: ConversationStates, text_ids: bool) -> ConversationStates:
     """``states`` as a chunk read with text conversation ids gives them, when the file
     has group rooms (in memory every id is then text): integer ids as their decimal text
-    (the rule of :func:`riskscore.io.groups.split_groups`), rows in text order."""
+    (:func:`riskscore.io.groups.text_conversation_ids`), rows in text order."""
     ids = states.conversation_id
     if not text_ids or ids.dtype == object:
         return states
-    text = ids.astype(str).astype(object)
+    text = text_conversation_ids(ids)
     order = np.argsort(text, kind="stable")
     return replace(states.take(order), conversation_id=text[order])
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +57,7 @@ __all__ = [
     "pair_id_clash_error",
     "shared_pair_id_error",
     "split_groups",
+    "text_conversation_ids",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -79,6 +80,18 @@ def check_max_room_members(value: object) -> int:
             f"{value!r}"
         )
     return int(value)
+
+
+def text_conversation_ids(ids: npt.NDArray[Any]) -> npt.NDArray[np.object_]:
+    """Conversation ids as a table with group rooms holds them (a pair id is text, so
+    every id is): integers as their decimal text.
+
+    Examples
+    --------
+    >>> text_conversation_ids(np.array([7, 10])).tolist()
+    ['7', '10']
+    """
+    return ids.astype(str).astype(object)
 
 
 def pair_conversation_id(room_id: object, a: object, b: object) -> str:
@@ -206,7 +219,7 @@ def split_groups(table: MessageTable, broadcast_rows: IntArray) -> MessageTable:
         ],
         dtype=object,
     )  # fmt: skip
-    ids = table.conversation_id.astype(str).astype(object)
+    ids = text_conversation_ids(table.conversation_id)
     _check_distinct(derived, ids[~spread(in_room, table.segment_starts, len(table))])
     ids[rows] = derived[inverse.reshape(-1)]
     cols = table.columns(decoded=False)
