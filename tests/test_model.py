@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 import riskscore as rs
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.features import FEATURES, FeatureTable, feature_index
+from riskscore.io.threads import limited_threads
 from riskscore.model import (
     MODEL_INPUTS,
     Platt,
@@ -35,6 +36,7 @@ from riskscore.model import (
     fit_risk_model,
     save_model,
 )
+from riskscore.model.scores import top_reasons
 from riskscore.model.training import TREE_PARAMS, monotone_constraints
 from riskscore.synthetic import Labels
 
@@ -426,6 +428,24 @@ def test_low_risk_rows_get_no_reasons_computed(model: RiskModel, features: Featu
     assert np.all(scores.reason_feature[low] == -1)
     assert np.all(np.isnan(scores.reason_contribution[low]))
     assert any(scores.reasons(i) for i in np.flatnonzero(~low))
+
+
+def test_threaded_reasons_and_margins_equal_one_row_at_a_time(
+    model: RiskModel, features: FeatureTable
+) -> None:
+    """Reasons of many rows are split over the worker threads in one compiled call per
+    part, and the trees read whole feature-table rows through columns packed for them:
+    both give, bit for bit, what one row at a time on the model's inputs gives."""
+    inputs = model.inputs(features)
+    rows = np.repeat(inputs, -(-600 // len(inputs)), axis=0)[:600]
+    with limited_threads(2):
+        together = model.trees.contributions(rows)
+    one_by_one = np.vstack([model.trees.contributions(row[None, :]) for row in rows])
+    np.testing.assert_array_equal(together, one_by_one)
+    scores = model.score_features(features, reasons_above=0.0)
+    np.testing.assert_array_equal(scores.risk, model.predict_proba(inputs))
+    top, _, _ = top_reasons(model.reason_contributions(inputs), inputs, 3)
+    np.testing.assert_array_equal(scores.reason_feature, top)
 
 
 def test_score_of_messages_equals_score_of_their_features(

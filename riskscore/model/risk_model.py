@@ -34,6 +34,7 @@ from riskscore.features import (
     feature_index,
 )
 from riskscore.model.calibration import Platt
+from riskscore.model.exit_leaves import ExitLeaves
 from riskscore.model.scores import ScoreTable, top_reasons
 from riskscore.model.trees import TreeEnsemble
 
@@ -81,6 +82,21 @@ class RiskModel:
             ) from exc
         self._reference_margin = float(self.trees.margins(self.trees.reference[None, :])[0])
         self._direction = np.array([FEATURES[i].direction for i in self._columns], dtype=np.float64)
+        self._table_leaves: tuple[int, ExitLeaves] | None = None
+
+    def _checked_values(self, features: FeatureTable) -> FloatArray:
+        """The table's values, once they are known to hold every column the model reads."""
+        if features.values.shape[1] <= int(self._columns.max()):
+            raise SchemaError("the feature table lacks features the model reads")
+        return features.values
+
+    def _leaves_for(self, values: FloatArray) -> ExitLeaves:
+        """The trees packed to read whole feature-table rows, built on first use (loading a
+        model stays as fast as before) for the table's width."""
+        n_cols = values.shape[1]
+        if self._table_leaves is None or self._table_leaves[0] != n_cols:
+            self._table_leaves = (n_cols, self.trees.packed(self._columns, n_cols))
+        return self._table_leaves[1]
 
     def __repr__(self) -> str:
         return (
@@ -100,9 +116,7 @@ class RiskModel:
         array that already holds the model's inputs in order.
         """
         if isinstance(features, FeatureTable):
-            if features.values.shape[1] <= int(self._columns.max()):
-                raise SchemaError("the feature table lacks features the model reads")
-            return np.ascontiguousarray(features.values[:, self._columns])
+            return np.ascontiguousarray(self._checked_values(features)[:, self._columns])
         values = np.asarray(features, dtype=np.float64)
         if values.ndim != 2 or values.shape[1] != len(self.feature_names):
             raise SchemaError(
@@ -193,13 +207,20 @@ class RiskModel:
         reasons_above: float = DEFAULT_REASONS_ABOVE,
     ) -> ScoreTable:
         """Score an already extracted :class:`FeatureTable` (see :meth:`score`)."""
-        inputs = self.inputs(features)
-        risk = self.calibration.risk(self.trees.margins(inputs))
-        contributions = np.zeros_like(inputs)
+        # The trees read the table's own rows (no copy of the input columns); only the
+        # explained rows are copied and ranked, rows below reasons_above get no reason.
+        values = self._checked_values(features)
+        risk = self.calibration.risk(self.trees.margins(values, self._leaves_for(values)))
         explain = np.flatnonzero(risk >= reasons_above)
-        if len(explain):
-            contributions[explain] = self.reason_contributions(inputs[explain])
-        idx, val, contrib = top_reasons(contributions, inputs, n_reasons)
+        shape = (len(risk), max(0, min(n_reasons, len(self._columns))))
+        idx = np.full(shape, -1, dtype=np.int64)
+        val = np.full(shape, np.nan)
+        contrib = np.full(shape, np.nan)
+        if len(explain) and shape[1]:
+            rows = np.ascontiguousarray(values[np.ix_(explain, self._columns)])
+            idx[explain], val[explain], contrib[explain] = top_reasons(
+                self.reason_contributions(rows), rows, n_reasons
+            )
         return ScoreTable(
             conversation_id=features.conversation_id,
             risk=risk,
