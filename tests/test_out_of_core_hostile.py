@@ -15,6 +15,7 @@ import riskscore as rs
 from riskscore.batch import chunk_states
 from riskscore.batch.chunk_states import fold_file
 from riskscore.batch.out_of_core import score_parquet
+from riskscore.batch.score import QuarantineFile
 from riskscore.batch.state_spill import write_states
 from riskscore.cli import main
 from riskscore.features.states import ConversationStates
@@ -49,7 +50,7 @@ def test_step_two_closes_its_chunks_when_a_chunk_fails(tmp_path: Path) -> None:
 
     held: list[BaseException] = []  # the exception and its frames, held as a caller may
     try:
-        fold_file(chunks(), tmp_path, tmp_path / "quarantine.jsonl", (), validate)
+        fold_file(chunks(), tmp_path, QuarantineFile(tmp_path / "quarantine.jsonl"), (), validate)
     except rs.SchemaError as exc:
         held.append(exc)
     assert [str(e) for e in held] == ["bad chunk"]

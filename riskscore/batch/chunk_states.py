@@ -155,12 +155,12 @@ class FoldedFile:
 def fold_file(
     chunks: Iterator[pa.Table],
     tmp: Path,
-    quarantine_path: Path,
+    quarantine: QuarantineFile,
     text_columns: tuple[str, ...],
     validate: Callable[[pa.Table], MessageTable],
     progress: Callable[[int], object] | None = None,
 ) -> FoldedFile:
-    """Step 2: each chunk validated (bad rows to the quarantine file), its account parts,
+    """Step 2: each chunk validated (bad rows to ``quarantine``), its account parts,
     and its conversations' states spilled to ``tmp``; two chunks at once, taken from
     ``chunks`` in turn; ``progress``, when given, is called after each chunk with the
     input rows done. When ``chunks`` raises
@@ -170,7 +170,7 @@ def fold_file(
     in memory (:func:`riskscore.io.groups.pair_id_clash_error`)."""
     # Group rooms make every conversation id text (a pair id is text); chunks hold whole
     # conversations, so a chunk shows each of its rooms.
-    done = FoldedFile(QuarantineFile(quarantine_path), text_ids="conversation_id" in text_columns)
+    done = FoldedFile(quarantine, text_ids="conversation_id" in text_columns)
 
     def fold(item: tuple[int, pa.Table]) -> FoldedChunk:
         index, chunk = item

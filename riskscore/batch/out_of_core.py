@@ -84,6 +84,7 @@ from riskscore.batch.parquet_chunks import (
     unread_parquet_columns,
 )
 from riskscore.batch.prefetch import one_ahead
+from riskscore.batch.score import QUARANTINE_NAME, QuarantineFile, job_outputs
 from riskscore.batch.shadow import ShadowRun, shadow_paths, write_shadow_run
 from riskscore.batch.state_spill import read_states
 from riskscore.exceptions import SchemaError
@@ -327,118 +328,125 @@ def score_parquet(
     model = model if model is not None else load_model()
     policy = policy if policy is not None else AlertPolicy.default()
     check_parquet_columns(source)  # names checked before any temporary file is written
-    # Two chunks are worked on at once (one_ahead): one thread per step keeps two cores
-    # busy, where splitting each step again only made the threads compete.
-    with (
-        limited_threads(1),
-        tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-ooc-") as tmp,
-    ):
-        # Ids beyond int64 make their columns text in memory: so in every chunk.
-        text_columns = ids_beyond_int64(source)
+    # Every output is written in a staging folder and moved into place at the end: a job
+    # that fails part-way leaves out_dir as it was (riskscore.io.staging).
+    with job_outputs(out) as stage:
+        # Two chunks are worked on at once (one_ahead): one thread per step keeps two cores
+        # busy, where splitting each step again only made the threads compete.
+        with (
+            limited_threads(1),
+            tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-ooc-") as tmp,
+        ):
+            # Ids beyond int64 make their columns text in memory: so in every chunk.
+            text_columns = ids_beyond_int64(source)
 
-        def fold(chunks: Iterator[pa.Table]) -> FoldedFile:
-            return fold_file(
-                chunks, Path(tmp), out / "quarantine.jsonl", text_columns,
-                lambda chunk: validated_chunk(chunk, errors, max_room_members, future),
-                read_progress,
-            )  # fmt: skip
+            def fold(chunks: Iterator[pa.Table]) -> FoldedFile:
+                final = stage.final(QUARANTINE_NAME)
+                return fold_file(
+                    chunks, Path(tmp), QuarantineFile(stage(QUARANTINE_NAME), shown_as=final),
+                    text_columns,
+                    lambda chunk: validated_chunk(chunk, errors, max_room_members, future),
+                    read_progress,
+                )  # fmt: skip
 
-        # Step 2, streamed as sorted; a file found not sorted is partitioned and step 2
-        # starts again (the order is checked as the batches stream: no pass before).
-        sorted_input = True
-        try:
-            folded = fold(sorted_chunks(source, chunk_rows))
-        except NotSortedError:
-            sorted_input = False
-            folded = fold(partitioned_chunks(source, chunk_rows, Path(tmp)))
-        quarantine, text_ids = folded.quarantine, folded.text_ids
-        quarantine_path, quarantine_counts = quarantine.close()
-        quarantine.check_some_kept(folded.n_kept)
-        if not folded.n_kept:  # refused as in memory (nothing to featurize), before output
-            raise SchemaError(f"no events to score in {source.name}: " + (
-                f"its {folded.groups.n_broadcast} rows are all broadcasts (rooms of more "
-                f"than {max_room_members} accounts), set aside"
-                if folded.groups.n_broadcast else "the file has no rows"))  # fmt: skip
-        accounts = tallies_from_parts(folded.parts)
-        if account_features is not None:  # checked against the whole file, before any output
-            spans = folded.spans
-            span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
-            account_features.check_covers(
-                accounts.account_id, accounts.values, span, accounts.pairs
+            # Step 2, streamed as sorted; a file found not sorted is partitioned and step 2
+            # starts again (the order is checked as the batches stream: no pass before).
+            sorted_input = True
+            try:
+                folded = fold(sorted_chunks(source, chunk_rows))
+            except NotSortedError:
+                sorted_input = False
+                folded = fold(partitioned_chunks(source, chunk_rows, Path(tmp)))
+            quarantine, text_ids = folded.quarantine, folded.text_ids
+            quarantine_path, quarantine_counts = quarantine.close()
+            quarantine.check_some_kept(folded.n_kept)
+            if not folded.n_kept:  # refused as in memory (nothing to featurize), before output
+                raise SchemaError(f"no events to score in {source.name}: " + (
+                    f"its {folded.groups.n_broadcast} rows are all broadcasts (rooms of more "
+                    f"than {max_room_members} accounts), set aside"
+                    if folded.groups.n_broadcast else "the file has no rows"))  # fmt: skip
+            accounts = tallies_from_parts(folded.parts)
+            if account_features is not None:  # checked against the whole file, before any output
+                spans = folded.spans
+                span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
+                account_features.check_covers(
+                    accounts.account_id, accounts.values, span, accounts.pairs
+                )
+                accounts = account_features
+            groups = folded.groups
+            spilled = folded.spilled
+            del folded
+            # Step 3: each chunk's states with every chunk's tallies (merged from them, or
+            # checked against them by check_covers above): no check chunk by chunk.
+            scores_path = stage(f"scores.{fmt}")
+            writer = _ChunkWriter(scores_path)
+            alerts: list[Alert] = []
+            shadow_writer = (
+                None if shadow_model is None else _ChunkWriter(shadow_paths(stage.root, fmt)[0])
             )
-            accounts = account_features
-        groups = folded.groups
-        spilled = folded.spilled
-        del folded
-        # Step 3: each chunk's states with every chunk's tallies (merged from them, or
-        # checked against them by check_covers above): no check chunk by chunk.
-        scores_path = out / f"scores.{fmt}"
-        writer = _ChunkWriter(scores_path)
-        alerts: list[Alert] = []
-        shadow_writer = None if shadow_model is None else _ChunkWriter(shadow_paths(out, fmt)[0])
-        shadow_alerts: list[Alert] = []
-        n_events = n_conversations = n_chunks = n_rows = 0
+            shadow_alerts: list[Alert] = []
+            n_events = n_conversations = n_chunks = n_rows = 0
 
-        def score_chunk(
-            chunk: SpilledChunk,
-        ) -> tuple[SpilledChunk, ScoreTable | None, ScoreTable | None]:
-            if chunk.path is None:
-                return chunk, None, None
-            states = read_states(chunk.path)
-            chunk.path.unlink()
-            features = features_from_states(text_order(states, text_ids), accounts)
-            shadow = None if shadow_model is None else shadow_model.score_features(features)
-            return chunk, model.score_features(features), shadow
+            def score_chunk(
+                chunk: SpilledChunk,
+            ) -> tuple[SpilledChunk, ScoreTable | None, ScoreTable | None]:
+                if chunk.path is None:
+                    return chunk, None, None
+                states = read_states(chunk.path)
+                chunk.path.unlink()
+                features = features_from_states(text_order(states, text_ids), accounts)
+                shadow = None if shadow_model is None else shadow_model.score_features(features)
+                return chunk, model.score_features(features), shadow
 
-        try:
-            # two chunks scored at once (their states are small); written in order here
-            for chunk, scores, shadow_scores in one_ahead(spilled, score_chunk, workers=2):
-                n_rows += chunk.n_rows
-                if scores is not None:
-                    writer.write(scores.to_arrow())
-                    alerts.extend(policy.alerts(scores))
-                    if shadow_scores is not None and shadow_writer is not None:
-                        shadow_writer.write(shadow_scores.to_arrow())
-                        shadow_alerts.extend(policy.alerts(shadow_scores))
-                    n_events += chunk.n_events
-                    n_conversations += len(scores)
-                    n_chunks += 1
-                    del scores, shadow_scores
-                if progress is not None:
-                    progress(n_rows)
-        finally:
-            writer.close()
-            if shadow_writer is not None:
-                shadow_writer.close()
-    # the in-memory order: urgent first, then by decreasing risk, ties by conversation
-    alerts.sort(key=_alert_order)
-    alerts_path = write_alerts(alerts, out / f"alerts.{fmt}")
-    shadow_run = None
-    if shadow_model is not None:
-        shadow_run = write_shadow_run(
-            out,
-            fmt=fmt,
-            production=model,
-            shadow=shadow_model,
-            production_alerts=alerts,
-            shadow_alerts=sorted(shadow_alerts, key=_alert_order),
-            production_paths=(scores_path, alerts_path),
-            n_events=n_events,
-            n_conversations=n_conversations,
-        )
+            try:
+                # two chunks scored at once (their states are small); written in order here
+                for chunk, scores, shadow_scores in one_ahead(spilled, score_chunk, workers=2):
+                    n_rows += chunk.n_rows
+                    if scores is not None:
+                        writer.write(scores.to_arrow())
+                        alerts.extend(policy.alerts(scores))
+                        if shadow_scores is not None and shadow_writer is not None:
+                            shadow_writer.write(shadow_scores.to_arrow())
+                            shadow_alerts.extend(policy.alerts(shadow_scores))
+                        n_events += chunk.n_events
+                        n_conversations += len(scores)
+                        n_chunks += 1
+                        del scores, shadow_scores
+                    if progress is not None:
+                        progress(n_rows)
+            finally:
+                writer.close()
+                if shadow_writer is not None:
+                    shadow_writer.close()
+        # the in-memory order: urgent first, then by decreasing risk, ties by conversation
+        alerts.sort(key=_alert_order)
+        alerts_path = write_alerts(alerts, stage(f"alerts.{fmt}"))
+        shadow_run = None
+        if shadow_model is not None:
+            shadow_run = write_shadow_run(
+                stage.root,
+                fmt=fmt,
+                production=model,
+                shadow=shadow_model,
+                production_alerts=alerts,
+                shadow_alerts=sorted(shadow_alerts, key=_alert_order),
+                production_paths=(scores_path, alerts_path),
+                n_events=n_events,
+                n_conversations=n_conversations,
+            )
     return OutOfCoreResult(
-        scores_path=scores_path,
-        alerts_path=alerts_path,
+        scores_path=stage.final_of(scores_path),
+        alerts_path=stage.final_of(alerts_path),
         n_events=n_events,
         n_conversations=n_conversations,
         n_chunks=n_chunks,
         alerts=alerts,
         partitioned=not sorted_input,
         n_quarantined=quarantine.n_rows,
-        quarantine_path=quarantine_path,
+        quarantine_path=None if quarantine_path is None else stage.final(QUARANTINE_NAME),
         quarantine_counts=quarantine_counts,
         groups=groups,
-        shadow=shadow_run,
+        shadow=None if shadow_run is None else shadow_run.placed(stage),
         unread_columns=unread_parquet_columns(source),
     )
 

@@ -14,6 +14,7 @@ the shadow's scores and alerts go to ``shadow/`` (:mod:`riskscore.batch.shadow`)
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,12 +29,14 @@ from riskscore.io import read_messages
 from riskscore.io.arrow import write_table
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import GroupSummary, MessageTable, Quarantine
+from riskscore.io.staging import StagedOutputs, staged_outputs
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 from riskscore.model import load_model
 from riskscore.model.scores import ScoreTable
 from riskscore.policy import Alert, AlertPolicy
 
 __all__ = [
+    "QUARANTINE_NAME",
     "QuarantineFile",
     "ScoreResult",
     "read_events",
@@ -41,6 +44,16 @@ __all__ = [
 ]
 
 Step = Callable[[str], None]
+
+#: The file of rows set aside, in a job's output folder.
+QUARANTINE_NAME = "quarantine.jsonl"
+
+
+def job_outputs(out_dir: Path) -> contextlib.AbstractContextManager[StagedOutputs]:
+    """The staged outputs of a scoring job in ``out_dir``: the quarantine file of an
+    earlier run is removed when this one sets no row aside, and kept in place when the
+    job fails (it explains why)."""
+    return staged_outputs(out_dir, owned=[QUARANTINE_NAME], keep_on_failure=[QUARANTINE_NAME])
 
 
 def _no_progress(_: str) -> None:
@@ -100,42 +113,52 @@ def score_events(
     """
     if fmt not in ("parquet", "csv", "jsonl"):
         raise ValueError(f"fmt must be parquet, csv or jsonl, got {fmt!r}")
-    progress("read")
-    messages, quarantine_path, counts = read_events(
-        events,
-        errors=errors,
-        quarantine_path=out_dir / "quarantine.jsonl",
-        max_room_members=max_room_members,
-        now=now,
-        max_future_s=max_future_s,
-    )
-    progress("model")
-    model = load_model(model_dir)
-    shadow = None if shadow_model_dir is None else load_model(shadow_model_dir)
-    policy = policy or AlertPolicy.default()
-    progress("score")
-    features = extract_features(messages, account_features=account_features)
-    scores = model.score_features(features)
-    alerts = policy.alerts(scores)
-    progress("write")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    scores_path = write_table(scores.to_arrow(), out_dir / f"scores.{fmt}")
-    alerts_path = write_alerts(alerts, out_dir / f"alerts.{fmt}")
-    shadow_run = None
-    if shadow is not None:
-        shadow_scores = shadow.score_features(features)
-        write_table(shadow_scores.to_arrow(), shadow_paths(out_dir, fmt)[0])
-        shadow_run = write_shadow_run(
-            out_dir,
-            fmt=fmt,
-            production=model,
-            shadow=shadow,
-            production_alerts=alerts,
-            shadow_alerts=policy.alerts(shadow_scores),
-            production_paths=(scores_path, alerts_path),
-            n_events=len(messages),
-            n_conversations=len(scores),
+    # Every file is written in a staging folder and moved into place at the end: a job
+    # that fails leaves out_dir as it was (riskscore.io.staging).
+    with job_outputs(out_dir) as stage:
+        progress("read")
+        messages, quarantine_path, counts = read_events(
+            events,
+            errors=errors,
+            quarantine_path=stage(QUARANTINE_NAME),
+            shown_as=stage.final(QUARANTINE_NAME),
+            max_room_members=max_room_members,
+            now=now,
+            max_future_s=max_future_s,
         )
+        progress("model")
+        model = load_model(model_dir)
+        shadow = None if shadow_model_dir is None else load_model(shadow_model_dir)
+        policy = policy or AlertPolicy.default()
+        progress("score")
+        features = extract_features(messages, account_features=account_features)
+        scores = model.score_features(features)
+        alerts = policy.alerts(scores)
+        progress("write")
+        staged = (
+            write_table(scores.to_arrow(), stage(f"scores.{fmt}")),
+            write_alerts(alerts, stage(f"alerts.{fmt}")),
+        )
+        shadow_run = None
+        if shadow is not None:
+            shadow_scores = shadow.score_features(features)
+            write_table(shadow_scores.to_arrow(), shadow_paths(stage.root, fmt)[0])
+            shadow_run = write_shadow_run(
+                stage.root,
+                fmt=fmt,
+                production=model,
+                shadow=shadow,
+                production_alerts=alerts,
+                shadow_alerts=policy.alerts(shadow_scores),
+                production_paths=staged,
+                n_events=len(messages),
+                n_conversations=len(scores),
+            )
+    scores_path, alerts_path = (stage.final_of(path) for path in staged)
+    if shadow_run is not None:
+        shadow_run = shadow_run.placed(stage)
+    if quarantine_path is not None:
+        quarantine_path = stage.final(QUARANTINE_NAME)
     return ScoreResult(
         scores=scores,
         alerts=alerts,
@@ -156,6 +179,7 @@ def read_events(
     *,
     errors: str,
     quarantine_path: Path,
+    shown_as: Path | None = None,
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     now: float | None = None,
     max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
@@ -164,7 +188,8 @@ def read_events(
     Group rooms are split into pair conversations and broadcasts (rooms above
     ``max_room_members``) set aside (``messages.groups``, :mod:`riskscore.io.groups`);
     events dated more than ``max_future_s`` after ``now`` are bad rows
-    (:func:`riskscore.read_messages`).
+    (:func:`riskscore.read_messages`). ``shown_as`` is the quarantine file's name in
+    messages (where it will be, when ``quarantine_path`` is staged).
 
     Returns
     -------
@@ -189,7 +214,7 @@ def read_events(
         now=now,
         max_future_s=max_future_s,
     )
-    sink = QuarantineFile(quarantine_path)
+    sink = QuarantineFile(quarantine_path, shown_as=shown_as)
     sink.write(messages.quarantined)
     written, counts = sink.close()
     sink.check_some_kept(len(messages))
@@ -202,8 +227,10 @@ class QuarantineFile:
     reason (``"column: reason"``). The file is created at the first refused row; nothing
     is written when no row is refused."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, shown_as: Path | None = None) -> None:
         self.path = Path(path)
+        #: The file's name in messages (its final place when ``path`` is staged).
+        self.shown_as = self.path if shown_as is None else Path(shown_as)
         self.n_rows = 0
         self._counts: dict[str, int] = {}
         self._fh: TextIO | None = None
@@ -236,5 +263,5 @@ class QuarantineFile:
         counts = "; ".join(f"{n} {why}" for why, n in self.close()[1].items())
         raise SchemaError(
             f"every row was quarantined ({self.n_rows} rows: {counts}); nothing left; "
-            f"see {self.path}"
+            f"see {self.shown_as}"
         )

@@ -21,6 +21,7 @@ shadow alert to a review queue.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from typing import Any, Final
 
 from riskscore.batch.alerts import write_alerts
 from riskscore.exceptions import SchemaError
+from riskscore.io.staging import StagedOutputs
 from riskscore.io.text import parquet_file
 from riskscore.model import RiskModel
 from riskscore.policy import Alert, alert_changes
@@ -79,6 +81,15 @@ class ShadowRun:
     gained: tuple[Any, ...]
     lost: tuple[Any, ...]
     summary: dict[str, Any]
+
+    def placed(self, stage: StagedOutputs) -> ShadowRun:
+        """The same run, its paths where ``stage`` moved its files."""
+        return dataclasses.replace(
+            self,
+            scores_path=stage.final_of(self.scores_path),
+            alerts_path=stage.final_of(self.alerts_path),
+            summary_path=stage.final_of(self.summary_path),
+        )
 
 
 def shadow_paths(out_dir: Path, fmt: str) -> tuple[Path, Path]:
