@@ -110,14 +110,16 @@ def latency(
     timed = events[warmup:]
     ns = np.empty(len(timed), dtype=np.int64)
     rescored = np.empty(len(timed), dtype=np.int64)  # other conversations each event re-scored
+    alerted = np.zeros(len(timed), dtype=bool)  # events that return their own alert
     clock = time.perf_counter_ns
     update = scorer.update_one
     for i, event in enumerate(stream):
         before = scorer.n_rescored
         t = clock()
-        update(event)
+        alert = update(event)
         ns[i] = clock() - t
         rescored[i] = scorer.n_rescored - before
+        alerted[i] = alert is not None
     online = percentiles(ns)
     some = rescored > 0
 
@@ -160,6 +162,8 @@ def latency(
         "rescored_per_rescoring_event_max": int(rescored.max()),
         "update_one_rescoring_events": percentiles(ns[some]) if some.any() else None,
         "update_one_other_events": percentiles(ns[~some]),
+        # an alert carries its exact reasons, computed for that one conversation
+        "update_one_alerting_events": percentiles(ns[alerted]) if alerted.any() else None,
         "batch_subsample": len(sample),
         "update_one_on_subsample": on_sub,
         "batch_predict_proba_per_event": sk,
@@ -426,6 +430,9 @@ def main(argv: list[str] | None = None) -> int:
         f"(at most {lat['rescored_per_rescoring_event_max']})"
         + (f"; those take {r['median_us']:.1f} us at the median" if r else "")
     )
+    a = lat["update_one_alerting_events"]
+    if a:
+        print(f"events that return an alert (with its reasons): {a['median_us']:.1f} us median")
     env["load_average_1min_at_end"] = os.getloadavg()[0]
     (RESULTS / name).write_text(
         json.dumps({"env": env, "latency": lat, "coach": coach_run}, indent=2) + "\n"
