@@ -97,3 +97,20 @@ def test_accounts_prints_the_unread_columns(
     out = tmp_path / "again.parquet"
     assert main(["accounts", str(path), "--out", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["unread_columns"] == list(UNREAD)
+
+
+def test_evaluate_prints_the_unread_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = rs.synthetic.generate(300, prevalence=0.1, seed=4)
+    events_path, _ = data.write(tmp_path / "data")
+    events = pq.read_table(events_path)
+    pq.write_table(
+        events.append_column("tz_offset", events["recipient_tz_offset_min"]), events_path
+    )
+    args = ["evaluate", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "report"),
+            "--no-plots", "--bootstrap", "10", "--replay-events", "0"]  # fmt: skip
+    assert main([*args, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["unread_columns"] == ["tz_offset"]
+    assert main(args) == 0
+    assert "not in schema v1: 'tz_offset'" in capsys.readouterr().out

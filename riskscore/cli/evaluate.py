@@ -12,6 +12,7 @@ from riskscore.cli._paths import check_not_inputs, check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
 from riskscore.cli._time import seed, synthetic_conversations, whole_number
+from riskscore.cli._unread import unread_note
 from riskscore.evaluation import evaluate
 from riskscore.evaluation.report import REPORT_FILES
 from riskscore.evaluation.robustness import EVALUATION_WORLD_SEEDS, evaluate_worlds, unseen_worlds
@@ -130,6 +131,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         "ece": report.ece,
         "latency_weighted_f1": None if ed is None else ed.latency_weighted_f1,
         "median_latency_messages": None if ed is None else ed.median_latency_messages,
+        "unread_columns": list(data.messages.unread_columns),
     }
 
 
@@ -195,3 +197,5 @@ def render(result: dict[str, Any]) -> None:
         print(f"  latency-weighted F1 {result['latency_weighted_f1']:.3f}")
     for path in result["files"]:
         print(f"wrote {path}")
+    if result["unread_columns"]:  # a column under another name would be missed in silence
+        print(unread_note(result["unread_columns"]))
