@@ -150,3 +150,22 @@ def test_a_reversed_period_is_named_by_its_dates_in_report_and_export(
         assert "period start 2026-02-01T00:00:00+00:00 (1769904000) must be before its end " in err
         # the end as a date too (report's --end is inclusive: the next day's midnight)
         assert re.search(r"its end 2026-01-0[12]T00:00:00\+00:00 \(\d+\)", err), err
+
+
+def test_a_reversed_period_is_refused_before_a_month_is_simulated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The month (events, scores, queue, moderators) was simulated into --db first, and the
+    # period refused after: minutes of work and a new queue file for a typing error.
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", KEY.decode())
+    db = tmp_path / "month.sqlite"
+    argv = ["report", "--synthetic-month", "--db", str(db), "--out", str(tmp_path / "r"),
+            "--no-charts", "--start", "2026-02-01", "--end", "2026-01-01"]  # fmt: skip
+    assert main(argv) == 2
+    assert "must be before its end" in capsys.readouterr().err
+    assert not db.exists()
+    later = ["report", "--synthetic-month", "--db", str(db), "--out", str(tmp_path / "r"),
+             "--no-charts", "--start", "2199-01-01"]  # fmt: skip
+    assert main(later) == 2  # from a start after now to now
+    assert "must be before its end" in capsys.readouterr().err
+    assert not db.exists()

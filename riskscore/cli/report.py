@@ -18,6 +18,7 @@ from riskscore.io import read_messages
 from riskscore.keys import check_key
 from riskscore.model import load_model
 from riskscore.model.drift import period_drift
+from riskscore.moderation.cases import check_period
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.simulation import simulate_month
 from riskscore.moderation.transparency import REPORT_FILES, transparency_report
@@ -112,6 +113,8 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         raise ValueError("--synthetic-month reports on its own events: give no --events")
     if args.model is not None and args.events is None and not args.synthetic_month:
         raise ValueError("--model is the reference of the drift section: give --events")
+    if args.start is not None:  # a reversed period is refused before a month is simulated
+        check_period(args.start, int(time.time()) if args.end is None else args.end)
     model = load_model(args.model)
     period: tuple[int, int] | None = None
     simulated: dict[str, Any] | None = None
