@@ -565,12 +565,24 @@ def test_prevalence_argument_calibrates_for_it(
     )
 
 
-def test_score_table_flattens_to_arrow(model: RiskModel, data: rs.synthetic.SyntheticData) -> None:
-    table = model.score(data.messages).to_arrow()
+def test_score_table_to_arrow_has_reasons_as_a_list(
+    model: RiskModel, data: rs.synthetic.SyntheticData
+) -> None:
+    scores = model.score(data.messages)
+    table = scores.to_arrow()
     assert table.num_rows == data.messages.n_conversations
-    assert {"conversation_id", "risk", "reason_1", "reason_1_contribution"} <= set(
-        table.column_names
-    )
+    assert table.column_names == [
+        "conversation_id", "adult_id", "child_id", "child_age", "adult_age", "risk", "reasons",
+    ]  # fmt: skip
+    reasons = table["reasons"].to_pylist()
+    for i in range(len(scores)):
+        want = [
+            {"feature": r.feature, "value": r.value, "contribution": r.contribution}
+            for r in scores.reasons(i)
+        ]
+        assert reasons[i] == want
+    assert any(reasons)
+    assert not all(reasons)
 
 
 def test_labels_must_match_messages(

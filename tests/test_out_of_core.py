@@ -25,6 +25,7 @@ from riskscore.features.states import (
     features_from_states,
 )
 from riskscore.io.arrow import _nan_to_null
+from riskscore.policy import scores_table
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def _assert_same_as_in_memory(
         got = got.sort_by("conversation_id")
     np.testing.assert_array_equal(got["conversation_id"].to_numpy(), expected.conversation_id)
     np.testing.assert_array_equal(got["risk"].to_numpy(), expected.risk)
-    assert got.equals(_nan_to_null(expected.to_arrow()))
+    assert got.equals(_nan_to_null(scores_table(expected, rs.AlertPolicy.default())))
     want = [a.to_dict() for a in rs.AlertPolicy.default().alerts(expected)]
     assert [a.to_dict() for a in result.alerts] == want
     assert pq.read_table(result.alerts_path).num_rows == len(want)
@@ -264,7 +265,8 @@ def test_quarantine_out_of_core_equals_in_memory(
     # the scores and alerts of the rows kept (text ids: out of core in integer id order)
     scores = model.score(expected)
     got = pq.read_table(result.scores_path).sort_by("conversation_id")
-    assert got.equals(_nan_to_null(scores.to_arrow()).sort_by("conversation_id"))
+    want_scores = _nan_to_null(scores_table(scores, rs.AlertPolicy.default()))
+    assert got.equals(want_scores.sort_by("conversation_id"))
     want = [a.to_dict() for a in rs.AlertPolicy.default().alerts(scores)]
     assert sorted((a.to_dict() for a in result.alerts), key=str) == sorted(want, key=str)
 

@@ -4,7 +4,6 @@ it for production and, in a shadow run, for the shadow model)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +57,4 @@ def write_alerts(alerts: list[Alert], path: Path) -> Path:
     ``reasons`` is an array of objects in JSON lines, a list of structs in Parquet and
     that array as JSON text in a CSV cell (CSV holds no nested values).
     """
-    import pyarrow as pa
-
-    table = alerts_table(alerts)
-    if path.suffix.lower() == ".csv":
-        i = table.schema.get_field_index("reasons")
-        text = [json.dumps(r, separators=(",", ":")) for r in table.column(i).to_pylist()]
-        table = table.set_column(i, "reasons", pa.array(text, type=pa.string()))
-    return write_table(table, path)
+    return write_table(alerts_table(alerts), path)

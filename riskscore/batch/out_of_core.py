@@ -103,7 +103,7 @@ from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.io.validate import Errors
 from riskscore.model import RiskModel, load_model
 from riskscore.model.scores import ScoreTable
-from riskscore.policy import Alert, AlertPolicy
+from riskscore.policy import Alert, AlertPolicy, scores_table
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -403,10 +403,10 @@ def score_parquet(
                 for chunk, scores, shadow_scores in one_ahead(spilled, score_chunk, workers=2):
                     n_rows += chunk.n_rows
                     if scores is not None:
-                        writer.write(scores.to_arrow())
+                        writer.write(scores_table(scores, policy))
                         alerts.extend(policy.alerts(scores))
                         if shadow_scores is not None and shadow_writer is not None:
-                            shadow_writer.write(shadow_scores.to_arrow())
+                            shadow_writer.write(scores_table(shadow_scores, policy))
                             shadow_alerts.extend(policy.alerts(shadow_scores))
                         n_events += chunk.n_events
                         n_conversations += len(scores)

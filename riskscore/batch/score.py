@@ -1,9 +1,9 @@
 """The ``riskscore score`` job in memory: read events, extract features, score, decide
 alerts, write scores and alerts. A plain function, callable from code.
 
-Output schema, alike in every format: ``scores.<fmt>`` has one row per conversation
-(``conversation_id``, ``risk``, ``adult_id``, ``child_id``, ``child_age`` and
-``reason_1`` .. ``reason_k`` with ``reason_k_contribution``); ``alerts.<fmt>`` has one row
+Output schema, alike in every format: ``scores.<fmt>`` has one row per conversation, the
+columns of :mod:`riskscore.policy.scores_table` (ids, ages, risk, tier, age band, reasons
+as an array; the same as out-of-core and Spark scoring); ``alerts.<fmt>`` has one row
 per alert with the fields of :meth:`riskscore.Alert.to_dict` (the same objects
 ``riskscore stream`` writes), ``reasons`` being a list of ``{feature, value, contribution,
 description}``: an array in JSON lines, a list of structs in Parquet and, since a CSV
@@ -33,7 +33,7 @@ from riskscore.io.staging import StagedOutputs, staged_outputs
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 from riskscore.model import load_model
 from riskscore.model.scores import ScoreTable
-from riskscore.policy import Alert, AlertPolicy
+from riskscore.policy import Alert, AlertPolicy, scores_table
 
 __all__ = [
     "QUARANTINE_NAME",
@@ -136,13 +136,13 @@ def score_events(
         alerts = policy.alerts(scores)
         progress("write")
         staged = (
-            write_table(scores.to_arrow(), stage(f"scores.{fmt}")),
+            write_table(scores_table(scores, policy), stage(f"scores.{fmt}")),
             write_alerts(alerts, stage(f"alerts.{fmt}")),
         )
         shadow_run = None
         if shadow is not None:
             shadow_scores = shadow.score_features(features)
-            write_table(shadow_scores.to_arrow(), shadow_paths(stage.root, fmt)[0])
+            write_table(scores_table(shadow_scores, policy), shadow_paths(stage.root, fmt)[0])
             shadow_run = write_shadow_run(
                 stage.root,
                 fmt=fmt,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.json_lines import write_json_lines
+from riskscore.io.json_lines import json_text, write_json_lines
 from riskscore.io.text import arrow_file
 
 #: A CSV cell starting with one of these is read as a formula by spreadsheets; one that
@@ -61,6 +61,18 @@ def write_csv_rows(path: Path, header: Sequence[object], rows: Iterable[Sequence
         writer.writerow([escape_csv_cell(v) for v in header])
         writer.writerows([escape_csv_cell(v) for v in row] for row in rows)
     return path
+
+
+def _nested_as_json(table: Any) -> Any:
+    """Lists and structs as their JSON text (:func:`riskscore.io.json_lines.json_text`): a
+    CSV cell holds text only."""
+    import pyarrow as pa
+
+    for i, field in enumerate(table.schema):
+        if pa.types.is_nested(field.type):
+            text = json_text(table.column(i).combine_chunks())
+            table = table.set_column(i, pa.field(field.name, pa.string()), text)
+    return table
 
 
 def _nan_to_null(table: Any) -> Any:
@@ -114,7 +126,7 @@ def text_table_writer(
         import pyarrow.csv as pacsv
 
         def csv_cells(table: Any) -> Any:
-            cells = _nan_to_null(table)
+            cells = _nested_as_json(_nan_to_null(table))
             return escape_csv_table(cells) if escape_formulas else cells
 
         with (

@@ -15,7 +15,7 @@ from typing import Any, BinaryIO, Final
 
 import numpy as np
 
-__all__ = ["ROWS_PER_SLICE", "write_json_lines"]
+__all__ = ["ROWS_PER_SLICE", "json_text", "write_json_lines"]
 
 #: Rows joined at once: the lines of a slice stay well under Arrow's 2 GiB string limit.
 ROWS_PER_SLICE: Final = 262_144
@@ -39,7 +39,7 @@ def write_json_lines(table: Any, sink: BinaryIO) -> None:
         pieces: list[Any] = []
         for i, name in enumerate(part.column_names):
             key = ("{" if i == 0 else ",") + json.dumps(str(name)) + ":"
-            pieces += [key, _json_values(part.column(i).combine_chunks())]
+            pieces += [key, json_text(part.column(i).combine_chunks())]
         _write_strings(_join([*pieces, "}\n"]), sink)
 
 
@@ -60,8 +60,18 @@ def _write_strings(lines: Any, sink: BinaryIO) -> None:
     sink.write(memoryview(lines.buffers()[2])[offsets[0] : offsets[len(lines)]])
 
 
-def _json_values(values: Any) -> Any:
-    """The JSON text of each value of an Arrow array, as a string array without nulls."""
+def json_text(values: Any) -> Any:
+    """The JSON text of each value of an Arrow array, as a string array without nulls
+    (``null`` for a null), without a Python call per value for numbers, booleans, text,
+    and lists and structs of them (a CSV cell holds a nested value as this text).
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> reasons = pa.array([[{"feature": "x", "value": 1.5}], [], None])
+    >>> json_text(reasons).to_pylist()
+    ['[{"feature":"x","value":1.5}]', '[]', 'null']
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -77,12 +87,20 @@ def _json_values(values: Any) -> Any:
         text = pc.if_else(values, "true", "false")
     elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
         text = _quoted(values.cast(pa.string()))
-    elif pa.types.is_list(kind) and pa.types.is_string(kind.value_type):
-        # each text item quoted, then the items of a row joined into an array
+    elif pa.types.is_list(kind):
+        # each item as JSON, then the items of a row joined into an array
         offsets = pc.subtract(values.offsets, values.offsets[0])
-        items = pa.ListArray.from_arrays(offsets, _quoted(pc.list_flatten(values)))
+        items = pa.ListArray.from_arrays(offsets, json_text(pc.list_flatten(values)))
         array = pc.binary_join_element_wise("[", pc.binary_join(items, ","), "]", "")
         text = pc.if_else(pc.is_null(values), pa.scalar(None, pa.string()), array)
+    elif pa.types.is_struct(kind):
+        # each field as "name":value, in field order, the fields of a row in braces
+        fields = [
+            pc.binary_join_element_wise(json.dumps(kind.field(i).name) + ":", json_text(f), "")
+            for i, f in enumerate(values.flatten())
+        ]
+        obj = pc.binary_join_element_wise("{", pc.binary_join_element_wise(*fields, ","), "}", "")
+        text = pc.if_else(pc.is_null(values), pa.scalar(None, pa.string()), obj)
     else:
         text = _dumped(values)
     return pc.fill_null(text, "null")

@@ -14,7 +14,7 @@ from riskscore.features.registry import FEATURES
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["Reason", "ScoreTable"]
+__all__ = ["Reason", "ScoreTable", "reasons_type"]
 
 FloatArray = npt.NDArray[np.float64]
 _SPECS = {spec.name: spec for spec in FEATURES}
@@ -71,6 +71,18 @@ class Reason:
     def __str__(self) -> str:
         text = f"{self.description}: {self.value_text} (+{self.contribution:.2f})"
         return f"{text}; {self.why}" if self.why else text
+
+
+def reasons_type() -> pa.ListType:
+    """The Arrow type of a scores file's ``reasons``: a list of ``{feature, value,
+    contribution}`` (:meth:`ScoreTable.reasons_array`)."""
+    import pyarrow as pa
+
+    return pa.list_(
+        pa.struct(
+            [("feature", pa.string()), ("value", pa.float64()), ("contribution", pa.float64())]
+        )
+    )
 
 
 _CHANNELS = ("public", "group", "direct", "ephemeral", "encrypted", "external")
@@ -157,23 +169,45 @@ class ScoreTable:
             out.append(Reason.of(self.feature_names[j], float(value), float(contrib)))
         return tuple(out)
 
+    def reasons_array(self) -> pa.ListArray:
+        """Each conversation's reasons as one Arrow list of ``{feature, value,
+        contribution}``, strongest first (empty where nothing raised the risk, or below
+        ``reasons_above``): the ``reasons`` column of every scores file."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        present = self.reason_feature >= 0  # reasons come first in each row
+        offsets = np.zeros(len(self) + 1, dtype=np.int32)
+        np.cumsum(present.sum(axis=1), out=offsets[1:])
+        index = self.reason_feature[present]
+        items = pa.StructArray.from_arrays(
+            [
+                pc.take(pa.array(self.feature_names, type=pa.string()), pa.array(index)),
+                pa.array(self.reason_value[present], type=pa.float64(), from_pandas=True),
+                pa.array(self.reason_contribution[present], type=pa.float64()),
+            ],
+            fields=list(reasons_type().value_type),
+        )
+        return pa.ListArray.from_arrays(pa.array(offsets), items, type=reasons_type())
+
     def to_arrow(self) -> pa.Table:
-        """Scores as a flat :class:`pyarrow.Table` (one row per conversation, reasons as
-        ``reason_1 .. reason_k`` names and ``reason_k_contribution`` columns)."""
+        """The model's scores as a :class:`pyarrow.Table`, one row per conversation:
+        ``conversation_id``, ``adult_id``, ``child_id``, ``child_age``, ``adult_age``,
+        ``risk`` and ``reasons`` (:meth:`reasons_array`). A scores file adds the policy's
+        ``tier`` and ``age_band`` (:func:`riskscore.policy.scores_table`)."""
         import pyarrow as pa
 
-        names = np.asarray((*self.feature_names, ""), dtype=object)
-        cols: dict[str, Any] = {
-            "conversation_id": self.conversation_id,
-            "risk": self.risk,
-            "adult_id": self.adult_id,
-            "child_id": self.child_id,
-            "child_age": self.child_age,
-        }
-        for r in range(self.reason_feature.shape[1]):
-            cols[f"reason_{r + 1}"] = names[self.reason_feature[:, r]]
-            cols[f"reason_{r + 1}_contribution"] = self.reason_contribution[:, r]
-        return pa.table(cols)
+        return pa.table(
+            {
+                "conversation_id": self.conversation_id,
+                "adult_id": self.adult_id,
+                "child_id": self.child_id,
+                "child_age": self.child_age,
+                "adult_age": self.adult_age,
+                "risk": self.risk,
+                "reasons": self.reasons_array(),
+            }
+        )
 
 
 def top_reasons(

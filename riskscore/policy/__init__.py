@@ -14,7 +14,9 @@ Modules, each one responsibility, imported in this order and never back:
 * :mod:`~riskscore.policy.validate`: the one validator of a policy mapping;
 * :mod:`~riskscore.policy.files`: TOML policy files;
 * :mod:`~riskscore.policy.alerts`: :class:`Alert`, :func:`alert_changes` (gained and lost);
-* :mod:`~riskscore.policy.alert_policy`: :class:`AlertPolicy`.
+* :mod:`~riskscore.policy.alert_policy`: :class:`AlertPolicy`;
+* :mod:`~riskscore.policy.scores_table`: :func:`scores_table`, the one schema of a scores
+  file (risk, tier, band, reasons).
 
 ``docs/policy.md`` gives the file format, the defaults and how to choose them.
 """
@@ -24,10 +26,12 @@ from riskscore.policy.alerts import Alert, alert_changes
 from riskscore.policy.bands import AgeBand, Tier
 from riskscore.policy.errors import PolicyFileError
 from riskscore.policy.guards import Guards
+from riskscore.policy.scores_table import SCORE_COLUMNS, scores_table
 from riskscore.policy.validate import FORMAT_VERSION
 
 __all__ = [
     "FORMAT_VERSION",
+    "SCORE_COLUMNS",
     "AgeBand",
     "Alert",
     "AlertPolicy",
@@ -35,4 +39,5 @@ __all__ = [
     "PolicyFileError",
     "Tier",
     "alert_changes",
+    "scores_table",
 ]
