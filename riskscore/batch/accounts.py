@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from riskscore.batch.score import Step, _no_progress, read_events
+from riskscore.batch.score import QuarantineFile, Step, _no_progress, read_events
 from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, extract_account_features, write_account_features
 from riskscore.features.account_file import ACCOUNT_FILE_METADATA_KEY, account_file_path
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.staging import staged_outputs
 from riskscore.io.text import parquet_file
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 
@@ -93,25 +94,28 @@ def account_features_file(
     path = account_file_path(out)  # checked before any reading
     quarantine = path.with_name(f"{path.stem}.quarantine.jsonl")
     _check_outputs(events, path, quarantine)
-    progress("read")
-    messages, quarantine_path, counts = read_events(
-        events,
-        errors=errors,
-        quarantine_path=quarantine,
-        max_room_members=max_room_members,
-        now=now,
-        max_future_s=max_future_s,
-    )
-    progress("count")
-    accounts = extract_account_features(messages)
-    progress("write")
-    write_account_features(accounts, path)
+    # Staged beside ``out``: a failed run leaves the earlier file and no quarantine of its
+    # own beside it; a clean run removes the quarantine file of an earlier one.
+    with staged_outputs(path.parent, owned=[quarantine.name]) as stage:
+        progress("read")
+        messages, quarantine_path, counts = read_events(
+            events,
+            errors=errors,
+            quarantine=QuarantineFile.staged(stage, quarantine.name),
+            max_room_members=max_room_members,
+            now=now,
+            max_future_s=max_future_s,
+        )
+        progress("count")
+        accounts = extract_account_features(messages)
+        progress("write")
+        write_account_features(accounts, stage(path.name))
     return AccountsResult(
         accounts=accounts,
         path=path,
         n_conversations=messages.n_conversations,
         n_quarantined=len(messages.quarantined),
-        quarantine_path=quarantine_path,
+        quarantine_path=None if quarantine_path is None else quarantine,
         quarantine_counts=counts,
         unread_columns=messages.unread_columns,
     )

@@ -98,6 +98,7 @@ from riskscore.features.states import (
 from riskscore.io.arrow import _nan_to_null, text_table_writer
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import GroupSummary
+from riskscore.io.text import arrow_file
 from riskscore.io.threads import limited_threads
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.io.validate import Errors
@@ -191,7 +192,8 @@ class _ChunkWriter:
             table = _nan_to_null(table)
         if self._write is None:
             if self.suffix == ".parquet":
-                writer = self._files.enter_context(pq.ParquetWriter(self.path, table.schema))
+                sink = self._files.enter_context(arrow_file(self.path, "wb"))  # any name
+                writer = self._files.enter_context(pq.ParquetWriter(sink, table.schema))
                 self._write = writer.write_table
             else:
                 self._write = self._files.enter_context(text_table_writer(self.path, table.schema))
@@ -328,6 +330,7 @@ def score_parquet(
     model = model if model is not None else load_model()
     policy = policy if policy is not None else AlertPolicy.default()
     check_parquet_columns(source)  # names checked before any temporary file is written
+    unread = unread_parquet_columns(source)  # before the outputs could replace it
     # Every output is written in a staging folder and moved into place at the end: a job
     # that fails part-way leaves out_dir as it was (riskscore.io.staging).
     with job_outputs(out) as stage:
@@ -341,9 +344,8 @@ def score_parquet(
             text_columns = ids_beyond_int64(source)
 
             def fold(chunks: Iterator[pa.Table]) -> FoldedFile:
-                final = stage.final(QUARANTINE_NAME)
                 return fold_file(
-                    chunks, Path(tmp), QuarantineFile(stage(QUARANTINE_NAME), shown_as=final),
+                    chunks, Path(tmp), QuarantineFile.staged(stage, QUARANTINE_NAME),
                     text_columns,
                     lambda chunk: validated_chunk(chunk, errors, max_room_members, future),
                     read_progress,
@@ -447,7 +449,7 @@ def score_parquet(
         quarantine_counts=quarantine_counts,
         groups=groups,
         shadow=None if shadow_run is None else shadow_run.placed(stage),
-        unread_columns=unread_parquet_columns(source),
+        unread_columns=unread,
     )
 
 

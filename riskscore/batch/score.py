@@ -15,6 +15,7 @@ the shadow's scores and alerts go to ``shadow/`` (:mod:`riskscore.batch.shadow`)
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from riskscore.batch.alerts import write_alerts
-from riskscore.batch.shadow import ShadowRun, shadow_paths, write_shadow_run
+from riskscore.batch.shadow import SHADOW_FILES, ShadowRun, shadow_paths, write_shadow_run
 from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, extract_features
 from riskscore.io import read_messages
@@ -50,10 +51,10 @@ QUARANTINE_NAME = "quarantine.jsonl"
 
 
 def job_outputs(out_dir: Path) -> contextlib.AbstractContextManager[StagedOutputs]:
-    """The staged outputs of a scoring job in ``out_dir``: the quarantine file of an
-    earlier run is removed when this one sets no row aside, and kept in place when the
-    job fails (it explains why)."""
-    return staged_outputs(out_dir, owned=[QUARANTINE_NAME], keep_on_failure=[QUARANTINE_NAME])
+    """The staged outputs of a scoring job in ``out_dir``: the quarantine file and the
+    shadow files of an earlier run are removed when this one writes none (a shadow
+    summary names the production files beside it)."""
+    return staged_outputs(out_dir, owned=[QUARANTINE_NAME, *SHADOW_FILES])
 
 
 def _no_progress(_: str) -> None:
@@ -120,8 +121,7 @@ def score_events(
         messages, quarantine_path, counts = read_events(
             events,
             errors=errors,
-            quarantine_path=stage(QUARANTINE_NAME),
-            shown_as=stage.final(QUARANTINE_NAME),
+            quarantine=QuarantineFile.staged(stage, QUARANTINE_NAME),
             max_room_members=max_room_members,
             now=now,
             max_future_s=max_future_s,
@@ -178,8 +178,7 @@ def read_events(
     events: object,
     *,
     errors: str,
-    quarantine_path: Path,
-    shown_as: Path | None = None,
+    quarantine: QuarantineFile,
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     now: float | None = None,
     max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
@@ -188,15 +187,14 @@ def read_events(
     Group rooms are split into pair conversations and broadcasts (rooms above
     ``max_room_members``) set aside (``messages.groups``, :mod:`riskscore.io.groups`);
     events dated more than ``max_future_s`` after ``now`` are bad rows
-    (:func:`riskscore.read_messages`). ``shown_as`` is the quarantine file's name in
-    messages (where it will be, when ``quarantine_path`` is staged).
+    (:func:`riskscore.read_messages`); bad rows go to ``quarantine``.
 
     Returns
     -------
     messages : MessageTable
         The rows kept.
     quarantine_path : Path or None
-        ``quarantine_path`` (one JSON record per row set aside), None when no row was.
+        ``quarantine.path`` (one JSON record per row set aside), None when no row was.
     counts : dict of str to int
         Rows set aside per reason (``"column: reason"``), most frequent first.
 
@@ -214,10 +212,9 @@ def read_events(
         now=now,
         max_future_s=max_future_s,
     )
-    sink = QuarantineFile(quarantine_path, shown_as=shown_as)
-    sink.write(messages.quarantined)
-    written, counts = sink.close()
-    sink.check_some_kept(len(messages))
+    quarantine.write(messages.quarantined)
+    written, counts = quarantine.close()
+    quarantine.check_some_kept(len(messages))
     return messages, written, counts
 
 
@@ -234,6 +231,16 @@ class QuarantineFile:
         self.n_rows = 0
         self._counts: dict[str, int] = {}
         self._fh: TextIO | None = None
+        self._keep: Callable[[], None] | None = None  # on refusing: move the file into place
+
+    @classmethod
+    def staged(cls, stage: StagedOutputs, name: str) -> QuarantineFile:
+        """The quarantine file ``name`` of a job's staged outputs, named in messages by
+        its final place, and moved there even when every row is refused (the error
+        names it)."""
+        sink = cls(stage(name), shown_as=stage.final(name))
+        sink._keep = functools.partial(stage.keep, name)
+        return sink
 
     def write(self, quarantined: Quarantine) -> None:
         """Append the records of ``quarantined``."""
@@ -261,6 +268,8 @@ class QuarantineFile:
         if n_kept or not self.n_rows:
             return
         counts = "; ".join(f"{n} {why}" for why, n in self.close()[1].items())
+        if self._keep is not None:
+            self._keep()
         raise SchemaError(
             f"every row was quarantined ({self.n_rows} rows: {counts}); nothing left; "
             f"see {self.shown_as}"

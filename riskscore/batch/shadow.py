@@ -37,6 +37,7 @@ from riskscore.policy import Alert, alert_changes
 
 __all__ = [
     "SHADOW_DIR",
+    "SHADOW_FILES",
     "SHADOW_FORMAT",
     "SUMMARY_NAME",
     "ShadowRun",
@@ -50,6 +51,13 @@ __all__ = [
 SHADOW_DIR: Final = "shadow"
 #: The run summary inside :data:`SHADOW_DIR`.
 SUMMARY_NAME: Final = "shadow.json"
+#: Every file a shadow run writes (in any format), relative to the output folder: a run
+#: without a shadow model removes those of an earlier one (``riskscore.io.staging``).
+SHADOW_FILES: Final = tuple(
+    f"{SHADOW_DIR}/{name}"
+    for name in (SUMMARY_NAME, *(f"{kind}.{fmt}" for kind in ("scores", "alerts")
+                                 for fmt in ("parquet", "csv", "jsonl")))
+)  # fmt: skip
 #: Version of the summary's layout.
 SHADOW_FORMAT: Final = 1
 _NOTE: Final = (

@@ -9,17 +9,22 @@ cannot be read or written, a file that is not a riskscore database) is one line 
 stderr, ``riskscore COMMAND: error: ...``, and exit status 2, never a traceback
 (:func:`error_message` maps exception types to messages). A closed pipe
 (``riskscore score ... | head -2``) ends the command quietly with status 141, as a POSIX
-tool killed by SIGPIPE; Ctrl-C ends it with status 130.
+tool killed by SIGPIPE; Ctrl-C ends it with status 130 and SIGTERM with 143, each as an
+exception, so that a command cleans up as it does on a failure (a ``riskscore score`` run
+leaves its output folder as it was: :mod:`riskscore.io.staging`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sqlite3
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from types import ModuleType
 
 from riskscore.cli import (
@@ -48,6 +53,8 @@ EXIT_ERROR = 2
 EXIT_BROKEN_PIPE = 141
 #: Exit status on Ctrl-C (128 + SIGINT).
 EXIT_INTERRUPTED = 130
+#: Exit status on SIGTERM (128 + SIGTERM).
+EXIT_TERMINATED = 143
 
 #: The subcommands, in ``--help`` order. Each module defines ``NAME``, ``HELP``, ``EXAMPLE``
 #: (shown by ``--help``), ``configure(parser)``, ``run(args, show_progress) -> dict`` (calls
@@ -153,6 +160,32 @@ def error_message(exc: BaseException, args: argparse.Namespace) -> str | None:
     return None
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread (a BaseException, as KeyboardInterrupt: no
+    ``except Exception`` swallows it)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # A library may swallow the exception (one raised inside a lazy import of pandas by
+    # pyarrow is): a second SIGTERM then ends the process at once, as before.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` while a command runs (its default ends the
+    process at once: no ``finally`` runs, a staging folder stays in ``--out``)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set a handler (tests may call main elsewhere)
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _silence_stdout() -> None:
     """Point stdout at /dev/null so that the interpreter's last flush cannot fail again."""
     try:
@@ -196,13 +229,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         0 on success; 2 on bad input or a file that cannot be used (one line on stderr);
-        141 when the reader closed stdout; 130 on Ctrl-C.
+        141 when the reader closed stdout; 130 on Ctrl-C; 143 on SIGTERM.
     """
     args = build_parser().parse_args(argv)
     command = args._command
     show = sys.stderr.isatty() and not args.json
     try:
-        result = command.run(args, show)
+        with _sigterm_raises():
+            result = command.run(args, show)
         if args.json:
             print(json.dumps(result, default=str))
         else:
@@ -214,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"riskscore {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated:
+        print(f"riskscore {args.command}: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except Exception as exc:
         message = error_message(exc, args)
         if message is None:

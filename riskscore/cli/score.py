@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
 from riskscore.batch.score import score_events
-from riskscore.batch.shadow import ShadowRun
+from riskscore.batch.shadow import SHADOW_FILES, ShadowRun
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
 from riskscore.cli._paths import check_not_inputs, check_out_dir
@@ -237,6 +237,8 @@ def _summary(
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
     outputs = [args.out / f"{name}.{args.format}" for name in ("scores", "alerts")]
+    if args.shadow_model is not None:
+        outputs += [args.out / name for name in SHADOW_FILES]
     check_not_inputs([*outputs, args.out / "quarantine.jsonl"], [args.events, args.accounts])
     policy = load_policy(args.policy)
     accounts = None if args.accounts is None else read_account_features(args.accounts)

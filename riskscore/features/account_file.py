@@ -69,6 +69,8 @@ from riskscore.features.file_columns import account_ids, first_null, whole_count
 from riskscore.features.kernel import ACCOUNT_SLOTS, PAIR_KEY_CHANNELS
 from riskscore.features.pairs import PairFacts, merge_pair_facts
 from riskscore.io.schema import Channel
+from riskscore.io.staging import staged_file
+from riskscore.io.text import arrow_file
 from riskscore.io.timestamps import iso_utc
 
 __all__ = [
@@ -122,7 +124,8 @@ def write_account_features(accounts: AccountFeatures, path: str | os.PathLike[st
         From :func:`riskscore.extract_account_features` over a full history (its time
         range recorded).
     path : str or path-like
-        A ``.parquet`` file (replaced if it exists; parent folders are created).
+        A ``.parquet`` file (replaced if it exists, once the new one is whole; parent
+        folders are created).
 
     Returns
     -------
@@ -176,8 +179,9 @@ def write_account_features(accounts: AccountFeatures, path: str | os.PathLike[st
     table = pa.table(columns).replace_schema_metadata(
         {ACCOUNT_FILE_METADATA_KEY: json.dumps(meta, sort_keys=True)}
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, out)
+    # staged: a write failing part-way (a full disk) leaves the earlier file whole
+    with staged_file(out) as staged, arrow_file(staged, "wb") as sink:  # any name
+        pq.write_table(table, sink)
     return out
 
 
@@ -208,7 +212,8 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
     if source.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(source))
     try:
-        table = pq.read_table(source)
+        with arrow_file(source) as data:  # any name
+            table = pq.read_table(data)
     except pa.ArrowException as exc:
         raise SchemaError(f"cannot read account features {source}: {exc}") from None
     meta = _metadata(table.schema.metadata or {}, source)

@@ -10,21 +10,32 @@ Two rules make a folder hold one run only:
 
 * on success, a file the job owns but did not write this time is removed (the
   ``quarantine.jsonl`` of an earlier run with bad rows, when this run has none);
-* on failure, the files named ``keep_on_failure`` are still moved into place: the
-  quarantine file is what explains "every row was quarantined". Otherwise an output
-  folder the job created is removed again.
+* on failure, only the files the job marked with :meth:`StagedOutputs.keep` are moved
+  into place: the quarantine file named by the error "every row was quarantined"; never
+  those of a job interrupted or failing for another reason (they would sit beside the
+  files of an earlier run). Otherwise an output folder the job created is removed again.
+
+The files are moved only once each can be (no target is a folder, no folder on the way
+is a file), and under a lock on the output folder: two jobs into one folder move their
+files one job after the other, so the folder holds one job's files, never some of each.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-__all__ = ["StagedOutputs", "staged_outputs"]
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock between jobs
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["StagedOutputs", "staged_file", "staged_outputs"]
 
 #: Prefix of the staging folder inside a job's output folder.
 STAGING_PREFIX = ".riskscore-job-"
@@ -40,16 +51,12 @@ class StagedOutputs:
     owned : sequence of str
         Names (relative to ``out_dir``) this job writes or removes: those it did not
         write this time are removed when it succeeds.
-    keep_on_failure : sequence of str
-        Names moved into place even when the job fails.
     """
 
-    def __init__(
-        self, out_dir: Path, *, owned: Sequence[str] = (), keep_on_failure: Sequence[str] = ()
-    ) -> None:
+    def __init__(self, out_dir: Path, *, owned: Sequence[str] = ()) -> None:
         self.out_dir = Path(out_dir)
         self._owned = tuple(owned)
-        self._keep_on_failure = tuple(keep_on_failure)
+        self._keep: set[str] = set()
         self._root: Path | None = None
         self._was: Path | None = None  # the staging folder, once committed or abandoned
         self._closed = False
@@ -81,28 +88,42 @@ class StagedOutputs:
             raise ValueError(f"{staged} is not a staged output: nothing was staged")
         return self.out_dir / Path(staged).relative_to(root)
 
+    def keep(self, name: str) -> None:
+        """Move output ``name`` into place even if the job fails: the file its error names
+        (call it just before raising that error)."""
+        self._keep.add(name)
+
     def commit(self) -> None:
         """Move every staged file into place; remove the owned files not written."""
-        written: set[str] = set()
-        if self._root is not None:
-            root = self._root
-            files = (p for p in root.rglob("*") if p.is_file())
-            written = self._move(root, {p.relative_to(root).as_posix() for p in files})
-        for name in self._owned:
-            if name not in written:
-                self.final(name).unlink(missing_ok=True)
-        self._discard()
+        try:
+            with _locked(self.out_dir):
+                written: set[str] = set()
+                if self._root is not None:
+                    root = self._root
+                    files = (p for p in root.rglob("*") if p.is_file())
+                    written = self._move(root, {p.relative_to(root).as_posix() for p in files})
+                for name in self._owned:
+                    if name not in written:
+                        self.final(name).unlink(missing_ok=True)
+                        _remove_if_empty(self.final(name).parent, self.out_dir)
+        finally:
+            self._discard()
 
     def abandon(self) -> None:
-        """Leave the output folder as it was, but for the ``keep_on_failure`` files."""
-        if self._root is not None:
-            root = self._root
-            self._move(root, {name for name in self._keep_on_failure if (root / name).is_file()})
-        self._discard()
-        if self._made_out_dir and not any(self.out_dir.iterdir()):
-            self.out_dir.rmdir()  # a failed job creates no folder
+        """Leave the output folder as it was, but for the files marked by :meth:`keep`."""
+        try:
+            if self._root is not None:
+                root = self._root
+                with _locked(self.out_dir):
+                    self._move(root, {name for name in self._keep if (root / name).is_file()})
+        finally:
+            self._discard()
+            if self._made_out_dir and not any(self.out_dir.iterdir()):
+                self.out_dir.rmdir()  # a failed job creates no folder
 
     def _move(self, root: Path, names: set[str]) -> set[str]:
+        for name in names:  # every file can be moved before any is
+            _check_target(self.out_dir, name)
         for name in sorted(names):
             target = self.final(name)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -116,12 +137,45 @@ class StagedOutputs:
             self._root, self._was = None, self._root
 
 
+def _check_target(out_dir: Path, name: str) -> None:
+    """Refuse a target that is a folder, or under a file: a move there would fail."""
+    target = out_dir / name
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+    for parent in target.relative_to(out_dir).parents:
+        if (out_dir / parent).exists() and not (out_dir / parent).is_dir():
+            raise NotADirectoryError(
+                errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(out_dir / parent)
+            )
+
+
+def _remove_if_empty(folder: Path, out_dir: Path) -> None:
+    """Remove ``folder`` (inside ``out_dir``) when the files removed left it empty."""
+    if folder != out_dir:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
 @contextlib.contextmanager
-def staged_outputs(
-    out_dir: Path, *, owned: Sequence[str] = (), keep_on_failure: Sequence[str] = ()
-) -> Iterator[StagedOutputs]:
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``folder`` (an advisory ``flock``, released when the job
+    moves on or dies), so that two jobs never move files into it at once."""
+    if fcntl is None or not folder.is_dir():
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def staged_outputs(out_dir: Path, *, owned: Sequence[str] = ()) -> Iterator[StagedOutputs]:
     """A :class:`StagedOutputs` committed when the block ends without an exception and
-    abandoned when it raises (the exception goes on).
+    abandoned when it raises (the exception goes on; files marked by
+    :meth:`StagedOutputs.keep` are moved into place).
 
     Examples
     --------
@@ -134,10 +188,32 @@ def staged_outputs(
     >>> sorted(p.name for p in out.iterdir())
     ['a.txt']
     """
-    stage = StagedOutputs(out_dir, owned=owned, keep_on_failure=keep_on_failure)
+    stage = StagedOutputs(out_dir, owned=owned)
     try:
         yield stage
     except BaseException:
         stage.abandon()
         raise
     stage.commit()
+
+
+@contextlib.contextmanager
+def staged_file(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Where to write the one file ``path``: moved over it when the block ends without an
+    exception, so that a write failing part-way leaves the earlier file whole
+    (:func:`staged_outputs` of one file).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> with staged_file(path) as staged:
+    ...     _ = staged.write_text("new")
+    ...     path.exists()
+    False
+    >>> path.read_text()
+    'new'
+    """
+    target = Path(path)
+    with staged_outputs(target.parent) as stage:
+        yield stage(target.name)
