@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -307,3 +309,146 @@ def test_accounts_into_a_folder_whose_name_is_not_utf8(events: Path, tmp_path: P
     out = tmp_path / os.fsdecode(b"hist\xff") / "accounts.parquet"
     assert main(["accounts", str(events), "--out", str(out)]) == 0
     assert rs.read_account_features(out).n_events > 0
+
+
+# ------------------------------------------- bundles and reports written file by file
+
+
+def _fails(*args: object, **kwargs: object) -> None:
+    raise OSError(28, "No space left on device")
+
+
+def test_a_bundle_save_failing_part_way_leaves_the_earlier_bundle_loadable(
+    tmp_path: Path, model: RiskModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # params.json and MODEL_CARD.md were replaced, then the manifest failed: the bundle
+    # (the production model) no longer loaded ("does not match the manifest").
+    bundle = tmp_path / "bundle"
+    rs.save_model(model, bundle)
+    before = _digests(bundle)
+    monkeypatch.setattr("riskscore.model.bundle._versions", _fails)
+    with pytest.raises(OSError, match="No space"):
+        rs.save_model(model, bundle, model_card="# another card\n")
+    assert _digests(bundle) == before
+    rs.load_model(bundle)
+
+
+def test_an_evaluation_report_is_one_runs_files(
+    tmp_path: Path, model: RiskModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # report.md of a run without plots sat beside the plots of an earlier run; a save
+    # failing part-way left a new report.json beside the old report.md.
+    pytest.importorskip("matplotlib")
+    data = rs.synthetic.generate(300, prevalence=0.1, seed=5)
+    report = rs.evaluate(model, data.messages, data.labels, n_bootstrap=0)
+    out = tmp_path / "eval"
+    report.save(out)
+    files = report.save(out, plots=False)
+    assert sorted(_digests(out)) == ["report.json", "report.md"]
+    assert files == [out / "report.json", out / "report.md"]
+    before = _digests(out)
+    monkeypatch.setattr(type(report), "to_markdown", _fails)
+    with pytest.raises(OSError, match="No space"):
+        report.save(out)
+    assert _digests(out) == before
+
+
+def test_a_transparency_report_is_one_runs_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A report of another period with --no-charts sat beside the charts of the earlier
+    # one; a write failing part-way left a new report.json beside the old report.html.
+    pytest.importorskip("matplotlib")
+    from _regulatory import KEY, T0, decided_queue
+
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", KEY.decode())
+    db = decided_queue(tmp_path / "q.sqlite")
+    out = tmp_path / "r"
+    argv = ["report", "--db", str(db), "--out", str(out), "--start", str(T0)]
+    assert main([*argv, "--end", str(T0 + 86_400)]) == 0
+    assert main([*argv, "--end", str(T0 + 2 * 86_400), "--no-charts"]) == 0
+    assert sorted(_digests(out)) == ["report.html", "report.json", "report.md"]
+    before = _digests(out)
+    monkeypatch.setattr("riskscore.moderation.transparency.render_html", _fails)
+    assert main([*argv, "--end", str(T0 + 3 * 86_400)]) == 2
+    assert _digests(out) == before
+    assert not _staging_left(out)
+
+
+def _truncating_write_text(self: Path, data: str, *args: object, **kwargs: object) -> int:
+    """``Path.write_text`` on a full disk: the file cut short, then the error."""
+    with self.open("w", encoding="utf-8") as fh:
+        fh.write(data[:10])
+    raise OSError(28, "No space left on device")
+
+
+def _cli_outputs(events: Path, out: Path) -> dict[str, list[str]]:
+    model = str(default_model_dir())
+    return {
+        "monitor": ["monitor", str(events), "--out", str(out)],
+        "compare": ["compare", model, model, "--events", str(events), "--out", str(out)],
+        "evaluate": ["evaluate", "--worlds", "1", "--conversations", "200", "--out", str(out)],
+    }
+
+
+@pytest.mark.parametrize("command", ["monitor", "compare", "evaluate"])
+def test_a_report_file_cut_short_by_a_full_disk_leaves_the_earlier_one(
+    events: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    # monitor wrote drift.json over the earlier one and failed on drift.md; compare and
+    # evaluate --worlds wrote their JSON in place: a full disk left it cut short.
+    out = tmp_path / "out"
+    argv = _cli_outputs(events, out)[command]
+    assert main(argv) == 0
+    before = _digests(out)
+    monkeypatch.setattr(Path, "write_text", _truncating_write_text)
+    assert main(argv) == 2
+    monkeypatch.undo()
+    assert _digests(out) == before
+    assert not _staging_left(out)
+
+
+def test_generate_leaves_no_events_file_of_another_format_beside_new_labels(
+    tmp_path: Path,
+) -> None:
+    # events.csv of a --format csv run stayed beside the events.parquet and labels of a
+    # later run: the labels of one data set beside the events of another.
+    out = tmp_path / "data"
+    base = ["generate", "--conversations", "30", "--out", str(out)]
+    assert main([*base, "--seed", "1", "--format", "csv"]) == 0
+    assert main([*base, "--seed", "2"]) == 0
+    assert sorted(_digests(out)) == ["events.parquet", "labels.parquet"]
+    assert main([*base, "--seed", "3", "--format", "jsonl"]) == 0
+    assert sorted(_digests(out)) == ["events.jsonl", "labels.parquet"]
+
+
+def test_a_subfolder_on_another_file_system_is_refused_before_any_move(tmp_path: Path) -> None:
+    # out/shadow a link to another mount: os.replace fails there (EXDEV), after the files
+    # at the top of the folder were replaced.
+    other = Path("/dev/shm")
+    if not other.is_dir() or other.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no second file system")
+    elsewhere = Path(tempfile.mkdtemp(dir=other))
+    try:
+        out = tmp_path / "out"
+        out.mkdir()
+        (out / "a.txt").write_text("earlier")
+        (out / "shadow").symlink_to(elsewhere)
+        stage = StagedOutputs(out)
+        stage("a.txt").write_text("new")
+        stage("shadow").mkdir()
+        stage("shadow/b.txt").write_text("new")
+        with pytest.raises(OSError, match="device"):
+            stage.commit()
+        assert (out / "a.txt").read_text() == "earlier"
+        assert not any(elsewhere.iterdir())
+        assert not _staging_left(out)
+    finally:
+        shutil.rmtree(elsewhere)
+
+
+def test_a_failed_job_leaves_none_of_the_folders_it_created(tmp_path: Path) -> None:
+    stage = StagedOutputs(tmp_path / "new" / "deeper" / "out")
+    stage("x.txt").write_text("new")
+    stage.abandon()
+    assert list(tmp_path.iterdir()) == []

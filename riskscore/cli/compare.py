@@ -23,6 +23,7 @@ from riskscore.evaluation.compare import (
 )
 from riskscore.features import extract_features
 from riskscore.io import read_messages
+from riskscore.io.staging import staged_file
 from riskscore.model import align_labels, load_model
 from riskscore.moderation import ReviewQueue
 from riskscore.moderation.learning import DecisionLabels, labels_from_queue
@@ -182,9 +183,9 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             None if since is None else datetime.fromtimestamp(since, UTC).isoformat()
         )
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
         path = args.out / "compare.json"
-        path.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+        with staged_file(path) as staged:  # whole, or the earlier file
+            staged.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
         result["file"] = str(path)
     return result
 

@@ -173,10 +173,12 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 @contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """SIGTERM raises :class:`Terminated` while a command runs (its default ends the
-    process at once: no ``finally`` runs, a staging folder stays in ``--out``)."""
-    if threading.current_thread() is not threading.main_thread():
+def _sigterm_raises(command: ModuleType) -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` while ``command`` runs (its default ends the
+    process at once: no ``finally`` runs, a staging folder stays in ``--out``), unless
+    the command handles it (``OWN_SIGTERM``, ``riskscore serve``)."""
+    own = getattr(command, "OWN_SIGTERM", False)
+    if own or threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may set a handler (tests may call main elsewhere)
         return
     previous = signal.signal(signal.SIGTERM, _terminate)
@@ -235,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args._command
     show = sys.stderr.isatty() and not args.json
     try:
-        with _sigterm_raises():
+        with _sigterm_raises(command):
             result = command.run(args, show)
         if args.json:
             print(json.dumps(result, default=str))

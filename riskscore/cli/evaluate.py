@@ -16,6 +16,7 @@ from riskscore.cli._unread import unread_note
 from riskscore.evaluation import evaluate
 from riskscore.evaluation.report import REPORT_FILES
 from riskscore.evaluation.robustness import EVALUATION_WORLD_SEEDS, evaluate_worlds, unseen_worlds
+from riskscore.io.staging import staged_outputs
 from riskscore.model import load_model
 from riskscore.synthetic import STRESS_WORLDS, SyntheticData
 
@@ -157,10 +158,11 @@ def run_worlds(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             seed=args.seed,
         )
         step("write")
-        args.out.mkdir(parents=True, exist_ok=True)
+        with staged_outputs(args.out) as stage:  # both files, or the earlier ones
+            json_path, md_path = (stage(name) for name in ROBUSTNESS_FILES)
+            json_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+            md_path.write_text(report.to_markdown(), encoding="utf-8")
         files = [args.out / name for name in ROBUSTNESS_FILES]
-        files[0].write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
-        files[1].write_text(report.to_markdown(), encoding="utf-8")
     summary = report.summary()
     return {
         "files": [str(p) for p in files],

@@ -16,6 +16,7 @@ from riskscore.cli._time import (
     synthetic_conversations,
     whole_number,
 )
+from riskscore.io.staging import staged_outputs
 from riskscore.io.time_order import write_in_time_order
 from riskscore.synthetic import generate_parquet
 
@@ -88,27 +89,35 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: The files ``riskscore generate`` writes into ``--out``, in any format.
+OUTPUTS = ("labels.parquet", "events.parquet", "events.csv", "events.jsonl")
+
+
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
-    with tqdm(
-        total=args.conversations, disable=not show, unit="conv", leave=False, desc=NAME
-    ) as bar:
+    # one data set's files: the events file of an earlier run in another format is removed
+    with (
+        staged_outputs(args.out, owned=OUTPUTS) as stage,
+        tqdm(
+            total=args.conversations, disable=not show, unit="conv", leave=False, desc=NAME
+        ) as bar,
+    ):
         events, labels = generate_parquet(
-            args.out / "events.parquet",
+            stage("events.parquet"),
             args.conversations,
             prevalence=args.prevalence,
             seed=args.seed,
             chunk_conversations=args.chunk_conversations,
-            labels_path=args.out / "labels.parquet",
+            labels_path=stage("labels.parquet"),
             progress=bar.update,
             n_adults=args.adults,
             label_noise=args.label_noise,
             unknown_age_rate=args.unknown_age_rate,
             days=args.days,
         )
-    if args.format != "parquet":
-        events = _convert(events, events.with_suffix(f".{args.format}"))
-    return {"events": str(events), "labels": str(labels)}
+        if args.format != "parquet":
+            events = _convert(events, events.with_suffix(f".{args.format}"))
+    return {"events": str(stage.final_of(events)), "labels": str(stage.final_of(labels))}
 
 
 def _convert(parquet: Path, target: Path) -> Path:

@@ -10,6 +10,7 @@ from typing import Any
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.features import extract_features
 from riskscore.io import read_messages
+from riskscore.io.staging import staged_outputs
 from riskscore.model import load_model
 from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, model_drift
 
@@ -44,9 +45,9 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     )
     result = report.to_dict()
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "drift.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        (args.out / "drift.md").write_text(report.to_markdown(), encoding="utf-8")
+        with staged_outputs(args.out) as stage:  # both files, or the earlier ones
+            stage("drift.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+            stage("drift.md").write_text(report.to_markdown(), encoding="utf-8")
         result["files"] = [str(args.out / "drift.json"), str(args.out / "drift.md")]
     result["exit_code"] = 1 if args.fail_on_drift and report.drifted else 0
     return result

@@ -38,6 +38,9 @@ except ImportError as exc:  # pragma: no cover - the dev extra installs it
     _MISSING = exc
 
 NAME = "serve"
+#: uvicorn shuts down on SIGTERM itself (requests finished, state checkpointed), then raises
+#: it again for the default handler: riskscore's own handler is not installed.
+OWN_SIGTERM = True
 HELP = "serve the scoring API and the moderator console over HTTP"
 EXAMPLE = (
     "examples:\n"

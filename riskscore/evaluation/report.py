@@ -11,6 +11,7 @@ from pathlib import Path
 from riskscore.evaluation.markdown import PLOTS, render_report
 from riskscore.evaluation.plots import save_report_plots
 from riskscore.evaluation.results import EvaluationResults
+from riskscore.io.staging import staged_outputs
 
 __all__ = ["REPORT_FILES", "EvaluationReport"]
 
@@ -89,14 +90,11 @@ class EvaluationReport(EvaluationResults):
             The files written.
         """
         out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        written = []
-        if plots:
-            written = save_report_plots(self, out)
-        json_path = out / REPORT_FILES[0]
-        json_path.write_text(
-            json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8"
-        )
-        md_path = out / REPORT_FILES[1]
-        md_path.write_text(self.to_markdown([p.name for p in written]), encoding="utf-8")
-        return [json_path, md_path, *written]
+        # one run's files: plots of an earlier run are removed (riskscore.io.staging)
+        with staged_outputs(out, owned=REPORT_FILES) as stage:
+            names = [p.name for p in save_report_plots(self, stage.root)] if plots else []
+            stage(REPORT_FILES[0]).write_text(
+                json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+            )
+            stage(REPORT_FILES[1]).write_text(self.to_markdown(names), encoding="utf-8")
+        return [out / name for name in (*REPORT_FILES[:2], *names)]

@@ -60,7 +60,7 @@ class StagedOutputs:
         self._root: Path | None = None
         self._was: Path | None = None  # the staging folder, once committed or abandoned
         self._closed = False
-        self._made_out_dir = False
+        self._made: list[Path] = []  # folders the job created, deepest first
 
     @property
     def root(self) -> Path:
@@ -68,7 +68,7 @@ class StagedOutputs:
         if self._closed:
             raise RuntimeError("the outputs were already moved into place or abandoned")
         if self._root is None:
-            self._made_out_dir = not self.out_dir.exists()
+            self._made = [p for p in (self.out_dir, *self.out_dir.parents) if not p.exists()]
             self.out_dir.mkdir(parents=True, exist_ok=True)
             self._root = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.out_dir))
         return self._root
@@ -118,12 +118,14 @@ class StagedOutputs:
                     self._move(root, {name for name in self._keep if (root / name).is_file()})
         finally:
             self._discard()
-            if self._made_out_dir and not any(self.out_dir.iterdir()):
-                self.out_dir.rmdir()  # a failed job creates no folder
+            for folder in self._made:  # a failed job creates no folder
+                if any(folder.iterdir()):
+                    break
+                folder.rmdir()
 
     def _move(self, root: Path, names: set[str]) -> set[str]:
         for name in names:  # every file can be moved before any is
-            _check_target(self.out_dir, name)
+            _check_target(self.out_dir, name, root.stat().st_dev)
         for name in sorted(names):
             target = self.final(name)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -137,16 +139,21 @@ class StagedOutputs:
             self._root, self._was = None, self._root
 
 
-def _check_target(out_dir: Path, name: str) -> None:
-    """Refuse a target that is a folder, or under a file: a move there would fail."""
+def _check_target(out_dir: Path, name: str, device: int) -> None:
+    """Refuse a target that is a folder, under a file, or in a folder on another file
+    system than ``device`` (the staging folder's; a link to another mount): a move there
+    would fail."""
     target = out_dir / name
     if target.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
-    for parent in target.relative_to(out_dir).parents:
-        if (out_dir / parent).exists() and not (out_dir / parent).is_dir():
-            raise NotADirectoryError(
-                errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(out_dir / parent)
-            )
+    for parent in (out_dir / p for p in target.relative_to(out_dir).parents):
+        if not parent.exists():
+            continue
+        if not parent.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(parent))
+        if parent.stat().st_dev != device:
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), str(parent))
+        break  # the deepest folder there is: the file goes there
 
 
 def _remove_if_empty(folder: Path, out_dir: Path) -> None:

@@ -29,6 +29,7 @@ from typing import Any, Final
 from riskscore._version import __version__
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.io.schema import SCHEMA_VERSION
+from riskscore.io.staging import staged_outputs
 from riskscore.keys import check_key
 from riskscore.model.card import render_model_card
 from riskscore.model.risk_model import RiskModel
@@ -118,20 +119,21 @@ def save_model(
         The bundle directory.
     """
     out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / PARAMS, model.to_dict())
-    card = render_model_card(model.metadata) if model_card is None else model_card
-    (out / MODEL_CARD).write_text(card, encoding="utf-8")
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "schema_version": SCHEMA_VERSION,
-        "feature_names": list(model.feature_names),
-        "libraries": _versions() if record_versions else {},
-        "metadata": model.metadata,
-        "files": {name: sha256_of(out / name) for name in (PARAMS, MODEL_CARD)},
-    }
-    _write_json(out / MANIFEST, manifest)
-    _sign(out)
+    # staged: a save failing part-way leaves the earlier bundle whole (riskscore.io.staging)
+    with staged_outputs(out, owned=[SIGNATURE]) as stage:
+        _write_json(stage(PARAMS), model.to_dict())
+        card = render_model_card(model.metadata) if model_card is None else model_card
+        stage(MODEL_CARD).write_text(card, encoding="utf-8")
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "schema_version": SCHEMA_VERSION,
+            "feature_names": list(model.feature_names),
+            "libraries": _versions() if record_versions else {},
+            "metadata": model.metadata,
+            "files": {name: sha256_of(stage(name)) for name in (PARAMS, MODEL_CARD)},
+        }
+        _write_json(stage(MANIFEST), manifest)
+        _sign(stage.root)
     return out
 
 
@@ -139,10 +141,11 @@ def rewrite_model_card(directory: str | os.PathLike[str], text: str) -> Path:
     """Replace a bundle's ``MODEL_CARD.md`` and its hash in the manifest (nothing else)."""
     path = Path(directory)
     manifest = verify_bundle(path)
-    (path / MODEL_CARD).write_text(text, encoding="utf-8")
-    manifest["files"][MODEL_CARD] = sha256_of(path / MODEL_CARD)
-    _write_json(path / MANIFEST, manifest)
-    _sign(path)
+    with staged_outputs(path, owned=[SIGNATURE]) as stage:  # the three files, or none
+        stage(MODEL_CARD).write_text(text, encoding="utf-8")
+        manifest["files"][MODEL_CARD] = sha256_of(stage(MODEL_CARD))
+        _write_json(stage(MANIFEST), manifest)
+        _sign(stage.root)
     return path / MODEL_CARD
 
 
@@ -161,12 +164,12 @@ def _signature(directory: Path, key: bytes) -> str:
 
 
 def _sign(directory: Path) -> None:
-    """Write ``manifest.sig`` when a key is set; drop a stale one otherwise."""
+    """Write ``manifest.sig`` when a key is set (a stale one is dropped otherwise: the
+    bundle is staged, owning it)."""
     key = _signing_key()
-    target = directory / SIGNATURE
     if key is None:
-        target.unlink(missing_ok=True)
         return
+    target = directory / SIGNATURE
     target.write_text(_signature(directory, key) + "\n", encoding="ascii")
 
 

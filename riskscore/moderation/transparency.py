@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from riskscore.io.schema import CHANNEL_NAMES
+from riskscore.io.staging import staged_outputs
 from riskscore.keys import check_key
 from riskscore.model.drift import DriftReport
 from riskscore.moderation.cases import QueueItem, check_period, check_platform
@@ -135,20 +136,15 @@ class TransparencyReport:
             Every file written, by name.
         """
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        written: dict[str, Path] = {}
-        names = write_charts(self.data, out) if charts else []
-        for name in names:
-            written[name] = out / name
-        (out / "report.json").write_text(
-            json.dumps(self.data, indent=2, sort_keys=False) + "\n", encoding="utf-8"
-        )
-        written["report.json"] = out / "report.json"
-        (out / "report.md").write_text(render_markdown(self.data, names), encoding="utf-8")
-        written["report.md"] = out / "report.md"
-        (out / "report.html").write_text(render_html(self.data, names), encoding="utf-8")
-        written["report.html"] = out / "report.html"
-        return written
+        # one run's files, or the earlier run's: charts of an earlier run are removed
+        with staged_outputs(out, owned=REPORT_FILES) as stage:
+            names = write_charts(self.data, stage.root) if charts else []
+            stage("report.json").write_text(
+                json.dumps(self.data, indent=2, sort_keys=False) + "\n", encoding="utf-8"
+            )
+            stage("report.md").write_text(render_markdown(self.data, names), encoding="utf-8")
+            stage("report.html").write_text(render_html(self.data, names), encoding="utf-8")
+        return {name: out / name for name in (*names, "report.json", "report.md", "report.html")}
 
 
 def transparency_report(
