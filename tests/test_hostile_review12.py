@@ -452,3 +452,27 @@ def test_a_failed_job_leaves_none_of_the_folders_it_created(tmp_path: Path) -> N
     stage("x.txt").write_text("new")
     stage.abandon()
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ synthetic data
+
+
+def test_a_data_set_write_failing_part_way_keeps_the_earlier_events_and_labels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # events.parquet of data set 2 beside labels.parquet of data set 1: the same
+    # conversation ids, so the labels matched the wrong conversations without an error.
+    out = tmp_path / "data"
+    rs.synthetic.generate(40, prevalence=0.2, seed=1).write(out)
+    before = _digests(out)
+    second = rs.synthetic.generate(40, prevalence=0.2, seed=2)
+    monkeypatch.setattr(pq, "write_table", _truncating_write)
+    with pytest.raises(OSError, match="No space"):
+        second.write(out)
+    assert _digests(out) == before
+
+
+def test_generate_into_a_folder_whose_name_is_not_utf8(tmp_path: Path) -> None:
+    out = tmp_path / os.fsdecode(b"data\xff")
+    assert main(["generate", "--conversations", "30", "--out", str(out)]) == 0
+    assert sorted(_digests(out)) == ["events.parquet", "labels.parquet"]

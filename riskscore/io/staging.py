@@ -170,9 +170,14 @@ def _locked(folder: Path) -> Iterator[None]:
     if fcntl is None or not folder.is_dir():
         yield
         return
-    fd = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # a folder that can be written but not listed: no lock, as before
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):  # no lock on some network file systems (ENOLCK)
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from riskscore.io import read_messages, write_messages
 from riskscore.io.messages import MessageTable
+from riskscore.io.staging import staged_outputs
+from riskscore.io.text import arrow_file
 from riskscore.synthetic.labels import Labels
 
 __all__ = ["SyntheticData"]
@@ -47,7 +49,8 @@ class SyntheticData:
         Parameters
         ----------
         directory : str or path-like
-            Created if missing; existing files of the same names are replaced.
+            Created if missing; existing files of the same names are replaced, both
+            once both are written.
 
         Returns
         -------
@@ -66,11 +69,13 @@ class SyntheticData:
         import pyarrow.parquet as pq
 
         out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        events_path = write_messages(self.messages, out / "events.parquet")
-        labels_path = out / "labels.parquet"
-        pq.write_table(self.labels.to_arrow(), labels_path)
-        return events_path, labels_path
+        # both files, or the earlier ones: never the labels of another data set beside
+        # these events (the same conversation ids)
+        with staged_outputs(out) as stage:
+            write_messages(self.messages, stage("events.parquet"))
+            with arrow_file(stage("labels.parquet"), "wb") as sink:  # any name
+                pq.write_table(self.labels.to_arrow(), sink)
+        return out / "events.parquet", out / "labels.parquet"
 
     @classmethod
     def read(cls, directory: str | os.PathLike[str]) -> SyntheticData:

@@ -15,6 +15,7 @@ import numpy as np
 from riskscore._checks import check_whole
 from riskscore.io import read_messages
 from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES
+from riskscore.io.text import arrow_file
 from riskscore.synthetic.arrow import ROW_GROUP_ROWS, arrow_schemas, events_arrow
 from riskscore.synthetic.chunks import iter_chunks
 from riskscore.synthetic.data import SyntheticData
@@ -233,8 +234,10 @@ def generate_parquet(
     events_schema, labels_schema = arrow_schemas()
     try:
         with (
-            pq.ParquetWriter(partial[0], events_schema) as events_writer,
-            pq.ParquetWriter(partial[1], labels_schema) as labels_writer,
+            arrow_file(partial[0], "wb") as events_sink,  # any name
+            arrow_file(partial[1], "wb") as labels_sink,
+            pq.ParquetWriter(events_sink, events_schema) as events_writer,
+            pq.ParquetWriter(labels_sink, labels_schema) as labels_writer,
         ):
             chunks = iter_chunks(
                 n_conversations, prevalence, seed, chunk_conversations, config, n_adults
