@@ -4,6 +4,7 @@ whether two runs' outputs can be mixed (``riskscore.io.staging`` and its users).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import signal
@@ -476,3 +477,18 @@ def test_generate_into_a_folder_whose_name_is_not_utf8(tmp_path: Path) -> None:
     out = tmp_path / os.fsdecode(b"data\xff")
     assert main(["generate", "--conversations", "30", "--out", str(out)]) == 0
     assert sorted(_digests(out)) == ["events.parquet", "labels.parquet"]
+
+
+def test_a_folder_whose_name_is_not_utf8_is_printed_as_its_bytes(
+    events: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under a UTF-8 locale stdout is strict: the run wrote its files, then printing their
+    # path failed and the command said "error" with status 2.
+    out = tmp_path / os.fsdecode(b"out\xff")
+    buffer = io.BytesIO()
+    stdout = io.TextIOWrapper(buffer, encoding="utf-8", errors="strict")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert main(["score", str(events), "--out", str(out), "--top", "0"]) == 0
+    stdout.flush()
+    assert os.fsencode(out / "scores.parquet") in buffer.getvalue()
+    assert stdout.errors == "strict"  # as it was

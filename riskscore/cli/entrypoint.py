@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import signal
@@ -188,6 +189,21 @@ def _sigterm_raises(command: ModuleType) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def _names_as_bytes() -> Iterator[None]:
+    """Print a file name that is not UTF-8 as its bytes (as ``ls`` does), where a strict
+    stdout (a UTF-8 locale) failed on it once the files were written."""
+    stdout = sys.stdout
+    if not isinstance(stdout, io.TextIOWrapper) or stdout.errors != "strict":
+        yield
+        return
+    stdout.reconfigure(errors="surrogateescape")
+    try:
+        yield
+    finally:
+        stdout.reconfigure(errors="strict")
+
+
 def _silence_stdout() -> None:
     """Point stdout at /dev/null so that the interpreter's last flush cannot fail again."""
     try:
@@ -239,10 +255,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _sigterm_raises(command):
             result = command.run(args, show)
-        if args.json:
-            print(json.dumps(result, default=str))
-        else:
-            command.render(result)
+        with _names_as_bytes():
+            if args.json:
+                print(json.dumps(result, default=str))
+            else:
+                command.render(result)
         sys.stdout.flush()  # a closed pipe fails here, not at interpreter exit
     except BrokenPipeError:
         _silence_stdout()
