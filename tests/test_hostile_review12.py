@@ -23,7 +23,7 @@ import riskscore as rs
 from riskscore.batch.out_of_core import score_parquet
 from riskscore.batch.score import score_events
 from riskscore.cli import main
-from riskscore.io.staging import STAGING_PREFIX, StagedOutputs
+from riskscore.io.staging import STAGING_PREFIX, StagedOutputs, staged_outputs
 from riskscore.model import RiskModel
 from riskscore.model.bundle import default_model_dir
 
@@ -492,3 +492,17 @@ def test_a_folder_whose_name_is_not_utf8_is_printed_as_its_bytes(
     stdout.flush()
     assert os.fsencode(out / "scores.parquet") in buffer.getvalue()
     assert stdout.errors == "strict"  # as it was
+
+
+def test_an_owned_name_under_a_file_does_not_fail_a_run(tmp_path: Path) -> None:
+    # A file named `shadow` in --out: a run without a shadow model moved its files, then
+    # failed removing shadow/shadow.json ("Not a directory") and reported an error.
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "shadow").write_text("the user's")
+    with staged_outputs(out, owned=["shadow/shadow.json"]) as stage:
+        stage("scores.txt").write_text("new")
+    assert _digests(out) == {
+        "scores.txt": hashlib.sha256(b"new").hexdigest(),
+        "shadow": hashlib.sha256(b"the user's").hexdigest(),
+    }

@@ -104,7 +104,8 @@ class StagedOutputs:
                     written = self._move(root, {p.relative_to(root).as_posix() for p in files})
                 for name in self._owned:
                     if name not in written:
-                        self.final(name).unlink(missing_ok=True)
+                        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                            self.final(name).unlink()  # not there, or under a file not ours
                         _remove_if_empty(self.final(name).parent, self.out_dir)
         finally:
             self._discard()
