@@ -506,3 +506,18 @@ def test_an_owned_name_under_a_file_does_not_fail_a_run(tmp_path: Path) -> None:
         "scores.txt": hashlib.sha256(b"new").hexdigest(),
         "shadow": hashlib.sha256(b"the user's").hexdigest(),
     }
+
+
+def test_a_kept_file_that_cannot_be_placed_does_not_hide_the_jobs_error(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "quarantine.jsonl").mkdir(parents=True)  # where the kept file would go
+
+    def refused() -> None:
+        with staged_outputs(out) as stage:
+            stage("quarantine.jsonl").write_text("{}\n")
+            stage.keep("quarantine.jsonl")
+            raise rs.SchemaError("every row was quarantined")
+
+    with pytest.raises(rs.SchemaError, match="every row"):
+        refused()
+    assert not _staging_left(out)

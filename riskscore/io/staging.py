@@ -112,15 +112,15 @@ class StagedOutputs:
 
     def abandon(self) -> None:
         """Leave the output folder as it was, but for the files marked by :meth:`keep`."""
-        try:
+        try:  # the job's own error goes on, not one of moving the kept files
             if self._root is not None:
                 root = self._root
-                with _locked(self.out_dir):
+                with _locked(self.out_dir), contextlib.suppress(OSError):
                     self._move(root, {name for name in self._keep if (root / name).is_file()})
         finally:
             self._discard()
             for folder in self._made:  # a failed job creates no folder
-                if any(folder.iterdir()):
+                if not folder.is_dir() or any(folder.iterdir()):
                     break
                 folder.rmdir()
 
