@@ -521,3 +521,32 @@ def test_a_kept_file_that_cannot_be_placed_does_not_hide_the_jobs_error(tmp_path
     with pytest.raises(rs.SchemaError, match="every row"):
         refused()
     assert not _staging_left(out)
+
+
+# ------------------------------------------------------- a job killed outright
+
+
+def test_the_staging_folder_of_a_killed_job_is_removed_by_the_next_job(tmp_path: Path) -> None:
+    # SIGKILL (the OOM killer on a large file) runs no clean-up: each killed run left a
+    # hidden .riskscore-job-* in --out, with the scores written so far, for good.
+    fcntl = pytest.importorskip("fcntl")
+    out = tmp_path / "out"
+    dead, live, fresh = (out / f"{STAGING_PREFIX}{name}" for name in ("dead", "live", "fresh"))
+    for folder in (dead, live, fresh):
+        folder.mkdir(parents=True)
+        (folder / "scores.parquet").write_bytes(b"PAR1" * 1000)
+    for folder in (dead, live):
+        os.utime(folder, (time.time() - 3600,) * 2)
+    held = os.open(live, os.O_RDONLY)  # a job at work holds its folder
+    fcntl.flock(held, fcntl.LOCK_EX)
+    try:
+        with staged_outputs(out) as stage:
+            stage("a.txt").write_text("new")
+            mine = os.open(stage.root, os.O_RDONLY)
+            with pytest.raises(BlockingIOError):  # and so does this one
+                fcntl.flock(mine, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.close(mine)
+    finally:
+        os.close(held)
+    # the dead job's folder is gone; a live one, or one just made (not locked yet), stays
+    assert sorted(p.name for p in out.iterdir()) == sorted(["a.txt", live.name, fresh.name])

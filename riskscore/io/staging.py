@@ -18,6 +18,10 @@ Two rules make a folder hold one run only:
 The files are moved only once each can be (no target is a folder, no folder on the way
 is a file), and under a lock on the output folder: two jobs into one folder move their
 files one job after the other, so the folder holds one job's files, never some of each.
+
+A job killed outright (SIGKILL, the out-of-memory killer) cleans nothing up: each job
+holds a lock on its staging folder while it lives, and the next job into the folder
+removes the staging folders no process holds (:func:`_sweep`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import errno
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -39,6 +44,9 @@ __all__ = ["StagedOutputs", "staged_file", "staged_outputs"]
 
 #: Prefix of the staging folder inside a job's output folder.
 STAGING_PREFIX = ".riskscore-job-"
+#: A staging folder unlocked and untouched this long is a dead job's (a job locks its
+#: folder just after making it).
+STALE_AFTER_S = 60.0
 
 
 class StagedOutputs:
@@ -61,6 +69,7 @@ class StagedOutputs:
         self._was: Path | None = None  # the staging folder, once committed or abandoned
         self._closed = False
         self._made: list[Path] = []  # folders the job created, deepest first
+        self._held: int | None = None  # the lock on the staging folder, while it lives
 
     @property
     def root(self) -> Path:
@@ -71,6 +80,8 @@ class StagedOutputs:
             self._made = [p for p in (self.out_dir, *self.out_dir.parents) if not p.exists()]
             self.out_dir.mkdir(parents=True, exist_ok=True)
             self._root = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.out_dir))
+            self._held = _flock(self._root, wait=True)
+            _sweep(self.out_dir, self._root)
         return self._root
 
     def __call__(self, name: str) -> Path:
@@ -138,6 +149,9 @@ class StagedOutputs:
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root, self._was = None, self._root
+        if self._held is not None:
+            os.close(self._held)
+            self._held = None
 
 
 def _check_target(out_dir: Path, name: str, device: int) -> None:
@@ -164,24 +178,54 @@ def _remove_if_empty(folder: Path, out_dir: Path) -> None:
             folder.rmdir()
 
 
-@contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """An exclusive lock on ``folder`` (an advisory ``flock``, released when the job
-    moves on or dies), so that two jobs never move files into it at once."""
-    if fcntl is None or not folder.is_dir():
-        yield
-        return
+def _flock(folder: Path, *, wait: bool) -> int | None:
+    """A descriptor of ``folder`` holding an exclusive advisory lock on it (released when
+    closed or when the process dies), or None: no lock to be had here (no ``fcntl``, a
+    folder that cannot be opened, a file system without locks) or, without ``wait``,
+    another process holds it."""
+    if fcntl is None:
+        return None
     try:
         fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # a folder that can be written but not listed: no lock, as before
-        yield
-        return
+    except OSError:
+        return None
     try:
-        with contextlib.suppress(OSError):  # no lock on some network file systems (ENOLCK)
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``folder`` while the block runs, so that two jobs never move
+    files into it at once (without a lock to be had, the block runs unlocked). A staging
+    folder (a file staged inside another job's) is its job's alone, and locked by it."""
+    mine = folder.name.startswith(STAGING_PREFIX)
+    fd = _flock(folder, wait=True) if folder.is_dir() and not mine else None
+    try:
         yield
     finally:
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
+
+
+def _sweep(out_dir: Path, mine: Path) -> None:
+    """Remove the staging folders in ``out_dir`` of jobs that died: no process holds their
+    lock and nothing changed in them for :data:`STALE_AFTER_S`."""
+    for folder in out_dir.glob(f"{STAGING_PREFIX}*"):
+        if folder == mine or folder.is_symlink() or not folder.is_dir():
+            continue
+        with contextlib.suppress(OSError):
+            if time.time() - folder.stat().st_mtime < STALE_AFTER_S:
+                continue
+            fd = _flock(folder, wait=False)
+            if fd is not None:  # its job is gone
+                try:
+                    shutil.rmtree(folder, ignore_errors=True)
+                finally:
+                    os.close(fd)
 
 
 @contextlib.contextmanager
