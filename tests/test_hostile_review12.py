@@ -15,9 +15,9 @@ import threading
 import time
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _staging import digests, events_file, staging_left, with_a_bad_row
 
 import riskscore as rs
 from riskscore.batch.out_of_core import score_parquet
@@ -30,38 +30,17 @@ from riskscore.model.bundle import default_model_dir
 
 @pytest.fixture(scope="module")
 def events(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = rs.synthetic.generate(300, prevalence=0.1, seed=5)
-    path = tmp_path_factory.mktemp("hostile12") / "events.parquet"
-    pq.write_table(data.messages.to_arrow(), path)
-    return path
+    return events_file(tmp_path_factory.mktemp("hostile12"))
 
 
 @pytest.fixture(scope="module")
 def bad_events(events: Path) -> Path:
-    table = pq.read_table(events)
-    ages = table["sender_age"].to_pylist()
-    ages[7] = -4.0
-    path = events.with_name("bad.parquet")
-    i = table.schema.get_field_index("sender_age")
-    pq.write_table(table.set_column(i, "sender_age", pa.array(ages)), path)
-    return path
+    return with_a_bad_row(events)
 
 
 @pytest.fixture(scope="module")
 def model() -> RiskModel:
     return rs.load_model()
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def _staging_left(folder: Path) -> list[str]:
-    return [p.name for p in folder.rglob("*") if p.name.startswith(STAGING_PREFIX)]
 
 
 def _score(path: Path, out: Path, model: RiskModel, *, streamed: bool, **kwargs: object) -> object:
@@ -87,7 +66,7 @@ def test_an_interrupted_run_leaves_no_quarantine_beside_the_earlier_scores(
     # row left that run's quarantine.jsonl beside the scores and alerts of the earlier run.
     out = tmp_path / "out"
     _score(events, out, model, streamed=streamed)
-    before = _digests(out)
+    before = digests(out)
 
     def interrupted(*args: object, **kwargs: object) -> object:
         raise KeyboardInterrupt
@@ -95,8 +74,8 @@ def test_an_interrupted_run_leaves_no_quarantine_beside_the_earlier_scores(
     monkeypatch.setattr(RiskModel, "score_features", interrupted)
     with pytest.raises(KeyboardInterrupt):
         _score(bad_events, out, model, streamed=streamed, errors="quarantine")
-    assert _digests(out) == before
-    assert not _staging_left(out)
+    assert digests(out) == before
+    assert not staging_left(out)
 
 
 # ------------------------------------------------ an earlier run's shadow folder
@@ -117,7 +96,7 @@ def test_a_run_without_a_shadow_model_removes_an_earlier_runs_shadow_files(
     _score(events, out, model, streamed=streamed, **kwargs)
     assert (out / "shadow" / "shadow.json").is_file()
     _score(bad_events, out, model, streamed=streamed, fmt="jsonl", errors="quarantine")
-    assert sorted(_digests(out)) == ["alerts.jsonl", "quarantine.jsonl", "scores.jsonl"]
+    assert sorted(digests(out)) == ["alerts.jsonl", "quarantine.jsonl", "scores.jsonl"]
 
 
 def test_shadow_outputs_that_are_the_input_are_refused(
@@ -134,7 +113,7 @@ def test_shadow_outputs_that_are_the_input_are_refused(
         assert main(argv) == 2
         assert "would replace the input" in capsys.readouterr().err
         assert source.read_bytes() == events.read_bytes()
-        assert sorted(_digests(tmp_path / "out")) == ["shadow/scores.parquet"]
+        assert sorted(digests(tmp_path / "out")) == ["shadow/scores.parquet"]
 
 
 # ----------------------------------------------------- a move into place that fails
@@ -156,7 +135,7 @@ def test_a_commit_that_cannot_place_every_file_places_none(tmp_path: Path) -> No
         with pytest.raises(OSError, match=r"(?i)directory"):
             stage.commit()
         assert (out / "a.txt").read_text() == "earlier"
-        assert not _staging_left(out)
+        assert not staging_left(out)
 
 
 def test_a_shadow_run_that_cannot_place_its_shadow_files_changes_nothing(
@@ -165,13 +144,13 @@ def test_a_shadow_run_that_cannot_place_its_shadow_files_changes_nothing(
     out = tmp_path / "out"
     assert main(["score", str(events), "--out", str(out), "--top", "0"]) == 0
     (out / "shadow").write_text("not a folder")
-    before = _digests(out)
+    before = digests(out)
     argv = ["score", str(bad_events), "--out", str(out), "--errors", "quarantine",
             "--shadow-model", str(default_model_dir())]  # fmt: skip
     assert main(argv) == 2
     assert "shadow" in capsys.readouterr().err
-    assert _digests(out) == before
-    assert not _staging_left(out)
+    assert digests(out) == before
+    assert not staging_left(out)
 
 
 def test_two_runs_committing_at_once_leave_one_runs_files(
@@ -233,194 +212,22 @@ def test_sigterm_ends_a_run_leaving_the_output_folder_as_it_was(
     # folder with its part-written files stayed in --out for good.
     out = tmp_path / "out"
     assert main(["score", str(events), "--out", str(out), "--top", "0"]) == 0
-    before = _digests(out)
+    before = digests(out)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     argv = [sys.executable, "-c", _SLOW_CLI, "score", str(events), "--out", str(out)]
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == b"scoring\n"  # files staged, the job part-way
-        assert _staging_left(out)
+        assert staging_left(out)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
     assert proc.returncode == 143
     assert b"terminated" in err
-    assert _digests(out) == before
-    assert not _staging_left(out)
-
-
-# ------------------------------------------------------------ riskscore accounts
-
-
-def _truncating_write(table: object, where: object, **kwargs: object) -> None:
-    """``pq.write_table`` on a full disk: a few bytes, then the error."""
-    if isinstance(where, str | os.PathLike):
-        Path(where).write_bytes(b"PAR1")
-    else:
-        where.write(b"PAR1")  # type: ignore[attr-defined]
-    raise OSError(28, "No space left on device")
-
-
-def test_accounts_failing_while_writing_keeps_the_earlier_file(
-    events: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The file was written in place: a full disk left 4 bytes where the accounts file
-    # of the last run was, and every `riskscore score --accounts` after it failed.
-    out = tmp_path / "accounts.parquet"
-    assert main(["accounts", str(events), "--out", str(out)]) == 0
-    before = _digests(tmp_path)
-    monkeypatch.setattr(pq, "write_table", _truncating_write)
-    assert main(["accounts", str(events), "--out", str(out)]) == 2
-    assert _digests(tmp_path) == before
-    assert not _staging_left(tmp_path)
-    monkeypatch.undo()
-    rs.read_account_features(out)
-
-
-def test_a_clean_accounts_run_removes_the_quarantine_of_an_earlier_run(
-    events: Path, bad_events: Path, tmp_path: Path
-) -> None:
-    out = tmp_path / "accounts.parquet"
-    argv = ["accounts", str(bad_events), "--out", str(out), "--errors", "quarantine"]
-    assert main(argv) == 0
-    assert sorted(_digests(tmp_path)) == ["accounts.parquet", "accounts.quarantine.jsonl"]
-    assert main(["accounts", str(events), "--out", str(out), "--errors", "quarantine"]) == 0
-    assert sorted(_digests(tmp_path)) == ["accounts.parquet"]
-
-
-def test_an_interrupted_accounts_run_leaves_no_quarantine_beside_the_earlier_file(
-    events: Path, bad_events: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    out = tmp_path / "accounts.parquet"
-    assert main(["accounts", str(events), "--out", str(out)]) == 0
-    before = _digests(tmp_path)
-
-    def interrupted(*args: object) -> object:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr("riskscore.batch.accounts.extract_account_features", interrupted)
-    argv = ["accounts", str(bad_events), "--out", str(out), "--errors", "quarantine"]
-    assert main(argv) == 130
-    assert _digests(tmp_path) == before
-
-
-def test_accounts_into_a_folder_whose_name_is_not_utf8(events: Path, tmp_path: Path) -> None:
-    out = tmp_path / os.fsdecode(b"hist\xff") / "accounts.parquet"
-    assert main(["accounts", str(events), "--out", str(out)]) == 0
-    assert rs.read_account_features(out).n_events > 0
-
-
-# ------------------------------------------- bundles and reports written file by file
-
-
-def _fails(*args: object, **kwargs: object) -> None:
-    raise OSError(28, "No space left on device")
-
-
-def test_a_bundle_save_failing_part_way_leaves_the_earlier_bundle_loadable(
-    tmp_path: Path, model: RiskModel, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # params.json and MODEL_CARD.md were replaced, then the manifest failed: the bundle
-    # (the production model) no longer loaded ("does not match the manifest").
-    bundle = tmp_path / "bundle"
-    rs.save_model(model, bundle)
-    before = _digests(bundle)
-    monkeypatch.setattr("riskscore.model.bundle._versions", _fails)
-    with pytest.raises(OSError, match="No space"):
-        rs.save_model(model, bundle, model_card="# another card\n")
-    assert _digests(bundle) == before
-    rs.load_model(bundle)
-
-
-def test_an_evaluation_report_is_one_runs_files(
-    tmp_path: Path, model: RiskModel, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # report.md of a run without plots sat beside the plots of an earlier run; a save
-    # failing part-way left a new report.json beside the old report.md.
-    pytest.importorskip("matplotlib")
-    data = rs.synthetic.generate(300, prevalence=0.1, seed=5)
-    report = rs.evaluate(model, data.messages, data.labels, n_bootstrap=0)
-    out = tmp_path / "eval"
-    report.save(out)
-    files = report.save(out, plots=False)
-    assert sorted(_digests(out)) == ["report.json", "report.md"]
-    assert files == [out / "report.json", out / "report.md"]
-    before = _digests(out)
-    monkeypatch.setattr(type(report), "to_markdown", _fails)
-    with pytest.raises(OSError, match="No space"):
-        report.save(out)
-    assert _digests(out) == before
-
-
-def test_a_transparency_report_is_one_runs_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # A report of another period with --no-charts sat beside the charts of the earlier
-    # one; a write failing part-way left a new report.json beside the old report.html.
-    pytest.importorskip("matplotlib")
-    from _regulatory import KEY, T0, decided_queue
-
-    monkeypatch.setenv("RISKSCORE_REPORT_KEY", KEY.decode())
-    db = decided_queue(tmp_path / "q.sqlite")
-    out = tmp_path / "r"
-    argv = ["report", "--db", str(db), "--out", str(out), "--start", str(T0)]
-    assert main([*argv, "--end", str(T0 + 86_400)]) == 0
-    assert main([*argv, "--end", str(T0 + 2 * 86_400), "--no-charts"]) == 0
-    assert sorted(_digests(out)) == ["report.html", "report.json", "report.md"]
-    before = _digests(out)
-    monkeypatch.setattr("riskscore.moderation.transparency.render_html", _fails)
-    assert main([*argv, "--end", str(T0 + 3 * 86_400)]) == 2
-    assert _digests(out) == before
-    assert not _staging_left(out)
-
-
-def _truncating_write_text(self: Path, data: str, *args: object, **kwargs: object) -> int:
-    """``Path.write_text`` on a full disk: the file cut short, then the error."""
-    with self.open("w", encoding="utf-8") as fh:
-        fh.write(data[:10])
-    raise OSError(28, "No space left on device")
-
-
-def _cli_outputs(events: Path, out: Path) -> dict[str, list[str]]:
-    model = str(default_model_dir())
-    return {
-        "monitor": ["monitor", str(events), "--out", str(out)],
-        "compare": ["compare", model, model, "--events", str(events), "--out", str(out)],
-        "evaluate": ["evaluate", "--worlds", "1", "--conversations", "200", "--out", str(out)],
-    }
-
-
-@pytest.mark.parametrize("command", ["monitor", "compare", "evaluate"])
-def test_a_report_file_cut_short_by_a_full_disk_leaves_the_earlier_one(
-    events: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
-) -> None:
-    # monitor wrote drift.json over the earlier one and failed on drift.md; compare and
-    # evaluate --worlds wrote their JSON in place: a full disk left it cut short.
-    out = tmp_path / "out"
-    argv = _cli_outputs(events, out)[command]
-    assert main(argv) == 0
-    before = _digests(out)
-    monkeypatch.setattr(Path, "write_text", _truncating_write_text)
-    assert main(argv) == 2
-    monkeypatch.undo()
-    assert _digests(out) == before
-    assert not _staging_left(out)
-
-
-def test_generate_leaves_no_events_file_of_another_format_beside_new_labels(
-    tmp_path: Path,
-) -> None:
-    # events.csv of a --format csv run stayed beside the events.parquet and labels of a
-    # later run: the labels of one data set beside the events of another.
-    out = tmp_path / "data"
-    base = ["generate", "--conversations", "30", "--out", str(out)]
-    assert main([*base, "--seed", "1", "--format", "csv"]) == 0
-    assert main([*base, "--seed", "2"]) == 0
-    assert sorted(_digests(out)) == ["events.parquet", "labels.parquet"]
-    assert main([*base, "--seed", "3", "--format", "jsonl"]) == 0
-    assert sorted(_digests(out)) == ["events.jsonl", "labels.parquet"]
+    assert digests(out) == before
+    assert not staging_left(out)
 
 
 def test_a_subfolder_on_another_file_system_is_refused_before_any_move(tmp_path: Path) -> None:
@@ -443,7 +250,7 @@ def test_a_subfolder_on_another_file_system_is_refused_before_any_move(tmp_path:
             stage.commit()
         assert (out / "a.txt").read_text() == "earlier"
         assert not any(elsewhere.iterdir())
-        assert not _staging_left(out)
+        assert not staging_left(out)
     finally:
         shutil.rmtree(elsewhere)
 
@@ -455,28 +262,7 @@ def test_a_failed_job_leaves_none_of_the_folders_it_created(tmp_path: Path) -> N
     assert list(tmp_path.iterdir()) == []
 
 
-# ------------------------------------------------------------------ synthetic data
-
-
-def test_a_data_set_write_failing_part_way_keeps_the_earlier_events_and_labels(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # events.parquet of data set 2 beside labels.parquet of data set 1: the same
-    # conversation ids, so the labels matched the wrong conversations without an error.
-    out = tmp_path / "data"
-    rs.synthetic.generate(40, prevalence=0.2, seed=1).write(out)
-    before = _digests(out)
-    second = rs.synthetic.generate(40, prevalence=0.2, seed=2)
-    monkeypatch.setattr(pq, "write_table", _truncating_write)
-    with pytest.raises(OSError, match="No space"):
-        second.write(out)
-    assert _digests(out) == before
-
-
-def test_generate_into_a_folder_whose_name_is_not_utf8(tmp_path: Path) -> None:
-    out = tmp_path / os.fsdecode(b"data\xff")
-    assert main(["generate", "--conversations", "30", "--out", str(out)]) == 0
-    assert sorted(_digests(out)) == ["events.parquet", "labels.parquet"]
+# ------------------------------------------------------------------ names
 
 
 def test_a_folder_whose_name_is_not_utf8_is_printed_as_its_bytes(
@@ -502,7 +288,7 @@ def test_an_owned_name_under_a_file_does_not_fail_a_run(tmp_path: Path) -> None:
     (out / "shadow").write_text("the user's")
     with staged_outputs(out, owned=["shadow/shadow.json"]) as stage:
         stage("scores.txt").write_text("new")
-    assert _digests(out) == {
+    assert digests(out) == {
         "scores.txt": hashlib.sha256(b"new").hexdigest(),
         "shadow": hashlib.sha256(b"the user's").hexdigest(),
     }
@@ -520,7 +306,7 @@ def test_a_kept_file_that_cannot_be_placed_does_not_hide_the_jobs_error(tmp_path
 
     with pytest.raises(rs.SchemaError, match="every row"):
         refused()
-    assert not _staging_left(out)
+    assert not staging_left(out)
 
 
 # ------------------------------------------------------- a job killed outright
@@ -550,3 +336,23 @@ def test_the_staging_folder_of_a_killed_job_is_removed_by_the_next_job(tmp_path:
         os.close(held)
     # the dead job's folder is gone; a live one, or one just made (not locked yet), stays
     assert sorted(p.name for p in out.iterdir()) == sorted(["a.txt", live.name, fresh.name])
+
+
+def test_a_run_after_a_sigkilled_one_removes_its_staging_folder(
+    events: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    argv = [sys.executable, "-c", _SLOW_CLI, "score", str(events), "--out", str(out)]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"scoring\n"
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    (left,) = (out / name for name in staging_left(out))
+    os.utime(left, (time.time() - 3600,) * 2)  # a while ago
+    assert main(["score", str(events), "--out", str(out), "--top", "0"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["alerts.parquet", "scores.parquet"]
