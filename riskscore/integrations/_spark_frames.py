@@ -85,6 +85,7 @@ def partitions_of(events: DataFrame, partitions: int | None) -> int:
 def spark_schema(schema: pa.Schema) -> st.StructType:
     """The Spark schema of the Arrow batches a stage yields (the few types they hold)."""
     types: dict[pa.DataType, st.DataType] = {
+        pa.bool_(): st.BooleanType(),
         pa.int32(): st.IntegerType(),
         pa.int64(): st.LongType(),
         pa.float64(): st.DoubleType(),
