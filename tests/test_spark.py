@@ -24,6 +24,8 @@ from spark_helpers import runtime_conf
 import riskscore as rs
 import riskscore.integrations.spark as rs_spark
 from riskscore.features import ACCOUNT_SLOTS, extract_account_features, extract_features
+from riskscore.features.slots import N_STATE
+from riskscore.integrations._spark_blocks import state_array, state_matrix
 from riskscore.integrations._spark_partition import (
     ACCOUNT,
     PAIR_FIRST,
@@ -374,3 +376,19 @@ def test_broadcasts_alone_leave_integer_conversation_ids(
     assert got["conversation_id"].type == pa.int64()
     assert got["conversation_id"].to_pylist() == [1]
     np.testing.assert_allclose(got["risk"].to_numpy(), ref.risk, rtol=0, atol=1e-9)
+
+
+def test_states_packed_as_bytes_come_back_bit_for_bit() -> None:
+    """The fold stage moves each conversation's state as one binary value; sliced and
+    chunked, as Spark may hand the column back, it unpacks to the same floats."""
+    rng = np.random.default_rng(7)
+    states = rng.normal(size=(9, N_STATE))
+    states[2, 0] = np.nan
+    states[3, 1] = -np.inf
+    packed = state_array(states)
+    chunked = pa.chunked_array([packed.slice(0, 4), packed.slice(4)])
+    np.testing.assert_array_equal(state_matrix(chunked), states)
+    np.testing.assert_array_equal(state_matrix(packed.slice(3, 5)), states[3:8])
+    assert state_matrix(packed.slice(0, 0)).shape == (0, N_STATE)
+    with pytest.raises(ValueError, match="bytes each"):
+        state_matrix(pa.array([b"x" * 8]))

@@ -11,7 +11,6 @@ from typing import Final
 import pyarrow as pa
 
 from riskscore.features import ACCOUNT_SLOTS
-from riskscore.features.slots import N_STATE
 
 #: Private column names (prefixed so they cannot clash with input columns): the input
 #: order of the events, the kind of a row of the fold stage, an account id, and the
@@ -43,16 +42,17 @@ PAIR_PRIVATE = "_rs_pair_private"
 
 #: State rows (stage 1): one per conversation, its
 #: :class:`~riskscore.features.states.ConversationStates` row in ``conversation_id``,
-#: :data:`INITIATOR`, :data:`RESPONDER`, :data:`ADULT_IS_INITIATOR` and the
-#: :data:`STATE_VALUES` (slot k of :data:`~riskscore.features.slots.STATE_SLOTS` in the
-#: k-th), with its events' count and time span for the output. With integer
-#: conversation ids, the pair conversations of a group room have a null
-#: ``conversation_id`` and their text id in :data:`PAIR_ID`.
+#: :data:`INITIATOR`, :data:`RESPONDER`, :data:`ADULT_IS_INITIATOR` and :data:`STATE`
+#: (the state's float64 values, slot by slot of
+#: :data:`~riskscore.features.slots.STATE_SLOTS`, as the bytes of one binary value:
+#: one column to move instead of 44, the same bits), with its events' count and time span
+#: for the output. With integer conversation ids, the pair conversations of a group room
+#: have a null ``conversation_id`` and their text id in :data:`PAIR_ID`.
 INITIATOR = "_rs_initiator"
 RESPONDER = "_rs_responder"
 ADULT_IS_INITIATOR = "_rs_adult_is_initiator"
 PAIR_ID = "_rs_pair_id"
-STATE_VALUES = tuple(f"_rs_state_{k}" for k in range(N_STATE))
+STATE = "_rs_state"
 N_EVENTS = "_rs_n_events"
 FIRST_TS = "_rs_first_ts"
 LAST_TS = "_rs_last_ts"
@@ -159,7 +159,7 @@ def states_schema(*, string_conversation_ids: bool, string_account_ids: bool) ->
             pa.field(INITIATOR, ids),
             pa.field(RESPONDER, ids),
             pa.field(ADULT_IS_INITIATOR, pa.bool_()),
-            *[pa.field(name, pa.float64()) for name in STATE_VALUES],
+            pa.field(STATE, pa.binary()),
             pa.field(N_EVENTS, pa.int64()),
             pa.field(FIRST_TS, pa.int64()),
             pa.field(LAST_TS, pa.int64()),

@@ -51,7 +51,7 @@ import pyarrow.compute as pc
 
 from riskscore.features import AccountFeatures
 from riskscore.features.states import ConversationStates, features_from_states
-from riskscore.integrations._spark_blocks import column_ids, key_blocks, pair_facts
+from riskscore.integrations._spark_blocks import column_ids, key_blocks, pair_facts, state_matrix
 from riskscore.integrations._spark_columns import (
     ACCOUNT,
     ACCOUNT_VALUES,
@@ -76,7 +76,7 @@ from riskscore.integrations._spark_columns import (
     SET_COUNTS,
     SET_PAIR_FACTS,
     SHADOW_COLUMNS,
-    STATE_VALUES,
+    STATE,
     OutputColumn,
     arrow_schema,
     output_columns,
@@ -113,7 +113,7 @@ __all__ = [
     "SET_COUNTS",
     "SET_PAIR_FACTS",
     "SHADOW_COLUMNS",
-    "STATE_VALUES",
+    "STATE",
     "OutputColumn",
     "ScoringSpec",
     "TallySpec",
@@ -213,7 +213,7 @@ def _states(rows: pa.Table, text_ids: bool) -> ConversationStates:
         initiator_id=column_ids(rows.column(INITIATOR)),
         responder_id=column_ids(rows.column(RESPONDER)),
         adult_is_initiator=np.asarray(column_ids(rows.column(ADULT_IS_INITIATOR)), dtype=bool),
-        states=_floats(rows, STATE_VALUES),
+        states=state_matrix(rows.column(STATE)),
     )
 
 

@@ -115,7 +115,12 @@ def fold(ev: DataFrame, spec: TallySpec, n_parts: int) -> Folded:
 def scoring_rows(states: DataFrame, tallies: DataFrame, n_parts: int) -> DataFrame:
     """Stage 3's rows: each state row with its adult's tallies (:data:`ACCOUNT_VALUES`)
     and its pair of accounts' facts (null when the pair has none), repartitioned by
-    conversation so that a busy adult's conversations spread over the partitions."""
+    conversation so that a busy adult's conversations spread over the partitions.
+
+    ``tallies`` are persisted (one row per account and per pair of accounts): both
+    joins read them, and Spark would otherwise run stage 2 once for each.
+    """
+    tallies = tallies.persist()
     initiator, responder = sf.col(INITIATOR), sf.col(RESPONDER)
     adult = sf.when(sf.col(ADULT_IS_INITIATOR), initiator).otherwise(responder)
     accounts = tallies.where(sf.col(PART_OTHER).isNull()).select(

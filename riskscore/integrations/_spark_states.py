@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from riskscore.features.accounts import account_parts
 from riskscore.features.states import conversation_states
-from riskscore.integrations._spark_blocks import key_blocks
+from riskscore.integrations._spark_blocks import key_blocks, state_array
 from riskscore.integrations._spark_columns import (
     ADULT_IS_INITIATOR,
     FIRST_TS,
@@ -32,7 +32,7 @@ from riskscore.integrations._spark_columns import (
     N_EVENTS,
     PAIR_ID,
     RESPONDER,
-    STATE_VALUES,
+    STATE,
     fold_schema,
     parts_schema,
     states_schema,
@@ -111,10 +111,7 @@ def _state_rows(msgs: MessageTable, schema: pa.Schema) -> pa.RecordBatch:
         INITIATOR: pa.array(states.initiator_id, type=accounts),
         RESPONDER: pa.array(states.responder_id, type=accounts),
         ADULT_IS_INITIATOR: pa.array(states.adult_is_initiator),
-        **{
-            name: pa.array(states.states[:, k])
-            for k, name in enumerate(STATE_VALUES)  # float64 as they are: the same bits
-        },
+        STATE: state_array(states.states),
         N_EVENTS: pa.array((ends - starts).astype(np.int64)),
         FIRST_TS: pa.array(msgs.timestamp[starts].astype(np.int64)),
         LAST_TS: pa.array(msgs.timestamp[ends - 1].astype(np.int64)),

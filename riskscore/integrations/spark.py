@@ -194,9 +194,9 @@ def score_events(
         integers or strings. Rows are validated on the executors exactly as on
         one machine: a row that breaks the schema fails the job with a
         :class:`~riskscore.SchemaError` naming its column and value. Each event is
-        read and validated once; the per-conversation states and per-account parts
-        made of them stay cached for the session (``spark.catalog.clearCache()``
-        releases them).
+        read and validated once; the per-conversation states, the per-account parts
+        made of them and the merged tallies stay cached for the session
+        (``spark.catalog.clearCache()`` releases them).
     model : RiskModel
         The model; its portable parameters are broadcast to the executors once.
     policy : AlertPolicy, optional
