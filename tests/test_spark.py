@@ -24,6 +24,8 @@ from spark_helpers import runtime_conf
 import riskscore as rs
 import riskscore.integrations.spark as rs_spark
 from riskscore.features import ACCOUNT_SLOTS, extract_account_features, extract_features
+from riskscore.features.slots import N_STATE
+from riskscore.integrations._spark_blocks import state_array, state_matrix
 from riskscore.integrations._spark_partition import (
     ACCOUNT,
     PAIR_FIRST,
@@ -347,3 +349,46 @@ def test_example_job_writes_partitioned_parquet(
     assert {p.name for p in (out / "alerts").glob("date=*")} == {
         f"date={row['date'].isoformat()}" for row in written.select("date").distinct().collect()
     }
+
+
+def test_broadcasts_alone_leave_integer_conversation_ids(
+    spark: SparkSession, model: rs.RiskModel
+) -> None:
+    """Rooms above max_room_members are set aside before groups are split: a table whose
+    only room of more than two accounts is a broadcast keeps integer ids, as on one machine
+    (the ids were text when any conversation showed more than two accounts)."""
+    t0 = 1_700_000_000
+    pair = [
+        {"conversation_id": 1, "timestamp": t0 + 60 * i, "sender_id": 10 + i % 2,
+         "recipient_id": 11 - i % 2, "sender_age": (41, 12)[i % 2],
+         "recipient_age": (12, 41)[i % 2], "channel": "direct", "room_size": 2}
+        for i in range(4)
+    ]  # fmt: skip
+    town = [
+        {"conversation_id": 2, "timestamp": t0 + 5, "sender_id": 10, "recipient_id": kid,
+         "sender_age": 41, "recipient_age": 12, "channel": "public", "room_size": 500}
+        for kid in (20, 21)
+    ]  # fmt: skip
+    table = pa.Table.from_pylist(pair + town)
+    ref = model.score(rs.read_messages(table))
+    assert ref.conversation_id.tolist() == [1]
+    got = rs_spark.score_events(spark.createDataFrame(table), model, partitions=2).toArrow()
+    assert got["conversation_id"].type == pa.int64()
+    assert got["conversation_id"].to_pylist() == [1]
+    np.testing.assert_allclose(got["risk"].to_numpy(), ref.risk, rtol=0, atol=1e-9)
+
+
+def test_states_packed_as_bytes_come_back_bit_for_bit() -> None:
+    """The fold stage moves each conversation's state as one binary value; sliced and
+    chunked, as Spark may hand the column back, it unpacks to the same floats."""
+    rng = np.random.default_rng(7)
+    states = rng.normal(size=(9, N_STATE))
+    states[2, 0] = np.nan
+    states[3, 1] = -np.inf
+    packed = state_array(states)
+    chunked = pa.chunked_array([packed.slice(0, 4), packed.slice(4)])
+    np.testing.assert_array_equal(state_matrix(chunked), states)
+    np.testing.assert_array_equal(state_matrix(packed.slice(3, 5)), states[3:8])
+    assert state_matrix(packed.slice(0, 0)).shape == (0, N_STATE)
+    with pytest.raises(ValueError, match="bytes each"):
+        state_matrix(pa.array([b"x" * 8]))

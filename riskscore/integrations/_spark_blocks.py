@@ -1,6 +1,6 @@
 """Arrow plumbing the Spark stages share (private; no pyspark import): a stream of batches
-cut into blocks that never split a conversation or an account, and account ids and pair
-facts read from Arrow columns."""
+cut into blocks that never split a conversation or an account, account ids and pair
+facts read from Arrow columns, and conversation states packed into one binary column."""
 
 from __future__ import annotations
 
@@ -13,9 +13,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore.features.pairs import PairFacts
+from riskscore.features.slots import N_STATE
 from riskscore.integrations._spark_columns import PAIR_FIRST, PAIR_PRIVATE
 
-__all__ = ["column_ids", "id_array", "key_blocks", "pair_facts"]
+__all__ = ["column_ids", "id_array", "key_blocks", "pair_facts", "state_array", "state_matrix"]
+
+#: A state as bytes: N_STATE float64 values, little-endian whatever the machine, so that
+#: executors of any byte order read the bits another wrote.
+_STATE_DTYPE = np.dtype("<f8")
+_STATE_BYTES = N_STATE * _STATE_DTYPE.itemsize
 
 
 def key_blocks(
@@ -76,3 +82,36 @@ def pair_facts(rows: pa.Table, lo: str, hi: str, kind: str | None = None) -> Pai
         first=np.asarray(rows.column(PAIR_FIRST).to_numpy(), dtype=np.float64),
         private=np.asarray(rows.column(PAIR_PRIVATE).to_numpy(), dtype=np.float64),
     )
+
+
+def state_array(states: npt.NDArray[np.float64]) -> pa.Array:
+    """The rows of ``states`` (shape ``(n, N_STATE)``) as a binary array, one value of
+    ``N_STATE`` float64 bytes per row (no copy on a little-endian machine)."""
+    data = np.ascontiguousarray(states, dtype=_STATE_DTYPE)
+    offsets = np.arange(len(data) + 1, dtype=np.int32) * _STATE_BYTES
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    return pa.Array.from_buffers(pa.binary(), len(data), buffers)
+
+
+def state_matrix(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.float64]:
+    """The states :func:`state_array` packed, as an array of shape ``(n, N_STATE)``.
+
+    Raises
+    ------
+    ValueError
+        A value is null or not ``N_STATE`` float64 values long.
+    """
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    n = len(array)
+    if array.null_count:
+        raise ValueError(f"{array.null_count} of {n} conversation states are null")
+    _, offsets, data = array.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int32)[array.offset : array.offset + n + 1]
+    if n and np.any(np.diff(ends) != _STATE_BYTES):
+        raise ValueError(f"conversation states must be {_STATE_BYTES} bytes each")
+    if not n:
+        return np.empty((0, N_STATE))
+    raw = np.frombuffer(data, dtype=np.uint8)[ends[0] : ends[-1]]
+    # aligned native float64 for the compiled kernel (a copy only when the bytes are not)
+    states = raw.view(_STATE_DTYPE).reshape(n, N_STATE)
+    return np.require(states, dtype=np.float64, requirements=["C", "A"])

@@ -1,7 +1,7 @@
 """The rows the Spark stages exchange (private; no pyspark import): the private column
-names added to the events, the kinds of rows, the part rows' sets, and the Arrow schemas
-of what each stage yields (:mod:`riskscore.integrations._spark_partition` describes the
-stages)."""
+names added to the events, the kinds of rows, the part rows' sets, the state rows'
+columns, and the Arrow schemas of what each stage yields
+(:mod:`riskscore.integrations._spark_partition` describes the stages)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,17 @@ import pyarrow as pa
 
 from riskscore.features import ACCOUNT_SLOTS
 
-#: Private column names added to the events (prefixed so they cannot clash with input columns).
+#: Private column names (prefixed so they cannot clash with input columns): the input
+#: order of the events, the kind of a row of the fold stage, an account id, and the
+#: tallies of a conversation's adult joined to its state row.
 KIND = "_rs_kind"
 ROW = "_rs_row"
 ACCOUNT = "_rs_account"
 ACCOUNT_VALUES = tuple(f"_rs_{slot}" for slot in ACCOUNT_SLOTS)
 
-#: Values of :data:`KIND`: account rows, then pair rows, sort before the events of their
-#: conversation.
-KIND_ACCOUNT = 0
-KIND_PAIR = 1
-KIND_EVENT = 2
+#: Values of :data:`KIND` in the rows of the fold stage: part rows and state rows.
+KIND_PART = 0
+KIND_STATE = 1
 
 #: Part rows (stage 1): which set a row belongs to (an index of :data:`PAIR_SETS`, or
 #: :data:`SET_COUNTS`), the account, the other account of a pair, and the counts.
@@ -39,6 +39,26 @@ SET_COUNTS: Final = len(PAIR_SETS)
 SET_PAIR_FACTS: Final = SET_COUNTS + 1
 PAIR_FIRST = "_rs_pair_first"
 PAIR_PRIVATE = "_rs_pair_private"
+
+#: State rows (stage 1): one per conversation, its
+#: :class:`~riskscore.features.states.ConversationStates` row in ``conversation_id``,
+#: :data:`INITIATOR`, :data:`RESPONDER`, :data:`ADULT_IS_INITIATOR` and :data:`STATE`
+#: (the state's float64 values, slot by slot of
+#: :data:`~riskscore.features.slots.STATE_SLOTS`, as the bytes of one binary value:
+#: one column to move instead of 44, the same bits), with its events' count and time span
+#: for the output. With integer conversation ids, the pair conversations of a group room
+#: have a null ``conversation_id`` and their text id in :data:`PAIR_ID`.
+INITIATOR = "_rs_initiator"
+RESPONDER = "_rs_responder"
+ADULT_IS_INITIATOR = "_rs_adult_is_initiator"
+PAIR_ID = "_rs_pair_id"
+STATE = "_rs_state"
+N_EVENTS = "_rs_n_events"
+FIRST_TS = "_rs_first_ts"
+LAST_TS = "_rs_last_ts"
+#: Stage 3: the pair of accounts of a state row (lower id, higher id) with its facts joined.
+PAIR_LO = "_rs_pair_lo"
+PAIR_HI = "_rs_pair_hi"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +147,34 @@ def parts_schema(*, string_account_ids: bool) -> pa.Schema:
             pa.field(PAIR_PRIVATE, pa.float64()),
         ]
     )
+
+
+def states_schema(*, string_conversation_ids: bool, string_account_ids: bool) -> pa.Schema:
+    """The Arrow schema of the state rows of the fold stage."""
+    ids = _ids_type(string_account_ids)
+    return pa.schema(
+        [
+            pa.field("conversation_id", _ids_type(string_conversation_ids)),
+            pa.field(PAIR_ID, pa.string()),
+            pa.field(INITIATOR, ids),
+            pa.field(RESPONDER, ids),
+            pa.field(ADULT_IS_INITIATOR, pa.bool_()),
+            pa.field(STATE, pa.binary()),
+            pa.field(N_EVENTS, pa.int64()),
+            pa.field(FIRST_TS, pa.int64()),
+            pa.field(LAST_TS, pa.int64()),
+        ]
+    )
+
+
+def fold_schema(*, string_conversation_ids: bool, string_account_ids: bool) -> pa.Schema:
+    """The Arrow schema of the fold stage's rows: :data:`KIND`, then the columns of the
+    part rows (null in state rows), then those of the state rows (null in part rows)."""
+    parts = parts_schema(string_account_ids=string_account_ids)
+    states = states_schema(
+        string_conversation_ids=string_conversation_ids, string_account_ids=string_account_ids
+    )
+    return pa.schema([pa.field(KIND, pa.int32()), *parts, *states])
 
 
 def tallies_schema(*, string_account_ids: bool) -> pa.Schema:

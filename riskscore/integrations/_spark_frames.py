@@ -85,6 +85,8 @@ def partitions_of(events: DataFrame, partitions: int | None) -> int:
 def spark_schema(schema: pa.Schema) -> st.StructType:
     """The Spark schema of the Arrow batches a stage yields (the few types they hold)."""
     types: dict[pa.DataType, st.DataType] = {
+        pa.bool_(): st.BooleanType(),
+        pa.binary(): st.BinaryType(),
         pa.int32(): st.IntegerType(),
         pa.int64(): st.LongType(),
         pa.float64(): st.DoubleType(),

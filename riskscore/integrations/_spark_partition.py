@@ -1,35 +1,41 @@
 """What each Spark task runs on its partition (private; no pyspark import).
 
-:mod:`riskscore.integrations.spark` runs three ``mapInArrow`` stages, each the single-machine
-numpy code on blocks of Arrow batches, never a Python call per row:
+:mod:`riskscore.integrations.spark` runs three ``mapInArrow`` stages, each the
+single-machine numpy code on blocks of Arrow batches, never a Python call per row; the
+design of out-of-core scoring (:mod:`riskscore.batch.out_of_core`), where each event is
+read and validated once and a conversation waits for the tallies as its state:
 
-1. :func:`parts_partition`, on the events as they are read (no shuffle): each block
-   of events goes through :func:`riskscore.read_messages` and
-   :func:`~riskscore.features.accounts.account_parts`, and leaves as *part rows*:
-   one per distinct contact pair of each set (:data:`PAIR_SETS`) and one per account
-   with its counts (:data:`COUNT_SLOTS`). Parts need no whole conversations.
-2. :func:`tallies_partition`, on the part rows repartitioned by account and sorted by
-   it: each block of whole accounts goes through
-   :func:`~riskscore.features.accounts.tallies_from_parts`, which gives each account
-   of the block its tallies (:data:`~riskscore.features.ACCOUNT_SLOTS`) over *all*
-   events: every part row of an account is in its block.
-3. :func:`score_partition`, on the events and the *account rows* (each
-   conversation's two participants with their tallies) repartitioned by
-   ``conversation_id`` and sorted by (conversation, row kind, input order): each
-   conversation arrives as a contiguous run of rows, account rows first. Blocks of
-   whole conversations go through :func:`riskscore.read_messages`,
-   :func:`riskscore.extract_features` with the joined
-   :class:`~riskscore.features.AccountFeatures`, :meth:`RiskModel.score_features` and
-   :meth:`AlertPolicy.decide_many` (and, with a shadow model, its risk and tier on the
-   same features).
+1. **Fold** (:func:`~riskscore.integrations._spark_states.fold_partition`), on the events
+   repartitioned by ``conversation_id`` and sorted by it and by input order (the one
+   shuffle of events): blocks of whole conversations go through
+   :func:`riskscore.read_messages` (every rule, group rooms split into pair
+   conversations, broadcasts set aside),
+   :func:`~riskscore.features.accounts.account_parts` and
+   :func:`~riskscore.features.states.conversation_states`, and leave as *part rows*
+   (one per distinct contact pair of each set, :data:`PAIR_SETS`, one per account with
+   its counts, :data:`COUNT_SLOTS`, one per pair of accounts with its facts) and *state
+   rows* (one per conversation: its 44 state floats, its two accounts, its role, its
+   events' count and span). The job persists these rows: both branches below read them.
+2. **Tallies** (:func:`tallies_partition`), on the part rows repartitioned by account and
+   sorted by it: each block of whole accounts goes through
+   :func:`~riskscore.features.accounts.tallies_from_parts`, which gives each account of
+   the block its tallies (:data:`~riskscore.features.ACCOUNT_SLOTS`) over *all* events
+   (every part row of an account is in its block), and each pair of accounts its facts.
+3. **Scores** (:func:`score_partition`), on the state rows with the tallies of their
+   adult and the facts of their pair joined in, repartitioned by ``conversation_id``:
+   each batch goes through :func:`~riskscore.features.states.features_from_states`,
+   :meth:`RiskModel.score_features` and :meth:`AlertPolicy.decide_many` (and, with a
+   shadow model, its risk and tier on the same features). A state row holds all its
+   conversation needs, so the batches are scored as they come.
 
 Every tally and feature is therefore defined once, in :mod:`riskscore.features`;
 Spark only moves rows. Memory per task is one block plus the largest conversation
-(stage 3) or the part rows of the most connected account (stage 2).
+(stage 1), the part rows of the most connected account (stage 2) or one Arrow batch of
+state rows (stage 3).
 
 This module runs stage 3 and re-exports the names of the modules of the other stages
 (:mod:`~riskscore.integrations._spark_columns`, :mod:`~riskscore.integrations._spark_blocks`,
-:mod:`~riskscore.integrations._spark_tallies`).
+:mod:`~riskscore.integrations._spark_tallies`, :mod:`~riskscore.integrations._spark_states`).
 """
 
 from __future__ import annotations
@@ -43,62 +49,76 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from riskscore.features import AccountFeatures, extract_features
-from riskscore.integrations._spark_blocks import column_ids, key_blocks, pair_facts
+from riskscore.features import AccountFeatures
+from riskscore.features.states import ConversationStates, features_from_states
+from riskscore.integrations._spark_blocks import column_ids, key_blocks, pair_facts, state_matrix
 from riskscore.integrations._spark_columns import (
     ACCOUNT,
     ACCOUNT_VALUES,
+    ADULT_IS_INITIATOR,
     COUNT_SLOTS,
+    FIRST_TS,
+    INITIATOR,
     KIND,
-    KIND_ACCOUNT,
-    KIND_EVENT,
-    KIND_PAIR,
+    LAST_TS,
+    N_EVENTS,
     PAIR_FIRST,
+    PAIR_HI,
+    PAIR_ID,
+    PAIR_LO,
     PAIR_PRIVATE,
     PAIR_SETS,
     PART_COUNTS,
     PART_OTHER,
     PART_SET,
+    RESPONDER,
     ROW,
     SET_COUNTS,
     SET_PAIR_FACTS,
     SHADOW_COLUMNS,
+    STATE,
     OutputColumn,
     arrow_schema,
     output_columns,
     parts_schema,
     tallies_schema,
 )
+from riskscore.integrations._spark_states import fold_partition
 from riskscore.integrations._spark_tallies import TallySpec, parts_partition, tallies_partition
-from riskscore.io import read_messages
-from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
-from riskscore.io.schema import SCHEMA_COLUMNS
-from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
+from riskscore.io.groups import text_conversation_ids
 from riskscore.model import RiskModel
 from riskscore.policy import AlertPolicy
 
 __all__ = [
     "ACCOUNT",
     "ACCOUNT_VALUES",
+    "ADULT_IS_INITIATOR",
     "COUNT_SLOTS",
+    "FIRST_TS",
+    "INITIATOR",
     "KIND",
-    "KIND_ACCOUNT",
-    "KIND_EVENT",
-    "KIND_PAIR",
+    "LAST_TS",
+    "N_EVENTS",
     "PAIR_FIRST",
+    "PAIR_HI",
+    "PAIR_ID",
+    "PAIR_LO",
     "PAIR_PRIVATE",
     "PAIR_SETS",
     "PART_COUNTS",
     "PART_OTHER",
     "PART_SET",
+    "RESPONDER",
     "ROW",
     "SET_COUNTS",
     "SET_PAIR_FACTS",
     "SHADOW_COLUMNS",
+    "STATE",
     "OutputColumn",
     "ScoringSpec",
     "TallySpec",
     "arrow_schema",
+    "fold_partition",
     "key_blocks",
     "output_columns",
     "parts_partition",
@@ -114,7 +134,7 @@ SECONDS_PER_DAY = 86_400
 
 @dataclass(frozen=True, slots=True)
 class ScoringSpec:
-    """Everything a scoring task needs besides its events: small and picklable, sent
+    """Everything a scoring task needs besides its state rows: small and picklable, sent
     once per executor as a broadcast.
 
     Attributes
@@ -126,30 +146,19 @@ class ScoringSpec:
         Thresholds for the tiers.
     n_reasons : int
         Reasons kept per conversation.
-    block_events : int
-        Events scored per call of the single-machine code (whole conversations).
     string_conversation_ids, string_account_ids : bool
-        Whether the ids are text (else int64); conversation ids are text when group
-        rooms are split into pairs.
-    max_room_members : int
-        Rooms above this many accounts are broadcast surfaces (:mod:`riskscore.io.groups`).
+        Whether the output's ids are text (else int64); conversation ids are text when
+        group rooms were split into pairs.
     shadow_model : dict or None
         A shadow model's portable parameters: adds :data:`SHADOW_COLUMNS`.
-    now, max_future_s : float
-        The future limit of every block (:func:`riskscore.read_messages`), ``now`` read
-        once on the driver, so that every executor and stage reads with one reference time.
     """
 
     model: Mapping[str, Any]
     policy: AlertPolicy
     n_reasons: int
-    block_events: int
     string_conversation_ids: bool
     string_account_ids: bool
-    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS
     shadow_model: Mapping[str, Any] | None = None
-    now: float | None = None
-    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S
 
 
 # ---------------------------------------------------------------- stage 3: scores
@@ -158,15 +167,17 @@ class ScoringSpec:
 def score_partition(
     batches: Iterable[pa.RecordBatch], spec: ScoringSpec
 ) -> Iterator[pa.RecordBatch]:
-    """Score the conversations of one partition, sorted as the module docstring says.
+    """Score the conversations of one partition of joined state rows.
 
     Parameters
     ----------
     batches : iterable of pyarrow.RecordBatch
-        The partition's rows: schema v1 event columns plus :data:`KIND`, :data:`ROW`,
-        :data:`ACCOUNT` and :data:`ACCOUNT_VALUES`.
+        State rows (:func:`states_schema`) with their adult's tallies
+        (:data:`ACCOUNT_VALUES`) and their pair's facts (:data:`PAIR_LO`,
+        :data:`PAIR_HI`, :data:`PAIR_FIRST`, :data:`PAIR_PRIVATE`; null when the pair
+        has none), in any order.
     spec : ScoringSpec
-        Model, policy and sizes.
+        Model, policy and id kinds.
 
     Yields
     ------
@@ -181,65 +192,67 @@ def score_partition(
         string_account_ids=spec.string_account_ids,
         shadow=shadow is not None,
     )
-    for block in key_blocks(batches, spec.block_events):
-        scored = score_block(block, model, spec, schema, shadow)
-        if scored is not None:
-            yield scored
+    for batch in batches:
+        if batch.num_rows:
+            yield score_block(pa.Table.from_batches([batch]), model, spec, schema, shadow)
 
 
-def _account_features(
-    rows: pa.Table, pair_rows: pa.Table, accounts: npt.NDArray[Any]
-) -> AccountFeatures:
-    """The account and pair rows of a block as :class:`AccountFeatures`, ids of the same
-    kind as the message table's ``accounts``."""
-    ids = column_ids(rows.column(ACCOUNT))
-    if accounts.dtype.kind in "UO":
-        ids = ids.astype(str)
-    values = np.column_stack(
+def _states(rows: pa.Table, text_ids: bool) -> ConversationStates:
+    """The state rows of ``rows`` as :class:`ConversationStates`; with ``text_ids``,
+    every conversation id as text, as a table with group rooms holds them."""
+    conversation = rows.column("conversation_id")
+    if text_ids and not pa.types.is_string(conversation.type):
+        pair = rows.column(PAIR_ID)
+        ids = text_conversation_ids(column_ids(pc.fill_null(conversation, 0)))
+        is_pair = np.asarray(pair.is_valid())
+        ids[is_pair] = column_ids(pair.filter(pa.array(is_pair)))
+    else:
+        ids = column_ids(conversation)
+    return ConversationStates(
+        conversation_id=ids,
+        initiator_id=column_ids(rows.column(INITIATOR)),
+        responder_id=column_ids(rows.column(RESPONDER)),
+        adult_is_initiator=np.asarray(column_ids(rows.column(ADULT_IS_INITIATOR)), dtype=bool),
+        states=state_matrix(rows.column(STATE)),
+    )
+
+
+def _floats(rows: pa.Table, names: tuple[str, ...]) -> npt.NDArray[np.float64]:
+    """The float columns ``names`` of ``rows`` side by side (nulls as 0.0)."""
+    return np.column_stack(
         [
             np.asarray(pc.fill_null(rows.column(name), 0.0).to_numpy(), dtype=np.float64)
-            for name in ACCOUNT_VALUES
+            for name in names
         ]
     )
-    unique, first = np.unique(ids, return_index=True)
-    pairs = pair_facts(pair_rows, ACCOUNT, PART_OTHER, accounts.dtype.kind)
+
+
+def _account_features(rows: pa.Table, states: ConversationStates) -> AccountFeatures:
+    """The tallies of the adults and the facts of the pairs joined to ``rows``, as
+    :class:`AccountFeatures` (all that :func:`features_from_states` looks up)."""
+    values = _floats(rows, ACCOUNT_VALUES)
+    unique, first = np.unique(states.adult_id, return_index=True)
+    kind = states.initiator_id.dtype.kind
+    known = rows.filter(pc.is_valid(rows.column(PAIR_FIRST)))
+    pairs = pair_facts(known, PAIR_LO, PAIR_HI, kind)
     return AccountFeatures(account_id=unique, values=values[first], pairs=pairs)
 
 
 def score_block(
-    block: pa.Table,
+    rows: pa.Table,
     model: RiskModel,
     spec: ScoringSpec,
     schema: pa.Schema,
     shadow: RiskModel | None = None,
-) -> pa.RecordBatch | None:
-    """Score one table of whole conversations (account rows and events); with ``shadow``,
-    also its risk and tier on the same features. None when every event of the block was
-    a broadcast (set aside, :mod:`riskscore.io.groups`)."""
-    kind = block.column(KIND)
-    events = block.filter(pc.equal(kind, KIND_EVENT))
-    # Rows are in input order within each conversation: read_messages sorts by time and
-    # keeps that order for equal timestamps, as it does on one machine.
-    msgs = read_messages(
-        events.select([c for c in SCHEMA_COLUMNS if c in events.column_names]),
-        max_room_members=spec.max_room_members,
-        now=spec.now,
-        max_future_s=spec.max_future_s,
-    )
-    if len(msgs) == 0:
-        return None
-    accounts = _account_features(
-        block.filter(pc.equal(kind, KIND_ACCOUNT)),
-        block.filter(pc.equal(kind, KIND_PAIR)),
-        msgs.accounts,
-    )
-    features = extract_features(msgs, account_features=accounts)
+) -> pa.RecordBatch:
+    """Score one table of joined state rows; with ``shadow``, also its risk and tier on
+    the same features."""
+    states = _states(rows, spec.string_conversation_ids)
+    features = features_from_states(states, _account_features(rows, states))
     scores = model.score_features(features, n_reasons=spec.n_reasons)
     tiers, band_idx = spec.policy.decide_many(scores.risk, scores.child_age, scores.adult_age)
     bands = np.asarray([b.name for b in spec.policy.all_bands], dtype=object)
-    starts, ends = msgs.segment_starts, msgs.segment_ends
-    first_ts = msgs.timestamp[starts]
-    last_ts = msgs.timestamp[ends - 1]
+    last_ts = column_ids(rows.column(LAST_TS))
     names = np.asarray((*scores.feature_names, None), dtype=object)
     n = len(scores)
     cols: dict[str, Any] = {
@@ -250,8 +263,8 @@ def score_block(
         "risk": scores.risk,
         "tier": tiers.astype(np.int32),
         "age_band": bands[band_idx],
-        "n_events": (ends - starts).astype(np.int64),
-        "first_event_ts": first_ts,
+        "n_events": column_ids(rows.column(N_EVENTS)),
+        "first_event_ts": column_ids(rows.column(FIRST_TS)),
         "last_event_ts": last_ts,
         "date": (last_ts // SECONDS_PER_DAY).astype(np.int32),
     }
@@ -280,7 +293,5 @@ def _to_arrow(values: npt.NDArray[Any], type_: pa.DataType) -> pa.Array:
         # NaN (an unknown age, no reason) becomes null, which SQL's IS NULL finds.
         return pa.array(values, type=type_, from_pandas=True)
     if pa.types.is_string(type_):
-        if values.dtype.kind in "iu":  # integer conversation ids of a table with groups
-            values = values.astype(str)
         return pa.array(np.asarray(values, dtype=object), type=type_, from_pandas=True)
     return pa.array(values, type=type_)

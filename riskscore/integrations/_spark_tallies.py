@@ -1,8 +1,11 @@
-"""Stages 1 and 2 of Spark scoring (private; no pyspark import): per-account parts of
-each block of events as part rows, then the part rows of whole accounts merged into
-each account's tallies and each pair's facts, with the numpy code of
-:mod:`riskscore.features.accounts` (:mod:`riskscore.integrations._spark_partition`
-describes the stages)."""
+"""The tallies of Spark scoring (private; no pyspark import): how a block of events is
+read (the one validator), its per-account parts as part rows, and stage 2, the part
+rows of whole accounts merged into each account's tallies and each pair's facts, with
+the numpy code of :mod:`riskscore.features.accounts`
+(:mod:`riskscore.integrations._spark_partition` describes the stages).
+:func:`parts_partition` gives the part rows of events in any order, for
+:func:`riskscore.integrations.spark.account_features`; scoring takes them from the fold
+stage (:mod:`riskscore.integrations._spark_states`), which reads each event once."""
 
 from __future__ import annotations
 
@@ -29,17 +32,18 @@ from riskscore.integrations._spark_columns import (
     parts_schema,
     tallies_schema,
 )
-from riskscore.io import read_messages
+from riskscore.io import MessageTable, read_messages
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.schema import SCHEMA_COLUMNS
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 
-__all__ = ["TallySpec", "parts_partition", "tallies_partition"]
+__all__ = ["TallySpec", "part_rows", "parts_partition", "read_block", "tallies_partition"]
 
 
 @dataclass(frozen=True, slots=True)
 class TallySpec:
-    """What the tally stages need besides their rows (small and picklable).
+    """What the stages that read events and merge tallies need besides their rows
+    (small and picklable).
 
     Attributes
     ----------
@@ -52,6 +56,9 @@ class TallySpec:
     now, max_future_s : float
         The future limit of every block (:func:`riskscore.read_messages`), ``now`` read
         once on the driver, so that every executor and stage reads with one reference time.
+    string_conversation_ids : bool
+        Whether the input's conversation ids are text (else int64): the type of the
+        state rows' ``conversation_id`` (fold stage).
     """
 
     block_events: int
@@ -59,9 +66,21 @@ class TallySpec:
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS
     now: float | None = None
     max_future_s: float = DEFAULT_READ_MAX_FUTURE_S
+    string_conversation_ids: bool = False
 
 
-# ---------------------------------------------------------------- stage 1: parts
+def read_block(block: pa.Table, spec: TallySpec) -> MessageTable:
+    """A block of events through :func:`riskscore.read_messages` (its schema v1 columns
+    only), with the room limit and the one future limit of the job."""
+    return read_messages(
+        block.select([c for c in SCHEMA_COLUMNS if c in block.column_names]),
+        max_room_members=spec.max_room_members,
+        now=spec.now,
+        max_future_s=spec.max_future_s,
+    )
+
+
+# ---------------------------------------------------------------- part rows
 
 
 def parts_partition(batches: Iterable[pa.RecordBatch], spec: TallySpec) -> Iterator[pa.RecordBatch]:
@@ -84,18 +103,11 @@ def parts_partition(batches: Iterable[pa.RecordBatch], spec: TallySpec) -> Itera
     """
     schema = parts_schema(string_account_ids=spec.string_account_ids)
     for block in key_blocks(batches, spec.block_events, key=None):
-        msgs = read_messages(
-            block.select([c for c in SCHEMA_COLUMNS if c in block.column_names]),
-            max_room_members=spec.max_room_members,
-            now=spec.now,
-            max_future_s=spec.max_future_s,
-        )
-        yield _part_rows(account_parts(msgs), msgs.accounts, schema)
+        msgs = read_block(block, spec)
+        yield part_rows(account_parts(msgs), msgs.accounts, schema)
 
 
-def _part_rows(
-    parts: AccountParts, accounts: npt.NDArray[Any], schema: pa.Schema
-) -> pa.RecordBatch:
+def part_rows(parts: AccountParts, accounts: npt.NDArray[Any], schema: pa.Schema) -> pa.RecordBatch:
     """``parts`` as part rows; ``accounts`` (sorted) are all the accounts of the block,
     each given a count row (zeros when :func:`account_parts` left it out)."""
     ids = schema.field(ACCOUNT).type

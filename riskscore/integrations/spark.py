@@ -2,26 +2,32 @@
 
 Needs the optional extra ``riskscore-metadata[spark]`` (pyspark 4) and a Java 17+ runtime.
 
-How the work is split (see ``docs/spark.md``). Every feature and per-account tally
-has one definition, the numpy code of :mod:`riskscore.features`; Spark only moves
-rows between calls of it (``mapInArrow``, one call per block of many rows):
+How the work is split (see ``docs/spark.md``). Every rule, feature and per-account
+tally has one definition, the numpy code of :mod:`riskscore.io` and
+:mod:`riskscore.features`; Spark only moves rows between calls of it (``mapInArrow``,
+one call per block of many rows). :func:`score_events` is out-of-core scoring
+(:mod:`riskscore.batch.out_of_core`) on Spark: each event is read and validated once.
 
-1. **Per-account tallies** (:func:`account_features`): on the events as they are
-   read, each block goes through :func:`~riskscore.features.accounts.account_parts`
-   (distinct contact pairs and per-account counts, which add up over any split of
-   the events); the part rows are repartitioned by account and merged with
+1. **Fold**: the events are repartitioned by ``conversation_id`` and sorted by it and
+   by input order (the one shuffle of events); each block of whole conversations goes
+   through :func:`riskscore.read_messages`,
+   :func:`~riskscore.features.accounts.account_parts` (distinct contact pairs,
+   per-account counts and pair facts, which add up over any split of the events) and
+   :func:`~riskscore.features.states.conversation_states` (each conversation's state:
+   44 floats). These part rows and state rows, far fewer than the events, are
+   persisted: the next two stages read them.
+2. **Tallies**: the part rows are repartitioned by account and merged with
    :func:`~riskscore.features.accounts.tallies_from_parts`. So an adult's fan-out
    counts every conversation, whichever partition it lands in, with the very code
    that computes it on one machine, not a second version in Spark SQL.
-2. Each conversation's two participants get their tallies joined in, and these
-   account rows and the events are repartitioned together by ``conversation_id``
-   and sorted within each partition.
-3. ``mapInArrow`` runs the single-machine code on each partition: the stream of
-   Arrow batches is cut at conversation boundaries into blocks of many
-   conversations, and each block goes through :func:`riskscore.read_messages`,
-   :func:`riskscore.extract_features` (with the joined tallies),
-   :meth:`RiskModel.score_features` and :meth:`AlertPolicy.decide_many` once. No
-   Python call per row or per conversation, no pandas conversion.
+   :func:`account_features` gives these tallies of events as they are read.
+3. **Scores**: each state row gets the tallies of its adult and the facts of its pair
+   of accounts joined in, is repartitioned by ``conversation_id``, and each Arrow batch
+   goes through :func:`~riskscore.features.states.features_from_states`,
+   :meth:`RiskModel.score_features` and :meth:`AlertPolicy.decide_many` once. No Python
+   call per row or per conversation, no pandas conversion. With integer conversation
+   ids, whether a group room was split (its pair ids make every id text) is read from
+   the persisted state rows.
 4. The model travels as its portable JSON parameters (:meth:`RiskModel.to_dict`,
    rebuilt with :meth:`RiskModel.from_dict`), with the policy, in one broadcast
    variable; so does a shadow model (``shadow_model=``), which adds the columns
@@ -38,48 +44,25 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
-
-import pyarrow as pa
 
 from riskscore.exceptions import SchemaError
 from riskscore.features import ACCOUNT_SLOTS
-from riskscore.integrations._spark_columns import (
-    ACCOUNT,
-    ACCOUNT_VALUES,
-    KIND,
-    KIND_ACCOUNT,
-    KIND_EVENT,
-    KIND_PAIR,
-    PAIR_FIRST,
-    PAIR_PRIVATE,
-    PART_OTHER,
-    ROW,
-    arrow_schema,
-    output_columns,
-    parts_schema,
-    tallies_schema,
-)
+from riskscore.integrations._spark_columns import PART_OTHER, ROW, output_columns
 from riskscore.integrations._spark_frames import (
     DataFrame,
     SparkSession,
-    broadcast,
     check_columns,
     normalize_ids,
     partitions_of,
     sf,
-    spark_schema,
 )
-from riskscore.integrations._spark_partition import ScoringSpec, score_partition
-from riskscore.integrations._spark_tallies import TallySpec, parts_partition, tallies_partition
+from riskscore.integrations._spark_partition import ScoringSpec
+from riskscore.integrations._spark_stages import fold, parts_of, scores_of, scoring_rows, tallies_of
+from riskscore.integrations._spark_tallies import TallySpec
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS, check_max_room_members
-from riskscore.io.schema import SCHEMA_COLUMNS
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.model import RiskModel
 from riskscore.policy import AlertPolicy
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 __all__ = [
     "SCORE_COLUMNS",
@@ -184,25 +167,9 @@ def account_features(
         future.now,
         future.max_future_s,
     )
-    rows = _account_tallies(ev, spec, partitions_of(ev, partitions))
+
+    rows = tallies_of(parts_of(ev, spec), spec, partitions_of(ev, partitions))
     return rows.where(sf.col(PART_OTHER).isNull()).select("account_id", *ACCOUNT_SLOTS)
-
-
-def _account_tallies(ev: DataFrame, spec: TallySpec, n_parts: int) -> DataFrame:
-    """Per account its tallies, and per pair of accounts its facts (``tallies_schema``)."""
-    acc_text = spec.string_account_ids
-
-    def parts(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        return parts_partition(batches, spec)
-
-    def tallies(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        return tallies_partition(batches, spec)
-
-    part_rows = ev.select(*[c for c in SCHEMA_COLUMNS if c in ev.columns]).mapInArrow(
-        parts, spark_schema(parts_schema(string_account_ids=acc_text))
-    )
-    by_account = part_rows.repartition(n_parts, ACCOUNT).sortWithinPartitions(ACCOUNT)
-    return by_account.mapInArrow(tallies, spark_schema(tallies_schema(string_account_ids=acc_text)))
 
 
 def score_events(
@@ -226,7 +193,10 @@ def score_events(
         Schema v1 events (see :func:`riskscore.read_messages`); ids must be
         integers or strings. Rows are validated on the executors exactly as on
         one machine: a row that breaks the schema fails the job with a
-        :class:`~riskscore.SchemaError` naming its column and value.
+        :class:`~riskscore.SchemaError` naming its column and value. Each event is
+        read and validated once; the per-conversation states, the per-account parts
+        made of them and the merged tallies stay cached for the session
+        (``spark.catalog.clearCache()`` releases them).
     model : RiskModel
         The model; its portable parameters are broadcast to the executors once.
     policy : AlertPolicy, optional
@@ -234,18 +204,20 @@ def score_events(
     n_reasons : int, default 3
         Reasons kept per conversation.
     partitions : int, optional
-        Partitions of the repartitions by ``conversation_id`` (scoring) and by account
-        (tallies); by default ``spark.sql.shuffle.partitions``.
+        Partitions of the repartitions by ``conversation_id`` (the events, then the
+        state rows) and by account (tallies); by default ``spark.sql.shuffle.partitions``.
     block_events : int, default 200_000
-        Events (whole conversations) scored per call of the numpy code in a task;
-        with the largest conversation, this bounds a Python worker's memory. The
-        tally stages hand the numpy code blocks of the same size.
+        Events (whole conversations) read, validated and folded into states per call
+        of the numpy code in a task; with the largest conversation, this bounds a
+        Python worker's memory. The tally stage hands the numpy code blocks of as many
+        part rows; the scoring stage scores each Arrow batch of state rows as it comes
+        (``spark.sql.execution.arrow.maxRecordsPerBatch`` conversations).
     max_room_members : int, default 20
         Rooms above this many accounts are broadcast surfaces, left out; group rooms
         are split into pair conversations as :func:`riskscore.read_messages` does
-        (:mod:`riskscore.io.groups`). With integer conversation ids, finding whether
-        any conversation is a group room (its ids are then text) takes one small job
-        over the distinct participants.
+        (:mod:`riskscore.io.groups`). With integer conversation ids, whether any group
+        room was split (every id is then text) is read from the state rows (one small
+        job, before this function returns).
     shadow_model : RiskModel, optional
         A candidate scored on the same features under the same policy (shadow mode):
         adds ``shadow_risk`` and ``shadow_tier`` after ``age_band``. ``tier``, and so
@@ -284,87 +256,32 @@ def score_events(
         raise ValueError(f"block_events must be at least 1, got {block_events}")
     check_columns(events)
     policy = AlertPolicy.default() if policy is None else policy
-    spark = events.sparkSession
     # Input order, the tie-break between events of a conversation with equal timestamps.
     ev, conv_text, acc_text = normalize_ids(events)
     ev = ev.withColumn(ROW, sf.monotonically_increasing_id())
     n_parts = partitions_of(ev, partitions)
-    max_room_members = check_max_room_members(max_room_members)
-    future = FutureLimit.at(now, max_future_s)  # one reference time for every stage
-
-    tallies = _account_tallies(
-        ev,
-        TallySpec(block_events, acc_text, max_room_members, future.now, future.max_future_s),
-        n_parts,
+    future = FutureLimit.at(now, max_future_s)  # one reference time for every block
+    read = TallySpec(
+        block_events,
+        acc_text,
+        check_max_room_members(max_room_members),
+        future.now,
+        future.max_future_s,
+        string_conversation_ids=conv_text,
     )
-    participants = (
-        ev.select("conversation_id", "sender_id", "recipient_id")
-        .distinct()
-        .select(
-            "conversation_id",
-            sf.explode(sf.array("sender_id", "recipient_id")).alias(ACCOUNT),
-        )
-        .distinct()
-    )
-    if not conv_text:  # group rooms give text pair ids: then every id is text
-        conv_text = (
-            not participants.groupBy("conversation_id").count().where(sf.col("count") > 2).isEmpty()
-        )
-    account_rows = participants.join(
-        tallies.where(sf.col(PART_OTHER).isNull()).select(
-            sf.col("account_id").alias(ACCOUNT),
-            *[
-                sf.col(slot).alias(col)
-                for slot, col in zip(ACCOUNT_SLOTS, ACCOUNT_VALUES, strict=True)
-            ],
-        ),
-        ACCOUNT,
-        "left",
-    ).withColumn(KIND, sf.lit(KIND_ACCOUNT))
-    conversation_pairs = ev.select(
-        "conversation_id",
-        sf.least("sender_id", "recipient_id").alias(ACCOUNT),
-        sf.greatest("sender_id", "recipient_id").alias(PART_OTHER),
-    ).distinct()
-    pair_rows = conversation_pairs.join(
-        tallies.where(sf.col(PART_OTHER).isNotNull()).select(
-            sf.col("account_id").alias(ACCOUNT), PART_OTHER, PAIR_FIRST, PAIR_PRIVATE
-        ),
-        [ACCOUNT, PART_OTHER],
-        "inner",
-    ).withColumn(KIND, sf.lit(KIND_PAIR))
-    event_rows = ev.withColumn(KIND, sf.lit(KIND_EVENT))
-    combined = event_rows.unionByName(account_rows, allowMissingColumns=True).unionByName(
-        pair_rows, allowMissingColumns=True
-    )
-    combined = combined.repartition(n_parts, "conversation_id").sortWithinPartitions(
-        "conversation_id", KIND, ROW
-    )
-
+    folded = fold(ev, read, n_parts)
+    # group rooms give text pair ids: then every id is text
+    conv_text = conv_text or folded.has_group_rooms()
+    rows = scoring_rows(folded.states, tallies_of(folded.part_rows, read, n_parts), n_parts)
     spec = ScoringSpec(
         model=model.to_dict(),
         policy=policy,
         n_reasons=n_reasons,
-        block_events=block_events,
         string_conversation_ids=conv_text,
         string_account_ids=acc_text,
-        max_room_members=max_room_members,
         shadow_model=None if shadow_model is None else shadow_model.to_dict(),
-        now=future.now,
-        max_future_s=future.max_future_s,
     )
-    shared = broadcast(spark, spec)
-
-    def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        return score_partition(batches, shared.value)
-
-    schema = arrow_schema(
-        n_reasons,
-        string_conversation_ids=conv_text,
-        string_account_ids=acc_text,
-        shadow=shadow_model is not None,
-    )
-    return combined.mapInArrow(score, spark_schema(schema))
+    return scores_of(rows, spec)
 
 
 def alerts(scores: DataFrame) -> DataFrame:

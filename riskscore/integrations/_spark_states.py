@@ -1,0 +1,137 @@
+"""Stage 1 of Spark scoring, the fold (private; no pyspark import): each event read and
+validated once, on blocks of whole conversations, and left as the small rows the other
+stages need: its block's per-account parts (part rows, merged into tallies in stage 2)
+and each conversation's state (state rows, scored in stage 3).
+
+This is step 2 of out-of-core scoring (:mod:`riskscore.batch.chunk_states`) on Spark:
+:func:`riskscore.read_messages`, :func:`~riskscore.features.accounts.account_parts` and
+:func:`~riskscore.features.states.conversation_states` once per block, and a
+conversation's 44 floats and ids travel on instead of its events
+(:mod:`riskscore.integrations._spark_partition` describes the stages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from riskscore.features.accounts import account_parts
+from riskscore.features.states import conversation_states
+from riskscore.integrations._spark_blocks import key_blocks, state_array
+from riskscore.integrations._spark_columns import (
+    ADULT_IS_INITIATOR,
+    FIRST_TS,
+    INITIATOR,
+    KIND,
+    KIND_PART,
+    KIND_STATE,
+    LAST_TS,
+    N_EVENTS,
+    PAIR_ID,
+    RESPONDER,
+    STATE,
+    fold_schema,
+    parts_schema,
+    states_schema,
+)
+from riskscore.integrations._spark_tallies import TallySpec, part_rows, read_block
+from riskscore.io import MessageTable
+from riskscore.io.groups import PAIR_ID_SEPARATOR
+
+__all__ = ["fold_partition"]
+
+
+def fold_partition(batches: Iterable[pa.RecordBatch], spec: TallySpec) -> Iterator[pa.RecordBatch]:
+    """Part rows and state rows of one partition of events.
+
+    Parameters
+    ----------
+    batches : iterable of pyarrow.RecordBatch
+        Schema v1 events (ids normalized as :mod:`riskscore.integrations.spark` does),
+        every event of a conversation in this partition, contiguous and in input order
+        (repartitioned by ``conversation_id``, sorted by it and by input order).
+    spec : TallySpec
+        Block size, id kinds and the limits of the validator.
+
+    Yields
+    ------
+    pyarrow.RecordBatch
+        Columns as :func:`~riskscore.integrations._spark_columns.fold_schema`: per block
+        of whole conversations, its part rows (``KIND`` = :data:`KIND_PART`, as
+        :func:`~riskscore.integrations._spark_tallies.parts_partition` gives them), then
+        one state row per conversation (``KIND`` = :data:`KIND_STATE`; group rooms split
+        into pair conversations, broadcasts set aside, as by :func:`riskscore.read_messages`).
+    """
+    ids = {
+        "string_conversation_ids": spec.string_conversation_ids,
+        "string_account_ids": spec.string_account_ids,
+    }
+    schema = fold_schema(**ids)
+    parts = parts_schema(string_account_ids=spec.string_account_ids)
+    states = states_schema(**ids)
+    for block in key_blocks(batches, spec.block_events):
+        # Rows are in input order within each conversation: read_messages sorts by time
+        # and keeps that order for equal timestamps, as it does on one machine.
+        msgs = read_block(block, spec)
+        if len(msgs) == 0:  # every event of the block was a broadcast
+            continue
+        yield _widened(part_rows(account_parts(msgs), msgs.accounts, parts), KIND_PART, schema)
+        yield _widened(_state_rows(msgs, states), KIND_STATE, schema)
+
+
+def _widened(batch: pa.RecordBatch, kind: int, schema: pa.Schema) -> pa.RecordBatch:
+    """``batch`` with the columns of ``schema``: ``KIND`` = ``kind``, nulls in the
+    columns of the other kind of rows."""
+    n = batch.num_rows
+    arrays = [
+        pa.array(np.full(n, kind, dtype=np.int32))
+        if field.name == KIND
+        else batch.column(field.name)
+        if field.name in batch.schema.names
+        else pa.nulls(n, field.type)
+        for field in schema
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _state_rows(msgs: MessageTable, schema: pa.Schema) -> pa.RecordBatch:
+    """One row per conversation of ``msgs``: its state, ids and span (``schema``)."""
+    states = conversation_states(msgs)
+    conversation, pair = _conversation_columns(
+        states.conversation_id, schema.field("conversation_id").type
+    )
+    starts, ends = msgs.segment_starts, msgs.segment_ends
+    accounts = schema.field(INITIATOR).type
+    columns = {
+        "conversation_id": conversation,
+        PAIR_ID: pair,
+        INITIATOR: pa.array(states.initiator_id, type=accounts),
+        RESPONDER: pa.array(states.responder_id, type=accounts),
+        ADULT_IS_INITIATOR: pa.array(states.adult_is_initiator),
+        STATE: state_array(states.states),
+        N_EVENTS: pa.array((ends - starts).astype(np.int64)),
+        FIRST_TS: pa.array(msgs.timestamp[starts].astype(np.int64)),
+        LAST_TS: pa.array(msgs.timestamp[ends - 1].astype(np.int64)),
+    }
+    return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
+
+
+def _conversation_columns(ids: np.ndarray, type_: pa.DataType) -> tuple[pa.Array, pa.Array]:
+    """``conversation_id`` and :data:`PAIR_ID` of the state rows.
+
+    A block with a group room holds every conversation id as text
+    (:func:`riskscore.io.groups.text_conversation_ids`); with integer ids in the input,
+    whether any block had one is known only once every block is read, so the integer
+    ids go back to integers and the pair ids (which hold :data:`PAIR_ID_SEPARATOR`, which
+    no decimal text does) to :data:`PAIR_ID`, and stage 3 makes them all text if needed.
+    """
+    n = len(ids)
+    if pa.types.is_string(type_) or ids.dtype != object:
+        return pa.array(ids, type=type_), pa.nulls(n, pa.string())
+    text = pa.array(ids, type=pa.string())
+    is_pair = pc.match_substring(text, PAIR_ID_SEPARATOR)
+    integer = pc.cast(pc.if_else(is_pair, pa.scalar(None, pa.string()), text), type_)
+    return integer, pc.if_else(is_pair, text, pa.scalar(None, pa.string()))
