@@ -91,9 +91,9 @@ def _probe_model() -> rs.RiskModel:
     """Random stumps on every feature (any mismatch moves the risk), plus a probe.
 
     The probe makes every known feature value a *reason* whose value Spark's output
-    carries (``reason_k_value``), which is how the Spark backend's features are read: a
-    stump at -1e307 on each feature, worth more than all random stumps on that feature,
-    and a reference conversation of -1e308 everywhere, so that each feature's exact
+    carries (the ``value`` of each of its ``reasons``), which is how the Spark backend's
+    features are read: a stump at -1e307 on each feature, worth more than all random stumps
+    on that feature, and a reference conversation of -1e308 everywhere, so that each feature's exact
     Shapley contribution ``sum of the stumps it passes`` is positive whenever the value is
     known (an unknown age goes left everywhere: no reason, read back as NaN).
     """
@@ -564,12 +564,10 @@ def run_spark(stream: Stream, session: SparkSession) -> tuple[Snapshot, ...]:
     table = scores.withColumn("_partition", sf.spark_partition_id()).toArrow()
     conversations = tuple(table["conversation_id"].to_pylist())
     values = np.full((len(conversations), len(FEATURES)), np.nan)
-    for r in range(1, len(FEATURES) + 1):
-        names = table[f"reason_{r}"].to_pylist()
-        got = table[f"reason_{r}_value"].to_pylist()
-        for row, (name, value) in enumerate(zip(names, got, strict=True)):
-            if name is not None:
-                values[row, FEATURES.index(name)] = np.nan if value is None else value
+    for row, reasons in enumerate(table["reasons"].to_pylist()):
+        for reason in reasons:
+            value = reason["value"]
+            values[row, FEATURES.index(reason["feature"])] = np.nan if value is None else value
     partitions = table["_partition"].to_pylist()
     return (
         Snapshot(

@@ -11,6 +11,8 @@ from typing import Final
 import pyarrow as pa
 
 from riskscore.features import ACCOUNT_SLOTS
+from riskscore.model.scores import reasons_type
+from riskscore.policy import SCORE_COLUMNS
 
 #: Private column names (prefixed so they cannot clash with input columns): the input
 #: order of the events, the kind of a row of the fold stage, an account id, and the
@@ -74,26 +76,20 @@ class OutputColumn:
 SHADOW_COLUMNS: Final = (OutputColumn("shadow_risk", "float"), OutputColumn("shadow_tier", "int"))
 
 
-def output_columns(n_reasons: int, *, shadow: bool = False) -> tuple[OutputColumn, ...]:
-    """Columns of the per-conversation scores, in order (with ``shadow``, the
-    :data:`SHADOW_COLUMNS` after ``age_band``)."""
-    reasons = []
-    for r in range(1, n_reasons + 1):
-        reasons += [
-            OutputColumn(f"reason_{r}", "string"),
-            OutputColumn(f"reason_{r}_value", "float"),
-            OutputColumn(f"reason_{r}_contribution", "float"),
-        ]
+def output_columns(*, shadow: bool = False) -> tuple[OutputColumn, ...]:
+    """Columns of the per-conversation scores, in order: the scores file's
+    (:data:`riskscore.policy.SCORE_COLUMNS`; with ``shadow``, the :data:`SHADOW_COLUMNS`
+    after ``age_band``), then the events' count and span and the ``date`` Spark
+    partitions by."""
+    kinds = {"conversation_id": "conversation_id", "adult_id": "account_id",
+             "child_id": "account_id", "tier": "int", "age_band": "string",
+             "reasons": "reasons"}  # fmt: skip
+    scores = [OutputColumn(name, kinds.get(name, "float")) for name in SCORE_COLUMNS]
+    at = SCORE_COLUMNS.index("age_band") + 1
     return (
-        OutputColumn("conversation_id", "conversation_id"),
-        OutputColumn("adult_id", "account_id"),
-        OutputColumn("child_id", "account_id"),
-        OutputColumn("child_age", "float"),
-        OutputColumn("risk", "float"),
-        OutputColumn("tier", "int"),
-        OutputColumn("age_band", "string"),
+        *scores[:at],
         *(SHADOW_COLUMNS if shadow else ()),
-        *reasons,
+        *scores[at:],
         OutputColumn("n_events", "long"),
         OutputColumn("first_event_ts", "long"),
         OutputColumn("last_event_ts", "long"),
@@ -107,11 +103,11 @@ _ARROW_TYPES = {
     "long": pa.int64(),
     "string": pa.string(),
     "date": pa.date32(),
+    "reasons": reasons_type(),
 }
 
 
 def arrow_schema(
-    n_reasons: int,
     *,
     string_conversation_ids: bool,
     string_account_ids: bool,
@@ -125,7 +121,7 @@ def arrow_schema(
     return pa.schema(
         [
             pa.field(c.name, ids.get(c.kind) or _ARROW_TYPES[c.kind])
-            for c in output_columns(n_reasons, shadow=shadow)
+            for c in output_columns(shadow=shadow)
         ]
     )
 

@@ -82,18 +82,34 @@ def partitions_of(events: DataFrame, partitions: int | None) -> int:
     return int(events.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)
 
 
+_SPARK_TYPES: dict[pa.DataType, st.DataType] = {
+    pa.bool_(): st.BooleanType(),
+    pa.binary(): st.BinaryType(),
+    pa.int32(): st.IntegerType(),
+    pa.int64(): st.LongType(),
+    pa.float64(): st.DoubleType(),
+    pa.string(): st.StringType(),
+    pa.date32(): st.DateType(),
+}
+
+
+def _spark_type(kind: pa.DataType) -> st.DataType:
+    """The Spark type of an Arrow type of the few a stage yields (lists of structs: the
+    scores' ``reasons``)."""
+    if pa.types.is_list(kind):
+        return st.ArrayType(_spark_type(kind.value_type), containsNull=True)
+    if pa.types.is_struct(kind):
+        return st.StructType(
+            [st.StructField(f.name, _spark_type(f.type), nullable=True) for f in kind]
+        )
+    return _SPARK_TYPES[kind]
+
+
 def spark_schema(schema: pa.Schema) -> st.StructType:
-    """The Spark schema of the Arrow batches a stage yields (the few types they hold)."""
-    types: dict[pa.DataType, st.DataType] = {
-        pa.bool_(): st.BooleanType(),
-        pa.binary(): st.BinaryType(),
-        pa.int32(): st.IntegerType(),
-        pa.int64(): st.LongType(),
-        pa.float64(): st.DoubleType(),
-        pa.string(): st.StringType(),
-        pa.date32(): st.DateType(),
-    }
-    return st.StructType([st.StructField(f.name, types[f.type], nullable=True) for f in schema])
+    """The Spark schema of the Arrow batches a stage yields."""
+    return st.StructType(
+        [st.StructField(f.name, _spark_type(f.type), nullable=True) for f in schema]
+    )
 
 
 class Shared:

@@ -87,7 +87,7 @@ from riskscore.integrations._spark_states import fold_partition
 from riskscore.integrations._spark_tallies import TallySpec, parts_partition, tallies_partition
 from riskscore.io.groups import text_conversation_ids
 from riskscore.model import RiskModel
-from riskscore.policy import AlertPolicy
+from riskscore.policy import AlertPolicy, scores_table
 
 __all__ = [
     "ACCOUNT",
@@ -187,7 +187,6 @@ def score_partition(
     model = RiskModel.from_dict(spec.model)
     shadow = None if spec.shadow_model is None else RiskModel.from_dict(spec.shadow_model)
     schema = arrow_schema(
-        spec.n_reasons,
         string_conversation_ids=spec.string_conversation_ids,
         string_account_ids=spec.string_account_ids,
         shadow=shadow is not None,
@@ -250,48 +249,32 @@ def score_block(
     states = _states(rows, spec.string_conversation_ids)
     features = features_from_states(states, _account_features(rows, states))
     scores = model.score_features(features, n_reasons=spec.n_reasons)
-    tiers, band_idx = spec.policy.decide_many(scores.risk, scores.child_age, scores.adult_age)
-    bands = np.asarray([b.name for b in spec.policy.all_bands], dtype=object)
+    table = scores_table(scores, spec.policy)  # the scores file's columns, decided
+    cols: dict[str, Any] = {name: table.column(name) for name in table.column_names}
     last_ts = column_ids(rows.column(LAST_TS))
-    names = np.asarray((*scores.feature_names, None), dtype=object)
-    n = len(scores)
-    cols: dict[str, Any] = {
-        "conversation_id": scores.conversation_id,
-        "adult_id": scores.adult_id,
-        "child_id": scores.child_id,
-        "child_age": scores.child_age,
-        "risk": scores.risk,
-        "tier": tiers.astype(np.int32),
-        "age_band": bands[band_idx],
-        "n_events": column_ids(rows.column(N_EVENTS)),
-        "first_event_ts": column_ids(rows.column(FIRST_TS)),
-        "last_event_ts": last_ts,
-        "date": (last_ts // SECONDS_PER_DAY).astype(np.int32),
-    }
+    cols.update(
+        n_events=column_ids(rows.column(N_EVENTS)),
+        first_event_ts=column_ids(rows.column(FIRST_TS)),
+        last_event_ts=last_ts,
+        date=(last_ts // SECONDS_PER_DAY).astype(np.int32),
+    )
     if shadow is not None:
         shadow_risk = shadow.predict_proba(features)
         shadow_tiers, _ = spec.policy.decide_many(shadow_risk, scores.child_age, scores.adult_age)
         cols["shadow_risk"] = shadow_risk
         cols["shadow_tier"] = shadow_tiers.astype(np.int32)
-    n_kept = scores.reason_feature.shape[1]  # fewer than asked when the model has fewer features
-    for r in range(spec.n_reasons):
-        kept = r < n_kept
-        cols[f"reason_{r + 1}"] = names[scores.reason_feature[:, r]] if kept else names[[-1] * n]
-        for part, values in (
-            ("value", scores.reason_value),
-            ("contribution", scores.reason_contribution),
-        ):
-            cols[f"reason_{r + 1}_{part}"] = values[:, r] if kept else np.full(n, np.nan)
     arrays = [_to_arrow(cols[field.name], field.type) for field in schema]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _to_arrow(values: npt.NDArray[Any], type_: pa.DataType) -> pa.Array:
+def _to_arrow(values: Any, type_: pa.DataType) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):  # a column of the scores table
+        values = values.combine_chunks()
+        if pa.types.is_floating(type_):  # NaN (an unknown age) becomes null, for IS NULL
+            return pc.if_else(pc.is_nan(values), None, values)
+        return values.cast(type_)  # integer ids of a table with groups become text
     if pa.types.is_date32(type_):
         return pa.array(values, type=pa.int32()).cast(pa.date32())
     if pa.types.is_floating(type_):
-        # NaN (an unknown age, no reason) becomes null, which SQL's IS NULL finds.
         return pa.array(values, type=type_, from_pandas=True)
-    if pa.types.is_string(type_):
-        return pa.array(np.asarray(values, dtype=object), type=type_, from_pandas=True)
     return pa.array(values, type=type_)

@@ -149,7 +149,6 @@ def scores_of(rows: DataFrame, spec: ScoringSpec) -> DataFrame:
         return score_partition(batches, shared.value)
 
     schema = arrow_schema(
-        spec.n_reasons,
         string_conversation_ids=spec.string_conversation_ids,
         string_account_ids=spec.string_account_ids,
         shadow=spec.shadow_model is not None,

@@ -76,7 +76,7 @@ __all__ = [
 ]
 
 #: Columns of :func:`score_events` with the default three reasons, in order.
-SCORE_COLUMNS = tuple(c.name for c in output_columns(3))
+SCORE_COLUMNS = tuple(c.name for c in output_columns())
 
 #: Default number of events handed to the single-machine code per call.
 DEFAULT_BLOCK_EVENTS = 200_000
@@ -233,13 +233,13 @@ def score_events(
     Returns
     -------
     pyspark.sql.DataFrame
-        One row per conversation: ``conversation_id``, ``adult_id``,
-        ``child_id``, ``child_age`` (null if unknown), ``risk``, ``tier`` (0 no
-        alert, 1 review, 2 urgent), ``age_band``, ``reason_k``,
-        ``reason_k_value`` and ``reason_k_contribution`` for k = 1..n_reasons
-        (null where fewer features raised the risk), ``n_events``,
-        ``first_event_ts``, ``last_event_ts`` (epoch seconds) and ``date`` (UTC
-        date of the last event, for partitioned output).
+        One row per conversation: the scores file's columns
+        (:data:`riskscore.policy.SCORE_COLUMNS`: ids, ``child_age`` and ``adult_age``
+        (null if unknown), ``risk``, ``tier`` (0 no alert, 1 review, 2 urgent),
+        ``age_band``, ``reasons``: an array of ``{feature, value, contribution}``,
+        at most ``n_reasons``), then ``n_events``, ``first_event_ts``,
+        ``last_event_ts`` (epoch seconds) and ``date`` (UTC date of the last event, for
+        partitioned output).
 
     Examples
     --------
