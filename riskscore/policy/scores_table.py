@@ -21,15 +21,13 @@ shadow model's scores under the same policy.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import numpy as np
+import pyarrow as pa
 
 from riskscore.model.scores import ScoreTable
 from riskscore.policy.alert_policy import AlertPolicy
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 __all__ = ["SCORE_COLUMNS", "scores_table"]
 
@@ -58,8 +56,6 @@ def scores_table(scores: ScoreTable, policy: AlertPolicy) -> pa.Table:
     >>> table.column_names == list(SCORE_COLUMNS)
     True
     """
-    import pyarrow as pa
-
     tiers, band_index = policy.decide_many(scores.risk, scores.child_age, scores.adult_age)
     bands = np.asarray([band.name for band in policy.all_bands], dtype=object)
     model_columns = scores.to_arrow()
