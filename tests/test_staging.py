@@ -13,41 +13,18 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _staging import digests, events_file, staging_left, with_a_bad_row
 
 import riskscore as rs
 from riskscore.batch.out_of_core import score_parquet
 from riskscore.batch.score import score_events
-from riskscore.io.staging import STAGING_PREFIX, staged_outputs
+from riskscore.io.staging import staged_outputs
 from riskscore.model import RiskModel
 
 
 @pytest.fixture(scope="module")
 def events(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = rs.synthetic.generate(300, prevalence=0.1, seed=5)
-    path = tmp_path_factory.mktemp("staging") / "events.parquet"
-    pq.write_table(data.messages.to_arrow(), path)
-    return path
-
-
-def _with_a_bad_row(events: Path, path: Path) -> Path:
-    table = pq.read_table(events)
-    ages = table["sender_age"].to_pylist()
-    ages[7] = -4.0
-    pq.write_table(table.set_column(table.schema.get_field_index("sender_age"),
-                                    "sender_age", pa.array(ages)), path)  # fmt: skip
-    return path
-
-
-def _digests(folder: Path) -> dict[str, str]:
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def _no_staging_left(folder: Path) -> bool:
-    return not any(p.name.startswith(STAGING_PREFIX) for p in folder.rglob("*"))
+    return events_file(tmp_path_factory.mktemp("staging"))
 
 
 def _fail_after_writing(out: Path, name: str, *, owned: list[str]) -> None:
@@ -62,14 +39,14 @@ def test_staged_files_appear_only_when_the_block_succeeds(tmp_path: Path) -> Non
     (out / "a.txt").write_text("earlier")
     with pytest.raises(OSError, match="disk full"):
         _fail_after_writing(out, "a.txt", owned=["a.txt"])
-    assert _digests(out) == {"a.txt": hashlib.sha256(b"earlier").hexdigest()}
+    assert digests(out) == {"a.txt": hashlib.sha256(b"earlier").hexdigest()}
     (out / "gone.txt").write_text("of an earlier run")
     with staged_outputs(out, owned=["gone.txt"]) as stage:
         stage("sub").mkdir()
         (stage("sub") / "b.txt").write_text("nested")
         assert not (out / "sub").exists()
     # owned and not written this time: removed; not owned: kept
-    assert sorted(_digests(out)) == ["a.txt", "sub/b.txt"]
+    assert sorted(digests(out)) == ["a.txt", "sub/b.txt"]
     assert (out / "a.txt").read_text() == "earlier"
     with pytest.raises(RuntimeError, match="already moved"):
         stage("late.txt")
@@ -91,7 +68,7 @@ def test_a_job_failing_while_writing_leaves_the_earlier_run(
         score_parquet(events, out, model=model, chunk_rows=2_000)
     else:
         score_events(events, out)
-    before = _digests(out)
+    before = digests(out)
     assert sorted(before) == ["alerts.parquet", "scores.parquet"]
 
     calls = {"n": 0}
@@ -114,8 +91,8 @@ def test_a_job_failing_while_writing_leaves_the_earlier_run(
         )
         with pytest.raises(OSError, match="No space"):
             score_events(events, out)
-    assert _digests(out) == before
-    assert _no_staging_left(out)
+    assert digests(out) == before
+    assert not staging_left(out)
 
 
 @pytest.mark.parametrize("streamed", [False, True])
@@ -123,7 +100,7 @@ def test_a_clean_run_removes_the_quarantine_of_an_earlier_run(
     events: Path, tmp_path: Path, model: RiskModel, streamed: bool
 ) -> None:
     out = tmp_path / "out"
-    bad = _with_a_bad_row(events, tmp_path / "bad.parquet")
+    bad = with_a_bad_row(events)
 
     first = _score(bad, out, model, streamed=streamed)
     assert first.quarantine_path == out / "quarantine.jsonl"  # type: ignore[attr-defined]
@@ -131,8 +108,8 @@ def test_a_clean_run_removes_the_quarantine_of_an_earlier_run(
     assert (out / "quarantine.jsonl").is_file()
     second = _score(events, out, model, streamed=streamed)
     assert second.quarantine_path is None  # type: ignore[attr-defined]
-    assert sorted(_digests(out)) == ["alerts.parquet", "scores.parquet"]
-    assert _no_staging_left(out)
+    assert sorted(digests(out)) == ["alerts.parquet", "scores.parquet"]
+    assert not staging_left(out)
 
 
 @pytest.mark.parametrize("streamed", [False, True])
@@ -149,7 +126,7 @@ def test_every_row_quarantined_keeps_the_quarantine_file_it_names(
     with pytest.raises(rs.SchemaError, match="every row was quarantined") as info:
         _score(path, out, model, streamed=streamed)
     assert str(out / "quarantine.jsonl") in str(info.value)
-    assert sorted(_digests(out)) == ["quarantine.jsonl"]
+    assert sorted(digests(out)) == ["quarantine.jsonl"]
     assert len((out / "quarantine.jsonl").read_text().splitlines()) == 5
 
 

@@ -85,6 +85,7 @@ from riskscore.integrations._spark_columns import (
 )
 from riskscore.integrations._spark_states import fold_partition
 from riskscore.integrations._spark_tallies import TallySpec, parts_partition, tallies_partition
+from riskscore.io.arrow import _nan_to_null
 from riskscore.io.groups import text_conversation_ids
 from riskscore.model import RiskModel
 from riskscore.policy import AlertPolicy, scores_table
@@ -249,7 +250,8 @@ def score_block(
     states = _states(rows, spec.string_conversation_ids)
     features = features_from_states(states, _account_features(rows, states))
     scores = model.score_features(features, n_reasons=spec.n_reasons)
-    table = scores_table(scores, spec.policy)  # the scores file's columns, decided
+    # the scores file's columns, decided; an unknown age is null, which SQL's IS NULL finds
+    table = _nan_to_null(scores_table(scores, spec.policy))
     cols: dict[str, Any] = {name: table.column(name) for name in table.column_names}
     last_ts = column_ids(rows.column(LAST_TS))
     cols.update(
@@ -269,10 +271,8 @@ def score_block(
 
 def _to_arrow(values: Any, type_: pa.DataType) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):  # a column of the scores table
-        values = values.combine_chunks()
-        if pa.types.is_floating(type_):  # NaN (an unknown age) becomes null, for IS NULL
-            return pc.if_else(pc.is_nan(values), None, values)
-        return values.cast(type_)  # integer ids of a table with groups become text
+        # (integer ids of a table with groups become text)
+        return values.combine_chunks().cast(type_)
     if pa.types.is_date32(type_):
         return pa.array(values, type=pa.int32()).cast(pa.date32())
     if pa.types.is_floating(type_):
