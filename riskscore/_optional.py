@@ -1,9 +1,9 @@
 """Optional extras (private): the one message for a module of an extra that is not installed.
 
-``pip install riskscore-metadata`` installs what scoring needs; pandas, matplotlib, pyspark,
-Synapse and the web service come with extras (``[pandas]``, ``[plots]``, ``[spark]``,
-``[synapse]``, ``[serve]`` in ``pyproject.toml``). Code that needs one imports it with
-:func:`import_extra`, or, for a module-level ``from ... import``, raises
+``pip install riskscore-metadata`` installs what scoring needs; pandas, matplotlib, LightGBM
+(training), pyspark, Synapse and the web service come with extras (``[pandas]``, ``[plots]``,
+``[train]``, ``[spark]``, ``[synapse]``, ``[serve]`` in ``pyproject.toml``). Code that needs one
+imports it with :func:`import_extra`, or, for a module-level ``from ... import``, raises
 :func:`missing_extra` from the :class:`ImportError`; either way the user reads which extra to
 install, and the command line prints it as one line (exit status 2), never a traceback.
 """

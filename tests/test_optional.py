@@ -20,6 +20,8 @@ import riskscore.serve
 from riskscore._optional import import_extra, missing_extra
 from riskscore.cli import main
 from riskscore.exceptions import MissingExtraError, RiskscoreError
+from riskscore.model import WorldsRecipe
+from riskscore.model.training import lightgbm_classifier
 from riskscore.moderation.transparency_render import write_charts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,6 +107,37 @@ def test_report_without_matplotlib_fails_before_any_work(
     _one_line_naming(err, "plots")
     assert "--no-charts" in err
     assert not db.exists()  # no month simulated first
+
+
+def test_train_without_lightgbm_fails_before_any_work(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _hide(monkeypatch, "lightgbm")
+    calls: list[object] = []
+    monkeypatch.setattr(WorldsRecipe, "training_data", lambda *a: calls.append(a))
+    code = main(["train", "--worlds", "1", "--out", str(tmp_path / "m")])
+    assert code == 2
+    _one_line_naming(capsys.readouterr().err, "train")
+    assert calls == []  # no world generated first
+    assert not (tmp_path / "m").exists()
+    with pytest.raises(MissingExtraError, match=r"riskscore-metadata\[train\]"):
+        lightgbm_classifier()
+
+
+def test_scoring_needs_no_lightgbm() -> None:
+    # a fresh interpreter in which `import lightgbm` fails: loading the shipped model,
+    # scoring and explaining use riskscore's own tree walk
+    code = (
+        "import sys; sys.modules['lightgbm'] = None\n"
+        "import riskscore as rs\n"
+        "from riskscore.synthetic import generate\n"
+        "data = generate(300, prevalence=0.05, seed=3)\n"
+        "scores = rs.load_model().score(data.messages)\n"
+        "assert len(scores.risk) == 300 and scores.reasons(int(scores.risk.argmax()))\n"
+        "assert 'lightgbm' not in {m.split('.')[0] for m in sys.modules if sys.modules[m]}\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_transparency_charts_without_matplotlib(

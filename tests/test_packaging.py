@@ -138,7 +138,7 @@ def test_wheel_installs_with_the_default_model_and_scores_a_csv(tmp_path: Path) 
     assert metadata["Description-Content-Type"] == "text/markdown"
     assert metadata.get_payload().startswith("# riskscore")
     extras = set(metadata.get_all("Provides-Extra"))
-    assert extras >= {"pandas", "plots", "spark", "synapse", "serve"}
+    assert extras >= {"pandas", "plots", "train", "spark", "synapse", "serve"}
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False, symlinks=True)

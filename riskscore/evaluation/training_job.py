@@ -24,6 +24,7 @@ from riskscore.model import (
     save_model,
 )
 from riskscore.model.recipe import DEFAULT_N_WORLDS, TRAINING_WORLD_SEEDS
+from riskscore.model.training import lightgbm_classifier
 from riskscore.policy import AlertPolicy
 
 __all__ = ["TrainResult", "generate_dataset", "holdout_metrics", "train_model"]
@@ -120,10 +121,13 @@ def train_model(
     ValueError
         A number out of its range (checked whether or not it is used, before any work);
         the message names it and its value.
+    MissingExtraError
+        LightGBM (the ``train`` extra) is not installed; said before any work.
     """
     check_whole("n_worlds", n_worlds, 1, len(TRAINING_WORLD_SEEDS))
     check_sample(n_conversations, prevalence, seed)
     check_open_share("test_fraction", test_fraction)
+    lightgbm_classifier()
     policy = AlertPolicy.default()
     if data_dir is None:
         progress("data")

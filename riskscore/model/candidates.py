@@ -24,6 +24,7 @@ from riskscore.model.training import (
     MODEL_INPUTS,
     TREE_PARAMS,
     fit_risk_model,
+    lightgbm_classifier,
     monotone_constraints,
 )
 
@@ -114,8 +115,6 @@ def _fit_lightgbm(
     names: Sequence[str], monotone: bool, additive: bool, *, every_direction: bool = False
 ) -> Callable[..., Scorer]:
     def fit(features: FeatureTable, y: BoolArray, groups: Any, seed: int) -> Scorer:
-        from lightgbm import LGBMClassifier
-
         cols = _columns(names)
         extra: dict[str, Any] = {}
         if every_direction:
@@ -124,7 +123,7 @@ def _fit_lightgbm(
             extra["monotone_constraints"] = monotone_constraints(names)
         if additive:
             extra["interaction_constraints"] = [[j] for j in range(len(names))]
-        model = LGBMClassifier(random_state=seed, **TREE_PARAMS, **extra)
+        model = lightgbm_classifier()(random_state=seed, **TREE_PARAMS, **extra)
         model.fit(features.values[:, cols], y)
 
         def score(table: FeatureTable) -> FloatArray:

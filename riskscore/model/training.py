@@ -29,6 +29,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._optional import import_extra
 from riskscore.exceptions import SchemaError
 from riskscore.features import FEATURES, FeatureTable, extract_features, feature_index
 from riskscore.model.calibration import Platt
@@ -42,6 +43,7 @@ __all__ = [
     "TREE_PARAMS",
     "adult_folds",
     "fit_risk_model",
+    "lightgbm_classifier",
     "monotone_constraints",
     "train",
 ]
@@ -117,10 +119,24 @@ def adult_folds(
     return list(folds.split(np.zeros((len(y), 1)), y, groups.reshape(-1)))
 
 
-def _fit_trees(X: FloatArray, y: BoolArray, inputs: Sequence[str], seed: int) -> Any:
-    from lightgbm import LGBMClassifier
+def lightgbm_classifier() -> Any:
+    """LightGBM's ``LGBMClassifier``, which the ``train`` extra installs.
 
-    classifier = LGBMClassifier(
+    Scoring needs only numpy and numba (the trees are walked by riskscore's own code), so a
+    platform that only scores does not install LightGBM and its OpenMP runtime. Commands
+    that train call this before they generate or read any data, so that a missing extra
+    is said at once.
+
+    Raises
+    ------
+    MissingExtraError
+        LightGBM is not installed.
+    """
+    return import_extra("lightgbm", "train", needed_by="training a model").LGBMClassifier
+
+
+def _fit_trees(X: FloatArray, y: BoolArray, inputs: Sequence[str], seed: int) -> Any:
+    classifier = lightgbm_classifier()(
         monotone_constraints=monotone_constraints(inputs), random_state=seed, **TREE_PARAMS
     )
     return classifier.fit(X, y)
