@@ -392,3 +392,59 @@ def test_states_packed_as_bytes_come_back_bit_for_bit() -> None:
     assert state_matrix(packed.slice(0, 0)).shape == (0, N_STATE)
     with pytest.raises(ValueError, match="bytes each"):
         state_matrix(pa.array([b"x" * 8]))
+
+
+# ---------------------------------------------------------------- pair ids across partitions
+
+
+def _room(room: str, pairs: list[tuple[str, str]], t0: int) -> list[dict[str, object]]:
+    return [
+        {"conversation_id": room, "timestamp": t0 + 60 * i, "sender_id": s,
+         "recipient_id": r, "sender_age": 35.0, "recipient_age": 13.0,
+         "channel": "group", "room_size": 3}
+        for i, (s, r) in enumerate(pairs)
+    ]  # fmt: skip
+
+
+#: A pair id of a room that is the id of a plain conversation, and two rooms whose pairs
+#: derive one id (account ids holding the separator): in memory, refused.
+CLASHES = {
+    "room and conversation": _room("g", [("a", "b"), ("a", "c")], 1_700_000_000)
+    + _room("g|a|b", [("x", "y"), ("y", "x")], 1_700_000_500),
+    "two rooms": _room("g", [("a|b", "c"), ("a|b", "d")], 1_700_000_000)
+    + _room("g|a", [("b", "c"), ("b", "e")], 1_700_000_500),
+}
+
+
+def _apart(spark: SparkSession, ids: list[str]) -> int:
+    """A number of partitions that the repartition by ``conversation_id`` puts ``ids``
+    in as many different partitions."""
+    frame = spark.createDataFrame([(i,) for i in ids], "conversation_id string")
+    for n in range(2, 16):
+        parts = frame.repartition(n, "conversation_id").select(sf.spark_partition_id())
+        if len({row[0] for row in parts.collect()}) == len(ids):
+            return n
+    raise AssertionError(f"no partition count of 2 to 15 separates {ids}")
+
+
+@pytest.mark.parametrize("case", CLASHES)
+@pytest.mark.parametrize("where", ["other partitions", "other blocks"])
+def test_a_pair_id_clash_across_partitions_is_refused_as_in_memory(
+    spark: SparkSession, model: rs.RiskModel, case: str, where: str
+) -> None:
+    """Each block alone is fine (read_messages checks its own ids); the scores would hold
+    one conversation_id twice. Refused on the driver with the in-memory error, and the
+    rows the job cached are released."""
+    table = pa.Table.from_pylist(CLASHES[case])
+    with pytest.raises(rs.SchemaError) as in_memory:
+        rs.read_messages(table)
+    rooms = sorted(set(table["conversation_id"].to_pylist()))
+    kw = {"partitions": _apart(spark, rooms)} if where == "other partitions" else {
+        "partitions": 1, "block_events": 1}  # fmt: skip
+    frame = spark.createDataFrame(table)
+    cached = spark.sparkContext._jsc.getPersistentRDDs().size()
+    with pytest.raises(rs.SchemaError) as info:
+        rs_spark.score_events(frame, model, **kw).toArrow()
+    assert str(info.value) == str(in_memory.value)
+    assert info.value.column == "conversation_id"
+    assert spark.sparkContext._jsc.getPersistentRDDs().size() == cached

@@ -22,7 +22,7 @@ from riskscore.batch.state_spill import write_states
 from riskscore.features.accounts import AccountParts, account_parts
 from riskscore.features.states import ConversationStates, conversation_states
 from riskscore.io import MessageTable, read_chunk
-from riskscore.io.groups import PAIR_ID_SEPARATOR, pair_id_clash_error, text_conversation_ids
+from riskscore.io.groups import pair_id_clash_error, pair_like, text_conversation_ids
 from riskscore.io.messages import GroupSummary, Quarantine
 from riskscore.io.schema import INT64_MAX
 from riskscore.io.text import parquet_file
@@ -231,12 +231,12 @@ def _numbered(chunks: Iterator[pa.Table]) -> Iterator[tuple[int, pa.Table]]:
 
 
 def _pair_like(ids: npt.NDArray[Any]) -> tuple[str, ...]:
-    """The text ids among ``ids`` that hold :data:`PAIR_ID_SEPARATOR` (conversation ids
-    are disjoint between chunks but for these: pair ids and ids that look like them)."""
+    """The text ids among ``ids`` that hold the pair id separator
+    (:func:`riskscore.io.groups.pair_like`; conversation ids are disjoint between chunks
+    but for these: pair ids and ids that look like them)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if ids.dtype != object or not len(ids):
         return ()
     text = pa.array(ids, type=pa.large_string())
-    return tuple(text.filter(pc.match_substring(text, PAIR_ID_SEPARATOR)).to_pylist())
+    return tuple(text.filter(pair_like(text)).to_pylist())

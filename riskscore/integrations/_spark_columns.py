@@ -48,8 +48,10 @@ PAIR_PRIVATE = "_rs_pair_private"
 #: (the state's float64 values, slot by slot of
 #: :data:`~riskscore.features.slots.STATE_SLOTS`, as the bytes of one binary value:
 #: one column to move instead of 44, the same bits), with its events' count and time span
-#: for the output. With integer conversation ids, the pair conversations of a group room
-#: have a null ``conversation_id`` and their text id in :data:`PAIR_ID`.
+#: for the output. :data:`PAIR_ID` repeats the ids that hold the pair id separator (a
+#: group room's pair ids and text ids that look like them; null for the others), the ids
+#: the driver checks for clashes; with integer conversation ids, these rows have a null
+#: ``conversation_id``.
 INITIATOR = "_rs_initiator"
 RESPONDER = "_rs_responder"
 ADULT_IS_INITIATOR = "_rs_adult_is_initiator"

@@ -42,7 +42,7 @@ from riskscore.io.schema import SCHEMA_COLUMNS
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["Folded", "fold", "parts_of", "scores_of", "scoring_rows", "tallies_of"]
+__all__ = ["Folded", "PairIds", "fold", "parts_of", "scores_of", "scoring_rows", "tallies_of"]
 
 
 def parts_of(ev: DataFrame, spec: TallySpec) -> DataFrame:
@@ -70,26 +70,52 @@ def tallies_of(part_rows: DataFrame, spec: TallySpec, n_parts: int) -> DataFrame
 
 
 @dataclass(frozen=True, slots=True)
-class Folded:
-    """Stage 1's rows, read from one persisted DataFrame: part rows (``parts_schema``)
-    and state rows (``states_schema``)."""
+class PairIds:
+    """What the state rows' :data:`PAIR_ID` column shows: whether any id holds the pair id
+    separator (with integer conversation ids: a group room was split, and every output id
+    is text), and the least id that two state rows share (None if none)."""
 
+    any: bool
+    shared: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """Stage 1's rows, read from one persisted DataFrame (``rows``): part rows
+    (``parts_schema``) and state rows (``states_schema``)."""
+
+    rows: DataFrame
     part_rows: DataFrame
     states: DataFrame
 
-    def has_group_rooms(self) -> bool:
-        """Whether a group room was split into pair conversations (with integer
-        conversation ids, a pair id is in :data:`PAIR_ID`): a job over the state rows."""
-        return not self.states.where(sf.col(PAIR_ID).isNotNull()).isEmpty()
+    def pair_ids(self) -> PairIds:
+        """The state rows' :data:`PAIR_ID` values, compared: one job over the state rows,
+        in which only the non-null values (usually few) are shuffled.
+
+        Each conversation of the input is in one block, and each block checks its own
+        ids (:func:`riskscore.read_messages`), so an id that two state rows share is a
+        pair id of a room that another block also gives: as the id of a conversation, or
+        as a pair id of another room.
+        """
+        pair = sf.col(PAIR_ID)
+        counts = self.states.where(pair.isNotNull()).groupBy(PAIR_ID).count()
+        shared = sf.min(sf.when(sf.col("count") > 1, pair))
+        row = counts.agg(sf.count("*").alias("n"), shared.alias("shared")).collect()[0]
+        return PairIds(any=row["n"] > 0, shared=row["shared"])
+
+    def unpersist(self) -> None:
+        """Release the persisted rows (when no DataFrame that reads them is returned)."""
+        self.rows.unpersist()
 
 
 def fold(ev: DataFrame, spec: TallySpec, n_parts: int) -> Folded:
     """Stage 1 on events with their input order in :data:`ROW`.
 
     The rows are persisted (memory, then disk; Spark's default level) because stages 2
-    and 3, and the check for group rooms, all read them: each event is read and
-    validated once. They stay cached for the life of the session, or until
-    ``spark.catalog.clearCache()``.
+    and 3, and the check of pair ids (:meth:`Folded.pair_ids`), all read them: each event
+    is read and validated once. The scores DataFrame is lazy and reads them when it is
+    computed (unpersisted before, they would be computed again from the events), so they
+    stay cached for the life of the session, or until ``spark.catalog.clearCache()``.
     """
 
     def folded(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -107,6 +133,7 @@ def fold(ev: DataFrame, spec: TallySpec, n_parts: int) -> Folded:
     rows = by_conversation.mapInArrow(folded, spark_schema(fold_schema(**ids))).persist()
     part_names = parts_schema(string_account_ids=spec.string_account_ids).names
     return Folded(
+        rows=rows,
         part_rows=rows.where(sf.col(KIND) == KIND_PART).select(*part_names),
         states=rows.where(sf.col(KIND) == KIND_STATE).select(*states_schema(**ids).names),
     )

@@ -39,7 +39,7 @@ from riskscore.integrations._spark_columns import (
 )
 from riskscore.integrations._spark_tallies import TallySpec, part_rows, read_block
 from riskscore.io import MessageTable
-from riskscore.io.groups import PAIR_ID_SEPARATOR
+from riskscore.io.groups import pair_like
 
 __all__ = ["fold_partition"]
 
@@ -122,16 +122,21 @@ def _state_rows(msgs: MessageTable, schema: pa.Schema) -> pa.RecordBatch:
 def _conversation_columns(ids: np.ndarray, type_: pa.DataType) -> tuple[pa.Array, pa.Array]:
     """``conversation_id`` and :data:`PAIR_ID` of the state rows.
 
-    A block with a group room holds every conversation id as text
+    :data:`PAIR_ID` holds the ids that hold the pair id separator
+    (:func:`riskscore.io.groups.pair_like`: a group room's pair ids, and text ids that
+    look like them), null for the others: the only ids two blocks can both give, which
+    the driver compares. A block with a group room holds every conversation id as text
     (:func:`riskscore.io.groups.text_conversation_ids`); with integer ids in the input,
-    whether any block had one is known only once every block is read, so the integer
-    ids go back to integers and the pair ids (which hold :data:`PAIR_ID_SEPARATOR`, which
-    no decimal text does) to :data:`PAIR_ID`, and stage 3 makes them all text if needed.
+    whether any block had one is known only once every block is read, so the integer ids
+    go back to integers, the pair ids (decimal text never holds the separator) are left
+    null there, and stage 3 makes them all text if needed.
     """
-    n = len(ids)
-    if pa.types.is_string(type_) or ids.dtype != object:
-        return pa.array(ids, type=type_), pa.nulls(n, pa.string())
+    if ids.dtype != object:  # integer ids, no group room in the block
+        return pa.array(ids, type=type_), pa.nulls(len(ids), pa.string())
     text = pa.array(ids, type=pa.string())
-    is_pair = pc.match_substring(text, PAIR_ID_SEPARATOR)
+    is_pair = pair_like(text)
+    pair = pc.if_else(is_pair, text, pa.scalar(None, pa.string()))
+    if pa.types.is_string(type_):
+        return text, pair
     integer = pc.cast(pc.if_else(is_pair, pa.scalar(None, pa.string()), text), type_)
-    return integer, pc.if_else(is_pair, text, pa.scalar(None, pa.string()))
+    return integer, pair

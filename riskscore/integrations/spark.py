@@ -25,9 +25,11 @@ one call per block of many rows). :func:`score_events` is out-of-core scoring
    of accounts joined in, is repartitioned by ``conversation_id``, and each Arrow batch
    goes through :func:`~riskscore.features.states.features_from_states`,
    :meth:`RiskModel.score_features` and :meth:`AlertPolicy.decide_many` once. No Python
-   call per row or per conversation, no pandas conversion. With integer conversation
-   ids, whether a group room was split (its pair ids make every id text) is read from
-   the persisted state rows.
+   call per row or per conversation, no pandas conversion. Before that, one job over
+   the persisted state rows compares the ids that hold the pair id separator: an id
+   two blocks both give (a room's pair id that is also the id of a conversation, or of
+   another room's pair) is refused as on one machine; with integer conversation ids,
+   it also tells whether a group room was split (its pair ids make every id text).
 4. The model travels as its portable JSON parameters (:meth:`RiskModel.to_dict`,
    rebuilt with :meth:`RiskModel.from_dict`), with the policy, in one broadcast
    variable; so does a shadow model (``shadow_model=``), which adds the columns
@@ -59,7 +61,12 @@ from riskscore.integrations._spark_frames import (
 from riskscore.integrations._spark_partition import ScoringSpec
 from riskscore.integrations._spark_stages import fold, parts_of, scores_of, scoring_rows, tallies_of
 from riskscore.integrations._spark_tallies import TallySpec
-from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS, check_max_room_members
+from riskscore.io.groups import (
+    DEFAULT_MAX_ROOM_MEMBERS,
+    check_max_room_members,
+    pair_id_clash_error,
+    shared_pair_id_error,
+)
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.model import RiskModel
 from riskscore.policy import AlertPolicy
@@ -194,9 +201,12 @@ def score_events(
         integers or strings. Rows are validated on the executors exactly as on
         one machine: a row that breaks the schema fails the job with a
         :class:`~riskscore.SchemaError` naming its column and value. Each event is
-        read and validated once; the per-conversation states, the per-account parts
-        made of them and the merged tallies stay cached for the session
-        (``spark.catalog.clearCache()`` releases them).
+        read and validated once, in a job that runs before this function returns
+        (with the check of pair ids, see ``max_room_members``); the per-conversation
+        states, the per-account parts made of them and the merged tallies stay cached
+        for the session, since the returned DataFrame reads them whenever it is
+        computed (``spark.catalog.clearCache()`` releases them; when this function
+        raises, it releases what it cached).
     model : RiskModel
         The model; its portable parameters are broadcast to the executors once.
     policy : AlertPolicy, optional
@@ -215,9 +225,12 @@ def score_events(
     max_room_members : int, default 20
         Rooms above this many accounts are broadcast surfaces, left out; group rooms
         are split into pair conversations as :func:`riskscore.read_messages` does
-        (:mod:`riskscore.io.groups`). With integer conversation ids, whether any group
-        room was split (every id is then text) is read from the state rows (one small
-        job, before this function returns).
+        (:mod:`riskscore.io.groups`). A pair id that is also the id of another
+        conversation, or that two rooms derive, raises the
+        :class:`~riskscore.SchemaError` of :func:`riskscore.read_messages`, whichever
+        partitions the two fall in. With integer conversation ids, whether any group
+        room was split (every id is then text) is read from the state rows in the same
+        job.
     shadow_model : RiskModel, optional
         A candidate scored on the same features under the same policy (shadow mode):
         adds ``shadow_risk`` and ``shadow_tier`` after ``age_band``. ``tier``, and so
@@ -270,8 +283,15 @@ def score_events(
         string_conversation_ids=conv_text,
     )
     folded = fold(ev, read, n_parts)
+    try:
+        pairs = folded.pair_ids()
+        if pairs.shared is not None:
+            raise _pair_id_error(ev, pairs.shared)
+    except BaseException:
+        folded.unpersist()  # nothing returned reads them
+        raise
     # group rooms give text pair ids: then every id is text
-    conv_text = conv_text or folded.has_group_rooms()
+    conv_text = conv_text or pairs.any
     rows = scoring_rows(folded.states, tallies_of(folded.part_rows, read, n_parts), n_parts)
     spec = ScoringSpec(
         model=model.to_dict(),
@@ -282,6 +302,17 @@ def score_events(
         shadow_model=None if shadow_model is None else shadow_model.to_dict(),
     )
     return scores_of(rows, spec)
+
+
+def _pair_id_error(events: DataFrame, pair_id: str) -> SchemaError:
+    """The error of :func:`riskscore.read_messages` for ``pair_id``, the id of two
+    conversations of different blocks: a room's pair id that is the id of a conversation
+    of ``events``, or that another room's pair derives too (one more job, on failure
+    only)."""
+    named = sf.col("conversation_id").cast("string") == pair_id
+    if events.where(named).isEmpty():
+        return shared_pair_id_error(pair_id, "")
+    return pair_id_clash_error(pair_id)
 
 
 def alerts(scores: DataFrame) -> DataFrame:

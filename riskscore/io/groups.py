@@ -35,6 +35,8 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskscore._checks import is_int
 from riskscore.exceptions import SchemaError
@@ -55,6 +57,7 @@ __all__ = [
     "is_group_contact",
     "pair_conversation_id",
     "pair_id_clash_error",
+    "pair_like",
     "shared_pair_id_error",
     "split_groups",
     "text_conversation_ids",
@@ -111,6 +114,19 @@ def pair_conversation_id(room_id: object, a: object, b: object) -> str:
     lo, hi = sorted((str(a), str(b)))
     parts = (lo, hi) if room_id is None else (str(room_id), lo, hi)
     return PAIR_ID_SEPARATOR.join(parts)
+
+
+def pair_like(text: pa.Array | pa.ChunkedArray) -> pa.BooleanArray | pa.ChunkedArray:
+    """Which of the text conversation ids ``text`` hold :data:`PAIR_ID_SEPARATOR`: the
+    pair ids of group rooms and the ids that look like them, the only ids that can be
+    the same as a pair id (split across chunks or partitions, only these need comparing).
+
+    Examples
+    --------
+    >>> pair_like(pa.array(["g|a|b", "c7", None])).to_pylist()
+    [True, False, None]
+    """
+    return pc.match_substring(text, PAIR_ID_SEPARATOR)
 
 
 def shared_pair_id_error(pair_id: str, where: str) -> SchemaError:
