@@ -253,6 +253,20 @@ def test_the_cli_option_is_checked_when_parsed(
     assert "--max-future-s" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["score", "accounts", "monitor", "report", "compare", "train"])
+def test_the_option_help_names_only_options_the_command_has(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # train, report, monitor and compare read without quarantine: their help used to
+    # send users to an --errors option they do not have
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    has_errors = "[--errors" in text
+    assert ("set aside with --errors quarantine" in text) == has_errors, command
+    assert "--max-future-s SECONDS events dated more than" in text
+
+
 # ---------------------------------------------------------------- online and batch alike
 
 

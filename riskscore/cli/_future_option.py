@@ -14,18 +14,21 @@ from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S, DEFAULT_READ_MAX_FUTUR
 __all__ = ["add_max_future_s_option"]
 
 
-def add_max_future_s_option(parser: argparse.ArgumentParser, *, online: bool = False) -> None:
-    """Add ``--max-future-s SECONDS`` to a subcommand (``online``: the scorer's wording)."""
+def add_max_future_s_option(
+    parser: argparse.ArgumentParser, *, online: bool = False, quarantine: bool = False
+) -> None:
+    """Add ``--max-future-s SECONDS`` to a subcommand (``online``: the scorer's wording;
+    ``quarantine``: the command has ``--errors quarantine``, which the help then names)."""
     if online:
         what = (
             "events dated more than this many seconds ahead of the clock (--time-source) "
             "are refused"
         )
     else:
+        fate = "refused, or set aside with --errors quarantine" if quarantine else "refused"
         what = (
             "events dated more than this many seconds after the time of reading are bad rows "
-            "(refused, or set aside with --errors quarantine); inf reads data dated ahead on "
-            "purpose (replayed or synthetic)"
+            f"({fate}); inf reads data dated ahead on purpose (replayed or synthetic)"
         )
     parser.add_argument(
         "--max-future-s",

@@ -59,7 +59,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "same choice when scoring parts of the history",
     )
     add_max_room_members_option(parser)
-    add_max_future_s_option(parser)
+    add_max_future_s_option(parser, quarantine=True)
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:

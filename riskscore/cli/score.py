@@ -112,7 +112,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "streamed automatically above 20 million events",
     )
     add_max_room_members_option(parser)
-    add_max_future_s_option(parser)
+    add_max_future_s_option(parser, quarantine=True)
 
 
 #: Parquet files with more events than this are streamed without ``--chunk-rows``.
