@@ -282,3 +282,15 @@ def test_the_command_restores_the_checkpoint_once(
     assert len(calls) == 1  # ... and the application takes that scorer
     assert cfg.scorer().n_events == 100
     assert len(calls) == 2  # a second application restores anew
+
+
+def test_the_help_names_the_openapi_route_the_server_has(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the help said /docs, which is 404 on purpose (no Swagger UI from a CDN)
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "OpenAPI description at /openapi.json" in text
+    assert "/docs" not in text.replace("docs/serve.md", "")
+    assert client.get("/openapi.json").status_code == 200

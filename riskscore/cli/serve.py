@@ -55,11 +55,12 @@ EXAMPLE = (
     "Content-Type: application/json, or JSON lines (Content-Type: application/x-ndjson; any\n"
     "other type, or none, is refused with 415) and returns the alerts, as riskscore stream\n"
     "writes them; refused events come back with their index and message (status 422). The\n"
-    "console is at /console, the OpenAPI description at /docs. Keys come from the environment:\n"
-    "RISKSCORE_SESSION_KEY (32+ bytes; shared by every console process; random per start when\n"
-    "unset), RISKSCORE_API_TOKEN (when set, /v1/* needs 'Authorization: Bearer TOKEN'),\n"
-    "RISKSCORE_REPORT_KEY (pseudonyms in the transparency report). SIGTERM finishes the requests\n"
-    "in flight and writes the checkpoint; a restart restores it. See docs/serve.md."
+    "console is at /console, the OpenAPI description at /openapi.json. Keys come from the\n"
+    "environment: RISKSCORE_SESSION_KEY (32+ bytes; shared by every console process; random\n"
+    "per start when unset), RISKSCORE_API_TOKEN (when set, /v1/* needs 'Authorization: Bearer\n"
+    "TOKEN'), RISKSCORE_REPORT_KEY (pseudonyms in the transparency report). SIGTERM finishes\n"
+    "the requests in flight and writes the checkpoint; a restart restores it. See\n"
+    "docs/serve.md."
 )
 
 
