@@ -49,3 +49,18 @@ def test_the_shipped_card_is_rendered_from_the_recorded_results() -> None:
     expected = render_model_card(rs.load_model().metadata, robustness, confirmation)
     shipped = (default_model_dir() / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert shipped == expected, "re-run benchmarks/robustness.py to refresh the model card"
+
+
+def test_the_training_data_paragraph_follows_the_bundles_provenance() -> None:
+    # a bundle trained with `riskscore train --data` on a platform's own labelled events
+    # was carded as synthetic conversations drawn from many worlds
+    worlds = "drawn from many worlds (`riskscore.model.WorldsRecipe`)"
+    recipe = {"training": {"recipe": {"n_worlds": 192}, "seed": 2026}}
+    assert worlds in render_model_card(recipe)
+    own = render_model_card({"training": {"source": "platform/2026-01", "seed": 0}})
+    assert worlds not in own
+    assert "The labelled events in `platform/2026-01` (`riskscore train --data`)" in own
+    queue = {"training": {"recipe": {"n_worlds": 192}, "labels": {"method": "retrained"}}}
+    from_queue = " ".join(render_model_card(queue).split())
+    assert "moderators' decisions (`riskscore train --from-queue`" in from_queue
+    assert "given to `riskscore.train`" in render_model_card({"training": {"seed": 0}})

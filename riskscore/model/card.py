@@ -192,6 +192,24 @@ def _robustness(result: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _training_data(training: Mapping[str, Any]) -> list[str]:
+    """Where the training conversations came from, by the provenance the bundle records."""
+    if "labels" in training:  # learn_from_decisions
+        return [
+            "Conversations of a platform's period labelled by its moderators' decisions",
+            "(`riskscore train --from-queue`; provenance under `labels` below).",
+        ]
+    if "source" in training:  # riskscore train --data
+        return [f"The labelled events in `{training['source']}` (`riskscore train --data`)."]
+    if "recipe" in training:
+        return [
+            "Synthetic conversations from `riskscore.synthetic` (no real data, no message text),",
+            "drawn from many worlds (`riskscore.model.WorldsRecipe`): the default world and worlds",
+            "whose nuisance parameters were drawn at random (`docs/synthetic.md`).",
+        ]
+    return ["The conversations and labels given to `riskscore.train`."]
+
+
 def render_model_card(
     metadata: Mapping[str, Any],
     robustness: Mapping[str, Any] | None = None,
@@ -235,9 +253,7 @@ def render_model_card(
         "",
         "## Training data",
         "",
-        "Synthetic conversations from `riskscore.synthetic` (no real data, no message text),",
-        "drawn from many worlds (`riskscore.model.WorldsRecipe`): the default world and worlds",
-        "whose nuisance parameters were drawn at random (`docs/synthetic.md`).",
+        *_training_data(training),
         "",
         "```json",
         json.dumps(training, indent=2, sort_keys=True),
