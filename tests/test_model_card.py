@@ -38,7 +38,8 @@ def test_without_confirmation_results_the_card_claims_none() -> None:
 
 
 def test_every_known_miss_is_in_the_card() -> None:
-    card = render_model_card({}, None, None)
+    robustness = json.loads((RESULTS / "robustness.json").read_text())
+    card = render_model_card({"training": {"recipe": {}}}, robustness, None)
     for vignette_id, text in KNOWN_MISSES.items():
         assert f"`{vignette_id}`: {text}" in card
 
@@ -64,3 +65,25 @@ def test_the_training_data_paragraph_follows_the_bundles_provenance() -> None:
     from_queue = " ".join(render_model_card(queue).split())
     assert "moderators' decisions (`riskscore train --from-queue`" in from_queue
     assert "given to `riskscore.train`" in render_model_card({"training": {"seed": 0}})
+
+
+def test_a_card_claims_synthetic_data_and_the_shipped_models_misses_only_when_true() -> None:
+    # a bundle trained on labelled events was cautioned as "trained on synthetic data only"
+    # and listed the shipped model's vignette misses, which were never measured for it
+    recipe = {"training": {"recipe": {"n_worlds": 192}, "seed": 2026}}
+    cards = {
+        "worlds": render_model_card(recipe),
+        "data": render_model_card({"training": {"source": "platform/2026-01", "seed": 0}}),
+        "queue": render_model_card(
+            {"training": {"recipe": {"n_worlds": 192}, "labels": {"method": "retrained"}}}
+        ),
+        "given": render_model_card({"training": {"seed": 0}}),
+    }
+    for name, text in cards.items():
+        card = " ".join(text.split())
+        synthetic = name == "worlds"
+        assert ("trained on synthetic data only" in card) is synthetic, name
+        assert ("- Synthetic training data:" in card) is synthetic, name
+        assert ("- Training data: the labelled conversations" in card) is not synthetic, name
+        assert ("its metrics describe held-out conversations" in card) is not synthetic, name
+        assert "Known misses among the public vignettes" not in card, name
