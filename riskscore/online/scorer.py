@@ -245,16 +245,20 @@ class OnlineScorer(Rescoring, ShadowScoring):
         elif rooms and isinstance(cid, str) and PAIR_ID_SEPARATOR in cid:
             self._refuse_a_pair_id(cid, sender_id, recipient_id)
         conv = conversations.get(cid)
+        if conv is not None and room_id is not None:
+            self._refuse_another_pair(cid, conv, room_id)
         if conv is not None and not (
             (sender_id == conv.initiator and recipient_id == conv.responder)
             or (sender_id == conv.responder and recipient_id == conv.initiator)
         ):  # a third account: the conversation becomes a group room
             if room_id is not None:  # two pairs of a room derive one pair id (batch refuses)
                 raise shared_pair_id_error(str(cid), f"event {self.n_events}")
+            room_id = cid
             cid = self._open_room(cid, conv, sender_id, recipient_id, ts)
             conv = None
         if conv is None:
             conv = ConversationState(sender_id, recipient_id)
+            conv.room = room_id
             conversations[cid] = conv
             side = 1
             self._index(conv.adult_id(), cid)

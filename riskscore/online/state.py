@@ -391,6 +391,7 @@ class ConversationState:
         "pair",
         "responder",
         "risk",
+        "room",
         "shadow_alert_ts",
         "shadow_tier",
         "state",
@@ -410,6 +411,9 @@ class ConversationState:
         self.shadow_alert_ts: int | None = None
         #: Time of the latest event (0 before any), as an int (the state holds it too).
         self.max_ts = 0
+        #: The group room whose pair this is, None for a conversation of its own: only it
+        #: reaches the pair (a pair id may also be a given id, or that of room "1" for 1).
+        self.room: object = None
 
     @property
     def min_ts(self) -> int:
@@ -441,20 +445,23 @@ class ConversationState:
 
     def to_json(self) -> list[Any]:
         """JSON-ready state (for checkpoints); ids are stored by the caller. The shadow
-        model's alert bookkeeping is appended only when a shadow alerted."""
+        model's alert bookkeeping is appended only when a shadow alerted or the pair has a
+        room, which comes last."""
         data = [
             [_out(float(v)) for v in self.state],
             self.n_alerted_tier,
             self.last_alert_ts,
             _out(self.risk),
         ]
-        if self.shadow_tier or self.shadow_alert_ts is not None:
+        if self.shadow_tier or self.shadow_alert_ts is not None or self.room is not None:
             data += [self.shadow_tier, self.shadow_alert_ts]
+        if self.room is not None:
+            data.append(self.room)
         return data
 
     @classmethod
     def from_json(cls, initiator: object, responder: object, data: list[Any]) -> ConversationState:
-        """Inverse of :meth:`to_json`.
+        """Inverse of :meth:`to_json` (the caller checks a room against the pair's id).
 
         Raises
         ------
@@ -466,11 +473,13 @@ class ConversationState:
             # an event from an account to itself is refused (riskscore.io.validate)
             raise ValueError(f"its two accounts must differ, found {initiator!r} on both sides")
         s = cls(initiator, responder)
-        if len(data) not in (4, 6):
+        if len(data) not in (4, 6, 7):
             raise ValueError(
                 "conversation state must be [state, tier, alert time, risk] (and the shadow "
-                "model's tier and alert time)"
+                "model's tier and alert time, and the group room)"
             )
+        if len(data) == 7:
+            *data, s.room = data
         if len(data) == 6:
             *data, s.shadow_tier, s.shadow_alert_ts = data
             if type(s.shadow_tier) is not int or not 0 <= s.shadow_tier <= 2:
