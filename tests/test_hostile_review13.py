@@ -161,3 +161,42 @@ def test_an_id_like_a_pair_id_of_no_held_room_is_a_conversation(
     scorer.update_many(room)
     scorer.update_one(direct)
     assert cid in scorer.conversation_ids
+
+
+# ------------------------------------------------- TOML files: one reader, errors by file
+
+_DEEP = "x = " + "[" * 3_000 + "]" * 3_000 + "\n"
+
+
+def test_a_vignette_nested_too_deeply_is_a_vignette_file_error(tmp_path: Path) -> None:
+    from riskscore.vignettes import VignetteFileError, load_vignettes, read_vignette
+
+    (tmp_path / "t01-deep.toml").write_text(_DEEP)
+    with pytest.raises(VignetteFileError, match=r"^t01-deep\.toml: .*nested too deeply"):
+        read_vignette(tmp_path / "t01-deep.toml")
+    with pytest.raises(VignetteFileError, match=r"^t01-deep\.toml: "):
+        load_vignettes(tmp_path)
+    (tmp_path / "t01-deep.toml").unlink()
+    (tmp_path / "t02-folder.toml").mkdir()
+    with pytest.raises(VignetteFileError, match=r"^t02-folder\.toml: not a regular file"):
+        load_vignettes(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"x = [1,\n", "not valid TOML"),
+        (_DEEP.encode(), "nested too deeply"),
+        (b"x = '\xff'\n", r"not UTF-8 text \(byte 0xff"),
+        (b"x = 1\n" * 200_000, "the file is larger than"),
+    ],
+)
+def test_a_world_file_that_is_not_toml_is_refused_naming_the_file(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
+    from riskscore.synthetic import World
+
+    path = tmp_path / "mine.toml"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=rf"mine\.toml: .*{reason}"):
+        World.from_toml(path)
