@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import riskscore as rs
@@ -22,7 +23,7 @@ def model() -> rs.RiskModel:
     return rs.load_model()
 
 
-def _event(cid: object, sender: str, recipient: str, t: int) -> dict[str, Any]:
+def _event(cid: object, sender: object, recipient: object, t: int) -> dict[str, Any]:
     return {
         "conversation_id": cid,
         "timestamp": T0 + t,
@@ -161,6 +162,32 @@ def test_an_id_like_a_pair_id_of_no_held_room_is_a_conversation(
     scorer.update_many(room)
     scorer.update_one(direct)
     assert cid in scorer.conversation_ids
+
+
+def test_an_account_beside_ids_beyond_int64_is_one_account_online_as_in_batch(
+    model: rs.RiskModel, tmp_path: Path
+) -> None:
+    """An adult (6) writing to children with ids 5 and 2**64 - 1 (a uint64 platform): batch
+    reads the file's integer ids as decimal text, every row alike; online each event is
+    read alone, so the event with the large id held 6 as "6", another account than 6."""
+    big = 2**64 - 1
+    events = [
+        {**_event(2, 6, 5, 0), "sender_age": 35, "recipient_age": 12},
+        {**_event(3, 6, big, 60), "sender_age": 35, "recipient_age": 12},
+        {**_event(3, big, 6, 120), "sender_age": 12, "recipient_age": 35},
+    ]
+    scorer = rs.OnlineScorer(model)
+    scorer.update_many(events)
+    assert scorer.n_accounts == 3
+    batch = rs.extract_features(_columns(events))
+    for pos, cid in enumerate(batch.conversation_id.tolist()):
+        np.testing.assert_allclose(scorer.features_of(cid), batch.values[pos], equal_nan=True)
+    assert scorer.conversation_of(3).adult_id == 6  # an integer, as given
+    assert scorer.conversation_of(3).child_id == str(big)  # beyond int64: its decimal text
+    scorer.checkpoint(tmp_path / "state.sqlite")
+    restored = rs.OnlineScorer.restore(tmp_path / "state.sqlite", model)
+    for cid in (2, 3):
+        np.testing.assert_array_equal(restored.features_of(cid), scorer.features_of(cid))
 
 
 # ------------------------------------------------- TOML files: one reader, errors by file

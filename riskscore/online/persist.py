@@ -26,7 +26,8 @@ from riskscore.io.raw import show
 from riskscore.io.schema import INT64_MAX, INT64_MIN, MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH
 from riskscore.model import RiskModel
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
-from riskscore.online.state import AccountState, ConversationState, pair_facts_of, time_of
+from riskscore.online.pairs import pair_facts_of
+from riskscore.online.state import AccountState, ConversationState, time_of
 
 __all__ = ["ScorerCheckpoints", "config_of", "finite_or_none", "inf_if_none"]
 

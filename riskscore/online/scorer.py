@@ -34,11 +34,12 @@ from riskscore.io.groups import (
 )
 from riskscore.model import RiskModel
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
+from riskscore.online.pairs import pair_facts
 from riskscore.online.persist import config_of
 from riskscore.online.rescore import Rescoring
 from riskscore.online.risk import ADULT_IS_INITIATOR, NO_SPLIT_MOVED, OnlineModel
 from riskscore.online.shadow import ShadowModel, ShadowScoring
-from riskscore.online.state import ConversationState, pair_facts
+from riskscore.online.state import ConversationState
 from riskscore.policy import Alert, AlertPolicy
 
 __all__ = ["OnlineScorer"]

@@ -3,9 +3,9 @@
 A conversation's state is the event kernel's state vector
 (:mod:`riskscore.features.kernel`): each event is one call of the same compiled
 update that batch extraction loops over (:mod:`riskscore.online.risk` makes it, with the
-accounts' :func:`tally`, the pair's :func:`meet` and the model, one compiled call), so
-after every event :meth:`ConversationState.features_with` gives the batch features of
-the events seen so far (``tests/test_online.py`` checks it). An account keeps the sets
+accounts' :func:`tally`, the pair's :func:`~riskscore.online.pairs.meet` and the model, one
+compiled call), so after every event :meth:`ConversationState.features_with` gives the batch
+features of the events seen so far (``tests/test_online.py`` checks it). An account keeps the sets
 that make its distinct counts (contacts, minors, minors on private channels;
 :meth:`AccountState.note_contact`) and its tallies.
 
@@ -28,7 +28,6 @@ import numpy.typing as npt
 
 from riskscore._checks import is_real
 from riskscore.features.kernel import (
-    PAIR_KEY_CHANNELS,
     adult_side,
     conversation_features,
     is_supervised,
@@ -80,8 +79,9 @@ _FRESH.flags.writeable = False
 #: Bits of :meth:`AccountState.note_contact`: the event is direct contact (not group
 #: contact), and it added its recipient to the sender's contacts, minors, private minors.
 DIRECT_CONTACT, NEW_CONTACT, NEW_MINOR, NEW_PRIVATE_MINOR = 1, 2, 4, 8
-#: Bits of what an event (:func:`tally`, :func:`meet`) changed beyond its own conversation: the
-#: per-account features of the sender (1) or the recipient (2), and the pair's facts (4).
+#: Bits of what an event (:func:`tally`, :func:`~riskscore.online.pairs.meet`) changed beyond
+#: its own conversation: the per-account features of the sender (1) or the recipient (2),
+#: and the pair's facts (4).
 ACCOUNT_CHANGED = 3
 PAIR_CHANGED = 4
 #: Tallies of an account that did nothing else (read only).
@@ -273,54 +273,6 @@ class AccountState:
 
 def _finite(value: float) -> float | None:
     return None if value == _INF else value
-
-
-def pair_facts(
-    sender: AccountState, recipient: AccountState, sender_id: object, recipient_id: object
-) -> PairFacts:
-    """The facts of the pair of an event, held by its lower account id (new ones, ``inf``
-    both, the first time the two meet; :func:`meet` then fills them in)."""
-    if sender_id <= recipient_id:  # type: ignore[operator]
-        holder, other = sender, recipient_id
-    else:
-        holder, other = recipient, sender_id
-    met = holder.met
-    if met is None:
-        met = holder.met = {}
-    facts = met.get(other)
-    if facts is None:
-        facts = met[other] = np.full(2, _INF)
-    return facts
-
-
-@numba.njit(cache=True, nogil=True)
-def meet(facts: PairFacts, ts: int, channel: int) -> bool:
-    """Update the facts of a pair with an event on ``channel`` at ``ts``; return whether
-    facts the pair already had changed (its other conversations' features then change)."""
-    key = float(ts) * PAIR_KEY_CHANNELS + channel
-    if facts[0] == _INF:  # the pair's first event
-        facts[0] = key
-        facts[1] = float(ts) if channel >= _DIRECT else _INF
-        return False
-    moved = False
-    if key < facts[0]:
-        facts[0] = key
-        moved = True
-    if channel >= _DIRECT and ts < facts[1]:
-        facts[1] = float(ts)
-        moved = True
-    return moved
-
-
-def pair_facts_of(
-    accounts: Mapping[object, AccountState], a: object, b: object
-) -> PairFacts | None:
-    """The facts of the pair ``(a, b)`` as held, or None."""
-    lo, hi = (a, b) if a <= b else (b, a)  # type: ignore[operator]
-    holder = accounts.get(lo)
-    if holder is None or holder.met is None:
-        return None
-    return holder.met.get(hi)
 
 
 @numba.njit(cache=True, nogil=True)
