@@ -86,7 +86,7 @@ def test_checkpoint_is_a_wal_sqlite_file_of_json_rows(
     finally:
         con.close()
     assert meta["format"] == "riskscore-online-checkpoint"
-    assert meta["schema_version"] == 3
+    assert meta["schema_version"] == 4
     assert meta["extra"] == {"lines": 900}
     assert meta["counters"]["n_events"] == 900
     assert meta["config"]["idle_expiry_s"] is None  # infinity, stored as JSON null

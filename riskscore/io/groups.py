@@ -29,7 +29,8 @@ reading of the same events agree after every event.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Container, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
@@ -58,6 +59,7 @@ __all__ = [
     "pair_conversation_id",
     "pair_id_clash_error",
     "pair_like",
+    "room_of_pair_id",
     "shared_pair_id_error",
     "split_groups",
     "text_conversation_ids",
@@ -127,6 +129,32 @@ def pair_like(text: pa.Array | pa.ChunkedArray) -> pa.BooleanArray | pa.ChunkedA
     [True, False, None]
     """
     return pc.match_substring(text, PAIR_ID_SEPARATOR)
+
+
+#: The text of an integer room id: ``str(room)``, the room part of its pair ids.
+_INTEGER_TEXT = re.compile(r"0|-?[1-9][0-9]*")
+
+
+def room_of_pair_id(pair_id: str, a: object, b: object, rooms: Container[object]) -> object:
+    """The room of ``rooms`` whose pair id for accounts ``a`` and ``b`` is ``pair_id``
+    (:func:`pair_conversation_id`), or None. An integer room matches its decimal text only
+    (``"01|a|b"`` or ``"\u0661|a|b"`` is no pair of room ``1``).
+
+    Examples
+    --------
+    >>> room_of_pair_id("1|a|b", "b", "a", {1}), room_of_pair_id("01|a|b", "a", "b", {1})
+    (1, None)
+    """
+    lo, hi = sorted((str(a), str(b)))
+    suffix = f"{PAIR_ID_SEPARATOR}{lo}{PAIR_ID_SEPARATOR}{hi}"
+    if not pair_id.endswith(suffix):
+        return None
+    room = pair_id[: -len(suffix)]
+    if room in rooms:
+        return room
+    if _INTEGER_TEXT.fullmatch(room) and int(room) in rooms:
+        return int(room)
+    return None
 
 
 def shared_pair_id_error(pair_id: str, where: str) -> SchemaError:

@@ -10,6 +10,8 @@
 - :mod:`~riskscore.online.options`: option defaults and the reference clock's type.
 - :mod:`~riskscore.online.state`: per-conversation and per-account state updated by the
   same event kernel as batch features.
+- :mod:`~riskscore.online.pairs`: the facts of a pair of accounts (where and when the two
+  met, when they went private), held by the account of the pair's lower id.
 - :mod:`~riskscore.online.risk`: the model's risk and reasons on one feature row, and the
   alert it raises.
 - :mod:`~riskscore.online.shadow`: a shadow model scored on the same rows, its alerts

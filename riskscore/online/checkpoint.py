@@ -14,9 +14,11 @@ holds JSON, so restoring runs no code from the file. Layout (``SCHEMA_VERSION``)
     Version 2 (riskscore 0.x with group rooms and unknown time zones) added
     conversation state slots, account pair facts and ``rooms``; version 3 adds an
     account's ``stale`` flag (its state came back after expiry), so an older riskscore
-    refuses the file instead of misreading it. Version 2 files are still read (their
-    accounts as stale); version 1 files are refused (restart without them: the state is
-    rebuilt from new events).
+    refuses the file instead of misreading it. Version 4 adds the group room of each pair
+    of a room (a pair id given as a conversation's own id is not one). Version 2 files are
+    still read (their accounts as stale), and with version 2 and 3 files the pairs are those
+    of live rooms by their ids; version 1 files are refused (restart without them: the
+    state is rebuilt from new events).
 ``conversations(pos INTEGER PRIMARY KEY, id TEXT, state TEXT)``
     ``state`` is ``[initiator, responder, [running aggregates...]]``.
 ``accounts(pos INTEGER PRIMARY KEY, id TEXT, state TEXT)``
@@ -51,9 +53,10 @@ import riskscore.io.sqlite as sqlite
 from riskscore.exceptions import CheckpointError
 
 FORMAT = "riskscore-online-checkpoint"
-SCHEMA_VERSION = 3
-#: Versions this riskscore restores (2: accounts without the ``stale`` flag, read as stale).
-READABLE_VERSIONS = frozenset({2, 3})
+SCHEMA_VERSION = 4
+#: Versions this riskscore restores (2: accounts without the ``stale`` flag, read as stale;
+#: 2 and 3: pairs without their room, found by their ids).
+READABLE_VERSIONS = frozenset({2, 3, 4})
 #: Rows fetched from SQLite at a time while restoring.
 BATCH_ROWS = 10_000
 #: The meta entry holding the checksums of the other entries and of each table.

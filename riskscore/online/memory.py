@@ -25,9 +25,9 @@ from riskscore.features.registry import feature_index
 from riskscore.io.events import EventTuple
 from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
-    PAIR_ID_SEPARATOR,
     check_max_room_members,
     pair_conversation_id,
+    room_of_pair_id,
     shared_pair_id_error,
 )
 from riskscore.io.schema import CHANNEL_NAMES
@@ -200,16 +200,10 @@ class ScorerMemory(ScorerCheckpoints):
             raise shared_pair_id_error(new, f"event {self.n_events}")
         for derived in (known, new):
             if derived in conversations:
-                raise SchemaError(
-                    f"column 'conversation_id', event {self.n_events}: {derived!r} is the id "
-                    f"of a conversation and also the pair id derived for two accounts of group "
-                    f"conversation {room_id!r}; rename that conversation",
-                    column="conversation_id",
-                    row=self.n_events,
-                    value=room_id,
-                )
+                raise self._pair_id_clash(derived, room_id)
         del conversations[room_id]
         conversations[known] = conv
+        conv.room = room_id
         self._unindex(conv.adult_id(), room_id)
         self._index(conv.adult_id(), known)
         self._touch_room(room_id, ts)
@@ -225,22 +219,38 @@ class ScorerMemory(ScorerCheckpoints):
         SchemaError
             ``cid`` is ``room|a|b`` for a room ``room`` this scorer holds.
         """
-        lo, hi = sorted((str(sender_id), str(recipient_id)))
-        suffix = f"{PAIR_ID_SEPARATOR}{lo}{PAIR_ID_SEPARATOR}{hi}"
-        if not cid.endswith(suffix):
-            return
-        room = cid[: -len(suffix)]
-        rooms = self._rooms
-        known = room in rooms or (room.lstrip("-").isdigit() and int(room) in rooms)
-        if known:
-            raise SchemaError(
-                f"column 'conversation_id', event {self.n_events}: {cid!r} is the id of a "
-                f"conversation and also the pair id derived for two accounts of group "
-                f"conversation {room!r}; rename that conversation",
-                column="conversation_id",
-                row=self.n_events,
-                value=cid,
-            )
+        room = room_of_pair_id(cid, sender_id, recipient_id, self._rooms)
+        if room is not None:
+            raise self._pair_id_clash(cid, room)
+
+    def _refuse_another_pair(
+        self, pair_id: object, conv: ConversationState, room_id: object
+    ) -> None:
+        """Refuse an event of group room ``room_id`` whose pair id is held by a conversation
+        that is not that room's pair: one whose own id it is (given before the room had
+        three accounts), or the pair of room ``"1"`` for room ``1``. Batch refuses both
+        files (a pair id given as an id; a column mixing integer and text ids).
+
+        Raises
+        ------
+        SchemaError
+            ``conv``, held under ``pair_id``, is not a pair of ``room_id``.
+        """
+        room = conv.room
+        if room is None or type(room) is not type(room_id) or room != room_id:
+            raise self._pair_id_clash(pair_id, room_id)
+
+    def _pair_id_clash(self, pair_id: object, room_id: object) -> SchemaError:
+        """The error for ``pair_id``, derived for two accounts of room ``room_id``, that is
+        already the id of another conversation (the event is not applied)."""
+        return SchemaError(
+            f"column 'conversation_id', event {self.n_events}: {pair_id!r} is the id of a "
+            f"conversation and also the pair id derived for two accounts of group "
+            f"conversation {room_id!r}; rename that conversation",
+            column="conversation_id",
+            row=self.n_events,
+            value=pair_id,
+        )
 
     def _touch_room(self, room_id: object, ts: int) -> None:
         rooms = self._rooms

@@ -21,12 +21,13 @@ import riskscore.online.checkpoint as _checkpoint
 from riskscore._checks import is_real
 from riskscore._version import __version__
 from riskscore.exceptions import CheckpointError
-from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS, pair_conversation_id, room_of_pair_id
 from riskscore.io.raw import show
 from riskscore.io.schema import INT64_MAX, INT64_MIN, MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH
 from riskscore.model import RiskModel
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
-from riskscore.online.state import AccountState, ConversationState, pair_facts_of, time_of
+from riskscore.online.pairs import pair_facts_of
+from riskscore.online.state import AccountState, ConversationState, time_of
 
 __all__ = ["ScorerCheckpoints", "config_of", "finite_or_none", "inf_if_none"]
 
@@ -183,6 +184,8 @@ class ScorerCheckpoints:
                 ConversationState.from_json, _key(initiator, path), _key(responder, path)
             )
             conv = _row(path, f"conversation {key!r}", read, state)
+            if conv.room is not None:
+                _check_room(path, key, conv)
             conv.pair = pair_facts_of(self._accounts, conv.initiator, conv.responder)
             self._conversations[key] = conv
             self._index(conv.adult_id(), key)
@@ -198,6 +201,10 @@ class ScorerCheckpoints:
                 raise CheckpointError(f"{path}: room {room!r} appears twice in meta 'rooms'")
             self._rooms[room] = _row(path, f"room {room!r}", lambda t: time_of(t, "time"), entry[1])
             self._check_held(path, "group rooms", self._rooms, self.max_conversations)
+        if snap.meta.get("schema_version", 0) < 4:  # pairs did not record their room
+            for cid, conv in self._conversations.items():
+                if isinstance(cid, str):
+                    conv.room = room_of_pair_id(cid, conv.initiator, conv.responder, self._rooms)
         # Membership comes from the conversations; the stored order (absent from
         # checkpoints of earlier versions) only reorders it.
         adult_index = snap.meta.get("adult_index", [])
@@ -224,18 +231,30 @@ class ScorerCheckpoints:
             )
 
 
-def _key(value: Any, path: object, max_length: int = MAX_ID_LENGTH) -> Any:
+def _key(value: Any, path: object, max_length: int = MAX_ID_LENGTH, what: str = "id") -> Any:
     """An id read from a checkpoint: an int64 or a str of at most ``max_length``
     characters, as events carry them (:data:`MAX_PAIR_ID_LENGTH` for a conversation,
-    which may be the pair of a group room)."""
+    which may be the pair of a group room); ``what`` names it in the error."""
     if type(value) is int:
         if INT64_MIN <= value <= INT64_MAX:
             return value
     elif type(value) is str and len(value) <= max_length:
         return value
     raise CheckpointError(
-        f"{path}: id {show(value)} is not an int64 or a str of at most {max_length} characters"
+        f"{path}: {what} {show(value)} is not an int64 or a str of at most {max_length} characters"
     )
+
+
+def _check_room(path: object, cid: Any, conv: ConversationState) -> None:
+    """Refuse a conversation whose stored room is not an id, or does not derive its id
+    with its two accounts: restored, it would take another conversation's events."""
+    room = _key(conv.room, path, what=f"conversation {cid!r}: group room")
+    if cid != pair_conversation_id(room, conv.initiator, conv.responder):
+        raise CheckpointError(
+            f"{path}: conversation {cid!r} is stored as the pair of group room {room!r}, "
+            "whose pair id for its two accounts it is not: the file was changed after it "
+            "was written"
+        )
 
 
 def _row(path: object, what: str, read: Callable[[Any], T], data: Any) -> T:

@@ -18,13 +18,13 @@ from riskscore.features.slots import N_ACCOUNT_SLOTS
 from riskscore.model import RiskModel
 from riskscore.model.exit_leaves import margin, same_paths, scratch, scratch_size
 from riskscore.model.scores import Reason
+from riskscore.online.pairs import meet
 from riskscore.online.state import (
     ACCOUNT_CHANGED,
     PAIR_CHANGED,
     AccountState,
     ConversationState,
     PairFacts,
-    meet,
     tally,
 )
 from riskscore.online.state import NO_ACCOUNT as _NO_ACCOUNT

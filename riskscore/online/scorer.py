@@ -34,11 +34,12 @@ from riskscore.io.groups import (
 )
 from riskscore.model import RiskModel
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
+from riskscore.online.pairs import pair_facts
 from riskscore.online.persist import config_of
 from riskscore.online.rescore import Rescoring
 from riskscore.online.risk import ADULT_IS_INITIATOR, NO_SPLIT_MOVED, OnlineModel
 from riskscore.online.shadow import ShadowModel, ShadowScoring
-from riskscore.online.state import ConversationState, pair_facts
+from riskscore.online.state import ConversationState
 from riskscore.policy import Alert, AlertPolicy
 
 __all__ = ["OnlineScorer"]
@@ -245,16 +246,20 @@ class OnlineScorer(Rescoring, ShadowScoring):
         elif rooms and isinstance(cid, str) and PAIR_ID_SEPARATOR in cid:
             self._refuse_a_pair_id(cid, sender_id, recipient_id)
         conv = conversations.get(cid)
+        if conv is not None and room_id is not None:
+            self._refuse_another_pair(cid, conv, room_id)
         if conv is not None and not (
             (sender_id == conv.initiator and recipient_id == conv.responder)
             or (sender_id == conv.responder and recipient_id == conv.initiator)
         ):  # a third account: the conversation becomes a group room
             if room_id is not None:  # two pairs of a room derive one pair id (batch refuses)
                 raise shared_pair_id_error(str(cid), f"event {self.n_events}")
+            room_id = cid
             cid = self._open_room(cid, conv, sender_id, recipient_id, ts)
             conv = None
         if conv is None:
             conv = ConversationState(sender_id, recipient_id)
+            conv.room = room_id
             conversations[cid] = conv
             side = 1
             self._index(conv.adult_id(), cid)

@@ -3,9 +3,9 @@
 A conversation's state is the event kernel's state vector
 (:mod:`riskscore.features.kernel`): each event is one call of the same compiled
 update that batch extraction loops over (:mod:`riskscore.online.risk` makes it, with the
-accounts' :func:`tally`, the pair's :func:`meet` and the model, one compiled call), so
-after every event :meth:`ConversationState.features_with` gives the batch features of
-the events seen so far (``tests/test_online.py`` checks it). An account keeps the sets
+accounts' :func:`tally`, the pair's :func:`~riskscore.online.pairs.meet` and the model, one
+compiled call), so after every event :meth:`ConversationState.features_with` gives the batch
+features of the events seen so far (``tests/test_online.py`` checks it). An account keeps the sets
 that make its distinct counts (contacts, minors, minors on private channels;
 :meth:`AccountState.note_contact`) and its tallies.
 
@@ -28,7 +28,6 @@ import numpy.typing as npt
 
 from riskscore._checks import is_real
 from riskscore.features.kernel import (
-    PAIR_KEY_CHANNELS,
     adult_side,
     conversation_features,
     is_supervised,
@@ -80,8 +79,9 @@ _FRESH.flags.writeable = False
 #: Bits of :meth:`AccountState.note_contact`: the event is direct contact (not group
 #: contact), and it added its recipient to the sender's contacts, minors, private minors.
 DIRECT_CONTACT, NEW_CONTACT, NEW_MINOR, NEW_PRIVATE_MINOR = 1, 2, 4, 8
-#: Bits of what an event (:func:`tally`, :func:`meet`) changed beyond its own conversation: the
-#: per-account features of the sender (1) or the recipient (2), and the pair's facts (4).
+#: Bits of what an event (:func:`tally`, :func:`~riskscore.online.pairs.meet`) changed beyond
+#: its own conversation: the per-account features of the sender (1) or the recipient (2),
+#: and the pair's facts (4).
 ACCOUNT_CHANGED = 3
 PAIR_CHANGED = 4
 #: Tallies of an account that did nothing else (read only).
@@ -275,54 +275,6 @@ def _finite(value: float) -> float | None:
     return None if value == _INF else value
 
 
-def pair_facts(
-    sender: AccountState, recipient: AccountState, sender_id: object, recipient_id: object
-) -> PairFacts:
-    """The facts of the pair of an event, held by its lower account id (new ones, ``inf``
-    both, the first time the two meet; :func:`meet` then fills them in)."""
-    if sender_id <= recipient_id:  # type: ignore[operator]
-        holder, other = sender, recipient_id
-    else:
-        holder, other = recipient, sender_id
-    met = holder.met
-    if met is None:
-        met = holder.met = {}
-    facts = met.get(other)
-    if facts is None:
-        facts = met[other] = np.full(2, _INF)
-    return facts
-
-
-@numba.njit(cache=True, nogil=True)
-def meet(facts: PairFacts, ts: int, channel: int) -> bool:
-    """Update the facts of a pair with an event on ``channel`` at ``ts``; return whether
-    facts the pair already had changed (its other conversations' features then change)."""
-    key = float(ts) * PAIR_KEY_CHANNELS + channel
-    if facts[0] == _INF:  # the pair's first event
-        facts[0] = key
-        facts[1] = float(ts) if channel >= _DIRECT else _INF
-        return False
-    moved = False
-    if key < facts[0]:
-        facts[0] = key
-        moved = True
-    if channel >= _DIRECT and ts < facts[1]:
-        facts[1] = float(ts)
-        moved = True
-    return moved
-
-
-def pair_facts_of(
-    accounts: Mapping[object, AccountState], a: object, b: object
-) -> PairFacts | None:
-    """The facts of the pair ``(a, b)`` as held, or None."""
-    lo, hi = (a, b) if a <= b else (b, a)  # type: ignore[operator]
-    holder = accounts.get(lo)
-    if holder is None or holder.met is None:
-        return None
-    return holder.met.get(hi)
-
-
 @numba.njit(cache=True, nogil=True)
 def tally(
     sender: FloatArray,
@@ -391,6 +343,7 @@ class ConversationState:
         "pair",
         "responder",
         "risk",
+        "room",
         "shadow_alert_ts",
         "shadow_tier",
         "state",
@@ -410,6 +363,9 @@ class ConversationState:
         self.shadow_alert_ts: int | None = None
         #: Time of the latest event (0 before any), as an int (the state holds it too).
         self.max_ts = 0
+        #: The group room whose pair this is, None for a conversation of its own: only it
+        #: reaches the pair (a pair id may also be a given id, or that of room "1" for 1).
+        self.room: object = None
 
     @property
     def min_ts(self) -> int:
@@ -441,20 +397,23 @@ class ConversationState:
 
     def to_json(self) -> list[Any]:
         """JSON-ready state (for checkpoints); ids are stored by the caller. The shadow
-        model's alert bookkeeping is appended only when a shadow alerted."""
+        model's alert bookkeeping is appended only when a shadow alerted or the pair has a
+        room, which comes last."""
         data = [
             [_out(float(v)) for v in self.state],
             self.n_alerted_tier,
             self.last_alert_ts,
             _out(self.risk),
         ]
-        if self.shadow_tier or self.shadow_alert_ts is not None:
+        if self.shadow_tier or self.shadow_alert_ts is not None or self.room is not None:
             data += [self.shadow_tier, self.shadow_alert_ts]
+        if self.room is not None:
+            data.append(self.room)
         return data
 
     @classmethod
     def from_json(cls, initiator: object, responder: object, data: list[Any]) -> ConversationState:
-        """Inverse of :meth:`to_json`.
+        """Inverse of :meth:`to_json` (the caller checks a room against the pair's id).
 
         Raises
         ------
@@ -466,11 +425,13 @@ class ConversationState:
             # an event from an account to itself is refused (riskscore.io.validate)
             raise ValueError(f"its two accounts must differ, found {initiator!r} on both sides")
         s = cls(initiator, responder)
-        if len(data) not in (4, 6):
+        if len(data) not in (4, 6, 7):
             raise ValueError(
                 "conversation state must be [state, tier, alert time, risk] (and the shadow "
-                "model's tier and alert time)"
+                "model's tier and alert time, and the group room)"
             )
+        if len(data) == 7:
+            *data, s.room = data
         if len(data) == 6:
             *data, s.shadow_tier, s.shadow_alert_ts = data
             if type(s.shadow_tier) is not int or not 0 <= s.shadow_tier <= 2:

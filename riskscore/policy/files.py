@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from riskscore._toml import loads_toml, read_toml
 from riskscore.policy.errors import PolicyFileError
 
 __all__ = ["MAX_POLICY_BYTES", "dumps", "read", "reads"]
@@ -54,26 +54,13 @@ def read(path: str | os.PathLike[str]) -> dict[str, Any]:
         The file is not a regular file, is larger than :data:`MAX_POLICY_BYTES`, or is not
         UTF-8 TOML.
     """
-    path = Path(path)
     source = str(path)
-    if not path.exists():
-        raise FileNotFoundError(f"policy file {source!r} does not exist")
-    if not path.is_file():  # a directory, or a FIFO that would block the read
-        raise PolicyFileError("not a regular file", source=source)
-    with path.open("rb") as file:
-        data = file.read(MAX_POLICY_BYTES + 1)
-    if len(data) > MAX_POLICY_BYTES:
-        raise PolicyFileError(
-            f"the file is larger than {MAX_POLICY_BYTES} bytes; a policy is under a kilobyte",
-            source=source,
-        )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PolicyFileError(
-            f"not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})", source=source
-        ) from None
-    return reads(text, source=source)
+    return read_toml(
+        Path(path),
+        max_bytes=MAX_POLICY_BYTES,
+        what="policy",
+        refuse=lambda reason: PolicyFileError(reason, source=source),
+    )
 
 
 def reads(text: str, *, source: str = "") -> dict[str, Any]:
@@ -84,14 +71,9 @@ def reads(text: str, *, source: str = "") -> dict[str, Any]:
     >>> reads("format_version = 2\\n[guards]\\nadult_pairs_alert = false")
     {'format_version': 2, 'guards': {'adult_pairs_alert': False}}
     """
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyFileError(f"not valid TOML ({exc})", source=source) from None
-    except RecursionError:  # tomllib parses nested arrays and tables recursively
-        raise PolicyFileError(
-            "not a policy: arrays or tables nested too deeply to read", source=source
-        ) from None
+    return loads_toml(
+        text, what="policy", refuse=lambda reason: PolicyFileError(reason, source=source)
+    )
 
 
 def dumps(doc: Mapping[str, Any]) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from riskscore._checks import is_real
+from riskscore._toml import read_toml
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.synthetic.params import check_probability, fail, floats, mix, tz_mix
 from riskscore.synthetic.profiles import (
@@ -39,6 +40,8 @@ __all__ = ["BENIGN_SCENARIOS", "GROOMING_SCENARIOS", "Platform", "ScenarioProfil
 N_CHILD_AGES: Final = 16
 #: Longest world name: one printable line, as results and reports quote it.
 MAX_NAME_CHARS: Final = 128
+#: Largest world file read (bytes): ``default_world.toml``, every field given, is 10 kB.
+MAX_WORLD_BYTES: Final = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,10 +194,17 @@ class World:
         """A world from a TOML file with the keys of ``default_world.toml``.
 
         Keys left out keep the default world's values; a ``[[scenarios]]`` entry
-        changes only the fields it names of the scenario it names.
+        changes only the fields it names of the scenario it names. A file that is not
+        UTF-8 TOML of at most :data:`MAX_WORLD_BYTES` raises ``ValueError`` naming it.
         """
-        with Path(path).open("rb") as f:
-            return cls.from_mapping(tomllib.load(f), source=str(path))
+        source = str(path)
+        data = read_toml(
+            Path(path),
+            max_bytes=MAX_WORLD_BYTES,
+            what="world",
+            refuse=lambda reason: fail(source, reason),
+        )
+        return cls.from_mapping(data, source=source)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str = "world") -> World:

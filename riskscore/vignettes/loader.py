@@ -74,6 +74,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Final
 
+from riskscore._toml import read_toml
 from riskscore.vignettes.errors import VignetteFileError
 from riskscore.vignettes.parse import (
     id_from_file_name,
@@ -158,18 +159,10 @@ def read_vignette(path: str | os.PathLike[str] | Traversable) -> Vignette:
     """
     entry: Traversable = Path(path) if isinstance(path, (str, os.PathLike)) else path
     vignette_id = id_from_file_name(entry.name)
-    with entry.open("rb") as file:
-        data = file.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise VignetteFileError(
-            f"the file is larger than {MAX_FILE_BYTES} bytes; a vignette is a few kilobytes",
-            source=entry.name,
-        )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise VignetteFileError(
-            f"not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})",
-            source=entry.name,
-        ) from None
-    return parse_vignette(vignette_id, entry.name, text)
+    doc = read_toml(
+        entry,
+        max_bytes=MAX_FILE_BYTES,
+        what="vignette",
+        refuse=lambda reason: VignetteFileError(reason, source=entry.name),
+    )
+    return parse_vignette(vignette_id, entry.name, doc)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import tomllib
 from typing import Any, Final, NoReturn, cast
 
 from riskscore.io.schema import (
@@ -83,18 +82,14 @@ def id_from_file_name(name: str) -> str:
     return stem
 
 
-def parse_vignette(vignette_id: str, source: str, text: str) -> Vignette:
-    """Check the TOML ``text`` of the file ``source`` and build its Vignette.
+def parse_vignette(vignette_id: str, source: str, doc: dict[str, Any]) -> Vignette:
+    """Check the mapping ``doc`` read from the TOML file ``source`` and build its Vignette.
 
     Raises
     ------
     VignetteFileError
-        The text is not TOML or breaks the format (the message names the file and the key).
+        The mapping breaks the format (the message names the file and the key).
     """
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise VignetteFileError(f"not valid TOML ({exc})", source=source) from None
     return _Reader(source).vignette(vignette_id, doc)
 
 

@@ -1,0 +1,83 @@
+"""The facts of a pair of accounts online (private): when and on which channel the two first
+met, and when they first went private (``pair_met_channel``, ``pair_hours_to_private``). A
+pair's facts are held by the account state of its lower id, keyed by the other id; the
+compiled :func:`meet` updates them with each event, as the batch kernel does."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numba
+import numpy as np
+
+from riskscore.features.kernel import PAIR_KEY_CHANNELS
+from riskscore.io.schema import Channel
+from riskscore.online.state import AccountState, PairFacts
+
+__all__ = ["meet", "pair_facts", "pair_facts_of"]
+
+_DIRECT = int(Channel.DIRECT)
+_INF = math.inf
+
+
+def _lower(a: Any, b: Any) -> bool:
+    """Whether ``a`` comes first of a pair's two ids: the lower, an integer before text (an
+    event's integer id beside the decimal text of one beyond int64)."""
+    try:
+        return bool(a <= b)
+    except TypeError:
+        return isinstance(a, int)
+
+
+def pair_facts(
+    sender: AccountState, recipient: AccountState, sender_id: object, recipient_id: object
+) -> PairFacts:
+    """The facts of the pair of an event, held by its lower account id (new ones, ``inf``
+    both, the first time the two meet; :func:`meet` then fills them in)."""
+    try:  # inline, one call less per event: the ids of an event are mostly of one type
+        lower = sender_id <= recipient_id  # type: ignore[operator]
+    except TypeError:
+        lower = _lower(sender_id, recipient_id)
+    if lower:
+        holder, other = sender, recipient_id
+    else:
+        holder, other = recipient, sender_id
+    met = holder.met
+    if met is None:
+        met = holder.met = {}
+    facts = met.get(other)
+    if facts is None:
+        facts = met[other] = np.full(2, _INF)
+    return facts
+
+
+@numba.njit(cache=True, nogil=True)
+def meet(facts: PairFacts, ts: int, channel: int) -> bool:
+    """Update the facts of a pair with an event on ``channel`` at ``ts``; return whether
+    facts the pair already had changed (its other conversations' features then change)."""
+    key = float(ts) * PAIR_KEY_CHANNELS + channel
+    if facts[0] == _INF:  # the pair's first event
+        facts[0] = key
+        facts[1] = float(ts) if channel >= _DIRECT else _INF
+        return False
+    moved = False
+    if key < facts[0]:
+        facts[0] = key
+        moved = True
+    if channel >= _DIRECT and ts < facts[1]:
+        facts[1] = float(ts)
+        moved = True
+    return moved
+
+
+def pair_facts_of(
+    accounts: Mapping[object, AccountState], a: object, b: object
+) -> PairFacts | None:
+    """The facts of the pair ``(a, b)`` as held, or None."""
+    lo, hi = (a, b) if _lower(a, b) else (b, a)
+    holder = accounts.get(lo)
+    if holder is None or holder.met is None:
+        return None
+    return holder.met.get(hi)
