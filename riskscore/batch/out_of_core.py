@@ -60,7 +60,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,6 +95,7 @@ from riskscore.features.accounts import (
 from riskscore.features.states import (
     features_from_states,
 )
+from riskscore.features.table import FeatureTable
 from riskscore.io.arrow import _nan_to_null, text_table_writer
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import GroupSummary
@@ -340,25 +341,12 @@ def score_parquet(
             limited_threads(1),
             tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-ooc-") as tmp,
         ):
-            # Ids beyond int64 make their columns text in memory: so in every chunk.
-            text_columns = ids_beyond_int64(source)
-
-            def fold(chunks: Iterator[pa.Table]) -> FoldedFile:
-                return fold_file(
-                    chunks, Path(tmp), QuarantineFile.staged(stage, QUARANTINE_NAME),
-                    text_columns,
-                    lambda chunk: validated_chunk(chunk, errors, max_room_members, future),
-                    read_progress,
-                )  # fmt: skip
-
-            # Step 2, streamed as sorted; a file found not sorted is partitioned and step 2
-            # starts again (the order is checked as the batches stream: no pass before).
-            sorted_input = True
-            try:
-                folded = fold(sorted_chunks(source, chunk_rows))
-            except NotSortedError:
-                sorted_input = False
-                folded = fold(partitioned_chunks(source, chunk_rows, Path(tmp)))
+            folded, sorted_input = _fold_step(
+                source, chunk_rows, Path(tmp),
+                lambda: QuarantineFile.staged(stage, QUARANTINE_NAME),
+                lambda chunk: validated_chunk(chunk, errors, max_room_members, future),
+                read_progress,
+            )  # fmt: skip
             quarantine, text_ids = folded.quarantine, folded.text_ids
             quarantine_path, quarantine_counts = quarantine.close()
             quarantine.check_some_kept(folded.n_kept)
@@ -378,50 +366,21 @@ def score_parquet(
             groups = folded.groups
             spilled = folded.spilled
             del folded
+
+            def features(states_path: Path) -> FeatureTable:
+                states = read_states(states_path)
+                states_path.unlink()
+                return features_from_states(text_order(states, text_ids), accounts)
+
             # Step 3: each chunk's states with every chunk's tallies (merged from them, or
             # checked against them by check_covers above): no check chunk by chunk.
             scores_path = stage(f"scores.{fmt}")
-            writer = _ChunkWriter(scores_path)
-            alerts: list[Alert] = []
-            shadow_writer = (
-                None if shadow_model is None else _ChunkWriter(shadow_paths(stage.root, fmt)[0])
-            )
-            shadow_alerts: list[Alert] = []
-            n_events = n_conversations = n_chunks = n_rows = 0
-
-            def score_chunk(
-                chunk: SpilledChunk,
-            ) -> tuple[SpilledChunk, ScoreTable | None, ScoreTable | None]:
-                if chunk.path is None:
-                    return chunk, None, None
-                states = read_states(chunk.path)
-                chunk.path.unlink()
-                features = features_from_states(text_order(states, text_ids), accounts)
-                shadow = None if shadow_model is None else shadow_model.score_features(features)
-                return chunk, model.score_features(features), shadow
-
-            try:
-                # two chunks scored at once (their states are small); written in order here
-                for chunk, scores, shadow_scores in one_ahead(spilled, score_chunk, workers=2):
-                    n_rows += chunk.n_rows
-                    if scores is not None:
-                        writer.write(scores_table(scores, policy))
-                        alerts.extend(policy.alerts(scores))
-                        if shadow_scores is not None and shadow_writer is not None:
-                            shadow_writer.write(scores_table(shadow_scores, policy))
-                            shadow_alerts.extend(policy.alerts(shadow_scores))
-                        n_events += chunk.n_events
-                        n_conversations += len(scores)
-                        n_chunks += 1
-                        del scores, shadow_scores
-                    if progress is not None:
-                        progress(n_rows)
-            finally:
-                writer.close()
-                if shadow_writer is not None:
-                    shadow_writer.close()
+            scored = _score_step(
+                spilled, features, model, shadow_model, policy, scores_path,
+                None if shadow_model is None else shadow_paths(stage.root, fmt)[0], progress,
+            )  # fmt: skip
         # the in-memory order: urgent first, then by decreasing risk, ties by conversation
-        alerts.sort(key=_alert_order)
+        alerts = sorted(scored.alerts, key=_alert_order)
         alerts_path = write_alerts(alerts, stage(f"alerts.{fmt}"))
         shadow_run = None
         if shadow_model is not None:
@@ -431,17 +390,17 @@ def score_parquet(
                 production=model,
                 shadow=shadow_model,
                 production_alerts=alerts,
-                shadow_alerts=sorted(shadow_alerts, key=_alert_order),
+                shadow_alerts=sorted(scored.shadow_alerts, key=_alert_order),
                 production_paths=(scores_path, alerts_path),
-                n_events=n_events,
-                n_conversations=n_conversations,
+                n_events=scored.n_events,
+                n_conversations=scored.n_conversations,
             )
     return OutOfCoreResult(
         scores_path=stage.final_of(scores_path),
         alerts_path=stage.final_of(alerts_path),
-        n_events=n_events,
-        n_conversations=n_conversations,
-        n_chunks=n_chunks,
+        n_events=scored.n_events,
+        n_conversations=scored.n_conversations,
+        n_chunks=scored.n_chunks,
         alerts=alerts,
         partitioned=not sorted_input,
         n_quarantined=quarantine.n_rows,
@@ -451,6 +410,87 @@ def score_parquet(
         shadow=None if shadow_run is None else shadow_run.placed(stage),
         unread_columns=unread,
     )
+
+
+def _fold_step(
+    source: Path,
+    chunk_rows: int,
+    tmp: Path,
+    quarantine: Callable[[], QuarantineFile],
+    validate: Callable[[pa.Table], Any],
+    read_progress: Progress | None,
+) -> tuple[FoldedFile, bool]:
+    """Step 2: every chunk validated, tallied and folded into spilled states; and whether
+    the file was read as sorted. A file found not sorted (the order is checked as its
+    batches stream: no pass before) is partitioned and step 2 starts again, with a new
+    quarantine file (``quarantine()``: the first one is removed with what it wrote)."""
+    # Ids beyond int64 make their columns text in memory: so in every chunk.
+    text_columns = ids_beyond_int64(source)
+
+    def fold(chunks: Iterator[pa.Table]) -> FoldedFile:
+        return fold_file(chunks, tmp, quarantine(), text_columns, validate, read_progress)
+
+    try:
+        return fold(sorted_chunks(source, chunk_rows)), True
+    except NotSortedError:
+        return fold(partitioned_chunks(source, chunk_rows, tmp)), False
+
+
+@dataclass(slots=True)
+class _Scored:
+    """What step 3 gives: the alerts (in chunk order) and the counts."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    shadow_alerts: list[Alert] = field(default_factory=list)
+    n_events: int = 0
+    n_conversations: int = 0
+    n_chunks: int = 0
+
+
+def _score_step(
+    spilled: Iterable[SpilledChunk],
+    features: Callable[[Path], FeatureTable],
+    model: RiskModel,
+    shadow_model: RiskModel | None,
+    policy: AlertPolicy,
+    scores_path: Path,
+    shadow_scores_path: Path | None,
+    progress: Progress | None,
+) -> _Scored:
+    """Step 3: each spilled chunk's feature rows scored (two chunks at once, their states
+    are small), the scores written in chunk order, the alerts collected."""
+
+    def score_chunk(chunk: SpilledChunk) -> tuple[SpilledChunk, Scored, Scored]:
+        if chunk.path is None:  # every row of the chunk was set aside
+            return chunk, None, None
+        table = features(chunk.path)
+        shadow = None if shadow_model is None else shadow_model.score_features(table)
+        return chunk, model.score_features(table), shadow
+
+    scored = _Scored()
+    n_rows = 0
+    with contextlib.ExitStack() as files:
+        writer = files.enter_context(contextlib.closing(_ChunkWriter(scores_path)))
+        shadow_writer = None
+        if shadow_scores_path is not None:
+            shadow_writer = files.enter_context(
+                contextlib.closing(_ChunkWriter(shadow_scores_path))
+            )
+        for chunk, scores, shadow_scores in one_ahead(spilled, score_chunk, workers=2):
+            n_rows += chunk.n_rows
+            if scores is not None:
+                writer.write(scores_table(scores, policy))
+                scored.alerts.extend(policy.alerts(scores))
+                if shadow_scores is not None and shadow_writer is not None:
+                    shadow_writer.write(scores_table(shadow_scores, policy))
+                    scored.shadow_alerts.extend(policy.alerts(shadow_scores))
+                scored.n_events += chunk.n_events
+                scored.n_conversations += len(scores)
+                scored.n_chunks += 1
+                del scores, shadow_scores
+            if progress is not None:
+                progress(n_rows)
+    return scored
 
 
 def _alert_order(alert: Alert) -> tuple[int, float, Any]:
