@@ -1,8 +1,9 @@
 """Reading a TOML file a user gives (private): alert policies, vignettes and synthetic
 worlds. One rule for all three: a regular file (a FIFO would block the read) of at most a
-given size, UTF-8, parsed by the standard library's :mod:`tomllib`, with nesting too deep
-for its recursive parser refused; every failure is the caller's error naming the file,
-never a ``RecursionError`` or ``UnicodeDecodeError``."""
+given size, UTF-8 (a leading byte order mark, which Windows editors write, is dropped),
+parsed by the standard library's :mod:`tomllib`, with nesting too deep for its recursive
+parser refused; every failure is the caller's error naming the file, never a
+``RecursionError`` or ``UnicodeDecodeError``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Any
 
 __all__ = ["loads_toml", "read_toml"]
 
+#: The byte order mark (U+FEFF) that some editors write first; dropped, not TOML.
+BOM = "\ufeff"
 #: Builds the caller's error from a reason (the caller's error names the file).
 Refuse = Callable[[str], Exception]
 
@@ -47,18 +50,21 @@ def read_toml(entry: Traversable, *, max_bytes: int, what: str, refuse: Refuse) 
 
 
 def loads_toml(text: str, *, what: str, refuse: Refuse) -> dict[str, Any]:
-    """The mapping in TOML ``text``; ``refuse(reason)`` is raised when it is not TOML.
+    """The mapping in TOML ``text`` (after a leading byte order mark); ``refuse(reason)`` is
+    raised when it is not TOML.
 
     Examples
     --------
     >>> loads_toml("a = [1, 2]", what="policy", refuse=ValueError)
     {'a': [1, 2]}
+    >>> loads_toml("\\ufeffa = 1", what="policy", refuse=ValueError)
+    {'a': 1}
     >>> loads_toml("a = " + "[" * 5000 + "]" * 5000, what="policy", refuse=ValueError)
     Traceback (most recent call last):
     ValueError: not a policy: arrays or tables nested too deeply to read
     """
-    try:
-        return tomllib.loads(text)
+    try:  # a leading byte order mark is what Windows editors write before UTF-8 text
+        return tomllib.loads(text.removeprefix(BOM))
     except tomllib.TOMLDecodeError as exc:
         raise refuse(f"not valid TOML ({exc})") from None
     except RecursionError:  # tomllib parses nested arrays and tables recursively

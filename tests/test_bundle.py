@@ -632,8 +632,11 @@ def test_with_a_key_set_an_unsigned_bundle_is_refused_and_weak_keys_too(
     unsigned = save_model(model, tmp_path / "unsigned")
     assert not (unsigned / "manifest.sig").exists()
     monkeypatch.setenv("RISKSCORE_MODEL_KEY", SIGNING_KEY)
-    with pytest.raises(ModelIntegrityError, match=r"no manifest\.sig"):
+    with pytest.raises(ModelIntegrityError, match=r"no manifest\.sig") as refused:
         load_model(unsigned)
+    # says how to sign it, with the public names
+    assert "riskscore.load_model" in str(refused.value)
+    assert "riskscore.save_model(model, DIR)" in str(refused.value)
     # the one rule of every HMAC key (riskscore.keys.check_key); the repeated patterns
     # passed the bundle's own length and distinct-bytes check before
     for weak, why in (

@@ -430,6 +430,56 @@ def test_every_option_of_every_command_has_help_with_its_default(
                 assert f"default: {shown}" in text, (name, action.dest, text)
 
 
+#: Every argument that names a model bundle to read (``train --out`` writes one).
+BUNDLE_ARGUMENTS = {
+    ("compare", "model_a"),
+    ("compare", "model_b"),
+    *((name, "model") for name in ("evaluate", "monitor", "policy", "report", "score")),
+    *((name, "model") for name in ("serve", "stream", "train")),
+    ("score", "shadow_model"),
+    ("stream", "shadow_model"),
+}
+
+
+def test_every_bundle_argument_takes_default_for_the_shipped_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`default` is the shipped bundle from any folder; `./default` is a folder so named."""
+    monkeypatch.chdir(tmp_path)
+    found = set()
+    for name, parser in _subparsers(build_parser()).items():
+        for action in parser._actions:
+            if "bundle" in (action.help or "") and action.dest != "out":
+                found.add((name, action.dest))
+                assert callable(action.type), (name, action.dest)
+                assert action.type("default") == rs.model.default_model_dir(), (name, action.dest)
+                assert action.type("./default") == Path("default"), (name, action.dest)
+                assert "`default`" in " ".join((action.help or "").split()), (name, action.dest)
+    assert found == BUNDLE_ARGUMENTS
+    monkeypatch.setenv("RISKSCORE_MODEL_DIR", str(tmp_path / "mine"))
+    (model,) = (a for a in _subparsers(build_parser())["score"]._actions if a.dest == "model")
+    assert model.type("default") == tmp_path / "mine"  # what every command uses unset
+
+
+def test_decide_on_no_open_case_says_how_to_give_a_text_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--decide -0` is the number 0 (ids are read as JSON); the text id "-0" is quoted."""
+    db = tmp_path / "queue.sqlite"
+    with rs.ReviewQueue(db) as queue:
+        (item,) = queue.add_alerts([rs.Alert("c1", "-0", "k1", 12.0, "12-13", 0.9, rs.Tier(2))])
+    decide = ["queue", "--db", str(db), "--items", str(item), "--outcome", "dismissed"]
+    assert main([*decide, "--moderator", "m1", "--decide", "-0"]) == 2
+    err = _one_line_error(capsys, "queue")
+    assert "is not an open item of adult 0" in err
+    assert (
+        """--decide -0 was read as the number 0: give a text id quoted as JSON, --decide '"-0"'"""
+        in err
+    )
+    assert main([*decide, "--moderator", "m1", "--decide", '"-0"']) == 0
+    assert "recorded: case '-0' dismissed (1 items)" in capsys.readouterr().out
+
+
 def test_stream_idle_expiry_has_unit_and_default(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["stream", "--help"])

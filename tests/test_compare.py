@@ -67,3 +67,16 @@ def test_compare_command_identifies_each_bundle_by_its_manifest(
     assert [m["id"] for m in result["models"]] == [bundle_id(shipped)] * 2
     assert result["differences_b_minus_a"]["pr_auc"]["difference"] == 0.0
     assert main(["compare", shipped, str(tmp_path / "nope"), "--data", str(tmp_path / "data")]) == 2
+
+
+def test_compare_takes_the_word_default_for_the_shipped_bundle_from_any_folder(
+    data: rs.synthetic.SyntheticData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The --help example `riskscore compare default ...` works outside a source checkout
+    (`riskscore/model/default` is a path only there)."""
+    data.write(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    argv = ["compare", "default", "default", "--data", "data", "--bootstrap", "10"]
+    assert main([*argv, "--out", "out"]) == 0
+    result = json.loads((tmp_path / "out" / "compare.json").read_text())
+    assert [m["id"] for m in result["models"]] == [bundle_id(default_model_dir())] * 2

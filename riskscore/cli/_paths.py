@@ -6,8 +6,35 @@ import errno
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Final
 
 from riskscore.exceptions import SchemaError
+from riskscore.model import default_model_dir
+
+#: The word that names the default bundle wherever a command reads one.
+DEFAULT_BUNDLE: Final = "default"
+#: Help of ``--model`` (the commands that score with one bundle).
+MODEL_HELP: Final = (
+    "model bundle directory, or `default` for the shipped one (default: the shipped one)"
+)
+
+
+def bundle_dir(text: str) -> Path:
+    """A model bundle named on the command line (the ``type`` of every bundle argument).
+
+    The word ``default`` is the bundle a command uses without ``--model``
+    (:func:`riskscore.model.bundle.default_model_dir`: ``$RISKSCORE_MODEL_DIR`` if set, else
+    the one shipped in the package), from any working directory; a folder named so is
+    ``./default``.
+
+    Examples
+    --------
+    >>> bundle_dir("default") == default_model_dir()
+    True
+    >>> str(bundle_dir("./default"))
+    'default'
+    """
+    return default_model_dir() if text == DEFAULT_BUNDLE else Path(text)
 
 
 def check_out_dir(path: Path) -> Path:

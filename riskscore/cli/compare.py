@@ -13,6 +13,7 @@ import numpy as np
 
 from riskscore.batch.shadow import read_conversation_ids, read_shadow_run
 from riskscore.cli._future_option import add_max_future_s_option
+from riskscore.cli._paths import bundle_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._time import parse_epoch, seed
 from riskscore.evaluation.compare import (
@@ -37,12 +38,14 @@ HELP = (
 EXAMPLE = (
     "examples:\n"
     "  riskscore generate --conversations 20000 --prevalence 0.01 --seed 11 --out test-data/\n"
-    "  riskscore compare riskscore/model/default models/mine --data test-data/\n"
-    "  riskscore compare riskscore/model/default demo-output/from-decisions \\\n"
+    "  riskscore compare default models/mine --data test-data/\n"
+    "  riskscore compare default demo-output/from-decisions \\\n"
     "      --events demo-output/month/events.parquet --queue demo-output/month-queue.sqlite\n"
     "  riskscore score month/events.parquet --shadow-model models/mine --out shadow-run/\n"
     "  riskscore compare --shadow-run shadow-run/ --queue queue.sqlite --since 2026-01-01T00:00Z\n"
     "  riskscore compare --alerts alerts.jsonl --shadow-alerts shadow.jsonl --queue queue.sqlite\n"
+    "A bundle is a directory, or the word `default`: the bundle the other commands use\n"
+    "without --model (the shipped one, or $RISKSCORE_MODEL_DIR; ./default is a directory).\n"
     "Differences are B minus A. With --data (events and labels) PR-AUC, ROC-AUC and recall\n"
     "get 95% bootstrap intervals over adults; with --events only alerts are compared; with\n"
     "--queue each model's alerts are matched with the moderators' decisions (actioned or\n"
@@ -57,11 +60,18 @@ EXAMPLE = (
 
 def configure(parser: argparse.ArgumentParser) -> None:
     alone = "not with --shadow-run or --shadow-alerts"
+    named = "a directory, or `default` for the shipped one"
     parser.add_argument(
-        "model_a", type=Path, nargs="?", help=f"first bundle (the reference; {alone})"
+        "model_a",
+        type=bundle_dir,
+        nargs="?",
+        help=f"first bundle ({named}; the reference; {alone})",
     )
     parser.add_argument(
-        "model_b", type=Path, nargs="?", help=f"second bundle (the candidate; {alone})"
+        "model_b",
+        type=bundle_dir,
+        nargs="?",
+        help=f"second bundle ({named}; the candidate; {alone})",
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore._optional import import_extra
-from riskscore.cli._paths import check_not_inputs, check_out_dir
+from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_not_inputs, check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
 from riskscore.cli._time import seed, synthetic_conversations, whole_number
@@ -37,7 +37,7 @@ EXAMPLE = (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
+    parser.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
     add_policy_option(parser)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore.cli._future_option import add_max_future_s_option
+from riskscore.cli._paths import MODEL_HELP, bundle_dir
 from riskscore.features import extract_features
 from riskscore.io import read_messages
 from riskscore.io.staging import staged_outputs
@@ -28,7 +29,7 @@ EXAMPLE = (
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("events", type=Path, help="the period's events (Parquet, CSV, JSON lines)")
-    parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
+    parser.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
     parser.add_argument(
         "--out", type=Path, help="directory for drift.json and drift.md (default: print only)"
     )

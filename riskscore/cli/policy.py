@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore import synthetic
+from riskscore.cli._paths import MODEL_HELP, bundle_dir
 from riskscore.cli._progress import steps
 from riskscore.cli._time import seed, share, synthetic_conversations
 from riskscore.evaluation.policy_check import check_policy
@@ -57,7 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="grooming share of the synthetic sample, 0 to 1",
     )
     parser.add_argument("--seed", type=seed, default=11, help="synthetic sample seed")
-    parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
+    parser.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:

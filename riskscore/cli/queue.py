@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore.cli._time import MAX_COUNT, parse_epoch, whole_number
+from riskscore.moderation import QueueError
 from riskscore.moderation.queue import ReviewQueue
 
 _item_id = whole_number(1)
@@ -23,8 +24,9 @@ EXAMPLE = (
     "--moderator m2\n"
     "A decision closes only what the moderator was shown: the case's token (printed with each\n"
     "case; refused if the case changed since) or its item ids. Items that arrived since stay\n"
-    "open. The decision is dated by the clock. ids are read as JSON when they parse (1042 is a\n"
-    "number, '\"1042\"' a string), else as text"
+    "open. The decision is dated by the clock. ids are read as JSON when they parse (1042, -0\n"
+    "and ' 7' are numbers; '\"1042\"' and '\"-0\"' are text), else as text (acct-9, 1e3); the\n"
+    "screen shows text ids in quotes"
 )
 
 
@@ -64,6 +66,15 @@ def _parse_id(text: str) -> Any:
     return value if isinstance(value, (int, str)) and not isinstance(value, bool) else text
 
 
+def _as_text(text: str, number: int) -> str:
+    """How to name the case of the text id ``text`` that was read as ``number`` (the queue
+    screen shows text ids quoted, numbers bare)."""
+    return (
+        f"--decide {text} was read as the number {number}: give a text id quoted as JSON, "
+        f"--decide '{json.dumps(text)}'"
+    )
+
+
 def _parse_items(text: str) -> list[int]:
     try:
         return [_item_id(part) for part in text.split(",") if part.strip()]
@@ -85,15 +96,21 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
                     "--decide needs the items shown: --token TOKEN (printed with the case) "
                     "or --items ID,ID"
                 )
-            n = queue.decide(
-                _parse_id(args.decide),
-                args.outcome,
-                moderator=args.moderator,
-                token=args.token,
-                item_ids=args.items,
-                note=args.note,
-            )
-            decided = {"adult_id": _parse_id(args.decide), "outcome": args.outcome, "items": n}
+            adult = _parse_id(args.decide)
+            try:
+                n = queue.decide(
+                    adult,
+                    args.outcome,
+                    moderator=args.moderator,
+                    token=args.token,
+                    item_ids=args.items,
+                    note=args.note,
+                )
+            except QueueError as exc:
+                if isinstance(adult, str) or queue.case(adult, now=now) is not None:
+                    raise
+                raise QueueError(f"{exc}; {_as_text(args.decide, adult)}") from None
+            decided = {"adult_id": adult, "outcome": args.outcome, "items": n}
         cases = queue.cases(now=now)
         return {
             "now": now,

@@ -11,7 +11,7 @@ from typing import Any
 
 from riskscore._optional import import_extra
 from riskscore.cli._future_option import add_max_future_s_option
-from riskscore.cli._paths import check_not_inputs, check_out_dir
+from riskscore.cli._paths import bundle_dir, check_not_inputs, check_out_dir
 from riskscore.cli._progress import steps
 from riskscore.cli._time import parse_end, parse_epoch, seed, share, synthetic_conversations
 from riskscore.io import read_messages
@@ -93,9 +93,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--model",
-        type=Path,
-        help="the production bundle: reference of the drift section, and the scorer of a "
-        "--synthetic-month (default: the shipped one)",
+        type=bundle_dir,
+        help="the production bundle (a directory, or `default`): reference of the drift "
+        "section, and the scorer of a --synthetic-month (default: the shipped one)",
     )
     add_max_future_s_option(parser)
 

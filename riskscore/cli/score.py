@@ -14,7 +14,7 @@ from riskscore.batch.score import score_events
 from riskscore.batch.shadow import SHADOW_FILES, ShadowRun
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
-from riskscore.cli._paths import check_not_inputs, check_out_dir
+from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_not_inputs, check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import render_quarantine
@@ -69,13 +69,13 @@ EXAMPLE = (
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("events", type=Path, help=".parquet, .csv or .jsonl events (schema v1)")
-    parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
+    parser.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
     parser.add_argument(
         "--shadow-model",
-        type=Path,
+        type=bundle_dir,
         metavar="DIR",
-        help="candidate bundle scored next to --model; outputs in OUT/shadow/, never queued "
-        "(default: none)",
+        help="candidate bundle (a directory, or `default`) scored next to --model; outputs in "
+        "OUT/shadow/, never queued (default: none)",
     )
     add_policy_option(parser)
     parser.add_argument("--out", type=Path, required=True, help="directory for the outputs")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore._optional import missing_extra
+from riskscore.cli._paths import MODEL_HELP, bundle_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.exceptions import RiskscoreError
@@ -80,7 +81,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="SQLite file of the events' metadata for the case pages' plots "
         "(default: DB with the suffix .timeline.sqlite)",
     )
-    parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
+    parser.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
     add_policy_option(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="TCP port to listen on")

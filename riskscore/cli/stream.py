@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from riskscore.cli._paths import MODEL_HELP, bundle_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summary, render_queue
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
@@ -57,12 +58,13 @@ EXAMPLE = (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=Path, help="model bundle (default: the shipped one)")
+    parser.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
     parser.add_argument(
         "--shadow-model",
-        type=Path,
+        type=bundle_dir,
         metavar="DIR",
-        help="candidate bundle scored next to --model; needs --shadow-out (default: none)",
+        help="candidate bundle (a directory, or `default`) scored next to --model; needs "
+        "--shadow-out (default: none)",
     )
     parser.add_argument(
         "--shadow-out",

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore.cli._future_option import add_max_future_s_option
-from riskscore.cli._paths import check_out_dir
+from riskscore.cli._paths import bundle_dir, check_out_dir
 from riskscore.cli._progress import steps
 from riskscore.cli._time import (
     open_fraction,
@@ -79,7 +79,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--events", type=Path, help="with --from-queue: every event of the queue's period"
     )
     parser.add_argument(
-        "--model", type=Path, help="with --from-queue: the current model (default: shipped)"
+        "--model",
+        type=bundle_dir,
+        help="with --from-queue: the current model bundle, or `default` for the shipped one "
+        "(default: the shipped one)",
     )
     add_max_future_s_option(parser)
 

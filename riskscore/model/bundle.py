@@ -180,8 +180,9 @@ def _check_signature(directory: Path) -> None:
     target = directory / SIGNATURE
     if target.is_symlink() or not target.is_file():
         raise ModelIntegrityError(
-            f"{directory}: {KEY_VARIABLE} is set but the bundle has no {SIGNATURE}; sign it "
-            "by saving it with the key set"
+            f"{directory}: {KEY_VARIABLE} is set but the bundle has no {SIGNATURE}; sign a "
+            f"copy: model = riskscore.load_model({str(directory)!r}) with {KEY_VARIABLE} unset, "
+            f"then riskscore.save_model(model, DIR) with it set, and load DIR"
         )
     stated = target.read_text(encoding="ascii", errors="replace").strip()
     if not hmac.compare_digest(stated, _signature(directory, key)):
