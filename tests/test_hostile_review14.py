@@ -3,6 +3,7 @@ and crafted checkpoints."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -265,3 +266,37 @@ def test_a_trusted_header_sent_twice_is_refused(tmp_path: Path, model: rs.RiskMo
         assert r.status_code == 403
         assert "more than once" in r.text
         assert client.get("/console/audit", headers={"X-Remote-User": "lead-1"}).status_code == 200
+
+
+@pytest.mark.parametrize("batches", ["x", [["id", 200]], [["id", 200, {}, "not a digest"]]])
+def test_serve_refuses_malformed_batch_ids_of_its_checkpoint_before_serving(
+    tmp_path: Path, model: rs.RiskModel, batches: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # They were checked when the application started: uvicorn printed a 30-line traceback
+    # ("Application startup failed") and exited with status 3, the file unnamed.
+    checkpoint = tmp_path / "state.sqlite"
+    rs.OnlineScorer(model).checkpoint(checkpoint, extra={"batches": batches})
+    argv = ["serve", "--db", str(tmp_path / "q.sqlite"), "--checkpoint", str(checkpoint)]
+    assert main([*argv, "--host", "127.0.0.1", "--port", "0"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert str(checkpoint) in line
+    assert "'batches'" in line
+
+
+@pytest.mark.parametrize(
+    "extra", [{"lines": -5}, {"rejected": "x"}, {"reasons": []}, {"ignored_fields": {"a": -1}}]
+)
+def test_stream_names_the_checkpoint_whose_counts_are_malformed(
+    tmp_path: Path,
+    model: rs.RiskModel,
+    extra: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    checkpoint = tmp_path / "state.sqlite"
+    rs.OnlineScorer(model).checkpoint(checkpoint, extra=extra)
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(_event(1, 0)) + "\n"))
+    assert main(["stream", "--checkpoint", str(checkpoint)]) == 2
+    [line] = [e for e in capsys.readouterr().err.splitlines() if "error:" in e]
+    assert str(checkpoint) in line
+    assert repr(next(iter(extra))) in line

@@ -27,6 +27,7 @@ from typing import Any, cast
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
 from riskscore.features.registry import feature_index
 from riskscore.io.events import EventTuple, count_ignored
+from riskscore.io.raw import show
 from riskscore.io.schema import CHANNEL_NAMES, EventType
 from riskscore.moderation.cases import UserReport
 from riskscore.moderation.queue import ReviewQueue
@@ -37,7 +38,7 @@ from riskscore.serve.body import BatchSizeError, BodyItem, MediaTypeError, parse
 from riskscore.serve.metrics import ServeMetrics
 from riskscore.serve.timeline import TimelineStore
 
-__all__ = ["MAX_BATCH_ID_CHARS", "BatchResult", "ScoringService"]
+__all__ = ["MAX_BATCH_ID_CHARS", "BatchResult", "ScoringService", "remembered_batches"]
 
 #: Longest batch id (``Idempotency-Key``) accepted, in characters.
 MAX_BATCH_ID_CHARS = 200
@@ -52,6 +53,39 @@ class BatchResult:
 
     status: int
     body: dict[str, Any]
+
+
+#: Batch id -> its first response and the SHA-256 of its body (None: kept by a riskscore
+#: that did not record it).
+Batches = OrderedDict[str, tuple[BatchResult, str | None]]
+
+
+def remembered_batches(extra: Mapping[str, Any], path: object) -> Batches:
+    """The batch ids kept in a checkpoint's ``extra`` (``batches``: ``[id, status, body,
+    body sha256]`` each), checked.
+
+    Raises
+    ------
+    CheckpointError
+        Naming ``path``: ``batches`` is not a list of such entries.
+    """
+    batches = extra.get("batches", [])
+    out: Batches = OrderedDict()
+    for entry in batches if isinstance(batches, list) else [None]:
+        if not (
+            isinstance(entry, list)
+            and len(entry) in (3, 4)
+            and isinstance(entry[0], str)
+            and type(entry[1]) is int
+            and isinstance(entry[2], dict)
+            and (len(entry) == 3 or _is_digest(entry[3]))
+        ):
+            raise CheckpointError(
+                f"{path}: checkpoint extra 'batches' must be a list of [id, status, body, "
+                f"body sha256], found {show(entry if isinstance(batches, list) else batches)}"
+            )
+        out[entry[0]] = (BatchResult(entry[1], entry[2]), entry[3] if len(entry) == 4 else None)
+    return out
 
 
 class ScoringService:
@@ -91,25 +125,7 @@ class ScoringService:
         self.max_batch_ids = max_batch_ids
         self.last_checkpoint: float | None = None
         self._explain = OnlineModel(scorer.model)
-        # batch id -> (first response, SHA-256 of its body; None: kept before digests were)
-        self._batches: OrderedDict[str, tuple[BatchResult, str | None]] = OrderedDict()
-        batches = scorer.checkpoint_extra.get("batches", [])
-        if not isinstance(batches, list):
-            raise CheckpointError("checkpoint extra 'batches' must be a list")
-        for entry in batches:
-            if not (
-                isinstance(entry, list)
-                and len(entry) in (3, 4)
-                and isinstance(entry[0], str)
-                and type(entry[1]) is int
-                and isinstance(entry[2], dict)
-                and (len(entry) == 3 or _is_digest(entry[3]))
-            ):
-                raise CheckpointError(
-                    "checkpoint extra 'batches' must hold [id, status, body, body sha256]"
-                )
-            digest = entry[3] if len(entry) == 4 else None
-            self._batches[entry[0]] = (BatchResult(entry[1], entry[2]), digest)
+        self._batches = remembered_batches(scorer.checkpoint_extra, checkpoint)
 
     # ------------------------------------------------------------------ events
 
