@@ -3,8 +3,10 @@ and crafted checkpoints."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from serve_helpers import CHEAP_HASHER, config
 import riskscore as rs
 import riskscore.online.checkpoint as checkpoint_file
 from riskscore.cli import main
+from riskscore.cli.entrypoint import error_message
 from riskscore.moderation import ReviewQueue
 from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY, transparency_report
 from riskscore.online.state import STATE_SLOTS
@@ -300,3 +303,20 @@ def test_stream_names_the_checkpoint_whose_counts_are_malformed(
     [line] = [e for e in capsys.readouterr().err.splitlines() if "error:" in e]
     assert str(checkpoint) in line
     assert repr(next(iter(extra))) in line
+
+
+@pytest.mark.parametrize(
+    "reason", ["attempt to write a readonly database", "database is locked", "disk I/O error"]
+)
+def test_a_queue_that_cannot_be_written_is_not_called_another_file(reason: str) -> None:
+    # A read-only (or locked) queue was "queue.sqlite is not a riskscore queue (attempt to
+    # write a readonly database)": a user would look for the wrong file.
+    args = argparse.Namespace(db="queue.sqlite")
+    message = error_message(sqlite3.OperationalError(reason), args)
+    assert message is not None
+    assert "not a riskscore queue" not in message
+    assert message.startswith(f"cannot use queue.sqlite: {reason}")
+    args = argparse.Namespace(checkpoint="state.sqlite")
+    message = error_message(sqlite3.OperationalError(reason), args)
+    assert message is not None
+    assert message.startswith(f"cannot use state.sqlite: {reason}")
