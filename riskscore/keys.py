@@ -13,7 +13,14 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["KEY_HINT", "MIN_DISTINCT_BYTES", "MIN_KEY_BYTES", "check_key"]
+__all__ = [
+    "DOCUMENTED_KEY_MARK",
+    "KEY_HINT",
+    "MIN_DISTINCT_BYTES",
+    "MIN_KEY_BYTES",
+    "check_key",
+    "check_pseudonym_key",
+]
 
 #: Least key material accepted (bytes).
 MIN_KEY_BYTES: Final = 32
@@ -21,6 +28,9 @@ MIN_KEY_BYTES: Final = 32
 MIN_DISTINCT_BYTES: Final = 8
 #: How to make a good key, quoted in every refusal.
 KEY_HINT: Final = 'generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+#: What every key printed in riskscore's documentation holds (the synthetic demo's
+#: ``riskscore.moderation.transparency.SYNTHETIC_DEMO_KEY``, the README's): public keys.
+DOCUMENTED_KEY_MARK: Final = b"NOT-A-SECRET"
 
 
 def check_key(key: object, *, source: str = "the key") -> bytes:
@@ -81,4 +91,51 @@ def check_key(key: object, *, source: str = "the key") -> bytes:
             raise ValueError(
                 f"{source} is a {period}-byte pattern repeated {n // period} times; {KEY_HINT}"
             )
+    return material
+
+
+def check_pseudonym_key(key: object, *, synthetic: bool, source: str = "the key") -> bytes:
+    """A pseudonymisation key for a report or export of a queue, checked.
+
+    As :func:`check_key`, and a key printed in riskscore's documentation (one holding
+    :data:`DOCUMENTED_KEY_MARK`) only for a queue of ``synthetic`` (simulated) decisions:
+    anyone can compute the pseudonyms under a public key, so those of a platform's
+    accounts would be reversed by enumerating ids.
+
+    Parameters
+    ----------
+    key : bytes or str
+        The key material.
+    synthetic : bool
+        Whether the queue was created in simulation mode (``ReviewQueue.simulated``).
+    source : str, default "the key"
+        How the key is named in an error.
+
+    Returns
+    -------
+    bytes
+        The key.
+
+    Raises
+    ------
+    ValueError
+        As :func:`check_key`, or a documented key for a queue of real decisions.
+
+    Examples
+    --------
+    >>> demo = "riskscore-synthetic-demo-key-NOT-A-SECRET-v1"
+    >>> check_pseudonym_key(demo, synthetic=True) == demo.encode()
+    True
+    >>> check_pseudonym_key(demo, synthetic=False)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: the key is a key printed in riskscore's documentation (it says NOT-A-SECRET)...
+    """
+    material = check_key(key, source=source)
+    if not synthetic and DOCUMENTED_KEY_MARK in material.upper():
+        raise ValueError(
+            f"{source} is a key printed in riskscore's documentation (it says "
+            f"{DOCUMENTED_KEY_MARK.decode()}), for synthetic data only: the queue holds real "
+            f"decisions and its pseudonyms would be public; {KEY_HINT}"
+        )
     return material

@@ -464,19 +464,26 @@ def test_every_bundle_argument_takes_default_for_the_shipped_bundle(
 def test_decide_on_no_open_case_says_how_to_give_a_text_id(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`--decide -0` is the number 0 (ids are read as JSON); the text id "-0" is quoted."""
+    """`--decide 7` is the number 7; the text id "7" is given quoted (`-0` is text as written)."""
     db = tmp_path / "queue.sqlite"
     with rs.ReviewQueue(db) as queue:
-        (item,) = queue.add_alerts([rs.Alert("c1", "-0", "k1", 12.0, "12-13", 0.9, rs.Tier(2))])
-    decide = ["queue", "--db", str(db), "--items", str(item), "--outcome", "dismissed"]
-    assert main([*decide, "--moderator", "m1", "--decide", "-0"]) == 2
+        items = queue.add_alerts(
+            [
+                rs.Alert("c1", "7", "k1", 12.0, "under 13", 0.9, rs.Tier(2)),
+                rs.Alert("c2", "-0", "k2", 12.0, "under 13", 0.9, rs.Tier(2)),
+            ]
+        )
+    decide = ["queue", "--db", str(db), "--outcome", "dismissed", "--moderator", "m1"]
+    assert main([*decide, "--items", str(items[0]), "--decide", "7"]) == 2
     err = _one_line_error(capsys, "queue")
-    assert "is not an open item of adult 0" in err
+    assert "is not an open item of adult 7" in err
     assert (
-        """--decide -0 was read as the number 0: give a text id quoted as JSON, --decide '"-0"'"""
+        """--decide 7 was read as the number 7: give a text id quoted as JSON, --decide '"7"'"""
         in err
     )
-    assert main([*decide, "--moderator", "m1", "--decide", '"-0"']) == 0
+    assert main([*decide, "--items", str(items[0]), "--decide", '"7"']) == 0
+    assert "recorded: case '7' dismissed (1 items)" in capsys.readouterr().out
+    assert main([*decide, "--items", str(items[1]), "--decide", "-0"]) == 0
     assert "recorded: case '-0' dismissed (1 items)" in capsys.readouterr().out
 
 

@@ -127,6 +127,8 @@ def error_message(exc: BaseException, args: argparse.Namespace) -> str | None:
     >>> ns = argparse.Namespace(db="events.csv")
     >>> error_message(sqlite3.DatabaseError("file is not a database"), ns)
     'events.csv is not a riskscore queue (file is not a database)'
+    >>> error_message(sqlite3.OperationalError("database is locked"), ns)
+    'cannot use events.csv: database is locked'
     >>> error_message(FileExistsError(17, "File exists", "out.csv"), ns)
     'out.csv exists and is not a directory: --out names a directory to write into'
     """
@@ -149,6 +151,10 @@ def error_message(exc: BaseException, args: argparse.Namespace) -> str | None:
         return f"permission denied: {_path_of(exc)}"
     if isinstance(exc, sqlite3.DatabaseError):
         db = getattr(args, "db", None)
+        file = db if db is not None else getattr(args, "checkpoint", None)
+        if isinstance(exc, sqlite3.OperationalError) and file is not None:
+            # the file could not be used now (read-only, locked, full disk): not another kind
+            return f"cannot use {file}: {exc}"
         if db is not None:
             return f"{db} is not a riskscore queue ({exc})"
         checkpoint = getattr(args, "checkpoint", None)

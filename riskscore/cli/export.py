@@ -9,7 +9,7 @@ from typing import Any
 
 from riskscore.cli._paths import check_out_dir
 from riskscore.cli._time import parse_end, parse_epoch
-from riskscore.keys import check_key
+from riskscore.keys import check_key, check_pseudonym_key
 from riskscore.moderation import ReviewQueue
 from riskscore.regulatory import ExportFilter, export_all
 
@@ -69,10 +69,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
-    key = check_key(
-        os.environ.get(args.key_env, ""),
-        source=f"the key in the environment variable {args.key_env}",
-    )
+    key = os.environ.get(args.key_env, "")
+    source = f"the key in the environment variable {args.key_env}"
+    check_key(key, source=source)
     export_filter = ExportFilter(
         start=args.start,
         end=args.end,
@@ -80,6 +79,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         bands=tuple(args.band) if args.band else None,
     )
     with ReviewQueue(args.db, create=False) as queue:
+        check_pseudonym_key(key, synthetic=queue.simulated, source=source)
         return export_all(
             queue,
             args.out,

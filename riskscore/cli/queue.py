@@ -24,9 +24,8 @@ EXAMPLE = (
     "--moderator m2\n"
     "A decision closes only what the moderator was shown: the case's token (printed with each\n"
     "case; refused if the case changed since) or its item ids. Items that arrived since stay\n"
-    "open. The decision is dated by the clock. ids are read as JSON when they parse (1042, -0\n"
-    "and ' 7' are numbers; '\"1042\"' and '\"-0\"' are text), else as text (acct-9, 1e3); the\n"
-    "screen shows text ids in quotes"
+    "open. The decision is dated by the clock. An id written as a whole number is a number\n"
+    "(1042; ' 7', '-0' and '1e3' are text), one in double quotes is text ('\"1042\"')"
 )
 
 
@@ -59,11 +58,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _parse_id(text: str) -> Any:
+    """An adult id as given: a number only when written as one (``7``; `` 7``, ``-0``,
+    ``07`` and ``1e3`` stay text, as the case list shows them quoted), a JSON string
+    (``'"7"'``) as its text, anything else as written."""
+    if text.startswith('"'):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return text
+        return value if isinstance(value, str) else text
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
+        number = int(text)
+    except ValueError:  # not a number, or more digits than Python converts
         return text
-    return value if isinstance(value, (int, str)) and not isinstance(value, bool) else text
+    return number if str(number) == text else text
 
 
 def _as_text(text: str, number: int) -> str:

@@ -15,7 +15,7 @@ from riskscore.cli._paths import bundle_dir, check_not_inputs, check_out_dir
 from riskscore.cli._progress import steps
 from riskscore.cli._time import parse_end, parse_epoch, seed, share, synthetic_conversations
 from riskscore.io import read_messages
-from riskscore.keys import check_key
+from riskscore.keys import check_key, check_pseudonym_key
 from riskscore.model import load_model
 from riskscore.model.drift import period_drift
 from riskscore.moderation.cases import check_period
@@ -105,10 +105,11 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_not_inputs([args.out / name for name in REPORT_FILES], [args.db, args.events])
     if not args.no_charts:  # fail now, not after the report (or a simulated month)
         import_extra("matplotlib.figure", "plots", needed_by="plotting", hint="or pass --no-charts")
-    key = check_key(
-        os.environ.get(args.key_env, ""),
-        source=f"the key in the environment variable {args.key_env}",
-    )
+    source = f"the key in the environment variable {args.key_env}"
+    key = check_key(os.environ.get(args.key_env, ""), source=source)
+    if not args.synthetic_month:  # a documented key: only for a simulated queue
+        with ReviewQueue(args.db, create=False) as queue:
+            check_pseudonym_key(key, synthetic=queue.simulated, source=source)
     if args.synthetic_month and args.events is not None:
         raise ValueError("--synthetic-month reports on its own events: give no --events")
     if args.model is not None and args.events is None and not args.synthetic_month:

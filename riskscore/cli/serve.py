@@ -33,6 +33,7 @@ try:  # the optional extra riskscore-metadata[serve]
     import riskscore.serve as serve_package  # the application itself loads on first use
     from riskscore.serve.accounts import ModeratorStore, Role
     from riskscore.serve.config import DEFAULT_BODY_TIMEOUT_S, Part, ServeConfig
+    from riskscore.serve.service import remembered_batches
 
     _MISSING: ImportError | None = None
 except ImportError as exc:  # pragma: no cover - the dev extra installs it
@@ -274,6 +275,7 @@ def _config(args: argparse.Namespace) -> ServeConfig:
     # Restored (or made) once, before serving: a bad checkpoint fails here, and the
     # application's start-up takes this scorer instead of restoring the file again.
     ready = [scorer_from_args(args, model, policy, args.checkpoint)]
+    remembered_batches(ready[0].checkpoint_extra, args.checkpoint)  # the service's, too
 
     def scorer() -> OnlineScorer:
         return ready.pop() if ready else scorer_from_args(args, model, policy, args.checkpoint)

@@ -158,8 +158,9 @@ def stream_lines(
     if checkpoint_every < 1:
         raise ValueError(f"--checkpoint-every must be at least 1, got {checkpoint_every}")
     n_lines = n_events = n_rejected = n_alerts = 0
-    rejected_before, reasons = _resumed_counts(scorer.checkpoint_extra)
-    ignored = _name_counts(scorer.checkpoint_extra, "ignored_fields")
+    source = "the restored checkpoint" if checkpoint is None else checkpoint
+    rejected_before, reasons = _resumed_counts(scorer.checkpoint_extra, source)
+    ignored = _name_counts(scorer.checkpoint_extra, "ignored_fields", source)
     broadcast_before = scorer.n_broadcast
 
     open_before = 0 if queue is None else len(queue)
@@ -263,29 +264,33 @@ def bounded_lines(stream: TextIO) -> Iterator[str]:
         yield line
 
 
-def _resumed_counts(extra: dict[str, Any]) -> tuple[int, dict[str, int]]:
-    """Lines rejected before a restart and their reasons, checked."""
+def _resumed_counts(extra: dict[str, Any], path: object) -> tuple[int, dict[str, int]]:
+    """Lines rejected before a restart and their reasons, checked (errors name ``path``)."""
     rejected = extra.get("rejected", 0)
     if isinstance(rejected, bool) or not isinstance(rejected, int) or rejected < 0:
-        raise CheckpointError(f"checkpoint extra 'rejected' must be an int >= 0: {rejected!r}")
-    return rejected, _name_counts(extra, "reasons")
+        raise CheckpointError(
+            f"{path}: checkpoint extra 'rejected' must be an int >= 0: {rejected!r:.80}"
+        )
+    return rejected, _name_counts(extra, "reasons", path)
 
 
-def _name_counts(extra: dict[str, Any], key: str) -> dict[str, int]:
+def _name_counts(extra: dict[str, Any], key: str, path: object) -> dict[str, int]:
     """Counts by name kept in a checkpoint's extra (rejection reasons, ignored fields),
     checked."""
     counts = extra.get(key, {})
     if not isinstance(counts, dict) or not all(
         isinstance(k, str) and type(v) is int and v >= 0 for k, v in counts.items()
     ):
-        raise CheckpointError(f"checkpoint extra {key!r} must map names to counts >= 0")
+        raise CheckpointError(f"{path}: checkpoint extra {key!r} must map names to counts >= 0")
     return dict(counts)
 
 
-def _resumed_lines(extra: dict[str, Any]) -> int:
+def _resumed_lines(extra: dict[str, Any], path: object) -> int:
     lines = extra.get("lines", 0)
     if isinstance(lines, bool) or not isinstance(lines, int) or lines < 0:
-        raise CheckpointError(f"checkpoint extra 'lines' must be an int >= 0: {lines!r}")
+        raise CheckpointError(
+            f"{path}: checkpoint extra 'lines' must be an int >= 0: {lines!r:.80}"
+        )
     return lines
 
 
@@ -310,7 +315,7 @@ def _run(
     scorer = scorer_from_args(args, model, policy, args.checkpoint, shadow_model=shadow)
     skip = 0
     if resumed:
-        skip = _resumed_lines(scorer.checkpoint_extra)
+        skip = _resumed_lines(scorer.checkpoint_extra, args.checkpoint)
         print(
             f"riskscore stream: resuming from {args.checkpoint} after input line {skip}",
             file=sys.stderr,

@@ -141,17 +141,26 @@ def check_platform(platform: object) -> str:
 
 
 def check_period(start: int, end: int) -> None:
-    """Refuse a reporting period whose start is not before its end, naming both as UTC
-    times (and as the epoch seconds given).
+    """Refuse a reporting period whose start is not before its end, or that reaches
+    outside the times a queue holds (``[0, MAX_EPOCH_S)``), naming both ends as UTC times
+    (and as the epoch seconds given).
 
     Examples
     --------
     >>> check_period(1_769_904_000, 1_767_225_600)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ValueError: period start 2026-02-01T00:00:00+00:00 (1769904000) must be before its end ...
+    >>> check_period(0, 2**40)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: period 1970-01-01T00:00:00+00:00 (0) to 1099511627776 is outside ...
     """
     if not start < end:
         raise ValueError(f"period start {_when(start)} must be before its end {_when(end)}")
+    if start < 0 or end >= MAX_EPOCH_S:
+        raise ValueError(
+            f"period {_when(start)} to {_when(end)} is outside the times a queue holds: "
+            f"from 1970-01-01 (0) to before year 10000 ({MAX_EPOCH_S})"
+        )
 
 
 def _when(epoch: int) -> str:

@@ -32,7 +32,7 @@ import numpy as np
 
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.io.staging import staged_outputs
-from riskscore.keys import check_key
+from riskscore.keys import check_key, check_pseudonym_key
 from riskscore.model.drift import DriftReport
 from riskscore.moderation.cases import QueueItem, check_period, check_platform
 from riskscore.moderation.queue import ReviewQueue
@@ -166,8 +166,9 @@ def transparency_report(
         Start (inclusive) and end (exclusive), epoch seconds UTC.
     key : bytes or str
         Secret key for pseudonymising account ids (HMAC-SHA256), checked by
-        :func:`riskscore.keys.check_key` (at least 32 bytes, not low-entropy). Provided
-        by the platform, never stored in the report.
+        :func:`riskscore.keys.check_pseudonym_key` (at least 32 bytes, not low-entropy;
+        a key printed in the documentation only for a simulated queue). Provided by the
+        platform, never stored in the report.
     platform : str
         Name shown on the report: empty, or one line of printable text of at most
         128 characters (:func:`~riskscore.moderation.cases.check_platform`).
@@ -206,7 +207,9 @@ def transparency_report(
     """
     start, end = int(period[0]), int(period[1])
     check_period(start, end)
-    secret = check_key(key, source="the pseudonymisation key")  # before any work
+    secret = check_pseudonym_key(  # before any work
+        key, synthetic=queue.simulated, source="the pseudonymisation key"
+    )
     platform = check_platform(platform)
     items = [i for i in queue.items() if start <= i.created_at < end]
     simulated = queue.simulated_items()

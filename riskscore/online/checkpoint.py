@@ -217,9 +217,10 @@ def _check_format(con: sqlite3.Connection, path: Path, *, allow_empty: bool) -> 
             f"{path} is not a riskscore online checkpoint (format {meta.get('format')!r}); "
             "give a path written by OnlineScorer.checkpoint"
         )
-    if meta.get("schema_version") not in READABLE_VERSIONS:
+    version = meta.get("schema_version")
+    if type(version) is not int or version not in READABLE_VERSIONS:  # [] is unhashable
         raise CheckpointError(
-            f"{path} has checkpoint schema version {meta.get('schema_version')!r}; this "
+            f"{path} has checkpoint schema version {version!r:.80}; this "
             f"riskscore reads versions {', '.join(map(str, sorted(READABLE_VERSIONS)))}"
         )
     return meta

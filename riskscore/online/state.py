@@ -119,6 +119,9 @@ _SLOT_RANGES: dict[str, tuple[float, float, bool]] = {
     "age": (MIN_AGE, MAX_AGE, True),
     "t_first": (MIN_TIMESTAMP, MAX_TIMESTAMP, False),
     "t_last": (MIN_TIMESTAMP, MAX_TIMESTAMP, False),
+    # 1 at the first event, then decayed and 1 added: never below 1 (a divisor)
+    "decayed_short": (1, _INF, False),
+    "decayed_long": (1, _INF, False),
     "run_side": (-1, 1, False),
     "offset": (MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN, True),
     "recent_night": (0, 1, False),

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore.exceptions import RiskscoreError
+from riskscore.keys import check_pseudonym_key
 from riskscore.moderation import QueueItem, ReviewQueue
 from riskscore.moderation.cases import check_platform
 from riskscore.policy import AlertPolicy
@@ -50,7 +51,8 @@ def export_all(
         that fails leaves none of them.
     key : bytes or str
         Pseudonymisation key (HMAC), as for the transparency report; checked by
-        :func:`riskscore.keys.check_key` before anything is written.
+        :func:`riskscore.keys.check_pseudonym_key` before anything is written (a key
+        printed in the documentation only for a simulated queue).
     export_filter : ExportFilter, optional
         Period, decision and band filters.
     platform : str
@@ -77,6 +79,7 @@ def export_all(
         platform name is not one line of printable text (a ``QueueError``).
     """
     platform = check_platform(platform)
+    key = check_pseudonym_key(key, synthetic=queue.simulated, source="the pseudonymisation key")
     out = Path(out_dir)
     for name in (DSA_DIR, TEMPLATE_DIR, NCMEC_DIR):
         if (out / name).exists():

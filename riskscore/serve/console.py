@@ -125,8 +125,18 @@ def _user(request: Request, *, lead: bool = False) -> Moderator:
     header = state.config.trusted_header
     account = None
     if header is not None:
-        name = request.headers.get(header)
-        account = state.accounts.get(name) if name else None
+        names = request.headers.getlist(header)
+        if len(names) > 1:  # the client's own beside the proxy's: trust neither
+            raise ConsoleRefusedError(
+                _message(
+                    request,
+                    "No console account",
+                    f"the {header} header came more than once",
+                    403,
+                    None,
+                )
+            )
+        account = state.accounts.get(names[0]) if names and names[0] else None
     else:
         session = state.signer.session_of(request.cookies.get(SESSION_COOKIE))
         if session is not None:

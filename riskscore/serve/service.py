@@ -15,6 +15,8 @@ restored state.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -25,6 +27,7 @@ from typing import Any, cast
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
 from riskscore.features.registry import feature_index
 from riskscore.io.events import EventTuple, count_ignored
+from riskscore.io.raw import show
 from riskscore.io.schema import CHANNEL_NAMES, EventType
 from riskscore.moderation.cases import UserReport
 from riskscore.moderation.queue import ReviewQueue
@@ -35,7 +38,7 @@ from riskscore.serve.body import BatchSizeError, BodyItem, MediaTypeError, parse
 from riskscore.serve.metrics import ServeMetrics
 from riskscore.serve.timeline import TimelineStore
 
-__all__ = ["MAX_BATCH_ID_CHARS", "BatchResult", "ScoringService"]
+__all__ = ["MAX_BATCH_ID_CHARS", "BatchResult", "ScoringService", "remembered_batches"]
 
 #: Longest batch id (``Idempotency-Key``) accepted, in characters.
 MAX_BATCH_ID_CHARS = 200
@@ -50,6 +53,39 @@ class BatchResult:
 
     status: int
     body: dict[str, Any]
+
+
+#: Batch id -> its first response and the SHA-256 of its body (None: kept by a riskscore
+#: that did not record it).
+Batches = OrderedDict[str, tuple[BatchResult, str | None]]
+
+
+def remembered_batches(extra: Mapping[str, Any], path: object) -> Batches:
+    """The batch ids kept in a checkpoint's ``extra`` (``batches``: ``[id, status, body,
+    body sha256]`` each), checked.
+
+    Raises
+    ------
+    CheckpointError
+        Naming ``path``: ``batches`` is not a list of such entries.
+    """
+    batches = extra.get("batches", [])
+    out: Batches = OrderedDict()
+    for entry in batches if isinstance(batches, list) else [None]:
+        if not (
+            isinstance(entry, list)
+            and len(entry) in (3, 4)
+            and isinstance(entry[0], str)
+            and type(entry[1]) is int
+            and isinstance(entry[2], dict)
+            and (len(entry) == 3 or _is_digest(entry[3]))
+        ):
+            raise CheckpointError(
+                f"{path}: checkpoint extra 'batches' must be a list of [id, status, body, "
+                f"body sha256], found {show(entry if isinstance(batches, list) else batches)}"
+            )
+        out[entry[0]] = (BatchResult(entry[1], entry[2]), entry[3] if len(entry) == 4 else None)
+    return out
 
 
 class ScoringService:
@@ -89,25 +125,14 @@ class ScoringService:
         self.max_batch_ids = max_batch_ids
         self.last_checkpoint: float | None = None
         self._explain = OnlineModel(scorer.model)
-        self._batches: OrderedDict[str, BatchResult] = OrderedDict()
-        batches = scorer.checkpoint_extra.get("batches", [])
-        if not isinstance(batches, list):
-            raise CheckpointError("checkpoint extra 'batches' must be a list")
-        for entry in batches:
-            if not (
-                isinstance(entry, list)
-                and len(entry) == 3
-                and isinstance(entry[0], str)
-                and type(entry[1]) is int
-                and isinstance(entry[2], dict)
-            ):
-                raise CheckpointError("checkpoint extra 'batches' must hold [id, status, body]")
-            self._batches[entry[0]] = BatchResult(entry[1], entry[2])
+        self._batches = remembered_batches(scorer.checkpoint_extra, checkpoint)
 
     # ------------------------------------------------------------------ events
 
     def submit(self, body: bytes, content_type: str | None, batch_id: str | None) -> BatchResult:
-        """Parse and score one request body; a known ``batch_id`` returns its first response.
+        """Parse and score one request body; a known ``batch_id`` returns its first response
+        (refused, 422, when the body differs from the first one's: a new batch under a
+        used key).
 
         The response body has ``accepted`` (events applied), ``refused`` (``index`` and
         ``message`` of each event not applied), ``alerts`` (as ``riskscore stream``
@@ -118,13 +143,22 @@ class ScoringService:
         ``riskscore stream`` skips a bad line and goes on) or when the body is not
         JSON (nothing applied).
         """
+        digest = None
         if batch_id is not None:
             if not batch_id or len(batch_id) > MAX_BATCH_ID_CHARS or not batch_id.isprintable():
                 return _refused_request(
                     f"Idempotency-Key must be 1 to {MAX_BATCH_ID_CHARS} printable characters"
                 )
-            done = self._batches.get(batch_id)
-            if done is not None:
+            digest = hashlib.sha256(body).hexdigest()
+            if batch_id in self._batches:
+                done, first = self._batches[batch_id]
+                if first is not None and first != digest:
+                    # a retry sends the same body: these are other events, and answering
+                    # "replayed" would drop them unscored
+                    return _refused_request(
+                        f"Idempotency-Key {batch_id!r:.80} was used for another body; nothing "
+                        "was applied: give each new batch a new key"
+                    )
                 return BatchResult(done.status, {**done.body, "replayed": True})
         started = time.perf_counter()
         try:
@@ -143,7 +177,7 @@ class ScoringService:
         self.metrics.latency.labels(kind=kind).observe(time.perf_counter() - started)
         if batch_id is not None:
             result.body["batch_id"] = batch_id
-            self._batches[batch_id] = result
+            self._batches[batch_id] = (result, digest)
             while len(self._batches) > self.max_batch_ids:
                 self._batches.popitem(last=False)
         return result
@@ -285,7 +319,9 @@ class ScoringService:
         """Save the scorer's state and the remembered batch ids; prune the timeline."""
         if self.checkpoint_path is None:
             return
-        batches = [[k, r.status, r.body] for k, r in self._batches.items()]
+        batches = [
+            [k, r.status, r.body, *([d] if d else [])] for k, (r, d) in self._batches.items()
+        ]
         self.scorer.checkpoint(self.checkpoint_path, extra={"batches": batches})
         if self.timeline is not None:
             self.timeline.prune(self.scorer.clock)
@@ -296,6 +332,13 @@ def _refused_request(message: str, *, status: int = 422) -> BatchResult:
     return BatchResult(
         status, {"accepted": 0, "refused": [{"index": None, "message": message}], "alerts": []}
     )
+
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def _is_digest(value: object) -> bool:
+    return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
 
 
 def _candidates(raw_id: str) -> list[object]:
