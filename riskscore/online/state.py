@@ -44,6 +44,8 @@ from riskscore.features.slots import (
     A_PRIVATE_MINORS,
     A_REQUESTS,
     A_SUPERVISED_EVENTS,
+    DECAYED_LONG,
+    DECAYED_SHORT,
     N_ACCOUNT_SLOTS,
     N_EVENTS,
     N_STATE,
@@ -119,9 +121,6 @@ _SLOT_RANGES: dict[str, tuple[float, float, bool]] = {
     "age": (MIN_AGE, MAX_AGE, True),
     "t_first": (MIN_TIMESTAMP, MAX_TIMESTAMP, False),
     "t_last": (MIN_TIMESTAMP, MAX_TIMESTAMP, False),
-    # 1 at the first event, then decayed and 1 added: never below 1 (a divisor)
-    "decayed_short": (1, _INF, False),
-    "decayed_long": (1, _INF, False),
     "run_side": (-1, 1, False),
     "offset": (MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN, True),
     "recent_night": (0, 1, False),
@@ -148,6 +147,15 @@ def _state_in(values: Any) -> FloatArray:
         if not (lo <= x <= hi or (nan_ok and x != x)):
             raise ValueError(f"state slot {name!r} must be in [{lo}, {hi}], found {value!r}")
         state[i] = x
+    # 1 at a conversation's first event, then decayed and 1 added: never below 1 once it
+    # has events (a divisor of its features); 0 before any (a state just created)
+    for slot in (DECAYED_SHORT, DECAYED_LONG):
+        if state[N_EVENTS] > 0 and not state[slot] >= 1:
+            name = STATE_SLOTS[slot]
+            raise ValueError(
+                f"state slot {name!r} must be at least 1 once the conversation has events, "
+                f"found {values[slot]!r}"
+            )
     if state[T_FIRST] > state[T_LAST]:
         raise ValueError(
             f"state slot 't_first' ({values[T_FIRST]!r}) is after 't_last' ({values[T_LAST]!r})"
