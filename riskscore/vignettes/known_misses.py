@@ -17,7 +17,8 @@ KNOWN_MISSES: Final[dict[str, str]] = {
     "b07-tutor-weekly-video-link-14": "urgent (risk 0.93 against the 13-15 band's urgent 0.86): "
     "eight links to another app from an adult who sent a 14-year-old a contact request weigh "
     "as a move off the platform (+3.6 log-odds); nothing in the metadata marks them as a "
-    "weekly lesson's call link",
+    "weekly lesson's call link, and trees with more leaves or trees, or trained on three "
+    "times the worlds (tried), alert it too",
     "g04-unknown-age-off-platform-within-hour": "review, not urgent (risk 0.52 against the "
     "13-15 band's urgent 0.86): an account of unknown age moving a 13-year-old off-platform "
     "looks like the teenage pairs where one age is unknown, and its first messages in a public "
@@ -41,12 +42,14 @@ KNOWN_MISSES: Final[dict[str, str]] = {
     "adult-minor pairs) missed other grooming vignettes and still not this one; generating "
     "grooming whose quiet traits (no night shift, no channel move, no link) are drawn one by "
     "one instead of together (tried) raised it by 1.0 log-odds, not enough, while g11 lost "
-    "1.3; every candidate of benchmarks/robustness.py misses it, unconstrained trees included",
+    "1.3; every candidate of benchmarks/robustness.py misses it, unconstrained trees included, and "
+    "so do the shipped recipe's trees with 31 or 63 leaves, or trained on three times the "
+    "worlds with 150 or 300 trees (tried)",
     "g16-adult-40-daily-holidays-14-then-external": "no alert (risk 0.11 against the 13-15 "
     "band's review 0.45): daytime one-to-one contact with a single link at the end is the "
     "quiet grooming the metadata barely shows, and the link's move after two weeks lowers "
     "the risk (`secure_move_speed`, -1.3 log-odds, as in g15); every candidate of "
-    "benchmarks/robustness.py misses it",
+    "benchmarks/robustness.py misses it, as do more leaves, trees or training worlds (tried)",
     "g19-adult-23-public-to-external-within-two-hours-14": "no alert (risk 0.16 against the "
     "13-15 band's review 0.45): the move off the platform after two hours counts for +2.2 "
     "log-odds where g04's move within the hour counts for +4.5, because fast grooming in the "
@@ -54,5 +57,5 @@ KNOWN_MISSES: Final[dict[str, str]] = {
     "contact and no images nothing else carries it, and its public start counts as contact "
     "where others can see (-0.4). Drawing fast grooming's move window per world (15 minutes "
     "to 8 hours) and retraining (tried with the shipped recipe's trees) did not make it pass "
-    "at the same alert volume",
+    "at the same alert volume, nor did more leaves, trees or training worlds (tried)",
 }
