@@ -22,7 +22,7 @@ from riskscore.cli._paths import MODEL_HELP, bundle_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.exceptions import RiskscoreError
-from riskscore.keys import check_key
+from riskscore.keys import check_key, check_pseudonym_key
 from riskscore.model import load_model
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.online import OnlineScorer
@@ -60,7 +60,8 @@ EXAMPLE = (
     "console is at /console, the OpenAPI description at /openapi.json. Keys come from the\n"
     "environment: RISKSCORE_SESSION_KEY (32+ bytes; shared by every console process; random\n"
     "per start when unset), RISKSCORE_API_TOKEN (when set, /v1/* needs 'Authorization: Bearer\n"
-    "TOKEN'), RISKSCORE_REPORT_KEY (pseudonyms in the transparency report). SIGTERM finishes\n"
+    "TOKEN'), RISKSCORE_REPORT_KEY (pseudonyms in the transparency report; a documented\n"
+    "NOT-A-SECRET key only with a simulated queue). SIGTERM finishes\n"
     "the requests in flight and writes the checkpoint; a restart restores it. See\n"
     "docs/serve.md."
 )
@@ -269,7 +270,22 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _report_key(db: Path) -> bytes | None:
+    """``RISKSCORE_REPORT_KEY``, checked as the report checks it: a key printed in the
+    documentation only for a simulated queue (a missing queue is created as a real one).
+    Checked at start, before anything is opened for writing."""
+    key = _env_key("RISKSCORE_REPORT_KEY")
+    if key is None:
+        return None
+    simulated = False
+    if db.exists():
+        with ReviewQueue(db, create=False) as queue:
+            simulated = queue.simulated
+    return check_pseudonym_key(key, synthetic=simulated, source="RISKSCORE_REPORT_KEY")
+
+
 def _config(args: argparse.Namespace) -> ServeConfig:
+    report_key = _report_key(args.db)
     policy = load_policy(args.policy)
     model = load_model(args.model)
     # Restored (or made) once, before serving: a bad checkpoint fails here, and the
@@ -290,9 +306,6 @@ def _config(args: argparse.Namespace) -> ServeConfig:
         )
     else:
         session_key = check_key(session_key, source="RISKSCORE_SESSION_KEY")
-    report_key = _env_key("RISKSCORE_REPORT_KEY")
-    if report_key is not None:
-        report_key = check_key(report_key, source="RISKSCORE_REPORT_KEY")
     timeline = args.timeline or args.db.with_name(args.db.name + ".timeline.sqlite")
     return ServeConfig(
         db=args.db,

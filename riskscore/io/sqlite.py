@@ -10,6 +10,7 @@ creates its ``-wal`` and ``-shm`` files with the database file's mode, so they a
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import time
@@ -34,14 +35,12 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: Seconds a statement waits for another connection's lock before it fails.
+#: Seconds a statement, or a :func:`write` with its retries, waits for another
+#: connection's lock before it fails.
 DEFAULT_TIMEOUT_S = 30.0
 
 #: Mode of a database file riskscore creates: read and write for its owner only.
 FILE_MODE = 0o600
-
-#: Attempts of :func:`retry` before a lock error is raised.
-RETRIES = 20
 
 
 def connect(
@@ -66,7 +65,8 @@ def connect(
     read_only : bool, default False
         Open read-only (``mode=ro``): never created, journal mode left as it is.
     timeout_s : float, default 30
-        Busy timeout: how long a statement waits for another connection's lock.
+        Busy timeout: how long a statement, or a :func:`write` with its retries,
+        waits for another connection's lock.
     synchronous : {"NORMAL", "FULL"}, default "NORMAL"
         ``NORMAL``: a commit survives a crash of the process (only a power loss can undo
         the last commits); ``FULL``: it also survives a power loss.
@@ -113,7 +113,7 @@ def connect(
     try:
         con.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
         if not read_only:
-            retry(lambda: con.execute("PRAGMA journal_mode = WAL"))
+            retry(lambda: con.execute("PRAGMA journal_mode = WAL"), con=con)
             con.execute(f"PRAGMA synchronous = {synchronous}")
     except BaseException:
         con.close()
@@ -306,22 +306,57 @@ def is_lock(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
-def retry(fn: Callable[[], T]) -> T:
-    """Call ``fn``; on a lock error retry with exponential backoff (10 ms up to 1 s)."""
-    for attempt in range(RETRIES):
-        try:
-            return fn()
-        except sqlite3.OperationalError as exc:
-            if not is_lock(exc) or attempt == RETRIES - 1:
-                raise
-            time.sleep(min(0.01 * 2**attempt, 1.0))
+def retry(
+    fn: Callable[[], T],
+    *,
+    con: sqlite3.Connection | None = None,
+    timeout_s: float | None = None,
+) -> T:
+    """Call ``fn``; on a lock error retry with backoff (10 ms up to 1 s) until the busy
+    timeout has passed since the first call, then raise the last lock error.
+
+    SQLite waits out most locks itself (the busy timeout) but answers some conflicts at
+    once without waiting (a WAL file being recovered, a journal mode being switched):
+    those are what the retries are for. With ``con``, each attempt's busy timeout is the
+    time left, so that the whole call waits at most the busy timeout, not that long per
+    attempt; ``con``'s own timeout is set back afterwards.
+
+    Parameters
+    ----------
+    fn : callable
+        The work (statements of ``con``, when given).
+    con : sqlite3.Connection, optional
+        The connection ``fn`` uses.
+    timeout_s : float, optional
+        Seconds to wait in all; default ``con``'s busy timeout, else
+        :data:`DEFAULT_TIMEOUT_S`.
+    """
+    own_ms = None if con is None else int(con.execute("PRAGMA busy_timeout").fetchone()[0])
+    if timeout_s is None:
+        timeout_s = DEFAULT_TIMEOUT_S if own_ms is None else own_ms / 1000
+    deadline = time.monotonic() + timeout_s
+    try:
+        for attempt in itertools.count():
+            left = deadline - time.monotonic()
+            if con is not None:
+                con.execute(f"PRAGMA busy_timeout = {max(0, int(left * 1000))}")
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                left = deadline - time.monotonic()
+                if not is_lock(exc) or left <= 0:
+                    raise
+                time.sleep(min(0.01 * 2**attempt, 1.0, left))
+    finally:
+        if con is not None:
+            con.execute(f"PRAGMA busy_timeout = {own_ms}")
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def write(con: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
     """Run ``fn(con)`` in one ``BEGIN IMMEDIATE`` transaction (rolled back if it raises),
-    retried on lock contention as :func:`retry` does. ``con`` is an autocommit connection
-    (the default of :func:`connect`)."""
+    retried on lock contention as :func:`retry` does: for ``con``'s busy timeout in all.
+    ``con`` is an autocommit connection (the default of :func:`connect`)."""
 
     def attempt() -> T:
         con.execute("BEGIN IMMEDIATE")
@@ -333,4 +368,4 @@ def write(con: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
         con.execute("COMMIT")
         return result
 
-    return retry(attempt)
+    return retry(attempt, con=con)

@@ -246,7 +246,7 @@ def connect(
         con.execute("COMMIT")
 
     try:
-        retry(make_tables)
+        retry(make_tables, con=con)
         found = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if found is None or int(found[0]) != SCHEMA_VERSION:
             raise ValueError(

@@ -10,7 +10,8 @@ the audit log).
 
 An account is never deleted: removing it deactivates it (no sign-in, no session, no new
 assignment) and keeps its name in the logs. Every change of an account (added, changed,
-removed) starts a new session generation, so the sessions signed before it end.
+removed) and every sign-out starts a new session generation, so the sessions signed
+before it end (a sign-out ends the account's sessions in every browser).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class Moderator:
     role : Role
     session : int
         The account's session generation: a session cookie signed with another one
-        (before the account was last changed or removed) is void.
+        (before the account was last changed, removed or signed out) is void.
     """
 
     name: str
@@ -274,6 +275,31 @@ class ModeratorStore:
             return Moderator(name, role)
 
         return sqlite.write(self._con, deactivate)
+
+    def sign_out(self, name: str, session: int) -> None:
+        """End every session of ``name`` signed in its session generation ``session``
+        (a cookie of an older generation, already void, changes nothing): the account's
+        next generation starts, so a copy of the cookie is refused too.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> store = ModeratorStore(f"{tempfile.mkdtemp()}/queue.sqlite")
+        >>> store.add("mod-1", "moderator", None)
+        >>> before = store.get("mod-1").session
+        >>> store.sign_out("mod-1", before)
+        >>> store.get("mod-1").session == before + 1
+        True
+        >>> store.close()
+        """
+        sqlite.write(
+            self._con,
+            lambda con: con.execute(
+                "UPDATE moderators SET session = session + 1 "
+                "WHERE name = ? AND active = 1 AND session = ?",
+                (name, session),
+            ),
+        )
 
     def get(self, name: str) -> Moderator | None:
         """The active account named ``name``, or None."""

@@ -237,6 +237,10 @@ async def signin(request: Request) -> Response:
 @router.post("/signout")
 async def signout(request: Request) -> Response:
     await _form(request, None)
+    state = _state(request)
+    session = state.signer.session_of(request.cookies.get(SESSION_COOKIE))
+    if session is not None:  # void it on the server too: a copied cookie stops working
+        state.accounts.sign_out(*session)
     response = RedirectResponse("/console/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/console")
     return response
@@ -292,6 +296,15 @@ def _case_context(state: ServeState, case: Case, now: int) -> dict[str, Any]:
     }
 
 
+def _from_console(request: Request) -> bool:
+    """Whether a GET was a navigation of this console's own (or typed, or bookmarked):
+    a browser's ``Sec-Fetch-Site`` is ``same-origin`` or ``none``, or absent (a client
+    that is not a browser, which another site cannot drive). A page opened from another
+    site is shown but records nothing in the moderator's name: with the trusted header
+    (sent by the proxy whoever made the browser ask) a link could do that."""
+    return request.headers.get("sec-fetch-site", "none") in ("same-origin", "none")
+
+
 @router.get("/cases/{key:path}")
 async def case_page(request: Request, key: str) -> Response:
     user = _user(request)
@@ -300,7 +313,9 @@ async def case_page(request: Request, key: str) -> Response:
     case = None if adult is None else state.queue.case(adult)
     if case is None:
         return _message(request, "No open case", "This case has no open items.", 404, user)
-    state.queue.mark_reviewed(adult, moderator=user.name, item_ids=[i.item_id for i in case.items])
+    if _from_console(request):
+        items = [i.item_id for i in case.items]
+        state.queue.mark_reviewed(adult, moderator=user.name, item_ids=items)
     return _page(request, "case.html", _case_context(state, case, int(time.time())), user=user)
 
 

@@ -3,7 +3,8 @@
 - A session is a cookie holding the moderator's name and the account's session generation,
   signed and dated by ``itsdangerous`` (``HttpOnly``, ``SameSite=Strict``, ``Secure`` unless
   switched off for plain-HTTP development); the account, its role and its generation are
-  read again on every request, so a removed or changed account's sessions end at once.
+  read again on every request, so a removed or changed account's sessions, and a
+  signed-out one's, end at once.
 - CSRF: every page with a form sets a random ``riskscore_csrf`` cookie (``HttpOnly``,
   ``SameSite=Strict``) and puts a signed copy of it in each form; a POST is refused unless
   the form's token verifies under the key and matches the cookie. One mechanism for every
