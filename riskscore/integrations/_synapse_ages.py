@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import importlib
 import math
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -84,6 +85,15 @@ class _CsvLookup:
         mtime = self.path.stat().st_mtime
         if mtime == self._mtime:
             return
+        try:
+            self._rows = self._read()
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise SynapseConfigError(
+                f"{str(self.path)!r} is not a UTF-8 CSV file: {exc}", ("ages", "csv")
+            ) from None
+        self._mtime = mtime
+
+    def _read(self) -> dict[str, Profile]:
         rows: dict[str, Profile] = {}
         with self.path.open(newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
@@ -105,8 +115,7 @@ class _CsvLookup:
                         f"{row.get('tz_offset_min')!r} is not a number",
                         ("ages", "csv"),
                     ) from None
-        self._rows = rows
-        self._mtime = mtime
+        return rows
 
     def __call__(self, user_id: str) -> Profile | None:
         self._load()
@@ -118,7 +127,12 @@ class _SqliteLookup:
 
     def __init__(self, path: Path, table: str) -> None:
         self._conn = sqlite.connect(path, read_only=True, check_same_thread=False)
-        columns = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+        try:
+            columns = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+        except sqlite3.DatabaseError as exc:
+            raise SynapseConfigError(
+                f"{str(path)!r} is not an SQLite database: {exc}", ("ages", "sqlite")
+            ) from None
         if not {"user_id", "age"} <= columns:
             raise SynapseConfigError(
                 f"table {table!r} in {str(path)!r} needs columns user_id and age (and "
@@ -137,7 +151,7 @@ def _import(target: str) -> LookupFn:
     module_name, _, attr = target.partition(":")
     try:
         fn = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
+    except (ImportError, AttributeError, ValueError, TypeError) as exc:  # ":" or ".x:f"
         raise SynapseConfigError(f"cannot import {target!r}: {exc}", ("ages", "callable")) from None
     if not callable(fn):
         raise SynapseConfigError(f"{target!r} is not callable", ("ages", "callable"))

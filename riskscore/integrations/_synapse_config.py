@@ -308,6 +308,12 @@ def parse(raw: Any) -> SynapseConfig:
     if "alerts" not in conf:
         raise SynapseConfigError("required: where alerts go (jsonl, moderation_room)", ("alerts",))
     kwargs: dict[str, Any] = {"state_dir": _path(conf["state_dir"], ("state_dir",))}
+    if kwargs["state_dir"].exists() and not kwargs["state_dir"].is_dir():
+        raise SynapseConfigError(
+            f"{conf['state_dir']!r} exists and is not a directory: give a directory the "
+            "module may write",
+            ("state_dir",),
+        )
     kwargs.update(_alerts(conf["alerts"], ("alerts",)))
     if conf.get("model") is not None:
         kwargs["model"] = _bundle(conf["model"], ("model",))

@@ -37,11 +37,13 @@ from riskscore.integrations._synapse_store import RoomStore
 from riskscore.io.groups import fan_out, pair_conversation_id
 
 __all__ = [
+    "MAX_DIRECT_ROOMS_PER_UPDATE",
     "STATE_FIELDS_READ",
     "ConversationRooms",
     "EventTranslator",
     "RoomEvent",
     "RoomStore",
+    "RoomView",
     "conversation_id",
 ]
 
@@ -101,15 +103,30 @@ def conversation_id(a: str, b: str, room_id: str | None = None) -> str:
     return pair_conversation_id(room_id, a, b)
 
 
+#: At most this many rooms of one ``m.direct`` update are remembered (the rest counted):
+#: a local user writes that account data, and Synapse awaits the callback that reads it.
+MAX_DIRECT_ROOMS_PER_UPDATE: Final = 1_000
+
+
 @dataclass(frozen=True, slots=True)
-class _RoomView:
+class RoomView:
+    """What the module keeps of a room's state at one event (never the state map itself,
+    which Synapse builds anew for every event: a queue of them grew with room size)."""
+
     join_rule: str
+    #: Joined members, sorted; empty when more than ``n_joined`` fits the fan-out bound.
     joined: tuple[str, ...]
+    n_joined: int
     n_members: int  # joined or invited
     encrypted: bool
 
+    @property
+    def broadcast(self) -> bool:
+        """More joined members than the bound the view was taken with (no pair events)."""
+        return len(self.joined) != self.n_joined
 
-def _view(state: StateMap) -> _RoomView:
+
+def _view(state: StateMap, max_joined: int) -> RoomView:
     join_rule = "invite"
     rules = state.get(("m.room.join_rules", ""))
     if rules is not None:
@@ -126,7 +143,8 @@ def _view(state: StateMap) -> _RoomView:
         elif membership == "invite":
             n_members += 1
     encrypted = ("m.room.encryption", "") in state
-    return _RoomView(join_rule, tuple(sorted(joined)), n_members, encrypted)
+    kept = tuple(sorted(joined)) if len(joined) <= max_joined else ()
+    return RoomView(join_rule, kept, len(joined), n_members, encrypted)
 
 
 class EventTranslator:
@@ -171,9 +189,10 @@ class EventTranslator:
         self.ignored_rooms = ignored_rooms if ignored_rooms is not None else set()
         self.ignored_users = ignored_users if ignored_users is not None else set()
         self.profile_ttl_s = profile_ttl_s
-        self._views: dict[str, _RoomView] = {}
+        self._views: dict[str, RoomView] = {}
         self._profiles: dict[str, tuple[float, Profile]] = {}
         self.n_skipped_large_rooms = 0
+        self.n_direct_rooms_ignored = 0
 
     def profile(self, user_id: str) -> Profile:
         """Declared age and offset of a user, cached for ``profile_ttl_s`` seconds."""
@@ -188,25 +207,35 @@ class EventTranslator:
         return found
 
     def mark_direct_rooms(self, room_ids: object) -> None:
-        """Apply a user's ``m.direct`` account data: ``{user_id: [room_id, ...]}``."""
+        """Apply a user's ``m.direct`` account data: ``{user_id: [room_id, ...]}``.
+
+        At most :data:`MAX_DIRECT_ROOMS_PER_UPDATE` rooms, in one write; the rest are
+        counted in ``n_direct_rooms_ignored``.
+        """
         if not isinstance(room_ids, Mapping):
             return
-        for rooms in room_ids.values():
-            if isinstance(rooms, list):
-                for room_id in rooms:
-                    if isinstance(room_id, str):
-                        self.store.mark_direct(room_id)
+        listed = [
+            room_id
+            for rooms in room_ids.values()
+            if isinstance(rooms, list)
+            for room_id in rooms
+            if isinstance(room_id, str)
+        ]
+        kept = listed[:MAX_DIRECT_ROOMS_PER_UPDATE]
+        self.n_direct_rooms_ignored += len(listed) - len(kept)
+        self.store.mark_direct_many(kept)
 
-    def _room_view(self, event: RoomEvent, state: StateMap) -> _RoomView:
+    def view(self, event: RoomEvent, state: StateMap) -> RoomView:
+        """The room's view at ``event``: taken again from ``state`` for a state event or an
+        unknown room, else the cached one (O(1) for a message)."""
         if event.get_state_key() is not None or event.room_id not in self._views:
             if len(self._views) > 100_000:
                 self._views.clear()
-            self._views[event.room_id] = _view(state)
+            self._views[event.room_id] = _view(state, self.max_fanout_members)
         return self._views[event.room_id]
 
-    def channel(self, event: RoomEvent, state: StateMap) -> str:
-        """The schema v1 channel of a room event, from room state and remembered facts."""
-        view = self._room_view(event, state)
+    def channel(self, event: RoomEvent, view: RoomView) -> str:
+        """The schema v1 channel of a room event, from its room view and remembered facts."""
         is_direct, is_encrypted = self.store.status(event.room_id)
         if view.encrypted or event.type == "m.room.encrypted":
             if not is_encrypted:
@@ -263,6 +292,10 @@ class EventTranslator:
             ``contact_request`` for an invite, ``contact_accept`` for the join
             that answers one; empty for anything else.
         """
+        return self.translate_view(event, self.view(event, state))
+
+    def translate_view(self, event: RoomEvent, view: RoomView) -> list[dict[str, object]]:
+        """:meth:`translate` with the room's view already taken (:meth:`view`)."""
         room_id, sender = event.room_id, event.sender
         if room_id in self.ignored_rooms or sender in self.ignored_users:
             return []
@@ -270,11 +303,12 @@ class EventTranslator:
         ts = int(event.origin_server_ts) // 1000
         if kind == "m.room.encryption":
             self.store.mark_encrypted(room_id)
-            self._room_view(event, state)
             return []
         if kind in MESSAGE_TYPES:
-            channel = self.channel(event, state)
-            reached = fan_out(sender, self._room_view(event, state).joined, self.max_fanout_members)
+            channel = self.channel(event, view)
+            reached = (
+                None if view.broadcast else fan_out(sender, view.joined, self.max_fanout_members)
+            )
             if reached is None:  # a broadcast surface, not a conversation
                 self.n_skipped_large_rooms += 1
                 return []
@@ -285,25 +319,23 @@ class EventTranslator:
                 if other not in self.ignored_users
             ]
         if kind != "m.room.member":
-            if event.get_state_key() is not None:
-                self._room_view(event, state)  # refresh the cached view (join rules, ...)
             return []
         target = event.get_state_key()
         membership = _state_field(event, "membership")
         if target is None or target in self.ignored_users:
-            self._room_view(event, state)
             return []
         if membership == "invite" and target != sender:
             if _state_field(event, "is_direct") is True:
                 self.store.mark_direct(room_id)
             self.store.add_invite(room_id, target, sender)
-            channel = self.channel(event, state)
+            channel = self.channel(event, view)
             return [self._event(sender, target, ts, room_id, channel, "contact_request")]
         if membership == "join" and target == sender:
-            channel = self.channel(event, state)
+            channel = self.channel(event, view)
             inviter = self.store.pop_invite(room_id, sender)
             if inviter is None or inviter == sender or inviter in self.ignored_users:
                 return []
             return [self._event(sender, inviter, ts, room_id, channel, "contact_accept")]
-        self._room_view(event, state)
+        if membership in ("leave", "ban"):  # rejected or withdrawn: a later join answers none
+            self.store.pop_invite(room_id, target)
         return []

@@ -90,6 +90,21 @@ class RoomStore:
         """Remember that a room is a direct chat."""
         self._mark(room_id, "is_direct")
 
+    def mark_direct_many(self, room_ids: list[str]) -> None:
+        """Remember that these rooms are direct chats: one write for those not known yet."""
+        known = {r: self.status(r) for r in set(room_ids)}
+        new = sorted(r for r, (is_direct, _) in known.items() if not is_direct)
+        if not new:
+            return
+        self._conn.executemany(
+            "INSERT INTO rooms (room_id, is_direct) VALUES (?, 1) "
+            "ON CONFLICT(room_id) DO UPDATE SET is_direct = 1",
+            [(r,) for r in new],
+        )
+        self._conn.commit()
+        for r in new:
+            self._cache[r] = (True, known[r][1])
+
     def mark_encrypted(self, room_id: str) -> None:
         """Remember that a room has end-to-end encryption switched on (it cannot be undone)."""
         self._mark(room_id, "is_encrypted")

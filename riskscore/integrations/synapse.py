@@ -55,7 +55,7 @@ from riskscore.exceptions import ModelIntegrityError, SchemaError
 from riskscore.features import FEATURE_NAMES
 from riskscore.integrations._synapse_ages import AgeSource, make_age_source
 from riskscore.integrations._synapse_config import SynapseConfig, SynapseConfigError, parse
-from riskscore.integrations._synapse_mapping import EventTranslator
+from riskscore.integrations._synapse_mapping import EventTranslator, RoomView
 from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_sinks import AlertSinks
 from riskscore.integrations._synapse_store import RoomStore
@@ -108,6 +108,8 @@ class RiskscoreModule(AlertSinks):
         events scored, schema v1 events refused by the scorer, alerts raised.
     n_shadow_alerts : int
         Alerts of the shadow model, logged to its JSON lines file (0 without one).
+    n_unmapped : int
+        Room events skipped because they could not be read (a malformed event).
     """
 
     def __init__(self, config: ModuleConfig, api: ModuleApi) -> None:
@@ -156,14 +158,16 @@ class RiskscoreModule(AlertSinks):
             known = settings.moderation_room.room_id or self._store.get_meta("moderation_room_id")
             if known is not None:
                 self._translator.ignored_rooms.add(known)
-        self._pending: deque[tuple[EventBase, StateMap[EventBase]]] = deque()
+        # Each event with the view of its room then, never Synapse's state map: that map is
+        # built anew per event, and a full queue of them grew with the room's size.
+        self._pending: deque[tuple[EventBase, RoomView]] = deque()
         self._draining = False
         self._dirty = False
         self._checkpoint_due = False
         self._state_lock = threading.Lock()  # held while a checkpoint reads the scorer
         self._stopped = False
         self.n_enqueued = self.n_dropped = self.n_scored = self.n_rejected = self.n_alerts = 0
-        self.n_shadow_alerts = 0
+        self.n_shadow_alerts = self.n_unmapped = 0
         self._last_drop_log = 0.0
 
         api.register_third_party_rules_callbacks(on_new_event=self.on_new_event)
@@ -217,8 +221,10 @@ class RiskscoreModule(AlertSinks):
     async def on_new_event(self, event: EventBase, state: StateMap[EventBase]) -> None:
         """Queue a new room event for scoring and return at once.
 
-        Synapse awaits this callback while it notifies clients of the event,
-        so it does no work beyond an append; scoring runs in the background.
+        Synapse awaits this callback while it notifies clients of the event, so it
+        only takes the room's view (O(1) for a message, one pass over the state map
+        Synapse has just built for a state event) and appends; scoring runs in the
+        background. It never raises: an event it cannot read is counted and skipped.
         """
         if len(self._pending) >= self._settings.max_queue:
             self.n_dropped += 1
@@ -231,7 +237,12 @@ class RiskscoreModule(AlertSinks):
                     self.n_dropped,
                 )
             return
-        self._pending.append((event, state))
+        try:
+            view = self._translator.view(event, state)
+        except Exception:
+            self._unmapped(event)
+            return
+        self._pending.append((event, view))
         self.n_enqueued += 1
         self._start_drain()
 
@@ -269,11 +280,11 @@ class RiskscoreModule(AlertSinks):
         lines = []
         shadow_lines: list[str] = []
         for _ in range(min(limit, len(self._pending))):
-            event, state = self._pending.popleft()
+            event, view = self._pending.popleft()
             try:
-                rows = self._translator.translate(event, state)
+                rows = self._translator.translate_view(event, view)
             except Exception:
-                logger.exception("riskscore: could not map room event %s", event.event_id)
+                self._unmapped(event)
                 continue
             for row in rows:
                 if log is not None:
@@ -306,6 +317,11 @@ class RiskscoreModule(AlertSinks):
         if shadow_lines:
             self._log_shadow(shadow_lines)
         return out
+
+    def _unmapped(self, event: EventBase) -> None:
+        """Count and log a room event the module cannot read (never its content)."""
+        self.n_unmapped += 1
+        logger.exception("riskscore: could not map room event %s", event.event_id)
 
     def _log_shadow(self, lines: list[str]) -> None:
         """Append shadow alerts to the shadow JSON lines file (and nowhere else)."""
@@ -393,7 +409,9 @@ class RiskscoreModule(AlertSinks):
             "rejected": self.n_rejected,
             "alerts": self.n_alerts,
             "shadow_alerts": self.n_shadow_alerts,
+            "unmapped": self.n_unmapped,
             "skipped_large_rooms": self._translator.n_skipped_large_rooms,
+            "direct_rooms_ignored": self._translator.n_direct_rooms_ignored,
         }
 
 
