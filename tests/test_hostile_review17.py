@@ -103,3 +103,15 @@ def test_cli_evaluate_bounds_its_counts_at_parse_time(
         main([*args, flag, value])
     assert exit_.value.code == 2
     assert f"argument {flag}: '{value}' is not a whole number" in capsys.readouterr().err
+
+
+def test_world_samples_without_a_grooming_conversation_are_refused_naming_the_size(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # --worlds 1 --conversations 1 ended in scikit-learn's "Sample weights must contain at
+    # least one non-zero number" after a UserWarning
+    code = main(["evaluate", "--worlds", "1", "--conversations", "1", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "n_conversations=1" in err
+    assert "prevalence=0.01" in err
