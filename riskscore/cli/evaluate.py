@@ -14,6 +14,7 @@ from riskscore.cli._progress import steps
 from riskscore.cli._time import seed, synthetic_conversations, whole_number
 from riskscore.cli._unread import unread_note
 from riskscore.evaluation import evaluate
+from riskscore.evaluation.metrics import MAX_BOOTSTRAP
 from riskscore.evaluation.report import REPORT_FILES
 from riskscore.evaluation.robustness import EVALUATION_WORLD_SEEDS, evaluate_worlds, unseen_worlds
 from riskscore.io.staging import staged_outputs
@@ -67,14 +68,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="directory for the report")
     parser.add_argument(
         "--bootstrap",
-        type=int,
+        type=whole_number(0, MAX_BOOTSTRAP),
         default=200,
-        help="bootstrap replicates of the confidence intervals",
+        help=f"bootstrap replicates of the confidence intervals (0 to {MAX_BOOTSTRAP:,})",
     )
     parser.add_argument("--seed", type=seed, default=0, help="seed of bootstrap and replay sample")
     parser.add_argument(
         "--replay-events",
-        type=int,
+        type=whole_number(0),
         default=300_000,
         help="event budget of the early-detection replay (adults sampled above it; 0: off)",
     )

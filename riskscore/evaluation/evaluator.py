@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 import riskscore.evaluation.metrics as em
-from riskscore._checks import check_open_share, check_seed
+from riskscore._checks import check_open_share, check_seed, check_whole, is_real
 from riskscore.evaluation.labels import check_and_align
 from riskscore.evaluation.replay import latency_penalty, replay
 from riskscore.evaluation.report import EvaluationReport
@@ -191,16 +191,12 @@ def evaluate(
     True
     """
     check_seed(seed)
-    if n_bootstrap < 0:
-        raise ValueError(f"n_bootstrap must be >= 0, got {n_bootstrap}")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    if replay_events < 0:
-        raise ValueError(f"replay_events must be >= 0, got {replay_events}")
-    if not latency_p > 0:
-        raise ValueError(f"latency_p must be positive, got {latency_p}")
-    if n_bins < 1:
-        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    check_whole("n_bootstrap", n_bootstrap, 0, em.MAX_BOOTSTRAP)
+    check_open_share("confidence", confidence)
+    check_whole("replay_events", replay_events, 0)
+    if not is_real(latency_p) or latency_p <= 0:
+        raise ValueError(f"latency_p must be a positive finite number, got {latency_p!r}")
+    check_whole("n_bins", n_bins, 1, em.MAX_BINS)
     policy = policy or AlertPolicy.default()
     msgs = read_messages(messages)
     features = extract_features(msgs)

@@ -21,6 +21,11 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 
+#: Most bootstrap replicates (``n_bootstrap``; 200 is the default): 10**11 ran for days.
+MAX_BOOTSTRAP = 10_000
+#: Most calibration bins (``n_bins``): each replicate holds one row per bin and item.
+MAX_BINS = 1_000
+
 #: Replicates processed together; bounds memory at about 16 x n x 8 bytes per array.
 _CHUNK = 16
 

@@ -332,6 +332,14 @@ def world_samples(
     ``SeedSequence(seed)``; a mapping names the worlds). The numbers are checked as
     :func:`evaluate_worlds` checks them."""
     check_sample(n_conversations, prevalence, seed)
+    n_grooming = math.floor(n_conversations * prevalence + 0.5)  # as the generator counts
+    if not 1 <= n_grooming < n_conversations:
+        # each world is measured on both classes; one class alone ended in scikit-learn
+        raise ValueError(
+            f"each world's sample needs grooming and benign conversations; "
+            f"n_conversations={n_conversations} at prevalence={prevalence} gives {n_grooming} "
+            "grooming. Raise n_conversations (--conversations)"
+        )
     named = list(worlds.items()) if isinstance(worlds, Mapping) else [(w.name, w) for w in worlds]
     seeds = np.random.SeedSequence(seed).spawn(len(named))
     out = []

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from riskscore._checks import check_sample, is_int, is_real
+from riskscore._checks import check_sample, check_whole, is_int, is_real
 from riskscore.io.schema import MAX_TIMESTAMP
 from riskscore.synthetic.conversations import DAY_S, HOUR_S
 from riskscore.synthetic.world import World
@@ -68,6 +68,13 @@ def configure(
         )
     if n_adults is not None and (not is_int(n_adults) or n_adults < 2):
         raise ValueError(f"n_adults must be an integer >= 2 or None, got {n_adults!r}")
+    n = check_whole("n_conversations", n_conversations)
+    if n_adults is not None and n_adults > 2 * n:
+        # refused here, as the split over chunks overflows (each chunk refuses its share)
+        raise ValueError(
+            "n_adults must be at most the number of ordinary adult slots (under 2 per "
+            f"conversation: {2 * n} for {n}), got {n_adults!r}"
+        )
     if not is_real(label_noise) or not 0.0 <= label_noise <= 0.5:
         raise ValueError(f"label_noise must be a number in [0, 0.5], got {label_noise!r}")
     if world is None:

@@ -11,6 +11,10 @@ from riskscore.synthetic.params import check_probability, fail, floats
 
 __all__ = ["BENIGN_SCENARIOS", "GROOMING_SCENARIOS", "Platform", "ScenarioProfile"]
 
+#: Most events of one conversation (ten times the longest a drawn or stress world gives):
+#: a larger ``events`` max ran the generator out of memory.
+MAX_CONVERSATION_EVENTS: Final = 10_000
+
 
 @dataclass(frozen=True, slots=True)
 class ScenarioProfile:
@@ -75,6 +79,11 @@ class ScenarioProfile:
                     f"{where}.{name}",
                     f"needs median > 0, sigma >= 0 and 0 < min <= max, got {getattr(self, name)}",
                 )
+        if self.events[3] > MAX_CONVERSATION_EVENTS:
+            raise fail(
+                f"{where}.events",
+                f"max must be at most {MAX_CONVERSATION_EVENTS}, got {self.events[3]}",
+            )
         for name in ("start_hour", "onset_fraction", "move_within_min", "escalation"):
             low, high = getattr(self, name)
             if not 0 <= low <= high:

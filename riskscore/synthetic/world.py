@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-from riskscore._checks import is_real
+from riskscore._checks import check_whole, is_real
 from riskscore._toml import read_toml
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.synthetic.params import check_probability, fail, floats, mix, tz_mix
@@ -42,6 +42,8 @@ N_CHILD_AGES: Final = 16
 MAX_NAME_CHARS: Final = 128
 #: Largest world file read (bytes): ``default_world.toml``, every field given, is 10 kB.
 MAX_WORLD_BYTES: Final = 1_000_000
+#: Largest teen cohort: each cohort's ages are drawn at once, a trillion ran out of memory.
+MAX_TEEN_COHORT: Final = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,15 +146,13 @@ class World:
             object.__setattr__(self, name, check_probability(name, getattr(self, name)))
         if not is_real(self.fanout_geometric_p) or not 0 < self.fanout_geometric_p <= 1:
             raise fail("fanout_geometric_p", f"must be in (0, 1], got {self.fanout_geometric_p!r}")
-        for name in ("max_fanout", "teen_cohort_size"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int)
-                or value < (2 if name == "teen_cohort_size" else 1)
-            ):
-                low = 2 if name == "teen_cohort_size" else 1
-                raise fail(name, f"must be an integer >= {low}, got {value!r}")
+        for name, low, high in (("max_fanout", 1, None), ("teen_cohort_size", 2, MAX_TEEN_COHORT)):
+            try:
+                object.__setattr__(self, name, check_whole(name, getattr(self, name), low, high))
+            except ValueError:
+                bound = f">= {low}" + ("" if high is None else f" and <= {high}")
+                got = getattr(self, name)
+                raise fail(name, f"must be an integer {bound}, got {got!r}") from None
         for name in ("adult_reuse", "minor_reuse", "teen_reuse", "pupils_per_teacher"):
             value = getattr(self, name)
             if not is_real(value) or value < 1:
