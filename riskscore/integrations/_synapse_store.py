@@ -71,43 +71,34 @@ class RoomStore:
             self._cache[room_id] = hit
         return hit
 
-    def _mark(self, room_id: str, column: Literal["is_direct", "is_encrypted"]) -> None:
-        is_direct, is_encrypted = self.status(room_id)
-        if (is_direct, is_encrypted)[column == "is_encrypted"]:
-            return
-        self._conn.execute(
-            f"INSERT INTO rooms (room_id, {column}) VALUES (?, 1) "
-            f"ON CONFLICT(room_id) DO UPDATE SET {column} = 1",
-            (room_id,),
-        )
-        self._conn.commit()
-        self._cache[room_id] = (
-            is_direct or column == "is_direct",
-            is_encrypted or column == "is_encrypted",
-        )
-
-    def mark_direct(self, room_id: str) -> None:
-        """Remember that a room is a direct chat."""
-        self._mark(room_id, "is_direct")
-
-    def mark_direct_many(self, room_ids: list[str]) -> None:
-        """Remember that these rooms are direct chats: one write for those not known yet."""
+    def _mark(self, room_ids: list[str], column: Literal["is_direct", "is_encrypted"]) -> None:
+        """Set ``column`` for these rooms: one write for those where it is not set yet."""
+        encrypted = column == "is_encrypted"
         known = {r: self.status(r) for r in set(room_ids)}
-        new = sorted(r for r, (is_direct, _) in known.items() if not is_direct)
+        new = sorted(r for r, status in known.items() if not status[encrypted])
         if not new:
             return
         self._conn.executemany(
-            "INSERT INTO rooms (room_id, is_direct) VALUES (?, 1) "
-            "ON CONFLICT(room_id) DO UPDATE SET is_direct = 1",
+            f"INSERT INTO rooms (room_id, {column}) VALUES (?, 1) "
+            f"ON CONFLICT(room_id) DO UPDATE SET {column} = 1",
             [(r,) for r in new],
         )
         self._conn.commit()
         for r in new:
-            self._cache[r] = (True, known[r][1])
+            is_direct, is_encrypted = known[r]
+            self._cache[r] = (is_direct or not encrypted, is_encrypted or encrypted)
+
+    def mark_direct(self, room_id: str) -> None:
+        """Remember that a room is a direct chat."""
+        self._mark([room_id], "is_direct")
+
+    def mark_direct_many(self, room_ids: list[str]) -> None:
+        """Remember that these rooms are direct chats: one write for those not known yet."""
+        self._mark(room_ids, "is_direct")
 
     def mark_encrypted(self, room_id: str) -> None:
         """Remember that a room has end-to-end encryption switched on (it cannot be undone)."""
-        self._mark(room_id, "is_encrypted")
+        self._mark([room_id], "is_encrypted")
 
     def add_invite(self, room_id: str, invitee: str, inviter: str) -> None:
         """Remember who invited whom, so the join can be mapped to ``contact_accept``."""
