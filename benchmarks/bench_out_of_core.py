@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[dict[str, Any]] = []
     roots = [Path(r).resolve() for r in args.roots]
-    riskscore = str(Path(sys.executable).with_name("riskscore"))
+    # `python -m riskscore`: the same command in checkouts of any age
+    riskscore = [sys.executable, "-m", "riskscore"]
     # As `make` runs it: bytecode kept even where the environment sets
     # PYTHONDONTWRITEBYTECODE (otherwise each run compiles ~900 modules again, 2.5 s); and
     # one untimed run per checkout first, so that its bytecode and numba cache are written.
@@ -90,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     warm = workload(20_000)
     for root in roots:
         with tempfile.TemporaryDirectory() as out:
+            warm_up = [*riskscore, "score", str(warm), "--out", out, "--top", "0"]
             subprocess.run(
-                [riskscore, "score", str(warm), "--out", out, "--top", "0", "--chunk-rows", "5000"],
+                [*warm_up, "--chunk-rows", "5000"],
                 capture_output=True, check=True, env={**base_env, "PYTHONPATH": str(root)},
             )  # fmt: skip
     for millions in sorted(args.sizes):
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                 env = {**base_env, "PYTHONPATH": str(root)}
                 load_before = load_average()
                 with tempfile.TemporaryDirectory() as out:
-                    cmd = [riskscore, "score", str(path), "--out", out, "--top", "0"]
+                    cmd = [*riskscore, "score", str(path), "--out", out, "--top", "0"]
                     wall, cpu, peak = measure([*cmd, "--chunk-rows", str(args.chunk_rows)], env)
                 row = {
                     "root": str(root),

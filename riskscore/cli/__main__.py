@@ -2,6 +2,6 @@
 
 import sys
 
-from riskscore.cli.entrypoint import main
+from riskscore.cli.entrypoint import console
 
-sys.exit(main())
+sys.exit(console())
