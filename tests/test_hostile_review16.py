@@ -61,12 +61,13 @@ def test_m_direct_account_data_is_bounded_and_one_commit(tmp_path: Path) -> None
     counting = _CountingConn(translator.store._conn)
     translator.store._conn = counting  # type: ignore[assignment]
     rooms = [f"!r{i}:x" for i in range(MAX_DIRECT_ROOMS_PER_UPDATE + 50)]
-    translator.mark_direct_rooms({"@a:x": rooms, "@b:x": "not a list", 3: [None, 7]})
+    listing = {"@a:x": rooms, "@b:x": "not a list", 3: [None, 7]}
+    translator.mark_direct_rooms(listing, user_id="@u:x")
     assert counting.commits == 1
-    assert translator.store.status(rooms[0]) == (True, False)
-    assert translator.store.status(rooms[-1]) == (False, False)
+    assert translator.store.direct_claimants(rooms[0]) == {"@u:x"}
+    assert translator.store.direct_claimants(rooms[-1]) == frozenset()
     assert translator.n_direct_rooms_ignored == 50
-    translator.mark_direct_rooms({"@a:x": rooms[:10]})  # nothing new: no write
+    translator.mark_direct_rooms(listing, user_id="@u:x")  # unchanged: no write
     assert counting.commits == 1
 
 

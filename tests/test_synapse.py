@@ -160,9 +160,17 @@ def test_csv_age_source_rejects_a_bad_header(tmp_path: Path) -> None:
 
 
 class _Opaque(Mapping[str, Any]):
-    """Content that fails the test if anything reads it (an encrypted payload)."""
+    """Content that fails the test if anything reads it (an encrypted payload), but for its
+    cleartext ``m.relates_to`` (the Matrix spec keeps relations outside the ciphertext)."""
+
+    def __init__(self, relates_to: Mapping[str, Any] | None = None) -> None:
+        self._relates_to = relates_to
 
     def __getitem__(self, key: str) -> Any:
+        if key == "m.relates_to" and self._relates_to is not None:
+            return self._relates_to
+        if key == "m.relates_to":
+            raise KeyError(key)
         raise AssertionError(f"the module read {key!r} of opaque content")
 
     def __iter__(self) -> Iterator[str]:
@@ -263,7 +271,7 @@ def test_direct_and_encrypted_status_is_durable(tmp_path: Path) -> None:
     fresh.member(a, "join")
     fresh.member(o, "join")
     assert restarted.translate(fresh.message(a), fresh.state)[0]["channel"] == "public"
-    restarted.mark_direct_rooms({o: ["!dm2:x"]})  # m.direct account data
+    restarted.mark_direct_rooms({o: ["!dm2:x"]}, user_id=a)  # a's m.direct account data
     assert restarted.translate(fresh.message(a), fresh.state)[0]["channel"] == "direct"
 
 
@@ -359,6 +367,8 @@ def test_event_content_is_read_in_one_place_only() -> None:
 
 class _StandInApi:
     """The part of ``ModuleApi`` that ``RiskscoreModule.__init__`` uses; records calls."""
+
+    server_name = "x"
 
     def __init__(self) -> None:
         self.callbacks: dict[str, Any] = {}

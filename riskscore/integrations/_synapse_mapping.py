@@ -3,9 +3,13 @@
 What is read from a Matrix event: its type, room id, sender, state key and
 ``origin_server_ts``, plus exactly three state fields needed to map rooms to
 channels (:data:`STATE_FIELDS_READ`): ``join_rule`` of ``m.room.join_rules``,
-``membership`` of ``m.room.member`` and ``is_direct`` of an invite. Message
-content, including the ciphertext of ``m.room.encrypted``, is never read: every
-content access goes through :func:`_state_field`, which refuses other fields.
+``membership`` of ``m.room.member`` and ``is_direct`` of an invite, and the
+``rel_type`` of a message's ``m.relates_to`` (cleartext by the Matrix spec, also in
+``m.room.encrypted``), which tells an edit or a reaction from a new message
+(:data:`NOT_MESSAGES`). Message content, including the ciphertext of
+``m.room.encrypted``, is never read: every content access goes through
+:func:`_state_field`, which refuses other fields. What the module keeps of an event
+until it is scored is an :class:`EventMeta`, which has no content.
 
 A Matrix room can hold many accounts; a riskscore conversation is between two. The
 module follows riskscore's one rule for group rooms (:mod:`riskscore.io.groups`):
@@ -26,10 +30,11 @@ here.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, NamedTuple, Protocol
 
 from riskscore.integrations._synapse_ages import AgeSource, Profile
 from riskscore.integrations._synapse_rooms import ConversationRooms
@@ -38,8 +43,10 @@ from riskscore.io.groups import fan_out, pair_conversation_id
 
 __all__ = [
     "MAX_DIRECT_ROOMS_PER_UPDATE",
+    "NOT_MESSAGES",
     "STATE_FIELDS_READ",
     "ConversationRooms",
+    "EventMeta",
     "EventTranslator",
     "RoomEvent",
     "RoomStore",
@@ -59,13 +66,33 @@ MESSAGE_TYPES: Final = {
     "m.sticker": "media",
 }
 
-# What _state_field lets through: the fields above, and is_direct of a member event.
-_ALLOWED: Final = frozenset({*STATE_FIELDS_READ.items(), ("m.room.member", "is_direct")})
+#: Relation types (``m.relates_to.rel_type``) of events that are not a new message: an
+#: edit re-renders a message already counted (``m.replace``); a reaction (``m.annotation``)
+#: and a reference (``m.reference``: poll answers, in-room key verification) are counted
+#: as nothing in cleartext (``m.reaction``, ``m.key.verification.*``), so not when an
+#: encrypted room sends them as ``m.room.encrypted`` either. Replies and thread messages
+#: (``m.in_reply_to``, ``m.thread``) are messages.
+NOT_MESSAGES: Final = frozenset({"m.replace", "m.annotation", "m.reference"})
+
+# What _state_field lets through: the fields above, is_direct of a member event, and the
+# cleartext relation of a message (of which only rel_type is kept).
+_ALLOWED: Final = frozenset(
+    {
+        *STATE_FIELDS_READ.items(),
+        ("m.room.member", "is_direct"),
+        *((kind, "m.relates_to") for kind in MESSAGE_TYPES),
+    }
+)
+
+#: Log lines about events go to the module's logger, which operators configure.
+logger = logging.getLogger("riskscore.integrations.synapse")
 
 
 class RoomEvent(Protocol):
     """The attributes of a Synapse ``EventBase`` the module uses."""
 
+    @property
+    def event_id(self) -> str: ...
     @property
     def type(self) -> str: ...
     @property
@@ -87,6 +114,32 @@ def _state_field(event: RoomEvent, key: str) -> object:
     if (event.type, key) not in _ALLOWED:
         raise PermissionError(f"riskscore reads no {key!r} of {event.type!r} events")
     return event.content.get(key)
+
+
+class EventMeta(NamedTuple):
+    """What the module keeps of a room event until it is scored: metadata, never content
+    (a queue of Synapse's events held every queued message's body). A named tuple, not a
+    frozen dataclass: it is built on Synapse's delivery path, and costs a fifth as much."""
+
+    event_id: str
+    type: str
+    room_id: str
+    sender: str
+    state_key: str | None
+    #: Event time in epoch seconds (``origin_server_ts``, or the receipt time for a remote
+    #: event dated far from it: :meth:`EventTranslator.read`).
+    timestamp: int
+    #: When this server received it (epoch seconds, this server's clock).
+    received: float
+    membership: object = None  # of an m.room.member event
+    is_direct: bool = False  # of an invite
+    relation: object = None  # rel_type of a message's m.relates_to
+
+
+def _relation(event: RoomEvent) -> object:
+    """``rel_type`` of a message's cleartext ``m.relates_to`` (nothing else of it)."""
+    relates_to = _state_field(event, "m.relates_to")
+    return relates_to.get("rel_type") if isinstance(relates_to, Mapping) else None
 
 
 def conversation_id(a: str, b: str, room_id: str | None = None) -> str:
@@ -167,6 +220,18 @@ class EventTranslator:
         (default): unknown, so their night-time features count no event.
     ignored_rooms, ignored_users : set of str
         Rooms and senders never scored (the module's own moderation room and user).
+    profile_ttl_s : float
+        How long a user's declared age and offset are cached.
+    server_name : str, optional
+        This homeserver's name: events of senders on other servers are remote, and their
+        ``origin_server_ts`` (the remote server's word) is checked against the receipt
+        time. None (default): every sender is local.
+    time_tolerance_s : float
+        A remote event dated more than this far from its receipt, either way, is scored
+        at its receipt time (counted in ``n_clamped_timestamps``, logged); the module
+        passes the scorer's ``reorder_tolerance_s``.
+    clock : callable
+        This server's clock, in epoch seconds (``time.time``).
     """
 
     def __init__(
@@ -180,6 +245,9 @@ class EventTranslator:
         ignored_rooms: set[str] | None = None,
         ignored_users: set[str] | None = None,
         profile_ttl_s: float = 60.0,
+        server_name: str | None = None,
+        time_tolerance_s: float = 300.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.ages = ages
@@ -189,10 +257,62 @@ class EventTranslator:
         self.ignored_rooms = ignored_rooms if ignored_rooms is not None else set()
         self.ignored_users = ignored_users if ignored_users is not None else set()
         self.profile_ttl_s = profile_ttl_s
+        self.server_name = server_name
+        self.time_tolerance_s = time_tolerance_s
+        self.clock = clock
         self._views: dict[str, RoomView] = {}
         self._profiles: dict[str, tuple[float, Profile]] = {}
         self.n_skipped_large_rooms = 0
         self.n_direct_rooms_ignored = 0
+        self.n_clamped_timestamps = 0
+
+    def read(self, event: RoomEvent) -> EventMeta:
+        """What the module keeps of ``event`` (no content), received now.
+
+        A remote server sets the ``origin_server_ts`` of its users' events, and can date
+        them hours ahead or back: a message dated ahead made this server's later events of
+        the conversation look late, refused by the scorer until that time came. An event
+        whose sender is on another server and whose time (as an integer of milliseconds)
+        is more than ``time_tolerance_s`` from its receipt is scored at its receipt time,
+        counted and logged with its id and value. This server's own events keep their
+        time.
+        """
+        received = self.clock()
+        sender = event.sender
+        ts = event.origin_server_ts
+        remote = self.server_name is not None and sender.partition(":")[2] != self.server_name
+        # A remote time is checked as sent: an int of milliseconds (never a bool or a float).
+        if remote and not (type(ts) is int and abs(ts / 1000 - received) <= self.time_tolerance_s):
+            self.n_clamped_timestamps += 1
+            logger.warning(
+                "riskscore: event %s from %s has origin_server_ts %s, more than %g s from its "
+                "receipt at %d ms; scored at its receipt",
+                event.event_id,
+                sender.partition(":")[2],
+                ts if type(ts) is int and abs(ts) < 2**63 else f"<{type(ts).__name__}>",
+                self.time_tolerance_s,
+                int(received * 1000),
+            )
+            ts = int(received * 1000)
+        kind = event.type
+        membership, is_direct, relation = None, False, None
+        if kind == "m.room.member":
+            membership = _state_field(event, "membership")
+            is_direct = membership == "invite" and _state_field(event, "is_direct") is True
+        elif kind in MESSAGE_TYPES:
+            relation = _relation(event)
+        return EventMeta(
+            event.event_id,
+            kind,
+            event.room_id,
+            sender,
+            event.get_state_key(),
+            int(ts) // 1000,
+            received,
+            membership,
+            is_direct,
+            relation,
+        )
 
     def profile(self, user_id: str) -> Profile:
         """Declared age and offset of a user, cached for ``profile_ttl_s`` seconds."""
@@ -206,11 +326,14 @@ class EventTranslator:
         self._profiles[user_id] = (now, found)
         return found
 
-    def mark_direct_rooms(self, room_ids: object) -> None:
-        """Apply a user's ``m.direct`` account data: ``{user_id: [room_id, ...]}``.
+    def mark_direct_rooms(self, room_ids: object, *, user_id: str) -> None:
+        """Apply ``user_id``'s ``m.direct`` account data: ``{user_id: [room_id, ...]}``.
 
-        At most :data:`MAX_DIRECT_ROOMS_PER_UPDATE` rooms, in one write; the rest are
-        counted in ``n_direct_rooms_ignored``.
+        It replaces the user's earlier listing (account data is written whole). A listed
+        room is direct only while the user is one of its at most two members
+        (:meth:`channel`): the user writes this data, for any room id. At most
+        :data:`MAX_DIRECT_ROOMS_PER_UPDATE` rooms, in one write; the rest are counted in
+        ``n_direct_rooms_ignored``.
         """
         if not isinstance(room_ids, Mapping):
             return
@@ -221,30 +344,39 @@ class EventTranslator:
             for room_id in rooms
             if isinstance(room_id, str)
         ]
-        kept = listed[:MAX_DIRECT_ROOMS_PER_UPDATE]
-        self.n_direct_rooms_ignored += len(listed) - len(kept)
-        self.store.mark_direct_many(kept)
+        kept = list(dict.fromkeys(listed))[:MAX_DIRECT_ROOMS_PER_UPDATE]
+        self.n_direct_rooms_ignored += len(set(listed)) - len(kept)
+        self.store.set_direct_claims(user_id, kept)
 
-    def view(self, event: RoomEvent, state: StateMap) -> RoomView:
+    def view(self, event: EventMeta, state: StateMap) -> RoomView:
         """The room's view at ``event``: taken again from ``state`` for a state event or an
         unknown room, else the cached one (O(1) for a message)."""
-        if event.get_state_key() is not None or event.room_id not in self._views:
+        if event.state_key is not None or event.room_id not in self._views:
             if len(self._views) > 100_000:
                 self._views.clear()
             self._views[event.room_id] = _view(state, self.max_fanout_members)
         return self._views[event.room_id]
 
-    def channel(self, event: RoomEvent, view: RoomView) -> str:
-        """The schema v1 channel of a room event, from its room view and remembered facts."""
-        is_direct, is_encrypted = self.store.status(event.room_id)
-        if view.encrypted or event.type == "m.room.encrypted":
-            if not is_encrypted:
-                self.store.mark_encrypted(event.room_id)
-            return "encrypted"
-        if is_encrypted:
-            return "encrypted"
-        if view.n_members <= 2 and (is_direct or view.join_rule != "public"):
-            return "direct"
+    def channel(self, event: EventMeta, view: RoomView) -> str:
+        """The schema v1 channel of a room event, from its room view and remembered facts.
+
+        ``direct`` and ``encrypted`` are one-to-one channels: a room of at most two members
+        (joined or invited) that is not publicly joinable, or is flagged direct by an invite
+        or by the ``m.direct`` of one of its members; ``encrypted`` if it is encrypted too.
+        An encrypted room of more is ``group`` (or ``public``), as Element encrypts every
+        private room by default.
+        """
+        room_id = event.room_id
+        is_direct, is_encrypted = self.store.status(room_id)
+        if not is_encrypted and (view.encrypted or event.type == "m.room.encrypted"):
+            self.store.mark_encrypted(room_id)
+            is_encrypted = True
+        if view.n_members <= 2 and (
+            view.join_rule != "public"
+            or is_direct
+            or not self.store.direct_claimants(room_id).isdisjoint(view.joined)
+        ):
+            return "encrypted" if is_encrypted else "direct"
         return "public" if view.join_rule == "public" else "group"
 
     def _event(
@@ -292,20 +424,24 @@ class EventTranslator:
             ``contact_request`` for an invite, ``contact_accept`` for the join
             that answers one; empty for anything else.
         """
-        return self.translate_view(event, self.view(event, state))
+        meta = self.read(event)
+        return self.translate_view(meta, self.view(meta, state))
 
-    def translate_view(self, event: RoomEvent, view: RoomView) -> list[dict[str, object]]:
-        """:meth:`translate` with the room's view already taken (:meth:`view`)."""
+    def translate_view(self, event: EventMeta, view: RoomView) -> list[dict[str, object]]:
+        """:meth:`translate` of an event already read (:meth:`read`) with the room's view
+        already taken (:meth:`view`)."""
         room_id, sender = event.room_id, event.sender
         if room_id in self.ignored_rooms or sender in self.ignored_users:
             return []
         kind = event.type
-        ts = int(event.origin_server_ts) // 1000
+        ts = event.timestamp
         if kind == "m.room.encryption":
             self.store.mark_encrypted(room_id)
             return []
         if kind in MESSAGE_TYPES:
-            channel = self.channel(event, view)
+            channel = self.channel(event, view)  # an encrypted edit still says: encrypted
+            if event.relation in NOT_MESSAGES:
+                return []
             reached = (
                 None if view.broadcast else fan_out(sender, view.joined, self.max_fanout_members)
             )
@@ -320,22 +456,22 @@ class EventTranslator:
             ]
         if kind != "m.room.member":
             return []
-        target = event.get_state_key()
-        membership = _state_field(event, "membership")
+        target = event.state_key
+        membership = event.membership
         if target is None or target in self.ignored_users:
             return []
         if membership == "invite" and target != sender:
-            if _state_field(event, "is_direct") is True:
+            if event.is_direct:
                 self.store.mark_direct(room_id)
-            self.store.add_invite(room_id, target, sender)
+            self.store.add_invite(room_id, target, sender, event.received)
             channel = self.channel(event, view)
             return [self._event(sender, target, ts, room_id, channel, "contact_request")]
         if membership == "join" and target == sender:
             channel = self.channel(event, view)
-            inviter = self.store.pop_invite(room_id, sender)
+            inviter = self.store.pop_invite(room_id, sender, event.received)
             if inviter is None or inviter == sender or inviter in self.ignored_users:
                 return []
             return [self._event(sender, inviter, ts, room_id, channel, "contact_accept")]
         if membership in ("leave", "ban"):  # rejected or withdrawn: a later join answers none
-            self.store.pop_invite(room_id, target)
+            self.store.pop_invite(room_id, target, event.received)
         return []

@@ -1,18 +1,25 @@
 """Durable per-room facts of the Synapse module (private, no Synapse import): whether a
-room is a direct chat or encrypted, pending invites, and module settings kept across
-restarts, in one SQLite file (:class:`RoomStore`)."""
+room is a direct chat or encrypted, the rooms each user lists in ``m.direct``, pending
+invites (expired and bounded), and module settings kept across restarts, in one SQLite
+file (:class:`RoomStore`)."""
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 import riskscore.io.sqlite as sqlite
 
-__all__ = ["RoomStore"]
+__all__ = ["MAX_PENDING_INVITES", "RoomStore"]
 
 #: The tables of the module's state file.
-_TABLES = frozenset({"rooms", "invites", "meta"})
+_TABLES = frozenset({"rooms", "invites", "meta", "direct_claims"})
+
+#: At most this many invites wait for an answer; beyond it the oldest are forgotten.
+MAX_PENDING_INVITES: Final = 1_000_000
 
 
 class RoomStore:
@@ -26,6 +33,12 @@ class RoomStore:
     ----------
     path : path-like
         SQLite file, created if missing.
+    invite_expiry_s : float
+        An invite not answered within this many seconds (of this server's clock, from its
+        receipt) is forgotten: a later join answers no contact request. The module passes
+        ``idle_expiry_s``, after which the conversation the request opened is gone too.
+    max_invites : int
+        At most this many pending invites; a new one beyond it forgets the oldest.
 
     Raises
     ------
@@ -34,7 +47,13 @@ class RoomStore:
         else); it is left unchanged.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        invite_expiry_s: float = math.inf,
+        max_invites: int = MAX_PENDING_INVITES,
+    ) -> None:
         foreign = ", ".join(sqlite.foreign_tables(path, _TABLES))
         if foreign:
             raise ValueError(
@@ -53,10 +72,24 @@ class RoomStore:
                 room_id TEXT NOT NULL, invitee TEXT NOT NULL, inviter TEXT NOT NULL,
                 PRIMARY KEY (room_id, invitee));
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS direct_claims (
+                user_id TEXT NOT NULL, room_id TEXT NOT NULL, PRIMARY KEY (user_id, room_id));
+            CREATE INDEX IF NOT EXISTS direct_claims_room ON direct_claims (room_id);
             """
         )
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(invites)")}
+        if "created" not in columns:  # a file of an earlier version: its invites start now
+            self._conn.execute("ALTER TABLE invites ADD COLUMN created REAL")
+            self._conn.execute("UPDATE invites SET created = ?", (time.time(),))
+        self._conn.execute("CREATE INDEX IF NOT EXISTS invites_created ON invites (created)")
         self._conn.commit()
         self._cache: dict[str, tuple[bool, bool]] = {}
+        self._claims: dict[str, frozenset[str]] = {}
+        self.invite_expiry_s = invite_expiry_s
+        self.max_invites = max_invites
+        self._n_invites = int(self._conn.execute("SELECT COUNT(*) FROM invites").fetchone()[0])
+        #: Invites forgotten unanswered: expired, or the oldest beyond ``max_invites``.
+        self.n_invites_expired = 0
 
     def status(self, room_id: str) -> tuple[bool, bool]:
         """``(is_direct, is_encrypted)`` as remembered."""
@@ -89,28 +122,85 @@ class RoomStore:
             self._cache[r] = (is_direct or not encrypted, is_encrypted or encrypted)
 
     def mark_direct(self, room_id: str) -> None:
-        """Remember that a room is a direct chat."""
+        """Remember that a room is a direct chat (an invite said so)."""
         self._mark([room_id], "is_direct")
 
-    def mark_direct_many(self, room_ids: list[str]) -> None:
-        """Remember that these rooms are direct chats: one write for those not known yet."""
-        self._mark(room_ids, "is_direct")
+    def direct_claimants(self, room_id: str) -> frozenset[str]:
+        """The users whose ``m.direct`` lists the room."""
+        hit = self._claims.get(room_id)
+        if hit is None:
+            rows = self._conn.execute(
+                "SELECT user_id FROM direct_claims WHERE room_id = ?", (room_id,)
+            )
+            hit = frozenset(str(row[0]) for row in rows)
+            if len(self._claims) > 100_000:
+                self._claims.clear()
+            self._claims[room_id] = hit
+        return hit
+
+    def set_direct_claims(self, user_id: str, room_ids: Sequence[str]) -> None:
+        """The rooms ``user_id``'s ``m.direct`` lists now (replacing the earlier list): one
+        write, none when unchanged."""
+        old = {
+            str(row[0])
+            for row in self._conn.execute(
+                "SELECT room_id FROM direct_claims WHERE user_id = ?", (user_id,)
+            )
+        }
+        new = set(room_ids)
+        if new == old:
+            return
+        self._conn.executemany(
+            "DELETE FROM direct_claims WHERE user_id = ? AND room_id = ?",
+            [(user_id, r) for r in sorted(old - new)],
+        )
+        self._conn.executemany(
+            "INSERT INTO direct_claims VALUES (?, ?)", [(user_id, r) for r in sorted(new - old)]
+        )
+        self._conn.commit()
+        for room_id in old ^ new:
+            self._claims.pop(room_id, None)
 
     def mark_encrypted(self, room_id: str) -> None:
         """Remember that a room has end-to-end encryption switched on (it cannot be undone)."""
         self._mark([room_id], "is_encrypted")
 
-    def add_invite(self, room_id: str, invitee: str, inviter: str) -> None:
-        """Remember who invited whom, so the join can be mapped to ``contact_accept``."""
-        self._conn.execute(
-            "INSERT OR REPLACE INTO invites VALUES (?, ?, ?)", (room_id, invitee, inviter)
-        )
-        self._conn.commit()
+    def add_invite(self, room_id: str, invitee: str, inviter: str, received: float) -> None:
+        """Remember who invited whom, so the join can be mapped to ``contact_accept``;
+        forget expired invites, and the oldest beyond ``max_invites`` (same transaction).
 
-    def pop_invite(self, room_id: str, invitee: str) -> str | None:
-        """The inviter of a pending invite, which is then forgotten."""
+        ``received`` is when this server received the invite (epoch seconds, its clock).
+        """
+        conn = self._conn
+        known = conn.execute(
+            "SELECT 1 FROM invites WHERE room_id = ? AND invitee = ?", (room_id, invitee)
+        ).fetchone()
+        conn.execute(
+            "INSERT OR REPLACE INTO invites (room_id, invitee, inviter, created) "
+            "VALUES (?, ?, ?, ?)",
+            (room_id, invitee, inviter, received),
+        )
+        self._n_invites += known is None
+        forgotten = conn.execute(
+            "DELETE FROM invites WHERE created < ?", (received - self.invite_expiry_s,)
+        ).rowcount
+        excess = self._n_invites - forgotten - self.max_invites
+        if excess > 0:
+            forgotten += conn.execute(
+                "DELETE FROM invites WHERE rowid IN "
+                "(SELECT rowid FROM invites ORDER BY created, rowid LIMIT ?)",
+                (excess,),
+            ).rowcount
+        conn.commit()
+        self._n_invites -= forgotten
+        self.n_invites_expired += forgotten
+
+    def pop_invite(self, room_id: str, invitee: str, now: float) -> str | None:
+        """The inviter of a pending invite, which is then forgotten; None if there is none
+        or it expired before ``now`` (epoch seconds)."""
         row = self._conn.execute(
-            "SELECT inviter FROM invites WHERE room_id = ? AND invitee = ?", (room_id, invitee)
+            "SELECT inviter, created FROM invites WHERE room_id = ? AND invitee = ?",
+            (room_id, invitee),
         ).fetchone()
         if row is None:
             return None
@@ -118,7 +208,15 @@ class RoomStore:
             "DELETE FROM invites WHERE room_id = ? AND invitee = ?", (room_id, invitee)
         )
         self._conn.commit()
+        self._n_invites -= 1
+        if row[1] is None or row[1] < now - self.invite_expiry_s:
+            self.n_invites_expired += 1
+            return None
         return str(row[0])
+
+    def n_pending_invites(self) -> int:
+        """Invites waiting for an answer."""
+        return self._n_invites
 
     def get_meta(self, key: str) -> str | None:
         """A module setting remembered across restarts (e.g. the moderation room id)."""

@@ -55,7 +55,7 @@ from riskscore.exceptions import ModelIntegrityError, SchemaError
 from riskscore.features import FEATURE_NAMES
 from riskscore.integrations._synapse_ages import AgeSource, make_age_source
 from riskscore.integrations._synapse_config import SynapseConfig, SynapseConfigError, parse
-from riskscore.integrations._synapse_mapping import EventTranslator, RoomView
+from riskscore.integrations._synapse_mapping import EventMeta, EventTranslator, RoomView
 from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_sinks import AlertSinks
 from riskscore.integrations._synapse_store import RoomStore
@@ -139,7 +139,9 @@ class RiskscoreModule(AlertSinks):
         self.rooms = ConversationRooms.from_json(
             self.scorer.checkpoint_extra.get(_ROOMS_KEY, []), settings.idle_expiry_s
         )
-        self._store = RoomStore(settings.state_dir / ROOMS_NAME)
+        self._store = RoomStore(
+            settings.state_dir / ROOMS_NAME, invite_expiry_s=settings.idle_expiry_s
+        )
         self._notice_user: str | None = None
         ignored_users: set[str] = set()
         if settings.moderation_room is not None:
@@ -152,15 +154,18 @@ class RiskscoreModule(AlertSinks):
             max_fanout_members=settings.max_fanout_members,
             default_tz_offset_min=settings.default_tz_offset_min,
             ignored_users=ignored_users,
+            server_name=api.server_name,
+            time_tolerance_s=self.scorer.reorder_tolerance_s,
         )
         self._moderation_room: str | None = None
         if settings.moderation_room is not None:  # never score the moderators' own room
             known = settings.moderation_room.room_id or self._store.get_meta("moderation_room_id")
             if known is not None:
                 self._translator.ignored_rooms.add(known)
-        # Each event with the view of its room then, never Synapse's state map: that map is
-        # built anew per event, and a full queue of them grew with the room's size.
-        self._pending: deque[tuple[EventBase, RoomView]] = deque()
+        # Each event's metadata (never Synapse's event, which holds its content) with the view
+        # of its room then, never Synapse's state map: that map is built anew per event, and
+        # a full queue of them grew with the room's size.
+        self._pending: deque[tuple[EventMeta, RoomView]] = deque()
         self._draining = False
         self._dirty = False
         self._checkpoint_due = False
@@ -238,20 +243,21 @@ class RiskscoreModule(AlertSinks):
                 )
             return
         try:
-            view = self._translator.view(event, state)
+            meta = self._translator.read(event)
+            view = self._translator.view(meta, state)
         except Exception:
             self._unmapped(event)
             return
-        self._pending.append((event, view))
+        self._pending.append((meta, view))
         self.n_enqueued += 1
         self._start_drain()
 
     async def on_account_data_updated(
         self, user_id: str, room_id: str | None, account_data_type: str, content: Any
     ) -> None:
-        """Remember rooms a user lists as direct chats in ``m.direct`` account data."""
+        """Remember the rooms a user lists as direct chats in ``m.direct`` account data."""
         if account_data_type == "m.direct" and room_id is None:
-            self._translator.mark_direct_rooms(content)
+            self._translator.mark_direct_rooms(content, user_id=user_id)
 
     # ---------------------------------------------------------------- scoring
 
@@ -318,7 +324,7 @@ class RiskscoreModule(AlertSinks):
             self._log_shadow(shadow_lines)
         return out
 
-    def _unmapped(self, event: EventBase) -> None:
+    def _unmapped(self, event: EventBase | EventMeta) -> None:
         """Count and log a room event the module cannot read (never its content)."""
         self.n_unmapped += 1
         logger.exception("riskscore: could not map room event %s", event.event_id)
@@ -334,7 +340,7 @@ class RiskscoreModule(AlertSinks):
         except OSError:
             logger.exception("riskscore: could not append %d shadow alerts to %s", len(lines), path)
 
-    def _context(self, alert: Alert, event: EventBase) -> dict[str, Any]:
+    def _context(self, alert: Alert, event: EventMeta) -> dict[str, Any]:
         """Where an alert belongs in Matrix: the room and channel of its conversation's
         latest event, and the event that raised it (in another room when the adult's
         activity elsewhere re-scored this conversation)."""
@@ -412,6 +418,8 @@ class RiskscoreModule(AlertSinks):
             "unmapped": self.n_unmapped,
             "skipped_large_rooms": self._translator.n_skipped_large_rooms,
             "direct_rooms_ignored": self._translator.n_direct_rooms_ignored,
+            "clamped_timestamps": self._translator.n_clamped_timestamps,
+            "invites_expired": self._store.n_invites_expired,
         }
 
 
