@@ -12,7 +12,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskscore.io.json_lines import write_json_lines
+from riskscore.io.json_lines import json_dumps, json_text, write_json_lines
 
 
 def _lines(table: pa.Table) -> list[Any]:
@@ -66,3 +66,28 @@ def test_any_text_and_any_float(texts: list[str | None], floats: list[float | No
     n = min(len(texts), len(floats))
     table = pa.table({"t": texts[:n], "f": pa.array(floats[:n], pa.float64())})
     assert _lines(table) == _expected(table)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.floats(),
+            st.sampled_from([0.0, -0.0, 13.0, 1e15, 9.5e15, 1e16, 1e-5, 1.5e-5, 1e-7, 0.0001]),
+            st.integers(-(2**53), 2**53).map(float),
+        ),
+        max_size=20,
+    ),
+    st.lists(st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), max_size=20),
+)
+def test_numbers_are_the_bytes_json_dumps_writes(
+    floats: list[float | None], ints: list[int | None]
+) -> None:
+    """``13.0`` stays ``13.0`` (a reader gets a float back, as from json.dumps), ``1e-05``
+    and ``1e+16`` are written as Python writes them: one text for one number, whichever
+    writer wrote it."""
+    for values, kind in ((floats, pa.float64()), (ints, pa.int64())):
+        got = json_text(pa.array(values, kind)).to_pylist()
+        want = [json_dumps(None if v is None or not math.isfinite(v) else v) for v in values]
+        assert got == want

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -294,3 +295,23 @@ def test_the_help_names_the_openapi_route_the_server_has(
     assert "OpenAPI description at /openapi.json" in text
     assert "/docs" not in text.replace("docs/serve.md", "")
     assert client.get("/openapi.json").status_code == 200
+
+
+def test_a_batch_answers_each_alert_in_the_bytes_riskscore_stream_writes(
+    client: TestClient, events: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One text per alert: the service's alert is the stream's line, ``index`` (from 0) in
+    place of ``line`` (from 1)."""
+    text = "".join(json.dumps(e) + "\n" for e in events)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    assert main(["stream"]) == 0
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 3
+    expected = [
+        re.sub(r',"line":(\d+)\}$', lambda m: f',"index":{int(m[1]) - 1}}}', line) for line in lines
+    ]
+    r = client.post("/v1/events", json=events)
+    assert r.status_code == 200, r.text
+    assert '"alerts":[' + ",".join(expected) + "]" in r.text

@@ -1,6 +1,8 @@
 """The alerts file of batch scoring: one row per alert, the fields of
 :meth:`riskscore.Alert.to_dict`, in Parquet, CSV or JSON lines (``riskscore score`` writes
-it for production and, in a shadow run, for the shadow model)."""
+it for production and, in a shadow run, for the shadow model). A JSON line is the bytes of
+:meth:`riskscore.Alert.to_json`, as ``riskscore stream`` writes it, here column by column
+(:func:`riskscore.io.json_lines.write_json_lines`, tested equal)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore.io.arrow import write_table
-from riskscore.policy import Alert
+from riskscore.policy import ALERT_FIELDS, Alert
 
 __all__ = ["alerts_table", "write_alerts"]
 
@@ -35,7 +37,6 @@ def alerts_table(alerts: list[Alert]) -> Any:
     import pyarrow as pa
 
     rows = [a.to_dict() for a in alerts]
-    names = list(Alert.__dataclass_fields__)
     types = {
         "reasons": _reasons_type(),
         "event_index": pa.int64(),
@@ -47,7 +48,7 @@ def alerts_table(alerts: list[Alert]) -> Any:
         "adult_age": pa.float64(),
     }
     return pa.table(
-        {name: pa.array([row[name] for row in rows], type=types.get(name)) for name in names}
+        {name: pa.array([row[name] for row in rows], type=types.get(name)) for name in ALERT_FIELDS}
     )
 
 

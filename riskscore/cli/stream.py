@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -166,7 +165,7 @@ def stream_lines(
     open_before = 0 if queue is None else len(queue)
 
     def emit(alert: Alert, line: int | None) -> None:
-        out.write(json.dumps({**alert.to_dict(), "line": line}, allow_nan=False) + "\n")
+        out.write(alert.to_json(line=line) + "\n")
         out.flush()
         if queue is not None:
             queue.add_alert(alert)
@@ -175,8 +174,7 @@ def stream_lines(
         shadow = scorer.pop_shadow_alerts()
         if shadow and shadow_out is not None:
             for alert in shadow:
-                record = {**alert.to_dict(), "shadow": True, "line": line}
-                shadow_out.write(json.dumps(record, allow_nan=False) + "\n")
+                shadow_out.write(alert.to_json(shadow=True, line=line) + "\n")
             shadow_out.flush()
 
     def save(at: int) -> None:

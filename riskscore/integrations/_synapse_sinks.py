@@ -6,7 +6,6 @@ or joined on first use. :class:`AlertSinks` is mixed into
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -41,7 +40,7 @@ class AlertSinks:
         record = {**alert.to_dict(), "matrix": context}
         if self._settings.jsonl is not None:
             try:
-                self._append_jsonl(record)
+                self._append_jsonl(alert, context)
             except OSError:
                 logger.exception(
                     "riskscore: could not append the alert to %s", self._settings.jsonl
@@ -57,10 +56,11 @@ class AlertSinks:
             except Exception:
                 logger.exception("riskscore: could not post the alert to the moderation room")
 
-    def _append_jsonl(self, record: dict[str, Any]) -> None:
+    def _append_jsonl(self, alert: Alert, context: dict[str, Any]) -> None:
+        """The alert's record (:meth:`Alert.to_json`) with its ``matrix`` context."""
         assert self._settings.jsonl is not None
         with self._settings.jsonl.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
+            fh.write(alert.to_json(matrix=context) + "\n")
 
     def _queue_alert(self, alert: Alert, context: dict[str, Any]) -> None:
         assert self._settings.review_queue is not None

@@ -314,9 +314,7 @@ class RiskscoreModule(AlertSinks):
                 out.extend((alert, self._context(alert, event)) for alert in alerts)
                 for alert in self.scorer.pop_shadow_alerts():  # recorded, never sent
                     context = self._context(alert, event)
-                    shadow_lines.append(
-                        json.dumps({**alert.to_dict(), "shadow": True, "matrix": context})
-                    )
+                    shadow_lines.append(alert.to_json(shadow=True, matrix=context))
         if lines and log is not None:
             with log.open("a", encoding="utf-8") as fh:
                 fh.write("\n".join(lines) + "\n")
@@ -390,7 +388,7 @@ class RiskscoreModule(AlertSinks):
             for alert, context in self._process(len(self._pending)):
                 self.n_alerts += 1
                 if self._settings.jsonl is not None:
-                    self._append_jsonl({**alert.to_dict(), "matrix": context})
+                    self._append_jsonl(alert, context)
                 if self._settings.review_queue is not None:
                     self._queue_alert(alert, context)
             if self._dirty:

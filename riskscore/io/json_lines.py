@@ -1,11 +1,13 @@
 """Arrow tables written as JSON lines column by column, in Arrow's compute kernels: no
 Python per row (private; used by :func:`riskscore.io.arrow.text_table_writer`).
 
-Each column becomes the JSON text of its values (numbers in their shortest round-trip
-form, text quoted and escaped, lists of text as arrays, NaN and null as ``null``), and the
-lines are joined field by field. Text is written as UTF-8, not ``\\u`` escapes; both are
-JSON. A column of another type, or text holding a control character (which JSON escapes as
-``\\uXXXX``), is written value by value with :func:`json.dumps`.
+Each column becomes the JSON text of its values, and the lines are joined field by field.
+The text of a value is the text :func:`json_dumps` gives it, byte for byte: the one JSON
+text of riskscore's files and of ``riskscore stream``, the service and the Synapse module
+(compact, text as UTF-8 rather than ``\\u`` escapes, floats as :func:`repr` writes them:
+``13.0``, ``1e-05``; NaN and null as ``null``). A column of another type, or text holding
+a control character (which JSON escapes as ``\\uXXXX``), is written value by value with
+:func:`json_dumps`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, BinaryIO, Final
 
 import numpy as np
 
-__all__ = ["ROWS_PER_SLICE", "json_text", "write_json_lines"]
+__all__ = ["ROWS_PER_SLICE", "json_dumps", "json_text", "write_json_lines"]
 
 #: Rows joined at once: the lines of a slice stay well under Arrow's 2 GiB string limit.
 ROWS_PER_SLICE: Final = 262_144
@@ -32,7 +34,7 @@ def write_json_lines(table: Any, sink: BinaryIO) -> None:
     >>> sink = io.BytesIO()
     >>> write_json_lines(pa.table({"id": ["a\\"b", None], "age": [13.0, float("nan")]}), sink)
     >>> sink.getvalue().decode()
-    '{"id":"a\\\\"b","age":13}\\n{"id":null,"age":null}\\n'
+    '{"id":"a\\\\"b","age":13.0}\\n{"id":null,"age":null}\\n'
     """
     for start in range(0, table.num_rows, ROWS_PER_SLICE):
         part = table.slice(start, ROWS_PER_SLICE)
@@ -82,7 +84,7 @@ def json_text(values: Any) -> Any:
         text = pc.cast(values, pa.string())
     elif pa.types.is_floating(kind):
         finite = pc.fill_null(pc.is_finite(values), False)  # JSON has no NaN or infinity
-        text = pc.if_else(finite, pc.cast(values, pa.string()), pa.scalar(None, pa.string()))
+        text = pc.if_else(finite, _float_text(values), pa.scalar(None, pa.string()))
     elif pa.types.is_boolean(kind):
         text = pc.if_else(values, "true", "false")
     elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
@@ -116,9 +118,95 @@ def _quoted(text: Any) -> Any:
     return pc.binary_join_element_wise('"', escaped, '"', "")
 
 
-def _dumps(value: Any) -> str:
-    """One value as compact JSON, text as UTF-8 (as the kernels write it)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+def json_dumps(value: Any) -> str:
+    """One value as riskscore writes JSON: compact, text as UTF-8, no NaN (the kernels of
+    :func:`json_text` write the same bytes).
+
+    Examples
+    --------
+    >>> json_dumps({"id": "caf\u00e9", "age": 13.0, "at": 13, "reasons": []})
+    '{"id":"caf\u00e9","age":13.0,"at":13,"reasons":[]}'
+    """
+    return json.dumps(
+        value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=str
+    )
+
+
+def _float_text(values: Any) -> Any:
+    """Floats as :func:`repr` writes them (``13.0``, ``0.1``, ``1e-05``, ``1e+16``).
+
+    Arrow writes the same shortest round-trip digits laid out its own way (``13``,
+    ``0.00001``, ``1e+14``, ``1e-7``): its text is kept, with ``.0`` added to a whole
+    number, where both write the fixed form (most values); the others are laid out again
+    (:func:`_repr_layout`). Non-finite values and nulls give text that the caller replaces.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    floats = pc.cast(values, pa.float64())
+    finite = pc.fill_null(pc.is_finite(floats), False)
+    text = pc.cast(pc.if_else(finite, floats, 0.0), pa.string())
+    size = pc.abs(floats)
+    # repr's fixed form: decimal exponents from -4 to 15 (and zero)
+    fixed = pc.or_(pc.and_(pc.greater_equal(size, 1e-4), pc.less(size, 1e16)), pc.equal(size, 0))
+    kept = pc.and_not(pc.fill_null(fixed, False), pc.match_substring(text, "e"))
+    whole = pc.and_(kept, pc.fill_null(pc.equal(pc.floor(floats), floats), False))
+    if pc.any(whole).as_py():
+        with_point = pc.binary_join_element_wise(text.filter(whole), ".0", "")
+        text = pc.replace_with_mask(text, whole, with_point)
+    again = pc.and_not(finite, kept)
+    if pc.any(again).as_py():
+        text = pc.replace_with_mask(text, again, _repr_layout(text.filter(again)))
+    return text
+
+
+def _repr_layout(text: Any) -> Any:
+    """Arrow's text of finite floats laid out as :func:`repr` lays out the same digits."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts = pc.extract_regex(
+        text,
+        r"^(?P<sign>-?)(?P<whole>[0-9]+)(?:\.(?P<frac>[0-9]+))?"
+        r"(?:e(?P<down>-?)\+?(?P<exp>[0-9]+))?$",
+    )
+    sign, whole = parts.field("sign"), parts.field("whole")
+    every = pc.binary_join_element_wise(whole, parts.field("frac"), "")  # "" when absent
+    lead = pc.utf8_ltrim(every, "0")
+    digits = pc.utf8_rtrim(lead, "0")  # d1 d2 ... dn, the value 0.d1...dn * 10**point
+    n = pc.utf8_length(digits).to_numpy(zero_copy_only=False).astype(np.int64)
+    exp = pc.cast(pc.binary_join_element_wise("0", parts.field("exp"), ""), pa.int64())
+    exp = pc.if_else(pc.equal(parts.field("down"), "-"), pc.negate(exp), exp)
+    lead_zeros = pc.subtract(pc.utf8_length(every), pc.utf8_length(lead)).to_numpy(False)
+    point = pc.utf8_length(whole).to_numpy(False) + exp.to_numpy(False) - lead_zeros
+    e = point - 1
+
+    def cat(*pieces: Any) -> Any:
+        return pc.binary_join_element_wise(*pieces, "")
+
+    def zeros(count: Any) -> Any:
+        return pc.binary_repeat(pa.scalar("0"), pa.array(np.maximum(count, 0)))
+
+    scientific = cat(
+        sign,
+        pc.utf8_slice_codeunits(digits, 0, 1),
+        pc.if_else(pa.array(n > 1), cat(".", pc.utf8_slice_codeunits(digits, 1)), ""),
+        pc.if_else(pa.array(e < 0), "e-", "e+"),
+        pc.utf8_lpad(pc.cast(pa.array(np.abs(e)), pa.string()), 2, "0"),
+    )
+    fixed = pc.if_else(
+        pa.array(point <= 0),
+        cat(sign, "0.", zeros(-point), digits),
+        cat(sign, digits, zeros(point - n), ".0"),
+    )
+    inside = (point > 0) & (point < n)  # the point falls between two digits
+    for at in np.unique(point[inside]).tolist():
+        split = cat(
+            sign, pc.utf8_slice_codeunits(digits, 0, at), ".", pc.utf8_slice_codeunits(digits, at)
+        )
+        fixed = pc.if_else(pa.array(inside & (point == at)), split, fixed)
+    text = pc.if_else(pa.array((e < -4) | (e >= 16)), scientific, fixed)
+    return pc.if_else(pa.array(n == 0), cat(sign, "0.0"), text)
 
 
 def _dumped(values: Any) -> Any:
@@ -127,6 +215,6 @@ def _dumped(values: Any) -> Any:
     import pyarrow as pa
 
     return pa.array(
-        [None if v is None else _dumps(v) for v in values.to_pylist()],
+        [None if v is None else json_dumps(v) for v in values.to_pylist()],
         type=pa.string(),
     )

@@ -13,7 +13,9 @@ Modules, each one responsibility, imported in this order and never back:
 * :mod:`~riskscore.policy.rule`: the one tier rule, for one conversation or many;
 * :mod:`~riskscore.policy.validate`: the one validator of a policy mapping;
 * :mod:`~riskscore.policy.files`: TOML policy files;
-* :mod:`~riskscore.policy.alerts`: :class:`Alert`, :func:`alert_changes` (gained and lost);
+* :mod:`~riskscore.policy.alerts`: :class:`Alert` and its one JSON text
+  (:meth:`Alert.to_json`, fields :data:`ALERT_FIELDS`), :func:`alert_changes` (gained and
+  lost);
 * :mod:`~riskscore.policy.alert_policy`: :class:`AlertPolicy`;
 * :mod:`~riskscore.policy.scores_table`: :func:`scores_table`, the one schema of a scores
   file (risk, tier, band, reasons).
@@ -22,7 +24,7 @@ Modules, each one responsibility, imported in this order and never back:
 """
 
 from riskscore.policy.alert_policy import AlertPolicy
-from riskscore.policy.alerts import Alert, alert_changes
+from riskscore.policy.alerts import ALERT_FIELDS, Alert, alert_changes
 from riskscore.policy.bands import AgeBand, Tier
 from riskscore.policy.errors import PolicyFileError
 from riskscore.policy.guards import Guards
@@ -30,6 +32,7 @@ from riskscore.policy.scores_table import SCORE_COLUMNS, scores_table
 from riskscore.policy.validate import FORMAT_VERSION
 
 __all__ = [
+    "ALERT_FIELDS",
     "FORMAT_VERSION",
     "SCORE_COLUMNS",
     "AgeBand",

@@ -5,14 +5,31 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
+from riskscore.io.json_lines import json_dumps
 from riskscore.model.scores import Reason
 from riskscore.policy.bands import Tier
 
-__all__ = ["Alert", "alert_changes"]
+__all__ = ["ALERT_FIELDS", "Alert", "alert_changes"]
+
+#: The fields of an alert record, in the order every alert writer writes them
+#: (:meth:`Alert.to_dict`; ``reasons`` items are feature, value, contribution, description).
+ALERT_FIELDS: Final = (
+    "conversation_id",
+    "adult_id",
+    "child_id",
+    "child_age",
+    "adult_age",
+    "age_band",
+    "risk",
+    "tier",
+    "reasons",
+    "event_index",
+    "timestamp",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,21 +79,22 @@ class Alert:
     timestamp: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (unknown ages as None)."""
+        """JSON-ready form, keys in :data:`ALERT_FIELDS` order (unknown ages, and any
+        float that is not finite, as None)."""
         return {
             "conversation_id": _plain(self.conversation_id),
             "adult_id": _plain(self.adult_id),
             "child_id": _plain(self.child_id),
-            "child_age": _age(self.child_age),
-            "adult_age": _age(self.adult_age),
+            "child_age": _finite(self.child_age),
+            "adult_age": _finite(self.adult_age),
             "age_band": self.age_band,
-            "risk": self.risk,
+            "risk": _finite(self.risk),
             "tier": self.tier.name.lower(),
             "reasons": [
                 {
                     "feature": r.feature,
-                    "value": None if math.isnan(r.value) else r.value,
-                    "contribution": r.contribution,
+                    "value": _finite(r.value),
+                    "contribution": _finite(r.contribution),
                     "description": r.description,
                 }
                 for r in self.reasons
@@ -84,6 +102,21 @@ class Alert:
             "event_index": self.event_index,
             "timestamp": self.timestamp,
         }
+
+    def to_json(self, **extra: Any) -> str:
+        """The alert record as one line of JSON (no line break), ``extra`` fields after
+        its own: the one text of an alert, which the alerts files of batch scoring
+        (:func:`riskscore.batch.write_alerts`, written column by column), ``riskscore
+        stream`` (with ``line``), the service (with ``index``) and the Synapse module
+        write byte for byte. Compact, text as UTF-8, floats as :func:`repr` writes them
+        (``12.0``), unknown values as ``null``.
+
+        Examples
+        --------
+        >>> Alert(7, "a", "c", 12.0, "under 13", 0.8, Tier.URGENT).to_json(line=3)[:60]
+        '{"conversation_id":7,"adult_id":"a","child_id":"c","child_ag'
+        """
+        return json_dumps({**self.to_dict(), **extra})
 
 
 def alert_changes(
@@ -113,8 +146,9 @@ def alert_changes(
     return tuple(c for c in cand if c not in ref), tuple(c for c in ref if c not in cand)
 
 
-def _age(value: float) -> float | None:
-    return None if math.isnan(value) else float(value)
+def _finite(value: float) -> float | None:
+    """A float, or None for NaN and infinities (JSON has neither)."""
+    return float(value) if math.isfinite(value) else None
 
 
 def _plain(value: Any) -> Any:

@@ -16,12 +16,22 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from riskscore.io.json_lines import json_dumps
 from riskscore.serve.body import JSON_LINES_TYPES
 from riskscore.serve.service import MAX_BATCH_ID_CHARS, ScoringService
 
 __all__ = ["router"]
 
 router = APIRouter()
+
+
+class _RiskscoreJSON(JSONResponse):
+    """JSON as riskscore writes it (:func:`riskscore.io.json_lines.json_dumps`): each alert
+    of a response is the bytes of :meth:`riskscore.Alert.to_json` with its ``index``."""
+
+    def render(self, content: Any) -> bytes:
+        return json_dumps(content).encode("utf-8")
+
 
 _EVENT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -145,7 +155,7 @@ async def post_events(request: Request) -> JSONResponse:
     body = await _read_body(request, config.max_body_bytes, config.body_timeout_s)
     headers = request.headers
     result = service.submit(body, headers.get("content-type"), headers.get("idempotency-key"))
-    return JSONResponse(result.body, status_code=result.status)
+    return _RiskscoreJSON(result.body, status_code=result.status)
 
 
 @router.get(
