@@ -137,3 +137,16 @@ def test_readers_read_alerts_files_of_either_format(tmp_path: Path) -> None:
         path = tmp_path / f"{i}.jsonl"
         path.write_text(text, encoding="utf-8")
         assert read_conversation_ids(path) == ["caf\u00e9", 2**70]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet", ".csv"])
+def test_alerts_file_refuses_integer_and_text_ids_in_one_column(
+    tmp_path: Path, suffix: str
+) -> None:
+    alerts = [
+        Alert(6, "a", "c", 12.0, "b", 0.5, Tier.REVIEW),
+        Alert("6", "a", "c", 12.0, "b", 0.5, Tier.REVIEW),
+    ]
+    with pytest.raises(ValueError, match=r"column 'conversation_id', alert 1: '6' is text"):
+        write_alerts(alerts, tmp_path / f"alerts{suffix}")
+    assert not (tmp_path / f"alerts{suffix}").exists()

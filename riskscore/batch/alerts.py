@@ -14,6 +14,8 @@ from riskscore.policy import ALERT_FIELDS, Alert
 
 __all__ = ["alerts_table", "write_alerts"]
 
+_ID_FIELDS = ("conversation_id", "adult_id", "child_id")
+
 
 def _reasons_type() -> Any:
     import pyarrow as pa
@@ -37,6 +39,8 @@ def alerts_table(alerts: list[Alert]) -> Any:
     import pyarrow as pa
 
     rows = [a.to_dict() for a in alerts]
+    for name in _ID_FIELDS:
+        _check_one_id_kind(rows, name)
     types = {
         "reasons": _reasons_type(),
         "event_index": pa.int64(),
@@ -59,3 +63,21 @@ def write_alerts(alerts: list[Alert], path: Path) -> Path:
     that array as JSON text in a CSV cell (CSV holds no nested values).
     """
     return write_table(alerts_table(alerts), path)
+
+
+def _check_one_id_kind(rows: list[dict[str, Any]], name: str) -> None:
+    """Refuse alerts whose ``name`` ids are integers in one row and text in another (an
+    online scorer may hold both): one column holds one kind, and writing both as text
+    would merge ``6`` and ``"6"``, two accounts as given."""
+    if not rows:
+        return
+    first = isinstance(rows[0][name], str)
+    for row, record in enumerate(rows):
+        value = record[name]
+        if isinstance(value, str) != first:
+            raise ValueError(
+                f"column {name!r}, alert {row}: {value!r} is "
+                f"{'text' if not first else 'an integer'} where alert 0's id "
+                f"{rows[0][name]!r} is {'text' if first else 'an integer'}; an alerts file "
+                "holds one kind of id per column (write the two kinds to two files)"
+            )
