@@ -41,3 +41,14 @@ def with_group_rooms(messages: rs.MessageTable, every: int) -> pa.Table:
                 )
         room += 1
     return pa.concat_tables([table, pa.Table.from_pylist(rows, schema=table.schema)])
+
+
+def room_events(room: str, pairs: list[tuple[str, str]], t0: int) -> list[dict[str, object]]:
+    """Events of group room ``room`` (room size 3), one a minute from ``t0``: one per
+    (sender, recipient) of ``pairs``, an adult to a minor."""
+    return [
+        {"conversation_id": room, "timestamp": t0 + 60 * i, "sender_id": s,
+         "recipient_id": r, "sender_age": 35.0, "recipient_age": 13.0,
+         "channel": "group", "room_size": 3}
+        for i, (s, r) in enumerate(pairs)
+    ]  # fmt: skip

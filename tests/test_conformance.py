@@ -36,7 +36,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pytest
+from _groups import room_events
 from conformance_helpers import (
     ACCOUNT_FEATURES,
     CHECKS,
@@ -47,15 +49,19 @@ from conformance_helpers import (
     Snapshot,
     Stream,
     assert_feature_equal,
+    assert_refused_alike,
     cached,
     columns,
     draw_streams,
     event_streams,
     hub_conversations,
     kernel_is_compiled,
+    local_refusals,
     reference,
     reference_prefixes,
+    refusal,
     run_spark,
+    spark_refusals,
     threads_are_forced,
 )
 from spark_helpers import runtime_conf
@@ -203,6 +209,60 @@ def test_spark_account_features_conform_across_partitions(
         for stream, got in zip(some, results, strict=True)
     ]
     assert max(spread) >= 2, spread
+
+
+# ---------------------------------------------------------------- ids that merge conversations
+
+
+T1 = 1_700_000_000
+#: Ids that would merge two conversations (room and account ids joined by "|" give a
+#: room's pair ids): each refused by ``rs.read_messages`` with a SchemaError naming the
+#: id, and so by every backend, whether the two lie in one chunk, block or partition or
+#: in two, and whichever comes first online.
+MERGING_IDS: dict[str, list[dict[str, Any]]] = {
+    "a room, then a conversation under one of its pair ids": room_events(
+        "g", [("a", "b"), ("a", "c")], T1
+    )
+    + room_events("g|a|b", [("x", "y"), ("y", "x")], T1 + 500),
+    "a conversation, then a room that derives its id": room_events(
+        "g|a|b", [("x", "y"), ("y", "x")], T1
+    )
+    + room_events("g", [("a", "b"), ("a", "c")], T1 + 500),
+    "two rooms that derive one pair id": room_events("g", [("a|b", "c"), ("a|b", "d")], T1)
+    + room_events("g|a", [("b", "c"), ("b", "e")], T1 + 500),
+    "two pairs of one room that derive one id": room_events(
+        "g", [("a|b", "c"), ("a", "b|c"), ("a", "z")], T1
+    ),
+}
+#: Ids that hold the separator and merge nothing: accepted by every backend.
+SEPARATED_IDS: dict[str, list[dict[str, Any]]] = {
+    "ids holding the separator that merge nothing": room_events(
+        "g", [("a|b", "c"), ("a|b", "d")], T1
+    )
+    + room_events("g|x", [("b", "c"), ("c", "e")], T1 + 500)
+    + room_events("h|a|b", [("a", "b"), ("b", "a")], T1 + 900),
+}
+ID_CASES = {**MERGING_IDS, **SEPARATED_IDS}
+
+
+@pytest.mark.parametrize("case", ID_CASES)
+def test_ids_that_merge_conversations_are_refused_alike(case: str) -> None:
+    got = local_refusals(ID_CASES[case])
+    reference = got.pop("read_messages")
+    assert (reference is None) == (case in SEPARATED_IDS), reference
+    assert_refused_alike(reference, got, case)
+
+
+@pytest.mark.parametrize("case", ID_CASES)
+def test_ids_that_merge_conversations_are_refused_alike_on_spark(case: str, spark: Any) -> None:
+    """``score_events`` and ``account_features``: the driver raises the in-memory error
+    (not Spark's wrapping of an executor's), and releases what the job cached."""
+    events = ID_CASES[case]
+    reference = refusal(lambda: rs.read_messages(pa.Table.from_pylist(events)))
+    cached = spark.sparkContext._jsc.getPersistentRDDs().size()
+    assert_refused_alike(reference, spark_refusals(events, spark), case)
+    if case in MERGING_IDS:
+        assert spark.sparkContext._jsc.getPersistentRDDs().size() == cached
 
 
 # ---------------------------------------------------------------- the suite's own premises

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _groups import room_events
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PythonException
 from pyspark.sql import DataFrame, SparkSession
@@ -397,22 +398,13 @@ def test_states_packed_as_bytes_come_back_bit_for_bit() -> None:
 # ---------------------------------------------------------------- pair ids across partitions
 
 
-def _room(room: str, pairs: list[tuple[str, str]], t0: int) -> list[dict[str, object]]:
-    return [
-        {"conversation_id": room, "timestamp": t0 + 60 * i, "sender_id": s,
-         "recipient_id": r, "sender_age": 35.0, "recipient_age": 13.0,
-         "channel": "group", "room_size": 3}
-        for i, (s, r) in enumerate(pairs)
-    ]  # fmt: skip
-
-
 #: A pair id of a room that is the id of a plain conversation, and two rooms whose pairs
 #: derive one id (account ids holding the separator): in memory, refused.
 CLASHES = {
-    "room and conversation": _room("g", [("a", "b"), ("a", "c")], 1_700_000_000)
-    + _room("g|a|b", [("x", "y"), ("y", "x")], 1_700_000_500),
-    "two rooms": _room("g", [("a|b", "c"), ("a|b", "d")], 1_700_000_000)
-    + _room("g|a", [("b", "c"), ("b", "e")], 1_700_000_500),
+    "room and conversation": room_events("g", [("a", "b"), ("a", "c")], 1_700_000_000)
+    + room_events("g|a|b", [("x", "y"), ("y", "x")], 1_700_000_500),
+    "two rooms": room_events("g", [("a|b", "c"), ("a|b", "d")], 1_700_000_000)
+    + room_events("g|a", [("b", "c"), ("b", "e")], 1_700_000_500),
 }
 
 

@@ -22,7 +22,7 @@ from riskscore.batch.state_spill import write_states
 from riskscore.features.accounts import AccountParts, account_parts
 from riskscore.features.states import ConversationStates, conversation_states
 from riskscore.io import MessageTable, read_chunk
-from riskscore.io.groups import pair_id_clash_error, pair_like, text_conversation_ids
+from riskscore.io.groups import pair_like, split_pair_id_error, text_conversation_ids
 from riskscore.io.messages import GroupSummary, Quarantine
 from riskscore.io.schema import INT64_MAX
 from riskscore.io.text import parquet_file
@@ -113,7 +113,8 @@ class SpilledChunk:
 class FoldedChunk:
     """What step 2 keeps of one chunk: its input rows, quarantined rows and groups, and
     when some rows were kept, its states file, kept events, account parts, time span and
-    the conversation ids that hold :data:`PAIR_ID_SEPARATOR` (see :func:`fold_file`)."""
+    the conversation ids that hold :data:`PAIR_ID_SEPARATOR` (see :func:`fold_file`):
+    those of its conversations (``pair_like``) and those its rows give (``named``)."""
 
     n_rows: int
     quarantined: Quarantine
@@ -123,6 +124,7 @@ class FoldedChunk:
     parts: AccountParts | None = None
     span: tuple[int, int] | None = None
     pair_like: tuple[str, ...] = ()
+    named: tuple[str, ...] = ()
 
 
 def text_order(states: ConversationStates, text_ids: bool) -> ConversationStates:
@@ -167,15 +169,18 @@ def fold_file(
     :class:`~riskscore.batch.parquet_chunks.NotSortedError`, or step 2 fails, what was
     written is removed and ``chunks`` closed before the exception propagates. A
     conversation id that is also the pair id of a room in another chunk is refused as
-    in memory (:func:`riskscore.io.groups.pair_id_clash_error`)."""
+    in memory, and so is a pair id that rooms of two chunks derive
+    (:func:`riskscore.io.groups.split_pair_id_error`)."""
     # Group rooms make every conversation id text (a pair id is text); chunks hold whole
     # conversations, so a chunk shows each of its rooms.
     done = FoldedFile(quarantine, text_ids="conversation_id" in text_columns)
 
     def fold(item: tuple[int, pa.Table]) -> FoldedChunk:
         index, chunk = item
-        msgs = validate(as_text(chunk, text_columns))
-        folded = FoldedChunk(chunk.num_rows, msgs.quarantined, msgs.groups)
+        chunk = as_text(chunk, text_columns)
+        msgs = validate(chunk)
+        named = _pair_like(chunk.column("conversation_id").unique().to_numpy(zero_copy_only=False))
+        folded = FoldedChunk(chunk.num_rows, msgs.quarantined, msgs.groups, named=named)
         if not len(msgs):  # every event was quarantined or a broadcast
             return folded
         path = tmp / f"states_{index:06d}.arrow"
@@ -187,12 +192,14 @@ def fold_file(
     # A room's pair ids are checked against the other ids of its chunk by the validator;
     # the ids of other chunks can only clash with them if they hold the separator too.
     pair_like: set[str] = set()
+    named: set[str] = set()  # the ids of the input among them
     results = one_ahead(_numbered(chunks), fold, workers=2)
     try:
         for folded in results:
+            named.update(folded.named)
             clash = pair_like.intersection(folded.pair_like)
             if clash:
-                raise pair_id_clash_error(min(clash))
+                raise split_pair_id_error(min(clash), named=min(clash) in named)
             pair_like.update(folded.pair_like)
             done.quarantine.write(folded.quarantined)
             done.text_ids = done.text_ids or folded.groups.n_rooms > 0

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from riskscore.exceptions import SchemaError
 from riskscore.features.accounts import account_parts
 from riskscore.features.states import conversation_states
 from riskscore.integrations._spark_blocks import key_blocks, state_array
@@ -39,7 +40,7 @@ from riskscore.integrations._spark_columns import (
 )
 from riskscore.integrations._spark_tallies import TallySpec, part_rows, read_block
 from riskscore.io import MessageTable
-from riskscore.io.groups import pair_like
+from riskscore.io.groups import clashing_pair_id, pair_like
 
 __all__ = ["fold_partition"]
 
@@ -64,6 +65,10 @@ def fold_partition(batches: Iterable[pa.RecordBatch], spec: TallySpec) -> Iterat
         :func:`~riskscore.integrations._spark_tallies.parts_partition` gives them), then
         one state row per conversation (``KIND`` = :data:`KIND_STATE`; group rooms split
         into pair conversations, broadcasts set aside, as by :func:`riskscore.read_messages`).
+        A block that :func:`riskscore.read_messages` refuses for two conversations under one
+        id (:func:`riskscore.io.groups.clashing_pair_id`) gives two state rows of that
+        :data:`PAIR_ID` and nothing else, so that the driver's check of pair ids raises the
+        error, not the task.
     """
     ids = {
         "string_conversation_ids": spec.string_conversation_ids,
@@ -75,7 +80,16 @@ def fold_partition(batches: Iterable[pa.RecordBatch], spec: TallySpec) -> Iterat
     for block in key_blocks(batches, spec.block_events):
         # Rows are in input order within each conversation: read_messages sorts by time
         # and keeps that order for equal timestamps, as it does on one machine.
-        msgs = read_block(block, spec)
+        try:
+            msgs = read_block(block, spec)
+        except SchemaError as exc:
+            pair_id = clashing_pair_id(exc)
+            if pair_id is None:
+                raise
+            # two conversations of the block under one id: left to the driver, which
+            # compares the ids of every block and raises read_messages' error
+            yield _widened(_shared(pair_id), KIND_STATE, schema)
+            continue
         if len(msgs) == 0:  # every event of the block was a broadcast
             continue
         yield _widened(part_rows(account_parts(msgs), msgs.accounts, parts), KIND_PART, schema)
@@ -95,6 +109,12 @@ def _widened(batch: pa.RecordBatch, kind: int, schema: pa.Schema) -> pa.RecordBa
         for field in schema
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _shared(pair_id: str) -> pa.RecordBatch:
+    """Two state rows that give ``pair_id`` (nothing else): a block that holds two
+    conversations under one id, as two blocks that each hold one show it."""
+    return pa.RecordBatch.from_arrays([pa.array([pair_id] * 2, pa.string())], [PAIR_ID])
 
 
 def _state_rows(msgs: MessageTable, schema: pa.Schema) -> pa.RecordBatch:

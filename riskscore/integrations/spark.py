@@ -43,6 +43,8 @@ DataFrame plumbing in :mod:`~riskscore.integrations._spark_frames`.
 
 from __future__ import annotations
 
+import functools
+import operator
 import os
 import sys
 from collections.abc import Mapping
@@ -59,13 +61,21 @@ from riskscore.integrations._spark_frames import (
     sf,
 )
 from riskscore.integrations._spark_partition import ScoringSpec
-from riskscore.integrations._spark_stages import fold, parts_of, scores_of, scoring_rows, tallies_of
+from riskscore.integrations._spark_stages import (
+    Folded,
+    PairIds,
+    fold,
+    parts_of,
+    scores_of,
+    scoring_rows,
+    tallies_of,
+)
 from riskscore.integrations._spark_tallies import TallySpec
 from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
+    PAIR_ID_SEPARATOR,
     check_max_room_members,
-    pair_id_clash_error,
-    shared_pair_id_error,
+    split_pair_id_error,
 )
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.model import RiskModel
@@ -132,13 +142,21 @@ def account_features(
     repartitioned by account and merged with
     :func:`~riskscore.features.accounts.tallies_from_parts`.
 
+    Input that :func:`riskscore.read_messages` refuses because two conversations would
+    share an id (a group room's pair id that is the id of another conversation, or that
+    two pairs derive) raises its :class:`~riskscore.SchemaError` here too, before this
+    function returns. Such ids hold :data:`~riskscore.io.groups.PAIR_ID_SEPARATOR`: one
+    job looks for it in the text ids, and only when some id holds it are the events
+    read as :func:`score_events` reads them (repartitioned by conversation, the rows of
+    stage 1 cached for the session, pair ids compared).
+
     Parameters
     ----------
     events : pyspark.sql.DataFrame
         Schema v1 events. Rows are validated as :func:`riskscore.read_messages` does.
     partitions : int, optional
-        Partitions of the repartition by account; by default
-        ``spark.sql.shuffle.partitions``.
+        Partitions of the repartition by account (and by conversation, when ids hold
+        the separator); by default ``spark.sql.shuffle.partitions``.
     block_events : int, default 200_000
         Rows handed to the numpy code per call.
     max_room_members : int, default 20
@@ -165,7 +183,8 @@ def account_features(
     if block_events < 1:
         raise ValueError(f"block_events must be at least 1, got {block_events}")
     check_columns(events)
-    ev, _, acc_text = normalize_ids(events)
+    ev, conv_text, acc_text = normalize_ids(events)
+    n_parts = partitions_of(ev, partitions)
     future = FutureLimit.at(now, max_future_s)
     spec = TallySpec(
         block_events,
@@ -173,10 +192,49 @@ def account_features(
         check_max_room_members(max_room_members),
         future.now,
         future.max_future_s,
+        string_conversation_ids=conv_text,
     )
-
-    rows = tallies_of(parts_of(ev, spec), spec, partitions_of(ev, partitions))
+    if _ids_hold_separator(ev, conv_text, acc_text):
+        # two conversations could share an id: read whole conversations, as scoring does
+        ev = ev.withColumn(ROW, sf.monotonically_increasing_id())
+        parts = _checked_fold(ev, spec, n_parts)[0].part_rows
+    else:
+        parts = parts_of(ev, spec)
+    rows = tallies_of(parts, spec, n_parts)
     return rows.where(sf.col(PART_OTHER).isNull()).select("account_id", *ACCOUNT_SLOTS)
+
+
+def _ids_hold_separator(events: DataFrame, conv_text: bool, acc_text: bool) -> bool:
+    """Whether an id of ``events`` holds :data:`PAIR_ID_SEPARATOR`: only then can two
+    conversations share an id (a job that stops at the first, for text ids only)."""
+    names = [
+        name
+        for name, text in (
+            ("conversation_id", conv_text), ("sender_id", acc_text), ("recipient_id", acc_text)
+        )
+        if text
+    ]  # fmt: skip
+    if not names:
+        return False
+    holds = functools.reduce(
+        operator.or_, [sf.col(name).contains(PAIR_ID_SEPARATOR) for name in names]
+    )
+    return not events.where(holds).isEmpty()
+
+
+def _checked_fold(ev: DataFrame, read: TallySpec, n_parts: int) -> tuple[Folded, PairIds]:
+    """Stage 1 on ``ev`` (input order in :data:`ROW`) and the check of pair ids across
+    its blocks (one job): an id two conversations share raises the error of
+    :func:`riskscore.read_messages`, and the rows stage 1 cached are released."""
+    folded = fold(ev, read, n_parts)
+    try:
+        pairs = folded.pair_ids()
+        if pairs.shared is not None:
+            raise _pair_id_error(ev, pairs.shared)
+    except BaseException:
+        folded.unpersist()  # nothing returned reads them
+        raise
+    return folded, pairs
 
 
 def score_events(
@@ -282,14 +340,7 @@ def score_events(
         future.max_future_s,
         string_conversation_ids=conv_text,
     )
-    folded = fold(ev, read, n_parts)
-    try:
-        pairs = folded.pair_ids()
-        if pairs.shared is not None:
-            raise _pair_id_error(ev, pairs.shared)
-    except BaseException:
-        folded.unpersist()  # nothing returned reads them
-        raise
+    folded, pairs = _checked_fold(ev, read, n_parts)
     # group rooms give text pair ids: then every id is text
     conv_text = conv_text or pairs.any
     rows = scoring_rows(folded.states, tallies_of(folded.part_rows, read, n_parts), n_parts)
@@ -310,9 +361,7 @@ def _pair_id_error(events: DataFrame, pair_id: str) -> SchemaError:
     of ``events``, or that another room's pair derives too (one more job, on failure
     only)."""
     named = sf.col("conversation_id").cast("string") == pair_id
-    if events.where(named).isEmpty():
-        return shared_pair_id_error(pair_id, "")
-    return pair_id_clash_error(pair_id)
+    return split_pair_id_error(pair_id, named=not events.where(named).isEmpty())
 
 
 def alerts(scores: DataFrame) -> DataFrame:

@@ -52,6 +52,7 @@ __all__ = [
     "PAIR_ID_SEPARATOR",
     "broadcast_mask",
     "check_max_room_members",
+    "clashing_pair_id",
     "fan_out",
     "group_contact_mask",
     "is_broadcast",
@@ -62,6 +63,7 @@ __all__ = [
     "room_of_pair_id",
     "shared_pair_id_error",
     "split_groups",
+    "split_pair_id_error",
     "text_conversation_ids",
 ]
 
@@ -297,19 +299,54 @@ def _check_distinct(derived: npt.NDArray[np.object_], others: npt.NDArray[np.obj
         raise pair_id_clash_error(str(clash[0]))
 
 
-def pair_id_clash_error(pair_id: str) -> SchemaError:
+def pair_id_clash_error(pair_id: str, where: str = "") -> SchemaError:
     """The error for a conversation whose id is the pair id derived for two accounts of
-    a group conversation (out of core, the two can lie in different chunks).
+    a group conversation (out of core, the two can lie in different chunks). ``where`` is
+    how the caller names the place (``"event 7"``, or ``""``).
 
     Examples
     --------
     >>> str(pair_id_clash_error("g|a|b"))[:52]
     "column 'conversation_id': 'g|a|b' is the id of a con"
     """
+    at = f", {where}" if where else ""
     return SchemaError(
-        f"column 'conversation_id': {pair_id!r} is the id of a conversation and also the "
+        f"column 'conversation_id'{at}: {pair_id!r} is the id of a conversation and also the "
         "pair id derived for two accounts of a group conversation (room and account ids "
         f"joined by {PAIR_ID_SEPARATOR!r}); rename that conversation",
         column="conversation_id",
         value=pair_id,
     )
+
+
+def split_pair_id_error(pair_id: str, *, named: bool) -> SchemaError:
+    """The error of :func:`split_groups` for ``pair_id``, an id that two parts of the
+    input read apart (chunks, blocks) both give: :func:`pair_id_clash_error` when a
+    conversation of the input is ``named`` so (a room's pair id is its id), else
+    :func:`shared_pair_id_error` (pairs of two rooms derive it).
+
+    Examples
+    --------
+    >>> str(split_pair_id_error("g|a|b|c", named=False))[:46]
+    "column 'conversation_id': two pairs of a group"
+    """
+    return pair_id_clash_error(pair_id) if named else shared_pair_id_error(pair_id, "")
+
+
+def clashing_pair_id(error: SchemaError) -> str | None:
+    """The pair id of ``error`` when it is the error of :func:`split_groups` (two
+    conversations under one id), else None: how a part read apart reports it to the
+    place that compares the parts, which raises it as the whole input would.
+
+    Examples
+    --------
+    >>> clashing_pair_id(pair_id_clash_error("g|a|b")), clashing_pair_id(SchemaError("x"))
+    ('g|a|b', None)
+    """
+    value = error.value
+    if not isinstance(value, str):
+        return None
+    text = str(error)
+    if text in (str(pair_id_clash_error(value)), str(shared_pair_id_error(value, ""))):
+        return value
+    return None

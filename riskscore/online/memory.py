@@ -27,6 +27,7 @@ from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
     check_max_room_members,
     pair_conversation_id,
+    pair_id_clash_error,
     room_of_pair_id,
     shared_pair_id_error,
 )
@@ -199,8 +200,9 @@ class ScorerMemory(ScorerCheckpoints):
         if known == new:  # two pairs, one id: "a|b" and "c" against "a" and "b|c"
             raise shared_pair_id_error(new, f"event {self.n_events}")
         for derived in (known, new):
-            if derived in conversations:
-                raise self._pair_id_clash(derived, room_id)
+            holder = conversations.get(derived)
+            if holder is not None:
+                raise self._pair_id_clash(derived, holder.room)
         del conversations[room_id]
         conversations[known] = conv
         conv.room = room_id
@@ -210,18 +212,21 @@ class ScorerMemory(ScorerCheckpoints):
         return new
 
     def _refuse_a_pair_id(self, cid: str, sender_id: object, recipient_id: object) -> None:
-        """Refuse an event whose own conversation id is the pair id derived for its two
-        accounts in a known group room (batch refuses the same file): it would otherwise
-        join that pair's conversation.
+        """Refuse an event whose own conversation id is a pair id of a known group room
+        (batch refuses the same file): derived for its two accounts, or held by a pair of
+        other accounts. It would otherwise join that pair's conversation (or turn it into
+        a room of both pairs).
 
         Raises
         ------
         SchemaError
             ``cid`` is ``room|a|b`` for a room ``room`` this scorer holds.
         """
-        room = room_of_pair_id(cid, sender_id, recipient_id, self._rooms)
-        if room is not None:
-            raise self._pair_id_clash(cid, room)
+        holder = self._conversations.get(cid)
+        if room_of_pair_id(cid, sender_id, recipient_id, self._rooms) is not None or (
+            holder is not None and holder.room is not None
+        ):  # its accounts' pair id in a room, or the id of another pair of a room
+            raise self._pair_id_clash(cid)
 
     def _refuse_another_pair(
         self, pair_id: object, conv: ConversationState, room_id: object
@@ -237,20 +242,23 @@ class ScorerMemory(ScorerCheckpoints):
             ``conv``, held under ``pair_id``, is not a pair of ``room_id``.
         """
         room = conv.room
-        if room is None or type(room) is not type(room_id) or room != room_id:
-            raise self._pair_id_clash(pair_id, room_id)
+        if room is None or type(room) is not type(room_id):  # not a pair, or room "1" for 1
+            raise self._pair_id_clash(pair_id)
+        if room != room_id:
+            raise self._pair_id_clash(pair_id, room)
 
-    def _pair_id_clash(self, pair_id: object, room_id: object) -> SchemaError:
-        """The error for ``pair_id``, derived for two accounts of room ``room_id``, that is
-        already the id of another conversation (the event is not applied)."""
-        return SchemaError(
-            f"column 'conversation_id', event {self.n_events}: {pair_id!r} is the id of a "
-            f"conversation and also the pair id derived for two accounts of group "
-            f"conversation {room_id!r}; rename that conversation",
-            column="conversation_id",
-            row=self.n_events,
-            value=pair_id,
-        )
+    def _pair_id_clash(self, pair_id: object, other_room: object = None) -> SchemaError:
+        """The error of :func:`riskscore.read_messages` for ``pair_id``, derived for two
+        accounts of a group room and already the id of another conversation (the event is
+        not applied): of a pair of ``other_room`` (two rooms' pairs derive it), or of a
+        conversation given that id; naming the event."""
+        where = f"event {self.n_events}"
+        if other_room is None:
+            error = pair_id_clash_error(str(pair_id), where)
+        else:
+            error = shared_pair_id_error(str(pair_id), where)
+        error.row = self.n_events
+        return error
 
     def _touch_room(self, room_id: object, ts: int) -> None:
         rooms = self._rooms
