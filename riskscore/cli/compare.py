@@ -16,6 +16,7 @@ from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import NamedBundle, check_not_inputs, check_out_dir, named_bundle
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._time import parse_epoch, seed, whole_number
+from riskscore.cli._unread import unread_note
 from riskscore.evaluation.compare import (
     ModelComparison,
     bundle_id,
@@ -126,7 +127,10 @@ def _labels(args: argparse.Namespace, since: int | None) -> DecisionLabels | Non
         return labels_from_queue(queue, since=since)
 
 
-def _bundles(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelComparison:
+def _bundles(
+    args: argparse.Namespace, labels: DecisionLabels | None
+) -> tuple[ModelComparison, tuple[str, ...]]:
+    """Both bundles on the same events, and the columns of the events not read."""
     if args.model_a is None or args.model_b is None:
         raise ValueError("give two model bundles (MODEL_A MODEL_B), or --shadow-run DIR")
     bundles: tuple[NamedBundle, NamedBundle] = (args.model_a, args.model_b)
@@ -134,11 +138,13 @@ def _bundles(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelCo
     truth = None
     if args.data is not None:
         data = SyntheticData.read(args.data)
-        features = extract_features(data.messages)
+        messages = data.messages
+        features = extract_features(messages)
         truth = np.asarray(align_labels(features, data.labels), dtype=bool)
     else:
-        features = extract_features(read_messages(args.events, max_future_s=args.max_future_s))
-    return compare_models(
+        messages = read_messages(args.events, max_future_s=args.max_future_s)
+        features = extract_features(messages)
+    comparison = compare_models(
         a,
         b,
         features,
@@ -151,6 +157,7 @@ def _bundles(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelCo
         n_bootstrap=args.bootstrap,
         seed=args.seed,
     )
+    return comparison, messages.unread_columns
 
 
 def _shadow(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelComparison:
@@ -210,8 +217,11 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         raise ValueError("--alerts goes with --shadow-alerts")
     if args.shadow_run is not None or args.shadow_alerts is not None:
         result = _shadow(args, labels).to_dict()
+        result["unread_columns"] = []
     else:
-        result = _bundles(args, labels).to_dict()
+        comparison, unread = _bundles(args, labels)
+        result = comparison.to_dict()
+        result["unread_columns"] = list(unread)
         for model, bundle in zip(result["models"], (args.model_a, args.model_b), strict=True):
             model["path"] = str(bundle.path)  # the name as given, and where it resolved
     if result["decisions"] is not None:
@@ -262,6 +272,8 @@ def render(result: dict[str, Any]) -> None:
                 f"and {d['alerted_dismissed']} of the dismissed; precision on decided "
                 + ("n/a" if precision is None else f"{100 * precision:.1f}%")
             )
+    if result["unread_columns"]:
+        print(unread_note(result["unread_columns"]))
     if "file" in result:
         print(f"wrote {result['file']}")
 

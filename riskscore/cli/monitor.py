@@ -9,6 +9,7 @@ from typing import Any
 
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_not_inputs, check_out_dir
+from riskscore.cli._unread import unread_note
 from riskscore.features import extract_features
 from riskscore.io import read_messages
 from riskscore.io.staging import staged_outputs
@@ -48,9 +49,10 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         check_out_dir(args.out)
         check_not_inputs([args.out / name for name in OUT_FILES], [args.events])
     # the events first: a missing or bad file is said before the model's seconds of loading
-    features = extract_features(read_messages(args.events, max_future_s=args.max_future_s))
-    report = model_drift(load_model(args.model), features)
+    messages = read_messages(args.events, max_future_s=args.max_future_s)
+    report = model_drift(load_model(args.model), extract_features(messages))
     result = report.to_dict()
+    result["unread_columns"] = list(messages.unread_columns)
     if args.out is not None:
         with staged_outputs(args.out) as stage:  # both files, or the earlier ones
             text = json.dumps(result, indent=2, allow_nan=False)
@@ -70,5 +72,7 @@ def render(result: dict[str, Any]) -> None:
     )
     for shift in result["shifts"][:8]:
         print(f"  {shift['name']:<34} PSI {shift['psi']:.3f}  {shift['level']}")
+    if result["unread_columns"]:  # a column under another name reads as drift
+        print(unread_note(result["unread_columns"]))
     for path in result.get("files", []):
         print(f"wrote {path}")
