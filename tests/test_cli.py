@@ -441,6 +441,10 @@ BUNDLE_ARGUMENTS = {
 }
 
 
+#: The word for the shipped bundle, and a folder so named.
+_DEFAULTS = ("default", "./default")
+
+
 def test_every_bundle_argument_takes_default_for_the_shipped_bundle(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -452,8 +456,10 @@ def test_every_bundle_argument_takes_default_for_the_shipped_bundle(
             if "bundle" in (action.help or "") and action.dest != "out":
                 found.add((name, action.dest))
                 assert callable(action.type), (name, action.dest)
-                assert action.type("default") == rs.model.default_model_dir(), (name, action.dest)
-                assert action.type("./default") == Path("default"), (name, action.dest)
+                # compare keeps the name given beside the path (NamedBundle)
+                default, local = (getattr(p, "path", p) for p in map(action.type, _DEFAULTS))
+                assert default == rs.model.default_model_dir(), (name, action.dest)
+                assert local == Path("default"), (name, action.dest)
                 assert "`default`" in " ".join((action.help or "").split()), (name, action.dest)
     assert found == BUNDLE_ARGUMENTS
     monkeypatch.setenv("RISKSCORE_MODEL_DIR", str(tmp_path / "mine"))

@@ -28,8 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
+import pyarrow as pa
+
 from riskscore.batch.alerts import write_alerts
 from riskscore.exceptions import SchemaError
+from riskscore.io.files import PARQUET_SUFFIXES, check_regular_file
+from riskscore.io.ids import check_ids
+from riskscore.io.problems import Found
+from riskscore.io.raw import show, shown
 from riskscore.io.staging import StagedOutputs
 from riskscore.io.text import parquet_file
 from riskscore.model import RiskModel
@@ -196,22 +203,80 @@ class ShadowRunAlerts:
 def read_conversation_ids(path: Path) -> list[Any]:
     """The ``conversation_id`` column of a scores or alerts file (Parquet or JSON lines,
     e.g. the alerts ``riskscore stream`` writes and the shadow alerts it records), in
-    file order."""
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file or directory: {path}")
-    if path.suffix == ".parquet":
-        with parquet_file(path) as parquet:
-            ids: list[Any] = parquet.read(columns=["conversation_id"]).column(0).to_pylist()
-        return ids
-    out = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if line.strip():
-                record = json.loads(line)
-                if not isinstance(record, dict) or "conversation_id" not in record:
-                    raise SchemaError(f"{path}, line {lineno}: no conversation_id")
-                out.append(record["conversation_id"])
-    return out
+    file order.
+
+    Each id is checked by the rule of the events' id column
+    (:func:`riskscore.io.ids.check_ids`): an integer or text, never null, a boolean, a
+    container or a fraction, and one type in a file; an integral float is its integer.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    SchemaError
+        A directory or FIFO, a file that is not Parquet or JSON lines, a record without
+        ``conversation_id``, or an id that is none (naming the line and value).
+    """
+    check_regular_file(path, "scores or alerts file")
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        try:
+            with parquet_file(path) as parquet:
+                ids: list[Any] = parquet.read(columns=["conversation_id"]).column(0).to_pylist()
+        except (pa.ArrowException, KeyError, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise  # the system's (permission, I/O)
+            detail = " ".join(str(exc).split())[:200]
+            raise SchemaError(
+                f"{path}: not a Parquet scores or alerts file with a conversation_id column "
+                f"({type(exc).__name__}: {detail})"
+            ) from None
+        return _checked_ids(path, ids, list(range(len(ids))), "row")
+    ids, lines = [], []
+    with path.open("rb") as fh:
+        for lineno, data in enumerate(fh, start=1):
+            record = _json_line(path, lineno, data)
+            if record is None:
+                continue
+            if not isinstance(record, dict) or "conversation_id" not in record:
+                raise SchemaError(f"{path}, line {lineno}: no conversation_id")
+            ids.append(record["conversation_id"])
+            lines.append(lineno)
+    return _checked_ids(path, ids, lines, "line")
+
+
+def _json_line(path: Path, lineno: int, data: bytes) -> Any:
+    """One JSON line's value (None for a blank line); neither its text nor a part of it
+    is quoted in an error (an alerts log holds no content, but a wrong file might)."""
+    try:
+        text = data.decode("utf-8-sig" if lineno == 1 else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise SchemaError(
+            f"{path}, line {lineno}: not UTF-8 text (byte {data[exc.start]:#04x} at offset "
+            f"{exc.start})"
+        ) from None
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        raise SchemaError(f"{path}, line {lineno}: not JSON ({reason})") from None
+
+
+def _checked_ids(path: Path, ids: list[Any], where: list[int], unit: str) -> list[Any]:
+    """``ids`` checked by the events' rule; ``where`` gives each one's line (or row)."""
+    found = Found()
+    check_ids("conversation_id", np.fromiter(ids, dtype=object, count=len(ids)), found)
+    if found.problems:
+        i, reason = min((int(np.argmax(mask)), reason) for _, mask, reason in found.problems)
+        value = show(shown("conversation_id", ids[i]))
+        raise SchemaError(
+            f"{path}, {unit} {where[i]}: conversation_id {value} {reason}",
+            column="conversation_id",
+            row=i,
+            line=where[i] if unit == "line" else None,
+        )
+    return [int(v) if isinstance(v, float) else v for v in ids]  # 1.0 is the id 1
 
 
 def read_shadow_run(out_dir: str | Path) -> ShadowRunAlerts:

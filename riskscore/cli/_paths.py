@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -35,6 +36,28 @@ def bundle_dir(text: str) -> Path:
     'default'
     """
     return default_model_dir() if text == DEFAULT_BUNDLE else Path(text)
+
+
+@dataclass(frozen=True, slots=True)
+class NamedBundle:
+    """A model bundle as the user named it (``name``: ``default`` or a directory) and the
+    directory that is (``path``), for outputs that record both."""
+
+    name: str
+    path: Path
+
+
+def named_bundle(text: str) -> NamedBundle:
+    """:func:`bundle_dir`, keeping the name given (the ``type`` of ``compare``'s bundles,
+    whose output records what the user named, not only where it resolved).
+
+    Examples
+    --------
+    >>> bundle = named_bundle("default")
+    >>> bundle.name, bundle.path == default_model_dir()
+    ('default', True)
+    """
+    return NamedBundle(text, bundle_dir(text))
 
 
 def check_out_dir(path: Path) -> Path:

@@ -13,15 +13,18 @@ import numpy as np
 
 from riskscore.batch.shadow import read_conversation_ids, read_shadow_run
 from riskscore.cli._future_option import add_max_future_s_option
-from riskscore.cli._paths import bundle_dir
+from riskscore.cli._paths import NamedBundle, check_not_inputs, check_out_dir, named_bundle
 from riskscore.cli._policy_option import add_policy_option, load_policy
-from riskscore.cli._time import parse_epoch, seed
+from riskscore.cli._time import parse_epoch, seed, whole_number
+from riskscore.cli._unread import unread_note
 from riskscore.evaluation.compare import (
     ModelComparison,
     bundle_id,
     compare_alert_sets,
     compare_models,
 )
+from riskscore.evaluation.metrics import MAX_BOOTSTRAP
+from riskscore.exceptions import SchemaError
 from riskscore.features import extract_features
 from riskscore.io import read_messages
 from riskscore.io.staging import staged_file
@@ -63,13 +66,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     named = "a directory, or `default` for the shipped one"
     parser.add_argument(
         "model_a",
-        type=bundle_dir,
+        type=named_bundle,
         nargs="?",
         help=f"first bundle ({named}; the reference; {alone})",
     )
     parser.add_argument(
         "model_b",
-        type=bundle_dir,
+        type=named_bundle,
         nargs="?",
         help=f"second bundle ({named}; the candidate; {alone})",
     )
@@ -105,7 +108,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add_policy_option(parser)
     parser.add_argument(
-        "--bootstrap", type=int, default=500, help="bootstrap replicates over adults"
+        "--bootstrap",
+        type=whole_number(1, MAX_BOOTSTRAP),
+        default=500,
+        help=f"bootstrap replicates over adults (1 to {MAX_BOOTSTRAP:,})",
     )
     parser.add_argument("--seed", type=seed, default=0, help="seed of the bootstrap")
     parser.add_argument("--out", type=Path, help="directory for compare.json (default: none)")
@@ -121,18 +127,24 @@ def _labels(args: argparse.Namespace, since: int | None) -> DecisionLabels | Non
         return labels_from_queue(queue, since=since)
 
 
-def _bundles(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelComparison:
+def _bundles(
+    args: argparse.Namespace, labels: DecisionLabels | None
+) -> tuple[ModelComparison, tuple[str, ...]]:
+    """Both bundles on the same events, and the columns of the events not read."""
     if args.model_a is None or args.model_b is None:
         raise ValueError("give two model bundles (MODEL_A MODEL_B), or --shadow-run DIR")
-    a, b = load_model(args.model_a), load_model(args.model_b)
+    bundles: tuple[NamedBundle, NamedBundle] = (args.model_a, args.model_b)
+    a, b = (load_model(bundle.path) for bundle in bundles)
     truth = None
     if args.data is not None:
         data = SyntheticData.read(args.data)
-        features = extract_features(data.messages)
+        messages = data.messages
+        features = extract_features(messages)
         truth = np.asarray(align_labels(features, data.labels), dtype=bool)
     else:
-        features = extract_features(read_messages(args.events, max_future_s=args.max_future_s))
-    return compare_models(
+        messages = read_messages(args.events, max_future_s=args.max_future_s)
+        features = extract_features(messages)
+    comparison = compare_models(
         a,
         b,
         features,
@@ -140,11 +152,12 @@ def _bundles(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelCo
         is_grooming=truth,
         decided_positive=None if labels is None else labels.positive,
         decided_negative=None if labels is None else labels.negative,
-        names=(str(args.model_a), str(args.model_b)),
-        ids=(bundle_id(args.model_a), bundle_id(args.model_b)),
+        names=(bundles[0].name, bundles[1].name),  # as named: `default` stays `default`
+        ids=(bundle_id(bundles[0].path), bundle_id(bundles[1].path)),
         n_bootstrap=args.bootstrap,
         seed=args.seed,
     )
+    return comparison, messages.unread_columns
 
 
 def _shadow(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelComparison:
@@ -165,6 +178,7 @@ def _shadow(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelCom
             raise ValueError("--shadow-alerts needs the production alerts: --alerts FILE")
         production = read_conversation_ids(args.alerts)
         shadow = read_conversation_ids(args.shadow_alerts)
+        _check_one_id_kind({"--alerts": production, "--shadow-alerts": shadow})
         scored = []
     return compare_alert_sets(
         scored,
@@ -176,18 +190,40 @@ def _shadow(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelCom
     )
 
 
+def _check_one_id_kind(files: dict[str, list[Any]]) -> None:
+    """Refuse two alerts files of different id types (each file holds one): 1 and "1" are
+    two ids, so every alert would count as gained and lost, none matched."""
+    kinds = {
+        option: "text" if isinstance(ids[0], str) else "integers"
+        for option, ids in files.items()
+        if ids
+    }
+    if len(set(kinds.values())) > 1:
+        said = " but ".join(f"{kind} in {option}" for option, kind in kinds.items())
+        raise SchemaError(
+            f'conversation ids are {said}: 1 and "1" are two ids, so no alert would '
+            "match; give both files from the same events"
+        )
+
+
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
-    if args.bootstrap < 1:
-        raise ValueError(f"--bootstrap must be at least 1, got {args.bootstrap}")
+    if args.out is not None:  # before any work: compare.json never replaces what is read
+        check_out_dir(args.out)
+        inputs = (args.events, args.alerts, args.shadow_alerts, args.queue, args.policy)
+        check_not_inputs([args.out / "compare.json"], inputs)
     since = args.since
     labels = _labels(args, since)
     if args.alerts is not None and args.shadow_alerts is None:
         raise ValueError("--alerts goes with --shadow-alerts")
     if args.shadow_run is not None or args.shadow_alerts is not None:
-        comparison = _shadow(args, labels)
+        result = _shadow(args, labels).to_dict()
+        result["unread_columns"] = []
     else:
-        comparison = _bundles(args, labels)
-    result = comparison.to_dict()
+        comparison, unread = _bundles(args, labels)
+        result = comparison.to_dict()
+        result["unread_columns"] = list(unread)
+        for model, bundle in zip(result["models"], (args.model_a, args.model_b), strict=True):
+            model["path"] = str(bundle.path)  # the name as given, and where it resolved
     if result["decisions"] is not None:
         result["decisions"]["since"] = (
             None if since is None else datetime.fromtimestamp(since, UTC).isoformat()
@@ -195,7 +231,8 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     if args.out is not None:
         path = args.out / "compare.json"
         with staged_file(path) as staged:  # whole, or the earlier file
-            staged.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+            text = json.dumps(result, indent=2, default=str, allow_nan=False)
+            staged.write_text(text + "\n", encoding="utf-8")
         result["file"] = str(path)
     return result
 
@@ -212,9 +249,12 @@ def render(result: dict[str, Any]) -> None:
         "that A alerts"
     )
     for key, d in result["differences_b_minus_a"].items():
+        if d["difference"] is None:  # undefined on these conversations (no positive)
+            print(f"  {key:14s} B - A n/a (undefined on these conversations)")
+            continue
         print(
             f"  {key:14s} B - A {d['difference']:+.4f} "
-            f"(95% CI {d['ci95_low']:+.4f} to {d['ci95_high']:+.4f})"
+            f"(95% CI {_signed(d['ci95_low'])} to {_signed(d['ci95_high'])})"
         )
     decisions = result["decisions"]
     if decisions:
@@ -232,5 +272,11 @@ def render(result: dict[str, Any]) -> None:
                 f"and {d['alerted_dismissed']} of the dismissed; precision on decided "
                 + ("n/a" if precision is None else f"{100 * precision:.1f}%")
             )
+    if result["unread_columns"]:
+        print(unread_note(result["unread_columns"]))
     if "file" in result:
         print(f"wrote {result['file']}")
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.4f}"

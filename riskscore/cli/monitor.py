@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from riskscore.cli._future_option import add_max_future_s_option
-from riskscore.cli._paths import MODEL_HELP, bundle_dir
+from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_not_inputs, check_out_dir
+from riskscore.cli._unread import unread_note
 from riskscore.features import extract_features
 from riskscore.io import read_messages
 from riskscore.io.staging import staged_outputs
@@ -39,17 +40,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_max_future_s_option(parser)
 
 
+#: The files ``--out`` receives.
+OUT_FILES = ("drift.json", "drift.md")
+
+
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
-    model = load_model(args.model)
-    report = model_drift(
-        model, extract_features(read_messages(args.events, max_future_s=args.max_future_s))
-    )
+    if args.out is not None:  # before any work; drift.json may be the events (JSON lines)
+        check_out_dir(args.out)
+        check_not_inputs([args.out / name for name in OUT_FILES], [args.events])
+    # the events first: a missing or bad file is said before the model's seconds of loading
+    messages = read_messages(args.events, max_future_s=args.max_future_s)
+    report = model_drift(load_model(args.model), extract_features(messages))
     result = report.to_dict()
+    result["unread_columns"] = list(messages.unread_columns)
     if args.out is not None:
         with staged_outputs(args.out) as stage:  # both files, or the earlier ones
-            stage("drift.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-            stage("drift.md").write_text(report.to_markdown(), encoding="utf-8")
-        result["files"] = [str(args.out / "drift.json"), str(args.out / "drift.md")]
+            text = json.dumps(result, indent=2, allow_nan=False)
+            stage(OUT_FILES[0]).write_text(text + "\n", encoding="utf-8")
+            stage(OUT_FILES[1]).write_text(report.to_markdown(), encoding="utf-8")
+        result["files"] = [str(args.out / name) for name in OUT_FILES]
     result["exit_code"] = 1 if args.fail_on_drift and report.drifted else 0
     return result
 
@@ -63,5 +72,7 @@ def render(result: dict[str, Any]) -> None:
     )
     for shift in result["shifts"][:8]:
         print(f"  {shift['name']:<34} PSI {shift['psi']:.3f}  {shift['level']}")
+    if result["unread_columns"]:  # a column under another name reads as drift
+        print(unread_note(result["unread_columns"]))
     for path in result.get("files", []):
         print(f"wrote {path}")

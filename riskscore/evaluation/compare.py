@@ -25,7 +25,14 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.evaluation.metrics import cluster_codes, ranking_metrics, replicate_metrics
+from riskscore._checks import check_whole
+from riskscore.evaluation.metrics import (
+    MAX_BOOTSTRAP,
+    cluster_codes,
+    ranking_metrics,
+    replicate_metrics,
+)
+from riskscore.evaluation.records import jsonable
 from riskscore.features import FeatureTable
 from riskscore.model import RiskModel
 from riskscore.model.bundle import MANIFEST
@@ -88,16 +95,17 @@ class ModelComparison:
     decisions: dict[str, Any] | None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields (at most 20 ids of each of gained and lost)."""
+        """JSON-ready fields (at most 20 ids of each of gained and lost; a metric that
+        is undefined, as PR-AUC without a positive, is None)."""
         return {
-            "models": list(self.models),
+            "models": jsonable(list(self.models)),
             "n_conversations": self.n_conversations,
             "alerts": {"a": self.alerts[0], "b": self.alerts[1]},
             "alerts_gained_by_b": len(self.gained),
             "alerts_lost_by_b": len(self.lost),
             "gained_examples": [str(c) for c in self.gained[:_LISTED]],
             "lost_examples": [str(c) for c in self.lost[:_LISTED]],
-            "differences_b_minus_a": self.differences,
+            "differences_b_minus_a": jsonable(self.differences),
             "decisions": self.decisions,
         }
 
@@ -134,14 +142,18 @@ def compare_models(
     names, ids : pairs of str
         Labels and bundle ids (:func:`bundle_id`) of the two models.
     n_bootstrap : int, default 500
-        Bootstrap replicates over adults for the intervals.
+        Bootstrap replicates over adults for the intervals, from 1 to
+        :data:`~riskscore.evaluation.metrics.MAX_BOOTSTRAP`.
     seed : int, default 0
         Seed of the bootstrap.
 
     Returns
     -------
     ModelComparison
+        Metrics undefined on these conversations (PR-AUC and recall without a
+        positive) are NaN.
     """
+    check_whole("n_bootstrap", n_bootstrap, 1, MAX_BOOTSTRAP)
     child_age, adult_age = features.column("child_age"), features.column("adult_age")
     risk = [m.predict_proba(features) for m in (a, b)]
     tiers = [policy.tiers(r, child_age, adult_age) for r in risk]

@@ -23,7 +23,7 @@ from riskscore.io.jsonl import read_jsonl
 from riskscore.io.raw import RawColumns
 from riskscore.io.text import arrow_file, parquet_file
 
-__all__ = ["read_file"]
+__all__ = ["check_regular_file", "read_file"]
 
 AnyArray = npt.NDArray[Any]
 IntArray = npt.NDArray[np.int64]
@@ -33,6 +33,28 @@ JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 
 
+def check_regular_file(path: Path, what: str = "events file") -> None:
+    """Refuse a ``path`` to read that is missing, a directory, or not a regular file (a
+    FIFO, whose open blocks until a writer comes; a socket or a device).
+
+    Raises
+    ------
+    FileNotFoundError
+        Nothing at ``path``.
+    SchemaError
+        A directory or another non-regular file, naming ``what`` was expected.
+    """
+    if not path.exists():
+        raise FileNotFoundError(f"no such {what}: {path}")
+    if path.is_dir():
+        raise SchemaError(f"{path} is a directory: give the path of one {what}")
+    if not path.is_file():
+        raise SchemaError(
+            f"{path} is not a regular file (a FIFO, socket or device, which may block the "
+            f"read): give the path of one {what}"
+        )
+
+
 def read_file(path: Path) -> dict[str, AnyArray]:
     """One events file, by suffix. Whatever is wrong with the file (empty, truncated,
     ragged, not the format its suffix says) is a :class:`SchemaError` naming the file."""
@@ -40,10 +62,7 @@ def read_file(path: Path) -> dict[str, AnyArray]:
 
     import pyarrow as pa
 
-    if not path.exists():
-        raise FileNotFoundError(f"no such events file: {path}")
-    if path.is_dir():
-        raise SchemaError(f"{path} is a directory: give the path of one events file")
+    check_regular_file(path)
     suffix = path.suffix.lower()
     if suffix not in CSV_SUFFIXES | JSONL_SUFFIXES | PARQUET_SUFFIXES:
         raise SchemaError(
