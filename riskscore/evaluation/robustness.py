@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore._checks import check_open_share, check_sample, check_whole
+from riskscore.evaluation.records import jsonable
 from riskscore.features import FeatureTable, extract_features
 from riskscore.io.markdown import markdown_row
 from riskscore.policy import AlertPolicy
@@ -131,18 +132,8 @@ class WorldResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (NaN as None)."""
-        out: dict[str, Any] = _clean(asdict(self))
+        out: dict[str, Any] = jsonable(asdict(self))
         return out
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +177,7 @@ class RobustnessReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready report, with the summary."""
-        out: dict[str, Any] = _clean(
+        out: dict[str, Any] = jsonable(
             {
                 "prevalence": self.prevalence,
                 "rare_prevalence": self.rare_prevalence,
