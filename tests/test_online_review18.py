@@ -4,6 +4,7 @@ data is synthetic."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +118,61 @@ def test_a_checkpoint_with_a_pair_left_behind_restores_it_expired(
     assert restored.n_expired == scorer.n_expired + 2
     restored.update_many([_event("R", 200, "a", "b"), _event("R", 201, "c", "a")])
     assert _rooms_pairs(restored) == ({"R"}, {"R|a|b", "R|a|c"})
+
+
+# ------------------------------------------- ids beyond int64: one rule, batch and online
+
+_BIG = 2**64
+
+
+@pytest.mark.parametrize("text_column", ["recipient_id", "sender_id"])
+def test_text_ids_beside_an_integer_column_beyond_int64_are_refused_in_both_paths(
+    model: rs.RiskModel, tmp_path: Path, text_column: str
+) -> None:
+    """Was: batch read the integer column as decimal text, so account 6 (an integer, held
+    as "6" beside 2**64) and account "6" (text, in the other column) became one account;
+    online took the first event and refused the second. Both now refuse integer ids beside
+    text ids, wherever the integers are beyond int64."""
+    other = "sender_id" if text_column == "recipient_id" else "recipient_id"
+    rows = [
+        {**_event(1, 0, 0, 0), other: _BIG, text_column: "6"},
+        {**_event(2, 1, 0, 0), other: 6, text_column: "y"},
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(rs.SchemaError, match=r"is (text|an integer) while sender_id holds"):
+        rs.read_messages(path)
+    kept = rs.read_messages(path, errors="quarantine")
+    assert len(kept) == 0
+    scorer = rs.OnlineScorer(model, time_source="events")
+    for row in rows:
+        with pytest.raises(rs.SchemaError, match=r"while sender_id holds"):
+            scorer.update_one(row)
+    assert scorer.n_accounts == 0
+
+
+# ------------------------------------------------ options an attacker or a typo sets
+
+
+def test_an_endless_cooldown_is_checkpointed_and_restored(
+    model: rs.RiskModel, tmp_path: Path
+) -> None:
+    """Was: cooldown_s=inf was accepted, then every checkpoint failed ('Out of range float
+    values are not JSON compliant'), after the stream had run, leaving an empty file that
+    the restart refused as not a checkpoint."""
+    scorer = rs.OnlineScorer(model, cooldown_s=float("inf"), time_source="events")
+    scorer.update_many(_ROOM_EXPIRES)
+    scorer.checkpoint(tmp_path / "state.sqlite")
+    restored = rs.OnlineScorer.restore(tmp_path / "state.sqlite", model)
+    assert restored.cooldown_s == float("inf")
+    assert restored.conversation_ids == scorer.conversation_ids
+
+
+def test_a_checkpoint_that_cannot_be_written_leaves_no_file(
+    model: rs.RiskModel, tmp_path: Path
+) -> None:
+    scorer = rs.OnlineScorer(model, time_source="events")
+    scorer.update_many(_ROOM_EXPIRES)
+    with pytest.raises(ValueError, match="JSON"):
+        scorer.checkpoint(tmp_path / "state.sqlite", extra={"x": float("nan")})
+    assert list(tmp_path.iterdir()) == []

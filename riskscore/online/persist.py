@@ -113,7 +113,7 @@ class ScorerCheckpoints:
             "shadow_model_sha256": self.shadow_sha256,
             "config": {
                 "idle_expiry_s": finite_or_none(self.idle_expiry_s),
-                "cooldown_s": self.cooldown_s,
+                "cooldown_s": finite_or_none(self.cooldown_s),
                 "reorder_tolerance_s": finite_or_none(self.reorder_tolerance_s),
                 "max_future_s": finite_or_none(self.max_future_s),
                 "time_source": self.time_source if isinstance(self.time_source, str) else None,
@@ -306,12 +306,10 @@ def config_of(snap: _checkpoint.Snapshot) -> dict[str, Any]:
         raise CheckpointError(f"{snap.path}: meta 'config' is missing or not an object")
     for name in _NUMBER_CONFIG:
         value: Any = config.get(name)
-        if name in config and not (
-            (value is None and name != "cooldown_s") or (is_real(value) and value >= 0)
-        ):
+        if name in config and not (value is None or (is_real(value) and value >= 0)):
             raise CheckpointError(
-                f"{snap.path}: meta 'config' {name!r} must be a finite number >= 0"
-                f"{'' if name == 'cooldown_s' else ' or null (no limit)'}, found {show(value)}"
+                f"{snap.path}: meta 'config' {name!r} must be a finite number >= 0 or null "
+                f"(no limit), found {show(value)}"
             )
     if config.get("time_source") not in ("wall", "events", None):
         raise CheckpointError(
@@ -321,7 +319,7 @@ def config_of(snap: _checkpoint.Snapshot) -> dict[str, Any]:
     try:
         out: dict[str, Any] = {
             "idle_expiry_s": inf_if_none(config["idle_expiry_s"]),
-            "cooldown_s": float(config["cooldown_s"]),
+            "cooldown_s": inf_if_none(config["cooldown_s"]),
             "reorder_tolerance_s": inf_if_none(config["reorder_tolerance_s"]),
             "max_future_s": inf_if_none(config.get("max_future_s", DEFAULT_MAX_FUTURE_S)),
             "max_conversations": config.get("max_conversations", DEFAULT_MAX_CONVERSATIONS),
