@@ -98,6 +98,9 @@ class StreamResult:
     broadcast: int = 0
     #: fields of applied events that are not schema v1 (not read), counted by name
     ignored_fields: dict[str, int] = field(default_factory=dict)
+    #: lines the checkpoint had processed that the input did not hold (a restart fed a
+    #: shorter input than before; 0 normally)
+    missing: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -231,11 +234,21 @@ def stream_lines(
                 record_shadow(lineno)
         if lineno % checkpoint_every == 0:
             save(lineno)
+    missing = max(skip - n_lines, 0)
+    if missing:
+        err.write(
+            f"riskscore stream: input ended at line {n_lines}, before line {skip} where "
+            f"{source} resumes: {missing} lines it had processed are not in this input (feed "
+            "the same input from its start); nothing was applied, the checkpoint still counts "
+            f"{skip} lines\n"
+        )
     for alert in scorer.refresh():
         n_alerts += 1
         emit(alert, None)
     record_shadow(None)
-    save(n_lines)
+    # never fewer lines than the state holds: a shorter input must not lower the count, or
+    # the next restart would apply the lines between the two counts a second time
+    save(max(n_lines, skip))
     return StreamResult(
         lines=n_lines,
         skipped=min(skip, n_lines),
@@ -246,6 +259,7 @@ def stream_lines(
         queue=None if queue is None else queue_summary(queue, n_alerts, open_before),
         broadcast=scorer.n_broadcast - broadcast_before,
         ignored_fields=dict(sorted(ignored.items())),
+        missing=missing,
     )
 
 
@@ -283,11 +297,32 @@ def _name_counts(extra: dict[str, Any], key: str, path: object) -> dict[str, int
     return dict(counts)
 
 
-def _resumed_lines(extra: dict[str, Any], path: object) -> int:
-    lines = extra.get("lines", 0)
+def _resumed_lines(scorer: OnlineScorer, path: object) -> int:
+    """The input lines a checkpoint had processed, checked against the state it holds: each
+    event applied or set aside took a line, and so did each rejected line. A count below
+    that (or none, in a checkpoint of events written by the API or ``riskscore serve``)
+    would apply lines a second time."""
+    extra = scorer.checkpoint_extra
+    held = scorer.n_events + scorer.n_broadcast
+    if "lines" not in extra:
+        if held:
+            raise CheckpointError(
+                f"{path}: holds {held} events but no count of input lines (extra 'lines'): "
+                "not a checkpoint of riskscore stream, whose restart skips the lines already "
+                "processed; give a new --checkpoint file"
+            )
+        return 0
+    lines = extra["lines"]
     if isinstance(lines, bool) or not isinstance(lines, int) or lines < 0:
         raise CheckpointError(
             f"{path}: checkpoint extra 'lines' must be an int >= 0: {lines!r:.80}"
+        )
+    rejected, _ = _resumed_counts(extra, path)
+    if lines < held + rejected:
+        raise CheckpointError(
+            f"{path}: checkpoint extra 'lines' is {lines}, fewer than the lines its state "
+            f"took ({held} events and {rejected} rejected lines): the lines after it would "
+            "be applied a second time; give a new --checkpoint file"
         )
     return lines
 
@@ -313,7 +348,7 @@ def _run(
     scorer = scorer_from_args(args, model, policy, args.checkpoint, shadow_model=shadow)
     skip = 0
     if resumed:
-        skip = _resumed_lines(scorer.checkpoint_extra, args.checkpoint)
+        skip = _resumed_lines(scorer, args.checkpoint)
         print(
             f"riskscore stream: resuming from {args.checkpoint} after input line {skip}",
             file=sys.stderr,
@@ -352,6 +387,12 @@ def render(result: dict[str, Any]) -> None:
         print(
             f"riskscore stream: {s['broadcast']} events to rooms above --max-room-members set "
             "aside as broadcasts (not conversations)",
+            file=sys.stderr,
+        )
+    if s["missing"]:
+        print(
+            f"riskscore stream: input ended {s['missing']} lines before the checkpoint's "
+            "count of lines processed: those lines were not fed again",
             file=sys.stderr,
         )
     if s["ignored_fields"]:

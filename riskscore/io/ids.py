@@ -243,21 +243,26 @@ def same_id_kind(a: AnyArray, b: AnyArray, problems: Sink) -> tuple[AnyArray, An
     Integer ids in one column and text ids in the other are refused on the recipient's
     rows, as a column mixing the two is: ``500`` and ``"500"`` are two ids as given, and
     turning one column into text would make them one account. Integers beyond int64,
-    kept as decimal text (:class:`DecimalIds`), are integers beside the other column's.
+    kept as decimal text (:class:`DecimalIds`), are integers: beside the other column's
+    integers both are decimal text, and beside its text ids they are refused (``6`` beside
+    a larger id is held as ``"6"``, which a text ``"6"`` would otherwise join).
     """
-    a_int, b_int = a.dtype.kind == "i", b.dtype.kind == "i"
+    a_int, b_int = _integers(a), _integers(b)
     if a_int == b_int:
-        return a, b
-    text = b if a_int else a
-    if not isinstance(text, DecimalIds):
-        problems.add(
-            "recipient_id",
-            np.ones(len(b), dtype=bool),
-            f"is {'text' if a_int else 'an integer'} while sender_id holds "
-            f"{'integer' if a_int else 'text'} ids: senders and recipients are one account "
-            'space (500 and "500" are two ids), so use one id type in both columns',
-        )
+        return (a, b) if a.dtype == b.dtype else (as_text(a), as_text(b))
+    problems.add(
+        "recipient_id",
+        np.ones(len(b), dtype=bool),
+        f"is {'text' if a_int else 'an integer'} while sender_id holds "
+        f"{'integer' if a_int else 'text'} ids: senders and recipients are one account "
+        'space (500 and "500" are two ids), so use one id type in both columns',
+    )
     return as_text(a), as_text(b)
+
+
+def _integers(ids: AnyArray) -> bool:
+    """Whether a column's ids are integers as given (int64, or decimal text beyond it)."""
+    return ids.dtype.kind == "i" or isinstance(ids, DecimalIds)
 
 
 def as_text(ids: AnyArray) -> AnyArray:

@@ -117,6 +117,10 @@ def write(
     generators): one row's JSON at a time.
     """
     target = Path(path)
+    full = {"format": FORMAT, "schema_version": SCHEMA_VERSION, **meta}
+    full.pop(_CHECKSUMS, None)
+    # encoded before the file is opened: a value JSON cannot hold creates no empty file
+    rows = {key: _dumps(value) for key, value in full.items()}
     _refuse_foreign(target)
     con = _connect(target, create=True)
     try:
@@ -128,9 +132,6 @@ def write(
             con.execute("DELETE FROM meta")
             con.execute("DELETE FROM conversations")
             con.execute("DELETE FROM accounts")
-            full = {"format": FORMAT, "schema_version": SCHEMA_VERSION, **meta}
-            full.pop(_CHECKSUMS, None)
-            rows = {key: _dumps(value) for key, value in full.items()}
             con.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
             sums = {"meta": _meta_checksum(rows)}
             digest = _Digest()

@@ -115,6 +115,9 @@ class ScorerMemory(ScorerCheckpoints):
         # group rooms (conversation ids that named more than two accounts) -> latest event
         # time, least recently active first; their events go to pair conversations
         self._rooms: OrderedDict[object, int] = OrderedDict()
+        # group room -> ids of its live pairs: a room is forgotten with its pairs (its latest
+        # time is theirs at least), or a lingering pair would meet its room's return
+        self._room_pairs: dict[object, dict[object, None]] = {}
         self.clock = 0
         self.n_events = 0
         self.n_clamped = 0
@@ -176,9 +179,37 @@ class ScorerMemory(ScorerCheckpoints):
     def _evict_oldest(self) -> None:
         """Forget the least recently active conversation (the live-conversation cap)."""
         key = next(iter(self._conversations))
-        conv = self._conversations.pop(key)
-        self._unindex(conv.adult_id(), key)
+        self._forget(key, self._conversations.pop(key))
         self.n_evicted += 1
+
+    def _forget(self, cid: object, conv: ConversationState) -> None:
+        """Take a conversation just removed out of the adult index and its room's pairs."""
+        self._unindex(conv.adult_id(), cid)
+        if conv.room is not None:
+            pairs = self._room_pairs.get(conv.room)
+            if pairs is not None:
+                pairs.pop(cid, None)
+                if not pairs:
+                    del self._room_pairs[conv.room]
+
+    def _join_room(self, room_id: object, cid: object, conv: ConversationState) -> None:
+        """Hold conversation ``cid`` as a pair of group room ``room_id``."""
+        conv.room = room_id
+        pairs = self._room_pairs.get(room_id)
+        if pairs is None:
+            self._room_pairs[room_id] = {cid: None}
+        else:
+            pairs[cid] = None
+
+    def _drop_room(self, room_id: object) -> int:
+        """Forget a group room (removed from ``_rooms`` by the caller) and its live pairs;
+        return how many pairs went. Its pairs are no more recent than the room, so they
+        expire or are evicted with it."""
+        dropped = self._room_pairs.pop(room_id, {})
+        for cid in dropped:
+            conv = self._conversations.pop(cid)
+            self._unindex(conv.adult_id(), cid)
+        return len(dropped)
 
     def _open_room(
         self, room_id: object, conv: ConversationState, sender_id: object, recipient_id: object,
@@ -205,7 +236,7 @@ class ScorerMemory(ScorerCheckpoints):
                 raise self._pair_id_clash(derived, holder.room)
         del conversations[room_id]
         conversations[known] = conv
-        conv.room = room_id
+        self._join_room(room_id, known, conv)
         self._unindex(conv.adult_id(), room_id)
         self._index(conv.adult_id(), known)
         self._touch_room(room_id, ts)
@@ -265,7 +296,9 @@ class ScorerMemory(ScorerCheckpoints):
         latest = rooms.pop(room_id, ts)
         rooms[room_id] = ts if ts > latest else latest
         if len(rooms) > self.max_conversations:
-            del rooms[next(iter(rooms))]
+            oldest = next(iter(rooms))
+            del rooms[oldest]
+            self.n_evicted += self._drop_room(oldest)
 
     def _evict_accounts(self) -> None:
         """Accounts are capped at twice ``max_conversations``, least recently active out."""
@@ -290,7 +323,7 @@ class ScorerMemory(ScorerCheckpoints):
                 oldest = conv.max_ts
                 break
             del conversations[key]
-            self._unindex(conv.adult_id(), key)
+            self._forget(key, conv)
             self.n_expired += 1
         accounts = self._accounts
         while accounts:
@@ -307,6 +340,7 @@ class ScorerMemory(ScorerCheckpoints):
                 oldest = min(oldest, rooms[key])
                 break
             del rooms[key]
+            self.n_expired += self._drop_room(key)
         self._oldest = oldest
 
     def _new_account(self, account_id: object) -> AccountState:

@@ -67,10 +67,15 @@ class ScorerCheckpoints:
     _accounts: OrderedDict[object, AccountState]
     _adult_convs: dict[object, dict[object, None]]
     _rooms: OrderedDict[object, int]
+    _room_pairs: dict[object, dict[object, None]]
 
     if TYPE_CHECKING:
 
         def _index(self, account_id: object, cid: object) -> None: ...
+
+        def _forget(self, cid: object, conv: ConversationState) -> None: ...
+
+        def _join_room(self, room_id: object, cid: object, conv: ConversationState) -> None: ...
 
     def checkpoint(
         self, path: str | os.PathLike[str], *, extra: Mapping[str, Any] | None = None
@@ -108,7 +113,7 @@ class ScorerCheckpoints:
             "shadow_model_sha256": self.shadow_sha256,
             "config": {
                 "idle_expiry_s": finite_or_none(self.idle_expiry_s),
-                "cooldown_s": self.cooldown_s,
+                "cooldown_s": finite_or_none(self.cooldown_s),
                 "reorder_tolerance_s": finite_or_none(self.reorder_tolerance_s),
                 "max_future_s": finite_or_none(self.max_future_s),
                 "time_source": self.time_source if isinstance(self.time_source, str) else None,
@@ -205,6 +210,7 @@ class ScorerCheckpoints:
             for cid, conv in self._conversations.items():
                 if isinstance(cid, str):
                     conv.room = room_of_pair_id(cid, conv.initiator, conv.responder, self._rooms)
+        self._pair_rooms()
         # Membership comes from the conversations; the stored order (absent from
         # checkpoints of earlier versions) only reorders it.
         adult_index = snap.meta.get("adult_index", [])
@@ -220,6 +226,21 @@ class ScorerCheckpoints:
                 )
                 ordered.update(convs)
                 self._adult_convs[aid] = ordered
+
+    def _pair_rooms(self) -> None:
+        """Index each pair under its room. A pair whose room is not held was left behind
+        when its room expired (a checkpoint of riskscore before review 18, which forgot a
+        room before its pairs): it is idle as long as its room, so it expires now, counted
+        in ``n_expired``, rather than meet its room's return as another conversation."""
+        for cid, conv in list(self._conversations.items()):
+            if conv.room is None:
+                continue
+            if conv.room in self._rooms:
+                self._join_room(conv.room, cid, conv)
+            else:
+                del self._conversations[cid]
+                self._forget(cid, conv)
+                self.n_expired += 1
 
     def _check_held(self, path: object, what: str, held: Mapping[Any, Any], cap: int) -> None:
         """Refuse a checkpoint holding more than the scorer keeps (its ``max_conversations``
@@ -285,12 +306,10 @@ def config_of(snap: _checkpoint.Snapshot) -> dict[str, Any]:
         raise CheckpointError(f"{snap.path}: meta 'config' is missing or not an object")
     for name in _NUMBER_CONFIG:
         value: Any = config.get(name)
-        if name in config and not (
-            (value is None and name != "cooldown_s") or (is_real(value) and value >= 0)
-        ):
+        if name in config and not (value is None or (is_real(value) and value >= 0)):
             raise CheckpointError(
-                f"{snap.path}: meta 'config' {name!r} must be a finite number >= 0"
-                f"{'' if name == 'cooldown_s' else ' or null (no limit)'}, found {show(value)}"
+                f"{snap.path}: meta 'config' {name!r} must be a finite number >= 0 or null "
+                f"(no limit), found {show(value)}"
             )
     if config.get("time_source") not in ("wall", "events", None):
         raise CheckpointError(
@@ -300,7 +319,7 @@ def config_of(snap: _checkpoint.Snapshot) -> dict[str, Any]:
     try:
         out: dict[str, Any] = {
             "idle_expiry_s": inf_if_none(config["idle_expiry_s"]),
-            "cooldown_s": float(config["cooldown_s"]),
+            "cooldown_s": inf_if_none(config["cooldown_s"]),
             "reorder_tolerance_s": inf_if_none(config["reorder_tolerance_s"]),
             "max_future_s": inf_if_none(config.get("max_future_s", DEFAULT_MAX_FUTURE_S)),
             "max_conversations": config.get("max_conversations", DEFAULT_MAX_CONVERSATIONS),

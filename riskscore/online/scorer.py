@@ -259,8 +259,9 @@ class OnlineScorer(Rescoring, ShadowScoring):
             conv = None
         if conv is None:
             conv = ConversationState(sender_id, recipient_id)
-            conv.room = room_id
             conversations[cid] = conv
+            if room_id is not None:
+                self._join_room(room_id, cid, conv)
             side = 1
             self._index(conv.adult_id(), cid)
             if len(conversations) > self.max_conversations:
