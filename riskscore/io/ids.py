@@ -40,7 +40,8 @@ class Coded(np.ndarray):
 
 class DecimalIds(np.ndarray):
     """Integer ids of a column with a value beyond int64, kept as their decimal text: still
-    integers, so the other id column's integers are text of the same kind beside them."""
+    integers, so the other id column's integers are text of the same kind beside them (a
+    table of them records it: :attr:`riskscore.MessageTable.decimal_ids`)."""
 
 
 #: Largest magnitude of a float id that is still an exact integer (2**53).
@@ -243,13 +244,12 @@ def same_id_kind(a: AnyArray, b: AnyArray, problems: Sink) -> tuple[AnyArray, An
     Integer ids in one column and text ids in the other are refused on the recipient's
     rows, as a column mixing the two is: ``500`` and ``"500"`` are two ids as given, and
     turning one column into text would make them one account. Integers beyond int64,
-    kept as decimal text (:class:`DecimalIds`), are integers beside the other column's.
+    kept as decimal text (:class:`DecimalIds`), are integers beside the other column's
+    (which become decimal text too), and are refused beside text ids.
     """
-    a_int, b_int = a.dtype.kind == "i", b.dtype.kind == "i"
-    if a_int == b_int:
-        return a, b
-    text = b if a_int else a
-    if not isinstance(text, DecimalIds):
+    a_int = a.dtype.kind == "i" or isinstance(a, DecimalIds)
+    b_int = b.dtype.kind == "i" or isinstance(b, DecimalIds)
+    if a_int != b_int:
         problems.add(
             "recipient_id",
             np.ones(len(b), dtype=bool),
@@ -257,6 +257,8 @@ def same_id_kind(a: AnyArray, b: AnyArray, problems: Sink) -> tuple[AnyArray, An
             f"{'integer' if a_int else 'text'} ids: senders and recipients are one account "
             'space (500 and "500" are two ids), so use one id type in both columns',
         )
+    elif a.dtype.kind == b.dtype.kind:
+        return a, b
     return as_text(a), as_text(b)
 
 
