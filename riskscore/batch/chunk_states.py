@@ -152,6 +152,8 @@ class FoldedFile:
     n_rows: int = 0
     n_kept: int = 0
     text_ids: bool = False
+    #: The account ids are integers, held as decimal text because one is beyond int64.
+    decimal_ids: bool = False
 
 
 def fold_file(
@@ -173,7 +175,11 @@ def fold_file(
     (:func:`riskscore.io.groups.split_pair_id_error`)."""
     # Group rooms make every conversation id text (a pair id is text); chunks hold whole
     # conversations, so a chunk shows each of its rooms.
-    done = FoldedFile(quarantine, text_ids="conversation_id" in text_columns)
+    done = FoldedFile(
+        quarantine,
+        text_ids="conversation_id" in text_columns,
+        decimal_ids="sender_id" in text_columns,  # both account columns or neither
+    )
 
     def fold(item: tuple[int, pa.Table]) -> FoldedChunk:
         index, chunk = item

@@ -359,10 +359,11 @@ def score_parquet(
             if account_features is not None:  # checked against the whole file, before any output
                 spans = folded.spans
                 span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
-                account_features.check_covers(
-                    accounts.account_id, accounts.values, span, accounts.pairs
-                )
-                accounts = account_features
+                # of the ids' kind: integers beyond int64 are decimal text in every chunk
+                ids, decimal = accounts.account_id, folded.decimal_ids
+                tallies, pairs = accounts.values, accounts.pairs
+                accounts = account_features.for_ids(ids, decimal_ids=decimal)
+                accounts.check_covers(ids, tallies, span, pairs, decimal_ids=decimal)
             groups = folded.groups
             spilled = folded.spilled
             del folded

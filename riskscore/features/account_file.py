@@ -7,7 +7,7 @@ of those events (``riskscore score PART --accounts accounts.parquet``, or
 to minors, refused requests and blocks received count every conversation, not only those
 scored.
 
-Format (version 3), one row per account, sorted by ``account_id``:
+Format (version 4), one row per account, sorted by ``account_id``:
 
 ============================  =====================  ==========================================
 column                        type                   meaning
@@ -39,13 +39,18 @@ pair's conversations (group rooms and direct), behind ``pair_met_channel`` and
 ``pair_hours_to_private``.
 
 The file's key-value metadata ``riskscore.account_features`` is a JSON object:
-``format`` (3), ``history_start`` and ``history_end`` (epoch seconds of the first and last
+``format`` (4), ``history_start`` and ``history_end`` (epoch seconds of the first and last
 event counted, with their ISO 8601 UTC text in ``history_start_utc`` and
-``history_end_utc``), ``n_events``, ``n_accounts``, ``n_pairs`` and ``riskscore_version``.
-Scoring events outside that time range is refused (the tallies would be stale), as is
-scoring events whose accounts show more activity, or whose pairs met earlier, than the file
-records (another history). Files of an earlier format (1: no pair facts; 2: no
-``minor_events`` and ``supervised_minor_events``) are refused with a note to rebuild them.
+``history_end_utc``), ``n_events``, ``n_accounts``, ``n_pairs``, ``riskscore_version`` and
+``decimal_ids``. Scoring events outside that time range is refused (the tallies would be
+stale), as is scoring events whose accounts show more activity, or whose pairs met earlier,
+than the file records (another history). Files of an earlier format (1: no pair facts; 2: no
+``minor_events`` and ``supervised_minor_events``) are refused with a note to rebuild them;
+files of format 3 (no ``decimal_ids``) are read as before, their text ids as text.
+
+``decimal_ids`` is true when the ids are integers written as decimal text, as an id of the
+history was beyond int64 (:mod:`riskscore.io.ids`): events with integer ids join them as
+that text, whereas text ids never join integers (``6`` and ``"6"`` are two accounts).
 """
 
 from __future__ import annotations
@@ -65,9 +70,15 @@ import pyarrow.parquet as pq
 from riskscore._version import __version__
 from riskscore.exceptions import SchemaError
 from riskscore.features.accounts import AccountFeatures
-from riskscore.features.file_columns import account_ids, first_null, whole_counts
+from riskscore.features.file_columns import (
+    account_ids,
+    check_decimal_text,
+    first_null,
+    whole_counts,
+)
 from riskscore.features.kernel import ACCOUNT_SLOTS, PAIR_KEY_CHANNELS
 from riskscore.features.pairs import PairFacts, merge_pair_facts
+from riskscore.io.files import check_regular_file
 from riskscore.io.schema import Channel
 from riskscore.io.staging import staged_file
 from riskscore.io.text import arrow_file
@@ -83,8 +94,11 @@ __all__ = [
     "write_account_features",
 ]
 
-#: Version of the file format written by :func:`write_account_features` (2: pair facts).
-ACCOUNT_FILE_FORMAT: Final = 3
+#: Version of the file format written by :func:`write_account_features` (2: pair facts;
+#: 3: ``minor_events`` and ``supervised_minor_events``; 4: ``decimal_ids``).
+ACCOUNT_FILE_FORMAT: Final = 4
+#: The formats read: 3 is 4 without ``decimal_ids`` (its text ids are text).
+_READ_FORMATS: Final = (3, ACCOUNT_FILE_FORMAT)
 #: Key of the Parquet key-value metadata that describes the history.
 ACCOUNT_FILE_METADATA_KEY: Final = "riskscore.account_features"
 #: The list columns of the pair facts, in order.
@@ -175,6 +189,7 @@ def write_account_features(accounts: AccountFeatures, path: str | os.PathLike[st
         "n_accounts": len(ids),
         "n_pairs": len(accounts.pairs),
         "riskscore_version": __version__,
+        "decimal_ids": bool(accounts.decimal_ids and len(ids)),
     }
     table = pa.table(columns).replace_schema_metadata(
         {ACCOUNT_FILE_METADATA_KEY: json.dumps(meta, sort_keys=True)}
@@ -209,8 +224,7 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
     source = Path(path)
     if not source.exists():
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(source))
-    if source.is_dir():
-        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(source))
+    check_regular_file(source, "account features file")  # not a directory nor a FIFO
     try:
         with arrow_file(source) as data:  # any name
             table = pq.read_table(data)
@@ -225,6 +239,9 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
             f"{', '.join(ACCOUNT_FILE_COLUMNS)}"
         )
     ids = account_ids(table.column("account_id").combine_chunks(), source)
+    decimal = meta.get("decimal_ids", False)
+    if decimal:
+        check_decimal_text(ids, source, "account_id")
     values = (
         np.column_stack(
             [
@@ -250,7 +267,8 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
             row=row,
             value=value,
         )
-    pairs = _read_pairs(table, file_ids, source, (meta["history_start"], meta["history_end"]))
+    history = (meta["history_start"], meta["history_end"])
+    pairs = _read_pairs(table, file_ids, source, history, decimal=decimal)
     return AccountFeatures(
         account_id=ids,
         values=values,
@@ -258,6 +276,7 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
         history_end=meta["history_end"],
         n_events=meta["n_events"],
         pairs=pairs,
+        decimal_ids=decimal,
     )
 
 
@@ -289,11 +308,18 @@ def _metadata(raw: dict[bytes, bytes], source: Path) -> dict[str, Any]:
         meta = json.loads(text)
     except ValueError:
         meta = None
-    if not isinstance(meta, dict) or meta.get("format") != ACCOUNT_FILE_FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") not in _READ_FORMATS:
         found = meta.get("format") if isinstance(meta, dict) else None
         raise SchemaError(
             f"{source}: account features format {found!r}, this riskscore reads format "
-            f"{ACCOUNT_FILE_FORMAT}; rebuild the file with `riskscore accounts`"
+            f"{' and '.join(map(str, _READ_FORMATS))}; rebuild the file with `riskscore accounts`"
+        )
+    if meta["format"] == 3:
+        meta.pop("decimal_ids", None)  # not of format 3: its text ids are text
+    elif not isinstance(meta.get("decimal_ids", False), bool):
+        raise SchemaError(
+            f"{source}: metadata 'decimal_ids' must be true or false, got "
+            f"{meta['decimal_ids']!r}; rebuild the file with `riskscore accounts`"
         )
     for key in ("history_start", "history_end", "n_events"):
         value = meta.get(key)
@@ -344,10 +370,11 @@ def _pair_columns(ids: npt.NDArray[Any], pairs: PairFacts, id_type: Any) -> dict
 
 
 def _read_pairs(
-    table: Any, ids: npt.NDArray[Any], source: Path, history: tuple[int, int]
+    table: Any, ids: npt.NDArray[Any], source: Path, history: tuple[int, int], *, decimal: bool
 ) -> PairFacts:
     """The pair facts of the ``pair_*`` columns (rows of ``ids`` in file order), checked:
-    every time within ``history`` (its first and last second)."""
+    every time within ``history`` (its first and last second), every id decimal text of
+    an integer when ``decimal``."""
     lists = [table.column(name).combine_chunks() for name in PAIR_COLUMNS]
     for name, column in zip(PAIR_COLUMNS, lists, strict=True):
         if not pa.types.is_list(column.type) and not pa.types.is_large_list(column.type):
@@ -378,6 +405,8 @@ def _read_pairs(
             )
     rows = np.repeat(np.arange(len(lengths)), lengths)
     other_ids = account_ids(pc.list_flatten(lists[0]), source, "pair_other", rows)
+    if decimal:
+        check_decimal_text(other_ids, source, "pair_other", rows)
     first_ts = whole_counts(pc.list_flatten(lists[1]), "pair_first_ts", source, rows)
     channels = pc.list_flatten(lists[2])
     if not pa.types.is_string(channels.type) and not pa.types.is_large_string(channels.type):

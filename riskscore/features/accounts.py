@@ -13,7 +13,7 @@ Ages are those declared on each event, so a tally only ever grows as events arri
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ from riskscore.features.kernel import ACCOUNT_SLOTS, N_ACCOUNT_SLOTS
 from riskscore.features.pairs import PairFacts, merge_pair_facts, pair_facts
 from riskscore.io.chunks import conversation_parts
 from riskscore.io.messages import MessageTable, factorize
+from riskscore.io.schema import INT64_MAX, INT64_MIN
 from riskscore.io.segments import sorted_unique
 from riskscore.io.threads import executor_for, worker_threads
 from riskscore.io.timestamps import iso_utc
@@ -69,6 +70,10 @@ class AccountFeatures:
         on a private channel, over all their conversations
         (:mod:`riskscore.features.pairs`); empty by default (pairs without facts get NaN
         ``pair_met_channel`` and ``pair_hours_to_private``).
+    decimal_ids : bool, default False
+        ``account_id`` holds integers as their decimal text, because an integer id of the
+        events was beyond int64 (:attr:`riskscore.MessageTable.decimal_ids`): events with
+        integer ids join them as that text (:meth:`for_ids`), events with text ids never.
     """
 
     account_id: npt.NDArray[Any]
@@ -77,6 +82,7 @@ class AccountFeatures:
     history_end: int | None = None
     n_events: int | None = None
     pairs: PairFacts = field(default_factory=PairFacts)
+    decimal_ids: bool = False
 
     def __post_init__(self) -> None:
         if self.values.shape != (len(self.account_id), N_ACCOUNT_SLOTS):
@@ -93,6 +99,8 @@ class AccountFeatures:
                 "AccountFeatures history_start and history_end must both be given, "
                 f"start <= end, got {self.history_start!r} and {self.history_end!r}"
             )
+        if self.decimal_ids and _id_kind(self.account_id) == "integers":
+            raise ValueError("AccountFeatures with decimal_ids hold their ids as text, got int64")
 
     def lookup(self, ids: npt.NDArray[Any]) -> FloatArray:
         """Rows for the given account ids; accounts not present get zeros (no activity)."""
@@ -120,8 +128,86 @@ class AccountFeatures:
             in ``msgs`` than in these pair facts (tallies of another history).
         """
         span = (int(msgs.timestamp.min()), int(msgs.timestamp.max())) if len(msgs) else None
-        self.check_covers(msgs.accounts, account_tallies(msgs), span, pair_facts(msgs))
-        return self.lookup(msgs.accounts)
+        decimal = msgs.decimal_ids
+        own = self.for_ids(msgs.accounts, decimal_ids=decimal)
+        own.check_covers(
+            msgs.accounts, account_tallies(msgs), span, pair_facts(msgs), decimal_ids=decimal
+        )
+        return own.lookup(msgs.accounts)
+
+    def for_ids(self, ids: npt.NDArray[Any], *, decimal_ids: bool = False) -> AccountFeatures:
+        """These features with account ids of the kind of ``ids``, so that :meth:`lookup`
+        finds them.
+
+        Integer ids and integers held as decimal text are one kind, compared as that text
+        (an id beyond int64, held as text in one, is in no int64 ids, so it is left out
+        for int64 ids); text ids are another, never joined with integers: ``6`` and
+        ``"6"`` are two accounts.
+
+        Parameters
+        ----------
+        ids : array of shape (n_accounts,)
+            The account ids of events (:attr:`riskscore.MessageTable.accounts`).
+        decimal_ids : bool, default False
+            ``ids`` are integers held as decimal text
+            (:attr:`riskscore.MessageTable.decimal_ids`).
+
+        Returns
+        -------
+        AccountFeatures
+            ``self`` when the kinds are the same, else the same tallies and pair facts
+            under ids of the kind of ``ids``.
+
+        Raises
+        ------
+        SchemaError
+            Text ids in one and integer ids in the other.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> text = np.array(["10", "9"], dtype=object)  # integers, in their text order
+        >>> history = AccountFeatures(text, np.eye(2, 8), decimal_ids=True)
+        >>> history.for_ids(np.array([9, 10])).account_id
+        array([ 9, 10])
+        """
+        mine = _id_kind(self.account_id, self.decimal_ids)
+        theirs = _id_kind(ids, decimal_ids)
+        if mine is None or theirs is None or mine == theirs:
+            return self
+        if {mine, theirs} != {"integers", "decimal"}:
+            raise SchemaError(
+                f"account ids are {_said(mine)} in the account features but {_said(theirs)} "
+                "in the events: build them from the same history"
+            )
+        return self._as_integers() if mine == "decimal" else self._as_decimal_text()
+
+    def _as_integers(self) -> AccountFeatures:
+        """Decimal text ids as int64, those beyond int64 left out (no int64 id is one)."""
+        ids, fits = _parse_decimal(self.account_id)
+        order = np.argsort(ids[fits], kind="stable")
+        lo, lo_fits = _parse_decimal(self.pairs.lo)
+        hi, hi_fits = _parse_decimal(self.pairs.hi)
+        return replace(
+            self,
+            account_id=ids[fits][order],
+            values=self.values[fits][order],
+            pairs=_pairs_of(self.pairs, lo, hi, lo_fits & hi_fits),
+            decimal_ids=False,
+        )
+
+    def _as_decimal_text(self) -> AccountFeatures:
+        """Integer ids as their decimal text, in the order of that text."""
+        ids = _decimal_text(self.account_id)
+        order = np.argsort(ids, kind="stable")
+        lo, hi = _decimal_text(self.pairs.lo), _decimal_text(self.pairs.hi)
+        return replace(
+            self,
+            account_id=ids[order],
+            values=self.values[order],
+            pairs=_pairs_of(self.pairs, lo, hi, np.ones(len(lo), dtype=bool)),
+            decimal_ids=True,
+        )
 
     def check_covers(
         self,
@@ -129,11 +215,14 @@ class AccountFeatures:
         tallies: FloatArray,
         span: tuple[int, int] | None,
         pairs: PairFacts | None = None,
+        *,
+        decimal_ids: bool = False,
     ) -> None:
         """Refuse these tallies for events whose own tallies are ``tallies`` (rows of
         ``ids``), whose times run over ``span`` (first, last) and whose pairs have the
         facts ``pairs`` (not checked when None, nor when these features hold no pair facts:
-        the pair features are then unknown); see :meth:`covering`."""
+        the pair features are then unknown); ``decimal_ids``: whether ``ids`` are integers
+        held as decimal text (see :meth:`for_ids`, :meth:`covering`)."""
         if span is not None and self.history_start is not None and self.history_end is not None:
             first, last = span
             if first < self.history_start or last > self.history_end:
@@ -143,13 +232,8 @@ class AccountFeatures:
                     f"{iso_utc(self.history_end)} only: build them from a history that holds "
                     "every event to score"
                 )
-        kinds = {_id_kind(self.account_id), _id_kind(ids)} - {None}
-        if len(kinds) > 1:
-            raise SchemaError(
-                f"account ids are {_id_kind(self.account_id)} in the account features but "
-                f"{_id_kind(ids)} in the events: build them from the same history"
-            )
-        given = self.lookup(ids)
+        own = self.for_ids(ids, decimal_ids=decimal_ids)
+        given = own.lookup(ids)
         short = tallies > given
         if short.any():
             rows = np.flatnonzero(short.any(axis=1))
@@ -163,8 +247,8 @@ class AccountFeatures:
                 "they were built from another history; build them from a history that holds "
                 "every event to score"
             )
-        if pairs is not None and len(self.pairs):  # without pair facts they are unknown
-            self._check_pairs(pairs)
+        if pairs is not None and len(own.pairs):  # without pair facts they are unknown
+            own._check_pairs(pairs)
 
     def _check_pairs(self, pairs: PairFacts) -> None:
         """Refuse pair facts of a history in which a pair of ``pairs`` met later (or went
@@ -185,11 +269,45 @@ class AccountFeatures:
             )
 
 
-def _id_kind(ids: npt.NDArray[Any]) -> str | None:
-    """``"integers"`` or ``"text"`` (None for no ids)."""
+def _id_kind(ids: npt.NDArray[Any], decimal_ids: bool = False) -> str | None:
+    """``"integers"``, ``"decimal"`` (integers held as decimal text) or ``"text"`` (None
+    for no ids)."""
     if len(ids) == 0:
         return None
-    return "integers" if ids.dtype.kind in "iu" else "text"
+    if ids.dtype.kind in "iu":
+        return "integers"
+    return "decimal" if decimal_ids else "text"
+
+
+def _said(kind: str) -> str:
+    return "text" if kind == "text" else "integers"
+
+
+def _parse_decimal(ids: npt.NDArray[Any]) -> tuple[IntArray, BoolArray]:
+    """Integers held as decimal text as int64 (0 where beyond int64), and which fit."""
+    values = [int(v) for v in ids.tolist()]
+    fits = np.array([INT64_MIN <= v <= INT64_MAX for v in values], dtype=bool)
+    kept = [v if ok else 0 for v, ok in zip(values, fits.tolist(), strict=True)]
+    return np.array(kept, dtype=np.int64), fits
+
+
+def _decimal_text(ids: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    return np.array([str(v) for v in ids.tolist()], dtype=object).reshape(-1)
+
+
+def _pairs_of(
+    pairs: PairFacts, lo: npt.NDArray[Any], hi: npt.NDArray[Any], keep: BoolArray
+) -> PairFacts:
+    """``pairs`` with their ids given anew (``lo``, ``hi``: of another kind, so possibly
+    in the other order), only those ``keep``."""
+    lo, hi = lo[keep], hi[keep]
+    swap = hi < lo
+    return PairFacts(
+        lo=np.where(swap, hi, lo),
+        hi=np.where(swap, lo, hi),
+        first=pairs.first[keep],
+        private=pairs.private[keep],
+    )
 
 
 @dataclass(frozen=True, slots=True, eq=False)

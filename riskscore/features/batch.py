@@ -65,6 +65,7 @@ def extract_account_features(messages: object) -> AccountFeatures:
         history_end=int(msgs.timestamp.max()),
         n_events=len(msgs),
         pairs=pair_facts(msgs),
+        decimal_ids=msgs.decimal_ids,
     )
 
 
@@ -123,6 +124,8 @@ def extract_features(
         raise SchemaError("no events to featurize: the message table is empty")
     if account_features is None:
         return _features(msgs, account_tallies(msgs), *pair_facts_by_conversation(msgs))
+    # ids of the events' kind (integers beyond int64 held as decimal text join integers)
+    account_features = account_features.for_ids(msgs.accounts, decimal_ids=msgs.decimal_ids)
     tallies = account_features.covering(msgs)  # refuses tallies that miss these events
     return _features(msgs, tallies, *_pair_lookup(msgs, account_features))
 

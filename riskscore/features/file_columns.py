@@ -10,11 +10,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.schema import INT64_MAX
 
-__all__ = ["account_ids", "first_null", "whole_counts"]
+__all__ = ["account_ids", "check_decimal_text", "first_null", "whole_counts"]
+
+#: An integer as :func:`str` writes it: no sign but a minus, no leading zero.
+_DECIMAL = r"^(0|-?[1-9][0-9]*)$"
 
 
 def account_ids(
@@ -41,6 +45,31 @@ def account_ids(
         f"{source}: column {name!r} must hold integers or text, got {column.type}",
         column=name,
     )
+
+
+def check_decimal_text(
+    ids: npt.NDArray[Any], source: Path, name: str, rows: npt.NDArray[Any] | None = None
+) -> None:
+    """Refuse an id of column ``name`` that is not an integer as :func:`str` writes it
+    (``ids`` of a file whose text ids are integers; ``rows``: as for :func:`account_ids`)."""
+    if ids.dtype != object:
+        raise SchemaError(
+            f"{source}: metadata 'decimal_ids' is true but column {name!r} holds integers, "
+            "not their decimal text; rebuild the file with `riskscore accounts`",
+            column=name,
+        )
+    bad = ~np.asarray(pc.match_substring_regex(pa.array(ids, pa.string()), _DECIMAL), dtype=bool)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        row, value = _row(k, rows), ids[k]
+        raise SchemaError(
+            f"{source}: column {name!r}, row {row}: {value!r} is not an integer written as "
+            "decimal text, as metadata 'decimal_ids' says every id is; rebuild the file "
+            "with `riskscore accounts`",
+            column=name,
+            row=row,
+            value=value,
+        )
 
 
 #: The largest count read: the largest whole number a float64 holds exactly (2**53), so that

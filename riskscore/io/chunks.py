@@ -50,4 +50,5 @@ def slice_conversations(table: MessageTable, start: int, stop: int) -> MessageTa
         recipient_code=table.recipient_code[rows],
         accounts=table.accounts,
         source_row=table.source_row[rows],
+        decimal_ids=table.decimal_ids,
     )

@@ -277,7 +277,9 @@ def split_groups(table: MessageTable, broadcast_rows: IntArray) -> MessageTable:
         n_broadcast=len(broadcast_rows),
         broadcast_rows=broadcast_rows,
     )
-    return build_table(cols, table.source_row, table.quarantined, summary)
+    return build_table(
+        cols, table.source_row, table.quarantined, summary, decimal_ids=table.decimal_ids
+    )
 
 
 def _group_codes(table: MessageTable) -> IntArray:

@@ -40,7 +40,8 @@ class Coded(np.ndarray):
 
 class DecimalIds(np.ndarray):
     """Integer ids of a column with a value beyond int64, kept as their decimal text: still
-    integers, so the other id column's integers are text of the same kind beside them."""
+    integers, so the other id column's integers are text of the same kind beside them (a
+    table of them records it: :attr:`riskscore.MessageTable.decimal_ids`)."""
 
 
 #: Largest magnitude of a float id that is still an exact integer (2**53).

@@ -200,6 +200,11 @@ class MessageTable:
     unread_columns : tuple of str
         Columns of the source that are not schema v1 columns, never read (a column under
         another name, ``tz_offset`` for ``recipient_tz_offset_min``, shows here).
+    decimal_ids : bool
+        The account ids are integers held as their decimal text, because an integer id
+        was beyond int64 (:mod:`riskscore.io.ids`): they join integer ids (of per-account
+        features, :meth:`riskscore.features.AccountFeatures.for_ids`) as that
+        text, never text ids.
     """
 
     conversation_id: npt.NDArray[Any]
@@ -222,6 +227,7 @@ class MessageTable:
     quarantined: Quarantine = field(default_factory=Quarantine)
     groups: GroupSummary = field(default_factory=GroupSummary)
     unread_columns: tuple[str, ...] = ()
+    decimal_ids: bool = False
 
     def __len__(self) -> int:
         return len(self.timestamp)
@@ -435,6 +441,8 @@ def build_table(
     source_row: IntArray,
     quarantined: Quarantine | None = None,
     groups: GroupSummary | None = None,
+    *,
+    decimal_ids: bool = False,
 ) -> MessageTable:
     """Sort validated columns by (conversation, timestamp, input order) and add codes.
 
@@ -475,6 +483,7 @@ def build_table(
         source_row=source_row if order is None else source_row[order],
         quarantined=quarantined if quarantined is not None else Quarantine(),
         groups=groups if groups is not None else GroupSummary(),
+        decimal_ids=decimal_ids,
     )
 
 
@@ -484,4 +493,4 @@ def subset_conversations(table: MessageTable, codes: IntArray) -> MessageTable:
     keep[codes] = True
     mask = spread(keep, table.segment_starts, len(table))
     cols = {name: arr[mask] for name, arr in table.columns(decoded=False).items()}
-    return build_table(cols, table.source_row[mask])
+    return build_table(cols, table.source_row[mask], decimal_ids=table.decimal_ids)

@@ -25,7 +25,7 @@ from riskscore.io.groups import (
     check_max_room_members,
     split_groups,
 )
-from riskscore.io.ids import check_ids, same_id_kind
+from riskscore.io.ids import DecimalIds, check_ids, same_id_kind
 from riskscore.io.messages import MessageTable, build_table
 from riskscore.io.problems import Problems, raise_first, run_check
 from riskscore.io.raw import RawColumns, as_read, show, shown
@@ -96,6 +96,8 @@ def validate_columns(
             cols[name], found = future.result()
             for column, mask, reason in found.problems:
                 problems.add(column, mask, reason)
+    # integers beyond int64 make the account ids decimal text: the table records it
+    decimal_ids = any(isinstance(cols[n], DecimalIds) for n in ("sender_id", "recipient_id"))
     cols["sender_id"], cols["recipient_id"] = same_id_kind(
         cols["sender_id"], cols["recipient_id"], problems
     )
@@ -117,9 +119,10 @@ def validate_columns(
             {k: v[keep] for k, v in cols.items()},
             np.flatnonzero(keep).astype(np.int64),
             problems.quarantine(bad_rows, cols["conversation_id"]) if bad_rows.size else None,
+            decimal_ids=decimal_ids,
         )
     else:  # the common case: no copies
-        table = build_table(cols, np.arange(n_rows, dtype=np.int64))
+        table = build_table(cols, np.arange(n_rows, dtype=np.int64), decimal_ids=decimal_ids)
     return split_groups(table, np.flatnonzero(broadcast & ~problems.bad).astype(np.int64))
 
 
