@@ -150,3 +150,10 @@ def test_alerts_file_refuses_integer_and_text_ids_in_one_column(
     with pytest.raises(ValueError, match=r"column 'conversation_id', alert 1: '6' is text"):
         write_alerts(alerts, tmp_path / f"alerts{suffix}")
     assert not (tmp_path / f"alerts{suffix}").exists()
+
+
+def test_a_refused_id_in_an_alerts_file_is_named_by_its_first_reason(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.jsonl"
+    path.write_text('{"conversation_id": 5}\n{"conversation_id": "x"}\n{"conversation_id": true}\n')
+    with pytest.raises(rs.SchemaError, match=r"line 3: conversation_id True is a boolean"):
+        read_conversation_ids(path)

@@ -864,3 +864,16 @@ def test_fuzz_read_extract_score_gives_a_result_or_a_schema_error(
         assert len(scores) == len(features.conversation_id) == msgs.n_conversations
 
     run()
+
+
+def test_a_column_mixing_id_types_names_that_reason_alone() -> None:
+    """The row refused for mixing types is not also called empty (its text was blanked)."""
+    from riskscore.io.ids import check_ids
+    from riskscore.io.problems import Found
+
+    found = Found()
+    check_ids("conversation_id", np.array(["a", 5, "b"], dtype=object), found)
+    reasons = [(np.flatnonzero(mask).tolist(), reason) for _, mask, reason in found.problems]
+    assert [r for r in reasons if r[0]] == [
+        ([1], "mixes id types: this column's first id is str; use one type")
+    ]

@@ -207,7 +207,9 @@ def read_conversation_ids(path: Path) -> list[Any]:
 
     Each id is checked by the rule of the events' id column
     (:func:`riskscore.io.ids.check_ids`): an integer or text, never null, a boolean, a
-    container or a fraction, and one type in a file; an integral float is its integer.
+    container or a fraction; an integral float is its integer. A JSON lines file may hold
+    both integer and text ids, as the alerts of an online scorer do (``6`` and ``"6"`` stay
+    two ids); a Parquet column holds one type.
 
     Raises
     ------
@@ -265,10 +267,20 @@ def _json_line(path: Path, lineno: int, data: bytes) -> Any:
 
 def _checked_ids(path: Path, ids: list[Any], where: list[int], unit: str) -> list[Any]:
     """``ids`` checked by the events' rule; ``where`` gives each one's line (or row)."""
-    found = Found()
-    check_ids("conversation_id", np.fromiter(ids, dtype=object, count=len(ids)), found)
-    if found.problems:
-        i, reason = min((int(np.argmax(mask)), reason) for _, mask, reason in found.problems)
+    values = np.fromiter(ids, dtype=object, count=len(ids))
+    text = np.fromiter((isinstance(v, str) for v in ids), dtype=bool, count=len(ids))
+    refused: list[tuple[int, int, str]] = []  # (row, order found, reason)
+    for kind in (text, ~text):  # integers and text each by their own rule, never mixed
+        rows = np.flatnonzero(kind)
+        found = Found()
+        check_ids("conversation_id", values[rows], found)
+        refused += [
+            (int(rows[np.argmax(mask)]), order, reason)
+            for order, (_, mask, reason) in enumerate(found.problems)
+            if mask.any()
+        ]
+    if refused:
+        i, _, reason = min(refused)  # the first row, its first reason
         value = show(shown("conversation_id", ids[i]))
         raise SchemaError(
             f"{path}, {unit} {where[i]}: conversation_id {value} {reason}",

@@ -191,15 +191,16 @@ def _shadow(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelCom
 
 
 def _check_one_id_kind(files: dict[str, list[Any]]) -> None:
-    """Refuse two alerts files of different id types (each file holds one): 1 and "1" are
-    two ids, so every alert would count as gained and lost, none matched."""
+    """Refuse two alerts files whose ids share no type (integers in one, text in the
+    other): 1 and "1" are two ids, so every alert would count as gained and lost, none
+    matched. A file of an online scorer's alerts may hold both types."""
     kinds = {
-        option: "text" if isinstance(ids[0], str) else "integers"
+        option: {"text" if isinstance(i, str) else "integers" for i in ids}
         for option, ids in files.items()
         if ids
     }
-    if len(set(kinds.values())) > 1:
-        said = " but ".join(f"{kind} in {option}" for option, kind in kinds.items())
+    if len(kinds) == 2 and set.isdisjoint(*kinds.values()):
+        said = " but ".join(f"{min(kind)} in {option}" for option, kind in kinds.items())
         raise SchemaError(
             f'conversation ids are {said}: 1 and "1" are two ids, so no alert would '
             "match; give both files from the same events"

@@ -23,6 +23,7 @@ from riskscore.io.timestamps import Sink
 __all__ = ["Coded", "DecimalIds", "as_text", "check_ids", "same_id_kind", "text_id_problem"]
 
 AnyArray = npt.NDArray[Any]
+BoolArray = npt.NDArray[np.bool_]
 
 
 class Coded(np.ndarray):
@@ -154,11 +155,14 @@ def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
         return _text_ids(name, decimal, problems).view(DecimalIds)
     out = arr.copy()
     out[~good] = ""
-    return _text_ids(name, out, problems)
+    return _text_ids(name, out, problems, checked=good)
 
 
-def _text_ids(name: str, values: AnyArray, problems: Sink | None) -> AnyArray:
-    """Text ids as an object array of str (decimal text for integers), checked."""
+def _text_ids(
+    name: str, values: AnyArray, problems: Sink | None, checked: BoolArray | None = None
+) -> AnyArray:
+    """Text ids as an object array of str (decimal text for integers), checked (only the
+    rows ``checked``, when given: the others were refused for another reason already)."""
     out = np.asarray(
         [v if isinstance(v, str) else str(v) for v in values.tolist()], dtype=object
     ).reshape(-1)
@@ -166,6 +170,8 @@ def _text_ids(name: str, values: AnyArray, problems: Sink | None) -> AnyArray:
         for reason, rows in _group_bad(_bad_text_ids(out)).items():
             mask = np.zeros(len(out), dtype=bool)
             mask[rows] = True
+            if checked is not None:
+                mask &= checked
             problems.add(name, mask, reason)
     return out
 
