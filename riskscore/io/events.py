@@ -103,8 +103,8 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
     return Event(
         v["conversation_id"],
         int(v["timestamp"]),  # type: ignore[call-overload]
-        _one_account(event["sender_id"], v["sender_id"]),
-        _one_account(event["recipient_id"], v["recipient_id"]),
+        v["sender_id"],
+        v["recipient_id"],
         float(v["sender_age"]),  # type: ignore[arg-type]
         float(v["recipient_age"]),  # type: ignore[arg-type]
         int(v["channel"]),  # type: ignore[call-overload]
@@ -112,18 +112,6 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
         _NAN if tz == TZ_UNKNOWN else float(tz),
         int(v["room_size"]),  # type: ignore[call-overload]
     )
-
-
-def _one_account(given: object, valid: object) -> object:
-    """An account id as the scorer holds it: an integer within int64 stays an integer,
-    though the rule of a table made it decimal text because the event's other account id
-    is beyond int64 (a table's whole column is then text, every row alike; online each
-    event is read alone, and 6 held as "6" in one event would be another account)."""
-    if isinstance(valid, str) and not isinstance(given, str):  # an integer made text
-        number = int(valid)
-        if INT64_MIN <= number <= INT64_MAX:
-            return number
-    return valid
 
 
 def count_ignored(event: Mapping[str, object], counts: dict[str, int]) -> None:

@@ -98,7 +98,7 @@ def text_conversation_ids(ids: npt.NDArray[Any]) -> npt.NDArray[np.object_]:
     >>> text_conversation_ids(np.array([7, 10])).tolist()
     ['7', '10']
     """
-    return ids.astype(str).astype(object)
+    return np.asarray(ids).astype(str).astype(object)  # text: no longer DecimalIds
 
 
 def pair_conversation_id(room_id: object, a: object, b: object) -> str:

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore._optional import import_extra
+from riskscore.io.ids import as_given
 from riskscore.io.passes import in_order, lookup_codes, mark_present, run_codes
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -204,7 +205,7 @@ class MessageTable:
         The account ids are integers held as their decimal text, because an integer id
         was beyond int64 (:mod:`riskscore.io.ids`): they join integer ids (of per-account
         features, :meth:`riskscore.features.AccountFeatures.for_ids`) as that
-        text, never text ids.
+        text, never text ids; written (:meth:`to_arrow`), they are integers again.
     """
 
     conversation_id: npt.NDArray[Any]
@@ -279,10 +280,11 @@ class MessageTable:
 
     def to_arrow(self) -> pa.Table:
         """The events as a :class:`pyarrow.Table` with schema v1 columns (unknown time
-        zones and room sizes null; ``room_size`` only when some event has one)."""
+        zones and room sizes null; ``room_size`` only when some event has one; integer ids
+        beyond int64 as uint64, :func:`riskscore.io.ids.as_given`)."""
         import pyarrow as pa
 
-        table = pa.table(self.columns())
+        table = pa.table(as_given(self.columns(), self, arrow=True))
         for name, kind in (("recipient_tz_offset_min", pa.int16()), ("room_size", pa.int32())):
             if name in table.column_names:
                 i = table.schema.get_field_index(name)
@@ -292,7 +294,7 @@ class MessageTable:
     def to_pandas(self) -> pd.DataFrame:
         """The events as a :class:`pandas.DataFrame` (needs ``riskscore-metadata[pandas]``)."""
         pandas = import_extra("pandas", "pandas", needed_by="MessageTable.to_pandas()")
-        frame: pd.DataFrame = pandas.DataFrame(self.columns())
+        frame: pd.DataFrame = pandas.DataFrame(as_given(self.columns(), self))
         return frame
 
     def iter_events(self) -> Iterator[dict[str, object]]:
@@ -300,9 +302,9 @@ class MessageTable:
 
         This is the one-event-at-a-time view an online scorer consumes; batch
         code should use the columns instead. Events with equal timestamps come
-        in input order; values are plain Python objects (unknown ages and time
-        zones are ``None``; ``room_size`` is there only when some event has one), so
-        each event is ready for ``json.dumps``.
+        in input order; values are plain Python objects (integer ids are ints, beyond
+        int64 too; unknown ages and time zones are ``None``; ``room_size`` is there only
+        when some event has one), so each event is ready for ``json.dumps``.
 
         Examples
         --------
@@ -314,7 +316,7 @@ class MessageTable:
         [(10, 2, None), (20, 1, None)]
         """
         order = np.lexsort((self.source_row, self.timestamp))
-        cols = self.columns()
+        cols = as_given(self.columns(), self)
         names = list(cols)
         block = 65_536  # convert to Python objects a block at a time: memory stays small
         for start in range(0, len(order), block):

@@ -199,6 +199,20 @@ def write_messages(messages: MessageTable, path: str | os.PathLike[str]) -> Path
     -------
     pathlib.Path
         The path written.
+
+    Raises
+    ------
+    SchemaError
+        Integer ids that no Arrow integer type holds together (a negative id beside one
+        beyond int64, or one beyond 2**64 - 1), naming the column, row and value.
+
+    Notes
+    -----
+    Reading the file gives the table back: integer ids held as decimal text
+    (:attr:`MessageTable.decimal_ids`) are written as integers, uint64 when one is beyond
+    int64, int64 when all fit. CSV holds every id as text (``docs/schema.md``), so a CSV
+    file reads back with text ids, whatever their size: write Parquet or JSON lines to
+    keep integer ids.
     """
     # An events file is data for riskscore, not a sheet for people: ids stay as given.
     return write_table(messages.to_arrow(), Path(path), escape_formulas=False)

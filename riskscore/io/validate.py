@@ -32,6 +32,8 @@ from riskscore.io.raw import RawColumns, as_read, show, shown
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
+    INT64_MAX,
+    INT64_MIN,
     REQUIRED_COLUMNS,
     ROOM_SIZE_UNKNOWN,
     SCHEMA_COLUMNS,
@@ -174,8 +176,11 @@ def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[st
     """One event mapping checked by the very rules of :func:`validate_columns` (the online
     scorer's path for anything but the plain common case, so that whatever batch accepts,
     online accepts with the same meaning, and the reverse). Returns the validated values
-    as plain Python objects; raises :class:`SchemaError` naming the field, the event and
-    the value."""
+    as plain Python objects, an account id as the scorer holds it: an integer within int64
+    stays an integer beside an id beyond int64 (decimal text), though a table's rule makes
+    it text (a table's whole column is text, every row alike; online each event is read
+    alone, and 6 held as "6" in one event would be another account than 6). Raises
+    :class:`SchemaError` naming the field, the event and the value."""
     cells: dict[str, AnyArray] = {}
     for name in SCHEMA_COLUMNS:
         if name in event:
@@ -201,8 +206,20 @@ def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[st
             row=row,
             value=value,
         )
-    return {name: values[0].item() if isinstance(values[0], np.generic) else values[0]
-            for name, values in cols.items()}  # fmt: skip
+    out = {name: values[0].item() if isinstance(values[0], np.generic) else values[0]
+           for name, values in cols.items()}  # fmt: skip
+    for name in ("sender_id", "recipient_id"):
+        out[name] = _one_account(event[name], out[name])
+    return out
+
+
+def _one_account(given: object, valid: object) -> object:
+    """An integer id within int64 that :func:`same_id_kind` made text, as that integer."""
+    if isinstance(valid, str) and not isinstance(given, str):
+        number = int(valid)
+        if INT64_MIN <= number <= INT64_MAX:
+            return number
+    return valid
 
 
 def check_column_names(names: Collection[str]) -> None:
