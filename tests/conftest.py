@@ -25,7 +25,11 @@ from spark_helpers import JAVA_MISSING, java, shared_session
 from xdist.scheduler import LoadFileScheduling
 
 #: The files whose tests run on the shared Spark session: sent to one worker as one unit.
-SPARK_FILES: Final = ("tests/test_conformance.py", "tests/test_spark.py")
+SPARK_FILES: Final = (
+    "tests/test_conformance.py",
+    "tests/test_spark.py",
+    "tests/test_spark_errors.py",
+)
 SPARK_UNIT: Final = "spark"
 
 #: Units that take longest (``pytest --durations``, summed per file), slowest first; the

@@ -2,8 +2,8 @@
 
 Starting a JVM and its Python workers costs about a minute on two busy cores, so a test
 process starts one session (the ``spark_session`` fixture of tests/conftest.py) and every
-Spark test of that process uses it: tests/test_spark.py and the Spark backend of
-tests/test_conformance.py. A file sets its own SQL settings for its tests with
+Spark test of that process uses it: tests/test_spark.py, tests/test_spark_errors.py and
+the Spark backend of tests/test_conformance.py. A file sets its own SQL settings for its tests with
 :func:`runtime_conf`, which puts the previous values back afterwards.
 """
 

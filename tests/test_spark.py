@@ -16,8 +16,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from _groups import room_events
-from py4j.protocol import Py4JJavaError
-from pyspark.errors import PythonException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 from spark_helpers import runtime_conf
@@ -291,8 +289,9 @@ def test_refuses_content_and_bad_id_types(spark: SparkSession, model: rs.RiskMod
 def test_an_event_dated_in_the_future_fails_the_job_unless_the_limit_is_moved(
     spark: SparkSession, model: rs.RiskModel
 ) -> None:
-    """The future limit of read_messages, one reference time read on the driver (the
-    executor's SchemaError reaches the driver inside Spark's PythonException)."""
+    """The future limit of read_messages, one reference time read on the driver: the
+    driver raises the executor's SchemaError (tests/test_spark_errors.py), not Spark's
+    PythonException around it."""
     rows = [
         {
             "conversation_id": 1,
@@ -309,9 +308,7 @@ def test_an_event_dated_in_the_future_fails_the_job_unless_the_limit_is_moved(
         lambda **kw: rs_spark.score_events(frame, model, **kw),
         lambda **kw: rs_spark.account_features(frame, **kw),
     ):
-        # Spark hands the executor's error back as PythonException or, from the Arrow
-        # collection server, as a Py4JJavaError around it: the message is in both.
-        with pytest.raises((PythonException, Py4JJavaError), match="max_future_s=157680000 s"):
+        with pytest.raises(rs.SchemaError, match=r"row 2: 7226582400 .*max_future_s=157680000 s"):
             job(now=1_700_000_000).toArrow()
         assert job(max_future_s=float("inf")).toArrow().num_rows >= 1
 

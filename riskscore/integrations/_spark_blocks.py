@@ -14,9 +14,17 @@ import pyarrow.compute as pc
 
 from riskscore.features.pairs import PairFacts
 from riskscore.features.slots import N_STATE
-from riskscore.integrations._spark_columns import PAIR_FIRST, PAIR_PRIVATE
+from riskscore.integrations._spark_columns import KIND, PAIR_FIRST, PAIR_PRIVATE
 
-__all__ = ["column_ids", "id_array", "key_blocks", "pair_facts", "state_array", "state_matrix"]
+__all__ = [
+    "column_ids",
+    "id_array",
+    "key_blocks",
+    "pair_facts",
+    "state_array",
+    "state_matrix",
+    "widened",
+]
 
 #: A state as bytes: N_STATE float64 values, little-endian whatever the machine, so that
 #: executors of any byte order read the bits another wrote.
@@ -115,3 +123,18 @@ def state_matrix(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.float64]:
     # aligned native float64 for the compiled kernel (a copy only when the bytes are not)
     states = raw.view(_STATE_DTYPE).reshape(n, N_STATE)
     return np.require(states, dtype=np.float64, requirements=["C", "A"])
+
+
+def widened(batch: pa.RecordBatch, schema: pa.Schema, kind: int | None = None) -> pa.RecordBatch:
+    """``batch`` with the columns of ``schema``: nulls in those it lacks; with ``kind``,
+    :data:`KIND` = ``kind`` (the rows of a stage that yields several kinds of rows)."""
+    n = batch.num_rows
+    arrays = [
+        pa.array(np.full(n, kind, dtype=np.int32))
+        if kind is not None and field.name == KIND
+        else batch.column(field.name)
+        if field.name in batch.schema.names
+        else pa.nulls(n, field.type)
+        for field in schema
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)

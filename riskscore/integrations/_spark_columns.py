@@ -22,9 +22,14 @@ ROW = "_rs_row"
 ACCOUNT = "_rs_account"
 ACCOUNT_VALUES = tuple(f"_rs_{slot}" for slot in ACCOUNT_SLOTS)
 
-#: Values of :data:`KIND` in the rows of the fold stage: part rows and state rows.
+#: Values of :data:`KIND` in the rows of the fold stage: part rows, state rows, and the
+#: rows of blocks that riskscore refused (:data:`ERROR`).
 KIND_PART = 0
 KIND_STATE = 1
+KIND_ERROR = 2
+#: A refused block's error as data (:mod:`riskscore.integrations._spark_errors`; null in
+#: the other rows): the driver raises it as :func:`riskscore.read_messages` would.
+ERROR = "_rs_error"
 
 #: Part rows (stage 1): which set a row belongs to (an index of :data:`PAIR_SETS`, or
 #: :data:`SET_COUNTS`), the account, the other account of a pair, and the counts.
@@ -167,12 +172,18 @@ def states_schema(*, string_conversation_ids: bool, string_account_ids: bool) ->
 
 def fold_schema(*, string_conversation_ids: bool, string_account_ids: bool) -> pa.Schema:
     """The Arrow schema of the fold stage's rows: :data:`KIND`, then the columns of the
-    part rows (null in state rows), then those of the state rows (null in part rows)."""
+    part rows (null in state rows), then those of the state rows (null in part rows),
+    then :data:`ERROR` (null but in the row of a refused block)."""
     parts = parts_schema(string_account_ids=string_account_ids)
     states = states_schema(
         string_conversation_ids=string_conversation_ids, string_account_ids=string_account_ids
     )
-    return pa.schema([pa.field(KIND, pa.int32()), *parts, *states])
+    return pa.schema([pa.field(KIND, pa.int32()), *parts, *states, pa.field(ERROR, pa.string())])
+
+
+def refusable(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with :data:`ERROR`: the rows of a stage that reads events."""
+    return schema.append(pa.field(ERROR, pa.string()))
 
 
 def tallies_schema(*, string_account_ids: bool) -> pa.Schema:

@@ -39,6 +39,7 @@ __all__ = [
     "sf",
     "spark_schema",
     "st",
+    "text_ids",
 ]
 
 _ID_COLUMNS = ("conversation_id", "sender_id", "recipient_id")
@@ -58,17 +59,22 @@ def check_columns(events: DataFrame) -> None:
 
 
 def normalize_ids(events: DataFrame) -> tuple[DataFrame, bool, bool]:
-    """Integer ids as long; senders and recipients share one type (text if either is)."""
-    types = {name: events.schema[name].dataType for name in _ID_COLUMNS}
-    conv_text = isinstance(types["conversation_id"], st.StringType)
-    acc_text = any(isinstance(types[n], st.StringType) for n in ("sender_id", "recipient_id"))
+    """Integer ids as long, text ids as they are; whether conversation ids are text, and
+    whether account ids are. Integer senders beside text recipients (or the reverse) are
+    left so: the tasks refuse them as :func:`riskscore.read_messages` does (``500`` and
+    ``"500"`` are two accounts; made one type, they would be one)."""
+    text = {name: isinstance(events.schema[name].dataType, st.StringType) for name in _ID_COLUMNS}
     out = events.select(
         *[c for c in SCHEMA_COLUMNS if c in events.columns],
     )
-    out = out.withColumn("conversation_id", sf.col("conversation_id").cast(_id_type(conv_text)))
-    for name in ("sender_id", "recipient_id"):
-        out = out.withColumn(name, sf.col(name).cast(_id_type(acc_text)))
-    return out, conv_text, acc_text
+    for name in _ID_COLUMNS:
+        out = out.withColumn(name, sf.col(name).cast(_id_type(text[name])))
+    return out, text["conversation_id"], text["sender_id"] or text["recipient_id"]
+
+
+def text_ids(events: DataFrame) -> list[str]:
+    """The id columns of ``events`` that hold text."""
+    return [n for n in _ID_COLUMNS if isinstance(events.schema[n].dataType, st.StringType)]
 
 
 def _id_type(text: bool) -> st.DataType:

@@ -15,6 +15,7 @@ from riskscore.integrations._spark_columns import (
     ACCOUNT,
     ACCOUNT_VALUES,
     ADULT_IS_INITIATOR,
+    ERROR,
     INITIATOR,
     KIND,
     KIND_PART,
@@ -30,6 +31,7 @@ from riskscore.integrations._spark_columns import (
     arrow_schema,
     fold_schema,
     parts_schema,
+    refusable,
     states_schema,
     tallies_schema,
 )
@@ -42,19 +44,35 @@ from riskscore.io.schema import SCHEMA_COLUMNS
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["Folded", "PairIds", "fold", "parts_of", "scores_of", "scoring_rows", "tallies_of"]
+__all__ = [
+    "Folded",
+    "PairIds",
+    "fold",
+    "parts_of",
+    "refusals",
+    "scores_of",
+    "scoring_rows",
+    "tallies_of",
+]
 
 
 def parts_of(ev: DataFrame, spec: TallySpec) -> DataFrame:
-    """The part rows of events in the partitions they are read in (``parts_schema``;
-    no shuffle, no whole conversations needed)."""
+    """The part rows of events (input order in :data:`ROW`) in the partitions they are
+    read in (``parts_schema``, then :data:`ERROR`, set in the rows of refused blocks
+    only; no shuffle, no whole conversations needed)."""
 
     def parts(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         return parts_partition(batches, spec)
 
-    schema = parts_schema(string_account_ids=spec.string_account_ids)
-    events = ev.select(*[c for c in SCHEMA_COLUMNS if c in ev.columns])
+    schema = refusable(parts_schema(string_account_ids=spec.string_account_ids))
+    events = ev.select(*[c for c in (*SCHEMA_COLUMNS, ROW) if c in ev.columns])
     return events.mapInArrow(parts, spark_schema(schema))
+
+
+def refusals(rows: DataFrame) -> list[str]:
+    """The errors of the blocks a stage refused (the :data:`ERROR` values of ``rows``;
+    one job, which computes ``rows``: persist them first if they are read again)."""
+    return [row[0] for row in rows.where(sf.col(ERROR).isNotNull()).select(ERROR).collect()]
 
 
 def tallies_of(part_rows: DataFrame, spec: TallySpec, n_parts: int) -> DataFrame:
@@ -112,7 +130,8 @@ def fold(ev: DataFrame, spec: TallySpec, n_parts: int) -> Folded:
     """Stage 1 on events with their input order in :data:`ROW`.
 
     The rows are persisted (memory, then disk; Spark's default level) because stages 2
-    and 3, and the check of pair ids (:meth:`Folded.pair_ids`), all read them: each event
+    and 3, the look for refused blocks (:func:`refusals`) and the check of pair ids
+    (:meth:`Folded.pair_ids`), all read them: each event
     is read and validated once. The scores DataFrame is lazy and reads them when it is
     computed (unpersisted before, they would be computed again from the events), so they
     stay cached for the life of the session, or until ``spark.catalog.clearCache()``.
@@ -125,10 +144,9 @@ def fold(ev: DataFrame, spec: TallySpec, n_parts: int) -> Folded:
         "string_conversation_ids": spec.string_conversation_ids,
         "string_account_ids": spec.string_account_ids,
     }
-    by_conversation = (
-        ev.repartition(n_parts, "conversation_id")
-        .sortWithinPartitions("conversation_id", ROW)
-        .drop(ROW)
+    # ROW travels on: a refused block names its first bad row by it
+    by_conversation = ev.repartition(n_parts, "conversation_id").sortWithinPartitions(
+        "conversation_id", ROW
     )
     rows = by_conversation.mapInArrow(folded, spark_schema(fold_schema(**ids))).persist()
     part_names = parts_schema(string_account_ids=spec.string_account_ids).names

@@ -18,15 +18,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from riskscore.exceptions import SchemaError
+from riskscore.exceptions import RiskscoreError, SchemaError
 from riskscore.features.accounts import account_parts
 from riskscore.features.states import conversation_states
-from riskscore.integrations._spark_blocks import key_blocks, state_array
+from riskscore.integrations._spark_blocks import key_blocks, state_array, widened
 from riskscore.integrations._spark_columns import (
     ADULT_IS_INITIATOR,
     FIRST_TS,
     INITIATOR,
-    KIND,
+    KIND_ERROR,
     KIND_PART,
     KIND_STATE,
     LAST_TS,
@@ -38,7 +38,7 @@ from riskscore.integrations._spark_columns import (
     parts_schema,
     states_schema,
 )
-from riskscore.integrations._spark_tallies import TallySpec, part_rows, read_block
+from riskscore.integrations._spark_tallies import TallySpec, part_rows, read_block, refused_row
 from riskscore.io import MessageTable
 from riskscore.io.groups import clashing_pair_id, pair_like
 
@@ -68,7 +68,10 @@ def fold_partition(batches: Iterable[pa.RecordBatch], spec: TallySpec) -> Iterat
         A block that :func:`riskscore.read_messages` refuses for two conversations under one
         id (:func:`riskscore.io.groups.clashing_pair_id`) gives two state rows of that
         :data:`PAIR_ID` and nothing else, so that the driver's check of pair ids raises the
-        error, not the task.
+        error, not the task. A block refused otherwise gives one row of its error
+        (``KIND`` = :data:`KIND_ERROR`,
+        :func:`~riskscore.integrations._spark_tallies.refused_row`), which the driver
+        raises; the next blocks are read, so that it names the first bad row of all.
     """
     ids = {
         "string_conversation_ids": spec.string_conversation_ids,
@@ -82,33 +85,19 @@ def fold_partition(batches: Iterable[pa.RecordBatch], spec: TallySpec) -> Iterat
         # and keeps that order for equal timestamps, as it does on one machine.
         try:
             msgs = read_block(block, spec)
-        except SchemaError as exc:
-            pair_id = clashing_pair_id(exc)
-            if pair_id is None:
-                raise
-            # two conversations of the block under one id: left to the driver, which
-            # compares the ids of every block and raises read_messages' error
-            yield _widened(_shared(pair_id), KIND_STATE, schema)
+        except RiskscoreError as exc:
+            pair_id = clashing_pair_id(exc) if isinstance(exc, SchemaError) else None
+            if pair_id is None:  # the driver raises it
+                yield widened(refused_row(block, spec, exc), schema, KIND_ERROR)
+            else:
+                # two conversations of the block under one id: left to the driver, which
+                # compares the ids of every block and raises read_messages' error
+                yield widened(_shared(pair_id), schema, KIND_STATE)
             continue
         if len(msgs) == 0:  # every event of the block was a broadcast
             continue
-        yield _widened(part_rows(account_parts(msgs), msgs.accounts, parts), KIND_PART, schema)
-        yield _widened(_state_rows(msgs, states), KIND_STATE, schema)
-
-
-def _widened(batch: pa.RecordBatch, kind: int, schema: pa.Schema) -> pa.RecordBatch:
-    """``batch`` with the columns of ``schema``: ``KIND`` = ``kind``, nulls in the
-    columns of the other kind of rows."""
-    n = batch.num_rows
-    arrays = [
-        pa.array(np.full(n, kind, dtype=np.int32))
-        if field.name == KIND
-        else batch.column(field.name)
-        if field.name in batch.schema.names
-        else pa.nulls(n, field.type)
-        for field in schema
-    ]
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+        yield widened(part_rows(account_parts(msgs), msgs.accounts, parts), schema, KIND_PART)
+        yield widened(_state_rows(msgs, states), schema, KIND_STATE)
 
 
 def _shared(pair_id: str) -> pa.RecordBatch:

@@ -17,27 +17,45 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from riskscore.exceptions import RiskscoreError, SchemaError
 from riskscore.features import ACCOUNT_SLOTS
 from riskscore.features.accounts import AccountParts, account_parts, tallies_from_parts
-from riskscore.integrations._spark_blocks import column_ids, id_array, key_blocks, pair_facts
+from riskscore.integrations._spark_blocks import (
+    column_ids,
+    id_array,
+    key_blocks,
+    pair_facts,
+    widened,
+)
 from riskscore.integrations._spark_columns import (
     ACCOUNT,
     COUNT_SLOTS,
+    ERROR,
     PAIR_SETS,
     PART_COUNTS,
     PART_OTHER,
     PART_SET,
+    ROW,
     SET_COUNTS,
     SET_PAIR_FACTS,
     parts_schema,
+    refusable,
     tallies_schema,
 )
-from riskscore.io import MessageTable, read_messages
+from riskscore.integrations._spark_errors import error_json
+from riskscore.io import MessageTable, read_chunk, read_messages
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.schema import SCHEMA_COLUMNS
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 
-__all__ = ["TallySpec", "part_rows", "parts_partition", "read_block", "tallies_partition"]
+__all__ = [
+    "TallySpec",
+    "part_rows",
+    "parts_partition",
+    "read_block",
+    "refused_row",
+    "tallies_partition",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +98,31 @@ def read_block(block: pa.Table, spec: TallySpec) -> MessageTable:
     )
 
 
+def refused_row(block: pa.Table, spec: TallySpec, error: RiskscoreError) -> pa.RecordBatch:
+    """The row that hands ``error``, raised by ``block``, to the driver (:data:`ERROR`).
+
+    A row the validator names is a position in the block, whose rows are in the order of
+    the stage (by conversation, in the fold): the block is read again in input order
+    (:data:`ROW`, the input order Spark read), so that its error names its first bad row
+    in the input, as :data:`ROW` names it, which the driver turns into a position
+    (:func:`riskscore.integrations._spark_errors.raised`). Only a refused block is read
+    twice.
+    """
+    if isinstance(error, SchemaError) and error.row is not None and ROW in block.column_names:
+        ordered = block.sort_by(ROW)
+        try:
+            read_chunk(
+                ordered.select([c for c in SCHEMA_COLUMNS if c in ordered.column_names]),
+                np.asarray(ordered.column(ROW).to_numpy(), dtype=np.int64),
+                max_room_members=spec.max_room_members,
+                now=spec.now,
+                max_future_s=spec.max_future_s,
+            )
+        except SchemaError as first:
+            error = first
+    return pa.RecordBatch.from_arrays([pa.array([error_json(error)], pa.string())], [ERROR])
+
+
 # ---------------------------------------------------------------- part rows
 
 
@@ -96,15 +139,22 @@ def parts_partition(batches: Iterable[pa.RecordBatch], spec: TallySpec) -> Itera
     Yields
     ------
     pyarrow.RecordBatch
-        Columns as :func:`parts_schema`: per block, one row per distinct pair of each
-        of :data:`PAIR_SETS` (``PART_SET`` its index), then one row per account of the
-        block with its :data:`COUNT_SLOTS` (``PART_SET`` = :data:`SET_COUNTS`, so that
-        every account that sent or received an event gets tallies).
+        Columns as :func:`parts_schema`, then :data:`ERROR`: per block, one row per
+        distinct pair of each of :data:`PAIR_SETS` (``PART_SET`` its index), then one row
+        per account of the block with its :data:`COUNT_SLOTS` (``PART_SET`` =
+        :data:`SET_COUNTS`, so that every account that sent or received an event gets
+        tallies). A block that riskscore refuses gives one row, its error
+        (:func:`refused_row`), and the next blocks are read.
     """
     schema = parts_schema(string_account_ids=spec.string_account_ids)
+    out = refusable(schema)
     for block in key_blocks(batches, spec.block_events, key=None):
-        msgs = read_block(block, spec)
-        yield part_rows(account_parts(msgs), msgs.accounts, schema)
+        try:
+            msgs = read_block(block, spec)
+        except RiskscoreError as exc:
+            yield widened(refused_row(block, spec, exc), out)
+            continue
+        yield widened(part_rows(account_parts(msgs), msgs.accounts, schema), out)
 
 
 def part_rows(parts: AccountParts, accounts: npt.NDArray[Any], schema: pa.Schema) -> pa.RecordBatch:

@@ -30,6 +30,9 @@ one call per block of many rows). :func:`score_events` is out-of-core scoring
    two blocks both give (a room's pair id that is also the id of a conversation, or of
    another room's pair) is refused as on one machine; with integer conversation ids,
    it also tells whether a group room was split (its pair ids make every id text).
+   Before it, one job looks for the blocks that riskscore refused: a task hands such an
+   error back as a row (:mod:`~riskscore.integrations._spark_errors`), and the driver
+   raises what :func:`riskscore.read_messages` raises on the whole input.
 4. The model travels as its portable JSON parameters (:meth:`RiskModel.to_dict`,
    rebuilt with :meth:`RiskModel.from_dict`), with the policy, in one broadcast
    variable; so does a shadow model (``shadow_model=``), which adds the columns
@@ -51,7 +54,8 @@ from collections.abc import Mapping
 
 from riskscore.exceptions import SchemaError
 from riskscore.features import ACCOUNT_SLOTS
-from riskscore.integrations._spark_columns import PART_OTHER, ROW, output_columns
+from riskscore.integrations._spark_columns import ERROR, PART_OTHER, ROW, output_columns
+from riskscore.integrations._spark_errors import raised
 from riskscore.integrations._spark_frames import (
     DataFrame,
     SparkSession,
@@ -59,6 +63,7 @@ from riskscore.integrations._spark_frames import (
     normalize_ids,
     partitions_of,
     sf,
+    text_ids,
 )
 from riskscore.integrations._spark_partition import ScoringSpec
 from riskscore.integrations._spark_stages import (
@@ -66,6 +71,7 @@ from riskscore.integrations._spark_stages import (
     PairIds,
     fold,
     parts_of,
+    refusals,
     scores_of,
     scoring_rows,
     tallies_of,
@@ -142,13 +148,13 @@ def account_features(
     repartitioned by account and merged with
     :func:`~riskscore.features.accounts.tallies_from_parts`.
 
-    Input that :func:`riskscore.read_messages` refuses because two conversations would
-    share an id (a group room's pair id that is the id of another conversation, or that
-    two pairs derive) raises its :class:`~riskscore.SchemaError` here too, before this
-    function returns. Such ids hold :data:`~riskscore.io.groups.PAIR_ID_SEPARATOR`: one
-    job looks for it in the text ids, and only when some id holds it are the events
-    read as :func:`score_events` reads them (repartitioned by conversation, the rows of
-    stage 1 cached for the session, pair ids compared).
+    Input that :func:`riskscore.read_messages` refuses (a row that breaks the schema,
+    two conversations under one id) raises its :class:`~riskscore.SchemaError`, the
+    same message, before this function returns: the events are read in a job that runs
+    here, and their part rows stay cached for the session (released when this raises).
+    Ids that hold :data:`~riskscore.io.groups.PAIR_ID_SEPARATOR` (one job looks, over
+    the text ids) can give two conversations one id: only then are the events read as
+    :func:`score_events` reads them (repartitioned by conversation, pair ids compared).
 
     Parameters
     ----------
@@ -166,7 +172,7 @@ def account_features(
         The reference time of the future limit, epoch seconds (default: the driver's
         wall clock when the job is planned, one time for every executor).
     max_future_s : float, default DEFAULT_READ_MAX_FUTURE_S (five years)
-        Events dated more than this after ``now`` fail the job, as in
+        Events dated more than this after ``now`` are refused, as by
         :func:`riskscore.read_messages`; ``math.inf`` lifts the limit.
 
     Returns
@@ -194,26 +200,20 @@ def account_features(
         future.max_future_s,
         string_conversation_ids=conv_text,
     )
-    if _ids_hold_separator(ev, conv_text, acc_text):
+    ev = ev.withColumn(ROW, sf.monotonically_increasing_id())  # input order, for errors
+    if _ids_hold_separator(ev):
         # two conversations could share an id: read whole conversations, as scoring does
-        ev = ev.withColumn(ROW, sf.monotonically_increasing_id())
         parts = _checked_fold(ev, spec, n_parts)[0].part_rows
     else:
-        parts = parts_of(ev, spec)
+        parts = _checked_parts(ev, spec)
     rows = tallies_of(parts, spec, n_parts)
     return rows.where(sf.col(PART_OTHER).isNull()).select("account_id", *ACCOUNT_SLOTS)
 
 
-def _ids_hold_separator(events: DataFrame, conv_text: bool, acc_text: bool) -> bool:
+def _ids_hold_separator(events: DataFrame) -> bool:
     """Whether an id of ``events`` holds :data:`PAIR_ID_SEPARATOR`: only then can two
     conversations share an id (a job that stops at the first, for text ids only)."""
-    names = [
-        name
-        for name, text in (
-            ("conversation_id", conv_text), ("sender_id", acc_text), ("recipient_id", acc_text)
-        )
-        if text
-    ]  # fmt: skip
+    names = text_ids(events)
     if not names:
         return False
     holds = functools.reduce(
@@ -222,12 +222,36 @@ def _ids_hold_separator(events: DataFrame, conv_text: bool, acc_text: bool) -> b
     return not events.where(holds).isEmpty()
 
 
+def _refuse(ev: DataFrame, rows: DataFrame) -> None:
+    """Raise what :func:`riskscore.read_messages` raises on ``ev`` (input order in
+    :data:`ROW`) if a block of the stage that gave ``rows`` was refused (one job, which
+    computes ``rows``), with its row counted in the input (one more job, on failure
+    only)."""
+    refused = refusals(rows)
+    if refused:
+        raise raised(refused, lambda row: ev.where(sf.col(ROW) < row).count())
+
+
+def _checked_parts(ev: DataFrame, read: TallySpec) -> DataFrame:
+    """The part rows of ``ev`` (input order in :data:`ROW`), persisted and read once to
+    raise the error of a refused block (the cache released then)."""
+    rows = parts_of(ev, read).persist()
+    try:
+        _refuse(ev, rows)
+    except BaseException:
+        rows.unpersist()  # nothing returned reads them
+        raise
+    return rows.where(sf.col(ERROR).isNull()).drop(ERROR)
+
+
 def _checked_fold(ev: DataFrame, read: TallySpec, n_parts: int) -> tuple[Folded, PairIds]:
-    """Stage 1 on ``ev`` (input order in :data:`ROW`) and the check of pair ids across
-    its blocks (one job): an id two conversations share raises the error of
-    :func:`riskscore.read_messages`, and the rows stage 1 cached are released."""
+    """Stage 1 on ``ev`` (input order in :data:`ROW`), the error of a refused block (one
+    job, which computes and caches the rows), then the check of pair ids across its
+    blocks (one job): either raises the error of :func:`riskscore.read_messages`, and the
+    rows stage 1 cached are released."""
     folded = fold(ev, read, n_parts)
     try:
+        _refuse(ev, folded.rows)
         pairs = folded.pair_ids()
         if pairs.shared is not None:
             raise _pair_id_error(ev, pairs.shared)
@@ -257,8 +281,10 @@ def score_events(
     events : pyspark.sql.DataFrame
         Schema v1 events (see :func:`riskscore.read_messages`); ids must be
         integers or strings. Rows are validated on the executors exactly as on
-        one machine: a row that breaks the schema fails the job with a
-        :class:`~riskscore.SchemaError` naming its column and value. Each event is
+        one machine: a row that breaks the schema raises, on the driver, the
+        :class:`~riskscore.SchemaError` of :func:`riskscore.read_messages` (the same
+        message: the first bad row of the input, its column and value, the bad rows
+        counted), not Spark's error around a task's. Each event is
         read and validated once, in a job that runs before this function returns
         (with the check of pair ids, see ``max_room_members``); the per-conversation
         states, the per-account parts made of them and the merged tallies stay cached
@@ -298,7 +324,7 @@ def score_events(
         The reference time of the future limit, epoch seconds (default: the driver's
         wall clock when the job is planned, one time for every executor).
     max_future_s : float, default DEFAULT_READ_MAX_FUTURE_S (five years)
-        Events dated more than this after ``now`` fail the job, as in
+        Events dated more than this after ``now`` are refused, as by
         :func:`riskscore.read_messages`; ``math.inf`` lifts the limit.
 
     Returns

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -14,7 +15,7 @@ from riskscore.io.messages import Quarantine
 from riskscore.io.raw import as_read, cell, input_rows, lines_of, show
 from riskscore.io.timestamps import Sink
 
-__all__ = ["Found", "Problems", "raise_first", "run_check"]
+__all__ = ["Found", "Problems", "bad_row_count", "raise_first", "renumbered", "run_check"]
 
 BoolArray = npt.NDArray[np.bool_]
 AnyArray = npt.NDArray[Any]
@@ -88,17 +89,52 @@ def raise_first(problems: Problems, rows: npt.NDArray[np.int64]) -> None:
     row, line = int(input_rows(problems.raw, at)[0]), int(lines_of(problems.raw, at)[0])
     where = f"row {row}" + (f" (line {line})" if line > 0 else "")
     shown = "" if col == "line" else f"{show(value)} "  # a refused line is never copied
-    more = len(rows) - 1
-    tail = (
-        f" ({more} more bad row{'s' if more != 1 else ''}; pass errors='quarantine' to set "
-        "them aside and keep the rest)"
-        if more
-        else ""
-    )
     raise SchemaError(
-        f"column {col!r}, {where}: {shown}{problems.reason[first]}{tail}",
+        f"column {col!r}, {where}: {shown}{problems.reason[first]}{_more(len(rows) - 1)}",
         column=col,
         row=row,
         value=value,
         line=line if line > 0 else None,
     )
+
+
+_QUARANTINE_HINT = "pass errors='quarantine' to set them aside and keep the rest"
+_MORE = re.compile(r" \((\d+) more bad rows?; " + re.escape(_QUARANTINE_HINT) + r"\)\Z")
+
+
+def _more(more: int) -> str:
+    """The tail of :func:`raise_first`'s message that counts the other bad rows."""
+    return f" ({more} more bad row{'s' if more != 1 else ''}; {_QUARANTINE_HINT})" if more else ""
+
+
+def bad_row_count(error: SchemaError) -> int:
+    """The bad rows the error of :func:`raise_first` counts (its row and the others).
+
+    Examples
+    --------
+    >>> bad_row_count(SchemaError("column 'channel', row 0: 'x' is not recognised"))
+    1
+    """
+    found = _MORE.search(str(error))
+    return 1 + (int(found[1]) if found else 0)
+
+
+def renumbered(error: SchemaError, *, row: int, bad_rows: int) -> SchemaError:
+    """The error of :func:`raise_first` for one part of an input read apart (a Spark block),
+    as the whole input raises it: its row named as ``row``, ``bad_rows`` counted in all.
+
+    The parts are checked by the one validator; the whole input's error is that of its
+    first bad row, counting the bad rows of every part. An error of another form (no
+    ``column ..., row ...`` at its start) keeps its text, with ``row`` set.
+
+    Examples
+    --------
+    >>> e = SchemaError("column 'channel', row 7: 'x' is not recognised", column="channel", row=7)
+    >>> str(renumbered(e, row=2, bad_rows=2))[:64]
+    "column 'channel', row 2: 'x' is not recognised (1 more bad row; "
+    """
+    text, head = str(error), f"column {error.column!r}, row {error.row}"
+    if text.startswith(head) and text[len(head) : len(head) + 1] in (":", " "):
+        body = _MORE.sub("", text[len(head) :])
+        text = f"column {error.column!r}, row {row}{body}{_more(bad_rows - 1)}"
+    return SchemaError(text, column=error.column, row=row, value=error.value, line=error.line)

@@ -43,6 +43,12 @@ class NotShown:
     def __repr__(self) -> str:
         return f"text of {self.n_chars} characters (not shown: it may be message content)"
 
+    def __eq__(self, other: object) -> bool:  # the same refusal, wherever it was made
+        return isinstance(other, NotShown) and other.n_chars == self.n_chars
+
+    def __hash__(self) -> int:
+        return hash((NotShown, self.n_chars))
+
 
 def _may_be_content(column: str, text: str) -> bool:
     """Whether refused text in ``column`` may be message content (the rule of :func:`shown`)."""
