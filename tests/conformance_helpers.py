@@ -653,10 +653,21 @@ def local_refusals(events: Sequence[Event]) -> Refusals:
     }
 
 
-def spark_refusals(events: Sequence[Event], session: SparkSession) -> Refusals:
-    """What ``score_events`` and ``account_features`` raise on ``events`` on Spark: every
-    conversation in one block, a block per conversation (``block_events=1``), and the
-    events of each conversation read in a partition of their own."""
+#: The ways :func:`spark_refusals` lays events out on Spark.
+SPARK_LAYOUTS: Final = (
+    "one block",
+    "a block per conversation",
+    "read a partition per conversation",
+)
+
+
+def spark_refusals(
+    events: Sequence[Event], session: SparkSession, layouts: Sequence[str] = SPARK_LAYOUTS
+) -> Refusals:
+    """What ``score_events`` and ``account_features`` raise on ``events`` on Spark, in each
+    of ``layouts``: every conversation in one block, a block per conversation
+    (``block_events=1``), and the events of each conversation read in a partition of
+    their own."""
     from riskscore.integrations import spark as rs_spark
 
     table = pa.Table.from_pylist(list(events))
@@ -666,12 +677,14 @@ def spark_refusals(events: Sequence[Event], session: SparkSession) -> Refusals:
         lambda a, b: a.union(b),
         [session.createDataFrame(table.filter(pc.equal(ids, c))) for c in ids.unique()],
     )
+    runs = {
+        "one block": (frame, {}),
+        "a block per conversation": (frame, {"block_events": 1}),
+        "read a partition per conversation": (apart, {}),
+    }
     out: Refusals = {}
-    for where, events_frame, kw in (
-        ("one block", frame, {}),
-        ("a block per conversation", frame, {"block_events": 1}),
-        ("read a partition per conversation", apart, {}),
-    ):
+    for where in layouts:
+        events_frame, kw = runs[where]
         out[f"spark score_events, {where}"] = refusal(
             lambda f=events_frame, kw=kw: rs_spark.score_events(
                 f, MODEL, POLICY, partitions=1, **kw

@@ -20,13 +20,16 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 import pytest
+from conformance_cases import N_HUB_STREAMS, N_STREAMS
+from conformance_helpers import Stream, draw_streams, event_streams
 from pyspark.sql import SparkSession
 from spark_helpers import JAVA_MISSING, java, shared_session
+from test_features import UncompiledKernel
 from xdist.scheduler import LoadFileScheduling
 
 #: The files whose tests run on the shared Spark session: sent to one worker as one unit.
 SPARK_FILES: Final = (
-    "tests/test_conformance.py",
+    "tests/test_conformance_spark.py",
     "tests/test_spark.py",
     "tests/test_spark_errors.py",
 )
@@ -38,6 +41,7 @@ SPARK_UNIT: Final = "spark"
 SLOWEST_FIRST: Final = (
     SPARK_UNIT,
     "tests/test_readme.py",
+    "tests/test_conformance.py",
     "tests/test_stream.py",
     "tests/test_bundle.py",
     "tests/test_io_hostile.py",
@@ -97,3 +101,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 "SPARK_FILES in tests/conftest.py (one worker runs them all on one JVM)"
             )
     items.sort(key=lambda item: rank.get(unit_of(item.nodeid), len(rank)))  # stable
+
+
+# ------------------------------------------------- the conformance suite's streams
+# (tests/test_conformance.py and tests/test_conformance_spark.py draw the same ones)
+
+
+@pytest.fixture(scope="module")
+def uncompiled() -> Iterator[UncompiledKernel]:
+    """A worker process running the event kernel's Python source without numba."""
+    worker = UncompiledKernel()
+    assert worker.jit_off, "the reference worker must run the kernel without numba"
+    yield worker
+    worker.close()
+
+
+@pytest.fixture(scope="module")
+def streams() -> tuple[Stream, ...]:
+    return draw_streams(event_streams(), N_STREAMS)
+
+
+@pytest.fixture(scope="module")
+def hub_streams() -> tuple[Stream, ...]:
+    return draw_streams(event_streams(hub=True), N_HUB_STREAMS)
