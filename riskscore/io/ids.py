@@ -24,8 +24,6 @@ from riskscore.io.timestamps import Sink
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from riskscore.io.messages import MessageTable
-
 __all__ = [
     "Coded",
     "DecimalIds",
@@ -298,14 +296,19 @@ _UINT64_MAX = 2**64 - 1
 
 
 def as_given(
-    cols: dict[str, AnyArray], table: MessageTable, *, arrow: bool = False
+    cols: dict[str, AnyArray],
+    source_row: npt.NDArray[np.int64],
+    *,
+    decimal_ids: bool,
+    arrow: bool = False,
 ) -> dict[str, Any]:
-    """``cols`` (of ``table.columns()``) with the ids ``table`` holds as decimal text that
-    are integers (its account ids when :attr:`~MessageTable.decimal_ids`, its conversation
-    ids when a :class:`DecimalIds` column) as those integers again: Python ints, or with
-    ``arrow`` an Arrow array of one integer type per id space (the two account columns are
-    one), int64 when every id fits, else uint64; so that reading what is written gives the
-    table back, integers still.
+    """``cols`` (of :meth:`riskscore.MessageTable.columns`, rows named by ``source_row``)
+    with the ids held as decimal text that are integers (the account ids when
+    ``decimal_ids``, the table's ``decimal_ids``; the conversation ids when a
+    :class:`DecimalIds` column) as those integers again: Python ints, or with ``arrow`` an
+    Arrow array of one integer type per id space (the two account columns are one), int64
+    when every id fits, else uint64; so that reading what is written gives the table back,
+    integers still.
 
     Raises
     ------
@@ -314,14 +317,14 @@ def as_given(
         together (a negative id beside one beyond int64, or an id beyond uint64): the
         first such row, by input row, is named.
     """
-    spaces: list[tuple[str, ...]] = [("sender_id", "recipient_id")] if table.decimal_ids else []
-    if isinstance(table.conversation_id, DecimalIds):
+    spaces: list[tuple[str, ...]] = [("sender_id", "recipient_id")] if decimal_ids else []
+    if isinstance(cols["conversation_id"], DecimalIds):
         spaces.append(("conversation_id",))
     out: dict[str, Any] = dict(cols)
     for space in spaces:
         ints = {name: _integers_of(cols[name]) for name in space}
         if arrow:
-            kind = _arrow_integer_type(ints, table.source_row)
+            kind = _arrow_integer_type(ints, source_row)
             ints = {name: _arrow_array(values, kind) for name, values in ints.items()}
         out.update(ints)
     return out

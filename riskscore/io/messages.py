@@ -278,13 +278,16 @@ class MessageTable:
                 cols["room_size"] = _with_none(self.room_size, ROOM_SIZE_UNKNOWN)
         return cols
 
+    def _ids_as_given(self, *, arrow: bool = False) -> dict[str, Any]:  # as ids were given
+        return as_given(self.columns(), self.source_row, decimal_ids=self.decimal_ids, arrow=arrow)
+
     def to_arrow(self) -> pa.Table:
         """The events as a :class:`pyarrow.Table` with schema v1 columns (unknown time
         zones and room sizes null; ``room_size`` only when some event has one; integer ids
         beyond int64 as uint64, :func:`riskscore.io.ids.as_given`)."""
         import pyarrow as pa
 
-        table = pa.table(as_given(self.columns(), self, arrow=True))
+        table = pa.table(self._ids_as_given(arrow=True))
         for name, kind in (("recipient_tz_offset_min", pa.int16()), ("room_size", pa.int32())):
             if name in table.column_names:
                 i = table.schema.get_field_index(name)
@@ -294,8 +297,7 @@ class MessageTable:
     def to_pandas(self) -> pd.DataFrame:
         """The events as a :class:`pandas.DataFrame` (needs ``riskscore-metadata[pandas]``)."""
         pandas = import_extra("pandas", "pandas", needed_by="MessageTable.to_pandas()")
-        frame: pd.DataFrame = pandas.DataFrame(as_given(self.columns(), self))
-        return frame
+        return pandas.DataFrame(self._ids_as_given())  # type: ignore[no-any-return]
 
     def iter_events(self) -> Iterator[dict[str, object]]:
         """Yield each event as a dict of schema v1 fields, in time order.
@@ -316,7 +318,7 @@ class MessageTable:
         [(10, 2, None), (20, 1, None)]
         """
         order = np.lexsort((self.source_row, self.timestamp))
-        cols = as_given(self.columns(), self)
+        cols = self._ids_as_given()
         names = list(cols)
         block = 65_536  # convert to Python objects a block at a time: memory stays small
         for start in range(0, len(order), block):
