@@ -208,7 +208,8 @@ def test_a_checkpoint_value_out_of_range_or_of_another_type_is_refused_by_name(
         rs.OnlineScorer.restore(path, model)
     assert message in str(info.value)
     assert digest(path) == before
-    assert sorted(os.listdir(tmp_path)) == ["c.sqlite"]
+    # the lock file is the writer's (tests/test_checkpoint_lock.py); no -wal or -shm file
+    assert sorted(os.listdir(tmp_path)) == ["c.sqlite", "c.sqlite.lock"]
 
 
 def test_the_unchanged_rewrite_restores(model: rs.RiskModel, tmp_path: Path) -> None:
@@ -241,7 +242,13 @@ def test_restore_leaves_the_file_unchanged_and_creates_no_side_file(
     with pytest.raises(CheckpointError):
         rs.OnlineScorer.restore(bad_path, model)
     assert (digest(path), path.stat().st_mtime_ns, digest(bad_path)) == (before, mtime, bad)
-    assert sorted(os.listdir(tmp_path)) == ["bad.sqlite", "c.sqlite"]
+    # the lock files are the writers' (tests/test_checkpoint_lock.py); no -wal or -shm file
+    assert sorted(os.listdir(tmp_path)) == [
+        "bad.sqlite",
+        "bad.sqlite.lock",
+        "c.sqlite",
+        "c.sqlite.lock",
+    ]
 
 
 def test_restore_reads_commits_still_in_the_wal_of_a_stopped_writer(

@@ -14,6 +14,7 @@ from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
 from riskscore.model import RiskModel
 from riskscore.online import OnlineScorer
+from riskscore.online.lock import claim
 from riskscore.online.memory import DEFAULT_MAX_CONVERSATIONS
 from riskscore.policy import AlertPolicy
 
@@ -72,9 +73,27 @@ def scorer_from_args(
     A restored scorer keeps the configuration stored in its checkpoint (the options
     above apply to a new scorer only), as ``riskscore stream`` always did.
     ``shadow_model`` is scored next to ``model`` (``OnlineScorer(shadow_model=...)``).
+
+    The scorer claims ``checkpoint`` (:meth:`OnlineScorer.claim_checkpoint`) before it is
+    read, and so before any input: a second command on the same file fails here.
     """
-    if checkpoint is not None and checkpoint.exists():
-        return OnlineScorer.restore(checkpoint, model, policy, shadow_model=shadow_model)
+    if checkpoint is None:
+        return _new_scorer(args, model, policy, shadow_model)
+    with claim(checkpoint):
+        if checkpoint.exists():
+            scorer = OnlineScorer.restore(checkpoint, model, policy, shadow_model=shadow_model)
+        else:
+            scorer = _new_scorer(args, model, policy, shadow_model)
+        scorer.claim_checkpoint(checkpoint)
+    return scorer
+
+
+def _new_scorer(
+    args: argparse.Namespace,
+    model: RiskModel,
+    policy: AlertPolicy,
+    shadow_model: RiskModel | None,
+) -> OnlineScorer:
     return OnlineScorer(
         model,
         policy,

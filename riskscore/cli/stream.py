@@ -20,6 +20,7 @@ from riskscore.io.jsonl import loads_event, without_byte_order_mark
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import ReviewQueue
 from riskscore.online import OnlineScorer
+from riskscore.online.lock import claim
 from riskscore.policy import Alert, AlertPolicy
 
 #: Longest input line parsed (characters); a longer line is counted and skipped unparsed.
@@ -330,14 +331,17 @@ def _resumed_lines(scorer: OnlineScorer, path: object) -> int:
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     if (args.shadow_model is None) != (args.shadow_out is None):
         raise ValueError("--shadow-model and --shadow-out go together")
-    policy = load_policy(args.policy)
-    model = load_model(args.model)
-    queue = open_queue(args.queue, policy)  # before any work: a file that is not a queue stops
-    try:
-        return _run(args, policy, model, queue)
-    finally:
+    with contextlib.ExitStack() as stack:
+        if args.checkpoint is not None:
+            # first: a checkpoint another process owns stops before anything is opened
+            stack.enter_context(claim(args.checkpoint))
+        policy = load_policy(args.policy)
+        model = load_model(args.model)
+        # before any work: a file that is not a queue stops
+        queue = open_queue(args.queue, policy)
         if queue is not None:
-            queue.close()
+            stack.callback(queue.close)
+        return _run(args, policy, model, queue)
 
 
 def _run(

@@ -136,6 +136,8 @@ class RiskscoreModule(AlertSinks):
                 max_room_members=settings.max_fanout_members,
                 shadow_model=config.shadow_model,
             )
+            # owned from the start, as a restored one is: a second worker stops here
+            self.scorer.claim_checkpoint(self._checkpoint_path)
         self.rooms = ConversationRooms.from_json(
             self.scorer.checkpoint_extra.get(_ROOMS_KEY, []), settings.idle_expiry_s
         )

@@ -17,6 +17,8 @@
 - :mod:`~riskscore.online.shadow`: a shadow model scored on the same rows, its alerts
   recorded apart (``shadow_model=``, ``pop_shadow_alerts``).
 - :mod:`~riskscore.online.checkpoint`: the checkpoint file (SQLite, JSON rows, no pickle).
+- :mod:`~riskscore.online.lock`: one process at a time owns a checkpoint file (``flock`` on
+  ``FILE.lock``).
 """
 
 from riskscore.online.scorer import OnlineScorer

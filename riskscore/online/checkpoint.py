@@ -44,7 +44,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -110,11 +110,15 @@ def write(
     meta: Mapping[str, Any],
     conversations: Iterable[tuple[Any, Any, Any, list[Any]]],
     accounts: Iterable[tuple[Any, list[Any]]],
+    *,
+    before_open: Callable[[Path], object] | None = None,
 ) -> None:
     """Replace the checkpoint at ``path`` with this state, in one transaction.
 
     ``conversations`` and ``accounts`` are consumed lazily (``executemany`` over
-    generators): one row's JSON at a time.
+    generators): one row's JSON at a time. ``before_open(path)`` runs once the meta is
+    encoded and the file checked, just before it is opened (the caller claims it there:
+    :mod:`riskscore.online.lock`).
     """
     target = Path(path)
     full = {"format": FORMAT, "schema_version": SCHEMA_VERSION, **meta}
@@ -122,6 +126,8 @@ def write(
     # encoded before the file is opened: a value JSON cannot hold creates no empty file
     rows = {key: _dumps(value) for key, value in full.items()}
     _refuse_foreign(target)
+    if before_open is not None:
+        before_open(target)
     con = _connect(target, create=True)
     try:
         con.execute("BEGIN IMMEDIATE")

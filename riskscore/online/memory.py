@@ -34,6 +34,7 @@ from riskscore.io.groups import (
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.io.timestamps import future_reason
 from riskscore.model import RiskModel
+from riskscore.online.lock import CheckpointLock
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
 from riskscore.online.persist import ScorerCheckpoints
 from riskscore.online.state import AccountState, ConversationState
@@ -129,6 +130,8 @@ class ScorerMemory(ScorerCheckpoints):
         self.n_evicted = 0
         self.n_broadcast = 0
         self.checkpoint_extra: dict[str, Any] = {}
+        # this scorer's claims on checkpoint files, by lock file (ScorerCheckpoints)
+        self._claims: dict[str, CheckpointLock] = {}
         #: The last event ``update_one`` parsed (None before the first; see
         #: OnlineScorer.last_event), for callers that keep its metadata (the service's
         #: timeline) without parsing it a second time.

@@ -25,6 +25,7 @@ from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS, pair_conversation_id, 
 from riskscore.io.raw import show
 from riskscore.io.schema import INT64_MAX, INT64_MIN, MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH
 from riskscore.model import RiskModel
+from riskscore.online.lock import CheckpointLock, claim, lock_path
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
 from riskscore.online.pairs import pair_facts_of
 from riskscore.online.state import AccountState, ConversationState, time_of
@@ -68,6 +69,7 @@ class ScorerCheckpoints:
     _adult_convs: dict[object, dict[object, None]]
     _rooms: OrderedDict[object, int]
     _room_pairs: dict[object, dict[object, None]]
+    _claims: dict[str, CheckpointLock]
 
     if TYPE_CHECKING:
 
@@ -86,6 +88,9 @@ class ScorerCheckpoints:
         previous checkpoint readable. Nothing is pickled. The policy is not
         stored; pass it again to :meth:`restore`.
 
+        The first save (or :meth:`restore`) makes this process the owner of ``path``
+        until :meth:`release_checkpoints` or exit (:meth:`claim_checkpoint`).
+
         Parameters
         ----------
         path : str or path-like
@@ -93,6 +98,11 @@ class ScorerCheckpoints:
         extra : mapping, optional
             JSON-ready data stored with the state (e.g. an input offset);
             :meth:`restore` puts it in :attr:`checkpoint_extra`.
+
+        Raises
+        ------
+        CheckpointError
+            Another process owns ``path``; the file is not changed.
 
         Examples
         --------
@@ -148,7 +158,35 @@ class ScorerCheckpoints:
                 for cid, conv in self._conversations.items()
             ),
             ((aid, acc.to_json()) for aid, acc in self._accounts.items()),
+            before_open=self.claim_checkpoint,
         )
+
+    def claim_checkpoint(self, path: str | os.PathLike[str]) -> None:
+        """Make this process the only one that may resume from or save to ``path``.
+
+        An exclusive advisory lock on the sidecar ``path + ".lock"`` (created ``0600``),
+        held while this scorer (or another of this process) claims the file, until
+        :meth:`release_checkpoints`, or until the process exits or is killed: a crash
+        leaves no stale lock. :meth:`checkpoint` and :meth:`restore` claim their file;
+        ``riskscore stream`` and ``riskscore serve`` claim theirs at start, so that a
+        second one fails before reading anything. Not on Windows (no ``fcntl``), where
+        nothing is locked.
+
+        Raises
+        ------
+        CheckpointError
+            Another process owns ``path``.
+        """
+        key = str(lock_path(path))
+        if key not in self._claims:
+            self._claims[key] = claim(path)
+
+    def release_checkpoints(self) -> None:
+        """Give up this scorer's claims on checkpoint files (:meth:`claim_checkpoint`):
+        once no scorer of this process claims a file, another process may take it."""
+        claims, self._claims = self._claims, {}
+        for held in claims.values():
+            held.release()
 
     def _load(self, snap: _checkpoint.Snapshot) -> None:
         """Counters, accounts, conversations and the adult index of a checkpoint.

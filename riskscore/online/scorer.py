@@ -454,7 +454,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
             No file at ``path``.
         CheckpointError
             The file is not a checkpoint of a version this riskscore reads, is
-            corrupted (``PRAGMA integrity_check``), or holds malformed rows.
+            corrupted (``PRAGMA integrity_check``), holds malformed rows, or is owned
+            by another process (:meth:`claim_checkpoint`).
         """
         with _checkpoint.read(path) as snap:
             config = config_of(snap)
@@ -465,6 +466,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
             except (TypeError, ValueError) as exc:
                 raise CheckpointError(f"{path}: meta 'config' is invalid ({exc})") from None
             scorer._load(snap)
+            # once restored, inside the read: a refused file gets no lock file beside it
+            scorer.claim_checkpoint(path)
         if snap.meta.get("model_sha256") != model.parameters_sha256():
             for conv in scorer._conversations.values():
                 conv.risk = scorer._linear.risk(scorer._features(conv))

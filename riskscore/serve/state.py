@@ -61,6 +61,8 @@ class ServeState:
             if self.service is not None:
                 self.service.checkpoint()
         finally:
+            if self.service is not None:  # another process may now take the file over
+                self.service.scorer.release_checkpoints()
             if self.timeline is not None:
                 self.timeline.close()
             self.accounts.close()
