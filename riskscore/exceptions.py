@@ -36,6 +36,9 @@ class SchemaError(RiskscoreError, ValueError):
     line : int or None
         1-based line of the offending row in a CSV (the header is line 1) or JSON lines
         file; None for other inputs.
+    bad_rows : int or None
+        How many rows of the input break the schema (this one and the others the message
+        counts), when the validator counted them; None otherwise.
     """
 
     def __init__(
@@ -46,12 +49,14 @@ class SchemaError(RiskscoreError, ValueError):
         row: int | None = None,
         value: object = None,
         line: int | None = None,
+        bad_rows: int | None = None,
     ) -> None:
         super().__init__(message)
         self.column = column
         self.row = row
         self.value = value
         self.line = line
+        self.bad_rows = bad_rows
 
 
 class ModelIntegrityError(RiskscoreError):

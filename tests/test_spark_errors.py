@@ -131,9 +131,9 @@ def test_an_error_travels_as_data_and_comes_back_alike() -> None:
 
 def test_the_first_bad_row_of_all_blocks_is_raised_with_every_bad_row_counted() -> None:
     tail = "; pass errors='quarantine' to set them aside and keep the rest)"
-    blocks = [
+    blocks = [  # as raise_first makes them: the count in the text and in bad_rows
         SchemaError(f"column 'channel', row 9: 'fax' is not a channel (1 more bad row{tail}",
-                    column="channel", row=9, value="fax"),
+                    column="channel", row=9, value="fax", bad_rows=2),
         SchemaError("column 'sender_age', row 4: 400 is not an age", column="sender_age",
                     row=4, value=400),
     ]  # fmt: skip

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -95,11 +94,11 @@ def raise_first(problems: Problems, rows: npt.NDArray[np.int64]) -> None:
         row=row,
         value=value,
         line=line if line > 0 else None,
+        bad_rows=len(rows),
     )
 
 
 _QUARANTINE_HINT = "pass errors='quarantine' to set them aside and keep the rest"
-_MORE = re.compile(r" \((\d+) more bad rows?; " + re.escape(_QUARANTINE_HINT) + r"\)\Z")
 
 
 def _more(more: int) -> str:
@@ -108,15 +107,15 @@ def _more(more: int) -> str:
 
 
 def bad_row_count(error: SchemaError) -> int:
-    """The bad rows the error of :func:`raise_first` counts (its row and the others).
+    """The bad rows the error of :func:`raise_first` counts (its row and the others; 1
+    for an error that counted none).
 
     Examples
     --------
     >>> bad_row_count(SchemaError("column 'channel', row 0: 'x' is not recognised"))
     1
     """
-    found = _MORE.search(str(error))
-    return 1 + (int(found[1]) if found else 0)
+    return error.bad_rows or 1
 
 
 def renumbered(error: SchemaError, *, row: int, bad_rows: int) -> SchemaError:
@@ -135,6 +134,8 @@ def renumbered(error: SchemaError, *, row: int, bad_rows: int) -> SchemaError:
     """
     text, head = str(error), f"column {error.column!r}, row {error.row}"
     if text.startswith(head) and text[len(head) : len(head) + 1] in (":", " "):
-        body = _MORE.sub("", text[len(head) :])
+        body = text[len(head) :].removesuffix(_more(bad_row_count(error) - 1))
         text = f"column {error.column!r}, row {row}{body}{_more(bad_rows - 1)}"
-    return SchemaError(text, column=error.column, row=row, value=error.value, line=error.line)
+    return SchemaError(
+        text, column=error.column, row=row, value=error.value, line=error.line, bad_rows=bad_rows
+    )
