@@ -274,10 +274,9 @@ def _checked_ids(path: Path, ids: list[Any], where: list[int], unit: str) -> lis
         rows = np.flatnonzero(kind)
         found = Found()
         check_ids("conversation_id", values[rows], found)
-        refused += [
+        refused += [  # Found keeps only masks that mark a row
             (int(rows[np.argmax(mask)]), order, reason)
             for order, (_, mask, reason) in enumerate(found.problems)
-            if mask.any()
         ]
     if refused:
         i, _, reason = min(refused)  # the first row, its first reason
