@@ -54,7 +54,7 @@ typecheck: $(STAMP)
 
 # Two workers, each sent one test file at a time (its module fixtures computed once; the
 # files on the shared Spark session count as one), the slowest first (tests/conftest.py).
-# `riskscore warmup` first: on a fresh clone it compiles the numba kernels once (~25 CPU s)
+# `riskscore warmup` first: on a fresh clone it compiles the numba kernels once (~20 CPU s)
 # into the cache, instead of in each worker and each CLI subprocess that starts before the
 # cache is written (which cost the suite ~90 s on two cores).
 pytest: $(STAMP)

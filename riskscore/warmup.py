@@ -2,7 +2,7 @@
 
 riskscore's kernels (features, tallies, tree walks, the online state) are compiled on
 first use and cached (``__pycache__`` beside the modules, or ``NUMBA_CACHE_DIR``). On a
-fresh installation that first use costs about 15 CPU seconds, paid by whichever call
+fresh installation that first use costs about 20 CPU seconds, paid by whichever call
 comes first (a platform's first event, a test worker) and by every process that starts
 before the cache is written. :func:`warm_up` pays it once, up front: in a container
 image's build step, before a service takes traffic, or before a test run starts its

@@ -87,7 +87,7 @@ def test_nothing_compiled_runs_on_import() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_after_warm_up_the_batch_online_and_out_of_core_paths_compile_nothing(
+def test_after_warm_up_the_batch_online_and_out_of_core_paths_compile_nothing_more(
     tmp_path: Path,
 ) -> None:
     # Another table than the warm-up's (text ids, a DataFrame, a Parquet file read in
@@ -110,12 +110,20 @@ with ev.install_recorder("numba:compile") as compiled:
     score_parquet({str(tmp_path / "events.parquet")!r}, {str(tmp_path / "out")!r}, chunk_rows=500)
     scorer = rs.OnlineScorer(model, time_source="events")
     scorer.update_many(msgs.iter_events())
+def name(f):
+    return f"{{f.__module__}}.{{f.__qualname__}}"
 functions = (e.data["dispatcher"].py_func for _, e in compiled.buffer)
-print(sorted({{f"{{f.__module__}}.{{f.__qualname__}}" for f in functions
-              if f.__module__.startswith("riskscore")}}))
+print(sorted({{name(f) for f in functions if f.__module__.startswith("riskscore")}}))
+import gc
+from numba.core.registry import CPUDispatcher
+print(sorted(name(d.py_func) for d in gc.get_objects() if isinstance(d, CPUDispatcher)
+             and d.py_func.__module__.startswith("riskscore") and len(d.signatures) > 1))
 """
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=600
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip() == "[]", f"compiled after warm_up: {out.stdout}"
+    after_warm_up, several_signatures = out.stdout.splitlines()
+    assert after_warm_up == "[]", f"compiled after warm_up: {after_warm_up}"
+    # Read-only and writable inputs are two signatures, each compiled: riskscore._read_only.
+    assert several_signatures == "[]", f"compiled for several signatures: {several_signatures}"

@@ -13,7 +13,7 @@ EXAMPLE = (
     "examples:\n  riskscore warmup\n"
     "  NUMBA_CACHE_DIR=/opt/riskscore/numba riskscore warmup --json\n"
     "\n"
-    "riskscore's kernels compile on first use (about 25 CPU seconds on a fresh installation)\n"
+    "riskscore's kernels compile on first use (about 20 CPU seconds on a fresh installation)\n"
     "and are cached beside the modules, or in NUMBA_CACHE_DIR. Run this once in a container\n"
     "image's build step, or before a service takes traffic, so that no event and no worker\n"
     "process waits for the compiler; a current cache makes it take about a second.\n"

@@ -28,6 +28,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._read_only import read_only
 from riskscore.features.kernel import PAIR_KEY_CHANNELS
 from riskscore.io.messages import MessageTable, factorize
 from riskscore.io.schema import Channel
@@ -152,7 +153,8 @@ def _per_conversation(msgs: MessageTable) -> tuple[FloatArray, FloatArray]:
     """``first`` and ``private`` of each conversation's own events."""
     first = np.empty(msgs.n_conversations)
     private = np.empty(msgs.n_conversations)
-    _firsts(msgs.segment_starts.astype(np.int64), msgs.timestamp, msgs.channel, first, private)
+    starts = read_only(msgs.segment_starts.astype(np.int64))
+    _firsts(starts, read_only(msgs.timestamp), read_only(msgs.channel), first, private)
     return first, private
 
 

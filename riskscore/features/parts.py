@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._read_only import read_only
 from riskscore.io.chunks import conversation_parts
 from riskscore.io.messages import MessageTable
 from riskscore.io.threads import executor_for
@@ -64,21 +65,18 @@ def kernel_events(msgs: MessageTable) -> KernelEvents:
     initiator = msgs.sender_code[starts]
     responder = msgs.recipient_code[starts]
     from_initiator = msgs.sender_code == np.repeat(initiator, np.diff(starts, append=len(msgs)))
-    return KernelEvents(
-        starts,
-        initiator,
-        responder,
-        (
-            from_initiator,
-            msgs.timestamp,
-            msgs.sender_age,
-            msgs.recipient_age,
-            msgs.channel,
-            msgs.event,
-            msgs.recipient_tz_offset_min,
-            msgs.room_size,
-        ),
+    # Read-only whatever the table's arrays are: one compiled signature (riskscore._read_only).
+    columns: EventColumns = (
+        read_only(from_initiator),
+        read_only(msgs.timestamp),
+        read_only(msgs.sender_age),
+        read_only(msgs.recipient_age),
+        read_only(msgs.channel),
+        read_only(msgs.event),
+        read_only(msgs.recipient_tz_offset_min),
+        read_only(msgs.room_size),
     )
+    return KernelEvents(read_only(starts), read_only(initiator), read_only(responder), columns)
 
 
 def run_parts(msgs: MessageTable, run: Callable[[int, int], object]) -> None:

@@ -1,5 +1,4 @@
-"""The validated, columnar table of message events that every other module reads, and how
-it is built from validated columns (sorted, coded)."""
+"""The validated, columnar table of message events every module reads; built sorted and coded."""
 
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore._optional import import_extra
+from riskscore._read_only import read_only
 from riskscore.io.ids import as_given
 from riskscore.io.passes import in_order, lookup_codes, mark_present, run_codes
 from riskscore.io.schema import (
@@ -370,7 +370,7 @@ def factorize(*columns: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], list[IntArr
         def code(col: npt.NDArray[Any]) -> IntArray:
             if col.dtype == np.int64:  # the common case: one compiled pass, no temporary
                 out = np.empty(len(col), dtype=np.int64)
-                lookup_codes(col, low, code_of, out)
+                lookup_codes(read_only(col), low, code_of, out)
                 return out
             coded: IntArray = code_of[col - low if low else col]
             return coded
@@ -403,7 +403,7 @@ def _dense_lookup(
     present = np.zeros(high - low + 1, dtype=bool)
     for col in columns:
         if col.dtype == np.int64:
-            mark_present(col, low, present)
+            mark_present(read_only(col), low, present)
         else:
             present[col - low if low else col] = True
     code_of = np.cumsum(present, dtype=np.int64) - 1
@@ -419,7 +419,7 @@ def _is_sorted(
     if len(conversation_id) < 2:
         return True
     if conversation_id.dtype.kind in "iu":  # integer ids: one compiled pass
-        return bool(in_order(conversation_id, timestamp, source_row))
+        return bool(in_order(*map(read_only, (conversation_id, timestamp, source_row))))
     same = conversation_id[1:] == conversation_id[:-1]
     if not np.all(same | (conversation_id[1:] > conversation_id[:-1])):
         return False
@@ -432,7 +432,7 @@ def _runs(values: npt.NDArray[Any]) -> tuple[IntArray, IntArray]:
     """Each row's code (0, 1, ...) among the runs of equal sorted values, and each run's
     first row."""
     if values.dtype.kind in "iu":  # one compiled pass
-        codes, starts = run_codes(values)
+        codes, starts = run_codes(read_only(values))
         return codes, starts
     is_start = np.ones(len(values), dtype=bool)
     if len(values):
