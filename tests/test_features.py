@@ -33,7 +33,7 @@ import riskscore.io.threads as _threads
 from riskscore._docs import generated_section
 from riskscore.features import FeatureTable, extract_features, kernel
 from riskscore.features.docs import SECTION, feature_tables, update_features_doc
-from riskscore.features.parts import PART_EVENTS
+from riskscore.features.parts import PART_EVENTS, kernel_events
 from riskscore.features.registry import FEATURE_NAMES, FEATURES
 from riskscore.io.chunks import conversation_parts
 
@@ -1597,37 +1597,20 @@ def test_parts_on_threads_equal_one_pass_over_a_large_table(
     assert len(conversation_parts(large, PART_EVENTS)) >= 3
     threaded = extract_features(large)
 
-    # One compiled call over every conversation, no parts, no threads.
-    starts = large.segment_starts.astype(np.int64)
-    initiator = large.sender_code[starts]
-    responder = large.recipient_code[starts]
-    from_initiator = large.sender_code == np.repeat(initiator, np.diff(starts, append=len(large)))
+    # One compiled call over every conversation, no parts, no threads (the inputs as the
+    # batch path hands them over: the signature warmup compiled).
+    events = kernel_events(large)
     values = np.empty((large.n_conversations, len(FEATURE_NAMES)))
     adult = np.empty(large.n_conversations, dtype=np.int64)
     accounts = rs.extract_account_features(large)
     pair_first, pair_private = accounts.pairs.lookup(
-        large.accounts[initiator], large.accounts[responder]
+        large.accounts[events.initiator], large.accounts[events.responder]
     )
     kernel.run_conversations(
-        starts,
-        from_initiator,
-        large.timestamp,
-        large.sender_age,
-        large.recipient_age,
-        large.channel,
-        large.event,
-        large.recipient_tz_offset_min,
-        large.room_size,
-        initiator,
-        responder,
-        accounts.lookup(large.accounts),
-        pair_first,
-        pair_private,
-        0,
-        large.n_conversations,
-        values,
-        adult,
-    )
+        events.starts, *events.columns, events.initiator, events.responder,
+        accounts.lookup(large.accounts), pair_first, pair_private,
+        0, large.n_conversations, values, adult,
+    )  # fmt: skip
     assert threaded.values.tobytes() == values.tobytes()
     np.testing.assert_array_equal(threaded.adult_id, large.accounts[adult])
 

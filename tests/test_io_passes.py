@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import riskscore as rs
+from riskscore._read_only import read_only
 from riskscore.io.columnar import arrow_to_numpy
 from riskscore.io.passes import in_order, outside_first_pair, run_codes
 from riskscore.io.threads import THREAD_MIN_ROWS, THREADS_VARIABLE
@@ -39,7 +40,8 @@ def test_in_order_equals_the_numpy_check(values: list[tuple[int, int, int]], sor
         values = sorted(values)
     arr = np.asarray(values, dtype=np.int64).reshape(-1, 3)
     c, t, r = (np.ascontiguousarray(arr[:, j]) for j in range(3))
-    assert in_order(c, t, r) == numpy_in_order(c, t, r)
+    # read-only, as riskscore hands them over: the signature warmup compiled
+    assert in_order(*map(read_only, (c, t, r))) == numpy_in_order(c, t, r)
 
 
 def numpy_outside(starts: np.ndarray, sender: np.ndarray, recipient: np.ndarray) -> np.ndarray:
@@ -66,13 +68,14 @@ def test_outside_first_pair_equals_the_numpy_expression(
     np.testing.assert_array_equal(got, numpy_outside(starts, sender, recipient))
 
 
+@settings(deadline=None)  # the first example may load the kernel from numba's cache
 @given(st.lists(st.integers(-3, 3), max_size=40), st.booleans())
 def test_run_codes_equal_cumsum_and_flatnonzero(values: list[int], sort: bool) -> None:
     arr = np.asarray(sorted(values) if sort else values, dtype=np.int64)
     is_start = np.ones(len(arr), dtype=bool)
     if len(arr):
         is_start[1:] = arr[1:] != arr[:-1]
-    code, starts = run_codes(arr)
+    code, starts = run_codes(read_only(arr))
     np.testing.assert_array_equal(code, np.cumsum(is_start, dtype=np.int64) - 1)
     np.testing.assert_array_equal(starts, np.flatnonzero(is_start))
     assert code.dtype == starts.dtype == np.int64
