@@ -54,6 +54,22 @@ EXPORTED = {
         "validate_one",
     ),
     "riskscore.io.readers": ("read_chunk", "read_messages", "write_messages"),
+    "riskscore.io.messages": ("GroupSummary", "MessageTable", "Quarantine", "build_table"),
+    "riskscore.batch.out_of_core": (
+        "DEFAULT_CHUNK_ROWS",
+        "OutOfCoreResult",
+        "iter_conversation_chunks",
+        "score_parquet",
+    ),
+    "riskscore.features.account_file": (
+        "ACCOUNT_FILE_COLUMNS",
+        "ACCOUNT_FILE_FORMAT",
+        "ACCOUNT_FILE_METADATA_KEY",
+        "PAIR_COLUMNS",
+        "account_file_path",
+        "read_account_features",
+        "write_account_features",
+    ),
     "riskscore.features.registry": (
         "FEATURES",
         "FEATURE_NAMES",

@@ -1,6 +1,6 @@
-"""Tests for the table building blocks of riskscore/io/messages.py and riskscore/io/chunks.py
-and for featurizing a table in parts (riskscore/features/batch.py): the parts must give
-exactly what one pass gives."""
+"""Tests for the table building blocks of riskscore/io/messages.py, riskscore/io/coding.py
+and riskscore/io/chunks.py and for featurizing a table in parts (riskscore/features/batch.py):
+the parts must give exactly what one pass gives."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import riskscore.features.batch as batch_module
 import riskscore.features.parts as parts_module
 import riskscore.io.threads as _threads
 from riskscore.io.chunks import conversation_parts, slice_conversations
-from riskscore.io.messages import factorize
+from riskscore.io.coding import factorize
 from riskscore.io.segments import spread
 
 

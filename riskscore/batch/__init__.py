@@ -12,7 +12,8 @@
   streamed as sorted or range-partitioned.
 - :mod:`~riskscore.batch.chunk_states`: its first pass, each chunk validated, tallied and
   folded into conversation states; :mod:`~riskscore.batch.state_spill`: the states on
-  disk until the second pass finishes them.
+  disk until the second pass finishes them; :mod:`~riskscore.batch.chunk_scores`: that
+  second pass, each chunk scored and its scores appended in chunk order.
 - :mod:`~riskscore.batch.prefetch`: chunks worked on ahead, on worker threads, results
   in order (:func:`one_ahead`).
 - :mod:`~riskscore.batch.alerts`: the alerts file, one schema in every format.

@@ -2,7 +2,8 @@
 and validated once, its bad rows quarantined, its account parts taken, and its
 conversations folded into states (:func:`riskscore.features.states.conversation_states`)
 spilled to the job's temporary directory (:mod:`riskscore.batch.state_spill`) until the
-tallies of every chunk are merged; and how a chunk's ids are read so that every chunk
+tallies of every chunk are merged (:func:`fold_step`: the file read as sorted, or
+partitioned once found not sorted); and how a chunk's ids are read so that every chunk
 reads them as the whole file does (text ids beyond int64 and with group rooms)."""
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.batch.parquet_chunks import ROW_COLUMN
+from riskscore.batch.parquet_chunks import (
+    ROW_COLUMN,
+    NotSortedError,
+    partitioned_chunks,
+    sorted_chunks,
+)
 from riskscore.batch.prefetch import one_ahead
 from riskscore.batch.score import QuarantineFile
 from riskscore.batch.state_spill import write_states
@@ -23,8 +29,8 @@ from riskscore.features.accounts import AccountParts, account_parts
 from riskscore.features.states import ConversationStates, conversation_states
 from riskscore.io import MessageTable, read_chunk
 from riskscore.io.groups import pair_like, split_pair_id_error, text_conversation_ids
-from riskscore.io.messages import GroupSummary, Quarantine
 from riskscore.io.schema import INT64_MAX
+from riskscore.io.summaries import GroupSummary, Quarantine
 from riskscore.io.text import parquet_file
 from riskscore.io.timestamps import FutureLimit
 from riskscore.io.validate import Errors
@@ -38,6 +44,7 @@ __all__ = [
     "SpilledChunk",
     "as_text",
     "fold_file",
+    "fold_step",
     "ids_beyond_int64",
     "text_order",
     "validated_chunk",
@@ -230,6 +237,30 @@ def fold_file(
                 chunk.path.unlink()
         raise
     return done
+
+
+def fold_step(
+    source: Path,
+    chunk_rows: int,
+    tmp: Path,
+    quarantine: Callable[[], QuarantineFile],
+    validate: Callable[[pa.Table], Any],
+    read_progress: Callable[[int], object] | None,
+) -> tuple[FoldedFile, bool]:
+    """Step 2: every chunk validated, tallied and folded into spilled states; and whether
+    the file was read as sorted. A file found not sorted (the order is checked as its
+    batches stream: no pass before) is partitioned and step 2 starts again, with a new
+    quarantine file (``quarantine()``: the first one is removed with what it wrote)."""
+    # Ids beyond int64 make their columns text in memory: so in every chunk.
+    text_columns = ids_beyond_int64(source)
+
+    def fold(chunks: Iterator[pa.Table]) -> FoldedFile:
+        return fold_file(chunks, tmp, quarantine(), text_columns, validate, read_progress)
+
+    try:
+        return fold(sorted_chunks(source, chunk_rows)), True
+    except NotSortedError:
+        return fold(partitioned_chunks(source, chunk_rows, tmp)), False
 
 
 def _numbered(chunks: Iterator[pa.Table]) -> Iterator[tuple[int, pa.Table]]:

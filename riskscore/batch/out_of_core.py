@@ -52,38 +52,28 @@ bounds, then every column to partition it, then its buckets once. In steps 2 and
 chunks are worked on at once, on two worker threads
 (:func:`~riskscore.batch.prefetch.one_ahead`; chunks are taken from the file in turn),
 each step on one thread (:func:`riskscore.io.threads.limited_threads`); errors and
-quarantined rows still come in chunk order.
+quarantined rows still come in chunk order. This module drives the job: step 2 is in
+:mod:`riskscore.batch.chunk_states`, step 3 in :mod:`riskscore.batch.chunk_scores`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from riskscore.batch.alerts import write_alerts
-from riskscore.batch.chunk_states import (
-    FoldedFile,
-    SpilledChunk,
-    fold_file,
-    ids_beyond_int64,
-    text_order,
-    validated_chunk,
-)
+from riskscore.batch.chunk_scores import score_step
+from riskscore.batch.chunk_states import fold_step, text_order, validated_chunk
 from riskscore.batch.parquet_chunks import (
     DEFAULT_CHUNK_ROWS,
-    NotSortedError,
     check_parquet_columns,
     iter_conversation_chunks,
-    partitioned_chunks,
-    sorted_chunks,
     unread_parquet_columns,
 )
-from riskscore.batch.prefetch import one_ahead
 from riskscore.batch.score import QUARANTINE_NAME, QuarantineFile, job_outputs
 from riskscore.batch.shadow import ShadowRun, shadow_paths, write_shadow_run
 from riskscore.batch.state_spill import read_states
@@ -96,19 +86,13 @@ from riskscore.features.states import (
     features_from_states,
 )
 from riskscore.features.table import FeatureTable
-from riskscore.io.arrow import _nan_to_null, text_table_writer
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
-from riskscore.io.messages import GroupSummary
-from riskscore.io.text import arrow_file
+from riskscore.io.summaries import GroupSummary
 from riskscore.io.threads import limited_threads
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.io.validate import Errors
 from riskscore.model import RiskModel, load_model
-from riskscore.model.scores import ScoreTable
-from riskscore.policy import Alert, AlertPolicy, scores_table
-
-if TYPE_CHECKING:
-    import pyarrow as pa
+from riskscore.policy import Alert, AlertPolicy
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "OutOfCoreResult", "iter_conversation_chunks", "score_parquet"]
 
@@ -158,55 +142,6 @@ class OutOfCoreResult:
     groups: GroupSummary = field(default_factory=GroupSummary)
     shadow: ShadowRun | None = None
     unread_columns: tuple[str, ...] = ()
-
-
-#: A chunk's scores (None when every row of the chunk was set aside, or without a shadow).
-Scored = ScoreTable | None
-
-# ---------------------------------------------------------------- output
-
-
-class _ChunkWriter:
-    """Appends tables to one Parquet, CSV or JSON lines file: CSV and JSON lines through
-    the one text writer (:func:`riskscore.io.arrow.text_table_writer`), so a file written
-    chunk by chunk holds the bytes a file written whole holds."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.suffix = path.suffix.lower()
-        if self.suffix not in {".parquet", ".csv", ".jsonl"}:
-            raise SchemaError(f"cannot write {path.name!r}: use parquet, csv or jsonl")
-        self._files = contextlib.ExitStack()
-        self._write: Callable[[pa.Table], None] | None = None
-        self._schema: Any = None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.unlink(missing_ok=True)
-
-    def write(self, table: pa.Table) -> None:
-        import pyarrow.parquet as pq
-
-        if self._schema is None:
-            self._schema = table.schema
-        else:
-            table = table.cast(self._schema)
-        if self.suffix == ".parquet":
-            table = _nan_to_null(table)
-        if self._write is None:
-            if self.suffix == ".parquet":
-                sink = self._files.enter_context(arrow_file(self.path, "wb"))  # any name
-                writer = self._files.enter_context(pq.ParquetWriter(sink, table.schema))
-                self._write = writer.write_table
-            else:
-                self._write = self._files.enter_context(text_table_writer(self.path, table.schema))
-        self._write(table)
-
-    def close(self) -> None:
-        self._files.close()
-        if not self.path.exists():
-            self.path.touch()
-
-
-# ---------------------------------------------------------------- the job
 
 
 def score_parquet(
@@ -341,7 +276,7 @@ def score_parquet(
             limited_threads(1),
             tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-ooc-") as tmp,
         ):
-            folded, sorted_input = _fold_step(
+            folded, sorted_input = fold_step(
                 source, chunk_rows, Path(tmp),
                 lambda: QuarantineFile.staged(stage, QUARANTINE_NAME),
                 lambda chunk: validated_chunk(chunk, errors, max_room_members, future),
@@ -376,7 +311,7 @@ def score_parquet(
             # Step 3: each chunk's states with every chunk's tallies (merged from them, or
             # checked against them by check_covers above): no check chunk by chunk.
             scores_path = stage(f"scores.{fmt}")
-            scored = _score_step(
+            scored = score_step(
                 spilled, features, model, shadow_model, policy, scores_path,
                 None if shadow_model is None else shadow_paths(stage.root, fmt)[0], progress,
             )  # fmt: skip
@@ -411,87 +346,6 @@ def score_parquet(
         shadow=None if shadow_run is None else shadow_run.placed(stage),
         unread_columns=unread,
     )
-
-
-def _fold_step(
-    source: Path,
-    chunk_rows: int,
-    tmp: Path,
-    quarantine: Callable[[], QuarantineFile],
-    validate: Callable[[pa.Table], Any],
-    read_progress: Progress | None,
-) -> tuple[FoldedFile, bool]:
-    """Step 2: every chunk validated, tallied and folded into spilled states; and whether
-    the file was read as sorted. A file found not sorted (the order is checked as its
-    batches stream: no pass before) is partitioned and step 2 starts again, with a new
-    quarantine file (``quarantine()``: the first one is removed with what it wrote)."""
-    # Ids beyond int64 make their columns text in memory: so in every chunk.
-    text_columns = ids_beyond_int64(source)
-
-    def fold(chunks: Iterator[pa.Table]) -> FoldedFile:
-        return fold_file(chunks, tmp, quarantine(), text_columns, validate, read_progress)
-
-    try:
-        return fold(sorted_chunks(source, chunk_rows)), True
-    except NotSortedError:
-        return fold(partitioned_chunks(source, chunk_rows, tmp)), False
-
-
-@dataclass(slots=True)
-class _Scored:
-    """What step 3 gives: the alerts (in chunk order) and the counts."""
-
-    alerts: list[Alert] = field(default_factory=list)
-    shadow_alerts: list[Alert] = field(default_factory=list)
-    n_events: int = 0
-    n_conversations: int = 0
-    n_chunks: int = 0
-
-
-def _score_step(
-    spilled: Iterable[SpilledChunk],
-    features: Callable[[Path], FeatureTable],
-    model: RiskModel,
-    shadow_model: RiskModel | None,
-    policy: AlertPolicy,
-    scores_path: Path,
-    shadow_scores_path: Path | None,
-    progress: Progress | None,
-) -> _Scored:
-    """Step 3: each spilled chunk's feature rows scored (two chunks at once, their states
-    are small), the scores written in chunk order, the alerts collected."""
-
-    def score_chunk(chunk: SpilledChunk) -> tuple[SpilledChunk, Scored, Scored]:
-        if chunk.path is None:  # every row of the chunk was set aside
-            return chunk, None, None
-        table = features(chunk.path)
-        shadow = None if shadow_model is None else shadow_model.score_features(table)
-        return chunk, model.score_features(table), shadow
-
-    scored = _Scored()
-    n_rows = 0
-    with contextlib.ExitStack() as files:
-        writer = files.enter_context(contextlib.closing(_ChunkWriter(scores_path)))
-        shadow_writer = None
-        if shadow_scores_path is not None:
-            shadow_writer = files.enter_context(
-                contextlib.closing(_ChunkWriter(shadow_scores_path))
-            )
-        for chunk, scores, shadow_scores in one_ahead(spilled, score_chunk, workers=2):
-            n_rows += chunk.n_rows
-            if scores is not None:
-                writer.write(scores_table(scores, policy))
-                scored.alerts.extend(policy.alerts(scores))
-                if shadow_scores is not None and shadow_writer is not None:
-                    shadow_writer.write(scores_table(shadow_scores, policy))
-                    scored.shadow_alerts.extend(policy.alerts(shadow_scores))
-                scored.n_events += chunk.n_events
-                scored.n_conversations += len(scores)
-                scored.n_chunks += 1
-                del scores, shadow_scores
-            if progress is not None:
-                progress(n_rows)
-    return scored
 
 
 def _alert_order(alert: Alert) -> tuple[int, float, Any]:

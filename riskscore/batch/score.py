@@ -29,8 +29,9 @@ from riskscore.features import AccountFeatures, extract_features
 from riskscore.io import read_messages
 from riskscore.io.arrow import write_table
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
-from riskscore.io.messages import GroupSummary, MessageTable, Quarantine
+from riskscore.io.messages import MessageTable
 from riskscore.io.staging import StagedOutputs, staged_outputs
+from riskscore.io.summaries import GroupSummary, Quarantine
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 from riskscore.model import load_model
 from riskscore.model.scores import ScoreTable

@@ -15,7 +15,8 @@
   conversations (where they met, when they went private), mergeable over chunks.
 - :mod:`~riskscore.features.account_file`: those tallies and pair facts of a full history
   as a Parquet file (:func:`write_account_features`, :func:`read_account_features`;
-  its columns read by :mod:`~riskscore.features.file_columns`).
+  its columns read by :mod:`~riskscore.features.file_columns`, its pair facts by
+  :mod:`~riskscore.features.pair_columns`).
 - :mod:`~riskscore.features.batch`: :func:`extract_features` over a whole table;
   :mod:`~riskscore.features.states`: the kernel's per-conversation states, finished into
   features once the tallies are known (out of core); :mod:`~riskscore.features.parts`: the

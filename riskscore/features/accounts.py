@@ -24,7 +24,8 @@ from riskscore.features.account_kernel import COUNT_COLUMNS, MARK_COLUMNS, tally
 from riskscore.features.kernel import ACCOUNT_SLOTS, N_ACCOUNT_SLOTS
 from riskscore.features.pairs import PairFacts, merge_pair_facts, pair_facts
 from riskscore.io.chunks import conversation_parts
-from riskscore.io.messages import MessageTable, factorize
+from riskscore.io.coding import factorize
+from riskscore.io.messages import MessageTable
 from riskscore.io.schema import INT64_MAX, INT64_MIN
 from riskscore.io.segments import sorted_unique
 from riskscore.io.threads import executor_for, worker_threads

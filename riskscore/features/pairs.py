@@ -30,7 +30,8 @@ import numpy.typing as npt
 
 from riskscore._read_only import read_only
 from riskscore.features.kernel import PAIR_KEY_CHANNELS
-from riskscore.io.messages import MessageTable, factorize
+from riskscore.io.coding import factorize
+from riskscore.io.messages import MessageTable
 from riskscore.io.schema import Channel
 
 __all__ = [

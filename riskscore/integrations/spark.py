@@ -41,49 +41,30 @@ one call per block of many rows). :func:`score_events` is out-of-core scoring
 Scores equal ``model.score`` on one machine (risk to 1e-9, same tiers); the
 test suite checks it on a local Spark session. What each task runs is in
 :mod:`~riskscore.integrations._spark_partition` (and the modules it names); the
-DataFrame plumbing in :mod:`~riskscore.integrations._spark_frames`.
+DataFrame plumbing in :mod:`~riskscore.integrations._spark_frames`; the driver's checks
+between stages in :mod:`~riskscore.integrations._spark_checks`.
 """
 
 from __future__ import annotations
 
-import functools
-import operator
 import os
 import sys
 from collections.abc import Mapping
 
 from riskscore.exceptions import SchemaError
 from riskscore.features import ACCOUNT_SLOTS
-from riskscore.integrations._spark_columns import ERROR, PART_OTHER, ROW, output_columns
-from riskscore.integrations._spark_errors import raised
-from riskscore.integrations._spark_frames import (
-    DataFrame,
-    SparkSession,
-    check_columns,
-    normalize_ids,
-    partitions_of,
-    sf,
-    text_ids,
+from riskscore.integrations._spark_checks import (
+    checked_fold,
+    checked_parts,
+    events_to_read,
+    ids_hold_separator,
 )
+from riskscore.integrations._spark_columns import PART_OTHER, output_columns
+from riskscore.integrations._spark_frames import DataFrame, SparkSession, sf
 from riskscore.integrations._spark_partition import ScoringSpec
-from riskscore.integrations._spark_stages import (
-    Folded,
-    PairIds,
-    fold,
-    parts_of,
-    refusals,
-    scores_of,
-    scoring_rows,
-    tallies_of,
-)
-from riskscore.integrations._spark_tallies import TallySpec
-from riskscore.io.groups import (
-    DEFAULT_MAX_ROOM_MEMBERS,
-    PAIR_ID_SEPARATOR,
-    check_max_room_members,
-    split_pair_id_error,
-)
-from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
+from riskscore.integrations._spark_stages import scores_of, scoring_rows, tallies_of
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 from riskscore.model import RiskModel
 from riskscore.policy import AlertPolicy
 
@@ -186,79 +167,16 @@ def account_features(
     --------
     >>> account_features(events).where("private_minors >= 5").count()  # doctest: +SKIP
     """
-    if block_events < 1:
-        raise ValueError(f"block_events must be at least 1, got {block_events}")
-    check_columns(events)
-    ev, conv_text, acc_text = normalize_ids(events)
-    n_parts = partitions_of(ev, partitions)
-    future = FutureLimit.at(now, max_future_s)
-    spec = TallySpec(
-        block_events,
-        acc_text,
-        check_max_room_members(max_room_members),
-        future.now,
-        future.max_future_s,
-        string_conversation_ids=conv_text,
+    ev, spec, n_parts = events_to_read(
+        events, partitions, block_events, max_room_members, now, max_future_s
     )
-    ev = ev.withColumn(ROW, sf.monotonically_increasing_id())  # input order, for errors
-    if _ids_hold_separator(ev):
+    if ids_hold_separator(ev):
         # two conversations could share an id: read whole conversations, as scoring does
-        parts = _checked_fold(ev, spec, n_parts)[0].part_rows
+        parts = checked_fold(ev, spec, n_parts)[0].part_rows
     else:
-        parts = _checked_parts(ev, spec)
+        parts = checked_parts(ev, spec)
     rows = tallies_of(parts, spec, n_parts)
     return rows.where(sf.col(PART_OTHER).isNull()).select("account_id", *ACCOUNT_SLOTS)
-
-
-def _ids_hold_separator(events: DataFrame) -> bool:
-    """Whether an id of ``events`` holds :data:`PAIR_ID_SEPARATOR`: only then can two
-    conversations share an id (a job that stops at the first, for text ids only)."""
-    names = text_ids(events)
-    if not names:
-        return False
-    holds = functools.reduce(
-        operator.or_, [sf.col(name).contains(PAIR_ID_SEPARATOR) for name in names]
-    )
-    return not events.where(holds).isEmpty()
-
-
-def _refuse(ev: DataFrame, rows: DataFrame) -> None:
-    """Raise what :func:`riskscore.read_messages` raises on ``ev`` (input order in
-    :data:`ROW`) if a block of the stage that gave ``rows`` was refused (one job, which
-    computes ``rows``), with its row counted in the input (one more job, on failure
-    only)."""
-    refused = refusals(rows)
-    if refused:
-        raise raised(refused, lambda row: ev.where(sf.col(ROW) < row).count())
-
-
-def _checked_parts(ev: DataFrame, read: TallySpec) -> DataFrame:
-    """The part rows of ``ev`` (input order in :data:`ROW`), persisted and read once to
-    raise the error of a refused block (the cache released then)."""
-    rows = parts_of(ev, read).persist()
-    try:
-        _refuse(ev, rows)
-    except BaseException:
-        rows.unpersist()  # nothing returned reads them
-        raise
-    return rows.where(sf.col(ERROR).isNull()).drop(ERROR)
-
-
-def _checked_fold(ev: DataFrame, read: TallySpec, n_parts: int) -> tuple[Folded, PairIds]:
-    """Stage 1 on ``ev`` (input order in :data:`ROW`), the error of a refused block (one
-    job, which computes and caches the rows), then the check of pair ids across its
-    blocks (one job): either raises the error of :func:`riskscore.read_messages`, and the
-    rows stage 1 cached are released."""
-    folded = fold(ev, read, n_parts)
-    try:
-        _refuse(ev, folded.rows)
-        pairs = folded.pair_ids()
-        if pairs.shared is not None:
-            raise _pair_id_error(ev, pairs.shared)
-    except BaseException:
-        folded.unpersist()  # nothing returned reads them
-        raise
-    return folded, pairs
 
 
 def score_events(
@@ -349,45 +267,23 @@ def score_events(
     """
     if n_reasons < 1:
         raise ValueError(f"n_reasons must be at least 1, got {n_reasons}")
-    if block_events < 1:
-        raise ValueError(f"block_events must be at least 1, got {block_events}")
-    check_columns(events)
-    policy = AlertPolicy.default() if policy is None else policy
-    # Input order, the tie-break between events of a conversation with equal timestamps.
-    ev, conv_text, acc_text = normalize_ids(events)
-    ev = ev.withColumn(ROW, sf.monotonically_increasing_id())
-    n_parts = partitions_of(ev, partitions)
-    future = FutureLimit.at(now, max_future_s)  # one reference time for every block
-    read = TallySpec(
-        block_events,
-        acc_text,
-        check_max_room_members(max_room_members),
-        future.now,
-        future.max_future_s,
-        string_conversation_ids=conv_text,
+    ev, read, n_parts = events_to_read(
+        events, partitions, block_events, max_room_members, now, max_future_s
     )
-    folded, pairs = _checked_fold(ev, read, n_parts)
+    policy = AlertPolicy.default() if policy is None else policy
+    folded, pairs = checked_fold(ev, read, n_parts)
     # group rooms give text pair ids: then every id is text
-    conv_text = conv_text or pairs.any
+    conv_text = read.string_conversation_ids or pairs.any
     rows = scoring_rows(folded.states, tallies_of(folded.part_rows, read, n_parts), n_parts)
     spec = ScoringSpec(
         model=model.to_dict(),
         policy=policy,
         n_reasons=n_reasons,
         string_conversation_ids=conv_text,
-        string_account_ids=acc_text,
+        string_account_ids=read.string_account_ids,
         shadow_model=None if shadow_model is None else shadow_model.to_dict(),
     )
     return scores_of(rows, spec)
-
-
-def _pair_id_error(events: DataFrame, pair_id: str) -> SchemaError:
-    """The error of :func:`riskscore.read_messages` for ``pair_id``, the id of two
-    conversations of different blocks: a room's pair id that is the id of a conversation
-    of ``events``, or that another room's pair derives too (one more job, on failure
-    only)."""
-    named = sf.col("conversation_id").cast("string") == pair_id
-    return split_pair_id_error(pair_id, named=not events.where(named).isEmpty())
 
 
 def alerts(scores: DataFrame) -> DataFrame:

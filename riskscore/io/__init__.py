@@ -18,8 +18,9 @@ riskscore subpackage (only :mod:`riskscore.exceptions`).
   conversations, broadcasts set aside, group contact), shared by batch, online, Spark and
   the Synapse module.
 - :mod:`~riskscore.io.events`: the same rules for one event at a time (online scoring).
-- :mod:`~riskscore.io.messages`: :class:`MessageTable`, :class:`Quarantine`, and how a
-  table is built (sorted, coded).
+- :mod:`~riskscore.io.messages`: :class:`MessageTable`, and how a table is built (sorted,
+  coded: :mod:`~riskscore.io.coding`); :mod:`~riskscore.io.summaries`: :class:`Quarantine`
+  and the group summary, what reading set aside.
 - :mod:`~riskscore.io.chunks`: parts of a table at conversation boundaries.
 - :mod:`~riskscore.io.segments`, :mod:`~riskscore.io.threads`: per-conversation gathers
   and worker threads for large tables.

@@ -41,10 +41,11 @@ import pyarrow.compute as pc
 
 from riskscore._checks import is_int
 from riskscore.exceptions import SchemaError
-from riskscore.io.messages import GroupSummary, MessageTable, build_table
+from riskscore.io.messages import MessageTable, build_table
 from riskscore.io.passes import outside_first_pair
 from riskscore.io.schema import PAIR_ID_SEPARATOR, EventType
 from riskscore.io.segments import spread
+from riskscore.io.summaries import GroupSummary
 
 __all__ = [
     "DEFAULT_MAX_ROOM_MEMBERS",

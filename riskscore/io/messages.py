@@ -1,4 +1,8 @@
-"""The validated, columnar table of message events every module reads; built sorted and coded."""
+"""The validated, columnar table of message events every module reads; built sorted and coded.
+
+Its codes and row order come from :mod:`riskscore.io.coding`; what reading set aside
+(:class:`Quarantine`, :class:`GroupSummary`) is recorded by :mod:`riskscore.io.summaries`.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore._optional import import_extra
-from riskscore._read_only import read_only
+from riskscore.io.coding import factorize, is_sorted, runs
 from riskscore.io.ids import as_given
-from riskscore.io.passes import in_order, lookup_codes, mark_present, run_codes
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -21,7 +24,7 @@ from riskscore.io.schema import (
     TZ_UNKNOWN,
 )
 from riskscore.io.segments import spread
-from riskscore.io.threads import executor_for
+from riskscore.io.summaries import GroupSummary, Quarantine
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,129 +34,6 @@ __all__ = ["GroupSummary", "MessageTable", "Quarantine"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True, slots=True)
-class Quarantine:
-    """Rows refused by :func:`riskscore.read_messages` with ``errors="quarantine"``.
-
-    Attributes
-    ----------
-    row : array of shape (n_quarantined,)
-        0-based position of each refused row in the input as given (for a Parquet file,
-        Arrow table, DataFrame or dict, its row index; for a CSV file, the data rows after
-        the header; for JSON lines, the event lines, blank lines not counted).
-    column : tuple of str
-        The column blamed for each row (``"line"`` for a JSON line refused as a whole).
-    value : tuple
-        The offending value as it was read (text, number, None for an empty cell; bytes
-        as text with invalid UTF-8 escaped; text over
-        :data:`~riskscore.io.schema.MAX_SHOWN_CHARS` characters cut and marked).
-    reason : tuple of str
-        Why the row was refused.
-    line : array of shape (n_quarantined,)
-        1-based line of each row in its file: the physical line where the row starts in a
-        CSV file (the header is line 1; quoted line breaks and blank lines counted), the
-        line in a JSON lines file. -1 for inputs without lines (Parquet, Arrow, pandas,
-        dicts), and for a CSV row after a cell too large for the line count.
-    conversation_id : tuple
-        The row's conversation id when it was readable (the row was refused for another
-        column), else None.
-    """
-
-    row: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    column: tuple[str, ...] = ()
-    value: tuple[object, ...] = ()
-    reason: tuple[str, ...] = ()
-    line: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    conversation_id: tuple[object, ...] = ()
-
-    def __len__(self) -> int:
-        return len(self.row)
-
-    def counts(self) -> dict[str, int]:
-        """Number of refused rows per blamed column."""
-        out: dict[str, int] = {}
-        for col in self.column:
-            out[col] = out.get(col, 0) + 1
-        return out
-
-    def to_records(self) -> list[dict[str, object]]:
-        """One dict per refused row, for logs or a JSON report: ``row``, ``line`` (None
-        when the input has no lines), ``conversation_id`` (None when unreadable),
-        ``column``, ``value`` (as read) and ``reason``."""
-        lines = self.line if len(self.line) == len(self.row) else np.full(len(self.row), -1)
-        ids = self.conversation_id or (None,) * len(self.row)  # when built without them
-        return [
-            {
-                "row": int(r),
-                "line": None if line < 0 else int(line),
-                "conversation_id": conv,
-                "column": c,
-                "value": v,
-                "reason": why,
-            }
-            for r, line, conv, c, v, why in zip(
-                self.row, lines, ids, self.column, self.value, self.reason, strict=True
-            )
-        ]
-
-
-@dataclass(frozen=True, slots=True)
-class GroupSummary:
-    """What reading did with group conversations (:mod:`riskscore.io.groups`).
-
-    Attributes
-    ----------
-    n_rooms : int
-        Conversations of more than two accounts, split into pair conversations.
-    n_pairs : int
-        Pair conversations derived from them (every pair of accounts of a room that
-        exchanged an event).
-    n_without_room_size : int
-        Events of those rooms without ``room_size``: each counted as an event between its
-        sender and recipient, not as group contact.
-    n_broadcast : int
-        Events set aside as broadcasts (``message`` or ``media`` events to a room of more
-        than ``max_room_members`` accounts).
-    broadcast_rows : array of shape (n_broadcast,)
-        Their 0-based input rows (empty where rows are not kept: out-of-core totals).
-    """
-
-    n_rooms: int = 0
-    n_pairs: int = 0
-    n_without_room_size: int = 0
-    n_broadcast: int = 0
-    broadcast_rows: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-
-    def __add__(self, other: GroupSummary) -> GroupSummary:
-        """Totals of two summaries (of disjoint parts); rows are not kept."""
-        return GroupSummary(
-            n_rooms=self.n_rooms + other.n_rooms,
-            n_pairs=self.n_pairs + other.n_pairs,
-            n_without_room_size=self.n_without_room_size + other.n_without_room_size,
-            n_broadcast=self.n_broadcast + other.n_broadcast,
-        )
-
-    def describe(self) -> list[str]:
-        """One line per fact worth printing (none when there were no groups)."""
-        lines = []
-        if self.n_rooms:
-            lines.append(
-                f"{self.n_rooms} group conversation(s) of more than two accounts split into "
-                f"{self.n_pairs} pair conversations (id: room|account|account)"
-            )
-        if self.n_without_room_size:
-            lines.append(
-                f"{self.n_without_room_size} event(s) of group conversations without "
-                "room_size, each counted as an event between its sender and recipient"
-            )
-        if self.n_broadcast:
-            lines.append(
-                f"{self.n_broadcast} event(s) to rooms above max_room_members set aside as "
-                "broadcasts (not conversations)"
-            )
-        return lines
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -356,89 +236,6 @@ def _with_none(values: npt.NDArray[Any], unknown: int) -> npt.NDArray[Any]:
 
 # ------------------------------------------------------------ building a table
 
-#: Integer ids spanning at most this many values per row are coded with a lookup table
-#: (O(n + span)) instead of a sort (O(n log n)).
-_DENSE_SPAN_PER_ROW = 4
-
-
-def factorize(*columns: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], list[IntArray]]:
-    """Sorted unique values over all the columns, and each column's dense codes."""
-    dense = _dense_lookup(columns)
-    if dense is not None:
-        uniques, code_of, low = dense
-
-        def code(col: npt.NDArray[Any]) -> IntArray:
-            if col.dtype == np.int64:  # the common case: one compiled pass, no temporary
-                out = np.empty(len(col), dtype=np.int64)
-                lookup_codes(read_only(col), low, code_of, out)
-                return out
-            coded: IntArray = code_of[col - low if low else col]
-            return coded
-
-        with executor_for(len(columns[0]) if len(columns) > 1 else 0) as pool:
-            return uniques, list(pool.map(code, columns))
-    both = columns[0] if len(columns) == 1 else np.concatenate(columns)
-    uniques, codes = np.unique(both, return_inverse=True)
-    codes = codes.astype(np.int64, copy=False).reshape(-1)
-    bounds = np.cumsum([len(c) for c in columns])[:-1]
-    return uniques, np.split(codes, bounds)
-
-
-def _dense_lookup(
-    columns: tuple[npt.NDArray[Any], ...],
-) -> tuple[npt.NDArray[Any], IntArray, int] | None:
-    """For integer ids with a compact range: the sorted unique values, a table from
-    ``value - low`` to code, and ``low`` (0 when small ids can index the table as they
-    are). None otherwise."""
-    n = sum(len(c) for c in columns)
-    if n == 0 or any(c.dtype.kind not in "iu" for c in columns):
-        return None
-    low = min(int(c.min()) for c in columns if len(c))
-    high = max(int(c.max()) for c in columns if len(c))
-    limit = _DENSE_SPAN_PER_ROW * n + 1024
-    if high - low + 1 > limit:
-        return None
-    if 0 <= low <= high - low + 1:  # a table at most twice as long, without the subtraction
-        low = 0
-    present = np.zeros(high - low + 1, dtype=bool)
-    for col in columns:
-        if col.dtype == np.int64:
-            mark_present(read_only(col), low, present)
-        else:
-            present[col - low if low else col] = True
-    code_of = np.cumsum(present, dtype=np.int64) - 1
-    uniques = np.flatnonzero(present) + low
-    return uniques.astype(np.result_type(*columns), copy=False), code_of, low
-
-
-def _is_sorted(
-    conversation_id: npt.NDArray[Any], timestamp: IntArray, source_row: IntArray
-) -> bool:
-    """Whether rows are already sorted by (conversation, timestamp, source row): then the
-    sort is the identity and can be skipped (one O(n) pass instead of O(n log n))."""
-    if len(conversation_id) < 2:
-        return True
-    if conversation_id.dtype.kind in "iu":  # integer ids: one compiled pass
-        return bool(in_order(*map(read_only, (conversation_id, timestamp, source_row))))
-    same = conversation_id[1:] == conversation_id[:-1]
-    if not np.all(same | (conversation_id[1:] > conversation_id[:-1])):
-        return False
-    tie = same & (timestamp[1:] == timestamp[:-1])
-    later = timestamp[1:] > timestamp[:-1]
-    return bool(np.all(~same | later | (tie & (source_row[1:] > source_row[:-1]))))
-
-
-def _runs(values: npt.NDArray[Any]) -> tuple[IntArray, IntArray]:
-    """Each row's code (0, 1, ...) among the runs of equal sorted values, and each run's
-    first row."""
-    if values.dtype.kind in "iu":  # one compiled pass
-        codes, starts = run_codes(read_only(values))
-        return codes, starts
-    is_start = np.ones(len(values), dtype=bool)
-    if len(values):
-        is_start[1:] = values[1:] != values[:-1]
-    return np.cumsum(is_start, dtype=np.int64) - 1, np.flatnonzero(is_start).astype(np.int64)
-
 
 def build_table(
     cols: dict[str, npt.NDArray[Any]],
@@ -452,10 +249,10 @@ def build_table(
 
     ``cols`` must already hold the schema v1 columns with their final dtypes.
     """
-    if _is_sorted(cols["conversation_id"], cols["timestamp"], source_row):
+    if is_sorted(cols["conversation_id"], cols["timestamp"], source_row):
         # Already in (conversation, timestamp) order, ties in input order: no sort needed.
         sorted_cols = dict(cols)
-        conv_code, segment_starts = _runs(cols["conversation_id"])
+        conv_code, segment_starts = runs(cols["conversation_id"])
         conversations = cols["conversation_id"][segment_starts]
         order = None
     else:
@@ -463,7 +260,7 @@ def build_table(
         # lexsort is stable, so events with equal timestamps keep their input order.
         order = np.lexsort((source_row, cols["timestamp"], conv_code))
         sorted_cols = {name: arr[order] for name, arr in cols.items()}
-        conv_code, segment_starts = _runs(conv_code[order])
+        conv_code, segment_starts = runs(conv_code[order])
     accounts, (sender_code, recipient_code) = factorize(
         sorted_cols["sender_id"], sorted_cols["recipient_id"]
     )

@@ -10,8 +10,8 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.messages import Quarantine
 from riskscore.io.raw import as_read, cell, input_rows, lines_of, show
+from riskscore.io.summaries import Quarantine
 from riskscore.io.timestamps import Sink
 
 __all__ = ["Found", "Problems", "bad_row_count", "raise_first", "renumbered", "run_check"]

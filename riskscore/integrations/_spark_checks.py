@@ -1,0 +1,118 @@
+"""The driver's side of the Spark stages (private): the events read as stage 1 reads them
+(:func:`events_to_read`), and a stage's refused blocks and the pair ids its blocks share
+raised on the driver as :func:`riskscore.read_messages` raises them on the whole input,
+the rows it cached released then (:func:`checked_parts`, :func:`checked_fold`).
+:mod:`riskscore.integrations.spark` chains the stages of
+:mod:`riskscore.integrations._spark_stages` through these."""
+
+from __future__ import annotations
+
+import functools
+import operator
+
+from riskscore.exceptions import SchemaError
+from riskscore.integrations._spark_columns import ERROR, ROW
+from riskscore.integrations._spark_errors import raised
+from riskscore.integrations._spark_frames import (
+    DataFrame,
+    check_columns,
+    normalize_ids,
+    partitions_of,
+    sf,
+    text_ids,
+)
+from riskscore.integrations._spark_stages import Folded, PairIds, fold, parts_of, refusals
+from riskscore.integrations._spark_tallies import TallySpec
+from riskscore.io.groups import PAIR_ID_SEPARATOR, check_max_room_members, split_pair_id_error
+from riskscore.io.timestamps import FutureLimit
+
+__all__ = ["checked_fold", "checked_parts", "events_to_read", "ids_hold_separator"]
+
+
+def events_to_read(
+    events: DataFrame,
+    partitions: int | None,
+    block_events: int,
+    max_room_members: int,
+    now: float | None,
+    max_future_s: float,
+) -> tuple[DataFrame, TallySpec, int]:
+    """``events`` checked, their ids normalized and their input order in :data:`ROW` (the
+    tie-break between events of a conversation with equal timestamps, and the order of
+    errors); how stage 1 reads them; and the partitions of the repartitions."""
+    if block_events < 1:
+        raise ValueError(f"block_events must be at least 1, got {block_events}")
+    check_columns(events)
+    ev, conv_text, acc_text = normalize_ids(events)
+    ev = ev.withColumn(ROW, sf.monotonically_increasing_id())
+    n_parts = partitions_of(ev, partitions)
+    future = FutureLimit.at(now, max_future_s)  # one reference time for every block
+    read = TallySpec(
+        block_events,
+        acc_text,
+        check_max_room_members(max_room_members),
+        future.now,
+        future.max_future_s,
+        string_conversation_ids=conv_text,
+    )
+    return ev, read, n_parts
+
+
+def ids_hold_separator(events: DataFrame) -> bool:
+    """Whether an id of ``events`` holds :data:`PAIR_ID_SEPARATOR`: only then can two
+    conversations share an id (a job that stops at the first, for text ids only)."""
+    names = text_ids(events)
+    if not names:
+        return False
+    holds = functools.reduce(
+        operator.or_, [sf.col(name).contains(PAIR_ID_SEPARATOR) for name in names]
+    )
+    return not events.where(holds).isEmpty()
+
+
+def _refuse(ev: DataFrame, rows: DataFrame) -> None:
+    """Raise what :func:`riskscore.read_messages` raises on ``ev`` (input order in
+    :data:`ROW`) if a block of the stage that gave ``rows`` was refused (one job, which
+    computes ``rows``), with its row counted in the input (one more job, on failure
+    only)."""
+    refused = refusals(rows)
+    if refused:
+        raise raised(refused, lambda row: ev.where(sf.col(ROW) < row).count())
+
+
+def checked_parts(ev: DataFrame, read: TallySpec) -> DataFrame:
+    """The part rows of ``ev`` (input order in :data:`ROW`), persisted and read once to
+    raise the error of a refused block (the cache released then)."""
+    rows = parts_of(ev, read).persist()
+    try:
+        _refuse(ev, rows)
+    except BaseException:
+        rows.unpersist()  # nothing returned reads them
+        raise
+    return rows.where(sf.col(ERROR).isNull()).drop(ERROR)
+
+
+def checked_fold(ev: DataFrame, read: TallySpec, n_parts: int) -> tuple[Folded, PairIds]:
+    """Stage 1 on ``ev`` (input order in :data:`ROW`), the error of a refused block (one
+    job, which computes and caches the rows), then the check of pair ids across its
+    blocks (one job): either raises the error of :func:`riskscore.read_messages`, and the
+    rows stage 1 cached are released."""
+    folded = fold(ev, read, n_parts)
+    try:
+        _refuse(ev, folded.rows)
+        pairs = folded.pair_ids()
+        if pairs.shared is not None:
+            raise _pair_id_error(ev, pairs.shared)
+    except BaseException:
+        folded.unpersist()  # nothing returned reads them
+        raise
+    return folded, pairs
+
+
+def _pair_id_error(events: DataFrame, pair_id: str) -> SchemaError:
+    """The error of :func:`riskscore.read_messages` for ``pair_id``, the id of two
+    conversations of different blocks: a room's pair id that is the id of a conversation
+    of ``events``, or that another room's pair derives too (one more job, on failure
+    only)."""
+    named = sf.col("conversation_id").cast("string") == pair_id
+    return split_pair_id_error(pair_id, named=not events.where(named).isEmpty())

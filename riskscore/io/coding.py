@@ -1,0 +1,100 @@
+"""Dense codes and row order of a table being built: :func:`factorize` (ids to dense
+codes, sorted), :func:`runs` (codes of runs of equal sorted values) and :func:`is_sorted`
+(whether a sort can be skipped). :func:`riskscore.io.messages.build_table` uses them; the
+per-account and pair features code account ids with :func:`factorize`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore._read_only import read_only
+from riskscore.io.passes import in_order, lookup_codes, mark_present, run_codes
+from riskscore.io.threads import executor_for
+
+__all__ = ["factorize", "is_sorted", "runs"]
+
+IntArray = npt.NDArray[np.int64]
+
+#: Integer ids spanning at most this many values per row are coded with a lookup table
+#: (O(n + span)) instead of a sort (O(n log n)).
+_DENSE_SPAN_PER_ROW = 4
+
+
+def factorize(*columns: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], list[IntArray]]:
+    """Sorted unique values over all the columns, and each column's dense codes."""
+    dense = _dense_lookup(columns)
+    if dense is not None:
+        uniques, code_of, low = dense
+
+        def code(col: npt.NDArray[Any]) -> IntArray:
+            if col.dtype == np.int64:  # the common case: one compiled pass, no temporary
+                out = np.empty(len(col), dtype=np.int64)
+                lookup_codes(read_only(col), low, code_of, out)
+                return out
+            coded: IntArray = code_of[col - low if low else col]
+            return coded
+
+        with executor_for(len(columns[0]) if len(columns) > 1 else 0) as pool:
+            return uniques, list(pool.map(code, columns))
+    both = columns[0] if len(columns) == 1 else np.concatenate(columns)
+    uniques, codes = np.unique(both, return_inverse=True)
+    codes = codes.astype(np.int64, copy=False).reshape(-1)
+    bounds = np.cumsum([len(c) for c in columns])[:-1]
+    return uniques, np.split(codes, bounds)
+
+
+def _dense_lookup(
+    columns: tuple[npt.NDArray[Any], ...],
+) -> tuple[npt.NDArray[Any], IntArray, int] | None:
+    """For integer ids with a compact range: the sorted unique values, a table from
+    ``value - low`` to code, and ``low`` (0 when small ids can index the table as they
+    are). None otherwise."""
+    n = sum(len(c) for c in columns)
+    if n == 0 or any(c.dtype.kind not in "iu" for c in columns):
+        return None
+    low = min(int(c.min()) for c in columns if len(c))
+    high = max(int(c.max()) for c in columns if len(c))
+    limit = _DENSE_SPAN_PER_ROW * n + 1024
+    if high - low + 1 > limit:
+        return None
+    if 0 <= low <= high - low + 1:  # a table at most twice as long, without the subtraction
+        low = 0
+    present = np.zeros(high - low + 1, dtype=bool)
+    for col in columns:
+        if col.dtype == np.int64:
+            mark_present(read_only(col), low, present)
+        else:
+            present[col - low if low else col] = True
+    code_of = np.cumsum(present, dtype=np.int64) - 1
+    uniques = np.flatnonzero(present) + low
+    return uniques.astype(np.result_type(*columns), copy=False), code_of, low
+
+
+def is_sorted(conversation_id: npt.NDArray[Any], timestamp: IntArray, source_row: IntArray) -> bool:
+    """Whether rows are already sorted by (conversation, timestamp, source row): then the
+    sort is the identity and can be skipped (one O(n) pass instead of O(n log n))."""
+    if len(conversation_id) < 2:
+        return True
+    if conversation_id.dtype.kind in "iu":  # integer ids: one compiled pass
+        return bool(in_order(*map(read_only, (conversation_id, timestamp, source_row))))
+    same = conversation_id[1:] == conversation_id[:-1]
+    if not np.all(same | (conversation_id[1:] > conversation_id[:-1])):
+        return False
+    tie = same & (timestamp[1:] == timestamp[:-1])
+    later = timestamp[1:] > timestamp[:-1]
+    return bool(np.all(~same | later | (tie & (source_row[1:] > source_row[:-1]))))
+
+
+def runs(values: npt.NDArray[Any]) -> tuple[IntArray, IntArray]:
+    """Each row's code (0, 1, ...) among the runs of equal sorted values, and each run's
+    first row."""
+    if values.dtype.kind in "iu":  # one compiled pass
+        codes, starts = run_codes(read_only(values))
+        return codes, starts
+    is_start = np.ones(len(values), dtype=bool)
+    if len(values):
+        is_start[1:] = values[1:] != values[:-1]
+    return np.cumsum(is_start, dtype=np.int64) - 1, np.flatnonzero(is_start).astype(np.int64)

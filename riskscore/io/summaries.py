@@ -1,0 +1,137 @@
+"""What reading set aside or reshaped besides the rows it kept: :class:`Quarantine` (rows
+refused, with ``errors="quarantine"``) and :class:`GroupSummary` (group rooms split into
+pairs, broadcasts set aside). A :class:`~riskscore.io.messages.MessageTable` carries both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["GroupSummary", "Quarantine"]
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantine:
+    """Rows refused by :func:`riskscore.read_messages` with ``errors="quarantine"``.
+
+    Attributes
+    ----------
+    row : array of shape (n_quarantined,)
+        0-based position of each refused row in the input as given (for a Parquet file,
+        Arrow table, DataFrame or dict, its row index; for a CSV file, the data rows after
+        the header; for JSON lines, the event lines, blank lines not counted).
+    column : tuple of str
+        The column blamed for each row (``"line"`` for a JSON line refused as a whole).
+    value : tuple
+        The offending value as it was read (text, number, None for an empty cell; bytes
+        as text with invalid UTF-8 escaped; text over
+        :data:`~riskscore.io.schema.MAX_SHOWN_CHARS` characters cut and marked).
+    reason : tuple of str
+        Why the row was refused.
+    line : array of shape (n_quarantined,)
+        1-based line of each row in its file: the physical line where the row starts in a
+        CSV file (the header is line 1; quoted line breaks and blank lines counted), the
+        line in a JSON lines file. -1 for inputs without lines (Parquet, Arrow, pandas,
+        dicts), and for a CSV row after a cell too large for the line count.
+    conversation_id : tuple
+        The row's conversation id when it was readable (the row was refused for another
+        column), else None.
+    """
+
+    row: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    column: tuple[str, ...] = ()
+    value: tuple[object, ...] = ()
+    reason: tuple[str, ...] = ()
+    line: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    conversation_id: tuple[object, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    def counts(self) -> dict[str, int]:
+        """Number of refused rows per blamed column."""
+        out: dict[str, int] = {}
+        for col in self.column:
+            out[col] = out.get(col, 0) + 1
+        return out
+
+    def to_records(self) -> list[dict[str, object]]:
+        """One dict per refused row, for logs or a JSON report: ``row``, ``line`` (None
+        when the input has no lines), ``conversation_id`` (None when unreadable),
+        ``column``, ``value`` (as read) and ``reason``."""
+        lines = self.line if len(self.line) == len(self.row) else np.full(len(self.row), -1)
+        ids = self.conversation_id or (None,) * len(self.row)  # when built without them
+        return [
+            {
+                "row": int(r),
+                "line": None if line < 0 else int(line),
+                "conversation_id": conv,
+                "column": c,
+                "value": v,
+                "reason": why,
+            }
+            for r, line, conv, c, v, why in zip(
+                self.row, lines, ids, self.column, self.value, self.reason, strict=True
+            )
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSummary:
+    """What reading did with group conversations (:mod:`riskscore.io.groups`).
+
+    Attributes
+    ----------
+    n_rooms : int
+        Conversations of more than two accounts, split into pair conversations.
+    n_pairs : int
+        Pair conversations derived from them (every pair of accounts of a room that
+        exchanged an event).
+    n_without_room_size : int
+        Events of those rooms without ``room_size``: each counted as an event between its
+        sender and recipient, not as group contact.
+    n_broadcast : int
+        Events set aside as broadcasts (``message`` or ``media`` events to a room of more
+        than ``max_room_members`` accounts).
+    broadcast_rows : array of shape (n_broadcast,)
+        Their 0-based input rows (empty where rows are not kept: out-of-core totals).
+    """
+
+    n_rooms: int = 0
+    n_pairs: int = 0
+    n_without_room_size: int = 0
+    n_broadcast: int = 0
+    broadcast_rows: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    def __add__(self, other: GroupSummary) -> GroupSummary:
+        """Totals of two summaries (of disjoint parts); rows are not kept."""
+        return GroupSummary(
+            n_rooms=self.n_rooms + other.n_rooms,
+            n_pairs=self.n_pairs + other.n_pairs,
+            n_without_room_size=self.n_without_room_size + other.n_without_room_size,
+            n_broadcast=self.n_broadcast + other.n_broadcast,
+        )
+
+    def describe(self) -> list[str]:
+        """One line per fact worth printing (none when there were no groups)."""
+        lines = []
+        if self.n_rooms:
+            lines.append(
+                f"{self.n_rooms} group conversation(s) of more than two accounts split into "
+                f"{self.n_pairs} pair conversations (id: room|account|account)"
+            )
+        if self.n_without_room_size:
+            lines.append(
+                f"{self.n_without_room_size} event(s) of group conversations without "
+                "room_size, each counted as an event between its sender and recipient"
+            )
+        if self.n_broadcast:
+            lines.append(
+                f"{self.n_broadcast} event(s) to rooms above max_room_members set aside as "
+                "broadcasts (not conversations)"
+            )
+        return lines
