@@ -23,6 +23,14 @@ from riskscore.exceptions import SchemaError
 from riskscore.model import default_model_dir
 
 
+def _alerts(*conversation_ids: object) -> str:
+    """JSON lines of alerts (every alert field) of these conversations."""
+    return "".join(
+        rs.Alert(c, "a", "c", 12.0, "under 13", 0.5, rs.Tier.REVIEW).to_json() + "\n"
+        for c in conversation_ids
+    )
+
+
 @pytest.fixture(scope="module")
 def data() -> rs.synthetic.SyntheticData:
     return rs.synthetic.generate(200, prevalence=0.05, seed=5)
@@ -211,9 +219,9 @@ def test_alert_ids_beyond_int64_stay_exact(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
-        (b'{"conversation_id": 1}\nnot json {"text": "secret words"}\n', "line 2: not JSON"),
+        (_alerts(1).encode() + b'not json {"text": "secret words"}\n', "line 2: not JSON"),
         (b'\xff{"conversation_id": 1}\n', "line 1: not UTF-8"),
-        (b"[1, 2]\n", "line 1: no conversation_id"),
+        (b"[1, 2]\n", "line 1: not an alert: no conversation_id"),
     ],
 )
 def test_an_alerts_file_that_is_not_json_lines_is_named_with_its_line(
@@ -222,7 +230,7 @@ def test_an_alerts_file_that_is_not_json_lines_is_named_with_its_line(
     bad = tmp_path / "shadow.jsonl"
     bad.write_bytes(content)
     good = tmp_path / "alerts.jsonl"
-    good.write_text('{"conversation_id": 1}\n')
+    good.write_text(_alerts(1))
     assert main(["compare", "--shadow-alerts", str(bad), "--alerts", str(good)]) == 2
     err = _error(capsys, "compare")
     assert f"shadow.jsonl, {reason}" in err
@@ -234,8 +242,8 @@ def test_alert_ids_of_two_kinds_in_the_two_files_are_refused(
 ) -> None:
     # 1 in production and "1" in the shadow log: nothing matched, every alert gained and lost
     production, shadow = tmp_path / "alerts.jsonl", tmp_path / "shadow.jsonl"
-    production.write_text('{"conversation_id": 1}\n')
-    shadow.write_text('{"conversation_id": "1"}\n')
+    production.write_text(_alerts(1))
+    shadow.write_text(_alerts("1"))
     assert main(["compare", "--shadow-alerts", str(shadow), "--alerts", str(production)]) == 2
     err = _error(capsys, "compare")
     assert "integers in --alerts but text in --shadow-alerts" in err
@@ -245,7 +253,7 @@ def test_a_directory_of_alerts_is_named_as_such(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     good = tmp_path / "alerts.jsonl"
-    good.write_text('{"conversation_id": 1}\n')
+    good.write_text(_alerts(1))
     assert main(["compare", "--shadow-alerts", str(tmp_path), "--alerts", str(good)]) == 2
     assert "is a directory" in _error(capsys, "compare")
 
@@ -327,8 +335,8 @@ def test_alert_files_of_an_online_scorer_may_both_hold_integer_and_text_ids(
 ) -> None:
     # an online scorer takes 6 and "x" as two conversations: its alerts hold both types
     production, shadow = tmp_path / "alerts.jsonl", tmp_path / "shadow.jsonl"
-    production.write_text('{"conversation_id": 6}\n{"conversation_id": "x"}\n')
-    shadow.write_text('{"conversation_id": "x"}\n{"conversation_id": "6"}\n')
+    production.write_text(_alerts(6, "x"))
+    shadow.write_text(_alerts("x", "6"))
     out = tmp_path / "out"
     args = ["compare", "--shadow-alerts", str(shadow), "--alerts", str(production)]
     assert main([*args, "--out", str(out), "--json"]) == 0

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -40,7 +40,7 @@ from riskscore.io.raw import show, shown
 from riskscore.io.staging import StagedOutputs
 from riskscore.io.text import parquet_file
 from riskscore.model import RiskModel
-from riskscore.policy import Alert, alert_changes
+from riskscore.policy import ALERT_FIELDS, Alert, alert_changes
 
 __all__ = [
     "SHADOW_DIR",
@@ -49,6 +49,7 @@ __all__ = [
     "SUMMARY_NAME",
     "ShadowRun",
     "ShadowRunAlerts",
+    "read_alert_ids",
     "read_conversation_ids",
     "read_shadow_run",
     "write_shadow_run",
@@ -219,18 +220,42 @@ def read_conversation_ids(path: Path) -> list[Any]:
         A directory or FIFO, a file that is not Parquet or JSON lines, a record without
         ``conversation_id``, or an id that is none (naming the line and value).
     """
-    check_regular_file(path, "scores or alerts file")
+    return _read_ids(path, "scores or alerts file", ("conversation_id",))
+
+
+def read_alert_ids(path: Path) -> list[Any]:
+    """The conversations of an alerts file, in file order: :func:`read_conversation_ids`
+    of a file whose every record is an alert (has every field of
+    :data:`riskscore.policy.ALERT_FIELDS`; extra fields, as ``riskscore stream``'s
+    ``line``, are fine).
+
+    An events or scores file holds no alert: read as alerts, every conversation in it
+    would count as alerted.
+
+    Raises
+    ------
+    SchemaError
+        As :func:`read_conversation_ids`, and a Parquet file without an alert field's
+        column or a JSON line without one (naming the file, the line and the fields).
+    """
+    return _read_ids(path, "alerts file", ALERT_FIELDS)
+
+
+def _read_ids(path: Path, what: str, required: Sequence[str]) -> list[Any]:
+    """The checked ``conversation_id`` of each record of ``path``, a ``what`` whose
+    records have the fields ``required``."""
+    check_regular_file(path, what)
     if path.suffix.lower() in PARQUET_SUFFIXES:
         try:
             with parquet_file(path) as parquet:
+                _check_fields(path, "", parquet.schema_arrow.names, required, "column")
                 ids: list[Any] = parquet.read(columns=["conversation_id"]).column(0).to_pylist()
-        except (pa.ArrowException, KeyError, OSError) as exc:
+        except (pa.ArrowException, OSError) as exc:
             if isinstance(exc, OSError) and exc.errno is not None:
                 raise  # the system's (permission, I/O)
             detail = " ".join(str(exc).split())[:200]
             raise SchemaError(
-                f"{path}: not a Parquet scores or alerts file with a conversation_id column "
-                f"({type(exc).__name__}: {detail})"
+                f"{path}: not a Parquet {what} ({type(exc).__name__}: {detail})"
             ) from None
         return _checked_ids(path, ids, list(range(len(ids))), "row")
     ids, lines = [], []
@@ -239,11 +264,28 @@ def read_conversation_ids(path: Path) -> list[Any]:
             record = _json_line(path, lineno, data)
             if record is None:
                 continue
-            if not isinstance(record, dict) or "conversation_id" not in record:
-                raise SchemaError(f"{path}, line {lineno}: no conversation_id")
+            fields = record if isinstance(record, dict) else {}
+            _check_fields(path, f", line {lineno}", fields, required, "field")
             ids.append(record["conversation_id"])
             lines.append(lineno)
     return _checked_ids(path, ids, lines, "line")
+
+
+def _check_fields(
+    path: Path, where: str, names: Collection[str], required: Sequence[str], unit: str
+) -> None:
+    """Refuse a record (or a Parquet schema) without a field of ``required``, naming
+    those it lacks: a file of another kind (events, scores) is not read as this one."""
+    missing = [name for name in required if name not in names]
+    if not missing:
+        return
+    if list(required) == ["conversation_id"]:
+        raise SchemaError(f"{path}{where}: no conversation_id {unit}")
+    raise SchemaError(
+        f"{path}{where}: not an alert{'' if where else 's file'}: no {', '.join(missing)} {unit}"
+        f"{'s' if len(missing) > 1 else ''} (an alerts file is what `riskscore score --out "
+        "DIR` writes as DIR/alerts.parquet or `riskscore stream` as JSON lines)"
+    )
 
 
 def _json_line(path: Path, lineno: int, data: bytes) -> Any:
@@ -330,5 +372,6 @@ def read_shadow_run(out_dir: str | Path) -> ShadowRunAlerts:
     for f in paths:
         if not f.resolve().is_relative_to(root):
             raise SchemaError(f"{path} names a file outside the run directory: {f}")
-    scored, production, shadow = (read_conversation_ids(f) for f in paths)
+    scored = read_conversation_ids(paths[0])
+    production, shadow = read_alert_ids(paths[1]), read_alert_ids(paths[2])
     return ShadowRunAlerts(summary, scored, production, shadow)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from riskscore.batch.shadow import read_conversation_ids, read_shadow_run
+from riskscore.batch.shadow import read_alert_ids, read_shadow_run
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import NamedBundle, check_not_inputs, check_out_dir, named_bundle
 from riskscore.cli._policy_option import add_policy_option, load_policy
@@ -91,13 +91,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--shadow-alerts",
         type=Path,
         metavar="FILE",
-        help="shadow alerts of an online scorer (JSON lines); needs --alerts",
+        help="shadow alerts (an alerts file: JSON lines of an online scorer, or the "
+        "alerts.parquet or .jsonl of `riskscore score`); needs --alerts",
     )
     parser.add_argument(
         "--alerts",
         type=Path,
         metavar="FILE",
-        help="with --shadow-alerts: the production alerts of the same events (JSON lines)",
+        help="with --shadow-alerts: the production alerts of the same events (an alerts file)",
     )
     parser.add_argument("--queue", type=Path, help="review queue whose decisions to match")
     parser.add_argument(
@@ -176,8 +177,8 @@ def _shadow(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelCom
     else:
         if args.alerts is None:
             raise ValueError("--shadow-alerts needs the production alerts: --alerts FILE")
-        production = read_conversation_ids(args.alerts)
-        shadow = read_conversation_ids(args.shadow_alerts)
+        production = read_alert_ids(args.alerts)
+        shadow = read_alert_ids(args.shadow_alerts)
         _check_one_id_kind({"--alerts": production, "--shadow-alerts": shadow})
         scored = []
     return compare_alert_sets(

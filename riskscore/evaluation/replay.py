@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 import riskscore.evaluation.metrics as em
 from riskscore.features import FeatureTable
+from riskscore.io.ids import as_given
 from riskscore.io.messages import MessageTable
 from riskscore.model import RiskModel
 from riskscore.online import OnlineScorer
@@ -90,18 +90,17 @@ def replay(
     replay_codes = np.flatnonzero(touches)
     first_index = np.full(len(features), -1, dtype=np.int64)
     first_ts = np.zeros(len(features), dtype=np.int64)
-    idx = np.flatnonzero(touches[messages.conversation_code])
-    order = idx[np.lexsort((idx, messages.timestamp[idx]))]
-    cols: dict[str, npt.NDArray[Any]] = messages.columns()
-    names = list(cols)
-    lists = [cols[name][order].tolist() for name in names]
+    # The table's own one-event view (ids as given: the integer account 6 stays 6, never
+    # the "6" a table of ids beyond int64 holds), of the conversations replayed.
+    replayed = messages.take_conversations(replay_codes)
     # An event can alert another conversation of its adult (re-scored when the event
     # changes the adult's per-account features): alerts are mapped back by their id.
-    ids = lists[names.index("conversation_id")]
-    code_of = dict(zip(ids, messages.conversation_code[order].tolist(), strict=True))
+    ids = {"conversation_id": features.conversation_id[replay_codes]}
+    given = as_given(ids, np.arange(len(replay_codes)), decimal_ids=False)["conversation_id"]
+    code_of = dict(zip(given.tolist(), replay_codes.tolist(), strict=True))
     scorer = OnlineScorer(model, policy, idle_expiry_s=math.inf)
-    for values in zip(*lists, strict=True):
-        for alert in scorer.update_one_all(dict(zip(names, values, strict=True))):
+    for event in replayed.iter_events():
+        for alert in scorer.update_one_all(event):
             code = code_of[alert.conversation_id]
             if first_index[code] < 0:
                 first_index[code] = -1 if alert.event_index is None else alert.event_index
@@ -112,7 +111,7 @@ def replay(
         weight=weight[position],
         first_alert_index=first_index[position],
         first_alert_timestamp=first_ts[position],
-        n_events=len(order),
+        n_events=len(replayed),
         n_conversations=len(replay_codes),
         grooming_adult_rate=q_g,
         other_adult_rate=q_o,

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal, NamedTuple, Protocol
 
 from riskscore.integrations._synapse_ages import AgeSource, Profile
+from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_store import RoomStore
 from riskscore.io.groups import fan_out, pair_conversation_id
@@ -86,6 +87,8 @@ _ALLOWED: Final = frozenset(
 
 #: Log lines about events go to the module's logger, which operators configure.
 logger = logging.getLogger("riskscore.integrations.synapse")
+#: Kind of warning (:class:`EventWarnings`) of a remote event scored at its receipt.
+CLAMPED: Final = "remote events dated far from their receipt"
 
 
 class RoomEvent(Protocol):
@@ -232,6 +235,9 @@ class EventTranslator:
         passes the scorer's ``reorder_tolerance_s``.
     clock : callable
         This server's clock, in epoch seconds (``time.time``).
+    warnings : EventWarnings, optional
+        Where warnings about single events go, rate-limited (the module's; default: a
+        new one on the module's logger).
     """
 
     def __init__(
@@ -248,7 +254,9 @@ class EventTranslator:
         server_name: str | None = None,
         time_tolerance_s: float = 300.0,
         clock: Callable[[], float] = time.time,
+        warnings: EventWarnings | None = None,
     ) -> None:
+        self.warnings = EventWarnings(logger) if warnings is None else warnings
         self.store = store
         self.ages = ages
         self.scope = scope
@@ -284,7 +292,9 @@ class EventTranslator:
         # A remote time is checked as sent: an int of milliseconds (never a bool or a float).
         if remote and not (type(ts) is int and abs(ts / 1000 - received) <= self.time_tolerance_s):
             self.n_clamped_timestamps += 1
-            logger.warning(
+            self.warnings.warn(
+                CLAMPED,
+                logging.WARNING,
                 "riskscore: event %s from %s has origin_server_ts %s, more than %g s from its "
                 "receipt at %d ms; scored at its receipt",
                 event.event_id,

@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
@@ -55,6 +54,7 @@ from riskscore.exceptions import ModelIntegrityError, SchemaError
 from riskscore.features import FEATURE_NAMES
 from riskscore.integrations._synapse_ages import AgeSource, make_age_source
 from riskscore.integrations._synapse_config import SynapseConfig, SynapseConfigError, parse
+from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.integrations._synapse_mapping import EventMeta, EventTranslator, RoomView
 from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_sinks import AlertSinks
@@ -72,6 +72,10 @@ __all__ = ["ModuleConfig", "RiskscoreModule"]
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "scorer.checkpoint"
+# Kinds of warning about single events (rate-limited, :class:`EventWarnings`).
+_DROPPED = "events dropped (scoring queue full)"
+_REFUSED = "events refused by the scorer"
+_UNMAPPED = "room events that could not be read"
 _MAX_CHANNEL = FEATURE_NAMES.index("max_channel")
 ROOMS_NAME = "rooms.sqlite3"
 #: Key of the conversation -> room map in the scorer checkpoint's ``extra`` data.
@@ -110,6 +114,10 @@ class RiskscoreModule(AlertSinks):
         Alerts of the shadow model, logged to its JSON lines file (0 without one).
     n_unmapped : int
         Room events skipped because they could not be read (a malformed event).
+    warnings : EventWarnings
+        Warnings about single events (queue full, refused, unreadable, dated far from
+        their receipt): the first few of each kind logged, then counts at most once a
+        minute; ``warnings.suppressed`` counts those not logged one by one.
     """
 
     def __init__(self, config: ModuleConfig, api: ModuleApi) -> None:
@@ -141,6 +149,7 @@ class RiskscoreModule(AlertSinks):
         self.rooms = ConversationRooms.from_json(
             self.scorer.checkpoint_extra.get(_ROOMS_KEY, []), settings.idle_expiry_s
         )
+        self.warnings = EventWarnings(logger)
         self._store = RoomStore(
             settings.state_dir / ROOMS_NAME, invite_expiry_s=settings.idle_expiry_s
         )
@@ -158,6 +167,7 @@ class RiskscoreModule(AlertSinks):
             ignored_users=ignored_users,
             server_name=api.server_name,
             time_tolerance_s=self.scorer.reorder_tolerance_s,
+            warnings=self.warnings,
         )
         self._moderation_room: str | None = None
         if settings.moderation_room is not None:  # never score the moderators' own room
@@ -175,7 +185,6 @@ class RiskscoreModule(AlertSinks):
         self._stopped = False
         self.n_enqueued = self.n_dropped = self.n_scored = self.n_rejected = self.n_alerts = 0
         self.n_shadow_alerts = self.n_unmapped = 0
-        self._last_drop_log = 0.0
 
         api.register_third_party_rules_callbacks(on_new_event=self.on_new_event)
         api.register_account_data_callbacks(on_account_data_updated=self.on_account_data_updated)
@@ -235,14 +244,13 @@ class RiskscoreModule(AlertSinks):
         """
         if len(self._pending) >= self._settings.max_queue:
             self.n_dropped += 1
-            now = time.monotonic()
-            if now - self._last_drop_log > 60.0:
-                self._last_drop_log = now
-                logger.warning(
-                    "riskscore: scoring queue full (%d events); %d events dropped so far",
-                    self._settings.max_queue,
-                    self.n_dropped,
-                )
+            self.warnings.warn(
+                _DROPPED,
+                logging.WARNING,
+                "riskscore: scoring queue full (%d events); %d events dropped so far",
+                self._settings.max_queue,
+                self.n_dropped,
+            )
             return
         try:
             meta = self._translator.read(event)
@@ -303,7 +311,13 @@ class RiskscoreModule(AlertSinks):
                     alerts = self.scorer.update_one_all(row)
                 except SchemaError as exc:
                     self.n_rejected += 1
-                    logger.warning("riskscore: event %s refused: %s", event.event_id, exc)
+                    self.warnings.warn(
+                        _REFUSED,
+                        logging.WARNING,
+                        "riskscore: event %s refused: %s",
+                        event.event_id,
+                        exc,
+                    )
                     continue
                 self.n_scored += 1
                 self._dirty = True
@@ -327,7 +341,13 @@ class RiskscoreModule(AlertSinks):
     def _unmapped(self, event: EventBase | EventMeta) -> None:
         """Count and log a room event the module cannot read (never its content)."""
         self.n_unmapped += 1
-        logger.exception("riskscore: could not map room event %s", event.event_id)
+        self.warnings.warn(
+            _UNMAPPED,
+            logging.ERROR,
+            "riskscore: could not map room event %s",
+            event.event_id,
+            exc_info=True,
+        )
 
     def _log_shadow(self, lines: list[str]) -> None:
         """Append shadow alerts to the shadow JSON lines file (and nowhere else)."""
@@ -375,6 +395,7 @@ class RiskscoreModule(AlertSinks):
             logger.exception("riskscore: checkpoint to %s failed", self._checkpoint_path)
 
     def _on_checkpoint_timer(self) -> None:
+        self.warnings.flush()  # the counts of a flood that stopped, once their interval is up
         if self._dirty:
             self._checkpoint_due = True
             self._start_drain()
@@ -397,6 +418,7 @@ class RiskscoreModule(AlertSinks):
                 self._checkpoint()
                 self._dirty = False
             self._store.close()
+        self.warnings.flush(force=True)
         logger.info(
             "riskscore: stopped after %d room events (%d scored, %d alerts); state in %s",
             self.n_enqueued,
@@ -420,6 +442,7 @@ class RiskscoreModule(AlertSinks):
             "direct_rooms_ignored": self._translator.n_direct_rooms_ignored,
             "clamped_timestamps": self._translator.n_clamped_timestamps,
             "invites_expired": self._store.n_invites_expired,
+            "warnings_not_logged": sum(self.warnings.suppressed.values()),
         }
 
 

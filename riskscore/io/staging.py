@@ -59,10 +59,17 @@ class StagedOutputs:
     owned : sequence of str
         Names (relative to ``out_dir``) this job writes or removes: those it did not
         write this time are removed when it succeeds.
+    named : Path, optional
+        The output as the user named it (``out_dir``, the default, or the one file of
+        :func:`staged_file`): what an error about the staging folder names
+        (:meth:`name_outputs`).
     """
 
-    def __init__(self, out_dir: Path, *, owned: Sequence[str] = ()) -> None:
+    def __init__(
+        self, out_dir: Path, *, owned: Sequence[str] = (), named: Path | None = None
+    ) -> None:
         self.out_dir = Path(out_dir)
+        self.named = self.out_dir if named is None else Path(named)
         self._owned = tuple(owned)
         self._keep: set[str] = set()
         self._root: Path | None = None
@@ -134,6 +141,28 @@ class StagedOutputs:
                 if not folder.is_dir() or any(folder.iterdir()):
                     break
                 folder.rmdir()
+
+    def name_outputs(self, exc: BaseException) -> None:
+        """Make an :class:`OSError` about the staging folder (which could not be made, in
+        a folder that cannot be written) or a file in it name the output the user gave,
+        or the file's final path: the staging folder is the job's own, gone once the job
+        ends, and its name tells the user nothing. Other errors are left as they are."""
+        if not isinstance(exc, OSError) or exc.filename is None:
+            return  # (setting a name on an error made without one changes its text)
+        exc.filename = self._final_name(exc.filename)
+        if exc.filename2 is not None:  # a move: the file staged, and its target
+            exc.filename2 = self._final_name(exc.filename2)
+
+    def _final_name(self, filename: object) -> object:
+        if not isinstance(filename, str | bytes):
+            return filename  # None, or a file descriptor
+        try:
+            parts = Path(os.fsdecode(filename)).relative_to(self.out_dir).parts
+        except ValueError:
+            return filename
+        if not parts or not parts[0].startswith(STAGING_PREFIX):
+            return filename
+        return str(self.named if len(parts) == 1 else self.out_dir.joinpath(*parts[1:]))
 
     def _move(self, root: Path, names: set[str]) -> set[str]:
         for name in names:  # every file can be moved before any is
@@ -229,10 +258,14 @@ def _sweep(out_dir: Path, mine: Path) -> None:
 
 
 @contextlib.contextmanager
-def staged_outputs(out_dir: Path, *, owned: Sequence[str] = ()) -> Iterator[StagedOutputs]:
+def staged_outputs(
+    out_dir: Path, *, owned: Sequence[str] = (), named: Path | None = None
+) -> Iterator[StagedOutputs]:
     """A :class:`StagedOutputs` committed when the block ends without an exception and
     abandoned when it raises (the exception goes on; files marked by
-    :meth:`StagedOutputs.keep` are moved into place).
+    :meth:`StagedOutputs.keep` are moved into place). An error about the staging folder
+    names ``named`` (default ``out_dir``), one about a file in it that file's final path
+    (:meth:`StagedOutputs.name_outputs`).
 
     Examples
     --------
@@ -245,13 +278,18 @@ def staged_outputs(out_dir: Path, *, owned: Sequence[str] = ()) -> Iterator[Stag
     >>> sorted(p.name for p in out.iterdir())
     ['a.txt']
     """
-    stage = StagedOutputs(out_dir, owned=owned)
+    stage = StagedOutputs(out_dir, owned=owned, named=named)
     try:
         yield stage
-    except BaseException:
+    except BaseException as exc:
         stage.abandon()
+        stage.name_outputs(exc)
         raise
-    stage.commit()
+    try:
+        stage.commit()
+    except OSError as exc:
+        stage.name_outputs(exc)
+        raise
 
 
 @contextlib.contextmanager
@@ -272,5 +310,5 @@ def staged_file(path: str | os.PathLike[str]) -> Iterator[Path]:
     'new'
     """
     target = Path(path)
-    with staged_outputs(target.parent) as stage:
+    with staged_outputs(target.parent, named=target) as stage:
         yield stage(target.name)
