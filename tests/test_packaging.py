@@ -148,6 +148,7 @@ def test_wheel_installs_with_the_default_model_and_scores_a_csv(tmp_path: Path) 
     assert metadata["License-File"] == "LICENSE"
     assert metadata["Description-Content-Type"] == "text/markdown"
     assert metadata.get_payload().startswith("# riskscore")
+    assert "Typing :: Typed" in metadata.get_all("Classifier")  # riskscore/py.typed is in
     extras = set(metadata.get_all("Provides-Extra"))
     assert extras >= {"pandas", "plots", "train", "spark", "synapse", "serve"}
 
