@@ -15,7 +15,7 @@ DEMO_DIR := demo-output
 # synthetic data only; a platform sets its own secret of 32+ random bytes.
 DEMO_KEY := riskscore-synthetic-demo-key-NOT-A-SECRET-v1
 
-.PHONY: demo test lint typecheck pytest model bench report clean help
+.PHONY: demo test lint typecheck pytest model bench report dist clean help
 
 help:
 	@echo "make demo   - create .venv, install, generate synthetic events, score them, print top alerts"
@@ -23,6 +23,7 @@ help:
 	@echo "make model  - retrain the shipped default model in riskscore/model/default/ (reproducible, seeded)"
 	@echo "make report - a synthetic month end to end (alerts, queue, moderators, exports, shadow) -> reports/"
 	@echo "make bench  - throughput of riskscore against polars, pandas and a Python loop (1M messages)"
+	@echo "make dist   - the sdist, and the wheel built from it, in dist/"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +68,15 @@ pytest: $(STAMP)
 # together, and any failure fails `make test`.
 test: $(STAMP)
 	@$(MAKE) --no-print-directory --output-sync=target -j3 lint typecheck pytest
+
+# The release files: the sdist, then the wheel built from the sdist in a temporary directory
+# (as `python -m build` does), never from this tree's build/, where setuptools leaves the files
+# of modules since deleted or renamed and `pip wheel .` would ship them.
+DIST := dist
+dist: $(STAMP)
+	rm -rf $(DIST)
+	$(BIN)/python -c 'from setuptools import build_meta as b; b.build_sdist("$(DIST)")' >/dev/null
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir $(DIST) $(DIST)/riskscore_metadata-*.tar.gz
 
 model: $(STAMP)
 	$(BIN)/python -m riskscore.cli train --worlds 192 --conversations 4000 --prevalence 0.04 --seed 2026 --out riskscore/model/default

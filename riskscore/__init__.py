@@ -11,8 +11,13 @@ Subpackages, each importing only those listed before it: :mod:`~riskscore.io`,
 (:mod:`~riskscore.synthetic` and :mod:`~riskscore.vignettes` generate and describe data).
 """
 
+# First, before a compiled function is defined (numba picks its cache directory then): a
+# read-only installation caches elsewhere rather than failing on import.
+from riskscore._jit_cache import clear_stale_jit_caches, place_jit_cache
+
+place_jit_cache()
+
 from riskscore import model, synthetic
-from riskscore._jit_cache import clear_stale_jit_caches
 from riskscore._version import __version__
 from riskscore.evaluation import EvaluationReport, evaluate
 from riskscore.exceptions import (

@@ -7,19 +7,33 @@ leaves the caller's cache in place, and the old code runs (numba issue 1833). So
 riskscore fingerprints the ``.py`` files of the subpackages that hold compiled code
 (:data:`COMPILED_SUBPACKAGES`; name, size and modification time: no file is read) and, when
 the fingerprint differs from the one recorded beside the caches, deletes every cache file;
-numba recompiles on first use. On a
-read-only installation nothing is deleted (numba then caches in the user's directory, and a
-new version installs new files there too).
+numba recompiles on first use.
+
+A read-only installation (an image's site-packages, a container with a read-only root file
+system) has no writable ``__pycache__``: before anything compiled is defined,
+:func:`place_jit_cache` points numba at a directory named after the same fingerprint, in
+numba's user cache directory or, without a writable home, in a private temporary one. A new
+version then caches in a new directory (numba would otherwise keep a caller compiled with
+an old callee: it checks each function against its own file's content). A ``NUMBA_CACHE_DIR``
+the user set is left as it is (and kept up to date by the user).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
+import tempfile
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
-__all__ = ["COMPILED_SUBPACKAGES", "STAMP_NAME", "clear_stale_jit_caches"]
+__all__ = [
+    "COMPILED_SUBPACKAGES",
+    "STAMP_NAME",
+    "clear_stale_jit_caches",
+    "jit_cache_dir",
+    "place_jit_cache",
+]
 
 #: The subpackages whose modules define compiled (numba) functions; a test keeps it complete.
 COMPILED_SUBPACKAGES: Final = ("features", "io", "model", "online")
@@ -75,3 +89,104 @@ def clear_stale_jit_caches(package: Path | None = None) -> int:
         return deleted
     except OSError:  # a read-only installation, or a race with another process
         return 0
+
+
+def _writable(directory: Path) -> bool:
+    # numba's own test of a cache directory: create it, then a file in it.
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=directory).close()
+    except OSError:
+        return False
+    return True
+
+
+def _private_temp_dir(temp: Path) -> Path | None:
+    """A directory under ``temp`` that only this user can write (numba's cache files are
+    pickles: one planted there would run as this user), reused across runs."""
+    uid = getattr(os, "getuid", lambda: None)()
+    mine = temp / ("riskscore-numba" if uid is None else f"riskscore-numba-{uid}")
+    try:
+        mine.mkdir(mode=0o700, exist_ok=True)
+        info = mine.lstat()
+        if (
+            stat.S_ISDIR(info.st_mode)
+            and (uid is None or info.st_uid == uid)
+            and not info.st_mode & 0o022
+        ):
+            return mine
+        # another user's, a link or open to others: a new directory of this process
+        return Path(tempfile.mkdtemp(prefix="riskscore-numba-", dir=temp))
+    except OSError:
+        return None
+
+
+def jit_cache_dir(
+    package: Path | None = None,
+    *,
+    user_cache: Path | None = None,
+    temp: Path | None = None,
+) -> Path | None:
+    """Where numba must cache riskscore's compiled functions, when not beside the sources.
+
+    Parameters
+    ----------
+    package : Path, optional
+        The package directory (riskscore's own when omitted).
+    user_cache : Path, optional
+        numba's user cache directory (``~/.cache/numba`` on Linux when omitted).
+    temp : Path, optional
+        The temporary directory (:func:`tempfile.gettempdir` when omitted).
+
+    Returns
+    -------
+    Path or None
+        None when the package's ``__pycache__`` is writable (numba's default) or when no
+        directory is; otherwise ``riskscore-<fingerprint>`` in ``user_cache`` or, if that
+        cannot be written, in a directory of ``temp`` that only this user can write.
+    """
+    package = package or Path(__file__).resolve().parent
+    if _writable(package / COMPILED_SUBPACKAGES[0] / "__pycache__"):
+        return None
+    name = f"riskscore-{_fingerprint(package)[:16]}"
+    if user_cache is None:
+        from numba.misc.appdirs import AppDirs
+
+        dirs = AppDirs(appname="numba", appauthor=False)  # type: ignore[no-untyped-call]
+        user_cache = Path(dirs.user_cache_dir)
+    # An unexpandable ``~`` (no HOME, no passwd entry) would be relative to the cwd.
+    if user_cache.is_absolute() and _writable(user_cache / name):
+        return user_cache / name
+    try:
+        temp = temp or Path(tempfile.gettempdir())
+    except FileNotFoundError:  # no usable temporary directory either
+        return None
+    mine = _private_temp_dir(temp)
+    if mine is None or not _writable(mine / name):
+        return None
+    return mine / name
+
+
+def place_jit_cache() -> Path | None:
+    """Point numba at :func:`jit_cache_dir` unless the user set ``NUMBA_CACHE_DIR``.
+
+    Called on import, before any compiled function is defined (numba picks a function's
+    cache directory then). On a read-only installation without it, ``import riskscore``
+    failed (numba: "cannot cache function ...: no locator available").
+
+    Returns
+    -------
+    Path or None
+        The directory chosen, or None where numba's own choice stands.
+    """
+    import numba.core.config
+
+    config: Any = numba.core.config  # its settings are set at run time, untyped
+    if config.CACHE_DIR:
+        return None
+    chosen = jit_cache_dir()
+    if chosen is not None:
+        # numba's setting for the process: a library whose sources are as read-only
+        # shares the directory (a subfolder per source folder) instead of failing too.
+        config.CACHE_DIR = str(chosen)
+    return chosen

@@ -1,7 +1,8 @@
 """Compile every numba kernel once, now, and leave it in numba's on-disk cache.
 
 riskscore's kernels (features, tallies, tree walks, the online state) are compiled on
-first use and cached (``__pycache__`` beside the modules, or ``NUMBA_CACHE_DIR``). On a
+first use and cached (``__pycache__`` beside the modules, or ``NUMBA_CACHE_DIR``; on a
+read-only installation, numba's user cache directory: :mod:`riskscore._jit_cache`). On a
 fresh installation that first use costs about 20 CPU seconds, paid by whichever call
 comes first (a platform's first event, a test worker) and by every process that starts
 before the cache is written. :func:`warm_up` pays it once, up front: in a container

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import tomllib
 import venv
 import zipfile
@@ -51,9 +52,11 @@ EVENTS = (
 )
 
 
-def _run(*cmd: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _run(
+    *cmd: str | Path, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     # without PYTHONPATH: the installed wheel, not a source tree on the path, is under test
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = {k: v for k, v in (env or os.environ).items() if k != "PYTHONPATH"}
     done = subprocess.run(
         [str(c) for c in cmd],
         cwd=cwd,
@@ -96,30 +99,36 @@ def test_the_version_has_one_definition() -> None:
 
 @pytest.mark.slow
 def test_wheel_installs_with_the_default_model_and_scores_a_csv(tmp_path: Path) -> None:
-    # Build from a copy of what the sdist holds, so the tree gets no build/ or egg-info.
+    # `make dist` on a copy of the tree (so the tree gets no build/ or egg-info) that has
+    # what a used working tree has: numba caches in __pycache__, and in build/ the files of
+    # a module since deleted, which a wheel built in the tree (`pip wheel .`) would ship.
     src = tmp_path / "src"
     src.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
+    for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "Makefile"):
         shutil.copy2(ROOT / name, src / name)
-    shutil.copytree(
-        ROOT / "riskscore",
-        src / "riskscore",  # with numba caches in __pycache__, as a dev tree
-    )
+    for name in ("riskscore", "docs", "policies"):
+        shutil.copytree(ROOT / name, src / name)
+    shutil.copy2(ROOT / "CHANGELOG.md", src / "CHANGELOG.md")
+    (src / "tests").mkdir()
+    (src / "tests" / "test_x.py").write_text("")
+    (src / "riskscore" / "features" / "__pycache__").mkdir(exist_ok=True)
+    (src / "riskscore" / "features" / "__pycache__" / "kernel.f-1.py311.nbi").write_bytes(b"")
+    (src / "build" / "lib" / "riskscore").mkdir(parents=True)
+    (src / "build" / "lib" / "riskscore" / "removed_module.py").write_text("")
     dist = tmp_path / "dist"
-    _run(
-        sys.executable,
-        "-m",
-        "pip",
-        "wheel",
-        "--quiet",
-        "--no-deps",
-        "--no-build-isolation",
-        "--no-index",
-        "--wheel-dir",
-        dist,
-        src,
-        cwd=tmp_path,
-    )
+    offline = {**os.environ, "PIP_NO_INDEX": "1"}
+    make = [
+        "make", "--no-print-directory", "-C", src, "dist",
+        f"BIN={Path(sys.executable).parent}", "STAMP=", f"DIST={dist}",
+    ]  # fmt: skip
+    _run(*make, cwd=tmp_path, env=offline)
+    (sdist,) = dist.glob("riskscore_metadata-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        sources = [n.split("/", 1)[1] for n in archive.getnames() if "/" in n]
+    assert {"CHANGELOG.md", "LICENSE", "README.md", "policies/default.toml"} <= set(sources)
+    assert "docs/policy.md" in sources
+    assert not [n for n in sources if n.startswith("tests/")]  # never a part of the suite
+    assert not [n for n in sources if n.endswith((".nbi", ".nbc", ".pyc"))]
     (wheel,) = dist.glob("riskscore_metadata-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
@@ -127,8 +136,10 @@ def test_wheel_installs_with_the_default_model_and_scores_a_csv(tmp_path: Path) 
         metadata = HeaderParser().parsestr(archive.read(f"{dist_info}/METADATA").decode())
     assert set(RUNTIME_FILES) <= set(names)
     assert {f"riskscore/{f}" for f in _data_files()} <= set(names)
+    assert "riskscore/removed_module.py" not in names
     assert f"{dist_info}/licenses/LICENSE" in names
     assert not [n for n in names if n.endswith((".nbi", ".nbc", ".pyc"))]  # no numba cache
+    assert not [n for n in names if "__pycache__" in n]
     assert {n.split("/")[0] for n in names} == {"riskscore", dist_info}  # no tests, benchmarks
     assert metadata["Name"] == "riskscore-metadata"
     assert metadata["Version"] == rs.__version__
@@ -137,6 +148,7 @@ def test_wheel_installs_with_the_default_model_and_scores_a_csv(tmp_path: Path) 
     assert metadata["License-File"] == "LICENSE"
     assert metadata["Description-Content-Type"] == "text/markdown"
     assert metadata.get_payload().startswith("# riskscore")
+    assert "Typing :: Typed" in metadata.get_all("Classifier")  # riskscore/py.typed is in
     extras = set(metadata.get_all("Provides-Extra"))
     assert extras >= {"pandas", "plots", "train", "spark", "synapse", "serve"}
 
@@ -193,3 +205,5 @@ def test_wheel_installs_with_the_default_model_and_scores_a_csv(tmp_path: Path) 
     summary = json.loads(done.stdout)
     assert summary["conversations"] == 2
     assert (work / "out" / "scores.parquet").is_file()
+    version = _run(env_dir / "bin" / "riskscore", "--version", cwd=work).stdout
+    assert version == f"riskscore {metadata['Version']}\n"

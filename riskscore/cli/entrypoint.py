@@ -30,6 +30,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from types import ModuleType
 
+from riskscore._version import __version__
 from riskscore.cli import (
     accounts,
     compare,
@@ -228,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Metadata-only grooming-risk scoring of conversations, with alerts for "
         "human review. Reads no message content.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         child = sub.add_parser(

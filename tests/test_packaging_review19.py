@@ -1,0 +1,118 @@
+"""Review of the packaging (19): an installed riskscore as a platform runs it.
+
+``riskscore --version``; a read-only installation (an image's site-packages, a
+``readOnlyRootFilesystem`` container) whose user has no writable home: numba's caches go
+to a directory riskscore chooses, named after its sources, instead of failing on import.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import riskscore as rs
+from riskscore._jit_cache import COMPILED_SUBPACKAGES, jit_cache_dir
+from riskscore.cli import main
+
+
+def test_version_option_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"riskscore {rs.__version__}\n"
+
+
+def test_python_m_riskscore_version() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "riskscore", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (0, f"riskscore {rs.__version__}\n"), done.stderr
+
+
+def _package(tmp_path: Path, *, writable: bool) -> Path:
+    package = tmp_path / "site-packages" / "riskscore"
+    for name in COMPILED_SUBPACKAGES:
+        (package / name).mkdir(parents=True)
+        (package / name / "code.py").write_text("x = 1\n")
+    if not writable:
+        # A file where numba's __pycache__ would go: unwritable even for root, as a
+        # read-only mount is.
+        (package / "features" / "__pycache__").write_text("")
+    return package
+
+
+def _unwritable(tmp_path: Path) -> Path:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    return blocker / "cache"
+
+
+def test_a_writable_package_keeps_numbas_cache_beside_the_sources(tmp_path: Path) -> None:
+    package = _package(tmp_path, writable=True)
+    assert jit_cache_dir(package, user_cache=tmp_path / "home", temp=tmp_path / "tmp") is None
+
+
+def test_a_read_only_package_caches_in_the_users_cache_named_after_its_sources(
+    tmp_path: Path,
+) -> None:
+    package = _package(tmp_path, writable=False)
+    user_cache = tmp_path / "home" / ".cache" / "numba"
+    chosen = jit_cache_dir(package, user_cache=user_cache, temp=tmp_path / "tmp")
+    assert chosen is not None
+    assert chosen.parent == user_cache
+    assert chosen.name.startswith("riskscore-")
+    assert chosen.is_dir()
+    # An upgrade (any source rewritten) gets another directory: numba checks a cached
+    # function against its own file only, so a caller's cache would keep an old callee.
+    source = package / "model" / "code.py"
+    info = source.stat()
+    os.utime(source, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+    after = jit_cache_dir(package, user_cache=user_cache, temp=tmp_path / "tmp")
+    assert after is not None
+    assert after != chosen
+    assert after.parent == user_cache
+
+
+def test_without_a_writable_home_the_cache_goes_to_a_private_temporary_directory(
+    tmp_path: Path,
+) -> None:
+    package = _package(tmp_path, writable=False)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    chosen = jit_cache_dir(package, user_cache=_unwritable(tmp_path), temp=temp)
+    assert chosen is not None
+    assert chosen.is_relative_to(temp)
+    assert chosen.is_dir()
+    mine = chosen.parent
+    assert mine.parent == temp
+    assert stat.S_IMODE(mine.stat().st_mode) == 0o700  # numba's cache files are pickles
+    assert jit_cache_dir(package, user_cache=_unwritable(tmp_path), temp=temp) == chosen
+
+
+def test_a_temporary_directory_others_can_write_is_not_used(tmp_path: Path) -> None:
+    package = _package(tmp_path, writable=False)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    planted = jit_cache_dir(package, user_cache=_unwritable(tmp_path), temp=temp)
+    assert planted is not None
+    planted.parent.chmod(0o777)  # as another user's planted directory would be
+    chosen = jit_cache_dir(package, user_cache=_unwritable(tmp_path), temp=temp)
+    assert chosen is not None
+    assert not chosen.is_relative_to(planted.parent)
+    assert stat.S_IMODE(chosen.parent.stat().st_mode) & 0o077 == 0
+
+
+def test_nowhere_writable_leaves_numba_to_say_so(tmp_path: Path) -> None:
+    package = _package(tmp_path, writable=False)
+    chosen = jit_cache_dir(
+        package, user_cache=_unwritable(tmp_path), temp=_unwritable(tmp_path).parent / "t"
+    )
+    assert chosen is None
