@@ -27,6 +27,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Final
 
+import numba.core.config
+from numba.misc.appdirs import AppDirs
+
 __all__ = [
     "COMPILED_SUBPACKAGES",
     "STAMP_NAME",
@@ -150,8 +153,6 @@ def jit_cache_dir(
         return None
     name = f"riskscore-{_fingerprint(package)[:16]}"
     if user_cache is None:
-        from numba.misc.appdirs import AppDirs
-
         dirs = AppDirs(appname="numba", appauthor=False)  # type: ignore[no-untyped-call]
         user_cache = Path(dirs.user_cache_dir)
     # An unexpandable ``~`` (no HOME, no passwd entry) would be relative to the cwd.
@@ -179,8 +180,6 @@ def place_jit_cache() -> Path | None:
     Path or None
         The directory chosen, or None where numba's own choice stands.
     """
-    import numba.core.config
-
     config: Any = numba.core.config  # its settings are set at run time, untyped
     if config.CACHE_DIR:
         return None
