@@ -29,6 +29,8 @@ Run::
     .venv/bin/python benchmarks/bench_online.py                  # full (about 10 minutes)
     .venv/bin/python benchmarks/bench_online.py --quick          # a smoke run
     .venv/bin/python benchmarks/bench_online.py --coach-only     # re-scoring case only
+    .venv/bin/python benchmarks/bench_online.py --quick --clock cpu --out NAME.json
+        # each call timed by the thread's CPU time (comparing code on a busy machine)
 """
 
 from __future__ import annotations
