@@ -90,6 +90,29 @@ def _features_and_risk(
 
 
 @numba.njit(cache=True, nogil=True)
+def _risks(
+    ints: npt.NDArray[np.int64],
+    masks: npt.NDArray[np.uint64],
+    floats: FloatArray,
+    states: FloatArray,
+    adult_account: FloatArray,
+    pairs: FloatArray,
+    out: FloatArray,
+) -> None:
+    """:func:`_features_and_risk` of each row of ``states`` (with the facts of its pair in
+    ``pairs``, one adult's tallies for all) into column 0 of ``out``, and the two ages of
+    its feature row (which the policy reads) into columns 1 and 2: one call for many
+    conversations, each scored exactly as alone."""
+    row = _tail(floats)[_ROW:_BEFORE]
+    for i in range(out.shape[0]):
+        out[i, 0] = _features_and_risk(
+            ints, masks, floats, states[i], adult_account, pairs[i, 0], pairs[i, 1]
+        )
+        out[i, 1] = row[CHILD_AGE]
+        out[i, 2] = row[ADULT_AGE]
+
+
+@numba.njit(cache=True, nogil=True)
 def _step(
     ints: npt.NDArray[np.int64],
     masks: npt.NDArray[np.uint64],
@@ -190,6 +213,15 @@ class OnlineModel:
             _INF if pair is None else pair[1],
         )
         return risk, self.row
+
+    def risks(
+        self, states: FloatArray, adult: AccountState, pairs: FloatArray, out: FloatArray
+    ) -> None:
+        """Calibrated risks, child ages and adult ages (the columns of ``out``, shape (n,
+        3)) of conversations whose states are the rows of ``states`` and the facts of whose
+        pairs are the rows of ``pairs``, all of adult ``adult``: each risk equals
+        :meth:`score` of that conversation (:attr:`row` is left with the last one's row)."""
+        _risks(self.ints, self.masks, self.floats, states, adult.tallies, pairs, out)
 
     def risk(self, row: FloatArray) -> float:
         """Calibrated risk of one feature row."""
