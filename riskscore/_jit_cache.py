@@ -94,12 +94,33 @@ def clear_stale_jit_caches(package: Path | None = None) -> int:
         return 0
 
 
-def _writable(directory: Path) -> bool:
+def _writable(directory: Path, mode: int = 0o700) -> bool:
     # numba's own test of a cache directory: create it, then a file in it.
     try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        directory.mkdir(mode=mode, parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=directory).close()
     except OSError:
+        return False
+    return True
+
+
+def _only_mine(directory: Path) -> bool:
+    """Whether no other user can replace ``directory`` or a file in it: it and every
+    folder above it (links followed) is this user's or root's, and none is writable by
+    others unless sticky (as ``/tmp``). numba's cache files are pickles: one planted
+    there would run as this user (``HOME=/tmp`` and another user's ``/tmp/.cache``)."""
+    uid = getattr(os, "getuid", lambda: None)()
+    if uid is None:
+        return True  # no owners to compare (Windows)
+    try:
+        real = directory.resolve(strict=True)
+        for folder in (real, *real.parents):
+            info = folder.stat()
+            if info.st_uid not in (uid, 0):
+                return False
+            if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+                return False
+    except (OSError, RuntimeError):  # gone meanwhile, or a loop of links
         return False
     return True
 
@@ -149,14 +170,15 @@ def jit_cache_dir(
         cannot be written, in a directory of ``temp`` that only this user can write.
     """
     package = package or Path(__file__).resolve().parent
-    if _writable(package / COMPILED_SUBPACKAGES[0] / "__pycache__"):
+    # The mode Python and numba make __pycache__ with: others read the bytecode and caches.
+    if _writable(package / COMPILED_SUBPACKAGES[0] / "__pycache__", mode=0o777):
         return None
     name = f"riskscore-{_fingerprint(package)[:16]}"
     if user_cache is None:
         dirs = AppDirs(appname="numba", appauthor=False)  # type: ignore[no-untyped-call]
         user_cache = Path(dirs.user_cache_dir)
     # An unexpandable ``~`` (no HOME, no passwd entry) would be relative to the cwd.
-    if user_cache.is_absolute() and _writable(user_cache / name):
+    if user_cache.is_absolute() and _writable(user_cache / name) and _only_mine(user_cache / name):
         return user_cache / name
     try:
         temp = temp or Path(tempfile.gettempdir())

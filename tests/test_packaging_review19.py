@@ -116,3 +116,43 @@ def test_nowhere_writable_leaves_numba_to_say_so(tmp_path: Path) -> None:
         package, user_cache=_unwritable(tmp_path), temp=_unwritable(tmp_path).parent / "t"
     )
     assert chosen is None
+
+
+def test_the_writable_check_makes_pycache_as_python_would(tmp_path: Path) -> None:
+    # It made features/__pycache__ 0700: on a shared installation, the first user to import
+    # riskscore kept the others from its bytecode and numba's caches.
+    package = _package(tmp_path, writable=True)
+    umask = os.umask(0o022)
+    try:
+        assert jit_cache_dir(package, user_cache=tmp_path / "home", temp=tmp_path / "t") is None
+    finally:
+        os.umask(umask)
+    made = package / COMPILED_SUBPACKAGES[0] / "__pycache__"
+    assert stat.S_IMODE(made.stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize("open_to_others", ["home", "cache"])
+def test_a_user_cache_others_can_write_is_not_used(tmp_path: Path, open_to_others: str) -> None:
+    # HOME=/tmp (a service's, a container's): another user who made /tmp/.cache could plant
+    # numba's cache files (pickles) there, or swap the folder riskscore checked.
+    package = _package(tmp_path, writable=False)
+    home = tmp_path / "home"
+    user_cache = home / ".cache" / "numba"
+    user_cache.mkdir(parents=True)
+    (home if open_to_others == "home" else user_cache).chmod(0o777)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    chosen = jit_cache_dir(package, user_cache=user_cache, temp=temp)
+    assert chosen is not None
+    assert chosen.is_relative_to(temp)
+
+
+def test_a_sticky_shared_folder_on_the_way_is_fine(tmp_path: Path) -> None:
+    package = _package(tmp_path, writable=False)
+    shared = tmp_path / "shared"  # as /tmp: anyone creates, none removes another's
+    shared.mkdir()
+    shared.chmod(0o1777)
+    user_cache = shared / "me" / ".cache" / "numba"
+    chosen = jit_cache_dir(package, user_cache=user_cache, temp=tmp_path / "tmp")
+    assert chosen is not None
+    assert chosen.parent == user_cache

@@ -8,6 +8,8 @@ earlier run left it; a job that succeeds leaves one run's files only; a job refu
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -139,3 +141,23 @@ def _score(path: Path, out: Path, model: RiskModel, *, streamed: bool) -> object
 @pytest.fixture(scope="module")
 def model() -> RiskModel:
     return rs.load_model()
+
+
+def test_a_relative_output_folder_is_named_when_mkdtemp_returns_an_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Python 3.12+ mkdtemp returns an absolute path even for a relative ``dir``: the error
+    # about a staged file named ``/abs/out/.riskscore-job-x/scores.json``, not out/scores.json.
+    monkeypatch.chdir(tmp_path)
+    mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda *a, **k: os.path.abspath(mkdtemp(*a, **k)))
+
+    def open_a_folder() -> None:
+        with staged_outputs(Path("out")) as stage:
+            staged = stage("scores.json")
+            staged.mkdir()
+            staged.open("w")
+
+    with pytest.raises(IsADirectoryError) as info:
+        open_a_folder()
+    assert info.value.filename == str(Path("out") / "scores.json")

@@ -156,8 +156,9 @@ class StagedOutputs:
     def _final_name(self, filename: object) -> object:
         if not isinstance(filename, str | bytes):
             return filename  # None, or a file descriptor
-        try:
-            parts = Path(os.fsdecode(filename)).relative_to(self.out_dir).parts
+        try:  # absolute both: since Python 3.12 mkdtemp returns an absolute path
+            absolute = Path(os.path.abspath(os.fsdecode(filename)))
+            parts = absolute.relative_to(os.path.abspath(self.out_dir)).parts
         except ValueError:
             return filename
         if not parts or not parts[0].startswith(STAGING_PREFIX):
