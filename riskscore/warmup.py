@@ -79,12 +79,9 @@ def warm_up() -> WarmUp:
     scorer = OnlineScorer(model, time_source="events")
     scorer.update_many(messages.iter_events())
     # Re-scoring many conversations of one adult at once has a kernel of its own, which so
-    # few conversations may not reach: run it on one conversation, in the scorer's buffers.
+    # few conversations may not reach: run it on one conversation.
     conv = next(reversed(scorer._conversations.values()))  # its accounts are held
-    states, pairs, scored = scorer._buffers(1)
-    states[0] = conv.state
-    pairs[0] = math.inf if conv.pair is None else conv.pair  # inf: no pair facts held
-    scorer._linear.risks(states, scorer._accounts[conv.adult_id()], pairs, scored)
+    scorer._scored_together([conv], scorer._accounts[conv.adult_id()])
     with tempfile.TemporaryDirectory(prefix="riskscore-warmup-") as folder:
         data.write(folder)
         # In several chunks: the merge of their tallies has kernels of its own.

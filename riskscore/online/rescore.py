@@ -163,13 +163,7 @@ class Rescoring(ScorerMemory):
             for cid, _ in convs:
                 self._rescore(cid, adult, ts, cross)
             return
-        states, pairs, scored = self._buffers(n)
-        np.concatenate([conv.state for _, conv in convs], out=states.reshape(-1))
-        np.concatenate(
-            [_NO_PAIR if conv.pair is None else conv.pair for _, conv in convs],
-            out=pairs.reshape(-1),
-        )
-        self._linear.risks(states, adult, pairs, scored)
+        scored = self._scored_together([conv for _, conv in convs], adult)
         self.n_rescored += n
         min_review = self._min_review
         for (cid, conv), (risk, child_age, adult_age) in zip(convs, scored.tolist(), strict=True):
@@ -180,16 +174,24 @@ class Rescoring(ScorerMemory):
                 if alert is not None:
                     cross.append(alert)
 
-    def _buffers(self, n: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Buffers for :meth:`_rescore_many` of ``n`` conversations: their states, their
-        pairs' facts, and their risks and ages (grown by doubling, kept between events)."""
+    def _scored_together(self, convs: list[ConversationState], adult: AccountState) -> FloatArray:
+        """Risk, child age and adult age (columns) of live conversations ``convs`` of adult
+        ``adult``, in one compiled call, in buffers grown by doubling and kept between
+        events (the result is a view of one: read it before the next call)."""
+        n = len(convs)
         held = self._rescore_buffers
         if held is None or held[2].shape[0] < n:
             size = max(64, 1 << (n - 1).bit_length())
             held = np.empty((size, N_STATE)), np.empty((size, 2)), np.empty((size, 3))
             self._rescore_buffers = held
-        states, pairs, scored = held
-        return states[:n], pairs[:n], scored[:n]
+        states, pairs, scored = (buffer[:n] for buffer in held)
+        np.concatenate([conv.state for conv in convs], out=states.reshape(-1))
+        np.concatenate(
+            [_NO_PAIR if conv.pair is None else conv.pair for conv in convs],
+            out=pairs.reshape(-1),
+        )
+        self._linear.risks(states, adult, pairs, scored)
+        return scored
 
     def _maybe_alert(
         self, cid: object, ts: int, conv: ConversationState, row: FloatArray, risk: float
