@@ -57,5 +57,13 @@ KNOWN_MISSES: Final[dict[str, str]] = {
     "contact and no images nothing else carries it, and its public start counts as contact "
     "where others can see (-0.4). Drawing fast grooming's move window per world (15 minutes "
     "to 8 hours) and retraining (tried with the shipped recipe's trees) did not make it pass "
-    "at the same alert volume, nor did more leaves, trees or training worlds (tried)",
+    "at the same alert volume, nor did more leaves, trees or training worlds (tried). A "
+    "policy rule sending to urgent every known adult who met a known child under 16 on a "
+    "public or group channel and moved them to disappearing or encrypted messages or off the platform within"
+    " 2 hours (tried on benchmarks/robustness.py's worlds) passes g08 and g19 (by one "
+    "minute) but alerts 200 or more benign conversations per million in 11 of the 30 unseen"
+    " worlds (worst 404) and 455 in the siblings-at-night stress world (adult siblings of "
+    "18 to 25), for 0.5 % more urgent recall in the median world; within 6 or 24 hours, or "
+    "for accounts of unknown age (which passes g04), it alerts thousands per million "
+    "(teenage pairs)",
 }
