@@ -62,8 +62,9 @@ def vignette_outcomes(scorer: Any, unseen: list[Any], volume: float) -> dict[str
         [np.asarray(scorer(s.features))[~s.labels.is_grooming_true] for s in unseen]
     )
     threshold = float(np.quantile(benign, 1.0 - volume / 1e6))
-    alerted: dict[str, list[str]] = {"grooming_missed": [], "benign_alerted": []}
+    alerted: dict[str, list[str]] = {"grooming_missed": [], "benign_alerted": [], "measured": []}
     for v in load_vignettes():
+        alerted["measured"].append(v.id)
         features = rs.extract_features(rs.read_messages(v.events()))
         scores = np.asarray(scorer(features))[np.isin(features.conversation_id, list(v.focus))]
         if v.kind == "grooming" and not np.all(scores >= threshold):

@@ -100,6 +100,22 @@ def _known_misses() -> list[str]:
     ]
 
 
+def _vignettes_measured(result: Mapping[str, Any]) -> str:
+    """Which vignettes the candidates' columns cover: those of the benchmark's run (later
+    ones are judged for the shipped model only, in ``tests/test_vignettes.py``)."""
+    measured = {
+        len(c["vignettes_at_review_volume"]["measured"])
+        for c in result["candidates"]
+        if "measured" in c.get("vignettes_at_review_volume", {})
+    }
+    if len(measured) == 1:
+        return f"the {measured.pop()} of the benchmark's run"
+    return (
+        "those public when the benchmark ran; later ones are judged for the shipped model "
+        "only, in the known misses below"
+    )
+
+
 def _robustness(result: Mapping[str, Any]) -> list[str]:
     lines = [
         "## Robustness: chosen by its worst world",
@@ -134,9 +150,9 @@ def _robustness(result: Mapping[str, Any]) -> list[str]:
     lines += [
         "",
         "Vignette columns: hand-written conversations (`docs/vignettes.md`, written without "
-        "the generator), each candidate's threshold set where about "
-        f"{result['policy_targets']['review_per_million']:,.0f} benign conversations per "
-        "million of the unseen worlds (pooled) alert.",
+        f"the generator; {_vignettes_measured(result)}), each candidate's threshold set "
+        f"where about {result['policy_targets']['review_per_million']:,.0f} benign "
+        "conversations per million of the unseen worlds (pooled) alert.",
         "",
         "Unconstrained trees rank best on these worlds, which come from the same generator "
         "as the training worlds. They are not eligible: nothing stops them from learning "

@@ -19,6 +19,12 @@ KNOWN_MISSES: Final[dict[str, str]] = {
     "as a move off the platform (+3.6 log-odds); nothing in the metadata marks them as a "
     "weekly lesson's call link, and trees with more leaves or trees, or trained on three "
     "times the worlds (tried), alert it too",
+    "b23-father-abroad-weekly-video-links-13": (
+        "review (risk 0.72 against the 13-15 band's review 0.45): thirteen links to another "
+        "app from a father weigh as a move off the platform (+3.5 log-odds, the external "
+        "channel +1.6, how soon it came +1.3), as in b07; nothing in the metadata marks a "
+        "weekly family video call"
+    ),
     "g04-unknown-age-off-platform-within-hour": "review, not urgent (risk 0.52 against the "
     "13-15 band's urgent 0.86): an account of unknown age moving a 13-year-old off-platform "
     "looks like the teenage pairs where one age is unknown, and its first messages in a public "
@@ -50,20 +56,38 @@ KNOWN_MISSES: Final[dict[str, str]] = {
     "quiet grooming the metadata barely shows, and the link's move after two weeks lowers "
     "the risk (`secure_move_speed`, -1.3 log-odds, as in g15); every candidate of "
     "benchmarks/robustness.py misses it, as do more leaves, trees or training worlds (tried)",
-    "g19-adult-23-public-to-external-within-two-hours-14": "no alert (risk 0.16 against the "
-    "13-15 band's review 0.45): the move off the platform after two hours counts for +2.2 "
-    "log-odds where g04's move within the hour counts for +4.5, because fast grooming in the "
-    "training worlds moves within its first hour; with no contact request, no night-time "
-    "contact and no images nothing else carries it, and its public start counts as contact "
-    "where others can see (-0.4). Drawing fast grooming's move window per world (15 minutes "
-    "to 8 hours) and retraining (tried with the shipped recipe's trees) did not make it pass "
-    "at the same alert volume, nor did more leaves, trees or training worlds (tried). A "
-    "policy rule sending to urgent every known adult who met a known child under 16 on a "
-    "public or group channel and moved them to disappearing or encrypted messages or off the platform within"
-    " 2 hours (tried on benchmarks/robustness.py's worlds) passes g08 and g19 (by one "
-    "minute) but alerts 200 or more benign conversations per million in 11 of the 30 unseen"
-    " worlds (worst 404) and 455 in the siblings-at-night stress world (adult siblings of "
-    "18 to 25), for 0.5 % more urgent recall in the median world; within 6 or 24 hours, or "
-    "for accounts of unknown age (which passes g04), it alerts thousands per million "
-    "(teenage pairs)",
+    "g19-adult-23-public-to-external-within-two-hours-14": (
+        "no alert (risk 0.16 against the 13-15 band's review 0.45): the move off the platform"
+        " after two hours counts for +2.2 log-odds where g04's move within the hour counts "
+        "for +4.5, because fast grooming in the training worlds moves within its first hour; "
+        "with no contact request, no night-time contact and no images nothing else carries "
+        "it, and its public start counts as contact where others can see (-0.4). Drawing fast"
+        " grooming's move window per world (15 minutes to 8 hours) and retraining (tried with"
+        " the shipped recipe's trees) did not make it pass at the same alert volume, nor did "
+        "more leaves, trees or training worlds (tried). A policy rule sending to urgent every"
+        " known adult who met a known child under 16 on a public or group channel and moved "
+        "them to disappearing or encrypted messages or off the platform within 2 hours (tried"
+        " on benchmarks/robustness.py's worlds) passes g08 and g19 (by one minute) but alerts"
+        " 200 or more benign conversations per million in 11 of the 30 unseen worlds (worst "
+        "404) and 455 in the siblings-at-night stress world (adult siblings of 18 to 25), for"
+        " 0.5 % more urgent recall in the median world; within 6 or 24 hours, or for accounts"
+        " of unknown age (which passes g04), it alerts thousands per million (teenage pairs)"
+    ),
+    "g20-family-group-to-private-evenings-11": (
+        "no alert (risk 0.02 against the under-13 band's review 0.29): an adult moving an "
+        "11-year-old from a family group into evening private contact it leads shows only as "
+        "the child's age (+1.6 log-odds), unanswered messages (+1.4) and a few images (+0.8);"
+        " with no contact request, no contact after 22:00 and no channel beyond direct "
+        "messages, nothing else carries it, and the 30-year age gap counts +0.4"
+    ),
+    "g22-unknown-age-public-space-many-12-14": (
+        "no alert on any of the ten (risk 0.04 to 0.07 against review 0.29 under 13 and 0.45 "
+        "at 13-15): each conversation is scored as one mild approach (contact request +2.0 "
+        "log-odds, the child's age +1.7, unanswered messages +1.0 to +1.5). That the same "
+        "account reached ten children is not a model input: the number of minors an adult "
+        "contacts is left out because coaches and teachers contact many (docs/features.md), "
+        "and the share of its contacts who are minors, 1.0, counts +0.4; none of the ten "
+        "moved to a channel beyond direct messages, which adult_private_minor_fanout would "
+        "count"
+    ),
 }
