@@ -1,0 +1,73 @@
+"""Hostile-input review 20: what the review queue and the vignette loader let through."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from riskscore.moderation import ReviewQueue, UserReport
+from riskscore.policy import Alert, Tier
+
+T0 = 1_767_225_600
+
+# ------------------------------------------ values the queue would not read back
+
+_UNREADABLE_ALERTS = {
+    "negative age": Alert(1, "a", "c", -5.0, "13-15", 0.5, Tier.REVIEW),
+    "age 200": Alert(1, "a", "c", 200.0, "13-15", 0.5, Tier.REVIEW),
+    "infinite age": Alert(1, "a", "c", math.inf, "13-15", 0.5, Tier.REVIEW),
+    "age as text": Alert(1, "a", "c", "12", "13-15", 0.5, Tier.REVIEW),  # type: ignore[arg-type]
+    "reason with a newline": Alert(
+        1, "a", "c", 12.0, "13-15", 0.5, Tier.REVIEW, reasons=("late\nnights",)
+    ),
+    "reasons too long": Alert(1, "a", "c", 12.0, "13-15", 0.5, Tier.REVIEW, reasons=("x" * 10**5,)),
+}
+
+
+@pytest.mark.parametrize("case", _UNREADABLE_ALERTS)
+def test_an_alert_the_queue_could_not_read_back_is_refused_when_added(
+    tmp_path: Path, case: str
+) -> None:
+    # It was written, and from then on every read of the queue (console, report, export)
+    # failed with "the file was changed outside riskscore": items are never deleted.
+    with (
+        ReviewQueue(tmp_path / "q.sqlite") as q,
+        pytest.raises(ValueError, match=r"alert on conversation 1: (child age|reasons)"),
+    ):
+        q.add_alert(_UNREADABLE_ALERTS[case], at=T0)
+    with ReviewQueue(tmp_path / "q.sqlite") as q:
+        assert q.items() == []
+
+
+_UNREADABLE_REPORTS = {
+    "before 1970": UserReport(1, "kid", "adult", 12.0, timestamp=-5),
+    "after 9999": UserReport(1, "kid", "adult", 12.0, timestamp=10**15),
+    "time as text": UserReport(1, "kid", "adult", 12.0, timestamp="100"),  # type: ignore[arg-type]
+    "time as bool": UserReport(1, "kid", "adult", 12.0, timestamp=True),
+    "negative age": UserReport(1, "kid", "adult", -5.0, timestamp=T0),
+    "age 200": UserReport(1, "kid", "adult", 200.0, timestamp=T0),
+}
+
+
+@pytest.mark.parametrize("case", _UNREADABLE_REPORTS)
+def test_a_user_report_the_queue_could_not_read_back_is_refused_when_added(
+    tmp_path: Path, case: str
+) -> None:
+    with (
+        ReviewQueue(tmp_path / "q.sqlite") as q,
+        pytest.raises(ValueError, match=r"user report on conversation 1: (timestamp|child)"),
+    ):
+        q.add_report(_UNREADABLE_REPORTS[case])
+    with ReviewQueue(tmp_path / "q.sqlite") as q:
+        assert q.items() == []
+
+
+def test_user_reports_of_numpy_times_and_unknown_ages_are_still_queued(tmp_path: Path) -> None:
+    import numpy as np
+
+    with ReviewQueue(tmp_path / "q.sqlite") as q:
+        q.add_report(UserReport(1, "kid", "adult", math.nan, timestamp=np.int64(T0)))
+        q.add_report(UserReport(2, "kid", "adult", np.float32(12.0), timestamp=T0))  # type: ignore[arg-type]
+        assert [i.created_at for i in q.items()] == [T0, T0]
