@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from riskscore.moderation import ReviewQueue, UserReport
+from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY, transparency_report
 from riskscore.policy import Alert, Tier
 
 T0 = 1_767_225_600
@@ -71,3 +72,32 @@ def test_user_reports_of_numpy_times_and_unknown_ages_are_still_queued(tmp_path:
         q.add_report(UserReport(1, "kid", "adult", math.nan, timestamp=np.int64(T0)))
         q.add_report(UserReport(2, "kid", "adult", np.float32(12.0), timestamp=T0))  # type: ignore[arg-type]
         assert [i.created_at for i in q.items()] == [T0, T0]
+
+
+# ------------------------------------------------ the transparency report's arguments
+
+
+@pytest.mark.parametrize(
+    "period",
+    [(0.5, T0), (math.nan, T0), (0, math.inf), ("0", str(T0)), (True, T0), (0,), (0, T0, 1)],
+)
+def test_a_period_that_is_not_two_epoch_seconds_is_named(tmp_path: Path, period: tuple) -> None:
+    # (0.5, T0) and ("0", "T0") were read as (0, T0); NaN and inf raised the bare
+    # "cannot convert float NaN to integer", (0,) an IndexError
+    with (
+        ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q,
+        pytest.raises(ValueError, match=r"^period"),
+    ):
+        transparency_report(q, period, key=SYNTHETIC_DEMO_KEY)
+
+
+@pytest.mark.parametrize("limit", [-1, 2.5, True, "3"])
+def test_a_number_of_listed_cases_that_is_no_count_is_refused(
+    tmp_path: Path, limit: object
+) -> None:
+    # -1 listed every case but the last, as a slice does
+    with (
+        ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q,
+        pytest.raises(ValueError, match=r"^max_listed_cases must be a whole number >= 0"),
+    ):
+        transparency_report(q, (0, T0), key=SYNTHETIC_DEMO_KEY, max_listed_cases=limit)  # type: ignore[arg-type]
