@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import math
 from pathlib import Path
 
 import pytest
+from _regulatory import KEY, decided_queue
 
 from riskscore.moderation import ReviewQueue, UserReport
 from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY, transparency_report
 from riskscore.policy import Alert, Tier
+from riskscore.regulatory import ExportFilter, export_all
 
 T0 = 1_767_225_600
 
@@ -101,3 +104,46 @@ def test_a_number_of_listed_cases_that_is_no_count_is_refused(
         pytest.raises(ValueError, match=r"^max_listed_cases must be a whole number >= 0"),
     ):
         transparency_report(q, (0, T0), key=SYNTHETIC_DEMO_KEY, max_listed_cases=limit)  # type: ignore[arg-type]
+
+
+# ------------------------------------ the reporting period of the 2024/2835 templates
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "period"),
+    [
+        (T0 + 365 * 86_400, None, "2027-01-01/2027-01-01"),  # after the last decision
+        (None, T0 - 86_400, "2025-12-30/2025-12-30"),  # before the first alert
+        (T0 + 86_400, None, "2026-01-02/2026-01-03"),  # the queue's last day closes it
+    ],
+)
+def test_a_one_sided_period_is_never_written_reversed(
+    tmp_path: Path, start: int | None, end: int | None, period: str
+) -> None:
+    # --from after the queue's last record gave "2027-01-01/2026-01-03" and --to before
+    # its first "2026-01-01/2025-12-30": the open side was the queue's, whatever the other
+    with ReviewQueue(decided_queue(tmp_path / "q.sqlite")) as queue:
+        export_all(queue, tmp_path / "e", key=KEY, export_filter=ExportFilter(start, end))
+    for name in ("04_notices.csv", "11_qualitative.csv"):
+        with (tmp_path / "e/eu-2024-2835" / name).open() as fh:
+            assert {row["Reporting period"] for row in csv.DictReader(fh)} == {period}
+    draft = (tmp_path / "e/eu-2024-2835/qualitative_draft.md").read_text()
+    assert f"Reporting period: {period}." in draft
+
+
+@pytest.mark.parametrize(
+    ("filters", "match"),
+    [
+        ({"start": 10**20}, r"^period start must be epoch seconds"),  # was OverflowError
+        ({"end": -(10**13)}, r"^period end must be epoch seconds"),  # "year -314918 is out.."
+        ({"start": math.nan}, r"^period start must be epoch seconds"),
+        ({"start": "2026"}, r"^period start must be epoch seconds"),  # was a TypeError
+        ({"outcomes": "escalated"}, r"^decision filter must be a tuple"),  # "filter 'e' is.."
+        ({"bands": "under 13"}, r"^band filter must be a tuple"),
+    ],
+)
+def test_an_export_filter_of_one_odd_side_is_refused_naming_it(
+    filters: dict[str, object], match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        ExportFilter(**filters)  # type: ignore[arg-type]

@@ -334,10 +334,15 @@ def _total_row(lead: list[Any], width: int) -> list[Any]:
 
 
 def _period_text(f: ExportFilter, items: Sequence[QueueItem]) -> str:
-    """``YYYY-MM-DD/YYYY-MM-DD``; an open side is the first or last day the queue records."""
+    """``YYYY-MM-DD/YYYY-MM-DD``; an open side is the first or last day the queue records,
+    or the given side's day when the queue's lies beyond it (never a reversed period)."""
     times = [t for i in items for t in (i.created_at, i.decided_at) if t is not None]
     start = f.start if f.start is not None else min(times, default=0)
     end = f.end - 1 if f.end is not None else max(times, default=0)
+    if f.start is None:
+        start = min(start, end)
+    if f.end is None:
+        end = max(end, start)
     return f"{iso_utc(start)[:10]}/{iso_utc(end)[:10]}"
 
 
