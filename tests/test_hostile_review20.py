@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from _regulatory import KEY, decided_queue
 
+import riskscore.regulatory.export as export_module
 from riskscore.moderation import ReviewQueue, UserReport
 from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY, transparency_report
 from riskscore.policy import Alert, Tier
-from riskscore.regulatory import ExportFilter, export_all
+from riskscore.regulatory import ExportExistsError, ExportFilter, export_all
 
 T0 = 1_767_225_600
 
@@ -147,3 +148,43 @@ def test_an_export_filter_of_one_odd_side_is_refused_naming_it(
 ) -> None:
     with pytest.raises(ValueError, match=match):
         ExportFilter(**filters)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------- an export is all or nothing
+
+
+def test_a_dangling_link_in_the_way_of_an_export_is_named_and_nothing_is_moved(
+    tmp_path: Path,
+) -> None:
+    # Path.exists() is False for a link to nothing: two of the three folders were moved
+    # into place before the third failed, naming the staging folder
+    out = tmp_path / "e"
+    out.mkdir()
+    (out / "ncmec-drafts").symlink_to(tmp_path / "nowhere")
+    with (
+        ReviewQueue(decided_queue(tmp_path / "q.sqlite")) as queue,
+        pytest.raises(ExportExistsError, match=r"ncmec-drafts exists"),
+    ):
+        export_all(queue, out, key=KEY)
+    assert sorted(p.name for p in out.iterdir()) == ["ncmec-drafts"]
+
+
+def test_an_export_failing_at_its_last_move_takes_back_the_first_two(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # another export made the last folder after the check: the export failed, leaving
+    # dsa-statements/ and eu-2024-2835/ of its own to block the next run
+    out = tmp_path / "e"
+    written = export_module.write_drafts
+
+    def racing(drafts: object, folder: Path) -> dict[str, Path]:
+        (out / "ncmec-drafts" / "another").mkdir(parents=True)
+        return written(drafts, folder)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(export_module, "write_drafts", racing)
+    with (
+        ReviewQueue(decided_queue(tmp_path / "q.sqlite")) as queue,
+        pytest.raises(ExportExistsError, match=r"ncmec-drafts exists"),
+    ):
+        export_all(queue, out, key=KEY)
+    assert sorted(p.name for p in out.iterdir()) == ["ncmec-drafts"]
