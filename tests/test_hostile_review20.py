@@ -46,6 +46,23 @@ def test_an_alert_the_queue_could_not_read_back_is_refused_when_added(
         assert q.items() == []
 
 
+@pytest.mark.parametrize("big", [2**63, -(2**63) - 1, 2**64])
+@pytest.mark.parametrize("field", ["conversation_id", "adult_id", "child_id"])
+def test_an_integer_id_beyond_int64_is_refused_when_added(
+    tmp_path: Path, big: int, field: str
+) -> None:
+    # stored as JSON and refused when read back (ids are int64 or text): poisoned queue
+    ids = {"conversation_id": 1, "adult_id": "a", "child_id": "c", field: big}
+    made = Alert(ids["conversation_id"], ids["adult_id"], ids["child_id"], 12.0, "13-15", 0.5, 1)
+    with (
+        ReviewQueue(tmp_path / "q.sqlite") as q,
+        pytest.raises(ValueError, match=rf"^{field} {big} is beyond 64-bit integers"),
+    ):
+        q.add_alert(made, at=T0)
+    with ReviewQueue(tmp_path / "q.sqlite") as q:
+        assert q.items() == []
+
+
 _UNREADABLE_REPORTS = {
     "before 1970": UserReport(1, "kid", "adult", 12.0, timestamp=-5),
     "after 9999": UserReport(1, "kid", "adult", 12.0, timestamp=10**15),
