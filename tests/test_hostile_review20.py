@@ -205,3 +205,12 @@ def test_an_export_failing_at_its_last_move_takes_back_the_first_two(
     ):
         export_all(queue, out, key=KEY)
     assert sorted(p.name for p in out.iterdir()) == ["ncmec-drafts"]
+
+
+def test_the_charts_of_a_period_without_reviews_warn_of_nothing(tmp_path: Path) -> None:
+    # The time chart called legend() with nothing labelled: matplotlib's UserWarning "No
+    # artists with labels found to put in legend" on stderr of `riskscore report`
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        q.add_alert(Alert(1, "a", "c", 12.0, "13-15", 0.5, Tier.REVIEW), at=T0)
+        report = transparency_report(q, (0, T0 + 10), key=SYNTHETIC_DEMO_KEY)
+    assert "time_to_decision.png" in report.write(tmp_path / "r")
