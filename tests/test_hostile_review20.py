@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 import math
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from _regulatory import KEY, decided_queue
 
 import riskscore.regulatory.export as export_module
-from riskscore.moderation import ReviewQueue, UserReport
+from riskscore.cli import main
+from riskscore.moderation import QueueError, ReviewQueue, UserReport
 from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY, transparency_report
 from riskscore.policy import Alert, Tier
 from riskscore.regulatory import ExportExistsError, ExportFilter, export_all
@@ -214,3 +217,28 @@ def test_the_charts_of_a_period_without_reviews_warn_of_nothing(tmp_path: Path) 
         q.add_alert(Alert(1, "a", "c", 12.0, "13-15", 0.5, Tier.REVIEW), at=T0)
         report = transparency_report(q, (0, T0 + 10), key=SYNTHETIC_DEMO_KEY)
     assert "time_to_decision.png" in report.write(tmp_path / "r")
+
+
+# ------------------------------------ another application's database with a queue's table
+
+
+@pytest.mark.parametrize("table", ["items", "audit", "alert_signals"])
+def test_a_database_whose_one_table_shares_a_queue_tables_name_is_left_unchanged(
+    tmp_path: Path, table: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Its table names were all a queue's, so it was taken for one: `riskscore queue` wrote
+    # the queue's tables into it, and triggers on a table `audit` that refused the other
+    # application's own updates and deletes (or failed: "no such column: conversation_id")
+    db = tmp_path / "shop.sqlite"
+    with closing(sqlite3.connect(db)) as con, con:
+        con.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, name TEXT)")
+        con.execute(f"INSERT INTO {table} VALUES (1, 'apple')")
+    before = db.read_bytes()
+    assert main(["queue", "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"is not a riskscore queue (it has table(s) {table} and no queue's meta table)" in err
+    with pytest.raises(QueueError, match="is not a riskscore queue"):
+        ReviewQueue(db)  # nor by a writer
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shop.sqlite"]
