@@ -242,3 +242,33 @@ def test_a_database_whose_one_table_shares_a_queue_tables_name_is_left_unchanged
         ReviewQueue(db)  # nor by a writer
     assert db.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shop.sqlite"]
+
+
+def test_report_prints_no_python_none_for_a_period_without_reviews(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "time to first review hours: median None, 90th percentile None"
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c")
+    ReviewQueue(tmp_path / "q.sqlite").close()
+    argv = ["report", "--db", str(tmp_path / "q.sqlite"), "--out", str(tmp_path / "r")]
+    assert main([*argv, "--no-charts", "--start", "2026-01-01", "--end", "2026-02-01"]) == 0
+    out = capsys.readouterr().out
+    assert "None" not in out
+    assert "time to decision hours: none in the period" in out
+
+
+def test_the_export_of_an_empty_queue_dates_no_period_1970(tmp_path: Path) -> None:
+    # "1970-01-01/1970-01-01": the first and last record of a queue with none
+    ReviewQueue(tmp_path / "q.sqlite", simulation=True).close()
+    with ReviewQueue(tmp_path / "q.sqlite") as queue:
+        export_all(queue, tmp_path / "e", key=KEY)
+    with (tmp_path / "e/eu-2024-2835/04_notices.csv").open() as fh:
+        assert {row["Reporting period"] for row in csv.DictReader(fh)} == {"../.."}
+
+
+def test_the_export_of_an_empty_queue_up_to_a_day_starts_on_that_day(tmp_path: Path) -> None:
+    ReviewQueue(tmp_path / "q.sqlite", simulation=True).close()
+    with ReviewQueue(tmp_path / "q.sqlite") as queue:
+        export_all(queue, tmp_path / "e", key=KEY, export_filter=ExportFilter(end=T0 + 86_400))
+    with (tmp_path / "e/eu-2024-2835/04_notices.csv").open() as fh:
+        assert {row["Reporting period"] for row in csv.DictReader(fh)} == {"2026-01-01/2026-01-01"}
