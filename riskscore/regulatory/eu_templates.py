@@ -334,20 +334,14 @@ def _total_row(lead: list[Any], width: int) -> list[Any]:
 
 
 def _period_text(f: ExportFilter, items: Sequence[QueueItem]) -> str:
-    """``YYYY-MM-DD/YYYY-MM-DD``; an open side is the first or last day the queue records,
-    or the given side's day when the queue has none or its lies beyond it (never a reversed
-    period); ``../..`` (ISO 8601 open ends) for no filter and an empty queue."""
-    times = [t for i in items for t in (i.created_at, i.decided_at) if t is not None]
-    start = f.start if f.start is not None else min(times, default=None)
-    end = f.end - 1 if f.end is not None else max(times, default=None)
-    if start is None or end is None:
-        if start is None and end is None:
-            return "../.."
-        start = end = start if end is None else end
-    if f.start is None:
-        start = min(start, end)
-    if f.end is None:
-        end = max(end, start)
+    """``YYYY-MM-DD/YYYY-MM-DD``; an open side is the queue's first or last record, never
+    beyond the given side (a reversed period), or ``../..`` when nothing says a day."""
+    given = [t for t in (f.start, None if f.end is None else f.end - 1) if t is not None]
+    times = [t for i in items for t in (i.created_at, i.decided_at) if t is not None] + given
+    if not times:
+        return "../.."
+    start = f.start if f.start is not None else min(times)
+    end = f.end - 1 if f.end is not None else max(times)
     return f"{iso_utc(start)[:10]}/{iso_utc(end)[:10]}"
 
 
