@@ -272,3 +272,15 @@ def test_the_export_of_an_empty_queue_up_to_a_day_starts_on_that_day(tmp_path: P
         export_all(queue, tmp_path / "e", key=KEY, export_filter=ExportFilter(end=T0 + 86_400))
     with (tmp_path / "e/eu-2024-2835/04_notices.csv").open() as fh:
         assert {row["Reporting period"] for row in csv.DictReader(fh)} == {"2026-01-01/2026-01-01"}
+
+
+def test_a_decision_dated_outside_the_databases_range_is_named_with_its_date(
+    tmp_path: Path,
+) -> None:
+    # "field 'application_date' must be between 2020-01-01 and 2038-01-01": which date, of
+    # which of the pseudonymised statements, the message did not say
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        q.add_alert(Alert(1, "a", "c", 12.0, "13-15", 0.5, Tier.URGENT), at=100)
+        q.decide("a", "actioned", moderator="m", at=200, token=q.case("a", now=200).token)
+        with pytest.raises(ValueError, match=r"'application_date' is 1970-01-01, not between 2020"):
+            export_all(q, tmp_path / "e", key=SYNTHETIC_DEMO_KEY)
