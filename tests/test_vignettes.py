@@ -300,6 +300,12 @@ _OPENING = """opening = [
         ('channel = "direct"', 'channel = "dm"', "conversations[0].phases[0].channel"),
         ("events = 40", "events = 4.5", "conversations[0].phases[0].events"),
         ("kids = 0.25 }", "kids = 0.15 }", "conversations[0].phases[0].shares"),
+        # an empty table of shares with events to send: refused, not an IndexError
+        (
+            "shares = { adult = 0.75, kids = 0.25 }",
+            "shares = {}",
+            "conversations[0].phases[0].shares",
+        ),
         (
             "media = { adult = 0.1 }",
             "media = { adult = 1.5 }",

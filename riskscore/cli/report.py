@@ -192,10 +192,12 @@ def render(result: dict[str, Any]) -> None:
     for name in ("time_to_first_review_hours", "time_to_decision_hours"):
         t = result[name]
         simulated = f" ({t['n_simulated']} of {t['n']} simulated)" if t["n_simulated"] else ""
-        print(
-            f"{name.replace('_', ' ')}: median {t['median']}, 90th percentile {t['p90']}"
-            + simulated
+        figures = (
+            "none in the period"  # no median to print (None)
+            if t["median"] is None
+            else f"median {t['median']}, 90th percentile {t['p90']}"
         )
+        print(f"{name.replace('_', ' ')}: {figures}{simulated}")
     drift = result["drift"]
     if drift is not None:
         shifts = ", ".join(drift["major"]) or "none"

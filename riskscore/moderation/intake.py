@@ -20,22 +20,39 @@ import sqlite3
 import time
 from typing import Any
 
+import numpy as np
+
 import riskscore.moderation.queue_db as db
+from riskscore._checks import is_real
 from riskscore.io.ids import text_id_problem
-from riskscore.io.schema import CHANNEL_NAMES, MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH
-from riskscore.moderation.cases import UserReport, check_epoch
-from riskscore.moderation.queue_rows import is_line
+from riskscore.io.schema import (
+    CHANNEL_NAMES,
+    INT64_MAX,
+    INT64_MIN,
+    MAX_AGE,
+    MAX_ID_LENGTH,
+    MAX_PAIR_ID_LENGTH,
+    MIN_AGE,
+)
+from riskscore.moderation.cases import QueueError, UserReport, check_epoch
+from riskscore.moderation.queue_rows import MAX_REASONS_CHARS, is_line
 from riskscore.policy import Alert, AlertPolicy, Tier
 
 __all__ = ["alert_row", "insert_alerts", "insert_reports", "report_row", "stored_age"]
 
 
-def stored_age(value: Any) -> float | None:
-    """An age as stored: None when unknown (None or NaN)."""
-    if value is None:
+def stored_age(value: Any, what: str = "child age") -> float | None:
+    """An age as stored: None when unknown (None or NaN); a ``ValueError`` naming ``what``
+    for one the queue would refuse when reading it back (:mod:`~riskscore.moderation.
+    queue_rows`): not a number, or outside the ages of the event schema."""
+    if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
         return None
-    age = float(value)
-    return None if math.isnan(age) else age
+    if not (is_real(value) and MIN_AGE <= value <= MAX_AGE):
+        raise ValueError(
+            f"{what} {value!r} is not an age: expected a number from {MIN_AGE:g} to "
+            f"{MAX_AGE:g}, or None or NaN for unknown"
+        )
+    return float(value)
 
 
 def _check_channel(channel: str | None) -> None:
@@ -48,7 +65,12 @@ def _new_id(field: str, value: Any) -> str:
     (:func:`riskscore.io.ids.text_id_problem`), then encoded (:func:`queue_db.encode_id`):
     an id that is unprintable, empty or over-long would break the exports made from it.
     A ``conversation_id`` may be the pair id of a group room, up to
-    :data:`~riskscore.io.schema.MAX_PAIR_ID_LENGTH` characters."""
+    :data:`~riskscore.io.schema.MAX_PAIR_ID_LENGTH` characters; an integer id fits 64 bits,
+    as the queue reads ids back."""
+    if isinstance(value, np.integer):
+        value = value.item()
+    if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"{field} {value} is beyond 64-bit integers: give it as text")
     if isinstance(value, str):
         limit = MAX_PAIR_ID_LENGTH if field == "conversation_id" else MAX_ID_LENGTH
         problem = text_id_problem(value, max_length=limit)
@@ -77,6 +99,14 @@ def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, An
             f"alert on conversation {alert.conversation_id!r}: age band {alert.age_band!r} "
             "is not one line of printable text"
         )
+    reasons = json.dumps([str(r) for r in alert.reasons])
+    if len(reasons) > MAX_REASONS_CHARS or not all(str(r).isprintable() for r in alert.reasons):
+        raise ValueError(
+            f"alert on conversation {alert.conversation_id!r}: reasons must be printable text "
+            f"(no line breaks or control characters), at most {MAX_REASONS_CHARS} characters "
+            "in all"
+        )
+    age = stored_age(alert.child_age, f"alert on conversation {alert.conversation_id!r}: child age")
     conv = _new_id("conversation_id", alert.conversation_id)
     return {
         "kind": "alert",
@@ -84,13 +114,13 @@ def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, An
         "conversation_id": conv,
         "adult_id": _new_id("adult_id", alert.adult_id),
         "child_id": _new_id("child_id", alert.child_id),
-        "child_age": stored_age(alert.child_age),
+        "child_age": age,
         "age_band": alert.age_band,
         "risk": float(alert.risk),
         "tier": int(alert.tier),
         "channel": channel,
         "concerns_child": 0,
-        "reasons": json.dumps([str(r) for r in alert.reasons]),
+        "reasons": reasons,
         "created_at": check_epoch(when, "at"),
         "updated_at": check_epoch(when, "at"),
     }
@@ -101,13 +131,18 @@ def report_row(report: UserReport, policy: AlertPolicy) -> dict[str, Any]:
     _check_channel(report.channel)
     if not 0.0 <= report.risk <= 1.0:
         raise ValueError(f"user report risk must be in [0, 1], got {report.risk}")
+    what = f"user report on conversation {report.conversation_id!r}"
+    try:  # checked as the queue reads it back, or every later read would fail
+        when = check_epoch(report.timestamp, "timestamp")
+    except QueueError as exc:
+        raise QueueError(f"{what}: {exc}") from None
+    age = stored_age(report.reporter_age, f"{what}: child (reporter) age")
     conv = _new_id("conversation_id", report.conversation_id)
     reporter = _new_id("reporter_id", report.reporter_id)
-    age = stored_age(report.reporter_age)
     band = policy.band_of(math.nan if age is None else age).name
     return {
         "kind": "user_report",
-        "dedup_key": f"report:{conv}:{reporter}:{int(report.timestamp)}",
+        "dedup_key": f"report:{conv}:{reporter}:{when}",
         "conversation_id": conv,
         "adult_id": _new_id("reported_id", report.reported_id),
         "child_id": reporter,
@@ -118,8 +153,8 @@ def report_row(report: UserReport, policy: AlertPolicy) -> dict[str, Any]:
         "channel": report.channel,
         "concerns_child": int(report.from_child),
         "reasons": json.dumps(["user report from a child" if report.from_child else "user report"]),
-        "created_at": int(report.timestamp),
-        "updated_at": int(report.timestamp),
+        "created_at": when,
+        "updated_at": when,
     }
 
 

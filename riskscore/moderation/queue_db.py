@@ -141,6 +141,9 @@ QUEUE_TABLES = frozenset(
     {"meta", "items", "alert_signals", "audit", "moderators", "account_log", "assignments"}
 )
 
+#: The tables a queue writes with its ``meta`` table (in one transaction).
+QUEUE_OWN_TABLES = frozenset({"items", "alert_signals", "audit"})
+
 #: The entries of a review queue's ``meta`` table.
 META_KEYS = frozenset({"schema_version", "simulated"})
 
@@ -149,9 +152,10 @@ def check_is_queue(path: Path) -> None:
     """Refuse an existing, non-empty database that is not a review queue this riskscore
     reads, unchanged.
 
-    A review queue holds only :data:`QUEUE_TABLES`, and its ``meta`` table (when there
-    is one) only :data:`META_KEYS`, with ``schema_version`` 1 (upgraded when opened) or
-    :data:`SCHEMA_VERSION`. A missing or empty file is a new queue.
+    A review queue holds only :data:`QUEUE_TABLES`, and its ``meta`` table (there is one
+    when any of :data:`QUEUE_OWN_TABLES` is) only :data:`META_KEYS`, with
+    ``schema_version`` 1 (upgraded when opened) or :data:`SCHEMA_VERSION`. A missing or
+    empty file is a new queue.
 
     Raises
     ------
@@ -165,10 +169,17 @@ def check_is_queue(path: Path) -> None:
     except sqlite3.DatabaseError as exc:
         raise QueueError(f"{path} is not a riskscore queue ({exc})") from None
     foreign = sqlite.foreign_in(found, QUEUE_TABLES, _queue_meta)
+    missing = ""
+    # A queue's own tables are written with its meta table, in one transaction: without
+    # it they are another application's that share a queue's names ("items", "audit").
+    # (The console's account tables alone are a queue's file before its queue is made.)
+    tables: frozenset[str] = frozenset() if found is None else found.tables
+    if not foreign and tables & QUEUE_OWN_TABLES and "meta" not in tables:
+        foreign, missing = sorted(tables), " and no queue's meta table"
     if foreign:
         raise QueueError(
-            f"{path} is not a riskscore queue (it has table(s) "
-            f"{', '.join(foreign)}); it was left unchanged: give a new file or an existing queue"
+            f"{path} is not a riskscore queue (it has table(s) {', '.join(foreign)}{missing}); "
+            "it was left unchanged: give a new file or an existing queue"
         )
     version = None if found is None or found.meta is None else found.meta.get("schema_version")
     if version is not None and version not in ("1", str(SCHEMA_VERSION)):

@@ -163,7 +163,8 @@ def transparency_report(
     queue : ReviewQueue
         The queue (alerts, user reports, decisions).
     period : (int, int)
-        Start (inclusive) and end (exclusive), epoch seconds UTC.
+        Start (inclusive) and end (exclusive), epoch seconds UTC (ints) from 1970 to
+        before year 10000.
     key : bytes or str
         Secret key for pseudonymising account ids (HMAC-SHA256), checked by
         :func:`riskscore.keys.check_pseudonym_key` (at least 32 bytes, not low-entropy;
@@ -205,8 +206,10 @@ def transparency_report(
     (True, 'simulated')
     >>> q.close()
     """
-    start, end = int(period[0]), int(period[1])
-    check_period(start, end)
+    start, end = _period(period)
+    # a slice [:-1] would list every case but the last; 2.5 or True are no count
+    if not (type(max_listed_cases) is int and max_listed_cases >= 0):
+        raise ValueError(f"max_listed_cases must be a whole number >= 0, got {max_listed_cases!r}")
     secret = check_pseudonym_key(  # before any work
         key, synthetic=queue.simulated, source="the pseudonymisation key"
     )
@@ -287,6 +290,20 @@ def transparency_report(
         },
     }
     return TransparencyReport(start, end, data)
+
+
+def _period(period: tuple[int, int]) -> tuple[int, int]:
+    """Start and end of ``period`` as epoch seconds (ints), start before end, or a
+    ``ValueError`` naming the period: ``int()`` would read 0.5 and "0" as 0 and fail on NaN."""
+    try:
+        start, end = period
+    except (TypeError, ValueError):
+        raise ValueError(f"period must be (start, end) in epoch seconds, got {period!r}") from None
+    for name, t in (("start", start), ("end", end)):
+        if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
+            raise ValueError(f"period {name} must be epoch seconds (an int), got {t!r}")
+    check_period(int(start), int(end))  # names both ends: out of order or out of range
+    return int(start), int(end)
 
 
 def _status_at(item: QueueItem, end: int) -> str:

@@ -372,7 +372,8 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
             alpha=0.25,
             rotation=15,
         )
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # none without a review (matplotlib would warn)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / CHART_FILES[2], dpi=90)
     names.append(CHART_FILES[2])

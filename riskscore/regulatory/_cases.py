@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskscore.moderation import QueueItem
-from riskscore.moderation.cases import check_period
+from riskscore.moderation.cases import check_epoch, check_period
 
 __all__ = ["RESTRICTING", "DecidedCase", "ExportFilter", "decided_cases"]
 
@@ -54,8 +54,15 @@ class ExportFilter:
     bands: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        # each given side alone too: the templates write it as a date
+        for name, t in (("start", self.start), ("end", self.end)):
+            if t is not None:
+                check_epoch(t, f"period {name}")
         if self.start is not None and self.end is not None:
             check_period(self.start, self.end)
+        for what, names in (("decision", self.outcomes), ("band", self.bands)):
+            if isinstance(names, str):  # iterated, "escalated" would be 9 letters
+                raise ValueError(f"{what} filter must be a tuple of names, got {names!r}")
         for outcome in self.outcomes or ():
             if outcome not in _OUTCOMES:
                 raise ValueError(

@@ -214,7 +214,7 @@ def _date(record: dict[str, Any], name: str, fail: Any) -> date:
         raise fail(name, "is not a calendar date") from None
     low, high = _DATE_RANGES.get(name, (date.min, date(2038, 1, 1)))
     if not low <= day <= high:
-        raise fail(name, f"must be between {low} and {high}")
+        raise fail(name, f"is {text}, not between {low} and {high}")
     return day
 
 

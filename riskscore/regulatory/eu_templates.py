@@ -334,10 +334,14 @@ def _total_row(lead: list[Any], width: int) -> list[Any]:
 
 
 def _period_text(f: ExportFilter, items: Sequence[QueueItem]) -> str:
-    """``YYYY-MM-DD/YYYY-MM-DD``; an open side is the first or last day the queue records."""
-    times = [t for i in items for t in (i.created_at, i.decided_at) if t is not None]
-    start = f.start if f.start is not None else min(times, default=0)
-    end = f.end - 1 if f.end is not None else max(times, default=0)
+    """``YYYY-MM-DD/YYYY-MM-DD``; an open side is the queue's first or last record, never
+    beyond the given side (a reversed period), or ``../..`` when nothing says a day."""
+    given = [t for t in (f.start, None if f.end is None else f.end - 1) if t is not None]
+    times = [t for i in items for t in (i.created_at, i.decided_at) if t is not None] + given
+    if not times:
+        return "../.."
+    start = f.start if f.start is not None else min(times)
+    end = f.end - 1 if f.end is not None else max(times)
     return f"{iso_utc(start)[:10]}/{iso_utc(end)[:10]}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -82,8 +83,8 @@ def export_all(
     key = check_pseudonym_key(key, synthetic=queue.simulated, source="the pseudonymisation key")
     out = Path(out_dir)
     for name in (DSA_DIR, TEMPLATE_DIR, NCMEC_DIR):
-        if (out / name).exists():
-            raise ExportExistsError(f"{out / name} exists; choose a new --out directory")
+        if os.path.lexists(out / name):  # a link to nothing too: the move would fail
+            raise _exists(out / name)
     f = export_filter or ExportFilter()
     s = settings or StatementSettings()
     items = queue.items()
@@ -120,8 +121,7 @@ def export_all(
             files.update(
                 {f"{sub}/{name}": out / path.relative_to(staging) for name, path in written.items()}
             )
-        for sub in (DSA_DIR, TEMPLATE_DIR, NCMEC_DIR):
-            (staging / sub).rename(out / sub)
+        _move_all(staging, out, (DSA_DIR, TEMPLATE_DIR, NCMEC_DIR))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return {
@@ -135,6 +135,27 @@ def export_all(
         "simulated_decisions": sum(any(i.item_id in simulated for i in c.items) for c in cases),
         "files": sorted(files),
     }
+
+
+def _exists(path: Path) -> ExportExistsError:
+    return ExportExistsError(f"{path} exists; choose a new --out directory")
+
+
+def _move_all(staging: Path, out: Path, subs: tuple[str, ...]) -> None:
+    """Move the folders ``subs`` from ``staging`` into ``out``, all or none: a move that
+    fails (a folder another export made since the check) takes back those already made."""
+    moved: list[str] = []
+    try:
+        for sub in subs:
+            (staging / sub).rename(out / sub)
+            moved.append(sub)
+    except OSError:
+        for sub in reversed(moved):
+            (out / sub).rename(staging / sub)
+        failed = out / subs[len(moved)]
+        if os.path.lexists(failed):
+            raise _exists(failed) from None
+        raise
 
 
 def _check_band_filter(f: ExportFilter, policy: AlertPolicy, items: list[QueueItem]) -> None:

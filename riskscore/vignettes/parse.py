@@ -358,7 +358,8 @@ class _Reader:
         shares = self.fractions(spec.get("shares", {}), f"{key}.shares", names)
         if events and "shares" not in spec:
             self.fail(f"{key}.shares", "missing: who sends the phase's events")
-        if shares and not math.isclose(sum(s for _, s in shares), 1.0, abs_tol=1e-9):
+        # with events to send an empty table ({}) is checked too: its shares add up to 0
+        if (shares or events) and not math.isclose(sum(s for _, s in shares), 1.0, abs_tol=1e-9):
             self.fail(f"{key}.shares", f"must add up to 1, found {sum(s for _, s in shares):g}")
         repeat = self.integer(spec.get("repeat", 1), f"{key}.repeat", 1, 10_000)
         if repeat > 1 and "every" not in spec:
