@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY, transparency_r
 from riskscore.regulatory import ExportFilter, export_all
 from riskscore.regulatory import export as export_module
 from riskscore.regulatory._dsa_schema import FIELDS
+from riskscore.regulatory.ncmec import write_drafts
 
 # a word of a field name (snake_case, camelCase or spaced) that names message content
 CONTENT_LIKE = re.compile(r"(?:^|[_\s])(text|body|content|message|msg|caption)(?:$|[_\sA-Z])", re.I)
@@ -91,6 +93,28 @@ def _names(path: Path) -> set[str]:
         with path.open() as fh:
             return set(next(csv.reader(fh)))
     return set()
+
+
+def test_ncmec_drafts_are_readable_by_their_owner_only(
+    exported: tuple[dict[str, Any], Path],
+) -> None:
+    # they name children's and reported adults' accounts (raw ids), as the queue does
+    result, out = exported
+    drafts = out / "ncmec-drafts"
+    assert result["ncmec_drafts"] > 0
+    assert stat.S_IMODE(drafts.stat().st_mode) & 0o077 == 0
+    for path in drafts.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+
+
+def test_a_draft_already_there_is_replaced_by_an_owner_only_file(tmp_path: Path) -> None:
+    draft = {"case": {"queue_item_ids": [7]}}
+    (tmp_path / "ncmec-draft-000007.json").write_text("old")
+    (tmp_path / "ncmec-draft-000007.json").chmod(0o644)
+    write_drafts([draft], tmp_path)
+    path = tmp_path / "ncmec-draft-000007.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text()) == draft
 
 
 def test_no_message_content_and_only_pseudonyms(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -159,8 +160,17 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
     }
 
 
+#: Mode of the drafts and of a folder made for them: they name the accounts of children and
+#: of the adults reported (raw ids, as a report to NCMEC needs), so only their owner reads
+#: them, as the review queue's file.
+DRAFT_FILE_MODE = 0o600
+DRAFT_DIR_MODE = 0o700
+
+
 def write_drafts(drafts: Iterable[dict[str, Any]], out_dir: str | Path) -> dict[str, Path]:
-    """Write each draft as ``ncmec-draft-<first queue item id>.json`` under ``out_dir``.
+    """Write each draft as ``ncmec-draft-<first queue item id>.json`` under ``out_dir``,
+    readable by their owner only (:data:`DRAFT_FILE_MODE`; a folder made for them
+    :data:`DRAFT_DIR_MODE`).
 
     Returns
     -------
@@ -168,11 +178,20 @@ def write_drafts(drafts: Iterable[dict[str, Any]], out_dir: str | Path) -> dict[
         Every file written, by name.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(mode=DRAFT_DIR_MODE, parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     for draft in drafts:
         name = f"ncmec-draft-{draft['case']['queue_item_ids'][0]:06d}.json"
         path = out / name
-        path.write_text(json.dumps(draft, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        text = json.dumps(draft, indent=2, ensure_ascii=False) + "\n"
+        # created with the mode (no moment readable by others); an existing file is
+        # replaced by a new one, not reused with its mode
+        path.unlink(missing_ok=True)
+        with open(
+            os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, DRAFT_FILE_MODE),
+            "w",
+            encoding="utf-8",
+        ) as file:
+            file.write(text)
         written[name] = path
     return written
