@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from _regulatory import decided_queue
 
-from riskscore.moderation import ReviewQueue
+from riskscore.moderation import ReviewQueue, UserReport
+from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY, transparency_report
 from riskscore.regulatory import cybertipline_drafts, decided_cases, write_drafts
 from riskscore.regulatory.ncmec import INCIDENT_TYPE
 
@@ -57,3 +58,38 @@ def test_written_drafts(drafts: list[dict[str, Any]], tmp_path: Path) -> None:
     files = write_drafts(drafts, tmp_path)
     assert sorted(files) == ["ncmec-draft-000001.json", "ncmec-draft-000007.json"]
     assert json.loads(files["ncmec-draft-000001.json"].read_text()) == drafts[0]
+
+
+def test_a_reporter_who_declared_an_adult_age_is_no_child_victim(tmp_path: Path) -> None:
+    # two parents report account "x"; a 13-year-old reports account "y"
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        q.add_report(UserReport("c1", "parent-1", "x", 40.0, timestamp=100))
+        q.add_report(UserReport("c2", "parent-2", "x", 45.0, timestamp=110))
+        q.add_report(UserReport("c3", "kid", "y", 13.0, timestamp=120))
+        q.add_report(UserReport("c4", "parent-3", "y", 41.0, timestamp=130))
+        x, y = q.case("x", now=200), q.case("y", now=200)
+        assert x is not None
+        assert y is not None
+        assert x.children == ()
+        assert "reported by adults only: no child account among the items" in x.reasons
+        assert y.children == ("kid",)
+        assert "youngest child 13" in y.reasons
+        for adult in ("x", "y"):
+            token = q.case(adult, now=200).token  # type: ignore[union-attr]
+            q.decide(adult, "escalated", moderator="m", at=300, token=token)
+        drafts = {
+            d["report"]["personOrUserReported"]["espIdentifier"]: d
+            for d in cybertipline_drafts(decided_cases(q.items()), platform="demo")
+        }
+        report = transparency_report(q, (0, 1000), key=SYNTHETIC_DEMO_KEY)
+    assert drafts["x"]["report"]["victim"] == []
+    assert drafts["x"]["case"]["youngest_declared_age"] is None
+    assert (
+        "concerning 0 child account(s)"
+        in (drafts["x"]["report"]["personOrUserReported"]["additionalInfo"])
+    )
+    assert [v["espIdentifier"] for v in drafts["y"]["report"]["victim"]] == ["kid"]
+    assert drafts["y"]["case"]["youngest_declared_age"] == 13.0
+    cases = report.data["cases"]
+    assert cases["accounts_with_several_children"] == 0
+    assert cases["escalated_multi_child_cases"] == []

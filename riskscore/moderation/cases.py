@@ -330,6 +330,16 @@ class QueueItem:
     decided_at: int | None
     decided_by: str | None
 
+    @property
+    def child_not_known_adult(self) -> bool:
+        """Whether ``child_id`` may be a child: its declared age is unknown or under 18.
+
+        A user report's ``child_id`` is its reporter, who may be an adult (a parent, a
+        bystander); such an item is about the account, not a child victim of it, and the
+        exports never count or list that reporter as a child.
+        """
+        return math.isnan(self.child_age) or self.child_age < MINOR_AGE
+
     def priority(self, weights: PriorityWeights, now: int) -> float:
         """This item's priority at time ``now``."""
         return weights.item_priority(
@@ -354,7 +364,9 @@ class Case:
     items : tuple of QueueItem
         Open items, highest priority first.
     children : tuple
-        Distinct children (or reporters) concerned.
+        Distinct accounts concerned that may be children (declared age unknown or under
+        18: ``QueueItem.child_not_known_adult``); a reporter who declared an adult age is
+        not one.
     reasons : tuple of str
         Why the case ranks where it does, strongest first.
     """

@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable
 
 import riskscore.moderation.queue_db as db
+from riskscore.io.schema import MINOR_AGE
 from riskscore.moderation.cases import Case, PriorityWeights, QueueItem
 
 __all__ = ["TIER_NAMES", "build_case", "rank_cases"]
@@ -35,8 +36,9 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
     """The case of one adult's open items (at least one): priority, children, reasons."""
     w = weights
     scored = sorted(((i.priority(w, now), i) for i in items), key=lambda p: -p[0])
-    children = tuple(dict.fromkeys(i.child_id for _, i in scored))
-    extra = min(len(children) - 1, w.max_extra_children)
+    # a reporter who declared an adult age is no child of the case (a parent, a bystander)
+    children = tuple(dict.fromkeys(i.child_id for _, i in scored if i.child_not_known_adult))
+    extra = max(0, min(len(children) - 1, w.max_extra_children))
     priority = scored[0][0] + w.extra_child * extra
     reasons: list[str] = []
     if any(i.concerns_child for i in items):
@@ -49,8 +51,13 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
             f"{TIER_NAMES[best_alert.tier]} alert, risk {best_alert.risk:.2f} "
             f"(band {best_alert.age_band})"
         )
-    youngest = min((i.child_age for i in items if not math.isnan(i.child_age)), default=None)
-    reasons.append("child age unknown" if youngest is None else f"youngest child {youngest:g}")
+    youngest = min((i.child_age for i in items if i.child_age < MINOR_AGE), default=None)
+    if youngest is not None:
+        reasons.append(f"youngest child {youngest:g}")
+    elif children:
+        reasons.append("child age unknown")
+    else:
+        reasons.append("reported by adults only: no child account among the items")
     if len(children) > 1:
         reasons.append(f"{len(children)} children in open conversations")
     reasons.append(f"waiting {(now - min(i.created_at for i in items)) / 3600:.1f} h")

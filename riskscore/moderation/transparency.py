@@ -431,7 +431,7 @@ def _cases(
     listed: list[dict[str, Any]] = []
     several = 0
     for group in by_adult.values():
-        children = {json.dumps(i.child_id) for i in group}
+        children = {json.dumps(i.child_id) for i in group if i.child_not_known_adult}
         if len(children) < 2:
             continue
         several += 1

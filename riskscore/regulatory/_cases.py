@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from riskscore.io.schema import MINOR_AGE
 from riskscore.moderation import QueueItem
 from riskscore.moderation.cases import check_epoch, check_period
 
@@ -124,9 +125,15 @@ class DecidedCase:
         return max(i.tier for i in self.items)
 
     @property
+    def children(self) -> list[Any]:
+        """The accounts of the items that may be children (``child_not_known_adult``), in
+        order of first appearance: a reporter who declared an adult age is not one."""
+        return list(dict.fromkeys(i.child_id for i in self.items if i.child_not_known_adult))
+
+    @property
     def youngest_age(self) -> float:
-        """Youngest declared child age among the items (NaN when none is known)."""
-        ages = [i.child_age for i in self.items if not math.isnan(i.child_age)]
+        """Youngest declared child age (under 18) among the items (NaN when none is known)."""
+        ages = [i.child_age for i in self.items if i.child_age < MINOR_AGE]
         return min(ages) if ages else math.nan
 
     @property

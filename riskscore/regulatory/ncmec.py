@@ -71,7 +71,7 @@ def cybertipline_drafts(
 def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
     urgent = case.tier >= 2
     best = max(case.items, key=lambda i: (i.tier, i.risk))
-    children = list(dict.fromkeys(i.child_id for i in case.items))
+    children = case.children
     bands = {repr(i.child_id): i.age_band for i in case.items}
     channels = sorted({i.channel for i in case.items if i.channel})
     summary: dict[str, Any] = {
