@@ -284,3 +284,16 @@ def test_a_decision_dated_outside_the_databases_range_is_named_with_its_date(
         q.decide("a", "actioned", moderator="m", at=200, token=q.case("a", now=200).token)
         with pytest.raises(ValueError, match=r"'application_date' is 1970-01-01, not between 2020"):
             export_all(q, tmp_path / "e", key=SYNTHETIC_DEMO_KEY)
+
+
+@pytest.mark.parametrize("note", ["ok\u202etxet", "bell\x07", "zero\u200bwidth", "cr\rlf"])
+def test_a_note_with_hidden_characters_is_refused(tmp_path: Path, note: str) -> None:
+    # a right-to-left override would show the audit log's readers other text than stored
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        q.add_alert(Alert(1, "a", "c", 12.0, "13-15", 0.5, Tier.URGENT), at=100)
+        token = q.case("a", now=200).token  # type: ignore[union-attr]
+        with pytest.raises(QueueError, match="note must be printable text"):
+            q.decide("a", "actioned", moderator="m", at=200, token=token, note=note)
+        q.decide("a", "actioned", moderator="m", at=200, token=token, note="a\r\nb\nc\td")
+        notes = [e.detail.get("note") for e in q.audit_log() if e.action == "decide"]
+    assert notes == ["a\nb\nc\td"]  # a textarea's CRLF kept as one line break

@@ -40,6 +40,7 @@ from typing import Any
 import riskscore.moderation.decisions as decisions
 import riskscore.moderation.intake as intake
 import riskscore.moderation.queue_db as db
+from riskscore.io.schema import has_hidden_character
 from riskscore.moderation.cases import (
     MAX_NOTE_CHARS,
     AuditEntry,
@@ -402,6 +403,14 @@ class ReviewQueue:
         moderator = check_name(moderator, "moderator")
         if not isinstance(note, str) or len(note) > MAX_NOTE_CHARS:
             raise QueueError(f"note must be text of at most {MAX_NOTE_CHARS} characters")
+        note = note.replace("\r\n", "\n")  # a browser's textarea sends CRLF line breaks
+        # line breaks and tabs are a note's layout; any other control or format character
+        # (a right-to-left override) would show the audit log's readers other text
+        if has_hidden_character(note.replace("\n", "").replace("\t", "")):
+            raise QueueError(
+                "note must be printable text (line breaks and tabs allowed), without control "
+                "or invisible formatting characters"
+            )
         if (item_ids is None) == (token is None):
             raise QueueError(
                 "a decision names the items the moderator was shown: give item_ids or the "
