@@ -63,7 +63,7 @@ def test_band_boundaries_and_unknown_age() -> None:
 
 def test_alerts_carry_ids_band_tier_and_reasons_urgent_first() -> None:
     policy = AlertPolicy.default()
-    alerts = policy.alerts(_scores([0.05, 0.3, 0.96, 0.85], [10, 10, 17, 12]))
+    alerts = policy.alerts(_scores([0.05, 0.35, 0.96, 0.85], [10, 10, 17, 12]))
     assert [a.conversation_id for a in alerts] == [2, 3, 1]
     assert [a.tier for a in alerts] == [Tier.URGENT, Tier.URGENT, Tier.REVIEW]
     first = alerts[0]

@@ -23,6 +23,7 @@ from riskscore.features import FEATURE_NAMES, FEATURES, FeatureTable, feature_in
 from riskscore.model.training import (
     MODEL_INPUTS,
     TREE_PARAMS,
+    capped,
     fit_risk_model,
     lightgbm_classifier,
     monotone_constraints,
@@ -66,6 +67,12 @@ def _columns(names: Sequence[str]) -> list[int]:
     return [feature_index(n) for n in names]
 
 
+def _inputs(table: FeatureTable, names: Sequence[str]) -> FloatArray:
+    """The columns ``names`` of ``table`` as every candidate reads them: capped
+    (:data:`~riskscore.model.training.INPUT_CAPS`)."""
+    return capped(table.values[:, _columns(names)], names)
+
+
 def _linear_design(values: FloatArray, names: Sequence[str]) -> FloatArray:
     """log1p of heavy-tailed counts, unknown ages as 0 (their known-flags carry the rest)."""
     out = np.array(values, dtype=np.float64)
@@ -80,8 +87,7 @@ def _fit_logistic(names: Sequence[str], signs: Sequence[int]) -> Callable[..., S
     sign its feature's direction gives (0: free). Fitted with L-BFGS-B."""
 
     def fit(features: FeatureTable, y: BoolArray, groups: Any, seed: int) -> Scorer:
-        cols = _columns(names)
-        X = _linear_design(features.values[:, cols], names)
+        X = _linear_design(_inputs(features, names), names)
         mean, scale = X.mean(axis=0), X.std(axis=0)
         scale[scale == 0] = 1.0
         Z = (X - mean) / scale  # noqa: N806 (scikit-learn's name for a design matrix)
@@ -99,10 +105,10 @@ def _fit_logistic(names: Sequence[str], signs: Sequence[int]) -> Callable[..., S
         bounds = [(None, None)] + [
             (0.0, None) if s > 0 else (None, 0.0) if s < 0 else (None, None) for s in signs
         ]
-        w = minimize(loss, np.zeros(len(cols) + 1), jac=True, method="L-BFGS-B", bounds=bounds).x
+        w = minimize(loss, np.zeros(len(names) + 1), jac=True, method="L-BFGS-B", bounds=bounds).x
 
         def score(table: FeatureTable) -> FloatArray:
-            z = (_linear_design(table.values[:, cols], names) - mean) / scale
+            z = (_linear_design(_inputs(table, names), names) - mean) / scale
             out: FloatArray = z @ w[1:] + w[0]
             return out
 
@@ -115,7 +121,6 @@ def _fit_lightgbm(
     names: Sequence[str], monotone: bool, additive: bool, *, every_direction: bool = False
 ) -> Callable[..., Scorer]:
     def fit(features: FeatureTable, y: BoolArray, groups: Any, seed: int) -> Scorer:
-        cols = _columns(names)
         extra: dict[str, Any] = {}
         if every_direction:
             extra["monotone_constraints"] = [_SPECS[n].direction for n in names]
@@ -124,11 +129,11 @@ def _fit_lightgbm(
         if additive:
             extra["interaction_constraints"] = [[j] for j in range(len(names))]
         model = lightgbm_classifier()(random_state=seed, **TREE_PARAMS, **extra)
-        model.fit(features.values[:, cols], y)
+        model.fit(_inputs(features, names), y)
 
         def score(table: FeatureTable) -> FloatArray:
             out: FloatArray = np.asarray(
-                model.predict(table.values[:, cols], raw_score=True), dtype=np.float64
+                model.predict(_inputs(table, names), raw_score=True), dtype=np.float64
             )
             return out
 

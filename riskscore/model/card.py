@@ -89,6 +89,18 @@ def _confirmation(result: Mapping[str, Any] | None) -> list[str]:
     ]
 
 
+def _caps(caps: Mapping[str, float]) -> str:
+    """The sentence on inputs read up to a cap (none for a model trained without)."""
+    if not caps:
+        return ""
+    read = ", ".join(f"`{name}` up to {value:g}" for name, value in caps.items())
+    return (
+        f" Counts that repeat one signal are read up to a cap ({read}): the first link to "
+        "another app marks a move off the platform, and a weekly call link repeats it without "
+        "adding risk."
+    )
+
+
 def _known_misses() -> list[str]:
     """The public vignettes the shipped model gets wrong (one list: ``KNOWN_MISSES``)."""
     if not KNOWN_MISSES:
@@ -280,7 +292,8 @@ def render_model_card(
         "reference. Ages are free, because whether an age raises risk depends on the other",
         "participant's. Volume",
         "(`n_events`, `span_hours`, `recent_rate_per_day`) is not an input: no conversation is",
-        "scored for being long. Probabilities are calibrated by Platt scaling on out-of-fold",
+        "scored for being long." + _caps(metadata.get("input_caps", {})),
+        "Probabilities are calibrated by Platt scaling on out-of-fold",
         "margins (folds grouped by adult account) and shifted to a prevalence of",
         f"{training.get('calibrated_prevalence', 'n/a')}. Reasons are exact Shapley values",
         "against a conversation that shows no signal (`docs/features.md`), so a reason always",

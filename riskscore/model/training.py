@@ -39,9 +39,11 @@ from riskscore.model.risk_model import RiskModel
 from riskscore.model.trees import TreeEnsemble
 
 __all__ = [
+    "INPUT_CAPS",
     "MODEL_INPUTS",
     "TREE_PARAMS",
     "adult_folds",
+    "capped",
     "fit_risk_model",
     "lightgbm_classifier",
     "monotone_constraints",
@@ -80,6 +82,14 @@ MODEL_INPUTS: Final = (
     "adult_supervised_minor_share",
 )
 
+#: Inputs read up to a cap: counts that repeat one signal as a conversation goes on. A link
+#: to another app marks a move off the platform; a tutor's or a parent's weekly call link
+#: repeats it without adding risk (vignettes b07, b23), so the trees learn from the first
+#: link only. Capped in training, a tree never splits above the cap, so scoring, batch and
+#: online, treats every larger count as the cap with no transform (a linear model, which
+#: extrapolates, caps when scoring too: :func:`capped`).
+INPUT_CAPS: Final[dict[str, float]] = {"adult_external_events": 1.0}
+
 #: LightGBM settings: small trees (each event online walks every tree), fixed seeds,
 #: one thread (the same data gives the same model on any machine). Monotone constraints
 #: are enforced by LightGBM's "intermediate" method, which keeps the same guarantee as
@@ -104,6 +114,16 @@ def monotone_constraints(inputs: Sequence[str]) -> list[int]:
     """LightGBM's ``monotone_constraints`` for these inputs: each input's registry
     direction where it is ``constrained``, else 0 (free)."""
     return [_SPECS[name].direction if _SPECS[name].constrained else 0 for name in inputs]
+
+
+def capped(X: FloatArray, inputs: Sequence[str]) -> FloatArray:
+    """``X`` (columns ``inputs``) with every input of :data:`INPUT_CAPS` at most its cap
+    (a copy; NaN stays NaN)."""
+    out = np.array(X, dtype=np.float64)
+    for j, name in enumerate(inputs):
+        if name in INPUT_CAPS:
+            out[:, j] = np.minimum(out[:, j], INPUT_CAPS[name])
+    return out
 
 
 def adult_folds(
@@ -187,7 +207,7 @@ def fit_risk_model(
     unknown = [name for name in inputs if name not in _SPECS]
     if unknown:
         raise SchemaError(f"unknown model inputs {unknown}; features are {list(_SPECS)}")
-    X = np.ascontiguousarray(features.values[:, [feature_index(n) for n in inputs]])
+    X = np.ascontiguousarray(capped(features.values[:, [feature_index(n) for n in inputs]], inputs))
     margin = np.empty(len(y))
     for train, test in adult_folds(
         features.adult_id if groups is None else groups, y, n_splits, seed
@@ -211,6 +231,7 @@ def fit_risk_model(
             n for n in inputs if _SPECS[n].direction and not _SPECS[n].constrained
         ],
         "tree_params": dict(TREE_PARAMS),
+        "input_caps": {n: INPUT_CAPS[n] for n in inputs if n in INPUT_CAPS},
         "training": {
             "n_conversations": len(y),
             "n_grooming": n_pos,

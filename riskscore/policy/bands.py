@@ -159,9 +159,9 @@ def check_bands(bands: tuple[AgeBand, ...], unknown: AgeBand | None = None) -> N
 #: ``docs/policy.md`` for how they were set:
 #: ``riskscore.evaluation.volume_policy.policy_for_volume``).
 DEFAULT_BANDS = (
-    AgeBand("under 13", 0.0, 13.0, review=0.292, urgent=0.750),
-    AgeBand("13-15", 13.0, 16.0, review=0.452, urgent=0.857),
-    AgeBand("16-17", 16.0, 18.0, review=0.622, urgent=0.923),
-    AgeBand("18+", 18.0, math.inf, review=0.767, urgent=0.960),
+    AgeBand("under 13", 0.0, 13.0, review=0.306, urgent=0.741),
+    AgeBand("13-15", 13.0, 16.0, review=0.468, urgent=0.851),
+    AgeBand("16-17", 16.0, 18.0, review=0.638, urgent=0.920),
+    AgeBand("18+", 18.0, math.inf, review=0.779, urgent=0.958),
 )
-DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.452, urgent=0.857)
+DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.468, urgent=0.851)
