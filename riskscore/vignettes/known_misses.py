@@ -14,16 +14,26 @@ __all__ = ["KNOWN_MISSES"]
 
 #: Vignette id -> what the shipped model and default policy do with it, and why.
 KNOWN_MISSES: Final[dict[str, str]] = {
-    "b07-tutor-weekly-video-link-14": "urgent (risk 0.93 against the 13-15 band's urgent 0.86): "
-    "eight links to another app from an adult who sent a 14-year-old a contact request weigh "
-    "as a move off the platform (+3.6 log-odds); nothing in the metadata marks them as a "
-    "weekly lesson's call link, and trees with more leaves or trees, or trained on three "
-    "times the worlds (tried), alert it too",
+    "b07-tutor-weekly-video-link-14": (
+        "urgent (risk 0.93 against the 13-15 band's urgent 0.86): eight links to another app "
+        "from an adult who sent a 14-year-old a contact request weigh as a move off the "
+        "platform (+3.6 log-odds); nothing in the metadata marks them as a weekly lesson's "
+        "call link, and trees with more leaves or trees, or trained on three times the worlds"
+        " (tried), alert it too; reading the link count up to 1 (the trees retrained on the "
+        "same worlds with it capped, the policy re-set at the same alert volume; tried) "
+        "passes b07 and b23 (risk 0.37 and 0.38 against review 0.47) and changes no other "
+        "vignette, but lowers the unseen worlds' PR-AUC from 0.870 to 0.855 (median) and "
+        "0.687 to 0.667 (worst), on one training seed"
+    ),
     "b23-father-abroad-weekly-video-links-13": (
         "review (risk 0.72 against the 13-15 band's review 0.45): thirteen links to another "
         "app from a father weigh as a move off the platform (+3.5 log-odds, the external "
         "channel +1.6, how soon it came +1.3), as in b07; nothing in the metadata marks a "
-        "weekly family video call"
+        "weekly family video call; reading the link count up to 1 (the trees retrained on the"
+        " same worlds with it capped, the policy re-set at the same alert volume; tried) "
+        "passes b07 and b23 (risk 0.37 and 0.38 against review 0.47) and changes no other "
+        "vignette, but lowers the unseen worlds' PR-AUC from 0.870 to 0.855 (median) and "
+        "0.687 to 0.667 (worst), on one training seed"
     ),
     "g04-unknown-age-off-platform-within-hour": "review, not urgent (risk 0.52 against the "
     "13-15 band's urgent 0.86): an account of unknown age moving a 13-year-old off-platform "
