@@ -1,0 +1,89 @@
+"""Hostile-input review 21: ``riskscore stream`` and ``riskscore serve`` as a hostile client
+or a buggy upstream platform would feed them."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from typing import Any
+
+import pytest
+
+from riskscore.cli import main
+from riskscore.cli.stream import MAX_LINE_CHARS
+
+T0 = 1_767_225_600
+
+
+def _line(t: int, **fields: Any) -> str:
+    event = {
+        "conversation_id": "c1",
+        "timestamp": T0 + t,
+        "sender_id": "a",
+        "recipient_id": "b",
+        "sender_age": 30,
+        "recipient_age": 12,
+        "channel": "direct",
+    }
+    return json.dumps({**event, **fields}, ensure_ascii=False)
+
+
+def _stream(
+    monkeypatch: pytest.MonkeyPatch, data: bytes, encoding: str = "utf-8"
+) -> tuple[int, dict[str, Any], str]:
+    """``riskscore stream --json`` on ``data`` given as the interpreter gives stdin: a text
+    wrapper over bytes, in the locale's encoding and with strict errors (a UTF-8 locale
+    such as en_US.UTF-8; only the C locale gets ``surrogateescape``)."""
+    stdin = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors="strict", newline="\n")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    code = main(["stream", "--time-source", "events", "--json"])
+    summary = json.loads(out.getvalue().splitlines()[-1]) if code == 0 else {}
+    return code, summary.get("summary", summary), err.getvalue()
+
+
+def test_a_line_that_is_not_utf8_is_refused_and_the_stream_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The interpreter's stdin decoded strictly: the first byte that is not UTF-8 raised
+    # out of the loop, and the stream stopped (exit 2) with no final checkpoint, where
+    # the help says "whatever a line holds, the stream goes on".
+    data = f"{_line(0)}\n".encode() + b'{"sender_id": "\xff\xfe"}\n' + f"{_line(1)}\n".encode()
+    code, summary, err = _stream(monkeypatch, data)
+    assert code == 0, err
+    assert (summary["lines"], summary["events"], summary["rejected"]) == (3, 2, 1)
+    assert "line 2: the line is not valid UTF-8 (byte 0xff" in err
+
+
+def test_stdin_is_read_as_utf8_whatever_the_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Schema v1 is UTF-8 (read_messages and the API read it so); stdin was read in the
+    # locale's encoding: an ASCII locale stopped the stream at the first accented id,
+    # a Latin-1 one read "é" as "Ã©", another account than batch sees.
+    data = f"{_line(0, sender_id='é')}\n{_line(1, sender_id='é')}\n".encode()
+    for encoding in ("ascii", "latin-1"):
+        code, summary, err = _stream(monkeypatch, data, encoding)
+        assert code == 0, err
+        assert (summary["events"], summary["rejected"]) == (2, 0)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_line_at_the_limit_is_read_with_or_without_its_line_break(
+    monkeypatch: pytest.MonkeyPatch, newline: str
+) -> None:
+    # The limit counted the line break: a line of exactly MAX_LINE_CHARS characters was
+    # refused as "more than" the limit, and the same line read when last without one.
+    base = _line(0, pad="")
+    line = _line(0, pad="x" * (MAX_LINE_CHARS - len(base)))
+    assert len(line) == MAX_LINE_CHARS
+    data = f"{line}{newline}{_line(1)}{newline}{line.replace(str(T0), str(T0 + 2))}"
+    code, summary, err = _stream(monkeypatch, data.encode())
+    assert code == 0, err
+    assert (summary["events"], summary["rejected"]) == (3, 0), err
+    # one character more is refused, with or without a line break
+    longer = _line(0, pad="x" * (MAX_LINE_CHARS - len(base) + 1))
+    data = f"{longer}{newline}{_line(1)}{newline}{longer.replace(str(T0), str(T0 + 2))}"
+    code, summary, err = _stream(monkeypatch, data.encode())
+    assert (code, summary["events"], summary["reasons"]) == (0, 1, {"line_too_long": 2}), err
