@@ -6,12 +6,20 @@ from __future__ import annotations
 import io
 import json
 import sys
+import tracemalloc
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from serve_helpers import config
 
+import riskscore as rs
 from riskscore.cli import main
 from riskscore.cli.stream import MAX_LINE_CHARS
+from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
+from riskscore.serve import create_app
+from riskscore.serve.body import BatchSizeError, parse_body
 
 T0 = 1_767_225_600
 
@@ -87,3 +95,80 @@ def test_a_line_at_the_limit_is_read_with_or_without_its_line_break(
     data = f"{longer}{newline}{_line(1)}{newline}{longer.replace(str(T0), str(T0 + 2))}"
     code, summary, err = _stream(monkeypatch, data.encode())
     assert (code, summary["events"], summary["reasons"]) == (0, 1, {"line_too_long": 2}), err
+
+
+def test_read_messages_reads_a_line_at_the_limit_with_or_without_its_line_break(
+    tmp_path: Path,
+) -> None:
+    # The same count of the line break in batch: "is a line of 65537 characters".
+    line = _line(0, pad="x" * (MAX_JSON_LINE_LENGTH - len(_line(0, pad=""))))
+    assert len(line) == MAX_JSON_LINE_LENGTH
+    path = tmp_path / "events.jsonl"
+    for newline in ("\n", "\r\n"):
+        path.write_bytes(f"{line}{newline}{_line(1)}{newline}{_line(2, pad='x')}".encode())
+        table = rs.read_messages(path, errors="quarantine")
+        assert (len(table), table.quarantined.to_records()) == (3, [])
+
+
+def _nested(depth: int) -> Any:
+    """A value that makes an event line ``depth`` levels deep (the event's object is one)."""
+    value: Any = 1
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+_OVER_LIMITS = {
+    "nested too deep": {"meta": _nested(MAX_JSON_DEPTH + 1)},
+    "too long": {"pad": "x" * MAX_JSON_LINE_LENGTH},
+}
+_AT_LIMITS = {"meta": _nested(MAX_JSON_DEPTH)}
+
+
+@pytest.mark.parametrize("case", _OVER_LIMITS)
+def test_an_event_beyond_the_json_lines_limits_is_refused_online_as_in_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    # docs/schema.md: a line longer than 65,536 characters or nested deeper than 64 levels
+    # is refused, "so is such an event in riskscore stream and in a request to riskscore
+    # serve". read_messages refused both; the API applied both, and stream the deep one.
+    lines = [_line(0, **_AT_LIMITS), _line(1, **_OVER_LIMITS[case]), _line(2)]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    [refused] = rs.read_messages(path, errors="quarantine").quarantined.to_records()
+    assert (refused["line"], refused["column"]) == (2, "line")
+    # stream
+    code, summary, err = _stream(monkeypatch, path.read_bytes())
+    assert (code, summary["events"], summary["rejected"]) == (0, 2, 1), err
+    # the API: as a JSON array and as JSON lines, the other events applied
+    model = rs.load_model()
+    bodies = {
+        "application/json": "[" + ",".join(lines) + "]",
+        "application/x-ndjson": path.read_text(),
+    }
+    for i, (content_type, body) in enumerate(bodies.items()):
+        with TestClient(create_app(config(tmp_path / str(i), model))) as client:
+            r = client.post("/v1/events", content=body, headers={"Content-Type": content_type})
+            assert r.status_code == 422, r.text
+            assert r.json()["accepted"] == 2
+            [item] = r.json()["refused"]
+            assert item["index"] == 1
+            assert ("deeper than 64 levels" if "deep" in case else "the limit is 65536") in (
+                item["message"]
+            )
+            scorer = client.app.state.serve.service.scorer  # type: ignore[attr-defined]
+            assert scorer.n_events == 2
+
+
+def test_a_batch_of_many_tiny_elements_is_refused_before_it_is_all_parsed() -> None:
+    # The whole array was parsed before its length was checked: a 16 MiB body of "{}," made
+    # 5.6 million dicts (some 400 MB, 25 times the body) before the 413.
+    body = b"[" + b"{}," * 1_000_000 + b"{}]"
+    tracemalloc.start()
+    try:
+        with pytest.raises(BatchSizeError):
+            parse_body(body, "application/json")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * len(body), peak

@@ -17,7 +17,8 @@ from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summ
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
 from riskscore.io.events import count_ignored
-from riskscore.io.jsonl import loads_event, without_byte_order_mark
+from riskscore.io.jsonl import line_chars, line_problem, loads_event, without_byte_order_mark
+from riskscore.io.schema import MAX_JSON_LINE_LENGTH
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import ReviewQueue
 from riskscore.online import OnlineScorer
@@ -26,7 +27,7 @@ from riskscore.policy import Alert, AlertPolicy
 
 #: Longest input line parsed (characters); a longer line is counted and skipped unparsed.
 #: A schema v1 event takes a few hundred characters.
-MAX_LINE_CHARS = 65_536
+MAX_LINE_CHARS = MAX_JSON_LINE_LENGTH
 #: Longest problem message written to stderr per line.
 _MAX_MESSAGE_CHARS = 300
 
@@ -204,7 +205,7 @@ def stream_lines(
             continue
         if lineno == 1:  # a byte order mark, as read_messages and the service skip it
             line = without_byte_order_mark(line)
-        if len(line) > MAX_LINE_CHARS and _too_long(line):
+        if len(line) > MAX_LINE_CHARS and line_chars(line) > MAX_LINE_CHARS:
             n_rejected += 1
             reasons["line_too_long"] = reasons.get("line_too_long", 0) + 1
             err.write(f"line {lineno}: more than {MAX_LINE_CHARS} characters\n")
@@ -213,6 +214,9 @@ def stream_lines(
             try:
                 if not line.isascii():  # O(1): only text beyond ASCII can hold bad bytes
                     _check_utf8(line)
+                problem = line_problem(line)  # too deep, as read_messages refuses the line
+                if problem is not None:
+                    raise SchemaError(f"the line {problem}")
                 event = loads_event(line)
                 if not isinstance(event, dict):
                     # the line is not quoted: it may be message content
@@ -283,16 +287,6 @@ def bounded_lines(stream: TextIO) -> Iterator[str]:
 
 #: Characters read for one line at most: the limit and a ``\r\n`` line break.
 _READ_CHARS = MAX_LINE_CHARS + 2
-
-
-def _too_long(line: str) -> bool:
-    """Whether ``line`` holds more than :data:`MAX_LINE_CHARS` characters before its line
-    break (``\\n`` or ``\\r\\n``; a line cut by :func:`bounded_lines` has none), so that a
-    line is read or refused alike whether or not it ends the input."""
-    n = len(line)
-    if line.endswith("\n"):
-        n -= 2 if line.endswith("\r\n") else 1
-    return n > MAX_LINE_CHARS
 
 
 def _check_utf8(line: str) -> None:

@@ -10,10 +10,11 @@ what ``riskscore stream`` refuses, with the same message.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.jsonl import unique_fields, without_byte_order_mark
+from riskscore.io.jsonl import line_problem, unique_fields, without_byte_order_mark
 
 __all__ = [
     "JSON_LINES_TYPES",
@@ -58,7 +59,9 @@ def _check_size(n: int) -> None:
         )
 
 
-_decode = json.JSONDecoder(object_pairs_hook=unique_fields).decode  # a field twice: refused
+# a field twice: refused
+_decoder = json.JSONDecoder(object_pairs_hook=unique_fields)
+_decode, _raw_decode = _decoder.decode, _decoder.raw_decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,16 +125,14 @@ def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
     if media in JSON_LINES_TYPES:
         return _json_lines(text)
     try:
-        value = _decode(text)
+        return _json(text)
+    except BatchSizeError:
+        raise
     except (ValueError, RecursionError) as exc:
         raise SchemaError(
             f"the request body is not JSON ({exc}); send one event as a JSON object, a "
             "batch as a JSON array, or JSON lines with Content-Type: application/x-ndjson"
         ) from None
-    if isinstance(value, list):
-        _check_size(len(value))
-        return [BodyItem(i, v) for i, v in enumerate(value)]
-    return [BodyItem(0, value)]
 
 
 def _json_lines(text: str) -> list[BodyItem]:
@@ -140,8 +141,58 @@ def _json_lines(text: str) -> list[BodyItem]:
         if not line.strip():
             continue
         _check_size(len(out) + 1)
+        problem = line_problem(line)  # as read_messages and riskscore stream refuse it
+        if problem is not None:
+            out.append(BodyItem(i, error=f"line {i} {problem}"))
+            continue
         try:
             out.append(BodyItem(i, _decode(line)))
         except (ValueError, RecursionError) as exc:
             out.append(BodyItem(i, error=f"line {i} is not JSON ({exc})"))
     return out
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace
+
+
+def _json(text: str) -> list[BodyItem]:
+    """A JSON object (one event) or array of events, parsed an element at a time: each
+    is held to the limits of a JSON line (:func:`~riskscore.io.jsonl.line_problem`), as
+    it would be sent as JSON lines, and the parse stops at the element past
+    :data:`MAX_BATCH_EVENTS` (parsed whole, 16 MiB of ``{},`` made some 400 MB of dicts
+    before the count was checked)."""
+    at = _skip_space(text, 0)
+    out: list[BodyItem] = []
+    if not text.startswith("[", at):  # one event
+        item, at = _element(text, at, 0)
+        out.append(item)
+    elif text.startswith("]", at := _skip_space(text, at + 1)):
+        at += 1
+    else:
+        while True:
+            _check_size(len(out) + 1)
+            item, at = _element(text, at, len(out))
+            out.append(item)
+            at = _skip_space(text, at)
+            if text.startswith("]", at):
+                at += 1
+                break
+            if not text.startswith(",", at):
+                raise ValueError(f"expected ',' or ']' at char {at}")
+            at = _skip_space(text, at + 1)
+    if _skip_space(text, at) != len(text):
+        raise ValueError(f"extra data at char {at}")
+    return out
+
+
+def _skip_space(text: str, at: int) -> int:
+    return _SPACE.match(text, at).end()  # type: ignore[union-attr]  # always matches
+
+
+def _element(text: str, start: int, index: int) -> tuple[BodyItem, int]:
+    """The value at ``text[start:]`` as batch item ``index``, and where it ends."""
+    value, end = _raw_decode(text, start)
+    problem = line_problem(text[start:end], "an event")
+    if problem is not None:
+        return BodyItem(index, error=f"event {index} {problem}"), end
+    return BodyItem(index, value), end
