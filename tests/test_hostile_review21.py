@@ -3,6 +3,7 @@ or a buggy upstream platform would feed them."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import sys
@@ -172,3 +173,26 @@ def test_a_batch_of_many_tiny_elements_is_refused_before_it_is_all_parsed() -> N
     finally:
         tracemalloc.stop()
     assert peak < 4 * len(body), peak
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", "deflate, gzip"])
+def test_a_compressed_body_is_refused_as_such_and_not_read_as_plain(
+    tmp_path: Path, encoding: str
+) -> None:
+    # Content-Encoding was not looked at: a gzip body was "not UTF-8 text ('utf-8' codec
+    # can't decode byte 0x8b ...)", and a plain body labelled gzip was applied.
+    plain = _line(0).encode()
+    with TestClient(create_app(config(tmp_path, rs.load_model()))) as client:
+        for body in (gzip.compress(plain), plain):
+            headers = {"Content-Type": "application/json", "Content-Encoding": encoding}
+            r = client.post("/v1/events", content=body, headers=headers)
+            assert r.status_code == 415, r.text
+            [item] = r.json()["refused"]
+            assert f"Content-Encoding {encoding!r} is not read" in item["message"]
+        assert client.app.state.serve.service.scorer.n_events == 0  # type: ignore[attr-defined]
+        r = client.post(
+            "/v1/events",
+            content=plain,
+            headers={"Content-Type": "application/json", "Content-Encoding": "identity"},
+        )
+        assert r.status_code == 200, r.text

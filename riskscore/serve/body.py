@@ -73,7 +73,9 @@ class BodyItem:
     error: str | None = None
 
 
-def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
+def parse_body(
+    body: bytes, content_type: str | None, content_encoding: str | None = None
+) -> list[BodyItem]:
     """Split a request body into the batch's elements.
 
     Parameters
@@ -87,6 +89,9 @@ def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
     content_type : str or None
         The request's ``Content-Type``: :data:`JSON_TYPE` or one of
         :data:`JSON_LINES_TYPES` (parameters such as ``charset`` are ignored).
+    content_encoding : str or None, optional
+        The request's ``Content-Encoding``: none or ``identity`` (a compressed body is
+        refused, rather than read as if it were not compressed).
 
     Returns
     -------
@@ -97,7 +102,8 @@ def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
     Raises
     ------
     MediaTypeError
-        ``content_type`` is another media type, or missing (nothing of the body is read).
+        ``content_type`` is another media type, or missing, or ``content_encoding`` is
+        another coding (nothing of the body is read).
     BatchSizeError
         More than :data:`MAX_BATCH_EVENTS` elements (nothing of the body is used).
     SchemaError
@@ -117,6 +123,11 @@ def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
             f"Content-Type {content_type!r:.80} is not read: send events as {JSON_TYPE} "
             f"(an event or an array of events) or as JSON lines "
             f"({', '.join(sorted(JSON_LINES_TYPES))})"
+        )
+    if content_encoding is not None and content_encoding.strip().lower() not in ("", "identity"):
+        raise MediaTypeError(
+            f"Content-Encoding {content_encoding!r:.80} is not read: send the body "
+            "uncompressed (no Content-Encoding)"
         )
     try:
         text = without_byte_order_mark(body.decode("utf-8"))
