@@ -19,8 +19,10 @@ import riskscore as rs
 from riskscore.cli import main
 from riskscore.cli.stream import MAX_LINE_CHARS
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
+from riskscore.moderation import ReviewQueue
 from riskscore.serve import create_app
 from riskscore.serve.body import BatchSizeError, parse_body
+from riskscore.serve.timeline import TimelineStore
 
 T0 = 1_767_225_600
 
@@ -196,3 +198,43 @@ def test_a_compressed_body_is_refused_as_such_and_not_read_as_plain(
             headers={"Content-Type": "application/json", "Content-Encoding": "identity"},
         )
         assert r.status_code == 200, r.text
+
+
+def _room_events() -> list[dict[str, Any]]:
+    """Room ``r``: an adult and a child, then a second child (a group room from then on:
+    each pair its own conversation), who reports the adult."""
+    return [
+        json.loads(_line(0, conversation_id="r", sender_id="adult", recipient_id="kid-1",
+                         sender_age=40, recipient_age=12)),
+        json.loads(_line(1, conversation_id="r", sender_id="adult", recipient_id="kid-2",
+                         sender_age=40, recipient_age=13)),
+        json.loads(_line(2, conversation_id="r", sender_id="kid-2", recipient_id="adult",
+                         sender_age=13, recipient_age=40, event="report")),
+    ]  # fmt: skip
+
+
+def test_a_report_in_a_group_room_is_queued_under_its_pair_not_a_500(tmp_path: Path) -> None:
+    # The report was looked up under the room's id, which names no live conversation once
+    # the room has three accounts: KeyError, a 500, with the batch's events applied to
+    # the scorer but nothing queued, kept for the plots or remembered for a retry.
+    model = rs.load_model()
+    with TestClient(create_app(config(tmp_path, model)), raise_server_exceptions=False) as client:
+        r = client.post("/v1/events", json=_room_events(), headers={"Idempotency-Key": "b1"})
+        assert r.status_code == 200, r.text
+        service = client.app.state.serve.service  # type: ignore[attr-defined]
+        pair = "r|adult|kid-2"
+        with ReviewQueue(tmp_path / "queue.sqlite") as queue:
+            [report] = [i for i in queue.items() if i.kind == "user_report"]
+        assert (report.conversation_id, report.child_id) == (pair, "kid-2")
+        assert report.risk == service.scorer.score_of(pair)
+        # the plots read the events of a queue item's conversation: the pair's, not the room's
+        service.timeline.flush()
+        timeline = TimelineStore(tmp_path / "timeline.sqlite")  # its connection, this thread's
+        try:
+            assert [e.timestamp for e in timeline.events_of(pair)] == [T0 + 1, T0 + 2]
+        finally:
+            timeline.close()
+        # ... and a retry is answered from the first response, nothing applied twice
+        again = client.post("/v1/events", json=_room_events(), headers={"Idempotency-Key": "b1"})
+        assert again.json()["replayed"] is True
+        assert service.scorer.n_events == 3

@@ -222,6 +222,9 @@ class ScoringService:
                 refused.append({"index": item.index, "message": one_line(str(exc))})
                 continue
             parsed = cast(EventTuple, scorer.last_event)  # as the scorer parsed it, once
+            cid = scorer.conversation_id_of(parsed)  # in a group room: its pair's
+            if cid is not parsed[0]:
+                parsed = (cid, *parsed[1:])  # type: ignore[assignment]
             applied.append(parsed)
             count_ignored(event, ignored)
             if parsed[7] == _REPORT:
