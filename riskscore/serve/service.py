@@ -224,7 +224,7 @@ class ScoringService:
             parsed = cast(EventTuple, scorer.last_event)  # as the scorer parsed it, once
             cid = scorer.conversation_id_of(parsed)  # in a group room: its pair's
             if cid is not parsed[0]:
-                parsed = (cid, *parsed[1:])  # type: ignore[assignment]
+                parsed = (cid, *parsed[1:])
             applied.append(parsed)
             count_ignored(event, ignored)
             if parsed[7] == _REPORT:
