@@ -238,3 +238,13 @@ def test_a_report_in_a_group_room_is_queued_under_its_pair_not_a_500(tmp_path: P
         again = client.post("/v1/events", json=_room_events(), headers={"Idempotency-Key": "b1"})
         assert again.json()["replayed"] is True
         assert service.scorer.n_events == 3
+
+
+def test_the_api_reads_a_json_lines_line_at_the_limit_with_windows_line_breaks(
+    tmp_path: Path,
+) -> None:
+    line = _line(0, pad="x" * (MAX_JSON_LINE_LENGTH - len(_line(0, pad=""))))
+    body = f"{line}\r\n{_line(1)}\r\n".encode()
+    with TestClient(create_app(config(tmp_path, rs.load_model()))) as client:
+        r = client.post("/v1/events", content=body, headers={"Content-Type": "application/jsonl"})
+        assert (r.status_code, r.json()["accepted"]) == (200, 2), r.text

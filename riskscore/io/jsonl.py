@@ -108,10 +108,10 @@ def _bounded_lines(fh: Any) -> Any:
 
 
 def line_chars(line: str) -> int:
-    """Characters of ``line`` before its line break (``\\n`` or ``\\r\\n``, if any)."""
-    if line.endswith("\n"):
-        return len(line) - (2 if line.endswith("\r\n") else 1)
-    return len(line)
+    """Characters of ``line`` before its line break (``\\n`` or ``\\r\\n``, if any; a ``\\r``
+    left at the end of a line split at ``\\n`` counts as part of it)."""
+    n = len(line) - line.endswith("\n")
+    return n - (n > 0 and line[n - 1] == "\r")
 
 
 def line_problem(line: str, what: str = "a line") -> str | None:
