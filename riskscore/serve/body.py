@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.jsonl import line_problem, unique_fields, without_byte_order_mark
+from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
 
 __all__ = [
     "JSON_LINES_TYPES",
@@ -164,6 +165,7 @@ def _json_lines(text: str) -> list[BodyItem]:
 
 
 _SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace
+_NEXT = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")  # between two elements, or the end
 
 
 def _json(text: str) -> list[BodyItem]:
@@ -184,15 +186,14 @@ def _json(text: str) -> list[BodyItem]:
             _check_size(len(out) + 1)
             item, at = _element(text, at, len(out))
             out.append(item)
-            at = _skip_space(text, at)
-            if text.startswith("]", at):
-                at += 1
-                break
-            if not text.startswith(",", at):
+            found = _NEXT.match(text, at)
+            if found is None:
                 raise ValueError(f"expected ',' or ']' at char {at}")
-            at = _skip_space(text, at + 1)
-    if _skip_space(text, at) != len(text):
-        raise ValueError(f"extra data at char {at}")
+            at = found.end()
+            if found.group(1) == "]":
+                break
+    if (rest := _skip_space(text, at)) != len(text):
+        raise ValueError(f"extra data at char {rest}")
     return out
 
 
@@ -203,7 +204,12 @@ def _skip_space(text: str, at: int) -> int:
 def _element(text: str, start: int, index: int) -> tuple[BodyItem, int]:
     """The value at ``text[start:]`` as batch item ``index``, and where it ends."""
     value, end = _raw_decode(text, start)
-    problem = line_problem(text[start:end], "an event")
-    if problem is not None:
+    if (
+        (  # most events: short, one object deep, nothing to copy for line_problem
+            end - start > MAX_JSON_LINE_LENGTH
+            or text.count("{", start, end) + text.count("[", start, end) > MAX_JSON_DEPTH
+        )
+        and (problem := line_problem(text[start:end], "an event")) is not None
+    ):
         return BodyItem(index, error=f"event {index} {problem}"), end
     return BodyItem(index, value), end
