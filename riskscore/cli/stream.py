@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -16,7 +17,8 @@ from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summ
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
 from riskscore.io.events import count_ignored
-from riskscore.io.jsonl import loads_event, without_byte_order_mark
+from riskscore.io.jsonl import line_chars, line_problem, loads_event, without_byte_order_mark
+from riskscore.io.schema import MAX_JSON_LINE_LENGTH
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import ReviewQueue
 from riskscore.online import OnlineScorer
@@ -25,7 +27,7 @@ from riskscore.policy import Alert, AlertPolicy
 
 #: Longest input line parsed (characters); a longer line is counted and skipped unparsed.
 #: A schema v1 event takes a few hundred characters.
-MAX_LINE_CHARS = 65_536
+MAX_LINE_CHARS = MAX_JSON_LINE_LENGTH
 #: Longest problem message written to stderr per line.
 _MAX_MESSAGE_CHARS = 300
 
@@ -203,13 +205,18 @@ def stream_lines(
             continue
         if lineno == 1:  # a byte order mark, as read_messages and the service skip it
             line = without_byte_order_mark(line)
-        if len(line) > MAX_LINE_CHARS:
+        if len(line) > MAX_LINE_CHARS and line_chars(line) > MAX_LINE_CHARS:
             n_rejected += 1
             reasons["line_too_long"] = reasons.get("line_too_long", 0) + 1
             err.write(f"line {lineno}: more than {MAX_LINE_CHARS} characters\n")
         elif line.strip():
             refused_future = scorer.n_refused_future
             try:
+                if not line.isascii():  # O(1): only text beyond ASCII can hold bad bytes
+                    _check_utf8(line)
+                problem = line_problem(line)  # too deep, as read_messages refuses the line
+                if problem is not None:
+                    raise SchemaError(f"the line {problem}")
                 event = loads_event(line)
                 if not isinstance(event, dict):
                     # the line is not quoted: it may be message content
@@ -265,16 +272,54 @@ def stream_lines(
 
 
 def bounded_lines(stream: TextIO) -> Iterator[str]:
-    """The lines of a text stream, each cut after ``MAX_LINE_CHARS + 1`` characters (the
-    rest of a longer line is read in parts and dropped, never held whole), so that a line
-    without a line break cannot grow the process without bound; a cut line is still
-    longer than :data:`MAX_LINE_CHARS` and so refused."""
-    while line := stream.readline(MAX_LINE_CHARS + 1):
-        if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
-            while rest := stream.readline(MAX_LINE_CHARS + 1):
+    """The lines of a text stream, each cut after ``MAX_LINE_CHARS + 2`` characters (room
+    for a ``\\r\\n`` line break; the rest of a longer line is read in parts and dropped,
+    never held whole), so that a line without a line break cannot grow the process without
+    bound; a cut line has no line break and is longer than :data:`MAX_LINE_CHARS`, and so
+    is refused."""
+    while line := stream.readline(_READ_CHARS):
+        if len(line) == _READ_CHARS and not line.endswith("\n"):
+            while rest := stream.readline(_READ_CHARS):
                 if rest.endswith("\n"):
                     break
         yield line
+
+
+#: Characters read for one line at most: the limit and a ``\r\n`` line break.
+_READ_CHARS = MAX_LINE_CHARS + 2
+
+
+def _check_utf8(line: str) -> None:
+    """Refuse a line read from bytes that are not UTF-8. stdin is decoded with
+    ``surrogateescape`` (:func:`utf8_stdin`): such bytes become lone surrogates, which
+    UTF-8 text never holds (a ``\\ud800`` escape in JSON is decoded later, by the parser).
+
+    Raises
+    ------
+    SchemaError
+        Naming the byte, as :func:`riskscore.read_messages` refuses such a line.
+    """
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        byte = ord(line[exc.start]) - 0xDC00  # the byte surrogateescape kept
+        shown = f"byte {byte:#04x}" if 0x80 <= byte <= 0xFF else "a lone surrogate"
+        raise SchemaError(
+            f"the line is not valid UTF-8 ({shown} at character {exc.start}): events are UTF-8 text"
+        ) from None
+
+
+def utf8_stdin(stream: TextIO) -> TextIO:
+    """``stream`` (stdin) read as UTF-8 whatever the locale, split at ``\\n`` only, with
+    bytes that are not UTF-8 kept as lone surrogates so that only their line is refused
+    (:func:`_check_utf8`): decoded strictly, the first such byte ended the stream, and in
+    another locale's encoding ids read as other accounts than batch reads. A stream that
+    is not the interpreter's (a test's ``StringIO``) or was already read is left as it is.
+    """
+    if isinstance(stream, io.TextIOWrapper):
+        with contextlib.suppress(io.UnsupportedOperation):  # already read: too late
+            stream.reconfigure(encoding="utf-8", errors="surrogateescape", newline="\n")
+    return stream
 
 
 def _resumed_counts(extra: dict[str, Any], path: object) -> tuple[int, dict[str, int]]:
@@ -363,7 +408,7 @@ def _run(
             shadow_out = stack.enter_context(args.shadow_out.open("a", encoding="utf-8"))
         result = stream_lines(
             scorer,
-            bounded_lines(sys.stdin),
+            bounded_lines(utf8_stdin(sys.stdin)),
             sys.stdout,
             sys.stderr,
             checkpoint=args.checkpoint,

@@ -23,7 +23,14 @@ from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
 from riskscore.io.text import arrow_file
 
-__all__ = ["loads_event", "read_jsonl", "unique_fields", "without_byte_order_mark"]
+__all__ = [
+    "line_chars",
+    "line_problem",
+    "loads_event",
+    "read_jsonl",
+    "unique_fields",
+    "without_byte_order_mark",
+]
 
 
 def unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -100,12 +107,31 @@ def _bounded_lines(fh: Any) -> Any:
             yield data, True
 
 
-def _line_problem(line: str) -> str | None:
+def line_chars(line: str) -> int:
+    """Characters of ``line`` before its line break (``\\n`` or ``\\r\\n``, if any; a ``\\r``
+    left at the end of a line split at ``\\n`` counts as part of it)."""
+    n = len(line) - line.endswith("\n")
+    return n - (n > 0 and line[n - 1] == "\r")
+
+
+def line_problem(line: str, what: str = "a line") -> str | None:
     """Why a JSON line is refused before it is parsed (too long or too deeply nested:
-    parsers slow down or crash on those), or None."""
-    if len(line) > MAX_JSON_LINE_LENGTH:
+    parsers slow down or crash on those), or None: the one rule of :func:`read_jsonl`,
+    ``riskscore stream`` and ``POST /v1/events`` (``what``: ``"an event"`` for an element
+    of a JSON array). Its line break (``\\n`` or ``\\r\\n``) is not counted, so a line is
+    read or refused alike whether or not it ends the input.
+
+    Examples
+    --------
+    >>> line_problem('{"conversation_id": 1}\\n') is None
+    True
+    >>> line_problem("[" * 65 + "]" * 65)
+    'nests arrays or objects deeper than 64 levels'
+    """
+    n = len(line)
+    if n > MAX_JSON_LINE_LENGTH and (n := line_chars(line)) > MAX_JSON_LINE_LENGTH:
         return (
-            f"is a line of {len(line)} characters: the limit is {MAX_JSON_LINE_LENGTH} "
+            f"is {what} of {n} characters: the limit is {MAX_JSON_LINE_LENGTH} "
             "(a schema v1 event takes a few hundred)"
         )
     if line.count("[") + line.count("{") > MAX_JSON_DEPTH and _json_depth(line) > MAX_JSON_DEPTH:
@@ -135,7 +161,7 @@ def read_jsonl(path: Path) -> RawColumns:
                 lines.append("{}")
                 continue
             problem = (
-                _line_problem(line)
+                line_problem(line)
                 if complete
                 else f"is longer than the limit of {MAX_JSON_LINE_LENGTH} characters"
             )

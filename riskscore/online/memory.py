@@ -432,6 +432,27 @@ class ScorerMemory(ScorerCheckpoints):
         conv = self._live(conversation_id)
         return conv.n_alerted_tier
 
+    def conversation_id_of(self, event: EventTuple) -> object:
+        """The id of the live conversation an event just applied went to (``event`` as
+        :attr:`last_event` holds it): in a group room, its pair's id
+        (:mod:`riskscore.io.groups`), the id its scores and alerts carry; else its own.
+
+        Examples
+        --------
+        >>> import riskscore as rs
+        >>> scorer = rs.OnlineScorer(rs.load_model())
+        >>> for t, child in enumerate(["c1", "c2"]):
+        ...     _ = scorer.update_one({"conversation_id": "r", "timestamp": 1_700_000_000 + t,
+        ...                            "sender_id": "a", "recipient_id": child,
+        ...                            "channel": "group"})
+        >>> scorer.conversation_id_of(scorer.last_event)
+        'r|a|c2'
+        """
+        cid = event[0]
+        if self._rooms and cid in self._rooms:
+            return pair_conversation_id(cid, event[2], event[3])
+        return cid
+
     @property
     def conversation_ids(self) -> tuple[object, ...]:
         """Ids of the live conversations, least recently active first (a group room's

@@ -85,7 +85,10 @@ _EVENTS_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "an API token is configured and the request lacks it"},
     408: {"description": "the body was not received whole within the configured time"},
     413: {"description": "the body is larger than the configured limit"},
-    415: {"description": "the Content-Type is neither application/json nor JSON lines"},
+    415: {
+        "description": "the Content-Type is neither application/json nor JSON lines, or "
+        "the body is compressed (Content-Encoding)"
+    },
     422: {
         "description": "one or more events refused (`refused`: their `index` and the "
         "validator's `message`; the others were applied), or a body that is not JSON"
@@ -154,7 +157,12 @@ async def post_events(request: Request) -> JSONResponse:
     config = request.app.state.config
     body = await _read_body(request, config.max_body_bytes, config.body_timeout_s)
     headers = request.headers
-    result = service.submit(body, headers.get("content-type"), headers.get("idempotency-key"))
+    result = service.submit(
+        body,
+        headers.get("content-type"),
+        headers.get("idempotency-key"),
+        headers.get("content-encoding"),
+    )
     return _RiskscoreJSON(result.body, status_code=result.status)
 
 

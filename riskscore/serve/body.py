@@ -10,10 +10,12 @@ what ``riskscore stream`` refuses, with the same message.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.jsonl import unique_fields, without_byte_order_mark
+from riskscore.io.jsonl import line_problem, unique_fields, without_byte_order_mark
+from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
 
 __all__ = [
     "JSON_LINES_TYPES",
@@ -58,7 +60,9 @@ def _check_size(n: int) -> None:
         )
 
 
-_decode = json.JSONDecoder(object_pairs_hook=unique_fields).decode  # a field twice: refused
+# a field twice: refused
+_decoder = json.JSONDecoder(object_pairs_hook=unique_fields)
+_decode, _raw_decode = _decoder.decode, _decoder.raw_decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +74,9 @@ class BodyItem:
     error: str | None = None
 
 
-def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
+def parse_body(
+    body: bytes, content_type: str | None, content_encoding: str | None = None
+) -> list[BodyItem]:
     """Split a request body into the batch's elements.
 
     Parameters
@@ -84,6 +90,9 @@ def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
     content_type : str or None
         The request's ``Content-Type``: :data:`JSON_TYPE` or one of
         :data:`JSON_LINES_TYPES` (parameters such as ``charset`` are ignored).
+    content_encoding : str or None, optional
+        The request's ``Content-Encoding``: none or ``identity`` (a compressed body is
+        refused, rather than read as if it were not compressed).
 
     Returns
     -------
@@ -94,7 +103,8 @@ def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
     Raises
     ------
     MediaTypeError
-        ``content_type`` is another media type, or missing (nothing of the body is read).
+        ``content_type`` is another media type, or missing, or ``content_encoding`` is
+        another coding (nothing of the body is read).
     BatchSizeError
         More than :data:`MAX_BATCH_EVENTS` elements (nothing of the body is used).
     SchemaError
@@ -115,6 +125,11 @@ def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
             f"(an event or an array of events) or as JSON lines "
             f"({', '.join(sorted(JSON_LINES_TYPES))})"
         )
+    if content_encoding is not None and content_encoding.strip().lower() not in ("", "identity"):
+        raise MediaTypeError(
+            f"Content-Encoding {content_encoding!r:.80} is not read: send the body "
+            "uncompressed (no Content-Encoding)"
+        )
     try:
         text = without_byte_order_mark(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -122,16 +137,14 @@ def parse_body(body: bytes, content_type: str | None) -> list[BodyItem]:
     if media in JSON_LINES_TYPES:
         return _json_lines(text)
     try:
-        value = _decode(text)
+        return _json(text)
+    except BatchSizeError:
+        raise
     except (ValueError, RecursionError) as exc:
         raise SchemaError(
             f"the request body is not JSON ({exc}); send one event as a JSON object, a "
             "batch as a JSON array, or JSON lines with Content-Type: application/x-ndjson"
         ) from None
-    if isinstance(value, list):
-        _check_size(len(value))
-        return [BodyItem(i, v) for i, v in enumerate(value)]
-    return [BodyItem(0, value)]
 
 
 def _json_lines(text: str) -> list[BodyItem]:
@@ -140,8 +153,63 @@ def _json_lines(text: str) -> list[BodyItem]:
         if not line.strip():
             continue
         _check_size(len(out) + 1)
+        problem = line_problem(line)  # as read_messages and riskscore stream refuse it
+        if problem is not None:
+            out.append(BodyItem(i, error=f"line {i} {problem}"))
+            continue
         try:
             out.append(BodyItem(i, _decode(line)))
         except (ValueError, RecursionError) as exc:
             out.append(BodyItem(i, error=f"line {i} is not JSON ({exc})"))
     return out
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace
+_NEXT = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")  # between two elements, or the end
+
+
+def _json(text: str) -> list[BodyItem]:
+    """A JSON object (one event) or array of events, parsed an element at a time: each
+    is held to the limits of a JSON line (:func:`~riskscore.io.jsonl.line_problem`), as
+    it would be sent as JSON lines, and the parse stops at the element past
+    :data:`MAX_BATCH_EVENTS` (parsed whole, 16 MiB of ``{},`` made some 400 MB of dicts
+    before the count was checked)."""
+    at = _skip_space(text, 0)
+    out: list[BodyItem] = []
+    if not text.startswith("[", at):  # one event
+        item, at = _element(text, at, 0)
+        out.append(item)
+    elif text.startswith("]", at := _skip_space(text, at + 1)):
+        at += 1
+    else:
+        while True:
+            _check_size(len(out) + 1)
+            item, at = _element(text, at, len(out))
+            out.append(item)
+            found = _NEXT.match(text, at)
+            if found is None:
+                raise ValueError(f"expected ',' or ']' at char {at}")
+            at = found.end()
+            if found.group(1) == "]":
+                break
+    if (rest := _skip_space(text, at)) != len(text):
+        raise ValueError(f"extra data at char {rest}")
+    return out
+
+
+def _skip_space(text: str, at: int) -> int:
+    return _SPACE.match(text, at).end()  # type: ignore[union-attr]  # always matches
+
+
+def _element(text: str, start: int, index: int) -> tuple[BodyItem, int]:
+    """The value at ``text[start:]`` as batch item ``index``, and where it ends."""
+    value, end = _raw_decode(text, start)
+    if (
+        (  # most events: short, one object deep, nothing to copy for line_problem
+            end - start > MAX_JSON_LINE_LENGTH
+            or text.count("{", start, end) + text.count("[", start, end) > MAX_JSON_DEPTH
+        )
+        and (problem := line_problem(text[start:end], "an event")) is not None
+    ):
+        return BodyItem(index, error=f"event {index} {problem}"), end
+    return BodyItem(index, value), end

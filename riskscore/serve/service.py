@@ -129,10 +129,16 @@ class ScoringService:
 
     # ------------------------------------------------------------------ events
 
-    def submit(self, body: bytes, content_type: str | None, batch_id: str | None) -> BatchResult:
+    def submit(
+        self,
+        body: bytes,
+        content_type: str | None,
+        batch_id: str | None,
+        content_encoding: str | None = None,
+    ) -> BatchResult:
         """Parse and score one request body; a known ``batch_id`` returns its first response
         (refused, 422, when the body differs from the first one's: a new batch under a
-        used key).
+        used key). A ``content_encoding`` other than none or ``identity`` is refused (415).
 
         The response body has ``accepted`` (events applied), ``refused`` (``index`` and
         ``message`` of each event not applied), ``alerts`` (as ``riskscore stream``
@@ -162,7 +168,7 @@ class ScoringService:
                 return BatchResult(done.status, {**done.body, "replayed": True})
         started = time.perf_counter()
         try:
-            items = parse_body(body, content_type)
+            items = parse_body(body, content_type, content_encoding)
         except MediaTypeError as exc:
             self.metrics.refused.labels(reason="media_type").inc()
             return _refused_request(str(exc), status=415)
@@ -216,6 +222,9 @@ class ScoringService:
                 refused.append({"index": item.index, "message": one_line(str(exc))})
                 continue
             parsed = cast(EventTuple, scorer.last_event)  # as the scorer parsed it, once
+            cid = scorer.conversation_id_of(parsed)  # in a group room: its pair's
+            if cid is not parsed[0]:
+                parsed = (cid, *parsed[1:])
             applied.append(parsed)
             count_ignored(event, ignored)
             if parsed[7] == _REPORT:
