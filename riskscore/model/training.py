@@ -207,7 +207,8 @@ def fit_risk_model(
     unknown = [name for name in inputs if name not in _SPECS]
     if unknown:
         raise SchemaError(f"unknown model inputs {unknown}; features are {list(_SPECS)}")
-    X = np.ascontiguousarray(capped(features.values[:, [feature_index(n) for n in inputs]], inputs))
+    raw = np.ascontiguousarray(features.values[:, [feature_index(n) for n in inputs]])
+    X = capped(raw, inputs)
     margin = np.empty(len(y))
     for train, test in adult_folds(
         features.adult_id if groups is None else groups, y, n_splits, seed
@@ -241,8 +242,10 @@ def fit_risk_model(
             "n_splits": n_splits,
         },
         # what `riskscore monitor` compares a period with (riskscore.model.drift)
+        # of the inputs as scoring reads them (uncapped: a capped reference would flag
+        # every count above its cap as drift)
         "reference_distributions": reference_profile(
-            X, list(inputs), calibration.risk(trees.margins(X))
+            raw, list(inputs), calibration.risk(trees.margins(raw))
         ),
     }
     return RiskModel(trees, calibration, metadata=metadata)
