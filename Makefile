@@ -55,7 +55,8 @@ typecheck: $(STAMP)
 
 # Two workers, each sent one test file at a time (its module fixtures computed once; the
 # files on the shared Spark session count as one), the slowest first (tests/conftest.py).
-# `riskscore warmup` first: on a fresh clone it compiles the numba kernels once (~20 CPU s)
+# `riskscore warmup` first: on a fresh clone it compiles the numba kernels once (~30 CPU s, in
+# two processes: batch paths and online path side by side)
 # into the cache, instead of in each worker and each CLI subprocess that starts before the
 # cache is written (which cost the suite ~90 s on two cores).
 pytest: $(STAMP)

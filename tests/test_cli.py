@@ -20,6 +20,7 @@ from riskscore.cli.entrypoint import build_parser
 from riskscore.integrations._synapse_store import RoomStore
 from riskscore.online.checkpoint import write as checkpoint_write
 from riskscore.serve.accounts import ModeratorStore
+from riskscore.warmup import warm_up
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +96,14 @@ def test_warmup_reports_what_it_ran(capsys: pytest.CaptureFixture[str]) -> None:
     result = json.loads(capsys.readouterr().out)
     assert result["events"] > 1000
     assert result["seconds"] > 0
-    assert main(["warmup"]) == 0
+    assert main(["warmup", "--processes", "1"]) == 0
     assert "kernels compiled or loaded from numba's cache" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("processes", [0, 3, True])
+def test_warm_up_refuses_other_process_counts(processes: int) -> None:
+    with pytest.raises(ValueError, match="processes must be 1 or 2"):
+        warm_up(processes)
 
 
 def test_train_writes_a_loadable_bundle_with_metrics(

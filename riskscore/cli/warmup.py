@@ -12,6 +12,7 @@ HELP = "compile riskscore's kernels once, now, into numba's on-disk cache (for i
 EXAMPLE = (
     "examples:\n  riskscore warmup\n"
     "  NUMBA_CACHE_DIR=/opt/riskscore/numba riskscore warmup --json\n"
+    "  riskscore warmup --processes 1   # one CPU, or to keep the second free\n"
     "\n"
     "riskscore's kernels compile on first use (about 20 CPU seconds on a fresh installation)\n"
     "and are cached beside the modules, or in NUMBA_CACHE_DIR (a read-only installation: in\n"
@@ -25,11 +26,19 @@ EXAMPLE = (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """``warmup`` takes no arguments besides the common ``--json``."""
+    """``warmup --processes {1,2}``."""
+    parser.add_argument(
+        "--processes",
+        type=int,
+        choices=(1, 2),
+        default=None,
+        help="compile the online path in a second process beside the batch paths (2), or "
+        "everything in one (1); default: 2 when two CPUs are usable",
+    )
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
-    done = warm_up()
+    done = warm_up(args.processes)
     return {"seconds": round(done.seconds, 3), "events": done.events}
 
 
