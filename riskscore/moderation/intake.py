@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 import riskscore.moderation.queue_db as db
-from riskscore._checks import is_real
 from riskscore.io.ids import text_id_problem
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -35,7 +34,7 @@ from riskscore.io.schema import (
     MIN_AGE,
 )
 from riskscore.moderation.cases import QueueError, UserReport, check_epoch
-from riskscore.moderation.queue_rows import MAX_REASONS_CHARS, is_line
+from riskscore.moderation.queue_rows import MAX_REASONS_CHARS, is_line, is_queue_age
 from riskscore.policy import Alert, AlertPolicy, Tier
 
 __all__ = ["alert_row", "insert_alerts", "insert_reports", "report_row", "stored_age"]
@@ -47,7 +46,7 @@ def stored_age(value: Any, what: str = "child age") -> float | None:
     queue_rows`): not a number, or outside the ages of the event schema."""
     if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
         return None
-    if not (is_real(value) and MIN_AGE <= value <= MAX_AGE):
+    if not is_queue_age(value):
         raise ValueError(
             f"{what} {value!r} is not an age: expected a number from {MIN_AGE:g} to "
             f"{MAX_AGE:g}, or None or NaN for unknown"

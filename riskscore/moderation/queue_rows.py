@@ -27,7 +27,7 @@ from riskscore.io.schema import (
 from riskscore.moderation.cases import QueueError, QueueItem, check_epoch
 from riskscore.policy import Tier
 
-__all__ = ["MAX_REASONS_CHARS", "is_line", "item_from_row"]
+__all__ = ["MAX_REASONS_CHARS", "is_line", "is_queue_age", "item_from_row"]
 
 #: Why a value no riskscore writes is in the file.
 CHANGED_OUTSIDE = "the file was changed outside riskscore"
@@ -119,9 +119,7 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
         raise refuse("risk", "a number from 0 to 1")
     if not (type(tier) is int and (tier in list(Tier) if kind == "alert" else tier == 0)):
         raise refuse("tier", f"0 for a user report, {min(Tier):d} to {max(Tier):d} for an alert")
-    if age is not None and not (
-        is_real(age) and not isinstance(age, bool) and MIN_AGE <= age <= MAX_AGE
-    ):
+    if age is not None and not is_queue_age(age):
         raise refuse("child_age", f"null or an age from {MIN_AGE:g} to {MAX_AGE:g}")
     if r["channel"] is not None and r["channel"] not in CHANNEL_NAMES:
         raise refuse("channel", f"null or one of {', '.join(CHANNEL_NAMES)}")
@@ -174,6 +172,13 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
         decided_at=decided_at,
         decided_by=decided_by,
     )
+
+
+def is_queue_age(value: object) -> bool:
+    """Whether ``value`` is a known age the queue keeps (``child_age``; None is unknown):
+    a finite number from :data:`~riskscore.io.schema.MIN_AGE` to
+    :data:`~riskscore.io.schema.MAX_AGE`, the ages of the event schema."""
+    return is_real(value) and bool(MIN_AGE <= value <= MAX_AGE)
 
 
 def is_line(value: object) -> TypeGuard[str]:
