@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from riskscore.io.sqlite import FILE_MODE
 from riskscore.io.timestamps import iso_utc
 from riskscore.regulatory._cases import DecidedCase
 
@@ -160,17 +161,16 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
     }
 
 
-#: Mode of the drafts and of a folder made for them: they name the accounts of children and
-#: of the adults reported (raw ids, as a report to NCMEC needs), so only their owner reads
-#: them, as the review queue's file.
-DRAFT_FILE_MODE = 0o600
+#: Mode of a folder made for the drafts: they name the accounts of children and of the
+#: adults reported (raw ids, as a report to NCMEC needs), so only their owner reads them;
+#: the files take the review queue's mode (:data:`riskscore.io.sqlite.FILE_MODE`).
 DRAFT_DIR_MODE = 0o700
 
 
 def write_drafts(drafts: Iterable[dict[str, Any]], out_dir: str | Path) -> dict[str, Path]:
     """Write each draft as ``ncmec-draft-<first queue item id>.json`` under ``out_dir``,
-    readable by their owner only (:data:`DRAFT_FILE_MODE`; a folder made for them
-    :data:`DRAFT_DIR_MODE`).
+    readable by their owner only (the queue file's
+    :data:`~riskscore.io.sqlite.FILE_MODE`; a folder made for them :data:`DRAFT_DIR_MODE`).
 
     Returns
     -------
@@ -188,7 +188,7 @@ def write_drafts(drafts: Iterable[dict[str, Any]], out_dir: str | Path) -> dict[
         # replaced by a new one, not reused with its mode
         path.unlink(missing_ok=True)
         with open(
-            os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, DRAFT_FILE_MODE),
+            os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE),
             "w",
             encoding="utf-8",
         ) as file:
