@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -52,6 +52,7 @@ __all__ = [
     "check_platform",
     "iter_reports",
     "parse_token",
+    "youngest_child_age",
 ]
 
 DAY_S = 86_400
@@ -432,6 +433,12 @@ class AuditEntry:
     action: str
     item_id: int
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+def youngest_child_age(items: Iterable[QueueItem]) -> float:
+    """Youngest declared age under 18 among ``items`` (NaN when none is known): a reporter
+    who declared an adult age is no child (:attr:`QueueItem.child_not_known_adult`)."""
+    return min((i.child_age for i in items if i.child_age < MINOR_AGE), default=math.nan)
 
 
 def iter_reports(messages: Any) -> Iterator[UserReport]:

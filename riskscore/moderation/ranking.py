@@ -13,8 +13,7 @@ import math
 from collections.abc import Iterable
 
 import riskscore.moderation.queue_db as db
-from riskscore.io.schema import MINOR_AGE
-from riskscore.moderation.cases import Case, PriorityWeights, QueueItem
+from riskscore.moderation.cases import Case, PriorityWeights, QueueItem, youngest_child_age
 
 __all__ = ["TIER_NAMES", "build_case", "rank_cases"]
 
@@ -51,8 +50,8 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
             f"{TIER_NAMES[best_alert.tier]} alert, risk {best_alert.risk:.2f} "
             f"(band {best_alert.age_band})"
         )
-    youngest = min((i.child_age for i in items if i.child_age < MINOR_AGE), default=None)
-    if youngest is not None:
+    youngest = youngest_child_age(items)
+    if not math.isnan(youngest):
         reasons.append(f"youngest child {youngest:g}")
     elif children:
         reasons.append("child age unknown")

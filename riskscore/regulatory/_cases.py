@@ -8,14 +8,12 @@ case; the transparency templates count them.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from riskscore.io.schema import MINOR_AGE
 from riskscore.moderation import QueueItem
-from riskscore.moderation.cases import check_epoch, check_period
+from riskscore.moderation.cases import check_epoch, check_period, youngest_child_age
 
 __all__ = ["RESTRICTING", "DecidedCase", "ExportFilter", "decided_cases"]
 
@@ -133,8 +131,7 @@ class DecidedCase:
     @property
     def youngest_age(self) -> float:
         """Youngest declared child age (under 18) among the items (NaN when none is known)."""
-        ages = [i.child_age for i in self.items if i.child_age < MINOR_AGE]
-        return min(ages) if ages else math.nan
+        return youngest_child_age(self.items)
 
     @property
     def key(self) -> str:
