@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
@@ -19,6 +20,19 @@ from riskscore.online.memory import DEFAULT_MAX_CONVERSATIONS
 from riskscore.policy import AlertPolicy
 
 __all__ = ["add_scorer_options", "scorer_from_args"]
+
+#: The options a checkpoint stores (argparse dest = OnlineScorer attribute), in help order.
+_STORED = (
+    "idle_expiry_s",
+    "cooldown_s",
+    "reorder_tolerance_s",
+    "max_future_s",
+    "max_conversations",
+    "max_room_members",
+)
+#: Where add_scorer_options keeps the parser's defaults of those options in the namespace:
+#: an option left at its default keeps the checkpoint's value; one asked for is compared.
+_DEFAULTS = "scorer_option_defaults"
 
 
 def add_scorer_options(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +72,9 @@ def add_scorer_options(parser: argparse.ArgumentParser) -> None:
         help="cap on live conversations; the least recently active is evicted beyond it",
     )
     add_max_room_members_option(parser)
+    parser.set_defaults(
+        **{_DEFAULTS: {dest: parser.get_default(dest) for dest in (*_STORED, "time_source")}}
+    )
 
 
 def scorer_from_args(
@@ -70,8 +87,10 @@ def scorer_from_args(
 ) -> OnlineScorer:
     """The scorer restored from ``checkpoint`` when that file exists, else a new one.
 
-    A restored scorer keeps the configuration stored in its checkpoint (the options
-    above apply to a new scorer only), as ``riskscore stream`` always did.
+    A restored scorer keeps the configuration stored in its checkpoint; an option given
+    with another value than the stored one is refused (``ValueError`` naming each), never
+    ignored in silence. ``--time-source``, which :meth:`OnlineScorer.restore` lets a
+    restart change (replay, then go live), applies when given.
     ``shadow_model`` is scored next to ``model`` (``OnlineScorer(shadow_model=...)``).
 
     The scorer claims ``checkpoint`` (:meth:`OnlineScorer.claim_checkpoint`) before it is
@@ -81,7 +100,20 @@ def scorer_from_args(
         return _new_scorer(args, model, policy, shadow_model)
     with claim(checkpoint):
         if checkpoint.exists():
-            scorer = OnlineScorer.restore(checkpoint, model, policy, shadow_model=shadow_model)
+            defaults = getattr(args, _DEFAULTS)
+            asked = args.time_source != defaults["time_source"]
+            scorer = OnlineScorer.restore(
+                checkpoint,
+                model,
+                policy,
+                time_source=args.time_source if asked else None,
+                shadow_model=shadow_model,
+            )
+            try:
+                _refuse_other_options(args, defaults, scorer, checkpoint)
+            except ValueError:
+                scorer.release_checkpoints()
+                raise
         else:
             scorer = _new_scorer(args, model, policy, shadow_model)
         scorer.claim_checkpoint(checkpoint)
@@ -106,3 +138,27 @@ def _new_scorer(
         max_room_members=args.max_room_members,
         shadow_model=shadow_model,
     )
+
+
+def _refuse_other_options(
+    args: argparse.Namespace, defaults: dict[str, Any], scorer: OnlineScorer, checkpoint: Path
+) -> None:
+    """Refuse the options asked for (not left at their default) that differ from those a
+    restored scorer keeps from its checkpoint."""
+    differ = [
+        f"--{dest.replace('_', '-')} {_shown(getattr(args, dest))} "
+        f"(the checkpoint's: {_shown(getattr(scorer, dest))})"
+        for dest in _STORED
+        if getattr(args, dest) != defaults[dest] and getattr(args, dest) != getattr(scorer, dest)
+    ]
+    if differ:
+        raise ValueError(
+            f"{checkpoint} holds a scorer with other options than asked: {'; '.join(differ)}. "
+            "A restored scorer keeps the options it was checkpointed with: leave them out, "
+            "or start a new checkpoint file to change them"
+        )
+
+
+def _shown(value: float) -> str:
+    """A number as an option takes it: 3600, 1000000, 0.5, inf."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
