@@ -9,6 +9,8 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskscore.io.ids import Coded
 from riskscore.io.schema import (
@@ -124,9 +126,6 @@ def categories(
 ) -> npt.NDArray[np.uint8]:
     """Category names to codes. Only the distinct values are cleaned and looked up, so a
     million rows cost one hash pass rather than a million string operations."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     default = OPTIONAL_COLUMNS.get(name)
     if isinstance(arr, Coded) and arr.distinct is not None:
         distinct, index = arr.distinct, arr.view(np.ndarray)  # read from a dictionary column

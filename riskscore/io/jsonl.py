@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.json as pajson
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import (
@@ -217,9 +219,6 @@ def read_jsonl(path: Path) -> RawColumns:
 def _jsonl_with_arrow(path: Path) -> RawColumns | None:
     """A clean JSON lines file parsed by Arrow (only schema v1 fields kept), or None when
     Arrow cannot read it exactly (mixed types in a column, ids beyond int64, not objects)."""
-    import pyarrow as pa
-    import pyarrow.json as pajson
-
     as_text = pajson.ParseOptions(explicit_schema=pa.schema([("timestamp", pa.string())]))
     for options in (as_text, None):
         try:
