@@ -243,3 +243,35 @@ def test_the_split_kernel_stays_compiled_with_an_on_disk_cache(module: str) -> N
         function = getattr(mod, name)
         assert function.py_func.__module__ == module, f"{name} is not defined in {module}"
         assert function.stats.cache_path is not None, f"{name} is compiled without cache=True"
+
+
+#: Top-level packages a function may import on first use: optional extras, and libraries
+#: whose import cost the command line's start-up should not pay (scikit-learn, SciPy).
+LAZY_IMPORTS = {"sklearn", "scipy", "signedjson"}
+
+
+def _imports_in_functions() -> list[tuple[Path, int, str]]:
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for function in ast.walk(tree):
+            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for node in ast.walk(function):
+                    if isinstance(node, ast.Import):
+                        found += [(path, node.lineno, alias.name) for alias in node.names]
+                    elif isinstance(node, ast.ImportFrom):
+                        found.append((path, node.lineno, "." * node.level + (node.module or "")))
+    return found
+
+
+def test_a_function_imports_only_what_start_up_should_not_pay_for_and_says_why() -> None:
+    # pyarrow (and every module of riskscore) is loaded by ``import riskscore`` anyway: an
+    # import of it inside a function buys nothing and hides a dependency.
+    for path, line, module in _imports_in_functions():
+        where = f"{path.relative_to(ROOT.parent)}:{line} imports {module}"
+        assert module.split(".")[0] in LAZY_IMPORTS, f"{where} inside a function"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        above = lines[line - 3 : line - 1]
+        assert any(text.strip().startswith("#") for text in above) or "#" in lines[line - 1], (
+            f"{where} inside a function without a comment saying why"
+        )

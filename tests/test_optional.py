@@ -7,6 +7,7 @@ raises ImportError), so these tests run in the full development environment.
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -162,6 +163,26 @@ def test_serve_package_without_fastapi(monkeypatch: pytest.MonkeyPatch) -> None:
     _forget(monkeypatch, "riskscore.serve.app", "riskscore.serve.api", "riskscore.serve.console")
     with pytest.raises(MissingExtraError, match=r"riskscore-metadata\[serve\]"):
         _ = riskscore.serve.create_app
+
+
+#: The modules of riskscore.serve, run again by an import after a library is hidden.
+SERVE_MODULES = tuple(
+    f"riskscore.serve.{p.stem}" for p in (ROOT / "riskscore" / "serve").glob("[!_]*.py")
+)
+
+
+@pytest.mark.parametrize("hidden", ["fastapi", "jinja2", "itsdangerous", "prometheus_client"])
+def test_serve_app_import_without_the_extra(monkeypatch: pytest.MonkeyPatch, hidden: str) -> None:
+    # FastAPI alone may well be installed: any library of the extra the app needs is named
+    _hide(monkeypatch, hidden)
+    _forget(monkeypatch, *SERVE_MODULES)
+    with pytest.raises(MissingExtraError, match=r"riskscore-metadata\[serve\]") as info:
+        importlib.import_module("riskscore.serve.app")
+    assert hidden in str(info.value)
+    _forget(monkeypatch, *SERVE_MODULES)
+    with pytest.raises(MissingExtraError) as lazy:
+        _ = riskscore.serve.create_app
+    assert str(lazy.value).count("pip install") == 1, lazy.value  # said once, not nested
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import multiprocessing
 import os
@@ -10,6 +11,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from riskscore.moderation import (
     Outcome,
@@ -18,6 +21,7 @@ from riskscore.moderation import (
     ReviewQueue,
     UserReport,
 )
+from riskscore.moderation.queue_rows import decode_reasons, encode_reasons
 from riskscore.policy import Alert, Tier
 
 T0 = 1_767_225_600
@@ -392,3 +396,14 @@ def test_queue_files_are_private(tmp_path: Path) -> None:
         q.add_alert(alert(1, "a", "c", 12.0, 0.4, 1), at=T0)
         for f in (path, Path(f"{path}-wal")):
             assert stat.S_IMODE(os.stat(f).st_mode) == 0o600
+
+
+@given(st.lists(st.text(max_size=40), max_size=6))
+def test_reasons_are_read_back_as_written_or_refused_when_added(reasons: list[str]) -> None:
+    # one codec for the writer and the reader: what is written reads back the same, and
+    # what the reader would refuse is never written
+    text = encode_reasons(reasons)
+    if text is None:
+        assert decode_reasons(json.dumps(reasons)) is None
+    else:
+        assert decode_reasons(text) == tuple(reasons)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from riskscore.io.arrow import write_table
 from riskscore.policy import ALERT_FIELDS, Alert
 
@@ -18,8 +20,6 @@ _ID_FIELDS = ("conversation_id", "adult_id", "child_id")
 
 
 def _reasons_type() -> Any:
-    import pyarrow as pa
-
     return pa.list_(
         pa.struct(
             [
@@ -36,8 +36,6 @@ def alerts_table(alerts: list[Alert]) -> Any:
     """Alerts as a :class:`pyarrow.Table`, one row per alert, the columns of
     :meth:`Alert.to_dict`; ``reasons`` a list of structs (feature, value, contribution,
     description)."""
-    import pyarrow as pa
-
     rows = [a.to_dict() for a in alerts]
     for name in _ID_FIELDS:
         _check_one_id_kind(rows, name)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pyarrow.parquet as pq
+
 from riskscore.batch.chunk_states import SpilledChunk
 from riskscore.batch.prefetch import one_ahead
 from riskscore.exceptions import SchemaError
@@ -47,8 +49,6 @@ class ChunkWriter:
         path.unlink(missing_ok=True)
 
     def write(self, table: pa.Table) -> None:
-        import pyarrow.parquet as pq
-
         if self._schema is None:
             self._schema = table.schema
         else:

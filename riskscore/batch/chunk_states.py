@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskscore.batch.parquet_chunks import (
     ROW_COLUMN,
@@ -34,9 +36,6 @@ from riskscore.io.summaries import GroupSummary, Quarantine
 from riskscore.io.text import parquet_file
 from riskscore.io.timestamps import FutureLimit
 from riskscore.io.validate import Errors
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 __all__ = [
     "FoldedChunk",
@@ -69,8 +68,6 @@ def validated_chunk(
 
 def as_text(table: pa.Table, names: tuple[str, ...]) -> pa.Table:
     """``table`` with the columns ``names`` cast to text (decimal text for integers)."""
-    import pyarrow as pa
-
     for name in names:
         i = table.schema.get_field_index(name)
         table = table.set_column(i, name, table.column(i).cast(pa.string()))
@@ -85,9 +82,6 @@ def ids_beyond_int64(source: Path) -> tuple[str, ...]:
     its own rows, so every chunk must be given text ids from the start, or chunks would
     hold the same account as an integer in one and as text in another.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     beyond: set[str] = set()
     with parquet_file(source) as parquet:
         schema = parquet.schema_arrow
@@ -278,8 +272,6 @@ def _pair_like(ids: npt.NDArray[Any]) -> tuple[str, ...]:
     """The text ids among ``ids`` that hold the pair id separator
     (:func:`riskscore.io.groups.pair_like`; conversation ids are disjoint between chunks
     but for these: pair ids and ids that look like them)."""
-    import pyarrow as pa
-
     if ids.dtype != object or not len(ids):
         return ()
     text = pa.array(ids, type=pa.large_string())

@@ -16,17 +16,17 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import field_paths, schema_names, unread_names
 from riskscore.io.text import parquet_file
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
@@ -53,8 +53,6 @@ ROW_COLUMN = "__riskscore_source_row__"
 def _check_id_type(path: Path) -> None:
     """Refuse a ``conversation_id`` column whose type holds no ids at all (lists, structs,
     ...): its rows cannot even be grouped into conversations."""
-    import pyarrow as pa
-
     with parquet_file(path) as parquet:
         kind = parquet.schema_arrow.field("conversation_id").type
     if pa.types.is_dictionary(kind):
@@ -78,9 +76,6 @@ def _check_id_type(path: Path) -> None:
 
 def _has_id(table: pa.Table) -> AnyArray:
     """Rows with a conversation id (not null, not NaN), as a boolean array."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     col = table.column("conversation_id")
     valid = pc.is_valid(col)
     if pa.types.is_floating(col.type):
@@ -96,8 +91,6 @@ def _ids_of(table: pa.Table) -> AnyArray:
 
 def _split_missing(table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
     """The rows with a conversation id, and those without (None when there are none)."""
-    import pyarrow as pa
-
     col = table.column("conversation_id")
     if col.null_count == 0 and not pa.types.is_floating(col.type):
         return table, None  # every row has an id: nothing to split (nor to copy)
@@ -111,8 +104,6 @@ def check_parquet_columns(path: Path) -> list[str]:
     """The schema v1 columns of a Parquet file, after its column names are checked (a
     content-like column is refused here, before anything is read or written): the only
     columns read, and so the only ones ever copied into temporary files."""
-    import pyarrow as pa
-
     try:
         with parquet_file(path) as parquet:
             schema = parquet.schema_arrow
@@ -161,8 +152,6 @@ def sorted_chunks(path: Path, chunk_rows: int) -> Iterator[pa.Table]:
     ids go down raises :class:`NotSortedError`, so a file that is not sorted is never
     chunked as if it were.
     """
-    import pyarrow as pa
-
     _check_id_type(path)
     carry: pa.Table | None = None
     carry_ids: AnyArray | None = None
@@ -191,8 +180,6 @@ def sorted_chunks(path: Path, chunk_rows: int) -> Iterator[pa.Table]:
 def _batches(path: Path, batch_rows: int) -> Iterator[pa.Table]:
     """The rows of a Parquet file as tables of about ``batch_rows`` rows, in file order,
     with each row's position in the file in the column ``ROW_COLUMN``."""
-    import pyarrow as pa
-
     # pre_buffer=True keeps every row group's read buffers until the file is closed
     # (memory grows with the file); without it memory stays bounded by a batch.
     columns = check_parquet_columns(path)
@@ -211,9 +198,6 @@ def _partition(
     (boundaries from sampled quantiles), written in ``workdir``: the bucket files in id
     order, and the file of rows without a conversation id (None when there are none).
     Every conversation lies wholly in one bucket, and bucket order is conversation order."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     n_buckets = int(min(max(-(-n_rows // chunk_rows), 1), 512))
     cuts = np.unique(np.sort(sample)[(np.arange(1, n_buckets) * len(sample)) // n_buckets])
     n_buckets = len(cuts) + 1
@@ -251,9 +235,6 @@ def _read_buckets(
 ) -> Iterator[pa.Table]:
     """Each bucket as one table, then the rows without a conversation id in parts of about
     ``chunk_rows``; with ``remove``, a file is removed once read."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     for path in buckets:
         yield pq.read_table(path)
         if remove:

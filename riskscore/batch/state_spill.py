@@ -11,16 +11,14 @@ states as float64 without conversion, so the features are the same floats.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from riskscore.features.slots import N_STATE
 from riskscore.features.states import ConversationStates
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 __all__ = ["read_states", "write_states"]
 
@@ -28,8 +26,6 @@ _IDS = ("conversation_id", "initiator_id", "responder_id")
 
 
 def _column(values: npt.NDArray[Any]) -> pa.Array:
-    import pyarrow as pa
-
     return pa.array(values, type=pa.large_string() if values.dtype == object else None)
 
 
@@ -41,8 +37,6 @@ def write_states(path: Path, states: ConversationStates) -> None:
     OSError
         The file cannot be written (a full disk), naming it and what to do.
     """
-    import pyarrow as pa
-
     flat = pa.array(np.ascontiguousarray(states.states).reshape(-1))
     table = pa.table(
         {
@@ -66,8 +60,6 @@ def write_states(path: Path, states: ConversationStates) -> None:
 
 def read_states(path: Path) -> ConversationStates:
     """The states :func:`write_states` wrote to ``path``."""
-    import pyarrow as pa
-
     with pa.OSFile(str(path), "rb") as source:
         table = pa.ipc.open_file(source).read_all()
     ids = {name: np.asarray(table.column(name).to_numpy(zero_copy_only=False)) for name in _IDS}

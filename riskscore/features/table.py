@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from riskscore._optional import import_extra
 
 if TYPE_CHECKING:
     import pandas as pd
-    import pyarrow as pa
 
 __all__ = ["FeatureTable"]
 
@@ -74,8 +74,6 @@ class FeatureTable:
 
     def to_arrow(self) -> pa.Table:
         """Ids and features as a :class:`pyarrow.Table`."""
-        import pyarrow as pa
-
         cols: dict[str, Any] = {
             "conversation_id": self.conversation_id,
             "adult_id": self.adult_id,

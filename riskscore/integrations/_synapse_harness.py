@@ -40,6 +40,7 @@ def free_port() -> int:
 
 
 def _write_signing_key(path: Path) -> None:
+    # signedjson comes with Synapse (the optional [synapse] extra), only a harness needs it
     from signedjson.key import generate_signing_key, write_signing_keys
 
     with path.open("w") as fh:

@@ -9,6 +9,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
 from riskscore.exceptions import SchemaError
 from riskscore.io.json_lines import json_text, write_json_lines
 from riskscore.io.text import arrow_file
@@ -38,9 +43,6 @@ def escape_csv_cell(value: object) -> object:
 
 def escape_csv_table(table: Any) -> Any:
     """:func:`escape_csv_cell` on every text column of a :class:`pyarrow.Table`."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     for i, field in enumerate(table.schema):
         kind = field.type
         if pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type):
@@ -66,8 +68,6 @@ def write_csv_rows(path: Path, header: Sequence[object], rows: Iterable[Sequence
 def _nested_as_json(table: Any) -> Any:
     """Lists and structs as their JSON text (:func:`riskscore.io.json_lines.json_text`): a
     CSV cell holds text only."""
-    import pyarrow as pa
-
     for i, field in enumerate(table.schema):
         if pa.types.is_nested(field.type):
             text = json_text(table.column(i).combine_chunks())
@@ -77,9 +77,6 @@ def _nested_as_json(table: Any) -> Any:
 
 def _nan_to_null(table: Any) -> Any:
     """Unknown values as nulls (valid JSON, empty CSV cells) rather than NaN."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     for i, field in enumerate(table.schema):
         if pa.types.is_floating(field.type):
             col = table.column(i)
@@ -97,8 +94,6 @@ def write_table(table: Any, path: Path, *, escape_formulas: bool = True) -> Path
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() in {".parquet", ".pq"}:
-        import pyarrow.parquet as pq
-
         with arrow_file(path, "wb") as sink:
             pq.write_table(_nan_to_null(table), sink)
         return path
@@ -123,7 +118,6 @@ def text_table_writer(
     """
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        import pyarrow.csv as pacsv
 
         def csv_cells(table: Any) -> Any:
             cells = _nested_as_json(_nan_to_null(table))

@@ -4,19 +4,18 @@ for the validator (:mod:`riskscore.io.validate`) to check."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.ids import Coded
 from riskscore.io.schema import SCHEMA_COLUMNS, is_content_column
 from riskscore.io.threads import executor_for
 from riskscore.io.validate import check_column_names
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 __all__ = [
     "ID_COLUMNS",
@@ -61,8 +60,6 @@ def field_paths(schema: pa.Schema) -> list[str]:
     """The column names of an Arrow schema, then the dotted paths of the fields nested in
     them (``meta.text`` for a struct column ``meta`` with a field ``text``, through lists
     too), so that a content-like field cannot hide inside a column of another name."""
-    import pyarrow as pa
-
     paths = list(schema.names)
     todo = [(field.name, field.type) for field in schema]
     while todo:
@@ -96,9 +93,6 @@ def arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:
 def _column_to_numpy(col: Any, name: str) -> AnyArray:
     """One column of :func:`arrow_to_numpy`, named ``name`` (its role decides whether a
     dictionary of text stays undecoded, and how integer ids with nulls are held)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if pa.types.is_timestamp(col.type) and col.type.tz is not None:
         secs = pc.cast(col, pa.timestamp("s", tz="UTC"), safe=False)
         return _nullable_int(secs.cast(pa.int64()))
@@ -140,8 +134,6 @@ def _string_dictionary(col: Any) -> Any:
     """A dictionary column of large strings or string views (polars' categoricals) as one
     of strings: Arrow cannot decode a dictionary of string views. (Unsigned indices, as
     polars' are, are read by :func:`_decode_dictionary`.)"""
-    import pyarrow as pa
-
     if str(col.type.value_type) not in {"large_string", "string_view"}:
         return col
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
@@ -155,9 +147,6 @@ def _string_dictionary(col: Any) -> Any:
 def _decode_dictionary(col: Any) -> AnyArray:
     """A dictionary-encoded column of text: a :class:`Coded` index (a numpy array of its
     values when it has no chunks)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
     if not chunks:
         return np.asarray(col.cast(col.type.value_type).to_numpy(zero_copy_only=False))

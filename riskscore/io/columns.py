@@ -9,6 +9,8 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskscore.io.ids import Coded
 from riskscore.io.schema import (
@@ -28,6 +30,7 @@ from riskscore.io.timestamps import Sink, outside
 __all__ = [
     "ages",
     "categories",
+    "category_key",
     "is_missing",
     "optional",
     "room_sizes",
@@ -119,14 +122,27 @@ def ages(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
     return ages
 
 
+def category_key(value: object) -> str:
+    """What a category cell is looked up by among the names: its text without the
+    whitespace around it, in lower case (``" Direct "`` is ``"direct"``).
+
+    Python's own text, never numpy's fixed-width strings, which drop trailing NUL
+    characters: ``"direct\\x00"`` would be read as ``"direct"``, and ``"\\x00"`` as an
+    empty cell. A NUL is no whitespace: such a value names no category.
+
+    Examples
+    --------
+    >>> category_key(" Direct "), category_key("direct\\x00")
+    ('direct', 'direct\\x00')
+    """
+    return str(value).strip().lower()
+
+
 def categories(
     name: str, arr: AnyArray, names: tuple[str, ...], problems: Sink
 ) -> npt.NDArray[np.uint8]:
     """Category names to codes. Only the distinct values are cleaned and looked up, so a
     million rows cost one hash pass rather than a million string operations."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     default = OPTIONAL_COLUMNS.get(name)
     if isinstance(arr, Coded) and arr.distinct is not None:
         distinct, index = arr.distinct, arr.view(np.ndarray)  # read from a dictionary column
@@ -144,11 +160,11 @@ def categories(
         distinct = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
         index = np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int64)
     # one extra "" at the end, where the index -1 of an empty cell points
-    cleaned = np.append(np.char.lower(np.char.strip(distinct.astype(str))), "")
+    cleaned = np.array([*map(category_key, distinct.tolist()), ""], dtype=object)
     lookup = {n: code for code, n in enumerate(names)}
     if default is not None:  # an empty cell in an optional column takes its default
         lookup[""] = lookup[str(default)]
-    code_of_distinct = np.array([lookup.get(str(c), -1) for c in cleaned], dtype=np.int64)
+    code_of_distinct = np.array([lookup.get(c, -1) for c in cleaned], dtype=np.int64)
     unknown = code_of_distinct < 0
     codes = np.where(unknown, 0, code_of_distinct).astype(np.uint8)[index]
     # Row masks only when some row may be refused (the last entry is the empty cell's).

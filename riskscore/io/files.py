@@ -3,6 +3,7 @@ with the file is a SchemaError naming it."""
 
 from __future__ import annotations
 
+import csv
 import re
 from functools import partial
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import (
@@ -58,10 +61,6 @@ def check_regular_file(path: Path, what: str = "events file") -> None:
 def read_file(path: Path) -> dict[str, AnyArray]:
     """One events file, by suffix. Whatever is wrong with the file (empty, truncated,
     ragged, not the format its suffix says) is a :class:`SchemaError` naming the file."""
-    import csv
-
-    import pyarrow as pa
-
     check_regular_file(path)
     suffix = path.suffix.lower()
     if suffix not in CSV_SUFFIXES | JSONL_SUFFIXES | PARQUET_SUFFIXES:
@@ -108,11 +107,6 @@ def _read_parquet(path: Path) -> RawColumns:
 def _read_csv(path: Path) -> RawColumns:
     """CSV with ids read as text (type inference would make ``007`` and ``7`` one id and
     round 20-digit ids through floats) and timestamps as text (checked for offsets here)."""
-    import csv
-
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
@@ -168,8 +162,6 @@ def _csv_lines(path: Path, rows: IntArray) -> IntArray:
     starts, -1 where unknown. Blank lines, which the reader skips, and line breaks inside
     quoted cells are counted; the file is read only as far as the last row asked for. A
     cell beyond the csv module's field limit stops the count (later rows get -1)."""
-    import csv
-
     wanted = set(rows.tolist())
     last_wanted = max(wanted, default=-1)
     found: dict[int, int] = {}

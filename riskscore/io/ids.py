@@ -5,10 +5,12 @@ empty, over-long or unprintable ids refused."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.schema import (
@@ -20,9 +22,6 @@ from riskscore.io.schema import (
     is_null,
 )
 from riskscore.io.timestamps import Sink
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 __all__ = [
     "Coded",
@@ -216,9 +215,6 @@ def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int
     """Positions of text ids that are refused, with the reason: longer than
     ``max_length``, or holding control characters. Checked in Arrow (one pass in C) unless
     a value cannot even be encoded as UTF-8 (a lone surrogate), then value by value."""
-    import pyarrow as pa  # loaded on first use: `import riskscore` stays fast
-    import pyarrow.compute as pc
-
     too_long = (
         f"is longer than {max_length} characters: ids are opaque keys, at most "
         f"{max_length} characters"
@@ -335,15 +331,12 @@ def _integers_of(decimal: AnyArray) -> AnyArray:
 
 
 def _arrow_array(values: AnyArray, kind: pa.DataType) -> pa.Array:
-    import pyarrow as pa
-
     return pa.array(values.tolist(), type=kind)
 
 
 def _arrow_integer_type(ints: dict[str, AnyArray], rows: npt.NDArray[np.int64]) -> pa.DataType:
     """int64 when every id of ``ints`` fits, else uint64; SchemaError when neither holds
     them all."""
-    import pyarrow as pa
 
     def where(test: Any) -> dict[str, npt.NDArray[np.bool_]]:
         return {name: np.asarray(test(values), dtype=bool) for name, values in ints.items()}

@@ -16,6 +16,8 @@ import json
 from typing import Any, BinaryIO, Final
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = ["ROWS_PER_SLICE", "json_dumps", "json_text", "write_json_lines"]
 
@@ -46,15 +48,11 @@ def write_json_lines(table: Any, sink: BinaryIO) -> None:
 
 
 def _join(pieces: list[Any]) -> Any:
-    import pyarrow.compute as pc
-
     return pc.binary_join_element_wise(*pieces, "")
 
 
 def _write_strings(lines: Any, sink: BinaryIO) -> None:
     """The bytes of a string array's values, written in one call (no copy per line)."""
-    import pyarrow as pa
-
     if len(lines) == 0:
         return
     width = np.int64 if pa.types.is_large_string(lines.type) else np.int32
@@ -74,9 +72,6 @@ def json_text(values: Any) -> Any:
     >>> json_text(reasons).to_pylist()
     ['[{"feature":"x","value":1.5}]', '[]', 'null']
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     kind = values.type
     if pa.types.is_dictionary(kind):
         values, kind = values.dictionary_decode(), kind.value_type
@@ -110,8 +105,6 @@ def json_text(values: Any) -> Any:
 
 def _quoted(text: Any) -> Any:
     """Text values as JSON strings: backslash and quote escaped, in quotes (nulls stay)."""
-    import pyarrow.compute as pc
-
     if pc.any(pc.match_substring_regex(text, _CONTROL_RE2)).as_py():
         return _dumped(text)  # rare: JSON writes control characters as \\uXXXX
     escaped = pc.replace_substring(pc.replace_substring(text, "\\", "\\\\"), '"', '\\"')
@@ -140,9 +133,6 @@ def _float_text(values: Any) -> Any:
     number, where both write the fixed form (most values); the others are laid out again
     (:func:`_repr_layout`). Non-finite values and nulls give text that the caller replaces.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     floats = pc.cast(values, pa.float64())
     finite = pc.fill_null(pc.is_finite(floats), False)
     text = pc.cast(pc.if_else(finite, floats, 0.0), pa.string())
@@ -162,9 +152,6 @@ def _float_text(values: Any) -> Any:
 
 def _repr_layout(text: Any) -> Any:
     """Arrow's text of finite floats laid out as :func:`repr` lays out the same digits."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     parts = pc.extract_regex(
         text,
         r"^(?P<sign>-?)(?P<whole>[0-9]+)(?:\.(?P<frac>[0-9]+))?"
@@ -212,8 +199,6 @@ def _repr_layout(text: Any) -> Any:
 def _dumped(values: Any) -> Any:
     """JSON text by :func:`json.dumps`, value by value: for the types and text the
     kernels above do not write (nulls stay null)."""
-    import pyarrow as pa
-
     return pa.array(
         [None if v is None else json_dumps(v) for v in values.to_pylist()],
         type=pa.string(),

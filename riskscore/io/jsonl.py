@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.json as pajson
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import (
@@ -114,12 +116,29 @@ def line_chars(line: str) -> int:
     return n - (n > 0 and line[n - 1] == "\r")
 
 
-def line_problem(line: str, what: str = "a line") -> str | None:
+def line_problem(
+    line: str, what: str = "a line", start: int = 0, end: int | None = None
+) -> str | None:
     """Why a JSON line is refused before it is parsed (too long or too deeply nested:
     parsers slow down or crash on those), or None: the one rule of :func:`read_jsonl`,
-    ``riskscore stream`` and ``POST /v1/events`` (``what``: ``"an event"`` for an element
-    of a JSON array). Its line break (``\\n`` or ``\\r\\n``) is not counted, so a line is
-    read or refused alike whether or not it ends the input.
+    ``riskscore stream`` and ``POST /v1/events``. Its line break (``\\n`` or ``\\r\\n``)
+    is not counted, so a line is read or refused alike whether or not it ends the input.
+
+    Parameters
+    ----------
+    line : str
+        The line, or the text that holds it.
+    what : str, default "a line"
+        What the message calls it (``"an event"``: an element of a JSON array).
+    start, end : int, optional
+        The line is ``line[start:end]`` (default the whole of ``line``), checked in place:
+        an element of a request's JSON array, most of them short and one object deep, is
+        not copied out of the body to be checked.
+
+    Returns
+    -------
+    str or None
+        The problem, to follow the line's name in a message; None when it may be parsed.
 
     Examples
     --------
@@ -128,13 +147,15 @@ def line_problem(line: str, what: str = "a line") -> str | None:
     >>> line_problem("[" * 65 + "]" * 65)
     'nests arrays or objects deeper than 64 levels'
     """
-    n = len(line)
-    if n > MAX_JSON_LINE_LENGTH and (n := line_chars(line)) > MAX_JSON_LINE_LENGTH:
+    end = len(line) if end is None else end
+    n = end - start
+    if n > MAX_JSON_LINE_LENGTH and (n := line_chars(line[start:end])) > MAX_JSON_LINE_LENGTH:
         return (
             f"is {what} of {n} characters: the limit is {MAX_JSON_LINE_LENGTH} "
             "(a schema v1 event takes a few hundred)"
         )
-    if line.count("[") + line.count("{") > MAX_JSON_DEPTH and _json_depth(line) > MAX_JSON_DEPTH:
+    brackets = line.count("[", start, end) + line.count("{", start, end)
+    if brackets > MAX_JSON_DEPTH and _json_depth(line[start:end]) > MAX_JSON_DEPTH:
         return f"nests arrays or objects deeper than {MAX_JSON_DEPTH} levels"
     return None
 
@@ -217,9 +238,6 @@ def read_jsonl(path: Path) -> RawColumns:
 def _jsonl_with_arrow(path: Path) -> RawColumns | None:
     """A clean JSON lines file parsed by Arrow (only schema v1 fields kept), or None when
     Arrow cannot read it exactly (mixed types in a column, ids beyond int64, not objects)."""
-    import pyarrow as pa
-    import pyarrow.json as pajson
-
     as_text = pajson.ParseOptions(explicit_schema=pa.schema([("timestamp", pa.string())]))
     for options in (as_text, None):
         try:

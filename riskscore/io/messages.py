@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from riskscore._optional import import_extra
 from riskscore.io.coding import factorize, is_sorted, runs
@@ -28,7 +29,6 @@ from riskscore.io.summaries import GroupSummary, Quarantine
 
 if TYPE_CHECKING:
     import pandas as pd
-    import pyarrow as pa
 
 __all__ = ["GroupSummary", "MessageTable", "Quarantine"]
 
@@ -165,8 +165,6 @@ class MessageTable:
         """The events as a :class:`pyarrow.Table` with schema v1 columns (unknown time
         zones and room sizes null; ``room_size`` only when some event has one; integer ids
         beyond int64 as uint64, :func:`riskscore.io.ids.as_given`)."""
-        import pyarrow as pa
-
         table = pa.table(self._ids_as_given(arrow=True))
         for name, kind in (("recipient_tz_offset_min", pa.int16()), ("room_size", pa.int32())):
             if name in table.column_names:

@@ -12,10 +12,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from riskscore.io.arrow import write_table
 from riskscore.io.columnar import (
@@ -32,9 +33,6 @@ from riskscore.io.messages import MessageTable
 from riskscore.io.raw import RawColumns
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.io.validate import Errors, validate_columns
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 __all__ = ["read_chunk", "read_messages", "write_messages"]
 
@@ -222,8 +220,6 @@ def _load_columns(source: object) -> dict[str, AnyArray]:
     """Turn any supported source into a dict of numpy arrays of the schema v1 columns it
     has (no validation of values yet). Column names are checked first; other columns are
     never read, copied or converted."""
-    import pyarrow as pa
-
     if isinstance(source, (str, os.PathLike)):
         return read_file(Path(source))
     if isinstance(source, pa.RecordBatch):

@@ -10,17 +10,15 @@ import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Final
+from typing import Any, BinaryIO, Final
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.schema import MAX_ROW_GROUP_BYTES, SCHEMA_COLUMNS
-
-if TYPE_CHECKING:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
 __all__ = [
     "NUMBER_TEXT",
@@ -53,8 +51,6 @@ def arrow_text(values: npt.NDArray[Any]) -> pa.Array:
     >>> arrow_text(np.array(["direct", "di\\ud800rect", None], dtype=object)).to_pylist()
     ['direct', 'di\\ufffdrect', None]
     """
-    import pyarrow as pa
-
     try:
         return pa.array(values, type=pa.string(), from_pandas=True)
     except UnicodeEncodeError:
@@ -94,8 +90,6 @@ def parquet_file(path: Path) -> Iterator[pq.ParquetFile]:
     with read buffers bounded by a batch (``pre_buffer=False`` keeps no row group's buffers
     until the file is closed); a file with a row group too large once decompressed is
     refused before anything is read (:func:`check_row_groups`)."""
-    import pyarrow.parquet as pq
-
     with arrow_file(path) as source, pq.ParquetFile(source, pre_buffer=False) as parquet:
         check_row_groups(parquet, path)
         yield parquet

@@ -6,7 +6,9 @@ scorer."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +16,8 @@ from typing import Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskscore._checks import check_seconds, is_real
 from riskscore.io.schema import (
@@ -201,8 +205,6 @@ def _report_incomplete(
 ) -> None:
     """Name what is missing (a date, a time, a UTC offset) in refused text ``values``, which
     sit at ``rows`` of a column of ``n`` rows."""
-    import re
-
     texts = [v.strip() if isinstance(v, str) else "" for v in values.tolist()]
     for pattern, reason in _INCOMPLETE:
         match = re.compile(pattern).match
@@ -217,8 +219,6 @@ def times_as_text(arr: AnyArray) -> AnyArray:
     """``arr`` with :mod:`datetime` objects (dates, times, datetimes) as ISO 8601 text, so
     that the checks see what they lack and messages quote them as text; ``arr`` itself
     when it holds none (the common case: no copy)."""
-    import datetime as dt
-
     if arr.dtype.kind == "M":  # numpy times carry no zone: refused as such, as pandas' are
         out = np.asarray(np.datetime_as_string(arr), dtype=object)
         out[np.isnat(arr)] = None
@@ -236,8 +236,6 @@ def times_as_text(arr: AnyArray) -> AnyArray:
 
 def _time_text(value: Any) -> str | None:
     """A date, time or datetime (Python's or numpy's) as ISO 8601 text; None for NaT."""
-    import datetime as dt
-
     if isinstance(value, np.datetime64):
         return None if np.isnat(value) else str(np.datetime_as_string(value))
     return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
@@ -352,9 +350,6 @@ def _as_seconds(value: object) -> float:
 def _parse_time_text(values: AnyArray) -> tuple[AnyArray, BoolArray]:
     """Epoch seconds from non-missing text (a number, or ISO 8601 with a UTC offset), and
     which entries could not be parsed."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     text = pc.utf8_trim_whitespace(arrow_text(values))
     # epoch seconds as text: digits, with a fraction or an exponent as JSON numbers may
     # have (1.7e9 in a CSV cell is the number it is in a JSON line)
@@ -375,8 +370,6 @@ def _parse_time_text(values: AnyArray) -> tuple[AnyArray, BoolArray]:
 
 def _cast_iso(text: Any) -> AnyArray:
     """Parse ISO 8601 strings with offsets; unparsable ones (e.g. month 13) become NaN."""
-    import pyarrow as pa
-
     target = pa.timestamp("us", tz="UTC")
     try:
         return np.asarray(text.cast(target).cast(pa.int64()), dtype=np.float64) // 1_000_000

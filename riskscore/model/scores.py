@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskscore.features.registry import FEATURES
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 __all__ = ["Reason", "ScoreTable", "reasons_type"]
 
@@ -76,8 +75,6 @@ class Reason:
 def reasons_type() -> pa.ListType:
     """The Arrow type of a scores file's ``reasons``: a list of ``{feature, value,
     contribution}`` (:meth:`ScoreTable.reasons_array`)."""
-    import pyarrow as pa
-
     return pa.list_(
         pa.struct(
             [("feature", pa.string()), ("value", pa.float64()), ("contribution", pa.float64())]
@@ -173,9 +170,6 @@ class ScoreTable:
         """Each conversation's reasons as one Arrow list of ``{feature, value,
         contribution}``, strongest first (empty where nothing raised the risk, or below
         ``reasons_above``): the ``reasons`` column of every scores file."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         present = self.reason_feature >= 0  # reasons come first in each row
         offsets = np.zeros(len(self) + 1, dtype=np.int32)
         np.cumsum(present.sum(axis=1), out=offsets[1:])
@@ -195,8 +189,6 @@ class ScoreTable:
         ``conversation_id``, ``adult_id``, ``child_id``, ``child_age``, ``adult_age``,
         ``risk`` and ``reasons`` (:meth:`reasons_array`). A scores file adds the policy's
         ``tier`` and ``age_band`` (:func:`riskscore.policy.scores_table`)."""
-        import pyarrow as pa
-
         return pa.table(
             {
                 "conversation_id": self.conversation_id,

@@ -14,7 +14,6 @@ Every function that writes runs inside the caller's transaction
 
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 import time
@@ -34,7 +33,12 @@ from riskscore.io.schema import (
     MIN_AGE,
 )
 from riskscore.moderation.cases import QueueError, UserReport, check_epoch
-from riskscore.moderation.queue_rows import MAX_REASONS_CHARS, is_line, is_queue_age
+from riskscore.moderation.queue_rows import (
+    MAX_REASONS_CHARS,
+    encode_reasons,
+    is_line,
+    is_queue_age,
+)
 from riskscore.policy import Alert, AlertPolicy, Tier
 
 __all__ = ["alert_row", "insert_alerts", "insert_reports", "report_row", "stored_age"]
@@ -98,8 +102,8 @@ def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, An
             f"alert on conversation {alert.conversation_id!r}: age band {alert.age_band!r} "
             "is not one line of printable text"
         )
-    reasons = json.dumps([str(r) for r in alert.reasons])
-    if len(reasons) > MAX_REASONS_CHARS or not all(str(r).isprintable() for r in alert.reasons):
+    reasons = encode_reasons(alert.reasons)
+    if reasons is None:
         raise ValueError(
             f"alert on conversation {alert.conversation_id!r}: reasons must be printable text "
             f"(no line breaks or control characters), at most {MAX_REASONS_CHARS} characters "
@@ -151,7 +155,9 @@ def report_row(report: UserReport, policy: AlertPolicy) -> dict[str, Any]:
         "tier": 0,
         "channel": report.channel,
         "concerns_child": int(report.from_child),
-        "reasons": json.dumps(["user report from a child" if report.from_child else "user report"]),
+        "reasons": encode_reasons(
+            ["user report from a child" if report.from_child else "user report"]
+        ),
         "created_at": when,
         "updated_at": when,
     }

@@ -1,14 +1,16 @@
 """Queue rows read back (private to the review queue): every value of an ``items`` row
 checked against what riskscore writes, alone and against the row's other columns, before
 it becomes a :class:`~riskscore.moderation.cases.QueueItem` for the console, reports and
-exports; and the rule for the name columns, shared with what the queue writes
-(:mod:`riskscore.moderation.intake`)."""
+exports; and the rules shared with what the queue writes
+(:mod:`riskscore.moderation.intake`): the name columns, the ages, and the codec of the
+reasons."""
 
 from __future__ import annotations
 
 import json
 import math
 import sqlite3
+from collections.abc import Iterable
 from typing import Any, TypeGuard
 
 from riskscore._checks import is_real
@@ -27,7 +29,14 @@ from riskscore.io.schema import (
 from riskscore.moderation.cases import QueueError, QueueItem, check_epoch
 from riskscore.policy import Tier
 
-__all__ = ["MAX_REASONS_CHARS", "is_line", "is_queue_age", "item_from_row"]
+__all__ = [
+    "MAX_REASONS_CHARS",
+    "decode_reasons",
+    "encode_reasons",
+    "is_line",
+    "is_queue_age",
+    "item_from_row",
+]
 
 #: Why a value no riskscore writes is in the file.
 CHANGED_OUTSIDE = "the file was changed outside riskscore"
@@ -90,23 +99,13 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
         return value
 
     def reasons() -> tuple[str, ...]:
-        text = r["reasons"]
-        try:
-            value = (
-                json.loads(text)
-                if isinstance(text, str) and len(text) <= MAX_REASONS_CHARS
-                else None
-            )
-        except ValueError:
-            value = None
-        if not (
-            isinstance(value, list) and all(isinstance(v, str) and v.isprintable() for v in value)
-        ):
+        value = decode_reasons(r["reasons"])
+        if value is None:
             raise refuse(
                 "reasons",
                 f"a JSON list of printable strings, at most {MAX_REASONS_CHARS} characters",
             )
-        return tuple(value)
+        return value
 
     if type(item_id) is not int:
         raise QueueError(f"review queue item id {show(item_id)} is not an int")
@@ -172,6 +171,39 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
         decided_at=decided_at,
         decided_by=decided_by,
     )
+
+
+def encode_reasons(reasons: Iterable[object]) -> str | None:
+    """The ``reasons`` column of an item: its reasons as a JSON list of text, or None when
+    :func:`decode_reasons` would refuse it (a reason not printable, a line break say, or
+    more than :data:`MAX_REASONS_CHARS` characters of JSON in all).
+
+    Examples
+    --------
+    >>> encode_reasons(["late nights", "age gap"])
+    '["late nights", "age gap"]'
+    >>> encode_reasons(["late\\nnights"]) is None
+    True
+    """
+    texts = [str(r) for r in reasons]
+    text = json.dumps(texts)
+    if len(text) > MAX_REASONS_CHARS or not all(t.isprintable() for t in texts):
+        return None
+    return text
+
+
+def decode_reasons(text: object) -> tuple[str, ...] | None:
+    """The reasons of a ``reasons`` column as :func:`encode_reasons` writes them, or None
+    for any other value (a file changed outside riskscore)."""
+    if not isinstance(text, str) or len(text) > MAX_REASONS_CHARS:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(value, list) and all(isinstance(v, str) and v.isprintable() for v in value):
+        return tuple(value)
+    return None
 
 
 def is_queue_age(value: object) -> bool:

@@ -22,6 +22,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from riskscore._optional import missing_extra
+from riskscore.exceptions import MissingExtraError
 
 if TYPE_CHECKING:
     from riskscore.serve.app import create_app
@@ -45,6 +46,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     try:
         loaded = import_module(module)
+    except MissingExtraError:  # riskscore.serve.app names the extra itself
+        raise
     except ImportError as exc:  # FastAPI, Jinja2, ... of the optional extra
         raise missing_extra("serve", f"riskscore.serve.{name}", exc) from exc
     return getattr(loaded, name)

@@ -15,17 +15,22 @@ import contextlib
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl
 
-from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
-
+from riskscore._optional import missing_extra
 from riskscore._version import __version__
 from riskscore.io.schema import is_content_column
-from riskscore.serve.api import router as api_router
-from riskscore.serve.config import Part, ServeConfig
-from riskscore.serve.console import ConsoleRefusedError, refusal_handler
-from riskscore.serve.console import router as console_router
-from riskscore.serve.service import ScoringService
-from riskscore.serve.state import ServeState
+
+try:  # FastAPI, and the libraries of the extra that the routes import (Jinja2, ...)
+    from fastapi import FastAPI
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+    from riskscore.serve.api import router as api_router
+    from riskscore.serve.config import Part, ServeConfig
+    from riskscore.serve.console import ConsoleRefusedError, refusal_handler
+    from riskscore.serve.console import router as console_router
+    from riskscore.serve.service import ScoringService
+    from riskscore.serve.state import ServeState
+except ImportError as exc:  # the optional extra riskscore-metadata[serve]
+    raise missing_extra("serve", "riskscore.serve.app", exc) from exc
 
 __all__ = ["ContentGuard", "create_app"]
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.jsonl import line_problem, unique_fields, without_byte_order_mark
-from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
 
 __all__ = [
     "JSON_LINES_TYPES",
@@ -204,12 +203,6 @@ def _skip_space(text: str, at: int) -> int:
 def _element(text: str, start: int, index: int) -> tuple[BodyItem, int]:
     """The value at ``text[start:]`` as batch item ``index``, and where it ends."""
     value, end = _raw_decode(text, start)
-    if (
-        (  # most events: short, one object deep, nothing to copy for line_problem
-            end - start > MAX_JSON_LINE_LENGTH
-            or text.count("{", start, end) + text.count("[", start, end) > MAX_JSON_DEPTH
-        )
-        and (problem := line_problem(text[start:end], "an event")) is not None
-    ):
+    if (problem := line_problem(text, "an event", start, end)) is not None:
         return BodyItem(index, error=f"event {index} {problem}"), end
     return BodyItem(index, value), end

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from riskscore.io import read_messages, write_messages
 from riskscore.io.messages import MessageTable
 from riskscore.io.staging import staged_outputs
@@ -66,8 +68,6 @@ class SyntheticData:
         ...     print(events.name, labels.name)
         events.parquet labels.parquet
         """
-        import pyarrow.parquet as pq
-
         out = Path(directory)
         # both files, or the earlier ones: never the labels of another data set beside
         # these events (the same conversation ids)
@@ -97,8 +97,6 @@ class SyntheticData:
         ...     print(len(SyntheticData.read(tmp).labels.conversation_id))
         20
         """
-        import pyarrow.parquet as pq
-
         folder = Path(directory)
         events_path, labels_path = folder / "events.parquet", folder / "labels.parquet"
         for path in (events_path, labels_path):

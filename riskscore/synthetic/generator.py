@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+import pyarrow.parquet as pq
 
 from riskscore._checks import check_whole
 from riskscore.io import read_messages
@@ -196,8 +197,6 @@ def generate_parquet(
     labels.parquet 3
     300
     """
-    import pyarrow.parquet as pq
-
     check_whole("chunk_conversations", chunk_conversations)
     options = {"world", "start", "days", "n_adults", "label_noise", *WORLD_KEYWORDS}
     unknown = sorted(set(generate_kwargs) - options)

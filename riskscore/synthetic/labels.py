@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from riskscore.exceptions import SchemaError
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 __all__ = ["AdultLabels", "Labels", "boolean_labels", "labels_from_arrow"]
 
@@ -133,8 +131,6 @@ class Labels:
         >>> generate(10, seed=0).labels.to_arrow().column_names[-2:]
         ['scenario', 'is_grooming_true']
         """
-        import pyarrow as pa
-
         return pa.table(
             {
                 "conversation_id": self.conversation_id,
@@ -254,8 +250,6 @@ class AdultLabels:
 
     def to_arrow(self) -> pa.Table:
         """The table as a :class:`pyarrow.Table`, one row per adult."""
-        import pyarrow as pa
-
         return pa.table(
             {
                 "adult_id": self.adult_id,
