@@ -11,6 +11,8 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.ids import check_ids
+from riskscore.io.problems import Problems, raise_first
 
 __all__ = ["AdultLabels", "Labels", "boolean_labels", "labels_from_arrow"]
 
@@ -199,12 +201,8 @@ class Labels:
         def column(name: str) -> npt.NDArray[Any]:
             return np.asarray(table.column(name).to_numpy(zero_copy_only=False))
 
-        conversation_id = column("conversation_id")
-        if conversation_id.dtype == object:
-            conversation_id = conversation_id.astype(str)
-        adult_id = column("adult_id")
-        if adult_id.dtype == object:
-            adult_id = adult_id.astype(str)
+        conversation_id = _label_ids("conversation_id", column("conversation_id"))
+        adult_id = _label_ids("adult_id", column("adult_id"))
         return cls(
             conversation_id=conversation_id,
             is_grooming=boolean_labels(column("is_grooming")),
@@ -215,6 +213,19 @@ class Labels:
                 boolean_labels(column("is_grooming_true"), "is_grooming_true") if optional else None  # type: ignore[arg-type]
             ),
         )
+
+
+def _label_ids(name: str, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """A labels id column read by the events' one id rule (:func:`check_ids`): the first
+    id it refuses raises, naming column, row and value. Text ids end as numpy text, which
+    drops trailing NULs: the rule has refused every control character by then."""
+    if values.dtype != object:
+        return values
+    problems = Problems(len(values), {name: values})
+    ids = check_ids(name, values, problems)
+    if problems.bad.any():
+        raise_first(problems, np.flatnonzero(problems.bad))
+    return ids.astype(str) if ids.dtype == object else ids
 
 
 @dataclass(frozen=True, slots=True, eq=False)
