@@ -1,0 +1,90 @@
+"""Hostile-input review 22: content-like column names written in camelCase after an
+acronym, ids given as floats narrower than 64 bits, and what a careless upstream export
+gets past the readers. Each test failed on the code before its fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import riskscore as rs
+from riskscore.io.schema import is_content_column
+
+T0 = 1_767_225_600
+
+
+def _events(**columns: Any) -> dict[str, Any]:
+    """Two events of one conversation between ``a`` and ``b``, ``columns`` replacing or
+    adding columns."""
+    table: dict[str, Any] = {
+        "conversation_id": ["c1", "c1"],
+        "timestamp": [T0, T0 + 60],
+        "sender_id": ["a", "b"],
+        "recipient_id": ["b", "a"],
+        "channel": ["direct", "direct"],
+    }
+    return {**table, **columns}
+
+
+@pytest.mark.parametrize("name", ["SMSBody", "HTMLBody", "DMText", "IMText", "MSGText", "TEXTRaw"])
+def test_a_content_word_after_an_acronym_in_camel_case_is_refused(name: str) -> None:
+    # camelCase was split only where a lower-case letter met an upper-case one, so the word
+    # after an acronym stayed glued to it ("smsbody") and the column was read as metadata
+    assert is_content_column(name)
+    with pytest.raises(rs.SchemaError, match="looks like message content"):
+        rs.read_messages(_events(**{name: ["hello", "there"]}))
+
+
+@pytest.mark.parametrize("name", ["IPAddress", "URLHash", "ISOWeek", "UTCOffset", "senderIDHash"])
+def test_other_names_after_an_acronym_are_still_read_as_metadata(name: str) -> None:
+    assert not is_content_column(name)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "ids"), [(np.float32, [2**25 + 1, 2**25]), (np.float16, [2**12 + 1, 2**12])]
+)
+def test_a_narrow_float_id_beyond_its_exact_integers_is_refused(
+    dtype: type[np.floating[Any]], ids: list[int]
+) -> None:
+    # a 32-bit float holds every integer only up to 2**24 (16-bit: 2**11): 2**25 + 1 and
+    # 2**25 are one float32, so two conversations were read as one; float64 ids beyond
+    # 2**53 are refused for the same reason
+    column = np.array(ids, dtype=dtype)
+    assert column[0] == column[1]  # merged before riskscore sees them
+    with pytest.raises(rs.SchemaError, match=r"conversation_id.*row 0.*float id beyond 2\*\*"):
+        rs.read_messages(_events(conversation_id=column))
+    as_objects = np.array(list(column), dtype=object)  # numpy scalars in an object column
+    with pytest.raises(rs.SchemaError, match=r"conversation_id.*row 0.*float id beyond 2\*\*"):
+        rs.read_messages(_events(conversation_id=as_objects))
+
+
+def test_a_narrow_float_id_within_its_exact_integers_is_an_integer_id() -> None:
+    msgs = rs.read_messages(_events(conversation_id=np.array([2_048, 2_048], dtype=np.float16)))
+    assert msgs.n_conversations == 1
+
+
+@pytest.mark.parametrize(
+    "name", ["te\x00xt", "me\x1bssage", "bo\x7fdy", "capt\x9bion", "te\ud800xt"]
+)
+def test_a_control_character_inside_a_content_word_does_not_hide_it(name: str) -> None:
+    # a zero-width space (format character) inside "text" was dropped and the name refused,
+    # but a NUL, an escape or DEL, which a terminal shows as nothing, split the word in two
+    # and the column was read past as metadata ("te", "xt")
+    assert is_content_column(name)
+
+
+@pytest.mark.parametrize("name", ["te\txt", "te\nxt", "te\u2028xt"])
+def test_whitespace_inside_a_name_still_separates_its_words(name: str) -> None:
+    assert not is_content_column(name)
+
+
+def test_a_parquet_column_with_a_nul_in_a_content_word_is_refused(tmp_path: Any) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "events.parquet"
+    pq.write_table(pa.table(_events(**{"te\x00xt": ["hello", "there"]})), path)
+    with pytest.raises(rs.SchemaError, match="looks like message content"):
+        rs.read_messages(path)
