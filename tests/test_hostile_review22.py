@@ -88,3 +88,53 @@ def test_a_parquet_column_with_a_nul_in_a_content_word_is_refused(tmp_path: Any)
     pq.write_table(pa.table(_events(**{"te\x00xt": ["hello", "there"]})), path)
     with pytest.raises(rs.SchemaError, match="looks like message content"):
         rs.read_messages(path)
+
+
+def test_a_dataframe_index_named_like_content_is_refused() -> None:
+    # pandas keeps a named index as a column when the frame becomes Arrow or Parquet (which
+    # refuse it), but read_messages(frame) ignored it: message text as the index passed
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(_events()).set_index(pd.Index(["hi", "hello"], name="SMSBody"))
+    with pytest.raises(rs.SchemaError, match="'SMSBody' looks like message content"):
+        rs.read_messages(frame)
+    named = pd.DataFrame(_events()).set_index(pd.Index([7, 8], name="row_number"))
+    assert rs.read_messages(named).unread_columns == ("row_number",)
+    assert rs.read_messages(pd.DataFrame(_events())).unread_columns == ()
+
+
+def test_a_dataframe_index_named_as_a_schema_column_is_refused_not_ignored() -> None:
+    # frame.set_index("sender_age") left every age unknown, silently
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(_events(sender_age=[31.0, 12.0])).set_index("sender_age")
+    with pytest.raises(rs.SchemaError, match="'sender_age' is the DataFrame's index"):
+        rs.read_messages(frame)
+
+
+def test_a_labels_file_with_a_content_column_is_refused_before_it_is_loaded(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # labels.parquet was read whole (pq.read_table): a column of message text beside the
+    # labels was loaded into memory and passed, though the events reader refuses it
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from riskscore.synthetic import SyntheticData, generate
+
+    generate(6, seed=1).write(tmp_path)
+    labels = pq.read_table(tmp_path / "labels.parquet")
+    with_text = labels.append_column("SMSBody", pa.array(["hi"] * len(labels)))
+    pq.write_table(with_text, tmp_path / "labels.parquet")
+    loaded: list[object] = []
+    read_table = pq.read_table
+    monkeypatch.setattr(pq, "read_table", lambda *a, **k: loaded.append(k) or read_table(*a, **k))
+    with pytest.raises(rs.SchemaError, match=r"'SMSBody' looks like message content.*labels"):
+        SyntheticData.read(tmp_path)
+    assert loaded == []
+    with pytest.raises(rs.SchemaError, match=r"'SMSBody' looks like message content.*labels"):
+        rs.synthetic.labels_from_arrow(with_text)
+    # another column beside the labels is not loaded, and the labels read as before
+    pq.write_table(
+        labels.append_column("note_id", pa.array([1] * len(labels))), tmp_path / "labels.parquet"
+    )
+    assert len(SyntheticData.read(tmp_path).labels) == len(labels)
+    assert "note_id" not in loaded[-1]["columns"]  # type: ignore[index]

@@ -222,6 +222,26 @@ def _one_account(given: object, valid: object) -> object:
     return valid
 
 
+def refuse_content(names: Collection[str], what: str = "events") -> None:
+    """Refuse a source of ``what`` (events, labels) with a column whose name looks like
+    message content (:func:`~riskscore.io.schema.is_content_column`), by name only, before
+    anything is read: the one message for every reader.
+
+    Raises
+    ------
+    SchemaError
+        Naming the first such column.
+    """
+    content = sorted(str(c) for c in names if is_content_column(str(c)))
+    if content:
+        raise SchemaError(
+            f"column {content[0][:40]!r} looks like message content: riskscore reads no "
+            "message content, only metadata (schema v1). Drop the column before passing the "
+            f"{what}.",
+            column=content[0],
+        )
+
+
 def check_column_names(names: Collection[str]) -> None:
     """Refuse content columns and missing required ones, by column name only.
 
@@ -229,14 +249,7 @@ def check_column_names(names: Collection[str]) -> None:
     :mod:`riskscore.integrations.spark`), so all refuse the same columns with the same message.
     """
     names = [str(c) for c in names]
-    content = sorted(c for c in names if is_content_column(c))
-    if content:
-        raise SchemaError(
-            f"column {content[0][:40]!r} looks like message content: riskscore reads no "
-            "message content, only metadata (schema v1). Drop the column before passing the "
-            "events.",
-            column=content[0],
-        )
+    refuse_content(names)
     seen: set[str] = set()
     for name in names:
         if name in seen:
