@@ -138,3 +138,27 @@ def test_a_labels_file_with_a_content_column_is_refused_before_it_is_loaded(
     )
     assert len(SyntheticData.read(tmp_path).labels) == len(labels)
     assert "note_id" not in loaded[-1]["columns"]  # type: ignore[index]
+
+
+def test_a_file_without_a_header_does_not_quote_its_first_row_of_message_text(
+    tmp_path: Any,
+) -> None:
+    # a CSV without a header gives its first row as the column names: the "missing required
+    # column(s)" error quoted them all, message text included, into the terminal and logs
+    path = tmp_path / "events.csv"
+    path.write_text(f"c1,{T0},a,b,direct,are you home alone tonight\n", encoding="utf-8")
+    with pytest.raises(rs.SchemaError, match="missing required") as refused:
+        rs.read_messages(path)
+    assert "alone" not in str(refused.value)
+    assert "text of 26 characters (not shown" in str(refused.value)
+    assert "'direct'" in str(refused.value)  # a name that is no sentence is still quoted
+
+
+def test_an_ignored_field_named_with_a_sentence_is_not_kept_by_name() -> None:
+    # `riskscore stream` and `serve` count an event's other fields by name, in their summary
+    # and checkpoint: a field named with message text was kept there as it was sent
+    from riskscore.io.events import OTHER_NAMES, count_ignored
+
+    counts: dict[str, int] = {}
+    count_ignored({"conversation_id": "c1", "are you home alone": 1, "colour": 2}, counts)
+    assert counts == {OTHER_NAMES: 1, "colour": 1}

@@ -28,7 +28,7 @@ from riskscore.io.groups import (
 from riskscore.io.ids import DecimalIds, check_ids, same_id_kind
 from riskscore.io.messages import MessageTable, build_table
 from riskscore.io.problems import Problems, raise_first, run_check
-from riskscore.io.raw import RawColumns, as_read, show, shown
+from riskscore.io.raw import RawColumns, as_read, show, shown, shown_name
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -261,7 +261,8 @@ def check_column_names(names: Collection[str]) -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise SchemaError(
-            f"missing required column(s) {missing}; found {sorted(names)}. Schema v1 needs "
+            f"missing required column(s) {missing}; found "
+            f"[{', '.join(show(shown_name(n)) for n in sorted(names))}]. Schema v1 needs "
             f"{list(REQUIRED_COLUMNS)}",
             column=missing[0],
         )
