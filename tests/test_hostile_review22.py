@@ -162,3 +162,18 @@ def test_an_ignored_field_named_with_a_sentence_is_not_kept_by_name() -> None:
     counts: dict[str, int] = {}
     count_ignored({"conversation_id": "c1", "are you home alone": 1, "colour": 2}, counts)
     assert counts == {OTHER_NAMES: 1, "colour": 1}
+
+
+def test_an_account_features_file_with_a_content_column_is_refused(tmp_path: Any) -> None:
+    # `riskscore score --accounts FILE` read the whole file: a column of message text
+    # beside the account features was loaded and the file accepted
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "accounts.parquet"
+    rs.write_account_features(rs.extract_account_features(rs.read_messages(_events())), path)
+    table = pq.read_table(path)
+    with_text = table.append_column("DMText", pa.array(["hi"] * len(table)))
+    pq.write_table(with_text.replace_schema_metadata(table.schema.metadata), path)
+    with pytest.raises(rs.SchemaError, match=r"'DMText' looks like message content.*account"):
+        rs.read_account_features(path)
