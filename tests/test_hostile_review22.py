@@ -140,18 +140,30 @@ def test_a_labels_file_with_a_content_column_is_refused_before_it_is_loaded(
     assert "note_id" not in loaded[-1]["columns"]  # type: ignore[index]
 
 
+@pytest.mark.parametrize(
+    ("row", "refusal"),
+    [
+        ("are you home alone tonight", "missing required"),
+        ("are you home alone tonight,are you home alone tonight", "appears twice"),
+        ("send me your text tonight", "looks like message content"),
+    ],
+)
 def test_a_file_without_a_header_does_not_quote_its_first_row_of_message_text(
-    tmp_path: Any,
+    tmp_path: Any, row: str, refusal: str
 ) -> None:
-    # a CSV without a header gives its first row as the column names: the "missing required
-    # column(s)" error quoted them all, message text included, into the terminal and logs
+    # a CSV without a header gives its first row as the column names: the errors on them
+    # (required columns missing, a name twice, a content word) quoted message text into
+    # the terminal and logs
     path = tmp_path / "events.csv"
-    path.write_text(f"c1,{T0},a,b,direct,are you home alone tonight\n", encoding="utf-8")
-    with pytest.raises(rs.SchemaError, match="missing required") as refused:
+    path.write_text(f"c1,{T0},a,b,direct,{row}\n", encoding="utf-8")
+    with pytest.raises(rs.SchemaError, match=refusal) as refused:
         rs.read_messages(path)
-    assert "alone" not in str(refused.value)
-    assert "text of 26 characters (not shown" in str(refused.value)
-    assert "'direct'" in str(refused.value)  # a name that is no sentence is still quoted
+    assert "tonight" not in str(refused.value)
+    assert "text of 26 characters (not shown" in str(refused.value) or "25 char" in str(
+        refused.value
+    )
+    if refusal == "missing required":  # a name that is no sentence is still quoted
+        assert "'direct'" in str(refused.value)
 
 
 def test_an_ignored_field_named_with_a_sentence_is_not_kept_by_name() -> None:

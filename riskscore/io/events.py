@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.raw import is_sentence
+from riskscore.io.raw import is_sentence, quoted_name
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -89,7 +89,7 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
         for path in _field_paths(key, event[key]):
             if is_content_column(path):  # the whole path, as batch checks it
                 raise SchemaError(
-                    f"field {path[:60]!r} looks like message content: riskscore reads no "
+                    f"field {quoted_name(path)} looks like message content: riskscore reads no "
                     "message content",
                     column=path,
                     row=row,

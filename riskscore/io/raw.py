@@ -22,9 +22,9 @@ __all__ = [
     "input_rows",
     "is_sentence",
     "lines_of",
+    "quoted_name",
     "show",
     "shown",
-    "shown_name",
 ]
 
 AnyArray = npt.NDArray[Any]
@@ -103,16 +103,17 @@ def shown(column: str, value: object) -> object:
     return value
 
 
-def shown_name(name: str) -> object:
-    """A column or field name as it may be quoted in an error: a :class:`NotShown` for a
-    sentence (:func:`is_sentence`), such as the first row of a file without a header.
+def quoted_name(name: str) -> str:
+    """A column or field name as an error quotes it (:func:`show`), or only its length when
+    it is a sentence (:func:`is_sentence`), which may be message content: a file without a
+    header gives its first row as the column names.
 
     Examples
     --------
-    >>> shown_name("tz_offset"), shown_name("are you home alone")
-    ('tz_offset', text of 18 characters (not shown: it may be message content))
+    >>> print(quoted_name("tz_offset"), "/", quoted_name("are you home alone"))
+    'tz_offset' / text of 18 characters (not shown: it may be message content)
     """
-    return NotShown(len(name)) if is_sentence(name) else name
+    return show(NotShown(len(name)) if is_sentence(name) else name)
 
 
 def cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:

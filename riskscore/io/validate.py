@@ -28,7 +28,7 @@ from riskscore.io.groups import (
 from riskscore.io.ids import DecimalIds, check_ids, same_id_kind
 from riskscore.io.messages import MessageTable, build_table
 from riskscore.io.problems import Problems, raise_first, run_check
-from riskscore.io.raw import RawColumns, as_read, show, shown, shown_name
+from riskscore.io.raw import RawColumns, as_read, quoted_name, show, shown
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -235,7 +235,7 @@ def refuse_content(names: Collection[str], what: str = "events") -> None:
     content = sorted(str(c) for c in names if is_content_column(str(c)))
     if content:
         raise SchemaError(
-            f"column {content[0][:40]!r} looks like message content: riskscore reads no "
+            f"column {quoted_name(content[0])} looks like message content: riskscore reads no "
             "message content, only metadata (schema v1). Drop the column before passing the "
             f"{what}.",
             column=content[0],
@@ -254,7 +254,8 @@ def check_column_names(names: Collection[str]) -> None:
     for name in names:
         if name in seen:
             raise SchemaError(
-                f"column {name[:40]!r} appears twice: give each column one name", column=name
+                f"column {quoted_name(name)} appears twice: give each column one name",
+                column=name,
             )
         seen.add(name)
     check_misspelt_names(names)
@@ -262,7 +263,7 @@ def check_column_names(names: Collection[str]) -> None:
     if missing:
         raise SchemaError(
             f"missing required column(s) {missing}; found "
-            f"[{', '.join(show(shown_name(n)) for n in sorted(names))}]. Schema v1 needs "
+            f"[{', '.join(quoted_name(n) for n in sorted(names))}]. Schema v1 needs "
             f"{list(REQUIRED_COLUMNS)}",
             column=missing[0],
         )
