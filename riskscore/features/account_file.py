@@ -76,6 +76,7 @@ from riskscore.io.files import check_regular_file
 from riskscore.io.staging import staged_file
 from riskscore.io.text import arrow_file
 from riskscore.io.timestamps import iso_utc
+from riskscore.io.validate import refuse_content
 
 __all__ = [
     "ACCOUNT_FILE_COLUMNS",
@@ -206,7 +207,8 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
     Raises
     ------
     SchemaError
-        The file cannot be read as Parquet, lacks the ``riskscore.account_features``
+        The file cannot be read as Parquet, has a column named like message content
+        (:func:`riskscore.io.validate.refuse_content`), lacks the ``riskscore.account_features``
         metadata, is of another format, misses a column, or holds a value of the wrong
         type, a null, a negative or fractional count, a repeated account id, or pair
         facts that do not hold together (the message names the column, row and value).
@@ -216,8 +218,11 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(source))
     check_regular_file(source, "account features file")  # not a directory nor a FIFO
     try:
-        with arrow_file(source) as data:  # any name
-            table = pq.read_table(data)
+        with arrow_file(source) as data, pq.ParquetFile(data) as parquet:  # any name
+            # only the file's own columns are loaded, once none is named like content
+            names = parquet.schema_arrow.names
+            refuse_content(names, "account features")
+            table = parquet.read(columns=[n for n in names if n in ACCOUNT_FILE_COLUMNS])
     except pa.ArrowException as exc:
         raise SchemaError(f"cannot read account features {source}: {exc}") from None
     meta = _metadata(table.schema.metadata or {}, source)

@@ -22,6 +22,7 @@ __all__ = [
     "arrow_to_numpy",
     "as_1d",
     "field_paths",
+    "pandas_names",
     "pandas_to_numpy",
     "schema_names",
     "unread_names",
@@ -163,6 +164,29 @@ def _nullable_int(col: Any) -> AnyArray:
     if col.null_count:
         return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def pandas_names(frame: Any) -> tuple[list[str], list[str]]:
+    """The column names of a DataFrame, and the names of its named index levels that are not
+    also columns. A named index is a column of the table (pandas writes it to Arrow and
+    Parquet): its name is checked for content and listed as not read, as any column's; one
+    named as a schema v1 column is refused, since it would be silently not read.
+
+    Raises
+    ------
+    SchemaError
+        An index level is named as a schema v1 column.
+    """
+    columns = [str(c) for c in frame.columns]
+    index = [str(n) for n in frame.index.names if n is not None and str(n) not in columns]
+    schema = [n for n in index if n in _SCHEMA_KEYS]
+    if schema:
+        raise SchemaError(
+            f"column {schema[0]!r} is the DataFrame's index, which is not read: call "
+            "frame.reset_index() first",
+            column=schema[0],
+        )
+    return columns, index
 
 
 def pandas_to_numpy(df: Any) -> dict[str, AnyArray]:

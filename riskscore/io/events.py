@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.raw import is_sentence, quoted_name
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -44,8 +45,9 @@ _SCHEMA_KEYS = frozenset(SCHEMA_COLUMNS)
 _NAN = math.nan
 
 #: Distinct names :func:`count_ignored` counts one by one; later ones (and names longer
-#: than :data:`MAX_IGNORED_NAME_CHARS` or not printable) are counted as :data:`OTHER_NAMES`,
-#: so that a sender choosing a new field name per event cannot grow the counts without end.
+#: than :data:`MAX_IGNORED_NAME_CHARS`, not printable, or a sentence, which may be message
+#: content) are counted as :data:`OTHER_NAMES`, so that a sender choosing a new field name
+#: per event cannot grow the counts without end, nor have text kept by name.
 MAX_IGNORED_NAMES = 100
 MAX_IGNORED_NAME_CHARS = 64
 OTHER_NAMES = "(other names)"
@@ -87,7 +89,7 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
         for path in _field_paths(key, event[key]):
             if is_content_column(path):  # the whole path, as batch checks it
                 raise SchemaError(
-                    f"field {path[:60]!r} looks like message content: riskscore reads no "
+                    f"field {quoted_name(path)} looks like message content: riskscore reads no "
                     "message content",
                     column=path,
                     row=row,
@@ -136,6 +138,7 @@ def count_ignored(event: Mapping[str, object], counts: dict[str, int]) -> None:
             len(counts) >= MAX_IGNORED_NAMES
             or len(name) > MAX_IGNORED_NAME_CHARS
             or not name.isprintable()
+            or is_sentence(name)  # may be message content: never kept or reported
         ):
             name = OTHER_NAMES
         counts[name] = counts.get(name, 0) + 1

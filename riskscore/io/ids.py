@@ -56,17 +56,30 @@ class DecimalIds(np.ndarray):
     table of them records it: :attr:`riskscore.MessageTable.decimal_ids`)."""
 
 
-#: Largest magnitude of a float id that is still an exact integer (2**53).
-_EXACT_FLOAT = 2.0**53
+def _exact_float_bits(kind: np.dtype[Any] | type) -> int:
+    """``n`` such that every integer up to ``2**n`` is exact in the float type ``kind``
+    (53 for float64, 24 for float32, 11 for float16; at most 53, as ids are checked as
+    float64): a narrower float column of ids has lost digits beyond it, so two ids may
+    already be one value."""
+    return min(int(np.finfo(kind).nmant) + 1, 53)
+
+
+def _inexact_reason(bits: int) -> str:
+    return (
+        f"is a float id beyond 2**{bits}, where floats of its width lose digits: give ids "
+        "this large as strings or integers"
+    )
+
+
 _NOT_AN_ID = "is not an id: expected an integer or a string"
 
 
 def check_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
     """Ids exactly as given, never two merged into one: int64 when every id is an integer
-    that fits in 64 bits (or an integral float below 2**53), otherwise text (an object
-    array of str, so memory follows the data, not the longest id). Integer columns with a
-    value beyond int64 are read as their decimal text. Text ids with control characters
-    or longer than :data:`MAX_ID_LENGTH` are refused; so are bytes, booleans, containers
+    that fits in 64 bits (or an integral float below 2**53; 2**24 for float32), otherwise
+    text (an object array of str, so memory follows the data, not the longest id). Integer
+    columns with a value beyond int64 are read as their decimal text. Text ids with control
+    characters or longer than :data:`MAX_ID_LENGTH` are refused; so are bytes, booleans, containers
     and fractional or non-finite numbers."""
     if isinstance(arr, Coded) and arr.distinct is not None:
         index = arr.view(np.ndarray)
@@ -91,16 +104,12 @@ def check_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
     if kind == "f":
         missing = ~np.isfinite(arr)
         problems.add(name, missing, "is missing: every event needs an id")
-        safe = np.where(missing, 0, arr)
+        safe = np.where(missing, 0, arr).astype(np.float64)
         fractional = ~missing & (safe != np.floor(safe))
         problems.add(name, fractional, _NOT_AN_ID)
-        inexact = ~missing & ~fractional & (np.abs(safe) > _EXACT_FLOAT)
-        problems.add(
-            name,
-            inexact,
-            "is a float id beyond 2**53, where floats lose digits: give ids this large as "
-            "strings or integers",
-        )
+        bits = _exact_float_bits(arr.dtype)
+        inexact = ~missing & ~fractional & (np.abs(safe) > 2.0**bits)
+        problems.add(name, inexact, _inexact_reason(bits))
         return np.where(missing | fractional | inexact, 0, safe).astype(np.int64)
     if kind == "U":
         return _text_ids(name, arr.astype(object), problems)
@@ -132,8 +141,9 @@ def _id_kind(v: object) -> str:
             return "missing"
         if not math.isfinite(number) or number != math.floor(number):
             return _NOT_AN_ID
-        if abs(number) > _EXACT_FLOAT:
-            return "is a float id beyond 2**53, where floats lose digits: give it as a string"
+        bits = _exact_float_bits(type(v) if isinstance(v, np.floating) else float)
+        if abs(number) > 2.0**bits:
+            return _inexact_reason(bits)
         return "int"
     if isinstance(v, (bytes, bytearray, memoryview)):
         return "is bytes, not an id: decode it to text"

@@ -14,7 +14,18 @@ import numpy.typing as npt
 from riskscore.io.ids import Coded
 from riskscore.io.schema import MAX_SHOWN_CHARS
 
-__all__ = ["NotShown", "RawColumns", "as_read", "cell", "input_rows", "lines_of", "show", "shown"]
+__all__ = [
+    "NotShown",
+    "RawColumns",
+    "as_read",
+    "cell",
+    "input_rows",
+    "is_sentence",
+    "lines_of",
+    "quoted_name",
+    "show",
+    "shown",
+]
 
 AnyArray = npt.NDArray[Any]
 
@@ -50,11 +61,24 @@ class NotShown:
         return hash((NotShown, self.n_chars))
 
 
+def is_sentence(text: str) -> bool:
+    """Whether ``text`` is of :data:`MIN_SENTENCE_WORDS` or more words separated by
+    whitespace: a sentence, which may be message content, where an id, a value or a column
+    name belongs (a file without a header gives its first row as the column names).
+
+    Examples
+    --------
+    >>> is_sentence("sender_age"), is_sentence("Sender Age"), is_sentence("are you alone")
+    (False, False, True)
+    """
+    return len(text.split(maxsplit=MIN_SENTENCE_WORDS)) >= MIN_SENTENCE_WORDS
+
+
 def _may_be_content(column: str, text: str) -> bool:
     """Whether refused text in ``column`` may be message content (the rule of :func:`shown`)."""
     if column in CATEGORY_COLUMNS:
         return len(text) > MAX_TOKEN_CHARS or any(c.isspace() for c in text)
-    sentence = len(text.split(maxsplit=MIN_SENTENCE_WORDS)) >= MIN_SENTENCE_WORDS
+    sentence = is_sentence(text)
     if column in ID_COLUMNS:
         return sentence
     return sentence or len(text) > MAX_VALUE_TEXT_CHARS
@@ -77,6 +101,19 @@ def shown(column: str, value: object) -> object:
     if isinstance(value, str) and _may_be_content(column, value):
         return NotShown(len(value))
     return value
+
+
+def quoted_name(name: str) -> str:
+    """A column or field name as an error quotes it (:func:`show`), or only its length when
+    it is a sentence (:func:`is_sentence`), which may be message content: a file without a
+    header gives its first row as the column names.
+
+    Examples
+    --------
+    >>> print(quoted_name("tz_offset"), "/", quoted_name("are you home alone"))
+    'tz_offset' / text of 18 characters (not shown: it may be message content)
+    """
+    return show(NotShown(len(name)) if is_sentence(name) else name)
 
 
 def cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:

@@ -23,6 +23,7 @@ from riskscore.io.columnar import (
     arrow_to_numpy,
     as_1d,
     field_paths,
+    pandas_names,
     pandas_to_numpy,
     schema_names,
     unread_names,
@@ -233,9 +234,10 @@ def _load_columns(source: object) -> dict[str, AnyArray]:
         )
     elif type(source).__module__.startswith("pandas") and hasattr(source, "columns"):
         frame: Any = source
-        names = [str(c) for c in frame.columns]
-        keep = schema_names(names)
-        raw = RawColumns(pandas_to_numpy(frame.iloc[:, [names.index(n) for n in keep]]))
+        columns, index = pandas_names(frame)
+        keep = schema_names(columns, index)
+        names = [*columns, *index]
+        raw = RawColumns(pandas_to_numpy(frame.iloc[:, [columns.index(n) for n in keep]]))
     elif isinstance(source, Mapping):
         names = [str(k) for k in source]
         wanted = set(schema_names(names))

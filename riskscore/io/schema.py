@@ -208,10 +208,19 @@ _LOOKALIKES: Final = str.maketrans(
 
 def _plain_name(name: str) -> str:
     """A column name as it reads: compatibility forms folded (full-width letters), accents and
-    invisible characters (zero-width space, soft hyphen) dropped, look-alike letters Latin."""
+    invisible characters (zero-width space, soft hyphen, NUL, escape: those of
+    :data:`HIDDEN_CATEGORIES` but whitespace, which separates words) dropped, look-alike
+    letters Latin."""
     decomposed = unicodedata.normalize("NFKD", str(name))
-    kept = "".join(c for c in decomposed if unicodedata.category(c) not in {"Mn", "Cf"})
+    kept = "".join(c for c in decomposed if not _hidden_in_name(c))
     return unicodedata.normalize("NFKC", kept).translate(_LOOKALIKES).strip()
+
+
+def _hidden_in_name(char: str) -> bool:
+    """Whether ``char`` is dropped from a name read for its words: an accent, or a character
+    a moderator cannot see (:data:`HIDDEN_CATEGORIES`) that is not whitespace."""
+    category = unicodedata.category(char)
+    return category == "Mn" or (category in HIDDEN_CATEGORIES and not char.isspace())
 
 
 #: pandas' missing values (``pd.NA``, ``pd.NaT``), known by type name: pandas is optional.
@@ -241,15 +250,19 @@ def is_content_column(name: str) -> bool:
 
     Examples
     --------
-    >>> [is_content_column(n) for n in ("msg_body", "MessageText", "Texto", "event")]
-    [True, True, True, False]
+    >>> [is_content_column(n) for n in ("msg_body", "MessageText", "SMSBody", "Texto", "event")]
+    [True, True, True, True, False]
     >>> is_content_column("t\u0435xt"), is_content_column("te\u200bxt"), is_content_column("Téxt")
     (True, True, True)
+    >>> is_content_column("te\\x00xt"), is_content_column("me\\x1bssage")
+    (True, True)
     """
     if str(name).strip() in SCHEMA_COLUMNS:
         return False
     folded = _plain_name(name)
-    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", folded).casefold()
+    # camelCase words start at a capital after a small letter, and at the last capital of
+    # an acronym before a small letter ("SMSBody" is "SMS Body")
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", folded).casefold()
     words = {w for w in re.split(r"[\W\d_]+", spaced) if w}
     if words & CONTENT_COLUMNS:
         return True

@@ -28,7 +28,7 @@ from riskscore.io.groups import (
 from riskscore.io.ids import DecimalIds, check_ids, same_id_kind
 from riskscore.io.messages import MessageTable, build_table
 from riskscore.io.problems import Problems, raise_first, run_check
-from riskscore.io.raw import RawColumns, as_read, show, shown
+from riskscore.io.raw import RawColumns, as_read, quoted_name, show, shown
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -222,6 +222,26 @@ def _one_account(given: object, valid: object) -> object:
     return valid
 
 
+def refuse_content(names: Collection[str], what: str = "events") -> None:
+    """Refuse a source of ``what`` (events, labels) with a column whose name looks like
+    message content (:func:`~riskscore.io.schema.is_content_column`), by name only, before
+    anything is read: the one message for every reader.
+
+    Raises
+    ------
+    SchemaError
+        Naming the first such column.
+    """
+    content = sorted(str(c) for c in names if is_content_column(str(c)))
+    if content:
+        raise SchemaError(
+            f"column {quoted_name(content[0])} looks like message content: riskscore reads no "
+            "message content, only metadata (schema v1). Drop the column before passing the "
+            f"{what}.",
+            column=content[0],
+        )
+
+
 def check_column_names(names: Collection[str]) -> None:
     """Refuse content columns and missing required ones, by column name only.
 
@@ -229,26 +249,21 @@ def check_column_names(names: Collection[str]) -> None:
     :mod:`riskscore.integrations.spark`), so all refuse the same columns with the same message.
     """
     names = [str(c) for c in names]
-    content = sorted(c for c in names if is_content_column(c))
-    if content:
-        raise SchemaError(
-            f"column {content[0][:40]!r} looks like message content: riskscore reads no "
-            "message content, only metadata (schema v1). Drop the column before passing the "
-            "events.",
-            column=content[0],
-        )
+    refuse_content(names)
     seen: set[str] = set()
     for name in names:
         if name in seen:
             raise SchemaError(
-                f"column {name[:40]!r} appears twice: give each column one name", column=name
+                f"column {quoted_name(name)} appears twice: give each column one name",
+                column=name,
             )
         seen.add(name)
     check_misspelt_names(names)
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise SchemaError(
-            f"missing required column(s) {missing}; found {sorted(names)}. Schema v1 needs "
+            f"missing required column(s) {missing}; found "
+            f"[{', '.join(quoted_name(n) for n in sorted(names))}]. Schema v1 needs "
             f"{list(REQUIRED_COLUMNS)}",
             column=missing[0],
         )

@@ -13,7 +13,8 @@ from riskscore.io import read_messages, write_messages
 from riskscore.io.messages import MessageTable
 from riskscore.io.staging import staged_outputs
 from riskscore.io.text import arrow_file
-from riskscore.synthetic.labels import Labels
+from riskscore.io.validate import refuse_content
+from riskscore.synthetic.labels import LABEL_FILE_COLUMNS, Labels
 
 __all__ = ["SyntheticData"]
 
@@ -105,4 +106,9 @@ class SyntheticData:
                     f"{path} not found; labelled data is a directory with events.parquet and "
                     "labels.parquet (as `riskscore generate` writes)"
                 )
-        return cls(read_messages(events_path), Labels.from_arrow(pq.read_table(labels_path)))
+        # only the label columns are loaded, once no column is named like message content
+        names = pq.read_schema(labels_path).names
+        refuse_content(names, "labels")
+        wanted = [n for n in names if n in LABEL_FILE_COLUMNS]
+        labels = Labels.from_arrow(pq.read_table(labels_path, columns=wanted))
+        return cls(read_messages(events_path), labels)

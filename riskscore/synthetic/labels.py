@@ -13,8 +13,9 @@ import pyarrow as pa
 from riskscore.exceptions import SchemaError
 from riskscore.io.ids import check_ids
 from riskscore.io.problems import Problems, raise_first
+from riskscore.io.validate import refuse_content
 
-__all__ = ["AdultLabels", "Labels", "boolean_labels", "labels_from_arrow"]
+__all__ = ["LABEL_FILE_COLUMNS", "AdultLabels", "Labels", "boolean_labels", "labels_from_arrow"]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -110,7 +111,7 @@ class Labels:
         if self.is_grooming_true is None:
             object.__setattr__(self, "is_grooming_true", np.array(self.is_grooming, dtype=bool))
         n = len(self.conversation_id)
-        for name in (*_LABEL_COLUMNS, "is_grooming_true"):
+        for name in LABEL_FILE_COLUMNS:
             values = getattr(self, name)
             if np.ndim(values) != 1 or len(values) != n:
                 raise ValueError(
@@ -183,9 +184,11 @@ class Labels:
         Raises
         ------
         SchemaError
-            A column is missing or holds nulls, or ``is_grooming`` holds a value that is
-            not true or false (:func:`boolean_labels`).
+            A column is missing or holds nulls, a column is named like message content
+            (:func:`riskscore.io.validate.refuse_content`), or ``is_grooming`` holds a
+            value that is not true or false (:func:`boolean_labels`).
         """
+        refuse_content(table.column_names, "labels")
         missing = [c for c in _LABEL_COLUMNS if c not in table.column_names]
         if missing:
             raise SchemaError(
@@ -274,6 +277,8 @@ class AdultLabels:
 
 
 _LABEL_COLUMNS: Final = ("conversation_id", "is_grooming", "onset_index", "adult_id", "scenario")
+#: Every column of a labels file that is read (the last one optional); no other is loaded.
+LABEL_FILE_COLUMNS: Final = (*_LABEL_COLUMNS, "is_grooming_true")
 
 
 def labels_from_arrow(table: pa.Table) -> Labels:
