@@ -127,10 +127,11 @@ SCHEMA_COLUMNS: Final = (
 )
 
 #: Words that mark a column as message content, in the languages the docs list
-#: (docs/schema.md). A column is refused when one of its words (split at ``_``, ``-``,
-#: spaces, dots, digits and camelCase) is in this list, or when its name contains one of
-#: the longer words (:data:`CONTENT_SUBSTRINGS`), whatever the case. The schema v1 columns
-#: themselves are never refused. riskscore reads no message content.
+#: (docs/schema.md), as written (:data:`_CONTENT_WORDS` holds the forms compared). A column
+#: is refused when one of its words (split at ``_``, ``-``, spaces, dots, digits and
+#: camelCase) is in this list, or when its name contains one of the longer words or of
+#: those written without spaces (:data:`CONTENT_SUBSTRINGS`), whatever the case. The
+#: schema v1 columns themselves are never refused. riskscore reads no message content.
 CONTENT_COLUMNS: Final = frozenset(
     {
         # English
@@ -145,11 +146,18 @@ CONTENT_COLUMNS: Final = frozenset(
         "contenu", "corps", "texte",
         "inhalt", "nachricht", "nachrichten",
         "bericht", "inhoud", "tekst",
+        # Swedish, Danish, Norwegian, Polish, Turkish, Indonesian
+        "meddelande", "besked", "innhold", "indhold", "innehåll",
+        "treść", "wiadomość", "wiadomości", "mesaj", "metin", "içerik", "pesan", "teks",
+        # Russian, Ukrainian, Arabic, Hindi
+        "текст", "сообщение", "сообщения", "содержание", "повідомлення", "зміст",
+        "نص", "رسالة", "محتوى", "संदेश",
+        # Chinese, Japanese, Korean (written without spaces: found anywhere in a name)
+        "消息", "訊息", "内容", "內容", "文本", "正文", "本文", "メッセージ", "テキスト",
+        "메시지", "본문", "내용", "텍스트",
     }
 )  # fmt: skip
 
-#: Words long enough to refuse wherever they occur in a column name (``messagetext``).
-CONTENT_SUBSTRINGS: Final = tuple(sorted(w for w in CONTENT_COLUMNS if len(w) >= 6))
 
 #: Longest id accepted, in characters (longer ids are refused or quarantined).
 MAX_ID_LENGTH: Final = 256
@@ -223,6 +231,19 @@ def _hidden_in_name(char: str) -> bool:
     return category == "Mn" or (category in HIDDEN_CATEGORIES and not char.isspace())
 
 
+#: The content words as :func:`is_content_column` compares a name's words with them: in the
+#: plain form :func:`_plain_name` reads a name in (accents dropped, look-alike letters
+#: Latin), without case.
+_CONTENT_WORDS: Final = frozenset(_plain_name(w).casefold() for w in CONTENT_COLUMNS)
+
+#: Content words refused wherever they occur in a column name: those of six letters or more
+#: (``messagetext``), and those of the scripts written without spaces between words (Chinese,
+#: Japanese, Korean: from U+2E80 on).
+CONTENT_SUBSTRINGS: Final = tuple(
+    sorted(w for w in _CONTENT_WORDS if len(w) >= 6 or min(map(ord, w)) >= 0x2E80)
+)
+
+
 #: pandas' missing values (``pd.NA``, ``pd.NaT``), known by type name: pandas is optional.
 _PANDAS_NULLS: Final = frozenset({"NAType", "NaTType"})
 
@@ -264,7 +285,7 @@ def is_content_column(name: str) -> bool:
     # an acronym before a small letter ("SMSBody" is "SMS Body")
     spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", folded).casefold()
     words = {w for w in re.split(r"[\W\d_]+", spaced) if w}
-    if words & CONTENT_COLUMNS:
+    if words & _CONTENT_WORDS:
         return True
     return any(w in spaced for w in CONTENT_SUBSTRINGS)
 
