@@ -14,7 +14,7 @@ import riskscore.features.batch as batch_module
 import riskscore.features.parts as parts_module
 import riskscore.io.threads as _threads
 from riskscore.io.chunks import conversation_parts, slice_conversations
-from riskscore.io.coding import factorize
+from riskscore.io.coding import factorize, search_sorted
 from riskscore.io.segments import spread
 
 
@@ -55,6 +55,30 @@ def test_factorize_matches_unique_over_all_columns(
         np.testing.assert_array_equal(got, expected)
         assert got.dtype == np.int64
     np.testing.assert_array_equal(uniques[codes[0]], senders)
+
+
+@pytest.mark.parametrize(
+    "haystack",
+    [
+        pytest.param(np.array([], dtype=np.int64), id="empty"),
+        pytest.param(np.array([3, 3, 5, 9, 9, 9, 12]), id="repeats"),
+        pytest.param(np.arange(-20, 40, 3), id="negative"),
+        pytest.param(np.array([2**40, 2**41, 2**62], dtype=np.uint64), id="uint64"),
+        pytest.param(np.array(["a", "c", "e"]), id="text: plain search"),
+    ],
+)
+def test_search_sorted_gives_the_positions_of_numpy(haystack: np.ndarray) -> None:
+    rng = np.random.default_rng(4)
+    if haystack.dtype.kind == "U":
+        needles = np.array(["d", "a", "z", "0", "c"])
+    else:
+        low, high = (int(haystack.min()), int(haystack.max())) if len(haystack) else (0, 9)
+        pool = np.array([low - 1, low, high, high + 1, *haystack.tolist()], dtype=object)
+        needles = np.asarray(rng.choice(pool, 40).tolist(), dtype=haystack.dtype)
+    for size in (0, 1, 2, len(needles)):  # one needle, none, and bands narrower than all
+        got = search_sorted(haystack, needles[:size])
+        np.testing.assert_array_equal(got, np.searchsorted(haystack, needles[:size]))
+        assert got.dtype == np.int64
 
 
 @pytest.mark.parametrize("max_events", [1, 7, 40, 10**9])

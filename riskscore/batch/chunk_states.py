@@ -186,7 +186,7 @@ def fold_file(
         index, chunk = item
         chunk = as_text(chunk, text_columns)
         msgs = validate(chunk)
-        named = _pair_like(chunk.column("conversation_id").unique().to_numpy(zero_copy_only=False))
+        named = _named_pair_like(chunk.column("conversation_id"))
         folded = FoldedChunk(chunk.num_rows, msgs.quarantined, msgs.groups, named=named)
         if not len(msgs):  # every event was quarantined or a broadcast
             return folded
@@ -266,6 +266,26 @@ def _numbered(chunks: Iterator[pa.Table]) -> Iterator[tuple[int, pa.Table]]:
         close = getattr(chunks, "close", None)
         if close is not None:
             close()
+
+
+def _named_pair_like(column: pa.ChunkedArray) -> tuple[str, ...]:
+    """:func:`_pair_like` of the distinct ids of an input ``conversation_id`` column. Ids
+    of a type without text (integers, floats, booleans, nulls) hold no separator: their
+    column is not hashed for its distinct values (a pass over every row of every chunk)."""
+    import pyarrow as pa
+
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    without_text = (
+        pa.types.is_integer,
+        pa.types.is_floating,
+        pa.types.is_boolean,
+        pa.types.is_null,
+    )
+    if any(is_kind(kind) for is_kind in without_text):
+        return ()
+    return _pair_like(column.unique().to_numpy(zero_copy_only=False))
 
 
 def _pair_like(ids: npt.NDArray[Any]) -> tuple[str, ...]:

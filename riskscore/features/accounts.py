@@ -24,7 +24,7 @@ from riskscore.features.account_kernel import COUNT_COLUMNS, MARK_COLUMNS, tally
 from riskscore.features.kernel import ACCOUNT_SLOTS, N_ACCOUNT_SLOTS
 from riskscore.features.pairs import PairFacts, merge_pair_facts, pair_facts
 from riskscore.io.chunks import conversation_parts
-from riskscore.io.coding import factorize
+from riskscore.io.coding import factorize, search_sorted
 from riskscore.io.messages import MessageTable
 from riskscore.io.schema import INT64_MAX, INT64_MIN
 from riskscore.io.segments import sorted_unique
@@ -108,7 +108,7 @@ class AccountFeatures:
         out = np.zeros((len(ids), N_ACCOUNT_SLOTS))
         if len(self.account_id) == 0 or len(ids) == 0:
             return out
-        pos = np.clip(np.searchsorted(self.account_id, ids), 0, len(self.account_id) - 1)
+        pos = np.clip(search_sorted(self.account_id, ids), 0, len(self.account_id) - 1)
         found = self.account_id[pos] == ids
         out[found] = self.values[pos[found]]
         return out

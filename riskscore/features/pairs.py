@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from riskscore._read_only import read_only
 from riskscore.features.kernel import PAIR_KEY_CHANNELS
-from riskscore.io.coding import factorize
+from riskscore.io.coding import factorize, search_sorted
 from riskscore.io.messages import MessageTable
 from riskscore.io.schema import Channel
 
@@ -106,11 +106,11 @@ class PairFacts:
         hi = np.where(a <= b, b, a)
         ids, codes, order = self._search_index()
         n = len(ids)
-        lo_pos = np.clip(np.searchsorted(ids, lo), 0, n - 1)
-        hi_pos = np.clip(np.searchsorted(ids, hi), 0, n - 1)
+        lo_pos = np.clip(search_sorted(ids, lo), 0, n - 1)
+        hi_pos = np.clip(search_sorted(ids, hi), 0, n - 1)
         known = (ids[lo_pos] == lo) & (ids[hi_pos] == hi)
         wanted = lo_pos * n + hi_pos
-        pos = np.clip(np.searchsorted(codes, wanted), 0, len(codes) - 1)
+        pos = np.clip(search_sorted(codes, wanted), 0, len(codes) - 1)
         found = known & (codes[pos] == wanted)
         first[found] = self.first[order[pos[found]]]
         private[found] = self.private[order[pos[found]]]

@@ -152,9 +152,10 @@ def _decode_dictionary(col: Any) -> AnyArray:
     if not chunks:
         return np.asarray(col.cast(col.type.value_type).to_numpy(zero_copy_only=False))
     combined = pa.chunked_array(chunks).unify_dictionaries().combine_chunks()
-    out: Coded = np.asarray(
-        pc.fill_null(combined.indices.cast(pa.int64()), -1), dtype=np.int64
-    ).view(Coded)
+    indices = combined.indices.cast(pa.int64())
+    if indices.null_count:  # a pass over every row only where some are null
+        indices = pc.fill_null(indices, -1)
+    out: Coded = np.asarray(indices, dtype=np.int64).view(Coded)
     out.distinct = np.asarray(combined.dictionary.to_pylist(), dtype=object)
     return out
 
