@@ -168,3 +168,28 @@ def test_a_full_temporary_disk_is_named_with_what_to_do(
     assert "No space left on device" in err
     assert "point TMPDIR (or workdir=) at a directory with more: /dev/full" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("column", "expected"),
+    [
+        pytest.param(pa.chunked_array([[3, 1, 3]]), (), id="integers"),
+        pytest.param(pa.chunked_array([[3.0, float("nan")]]), (), id="floats"),
+        pytest.param(pa.chunked_array([[None, None]], type=pa.null()), (), id="nulls"),
+        pytest.param(pa.chunked_array([["r|1|2", "x", "r|1|2"]]), ("r|1|2",), id="text"),
+        pytest.param(
+            pa.chunked_array([pa.array(["r|1|2", "x"]).dictionary_encode()]),
+            ("r|1|2",),
+            id="dictionary of text",
+        ),
+    ],
+)
+def test_pair_like_ids_of_a_chunk_are_found_in_text_columns_only(
+    column: pa.ChunkedArray, expected: tuple[str, ...]
+) -> None:
+    # Ids without text cannot hold the separator: their column is not hashed for its
+    # distinct values, and finds none, as hashing them found.
+    from riskscore.batch.chunk_states import _named_pair_like, _pair_like
+
+    assert _named_pair_like(column) == expected
+    assert _pair_like(column.unique().to_numpy(zero_copy_only=False)) == expected
