@@ -138,7 +138,16 @@ def alert_signal(alert: Alert) -> str:
 #: The tables of a review queue file: the queue's own and those the moderator accounts
 #: of ``riskscore serve`` (:mod:`riskscore.serve.accounts`) keep beside them.
 QUEUE_TABLES = frozenset(
-    {"meta", "items", "alert_signals", "audit", "moderators", "account_log", "assignments"}
+    {
+        "meta",
+        "items",
+        "alert_signals",
+        "audit",
+        "moderators",
+        "account_log",
+        "assignments",
+        "access_log",
+    }
 )
 
 #: The tables a queue writes with its ``meta`` table (in one transaction).

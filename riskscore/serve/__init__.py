@@ -9,8 +9,9 @@ argon2-cffi, itsdangerous, python-multipart, prometheus-client, matplotlib).
 - :mod:`~riskscore.serve.service`: :class:`ScoringService`, the scoring behind
   ``POST /v1/events``, free of the web framework.
 - :mod:`~riskscore.serve.api`, :mod:`~riskscore.serve.console`: the routes.
-- :mod:`~riskscore.serve.accounts`, :mod:`~riskscore.serve.security`: moderator accounts,
-  sessions, CSRF tokens, sign-in rate limiting.
+- :mod:`~riskscore.serve.accounts`, :mod:`~riskscore.serve.access_log`,
+  :mod:`~riskscore.serve.security`: moderator accounts, the access log (sign-ins,
+  sign-outs, case pages opened), sessions, CSRF tokens, sign-in rate limiting.
 - :mod:`~riskscore.serve.metrics`, :mod:`~riskscore.serve.timeline`,
   :mod:`~riskscore.serve.plot`, :mod:`~riskscore.serve.body`: Prometheus metrics, the
   events' metadata for the timeline plot, the plot, the request body.

@@ -4,7 +4,10 @@ Accounts live in the review queue's SQLite file (created ``0600``), in tables of
 own: ``moderators`` (name, role, Argon2id password hash from ``argon2-cffi``, whether the
 account is active, and its session generation), ``account_log`` (append-only: who added,
 changed or removed which account, and when) and ``assignments`` (append-only: who assigned
-which case to whom, and when; the latest row of a case is its assignment). Roles:
+which case to whom, and when; the latest row of a case is its assignment) and
+``access_log`` (append-only: who signed in, was refused, signed out or opened which case
+page, and when; a name typed at a refused sign-in is kept only when it is an account's,
+since a user may type a password there). Roles:
 ``moderator`` (works the queue) and ``lead`` (also assigns cases to moderators and reads
 the audit log).
 
@@ -28,6 +31,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 import riskscore.io.sqlite as sqlite
 from riskscore.moderation.cases import QueueError, check_name
+from riskscore.serve import access_log as _access
+from riskscore.serve.access_log import AccessEntry
 
 __all__ = [
     "MIN_PASSWORD_CHARS",
@@ -61,6 +66,7 @@ _DDL = (
     "BEGIN SELECT RAISE(ABORT, 'assignments are append-only'); END",
     "CREATE TRIGGER IF NOT EXISTS assignments_no_delete BEFORE DELETE ON assignments "
     "BEGIN SELECT RAISE(ABORT, 'assignments are append-only'); END",
+    *_access.DDL,
 )
 
 
@@ -276,10 +282,11 @@ class ModeratorStore:
 
         return sqlite.write(self._con, deactivate)
 
-    def sign_out(self, name: str, session: int) -> None:
+    def sign_out(self, name: str, session: int) -> bool:
         """End every session of ``name`` signed in its session generation ``session``
         (a cookie of an older generation, already void, changes nothing): the account's
-        next generation starts, so a copy of the cookie is refused too.
+        next generation starts, so a copy of the cookie is refused too. Returns whether
+        sessions ended.
 
         Examples
         --------
@@ -287,12 +294,13 @@ class ModeratorStore:
         >>> store = ModeratorStore(f"{tempfile.mkdtemp()}/queue.sqlite")
         >>> store.add("mod-1", "moderator", None)
         >>> before = store.get("mod-1").session
-        >>> store.sign_out("mod-1", before)
+        >>> store.sign_out("mod-1", before), store.sign_out("mod-1", before)
+        (True, False)
         >>> store.get("mod-1").session == before + 1
         True
         >>> store.close()
         """
-        sqlite.write(
+        cursor = sqlite.write(
             self._con,
             lambda con: con.execute(
                 "UPDATE moderators SET session = session + 1 "
@@ -300,6 +308,7 @@ class ModeratorStore:
                 (name, session),
             ),
         )
+        return cursor.rowcount > 0
 
     def get(self, name: str) -> Moderator | None:
         """The active account named ``name``, or None."""
@@ -388,6 +397,15 @@ class ModeratorStore:
             AccountChange(int(e), int(t), str(a), str(x), str(m), str(r))
             for e, t, a, x, m, r in rows
         ]
+
+    def log_access(self, moderator: str, action: str, detail: str | None = None) -> None:
+        """Append an entry to the access log: see :func:`riskscore.serve.access_log.append`
+        (a name typed at a refused sign-in is kept only when it is an account's)."""
+        sqlite.write(self._con, lambda con: _access.append(con, moderator, action, detail))
+
+    def access_log(self, limit: int = 500) -> list[AccessEntry]:
+        """The latest ``limit`` entries of the access log, newest first."""
+        return _access.latest(self._con, limit)
 
 
 def _active_role(con: sqlite3.Connection, name: str) -> Role | None:

@@ -2,11 +2,12 @@
 
 Pages: sign-in, the ranked queue, a case page per adult (every open item, its reasons in
 words, a timeline plot per conversation, the decision form), the audit log (leads), the
-transparency report for a chosen period. Account ids are shown as the platform's ids;
-the report, an export, pseudonymises them with ``RISKSCORE_REPORT_KEY``. Every form
-carries a CSRF token (:mod:`riskscore.serve.security`); every route needs a signed-in
-moderator, or with ``trusted_header`` the account named by the platform's single sign-on
-proxy in that header.
+transparency report for a chosen period. Sign-ins (and refusals), sign-outs and every case
+page shown go to the access log (:mod:`riskscore.serve.access_log`). Account ids are shown
+as the platform's ids; the report, an export, pseudonymises them with
+``RISKSCORE_REPORT_KEY``. Every form carries a CSRF token (:mod:`riskscore.serve.security`);
+every route needs a signed-in moderator, or with ``trusted_header`` the account named by
+the platform's single sign-on proxy in that header.
 """
 
 from __future__ import annotations
@@ -221,9 +222,13 @@ async def signin(request: Request) -> Response:
     account, stored = state.accounts.lookup(name)
     matches = await anyio.to_thread.run_sync(state.accounts.password_matches, stored, password)
     if not matches or account is None:
+        # The same write whether or not the name exists (no timing tell); the store keeps
+        # the name only when it is an account's: a user may type a password there.
+        state.accounts.log_access(name, "sign-in refused")
         return _page(request, "signin.html", {"error": "Wrong name or password."}, status=401)
     limiter.reset(keys[0])
     limiter.forget(keys[1], started)
+    state.accounts.log_access(account.name, "sign-in")
     response = RedirectResponse("/console/queue", status_code=303)
     _cookie(
         request,
@@ -239,8 +244,10 @@ async def signout(request: Request) -> Response:
     await _form(request, None)
     state = _state(request)
     session = state.signer.session_of(request.cookies.get(SESSION_COOKIE))
-    if session is not None:  # void it on the server too: a copied cookie stops working
-        state.accounts.sign_out(*session)
+    # Void it on the server too (a copied cookie stops working); a cookie already void
+    # ends no session and is no sign-out.
+    if session is not None and state.accounts.sign_out(*session):
+        state.accounts.log_access(session[0], "sign-out")
     response = RedirectResponse("/console/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/console")
     return response
@@ -279,7 +286,10 @@ def _youngest(case: Case) -> str:
     return f"{min(ages):g}" if ages else "unknown"
 
 
-def _case_context(state: ServeState, case: Case, now: int) -> dict[str, Any]:
+def _case_context(state: ServeState, case: Case, user: Moderator) -> dict[str, Any]:
+    """What the case page shows. Every page that shows a case is built here, and logged
+    here as ``user``'s access to the case."""
+    state.accounts.log_access(user.name, "open case", encode_id(case.adult_id))
     plots = []
     conversations = case.conversations
     for n, cid in enumerate(conversations[:MAX_PLOTS], 1):
@@ -290,7 +300,7 @@ def _case_context(state: ServeState, case: Case, now: int) -> dict[str, Any]:
         "case": case,
         "plots": plots,
         "more": max(0, len(conversations) - MAX_PLOTS),
-        "waiting_h": (now - case.oldest) / 3600,
+        "waiting_h": (int(time.time()) - case.oldest) / 3600,
         "assigned": state.accounts.assignments().get(encode_id(case.adult_id)),
         "moderators": state.accounts.names(),
     }
@@ -300,8 +310,9 @@ def _from_console(request: Request) -> bool:
     """Whether a GET was a navigation of this console's own (or typed, or bookmarked):
     a browser's ``Sec-Fetch-Site`` is ``same-origin`` or ``none``, or absent (a client
     that is not a browser, which another site cannot drive). A page opened from another
-    site is shown but records nothing in the moderator's name: with the trusted header
-    (sent by the proxy whoever made the browser ask) a link could do that."""
+    site is shown but records no review in the moderator's name: with the trusted header
+    (sent by the proxy whoever made the browser ask) a link could do that. The access log
+    lists it all the same."""
     return request.headers.get("sec-fetch-site", "none") in ("same-origin", "none")
 
 
@@ -313,10 +324,12 @@ async def case_page(request: Request, key: str) -> Response:
     case = None if adult is None else state.queue.case(adult)
     if case is None:
         return _message(request, "No open case", "This case has no open items.", 404, user)
+    # Every view is logged, from another site too: the account was shown the case (and a
+    # client picks its own Sec-Fetch-Site). Only a review is not recorded from elsewhere.
     if _from_console(request):
         items = [i.item_id for i in case.items]
         state.queue.mark_reviewed(adult, moderator=user.name, item_ids=items)
-    return _page(request, "case.html", _case_context(state, case, int(time.time())), user=user)
+    return _page(request, "case.html", _case_context(state, case, user), user=user)
 
 
 @router.post("/cases/{key:path}/decide")
@@ -339,7 +352,7 @@ async def decide(request: Request, key: str) -> Response:
         case = state.queue.case(adult)
         if case is None:
             return _message(request, "Not decided", str(exc), 409, user)
-        context = {**_case_context(state, case, int(time.time())), "error": str(exc)}
+        context = {**_case_context(state, case, user), "error": str(exc)}
         return _page(request, "case.html", context, user=user, status=409)
     return RedirectResponse(f"/console/queue?decided={n}", status_code=303)
 
@@ -372,6 +385,7 @@ async def audit_page(request: Request) -> Response:
         "entries": for_view,
         "assignments": state.accounts.assignment_log(),
         "accounts": state.accounts.account_log(),
+        "access": state.accounts.access_log(),
     }
     return _page(request, "audit.html", context, user=user)
 
