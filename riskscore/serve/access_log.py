@@ -29,7 +29,7 @@ ACCESS_ACTIONS = ("sign-in", "sign-in refused", "sign-out", "open case")
 DDL = (
     "CREATE TABLE IF NOT EXISTS access_log (entry_id INTEGER PRIMARY KEY AUTOINCREMENT, "
     "at INTEGER NOT NULL, moderator TEXT, action TEXT NOT NULL CHECK (action IN "
-    "('sign-in', 'sign-in refused', 'sign-out', 'open case')), detail TEXT, "
+    f"({', '.join(repr(a) for a in ACCESS_ACTIONS)})), detail TEXT, "
     "CHECK (moderator IS NOT NULL OR action = 'sign-in refused'), "
     "CHECK ((action = 'open case') = (detail IS NOT NULL)))",
     "CREATE TRIGGER IF NOT EXISTS access_log_append_only BEFORE UPDATE ON access_log "
