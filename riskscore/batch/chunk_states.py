@@ -272,8 +272,6 @@ def _named_pair_like(column: pa.ChunkedArray) -> tuple[str, ...]:
     """:func:`_pair_like` of the distinct ids of an input ``conversation_id`` column. Ids
     of a type without text (integers, floats, booleans, nulls) hold no separator: their
     column is not hashed for its distinct values (a pass over every row of every chunk)."""
-    import pyarrow as pa
-
     kind = column.type
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
