@@ -196,12 +196,8 @@ class Rescoring(ScorerMemory):
     def _maybe_alert(
         self, cid: object, ts: int, conv: ConversationState, row: FloatArray, risk: float
     ) -> Alert | None:
-        tier, band = self._decide(risk, float(row[CHILD_AGE]), float(row[ADULT_AGE]))
-        if not alert_due(tier, conv.n_alerted_tier, conv.last_alert_ts, ts, self.cooldown_s):
-            return None
-        conv.n_alerted_tier = tier
-        conv.last_alert_ts = ts
-        return self._linear.alert(cid, ts, conv, row, risk, tier, band.name)
+        due = self._due(conv, ts, risk, float(row[CHILD_AGE]), float(row[ADULT_AGE]))
+        return None if due is None else self._raise_alert(cid, ts, conv, row, risk, *due)
 
     def _alert_if_due(
         self, cid: object, ts: int, conv: ConversationState, risk: float, child_age: float,
@@ -210,11 +206,29 @@ class Rescoring(ScorerMemory):
         """:meth:`_maybe_alert` of a conversation re-scored by :meth:`_rescore_many`, from
         its risk and ages: its feature row is made again only for an alert, which states
         its reasons."""
-        tier, _ = self._decide(risk, child_age, adult_age)
-        if not alert_due(tier, conv.n_alerted_tier, conv.last_alert_ts, ts, self.cooldown_s):
+        due = self._due(conv, ts, risk, child_age, adult_age)
+        if due is None:
             return None
         _, row = self._score(conv, adult)
-        return self._maybe_alert(cid, ts, conv, row, risk)
+        return self._raise_alert(cid, ts, conv, row, risk, *due)
+
+    def _due(
+        self, conv: ConversationState, ts: int, risk: float, child_age: float, adult_age: float
+    ) -> tuple[int, str] | None:
+        """The tier and age band of the alert a conversation is due at ``ts``, or None: the
+        policy's tier, if higher than the one already alerted or past the cool-down."""
+        tier, band = self._decide(risk, child_age, adult_age)
+        if not alert_due(tier, conv.n_alerted_tier, conv.last_alert_ts, ts, self.cooldown_s):
+            return None
+        return tier, band.name
+
+    def _raise_alert(
+        self, cid: object, ts: int, conv: ConversationState, row: FloatArray, risk: float,
+        tier: int, band: str,
+    ) -> Alert:  # fmt: skip
+        conv.n_alerted_tier = tier
+        conv.last_alert_ts = ts
+        return self._linear.alert(cid, ts, conv, row, risk, tier, band)
 
     def refresh(self) -> list[Alert]:
         """Re-score every live conversation against its adult's current account features.
