@@ -134,12 +134,29 @@ def _warm_batch() -> int:
     return len(messages)
 
 
+#: Children one adult writes to in the online warm-up: more conversations than re-scoring
+#: takes one at a time (riskscore.online.rescore re-scores 8 or more in one compiled call).
+_ONE_ADULTS_CHILDREN = 12
+
+
 def _warm_online() -> None:
     """The online scorer, event by event, and its re-scoring of an adult's conversations."""
     messages = read_messages(_table().messages.to_arrow(), max_future_s=math.inf)
     scorer = OnlineScorer(load_model(), time_source="events")
     scorer.update_many(messages.iter_events())
     # Re-scoring many conversations of one adult at once has a kernel of its own, which so
-    # few conversations may not reach: run it on one conversation.
-    conv = next(reversed(scorer._conversations.values()))  # its accounts are held
-    scorer._scored_together([conv], scorer._accounts[conv.adult_id()])
+    # few conversations may not reach: one adult writes to a dozen children in turn, and
+    # each new child re-scores the adult's other conversations (warm-up ids of their own).
+    start = int(scorer.clock)
+    scorer.update_many(
+        {
+            "conversation_id": f"warmup-conversation-{n}",
+            "timestamp": start + n,
+            "sender_id": "warmup-adult",
+            "recipient_id": f"warmup-child-{n}",
+            "channel": "direct",
+            "sender_age": 30,
+            "recipient_age": 13,
+        }
+        for n in range(_ONE_ADULTS_CHILDREN)
+    )
