@@ -92,4 +92,26 @@ KNOWN_MISSES: Final[dict[str, str]] = {
         "million in the median world (coaches who add their pupils and move some to direct "
         "messages) for at most 3 % more recall"
     ),
+    "g27-unknown-age-gifts-9-after-school-external-day-three": (
+        "no alert (risk 0.005 against the under-13 band's review 0.31): the move to another "
+        "app on the third afternoon lowers the risk (`secure_move_speed` 0.12, -2.2 log-odds) "
+        "more than the link (+1.3), the external channel (+1.2) and the account's images "
+        "(+0.8) raise it; with no contact request logged by the platform and no contact at "
+        "night, nothing else carries it. As in g15, g28 and g29, a move to a private channel "
+        "that is not fast counts against the alert (written blind, stop 36)"
+    ),
+    "g28-adult-24-abroad-16-public-to-encrypted-small-hours": (
+        "no alert (risk 0.31 against the 16-17 band's review 0.64): contact at night in the "
+        "child's local time counts against it (`child_night_share` 0.65, -2.2 log-odds: in "
+        "the training worlds teenagers chat at night), and so does the move to the encrypted "
+        "channel three weeks in (`secure_move_speed`, -1.4), beside private contact at night "
+        "(+3.6) and the contact request (+1.9) (written blind, stop 36)"
+    ),
+    "g29-adult-47-school-nights-10-messages-only-platform": (
+        "review, not urgent (risk 0.37 against the under-13 band's urgent 0.74): contact at "
+        "night counts against it (`child_night_share` 0.63, -1.3 log-odds), and so does the "
+        "move to the encrypted channel after 17 days (`secure_move_speed`, -0.9), beside "
+        "private contact at night (+3.5), unanswered messages (+2.1) and the shift into the "
+        "night (+1.7); the platform logs no contact requests or media (written blind, stop 36)"
+    ),
 }
