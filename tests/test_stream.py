@@ -177,8 +177,9 @@ def _stream_command(checkpoint: Path) -> list[str]:
 def test_killed_stream_resumed_from_its_checkpoint_loses_and_repeats_no_alert(
     lines: list[str], tmp_path: Path
 ) -> None:
-    # Some bad lines, so that line numbers and event counts differ.
-    text = "".join([*lines[:2500], "oops\n", *lines[2500:]])
+    # Some bad lines, so that line numbers and event counts differ; 12,000 lines: the run is
+    # killed after its 7th checkpoint (7,000 lines) with more input pending, and resumed.
+    text = "".join([*lines[:2500], "oops\n", *lines[2500:12_000]])
     source = tmp_path / "events.jsonl"
     source.write_text(text)
     n_lines = len(text.splitlines())
