@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from typing import Any
 
 import uvicorn
 from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
 
 import riskscore as rs
 from riskscore.cli.serve import listen
@@ -28,6 +30,25 @@ SESSION_KEY = b"test-session-key-0123456789abcdefghij"
 PASSWORD = "a long test passphrase"
 #: Argon2id with small parameters: the tests' hashes take milliseconds, not a second.
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+#: The console's CSRF token in a page's form.
+CSRF_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of a console page's form."""
+    found = CSRF_TOKEN.search(html)
+    assert found is not None, html[:500]
+    return found.group(1)
+
+
+def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> int:
+    """Sign in to the console through its form; the response's status code."""
+    form = {
+        "name": name,
+        "password": password,
+        "csrf_token": csrf_token(client.get("/console/signin").text),
+    }
+    return client.post("/console/signin", data=form, follow_redirects=False).status_code
 
 
 def config(tmp: Path, model: rs.RiskModel, **changes: Any) -> ServeConfig:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import CHEAP_HASHER, PASSWORD, config
+from serve_helpers import CHEAP_HASHER, PASSWORD, config, csrf_token, sign_in
 
 import riskscore as rs
 from riskscore.cli import main
@@ -110,16 +110,6 @@ def test_a_case_opened_from_another_site_records_no_review(
         assert _reviews(cfg.db) == 1
 
 
-def _token(html: str) -> str:
-    return html.split('name="csrf_token" value="')[1].split('"')[0]
-
-
-def _sign_in(client: TestClient) -> int:
-    form = {"name": "mod-1", "password": PASSWORD}
-    form["csrf_token"] = _token(client.get("/console/signin").text)
-    return client.post("/console/signin", data=form, follow_redirects=False).status_code
-
-
 def test_a_session_cookie_copied_before_sign_out_is_refused_after(
     tmp_path: Path, model: rs.RiskModel
 ) -> None:
@@ -127,15 +117,15 @@ def test_a_session_cookie_copied_before_sign_out_is_refused_after(
     cfg = config(tmp_path, model)
     _seed(cfg.db)
     with TestClient(create_app(cfg)) as client:
-        assert _sign_in(client) == 303
+        assert sign_in(client, "mod-1") == 303
         copied = client.cookies.get("riskscore_session")
         assert copied
-        form = {"csrf_token": _token(client.get("/console/queue").text)}
+        form = {"csrf_token": csrf_token(client.get("/console/queue").text)}
         r = client.post("/console/signout", data=form, follow_redirects=False)
         assert r.status_code == 303
         client.cookies.set("riskscore_session", copied, path="/console")
         assert client.get("/console/queue", follow_redirects=False).status_code == 303
-        assert _sign_in(client) == 303  # signing in again gives a session that works
+        assert sign_in(client, "mod-1") == 303  # signing in again gives a session that works
         assert client.get("/console/queue", follow_redirects=False).status_code == 200
 
 

@@ -12,7 +12,7 @@ from typing import cast
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import CHEAP_HASHER, PASSWORD, config
+from serve_helpers import CHEAP_HASHER, PASSWORD, config, csrf_token, sign_in
 
 import riskscore as rs
 from riskscore.moderation import QueueError, ReviewQueue, UserReport
@@ -23,7 +23,6 @@ from riskscore.serve.accounts import ModeratorStore
 from riskscore.serve.config import Part
 from riskscore.serve.plot import Timeline
 
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 NOW = 1_750_000_000
 #: What a user might type into the name field: their password. Never stored.
 TYPED = "Tr0ub4dor&3-typed-in-the-name-field"
@@ -61,23 +60,8 @@ def client(cfg: ServeConfig) -> Iterator[TestClient]:
         yield client
 
 
-def _token(html: str) -> str:
-    found = TOKEN.search(html)
-    assert found is not None, html[:500]
-    return found.group(1)
-
-
-def _sign_in(client: TestClient, name: str, password: str = PASSWORD) -> int:
-    form = {
-        "name": name,
-        "password": password,
-        "csrf_token": _token(client.get("/console/signin").text),
-    }
-    return client.post("/console/signin", data=form, follow_redirects=False).status_code
-
-
 def _sign_out(client: TestClient) -> int:
-    form = {"csrf_token": _token(client.get("/console/queue").text)}
+    form = {"csrf_token": csrf_token(client.get("/console/queue").text)}
     return client.post("/console/signout", data=form, follow_redirects=False).status_code
 
 
@@ -94,7 +78,7 @@ def test_sign_in_case_opened_and_sign_out_each_leave_one_entry(
     cfg: ServeConfig, client: TestClient
 ) -> None:
     before = int(time.time())
-    assert _sign_in(client, "mod-1") == 303
+    assert sign_in(client, "mod-1") == 303
     assert client.get("/console/queue").status_code == 200  # not an access entry
     assert client.get("/console/cases/" + encode_id("adult-a")).status_code == 200
     assert _sign_out(client) == 303
@@ -111,11 +95,11 @@ def test_sign_in_case_opened_and_sign_out_each_leave_one_entry(
     assert [e.entry_id for e in entries] == sorted(e.entry_id for e in entries)
     # signing out again with the void cookie, or with none, ends no session: no entry
     client.cookies.delete("riskscore_session")
-    assert _sign_in(client, "mod-1") == 303
+    assert sign_in(client, "mod-1") == 303
     stale = client.cookies.get("riskscore_session")
     assert _sign_out(client) == 303
     client.cookies.set("riskscore_session", stale or "", path="/console")
-    form = {"csrf_token": _token(client.get("/console/signin").text)}
+    form = {"csrf_token": csrf_token(client.get("/console/signin").text)}
     assert client.post("/console/signout", data=form, follow_redirects=False).status_code == 303
     assert [a for _, a, _ in _log(cfg)][3:] == ["sign-in", "sign-out"]
 
@@ -123,8 +107,8 @@ def test_sign_in_case_opened_and_sign_out_each_leave_one_entry(
 def test_a_sign_in_refused_by_the_rate_limiter_leaves_no_entry(tmp_path: Path) -> None:
     cfg = _config(tmp_path, signin_attempts=1)
     with TestClient(create_app(cfg)) as client:
-        assert _sign_in(client, "mod-1", "wrong password 1") == 401
-        assert _sign_in(client, "mod-1") == 429  # refused before any check: not logged
+        assert sign_in(client, "mod-1", "wrong password 1") == 401
+        assert sign_in(client, "mod-1") == 429  # refused before any check: not logged
     assert _log(cfg) == [("mod-1", "sign-in refused", None)]
 
 
@@ -132,9 +116,9 @@ def test_refused_sign_in_is_logged_by_name_only_for_an_existing_account(
     cfg: ServeConfig,
 ) -> None:
     with TestClient(create_app(cfg)) as client:  # closed: the WAL is folded into the file
-        assert _sign_in(client, "mod-1", "wrong password 1") == 401
-        assert _sign_in(client, TYPED, PASSWORD) == 401
-        assert _sign_in(client, "sso-1", PASSWORD) == 401  # an account without a password
+        assert sign_in(client, "mod-1", "wrong password 1") == 401
+        assert sign_in(client, TYPED, PASSWORD) == 401
+        assert sign_in(client, "sso-1", PASSWORD) == 401  # an account without a password
     assert _log(cfg) == [
         ("mod-1", "sign-in refused", None),
         (None, "sign-in refused", None),
@@ -194,12 +178,12 @@ def test_only_account_names_are_stored(cfg: ServeConfig) -> None:
 
 
 def test_audit_page_lists_access_for_leads_only(cfg: ServeConfig, client: TestClient) -> None:
-    assert _sign_in(client, TYPED) == 401
-    assert _sign_in(client, "mod-1") == 303
+    assert sign_in(client, TYPED) == 401
+    assert sign_in(client, "mod-1") == 303
     assert client.get("/console/cases/" + encode_id("adult-a")).status_code == 200
     assert client.get("/console/audit").status_code == 403
     assert _sign_out(client) == 303
-    assert _sign_in(client, "lead-1") == 303
+    assert sign_in(client, "lead-1") == 303
     page = client.get("/console/audit")
     assert page.status_code == 200
     table = page.text[page.text.index('id="access"') :]
@@ -219,13 +203,17 @@ def test_audit_page_lists_access_for_leads_only(cfg: ServeConfig, client: TestCl
 def test_a_case_shown_again_by_a_refused_decision_is_logged(
     cfg: ServeConfig, client: TestClient
 ) -> None:
-    assert _sign_in(client, "mod-1") == 303
+    assert sign_in(client, "mod-1") == 303
     case = client.get("/console/cases/" + encode_id("adult-a"))
     shown = re.search(r'name="token" value="([^"]+)"', case.text)
     assert shown is not None
     with ReviewQueue(cfg.db) as q:  # a new signal: the case changed since it was shown
         q.add_alert(Alert("c1", "adult-a", "kid-1", 15.0, "13-15", 0.95, Tier.URGENT))
-    decision = {"outcome": "dismissed", "token": shown.group(1), "csrf_token": _token(case.text)}
+    decision = {
+        "outcome": "dismissed",
+        "token": shown.group(1),
+        "csrf_token": csrf_token(case.text),
+    }
     r = client.post("/console/cases/" + encode_id("adult-a") + "/decide", data=decision)
     assert r.status_code == 409  # refused, and the case shown again as it is now
     assert 'name="token"' in r.text

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import CHEAP_HASHER, PASSWORD, config
+from serve_helpers import CHEAP_HASHER, PASSWORD, config, csrf_token, sign_in
 
 import riskscore as rs
 from riskscore.cli import main
@@ -21,7 +21,6 @@ from riskscore.serve import create_app
 from riskscore.serve.accounts import ModeratorStore
 from riskscore.serve.security import CSRF_COOKIE
 
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 CASE_TOKEN = re.compile(r'name="token" value="([^"]+)"')
 NOW = 1_750_000_000
 
@@ -51,18 +50,6 @@ def app_client(tmp_path: Path, model: rs.RiskModel) -> Iterator[TestClient]:
         yield client
 
 
-def _token(html: str) -> str:
-    found = TOKEN.search(html)
-    assert found is not None, html[:500]
-    return found.group(1)
-
-
-def _sign_in(client: TestClient, name: str, password: str = PASSWORD) -> int:
-    page = client.get("/console/signin")
-    form = {"name": name, "password": password, "csrf_token": _token(page.text)}
-    return client.post("/console/signin", data=form, follow_redirects=False).status_code
-
-
 def _case_url(adult: object) -> str:
     return "/console/cases/" + encode_id(adult)
 
@@ -76,7 +63,7 @@ def test_pages_need_a_signed_in_moderator(app_client: TestClient) -> None:
 
 def test_sign_in_sets_an_httponly_samesite_session(app_client: TestClient) -> None:
     page = app_client.get("/console/signin")
-    form = {"name": "mod-1", "password": PASSWORD, "csrf_token": _token(page.text)}
+    form = {"name": "mod-1", "password": PASSWORD, "csrf_token": csrf_token(page.text)}
     r = app_client.post("/console/signin", data=form, follow_redirects=False)
     assert r.status_code == 303
     cookie = r.headers["set-cookie"]
@@ -93,11 +80,11 @@ def test_secure_cookies_by_default(tmp_path: Path, model: rs.RiskModel) -> None:
 
 
 def test_wrong_password_and_rate_limit(app_client: TestClient) -> None:
-    assert _sign_in(app_client, "mod-1", "wrong password 1") == 401
-    assert _sign_in(app_client, "mod-1", "wrong password 2") == 401
-    assert _sign_in(app_client, "nobody", "wrong password 3") == 401
+    assert sign_in(app_client, "mod-1", "wrong password 1") == 401
+    assert sign_in(app_client, "mod-1", "wrong password 2") == 401
+    assert sign_in(app_client, "nobody", "wrong password 3") == 401
     # three failures from this address: even the right password waits now
-    assert _sign_in(app_client, "lead-1") == 429
+    assert sign_in(app_client, "lead-1") == 429
     assert app_client.get("/console/queue", follow_redirects=False).status_code == 303
 
 
@@ -107,7 +94,7 @@ def test_a_form_without_or_with_a_forged_csrf_token_is_refused(app_client: TestC
     assert app_client.post("/console/signin", data=form).status_code == 403
     forged = {**form, "csrf_token": "forged"}
     assert app_client.post("/console/signin", data=forged).status_code == 403
-    assert _sign_in(app_client, "mod-1") == 303
+    assert sign_in(app_client, "mod-1") == 303
     case = app_client.get(_case_url("adult-a"))
     token = CASE_TOKEN.search(case.text)
     assert token is not None
@@ -115,7 +102,7 @@ def test_a_form_without_or_with_a_forged_csrf_token_is_refused(app_client: TestC
     r = app_client.post(_case_url("adult-a") + "/decide", data=decision)
     assert r.status_code == 403
     # a token from another browser (another CSRF cookie) is refused too
-    other = _token(case.text)
+    other = csrf_token(case.text)
     session = app_client.cookies.get("riskscore_session")
     app_client.cookies.clear()
     app_client.cookies.set("riskscore_session", session or "")
@@ -127,7 +114,7 @@ def test_a_form_without_or_with_a_forged_csrf_token_is_refused(app_client: TestC
 
 
 def test_queue_page_ranks_as_the_queue_does(app_client: TestClient) -> None:
-    assert _sign_in(app_client, "mod-1") == 303
+    assert sign_in(app_client, "mod-1") == 303
     html = app_client.get("/console/queue").text
     shown = re.findall(r'class="case-link">([^<]+)<', html)
     with ReviewQueue(app_client.app.state.config.db) as q:  # type: ignore[attr-defined]
@@ -140,7 +127,7 @@ def test_queue_page_ranks_as_the_queue_does(app_client: TestClient) -> None:
 def test_case_page_decide_only_the_items_shown_and_the_audit_entry(
     app_client: TestClient,
 ) -> None:
-    assert _sign_in(app_client, "mod-1") == 303
+    assert sign_in(app_client, "mod-1") == 303
     case = app_client.get(_case_url("adult-a"))
     assert case.status_code == 200
     assert "<svg" in case.text
@@ -154,7 +141,7 @@ def test_case_page_decide_only_the_items_shown_and_the_audit_entry(
         "outcome": "actioned",
         "token": shown.group(1),
         "note": "account restricted",
-        "csrf_token": _token(case.text),
+        "csrf_token": csrf_token(case.text),
     }
     r = app_client.post(_case_url("adult-a") + "/decide", data=decision, follow_redirects=False)
     assert r.status_code == 303
@@ -173,28 +160,32 @@ def test_case_page_decide_only_the_items_shown_and_the_audit_entry(
 
 
 def test_a_stale_case_is_refused(app_client: TestClient) -> None:
-    assert _sign_in(app_client, "mod-1") == 303
+    assert sign_in(app_client, "mod-1") == 303
     case = app_client.get(_case_url("adult-b"))
     shown = CASE_TOKEN.search(case.text)
     assert shown is not None
     with ReviewQueue(app_client.app.state.config.db) as q:  # type: ignore[attr-defined]
         q.add_alert(Alert("c2", "adult-b", "kid-2", 11.0, "under 13", 0.55, Tier.REVIEW))
-    decision = {"outcome": "dismissed", "token": shown.group(1), "csrf_token": _token(case.text)}
+    decision = {
+        "outcome": "dismissed",
+        "token": shown.group(1),
+        "csrf_token": csrf_token(case.text),
+    }
     r = app_client.post(_case_url("adult-b") + "/decide", data=decision)
     assert r.status_code == 409
     assert "changed since the case was shown" in r.text
 
 
 def test_moderators_cannot_reach_lead_pages_leads_can(app_client: TestClient) -> None:
-    assert _sign_in(app_client, "mod-1") == 303
+    assert sign_in(app_client, "mod-1") == 303
     assert app_client.get("/console/audit").status_code == 403
     case = app_client.get(_case_url("adult-a"))
-    form = {"moderator": "mod-1", "csrf_token": _token(case.text)}
+    form = {"moderator": "mod-1", "csrf_token": csrf_token(case.text)}
     assert app_client.post(_case_url("adult-a") + "/assign", data=form).status_code == 403
     app_client.cookies.clear()
-    assert _sign_in(app_client, "lead-1") == 303
+    assert sign_in(app_client, "lead-1") == 303
     case = app_client.get(_case_url("adult-a"))
-    form = {"moderator": "mod-1", "csrf_token": _token(case.text)}
+    form = {"moderator": "mod-1", "csrf_token": csrf_token(case.text)}
     r = app_client.post(_case_url("adult-a") + "/assign", data=form)
     assert r.status_code == 200
     assert "Assigned to mod-1" in r.text
@@ -209,7 +200,7 @@ def test_report_page_pseudonymises(tmp_path: Path, model: rs.RiskModel) -> None:
     cfg = config(tmp_path, model, report_key=key)
     _seed(cfg.db)
     with TestClient(create_app(cfg)) as client:
-        assert _sign_in(client, "mod-1") == 303
+        assert sign_in(client, "mod-1") == 303
         r = client.get("/console/report", params={"from": "2025-06-01", "to": "2025-06-30"})
         assert r.status_code == 200
         assert 'id="report"' in r.text
@@ -244,7 +235,7 @@ def test_remove_moderator_command_ends_sessions_and_is_audited(
     app_client: TestClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = app_client.app.state.config.db  # type: ignore[attr-defined]
-    assert _sign_in(app_client, "mod-1") == 303
+    assert sign_in(app_client, "mod-1") == 303
     assert app_client.get("/console/queue").status_code == 200
     old_session = app_client.cookies.get("riskscore_session")
     remove = ["serve", "--db", str(db), "--remove-moderator"]
@@ -252,7 +243,7 @@ def test_remove_moderator_command_ends_sessions_and_is_audited(
     assert capsys.readouterr().out == f"moderator mod-1 (moderator) removed from {db}\n"
     # the session signed before the removal ends at once; signing in again is refused
     assert app_client.get("/console/queue", follow_redirects=False).status_code == 303
-    assert _sign_in(app_client, "mod-1") == 401
+    assert sign_in(app_client, "mod-1") == 401
     # unknown, already removed, and the last lead: one line each, exit code 2
     for name, message in (
         ("nobody", f"no active moderator account 'nobody' in {db}"),
@@ -264,7 +255,7 @@ def test_remove_moderator_command_ends_sessions_and_is_audited(
         assert capsys.readouterr().err == f"riskscore serve: error: {message}\n"
     # the lead's audit page lists the removal, and who made it; mod-1 is no longer assignable
     app_client.cookies.clear()
-    assert _sign_in(app_client, "lead-1") == 303
+    assert sign_in(app_client, "lead-1") == 303
     audit = app_client.get("/console/audit").text
     table = audit[audit.index('id="accounts"') :]
     rows = re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>"
@@ -272,7 +263,7 @@ def test_remove_moderator_command_ends_sessions_and_is_audited(
     assert rows[0] == ("mod-1", "remove", "moderator", "lead-1")
     case = app_client.get(_case_url("adult-a"))
     assert 'value="mod-1"' not in case.text
-    form = {"moderator": "mod-1", "csrf_token": _token(case.text)}
+    form = {"moderator": "mod-1", "csrf_token": csrf_token(case.text)}
     assert app_client.post(_case_url("adult-a") + "/assign", data=form).status_code == 422
     # added back, the account signs in anew; the session from before the removal stays void
     store = ModeratorStore(db, hasher=CHEAP_HASHER)
@@ -285,7 +276,7 @@ def test_remove_moderator_command_ends_sessions_and_is_audited(
     app_client.cookies.clear()
     app_client.cookies.set("riskscore_session", old_session or "")
     assert app_client.get("/console/queue", follow_redirects=False).status_code == 303
-    assert _sign_in(app_client, "mod-1") == 303
+    assert sign_in(app_client, "mod-1") == 303
 
 
 def test_the_last_lead_cannot_be_demoted_and_a_removed_sso_user_is_refused(
