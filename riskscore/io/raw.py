@@ -68,7 +68,7 @@ def is_sentence(text: str) -> bool:
 
     Examples
     --------
-    >>> is_sentence("sender_age"), is_sentence("Sender Age"), is_sentence("are you alone")
+    >>> is_sentence("sender_age"), is_sentence("Sender Age"), is_sentence("see you soon")
     (False, False, True)
     """
     return len(text.split(maxsplit=MIN_SENTENCE_WORDS)) >= MIN_SENTENCE_WORDS
@@ -110,7 +110,7 @@ def quoted_name(name: str) -> str:
 
     Examples
     --------
-    >>> print(quoted_name("tz_offset"), "/", quoted_name("are you home alone"))
+    >>> print(quoted_name("tz_offset"), "/", quoted_name("see you at the gym"))
     'tz_offset' / text of 18 characters (not shown: it may be message content)
     """
     return show(NotShown(len(name)) if is_sentence(name) else name)
