@@ -17,21 +17,15 @@ from riskscore.model import RiskModel
 from riskscore.online import OnlineScorer
 from riskscore.online.lock import claim
 from riskscore.online.memory import DEFAULT_MAX_CONVERSATIONS
+from riskscore.online.persist import CHECKPOINTED_OPTIONS
 from riskscore.policy import AlertPolicy
 
 __all__ = ["add_scorer_options", "scorer_from_args"]
 
-#: The options a checkpoint stores (argparse dest = OnlineScorer attribute), in help order.
-_STORED = (
-    "idle_expiry_s",
-    "cooldown_s",
-    "reorder_tolerance_s",
-    "max_future_s",
-    "max_conversations",
-    "max_room_members",
-)
-#: Where add_scorer_options keeps the parser's defaults of those options in the namespace:
-#: an option left at its default keeps the checkpoint's value; one asked for is compared.
+#: Where add_scorer_options keeps the parser's defaults of the options a checkpoint keeps
+#: (:data:`~riskscore.online.persist.CHECKPOINTED_OPTIONS`, and ``--time-source``) in the
+#: namespace: an option left at its default keeps the checkpoint's value; one asked for is
+#: compared with it.
 _DEFAULTS = "scorer_option_defaults"
 
 
@@ -73,7 +67,11 @@ def add_scorer_options(parser: argparse.ArgumentParser) -> None:
     )
     add_max_room_members_option(parser)
     parser.set_defaults(
-        **{_DEFAULTS: {dest: parser.get_default(dest) for dest in (*_STORED, "time_source")}}
+        **{
+            _DEFAULTS: {
+                dest: parser.get_default(dest) for dest in (*CHECKPOINTED_OPTIONS, "time_source")
+            }
+        }
     )
 
 
@@ -148,7 +146,7 @@ def _refuse_other_options(
     differ = [
         f"--{dest.replace('_', '-')} {_shown(getattr(args, dest))} "
         f"(the checkpoint's: {_shown(getattr(scorer, dest))})"
-        for dest in _STORED
+        for dest in CHECKPOINTED_OPTIONS
         if getattr(args, dest) != defaults[dest] and getattr(args, dest) != getattr(scorer, dest)
     ]
     if differ:

@@ -30,12 +30,22 @@ from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTU
 from riskscore.online.pairs import pair_facts_of
 from riskscore.online.state import AccountState, ConversationState, time_of
 
-__all__ = ["ScorerCheckpoints", "config_of", "finite_or_none", "inf_if_none"]
+__all__ = [
+    "CHECKPOINTED_OPTIONS",
+    "ScorerCheckpoints",
+    "config_of",
+    "finite_or_none",
+    "inf_if_none",
+]
 
 T = TypeVar("T")
 
 #: The options of a checkpoint's meta ``config`` that hold seconds (null: no limit).
 _NUMBER_CONFIG = ("idle_expiry_s", "cooldown_s", "reorder_tolerance_s", "max_future_s")
+#: The scorer options a checkpoint keeps and a restored scorer takes from it, each the
+#: name of its constructor argument and attribute (``time_source`` aside: a restore may
+#: change it).
+CHECKPOINTED_OPTIONS = (*_NUMBER_CONFIG, "max_conversations", "max_room_members")
 
 _COUNTERS = ("clock", "n_events", "n_clamped", "n_too_late", "n_expired")
 _OPTIONAL_COUNTERS = ("n_rescored", "n_refused_future", "n_evicted", "n_broadcast")
