@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import config
-from test_serve_console import _seed, _sign_in, _token
+from serve_helpers import config, csrf_token, sign_in
+from test_serve_console import _seed
 
 import riskscore as rs
 from riskscore.cli.stream import MAX_LINE_CHARS, bounded_lines
@@ -35,7 +35,7 @@ def client(tmp_path: Path, model: rs.RiskModel) -> Iterator[TestClient]:
 def test_concurrent_sign_ins_get_no_more_tries_than_the_limit(client: TestClient) -> None:
     # The limit was checked before the password and the failure counted after it: while
     # one guess was being hashed, every other request in flight passed the check too.
-    token = _token(client.get("/console/signin").text)
+    token = csrf_token(client.get("/console/signin").text)
 
     def guess(i: int) -> int:
         form = {"name": "mod-1", "password": f"wrong guess {i}", "csrf_token": token}
@@ -49,12 +49,12 @@ def test_concurrent_sign_ins_get_no_more_tries_than_the_limit(client: TestClient
 
 def test_a_successful_sign_in_does_not_count_against_the_address(client: TestClient) -> None:
     for _ in range(5):
-        assert _sign_in(client, "mod-1") == 303
-    assert _sign_in(client, "mod-1", "wrong password 1") == 401
+        assert sign_in(client, "mod-1") == 303
+    assert sign_in(client, "mod-1", "wrong password 1") == 401
 
 
 def test_the_queue_notice_shows_only_a_count(client: TestClient) -> None:
-    assert _sign_in(client, "mod-1") == 303
+    assert sign_in(client, "mod-1") == 303
     spoof = "0. Your session expired: sign in again at https://example.invalid"
     page = client.get("/console/queue", params={"decided": spoof}).text
     assert "example.invalid" not in page
