@@ -96,7 +96,7 @@ def account_features_file(
     _check_outputs(events, path, quarantine)
     # Staged beside ``out``: a failed run leaves the earlier file and no quarantine of its
     # own beside it; a clean run removes the quarantine file of an earlier one.
-    with staged_outputs(path.parent, owned=[quarantine.name], named=path) as stage:
+    with staged_outputs(path.parent, owned=[quarantine.name], named=path, private=True) as stage:
         progress("read")
         messages, quarantine_path, counts = read_events(
             events,

@@ -54,8 +54,9 @@ QUARANTINE_NAME = "quarantine.jsonl"
 def job_outputs(out_dir: Path) -> contextlib.AbstractContextManager[StagedOutputs]:
     """The staged outputs of a scoring job in ``out_dir``: the quarantine file and the
     shadow files of an earlier run are removed when this one writes none (a shadow
-    summary names the production files beside it)."""
-    return staged_outputs(out_dir, owned=[QUARANTINE_NAME, *SHADOW_FILES])
+    summary names the production files beside it). The files name accounts and
+    children's ages: readable by their owner only (:mod:`riskscore.io.private`)."""
+    return staged_outputs(out_dir, owned=[QUARANTINE_NAME, *SHADOW_FILES], private=True)
 
 
 def _no_progress(_: str) -> None:

@@ -18,6 +18,7 @@ from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
 from riskscore.io.events import count_ignored
 from riskscore.io.jsonl import line_chars, line_problem, loads_event, without_byte_order_mark
+from riskscore.io.private import open_private_append
 from riskscore.io.schema import MAX_JSON_LINE_LENGTH
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import ReviewQueue
@@ -405,7 +406,7 @@ def _run(
     with contextlib.ExitStack() as stack:
         shadow_out = None
         if args.shadow_out is not None:
-            shadow_out = stack.enter_context(args.shadow_out.open("a", encoding="utf-8"))
+            shadow_out = stack.enter_context(open_private_append(args.shadow_out))
         result = stream_lines(
             scorer,
             bounded_lines(utf8_stdin(sys.stdin)),

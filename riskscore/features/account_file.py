@@ -185,8 +185,9 @@ def write_account_features(accounts: AccountFeatures, path: str | os.PathLike[st
     table = pa.table(columns).replace_schema_metadata(
         {ACCOUNT_FILE_METADATA_KEY: json.dumps(meta, sort_keys=True)}
     )
-    # staged: a write failing part-way (a full disk) leaves the earlier file whole
-    with staged_file(out) as staged, arrow_file(staged, "wb") as sink:  # any name
+    # staged: a write failing part-way (a full disk) leaves the earlier file whole;
+    # private: it names accounts and counts the minors each contacted
+    with staged_file(out, private=True) as staged, arrow_file(staged, "wb") as sink:
         pq.write_table(table, sink)
     return out
 

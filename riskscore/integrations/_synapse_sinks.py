@@ -14,6 +14,7 @@ from synapse.module_api import ModuleApi, make_deferred_yieldable, run_in_backgr
 from riskscore.integrations._synapse_config import SynapseConfig
 from riskscore.integrations._synapse_mapping import EventTranslator
 from riskscore.integrations._synapse_store import RoomStore
+from riskscore.io.private import open_private_append
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.policy import Alert
 
@@ -59,7 +60,7 @@ class AlertSinks:
     def _append_jsonl(self, alert: Alert, context: dict[str, Any]) -> None:
         """The alert's record (:meth:`Alert.to_json`) with its ``matrix`` context."""
         assert self._settings.jsonl is not None
-        with self._settings.jsonl.open("a", encoding="utf-8") as fh:
+        with open_private_append(self._settings.jsonl) as fh:
             fh.write(alert.to_json(matrix=context) + "\n")
 
     def _queue_alert(self, alert: Alert, context: dict[str, Any]) -> None:

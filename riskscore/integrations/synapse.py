@@ -59,6 +59,7 @@ from riskscore.integrations._synapse_mapping import EventMeta, EventTranslator, 
 from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_sinks import AlertSinks
 from riskscore.integrations._synapse_store import RoomStore
+from riskscore.io.private import open_private_append
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.model import RiskModel, load_model
 from riskscore.online import OnlineScorer
@@ -332,7 +333,7 @@ class RiskscoreModule(AlertSinks):
                     context = self._context(alert, event)
                     shadow_lines.append(alert.to_json(shadow=True, matrix=context))
         if lines and log is not None:
-            with log.open("a", encoding="utf-8") as fh:
+            with open_private_append(log) as fh:
                 fh.write("\n".join(lines) + "\n")
         if shadow_lines:
             self._log_shadow(shadow_lines)
@@ -355,7 +356,7 @@ class RiskscoreModule(AlertSinks):
         assert path is not None
         self.n_shadow_alerts += len(lines)
         try:
-            with path.open("a", encoding="utf-8") as fh:
+            with open_private_append(path) as fh:
                 fh.write("\n".join(lines) + "\n")
         except OSError:
             logger.exception("riskscore: could not append %d shadow alerts to %s", len(lines), path)

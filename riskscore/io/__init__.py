@@ -29,6 +29,8 @@ riskscore subpackage (only :mod:`riskscore.exceptions`).
 - :mod:`~riskscore.io.markdown`: the one rule for a row of a Markdown table in a report.
 - :mod:`~riskscore.io.sqlite`: the one way riskscore opens a SQLite file (WAL, busy
   timeout, created 0600), for the review queue, checkpoints and Synapse state.
+- :mod:`~riskscore.io.staging`: a job's output files appear together, or not at all;
+  :mod:`~riskscore.io.private`: files that name accounts are created ``0600``.
 """
 
 from riskscore.io.messages import MessageTable, Quarantine

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from riskscore.io.private import FILE_MODE
+
 __all__ = [
     "DEFAULT_TIMEOUT_S",
-    "FILE_MODE",
     "Contents",
     "connect",
     "foreign_in",
@@ -38,9 +39,6 @@ T = TypeVar("T")
 #: Seconds a statement, or a :func:`write` with its retries, waits for another
 #: connection's lock before it fails.
 DEFAULT_TIMEOUT_S = 30.0
-
-#: Mode of a database file riskscore creates: read and write for its owner only.
-FILE_MODE = 0o600
 
 
 def connect(

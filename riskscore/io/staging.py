@@ -35,6 +35,8 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from riskscore.io.private import make_private
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no lock between jobs
@@ -63,12 +65,22 @@ class StagedOutputs:
         The output as the user named it (``out_dir``, the default, or the one file of
         :func:`staged_file`): what an error about the staging folder names
         (:meth:`name_outputs`).
+    private : bool, default False
+        The files name accounts (scores, alerts, quarantined rows): each is made
+        readable by its owner only before it is moved into place
+        (:mod:`riskscore.io.private`); otherwise they take the umask's mode.
     """
 
     def __init__(
-        self, out_dir: Path, *, owned: Sequence[str] = (), named: Path | None = None
+        self,
+        out_dir: Path,
+        *,
+        owned: Sequence[str] = (),
+        named: Path | None = None,
+        private: bool = False,
     ) -> None:
         self.out_dir = Path(out_dir)
+        self.private = private
         self.named = self.out_dir if named is None else Path(named)
         self._owned = tuple(owned)
         self._keep: set[str] = set()
@@ -171,6 +183,8 @@ class StagedOutputs:
         for name in sorted(names):
             target = self.final(name)
             target.parent.mkdir(parents=True, exist_ok=True)
+            if self.private:  # never a moment readable by others in the output folder
+                make_private(root / name)
             os.replace(root / name, target)
         return names
 
@@ -260,7 +274,11 @@ def _sweep(out_dir: Path, mine: Path) -> None:
 
 @contextlib.contextmanager
 def staged_outputs(
-    out_dir: Path, *, owned: Sequence[str] = (), named: Path | None = None
+    out_dir: Path,
+    *,
+    owned: Sequence[str] = (),
+    named: Path | None = None,
+    private: bool = False,
 ) -> Iterator[StagedOutputs]:
     """A :class:`StagedOutputs` committed when the block ends without an exception and
     abandoned when it raises (the exception goes on; files marked by
@@ -279,7 +297,7 @@ def staged_outputs(
     >>> sorted(p.name for p in out.iterdir())
     ['a.txt']
     """
-    stage = StagedOutputs(out_dir, owned=owned, named=named)
+    stage = StagedOutputs(out_dir, owned=owned, named=named, private=private)
     try:
         yield stage
     except BaseException as exc:
@@ -294,10 +312,10 @@ def staged_outputs(
 
 
 @contextlib.contextmanager
-def staged_file(path: str | os.PathLike[str]) -> Iterator[Path]:
+def staged_file(path: str | os.PathLike[str], *, private: bool = False) -> Iterator[Path]:
     """Where to write the one file ``path``: moved over it when the block ends without an
     exception, so that a write failing part-way leaves the earlier file whole
-    (:func:`staged_outputs` of one file).
+    (:func:`staged_outputs` of one file; ``private`` as there).
 
     Examples
     --------
@@ -311,5 +329,5 @@ def staged_file(path: str | os.PathLike[str]) -> Iterator[Path]:
     'new'
     """
     target = Path(path)
-    with staged_outputs(target.parent, named=target) as stage:
+    with staged_outputs(target.parent, named=target, private=private) as stage:
         yield stage(target.name)

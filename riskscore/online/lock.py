@@ -26,7 +26,7 @@ from pathlib import Path
 from types import TracebackType
 
 from riskscore.exceptions import CheckpointError
-from riskscore.io.sqlite import FILE_MODE
+from riskscore.io.private import FILE_MODE
 
 try:
     import fcntl

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from riskscore.io.sqlite import FILE_MODE
+from riskscore.io.private import FILE_MODE
 from riskscore.io.timestamps import iso_utc
 from riskscore.regulatory._cases import DecidedCase
 
@@ -163,14 +163,14 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
 
 #: Mode of a folder made for the drafts: they name the accounts of children and of the
 #: adults reported (raw ids, as a report to NCMEC needs), so only their owner reads them;
-#: the files take the review queue's mode (:data:`riskscore.io.sqlite.FILE_MODE`).
+#: the files take the review queue's mode (:data:`riskscore.io.private.FILE_MODE`).
 DRAFT_DIR_MODE = 0o700
 
 
 def write_drafts(drafts: Iterable[dict[str, Any]], out_dir: str | Path) -> dict[str, Path]:
     """Write each draft as ``ncmec-draft-<first queue item id>.json`` under ``out_dir``,
     readable by their owner only (the queue file's
-    :data:`~riskscore.io.sqlite.FILE_MODE`; a folder made for them :data:`DRAFT_DIR_MODE`).
+    :data:`~riskscore.io.private.FILE_MODE`; a folder made for them :data:`DRAFT_DIR_MODE`).
 
     Returns
     -------

@@ -1,0 +1,42 @@
+"""Files that name accounts and children's ages are readable by their owner only.
+
+Scores, alerts, quarantined rows, per-account features, review queues, checkpoints and
+NCMEC drafts hold account ids beside ages, tiers and reasons: personal data about
+children. riskscore creates them with mode ``0600`` (:data:`FILE_MODE`), whatever the
+umask, as it does its SQLite files. Files meant to be shared (a transparency report,
+an evaluation's metrics, synthetic data) keep the umask's mode.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TextIO
+
+__all__ = ["FILE_MODE", "make_private", "open_private_append"]
+
+#: Mode of a file that names accounts: read and write for its owner only.
+FILE_MODE = 0o600
+
+
+def make_private(path: str | os.PathLike[str]) -> None:
+    """Set ``path``'s mode to :data:`FILE_MODE` (before it is moved into place)."""
+    os.chmod(path, FILE_MODE)
+
+
+def open_private_append(path: str | os.PathLike[str]) -> TextIO:
+    """Open ``path`` to append text lines, creating it with mode :data:`FILE_MODE`.
+
+    A file that already exists keeps its mode (its owner chose it).
+
+    Examples
+    --------
+    >>> import pathlib, stat, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "alerts.jsonl"
+    >>> with open_private_append(path) as fh:
+    ...     _ = fh.write("{}\\n")
+    >>> oct(stat.S_IMODE(path.stat().st_mode))
+    '0o600'
+    """
+    fd = os.open(Path(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    return open(fd, "a", encoding="utf-8")
