@@ -216,6 +216,15 @@ def test_trusted_header_mode(tmp_path: Path, model: rs.RiskModel) -> None:
         assert client.get("/console/queue", headers={"X-Remote-User": "nobody"}).status_code == 403
         r = client.get("/console/audit", headers={"X-Remote-User": "mod-1"})
         assert r.status_code == 403
+        # the proxy is the one way in: no password form, no password checked
+        page = client.get("/console/signin")
+        assert page.status_code == 403
+        assert "single sign-on (the X-Remote-User header)" in page.text
+        form = {"name": "mod-1", "password": PASSWORD}
+        posted = client.post("/console/signin", data=form, follow_redirects=False)
+        assert posted.status_code == 403
+        assert "takes no passwords" in posted.text
+        assert "riskscore_session" not in client.cookies
 
 
 def test_add_moderator_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -197,13 +197,29 @@ async def home() -> RedirectResponse:
     return RedirectResponse("/console/queue", status_code=303)
 
 
+def _single_sign_on(request: Request) -> Response | None:
+    """With ``trusted_header``, the proxy signs moderators in: a password form would be a
+    second way in (and a place to guess passwords) that the platform did not choose."""
+    header = _state(request).config.trusted_header
+    if header is None:
+        return None
+    text = (
+        "Moderators sign in through the platform's single sign-on "
+        f"(the {header} header); this console takes no passwords."
+    )
+    return _message(request, "Sign-in by single sign-on", text, 403, None)
+
+
 @router.get("/signin")
 async def signin_page(request: Request) -> Response:
-    return _page(request, "signin.html", {"error": None})
+    return _single_sign_on(request) or _page(request, "signin.html", {"error": None})
 
 
 @router.post("/signin")
 async def signin(request: Request) -> Response:
+    refused = _single_sign_on(request)
+    if refused is not None:
+        return refused
     state = _state(request)
     form = await _form(request, None)
     name = str(form.get("name", ""))[:128]
