@@ -39,11 +39,11 @@ from riskscore.evaluation.robustness import (
     unseen_worlds,
     world_samples,
 )
-from riskscore.evaluation.volume_policy import policy_for_volume
 from riskscore.model.bundle import default_model_dir, rewrite_model_card
 from riskscore.model.candidates import CANDIDATES
 from riskscore.model.card import render_model_card
 from riskscore.model.recipe import WorldsRecipe
+from riskscore.policy.volume import policy_for_volume
 from riskscore.synthetic import STRESS_WORLDS, World, generate
 from riskscore.vignettes import load_vignettes
 
@@ -161,8 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"shipped model: {model!r}")
     risks = [model.predict_proba(s.features) for s in unseen]
     tuned = policy_for_volume(
-        unseen,
-        risks,
+        [s.traffic(r) for s, r in zip(unseen, risks, strict=True)],
         review_per_million=REVIEW_PER_MILLION,
         urgent_per_million=URGENT_PER_MILLION,
     )

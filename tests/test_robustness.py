@@ -18,7 +18,7 @@ from riskscore.evaluation.robustness import (
     unseen_worlds,
     world_samples,
 )
-from riskscore.evaluation.volume_policy import policy_for_volume
+from riskscore.policy.volume import policy_for_volume
 from riskscore.synthetic import STRESS_WORLDS
 
 
@@ -106,7 +106,8 @@ def test_thresholds_for_a_volume_meet_it_in_the_median_world(
     model: rs.RiskModel,
 ) -> None:
     risks = [model.predict_proba(s.features) for s in samples]
-    policy = policy_for_volume(samples, risks, review_per_million=20_000, urgent_per_million=2_000)
+    traffic = [s.traffic(r) for s, r in zip(samples, risks, strict=True)]
+    policy = policy_for_volume(traffic, review_per_million=20_000, urgent_per_million=2_000)
     report = evaluate_samples(model.predict_proba, samples, policy=policy)
     # Bisection to the volume: at most the target, and not far below it (ties aside).
     assert report.median("alerts_per_million.review") <= 20_000
@@ -126,8 +127,7 @@ def test_policy_for_volume_refuses_band_odds_without_every_band(
     risks = [model.predict_proba(s.features) for s in samples]
     with pytest.raises(ValueError, match="unknown"):
         policy_for_volume(
-            samples,
-            risks,
+            [s.traffic(r) for s, r in zip(samples, risks, strict=True)],
             review_per_million=1_000,
             urgent_per_million=100,
             band_odds={"under 13": 0.5, "13-15": 1.0, "16-17": 2.0, "18+": 4.0},

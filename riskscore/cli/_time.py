@@ -22,6 +22,7 @@ from riskscore._checks import (
     check_whole,
 )
 from riskscore.io.schema import MAX_TIMESTAMP, MIN_TIMESTAMP
+from riskscore.policy.volume import check_per_million
 
 T = TypeVar("T", int, float)
 
@@ -181,6 +182,22 @@ def seconds(text: str) -> float:
     """
     message = f"{text!r} is not a number of seconds >= 0 (or inf)"
     return _by_rule(text, float, lambda v: check_seconds("value", v), message)
+
+
+def per_million(text: str) -> float:
+    """An argparse type: a target alert volume per million conversations (the library's
+    rule, :func:`riskscore.policy.volume.check_per_million`).
+
+    Examples
+    --------
+    >>> per_million("800")
+    800.0
+    >>> per_million("0")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '0' is not a number of alerts per million above 0 and below 1000000
+    """
+    message = f"{text!r} is not a number of alerts per million above 0 and below 1000000"
+    return _by_rule(text, float, lambda v: check_per_million("value", v), message)
 
 
 #: An argparse type: a number of synthetic conversations, 1 to

@@ -1,6 +1,8 @@
 """``riskscore policy check FILE``: validate a Safe Accounts policy file and show its
 workload; ``riskscore policy default``: print the built-in default policy as a file to start
-from (an installed riskscore has no ``policies/`` directory)."""
+from (an installed riskscore has no ``policies/`` directory); ``riskscore policy tune
+EVENTS``: thresholds for the alert volume a team can review, set on the platform's own
+traffic (:mod:`riskscore.policy.volume`)."""
 
 from __future__ import annotations
 
@@ -12,32 +14,57 @@ from typing import Any
 from riskscore import synthetic
 from riskscore.cli._paths import MODEL_HELP, bundle_dir
 from riskscore.cli._progress import steps
-from riskscore.cli._time import seed, share, synthetic_conversations
+from riskscore.cli._time import per_million, seed, share, synthetic_conversations
 from riskscore.evaluation.policy_check import check_policy
+from riskscore.features import extract_features
+from riskscore.io.readers import read_messages
 from riskscore.model import load_model
 from riskscore.policy import AlertPolicy
+from riskscore.policy.volume import Traffic, alerts_per_million, policy_for_volume
 
 NAME = "policy"
 HELP = (
-    "validate an alert policy file and show alert volume and precision per age band, or "
-    "print the default policy"
+    "validate an alert policy file and show alert volume and precision per age band, "
+    "print the default policy, or tune thresholds to an alert volume on your own traffic"
 )
 EXAMPLE = (
     "examples:\n  riskscore policy default > mine.toml   # the built-in policy, to edit\n"
     "  riskscore policy check mine.toml\n"
-    "  riskscore policy check mine.toml --data data/ --model models/mine --json"
+    "  riskscore policy check mine.toml --data data/ --model models/mine --json\n"
+    "  riskscore policy tune week.parquet --review-per-million 500 > mine.toml"
 )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "action",
-        choices=("check", "default"),
+        choices=("check", "default", "tune"),
         help="check: validate FILE and show its workload; default: print the built-in "
-        "default policy as TOML",
+        "default policy as TOML; tune: print a policy whose thresholds give the target alert "
+        "volumes on the events FILE (your own traffic, unlabelled)",
     )
     parser.add_argument(
-        "file", type=Path, nargs="?", help="policy TOML file to check (see docs/policy.md)"
+        "file",
+        type=Path,
+        nargs="?",
+        help="check: the policy TOML file (see docs/policy.md); tune: an events file of "
+        "whole conversations (CSV, JSON lines, Parquet or Arrow)",
+    )
+    parser.add_argument(
+        "--review-per-million",
+        type=per_million,
+        help="tune: alerts (review or urgent) per million conversations (default: 800)",
+    )
+    parser.add_argument(
+        "--urgent-per-million",
+        type=per_million,
+        help="tune: urgent alerts per million conversations (default: 100)",
+    )
+    parser.add_argument(
+        "--from",
+        dest="template",
+        type=Path,
+        help="tune: the policy whose bands and guards to keep (default: the built-in one)",
     )
     parser.add_argument(
         "--data",
@@ -61,7 +88,62 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
 
 
+def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    if args.file is None:
+        raise ValueError("policy tune needs the events FILE to tune on")
+    with steps(["read", "score", "tune"], enabled=show) as step:
+        template = None if args.template is None else AlertPolicy.from_toml(args.template)
+        step("read")
+        features = extract_features(read_messages(args.file))
+        step("score")
+        traffic = Traffic(
+            risk=load_model(args.model).predict_proba(features),
+            child_age=features.column("child_age"),
+            adult_age=features.column("adult_age"),
+        )
+        step("tune")
+        policy = policy_for_volume(
+            traffic,
+            review_per_million=args.review_per_million,
+            urgent_per_million=args.urgent_per_million,
+            template=template,
+        )
+    review, urgent = alerts_per_million(policy, traffic)
+    header = (
+        f"# Thresholds set by `riskscore policy tune` on {args.file} "
+        f"({len(traffic.risk):,} conversations),\n"
+        f"# model {args.model or 'default'}, for {args.review_per_million:g} alerts and "
+        f"{args.urgent_per_million:g} urgent alerts per million conversations;\n"
+        f"# on that file: {review:,.0f} and {urgent:,.0f} per million. Check them again on "
+        "new traffic.\n"
+    )
+    return {
+        "action": "tune",
+        "events": str(args.file),
+        "n_conversations": len(traffic.risk),
+        "target_per_million": {
+            "review": args.review_per_million,
+            "urgent": args.urgent_per_million,
+        },
+        "alerts_per_million": {"review": review, "urgent": urgent},
+        "toml": header + policy.to_toml(name="tuned"),
+    }
+
+
+#: Options of ``policy tune`` alone, and their defaults there.
+TUNE_OPTIONS = {"review_per_million": 800.0, "urgent_per_million": 100.0, "template": None}
+
+
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    if args.action == "tune":
+        for name, default in TUNE_OPTIONS.items():
+            if getattr(args, name) is None:
+                setattr(args, name, default)
+        return _tune(args, show)
+    given = [n for n in TUNE_OPTIONS if getattr(args, n) is not None]
+    if given:
+        option = "--from" if given[0] == "template" else "--" + given[0].replace("_", "-")
+        raise ValueError(f"{option} is an option of policy tune, not of policy {args.action}")
     if args.action == "default":
         if args.file is not None:
             raise ValueError("policy default takes no FILE: it prints the built-in policy")
@@ -105,7 +187,7 @@ def _pct(value: float | None) -> str:
 
 
 def render(result: dict[str, Any]) -> None:
-    if result["action"] == "default":
+    if result["action"] in ("default", "tune"):
         print(result["toml"], end="")
         return
     print(f"{result['file']}: valid policy")

@@ -12,8 +12,7 @@
   Markdown and PNG plots (plots need ``riskscore-metadata[plots]``).
 - :mod:`~riskscore.evaluation.splits`: train/test splits by adult account.
 - :mod:`~riskscore.evaluation.robustness`: results over synthetic worlds never seen in
-  training; :mod:`~riskscore.evaluation.volume_policy`: thresholds set by alert volume
-  over those worlds.
+  training (thresholds set by alert volume over them: :mod:`riskscore.policy.volume`).
 - :mod:`~riskscore.evaluation.policy_check`: what a policy would alert on a data set
   (``riskscore policy check``).
 - :mod:`~riskscore.evaluation.training_job`: train, save and measure a model

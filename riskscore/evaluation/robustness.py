@@ -27,6 +27,7 @@ from riskscore.evaluation.records import jsonable
 from riskscore.features import FeatureTable, extract_features
 from riskscore.io.markdown import markdown_row
 from riskscore.policy import AlertPolicy
+from riskscore.policy.volume import Traffic
 from riskscore.synthetic import STRESS_WORLDS, World, draw_world, generate
 from riskscore.synthetic.labels import Labels
 
@@ -310,6 +311,16 @@ class WorldSample:
     name: str
     features: FeatureTable
     labels: Labels
+
+    def traffic(self, risk: FloatArray) -> Traffic:
+        """The sample scored by ``risk``, its benign conversations counted (what
+        :func:`riskscore.policy.volume.policy_for_volume` sets thresholds on)."""
+        return Traffic(
+            risk=np.asarray(risk, dtype=np.float64),
+            child_age=self.features.column("child_age"),
+            adult_age=self.features.column("adult_age"),
+            counted=~np.asarray(self.labels.is_grooming_true, dtype=bool),
+        )
 
 
 def world_samples(

@@ -157,7 +157,7 @@ def check_bands(bands: tuple[AgeBand, ...], unknown: AgeBand | None = None) -> N
 #: The shipped thresholds: about 800 review and 100 urgent alerts per million benign
 #: conversations in the median unseen world of ``benchmarks/robustness.py`` (see
 #: ``docs/policy.md`` for how they were set:
-#: ``riskscore.evaluation.volume_policy.policy_for_volume``).
+#: ``riskscore.policy.volume.policy_for_volume``).
 DEFAULT_BANDS = (
     AgeBand("under 13", 0.0, 13.0, review=0.306, urgent=0.741),
     AgeBand("13-15", 13.0, 16.0, review=0.468, urgent=0.851),

@@ -1,0 +1,201 @@
+"""Thresholds set by alert volume: as many alerts per million conversations as a team
+can review.
+
+The one rule behind the default policy (set on 30 synthetic worlds the model never saw,
+``benchmarks/robustness.py``) and behind ``riskscore policy tune`` (set on a platform's
+own traffic). Each band's threshold odds are a common base times the band's odds
+(:data:`BAND_ODDS`: younger children get lower thresholds); the base of each tier is found
+by bisection so that the median :class:`Traffic` alerts the target number of its counted
+conversations per million, the policy's guards applied while counting.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.policy.alert_policy import AlertPolicy
+from riskscore.policy.bands import AgeBand
+
+__all__ = [
+    "BAND_ODDS",
+    "MIN_ALERTS",
+    "Traffic",
+    "alerts_per_million",
+    "check_per_million",
+    "policy_for_volume",
+]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: How much stricter (lower odds) or laxer each default band's thresholds are than the
+#: 13-15 band's: the younger the child, the lower the risk that sends it to a moderator.
+BAND_ODDS: Final = {"under 13": 0.5, "13-15": 1.0, "16-17": 2.0, "18+": 4.0, "unknown": 1.0}
+
+#: Fewest alerts a target may expect of the counted conversations, per tier: below this a
+#: threshold is set by one or two conversations and means nothing.
+MIN_ALERTS: Final = 5
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Traffic:
+    """Scored conversations of one platform or one world: what alerts are counted on.
+
+    Attributes
+    ----------
+    risk : array of shape (n,)
+        Calibrated risk of each conversation, in [0, 1].
+    child_age, adult_age : array of shape (n,)
+        The two ages in years (NaN when unknown): they pick the band and the guards.
+    counted : bool array of shape (n,), optional
+        The conversations whose alerts count toward the volume: the benign ones of a
+        labelled sample; every one (the default) on a platform's own traffic, where
+        grooming is too rare (about 1 in 10,000) to change the count.
+    """
+
+    risk: FloatArray
+    child_age: FloatArray
+    adult_age: FloatArray
+    counted: BoolArray | None = None
+
+    def __post_init__(self) -> None:
+        risk = np.asarray(self.risk, dtype=np.float64)
+        n = len(risk)
+        for name in ("child_age", "adult_age", "counted"):
+            value = getattr(self, name)
+            if value is not None and len(value) != n:
+                raise ValueError(f"Traffic.{name} has {len(value)} rows, risk has {n}")
+        bad = np.flatnonzero(~((risk >= 0.0) & (risk <= 1.0)))
+        if len(bad):
+            raise ValueError(
+                f"Traffic.risk must lie in [0, 1]: row {int(bad[0])} is {float(risk[bad[0]])!r}"
+            )
+
+    @property
+    def n_counted(self) -> int:
+        """How many conversations are counted."""
+        return len(self.risk) if self.counted is None else int(np.count_nonzero(self.counted))
+
+
+def alerts_per_million(policy: AlertPolicy, traffic: Traffic) -> tuple[float, float]:
+    """Alerts (review or urgent) and urgent alerts per million counted conversations."""
+    tiers = policy.tiers(traffic.risk, traffic.child_age, traffic.adult_age)
+    if traffic.counted is not None:
+        tiers = tiers[np.asarray(traffic.counted, dtype=bool)]
+    if not len(tiers):
+        return math.nan, math.nan
+    return 1e6 * float(np.mean(tiers >= 1)), 1e6 * float(np.mean(tiers >= 2))
+
+
+def check_per_million(name: str, value: object) -> float:
+    """The one rule for a target alert volume: a number above 0 and below a million."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 < value < 1e6:
+        raise ValueError(f"{name} must be a number above 0 and below 1,000,000, got {value!r}")
+    return float(value)
+
+
+def _check_targets(review_per_million: float, urgent_per_million: float) -> None:
+    check_per_million("review_per_million", review_per_million)
+    check_per_million("urgent_per_million", urgent_per_million)
+    if urgent_per_million > review_per_million:
+        raise ValueError(
+            f"urgent_per_million ({urgent_per_million:g}) cannot exceed review_per_million "
+            f"({review_per_million:g}): every urgent alert is also an alert"
+        )
+
+
+def _check_size(traffic: Sequence[Traffic], urgent_per_million: float) -> None:
+    n = sum(t.n_counted for t in traffic)
+    expected = n * urgent_per_million / 1e6
+    if expected < MIN_ALERTS:
+        needed = math.ceil(MIN_ALERTS * 1e6 / urgent_per_million)
+        raise ValueError(
+            f"{n:,} conversations at {urgent_per_million:g} urgent alerts per million give "
+            f"{expected:.2g} urgent alerts: too few to set a threshold by; give at least "
+            f"{needed:,} conversations, or a larger urgent_per_million"
+        )
+
+
+def policy_for_volume(
+    traffic: Traffic | Sequence[Traffic],
+    *,
+    review_per_million: float,
+    urgent_per_million: float,
+    template: AlertPolicy | None = None,
+    band_odds: Mapping[str, float] = BAND_ODDS,
+) -> AlertPolicy:
+    """Thresholds that alert about a target number of counted conversations per million,
+    in the median :class:`Traffic`.
+
+    Parameters
+    ----------
+    traffic : Traffic or sequence of Traffic
+        One platform's scored conversations, or one per synthetic world.
+    review_per_million, urgent_per_million : float
+        Target alert volumes (review counts every alert, urgent the urgent ones).
+    template : AlertPolicy, optional
+        Bands and guards to keep (:meth:`AlertPolicy.default` when omitted).
+    band_odds : mapping of str to float
+        Relative threshold odds per band name (the ``unknown`` band included).
+
+    Returns
+    -------
+    AlertPolicy
+        At most the targets in the median traffic (ties aside), younger bands stricter.
+
+    Raises
+    ------
+    ValueError
+        A target out of range, urgent above review, a band without odds, or traffic too
+        small to expect :data:`MIN_ALERTS` urgent alerts.
+    """
+    traffic = [traffic] if isinstance(traffic, Traffic) else list(traffic)
+    if not traffic:
+        raise ValueError("policy_for_volume needs at least one Traffic")
+    _check_targets(review_per_million, urgent_per_million)
+    template = template or AlertPolicy.default()
+    missing = [b.name for b in template.all_bands if b.name not in band_odds]
+    if missing:
+        raise ValueError(f"band_odds lacks the band(s) {missing}")
+    _check_size(traffic, urgent_per_million)
+
+    def policy(review_base: float, urgent_base: float) -> AlertPolicy:
+        def band(b: AgeBand) -> AgeBand:
+            review = _odds_to_risk(review_base * band_odds[b.name])
+            urgent = max(_odds_to_risk(urgent_base * band_odds[b.name]), min(review * 1.01, 1.0))
+            return AgeBand(b.name, b.min_age, b.max_age, review=review, urgent=min(urgent, 1.0))
+
+        return AlertPolicy(
+            bands=tuple(band(b) for b in template.bands),
+            unknown=band(template.unknown),
+            guards=template.guards,
+        )
+
+    def volume(p: AlertPolicy, tier: int) -> float:
+        return float(np.median([alerts_per_million(p, t)[tier - 1] for t in traffic]))
+
+    def solve(tier: int, target: float, other: float) -> float:
+        low, high = -12.0, 12.0  # log odds of the base threshold
+        for _ in range(50):
+            mid = (low + high) / 2
+            base = math.exp(mid)
+            p = policy(base, max(other, base * 1.5)) if tier == 1 else policy(other, base)
+            if volume(p, tier) > target:
+                low = mid
+            else:
+                high = mid
+        return math.exp(high)
+
+    urgent_base = solve(2, urgent_per_million, other=1e-6)
+    review_base = solve(1, review_per_million, other=urgent_base)
+    return policy(min(review_base, urgent_base / 1.5), urgent_base)
+
+
+def _odds_to_risk(odds: float) -> float:
+    return odds / (1.0 + odds)

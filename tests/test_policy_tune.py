@@ -1,0 +1,120 @@
+"""Thresholds set by alert volume (riskscore.policy.volume): the one rule behind the default
+policy and ``riskscore policy tune`` on a platform's own, unlabelled traffic."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import riskscore as rs
+from riskscore.cli import main
+from riskscore.policy import AlertPolicy, Guards
+from riskscore.policy.volume import Traffic, alerts_per_million, policy_for_volume
+
+
+@pytest.fixture(scope="module")
+def traffic_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A month of a small platform: 20,000 conversations, grooming 1 in 10,000."""
+    data = rs.synthetic.generate(20_000, prevalence=0.0001, seed=8)
+    path = tmp_path_factory.mktemp("traffic") / "events.parquet"
+    rs.write_messages(data.messages, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def traffic(traffic_file: Path) -> Traffic:
+    features = rs.extract_features(rs.read_messages(traffic_file))
+    return Traffic(
+        risk=rs.load_model().predict_proba(features),
+        child_age=features.column("child_age"),
+        adult_age=features.column("adult_age"),
+    )
+
+
+def test_tuned_thresholds_meet_the_volume_on_the_traffic(traffic: Traffic) -> None:
+    policy = policy_for_volume(traffic, review_per_million=2_000, urgent_per_million=500)
+    review, urgent = alerts_per_million(policy, traffic)
+    # at most the target, not far below it (one conversation is 50 per million here)
+    assert 1_000 < review <= 2_000
+    assert 250 <= urgent <= 500
+    thresholds = [b.review for b in policy.bands]
+    assert thresholds == sorted(thresholds)  # younger children: lower thresholds
+    assert policy.guards == AlertPolicy.default().guards
+
+
+def test_counting_every_conversation_is_the_default(traffic: Traffic) -> None:
+    every = replace(traffic, counted=np.ones(len(traffic.risk), dtype=bool))
+    targets = {"review_per_million": 2_000, "urgent_per_million": 500}
+    assert policy_for_volume(traffic, **targets) == policy_for_volume([every], **targets)
+
+
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        ({"review_per_million": 0, "urgent_per_million": 0}, "above 0 and below 1,000,000"),
+        ({"review_per_million": float("nan"), "urgent_per_million": 1}, "got nan"),
+        ({"review_per_million": 500, "urgent_per_million": 900}, "cannot exceed"),
+        ({"review_per_million": 800, "urgent_per_million": 100}, "too few to set a threshold"),
+    ],
+)
+def test_targets_and_sample_size_are_checked(
+    traffic: Traffic, targets: dict[str, float], message: str
+) -> None:
+    small = Traffic(traffic.risk[:5_000], traffic.child_age[:5_000], traffic.adult_age[:5_000])
+    with pytest.raises(ValueError, match=message):
+        policy_for_volume(small, **targets)
+
+
+def test_traffic_names_a_bad_risk_and_a_length_mismatch() -> None:
+    with pytest.raises(ValueError, match=r"row 1 is nan"):
+        Traffic(np.array([0.1, np.nan]), np.array([12.0, 13.0]), np.array([30.0, 31.0]))
+    with pytest.raises(ValueError, match="child_age has 1 rows, risk has 2"):
+        Traffic(np.array([0.1, 0.2]), np.array([12.0]), np.array([30.0, 31.0]))
+
+
+def test_policy_tune_prints_a_policy_file_that_meets_the_volume(
+    traffic_file: Path, traffic: Traffic, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = tmp_path / "mine.toml"
+    mine = replace(AlertPolicy.default(), guards=Guards(minor_peer_max_gap_years=2.0))
+    template.write_text(mine.to_toml(name="mine"))
+    argv = ["policy", "tune", str(traffic_file), "--review-per-million", "2000"]
+    argv += ["--urgent-per-million", "500", "--from", str(template)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# Thresholds set by `riskscore policy tune` on ")
+    assert "(20,000 conversations)" in out
+    path = tmp_path / "tuned.toml"
+    path.write_text(out)
+    tuned = AlertPolicy.from_toml(path)
+    assert tuned.guards == mine.guards
+    assert [b.name for b in tuned.all_bands] == [b.name for b in mine.all_bands]
+    review, urgent = alerts_per_million(tuned, traffic)
+    assert review <= 2_000
+    assert urgent <= 500
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["policy", "tune"], "policy tune needs the events FILE"),
+        (["policy", "tune", "{file}", "--urgent-per-million", "0.5"], "too few"),
+        (["policy", "tune", "{file}", "--review-per-million", "-1"], "'-1' is not a number"),
+        (["policy", "default", "--review-per-million", "5"], "an option of policy tune"),
+        (["policy", "check", "{file}", "--from", "x.toml"], "--from is an option of policy tune"),
+    ],
+)
+def test_policy_tune_refusals_are_one_line(
+    traffic_file: Path, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        status = main([a.format(file=traffic_file) for a in argv])
+    except SystemExit as exc:  # argparse's own refusal of an option's value
+        status = exc.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
