@@ -10,9 +10,9 @@ before and after each run. Run from the repository root::
 
     .venv/bin/python benchmarks/bench_out_of_core.py --sizes 1 10 100 --repeat 2
 
-Prints a table and writes ``benchmarks/results/out_of_core.json``. The 100-million
-file takes about 3 minutes to generate and 1 GB of disk; ``--delete`` removes the
-generated files afterwards.
+Prints a table and writes ``benchmarks/results/out_of_core.json`` (or ``--output``). The
+100-million file takes about 3 minutes to generate and 1 GB of disk; ``--delete`` removes
+the generated files afterwards.
 
 With several ``--roots`` (checkouts, e.g. a ``git worktree`` of an earlier commit, and
 ``.``), each run of a size runs every checkout in turn (its package first on
@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per size (each recorded)")
     parser.add_argument("--delete", action="store_true", help="delete generated files after")
     parser.add_argument("--roots", nargs="+", default=["."], help="checkouts to compare")
+    parser.add_argument("--output", type=Path, help="results file (default benchmarks/results/)")
     args = parser.parse_args(argv)
 
     import pyarrow.parquet as pq
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             for leftover in path.parent.glob(path.stem + "*"):
                 leftover.unlink()
     write_json(
-        RESULTS / "out_of_core.json",
+        args.output or RESULTS / "out_of_core.json",
         {
             **run_record("out_of_core", __file__, argv),
             "chunk_rows": args.chunk_rows,

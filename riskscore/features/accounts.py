@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._read_only import read_only
 from riskscore.exceptions import SchemaError
 from riskscore.features.account_kernel import COUNT_COLUMNS, MARK_COLUMNS, tally_events
 from riskscore.features.kernel import ACCOUNT_SLOTS, N_ACCOUNT_SLOTS
@@ -370,15 +371,15 @@ def _codes(msgs: MessageTable) -> tuple[IntArray, IntArray, IntArray, FloatArray
 
     def run(first: int, stop: int) -> FloatArray:
         counts = np.zeros((n_acc, len(COUNT_COLUMNS)))
-        tally_events(
-            starts,
-            msgs.sender_code,
-            msgs.recipient_code,
-            msgs.event,
-            msgs.sender_age,
-            msgs.recipient_age,
-            msgs.channel,
-            msgs.room_size,
+        tally_events(  # read-only views, as the table's may be: one compiled signature
+            read_only(starts),
+            read_only(msgs.sender_code),
+            read_only(msgs.recipient_code),
+            read_only(msgs.event),
+            read_only(msgs.sender_age),
+            read_only(msgs.recipient_age),
+            read_only(msgs.channel),
+            read_only(msgs.room_size),
             first,
             stop,
             counts,

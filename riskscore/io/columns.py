@@ -4,6 +4,7 @@ values into their coded form and reports the rows it refuses (:mod:`riskscore.io
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -13,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore.io.ids import Coded
+from riskscore.io.number_rules import NumberRules, Sink, check_numbers
 from riskscore.io.schema import (
     MAX_AGE,
     MAX_ROOM_SIZE,
@@ -25,7 +27,6 @@ from riskscore.io.schema import (
     is_null,
 )
 from riskscore.io.text import arrow_text, is_number_text
-from riskscore.io.timestamps import Sink, outside
 
 __all__ = [
     "ages",
@@ -71,9 +72,10 @@ _NAN_TEXT: Final = frozenset({"nan", "+nan", "-nan"})
 
 
 def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
-    """Numbers as float64 (NaN where empty); text that is not a number is a problem."""
+    """Numbers as float64 (NaN where empty; a float64 column itself, not a copy); text
+    that is not a number is a problem."""
     if arr.dtype.kind in "iuf":
-        return arr.astype(np.float64)
+        return arr.astype(np.float64, copy=False)
     if arr.dtype.kind == "b":
         problems.add(name, np.ones(len(arr), dtype=bool), f"is a boolean, not {what}")
         return np.full(len(arr), np.nan)
@@ -110,16 +112,15 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
 def ages(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
     """Ages in years as float64 (NaN for unknown); implausible ones refused."""
     ages = to_float(name, arr, problems, "an age in years (empty for unknown)")
-    with np.errstate(invalid="ignore"):
-        absurd = ~np.isnan(ages) & ((ages < MIN_AGE) | (ages > MAX_AGE))
-    problems.add(
-        name,
-        absurd,
-        f"is not a plausible age: expected years in [{MIN_AGE:g}, {MAX_AGE:g}], "
-        "or empty for unknown",
-    )
-    ages[absurd] = np.nan
-    return ages
+    return check_numbers(name, ages, _AGE_RULES, problems, math.nan)
+
+
+_AGE_RULES: Final = NumberRules(
+    low=MIN_AGE,
+    high=MAX_AGE,
+    out_of_range=f"is not a plausible age: expected years in [{MIN_AGE:g}, {MAX_AGE:g}], "
+    "or empty for unknown",
+)
 
 
 def category_key(value: object) -> str:
@@ -177,24 +178,26 @@ def categories(
 
 
 def whole_numbers(
-    name: str, arr: AnyArray, problems: Sink, what: str, low: int, high: int, unknown: int
-) -> npt.NDArray[np.integer]:
-    """Whole numbers in ``[low, high]`` (``unknown`` where empty); others refused."""
-    reason = f"is out of range: expected {what} in [{low}, {high}], or empty for unknown"
-    if arr.dtype.kind in "iu":  # whole numbers already: a range check only
-        bad = outside(arr, low, high)
-        if not bad.any():  # the common case: no copy beyond the caller's narrowing
-            return arr
-        problems.add(name, bad, reason)
-        return np.where(bad, unknown, arr).astype(np.int64)
-    values = to_float(name, arr, problems, what)
-    empty = np.isnan(values)
-    values = np.where(empty, 0.0, values)
-    fractional = values != np.round(values)
-    problems.add(name, fractional, f"is not a whole number: expected {what}")
-    bad = fractional | (~empty & ((values < low) | (values > high)))
-    problems.add(name, bad, reason)
-    return np.where(bad | empty, unknown, values).astype(np.int64)
+    name: str,
+    arr: AnyArray,
+    problems: Sink,
+    what: str,
+    bounds: tuple[int, int],
+    unknown: int,
+    dtype: type[np.integer[Any]],
+) -> npt.NDArray[np.integer[Any]]:
+    """Whole numbers in ``bounds`` (inclusive) as ``dtype``, ``unknown`` where empty;
+    others refused."""
+    rules = NumberRules(
+        low=bounds[0],
+        high=bounds[1],
+        out_of_range=f"is out of range: expected {what} in [{bounds[0]}, {bounds[1]}], or "
+        "empty for unknown",
+        fractional=f"is not a whole number: expected {what}",
+    )
+    if arr.dtype.kind not in "iu":  # integers are whole numbers already
+        arr = to_float(name, arr, problems, what)
+    return check_numbers(name, arr, rules, problems, unknown, dtype)
 
 
 def tz_offsets(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int16]:
@@ -204,9 +207,9 @@ def tz_offsets(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int16]:
         arr,
         problems,
         "a UTC offset in whole minutes",
-        MIN_TZ_OFFSET_MIN,
-        MAX_TZ_OFFSET_MIN,
+        (MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN),
         TZ_UNKNOWN,
+        np.int16,
     )
     return offsets.astype(np.int16, copy=False)
 
@@ -218,8 +221,8 @@ def room_sizes(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int32]:
         arr,
         problems,
         "the number of accounts in the room when the event was sent (the sender included)",
-        2,
-        MAX_ROOM_SIZE,
+        (2, MAX_ROOM_SIZE),
         ROOM_SIZE_UNKNOWN,
+        np.int32,
     )
     return sizes.astype(np.int32, copy=False)

@@ -31,7 +31,7 @@ class Problems:
         self.raw = raw
 
     def add(self, column: str, mask: BoolArray, reason: str) -> None:
-        new = mask & ~self.bad
+        new = mask & ~self.bad if len(self.column) else mask  # no row is bad before the first
         if new.any():
             if len(self.column) == 0:
                 self.column = np.empty(len(self.bad), dtype=object)
@@ -39,6 +39,12 @@ class Problems:
             self.bad |= new
             self.column[new] = column
             self.reason[new] = reason
+
+    def rows(self) -> npt.NDArray[np.int64]:
+        """The bad rows, in increasing order."""
+        if len(self.column) == 0:  # none: no pass over the rows
+            return np.empty(0, dtype=np.int64)
+        return np.flatnonzero(self.bad).astype(np.int64)
 
     def quarantine(self, rows: npt.NDArray[np.int64], conversation_id: AnyArray) -> Quarantine:
         """The refused ``rows`` with their values as read, their position in the input and

@@ -12,7 +12,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore._checks import check_seconds, is_real
+from riskscore.io.number_rules import NumberRules, Sink, check_numbers
 from riskscore.io.schema import (
     MAX_TIMESTAMP,
     MIN_TIMESTAMP,
@@ -38,7 +39,6 @@ __all__ = [
     "check_timestamps",
     "future_reason",
     "iso_utc",
-    "outside",
     "times_as_text",
 ]
 
@@ -168,12 +168,6 @@ class FutureLimit:
         return future_reason(self.now, self.max_future_s)
 
 
-class Sink(Protocol):
-    """Where a check reports the rows it refuses."""
-
-    def add(self, column: str, mask: BoolArray, reason: str) -> None: ...
-
-
 _NOT_A_TIMESTAMP = (
     "is not a timestamp: expected epoch seconds or ISO 8601 with a UTC offset, "
     "like 2024-05-01T21:30:00+01:00"
@@ -246,13 +240,8 @@ def check_timestamps(arr: AnyArray, problems: Sink, future: FutureLimit | None =
     reported to ``problems``: not a timestamp, missing, out of range, or (with
     ``future``) dated after ``future.latest``."""
     name = "timestamp"
-    out_of_range_reason = "is out of range: expected epoch seconds from 1970 up to 2200 (UTC)"
-    if arr.dtype.kind in "iu":  # whole seconds already: a range check, no float round trip
-        refused = outside(arr, MIN_TIMESTAMP, MAX_TIMESTAMP - 1)
-        problems.add(name, refused, out_of_range_reason)
-        kept = np.where(refused, 0, arr) if refused.any() else arr
-        kept = kept.astype(np.int64, copy=False)
-        return _check_future(kept, refused, problems, future)
+    if arr.dtype.kind in "iu":  # whole seconds already: no float round trip
+        return check_numbers(name, arr, _timestamp_rules(future), problems, 0)
     if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
         # float32 steps are 128 s at today's epoch seconds: the instant is already lost
         problems.add(
@@ -275,36 +264,25 @@ def check_timestamps(arr: AnyArray, problems: Sink, future: FutureLimit | None =
     else:
         problems.add(name, np.ones(len(arr), dtype=bool), _NOT_A_TIMESTAMP)
         secs = np.zeros(len(arr))
-    missing = np.isnan(secs)  # rows refused above keep their first problem
-    problems.add(name, missing, "is missing: every event needs a timestamp")
-    with np.errstate(invalid="ignore"):
-        out_of_range = ~np.isnan(secs) & ((secs < MIN_TIMESTAMP) | (secs >= MAX_TIMESTAMP))
-    problems.add(name, out_of_range, out_of_range_reason)
-    refused = np.isnan(secs) | out_of_range
-    return _check_future(np.where(refused, 0, secs).astype(np.int64), refused, problems, future)
+    # whole seconds (floored) or NaN; rows refused above are NaN and keep their first problem
+    return check_numbers(name, secs, _timestamp_rules(future), problems, 0, np.int64)
 
 
-def _check_future(
-    secs: AnyArray, refused: BoolArray, problems: Sink, future: FutureLimit | None
-) -> AnyArray:
-    """``secs`` with the cells dated after ``future.latest`` reported (and set to 0);
-    ``refused`` cells (0 already) were reported before."""
-    if future is None or math.isinf(future.latest):
-        return secs
-    # whole seconds compared with the limit: an event at the limit itself is kept
-    late = ~refused & (secs > math.floor(future.latest))
-    if not late.any():
-        return secs
-    problems.add("timestamp", late, future.reason())
-    return np.where(late, 0, secs)
-
-
-def outside(values: AnyArray, low: int, high: int) -> BoolArray:
-    """Integers not in [low, high], compared in their own type (a uint64 above 2**63
-    must not wrap around into the range)."""
-    if values.dtype.kind == "u" and low <= 0:
-        return np.asarray(values > high)
-    return np.asarray((values < low) | (values > high))
+def _timestamp_rules(future: FutureLimit | None) -> NumberRules:
+    """The rules of epoch seconds: given, from 1970 up to 2200, and (with ``future``) not
+    after ``future.latest`` (whole seconds compared with it: an event at the limit itself
+    is kept)."""
+    latest, later = math.inf, None
+    if future is not None and not math.isinf(future.latest):
+        latest, later = math.floor(future.latest), future.reason()
+    return NumberRules(
+        low=MIN_TIMESTAMP,
+        high=MAX_TIMESTAMP - 1,
+        out_of_range="is out of range: expected epoch seconds from 1970 up to 2200 (UTC)",
+        empty="is missing: every event needs a timestamp",
+        latest=latest,
+        later=later,
+    )
 
 
 def _value_kind(v: object) -> str:

@@ -105,15 +105,15 @@ def validate_columns(
     )
     problems.add(
         "recipient_id",
-        (cols["sender_id"] == cols["recipient_id"]) & ~problems.bad,
+        cols["sender_id"] == cols["recipient_id"],
         "is also the sender: an event goes from one account to another",
     )
-    bad_rows = np.flatnonzero(problems.bad).astype(np.int64)
+    bad_rows = problems.rows()
     if bad_rows.size and errors == "raise":
         raise_first(problems, bad_rows)
     room_size = cols["room_size"]
     broadcast = np.zeros(n_rows, dtype=bool)
-    if room_size.any():  # only when the column was given
+    if "room_size" in raw and room_size.any():  # only when the column was given
         broadcast = broadcast_mask(room_size, cols["event"], max_room_members)
     if bad_rows.size or broadcast.any():
         keep = ~problems.bad & ~broadcast

@@ -1,0 +1,170 @@
+"""The rules of the number columns (timestamps, ages, UTC offsets, room sizes), each row
+checked by all of its column's rules in one compiled pass (private).
+
+A column's rules, in check order: an empty cell (NaN) refused, a fraction where a whole
+number is expected, a value out of range, an instant later than the future limit; a row
+is refused by the first rule it breaks. This replaced a dozen numpy passes per column
+(comparisons, their temporary masks, ``any``). The common case (no row refused) is one
+pass that reads each value once and writes nothing; only when some row is refused does a
+second pass count the rows of each rule and mark each row's rule, from which the masks
+of the refused rows are built for :class:`~riskscore.io.problems.Problems`, which words
+the messages and quarantine records as for every other check. With
+``NUMBA_DISABLE_JIT=1`` (or through ``.py_func``) the same source runs uncompiled: it is
+the reference the tests compare against.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from riskscore._read_only import read_only
+from riskscore.io.schema import INT64_MAX
+
+__all__ = [
+    "EMPTY",
+    "FRACTIONAL",
+    "LATER",
+    "OUT_OF_RANGE",
+    "NumberRules",
+    "Sink",
+    "check_numbers",
+    "number_pass",
+]
+
+AnyArray = npt.NDArray[Any]
+BoolArray = npt.NDArray[np.bool_]
+
+#: The rules' codes in the marks of :func:`number_pass` (0: no rule broken), in check order.
+EMPTY: Final = 1
+FRACTIONAL: Final = 2
+OUT_OF_RANGE: Final = 3
+LATER: Final = 4
+_N_RULES: Final = 4
+
+
+class Sink(Protocol):
+    """Where a check reports the rows it refuses."""
+
+    def add(self, column: str, mask: BoolArray, reason: str) -> None: ...
+
+
+@numba.njit(cache=True, nogil=True)
+def _rule(x: Any, low: Any, high: Any, latest: Any, empty_refused: bool, whole: bool) -> int:
+    """The first rule ``x`` breaks (0: none). Written without branches, so that the pass
+    over a column is vectorized."""
+    rule = LATER if x > latest else 0
+    rule = OUT_OF_RANGE if (x < low) | (x > high) else rule
+    rule = FRACTIONAL if whole & (x != np.floor(x)) & (x == x) else rule
+    return EMPTY if (x != x) & empty_refused else rule
+
+
+@numba.njit(cache=True, nogil=True)
+def number_pass(
+    values: AnyArray, low: Any, high: Any, latest: Any, empty_refused: bool, whole: bool
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+    """Check ``values`` (int64 or float64; the scalars of the same type) by the rules: an
+    empty cell (NaN) refused when ``empty_refused``, a fraction when ``whole``, a value
+    not in ``[low, high]``, one above ``latest``.
+
+    Returns the rows refused by each rule (index: the rule's code) and, only when some
+    row is refused, each row's rule (0: none; otherwise an empty array).
+    """
+    found = 0
+    for i in range(len(values)):  # the common case: this pass only
+        found |= _rule(values[i], low, high, latest, empty_refused, whole)
+    counts = np.zeros(_N_RULES + 1, dtype=np.int64)
+    marks = np.zeros(len(values) if found else 0, dtype=np.uint8)
+    if found:
+        for i in range(len(values)):
+            rule = _rule(values[i], low, high, latest, empty_refused, whole)
+            counts[rule] += 1
+            marks[i] = rule
+    return counts, marks
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRules:
+    """The rules of one number column and the reason each refused row is given (a rule
+    without a reason does not apply: ``empty`` None, an empty cell is unknown).
+
+    Attributes
+    ----------
+    low, high : float
+        The range of values accepted (inclusive).
+    out_of_range : str
+        Why a value outside ``[low, high]`` is refused.
+    empty, fractional : str or None
+        Why an empty cell, a fraction, is refused.
+    latest : float
+        The latest value accepted, for ``later``.
+    later : str or None
+        Why a value above ``latest`` is refused.
+    """
+
+    low: float
+    high: float
+    out_of_range: str
+    empty: str | None = None
+    fractional: str | None = None
+    latest: float = math.inf
+    later: str | None = None
+
+    def reasons(self) -> dict[int, str | None]:
+        """Each rule's reason by its code in the marks of :func:`number_pass`."""
+        return {
+            EMPTY: self.empty,
+            FRACTIONAL: self.fractional,
+            OUT_OF_RANGE: self.out_of_range,
+            LATER: self.later,
+        }
+
+
+def check_numbers(
+    name: str,
+    values: AnyArray,
+    rules: NumberRules,
+    problems: Sink,
+    fill: float,
+    dtype: type[np.integer[Any]] | None = None,
+) -> AnyArray:
+    """The numbers of column ``name`` checked by ``rules`` in one :func:`number_pass`:
+    the refused rows reported to ``problems`` (the first rule each breaks), and the values
+    as the integers ``dtype``, ``fill`` where refused or empty. Without ``dtype`` the
+    values keep their type (int64 or float64; ``fill`` where refused), not copied unless
+    some row is refused.
+
+    ``values`` are integers or floats of any width (unsigned integers beyond int64 are
+    out of every range, and held as int64's largest value here); the bounds of an integer
+    column are whole numbers.
+    """
+    kind = np.int64 if values.dtype.kind in "iu" else np.float64
+    if values.dtype.kind == "u" and values.dtype.itemsize == 8:
+        values = np.minimum(values, np.uint64(INT64_MAX))
+    values = values.astype(kind, copy=False)
+    latest = rules.latest if rules.later is not None else math.inf
+    if kind is np.int64:  # integer scalars: compared in the values' own type
+        latest = min(math.floor(latest), rules.high) if math.isfinite(latest) else rules.high
+    counts, marks = number_pass(
+        read_only(values),
+        kind(rules.low),
+        kind(rules.high),
+        kind(latest),
+        rules.empty is not None,
+        rules.fractional is not None,
+    )
+    for rule, reason in rules.reasons().items():
+        if counts[rule] and reason is not None:
+            problems.add(name, marks == rule, reason)
+    refused = marks > 0 if len(marks) else None
+    if kind is np.float64 and dtype is not None:  # into integers: empty cells too
+        empty = np.isnan(values)
+        refused = empty if refused is None else refused | empty
+    if refused is not None:
+        values = np.where(refused, kind(fill), values)
+    return values if dtype is None else values.astype(dtype, copy=False)
