@@ -6,7 +6,7 @@ Its codes and row order come from :mod:`riskscore.io.coding`; what reading set a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -242,14 +242,21 @@ def build_table(
     groups: GroupSummary | None = None,
     *,
     decimal_ids: bool = False,
+    borrowed: Sequence[npt.NDArray[Any]] = (),
 ) -> MessageTable:
     """Sort validated columns by (conversation, timestamp, input order) and add codes.
 
-    ``cols`` must already hold the schema v1 columns with their final dtypes.
+    ``cols`` must already hold the schema v1 columns with their final dtypes. A column
+    that may share memory with one of the ``borrowed`` arrays (the caller's, which it can
+    still write) is copied when no sort copies it: a validated table must not change when
+    its input does.
     """
     if is_sorted(cols["conversation_id"], cols["timestamp"], source_row):
         # Already in (conversation, timestamp) order, ties in input order: no sort needed.
-        sorted_cols = dict(cols)
+        sorted_cols = {
+            name: arr.copy() if any(np.may_share_memory(arr, b) for b in borrowed) else arr
+            for name, arr in cols.items()
+        }
         conv_code, segment_starts = runs(cols["conversation_id"])
         conversations = cols["conversation_id"][segment_starts]
         order = None

@@ -123,8 +123,13 @@ def validate_columns(
             problems.quarantine(bad_rows, cols["conversation_id"]) if bad_rows.size else None,
             decimal_ids=decimal_ids,
         )
-    else:  # the common case: no copies
-        table = build_table(cols, np.arange(n_rows, dtype=np.int64), decimal_ids=decimal_ids)
+    else:  # the common case: no copies, but of the arrays the caller can still change
+        table = build_table(
+            cols,
+            np.arange(n_rows, dtype=np.int64),
+            decimal_ids=decimal_ids,
+            borrowed=[a for a in raw.values() if isinstance(a, np.ndarray) and a.flags.writeable],
+        )
     return split_groups(table, np.flatnonzero(broadcast & ~problems.bad).astype(np.int64))
 
 
