@@ -223,6 +223,11 @@ def _robustness(result: Mapping[str, Any]) -> list[str]:
         f"{_fmt(rare['precision_urgent'])} at urgent tier. At realistic prevalence most "
         "alerts are benign: the queue is for human review.",
         "",
+        "The shipped thresholds meet their alert volume in the median world only: the stress "
+        "worlds above alert from none (a platform that records little) to many times the "
+        "target. A platform sets them on its own traffic for the volume its team can review "
+        "(`riskscore policy tune`; `docs/policy.md`, `benchmarks/results/policy_tune.json`).",
+        "",
     ]
     return lines
 
