@@ -16,7 +16,6 @@ import pyarrow.csv as pacsv
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import (
-    ID_COLUMNS,
     arrow_to_numpy,
     field_paths,
     schema_names,
@@ -105,8 +104,9 @@ def _read_parquet(path: Path) -> RawColumns:
 
 
 def _read_csv(path: Path) -> RawColumns:
-    """CSV with ids read as text (type inference would make ``007`` and ``7`` one id and
-    round 20-digit ids through floats) and timestamps as text (checked for offsets here)."""
+    """CSV with every cell read as text, for the checks to read as every source's values:
+    type inference would make ``007`` and ``7`` one id, round 20-digit ids through floats,
+    and read ``0x0c`` as the age 12 and ``NA`` as an unknown one."""
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
@@ -118,7 +118,9 @@ def _read_csv(path: Path) -> RawColumns:
         empty = RawColumns({name: np.empty(0, dtype=object) for name in keep})
         empty.unread = unread_names(header)
         return empty
-    as_text = {name: pa.string() for name in (*ID_COLUMNS, "timestamp") if name in keep}
+    # every cell as text: ids and times keep their digits, and numbers follow the rule of
+    # every other source (riskscore.io.columns.to_float), not Arrow's ("0x0c" or "NA")
+    as_text = {name: pa.string() for name in keep}
     ragged: list[Any] = []
 
     def refuse_ragged(row: Any) -> str:
