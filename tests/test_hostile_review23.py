@@ -7,7 +7,9 @@ both."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -235,18 +237,94 @@ def test_csv_number_cells_every_source_reads_are_still_read(
     ].tolist() == [-90]
 
 
-def test_a_long_csv_column_reads_each_cell_as_one_cell_alone_is_read(tmp_path: Path) -> None:
-    # a long column of number text is read in Arrow's kernels, a short one cell by cell:
-    # one rule, the same values and the same refusals
-    cells = [" 35 ", "+13", "", "nan", "1.25e1", "-0", "120", "0.5"] * 40
+@pytest.mark.parametrize("column", ["sender_age", "recipient_tz_offset_min", "room_size"])
+def test_a_csv_column_of_numbers_reads_as_the_same_text_in_a_dict(
+    tmp_path: Path, column: str
+) -> None:
+    # CSV number text is read in Arrow's kernels, a dict's cell by cell: one rule, the
+    # same values; a bad value is quoted as read ('0x0c', text), a bad number as the
+    # number it is (-4, as Arrow's CSV reader gave it)
+    cells = ["", " 35 ", "+13", "nan", "1.2e1", "120", "7"] * 40
+    if column != "sender_age":
+        cells = [c.replace("35", "3").replace("120", "5") for c in cells]
     path = tmp_path / "long.csv"
     rows = [f"c1,{T0 + i},a,b,direct,{cell}" for i, cell in enumerate(cells)]
-    path.write_text("\n".join([CSV_HEADER + "sender_age", *rows]) + "\n")
-    alone = [rs.read_messages(_csv(tmp_path, "sender_age", c)).sender_age[0] for c in cells[:8]]
-    ages = rs.read_messages(path).sender_age
-    np.testing.assert_array_equal(ages, alone * 40)
-    assert np.signbit(ages).tolist() == np.signbit(alone * 40).tolist()  # -0 stays -0
-    rows[295] = rows[295].replace(",0.5", ",0x0c")
-    path.write_text("\n".join([CSV_HEADER + "sender_age", *rows]) + "\n")
-    with pytest.raises(rs.SchemaError, match=r"'sender_age', row 295 \(line 297\): '0x0c'"):
+    path.write_text("\n".join([CSV_HEADER + column, *rows]) + "\n")
+    n = len(cells)
+    given = _events(conversation_id=["c1"] * n, timestamp=[T0 + i for i in range(n)],
+                    sender_id=["a"] * n, recipient_id=["b"] * n, channel=["direct"] * n,
+                    **{column: cells})  # fmt: skip
+    got = rs.read_messages(path).columns(decoded=False)[column]
+    np.testing.assert_array_equal(got, rs.read_messages(given).columns(decoded=False)[column])
+    rows[6] = rows[6].replace(",7", ",0x0c")
+    path.write_text("\n".join([CSV_HEADER + column, *rows]) + "\n")
+    with pytest.raises(rs.SchemaError, match=rf"'{column}', row 6 \(line 8\): '0x0c'"):
         rs.read_messages(path)
+    rows[6] = rows[6].replace(",0x0c", ",-4000")
+    path.write_text("\n".join([CSV_HEADER + column, *rows]) + "\n")
+    kept = rs.read_messages(path, errors="quarantine")
+    assert kept.quarantined.value == (-4000,)
+
+
+# ------------------------------------------- an output file that is another of the files
+
+
+def _policy_at(path: Path) -> str:
+    """The default policy written at ``path`` (whatever its name), and its text."""
+    path.write_text(text := rs.AlertPolicy().to_toml())
+    return text
+
+
+@pytest.mark.parametrize("other", ["--queue", "--policy"])
+def test_score_refuses_a_queue_or_policy_that_an_output_would_replace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], other: str
+) -> None:
+    # the queue was filled, then alerts.parquet put in its place beside the queue's WAL:
+    # the next `riskscore queue` wrote the WAL over the alerts (both files lost); a policy
+    # file there was replaced by the alerts
+    events = rs.write_messages(rs.read_messages(_events()), tmp_path / "events.parquet")
+    out = tmp_path / "out"
+    out.mkdir()
+    named = out / "alerts.parquet"
+    policy = _policy_at(named) if other == "--policy" else None
+    assert main(["score", str(events), "--out", str(out), other, str(named)]) == 2
+    assert "would replace the input" in capsys.readouterr().err
+    assert not (out / "scores.parquet").exists()
+    assert (named.read_text() if policy else named.exists()) == (policy or False)
+
+
+@pytest.mark.parametrize("other", ["--checkpoint", "--queue", "--policy"])
+def test_stream_refuses_shadow_alerts_appended_to_another_of_its_files(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    other: str,
+) -> None:
+    # shadow alerts appended to the checkpoint (or queue) file were written over by its
+    # SQLite pages: 21 shadow alerts recorded, 4 left in the file, exit status 0 (and
+    # appended to a policy file, they made it unreadable)
+    monkeypatch.setattr("sys.stdin", io.StringIO(_line(T0) + "\n"))
+    path = tmp_path / "state.sqlite"
+    policy = _policy_at(path) if other == "--policy" else None
+    argv = ["stream", "--shadow-model", "default", "--shadow-out", str(path), other, str(path)]
+    assert main(argv) == 2
+    named = re.findall(r"(--[a-z-]+) and (--[a-z-]+) name one file", capsys.readouterr().err)
+    assert sorted(*named) == sorted(["--shadow-out", other])
+    assert (path.read_text() if policy else path.exists()) == (policy or False)
+
+
+@pytest.mark.parametrize("other", ["--checkpoint", "--timeline"])
+def test_serve_refuses_a_checkpoint_or_timeline_in_the_queue_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], other: str
+) -> None:
+    # --checkpoint: served for hours, then every checkpoint failed (the file holds the
+    # queue's tables) and the state was lost at shutdown; --timeline: served, then the
+    # queue and its decisions were refused at every start ("it has table(s) events")
+    pytest.importorskip("uvicorn")
+    monkeypatch.setattr("uvicorn.Server.run", lambda self, sockets=None: None)  # no serving
+    db = tmp_path / "queue.sqlite"
+    assert (
+        main(["serve", "--db", str(db), other, str(tmp_path / "." / db.name), "--port", "0"]) == 2
+    )
+    assert f"--db and {other} name one file" in capsys.readouterr().err
+    assert not db.exists()

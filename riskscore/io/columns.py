@@ -32,6 +32,7 @@ __all__ = [
     "categories",
     "category_key",
     "is_missing",
+    "number_text_column",
     "optional",
     "room_sizes",
     "to_float",
@@ -69,9 +70,6 @@ def is_missing(arr: AnyArray) -> BoolArray:
 #: Text that stands for a missing number (what ``str`` writes for NaN, with a sign or not).
 _NAN_TEXT: Final = frozenset({"nan", "+nan", "-nan"})
 _NAN_ARROW: Final = pa.array(sorted(_NAN_TEXT))
-#: Cells below which number text is read cell by cell: Arrow's kernels cost a few hundred
-#: microseconds a call (an online event is one cell), the rule cell by cell a few a cell.
-_ARROW_MIN_CELLS: Final = 256
 
 
 def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
@@ -81,9 +79,6 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
     if arr.dtype.kind == "b":
         problems.add(name, np.ones(len(arr), dtype=bool), f"is a boolean, not {what}")
         return np.full(len(arr), np.nan)
-    fast = _number_texts(arr)  # a column of number text (CSV cells), read in Arrow
-    if fast is not None:
-        return fast
 
     def parse(v: object) -> float:
         if is_null(v) or (isinstance(v, str) and not v.strip()):
@@ -114,24 +109,35 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
     return out
 
 
-def _number_texts(arr: AnyArray) -> AnyArray | None:
-    """A column of text (and empty cells) whose every cell :func:`to_float` reads as a
-    number or as empty, as float64 (NaN where empty), read in Arrow's kernels rather than
-    cell by cell; None for any other column (the rule cell by cell names what it refuses).
-    The same rule: :data:`~riskscore.io.text.NUMBER_TEXT`, NaN text and blank cells."""
-    if arr.dtype.kind not in "OU" or len(arr) < _ARROW_MIN_CELLS:
-        return None
-    try:
-        text = pc.utf8_trim_whitespace(pa.array(arr, type=pa.string(), from_pandas=True))
-    except (pa.ArrowException, UnicodeError):  # not all text, or a lone surrogate
-        return None
-    number = pc.match_substring_regex(text, f"^{NUMBER_TEXT}$")
-    empty = pc.or_(pc.equal(text, ""), pc.is_in(pc.utf8_lower(text), value_set=_NAN_ARROW))
+def number_text_column(text: Any) -> Any:
+    """A text column (Arrow strings: a CSV file's cells) as the numbers :func:`to_float`
+    reads in it, when it reads every cell as a number or as empty: int64 when every cell is
+    a whole number written without a fraction or exponent, float64 otherwise (empty cells
+    null), as Arrow's CSV reader types a column of numbers. None for any other column,
+    which stays text for the rule to refuse its cells by row and name what they hold:
+    Arrow's own reading of a CSV cell (``0x0c`` the number 12, ``NA`` or ``#N/A`` empty)
+    is no other source's.
+
+    Examples
+    --------
+    >>> number_text_column(pa.array(["12", " 13 ", "", "nan"])).to_pylist()
+    [12, 13, None, None]
+    >>> number_text_column(pa.array(["12", "1.5e1"])).to_pylist()
+    [12.0, 15.0]
+    >>> number_text_column(pa.array(["12", "0x0c"])) is None
+    True
+    """
+    trimmed = pc.utf8_trim_whitespace(text)
+    number = pc.match_substring_regex(trimmed, f"^{NUMBER_TEXT}$")
+    empty = pc.or_(pc.equal(trimmed, ""), pc.is_in(pc.utf8_lower(trimmed), value_set=_NAN_ARROW))
     if not pc.all(pc.or_kleene(number, empty)).as_py():
         return None
-    values = pc.if_else(pc.fill_null(number, False), text, pa.scalar(None, pa.string()))
-    out = np.array(values.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
-    return None if np.isinf(out).any() else out  # 1e999: refused cell by cell, by name
+    numbers = pc.if_else(pc.fill_null(number, False), trimmed, pa.scalar(None, pa.string()))
+    try:
+        return numbers.cast(pa.int64())
+    except pa.ArrowInvalid:  # a fraction, an exponent, a sign or beyond int64
+        floats = numbers.cast(pa.float64())
+    return None if pc.any(pc.is_inf(floats)).as_py() else floats  # 1e999: refused by row
 
 
 def ages(name: str, arr: AnyArray, problems: Sink) -> AnyArray:

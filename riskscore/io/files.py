@@ -21,6 +21,7 @@ from riskscore.io.columnar import (
     schema_names,
     unread_names,
 )
+from riskscore.io.columns import number_text_column
 from riskscore.io.jsonl import read_jsonl
 from riskscore.io.raw import RawColumns
 from riskscore.io.text import arrow_file, parquet_file
@@ -33,6 +34,8 @@ IntArray = npt.NDArray[np.int64]
 CSV_SUFFIXES = {".csv"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
+#: Columns of numbers (read from CSV text by :func:`number_text_column`).
+NUMBER_COLUMNS = frozenset(("sender_age", "recipient_age", "recipient_tz_offset_min", "room_size"))
 
 
 def check_regular_file(path: Path, what: str = "events file") -> None:
@@ -119,7 +122,7 @@ def _read_csv(path: Path) -> RawColumns:
         empty.unread = unread_names(header)
         return empty
     # every cell as text: ids and times keep their digits, and numbers follow the rule of
-    # every other source (riskscore.io.columns.to_float), not Arrow's ("0x0c" or "NA")
+    # every other source (riskscore.io.columns.number_text_column), not Arrow's inference
     as_text = {name: pa.string() for name in keep}
     ragged: list[Any] = []
 
@@ -153,6 +156,10 @@ def _read_csv(path: Path) -> RawColumns:
             f"has {first.expected_columns}{more}; a row whose cells do not match the header "
             "cannot be read or set aside: fix the file (a comma inside a cell needs quotes)"
         )
+    for name in NUMBER_COLUMNS.intersection(keep):
+        numbers = number_text_column(table.column(name))
+        if numbers is not None:
+            table = table.set_column(table.schema.get_field_index(name), name, numbers)
     raw = RawColumns(arrow_to_numpy(table))
     raw.lines = partial(_csv_lines, path)
     raw.unread = unread_names(header)
