@@ -1,9 +1,9 @@
 """Hostile-input review 23: Arrow and pandas types the readers had not met (times with a zone
-in columns that are no times, containers that hid a content-like field, dictionaries that
-hold a null), JSON lines split by carriage returns, and CSV numbers that Arrow read by its
-own rules. Each test failed on the code before its fix, but those that guard against refusing
-too much (times of the timestamp column, number text every source reads), which pass on
-both."""
+in columns that are no times, containers and Spark structs that hid a content-like field,
+dictionaries that hold a null), JSON lines split by carriage returns, CSV numbers that Arrow
+read by its own rules, and one file named by two options of a command. Each test failed on
+the code before its fix, but for those that guard against refusing or changing too much
+(times of the timestamp column, number text every source reads), which pass on both."""
 
 from __future__ import annotations
 
