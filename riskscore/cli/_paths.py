@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -80,7 +80,8 @@ def check_out_dir(path: Path) -> Path:
 def check_not_inputs(outputs: Iterable[Path], inputs: Iterable[Path | None]) -> None:
     """Refuse output files that are one of the inputs (by any path: ``./``, ``..``, a
     symbolic link), before any work: writing one would destroy the input it reads, or
-    corrupt it mid-read when it is streamed.
+    corrupt it mid-read when it is streamed. The files a command both reads and writes
+    (a review queue) are inputs too.
 
     Raises
     ------
@@ -95,3 +96,24 @@ def check_not_inputs(outputs: Iterable[Path], inputs: Iterable[Path | None]) -> 
                 f"{output} would replace the input {source}, which is being read: choose "
                 "another --out directory, or move the input out of it"
             )
+
+
+def check_own_files(files: Mapping[str, Path | None]) -> None:
+    """Refuse two options (``files``: option to path, None when not given) that name one
+    file by any path, before any work. Each of riskscore's files holds one thing: shadow
+    alerts appended to a checkpoint or queue are written over by its SQLite pages, a
+    checkpoint cannot be written into a queue, and a queue holding a timeline's table is
+    refused from then on.
+
+    Raises
+    ------
+    SchemaError
+        Naming both options and the file; the CLI prints one line and exits with status 2.
+    """
+    seen: dict[Path, str] = {}
+    for option, path in files.items():
+        if path is None:
+            continue
+        other = seen.setdefault(path.resolve(), option)
+        if other != option:
+            raise SchemaError(f"{other} and {option} name one file, {path}: give each its own file")

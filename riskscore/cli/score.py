@@ -239,7 +239,8 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     outputs = [args.out / f"{name}.{args.format}" for name in ("scores", "alerts")]
     if args.shadow_model is not None:
         outputs += [args.out / name for name in SHADOW_FILES]
-    check_not_inputs([*outputs, args.out / "quarantine.jsonl"], [args.events, args.accounts])
+    inputs = [args.events, args.accounts, args.policy, args.queue]  # the queue is written too
+    check_not_inputs([*outputs, args.out / "quarantine.jsonl"], inputs)
     policy = load_policy(args.policy)
     accounts = None if args.accounts is None else read_account_features(args.accounts)
     queue = open_queue(args.queue, policy)  # before any work: a file that is not a queue stops

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore._optional import missing_extra
-from riskscore.cli._paths import MODEL_HELP, bundle_dir
+from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_own_files
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.exceptions import RiskscoreError
@@ -285,6 +285,9 @@ def _report_key(db: Path) -> bytes | None:
 
 
 def _config(args: argparse.Namespace) -> ServeConfig:
+    timeline = args.timeline or args.db.with_name(args.db.name + ".timeline.sqlite")
+    files = {"--db": args.db, "--checkpoint": args.checkpoint, "--timeline": timeline}
+    check_own_files({**files, "--policy": args.policy})  # before any file is opened
     report_key = _report_key(args.db)
     policy = load_policy(args.policy)
     model = load_model(args.model)
@@ -306,7 +309,6 @@ def _config(args: argparse.Namespace) -> ServeConfig:
         )
     else:
         session_key = check_key(session_key, source="RISKSCORE_SESSION_KEY")
-    timeline = args.timeline or args.db.with_name(args.db.name + ".timeline.sqlite")
     return ServeConfig(
         db=args.db,
         scorer=scorer,

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from riskscore.cli._paths import MODEL_HELP, bundle_dir
+from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_own_files
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summary, render_queue
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
@@ -377,6 +377,14 @@ def _resumed_lines(scorer: OnlineScorer, path: object) -> int:
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     if (args.shadow_model is None) != (args.shadow_out is None):
         raise ValueError("--shadow-model and --shadow-out go together")
+    check_own_files(
+        {
+            "--checkpoint": args.checkpoint,
+            "--queue": args.queue,
+            "--shadow-out": args.shadow_out,
+            "--policy": args.policy,
+        }
+    )
     with contextlib.ExitStack() as stack:
         if args.checkpoint is not None:
             # first: a checkpoint another process owns stops before anything is opened

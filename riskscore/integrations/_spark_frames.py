@@ -13,7 +13,7 @@ import pyarrow as pa
 from riskscore._optional import missing_extra
 from riskscore.exceptions import SchemaError
 from riskscore.integrations._spark_partition import ScoringSpec
-from riskscore.io import check_column_names
+from riskscore.io.columnar import schema_names
 from riskscore.io.schema import SCHEMA_COLUMNS
 
 try:
@@ -46,8 +46,9 @@ _ID_COLUMNS = ("conversation_id", "sender_id", "recipient_id")
 
 
 def check_columns(events: DataFrame) -> None:
-    """Schema v1 column names, and ids that are integers or strings (else a SchemaError)."""
-    check_column_names(events.columns)
+    """Schema v1 column names (those of fields nested in other columns too, for content),
+    and ids that are integers or strings (else a SchemaError)."""
+    schema_names(list(events.columns), _field_paths(events.schema))
     for name in _ID_COLUMNS:
         kind = events.schema[name].dataType
         if not isinstance(kind, (st.IntegralType, st.StringType)):
@@ -56,6 +57,25 @@ def check_columns(events: DataFrame) -> None:
                 f"strings; cast it, e.g. events.withColumn({name!r}, col({name!r}).cast('long'))",
                 column=name,
             )
+
+
+def _field_paths(schema: Any) -> list[str]:
+    """The dotted paths of the fields nested in a Spark schema's columns, through arrays
+    and maps, as :func:`riskscore.io.columnar.field_paths` gives an Arrow schema's: a
+    content-like field in a struct column (``meta.text``) is refused as in batch."""
+    paths: list[str] = []
+    todo = [(field.name, field.dataType) for field in schema.fields]
+    while todo:
+        prefix, kind = todo.pop()
+        if isinstance(kind, st.StructType):
+            for child in kind.fields:
+                paths.append(f"{prefix}.{child.name}")
+                todo.append((f"{prefix}.{child.name}", child.dataType))
+        elif isinstance(kind, st.ArrayType):
+            todo.append((prefix, kind.elementType))
+        elif isinstance(kind, st.MapType):
+            todo += [(prefix, kind.keyType), (prefix, kind.valueType)]
+    return paths
 
 
 def normalize_ids(events: DataFrame) -> tuple[DataFrame, bool, bool]:

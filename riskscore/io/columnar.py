@@ -38,6 +38,10 @@ _EXACT_FLOAT_INT: Final = 2**53
 #: Columns whose checks read a dictionary column undecoded (:class:`Coded`); any other
 #: column's dictionary is decoded, since its checks read values, not codes.
 _CODED_COLUMNS: Final = frozenset((*ID_COLUMNS, "channel", "event"))
+#: The one column whose times (with a zone) are read as epoch seconds; a time in any other
+#: column (an id, an age) is refused as the value it is, as in a dict or an online event.
+TIME_COLUMN: Final = "timestamp"
+_TICKS_PER_SECOND: Final = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
 def schema_names(names: list[str], nested: list[str] | None = None) -> list[str]:
@@ -59,26 +63,45 @@ def unread_names(names: list[str]) -> tuple[str, ...]:
 
 def field_paths(schema: pa.Schema) -> list[str]:
     """The column names of an Arrow schema, then the dotted paths of the fields nested in
-    them (``meta.text`` for a struct column ``meta`` with a field ``text``, through lists
-    too), so that a content-like field cannot hide inside a column of another name."""
+    them (``meta.text`` for a struct column ``meta`` with a field ``text``; lists, maps,
+    dictionaries, run-end encoded and extension columns are seen through), so that a
+    content-like field cannot hide inside a column of another name."""
     paths = list(schema.names)
     todo = [(field.name, field.type) for field in schema]
     while todo:
         prefix, kind = todo.pop()
-        if pa.types.is_struct(kind):
-            children = [kind.field(i) for i in range(kind.num_fields)]
-            for child in children:
-                paths.append(f"{prefix}.{child.name}")
-                todo.append((f"{prefix}.{child.name}", child.type))
-        elif pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_map(kind):
-            todo.append((prefix, kind.value_type if not pa.types.is_map(kind) else kind.item_type))
+        for name, child in _nested_types(kind):
+            path = prefix if name is None else f"{prefix}.{name}"
+            if name is not None:
+                paths.append(path)
+            todo.append((path, child))
     return paths
 
 
+def _nested_types(kind: pa.DataType) -> list[tuple[str | None, pa.DataType]]:
+    """The types nested in ``kind``: a struct's or a union's fields by name; a container's
+    values (and a map's keys) without a name of their own (``None``)."""
+    if isinstance(kind, pa.BaseExtensionType):
+        return [(None, kind.storage_type)]
+    if pa.types.is_struct(kind) or pa.types.is_union(kind):
+        return [(kind.field(i).name, kind.field(i).type) for i in range(kind.num_fields)]
+    if pa.types.is_map(kind):
+        return [(None, kind.key_type), (None, kind.item_type)]
+    if pa.types.is_dictionary(kind):
+        return [(None, kind.value_type)]
+    if pa.types.is_run_end_encoded(kind):
+        return [(None, kind.value_type)]
+    lists = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list,
+             pa.types.is_list_view, pa.types.is_large_list_view)  # fmt: skip
+    if any(is_(kind) for is_ in lists):
+        return [(None, kind.value_type)]
+    return []
+
+
 def arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:
-    """An Arrow table's columns as numpy arrays (timestamps with a zone as epoch seconds,
-    without one as objects, dictionary columns of text ids, channels and events as
-    :class:`Coded`, other dictionary columns decoded).
+    """An Arrow table's columns as numpy arrays (the ``timestamp`` column's times with a
+    zone as epoch seconds, other times as objects, dictionary columns of text ids, channels
+    and events as :class:`Coded`, other dictionary columns decoded).
 
     Columns are converted independently; on a large table on the worker threads
     (Arrow's conversions release the GIL), so a table of several chunks is joined
@@ -94,13 +117,13 @@ def arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:
 def _column_to_numpy(col: Any, name: str) -> AnyArray:
     """One column of :func:`arrow_to_numpy`, named ``name`` (its role decides whether a
     dictionary of text stays undecoded, and how integer ids with nulls are held)."""
-    if pa.types.is_timestamp(col.type) and col.type.tz is not None:
-        secs = pc.cast(col, pa.timestamp("s", tz="UTC"), safe=False)
-        return _nullable_int(secs.cast(pa.int64()))
+    if pa.types.is_timestamp(col.type) and col.type.tz is not None and name == TIME_COLUMN:
+        return _epoch_seconds(col)
     if any(is_(col.type) for is_ in (pa.types.is_timestamp, pa.types.is_date,
                                       pa.types.is_time)):  # fmt: skip
-        # Dates and times without a zone: per row, each refused (or quarantined) with
-        # what it lacks, quoted as ISO text (see riskscore.io.timestamps).
+        # Dates and times without a zone, and any time in a column that is no time (an
+        # id, an age): per row, each refused (or quarantined), times quoted as ISO text
+        # with what they lack (see riskscore.io.timestamps).
         try:
             return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
         except (OverflowError, ValueError):  # beyond Python's years 1 to 9999
@@ -115,6 +138,19 @@ def _column_to_numpy(col: Any, name: str) -> AnyArray:
         # numpy holds integers with nulls as floats, where ids beyond 2**53 lose digits
         return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
     return col.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+
+
+def _epoch_seconds(col: Any) -> AnyArray:
+    """A timestamp column with a zone as epoch seconds, floored as every other source's
+    times are (a cast truncates toward 1970: 1969-12-31T23:59:59.5Z would be 0, accepted)."""
+    ticks = pc.cast(col, pa.int64())
+    per_second = _TICKS_PER_SECOND[col.type.unit]
+    if per_second == 1:
+        return _nullable_int(ticks)
+    secs = np.floor_divide(np.asarray(pc.fill_null(ticks, 0), dtype=np.int64), per_second)
+    if ticks.null_count:
+        return np.where(np.asarray(pc.is_null(ticks)), np.nan, secs)
+    return secs
 
 
 def _times_beyond_python(col: Any) -> list[object]:
@@ -155,7 +191,11 @@ def _decode_dictionary(col: Any) -> AnyArray:
     indices = combined.indices.cast(pa.int64())
     if indices.null_count:  # a pass over every row only where some are null
         indices = pc.fill_null(indices, -1)
-    out: Coded = np.asarray(indices, dtype=np.int64).view(Coded)
+    codes = np.asarray(indices, dtype=np.int64)
+    if combined.dictionary.null_count:  # a null kept as a value: a missing cell, not "None"
+        nulls = np.flatnonzero(np.asarray(combined.dictionary.is_null()))
+        codes = np.where(np.isin(codes, nulls), -1, codes)
+    out: Coded = codes.view(Coded)
     out.distinct = np.asarray(combined.dictionary.to_pylist(), dtype=object)
     return out
 
@@ -191,12 +231,13 @@ def pandas_names(frame: Any) -> tuple[list[str], list[str]]:
 
 
 def pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
-    """A DataFrame's columns as numpy arrays (times with a zone as epoch seconds)."""
+    """A DataFrame's columns as numpy arrays (times with a zone as epoch seconds in the
+    ``timestamp`` column, as Python objects in any other)."""
     out: dict[str, AnyArray] = {}
     for name in df.columns:
         series = df[name]
         dtype = series.dtype
-        if getattr(dtype, "tz", None) is not None:
+        if getattr(dtype, "tz", None) is not None and name == TIME_COLUMN:
             values = series.dt.tz_convert("UTC").dt.tz_localize(None)
             secs = values.to_numpy(dtype="datetime64[s]").astype(np.int64)
             out[str(name)] = np.where(values.isna().to_numpy(), np.nan, secs)

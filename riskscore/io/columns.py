@@ -26,13 +26,14 @@ from riskscore.io.schema import (
     TZ_UNKNOWN,
     is_null,
 )
-from riskscore.io.text import arrow_text, is_number_text
+from riskscore.io.text import NUMBER_TEXT, arrow_text, is_number_text
 
 __all__ = [
     "ages",
     "categories",
     "category_key",
     "is_missing",
+    "number_text_column",
     "optional",
     "room_sizes",
     "to_float",
@@ -69,6 +70,7 @@ def is_missing(arr: AnyArray) -> BoolArray:
 
 #: Text that stands for a missing number (what ``str`` writes for NaN, with a sign or not).
 _NAN_TEXT: Final = frozenset({"nan", "+nan", "-nan"})
+_NAN_ARROW: Final = pa.array(sorted(_NAN_TEXT))
 
 
 def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
@@ -107,6 +109,37 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
     problems.add(name, notnum, f"is not a number: expected {what}")
     out[notnum] = np.nan
     return out
+
+
+def number_text_column(text: Any) -> Any:
+    """A text column (Arrow strings: a CSV file's cells) as the numbers :func:`to_float`
+    reads in it, when it reads every cell as a number or as empty: int64 when every cell is
+    a whole number written without a fraction or exponent, float64 otherwise (empty cells
+    null), as Arrow's CSV reader types a column of numbers. None for any other column,
+    which stays text for the rule to refuse its cells by row and name what they hold:
+    Arrow's own reading of a CSV cell (``0x0c`` the number 12, ``NA`` or ``#N/A`` empty)
+    is no other source's.
+
+    Examples
+    --------
+    >>> number_text_column(pa.array(["12", " 13 ", "", "nan"])).to_pylist()
+    [12, 13, None, None]
+    >>> number_text_column(pa.array(["12", "1.5e1"])).to_pylist()
+    [12.0, 15.0]
+    >>> number_text_column(pa.array(["12", "0x0c"])) is None
+    True
+    """
+    trimmed = pc.utf8_trim_whitespace(text)
+    number = pc.match_substring_regex(trimmed, f"^{NUMBER_TEXT}$")
+    empty = pc.or_(pc.equal(trimmed, ""), pc.is_in(pc.utf8_lower(trimmed), value_set=_NAN_ARROW))
+    if not pc.all(pc.or_kleene(number, empty)).as_py():
+        return None
+    numbers = pc.if_else(pc.fill_null(number, False), trimmed, pa.scalar(None, pa.string()))
+    try:
+        return numbers.cast(pa.int64())
+    except pa.ArrowInvalid:  # a fraction, an exponent, a sign or beyond int64
+        floats = numbers.cast(pa.float64())
+    return None if pc.any(pc.is_inf(floats)).as_py() else floats  # 1e999: refused by row
 
 
 def ages(name: str, arr: AnyArray, problems: Sink) -> AnyArray:

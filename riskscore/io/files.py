@@ -16,12 +16,12 @@ import pyarrow.csv as pacsv
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import (
-    ID_COLUMNS,
     arrow_to_numpy,
     field_paths,
     schema_names,
     unread_names,
 )
+from riskscore.io.columns import number_text_column
 from riskscore.io.jsonl import read_jsonl
 from riskscore.io.raw import RawColumns
 from riskscore.io.text import arrow_file, parquet_file
@@ -34,6 +34,8 @@ IntArray = npt.NDArray[np.int64]
 CSV_SUFFIXES = {".csv"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
+#: Columns of numbers (read from CSV text by :func:`number_text_column`).
+NUMBER_COLUMNS = frozenset(("sender_age", "recipient_age", "recipient_tz_offset_min", "room_size"))
 
 
 def check_regular_file(path: Path, what: str = "events file") -> None:
@@ -105,8 +107,9 @@ def _read_parquet(path: Path) -> RawColumns:
 
 
 def _read_csv(path: Path) -> RawColumns:
-    """CSV with ids read as text (type inference would make ``007`` and ``7`` one id and
-    round 20-digit ids through floats) and timestamps as text (checked for offsets here)."""
+    """CSV with every cell read as text, for the checks to read as every source's values:
+    type inference would make ``007`` and ``7`` one id, round 20-digit ids through floats,
+    and read ``0x0c`` as the age 12 and ``NA`` as an unknown one."""
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
@@ -118,7 +121,9 @@ def _read_csv(path: Path) -> RawColumns:
         empty = RawColumns({name: np.empty(0, dtype=object) for name in keep})
         empty.unread = unread_names(header)
         return empty
-    as_text = {name: pa.string() for name in (*ID_COLUMNS, "timestamp") if name in keep}
+    # every cell as text: ids and times keep their digits, and numbers follow the rule of
+    # every other source (riskscore.io.columns.number_text_column), not Arrow's inference
+    as_text = {name: pa.string() for name in keep}
     ragged: list[Any] = []
 
     def refuse_ragged(row: Any) -> str:
@@ -151,6 +156,10 @@ def _read_csv(path: Path) -> RawColumns:
             f"has {first.expected_columns}{more}; a row whose cells do not match the header "
             "cannot be read or set aside: fix the file (a comma inside a cell needs quotes)"
         )
+    for name in NUMBER_COLUMNS.intersection(keep):
+        numbers = number_text_column(table.column(name))
+        if numbers is not None:
+            table = table.set_column(table.schema.get_field_index(name), name, numbers)
     raw = RawColumns(arrow_to_numpy(table))
     raw.lines = partial(_csv_lines, path)
     raw.unread = unread_names(header)

@@ -192,7 +192,7 @@ def read_jsonl(path: Path) -> RawColumns:
             lines.append(line)
     line_of = np.asarray(numbers, dtype=np.int64)
     if not refused and lines:
-        fast = _jsonl_with_arrow(path)
+        fast = _jsonl_with_arrow(path, len(lines))
         if fast is not None:
             fast.lines = line_of.__getitem__
             return fast
@@ -235,9 +235,12 @@ def read_jsonl(path: Path) -> RawColumns:
     return raw
 
 
-def _jsonl_with_arrow(path: Path) -> RawColumns | None:
-    """A clean JSON lines file parsed by Arrow (only schema v1 fields kept), or None when
-    Arrow cannot read it exactly (mixed types in a column, ids beyond int64, not objects)."""
+def _jsonl_with_arrow(path: Path, n_lines: int) -> RawColumns | None:
+    """A clean JSON lines file of ``n_lines`` event lines parsed by Arrow (only schema v1
+    fields kept), or None when Arrow cannot read it exactly (mixed types in a column, ids
+    beyond int64, not objects), splits its lines otherwise (Arrow ends a line at a lone
+    ``\\r`` too, :func:`_bounded_lines` and ``riskscore stream`` at ``\\n`` only), or
+    holds no timestamp at all (Arrow, told its type, would make a column of nulls)."""
     as_text = pajson.ParseOptions(explicit_schema=pa.schema([("timestamp", pa.string())]))
     for options in (as_text, None):
         try:
@@ -245,6 +248,9 @@ def _jsonl_with_arrow(path: Path) -> RawColumns | None:
                 table = pajson.read_json(source, parse_options=options)
         except pa.ArrowInvalid:
             continue
+        times = table.column("timestamp") if "timestamp" in table.column_names else None
+        if table.num_rows != n_lines or (times is not None and times.null_count == n_lines):
+            return None  # the line by line reader numbers the lines and names the column
         keep = schema_names(table.column_names, field_paths(table.schema))
         for name in ID_COLUMNS:
             if name in keep and not (
