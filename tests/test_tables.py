@@ -8,6 +8,8 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import riskscore as rs
 import riskscore.features.batch as batch_module
@@ -35,6 +37,13 @@ def _reference_codes(*columns: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]
         pytest.param(np.array([-4, 7, -4, 0, 2]), id="negative ints"),
         pytest.param(np.array([2**62, 1, 2**40, 1]), id="sparse ints: sorted path"),
         pytest.param(np.array(["b", "a", "c", "a"]), id="strings"),
+        pytest.param(
+            np.array(
+                ["b", "a", "é", "a", "ä", "Z", "", "😀", "\U0010ffff", "10", "9"], dtype=object
+            ),
+            id="text objects: Arrow's hash table, code-point order",
+        ),
+        pytest.param(np.array(["x\ud800", "a", "x\ud800"], dtype=object), id="a lone surrogate"),
         pytest.param(np.array([70_003, 70_001, 70_003, 70_009], dtype=np.int32), id="int32"),
         pytest.param(np.array([2**40 + 5, 2**40 + 1, 2**40 + 5], dtype=np.uint64), id="uint64"),
         pytest.param(np.arange(1_000_000, 1_000_040)[::-3], id="strided offset int64"),
@@ -175,3 +184,13 @@ def test_a_bad_number_of_threads_is_refused_by_name(
     monkeypatch.setenv("RISKSCORE_NUM_THREADS", setting)
     with pytest.raises(ValueError, match=r"RISKSCORE_NUM_THREADS='.*' is not a number of threads"):
         _threads.worker_threads()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(min_size=0, max_size=4), min_size=1, max_size=40))
+def test_factorize_of_any_text_ids_matches_unique(texts: list[str]) -> None:
+    ids = np.array(texts, dtype=object)
+    uniques, (codes,) = factorize(ids)
+    expected_uniques, expected_codes = np.unique(ids, return_inverse=True)
+    assert list(uniques) == list(expected_uniques)
+    np.testing.assert_array_equal(codes, expected_codes.reshape(-1))

@@ -21,6 +21,7 @@ from riskscore.io.schema import (
     has_hidden_character,
     is_null,
 )
+from riskscore.io.text import all_text
 from riskscore.io.timestamps import Sink
 
 __all__ = [
@@ -151,6 +152,13 @@ def _id_kind(v: object) -> str:
 
 
 def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
+    text = all_text(arr)
+    if text is not None:  # text ids and empty cells: no cell-by-cell kinds
+        missing = np.asarray(text.is_null())
+        problems.add(name, missing, "is missing: every event needs an id")
+        out = arr.copy() if missing.any() else arr
+        out[missing] = ""
+        return _text_ids(name, out, problems, checked=~missing, text=True)
     with np.errstate(invalid="ignore"):  # NaN cells are compared as such
         kinds = np.asarray(np.frompyfunc(_id_kind, 1, 1)(arr), dtype=object)
     missing = kinds == "missing"
@@ -180,13 +188,23 @@ def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
 
 
 def _text_ids(
-    name: str, values: AnyArray, problems: Sink | None, checked: BoolArray | None = None
+    name: str,
+    values: AnyArray,
+    problems: Sink | None,
+    checked: BoolArray | None = None,
+    *,
+    text: bool = False,
 ) -> AnyArray:
     """Text ids as an object array of str (decimal text for integers), checked (only the
-    rows ``checked``, when given: the others were refused for another reason already)."""
-    out = np.asarray(
-        [v if isinstance(v, str) else str(v) for v in values.tolist()], dtype=object
-    ).reshape(-1)
+    rows ``checked``, when given: the others were refused for another reason already);
+    ``text``: every value is a str already."""
+    out = (
+        values
+        if text
+        else np.asarray(
+            [v if isinstance(v, str) else str(v) for v in values.tolist()], dtype=object
+        ).reshape(-1)
+    )
     if problems is not None:
         for reason, rows in _group_bad(_bad_text_ids(out)).items():
             mask = np.zeros(len(out), dtype=bool)

@@ -22,6 +22,7 @@ from riskscore.io.schema import MAX_ROW_GROUP_BYTES, SCHEMA_COLUMNS
 
 __all__ = [
     "NUMBER_TEXT",
+    "all_text",
     "arrow_file",
     "arrow_text",
     "check_row_groups",
@@ -56,6 +57,29 @@ def arrow_text(values: npt.NDArray[Any]) -> pa.Array:
     except UnicodeEncodeError:
         clean = [_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for v in values.tolist()]
         return pa.array(np.asarray(clean, dtype=object), type=pa.string(), from_pandas=True)
+
+
+def all_text(values: npt.NDArray[Any]) -> pa.Array | None:
+    """An object column as Arrow strings when every cell is text or None (a CSV's or a
+    Parquet file's text column, as read), in one pass in C; None when any cell is
+    something else (a number, NaN, bytes, a date) or text UTF-8 cannot encode (a lone
+    surrogate): such columns are read cell by cell, each by its kind.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> all_text(np.array(["a", None], dtype=object)).to_pylist()
+    ['a', None]
+    >>> all_text(np.array(["a", 1], dtype=object)) is None
+    True
+    """
+    try:  # inferred, not cast: bytes beside text would be read as text by a cast
+        text = pa.array(values, from_pandas=False)
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        return None  # a huge integer, NaT, a lone surrogate (UnicodeError), ...
+    if pa.types.is_null(text.type):
+        return text.cast(pa.string())
+    return text if pa.types.is_string(text.type) or pa.types.is_large_string(text.type) else None
 
 
 def is_number_text(text: str) -> bool:

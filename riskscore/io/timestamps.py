@@ -26,7 +26,7 @@ from riskscore.io.schema import (
     MIN_TIMESTAMP,
     is_null,
 )
-from riskscore.io.text import NUMBER_TEXT, arrow_text
+from riskscore.io.text import NUMBER_TEXT, all_text, arrow_text
 
 # ISO 8601 date-time that carries an explicit UTC offset (or Z).
 _ISO_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
@@ -217,7 +217,7 @@ def times_as_text(arr: AnyArray) -> AnyArray:
         out = np.asarray(np.datetime_as_string(arr), dtype=object)
         out[np.isnat(arr)] = None
         return out
-    if arr.dtype != object:
+    if arr.dtype != object or all_text(arr) is not None:  # no dates or times among them
         return arr
     kinds = (dt.date, dt.time, np.datetime64)
     is_time = np.asarray([isinstance(v, kinds) and not is_null(v) for v in arr], dtype=bool)
@@ -299,8 +299,12 @@ def _value_kind(v: object) -> str:
 
 def _object_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
     """Object columns may mix numbers, text and empty cells; each kind is parsed as such."""
-    with np.errstate(invalid="ignore"):  # NaN cells are compared as such
-        kind = np.asarray(np.frompyfunc(_value_kind, 1, 1)(arr), dtype=str)
+    text_cells = all_text(arr)
+    if text_cells is not None:  # text and empty cells (a CSV's): no cell-by-cell kinds
+        kind = np.where(np.asarray(text_cells.is_null()), "missing", "text")
+    else:
+        with np.errstate(invalid="ignore"):  # NaN cells are compared as such
+            kind = np.asarray(np.frompyfunc(_value_kind, 1, 1)(arr), dtype=str)
     out = np.full(len(arr), np.nan)
     number = kind == "number"
     out[number] = [_as_seconds(v) for v in arr[number].tolist()]
