@@ -23,6 +23,7 @@ from test_hostile_review22 import T0, _events  # two events of one conversation
 
 import riskscore as rs
 from riskscore.cli import main
+from riskscore.io.jsonl import loads_event
 
 TEXT = pa.struct([("text", pa.string())])  # a content-like field, to hide in a container
 
@@ -328,3 +329,15 @@ def test_serve_refuses_a_checkpoint_or_timeline_in_the_queue_file(
     )
     assert f"--db and {other} name one file" in capsys.readouterr().err
     assert not db.exists()
+
+
+def test_a_json_integer_longer_than_python_reads_is_refused_in_words(tmp_path: Path) -> None:
+    """Python's own error advised raising its digit limit and named no field."""
+    line = '{"conversation_id": 1, "sender_id": ' + "9" * 5000 + ', "recipient_id": 2}'
+    with pytest.raises(ValueError, match="holds an integer of 5000 digits") as caught:
+        loads_event(line)
+    assert "set_int_max_str_digits" not in str(caught.value)
+    path = tmp_path / "e.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(rs.SchemaError, match="integer of 5000 digits"):
+        rs.read_messages(path)

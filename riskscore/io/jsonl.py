@@ -4,6 +4,7 @@ broken line refused by its number (never quoted), a clean file parsed by Arrow."
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -63,9 +64,21 @@ def without_byte_order_mark(text: str) -> str:
 
 def loads_event(line: str) -> Any:
     """One JSON line parsed as :func:`read_jsonl` and ``riskscore stream`` parse it: an
-    object with a field given twice is refused (``ValueError``), not read as its last value.
+    object with a field given twice is refused (``ValueError``), not read as its last value;
+    so is an integer longer than Python reads (:func:`_integer`).
     """
-    return json.loads(line, object_pairs_hook=unique_fields)
+    return json.loads(line, object_pairs_hook=unique_fields, parse_int=_integer)
+
+
+def _integer(text: str) -> int:
+    """A JSON integer. One with more digits than Python converts
+    (``sys.get_int_max_str_digits``, 4300; no id, time, age or offset comes near) is
+    refused in words, not with Python's advice to raise its limit."""
+    digits = len(text) - text.startswith("-")
+    limit = sys.get_int_max_str_digits()
+    if limit and digits > limit:
+        raise ValueError(f"holds an integer of {digits} digits: no field takes a number that long")
+    return int(text)
 
 
 def _json_depth(line: str) -> int:
