@@ -134,10 +134,28 @@ def _column_to_numpy(col: Any, name: str) -> AnyArray:
             return _decode_dictionary(col)
         # other columns' codes are not their values: an age "35" must not read as 0
         return _column_to_numpy(col.cast(col.type.value_type), name)
+    if pa.types.is_decimal(col.type):
+        return _decimal_to_numpy(col, name)
     if name in ID_COLUMNS and pa.types.is_integer(col.type) and col.null_count:
         # numpy holds integers with nulls as floats, where ids beyond 2**53 lose digits
         return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
     return col.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+
+
+def _decimal_to_numpy(col: Any, name: str) -> AnyArray:
+    """A decimal column (a warehouse's ``NUMBER(38, 0)``, as Snowflake or BigQuery export
+    integer ids and times) as the numbers it holds: without a fraction digit as integers
+    (int64 where they fit, else Python's integers, which ids keep as their decimal text and
+    the range checks refuse elsewhere), with one as float64, which refuses a fractional id
+    and any id beyond 2**53 rather than round it into another."""
+    if col.type.scale > 0:
+        return _column_to_numpy(pc.cast(col, pa.float64(), safe=False), name)
+    try:
+        return _column_to_numpy(pc.cast(col, pa.int64()), name)
+    except pa.ArrowInvalid:  # beyond int64
+        return np.fromiter(
+            (None if v is None else int(v) for v in col.to_pylist()), dtype=object, count=len(col)
+        )
 
 
 def _epoch_seconds(col: Any) -> AnyArray:
