@@ -17,6 +17,7 @@ import riskscore.features.parts as parts_module
 import riskscore.io.threads as _threads
 from riskscore.io.chunks import conversation_parts, slice_conversations
 from riskscore.io.coding import factorize, search_sorted
+from riskscore.io.ids import DecimalIds
 from riskscore.io.segments import spread
 
 
@@ -194,3 +195,12 @@ def test_factorize_of_any_text_ids_matches_unique(texts: list[str]) -> None:
     expected_uniques, expected_codes = np.unique(ids, return_inverse=True)
     assert list(uniques) == list(expected_uniques)
     np.testing.assert_array_equal(codes, expected_codes.reshape(-1))
+
+
+def test_factorize_keeps_the_class_of_text_ids_beyond_int64() -> None:
+    """Integer ids beyond int64 are held as decimal text of class DecimalIds: their sorted
+    uniques stay DecimalIds (integers to every writer), as np.unique keeps them."""
+    ids = np.array(["33", str(2**70), "33"], dtype=object).view(DecimalIds)
+    uniques, _ = factorize(ids)
+    assert isinstance(uniques, DecimalIds)
+    assert uniques.tolist() == [str(2**70), "33"]

@@ -69,7 +69,8 @@ def _text_codes(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray] |
     rank[order] = np.arange(len(order), dtype=np.int64)
     codes: IntArray = rank[encoded.indices.to_numpy()]
     uniques = encoded.dictionary.take(order).to_numpy(zero_copy_only=False)
-    return uniques.astype(values.dtype, copy=False), codes
+    # of the values' own class, as np.unique keeps it (ids beyond int64: DecimalIds)
+    return uniques.astype(values.dtype, copy=False).view(type(values)), codes
 
 
 def _dense_lookup(
