@@ -18,7 +18,9 @@ Modules, each one responsibility, imported in this order and never back:
   lost);
 * :mod:`~riskscore.policy.alert_policy`: :class:`AlertPolicy`;
 * :mod:`~riskscore.policy.scores_table`: :func:`scores_table`, the one schema of a scores
-  file (risk, tier, band, reasons).
+  file (risk, tier, band, reasons);
+* :mod:`~riskscore.policy.volume`: thresholds set by alert volume on scored
+  :class:`~riskscore.policy.volume.Traffic` (the default's, ``riskscore policy tune``).
 
 ``docs/policy.md`` gives the file format, the defaults and how to choose them.
 """
