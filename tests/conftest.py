@@ -35,28 +35,51 @@ SPARK_FILES: Final = (
 )
 SPARK_UNIT: Final = "spark"
 
-#: Units that take longest (``pytest --durations``, summed per file), slowest first; the
-#: others follow in collection order. Sent first, they overlap with each other and the
-#: many short files fill in around them.
+#: Units that take longest (``pytest --durations``, summed per file; a doctest module and a
+#: notebook are units too), slowest first; the others follow in collection order, which
+#: ends with the doctests and the notebooks. Sent first, they overlap with each other and
+#: the many short files fill in around them; the run ends on short units only (with the
+#: quickstart notebook and warm_up's doctest collected last, one worker ran their 13 s
+#: alone at the end).
 SLOWEST_FIRST: Final = (
     SPARK_UNIT,
     "tests/test_readme.py",
     "tests/test_conformance.py",
     "tests/test_stream.py",
-    "tests/test_bundle.py",
-    "tests/test_io_hostile.py",
     "tests/test_packaging.py",
+    "tests/test_online.py",
     "tests/test_learning.py",
     "notebooks/02_evaluation.ipynb",
     "tests/test_online_hardening.py",
-    "tests/test_online.py",
-    "tests/test_cli.py",
-    "tests/test_model.py",
-    "tests/test_checkpoint.py",
-    "tests/test_serve_process.py",
-    "tests/test_shadow.py",
     "tests/test_synapse.py",
+    "tests/test_model.py",
+    "tests/test_checkpoint_lock.py",
     "notebooks/03_moderation.ipynb",
+    "tests/test_cli.py",
+    "tests/test_out_of_core.py",
+    "tests/test_shadow.py",
+    "tests/test_synthetic.py",
+    "tests/test_queue.py",
+    "tests/test_bundle.py",
+    "tests/test_io_hostile.py",
+    "notebooks/01_quickstart.ipynb",
+    "tests/test_serve_process.py",
+    "tests/test_hostile_review12.py",
+    "tests/test_evaluation.py",
+    "tests/test_out_of_core_hostile.py",
+    "tests/test_serve_api.py",
+    "tests/test_serve_browser.py",
+    "tests/test_features.py",
+    "tests/test_jit_cache.py",
+    "tests/test_regulatory_export.py",
+    "tests/test_transparency.py",
+    "tests/test_hostile_review12_outputs.py",
+    "tests/test_checkpoint.py",
+    "tests/test_alert_json.py",
+    "riskscore/warmup.py",
+    "riskscore/model/training.py",
+    "riskscore/evaluation/plots.py",
+    "riskscore/evaluation/evaluator.py",
 )
 
 

@@ -29,10 +29,16 @@ JAVA_MISSING: Final = (
 #: Settings fixed when the JVM starts (the same for every test file). The tests' jobs are
 #: small and many: the JVM's first-tier compiler only and a serial collector keep it from
 #: spending a core on optimising code it runs a few times (the Spark files ran 28 % faster,
-#: 63 -> 45 s for nine conformance jobs, and the other test worker keeps its core).
+#: 63 -> 45 s for nine conformance jobs, and the other test worker keeps its core). Nor
+#: does it verify the bytecode of the classes it loads from Spark's jars (release jars of
+#: the installed pyspark, not code under test): 4-5 of the ~35 CPU seconds a session and
+#: its first six jobs take.
 STARTUP_CONF: Final = {
     "spark.driver.memory": "1g",
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    "spark.driver.extraJavaOptions": (
+        "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC "
+        "-XX:+UnlockDiagnosticVMOptions -XX:-BytecodeVerificationRemote"
+    ),
 }
 
 
