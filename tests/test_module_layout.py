@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import numba
@@ -275,3 +277,12 @@ def test_a_function_imports_only_what_start_up_should_not_pay_for_and_says_why()
         assert any(text.strip().startswith("#") for text in above) or "#" in lines[line - 1], (
             f"{where} inside a function without a comment saying why"
         )
+
+
+def test_importing_riskscore_loads_neither_pandas_nor_scikit_learn() -> None:
+    """Every command pays what ``import riskscore`` loads (``--help`` and ``--version``
+    too): pandas (0.4-0.6 CPU s, through a ``pa.array`` at import) and scikit-learn are
+    loaded where they are used."""
+    code = "import sys, riskscore; print(sorted({'pandas', 'sklearn'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -4,6 +4,7 @@ values into their coded form and reports the rows it refuses (:mod:`riskscore.io
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import Any, Final
@@ -70,7 +71,13 @@ def is_missing(arr: AnyArray) -> BoolArray:
 
 #: Text that stands for a missing number (what ``str`` writes for NaN, with a sign or not).
 _NAN_TEXT: Final = frozenset({"nan", "+nan", "-nan"})
-_NAN_ARROW: Final = pa.array(sorted(_NAN_TEXT))
+
+
+@functools.cache
+def _nan_arrow() -> pa.Array:
+    """:data:`_NAN_TEXT` as an Arrow array, built at first use: ``pa.array`` at import
+    loads pandas (0.4-0.6 CPU s) in every command, ``--help`` included."""
+    return pa.array(sorted(_NAN_TEXT))
 
 
 def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
@@ -131,7 +138,7 @@ def number_text_column(text: Any) -> Any:
     """
     trimmed = pc.utf8_trim_whitespace(text)
     number = pc.match_substring_regex(trimmed, f"^{NUMBER_TEXT}$")
-    empty = pc.or_(pc.equal(trimmed, ""), pc.is_in(pc.utf8_lower(trimmed), value_set=_NAN_ARROW))
+    empty = pc.or_(pc.equal(trimmed, ""), pc.is_in(pc.utf8_lower(trimmed), value_set=_nan_arrow()))
     if not pc.all(pc.or_kleene(number, empty)).as_py():
         return None
     numbers = pc.if_else(pc.fill_null(number, False), trimmed, pa.scalar(None, pa.string()))
