@@ -57,3 +57,16 @@ def test_arrays_lent_by_arrow_are_not_copied(columns: dict[str, np.ndarray]) -> 
     lent = arrow.column("timestamp").chunk(0).to_numpy(zero_copy_only=True)
     table = rs.read_messages(arrow)
     assert np.shares_memory(table.timestamp, lent)
+
+
+def test_read_only_text_id_columns_are_read_and_left_alone() -> None:
+    """pandas (copy-on-write) lends an object column read-only: reading its text ids
+    wrote into it (and failed) since ids all text were no longer checked cell by cell."""
+    frame = rs.synthetic.generate(30, seed=1).messages.to_pandas()
+    for name in ("conversation_id", "sender_id", "recipient_id"):
+        frame[name] = ("acct-" + frame[name].astype(str)).astype(object)
+    lent = frame["sender_id"].to_numpy()
+    assert not lent.flags.writeable
+    table = rs.read_messages(frame)
+    assert len(table) == len(frame)
+    assert set(table.sender_id.tolist()) == set(frame["sender_id"])

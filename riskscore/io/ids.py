@@ -156,8 +156,10 @@ def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
     if text is not None:  # text ids and empty cells: no cell-by-cell kinds
         missing = np.asarray(text.is_null())
         problems.add(name, missing, "is missing: every event needs an id")
-        out = arr.copy() if missing.any() else arr
-        out[missing] = ""
+        out = arr
+        if missing.any():  # never written into otherwise: the caller's may be read-only
+            out = arr.copy()
+            out[missing] = ""
         return _text_ids(name, out, problems, checked=~missing, text=True)
     with np.errstate(invalid="ignore"):  # NaN cells are compared as such
         kinds = np.asarray(np.frompyfunc(_id_kind, 1, 1)(arr), dtype=object)
