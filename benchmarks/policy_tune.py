@@ -36,11 +36,13 @@ from _common import RESULTS, machine
 
 import riskscore as rs
 from riskscore.evaluation.robustness import WorldSample, unseen_worlds, world_samples
-from riskscore.policy.volume import alerts_per_million, policy_for_volume
+from riskscore.policy.volume import (
+    REVIEW_PER_MILLION,
+    URGENT_PER_MILLION,
+    alerts_per_million,
+    policy_for_volume,
+)
 from riskscore.synthetic import STRESS_WORLDS
-
-REVIEW_PER_MILLION = 800.0
-URGENT_PER_MILLION = 100.0
 
 
 def measure(sample: WorldSample, risk: np.ndarray, policy: rs.AlertPolicy) -> dict[str, float]:

@@ -43,12 +43,9 @@ from riskscore.model.bundle import default_model_dir, rewrite_model_card
 from riskscore.model.candidates import CANDIDATES
 from riskscore.model.card import render_model_card
 from riskscore.model.recipe import WorldsRecipe
-from riskscore.policy.volume import policy_for_volume
+from riskscore.policy.volume import REVIEW_PER_MILLION, URGENT_PER_MILLION, policy_for_volume
 from riskscore.synthetic import STRESS_WORLDS, World, generate
 from riskscore.vignettes import load_vignettes
-
-REVIEW_PER_MILLION = 800.0
-URGENT_PER_MILLION = 100.0
 
 
 def log(message: str) -> None:

@@ -27,11 +27,7 @@ def traffic_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def traffic(traffic_file: Path) -> Traffic:
     features = rs.extract_features(rs.read_messages(traffic_file))
-    return Traffic(
-        risk=rs.load_model().predict_proba(features),
-        child_age=features.column("child_age"),
-        adult_age=features.column("adult_age"),
-    )
+    return Traffic.of(features, rs.load_model().predict_proba(features))
 
 
 def test_tuned_thresholds_meet_the_volume_on_the_traffic(traffic: Traffic) -> None:

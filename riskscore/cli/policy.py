@@ -20,7 +20,13 @@ from riskscore.features import extract_features
 from riskscore.io.readers import read_messages
 from riskscore.model import load_model
 from riskscore.policy import AlertPolicy
-from riskscore.policy.volume import Traffic, alerts_per_million, policy_for_volume
+from riskscore.policy.volume import (
+    REVIEW_PER_MILLION,
+    URGENT_PER_MILLION,
+    Traffic,
+    alerts_per_million,
+    policy_for_volume,
+)
 
 NAME = "policy"
 HELP = (
@@ -53,12 +59,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--review-per-million",
         type=per_million,
-        help="tune: alerts (review or urgent) per million conversations (default: 800)",
+        help="tune: alerts (review or urgent) per million conversations "
+        f"(default: {REVIEW_PER_MILLION:g})",
     )
     parser.add_argument(
         "--urgent-per-million",
         type=per_million,
-        help="tune: urgent alerts per million conversations (default: 100)",
+        help=f"tune: urgent alerts per million conversations (default: {URGENT_PER_MILLION:g})",
     )
     parser.add_argument(
         "--from",
@@ -96,11 +103,7 @@ def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         step("read")
         features = extract_features(read_messages(args.file))
         step("score")
-        traffic = Traffic(
-            risk=load_model(args.model).predict_proba(features),
-            child_age=features.column("child_age"),
-            adult_age=features.column("adult_age"),
-        )
+        traffic = Traffic.of(features, load_model(args.model).predict_proba(features))
         step("tune")
         policy = policy_for_volume(
             traffic,
@@ -131,7 +134,11 @@ def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 
 
 #: Options of ``policy tune`` alone, and their defaults there.
-TUNE_OPTIONS = {"review_per_million": 800.0, "urgent_per_million": 100.0, "template": None}
+TUNE_OPTIONS = {
+    "review_per_million": REVIEW_PER_MILLION,
+    "urgent_per_million": URGENT_PER_MILLION,
+    "template": None,
+}
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:

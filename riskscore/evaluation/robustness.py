@@ -315,11 +315,8 @@ class WorldSample:
     def traffic(self, risk: FloatArray) -> Traffic:
         """The sample scored by ``risk``, its benign conversations counted (what
         :func:`riskscore.policy.volume.policy_for_volume` sets thresholds on)."""
-        return Traffic(
-            risk=np.asarray(risk, dtype=np.float64),
-            child_age=self.features.column("child_age"),
-            adult_age=self.features.column("adult_age"),
-            counted=~np.asarray(self.labels.is_grooming_true, dtype=bool),
+        return Traffic.of(
+            self.features, risk, counted=~np.asarray(self.labels.is_grooming_true, dtype=bool)
         )
 
 

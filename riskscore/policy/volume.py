@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,9 @@ from riskscore.policy.bands import AgeBand
 __all__ = [
     "BAND_ODDS",
     "MIN_ALERTS",
+    "REVIEW_PER_MILLION",
+    "URGENT_PER_MILLION",
+    "AgeColumns",
     "Traffic",
     "alerts_per_million",
     "check_per_million",
@@ -38,9 +41,21 @@ BoolArray = npt.NDArray[np.bool_]
 #: 13-15 band's: the younger the child, the lower the risk that sends it to a moderator.
 BAND_ODDS: Final = {"under 13": 0.5, "13-15": 1.0, "16-17": 2.0, "18+": 4.0, "unknown": 1.0}
 
+#: The alert volumes the default policy was set for (benign conversations per million in
+#: the median unseen world), and ``riskscore policy tune``'s defaults.
+REVIEW_PER_MILLION: Final = 800.0
+URGENT_PER_MILLION: Final = 100.0
+
 #: Fewest alerts a target may expect of the counted conversations, per tier: below this a
 #: threshold is set by one or two conversations and means nothing.
 MIN_ALERTS: Final = 5
+
+
+class AgeColumns(Protocol):
+    """Scored conversations' columns by name, as a :class:`~riskscore.FeatureTable` gives
+    them (the policy does not depend on the features)."""
+
+    def column(self, name: str) -> FloatArray: ...
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -76,6 +91,18 @@ class Traffic:
             raise ValueError(
                 f"Traffic.risk must lie in [0, 1]: row {int(bad[0])} is {float(risk[bad[0]])!r}"
             )
+
+    @classmethod
+    def of(
+        cls, features: AgeColumns, risk: FloatArray, counted: BoolArray | None = None
+    ) -> Traffic:
+        """The conversations of ``features`` (a feature table) scored by ``risk``."""
+        return cls(
+            risk=np.asarray(risk, dtype=np.float64),
+            child_age=features.column("child_age"),
+            adult_age=features.column("adult_age"),
+            counted=counted,
+        )
 
     @property
     def n_counted(self) -> int:
