@@ -310,7 +310,9 @@ def _object_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
     out[number] = [_as_seconds(v) for v in arr[number].tolist()]
     text = np.flatnonzero(kind == "text")
     if text.size:
-        parsed, bad = _parse_time_text(arr[text])
+        # the cells as Arrow text already, when the column was all text
+        lent = None if text_cells is None else text_cells.take(text)
+        parsed, bad = _parse_time_text(arr[text], lent)
         out[text] = parsed
         _report_incomplete(arr[text[bad]], text[bad], len(arr), problems)
         mask = np.zeros(len(arr), dtype=bool)
@@ -329,10 +331,12 @@ def _as_seconds(value: object) -> float:
         return float("inf") if value > 0 else float("-inf")  # type: ignore[operator]
 
 
-def _parse_time_text(values: AnyArray) -> tuple[AnyArray, BoolArray]:
+def _parse_time_text(
+    values: AnyArray, as_arrow: pa.Array | None = None
+) -> tuple[AnyArray, BoolArray]:
     """Epoch seconds from non-missing text (a number, or ISO 8601 with a UTC offset), and
-    which entries could not be parsed."""
-    text = pc.utf8_trim_whitespace(arrow_text(values))
+    which entries could not be parsed; ``as_arrow``: the same text as an Arrow array."""
+    text = pc.utf8_trim_whitespace(arrow_text(values) if as_arrow is None else as_arrow)
     # epoch seconds as text: digits, with a fraction or an exponent as JSON numbers may
     # have (1.7e9 in a CSV cell is the number it is in a JSON line)
     is_digits = pc.fill_null(pc.match_substring_regex(text, f"^{NUMBER_TEXT}$"), False)
