@@ -160,7 +160,7 @@ def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
         if missing.any():  # never written into otherwise: the caller's may be read-only
             out = arr.copy()
             out[missing] = ""
-        return _text_ids(name, out, problems, checked=~missing, text=True)
+        return _text_ids(name, out, problems, checked=~missing, as_arrow=text)
     with np.errstate(invalid="ignore"):  # NaN cells are compared as such
         kinds = np.asarray(np.frompyfunc(_id_kind, 1, 1)(arr), dtype=object)
     missing = kinds == "missing"
@@ -195,20 +195,20 @@ def _text_ids(
     problems: Sink | None,
     checked: BoolArray | None = None,
     *,
-    text: bool = False,
+    as_arrow: pa.Array | None = None,
 ) -> AnyArray:
     """Text ids as an object array of str (decimal text for integers), checked (only the
     rows ``checked``, when given: the others were refused for another reason already);
-    ``text``: every value is a str already."""
+    ``as_arrow``: every value is a str already, and this is that text in Arrow."""
     out = (
         values
-        if text
+        if as_arrow is not None
         else np.asarray(
             [v if isinstance(v, str) else str(v) for v in values.tolist()], dtype=object
         ).reshape(-1)
     )
     if problems is not None:
-        for reason, rows in _group_bad(_bad_text_ids(out)).items():
+        for reason, rows in _group_bad(_bad_text_ids(out, as_arrow=as_arrow)).items():
             mask = np.zeros(len(out), dtype=bool)
             mask[rows] = True
             if checked is not None:
@@ -241,7 +241,9 @@ def _group_bad(bad: dict[int, str]) -> dict[str, list[int]]:
     return grouped
 
 
-def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int, str]:
+def _bad_text_ids(
+    values: AnyArray, max_length: int = MAX_ID_LENGTH, *, as_arrow: pa.Array | None = None
+) -> dict[int, str]:
     """Positions of text ids that are refused, with the reason: longer than
     ``max_length``, or holding control characters. Checked in Arrow (one pass in C) unless
     a value cannot even be encoded as UTF-8 (a lone surrogate), then value by value."""
@@ -255,8 +257,8 @@ def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int
         "text, shown to moderators as given"
     )
     empty = "is empty or only whitespace: every event needs an id"
-    try:
-        text = pa.array(values, type=pa.string())
+    try:  # (rows that are null in ``as_arrow`` are no one's to check: they are missing)
+        text = pa.array(values, type=pa.string()) if as_arrow is None else as_arrow
     except (pa.ArrowException, UnicodeError):
         out: dict[int, str] = {}
         for i, v in enumerate(values.tolist()):
