@@ -4,6 +4,7 @@ for the validator (:mod:`riskscore.io.validate`) to check."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -21,11 +22,13 @@ __all__ = [
     "ID_COLUMNS",
     "arrow_to_numpy",
     "as_1d",
+    "column_paths",
     "field_paths",
     "pandas_names",
     "pandas_to_numpy",
     "schema_names",
     "unread_names",
+    "value_paths",
 ]
 
 AnyArray = npt.NDArray[Any]
@@ -42,6 +45,8 @@ _CODED_COLUMNS: Final = frozenset((*ID_COLUMNS, "channel", "event"))
 #: column (an id, an age) is refused as the value it is, as in a dict or an online event.
 TIME_COLUMN: Final = "timestamp"
 _TICKS_PER_SECOND: Final = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+#: Python values that hold fields or other values (:func:`value_paths`).
+_CONTAINERS: Final = (Mapping, list, tuple, np.ndarray)
 
 
 def schema_names(names: list[str], nested: list[str] | None = None) -> list[str]:
@@ -67,15 +72,66 @@ def field_paths(schema: pa.Schema) -> list[str]:
     dictionaries, run-end encoded and extension columns are seen through), so that a
     content-like field cannot hide inside a column of another name."""
     paths = list(schema.names)
-    todo = [(field.name, field.type) for field in schema]
+    for field in schema:
+        paths.extend(_type_paths(field.name, field.type))
+    return paths
+
+
+def _type_paths(name: str, kind: pa.DataType) -> list[str]:
+    """The dotted paths of the fields nested in the Arrow type ``kind`` of column ``name``."""
+    paths = []
+    todo = [(name, kind)]
     while todo:
         prefix, kind = todo.pop()
-        for name, child in _nested_types(kind):
-            path = prefix if name is None else f"{prefix}.{name}"
-            if name is not None:
+        for child_name, child in _nested_types(kind):
+            path = prefix if child_name is None else f"{prefix}.{child_name}"
+            if child_name is not None:
                 paths.append(path)
             todo.append((path, child))
     return paths
+
+
+def value_paths(name: str, values: Sequence[object]) -> list[str]:
+    """The dotted paths of the fields nested in the Python values of a column or field
+    ``name`` (``meta.text`` for a value ``{"text": ...}``; lists, tuples and arrays are
+    seen through), once each: what :func:`field_paths` gives for the same values read as
+    Arrow, so that a dict of lists, a DataFrame or an online event cannot hide content in
+    a column of another name either."""
+    paths: dict[str, None] = {}
+    if not any(issubclass(kind, _CONTAINERS) for kind in set(map(type, values))):
+        return []  # the usual column of scalars: one pass over the types, not each value
+    todo = [(name, value) for value in values if isinstance(value, _CONTAINERS)]
+    while todo:  # a loop, not recursion: the nesting is the sender's to choose
+        prefix, item = todo.pop()
+        if isinstance(item, Mapping):
+            for key, child in item.items():
+                path = f"{prefix}.{key}"
+                paths[path] = None
+                if isinstance(child, _CONTAINERS):
+                    todo.append((path, child))
+        else:  # a 0-d array is one value: ravel() makes it iterable
+            children = item.ravel() if isinstance(item, np.ndarray) else item
+            todo.extend((prefix, child) for child in children if isinstance(child, _CONTAINERS))
+    return list(paths)
+
+
+def column_paths(name: str, values: object) -> list[str]:
+    """The dotted paths of the fields nested in a column of a DataFrame or a dict of
+    columns: by its Arrow type when it has one (``pd.ArrowDtype``, a ``pyarrow`` array),
+    otherwise by its Python values (:func:`value_paths`); none in a column of numbers."""
+    kind = getattr(getattr(values, "dtype", None), "pyarrow_dtype", None)
+    kind = getattr(values, "type", None) if kind is None else kind
+    if isinstance(kind, pa.DataType):
+        return _type_paths(name, kind)
+    if hasattr(values, "to_numpy"):  # a pandas column: only one of objects holds fields
+        if values.dtype != object:  # type: ignore[attr-defined]
+            return []
+        values = values.to_numpy()
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return value_paths(name, values.ravel().tolist())
+    if isinstance(values, (list, tuple)):
+        return value_paths(name, values)
+    return []  # numbers, or what the reader refuses as no column (never consumed here)
 
 
 def _nested_types(kind: pa.DataType) -> list[tuple[str | None, pa.DataType]]:

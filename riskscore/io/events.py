@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.columnar import value_paths
 from riskscore.io.raw import is_sentence, quoted_name
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -86,7 +87,7 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
             raise SchemaError(f"field {key!r} is not a name: fields are text", row=row)
         if key in _SCHEMA_KEYS:
             continue
-        for path in _field_paths(key, event[key]):
+        for path in (key, *value_paths(key, (event[key],))):
             if is_content_column(path):  # the whole path, as batch checks it
                 raise SchemaError(
                     f"field {quoted_name(path)} looks like message content: riskscore reads no "
@@ -142,25 +143,6 @@ def count_ignored(event: Mapping[str, object], counts: dict[str, int]) -> None:
         ):
             name = OTHER_NAMES
         counts[name] = counts.get(name, 0) + 1
-
-
-def _field_paths(name: str, value: object) -> list[str]:
-    """``name``, then the dotted paths of the fields nested in ``value`` (``meta.text`` for
-    ``{"meta": {"text": ...}}``, through lists too): the paths
-    :func:`riskscore.io.columnar.field_paths` gives for the same record read as a table, so
-    that content hidden in a field of another name is refused online as in batch."""
-    paths = [name]
-    todo = [(name, value)]
-    while todo:  # a loop, not recursion: the nesting is the sender's to choose
-        prefix, item = todo.pop()
-        if isinstance(item, Mapping):
-            for key, child in item.items():
-                path = f"{prefix}.{key}"
-                paths.append(path)
-                todo.append((path, child))
-        elif isinstance(item, (list, tuple)):
-            todo.extend((prefix, child) for child in item)
-    return paths
 
 
 def _plain_id(value: object) -> bool:

@@ -22,6 +22,7 @@ from riskscore.io.arrow import write_table
 from riskscore.io.columnar import (
     arrow_to_numpy,
     as_1d,
+    column_paths,
     field_paths,
     pandas_names,
     pandas_to_numpy,
@@ -235,12 +236,14 @@ def _load_columns(source: object) -> dict[str, AnyArray]:
     elif type(source).__module__.startswith("pandas") and hasattr(source, "columns"):
         frame: Any = source
         columns, index = pandas_names(frame)
-        keep = schema_names(columns, index)
+        nested = [p for i, n in enumerate(columns) for p in column_paths(n, frame.iloc[:, i])]
+        keep = schema_names(columns, [*index, *nested])
         names = [*columns, *index]
         raw = RawColumns(pandas_to_numpy(frame.iloc[:, [columns.index(n) for n in keep]]))
     elif isinstance(source, Mapping):
         names = [str(k) for k in source]
-        wanted = set(schema_names(names))
+        nested = [p for k, v in source.items() for p in column_paths(str(k), v)]
+        wanted = set(schema_names(names, nested))
         raw = RawColumns({str(k): as_1d(str(k), v) for k, v in source.items() if str(k) in wanted})
     if raw is not None:
         raw.unread = unread_names(names)

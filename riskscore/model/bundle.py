@@ -21,6 +21,7 @@ import hmac
 import json
 import os
 import platform
+import stat
 from collections.abc import Mapping
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -55,6 +56,8 @@ KEY_VARIABLE: Final = "RISKSCORE_MODEL_KEY"
 _LIBRARIES: Final = ("numpy", "numba", "scikit-learn", "lightgbm")
 #: Largest manifest or parameter file read (bytes): a bundle is a few hundred kB.
 _MAX_JSON_BYTES: Final = 64 << 20
+#: Largest ``manifest.sig`` read: a hex digest and a line break.
+_MAX_SIGNATURE_BYTES: Final = 1024
 
 
 def default_model_dir() -> Path:
@@ -173,7 +176,9 @@ def _sign(directory: Path) -> None:
     target.write_text(_signature(directory, key) + "\n", encoding="ascii")
 
 
-def _check_signature(directory: Path) -> None:
+def _check_signature(directory: Path, manifest: bytes) -> None:
+    """Check ``manifest.sig`` against ``manifest``, the bytes of the manifest that were
+    parsed (reading the file again would check a file swapped in after the parse)."""
     key = _signing_key()
     if key is None:
         return
@@ -184,33 +189,52 @@ def _check_signature(directory: Path) -> None:
             f"copy: model = riskscore.load_model({str(directory)!r}) with {KEY_VARIABLE} unset, "
             f"then riskscore.save_model(model, DIR) with it set, and load DIR"
         )
-    stated = target.read_text(encoding="ascii", errors="replace").strip()
-    if not hmac.compare_digest(stated, _signature(directory, key)):
+    stated = _file_bytes(target, _MAX_SIGNATURE_BYTES).decode("ascii", errors="replace").strip()
+    computed = hmac.new(key, manifest, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(stated, computed):
         raise ModelIntegrityError(
             f"{directory}: {SIGNATURE} does not match the manifest under {KEY_VARIABLE}: the "
             "bundle was changed after signing, or signed with another key"
         )
 
 
-def _read_json(path: Path) -> Any:
+def _file_bytes(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, read once through one descriptor opened
+    without following a link: the caller hashes and parses these same bytes, so a file
+    swapped between a check and a read cannot pass the check."""
     if path.is_symlink() or not path.is_file():
         raise ModelIntegrityError(f"{path} is missing or not a regular file")
-    if path.stat().st_size > _MAX_JSON_BYTES:
-        raise ModelIntegrityError(f"{path} is larger than {_MAX_JSON_BYTES} bytes")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and too many digits
+        fd = os.open(path, flags)
+    except OSError as exc:  # swapped for a link or removed since the check
+        raise ModelIntegrityError(f"{path} is missing or not a regular file") from exc
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise ModelIntegrityError(f"{path} is missing or not a regular file")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ModelIntegrityError(f"{path} is larger than {limit} bytes")
+    return data
+
+
+def _parsed(path: Path, data: bytes) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, not UTF-8, too many digits
         raise ModelIntegrityError(f"{path} is not valid JSON: {exc}") from exc
 
 
-def _read_manifest(directory: Path) -> dict[str, Any]:
+def _read_manifest(directory: Path) -> tuple[dict[str, Any], bytes]:
+    """The manifest, checked, and the bytes it was parsed from."""
     path = directory / MANIFEST
     if not path.exists():
         raise ModelIntegrityError(
             f"no {MANIFEST} in {directory}: not a riskscore model bundle (train one with "
             "`riskscore train` or `make model`)"
         )
-    manifest = _read_json(path)
+    data = _file_bytes(path, _MAX_JSON_BYTES)
+    manifest = _parsed(path, data)
     if not isinstance(manifest, dict):
         raise ModelIntegrityError(f"{path}: the manifest must be a JSON object")
     if manifest.get("format_version") != FORMAT_VERSION:
@@ -239,23 +263,28 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
             )
     if not isinstance(manifest.get("metadata", {}), Mapping):
         raise ModelIntegrityError(f"{path}: 'metadata' must be a JSON object")
-    return manifest
+    return manifest, data
 
 
-def _verified(directory: Path, manifest: Mapping[str, Any], name: str) -> Path:
-    path = directory / name
-    expected = manifest["files"].get(name)
-    if expected is None:
-        raise ModelIntegrityError(f"{name} is not listed in the manifest of {directory}")
-    if path.is_symlink() or not path.is_file():
-        raise ModelIntegrityError(f"{path} is listed in the manifest but missing or a link")
-    actual = sha256_of(path)
-    if actual != expected:
-        raise ModelIntegrityError(
-            f"{path} failed verification: sha256 {actual} does not match the manifest's "
-            f"{expected}. The file was changed or corrupted; restore or retrain the bundle."
-        )
-    return path
+def _verified(directory: Path, manifest: Mapping[str, Any]) -> bytes:
+    """Check every file the manifest lists against its sha256; return the bytes of
+    ``params.json`` that were hashed, for the caller to parse (not the file read again)."""
+    params = b""
+    for name, expected in manifest["files"].items():
+        path = directory / name
+        if path.is_symlink() or not path.is_file():
+            raise ModelIntegrityError(f"{path} is listed in the manifest but missing or a link")
+        if name == PARAMS:
+            params = _file_bytes(path, _MAX_JSON_BYTES)
+            actual = hashlib.sha256(params).hexdigest()
+        else:  # hashed only, never read for use
+            actual = sha256_of(path)
+        if actual != expected:
+            raise ModelIntegrityError(
+                f"{path} failed verification: sha256 {actual} does not match the manifest's "
+                f"{expected}. The file was changed or corrupted; restore or retrain the bundle."
+            )
+    return params
 
 
 def verify_bundle(directory: str | os.PathLike[str]) -> dict[str, Any]:
@@ -266,12 +295,15 @@ def verify_bundle(directory: str | os.PathLike[str]) -> dict[str, Any]:
     ModelIntegrityError
         A file is missing, a link or changed, or the manifest is invalid.
     """
-    path = Path(directory)
-    manifest = _read_manifest(path)
-    _check_signature(path)
-    for name in manifest["files"]:
-        _verified(path, manifest, name)
-    return manifest
+    return _verify(Path(directory))[0]
+
+
+def _verify(path: Path) -> tuple[dict[str, Any], bytes]:
+    """The verified manifest and the bytes of ``params.json``. Each file is read once: the
+    bytes signed or hashed are the bytes parsed."""
+    manifest, data = _read_manifest(path)
+    _check_signature(path, data)
+    return manifest, _verified(path, manifest)
 
 
 def load_model(directory: str | os.PathLike[str] | None = None) -> RiskModel:
@@ -300,8 +332,8 @@ def load_model(directory: str | os.PathLike[str] | None = None) -> RiskModel:
     True
     """
     path = default_model_dir() if directory is None else Path(directory)
-    manifest = verify_bundle(path)
-    params = _read_json(_verified(path, manifest, PARAMS))
+    manifest, data = _verify(path)
+    params = _parsed(path / PARAMS, data)
     model = RiskModel.from_dict(params, metadata=dict(manifest.get("metadata", {})))
     if list(model.feature_names) != manifest.get("feature_names"):
         raise ModelIntegrityError(f"{path}: the manifest's feature names differ from the model's")

@@ -1,0 +1,128 @@
+"""Hostile-input review 24: a model bundle swapped while it is loaded; content nested in a
+pandas or dict column. Each test failed on the code before its fix, but for those that guard
+against refusing too much (plain nested metadata), which pass on both."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from _models import random_model
+
+import riskscore as rs
+from riskscore.exceptions import ModelIntegrityError
+
+KEY = "a-test-signing-key-0123456789-abcdefXYZ"
+
+
+def _swap_after_opening(
+    monkeypatch: pytest.MonkeyPatch, target: Path, replacement: Path, k: int
+) -> None:
+    """Rename ``replacement`` over ``target`` right after the ``k``-th opening of ``target``
+    (a tamperer racing the loader: a descriptor already open keeps the old file)."""
+    opened = 0
+
+    def watch(real: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(file: Any, *args: Any, **kwargs: Any) -> Any:
+            nonlocal opened
+            result = real(file, *args, **kwargs)
+            if isinstance(file, (str, os.PathLike)) and Path(os.fsdecode(file)) == target:
+                opened += 1
+                if opened == k:
+                    os.replace(replacement, target)
+            return result
+
+        return wrapper
+
+    monkeypatch.setattr(io, "open", watch(io.open))
+    monkeypatch.setattr(os, "open", watch(os.open))
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+@pytest.mark.parametrize("swapped", ["manifest.json", "params.json"])
+def test_a_bundle_file_swapped_while_loading_is_refused_or_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, swapped: str, k: int
+) -> None:
+    # The loader parsed manifest.json, then read it again for the signature: the signed
+    # manifest swapped in after the parse of a forged one (listing another model's
+    # parameters) passed the signature check, and the other model loaded under the key.
+    # It also hashed params.json, then opened it again to parse it: parameters swapped in
+    # between were loaded unchecked. A file is now read once; its bytes are checked and
+    # parsed.
+    monkeypatch.setenv("RISKSCORE_MODEL_KEY", KEY)
+    good = random_model(1, per_feature=1)
+    bundle = rs.save_model(good, tmp_path / "bundle")
+    monkeypatch.delenv("RISKSCORE_MODEL_KEY")
+    forged = rs.save_model(random_model(2, per_feature=1), tmp_path / "forged")
+    if swapped == "manifest.json":  # the forged bundle in place, the signed manifest aside
+        os.replace(bundle / "manifest.json", tmp_path / "signed.json")
+        for name in ("manifest.json", "params.json"):
+            os.replace(forged / name, bundle / name)
+        replacement = tmp_path / "signed.json"
+    else:
+        replacement = forged / "params.json"
+    monkeypatch.setenv("RISKSCORE_MODEL_KEY", KEY)
+    _swap_after_opening(monkeypatch, bundle / swapped, replacement, k)
+    try:
+        loaded = rs.load_model(bundle)
+    except ModelIntegrityError:
+        return
+    assert loaded.parameters_sha256() == good.parameters_sha256()
+
+
+# ------------------------------------------ content nested in pandas and dict columns
+
+T0 = 1_767_225_600
+
+
+def _events() -> dict[str, list[Any]]:
+    return {
+        "conversation_id": [1, 1],
+        "timestamp": [T0, T0 + 60],
+        "sender_id": [2, 3],
+        "recipient_id": [3, 2],
+        "sender_age": [30, 13],
+        "recipient_age": [13, 30],
+        "channel": ["direct", "direct"],
+    }
+
+
+_TEXT = pa.struct([("text", pa.string())])
+_NESTED: dict[str, Callable[[], Any]] = {
+    "pandas dicts": lambda: pd.DataFrame({**_events(), "meta": [{"text": "hi"}, {"text": "yo"}]}),
+    "pandas lists of dicts": lambda: pd.DataFrame({**_events(), "meta": [[{"text": "hi"}], []]}),
+    "pandas arrays of dicts": lambda: pd.DataFrame(
+        {**_events(), "meta": [np.array([{"text": "hi"}]), np.array([], dtype=object)]}
+    ),
+    "pandas arrow struct": lambda: pd.DataFrame(
+        {**_events(), "meta": pd.array([{"text": "hi"}, None], dtype=pd.ArrowDtype(_TEXT))}
+    ),
+    "pandas dict deeper": lambda: pd.DataFrame(
+        {**_events(), "meta": [None, {"device": {"text": "yo"}}]}
+    ),
+    "dict of lists": lambda: {**_events(), "meta": [{"text": "hi"}, {"text": "yo"}]},
+    "dict of an arrow array": lambda: {**_events(), "meta": pa.array([{"text": "hi"}] * 2)},
+}
+
+
+@pytest.mark.parametrize("source", sorted(_NESTED))
+def test_content_nested_in_a_pandas_or_dict_column_is_refused_as_in_arrow(source: str) -> None:
+    # Arrow tables, Parquet files and online events refused a content-like field nested in a
+    # column of another name ("meta.text"); a DataFrame or a dict of lists holding the same
+    # records was read past it as metadata
+    with pytest.raises(rs.SchemaError, match=r"'meta\.(device\.)?text' looks like message content"):
+        rs.read_messages(_NESTED[source]())
+
+
+def test_plain_metadata_nested_in_a_pandas_or_dict_column_is_still_read() -> None:
+    meta = [{"device": "ios", "tags": ["a"]}, {"device": "web", "tags": []}]
+    for source in (pd.DataFrame({**_events(), "meta": meta}), {**_events(), "meta": meta}):
+        table = rs.read_messages(source)
+        assert len(table) == 2
