@@ -1,6 +1,7 @@
 """Hostile-input review 24: a model bundle swapped while it is loaded; content nested in a
-pandas or dict column. Each test failed on the code before its fix, but for those that guard
-against refusing too much (plain nested metadata), which pass on both."""
+pandas or dict column; a bundle's model name in Markdown. Each test failed on the code before
+its fix, but for those that guard against refusing too much (plain nested metadata), which
+pass on both."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from _models import random_model
 
 import riskscore as rs
 from riskscore.exceptions import ModelIntegrityError
+from riskscore.model.card import render_model_card
 
 KEY = "a-test-signing-key-0123456789-abcdefXYZ"
 
@@ -126,3 +128,23 @@ def test_plain_metadata_nested_in_a_pandas_or_dict_column_is_still_read() -> Non
     for source in (pd.DataFrame({**_events(), "meta": meta}), {**_events(), "meta": meta}):
         table = rs.read_messages(source)
         assert len(table) == 2
+
+
+# ------------------------------------------ a bundle's model name in Markdown
+
+_NAME = "<img src=x onerror=alert(1)> [x](javascript:alert(1))\n# Approved by the regulator"
+
+
+def test_a_bundles_model_name_is_one_line_of_text_in_the_report_and_the_card() -> None:
+    # The estimator name comes from a bundle's manifest (any bundle: a candidate from
+    # elsewhere, `evaluate --model DIR`): it went into the evaluation report and the model
+    # card as written, markup and line breaks included (a heading of its own making)
+    model = random_model(1, per_feature=1)
+    model.metadata["estimator"] = _NAME
+    data = rs.synthetic.generate(60, prevalence=0.2, seed=3)
+    report = rs.evaluate(model, data.messages, data.labels, n_bootstrap=0, replay_events=0)
+    card = render_model_card(model.metadata)
+    for markdown in (report.to_markdown(), card):
+        assert not any(line.startswith("# Approved") for line in markdown.splitlines())
+        line = next(line for line in markdown.splitlines() if "onerror" in line)
+        assert "\\<img src=x onerror=alert(1)\\> \\[x\\](javascript:alert(1)) #" in line

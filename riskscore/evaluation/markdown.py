@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 
 from riskscore.evaluation.results import EvaluationResults
-from riskscore.io.markdown import markdown_row, markdown_text
+from riskscore.io.markdown import markdown_line, markdown_row, markdown_text
 
 PLOTS = (
     ("precision_recall.png", "Precision-recall curve"),
@@ -34,8 +34,8 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
     lines = [
         "# riskscore evaluation report",
         "",
-        f"Model: {report.model}. Synthetic data only: these figures describe how well the",
-        "model recovers the generator's patterns, not its accuracy on a real platform.",
+        f"Model: {markdown_line(report.model)}. Synthetic data only: these figures describe how",
+        "well the model recovers the generator's patterns, not its accuracy on a real platform.",
         "",
         f"{report.n_conversations} conversations, {report.n_grooming} grooming "
         f"(prevalence {report.prevalence:.4f}), {report.n_adults} adult accounts of which "

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["markdown_row", "markdown_text"]
+__all__ = ["markdown_line", "markdown_row", "markdown_text"]
 
 #: Characters that start inline markup (code, emphasis, links, images, raw HTML, entities,
 #: strikethrough, math) in CommonMark and GitHub Markdown.
@@ -39,3 +39,16 @@ def markdown_text(value: object) -> str:
     \[x\](javascript:alert(1)) \<b\> 13-15
     """
     return _MARKUP.sub(r"\\\1", str(value))
+
+
+def markdown_line(value: object) -> str:
+    r""":func:`markdown_text` of ``value`` with its line breaks written as spaces: text from
+    outside riskscore placed within a paragraph (a bundle's model name), shown as written
+    and unable to start a heading or a block of its own.
+
+    Examples
+    --------
+    >>> print(markdown_line("trees\n# Approved <b>"))
+    trees # Approved \<b\>
+    """
+    return markdown_text(" ".join(str(value).splitlines()))

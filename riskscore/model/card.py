@@ -9,7 +9,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from riskscore.io.markdown import markdown_row
+from riskscore.io.markdown import markdown_line, markdown_row
 from riskscore.vignettes.known_misses import KNOWN_MISSES
 
 __all__ = ["CONFIRMATION_COMMAND", "render_model_card"]
@@ -283,7 +283,9 @@ def render_model_card(
         "",
         "## Model",
         "",
-        f"{metadata.get('estimator', 'monotone gradient-boosted trees')}. The portable form is",
+        # the name is a bundle's, whoever made it: shown as written, on its line
+        f"{markdown_line(metadata.get('estimator', 'monotone gradient-boosted trees'))}. The "
+        "portable form is",
         "plain JSON (`params.json`): the trees' node arrays and two calibration parameters;",
         "loading runs no code. Inputs and their risk directions:",
         "",
