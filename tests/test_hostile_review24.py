@@ -1,5 +1,6 @@
 """Hostile-input review 24: a model bundle swapped while it is loaded; content nested in a
-pandas or dict column; a bundle's model name in Markdown. Each test failed on the code before
+pandas or dict column; a bundle's model name in Markdown; JSON nested too deeply in the files
+and keys riskscore reads back. Each test failed on the code before
 its fix, but for those that guard against refusing too much (plain nested metadata), which
 pass on both."""
 
@@ -14,12 +15,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from _models import random_model
+from _regulatory import decided_queue, insert_item
 
 import riskscore as rs
+from riskscore.batch.shadow import read_shadow_run
 from riskscore.exceptions import ModelIntegrityError
+from riskscore.features.account_file import ACCOUNT_FILE_METADATA_KEY, read_account_features
 from riskscore.model.card import render_model_card
+from riskscore.moderation import QueueError, ReviewQueue
 
 KEY = "a-test-signing-key-0123456789-abcdefXYZ"
 
@@ -148,3 +154,59 @@ def test_a_bundles_model_name_is_one_line_of_text_in_the_report_and_the_card() -
         assert not any(line.startswith("# Approved") for line in markdown.splitlines())
         line = next(line for line in markdown.splitlines() if "onerror" in line)
         assert "\\<img src=x onerror=alert(1)\\> \\[x\\](javascript:alert(1)) #" in line
+
+
+# ------------------------------------------ JSON nested too deeply in files riskscore reads
+
+_DEEP = "[" * 100_000
+
+
+@pytest.mark.parametrize("column", ["adult_id", "conversation_id", "reasons"])
+def test_a_queue_item_of_json_nested_too_deeply_is_refused_by_item_and_column(
+    tmp_path: Path, column: str
+) -> None:
+    # an item changed outside riskscore was refused by item and column for any JSON it could
+    # not read but this one: Python's RecursionError went through as a traceback
+    db = decided_queue(tmp_path / "q.sqlite")
+    insert_item(db, {column: _DEEP})
+    with ReviewQueue(db) as queue, pytest.raises(QueueError, match=rf"item 8\b.*'{column}'"):
+        queue.items()
+
+
+def test_an_account_file_whose_history_is_nested_too_deeply_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "evil.accounts.parquet"
+    table = pa.table({"account_id": ["a"]})
+    pq.write_table(table.replace_schema_metadata({ACCOUNT_FILE_METADATA_KEY: _DEEP}), path)
+    with pytest.raises(rs.SchemaError, match=r"evil\.accounts\.parquet"):
+        read_account_features(path)
+
+
+@pytest.mark.parametrize("text", [_DEEP, "not json", "[1, 2"])
+def test_a_shadow_summary_that_is_no_json_is_refused_naming_the_file(
+    tmp_path: Path, text: str
+) -> None:
+    # a summary nested too deeply was a traceback, one not JSON a message naming no file
+    (tmp_path / "shadow").mkdir()
+    (tmp_path / "shadow" / "shadow.json").write_text(text, encoding="utf-8")
+    with pytest.raises(rs.SchemaError, match=r"shadow\.json.*not JSON"):
+        read_shadow_run(tmp_path)
+
+
+def test_a_case_key_nested_too_deeply_is_no_case_not_a_server_error(tmp_path: Path) -> None:
+    # /console/cases/[[[[...: the key is read as an encoded id; a key nested too deeply
+    # was a RecursionError, answered 500 with a traceback in the log
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+    from serve_helpers import CHEAP_HASHER, PASSWORD, config
+
+    from riskscore.serve import create_app
+    from riskscore.serve.accounts import ModeratorStore
+
+    cfg = config(tmp_path, random_model(1, per_feature=1), trusted_header="X-Remote-User")
+    ReviewQueue(cfg.db).close()
+    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
+    store.add("mod-1", "moderator", PASSWORD)
+    store.close()
+    with TestClient(create_app(cfg), raise_server_exceptions=False) as client:
+        r = client.get("/console/cases/" + "%5B" * 5_000, headers={"X-Remote-User": "mod-1"})
+    assert r.status_code == 404

@@ -35,6 +35,7 @@ from riskscore.batch.alerts import write_alerts
 from riskscore.exceptions import SchemaError
 from riskscore.io.files import PARQUET_SUFFIXES, check_regular_file
 from riskscore.io.ids import check_ids
+from riskscore.io.json_lines import json_loads
 from riskscore.io.problems import Found
 from riskscore.io.raw import show, shown
 from riskscore.io.staging import StagedOutputs
@@ -351,7 +352,10 @@ def read_shadow_run(out_dir: str | Path) -> ShadowRunAlerts:
             f"no shadow run in {out} (no {SHADOW_DIR}/{SUMMARY_NAME}); write one with "
             "`riskscore score EVENTS --out DIR --shadow-model BUNDLE`"
         )
-    summary = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        summary = json_loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # not UTF-8, not JSON, nested too deeply
+        raise SchemaError(f"{path} is not JSON ({exc}): not a shadow run summary") from None
     if not isinstance(summary, dict) or summary.get("shadow_format") != SHADOW_FORMAT:
         raise SchemaError(f"{path} is not a shadow run summary of format {SHADOW_FORMAT}")
     if summary.get("format") == "csv":

@@ -73,6 +73,7 @@ from riskscore.features.file_columns import account_ids, check_decimal_text, who
 from riskscore.features.kernel import ACCOUNT_SLOTS
 from riskscore.features.pair_columns import PAIR_COLUMNS, pair_columns, read_pairs
 from riskscore.io.files import check_regular_file
+from riskscore.io.json_lines import json_loads
 from riskscore.io.staging import staged_file
 from riskscore.io.text import arrow_file
 from riskscore.io.timestamps import iso_utc
@@ -301,7 +302,7 @@ def _metadata(raw: dict[bytes, bytes], source: Path) -> dict[str, Any]:
             f"it with `riskscore accounts EVENTS --out {source.stem}.accounts.parquet`"
         )
     try:
-        meta = json.loads(text)
+        meta = json_loads(text)
     except ValueError:
         meta = None
     if not isinstance(meta, dict) or meta.get("format") not in _READ_FORMATS:

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["ROWS_PER_SLICE", "json_dumps", "json_text", "write_json_lines"]
+__all__ = ["ROWS_PER_SLICE", "json_dumps", "json_loads", "json_text", "write_json_lines"]
 
 #: Rows joined at once: the lines of a slice stay well under Arrow's 2 GiB string limit.
 ROWS_PER_SLICE: Final = 262_144
@@ -123,6 +123,27 @@ def json_dumps(value: Any) -> str:
     return json.dumps(
         value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=str
     )
+
+
+def json_loads(text: str | bytes) -> Any:
+    """The value of a JSON text riskscore reads back from a file it may not have written
+    (a queue's cells, a file's metadata): :func:`json.loads`, and a text nested too deeply
+    for Python's parser refused as the :class:`ValueError` any other malformed text is,
+    never a :class:`RecursionError` that no caller expects.
+
+    Examples
+    --------
+    >>> json_loads('["a", 1]')
+    ['a', 1]
+    >>> json_loads("[" * 100_000)
+    Traceback (most recent call last):
+    ...
+    ValueError: JSON nested too deeply for Python's parser
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply for Python's parser") from None
 
 
 def _float_text(values: Any) -> Any:

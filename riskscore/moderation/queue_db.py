@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 import riskscore.io.sqlite as sqlite
+from riskscore.io.json_lines import json_loads
 from riskscore.io.sqlite import retry
 from riskscore.moderation.cases import QueueError
 from riskscore.policy import Alert
@@ -116,8 +117,8 @@ def encode_id(value: Any) -> str:
 
 
 def decode_id(text: str) -> Any:
-    """Inverse of :func:`encode_id`."""
-    return json.loads(text)
+    """Inverse of :func:`encode_id` (:class:`ValueError` for a text it did not write)."""
+    return json_loads(text)
 
 
 def alert_signal(alert: Alert) -> str:

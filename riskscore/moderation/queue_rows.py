@@ -15,6 +15,7 @@ from typing import Any, TypeGuard
 
 from riskscore._checks import is_real
 from riskscore.io.ids import text_id_problem
+from riskscore.io.json_lines import json_loads
 from riskscore.io.raw import show
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -71,7 +72,7 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
         limit = MAX_PAIR_ID_LENGTH if column == "conversation_id" else MAX_ID_LENGTH
         text = r[column]
         try:
-            value = json.loads(text) if isinstance(text, str) else None
+            value = json_loads(text) if isinstance(text, str) else None
         except ValueError:
             value = None
         if type(value) is int and INT64_MIN <= value <= INT64_MAX:
@@ -198,7 +199,7 @@ def decode_reasons(text: object) -> tuple[str, ...] | None:
     if not isinstance(text, str) or len(text) > MAX_REASONS_CHARS:
         return None
     try:
-        value = json.loads(text)
+        value = json_loads(text)
     except ValueError:
         return None
     if isinstance(value, list) and all(isinstance(v, str) and v.isprintable() for v in value):
