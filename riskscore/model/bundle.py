@@ -29,6 +29,7 @@ from typing import Any, Final
 
 from riskscore._version import __version__
 from riskscore.exceptions import ModelIntegrityError
+from riskscore.io.json_lines import json_loads
 from riskscore.io.schema import SCHEMA_VERSION
 from riskscore.io.staging import staged_outputs
 from riskscore.keys import check_key
@@ -220,8 +221,8 @@ def _file_bytes(path: Path, limit: int) -> bytes:
 
 def _parsed(path: Path, data: bytes) -> Any:
     try:
-        return json.loads(data.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, not UTF-8, too many digits
+        return json_loads(data.decode("utf-8"))
+    except ValueError as exc:  # not JSON, not UTF-8, too many digits, nested too deeply
         raise ModelIntegrityError(f"{path} is not valid JSON: {exc}") from exc
 
 
