@@ -1,14 +1,16 @@
 """Hostile-input review 24: a model bundle swapped while it is loaded; content nested in a
 pandas or dict column; a bundle's model name in Markdown; JSON nested too deeply in the files
-and keys riskscore reads back. Each test failed on the code before
-its fix, but for those that guard against refusing too much (plain nested metadata), which
-pass on both."""
+and keys riskscore reads back; an audit entry changed outside riskscore. Each test failed on
+the code before its fix, but for those that guard against refusing too much (plain nested
+metadata), which pass on both."""
 
 from __future__ import annotations
 
 import io
 import os
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from _regulatory import decided_queue, insert_item
 
 import riskscore as rs
 from riskscore.batch.shadow import read_shadow_run
+from riskscore.cli import main
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.features.account_file import ACCOUNT_FILE_METADATA_KEY, read_account_features
 from riskscore.model.card import render_model_card
@@ -210,3 +213,25 @@ def test_a_case_key_nested_too_deeply_is_no_case_not_a_server_error(tmp_path: Pa
     with TestClient(create_app(cfg), raise_server_exceptions=False) as client:
         r = client.get("/console/cases/" + "%5B" * 5_000, headers={"X-Remote-User": "mod-1"})
     assert r.status_code == 404
+
+
+@pytest.mark.parametrize("detail", [_DEEP, "[]", '"x"', "not json"])
+def test_an_audit_entry_edited_outside_riskscore_is_refused_by_entry_and_column(
+    tmp_path: Path, detail: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    # review 8 refused queue items changed outside riskscore by item and column; an audit
+    # entry whose detail was no JSON object made `report` a traceback (AttributeError,
+    # RecursionError) or an error naming neither the entry nor the column
+    db = decided_queue(tmp_path / "q.sqlite")
+    with closing(sqlite3.connect(db)) as con, con:
+        entry = con.execute(
+            "INSERT INTO audit (at, recorded_at, actor, action, item_id, detail) "
+            "VALUES (?, ?, 'm1', 'review', 1, ?)",
+            (T0 + 100, T0 + 100, detail),
+        ).lastrowid
+    monkeypatch.setenv("REPORT_KEY", KEY)
+    argv = ["report", "--db", str(db), "--out", str(tmp_path / "r"), "--key-env", "REPORT_KEY"]
+    assert main(argv) == 2
+    assert f"audit entry {entry}: column 'detail'" in capsys.readouterr().err
+    with ReviewQueue(db) as queue, pytest.raises(QueueError, match=f"entry {entry}: column"):
+        queue.audit_log()

@@ -30,7 +30,6 @@ added), :mod:`~riskscore.moderation.ranking` (cases and their order) and
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -54,7 +53,7 @@ from riskscore.moderation.cases import (
     check_name,
     parse_token,
 )
-from riskscore.moderation.queue_rows import item_from_row
+from riskscore.moderation.queue_rows import audit_detail, item_from_row
 from riskscore.moderation.ranking import build_case, rank_cases
 from riskscore.policy import Alert, AlertPolicy
 
@@ -245,7 +244,7 @@ class ReviewQueue:
                 actor=str(r["actor"]),
                 action=str(r["action"]),
                 item_id=int(r["item_id"]),
-                detail=json.loads(r["detail"]),
+                detail=audit_detail(r["entry_id"], r["detail"]),
             )
             for r in self._con.execute("SELECT * FROM audit ORDER BY entry_id")
         ]

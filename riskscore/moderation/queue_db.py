@@ -34,6 +34,7 @@ import riskscore.io.sqlite as sqlite
 from riskscore.io.json_lines import json_loads
 from riskscore.io.sqlite import retry
 from riskscore.moderation.cases import QueueError
+from riskscore.moderation.queue_rows import audit_detail
 from riskscore.policy import Alert
 
 T = TypeVar("T")
@@ -315,10 +316,10 @@ def simulated_item_ids(con: sqlite3.Connection, *, simulated_queue: bool) -> fro
     (``detail["time"] == "simulated"``; an entry without a recorded source counts as
     simulated when ``simulated_queue``)."""
     found: set[int] = set()
-    for item_id, detail in con.execute(
-        "SELECT item_id, detail FROM audit WHERE action IN ('review', 'decide')"
+    for entry_id, item_id, detail in con.execute(
+        "SELECT entry_id, item_id, detail FROM audit WHERE action IN ('review', 'decide')"
     ):
-        source = json.loads(detail).get("time")
+        source = audit_detail(entry_id, detail).get("time")
         if source == "simulated" or (source is None and simulated_queue):
             found.add(int(item_id))
     return frozenset(found)

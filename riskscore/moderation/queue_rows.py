@@ -32,6 +32,7 @@ from riskscore.policy import Tier
 
 __all__ = [
     "MAX_REASONS_CHARS",
+    "audit_detail",
     "decode_reasons",
     "encode_reasons",
     "is_line",
@@ -51,6 +52,21 @@ OUT_OF_ORDER = (
 #: Longest ``reasons`` value read back (JSON text): an alert's few reasons take far less.
 MAX_REASONS_CHARS = 100_000
 _STATUSES = frozenset({"open", "actioned", "dismissed", "escalated"})
+
+
+def audit_detail(entry_id: object, text: object) -> dict[str, Any]:
+    """The ``detail`` of audit entry ``entry_id`` as riskscore writes it (a JSON object), or
+    :class:`QueueError` naming the entry and the column, as for an item."""
+    try:
+        value = json_loads(text) if isinstance(text, str) else None
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise QueueError(
+            f"review queue audit entry {entry_id}: column 'detail' is {show(text)}, expected "
+            f"a JSON object ({CHANGED_OUTSIDE})"
+        )
+    return value
 
 
 def item_from_row(r: sqlite3.Row) -> QueueItem:
