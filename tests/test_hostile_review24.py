@@ -1,8 +1,8 @@
 """Hostile-input review 24: a model bundle swapped while it is loaded; content nested in a
-pandas or dict column; a bundle's model name in Markdown; JSON nested too deeply in the files
-and keys riskscore reads back; an audit entry changed outside riskscore. Each test failed on
-the code before its fix, but for those that guard against refusing too much (plain nested
-metadata), which pass on both."""
+pandas or dict column, a labels or an account features file; a bundle's model name in
+Markdown; JSON nested too deeply in the files and keys riskscore reads back; an audit entry
+changed outside riskscore. Each test failed on the code before its fix, but for those that
+guard against refusing too much (plain nested metadata), which pass on both."""
 
 from __future__ import annotations
 
@@ -235,3 +235,34 @@ def test_an_audit_entry_edited_outside_riskscore_is_refused_by_entry_and_column(
     assert f"audit entry {entry}: column 'detail'" in capsys.readouterr().err
     with ReviewQueue(db) as queue, pytest.raises(QueueError, match=f"entry {entry}: column"):
         queue.audit_log()
+
+
+# ------------------------------------------ content nested in labels and account files
+
+
+def _with_nested_text(table: pa.Table) -> pa.Table:
+    notes = pa.array([{"text": "hi"}] * len(table), _TEXT)
+    return table.append_column("notes", notes).replace_schema_metadata(table.schema.metadata)
+
+
+def test_content_nested_in_a_labels_or_account_file_is_refused_as_in_events(
+    tmp_path: Path,
+) -> None:
+    # review 22 refused a labels or account features file with a column named like content,
+    # by its top-level names only: the same text in a struct column ("notes.text"), which
+    # the events readers refuse, passed
+    from riskscore.synthetic import SyntheticData, generate
+
+    generate(6, seed=1).write(tmp_path)
+    labels = _with_nested_text(pq.read_table(tmp_path / "labels.parquet"))
+    pq.write_table(labels, tmp_path / "labels.parquet")
+    with pytest.raises(rs.SchemaError, match=r"'notes\.text' looks like message content"):
+        SyntheticData.read(tmp_path)
+    with pytest.raises(rs.SchemaError, match=r"'notes\.text' looks like message content"):
+        rs.synthetic.labels_from_arrow(labels)
+    path = tmp_path / "accounts.parquet"
+    events = rs.read_messages(tmp_path / "events.parquet")
+    rs.write_account_features(rs.extract_account_features(events), path)
+    pq.write_table(_with_nested_text(pq.read_table(path)), path)
+    with pytest.raises(rs.SchemaError, match=r"'notes\.text' looks like message content"):
+        rs.read_account_features(path)

@@ -72,6 +72,7 @@ from riskscore.features.accounts import AccountFeatures
 from riskscore.features.file_columns import account_ids, check_decimal_text, whole_counts
 from riskscore.features.kernel import ACCOUNT_SLOTS
 from riskscore.features.pair_columns import PAIR_COLUMNS, pair_columns, read_pairs
+from riskscore.io.columnar import field_paths
 from riskscore.io.files import check_regular_file
 from riskscore.io.json_lines import json_loads
 from riskscore.io.staging import staged_file
@@ -223,7 +224,7 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
         with arrow_file(source) as data, pq.ParquetFile(data) as parquet:  # any name
             # only the file's own columns are loaded, once none is named like content
             names = parquet.schema_arrow.names
-            refuse_content(names, "account features")
+            refuse_content(field_paths(parquet.schema_arrow), "account features")
             table = parquet.read(columns=[n for n in names if n in ACCOUNT_FILE_COLUMNS])
     except pa.ArrowException as exc:
         raise SchemaError(f"cannot read account features {source}: {exc}") from None

@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from riskscore.io import read_messages, write_messages
+from riskscore.io.columnar import field_paths
 from riskscore.io.messages import MessageTable
 from riskscore.io.staging import staged_outputs
 from riskscore.io.text import arrow_file
@@ -107,8 +108,9 @@ class SyntheticData:
                     "labels.parquet (as `riskscore generate` writes)"
                 )
         # only the label columns are loaded, once no column is named like message content
-        names = pq.read_schema(labels_path).names
-        refuse_content(names, "labels")
+        schema = pq.read_schema(labels_path)
+        names = schema.names
+        refuse_content(field_paths(schema), "labels")  # nested fields too, as events
         wanted = [n for n in names if n in LABEL_FILE_COLUMNS]
         labels = Labels.from_arrow(pq.read_table(labels_path, columns=wanted))
         return cls(read_messages(events_path), labels)

@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.columnar import field_paths
 from riskscore.io.ids import check_ids
 from riskscore.io.problems import Problems, raise_first
 from riskscore.io.validate import refuse_content
@@ -188,7 +189,7 @@ class Labels:
             (:func:`riskscore.io.validate.refuse_content`), or ``is_grooming`` holds a
             value that is not true or false (:func:`boolean_labels`).
         """
-        refuse_content(table.column_names, "labels")
+        refuse_content(field_paths(table.schema), "labels")  # nested fields too, as events
         missing = [c for c in _LABEL_COLUMNS if c not in table.column_names]
         if missing:
             raise SchemaError(
