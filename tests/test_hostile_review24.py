@@ -7,6 +7,7 @@ guard against refusing too much (plain nested metadata), which pass on both."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import sqlite3
 from collections.abc import Callable
@@ -130,6 +131,21 @@ def test_content_nested_in_a_pandas_or_dict_column_is_refused_as_in_arrow(source
     # records was read past it as metadata
     with pytest.raises(rs.SchemaError, match=r"'meta\.(device\.)?text' looks like message content"):
         rs.read_messages(_NESTED[source]())
+
+
+@pytest.mark.parametrize("other", [5, "x", None])
+def test_content_nested_in_json_lines_arrow_cannot_type_is_refused(
+    tmp_path: Path, other: Any
+) -> None:
+    # a field Arrow cannot type (an object on one line, a number on another) sent the file to
+    # the line by line reader, which checked top-level names only: "meta.text" passed
+    rows = [{"meta": {"text": "hi"}}, {"meta": [{"text": "yo"}]}, {"meta": other}]
+    events = _events()
+    lines = [{**{k: v[i % 2] for k, v in events.items()}, **row} for i, row in enumerate(rows)]
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    with pytest.raises(rs.SchemaError, match=r"'meta\.text' looks like message content"):
+        rs.read_messages(path)
 
 
 def test_plain_metadata_nested_in_a_pandas_or_dict_column_is_still_read() -> None:

@@ -21,6 +21,7 @@ from riskscore.io.columnar import (
     field_paths,
     schema_names,
     unread_names,
+    value_paths,
 )
 from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
@@ -239,7 +240,9 @@ def read_jsonl(path: Path) -> RawColumns:
             f"{path.name}: no event objects found, expected one JSON object a line{why}"
         )
     names = list(dict.fromkeys(str(key) for row in rows for key in row))
-    keep = schema_names(names)
+    # the fields nested in any field, as Arrow's field paths give them for a file it reads
+    nested = [p for name in names for p in value_paths(name, [row.get(name) for row in rows])]
+    keep = schema_names(names, nested)
     raw = RawColumns({name: as_1d(name, [row.get(name) for row in rows]) for name in keep})
     # rows refused here keep their line number in messages: row i is the i-th event line
     raw.refused = {row: (col, why) for row, (col, why) in out_refused.items()}
