@@ -26,8 +26,17 @@ __all__ = [
 
 
 def is_int(value: object) -> TypeGuard[int | np.integer[Any]]:
-    """True for a Python or numpy integer (bool is not one here)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    """True for a Python or numpy integer (bool is not one here, nor a numpy duration,
+    whose type numpy makes an integer type: ``np.timedelta64(14, "s")``).
+
+    Examples
+    --------
+    >>> is_int(7), is_int(np.int8(7)), is_int(True), is_int(np.timedelta64(7, "s"))
+    (True, True, False, False)
+    """
+    return isinstance(value, (int, np.integer)) and not isinstance(
+        value, (bool, np.bool_, np.timedelta64)
+    )
 
 
 def is_real(value: object) -> TypeGuard[int | float | np.integer[Any] | np.floating[Any]]:

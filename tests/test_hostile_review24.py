@@ -1,8 +1,9 @@
 """Hostile-input review 24: a model bundle swapped while it is loaded; content nested in a
 pandas or dict column, a labels or an account features file; a bundle's model name in
 Markdown; JSON nested too deeply in the files and keys riskscore reads back; an audit entry
-changed outside riskscore. Each test failed on the code before its fix, but for those that
-guard against refusing too much (plain nested metadata), which pass on both."""
+changed outside riskscore; numpy durations and complex numbers in cells. Each test failed
+on the code before its fix, but for those that guard against refusing too much (plain
+nested metadata), which pass on both."""
 
 from __future__ import annotations
 
@@ -282,3 +283,37 @@ def test_content_nested_in_a_labels_or_account_file_is_refused_as_in_events(
     pq.write_table(_with_nested_text(pq.read_table(path)), path)
     with pytest.raises(rs.SchemaError, match=r"'notes\.text' looks like message content"):
         rs.read_account_features(path)
+
+
+# ------------------------------------------ numpy scalars that are no plain numbers
+
+
+def _event(column: str, value: object) -> dict[str, Any]:
+    event = {k: v[0] for k, v in _events().items()}
+    return {**event, "channel": "group", "room_size": 5, column: value}
+
+
+@pytest.mark.parametrize("column", ["conversation_id", "sender_id", "timestamp"])
+def test_a_numpy_duration_as_an_id_or_a_time_is_refused_by_row_not_a_traceback(
+    column: str,
+) -> None:
+    # np.timedelta64 is a numpy integer type: taken as an integer id or epoch seconds, then
+    # turned into datetime.timedelta by tolist(), it failed int() and float() (TypeError)
+    value = np.timedelta64(14, "s")
+    event = _event(column, value)
+    with pytest.raises(rs.SchemaError, match=rf"column '{column}', row 0"):
+        rs.read_messages({k: np.array([v], dtype=object) for k, v in event.items()})
+    with pytest.raises(rs.SchemaError, match=column):
+        rs.OnlineScorer(random_model(1, per_feature=1)).update_one(event)
+
+
+@pytest.mark.parametrize("column", ["sender_age", "room_size", "recipient_tz_offset_min"])
+def test_a_numpy_complex_number_is_refused_as_pythons_is(column: str) -> None:
+    # float() of numpy's complex keeps the real part (a ComplexWarning): 14+3j was the age
+    # 14, where Python's 14+3j is refused as no number
+    for value in (14 + 3j, np.complex128(14 + 3j), np.complex64(14)):
+        event = _event(column, value)
+        with pytest.raises(rs.SchemaError, match=rf"column '{column}', row 0: .* not a number"):
+            rs.read_messages({k: [v] for k, v in event.items()})
+        with pytest.raises(rs.SchemaError, match=column):
+            rs.OnlineScorer(random_model(1, per_feature=1)).update_one(event)

@@ -94,6 +94,8 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
             return float("nan")
         if isinstance(v, (bool, np.bool_)):  # numpy's too: float(np.True_) is 1.0
             return float("inf")  # refused below as a boolean
+        if isinstance(v, np.complexfloating):  # float() keeps its real part; Python's fails
+            return float("inf")
         if isinstance(v, str) and not is_number_text(v):
             # "nan" is a missing number as text (str(math.nan)); "1_3", other scripts'
             # digits and "infinity", which float() also reads, are refused below

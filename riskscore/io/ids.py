@@ -12,6 +12,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from riskscore._checks import is_int
 from riskscore.exceptions import SchemaError
 from riskscore.io.schema import (
     HIDDEN_RE2,
@@ -134,7 +135,7 @@ def _id_kind(v: object) -> str:
         return "missing"
     if isinstance(v, (bool, np.bool_)):
         return "is a boolean, not an id"
-    if isinstance(v, (int, np.integer)):
+    if is_int(v):
         return "int"
     if isinstance(v, (float, np.floating)):
         number = float(v)

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from riskscore._checks import check_seconds, is_real
+from riskscore._checks import check_seconds, is_int, is_real
 from riskscore.io.number_rules import NumberRules, Sink, check_numbers
 from riskscore.io.schema import (
     MAX_TIMESTAMP,
@@ -290,7 +290,7 @@ def _value_kind(v: object) -> str:
         return "missing"
     if isinstance(v, bool):
         return "other"
-    if isinstance(v, (int, float, np.integer, np.floating)):
+    if is_int(v) or isinstance(v, (float, np.floating)):
         return "number"
     if isinstance(v, str):
         return "text"
