@@ -1,9 +1,10 @@
 """Hostile-input review 24: a model bundle swapped while it is loaded; content nested in a
 pandas or dict column, a labels or an account features file; a bundle's model name in
 Markdown; JSON nested too deeply in the files and keys riskscore reads back; an audit entry
-changed outside riskscore; numpy durations and complex numbers in cells. Each test failed
-on the code before its fix, but for those that guard against refusing too much (plain
-nested metadata) and the swap timings the old loader already withstood, which pass on both."""
+changed outside riskscore; numpy durations and complex numbers in cells; a labels file that
+is a FIFO. Each test failed on the code before its fix, but for those that guard against
+refusing too much (plain nested metadata) and the swap timings the old loader already
+withstood, which pass on both."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import io
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
@@ -317,3 +319,36 @@ def test_a_numpy_complex_number_is_refused_as_pythons_is(column: str) -> None:
             rs.read_messages({k: [v] for k, v in event.items()})
         with pytest.raises(rs.SchemaError, match=column):
             rs.OnlineScorer(random_model(1, per_feature=1)).update_one(event)
+
+
+# ------------------------------------------ a labels file that is no Parquet file
+
+
+def test_a_labels_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
+    # `evaluate/train/compare/policy check --data DIR` opened labels.parquet without the
+    # check the events file gets: a FIFO there blocked the command (SIGTERM did not end it)
+    from riskscore.synthetic import SyntheticData, generate
+
+    generate(6, seed=1).write(tmp_path)
+    labels = tmp_path / "labels.parquet"
+    labels.unlink()
+    os.mkfifo(labels)
+    # a writer that comes after a second, so that the old code ends instead of hanging;
+    # the refusal comes before it, which is then cancelled
+    writer = threading.Timer(1.0, lambda: labels.write_bytes(b"not parquet"))
+    writer.start()
+    try:
+        with pytest.raises(rs.SchemaError, match=r"labels\.parquet is not a regular file"):
+            SyntheticData.read(tmp_path)
+    finally:
+        writer.cancel()
+        writer.join()
+
+
+def test_a_labels_file_that_is_no_parquet_is_named(tmp_path: Path) -> None:
+    from riskscore.synthetic import SyntheticData, generate
+
+    generate(6, seed=1).write(tmp_path)
+    (tmp_path / "labels.parquet").write_text("not parquet", encoding="utf-8")
+    with pytest.raises(rs.SchemaError, match=r"labels\.parquet"):
+        SyntheticData.read(tmp_path)

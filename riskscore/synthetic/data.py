@@ -7,10 +7,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
+from riskscore.exceptions import SchemaError
 from riskscore.io import read_messages, write_messages
 from riskscore.io.columnar import field_paths
+from riskscore.io.files import check_regular_file
 from riskscore.io.messages import MessageTable
 from riskscore.io.staging import staged_outputs
 from riskscore.io.text import arrow_file
@@ -88,7 +91,9 @@ class SyntheticData:
         FileNotFoundError
             ``events.parquet`` or ``labels.parquet`` is not in ``directory``.
         SchemaError
-            The events fail validation (see :func:`riskscore.read_messages`).
+            The events fail validation (see :func:`riskscore.read_messages`), or
+            ``labels.parquet`` is not a regular file (a FIFO would block), not Parquet, or
+            has a column named like content.
 
         Examples
         --------
@@ -107,10 +112,15 @@ class SyntheticData:
                     f"{path} not found; labelled data is a directory with events.parquet and "
                     "labels.parquet (as `riskscore generate` writes)"
                 )
-        # only the label columns are loaded, once no column is named like message content
-        schema = pq.read_schema(labels_path)
-        names = schema.names
-        refuse_content(field_paths(schema), "labels")  # nested fields too, as events
-        wanted = [n for n in names if n in LABEL_FILE_COLUMNS]
-        labels = Labels.from_arrow(pq.read_table(labels_path, columns=wanted))
+        check_regular_file(labels_path, "labels file")  # as the events file: a FIFO blocks
+        try:
+            # only the label columns are loaded, once no column is named like message content
+            schema = pq.read_schema(labels_path)
+            names = schema.names
+            refuse_content(field_paths(schema), "labels")  # nested fields too, as events
+            wanted = [n for n in names if n in LABEL_FILE_COLUMNS]
+            table = pq.read_table(labels_path, columns=wanted)
+        except pa.ArrowException as exc:
+            raise SchemaError(f"cannot read labels {labels_path}: {exc}") from None
+        labels = Labels.from_arrow(table)
         return cls(read_messages(events_path), labels)
