@@ -134,6 +134,10 @@ def _column_to_numpy(col: Any, name: str) -> AnyArray:
             return _decode_dictionary(col)
         # other columns' codes are not their values: an age "35" must not read as 0
         return _column_to_numpy(col.cast(col.type.value_type), name)
+    if name in ID_COLUMNS and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        # Text ids are checked as a dictionary column's are, once per distinct id (Arrow's
+        # hash table) rather than once per row as a Python string each.
+        return _decode_dictionary(pc.dictionary_encode(col))
     if pa.types.is_decimal(col.type):
         return _decimal_to_numpy(col, name)
     if name in ID_COLUMNS and pa.types.is_integer(col.type) and col.null_count:
