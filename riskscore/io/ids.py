@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.coding import ranked_text
 from riskscore.io.schema import (
     HIDDEN_RE2,
     INT64_MAX,
@@ -94,7 +95,10 @@ def check_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
             for reason in set(bad_distinct.values()):
                 codes = [i for i, why in bad_distinct.items() if why == reason]
                 problems.add(name, np.isin(index, codes), reason)
-        return np.where(missing, "", distinct[np.where(missing, 0, index)]).astype(object)
+        ids = np.where(missing, "", distinct[np.where(missing, 0, index)]).astype(object)
+        if distinct.dtype == object and not missing.any():
+            return ranked_text(ids, distinct, index)  # ordered and coded by its ranks
+        return ids
     kind = arr.dtype.kind
     if kind == "i":
         return arr.astype(np.int64, copy=False)
