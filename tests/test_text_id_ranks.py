@@ -7,6 +7,7 @@ order, or a dictionary that repeats a value."""
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pyarrow as pa
@@ -60,11 +61,14 @@ def _same(a: rs.MessageTable, b: rs.MessageTable) -> None:
 @given(st.data())
 def test_ranked_text_ids_build_the_table_strings_build(data: st.DataObject) -> None:
     events = _events(data.draw)
-    by_rows = rs.read_messages({k: np.asarray(v, dtype=object if k != "timestamp" else np.int64)
-                                for k, v in events.items()})  # fmt: skip
+    columns = {k: np.asarray(v, dtype=object if k != "timestamp" else np.int64)
+               for k, v in events.items()}  # fmt: skip
+    with mock.patch("riskscore.io.ids.ranked_text", lambda ids, distinct, index: ids):
+        by_rows = rs.read_messages(columns)  # the row-by-row path, string comparisons
     as_arrow = pa.table(events)
     ranked = rs.read_messages(as_arrow)
-    assert not isinstance(by_rows.sender_id, RankedText)  # the row-by-row reference
+    assert not isinstance(by_rows.sender_id, RankedText)
+    _same(rs.read_messages(columns), by_rows)
     _same(ranked, by_rows)
     # a dictionary may hold a value twice: the two entries are still one id
     ids = events["sender_id"]
@@ -74,6 +78,11 @@ def test_ranked_text_ids_build_the_table_strings_build(data: st.DataObject) -> N
         pa.array([v for v in sorted(set(ids)) for _ in range(2)]),
     )  # fmt: skip
     _same(rs.read_messages(as_arrow.set_column(2, "sender_id", doubled)), by_rows)
+    # pandas' text columns (its default str, and Arrow's) and object columns of str
+    frame = as_arrow.to_pandas()
+    for dtype in ("str", "string[pyarrow]", object):
+        ids = {n: frame[n].astype(dtype) for n in ("conversation_id", "sender_id", "recipient_id")}
+        _same(rs.read_messages(frame.assign(**ids)), by_rows)
 
 
 def test_an_arrow_text_column_is_ranked_once() -> None:

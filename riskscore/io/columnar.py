@@ -272,9 +272,22 @@ def pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
             values = series.to_numpy(dtype=object)
             values[series.isna().to_numpy()] = None
             out[str(name)] = values
+        elif str(name) in ID_COLUMNS and _is_pandas_text(dtype):
+            # pandas' text (Arrow-backed, its default) handed over as Arrow: ids are then
+            # checked once per distinct id, not made one Python string per row first
+            out[str(name)] = _column_to_numpy(pa.array(series.array), str(name))
         else:
             out[str(name)] = series.to_numpy(dtype=object if dtype is np.dtype(object) else None)
     return out
+
+
+def _is_pandas_text(dtype: object) -> bool:
+    """Whether a pandas dtype holds text only (``str``, ``string``, ``string[pyarrow]``);
+    an ``object`` column may hold anything and is read cell by cell."""
+    return type(dtype).__name__ == "StringDtype" or str(dtype) in {
+        "string[pyarrow]",
+        "large_string[pyarrow]",
+    }
 
 
 def as_1d(name: str, values: object) -> AnyArray:

@@ -164,7 +164,12 @@ def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
         if missing.any():  # never written into otherwise: the caller's may be read-only
             out = arr.copy()
             out[missing] = ""
-        return _text_ids(name, out, problems, checked=~missing, as_arrow=text)
+        ids = _text_ids(name, out, problems, checked=~missing, as_arrow=text)
+        if missing.any():
+            return ids
+        encoded = pc.dictionary_encode(text)  # ordered and coded by the distinct ids' ranks
+        distinct = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+        return ranked_text(ids, distinct, encoded.indices.to_numpy().astype(np.int64))
     with np.errstate(invalid="ignore"):  # NaN cells are compared as such
         kinds = np.asarray(np.frompyfunc(_id_kind, 1, 1)(arr), dtype=object)
     missing = kinds == "missing"
