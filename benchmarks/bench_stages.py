@@ -10,6 +10,8 @@ machine weighs on all of them alike. Run from the repository root::
     .venv/bin/python benchmarks/bench_stages.py --messages 1000000
     git worktree add /tmp/before <commit>
     .venv/bin/python benchmarks/bench_stages.py --roots /tmp/before . --messages 10000000
+    .venv/bin/python benchmarks/bench_stages.py --text-ids --messages 1000000
+        # ids as text ("u-1042-7f3a"), as most platforms export them
 
 Prints a table and writes ``benchmarks/results/stages_<n>.json`` (or ``--output``). Every
 checkout scores the same file with the same model, and the features of each are compared with
@@ -82,6 +84,22 @@ def _scores_sha256(scores: Any) -> str:
     return digest.hexdigest()
 
 
+def with_text_ids(path: Path) -> Path:
+    """The workload with its three id columns as text (``u-<id>-7f3a``), cached beside it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    out = path.with_name(f"{path.stem}_textids.parquet")
+    if not out.exists():
+        table = pq.read_table(path)
+        for name in ("conversation_id", "sender_id", "recipient_id"):
+            text = pc.binary_join_element_wise("u-", pc.cast(table[name], pa.string()), "-7f3a", "")
+            table = table.set_column(table.schema.get_field_index(name), name, text)
+        pq.write_table(table, out)
+    return out
+
+
 def _run_checkout(root: Path, path: Path, repeats: int) -> dict[str, Any]:
     code = (
         f"import sys; sys.path[:0] = [{str(root)!r}, {str(Path(__file__).parent)!r}]; "
@@ -112,9 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per process (best kept)")
     parser.add_argument("--rounds", type=int, default=2, help="turns each checkout takes")
     parser.add_argument("--output", type=Path, help="results file (default benchmarks/results/)")
+    parser.add_argument("--text-ids", action="store_true", help="ids as text, not integers")
     args = parser.parse_args(argv)
 
-    path = workload(args.messages)
+    path = with_text_ids(workload(args.messages)) if args.text_ids else workload(args.messages)
     roots = [Path(r).resolve() for r in args.roots]
     runs: dict[str, list[dict[str, Any]]] = {str(r): [] for r in roots}
     for _ in range(args.rounds):
@@ -158,8 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         "identical in every checkout" if scores_identical else "DIFFER (or not recorded)",
     )
 
+    kind = "_textids" if args.text_ids else ""
     write_json(
-        args.output or RESULTS / f"stages_{round(args.messages / 1e6)}m.json",
+        args.output or RESULTS / f"stages_{round(args.messages / 1e6)}m{kind}.json",
         {
             **run_record("stages", __file__, argv),
             "workload": {"file": path.name},

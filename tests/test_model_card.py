@@ -87,3 +87,24 @@ def test_a_card_claims_synthetic_data_and_the_shipped_models_misses_only_when_tr
         assert ("- Training data: the labelled conversations" in card) is not synthetic, name
         assert ("its metrics describe held-out conversations" in card) is not synthetic, name
         assert "Known misses among the public vignettes" not in card, name
+
+
+def test_the_fast_adult_romance_limitation_states_that_worlds_measured_figures() -> None:
+    # the card said "the most alerts of any stress world" of fast_adult_romance, which had
+    # the third most (long_family_chats had the most); its figures come from the results now
+    robustness = json.loads((RESULTS / "robustness.json").read_text())
+    metadata = rs.load_model().metadata
+    stress = {w["world"]: w for w in robustness["stress"]["worlds"]}
+    romance = stress["fast_adult_romance"]
+    card = " ".join(render_model_card(metadata, robustness, None).split())
+    assert "the most alerts of any stress world" not in card
+    share = romance["lookalike_alerted"]["unknown_ages"]
+    assert share == max(w["lookalike_alerted"]["unknown_ages"] for w in stress.values())
+    alerted = f"{share * 100:.1f} % of its benign conversations with an unknown age alerted"
+    assert f"{alerted}, the most" in card
+    assert f"{romance['alerts_per_million']['review']:,.0f} benign alerts per million" in card
+
+    stress["long_family_chats"]["lookalike_alerted"]["unknown_ages"] = 0.5
+    card = " ".join(render_model_card(metadata, robustness, None).split())
+    assert f"{alerted})" in card
+    assert "the most" not in card.split("fast_adult_romance")[-1].split(")")[0]

@@ -93,6 +93,20 @@ def test_policy_tune_prints_a_policy_file_that_meets_the_volume(
     assert urgent <= 500
 
 
+def test_policy_tune_streams_a_large_file_to_the_same_policy(
+    traffic_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file streamed in conversation-complete chunks (as ``riskscore score`` streams one
+    above 20 million events) is tuned to the same thresholds as the file read whole."""
+    tuned = []
+    for chunks in ([], ["--chunk-rows", "50000"]):
+        volumes = ["--review-per-million", "2000", "--urgent-per-million", "500"]
+        assert main(["policy", "tune", str(traffic_file), *volumes, *chunks]) == 0
+        tuned.append(capsys.readouterr().out)
+    assert "(20,000 conversations)" in tuned[1]
+    assert tuned[1] == tuned[0]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -101,13 +115,15 @@ def test_policy_tune_prints_a_policy_file_that_meets_the_volume(
         (["policy", "tune", "{file}", "--review-per-million", "-1"], "'-1' is not a number"),
         (["policy", "default", "--review-per-million", "5"], "an option of policy tune"),
         (["policy", "check", "{file}", "--from", "x.toml"], "--from is an option of policy tune"),
+        (["policy", "check", "{file}", "--chunk-rows", "9"], "--chunk-rows is an option of"),
+        (["policy", "tune", "{csv}", "--chunk-rows", "9"], "streams Parquet files only"),
     ],
 )
 def test_policy_tune_refusals_are_one_line(
     traffic_file: Path, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     try:
-        status = main([a.format(file=traffic_file) for a in argv])
+        status = main([a.format(file=traffic_file, csv="week.csv") for a in argv])
     except SystemExit as exc:  # argparse's own refusal of an option's value
         status = exc.code
     assert status == 2

@@ -3,6 +3,7 @@ the review queue, online checkpoints and the Synapse module's state."""
 
 from __future__ import annotations
 
+import io
 import os
 import sqlite3
 import stat
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import riskscore as rs
+from riskscore.cli import main
 from riskscore.integrations._synapse_mapping import RoomStore
 from riskscore.io import sqlite
 
@@ -132,3 +134,33 @@ def test_lock_errors_are_retried_then_raised() -> None:
     assert len(calls) == 3
     with pytest.raises(sqlite3.OperationalError, match="no such table"):
         sqlite.retry(lambda: (_ for _ in ()).throw(sqlite3.OperationalError("no such table")))
+
+
+@pytest.mark.parametrize(
+    "open_it",
+    [
+        sqlite.connect,
+        lambda p: sqlite.connect(p, create=False),
+        lambda p: sqlite.connect(p, read_only=True),
+        sqlite.open_snapshot,
+    ],
+)
+def test_a_directory_is_refused_by_name(tmp_path: Path, open_it: object) -> None:
+    """A directory given where a database file goes (``--checkpoint DIR``, ``--queue DIR``)
+    was "no checkpoint at DIR" or SQLite's "unable to open database file"."""
+    with pytest.raises(IsADirectoryError, match=r"is a directory: a SQLite database is one file"):
+        open_it(tmp_path)  # type: ignore[operator]
+
+
+def test_stream_and_score_name_a_directory_given_for_a_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = '{"conversation_id": 1, "timestamp": 1700000000, "sender_id": 1, "recipient_id": 2}'
+    monkeypatch.setattr("sys.stdin", io.StringIO(event + "\n"))
+    assert main(["stream", "--checkpoint", str(tmp_path)]) == 2
+    data = tmp_path / "events.jsonl"
+    data.write_text(event + "\n")
+    assert main(["score", str(data), "--out", str(tmp_path / "o"), "--queue", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("is a directory: a SQLite database is one file") == 2
+    assert "Traceback" not in err

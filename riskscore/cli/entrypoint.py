@@ -147,7 +147,9 @@ def error_message(exc: BaseException, args: argparse.Namespace) -> str | None:
             f"{_path_of(exc)} exists and is not a directory: --out names a directory to write into"
         )
     if isinstance(exc, IsADirectoryError):
-        return f"{_path_of(exc)} is a directory; expected a file"
+        if exc.filename is None:  # raised with its own message (riskscore.io.sqlite)
+            return str(exc)
+        return f"{exc.filename} is a directory; expected a file"
     if isinstance(exc, FileNotFoundError):
         return str(exc) if exc.filename is None else f"no such file or directory: {exc.filename}"
     if isinstance(exc, PermissionError):

@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import argparse
 import math
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
 from riskscore import synthetic
+from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
+from riskscore.cli._chunk_option import add_chunk_rows_option, should_stream
 from riskscore.cli._paths import MODEL_HELP, bundle_dir
 from riskscore.cli._progress import steps
 from riskscore.cli._time import per_million, seed, share, synthetic_conversations
@@ -93,17 +100,40 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=seed, default=11, help="synthetic sample seed")
     parser.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
+    add_chunk_rows_option(parser, what="tune: ")
+
+
+def _traffic(args: argparse.Namespace, policy: AlertPolicy | None) -> Traffic:
+    """The events file's conversations scored: in memory, or (a Parquet file above
+    ``AUTO_STREAM_ROWS`` events, or ``--chunk-rows``) streamed as ``riskscore score``
+    streams it, reading back only the risk and the two ages of its scores."""
+    model = load_model(args.model)
+    if not should_stream(args.file, args.chunk_rows):
+        features = extract_features(read_messages(args.file))
+        return Traffic.of(features, model.predict_proba(features))
+    with tempfile.TemporaryDirectory(prefix="riskscore-tune-") as scratch:
+        result = score_parquet(
+            args.file,
+            scratch,
+            model=model,
+            policy=policy,
+            chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
+        )
+        scores = pq.read_table(result.scores_path, columns=["risk", "child_age", "adult_age"])
+    ages = {
+        name: pc.fill_null(scores[name].cast(pa.float64()), math.nan).to_numpy()
+        for name in ("child_age", "adult_age")
+    }
+    return Traffic(scores["risk"].to_numpy(), **ages)
 
 
 def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     if args.file is None:
         raise ValueError("policy tune needs the events FILE to tune on")
-    with steps(["read", "score", "tune"], enabled=show) as step:
+    with steps(["read and score", "tune"], enabled=show) as step:
         template = None if args.template is None else AlertPolicy.from_toml(args.template)
-        step("read")
-        features = extract_features(read_messages(args.file))
-        step("score")
-        traffic = Traffic.of(features, load_model(args.model).predict_proba(features))
+        step("read and score")
+        traffic = _traffic(args, template)
         step("tune")
         policy = policy_for_volume(
             traffic,
@@ -138,6 +168,7 @@ TUNE_OPTIONS = {
     "review_per_million": REVIEW_PER_MILLION,
     "urgent_per_million": URGENT_PER_MILLION,
     "template": None,
+    "chunk_rows": None,
 }
 
 

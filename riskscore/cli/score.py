@@ -12,6 +12,7 @@ from tqdm import tqdm
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
 from riskscore.batch.score import score_events
 from riskscore.batch.shadow import SHADOW_FILES, ShadowRun
+from riskscore.cli._chunk_option import add_chunk_rows_option, should_stream
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
 from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_not_inputs, check_out_dir
@@ -21,7 +22,6 @@ from riskscore.cli._quarantine import render_quarantine
 from riskscore.cli._queue_option import add_queue_option, add_to_queue, open_queue, render_queue
 from riskscore.cli._time import whole_number
 from riskscore.cli._unread import unread_note
-from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, read_account_features
 from riskscore.io.text import parquet_file
 from riskscore.model import load_model
@@ -102,37 +102,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--top", type=whole_number(0), default=5, help="alerts to print (0: none; default: 5)"
     )
-    parser.add_argument(
-        "--chunk-rows",
-        type=whole_number(1),
-        default=None,
-        help="stream a Parquet file in conversation-complete chunks of about N events "
-        "(bounded memory; same results and quarantine as in memory; temporary files about "
-        "as large as the input file, in $TMPDIR or /tmp); default: in memory, "
-        "streamed automatically above 20 million events",
-    )
+    add_chunk_rows_option(parser)
     add_max_room_members_option(parser)
     add_max_future_s_option(parser, quarantine=True)
-
-
-#: Parquet files with more events than this are streamed without ``--chunk-rows``.
-AUTO_STREAM_ROWS = 20_000_000
-
-
-def _should_stream(events: Path, chunk_rows: int | None) -> bool:
-    """Whether to stream ``events`` (see :func:`riskscore.batch.out_of_core.score_parquet`)."""
-
-    if events.suffix.lower() not in {".parquet", ".pq"} or not events.is_file():
-        if chunk_rows is not None:
-            raise SchemaError(f"--chunk-rows streams Parquet files only, got {events.name!r}")
-        return False
-    if chunk_rows is not None:
-        return True
-    try:
-        with parquet_file(events) as parquet:  # any file name, as read_messages reads it
-            return bool(parquet.metadata.num_rows > AUTO_STREAM_ROWS)
-    except OSError:  # not Parquet (a broken footer): read_messages names the file and why
-        return False
 
 
 def _run_streaming(
@@ -258,7 +230,7 @@ def _score(
     args: argparse.Namespace, policy: AlertPolicy, accounts: AccountFeatures | None, show: bool
 ) -> tuple[list[Alert], dict[str, Any]]:
     """Score in memory or streaming; the alerts and the summary :func:`render` prints."""
-    if _should_stream(args.events, args.chunk_rows):
+    if should_stream(args.events, args.chunk_rows):
         return _run_streaming(args, policy, accounts, show)
     with steps(["read", "model", "score", "write"], enabled=show) as step:
         result = score_events(

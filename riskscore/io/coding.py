@@ -16,9 +16,73 @@ from riskscore.io.passes import in_order, lookup_codes, mark_present, run_codes
 from riskscore.io.text import all_text
 from riskscore.io.threads import executor_for
 
-__all__ = ["factorize", "is_sorted", "runs", "search_sorted"]
+__all__ = [
+    "RankedText",
+    "factorize",
+    "is_sorted",
+    "ranked_text",
+    "runs",
+    "search_sorted",
+    "take",
+]
 
 IntArray = npt.NDArray[np.int64]
+
+
+class RankedText(np.ndarray):
+    """Text ids (an object array of str) with their ranks: ``ranks``, each row's position
+    among the sorted distinct ids ``uniques`` (in code-point order, as Python sorts str),
+    found once by hashing the distinct ids (:func:`ranked_text`). :func:`factorize`,
+    :func:`is_sorted` and :func:`runs` read the ranks, integers, instead of comparing
+    strings row by row. Arrays derived from it (slices, masks, takes, copies) are plain
+    arrays again."""
+
+    ranks: IntArray | None
+    uniques: npt.NDArray[Any] | None
+
+    def __array_finalize__(self, obj: object) -> None:
+        self.ranks = None
+        self.uniques = None
+
+
+def ranked_text(
+    ids: npt.NDArray[Any], distinct: npt.NDArray[Any], index: IntArray
+) -> npt.NDArray[Any]:
+    """``ids`` (``distinct[index]``, every one a str) as :class:`RankedText`; ``ids`` as
+    they are when ``distinct`` is not all text (then nothing is known of its order)."""
+    coded = _text_codes(distinct)  # a dictionary may repeat a value: one rank for both
+    if coded is None:
+        return ids
+    uniques, rank_of = coded
+    out: RankedText = ids.view(RankedText)
+    out.ranks, out.uniques = rank_of[index], uniques.view(np.ndarray)
+    return out
+
+
+def take(values: npt.NDArray[Any], order: IntArray) -> npt.NDArray[Any]:
+    """``values[order]``, ranked text keeping its ranks (reordered alike)."""
+    out = values[order]
+    ranked = _ranked(values)
+    if ranked is None:
+        return out
+    kept: RankedText = out.view(RankedText)
+    kept.uniques, kept.ranks = ranked[0], ranked[1][order]
+    return kept
+
+
+def _ranked(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray] | None:
+    """``(uniques, ranks)`` of :class:`RankedText`, else None."""
+    if isinstance(values, RankedText) and values.ranks is not None and values.uniques is not None:
+        return values.uniques, values.ranks
+    return None
+
+
+def _ranks(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The ranks of :class:`RankedText` (their order is the text's), else ``values``."""
+    if isinstance(values, RankedText) and values.ranks is not None:
+        return values.ranks
+    return values
+
 
 #: Integer ids spanning at most this many values per row are coded with a lookup table
 #: (O(n + span)) instead of a sort (O(n log n)).
@@ -27,6 +91,9 @@ _DENSE_SPAN_PER_ROW = 4
 
 def factorize(*columns: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], list[IntArray]]:
     """Sorted unique values over all the columns, and each column's dense codes."""
+    ranked = [_ranked(c) for c in columns]
+    if all(r is not None for r in ranked):
+        return _factorize_ranked([r for r in ranked if r is not None])
     dense = _dense_lookup(columns)
     if dense is not None:
         uniques, code_of, low = dense
@@ -50,6 +117,24 @@ def factorize(*columns: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], list[IntArr
         codes = codes.astype(np.int64, copy=False).reshape(-1)
     bounds = np.cumsum([len(c) for c in columns])[:-1]
     return uniques, np.split(codes, bounds)
+
+
+def _factorize_ranked(
+    columns: list[tuple[npt.NDArray[Any], IntArray]],
+) -> tuple[npt.NDArray[Any], list[IntArray]]:
+    """:func:`factorize` of ranked text, given each column's ``(uniques, ranks)``: the
+    ranks themselves for one column; for several, the union of their few distinct ids,
+    each column's ranks looked up in it."""
+    if len(columns) == 1:
+        return columns[0][0], [columns[0][1]]
+    union = _text_codes(np.concatenate([uniques for uniques, _ in columns]))
+    if union is None:  # pragma: no cover - ranked text is all text
+        raise AssertionError("ranked text ids that are not all text")
+    uniques, codes = union
+    bounds = np.cumsum([len(u) for u, _ in columns])[:-1]
+    return uniques, [
+        part[ranks] for part, (_, ranks) in zip(np.split(codes, bounds), columns, strict=True)
+    ]
 
 
 def _text_codes(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray] | None:
@@ -104,6 +189,7 @@ def is_sorted(conversation_id: npt.NDArray[Any], timestamp: IntArray, source_row
     sort is the identity and can be skipped (one O(n) pass instead of O(n log n))."""
     if len(conversation_id) < 2:
         return True
+    conversation_id = _ranks(conversation_id)
     if conversation_id.dtype.kind in "iu":  # integer ids: one compiled pass
         return bool(in_order(*map(read_only, (conversation_id, timestamp, source_row))))
     same = conversation_id[1:] == conversation_id[:-1]
@@ -117,6 +203,7 @@ def is_sorted(conversation_id: npt.NDArray[Any], timestamp: IntArray, source_row
 def runs(values: npt.NDArray[Any]) -> tuple[IntArray, IntArray]:
     """Each row's code (0, 1, ...) among the runs of equal sorted values, and each run's
     first row."""
+    values = _ranks(values)
     if values.dtype.kind in "iu":  # one compiled pass
         codes, starts = run_codes(read_only(values))
         return codes, starts

@@ -190,6 +190,10 @@ def _column_to_numpy(col: Any, name: str) -> AnyArray:
             return _decode_dictionary(col)
         # other columns' codes are not their values: an age "35" must not read as 0
         return _column_to_numpy(col.cast(col.type.value_type), name)
+    if name in ID_COLUMNS and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        # Text ids are checked as a dictionary column's are, once per distinct id (Arrow's
+        # hash table) rather than once per row as a Python string each.
+        return _decode_dictionary(pc.dictionary_encode(col))
     if pa.types.is_decimal(col.type):
         return _decimal_to_numpy(col, name)
     if name in ID_COLUMNS and pa.types.is_integer(col.type) and col.null_count:
@@ -324,9 +328,22 @@ def pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
             values = series.to_numpy(dtype=object)
             values[series.isna().to_numpy()] = None
             out[str(name)] = values
+        elif str(name) in ID_COLUMNS and _is_pandas_text(dtype):
+            # pandas' text (Arrow-backed, its default) handed over as Arrow: ids are then
+            # checked once per distinct id, not made one Python string per row first
+            out[str(name)] = _column_to_numpy(pa.array(series.array), str(name))
         else:
             out[str(name)] = series.to_numpy(dtype=object if dtype is np.dtype(object) else None)
     return out
+
+
+def _is_pandas_text(dtype: object) -> bool:
+    """Whether a pandas dtype holds text only (``str``, ``string``, ``string[pyarrow]``);
+    an ``object`` column may hold anything and is read cell by cell."""
+    return type(dtype).__name__ == "StringDtype" or str(dtype) in {
+        "string[pyarrow]",
+        "large_string[pyarrow]",
+    }
 
 
 def as_1d(name: str, values: object) -> AnyArray:

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from riskscore._checks import is_int
 from riskscore.exceptions import SchemaError
+from riskscore.io.coding import ranked_text
 from riskscore.io.schema import (
     HIDDEN_RE2,
     INT64_MAX,
@@ -95,7 +96,10 @@ def check_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
             for reason in set(bad_distinct.values()):
                 codes = [i for i, why in bad_distinct.items() if why == reason]
                 problems.add(name, np.isin(index, codes), reason)
-        return np.where(missing, "", distinct[np.where(missing, 0, index)]).astype(object)
+        ids = np.where(missing, "", distinct[np.where(missing, 0, index)]).astype(object)
+        if distinct.dtype == object and not missing.any():
+            return ranked_text(ids, distinct, index)  # ordered and coded by its ranks
+        return ids
     kind = arr.dtype.kind
     if kind == "i":
         return arr.astype(np.int64, copy=False)
@@ -161,7 +165,12 @@ def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
         if missing.any():  # never written into otherwise: the caller's may be read-only
             out = arr.copy()
             out[missing] = ""
-        return _text_ids(name, out, problems, checked=~missing, as_arrow=text)
+        ids = _text_ids(name, out, problems, checked=~missing, as_arrow=text)
+        if missing.any():
+            return ids
+        encoded = pc.dictionary_encode(text)  # ordered and coded by the distinct ids' ranks
+        distinct = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+        return ranked_text(ids, distinct, encoded.indices.to_numpy().astype(np.int64))
     with np.errstate(invalid="ignore"):  # NaN cells are compared as such
         kinds = np.asarray(np.frompyfunc(_id_kind, 1, 1)(arr), dtype=object)
     missing = kinds == "missing"

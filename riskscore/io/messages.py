@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from riskscore._optional import import_extra
-from riskscore.io.coding import factorize, is_sorted, runs
+from riskscore.io.coding import factorize, is_sorted, runs, take
 from riskscore.io.ids import as_given
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -264,7 +264,7 @@ def build_table(
         conversations, (conv_code,) = factorize(cols["conversation_id"])
         # lexsort is stable, so events with equal timestamps keep their input order.
         order = np.lexsort((source_row, cols["timestamp"], conv_code))
-        sorted_cols = {name: arr[order] for name, arr in cols.items()}
+        sorted_cols = {name: take(arr, order) for name, arr in cols.items()}
         conv_code, segment_starts = runs(conv_code[order])
     accounts, (sender_code, recipient_code) = factorize(
         sorted_cols["sender_id"], sorted_cols["recipient_id"]

@@ -41,6 +41,17 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT_S = 30.0
 
 
+def _check_file(file: Path, *, must_exist: bool) -> None:
+    """Refuse a directory (SQLite would say only "unable to open database file") and, when
+    ``must_exist``, a missing file."""
+    if file.is_dir():
+        raise IsADirectoryError(
+            f"{file} is a directory: a SQLite database is one file (e.g. {file / 'state.sqlite'})"
+        )
+    if must_exist and not file.is_file():
+        raise FileNotFoundError(f"no SQLite database at {file}")
+
+
 def connect(
     path: str | os.PathLike[str],
     *,
@@ -62,6 +73,7 @@ def connect(
         file raises :class:`FileNotFoundError` instead of becoming an empty database.
     read_only : bool, default False
         Open read-only (``mode=ro``): never created, journal mode left as it is.
+        A directory at ``path`` raises :class:`IsADirectoryError` in every mode.
     timeout_s : float, default 30
         Busy timeout: how long a statement, or a :func:`write` with its retries,
         waits for another connection's lock.
@@ -90,10 +102,8 @@ def connect(
     >>> con.close()
     """
     file = Path(path)
-    if read_only or not create:
-        if not file.is_file():
-            raise FileNotFoundError(f"no SQLite database at {file}")
-    else:
+    _check_file(file, must_exist=read_only or not create)
+    if create and not read_only:
         _create_private(file)
     isolation: Literal["DEFERRED"] | None = None if autocommit else "DEFERRED"
     if read_only:
@@ -163,8 +173,7 @@ def open_snapshot(
     >>> con.close()
     """
     file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"no SQLite database at {file}")
+    _check_file(file, must_exist=True)
     pending = any(
         side.is_file() and side.stat().st_size > 0
         for side in (file.with_name(f"{file.name}-wal"), file.with_name(f"{file.name}-journal"))

@@ -101,6 +101,21 @@ def _caps(caps: Mapping[str, float]) -> str:
     )
 
 
+def _fast_romance(result: Mapping[str, Any] | None) -> str:
+    """The ``fast_adult_romance`` stress world, by its measured figures when there are some."""
+    stress = {w["world"]: w for w in (result or {}).get("stress", {}).get("worlds", [])}
+    world = stress.get("fast_adult_romance")
+    if world is None:
+        return "the `fast_adult_romance` stress world"
+    share = world["lookalike_alerted"]["unknown_ages"]
+    most = share >= max(w["lookalike_alerted"]["unknown_ages"] for w in stress.values())
+    return (
+        f"`fast_adult_romance`: {_count(world['alerts_per_million']['review'])} benign alerts "
+        f"per million, {share * 100:.1f} % of its benign conversations with an unknown age alerted"
+        + (", the most of any stress world" if most else "")
+    )
+
+
 def _known_misses() -> list[str]:
     """The public vignettes the shipped model gets wrong (one list: ``KNOWN_MISSES``)."""
     if not KNOWN_MISSES:
@@ -350,8 +365,8 @@ def render_model_card(
         # benchmarks/robustness.py renders with its results
         *(_known_misses() if robustness else []),
         "- Adults who meet strangers and move to encrypted apps within minutes look like fast",
-        "  grooming when their ages are unknown (`fast_adult_romance`: the most alerts of any",
-        "  stress world). Two known adults never alert (the policy's guard).",
+        f"  grooming when their ages are unknown ({_fast_romance(robustness)}). Two known",
+        "  adults never alert (the policy's guard).",
         "",
         CAUTIONS.format(data_caution=_SYNTHETIC_CAUTION if synthetic else _LABELLED_CAUTION),
     ]

@@ -309,11 +309,13 @@ def read(path: str | os.PathLike[str]) -> Snapshot:
     ------
     FileNotFoundError
         No file at ``path``.
+    IsADirectoryError
+        ``path`` is a directory.
     CheckpointError
         Not a checkpoint, another schema version, or a corrupted file.
     """
     source = Path(path)
-    if not source.is_file():
+    if not source.is_file() and not source.is_dir():  # a directory: connect's refusal
         raise FileNotFoundError(f"no checkpoint at {source}")
     # Read-only: a refused file is left as it was, and no side file is created.
     con = _connect(source, create=False)
