@@ -276,6 +276,37 @@ def test_string_ids_and_ties_match_single_machine(spark: SparkSession, model: rs
     assert got["adult_id"].to_pylist() == ref.adult_id.tolist()
 
 
+def test_whole_decimal_ids_are_the_integers_they_hold(
+    spark: SparkSession, model: rs.RiskModel
+) -> None:
+    """A warehouse's ``NUMBER(38, 0)`` ids (Spark ``decimal(38,0)``) score as the same ids
+    given as integers; one beyond 64 bits is refused by name, never cast to null (one
+    missing id) or wrapped into another account."""
+    table = rs.synthetic.generate(60, prevalence=0.1, seed=4).messages.to_arrow()
+    frame = spark.createDataFrame(table)
+    as_decimal = frame
+    for name in ("conversation_id", "sender_id", "recipient_id"):
+        as_decimal = as_decimal.withColumn(name, sf.col(name).cast("decimal(38,0)"))
+    want = rs_spark.score_events(frame, model, partitions=2).toArrow().sort_by("conversation_id")
+    got = rs_spark.score_events(as_decimal, model, partitions=2).toArrow()
+    assert got.sort_by("conversation_id").equals(want)
+    beyond = as_decimal.withColumn(
+        "recipient_id",
+        sf.when(
+            sf.col("recipient_id") == table["recipient_id"][0].as_py(),
+            sf.lit("18446744073709551616").cast("decimal(38,0)"),
+        )
+        .otherwise(sf.col("recipient_id"))
+        .cast("decimal(38,0)"),
+    )
+    with pytest.raises(rs.SchemaError, match=r"'recipient_id': the id 18446744073709551616 is"):
+        rs_spark.score_events(beyond, model)
+    with pytest.raises(rs.SchemaError, match="whole decimals"):
+        rs_spark.score_events(
+            frame.withColumn("sender_id", sf.col("sender_id").cast("decimal(20,2)")), model
+        )
+
+
 def test_refuses_content_and_bad_id_types(spark: SparkSession, model: rs.RiskModel) -> None:
     row = {
         "conversation_id": 1,
@@ -286,7 +317,7 @@ def test_refuses_content_and_bad_id_types(spark: SparkSession, model: rs.RiskMod
     }
     with pytest.raises(rs.SchemaError, match="message content"):
         rs_spark.score_events(spark.createDataFrame([{**row, "text": "x"}]), model)
-    with pytest.raises(rs.SchemaError, match="ids must be integers or strings"):
+    with pytest.raises(rs.SchemaError, match="ids must be integers, whole decimals or strings"):
         rs_spark.score_events(spark.createDataFrame([{**row, "sender_id": 1.5}]), model)
     with pytest.raises(rs.SchemaError, match="missing required"):
         rs_spark.score_events(spark.createDataFrame([{"conversation_id": 1}]), model)

@@ -14,7 +14,7 @@ from riskscore._optional import missing_extra
 from riskscore.exceptions import SchemaError
 from riskscore.integrations._spark_partition import ScoringSpec
 from riskscore.io.columnar import schema_names
-from riskscore.io.schema import SCHEMA_COLUMNS
+from riskscore.io.schema import INT64_MAX, INT64_MIN, SCHEMA_COLUMNS
 
 try:
     from pyspark.sql import DataFrame, SparkSession
@@ -51,12 +51,40 @@ def check_columns(events: DataFrame) -> None:
     schema_names(list(events.columns), _field_paths(events.schema))
     for name in _ID_COLUMNS:
         kind = events.schema[name].dataType
-        if not isinstance(kind, (st.IntegralType, st.StringType)):
+        whole = isinstance(kind, st.DecimalType) and kind.scale == 0  # a warehouse's NUMBER(38, 0)
+        if not (whole or isinstance(kind, (st.IntegralType, st.StringType))):
             raise SchemaError(
-                f"column {name!r} has Spark type {kind.simpleString()}: ids must be integers or "
-                f"strings; cast it, e.g. events.withColumn({name!r}, col({name!r}).cast('long'))",
+                f"column {name!r} has Spark type {kind.simpleString()}: ids must be integers, "
+                "whole decimals or strings; cast it, e.g. "
+                f"events.withColumn({name!r}, col({name!r}).cast('long'))",
                 column=name,
             )
+    _check_decimal_ids(events)
+
+
+def _check_decimal_ids(events: DataFrame) -> None:
+    """Whole-decimal ids (``decimal(p, 0)``) are read as the integers they hold: those of
+    more than 18 digits are checked, in one pass, to fit in 64 bits, as integer ids must
+    here (never cast to null or wrapped into another id)."""
+    wide = [
+        n
+        for n in _ID_COLUMNS
+        if isinstance(kind := events.schema[n].dataType, st.DecimalType) and kind.precision > 18
+    ]
+    if not wide:
+        return
+    row = events.agg(*[f(n) for n in wide for f in (sf.min, sf.max)]).first()
+    bounds = [] if row is None else list(row)  # one row, of nulls when there are no events
+    for j, name in enumerate(wide):
+        for value in (bounds[2 * j], bounds[2 * j + 1]):
+            if value is not None and not INT64_MIN <= int(value) <= INT64_MAX:
+                raise SchemaError(
+                    f"column {name!r}: the id {int(value)} is beyond 64-bit integers; Spark "
+                    f"scoring takes such ids as strings: cast it, e.g. "
+                    f"events.withColumn({name!r}, col({name!r}).cast('string'))",
+                    column=name,
+                    value=int(value),
+                )
 
 
 def _field_paths(schema: Any) -> list[str]:
