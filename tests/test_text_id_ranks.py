@@ -86,6 +86,7 @@ def test_ranked_text_ids_build_the_table_strings_build(data: st.DataObject) -> N
 
 
 def test_an_arrow_text_column_is_ranked_once() -> None:
+    """Ranked while the table is built, the ranks then dropped (the table keeps codes)."""
     table = pa.table(
         {
             "conversation_id": ["c2", "c1", "c2"],
@@ -95,8 +96,13 @@ def test_an_arrow_text_column_is_ranked_once() -> None:
             "channel": ["direct"] * 3,
         }
     )
+    with mock.patch("riskscore.io.messages.forget_ranks"):  # to see them
+        kept = rs.read_messages(table)
+    assert isinstance(kept.sender_id, RankedText)
+    assert kept.sender_id.ranks is not None
     messages = rs.read_messages(table)
-    assert isinstance(messages.sender_id, RankedText)
+    assert all(getattr(messages.columns(decoded=False)[n], "ranks", None) is None
+               for n in ("conversation_id", "sender_id", "recipient_id"))  # fmt: skip
     assert messages.conversations.tolist() == ["c1", "c2"]
     assert messages.sender_id.tolist() == ["a", "a", "b"]
     assert messages.sender_code.tolist() == [0, 0, 1]

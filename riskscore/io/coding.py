@@ -19,6 +19,7 @@ from riskscore.io.threads import executor_for
 __all__ = [
     "RankedText",
     "factorize",
+    "forget_ranks",
     "is_sorted",
     "ranked_text",
     "runs",
@@ -68,6 +69,14 @@ def take(values: npt.NDArray[Any], order: IntArray) -> npt.NDArray[Any]:
     kept: RankedText = out.view(RankedText)
     kept.uniques, kept.ranks = ranked[0], ranked[1][order]
     return kept
+
+
+def forget_ranks(*columns: npt.NDArray[Any]) -> None:
+    """Drop the ranks of ranked text once the table is coded: a table keeps its codes, and
+    the ranks would hold another 8 bytes per row and id column for its lifetime."""
+    for values in columns:
+        if isinstance(values, RankedText):
+            values.ranks = values.uniques = None
 
 
 def _ranked(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray] | None:

@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from riskscore._optional import import_extra
-from riskscore.io.coding import factorize, is_sorted, runs, take
+from riskscore.io.coding import factorize, forget_ranks, is_sorted, runs, take
 from riskscore.io.ids import as_given
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -269,6 +269,7 @@ def build_table(
     accounts, (sender_code, recipient_code) = factorize(
         sorted_cols["sender_id"], sorted_cols["recipient_id"]
     )
+    forget_ranks(*cols.values(), *sorted_cols.values())
     return MessageTable(
         conversation_id=sorted_cols["conversation_id"],
         timestamp=sorted_cols["timestamp"],
