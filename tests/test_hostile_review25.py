@@ -2,7 +2,7 @@
 no regular file, and the nested-path walk of Python values.
 
 Each test failed on the code before its fix, but for two guards that passed on it too: a
-pandas categorical's unused categories (pandas drops them on the way to Arrow) and a value
+pandas categorical's unused categories (a categorical is read as its values) and a value
 shared at two paths (seen at both)."""
 
 from __future__ import annotations
