@@ -41,9 +41,11 @@ def should_stream(events: Path, chunk_rows: int | None) -> bool:
     SchemaError
         ``chunk_rows`` is given for a file that is not Parquet.
     """
-    if events.suffix.lower() not in {".parquet", ".pq"} or not events.is_file():
+    if events.suffix.lower() not in {".parquet", ".pq"}:
         if chunk_rows is not None:
             raise SchemaError(f"--chunk-rows streams Parquet files only, got {events.name!r}")
+        return False
+    if not events.is_file():  # missing, a directory, a FIFO: read_messages says which
         return False
     if chunk_rows is not None:
         return True

@@ -55,8 +55,17 @@ def ranked_text(
     if coded is None:
         return ids
     uniques, rank_of = coded
+    ranks = rank_of[index]
+    # A dictionary may hold values no row has (an Arrow slice or a Parquet batch keeps its
+    # whole dictionary, a category may be unused): those are no one's conversation or
+    # account, so the ranks are of the ids present, as the row-by-row path finds them.
+    present = np.zeros(len(uniques), dtype=bool)
+    present[ranks] = True
+    if not present.all():
+        ranks = (np.cumsum(present, dtype=np.int64) - 1)[ranks]
+        uniques = uniques[present]
     out: RankedText = ids.view(RankedText)
-    out.ranks, out.uniques = rank_of[index], uniques.view(np.ndarray)
+    out.ranks, out.uniques = ranks, uniques.view(np.ndarray)
     return out
 
 

@@ -47,6 +47,9 @@ TIME_COLUMN: Final = "timestamp"
 _TICKS_PER_SECOND: Final = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 #: Python values that hold fields or other values (:func:`value_paths`).
 _CONTAINERS: Final = (Mapping, list, tuple, np.ndarray)
+#: What :func:`value_paths` does with a container it meets: walk a column's value, walk a
+#: value nested in one, leave one walked.
+_ROOT, _NESTED, _LEAVE = "root", "nested", "leave"
 
 
 def schema_names(names: list[str], nested: list[str] | None = None) -> list[str]:
@@ -100,18 +103,40 @@ def value_paths(name: str, values: Sequence[object]) -> list[str]:
     paths: dict[str, None] = {}
     if not any(issubclass(kind, _CONTAINERS) for kind in set(map(type, values))):
         return []  # the usual column of scalars: one pass over the types, not each value
-    todo = [(name, value) for value in values if isinstance(value, _CONTAINERS)]
-    while todo:  # a loop, not recursion: the nesting is the sender's to choose
-        prefix, item = todo.pop()
+    # A loop, not recursion: the nesting is the sender's to choose, and so are cycles (a
+    # list appended to itself) and sharing (one list in another twice, 60 levels deep): a
+    # nested container with containers in it is not walked again inside itself
+    # (``inside``: those being walked, each left at its _LEAVE entry) nor twice at one
+    # path (``walked``: no new path). A column's own values need no such record (their
+    # cycles are met one level down), so the usual column of records costs no more.
+    todo = [(name, value, _ROOT) for value in values if isinstance(value, _CONTAINERS)]
+    inside: set[int] = set()
+    walked: set[tuple[str, int]] = set()
+    while todo:
+        prefix, item, step = todo.pop()
+        if step is _LEAVE:
+            inside.discard(id(item))
+            continue
+        if id(item) in inside:
+            continue
+        kids = []
         if isinstance(item, Mapping):
             for key, child in item.items():
                 path = f"{prefix}.{key}"
                 paths[path] = None
                 if isinstance(child, _CONTAINERS):
-                    todo.append((path, child))
-        else:  # a 0-d array is one value: ravel() makes it iterable
+                    kids.append((path, child, _NESTED))
+        elif not isinstance(item, np.ndarray) or item.dtype == object:  # numbers hold none
+            # a 0-d array is one value: ravel() makes it iterable
             children = item.ravel() if isinstance(item, np.ndarray) else item
-            todo.extend((prefix, child) for child in children if isinstance(child, _CONTAINERS))
+            kids = [(prefix, kid, _NESTED) for kid in children if isinstance(kid, _CONTAINERS)]
+        if kids and step is _NESTED:
+            if (prefix, id(item)) in walked:
+                continue
+            walked.add((prefix, id(item)))
+            inside.add(id(item))
+            todo.append((prefix, item, _LEAVE))
+        todo.extend(kids)
     return list(paths)
 
 

@@ -42,11 +42,17 @@ DEFAULT_TIMEOUT_S = 30.0
 
 
 def _check_file(file: Path, *, must_exist: bool) -> None:
-    """Refuse a directory (SQLite would say only "unable to open database file") and, when
-    ``must_exist``, a missing file."""
+    """Refuse a directory (SQLite would say only "unable to open database file"), anything
+    else that is not a regular file (a FIFO or a device: "disk I/O error", or "no SQLite
+    database" read-only) and, when ``must_exist``, a missing file."""
     if file.is_dir():
         raise IsADirectoryError(
             f"{file} is a directory: a SQLite database is one file (e.g. {file / 'state.sqlite'})"
+        )
+    if file.exists() and not file.is_file():
+        raise OSError(
+            f"{file} is not a regular file (a FIFO, socket or device): a SQLite database is "
+            "one regular file"
         )
     if must_exist and not file.is_file():
         raise FileNotFoundError(f"no SQLite database at {file}")

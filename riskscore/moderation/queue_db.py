@@ -214,9 +214,9 @@ def check_exists(path: Path) -> None:
     """
     if path.is_dir():
         raise QueueError(f"{path} is a directory, not a review queue")
-    if not path.is_file():
+    if not path.exists():  # a FIFO or a device is refused by connect, by what it is
         raise FileNotFoundError(f"no review queue at {path}")
-    if path.stat().st_size == 0:
+    if path.is_file() and path.stat().st_size == 0:
         raise QueueError(
             f"{path} is an empty file (0 bytes), not a review queue; it was left unchanged: "
             "a queue is made by `riskscore score --queue` or `riskscore stream --queue`"

@@ -315,7 +315,7 @@ def read(path: str | os.PathLike[str]) -> Snapshot:
         Not a checkpoint, another schema version, or a corrupted file.
     """
     source = Path(path)
-    if not source.is_file() and not source.is_dir():  # a directory: connect's refusal
+    if not source.exists():  # a directory, a FIFO: connect's refusal, by what it is
         raise FileNotFoundError(f"no checkpoint at {source}")
     # Read-only: a refused file is left as it was, and no side file is created.
     con = _connect(source, create=False)
