@@ -7,6 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import riskscore as rs
@@ -107,6 +109,30 @@ def test_policy_tune_streams_a_large_file_to_the_same_policy(
     assert tuned[1] == tuned[0]
 
 
+def test_policy_tune_sets_bad_rows_aside_only_when_asked(
+    traffic_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A month of real traffic holds a few bad rows: refused by default, as ``score`` does;
+    with ``--errors quarantine`` set aside, counted in the header, and the same policy
+    whether the file is read whole or streamed."""
+    table = pq.read_table(traffic_file)
+    ages = table["sender_age"].to_numpy(zero_copy_only=False).copy()
+    ages[[10, 20, 30]] = -5.0
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(table.set_column(table.schema.get_field_index("sender_age"), "sender_age",
+                                    pa.array(ages)), bad)  # fmt: skip
+    volumes = ["--review-per-million", "2000", "--urgent-per-million", "500"]
+    assert main(["policy", "tune", str(bad), *volumes]) == 2
+    assert "column 'sender_age'" in capsys.readouterr().err
+    tuned = []
+    for chunks in ([], ["--chunk-rows", "50000"]):
+        argv = ["policy", "tune", str(bad), *volumes, "--errors", "quarantine", *chunks]
+        assert main(argv) == 0
+        tuned.append(capsys.readouterr().out)
+    assert "# 3 bad rows of that file set aside (--errors quarantine)" in tuned[0]
+    assert tuned[1] == tuned[0]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -116,6 +142,7 @@ def test_policy_tune_streams_a_large_file_to_the_same_policy(
         (["policy", "default", "--review-per-million", "5"], "an option of policy tune"),
         (["policy", "check", "{file}", "--from", "x.toml"], "--from is an option of policy tune"),
         (["policy", "check", "{file}", "--chunk-rows", "9"], "--chunk-rows is an option of"),
+        (["policy", "default", "--errors", "quarantine"], "--errors is an option of policy"),
         (["policy", "tune", "{csv}", "--chunk-rows", "9"], "streams Parquet files only"),
     ],
 )

@@ -10,7 +10,7 @@ from riskscore.batch.accounts import account_features_file
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
 from riskscore.cli._progress import steps
-from riskscore.cli._quarantine import render_quarantine
+from riskscore.cli._quarantine import add_errors_option, render_quarantine
 from riskscore.cli._unread import unread_note
 from riskscore.io.timestamps import iso_utc
 
@@ -51,13 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="the .parquet file to write: a new file, or an account features file to replace "
         "(never an input)",
     )
-    parser.add_argument(
-        "--errors",
-        choices=("raise", "quarantine"),
-        default="raise",
-        help="refuse bad rows (raise) or set them aside with a reason (quarantine); use the "
-        "same choice when scoring parts of the history",
-    )
+    add_errors_option(parser, also="use the same choice when scoring parts of the history")
     add_max_room_members_option(parser)
     add_max_future_s_option(parser, quarantine=True)
 

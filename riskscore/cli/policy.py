@@ -21,6 +21,7 @@ from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
 from riskscore.cli._chunk_option import add_chunk_rows_option, should_stream
 from riskscore.cli._paths import MODEL_HELP, bundle_dir
 from riskscore.cli._progress import steps
+from riskscore.cli._quarantine import add_errors_option
 from riskscore.cli._time import per_million, seed, share, synthetic_conversations
 from riskscore.evaluation.policy_check import check_policy
 from riskscore.features import extract_features
@@ -101,16 +102,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=seed, default=11, help="synthetic sample seed")
     parser.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
     add_chunk_rows_option(parser, what="tune: ")
+    add_errors_option(
+        parser,
+        what="tune: ",
+        also="the rows set aside are counted in the policy's header, not tuned on",
+        given_only=True,
+    )
 
 
-def _traffic(args: argparse.Namespace, policy: AlertPolicy | None) -> Traffic:
-    """The events file's conversations scored: in memory, or (a Parquet file above
-    ``AUTO_STREAM_ROWS`` events, or ``--chunk-rows``) streamed as ``riskscore score``
-    streams it, reading back only the risk and the two ages of its scores."""
+def _traffic(args: argparse.Namespace, policy: AlertPolicy | None) -> tuple[Traffic, int]:
+    """The events file's conversations scored, and the rows set aside (``--errors
+    quarantine``): in memory, or (a Parquet file above ``AUTO_STREAM_ROWS`` events, or
+    ``--chunk-rows``) streamed as ``riskscore score`` streams it, reading back only the
+    risk and the two ages of its scores."""
     model = load_model(args.model)
     if not should_stream(args.file, args.chunk_rows):
-        features = extract_features(read_messages(args.file))
-        return Traffic.of(features, model.predict_proba(features))
+        messages = read_messages(args.file, errors=args.errors)
+        features = extract_features(messages)
+        return Traffic.of(features, model.predict_proba(features)), len(messages.quarantined)
     with tempfile.TemporaryDirectory(prefix="riskscore-tune-") as scratch:
         result = score_parquet(
             args.file,
@@ -118,13 +127,14 @@ def _traffic(args: argparse.Namespace, policy: AlertPolicy | None) -> Traffic:
             model=model,
             policy=policy,
             chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
+            errors=args.errors,
         )
         scores = pq.read_table(result.scores_path, columns=["risk", "child_age", "adult_age"])
     ages = {
         name: pc.fill_null(scores[name].cast(pa.float64()), math.nan).to_numpy()
         for name in ("child_age", "adult_age")
     }
-    return Traffic(scores["risk"].to_numpy(), **ages)
+    return Traffic(scores["risk"].to_numpy(), **ages), result.n_quarantined
 
 
 def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
@@ -133,7 +143,7 @@ def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     with steps(["read and score", "tune"], enabled=show) as step:
         template = None if args.template is None else AlertPolicy.from_toml(args.template)
         step("read and score")
-        traffic = _traffic(args, template)
+        traffic, set_aside = _traffic(args, template)
         step("tune")
         policy = policy_for_volume(
             traffic,
@@ -150,6 +160,12 @@ def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         f"# on that file: {review:,.0f} and {urgent:,.0f} per million. Check them again on "
         "new traffic.\n"
     )
+    if set_aside:
+        header += (
+            f"# {set_aside:,} bad row{'s' if set_aside != 1 else ''} of that file set aside "
+            "(--errors quarantine), not tuned on: `riskscore score FILE --errors quarantine` "
+            "lists them.\n"
+        )
     return {
         "action": "tune",
         "events": str(args.file),
@@ -159,6 +175,7 @@ def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             "urgent": args.urgent_per_million,
         },
         "alerts_per_million": {"review": review, "urgent": urgent},
+        "quarantined": set_aside,
         "toml": header + policy.to_toml(name="tuned"),
     }
 
@@ -169,6 +186,7 @@ TUNE_OPTIONS = {
     "urgent_per_million": URGENT_PER_MILLION,
     "template": None,
     "chunk_rows": None,
+    "errors": "raise",
 }
 
 

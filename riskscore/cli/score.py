@@ -18,7 +18,7 @@ from riskscore.cli._groups_option import add_max_room_members_option
 from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_not_inputs, check_out_dir
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
-from riskscore.cli._quarantine import render_quarantine
+from riskscore.cli._quarantine import add_errors_option, render_quarantine
 from riskscore.cli._queue_option import add_queue_option, add_to_queue, open_queue, render_queue
 from riskscore.cli._time import whole_number
 from riskscore.cli._unread import unread_note
@@ -85,12 +85,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="parquet",
         help="file format of scores and alerts (one schema in every format; see below)",
     )
-    parser.add_argument(
-        "--errors",
-        choices=("raise", "quarantine"),
-        default="raise",
-        help="refuse bad rows (raise) or set them aside with a reason (quarantine)",
-    )
+    add_errors_option(parser)
     parser.add_argument(
         "--accounts",
         type=Path,
