@@ -20,6 +20,7 @@ __all__ = [
     "RankedText",
     "factorize",
     "forget_ranks",
+    "grouped_order",
     "is_sorted",
     "ranked_text",
     "runs",
@@ -216,6 +217,31 @@ def is_sorted(conversation_id: npt.NDArray[Any], timestamp: IntArray, source_row
     tie = same & (timestamp[1:] == timestamp[:-1])
     later = timestamp[1:] > timestamp[:-1]
     return bool(np.all(~same | later | (tie & (source_row[1:] > source_row[:-1]))))
+
+
+def grouped_order(codes: IntArray, timestamp: IntArray, source_row: IntArray) -> IntArray | None:
+    """The row order of a sort by (code, timestamp, source row) when each code's rows are
+    already one block in time order (an export grouped by conversation, its ids not in
+    sorted order): the blocks put in code order, O(n) instead of a sort. None otherwise.
+
+    ``codes`` are dense (0 .. k-1) and ``source_row`` increases, as a table's do."""
+    n = len(codes)
+    if n < 2 or not np.all(source_row[1:] > source_row[:-1]):
+        return None
+    new_block = codes[1:] != codes[:-1]
+    starts = np.concatenate(([0], np.flatnonzero(new_block) + 1))
+    block_code = codes[starts]
+    if len(starts) != int(block_code.max()) + 1:  # a code in two blocks: not grouped
+        return None
+    if not np.all(new_block | (timestamp[1:] >= timestamp[:-1])):
+        return None
+    lengths = np.diff(np.append(starts, n))
+    by_code = np.empty(len(starts), dtype=np.int64)
+    by_code[block_code] = np.arange(len(starts), dtype=np.int64)  # the block of each code
+    first = np.repeat(starts[by_code], lengths[by_code])
+    new_start = np.repeat(np.cumsum(lengths[by_code]) - lengths[by_code], lengths[by_code])
+    order: IntArray = np.arange(n, dtype=np.int64) - new_start + first
+    return order
 
 
 def runs(values: npt.NDArray[Any]) -> tuple[IntArray, IntArray]:

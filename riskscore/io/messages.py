@@ -15,7 +15,14 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from riskscore._optional import import_extra
-from riskscore.io.coding import factorize, forget_ranks, is_sorted, runs, take
+from riskscore.io.coding import (
+    factorize,
+    forget_ranks,
+    grouped_order,
+    is_sorted,
+    runs,
+    take,
+)
 from riskscore.io.ids import as_given
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -262,8 +269,9 @@ def build_table(
         order = None
     else:
         conversations, (conv_code,) = factorize(cols["conversation_id"])
-        # lexsort is stable, so events with equal timestamps keep their input order.
-        order = np.lexsort((source_row, cols["timestamp"], conv_code))
+        order = grouped_order(conv_code, cols["timestamp"], source_row)
+        if order is None:  # lexsort is stable: equal timestamps keep their input order
+            order = np.lexsort((source_row, cols["timestamp"], conv_code))
         sorted_cols = {name: take(arr, order) for name, arr in cols.items()}
         conv_code, segment_starts = runs(conv_code[order])
     accounts, (sender_code, recipient_code) = factorize(
