@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.ids import Coded
+from riskscore.io.ids import coded_text
 from riskscore.io.schema import SCHEMA_COLUMNS, is_content_column
 from riskscore.io.threads import executor_for
 from riskscore.io.validate import check_column_names
@@ -38,8 +38,9 @@ _SCHEMA_KEYS: Final = frozenset(SCHEMA_COLUMNS)
 ID_COLUMNS: Final = ("conversation_id", "sender_id", "recipient_id")
 #: Integers beyond this magnitude (2**53) are not all exact as floats.
 _EXACT_FLOAT_INT: Final = 2**53
-#: Columns whose checks read a dictionary column undecoded (:class:`Coded`); any other
-#: column's dictionary is decoded, since its checks read values, not codes.
+#: Columns whose checks read a dictionary column undecoded
+#: (:class:`~riskscore.io.ids.Coded`); any other column's dictionary is decoded, since its
+#: checks read values, not codes.
 _CODED_COLUMNS: Final = frozenset((*ID_COLUMNS, "channel", "event"))
 #: The one column whose times (with a zone) are read as epoch seconds; a time in any other
 #: column (an id, an age) is refused as the value it is, as in a dict or an online event.
@@ -182,7 +183,7 @@ def _nested_types(kind: pa.DataType) -> list[tuple[str | None, pa.DataType]]:
 def arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:
     """An Arrow table's columns as numpy arrays (the ``timestamp`` column's times with a
     zone as epoch seconds, other times as objects, dictionary columns of text ids, channels
-    and events as :class:`Coded`, other dictionary columns decoded).
+    and events as :class:`~riskscore.io.ids.Coded`, other dictionary columns decoded).
 
     Columns are converted independently; on a large table on the worker threads
     (Arrow's conversions release the GIL), so a table of several chunks is joined
@@ -285,22 +286,13 @@ def _string_dictionary(col: Any) -> Any:
 
 
 def _decode_dictionary(col: Any) -> AnyArray:
-    """A dictionary-encoded column of text: a :class:`Coded` index (a numpy array of its
-    values when it has no chunks)."""
+    """A dictionary-encoded column of text: a :class:`~riskscore.io.ids.Coded` index (a
+    numpy array of its values when it has no chunks)."""
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
     if not chunks:
         return np.asarray(col.cast(col.type.value_type).to_numpy(zero_copy_only=False))
     combined = pa.chunked_array(chunks).unify_dictionaries().combine_chunks()
-    indices = combined.indices.cast(pa.int64())
-    if indices.null_count:  # a pass over every row only where some are null
-        indices = pc.fill_null(indices, -1)
-    codes = np.asarray(indices, dtype=np.int64)
-    if combined.dictionary.null_count:  # a null kept as a value: a missing cell, not "None"
-        nulls = np.flatnonzero(np.asarray(combined.dictionary.is_null()))
-        codes = np.where(np.isin(codes, nulls), -1, codes)
-    out: Coded = codes.view(Coded)
-    out.distinct = np.asarray(combined.dictionary.to_pylist(), dtype=object)
-    return out
+    return coded_text(combined.indices, combined.dictionary)
 
 
 def _nullable_int(col: Any) -> AnyArray:

@@ -32,6 +32,7 @@ __all__ = [
     "as_given",
     "as_text",
     "check_ids",
+    "coded_text",
     "same_id_kind",
     "text_id_problem",
 ]
@@ -75,6 +76,22 @@ def _inexact_reason(bits: int) -> str:
 
 
 _NOT_AN_ID = "is not an id: expected an integer or a string"
+
+
+def coded_text(indices: pa.Array, dictionary: pa.Array) -> Coded:
+    """A dictionary column of text (its ``indices`` into ``dictionary``) as :class:`Coded`:
+    each row's position in the dictionary, -1 where the row is null or its value is (a null
+    kept as a value is a missing cell, not the text ``"None"``)."""
+    indices = indices.cast(pa.int64())
+    if indices.null_count:  # a pass over every row only where some are null
+        indices = pc.fill_null(indices, -1)
+    codes = np.asarray(indices, dtype=np.int64)
+    if dictionary.null_count:
+        nulls = np.flatnonzero(np.asarray(dictionary.is_null()))
+        codes = np.where(np.isin(codes, nulls), -1, codes)
+    out: Coded = codes.view(Coded)
+    out.distinct = np.asarray(dictionary.to_pylist(), dtype=object)
+    return out
 
 
 def check_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
@@ -158,19 +175,9 @@ def _id_kind(v: object) -> str:
 
 def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
     text = all_text(arr)
-    if text is not None:  # text ids and empty cells: no cell-by-cell kinds
-        missing = np.asarray(text.is_null())
-        problems.add(name, missing, "is missing: every event needs an id")
-        out = arr
-        if missing.any():  # never written into otherwise: the caller's may be read-only
-            out = arr.copy()
-            out[missing] = ""
-        ids = _text_ids(name, out, problems, checked=~missing, as_arrow=text)
-        if missing.any():
-            return ids
-        encoded = pc.dictionary_encode(text)  # ordered and coded by the distinct ids' ranks
-        distinct = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
-        return ranked_text(ids, distinct, encoded.indices.to_numpy().astype(np.int64))
+    if text is not None:  # text ids and empty cells: the dictionary column they are
+        encoded = pc.dictionary_encode(text)
+        return check_ids(name, coded_text(encoded.indices, encoded.dictionary), problems)
     with np.errstate(invalid="ignore"):  # NaN cells are compared as such
         kinds = np.asarray(np.frompyfunc(_id_kind, 1, 1)(arr), dtype=object)
     missing = kinds == "missing"
@@ -200,25 +207,15 @@ def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
 
 
 def _text_ids(
-    name: str,
-    values: AnyArray,
-    problems: Sink | None,
-    checked: BoolArray | None = None,
-    *,
-    as_arrow: pa.Array | None = None,
+    name: str, values: AnyArray, problems: Sink | None, checked: BoolArray | None = None
 ) -> AnyArray:
     """Text ids as an object array of str (decimal text for integers), checked (only the
-    rows ``checked``, when given: the others were refused for another reason already);
-    ``as_arrow``: every value is a str already, and this is that text in Arrow."""
-    out = (
-        values
-        if as_arrow is not None
-        else np.asarray(
-            [v if isinstance(v, str) else str(v) for v in values.tolist()], dtype=object
-        ).reshape(-1)
-    )
+    rows ``checked``, when given: the others were refused for another reason already)."""
+    out = np.asarray(
+        [v if isinstance(v, str) else str(v) for v in values.tolist()], dtype=object
+    ).reshape(-1)
     if problems is not None:
-        for reason, rows in _group_bad(_bad_text_ids(out, as_arrow=as_arrow)).items():
+        for reason, rows in _group_bad(_bad_text_ids(out)).items():
             mask = np.zeros(len(out), dtype=bool)
             mask[rows] = True
             if checked is not None:
@@ -251,9 +248,7 @@ def _group_bad(bad: dict[int, str]) -> dict[str, list[int]]:
     return grouped
 
 
-def _bad_text_ids(
-    values: AnyArray, max_length: int = MAX_ID_LENGTH, *, as_arrow: pa.Array | None = None
-) -> dict[int, str]:
+def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int, str]:
     """Positions of text ids that are refused, with the reason: longer than
     ``max_length``, or holding control characters. Checked in Arrow (one pass in C) unless
     a value cannot even be encoded as UTF-8 (a lone surrogate), then value by value."""
@@ -267,8 +262,8 @@ def _bad_text_ids(
         "text, shown to moderators as given"
     )
     empty = "is empty or only whitespace: every event needs an id"
-    try:  # (rows that are null in ``as_arrow`` are no one's to check: they are missing)
-        text = pa.array(values, type=pa.string()) if as_arrow is None else as_arrow
+    try:
+        text = pa.array(values, type=pa.string())
     except (pa.ArrowException, UnicodeError):
         out: dict[int, str] = {}
         for i, v in enumerate(values.tolist()):
