@@ -214,13 +214,37 @@ def _event(cid: object, t: int, sender: object, recipient: object) -> dict[str, 
 @pytest.mark.parametrize("other", ["sender_id", "recipient_id"])
 def test_one_event_keeps_its_integer_id_beside_one_beyond_int64(other: str) -> None:
     """validate_one, the online path's validator, held 6 as "6" beside 2**64 - 7 (the
-    rule of a table's column), and parse_event turned it back: both now keep 6."""
+    rule of a table's column), and parse_event turned it back: both now keep 6, and
+    2**64 - 7 as that integer."""
     mine = "recipient_id" if other == "sender_id" else "sender_id"
     event = {**_event(1, 0, 0, 0), other: BIG, mine: 6}
     for validated in (validate_one(event), parse_event(event)._asdict()):
         assert validated[mine] == 6
         assert type(validated[mine]) is int
-        assert validated[other] == str(BIG)  # beyond int64: its decimal text
+        assert validated[other] == BIG
+        assert type(validated[other]) is int
+
+
+@pytest.mark.parametrize("big", [BIG, 2**64, 2**70, -(2**63) - 1, np.uint64(BIG)])
+def test_an_integer_id_beyond_int64_is_not_the_text_id_of_its_digits(
+    model: rs.RiskModel, tmp_path: Path, big: object
+) -> None:
+    """Was: online, the integer 2**64 was held as its decimal text, so the account (or
+    conversation) 2**64 and the text id "18446744073709551616" of another platform's
+    export were merged into one; they stay two, in a checkpoint too."""
+    text = str(int(big))  # type: ignore[call-overload]
+    scorer = rs.OnlineScorer(model, time_source="events")
+    scorer.update_many([_event(big, 0, big, 6), _event(text, 60, text, "6")])
+    assert scorer.n_accounts == 4  # big, 6, its text and "6"
+    assert scorer.n_conversations == 2
+    ids = scorer.conversation_ids
+    assert ids == (int(big), text)  # type: ignore[call-overload]
+    path = tmp_path / "ids.sqlite"
+    scorer.checkpoint(path)
+    restored = rs.OnlineScorer.restore(path, model)
+    assert restored.conversation_ids == ids
+    assert [restored.score_of(c) for c in ids] == [scorer.score_of(c) for c in ids]
+    assert restored.n_accounts == 4
 
 
 def test_an_account_is_one_account_whatever_the_ids_it_meets(model: rs.RiskModel) -> None:

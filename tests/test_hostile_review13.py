@@ -183,7 +183,7 @@ def test_an_account_beside_ids_beyond_int64_is_one_account_online_as_in_batch(
     for pos, cid in enumerate(batch.conversation_id.tolist()):
         np.testing.assert_allclose(scorer.features_of(cid), batch.values[pos], equal_nan=True)
     assert scorer.conversation_of(3).adult_id == 6  # an integer, as given
-    assert scorer.conversation_of(3).child_id == str(big)  # beyond int64: its decimal text
+    assert scorer.conversation_of(3).child_id == big  # an integer too, whatever its size
     scorer.checkpoint(tmp_path / "state.sqlite")
     restored = rs.OnlineScorer.restore(tmp_path / "state.sqlite", model)
     for cid in (2, 3):

@@ -173,17 +173,18 @@ HOSTILE_CHECKPOINTS: dict[str, tuple[dict[str, Any], str]] = {
         {"meta": _config(max_conversations=2)},
         "than its limit of 4 (max_conversations 2)",
     ),
-    "id beyond int64": (
-        {"convs": lambda r: [(2**70, *row[1:]) for row in r[:1]]},
-        "is not an int64 or a str of at most 770",
+    # an id beyond int64 is held as that integer (events take it), up to 256 digits
+    "integer id of 301 digits": (
+        {"convs": lambda r: [(10**300, *row[1:]) for row in r[:1]]},
+        "is not an integer id or a str of at most 770",
     ),
     "id longer than a pair id": (
         {"convs": lambda r: [("x" * 771, *row[1:]) for row in r[:1]]},
-        "is not an int64 or a str of at most 770",
+        "is not an integer id or a str of at most 770",
     ),
     "account id of 300 characters": (
         {"convs": lambda r: [(c, "x" * 300, *row) for c, _, *row in r[:1]]},
-        "is not an int64 or a str of at most 256",
+        "is not an integer id or a str of at most 256",
     ),
     # restored before, though an event from an account to itself is refused
     "one account on both sides": (

@@ -32,8 +32,6 @@ from riskscore.io.raw import RawColumns, as_read, quoted_name, show, shown
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
-    INT64_MAX,
-    INT64_MIN,
     REQUIRED_COLUMNS,
     ROOM_SIZE_UNKNOWN,
     SCHEMA_COLUMNS,
@@ -181,11 +179,12 @@ def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[st
     """One event mapping checked by the very rules of :func:`validate_columns` (the online
     scorer's path for anything but the plain common case, so that whatever batch accepts,
     online accepts with the same meaning, and the reverse). Returns the validated values
-    as plain Python objects, an account id as the scorer holds it: an integer within int64
-    stays an integer beside an id beyond int64 (decimal text), though a table's rule makes
-    it text (a table's whole column is text, every row alike; online each event is read
-    alone, and 6 held as "6" in one event would be another account than 6). Raises
-    :class:`SchemaError` naming the field, the event and the value."""
+    as plain Python objects, an id as the scorer holds it: an integer stays that integer,
+    whatever its size, though a table's rule makes an id beyond int64 (and the ids beside
+    it) decimal text (a table's whole column is text, every row alike; online each event
+    is read alone, and 6 held as "6", or 2**64 as "18446744073709551616", would be the
+    account or conversation of that text id). Raises :class:`SchemaError` naming the
+    field, the event and the value."""
     cells: dict[str, AnyArray] = {}
     for name in SCHEMA_COLUMNS:
         if name in event:
@@ -213,17 +212,19 @@ def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[st
         )
     out = {name: values[0].item() if isinstance(values[0], np.generic) else values[0]
            for name, values in cols.items()}  # fmt: skip
-    for name in ("sender_id", "recipient_id"):
-        out[name] = _one_account(event[name], out[name])
+    for name in _ID_COLUMNS:
+        out[name] = _one_id(event[name], out[name])
     return out
 
 
-def _one_account(given: object, valid: object) -> object:
-    """An integer id within int64 that :func:`same_id_kind` made text, as that integer."""
-    if isinstance(valid, str) and not isinstance(given, str):
-        number = int(valid)
-        if INT64_MIN <= number <= INT64_MAX:
-            return number
+_ID_COLUMNS = ("conversation_id", "sender_id", "recipient_id")
+
+
+def _one_id(given: object, valid: object) -> object:
+    """An integer id that a table's rule made decimal text (beyond int64, or beside such
+    an id: :func:`same_id_kind`), as that integer."""
+    if isinstance(valid, str) and isinstance(given, int | np.integer):
+        return int(given)
     return valid
 
 

@@ -301,16 +301,18 @@ class ScorerCheckpoints:
 
 
 def _key(value: Any, path: object, max_length: int = MAX_ID_LENGTH, what: str = "id") -> Any:
-    """An id read from a checkpoint: an int64 or a str of at most ``max_length``
-    characters, as events carry them (:data:`MAX_PAIR_ID_LENGTH` for a conversation,
-    which may be the pair of a group room); ``what`` names it in the error."""
+    """An id read from a checkpoint: an int (of at most :data:`MAX_ID_LENGTH` digits
+    beyond int64) or a str of at most ``max_length`` characters, as events carry them
+    (:data:`MAX_PAIR_ID_LENGTH` for a conversation, which may be the pair of a group
+    room); ``what`` names it in the error."""
     if type(value) is int:
-        if INT64_MIN <= value <= INT64_MAX:
+        if INT64_MIN <= value <= INT64_MAX or len(str(value)) <= MAX_ID_LENGTH:
             return value
     elif type(value) is str and len(value) <= max_length:
         return value
     raise CheckpointError(
-        f"{path}: {what} {show(value)} is not an int64 or a str of at most {max_length} characters"
+        f"{path}: {what} {show(value)} is not an integer id or a str of at most {max_length} "
+        "characters"
     )
 
 

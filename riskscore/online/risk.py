@@ -16,6 +16,7 @@ from riskscore.features.kernel import apply_event, conversation_features
 from riskscore.features.registry import FEATURE_NAMES, feature_index
 from riskscore.features.slots import N_ACCOUNT_SLOTS
 from riskscore.model import RiskModel
+from riskscore.model.calibration import platt_risk
 from riskscore.model.exit_leaves import margin, same_paths, scratch, scratch_size
 from riskscore.model.scores import Reason
 from riskscore.online.pairs import meet
@@ -69,8 +70,7 @@ def _risk(
     trees' margin); the scratch is the tail of ``masks``."""
     tail = _tail(floats)
     vec = masks[masks.shape[0] - scratch_size(ints) :]
-    z = tail[0] * margin(row, ints, masks, floats, vec) + tail[1]
-    return 1.0 / (1.0 + math.exp(min(700.0, z)))
+    return platt_risk(tail[0], tail[1], margin(row, ints, masks, floats, vec))
 
 
 @numba.njit(cache=True, nogil=True)
