@@ -33,6 +33,7 @@ __all__ = [
     "as_text",
     "check_ids",
     "coded_text",
+    "integer_id_problem",
     "same_id_kind",
     "text_id_problem",
 ]
@@ -239,6 +240,28 @@ def text_id_problem(value: str, *, max_length: int = MAX_ID_LENGTH) -> str | Non
     True
     """
     return _bad_text_ids(np.asarray([value], dtype=object), max_length).get(0)
+
+
+def integer_id_problem(value: int) -> str | None:
+    """Why one integer id is refused, by the rule of the id columns: its decimal text is
+    longer than :data:`MAX_ID_LENGTH` characters (a table reads an integer beyond int64
+    as that text, which the length limit holds); None for a valid id. For stores that
+    hold integer ids as integers, whatever their size (online checkpoints, the review
+    queue), so that the integer ``2**64`` is never the text id ``"18446744073709551616"``.
+
+    Examples
+    --------
+    >>> integer_id_problem(2**64) is None
+    True
+    >>> integer_id_problem(10**300)
+    'is longer than 256 characters as decimal text: ids are opaque keys, at most 256 characters'
+    """
+    if INT64_MIN <= value <= INT64_MAX or len(str(value)) <= MAX_ID_LENGTH:
+        return None
+    return (
+        f"is longer than {MAX_ID_LENGTH} characters as decimal text: ids are opaque keys, at "
+        f"most {MAX_ID_LENGTH} characters"
+    )
 
 
 def _group_bad(bad: dict[int, str]) -> dict[str, list[int]]:

@@ -22,11 +22,9 @@ from typing import Any
 import numpy as np
 
 import riskscore.moderation.queue_db as db
-from riskscore.io.ids import text_id_problem
+from riskscore.io.ids import integer_id_problem, text_id_problem
 from riskscore.io.schema import (
     CHANNEL_NAMES,
-    INT64_MAX,
-    INT64_MIN,
     MAX_AGE,
     MAX_ID_LENGTH,
     MAX_PAIR_ID_LENGTH,
@@ -68,12 +66,14 @@ def _new_id(field: str, value: Any) -> str:
     (:func:`riskscore.io.ids.text_id_problem`), then encoded (:func:`queue_db.encode_id`):
     an id that is unprintable, empty or over-long would break the exports made from it.
     A ``conversation_id`` may be the pair id of a group room, up to
-    :data:`~riskscore.io.schema.MAX_PAIR_ID_LENGTH` characters; an integer id fits 64 bits,
-    as the queue reads ids back."""
+    :data:`~riskscore.io.schema.MAX_PAIR_ID_LENGTH` characters; an integer id stays an
+    integer, whatever its size (:func:`riskscore.io.ids.integer_id_problem`)."""
     if isinstance(value, np.integer):
         value = value.item()
-    if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
-        raise ValueError(f"{field} {value} is beyond 64-bit integers: give it as text")
+    if type(value) is int:
+        problem = integer_id_problem(value)
+        if problem is not None:
+            raise ValueError(f"{field} {str(value)[:60]}... {problem}")
     if isinstance(value, str):
         limit = MAX_PAIR_ID_LENGTH if field == "conversation_id" else MAX_ID_LENGTH
         problem = text_id_problem(value, max_length=limit)

@@ -14,13 +14,11 @@ from collections.abc import Iterable
 from typing import Any, TypeGuard
 
 from riskscore._checks import is_real
-from riskscore.io.ids import text_id_problem
+from riskscore.io.ids import integer_id_problem, text_id_problem
 from riskscore.io.json_lines import json_loads
 from riskscore.io.raw import show
 from riskscore.io.schema import (
     CHANNEL_NAMES,
-    INT64_MAX,
-    INT64_MIN,
     MAX_AGE,
     MAX_ID_LENGTH,
     MAX_PAIR_ID_LENGTH,
@@ -91,12 +89,12 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
             value = json_loads(text) if isinstance(text, str) else None
         except ValueError:
             value = None
-        if type(value) is int and INT64_MIN <= value <= INT64_MAX:
+        if type(value) is int and integer_id_problem(value) is None:
             return value
         if type(value) is str and text_id_problem(value, max_length=limit) is None:
             return value
-        raise refuse(column, f"an id as stored (a JSON int64 or string of printable text, at "
-                             f"most {limit} characters)")  # fmt: skip
+        raise refuse(column, f"an id as stored (a JSON integer or string of printable text, "
+                             f"at most {limit} characters)")  # fmt: skip
 
     def epoch(column: str, *, none_ok: bool = False) -> int | None:
         value = r[column]

@@ -22,8 +22,9 @@ from riskscore._checks import is_real
 from riskscore._version import __version__
 from riskscore.exceptions import CheckpointError
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS, pair_conversation_id, room_of_pair_id
+from riskscore.io.ids import integer_id_problem
 from riskscore.io.raw import show
-from riskscore.io.schema import INT64_MAX, INT64_MIN, MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH
+from riskscore.io.schema import MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH
 from riskscore.model import RiskModel
 from riskscore.online.lock import CheckpointLock, claim, lock_path
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
@@ -301,12 +302,12 @@ class ScorerCheckpoints:
 
 
 def _key(value: Any, path: object, max_length: int = MAX_ID_LENGTH, what: str = "id") -> Any:
-    """An id read from a checkpoint: an int (of at most :data:`MAX_ID_LENGTH` digits
-    beyond int64) or a str of at most ``max_length`` characters, as events carry them
+    """An id read from a checkpoint: an int (:func:`~riskscore.io.ids.integer_id_problem`)
+    or a str of at most ``max_length`` characters, as events carry them
     (:data:`MAX_PAIR_ID_LENGTH` for a conversation, which may be the pair of a group
     room); ``what`` names it in the error."""
     if type(value) is int:
-        if INT64_MIN <= value <= INT64_MAX or len(str(value)) <= MAX_ID_LENGTH:
+        if integer_id_problem(value) is None:
             return value
     elif type(value) is str and len(value) <= max_length:
         return value
