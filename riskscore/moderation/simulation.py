@@ -259,7 +259,7 @@ def simulate_moderation(
         moderator = f"moderator-{k + 1}"
         ids = [i.item_id for i in case.items if i.item_id not in held]
         queue.mark_reviewed(case.adult_id, moderator=moderator, at=t, item_ids=ids)
-        minutes = m.minutes_per_case * float(np.exp(m.minutes_sigma * rng.standard_normal()))
+        minutes = m.minutes_per_case * math.exp(m.minutes_sigma * float(rng.standard_normal()))
         done = t + max(int(minutes * 60), 60)
         outcome = _decide(case, truth, m, rng)
         if rng.random() < m.defer_rate:

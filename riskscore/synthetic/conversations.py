@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.io.schema import Channel
+from riskscore.synthetic.portable import exp
 from riskscore.synthetic.world import World
 
 IntArray = npt.NDArray[np.int64]
@@ -32,7 +33,7 @@ def _uniform_in(bounds: FloatArray, rng: np.random.Generator) -> FloatArray:
 
 def _lognormal_in(params: FloatArray, rng: np.random.Generator) -> FloatArray:
     """Lognormal draws per row of (median, sigma, min, max), clipped to [min, max]."""
-    draws = params[:, 0] * np.exp(params[:, 1] * rng.standard_normal(len(params)))
+    draws = params[:, 0] * exp(params[:, 1] * rng.standard_normal(len(params)))
     return np.clip(draws, params[:, 2], params[:, 3])
 
 

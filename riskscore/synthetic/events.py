@@ -12,6 +12,7 @@ import numpy.typing as npt
 from riskscore.io.schema import Channel, EventType
 from riskscore.synthetic.accounts import Accounts
 from riskscore.synthetic.conversations import DAY_S, HOUR_S, Plan
+from riskscore.synthetic.portable import power
 from riskscore.synthetic.world import Platform
 
 IntArray = npt.NDArray[np.int64]
@@ -58,7 +59,7 @@ def draw_events(
     pos = np.arange(total) - starts[conv]
 
     # Stratified times, warped so that contact accelerates when warp > 1; increasing in pos.
-    frac = ((pos + rng.random(total)) / n_events[conv]) ** (1.0 / plan.warp[conv])
+    frac = power((pos + rng.random(total)) / n_events[conv], 1.0 / plan.warp[conv])
     offset = plan.span_s[conv] * frac
     local = plan.t0[conv] + offset
 
