@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import errno
 import os
 from collections.abc import Iterable, Mapping
@@ -20,6 +21,31 @@ MODEL_HELP: Final = (
 )
 
 
+def path_argument(text: str) -> Path:
+    """A file or directory named on the command line (the ``type`` of every path
+    argument): empty text is refused, since ``Path("")`` is the working directory, and an
+    unset shell variable (``--out "$OUT"``) would write alerts there or read ``.``.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        ``text`` is empty: argparse prints one line naming the option and exits with 2.
+
+    Examples
+    --------
+    >>> str(path_argument("results"))
+    'results'
+    >>> path_argument("")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '' is empty: give a path (it would be the working directory)
+    """
+    if not text:
+        raise argparse.ArgumentTypeError(
+            "'' is empty: give a path (it would be the working directory)"
+        )
+    return Path(text)
+
+
 def bundle_dir(text: str) -> Path:
     """A model bundle named on the command line (the ``type`` of every bundle argument).
 
@@ -35,7 +61,7 @@ def bundle_dir(text: str) -> Path:
     >>> str(bundle_dir("./default"))
     'default'
     """
-    return default_model_dir() if text == DEFAULT_BUNDLE else Path(text)
+    return default_model_dir() if text == DEFAULT_BUNDLE else path_argument(text)
 
 
 @dataclass(frozen=True, slots=True)

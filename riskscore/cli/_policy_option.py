@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from riskscore.cli._paths import path_argument
 from riskscore.policy import AlertPolicy
 
 HELP = (
@@ -16,7 +17,7 @@ HELP = (
 
 def add_policy_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--policy FILE`` to a subcommand."""
-    parser.add_argument("--policy", type=Path, metavar="FILE", help=HELP)
+    parser.add_argument("--policy", type=path_argument, metavar="FILE", help=HELP)
 
 
 def load_policy(path: Path | None) -> AlertPolicy:

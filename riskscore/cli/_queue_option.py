@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from riskscore.cli._paths import path_argument
 from riskscore.moderation import QueueError, ReviewQueue
 from riskscore.policy import Alert, AlertPolicy
 
@@ -19,7 +20,7 @@ HELP = (
 
 def add_queue_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--queue FILE`` to a subcommand."""
-    parser.add_argument("--queue", type=Path, metavar="FILE", help=HELP)
+    parser.add_argument("--queue", type=path_argument, metavar="FILE", help=HELP)
 
 
 def open_queue(path: Path | None, policy: AlertPolicy) -> ReviewQueue | None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from riskscore.batch.accounts import account_features_file
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
+from riskscore.cli._paths import path_argument
 from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import add_errors_option, render_quarantine
 from riskscore.cli._unread import unread_note
@@ -42,11 +42,13 @@ EXAMPLE = (
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "events", type=Path, help=".parquet, .csv or .jsonl events of the full history (schema v1)"
+        "events",
+        type=path_argument,
+        help=".parquet, .csv or .jsonl events of the full history (schema v1)",
     )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=path_argument,
         required=True,
         help="the .parquet file to write: a new file, or an account features file to replace "
         "(never an input)",

@@ -6,14 +6,19 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from riskscore.batch.shadow import read_alert_ids, read_shadow_run
 from riskscore.cli._future_option import add_max_future_s_option
-from riskscore.cli._paths import NamedBundle, check_not_inputs, check_out_dir, named_bundle
+from riskscore.cli._paths import (
+    NamedBundle,
+    check_not_inputs,
+    check_out_dir,
+    named_bundle,
+    path_argument,
+)
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._time import parse_epoch, seed, whole_number
 from riskscore.cli._unread import unread_note
@@ -78,29 +83,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
-        "--data", type=Path, help="directory with events.parquet and labels.parquet"
+        "--data", type=path_argument, help="directory with events.parquet and labels.parquet"
     )
-    source.add_argument("--events", type=Path, help="events without ground truth")
+    source.add_argument("--events", type=path_argument, help="events without ground truth")
     source.add_argument(
         "--shadow-run",
-        type=Path,
+        type=path_argument,
         metavar="DIR",
         help="output directory of `riskscore score --shadow-model` (Parquet or JSON lines)",
     )
     source.add_argument(
         "--shadow-alerts",
-        type=Path,
+        type=path_argument,
         metavar="FILE",
         help="shadow alerts (an alerts file: JSON lines of an online scorer, or the "
         "alerts.parquet or .jsonl of `riskscore score`); needs --alerts",
     )
     parser.add_argument(
         "--alerts",
-        type=Path,
+        type=path_argument,
         metavar="FILE",
         help="with --shadow-alerts: the production alerts of the same events (an alerts file)",
     )
-    parser.add_argument("--queue", type=Path, help="review queue whose decisions to match")
+    parser.add_argument("--queue", type=path_argument, help="review queue whose decisions to match")
     parser.add_argument(
         "--since",
         type=parse_epoch,
@@ -115,7 +120,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"bootstrap replicates over adults (1 to {MAX_BOOTSTRAP:,})",
     )
     parser.add_argument("--seed", type=seed, default=0, help="seed of the bootstrap")
-    parser.add_argument("--out", type=Path, help="directory for compare.json (default: none)")
+    parser.add_argument(
+        "--out", type=path_argument, help="directory for compare.json (default: none)"
+    )
     add_max_future_s_option(parser)
 
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 from riskscore._optional import import_extra
-from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_not_inputs, check_out_dir
+from riskscore.cli._paths import (
+    MODEL_HELP,
+    bundle_dir,
+    check_not_inputs,
+    check_out_dir,
+    path_argument,
+)
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
 from riskscore.cli._time import seed, synthetic_conversations, whole_number
@@ -43,7 +48,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--data",
-        type=Path,
+        type=path_argument,
         help="directory with events.parquet and labels.parquet (as `riskscore generate` writes)",
     )
     source.add_argument(
@@ -65,7 +70,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="with --worlds, skip this many evaluation worlds first (0: seeds 1000 on, the "
         "worlds the default model was chosen on; 30: seeds 1030 on, used for no choice)",
     )
-    parser.add_argument("--out", type=Path, required=True, help="directory for the report")
+    parser.add_argument("--out", type=path_argument, required=True, help="directory for the report")
     parser.add_argument(
         "--bootstrap",
         type=whole_number(0, MAX_BOOTSTRAP),

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 from typing import Any
 
-from riskscore.cli._paths import check_out_dir
+from riskscore.cli._paths import check_out_dir, path_argument
 from riskscore.cli._time import parse_end, parse_epoch
 from riskscore.keys import check_key, check_pseudonym_key
 from riskscore.moderation import ReviewQueue
@@ -31,8 +30,10 @@ EXAMPLE = (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, required=True, help="the queue's SQLite file")
-    parser.add_argument("--out", type=Path, required=True, help="directory for the exports")
+    parser.add_argument("--db", type=path_argument, required=True, help="the queue's SQLite file")
+    parser.add_argument(
+        "--out", type=path_argument, required=True, help="directory for the exports"
+    )
     parser.add_argument(
         "--from",
         dest="start",

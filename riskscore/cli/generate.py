@@ -8,7 +8,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from riskscore.cli._paths import check_out_dir
+from riskscore.cli._paths import check_out_dir, path_argument
 from riskscore.cli._time import (
     MAX_SYNTHETIC_CONVERSATIONS,
     seed,
@@ -85,7 +85,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="file format of the events (labels are always Parquet)",
     )
     parser.add_argument(
-        "--out", type=Path, required=True, help="directory for events.FORMAT and labels.parquet"
+        "--out",
+        type=path_argument,
+        required=True,
+        help="directory for events.FORMAT and labels.parquet",
     )
 
 

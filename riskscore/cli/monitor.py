@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 from riskscore.cli._future_option import add_max_future_s_option
-from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_not_inputs, check_out_dir
+from riskscore.cli._paths import (
+    MODEL_HELP,
+    bundle_dir,
+    check_not_inputs,
+    check_out_dir,
+    path_argument,
+)
 from riskscore.cli._unread import unread_note
 from riskscore.features import extract_features
 from riskscore.io import read_messages
@@ -29,10 +34,14 @@ EXAMPLE = (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("events", type=Path, help="the period's events (Parquet, CSV, JSON lines)")
+    parser.add_argument(
+        "events", type=path_argument, help="the period's events (Parquet, CSV, JSON lines)"
+    )
     parser.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
     parser.add_argument(
-        "--out", type=Path, help="directory for drift.json and drift.md (default: print only)"
+        "--out",
+        type=path_argument,
+        help="directory for drift.json and drift.md (default: print only)",
     )
     parser.add_argument(
         "--fail-on-drift", action="store_true", help="exit with code 1 when a shift is major"

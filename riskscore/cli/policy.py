@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import math
 import tempfile
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -19,7 +18,7 @@ import pyarrow.parquet as pq
 from riskscore import synthetic
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
 from riskscore.cli._chunk_option import add_chunk_rows_option, should_stream
-from riskscore.cli._paths import MODEL_HELP, bundle_dir
+from riskscore.cli._paths import MODEL_HELP, bundle_dir, path_argument
 from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import add_errors_option
 from riskscore.cli._time import per_million, seed, share, synthetic_conversations
@@ -59,7 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "file",
-        type=Path,
+        type=path_argument,
         nargs="?",
         help="check: the policy TOML file (see docs/policy.md); tune: an events file of "
         "whole conversations (CSV, JSON lines, Parquet or Arrow)",
@@ -78,12 +77,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--from",
         dest="template",
-        type=Path,
+        type=path_argument,
         help="tune: the policy whose bands and guards to keep (default: the built-in one)",
     )
     parser.add_argument(
         "--data",
-        type=Path,
+        type=path_argument,
         help="labelled data: a directory with events.parquet and labels.parquet "
         "(default: a fresh synthetic sample)",
     )

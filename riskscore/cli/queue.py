@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 from typing import Any
 
+from riskscore.cli._paths import path_argument
 from riskscore.cli._time import MAX_COUNT, parse_epoch, whole_number
 from riskscore.moderation import QueueError
 from riskscore.moderation.queue import ReviewQueue
@@ -30,7 +30,7 @@ EXAMPLE = (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, required=True, help="the queue's SQLite file")
+    parser.add_argument("--db", type=path_argument, required=True, help="the queue's SQLite file")
     parser.add_argument(
         "--top", type=whole_number(0), default=10, help="cases to show (0: none; default: 10)"
     )

@@ -6,12 +6,11 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 from riskscore._optional import import_extra
 from riskscore.cli._future_option import add_max_future_s_option
-from riskscore.cli._paths import bundle_dir, check_not_inputs, check_out_dir
+from riskscore.cli._paths import bundle_dir, check_not_inputs, check_out_dir, path_argument
 from riskscore.cli._progress import steps
 from riskscore.cli._time import parse_end, parse_epoch, seed, share, synthetic_conversations
 from riskscore.io import read_messages
@@ -44,8 +43,8 @@ EXAMPLE = (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, required=True, help="the queue's SQLite file")
-    parser.add_argument("--out", type=Path, required=True, help="directory for the report")
+    parser.add_argument("--db", type=path_argument, required=True, help="the queue's SQLite file")
+    parser.add_argument("--out", type=path_argument, required=True, help="directory for the report")
     parser.add_argument(
         "--start",
         type=parse_epoch,
@@ -87,7 +86,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     parser.add_argument(
         "--events",
-        type=Path,
+        type=path_argument,
         help="the period's events (Parquet, CSV, JSON lines), for the drift section "
         "(default: none, no drift section)",
     )

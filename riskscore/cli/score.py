@@ -15,7 +15,13 @@ from riskscore.batch.shadow import SHADOW_FILES, ShadowRun
 from riskscore.cli._chunk_option import add_chunk_rows_option, should_stream
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
-from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_not_inputs, check_out_dir
+from riskscore.cli._paths import (
+    MODEL_HELP,
+    bundle_dir,
+    check_not_inputs,
+    check_out_dir,
+    path_argument,
+)
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import add_errors_option, render_quarantine
@@ -68,7 +74,9 @@ EXAMPLE = (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("events", type=Path, help=".parquet, .csv or .jsonl events (schema v1)")
+    parser.add_argument(
+        "events", type=path_argument, help=".parquet, .csv or .jsonl events (schema v1)"
+    )
     parser.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
     parser.add_argument(
         "--shadow-model",
@@ -78,7 +86,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "OUT/shadow/, never queued (default: none)",
     )
     add_policy_option(parser)
-    parser.add_argument("--out", type=Path, required=True, help="directory for the outputs")
+    parser.add_argument(
+        "--out", type=path_argument, required=True, help="directory for the outputs"
+    )
     parser.add_argument(
         "--format",
         choices=("parquet", "csv", "jsonl"),
@@ -88,7 +98,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_errors_option(parser)
     parser.add_argument(
         "--accounts",
-        type=Path,
+        type=path_argument,
         metavar="FILE",
         help="per-account features of the full history that holds EVENTS (from `riskscore "
         "accounts`); default: computed from EVENTS alone",

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore._optional import missing_extra
-from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_own_files
+from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_own_files, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.exceptions import RiskscoreError
@@ -69,17 +69,20 @@ EXAMPLE = (
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--db", type=Path, required=True, help="the review queue's SQLite file (created if missing)"
+        "--db",
+        type=path_argument,
+        required=True,
+        help="the review queue's SQLite file (created if missing)",
     )
     parser.add_argument(
         "--checkpoint",
-        type=Path,
+        type=path_argument,
         help="the scorer's SQLite checkpoint: restored from at start if it exists, written on a "
         "schedule and at shutdown (default: none, state is lost at exit)",
     )
     parser.add_argument(
         "--timeline",
-        type=Path,
+        type=path_argument,
         help="SQLite file of the events' metadata for the case pages' plots "
         "(default: DB with the suffix .timeline.sqlite)",
     )

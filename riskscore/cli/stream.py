@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_own_files
+from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_own_files, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summary, render_queue
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
@@ -71,14 +71,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--shadow-out",
-        type=Path,
+        type=path_argument,
         metavar="FILE",
         help="JSON lines file the shadow alerts are appended to (default: none)",
     )
     add_policy_option(parser)
     add_queue_option(parser)
     parser.add_argument(
-        "--checkpoint", type=Path, help="SQLite checkpoint file (resumed from if it exists)"
+        "--checkpoint",
+        type=path_argument,
+        help="SQLite checkpoint file (resumed from if it exists)",
     )
     parser.add_argument(
         "--checkpoint-every", type=int, default=100_000, help="input lines between two checkpoints"

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from riskscore.cli._future_option import add_max_future_s_option
-from riskscore.cli._paths import bundle_dir, check_out_dir
+from riskscore.cli._paths import bundle_dir, check_out_dir, path_argument
 from riskscore.cli._progress import steps
 from riskscore.cli._time import (
     open_fraction,
@@ -40,7 +39,7 @@ EXAMPLE = (
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
-        type=Path,
+        type=path_argument,
         help="directory with events.parquet and labels.parquet (generated when omitted)",
     )
     parser.add_argument(
@@ -71,12 +70,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=0.25,
         help="share of adults held out for the stored metrics, between 0 and 1 (with --data)",
     )
-    parser.add_argument("--out", type=Path, required=True, help="bundle directory to write")
     parser.add_argument(
-        "--from-queue", type=Path, help="review queue whose decisions are the labels"
+        "--out", type=path_argument, required=True, help="bundle directory to write"
     )
     parser.add_argument(
-        "--events", type=Path, help="with --from-queue: every event of the queue's period"
+        "--from-queue", type=path_argument, help="review queue whose decisions are the labels"
+    )
+    parser.add_argument(
+        "--events", type=path_argument, help="with --from-queue: every event of the queue's period"
     )
     parser.add_argument(
         "--model",

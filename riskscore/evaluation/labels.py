@@ -12,6 +12,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.features import FeatureTable
 from riskscore.io.messages import MessageTable
 from riskscore.model import align_labels
+from riskscore.synthetic.labels import onset_indexes
 
 _REQUIRED = ("conversation_id", "is_grooming", "onset_index", "adult_id")
 
@@ -79,7 +80,7 @@ def check_and_align(labels: Any, features: FeatureTable, messages: MessageTable)
     truth = align_labels(features, labels)
     order = np.argsort(label_ids, kind="stable")
     pos = order[np.searchsorted(label_ids[order], features.conversation_id)]
-    onset = np.asarray(labels.onset_index, dtype=np.int64)[pos]
+    onset = onset_indexes(labels.onset_index)[pos]
     adult = np.asarray(labels.adult_id)[pos]
     participant = (adult == features.adult_id) | (adult == features.child_id)
     if not np.all(participant):

@@ -75,6 +75,7 @@ from riskscore.features.pair_columns import PAIR_COLUMNS, pair_columns, read_pai
 from riskscore.io.columnar import field_paths
 from riskscore.io.files import check_regular_file
 from riskscore.io.json_lines import json_loads
+from riskscore.io.schema import MAX_TIMESTAMP, MIN_TIMESTAMP
 from riskscore.io.staging import staged_file
 from riskscore.io.text import arrow_file
 from riskscore.io.timestamps import iso_utc
@@ -325,6 +326,11 @@ def _metadata(raw: dict[bytes, bytes], source: Path) -> dict[str, Any]:
             raise SchemaError(
                 f"{source}: metadata {key!r} must be a whole number >= 0, got {value!r}; "
                 "rebuild the file with `riskscore accounts`"
+            )
+        if key != "n_events" and not MIN_TIMESTAMP <= value < MAX_TIMESTAMP:
+            raise SchemaError(
+                f"{source}: metadata {key!r} must be epoch seconds from 1970 up to 2200, as "
+                f"every event's time, got {value!r}; rebuild the file with `riskscore accounts`"
             )
     if meta["history_start"] > meta["history_end"]:
         raise SchemaError(

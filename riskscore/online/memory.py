@@ -32,7 +32,7 @@ from riskscore.io.groups import (
     shared_pair_id_error,
 )
 from riskscore.io.schema import CHANNEL_NAMES
-from riskscore.io.timestamps import future_reason
+from riskscore.io.timestamps import FutureLimit, future_reason
 from riskscore.model import RiskModel
 from riskscore.online.lock import CheckpointLock
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
@@ -169,7 +169,9 @@ class ScorerMemory(ScorerCheckpoints):
 
         The reference clock is the system clock (``time_source="wall"``), a callable's
         value, or with ``"events"`` the latest accepted event time (no limit before
-        the first event).
+        the first event). A callable's value is checked as ``read_messages(now=...)`` is
+        (:meth:`~riskscore.io.timestamps.FutureLimit.at`): one that is no epoch seconds
+        from 1970 up to 2200 (milliseconds, NaN, a boolean, text) raises ``ValueError``.
         """
         source = self.time_source
         if source == "wall":
@@ -177,7 +179,14 @@ class ScorerMemory(ScorerCheckpoints):
         if source == "events":
             return self.clock + self.max_future_s if self.n_events else math.inf
         assert callable(source)
-        return float(source()) + self.max_future_s
+        now = source()
+        try:  # the rule of every reference time (a clock in milliseconds is beyond 2200)
+            return FutureLimit.at(now, self.max_future_s).latest
+        except ValueError:
+            raise ValueError(
+                f"time_source() gave {now!r:.80}, not epoch seconds from 1970 up to 2200 (a "
+                "number): give a clock in seconds, such as time.time; the event was not applied"
+            ) from None
 
     def _evict_oldest(self) -> None:
         """Forget the least recently active conversation (the live-conversation cap)."""

@@ -224,6 +224,9 @@ class OnlineScorer(Rescoring, ShadowScoring):
             latest event by more than ``reorder_tolerance_s``, or is dated more
             than ``max_future_s`` ahead of the reference clock. State is
             unchanged.
+        ValueError
+            A callable ``time_source`` gave no epoch seconds (milliseconds, NaN);
+            state is unchanged.
         """
         # One frame per event: parsing and applying are inlined here because the
         # hot path is a few microseconds and a Python call costs about 0.1 of them.

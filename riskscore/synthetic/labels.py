@@ -12,11 +12,20 @@ import pyarrow as pa
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import field_paths
+from riskscore.io.columns import to_float
 from riskscore.io.ids import check_ids
+from riskscore.io.number_rules import NumberRules, check_numbers
 from riskscore.io.problems import Problems, raise_first
 from riskscore.io.validate import refuse_content
 
-__all__ = ["LABEL_FILE_COLUMNS", "AdultLabels", "Labels", "boolean_labels", "labels_from_arrow"]
+__all__ = [
+    "LABEL_FILE_COLUMNS",
+    "AdultLabels",
+    "Labels",
+    "boolean_labels",
+    "labels_from_arrow",
+    "onset_indexes",
+]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -69,6 +78,55 @@ def boolean_labels(values: npt.ArrayLike, column: str = "is_grooming") -> BoolAr
             value=value,
         )
     return array.astype(bool)
+
+
+_ONSET: Final = "the index of an event in its conversation (-1 for a benign one)"
+_ONSET_RULES: Final = NumberRules(
+    low=-1,
+    high=2**53,  # beyond, a float index has lost digits; no conversation is that long
+    out_of_range=f"is out of range: expected {_ONSET}",
+    empty=f"is missing: expected {_ONSET}",
+    fractional=f"is not a whole number: expected {_ONSET}",
+)
+
+
+def onset_indexes(values: npt.ArrayLike, column: str = "onset_index") -> IntArray:
+    """Grooming onsets as int64 event indexes: whole numbers from -1 (integers, whole
+    floats or number text, as the events' number columns read them).
+
+    Parameters
+    ----------
+    values : array-like of shape (n_conversations,)
+        The onsets as read.
+    column : str, default "onset_index"
+        Named in the error.
+
+    Returns
+    -------
+    array of int64, shape (n_conversations,)
+
+    Raises
+    ------
+    SchemaError
+        A fraction (which a cast would cut to another event), a boolean, text that is no
+        number, an empty value or one out of range, naming the column, the first such row
+        and its value.
+
+    Examples
+    --------
+    >>> onset_indexes([3, -1]).tolist(), onset_indexes([3.0, -1.0]).tolist()
+    ([3, -1], [3, -1])
+    >>> onset_indexes([2.7, -1])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    riskscore.exceptions.SchemaError: column 'onset_index', row 0: 2.7 is not a whole number: ...
+    """
+    array = np.asarray(values)
+    problems = Problems(len(array), {column: array})
+    numbers = array if array.dtype.kind in "iu" else to_float(column, array, problems, _ONSET)
+    onsets = check_numbers(column, numbers, _ONSET_RULES, problems, -1, np.int64)
+    if problems.bad.any():
+        raise_first(problems, np.flatnonzero(problems.bad))
+    return onsets
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -186,8 +244,9 @@ class Labels:
         ------
         SchemaError
             A column is missing or holds nulls, a column is named like message content
-            (:func:`riskscore.io.validate.refuse_content`), or ``is_grooming`` holds a
-            value that is not true or false (:func:`boolean_labels`).
+            (:func:`riskscore.io.validate.refuse_content`), ``is_grooming`` holds a
+            value that is not true or false (:func:`boolean_labels`), or ``onset_index``
+            one that is no event index (:func:`onset_indexes`).
         """
         refuse_content(field_paths(table.schema), "labels")  # nested fields too, as events
         missing = [c for c in _LABEL_COLUMNS if c not in table.column_names]
@@ -210,7 +269,7 @@ class Labels:
         return cls(
             conversation_id=conversation_id,
             is_grooming=boolean_labels(column("is_grooming")),
-            onset_index=column("onset_index").astype(np.int64),
+            onset_index=onset_indexes(column("onset_index")),
             adult_id=adult_id,
             scenario=column("scenario").astype(str),
             is_grooming_true=(
