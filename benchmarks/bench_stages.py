@@ -10,8 +10,16 @@ machine weighs on all of them alike. Run from the repository root::
     .venv/bin/python benchmarks/bench_stages.py --messages 1000000
     git worktree add /tmp/before <commit>
     .venv/bin/python benchmarks/bench_stages.py --roots /tmp/before . --messages 10000000
-    .venv/bin/python benchmarks/bench_stages.py --text-ids --messages 1000000
+    .venv/bin/python benchmarks/bench_stages.py --form text-ids --messages 1000000
         # ids as text ("u-1042-7f3a"), as most platforms export them
+
+``--form`` is the shape the same events arrive in (``read_messages`` reads each):
+``generated`` (the workload as ``generate_parquet`` writes it: integer ids, channel and
+event as Arrow dictionaries), ``text-ids`` (ids as text), ``plain-text`` (channel and event
+as plain text, as pandas, polars, Spark and warehouses write Parquet), ``iso-times`` (that,
+with ISO 8601 text times: ``2026-01-04T10:15:00Z``), ``csv`` (the plain-text form as a CSV
+file), ``polars`` and ``pandas`` (the plain-text form as a DataFrame of each, its text
+columns those libraries' default text types).
 
 Prints a table and writes ``benchmarks/results/stages_<n>.json`` (or ``--output``). Every
 checkout scores the same file with the same model, and the features of each are compared with
@@ -36,13 +44,32 @@ from _common import RESULTS, run_record, workload, write_json
 STAGES = ("validate_sort", "features", "scores_with_reasons")
 
 
-def time_stages(path: str, repeats: int) -> dict[str, Any]:
-    """Best time of each stage for the riskscore found first on ``sys.path``."""
+FORMS = ("generated", "text-ids", "plain-text", "iso-times", "csv", "polars", "pandas")
+
+
+def _source(path: str, form: str) -> Any:
+    """What ``read_messages`` is given in ``form``: an Arrow table of the Parquet file at
+    ``path`` (already written in that form), the CSV file itself, or a DataFrame."""
     import pyarrow.parquet as pq
 
+    if form == "csv":
+        return path
+    if form == "polars":
+        import polars as pl
+
+        return pl.read_parquet(path)
+    if form == "pandas":
+        import pandas as pd
+
+        return pd.read_parquet(path)
+    return pq.read_table(path)
+
+
+def time_stages(path: str, repeats: int, form: str = "generated") -> dict[str, Any]:
+    """Best time of each stage for the riskscore found first on ``sys.path``."""
     import riskscore as rs
 
-    table = pq.read_table(path)
+    table = _source(path, form)
     model = rs.load_model()
     best = dict.fromkeys(STAGES, float("inf"))
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -84,27 +111,48 @@ def _scores_sha256(scores: Any) -> str:
     return digest.hexdigest()
 
 
-def with_text_ids(path: Path) -> Path:
-    """The workload with its three id columns as text (``u-<id>-7f3a``), cached beside it."""
+def in_form(path: Path, form: str) -> Path:
+    """The workload's file in ``form`` (see the module's docstring), cached beside it."""
     import pyarrow as pa
     import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
     import pyarrow.parquet as pq
 
-    out = path.with_name(f"{path.stem}_textids.parquet")
+    if form == "generated":
+        return path
+    kind = {"text-ids": "textids", "iso-times": "isotimes"}.get(form, "plaintext")
+    out = path.with_name(f"{path.stem}_{kind}.parquet")
     if not out.exists():
         table = pq.read_table(path)
-        for name in ("conversation_id", "sender_id", "recipient_id"):
-            text = pc.binary_join_element_wise("u-", pc.cast(table[name], pa.string()), "-7f3a", "")
-            table = table.set_column(table.schema.get_field_index(name), name, text)
+
+        def replace(name: str, values: Any) -> None:
+            nonlocal table
+            table = table.set_column(table.schema.get_field_index(name), name, values)
+
+        if form == "text-ids":
+            for name in ("conversation_id", "sender_id", "recipient_id"):
+                text = pc.cast(table[name], pa.string())
+                replace(name, pc.binary_join_element_wise("u-", text, "-7f3a", ""))
+        else:
+            for name in ("channel", "event"):
+                replace(name, pc.cast(table[name], pa.string()))
+        if form == "iso-times":
+            zoned = pc.cast(pc.multiply(table["timestamp"], 1_000_000), pa.timestamp("us", "UTC"))
+            replace("timestamp", pc.strftime(zoned, format="%Y-%m-%dT%H:%M:%SZ"))
         pq.write_table(table, out)
-    return out
+    if form != "csv":
+        return out
+    csv = out.with_suffix(".csv")
+    if not csv.exists():
+        pa_csv.write_csv(pq.read_table(out), csv)
+    return csv
 
 
-def _run_checkout(root: Path, path: Path, repeats: int) -> dict[str, Any]:
+def _run_checkout(root: Path, path: Path, repeats: int, form: str) -> dict[str, Any]:
     code = (
         f"import sys; sys.path[:0] = [{str(root)!r}, {str(Path(__file__).parent)!r}]; "
         "import json, bench_stages; "
-        f"print(json.dumps(bench_stages.time_stages({str(path)!r}, {repeats})))"
+        f"print(json.dumps(bench_stages.time_stages({str(path)!r}, {repeats}, {form!r})))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
@@ -130,19 +178,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per process (best kept)")
     parser.add_argument("--rounds", type=int, default=2, help="turns each checkout takes")
     parser.add_argument("--output", type=Path, help="results file (default benchmarks/results/)")
-    parser.add_argument("--text-ids", action="store_true", help="ids as text, not integers")
+    parser.add_argument(
+        "--form", choices=FORMS, default="generated", help="the shape the events arrive in"
+    )
     args = parser.parse_args(argv)
 
-    path = with_text_ids(workload(args.messages)) if args.text_ids else workload(args.messages)
+    path = in_form(workload(args.messages), args.form)
     roots = [Path(r).resolve() for r in args.roots]
     runs: dict[str, list[dict[str, Any]]] = {str(r): [] for r in roots}
     for _ in range(args.rounds):
         for root in roots:
-            runs[str(root)].append(_run_checkout(root, path, args.repeats))
+            runs[str(root)].append(_run_checkout(root, path, args.repeats, args.form))
 
     reference = runs[str(roots[0])][0]["features_sha256"]
     reference_scores = runs[str(roots[0])][0].get("scores_sha256")
-    print(f"workload: {path.name}; best of {args.repeats} x {args.rounds} rounds per checkout\n")
+    print(
+        f"workload: {path.name} ({args.form}); best of {args.repeats} x {args.rounds} rounds "
+        "per checkout\n"
+    )
     header = f"{'checkout':40s} " + " ".join(f"{s:>20s}" for s in STAGES) + f" {'system CPU':>11s}"
     print(header)
     print("-" * len(header))
@@ -177,12 +230,12 @@ def main(argv: list[str] | None = None) -> int:
         "identical in every checkout" if scores_identical else "DIFFER (or not recorded)",
     )
 
-    kind = "_textids" if args.text_ids else ""
+    kind = "" if args.form == "generated" else "_" + args.form.replace("-", "")
     write_json(
         args.output or RESULTS / f"stages_{round(args.messages / 1e6)}m{kind}.json",
         {
             **run_record("stages", __file__, argv),
-            "workload": {"file": path.name},
+            "workload": {"file": path.name, "form": args.form},
             "checkouts": summary,
             "features_identical": identical,
             "scores_identical": scores_identical,

@@ -42,6 +42,8 @@ _EXACT_FLOAT_INT: Final = 2**53
 #: (:class:`~riskscore.io.ids.Coded`); any other column's dictionary is decoded, since its
 #: checks read values, not codes.
 _CODED_COLUMNS: Final = frozenset((*ID_COLUMNS, "channel", "event"))
+#: Arrow's text types (polars exports string views).
+_TEXT_TYPES: Final = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
 #: The one column whose times (with a zone) are read as epoch seconds; a time in any other
 #: column (an id, an age) is refused as the value it is, as in a dict or an online event.
 TIME_COLUMN: Final = "timestamp"
@@ -216,10 +218,11 @@ def _column_to_numpy(col: Any, name: str) -> AnyArray:
             return _decode_dictionary(col)
         # other columns' codes are not their values: an age "35" must not read as 0
         return _column_to_numpy(col.cast(col.type.value_type), name)
-    if name in ID_COLUMNS and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-        # Text ids are checked as a dictionary column's are, once per distinct id (Arrow's
-        # hash table) rather than once per row as a Python string each.
-        return _decode_dictionary(pc.dictionary_encode(col))
+    if name in _CODED_COLUMNS and any(is_(col.type) for is_ in _TEXT_TYPES):
+        # Text ids, channels and event types are checked as a dictionary column's are, once
+        # per distinct value (Arrow's hash table) rather than once per row as a Python
+        # string each (a file written by pandas, polars or a warehouse holds plain text).
+        return _decode_dictionary(_string_dictionary(pc.dictionary_encode(col)))
     if pa.types.is_decimal(col.type):
         return _decimal_to_numpy(col, name)
     if name in ID_COLUMNS and pa.types.is_integer(col.type) and col.null_count:
@@ -345,9 +348,10 @@ def pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
             values = series.to_numpy(dtype=object)
             values[series.isna().to_numpy()] = None
             out[str(name)] = values
-        elif str(name) in ID_COLUMNS and _is_pandas_text(dtype):
-            # pandas' text (Arrow-backed, its default) handed over as Arrow: ids are then
-            # checked once per distinct id, not made one Python string per row first
+        elif str(name) in _CODED_COLUMNS and (_is_pandas_text(dtype) or str(dtype) == "category"):
+            # pandas' text (Arrow-backed, its default) and categoricals handed over as Arrow:
+            # ids, channels and event types are then checked once per distinct value, not
+            # made one Python string per row first
             out[str(name)] = _column_to_numpy(pa.array(series.array), str(name))
         else:
             out[str(name)] = series.to_numpy(dtype=object if dtype is np.dtype(object) else None)

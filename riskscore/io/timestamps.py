@@ -346,17 +346,23 @@ def _parse_time_text(
     if digits.any():
         out[digits] = np.floor(np.asarray(pc.filter(text, is_digits).cast(pa.float64())))
     iso = np.asarray(is_iso)
-    if iso.any():
-        iso_text = pc.replace_substring_regex(pc.filter(text, is_iso), r"([+-]\d{2})$", r"\1:00")
-        # whole seconds are kept: digits beyond microseconds (nanoseconds) are dropped
-        iso_text = pc.replace_substring_regex(iso_text, r"(\.\d{1,6})\d*", r"\1")
-        out[iso] = _cast_iso(iso_text)
+    if iso.all():  # every cell ISO text (the common case): no copy of the column
+        out[:] = _cast_iso(text)
+    elif iso.any():
+        out[iso] = _cast_iso(pc.filter(text, is_iso))
     return out, np.isnan(out)
 
 
 def _cast_iso(text: Any) -> AnyArray:
     """Parse ISO 8601 strings with offsets; unparsable ones (e.g. month 13) become NaN."""
     target = pa.timestamp("us", tz="UTC")
+    try:  # the common case in one cast; else normalised first (digits beyond micros)
+        return np.asarray(text.cast(target).cast(pa.int64()), dtype=np.float64) // 1_000_000
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    text = pc.replace_substring_regex(text, r"([+-]\d{2})$", r"\1:00")
+    # whole seconds are kept: digits beyond microseconds (nanoseconds) are dropped
+    text = pc.replace_substring_regex(text, r"(\.\d{1,6})\d*", r"\1")
     try:
         return np.asarray(text.cast(target).cast(pa.int64()), dtype=np.float64) // 1_000_000
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
