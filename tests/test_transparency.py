@@ -41,7 +41,9 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> SimulatedMonth:
 @pytest.fixture(scope="module")
 def report(month: SimulatedMonth) -> rs.TransparencyReport:
     with ReviewQueue(month.queue_path) as q:
-        return transparency_report(q, month.period, key=KEY, platform="test")
+        # exact figures (min_cell=0): these tests check the arithmetic; tests/test_disclosure.py
+        # checks what a published report withholds
+        return transparency_report(q, month.period, key=KEY, platform="test", min_cell=0)
 
 
 def test_counts_add_up(report: rs.TransparencyReport, month: SimulatedMonth) -> None:
@@ -152,10 +154,10 @@ def test_status_counted_as_of_period_end(tmp_path: Path) -> None:
         q.decide(
             "b", "dismissed", moderator="m", at=T0 + 2000, token=q.case("b", now=T0 + 2000).token
         )
-        d = transparency_report(q, (T0, T0 + 1000), key=KEY).data
+        d = transparency_report(q, (T0, T0 + 1000), key=KEY, min_cell=0).data
         assert (d["alerts_raised"], d["user_reports"]) == (2, 1)  # alert 9 is outside
         assert (d["escalated"], d["dismissed"], d["open"]) == (0, 0, 2)  # decided later
-        d = transparency_report(q, (T0, T0 + 5000), key=KEY).data
+        d = transparency_report(q, (T0, T0 + 5000), key=KEY, min_cell=0).data
         assert (d["escalated"], d["dismissed"], d["open"]) == (1, 1, 0)
         assert d["time_to_decision_hours"]["automated_detection"]["median"] == pytest.approx(
             (3600 + 1950) / 2 / 3600, abs=0.01
@@ -184,7 +186,7 @@ def test_cli_report_and_queue(
     assert main(args) == 2
     assert "RISKSCORE_REPORT_KEY" in capsys.readouterr().err
     monkeypatch.setenv("RISKSCORE_REPORT_KEY", SYNTHETIC_DEMO_KEY)
-    assert main([*args, "--no-charts", "--json"]) == 0
+    assert main([*args, "--no-charts", "--json", "--min-cell", "0"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (
         out["alerts_raised"] == out["actioned"] + out["dismissed"] + out["escalated"] + out["open"]
@@ -314,7 +316,7 @@ def test_report_of_real_decisions_is_not_marked(tmp_path: Path) -> None:
         q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.7, Tier.URGENT), at=now - 600)
         _decide_one(q, "a")
         assert q.simulated_items() == frozenset()
-        report = transparency_report(q, (now - 3600, now + 3600), key=KEY)
+        report = transparency_report(q, (now - 3600, now + 3600), key=KEY, min_cell=0)
     d = report.to_dict()
     assert d["simulated"] is False
     assert d["simulation"]["decision_times"] == "measured"
@@ -343,7 +345,7 @@ def test_a_queue_mixing_simulated_and_real_decisions_is_marked_as_mixed(
         assert q.simulated  # the file remembers it was created for a simulation
         _decide_one(q, "b")
         assert q.simulated_items() == frozenset({simulated_id})
-        d = transparency_report(q, (now - 86_400, now + 3600), key=KEY).to_dict()
+        d = transparency_report(q, (now - 86_400, now + 3600), key=KEY, min_cell=0).to_dict()
     assert d["simulated"] is True
     sim = d["simulation"]
     assert (sim["decision_times"], sim["items_with_simulated_times"]) == ("mixed", 1)
@@ -354,7 +356,7 @@ def test_a_queue_mixing_simulated_and_real_decisions_is_marked_as_mixed(
     assert "> **PARTLY SIMULATED:** 1 of 2 reviewed or decided items" in markdown
     assert "(partly simulated)" in markdown
     monkeypatch.setenv("RISKSCORE_REPORT_KEY", SYNTHETIC_DEMO_KEY)
-    args = ["--start", str(now - 86_400), "--end", str(now + 3600), "--no-charts"]
+    args = ["--start", str(now - 86_400), "--end", str(now + 3600), "--no-charts", "--min-cell=0"]
     assert main(["report", "--db", str(path), "--out", str(tmp_path / "r"), *args]) == 0
     printed = capsys.readouterr().out
     assert "PARTLY SIMULATED: 1 of 2" in printed

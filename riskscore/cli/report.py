@@ -12,16 +12,24 @@ from riskscore._optional import import_extra
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import bundle_dir, check_not_inputs, check_out_dir, path_argument
 from riskscore.cli._progress import steps
-from riskscore.cli._time import parse_end, parse_epoch, seed, share, synthetic_conversations
+from riskscore.cli._time import (
+    parse_end,
+    parse_epoch,
+    seed,
+    share,
+    synthetic_conversations,
+    whole_number,
+)
 from riskscore.io import read_messages
 from riskscore.keys import check_key, check_pseudonym_key
 from riskscore.model import load_model
 from riskscore.model.drift import period_drift
 from riskscore.moderation.cases import check_period
+from riskscore.moderation.disclosure import DEFAULT_MIN_CELL, SUPPRESSED
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.simulation import simulate_month
 from riskscore.moderation.transparency import REPORT_FILES, transparency_report
-from riskscore.moderation.transparency_render import simulation_banner
+from riskscore.moderation.transparency_render import disclosure_note, simulation_banner
 
 NAME = "report"
 HELP = "write a transparency report (report.json, report.md, report.html, charts) from a queue"
@@ -96,6 +104,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="the production bundle (a directory, or `default`): reference of the drift "
         "section, and the scorer of a --synthetic-month (default: the shipped one)",
     )
+    parser.add_argument(
+        "--min-cell",
+        type=whole_number(0),
+        default=DEFAULT_MIN_CELL,
+        help="disclosure control: withhold counts from 1 to N-1, and further figures so that "
+        "none can be worked out from the totals (0 or 1: exact figures, for a regulator "
+        f"under confidentiality). default: {DEFAULT_MIN_CELL}",
+    )
     add_max_future_s_option(parser)
 
 
@@ -148,7 +164,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
                 period = (start, end)
             drift = None if messages is None else period_drift(model, messages, period)
             report = transparency_report(
-                queue, period, key=key, platform=args.platform, drift=drift
+                queue, period, key=key, platform=args.platform, drift=drift, min_cell=args.min_cell
             )
         step("write")
         files = report.write(args.out, charts=not args.no_charts)
@@ -159,11 +175,12 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         "period": d["period"],
         "simulated": simulated,
         "simulation": simulation_banner(d),
-        **{k: d[k] for k in ("alerts_raised", "user_reports", "actioned", "dismissed")},
-        **{k: d[k] for k in ("escalated", "open")},
+        **{k: d[k] for k in _COUNTS},
         "precision": d["automated_detection"]["precision"],
         "time_to_decision_hours": d["time_to_decision_hours"]["all"],
         "time_to_first_review_hours": d["time_to_first_review_hours"]["all"],
+        "disclosure_control": d["disclosure_control"],
+        "disclosure": disclosure_note(d),
         "drift": None
         if d["drift"] is None
         else {
@@ -178,19 +195,22 @@ def render(result: dict[str, Any]) -> None:
     print(f"transparency report {p['start']} to {p['end']} -> {result['out']}")
     if result["simulation"]:
         print(result["simulation"])
+    n = {k: SUPPRESSED if result[k] is None else result[k] for k in _COUNTS}  # None: withheld
     print(
-        f"alerts raised {result['alerts_raised']}: actioned {result['actioned']}, dismissed "
-        f"{result['dismissed']}, escalated {result['escalated']}, open {result['open']}"
+        f"alerts raised {n['alerts_raised']}: actioned {n['actioned']}, dismissed "
+        f"{n['dismissed']}, escalated {n['escalated']}, open {n['open']}"
     )
-    print(f"user reports received {result['user_reports']}")
+    print(f"user reports received {n['user_reports']}")
     precision = result["precision"]
+    withheld = ["automated_detection", "precision"] in result["disclosure_control"]["suppressed"]
     print(
         "precision of automated detection (from decisions): "
-        + ("n/a" if precision is None else f"{100 * precision:.1f}%")
+        + (SUPPRESSED if withheld else "n/a" if precision is None else f"{100 * precision:.1f}%")
     )
     for name in ("time_to_first_review_hours", "time_to_decision_hours"):
         t = result[name]
-        simulated = f" ({t['n_simulated']} of {t['n']} simulated)" if t["n_simulated"] else ""
+        of = SUPPRESSED if t["n"] is None else t["n"]
+        simulated = f" ({t['n_simulated']} of {of} simulated)" if t["n_simulated"] else ""
         figures = (
             "none in the period"  # no median to print (None)
             if t["median"] is None
@@ -201,4 +221,8 @@ def render(result: dict[str, Any]) -> None:
     if drift is not None:
         shifts = ", ".join(drift["major"]) or "none"
         print(f"drift against the model's reference: major shifts: {shifts}")
+    print(result["disclosure"])
     print("files: " + ", ".join(result["files"]))
+
+
+_COUNTS = ("alerts_raised", "user_reports", "actioned", "dismissed", "escalated", "open")

@@ -35,6 +35,7 @@ from riskscore.io.staging import staged_outputs
 from riskscore.keys import check_key, check_pseudonym_key
 from riskscore.model.drift import DriftReport
 from riskscore.moderation.cases import QueueItem, check_period, check_platform
+from riskscore.moderation.disclosure import DEFAULT_MIN_CELL, check_min_cell, protect_report
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.transparency_render import (
     CHART_FILES,
@@ -60,7 +61,7 @@ REPORT_FILES = ("report.json", "report.md", "report.html", *CHART_FILES)
 #: platform's secret.
 SYNTHETIC_DEMO_KEY = "riskscore-synthetic-demo-key-NOT-A-SECRET-v1"
 
-REPORT_FORMAT = 1
+REPORT_FORMAT = 2  # 2: disclosure control (withheld counts are null)
 _TIERS = {1: "review", 2: "urgent"}
 
 
@@ -109,14 +110,16 @@ class TransparencyReport:
     data: dict[str, Any]
 
     @property
-    def alerts_raised(self) -> int:
-        """Alerts raised by automated detection in the period."""
-        return int(self.data["alerts_raised"])
+    def alerts_raised(self) -> int | None:
+        """Alerts raised by automated detection in the period (None when withheld)."""
+        value: int | None = self.data["alerts_raised"]
+        return value
 
     @property
-    def user_reports(self) -> int:
-        """User reports received in the period."""
-        return int(self.data["user_reports"])
+    def user_reports(self) -> int | None:
+        """User reports received in the period (None when withheld)."""
+        value: int | None = self.data["user_reports"]
+        return value
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON types."""
@@ -155,6 +158,7 @@ def transparency_report(
     platform: str = "",
     max_listed_cases: int = 20,
     drift: DriftReport | None = None,
+    min_cell: int = DEFAULT_MIN_CELL,
 ) -> TransparencyReport:
     """Count what came into the review queue in ``period`` and how it was dealt with.
 
@@ -179,6 +183,12 @@ def transparency_report(
         The period's drift against the model's reference distributions
         (:func:`riskscore.model.drift.period_drift`): the report's ``drift`` section.
         Without it, ``drift`` is None.
+    min_cell : int, default 10
+        Disclosure control (:mod:`riskscore.moderation.disclosure`): counts from 1 to
+        ``min_cell - 1`` are withheld, and further figures so that none can be worked out
+        from the published totals; zeros are shown. A withheld figure is None and its path
+        is listed in ``disclosure_control.suppressed``. 0 or 1 gives exact figures, for a
+        regulator who receives them under confidentiality.
 
     Returns
     -------
@@ -190,7 +200,8 @@ def transparency_report(
         review or decision time counted was given by the caller
         (:meth:`ReviewQueue.simulated_items`); ``simulation`` says which, and each
         time figure counts its simulated times in ``n_simulated``. Every rendering
-        marks such figures as simulated.
+        marks such figures as simulated. ``disclosure_control`` states ``min_cell`` and
+        lists what was withheld.
 
     Examples
     --------
@@ -199,9 +210,12 @@ def transparency_report(
     >>> q = ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite", simulation=True)
     >>> _ = q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.7, Tier.URGENT), at=100)
     >>> _ = q.decide("a", "actioned", moderator="m", at=200, token=q.case("a", now=200).token)
-    >>> r = transparency_report(q, (0, 1000), key=SYNTHETIC_DEMO_KEY)
+    >>> r = transparency_report(q, (0, 1000), key=SYNTHETIC_DEMO_KEY, min_cell=0)
     >>> r.alerts_raised, r.data["actioned"], r.data["open"]
     (1, 1, 0)
+    >>> published = transparency_report(q, (0, 1000), key=SYNTHETIC_DEMO_KEY)
+    >>> published.data["actioned"], published.data["disclosure_control"]["min_cell"]
+    (None, 10)
     >>> r.data["simulated"], r.data["simulation"]["decision_times"]
     (True, 'simulated')
     >>> q.close()
@@ -210,6 +224,7 @@ def transparency_report(
     # a slice [:-1] would list every case but the last; 2.5 or True are no count
     if not (type(max_listed_cases) is int and max_listed_cases >= 0):
         raise ValueError(f"max_listed_cases must be a whole number >= 0, got {max_listed_cases!r}")
+    check_min_cell(min_cell)
     secret = check_pseudonym_key(  # before any work
         key, synthetic=queue.simulated, source="the pseudonymisation key"
     )
@@ -289,7 +304,19 @@ def transparency_report(
             "key": "held by the platform; not part of this report",
         },
     }
-    return TransparencyReport(start, end, data)
+    published = protect_report(data, min_cell=min_cell, child_bands=_child_bands(reports))
+    return TransparencyReport(start, end, published)
+
+
+def _child_bands(reports: list[QueueItem]) -> list[str] | None:
+    """The age bands whose user reports all come from children, when no band mixes
+    children's and adults' reports (``user_reports_from_children`` is then their sum)."""
+    by_band: dict[str, set[bool]] = {}
+    for i in reports:
+        by_band.setdefault(i.age_band, set()).add(i.concerns_child)
+    if any(len(kinds) > 1 for kinds in by_band.values()):
+        return None
+    return [band for band, kinds in by_band.items() if kinds == {True}]
 
 
 def _period(period: tuple[int, int]) -> tuple[int, int]:

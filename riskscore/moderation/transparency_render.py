@@ -10,10 +10,12 @@ from typing import Any
 from riskscore._optional import import_extra
 from riskscore.io.markdown import markdown_row, markdown_text
 from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, SHIFT_HEADER, shift_rows
+from riskscore.moderation.disclosure import SUPPRESSED
 
 __all__ = [
     "CHART_FILES",
     "OUTCOMES",
+    "disclosure_note",
     "render_html",
     "render_markdown",
     "simulation_banner",
@@ -42,7 +44,35 @@ def _mark(d: dict[str, Any]) -> str:
     return f" ({_MARKS[d['simulation']['decision_times']].lower()})" if d["simulated"] else ""
 
 
-def _fmt(value: Any, pct: bool = False) -> str:
+def _withheld(d: dict[str, Any]) -> set[tuple[str, ...]]:
+    """The paths of the figures disclosure control withheld."""
+    return {tuple(p) for p in d["disclosure_control"]["suppressed"]}
+
+
+def _n(value: int | None) -> str:
+    """A count as shown: ``[c]`` when withheld (a count is None only then)."""
+    return SUPPRESSED if value is None else str(value)
+
+
+def disclosure_note(d: dict[str, Any]) -> str:
+    """What every rendering says of the report's disclosure control: its threshold."""
+    control = d["disclosure_control"]
+    if control["min_cell"] <= 1:
+        return (
+            f"Disclosure control: none (threshold {control['min_cell']}): exact figures, for "
+            "a regulator under confidentiality; do not publish this report."
+        )
+    return (
+        f"Disclosure control: threshold {control['min_cell']}: {control['method']}. "
+        f"{SUPPRESSED} marks a withheld figure: a count from 1 to {control['min_cell'] - 1}, "
+        "or a larger figure withheld so that a small one cannot be worked out from the totals "
+        "(docs/transparency.md, disclosure control)."
+    )
+
+
+def _fmt(value: Any, pct: bool = False, withheld: bool = False) -> str:
+    if withheld:
+        return SUPPRESSED
     if value is None:
         return "n/a"
     if pct:
@@ -53,6 +83,7 @@ def _fmt(value: Any, pct: bool = False) -> str:
 def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], str]]:
     """(title, header, rows, note) of every table of the report."""
     out = []
+    hidden = _withheld(d)
     alerts_total = [d[o] for o in OUTCOMES]
     reports_total = [d["user_report_outcomes"][o] for o in OUTCOMES]
     out.append(
@@ -60,8 +91,8 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], st
             "How they were dealt with",
             ["source", "received", "actioned", "dismissed", "escalated to law enforcement", "open"],
             [
-                ["automated detection (alerts)", str(d["alerts_raised"]), *map(str, alerts_total)],
-                ["user reports", str(d["user_reports"]), *map(str, reports_total)],
+                ["automated detection (alerts)", _n(d["alerts_raised"]), *map(_n, alerts_total)],
+                ["user reports", _n(d["user_reports"]), *map(_n, reports_total)],
             ],
             "Open means not yet decided at the end of the period.",
         )
@@ -70,10 +101,7 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], st
         (
             "Alerts by tier",
             ["tier", "alerts", *OUTCOMES],
-            [
-                [t, str(v["alerts"]), *(str(v[o]) for o in OUTCOMES)]
-                for t, v in d["by_tier"].items()
-            ],
+            [[t, _n(v["alerts"]), *(_n(v[o]) for o in OUTCOMES)] for t, v in d["by_tier"].items()],
             "",
         )
     )
@@ -85,7 +113,7 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], st
             (
                 title,
                 [label, "alerts", "user reports"],
-                [[k, str(v["alerts"]), str(v["user_reports"])] for k, v in d[key].items()],
+                [[k, _n(v["alerts"]), _n(v["user_reports"])] for k, v in d[key].items()],
                 "User reports are banded by the reporter's age."
                 if key == "by_age_band"
                 else "For alerts: the most private channel the conversation had reached.",
@@ -101,7 +129,7 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], st
                 [
                     name,
                     source.replace("_", " "),
-                    str(t["n"]),
+                    _n(t["n"]),
                     str(t["n_simulated"]),
                     _fmt(t["median"]),
                     _fmt(t["p90"]),
@@ -119,26 +147,33 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], st
     )
     a = d["automated_detection"]
     ci = a["precision_ci95"]
+
+    def ratio(*path: str) -> str:
+        value: Any = a
+        for key in path:
+            value = value[key]
+        return _fmt(value, True, ("automated_detection", *path) in hidden)
+
     out.append(
         (
             "Automated detection" + _mark(d),
             ["measure", "value"],
             [
-                ["share of items from automated detection", _fmt(a["share_of_items"], True)],
+                ["share of items from automated detection", ratio("share_of_items")],
                 [
                     "share of actions that started from automated detection",
-                    _fmt(a["share_of_actions"], True),
+                    ratio("share_of_actions"),
                 ],
-                ["alerts decided", str(a["decided"])],
-                ["alerts confirmed (actioned or escalated)", str(a["confirmed"])],
+                ["alerts decided", _n(a["decided"])],
+                ["alerts confirmed (actioned or escalated)", _n(a["confirmed"])],
                 [
                     "precision measured from decisions",
-                    _fmt(a["precision"], True)
+                    ratio("precision")
                     + ("" if ci is None else f" (95% CI {100 * ci[0]:.1f}-{100 * ci[1]:.1f}%)"),
                 ],
                 *[
-                    [f"precision, {tier} tier", _fmt(p, True)]
-                    for tier, p in a["precision_by_tier"].items()
+                    [f"precision, {tier} tier", ratio("precision_by_tier", tier)]
+                    for tier in a["precision_by_tier"]
                 ],
             ],
             "Precision = confirmed / decided alerts. Alerts never raised are not measured here: "
@@ -201,6 +236,10 @@ def _header(d: dict[str, Any], text: Callable[[str], str] = str) -> tuple[str, s
     return title, period
 
 
+def _md_n(value: int | None) -> str:
+    return markdown_text(_n(value))
+
+
 def render_markdown(d: dict[str, Any], charts: Sequence[str]) -> str:
     """The report as Markdown."""
     title, period = _header(d, markdown_text)
@@ -211,11 +250,13 @@ def render_markdown(d: dict[str, Any], charts: Sequence[str]) -> str:
         period,
         "",
         *([f"> **{banner.replace(':', ':**', 1)}", ""] if banner else []),
-        f"- **Alerts raised** by automated detection: {d['alerts_raised']}",
-        f"- **User reports** received: {d['user_reports']} "
-        f"({d['user_reports_from_children']} from children)",
-        f"- Alerts **actioned** {d['actioned']}, **dismissed** {d['dismissed']}, "
-        f"**escalated** to law enforcement {d['escalated']}, **open** {d['open']}",
+        f"- **Alerts raised** by automated detection: {_md_n(d['alerts_raised'])}",
+        f"- **User reports** received: {_md_n(d['user_reports'])} "
+        f"({_md_n(d['user_reports_from_children'])} from children)",
+        f"- Alerts **actioned** {_md_n(d['actioned'])}, **dismissed** {_md_n(d['dismissed'])}, "
+        f"**escalated** to law enforcement {_md_n(d['escalated'])}, **open** {_md_n(d['open'])}",
+        "",
+        markdown_text(disclosure_note(d)),
     ]
     if d.get("drift") is not None:
         lines.append(f"- **Model drift**: {_drift_summary(d['drift'])}")
@@ -257,9 +298,10 @@ def render_html(d: dict[str, Any], charts: Sequence[str]) -> str:
             if d["simulated"]
             else []
         ),
-        f"<p>Alerts raised: <b>{d['alerts_raised']}</b>; user reports received: "
-        f"<b>{d['user_reports']}</b>. Alerts actioned {d['actioned']}, dismissed "
-        f"{d['dismissed']}, escalated {d['escalated']}, open {d['open']}.</p>",
+        f"<p>Alerts raised: <b>{_n(d['alerts_raised'])}</b>; user reports received: "
+        f"<b>{_n(d['user_reports'])}</b>. Alerts actioned {_n(d['actioned'])}, dismissed "
+        f"{_n(d['dismissed'])}, escalated {_n(d['escalated'])}, open {_n(d['open'])}.</p>",
+        f"<p><small>{esc(disclosure_note(d))}</small></p>",
     ]
     if d.get("drift") is not None:
         parts.append(f"<p>Model drift: {esc(_drift_summary(d['drift']))}</p>")
@@ -304,14 +346,18 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
     )
     for ax, (title, table) in zip(axes, panels, strict=True):
         labels = list(table)
+        for shift, column, name in (
+            (-0.2, "alerts", "alerts"),
+            (0.2, "user_reports", "user reports"),
+        ):
+            counts = [table[k][column] for k in labels]
+            ax.bar(
+                [i + shift for i in range(len(labels))], [c or 0 for c in counts], 0.4, label=name
+            )
+            for i, c in enumerate(counts):  # a withheld count: no bar, its mark
+                if c is None:
+                    ax.text(i + shift, 0, SUPPRESSED, ha="center", va="bottom", fontsize=7)
         x = range(len(labels))
-        ax.bar([i - 0.2 for i in x], [table[k]["alerts"] for k in labels], 0.4, label="alerts")
-        ax.bar(
-            [i + 0.2 for i in x],
-            [table[k]["user_reports"] for k in labels],
-            0.4,
-            label="user reports",
-        )
         # band and channel names as written: a "$" would start mathtext (and can fail)
         ax.set_xticks(list(x), labels, rotation=30, ha="right", parse_math=False)
         ax.set_title(title)
@@ -330,16 +376,25 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
         "user reports": [d["user_report_outcomes"][o] for o in OUTCOMES],
     }
     colours = ("#d95f02", "#7570b3", "#e7298a", "#bbbbbb")
+    totals = (d["alerts_raised"], d["user_reports"])
     for row, (_name, counts) in enumerate(sources.items()):
         left = 0
         for outcome, count, colour in zip(OUTCOMES, counts, colours, strict=True):
-            ax.barh(row, count, left=left, color=colour, label=outcome if row == 0 else None)
-            left += count
+            if count is not None:
+                ax.barh(row, count, left=left, color=colour, label=outcome if row == 0 else None)
+                left += count
+        if None in counts and totals[row] is not None:  # the withheld ones together, as
+            # the published total less the published outcomes (nothing a reader cannot add up)
+            ax.barh(
+                row, totals[row] - left, left=left, color="white", edgecolor="#666666",
+                hatch="//", label=f"withheld ({SUPPRESSED})",
+            )  # fmt: skip
     ax.set_yticks([0, 1], list(sources))
     ax.set_xlabel("items")
     ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     ax.set_title("How they were dealt with" + _mark(d))
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # none when every figure is withheld
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     fig.tight_layout()
     fig.savefig(out / CHART_FILES[1], dpi=90)
     names.append(CHART_FILES[1])
