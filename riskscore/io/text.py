@@ -22,6 +22,7 @@ from riskscore.io.schema import MAX_ROW_GROUP_BYTES, SCHEMA_COLUMNS
 
 __all__ = [
     "NUMBER_TEXT",
+    "TextCells",
     "all_text",
     "arrow_file",
     "arrow_text",
@@ -59,6 +60,22 @@ def arrow_text(values: npt.NDArray[Any]) -> pa.Array:
         return pa.array(np.asarray(clean, dtype=object), type=pa.string(), from_pandas=True)
 
 
+class TextCells(np.ndarray):
+    """An object array of text and empty cells that carries them as Arrow strings
+    (``arrow``, what :func:`all_text` made of it), so that the checks after the one that
+    found them all text do not make them again. A slice or copy carries nothing (the class
+    default, None): only the array :meth:`of` made keeps them, and it is not written to."""
+
+    arrow: pa.Array | None = None
+
+    @classmethod
+    def of(cls, values: npt.NDArray[Any], arrow: pa.Array) -> TextCells:
+        """``values`` (not copied) with ``arrow``, the same cells as Arrow strings."""
+        out = values.view(cls)
+        out.arrow = arrow
+        return out
+
+
 def all_text(values: npt.NDArray[Any]) -> pa.Array | None:
     """An object column as Arrow strings when every cell is text or None (a CSV's or a
     Parquet file's text column, as read), in one pass in C; None when any cell is
@@ -73,6 +90,8 @@ def all_text(values: npt.NDArray[Any]) -> pa.Array | None:
     >>> all_text(np.array(["a", 1], dtype=object)) is None
     True
     """
+    if isinstance(values, TextCells) and values.arrow is not None:
+        return values.arrow
     try:  # inferred, not cast: bytes beside text would be read as text by a cast
         text = pa.array(values, from_pandas=False)
     except (pa.ArrowException, OverflowError, TypeError, ValueError):

@@ -26,7 +26,7 @@ from riskscore.io.schema import (
     MIN_TIMESTAMP,
     is_null,
 )
-from riskscore.io.text import NUMBER_TEXT, all_text, arrow_text
+from riskscore.io.text import NUMBER_TEXT, TextCells, all_text, arrow_text
 
 # ISO 8601 date-time that carries an explicit UTC offset (or Z).
 _ISO_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
@@ -212,13 +212,17 @@ def _report_incomplete(
 def times_as_text(arr: AnyArray) -> AnyArray:
     """``arr`` with :mod:`datetime` objects (dates, times, datetimes) as ISO 8601 text, so
     that the checks see what they lack and messages quote them as text; ``arr`` itself
-    when it holds none (the common case: no copy)."""
+    when it holds none (the common case: no copy), as :class:`TextCells` when every cell
+    is text or empty (the checks then reuse its Arrow text)."""
     if arr.dtype.kind == "M":  # numpy times carry no zone: refused as such, as pandas' are
         out = np.asarray(np.datetime_as_string(arr), dtype=object)
         out[np.isnat(arr)] = None
         return out
-    if arr.dtype != object or all_text(arr) is not None:  # no dates or times among them
+    if arr.dtype != object:
         return arr
+    text = all_text(arr)
+    if text is not None:  # no dates or times among them; the checks reuse the Arrow text
+        return TextCells.of(arr, text)
     kinds = (dt.date, dt.time, np.datetime64)
     is_time = np.asarray([isinstance(v, kinds) and not is_null(v) for v in arr], dtype=bool)
     if not is_time.any():
@@ -301,24 +305,26 @@ def _object_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
     """Object columns may mix numbers, text and empty cells; each kind is parsed as such."""
     text_cells = all_text(arr)
     if text_cells is not None:  # text and empty cells (a CSV's): no cell-by-cell kinds
-        kind = np.where(np.asarray(text_cells.is_null()), "missing", "text")
+        is_text = ~np.asarray(text_cells.is_null())
+        number = other = np.zeros(len(arr), dtype=bool)
     else:
         with np.errstate(invalid="ignore"):  # NaN cells are compared as such
             kind = np.asarray(np.frompyfunc(_value_kind, 1, 1)(arr), dtype=str)
+        is_text, number, other = kind == "text", kind == "number", kind == "other"
     out = np.full(len(arr), np.nan)
-    number = kind == "number"
     out[number] = [_as_seconds(v) for v in arr[number].tolist()]
-    text = np.flatnonzero(kind == "text")
+    text = np.flatnonzero(is_text)
     if text.size:
         # the cells as Arrow text already, when the column was all text
-        lent = None if text_cells is None else text_cells.take(text)
-        parsed, bad = _parse_time_text(arr[text], lent)
+        whole = text.size == len(arr)  # no empty cell: no copy of the column
+        lent = None if text_cells is None else text_cells if whole else text_cells.take(text)
+        parsed, bad = _parse_time_text(arr if whole else arr[text], lent)
         out[text] = parsed
         _report_incomplete(arr[text[bad]], text[bad], len(arr), problems)
         mask = np.zeros(len(arr), dtype=bool)
         mask[text[bad]] = True
         problems.add("timestamp", mask, _NOT_A_TIMESTAMP)
-    problems.add("timestamp", kind == "other", _NOT_A_TIMESTAMP)
+    problems.add("timestamp", other, _NOT_A_TIMESTAMP)
     return out
 
 
@@ -337,19 +343,20 @@ def _parse_time_text(
     """Epoch seconds from non-missing text (a number, or ISO 8601 with a UTC offset), and
     which entries could not be parsed; ``as_arrow``: the same text as an Arrow array."""
     text = pc.utf8_trim_whitespace(arrow_text(values) if as_arrow is None else as_arrow)
+    is_iso = pc.fill_null(pc.match_substring_regex(text, _ISO_WITH_OFFSET), False)
+    out = np.full(len(values), np.nan)
+    iso = np.asarray(is_iso)
+    if iso.all():  # every cell ISO text (a common case): no copy, no other pattern
+        out[:] = _cast_iso(text)
+        return out, np.isnan(out)
+    if iso.any():
+        out[iso] = _cast_iso(pc.filter(text, is_iso))
     # epoch seconds as text: digits, with a fraction or an exponent as JSON numbers may
     # have (1.7e9 in a CSV cell is the number it is in a JSON line)
     is_digits = pc.fill_null(pc.match_substring_regex(text, f"^{NUMBER_TEXT}$"), False)
-    is_iso = pc.fill_null(pc.match_substring_regex(text, _ISO_WITH_OFFSET), False)
-    out = np.full(len(values), np.nan)
     digits = np.asarray(is_digits)
     if digits.any():
         out[digits] = np.floor(np.asarray(pc.filter(text, is_digits).cast(pa.float64())))
-    iso = np.asarray(is_iso)
-    if iso.all():  # every cell ISO text (the common case): no copy of the column
-        out[:] = _cast_iso(text)
-    elif iso.any():
-        out[iso] = _cast_iso(pc.filter(text, is_iso))
     return out, np.isnan(out)
 
 
