@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 #: The subpackages whose modules define compiled (numba) functions; a test keeps it complete.
-COMPILED_SUBPACKAGES: Final = ("features", "io", "model", "online")
+COMPILED_SUBPACKAGES: Final = ("features", "io", "model", "online", "synthetic")
 
 #: The fingerprint of the sources the caches were compiled from, in the package's
 #: ``__pycache__``.
