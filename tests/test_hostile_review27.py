@@ -75,8 +75,9 @@ def test_a_categorical_of_values_that_are_not_text_reads_as_those_values(
 def test_a_categorical_of_text_with_unknown_and_unused_categories_reads_as_its_text() -> None:
     """A guard that passed before: text categories keep the dictionary path, unused ones
     are not read, an unknown one used is named by row."""
-    values = pd.Categorical(["direct", "whatsapp", "direct"], categories=["direct", "whatsapp", "x"])
-    plain = _frame(channel=pd.Series(["direct", "whatsapp", "direct"], dtype=object))
+    used = ["direct", "whatsapp", "direct"]
+    values = pd.Categorical(used, categories=["direct", "whatsapp", "x"])
+    plain = _frame(channel=pd.Series(used, dtype=object))
     assert _outcome(_frame(channel=values)) == _outcome(plain)
     assert _outcome(_frame(channel=values), errors="quarantine") == _outcome(
         plain, errors="quarantine"
@@ -97,9 +98,7 @@ def test_a_channel_in_bytes_is_read_apart_from_the_other_rows_bytes(kind: pa.Dat
     table = pa.Table.from_pandas(frame, preserve_index=False)
     index = table.schema.get_field_index("channel")
     assert _outcome(table.set_column(index, "channel", alone))[0] == "table"
-    kind_, (columns, held) = _outcome(
-        table.set_column(index, "channel", beside), errors="quarantine"
-    )
+    _, (columns, held) = _outcome(table.set_column(index, "channel", beside), errors="quarantine")
     assert held[0] == [2]
     assert columns["channel"] == repr(["direct", "direct"])
     with pytest.raises(rs.SchemaError, match=r"column 'channel', row 2: b'\\xff' is not recog"):
@@ -117,3 +116,21 @@ def test_dates_stay_refused_as_ids_in_a_categorical() -> None:
     kind, (message, column, row) = _outcome(_frame(sender_id=pd.Categorical(dates)))
     assert (kind, column, row) == ("error", "sender_id", 0)
     assert "is not an id" in message
+
+
+@pytest.mark.parametrize("column", ["channel", "sender_id"])
+def test_a_categorical_of_missing_cells_only_is_named_as_text_missing_cells_are(
+    column: str,
+) -> None:
+    """Was: a categorical whose every cell is missing has no categories, which pandas types
+    as floats: its cells were read as NaN ("nan is missing"), where the same cells of an
+    Arrow dictionary, a text column or a categorical with categories are None ("None is
+    missing"); tests/test_text_categories.py's hypothesis test failed when it drew one."""
+    frame = _frame()
+    frame[column] = pd.Series([None, None, None], dtype="category")
+    kind, (message, name, row) = _outcome(frame)
+    assert (kind, name, row) == ("error", column, 0)
+    assert message.startswith(f"column {column!r}, row 0: None is missing")
+    as_text = _frame()
+    as_text[column] = pd.Series([None, None, None], dtype=object)
+    assert _outcome(frame) == _outcome(as_text)

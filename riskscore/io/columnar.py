@@ -353,7 +353,7 @@ def pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
             # pandas' text (Arrow-backed, its default) and categoricals of text handed over
             # as Arrow: ids, channels and event types are then checked once per distinct
             # value, not made one Python string per row first
-            out[str(name)] = _column_to_numpy(pa.array(series.array), str(name))
+            out[str(name)] = _column_to_numpy(_text_to_arrow(series), str(name))
         else:
             out[str(name)] = series.to_numpy(dtype=object if dtype is np.dtype(object) else None)
     return out
@@ -376,9 +376,22 @@ def _is_text_category(dtype: object) -> bool:
     categories = getattr(dtype, "categories", None)
     if str(dtype) != "category" or categories is None:
         return False
-    return _is_pandas_text(categories.dtype) or (
-        categories.dtype == object and all_text(categories.to_numpy()) is not None
+    return (
+        len(categories) == 0  # every cell missing
+        or _is_pandas_text(categories.dtype)
+        or (categories.dtype == object and all_text(categories.to_numpy()) is not None)
     )
+
+
+def _text_to_arrow(series: Any) -> Any:
+    """A pandas column of text (:func:`_is_pandas_text`, :func:`_is_text_category`) as
+    Arrow. A categorical without categories (every cell missing) is a dictionary of text
+    too, as Arrow's own is: pandas types its no categories as floats, and its cells would
+    be read as NaN, not as the missing cells of text they are."""
+    column = pa.array(series.array)
+    if pa.types.is_dictionary(column.type) and len(column.dictionary) == 0:
+        column = column.cast(pa.dictionary(column.type.index_type, pa.string()))
+    return column
 
 
 def as_1d(name: str, values: object) -> AnyArray:
