@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 from riskscore.exceptions import SchemaError
 from riskscore.io.ids import coded_text
 from riskscore.io.schema import SCHEMA_COLUMNS, is_content_column
+from riskscore.io.text import all_text
 from riskscore.io.threads import executor_for
 from riskscore.io.validate import check_column_names
 
@@ -348,11 +349,11 @@ def pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
             values = series.to_numpy(dtype=object)
             values[series.isna().to_numpy()] = None
             out[str(name)] = values
-        elif str(name) in _CODED_COLUMNS and (_is_pandas_text(dtype) or str(dtype) == "category"):
-            # pandas' text (Arrow-backed, its default) and categoricals handed over as Arrow:
-            # ids, channels and event types are then checked once per distinct value, not
-            # made one Python string per row first
-            out[str(name)] = _column_to_numpy(pa.array(series.array), str(name))
+        elif str(name) in _CODED_COLUMNS and (_is_pandas_text(dtype) or _is_text_category(dtype)):
+            # pandas' text (Arrow-backed, its default) and categoricals of text handed over
+            # as Arrow: ids, channels and event types are then checked once per distinct
+            # value, not made one Python string per row first
+            out[str(name)] = _column_to_numpy(_text_to_arrow(series), str(name))
         else:
             out[str(name)] = series.to_numpy(dtype=object if dtype is np.dtype(object) else None)
     return out
@@ -365,6 +366,32 @@ def _is_pandas_text(dtype: object) -> bool:
         "string[pyarrow]",
         "large_string[pyarrow]",
     }
+
+
+def _is_text_category(dtype: object) -> bool:
+    """Whether a pandas dtype is a categorical of text: its categories (the few distinct
+    values) all text. Other categories are read as the values they are, like any column:
+    Arrow stops at categories of text and integers, and reads a Period as its count of
+    months since 1970."""
+    categories = getattr(dtype, "categories", None)
+    if str(dtype) != "category" or categories is None:
+        return False
+    return (
+        len(categories) == 0  # every cell missing
+        or _is_pandas_text(categories.dtype)
+        or (categories.dtype == object and all_text(categories.to_numpy()) is not None)
+    )
+
+
+def _text_to_arrow(series: Any) -> Any:
+    """A pandas column of text (:func:`_is_pandas_text`, :func:`_is_text_category`) as
+    Arrow. A categorical without categories (every cell missing) is a dictionary of text
+    too, as Arrow's own is: pandas types its no categories as floats, and its cells would
+    be read as NaN, not as the missing cells of text they are."""
+    column = pa.array(series.array)
+    if pa.types.is_dictionary(column.type) and len(column.dictionary) == 0:
+        column = column.cast(pa.dictionary(column.type.index_type, pa.string()))
+    return column
 
 
 def as_1d(name: str, values: object) -> AnyArray:

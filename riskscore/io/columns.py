@@ -181,6 +181,18 @@ def category_key(value: object) -> str:
     return str(value).strip().lower()
 
 
+def _cell_text(value: object) -> str:
+    """A category cell of a column that is not all text, as the text it is read as when
+    the column is: bytes of UTF-8 as that text, whatever the other rows hold (one row of
+    other bytes made every row its ``repr``, ``b'direct'``); anything else as ``str()``."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return str(value)
+
+
 def categories(
     name: str, arr: AnyArray, names: tuple[str, ...], problems: Sink
 ) -> npt.NDArray[np.uint8]:
@@ -192,10 +204,12 @@ def categories(
     else:
         try:
             encoded = arrow_text(arr).dictionary_encode()
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: compare their str() forms
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: each cell's own text
             as_text = np.asarray(arr, dtype=object).copy()
             present = ~is_missing(arr)
-            as_text[present] = np.asarray(np.frompyfunc(str, 1, 1)(as_text[present]), dtype=object)
+            as_text[present] = np.asarray(
+                np.frompyfunc(_cell_text, 1, 1)(as_text[present]), dtype=object
+            )
             as_text[~present] = None
             encoded = arrow_text(as_text).dictionary_encode()
         if isinstance(encoded, pa.ChunkedArray):  # chunked result for empty input
