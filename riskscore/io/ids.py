@@ -239,7 +239,9 @@ def text_id_problem(value: str, *, max_length: int = MAX_ID_LENGTH) -> str | Non
     >>> text_id_problem("a\\nb").startswith("holds a control character")
     True
     """
-    return _bad_text_ids(np.asarray([value], dtype=object), max_length).get(0)
+    # One value: Python's own tests (a one-value Arrow array costs about 170 us, and a
+    # review queue checks every stored id as it reads its items).
+    return _text_id_reason(value, max_length, _text_id_reasons(max_length))
 
 
 def integer_id_problem(value: int) -> str | None:
@@ -275,27 +277,15 @@ def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int
     """Positions of text ids that are refused, with the reason: longer than
     ``max_length``, or holding control characters. Checked in Arrow (one pass in C) unless
     a value cannot even be encoded as UTF-8 (a lone surrogate), then value by value."""
-    too_long = (
-        f"is longer than {max_length} characters: ids are opaque keys, at most "
-        f"{max_length} characters"
-    )
-    control = (
-        "holds a control character (such as NUL, tab or newline; a text-direction override "
-        "or a zero-width space counts too) or an invalid character: ids must be printable "
-        "text, shown to moderators as given"
-    )
-    empty = "is empty or only whitespace: every event needs an id"
+    too_long, control, empty = reasons = _text_id_reasons(max_length)
     try:
         text = pa.array(values, type=pa.string())
     except (pa.ArrowException, UnicodeError):
         out: dict[int, str] = {}
         for i, v in enumerate(values.tolist()):
-            if len(v) > max_length:
-                out[i] = too_long
-            elif has_hidden_character(v):
-                out[i] = control
-            elif not v.strip():
-                out[i] = empty
+            reason = _text_id_reason(v, max_length, reasons)
+            if reason is not None:
+                out[i] = reason
         return out
     long_rows = np.flatnonzero(
         np.asarray(pc.fill_null(pc.greater(pc.utf8_length(text), max_length), False))
@@ -310,6 +300,31 @@ def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int
     found.update({int(i): control for i in ctrl_rows})
     found.update({int(i): too_long for i in long_rows})
     return found
+
+
+def _text_id_reasons(max_length: int) -> tuple[str, str, str]:
+    """The reasons a text id is refused: too long, a hidden character, empty."""
+    return (
+        f"is longer than {max_length} characters: ids are opaque keys, at most "
+        f"{max_length} characters",
+        "holds a control character (such as NUL, tab or newline; a text-direction override "
+        "or a zero-width space counts too) or an invalid character: ids must be printable "
+        "text, shown to moderators as given",
+        "is empty or only whitespace: every event needs an id",
+    )
+
+
+def _text_id_reason(value: str, max_length: int, reasons: tuple[str, str, str]) -> str | None:
+    """Why one text id is refused (of ``reasons``, :func:`_text_id_reasons`), in Python:
+    the rules :func:`_bad_text_ids` applies in Arrow, in the same order."""
+    too_long, control, empty = reasons
+    if len(value) > max_length:
+        return too_long
+    if has_hidden_character(value):
+        return control
+    if not value.strip():
+        return empty
+    return None
 
 
 def same_id_kind(a: AnyArray, b: AnyArray, problems: Sink) -> tuple[AnyArray, AnyArray]:
