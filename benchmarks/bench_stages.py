@@ -17,8 +17,8 @@ machine weighs on all of them alike. Run from the repository root::
 ``generated`` (the workload as ``generate_parquet`` writes it: integer ids, channel and
 event as Arrow dictionaries), ``text-ids`` (ids as text), ``plain-text`` (channel and event
 as plain text, as pandas, polars, Spark and warehouses write Parquet), ``iso-times`` (that,
-with ISO 8601 text times: ``2026-01-04T10:15:00Z``), ``csv`` (the plain-text form as a CSV
-file), ``polars`` and ``pandas`` (the plain-text form as a DataFrame of each, its text
+with ISO 8601 text times: ``2026-01-04T10:15:00Z``), ``csv`` and ``jsonl`` (the plain-text
+form as a CSV or JSON lines file), ``polars`` and ``pandas`` (the plain-text form as a DataFrame of each, its text
 columns those libraries' default text types).
 
 Prints a table and writes ``benchmarks/results/stages_<n>.json`` (or ``--output``). Every
@@ -44,7 +44,7 @@ from _common import RESULTS, run_record, workload, write_json
 STAGES = ("validate_sort", "features", "scores_with_reasons")
 
 
-FORMS = ("generated", "text-ids", "plain-text", "iso-times", "csv", "polars", "pandas")
+FORMS = ("generated", "text-ids", "plain-text", "iso-times", "csv", "jsonl", "polars", "pandas")
 
 
 def _source(path: str, form: str) -> Any:
@@ -52,7 +52,7 @@ def _source(path: str, form: str) -> Any:
     ``path`` (already written in that form), the CSV file itself, or a DataFrame."""
     import pyarrow.parquet as pq
 
-    if form == "csv":
+    if form in ("csv", "jsonl"):
         return path
     if form == "polars":
         import polars as pl
@@ -140,12 +140,16 @@ def in_form(path: Path, form: str) -> Path:
             zoned = pc.cast(pc.multiply(table["timestamp"], 1_000_000), pa.timestamp("us", "UTC"))
             replace("timestamp", pc.strftime(zoned, format="%Y-%m-%dT%H:%M:%SZ"))
         pq.write_table(table, out)
-    if form != "csv":
+    if form not in ("csv", "jsonl"):
         return out
-    csv = out.with_suffix(".csv")
-    if not csv.exists():
-        pa_csv.write_csv(pq.read_table(out), csv)
-    return csv
+    text = out.with_suffix("." + form)
+    if not text.exists() and form == "csv":
+        pa_csv.write_csv(pq.read_table(out), text)
+    elif not text.exists():
+        with text.open("w") as fh:
+            for row in pq.read_table(out).to_pylist():
+                fh.write(json.dumps(row) + "\n")
+    return text
 
 
 def _run_checkout(root: Path, path: Path, repeats: int, form: str) -> dict[str, Any]:

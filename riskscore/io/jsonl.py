@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.json as pajson
 
@@ -26,6 +28,8 @@ from riskscore.io.columnar import (
 from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
 from riskscore.io.text import arrow_file
+
+IntArray = npt.NDArray[np.int64]
 
 __all__ = [
     "line_chars",
@@ -181,6 +185,12 @@ def read_jsonl(path: Path) -> RawColumns:
     A clean file is parsed by Arrow; otherwise, or when Arrow's types would change an id
     (integers beyond int64 read as floats), line by line in Python."""
 
+    clean = _clean_line_numbers(path)
+    if clean is not None and len(clean):
+        fast = _jsonl_with_arrow(path, len(clean))
+        if fast is not None:
+            fast.lines = clean.__getitem__
+            return fast
     lines: list[str] = []
     numbers: list[int] = []  # the file line of each event line
     refused: dict[int, str] = {}
@@ -191,6 +201,8 @@ def read_jsonl(path: Path) -> RawColumns:
             numbers.append(number)
             try:
                 line = data.decode("utf-8")
+                if number == 1:  # as Arrow reads the file (read_messages: utf-8-sig)
+                    line = without_byte_order_mark(line)
             except UnicodeDecodeError as exc:
                 refused[len(lines)] = f"is not valid UTF-8 ({exc.reason})"
                 lines.append("{}")
@@ -205,7 +217,7 @@ def read_jsonl(path: Path) -> RawColumns:
                 line = "{}"
             lines.append(line)
     line_of = np.asarray(numbers, dtype=np.int64)
-    if not refused and lines:
+    if clean is None and not refused and lines:  # lines the scan left to Python may be fine
         fast = _jsonl_with_arrow(path, len(lines))
         if fast is not None:
             fast.lines = line_of.__getitem__
@@ -249,6 +261,85 @@ def read_jsonl(path: Path) -> RawColumns:
     raw.lines = line_of.__getitem__
     raw.unread = unread_names(names)
     return raw
+
+
+#: Bytes of a JSON lines file scanned at a time by :func:`_clean_line_numbers`.
+_BLOCK_BYTES = 1 << 24
+
+
+@numba.njit(cache=True, nogil=True)
+def _scan_lines(buf: npt.NDArray[np.uint8], max_length: int, max_brackets: int,
+                has_object: npt.NDArray[np.bool_]) -> int:  # fmt: skip
+    """The lines of ``buf`` (ended by ``\\n``, the last one perhaps not): whether each holds
+    a ``{`` (into ``has_object``), and their number; -1 when a line is longer than
+    ``max_length`` bytes or holds more than ``max_brackets`` brackets."""
+    n = 0
+    start = 0
+    brackets = 0
+    opens = 0
+    size = buf.shape[0]
+    for i in range(size + 1):
+        c = buf[i] if i < size else 10
+        if c == 10:
+            if i == size and start == size:
+                break  # the block ended with a line break: no last line
+            if i - start > max_length or brackets > max_brackets:
+                return -1
+            has_object[n] = opens > 0
+            n += 1
+            start = i + 1
+            brackets = 0
+            opens = 0
+        elif c == 123:  # {
+            brackets += 1
+            opens += 1
+        elif c == 91:  # [
+            brackets += 1
+    return n
+
+
+def _clean_line_numbers(path: Path) -> IntArray | None:
+    """The file line (from 1) of each event line (not blank), when no line needs the line
+    by line checks of :func:`read_jsonl`: every line valid UTF-8, of at most
+    :data:`MAX_JSON_LINE_LENGTH` bytes (so characters) and at most :data:`MAX_JSON_DEPTH`
+    brackets (so no deeper nesting: :func:`line_problem` has nothing to say), each line
+    that holds no ``{`` blank. None otherwise, and the lines are then read one by one,
+    which names each problem. The file is scanned in blocks of whole lines."""
+    numbers: list[IntArray] = []
+    first = 1  # the file line of the block's first line
+    carry = b""
+    with path.open("rb") as fh:
+        while True:
+            block = fh.read(_BLOCK_BYTES)
+            data = carry + block
+            cut = len(data) if not block else data.rfind(b"\n") + 1
+            if block and cut == 0:  # no line ends in a block: one long line
+                if len(data) > MAX_JSON_LINE_LENGTH:
+                    return None
+                carry = data
+                continue
+            chunk, carry = data[:cut], data[cut:]
+            if not chunk:
+                break
+            buf = np.frombuffer(chunk, dtype=np.uint8)
+            if buf.max() >= 0x80:  # ASCII is UTF-8: only other text needs decoding
+                try:
+                    chunk.decode("utf-8")
+                except UnicodeDecodeError:
+                    return None
+            has_object = np.empty(len(buf) + 1, dtype=np.bool_)
+            n = _scan_lines(buf, MAX_JSON_LINE_LENGTH, MAX_JSON_DEPTH, has_object)
+            if n < 0:
+                return None
+            if not has_object[:n].all():
+                lines = chunk.split(b"\n")
+                if any(lines[i].strip() for i in np.flatnonzero(~has_object[:n])):
+                    return None  # not an object: the line by line reader names it
+            numbers.append(first + np.flatnonzero(has_object[:n]))
+            first += n
+            if not block:
+                break
+    return np.concatenate(numbers) if numbers else np.empty(0, dtype=np.int64)
 
 
 def _jsonl_with_arrow(path: Path, n_lines: int) -> RawColumns | None:
