@@ -18,8 +18,8 @@ machine weighs on all of them alike. Run from the repository root::
 event as Arrow dictionaries), ``text-ids`` (ids as text), ``plain-text`` (channel and event
 as plain text, as pandas, polars, Spark and warehouses write Parquet), ``iso-times`` (that,
 with ISO 8601 text times: ``2026-01-04T10:15:00Z``), ``csv`` and ``jsonl`` (the plain-text
-form as a CSV or JSON lines file), ``polars`` and ``pandas`` (the plain-text form as a DataFrame of each, its text
-columns those libraries' default text types).
+form as a CSV or JSON lines file), ``polars`` and ``pandas`` (the plain-text form as a
+DataFrame of each, its text columns those libraries' default text types).
 
 Prints a table and writes ``benchmarks/results/stages_<n>.json`` (or ``--output``). Every
 checkout scores the same file with the same model, and the features of each are compared with
