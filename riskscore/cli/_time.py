@@ -22,6 +22,7 @@ from riskscore._checks import (
     check_whole,
 )
 from riskscore.io.schema import MAX_TIMESTAMP, MIN_TIMESTAMP
+from riskscore.io.text import is_number_text
 from riskscore.policy.volume import check_per_million
 
 T = TypeVar("T", int, float)
@@ -66,10 +67,15 @@ def parse_epoch(text: str, *, end_of_day: bool = False) -> int:
 
 
 def _epoch(text: str, end_of_day: bool) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        pass
+    if not text.isascii():  # Python reads other scripts' digits; the data's rule does not
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither epoch seconds, YYYY-MM-DD nor ISO 8601 (ASCII digits only)"
+        )
+    if is_number_text(text):
+        try:
+            return int(text)
+        except ValueError:
+            pass
     try:
         if len(text) == 10:
             day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
@@ -89,9 +95,17 @@ def parse_end(text: str) -> int:
     return parse_epoch(text, end_of_day=True)
 
 
-def _by_rule(text: str, parse: Callable[[str], T], rule: Callable[[T], object], message: str) -> T:
+def _by_rule(
+    text: str, parse: Callable[[str], T], rule: Callable[[T], object], message: str,
+    *, inf_ok: bool = False,
+) -> T:  # fmt: skip
     """``parse(text)`` checked by ``rule`` (a check of :mod:`riskscore._checks`, the one the
-    library functions apply), or ``message`` as an argparse error."""
+    library functions apply), or ``message`` as an argparse error. The text must be a
+    number as the data's rule writes one (:func:`~riskscore.io.text.is_number_text`: ASCII
+    digits, no ``_``; ``inf`` too where ``inf_ok``): Python's ``int`` and ``float`` also
+    read ``10_0`` as 100 and digits of other scripts."""
+    if not (is_number_text(text) or (inf_ok and text.strip().lower() in {"inf", "+inf"})):
+        raise argparse.ArgumentTypeError(message)
     try:
         value = parse(text)
         rule(value)
@@ -181,7 +195,7 @@ def seconds(text: str) -> float:
     argparse.ArgumentTypeError: '-1' is not a number of seconds >= 0 (or inf)
     """
     message = f"{text!r} is not a number of seconds >= 0 (or inf)"
-    return _by_rule(text, float, lambda v: check_seconds("value", v), message)
+    return _by_rule(text, float, lambda v: check_seconds("value", v), message, inf_ok=True)
 
 
 def per_million(text: str) -> float:
