@@ -11,14 +11,14 @@ import argparse
 import pytest
 
 from riskscore.cli import main
-from riskscore.cli._time import parse_epoch, seconds, seed, share, whole_number
+from riskscore.cli._time import integer, number, parse_epoch, seconds, seed, share, whole_number
 
 _NOT_NUMBERS = ["10_0", "\uff10", "\u0661\u0660", "1 0", "", "0x10", "nan", "Infinity", "1e400x"]
 
 
 @pytest.mark.parametrize("text", _NOT_NUMBERS)
 def test_a_number_not_written_as_the_data_writes_one_is_refused(text: str) -> None:
-    for parse in (whole_number(0), seed, share, seconds):
+    for parse in (whole_number(0), seed, share, seconds, integer, number):
         with pytest.raises(argparse.ArgumentTypeError):
             parse(text)
 
@@ -54,3 +54,21 @@ def test_the_report_refuses_a_fullwidth_threshold_by_name(
     err = capsys.readouterr().err
     assert "--min-cell" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["stream", "--idle-expiry-s", "1_000"],
+        ["stream", "--max-conversations", "\uff11\uff10"],
+        ["serve", "--port", "8_000"],
+        ["generate", "--days", "\u0663\u0660", "--out", "x"],
+    ],
+)
+def test_every_numeric_option_takes_numbers_as_the_data_writes_them(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert "is not a" in capsys.readouterr().err

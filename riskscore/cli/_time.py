@@ -133,6 +133,33 @@ def whole_number(low: int, high: int = MAX_COUNT) -> Callable[[str], int]:
     return parse
 
 
+def integer(text: str) -> int:
+    """An argparse type: a whole number written as the data writes one (ASCII digits, no
+    ``_``); the option's range is checked where its value is used.
+
+    Examples
+    --------
+    >>> integer("8000")
+    8000
+    >>> integer("8_000")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '8_000' is not a whole number
+    """
+    return _by_rule(text, int, lambda v: None, f"{text!r} is not a whole number")
+
+
+def number(text: str) -> float:
+    """An argparse type: a number written as the data writes one, or ``inf``; the
+    option's range is checked where its value is used.
+
+    Examples
+    --------
+    >>> number("0.5"), number("inf")
+    (0.5, inf)
+    """
+    return _by_rule(text, float, lambda v: None, f"{text!r} is not a number", inf_ok=True)
+
+
 def seed(text: str) -> int:
     """An argparse type: a seed of ``np.random.default_rng``, a whole number >= 0 (the
     library's rule), at most :data:`MAX_COUNT`.

@@ -11,6 +11,8 @@ from tqdm import tqdm
 from riskscore.cli._paths import check_out_dir, path_argument
 from riskscore.cli._time import (
     MAX_SYNTHETIC_CONVERSATIONS,
+    integer,
+    number,
     seed,
     share,
     synthetic_conversations,
@@ -54,23 +56,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=seed, default=0, help="root seed (same seed, same bytes)")
     parser.add_argument(
         "--adults",
-        type=int,
+        type=integer,
         default=None,
         help="number of ordinary adult accounts (default: one per 4 adult slots)",
     )
     parser.add_argument(
         "--label-noise",
-        type=float,
+        type=number,
         default=0.0,
         help="probability that an observed label is flipped; the truth is kept in is_grooming_true",
     )
     parser.add_argument(
         "--unknown-age-rate",
-        type=float,
+        type=number,
         default=0.15,
         help="share of accounts of unknown age, 0 to 1",
     )
-    parser.add_argument("--days", type=int, default=30, help="length of the period, in days")
+    parser.add_argument("--days", type=integer, default=30, help="length of the period, in days")
     parser.add_argument(
         "--chunk-conversations",
         type=whole_number(1, MAX_CHUNK_CONVERSATIONS),

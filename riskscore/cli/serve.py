@@ -21,6 +21,7 @@ from riskscore._optional import missing_extra
 from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_own_files, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
+from riskscore.cli._time import integer, number
 from riskscore.exceptions import RiskscoreError
 from riskscore.keys import check_key, check_pseudonym_key
 from riskscore.model import load_model
@@ -89,7 +90,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
     add_policy_option(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
+    parser.add_argument("--port", type=integer, default=8000, help="TCP port to listen on")
     parser.add_argument(
         "--part",
         choices=("all", "api", "console"),
@@ -98,22 +99,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--checkpoint-every-s",
-        type=float,
+        type=number,
         default=60.0,
         help="seconds between two scheduled checkpoints",
     )
     parser.add_argument(
         "--max-batch-ids",
-        type=int,
+        type=integer,
         default=10_000,
         help="batch ids (Idempotency-Key) remembered, with their responses",
     )
     parser.add_argument(
-        "--max-body-mb", type=float, default=16.0, help="largest request body, in MiB"
+        "--max-body-mb", type=number, default=16.0, help="largest request body, in MiB"
     )
     parser.add_argument(
         "--body-timeout-s",
-        type=float,
+        type=number,
         metavar="SECONDS",
         help="seconds to receive a whole request body; slower bodies get 408 (default: 60)",
     )
@@ -129,16 +130,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="send cookies without the Secure flag (plain-HTTP development only)",
     )
     parser.add_argument(
-        "--session-hours", type=float, default=8.0, help="lifetime of a console session, hours"
+        "--session-hours", type=number, default=8.0, help="lifetime of a console session, hours"
     )
     parser.add_argument(
         "--signin-attempts",
-        type=int,
+        type=integer,
         default=5,
         help="failed sign-ins allowed per account name and per address within --signin-window-s",
     )
     parser.add_argument(
-        "--signin-window-s", type=float, default=900.0, help="sign-in rate-limit window, seconds"
+        "--signin-window-s", type=number, default=900.0, help="sign-in rate-limit window, seconds"
     )
     parser.add_argument("--platform", default="", help="platform name shown on reports")
     parser.add_argument(

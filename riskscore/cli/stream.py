@@ -15,6 +15,7 @@ from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_own_files, path_a
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summary, render_queue
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
+from riskscore.cli._time import integer
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
 from riskscore.io.events import count_ignored
 from riskscore.io.jsonl import line_chars, line_problem, loads_event, without_byte_order_mark
@@ -83,7 +84,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="SQLite checkpoint file (resumed from if it exists)",
     )
     parser.add_argument(
-        "--checkpoint-every", type=int, default=100_000, help="input lines between two checkpoints"
+        "--checkpoint-every",
+        type=integer,
+        default=100_000,
+        help="input lines between two checkpoints",
     )
     add_scorer_options(parser)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from riskscore.cli._time import integer
 from riskscore.warmup import warm_up
 
 NAME = "warmup"
@@ -29,7 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """``warmup --processes {1,2}``."""
     parser.add_argument(
         "--processes",
-        type=int,
+        type=integer,
         choices=(1, 2),
         default=None,
         help="compile the online path in a second process beside the batch paths (2), or "
