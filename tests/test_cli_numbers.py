@@ -72,3 +72,22 @@ def test_every_numeric_option_takes_numbers_as_the_data_writes_them(
         main(argv)
     assert exited.value.code == 2
     assert "is not a" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["export", "--db", "q.sqlite", "--out", "e", "--key-env", ""],
+        ["report", "--db", "q.sqlite", "--out", "r", "--key-env", "MY KEY"],
+        ["serve", "--add-moderator", "m1", "--password-env", "1PASS"],
+    ],
+)
+def test_an_option_naming_an_environment_variable_takes_a_name(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: `--key-env ""` read the variable named "" (unset) and said "the environment
+    variable  has 0 bytes", a doubled space where the name should be."""
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert "is not the name of an environment variable" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import argparse
 import os
 from typing import Any
 
+from riskscore.cli._env_names import env_name
 from riskscore.cli._paths import check_out_dir, path_argument
 from riskscore.cli._time import parse_end, parse_epoch
 from riskscore.keys import check_key, check_pseudonym_key
@@ -62,6 +63,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--platform", default="", help="platform or service name")
     parser.add_argument(
         "--key-env",
+        type=env_name,
         default="RISKSCORE_REPORT_KEY",
         help="environment variable holding the pseudonymisation key (at least 32 bytes, "
         "not a repeated pattern)",

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from riskscore._optional import import_extra
+from riskscore.cli._env_names import env_name
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import bundle_dir, check_not_inputs, check_out_dir, path_argument
 from riskscore.cli._progress import steps
@@ -67,6 +68,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--platform", default="", help="platform name shown on the report")
     parser.add_argument(
         "--key-env",
+        type=env_name,
         default="RISKSCORE_REPORT_KEY",
         help="environment variable holding the pseudonymisation key (at least 32 bytes, "
         "not a repeated pattern)",

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore._optional import missing_extra
+from riskscore.cli._env_names import env_name
 from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_own_files, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
@@ -174,6 +175,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--password-env",
+        type=env_name,
         metavar="VAR",
         help="environment variable holding the new account's password (default: stdin)",
     )
