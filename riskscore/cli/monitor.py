@@ -74,10 +74,13 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 
 def render(result: dict[str, Any]) -> None:
     flagged = [s for s in result["shifts"] if s["level"] == "major"]
+    if result["n_current"] < result["min_conversations"]:
+        verdict = result["verdict"]
+    else:
+        verdict = f"DRIFT, {len(flagged)} major shift(s)" if flagged else "no major shift"
     print(
         f"{result['n_current']:,} conversations against a reference of "
-        f"{result['n_reference']:,}: "
-        + (f"DRIFT, {len(flagged)} major shift(s)" if flagged else "no major shift")
+        f"{result['n_reference']:,}: {verdict}"
     )
     for shift in result["shifts"][:8]:
         print(f"  {shift['name']:<34} PSI {shift['psi']:.3f}  {shift['level']}")

@@ -10,6 +10,8 @@ the share of unknown values. The limits are the usual ones for PSI: below 0.1 st
 0.1 to 0.25 a moderate shift, above 0.25 a major one. A major shift of the score or of
 any input flags the period: the model's thresholds and precision were measured on
 other data, so its alert volumes and precision no longer hold (``docs/learning.md``).
+Below :data:`MIN_CONVERSATIONS` conversations no period is flagged: the indexes are still
+shown, but sampling alone moves them that far.
 
 :func:`model_drift` compares a model's own reference with a feature table and
 :func:`period_drift` with the conversations active in a period; ``riskscore monitor`` and
@@ -35,6 +37,7 @@ from riskscore.model.risk_model import RiskModel
 
 __all__ = [
     "MAJOR_SHIFT",
+    "MIN_CONVERSATIONS",
     "MODERATE_SHIFT",
     "SHIFT_HEADER",
     "DriftReport",
@@ -52,6 +55,14 @@ FloatArray = npt.NDArray[np.float64]
 MODERATE_SHIFT: Final = 0.1
 #: PSI above which it counts as a major shift (the period is flagged).
 MAJOR_SHIFT: Final = 0.25
+#: Fewest conversations of a period for a verdict. With no drift at all, n times the PSI
+#: of a period of n conversations is about chi-squared with (bins - 1) = 10 degrees of
+#: freedom (decile bins and the unknown bin): its mean is 10 / n, and for the score and
+#: each of about 40 inputs to stay below the major limit with probability 99.97 % (a false
+#: flag in 1 % of periods or fewer), 0.25 * n must exceed about 34: n >= 136. Drawn (40
+#: normal inputs, 300 periods without drift each): 32 % flagged at n = 100, 0.3 % at 150,
+#: none at 200. At n = 40 nearly every period without drift is flagged.
+MIN_CONVERSATIONS: Final = 200
 #: Share given to an empty bin so that the index stays finite.
 _FLOOR: Final = 1e-4
 _QUANTILES: Final = np.linspace(0.1, 0.9, 9)
@@ -160,9 +171,15 @@ class DriftReport:
         return tuple(s for s in self.shifts if s.level == "major")
 
     @property
+    def enough(self) -> bool:
+        """Whether the period holds :data:`MIN_CONVERSATIONS` for a verdict."""
+        return self.n_current >= MIN_CONVERSATIONS
+
+    @property
     def drifted(self) -> bool:
-        """Whether the score or any input shifted beyond :data:`MAJOR_SHIFT`."""
-        return bool(self.flagged)
+        """Whether the score or any input shifted beyond :data:`MAJOR_SHIFT`, in a period
+        large enough for a verdict (:attr:`enough`)."""
+        return self.enough and bool(self.flagged)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -171,7 +188,9 @@ class DriftReport:
             "n_reference": self.n_reference,
             "n_current": self.n_current,
             "limits": {"moderate": MODERATE_SHIFT, "major": MAJOR_SHIFT},
+            "min_conversations": MIN_CONVERSATIONS,
             "drifted": self.drifted,
+            "verdict": self.verdict(),
             "shifts": [
                 {
                     "name": s.name,
@@ -188,6 +207,12 @@ class DriftReport:
 
     def verdict(self) -> str:
         """One sentence: how many major shifts, by the documented limit."""
+        if not self.enough:
+            return (
+                f"Too few conversations for a verdict: {self.n_current:,} of the "
+                f"{MIN_CONVERSATIONS} needed (with no drift at all, sampling alone moves "
+                "the PSI of so few conversations beyond the limits)."
+            )
         if self.drifted:
             names = ", ".join(s.name for s in self.flagged)
             return f"Drift: {len(self.flagged)} major shift(s) (PSI > {MAJOR_SHIFT}): {names}."
