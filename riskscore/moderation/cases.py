@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from riskscore._checks import is_int, is_real
 from riskscore.exceptions import RiskscoreError
 from riskscore.io.schema import MINOR_AGE, EventType, has_hidden_character
 from riskscore.io.timestamps import iso_utc
@@ -233,13 +234,17 @@ class PriorityWeights:
             "wait_per_day",
             "max_wait_days",
             "extra_child",
-            "max_extra_children",
         ):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            if not (is_real(value) and value >= 0):  # a bool is no weight
                 raise ValueError(
                     f"priority weight {name!r} must be a finite number >= 0: {value!r}"
                 )
+        if not (is_int(self.max_extra_children) and self.max_extra_children >= 0):
+            raise ValueError(
+                "priority weight 'max_extra_children' must be a whole number >= 0: "
+                f"{self.max_extra_children!r}"
+            )
         if not 0 <= self.youth_full_age < MINOR_AGE:
             raise ValueError(f"youth_full_age must be in [0, 18), got {self.youth_full_age}")
         if not 0 <= self.unknown_age_youth <= 1:
