@@ -10,6 +10,7 @@ number that a library function also takes is checked by the library's rule
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -158,6 +159,27 @@ def number(text: str) -> float:
     (0.5, inf)
     """
     return _by_rule(text, float, lambda v: None, f"{text!r} is not a number", inf_ok=True)
+
+
+def positive_number(text: str) -> float:
+    """An argparse type: a finite number above 0 (a size or a lifetime, which a server
+    turns into whole bytes or seconds: ``inf`` has none).
+
+    Examples
+    --------
+    >>> positive_number("16"), positive_number("0.5")
+    (16.0, 0.5)
+    >>> positive_number("inf")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: 'inf' is not a finite number above 0
+    """
+    return _by_rule(text, float, _above_zero, f"{text!r} is not a finite number above 0")
+
+
+def _above_zero(value: float) -> None:
+    """ValueError unless ``value`` is finite and above 0."""
+    if not 0.0 < value < math.inf:
+        raise ValueError(value)
 
 
 def seed(text: str) -> int:

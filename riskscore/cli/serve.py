@@ -21,7 +21,7 @@ from riskscore._optional import missing_extra
 from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_own_files, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
-from riskscore.cli._time import integer, number
+from riskscore.cli._time import integer, number, positive_number
 from riskscore.exceptions import RiskscoreError
 from riskscore.keys import check_key, check_pseudonym_key
 from riskscore.model import load_model
@@ -110,7 +110,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="batch ids (Idempotency-Key) remembered, with their responses",
     )
     parser.add_argument(
-        "--max-body-mb", type=number, default=16.0, help="largest request body, in MiB"
+        "--max-body-mb", type=positive_number, default=16.0, help="largest request body, in MiB"
     )
     parser.add_argument(
         "--body-timeout-s",
@@ -130,7 +130,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="send cookies without the Secure flag (plain-HTTP development only)",
     )
     parser.add_argument(
-        "--session-hours", type=number, default=8.0, help="lifetime of a console session, hours"
+        "--session-hours",
+        type=positive_number,
+        default=8.0,
+        help="lifetime of a console session, hours",
     )
     parser.add_argument(
         "--signin-attempts",
