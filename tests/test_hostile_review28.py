@@ -47,3 +47,44 @@ def test_serve_size_and_lifetime_take_documented_values(option: str, value: str)
     """The documented values (docs/serve.md: 16 MiB, 8 hours) and fractions still read."""
     args = build_parser().parse_args(["serve", "--db", "queue.sqlite", option, value])
     assert vars(args)[option[2:].replace("-", "_")] == float(value)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--checkpoint-every-s", "0"),
+        ("--checkpoint-every-s", "-1"),
+        ("--signin-window-s", "0"),
+        ("--signin-window-s", "-900"),
+        ("--signin-attempts", "0"),
+        ("--signin-attempts", "-1"),
+        ("--max-batch-ids", "-1"),
+    ],
+)
+def test_serve_limits_refuse_values_that_break_them(option: str, value: str) -> None:
+    """Was: taken as given (``integer``, ``number``: ranges "checked where used", and
+    these were not). ``--checkpoint-every-s 0`` wrote checkpoints in a tight loop;
+    ``--signin-window-s`` 0 or below forgot every failure at once (no sign-in rate limit);
+    ``--signin-attempts 0`` refused every sign-in; ``--max-batch-ids -1`` popped an empty
+    dictionary after every batch with an id (a KeyError: 500)."""
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["serve", "--db", "queue.sqlite", option, value])
+    assert exc.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "read"),
+    [
+        ("--checkpoint-every-s", "60", 60.0),
+        ("--checkpoint-every-s", "inf", float("inf")),
+        ("--signin-window-s", "900", 900.0),
+        ("--signin-attempts", "5", 5),
+        ("--max-batch-ids", "0", 0),
+        ("--max-batch-ids", "10000", 10_000),
+    ],
+)
+def test_serve_limits_take_documented_values(option: str, value: str, read: float) -> None:
+    """docs/serve.md's defaults, ``inf`` (checkpoints at shutdown only) and 0 batch ids
+    (none remembered) still read."""
+    args = build_parser().parse_args(["serve", "--db", "queue.sqlite", option, value])
+    assert vars(args)[option[2:].replace("-", "_")] == read

@@ -247,6 +247,27 @@ def seconds(text: str) -> float:
     return _by_rule(text, float, lambda v: check_seconds("value", v), message, inf_ok=True)
 
 
+def positive_seconds(text: str) -> float:
+    """An argparse type: a duration above 0 seconds, ``inf`` for "never" (the library's
+    rule, :func:`riskscore._checks.check_seconds` with ``positive``): a period or a
+    window that 0 would turn into a busy loop or no window at all.
+
+    Examples
+    --------
+    >>> positive_seconds("60"), positive_seconds("inf")
+    (60.0, inf)
+    >>> positive_seconds("0")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '0' is not a number of seconds > 0 (or inf)
+    """
+    message = f"{text!r} is not a number of seconds > 0 (or inf)"
+
+    def rule(value: float) -> None:
+        check_seconds("value", value, positive=True)
+
+    return _by_rule(text, float, rule, message, inf_ok=True)
+
+
 def per_million(text: str) -> float:
     """An argparse type: a target alert volume per million conversations (the library's
     rule, :func:`riskscore.policy.volume.check_per_million`).

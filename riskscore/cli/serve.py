@@ -21,7 +21,7 @@ from riskscore._optional import missing_extra
 from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_own_files, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
-from riskscore.cli._time import integer, number, positive_number
+from riskscore.cli._time import integer, number, positive_number, positive_seconds, whole_number
 from riskscore.exceptions import RiskscoreError
 from riskscore.keys import check_key, check_pseudonym_key
 from riskscore.model import load_model
@@ -99,13 +99,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--checkpoint-every-s",
-        type=number,
+        type=positive_seconds,
         default=60.0,
         help="seconds between two scheduled checkpoints",
     )
     parser.add_argument(
         "--max-batch-ids",
-        type=integer,
+        type=whole_number(0),
         default=10_000,
         help="batch ids (Idempotency-Key) remembered, with their responses",
     )
@@ -137,12 +137,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--signin-attempts",
-        type=integer,
+        type=whole_number(1),
         default=5,
         help="failed sign-ins allowed per account name and per address within --signin-window-s",
     )
     parser.add_argument(
-        "--signin-window-s", type=number, default=900.0, help="sign-in rate-limit window, seconds"
+        "--signin-window-s",
+        type=positive_seconds,
+        default=900.0,
+        help="sign-in rate-limit window, seconds",
     )
     parser.add_argument("--platform", default="", help="platform name shown on reports")
     parser.add_argument(
