@@ -243,8 +243,7 @@ def seconds(text: str) -> float:
     Traceback (most recent call last):
     argparse.ArgumentTypeError: '-1' is not a number of seconds >= 0 (or inf)
     """
-    message = f"{text!r} is not a number of seconds >= 0 (or inf)"
-    return _by_rule(text, float, lambda v: check_seconds("value", v), message, inf_ok=True)
+    return _duration(text, positive=False)
 
 
 def positive_seconds(text: str) -> float:
@@ -260,10 +259,15 @@ def positive_seconds(text: str) -> float:
     Traceback (most recent call last):
     argparse.ArgumentTypeError: '0' is not a number of seconds > 0 (or inf)
     """
-    message = f"{text!r} is not a number of seconds > 0 (or inf)"
+    return _duration(text, positive=True)
+
+
+def _duration(text: str, *, positive: bool) -> float:
+    """Seconds >= 0 (> 0 when ``positive``) or ``inf``, by :func:`check_seconds`."""
+    message = f"{text!r} is not a number of seconds {'>' if positive else '>='} 0 (or inf)"
 
     def rule(value: float) -> None:
-        check_seconds("value", value, positive=True)
+        check_seconds("value", value, positive=positive)
 
     return _by_rule(text, float, rule, message, inf_ok=True)
 
