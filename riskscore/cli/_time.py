@@ -10,6 +10,7 @@ number that a library function also takes is checked by the library's rule
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -160,6 +161,27 @@ def number(text: str) -> float:
     return _by_rule(text, float, lambda v: None, f"{text!r} is not a number", inf_ok=True)
 
 
+def positive_number(text: str) -> float:
+    """An argparse type: a finite number above 0 (a size or a lifetime, which a server
+    turns into whole bytes or seconds: ``inf`` has none).
+
+    Examples
+    --------
+    >>> positive_number("16"), positive_number("0.5")
+    (16.0, 0.5)
+    >>> positive_number("inf")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: 'inf' is not a finite number above 0
+    """
+    return _by_rule(text, float, _above_zero, f"{text!r} is not a finite number above 0")
+
+
+def _above_zero(value: float) -> None:
+    """ValueError unless ``value`` is finite and above 0."""
+    if not 0.0 < value < math.inf:
+        raise ValueError(value)
+
+
 def seed(text: str) -> int:
     """An argparse type: a seed of ``np.random.default_rng``, a whole number >= 0 (the
     library's rule), at most :data:`MAX_COUNT`.
@@ -221,8 +243,33 @@ def seconds(text: str) -> float:
     Traceback (most recent call last):
     argparse.ArgumentTypeError: '-1' is not a number of seconds >= 0 (or inf)
     """
-    message = f"{text!r} is not a number of seconds >= 0 (or inf)"
-    return _by_rule(text, float, lambda v: check_seconds("value", v), message, inf_ok=True)
+    return _duration(text, positive=False)
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a duration above 0 seconds, ``inf`` for "never" (the library's
+    rule, :func:`riskscore._checks.check_seconds` with ``positive``): a period or a
+    window that 0 would turn into a busy loop or no window at all.
+
+    Examples
+    --------
+    >>> positive_seconds("60"), positive_seconds("inf")
+    (60.0, inf)
+    >>> positive_seconds("0")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '0' is not a number of seconds > 0 (or inf)
+    """
+    return _duration(text, positive=True)
+
+
+def _duration(text: str, *, positive: bool) -> float:
+    """Seconds >= 0 (> 0 when ``positive``) or ``inf``, by :func:`check_seconds`."""
+    message = f"{text!r} is not a number of seconds {'>' if positive else '>='} 0 (or inf)"
+
+    def rule(value: float) -> None:
+        check_seconds("value", value, positive=positive)
+
+    return _by_rule(text, float, rule, message, inf_ok=True)
 
 
 def per_million(text: str) -> float:

@@ -22,7 +22,7 @@ from riskscore.cli._env_names import env_name
 from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_own_files, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
-from riskscore.cli._time import integer, number
+from riskscore.cli._time import integer, number, positive_number, positive_seconds, whole_number
 from riskscore.exceptions import RiskscoreError
 from riskscore.keys import check_key, check_pseudonym_key
 from riskscore.model import load_model
@@ -100,18 +100,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--checkpoint-every-s",
-        type=number,
+        type=positive_seconds,
         default=60.0,
         help="seconds between two scheduled checkpoints",
     )
     parser.add_argument(
         "--max-batch-ids",
-        type=integer,
+        type=whole_number(0),
         default=10_000,
         help="batch ids (Idempotency-Key) remembered, with their responses",
     )
     parser.add_argument(
-        "--max-body-mb", type=number, default=16.0, help="largest request body, in MiB"
+        "--max-body-mb", type=positive_number, default=16.0, help="largest request body, in MiB"
     )
     parser.add_argument(
         "--body-timeout-s",
@@ -131,16 +131,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="send cookies without the Secure flag (plain-HTTP development only)",
     )
     parser.add_argument(
-        "--session-hours", type=number, default=8.0, help="lifetime of a console session, hours"
+        "--session-hours",
+        type=positive_number,
+        default=8.0,
+        help="lifetime of a console session, hours",
     )
     parser.add_argument(
         "--signin-attempts",
-        type=integer,
+        type=whole_number(1),
         default=5,
         help="failed sign-ins allowed per account name and per address within --signin-window-s",
     )
     parser.add_argument(
-        "--signin-window-s", type=number, default=900.0, help="sign-in rate-limit window, seconds"
+        "--signin-window-s",
+        type=positive_seconds,
+        default=900.0,
+        help="sign-in rate-limit window, seconds",
     )
     parser.add_argument("--platform", default="", help="platform name shown on reports")
     parser.add_argument(
