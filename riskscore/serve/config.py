@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 
+from riskscore._checks import check_seconds, check_whole
 from riskscore.online import OnlineScorer
 from riskscore.policy import AlertPolicy
 
@@ -78,3 +80,15 @@ class ServeConfig:
     report_key: bytes | None = None
     platform: str = ""
     password_hasher: PasswordHasher | None = None
+
+    def __post_init__(self) -> None:
+        """Each limit by the library's rules, for every caller (``riskscore serve``'s
+        options apply the same ones first, naming the option)."""
+        for name in ("checkpoint_every_s", "signin_window_s"):  # inf: never
+            check_seconds(name, getattr(self, name), positive=True)
+        for name in ("body_timeout_s", "session_max_age_s"):  # a deadline and a max-age
+            if not math.isfinite(check_seconds(name, getattr(self, name), positive=True)):
+                raise ValueError(f"{name} must be a finite number of seconds > 0, got inf")
+        check_whole("max_batch_ids", self.max_batch_ids, 0)
+        check_whole("max_body_bytes", self.max_body_bytes, 1)
+        check_whole("signin_attempts", self.signin_attempts, 1)
