@@ -5,6 +5,7 @@ empty, over-long or unprintable ids refused."""
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -241,7 +242,7 @@ def text_id_problem(value: str, *, max_length: int = MAX_ID_LENGTH) -> str | Non
     """
     # One value: Python's own tests (a one-value Arrow array costs about 170 us, and a
     # review queue checks every stored id as it reads its items).
-    return _text_id_reason(value, max_length, _text_id_reasons(max_length))
+    return _text_id_reason(value, max_length)
 
 
 def integer_id_problem(value: int) -> str | None:
@@ -277,13 +278,13 @@ def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int
     """Positions of text ids that are refused, with the reason: longer than
     ``max_length``, or holding control characters. Checked in Arrow (one pass in C) unless
     a value cannot even be encoded as UTF-8 (a lone surrogate), then value by value."""
-    too_long, control, empty = reasons = _text_id_reasons(max_length)
+    too_long, control, empty = _text_id_reasons(max_length)
     try:
         text = pa.array(values, type=pa.string())
     except (pa.ArrowException, UnicodeError):
         out: dict[int, str] = {}
         for i, v in enumerate(values.tolist()):
-            reason = _text_id_reason(v, max_length, reasons)
+            reason = _text_id_reason(v, max_length)
             if reason is not None:
                 out[i] = reason
         return out
@@ -302,6 +303,7 @@ def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int
     return found
 
 
+@lru_cache(maxsize=8)
 def _text_id_reasons(max_length: int) -> tuple[str, str, str]:
     """The reasons a text id is refused: too long, a hidden character, empty."""
     return (
@@ -314,10 +316,10 @@ def _text_id_reasons(max_length: int) -> tuple[str, str, str]:
     )
 
 
-def _text_id_reason(value: str, max_length: int, reasons: tuple[str, str, str]) -> str | None:
-    """Why one text id is refused (of ``reasons``, :func:`_text_id_reasons`), in Python:
-    the rules :func:`_bad_text_ids` applies in Arrow, in the same order."""
-    too_long, control, empty = reasons
+def _text_id_reason(value: str, max_length: int) -> str | None:
+    """Why one text id is refused (one of :func:`_text_id_reasons`), in Python: the rules
+    :func:`_bad_text_ids` applies in Arrow, in the same order."""
+    too_long, control, empty = _text_id_reasons(max_length)
     if len(value) > max_length:
         return too_long
     if has_hidden_character(value):
