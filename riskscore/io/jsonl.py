@@ -187,9 +187,8 @@ def read_jsonl(path: Path) -> RawColumns:
 
     clean = _clean_line_numbers(path)
     if clean is not None and len(clean):
-        fast = _jsonl_with_arrow(path, len(clean))
+        fast = _jsonl_with_arrow(path, clean)
         if fast is not None:
-            fast.lines = clean.__getitem__
             return fast
     lines: list[str] = []
     numbers: list[int] = []  # the file line of each event line
@@ -218,9 +217,8 @@ def read_jsonl(path: Path) -> RawColumns:
             lines.append(line)
     line_of = np.asarray(numbers, dtype=np.int64)
     if clean is None and not refused and lines:  # lines the scan left to Python may be fine
-        fast = _jsonl_with_arrow(path, len(lines))
+        fast = _jsonl_with_arrow(path, line_of)
         if fast is not None:
-            fast.lines = line_of.__getitem__
             return fast
     # A refused line is named by its number, never copied into a message or the
     # quarantine: it was not parsed, so it may hold message content in any field.
@@ -342,12 +340,14 @@ def _clean_line_numbers(path: Path) -> IntArray | None:
     return np.concatenate(numbers) if numbers else np.empty(0, dtype=np.int64)
 
 
-def _jsonl_with_arrow(path: Path, n_lines: int) -> RawColumns | None:
-    """A clean JSON lines file of ``n_lines`` event lines parsed by Arrow (only schema v1
-    fields kept), or None when Arrow cannot read it exactly (mixed types in a column, ids
+def _jsonl_with_arrow(path: Path, line_of: IntArray) -> RawColumns | None:
+    """A clean JSON lines file parsed by Arrow (only schema v1 fields kept), its event
+    lines at the file lines ``line_of`` (the columns' ``lines``), or None when Arrow
+    cannot read it exactly (mixed types in a column, ids
     beyond int64, not objects), splits its lines otherwise (Arrow ends a line at a lone
     ``\\r`` too, :func:`_bounded_lines` and ``riskscore stream`` at ``\\n`` only), or
     holds no timestamp at all (Arrow, told its type, would make a column of nulls)."""
+    n_lines = len(line_of)
     as_text = pajson.ParseOptions(explicit_schema=pa.schema([("timestamp", pa.string())]))
     for options in (as_text, None):
         try:
@@ -367,5 +367,6 @@ def _jsonl_with_arrow(path: Path, n_lines: int) -> RawColumns | None:
                 return None  # e.g. ids beyond int64 that Arrow turned into floats
         raw = RawColumns(arrow_to_numpy(table.select(keep)))
         raw.unread = unread_names(table.column_names)
+        raw.lines = line_of.__getitem__
         return raw
     return None
