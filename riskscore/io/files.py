@@ -101,7 +101,7 @@ def _read_parquet(path: Path) -> RawColumns:
     with parquet_file(path) as pf:
         names = list(pf.schema_arrow.names)
         keep = schema_names(names, field_paths(pf.schema_arrow))
-        raw = RawColumns(arrow_to_numpy(pf.read(columns=keep)))
+        raw = RawColumns(arrow_to_numpy(pf.read(columns=keep)), caller_memory=False)
     raw.unread = unread_names(names)
     return raw
 
@@ -160,7 +160,7 @@ def _read_csv(path: Path) -> RawColumns:
         numbers = number_text_column(table.column(name))
         if numbers is not None:
             table = table.set_column(table.schema.get_field_index(name), name, numbers)
-    raw = RawColumns(arrow_to_numpy(table))
+    raw = RawColumns(arrow_to_numpy(table), caller_memory=False)
     raw.lines = partial(_csv_lines, path)
     raw.unread = unread_names(header)
     return raw

@@ -253,7 +253,9 @@ def read_jsonl(path: Path) -> RawColumns:
     # the fields nested in any field, as Arrow's field paths give them for a file it reads
     nested = [p for name in names for p in value_paths(name, [row.get(name) for row in rows])]
     keep = schema_names(names, nested)
-    raw = RawColumns({name: as_1d(name, [row.get(name) for row in rows]) for name in keep})
+    raw = RawColumns(
+        {name: as_1d(name, [row.get(name) for row in rows]) for name in keep}, caller_memory=False
+    )
     # rows refused here keep their line number in messages: row i is the i-th event line
     raw.refused = {row: (col, why) for row, (col, why) in out_refused.items()}
     raw.lines = line_of.__getitem__
@@ -365,7 +367,7 @@ def _jsonl_with_arrow(path: Path, line_of: IntArray) -> RawColumns | None:
                 or pa.types.is_string(table.column(name).type)
             ):
                 return None  # e.g. ids beyond int64 that Arrow turned into floats
-        raw = RawColumns(arrow_to_numpy(table.select(keep)))
+        raw = RawColumns(arrow_to_numpy(table.select(keep)), caller_memory=False)
         raw.unread = unread_names(table.column_names)
         raw.lines = line_of.__getitem__
         return raw

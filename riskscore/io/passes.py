@@ -57,7 +57,9 @@ def outside_first_pair(starts: IntArray, sender: IntArray, recipient: IntArray) 
         for e in range(begin, end):
             s = sender[e]
             r = recipient[e]
-            if not ((s == a or s == b) and (r == a or r == b)):  # noqa: SIM109
+            # bitwise, not `or`/`and`: which side sends changes unpredictably from one
+            # event to the next, and short-circuit branches made this pass 3 times slower
+            if not (((s == a) | (s == b)) & ((r == a) | (r == b))):
                 outside[k] = True
                 break
     return np.flatnonzero(outside).astype(np.int64)

@@ -189,10 +189,17 @@ class RawColumns(dict[str, AnyArray]):
         (-1 where unknown); None for inputs without lines.
     unread : tuple of str
         The source's columns that are not schema v1 columns (never read), in its order.
+    caller_memory : bool
+        Whether a writable array may share memory with the caller's (a dict of arrays, a
+        pandas frame), which the caller can still change: the validated table copies those.
+        False when the reader made every writable array itself (from Arrow, a file).
     """
 
-    def __init__(self, columns: Mapping[str, AnyArray] | None = None) -> None:
+    def __init__(
+        self, columns: Mapping[str, AnyArray] | None = None, *, caller_memory: bool = True
+    ) -> None:
         super().__init__(columns or {})
+        self.caller_memory = caller_memory
         self.refused: dict[int, tuple[str, str]] = {}
         self.rows: npt.NDArray[np.int64] | None = None
         self.lines: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.int64]] | None = None

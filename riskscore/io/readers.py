@@ -170,7 +170,7 @@ def read_chunk(
     if len(rows) != table.num_rows:
         raise ValueError(f"{table.num_rows} rows but {len(rows)} row positions")
     keep = schema_names(table.column_names, field_paths(table.schema))
-    raw = RawColumns(arrow_to_numpy(table.select(keep)))
+    raw = RawColumns(arrow_to_numpy(table.select(keep)), caller_memory=False)
     raw.rows = np.asarray(rows, dtype=np.int64)
     raw.unread = unread_names(table.column_names)
     msgs = validate_columns(
@@ -231,7 +231,8 @@ def _load_columns(source: object) -> dict[str, AnyArray]:
     if isinstance(source, pa.Table):
         names = list(source.column_names)
         raw = RawColumns(
-            arrow_to_numpy(source.select(schema_names(names, field_paths(source.schema))))
+            arrow_to_numpy(source.select(schema_names(names, field_paths(source.schema)))),
+            caller_memory=False,
         )
     elif type(source).__module__.startswith("pandas") and hasattr(source, "columns"):
         frame: Any = source

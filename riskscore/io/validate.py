@@ -126,9 +126,16 @@ def validate_columns(
             cols,
             np.arange(n_rows, dtype=np.int64),
             decimal_ids=decimal_ids,
-            borrowed=[a for a in raw.values() if isinstance(a, np.ndarray) and a.flags.writeable],
+            borrowed=_callers_arrays(raw),
         )
     return split_groups(table, np.flatnonzero(broadcast & ~problems.bad).astype(np.int64))
+
+
+def _callers_arrays(raw: Mapping[str, AnyArray]) -> list[AnyArray]:
+    """The arrays of ``raw`` the caller may still write (see :class:`RawColumns`)."""
+    if not getattr(raw, "caller_memory", True):
+        return []
+    return [a for a in raw.values() if isinstance(a, np.ndarray) and a.flags.writeable]
 
 
 def _with_textual_times(raw: Mapping[str, AnyArray]) -> Mapping[str, AnyArray]:
@@ -139,7 +146,7 @@ def _with_textual_times(raw: Mapping[str, AnyArray]) -> Mapping[str, AnyArray]:
     text = times_as_text(raw["timestamp"])
     if text is raw["timestamp"]:
         return raw
-    out = RawColumns(raw)
+    out = RawColumns(raw, caller_memory=getattr(raw, "caller_memory", True))
     out["timestamp"] = text
     out.refused = dict(getattr(raw, "refused", {}))
     out.rows = getattr(raw, "rows", None)
