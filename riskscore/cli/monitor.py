@@ -74,7 +74,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 
 def render(result: dict[str, Any]) -> None:
     flagged = [s for s in result["shifts"] if s["level"] == "major"]
-    if result["n_current"] < result["min_conversations"]:
+    if not result["enough"]:
         verdict = result["verdict"]
     else:
         verdict = f"DRIFT, {len(flagged)} major shift(s)" if flagged else "no major shift"

@@ -189,6 +189,7 @@ class DriftReport:
             "n_current": self.n_current,
             "limits": {"moderate": MODERATE_SHIFT, "major": MAJOR_SHIFT},
             "min_conversations": MIN_CONVERSATIONS,
+            "enough": self.enough,
             "drifted": self.drifted,
             "verdict": self.verdict(),
             "shifts": [

@@ -221,7 +221,7 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], st
 
 def _drift_summary(drift: dict[str, Any]) -> str:
     """One sentence on the drift section: flagged or not, and what."""
-    if drift["n_current"] < drift.get("min_conversations", 0):
+    if not drift.get("enough", True):  # too few conversations for a verdict (DriftReport)
         return str(drift["verdict"])
     major = [s["name"] for s in drift["shifts"] if s["level"] == "major"]
     if not major:
