@@ -47,6 +47,7 @@ from riskscore.cli import (
     train,
     warmup,
 )
+from riskscore.cli._once import OnceParser
 from riskscore.exceptions import RiskscoreError
 
 __all__ = ["COMMANDS", "console", "error_message", "main"]
@@ -226,7 +227,7 @@ def _silence_stdout() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = OnceParser(
         prog="riskscore",
         description="Metadata-only grooming-risk scoring of conversations, with alerts for "
         "human review. Reads no message content.",
