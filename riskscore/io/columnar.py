@@ -336,7 +336,11 @@ def pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
     for name in df.columns:
         series = df[name]
         dtype = series.dtype
-        if getattr(dtype, "tz", None) is not None and name == TIME_COLUMN:
+        if isinstance(getattr(dtype, "pyarrow_dtype", None), pa.DataType):
+            # a column pandas holds in Arrow (pd.ArrowDtype) is read as the Arrow column it
+            # is: pandas' own conversion fails on string views and makes decimals objects
+            out[str(name)] = _column_to_numpy(_pandas_arrow(series), str(name))
+        elif getattr(dtype, "tz", None) is not None and name == TIME_COLUMN:
             values = series.dt.tz_convert("UTC").dt.tz_localize(None)
             secs = values.to_numpy(dtype="datetime64[s]").astype(np.int64)
             out[str(name)] = np.where(values.isna().to_numpy(), np.nan, secs)
@@ -353,7 +357,7 @@ def pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
             # pandas' text (Arrow-backed, its default) and categoricals of text handed over
             # as Arrow: ids, channels and event types are then checked once per distinct
             # value, not made one Python string per row first
-            out[str(name)] = _column_to_numpy(_text_to_arrow(series), str(name))
+            out[str(name)] = _column_to_numpy(_pandas_arrow(series), str(name))
         else:
             out[str(name)] = series.to_numpy(dtype=object if dtype is np.dtype(object) else None)
     return out
@@ -383,15 +387,15 @@ def _is_text_category(dtype: object) -> bool:
     )
 
 
-def _text_to_arrow(series: Any) -> Any:
-    """A pandas column of text (:func:`_is_pandas_text`, :func:`_is_text_category`) as
-    Arrow. A categorical without categories (every cell missing) is a dictionary of text
-    too, as Arrow's own is: pandas types its no categories as floats, and its cells would
-    be read as NaN, not as the missing cells of text they are."""
+def _pandas_arrow(series: Any) -> Any:
+    """A pandas column of text (:func:`_is_pandas_text`, :func:`_is_text_category`) or of an
+    Arrow type as Arrow. A categorical without categories (every cell missing) is a
+    dictionary of text too, as Arrow's own is: pandas types its no categories as floats,
+    and its cells would be read as NaN, not as the missing cells of text they are."""
     column = pa.array(series.array)
     if pa.types.is_dictionary(column.type) and len(column.dictionary) == 0:
         column = column.cast(pa.dictionary(column.type.index_type, pa.string()))
-    return column
+    return pa.chunked_array([column])
 
 
 def as_1d(name: str, values: object) -> AnyArray:

@@ -1,0 +1,114 @@
+"""Hostile review 29: a caller's pandas frame changed after reading, pandas columns held
+by Arrow, and tables the Arrow stream interface cannot export.
+
+Each test failed on the code before its fix."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import riskscore as rs
+
+T0 = 1_767_225_600  # 2026-01-01
+
+
+def _columns() -> dict[str, np.ndarray]:
+    """A sorted table of two conversations as the caller's numpy arrays."""
+    return {
+        "conversation_id": np.array([1, 1, 2, 2], dtype=np.int64),
+        "sender_id": np.array([10, 11, 12, 13], dtype=np.int64),
+        "recipient_id": np.array([11, 10, 13, 12], dtype=np.int64),
+        "timestamp": np.array([T0, T0 + 60, T0 + 120, T0 + 180], dtype=np.int64),
+        "channel": np.array(["direct"] * 4),
+        "sender_age": np.array([34.0, 12.0, 15.0, 14.0]),
+        "recipient_tz_offset_min": np.array([60, 60, 0, 0], dtype=np.int64),
+    }
+
+
+def _outcome(source: Any, **kwargs: Any) -> tuple[str, Any]:
+    """What ``read_messages`` makes of ``source``: the error (message, column, row) or the
+    table's columns (as their repr: NaN equals NaN) and the rows it set aside, why."""
+    try:
+        table = rs.read_messages(source, max_future_s=float("inf"), **kwargs)
+    except rs.SchemaError as exc:
+        return "error", (str(exc), exc.column, exc.row)
+    columns = {k: repr(np.asarray(v).tolist()) for k, v in table.columns().items()}
+    held = table.quarantined
+    return "table", (columns, (held.row.tolist(), held.reason))
+
+
+def _changes_after_reading(source: Any, change: Any) -> list[str]:
+    """The columns of the table read from ``source`` that ``change()`` changes."""
+    table = rs.read_messages(source, max_future_s=float("inf"))
+    before = {name: repr(values.tolist()) for name, values in table.columns().items()}
+    change()
+    after = {name: repr(values.tolist()) for name, values in table.columns().items()}
+    return [name for name in before if before[name] != after[name]]
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("timestamp", -(2**62)), ("sender_age", 500.0), ("recipient_id", 10)],
+)
+def test_a_frame_changed_after_reading_leaves_the_table_as_validated(
+    column: str, value: object
+) -> None:
+    """Was: pandas (copy-on-write) lends its columns as read-only views of memory it still
+    writes, and only writable arrays were taken for the caller's: ``frame.loc[0,
+    "timestamp"] = -2**62`` after reading changed the validated table's time to one no
+    reader accepts, ``recipient_id`` made an event from an account to itself. A read-only
+    view of the caller's own writable numpy array (a dict's column, a frame built with
+    ``copy=False``) was kept alike."""
+    frame = pd.DataFrame(_columns())
+    assert _changes_after_reading(frame, lambda: frame.loc.__setitem__((0, column), value)) == []
+    columns = _columns()
+    lent = pd.DataFrame(columns, copy=False)
+    assert _changes_after_reading(lent, lambda: columns[column].__setitem__(0, value)) == []
+    columns = _columns()
+    view = columns[column].view()
+    view.flags.writeable = False
+    events = {**columns, column: view}
+    assert _changes_after_reading(events, lambda: columns[column].__setitem__(0, value)) == []
+
+
+def test_a_frame_of_arrow_memory_is_not_copied() -> None:
+    """A guard that passed before: a column pandas holds in Arrow memory, which no one
+    writes, is kept without a copy."""
+    frame = pd.DataFrame(_columns()).convert_dtypes(dtype_backend="pyarrow")
+    table = rs.read_messages(frame, max_future_s=float("inf"))
+    lent = frame["timestamp"].array.__arrow_array__().chunk(0).to_numpy()
+    assert np.shares_memory(table.timestamp, lent)
+
+
+_ARROW_COLUMNS = [
+    ("channel", pa.array(["direct"] * 4, pa.string_view())),
+    ("sender_id", pa.array(["a", "b", "c", "d"], pa.string_view())),
+    ("sender_id", pa.array([b"a", b"b", b"c", b"d"], pa.binary_view())),
+    ("timestamp", pa.array([f"2026-01-01T00:0{i}:00Z" for i in range(4)], pa.string_view())),
+    ("sender_age", pa.array(["34", "12", "15", "14"], pa.string_view())),
+    ("timestamp", pa.array([Decimal(T0 + i) for i in range(4)], pa.decimal128(20, 0))),
+]
+
+
+@pytest.mark.parametrize(("column", "values"), _ARROW_COLUMNS)
+def test_a_pandas_column_held_by_arrow_reads_as_the_arrow_column(
+    column: str, values: pa.Array
+) -> None:
+    """Was: a pandas column of an Arrow type (``pd.ArrowDtype``) was converted by pandas:
+    string and binary views (polars' text, through ``to_pandas``) stopped the read with
+    pandas' NotImplementedError traceback, and a warehouse's decimal times became Python
+    Decimals, refused on every row ("is not a timestamp") where the same Arrow column
+    reads as epoch seconds."""
+    events = _columns()
+    events["sender_id"] = np.array(["a", "b", "c", "d"], dtype=object)
+    events["recipient_id"] = np.array(["b", "a", "d", "c"], dtype=object)
+    arrow = pa.table({**events, column: values})
+    frame = arrow.to_pandas(types_mapper=pd.ArrowDtype)
+    assert _outcome(frame, errors="quarantine") == _outcome(arrow, errors="quarantine")
+    assert _outcome(frame) == _outcome(arrow)
