@@ -112,3 +112,15 @@ def test_a_pandas_column_held_by_arrow_reads_as_the_arrow_column(
     frame = arrow.to_pandas(types_mapper=pd.ArrowDtype)
     assert _outcome(frame, errors="quarantine") == _outcome(arrow, errors="quarantine")
     assert _outcome(frame) == _outcome(arrow)
+
+
+@pytest.mark.parametrize("column", ["sender_id", "score"])
+def test_a_table_arrow_cannot_import_is_named_by_its_column(column: str) -> None:
+    """Was: a polars frame with a column of a type pyarrow cannot import (``Int128``,
+    exported as ``_pli128``), read or not, stopped the read with pyarrow's ArrowInvalid
+    traceback naming no column."""
+    pl = pytest.importorskip("polars")
+    events = _columns()
+    frame = pl.DataFrame(events).with_columns(pl.Series(column, [1, 2, 3, 4], dtype=pl.Int128))
+    with pytest.raises(rs.SchemaError, match=rf"column '{column}' .* cannot be read as Arrow"):
+        rs.read_messages(frame)
