@@ -124,3 +124,53 @@ def test_a_table_arrow_cannot_import_is_named_by_its_column(column: str) -> None
     frame = pl.DataFrame(events).with_columns(pl.Series(column, [1, 2, 3, 4], dtype=pl.Int128))
     with pytest.raises(rs.SchemaError, match=rf"column '{column}' .* cannot be read as Arrow"):
         rs.read_messages(frame)
+
+
+_CSV_HEADER = b"conversation_id,sender_id,recipient_id,timestamp,channel,note\n"
+
+
+def _csv_rows(n: int, bad: int, *, sender: bytes = b"", note: bytes = b"") -> bytes:
+    """``n`` rows of CSV, the ``bad``-th with ``sender`` after its account id and ``note``
+    after its note (a column riskscore does not read)."""
+    rows = [
+        b"c%d,a%d%s,b%d,%d,direct,ok%s"
+        % (i, i, sender if i == bad else b"", i, T0 + i, note if i == bad else b"")
+        for i in range(n)
+    ]
+    return _CSV_HEADER + b"\n".join(rows) + b"\n"
+
+
+@pytest.mark.parametrize("bad", [1, 2000])
+def test_a_csv_column_not_read_may_hold_any_bytes_wherever_they_are(
+    tmp_path: Any, bad: int
+) -> None:
+    """Was: a column riskscore never reads holding bytes that are not UTF-8 (a Latin-1
+    free-text export) refused the whole file when the bytes sat in the first few kB, which
+    Python decoded to find the header, and was read when they sat further on, which only
+    Arrow read (and Arrow reads only the schema columns)."""
+    path = tmp_path / "events.csv"
+    path.write_bytes(_csv_rows(3000, bad, note=b"\xe9"))
+    table = rs.read_messages(path, max_future_s=float("inf"))
+    assert len(table) == 3000
+    assert table.unread_columns == ("note",)
+
+
+@pytest.mark.parametrize("bad", [1, 2000])
+def test_a_csv_cell_not_utf8_is_refused_by_row_and_column(tmp_path: Any, bad: int) -> None:
+    """Was: an id cell of bytes that are not UTF-8 refused the whole file, naming neither
+    row nor column (Python's UnicodeDecodeError at a byte position in the first few kB,
+    Arrow's "In CSV column #1: invalid UTF8 data" further on), where a JSON line that is
+    not UTF-8 and a Parquet cell of bytes are refused by row and quarantined."""
+    path = tmp_path / "events.csv"
+    path.write_bytes(_csv_rows(3000, bad, sender=b"\xe9"))
+    with pytest.raises(rs.SchemaError, match=rf"column 'sender_id', row {bad} \(line {bad + 2}\)"):
+        rs.read_messages(path, max_future_s=float("inf"))
+    table = rs.read_messages(path, errors="quarantine", max_future_s=float("inf"))
+    assert len(table) == 2999
+    held = table.quarantined
+    assert (held.row.tolist(), held.line.tolist(), held.column) == (
+        [bad],
+        [bad + 2],
+        ("sender_id",),
+    )
+    assert "not valid UTF-8" in held.reason[0] or "bytes" in held.reason[0]
