@@ -174,3 +174,27 @@ def test_a_csv_cell_not_utf8_is_refused_by_row_and_column(tmp_path: Any, bad: in
         ("sender_id",),
     )
     assert "not valid UTF-8" in held.reason[0] or "bytes" in held.reason[0]
+
+
+_SENTENCE = "see you at the park tonight, dont tell"
+
+
+@pytest.mark.parametrize("column", ["channel", "sender_id", "timestamp"])
+def test_text_given_as_bytes_that_may_be_content_is_never_quoted(column: str) -> None:
+    """Was: refused text that may be message content (a sentence, free text in a
+    category column) was shown by its length only when given as str: the same text given
+    as bytes (a Parquet binary column, a CSV cell that is not UTF-8) was quoted in the
+    error and copied whole into the quarantine record."""
+    events: dict[str, Any] = dict(_columns())
+    values = np.asarray(events[column], dtype=object)
+    values[1] = _SENTENCE.encode("utf-8")
+    events[column] = values
+    with pytest.raises(rs.SchemaError) as caught:
+        rs.read_messages(events, max_future_s=float("inf"))
+    assert "see you" not in str(caught.value)
+    assert "not shown: it may be message content" in str(caught.value)
+    table = rs.read_messages(events, errors="quarantine", max_future_s=float("inf"))
+    assert table.quarantined.value == (None,)
+    arrow = pa.table({**_columns(), column: pa.array([b"x", _SENTENCE.encode()] * 2)})
+    held = rs.read_messages(arrow, errors="quarantine", max_future_s=float("inf")).quarantined
+    assert "see you" not in repr(held.value)

@@ -97,9 +97,17 @@ def shown(column: str, value: object) -> object:
     text of 25 characters (not shown: it may be message content)
     >>> shown("sender_id", "user-1"), shown("channel", "direct")
     ('user-1', 'direct')
+
+    Bytes are judged as the text they hold (invalid UTF-8 escaped):
+
+    >>> shown("channel", b"see you later")
+    text of 13 characters (not shown: it may be message content)
     """
-    if isinstance(value, str) and _may_be_content(column, value):
-        return NotShown(len(value))
+    text = value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        text = bytes(value).decode("utf-8", "backslashreplace")
+    if isinstance(text, str) and _may_be_content(column, text):
+        return NotShown(len(text))
     return value
 
 
