@@ -198,3 +198,66 @@ def test_text_given_as_bytes_that_may_be_content_is_never_quoted(column: str) ->
     arrow = pa.table({**_columns(), column: pa.array([b"x", _SENTENCE.encode()] * 2)})
     held = rs.read_messages(arrow, errors="quarantine", max_future_s=float("inf")).quarantined
     assert "see you" not in repr(held.value)
+
+
+def _arrow_events(**columns: Any) -> pa.Table:
+    events: dict[str, Any] = dict(_columns())
+    events.update(columns)
+    return pa.table(events)
+
+
+def test_a_time_beyond_python_is_no_id() -> None:
+    """Was: times Python's datetime cannot hold (beyond year 9999) were read as text
+    (``4611686018427387904 (timestamp[s])``) for no check to accept, but text is an id:
+    a column of such times was read as text ids, where the same column of times within
+    Python's years is refused ("is not an id")."""
+    far = [2**62 + i for i in range(4)]
+    table = _arrow_events(
+        sender_id=pa.array(far, pa.timestamp("s")),
+        recipient_id=pa.array([far[1], far[0], far[3], far[2]], pa.timestamp("s")),
+    )
+    with pytest.raises(rs.SchemaError, match=r"'sender_id', row 0: '4611686018427387904 \(time"):
+        rs.read_messages(table)
+    held = rs.read_messages(table, errors="quarantine").quarantined
+    assert held.value[0] == "4611686018427387904 (timestamp[s])"
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "reason"),
+    [
+        ("sender_age", pa.array([1, 0, 1, 0], pa.int8()), "is a boolean"),
+        ("timestamp", pa.array([1, 0, 1, 0], pa.int8()), "is not a timestamp"),
+        ("conversation_id", pa.array([1, 1, 0, 0], pa.int8()), "is a boolean"),
+    ],
+)
+def test_booleans_of_arrows_bool8_type_are_booleans(
+    column: str, values: pa.Array, reason: str
+) -> None:
+    """Was: a column of Arrow's canonical boolean type ``bool8`` (an extension type held
+    as int8) was read as its storage, 0 and 1: ages of 0 and 1 years, times of 1970, ids
+    0 and 1, where booleans are refused in every other form."""
+    table = _arrow_events(**{column: pa.ExtensionArray.from_storage(pa.bool8(), values)})
+    with pytest.raises(rs.SchemaError, match=rf"'{column}', row 0: True {reason}"):
+        rs.read_messages(table, max_future_s=float("inf"))
+
+
+def test_a_pandas_period_through_arrow_is_no_number() -> None:
+    """Was: a pandas Period column written to Arrow (pandas' extension type, held as its
+    count of months since 1970) was read as that count: as epoch seconds in 1970, as ages,
+    as ids, where the same Periods in the frame are refused."""
+    months = pa.array(pd.period_range("2024-01", periods=4, freq="M"))
+    for column in ("timestamp", "sender_age", "conversation_id"):
+        with pytest.raises(rs.SchemaError, match=rf"'{column}', row 0: '648 \(extension"):
+            rs.read_messages(_arrow_events(**{column: months}), max_future_s=float("inf"))
+
+
+def test_a_union_column_is_refused_by_row() -> None:
+    """Was: a union column stopped the read with pyarrow's ArrowNotImplementedError (numpy
+    holds no union): its cells are the values they are, each refused or read by the rule."""
+    mixed = pa.UnionArray.from_sparse(
+        pa.array([0, 0, 1, 1], pa.int8()),
+        [pa.array([T0, T0 + 60, 0, 0]), pa.array(["", "", "x", "2026-01-01T00:03:00Z"])],
+    )
+    table = rs.read_messages(_arrow_events(timestamp=mixed), errors="quarantine")
+    assert table.quarantined.row.tolist() == [2]
+    assert len(table) == 3

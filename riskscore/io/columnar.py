@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.ids import coded_text
+from riskscore.io.raw import Unheld
 from riskscore.io.schema import SCHEMA_COLUMNS, is_content_column
 from riskscore.io.text import all_text
 from riskscore.io.threads import executor_for
@@ -45,6 +46,8 @@ _EXACT_FLOAT_INT: Final = 2**53
 _CODED_COLUMNS: Final = frozenset((*ID_COLUMNS, "channel", "event"))
 #: Arrow's text types (polars exports string views).
 _TEXT_TYPES: Final = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
+#: Arrow types numpy holds no values of: read as Python values (:func:`_python_values`).
+_PYTHON_TYPES: Final = (pa.types.is_union, pa.types.is_run_end_encoded)
 #: The one column whose times (with a zone) are read as epoch seconds; a time in any other
 #: column (an id, an age) is refused as the value it is, as in a dict or an online event.
 TIME_COLUMN: Final = "timestamp"
@@ -209,10 +212,9 @@ def _column_to_numpy(col: Any, name: str) -> AnyArray:
         # Dates and times without a zone, and any time in a column that is no time (an
         # id, an age): per row, each refused (or quarantined), times quoted as ISO text
         # with what they lack (see riskscore.io.timestamps).
-        try:
-            return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
-        except (OverflowError, ValueError):  # beyond Python's years 1 to 9999
-            return np.fromiter(_times_beyond_python(col), dtype=object, count=len(col))
+        return _python_values(col)
+    if any(is_(col.type) for is_ in _PYTHON_TYPES) or isinstance(col.type, pa.BaseExtensionType):
+        return _python_values(col)  # numpy holds none of their values
     if pa.types.is_dictionary(col.type):
         col = _string_dictionary(col)
         if name in _CODED_COLUMNS and pa.types.is_string(col.type.value_type):
@@ -261,18 +263,28 @@ def _epoch_seconds(col: Any) -> AnyArray:
     return secs
 
 
-def _times_beyond_python(col: Any) -> list[object]:
-    """A date or time column without a zone, some of whose values Python's datetime cannot
-    hold: those as text that no check accepts (their count of units since 1970 and the
-    column's type, ``4611686018427387904 (timestamp[s])``), the others as Python objects."""
+def _python_values(col: Any) -> AnyArray:
+    """A column as the Python values of its cells, each checked as such (a time without a
+    zone, a union's values, an extension type's): a cell Python holds not as its type
+    means it is :class:`~riskscore.io.raw.Unheld`, its stored value and the column's type
+    (``4611686018427387904 (timestamp[s])``: beyond Python's years 1 to 9999; ``648
+    (extension<pandas.period<ArrowPeriodType>>)``: an extension that gives its storage)."""
+    if not isinstance(col.type, pa.BaseExtensionType):
+        try:
+            return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
+        except (OverflowError, ValueError):
+            pass
     out: list[object] = []
     for chunk in col.chunks:
         for value in chunk:
             try:
-                out.append(value.as_py())
+                held = value.as_py()
             except (OverflowError, ValueError):
-                out.append(f"{value.value} ({chunk.type})")
-    return out
+                held = Unheld(f"{value.value} ({chunk.type})")
+            if type(value) is pa.ExtensionScalar and held is not None:  # its storage's value
+                held = Unheld(f"{held} ({chunk.type})")
+            out.append(held)
+    return np.fromiter(out, dtype=object, count=len(out))
 
 
 def _string_dictionary(col: Any) -> Any:

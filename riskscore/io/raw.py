@@ -17,6 +17,7 @@ from riskscore.io.schema import MAX_SHOWN_CHARS
 __all__ = [
     "NotShown",
     "RawColumns",
+    "Unheld",
     "as_read",
     "cell",
     "input_rows",
@@ -59,6 +60,25 @@ class NotShown:
 
     def __hash__(self) -> int:
         return hash((NotShown, self.n_chars))
+
+
+class Unheld:
+    """A cell whose value Python holds not as its type means it (a time beyond Python's
+    years 1 to 9999; a cell of an extension type that gives only its storage, as pandas'
+    Period its count of months): a value no check accepts, not even as an id (text would
+    be one), quoted as its ``text`` (the stored value and the type, ``648
+    (extension<pandas.period<ArrowPeriodType>>)``) in errors and quarantine records."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return repr(self.text)
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def is_sentence(text: str) -> bool:
