@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 
 import riskscore as rs
+from riskscore.cli import main
 
 T0 = 1_767_225_600  # 2026-01-01
 
@@ -261,3 +262,22 @@ def test_a_union_column_is_refused_by_row() -> None:
     table = rs.read_messages(_arrow_events(timestamp=mixed), errors="quarantine")
     assert table.quarantined.row.tolist() == [2]
     assert len(table) == 3
+
+
+def test_a_symbolic_link_loop_is_named_in_one_line(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: a path that is a loop of symbolic links (``a -> b -> a``), as ``--out``, a
+    queue or an account features file, ended the command with Python 3.11's RuntimeError
+    traceback ("Symlink loop"), raised by the check that an output is not an input."""
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    events = tmp_path / "events.parquet"
+    rs.write_messages(rs.read_messages(_columns(), max_future_s=float("inf")), events)
+    for extra in (["--out", str(tmp_path / "a")], ["--queue", str(tmp_path / "a")]):
+        argv = ["score", str(events), "--out", str(tmp_path / "out"), *extra]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "symbolic links" in err
+        assert str(tmp_path / "a") in err
+        assert len(err.strip().splitlines()) == 1

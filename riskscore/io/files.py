@@ -4,6 +4,8 @@ with the file is a SchemaError naming it."""
 from __future__ import annotations
 
 import csv
+import errno
+import os
 import re
 from functools import partial
 from pathlib import Path
@@ -26,7 +28,7 @@ from riskscore.io.jsonl import read_jsonl
 from riskscore.io.raw import RawColumns
 from riskscore.io.text import arrow_file, parquet_file
 
-__all__ = ["check_regular_file", "read_file"]
+__all__ = ["check_regular_file", "read_file", "real_path"]
 
 AnyArray = npt.NDArray[Any]
 IntArray = npt.NDArray[np.int64]
@@ -58,6 +60,16 @@ def check_regular_file(path: Path, what: str = "events file") -> None:
             f"{path} is not a regular file (a FIFO, socket or device, which may block the "
             f"read): give the path of one {what}"
         )
+
+
+def real_path(path: Path) -> Path:
+    """``path`` with every symbolic link followed (:meth:`Path.resolve`). A loop of links
+    is an OSError (``ELOOP``) naming ``path``, as Python 3.13 raises it: 3.11's
+    RuntimeError is no error of the system's, and commands ended with its traceback."""
+    try:
+        return path.resolve()
+    except RuntimeError as exc:  # Python < 3.13: "Symlink loop from ..."
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path)) from exc
 
 
 def read_file(path: Path) -> dict[str, AnyArray]:
