@@ -281,3 +281,17 @@ def test_a_symbolic_link_loop_is_named_in_one_line(
         assert "symbolic links" in err
         assert str(tmp_path / "a") in err
         assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("column", ["sender_id", "channel"])
+def test_a_dictionary_of_binary_views_reads_as_one_of_binary(column: str) -> None:
+    """Was: a dictionary column of binary views stopped the read with pyarrow's
+    ArrowNotImplementedError (Arrow casts no dictionary of views to its values); one of
+    string views was already read as one of strings."""
+    values = {"sender_id": [b"a", b"b"], "channel": [b"direct", b"group"]}[column]
+    codes = pa.array([0, 1, 0, 1], pa.int8())
+    views = pa.DictionaryArray.from_arrays(codes, pa.array(values, pa.binary_view()))
+    plain = pa.DictionaryArray.from_arrays(codes, pa.array(values, pa.binary()))
+    assert _outcome(_arrow_events(**{column: views}), errors="quarantine") == _outcome(
+        _arrow_events(**{column: plain}), errors="quarantine"
+    )

@@ -46,6 +46,12 @@ _EXACT_FLOAT_INT: Final = 2**53
 _CODED_COLUMNS: Final = frozenset((*ID_COLUMNS, "channel", "event"))
 #: Arrow's text types (polars exports string views).
 _TEXT_TYPES: Final = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
+#: Dictionary values read as another type (:func:`_string_dictionary`).
+_PLAIN_VALUES: Final = {
+    "large_string": pa.string(),
+    "string_view": pa.string(),
+    "binary_view": pa.binary(),
+}
 #: Arrow types numpy holds no values of: read as Python values (:func:`_python_values`).
 _PYTHON_TYPES: Final = (pa.types.is_union, pa.types.is_run_end_encoded)
 #: The one column whose times (with a zone) are read as epoch seconds; a time in any other
@@ -289,14 +295,15 @@ def _python_values(col: Any) -> AnyArray:
 
 def _string_dictionary(col: Any) -> Any:
     """A dictionary column of large strings or string views (polars' categoricals) as one
-    of strings: Arrow cannot decode a dictionary of string views. (Unsigned indices, as
-    polars' are, are read by :func:`_decode_dictionary`.)"""
-    if str(col.type.value_type) not in {"large_string", "string_view"}:
+    of strings, of binary views as one of binary: Arrow cannot decode a dictionary of
+    views. (Unsigned indices, as polars' are, are read by :func:`_decode_dictionary`.)"""
+    plain = _PLAIN_VALUES.get(str(col.type.value_type))
+    if plain is None:
         return col
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
-    kind = pa.dictionary(col.type.index_type, pa.string())
+    kind = pa.dictionary(col.type.index_type, plain)
     return pa.chunked_array(
-        [pa.DictionaryArray.from_arrays(c.indices, c.dictionary.cast(pa.string())) for c in chunks],
+        [pa.DictionaryArray.from_arrays(c.indices, c.dictionary.cast(plain)) for c in chunks],
         type=kind,
     )
 
