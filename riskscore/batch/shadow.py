@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from riskscore.batch.alerts import write_alerts
 from riskscore.exceptions import SchemaError
-from riskscore.io.files import PARQUET_SUFFIXES, check_regular_file
+from riskscore.io.files import PARQUET_SUFFIXES, check_regular_file, real_path
 from riskscore.io.ids import check_ids
 from riskscore.io.json_lines import json_loads
 from riskscore.io.problems import Found
@@ -371,10 +371,10 @@ def read_shadow_run(out_dir: str | Path) -> ShadowRunAlerts:
         ]
     except (KeyError, TypeError):
         raise SchemaError(f"{path} names no scores and alerts files") from None
-    root = out.resolve()
+    root = real_path(out)
     paths = [out / str(f) for f in files]
     for f in paths:
-        if not f.resolve().is_relative_to(root):
+        if not real_path(f).is_relative_to(root):
             raise SchemaError(f"{path} names a file outside the run directory: {f}")
     scored = read_conversation_ids(paths[0])
     production, shadow = read_alert_ids(paths[1]), read_alert_ids(paths[2])

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Final
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.files import real_path
 from riskscore.model import default_model_dir
 
 #: The word that names the default bundle wherever a command reads one.
@@ -114,9 +115,9 @@ def check_not_inputs(outputs: Iterable[Path], inputs: Iterable[Path | None]) -> 
     SchemaError
         An output is an input; the CLI prints one line and exits with status 2.
     """
-    read = {path.resolve(): path for path in inputs if path is not None}
+    read = {real_path(path): path for path in inputs if path is not None}
     for output in outputs:
-        source = read.get(output.resolve())
+        source = read.get(real_path(output))
         if source is not None:
             raise SchemaError(
                 f"{output} would replace the input {source}, which is being read: choose "
@@ -140,6 +141,6 @@ def check_own_files(files: Mapping[str, Path | None]) -> None:
     for option, path in files.items():
         if path is None:
             continue
-        other = seen.setdefault(path.resolve(), option)
+        other = seen.setdefault(real_path(path), option)
         if other != option:
             raise SchemaError(f"{other} and {option} name one file, {path}: give each its own file")

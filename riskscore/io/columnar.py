@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.ids import coded_text
+from riskscore.io.raw import Unheld
 from riskscore.io.schema import SCHEMA_COLUMNS, is_content_column
 from riskscore.io.text import all_text
 from riskscore.io.threads import executor_for
@@ -45,6 +46,14 @@ _EXACT_FLOAT_INT: Final = 2**53
 _CODED_COLUMNS: Final = frozenset((*ID_COLUMNS, "channel", "event"))
 #: Arrow's text types (polars exports string views).
 _TEXT_TYPES: Final = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
+#: Dictionary values read as another type (:func:`_string_dictionary`).
+_PLAIN_VALUES: Final = {
+    "large_string": pa.string(),
+    "string_view": pa.string(),
+    "binary_view": pa.binary(),
+}
+#: Arrow types numpy holds no values of: read as Python values (:func:`_python_values`).
+_PYTHON_TYPES: Final = (pa.types.is_union, pa.types.is_run_end_encoded)
 #: The one column whose times (with a zone) are read as epoch seconds; a time in any other
 #: column (an id, an age) is refused as the value it is, as in a dict or an online event.
 TIME_COLUMN: Final = "timestamp"
@@ -209,10 +218,9 @@ def _column_to_numpy(col: Any, name: str) -> AnyArray:
         # Dates and times without a zone, and any time in a column that is no time (an
         # id, an age): per row, each refused (or quarantined), times quoted as ISO text
         # with what they lack (see riskscore.io.timestamps).
-        try:
-            return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
-        except (OverflowError, ValueError):  # beyond Python's years 1 to 9999
-            return np.fromiter(_times_beyond_python(col), dtype=object, count=len(col))
+        return _python_values(col)
+    if any(is_(col.type) for is_ in _PYTHON_TYPES) or isinstance(col.type, pa.BaseExtensionType):
+        return _python_values(col)  # numpy holds none of their values
     if pa.types.is_dictionary(col.type):
         col = _string_dictionary(col)
         if name in _CODED_COLUMNS and pa.types.is_string(col.type.value_type):
@@ -261,30 +269,41 @@ def _epoch_seconds(col: Any) -> AnyArray:
     return secs
 
 
-def _times_beyond_python(col: Any) -> list[object]:
-    """A date or time column without a zone, some of whose values Python's datetime cannot
-    hold: those as text that no check accepts (their count of units since 1970 and the
-    column's type, ``4611686018427387904 (timestamp[s])``), the others as Python objects."""
+def _python_values(col: Any) -> AnyArray:
+    """A column as the Python values of its cells, each checked as such (a time without a
+    zone, a union's values, an extension type's): a cell Python holds not as its type
+    means it is :class:`~riskscore.io.raw.Unheld`, its stored value and the column's type
+    (``4611686018427387904 (timestamp[s])``: beyond Python's years 1 to 9999; ``648
+    (extension<pandas.period<ArrowPeriodType>>)``: an extension that gives its storage)."""
+    if not isinstance(col.type, pa.BaseExtensionType):
+        try:
+            return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
+        except (OverflowError, ValueError):
+            pass
     out: list[object] = []
     for chunk in col.chunks:
         for value in chunk:
             try:
-                out.append(value.as_py())
+                held = value.as_py()
             except (OverflowError, ValueError):
-                out.append(f"{value.value} ({chunk.type})")
-    return out
+                held = Unheld(f"{value.value} ({chunk.type})")
+            if type(value) is pa.ExtensionScalar and held is not None:  # its storage's value
+                held = Unheld(f"{held} ({chunk.type})")
+            out.append(held)
+    return np.fromiter(out, dtype=object, count=len(out))
 
 
 def _string_dictionary(col: Any) -> Any:
     """A dictionary column of large strings or string views (polars' categoricals) as one
-    of strings: Arrow cannot decode a dictionary of string views. (Unsigned indices, as
-    polars' are, are read by :func:`_decode_dictionary`.)"""
-    if str(col.type.value_type) not in {"large_string", "string_view"}:
+    of strings, of binary views as one of binary: Arrow cannot decode a dictionary of
+    views. (Unsigned indices, as polars' are, are read by :func:`_decode_dictionary`.)"""
+    plain = _PLAIN_VALUES.get(str(col.type.value_type))
+    if plain is None:
         return col
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
-    kind = pa.dictionary(col.type.index_type, pa.string())
+    kind = pa.dictionary(col.type.index_type, plain)
     return pa.chunked_array(
-        [pa.DictionaryArray.from_arrays(c.indices, c.dictionary.cast(pa.string())) for c in chunks],
+        [pa.DictionaryArray.from_arrays(c.indices, c.dictionary.cast(plain)) for c in chunks],
         type=kind,
     )
 
@@ -336,7 +355,11 @@ def pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
     for name in df.columns:
         series = df[name]
         dtype = series.dtype
-        if getattr(dtype, "tz", None) is not None and name == TIME_COLUMN:
+        if isinstance(getattr(dtype, "pyarrow_dtype", None), pa.DataType):
+            # a column pandas holds in Arrow (pd.ArrowDtype) is read as the Arrow column it
+            # is: pandas' own conversion fails on string views and makes decimals objects
+            out[str(name)] = _column_to_numpy(_pandas_arrow(series), str(name))
+        elif getattr(dtype, "tz", None) is not None and name == TIME_COLUMN:
             values = series.dt.tz_convert("UTC").dt.tz_localize(None)
             secs = values.to_numpy(dtype="datetime64[s]").astype(np.int64)
             out[str(name)] = np.where(values.isna().to_numpy(), np.nan, secs)
@@ -353,7 +376,7 @@ def pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
             # pandas' text (Arrow-backed, its default) and categoricals of text handed over
             # as Arrow: ids, channels and event types are then checked once per distinct
             # value, not made one Python string per row first
-            out[str(name)] = _column_to_numpy(_text_to_arrow(series), str(name))
+            out[str(name)] = _column_to_numpy(_pandas_arrow(series), str(name))
         else:
             out[str(name)] = series.to_numpy(dtype=object if dtype is np.dtype(object) else None)
     return out
@@ -383,15 +406,15 @@ def _is_text_category(dtype: object) -> bool:
     )
 
 
-def _text_to_arrow(series: Any) -> Any:
-    """A pandas column of text (:func:`_is_pandas_text`, :func:`_is_text_category`) as
-    Arrow. A categorical without categories (every cell missing) is a dictionary of text
-    too, as Arrow's own is: pandas types its no categories as floats, and its cells would
-    be read as NaN, not as the missing cells of text they are."""
+def _pandas_arrow(series: Any) -> Any:
+    """A pandas column of text (:func:`_is_pandas_text`, :func:`_is_text_category`) or of an
+    Arrow type as Arrow. A categorical without categories (every cell missing) is a
+    dictionary of text too, as Arrow's own is: pandas types its no categories as floats,
+    and its cells would be read as NaN, not as the missing cells of text they are."""
     column = pa.array(series.array)
     if pa.types.is_dictionary(column.type) and len(column.dictionary) == 0:
         column = column.cast(pa.dictionary(column.type.index_type, pa.string()))
-    return column
+    return pa.chunked_array([column])
 
 
 def as_1d(name: str, values: object) -> AnyArray:

@@ -4,6 +4,8 @@ with the file is a SchemaError naming it."""
 from __future__ import annotations
 
 import csv
+import errno
+import os
 import re
 from functools import partial
 from pathlib import Path
@@ -26,7 +28,7 @@ from riskscore.io.jsonl import read_jsonl
 from riskscore.io.raw import RawColumns
 from riskscore.io.text import arrow_file, parquet_file
 
-__all__ = ["check_regular_file", "read_file"]
+__all__ = ["check_regular_file", "read_file", "real_path"]
 
 AnyArray = npt.NDArray[Any]
 IntArray = npt.NDArray[np.int64]
@@ -58,6 +60,16 @@ def check_regular_file(path: Path, what: str = "events file") -> None:
             f"{path} is not a regular file (a FIFO, socket or device, which may block the "
             f"read): give the path of one {what}"
         )
+
+
+def real_path(path: Path) -> Path:
+    """``path`` with every symbolic link followed (:meth:`Path.resolve`). A loop of links
+    is an OSError (``ELOOP``) naming ``path``, as Python 3.13 raises it: 3.11's
+    RuntimeError is no error of the system's, and commands ended with its traceback."""
+    try:
+        return path.resolve()
+    except RuntimeError as exc:  # Python < 3.13: "Symlink loop from ..."
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path)) from exc
 
 
 def read_file(path: Path) -> dict[str, AnyArray]:
@@ -109,8 +121,10 @@ def _read_parquet(path: Path) -> RawColumns:
 def _read_csv(path: Path) -> RawColumns:
     """CSV with every cell read as text, for the checks to read as every source's values:
     type inference would make ``007`` and ``7`` one id, round 20-digit ids through floats,
-    and read ``0x0c`` as the age 12 and ``NA`` as an unknown one."""
-    with path.open(encoding="utf-8-sig", newline="") as fh:
+    and read ``0x0c`` as the age 12 and ``NA`` as an unknown one. A cell that is not UTF-8
+    is read as its bytes, which every check refuses by row, as a Parquet file's bytes;
+    the columns not read may hold any bytes (the header is read as Arrow reads it)."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
         no_rows = next(reader, None) is None
@@ -123,32 +137,61 @@ def _read_csv(path: Path) -> RawColumns:
         return empty
     # every cell as text: ids and times keep their digits, and numbers follow the rule of
     # every other source (riskscore.io.columns.number_text_column), not Arrow's inference
-    as_text = {name: pa.string() for name in keep}
+    try:
+        table = _csv_table(path, keep, pa.string())
+    except pa.ArrowInvalid as exc:
+        if "invalid UTF8" not in str(exc):
+            raise
+        table = _csv_table(path, keep, pa.binary())  # the columns of such cells as bytes
+    not_utf8 = []
+    for name in keep:
+        column = table.column(name)
+        if pa.types.is_binary(column.type):
+            try:
+                column = column.cast(pa.string())
+            except pa.ArrowInvalid:
+                not_utf8.append(name)
+                continue
+        numbers = number_text_column(column) if name in NUMBER_COLUMNS else None
+        column = column if numbers is None else numbers
+        table = table.set_column(table.schema.get_field_index(name), name, column)
+    raw = RawColumns(arrow_to_numpy(table), caller_memory=False)
+    for name in not_utf8:
+        raw[name] = _utf8_cells(raw[name])
+    raw.lines = partial(_csv_lines, path)
+    raw.unread = unread_names(header)
+    return raw
+
+
+def _csv_table(path: Path, keep: list[str], kind: pa.DataType) -> Any:
+    """The columns ``keep`` of a CSV file, every cell of type ``kind``.
+
+    Raises
+    ------
+    SchemaError
+        A row whose cells do not match the header, naming its line."""
+    types = {name: kind for name in keep}
     ragged: list[Any] = []
 
     def refuse_ragged(row: Any) -> str:
         ragged.append(row)  # the row's text is never quoted: it may hold message content
         return "skip"
 
-    with arrow_file(path) as source:
-        table = pacsv.read_csv(
-            source,
-            parse_options=pacsv.ParseOptions(invalid_row_handler=refuse_ragged),
-            convert_options=pacsv.ConvertOptions(include_columns=keep, column_types=as_text),
-        )
+    def read(threads: bool) -> Any:
+        with arrow_file(path) as source:
+            return pacsv.read_csv(
+                source,
+                read_options=pacsv.ReadOptions(use_threads=threads),
+                parse_options=pacsv.ParseOptions(invalid_row_handler=refuse_ragged),
+                convert_options=pacsv.ConvertOptions(include_columns=keep, column_types=types),
+            )
+
+    table = read(threads=True)
     if ragged:
         n_ragged = len(ragged)
         if ragged[0].number is None:  # line numbers are known on one thread only
             ragged.clear()
-            with arrow_file(path) as source:
-                pacsv.read_csv(
-                    source,
-                    read_options=pacsv.ReadOptions(use_threads=False),
-                    parse_options=pacsv.ParseOptions(invalid_row_handler=refuse_ragged),
-                    convert_options=pacsv.ConvertOptions(
-                        include_columns=keep, column_types=as_text
-                    ),
-                )
+            read(threads=False)
         first = ragged[0]
         more = f" ({n_ragged - 1} more such rows)" if n_ragged > 1 else ""
         raise SchemaError(
@@ -156,14 +199,20 @@ def _read_csv(path: Path) -> RawColumns:
             f"has {first.expected_columns}{more}; a row whose cells do not match the header "
             "cannot be read or set aside: fix the file (a comma inside a cell needs quotes)"
         )
-    for name in NUMBER_COLUMNS.intersection(keep):
-        numbers = number_text_column(table.column(name))
-        if numbers is not None:
-            table = table.set_column(table.schema.get_field_index(name), name, numbers)
-    raw = RawColumns(arrow_to_numpy(table), caller_memory=False)
-    raw.lines = partial(_csv_lines, path)
-    raw.unread = unread_names(header)
-    return raw
+    return table
+
+
+def _utf8_cells(cells: AnyArray) -> AnyArray:
+    """CSV cells read as bytes (a column with a cell that is not UTF-8) as their text, but
+    for the cells that are not UTF-8, left as the bytes they are."""
+
+    def text(cell: object) -> object:
+        try:
+            return cell.decode("utf-8") if isinstance(cell, bytes) else cell
+        except UnicodeDecodeError:
+            return cell
+
+    return np.fromiter(map(text, cells.tolist()), dtype=object, count=len(cells))
 
 
 def _csv_lines(path: Path, rows: IntArray) -> IntArray:

@@ -17,6 +17,7 @@ from riskscore.io.schema import MAX_SHOWN_CHARS
 __all__ = [
     "NotShown",
     "RawColumns",
+    "Unheld",
     "as_read",
     "cell",
     "input_rows",
@@ -61,6 +62,25 @@ class NotShown:
         return hash((NotShown, self.n_chars))
 
 
+class Unheld:
+    """A cell whose value Python holds not as its type means it (a time beyond Python's
+    years 1 to 9999; a cell of an extension type that gives only its storage, as pandas'
+    Period its count of months): a value no check accepts, not even as an id (text would
+    be one), quoted as its ``text`` (the stored value and the type, ``648
+    (extension<pandas.period<ArrowPeriodType>>)``) in errors and quarantine records."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return repr(self.text)
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def is_sentence(text: str) -> bool:
     """Whether ``text`` is of :data:`MIN_SENTENCE_WORDS` or more words separated by
     whitespace: a sentence, which may be message content, where an id, a value or a column
@@ -97,9 +117,17 @@ def shown(column: str, value: object) -> object:
     text of 25 characters (not shown: it may be message content)
     >>> shown("sender_id", "user-1"), shown("channel", "direct")
     ('user-1', 'direct')
+
+    Bytes are judged as the text they hold (invalid UTF-8 escaped):
+
+    >>> shown("channel", b"see you later")
+    text of 13 characters (not shown: it may be message content)
     """
-    if isinstance(value, str) and _may_be_content(column, value):
-        return NotShown(len(value))
+    text = value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        text = bytes(value).decode("utf-8", "backslashreplace")
+    if isinstance(text, str) and _may_be_content(column, text):
+        return NotShown(len(text))
     return value
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from riskscore.exceptions import SchemaError
 from riskscore.io.arrow import write_table
 from riskscore.io.columnar import (
     arrow_to_numpy,
@@ -32,7 +33,7 @@ from riskscore.io.columnar import (
 from riskscore.io.files import read_file
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import MessageTable
-from riskscore.io.raw import RawColumns
+from riskscore.io.raw import RawColumns, quoted_name
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.io.validate import Errors, validate_columns
 
@@ -250,8 +251,44 @@ def _load_columns(source: object) -> dict[str, AnyArray]:
         raw.unread = unread_names(names)
         return raw
     if hasattr(source, "__arrow_c_stream__"):  # polars, DuckDB, ...: read as Arrow
-        return _load_columns(pa.table(source))
+        return _load_columns(_stream_table(source))
     raise TypeError(
         "read_messages takes a file path, a pyarrow.Table, a pandas.DataFrame, a dict of "
         f"arrays or a table with the Arrow stream interface; got {type(source).__name__}"
     )
+
+
+def _stream_table(source: Any) -> pa.Table:
+    """A table with the Arrow stream interface as a :class:`pyarrow.Table`.
+
+    Raises
+    ------
+    SchemaError
+        Arrow cannot import one of its columns (polars' ``Int128``), naming the first
+        such column when the table lists its columns (``columns``) and gives each alone
+        (``table[name]``) through the interface too.
+    """
+    try:
+        return pa.table(source)
+    except pa.ArrowException as exc:
+        names = [str(n) for n in getattr(source, "columns", ())]
+        column = next((n for n in names if not _imports(source, n)), None)
+        where = "a column" if column is None else f"column {quoted_name(column)}"
+        raise SchemaError(
+            f"{where} of the {type(source).__name__} cannot be read as Arrow "
+            f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]}): cast it to a type "
+            "Arrow has (a 64-bit integer, text) or leave it out",
+            column=column,
+        ) from exc
+
+
+def _imports(source: Any, name: str) -> bool:
+    """Whether Arrow imports the column ``name`` of ``source`` alone (True when it cannot
+    be given alone: it is then not the one to name)."""
+    try:
+        pa.chunked_array(source[name])
+    except pa.ArrowException:
+        return False
+    except (LookupError, TypeError, ValueError, AttributeError):  # not given alone
+        return True
+    return True

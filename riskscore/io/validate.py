@@ -135,7 +135,18 @@ def _callers_arrays(raw: Mapping[str, AnyArray]) -> list[AnyArray]:
     """The arrays of ``raw`` the caller may still write (see :class:`RawColumns`)."""
     if not getattr(raw, "caller_memory", True):
         return []
-    return [a for a in raw.values() if isinstance(a, np.ndarray) and a.flags.writeable]
+    return [a for a in raw.values() if _writable_memory(a)]
+
+
+def _writable_memory(values: object) -> bool:
+    """Whether ``values`` is a numpy array whose memory someone may still write: a writable
+    array, or a read-only view of one (pandas lends its columns as read-only views of the
+    blocks it still writes: ``frame.loc[0, "timestamp"] = ...`` after reading)."""
+    while isinstance(values, np.ndarray):
+        if values.flags.writeable:
+            return True
+        values = values.base
+    return False
 
 
 def _with_textual_times(raw: Mapping[str, AnyArray]) -> Mapping[str, AnyArray]:
