@@ -1,0 +1,65 @@
+"""Hostile review 30: the console's sign-in form against the accounts it signs in to.
+
+Each test failed on the code before its fix. All data is synthetic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from serve_helpers import CHEAP_HASHER, PASSWORD, config, sign_in
+
+import riskscore as rs
+from riskscore.moderation import QueueError
+from riskscore.moderation.cases import MAX_NAME_CHARS
+from riskscore.serve import create_app
+from riskscore.serve.accounts import MAX_PASSWORD_CHARS, ModeratorStore
+
+LONG_NAME = "m" * MAX_NAME_CHARS  # the longest name an account can have
+
+
+@pytest.fixture(scope="module")
+def model() -> rs.RiskModel:
+    return rs.load_model()
+
+
+@pytest.fixture
+def console(tmp_path: Path, model: rs.RiskModel) -> Iterator[TestClient]:
+    cfg = config(tmp_path, model)
+    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
+    store.add(LONG_NAME, "lead", PASSWORD)
+    store.add("mod-longest-password", "moderator", "p" * MAX_PASSWORD_CHARS)
+    store.close()
+    with TestClient(create_app(cfg)) as client:
+        yield client
+
+
+def test_a_password_the_sign_in_form_cannot_take_is_refused_when_the_account_is_made(
+    tmp_path: Path, console: TestClient
+) -> None:
+    """Was: an account took a password of any length, and the sign-in form cut what was
+    typed to 1024 characters before checking it: an account given a longer password
+    (a password manager's, say) could never sign in, and nothing said why."""
+    store = ModeratorStore(tmp_path / "other.sqlite", hasher=CHEAP_HASHER)
+    with pytest.raises(QueueError, match=f"1025 characters; at most {MAX_PASSWORD_CHARS}") as info:
+        store.add("mod-2", "moderator", "p" * (MAX_PASSWORD_CHARS + 1))
+    assert "ppp" not in str(info.value)  # the password is never shown
+    assert store.get("mod-2") is None
+    store.close()
+    # the longest password accepted signs in, and one character more typed does not
+    assert sign_in(console, "mod-longest-password", "p" * (MAX_PASSWORD_CHARS + 1)) == 401
+    assert sign_in(console, "mod-longest-password", "p" * MAX_PASSWORD_CHARS) == 303
+
+
+def test_a_name_longer_than_any_account_is_not_signed_in_as_its_first_characters(
+    console: TestClient,
+) -> None:
+    """Was: the sign-in form cut the name typed to 128 characters, so a name of 129
+    characters or more signed in, with the right password, as the account named by its
+    first 128: two names, one account (the session and the access log named the other)."""
+    assert sign_in(console, LONG_NAME + "-someone-else") == 401
+    assert console.get("/console/queue", follow_redirects=False).status_code == 303
+    assert sign_in(console, LONG_NAME) == 303
+    assert console.get("/console/queue").status_code == 200
