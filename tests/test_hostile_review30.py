@@ -63,3 +63,19 @@ def test_a_name_longer_than_any_account_is_not_signed_in_as_its_first_characters
     assert console.get("/console/queue", follow_redirects=False).status_code == 303
     assert sign_in(console, LONG_NAME) == 303
     assert console.get("/console/queue").status_code == 200
+
+
+@pytest.mark.parametrize("conversation_id", ["c" * 12_000, "see you at the park after school"])
+def test_an_unknown_conversation_id_in_the_url_is_quoted_as_errors_quote_ids(
+    console: TestClient, conversation_id: str
+) -> None:
+    """Was: ``GET /v1/conversations/{id}`` answered 404 with the id of the URL copied whole
+    into the message (12 kB of it; a sentence where an id belongs, which may be message
+    content, too), where every other error quotes a value cut short and a sentence by its
+    length only (:func:`riskscore.io.raw.show`)."""
+    r = console.get(f"/v1/conversations/{conversation_id}")
+    assert r.status_code == 404
+    detail = r.json()["detail"]
+    assert len(detail) < 200
+    assert "park" not in detail
+    assert "is not live in this scorer" in detail
