@@ -1,4 +1,6 @@
-"""Hostile review 30: the console's sign-in form against the accounts it signs in to.
+"""Hostile review 30: the console's sign-in form against the accounts it signs in to, the
+API's 404 for an unknown id, a CSRF cookie of other characters, and a model bundle's
+signature file.
 
 Each test failed on the code before its fix. All data is synthetic."""
 
@@ -9,9 +11,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import CHEAP_HASHER, PASSWORD, config, sign_in
+from serve_helpers import CHEAP_HASHER, PASSWORD, config, csrf_token, sign_in
 
 import riskscore as rs
+from riskscore.cli import main
+from riskscore.model.bundle import KEY_VARIABLE, SIGNATURE
 from riskscore.moderation import QueueError
 from riskscore.moderation.cases import MAX_NAME_CHARS
 from riskscore.serve import create_app
@@ -65,6 +69,28 @@ def test_a_name_longer_than_any_account_is_not_signed_in_as_its_first_characters
     assert console.get("/console/queue").status_code == 200
 
 
+@pytest.mark.parametrize("nonce", ["caf\u00e9", "\u00ff" * 43])
+def test_a_csrf_cookie_of_characters_beyond_ascii_is_a_refused_form_not_a_500(
+    tmp_path: Path, model: rs.RiskModel, nonce: str
+) -> None:
+    """Was: the form's token was checked against the CSRF cookie with
+    :func:`secrets.compare_digest` on text, which raises ``TypeError`` for text that is
+    not ASCII: a client that sent a valid token beside a cookie of other characters (a
+    header is read as Latin-1) got a 500 from every form, the sign-in form included."""
+    with TestClient(create_app(config(tmp_path, model)), raise_server_exceptions=False) as c:
+        token = csrf_token(c.get("/console/signin").text)
+        r = c.post(
+            "/console/signin",
+            content=f"name=mod-1&password={PASSWORD}&csrf_token={token}".encode(),
+            headers={
+                "content-type": "application/x-www-form-urlencoded",
+                "cookie": f"riskscore_csrf={nonce}".encode("latin-1"),  # type: ignore[dict-item]
+            },
+        )
+    assert r.status_code == 403
+    assert "Form refused" in r.text
+
+
 @pytest.mark.parametrize("conversation_id", ["c" * 12_000, "see you at the park after school"])
 def test_an_unknown_conversation_id_in_the_url_is_quoted_as_errors_quote_ids(
     console: TestClient, conversation_id: str
@@ -79,3 +105,32 @@ def test_an_unknown_conversation_id_in_the_url_is_quoted_as_errors_quote_ids(
     assert len(detail) < 200
     assert "park" not in detail
     assert "is not live in this scorer" in detail
+
+
+SIGNING_KEY = "hostile-review-30-signing-key-0123456789"
+
+
+@pytest.mark.parametrize("signature", [b"\xff" * 64, "\u00e9".encode() * 32, "\u0661".encode() * 32])
+def test_a_signature_file_of_other_characters_is_a_signature_that_does_not_match(
+    tmp_path: Path,
+    model: rs.RiskModel,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    signature: bytes,
+) -> None:
+    """Was: ``manifest.sig`` was decoded with invalid bytes replaced and compared as text
+    by :func:`hmac.compare_digest`, which raises ``TypeError`` for text that is not ASCII:
+    a signature file of any other byte gave a traceback (``riskscore score --model``
+    too), not the :class:`ModelIntegrityError` of a signature that does not match."""
+    monkeypatch.setenv(KEY_VARIABLE, SIGNING_KEY)
+    bundle = rs.save_model(model, tmp_path / "signed")
+    (bundle / SIGNATURE).write_bytes(signature)
+    with pytest.raises(rs.ModelIntegrityError, match="does not match the manifest"):
+        rs.load_model(bundle)
+    events = tmp_path / "events.csv"
+    rs.write_messages(rs.synthetic.generate(20, seed=30).messages, events)
+    argv = ["score", str(events), "--model", str(bundle), "--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"{SIGNATURE} does not match the manifest" in err
