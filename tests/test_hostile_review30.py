@@ -1,6 +1,6 @@
 """Hostile review 30: the console's sign-in form against the accounts it signs in to, the
-API's 404 for an unknown id, a CSRF cookie of other characters, and a model bundle's
-signature file.
+API's 404 for an unknown id, a CSRF cookie of other characters, a model bundle's signature
+file, and the Synapse module's numbers.
 
 Each test failed on the code before its fix. All data is synthetic."""
 
@@ -15,6 +15,8 @@ from serve_helpers import CHEAP_HASHER, PASSWORD, config, csrf_token, sign_in
 
 import riskscore as rs
 from riskscore.cli import main
+from riskscore.integrations._synapse_config import SynapseConfigError
+from riskscore.integrations._synapse_config import parse as parse_synapse_config
 from riskscore.model.bundle import KEY_VARIABLE, SIGNATURE
 from riskscore.moderation import QueueError
 from riskscore.moderation.cases import MAX_NAME_CHARS
@@ -110,7 +112,9 @@ def test_an_unknown_conversation_id_in_the_url_is_quoted_as_errors_quote_ids(
 SIGNING_KEY = "hostile-review-30-signing-key-0123456789"
 
 
-@pytest.mark.parametrize("signature", [b"\xff" * 64, "\u00e9".encode() * 32, "\u0661".encode() * 32])
+@pytest.mark.parametrize(
+    "signature", [b"\xff" * 64, "\u00e9".encode() * 32, "\u0661".encode() * 32]
+)
 def test_a_signature_file_of_other_characters_is_a_signature_that_does_not_match(
     tmp_path: Path,
     model: rs.RiskModel,
@@ -134,3 +138,19 @@ def test_a_signature_file_of_other_characters_is_a_signature_that_does_not_match
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert f"{SIGNATURE} does not match the manifest" in err
+
+
+@pytest.mark.parametrize(
+    "key", ["batch_size", "idle_expiry_s", "checkpoint_interval_s", "max_queue"]
+)
+def test_a_synapse_number_too_large_for_a_float_is_a_config_error_naming_it(
+    tmp_path: Path, key: str
+) -> None:
+    """Was: the Synapse module's numbers without an upper bound were converted with
+    ``float()`` after their range check passed, so an integer of 400 digits (YAML reads
+    one as given) raised ``OverflowError`` at start-up instead of the configuration error
+    naming the key; a bounded one was refused with all 400 digits in the message."""
+    raw = {"state_dir": str(tmp_path), "alerts": {"jsonl": str(tmp_path / "a.jsonl")}}
+    with pytest.raises(SynapseConfigError, match=f"^{key}: expected") as info:
+        parse_synapse_config({**raw, key: 10**400})
+    assert len(str(info.value)) < 200
