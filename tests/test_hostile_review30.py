@@ -6,6 +6,9 @@ Each test failed on the code before its fix. All data is synthetic."""
 
 from __future__ import annotations
 
+import io
+import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,8 +21,9 @@ from riskscore.cli import main
 from riskscore.integrations._synapse_config import SynapseConfigError
 from riskscore.integrations._synapse_config import parse as parse_synapse_config
 from riskscore.model.bundle import KEY_VARIABLE, SIGNATURE
-from riskscore.moderation import QueueError
+from riskscore.moderation import QueueError, ReviewQueue
 from riskscore.moderation.cases import MAX_NAME_CHARS
+from riskscore.policy import Alert, Tier
 from riskscore.serve import create_app
 from riskscore.serve.accounts import MAX_PASSWORD_CHARS, ModeratorStore
 
@@ -154,3 +158,72 @@ def test_a_synapse_number_too_large_for_a_float_is_a_config_error_naming_it(
     with pytest.raises(SynapseConfigError, match=f"^{key}: expected") as info:
         parse_synapse_config({**raw, key: 10**400})
     assert len(str(info.value)) < 200
+
+
+T0 = 1_750_000_000
+
+
+def _room_alert(conversation_id: object, adult: object, child: object) -> Alert:
+    return Alert(conversation_id, adult, child, 12.0, "under 13", 0.9, Tier.URGENT)
+
+
+def test_an_alert_is_never_merged_into_the_open_alert_of_other_accounts(tmp_path: Path) -> None:
+    """Was: the queue merged a new alert into the open alert of its conversation id
+    whatever its accounts: the pair ``g|a|b`` of room ``g`` in one run and a conversation
+    named ``g|a|b`` between two other accounts in the next (each file refused alone only
+    what it holds) became one item, adult ``a``'s: adult ``x`` was in no case, and its
+    alert counted as a signal of ``a``'s. The same two accounts, in either role, still
+    update their open alert."""
+    with ReviewQueue(tmp_path / "q.sqlite") as q:
+        first = q.add_alert(_room_alert("g|a|b", "a", "b"), at=T0)
+        assert q.add_alert(_room_alert("g|a|b", "b", "a"), at=T0 + 1) == first  # roles swapped
+        with pytest.raises(QueueError, match=r"conversation 'g\|a\|b'.*'x'.*'y'.*'a'.*'b'"):
+            q.add_alert(_room_alert("g|a|b", "x", "y"), at=T0 + 2)
+        (item,) = q.items()
+        assert (item.adult_id, item.n_signals) == ("a", 2)
+        assert q.case("x") is None
+
+
+def test_a_run_whose_alert_would_merge_into_another_pairs_item_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``riskscore stream --queue`` queued it into the other pair's item without a
+    word (see above): here the queue holds an open alert of conversation 38 between two
+    other accounts when the stream's conversation 38 alerts."""
+    events = list(rs.synthetic.generate(40, prevalence=0.25, seed=30).messages.iter_events())
+    db = tmp_path / "q.sqlite"
+    with ReviewQueue(db) as q:
+        q.add_alert(_room_alert(38, "someone", "else"), at=T0)
+    text = "".join(json.dumps(e) + "\n" for e in events)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert main(["stream", "--queue", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert "conversation 38" in err
+    with ReviewQueue(db) as q:
+        assert [(i.adult_id, i.n_signals) for i in q.items()] == [("someone", 1)]
+
+
+def test_the_api_names_an_alert_the_queue_refuses_to_merge_not_a_500(
+    tmp_path: Path, model: rs.RiskModel
+) -> None:
+    """Was: the service queued the alert into the other pair's item (see above); with the
+    queue refusing it, the refusal must come back as the event's, with the others queued."""
+    events = list(rs.synthetic.generate(40, prevalence=0.25, seed=30).messages.iter_events())
+    cfg = config(tmp_path, model)
+    with ReviewQueue(cfg.db) as q:
+        q.add_alert(_room_alert(38, "someone", "else"), at=T0)
+    with TestClient(create_app(cfg), raise_server_exceptions=False) as client:
+        r = client.post("/v1/events", json=events[:1000])
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["accepted"] == 1000
+    (refused,) = body["refused"]
+    assert "conversation 38" in refused["message"]
+    assert events[refused["index"]]["conversation_id"] == 38
+    with ReviewQueue(cfg.db) as q:
+        items = q.items()
+    assert [(i.adult_id, i.n_signals) for i in items if i.conversation_id == 38] == [("someone", 1)]
+    assert len(items) > 1  # the batch's other alerts were queued
