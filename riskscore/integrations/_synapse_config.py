@@ -160,8 +160,10 @@ def _number(
 ) -> float:
     # a finite number (is_real: never a bool, nor an integer too large for a float, which
     # YAML reads as given), or infinity where a number of seconds may mean "never"
-    ok_type = is_int(value) and is_real(value) if integer else is_real(value) or value == math.inf
-    number = float(value) if ok_type else math.nan  # type: ignore[arg-type]
+    ok_type = (
+        (is_int(value) and is_real(value)) if integer else (is_real(value) or value == math.inf)
+    )
+    number = float(value) if ok_type else math.nan
     if not low <= number <= high:
         kind = "an integer" if integer else "a number"
         raise SynapseConfigError(f"expected {kind} in [{low}, {high}], found {show(value)}", path)
