@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from riskscore._checks import is_int, is_real
+from riskscore.io.raw import show
 from riskscore.io.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
 from riskscore.policy import AlertPolicy, PolicyFileError
 
@@ -156,11 +158,16 @@ def _path(value: Any, path: tuple[str, ...]) -> Path:
 def _number(
     value: Any, path: tuple[str, ...], *, low: float, high: float = math.inf, integer: bool = False
 ) -> float:
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or not low <= value <= high:
+    # a finite number (is_real: never a bool, nor an integer too large for a float, which
+    # YAML reads as given), or infinity where a number of seconds may mean "never"
+    ok_type = (
+        (is_int(value) and is_real(value)) if integer else (is_real(value) or value == math.inf)
+    )
+    number = float(value) if ok_type else math.nan
+    if not low <= number <= high:
         kind = "an integer" if integer else "a number"
-        raise SynapseConfigError(f"expected {kind} in [{low}, {high}], found {value!r}", path)
-    return float(value)
+        raise SynapseConfigError(f"expected {kind} in [{low}, {high}], found {show(value)}", path)
+    return number
 
 
 def _policy(raw: Any, path: tuple[str, ...]) -> AlertPolicy:

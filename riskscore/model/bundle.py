@@ -190,8 +190,9 @@ def _check_signature(directory: Path, manifest: bytes) -> None:
             f"copy: model = riskscore.load_model({str(directory)!r}) with {KEY_VARIABLE} unset, "
             f"then riskscore.save_model(model, DIR) with it set, and load DIR"
         )
-    stated = _file_bytes(target, _MAX_SIGNATURE_BYTES).decode("ascii", errors="replace").strip()
-    computed = hmac.new(key, manifest, hashlib.sha256).hexdigest()
+    # Compared as bytes: compare_digest refuses text that is not ASCII (a TypeError).
+    stated = _file_bytes(target, _MAX_SIGNATURE_BYTES).strip()
+    computed = hmac.new(key, manifest, hashlib.sha256).hexdigest().encode("ascii")
     if not hmac.compare_digest(stated, computed):
         raise ModelIntegrityError(
             f"{directory}: {SIGNATURE} does not match the manifest under {KEY_VARIABLE}: the "

@@ -197,15 +197,35 @@ def _upsert_alert(con: sqlite3.Connection, row: dict[str, Any], signal: str, act
 
 
 def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> int:
-    """A new item, or the update of the conversation's open alert."""
+    """A new item, or the update of the conversation's open alert: of the same two
+    accounts, in either role (an open alert of the conversation id between other accounts
+    is another conversation under that id, refused rather than merged).
+
+    Raises
+    ------
+    QueueError
+        The conversation's open alert is of two other accounts.
+    """
     found = con.execute(
-        "SELECT item_id, risk, tier FROM items "
+        "SELECT item_id, risk, tier, adult_id, child_id FROM items "
         "WHERE kind = 'alert' AND status = 'open' AND conversation_id = ?",
         (row["conversation_id"],),
     ).fetchone()
     if found is None:
         detail = {"kind": "alert", "risk": row["risk"], "tier": row["tier"]}
         return db.enqueue(con, row, actor, detail)
+    if {found["adult_id"], found["child_id"]} != {row["adult_id"], row["child_id"]}:
+        cid, adult, child, held_adult, held_child = (
+            db.decode_id(row["conversation_id"]), db.decode_id(row["adult_id"]),
+            db.decode_id(row["child_id"]), db.decode_id(found["adult_id"]),
+            db.decode_id(found["child_id"]),
+        )  # fmt: skip
+        raise QueueError(
+            f"alert on conversation {cid!r} between {adult!r} and {child!r}: item "
+            f"{found['item_id']} is the open alert of conversation {cid!r} between "
+            f"{held_adult!r} and {held_child!r}; two conversations under one id are never "
+            "merged: give them distinct ids (not queued, nor the alerts added with it)"
+        )
     item_id = int(found["item_id"])
     raise_ = row["risk"] > found["risk"] or row["tier"] > found["tier"]
     db.update(

@@ -6,7 +6,9 @@ losing items. It de-duplicates twice:
 
 * **per conversation**: a second alert on a conversation whose alert is still
   open updates that item (highest risk and tier kept, ``n_signals`` counted)
-  instead of adding one; the same user report submitted twice is stored once;
+  instead of adding one, when it is of the same two accounts (an alert of two other
+  accounts under that conversation id is refused, never merged); the same user
+  report submitted twice is stored once;
 * **per signal**: the same alert queued again (same conversation, adult, child,
   tier and risk, and for an online alert the same event) changes nothing, whether
   its item is open or decided, so re-running a scoring job or a stream into a
@@ -174,6 +176,12 @@ class ReviewQueue:
         int
             The item id (the existing one when the conversation had an open alert,
             or the item that already holds this very alert).
+
+        Raises
+        ------
+        QueueError
+            The conversation's open alert is of two other accounts (two conversations
+            under one id are never merged); nothing is queued.
 
         Notes
         -----

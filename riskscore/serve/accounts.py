@@ -35,6 +35,7 @@ from riskscore.serve import access_log as _access
 from riskscore.serve.access_log import AccessEntry
 
 __all__ = [
+    "MAX_PASSWORD_CHARS",
     "MIN_PASSWORD_CHARS",
     "AccountChange",
     "Assignment",
@@ -45,6 +46,9 @@ __all__ = [
 
 #: Shortest password accepted for a moderator account (characters).
 MIN_PASSWORD_CHARS = 12
+#: Longest password accepted (characters): the sign-in form hashes no more than this, so
+#: that a posted megabyte costs one ordinary check.
+MAX_PASSWORD_CHARS = 1024
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS moderators (name TEXT PRIMARY KEY, role TEXT NOT NULL "
@@ -186,7 +190,8 @@ class ModeratorStore:
             The platform's stable id of the person (see ``docs/moderation.md``).
         role : {"moderator", "lead"}
         password : str or None
-            At least ``MIN_PASSWORD_CHARS`` characters, stored as an Argon2id hash;
+            ``MIN_PASSWORD_CHARS`` to ``MAX_PASSWORD_CHARS`` characters, stored as an
+            Argon2id hash;
             None for an account that signs in only through the trusted header.
         by : str, default "riskscore"
             Who made the change, kept in the account log.
@@ -205,10 +210,15 @@ class ModeratorStore:
             raise QueueError(f"role {role!r} is not moderator or lead") from None
         hashed = None
         if password is not None:
-            if len(password) < MIN_PASSWORD_CHARS:
+            n = len(password)
+            if n < MIN_PASSWORD_CHARS:
                 raise QueueError(
-                    f"the password has {len(password)} characters; at least "
-                    f"{MIN_PASSWORD_CHARS} are needed"
+                    f"the password has {n} characters; at least {MIN_PASSWORD_CHARS} are needed"
+                )
+            if n > MAX_PASSWORD_CHARS:  # the sign-in form would never match it
+                raise QueueError(
+                    f"the password has {n} characters; at most {MAX_PASSWORD_CHARS} are "
+                    "accepted (the longest the sign-in form checks)"
                 )
             hashed = self._hasher.hash(password)
 

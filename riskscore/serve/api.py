@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from riskscore.io.json_lines import json_dumps
+from riskscore.io.raw import show, shown
 from riskscore.serve.body import JSON_LINES_TYPES
 from riskscore.serve.service import MAX_BATCH_ID_CHARS, ScoringService
 
@@ -176,7 +177,8 @@ async def get_conversation(request: Request, conversation_id: str) -> dict[str, 
     and progress. An id of digits is looked up as text first, then as a number."""
     found = _service(request).conversation(conversation_id)
     if found is None:
-        raise HTTPException(404, f"conversation {conversation_id!r} is not live in this scorer")
+        quoted = show(shown("conversation_id", conversation_id))  # as errors quote an id
+        raise HTTPException(404, f"conversation {quoted} is not live in this scorer")
     return found
 
 

@@ -28,11 +28,11 @@ from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from riskscore.io.schema import is_content_column
-from riskscore.moderation.cases import Case, QueueError
+from riskscore.moderation.cases import MAX_NAME_CHARS, Case, QueueError
 from riskscore.moderation.queue_db import decode_id, encode_id
 from riskscore.moderation.transparency import transparency_report
 from riskscore.moderation.transparency_render import render_html
-from riskscore.serve.accounts import Moderator
+from riskscore.serve.accounts import MAX_PASSWORD_CHARS, Moderator
 from riskscore.serve.plot import timeline_svg
 from riskscore.serve.security import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE
 from riskscore.serve.state import ServeState
@@ -222,10 +222,14 @@ async def signin(request: Request) -> Response:
         return refused
     state = _state(request)
     form = await _form(request, None)
-    name = str(form.get("name", ""))[:128]
-    password = str(form.get("password", ""))[:1024]
+    # As typed: a name longer than any account's is no account, never the account of
+    # its first characters. The limiter counts it under those (bounded keys), and a
+    # password beyond the longest accepted is checked cut one past it: it matches none,
+    # and a posted megabyte costs one ordinary hash.
+    name = str(form.get("name", ""))
+    password = str(form.get("password", ""))[: MAX_PASSWORD_CHARS + 1]
     client = request.client.host if request.client else "unknown"
-    keys = (f"name:{name}", f"ip:{client}")
+    keys = (f"name:{name[:MAX_NAME_CHARS]}", f"ip:{client}")
     limiter = state.limiter
     started = limiter.acquire(keys)  # counted as a failure until it succeeds
     if started is None:

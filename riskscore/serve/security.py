@@ -104,7 +104,9 @@ class Signer:
             value = self._csrf.loads(token, max_age=int(self.max_age_s))
         except BadSignature:
             return False
-        return isinstance(value, str) and secrets.compare_digest(value, nonce)
+        # As bytes: compare_digest refuses text that is not ASCII (a cookie is the
+        # client's, read as Latin-1), with a TypeError.
+        return isinstance(value, str) and secrets.compare_digest(value.encode(), nonce.encode())
 
 
 @dataclass

@@ -29,7 +29,7 @@ from riskscore.features.registry import feature_index
 from riskscore.io.events import EventTuple, count_ignored
 from riskscore.io.raw import show
 from riskscore.io.schema import CHANNEL_NAMES, EventType
-from riskscore.moderation.cases import UserReport
+from riskscore.moderation.cases import QueueError, UserReport
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.online import OnlineScorer
 from riskscore.online.risk import OnlineModel
@@ -231,7 +231,7 @@ class ScoringService:
                 reports.append(self._report(parsed))
             if raised:
                 alerts.extend((item.index, alert) for alert in raised)
-        self._record(applied, alerts, reports)
+        refused += self._record(applied, alerts, reports)
         body = {
             "accepted": len(applied),
             "refused": refused,
@@ -257,21 +257,42 @@ class ScoringService:
         applied: list[EventTuple],
         alerts: list[tuple[int, Alert]],
         reports: list[UserReport],
-    ) -> None:
-        """Queue what the batch raised and keep its metadata (after scoring it whole)."""
+    ) -> list[dict[str, Any]]:
+        """Queue what the batch raised and keep its metadata (after scoring it whole);
+        return the alerts the queue refused, by the index of the event that raised each."""
         m = self.metrics
         m.events.inc(len(applied))
         if self.timeline is not None:
             self.timeline.add(applied)
+        refused: list[dict[str, Any]] = []
         if alerts:
             now = int(time.time())
-            found = [a for _, a in alerts]
-            channels = [self._channel(a.conversation_id) for a in found]
-            self.queue.add_alerts(found, channels=channels, at=now)
-            for alert in found:
+            channels = [self._channel(a.conversation_id) for _, a in alerts]
+            refused = self._queue_alerts(alerts, channels, now)
+            for _, alert in alerts:
                 m.alerts.labels(tier=alert.tier.name.lower()).inc()
         if reports:
             self.queue.add_reports(reports)
+        return refused
+
+    def _queue_alerts(
+        self, alerts: list[tuple[int, Alert]], channels: list[str | None], now: int
+    ) -> list[dict[str, Any]]:
+        """The batch's alerts queued in one transaction; when the queue refuses one (the
+        open alert of its conversation id is of other accounts), each on its own, and the
+        refused ones named by the index of their event."""
+        try:
+            self.queue.add_alerts([a for _, a in alerts], channels=channels, at=now)
+            return []
+        except QueueError:
+            pass
+        refused = []
+        for (index, alert), channel in zip(alerts, channels, strict=True):
+            try:
+                self.queue.add_alert(alert, channel=channel, at=now)
+            except QueueError as exc:
+                refused.append({"index": index, "message": one_line(str(exc))})
+        return refused
 
     def _channel(self, cid: object) -> str | None:
         try:
