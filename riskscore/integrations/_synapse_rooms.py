@@ -8,6 +8,8 @@ import math
 from collections import OrderedDict
 from collections.abc import Iterable
 
+from riskscore._checks import is_int
+
 __all__ = ["ConversationRooms"]
 
 
@@ -93,11 +95,11 @@ class ConversationRooms:
                 isinstance(row, list)
                 and len(row) == 4
                 and all(isinstance(v, str) for v in row[:3])
-                and isinstance(row[3], int)
+                and is_int(row[3])  # not a bool: JSON's true is no time
             ):
                 raise ValueError(
                     f"conversation room {i}: expected [conversation_id, room_id, channel, "
                     f"timestamp], found {row!r}"
                 )
-            rooms.note(row[0], row[1], row[2], row[3])
+            rooms.note(row[0], row[1], row[2], int(row[3]))
         return rooms
