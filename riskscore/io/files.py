@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from riskscore.exceptions import SchemaError
+from riskscore.exceptions import RiskscoreError, SchemaError
 from riskscore.io.columnar import (
     arrow_to_numpy,
     field_paths,
@@ -88,7 +88,7 @@ def read_file(path: Path) -> dict[str, AnyArray]:
         if suffix in CSV_SUFFIXES:
             return _read_csv(path)
         return read_jsonl(path)
-    except SchemaError:
+    except RiskscoreError:  # riskscore's own (the input's, or a setting's): as raised
         raise
     except OSError as exc:
         if exc.errno is not None:  # the system's (permission, I/O): the CLI names it as such

@@ -32,7 +32,7 @@ from riskscore.exceptions import ModelIntegrityError
 from riskscore.io.json_lines import json_loads
 from riskscore.io.schema import SCHEMA_VERSION
 from riskscore.io.staging import staged_outputs
-from riskscore.keys import check_key
+from riskscore.keys import check_key, secret_from_environment
 from riskscore.model.card import render_model_card
 from riskscore.model.risk_model import RiskModel
 
@@ -154,10 +154,10 @@ def rewrite_model_card(directory: str | os.PathLike[str], text: str) -> Path:
 
 
 def _signing_key() -> bytes | None:
-    text = os.environ.get(KEY_VARIABLE)
-    if not text:
-        return None
     try:
+        text = secret_from_environment(KEY_VARIABLE)
+        if text is None:
+            return None
         return check_key(text, source=f"the key in the environment variable {KEY_VARIABLE}")
     except ValueError as exc:
         raise ModelIntegrityError(str(exc)) from None
