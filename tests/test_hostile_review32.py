@@ -127,8 +127,9 @@ def test_a_world_integer_beyond_int64_is_refused_by_name(
 
 
 def test_world_integers_at_their_largest_generate() -> None:
-    """Was: ``max_unanswered`` 2**63 - 1 went through a float (2**63) and failed as above;
-    its bound is now the most events of a conversation, which no larger value changes."""
+    """A guard that passed before: the largest values the bounds keep still generate
+    (``max_unanswered`` is bounded by the most events of a conversation, which no larger
+    value changes; 2**63 - 1 went through a float, 2**63, and failed as above)."""
     world = World.default().replace(
         max_fanout=INT64_MAX,
         scenarios={"grooming_refused": {"max_unanswered": MAX_CONVERSATION_EVENTS}},
