@@ -182,3 +182,29 @@ def test_a_vignette_number_too_large_for_a_float_is_refused_by_key(
     with pytest.raises(VignetteFileError) as info:
         read_vignette(path)
     assert str(info.value).startswith(f"t01-huge.toml: key {key!r}: expected a number")
+
+
+# ------------------------------------------------------------ RISKSCORE_MODEL_DIR
+
+
+def test_a_model_dir_from_the_environment_that_holds_no_bundle_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``RISKSCORE_MODEL_DIR`` left pointing at a folder without a bundle (a stale
+    export, a typo) made every command without ``--model`` fail with ``no manifest.json in
+    data: not a riskscore model bundle``: nothing said that the folder came from the
+    environment, and the command line named no model."""
+    events = tmp_path / "events.csv"
+    events.write_text(EVENTS)
+    monkeypatch.setenv("RISKSCORE_MODEL_DIR", str(tmp_path / "stale"))
+    with pytest.raises(ModelIntegrityError, match="named by the environment variable"):
+        rs.load_model()
+    code = main(["score", str(events), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "RISKSCORE_MODEL_DIR" in err
+    assert len(err.strip().splitlines()) == 1
+    # a folder given by name is not said to come from the environment
+    with pytest.raises(ModelIntegrityError) as info:
+        rs.load_model(tmp_path / "other")
+    assert "RISKSCORE_MODEL_DIR" not in str(info.value)
