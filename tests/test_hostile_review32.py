@@ -18,7 +18,7 @@ from riskscore.cli.entrypoint import build_parser
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.io.threads import THREADS_VARIABLE, worker_threads
 from riskscore.model.bundle import KEY_VARIABLE
-from riskscore.synthetic import World, draw_world, generate
+from riskscore.synthetic import World, draw_world, generate, generate_parquet
 from riskscore.synthetic.profiles import MAX_CONVERSATION_EVENTS
 from riskscore.vignettes import VignetteFileError, read_vignette
 from riskscore.vignettes.loader import data_directory
@@ -208,3 +208,25 @@ def test_a_model_dir_from_the_environment_that_holds_no_bundle_names_the_variabl
     with pytest.raises(ModelIntegrityError) as info:
         rs.load_model(tmp_path / "other")
     assert "RISKSCORE_MODEL_DIR" not in str(info.value)
+
+
+# ------------------------------------------------------------ generate_parquet's two files
+
+
+def test_generate_parquet_refuses_one_file_for_events_and_labels(tmp_path: Path) -> None:
+    """Was: ``labels_path`` naming the events file itself (or a link to it) had both writers
+    write one ``.partial`` file; the call ended with ``FileNotFoundError`` on the second
+    move, after the first had replaced the earlier ``events.parquet``: the new run's events
+    beside the earlier run's labels, a pair that does not belong together."""
+    events, labels = generate_parquet(tmp_path / "events.parquet", 30, seed=1)
+    before = (events.read_bytes(), labels.read_bytes())
+    (tmp_path / "link.parquet").symlink_to(events)
+    for same in (events, tmp_path / "link.parquet"):
+        with pytest.raises(ValueError, match=r"^path and labels_path name one file"):
+            generate_parquet(events, 40, seed=2, labels_path=same)
+        assert (events.read_bytes(), labels.read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "events.parquet",
+        "labels.parquet",
+        "link.parquet",
+    ]

@@ -19,11 +19,12 @@ from typing import Any
 
 from riskscore._optional import missing_extra
 from riskscore.cli._env_names import env_name
-from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_own_files, path_argument
+from riskscore.cli._paths import MODEL_HELP, bundle_dir, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.cli._time import integer, number, positive_number, positive_seconds, whole_number
 from riskscore.exceptions import RiskscoreError
+from riskscore.io.files import check_own_files
 from riskscore.keys import check_key, check_pseudonym_key, secret_from_environment
 from riskscore.model import load_model
 from riskscore.moderation.queue import ReviewQueue
