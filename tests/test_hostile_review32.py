@@ -230,3 +230,21 @@ def test_generate_parquet_refuses_one_file_for_events_and_labels(tmp_path: Path)
         "labels.parquet",
         "link.parquet",
     ]
+
+
+def test_generate_parquet_refuses_a_folder_for_either_file_before_writing(tmp_path: Path) -> None:
+    """Was: a ``labels_path`` that is a folder was found out at the last move, after the new
+    events had replaced the earlier ones (``IsADirectoryError`` naming ``labels.partial``):
+    the earlier labels stayed beside the new events."""
+    events, labels = generate_parquet(tmp_path / "events.parquet", 30, seed=1)
+    before = events.read_bytes()
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(IsADirectoryError) as info:
+        generate_parquet(events, 40, seed=2, labels_path=tmp_path / "folder")
+    assert info.value.filename == str(tmp_path / "folder")
+    assert events.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "events.parquet",
+        "folder",
+        "labels.parquet",
+    ]

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 from collections.abc import Callable
@@ -231,6 +232,8 @@ def generate_parquet(
     # both written through ".partial" names: one file for both would mix two runs' files
     check_own_files({"path": events_path, "labels_path": labels_out})
     for out in (events_path, labels_out):
+        if out.is_dir():  # found before anything is written, not at the last move
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(out))
         out.parent.mkdir(parents=True, exist_ok=True)
     partial = [out.with_name(out.name + ".partial") for out in (events_path, labels_out)]
     events_schema, labels_schema = arrow_schemas()
