@@ -237,12 +237,12 @@ def test_generate_parquet_refuses_a_folder_for_either_file_before_writing(tmp_pa
     events had replaced the earlier ones (``IsADirectoryError`` naming ``labels.partial``):
     the earlier labels stayed beside the new events."""
     events, labels = generate_parquet(tmp_path / "events.parquet", 30, seed=1)
-    before = events.read_bytes()
+    before = (events.read_bytes(), labels.read_bytes())
     (tmp_path / "folder").mkdir()
     with pytest.raises(IsADirectoryError) as info:
         generate_parquet(events, 40, seed=2, labels_path=tmp_path / "folder")
     assert info.value.filename == str(tmp_path / "folder")
-    assert events.read_bytes() == before
+    assert (events.read_bytes(), labels.read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "events.parquet",
         "folder",
