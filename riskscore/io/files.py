@@ -76,10 +76,10 @@ def real_path(path: Path) -> Path:
 def check_own_files(files: Mapping[str, Path | None]) -> None:
     """Refuse two options (``files``: option to path, None when not given) that name one
     file by any path, before any work (a library function's parameters likewise). Each of
-    riskscore's files holds one thing: shadow
-    alerts appended to a checkpoint or queue are written over by its SQLite pages, a
-    checkpoint cannot be written into a queue, and a queue holding a timeline's table is
-    refused from then on.
+    riskscore's files holds one thing: shadow alerts appended to a checkpoint or queue are
+    written over by its SQLite pages, a checkpoint cannot be written into a queue, a queue
+    holding a timeline's table is refused from then on, and synthetic events and labels
+    written through one file mix two runs' files.
 
     Raises
     ------
