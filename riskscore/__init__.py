@@ -22,6 +22,7 @@ from riskscore._version import __version__
 from riskscore.evaluation import EvaluationReport, evaluate
 from riskscore.exceptions import (
     CheckpointError,
+    ConfigurationError,
     MissingExtraError,
     ModelIntegrityError,
     NotFittedError,
@@ -64,6 +65,7 @@ __all__ = [
     "Case",
     "Channel",
     "CheckpointError",
+    "ConfigurationError",
     "EvaluationReport",
     "EventType",
     "FeatureSpec",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "CheckpointError",
+    "ConfigurationError",
     "MissingExtraError",
     "ModelIntegrityError",
     "NotFittedError",
@@ -57,6 +58,12 @@ class SchemaError(RiskscoreError, ValueError):
         self.value = value
         self.line = line
         self.bad_rows = bad_rows
+
+
+class ConfigurationError(RiskscoreError, ValueError):
+    """A setting riskscore reads from the environment (``RISKSCORE_NUM_THREADS``) has a value
+    it cannot use; the message names the variable and the value. Raised wherever the
+    setting is first read, never taken for an error of the input being read then."""
 
 
 class ModelIntegrityError(RiskscoreError):

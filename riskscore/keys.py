@@ -11,6 +11,7 @@ and a signature proves nothing.
 
 from __future__ import annotations
 
+import os
 from typing import Final
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "MIN_KEY_BYTES",
     "check_key",
     "check_pseudonym_key",
+    "secret_from_environment",
 ]
 
 #: Least key material accepted (bytes).
@@ -139,3 +141,30 @@ def check_pseudonym_key(key: object, *, synthetic: bool, source: str = "the key"
             f"decisions and its pseudonyms would be public; {KEY_HINT}"
         )
     return material
+
+
+def secret_from_environment(name: str) -> str | None:
+    """The secret in the environment variable ``name``: None when it is not set.
+
+    Set to empty text (or white space only) is refused, not read as unset: an empty secret
+    is one that did not reach the process (a missing Kubernetes secret, ``-e NAME=``), and
+    reading it as none would switch off what it protects (a model bundle's signature, the
+    API's token) without a word.
+
+    Raises
+    ------
+    ValueError
+        The variable is set but empty.
+
+    Examples
+    --------
+    >>> secret_from_environment("RISKSCORE_EXAMPLE_UNSET_VARIABLE") is None
+    True
+    """
+    value = os.environ.get(name)
+    if value is not None and not value.strip():
+        raise ValueError(
+            f"the environment variable {name} is set but empty: set it to the secret, or "
+            "unset it (an empty secret is not read as none)"
+        )
+    return value

@@ -745,7 +745,7 @@ def test_same_seed_and_world_give_byte_identical_output(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("changes", "match"),
     [
-        ({"max_fanout": 0}, r"^max_fanout: must be an integer >= 1, got 0$"),
+        ({"max_fanout": 0}, r"^max_fanout: must be an integer >= 1 and <= \d+, got 0$"),
         ({"max_fanout": 2.5}, "max_fanout: must be an integer"),
         ({"reciprocity": 1.5}, r"reciprocity: must be a number in \[0, 1\], got 1.5"),
         ({"adult_unknown_age_rate": -0.1}, "adult_unknown_age_rate: must be a number in"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -123,24 +123,3 @@ def check_not_inputs(outputs: Iterable[Path], inputs: Iterable[Path | None]) -> 
                 f"{output} would replace the input {source}, which is being read: choose "
                 "another --out directory, or move the input out of it"
             )
-
-
-def check_own_files(files: Mapping[str, Path | None]) -> None:
-    """Refuse two options (``files``: option to path, None when not given) that name one
-    file by any path, before any work. Each of riskscore's files holds one thing: shadow
-    alerts appended to a checkpoint or queue are written over by its SQLite pages, a
-    checkpoint cannot be written into a queue, and a queue holding a timeline's table is
-    refused from then on.
-
-    Raises
-    ------
-    SchemaError
-        Naming both options and the file; the CLI prints one line and exits with status 2.
-    """
-    seen: dict[Path, str] = {}
-    for option, path in files.items():
-        if path is None:
-            continue
-        other = seen.setdefault(real_path(path), option)
-        if other != option:
-            raise SchemaError(f"{other} and {option} name one file, {path}: give each its own file")

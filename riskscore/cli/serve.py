@@ -19,12 +19,13 @@ from typing import Any
 
 from riskscore._optional import missing_extra
 from riskscore.cli._env_names import env_name
-from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_own_files, path_argument
+from riskscore.cli._paths import MODEL_HELP, bundle_dir, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.cli._time import integer, number, positive_number, positive_seconds, whole_number
 from riskscore.exceptions import RiskscoreError
-from riskscore.keys import check_key, check_pseudonym_key
+from riskscore.io.files import check_own_files
+from riskscore.keys import check_key, check_pseudonym_key, secret_from_environment
 from riskscore.model import load_model
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.online import OnlineScorer
@@ -208,8 +209,8 @@ def _need_extra() -> None:
 
 
 def _env_key(name: str) -> bytes | None:
-    value = os.environ.get(name)
-    return None if not value else value.encode("utf-8")
+    value = secret_from_environment(name)
+    return None if value is None else value.encode("utf-8")
 
 
 def _actor(args: argparse.Namespace) -> str:
@@ -300,6 +301,8 @@ def _config(args: argparse.Namespace) -> ServeConfig:
     timeline = args.timeline or args.db.with_name(args.db.name + ".timeline.sqlite")
     files = {"--db": args.db, "--checkpoint": args.checkpoint, "--timeline": timeline}
     check_own_files({**files, "--policy": args.policy})  # before any file is opened
+    api_token = secret_from_environment("RISKSCORE_API_TOKEN")  # the secrets, before too
+    session_key = _env_key("RISKSCORE_SESSION_KEY")
     report_key = _report_key(args.db)
     policy = load_policy(args.policy)
     model = load_model(args.model)
@@ -311,7 +314,6 @@ def _config(args: argparse.Namespace) -> ServeConfig:
     def scorer() -> OnlineScorer:
         return ready.pop() if ready else scorer_from_args(args, model, policy, args.checkpoint)
 
-    session_key = _env_key("RISKSCORE_SESSION_KEY")
     if session_key is None:
         session_key = secrets.token_bytes(32)
         print(
@@ -333,7 +335,7 @@ def _config(args: argparse.Namespace) -> ServeConfig:
         max_batch_ids=args.max_batch_ids,
         max_body_bytes=int(args.max_body_mb * 1024 * 1024),
         body_timeout_s=_body_timeout(args.body_timeout_s),
-        api_token=os.environ.get("RISKSCORE_API_TOKEN") or None,
+        api_token=api_token,
         trusted_header=args.trusted_header,
         secure_cookies=not args.insecure_cookies,
         session_max_age_s=args.session_hours * 3600.0,

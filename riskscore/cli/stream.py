@@ -11,13 +11,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_own_files, path_argument
+from riskscore.cli._paths import MODEL_HELP, bundle_dir, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summary, render_queue
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.cli._time import integer
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
 from riskscore.io.events import count_ignored
+from riskscore.io.files import check_own_files
 from riskscore.io.jsonl import line_chars, line_problem, loads_event, without_byte_order_mark
 from riskscore.io.private import open_private_append
 from riskscore.io.schema import MAX_JSON_LINE_LENGTH

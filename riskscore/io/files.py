@@ -7,6 +7,7 @@ import csv
 import errno
 import os
 import re
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
@@ -16,7 +17,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from riskscore.exceptions import SchemaError
+from riskscore.exceptions import RiskscoreError, SchemaError
 from riskscore.io.columnar import (
     arrow_to_numpy,
     field_paths,
@@ -28,7 +29,7 @@ from riskscore.io.jsonl import read_jsonl
 from riskscore.io.raw import RawColumns
 from riskscore.io.text import arrow_file, parquet_file
 
-__all__ = ["check_regular_file", "read_file", "real_path"]
+__all__ = ["check_own_files", "check_regular_file", "read_file", "real_path"]
 
 AnyArray = npt.NDArray[Any]
 IntArray = npt.NDArray[np.int64]
@@ -72,6 +73,28 @@ def real_path(path: Path) -> Path:
         raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path)) from exc
 
 
+def check_own_files(files: Mapping[str, Path | None]) -> None:
+    """Refuse two options (``files``: option to path, None when not given) that name one
+    file by any path, before any work (a library function's parameters likewise). Each of
+    riskscore's files holds one thing: shadow alerts appended to a checkpoint or queue are
+    written over by its SQLite pages, a checkpoint cannot be written into a queue, a queue
+    holding a timeline's table is refused from then on, and synthetic events and labels
+    written through one file mix two runs' files.
+
+    Raises
+    ------
+    SchemaError
+        Naming both options and the file; the CLI prints one line and exits with status 2.
+    """
+    seen: dict[Path, str] = {}
+    for option, path in files.items():
+        if path is None:
+            continue
+        other = seen.setdefault(real_path(path), option)
+        if other != option:
+            raise SchemaError(f"{other} and {option} name one file, {path}: give each its own file")
+
+
 def read_file(path: Path) -> dict[str, AnyArray]:
     """One events file, by suffix. Whatever is wrong with the file (empty, truncated,
     ragged, not the format its suffix says) is a :class:`SchemaError` naming the file."""
@@ -88,7 +111,7 @@ def read_file(path: Path) -> dict[str, AnyArray]:
         if suffix in CSV_SUFFIXES:
             return _read_csv(path)
         return read_jsonl(path)
-    except SchemaError:
+    except RiskscoreError:  # riskscore's own (the input's, or a setting's): as raised
         raise
     except OSError as exc:
         if exc.errno is not None:  # the system's (permission, I/O): the CLI names it as such

@@ -22,6 +22,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
+from riskscore.exceptions import ConfigurationError
+from riskscore.io.text import is_number_text
+
 T = TypeVar("T")
 
 #: Tables with fewer rows are processed on the calling thread only.
@@ -71,12 +74,12 @@ def _configured_threads() -> int:
     text = os.environ.get(THREADS_VARIABLE, "").strip()
     if not text:
         return min(2, os.cpu_count() or 1)
-    try:
-        threads = int(text)
-    except ValueError:
+    try:  # as riskscore reads every number: int() alone takes 1_6 and digits of other scripts
+        threads = int(text) if is_number_text(text) else 0
+    except ValueError:  # 1.5
         threads = 0
     if threads < 1:
-        raise ValueError(
+        raise ConfigurationError(
             f"environment variable {THREADS_VARIABLE}={text!r} is not a number of threads: "
             "expected a whole number of 1 or more"
         )

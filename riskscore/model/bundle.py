@@ -32,11 +32,12 @@ from riskscore.exceptions import ModelIntegrityError
 from riskscore.io.json_lines import json_loads
 from riskscore.io.schema import SCHEMA_VERSION
 from riskscore.io.staging import staged_outputs
-from riskscore.keys import check_key
+from riskscore.keys import check_key, secret_from_environment
 from riskscore.model.card import render_model_card
 from riskscore.model.risk_model import RiskModel
 
 __all__ = [
+    "DIR_VARIABLE",
     "FORMAT_VERSION",
     "KEY_VARIABLE",
     "default_model_dir",
@@ -52,6 +53,8 @@ MANIFEST: Final = "manifest.json"
 PARAMS: Final = "params.json"
 MODEL_CARD: Final = "MODEL_CARD.md"
 SIGNATURE: Final = "manifest.sig"
+#: Environment variable naming the default model's bundle directory.
+DIR_VARIABLE: Final = "RISKSCORE_MODEL_DIR"
 #: Environment variable holding the key that signs and verifies manifests.
 KEY_VARIABLE: Final = "RISKSCORE_MODEL_KEY"
 _LIBRARIES: Final = ("numpy", "numba", "scikit-learn", "lightgbm")
@@ -65,10 +68,19 @@ def default_model_dir() -> Path:
     """Where the default model lives: ``$RISKSCORE_MODEL_DIR`` if set, otherwise the
     bundle shipped inside the package, ``riskscore/model/default/`` (package data, so an
     installed wheel finds it as a source checkout does)."""
-    env = os.environ.get("RISKSCORE_MODEL_DIR")
+    env = os.environ.get(DIR_VARIABLE)
     if env:
         return Path(env)
     return Path(__file__).resolve().parent / "default"
+
+
+def _named(directory: Path) -> str:
+    """``directory`` as an error names it: with the variable it came from, when
+    ``$RISKSCORE_MODEL_DIR`` names it (no command line or call named it)."""
+    env = os.environ.get(DIR_VARIABLE)
+    if env and Path(env) == directory:
+        return f"{directory} (named by the environment variable {DIR_VARIABLE})"
+    return str(directory)
 
 
 def sha256_of(path: Path) -> str:
@@ -154,10 +166,10 @@ def rewrite_model_card(directory: str | os.PathLike[str], text: str) -> Path:
 
 
 def _signing_key() -> bytes | None:
-    text = os.environ.get(KEY_VARIABLE)
-    if not text:
-        return None
     try:
+        text = secret_from_environment(KEY_VARIABLE)
+        if text is None:
+            return None
         return check_key(text, source=f"the key in the environment variable {KEY_VARIABLE}")
     except ValueError as exc:
         raise ModelIntegrityError(str(exc)) from None
@@ -232,7 +244,7 @@ def _read_manifest(directory: Path) -> tuple[dict[str, Any], bytes]:
     path = directory / MANIFEST
     if not path.exists():
         raise ModelIntegrityError(
-            f"no {MANIFEST} in {directory}: not a riskscore model bundle (train one with "
+            f"no {MANIFEST} in {_named(directory)}: not a riskscore model bundle (train one with "
             "`riskscore train` or `make model`)"
         )
     data = _file_bytes(path, _MAX_JSON_BYTES)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 from collections.abc import Callable
@@ -15,6 +16,7 @@ import pyarrow.parquet as pq
 
 from riskscore._checks import check_whole
 from riskscore.io import read_messages
+from riskscore.io.files import check_own_files
 from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES
 from riskscore.io.text import arrow_file
 from riskscore.synthetic.arrow import ROW_GROUP_ROWS, arrow_schemas, events_arrow
@@ -163,8 +165,8 @@ def generate_parquet(
         default mix, so 100,000 is about 4 million events and 1-2 GB of peak
         memory).
     labels_path : str or path-like, optional
-        Labels file. Defaults to ``labels.parquet`` beside ``path`` when ``path``
-        is named ``events.parquet``, else ``<stem>.labels.parquet``.
+        Labels file, another file than ``path``. Defaults to ``labels.parquet`` beside
+        ``path`` when ``path`` is named ``events.parquet``, else ``<stem>.labels.parquet``.
     progress : callable, optional
         Called after each chunk with the number of conversations it wrote.
     **generate_kwargs
@@ -227,7 +229,11 @@ def generate_parquet(
         labels_out = events_path.with_name(name or f"{events_path.stem}.labels.parquet")
     else:
         labels_out = Path(labels_path)
+    # both written through ".partial" names: one file for both would mix two runs' files
+    check_own_files({"path": events_path, "labels_path": labels_out})
     for out in (events_path, labels_out):
+        if out.is_dir():  # found before anything is written, not at the last move
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(out))
         out.parent.mkdir(parents=True, exist_ok=True)
     partial = [out.with_name(out.name + ".partial") for out in (events_path, labels_out)]
     events_schema, labels_schema = arrow_schemas()

@@ -25,7 +25,12 @@ import numpy as np
 from riskscore._checks import check_seed
 from riskscore.synthetic import draws
 from riskscore.synthetic.draws import TZ_REGIONS, Rng
-from riskscore.synthetic.world import BENIGN_SCENARIOS, GROOMING_SCENARIOS, World
+from riskscore.synthetic.world import (
+    BENIGN_SCENARIOS,
+    GROOMING_SCENARIOS,
+    World,
+    world_or_default,
+)
 
 __all__ = ["NUISANCES", "Nuisance", "draw_world", "nuisance_table"]
 
@@ -354,8 +359,8 @@ def draw_world(seed: int, *, base: World | None = None, name: str | None = None)
     Raises
     ------
     ValueError
-        ``seed`` is not an integer >= 0, or ``name`` is not one line of printable text
-        of 1 to 128 characters.
+        ``seed`` is not an integer >= 0, ``base`` is not a World, or ``name`` is not one
+        line of printable text of 1 to 128 characters.
 
     Examples
     --------
@@ -366,7 +371,7 @@ def draw_world(seed: int, *, base: World | None = None, name: str | None = None)
     'drawn-3'
     """
     check_seed(seed)
-    world = base or World.default()
+    world = world_or_default("base", base)
     rng = np.random.default_rng(seed)
     fields = world.to_dict()
     fields["scenarios"] = {s["name"]: s for s in fields["scenarios"]}

@@ -9,7 +9,7 @@ from typing import Any, Final
 from riskscore._checks import check_sample, check_whole, is_int, is_real
 from riskscore.io.schema import MAX_TIMESTAMP
 from riskscore.synthetic.conversations import DAY_S, HOUR_S
-from riskscore.synthetic.world import World
+from riskscore.synthetic.world import World, world_or_default
 
 __all__ = ["DEFAULT_START", "WORLD_KEYWORDS", "Config", "apply_changes", "configure"]
 
@@ -77,11 +77,7 @@ def configure(
         )
     if not is_real(label_noise) or not 0.0 <= label_noise <= 0.5:
         raise ValueError(f"label_noise must be a number in [0, 0.5], got {label_noise!r}")
-    if world is None:
-        world = World.default()
-    elif not isinstance(world, World):
-        raise ValueError(f"world must be a riskscore.synthetic.World, got {type(world).__name__}")
-    world = apply_changes(world, dict(world_changes or {}))
+    world = apply_changes(world_or_default("world", world), dict(world_changes or {}))
     start_s, days_n = int(start), int(days)
     return Config(
         world=world,

@@ -7,11 +7,15 @@ parameter (``where``), what it must be and what it got.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Final
 
-from riskscore._checks import is_real
+from riskscore._checks import check_whole, is_real
 from riskscore.io.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
 
-__all__ = ["check_probability", "fail", "floats", "mix", "tz_mix"]
+__all__ = ["INT64_MAX", "check_probability", "fail", "floats", "mix", "tz_mix", "whole"]
+
+#: Largest whole number of a world: the generator holds them in int64 arrays.
+INT64_MAX: Final = 2**63 - 1
 
 
 def fail(where: str, message: str) -> ValueError:
@@ -24,6 +28,22 @@ def check_probability(where: str, value: object) -> float:
     if not is_real(value) or not 0.0 <= float(value) <= 1.0:
         raise fail(where, f"must be a number in [0, 1], got {value!r}")
     return float(value)
+
+
+def whole(where: str, value: object, low: int, high: int = INT64_MAX) -> int:
+    """``value`` as an int in ``[low, high]`` (:func:`riskscore._checks.check_whole`), or
+    ValueError naming ``where``.
+
+    Examples
+    --------
+    >>> whole("max_fanout", 0, 1)
+    Traceback (most recent call last):
+    ValueError: max_fanout: must be an integer >= 1 and <= 9223372036854775807, got 0
+    """
+    try:
+        return check_whole(where, value, low, high)
+    except ValueError:
+        raise fail(where, f"must be an integer >= {low} and <= {high}, got {value!r}") from None
 
 
 def floats(where: str, value: object, size: int) -> tuple[float, ...]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from riskscore.io.schema import CHANNEL_NAMES
-from riskscore.synthetic.params import check_probability, fail, floats
+from riskscore.synthetic.params import check_probability, fail, floats, whole
 
 __all__ = ["BENIGN_SCENARIOS", "GROOMING_SCENARIOS", "Platform", "ScenarioProfile"]
 
@@ -118,12 +118,12 @@ class ScenarioProfile:
             object.__setattr__(
                 self, name, check_probability(f"{where}.{name}", getattr(self, name))
             )
-        if isinstance(self.max_unanswered, bool) or not isinstance(self.max_unanswered, int):
-            raise fail(
-                f"{where}.max_unanswered", f"must be an integer, got {self.max_unanswered!r}"
-            )
-        if self.max_unanswered < 0:
-            raise fail(f"{where}.max_unanswered", f"must be >= 0, got {self.max_unanswered}")
+        # a bound on a body of at most MAX_CONVERSATION_EVENTS (the generator holds it as a float)
+        object.__setattr__(
+            self,
+            "max_unanswered",
+            whole(f"{where}.max_unanswered", self.max_unanswered, 0, MAX_CONVERSATION_EVENTS),
+        )
 
     def replace(self, **changes: Any) -> ScenarioProfile:
         """A copy with some fields changed (validated)."""

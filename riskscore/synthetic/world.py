@@ -23,10 +23,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-from riskscore._checks import check_whole, is_real
+from riskscore._checks import is_real
 from riskscore._toml import read_toml
 from riskscore.io.schema import CHANNEL_NAMES
-from riskscore.synthetic.params import check_probability, fail, floats, mix, tz_mix
+from riskscore.synthetic.params import check_probability, fail, floats, mix, tz_mix, whole
 from riskscore.synthetic.profiles import (
     BENIGN_SCENARIOS,
     GROOMING_SCENARIOS,
@@ -34,7 +34,14 @@ from riskscore.synthetic.profiles import (
     ScenarioProfile,
 )
 
-__all__ = ["BENIGN_SCENARIOS", "GROOMING_SCENARIOS", "Platform", "ScenarioProfile", "World"]
+__all__ = [
+    "BENIGN_SCENARIOS",
+    "GROOMING_SCENARIOS",
+    "Platform",
+    "ScenarioProfile",
+    "World",
+    "world_or_default",
+]
 
 #: Ages whose relative weights the age-weight vectors give: 2, 3, ..., 17.
 N_CHILD_AGES: Final = 16
@@ -66,7 +73,7 @@ class World:
     >>> World.default().replace(max_fanout=0)
     Traceback (most recent call last):
     ...
-    ValueError: max_fanout: must be an integer >= 1, got 0
+    ValueError: max_fanout: must be an integer >= 1 and <= 9223372036854775807, got 0
     """
 
     name: str
@@ -146,13 +153,12 @@ class World:
             object.__setattr__(self, name, check_probability(name, getattr(self, name)))
         if not is_real(self.fanout_geometric_p) or not 0 < self.fanout_geometric_p <= 1:
             raise fail("fanout_geometric_p", f"must be in (0, 1], got {self.fanout_geometric_p!r}")
-        for name, low, high in (("max_fanout", 1, None), ("teen_cohort_size", 2, MAX_TEEN_COHORT)):
-            try:
-                object.__setattr__(self, name, check_whole(name, getattr(self, name), low, high))
-            except ValueError:
-                bound = f">= {low}" + ("" if high is None else f" and <= {high}")
-                got = getattr(self, name)
-                raise fail(name, f"must be an integer {bound}, got {got!r}") from None
+        object.__setattr__(self, "max_fanout", whole("max_fanout", self.max_fanout, 1))
+        object.__setattr__(
+            self,
+            "teen_cohort_size",
+            whole("teen_cohort_size", self.teen_cohort_size, 2, MAX_TEEN_COHORT),
+        )
         for name in ("adult_reuse", "minor_reuse", "teen_reuse", "pupils_per_teacher"):
             value = getattr(self, name)
             if not is_real(value) or value < 1:
@@ -338,3 +344,23 @@ def _load_default() -> World:
 
 
 _DEFAULT: Final = _load_default()
+
+
+def world_or_default(name: str, value: object) -> World:
+    """The world a function's argument ``name`` gives: :meth:`World.default` for None, else
+    a :class:`World`, or ValueError naming ``name`` (a mapping is no world: build one with
+    :meth:`World.from_mapping`).
+
+    Examples
+    --------
+    >>> world_or_default("world", None).name
+    'default'
+    >>> world_or_default("base", {})
+    Traceback (most recent call last):
+    ValueError: base must be a riskscore.synthetic.World, got dict
+    """
+    if value is None:
+        return _DEFAULT
+    if not isinstance(value, World):
+        raise ValueError(f"{name} must be a riskscore.synthetic.World, got {type(value).__name__}")
+    return value

@@ -7,6 +7,7 @@ import math
 import re
 from typing import Any, Final, NoReturn, cast
 
+from riskscore._checks import is_real
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -139,7 +140,8 @@ class _Reader:
         return value
 
     def number(self, value: object, key: str, low: float, high: float) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        # the one number rule: no bool, NaN, infinity or integer beyond a float
+        if not is_real(value):
             self.fail(key, f"expected a number, found {value!r}")
         if not low <= value <= high:
             self.fail(key, f"expected a number in [{low:g}, {high:g}], found {value}")
