@@ -279,11 +279,11 @@ class Labels:
 
 
 def _label_ids(name: str, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """A labels id column read by the events' one id rule (:func:`check_ids`): the first
-    id it refuses raises, naming column, row and value. Text ids end as numpy text, which
-    drops trailing NULs: the rule has refused every control character by then."""
-    if values.dtype != object:
-        return values
+    """A labels id column read by the events' one id rule (:func:`check_ids`), whatever its
+    type: the first id it refuses raises, naming column, row and value, and integers
+    beyond int64 are their decimal text, integers still (:class:`~riskscore.io.ids.DecimalIds`),
+    as in the events. Text ids end as numpy text, which drops trailing NULs: the rule has
+    refused every control character by then."""
     problems = Problems(len(values), {name: values})
     ids = check_ids(name, values, problems)
     if problems.bad.any():

@@ -1,0 +1,171 @@
+"""Hostile review 31: labels files against the events they are matched with (ids beyond
+int64, ids of two kinds, a conversation labelled twice or a label without events), as
+``riskscore evaluate``, ``train --data``, ``compare --data`` and ``policy check --data``
+read them.
+
+Each test failed on the code before its fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+import riskscore as rs
+from riskscore.cli import main
+from riskscore.evaluation.labels import check_and_align
+from riskscore.evaluation.policy_check import check_policy
+from riskscore.model import align_labels
+from riskscore.synthetic import SyntheticData
+
+BIG = 2**63  # the first id an int64 cannot hold
+
+
+@pytest.fixture(scope="module")
+def data() -> SyntheticData:
+    return rs.synthetic.generate(40, prevalence=0.1, seed=31)
+
+
+def _set(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
+    return table.set_column(table.schema.get_field_index(name), name, values)
+
+
+def _beyond_int64(column: pa.ChunkedArray) -> pa.Array:
+    return pa.array([v + BIG for v in column.to_pylist()], pa.uint64())
+
+
+def _write(folder: Path, events: pa.Table, labels: pa.Table) -> Path:
+    folder.mkdir()
+    pq.write_table(events, folder / "events.parquet")
+    pq.write_table(labels, folder / "labels.parquet")
+    return folder
+
+
+# ------------------------------------------- labels of ids beyond int64, as the events hold them
+
+
+def test_labels_of_ids_beyond_int64_match_the_events_that_hold_them(
+    data: SyntheticData, tmp_path: Path
+) -> None:
+    """Was: a uint64 platform's events (conversation and account ids beyond int64) are read
+    with their ids as decimal text, but the labels file beside them kept its uint64 column:
+    ``evaluate`` refused it ("label conversation ids are uint64, the messages' are
+    object"), ``train`` and ``compare`` ("conversation ids are of another type"), ``policy
+    check`` ("conversation '9223372036854775808' has no label"), and account ids beyond
+    int64 made every labelled adult one "who takes no part" in the conversation."""
+    events, labels = data.messages.to_arrow(), data.labels.to_arrow()
+    for name in ("conversation_id", "sender_id", "recipient_id"):
+        events = _set(events, name, _beyond_int64(events.column(name)))
+    for name in ("conversation_id", "adult_id"):
+        labels = _set(labels, name, _beyond_int64(labels.column(name)))
+    stored = SyntheticData.read(_write(tmp_path / "big", events, labels))
+    features = rs.extract_features(stored.messages)
+    aligned = check_and_align(stored.labels, features, stored.messages)
+    assert aligned.is_grooming.tolist() == data.labels.is_grooming.tolist()
+    assert align_labels(features, stored.labels).tolist() == data.labels.is_grooming.tolist()
+    scores = rs.load_model().score(stored.messages)
+    check = check_policy(
+        rs.AlertPolicy.default(), scores, stored.labels.conversation_id, stored.labels.is_grooming
+    )
+    assert check.n_grooming == int(data.labels.is_grooming.sum())
+
+
+def test_labelled_adults_are_found_beside_an_account_id_beyond_int64(
+    data: SyntheticData, tmp_path: Path
+) -> None:
+    """Was: one child account beyond int64 makes the events' account ids decimal text; the
+    labels' adult ids, all within int64, stayed integers, and ``evaluate`` refused every
+    conversation as labelled with an adult "who takes no part in it"."""
+    events = data.messages.to_arrow()
+    first = np.asarray(events.column("conversation_id")) == data.labels.conversation_id[0]
+    for name in ("sender_id", "recipient_id"):
+        ids = [
+            BIG + 5 if (is_first and v != data.labels.adult_id[0]) else v
+            for v, is_first in zip(events.column(name).to_pylist(), first.tolist(), strict=True)
+        ]
+        events = _set(events, name, pa.array(ids, pa.uint64()))
+    stored = SyntheticData.read(_write(tmp_path / "mixed", events, data.labels.to_arrow()))
+    assert stored.messages.decimal_ids
+    features = rs.extract_features(stored.messages)
+    aligned = check_and_align(stored.labels, features, stored.messages)
+    assert aligned.adult_id.tolist() == [str(a) for a in data.labels.adult_id.tolist()]
+
+
+def test_text_labels_never_match_integer_ids_held_as_text(
+    data: SyntheticData, tmp_path: Path
+) -> None:
+    """Was (once the labels read ids beyond int64 as the events do): nothing told the
+    integer ids the events hold as decimal text from a labels file of text ids; 500 and
+    "500" are two ids, for labels as for events."""
+    events, labels = data.messages.to_arrow(), data.labels.to_arrow()
+    events = _set(events, "conversation_id", _beyond_int64(events.column("conversation_id")))
+    text = pc.cast(_beyond_int64(labels.column("conversation_id")), pa.string())
+    stored = SyntheticData.read(
+        _write(tmp_path / "text", events, _set(labels, "conversation_id", text))
+    )
+    features = rs.extract_features(stored.messages)
+    for check in (
+        lambda: check_and_align(stored.labels, features, stored.messages),
+        lambda: align_labels(features, stored.labels),
+    ):
+        with pytest.raises(
+            rs.SchemaError, match="label conversation ids are text, the messages' are integers"
+        ):
+            check()
+
+
+# ------------------------------------------- a conversation labelled twice, a label without events
+
+
+def test_policy_check_refuses_a_conversation_labelled_twice_or_without_events(
+    data: SyntheticData, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``policy check --data`` looked labels up in a dict: a conversation labelled
+    twice (grooming, then benign) took its last label without a word, changing the
+    precision and recall it printed, and labels of conversations not in the events were
+    ignored, where ``evaluate``, ``train`` and ``compare`` refuse both."""
+    labels = data.labels.to_arrow()
+    first = labels.slice(0, 1)
+    twice = pa.concat_tables(
+        [labels, _set(_set(first, "is_grooming", pa.array([False])), "onset_index", pa.array([-1]))]
+    )
+    folder = _write(tmp_path / "twice", data.messages.to_arrow(), twice)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(rs.AlertPolicy.default().to_toml(name="default"), encoding="utf-8")
+    code = main(["policy", "check", str(policy), "--data", str(folder)])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    cid = int(data.labels.conversation_id[0])
+    assert f"conversation {cid} is labelled 2 times" in err[0]
+    assert f"row {len(labels)}" in err[0]
+    scores = rs.load_model().score(data.messages)
+    ids = np.append(data.labels.conversation_id, 10**9)
+    truth = np.append(data.labels.is_grooming, False)
+    with pytest.raises(
+        rs.SchemaError, match="conversation 1000000000 is labelled but has no events"
+    ):
+        check_policy(rs.AlertPolicy.default(), scores, ids, truth)
+
+
+def test_train_and_compare_name_the_conversation_labelled_twice(data: SyntheticData) -> None:
+    """Was: ``train --data`` and ``compare --data`` (:func:`align_labels`) said "a
+    conversation_id appears more than once", naming neither the id nor its row."""
+    features = rs.extract_features(data.messages)
+    twice = rs.synthetic.Labels(
+        conversation_id=np.append(data.labels.conversation_id, data.labels.conversation_id[3]),
+        is_grooming=np.append(data.labels.is_grooming, True),
+        onset_index=np.append(data.labels.onset_index, 0),
+        adult_id=np.append(data.labels.adult_id, data.labels.adult_id[3]),
+        scenario=np.append(data.labels.scenario, "x"),
+    )
+    cid = int(data.labels.conversation_id[3])
+    with pytest.raises(
+        rs.SchemaError, match=rf"conversation {cid} is labelled 2 times.*row 40"
+    ) as info:
+        align_labels(features, twice)
+    assert info.value.column == "conversation_id"
