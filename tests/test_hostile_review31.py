@@ -7,6 +7,7 @@ Each test failed on the code before its fix."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -169,3 +170,51 @@ def test_train_and_compare_name_the_conversation_labelled_twice(data: SyntheticD
     ) as info:
         align_labels(features, twice)
     assert info.value.column == "conversation_id"
+
+
+# ------------------------------------------- a warehouse's NUMBER(38, 0) ids, in chunks and labels
+
+
+def _as_decimals(column: pa.ChunkedArray, shift: int = 0) -> pa.Array:
+    return pa.array([Decimal(v + shift) for v in column.to_pylist()], pa.decimal128(38, 0))
+
+
+@pytest.mark.parametrize("shift", [0, BIG], ids=["within-int64", "beyond-int64"])
+def test_whole_decimal_ids_score_in_chunks_as_in_memory(
+    data: SyntheticData, tmp_path: Path, shift: int
+) -> None:
+    """Was: ``read_messages`` reads a warehouse's ``NUMBER(38, 0)`` ids (decimal(38, 0))
+    as the integers they hold, so ``score`` scored the file, but ``score --chunk-rows``
+    refused it ("has type decimal128(38, 0): ids are integers or text"); past that check
+    it stopped with pyarrow's "Expected bytes, got a 'decimal.Decimal' object", and ids
+    beyond int64 (decimal text in memory) with "Failed to parse string ... as int64"."""
+    events = data.messages.to_arrow()
+    for name in ("conversation_id", "sender_id", "recipient_id"):
+        events = _set(events, name, _as_decimals(events.column(name), shift))
+    order = np.random.default_rng(31).permutation(events.num_rows)  # not sorted: partitioned
+    path = tmp_path / "events.parquet"
+    pq.write_table(events.take(order), path, row_group_size=97)
+    for out, extra in (("memory", []), ("chunks", ["--chunk-rows", "150"])):
+        assert main(["score", str(path), "--out", str(tmp_path / out), "--top", "0", *extra]) == 0
+    memory, chunks = (
+        pq.read_table(tmp_path / out / "scores.parquet").sort_by("conversation_id")
+        for out in ("memory", "chunks")
+    )
+    assert memory.num_rows == len(data.labels)
+    assert chunks.equals(memory)
+
+
+def test_labels_of_whole_decimal_ids_are_read_as_the_events_read_them(
+    data: SyntheticData, tmp_path: Path
+) -> None:
+    """Was: the events' decimal(38, 0) ids were read as integers, the labels' beside them
+    refused: "column 'conversation_id', row 0: Decimal('0') is not an id"."""
+    events, labels = data.messages.to_arrow(), data.labels.to_arrow()
+    for name in ("conversation_id", "sender_id", "recipient_id"):
+        events = _set(events, name, _as_decimals(events.column(name)))
+    for name in ("conversation_id", "adult_id"):
+        labels = _set(labels, name, _as_decimals(labels.column(name)))
+    stored = SyntheticData.read(_write(tmp_path / "decimal", events, labels))
+    features = rs.extract_features(stored.messages)
+    aligned = check_and_align(stored.labels, features, stored.messages)
+    assert aligned.is_grooming.tolist() == data.labels.is_grooming.tolist()
