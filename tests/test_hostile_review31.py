@@ -218,3 +218,41 @@ def test_labels_of_whole_decimal_ids_are_read_as_the_events_read_them(
     features = rs.extract_features(stored.messages)
     aligned = check_and_align(stored.labels, features, stored.messages)
     assert aligned.is_grooming.tolist() == data.labels.is_grooming.tolist()
+
+
+# ------------------------------------------- labels with noise, as `generate --label-noise` writes
+
+
+def test_labels_with_noise_from_generate_are_evaluated(tmp_path: Path) -> None:
+    """Was: ``riskscore evaluate`` refused the labels ``riskscore generate --label-noise``
+    wrote: an onset is that of the truth (``is_grooming_true``; -1 for a truly benign
+    conversation, docs/synthetic.md), but it was checked against the observed label, so a
+    flipped label failed "conversation 0 has onset_index 3 ... (is_grooming=False)". And
+    the latency of a benign conversation labelled grooming was measured from onset -1, the
+    last event of the conversation before it."""
+    noisy = rs.synthetic.generate(80, prevalence=0.3, seed=31, label_noise=0.3)
+    assert (noisy.labels.is_grooming != noisy.labels.is_grooming_true).any()
+    noisy.write(tmp_path)
+    stored = SyntheticData.read(tmp_path)
+    report = rs.evaluate(
+        rs.load_model(), stored.messages, stored.labels, n_bootstrap=2, replay_events=2_000
+    )
+    early = report.early_detection
+    assert early is not None
+    assert early.n_detected > 0
+    assert len(early.latency_messages) <= early.n_detected  # none without an onset
+    # an onset on a truly benign conversation is still refused, naming the column checked
+    onsets = noisy.labels.onset_index.copy()
+    benign = int(np.flatnonzero(~noisy.labels.is_grooming_true)[0])
+    onsets[benign] = 0
+    bad = rs.synthetic.Labels(
+        conversation_id=noisy.labels.conversation_id,
+        is_grooming=noisy.labels.is_grooming,
+        onset_index=onsets,
+        adult_id=noisy.labels.adult_id,
+        scenario=noisy.labels.scenario,
+        is_grooming_true=noisy.labels.is_grooming_true,
+    )
+    features = rs.extract_features(noisy.messages)
+    with pytest.raises(rs.SchemaError, match="is_grooming_true=False"):
+        check_and_align(bad, features, noisy.messages)

@@ -13,7 +13,7 @@ from riskscore.features import FeatureTable
 from riskscore.io.messages import MessageTable
 from riskscore.model import align_labels
 from riskscore.model.labels import label_positions, same_kind_label_ids
-from riskscore.synthetic.labels import onset_indexes
+from riskscore.synthetic.labels import boolean_labels, onset_indexes
 
 _REQUIRED = ("conversation_id", "is_grooming", "onset_index", "adult_id")
 
@@ -68,13 +68,18 @@ def check_and_align(labels: Any, features: FeatureTable, messages: MessageTable)
             value=adult[bad[0]],
         )
     n_events = messages.segment_ends - messages.segment_starts
-    bad_onset = np.where(truth, (onset < 0) | (onset >= n_events), onset != -1)
+    # an onset is the truth's: -1 for a truly benign conversation, even one label noise
+    # labelled grooming (docs/synthetic.md), so it is checked against the truth when given
+    noisy = getattr(labels, "is_grooming_true", None) is not None
+    column = "is_grooming_true" if noisy else "is_grooming"
+    grooming = boolean_labels(labels.is_grooming_true, column)[pos] if noisy else truth
+    bad_onset = np.where(grooming, (onset < 0) | (onset >= n_events), onset != -1)
     if np.any(bad_onset):
         bad = np.flatnonzero(bad_onset)
         raise SchemaError(
             f"labels do not match the messages: conversation "
             f"{_example(features.conversation_id[bad])} has onset_index {int(onset[bad[0]])} "
-            f"but {int(n_events[bad[0]])} events (is_grooming={bool(truth[bad[0]])}; "
+            f"but {int(n_events[bad[0]])} events ({column}={bool(grooming[bad[0]])}; "
             f"{len(bad)} conversations affected). A grooming onset must index an event of its "
             "conversation and a benign conversation's onset must be -1.",
             column="onset_index",
