@@ -7,6 +7,7 @@ Each test failed on the code before its fix."""
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,7 +29,7 @@ BIG = 2**63  # the first id an int64 cannot hold
 
 @pytest.fixture(scope="module")
 def data() -> SyntheticData:
-    return rs.synthetic.generate(40, prevalence=0.1, seed=31)
+    return rs.synthetic.generate(60, prevalence=0.35, seed=31)
 
 
 def _set(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
@@ -166,7 +167,7 @@ def test_train_and_compare_name_the_conversation_labelled_twice(data: SyntheticD
     )
     cid = int(data.labels.conversation_id[3])
     with pytest.raises(
-        rs.SchemaError, match=rf"conversation {cid} is labelled 2 times.*row 40"
+        rs.SchemaError, match=rf"conversation {cid} is labelled 2 times.*row {len(data.labels)}"
     ) as info:
         align_labels(features, twice)
     assert info.value.column == "conversation_id"
@@ -235,7 +236,7 @@ def test_labels_with_noise_from_generate_are_evaluated(tmp_path: Path) -> None:
     noisy.write(tmp_path)
     stored = SyntheticData.read(tmp_path)
     report = rs.evaluate(
-        rs.load_model(), stored.messages, stored.labels, n_bootstrap=2, replay_events=2_000
+        rs.load_model(), stored.messages, stored.labels, n_bootstrap=2, replay_events=1_500
     )
     early = report.early_detection
     assert early is not None
@@ -256,3 +257,37 @@ def test_labels_with_noise_from_generate_are_evaluated(tmp_path: Path) -> None:
     features = rs.extract_features(noisy.messages)
     with pytest.raises(rs.SchemaError, match="is_grooming_true=False"):
         check_and_align(bad, features, noisy.messages)
+
+
+# ------------------------------------------- labelled data dated ahead, on every command reading it
+
+
+def test_max_future_s_reaches_labelled_data_on_every_command(
+    data: SyntheticData, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: a labelled data set dated ahead on purpose (a replay, synthetic data for a
+    later year) was refused "more than max_future_s ... (--max-future-s inf on the command
+    line)" by ``compare --data`` and ``train --data`` even with ``--max-future-s inf`` (the
+    folder was read without it), and by ``evaluate --data``, ``policy check --data`` and
+    ``policy tune`` (the same advice), which had no such option."""
+    events = data.messages.to_arrow()
+    ahead = pc.add(events.column("timestamp"), 100 * 365 * 86_400)  # a century ahead
+    folder = _write(tmp_path / "ahead", _set(events, "timestamp", ahead), data.labels.to_arrow())
+    policy = tmp_path / "policy.toml"
+    policy.write_text(rs.AlertPolicy.default().to_toml(name="default"), encoding="utf-8")
+    runs = {
+        "evaluate": ["evaluate", "--data", str(folder), "--out", str(tmp_path / "ev"),
+                     "--no-plots", "--bootstrap", "2", "--replay-events", "0"],
+        "policy check": ["policy", "check", str(policy), "--data", str(folder)],
+        "policy tune": ["policy", "tune", str(folder / "events.parquet"),
+                        "--review-per-million", "500000", "--urgent-per-million", "250000"],
+        "compare": ["compare", "--data", str(folder), "default", "default", "--bootstrap", "2"],
+        "train": ["train", "--data", str(folder), "--out", str(tmp_path / "model")],
+    }  # fmt: skip
+    for name, argv in runs.items():
+        assert main(argv) == 2, name
+        assert "max_future_s" in capsys.readouterr().err, name
+        assert main([*argv, "--max-future-s", "inf"]) == 0, name
+        capsys.readouterr()
+    stored = SyntheticData.read(folder, max_future_s=math.inf)
+    assert stored.messages.timestamp.min() > data.messages.timestamp.max()
