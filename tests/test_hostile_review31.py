@@ -8,6 +8,7 @@ Each test failed on the code before its fix."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -47,6 +48,18 @@ def _write(folder: Path, events: pa.Table, labels: pa.Table) -> Path:
     return folder
 
 
+def _with_ids(
+    data: SyntheticData, folder: Path, convert: Callable[[pa.ChunkedArray], pa.Array]
+) -> SyntheticData:
+    """``data`` with every id column of its events and labels converted, written and read."""
+    events, labels = data.messages.to_arrow(), data.labels.to_arrow()
+    for name in ("conversation_id", "sender_id", "recipient_id"):
+        events = _set(events, name, convert(events.column(name)))
+    for name in ("conversation_id", "adult_id"):
+        labels = _set(labels, name, convert(labels.column(name)))
+    return SyntheticData.read(_write(folder, events, labels))
+
+
 # ------------------------------------------- labels of ids beyond int64, as the events hold them
 
 
@@ -59,12 +72,7 @@ def test_labels_of_ids_beyond_int64_match_the_events_that_hold_them(
     object"), ``train`` and ``compare`` ("conversation ids are of another type"), ``policy
     check`` ("conversation '9223372036854775808' has no label"), and account ids beyond
     int64 made every labelled adult one "who takes no part" in the conversation."""
-    events, labels = data.messages.to_arrow(), data.labels.to_arrow()
-    for name in ("conversation_id", "sender_id", "recipient_id"):
-        events = _set(events, name, _beyond_int64(events.column(name)))
-    for name in ("conversation_id", "adult_id"):
-        labels = _set(labels, name, _beyond_int64(labels.column(name)))
-    stored = SyntheticData.read(_write(tmp_path / "big", events, labels))
+    stored = _with_ids(data, tmp_path / "big", _beyond_int64)
     features = rs.extract_features(stored.messages)
     aligned = check_and_align(stored.labels, features, stored.messages)
     assert aligned.is_grooming.tolist() == data.labels.is_grooming.tolist()
@@ -100,9 +108,9 @@ def test_labelled_adults_are_found_beside_an_account_id_beyond_int64(
 def test_text_labels_never_match_integer_ids_held_as_text(
     data: SyntheticData, tmp_path: Path
 ) -> None:
-    """Was (once the labels read ids beyond int64 as the events do): nothing told the
-    integer ids the events hold as decimal text from a labels file of text ids; 500 and
-    "500" are two ids, for labels as for events."""
+    """Was: a labels file of text ids ("9223372036854775808") matched events whose integer
+    ids beyond int64 are held as their decimal text, without a word: 500 and "500" are two
+    ids, for labels as for events (whose reader refuses a file mixing them)."""
     events, labels = data.messages.to_arrow(), data.labels.to_arrow()
     events = _set(events, "conversation_id", _beyond_int64(events.column("conversation_id")))
     text = pc.cast(_beyond_int64(labels.column("conversation_id")), pa.string())
@@ -210,12 +218,7 @@ def test_labels_of_whole_decimal_ids_are_read_as_the_events_read_them(
 ) -> None:
     """Was: the events' decimal(38, 0) ids were read as integers, the labels' beside them
     refused: "column 'conversation_id', row 0: Decimal('0') is not an id"."""
-    events, labels = data.messages.to_arrow(), data.labels.to_arrow()
-    for name in ("conversation_id", "sender_id", "recipient_id"):
-        events = _set(events, name, _as_decimals(events.column(name)))
-    for name in ("conversation_id", "adult_id"):
-        labels = _set(labels, name, _as_decimals(labels.column(name)))
-    stored = SyntheticData.read(_write(tmp_path / "decimal", events, labels))
+    stored = _with_ids(data, tmp_path / "decimal", _as_decimals)
     features = rs.extract_features(stored.messages)
     aligned = check_and_align(stored.labels, features, stored.messages)
     assert aligned.is_grooming.tolist() == data.labels.is_grooming.tolist()

@@ -277,7 +277,7 @@ def _wider_than_int64(kind: pa.DataType) -> bool:
     id column read in memory as the integers it holds, or beyond int64 as their text)."""
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
-    return pa.types.is_uint64(kind) or (pa.types.is_decimal(kind) and kind.scale == 0)
+    return bool(pa.types.is_uint64(kind) or (pa.types.is_decimal(kind) and kind.scale == 0))
 
 
 def _named_pair_like(column: pa.ChunkedArray) -> tuple[str, ...]:
