@@ -31,7 +31,7 @@ from riskscore.features.accounts import AccountParts, account_parts
 from riskscore.features.states import ConversationStates, conversation_states
 from riskscore.io import MessageTable, read_chunk
 from riskscore.io.groups import pair_like, split_pair_id_error, text_conversation_ids
-from riskscore.io.schema import INT64_MAX
+from riskscore.io.schema import INT64_MAX, INT64_MIN
 from riskscore.io.summaries import GroupSummary, Quarantine
 from riskscore.io.text import parquet_file
 from riskscore.io.timestamps import FutureLimit
@@ -75,7 +75,8 @@ def as_text(table: pa.Table, names: tuple[str, ...]) -> pa.Table:
 
 
 def ids_beyond_int64(source: Path) -> tuple[str, ...]:
-    """The id columns of ``source`` that are unsigned integers with a value beyond int64.
+    """The id columns of ``source`` that are integers (unsigned, or whole decimals: a
+    warehouse's ``NUMBER(38, 0)``) with a value beyond int64.
 
     Read in memory, such a column is decimal text on every row and the other account
     column's integers become text beside it (:mod:`riskscore.io.ids`); a chunk sees only
@@ -85,15 +86,18 @@ def ids_beyond_int64(source: Path) -> tuple[str, ...]:
     beyond: set[str] = set()
     with parquet_file(source) as parquet:
         schema = parquet.schema_arrow
-        unsigned = [
+        wide = [
             n
             for n in ("conversation_id", "sender_id", "recipient_id")
-            if n in schema.names and pa.types.is_uint64(schema.field(n).type)
+            if n in schema.names and _wider_than_int64(schema.field(n).type)
         ]
-        for batch in parquet.iter_batches(columns=unsigned) if unsigned else ():
-            for name, column in zip(unsigned, batch.columns, strict=True):
-                top = pc.max(column).as_py()
-                if top is not None and top > INT64_MAX:
+        for batch in parquet.iter_batches(columns=wide) if wide else ():
+            for name, column in zip(wide, batch.columns, strict=True):
+                low, top = pc.min_max(column).values()
+                if (
+                    top.as_py() is not None
+                    and not INT64_MIN <= low.as_py() <= top.as_py() <= INT64_MAX
+                ):
                     beyond.add(name)
     if beyond & {"sender_id", "recipient_id"}:
         beyond |= {"sender_id", "recipient_id"}
@@ -268,15 +272,24 @@ def _numbered(chunks: Iterator[pa.Table]) -> Iterator[tuple[int, pa.Table]]:
             close()
 
 
+def _wider_than_int64(kind: pa.DataType) -> bool:
+    """Whether a column of type ``kind`` holds integers an int64 may not (the type of an
+    id column read in memory as the integers it holds, or beyond int64 as their text)."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return bool(pa.types.is_uint64(kind) or (pa.types.is_decimal(kind) and kind.scale == 0))
+
+
 def _named_pair_like(column: pa.ChunkedArray) -> tuple[str, ...]:
     """:func:`_pair_like` of the distinct ids of an input ``conversation_id`` column. Ids
-    of a type without text (integers, floats, booleans, nulls) hold no separator: their
+    of a type without text (integers, decimals, floats, booleans, nulls) hold no separator: their
     column is not hashed for its distinct values (a pass over every row of every chunk)."""
     kind = column.type
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
     without_text = (
         pa.types.is_integer,
+        pa.types.is_decimal,
         pa.types.is_floating,
         pa.types.is_boolean,
         pa.types.is_null,

@@ -60,6 +60,7 @@ def _check_id_type(path: Path) -> None:
     groupable = (
         pa.types.is_integer(kind)
         or pa.types.is_floating(kind)
+        or pa.types.is_decimal(kind)  # a warehouse's NUMBER(38, 0), read as its integers
         or pa.types.is_string(kind)
         or pa.types.is_large_string(kind)
         or pa.types.is_binary(kind)

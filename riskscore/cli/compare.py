@@ -145,7 +145,7 @@ def _bundles(
     a, b = (load_model(bundle.path) for bundle in bundles)
     truth = None
     if args.data is not None:
-        data = SyntheticData.read(args.data)
+        data = SyntheticData.read(args.data, max_future_s=args.max_future_s)
         messages = data.messages
         features = extract_features(messages)
         truth = np.asarray(align_labels(features, data.labels), dtype=bool)

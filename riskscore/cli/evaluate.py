@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from riskscore._optional import import_extra
+from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import (
     MODEL_HELP,
     bundle_dir,
@@ -85,6 +86,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="event budget of the early-detection replay (adults sampled above it; 0: off)",
     )
     parser.add_argument("--no-plots", action="store_true", help="write no PNG plots")
+    add_max_future_s_option(parser)
 
 
 #: The files of ``--worlds``.
@@ -104,7 +106,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     policy = load_policy(args.policy)
     with steps(["read", "evaluate", "write"], enabled=show) as step:
         step("read")
-        data = SyntheticData.read(args.data)
+        data = SyntheticData.read(args.data, max_future_s=args.max_future_s)
         model = load_model(args.model)
         step("evaluate")
         report = evaluate(

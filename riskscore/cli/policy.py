@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from riskscore import synthetic
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
 from riskscore.cli._chunk_option import add_chunk_rows_option, should_stream
+from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import MODEL_HELP, bundle_dir, path_argument
 from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import add_errors_option
@@ -107,6 +108,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         also="the rows set aside are counted in the policy's header, not tuned on",
         given_only=True,
     )
+    add_max_future_s_option(parser)  # check --data, tune
 
 
 def _traffic(args: argparse.Namespace, policy: AlertPolicy | None) -> tuple[Traffic, int]:
@@ -116,7 +118,7 @@ def _traffic(args: argparse.Namespace, policy: AlertPolicy | None) -> tuple[Traf
     risk and the two ages of its scores."""
     model = load_model(args.model)
     if not should_stream(args.file, args.chunk_rows):
-        messages = read_messages(args.file, errors=args.errors)
+        messages = read_messages(args.file, errors=args.errors, max_future_s=args.max_future_s)
         features = extract_features(messages)
         return Traffic.of(features, model.predict_proba(features)), len(messages.quarantined)
     with tempfile.TemporaryDirectory(prefix="riskscore-tune-") as scratch:
@@ -127,6 +129,7 @@ def _traffic(args: argparse.Namespace, policy: AlertPolicy | None) -> tuple[Traf
             policy=policy,
             chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
             errors=args.errors,
+            max_future_s=args.max_future_s,
         )
         scores = pq.read_table(result.scores_path, columns=["risk", "child_age", "adult_age"])
     ages = {
@@ -219,7 +222,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
                 f"seed={args.seed})"
             )
         else:
-            stored = synthetic.SyntheticData.read(args.data)
+            stored = synthetic.SyntheticData.read(args.data, max_future_s=args.max_future_s)
             messages, labels = stored.messages, stored.labels
             source = str(args.data)
         step("score")

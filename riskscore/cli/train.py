@@ -101,6 +101,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             prevalence=args.prevalence,
             seed=args.seed,
             test_fraction=args.test_fraction,
+            max_future_s=args.max_future_s,
             progress=step,
         )
     return {"model": str(result.directory), "metrics": result.metrics}

@@ -365,11 +365,14 @@ def _early_detection(
     w = result.weight[None, :]
     decision = em.decision_metrics(yy, alerted, w, beta=1.0)
     detected = alerted & yy
-    first = result.first_alert_index[detected]
-    onset = onset_index[pos][detected]
-    onset_ts = msgs.timestamp[msgs.segment_starts[pos[detected]] + onset]
+    # latency from the onset, where there is one: none (-1) for a benign conversation that
+    # label noise labelled grooming
+    timed = detected & (onset_index[pos] >= 0)
+    first = result.first_alert_index[timed]
+    onset = onset_index[pos][timed]
+    onset_ts = msgs.timestamp[msgs.segment_starts[pos[timed]] + onset]
     latency = np.maximum(first - onset, 0)
-    hours = np.maximum(result.first_alert_timestamp[detected] - onset_ts, 0) / 3600.0
+    hours = np.maximum(result.first_alert_timestamp[timed] - onset_ts, 0) / 3600.0
     f1 = float(decision["f"][0])
     if len(latency):
         speed = float(np.median(1.0 - latency_penalty(latency + 1.0, latency_p)))

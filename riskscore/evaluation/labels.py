@@ -12,7 +12,8 @@ from riskscore.exceptions import SchemaError
 from riskscore.features import FeatureTable
 from riskscore.io.messages import MessageTable
 from riskscore.model import align_labels
-from riskscore.synthetic.labels import onset_indexes
+from riskscore.model.labels import label_positions, same_kind_label_ids
+from riskscore.synthetic.labels import boolean_labels, onset_indexes
 
 _REQUIRED = ("conversation_id", "is_grooming", "onset_index", "adult_id")
 
@@ -43,46 +44,19 @@ def check_and_align(labels: Any, features: FeatureTable, messages: MessageTable)
             f"labels lack {lacking}: evaluation needs {list(_REQUIRED)} per conversation, as in "
             "labels.parquet written by `riskscore generate` (riskscore.synthetic.Labels)"
         )
-    label_ids = np.asarray(labels.conversation_id)
-    unique, counts = np.unique(label_ids, return_counts=True)
-    if len(unique) != len(label_ids):
-        dup = unique[counts > 1]
-        raise SchemaError(
-            f"labels do not match the messages: conversation {_example(dup)} is labelled "
-            f"{int(counts[counts > 1][0])} times ({len(dup)} conversation ids appear more "
-            "than once). Give one label per conversation.",
-            column="conversation_id",
-            value=dup[0],
-        )
-    numeric = {np.dtype(label_ids.dtype).kind in "iu", features.conversation_id.dtype.kind in "iu"}
-    if len(numeric) > 1:
-        raise SchemaError(
-            f"labels do not match the messages: label conversation ids are {label_ids.dtype}, "
-            f"the messages' are {features.conversation_id.dtype}. Read both with the same types.",
-            column="conversation_id",
-        )
-    extra = label_ids[~np.isin(label_ids, features.conversation_id)]
-    missing = features.conversation_id[~np.isin(features.conversation_id, label_ids)]
-    if len(extra) or len(missing):
-        example = (
-            f"conversation {_example(missing)} has no label"
-            if len(missing)
-            else f"conversation {_example(extra)} is labelled but has no events"
-        )
-        raise SchemaError(
-            f"labels do not match the messages: {example} ({len(missing)} conversations "
-            f"without a label, {len(extra)} labels without events; {len(label_ids)} labels "
-            f"for {len(features)} conversations). Pass the labels.parquet generated with "
-            "these events.",
-            column="conversation_id",
-            value=(missing if len(missing) else extra)[0],
-        )
+    pos = label_positions(labels.conversation_id, features.conversation_id)
     truth = align_labels(features, labels)
-    order = np.argsort(label_ids, kind="stable")
-    pos = order[np.searchsorted(label_ids[order], features.conversation_id)]
     onset = onset_indexes(labels.onset_index)[pos]
-    adult = np.asarray(labels.adult_id)[pos]
-    participant = (adult == features.adult_id) | (adult == features.child_id)
+    given = (
+        labels.adult_id if isinstance(labels.adult_id, np.ndarray) else np.asarray(labels.adult_id)
+    )
+    # account ids are integers held as decimal text where one is beyond int64
+    integers = features.adult_id.dtype.kind in "iu" or messages.decimal_ids
+    adult, adults = same_kind_label_ids(
+        given[pos], features.adult_id, "adult_id", integers=integers
+    )
+    _, children = same_kind_label_ids(given[pos], features.child_id, "adult_id", integers=integers)
+    participant = (adult == adults) | (adult == children)
     if not np.all(participant):
         bad = np.flatnonzero(~participant)
         raise SchemaError(
@@ -94,13 +68,18 @@ def check_and_align(labels: Any, features: FeatureTable, messages: MessageTable)
             value=adult[bad[0]],
         )
     n_events = messages.segment_ends - messages.segment_starts
-    bad_onset = np.where(truth, (onset < 0) | (onset >= n_events), onset != -1)
+    # an onset is the truth's: -1 for a truly benign conversation, even one label noise
+    # labelled grooming (docs/synthetic.md), so it is checked against the truth when given
+    noisy = getattr(labels, "is_grooming_true", None) is not None
+    column = "is_grooming_true" if noisy else "is_grooming"
+    grooming = boolean_labels(labels.is_grooming_true, column)[pos] if noisy else truth
+    bad_onset = np.where(grooming, (onset < 0) | (onset >= n_events), onset != -1)
     if np.any(bad_onset):
         bad = np.flatnonzero(bad_onset)
         raise SchemaError(
             f"labels do not match the messages: conversation "
             f"{_example(features.conversation_id[bad])} has onset_index {int(onset[bad[0]])} "
-            f"but {int(n_events[bad[0]])} events (is_grooming={bool(truth[bad[0]])}; "
+            f"but {int(n_events[bad[0]])} events ({column}={bool(grooming[bad[0]])}; "
             f"{len(bad)} conversations affected). A grooming onset must index an event of its "
             "conversation and a benign conversation's onset must be -1.",
             column="onset_index",

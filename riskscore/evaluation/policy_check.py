@@ -15,9 +15,11 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.evaluation.metrics import decision_metrics
+from riskscore.exceptions import SchemaError
+from riskscore.model.labels import label_positions
 from riskscore.model.scores import ScoreTable
 from riskscore.policy import AlertPolicy
-from riskscore.policy.alerts import _plain
+from riskscore.synthetic.labels import boolean_labels
 
 __all__ = ["BandCheck", "PolicyCheck", "SweepRow", "check_policy"]
 
@@ -98,7 +100,8 @@ def check_policy(
     scores : ScoreTable
         Scores of the labelled conversations.
     conversation_id, is_grooming : array-like of shape (n_labels,)
-        Ground truth; every scored conversation must have a label.
+        Ground truth: one label per scored conversation, and none other
+        (:func:`riskscore.model.labels.label_positions`).
     grid : tuple of float
         Review thresholds to sweep in every band; conversations the policy's
         guards keep from alerting (two known adults) stay out of the sweep.
@@ -113,7 +116,13 @@ def check_policy(
     >>> sum(b.n_conversations for b in check.bands) == len(scores)
     True
     """
-    y = _align(scores.conversation_id, np.asarray(conversation_id), np.asarray(is_grooming))
+    truth = boolean_labels(is_grooming)
+    if np.shape(conversation_id) != truth.shape:
+        raise SchemaError(
+            f"conversation_id has {np.shape(conversation_id)} entries but is_grooming has "
+            f"{truth.shape}"
+        )
+    y = truth[label_positions(conversation_id, scores.conversation_id)]
     tiers, band_idx = policy.decide_many(scores.risk, scores.child_age, scores.adult_age)
     # The highest tier the guards allow each conversation: its tier at risk 1.
     cap = policy.tiers(np.ones(len(scores)), scores.child_age, scores.adult_age)
@@ -162,20 +171,3 @@ def _precision_recall(
     """Unweighted precision and recall, NaN-when-undefined as in the evaluation report."""
     m = decision_metrics(truth, alerted, np.ones((1, len(truth))))
     return float(m["precision"][0]), float(m["recall"][0])
-
-
-def _align(
-    scored: npt.NDArray[Any], label_ids: npt.NDArray[Any], labels: npt.NDArray[Any]
-) -> npt.NDArray[np.bool_]:
-    if len(label_ids) != len(labels):
-        raise ValueError(
-            f"conversation_id has {len(label_ids)} entries but is_grooming has {len(labels)}"
-        )
-    lookup = {_plain(k): bool(v) for k, v in zip(label_ids, labels, strict=True)}
-    out = np.empty(len(scored), dtype=bool)
-    for i, cid in enumerate(scored):
-        key = _plain(cid)
-        if key not in lookup:
-            raise ValueError(f"conversation {key!r} (row {i} of the scores) has no label")
-        out[i] = lookup[key]
-    return out

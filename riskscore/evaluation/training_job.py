@@ -12,10 +12,11 @@ import numpy.typing as npt
 
 import riskscore.evaluation.metrics as em
 from riskscore import synthetic
-from riskscore._checks import check_open_share, check_sample, check_whole
+from riskscore._checks import check_open_share, check_sample, check_seconds, check_whole
 from riskscore.evaluation.robustness import evaluate_worlds, unseen_worlds
 from riskscore.evaluation.splits import split_by_adult
 from riskscore.features import FeatureTable, extract_features
+from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 from riskscore.model import (
     RiskModel,
     WorldsRecipe,
@@ -90,6 +91,7 @@ def train_model(
     prevalence: float = 0.04,
     seed: int = 0,
     test_fraction: float = 0.25,
+    max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
     progress: Step = _no_progress,
 ) -> TrainResult:
     """Train a model bundle: on many synthetic worlds, or on given labelled data.
@@ -113,6 +115,9 @@ def train_model(
         Seed for the data, the split and the model, an integer >= 0.
     test_fraction : float
         Share of adult accounts held out (with ``data_dir``), strictly between 0 and 1.
+    max_future_s : float, default DEFAULT_READ_MAX_FUTURE_S (five years)
+        Events of ``data_dir`` dated more than this after the time of reading are refused,
+        as by :func:`riskscore.read_messages`; ``math.inf`` reads data dated ahead.
     progress : callable
         Called with the name of each step as it starts.
 
@@ -127,6 +132,7 @@ def train_model(
     check_whole("n_worlds", n_worlds, 1, len(TRAINING_WORLD_SEEDS))
     check_sample(n_conversations, prevalence, seed)
     check_open_share("test_fraction", test_fraction)
+    check_seconds("max_future_s", max_future_s)
     lightgbm_classifier()
     policy = AlertPolicy.default()
     if data_dir is None:
@@ -149,7 +155,7 @@ def train_model(
         }
     else:
         progress("data")
-        stored = synthetic.SyntheticData.read(data_dir)
+        stored = synthetic.SyntheticData.read(data_dir, max_future_s=max_future_s)
         features = extract_features(stored.messages)
         y = align_labels(features, stored.labels)
         train_idx, test_idx = split_by_adult(

@@ -35,6 +35,7 @@ __all__ = [
     "check_ids",
     "coded_text",
     "integer_id_problem",
+    "integer_ids",
     "same_id_kind",
     "text_id_problem",
 ]
@@ -339,7 +340,7 @@ def same_id_kind(a: AnyArray, b: AnyArray, problems: Sink) -> tuple[AnyArray, An
     integers both are decimal text, and beside its text ids they are refused (``6`` beside
     a larger id is held as ``"6"``, which a text ``"6"`` would otherwise join).
     """
-    a_int, b_int = _integers(a), _integers(b)
+    a_int, b_int = integer_ids(a), integer_ids(b)
     if a_int == b_int:
         return (a, b) if a.dtype == b.dtype else (as_text(a), as_text(b))
     problems.add(
@@ -352,9 +353,10 @@ def same_id_kind(a: AnyArray, b: AnyArray, problems: Sink) -> tuple[AnyArray, An
     return as_text(a), as_text(b)
 
 
-def _integers(ids: AnyArray) -> bool:
-    """Whether a column's ids are integers as given (int64, or decimal text beyond it)."""
-    return ids.dtype.kind == "i" or isinstance(ids, DecimalIds)
+def integer_ids(ids: AnyArray) -> bool:
+    """Whether a column's ids are integers as given (an integer array, or
+    :class:`DecimalIds`: decimal text beyond int64), not text."""
+    return ids.dtype.kind in "iu" or isinstance(ids, DecimalIds)
 
 
 def as_text(ids: AnyArray) -> AnyArray:

@@ -9,9 +9,12 @@ import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
 from riskscore.features import FeatureTable
+from riskscore.io.ids import as_text, integer_ids
 from riskscore.synthetic.labels import boolean_labels
 
-__all__ = ["ConversationLabels", "align_labels"]
+__all__ = ["ConversationLabels", "align_labels", "label_positions", "same_kind_label_ids"]
+
+IntArray = npt.NDArray[np.int64]
 
 
 @runtime_checkable
@@ -41,30 +44,120 @@ def align_labels(
                 f"conversation; got dtype {truth_in_order.dtype} and shape {truth_in_order.shape}"
             )
         return truth_in_order
-    label_ids = np.asarray(labels.conversation_id)
     truth = boolean_labels(labels.is_grooming)
-    if label_ids.shape != truth.shape:
+    if np.shape(labels.conversation_id) != truth.shape:
         raise SchemaError("labels: conversation_id and is_grooming differ in length")
-    if len(np.unique(label_ids)) != len(label_ids):
-        raise SchemaError("labels: a conversation_id appears more than once")
-    try:
-        order = np.argsort(label_ids)
-        pos = np.searchsorted(label_ids[order], features.conversation_id)
-        pos = np.clip(pos, 0, max(len(label_ids) - 1, 0))
-        found = label_ids[order][pos] == features.conversation_id
-    except TypeError as exc:
+    return truth[label_positions(labels.conversation_id, features.conversation_id)]
+
+
+def label_positions(label_ids: npt.ArrayLike, conversation_id: npt.NDArray[Any]) -> IntArray:
+    """The row of each conversation's label: one label per conversation, and none other.
+
+    Parameters
+    ----------
+    label_ids : array-like of shape (n_labels,)
+        The labels' conversation ids, in the labels' row order.
+    conversation_id : array of shape (n_conversations,)
+        The conversations to label (of a feature or score table).
+
+    Returns
+    -------
+    array of int64, shape (n_conversations,)
+        For each conversation, its row in ``label_ids``.
+
+    Raises
+    ------
+    SchemaError
+        The labels' ids are of another kind than the conversations' (integers beside
+        text: 500 and "500" are two ids, :func:`same_kind_label_ids`), a conversation is
+        labelled twice (naming it and the row of its second label), a conversation has no
+        label or a label has no conversation (naming the first).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> label_positions(np.array([7, 3, 5]), np.array([3, 5, 7])).tolist()
+    [1, 2, 0]
+    """
+    ids, conversations = same_kind_label_ids(label_ids, conversation_id, "conversation_id")
+    order = np.argsort(ids, kind="stable")
+    repeated = np.flatnonzero(ids[order][1:] == ids[order][:-1])
+    if len(repeated):
+        row = int(order[repeated[0] + 1])
+        times = int((ids == ids[row]).sum())
         raise SchemaError(
-            "labels: conversation ids are of another type than the messages' ids"
-        ) from exc
-    if not np.all(found):
-        missing = features.conversation_id[~found][0]
-        raise SchemaError(
-            f"labels do not match the messages: conversation {missing!r} has no label "
-            f"({int((~found).sum())} conversations unlabelled)"
+            f"labels do not match the messages: conversation {_shown(ids[row])} is labelled "
+            f"{times} times (row {row} of the labels; {len(np.unique(ids[order][repeated]))} "
+            "conversation ids appear more than once). Give one label per conversation.",
+            column="conversation_id",
+            row=row,
+            value=_value(ids[row]),
         )
-    if len(label_ids) != len(features):
-        raise SchemaError(
-            f"labels do not match the messages: {len(label_ids)} labels for "
-            f"{len(features)} conversations"
+    extra = ids[~np.isin(ids, conversations)]
+    missing = conversations[~np.isin(conversations, ids)]
+    if len(extra) or len(missing):
+        example = (
+            f"conversation {_shown(missing[0])} has no label"
+            if len(missing)
+            else f"conversation {_shown(extra[0])} is labelled but has no events"
         )
-    return truth[order][pos]
+        raise SchemaError(
+            f"labels do not match the messages: {example} ({len(missing)} conversations "
+            f"without a label, {len(extra)} labels without events; {len(ids)} labels "
+            f"for {len(conversations)} conversations). Pass the labels.parquet generated with "
+            "these events.",
+            column="conversation_id",
+            value=_value((missing if len(missing) else extra)[0]),
+        )
+    return order[np.searchsorted(ids[order], conversations)].astype(np.int64)
+
+
+def same_kind_label_ids(
+    label_ids: npt.ArrayLike,
+    ids: npt.NDArray[Any],
+    column: str,
+    *,
+    integers: bool | None = None,
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """Labels' ids and the events' ids of column ``column`` in one form, to be compared.
+
+    Integers stay integers; beside integers held as decimal text (ids beyond int64,
+    :class:`~riskscore.io.ids.DecimalIds`) both are that text. ``integers`` says whether
+    ``ids`` are integers as given (default: :func:`~riskscore.io.ids.integer_ids`; account
+    ids tell it by :attr:`riskscore.MessageTable.decimal_ids`).
+
+    Raises
+    ------
+    SchemaError
+        Integer ids on one side and text ids on the other: 500 and "500" are two ids, as
+        in the events (:func:`~riskscore.io.ids.same_id_kind`).
+    """
+    given = label_ids if isinstance(label_ids, np.ndarray) else np.asarray(label_ids)
+    theirs = integer_ids(ids) if integers is None else integers
+    mine = integer_ids(given)
+    if len(given) and len(ids) and mine != theirs:
+        raise SchemaError(
+            f"labels do not match the messages: label {column.removesuffix('_id')} ids are "
+            f'{_kind(given, mine)}, the messages\' are {_kind(ids, theirs)} (500 and "500" '
+            "are two ids). Read both with the same types.",
+            column=column,
+            row=0,
+            value=_value(given[0]),
+        )
+    if given.dtype.kind in "iu" and ids.dtype.kind in "iu":
+        return np.asarray(given), np.asarray(ids)
+    return as_text(given), as_text(ids)
+
+
+def _kind(ids: npt.NDArray[Any], integers: bool) -> str:
+    if integers:
+        return "integers"
+    return "text" if ids.dtype.kind in "OU" else str(ids.dtype)
+
+
+def _value(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _shown(value: Any) -> str:
+    return repr(_value(value))

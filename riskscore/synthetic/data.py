@@ -17,6 +17,7 @@ from riskscore.io.files import check_regular_file
 from riskscore.io.messages import MessageTable
 from riskscore.io.staging import staged_outputs
 from riskscore.io.text import arrow_file
+from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 from riskscore.io.validate import refuse_content
 from riskscore.synthetic.labels import LABEL_FILE_COLUMNS, Labels
 
@@ -83,8 +84,21 @@ class SyntheticData:
         return out / "events.parquet", out / "labels.parquet"
 
     @classmethod
-    def read(cls, directory: str | os.PathLike[str]) -> SyntheticData:
+    def read(
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
+    ) -> SyntheticData:
         """Read a labelled data set that :meth:`write` (or ``riskscore generate``) wrote.
+
+        Parameters
+        ----------
+        directory : str or path-like
+            The folder of ``events.parquet`` and ``labels.parquet``.
+        max_future_s : float, default DEFAULT_READ_MAX_FUTURE_S (five years)
+            Events dated more than this after the time of reading are refused, as by
+            :func:`riskscore.read_messages`; ``math.inf`` reads data dated ahead on purpose.
 
         Raises
         ------
@@ -123,4 +137,4 @@ class SyntheticData:
         except pa.ArrowException as exc:
             raise SchemaError(f"cannot read labels {labels_path}: {exc}") from None
         labels = Labels.from_arrow(table)
-        return cls(read_messages(events_path), labels)
+        return cls(read_messages(events_path, max_future_s=max_future_s), labels)

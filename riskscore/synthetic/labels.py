@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.columnar import field_paths
+from riskscore.io.columnar import arrow_to_numpy, field_paths
 from riskscore.io.columns import to_float
 from riskscore.io.ids import check_ids
 from riskscore.io.number_rules import NumberRules, check_numbers
@@ -264,8 +264,10 @@ class Labels:
         def column(name: str) -> npt.NDArray[Any]:
             return np.asarray(table.column(name).to_numpy(zero_copy_only=False))
 
-        conversation_id = _label_ids("conversation_id", column("conversation_id"))
-        adult_id = _label_ids("adult_id", column("adult_id"))
+        # ids converted as the events' columns are (a whole decimal as its integer)
+        ids = arrow_to_numpy(table.select(["conversation_id", "adult_id"]))
+        conversation_id = _label_ids("conversation_id", ids["conversation_id"])
+        adult_id = _label_ids("adult_id", ids["adult_id"])
         return cls(
             conversation_id=conversation_id,
             is_grooming=boolean_labels(column("is_grooming")),
@@ -279,11 +281,11 @@ class Labels:
 
 
 def _label_ids(name: str, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """A labels id column read by the events' one id rule (:func:`check_ids`): the first
-    id it refuses raises, naming column, row and value. Text ids end as numpy text, which
-    drops trailing NULs: the rule has refused every control character by then."""
-    if values.dtype != object:
-        return values
+    """A labels id column read by the events' one id rule (:func:`check_ids`), whatever its
+    type: the first id it refuses raises, naming column, row and value, and integers
+    beyond int64 are their decimal text, integers still (:class:`~riskscore.io.ids.DecimalIds`),
+    as in the events. Text ids end as numpy text, which drops trailing NULs: the rule has
+    refused every control character by then."""
     problems = Problems(len(values), {name: values})
     ids = check_ids(name, values, problems)
     if problems.bad.any():
