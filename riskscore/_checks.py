@@ -14,6 +14,7 @@ from typing import Any, TypeGuard
 import numpy as np
 
 __all__ = [
+    "MAX_SYNTHETIC_CONVERSATIONS",
     "check_open_share",
     "check_sample",
     "check_seconds",
@@ -23,6 +24,12 @@ __all__ = [
     "is_int",
     "is_real",
 ]
+
+#: Most synthetic conversations one sample holds (:func:`riskscore.synthetic.generate`, a
+#: world of a training recipe or a robustness sweep, and the command line's options that
+#: give them): about a day of work on two cores; more is refused rather than run for days,
+#: fill the disk or ask for more memory than there is.
+MAX_SYNTHETIC_CONVERSATIONS = 10_000_000
 
 
 def is_int(value: object) -> TypeGuard[int | np.integer[Any]]:
@@ -148,8 +155,9 @@ def check_seconds(name: str, value: object, *, positive: bool = False) -> float:
 def check_sample(
     n_conversations: object, prevalence: object, seed: object, *, none_ok: bool = False
 ) -> None:
-    """The size, prevalence and seed of a synthetic sample (:func:`check_whole`,
-    :func:`check_share`, :func:`check_seed`), in that order.
+    """The size (1 to :data:`MAX_SYNTHETIC_CONVERSATIONS`), prevalence and seed of a
+    synthetic sample (:func:`check_whole`, :func:`check_share`, :func:`check_seed`), in
+    that order.
 
     Examples
     --------
@@ -158,6 +166,6 @@ def check_sample(
     Traceback (most recent call last):
     ValueError: prevalence must be a number in [0, 1], got 4
     """
-    check_whole("n_conversations", n_conversations)
+    check_whole("n_conversations", n_conversations, 1, MAX_SYNTHETIC_CONVERSATIONS)
     check_share("prevalence", prevalence)
     check_seed(seed, none_ok=none_ok)

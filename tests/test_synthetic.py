@@ -331,7 +331,7 @@ def test_no_simple_statistic_separates_the_classes(big: SyntheticData) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"n_conversations": 0}, "n_conversations must be an integer >= 1, got 0"),
+        ({"n_conversations": 0}, "n_conversations must be an integer from 1 to 10000000, got 0"),
         ({"n_conversations": 2.5}, "n_conversations .* got 2.5"),
         ({"n_conversations": True}, "n_conversations .* got True"),
         ({"prevalence": 1.5}, r"prevalence must be a number in \[0, 1\], got 1.5"),

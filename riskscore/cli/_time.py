@@ -3,8 +3,8 @@
 Each is an argparse ``type``, so a value outside its range is refused while the
 arguments are parsed (argparse's one error line, exit status 2), before any work. A
 number that a library function also takes is checked by the library's rule
-(:mod:`riskscore._checks`); the CLI adds only its caps (:data:`MAX_COUNT`,
-:data:`MAX_SYNTHETIC_CONVERSATIONS`).
+(:mod:`riskscore._checks`, whose caps include the synthetic samples'); the CLI adds
+only its own (:data:`MAX_COUNT`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from riskscore._checks import (
+    MAX_SYNTHETIC_CONVERSATIONS,
     check_open_share,
     check_seconds,
     check_seed,
@@ -30,10 +31,6 @@ T = TypeVar("T", int, float)
 
 #: Largest whole number accepted by a count option (a row count, an item id).
 MAX_COUNT = 2**53
-#: Most synthetic conversations one command generates (``generate``, and per world or
-#: sample in ``train``, ``evaluate --worlds``, ``policy`` and ``report --synthetic-month``):
-#: about a day of work on two cores; more is refused rather than run for days or fill the disk.
-MAX_SYNTHETIC_CONVERSATIONS = 10_000_000
 
 
 def parse_epoch(text: str, *, end_of_day: bool = False) -> int:
@@ -60,11 +57,19 @@ def parse_epoch(text: str, *, end_of_day: bool = False) -> int:
     """
     value = _epoch(text, end_of_day)
     if not MIN_TIMESTAMP <= value <= MAX_TIMESTAMP:
+        # a day given as an end is included: its end, the next day, is what must be in range
+        last = datetime.fromtimestamp(MAX_TIMESTAMP, UTC).date() - timedelta(days=1)
+        included = f"; a day given as the end is included, so the last day is {last}"
         raise argparse.ArgumentTypeError(
             f"{text!r} is out of range: times are from 1970-01-01 ({MIN_TIMESTAMP}) to "
-            f"2200-01-01 ({MAX_TIMESTAMP})"
+            f"2200-01-01 ({MAX_TIMESTAMP}){included if end_of_day and _is_day(text) else ''}"
         )
     return value
+
+
+def _is_day(text: str) -> bool:
+    """Whether ``text`` is read as a day ``YYYY-MM-DD`` (by :func:`_epoch`)."""
+    return len(text) == 10 and not is_number_text(text)
 
 
 def _epoch(text: str, end_of_day: bool) -> int:
@@ -78,7 +83,7 @@ def _epoch(text: str, end_of_day: bool) -> int:
         except ValueError:
             pass
     try:
-        if len(text) == 10:
+        if _is_day(text):
             day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
             return int((day + timedelta(days=1 if end_of_day else 0)).timestamp())
         stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -289,5 +294,6 @@ def per_million(text: str) -> float:
 
 
 #: An argparse type: a number of synthetic conversations, 1 to
-#: :data:`MAX_SYNTHETIC_CONVERSATIONS`.
+#: :data:`~riskscore._checks.MAX_SYNTHETIC_CONVERSATIONS` (per world or sample in ``train``,
+#: ``evaluate --worlds``, ``policy`` and ``report --synthetic-month``: the library's cap).
 synthetic_conversations = whole_number(1, MAX_SYNTHETIC_CONVERSATIONS)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gc
 import io
 import json
@@ -49,6 +50,7 @@ from riskscore.cli import (
 )
 from riskscore.cli._once import OnceParser
 from riskscore.exceptions import RiskscoreError
+from riskscore.io.raw import show
 
 __all__ = ["COMMANDS", "console", "error_message", "main"]
 
@@ -107,7 +109,11 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 
 def _path_of(exc: OSError) -> str:
-    return str(exc.filename) if exc.filename is not None else "?"
+    """The file an OSError names; one too long for a file name (thousands of characters
+    from an environment variable) cut short as :func:`~riskscore.io.raw.show` cuts values."""
+    if exc.filename is None:
+        return "?"
+    return show(str(exc.filename)) if exc.errno == errno.ENAMETOOLONG else str(exc.filename)
 
 
 def error_message(exc: BaseException, args: argparse.Namespace) -> str | None:
@@ -169,7 +175,7 @@ def error_message(exc: BaseException, args: argparse.Namespace) -> str | None:
         return f"not a riskscore database ({exc})"
     if isinstance(exc, OSError):
         reason = exc.strerror or str(exc)
-        return reason if exc.filename is None else f"{reason}: {exc.filename}"
+        return reason if exc.filename is None else f"{reason}: {_path_of(exc)}"
     return None
 
 

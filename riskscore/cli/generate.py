@@ -8,9 +8,9 @@ from typing import Any
 
 from tqdm import tqdm
 
+from riskscore._checks import MAX_SYNTHETIC_CONVERSATIONS
 from riskscore.cli._paths import check_out_dir, path_argument
 from riskscore.cli._time import (
-    MAX_SYNTHETIC_CONVERSATIONS,
     integer,
     number,
     seed,

@@ -354,12 +354,16 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         return add_moderator(args)
     if args.remove_moderator is not None:
         return remove_moderator(args)
+    # The application loads first: a library of the extra that it needs and is missing
+    # (FastAPI, Jinja2, ...) is the one-line error before anything is printed, restored
+    # or locked (account changes above need none of them).
+    create_app = serve_package.create_app
     sock = listen(args.host, args.port)  # a busy port is one line, before the model loads
     try:
         config = _config(args)
         server = uvicorn.Server(
             uvicorn.Config(
-                serve_package.create_app(config),
+                create_app(config),
                 host=args.host,
                 port=args.port,
                 log_level=args.log_level,

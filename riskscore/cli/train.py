@@ -20,6 +20,7 @@ from riskscore.io import read_messages
 from riskscore.model import load_model, save_model
 from riskscore.model.recipe import DEFAULT_N_WORLDS, TRAINING_WORLD_SEEDS
 from riskscore.moderation.learning import MIN_RETRAIN_POSITIVES, learn_from_decisions
+from riskscore.moderation.queue_db import check_exists
 
 NAME = "train"
 HELP = "train a model bundle and measure it on held-out adults"
@@ -110,8 +111,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 def _from_queue(args: argparse.Namespace) -> dict[str, Any]:
     if args.events is None:
         raise ValueError("--from-queue needs --events: every event of the queue's period")
-    if not args.from_queue.is_file():
-        raise FileNotFoundError(f"no review queue at {args.from_queue}")
+    check_exists(args.from_queue)  # before the events are read
     result = learn_from_decisions(
         read_messages(args.events, max_future_s=args.max_future_s),
         args.from_queue,

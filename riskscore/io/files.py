@@ -27,7 +27,7 @@ from riskscore.io.columnar import (
 from riskscore.io.columns import number_text_column
 from riskscore.io.jsonl import read_jsonl
 from riskscore.io.raw import RawColumns
-from riskscore.io.text import arrow_file, parquet_file
+from riskscore.io.text import NotUtf8, arrow_file, parquet_file
 
 __all__ = ["check_own_files", "check_regular_file", "read_file", "real_path"]
 
@@ -53,6 +53,7 @@ def check_regular_file(path: Path, what: str = "events file") -> None:
         A directory or another non-regular file, naming ``what`` was expected.
     """
     if not path.exists():
+        real_path(path)  # a loop of symbolic links: ELOOP, naming it
         raise FileNotFoundError(f"no such {what}: {path}")
     if path.is_dir():
         raise SchemaError(f"{path} is a directory: give the path of one {what}")
@@ -227,13 +228,15 @@ def _csv_table(path: Path, keep: list[str], kind: pa.DataType) -> Any:
 
 def _utf8_cells(cells: AnyArray) -> AnyArray:
     """CSV cells read as bytes (a column with a cell that is not UTF-8) as their text, but
-    for the cells that are not UTF-8, left as the bytes they are."""
+    for the cells that are not UTF-8, left as the bytes they are (:class:`NotUtf8`)."""
 
     def text(cell: object) -> object:
-        try:
-            return cell.decode("utf-8") if isinstance(cell, bytes) else cell
-        except UnicodeDecodeError:
+        if not isinstance(cell, bytes):
             return cell
+        try:
+            return cell.decode("utf-8")
+        except UnicodeDecodeError:
+            return NotUtf8(cell)
 
     return np.fromiter(map(text, cells.tolist()), dtype=object, count=len(cells))
 

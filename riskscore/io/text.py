@@ -21,7 +21,9 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.schema import MAX_ROW_GROUP_BYTES, SCHEMA_COLUMNS
 
 __all__ = [
+    "NOT_UTF8",
     "NUMBER_TEXT",
+    "NotUtf8",
     "TextCells",
     "all_text",
     "arrow_file",
@@ -37,6 +39,18 @@ __all__ = [
 #: no platform's export writes those for a number, so they are refused.
 NUMBER_TEXT: Final = r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?"
 _NUMBER = re.compile(NUMBER_TEXT, re.ASCII)
+
+#: Why a :class:`NotUtf8` cell is refused: words a CSV file's user can act on.
+NOT_UTF8: Final = "is not UTF-8 text: save the file as UTF-8"
+
+
+class NotUtf8(bytes):
+    """A CSV cell's bytes that are not UTF-8 text (a file saved in another encoding), as
+    the reader keeps them: refused by row as :data:`NOT_UTF8`, where bytes given as
+    bytes (a Parquet binary column) are refused as bytes."""
+
+    __slots__ = ()
+
 
 #: Lone surrogates (as ``\ud800`` in JSON) have no UTF-8 encoding, so Arrow cannot hold them.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")

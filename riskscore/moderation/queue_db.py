@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 import riskscore.io.sqlite as sqlite
+from riskscore.io.files import real_path
 from riskscore.io.json_lines import json_loads
 from riskscore.io.sqlite import retry
 from riskscore.moderation.cases import QueueError
@@ -209,12 +210,15 @@ def check_exists(path: Path) -> None:
     ------
     FileNotFoundError
         There is no file at ``path``.
+    OSError
+        ``path`` is a loop of symbolic links (``ELOOP``).
     QueueError
         ``path`` is a directory or an empty file.
     """
     if path.is_dir():
         raise QueueError(f"{path} is a directory, not a review queue")
     if not path.exists():  # a FIFO or a device is refused by connect, by what it is
+        real_path(path)  # a loop of symbolic links is not "nothing there": ELOOP, named
         raise FileNotFoundError(f"no review queue at {path}")
     if path.is_file() and path.stat().st_size == 0:
         raise QueueError(

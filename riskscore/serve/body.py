@@ -23,6 +23,7 @@ __all__ = [
     "BatchSizeError",
     "BodyItem",
     "MediaTypeError",
+    "media_type",
     "parse_body",
 ]
 
@@ -73,6 +74,18 @@ class BodyItem:
     error: str | None = None
 
 
+def media_type(content_type: str | None) -> str:
+    """The media type of a ``Content-Type``, as the body is read by it: lower case, without
+    parameters (``charset``); empty when there is none.
+
+    Examples
+    --------
+    >>> media_type("Application/JSON; charset=utf-8"), media_type(None)
+    ('application/json', '')
+    """
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
 def parse_body(
     body: bytes, content_type: str | None, content_encoding: str | None = None
 ) -> list[BodyItem]:
@@ -117,7 +130,7 @@ def parse_body(
     >>> [(i.index, i.error is None) for i in items]
     [(0, True), (2, False)]
     """
-    media = (content_type or "").split(";", 1)[0].strip().lower()
+    media = media_type(content_type)
     if media != JSON_TYPE and media not in JSON_LINES_TYPES:
         raise MediaTypeError(
             f"Content-Type {content_type!r:.80} is not read: send events as {JSON_TYPE} "

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 import anyio
+import python_multipart  # noqa: F401  the forms' parser (starlette's): a missing one fails here
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates

@@ -34,7 +34,13 @@ from riskscore.moderation.queue import ReviewQueue
 from riskscore.online import OnlineScorer
 from riskscore.online.risk import OnlineModel
 from riskscore.policy import Alert, Tier
-from riskscore.serve.body import BatchSizeError, BodyItem, MediaTypeError, parse_body
+from riskscore.serve.body import (
+    BatchSizeError,
+    BodyItem,
+    MediaTypeError,
+    media_type,
+    parse_body,
+)
 from riskscore.serve.metrics import ServeMetrics
 from riskscore.serve.timeline import TimelineStore
 
@@ -55,8 +61,9 @@ class BatchResult:
     body: dict[str, Any]
 
 
-#: Batch id -> its first response and the SHA-256 of its body (None: kept by a riskscore
-#: that did not record it).
+#: Batch id -> its first response and the SHA-256 of its media type and body (None: kept by
+#: a riskscore that did not record it; earlier ones hashed the body alone, so a retry
+#: across that upgrade is refused as another body, never applied twice).
 Batches = OrderedDict[str, tuple[BatchResult, str | None]]
 
 
@@ -137,8 +144,9 @@ class ScoringService:
         content_encoding: str | None = None,
     ) -> BatchResult:
         """Parse and score one request body; a known ``batch_id`` returns its first response
-        (refused, 422, when the body differs from the first one's: a new batch under a
-        used key). A ``content_encoding`` other than none or ``identity`` is refused (415).
+        (refused, 422, when the body or its media type differs from the first one's: a
+        new batch under a used key). A ``content_encoding`` other than none or
+        ``identity`` is refused (415).
 
         The response body has ``accepted`` (events applied), ``refused`` (``index`` and
         ``message`` of each event not applied), ``alerts`` (as ``riskscore stream``
@@ -155,15 +163,17 @@ class ScoringService:
                 return _refused_request(
                     f"Idempotency-Key must be 1 to {MAX_BATCH_ID_CHARS} printable characters"
                 )
-            digest = hashlib.sha256(body).hexdigest()
+            # the key binds the body and how it is read: the same bytes sent again as
+            # another media type are another batch (JSON lines, not one JSON array)
+            digest = hashlib.sha256(f"{media_type(content_type)}\n".encode() + body).hexdigest()
             if batch_id in self._batches:
                 done, first = self._batches[batch_id]
                 if first is not None and first != digest:
                     # a retry sends the same body: these are other events, and answering
                     # "replayed" would drop them unscored
                     return _refused_request(
-                        f"Idempotency-Key {batch_id!r:.80} was used for another body; nothing "
-                        "was applied: give each new batch a new key"
+                        f"Idempotency-Key {batch_id!r:.80} was used for another body or "
+                        "Content-Type; nothing was applied: give each new batch a new key"
                     )
                 return BatchResult(done.status, {**done.body, "replayed": True})
         started = time.perf_counter()

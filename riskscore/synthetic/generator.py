@@ -48,7 +48,8 @@ def generate(
     Parameters
     ----------
     n_conversations : int
-        Number of conversations, at least 1. Each is between exactly two accounts.
+        Number of conversations, 1 to 10,000,000 (about a day of work on two cores; the
+        command line's cap too). Each is between exactly two accounts.
     prevalence : float, default 0.01
         Share of grooming conversations, in [0, 1] (e.g. ``1e-4`` for 1 in
         10,000). Exactly ``round(n_conversations * prevalence)`` conversations are
@@ -154,7 +155,7 @@ def generate_parquet(
     path : str or path-like
         Events file to write (suffix ``.parquet``); replaced if it exists.
     n_conversations : int
-        Number of conversations, at least 1.
+        Number of conversations, 1 to 10,000,000 (as :func:`generate`).
     prevalence : float, default 0.01
         Share of grooming conversations; exactly ``round(n_conversations *
         prevalence)`` in total, spread over the chunks by size.

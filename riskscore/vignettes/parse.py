@@ -8,6 +8,7 @@ import re
 from typing import Any, Final, NoReturn, cast
 
 from riskscore._checks import is_real
+from riskscore.io.raw import show
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -105,7 +106,7 @@ class _Reader:
 
     def table(self, value: object, key: str, allowed: set[str] | frozenset[str]) -> dict[str, Any]:
         if not isinstance(value, dict):
-            self.fail(key, f"expected a table, found {value!r}")
+            self.fail(key, f"expected a table, found {show(value)}")
         extra = sorted(set(value) - set(allowed))
         if extra:
             self.fail(f"{key}.{extra[0]}" if key else extra[0], _unknown_key(allowed))
@@ -115,7 +116,7 @@ class _Reader:
         """Text, its runs of white space made one space; a control or format character
         (other than a line break or tab in a text of several lines) is refused."""
         if not isinstance(value, str) or not value.strip():
-            self.fail(key, f"expected a non-empty string, found {value!r}")
+            self.fail(key, f"expected a non-empty string, found {show(value)}")
         text = " ".join(value.split())
         if not (value.isprintable() if one_line else text.isprintable()):
             bad = next(ch for ch in (value if one_line else text) if not ch.isprintable())
@@ -128,28 +129,29 @@ class _Reader:
 
     def choice(self, value: object, key: str, options: tuple[str, ...]) -> str:
         if value not in options:
-            self.fail(key, f"expected one of {', '.join(options)}, found {value!r}")
+            self.fail(key, f"expected one of {', '.join(options)}, found {show(value)}")
         return value
 
     def integer(self, value: object, key: str, low: int, high: int | None = None) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(key, f"expected a whole number, found {value!r}")
+            self.fail(key, f"expected a whole number, found {show(value)}")
         if value < low or (high is not None and value > high):
             upper = "" if high is None else f" and at most {high}"
-            self.fail(key, f"expected at least {low}{upper}, found {value}")
+            self.fail(key, f"expected at least {low}{upper}, found {show(value)}")
         return value
 
     def number(self, value: object, key: str, low: float, high: float) -> float:
         # the one number rule: no bool, NaN, infinity or integer beyond a float
         if not is_real(value):
-            self.fail(key, f"expected a number, found {value!r}")
+            self.fail(key, f"expected a number, found {show(value)}")
         if not low <= value <= high:
-            self.fail(key, f"expected a number in [{low:g}, {high:g}], found {value}")
+            self.fail(key, f"expected a number in [{low:g}, {high:g}], found {show(value)}")
         return float(value)
 
     def name(self, value: object, key: str, names: tuple[str, ...]) -> str:
         if value not in names:
-            self.fail(key, f"expected one of this conversation's accounts {names}, found {value!r}")
+            accounts = f"expected one of this conversation's accounts {names}"
+            self.fail(key, f"{accounts}, found {show(value)}")
         return value
 
     # ------------------------------------------------------------ sections
@@ -165,7 +167,7 @@ class _Reader:
             self.fail(
                 "expected",
                 f"a {kind} vignette expects one of {', '.join(_EXPECTED_BY_KIND[kind])}, "
-                f"found {expected!r}",
+                f"found {show(expected)}",
             )
         seed = self.integer(doc.get("seed", 0), "seed", 0)
         groups = self.accounts(vignette_id, doc["accounts"])
@@ -223,7 +225,7 @@ class _Reader:
             if "ages" in spec:
                 raw_ages = spec["ages"]
                 if not isinstance(raw_ages, list) or not raw_ages:
-                    self.fail(f"{key}.ages", f"expected a list of ages, found {raw_ages!r}")
+                    self.fail(f"{key}.ages", f"expected a list of ages, found {show(raw_ages)}")
                 if len(raw_ages) > MAX_GROUP_SIZE:
                     self.fail(
                         f"{key}.ages",
@@ -284,7 +286,8 @@ class _Reader:
                 self.fail(f"{key}.{required}", "missing")
         name = spec["name"]
         if not isinstance(name, str) or not _ID.match(name):
-            self.fail(f"{key}.name", f"expected lower-case letters, digits and dashes: {name!r}")
+            want = "expected lower-case letters, digits and dashes"
+            self.fail(f"{key}.name", f"{want}: {show(name)}")
         between = spec["between"]
         if (
             not isinstance(between, list)
@@ -292,10 +295,11 @@ class _Reader:
             or not all(isinstance(b, str) for b in between)
             or between[0] == between[1]
         ):
-            self.fail(f"{key}.between", f"expected two different account names, found {between!r}")
+            want = "expected two different account names"
+            self.fail(f"{key}.between", f"{want}, found {show(between)}")
         for j, account in enumerate(between):
             if account not in groups:
-                self.fail(f"{key}.between[{j}]", f"no account {account!r} in [accounts]")
+                self.fail(f"{key}.between[{j}]", f"no account {show(account)} in [accounts]")
         first, second = cast(list[str], between)
         names = (first, second)
         if groups[first][0] and groups[second][0]:
@@ -303,12 +307,12 @@ class _Reader:
         clock = self.name(spec["clock"], f"{key}.clock", names)
         start = spec["start"]
         if not isinstance(start, dt.date) or isinstance(start, dt.datetime):
-            self.fail(f"{key}.start", f"expected a date like 2025-03-03, found {start!r}")
+            self.fail(f"{key}.start", f"expected a date like 2025-03-03, found {show(start)}")
         if not FIRST_DATE <= start <= LAST_DATE:
             self.fail(f"{key}.start", f"expected a date from {FIRST_DATE} to {LAST_DATE}: {start}")
         focus = spec.get("focus", False)
         if not isinstance(focus, bool):
-            self.fail(f"{key}.focus", f"expected true or false, found {focus!r}")
+            self.fail(f"{key}.focus", f"expected true or false, found {show(focus)}")
         raw_phases = spec["phases"]
         if not isinstance(raw_phases, list) or not raw_phases:
             self.fail(f"{key}.phases", "expected at least one [[conversations.phases]] table")
@@ -351,11 +355,11 @@ class _Reader:
                 self.fail(f"{key}.{required}", "missing")
         hours = spec["hours"]
         if not isinstance(hours, list) or len(hours) != 2:
-            self.fail(f"{key}.hours", f"expected [first hour, last hour], found {hours!r}")
+            self.fail(f"{key}.hours", f"expected [first hour, last hour], found {show(hours)}")
         h0 = self.number(hours[0], f"{key}.hours[0]", 0.0, 24.0)
         h1 = self.number(hours[1], f"{key}.hours[1]", 0.0, 24.0)
         if h0 == h1 or h0 == 24.0:
-            self.fail(f"{key}.hours", f"expected a window of local hours, found {hours!r}")
+            self.fail(f"{key}.hours", f"expected a window of local hours, found {show(hours)}")
         events = self.integer(spec.get("events", 0), f"{key}.events", 0, 100_000)
         shares = self.fractions(spec.get("shares", {}), f"{key}.shares", names)
         if events and "shares" not in spec:
@@ -395,7 +399,8 @@ class _Reader:
 
     def singles(self, raw: object, key: str, names: tuple[str, str]) -> tuple[SingleEvent, ...]:
         if not isinstance(raw, list):
-            self.fail(key, f"expected a list of events like {{ by = ..., event = ... }}: {raw!r}")
+            want = "expected a list of events like { by = ..., event = ... }"
+            self.fail(key, f"{want}: {show(raw)}")
         out = []
         for j, entry in enumerate(raw):
             k = f"{key}[{j}]"
