@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from serve_helpers import config
 
@@ -55,6 +56,11 @@ def test_serve_without_a_library_of_the_extra_stops_before_any_side_effect(
         if name.rsplit(".", 1)[1] in {"app", "api", "console"}:
             monkeypatch.delitem(sys.modules, name)
     monkeypatch.delenv("RISKSCORE_SESSION_KEY", raising=False)
+
+    def no_server(*args: object, **kwargs: object) -> None:  # never serve from a test
+        raise AssertionError("serve started a server without its extra")
+
+    monkeypatch.setattr(uvicorn, "Server", no_server)
     db, state = tmp_path / "q.sqlite", tmp_path / "state.sqlite"
     code = main(["serve", "--db", str(db), "--checkpoint", str(state), "--port", "0"])
     err = capsys.readouterr().err
