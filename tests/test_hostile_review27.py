@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from _read_outcome import read_outcome
 
 import riskscore as rs
 
@@ -29,18 +30,6 @@ def _frame(**columns: Any) -> pd.DataFrame:
     }
     base.update(columns)
     return pd.DataFrame(base)
-
-
-def _outcome(source: Any, **kwargs: Any) -> tuple[str, Any]:
-    """What ``read_messages`` makes of ``source``: the error (message, column, row) or the
-    table's columns (as their repr: NaN equals NaN) and the rows it set aside, why."""
-    try:
-        table = rs.read_messages(source, max_future_s=float("inf"), **kwargs)
-    except rs.SchemaError as exc:
-        return "error", (str(exc), exc.column, exc.row)
-    columns = {k: repr(np.asarray(v).tolist()) for k, v in table.columns().items()}
-    held = table.quarantined
-    return "table", (columns, None if held is None else (held.row.tolist(), held.reason))
 
 
 # (column, values): categories of ints and text, of periods (numbers of months to Arrow),
@@ -69,7 +58,7 @@ def test_a_categorical_of_values_that_are_not_text_reads_as_those_values(
     since 1970 (Period('2024-01') read as the id 648) instead of being refused."""
     plain = _frame(**{column: pd.Series(values, dtype=object)})
     categorical = _frame(**{column: pd.Series(values, dtype=object).astype("category")})
-    assert _outcome(categorical, errors=errors) == _outcome(plain, errors=errors)
+    assert read_outcome(categorical, errors=errors) == read_outcome(plain, errors=errors)
 
 
 def test_a_categorical_of_text_with_unknown_and_unused_categories_reads_as_its_text() -> None:
@@ -78,8 +67,8 @@ def test_a_categorical_of_text_with_unknown_and_unused_categories_reads_as_its_t
     used = ["direct", "whatsapp", "direct"]
     values = pd.Categorical(used, categories=["direct", "whatsapp", "x"])
     plain = _frame(channel=pd.Series(used, dtype=object))
-    assert _outcome(_frame(channel=values)) == _outcome(plain)
-    assert _outcome(_frame(channel=values), errors="quarantine") == _outcome(
+    assert read_outcome(_frame(channel=values)) == read_outcome(plain)
+    assert read_outcome(_frame(channel=values), errors="quarantine") == read_outcome(
         plain, errors="quarantine"
     )
 
@@ -97,8 +86,10 @@ def test_a_channel_in_bytes_is_read_apart_from_the_other_rows_bytes(kind: pa.Dat
     frame = _frame()
     table = pa.Table.from_pandas(frame, preserve_index=False)
     index = table.schema.get_field_index("channel")
-    assert _outcome(table.set_column(index, "channel", alone))[0] == "table"
-    _, (columns, held) = _outcome(table.set_column(index, "channel", beside), errors="quarantine")
+    assert read_outcome(table.set_column(index, "channel", alone))[0] == "table"
+    _, (columns, held) = read_outcome(
+        table.set_column(index, "channel", beside), errors="quarantine"
+    )
     assert held[0] == [2]
     assert columns["channel"] == repr(["direct", "direct"])
     with pytest.raises(rs.SchemaError, match=r"column 'channel', row 2: b'\\xff' is not recog"):
@@ -113,7 +104,7 @@ def test_a_channel_in_bytes_is_read_apart_from_the_other_rows_bytes(kind: pa.Dat
 def test_dates_stay_refused_as_ids_in_a_categorical() -> None:
     """A guard that passed before: a categorical of dates is refused as its values."""
     dates = [dt.datetime(2024, 1, 1)] * 3
-    kind, (message, column, row) = _outcome(_frame(sender_id=pd.Categorical(dates)))
+    kind, (message, column, row) = read_outcome(_frame(sender_id=pd.Categorical(dates)))
     assert (kind, column, row) == ("error", "sender_id", 0)
     assert "is not an id" in message
 
@@ -128,9 +119,9 @@ def test_a_categorical_of_missing_cells_only_is_named_as_text_missing_cells_are(
     missing"); tests/test_text_categories.py's hypothesis test failed when it drew one."""
     frame = _frame()
     frame[column] = pd.Series([None, None, None], dtype="category")
-    kind, (message, name, row) = _outcome(frame)
+    kind, (message, name, row) = read_outcome(frame)
     assert (kind, name, row) == ("error", column, 0)
     assert message.startswith(f"column {column!r}, row 0: None is missing")
     as_text = _frame()
     as_text[column] = pd.Series([None, None, None], dtype=object)
-    assert _outcome(frame) == _outcome(as_text)
+    assert read_outcome(frame) == read_outcome(as_text)

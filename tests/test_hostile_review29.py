@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from _read_outcome import read_outcome
 
 import riskscore as rs
 from riskscore.cli import main
@@ -30,18 +31,6 @@ def _columns() -> dict[str, np.ndarray]:
         "sender_age": np.array([34.0, 12.0, 15.0, 14.0]),
         "recipient_tz_offset_min": np.array([60, 60, 0, 0], dtype=np.int64),
     }
-
-
-def _outcome(source: Any, **kwargs: Any) -> tuple[str, Any]:
-    """What ``read_messages`` makes of ``source``: the error (message, column, row) or the
-    table's columns (as their repr: NaN equals NaN) and the rows it set aside, why."""
-    try:
-        table = rs.read_messages(source, max_future_s=float("inf"), **kwargs)
-    except rs.SchemaError as exc:
-        return "error", (str(exc), exc.column, exc.row)
-    columns = {k: repr(np.asarray(v).tolist()) for k, v in table.columns().items()}
-    held = table.quarantined
-    return "table", (columns, (held.row.tolist(), held.reason))
 
 
 def _changes_after_reading(source: Any, change: Any) -> list[str]:
@@ -111,8 +100,8 @@ def test_a_pandas_column_held_by_arrow_reads_as_the_arrow_column(
     events["recipient_id"] = np.array(["b", "a", "d", "c"], dtype=object)
     arrow = pa.table({**events, column: values})
     frame = arrow.to_pandas(types_mapper=pd.ArrowDtype)
-    assert _outcome(frame, errors="quarantine") == _outcome(arrow, errors="quarantine")
-    assert _outcome(frame) == _outcome(arrow)
+    assert read_outcome(frame, errors="quarantine") == read_outcome(arrow, errors="quarantine")
+    assert read_outcome(frame) == read_outcome(arrow)
 
 
 @pytest.mark.parametrize("column", ["sender_id", "score"])
@@ -295,6 +284,6 @@ def test_a_dictionary_of_binary_views_reads_as_one_of_binary(column: str) -> Non
     codes = pa.array([0, 1, 0, 1], pa.int8())
     views = pa.DictionaryArray.from_arrays(codes, pa.array(values, pa.binary_view()))
     plain = pa.DictionaryArray.from_arrays(codes, pa.array(values, pa.binary()))
-    assert _outcome(_arrow_events(**{column: views}), errors="quarantine") == _outcome(
+    assert read_outcome(_arrow_events(**{column: views}), errors="quarantine") == read_outcome(
         _arrow_events(**{column: plain}), errors="quarantine"
     )
