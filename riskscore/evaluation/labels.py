@@ -47,9 +47,7 @@ def check_and_align(labels: Any, features: FeatureTable, messages: MessageTable)
     pos = label_positions(labels.conversation_id, features.conversation_id)
     truth = align_labels(features, labels)
     onset = onset_indexes(labels.onset_index)[pos]
-    given = (
-        labels.adult_id if isinstance(labels.adult_id, np.ndarray) else np.asarray(labels.adult_id)
-    )
+    given = np.asanyarray(labels.adult_id)  # DecimalIds kept as they are
     # account ids are integers held as decimal text where one is beyond int64
     integers = features.adult_id.dtype.kind in "iu" or messages.decimal_ids
     adult, adults = same_kind_label_ids(

@@ -132,7 +132,7 @@ def same_kind_label_ids(
         Integer ids on one side and text ids on the other: 500 and "500" are two ids, as
         in the events (:func:`~riskscore.io.ids.same_id_kind`).
     """
-    given = label_ids if isinstance(label_ids, np.ndarray) else np.asarray(label_ids)
+    given = np.asanyarray(label_ids)  # an ndarray subclass (DecimalIds) kept as it is
     theirs = integer_ids(ids) if integers is None else integers
     mine = integer_ids(given)
     if len(given) and len(ids) and mine != theirs:
