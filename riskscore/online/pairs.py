@@ -16,7 +16,7 @@ from riskscore.features.kernel import PAIR_KEY_CHANNELS
 from riskscore.io.schema import Channel
 from riskscore.online.state import AccountState, PairFacts
 
-__all__ = ["meet", "pair_facts", "pair_facts_of"]
+__all__ = ["meet", "pair_facts", "pair_facts_of", "pair_key"]
 
 _DIRECT = int(Channel.DIRECT)
 _INF = math.inf
@@ -32,6 +32,17 @@ def _lower(a: Any, b: Any) -> bool:
         return bool(a <= b)
     except TypeError:
         return isinstance(a, int)
+
+
+def pair_key(a: object, b: object) -> tuple[object, object]:
+    """The ids of a pair of accounts in one order, the lower first (as its facts are held).
+
+    Examples
+    --------
+    >>> pair_key("b", "a"), pair_key(7, "7")
+    (('a', 'b'), (7, '7'))
+    """
+    return (a, b) if _lower(a, b) else (b, a)
 
 
 def pair_facts(
@@ -79,7 +90,7 @@ def pair_facts_of(
     accounts: Mapping[object, AccountState], a: object, b: object
 ) -> PairFacts | None:
     """The facts of the pair ``(a, b)`` as held, or None."""
-    lo, hi = (a, b) if _lower(a, b) else (b, a)
+    lo, hi = pair_key(a, b)
     holder = accounts.get(lo)
     if holder is None or holder.met is None:
         return None

@@ -86,6 +86,8 @@ class ScorerCheckpoints:
 
         def _index(self, account_id: object, cid: object) -> None: ...
 
+        def _join_pair(self, cid: object, conv: ConversationState) -> None: ...
+
         def _forget(self, cid: object, conv: ConversationState) -> None: ...
 
         def _join_room(self, room_id: object, cid: object, conv: ConversationState) -> None: ...
@@ -243,6 +245,7 @@ class ScorerCheckpoints:
             conv.pair = pair_facts_of(self._accounts, conv.initiator, conv.responder)
             self._conversations[key] = conv
             self._index(conv.adult_id(), key)
+            self._join_pair(key, conv)
             self._check_held(path, "conversations", self._conversations, self.max_conversations)
         rooms = snap.meta.get("rooms", [])
         if not isinstance(rooms, list):

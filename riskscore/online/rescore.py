@@ -113,18 +113,22 @@ class Rescoring(ScorerMemory):
             if todo:
                 self._rescore_many(todo, account, ts, cross)
         if changed & PAIR_CHANGED:  # where the pair met, or when it went private, moved
-            pair = {accounts[0][0], accounts[1][0]}
+            pending = [
+                other_cid
+                for other_cid in self._pair_conversations(accounts[0][0], accounts[1][0])
+                if other_cid not in done and other_cid not in skipped
+            ]
+            if len(pending) > 1:  # in the order they joined their adults, sender's first
+                pending = [
+                    other_cid
+                    for account_id, _ in accounts
+                    for other_cid in self._adult_convs.get(account_id, ())
+                    if other_cid in pending
+                ]
             held = self._accounts
-            for account_id, _ in accounts:
-                for other_cid in list(self._adult_convs.get(account_id, ())):
-                    other = self._conversations[other_cid]
-                    if (
-                        other_cid not in done
-                        and other_cid not in skipped
-                        and {other.initiator, other.responder} == pair
-                    ):
-                        done.add(other_cid)
-                        self._rescore(other_cid, held.get(other.adult_id()), ts, cross)
+            for other_cid in pending:
+                other = self._conversations[other_cid]
+                self._rescore(other_cid, held.get(other.adult_id()), ts, cross)
         if cross:
             self._cross = cross
 
