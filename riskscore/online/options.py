@@ -11,7 +11,7 @@ from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S
 
 __all__ = ["DEFAULT_MAX_CONVERSATIONS", "DEFAULT_MAX_FUTURE_S", "TimeSource"]
 
-#: Default cap on live conversations of one scorer (about 1.9 GB of state at the cap).
+#: Default cap on live conversations of one scorer (about 2 GB of state at the cap).
 DEFAULT_MAX_CONVERSATIONS = 1_000_000
 # DEFAULT_MAX_FUTURE_S (one day) is the batch readers' default too: defined once, with
 # the rule, in riskscore.io.timestamps, and re-exported here.

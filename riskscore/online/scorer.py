@@ -83,7 +83,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
     max_conversations : int, default 1,000,000
         Cap on live conversations. A new conversation beyond it evicts the least
         recently active one (counted in ``n_evicted``); accounts are capped at twice
-        this number the same way. One million conversations take about 1.9 GB.
+        this number the same way. One million conversations take about 2 GB.
     max_room_members : int, default 20
         Accounts (the sender included) above which a room is a broadcast surface: a
         ``message`` or ``media`` event with a larger ``room_size`` is counted in
