@@ -1,5 +1,5 @@
 """The online scorer finds a pair's other conversations through an index of pairs
-(:meth:`riskscore.online.memory.ScorerMemory._pair_conversations`) when the facts of the
+(:class:`riskscore.online.pairs.PairConversations`) when the facts of the
 pair move (where the two met, when they went private).
 
 Was: every such event walked every live conversation of both accounts as adult, so an
@@ -75,10 +75,7 @@ def expected_index(scorer: rs.OnlineScorer) -> dict[tuple[object, object], list[
 
 
 def check(scorer: rs.OnlineScorer, risks: bool) -> None:
-    held = {
-        key: sorted(map(repr, value if isinstance(value, tuple) else (value,)))
-        for key, value in scorer._pair_convs.items()
-    }
+    held = {key: sorted(map(repr, cids)) for key, cids in scorer._pair_convs.pairs().items()}
     assert held == {k: sorted(map(repr, v)) for k, v in expected_index(scorer).items()}
     for cid, conv in scorer._conversations.items() if risks else ():
         assert scorer.score_of(cid) == scorer._linear.risk(scorer._features(conv)), cid

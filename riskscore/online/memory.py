@@ -36,7 +36,7 @@ from riskscore.io.timestamps import FutureLimit, future_reason
 from riskscore.model import RiskModel
 from riskscore.online.lock import CheckpointLock
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
-from riskscore.online.pairs import pair_key
+from riskscore.online.pairs import PairConversations
 from riskscore.online.persist import ScorerCheckpoints
 from riskscore.online.state import AccountState, ConversationState
 
@@ -114,10 +114,9 @@ class ScorerMemory(ScorerCheckpoints):
         # garbage collector's passes). Kept apart from _accounts so that an account's expiry
         # and return (its counts restart) leaves its live conversations reachable.
         self._adult_convs: dict[object, dict[object, None]] = {}
-        # pair of accounts (pair_key) -> the id of its one live conversation, or a tuple of
-        # the ids of several: when the facts of a pair move, its other conversations are
-        # found here, not by walking every conversation of an adult who may have thousands
-        self._pair_convs: dict[tuple[object, object], object] = {}
+        # the live conversations of each pair of accounts: when the facts of a pair move, its
+        # other conversations are found here, not among every conversation of its accounts
+        self._pair_convs = PairConversations()
         # group rooms (conversation ids that named more than two accounts) -> latest event
         # time, least recently active first; their events go to pair conversations
         self._rooms: OrderedDict[object, int] = OrderedDict()
@@ -203,7 +202,7 @@ class ScorerMemory(ScorerCheckpoints):
         """Take a conversation just removed out of the adult index, the pair index and its
         room's pairs."""
         self._unindex(conv.adult_id(), cid)
-        self._leave_pair(cid, conv)
+        self._pair_convs.leave(cid, conv)
         if conv.room is not None:
             pairs = self._room_pairs.get(conv.room)
             if pairs is not None:
@@ -257,8 +256,8 @@ class ScorerMemory(ScorerCheckpoints):
         self._join_room(room_id, known, conv)
         self._unindex(conv.adult_id(), room_id)
         self._index(conv.adult_id(), known)
-        self._leave_pair(room_id, conv)
-        self._join_pair(known, conv)
+        self._pair_convs.leave(room_id, conv)
+        self._pair_convs.join(known, conv)
         self._touch_room(room_id, ts)
         return new
 
@@ -385,33 +384,6 @@ class ScorerMemory(ScorerCheckpoints):
             convs.pop(cid, None)
             if not convs:
                 del self._adult_convs[account_id]
-
-    def _join_pair(self, cid: object, conv: ConversationState) -> None:
-        """Index live conversation ``cid`` under the pair of its two accounts."""
-        key = pair_key(conv.initiator, conv.responder)
-        held = self._pair_convs.get(key)
-        if held is None:
-            self._pair_convs[key] = cid
-        else:
-            self._pair_convs[key] = (*held, cid) if isinstance(held, tuple) else (held, cid)
-
-    def _leave_pair(self, cid: object, conv: ConversationState) -> None:
-        """Take conversation ``cid`` out of the pair index."""
-        key = pair_key(conv.initiator, conv.responder)
-        held = self._pair_convs.get(key)
-        if not isinstance(held, tuple):  # its one conversation (ids are int or str)
-            if held is not None and held == cid and type(held) is type(cid):
-                del self._pair_convs[key]
-            return
-        rest = tuple(other for other in held if not (other == cid and type(other) is type(cid)))
-        self._pair_convs[key] = rest[0] if len(rest) == 1 else rest
-
-    def _pair_conversations(self, a: object, b: object) -> tuple[object, ...]:
-        """Ids of the live conversations between accounts ``a`` and ``b``."""
-        held = self._pair_convs.get(pair_key(a, b))
-        if held is None:
-            return ()
-        return held if isinstance(held, tuple) else (held,)
 
     def _features(self, conv: ConversationState) -> FloatArray:
         return conv.features(self._accounts)

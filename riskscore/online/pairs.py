@@ -14,9 +14,9 @@ import numpy as np
 
 from riskscore.features.kernel import PAIR_KEY_CHANNELS
 from riskscore.io.schema import Channel
-from riskscore.online.state import AccountState, PairFacts
+from riskscore.online.state import AccountState, ConversationState, PairFacts
 
-__all__ = ["meet", "pair_facts", "pair_facts_of", "pair_key"]
+__all__ = ["PairConversations", "meet", "pair_facts", "pair_facts_of", "pair_key"]
 
 _DIRECT = int(Channel.DIRECT)
 _INF = math.inf
@@ -95,3 +95,54 @@ def pair_facts_of(
     if holder is None or holder.met is None:
         return None
     return holder.met.get(hi)
+
+
+class PairConversations:
+    """The ids of the live conversations of each pair of accounts, in the order they joined.
+
+    When an event moves the facts of a pair (:func:`meet`), the pair's other conversations
+    are re-scored: found here, the cost is that of the pair's own conversations, not of
+    every conversation its two accounts have (an account in touch with thousands). One
+    entry per live conversation: a pair's one id as is, the ids of several as a tuple.
+    """
+
+    __slots__ = ("_held",)
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[object, object], object] = {}
+
+    def join(self, cid: object, conv: ConversationState) -> None:
+        """Hold live conversation ``cid`` under the pair of its two accounts."""
+        key = pair_key(conv.initiator, conv.responder)
+        held = self._held.get(key)
+        if held is None:
+            self._held[key] = cid
+        else:
+            self._held[key] = (*held, cid) if isinstance(held, tuple) else (held, cid)
+
+    def leave(self, cid: object, conv: ConversationState) -> None:
+        """Forget conversation ``cid`` (no longer live, or held under another id)."""
+        key = pair_key(conv.initiator, conv.responder)
+        held = self._held.get(key)
+        if not isinstance(held, tuple):  # the pair's one conversation (ids are int or str)
+            if _same_id(held, cid):
+                del self._held[key]
+            return
+        rest = tuple(other for other in held if not _same_id(other, cid))
+        self._held[key] = rest[0] if len(rest) == 1 else rest
+
+    def of(self, a: object, b: object) -> tuple[object, ...]:
+        """Ids of the live conversations between accounts ``a`` and ``b``."""
+        held = self._held.get(pair_key(a, b))
+        if held is None:
+            return ()
+        return held if isinstance(held, tuple) else (held,)
+
+    def pairs(self) -> dict[tuple[object, object], tuple[object, ...]]:
+        """Every pair held (:func:`pair_key`) and the ids of its live conversations."""
+        return {key: self.of(*key) for key in self._held}
+
+
+def _same_id(a: object, b: object) -> bool:
+    """Whether two conversation ids are one: equal and of one type (7 is not "7")."""
+    return type(a) is type(b) and a == b

@@ -28,7 +28,7 @@ from riskscore.io.schema import MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH
 from riskscore.model import RiskModel
 from riskscore.online.lock import CheckpointLock, claim, lock_path
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
-from riskscore.online.pairs import pair_facts_of
+from riskscore.online.pairs import PairConversations, pair_facts_of
 from riskscore.online.state import AccountState, ConversationState, time_of
 
 __all__ = [
@@ -80,13 +80,12 @@ class ScorerCheckpoints:
     _adult_convs: dict[object, dict[object, None]]
     _rooms: OrderedDict[object, int]
     _room_pairs: dict[object, dict[object, None]]
+    _pair_convs: PairConversations
     _claims: dict[str, CheckpointLock]
 
     if TYPE_CHECKING:
 
         def _index(self, account_id: object, cid: object) -> None: ...
-
-        def _join_pair(self, cid: object, conv: ConversationState) -> None: ...
 
         def _forget(self, cid: object, conv: ConversationState) -> None: ...
 
@@ -245,7 +244,7 @@ class ScorerCheckpoints:
             conv.pair = pair_facts_of(self._accounts, conv.initiator, conv.responder)
             self._conversations[key] = conv
             self._index(conv.adult_id(), key)
-            self._join_pair(key, conv)
+            self._pair_convs.join(key, conv)
             self._check_held(path, "conversations", self._conversations, self.max_conversations)
         rooms = snap.meta.get("rooms", [])
         if not isinstance(rooms, list):

@@ -115,7 +115,7 @@ class Rescoring(ScorerMemory):
         if changed & PAIR_CHANGED:  # where the pair met, or when it went private, moved
             pending = [
                 other_cid
-                for other_cid in self._pair_conversations(accounts[0][0], accounts[1][0])
+                for other_cid in self._pair_convs.of(accounts[0][0], accounts[1][0])
                 if other_cid not in done and other_cid not in skipped
             ]
             if len(pending) > 1:  # in the order they joined their adults, sender's first

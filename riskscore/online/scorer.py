@@ -263,7 +263,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         if conv is None:
             conv = ConversationState(sender_id, recipient_id)
             conversations[cid] = conv
-            self._join_pair(cid, conv)
+            self._pair_convs.join(cid, conv)
             if room_id is not None:
                 self._join_room(room_id, cid, conv)
             side = 1
