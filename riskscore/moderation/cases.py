@@ -314,7 +314,12 @@ class UserReport:
 
 @dataclass(frozen=True, slots=True)
 class QueueItem:
-    """One alert or user report as stored in the queue."""
+    """One alert or user report as stored in the queue.
+
+    ``decision_id`` names the decision that closed a decided item: the smallest item id
+    that decision closed (the items of one decision share it). None for an open item, and
+    for an item decided before riskscore recorded it.
+    """
 
     item_id: int
     kind: str
@@ -335,6 +340,7 @@ class QueueItem:
     first_reviewed_at: int | None
     decided_at: int | None
     decided_by: str | None
+    decision_id: int | None = None
 
     @property
     def child_not_known_adult(self) -> bool:

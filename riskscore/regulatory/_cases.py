@@ -1,8 +1,10 @@
 """Decided cases: the moderators' decisions that the regulatory exports describe.
 
 A *decided case* is one decision a moderator recorded on one adult account: the
-queue items (alerts and user reports) it closed at the same time with the same
-outcome. Statements of reasons and CyberTipline drafts are written per decided
+queue items (alerts and user reports) it closed
+(:attr:`~riskscore.moderation.cases.QueueItem.decision_id`). Two decisions are never
+merged, even of one second, outcome and adult; items decided before the queue recorded
+their decision are grouped by adult, decision second and outcome. Statements of reasons and CyberTipline drafts are written per decided
 case; the transparency templates count them.
 """
 
@@ -154,7 +156,8 @@ def decided_cases(
     Returns
     -------
     list of DecidedCase
-        One per (adult, decision time, outcome), oldest decision first.
+        One per decision (items decided before the queue recorded their decision: one
+        per adult, decision time and outcome), oldest decision first.
 
     Examples
     --------
@@ -170,13 +173,13 @@ def decided_cases(
     [('a', 'escalated', 2)]
     """
     f = export_filter or ExportFilter()
-    groups: dict[tuple[str, int, str], list[QueueItem]] = {}
+    groups: dict[tuple[str, int, str, int | None], list[QueueItem]] = {}
     for item in items:
         if item.decided_at is None or item.status not in _OUTCOMES:
             continue
         if not (f.in_period(item.decided_at) and f.keeps(item) and f.keeps_outcome(item.status)):
             continue
-        key = (repr(item.adult_id), item.decided_at, item.status)
+        key = (repr(item.adult_id), item.decided_at, item.status, item.decision_id)
         groups.setdefault(key, []).append(item)
     cases = [
         DecidedCase(
