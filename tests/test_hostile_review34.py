@@ -7,10 +7,14 @@ Each test failed on the code before its fix."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import pytest
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 from riskscore.moderation import ReviewQueue
+from riskscore.moderation.disclosure import report_tables
+from riskscore.moderation.transparency import transparency_report
 from riskscore.policy import Alert, Tier
 from riskscore.regulatory import (
     cybertipline_drafts,
@@ -58,3 +62,80 @@ def test_one_decision_of_two_items_stays_one_case(tmp_path: Path) -> None:
         assert token is not None
         q.decide("adult", "escalated", moderator="m", token=token.token, at=T0 + 60)
         assert [len(c.items) for c in decided_cases(q.items())] == [2]
+
+
+# ------------------------- 2. the published case list and the withheld escalated count
+
+
+def _pinned(published: dict[str, Any], exact: dict[str, Any]) -> dict[tuple[str, ...], int]:
+    """The withheld counts a reader of ``published`` works out to one value: unknowns are
+    the counts it shows as null (each at least 1: zeros are shown) and the counts only a
+    withheld ratio would show (at least 0); the equations are the report's, and the list
+    of escalated multi-child cases says that at least that many items were escalated."""
+    counts = report_tables(exact, child_bands=None)
+    t = counts.tables
+    suppressed = {tuple(p) for p in published["disclosure_control"]["suppressed"]}
+    unknown = [p for p in t.values if p in suppressed]
+    unknown += [
+        p
+        for r, inputs in counts.ratios.items()
+        if r in suppressed
+        for p in inputs
+        if p in counts.unwritten and p not in unknown
+    ]
+    index = {p: k for k, p in enumerate(unknown)}
+
+    def row(terms: list[tuple[tuple[str, ...], float]]) -> tuple[Any, float]:
+        out, known = np.zeros(len(unknown)), 0.0
+        for p, sign in terms:
+            if p in index:
+                out[index[p]] += sign
+            else:
+                known += sign * t.values[p]
+        return out, known
+
+    constraints = []
+    for total, parts in t.sums:
+        a, known = row([(total, -1.0), *((q, 1.0) for q in parts)])
+        constraints.append(LinearConstraint(a, -known, -known))
+    listed = len(published["cases"]["escalated_multi_child_cases"])
+    a, known = row([(("escalated",), 1.0), (("user_report_outcomes", "escalated"), 1.0)])
+    constraints.append(LinearConstraint(a, listed - known, np.inf))
+    low = [0.0 if p in counts.unwritten else 1.0 for p in unknown]
+    bounds, whole = Bounds(low, np.inf), np.ones(len(unknown))
+    pinned = {}
+    for p in unknown:
+        if p in counts.unwritten:
+            continue
+        c = np.zeros(len(unknown))
+        c[index[p]] = 1.0
+        lo = milp(c, integrality=whole, bounds=bounds, constraints=constraints)
+        hi = milp(-c, integrality=whole, bounds=bounds, constraints=constraints)
+        assert lo.status == 0
+        if hi.status == 0 and round(lo.fun) == round(-hi.fun):
+            pinned[p] = round(lo.fun)
+    return pinned
+
+
+def test_the_published_case_list_does_not_pin_a_withheld_escalated_count(tmp_path: Path) -> None:
+    """Was: the disclosure control solved the report's equations only; the list of
+    escalated multi-child cases (published whole) says that at least as many items were
+    escalated, and with 3 cases, 3 escalated alerts and 1 dismissed one a reader worked
+    out the withheld ``escalated`` (3) and ``dismissed`` (1: one adult) exactly."""
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        k = 0
+        adults = [(f"multi-{j}", ("escalated", "actioned")) for j in range(3)]
+        adults += [("one-dismissed", ("dismissed",))]
+        adults += [(f"single-{j}", ("actioned",)) for j in range(9)]
+        for adult, outcomes in adults:
+            for outcome in outcomes:
+                k += 1
+                alert = Alert(f"c{k}", adult, f"child-{k}", 14.0, "13-15", 0.9, Tier.URGENT)
+                item = q.add_alert(alert, channel="direct", at=T0 + k)
+                q.decide(adult, outcome, moderator="m", item_ids=[item], at=T0 + 1000 + k)
+        period = (T0, T0 + 86_400)
+        exact = transparency_report(q, period, key=KEY, min_cell=0).data
+        published = transparency_report(q, period, key=KEY).data
+    assert len(published["cases"]["escalated_multi_child_cases"]) == 3
+    assert published["escalated"] is None
+    assert _pinned(published, exact) == {}
