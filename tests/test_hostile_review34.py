@@ -6,12 +6,14 @@ Each test failed on the code before its fix."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from riskscore.model.scores import Reason
 from riskscore.moderation import ReviewQueue
 from riskscore.moderation.disclosure import report_tables
 from riskscore.moderation.transparency import transparency_report
@@ -139,3 +141,28 @@ def test_the_published_case_list_does_not_pin_a_withheld_escalated_count(tmp_pat
     assert len(published["cases"]["escalated_multi_child_cases"]) == 3
     assert published["escalated"] is None
     assert _pinned(published, exact) == {}
+
+
+# ----------------------------- 3. only riskscore's own reasons reach the exports
+
+
+def test_a_reason_in_other_words_never_reaches_a_statement_or_draft(tmp_path: Path) -> None:
+    """Was: the exports quoted the strongest alert's reasons as stored, any printable text
+    up to 100,000 characters: a platform's own ``Reason`` (or a queue file changed outside
+    riskscore) put words such as quoted message text into the public DSA statement's
+    ``decision_facts`` and into the CyberTipline draft. Now only reasons in riskscore's
+    own wording of a registered feature are quoted."""
+    own = Reason.of("child_night_share", 0.62, 1.4)
+    foreign = Reason("note", 1.0, 2.0, 'he wrote "send me a photo"')
+    mimic = Reason("child_night_share", 0.5, 1.0, own.description, "sent: send me a photo")
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        alert = Alert(1, "adult", "c1", 12.0, "under 13", 0.9, Tier.URGENT)
+        q.add_alert(replace(alert, reasons=(foreign, own, mimic)), at=T0)
+        q.decide("adult", "escalated", moderator="m", item_ids=[1], at=T0 + 60)
+        cases = decided_cases(q.items())
+    [statement] = statements_of_reasons(cases, key=KEY)
+    [draft] = cybertipline_drafts(cases)
+    texts = [statement["decision_facts"], draft["report"]["personOrUserReported"]["additionalInfo"]]
+    for text in texts:
+        assert "photo" not in text
+        assert str(own) in text

@@ -4,8 +4,9 @@ A *decided case* is one decision a moderator recorded on one adult account: the
 queue items (alerts and user reports) it closed
 (:attr:`~riskscore.moderation.cases.QueueItem.decision_id`). Two decisions are never
 merged, even of one second, outcome and adult; items decided before the queue recorded
-their decision are grouped by adult, decision second and outcome. Statements of reasons and CyberTipline drafts are written per decided
-case; the transparency templates count them.
+their decision are grouped by adult, decision second and outcome. Statements of reasons
+and CyberTipline drafts are written per decided case; the transparency templates count
+them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from riskscore.model.scores import is_reason_text
 from riskscore.moderation import QueueItem
 from riskscore.moderation.cases import check_epoch, check_period, youngest_child_age
 
@@ -134,6 +136,19 @@ class DecidedCase:
     def youngest_age(self) -> float:
         """Youngest declared child age (under 18) among the items (NaN when none is known)."""
         return youngest_child_age(self.items)
+
+    @property
+    def strongest(self) -> QueueItem:
+        """The item of highest tier, then risk (an alert before any user report)."""
+        return max(self.items, key=lambda i: (i.tier, i.risk))
+
+    @property
+    def indicators(self) -> tuple[str, ...]:
+        """The reasons of :attr:`strongest` that exports quote, at most 5: those in
+        riskscore's own words (:func:`riskscore.model.scores.is_reason_text`). Any other
+        stored text (a platform's own wording, a file changed outside riskscore) may carry
+        what a person wrote and is never exported."""
+        return tuple(r for r in self.strongest.reasons if is_reason_text(r))[:5]
 
     @property
     def key(self) -> str:

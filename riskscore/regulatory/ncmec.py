@@ -71,7 +71,7 @@ def cybertipline_drafts(
 
 def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
     urgent = case.tier >= 2
-    best = max(case.items, key=lambda i: (i.tier, i.risk))
+    best = case.strongest
     children = case.children
     bands = {repr(i.child_id): i.age_band for i in case.items}
     channels = sorted({i.channel for i in case.items if i.channel})
@@ -89,7 +89,7 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
             f"Urgent-tier automated alert (estimated risk {best.risk:.2f}) on contact with a child "
             f"in age band {best.age_band}; a moderator escalated the case."
         )
-    reasons = "; ".join(best.reasons[:5]) if best.reasons else "none recorded"
+    reasons = "; ".join(case.indicators) or "none recorded"
     report = {
         "incidentSummary": summary,
         "internetDetails": [
