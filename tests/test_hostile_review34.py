@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from riskscore.model.scores import Reason
@@ -166,3 +167,26 @@ def test_a_reason_in_other_words_never_reaches_a_statement_or_draft(tmp_path: Pa
     for text in texts:
         assert "photo" not in text
         assert str(own) in text
+
+
+# -------------------------- 4. two accounts never share one identifier in the drafts
+
+
+def test_two_accounts_written_as_one_identifier_are_refused(tmp_path: Path) -> None:
+    """Was: a queue keeps the accounts ``7`` and ``"7"`` apart (a stream's numeric ids and
+    a report's text ids), but the CyberTipline drafts wrote both as ``espIdentifier``
+    "7": two drafts naming one account, or one draft's two victims under one identifier,
+    which NCMEC would read as one person."""
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        q.add_alert(Alert(1, 7, "child", 12.0, "under 13", 0.9, Tier.URGENT), at=T0)
+        q.add_alert(Alert(2, "7", "child-2", 12.0, "under 13", 0.9, Tier.URGENT), at=T0 + 1)
+        q.add_alert(Alert(3, "adult", 5, 12.0, "under 13", 0.9, Tier.URGENT), at=T0 + 2)
+        q.add_alert(Alert(4, "adult", "5", 13.0, "13-15", 0.9, Tier.URGENT), at=T0 + 3)
+        for adult, items in ((7, [1]), ("7", [2]), ("adult", [3, 4])):
+            q.decide(adult, "escalated", moderator="m", item_ids=items, at=T0 + 60)
+        cases = decided_cases(q.items())
+    with pytest.raises(ValueError, match=r"7 and '7'.*espIdentifier"):
+        cybertipline_drafts(cases[:2])
+    with pytest.raises(ValueError, match=r"5 and '5'.*espIdentifier"):
+        cybertipline_drafts(cases[2:])
+    assert len(cybertipline_drafts(cases[1:2])) == 1  # one kind alone is fine
