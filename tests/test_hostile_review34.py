@@ -15,13 +15,15 @@ import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from riskscore.model.scores import Reason
-from riskscore.moderation import ReviewQueue
+from riskscore.moderation import ReviewQueue, UserReport
 from riskscore.moderation.disclosure import report_tables
 from riskscore.moderation.transparency import transparency_report
 from riskscore.policy import Alert, Tier
 from riskscore.regulatory import (
+    ExportFilter,
     cybertipline_drafts,
     decided_cases,
+    quantitative_template,
     statements_of_reasons,
 )
 
@@ -190,3 +192,32 @@ def test_two_accounts_written_as_one_identifier_are_refused(tmp_path: Path) -> N
     with pytest.raises(ValueError, match=r"5 and '5'.*espIdentifier"):
         cybertipline_drafts(cases[2:])
     assert len(cybertipline_drafts(cases[1:2])) == 1  # one kind alone is fine
+
+
+# ----------------- 5. the templates count a decision made after the period as open
+
+
+def test_the_templates_count_decisions_made_after_the_period_as_open(tmp_path: Path) -> None:
+    """Was: the 2024/2835 templates took each item's status at export time, so an alert of
+    January decided in February counted as decided in January's section 8 (precision 1/1
+    where the transparency report of the same period, which takes the status at the
+    period's end, has nothing decided), and a notice decided after the period as acted on
+    within it; docs/regulatory.md says the two precisions are equal."""
+    january = (T0, T0 + 31 * 86_400)
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        q.add_alert(Alert(1, "adult", "c1", 12.0, "under 13", 0.9, Tier.URGENT), at=T0)
+        q.add_report(UserReport(2, "c2", "other", 12.0, T0 + 10, "direct"))
+        for adult in ("adult", "other"):  # decided in February
+            case = q.case(adult, now=january[1] + 3600)
+            assert case is not None
+            q.decide(adult, "escalated", moderator="m", token=case.token, at=january[1] + 3600)
+        report = transparency_report(q, january, key=KEY, min_cell=0).data
+        items = q.items()
+    f = ExportFilter(start=january[0], end=january[1])
+    tables = quantitative_template(items, decided_cases(items, f), export_filter=f)
+    assert report["automated_detection"]["precision"] is None
+    assert tables.precision == report["automated_detection"]["precision"]
+    header, rows = tables.tables["04_notices.csv"]
+    notices = dict(zip(header, rows[1], strict=True))
+    assert notices["Number of notices received"] == 1
+    assert notices["Median time to take action"] == ""

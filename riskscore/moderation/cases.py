@@ -352,6 +352,14 @@ class QueueItem:
         """
         return math.isnan(self.child_age) or self.child_age < MINOR_AGE
 
+    def status_at(self, end: int | None) -> str:
+        """The status as it stood at the end of a period (``end`` excluded; None: now):
+        an item decided at or after ``end`` was still open. Reports and exports of one
+        period count outcomes by it, so that their figures agree whenever they are made."""
+        if end is None or (self.decided_at is not None and self.decided_at < end):
+            return self.status
+        return "open"
+
     def priority(self, weights: PriorityWeights, now: int) -> float:
         """This item's priority at time ``now``."""
         return weights.item_priority(
