@@ -6,6 +6,7 @@ Each test failed on the code before its fix."""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from riskscore.model.scores import Reason
-from riskscore.moderation import ReviewQueue, UserReport
+from riskscore.moderation import QueueError, ReviewQueue, UserReport
 from riskscore.moderation.disclosure import report_tables
 from riskscore.moderation.transparency import transparency_report
 from riskscore.policy import Alert, Tier
@@ -221,3 +222,27 @@ def test_the_templates_count_decisions_made_after_the_period_as_open(tmp_path: P
     notices = dict(zip(header, rows[1], strict=True))
     assert notices["Number of notices received"] == 1
     assert notices["Median time to take action"] == ""
+
+
+@pytest.mark.parametrize("decision", ['"x"', "0", "99", "1.0", "true"])
+def test_a_decision_id_changed_outside_riskscore_is_refused(tmp_path: Path, decision: str) -> None:
+    """Guard of the decision id (new in this review): a ``decide`` entry whose decision is
+    not an item id at most the item's own, written with plain SQL, is refused by name,
+    never read as another decision (which would join or split decisions)."""
+    path = tmp_path / "q.sqlite"
+    with _two_decisions_in_one_second(path) as q:
+        pass
+    con = sqlite3.connect(path)
+    with con:
+        cur = con.execute(
+            "INSERT INTO audit (at, recorded_at, actor, action, item_id, detail) VALUES "
+            f"(?, 0, 'x', 'decide', 2, '{{\"decision\": {decision}}}')",
+            (T0 + 60,),
+        )
+        con.execute("UPDATE items SET audit_id = ? WHERE item_id = 2", (cur.lastrowid,))
+    con.close()
+    with (
+        ReviewQueue(path, create=False) as q,
+        pytest.raises(QueueError, match="decision of item 2"),
+    ):
+        q.items()

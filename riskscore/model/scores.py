@@ -99,9 +99,9 @@ def is_reason_text(text: object) -> bool:
         return False
     for spec in FEATURES:
         head, tail = f"{spec.description}: ", f"; {spec.why}" if spec.why else ""
-        if text.startswith(head) and text.endswith(tail) and len(text) > len(head + tail):
-            if _VALUE_AND_PUSH.fullmatch(text[len(head) : len(text) - len(tail)]):
-                return True
+        middle = text[len(head) : len(text) - len(tail)]
+        if text.startswith(head) and text.endswith(tail) and _VALUE_AND_PUSH.fullmatch(middle):
+            return True
     return False
 
 
