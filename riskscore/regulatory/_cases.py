@@ -84,6 +84,22 @@ class ExportFilter:
         """Whether decisions with ``outcome`` pass the decision filter."""
         return self.outcomes is None or outcome in self.outcomes
 
+    def status(self, item: QueueItem) -> str:
+        """``item``'s status as it stood at the period's end
+        (:meth:`~riskscore.moderation.cases.QueueItem.status_at`)."""
+        return item.status_at(self.end)
+
+    def received(self, items: Iterable[QueueItem]) -> list[QueueItem]:
+        """The ``items`` received in the period and in the bands kept whose status at the
+        period's end is open or passes the decision filter."""
+        return [
+            i
+            for i in items
+            if self.in_period(i.created_at)
+            and self.keeps(i)
+            and (self.status(i) == "open" or self.keeps_outcome(self.status(i)))
+        ]
+
 
 @dataclass(frozen=True, slots=True)
 class DecidedCase:

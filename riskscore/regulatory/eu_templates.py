@@ -160,15 +160,8 @@ def quantitative_template(
     f = export_filter
     period = _period_text(f, items)
     lead = [service, period]
-    # outcomes as they stood at the period's end, as in the transparency report
-    status = {i.item_id: i.status_at(f.end) for i in items}
-    kept = [
-        i
-        for i in items
-        if f.in_period(i.created_at)
-        and f.keeps(i)
-        and (status[i.item_id] == "open" or f.keeps_outcome(status[i.item_id]))
-    ]
+    status = {i.item_id: f.status(i) for i in items}  # as in the transparency report
+    kept = f.received(items)
     notices = [i for i in kept if i.kind == "user_report"]
     alerts = [i for i in kept if i.kind == "alert"]
     restricting = [c for c in cases if c.outcome in RESTRICTING]
