@@ -246,3 +246,23 @@ def test_a_decision_id_changed_outside_riskscore_is_refused(tmp_path: Path, deci
         pytest.raises(QueueError, match="decision of item 2"),
     ):
         q.items()
+
+
+# ---------------------------------- 6. one decision, one puid, whatever the filter
+
+
+def test_a_band_filter_keeps_the_puid_of_the_decision(tmp_path: Path) -> None:
+    """Was: a decision's ``puid`` was drawn from its oldest item among those the band
+    filter kept, so one decision on a child under 13 and one of 13-15 had one puid in the
+    full export and another in ``--band 13-15``: filed from both, the DSA database took it
+    as two statements (it refuses a repeated puid, the guard against a double filing)."""
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        q.add_alert(Alert(1, "a", "c1", 12.0, "under 13", 0.9, Tier.URGENT), at=T0)
+        q.add_alert(Alert(2, "a", "c2", 14.0, "13-15", 0.9, Tier.URGENT), at=T0 + 1)
+        q.decide("a", "escalated", moderator="m", item_ids=[1, 2], at=T0 + 60)
+        items = q.items()
+    full = statements_of_reasons(decided_cases(items), key=KEY)
+    band = statements_of_reasons(decided_cases(items, ExportFilter(bands=("13-15",))), key=KEY)
+    assert [s["puid"] for s in band] == [s["puid"] for s in full]
+    [case] = decided_cases(items, ExportFilter(bands=("13-15",)))
+    assert [i.item_id for i in case.items] == [2]  # the filter still keeps its band only

@@ -114,13 +114,18 @@ class DecidedCase:
     decided_at : int
         Epoch seconds of the decision.
     items : tuple of QueueItem
-        The alerts and user reports the decision closed, oldest first.
+        The alerts and user reports the decision closed, oldest first (those in the
+        bands an export keeps).
+    first_item_id : int or None
+        The oldest item of the whole decision, bands aside (None: ``items[0]``): the
+        decision's :attr:`key`, the same in every export.
     """
 
     adult_id: Any
     outcome: str
     decided_at: int
     items: tuple[QueueItem, ...]
+    first_item_id: int | None = None
 
     @property
     def first_seen(self) -> int:
@@ -168,8 +173,10 @@ class DecidedCase:
 
     @property
     def key(self) -> str:
-        """A stable text key of the decision (input to the pseudonymised puid)."""
-        return f"decision:{self.items[0].item_id}:{self.decided_at}:{self.outcome}"
+        """A stable text key of the decision (input to the pseudonymised puid), whatever
+        the bands an export keeps."""
+        first = self.items[0].item_id if self.first_item_id is None else self.first_item_id
+        return f"decision:{first}:{self.decided_at}:{self.outcome}"
 
 
 def decided_cases(
@@ -182,7 +189,8 @@ def decided_cases(
     items : iterable of QueueItem
         From :meth:`riskscore.ReviewQueue.items`.
     export_filter : ExportFilter, optional
-        Period (by decision time), decision and band filters.
+        Period (by decision time), decision and band filters; a decision with an item in
+        a band kept lists those items, and keeps the key of the whole decision.
 
     Returns
     -------
@@ -208,18 +216,16 @@ def decided_cases(
     for item in items:
         if item.decided_at is None or item.status not in _OUTCOMES:
             continue
-        if not (f.in_period(item.decided_at) and f.keeps(item) and f.keeps_outcome(item.status)):
-            continue
-        key = (repr(item.adult_id), item.decided_at, item.status, item.decision_id)
-        groups.setdefault(key, []).append(item)
-    cases = [
-        DecidedCase(
-            adult_id=group[0].adult_id,
-            outcome=group[0].status,
-            decided_at=int(group[0].decided_at or 0),
-            items=tuple(sorted(group, key=lambda i: (i.created_at, i.item_id))),
-        )
-        for group in groups.values()
-    ]
+        if f.in_period(item.decided_at) and f.keeps_outcome(item.status):
+            key = (repr(item.adult_id), item.decided_at, item.status, item.decision_id)
+            groups.setdefault(key, []).append(item)
+    cases = []
+    for group in groups.values():
+        group.sort(key=lambda i: (i.created_at, i.item_id))
+        kept = tuple(i for i in group if f.keeps(i))
+        first = group[0]
+        if kept:
+            at = int(first.decided_at or 0)
+            cases.append(DecidedCase(first.adult_id, first.status, at, kept, first.item_id))
     cases.sort(key=lambda c: (c.decided_at, c.items[0].item_id))
     return cases
