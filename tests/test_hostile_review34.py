@@ -2,7 +2,7 @@
 regulatory exports against a hostile or careless platform (two decisions in one second,
 a published case list that bounds a withheld count, ...).
 
-Each test failed on the code before its fix."""
+Each test failed on the code before its fix, but for one guard that says it passed before."""
 
 from __future__ import annotations
 
