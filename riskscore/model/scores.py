@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ import pyarrow.compute as pc
 
 from riskscore.features.registry import FEATURES
 
-__all__ = ["Reason", "ScoreTable", "reasons_type"]
+__all__ = ["Reason", "ScoreTable", "is_reason_text", "reasons_type"]
 
 FloatArray = npt.NDArray[np.float64]
 _SPECS = {spec.name: spec for spec in FEATURES}
@@ -70,6 +71,38 @@ class Reason:
     def __str__(self) -> str:
         text = f"{self.description}: {self.value_text} (+{self.contribution:.2f})"
         return f"{text}; {self.why}" if self.why else text
+
+
+_NUMBER = r"-?(?:\d+(?:\.\d+)?(?:e[+-]\d+)?|inf)|nan"
+_UNITS = "%|years|hours|days|events a day|events|messages|accounts|requests|moves|channels"
+_WORDS = "unknown|yes|no|no move|public|group|direct|ephemeral|encrypted|external"
+#: What :func:`format_value` writes, then `` (+contribution)``.
+_VALUE_AND_PUSH = re.compile(
+    rf"(?:(?:after )?(?:{_NUMBER})(?: (?:{_UNITS}))?|{_WORDS}) \(\+(?:{_NUMBER})\)"
+)
+
+
+def is_reason_text(text: object) -> bool:
+    """Whether ``text`` is a reason in riskscore's own words: ``str(Reason.of(...))`` of a
+    registered feature (its description, a value as :func:`format_value` writes it, the
+    contribution, and its why). Any other text, a platform's own wording or a stored value
+    changed since, may carry what a person wrote; exports quote only these.
+
+    Examples
+    --------
+    >>> is_reason_text(str(Reason.of("child_night_share", 0.62, 1.4)))
+    True
+    >>> is_reason_text("contact at night in the child's local time: he wrote 'hi' (+1.40)")
+    False
+    """
+    if not isinstance(text, str):
+        return False
+    for spec in FEATURES:
+        head, tail = f"{spec.description}: ", f"; {spec.why}" if spec.why else ""
+        middle = text[len(head) : len(text) - len(tail)]
+        if text.startswith(head) and text.endswith(tail) and _VALUE_AND_PUSH.fullmatch(middle):
+            return True
+    return False
 
 
 def reasons_type() -> pa.ListType:

@@ -314,7 +314,12 @@ class UserReport:
 
 @dataclass(frozen=True, slots=True)
 class QueueItem:
-    """One alert or user report as stored in the queue."""
+    """One alert or user report as stored in the queue.
+
+    ``decision_id`` names the decision that closed a decided item: the smallest item id
+    that decision closed (the items of one decision share it). None for an open item, and
+    for an item decided before riskscore recorded it.
+    """
 
     item_id: int
     kind: str
@@ -335,6 +340,7 @@ class QueueItem:
     first_reviewed_at: int | None
     decided_at: int | None
     decided_by: str | None
+    decision_id: int | None = None
 
     @property
     def child_not_known_adult(self) -> bool:
@@ -345,6 +351,14 @@ class QueueItem:
         exports never count or list that reporter as a child.
         """
         return math.isnan(self.child_age) or self.child_age < MINOR_AGE
+
+    def status_at(self, end: int | None) -> str:
+        """The status as it stood at the end of a period (``end`` excluded; None: now):
+        an item decided at or after ``end`` was still open. Reports and exports of one
+        period count outcomes by it, so that their figures agree whenever they are made."""
+        if end is None or (self.decided_at is not None and self.decided_at < end):
+            return self.status
+        return "open"
 
     def priority(self, weights: PriorityWeights, now: int) -> float:
         """This item's priority at time ``now``."""

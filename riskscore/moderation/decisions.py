@@ -101,8 +101,13 @@ def decide_items(
 ) -> int:
     """Close the ``chosen`` open items of ``adult_id`` with ``result``; with ``versions``
     (from a case's token) refuse any item changed since it was shown, and any item created
-    or first reviewed after ``when``. All or nothing."""
+    or first reviewed after ``when``. All or nothing. Each audit entry records the decision
+    it belongs to (``detail["decision"]``: the smallest item id closed, read back as
+    :attr:`~riskscore.moderation.cases.QueueItem.decision_id`)."""
     adult = db.encode_id(adult_id)
+    # The decision's id: the smallest item it closes, which no other decision can close,
+    # so two decisions of one second, outcome and adult are never read back as one.
+    decision = min(chosen)
     for item_id in chosen:
         row = con.execute(
             "SELECT adult_id, status, n_signals, created_at, first_reviewed_at FROM items "
@@ -135,6 +140,6 @@ def decide_items(
             at=when,
             actor=moderator,
             action="decide",
-            detail={"outcome": result.value, "note": note, "time": source},
+            detail={"outcome": result.value, "note": note, "time": source, "decision": decision},
         )
     return len(chosen)

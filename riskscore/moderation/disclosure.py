@@ -12,7 +12,10 @@ that a suppressed one cannot be worked out from the totals). The rule here:
 2. **Secondary suppression, checked by an adversary.** Every published relation between
    counts (a table's rows and columns add up to its totals; ``decided = actioned + dismissed +
    escalated``; a ratio reveals its numerator and denominator) is written as a linear
-   equation. For each withheld count, integer programming (:func:`scipy.optimize.milp`)
+   equation; what the published list of cases shows (each listed case escalated at least
+   one item and holds at least as many items as children and conversations; each account
+   counted holds an item) is written as an inequality. For each withheld count, integer
+   programming (:func:`scipy.optimize.milp`)
    finds its smallest and largest value consistent with every published figure, knowing
    that a withheld count is at least 1 (zeros are shown). While some withheld count has one
    possible value, one more count is withheld: among the published non-zero counts linked
@@ -81,13 +84,24 @@ class CountTables:
         ``(total, parts)``: the published value of ``total`` is the sum of ``parts``.
     headline : frozenset of paths
         Totals of the whole period, exempt from primary suppression.
+    floors : tuple of (tuple of paths, int)
+        ``(parts, least)``: what else the report publishes shows that the sum of ``parts``
+        is at least ``least`` (a list of escalated cases bounds the escalated counts).
     """
 
     values: dict[CellPath, int]
     sums: tuple[tuple[CellPath, tuple[CellPath, ...]], ...]
     headline: frozenset[CellPath] = field(default_factory=frozenset)
+    floors: tuple[tuple[tuple[CellPath, ...], int], ...] = ()
 
     def __post_init__(self) -> None:
+        for parts, least in self.floors:
+            missing = [p for p in parts if p not in self.values]
+            if missing or sum(self.values[p] for p in parts) < least:
+                raise ValueError(
+                    f"the floor {least} of {list(parts)!r} names a path with no count or "
+                    "exceeds their sum"
+                )
         for total, parts in self.sums:
             for p in (total, *parts):
                 if p not in self.values:
@@ -162,7 +176,8 @@ def determined(
     """Withheld counts that the published counts and equations fix to one value.
 
     The adversary: unknowns are the ``hidden`` counts, each a whole number of at least 1
-    (zeros are shown); every equation of ``tables`` with a hidden count is a constraint.
+    (zeros are shown); every equation of ``tables`` with a hidden count is a constraint,
+    and so is every floor (``tables.floors``).
     A count is determined when its smallest and largest possible values are equal.
 
     Parameters
@@ -185,25 +200,37 @@ def determined(
         return []
     variables = [p for p in tables.values if p in hidden]
     index = {p: k for k, p in enumerate(variables)}
-    rows, rhs = [], []
-    for total, parts in tables.sums:
+
+    def row_of(terms: Iterable[tuple[CellPath, float]]) -> tuple[Any, float]:
+        """Coefficients of the hidden counts in ``terms`` and the sum of the others."""
         row = np.zeros(len(variables))
         known = 0.0
-        for p, sign in ((total, -1.0), *((q, 1.0) for q in parts)):
+        for p, sign in terms:
             if p in index:
                 row[index[p]] += sign
             else:
                 known += sign * tables.values[p]
+        return row, known
+
+    rows, lows, highs = [], [], []
+    for total, parts in tables.sums:
+        row, known = row_of(((total, -1.0), *((q, 1.0) for q in parts)))
         if row.any():
             rows.append(row)
-            rhs.append(-known)
+            lows.append(-known)
+            highs.append(-known)
     if not rows:
         return []
+    for parts, least in tables.floors:
+        row, known = row_of((q, 1.0) for q in parts)
+        if row.any():
+            rows.append(row)
+            lows.append(least - known)
+            highs.append(np.inf)
     # Imported when a report is withheld from, not at every command's start-up.
     from scipy.optimize import Bounds, LinearConstraint, milp
 
-    a, b = np.asarray(rows), np.asarray(rhs, dtype=float)
-    constraint = LinearConstraint(a, b, b)
+    constraint = LinearConstraint(np.asarray(rows), np.asarray(lows), np.asarray(highs))
     bounds = Bounds(1, np.inf)
     integral = np.ones(len(variables))
     out = []
@@ -362,8 +389,26 @@ def report_tables(d: dict[str, Any], *, child_bands: Sequence[str] | None) -> Re
         ("time_to_decision_hours", "user_reports", "n"),
         [("user_report_outcomes", o) for o in _DECIDED],
     )
-    tables = CountTables(values, tuple(sums), frozenset(headline))
+    tables = CountTables(values, tuple(sums), frozenset(headline), _case_floors(d["cases"]))
     return ReportCounts(tables, ratios, frozenset(unwritten))
+
+
+def _case_floors(cases: dict[str, Any]) -> tuple[tuple[tuple[CellPath, ...], int], ...]:
+    """What a report's ``cases`` section, which is published whole, shows of its counts:
+    each listed escalated case escalated an alert or a user report; the items (alerts and
+    user reports) are at least one per account counted, two per account with several
+    children, and for a listed case as many as its children and its conversations."""
+    listed = cases["escalated_multi_child_cases"]
+    several = cases["accounts_with_several_children"]
+    items = (
+        cases["accounts_reviewed"]
+        + several
+        + sum(max(c["children"], c["conversations"]) - 2 for c in listed)
+    )
+    return (
+        ((("escalated",), ("user_report_outcomes", "escalated")), len(listed)),
+        ((("alerts_raised",), ("user_reports",)), items),
+    )
 
 
 def protect_report(

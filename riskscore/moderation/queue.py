@@ -55,7 +55,7 @@ from riskscore.moderation.cases import (
     check_name,
     parse_token,
 )
-from riskscore.moderation.queue_rows import audit_detail, item_from_row
+from riskscore.moderation.queue_rows import ITEMS_SELECT, audit_detail, item_from_row
 from riskscore.moderation.ranking import build_case, rank_cases
 from riskscore.policy import Alert, AlertPolicy
 
@@ -236,12 +236,13 @@ class ReviewQueue:
         """Every item ever queued (or those with one ``status``), oldest first."""
         if status is not None and status not in ("open", *(o.value for o in Outcome)):
             raise ValueError(f"status {status!r} is not open, actioned, dismissed or escalated")
-        sql = "SELECT * FROM items"
+        sql = ITEMS_SELECT
         args: tuple[Any, ...] = ()
         if status is not None:
-            sql += " WHERE status = ?"
+            sql += " WHERE items.status = ?"
             args = (status,)
-        return [item_from_row(r) for r in self._con.execute(sql + " ORDER BY item_id", args)]
+        rows = self._con.execute(sql + " ORDER BY items.item_id", args)
+        return [item_from_row(r) for r in rows]
 
     def audit_log(self) -> list[AuditEntry]:
         """The audit log, in the order entries were written."""
@@ -267,7 +268,7 @@ class ReviewQueue:
         """
         now = int(time.time()) if now is None else int(now)
         rows = self._con.execute(
-            "SELECT * FROM items WHERE status = 'open' AND created_at <= ?", (now,)
+            ITEMS_SELECT + " WHERE items.status = 'open' AND items.created_at <= ?", (now,)
         )
         return rank_cases((item_from_row(r) for r in rows), now, self.weights)
 
@@ -279,7 +280,8 @@ class ReviewQueue:
         """
         now = int(time.time()) if now is None else check_epoch(now, "now")
         rows = self._con.execute(
-            "SELECT * FROM items WHERE status = 'open' AND adult_id = ? AND created_at <= ?",
+            ITEMS_SELECT + " WHERE items.status = 'open' AND items.adult_id = ? "
+            "AND items.created_at <= ?",
             (db.encode_id(adult_id), now),
         ).fetchall()
         if not rows:

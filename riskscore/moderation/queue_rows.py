@@ -29,6 +29,7 @@ from riskscore.moderation.cases import QueueError, QueueItem, check_epoch
 from riskscore.policy import Tier
 
 __all__ = [
+    "ITEMS_SELECT",
     "MAX_REASONS_CHARS",
     "audit_detail",
     "decode_reasons",
@@ -45,6 +46,13 @@ CHANGED_OUTSIDE = "the file was changed outside riskscore"
 OUT_OF_ORDER = (
     "times or decision out of order: the file was changed outside riskscore, or a decision "
     "was recorded before its alert arrived, which earlier versions allowed"
+)
+
+#: The rows :func:`item_from_row` reads: each item with its latest audit entry (a decided
+#: item's is its ``decide`` entry, which names the decision); add ``WHERE`` on ``items.``.
+ITEMS_SELECT = (
+    "SELECT items.*, audit.action AS last_action, audit.detail AS last_detail FROM items "
+    "LEFT JOIN audit ON audit.entry_id = items.audit_id"
 )
 
 #: Longest ``reasons`` value read back (JSON text): an alert's few reasons take far less.
@@ -68,7 +76,8 @@ def audit_detail(entry_id: object, text: object) -> dict[str, Any]:
 
 
 def item_from_row(r: sqlite3.Row) -> QueueItem:
-    """The item of an ``items`` row, every value checked against what riskscore writes.
+    """The item of a row of :data:`ITEMS_SELECT`, every value checked against what
+    riskscore writes.
 
     A file changed outside riskscore (SQLite keeps any type in any column) is refused
     with a :class:`QueueError` naming the item, the column and the value, never read as
@@ -166,6 +175,7 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
         if not ok:
             raise refuse(column, expected, OUT_OF_ORDER)
     return QueueItem(
+        decision_id=_decision_id(r, item_id, status),
         item_id=item_id,
         kind=kind,
         conversation_id=stored_id("conversation_id"),
@@ -185,6 +195,22 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
         first_reviewed_at=reviewed_at,
         decided_at=decided_at,
         decided_by=decided_by,
+    )
+
+
+def _decision_id(r: sqlite3.Row, item_id: int, status: str) -> int | None:
+    """The decision that closed the item of row ``r``: ``detail["decision"]`` of its
+    ``decide`` audit entry, the smallest item id that decision closed (so at most
+    ``item_id``); None for an open item or an entry written before riskscore recorded it."""
+    if status == "open" or r["last_action"] != "decide":
+        return None
+    decision = audit_detail(r["audit_id"], r["last_detail"]).get("decision")
+    if decision is None or (type(decision) is int and 1 <= decision <= item_id):
+        return decision
+    raise QueueError(
+        f"review queue audit entry {r['audit_id']}: the decision of item {item_id} is "
+        f"{show(decision)}, expected the smallest item id it decided, from 1 to {item_id} "
+        f"({CHANGED_OUTSIDE})"
     )
 
 

@@ -234,7 +234,7 @@ def transparency_report(
     band_order = tuple(b.name for b in (*queue.policy.bands, queue.policy.unknown))
     alerts = [i for i in items if i.kind == "alert"]
     reports = [i for i in items if i.kind == "user_report"]
-    status = {i.item_id: _status_at(i, end) for i in items}
+    status = {i.item_id: i.status_at(end) for i in items}
 
     def outcomes(group: list[QueueItem]) -> dict[str, int]:
         counts = Counter(status[i.item_id] for i in group)
@@ -331,12 +331,6 @@ def _period(period: tuple[int, int]) -> tuple[int, int]:
             raise ValueError(f"period {name} must be epoch seconds (an int), got {t!r}")
     check_period(int(start), int(end))  # names both ends: out of order or out of range
     return int(start), int(end)
-
-
-def _status_at(item: QueueItem, end: int) -> str:
-    if item.decided_at is not None and item.decided_at < end:
-        return item.status
-    return "open"
 
 
 def _by(

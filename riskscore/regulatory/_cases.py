@@ -1,9 +1,12 @@
 """Decided cases: the moderators' decisions that the regulatory exports describe.
 
 A *decided case* is one decision a moderator recorded on one adult account: the
-queue items (alerts and user reports) it closed at the same time with the same
-outcome. Statements of reasons and CyberTipline drafts are written per decided
-case; the transparency templates count them.
+queue items (alerts and user reports) it closed
+(:attr:`~riskscore.moderation.cases.QueueItem.decision_id`). Two decisions are never
+merged, even of one second, outcome and adult; items decided before the queue recorded
+their decision are grouped by adult, decision second and outcome. Statements of reasons
+and CyberTipline drafts are written per decided case; the transparency templates count
+them.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from riskscore.model.scores import is_reason_text
 from riskscore.moderation import QueueItem
 from riskscore.moderation.cases import check_epoch, check_period, youngest_child_age
 
@@ -80,6 +84,22 @@ class ExportFilter:
         """Whether decisions with ``outcome`` pass the decision filter."""
         return self.outcomes is None or outcome in self.outcomes
 
+    def status(self, item: QueueItem) -> str:
+        """``item``'s status as it stood at the period's end
+        (:meth:`~riskscore.moderation.cases.QueueItem.status_at`)."""
+        return item.status_at(self.end)
+
+    def received(self, items: Iterable[QueueItem]) -> list[QueueItem]:
+        """The ``items`` received in the period and in the bands kept whose status at the
+        period's end is open or passes the decision filter."""
+        return [
+            i
+            for i in items
+            if self.in_period(i.created_at)
+            and self.keeps(i)
+            and (self.status(i) == "open" or self.keeps_outcome(self.status(i)))
+        ]
+
 
 @dataclass(frozen=True, slots=True)
 class DecidedCase:
@@ -94,13 +114,18 @@ class DecidedCase:
     decided_at : int
         Epoch seconds of the decision.
     items : tuple of QueueItem
-        The alerts and user reports the decision closed, oldest first.
+        The alerts and user reports the decision closed, oldest first (those in the
+        bands an export keeps).
+    first_item_id : int or None
+        The oldest item of the whole decision, bands aside (None: ``items[0]``): the
+        decision's :attr:`key`, the same in every export.
     """
 
     adult_id: Any
     outcome: str
     decided_at: int
     items: tuple[QueueItem, ...]
+    first_item_id: int | None = None
 
     @property
     def first_seen(self) -> int:
@@ -134,9 +159,24 @@ class DecidedCase:
         return youngest_child_age(self.items)
 
     @property
+    def strongest(self) -> QueueItem:
+        """The item of highest tier, then risk (an alert before any user report)."""
+        return max(self.items, key=lambda i: (i.tier, i.risk))
+
+    @property
+    def indicators(self) -> tuple[str, ...]:
+        """The reasons of :attr:`strongest` that exports quote, at most 5: those in
+        riskscore's own words (:func:`riskscore.model.scores.is_reason_text`). Any other
+        stored text (a platform's own wording, a file changed outside riskscore) may carry
+        what a person wrote and is never exported."""
+        return tuple(r for r in self.strongest.reasons if is_reason_text(r))[:5]
+
+    @property
     def key(self) -> str:
-        """A stable text key of the decision (input to the pseudonymised puid)."""
-        return f"decision:{self.items[0].item_id}:{self.decided_at}:{self.outcome}"
+        """A stable text key of the decision (input to the pseudonymised puid), whatever
+        the bands an export keeps."""
+        first = self.items[0].item_id if self.first_item_id is None else self.first_item_id
+        return f"decision:{first}:{self.decided_at}:{self.outcome}"
 
 
 def decided_cases(
@@ -149,12 +189,14 @@ def decided_cases(
     items : iterable of QueueItem
         From :meth:`riskscore.ReviewQueue.items`.
     export_filter : ExportFilter, optional
-        Period (by decision time), decision and band filters.
+        Period (by decision time), decision and band filters; a decision with an item in
+        a band kept lists those items, and keeps the key of the whole decision.
 
     Returns
     -------
     list of DecidedCase
-        One per (adult, decision time, outcome), oldest decision first.
+        One per decision (items decided before the queue recorded their decision: one
+        per adult, decision time and outcome), oldest decision first.
 
     Examples
     --------
@@ -170,22 +212,20 @@ def decided_cases(
     [('a', 'escalated', 2)]
     """
     f = export_filter or ExportFilter()
-    groups: dict[tuple[str, int, str], list[QueueItem]] = {}
+    groups: dict[tuple[str, int, str, int | None], list[QueueItem]] = {}
     for item in items:
         if item.decided_at is None or item.status not in _OUTCOMES:
             continue
-        if not (f.in_period(item.decided_at) and f.keeps(item) and f.keeps_outcome(item.status)):
-            continue
-        key = (repr(item.adult_id), item.decided_at, item.status)
-        groups.setdefault(key, []).append(item)
-    cases = [
-        DecidedCase(
-            adult_id=group[0].adult_id,
-            outcome=group[0].status,
-            decided_at=int(group[0].decided_at or 0),
-            items=tuple(sorted(group, key=lambda i: (i.created_at, i.item_id))),
-        )
-        for group in groups.values()
-    ]
+        if f.in_period(item.decided_at) and f.keeps_outcome(item.status):
+            key = (repr(item.adult_id), item.decided_at, item.status, item.decision_id)
+            groups.setdefault(key, []).append(item)
+    cases = []
+    for group in groups.values():
+        group.sort(key=lambda i: (i.created_at, i.item_id))
+        kept = tuple(i for i in group if f.keeps(i))
+        first = group[0]
+        if kept:
+            at = int(first.decided_at or 0)
+            cases.append(DecidedCase(first.adult_id, first.status, at, kept, first.item_id))
     cases.sort(key=lambda c: (c.decided_at, c.items[0].item_id))
     return cases

@@ -264,7 +264,7 @@ def decision_facts(case: DecidedCase) -> str:
     parts: list[str] = []
     alerts, reports = case.alerts, case.reports
     if alerts:
-        best = max(alerts, key=lambda i: (i.tier, i.risk))
+        best = case.strongest
         tier = "an urgent" if best.tier >= 2 else "a review"
         parts.append(
             f"Automated detection raised {len(alerts)} alert(s) on this account's conversations "
@@ -272,9 +272,9 @@ def decision_facts(case: DecidedCase) -> str:
             f"{tier}-tier alert (estimated risk {best.risk:.2f}, child age band "
             f"{best.age_band})."
         )
-        if best.reasons:
+        if case.indicators:
             parts.append(
-                "Indicators from interaction metadata: " + "; ".join(best.reasons[:5]) + "."
+                "Indicators from interaction metadata: " + "; ".join(case.indicators) + "."
             )
     if reports:
         from_children = sum(i.concerns_child for i in reports)

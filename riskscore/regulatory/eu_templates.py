@@ -160,16 +160,15 @@ def quantitative_template(
     f = export_filter
     period = _period_text(f, items)
     lead = [service, period]
-    kept = [i for i in items if f.in_period(i.created_at) and f.keeps(i)]
+    status = {i.item_id: f.status(i) for i in items}  # as in the transparency report
+    kept = f.received(items)
     notices = [i for i in kept if i.kind == "user_report"]
     alerts = [i for i in kept if i.kind == "alert"]
-    notices = [i for i in notices if i.status == "open" or f.keeps_outcome(i.status)]
-    alerts = [i for i in alerts if i.status == "open" or f.keeps_outcome(i.status)]
     restricting = [c for c in cases if c.outcome in RESTRICTING]
     own = [c for c in restricting if not c.reports]
 
     # section 4: notices
-    acted = [i for i in notices if i.status in RESTRICTING and i.decided_at is not None]
+    acted = [i for i in notices if status[i.item_id] in RESTRICTING]
     hours = [(int(i.decided_at or 0) - i.created_at) / 3600 for i in acted]
     median = "" if not hours else round(float(np.median(hours)))
     notice_values = [
@@ -177,8 +176,8 @@ def quantitative_template(
         sum(i.child_id in s.trusted_flaggers for i in notices),
         len({repr(i.conversation_id) for i in notices}),
         median,
-        sum(i.status == "escalated" for i in notices),
-        sum(i.status == "actioned" for i in notices),
+        sum(status[i.item_id] == "escalated" for i in notices),
+        sum(status[i.item_id] == "actioned" for i in notices),
     ]
     notice_context = [
         "user reports (Article 16 notices) received in the period about accounts contacting "
@@ -244,8 +243,8 @@ def quantitative_template(
     )
 
     # section 8: automated means and indicators of accuracy
-    decided = [i for i in alerts if i.status != "open"]
-    confirmed = sum(i.status in RESTRICTING for i in decided)
+    decided = [i for i in alerts if status[i.item_id] != "open"]
+    confirmed = sum(status[i.item_id] in RESTRICTING for i in decided)
     precision = None if not decided else round(confirmed / len(decided), 4)
     ci = wilson_interval(confirmed, len(decided))
     section = "Use of automated means for content moderation"
@@ -255,7 +254,7 @@ def quantitative_template(
             f"(actioned + escalated) / decided alerts = {confirmed}/{len(decided)}; "
             f"Wilson 95% interval {ci[0]:.4f}-{ci[1]:.4f}"
         )
-    notices_decided = sum(i.status != "open" for i in notices)
+    notices_decided = sum(status[i.item_id] != "open" for i in notices)
     section8: list[list[Any]] = [
         [
             *lead,

@@ -53,6 +53,12 @@ def cybertipline_drafts(
     list of dict
         JSON-ready drafts, oldest decision first.
 
+    Raises
+    ------
+    ValueError
+        Two accounts of the escalated cases would be written as one ``espIdentifier``
+        (the ids ``7`` and ``"7"``, which the queue keeps apart), named both.
+
     Examples
     --------
     >>> import tempfile
@@ -66,12 +72,29 @@ def cybertipline_drafts(
     >>> d["draft"], d["report"]["incidentSummary"]["incidentType"]
     (True, 'Online Enticement of Children for Sexual Acts')
     """
-    return [_draft(c, platform) for c in cases if c.outcome == "escalated"]
+    escalated = [c for c in cases if c.outcome == "escalated"]
+    _check_identifiers(escalated)
+    return [_draft(c, platform) for c in escalated]
+
+
+def _check_identifiers(cases: list[DecidedCase]) -> None:
+    """Refuse two accounts that one ``espIdentifier`` (the id as text) would name: NCMEC
+    would read the drafts' reported account or victims as one person."""
+    seen: dict[str, Any] = {}
+    for case in cases:
+        for account in (case.adult_id, *case.children):
+            first = seen.setdefault(str(account), account)
+            if type(first) is not type(account):
+                raise ValueError(
+                    f"the accounts {first!r} and {account!r} of the escalated cases would both "
+                    f"be written as espIdentifier {str(account)!r}, which the queue keeps "
+                    "apart; queue the platform's accounts with one kind of id (numbers or text)"
+                )
 
 
 def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
     urgent = case.tier >= 2
-    best = max(case.items, key=lambda i: (i.tier, i.risk))
+    best = case.strongest
     children = case.children
     bands = {repr(i.child_id): i.age_band for i in case.items}
     channels = sorted({i.channel for i in case.items if i.channel})
@@ -89,7 +112,7 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
             f"Urgent-tier automated alert (estimated risk {best.risk:.2f}) on contact with a child "
             f"in age band {best.age_band}; a moderator escalated the case."
         )
-    reasons = "; ".join(best.reasons[:5]) if best.reasons else "none recorded"
+    reasons = "; ".join(case.indicators) or "none recorded"
     report = {
         "incidentSummary": summary,
         "internetDetails": [
