@@ -348,7 +348,10 @@ def load_model(directory: str | os.PathLike[str] | None = None) -> RiskModel:
     path = default_model_dir() if directory is None else Path(directory)
     manifest, data = _verify(path)
     params = _parsed(path / PARAMS, data)
-    model = RiskModel.from_dict(params, metadata=dict(manifest.get("metadata", {})))
+    try:
+        model = RiskModel.from_dict(params, metadata=dict(manifest.get("metadata", {})))
+    except ModelIntegrityError as exc:  # the checks name the field, this the file
+        raise ModelIntegrityError(f"{path / PARAMS}: {exc}") from None
     if list(model.feature_names) != manifest.get("feature_names"):
         raise ModelIntegrityError(f"{path}: the manifest's feature names differ from the model's")
     return model

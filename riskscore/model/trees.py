@@ -204,8 +204,13 @@ class TreeEnsemble:
         n_features = len(self.feature_names)
         if n_features == 0:
             raise ModelIntegrityError("the trees read no feature")
-        if len(set(self.feature_names)) != n_features:
-            raise ModelIntegrityError("the trees' feature names hold a name twice")
+        first: dict[str, int] = {}
+        for i, name in enumerate(self.feature_names):
+            if first.setdefault(name, i) != i:
+                raise ModelIntegrityError(
+                    f"the trees' feature name {name!r:.80} is given twice: "
+                    f"feature_names[{first[name]}] and [{i}]"
+                )
         for name in ("threshold", "left", "right", "default_left", "missing", "leaf_value"):
             if getattr(self, name).shape != (n,):
                 raise ModelIntegrityError(f"tree array {name!r} must have {n} nodes")
@@ -224,10 +229,16 @@ class TreeEnsemble:
                 "tree arrays do not describe trees (bad feature or node indices: each tree must "
                 "be stored in preorder, its nodes one after the other)"
             )
-        if not np.all(np.isfinite(self.leaf_value)) or not np.all(
-            np.isfinite(self.threshold[split])
+        for name, bad in (
+            ("threshold", split & ~np.isfinite(self.threshold)),
+            ("leaf_value", ~np.isfinite(self.leaf_value)),
         ):
-            raise ModelIntegrityError("tree values or thresholds are not finite numbers")
+            if bad.any():
+                node = int(np.argmax(bad))
+                raise ModelIntegrityError(
+                    f"tree parameter {name!r}[{node}] must be a finite number, "
+                    f"got {float(getattr(self, name)[node])}"
+                )
         if self.depth() > MAX_DEPTH:
             raise ModelIntegrityError(f"a tree is deeper than {MAX_DEPTH} levels")
         # The exit-leaf table holds (trees x leaf slots of the widest tree) floats: refused
