@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -166,3 +167,33 @@ def test_a_long_world_value_is_cut_in_the_error(field: str, value: Any) -> None:
     with pytest.raises(ValueError, match=rf"^{field}") as info:
         World.default().replace(**{field: value})
     assert len(str(info.value)) < 400
+
+
+# ------------------------------------------- 5. a key given twice in a checkpoint's JSON
+
+T0 = 1_767_225_600  # 2026-01-01
+
+
+def test_a_checkpoint_meta_entry_with_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    """Was: the checkpoint reader had its own JSON decoder, which keeps the last of two
+    equal keys: counters ``{"n_events": 5, ..., "n_events": 1}`` in a checkpoint without
+    checksums (one written before they existed is read without them) restored a scorer
+    that had seen 1 event, without a word. Files riskscore may not have written are read
+    by one rule (``riskscore.io.json_lines.json_loads``), which refuses it."""
+    model = rs.load_model()
+    scorer = rs.OnlineScorer(model, time_source="events")
+    for i in range(5):
+        event = {"conversation_id": 1, "sender_id": "a", "recipient_id": "b"}
+        scorer.update_one({**event, "timestamp": T0 + i, "channel": "direct"})
+    path = tmp_path / "state.sqlite"
+    scorer.checkpoint(path)
+    scorer.release_checkpoints()
+    con = sqlite3.connect(path)
+    with con:
+        text = con.execute("SELECT value FROM meta WHERE key = 'counters'").fetchone()[0]
+        twice = text[:-1] + ',"n_events":1}'
+        con.execute("UPDATE meta SET value = ? WHERE key = 'counters'", (twice,))
+        con.execute("DELETE FROM meta WHERE key = 'checksums'")
+    con.close()
+    with pytest.raises(rs.CheckpointError, match=r"meta 'counters' .*'n_events' appears twice"):
+        rs.OnlineScorer.restore(path, model)

@@ -760,7 +760,10 @@ def test_same_seed_and_world_give_byte_identical_output(tmp_path: Path) -> None:
         ({"tz_mix": {"abc": 1.0}}, "tz_mix: offsets must be integer minutes"),
         ({"tz_mix": {60: -1.0}}, r"tz_mix\[60\]: must be a number >= 0"),
         ({"benign_mix": {"family": float("nan")}}, r"benign_mix\['family'\]: must be a number"),
-        ({"grooming_mix": {"grooming_slow": 0.0}}, "grooming_mix: must be weights >= 0 with a positive"),
+        (
+            {"grooming_mix": {"grooming_slow": 0.0}},
+            "grooming_mix: must be weights >= 0 with a positive",
+        ),
         ({"pupil_age_weights": [-1.0] * 16}, "pupil_age_weights: must be weights >= 0"),
         ({"sibling_age_weights": [1.0] * 3}, "sibling_age_weights: must be a list of 16"),
         ({"secure_channel_mix": {"external": 1.0}}, "secure_channel_mix: has unknown key"),
