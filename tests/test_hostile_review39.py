@@ -197,3 +197,21 @@ def test_a_checkpoint_meta_entry_with_a_key_given_twice_is_refused(tmp_path: Pat
     con.close()
     with pytest.raises(rs.CheckpointError, match=r"meta 'counters' .*'n_events' appears twice"):
         rs.OnlineScorer.restore(path, model)
+
+
+# ------------------------------------------------ 6. leaf values whose sum overflows
+
+
+def test_leaf_values_that_can_sum_past_any_fitted_margin_are_refused(tmp_path: Path) -> None:
+    """Was: each leaf value was checked to be finite, not their sum: a bundle whose leaves
+    were 1e308 loaded, every margin overflowed to infinity, every conversation scored 1.0
+    and every reason's contribution was NaN (infinity minus infinity), alerted as such.
+    Fitted leaves are a few units (the default model's margins stay within 39)."""
+
+    def huge(params: dict[str, Any]) -> None:
+        trees = params["trees"]
+        trees["leaf_value"] = [1e308 if f < 0 else 0.0 for f in trees["feature"]]
+
+    bundle = _bundle(tmp_path, huge)
+    with pytest.raises(ModelIntegrityError, match=r"params.json: .*leaf_value'\[\d+\] = 1e\+308"):
+        rs.load_model(bundle)

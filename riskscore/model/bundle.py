@@ -335,8 +335,10 @@ def load_model(directory: str | os.PathLike[str] | None = None) -> RiskModel:
     Raises
     ------
     ModelIntegrityError
-        Missing or changed files, unsupported versions, malformed or non-finite
-        parameters, or features that this version of riskscore does not compute.
+        Missing or changed files, unsupported versions, a JSON key given twice, malformed
+        or non-finite parameters, leaf values that can sum past
+        :data:`riskscore.model.trees.MAX_MARGIN`, or features that this version of
+        riskscore does not compute. Errors in the parameters name ``params.json``.
 
     Examples
     --------

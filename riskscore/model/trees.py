@@ -56,6 +56,10 @@ _MISSING_CODES: Final = {"None": MISSING_NONE, "Zero": MISSING_ZERO, "NaN": MISS
 #: Most leaf slots accepted (trees x the widest tree's leaves, rounded up to 64): 32 MiB of
 #: floats. The default model has 150 x 64; LightGBM's default 31 leaves allow 65,536 trees.
 MAX_LEAF_SLOTS: Final = 1 << 22
+#: Largest margin the trees may reach (the sum over trees of each tree's largest leaf, in
+#: size): fitted leaves are a few units (the default model's margins stay within 39), and
+#: leaves that can sum past it are corruption; far larger ones overflow to infinity.
+MAX_MARGIN: Final = 1e6
 #: Batch scoring: rows per part on the worker threads, and the events a row stands for when
 #: deciding whether a table is large enough for threads (``riskscore.io.threads``).
 _ROWS_PER_PART: Final = 10_000
@@ -239,6 +243,15 @@ class TreeEnsemble:
                     f"tree parameter {name!r}[{node}] must be a finite number, "
                     f"got {float(getattr(self, name)[node])}"
                 )
+        size = np.where(split, 0.0, np.abs(self.leaf_value))
+        largest = np.maximum.reduceat(size, self.roots)  # each below MAX_MARGIN: no overflow
+        if largest.max() >= MAX_MARGIN or float(largest.sum()) >= MAX_MARGIN:
+            node = int(np.argmax(size))
+            raise ModelIntegrityError(
+                f"tree leaf values can sum to more than the {MAX_MARGIN:g} accepted (each tree's "
+                f"largest leaf in size, added up; fitted leaves are a few units), the largest "
+                f"being 'leaf_value'[{node}] = {float(self.leaf_value[node])}"
+            )
         if self.depth() > MAX_DEPTH:
             raise ModelIntegrityError(f"a tree is deeper than {MAX_DEPTH} levels")
         # The exit-leaf table holds (trees x leaf slots of the widest tree) floats: refused
