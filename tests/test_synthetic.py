@@ -343,7 +343,7 @@ def test_no_simple_statistic_separates_the_classes(big: SyntheticData) -> None:
         ({"start": -5}, "start must be epoch seconds .* got start=-5"),
         ({"benign_mix": {"pets": 1.0}}, r"benign_mix: has unknown key\(s\) \['pets'\]"),
         ({"benign_mix": {"family": -1.0}}, r"benign_mix\['family'\]: must be a number >= 0"),
-        ({"benign_mix": {"family": 0.0}}, "benign_mix: must give some entry a weight > 0"),
+        ({"benign_mix": {"family": 0.0}}, "benign_mix: must be weights >= 0 with a positive"),
         (
             {"grooming_mix": {"grooming_x": 1}},
             r"grooming_mix: has unknown key\(s\) \['grooming_x'\]",
@@ -554,7 +554,7 @@ def test_per_adult_ground_truth(big: SyntheticData) -> None:
         ({"n_adults": 1}, "n_adults must be an integer >= 2 or None, got 1"),
         ({"label_noise": -0.1}, "label_noise must be a number"),
         ({"target_age_weights": [1.0] * 15}, "target_age_weights: must be a list of 16 numbers"),
-        ({"child_age_weights": [0.0] * 16}, "child_age_weights: .* with a positive sum"),
+        ({"child_age_weights": [0.0] * 16}, "child_age_weights: .* with a positive, finite sum"),
         (
             {"tz_mix": {900: 1.0}},
             r"tz_mix: offsets must be integer minutes in \[-720, 840\], got 900",
@@ -760,8 +760,11 @@ def test_same_seed_and_world_give_byte_identical_output(tmp_path: Path) -> None:
         ({"tz_mix": {"abc": 1.0}}, "tz_mix: offsets must be integer minutes"),
         ({"tz_mix": {60: -1.0}}, r"tz_mix\[60\]: must be a number >= 0"),
         ({"benign_mix": {"family": float("nan")}}, r"benign_mix\['family'\]: must be a number"),
-        ({"grooming_mix": {"grooming_slow": 0.0}}, "grooming_mix: must give some entry"),
-        ({"pupil_age_weights": [-1.0] * 16}, "pupil_age_weights: must be 16 weights >= 0"),
+        (
+            {"grooming_mix": {"grooming_slow": 0.0}},
+            "grooming_mix: must be weights >= 0 with a positive",
+        ),
+        ({"pupil_age_weights": [-1.0] * 16}, "pupil_age_weights: must be weights >= 0"),
         ({"sibling_age_weights": [1.0] * 3}, "sibling_age_weights: must be a list of 16"),
         ({"secure_channel_mix": {"external": 1.0}}, "secure_channel_mix: has unknown key"),
         ({"colour": "red"}, r"unknown world field\(s\) \['colour'\]"),

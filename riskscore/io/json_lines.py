@@ -19,7 +19,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["ROWS_PER_SLICE", "json_dumps", "json_loads", "json_text", "write_json_lines"]
+__all__ = [
+    "ROWS_PER_SLICE",
+    "json_dumps",
+    "json_loads",
+    "json_text",
+    "unique_fields",
+    "write_json_lines",
+]
 
 #: Rows joined at once: the lines of a slice stay well under Arrow's 2 GiB string limit.
 ROWS_PER_SLICE: Final = 262_144
@@ -125,23 +132,39 @@ def json_dumps(value: Any) -> str:
     )
 
 
+def unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's fields, refusing a field given twice (a parser would keep one silently)."""
+    fields: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in fields:
+            raise ValueError(f"field {key!r:.80} appears twice in one object")
+        fields[key] = value
+    return fields
+
+
 def json_loads(text: str | bytes) -> Any:
     """The value of a JSON text riskscore reads back from a file it may not have written
-    (a queue's cells, a file's metadata): :func:`json.loads`, and a text nested too deeply
-    for Python's parser refused as the :class:`ValueError` any other malformed text is,
-    never a :class:`RecursionError` that no caller expects.
+    (a model bundle, a queue's cells, a file's metadata): :func:`json.loads`, with a key
+    given twice in one object refused (:func:`unique_fields`: Python's parser keeps the
+    last, another reader of the same bytes may keep the first) and a text nested too
+    deeply for Python's parser refused as the :class:`ValueError` any other malformed
+    text is, never a :class:`RecursionError` that no caller expects.
 
     Examples
     --------
     >>> json_loads('["a", 1]')
     ['a', 1]
+    >>> json_loads('{"a": 1, "a": 2}')
+    Traceback (most recent call last):
+    ...
+    ValueError: field 'a' appears twice in one object
     >>> json_loads("[" * 100_000)
     Traceback (most recent call last):
     ...
     ValueError: JSON nested too deeply for Python's parser
     """
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=unique_fields)
     except RecursionError:
         raise ValueError("JSON nested too deeply for Python's parser") from None
 

@@ -25,6 +25,7 @@ from riskscore.io.columnar import (
     unread_names,
     value_paths,
 )
+from riskscore.io.json_lines import unique_fields
 from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
 from riskscore.io.text import arrow_file
@@ -36,19 +37,8 @@ __all__ = [
     "line_problem",
     "loads_event",
     "read_jsonl",
-    "unique_fields",
     "without_byte_order_mark",
 ]
-
-
-def unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object's fields, refusing a field given twice (a parser would keep one silently)."""
-    fields: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in fields:
-            raise ValueError(f"field {key!r} appears twice in one object")
-        fields[key] = value
-    return fields
 
 
 def without_byte_order_mark(text: str) -> str:

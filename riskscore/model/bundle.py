@@ -335,8 +335,10 @@ def load_model(directory: str | os.PathLike[str] | None = None) -> RiskModel:
     Raises
     ------
     ModelIntegrityError
-        Missing or changed files, unsupported versions, malformed or non-finite
-        parameters, or features that this version of riskscore does not compute.
+        Missing or changed files, unsupported versions, a JSON key given twice, malformed
+        or non-finite parameters, leaf values that can sum past
+        :data:`riskscore.model.trees.MAX_MARGIN`, or features that this version of
+        riskscore does not compute. Errors in the parameters name ``params.json``.
 
     Examples
     --------
@@ -348,7 +350,10 @@ def load_model(directory: str | os.PathLike[str] | None = None) -> RiskModel:
     path = default_model_dir() if directory is None else Path(directory)
     manifest, data = _verify(path)
     params = _parsed(path / PARAMS, data)
-    model = RiskModel.from_dict(params, metadata=dict(manifest.get("metadata", {})))
+    try:
+        model = RiskModel.from_dict(params, metadata=dict(manifest.get("metadata", {})))
+    except ModelIntegrityError as exc:  # the checks name the field, this the file
+        raise ModelIntegrityError(f"{path / PARAMS}: {exc}") from None
     if list(model.feature_names) != manifest.get("feature_names"):
         raise ModelIntegrityError(f"{path}: the manifest's feature names differ from the model's")
     return model

@@ -56,6 +56,10 @@ _MISSING_CODES: Final = {"None": MISSING_NONE, "Zero": MISSING_ZERO, "NaN": MISS
 #: Most leaf slots accepted (trees x the widest tree's leaves, rounded up to 64): 32 MiB of
 #: floats. The default model has 150 x 64; LightGBM's default 31 leaves allow 65,536 trees.
 MAX_LEAF_SLOTS: Final = 1 << 22
+#: Largest margin the trees may reach (the sum over trees of each tree's largest leaf, in
+#: size): fitted leaves are a few units (the default model's margins stay within 39), and
+#: leaves that can sum past it are corruption; far larger ones overflow to infinity.
+MAX_MARGIN: Final = 1e6
 #: Batch scoring: rows per part on the worker threads, and the events a row stands for when
 #: deciding whether a table is large enough for threads (``riskscore.io.threads``).
 _ROWS_PER_PART: Final = 10_000
@@ -204,8 +208,13 @@ class TreeEnsemble:
         n_features = len(self.feature_names)
         if n_features == 0:
             raise ModelIntegrityError("the trees read no feature")
-        if len(set(self.feature_names)) != n_features:
-            raise ModelIntegrityError("the trees' feature names hold a name twice")
+        first: dict[str, int] = {}
+        for i, name in enumerate(self.feature_names):
+            if first.setdefault(name, i) != i:
+                raise ModelIntegrityError(
+                    f"the trees' feature name {name!r:.80} is given twice: "
+                    f"feature_names[{first[name]}] and [{i}]"
+                )
         for name in ("threshold", "left", "right", "default_left", "missing", "leaf_value"):
             if getattr(self, name).shape != (n,):
                 raise ModelIntegrityError(f"tree array {name!r} must have {n} nodes")
@@ -224,10 +233,25 @@ class TreeEnsemble:
                 "tree arrays do not describe trees (bad feature or node indices: each tree must "
                 "be stored in preorder, its nodes one after the other)"
             )
-        if not np.all(np.isfinite(self.leaf_value)) or not np.all(
-            np.isfinite(self.threshold[split])
+        for name, bad in (
+            ("threshold", split & ~np.isfinite(self.threshold)),
+            ("leaf_value", ~np.isfinite(self.leaf_value)),
         ):
-            raise ModelIntegrityError("tree values or thresholds are not finite numbers")
+            if bad.any():
+                node = int(np.argmax(bad))
+                raise ModelIntegrityError(
+                    f"tree parameter {name!r}[{node}] must be a finite number, "
+                    f"got {float(getattr(self, name)[node])}"
+                )
+        size = np.where(split, 0.0, np.abs(self.leaf_value))
+        largest = np.maximum.reduceat(size, self.roots)  # each below MAX_MARGIN: no overflow
+        if largest.max() >= MAX_MARGIN or float(largest.sum()) >= MAX_MARGIN:
+            node = int(np.argmax(size))
+            raise ModelIntegrityError(
+                f"tree leaf values can sum to more than the {MAX_MARGIN:g} accepted (each tree's "
+                f"largest leaf in size, added up; fitted leaves are a few units), the largest "
+                f"being 'leaf_value'[{node}] = {float(self.leaf_value[node])}"
+            )
         if self.depth() > MAX_DEPTH:
             raise ModelIntegrityError(f"a tree is deeper than {MAX_DEPTH} levels")
         # The exit-leaf table holds (trees x leaf slots of the widest tree) floats: refused

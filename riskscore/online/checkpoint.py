@@ -51,6 +51,7 @@ from typing import Any
 
 import riskscore.io.sqlite as sqlite
 from riskscore.exceptions import CheckpointError
+from riskscore.io.json_lines import json_loads
 
 FORMAT = "riskscore-online-checkpoint"
 SCHEMA_VERSION = 4
@@ -71,7 +72,6 @@ _DDL = (
 )
 
 _dumps = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
-_loads = json.JSONDecoder().decode
 
 
 def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
@@ -206,8 +206,8 @@ def _decode(text: Any, path: Path, what: str) -> Any:
     if not isinstance(text, str):
         raise CheckpointError(f"{path}: {what} is not JSON text ({type(text).__name__})")
     try:
-        return _loads(text)
-    except (ValueError, RecursionError) as exc:
+        return json_loads(text)  # a key given twice refused, as in every file read
+    except ValueError as exc:
         raise CheckpointError(f"{path}: {what} is not valid JSON ({exc})") from None
 
 

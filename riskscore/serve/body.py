@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.jsonl import line_problem, unique_fields, without_byte_order_mark
+from riskscore.io.json_lines import unique_fields
+from riskscore.io.jsonl import line_problem, without_byte_order_mark
 
 __all__ = [
     "JSON_LINES_TYPES",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from riskscore.io.schema import CHANNEL_NAMES
-from riskscore.synthetic.params import check_probability, fail, floats, whole
+from riskscore.synthetic.params import check_probability, fail, floats, weight_total, whole
 
 __all__ = ["BENIGN_SCENARIOS", "GROOMING_SCENARIOS", "Platform", "ScenarioProfile"]
 
@@ -97,11 +97,7 @@ class ScenarioProfile:
             if min(getattr(self, name)) <= 0:
                 raise fail(f"{where}.{name}", f"Beta shapes must be > 0, got {getattr(self, name)}")
         for name in ("phase1_channel", "phase2_channel"):
-            weights = getattr(self, name)
-            if min(weights) < 0 or sum(weights) <= 0:
-                raise fail(
-                    f"{where}.{name}", f"needs weights >= 0 with a positive sum, got {weights}"
-                )
+            weight_total(f"{where}.{name}", getattr(self, name), getattr(self, name))
         for name in ("media", "external"):
             for value in getattr(self, name):
                 check_probability(f"{where}.{name}", value)

@@ -25,8 +25,17 @@ from typing import Any, Final
 
 from riskscore._checks import is_real
 from riskscore._toml import read_toml
+from riskscore.io.raw import show
 from riskscore.io.schema import CHANNEL_NAMES
-from riskscore.synthetic.params import check_probability, fail, floats, mix, tz_mix, whole
+from riskscore.synthetic.params import (
+    check_probability,
+    fail,
+    floats,
+    mix,
+    tz_mix,
+    weight_total,
+    whole,
+)
 from riskscore.synthetic.profiles import (
     BENIGN_SCENARIOS,
     GROOMING_SCENARIOS,
@@ -114,7 +123,7 @@ class World:
             raise fail(
                 "name",
                 f"must be one line of printable text of 1 to {MAX_NAME_CHARS} characters, "
-                f"got {self.name!r}",
+                f"got {show(self.name)}",
             )
         names = tuple(s.name for s in self.scenarios)
         expected = (*GROOMING_SCENARIOS, *BENIGN_SCENARIOS)
@@ -177,13 +186,8 @@ class World:
             "sibling_age_weights",
             "pupil_age_weights",
         ):
-            weights = floats(name, getattr(self, name), N_CHILD_AGES)
-            if min(weights) < 0 or sum(weights) <= 0:
-                raise fail(
-                    name,
-                    "must be 16 weights >= 0 for ages 2..17 with a positive sum, "
-                    f"got {list(weights)}",
-                )
+            weights = floats(name, getattr(self, name), N_CHILD_AGES)  # ages 2..17
+            weight_total(name, weights, list(weights))
             object.__setattr__(self, name, weights)
         if not isinstance(self.platform, Platform):
             raise fail("platform", f"must be a Platform, got {type(self.platform).__name__}")
@@ -275,7 +279,10 @@ def _from_mapping(base: World | None, data: Mapping[str, Any], source: str) -> W
         raise fail(source, f"a world must be a mapping of fields, got {type(data).__name__}")
     unknown = sorted(set(data) - _FIELDS)
     if unknown:
-        raise fail(source, f"unknown world field(s) {unknown}; known fields: {sorted(_FIELDS)}")
+        raise fail(
+            source,
+            f"unknown world field(s) {show(unknown)}; known fields: {sorted(_FIELDS)}",
+        )
     values: dict[str, Any] = {} if base is None else {f: getattr(base, f) for f in _FIELDS}
     for key, value in data.items():
         if key == "scenarios":
@@ -301,13 +308,13 @@ def _scenarios(base: World | None, value: object, source: str) -> tuple[Scenario
     elif isinstance(value, (list, tuple)):
         entries = [dict(e) if isinstance(e, Mapping) else e for e in value]
     else:
-        raise fail(f"{source}: scenarios", f"must be a list of tables, got {value!r}")
+        raise fail(f"{source}: scenarios", f"must be a list of tables, got {show(value)}")
     for entry in entries:
         if isinstance(entry, ScenarioProfile):
             by_name[entry.name] = entry
             continue
         if not isinstance(entry, dict) or "name" not in entry:
-            raise fail(f"{source}: scenarios", f"each entry needs a 'name', got {entry!r}")
+            raise fail(f"{source}: scenarios", f"each entry needs a 'name', got {show(entry)}")
         name = entry["name"]
         unknown = sorted(set(entry) - _SCENARIO_FIELDS)
         if unknown:
@@ -326,7 +333,7 @@ def _platform(base: Platform | None, value: object, source: str) -> Platform:
     if isinstance(value, Platform):
         return value
     if not isinstance(value, Mapping):
-        raise fail(f"{source}: platform", f"must be a table, got {value!r}")
+        raise fail(f"{source}: platform", f"must be a table, got {show(value)}")
     unknown = sorted(set(value) - _PLATFORM_FIELDS)
     if unknown:
         raise fail(
