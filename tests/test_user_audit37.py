@@ -103,3 +103,18 @@ def test_youngest_child_reason_says_it_is_an_age(tmp_path: Path) -> None:
     assert case is not None
     assert "youngest child: age 14" in case.reasons
     assert "youngest child 14" not in case.reasons
+
+
+def test_a_bad_token_names_where_the_token_is_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``riskscore queue --decide ... --token bogus`` said the token should come
+    "from ReviewQueue.case(...).token", a Python call, with no example of a token."""
+    with ReviewQueue(tmp_path / "q.sqlite") as queue:
+        queue.add_report(UserReport("c1", "kid", "adult", 14.0, timestamp=100))
+    argv = ["queue", "--db", str(tmp_path / "q.sqlite"), "--decide", '"adult"']
+    assert main([*argv, "--token", "bogus", "--outcome", "actioned", "--moderator", "m"]) == 2
+    err = capsys.readouterr().err
+    assert "'bogus' is not a case token" in err
+    assert "`riskscore queue` prints it" in err
+    assert "v1:12.1-15.3" in err
