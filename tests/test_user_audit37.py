@@ -4,6 +4,8 @@ Each test failed on the code before its fix."""
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,17 @@ def test_a_bad_token_names_where_the_token_is_shown(
     assert "'bogus' is not a case token" in err
     assert "`riskscore queue` prints it" in err
     assert "v1:12.1-15.3" in err
+
+
+def test_stream_names_a_line_that_is_not_json_as_such(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``riskscore stream`` reported a line that is not JSON as "line 2: Expecting
+    value: line 1 column 1 (char 0)", the parser's words, whose "line 1" is not the input's
+    line; ``read_messages`` says "is not valid JSON (...)" of the same line."""
+    event = '{"conversation_id": 1, "timestamp": 1767225600, "sender_id": "a", '
+    event += '"recipient_id": "b", "channel": "direct"}'
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{event}\nnot json\n"))
+    assert main(["stream"]) == 0
+    err = capsys.readouterr().err
+    assert "line 2: is not valid JSON (Expecting value" in err
