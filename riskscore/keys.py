@@ -21,6 +21,8 @@ __all__ = [
     "MIN_KEY_BYTES",
     "check_key",
     "check_pseudonym_key",
+    "key_from_environment",
+    "key_source",
     "secret_from_environment",
 ]
 
@@ -167,4 +169,41 @@ def secret_from_environment(name: str) -> str | None:
             f"the environment variable {name} is set but empty: set it to the secret, or "
             "unset it (an empty secret is not read as none)"
         )
+    return value
+
+
+def key_source(name: str) -> str:
+    """How a key read from the environment variable ``name`` is named in an error.
+
+    Examples
+    --------
+    >>> key_source("RISKSCORE_REPORT_KEY")
+    'the key in the environment variable RISKSCORE_REPORT_KEY'
+    """
+    return f"the key in the environment variable {name}"
+
+
+def key_from_environment(name: str) -> str:
+    """The key the environment variable ``name`` must hold, checked by :func:`check_key`.
+
+    Raises
+    ------
+    ValueError
+        The variable is not set, is set but empty (:func:`secret_from_environment`), or
+        holds a key :func:`check_key` refuses; the message names the variable.
+
+    Examples
+    --------
+    >>> key_from_environment("RISKSCORE_EXAMPLE_UNSET_VARIABLE")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: the environment variable RISKSCORE_EXAMPLE_UNSET_VARIABLE is not set: ...
+    """
+    value = secret_from_environment(name)
+    if value is None:
+        raise ValueError(
+            f"the environment variable {name} is not set: set it to a secret of at least "
+            f"{MIN_KEY_BYTES} bytes; {KEY_HINT}"
+        )
+    check_key(value, source=key_source(name))
     return value

@@ -73,7 +73,7 @@ def test_a_reporter_who_declared_an_adult_age_is_no_child_victim(tmp_path: Path)
         assert x.children == ()
         assert "reported by adults only: no child account among the items" in x.reasons
         assert y.children == ("kid",)
-        assert "youngest child 13" in y.reasons
+        assert "youngest child: age 13" in y.reasons
         for adult in ("x", "y"):
             token = q.case(adult, now=200).token  # type: ignore[union-attr]
             q.decide(adult, "escalated", moderator="m", at=300, token=token)

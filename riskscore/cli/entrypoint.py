@@ -49,6 +49,7 @@ from riskscore.cli import (
     warmup,
 )
 from riskscore.cli._once import OnceParser
+from riskscore.cli._quarantine import command_line_hint
 from riskscore.exceptions import RiskscoreError
 from riskscore.io.raw import show
 
@@ -147,7 +148,7 @@ def error_message(exc: BaseException, args: argparse.Namespace) -> str | None:
     if source is not None and unreadable:  # a corrupt Parquet file, CSV that is not text, ...
         return f"cannot read {source}: {exc}"
     if isinstance(exc, RiskscoreError | ValueError):  # SchemaError, PolicyFileError, JSON, ...
-        return str(exc)
+        return command_line_hint(str(exc), args)
     if isinstance(exc, FileExistsError | NotADirectoryError):
         # mkdir of --out (or a file inside it) where a file already is.
         return (

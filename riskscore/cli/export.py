@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 from riskscore.cli._env_names import env_name
 from riskscore.cli._paths import check_out_dir, path_argument
 from riskscore.cli._time import parse_end, parse_epoch
-from riskscore.keys import check_key, check_pseudonym_key
+from riskscore.keys import check_pseudonym_key, key_from_environment, key_source
 from riskscore.moderation import ReviewQueue
 from riskscore.regulatory import ExportFilter, export_all
 
@@ -72,9 +71,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
-    key = os.environ.get(args.key_env, "")
-    source = f"the key in the environment variable {args.key_env}"
-    check_key(key, source=source)
+    key = key_from_environment(args.key_env)
     export_filter = ExportFilter(
         start=args.start,
         end=args.end,
@@ -82,7 +79,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         bands=tuple(args.band) if args.band else None,
     )
     with ReviewQueue(args.db, create=False) as queue:
-        check_pseudonym_key(key, synthetic=queue.simulated, source=source)
+        check_pseudonym_key(key, synthetic=queue.simulated, source=key_source(args.key_env))
         return export_all(
             queue,
             args.out,

@@ -4,7 +4,6 @@ with the period's drift when its events are given."""
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from typing import Any
 
@@ -22,7 +21,7 @@ from riskscore.cli._time import (
     whole_number,
 )
 from riskscore.io import read_messages
-from riskscore.keys import check_key, check_pseudonym_key
+from riskscore.keys import check_pseudonym_key, key_from_environment, key_source
 from riskscore.model import load_model
 from riskscore.model.drift import period_drift
 from riskscore.moderation.cases import check_period
@@ -122,11 +121,10 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_not_inputs([args.out / name for name in REPORT_FILES], [args.db, args.events])
     if not args.no_charts:  # fail now, not after the report (or a simulated month)
         import_extra("matplotlib.figure", "plots", needed_by="plotting", hint="or pass --no-charts")
-    source = f"the key in the environment variable {args.key_env}"
-    key = check_key(os.environ.get(args.key_env, ""), source=source)
+    key = key_from_environment(args.key_env)
     if not args.synthetic_month:  # a documented key: only for a simulated queue
         with ReviewQueue(args.db, create=False) as queue:
-            check_pseudonym_key(key, synthetic=queue.simulated, source=source)
+            check_pseudonym_key(key, synthetic=queue.simulated, source=key_source(args.key_env))
     if args.synthetic_month and args.events is not None:
         raise ValueError("--synthetic-month reports on its own events: give no --events")
     if args.model is not None and args.events is None and not args.synthetic_month:

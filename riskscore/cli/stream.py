@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -19,7 +20,13 @@ from riskscore.cli._time import integer
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
 from riskscore.io.events import count_ignored
 from riskscore.io.files import check_own_files
-from riskscore.io.jsonl import line_chars, line_problem, loads_event, without_byte_order_mark
+from riskscore.io.jsonl import (
+    line_chars,
+    line_problem,
+    loads_event,
+    not_json,
+    without_byte_order_mark,
+)
 from riskscore.io.private import open_private_append
 from riskscore.io.schema import MAX_JSON_LINE_LENGTH
 from riskscore.model import RiskModel, load_model
@@ -239,7 +246,8 @@ def stream_lines(
                 else:
                     reason = type(exc).__name__
                 reasons[reason] = reasons.get(reason, 0) + 1
-                message = one_line(str(exc), _MAX_MESSAGE_CHARS)
+                text = not_json(exc) if isinstance(exc, json.JSONDecodeError) else str(exc)
+                message = one_line(text, _MAX_MESSAGE_CHARS)
                 err.write(f"line {lineno}: {message}\n")
             else:
                 n_events += 1

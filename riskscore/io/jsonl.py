@@ -36,6 +36,7 @@ __all__ = [
     "line_chars",
     "line_problem",
     "loads_event",
+    "not_json",
     "read_jsonl",
     "without_byte_order_mark",
 ]
@@ -63,6 +64,21 @@ def loads_event(line: str) -> Any:
     so is an integer longer than Python reads (:func:`_integer`).
     """
     return json.loads(line, object_pairs_hook=unique_fields, parse_int=_integer)
+
+
+def not_json(exc: BaseException) -> str:
+    """How a line :func:`loads_event` could not parse is named, after the line's place
+    (the parser's own "line 1 column 1" counts within the line).
+
+    Examples
+    --------
+    >>> try:
+    ...     loads_event("not json")
+    ... except ValueError as exc:
+    ...     not_json(exc)
+    'is not valid JSON (Expecting value: line 1 column 1 (char 0))'
+    """
+    return f"is not valid JSON ({exc})"
 
 
 def _integer(text: str) -> int:
@@ -222,7 +238,7 @@ def read_jsonl(path: Path) -> RawColumns:
             try:
                 obj = loads_event(line)
             except (ValueError, RecursionError) as exc:
-                out_refused[row] = ("line", f"is not valid JSON ({exc})")
+                out_refused[row] = ("line", not_json(exc))
                 obj = {}
             if not isinstance(obj, dict):
                 if row not in out_refused:

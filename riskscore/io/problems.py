@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -14,7 +14,15 @@ from riskscore.io.raw import as_read, cell, input_rows, lines_of, show
 from riskscore.io.summaries import Quarantine
 from riskscore.io.timestamps import Sink
 
-__all__ = ["Found", "Problems", "bad_row_count", "raise_first", "renumbered", "run_check"]
+__all__ = [
+    "QUARANTINE_HINT",
+    "Found",
+    "Problems",
+    "bad_row_count",
+    "raise_first",
+    "renumbered",
+    "run_check",
+]
 
 BoolArray = npt.NDArray[np.bool_]
 AnyArray = npt.NDArray[Any]
@@ -104,12 +112,14 @@ def raise_first(problems: Problems, rows: npt.NDArray[np.int64]) -> None:
     )
 
 
-_QUARANTINE_HINT = "pass errors='quarantine' to set them aside and keep the rest"
+#: The end of :func:`raise_first`'s message when more rows are bad: the API's keyword (the
+#: command line names its own option in its place, :mod:`riskscore.cli._quarantine`).
+QUARANTINE_HINT: Final = "pass errors='quarantine' to set them aside and keep the rest"
 
 
 def _more(more: int) -> str:
     """The tail of :func:`raise_first`'s message that counts the other bad rows."""
-    return f" ({more} more bad row{'s' if more != 1 else ''}; {_QUARANTINE_HINT})" if more else ""
+    return f" ({more} more bad row{'s' if more != 1 else ''}; {QUARANTINE_HINT})" if more else ""
 
 
 def bad_row_count(error: SchemaError) -> int:

@@ -32,7 +32,7 @@ from riskscore.exceptions import ModelIntegrityError
 from riskscore.io.json_lines import json_loads
 from riskscore.io.schema import SCHEMA_VERSION
 from riskscore.io.staging import staged_outputs
-from riskscore.keys import check_key, secret_from_environment
+from riskscore.keys import check_key, key_source, secret_from_environment
 from riskscore.model.card import render_model_card
 from riskscore.model.risk_model import RiskModel
 
@@ -170,7 +170,7 @@ def _signing_key() -> bytes | None:
         text = secret_from_environment(KEY_VARIABLE)
         if text is None:
             return None
-        return check_key(text, source=f"the key in the environment variable {KEY_VARIABLE}")
+        return check_key(text, source=key_source(KEY_VARIABLE))
     except ValueError as exc:
         raise ModelIntegrityError(str(exc)) from None
 

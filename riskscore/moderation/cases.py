@@ -193,7 +193,10 @@ def parse_token(token: object) -> dict[int, int]:
     """The items (id -> version) named by a :attr:`Case.token`, or a :class:`QueueError`."""
     if not isinstance(token, str) or len(token) > 100_000 or not _TOKEN.fullmatch(token):
         shown = repr(token)[:80]
-        raise QueueError(f"{shown} is not a case token (from ReviewQueue.case(...).token)")
+        raise QueueError(
+            f"{shown} is not a case token: give the token shown with the case (`riskscore "
+            "queue` prints it; ReviewQueue.case(...).token), like v1:12.1-15.3"
+        )
     out: dict[int, int] = {}
     for part in token[3:].split("-"):
         item, version = part.split(".")

@@ -52,7 +52,7 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
         )
     youngest = youngest_child_age(items)
     if not math.isnan(youngest):
-        reasons.append(f"youngest child {youngest:g}")
+        reasons.append(f"youngest child: age {youngest:g}")
     elif children:
         reasons.append("child age unknown")
     else:
