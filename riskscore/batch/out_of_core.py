@@ -74,7 +74,12 @@ from riskscore.batch.parquet_chunks import (
     iter_conversation_chunks,
     unread_parquet_columns,
 )
-from riskscore.batch.score import QUARANTINE_NAME, QuarantineFile, job_outputs
+from riskscore.batch.score import (
+    QUARANTINE_NAME,
+    QuarantineFile,
+    check_some_events,
+    job_outputs,
+)
 from riskscore.batch.shadow import ShadowRun, shadow_paths, write_shadow_run
 from riskscore.batch.state_spill import read_states
 from riskscore.exceptions import SchemaError
@@ -269,7 +274,7 @@ def score_parquet(
     unread = unread_parquet_columns(source)  # before the outputs could replace it
     # Every output is written in a staging folder and moved into place at the end: a job
     # that fails part-way leaves out_dir as it was (riskscore.io.staging).
-    with job_outputs(out) as stage:
+    with job_outputs(out, fmt, [source]) as stage:
         # Two chunks are worked on at once (one_ahead): one thread per step keeps two cores
         # busy, where splitting each step again only made the threads compete.
         with (
@@ -285,11 +290,8 @@ def score_parquet(
             quarantine, text_ids = folded.quarantine, folded.text_ids
             quarantine_path, quarantine_counts = quarantine.close()
             quarantine.check_some_kept(folded.n_kept)
-            if not folded.n_kept:  # refused as in memory (nothing to featurize), before output
-                raise SchemaError(f"no events to score in {source.name}: " + (
-                    f"its {folded.groups.n_broadcast} rows are all broadcasts (rooms of more "
-                    f"than {max_room_members} accounts), set aside"
-                    if folded.groups.n_broadcast else "the file has no rows"))  # fmt: skip
+            # nothing to score: refused as in memory, before output
+            check_some_events(folded.n_kept, source, folded.groups.n_broadcast, max_room_members)
             accounts = tallies_from_parts(folded.parts)
             if account_features is not None:  # checked against the whole file, before any output
                 spans = folded.spans

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import field_paths, schema_names, unread_names
+from riskscore.io.files import refuse_unreadable
 from riskscore.io.text import parquet_file
 
 __all__ = [
@@ -109,7 +110,7 @@ def check_parquet_columns(path: Path) -> list[str]:
         with parquet_file(path) as parquet:
             schema = parquet.schema_arrow
     except (pa.ArrowException, OSError) as exc:
-        raise SchemaError(f"{path.name}: not a readable Parquet events file ({exc})") from exc
+        refuse_unreadable(path, exc)
     return schema_names(list(schema.names), field_paths(schema))
 
 

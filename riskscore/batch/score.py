@@ -17,7 +17,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -28,6 +29,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, extract_features
 from riskscore.io import read_messages
 from riskscore.io.arrow import write_table
+from riskscore.io.files import check_not_inputs
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import MessageTable
 from riskscore.io.staging import StagedOutputs, staged_outputs
@@ -41,6 +43,9 @@ __all__ = [
     "QUARANTINE_NAME",
     "QuarantineFile",
     "ScoreResult",
+    "check_some_events",
+    "job_files",
+    "job_outputs",
     "read_events",
     "score_events",
 ]
@@ -51,11 +56,34 @@ Step = Callable[[str], None]
 QUARANTINE_NAME = "quarantine.jsonl"
 
 
-def job_outputs(out_dir: Path) -> contextlib.AbstractContextManager[StagedOutputs]:
+def job_files(out_dir: Path, fmt: str) -> list[Path]:
+    """Every file a scoring job in ``out_dir`` writes (``fmt``: the scores' and alerts'
+    format) or removes as an earlier run's (the quarantine file, the shadow files)."""
+    return [
+        out_dir / f"scores.{fmt}",
+        out_dir / f"alerts.{fmt}",
+        out_dir / QUARANTINE_NAME,
+        *(out_dir / name for name in SHADOW_FILES),
+    ]
+
+
+def job_outputs(
+    out_dir: Path, fmt: str, reads: Iterable[object] = ()
+) -> contextlib.AbstractContextManager[StagedOutputs]:
     """The staged outputs of a scoring job in ``out_dir``: the quarantine file and the
     shadow files of an earlier run are removed when this one writes none (a shadow
     summary names the production files beside it). The files name accounts and
-    children's ages: readable by their owner only (:mod:`riskscore.io.private`)."""
+    children's ages: readable by their owner only (:mod:`riskscore.io.private`).
+
+    Raises
+    ------
+    SchemaError
+        One of :func:`job_files` is a file the job reads (``reads``: paths, and any
+        in-memory table, which is left out), by any path: written or removed, it would
+        be destroyed (:func:`~riskscore.io.files.check_not_inputs`).
+    """
+    paths = [Path(r) for r in reads if isinstance(r, (str, os.PathLike))]
+    check_not_inputs(job_files(Path(out_dir), fmt), paths)
     return staged_outputs(out_dir, owned=[QUARANTINE_NAME, *SHADOW_FILES], private=True)
 
 
@@ -118,7 +146,7 @@ def score_events(
         raise ValueError(f"fmt must be parquet, csv or jsonl, got {fmt!r}")
     # Every file is written in a staging folder and moved into place at the end: a job
     # that fails leaves out_dir as it was (riskscore.io.staging).
-    with job_outputs(out_dir) as stage:
+    with job_outputs(out_dir, fmt, [events]) as stage:
         progress("read")
         messages, quarantine_path, counts = read_events(
             events,
@@ -217,7 +245,27 @@ def read_events(
     quarantine.write(messages.quarantined)
     written, counts = quarantine.close()
     quarantine.check_some_kept(len(messages))
+    check_some_events(len(messages), events, messages.groups.n_broadcast, max_room_members)
     return messages, written, counts
+
+
+def check_some_events(n_kept: int, events: object, n_broadcast: int, max_room_members: int) -> None:
+    """Refuse input without an event to score (no rows, or only broadcasts set aside), in
+    the same words whether it was read whole or in chunks (``events``: the path read, or
+    an in-memory table). Rows all quarantined are refused before, with their reasons
+    (:meth:`QuarantineFile.check_some_kept`)."""
+    if n_kept:
+        return
+    name = Path(events).name if isinstance(events, (str, os.PathLike)) else "the events given"
+    raise SchemaError(
+        f"no events to score in {name}: "
+        + (
+            f"its {n_broadcast} rows are all broadcasts (rooms of more than "
+            f"{max_room_members} accounts), set aside"
+            if n_broadcast
+            else "the file has no rows"
+        )
+    )
 
 
 class QuarantineFile:

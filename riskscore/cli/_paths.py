@@ -5,13 +5,10 @@ from __future__ import annotations
 import argparse
 import errno
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from riskscore.exceptions import SchemaError
-from riskscore.io.files import real_path
 from riskscore.model import default_model_dir
 
 #: The word that names the default bundle wherever a command reads one.
@@ -102,24 +99,3 @@ def check_out_dir(path: Path) -> Path:
                 raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(candidate))
             break
     return path
-
-
-def check_not_inputs(outputs: Iterable[Path], inputs: Iterable[Path | None]) -> None:
-    """Refuse output files that are one of the inputs (by any path: ``./``, ``..``, a
-    symbolic link), before any work: writing one would destroy the input it reads, or
-    corrupt it mid-read when it is streamed. The files a command both reads and writes
-    (a review queue) are inputs too.
-
-    Raises
-    ------
-    SchemaError
-        An output is an input; the CLI prints one line and exits with status 2.
-    """
-    read = {real_path(path): path for path in inputs if path is not None}
-    for output in outputs:
-        source = read.get(real_path(output))
-        if source is not None:
-            raise SchemaError(
-                f"{output} would replace the input {source}, which is being read: choose "
-                "another --out directory, or move the input out of it"
-            )

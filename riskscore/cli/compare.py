@@ -14,7 +14,6 @@ from riskscore.batch.shadow import read_alert_ids, read_shadow_run
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import (
     NamedBundle,
-    check_not_inputs,
     check_out_dir,
     named_bundle,
     path_argument,
@@ -32,6 +31,7 @@ from riskscore.evaluation.metrics import MAX_BOOTSTRAP
 from riskscore.exceptions import SchemaError
 from riskscore.features import extract_features
 from riskscore.io import read_messages
+from riskscore.io.files import check_not_inputs
 from riskscore.io.staging import staged_file
 from riskscore.model import align_labels, load_model
 from riskscore.moderation import ReviewQueue

@@ -11,7 +11,6 @@ from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import (
     MODEL_HELP,
     bundle_dir,
-    check_not_inputs,
     check_out_dir,
     path_argument,
 )
@@ -23,6 +22,7 @@ from riskscore.evaluation import evaluate
 from riskscore.evaluation.metrics import MAX_BOOTSTRAP
 from riskscore.evaluation.report import REPORT_FILES
 from riskscore.evaluation.robustness import EVALUATION_WORLD_SEEDS, evaluate_worlds, unseen_worlds
+from riskscore.io.files import check_not_inputs
 from riskscore.io.staging import staged_outputs
 from riskscore.model import load_model
 from riskscore.synthetic import STRESS_WORLDS, SyntheticData

@@ -10,13 +10,13 @@ from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import (
     MODEL_HELP,
     bundle_dir,
-    check_not_inputs,
     check_out_dir,
     path_argument,
 )
 from riskscore.cli._unread import unread_note
 from riskscore.features import extract_features
 from riskscore.io import read_messages
+from riskscore.io.files import check_not_inputs
 from riskscore.io.staging import staged_outputs
 from riskscore.model import load_model
 from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, model_drift

@@ -10,7 +10,7 @@ from typing import Any
 from riskscore._optional import import_extra
 from riskscore.cli._env_names import env_name
 from riskscore.cli._future_option import add_max_future_s_option
-from riskscore.cli._paths import bundle_dir, check_not_inputs, check_out_dir, path_argument
+from riskscore.cli._paths import bundle_dir, check_out_dir, path_argument
 from riskscore.cli._progress import steps
 from riskscore.cli._time import (
     parse_end,
@@ -21,6 +21,7 @@ from riskscore.cli._time import (
     whole_number,
 )
 from riskscore.io import read_messages
+from riskscore.io.files import check_not_inputs
 from riskscore.keys import check_pseudonym_key, key_from_environment, key_source
 from riskscore.model import load_model
 from riskscore.model.drift import period_drift

@@ -10,15 +10,14 @@ from typing import Any
 from tqdm import tqdm
 
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
-from riskscore.batch.score import score_events
-from riskscore.batch.shadow import SHADOW_FILES, ShadowRun
+from riskscore.batch.score import job_files, score_events
+from riskscore.batch.shadow import ShadowRun
 from riskscore.cli._chunk_option import add_chunk_rows_option, should_stream
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
 from riskscore.cli._paths import (
     MODEL_HELP,
     bundle_dir,
-    check_not_inputs,
     check_out_dir,
     path_argument,
 )
@@ -29,6 +28,7 @@ from riskscore.cli._queue_option import add_queue_option, add_to_queue, open_que
 from riskscore.cli._time import whole_number
 from riskscore.cli._unread import unread_note
 from riskscore.features import AccountFeatures, read_account_features
+from riskscore.io.files import check_not_inputs
 from riskscore.io.text import parquet_file
 from riskscore.model import load_model
 from riskscore.model.scores import Reason
@@ -213,11 +213,8 @@ def _summary(
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
-    outputs = [args.out / f"{name}.{args.format}" for name in ("scores", "alerts")]
-    if args.shadow_model is not None:
-        outputs += [args.out / name for name in SHADOW_FILES]
     inputs = [args.events, args.accounts, args.policy, args.queue]  # the queue is written too
-    check_not_inputs([*outputs, args.out / "quarantine.jsonl"], inputs)
+    check_not_inputs(job_files(args.out, args.format), inputs)
     policy = load_policy(args.policy)
     accounts = None if args.accounts is None else read_account_features(args.accounts)
     queue = open_queue(args.queue, policy)  # before any work: a file that is not a queue stops

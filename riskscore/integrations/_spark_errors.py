@@ -35,7 +35,7 @@ def _encoded(value: object) -> list[Any]:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, NotShown):
-        return ["not_shown", value.n_chars]
+        return ["not_shown", [value.n_chars, value.unit]]
     if value is None or isinstance(value, (bool, int, float, str)):
         return ["value", value]
     return ["text", str(value)]
@@ -43,7 +43,7 @@ def _encoded(value: object) -> list[Any]:
 
 def _decoded(tagged: list[Any]) -> object:
     tag, value = tagged
-    return NotShown(int(value)) if tag == "not_shown" else value
+    return NotShown(int(value[0]), str(value[1])) if tag == "not_shown" else value
 
 
 def error_payload(error: RiskscoreError) -> dict[str, Any]:

@@ -59,32 +59,31 @@ def check_columns(events: DataFrame) -> None:
                 f"events.withColumn({name!r}, col({name!r}).cast('long'))",
                 column=name,
             )
-    _check_decimal_ids(events)
 
 
-def _check_decimal_ids(events: DataFrame) -> None:
-    """Whole-decimal ids (``decimal(p, 0)``) are read as the integers they hold: those of
-    more than 18 digits are checked, in one pass, to fit in 64 bits, as integer ids must
-    here (never cast to null or wrapped into another id)."""
+def _beyond_int64(events: DataFrame) -> set[str]:
+    """The whole-decimal id columns (``decimal(p, 0)``) holding an id beyond 64-bit
+    integers (one pass, over those of more than 18 digits only): read as
+    :func:`riskscore.read_messages` reads such a column, as the decimal text of its
+    integers (:class:`riskscore.io.ids.DecimalIds`), never cast to null or wrapped into
+    another id."""
     wide = [
         n
         for n in _ID_COLUMNS
         if isinstance(kind := events.schema[n].dataType, st.DecimalType) and kind.precision > 18
     ]
     if not wide:
-        return
+        return set()
     row = events.agg(*[f(n) for n in wide for f in (sf.min, sf.max)]).first()
     bounds = [] if row is None else list(row)  # one row, of nulls when there are no events
-    for j, name in enumerate(wide):
-        for value in (bounds[2 * j], bounds[2 * j + 1]):
-            if value is not None and not INT64_MIN <= int(value) <= INT64_MAX:
-                raise SchemaError(
-                    f"column {name!r}: the id {int(value)} is beyond 64-bit integers; Spark "
-                    f"scoring takes such ids as strings: cast it, e.g. "
-                    f"events.withColumn({name!r}, col({name!r}).cast('string'))",
-                    column=name,
-                    value=int(value),
-                )
+    return {
+        name
+        for j, name in enumerate(wide)
+        if any(
+            v is not None and not INT64_MIN <= int(v) <= INT64_MAX
+            for v in (bounds[2 * j], bounds[2 * j + 1])
+        )
+    }
 
 
 def _field_paths(schema: Any) -> list[str]:
@@ -107,15 +106,26 @@ def _field_paths(schema: Any) -> list[str]:
 
 
 def normalize_ids(events: DataFrame) -> tuple[DataFrame, bool, bool]:
-    """Integer ids as long, text ids as they are; whether conversation ids are text, and
-    whether account ids are. Integer senders beside text recipients (or the reverse) are
-    left so: the tasks refuse them as :func:`riskscore.read_messages` does (``500`` and
-    ``"500"`` are two accounts; made one type, they would be one)."""
+    """Ids as :func:`riskscore.read_messages` reads them: integers as long, text as it is,
+    and a column of integers with one beyond int64 (whole decimals) as their decimal text,
+    with the other account column's integers beside it (one account space); whether
+    conversation ids are text, and whether account ids are. Integer senders beside text
+    recipients (or the reverse) are left so, the integers beyond int64 as decimals: the
+    tasks refuse them as :func:`riskscore.read_messages` does (``500`` and ``"500"`` are
+    two accounts; made one type, they would be one)."""
+    wide = _beyond_int64(events)
     text = {name: isinstance(events.schema[name].dataType, st.StringType) for name in _ID_COLUMNS}
-    out = events.select(
-        *[c for c in SCHEMA_COLUMNS if c in events.columns],
-    )
+    accounts = ("sender_id", "recipient_id")
+    mixed = text["sender_id"] != text["recipient_id"]
+    decimal_text = {"conversation_id"} & wide
+    if not mixed and wide & set(accounts):
+        decimal_text |= set(accounts)
+    out = events.select(*[c for c in SCHEMA_COLUMNS if c in events.columns])
     for name in _ID_COLUMNS:
+        if name in decimal_text:
+            text[name] = True
+        elif name in wide:  # beside text ids: left for the tasks to refuse, as in memory
+            continue
         out = out.withColumn(name, sf.col(name).cast(_id_type(text[name])))
     return out, text["conversation_id"], text["sender_id"] or text["recipient_id"]
 

@@ -274,7 +274,8 @@ def _python_values(col: Any) -> AnyArray:
     zone, a union's values, an extension type's): a cell Python holds not as its type
     means it is :class:`~riskscore.io.raw.Unheld`, its stored value and the column's type
     (``4611686018427387904 (timestamp[s])``: beyond Python's years 1 to 9999; ``648
-    (extension<pandas.period<ArrowPeriodType>>)``: an extension that gives its storage)."""
+    (extension<pandas.period<ArrowPeriodType>>)``: an extension that gives its storage,
+    :func:`_is_storage`)."""
     if not isinstance(col.type, pa.BaseExtensionType):
         try:
             return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
@@ -286,11 +287,28 @@ def _python_values(col: Any) -> AnyArray:
             try:
                 held = value.as_py()
             except (OverflowError, ValueError):
-                held = Unheld(f"{value.value} ({chunk.type})")
-            if type(value) is pa.ExtensionScalar and held is not None:  # its storage's value
-                held = Unheld(f"{held} ({chunk.type})")
+                held = Unheld(value.value, chunk.type)
+            if (
+                isinstance(value, pa.ExtensionScalar)
+                and held is not None
+                and _is_storage(held, value.value)
+            ):  # the extension gives its storage: its cells mean what its type says
+                held = Unheld(held, chunk.type)
             out.append(held)
     return np.fromiter(out, dtype=object, count=len(out))
+
+
+def _is_storage(held: object, storage: pa.Scalar) -> bool:
+    """Whether an extension cell's Python value ``held`` is only its storage's value: the
+    months of pandas' Period, the text of an ``arrow.json`` document (``"a"`` with its
+    quotes; ``1`` as text, where the same document in a JSON lines file is an integer).
+    An extension of values of its own (``bool8``'s booleans, ``uuid``'s UUIDs) gives
+    another type, each value checked as what it is."""
+    try:
+        stored = storage.as_py()
+    except (OverflowError, ValueError):  # a storage Python cannot hold: not what it gave
+        return False
+    return type(held) is type(stored) and held == stored
 
 
 def _string_dictionary(col: Any) -> Any:

@@ -7,7 +7,7 @@ import csv
 import errno
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
@@ -29,7 +29,14 @@ from riskscore.io.jsonl import read_jsonl
 from riskscore.io.raw import RawColumns
 from riskscore.io.text import NotUtf8, arrow_file, parquet_file
 
-__all__ = ["check_own_files", "check_regular_file", "read_file", "real_path"]
+__all__ = [
+    "check_not_inputs",
+    "check_own_files",
+    "check_regular_file",
+    "read_file",
+    "real_path",
+    "refuse_unreadable",
+]
 
 AnyArray = npt.NDArray[Any]
 IntArray = npt.NDArray[np.int64]
@@ -96,6 +103,36 @@ def check_own_files(files: Mapping[str, Path | None]) -> None:
             raise SchemaError(f"{other} and {option} name one file, {path}: give each its own file")
 
 
+def check_not_inputs(outputs: Iterable[Path], inputs: Iterable[Path | None]) -> None:
+    """Refuse output files that are one of the inputs (by any path: ``./``, ``..``, a
+    symbolic link), before any work: writing one would destroy the input it reads, or
+    corrupt it mid-read when it is streamed. The files a command both reads and writes
+    (a review queue) are inputs too.
+
+    Raises
+    ------
+    SchemaError
+        An output is an input; the CLI prints one line and exits with status 2.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> check_not_inputs([folder / "scores.parquet"], [folder / "events.parquet", None])
+    >>> check_not_inputs([folder / "scores.parquet"], [folder / "." / "scores.parquet"])
+    Traceback (most recent call last):
+    riskscore.exceptions.SchemaError: ... which is being read: choose another output ...
+    """
+    read = {real_path(path): path for path in inputs if path is not None}
+    for output in outputs:
+        source = read.get(real_path(output))
+        if source is not None:
+            raise SchemaError(
+                f"{output} would replace the input {source}, which is being read: choose "
+                "another output directory (--out), or move the input out of it"
+            )
+
+
 def read_file(path: Path) -> dict[str, AnyArray]:
     """One events file, by suffix. Whatever is wrong with the file (empty, truncated,
     ragged, not the format its suffix says) is a :class:`SchemaError` naming the file."""
@@ -115,15 +152,18 @@ def read_file(path: Path) -> dict[str, AnyArray]:
     except RiskscoreError:  # riskscore's own (the input's, or a setting's): as raised
         raise
     except OSError as exc:
-        if exc.errno is not None:  # the system's (permission, I/O): the CLI names it as such
-            raise
-        _refuse(path, exc)  # Arrow's, without an errno: a corrupt Parquet footer
+        refuse_unreadable(path, exc)
     except (pa.ArrowException, csv.Error, UnicodeError, ValueError, OverflowError) as exc:
-        _refuse(path, exc)
+        refuse_unreadable(path, exc)
 
 
-def _refuse(path: Path, exc: Exception) -> NoReturn:
-    """The SchemaError for a file its reader could not read, naming the file."""
+def refuse_unreadable(path: Path, exc: Exception) -> NoReturn:
+    """The SchemaError for a file its reader could not read, naming the file (one message
+    whether the file is read whole or in chunks, :mod:`riskscore.batch.parquet_chunks`).
+    An OSError of the system's (with an errno: permission, I/O) is raised as it is: the
+    CLI names it as such."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        raise exc
     suffix = path.suffix.lower()
     what = {".csv": "CSV"}.get(suffix, "Parquet" if suffix in PARQUET_SUFFIXES else "JSON")
     # Arrow quotes the offending CSV row after "got N:"; the row may hold content
@@ -146,8 +186,9 @@ def _read_csv(path: Path) -> RawColumns:
     """CSV with every cell read as text, for the checks to read as every source's values:
     type inference would make ``007`` and ``7`` one id, round 20-digit ids through floats,
     and read ``0x0c`` as the age 12 and ``NA`` as an unknown one. A cell that is not UTF-8
-    is read as its bytes, which every check refuses by row, as a Parquet file's bytes;
-    the columns not read may hold any bytes (the header is read as Arrow reads it)."""
+    is read as its bytes (:class:`NotUtf8`), refused by row in any column as not UTF-8
+    (:attr:`RawColumns.not_utf8`); the columns not read may hold any bytes (the header is
+    read as Arrow reads it)."""
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
@@ -182,6 +223,9 @@ def _read_csv(path: Path) -> RawColumns:
     raw = RawColumns(arrow_to_numpy(table), caller_memory=False)
     for name in not_utf8:
         raw[name] = _utf8_cells(raw[name])
+        raw.not_utf8[name] = np.fromiter(
+            (isinstance(c, NotUtf8) for c in raw[name].tolist()), dtype=bool, count=len(raw[name])
+        )
     raw.lines = partial(_csv_lines, path)
     raw.unread = unread_names(header)
     return raw

@@ -24,7 +24,7 @@ from riskscore.io.schema import (
     has_hidden_character,
     is_null,
 )
-from riskscore.io.text import NOT_UTF8, NotUtf8, all_text
+from riskscore.io.text import all_text
 from riskscore.io.timestamps import Sink
 
 __all__ = [
@@ -171,8 +171,6 @@ def _id_kind(v: object) -> str:
         if abs(number) > 2.0**bits:
             return _inexact_reason(bits)
         return "int"
-    if isinstance(v, NotUtf8):  # a CSV cell: a file's user has no bytes to decode
-        return NOT_UTF8
     if isinstance(v, (bytes, bytearray, memoryview)):
         return "is bytes, not an id: decode it to text"
     return _NOT_AN_ID

@@ -45,34 +45,42 @@ MIN_SENTENCE_WORDS: Final = 3
 
 
 class NotShown:
-    """A refused value that may be message content, in its place: only its length."""
+    """A refused value that may be message content, in its place: only its length, in
+    ``unit`` (``"characters"``, or ``"bytes"`` for bytes, which may not be text)."""
 
-    __slots__ = ("n_chars",)
+    __slots__ = ("n_chars", "unit")
 
-    def __init__(self, n_chars: int) -> None:
+    def __init__(self, n_chars: int, unit: str = "characters") -> None:
         self.n_chars = n_chars
+        self.unit = unit
 
     def __repr__(self) -> str:
-        return f"text of {self.n_chars} characters (not shown: it may be message content)"
+        return f"text of {self.n_chars} {self.unit} (not shown: it may be message content)"
 
     def __eq__(self, other: object) -> bool:  # the same refusal, wherever it was made
-        return isinstance(other, NotShown) and other.n_chars == self.n_chars
+        return (
+            isinstance(other, NotShown)
+            and other.n_chars == self.n_chars
+            and other.unit == self.unit
+        )
 
     def __hash__(self) -> int:
-        return hash((NotShown, self.n_chars))
+        return hash((NotShown, self.n_chars, self.unit))
 
 
 class Unheld:
     """A cell whose value Python holds not as its type means it (a time beyond Python's
     years 1 to 9999; a cell of an extension type that gives only its storage, as pandas'
     Period its count of months): a value no check accepts, not even as an id (text would
-    be one), quoted as its ``text`` (the stored value and the type, ``648
-    (extension<pandas.period<ArrowPeriodType>>)``) in errors and quarantine records."""
+    be one), quoted as its ``text`` (the ``stored`` value and the type, ``648
+    (extension<pandas.period<ArrowPeriodType>>)``) in errors and quarantine records;
+    only its length when the stored value may be message content (:func:`shown`)."""
 
-    __slots__ = ("text",)
+    __slots__ = ("stored", "text")
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, stored: object, kind: object) -> None:
+        self.stored = str(stored)
+        self.text = f"{self.stored} ({kind})"
 
     def __repr__(self) -> str:
         return repr(self.text)
@@ -118,16 +126,19 @@ def shown(column: str, value: object) -> object:
     >>> shown("sender_id", "user-1"), shown("channel", "direct")
     ('user-1', 'direct')
 
-    Bytes are judged as the text they hold (invalid UTF-8 escaped):
+    Bytes are judged as the text they hold (invalid UTF-8 escaped) and counted as bytes:
 
     >>> shown("channel", b"see you later")
-    text of 13 characters (not shown: it may be message content)
+    text of 13 bytes (not shown: it may be message content)
     """
-    text = value
     if isinstance(value, (bytes, bytearray, memoryview)):
-        text = bytes(value).decode("utf-8", "backslashreplace")
-    if isinstance(text, str) and _may_be_content(column, text):
-        return NotShown(len(text))
+        data = bytes(value)
+        if _may_be_content(column, data.decode("utf-8", "backslashreplace")):
+            return NotShown(len(data), "bytes")
+    elif isinstance(value, str) and _may_be_content(column, value):
+        return NotShown(len(value))
+    elif isinstance(value, Unheld) and _may_be_content(column, value.stored):
+        return NotShown(len(value.stored))  # the text of an arrow.json document, say
     return value
 
 
@@ -162,7 +173,8 @@ def show(value: object) -> str:
     if isinstance(value, NotShown):
         return repr(value)
     if isinstance(value, (str, bytes)) and len(value) > 40:
-        return f"{value[:37]!r}... ({len(value)} characters)"
+        unit = "bytes" if isinstance(value, bytes) else "characters"
+        return f"{value[:37]!r}... ({len(value)} {unit})"
     text = repr(value.item() if isinstance(value, np.generic) else value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -217,6 +229,10 @@ class RawColumns(dict[str, AnyArray]):
         (-1 where unknown); None for inputs without lines.
     unread : tuple of str
         The source's columns that are not schema v1 columns (never read), in its order.
+    not_utf8 : dict of str to array of bool
+        Per column, the rows whose cells are bytes that are not UTF-8 text (a CSV file
+        saved in another encoding): refused as such in every column, before the
+        column's own check (:func:`riskscore.io.validate.validate_columns`).
     caller_memory : bool
         Whether a writable array may share memory with the caller's (a dict of arrays, a
         pandas frame), which the caller can still change: the validated table copies those.
@@ -232,6 +248,7 @@ class RawColumns(dict[str, AnyArray]):
         self.rows: npt.NDArray[np.int64] | None = None
         self.lines: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.int64]] | None = None
         self.unread: tuple[str, ...] = ()
+        self.not_utf8: dict[str, npt.NDArray[np.bool_]] = {}
 
 
 def input_rows(raw: Mapping[str, AnyArray], rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -4,9 +4,10 @@ numpy and pyarrow release the GIL in their loops, so independent steps over larg
 arrays share the machine's cores on threads. For small tables starting threads
 costs more than it saves, and the same steps run at once on the calling thread.
 
-``RISKSCORE_NUM_THREADS`` sets the number of worker threads (default: 2, or 1 on a
-one-core machine; measured on 2 cores only). Set it to 1 where riskscore already runs
-in one process per core, so that the processes do not compete for the cores.
+``RISKSCORE_NUM_THREADS`` sets the number of worker threads, 1 to :data:`MAX_THREADS`
+(default: 2, or 1 on a one-core machine; measured on 2 cores only). Set it to 1 where
+riskscore already runs in one process per core, so that the processes do not compete for
+the cores.
 :func:`limited_threads` lowers it for the code inside a ``with`` block (and for work that
 block hands to :func:`riskscore.batch.prefetch.one_ahead`): out-of-core scoring already
 keeps two threads busy with two chunks, and splitting each step again made the
@@ -32,6 +33,12 @@ THREAD_MIN_ROWS = 100_000
 
 #: The environment variable that sets the number of worker threads.
 THREADS_VARIABLE = "RISKSCORE_NUM_THREADS"
+
+#: The most worker threads ``RISKSCORE_NUM_THREADS`` may set: each thread works on its own
+#: part of a table, and the parts are made at once (memory grows with their number), so a
+#: mistyped count (100000) is refused rather than taken. Above a machine's cores, more
+#: threads only compete for them.
+MAX_THREADS = 256
 
 #: The limit set by :func:`limited_threads` in the current context (None: no limit).
 _LIMIT: ContextVar[int | None] = ContextVar("riskscore_thread_limit", default=None)
@@ -78,10 +85,11 @@ def _configured_threads() -> int:
         threads = int(text) if is_number_text(text) else 0
     except ValueError:  # 1.5
         threads = 0
-    if threads < 1:
+    if not 1 <= threads <= MAX_THREADS:
         raise ConfigurationError(
             f"environment variable {THREADS_VARIABLE}={text!r} is not a number of threads: "
-            "expected a whole number of 1 or more"
+            f"expected a whole number from 1 to {MAX_THREADS} (at most {MAX_THREADS}: "
+            "memory grows with each thread; the machine's cores are a good choice)"
         )
     return threads
 

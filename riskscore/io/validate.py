@@ -39,6 +39,7 @@ from riskscore.io.schema import (
     is_content_column,
     misspelt_column,
 )
+from riskscore.io.text import NOT_UTF8
 from riskscore.io.threads import executor_for
 from riskscore.io.timestamps import (
     DEFAULT_READ_MAX_FUTURE_S,
@@ -88,12 +89,15 @@ def validate_columns(
         problems.add(column, mask, reason)
 
     checks = _checks(raw, n_rows, limit)
+    not_utf8 = getattr(raw, "not_utf8", {})
     # The columns are independent: on a large table they are checked on two threads.
     # Each row's first problem is then taken in check order, as one thread would find it.
     with executor_for(n_rows) as pool:
         running = {name: pool.submit(run_check, check) for name, check in checks.items()}
         for name, future in running.items():
             cols[name], found = future.result()
+            if name in not_utf8:  # a CSV cell in another encoding: that, whatever the column
+                problems.add(name, not_utf8[name], NOT_UTF8)
             for column, mask, reason in found.problems:
                 problems.add(column, mask, reason)
     # integers beyond int64 make the account ids decimal text: the table records it
@@ -160,6 +164,7 @@ def _with_textual_times(raw: Mapping[str, AnyArray]) -> Mapping[str, AnyArray]:
     out = RawColumns(raw, caller_memory=getattr(raw, "caller_memory", True))
     out["timestamp"] = text
     out.refused = dict(getattr(raw, "refused", {}))
+    out.not_utf8 = dict(getattr(raw, "not_utf8", {}))
     out.rows = getattr(raw, "rows", None)
     out.lines = getattr(raw, "lines", None)
     return out
