@@ -6,22 +6,33 @@ Each test failed on the code before its fix. All data is synthetic; no message t
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
+import logging
+import sqlite3
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import config
+from serve_helpers import CHEAP_HASHER, ThreadServer, config
 from test_synapse import _module, _Room, _run
 
 import riskscore as rs
 from riskscore.cli import main
-from riskscore.integrations._synapse_ages import AgeSource
+from riskscore.cli import serve as serve_command
+from riskscore.cli.entrypoint import build_parser
+from riskscore.integrations._synapse_ages import AgeSource, make_age_source
+from riskscore.integrations._synapse_config import SynapseConfigError
+from riskscore.integrations._synapse_config import parse as parse_synapse_config
 from riskscore.integrations._synapse_mapping import EventTranslator, RoomStore
 from riskscore.io import sqlite
 from riskscore.moderation import ReviewQueue
 from riskscore.serve import create_app
+from riskscore.serve.accounts import ModeratorStore
 
 T0 = 1_767_225_600  # 2026-01-01
 JSON = {"content-type": "application/json"}
@@ -147,3 +158,132 @@ def test_a_message_of_a_member_who_has_just_left_is_scored_at_the_rooms_size(
     assert rs.io.groups.fan_out("@a:x", ["@b:x", "@c:x"], 2) is None  # three with a
     module._before_shutdown()
 
+
+# ---------------------------- 4. a refused query's content stays out of the access log
+
+
+def test_a_query_field_refused_as_content_is_not_written_to_the_access_log(
+    tmp_path: Path, model: rs.RiskModel
+) -> None:
+    """Was: a request whose query names a content-like field (``?text=...``) was refused
+    (422), and uvicorn's access log line, written from the request's scope, held the
+    query: the text riskscore refuses to take was kept in the server's log."""
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
+    access = logging.getLogger("uvicorn.access")
+    server = ThreadServer(config(tmp_path, model), log_level="info")
+    access.addHandler(handler)
+    try:
+        secret = "synthetic%20words%20standing%20in%20for%20a%20message"
+        for path in (f"/healthz?text={secret}", f"/console/queue?page=1&Body={secret}"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(server.url + path, timeout=60)
+            assert refused.value.code == 422
+        urllib.request.urlopen(server.url + "/healthz?probe=1", timeout=60).read()
+    finally:
+        server.stop()
+        access.removeHandler(handler)
+    assert len(records) == 3, records
+    assert not [r for r in records if "synthetic" in r], records
+    assert "/healthz?probe=1" in records[-1]  # a query of no content is logged as it was
+
+
+# ---------------------------------- 5. a name in the single sign-on header is UTF-8
+
+
+def test_a_single_sign_on_name_is_read_as_utf8_never_as_another_account(
+    tmp_path: Path, model: rs.RiskModel
+) -> None:
+    """Was: the ``--trusted-header`` value was read as Latin-1 (HTTP's reading of header
+    bytes): the proxy's UTF-8 ``josé`` signed in as the account ``josÃ©``, another
+    person's name, and the account ``josé`` could never sign in."""
+    cfg = config(tmp_path, model, trusted_header="X-Remote-User")
+    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
+    store.add("josé", "lead", None)
+    store.add("josÃ©", "moderator", None)  # the Latin-1 reading of the UTF-8 bytes
+    store.close()
+    server = ThreadServer(cfg)  # a real server: the test client re-encodes header bytes
+
+    def shown_as(name: bytes) -> tuple[int, str]:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        try:
+            connection.putrequest("GET", "/console/audit")
+            connection.putheader("X-Remote-User", name)
+            connection.endheaders()
+            response = connection.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
+
+    try:
+        status, page = shown_as("josé".encode())
+        assert status == 200, page  # the lead's page: josé, not josÃ©
+        assert shown_as("josÃ©".encode())[0] == 403  # a moderator's name, as set
+        status, page = shown_as(b"jos\xe9")  # not UTF-8: no account is guessed
+        assert status == 403
+        assert "UTF-8" in page
+    finally:
+        server.stop()
+
+
+# ----------------------------------------- 6. an API token a client can send as set
+
+
+@pytest.mark.parametrize(
+    "token", ["pässwort-of-synthetic-tests", " token-with-a-space-before", "token\twith-tab"]
+)
+def test_an_api_token_no_client_can_send_as_set_is_refused_at_start(
+    tmp_path: Path, model: rs.RiskModel, monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    """Was: an API token with characters beyond ASCII, or with white space (which HTTP
+    strips from a header's ends) was taken: a client sending it as set (in UTF-8) was
+    refused 401 on every request, and only its Latin-1 bytes were let in."""
+    with pytest.raises(ValueError, match="api_token") as caught:
+        config(tmp_path, model, api_token=token)
+    assert token.strip() not in str(caught.value)  # a secret is never shown
+    monkeypatch.setenv("RISKSCORE_SESSION_KEY", "a session key of synthetic tests 0123456789")
+    monkeypatch.setenv("RISKSCORE_API_TOKEN", token)
+    checkpoint = tmp_path / "c.sqlite"
+    args = build_parser().parse_args(
+        ["serve", "--db", str(tmp_path / "q.sqlite"), "--checkpoint", str(checkpoint)]
+    )
+    with pytest.raises(ValueError, match="RISKSCORE_API_TOKEN"):
+        serve_command._config(args)
+    assert not checkpoint.exists()  # refused before any file is made
+    config(tmp_path, model, api_token="Abc-123._~+/=")  # RFC 6750's characters are taken
+
+
+# ------------------------------------ 7. an age table named like an SQL keyword
+
+
+def test_an_age_table_named_like_an_sql_keyword_is_read(tmp_path: Path) -> None:
+    """Was: ``ages: {sqlite: FILE, table: order}`` (a table SQLite holds under that name)
+    was refused as "FILE is not an SQLite database: near "order": syntax error": the name
+    went into the SQL unquoted."""
+    db = tmp_path / "ages.sqlite3"
+    with contextlib.closing(sqlite3.connect(db)) as con, con:
+        con.execute('CREATE TABLE "order" (user_id TEXT, age REAL)')
+        con.execute("INSERT INTO \"order\" VALUES ('@kid:x', 12.5)")
+    raw = {"state_dir": str(tmp_path / "s"), "alerts": {"jsonl": str(tmp_path / "a")}}
+    settings = parse_synapse_config({**raw, "ages": {"sqlite": str(db), "table": "order"}})
+    assert make_age_source(settings.ages).get("@kid:x").age == 12.5
+
+
+# ----------------------------------------- 8. a user listed twice in the ages file
+
+
+def test_a_user_listed_twice_in_the_ages_csv_is_refused_naming_both_lines(
+    tmp_path: Path,
+) -> None:
+    """Was: a CSV age source listing one user twice (two declared ages) kept the last row
+    and dropped the other without a word: the module scored the user with one age of two,
+    chosen by the order of the file."""
+    ages = tmp_path / "ages.csv"
+    ages.write_text("user_id,age\n@kid:x,12\n@adult:x,34\n@kid:x,31\n", encoding="utf-8")
+    raw = {"state_dir": str(tmp_path / "s"), "alerts": {"jsonl": str(tmp_path / "a")}}
+    settings = parse_synapse_config({**raw, "ages": {"csv": str(ages)}})
+    with pytest.raises(SynapseConfigError, match="@kid:x") as caught:
+        make_age_source(settings.ages)
+    assert "lines 2 and 4" in caught.value.msg
+    assert caught.value.path == ("ages", "csv")
