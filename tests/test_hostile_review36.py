@@ -11,6 +11,7 @@ import http.client
 import json
 import logging
 import sqlite3
+import stat
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -137,8 +138,9 @@ def test_a_message_of_a_member_who_has_just_left_is_scored_at_the_rooms_size(
 ) -> None:
     """Was: a message whose room view no longer listed its sender (the sender left the
     two-person room at that moment, or the module first saw the room after the leave)
-    went out with ``room_size`` 1, the members left, and the scorer refused it: the sender
-    was a member of the room when it sent the message, and counts in its size."""
+    went out with ``room_size`` 1, the members left, and the scorer refused it; a
+    three-person room's was sent as a ``direct`` message. The sender was a member of the
+    room when it sent the message, and counts in its size and its channel."""
     translator = EventTranslator(RoomStore(tmp_path / "r.sqlite3"), AgeSource(lambda _u: None))
     room = _two_person_room_the_sender_left()
     (row,) = translator.translate(room.message("@adult:x"), room.state)
@@ -148,7 +150,7 @@ def test_a_message_of_a_member_who_has_just_left_is_scored_at_the_rooms_size(
         group.member(user, "join")
     group.member("@adult:x", "leave")
     rows = translator.translate(group.message("@adult:x"), group.state)
-    assert {r["room_size"] for r in rows} == {3}
+    assert {(r["room_size"], r["channel"]) for r in rows} == {(3, "group")}  # not "direct"
     (tmp_path / "m").mkdir()
     module, _ = _module(tmp_path / "m")
     _run(module.on_new_event(room.message("@adult:x"), room.state))
@@ -287,3 +289,20 @@ def test_a_user_listed_twice_in_the_ages_csv_is_refused_naming_both_lines(
         make_age_source(settings.ages)
     assert "lines 2 and 4" in caught.value.msg
     assert caught.value.path == ("ages", "csv")
+
+
+# ------------------------------- 9. a new database through a link to a missing file
+
+
+def test_a_database_made_through_a_link_to_a_missing_file_is_private(tmp_path: Path) -> None:
+    """Was: ``--db queue.sqlite``, a symbolic link to a file not made yet, created the
+    queue readable by everyone (mode 0644 under the usual umask): the file made with mode
+    0600 was looked for at the link, which exists, so SQLite made the target itself."""
+    for name, open_store in (
+        ("queue", lambda path: ReviewQueue(path).close()),
+        ("state", lambda path: sqlite.connect(path).close()),
+    ):
+        link, target = tmp_path / f"{name}.sqlite", tmp_path / f"{name}-target.sqlite"
+        link.symlink_to(target)
+        open_store(link)
+        assert stat.S_IMODE(target.stat().st_mode) == 0o600, name

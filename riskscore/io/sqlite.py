@@ -309,9 +309,11 @@ def foreign_in(
 
 def _create_private(file: Path) -> None:
     """Create an empty file with mode 0600 if none exists (an empty file is an empty
-    database to SQLite)."""
+    database to SQLite). Made where SQLite opens it: through a symbolic link to a missing
+    file, that file (``O_EXCL`` finds the link itself there, and SQLite made the target
+    with the umask's mode, readable by everyone)."""
     try:
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        fd = os.open(real_path(file), os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     except FileExistsError:
         return
     os.close(fd)
