@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from serve_helpers import CHEAP_HASHER, ThreadServer, config
+from test_hostile_review33 import _event as event_at
 from test_synapse import _module, _Room, _run
 
 import riskscore as rs
@@ -31,11 +32,10 @@ from riskscore.integrations._synapse_config import SynapseConfigError
 from riskscore.integrations._synapse_config import parse as parse_synapse_config
 from riskscore.integrations._synapse_mapping import EventTranslator, RoomStore
 from riskscore.io import sqlite
-from riskscore.moderation import ReviewQueue
+from riskscore.moderation import QueueError, ReviewQueue
 from riskscore.serve import create_app
 from riskscore.serve.accounts import ModeratorStore
 
-T0 = 1_767_225_600  # 2026-01-01
 JSON = {"content-type": "application/json"}
 
 
@@ -44,17 +44,9 @@ def model() -> rs.RiskModel:
     return rs.load_model()
 
 
-def _event(cid: object = "c1", t: int = 0, **changes: Any) -> dict[str, Any]:
-    return {
-        "conversation_id": cid,
-        "timestamp": T0 + t,
-        "sender_id": "a",
-        "recipient_id": "b",
-        "sender_age": 31.0,
-        "recipient_age": 12.0,
-        "channel": "direct",
-        **changes,
-    }
+def _event(t: int = 0, **changes: Any) -> dict[str, Any]:
+    """Review 33's event of conversation 1 at ``t`` seconds past 2026-01-01, changed."""
+    return {**event_at(1, t), **changes}
 
 
 # ------------------------------------- 1. a refusal names the request's own event index
@@ -306,3 +298,23 @@ def test_a_database_made_through_a_link_to_a_missing_file_is_private(tmp_path: P
         link.symlink_to(target)
         open_store(link)
         assert stat.S_IMODE(target.stat().st_mode) == 0o600, name
+
+
+# ------------------------- 10. two accounts whose names are the same text, shown alike
+
+
+def test_an_account_named_as_another_in_another_unicode_form_is_refused(tmp_path: Path) -> None:
+    """Was: ``josé`` (one character é) and ``jose\\u0301`` (e and a combining accent) were
+    two accounts: the same name on every page and in the audit and access logs, each
+    decision attributed to a name that two people held."""
+    store = ModeratorStore(tmp_path / "queue.sqlite", hasher=CHEAP_HASHER)
+    try:
+        store.add("josé", "lead", None)
+        with pytest.raises(QueueError, match="josé") as caught:
+            store.add("jose\u0301", "moderator", None)
+        assert "Unicode" in str(caught.value)
+        assert store.names() == ["josé"]
+        store.add("josé", "lead", None)  # the same account changed: as ever
+        store.add("José", "moderator", None)  # another name (case shows on every page)
+    finally:
+        store.close()

@@ -138,7 +138,8 @@ def _user(request: Request, *, lead: bool = False) -> Moderator:
                     None,
                 )
             )
-        account = state.accounts.get(_header_name(request, header, names[0])) if names else None
+        name = _header_name(request, header, names[0]) if names else ""
+        account = state.accounts.get(name) if name else None
     else:
         session = state.signer.session_of(request.cookies.get(SESSION_COOKIE))
         if session is not None:
@@ -160,13 +161,13 @@ def _user(request: Request, *, lead: bool = False) -> Moderator:
     return account
 
 
-def _header_name(request: Request, header: str, value: str) -> str | None:
-    """The account name in the single sign-on header (None: empty), read as UTF-8, as
-    proxies send names and as accounts are kept: HTTP hands the header's bytes over as
-    Latin-1, which read ``josé`` as ``josÃ©``, another account's possible name. A value
-    that is not UTF-8 names no account (403), never one guessed by another reading."""
+def _header_name(request: Request, header: str, value: str) -> str:
+    """The account name in the single sign-on header, read as UTF-8, as proxies send
+    names and as accounts are kept: HTTP hands the header's bytes over as Latin-1, which
+    read ``josé`` as ``josÃ©``, another account's possible name. A value that is not UTF-8
+    names no account (403), never one guessed by another reading."""
     try:
-        return value.encode("latin-1").decode("utf-8") or None
+        return value.encode("latin-1").decode("utf-8")
     except UnicodeError:
         raise ConsoleRefusedError(
             _message(
