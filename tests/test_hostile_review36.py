@@ -173,8 +173,10 @@ def test_a_query_field_refused_as_content_is_not_written_to_the_access_log(
         for path in (f"/healthz?text={secret}", f"/console/queue?page=1&Body={secret}"):
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(server.url + path, timeout=60)
+            refused.value.close()  # its connection
             assert refused.value.code == 422
-        urllib.request.urlopen(server.url + "/healthz?probe=1", timeout=60).read()
+        with urllib.request.urlopen(server.url + "/healthz?probe=1", timeout=60) as probe:
+            probe.read()
     finally:
         server.stop()
         access.removeHandler(handler)
