@@ -109,11 +109,11 @@ class ThreadServer(_Client):
     process: a real HTTP server without a second interpreter's start-up (the command line
     and its SIGTERM handling are tested with :class:`Server`)."""
 
-    def __init__(self, config: ServeConfig) -> None:
+    def __init__(self, config: ServeConfig, *, log_level: str = "warning") -> None:
         sock = listen("127.0.0.1", 0)
         self.port = int(sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
+        self.server = uvicorn.Server(uvicorn.Config(create_app(config), log_level=log_level))
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
         )

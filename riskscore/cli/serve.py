@@ -35,7 +35,12 @@ try:  # the optional extra riskscore-metadata[serve]
 
     import riskscore.serve as serve_package  # the application itself loads on first use
     from riskscore.serve.accounts import ModeratorStore, Role
-    from riskscore.serve.config import DEFAULT_BODY_TIMEOUT_S, Part, ServeConfig
+    from riskscore.serve.config import (
+        DEFAULT_BODY_TIMEOUT_S,
+        Part,
+        ServeConfig,
+        check_api_token,
+    )
     from riskscore.serve.service import remembered_batches
 
     _MISSING: ImportError | None = None
@@ -302,6 +307,8 @@ def _config(args: argparse.Namespace) -> ServeConfig:
     files = {"--db": args.db, "--checkpoint": args.checkpoint, "--timeline": timeline}
     check_own_files({**files, "--policy": args.policy})  # before any file is opened
     api_token = secret_from_environment("RISKSCORE_API_TOKEN")  # the secrets, before too
+    if api_token is not None:
+        check_api_token(api_token, source="RISKSCORE_API_TOKEN")
     session_key = _env_key("RISKSCORE_SESSION_KEY")
     report_key = _report_key(args.db)
     policy = load_policy(args.policy)

@@ -94,7 +94,10 @@ class _CsvLookup:
         self._mtime = mtime
 
     def _read(self) -> dict[str, Profile]:
+        """The file's rows by user id; a user listed twice is refused (naming both lines),
+        never one row kept and the other dropped."""
         rows: dict[str, Profile] = {}
+        lines: dict[str, int] = {}
         with self.path.open(newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
             fields = set(reader.fieldnames or ())
@@ -105,6 +108,13 @@ class _CsvLookup:
                     ("ages", "csv"),
                 )
             for line, row in enumerate(reader, start=2):
+                first = lines.setdefault(row["user_id"], line)
+                if first != line:
+                    raise SynapseConfigError(
+                        f"{str(self.path)!r} lists user {row['user_id']!r} twice, on lines "
+                        f"{first} and {line}: give each user one row",
+                        ("ages", "csv"),
+                    )
                 try:
                     rows[row["user_id"]] = _profile(
                         row["user_id"], row["age"], row.get("tz_offset_min")
@@ -127,8 +137,11 @@ class _SqliteLookup:
 
     def __init__(self, path: Path, table: str) -> None:
         self._conn = sqlite.connect(path, read_only=True, check_same_thread=False)
+        # quoted: a table may be named like an SQL keyword ("order"), which the
+        # configuration takes (an identifier) and SQL would read as that keyword
+        quoted = '"' + table.replace('"', '""') + '"'
         try:
-            columns = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            columns = {row[1] for row in self._conn.execute(f"PRAGMA table_info({quoted})")}
         except sqlite3.DatabaseError as exc:
             raise SynapseConfigError(
                 f"{str(path)!r} is not an SQLite database: {exc}", ("ages", "sqlite")
@@ -140,7 +153,7 @@ class _SqliteLookup:
                 ("ages", "sqlite"),
             )
         tz = "tz_offset_min" if "tz_offset_min" in columns else "NULL"
-        self._sql = f"SELECT age, {tz} FROM {table} WHERE user_id = ?"
+        self._sql = f"SELECT age, {tz} FROM {quoted} WHERE user_id = ?"
 
     def __call__(self, user_id: str) -> tuple[float | None, int | None] | None:
         row = self._conn.execute(self._sql, (user_id,)).fetchone()

@@ -374,14 +374,19 @@ class EventTranslator:
         (joined or invited) that is not publicly joinable, or is flagged direct by an invite
         or by the ``m.direct`` of one of its members; ``encrypted`` if it is encrypted too.
         An encrypted room of more is ``group`` (or ``public``), as Element encrypts every
-        private room by default.
+        private room by default. A message's sender counts among the members whether the
+        view lists it or not: it was one when it sent the message (it may have just left),
+        as it counts in the room's size (:func:`~riskscore.io.groups.fan_out`).
         """
         room_id = event.room_id
+        n_members = view.n_members
+        if event.type in MESSAGE_TYPES and event.sender not in view.joined:
+            n_members += 1  # (a broadcast room's view lists no one: it is large anyway)
         is_direct, is_encrypted = self.store.status(room_id)
         if not is_encrypted and (view.encrypted or event.type == "m.room.encrypted"):
             self.store.mark_encrypted(room_id)
             is_encrypted = True
-        if view.n_members <= 2 and (
+        if n_members <= 2 and (
             view.join_rule != "public"
             or is_direct
             or not self.store.direct_claimants(room_id).isdisjoint(view.joined)

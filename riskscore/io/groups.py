@@ -214,21 +214,29 @@ def broadcast_mask(
 def fan_out(
     sender: str, members: Sequence[str], max_room_members: int
 ) -> tuple[tuple[str, ...], int] | None:
-    """The recipients of a message from ``sender`` to a room whose members are ``members``
-    (the sender included), and the room size; None for a broadcast (more than
+    """The recipients of a message from ``sender`` to a room whose members are ``members``,
+    and the room size when the message was sent; None for a broadcast (more than
     ``max_room_members`` members).
+
+    The sender was a member when it sent the message, and counts in the room's size
+    whether ``members`` lists it or not: a room's membership read a moment later (the
+    sender has just left) would otherwise make a two-person room's message one of a room
+    of one, which no event can be.
 
     Examples
     --------
     >>> fan_out("@a:x", ["@a:x", "@b:x", "@c:x"], 20)
     (('@b:x', '@c:x'), 3)
+    >>> fan_out("@a:x", ["@b:x"], 20)  # a has just left
+    (('@b:x',), 2)
     >>> fan_out("@a:x", ["@a:x", "@b:x", "@c:x"], 2) is None
     True
     """
-    room_size = len(members)
+    recipients = tuple(m for m in members if m != sender)
+    room_size = len(recipients) + 1
     if is_broadcast(room_size, _MESSAGE, max_room_members):
         return None
-    return tuple(m for m in members if m != sender), room_size
+    return recipients, room_size
 
 
 def split_groups(table: MessageTable, broadcast_rows: IntArray) -> MessageTable:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from riskscore.io.files import real_path
 from riskscore.io.private import FILE_MODE
 
 __all__ = [
@@ -44,7 +45,9 @@ DEFAULT_TIMEOUT_S = 30.0
 def _check_file(file: Path, *, must_exist: bool) -> None:
     """Refuse a directory (SQLite would say only "unable to open database file"), anything
     else that is not a regular file (a FIFO or a device: "disk I/O error", or "no SQLite
-    database" read-only) and, when ``must_exist``, a missing file."""
+    database" read-only), a loop of symbolic links (:func:`~riskscore.io.files.real_path`:
+    an ``ELOOP`` OSError naming it, where SQLite says "unable to open database file") and,
+    when ``must_exist``, a missing file."""
     if file.is_dir():
         raise IsADirectoryError(
             f"{file} is a directory: a SQLite database is one file (e.g. {file / 'state.sqlite'})"
@@ -54,8 +57,10 @@ def _check_file(file: Path, *, must_exist: bool) -> None:
             f"{file} is not a regular file (a FIFO, socket or device): a SQLite database is "
             "one regular file"
         )
-    if must_exist and not file.is_file():
-        raise FileNotFoundError(f"no SQLite database at {file}")
+    if not file.exists():
+        real_path(file)  # a loop of symbolic links is not "nothing there": ELOOP, named
+        if must_exist:
+            raise FileNotFoundError(f"no SQLite database at {file}")
 
 
 def connect(
@@ -304,9 +309,11 @@ def foreign_in(
 
 def _create_private(file: Path) -> None:
     """Create an empty file with mode 0600 if none exists (an empty file is an empty
-    database to SQLite)."""
+    database to SQLite). Made where SQLite opens it: through a symbolic link to a missing
+    file, that file (``O_EXCL`` finds the link itself there, and SQLite made the target
+    with the umask's mode, readable by everyone)."""
     try:
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        fd = os.open(real_path(file), os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     except FileExistsError:
         return
     os.close(fd)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -223,6 +224,7 @@ class ModeratorStore:
             hashed = self._hasher.hash(password)
 
         def save(con: sqlite3.Connection) -> None:
+            _refuse_another_form(con, name)
             was = _active_role(con, name)
             if was is Role.LEAD and role is not Role.LEAD:
                 _refuse_last_lead(con, name, "made a moderator")
@@ -423,6 +425,19 @@ def _active_role(con: sqlite3.Connection, name: str) -> Role | None:
         "SELECT role FROM moderators WHERE name = ? AND active = 1", (name,)
     ).fetchone()
     return None if row is None else Role(row[0])
+
+
+def _refuse_another_form(con: sqlite3.Connection, name: str) -> None:
+    """Refuse a new account whose name is another account's (removed ones included) in
+    another Unicode form (``é`` as one character or as ``e`` and an accent): shown alike on
+    every page and in every log, each entry would name two people."""
+    form = unicodedata.normalize("NFC", name)
+    for (other,) in con.execute("SELECT name FROM moderators WHERE name != ?", (name,)):
+        if unicodedata.normalize("NFC", str(other)) == form:
+            raise QueueError(
+                f"moderator {name!r} is the account {str(other)!r} written in another Unicode "
+                "form (shown alike in the logs): change that account, or give another name"
+            )
 
 
 def _refuse_last_lead(con: sqlite3.Connection, name: str, change: str) -> None:

@@ -49,8 +49,9 @@ async def _checkpoints(service: ScoringService, every_s: float) -> None:
 
 class ContentGuard:
     """Refuse (422) any request whose query names a content-like field (``text``, ``body``,
-    ``message``...): riskscore takes no message content on any route. JSON bodies are
-    checked by the event validator, forms by the console."""
+    ``message``...): riskscore takes no message content on any route, and its query is
+    dropped from the request before the server logs it. JSON bodies are checked by the
+    event validator, forms by the console."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -61,6 +62,9 @@ class ContentGuard:
             names = [k for k, _ in parse_qsl(query, keep_blank_values=True)]
             bad = next((n for n in names if is_content_column(n)), None)
             if bad is not None:
+                # The server writes its access log line from this scope once the response
+                # is sent (uvicorn: path and query): the refused text is not kept there.
+                scope["query_string"] = b""
                 body = (
                     b'{"detail": "query field looks like message content: riskscore reads '
                     b'no message content"}'

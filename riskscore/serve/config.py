@@ -14,13 +14,42 @@ from riskscore._checks import check_seconds, check_whole
 from riskscore.online import OnlineScorer
 from riskscore.policy import AlertPolicy
 
-__all__ = ["DEFAULT_BODY_TIMEOUT_S", "Part", "ServeConfig"]
+__all__ = ["DEFAULT_BODY_TIMEOUT_S", "Part", "ServeConfig", "check_api_token"]
 
 #: Seconds a client has to send a whole request body once its headers are in; past
 #: that the request is answered 408 and the connection closed. A client that declares a
 #: large body and trickles it a byte at a time would otherwise hold its connection and
 #: buffer forever. 60 s takes the 16 MiB default limit at 280 KB/s.
 DEFAULT_BODY_TIMEOUT_S = 60.0
+
+
+def check_api_token(token: str, *, source: str = "api_token") -> str:
+    """An API token a client can send as it is set: visible ASCII characters (letters,
+    digits and punctuation), no white space.
+
+    HTTP strips white space from a header's ends, and hands the service a header's bytes
+    as Latin-1: a token of other characters matches only when a client sends them in
+    Latin-1, never as set (in UTF-8), so every request would be refused 401.
+
+    Raises
+    ------
+    ValueError
+        Naming ``source`` and the kind of character, never the token.
+
+    Examples
+    --------
+    >>> check_api_token("k3y-of.synthetic_tests~+/=")
+    'k3y-of.synthetic_tests~+/='
+    """
+    bad = next((c for c in token if not "!" <= c <= "~"), None)
+    if bad is not None or not token:
+        kind = "is empty" if bad is None else f"holds the character U+{ord(bad):04X}"
+        raise ValueError(
+            f"{source} {kind}: an API token must be visible ASCII characters (letters, digits, "
+            "punctuation; no spaces), as clients send it in 'Authorization: Bearer TOKEN'; "
+            'generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+        )
+    return token
 
 
 class Part(StrEnum):
@@ -92,3 +121,5 @@ class ServeConfig:
         check_whole("max_batch_ids", self.max_batch_ids, 0)
         check_whole("max_body_bytes", self.max_body_bytes, 1)
         check_whole("signin_attempts", self.signin_attempts, 1)
+        if self.api_token is not None:
+            check_api_token(self.api_token)

@@ -138,7 +138,8 @@ def _user(request: Request, *, lead: bool = False) -> Moderator:
                     None,
                 )
             )
-        account = state.accounts.get(names[0]) if names and names[0] else None
+        name = _header_name(request, header, names[0]) if names else ""
+        account = state.accounts.get(name) if name else None
     else:
         session = state.signer.session_of(request.cookies.get(SESSION_COOKIE))
         if session is not None:
@@ -158,6 +159,25 @@ def _user(request: Request, *, lead: bool = False) -> Moderator:
             _message(request, "Leads only", "This page is for leads.", 403, account)
         )
     return account
+
+
+def _header_name(request: Request, header: str, value: str) -> str:
+    """The account name in the single sign-on header, read as UTF-8, as proxies send
+    names and as accounts are kept: HTTP hands the header's bytes over as Latin-1, which
+    read ``josé`` as ``josÃ©``, another account's possible name. A value that is not UTF-8
+    names no account (403), never one guessed by another reading."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise ConsoleRefusedError(
+            _message(
+                request,
+                "No console account",
+                f"the {header} header is not UTF-8 text; the proxy must send names in UTF-8",
+                403,
+                None,
+            )
+        ) from None
 
 
 async def _form(request: Request, user: Moderator | None) -> FormData:
