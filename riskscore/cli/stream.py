@@ -238,7 +238,7 @@ def stream_lines(
                     raise SchemaError(
                         f"expected a JSON object (one event), got a JSON {_json_kind(event)}"
                     )
-                alerts = update(event)
+                alerts = update(event, row=lineno)  # a refusal names the event by its line
             except Exception as exc:
                 n_rejected += 1
                 if scorer.n_refused_future != refused_future:

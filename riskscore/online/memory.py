@@ -150,9 +150,9 @@ class ScorerMemory(ScorerCheckpoints):
 
     # ------------------------------------------------------------------ state
 
-    def _check_future(self, ts: int) -> None:
-        """Refuse an event dated beyond :meth:`future_limit` (called for an event later
-        than every event so far)."""
+    def _check_future(self, ts: int, row: int) -> None:
+        """Refuse event ``row`` if dated beyond :meth:`future_limit` (called for an event
+        later than every event so far)."""
         limit = self.future_limit()
         if ts <= limit:
             if self.time_source == "wall":
@@ -162,9 +162,9 @@ class ScorerMemory(ScorerCheckpoints):
         clock = self.time_source if isinstance(self.time_source, str) else "callable"
         reason = future_reason(limit - self.max_future_s, self.max_future_s, online=clock)
         raise SchemaError(
-            f"column 'timestamp', event {self.n_events}: {ts} {reason}",
+            f"column 'timestamp', event {row}: {ts} {reason}",
             column="timestamp",
-            row=self.n_events,
+            row=row,
             value=ts,
         )
 
@@ -230,11 +230,11 @@ class ScorerMemory(ScorerCheckpoints):
 
     def _open_room(
         self, room_id: object, conv: ConversationState, sender_id: object, recipient_id: object,
-        ts: int,
+        ts: int, row: int,
     ) -> object:  # fmt: skip
-        """A third account in conversation ``room_id``: it becomes a group room. Its pair so
-        far continues under its pair id (state, alerted tier and adult index kept); return
-        the pair id of the event's accounts (:mod:`riskscore.io.groups`).
+        """A third account in conversation ``room_id`` (event ``row``): it becomes a group
+        room. Its pair so far continues under its pair id (state, alerted tier and adult
+        index kept); return the pair id of the event's accounts (:mod:`riskscore.io.groups`).
 
         Raises
         ------
@@ -246,11 +246,11 @@ class ScorerMemory(ScorerCheckpoints):
         known = pair_conversation_id(room_id, conv.initiator, conv.responder)
         new = pair_conversation_id(room_id, sender_id, recipient_id)
         if known == new:  # two pairs, one id: "a|b" and "c" against "a" and "b|c"
-            raise shared_pair_id_error(new, f"event {self.n_events}")
+            raise self._pair_id_clash(new, row, room_id)
         for derived in (known, new):
             holder = conversations.get(derived)
             if holder is not None:
-                raise self._pair_id_clash(derived, holder.room)
+                raise self._pair_id_clash(derived, row, holder.room)
         del conversations[room_id]
         conversations[known] = conv
         self._join_room(room_id, known, conv)
@@ -261,8 +261,10 @@ class ScorerMemory(ScorerCheckpoints):
         self._touch_room(room_id, ts)
         return new
 
-    def _refuse_a_pair_id(self, cid: str, sender_id: object, recipient_id: object) -> None:
-        """Refuse an event whose own conversation id is a pair id of a known group room
+    def _refuse_a_pair_id(
+        self, cid: str, sender_id: object, recipient_id: object, row: int
+    ) -> None:
+        """Refuse event ``row`` if its own conversation id is a pair id of a known group room
         (batch refuses the same file): derived for its two accounts, or held by a pair of
         other accounts. It would otherwise join that pair's conversation (or turn it into
         a room of both pairs).
@@ -276,12 +278,12 @@ class ScorerMemory(ScorerCheckpoints):
         if room_of_pair_id(cid, sender_id, recipient_id, self._rooms) is not None or (
             holder is not None and holder.room is not None
         ):  # its accounts' pair id in a room, or the id of another pair of a room
-            raise self._pair_id_clash(cid)
+            raise self._pair_id_clash(cid, row)
 
     def _refuse_another_pair(
-        self, pair_id: object, conv: ConversationState, room_id: object
+        self, pair_id: object, conv: ConversationState, room_id: object, row: int
     ) -> None:
-        """Refuse an event of group room ``room_id`` whose pair id is held by a conversation
+        """Refuse event ``row`` of group room ``room_id`` whose pair id is held by a conversation
         that is not that room's pair: one whose own id it is (given before the room had
         three accounts), or the pair of room ``"1"`` for room ``1``. Batch refuses both
         files (a pair id given as an id; a column mixing integer and text ids).
@@ -293,21 +295,22 @@ class ScorerMemory(ScorerCheckpoints):
         """
         room = conv.room
         if room is None or type(room) is not type(room_id):  # not a pair, or room "1" for 1
-            raise self._pair_id_clash(pair_id)
+            raise self._pair_id_clash(pair_id, row)
         if room != room_id:
-            raise self._pair_id_clash(pair_id, room)
+            raise self._pair_id_clash(pair_id, row, room)
 
-    def _pair_id_clash(self, pair_id: object, other_room: object = None) -> SchemaError:
+    @staticmethod
+    def _pair_id_clash(pair_id: object, row: int, other_room: object = None) -> SchemaError:
         """The error of :func:`riskscore.read_messages` for ``pair_id``, derived for two
-        accounts of a group room and already the id of another conversation (the event is
-        not applied): of a pair of ``other_room`` (two rooms' pairs derive it), or of a
-        conversation given that id; naming the event."""
-        where = f"event {self.n_events}"
+        accounts of a group room and already the id of another conversation (event ``row``
+        is not applied): of a pair of ``other_room`` (two pairs of rooms derive it), or of a
+        conversation given that id."""
+        where = f"event {row}"
         if other_room is None:
             error = pair_id_clash_error(str(pair_id), where)
         else:
             error = shared_pair_id_error(str(pair_id), where)
-        error.row = self.n_events
+        error.row = row
         return error
 
     def _touch_room(self, room_id: object, ts: int) -> None:

@@ -30,7 +30,6 @@ from riskscore.io.groups import (
     PAIR_ID_SEPARATOR,
     is_broadcast,
     pair_conversation_id,
-    shared_pair_id_error,
 )
 from riskscore.model import RiskModel
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
@@ -195,7 +194,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
 
     # ------------------------------------------------------------------ API
 
-    def update_one(self, event: Mapping[str, Any]) -> Alert | None:
+    def update_one(self, event: Mapping[str, Any], *, row: int | None = None) -> Alert | None:
         """Apply one event (a schema v1 mapping); return its own conversation's alert if due.
 
         When the event changes an account's per-account features (a new minor
@@ -210,6 +209,10 @@ class OnlineScorer(Rescoring, ShadowScoring):
             ``conversation_id``, ``timestamp``, ``sender_id``, ``recipient_id``,
             ``channel`` and optionally ``sender_age``, ``recipient_age``,
             ``event``, ``recipient_tz_offset_min``.
+        row : int, optional
+            The caller's number of this event (its line in a file, its place in a
+            request), named by a refusal (``"event 17"``, ``SchemaError.row``). By default
+            the number of events this scorer has applied, :attr:`n_events`.
 
         Returns
         -------
@@ -230,7 +233,9 @@ class OnlineScorer(Rescoring, ShadowScoring):
         """
         # One frame per event: parsing and applying are inlined here because the
         # hot path is a few microseconds and a Python call costs about 0.1 of them.
-        parsed = self.last_event = parse_event_fast(event, self.n_events)
+        if row is None:
+            row = self.n_events
+        parsed = self.last_event = parse_event_fast(event, row)
         cid, ts, sender_id, recipient_id, sender_age, recipient_age, channel, kind, tz, room = (
             parsed
         )
@@ -238,7 +243,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             self.n_broadcast += 1
             return None
         if ts > self.clock and ts > self._within_wall_limit:
-            self._check_future(ts)
+            self._check_future(ts, row)
         conversations = self._conversations
         accounts = self._accounts
         rooms = self._rooms
@@ -247,18 +252,18 @@ class OnlineScorer(Rescoring, ShadowScoring):
             room_id = cid
             cid = pair_conversation_id(cid, sender_id, recipient_id)
         elif rooms and isinstance(cid, str) and PAIR_ID_SEPARATOR in cid:
-            self._refuse_a_pair_id(cid, sender_id, recipient_id)
+            self._refuse_a_pair_id(cid, sender_id, recipient_id, row)
         conv = conversations.get(cid)
         if conv is not None and room_id is not None:
-            self._refuse_another_pair(cid, conv, room_id)
+            self._refuse_another_pair(cid, conv, room_id, row)
         if conv is not None and not (
             (sender_id == conv.initiator and recipient_id == conv.responder)
             or (sender_id == conv.responder and recipient_id == conv.initiator)
         ):  # a third account: the conversation becomes a group room
             if room_id is not None:  # two pairs of a room derive one pair id (batch refuses)
-                raise shared_pair_id_error(str(cid), f"event {self.n_events}")
+                raise self._pair_id_clash(cid, row, room_id)
             room_id = cid
-            cid = self._open_room(cid, conv, sender_id, recipient_id, ts)
+            cid = self._open_room(cid, conv, sender_id, recipient_id, ts, row)
             conv = None
         if conv is None:
             conv = ConversationState(sender_id, recipient_id)
@@ -276,12 +281,12 @@ class OnlineScorer(Rescoring, ShadowScoring):
                 if conv.max_ts - ts > self.reorder_tolerance_s:
                     self.n_too_late += 1
                     raise SchemaError(
-                        f"column 'timestamp', event {self.n_events}: {ts} is "
+                        f"column 'timestamp', event {row}: {ts} is "
                         f"{conv.max_ts - ts} s before the latest event of conversation {cid!r} "
                         f"({conv.max_ts}), beyond reorder_tolerance_s="
                         f"{self.reorder_tolerance_s:g}; the event was not applied",
                         column="timestamp",
-                        row=self.n_events,
+                        row=row,
                         value=ts,
                     )
                 ts = conv.max_ts
@@ -351,7 +356,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             )  # fmt: skip
         return alert
 
-    def update_one_all(self, event: Mapping[str, Any]) -> list[Alert]:
+    def update_one_all(self, event: Mapping[str, Any], *, row: int | None = None) -> list[Alert]:
         """Apply one event; return every alert it raised.
 
         The event's own conversation's alert first (as :meth:`update_one`
@@ -365,6 +370,9 @@ class OnlineScorer(Rescoring, ShadowScoring):
         ----------
         event : mapping
             One schema v1 event, as for :meth:`update_one`.
+        row : int, optional
+            The caller's number of the event, named by a refusal (as for
+            :meth:`update_one`).
 
         Returns
         -------
@@ -386,7 +394,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         []
         """
         self._cross = None
-        own = self.update_one(event)
+        own = self.update_one(event, row=row)
         cross = self._cross
         if cross is None:
             return [] if own is None else [own]

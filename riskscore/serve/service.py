@@ -48,7 +48,6 @@ __all__ = [
     "MAX_BATCH_ID_CHARS",
     "BatchResult",
     "ScoringService",
-    "at_index",
     "remembered_batches",
 ]
 
@@ -99,25 +98,6 @@ def remembered_batches(extra: Mapping[str, Any], path: object) -> Batches:
             )
         out[entry[0]] = (BatchResult(entry[1], entry[2]), entry[3] if len(entry) == 4 else None)
     return out
-
-
-def at_index(message: str, scored: int, index: int) -> str:
-    """A refusal of the scorer that names its event by the request's own ``index``.
-
-    The scorer (and the validator it calls) names an event by its running count of
-    events applied, ``scored`` (``"column 'timestamp', event 57: ..."``): in a response,
-    whose ``index`` is the event's position in the request, the message says the same.
-    Only the place where a message names its event is changed (its start, or after the
-    column), never a quoted name or value that happens to read ``event 57``.
-
-    Examples
-    --------
-    >>> at_index("column 'timestamp', event 57: 'event 57' is not a timestamp", 57, 1)
-    "column 'timestamp', event 1: 'event 57' is not a timestamp"
-    >>> at_index("event 57 lacks required field 'channel'", 57, 0)
-    "event 0 lacks required field 'channel'"
-    """
-    return re.sub(rf"(^|, )event {scored}(?!\d)", rf"\g<1>event {index}", message, count=1)
 
 
 class ScoringService:
@@ -245,7 +225,7 @@ class ScoringService:
                     raise SchemaError(
                         f"expected a JSON object (one event), got {type(event).__name__}"
                     )
-                raised = update(event)
+                raised = update(event, row=item.index)  # a refusal names the request's index
             except Exception as exc:  # every refusal is reported, none stops the batch
                 reason = (
                     "future_timestamp"
@@ -254,8 +234,7 @@ class ScoringService:
                 )
                 refused_future = scorer.n_refused_future
                 self.metrics.refused.labels(reason=reason).inc()
-                message = at_index(str(exc), scorer.n_events, item.index)
-                refused.append({"index": item.index, "message": one_line(message)})
+                refused.append({"index": item.index, "message": one_line(str(exc))})
                 continue
             parsed = cast(EventTuple, scorer.last_event)  # as the scorer parsed it, once
             cid = scorer.conversation_id_of(parsed)  # in a group room: its pair's
