@@ -18,7 +18,7 @@ import riskscore as rs
 from riskscore.batch import score_events, score_parquet
 from riskscore.cli import main
 from riskscore.features.registry import FEATURES
-from riskscore.model.scores import NO_REASONS, Reason
+from riskscore.model.scores import NO_REASONS, Reason, is_reason_text
 from riskscore.synthetic.stress import STRESS_WORLDS
 
 #: Features that can be a reason: all but the one that only lowers risk.
@@ -222,11 +222,21 @@ def test_the_synapse_notice_words_reasons_as_every_other_view() -> None:
     assert f"Reasons: {NO_REASONS}. " in sinks.notice_body(_alert(()), {"matrix": matrix})
 
 
-def test_a_case_words_the_youngest_age_and_the_wait_plainly(tmp_path: Path) -> None:
-    """Was: ``youngest child 12`` (a bare number: an age or a count?) and ``waiting 0.5 h``
-    beside reasons that write hours and minutes out."""
+def test_a_case_words_the_wait_plainly(tmp_path: Path) -> None:
+    """Was: ``waiting 0.5 h`` beside reasons that write hours and minutes out."""
     with rs.ReviewQueue(tmp_path / "q.sqlite") as queue:
         queue.add_alerts([_alert((Reason.of("age_gap", 21.0, 0.9),))], at=1_700_000_000)
         [case] = queue.top(now=1_700_000_000 + 1800)
     assert "youngest child: age 12" in case.reasons
     assert "waiting 30 minutes" in case.reasons
+
+
+@pytest.mark.parametrize("feature", rs.FEATURE_NAMES)
+def test_exports_quote_every_reason_in_the_new_wording(feature: str) -> None:
+    """Was (after the rewording, before this): ``is_reason_text``, what the DSA and NCMEC
+    exports quote, read only the old wording (``; why``, ``after 0.38 hours``), so every
+    reason would have been left out of the exports."""
+    for value in (0.0, 0.004, 0.5, 0.996, 1.0, 1.0 / 3, 7.0, 12.5, 1500.0, math.nan):
+        assert is_reason_text(str(Reason.of(feature, value, 1.23))), (feature, value)
+    assert is_reason_text(NO_REASONS)
+    assert not is_reason_text(str(Reason.of(feature, 1.0, 1.23)).replace("(+", "he said (+"))
