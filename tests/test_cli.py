@@ -63,7 +63,7 @@ def test_score_prints_top_alerts_with_reasons(
     # each reason matters, as in every other view of a reason
     reasons = [line for line in out.splitlines() if line.startswith("     - ")]
     assert reasons
-    assert all("; " in line for line in reasons)
+    assert all(". Why it can matter: " in line for line in reasons)
     assert not any(": 1 (+" in line or ": 0.5 (+" in line for line in reasons)
     assert (tmp_path / "scores.parquet").exists()
     assert (tmp_path / "alerts.parquet").exists()

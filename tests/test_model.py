@@ -844,7 +844,7 @@ def test_lightgbm_dump_with_a_categorical_split_is_refused() -> None:
         ("adult_flagged_per_minor", 0.4, "0.4"),
         ("secure_move_speed", math.exp(-1.5 / 24), "after 1.5 hours"),
         ("secure_move_speed", math.exp(-7.0), "after 7 days"),
-        ("secure_move_speed", 1.0, "after 0 hours"),
+        ("secure_move_speed", 1.0, "within the first minute"),
         ("child_age", math.nan, "unknown"),
     ],
 )

@@ -98,8 +98,11 @@ def score_step(
         if chunk.path is None:  # every row of the chunk was set aside
             return chunk, None, None
         table = features(chunk.path)
-        shadow = None if shadow_model is None else shadow_model.score_features(table)
-        return chunk, model.score_features(table), shadow
+        above = policy.reasons_above  # every alert carries its reasons
+        shadow = None
+        if shadow_model is not None:
+            shadow = shadow_model.score_features(table, reasons_above=above)
+        return chunk, model.score_features(table, reasons_above=above), shadow
 
     scored = ScoredFile()
     n_rows = 0

@@ -162,7 +162,7 @@ def score_events(
         policy = policy or AlertPolicy.default()
         progress("score")
         features = extract_features(messages, account_features=account_features)
-        scores = model.score_features(features)
+        scores = model.score_features(features, reasons_above=policy.reasons_above)
         alerts = policy.alerts(scores)
         progress("write")
         staged = (
@@ -171,7 +171,7 @@ def score_events(
         )
         shadow_run = None
         if shadow is not None:
-            shadow_scores = shadow.score_features(features)
+            shadow_scores = shadow.score_features(features, reasons_above=policy.reasons_above)
             write_table(scores_table(shadow_scores, policy), shadow_paths(stage.root, fmt)[0])
             shadow_run = write_shadow_run(
                 stage.root,

@@ -31,7 +31,7 @@ from riskscore.features import AccountFeatures, read_account_features
 from riskscore.io.files import check_not_inputs
 from riskscore.io.text import parquet_file
 from riskscore.model import load_model
-from riskscore.model.scores import Reason
+from riskscore.model.scores import Reason, reason_texts
 from riskscore.policy import Alert, AlertPolicy
 
 NAME = "score"
@@ -295,9 +295,14 @@ def render(result: dict[str, Any]) -> None:
             f"{alert['conversation_id']}  adult {alert['adult_id']} -> child "
             f"{alert['child_id']} (age {age_text}, band {alert['age_band']})"
         )
-        for reason in alert["reasons"]:  # worded by the one rule (Reason.__str__), why included
-            value = math.nan if reason["value"] is None else reason["value"]
-            print(f"     - {Reason.of(reason['feature'], value, reason['contribution'])}")
+        reasons = [  # worded by the one rule (reason_texts), why included
+            Reason.of(
+                r["feature"], math.nan if r["value"] is None else r["value"], r["contribution"]
+            )
+            for r in alert["reasons"]
+        ]
+        for text in reason_texts(reasons):
+            print(f"     - {text}")
     print(f"\nscores: {result['scores']}\nalerts: {result['alerts_file']}")
     shadow = result["shadow"]
     if shadow is not None:

@@ -37,7 +37,7 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "adult_minor_contact_share",
         "fraction",
         "account",
-        "most of the older account's contacts are minors",
+        "share of the older account's contacts who are minors",
         "`adult_minor_fanout` / max(1, distinct accounts the adult sent a contact event to)",
         "an adult whose contacts are mostly children",
         "a parent whose contacts are family; a school account",
@@ -61,7 +61,7 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "adult_unaccepted_requests",
         "requests",
         "account",
-        "contact requests by the older account never accepted",
+        "contact requests by the older account not accepted",
         "max(0, `contact_request` events sent by the adult - `contact_accept` events received "
         "by the adult), over all its conversations",
         "victim selection: broad, unsolicited approaches",
@@ -74,7 +74,7 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "adult_unaccepted_share",
         "fraction",
         "account",
-        "most of the older account's contact requests went unaccepted",
+        "share of the older account's contact requests not accepted",
         "`adult_unaccepted_requests` / max(1, `contact_request` events sent by the adult)",
         "unsolicited approaches that people decline",
         "spam-like but harmless networking",
@@ -97,7 +97,7 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "adult_flagged_per_minor",
         "ratio",
         "account",
-        "minors the older account contacted often blocked or reported it",
+        "blocks and reports from minors per minor the older account contacted",
         "`adult_blocks_reports_from_minors` / max(1, `adult_minor_fanout`)",
         "the children an account approaches push back",
         "a dispute in a small friend group",
@@ -108,13 +108,13 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "adult_supervised_minor_share",
         "fraction",
         "account",
-        "the older account's contact with minors is mostly in group or public spaces",
+        "share of the older account's contact with minors in group or public spaces",
         "`message`, `media` and `contact_request` events the adult sent on `public` or "
         "`group` channels or to a room of 3 or more accounts, with `recipient_age` under 18 / "
         "all such events the adult sent to minors (group rooms included), rounded down to a "
         "step of 0.05; 0 when it sent none",
         "lowers risk: an adult who reaches children where others can see (a team's or a "
-        "class's channel, a public space) is not isolating them; grooming moves a child to "
+        "class's channel, a public space) is not isolating them, while grooming moves a child to "
         "one-to-one contact and keeps it there",
         "a groomer who keeps a public presence with many children while working on one "
         "in private (the private conversation's own features still carry it)",

@@ -33,7 +33,7 @@ AGE_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "age",
         "the younger participant's declared age",
         "the child's age (role rule); NaN if unknown",
-        "victim selection targets young people; most recorded victims are 12-15",
+        "victim selection targets young people: most recorded victims are 12-15",
         "any young user talking to family or friends",
         0,
         _NAN,
@@ -128,7 +128,7 @@ CONTACT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "contact",
         "events in the conversation",
         "number of events of any kind",
-        "describes the conversation; not a risk signal on its own",
+        "describes the conversation, not a risk signal on its own",
         "any long-running chat",
         0,
         0.0,
@@ -140,7 +140,7 @@ CONTACT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "contact",
         "time from the first to the last event",
         "time from the first to the last event, in hours",
-        "describes the conversation; not a risk signal on its own",
+        "describes the conversation, not a risk signal on its own",
         "any long-running contact",
         0,
         0.0,
@@ -150,7 +150,7 @@ CONTACT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "adult_message_share",
         "fraction",
         "contact",
-        "the older participant writes most messages",
+        "the older participant's share of the messages",
         "(communication events sent by the adult + 2) / (communication events + 4): the adult's "
         "share, pulled toward one half while there are few events",
         "trust building is driven by the adult: attention, flattery, persistence",
@@ -162,7 +162,7 @@ CONTACT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "adult_recent_share",
         "fraction",
         "contact",
-        "the older participant writes most of the recent messages",
+        "the older participant's share of the recent messages",
         "exponentially weighted average (weight 0.1 on the newest) of 'sent by the adult' over "
         "communication events, starting from 0",
         "pressure and persistence late in a conversation",
@@ -174,10 +174,10 @@ CONTACT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "adult_max_unanswered_run",
         "messages",
         "contact",
-        "the older participant kept writing without replies",
+        "longest run of messages from the older participant without a reply",
         "longest run of consecutive communication events from the adult with none from the "
         "child in between; 0 if the adult sent none",
-        "persistence toward a child who does not answer; pressure for a reply",
+        "persistence toward a child who does not answer, pressure for a reply",
         "reminders from a parent; a coach sending schedules",
         1,
         1.0,
@@ -194,7 +194,7 @@ ESCALATION_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "events in the last day",
         "`S_1day / 1 day`: events exponentially decayed with a 1-day time constant, at the "
         "conversation's last event",
-        "describes intensity; a busy day is not risk on its own",
+        "describes intensity, a busy day is not risk on its own",
         "a busy day of planning; a group project",
         0,
         0.0,
@@ -204,7 +204,7 @@ ESCALATION_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "escalation_ratio",
         "ratio",
         "escalation",
-        "contact is accelerating",
+        "the recent contact rate as a multiple of the long-run rate",
         "`(7 * S_1day / S_7days) ** min(1, span / 7 days)`: the recent rate over the long-run "
         "rate, pulled toward 1 (no evidence) while the conversation is younger than a week",
         "escalation: contact becomes more frequent as the relationship intensifies",
@@ -221,7 +221,7 @@ NIGHT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "child_night_share",
         "fraction",
         "night",
-        "contact at night in the child's local time",
+        "share of contact at night in the child's local time",
         "communication events at night (22:00-06:00) in the child's local time / "
         "(communication events timed on the child's known clock + 4); an event whose child "
         "clock is unknown is not counted (see `child_tz_known_share`)",
@@ -235,7 +235,7 @@ NIGHT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "child_recent_night_share",
         "fraction",
         "night",
-        "recent contact at night in the child's local time",
+        "share of recent contact at night in the child's local time",
         "exponentially weighted average (weight 0.1 on the newest) of 'at night in the "
         "child's local time' over communication events timed on the child's known clock, "
         "starting from 0",
@@ -288,11 +288,11 @@ EXCLUSIVITY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "secure_move_speed",
         "exp(-days)",
         "exclusivity",
-        "a fast move from a visible channel to an ephemeral, encrypted or external one",
+        "a move from a visible channel to an ephemeral, encrypted or external one",
         "`exp(-delay / 1 day)` where `delay` is the time from the first event to the first "
         "event on `ephemeral`, `encrypted` or `external`, when the first event was on "
         "`public`, `group` or `direct`; 0 otherwise (it never moved, or started there)",
-        "how soon the move to a less observable surface came; online grooming can compress "
+        "how soon the move to a less observable surface came: online grooming can compress "
         "the stages into an hour",
         "people who meet and swap numbers on the same day",
         1,
@@ -320,9 +320,9 @@ MEDIA_AND_SAFETY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "adult_media_rate",
         "fraction",
         "media and safety",
-        "media sent by the older participant",
+        "share of the older participant's messages that are media",
         "`media` events sent by the adult / (communication events sent by the adult + 4)",
-        "escalation toward exchanging images; desensitization",
+        "escalation toward exchanging images, and desensitization",
         "photos of pets, homework, game clips",
         1,
         0.0,
@@ -331,7 +331,7 @@ MEDIA_AND_SAFETY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "child_media_rate",
         "fraction",
         "media and safety",
-        "media sent by the younger participant",
+        "share of the younger participant's messages that are media",
         "`media` events sent by the child / (communication events sent by the child + 4)",
         "requests for images are a documented later-stage behaviour",
         "children sharing photos with family or friends",
@@ -343,7 +343,8 @@ MEDIA_AND_SAFETY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "adult_night_media_rate",
         "fraction",
         "media and safety",
-        "media sent by the older participant at night in the child's local time",
+        "share of the older participant's messages that are media sent at night in the "
+        "child's local time",
         "`media` events the adult sent at night (22:00-06:00) in the child's local time / "
         "(communication events the adult sent while the child's clock was known + 4)",
         "images sent to a child when it is least likely to be supervised: escalation and risk "
@@ -356,7 +357,7 @@ MEDIA_AND_SAFETY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "private_night_share",
         "fraction",
         "exclusivity",
-        "contact on private channels at night in the child's local time",
+        "share of contact on private channels at night in the child's local time",
         "communication events on `ephemeral`, `encrypted` or `external` at night in the child's "
         "local time / (communication events timed on the child's known clock + 4)",
         "exclusivity and risk assessment together: unseen surfaces at unsupervised hours",

@@ -249,7 +249,9 @@ def score_block(
     the same features."""
     states = _states(rows, spec.string_conversation_ids)
     features = features_from_states(states, _account_features(rows, states))
-    scores = model.score_features(features, n_reasons=spec.n_reasons)
+    scores = model.score_features(
+        features, n_reasons=spec.n_reasons, reasons_above=spec.policy.reasons_above
+    )
     # the scores file's columns, decided; an unknown age is null, which SQL's IS NULL finds
     table = _nan_to_null(scores_table(scores, spec.policy))
     cols: dict[str, Any] = {name: table.column(name) for name in table.column_names}

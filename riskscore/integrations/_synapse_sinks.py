@@ -15,10 +15,11 @@ from riskscore.integrations._synapse_config import SynapseConfig
 from riskscore.integrations._synapse_mapping import EventTranslator
 from riskscore.integrations._synapse_store import RoomStore
 from riskscore.io.private import open_private_append
+from riskscore.model.scores import reason_texts
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.policy import Alert
 
-__all__ = ["AlertSinks"]
+__all__ = ["AlertSinks", "notice_body"]
 
 # The module's logger: records keep the name operators filter on.
 logger = logging.getLogger("riskscore.integrations.synapse")
@@ -105,19 +106,7 @@ class AlertSinks:
 
     async def _post_to_moderation_room(self, alert: Alert, record: dict[str, Any]) -> None:
         room_id = await self._moderation_room_id()
-        reasons = "; ".join(r.description for r in alert.reasons)
-        matrix = record["matrix"]
-        where = f"room {matrix['room_id']} ({matrix['channel']})"
-        if matrix["room_id"] is None:
-            where = "room unknown"
-        if matrix["event_room_id"] != matrix["room_id"]:
-            where += f", raised by the adult's event in room {matrix['event_room_id']}"
-        body = (
-            f"riskscore {alert.tier.name.lower()} alert: risk {alert.risk:.2f} "
-            f"(child age band {alert.age_band}). Adult {alert.adult_id}, child "
-            f"{alert.child_id}, {where}. Reasons: {reasons}. "
-            "A reason for a trained moderator to look, not a verdict."
-        )
+        body = notice_body(alert, record)
         await self._api.create_and_send_event_into_room(
             {
                 "type": "m.room.message",
@@ -131,6 +120,23 @@ class AlertSinks:
                 },
             }
         )
+
+
+def notice_body(alert: Alert, record: dict[str, Any]) -> str:
+    """The text of the moderators' room notice of an alert (``record``: its JSON record with
+    ``matrix``), its reasons worded as in every other view (:func:`reason_texts`)."""
+    matrix = record["matrix"]
+    where = f"room {matrix['room_id']} ({matrix['channel']})"
+    if matrix["room_id"] is None:
+        where = "room unknown"
+    if matrix["event_room_id"] != matrix["room_id"]:
+        where += f", raised by the adult's event in room {matrix['event_room_id']}"
+    return (
+        f"riskscore {alert.tier.name.lower()} alert: risk {alert.risk:.2f} "
+        f"(child age band {alert.age_band}). Adult {alert.adult_id}, child "
+        f"{alert.child_id}, {where}. Reasons: {'; '.join(reason_texts(alert.reasons))}. "
+        "A reason for a trained moderator to look, not a verdict."
+    )
 
 
 def _canonical(value: Any) -> Any:

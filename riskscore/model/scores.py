@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,11 +13,22 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from riskscore._words import duration_text, number_text, plural
 from riskscore.features.registry import FEATURES
+from riskscore.io.schema import CHANNEL_NAMES
 
-__all__ = ["Reason", "ScoreTable", "is_reason_text", "reasons_type"]
+__all__ = [
+    "NO_REASONS",
+    "Reason",
+    "ScoreTable",
+    "is_reason_text",
+    "reason_texts",
+    "reasons_type",
+]
 
 FloatArray = npt.NDArray[np.float64]
+#: Before a reason's ``why`` in its text: what the pattern can signal, never a finding.
+WHY_PREFIX = "Why it can matter: "
 _SPECS = {spec.name: spec for spec in FEATURES}
 
 
@@ -37,15 +49,18 @@ class Reason:
     description : str
         What is present, in words a moderator reads.
     why : str
-        Why it can signal risk (the grooming stage it traces).
+        Why it can signal risk (the grooming stage it traces); the text of a reason
+        (``str(reason)``, the one wording every view shows) puts it after
+        :data:`WHY_PREFIX`.
 
     Examples
     --------
     >>> r = Reason.of("child_night_share", 0.62, 1.4)
     >>> r.description, r.value_text
-    ("contact at night in the child's local time", '62 %')
-    >>> r.why
-    'risk assessment: contact when the child is less likely to be supervised'
+    ("share of contact at night in the child's local time", '62 %')
+    >>> for part in str(r).split(". "): print(part)
+    share of contact at night in the child's local time: 62 % (+1.40)
+    Why it can matter: risk assessment: contact when the child is less likely to be supervised
     """
 
     feature: str
@@ -70,35 +85,66 @@ class Reason:
 
     def __str__(self) -> str:
         text = f"{self.description}: {self.value_text} (+{self.contribution:.2f})"
-        return f"{text}; {self.why}" if self.why else text
+        return f"{text}. {WHY_PREFIX}{self.why}" if self.why else text
+
+
+#: What an alert with no reason shows in their place (a policy whose review threshold is at
+#: or below the risk of a conversation with no signal alerts on such conversations).
+NO_REASONS = (
+    "no reason shown: no metadata pattern raised this conversation's risk above that of a "
+    "conversation with no signal"
+)
+
+
+def reason_texts(reasons: Sequence[Reason]) -> tuple[str, ...]:
+    """The texts a moderator reads for a conversation's reasons, strongest first: the one
+    wording of the review queue, its console, the exports, ``riskscore score``'s text and
+    the Synapse module's notices; :data:`NO_REASONS` alone when there is none.
+
+    Examples
+    --------
+    >>> reason_texts([Reason.of("adult_sent_request", 1.0, 0.5)])[0].split(". ")[0]
+    'the older participant sent a contact request: yes (+0.50)'
+    >>> reason_texts([]) == (NO_REASONS,)
+    True
+    """
+    return tuple(str(r) for r in reasons) or (NO_REASONS,)
 
 
 _NUMBER = r"-?(?:\d+(?:\.\d+)?(?:e[+-]\d+)?|inf)|nan"
-_UNITS = "%|years|hours|days|events a day|events|messages|accounts|requests|moves|channels"
-_WORDS = "unknown|yes|no|no move|public|group|direct|ephemeral|encrypted|external"
+_UNITS = (
+    "%|years?|minutes?|hours?|days?|events? a day|events?|messages?|accounts?|requests?|moves?"
+    "|channels?"
+)
+_WORDS = "|".join(
+    ("unknown", "yes", "no", "no move", "within the first minute", "under a minute", *CHANNEL_NAMES)
+)
 #: What :func:`format_value` writes, then `` (+contribution)``.
 _VALUE_AND_PUSH = re.compile(
-    rf"(?:(?:after )?(?:{_NUMBER})(?: (?:{_UNITS}))?|{_WORDS}) \(\+(?:{_NUMBER})\)"
+    rf"(?:(?:(?:after|under|over) )?(?:{_NUMBER})(?: (?:{_UNITS}))?|{_WORDS}) \(\+(?:{_NUMBER})\)"
 )
 
 
 def is_reason_text(text: object) -> bool:
     """Whether ``text`` is a reason in riskscore's own words: ``str(Reason.of(...))`` of a
     registered feature (its description, a value as :func:`format_value` writes it, the
-    contribution, and its why). Any other text, a platform's own wording or a stored value
-    changed since, may carry what a person wrote; exports quote only these.
+    contribution, and its why), or :data:`NO_REASONS`. Any other text, a platform's own
+    wording or a stored value changed since, may carry what a person wrote; exports quote
+    only these.
 
     Examples
     --------
     >>> is_reason_text(str(Reason.of("child_night_share", 0.62, 1.4)))
     True
-    >>> is_reason_text("contact at night in the child's local time: he wrote 'hi' (+1.40)")
+    >>> is_reason_text("share of contact at night in the child's local time: he said (+1.40)")
     False
     """
     if not isinstance(text, str):
         return False
+    if text == NO_REASONS:
+        return True
     for spec in FEATURES:
-        head, tail = f"{spec.description}: ", f"; {spec.why}" if spec.why else ""
+        head, tail = f"{spec.description}: ", f". {WHY_PREFIX}{spec.why}" if spec.why else ""
         middle = text[len(head) : len(text) - len(tail)]
         if text.startswith(head) and text.endswith(tail) and _VALUE_AND_PUSH.fullmatch(middle):
             return True
@@ -115,34 +161,57 @@ def reasons_type() -> pa.ListType:
     )
 
 
-_CHANNELS = ("public", "group", "direct", "ephemeral", "encrypted", "external")
+#: Count units and the word for one of each.
+_COUNTS = {
+    "events": "event",
+    "messages": "message",
+    "accounts": "account",
+    "requests": "request",
+    "moves": "move",
+    "channels": "channel",
+}
 
 
 def format_value(unit: str, value: float) -> str:
-    """A feature value in words, by unit."""
-    if value != value:
+    """A feature value in words, by unit: counts with a singular for one, shares as
+    percentages (never ``0 %`` or ``100 %`` for a share in between), ages in years, delays
+    in minutes, hours or days, never scientific notation (:mod:`riskscore._words`).
+
+    Examples
+    --------
+    >>> format_value("fraction", 0.004), format_value("events", 1.0)
+    ('under 1 %', '1 event')
+    >>> format_value("exp(-days)", math.exp(-0.5 / 24)), format_value("hours", 1500.0)
+    ('after 30 minutes', '62.5 days')
+    """
+    if not math.isfinite(value):
         return "unknown"
     if unit == "years":
-        return f"{value:g} years"
+        return plural(value, "year")
     if unit == "fraction":
-        return f"{100 * value:.0f} %"
+        percent = 100.0 * value
+        if 0.0 < percent < 1.0:
+            return "under 1 %"
+        if 99.0 < percent < 100.0:
+            return "over 99 %"
+        return f"{percent:.0f} %"
     if unit == "0/1":
         return "yes" if value >= 0.5 else "no"
     if unit.startswith("level"):
         level = round(value)
-        return _CHANNELS[level] if 0 <= level < len(_CHANNELS) else f"{value:g}"
-    if unit in ("events", "messages", "accounts", "requests", "moves", "channels"):
-        return f"{value:.0f} {unit}"
+        return CHANNEL_NAMES[level] if 0 <= level < len(CHANNEL_NAMES) else number_text(value)
+    if unit in _COUNTS:
+        return plural(round(value), _COUNTS[unit])
     if unit == "hours":
-        return f"{value:.3g} hours"
+        return duration_text(max(value, 0.0) * 3600.0)
     if unit == "events/day":
-        return f"{value:.3g} events a day"
+        return f"{plural(value, 'event')} a day"
     if unit == "exp(-days)":  # exp(-delay / 1 day): worded as the delay it encodes
         if not value > 0.0:
             return "no move"
-        hours = -24.0 * math.log(min(value, 1.0)) + 0.0  # + 0.0: no "-0"
-        return f"after {hours:.2g} hours" if hours < 48.0 else f"after {hours / 24.0:.2g} days"
-    return f"{value:.3g}"  # ratios and 0-1 scores: a number
+        seconds = -86_400.0 * math.log(min(value, 1.0))
+        return "within the first minute" if seconds < 60.0 else f"after {duration_text(seconds)}"
+    return number_text(value)  # ratios and 0-1 scores: a number
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -30,6 +30,7 @@ from riskscore.io.schema import (
     MAX_PAIR_ID_LENGTH,
     MIN_AGE,
 )
+from riskscore.model.scores import reason_texts
 from riskscore.moderation.cases import QueueError, UserReport, check_epoch
 from riskscore.moderation.queue_rows import (
     MAX_REASONS_CHARS,
@@ -102,7 +103,7 @@ def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, An
             f"alert on conversation {alert.conversation_id!r}: age band {alert.age_band!r} "
             "is not one line of printable text"
         )
-    reasons = encode_reasons(alert.reasons)
+    reasons = encode_reasons(reason_texts(alert.reasons))
     if reasons is None:
         raise ValueError(
             f"alert on conversation {alert.conversation_id!r}: reasons must be printable text "

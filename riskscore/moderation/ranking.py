@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable
 
 import riskscore.moderation.queue_db as db
+from riskscore._words import duration_text
 from riskscore.moderation.cases import Case, PriorityWeights, QueueItem, youngest_child_age
 
 __all__ = ["TIER_NAMES", "build_case", "rank_cases"]
@@ -59,7 +60,7 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
         reasons.append("reported by adults only: no child account among the items")
     if len(children) > 1:
         reasons.append(f"{len(children)} children in open conversations")
-    reasons.append(f"waiting {(now - min(i.created_at for i in items)) / 3600:.1f} h")
+    reasons.append(f"waiting {duration_text(now - min(i.created_at for i in items))}")
     if best_alert is not None:
         reasons.extend(best_alert.reasons)
     return Case(

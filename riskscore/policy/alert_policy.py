@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore.model.risk_model import DEFAULT_REASONS_ABOVE
 from riskscore.model.scores import ScoreTable
 from riskscore.policy.alerts import Alert, _plain
 from riskscore.policy.bands import DEFAULT_BANDS, DEFAULT_UNKNOWN, AgeBand, Tier, check_bands
@@ -193,6 +194,20 @@ expected true or false, found 'no'
         """The lowest review threshold: below it no conversation alerts."""
         return self._min_review
 
+    @property
+    def reasons_above(self) -> float:
+        """The risk from which scoring must give reasons (``reasons_above`` of
+        :meth:`~riskscore.model.RiskModel.score`): the model's default, or this policy's
+        lowest review threshold when that is lower, so that every alert carries its
+        reasons.
+
+        Examples
+        --------
+        >>> AlertPolicy.default().reasons_above
+        0.01
+        """
+        return min(DEFAULT_REASONS_ABOVE, self._min_review)
+
     def band_index(self, child_age: npt.ArrayLike) -> IntArray:
         """Band of each age: index into :attr:`all_bands` (``len(bands)`` for unknown)."""
         ages = np.asarray(child_age, dtype=np.float64)
@@ -276,7 +291,10 @@ expected true or false, found 'no'
         Parameters
         ----------
         scores : ScoreTable
-            Output of :meth:`RiskModel.score`.
+            Output of :meth:`RiskModel.score`; with ``reasons_above=``
+            :attr:`reasons_above` every alert carries its reasons (the default, 0.01,
+            gives none to a conversation below it, which a policy with a lower review
+            threshold alerts on).
 
         Returns
         -------

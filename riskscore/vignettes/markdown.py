@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from riskscore._words import duration_text, plural
 from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES
 from riskscore.vignettes.known_misses import KNOWN_MISSES
 from riskscore.vignettes.loader import load_vignettes
@@ -98,7 +99,7 @@ def vignettes_markdown(vignettes: Sequence[Vignette] | None = None) -> str:
             f"**{v.title}**",
             "",
             f"- **Kind**: {v.kind}. **Expected**: {_EXPECTED_WORDS[v.expected]} on "
-            f"{_plural(len(v.focus), 'focus conversation')}.",
+            f"{plural(len(v.focus), 'focus conversation')}.",
             f"- **What happens**: {v.summary}",
             f"- **Moderator's reason**: {v.moderator_reason}",
             f"- **Data**: {_facts(v)}",
@@ -115,8 +116,8 @@ def _facts(v: Vignette) -> str:
     kinds = [(k, int(np.sum(events["event"] == k))) for k in EVENT_NAMES]
     return (
         f"accounts {_accounts(v.accounts)}; "
-        f"{_plural(len(v.conversations), 'conversation')}, "
-        f"{len(t)} events over {_duration(int(t.max() - t.min()))}; "
+        f"{plural(len(v.conversations), 'conversation')}, "
+        f"{len(t)} events over {duration_text(int(t.max() - t.min()))}; "
         f"channels {', '.join(channels)}; "
         f"events {', '.join(f'{n} {k}' for k, n in kinds if n)}."
     )
@@ -146,15 +147,3 @@ def _utc(minutes: int) -> str:
     sign = "+" if minutes >= 0 else "-"
     hours, mins = divmod(abs(minutes), 60)
     return f"UTC{sign}{hours:02d}:{mins:02d}"
-
-
-def _duration(seconds: int) -> str:
-    if seconds < 2 * 3600:
-        return _plural(round(seconds / 60), "minute")
-    if seconds < 2 * 86_400:
-        return f"{seconds / 3600:.1f} hours"
-    return f"{seconds / 86_400:.1f} days"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"

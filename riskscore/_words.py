@@ -1,0 +1,65 @@
+"""Numbers, counts and durations in words: the one rule behind the numbers a moderator reads
+(the values of reasons, :func:`riskscore.model.scores.format_value`; the facts of the
+vignettes, :mod:`riskscore.vignettes.markdown`).
+
+Never scientific notation, never a trailing ``.0``, a singular for one.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["duration_text", "number_text", "plural"]
+
+
+def number_text(value: float) -> str:
+    """A finite number as a person reads it: whole from 100, one decimal from 1, two
+    significant digits below 1 (``under 0.01`` below that).
+
+    Examples
+    --------
+    >>> [number_text(v) for v in (1234.4, 36.5, 12.0, 0.0909, 0.30000000000000004, 0.0)]
+    ['1234', '36.5', '12', '0.091', '0.3', '0']
+    """
+    size = abs(value)
+    if size >= 99.95:
+        text = f"{value:.0f}"
+    elif size >= 0.995:
+        text = f"{value:.1f}"
+    elif size == 0.0:
+        return "0"
+    elif size < 0.01:
+        return "under 0.01" if value > 0 else "over -0.01"
+    else:
+        text = f"{value:.{1 - math.floor(math.log10(size))}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def plural(count: float, word: str) -> str:
+    """``count`` and ``word``, with an ``s`` unless the count reads as 1.
+
+    Examples
+    --------
+    >>> plural(1, "event"), plural(3, "account"), plural(1.5, "hour")
+    ('1 event', '3 accounts', '1.5 hours')
+    """
+    text = number_text(count)
+    return f"{text} {word}" if text == "1" else f"{text} {word}s"
+
+
+def duration_text(seconds: float) -> str:
+    """A duration (``seconds`` >= 0) in minutes under an hour, hours under two days, else
+    days.
+
+    Examples
+    --------
+    >>> [duration_text(s) for s in (20, 1380, 3600, 5400, 131_400, 604_800)]
+    ['under a minute', '23 minutes', '1 hour', '1.5 hours', '36.5 hours', '7 days']
+    """
+    if seconds < 60.0:
+        return "under a minute"
+    if round(seconds / 60.0) < 60:
+        return plural(round(seconds / 60.0), "minute")
+    if seconds < 48 * 3600.0:
+        return plural(seconds / 3600.0, "hour")
+    return plural(seconds / 86_400.0, "day")
