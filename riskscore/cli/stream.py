@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from riskscore._words import plural
 from riskscore.cli._paths import MODEL_HELP, bundle_dir, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summary, render_queue
@@ -28,11 +29,13 @@ from riskscore.io.jsonl import (
     without_byte_order_mark,
 )
 from riskscore.io.private import open_private_append
+from riskscore.io.raw import show
 from riskscore.io.schema import MAX_JSON_LINE_LENGTH
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import ReviewQueue
 from riskscore.online import OnlineScorer
 from riskscore.online.lock import claim
+from riskscore.online.persist import count_of
 from riskscore.policy import Alert, AlertPolicy
 
 #: Longest input line parsed (characters); a longer line is counted and skipped unparsed.
@@ -262,9 +265,9 @@ def stream_lines(
     if missing:
         err.write(
             f"riskscore stream: input ended at line {n_lines}, before line {skip} where "
-            f"{source} resumes: {missing} lines it had processed are not in this input (feed "
-            "the same input from its start); nothing was applied, the checkpoint still counts "
-            f"{skip} lines\n"
+            f"{source} resumes: this input lacks {plural(missing, 'line')} it had processed "
+            "(feed the same input from its start); nothing was applied, the checkpoint still "
+            f"counts {plural(skip, 'line')}\n"
         )
     for alert in scorer.refresh():
         n_alerts += 1
@@ -340,11 +343,7 @@ def utf8_stdin(stream: TextIO) -> TextIO:
 
 def _resumed_counts(extra: dict[str, Any], path: object) -> tuple[int, dict[str, int]]:
     """Lines rejected before a restart and their reasons, checked (errors name ``path``)."""
-    rejected = extra.get("rejected", 0)
-    if isinstance(rejected, bool) or not isinstance(rejected, int) or rejected < 0:
-        raise CheckpointError(
-            f"{path}: checkpoint extra 'rejected' must be an int >= 0: {rejected!r:.80}"
-        )
+    rejected = count_of(extra.get("rejected", 0), path, "checkpoint extra 'rejected'")
     return rejected, _name_counts(extra, "reasons", path)
 
 
@@ -352,11 +351,12 @@ def _name_counts(extra: dict[str, Any], key: str, path: object) -> dict[str, int
     """Counts by name kept in a checkpoint's extra (rejection reasons, ignored fields),
     checked."""
     counts = extra.get(key, {})
-    if not isinstance(counts, dict) or not all(
-        isinstance(k, str) and type(v) is int and v >= 0 for k, v in counts.items()
-    ):
+    if not isinstance(counts, dict) or not all(isinstance(k, str) for k in counts):
         raise CheckpointError(f"{path}: checkpoint extra {key!r} must map names to counts >= 0")
-    return dict(counts)
+    return {
+        name: count_of(n, path, f"checkpoint extra {key!r}: the count of {show(name)}")
+        for name, n in counts.items()
+    }
 
 
 def _resumed_lines(scorer: OnlineScorer, path: object) -> int:
@@ -374,11 +374,7 @@ def _resumed_lines(scorer: OnlineScorer, path: object) -> int:
                 "processed; give a new --checkpoint file"
             )
         return 0
-    lines = extra["lines"]
-    if isinstance(lines, bool) or not isinstance(lines, int) or lines < 0:
-        raise CheckpointError(
-            f"{path}: checkpoint extra 'lines' must be an int >= 0: {lines!r:.80}"
-        )
+    lines = count_of(extra["lines"], path, "checkpoint extra 'lines'")
     rejected, _ = _resumed_counts(extra, path)
     if lines < held + rejected:
         raise CheckpointError(
@@ -447,8 +443,9 @@ def _run(
 def render(result: dict[str, Any]) -> None:
     s = result["summary"]
     print(
-        f"riskscore stream: {s['lines']} lines ({s['skipped']} skipped as already processed), "
-        f"{s['events']} events, {s['rejected']} rejected, {s['alerts']} alerts",
+        f"riskscore stream: {plural(s['lines'], 'line')} ({s['skipped']} skipped as already "
+        f"processed), {plural(s['events'], 'event')}, {s['rejected']} rejected, "
+        f"{plural(s['alerts'], 'alert')}",
         file=sys.stderr,
     )
     if s["reasons"]:
@@ -458,14 +455,14 @@ def render(result: dict[str, Any]) -> None:
         print(f"riskscore stream: {render_queue(s['queue'])}", file=sys.stderr)
     if s["broadcast"]:
         print(
-            f"riskscore stream: {s['broadcast']} events to rooms above --max-room-members set "
-            "aside as broadcasts (not conversations)",
+            f"riskscore stream: {plural(s['broadcast'], 'event')} to rooms above "
+            "--max-room-members set aside as broadcasts (not conversations)",
             file=sys.stderr,
         )
     if s["missing"]:
         print(
-            f"riskscore stream: input ended {s['missing']} lines before the checkpoint's "
-            "count of lines processed: those lines were not fed again",
+            f"riskscore stream: input ended {plural(s['missing'], 'line')} before the "
+            "checkpoint's count of lines processed: those lines were not fed again",
             file=sys.stderr,
         )
     if s["ignored_fields"]:
@@ -473,7 +470,8 @@ def render(result: dict[str, Any]) -> None:
         print(f"riskscore stream: fields not in schema v1, not read: {text}", file=sys.stderr)
     if result.get("shadow_alerts"):
         print(
-            f"riskscore stream: {result['shadow_alerts']} shadow alerts recorded (not emitted)",
+            f"riskscore stream: {plural(result['shadow_alerts'], 'shadow alert')} recorded "
+            "(not emitted)",
             file=sys.stderr,
         )
 

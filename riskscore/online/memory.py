@@ -35,7 +35,12 @@ from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.io.timestamps import FutureLimit, future_reason
 from riskscore.model import RiskModel
 from riskscore.online.lock import CheckpointLock
-from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
+from riskscore.online.options import (
+    DEFAULT_MAX_CONVERSATIONS,
+    DEFAULT_MAX_FUTURE_S,
+    MAX_CONVERSATIONS_LIMIT,
+    TimeSource,
+)
 from riskscore.online.pairs import PairConversations
 from riskscore.online.persist import ScorerCheckpoints
 from riskscore.online.state import AccountState, ConversationState
@@ -99,7 +104,7 @@ class ScorerMemory(ScorerCheckpoints):
             raise ValueError(
                 f"time_source must be 'wall', 'events' or a callable, got {time_source!r}"
             )
-        check_whole("max_conversations", max_conversations, 1)
+        check_whole("max_conversations", max_conversations, 1, MAX_CONVERSATIONS_LIMIT)
         self.model = model
         self.idle_expiry_s = check_seconds("idle_expiry_s", idle_expiry_s, positive=True)
         self.cooldown_s = check_seconds("cooldown_s", cooldown_s)

@@ -9,10 +9,18 @@ from typing import Literal
 
 from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S
 
-__all__ = ["DEFAULT_MAX_CONVERSATIONS", "DEFAULT_MAX_FUTURE_S", "TimeSource"]
+__all__ = [
+    "DEFAULT_MAX_CONVERSATIONS",
+    "DEFAULT_MAX_FUTURE_S",
+    "MAX_CONVERSATIONS_LIMIT",
+    "TimeSource",
+]
 
 #: Default cap on live conversations of one scorer (about 2 GB of state at the cap).
 DEFAULT_MAX_CONVERSATIONS = 1_000_000
+#: Largest ``max_conversations`` a scorer takes (about 2 TB of state at the cap): a larger
+#: one, given or read from a checkpoint, is refused rather than stand for "no cap".
+MAX_CONVERSATIONS_LIMIT = 1_000_000_000
 # DEFAULT_MAX_FUTURE_S (one day) is the batch readers' default too: defined once, with
 # the rule, in riskscore.io.timestamps, and re-exported here.
 

@@ -27,12 +27,18 @@ from riskscore.io.raw import show
 from riskscore.io.schema import MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH
 from riskscore.model import RiskModel
 from riskscore.online.lock import CheckpointLock, claim, lock_path
-from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
+from riskscore.online.options import (
+    DEFAULT_MAX_CONVERSATIONS,
+    DEFAULT_MAX_FUTURE_S,
+    MAX_CONVERSATIONS_LIMIT,
+    TimeSource,
+)
 from riskscore.online.pairs import PairConversations, pair_facts_of
 from riskscore.online.state import AccountState, ConversationState, time_of
 
 __all__ = [
     "CHECKPOINTED_OPTIONS",
+    "MAX_COUNT",
     "ScorerCheckpoints",
     "config_of",
     "finite_or_none",
@@ -47,6 +53,15 @@ _NUMBER_CONFIG = ("idle_expiry_s", "cooldown_s", "reorder_tolerance_s", "max_fut
 #: name of its constructor argument and attribute (``time_source`` aside: a restore may
 #: change it).
 CHECKPOINTED_OPTIONS = (*_NUMBER_CONFIG, "max_conversations", "max_room_members")
+
+#: Largest count a checkpoint holds (a counter, a count of lines): an int64, which a
+#: billion events a second take 292 years to reach; a larger one was not written by a scorer.
+MAX_COUNT = 2**63 - 1
+
+#: The options of a checkpoint's meta ``config`` that hold whole numbers, with the range a
+#: scorer takes (``max_room_members`` has no upper bound of its own: a larger one sets no
+#: room aside, as :data:`~riskscore.io.schema.MAX_ROOM_SIZE` does).
+_WHOLE_CONFIG = (("max_conversations", 1, MAX_CONVERSATIONS_LIMIT),)
 
 _COUNTERS = ("clock", "n_events", "n_clamped", "n_too_late", "n_expired")
 _OPTIONAL_COUNTERS = ("n_rescored", "n_refused_future", "n_evicted", "n_broadcast")
@@ -213,11 +228,11 @@ class ScorerCheckpoints:
         if not isinstance(counters, dict):
             raise CheckpointError(f"{path}: meta 'counters' is missing or not an object")
         for name in _COUNTERS + _OPTIONAL_COUNTERS:
-            value = counters.get(name, 0 if name in _OPTIONAL_COUNTERS else None)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise CheckpointError(
-                    f"{path}: counter {name!r} must be an int >= 0, found {value!r}"
-                )
+            value = count_of(
+                counters.get(name, 0 if name in _OPTIONAL_COUNTERS else None),
+                path,
+                f"counter {name!r}",
+            )
             if name == "clock":
                 _row(path, "counter 'clock'", lambda t: time_of(t, "time"), value)
             setattr(self, name, value)
@@ -264,17 +279,10 @@ class ScorerCheckpoints:
         self._pair_rooms()
         # Membership comes from the conversations; the stored order (absent from
         # checkpoints of earlier versions) only reorders it.
-        adult_index = snap.meta.get("adult_index", [])
-        if not isinstance(adult_index, list) or not all(
-            isinstance(e, list) and len(e) == 2 and isinstance(e[1], list) for e in adult_index
-        ):
-            raise CheckpointError(f"{path}: meta 'adult_index' is not a list of [id, [ids]]")
-        for aid, cids in adult_index:
-            convs = self._adult_convs.get(aid) if isinstance(aid, (int, str)) else None
-            if convs is not None:
-                ordered: dict[object, None] = dict.fromkeys(
-                    cid for cid in cids if isinstance(cid, (int, str)) and cid in convs
-                )
+        for aid, cids in _adult_index(snap):
+            convs = self._adult_convs.get(aid)
+            if convs is not None:  # absent: a pair of an expired room (_pair_rooms)
+                ordered: dict[object, None] = dict.fromkeys(cid for cid in cids if cid in convs)
                 ordered.update(convs)
                 self._adult_convs[aid] = ordered
 
@@ -301,6 +309,58 @@ class ScorerCheckpoints:
                 f"{path}: holds more {what} than its limit of {cap} (max_conversations "
                 f"{self.max_conversations}): the file was changed after it was written"
             )
+
+
+def count_of(value: Any, path: object, what: str) -> int:
+    """A count read from a checkpoint (``what`` names it in the error): an int from 0 to
+    :data:`MAX_COUNT`, as a scorer writes it.
+
+    Raises
+    ------
+    CheckpointError
+        Naming ``path``, ``what`` and the value (cut).
+    """
+    if type(value) is not int or not 0 <= value <= MAX_COUNT:
+        raise CheckpointError(
+            f"{path}: {what} must be an int from 0 to {MAX_COUNT}, found {show(value)}"
+        )
+    return value
+
+
+def _adult_index(snap: _checkpoint.Snapshot) -> list[tuple[Any, list[Any]]]:
+    """The stored order of each adult's live conversations, checked: ``[id, [ids]]``
+    entries of ids (:func:`_key`), no adult twice and no conversation twice in one entry,
+    as a scorer writes them (an adult or a conversation no longer held is passed on: a
+    pair of a room that expired is forgotten while restoring).
+
+    Raises
+    ------
+    CheckpointError
+        A malformed entry, naming it.
+    """
+    path = snap.path
+    entries = snap.meta.get("adult_index", [])
+    if not isinstance(entries, list):
+        raise CheckpointError(f"{path}: meta 'adult_index' is not a list of [id, [ids]]")
+    out: dict[Any, list[Any]] = {}
+    for entry in entries:
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], list)):
+            raise CheckpointError(
+                f"{path}: meta 'adult_index' entry {show(entry)} is not [id, [ids]]"
+            )
+        aid = _key(entry[0], path, what="meta 'adult_index': adult")
+        if aid in out:
+            raise CheckpointError(f"{path}: meta 'adult_index': adult {aid!r} appears twice")
+        what = f"meta 'adult_index': a conversation of adult {aid!r}"
+        cids = [_key(cid, path, MAX_PAIR_ID_LENGTH, what) for cid in entry[1]]
+        if len(set(cids)) != len(cids):
+            twice = next(cid for i, cid in enumerate(cids) if cid in cids[:i])
+            raise CheckpointError(
+                f"{path}: meta 'adult_index': conversation {twice!r} appears twice for "
+                f"adult {aid!r}"
+            )
+        out[aid] = cids
+    return list(out.items())
 
 
 def _key(value: Any, path: object, max_length: int = MAX_ID_LENGTH, what: str = "id") -> Any:
@@ -363,6 +423,13 @@ def config_of(snap: _checkpoint.Snapshot) -> dict[str, Any]:
             raise CheckpointError(
                 f"{snap.path}: meta 'config' {name!r} must be a finite number >= 0 or null "
                 f"(no limit), found {show(value)}"
+            )
+    for name, low, high in _WHOLE_CONFIG:
+        value = config.get(name)
+        if name in config and not (type(value) is int and low <= value <= high):
+            raise CheckpointError(
+                f"{snap.path}: meta 'config' {name!r} must be an int from {low} to {high}, "
+                f"found {show(value)}"
             )
     if config.get("time_source") not in ("wall", "events", None):
         raise CheckpointError(

@@ -80,9 +80,11 @@ class OnlineScorer(Rescoring, ShadowScoring):
         more than ``max_future_s`` past it is refused; the first event is trusted);
         or a callable returning epoch seconds (tests, simulations).
     max_conversations : int, default 1,000,000
-        Cap on live conversations. A new conversation beyond it evicts the least
-        recently active one (counted in ``n_evicted``); accounts are capped at twice
-        this number the same way. One million conversations take about 2 GB.
+        Cap on live conversations, up to one billion
+        (:data:`~riskscore.online.options.MAX_CONVERSATIONS_LIMIT`). A new conversation
+        beyond it evicts the least recently active one (counted in ``n_evicted``); accounts
+        are capped at twice this number the same way. One million conversations take about
+        2 GB.
     max_room_members : int, default 20
         Accounts (the sender included) above which a room is a broadcast surface: a
         ``message`` or ``media`` event with a larger ``room_size`` is counted in

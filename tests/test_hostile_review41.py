@@ -1,0 +1,180 @@
+"""Hostile review 41: the online path (``OnlineScorer``, its checkpoints, ``riskscore
+stream``).
+
+Each test failed on the code before its fix."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import riskscore as rs
+from riskscore.cli import main
+
+T0 = 1_767_225_600  # 2026-01-01
+
+
+@pytest.fixture(scope="module")
+def model() -> rs.RiskModel:
+    return rs.load_model()
+
+
+def _event(cid: object, ts: int, sender: object = "a", recipient: object = "b") -> dict[str, Any]:
+    return {
+        "conversation_id": cid,
+        "timestamp": ts,
+        "sender_id": sender,
+        "recipient_id": recipient,
+        "channel": "direct",
+        "sender_age": 40,
+        "recipient_age": 12,
+    }
+
+
+def _checkpoint(model: rs.RiskModel, path: Path) -> Path:
+    """A checkpoint of adult ``a`` in three conversations (1, 2, 3), one child each."""
+    scorer = rs.OnlineScorer(model, time_source="events")
+    for i, child in enumerate("bcd"):
+        scorer.update_one(_event(i + 1, T0 + i, "a", child))
+    scorer.checkpoint(path)
+    scorer.release_checkpoints()
+    return path
+
+
+def _edit(path: Path, key: str, change: Callable[[Any], Any]) -> None:
+    """Meta entry ``key`` changed, its checksum dropped (a file written before checksums,
+    or by someone who rewrote them: the checksum guards against damage, not intent)."""
+    con = sqlite3.connect(path)
+    with con:
+        (text,) = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        value = json.dumps(change(json.loads(text)))
+        con.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+        con.execute("DELETE FROM meta WHERE key = 'checksums'")
+    con.close()
+
+
+# --------------------------------- 1. checkpoint numbers no scorer writes (known item a)
+
+
+@pytest.mark.parametrize(
+    ("key", "field", "value", "shown"),
+    [
+        ("config", "max_conversations", 10**30, "1000000000000000000000000000000"),
+        ("config", "max_conversations", 10**100, "1" + "0" * 36 + "..."),
+        ("counters", "n_events", 10**100, "1" + "0" * 36 + "..."),
+        ("counters", "n_broadcast", 2**63, "9223372036854775808"),
+    ],
+)
+def test_a_checkpoint_number_no_scorer_writes_is_refused_by_file_field_and_value(
+    model: rs.RiskModel, tmp_path: Path, key: str, field: str, value: int, shown: str
+) -> None:
+    """Was: a checkpoint's ``max_conversations`` and counters had no upper bound and were
+    restored as given (a cap of 10**30 conversations, 10**100 events applied), and a long
+    value was quoted whole. A scorer holds at most :data:`MAX_CONVERSATIONS_LIMIT` live
+    conversations and counts below 2**63; anything else is refused, naming the file, the
+    field and the value (cut)."""
+    path = _checkpoint(model, tmp_path / "state.sqlite")
+    _edit(path, key, lambda entry: {**entry, field: value})
+    with pytest.raises(rs.CheckpointError) as info:
+        rs.OnlineScorer.restore(path, model)
+    message = str(info.value)
+    assert message.startswith(str(path))
+    assert repr(field) in message
+    assert shown in message
+    assert len(message) < 400
+
+
+def test_a_scorer_refuses_a_cap_it_could_not_hold(model: rs.RiskModel) -> None:
+    """Was: ``OnlineScorer(max_conversations=10**30)`` was taken (and written to every
+    checkpoint); the cap is the limit of the rule that reads it back."""
+    with pytest.raises(ValueError, match="max_conversations must be an integer from 1 to"):
+        rs.OnlineScorer(model, max_conversations=10**30)
+    assert rs.OnlineScorer(model, max_conversations=10**9).max_conversations == 10**9
+
+
+# ------------------------------------- 2. a malformed adult index entry (known item b)
+
+
+@pytest.mark.parametrize(
+    ("index", "match"),
+    [
+        ([[["a"], [1, 2, 3]]], r"adult_index.*\['a'\]"),
+        ([["a", [1, 2, 3]], ["a", [3, 2, 1]]], "adult 'a' appears twice"),
+        ([["a", [1, 1, 2, 3]]], "conversation 1 appears twice"),
+        ([["a", [[1], 2, 3]]], r"adult_index.*\[1\]"),
+        ([["a", [1, 2, 3.5]]], r"adult_index.*3\.5"),
+    ],
+)
+def test_a_malformed_adult_index_entry_is_refused(
+    model: rs.RiskModel, tmp_path: Path, index: list[Any], match: str
+) -> None:
+    """Was: an entry of a checkpoint's ``adult_index`` whose id was a list, or that named
+    an adult or a conversation twice, was skipped (or merged) in silence."""
+    path = _checkpoint(model, tmp_path / "state.sqlite")
+    _edit(path, "adult_index", lambda _: index)
+    with pytest.raises(rs.CheckpointError, match=match):
+        rs.OnlineScorer.restore(path, model)
+
+
+def test_the_adult_index_order_is_still_restored(model: rs.RiskModel, tmp_path: Path) -> None:
+    """The stored order is kept (the check refuses only malformed entries)."""
+    path = _checkpoint(model, tmp_path / "state.sqlite")
+    _edit(path, "adult_index", lambda _: [["a", [3, 1, 2]]])
+    scorer = rs.OnlineScorer.restore(path, model)
+    scorer.release_checkpoints()
+    assert list(scorer._adult_convs["a"]) == [3, 1, 2]
+
+
+# ---------------------------------------- 3. the stream summary's counts (known item c)
+
+
+def test_the_stream_summary_says_1_event_and_1_alert(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``riskscore stream`` printed "1 lines", "1 events", "1 alerts": its counts
+    follow the one rule for counts in words (``riskscore._words.plural``)."""
+    line = json.dumps({**_event(1, T0), "event": "block"}) + "\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(line))
+    assert main(["stream", "--time-source", "events"]) == 0
+    err = capsys.readouterr().err
+    assert "riskscore stream: 1 line (0 skipped as already processed), 1 event, 0 rejected" in (
+        err
+    )
+    assert "1 events" not in err and "1 lines" not in err
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda extra: {**extra, "lines": 10**100}, "'lines'"),
+        (lambda extra: {**extra, "rejected": 2**63}, "'rejected'"),
+        (lambda extra: {**extra, "reasons": {"SchemaError": 10**100}}, "'reasons'"),
+    ],
+)
+def test_a_stream_checkpoint_count_no_stream_writes_is_refused(
+    model: rs.RiskModel,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    change: Callable[[dict[str, Any]], dict[str, Any]],
+    field: str,
+) -> None:
+    """Was: the counts ``riskscore stream`` keeps in a checkpoint (lines processed, lines
+    rejected and their reasons) had no upper bound: ``lines`` of 10**100 skipped every
+    line of every later input. They follow the rule of the scorer's counters."""
+    path = tmp_path / "state.sqlite"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(_event(1, T0)) + "\n"))
+    assert main(["stream", "--time-source", "events", "--checkpoint", str(path)]) == 0
+    _edit(path, "extra", change)
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(_event(1, T0 + 1)) + "\n"))
+    assert main(["stream", "--time-source", "events", "--checkpoint", str(path)]) != 0
+    err = capsys.readouterr().err
+    assert str(path) in err and field in err and "must be an int from 0 to" in err
