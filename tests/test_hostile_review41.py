@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_synapse import _run
+from test_synapse_review18 import _at, _remote_dm
 
 import riskscore as rs
 from riskscore.cli import main
@@ -144,10 +147,9 @@ def test_the_stream_summary_says_1_event_and_1_alert(
     monkeypatch.setattr(sys, "stdin", io.StringIO(line))
     assert main(["stream", "--time-source", "events"]) == 0
     err = capsys.readouterr().err
-    assert "riskscore stream: 1 line (0 skipped as already processed), 1 event, 0 rejected" in (
-        err
-    )
-    assert "1 events" not in err and "1 lines" not in err
+    assert "riskscore stream: 1 line (0 skipped as already processed), 1 event, 0 rejected" in (err)
+    assert "1 events" not in err
+    assert "1 lines" not in err
 
 
 @pytest.mark.parametrize(
@@ -177,4 +179,29 @@ def test_a_stream_checkpoint_count_no_stream_writes_is_refused(
     monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(_event(1, T0 + 1)) + "\n"))
     assert main(["stream", "--time-source", "events", "--checkpoint", str(path)]) != 0
     err = capsys.readouterr().err
-    assert str(path) in err and field in err and "must be an int from 0 to" in err
+    assert str(path) in err
+    assert field in err
+    assert "must be an int from 0 to" in err
+
+
+# ------------------------------------ 4. a Synapse refusal names the event (known item d)
+
+
+def test_a_synapse_refusal_names_the_matrix_event_not_the_scorers_count(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Was: the Synapse module's warning read "event $late refused: column 'timestamp',
+    event 2: ...", the 2 being the scorer's running count of events applied, which no
+    operator can look up. A Matrix event has no number of its own: the warning names it by
+    its id alone (``update_one_all(row, row=None)``: a refusal that names no number)."""
+    module, room, now = _remote_dm(tmp_path)
+    for seconds, event_id in ((T0, "$a"), (T0 + 7200, "$b"), (T0, "$late")):
+        now[0] = seconds  # local events: this server's clock, kept as sent
+        _run(module.on_new_event(_at(room.message("@kid:x"), seconds, event_id), room.state))
+    with caplog.at_level(logging.WARNING):
+        module._process(10)
+    (line,) = [r.getMessage() for r in caplog.records if "$late" in r.getMessage()]
+    assert line.startswith("riskscore: event $late refused: column 'timestamp': ")
+    assert "beyond reorder_tolerance_s" in line
+    assert "event 2" not in line
+    assert module.n_rejected == 1

@@ -320,7 +320,11 @@ def test_update_one_fuzz_gives_a_result_or_schema_error(
         ("max_future_s", -1, "max_future_s must be a number of seconds >= 0, got -1"),
         ("cooldown_s", 10**400, "cooldown_s must be a number of seconds >= 0, got 1000"),
         ("idle_expiry_s", 0, "idle_expiry_s must be a number of seconds > 0, got 0"),
-        ("max_conversations", 2.0, "max_conversations must be an integer from 1 to 1000000000, got 2.0"),
+        (
+            "max_conversations",
+            2.0,
+            "max_conversations must be an integer from 1 to 1000000000, got 2.0",
+        ),
     ],
 )
 def test_scorer_options_of_the_wrong_type_are_refused_by_name(

@@ -308,8 +308,9 @@ class RiskscoreModule(AlertSinks):
                     lines.append(json.dumps(row))
                 try:
                     # Every alert the event raised: its own conversation's, and those of
-                    # its adult's other conversations that it re-scored.
-                    alerts = self.scorer.update_one_all(row)
+                    # its adult's other conversations that it re-scored. A refusal names
+                    # no number (the warning names the Matrix event by its id).
+                    alerts = self.scorer.update_one_all(row, row=None)
                 except SchemaError as exc:
                     self.n_rejected += 1
                     self.warnings.warn(

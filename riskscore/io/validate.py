@@ -55,6 +55,7 @@ __all__ = [
     "as_read",
     "check_column_names",
     "check_misspelt_names",
+    "event_at",
     "validate_columns",
     "validate_one",
 ]
@@ -226,9 +227,8 @@ def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[st
     if problems.bad[0]:
         column = str(problems.column[0])
         value = shown(column, event.get(column))
-        where = f"event {row}" if row is not None else "event"
         raise SchemaError(
-            f"column {column!r}, {where}: {show(value)} {problems.reason[0]}",
+            f"column {column!r}{event_at(row)}: {show(value)} {problems.reason[0]}",
             column=column,
             row=row,
             value=value,
@@ -299,6 +299,19 @@ def check_column_names(names: Collection[str]) -> None:
         )
 
 
+def event_at(row: int | None) -> str:
+    """Where a message about one event names it, after its column: ``", event 17"`` (the
+    caller's number of the event), or nothing when the caller names the event its own way
+    (``row`` None: the Synapse module, by its Matrix event id).
+
+    Examples
+    --------
+    >>> f"column 'timestamp'{event_at(17)}: ...", f"column 'timestamp'{event_at(None)}: ..."
+    ("column 'timestamp', event 17: ...", "column 'timestamp': ...")
+    """
+    return "" if row is None else f", event {row}"
+
+
 def check_misspelt_names(names: Collection[str], row: int | None = None) -> None:
     """Refuse a column (or an event's field) named like a misspelt schema v1 column that is
     not given (:func:`~riskscore.io.schema.misspelt_column`): ignored, ``recipent_age``
@@ -310,10 +323,9 @@ def check_misspelt_names(names: Collection[str], row: int | None = None) -> None
     for name in names:
         column = misspelt_column(name, names)
         if column is not None:
-            where = "" if row is None else f", event {row}"
             raise SchemaError(
-                f"column {name!r}{where} is not a schema v1 column but looks like {column!r} "
-                f"misspelt: rename it to {column!r}, or drop it (as it is, it would be "
+                f"column {name!r}{event_at(row)} is not a schema v1 column but looks like "
+                f"{column!r} misspelt: rename it to {column!r}, or drop it (as it is, it would be "
                 f"ignored and {column!r} read as not given)",
                 column=name,
                 row=row,

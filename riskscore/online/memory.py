@@ -33,6 +33,7 @@ from riskscore.io.groups import (
 )
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.io.timestamps import FutureLimit, future_reason
+from riskscore.io.validate import event_at
 from riskscore.model import RiskModel
 from riskscore.online.lock import CheckpointLock
 from riskscore.online.options import (
@@ -155,7 +156,7 @@ class ScorerMemory(ScorerCheckpoints):
 
     # ------------------------------------------------------------------ state
 
-    def _check_future(self, ts: int, row: int) -> None:
+    def _check_future(self, ts: int, row: int | None) -> None:
         """Refuse event ``row`` if dated beyond :meth:`future_limit` (called for an event
         later than every event so far)."""
         limit = self.future_limit()
@@ -167,7 +168,7 @@ class ScorerMemory(ScorerCheckpoints):
         clock = self.time_source if isinstance(self.time_source, str) else "callable"
         reason = future_reason(limit - self.max_future_s, self.max_future_s, online=clock)
         raise SchemaError(
-            f"column 'timestamp', event {row}: {ts} {reason}",
+            f"column 'timestamp'{event_at(row)}: {ts} {reason}",
             column="timestamp",
             row=row,
             value=ts,
@@ -235,7 +236,7 @@ class ScorerMemory(ScorerCheckpoints):
 
     def _open_room(
         self, room_id: object, conv: ConversationState, sender_id: object, recipient_id: object,
-        ts: int, row: int,
+        ts: int, row: int | None,
     ) -> object:  # fmt: skip
         """A third account in conversation ``room_id`` (event ``row``): it becomes a group
         room. Its pair so far continues under its pair id (state, alerted tier and adult
@@ -267,7 +268,7 @@ class ScorerMemory(ScorerCheckpoints):
         return new
 
     def _refuse_a_pair_id(
-        self, cid: str, sender_id: object, recipient_id: object, row: int
+        self, cid: str, sender_id: object, recipient_id: object, row: int | None
     ) -> None:
         """Refuse event ``row`` if its own conversation id is a pair id of a known group room
         (batch refuses the same file): derived for its two accounts, or held by a pair of
@@ -286,7 +287,7 @@ class ScorerMemory(ScorerCheckpoints):
             raise self._pair_id_clash(cid, row)
 
     def _refuse_another_pair(
-        self, pair_id: object, conv: ConversationState, room_id: object, row: int
+        self, pair_id: object, conv: ConversationState, room_id: object, row: int | None
     ) -> None:
         """Refuse event ``row`` of group room ``room_id`` whose pair id is held by a conversation
         that is not that room's pair: one whose own id it is (given before the room had
@@ -305,12 +306,12 @@ class ScorerMemory(ScorerCheckpoints):
             raise self._pair_id_clash(pair_id, row, room)
 
     @staticmethod
-    def _pair_id_clash(pair_id: object, row: int, other_room: object = None) -> SchemaError:
+    def _pair_id_clash(pair_id: object, row: int | None, other_room: object = None) -> SchemaError:
         """The error of :func:`riskscore.read_messages` for ``pair_id``, derived for two
         accounts of a group room and already the id of another conversation (event ``row``
         is not applied): of a pair of ``other_room`` (two pairs of rooms derive it), or of a
         conversation given that id."""
-        where = f"event {row}"
+        where = event_at(row).removeprefix(", ")
         if other_room is None:
             error = pair_id_clash_error(str(pair_id), where)
         else:

@@ -15,9 +15,10 @@ scorer holds is in :mod:`riskscore.online.memory`, re-scoring and the alert rule
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +32,7 @@ from riskscore.io.groups import (
     is_broadcast,
     pair_conversation_id,
 )
+from riskscore.io.validate import event_at
 from riskscore.model import RiskModel
 from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
 from riskscore.online.pairs import pair_facts
@@ -44,6 +46,16 @@ from riskscore.policy import Alert, AlertPolicy
 __all__ = ["OnlineScorer"]
 
 FloatArray = npt.NDArray[np.float64]
+
+
+class _Row(enum.Enum):
+    """``row`` of :meth:`OnlineScorer.update_one` when not given: a refusal names the event
+    by the scorer's count of events applied (None, given, names no number)."""
+
+    RUNNING_COUNT = "the scorer's count of events applied"
+
+
+_RUNNING_COUNT: Final = _Row.RUNNING_COUNT
 
 
 class OnlineScorer(Rescoring, ShadowScoring):
@@ -196,7 +208,9 @@ class OnlineScorer(Rescoring, ShadowScoring):
 
     # ------------------------------------------------------------------ API
 
-    def update_one(self, event: Mapping[str, Any], *, row: int | None = None) -> Alert | None:
+    def update_one(
+        self, event: Mapping[str, Any], *, row: int | _Row | None = _RUNNING_COUNT
+    ) -> Alert | None:
         """Apply one event (a schema v1 mapping); return its own conversation's alert if due.
 
         When the event changes an account's per-account features (a new minor
@@ -211,10 +225,12 @@ class OnlineScorer(Rescoring, ShadowScoring):
             ``conversation_id``, ``timestamp``, ``sender_id``, ``recipient_id``,
             ``channel`` and optionally ``sender_age``, ``recipient_age``,
             ``event``, ``recipient_tz_offset_min``.
-        row : int, optional
+        row : int or None, optional
             The caller's number of this event (its line in a file, its place in a
-            request), named by a refusal (``"event 17"``, ``SchemaError.row``). By default
-            the number of events this scorer has applied, :attr:`n_events`.
+            request), named by a refusal (``"event 17"``, ``SchemaError.row``); None for
+            a refusal that names no number (a caller that names the event its own way, as
+            the Synapse module by its event id). By default the number of events this
+            scorer has applied, :attr:`n_events`.
 
         Returns
         -------
@@ -235,7 +251,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         """
         # One frame per event: parsing and applying are inlined here because the
         # hot path is a few microseconds and a Python call costs about 0.1 of them.
-        if row is None:
+        if row is _RUNNING_COUNT:
             row = self.n_events
         parsed = self.last_event = parse_event_fast(event, row)
         cid, ts, sender_id, recipient_id, sender_age, recipient_age, channel, kind, tz, room = (
@@ -283,7 +299,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
                 if conv.max_ts - ts > self.reorder_tolerance_s:
                     self.n_too_late += 1
                     raise SchemaError(
-                        f"column 'timestamp', event {row}: {ts} is "
+                        f"column 'timestamp'{event_at(row)}: {ts} is "
                         f"{conv.max_ts - ts} s before the latest event of conversation {cid!r} "
                         f"({conv.max_ts}), beyond reorder_tolerance_s="
                         f"{self.reorder_tolerance_s:g}; the event was not applied",
@@ -358,7 +374,9 @@ class OnlineScorer(Rescoring, ShadowScoring):
             )  # fmt: skip
         return alert
 
-    def update_one_all(self, event: Mapping[str, Any], *, row: int | None = None) -> list[Alert]:
+    def update_one_all(
+        self, event: Mapping[str, Any], *, row: int | _Row | None = _RUNNING_COUNT
+    ) -> list[Alert]:
         """Apply one event; return every alert it raised.
 
         The event's own conversation's alert first (as :meth:`update_one`
@@ -372,9 +390,9 @@ class OnlineScorer(Rescoring, ShadowScoring):
         ----------
         event : mapping
             One schema v1 event, as for :meth:`update_one`.
-        row : int, optional
-            The caller's number of the event, named by a refusal (as for
-            :meth:`update_one`).
+        row : int or None, optional
+            The caller's number of the event, named by a refusal (None: no number; as
+            for :meth:`update_one`).
 
         Returns
         -------
