@@ -205,3 +205,19 @@ def test_a_synapse_refusal_names_the_matrix_event_not_the_scorers_count(
     assert "beyond reorder_tolerance_s" in line
     assert "event 2" not in line
     assert module.n_rejected == 1
+
+
+# ---------------------------------- 5. update_many names a refused event by its position
+
+
+def test_update_many_names_a_refused_event_by_its_position(model: rs.RiskModel) -> None:
+    """Was: ``update_many`` named a refused event by the scorer's count of events applied,
+    which leaves out events set aside as broadcasts (and counts every event before a
+    restore): the fourth event below, refused, was "event 1". It is named by its position
+    in ``events``, as the service names one by its index in a request."""
+    scorer = rs.OnlineScorer(model, time_source="events")
+    broadcast = {**_event(9, T0, "c", "d"), "room_size": 50}
+    with pytest.raises(rs.SchemaError) as info:
+        scorer.update_many([_event(1, T0), broadcast, broadcast, _event(1, T0 - 1000)])
+    assert info.value.row == 3
+    assert str(info.value).startswith("column 'timestamp', event 3: ")

@@ -424,7 +424,10 @@ class OnlineScorer(Rescoring, ShadowScoring):
     def update_many(self, events: Iterable[Mapping[str, Any]]) -> list[Alert]:
         """Apply events in order; return every alert they raised, in order.
 
-        Each event's alerts are ordered as :meth:`update_one_all` returns them.
+        Each event's alerts are ordered as :meth:`update_one_all` returns them. A refused
+        event stops the loop (the events before it stay applied) with the
+        :class:`~riskscore.SchemaError` of :meth:`update_one`, which names the event by its
+        position in ``events`` (0-based: ``"event 3"``, ``SchemaError.row``).
 
         Examples
         --------
@@ -438,8 +441,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
         update = self.update_one
         alerts: list[Alert] = []
         self._cross = None
-        for event in events:
-            alert = update(event)
+        for row, event in enumerate(events):
+            alert = update(event, row=row)
             if alert is not None:
                 alerts.append(alert)
             if self._cross is not None:
