@@ -221,3 +221,23 @@ def test_update_many_names_a_refused_event_by_its_position(model: rs.RiskModel) 
         scorer.update_many([_event(1, T0), broadcast, broadcast, _event(1, T0 - 1000)])
     assert info.value.row == 3
     assert str(info.value).startswith("column 'timestamp', event 3: ")
+
+
+# --------------------------- 6. a bad time_source given to restore is not the file's fault
+
+
+def test_restore_refuses_a_bad_time_source_argument_without_blaming_the_file(
+    model: rs.RiskModel, tmp_path: Path
+) -> None:
+    """Was: ``OnlineScorer.restore(path, model, time_source="Wall")`` raised
+    ``CheckpointError: <path>: meta 'config' is invalid (time_source must be ...)``: a
+    sound checkpoint was reported as damaged for the caller's own argument. The argument
+    is refused by the constructor's rule (a ValueError naming it), before the file is
+    read, and the file is not claimed."""
+    path = _checkpoint(model, tmp_path / "state.sqlite")
+    for bad in ("Wall", 5):
+        with pytest.raises(ValueError, match="time_source must be") as info:
+            rs.OnlineScorer.restore(path, model, time_source=bad)  # type: ignore[arg-type]
+        assert not isinstance(info.value, rs.CheckpointError)
+        assert "meta 'config'" not in str(info.value)
+    rs.OnlineScorer.restore(path, model, time_source="events").release_checkpoints()

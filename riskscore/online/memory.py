@@ -41,6 +41,7 @@ from riskscore.online.options import (
     DEFAULT_MAX_FUTURE_S,
     MAX_CONVERSATIONS_LIMIT,
     TimeSource,
+    check_time_source,
 )
 from riskscore.online.pairs import PairConversations
 from riskscore.online.persist import ScorerCheckpoints
@@ -101,10 +102,7 @@ class ScorerMemory(ScorerCheckpoints):
         max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     ) -> None:
         self.max_room_members = check_max_room_members(max_room_members)
-        if not (time_source in ("wall", "events") or callable(time_source)):
-            raise ValueError(
-                f"time_source must be 'wall', 'events' or a callable, got {time_source!r}"
-            )
+        check_time_source(time_source)
         check_whole("max_conversations", max_conversations, 1, MAX_CONVERSATIONS_LIMIT)
         self.model = model
         self.idle_expiry_s = check_seconds("idle_expiry_s", idle_expiry_s, positive=True)

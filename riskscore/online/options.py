@@ -14,6 +14,7 @@ __all__ = [
     "DEFAULT_MAX_FUTURE_S",
     "MAX_CONVERSATIONS_LIMIT",
     "TimeSource",
+    "check_time_source",
 ]
 
 #: Default cap on live conversations of one scorer (about 2 GB of state at the cap).
@@ -27,3 +28,10 @@ MAX_CONVERSATIONS_LIMIT = 1_000_000_000
 #: ``"wall"`` (the system clock), ``"events"`` (replay: the latest accepted event time) or a
 #: callable returning epoch seconds.
 TimeSource = Literal["wall", "events"] | Callable[[], float]
+
+
+def check_time_source(value: object) -> TimeSource:
+    """``time_source`` checked: ``"wall"``, ``"events"`` or a callable, or ValueError."""
+    if not (value in ("wall", "events") or callable(value)):
+        raise ValueError(f"time_source must be 'wall', 'events' or a callable, got {value!r:.80}")
+    return value

@@ -34,7 +34,12 @@ from riskscore.io.groups import (
 )
 from riskscore.io.validate import event_at
 from riskscore.model import RiskModel
-from riskscore.online.options import DEFAULT_MAX_CONVERSATIONS, DEFAULT_MAX_FUTURE_S, TimeSource
+from riskscore.online.options import (
+    DEFAULT_MAX_CONVERSATIONS,
+    DEFAULT_MAX_FUTURE_S,
+    TimeSource,
+    check_time_source,
+)
 from riskscore.online.pairs import pair_facts
 from riskscore.online.persist import config_of
 from riskscore.online.rescore import Rescoring
@@ -487,11 +492,15 @@ class OnlineScorer(Rescoring, ShadowScoring):
         ------
         FileNotFoundError
             No file at ``path``.
+        ValueError
+            ``time_source`` is not one (before the file is read).
         CheckpointError
             The file is not a checkpoint of a version this riskscore reads, is
             corrupted (``PRAGMA integrity_check``), holds malformed rows, or is owned
             by another process (:meth:`claim_checkpoint`).
         """
+        if time_source is not None:  # the caller's argument: refused as such, not as the file's
+            check_time_source(time_source)
         with _checkpoint.read(path) as snap:
             config = config_of(snap)
             if time_source is not None:
