@@ -1,7 +1,7 @@
 """Hostile review 41: the online path (``OnlineScorer``, its checkpoints, ``riskscore
 stream``).
 
-Each test failed on the code before its fix."""
+Each test whose docstring begins "Was:" failed on the code before its fix."""
 
 from __future__ import annotations
 
@@ -241,3 +241,26 @@ def test_restore_refuses_a_bad_time_source_argument_without_blaming_the_file(
         assert not isinstance(info.value, rs.CheckpointError)
         assert "meta 'config'" not in str(info.value)
     rs.OnlineScorer.restore(path, model, time_source="events").release_checkpoints()
+
+
+# ------------------------------------- 7. an account's contact listed twice in a checkpoint
+
+
+@pytest.mark.parametrize("slot", [0, 1])
+def test_an_account_id_listed_twice_in_a_checkpoint_is_refused(
+    model: rs.RiskModel, tmp_path: Path, slot: int
+) -> None:
+    """Was: an account's contacts (or minors) read from a checkpoint went into a set, so
+    ``["b", "b"]`` was merged into one contact in silence; a scorer writes each once (as
+    its pairs, which were already refused twice)."""
+    path = _checkpoint(model, tmp_path / "state.sqlite")
+    con = sqlite3.connect(path)
+    with con:
+        (text,) = con.execute("SELECT state FROM accounts WHERE id = '\"a\"'").fetchone()
+        state = json.loads(text)
+        state[slot] = [*state[slot], state[slot][0]]
+        con.execute("UPDATE accounts SET state = ? WHERE id = '\"a\"'", (json.dumps(state),))
+        con.execute("DELETE FROM meta WHERE key = 'checksums'")
+    con.close()
+    with pytest.raises(rs.CheckpointError, match=r"account 'a' is malformed: .* 'b' .*twice"):
+        rs.OnlineScorer.restore(path, model)

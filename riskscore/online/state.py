@@ -54,6 +54,7 @@ from riskscore.features.slots import (
     T_LAST,
 )
 from riskscore.io.groups import is_group_contact
+from riskscore.io.raw import show
 from riskscore.io.schema import (
     MAX_AGE,
     MAX_TIMESTAMP,
@@ -164,10 +165,14 @@ def _state_in(values: Any) -> FloatArray:
 
 
 def _ids_in(values: Any, what: str) -> set[object]:
-    """A set of account ids read from a checkpoint (ints or str)."""
+    """A set of account ids read from a checkpoint (ints or str, each once, as written)."""
     if not isinstance(values, list) or not all(type(v) is str or type(v) is int for v in values):
         raise ValueError(f"account {what} must be a list of ids (int or str)")
-    return set(values)
+    ids = set(values)
+    if len(ids) != len(values):  # never merged in silence
+        twice = next(v for i, v in enumerate(values) if v in values[:i])
+        raise ValueError(f"account {what} list {show(twice)} twice")
+    return ids
 
 
 #: The facts of a pair of accounts (:mod:`riskscore.features.pairs`): ``[first, private]``,
