@@ -262,5 +262,9 @@ def test_an_account_id_listed_twice_in_a_checkpoint_is_refused(
         con.execute("UPDATE accounts SET state = ? WHERE id = '\"a\"'", (json.dumps(state),))
         con.execute("DELETE FROM meta WHERE key = 'checksums'")
     con.close()
-    with pytest.raises(rs.CheckpointError, match=r"account 'a' is malformed: .* 'b' .*twice"):
+    match = (
+        r"account 'a' is malformed: account (contacts|minors) must list each id once, "
+        r"found '[bcd]' twice"
+    )
+    with pytest.raises(rs.CheckpointError, match=match):
         rs.OnlineScorer.restore(path, model)

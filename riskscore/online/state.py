@@ -171,7 +171,7 @@ def _ids_in(values: Any, what: str) -> set[object]:
     ids = set(values)
     if len(ids) != len(values):  # never merged in silence
         twice = next(v for i, v in enumerate(values) if v in values[:i])
-        raise ValueError(f"account {what} list {show(twice)} twice")
+        raise ValueError(f"account {what} must list each id once, found {show(twice)} twice")
     return ids
 
 
