@@ -4,8 +4,9 @@ the scorer (:mod:`riskscore.online.memory`), its checkpoints
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
-from typing import Literal
+from typing import Final, Literal
 
 from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S
 
@@ -13,6 +14,8 @@ __all__ = [
     "DEFAULT_MAX_CONVERSATIONS",
     "DEFAULT_MAX_FUTURE_S",
     "MAX_CONVERSATIONS_LIMIT",
+    "RUNNING_COUNT",
+    "EventRow",
     "TimeSource",
     "check_time_source",
 ]
@@ -35,3 +38,14 @@ def check_time_source(value: object) -> TimeSource:
     if not (value in ("wall", "events") or callable(value)):
         raise ValueError(f"time_source must be 'wall', 'events' or a callable, got {value!r:.80}")
     return value
+
+
+class EventRow(enum.Enum):
+    """How a refusal of ``OnlineScorer.update_one`` names its event when no ``row`` is
+    given (None, given, names no number)."""
+
+    RUNNING_COUNT = "the scorer's count of events applied"
+
+
+#: The default ``row`` of ``OnlineScorer.update_one``: its count of events applied.
+RUNNING_COUNT: Final = EventRow.RUNNING_COUNT

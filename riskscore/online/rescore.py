@@ -11,7 +11,8 @@ policy used here and applies each event.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -263,3 +264,14 @@ class Rescoring(ScorerMemory):
                 if alert is not None:
                     alerts.append(alert)
         return alerts
+
+    def _models_restored(self, meta: Mapping[str, Any]) -> None:
+        """After a restore: risks recomputed when the checkpoint's model (its ``meta``
+        fingerprint) is not this one, without alerting (:meth:`refresh` alerts); the shadow
+        alert bookkeeping cleared when its shadow model is not this one."""
+        if meta.get("model_sha256") != self.model.parameters_sha256():
+            for conv in self._conversations.values():
+                conv.risk = self._linear.risk(self._features(conv))
+        if meta.get("shadow_model_sha256") != self.shadow_sha256:
+            for conv in self._conversations.values():
+                conv.shadow_tier, conv.shadow_alert_ts = 0, None

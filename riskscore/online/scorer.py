@@ -15,13 +15,9 @@ scorer holds is in :mod:`riskscore.online.memory`, re-scoring and the alert rule
 
 from __future__ import annotations
 
-import enum
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
-
-import numpy as np
-import numpy.typing as npt
+from typing import Any
 
 import riskscore.online.checkpoint as _checkpoint
 from riskscore.exceptions import CheckpointError, SchemaError
@@ -37,6 +33,8 @@ from riskscore.model import RiskModel
 from riskscore.online.options import (
     DEFAULT_MAX_CONVERSATIONS,
     DEFAULT_MAX_FUTURE_S,
+    RUNNING_COUNT,
+    EventRow,
     TimeSource,
     check_time_source,
 )
@@ -49,18 +47,6 @@ from riskscore.online.state import ConversationState
 from riskscore.policy import Alert, AlertPolicy
 
 __all__ = ["OnlineScorer"]
-
-FloatArray = npt.NDArray[np.float64]
-
-
-class _Row(enum.Enum):
-    """``row`` of :meth:`OnlineScorer.update_one` when not given: a refusal names the event
-    by the scorer's count of events applied (None, given, names no number)."""
-
-    RUNNING_COUNT = "the scorer's count of events applied"
-
-
-_RUNNING_COUNT: Final = _Row.RUNNING_COUNT
 
 
 class OnlineScorer(Rescoring, ShadowScoring):
@@ -214,7 +200,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
     # ------------------------------------------------------------------ API
 
     def update_one(
-        self, event: Mapping[str, Any], *, row: int | _Row | None = _RUNNING_COUNT
+        self, event: Mapping[str, Any], *, row: int | EventRow | None = RUNNING_COUNT
     ) -> Alert | None:
         """Apply one event (a schema v1 mapping); return its own conversation's alert if due.
 
@@ -232,10 +218,9 @@ class OnlineScorer(Rescoring, ShadowScoring):
             ``event``, ``recipient_tz_offset_min``.
         row : int or None, optional
             The caller's number of this event (its line in a file, its place in a
-            request), named by a refusal (``"event 17"``, ``SchemaError.row``); None for
-            a refusal that names no number (a caller that names the event its own way, as
-            the Synapse module by its event id). By default the number of events this
-            scorer has applied, :attr:`n_events`.
+            request), named by a refusal (``"event 17"``, ``SchemaError.row``); None: no
+            number (the Synapse module names the event by its id). By default
+            :attr:`n_events`, the number of events this scorer has applied.
 
         Returns
         -------
@@ -256,7 +241,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         """
         # One frame per event: parsing and applying are inlined here because the
         # hot path is a few microseconds and a Python call costs about 0.1 of them.
-        if row is _RUNNING_COUNT:
+        if row is RUNNING_COUNT:
             row = self.n_events
         parsed = self.last_event = parse_event_fast(event, row)
         cid, ts, sender_id, recipient_id, sender_age, recipient_age, channel, kind, tz, room = (
@@ -380,7 +365,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         return alert
 
     def update_one_all(
-        self, event: Mapping[str, Any], *, row: int | _Row | None = _RUNNING_COUNT
+        self, event: Mapping[str, Any], *, row: int | EventRow | None = RUNNING_COUNT
     ) -> list[Alert]:
         """Apply one event; return every alert it raised.
 
@@ -429,10 +414,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
     def update_many(self, events: Iterable[Mapping[str, Any]]) -> list[Alert]:
         """Apply events in order; return every alert they raised, in order.
 
-        Each event's alerts are ordered as :meth:`update_one_all` returns them. A refused
-        event stops the loop (the events before it stay applied) with the
-        :class:`~riskscore.SchemaError` of :meth:`update_one`, which names the event by its
-        position in ``events`` (0-based: ``"event 3"``, ``SchemaError.row``).
+        Each event's alerts are ordered as :meth:`update_one_all` returns them. A refusal
+        (:meth:`update_one`; those before it stay applied) names its position in ``events``.
 
         Examples
         --------
@@ -512,10 +495,5 @@ class OnlineScorer(Rescoring, ShadowScoring):
             scorer._load(snap)
             # once restored, inside the read: a refused file gets no lock file beside it
             scorer.claim_checkpoint(path)
-        if snap.meta.get("model_sha256") != model.parameters_sha256():
-            for conv in scorer._conversations.values():
-                conv.risk = scorer._linear.risk(scorer._features(conv))
-        if snap.meta.get("shadow_model_sha256") != scorer.shadow_sha256:
-            for conv in scorer._conversations.values():
-                conv.shadow_tier, conv.shadow_alert_ts = 0, None
+        scorer._models_restored(snap.meta)
         return scorer
