@@ -268,3 +268,42 @@ def test_an_account_id_listed_twice_in_a_checkpoint_is_refused(
     )
     with pytest.raises(rs.CheckpointError, match=match):
         rs.OnlineScorer.restore(path, model)
+
+
+# ------------------------- 8. a name stream never keeps, read back from its checkpoint
+
+
+@pytest.mark.parametrize(
+    ("key", "name"),
+    [
+        ("ignored_fields", "see you at the park after school tomorrow"),
+        ("reasons", "see you at the park after school tomorrow"),
+        ("ignored_fields", "x" * 65),
+        ("ignored_fields", "tab\there"),
+    ],
+)
+def test_a_name_stream_never_keeps_is_refused_from_its_checkpoint(
+    model: rs.RiskModel,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    key: str,
+    name: str,
+) -> None:
+    """Was: the names ``riskscore stream`` counts in its checkpoint (fields not read,
+    reasons for rejected lines) were restored as given and printed in its summary: a
+    checkpoint could make it print a sentence, which may be message content, or a name of
+    any length. The stream keeps such a name as "(other names)" and never reports it;
+    read back, it is refused, and not quoted."""
+    path = tmp_path / "state.sqlite"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(_event(1, T0)) + "\n"))
+    assert main(["stream", "--time-source", "events", "--checkpoint", str(path)]) == 0
+    _edit(path, "extra", lambda extra: {**extra, key: {name: 1}})
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(_event(1, T0 + 1)) + "\n"))
+    assert main(["stream", "--time-source", "events", "--checkpoint", str(path)]) != 0
+    err = capsys.readouterr().err
+    assert str(path) in err
+    assert repr(key) in err
+    assert name not in err
+    assert "park" not in err

@@ -19,7 +19,12 @@ from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summ
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.cli._time import integer
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
-from riskscore.io.events import count_ignored
+from riskscore.io.events import (
+    MAX_IGNORED_NAME_CHARS,
+    OTHER_NAMES,
+    count_ignored,
+    reported_name,
+)
 from riskscore.io.files import check_own_files
 from riskscore.io.jsonl import (
     line_chars,
@@ -353,6 +358,13 @@ def _name_counts(extra: dict[str, Any], key: str, path: object) -> dict[str, int
     counts = extra.get(key, {})
     if not isinstance(counts, dict) or not all(isinstance(k, str) for k in counts):
         raise CheckpointError(f"{path}: checkpoint extra {key!r} must map names to counts >= 0")
+    for name in counts:
+        if name != OTHER_NAMES and not reported_name(name):  # as count_ignored keeps names
+            raise CheckpointError(
+                f"{path}: checkpoint extra {key!r} holds a name of {len(name)} characters "
+                f"that riskscore stream never keeps (over {MAX_IGNORED_NAME_CHARS} characters, "
+                "not printable, or a sentence, which may be message content; not shown)"
+            )
     return {
         name: count_of(n, path, f"checkpoint extra {key!r}: the count of {show(name)}")
         for name, n in counts.items()

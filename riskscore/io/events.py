@@ -38,7 +38,14 @@ from riskscore.io.schema import (
 )
 from riskscore.io.validate import check_misspelt_names, validate_one
 
-__all__ = ["Event", "EventTuple", "count_ignored", "parse_event", "parse_event_fast"]
+__all__ = [
+    "Event",
+    "EventTuple",
+    "count_ignored",
+    "parse_event",
+    "parse_event_fast",
+    "reported_name",
+]
 
 _CHANNELS = {name: code for code, name in enumerate(CHANNEL_NAMES)}
 _EVENTS = {name: code for code, name in enumerate(EVENT_NAMES)}
@@ -135,14 +142,22 @@ def count_ignored(event: Mapping[str, object], counts: dict[str, int]) -> None:
         if key in _SCHEMA_KEYS:
             continue
         name = str(key)
-        if name not in counts and (
-            len(counts) >= MAX_IGNORED_NAMES
-            or len(name) > MAX_IGNORED_NAME_CHARS
-            or not name.isprintable()
-            or is_sentence(name)  # may be message content: never kept or reported
-        ):
+        if name not in counts and (len(counts) >= MAX_IGNORED_NAMES or not reported_name(name)):
             name = OTHER_NAMES
         counts[name] = counts.get(name, 0) + 1
+
+
+def reported_name(name: str) -> bool:
+    """Whether a name read from input (a field's, as :func:`count_ignored` counts it) may be
+    kept and reported as it is: at most :data:`MAX_IGNORED_NAME_CHARS` printable characters
+    and no sentence, which may be message content.
+
+    Examples
+    --------
+    >>> reported_name("colour"), reported_name("see you at the park after school")
+    (True, False)
+    """
+    return len(name) <= MAX_IGNORED_NAME_CHARS and name.isprintable() and not is_sentence(name)
 
 
 def _plain_id(value: object) -> bool:
