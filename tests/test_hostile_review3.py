@@ -349,7 +349,7 @@ def test_stream_rejects_and_counts_a_merging_pair(
     monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
     assert main(["stream"]) == 0
     err = capsys.readouterr().err
-    assert "line 2: column 'conversation_id', event 1: two pairs" in err
+    assert "line 2: column 'conversation_id', event 2: two pairs" in err
     assert "1 rejected" in err
 
 
