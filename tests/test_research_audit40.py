@@ -6,8 +6,30 @@ Each test failed on the code before its fix."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
+import pyarrow as pa
+import pytest
+from matplotlib.lines import STEP_LOOKUP_MAP
+from sklearn.metrics import average_precision_score
+
+import riskscore as rs
+import riskscore.evaluation.metrics as em
+from riskscore.evaluation import Curves
+from riskscore.evaluation.plots import (
+    plot_alert_latency,
+    plot_calibration,
+    plot_precision_recall,
+    plot_score_histograms,
+)
+from riskscore.io.schema import CHANNEL_NAMES
+from riskscore.synthetic import Labels
+
+#: matplotlib's step functions by drawstyle: the points a stepped line passes through.
+STEP_FUNCS = STEP_LOOKUP_MAP
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -26,3 +48,79 @@ def test_quickstart_notebook_splits_with_the_library() -> None:
     assert "rs.evaluate(" in code
     for by_hand in ("train_ids", "__dataclass_fields__", "rs.synthetic.Labels(", "np.isin("):
         assert by_hand not in code, by_hand
+
+
+@pytest.fixture(scope="module")
+def no_public() -> tuple[rs.MessageTable, Labels]:
+    """A labelled sample none of whose conversations stays on the public surface."""
+    data = rs.synthetic.generate(600, prevalence=0.05, seed=40)
+    features = rs.extract_features(data.messages)
+    keep = np.flatnonzero(features.column("max_channel") != CHANNEL_NAMES.index("public"))
+    assert len(keep) < len(features)  # the sample had public conversations to remove
+    labels = Labels.from_arrow(data.labels.to_arrow().take(pa.array(keep)))
+    return data.messages.take_conversations(keep), labels
+
+
+def test_a_slice_with_no_conversation_is_listed_not_dropped(
+    no_public: tuple[rs.MessageTable, Labels],
+) -> None:
+    """Was: ``rs.evaluate`` left out of ``report.slices`` (and of ``report.md``) any slice
+    value with no conversation, e.g. ``max_channel = public`` in a sample that has none,
+    with nothing to say it had been looked for; a study comparing tables across samples saw
+    rows come and go. It is listed with 0 conversations and undefined (NaN) metrics."""
+    messages, labels = no_public
+    report = rs.evaluate(rs.load_model(), messages, labels, n_bootstrap=0, replay_events=0)
+    public = [s for s in report.slices if s.by == "max_channel" and s.value == "public"]
+    assert len(public) == 1
+    s = public[0]
+    assert (s.n_conversations, s.n_grooming) == (0, 0)
+    assert all(math.isnan(v) for v in (s.pr_auc, s.recall, s.precision, s.alerts_per_million))
+    assert [s.value for s in report.slices if s.by == "max_channel"] == list(CHANNEL_NAMES)
+    row = next(line for line in report.to_markdown().splitlines() if "| public |" in line)
+    assert "nan" not in row.lower()
+    json.dumps(report.to_dict(), allow_nan=False)
+
+
+def test_precision_recall_plot_steps_as_average_precision_sums() -> None:
+    """Was: the precision-recall curve was drawn with ``steps-post`` over recall in
+    increasing order, so each precision was held from its recall to the next one; average
+    precision (the PR-AUC in the plot's title) holds it from the previous recall up to its
+    own. The area under the drawn curve differed from the title's number."""
+    rng = np.random.default_rng(40)
+    y = rng.random(150) < 0.2
+    risk = np.round(rng.random(150) * 0.6 + 0.3 * y, 2)  # ties, as scores have
+    recall, precision = em.pr_curve(y, risk, max_points=10_000)  # every threshold kept
+    curves = Curves(
+        pr_recall=tuple(recall),
+        pr_precision=tuple(precision),
+        calibration_mean_risk=(),
+        calibration_observed=(),
+        calibration_count=(),
+        histogram_edges=(),
+        histogram_benign=(),
+        histogram_grooming=(),
+    )
+    report = SimpleNamespace(
+        curves=curves, operating_points=(), prevalence=float(y.mean()), pr_auc=0.0,
+        pr_auc_ci=(0.0, 0.0),
+    )
+    line = plot_precision_recall(report).axes[0].lines[0]  # type: ignore[arg-type]
+    x, h = STEP_FUNCS[line.get_drawstyle()](*line.get_data())
+    area = float(np.sum(np.diff(x, prepend=0.0) * h))
+    assert area == pytest.approx(average_precision_score(y, risk), abs=1e-12)
+
+
+def test_every_report_plot_labels_its_axes_with_units(
+    no_public: tuple[rs.MessageTable, Labels],
+) -> None:
+    """Was: the score histogram's x axis read only "risk", on a log scale, without saying
+    that the risk is a calibrated probability or that the axis is logarithmic."""
+    messages, labels = no_public
+    report = rs.evaluate(rs.load_model(), messages, labels, n_bootstrap=0)
+    for make in (plot_precision_recall, plot_calibration, plot_alert_latency):
+        ax = make(report).axes[0]
+        assert ax.get_xlabel() and ax.get_ylabel(), make.__name__
+    ax = plot_score_histograms(report).axes[0]
+    assert ax.get_xscale() == "log"
+    assert "probability" in ax.get_xlabel() and "log scale" in ax.get_xlabel()
+    assert ax.get_ylabel()
