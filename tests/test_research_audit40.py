@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import runpy
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -146,3 +147,18 @@ def test_single_feature_table_quotes_the_results_file() -> None:
     assert f"For each of the {len(rows)} features" in doc
     assert f"logistic regression on all {len(rows)} features" in doc.lower()
     assert f"ROC AUC of\n{results['logistic_regression_cv_auc']:.3f}" in doc
+
+
+def test_robustness_benchmark_help_says_what_it_writes_where(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``benchmarks/robustness.py --help`` listed ``--out OUT`` with no word on what is
+    written there, its default (``benchmarks/results``, the files the README and the model
+    card quote) or that ``--quick`` writes ``robustness_quick.*`` beside them."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    bench = runpy.run_path(str(ROOT / "benchmarks" / "robustness.py"), run_name="robustness40")
+    with pytest.raises(SystemExit):
+        bench["main"](["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "robustness.json" in text and "robustness_quick" in text
+    assert "benchmarks/results" in text
