@@ -13,8 +13,9 @@
    urgent alerts per million benign and recall.
 
 Writes benchmarks/results/robustness.json and robustness.md. Run with
-`.venv/bin/python benchmarks/robustness.py` (576 s in its recorded run on 2 cores, `results/robustness.json`); `--quick` for
-a small smoke run. Library versions and machine load are recorded.
+`.venv/bin/python benchmarks/robustness.py` (576 s in its recorded run on 2 cores,
+`results/robustness.json`); `--quick` for a small smoke run. Library versions and machine
+load are recorded.
 """
 
 from __future__ import annotations

@@ -102,7 +102,10 @@ def test_precision_recall_plot_steps_as_average_precision_sums() -> None:
         histogram_grooming=(),
     )
     report = SimpleNamespace(
-        curves=curves, operating_points=(), prevalence=float(y.mean()), pr_auc=0.0,
+        curves=curves,
+        operating_points=(),
+        prevalence=float(y.mean()),
+        pr_auc=0.0,
         pr_auc_ci=(0.0, 0.0),
     )
     line = plot_precision_recall(report).axes[0].lines[0]  # type: ignore[arg-type]
@@ -120,10 +123,12 @@ def test_every_report_plot_labels_its_axes_with_units(
     report = rs.evaluate(rs.load_model(), messages, labels, n_bootstrap=0)
     for make in (plot_precision_recall, plot_calibration, plot_alert_latency):
         ax = make(report).axes[0]
-        assert ax.get_xlabel() and ax.get_ylabel(), make.__name__
+        assert ax.get_xlabel(), make.__name__
+        assert ax.get_ylabel(), make.__name__
     ax = plot_score_histograms(report).axes[0]
     assert ax.get_xscale() == "log"
-    assert "probability" in ax.get_xlabel() and "log scale" in ax.get_xlabel()
+    assert "probability" in ax.get_xlabel()
+    assert "log scale" in ax.get_xlabel()
     assert ax.get_ylabel()
 
 
@@ -142,7 +147,9 @@ def test_single_feature_table_quotes_the_results_file() -> None:
         cells = " | ".join(f"{row[k]:.3f}" for k in (*numbers, "drawn_worlds_max_separation"))
         assert f"| `{row['feature']}` | {cells} |" in doc, row["feature"]
     for rule in results["rules"]:
-        cells = f"{rule['recall']:.3f} | {rule['false_positive_rate']:.3f} | {rule['precision']:.3f}"
+        cells = (
+            f"{rule['recall']:.3f} | {rule['false_positive_rate']:.3f} | {rule['precision']:.3f}"
+        )
         assert f" | {cells} |" in doc, rule["rule"]
     assert f"For each of the {len(rows)} features" in doc
     assert f"logistic regression on all {len(rows)} features" in doc.lower()
@@ -160,5 +167,6 @@ def test_robustness_benchmark_help_says_what_it_writes_where(
     with pytest.raises(SystemExit):
         bench["main"](["--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "robustness.json" in text and "robustness_quick" in text
+    assert "robustness.json" in text
+    assert "robustness_quick" in text
     assert "benchmarks/results" in text
