@@ -248,7 +248,7 @@ def test_stream_reads_a_first_line_with_a_byte_order_mark(
     # read_messages accepts a JSON lines file that starts with a BOM; so does stream
     monkeypatch.setattr(sys, "stdin", io.StringIO("\ufeff" + json.dumps(EVENT) + "\n"))
     assert main(["stream"]) == 0
-    assert "1 events, 0 rejected" in capsys.readouterr().err
+    assert "1 event, 0 rejected" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", [b"ev\xffents.parquet", b"broken.parquet"])

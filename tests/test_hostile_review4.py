@@ -521,4 +521,4 @@ def test_a_byte_order_mark_after_the_start_is_refused_by_both(
     assert items[1].error.startswith("line 1 is not JSON")
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{json.dumps(EVENT)}\n{second}\n"))
     assert main(["stream"]) == 0
-    assert "1 events, 1 rejected" in capsys.readouterr().err
+    assert "1 event, 1 rejected" in capsys.readouterr().err

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from riskscore._words import plural
 from riskscore.io.problems import QUARANTINE_HINT
 
 __all__ = ["add_errors_option", "command_line_hint", "render_quarantine"]
@@ -37,8 +38,7 @@ def render_quarantine(result: dict[str, Any]) -> None:
     """
     if result["quarantine_file"] is None:
         return
-    n = result["quarantined"]
-    print(f"quarantined: {result['quarantine_file']} ({n} row{'s' if n != 1 else ''})")
+    print(f"quarantined: {result['quarantine_file']} ({plural(result['quarantined'], 'row')})")
     for why, n in result["quarantine_counts"].items():
         print(f"  {n:6d}  {why}")
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from riskscore._words import plural
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
 from riskscore.batch.score import job_files, score_events
 from riskscore.batch.shadow import ShadowRun
@@ -273,11 +274,10 @@ FROM_INPUT_NOTE = (
 
 
 def render(result: dict[str, Any]) -> None:
-    q = result["quarantined"]
     print(
-        f"scored {result['conversations']} conversations ({result['events']} events, "
-        f"{q} row{'s' if q != 1 else ''} quarantined): {result['alerts']} alerts, "
-        f"{result['urgent']} urgent"
+        f"scored {plural(result['conversations'], 'conversation')} "
+        f"({plural(result['events'], 'event')}, {plural(result['quarantined'], 'row')} "
+        f"quarantined): {plural(result['alerts'], 'alert')}, {result['urgent']} urgent"
     )
     for line in result["groups"]:  # group rooms split into pairs, broadcasts set aside
         print(f"  {line}")
@@ -307,7 +307,8 @@ def render(result: dict[str, Any]) -> None:
     shadow = result["shadow"]
     if shadow is not None:
         print(
-            f"shadow model: {shadow['shadow']['alerts']} alerts ({shadow['shadow']['urgent']} "
+            f"shadow model: {plural(shadow['shadow']['alerts'], 'alert')} "
+            f"({shadow['shadow']['urgent']} "
             f"urgent); {shadow['alerts_gained']} gained and {shadow['alerts_lost']} lost against "
             f"production; never queued. summary: {shadow['summary_file']}"
         )

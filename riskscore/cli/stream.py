@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from riskscore._words import plural
 from riskscore.cli._paths import MODEL_HELP, bundle_dir, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summary, render_queue
@@ -447,8 +448,9 @@ def _run(
 def render(result: dict[str, Any]) -> None:
     s = result["summary"]
     print(
-        f"riskscore stream: {s['lines']} lines ({s['skipped']} skipped as already processed), "
-        f"{s['events']} events, {s['rejected']} rejected, {s['alerts']} alerts",
+        f"riskscore stream: {plural(s['lines'], 'line')} ({s['skipped']} skipped as already "
+        f"processed), {plural(s['events'], 'event')}, {s['rejected']} rejected, "
+        f"{plural(s['alerts'], 'alert')}",
         file=sys.stderr,
     )
     if s["reasons"]:
@@ -458,13 +460,13 @@ def render(result: dict[str, Any]) -> None:
         print(f"riskscore stream: {render_queue(s['queue'])}", file=sys.stderr)
     if s["broadcast"]:
         print(
-            f"riskscore stream: {s['broadcast']} events to rooms above --max-room-members set "
-            "aside as broadcasts (not conversations)",
+            f"riskscore stream: {plural(s['broadcast'], 'event')} to rooms above "
+            "--max-room-members set aside as broadcasts (not conversations)",
             file=sys.stderr,
         )
     if s["missing"]:
         print(
-            f"riskscore stream: input ended {s['missing']} lines before the checkpoint's "
+            f"riskscore stream: input ended {plural(s['missing'], 'line')} before the checkpoint's "
             "count of lines processed: those lines were not fed again",
             file=sys.stderr,
         )
