@@ -31,5 +31,5 @@ def test_serve_names_the_report_key_as_report_and_export_do(
     """Was: ``RISKSCORE_REPORT_KEY has 5 bytes`` under ``riskscore serve``, ``the key in the
     environment variable RISKSCORE_REPORT_KEY has 5 bytes`` under report and export."""
     monkeypatch.setenv("RISKSCORE_REPORT_KEY", "short")
-    with pytest.raises(ValueError, match="^the key in the environment variable RISKSCORE_REP"):
+    with pytest.raises(ValueError, match=r"^the key in the environment variable RISKSCORE_REP"):
         _report_key(tmp_path / "queue.sqlite")
