@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from riskscore.batch.alerts import write_alerts
 from riskscore.exceptions import SchemaError
+from riskscore.io.arrow import TABLE_FORMATS
 from riskscore.io.files import PARQUET_SUFFIXES, check_regular_file, real_path
 from riskscore.io.ids import check_ids
 from riskscore.io.json_lines import json_loads
@@ -65,7 +66,7 @@ SUMMARY_NAME: Final = "shadow.json"
 SHADOW_FILES: Final = tuple(
     f"{SHADOW_DIR}/{name}"
     for name in (SUMMARY_NAME, *(f"{kind}.{fmt}" for kind in ("scores", "alerts")
-                                 for fmt in ("parquet", "csv", "jsonl")))
+                                 for fmt in TABLE_FORMATS))
 )  # fmt: skip
 #: Version of the summary's layout.
 SHADOW_FORMAT: Final = 1

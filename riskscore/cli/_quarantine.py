@@ -9,6 +9,7 @@ from typing import Any
 
 from riskscore._words import plural
 from riskscore.io.problems import QUARANTINE_HINT
+from riskscore.io.validate import ERRORS
 
 __all__ = ["add_errors_option", "command_line_hint", "render_quarantine"]
 
@@ -22,7 +23,7 @@ def add_errors_option(
     ``raise``)."""
     parser.add_argument(
         "--errors",
-        choices=("raise", "quarantine"),
+        choices=ERRORS,
         default=None if given_only else "raise",
         help=f"{what}refuse bad rows (raise) or set them aside with a reason (quarantine)"
         + (f"; {also}" if also else "")

@@ -27,6 +27,7 @@ from riskscore.cli._queue_option import add_queue_option, add_to_queue, open_que
 from riskscore.cli._time import whole_number
 from riskscore.cli._unread import unread_note
 from riskscore.features import AccountFeatures, read_account_features
+from riskscore.io.arrow import TABLE_FORMATS
 from riskscore.io.files import check_not_inputs
 from riskscore.io.text import parquet_file
 from riskscore.model import load_model
@@ -90,7 +91,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("parquet", "csv", "jsonl"),
+        choices=TABLE_FORMATS,
         default="parquet",
         help="file format of scores and alerts (one schema in every format; see below)",
     )

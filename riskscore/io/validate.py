@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Final, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -50,17 +50,35 @@ from riskscore.io.timestamps import (
 )
 
 __all__ = [
+    "ERRORS",
     "Errors",
     "RawColumns",
     "as_read",
     "check_column_names",
+    "check_errors",
     "check_misspelt_names",
     "validate_columns",
     "validate_one",
 ]
 
 Errors = Literal["raise", "quarantine"]
+#: The values of ``errors`` (:data:`Errors`), for a check and a command line's choices.
+ERRORS: Final[tuple[str, ...]] = get_args(Errors)
 AnyArray = npt.NDArray[Any]
+
+
+def check_errors(errors: object) -> None:
+    """Refuse an ``errors`` argument that is not one of :data:`ERRORS`.
+
+    Examples
+    --------
+    >>> check_errors("quarantine")
+    >>> check_errors("ignore")
+    Traceback (most recent call last):
+    ValueError: errors must be 'raise' or 'quarantine', got 'ignore'
+    """
+    if errors not in ERRORS:
+        raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
 
 
 def validate_columns(
