@@ -32,6 +32,7 @@ from riskscore.io.raw import RawColumns, as_read, quoted_name, show, shown
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
+    ID_COLUMNS,
     REQUIRED_COLUMNS,
     ROOM_SIZE_UNKNOWN,
     SCHEMA_COLUMNS,
@@ -253,12 +254,9 @@ def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[st
         )
     out = {name: values[0].item() if isinstance(values[0], np.generic) else values[0]
            for name, values in cols.items()}  # fmt: skip
-    for name in _ID_COLUMNS:
+    for name in ID_COLUMNS:
         out[name] = _one_id(event[name], out[name])
     return out
-
-
-_ID_COLUMNS = ("conversation_id", "sender_id", "recipient_id")
 
 
 def _one_id(given: object, valid: object) -> object:
