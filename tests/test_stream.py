@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import riskscore as rs
+from riskscore._words import plural
 from riskscore.cli import main
 
 
@@ -58,7 +59,7 @@ def test_malformed_lines_are_reported_counted_and_skipped(
     assert err[3] == "line 45: field 'conversation_id' appears twice in one object"
     assert err[4] == (
         "riskscore stream: 45 lines (0 skipped as already processed), 40 events, 4 rejected, "
-        f"{len(_alerts(captured.out))} alerts"
+        f"{plural(len(_alerts(captured.out)), 'alert')}"
     )
 
 
