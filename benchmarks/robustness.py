@@ -13,8 +13,9 @@
    urgent alerts per million benign and recall.
 
 Writes benchmarks/results/robustness.json and robustness.md. Run with
-`.venv/bin/python benchmarks/robustness.py` (about 15 minutes on 2 cores); `--quick` for
-a small smoke run. Library versions and machine load are recorded.
+`.venv/bin/python benchmarks/robustness.py` (576 s in its recorded run on 2 cores,
+`results/robustness.json`); `--quick` for a small smoke run. Library versions and machine
+load are recorded.
 """
 
 from __future__ import annotations
@@ -130,14 +131,26 @@ def rare_default_world(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small smoke run")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small smoke run (candidates trained on 4 drawn worlds, measured on 4 unseen worlds "
+        "of 3,000 conversations), written "
+        "as robustness_quick.json and robustness_quick.md",
+    )
     parser.add_argument(
         "--model",
         type=Path,
         default=None,
         help="bundle (default: the shipped riskscore/model/default)",
     )
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS,
+        help="directory for robustness.json and robustness.md (default: benchmarks/results, "
+        "the files the README and the model card quote)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     n_unseen = 4 if quick else 30
@@ -157,11 +170,18 @@ def main(argv: list[str] | None = None) -> int:
     model = rs.load_model(args.model)
     log(f"shipped model: {model!r}")
     risks = [model.predict_proba(s.features) for s in unseen]
-    tuned = policy_for_volume(
-        [s.traffic(r) for s, r in zip(unseen, risks, strict=True)],
-        review_per_million=REVIEW_PER_MILLION,
-        urgent_per_million=URGENT_PER_MILLION,
-    )
+    try:
+        tuned: dict[str, Any] = policy_for_volume(
+            [s.traffic(r) for s, r in zip(unseen, risks, strict=True)],
+            review_per_million=REVIEW_PER_MILLION,
+            urgent_per_million=URGENT_PER_MILLION,
+        ).to_mapping()
+    except ValueError as error:
+        if not quick:
+            raise
+        # the smoke run's samples are too small to set thresholds by volume: said, not faked
+        tuned = {"not_set": f"--quick: {error}"}
+        log(f"tuned policy not set: {error}")
     policy = rs.AlertPolicy.default()
     log("shipped policy on every world")
     seen_report = evaluate_samples(model.predict_proba, unseen, policy=policy)
@@ -192,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             "review_per_million": REVIEW_PER_MILLION,
             "urgent_per_million": URGENT_PER_MILLION,
         },
-        "tuned_policy": tuned.to_mapping(),
+        "tuned_policy": tuned,
         "unseen": seen_report.to_dict(),
         "stress": stress_report.to_dict(),
         "default_world_rare": rare,

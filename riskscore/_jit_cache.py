@@ -15,13 +15,17 @@ system) has no writable ``__pycache__``: before anything compiled is defined,
 numba's user cache directory or, without a writable home, in a private temporary one. A new
 version then caches in a new directory (numba would otherwise keep a caller compiled with
 an old callee: it checks each function against its own file's content). A ``NUMBA_CACHE_DIR``
-the user set is left as it is (and kept up to date by the user).
+the user set is left as it is (and kept up to date by the user). The kernels compiled into
+the package's own ``__pycache__`` (``riskscore warmup`` in an image's build step, as root)
+are copied into that directory once (:func:`seed_jit_cache`): numba uses no cache directory
+it cannot write, so every process of another user would compile them again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -35,7 +39,9 @@ __all__ = [
     "STAMP_NAME",
     "clear_stale_jit_caches",
     "jit_cache_dir",
+    "jit_cache_location",
     "place_jit_cache",
+    "seed_jit_cache",
 ]
 
 #: The subpackages whose modules define compiled (numba) functions; a test keeps it complete.
@@ -210,4 +216,70 @@ def place_jit_cache() -> Path | None:
         # numba's setting for the process: a library whose sources are as read-only
         # shares the directory (a subfolder per source folder) instead of failing too.
         config.CACHE_DIR = str(chosen)
+        seed_jit_cache(chosen)
     return chosen
+
+
+def jit_cache_location() -> Path:
+    """Where numba caches riskscore's compiled functions in this process.
+
+    Returns
+    -------
+    Path
+        ``NUMBA_CACHE_DIR`` (set by the user, or by :func:`place_jit_cache` on a read-only
+        installation), else the package directory (numba's default: the ``__pycache__``
+        folders beside its modules).
+    """
+    config: Any = numba.core.config
+    return Path(config.CACHE_DIR) if config.CACHE_DIR else Path(__file__).resolve().parent
+
+
+def _numba_subfolder(source_dir: Path) -> str:
+    """numba's folder for the caches of one source folder under ``NUMBA_CACHE_DIR``
+    (``_CacheLocator.get_suitable_cache_subpath``; a test compares the two)."""
+    digest = hashlib.sha1(str(source_dir).encode(), usedforsecurity=False).hexdigest()
+    return f"{source_dir.name}_{digest}"
+
+
+def seed_jit_cache(chosen: Path, package: Path | None = None) -> int:
+    """Copy the caches compiled into the package's ``__pycache__`` into ``chosen``.
+
+    Only when they were compiled from the package's current sources (its fingerprint
+    recorded beside them) and no other user can have replaced them; a file already in
+    ``chosen`` is kept (numba may have added signatures to it).
+
+    Parameters
+    ----------
+    chosen : Path
+        The cache directory numba uses instead (:func:`jit_cache_dir`).
+    package : Path, optional
+        The package directory (riskscore's own when omitted).
+
+    Returns
+    -------
+    int
+        Cache files copied (0 when none are current, or all are there already).
+    """
+    package = package or Path(__file__).resolve().parent
+    copied = 0
+    try:
+        stamp = package / "__pycache__" / STAMP_NAME
+        if not stamp.is_file() or stamp.read_text(encoding="ascii") != _fingerprint(package):
+            return 0
+        for name in COMPILED_SUBPACKAGES:
+            source = package / name / "__pycache__"
+            if not source.is_dir() or not _only_mine(source):
+                continue
+            target = chosen / _numba_subfolder(package / name)
+            for cached in sorted(source.iterdir()):
+                if cached.suffix not in _CACHE_SUFFIXES or (target / cached.name).exists():
+                    continue
+                target.mkdir(mode=0o700, exist_ok=True)
+                # whole or not at all: another process may read the folder meanwhile
+                partial = target / f".{cached.name}.{os.getpid()}"
+                shutil.copyfile(cached, partial)
+                partial.replace(target / cached.name)
+                copied += 1
+    except OSError:  # unreadable, or a race with another process: numba compiles
+        pass
+    return copied

@@ -35,16 +35,21 @@ def number_text(value: float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def plural(count: float, word: str) -> str:
-    """``count`` and ``word``, with an ``s`` unless the count reads as 1.
+def plural(count: float, word: str, words: str | None = None) -> str:
+    """``count`` and ``word``, with an ``s`` (or ``words``, a plural not made with an
+    ``s``) unless the count reads as 1.
 
     Examples
     --------
     >>> plural(1, "event"), plural(3, "account"), plural(1.5, "hour")
     ('1 event', '3 accounts', '1.5 hours')
+    >>> plural(1, "child", "children"), plural(2, "child", "children")
+    ('1 child', '2 children')
     """
     text = number_text(count)
-    return f"{text} {word}" if text == "1" else f"{text} {word}s"
+    if text == "1":
+        return f"{text} {word}"
+    return f"{text} {words if words is not None else word + 's'}"
 
 
 def duration_text(seconds: float) -> str:

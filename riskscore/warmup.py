@@ -29,6 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from riskscore._jit_cache import jit_cache_location
 from riskscore.batch.out_of_core import score_parquet
 from riskscore.features import extract_account_features
 from riskscore.io import read_messages
@@ -53,10 +54,14 @@ class WarmUp:
         Wall time of the run (compilation, or loading from the cache when current).
     events : int
         Events of the synthetic table run through batch and online paths.
+    cache : Path
+        Where the kernels are cached (:func:`riskscore._jit_cache.jit_cache_location`): the
+        package directory (``__pycache__`` beside the modules) or ``NUMBA_CACHE_DIR``.
     """
 
     seconds: float
     events: int
+    cache: Path
 
 
 def warm_up(processes: int | None = None) -> WarmUp:
@@ -74,7 +79,7 @@ def warm_up(processes: int | None = None) -> WarmUp:
     Returns
     -------
     WarmUp
-        The wall time it took and the events it ran.
+        The wall time it took, the events it ran and where the kernels are cached.
 
     Examples
     --------
@@ -97,7 +102,7 @@ def warm_up(processes: int | None = None) -> WarmUp:
             online = pool.submit(_warm_online)
             events = _warm_batch()
             online.result()
-    return WarmUp(seconds=time.perf_counter() - start, events=events)
+    return WarmUp(seconds=time.perf_counter() - start, events=events, cache=jit_cache_location())
 
 
 def _usable_cpus() -> int:

@@ -30,6 +30,8 @@ SESSION_KEY = b"test-session-key-0123456789abcdefghij"
 PASSWORD = "a long test passphrase"
 #: Argon2id with small parameters: the tests' hashes take milliseconds, not a second.
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+#: 2026-01-01 00:00 UTC, the time of the first event of :func:`adult_child_event`.
+T0 = 1_767_225_600
 #: The console's CSRF token in a page's form.
 CSRF_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -49,6 +51,22 @@ def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> int:
         "csrf_token": csrf_token(client.get("/console/signin").text),
     }
     return client.post("/console/signin", data=form, follow_redirects=False).status_code
+
+
+def adult_child_event(
+    cid: object, t: int, sender: object = "a", recipient: object = "b"
+) -> dict[str, Any]:
+    """One direct message, ``t`` seconds after :data:`T0`, between an adult of 31 and a
+    child of 12 (a body for the service's ``/events``)."""
+    return {
+        "conversation_id": cid,
+        "timestamp": T0 + t,
+        "sender_id": sender,
+        "recipient_id": recipient,
+        "sender_age": 31.0,
+        "recipient_age": 12.0,
+        "channel": "direct",
+    }
 
 
 def config(tmp: Path, model: rs.RiskModel, **changes: Any) -> ServeConfig:

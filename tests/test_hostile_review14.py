@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from serve_helpers import CHEAP_HASHER, config
+from serve_helpers import adult_child_event as _event
 
 import riskscore as rs
 import riskscore.online.checkpoint as checkpoint_file
@@ -33,18 +34,6 @@ SECRET = "0f3c9a7e-platform-secret-b81d44e2-6a15c0de"
 @pytest.fixture(scope="module")
 def model() -> rs.RiskModel:
     return rs.load_model()
-
-
-def _event(cid: object, t: int, sender: object = "a", recipient: object = "b") -> dict[str, Any]:
-    return {
-        "conversation_id": cid,
-        "timestamp": 1_767_225_600 + t,
-        "sender_id": sender,
-        "recipient_id": recipient,
-        "sender_age": 31.0,
-        "recipient_age": 12.0,
-        "channel": "direct",
-    }
 
 
 # ---------------------------------------------------------------------- serve: batch ids

@@ -11,13 +11,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from serve_helpers import config
+from serve_helpers import T0, config
+from serve_helpers import adult_child_event as _event
 
 import riskscore as rs
 from riskscore.cli import main
@@ -26,7 +26,6 @@ from riskscore.moderation import ReviewQueue
 from riskscore.serve import create_app
 from riskscore.vignettes import VignetteFileError, read_vignette
 
-T0 = 1_767_225_600  # 2026-01-01
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -178,18 +177,6 @@ def test_a_vignette_number_of_400_digits_is_cut_in_the_error(tmp_path: Path) -> 
 
 
 # ------------------------------------------------- 6. Idempotency-Key: the media type too
-
-
-def _event(cid: int, t: int) -> dict[str, Any]:
-    return {
-        "conversation_id": cid,
-        "timestamp": T0 + t,
-        "sender_id": "a",
-        "recipient_id": "b",
-        "sender_age": 31.0,
-        "recipient_age": 12.0,
-        "channel": "direct",
-    }
 
 
 def test_a_batch_id_binds_the_media_type_as_well_as_the_body(

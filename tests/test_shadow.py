@@ -17,6 +17,7 @@ import pytest
 
 import riskscore as rs
 from riskscore.batch import read_shadow_run
+from riskscore.batch.shadow import read_conversation_ids
 from riskscore.cli import main
 from riskscore.moderation import ReviewQueue
 from riskscore.moderation.learning import labels_from_queue
@@ -377,3 +378,13 @@ def test_stream_records_shadow_alerts_apart_and_compare_reads_them(
     assert (result["alerts_gained_by_b"], result["alerts_lost_by_b"]) == (len(gained), len(lost))
     assert result["alerts_gained_by_b"] > 0
     assert _stream([*base, "--shadow-model", str(month["candidate"])], text, monkeypatch) == 2
+
+
+def test_an_alerts_line_with_a_field_given_twice_is_refused(tmp_path: Path) -> None:
+    """Was: the alerts file's lines were read by :func:`json.loads`, which keeps the last
+    of two ``conversation_id`` fields (another reader keeps the first), while the shadow
+    summary beside them was read by ``json_loads``, which refuses the line."""
+    path = tmp_path / "alerts.jsonl"
+    path.write_text('{"conversation_id": 1, "conversation_id": 2}\n')
+    with pytest.raises(rs.SchemaError, match=r"line 1: not JSON \(field 'conversation_id' "):
+        read_conversation_ids(path)

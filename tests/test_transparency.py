@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import riskscore as rs
+from riskscore._words import plural
 from riskscore.cli import main
 from riskscore.model.drift import period_drift
 from riskscore.moderation import ReviewQueue, UserReport
@@ -416,7 +417,7 @@ def test_the_drift_section_reports_the_periods_shifts_and_flags(
     markdown = (tmp_path / "report.md").read_text()
     html = (tmp_path / "report.html").read_text()
     names = [s.name for s in moved.flagged]
-    assert f"Drift flagged: {len(names)} major shift(s) ({', '.join(names)})" in markdown
+    assert f"Drift flagged: {plural(len(names), 'major shift')} ({', '.join(names)})" in markdown
     assert "Drift flagged" in html
     assert "<h2>Drift of the model&#x27;s inputs and score</h2>" in html
     on_disk = json.loads((tmp_path / "report.json").read_text())

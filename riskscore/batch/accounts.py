@@ -20,6 +20,7 @@ from riskscore.batch.score import QuarantineFile, Step, _no_progress, read_event
 from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, extract_account_features, write_account_features
 from riskscore.features.account_file import ACCOUNT_FILE_METADATA_KEY, account_file_path
+from riskscore.io.files import real_path
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.staging import staged_outputs
 from riskscore.io.text import parquet_file
@@ -152,7 +153,7 @@ def _is_within(target: Path, source: Path) -> bool:
     if not source.exists():
         return False
     if source.is_dir():
-        return source.resolve() in target.resolve().parents
+        return real_path(source) in real_path(target).parents
     return target.exists() and os.path.samefile(target, source)
 
 

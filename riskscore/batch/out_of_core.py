@@ -91,11 +91,12 @@ from riskscore.features.states import (
     features_from_states,
 )
 from riskscore.features.table import FeatureTable
+from riskscore.io.arrow import check_table_format
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.summaries import GroupSummary
 from riskscore.io.threads import limited_threads
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
-from riskscore.io.validate import Errors
+from riskscore.io.validate import Errors, check_errors
 from riskscore.model import RiskModel, load_model
 from riskscore.policy import Alert, AlertPolicy
 
@@ -256,10 +257,8 @@ def score_parquet(
     ...     print(result.n_conversations, result.n_chunks > 1, result.n_quarantined)
     200 True 0
     """
-    if fmt not in ("parquet", "csv", "jsonl"):
-        raise ValueError(f"fmt must be parquet, csv or jsonl, got {fmt!r}")
-    if errors not in ("raise", "quarantine"):
-        raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
+    check_table_format(fmt)
+    check_errors(errors)
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
     future = FutureLimit.at(now, max_future_s)  # one reference time for every chunk

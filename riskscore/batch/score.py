@@ -28,13 +28,14 @@ from riskscore.batch.shadow import SHADOW_FILES, ShadowRun, shadow_paths, write_
 from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, extract_features
 from riskscore.io import read_messages
-from riskscore.io.arrow import write_table
+from riskscore.io.arrow import check_table_format, write_table
 from riskscore.io.files import check_not_inputs
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import MessageTable
 from riskscore.io.staging import StagedOutputs, staged_outputs
 from riskscore.io.summaries import GroupSummary, Quarantine
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
+from riskscore.io.validate import check_errors
 from riskscore.model import load_model
 from riskscore.model.scores import ScoreTable
 from riskscore.policy import Alert, AlertPolicy, scores_table
@@ -142,8 +143,7 @@ def score_events(
     they are never queued. An event dated more than ``max_future_s`` after ``now``
     (default: the time of reading) is a bad row, as :func:`riskscore.read_messages` has it.
     """
-    if fmt not in ("parquet", "csv", "jsonl"):
-        raise ValueError(f"fmt must be parquet, csv or jsonl, got {fmt!r}")
+    check_table_format(fmt)
     # Every file is written in a staging folder and moved into place at the end: a job
     # that fails leaves out_dir as it was (riskscore.io.staging).
     with job_outputs(out_dir, fmt, [events]) as stage:
@@ -233,8 +233,7 @@ def read_events(
     SchemaError
         A bad row with ``errors="raise"``, or every row set aside (with the counts).
     """
-    if errors not in ("raise", "quarantine"):
-        raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
+    check_errors(errors)
     messages = read_messages(
         events,
         errors="quarantine" if errors == "quarantine" else "raise",

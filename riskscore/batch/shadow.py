@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from riskscore.batch.alerts import write_alerts
 from riskscore.exceptions import SchemaError
+from riskscore.io.arrow import TABLE_FORMATS
 from riskscore.io.files import PARQUET_SUFFIXES, check_regular_file, real_path
 from riskscore.io.ids import check_ids
 from riskscore.io.json_lines import json_loads
@@ -65,7 +66,7 @@ SUMMARY_NAME: Final = "shadow.json"
 SHADOW_FILES: Final = tuple(
     f"{SHADOW_DIR}/{name}"
     for name in (SUMMARY_NAME, *(f"{kind}.{fmt}" for kind in ("scores", "alerts")
-                                 for fmt in ("parquet", "csv", "jsonl")))
+                                 for fmt in TABLE_FORMATS))
 )  # fmt: skip
 #: Version of the summary's layout.
 SHADOW_FORMAT: Final = 1
@@ -290,8 +291,9 @@ def _check_fields(
 
 
 def _json_line(path: Path, lineno: int, data: bytes) -> Any:
-    """One JSON line's value (None for a blank line); neither its text nor a part of it
-    is quoted in an error (an alerts log holds no content, but a wrong file might)."""
+    """One JSON line's value (None for a blank line), read by :func:`json_loads` (a field
+    given twice is refused); neither its text nor a part of it but a field's name is
+    quoted in an error (an alerts log holds no content, but a wrong file might)."""
     try:
         text = data.decode("utf-8-sig" if lineno == 1 else "utf-8")
     except UnicodeDecodeError as exc:
@@ -302,9 +304,9 @@ def _json_line(path: Path, lineno: int, data: bytes) -> Any:
     if not text.strip():
         return None
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        return json_loads(text)
+    except ValueError as exc:  # json_loads' own: a field given twice, or nested too deeply
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise SchemaError(f"{path}, line {lineno}: not JSON ({reason})") from None
 
 

@@ -1,12 +1,19 @@
 """The argparse type of options that name an environment variable (``--key-env``,
-``--password-env``): secrets are passed by name, never on the command line."""
+``--password-env``): secrets are passed by name, never on the command line; and the one
+``--key-env`` option of the commands that pseudonymise (report, export)."""
 
 from __future__ import annotations
 
 import argparse
 import re
 
-__all__ = ["env_name"]
+from riskscore.keys import MIN_KEY_BYTES
+
+__all__ = ["REPORT_KEY_VARIABLE", "add_key_env_option", "env_name"]
+
+#: The environment variable that holds the pseudonymisation key by default (report, export,
+#: and the console's exports under ``riskscore serve``).
+REPORT_KEY_VARIABLE = "RISKSCORE_REPORT_KEY"
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -29,3 +36,14 @@ def env_name(text: str) -> str:
             "_, not starting with a digit)"
         )
     return text
+
+
+def add_key_env_option(parser: argparse.ArgumentParser) -> None:
+    """``--key-env``: the environment variable holding the pseudonymisation key."""
+    parser.add_argument(
+        "--key-env",
+        type=env_name,
+        default=REPORT_KEY_VARIABLE,
+        help="environment variable holding the pseudonymisation key (at least "
+        f"{MIN_KEY_BYTES} bytes, not a repeated pattern)",
+    )

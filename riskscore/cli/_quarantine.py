@@ -7,7 +7,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from riskscore._words import plural
 from riskscore.io.problems import QUARANTINE_HINT
+from riskscore.io.validate import ERRORS
 
 __all__ = ["add_errors_option", "command_line_hint", "render_quarantine"]
 
@@ -21,7 +23,7 @@ def add_errors_option(
     ``raise``)."""
     parser.add_argument(
         "--errors",
-        choices=("raise", "quarantine"),
+        choices=ERRORS,
         default=None if given_only else "raise",
         help=f"{what}refuse bad rows (raise) or set them aside with a reason (quarantine)"
         + (f"; {also}" if also else "")
@@ -37,8 +39,7 @@ def render_quarantine(result: dict[str, Any]) -> None:
     """
     if result["quarantine_file"] is None:
         return
-    n = result["quarantined"]
-    print(f"quarantined: {result['quarantine_file']} ({n} row{'s' if n != 1 else ''})")
+    print(f"quarantined: {result['quarantine_file']} ({plural(result['quarantined'], 'row')})")
     for why, n in result["quarantine_counts"].items():
         print(f"  {n:6d}  {why}")
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from riskscore._words import plural
 from riskscore.cli._paths import path_argument
 from riskscore.moderation import QueueError, ReviewQueue
 from riskscore.policy import Alert, AlertPolicy
@@ -63,7 +64,8 @@ def render_queue(summary: dict[str, Any]) -> str:
     """One line about what a command added to the queue."""
     merged = summary["alerts"] - summary["new_items"]
     return (
-        f"review queue {summary['path']}: {summary['new_items']} new items from "
-        f"{summary['alerts']} alerts ({merged} already queued or merged into an open item); "
-        f"{summary['open_items']} open items; see `riskscore queue --db {summary['path']}`"
+        f"review queue {summary['path']}: {plural(summary['new_items'], 'new item')} from "
+        f"{plural(summary['alerts'], 'alert')} ({merged} already queued or merged into an open "
+        f"item); {plural(summary['open_items'], 'open item')}; see `riskscore queue --db "
+        f"{summary['path']}`"
     )

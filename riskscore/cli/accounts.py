@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from riskscore._words import plural
 from riskscore.batch.accounts import account_features_file
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
@@ -86,9 +87,10 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 
 def render(result: dict[str, Any]) -> None:
     print(
-        f"counted {result['accounts']} accounts ({result['pairs']} pairs) over "
-        f"{result['events']} events "
-        f"({result['conversations']} conversations, {result['quarantined']} rows quarantined) "
+        f"counted {plural(result['accounts'], 'account')} ({plural(result['pairs'], 'pair')}) "
+        f"over {plural(result['events'], 'event')} "
+        f"({plural(result['conversations'], 'conversation')}, "
+        f"{plural(result['quarantined'], 'row')} quarantined) "
         f"from {iso_utc(result['history_start'])} to {iso_utc(result['history_end'])}"
     )
     if result["unread_columns"]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from riskscore._words import plural
 from riskscore.batch.shadow import read_alert_ids, read_shadow_run
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import (
@@ -251,7 +252,7 @@ def render(result: dict[str, Any]) -> None:
     for label, model in (("A", a), ("B", b)):
         ident = model.get("id") or model.get("parameters_sha256")
         shown = f" ({ident[:12]})" if ident else ""
-        print(f"{label} {model['name']}{shown}: {model['n_alerts']} alerts")
+        print(f"{label} {model['name']}{shown}: {plural(model['n_alerts'], 'alert')}")
     print(
         f"{result['n_conversations']:,} conversations; B alerts "
         f"{result['alerts_gained_by_b']} that A does not and misses {result['alerts_lost_by_b']} "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from riskscore.cli._env_names import env_name
+from riskscore.cli._env_names import add_key_env_option
 from riskscore.cli._paths import check_out_dir, path_argument
 from riskscore.cli._time import parse_end, parse_epoch
 from riskscore.keys import check_pseudonym_key, key_from_environment, key_source
@@ -60,13 +60,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="keep only items in this age band of the policy (repeatable)",
     )
     parser.add_argument("--platform", default="", help="platform or service name")
-    parser.add_argument(
-        "--key-env",
-        type=env_name,
-        default="RISKSCORE_REPORT_KEY",
-        help="environment variable holding the pseudonymisation key (at least 32 bytes, "
-        "not a repeated pattern)",
-    )
+    add_key_env_option(parser)
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:

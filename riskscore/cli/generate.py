@@ -18,6 +18,7 @@ from riskscore.cli._time import (
     synthetic_conversations,
     whole_number,
 )
+from riskscore.io.arrow import TABLE_FORMATS
 from riskscore.io.staging import staged_outputs
 from riskscore.io.time_order import write_in_time_order
 from riskscore.synthetic import generate_parquet
@@ -82,7 +83,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("parquet", "csv", "jsonl"),
+        choices=TABLE_FORMATS,
         default="parquet",
         help="file format of the events (labels are always Parquet)",
     )

@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from riskscore._words import plural
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import (
     MODEL_HELP,
@@ -77,7 +78,7 @@ def render(result: dict[str, Any]) -> None:
     if not result["enough"]:
         verdict = result["verdict"]
     else:
-        verdict = f"DRIFT, {len(flagged)} major shift(s)" if flagged else "no major shift"
+        verdict = f"DRIFT, {plural(len(flagged), 'major shift')}" if flagged else "no major shift"
     print(
         f"{result['n_current']:,} conversations against a reference of "
         f"{result['n_reference']:,}: {verdict}"

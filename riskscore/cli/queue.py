@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+from riskscore._words import plural
 from riskscore.cli._paths import path_argument
 from riskscore.cli._time import MAX_COUNT, parse_epoch, whole_number
 from riskscore.moderation import QueueError
@@ -132,13 +133,16 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 def render(result: dict[str, Any]) -> None:
     if result["decided"] is not None:
         d = result["decided"]
-        print(f"recorded: case {d['adult_id']!r} {d['outcome']} ({d['items']} items)\n")
-    print(f"{result['open_cases']} open cases ({result['open_items']} open items)")
+        print(f"recorded: case {d['adult_id']!r} {d['outcome']} ({plural(d['items'], 'item')})\n")
+    print(
+        f"{plural(result['open_cases'], 'open case')} ({plural(result['open_items'], 'open item')})"
+    )
     for rank, case in enumerate(result["top"], start=1):
         print(
             f"\n#{rank} priority {case['priority']:.2f}  adult {case['adult_id']!r}: "
-            f"{len(case['children'])} children, {len(case['conversations'])} conversations, "
-            f"{len(case['items'])} items"
+            f"{plural(len(case['children']), 'child', 'children')}, "
+            f"{plural(len(case['conversations']), 'conversation')}, "
+            f"{plural(len(case['items']), 'item')}"
         )
         print(f"     token {case['token']}  items {[i['item_id'] for i in case['items']]}")
         for reason in case["reasons"]:

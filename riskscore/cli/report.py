@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from riskscore._optional import import_extra
-from riskscore.cli._env_names import env_name
+from riskscore.cli._env_names import add_key_env_option
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import bundle_dir, check_out_dir, path_argument
 from riskscore.cli._progress import steps
@@ -66,13 +66,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="period end (excluded; a day YYYY-MM-DD is included), 1970 to 2200 (default: now)",
     )
     parser.add_argument("--platform", default="", help="platform name shown on the report")
-    parser.add_argument(
-        "--key-env",
-        type=env_name,
-        default="RISKSCORE_REPORT_KEY",
-        help="environment variable holding the pseudonymisation key (at least 32 bytes, "
-        "not a repeated pattern)",
-    )
+    add_key_env_option(parser)
     parser.add_argument(
         "--synthetic-month",
         action="store_true",

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
-from riskscore.batch.score import job_files, score_events
-from riskscore.batch.shadow import ShadowRun
+from riskscore._words import plural
+from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, OutOfCoreResult, score_parquet
+from riskscore.batch.score import ScoreResult, job_files, score_events
 from riskscore.cli._chunk_option import add_chunk_rows_option, should_stream
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
@@ -28,6 +27,7 @@ from riskscore.cli._queue_option import add_queue_option, add_to_queue, open_que
 from riskscore.cli._time import whole_number
 from riskscore.cli._unread import unread_note
 from riskscore.features import AccountFeatures, read_account_features
+from riskscore.io.arrow import TABLE_FORMATS
 from riskscore.io.files import check_not_inputs
 from riskscore.io.text import parquet_file
 from riskscore.model import load_model
@@ -91,7 +91,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("parquet", "csv", "jsonl"),
+        choices=TABLE_FORMATS,
         default="parquet",
         help="file format of scores and alerts (one schema in every format; see below)",
     )
@@ -158,52 +158,28 @@ def _run_streaming(
         )
     finally:
         bar.close()
-    return result.alerts, _summary(
-        args,
-        n_events=result.n_events,
-        n_quarantined=result.n_quarantined,
-        n_conversations=result.n_conversations,
-        alerts=result.alerts,
-        scores_path=result.scores_path,
-        alerts_path=result.alerts_path,
-        quarantine_path=result.quarantine_path,
-        quarantine_counts=result.quarantine_counts,
-        groups=result.groups.describe(),
-        shadow=result.shadow,
-        unread_columns=result.unread_columns,
-    )
+    return result.alerts, _summary(args, result, result.n_conversations)
 
 
 def _summary(
-    args: argparse.Namespace,
-    *,
-    n_events: int,
-    n_quarantined: int,
-    n_conversations: int,
-    alerts: list[Alert],
-    scores_path: Path,
-    alerts_path: Path,
-    quarantine_path: Path | None = None,
-    quarantine_counts: dict[str, int] | None = None,
-    groups: list[str] | None = None,
-    shadow: ShadowRun | None = None,
-    unread_columns: tuple[str, ...] = (),
+    args: argparse.Namespace, result: ScoreResult | OutOfCoreResult, n_conversations: int
 ) -> dict[str, Any]:
     """What :func:`render` prints, alike for the in-memory and the streaming path."""
+    alerts, shadow = result.alerts, result.shadow
     return {
-        "events": n_events,
-        "quarantined": n_quarantined,
+        "events": result.n_events,
+        "quarantined": result.n_quarantined,
         "conversations": n_conversations,
         "alerts": len(alerts),
         "urgent": sum(a.tier.name == "URGENT" for a in alerts),
-        "scores": str(scores_path),
-        "alerts_file": str(alerts_path),
-        "quarantine_file": None if quarantine_path is None else str(quarantine_path),
-        "quarantine_counts": quarantine_counts or {},
+        "scores": str(result.scores_path),
+        "alerts_file": str(result.alerts_path),
+        "quarantine_file": None if result.quarantine_path is None else str(result.quarantine_path),
+        "quarantine_counts": result.quarantine_counts,
         "account_features": None if args.accounts is None else str(args.accounts),
         "queue": None,  # what --queue added (see run)
-        "groups": groups or [],
-        "unread_columns": list(unread_columns),
+        "groups": result.groups.describe(),
+        "unread_columns": list(result.unread_columns),
         "top": [a.to_dict() for a in alerts[: max(args.top, 0)]],
         "shadow": None
         if shadow is None
@@ -248,20 +224,7 @@ def _score(
             max_future_s=args.max_future_s,
             shadow_model_dir=args.shadow_model,
         )
-    return result.alerts, _summary(
-        args,
-        n_events=result.n_events,
-        n_quarantined=result.n_quarantined,
-        n_conversations=len(result.scores),
-        alerts=result.alerts,
-        scores_path=result.scores_path,
-        alerts_path=result.alerts_path,
-        quarantine_path=result.quarantine_path,
-        quarantine_counts=result.quarantine_counts,
-        groups=result.groups.describe(),
-        shadow=result.shadow,
-        unread_columns=result.unread_columns,
-    )
+    return result.alerts, _summary(args, result, len(result.scores))
 
 
 #: Printed when per-account features were computed from the input alone (no --accounts).
@@ -273,11 +236,10 @@ FROM_INPUT_NOTE = (
 
 
 def render(result: dict[str, Any]) -> None:
-    q = result["quarantined"]
     print(
-        f"scored {result['conversations']} conversations ({result['events']} events, "
-        f"{q} row{'s' if q != 1 else ''} quarantined): {result['alerts']} alerts, "
-        f"{result['urgent']} urgent"
+        f"scored {plural(result['conversations'], 'conversation')} "
+        f"({plural(result['events'], 'event')}, {plural(result['quarantined'], 'row')} "
+        f"quarantined): {plural(result['alerts'], 'alert')}, {result['urgent']} urgent"
     )
     for line in result["groups"]:  # group rooms split into pairs, broadcasts set aside
         print(f"  {line}")
@@ -307,7 +269,8 @@ def render(result: dict[str, Any]) -> None:
     shadow = result["shadow"]
     if shadow is not None:
         print(
-            f"shadow model: {shadow['shadow']['alerts']} alerts ({shadow['shadow']['urgent']} "
+            f"shadow model: {plural(shadow['shadow']['alerts'], 'alert')} "
+            f"({shadow['shadow']['urgent']} "
             f"urgent); {shadow['alerts_gained']} gained and {shadow['alerts_lost']} lost against "
             f"production; never queued. summary: {shadow['summary_file']}"
         )

@@ -10,7 +10,6 @@ import argparse
 import errno
 import getpass
 import math
-import os
 import secrets
 import socket
 import sys
@@ -18,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from riskscore._optional import missing_extra
-from riskscore.cli._env_names import env_name
+from riskscore.cli._env_names import REPORT_KEY_VARIABLE, env_name
 from riskscore.cli._paths import MODEL_HELP, bundle_dir, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.cli._time import integer, number, positive_number, positive_seconds, whole_number
 from riskscore.exceptions import RiskscoreError
 from riskscore.io.files import check_own_files
-from riskscore.keys import check_key, check_pseudonym_key, secret_from_environment
+from riskscore.keys import check_key, check_pseudonym_key, key_source, secret_from_environment
 from riskscore.model import load_model
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.online import OnlineScorer
@@ -233,7 +232,7 @@ def add_moderator(args: argparse.Namespace) -> dict[str, Any]:
     if args.no_password:
         password = None
     elif args.password_env is not None:
-        password = os.environ.get(args.password_env)
+        password = secret_from_environment(args.password_env)
         if password is None:
             raise ValueError(f"the environment variable {args.password_env} is not set")
     else:
@@ -292,14 +291,14 @@ def _report_key(db: Path) -> bytes | None:
     """``RISKSCORE_REPORT_KEY``, checked as the report checks it: a key printed in the
     documentation only for a simulated queue (a missing queue is created as a real one).
     Checked at start, before anything is opened for writing."""
-    key = _env_key("RISKSCORE_REPORT_KEY")
+    key = _env_key(REPORT_KEY_VARIABLE)
     if key is None:
         return None
     simulated = False
     if db.exists():
         with ReviewQueue(db, create=False) as queue:
             simulated = queue.simulated
-    return check_pseudonym_key(key, synthetic=simulated, source="RISKSCORE_REPORT_KEY")
+    return check_pseudonym_key(key, synthetic=simulated, source=key_source(REPORT_KEY_VARIABLE))
 
 
 def _config(args: argparse.Namespace) -> ServeConfig:

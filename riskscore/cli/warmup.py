@@ -17,12 +17,14 @@ EXAMPLE = (
     "\n"
     "riskscore's kernels compile on first use (about 20 CPU seconds on a fresh installation)\n"
     "and are cached beside the modules, or in NUMBA_CACHE_DIR (a read-only installation: in\n"
-    "numba's user cache directory, ~/.cache/numba). Run this once in a container\n"
+    "numba's user cache directory, ~/.cache/numba/riskscore-*, or a private temporary one,\n"
+    "seeded with the kernels compiled beside the modules). Run this once in a container\n"
     "image's build step, or before a service takes traffic, so that no event and no worker\n"
     "process waits for the compiler; a current cache makes it take about a second.\n"
     "\n"
-    "output: the seconds it took and the synthetic events it ran through the batch and online\n"
-    "paths (no input is read and no file but the cache is written)."
+    "output: the seconds it took, the synthetic events it ran through the batch and online\n"
+    "paths and where the kernels are cached (no input is read and no file but the cache is\n"
+    "written)."
 )
 
 
@@ -40,11 +42,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     done = warm_up(args.processes)
-    return {"seconds": round(done.seconds, 3), "events": done.events}
+    return {"seconds": round(done.seconds, 3), "events": done.events, "cache": str(done.cache)}
 
 
 def render(result: dict[str, Any]) -> None:
     print(
         f"kernels compiled or loaded from numba's cache in {result['seconds']:.1f} s "
-        f"({result['events']} synthetic events through the batch and online paths)"
+        f"({result['events']} synthetic events through the batch and online paths), "
+        f"cached in {result['cache']}"
     )

@@ -305,6 +305,8 @@ def _slices(
             mask = key == value
             n = int(mask.sum())
             if n == 0:
+                # listed, not left out: a table compared across samples keeps its rows
+                out.append(SliceMetrics.empty(by, str(value)))
                 continue
             ys, rs_ = y[mask], risk[mask]
             ones = np.ones((1, n))

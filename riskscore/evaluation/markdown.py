@@ -16,9 +16,11 @@ PLOTS = (
 )
 
 
-def num(value: float, digits: int = 3) -> str:
-    """A number for a table; NaN as an em dash."""
-    return "—" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+def num(value: float, digits: int = 3, *, grouped: bool = False) -> str:
+    """A number for a table (``grouped``: thousands separated by commas); NaN as an em dash."""
+    if value is None or math.isnan(value):
+        return "—"
+    return f"{value:,.{digits}f}" if grouped else f"{value:.{digits}f}"
 
 
 def with_ci(value: float, ci: tuple[float, float], digits: int = 3) -> str:
@@ -108,7 +110,9 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
         "",
         "## Slices",
         "",
-        "Review tier. PR-AUC and ROC-AUC are blank where a slice lacks one class.",
+        "Review tier. A dash where a metric is undefined: PR-AUC and ROC-AUC where a slice",
+        "lacks one class, recall where it has no grooming conversation, precision where it has",
+        "no alert. A slice with no conversation in this sample is listed with 0, not left out.",
         "",
         "| slice | value | conversations | grooming | PR-AUC | ROC-AUC | precision | recall "
         "| alerts per million |",
@@ -126,7 +130,7 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
                     num(s.roc_auc),
                     num(s.precision),
                     num(s.recall),
-                    f"{s.alerts_per_million:,.0f}",
+                    num(s.alerts_per_million, 0, grouped=True),
                 ]
             )
         )

@@ -55,7 +55,11 @@ def plot_precision_recall(report: EvaluationResults) -> Any:
     """
     fig, ax = _figure()
     c = report.curves
-    ax.plot(c.pr_recall, c.pr_precision, drawstyle="steps-post", label="model")
+    # Recall rises along the curve; average precision (the PR-AUC of the title) holds each
+    # precision from the previous recall up to its own: steps-pre, from recall 0.
+    recall = np.concatenate([[0.0], c.pr_recall])
+    precision = np.concatenate([c.pr_precision[:1], c.pr_precision])
+    ax.plot(recall, precision, drawstyle="steps-pre", label="model")
     for point in report.operating_points:
         ax.scatter([point.recall], [point.precision], zorder=3, label=f"{point.tier} tier")
     ax.axhline(report.prevalence, color="grey", linestyle=":", label="prevalence")
@@ -145,7 +149,7 @@ def plot_score_histograms(report: EvaluationResults) -> Any:
         share = counts_arr / max(counts_arr.sum(), 1.0)
         ax.stairs(share, edges, label=f"{name} (n={int(counts_arr.sum())})")
     ax.set_xscale("log")
-    ax.set(xlabel="risk", ylabel="share of the class")
+    ax.set(xlabel="risk (calibrated probability, log scale)", ylabel="share of the class")
     return _finish(fig, ax, "Risk by class")
 
 

@@ -3,6 +3,7 @@ slices, curves, and all the numbers of a report."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,13 +134,13 @@ class SliceMetrics:
     value : str
         The slice, e.g. ``"13-15"``, ``"encrypted"``, ``"unknown"``.
     n_conversations, n_grooming : int
-        Size of the slice.
+        Size of the slice; a slice value with no conversation is listed with 0.
     pr_auc, roc_auc : float
         NaN when the slice lacks grooming or benign conversations.
     precision, recall : float
         At the review tier (NaN when undefined: no alert, or no grooming).
     alerts_per_million : float
-        Review-tier alerts per million conversations of the slice.
+        Review-tier alerts per million conversations of the slice (NaN when it has none).
     """
 
     by: str
@@ -151,6 +152,12 @@ class SliceMetrics:
     precision: float
     recall: float
     alerts_per_million: float
+
+    @classmethod
+    def empty(cls, by: str, value: str) -> SliceMetrics:
+        """A slice value with no conversation: counts 0, every metric NaN."""
+        nan = math.nan
+        return cls(by, value, 0, 0, nan, nan, nan, nan, nan)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (NaN as None)."""

@@ -14,7 +14,7 @@ from riskscore._optional import missing_extra
 from riskscore.exceptions import SchemaError
 from riskscore.integrations._spark_partition import ScoringSpec
 from riskscore.io.columnar import schema_names
-from riskscore.io.schema import INT64_MAX, INT64_MIN, SCHEMA_COLUMNS
+from riskscore.io.schema import ID_COLUMNS, INT64_MAX, INT64_MIN, SCHEMA_COLUMNS
 
 try:
     from pyspark.sql import DataFrame, SparkSession
@@ -42,14 +42,12 @@ __all__ = [
     "text_ids",
 ]
 
-_ID_COLUMNS = ("conversation_id", "sender_id", "recipient_id")
-
 
 def check_columns(events: DataFrame) -> None:
     """Schema v1 column names (those of fields nested in other columns too, for content),
     and ids that are integers or strings (else a SchemaError)."""
     schema_names(list(events.columns), _field_paths(events.schema))
-    for name in _ID_COLUMNS:
+    for name in ID_COLUMNS:
         kind = events.schema[name].dataType
         whole = isinstance(kind, st.DecimalType) and kind.scale == 0  # a warehouse's NUMBER(38, 0)
         if not (whole or isinstance(kind, (st.IntegralType, st.StringType))):
@@ -69,7 +67,7 @@ def _beyond_int64(events: DataFrame) -> set[str]:
     another id."""
     wide = [
         n
-        for n in _ID_COLUMNS
+        for n in ID_COLUMNS
         if isinstance(kind := events.schema[n].dataType, st.DecimalType) and kind.precision > 18
     ]
     if not wide:
@@ -114,14 +112,14 @@ def normalize_ids(events: DataFrame) -> tuple[DataFrame, bool, bool]:
     tasks refuse them as :func:`riskscore.read_messages` does (``500`` and ``"500"`` are
     two accounts; made one type, they would be one)."""
     wide = _beyond_int64(events)
-    text = {name: isinstance(events.schema[name].dataType, st.StringType) for name in _ID_COLUMNS}
+    text = {name: isinstance(events.schema[name].dataType, st.StringType) for name in ID_COLUMNS}
     accounts = ("sender_id", "recipient_id")
     mixed = text["sender_id"] != text["recipient_id"]
     decimal_text = {"conversation_id"} & wide
     if not mixed and wide & set(accounts):
         decimal_text |= set(accounts)
     out = events.select(*[c for c in SCHEMA_COLUMNS if c in events.columns])
-    for name in _ID_COLUMNS:
+    for name in ID_COLUMNS:
         if name in decimal_text:
             text[name] = True
         elif name in wide:  # beside text ids: left for the tasks to refuse, as in memory
@@ -132,7 +130,7 @@ def normalize_ids(events: DataFrame) -> tuple[DataFrame, bool, bool]:
 
 def text_ids(events: DataFrame) -> list[str]:
     """The id columns of ``events`` that hold text."""
-    return [n for n in _ID_COLUMNS if isinstance(events.schema[n].dataType, st.StringType)]
+    return [n for n in ID_COLUMNS if isinstance(events.schema[n].dataType, st.StringType)]
 
 
 def _id_type(text: bool) -> st.DataType:

@@ -7,7 +7,7 @@ import contextlib
 import csv
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,6 +17,10 @@ import pyarrow.parquet as pq
 from riskscore.exceptions import SchemaError
 from riskscore.io.json_lines import json_text, write_json_lines
 from riskscore.io.text import arrow_file
+
+#: The formats of the tables riskscore writes (scores, alerts, synthetic events), by the
+#: suffix :func:`write_table` chooses them by.
+TABLE_FORMATS: Final = ("parquet", "csv", "jsonl")
 
 #: A CSV cell starting with one of these is read as a formula by spreadsheets; one that
 #: starts with ``'`` is escaped too, so that two ids never write as one (``=1`` and ``'=1``).
@@ -82,6 +86,20 @@ def _nan_to_null(table: Any) -> Any:
             col = table.column(i)
             table = table.set_column(i, field, pc.if_else(pc.is_nan(col), None, col))
     return table
+
+
+def check_table_format(fmt: object) -> None:
+    """Refuse a ``fmt`` argument that is not one of :data:`TABLE_FORMATS`.
+
+    Examples
+    --------
+    >>> check_table_format("csv")
+    >>> check_table_format("xlsx")
+    Traceback (most recent call last):
+    ValueError: fmt must be parquet, csv or jsonl, got 'xlsx'
+    """
+    if fmt not in TABLE_FORMATS:
+        raise ValueError(f"fmt must be parquet, csv or jsonl, got {fmt!r}")
 
 
 def write_table(table: Any, path: Path, *, escape_formulas: bool = True) -> Path:

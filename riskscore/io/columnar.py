@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from riskscore.exceptions import SchemaError
 from riskscore.io.ids import coded_text
 from riskscore.io.raw import Unheld
-from riskscore.io.schema import SCHEMA_COLUMNS, is_content_column
+from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS, is_content_column
 from riskscore.io.text import all_text
 from riskscore.io.threads import executor_for
 from riskscore.io.validate import check_column_names
@@ -37,7 +37,6 @@ AnyArray = npt.NDArray[Any]
 
 _SCHEMA_KEYS: Final = frozenset(SCHEMA_COLUMNS)
 #: Id columns, read as text from CSV and kept exact from JSON lines.
-ID_COLUMNS: Final = ("conversation_id", "sender_id", "recipient_id")
 #: Integers beyond this magnitude (2**53) are not all exact as floats.
 _EXACT_FLOAT_INT: Final = 2**53
 #: Columns whose checks read a dictionary column undecoded

@@ -9,6 +9,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._words import plural
 from riskscore.exceptions import SchemaError
 from riskscore.io.raw import as_read, cell, input_rows, lines_of, show
 from riskscore.io.summaries import Quarantine
@@ -119,7 +120,7 @@ QUARANTINE_HINT: Final = "pass errors='quarantine' to set them aside and keep th
 
 def _more(more: int) -> str:
     """The tail of :func:`raise_first`'s message that counts the other bad rows."""
-    return f" ({more} more bad row{'s' if more != 1 else ''}; {QUARANTINE_HINT})" if more else ""
+    return f" ({plural(more, 'more bad row')}; {QUARANTINE_HINT})" if more else ""
 
 
 def bad_row_count(error: SchemaError) -> int:

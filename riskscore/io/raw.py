@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.io.ids import Coded
-from riskscore.io.schema import MAX_SHOWN_CHARS
+from riskscore.io.schema import ID_COLUMNS, MAX_SHOWN_CHARS
 
 __all__ = [
     "NotShown",
@@ -35,9 +35,9 @@ AnyArray = npt.NDArray[Any]
 #: message content, so it is never quoted in an error or copied to a quarantine record.
 CATEGORY_COLUMNS: Final = frozenset({"event", "channel"})
 MAX_TOKEN_CHARS: Final = 32
-#: Id columns: ids are text by design and quoted in errors, but one of three or more words
-#: separated by whitespace is a sentence, which may be message content.
-ID_COLUMNS: Final = frozenset({"conversation_id", "sender_id", "recipient_id"})
+#: Id columns (:data:`~riskscore.io.schema.ID_COLUMNS`): ids are text by design and quoted
+#: in errors, but one of three or more words separated by whitespace is a sentence, which
+#: may be message content.
 #: Every other column holds numbers or times (an ISO 8601 time is at most 35 characters):
 #: text longer than this, or of three or more words, may be message content.
 MAX_VALUE_TEXT_CHARS: Final = 40

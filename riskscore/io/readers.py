@@ -35,7 +35,7 @@ from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import MessageTable
 from riskscore.io.raw import RawColumns, quoted_name
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
-from riskscore.io.validate import Errors, validate_columns
+from riskscore.io.validate import Errors, check_errors, validate_columns
 
 __all__ = ["read_chunk", "read_messages", "write_messages"]
 
@@ -117,8 +117,7 @@ def read_messages(
     >>> len(rs.read_messages(events, now=1_700_000_000, max_future_s=float("inf")))
     1
     """
-    if errors not in ("raise", "quarantine"):
-        raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
+    check_errors(errors)
     future = FutureLimit.at(now, max_future_s)  # the time of reading, before the file is read
     if isinstance(source, MessageTable):
         return source

@@ -21,6 +21,7 @@ __all__ = [
     "CONTENT_SUBSTRINGS",
     "HIDDEN_CATEGORIES",
     "HIDDEN_RE2",
+    "ID_COLUMNS",
     "INT64_MAX",
     "INT64_MIN",
     "MAX_ID_LENGTH",
@@ -115,6 +116,9 @@ OPTIONAL_COLUMNS: Final[dict[str, object]] = {
     "recipient_tz_offset_min": None,
     "room_size": None,
 }
+
+#: The id columns, whose cells are ids (integers, or text kept as given).
+ID_COLUMNS: Final = ("conversation_id", "sender_id", "recipient_id")
 
 SCHEMA_COLUMNS: Final = (
     "conversation_id",

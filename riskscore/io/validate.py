@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Final, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +32,7 @@ from riskscore.io.raw import RawColumns, as_read, quoted_name, show, shown
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
+    ID_COLUMNS,
     REQUIRED_COLUMNS,
     ROOM_SIZE_UNKNOWN,
     SCHEMA_COLUMNS,
@@ -50,10 +51,12 @@ from riskscore.io.timestamps import (
 )
 
 __all__ = [
+    "ERRORS",
     "Errors",
     "RawColumns",
     "as_read",
     "check_column_names",
+    "check_errors",
     "check_misspelt_names",
     "event_at",
     "validate_columns",
@@ -61,7 +64,23 @@ __all__ = [
 ]
 
 Errors = Literal["raise", "quarantine"]
+#: The values of ``errors`` (:data:`Errors`), for a check and a command line's choices.
+ERRORS: Final[tuple[str, ...]] = get_args(Errors)
 AnyArray = npt.NDArray[Any]
+
+
+def check_errors(errors: object) -> None:
+    """Refuse an ``errors`` argument that is not one of :data:`ERRORS`.
+
+    Examples
+    --------
+    >>> check_errors("quarantine")
+    >>> check_errors("ignore")
+    Traceback (most recent call last):
+    ValueError: errors must be 'raise' or 'quarantine', got 'ignore'
+    """
+    if errors not in ERRORS:
+        raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
 
 
 def validate_columns(
@@ -235,12 +254,9 @@ def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[st
         )
     out = {name: values[0].item() if isinstance(values[0], np.generic) else values[0]
            for name, values in cols.items()}  # fmt: skip
-    for name in _ID_COLUMNS:
+    for name in ID_COLUMNS:
         out[name] = _one_id(event[name], out[name])
     return out
-
-
-_ID_COLUMNS = ("conversation_id", "sender_id", "recipient_id")
 
 
 def _one_id(given: object, valid: object) -> object:

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore._checks import is_int, is_real
+from riskscore._words import plural
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.features import FeatureTable, extract_features
 from riskscore.io import MessageTable
@@ -216,7 +217,9 @@ class DriftReport:
             )
         if self.drifted:
             names = ", ".join(s.name for s in self.flagged)
-            return f"Drift: {len(self.flagged)} major shift(s) (PSI > {MAJOR_SHIFT}): {names}."
+            return (
+                f"Drift: {plural(len(self.flagged), 'major shift')} (PSI > {MAJOR_SHIFT}): {names}."
+            )
         return f"No major shift (every PSI at most {MAJOR_SHIFT})."
 
     def to_markdown(self) -> str:

@@ -22,12 +22,10 @@ from typing import Any
 import numpy as np
 
 import riskscore.moderation.queue_db as db
-from riskscore.io.ids import integer_id_problem, text_id_problem
+from riskscore.io.raw import show
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     MAX_AGE,
-    MAX_ID_LENGTH,
-    MAX_PAIR_ID_LENGTH,
     MIN_AGE,
 )
 from riskscore.model.scores import reason_texts
@@ -35,6 +33,7 @@ from riskscore.moderation.cases import QueueError, UserReport, check_epoch
 from riskscore.moderation.queue_rows import (
     MAX_REASONS_CHARS,
     encode_reasons,
+    id_problem,
     is_line,
     is_queue_age,
 )
@@ -63,24 +62,15 @@ def _check_channel(channel: str | None) -> None:
 
 
 def _new_id(field: str, value: Any) -> str:
-    """An id arriving in the queue, checked by the rule of the event id columns
-    (:func:`riskscore.io.ids.text_id_problem`), then encoded (:func:`queue_db.encode_id`):
-    an id that is unprintable, empty or over-long would break the exports made from it.
-    A ``conversation_id`` may be the pair id of a group room, up to
-    :data:`~riskscore.io.schema.MAX_PAIR_ID_LENGTH` characters; an integer id stays an
-    integer, whatever its size (:func:`riskscore.io.ids.integer_id_problem`)."""
+    """An id arriving in the queue, checked by the rule the queue reads it back with
+    (:func:`riskscore.moderation.queue_rows.id_problem`), then encoded
+    (:func:`queue_db.encode_id`): an id that is unprintable, empty or over-long would break
+    the exports made from it; the error quotes it cut (:func:`riskscore.io.raw.show`)."""
     if isinstance(value, np.integer):
         value = value.item()
-    if type(value) is int:
-        problem = integer_id_problem(value)
-        if problem is not None:
-            raise ValueError(f"{field} {str(value)[:60]}... {problem}")
-    if isinstance(value, str):
-        limit = MAX_PAIR_ID_LENGTH if field == "conversation_id" else MAX_ID_LENGTH
-        problem = text_id_problem(value, max_length=limit)
-        if problem is not None:
-            shown = value if len(value) <= 60 else value[:60] + "..."
-            raise ValueError(f"{field} {shown!r} {problem}")
+    problem = id_problem(field, value)
+    if problem is not None:
+        raise ValueError(f"{field} {show(value)} {problem}")
     return db.encode_id(value)
 
 

@@ -34,9 +34,11 @@ __all__ = [
     "audit_detail",
     "decode_reasons",
     "encode_reasons",
+    "id_problem",
     "is_line",
     "is_queue_age",
     "item_from_row",
+    "max_id_length",
 ]
 
 #: Why a value no riskscore writes is in the file.
@@ -92,18 +94,15 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
         )
 
     def stored_id(column: str) -> Any:
-        limit = MAX_PAIR_ID_LENGTH if column == "conversation_id" else MAX_ID_LENGTH
         text = r[column]
         try:
             value = json_loads(text) if isinstance(text, str) else None
         except ValueError:
             value = None
-        if type(value) is int and integer_id_problem(value) is None:
-            return value
-        if type(value) is str and text_id_problem(value, max_length=limit) is None:
+        if type(value) in (int, str) and id_problem(column, value) is None:
             return value
         raise refuse(column, f"an id as stored (a JSON integer or string of printable text, "
-                             f"at most {limit} characters)")  # fmt: skip
+                             f"at most {max_id_length(column)} characters)")  # fmt: skip
 
     def epoch(column: str, *, none_ok: bool = False) -> int | None:
         value = r[column]
@@ -258,3 +257,29 @@ def is_line(value: object) -> TypeGuard[str]:
     """Whether ``value`` is text a queue column of names keeps (``age_band``,
     ``decided_by``): one line of printable text, not blank."""
     return isinstance(value, str) and bool(value.strip()) and not has_hidden_character(value)
+
+
+def max_id_length(column: str) -> int:
+    """The longest id, in characters, of the queue's id ``column``: a ``conversation_id``
+    may be the pair id of a group room (:data:`~riskscore.io.schema.MAX_PAIR_ID_LENGTH`),
+    every other id is at most :data:`~riskscore.io.schema.MAX_ID_LENGTH`."""
+    return MAX_PAIR_ID_LENGTH if column == "conversation_id" else MAX_ID_LENGTH
+
+
+def id_problem(column: str, value: object) -> str | None:
+    """What is wrong with ``value`` as an id of the queue's ``column`` (None: nothing), as
+    written (:mod:`riskscore.moderation.intake`) and read back: the rule of the event id
+    columns (:func:`riskscore.io.ids.integer_id_problem`, and
+    :func:`riskscore.io.ids.text_id_problem` up to :func:`max_id_length`). Other types
+    are left to the caller.
+
+    Examples
+    --------
+    >>> id_problem("adult_id", "a" * 300) is None, id_problem("conversation_id", "a" * 300)
+    (False, None)
+    """
+    if type(value) is int:
+        return integer_id_problem(value)
+    if isinstance(value, str):
+        return text_id_problem(value, max_length=max_id_length(column))
+    return None

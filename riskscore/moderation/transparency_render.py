@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore._optional import import_extra
+from riskscore._words import plural
 from riskscore.io.markdown import markdown_row, markdown_text
 from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, SHIFT_HEADER, shift_rows
 from riskscore.moderation.disclosure import SUPPRESSED
@@ -226,7 +227,7 @@ def _drift_summary(drift: dict[str, Any]) -> str:
     major = [s["name"] for s in drift["shifts"] if s["level"] == "major"]
     if not major:
         return "No major shift this period."
-    return f"Drift flagged: {len(major)} major shift(s) ({', '.join(major)})."
+    return f"Drift flagged: {plural(len(major), 'major shift')} ({', '.join(major)})."
 
 
 def _header(d: dict[str, Any], text: Callable[[str], str] = str) -> tuple[str, str]:

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Final
 
 from riskscore._checks import check_whole, is_real
 from riskscore.io.raw import show
-from riskscore.io.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
+from riskscore.io.schema import INT64_MAX, MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
 
 __all__ = [
-    "INT64_MAX",
     "check_probability",
     "fail",
     "floats",
@@ -24,9 +22,6 @@ __all__ = [
     "weight_total",
     "whole",
 ]
-
-#: Largest whole number of a world: the generator holds them in int64 arrays.
-INT64_MAX: Final = 2**63 - 1
 
 
 def fail(where: str, message: str) -> ValueError:
