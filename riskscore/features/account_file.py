@@ -69,12 +69,18 @@ import pyarrow.parquet as pq
 from riskscore._version import __version__
 from riskscore.exceptions import SchemaError
 from riskscore.features.accounts import AccountFeatures
-from riskscore.features.file_columns import account_ids, check_decimal_text, whole_counts
+from riskscore.features.file_columns import (
+    account_ids,
+    cell_value,
+    check_decimal_text,
+    whole_counts,
+)
 from riskscore.features.kernel import ACCOUNT_SLOTS
 from riskscore.features.pair_columns import PAIR_COLUMNS, pair_columns, read_pairs
 from riskscore.io.columnar import field_paths
 from riskscore.io.files import check_regular_file
 from riskscore.io.json_lines import json_loads
+from riskscore.io.raw import show
 from riskscore.io.schema import MAX_TIMESTAMP, MIN_TIMESTAMP
 from riskscore.io.staging import staged_file
 from riskscore.io.text import arrow_file
@@ -257,10 +263,9 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
     repeated = np.flatnonzero(ids[1:] == ids[:-1])
     if len(repeated):
         row = int(order[repeated[0] + 1])
-        value = ids[repeated[0]]
-        value = value.item() if isinstance(value, np.generic) else value
+        value = cell_value("account_id", ids[repeated[0]])
         raise SchemaError(
-            f"{source}: column 'account_id', row {row}: {value!r} appears more than once; "
+            f"{source}: column 'account_id', row {row}: {show(value)} appears more than once; "
             "each account has one row",
             column="account_id",
             row=row,

@@ -5,7 +5,7 @@ whole counts, every bad value refused naming its column, row and value."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -13,9 +13,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.raw import show, shown
 from riskscore.io.schema import INT64_MAX
 
-__all__ = ["account_ids", "check_decimal_text", "first_null", "whole_counts"]
+__all__ = ["account_ids", "cell_value", "check_decimal_text", "first_null", "whole_counts"]
+
+#: The event column whose quoting rule (:func:`riskscore.io.raw.shown`) a column of the
+#: file follows: ids as ids, channel names as category names.
+_QUOTED_AS: Final = {
+    "account_id": "sender_id",
+    "pair_other": "recipient_id",
+    "pair_first_channel": "channel",
+}
 
 #: An integer as :func:`str` writes it: no sign but a minus, no leading zero.
 _DECIMAL = r"^(0|-?[1-9][0-9]*)$"
@@ -61,9 +70,9 @@ def check_decimal_text(
     bad = ~np.asarray(pc.match_substring_regex(pa.array(ids, pa.string()), _DECIMAL), dtype=bool)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        row, value = _row(k, rows), ids[k]
+        row, value = _row(k, rows), cell_value(name, ids[k])
         raise SchemaError(
-            f"{source}: column {name!r}, row {row}: {value!r} is not an integer written as "
+            f"{source}: column {name!r}, row {row}: {show(value)} is not an integer written as "
             "decimal text, as metadata 'decimal_ids' says every id is; rebuild the file "
             "with `riskscore accounts`",
             column=name,
@@ -105,14 +114,24 @@ def whole_counts(
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         row = _row(k, rows)
-        raw = column[k].as_py()
+        raw = cell_value(name, column[k].as_py())
         raise SchemaError(
-            f"{source}: column {name!r}, row {row}: {raw!r} is not a whole number from 0 to 2**53",
+            f"{source}: column {name!r}, row {row}: {show(raw)} is not a whole number from 0 "
+            "to 2**53",
             column=name,
             row=row,
             value=raw,
         )
     return values
+
+
+def cell_value(name: str, value: Any) -> Any:
+    """A value of column ``name`` as an error holds it: a plain Python value, or a
+    :class:`~riskscore.io.raw.NotShown` for text that may be message content (quote it
+    with :func:`riskscore.io.raw.show`, which also cuts long text)."""
+    return shown(
+        _QUOTED_AS.get(name, name), value.item() if isinstance(value, np.generic) else value
+    )
 
 
 def _row(position: int, rows: npt.NDArray[Any] | None) -> int:

@@ -17,12 +17,14 @@ import pyarrow.compute as pc
 from riskscore.exceptions import SchemaError
 from riskscore.features.file_columns import (
     account_ids,
+    cell_value,
     check_decimal_text,
     first_null,
     whole_counts,
 )
 from riskscore.features.kernel import PAIR_KEY_CHANNELS
-from riskscore.features.pairs import PairFacts, merge_pair_facts
+from riskscore.features.pairs import PairFacts
+from riskscore.io.raw import show
 from riskscore.io.schema import Channel
 
 __all__ = ["PAIR_COLUMNS", "pair_columns", "read_pairs"]
@@ -34,12 +36,11 @@ _CHANNEL_NAMES: Final = tuple(c.name.lower() for c in sorted(Channel))
 
 def pair_columns(ids: npt.NDArray[Any], pairs: PairFacts, id_type: Any) -> dict[str, Any]:
     """The ``pair_*`` list columns: each pair in the row of its first account."""
-    rows = np.clip(np.searchsorted(ids, pairs.lo), 0, max(len(ids) - 1, 0))
-    missing = (ids[rows] != pairs.lo) if len(ids) else np.ones(len(pairs), dtype=bool)
+    rows, missing = _positions(ids, pairs.lo)
     if missing.any():
-        account = pairs.lo[int(np.flatnonzero(missing)[0])]
+        account = cell_value("account_id", pairs.lo[int(np.flatnonzero(missing)[0])])
         raise SchemaError(
-            f"the pair facts name account {_plain(account)!r}, which has no tallies: "
+            f"the pair facts name account {show(account)}, which has no tallies: "
             "write those of rs.extract_account_features over the full history"
         )
     order = np.argsort(rows, kind="stable")
@@ -162,30 +163,61 @@ def read_pairs(
             source,
             "pair_other",
             int(rows[k]),
-            _plain(other_ids[k]),
-            f"does not sort after the row's account {_plain(lo[k])!r}; a pair is stored "
-            "once, in the row of its first account",
+            other_ids[k],
+            f"does not sort after the row's account {show(cell_value('account_id', lo[k]))}; "
+            "a pair is stored once, in the row of its first account",
         )
-    facts = PairFacts(
+    _check_pair_accounts(other_ids, rows, ids, source)
+    return PairFacts(
         lo=lo, hi=other_ids, first=first_ts * PAIR_KEY_CHANNELS + codes, private=private
     )
-    if len(merge_pair_facts([facts])) < len(facts):
-        raise SchemaError(
-            f"{source}: column 'pair_other' names a pair more than once; each pair has one entry",
-            column="pair_other",
+
+
+def _check_pair_accounts(
+    other_ids: npt.NDArray[Any], rows: npt.NDArray[Any], ids: npt.NDArray[Any], source: Path
+) -> None:
+    """Refuse a ``pair_other`` id listed twice in a row (the same pair twice: the rows'
+    accounts are distinct) or naming an account the file has no row for."""
+    order = np.argsort(other_ids, kind="stable")  # by id, then by row (rows ascend)
+    twice = (rows[order][1:] == rows[order][:-1]) & (other_ids[order][1:] == other_ids[order][:-1])
+    if twice.any():
+        k = int(order[np.flatnonzero(twice)[0] + 1])
+        raise _pair_error(
+            source,
+            "pair_other",
+            int(rows[k]),
+            other_ids[k],
+            "names a pair more than once (twice in this row); each pair has one entry",
         )
-    return facts
+    _, missing = _positions(np.sort(ids), other_ids)
+    if missing.any():
+        k = int(np.flatnonzero(missing)[0])
+        raise _pair_error(
+            source,
+            "pair_other",
+            int(rows[k]),
+            other_ids[k],
+            "has no row of its own in the file (tallies and pairs of two histories); "
+            "rebuild the file with `riskscore accounts`",
+        )
+
+
+def _positions(
+    ids: npt.NDArray[Any], wanted: npt.NDArray[Any]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+    """Where each of ``wanted`` is in the sorted ``ids``, and which are not there."""
+    at = np.clip(np.searchsorted(ids, wanted), 0, max(len(ids) - 1, 0))
+    missing = (ids[at] != wanted) if len(ids) else np.ones(len(wanted), dtype=bool)
+    return at, np.asarray(missing, dtype=bool)
 
 
 def _pair_error(source: Path, column: str, row: int, value: Any, text: str) -> SchemaError:
-    """A bad value of a ``pair_*`` column, named by column, row and value."""
+    """A bad value of a ``pair_*`` column, named by column, row and value (cut, and not
+    quoted when it may be message content: :func:`~riskscore.features.file_columns.cell_value`)."""
+    quoted = cell_value(column, value)
     return SchemaError(
-        f"{source}: column {column!r}, row {row}: {value!r} {text}",
+        f"{source}: column {column!r}, row {row}: {show(quoted)} {text}",
         column=column,
         row=row,
-        value=value,
+        value=quoted,
     )
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
