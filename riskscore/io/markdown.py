@@ -1,17 +1,19 @@
 """Markdown as reports write it: one rule for a table row, so that a cell's own text (a
 policy's band name, a world's name, a platform's label) can never split a row or start a
-new one, and one rule for text that must be shown as written, never run as markup."""
+new one, one rule for text that must be shown as written, never run as markup, and one for
+text shown as code (a path) whatever backticks it holds."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 
-__all__ = ["markdown_line", "markdown_row", "markdown_text"]
+__all__ = ["markdown_code", "markdown_line", "markdown_row", "markdown_text"]
 
 #: Characters that start inline markup (code, emphasis, links, images, raw HTML, entities,
 #: strikethrough, math) in CommonMark and GitHub Markdown.
 _MARKUP = re.compile(r"([\\`*_\[\]<>&~$])")
+_BACKTICKS = re.compile(r"`+")
 
 
 def markdown_row(cells: Iterable[object]) -> str:
@@ -52,3 +54,21 @@ def markdown_line(value: object) -> str:
     trees # Approved \<b\>
     """
     return markdown_text(" ".join(str(value).splitlines()))
+
+
+def markdown_code(value: object) -> str:
+    r"""``value``'s text as one inline code span, on one line: fenced by one backtick more
+    than its longest run of backticks (so none of them closes the span early), with a
+    space inside each fence when the text starts or ends with a backtick or a space
+    (CommonMark takes one away on each side), and line breaks written as spaces. For text
+    from outside riskscore shown as code (a data directory's path in the model card).
+
+    Examples
+    --------
+    >>> print(markdown_code("data"), markdown_code("a`b <i>"), markdown_code("`x\ny"))
+    `data` ``a`b <i>`` `` `x y ``
+    """
+    text = " ".join(str(value).splitlines())
+    fence = "`" * (1 + max((len(run) for run in _BACKTICKS.findall(text)), default=0))
+    pad = " " if text[:1] in ("`", " ") or text[-1:] in ("`", " ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"

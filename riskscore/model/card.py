@@ -9,7 +9,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from riskscore.io.markdown import markdown_line, markdown_row
+from riskscore.io.markdown import markdown_code, markdown_line, markdown_row
 from riskscore.vignettes.known_misses import KNOWN_MISSES
 
 __all__ = ["CONFIRMATION_COMMAND", "render_model_card"]
@@ -267,7 +267,9 @@ def _training_data(training: Mapping[str, Any]) -> list[str]:
             "(`riskscore train --from-queue`; provenance under `labels` below).",
         ]
     if provenance == "data":
-        return [f"The labelled events in `{training['source']}` (`riskscore train --data`)."]
+        # a directory's name, whoever chose it: one code span whatever backticks it holds
+        source = markdown_code(training["source"])
+        return [f"The labelled events in {source} (`riskscore train --data`)."]
     if provenance == "worlds":
         return [
             "Synthetic conversations from `riskscore.synthetic` (no real data, no message text),",

@@ -1,0 +1,106 @@
+"""Hostile review 45: text from outside riskscore in the documents people open (the model
+card, the vignette catalogue, the robustness report).
+
+Each test whose docstring begins "Was:" failed on the code before its fix."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+from test_hostile_review4 import _vignette
+from test_hostile_review9 import MARKUP_BANDS, shown_as_text
+
+from riskscore.evaluation.robustness import RobustnessReport, WorldResult
+from riskscore.io.markdown import markdown_code
+from riskscore.model.card import render_model_card
+from riskscore.vignettes import read_vignette, vignettes_markdown
+
+#: A training data directory as ``riskscore train --data DIR`` records it: a directory
+#: name may hold backticks, markup and a line break.
+_SOURCE = "data` <img src=x onerror=alert(1)> ``x\n# Approved by the regulator"
+
+
+def _code_span(line: str, before: str) -> str:
+    """The text a CommonMark renderer shows for the code span that follows ``before`` in
+    ``line``, asserting that it is one span closed on the line."""
+    rest = line[line.index(before) + len(before) :]
+    fence = re.match(r"`+", rest)
+    assert fence is not None, line
+    n = len(fence.group())
+    # the closing fence: the first run of exactly n backticks
+    close = next(m for m in re.finditer(r"`+", rest[n:]) if len(m.group()) == n)
+    content = rest[n : n + close.start()]
+    if content.startswith(" ") and content.endswith(" ") and content.strip():
+        content = content[1:-1]
+    return content
+
+
+def test_markdown_code_holds_any_text_as_one_code_span() -> None:
+    for text in ["a", "`", "``a`", "a ` b", " a ", "x`` y `z`", "|<b>|"]:
+        span = markdown_code(text)
+        assert _code_span(span, "") == text, span
+        assert span.endswith(span[: len(re.match(r"`+", span).group())])  # type: ignore[union-attr]
+    assert markdown_code("two\nlines") == "`two lines`"
+
+
+def test_the_model_cards_training_source_is_one_code_span() -> None:
+    """Was: the card wrote the training data directory between single backticks: a
+    backtick in its name closed the code span (the rest, an ``<img onerror>``, was HTML)
+    and a line break in it started a heading of the directory's making."""
+    card = render_model_card({"training": {"source": _SOURCE}})
+    assert not any(line.startswith("# Approved") for line in card.splitlines())
+    line = next(line for line in card.splitlines() if "onerror" in line)
+    assert _code_span(line, "The labelled events in ") == " ".join(_SOURCE.splitlines())
+
+
+def test_vignette_text_is_text_in_the_catalogue(tmp_path: Path) -> None:
+    """Was: ``docs/vignettes.md`` wrote a vignette's title, summary and reason as
+    written: a ``|`` in a title split its row of the summary table, and ``<img onerror>``,
+    links and emphasis in any of them were markup."""
+    vignette = read_vignette(_vignette(tmp_path))
+    hostile = [
+        dataclasses.replace(vignette, title=MARKUP_BANDS[k], summary=text, moderator_reason=text)
+        for k, text in enumerate(MARKUP_BANDS[::-1])
+    ]
+    catalogue = vignettes_markdown(hostile)
+    rows = [line for line in catalogue.splitlines() if line.startswith("| [`t01-test`]")]
+    assert len(rows) == len(hostile)
+    titles = set()
+    for row in rows:
+        cells = re.split(r"(?<!\\)\|", row)[1:-1]
+        assert len(cells) == 4, row
+        titles.add(shown_as_text(cells[3].strip()))
+    assert titles == set(MARKUP_BANDS)
+    bold = {
+        shown_as_text(line[2:-2])
+        for line in catalogue.splitlines()
+        if line.startswith("**") and line.endswith("**")
+    }
+    assert bold == set(MARKUP_BANDS)
+    for key in ("- **What happens**: ", "- **Moderator's reason**: "):
+        lines = [line for line in catalogue.splitlines() if line.startswith(key)]
+        shown = {shown_as_text(line[len(key) :]) for line in lines}
+        assert shown == set(MARKUP_BANDS)
+
+
+def _escaped(text: str) -> str:
+    return re.sub(r"([\\`*_\[\]<>&~$])", r"\\\1", text)
+
+
+def test_world_names_are_text_in_the_robustness_report() -> None:
+    """Was: the robustness report's tables escaped ``|`` in a world's name but not
+    markup: a world named ``<img src=x onerror=alert(1)>`` (any printable name) was HTML
+    in the per-world table and in the summary's worst-world column."""
+    results = tuple(
+        WorldResult(name, n_conversations=10, n_grooming=1, pr_auc=k / 10, pr_auc_rare=k / 10)
+        for k, name in enumerate(MARKUP_BANDS)
+    )
+    markdown = RobustnessReport(results, prevalence=0.01, rare_prevalence=1e-4).to_markdown()
+    table = markdown.split("\n\n")[1]  # the per-world table
+    rows = [line for line in table.splitlines() if line.startswith("| ")][1:]
+    shown = {shown_as_text(re.split(r"(?<!\\)\|", row)[1].strip()) for row in rows}
+    assert set(MARKUP_BANDS) <= shown
+    worst = next(line for line in markdown.splitlines() if line.startswith("| pr_auc |"))
+    assert worst.endswith(f"({_escaped(MARKUP_BANDS[0])}) |"), worst
