@@ -104,3 +104,26 @@ def test_world_names_are_text_in_the_robustness_report() -> None:
     assert set(MARKUP_BANDS) <= shown
     worst = next(line for line in markdown.splitlines() if line.startswith("| pr_auc |"))
     assert worst.endswith(f"({_escaped(MARKUP_BANDS[0])}) |"), worst
+
+
+def test_a_foreign_bundles_metadata_is_text_in_the_card_written_for_it() -> None:
+    """Was: ``riskscore train --from-queue --model DIR`` keeps the given bundle's metadata
+    and writes a card from it: its input names (between single backticks) closed their code
+    spans on a backtick, and its calibrated prevalence was written as given, a line break
+    and a heading included."""
+    name = "x` <img src=x onerror=alert(1)> `"
+    card = render_model_card(
+        {
+            "inputs": [name],
+            "unconstrained_inputs": [name],
+            "input_caps": {name: 3},
+            "training": {"calibrated_prevalence": "0.01\n# Approved <b>by</b> the regulator"},
+        }
+    )
+    assert not any(line.startswith("# Approved") for line in card.splitlines())
+    assert "\\<b\\>by\\</b\\>" in card
+    spans = [line for line in card.splitlines() if "onerror" in line]
+    assert len(spans) == 3
+    for line in spans:
+        before = line[: line.index("``")]
+        assert _code_span(line, before) == name
