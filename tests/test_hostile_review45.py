@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from importlib.resources import files
 from pathlib import Path
 
+from _regulatory import KEY, T0
 from test_hostile_review4 import _vignette
-from test_hostile_review9 import MARKUP_BANDS, shown_as_text
+from test_hostile_review9 import MARKUP_BANDS, _queue_of_bands, shown_as_text
 
 from riskscore.evaluation.robustness import RobustnessReport, WorldResult
 from riskscore.io.markdown import markdown_code
 from riskscore.model.card import render_model_card
+from riskscore.moderation import ReviewQueue, transparency_report
+from riskscore.moderation.transparency_render import render_html
 from riskscore.vignettes import read_vignette, vignettes_markdown
 
 #: A training data directory as ``riskscore train --data DIR`` records it: a directory
@@ -127,3 +131,24 @@ def test_a_foreign_bundles_metadata_is_text_in_the_card_written_for_it() -> None
     for line in spans:
         before = line[: line.index("``")]
         assert _code_span(line, before) == name
+
+
+def _wraps_long_words(css: str, selector: str) -> bool:
+    """Whether a rule of ``css`` for ``selector`` breaks a word too long for its cell."""
+    rules = (rule.replace(" ", "") for rule in css.split("}"))
+    return any(
+        selector in rule.split("{")[0].split(",") and "overflow-wrap:anywhere" in rule
+        for rule in rules
+    )
+
+
+def test_a_long_unbroken_name_wraps_in_the_report_and_console_tables(tmp_path: Path) -> None:
+    """Was: a table cell never broke a word: an age band name of 64 characters without a
+    space (or, in the console's queue, an account id of 256) stretched its table past the
+    page, the columns after it (counts, the case link) off screen."""
+    db = _queue_of_bands(tmp_path / "q.sqlite", ["x" * 64])
+    with ReviewQueue(db) as queue:
+        page = render_html(transparency_report(queue, (T0, T0 + 86_400), key=KEY).to_dict(), ())
+    assert _wraps_long_words(page[page.index("<style>") : page.index("</style>")], "td")
+    console = (files("riskscore.serve") / "templates" / "base.html").read_text("utf-8")
+    assert _wraps_long_words(console[: console.index("</style>")], "td")

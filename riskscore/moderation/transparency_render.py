@@ -289,7 +289,9 @@ def render_html(d: dict[str, Any], charts: Sequence[str]) -> str:
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{esc(title)}</title>",
         "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
-        "table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .6em}"
+        "table{border-collapse:collapse}"
+        # a name or id without a space breaks in its cell, not past the page
+        "td,th{border:1px solid #999;padding:.2em .6em;overflow-wrap:anywhere}"
         "td{text-align:right}td:first-child{text-align:left}</style></head><body>",
         f"<h1>{esc(title)}</h1><p>{esc(period)}</p>",
         *(
