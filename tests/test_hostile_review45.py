@@ -14,8 +14,10 @@ from _regulatory import KEY, T0
 from test_hostile_review4 import _vignette
 from test_hostile_review9 import MARKUP_BANDS, _queue_of_bands, shown_as_text
 
+import riskscore as rs
 from riskscore.evaluation.robustness import RobustnessReport, WorldResult
 from riskscore.io.markdown import markdown_code
+from riskscore.io.schema import has_hidden_character
 from riskscore.model.card import render_model_card
 from riskscore.moderation import ReviewQueue, transparency_report
 from riskscore.moderation.transparency_render import render_html
@@ -152,3 +154,23 @@ def test_a_long_unbroken_name_wraps_in_the_report_and_console_tables(tmp_path: P
     assert _wraps_long_words(page[page.index("<style>") : page.index("</style>")], "td")
     console = (files("riskscore.serve") / "templates" / "base.html").read_text("utf-8")
     assert _wraps_long_words(console[: console.index("</style>")], "td")
+
+
+def test_hidden_characters_of_a_bundles_metadata_are_shown_by_code_point() -> None:
+    """Was: the model name and the training directory of a bundle were written with their
+    bidi overrides and zero-width characters (refused in ids, band, platform and moderator
+    names, never read in a bundle's metadata): ``"trees\u202e"`` followed by reversed text
+    read as something else in the evaluation report and the model card."""
+    name = "trees \u202edevorppa\u202c by\u200b QA"
+    metadata = {"estimator": name, "training": {"source": "data\u2066x\u2069"}}
+    card = render_model_card(metadata)
+    data = rs.synthetic.generate(60, prevalence=0.2, seed=3)
+    shipped = rs.load_model()
+    model = rs.RiskModel(
+        shipped.trees, shipped.calibration, metadata={**shipped.metadata, "estimator": name}
+    )
+    report = rs.evaluate(model, data.messages, data.labels, n_bootstrap=0, replay_events=0)
+    for markdown in (card, report.to_markdown()):
+        assert not any(has_hidden_character(line) for line in markdown.splitlines())
+        assert "trees \\[U+202E\\]devorppa\\[U+202C\\] by\\[U+200B\\] QA" in markdown
+    assert "`data[U+2066]x[U+2069]`" in card
