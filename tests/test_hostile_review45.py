@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import warnings
 from importlib.resources import files
 from pathlib import Path
 
@@ -20,7 +21,12 @@ from riskscore.io.markdown import markdown_code
 from riskscore.io.schema import has_hidden_character
 from riskscore.model.card import render_model_card
 from riskscore.moderation import ReviewQueue, transparency_report
-from riskscore.moderation.transparency_render import render_html
+from riskscore.moderation.transparency_render import (
+    MAX_CHART_LABEL,
+    chart_label,
+    render_html,
+    write_charts,
+)
 from riskscore.vignettes import read_vignette, vignettes_markdown
 
 #: A training data directory as ``riskscore train --data DIR`` records it: a directory
@@ -174,3 +180,20 @@ def test_hidden_characters_of_a_bundles_metadata_are_shown_by_code_point() -> No
         assert not any(has_hidden_character(line) for line in markdown.splitlines())
         assert "trees \\[U+202E\\]devorppa\\[U+202C\\] by\\[U+200B\\] QA" in markdown
     assert "`data[U+2066]x[U+2069]`" in card
+
+
+def test_long_band_names_leave_the_volume_chart_laid_out(tmp_path: Path) -> None:
+    """Was: eight age bands named with 64 characters (the longest a policy takes) needed
+    more margin below the volume chart than it has: matplotlib warned "Tight layout not
+    applied" and the names ran off the image, no bar readable as its band's."""
+    bands = [f"{k}{'W' * 63}" for k in range(8)]
+    db = _queue_of_bands(tmp_path / "q.sqlite", bands)
+    with ReviewQueue(db) as queue:
+        report = transparency_report(queue, (T0, T0 + 86_400), key=KEY, min_cell=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert write_charts(report.to_dict(), tmp_path)[0] == "volume.png"
+    labels = [chart_label(band) for band in bands]
+    assert len(set(labels)) == len(bands)
+    assert all(len(label) <= MAX_CHART_LABEL for label in labels)
+    assert [label[0] for label in labels] == [band[0] for band in bands]
