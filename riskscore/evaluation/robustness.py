@@ -25,7 +25,7 @@ import numpy.typing as npt
 from riskscore._checks import check_open_share, check_sample, check_whole
 from riskscore.evaluation.records import jsonable
 from riskscore.features import FeatureTable, extract_features
-from riskscore.io.markdown import markdown_row
+from riskscore.io.markdown import markdown_row, markdown_text
 from riskscore.policy import AlertPolicy
 from riskscore.policy.volume import Traffic
 from riskscore.synthetic import STRESS_WORLDS, World, draw_world, generate
@@ -217,7 +217,7 @@ class RobustnessReport:
             lines.append(
                 markdown_row(
                     [
-                        r.world,
+                        markdown_text(r.world),  # a world's name: any printable text
                         f"{r.pr_auc:.3f}",
                         f"{r.pr_auc_rare:.3f}",
                         _pct(r.recall_review),
@@ -232,7 +232,11 @@ class RobustnessReport:
         for metric, s in self.summary().items():
             lines.append(
                 markdown_row(
-                    [metric, _fmt(s["median"]), f"{_fmt(s['worst'])} ({s['worst_world']})"]
+                    [
+                        metric,
+                        _fmt(s["median"]),
+                        f"{_fmt(s['worst'])} ({markdown_text(s['worst_world'])})",
+                    ]
                 )
             )
         return "\n".join(lines) + "\n"

@@ -9,7 +9,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from riskscore.io.markdown import markdown_line, markdown_row
+from riskscore.io.markdown import markdown_code, markdown_line, markdown_row
 from riskscore.vignettes.known_misses import KNOWN_MISSES
 
 __all__ = ["CONFIRMATION_COMMAND", "render_model_card"]
@@ -93,7 +93,7 @@ def _caps(caps: Mapping[str, float]) -> str:
     """The sentence on inputs read up to a cap (none for a model trained without)."""
     if not caps:
         return ""
-    read = ", ".join(f"`{name}` up to {value:g}" for name, value in caps.items())
+    read = ", ".join(f"{markdown_code(name)} up to {value:g}" for name, value in caps.items())
     return (
         f" Counts that repeat one signal are read up to a cap ({read}): the first link to "
         "another app marks a move off the platform, and a weekly call link repeats it without "
@@ -267,7 +267,9 @@ def _training_data(training: Mapping[str, Any]) -> list[str]:
             "(`riskscore train --from-queue`; provenance under `labels` below).",
         ]
     if provenance == "data":
-        return [f"The labelled events in `{training['source']}` (`riskscore train --data`)."]
+        # a directory's name, whoever chose it: one code span whatever backticks it holds
+        source = markdown_code(training["source"])
+        return [f"The labelled events in {source} (`riskscore train --data`)."]
     if provenance == "worlds":
         return [
             "Synthetic conversations from `riskscore.synthetic` (no real data, no message text),",
@@ -298,17 +300,18 @@ def render_model_card(
         "",
         "## Model",
         "",
-        # the name is a bundle's, whoever made it: shown as written, on its line
+        # the metadata is a bundle's, whoever made it (train --from-queue keeps a given
+        # bundle's): names and numbers shown as written, each on its line or in its span
         f"{markdown_line(metadata.get('estimator', 'monotone gradient-boosted trees'))}. The "
         "portable form is",
         "plain JSON (`params.json`): the trees' node arrays and two calibration parameters;",
         "loading runs no code. Inputs and their risk directions:",
         "",
-        ", ".join(f"`{name}`" for name in metadata.get("inputs", [])) + ".",
+        ", ".join(map(markdown_code, metadata.get("inputs", []))) + ".",
         "",
         "Behavioural inputs can only raise risk (monotone constraints), except those whose",
         "meaning depends on who the participants are: "
-        + ", ".join(f"`{name}`" for name in metadata.get("unconstrained_inputs", []))
+        + ", ".join(map(markdown_code, metadata.get("unconstrained_inputs", [])))
         + "; those are",
         "still named as reasons only when their value is on the risk side of the no-signal",
         "reference. Ages are free, because whether an age raises risk depends on the other",
@@ -317,7 +320,8 @@ def render_model_card(
         "scored for being long." + _caps(metadata.get("input_caps", {})),
         "Probabilities are calibrated by Platt scaling on out-of-fold",
         "margins (folds grouped by adult account) and shifted to a prevalence of",
-        f"{training.get('calibrated_prevalence', 'n/a')}. Reasons are exact Shapley values",
+        f"{markdown_line(training.get('calibrated_prevalence', 'n/a'))}. Reasons are exact "
+        "Shapley values",
         "against a conversation that shows no signal (`docs/features.md`), so a reason always",
         "names something present.",
         "",

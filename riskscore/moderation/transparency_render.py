@@ -15,7 +15,9 @@ from riskscore.moderation.disclosure import SUPPRESSED
 
 __all__ = [
     "CHART_FILES",
+    "MAX_CHART_LABEL",
     "OUTCOMES",
+    "chart_label",
     "disclosure_note",
     "render_html",
     "render_markdown",
@@ -28,6 +30,9 @@ CHART_FILES = ("volume.png", "outcomes.png", "time_to_decision.png")
 
 #: Outcome keys of the report, in the order of its JSON and its tables.
 OUTCOMES = ("actioned", "dismissed", "escalated", "open")
+#: Longest band or channel name a chart writes under its bars; longer ones are cut in the
+#: middle (the tables give them in full).
+MAX_CHART_LABEL = 24
 _MARKS = {"simulated": "SIMULATED", "mixed": "PARTLY SIMULATED", "measured": "SIMULATED QUEUE"}
 
 
@@ -43,6 +48,23 @@ def simulation_banner(d: dict[str, Any]) -> str:
 def _mark(d: dict[str, Any]) -> str:
     """A suffix for titles of figures drawn from decisions: "" when measured."""
     return f" ({_MARKS[d['simulation']['decision_times']].lower()})" if d["simulated"] else ""
+
+
+def chart_label(name: str) -> str:
+    """``name`` as a chart writes it under a bar: as given up to :data:`MAX_CHART_LABEL`
+    characters, else its start and end around an ellipsis, so that a long name (an age band
+    may have 64 characters) leaves the chart laid out and the names stay told apart by
+    either end.
+
+    Examples
+    --------
+    >>> chart_label("13-15"), chart_label("band for children aged thirteen to fifteen")
+    ('13-15', 'band for chi… to fifteen')
+    """
+    if len(name) <= MAX_CHART_LABEL:
+        return name
+    head = (MAX_CHART_LABEL - 1) // 2 + 1
+    return f"{name[:head]}…{name[-(MAX_CHART_LABEL - 1 - head) :]}"
 
 
 def _withheld(d: dict[str, Any]) -> set[tuple[str, ...]]:
@@ -289,7 +311,9 @@ def render_html(d: dict[str, Any], charts: Sequence[str]) -> str:
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{esc(title)}</title>",
         "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
-        "table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .6em}"
+        "table{border-collapse:collapse}"
+        # a name or id without a space breaks in its cell, not past the page
+        "td,th{border:1px solid #999;padding:.2em .6em;overflow-wrap:anywhere}"
         "td{text-align:right}td:first-child{text-align:left}</style></head><body>",
         f"<h1>{esc(title)}</h1><p>{esc(period)}</p>",
         *(
@@ -362,7 +386,9 @@ def write_charts(d: dict[str, Any], out: Path) -> list[str]:
                     ax.text(i + shift, 0, SUPPRESSED, ha="center", va="bottom", fontsize=7)
         x = range(len(labels))
         # band and channel names as written: a "$" would start mathtext (and can fail)
-        ax.set_xticks(list(x), labels, rotation=30, ha="right", parse_math=False)
+        ax.set_xticks(
+            list(x), [chart_label(k) for k in labels], rotation=30, ha="right", parse_math=False
+        )
         ax.set_title(title)
         ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))  # counts: no 1.25
     axes[0].set_ylabel("count")

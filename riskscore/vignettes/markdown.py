@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from riskscore._words import duration_text, plural
+from riskscore.io.markdown import markdown_row, markdown_text
 from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES
 from riskscore.vignettes.known_misses import KNOWN_MISSES
 from riskscore.vignettes.loader import load_vignettes
@@ -87,8 +88,12 @@ def vignettes_markdown(vignettes: Sequence[Vignette] | None = None) -> str:
         "| id | kind | expected | title |",
         "|---|---|---|---|",
     ]
+    # a file's title, summary and reason (any printable text) are shown as written; its id
+    # is lower-case letters, digits and dashes (read_vignette)
     lines += [
-        f"| [`{v.id}`](#{v.id}) | {v.kind} | {_EXPECTED_WORDS[v.expected]} | {v.title} |"
+        markdown_row(
+            [f"[`{v.id}`](#{v.id})", v.kind, _EXPECTED_WORDS[v.expected], markdown_text(v.title)]
+        )
         for v in ordered
     ]
     for v in ordered:
@@ -96,12 +101,12 @@ def vignettes_markdown(vignettes: Sequence[Vignette] | None = None) -> str:
             "",
             f"## {v.id}",
             "",
-            f"**{v.title}**",
+            f"**{markdown_text(v.title)}**",
             "",
             f"- **Kind**: {v.kind}. **Expected**: {_EXPECTED_WORDS[v.expected]} on "
             f"{plural(len(v.focus), 'focus conversation')}.",
-            f"- **What happens**: {v.summary}",
-            f"- **Moderator's reason**: {v.moderator_reason}",
+            f"- **What happens**: {markdown_text(v.summary)}",
+            f"- **Moderator's reason**: {markdown_text(v.moderator_reason)}",
             f"- **Data**: {_facts(v)}",
         ]
         if v.id in KNOWN_MISSES:
