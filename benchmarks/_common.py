@@ -54,6 +54,36 @@ def _git_commit() -> str | None:
     return done.stdout.strip() or None
 
 
+def describe_checkout(root: Path) -> str:
+    """The commit of checkout ``root``, with "-dirty" when it has uncommitted changes."""
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "-C", str(root), "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip() or "unknown"
+
+
+def run_in_checkout(root: Path, module: str, call: str) -> dict[str, Any]:
+    """The JSON result of ``module.call`` (a call written as Python, such as
+    ``"measure(1000)"``) run in a new process that imports riskscore from checkout ``root``
+    and ``module`` from these benchmarks: so that two checkouts can take turns in one run."""
+    import subprocess
+    import sys
+
+    code = (
+        f"import sys; sys.path[:0] = [{str(root)!r}, {str(HERE)!r}]; "
+        f"import json, {module}; print(json.dumps({module}.{call}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    result: dict[str, Any] = json.loads(out.splitlines()[-1])
+    return result
+
+
 def machine() -> dict[str, Any]:
     """CPU, core count, memory and library versions of this machine."""
     import numba

@@ -23,13 +23,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, run_record, write_json
+from _common import RESULTS, describe_checkout, run_in_checkout, run_record, write_json
 
 T0 = 1_700_000_000
 
@@ -77,25 +76,6 @@ def measure(n: int) -> dict[str, Any]:
     }
 
 
-def _run_checkout(root: Path, n: int) -> dict[str, Any]:
-    code = (
-        f"import sys; sys.path[:0] = [{str(root)!r}, {str(Path(__file__).parent)!r}]; "
-        f"import json, bench_online_pairs as b; print(json.dumps(b.measure({n})))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True
-    ).stdout
-    result: dict[str, Any] = json.loads(out.splitlines()[-1])
-    return result
-
-
-def _describe(root: Path) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(root), "describe", "--always", "--dirty"], capture_output=True, text=True
-    )
-    return done.stdout.strip() or "unknown"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 5_000, 20_000])
@@ -111,12 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[Path, list[dict[str, Any]]] = {root: [] for root in roots}
         for _ in range(args.rounds):
             for root in roots:
-                runs[root].append(_run_checkout(root, n))
+                runs[root].append(run_in_checkout(root, "bench_online_pairs", f"measure({n})"))
         for root in roots:
             best = {
                 key: min(r[key] for r in runs[root]) for key in ("pair_move_us", "plain_message_us")
             }
-            row = {"root": str(root), "git": _describe(root), "n": n, **best}
+            row = {"root": str(root), "git": describe_checkout(root), "n": n, **best}
             row["risks_sha256"] = runs[root][0]["risks_sha256"]
             rows.append(row)
             print(

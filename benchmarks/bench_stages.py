@@ -33,13 +33,19 @@ import argparse
 import hashlib
 import json
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, run_record, workload, write_json
+from _common import (
+    RESULTS,
+    describe_checkout,
+    run_in_checkout,
+    run_record,
+    workload,
+    write_json,
+)
 
 STAGES = ("validate_sort", "features", "scores_with_reasons")
 
@@ -152,29 +158,6 @@ def in_form(path: Path, form: str) -> Path:
     return text
 
 
-def _run_checkout(root: Path, path: Path, repeats: int, form: str) -> dict[str, Any]:
-    code = (
-        f"import sys; sys.path[:0] = [{str(root)!r}, {str(Path(__file__).parent)!r}]; "
-        "import json, bench_stages; "
-        f"print(json.dumps(bench_stages.time_stages({str(path)!r}, {repeats}, {form!r})))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True
-    ).stdout
-    result: dict[str, Any] = json.loads(out.splitlines()[-1])
-    return result
-
-
-def _describe(root: Path) -> str:
-    """The checkout's commit, with "-dirty" when it has uncommitted changes."""
-    done = subprocess.run(
-        ["git", "-C", str(root), "describe", "--always", "--dirty"],
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip() or "unknown"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1_000_000, help="workload size")
@@ -192,7 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[dict[str, Any]]] = {str(r): [] for r in roots}
     for _ in range(args.rounds):
         for root in roots:
-            runs[str(root)].append(_run_checkout(root, path, args.repeats, args.form))
+            runs[str(root)].append(
+                run_in_checkout(
+                    root,
+                    "bench_stages",
+                    f"time_stages({str(path)!r}, {args.repeats}, {args.form!r})",
+                )
+            )
 
     reference = runs[str(roots[0])][0]["features_sha256"]
     reference_scores = runs[str(roots[0])][0].get("scores_sha256")
@@ -214,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         summary.append(
             {
                 "root": str(root),
-                "git": _describe(root),
+                "git": describe_checkout(root),
                 "best_seconds": best,
                 "features_identical": same,
                 "scores_identical": same_scores,
@@ -222,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
         print(
-            f"{_describe(root)[:40]:40s} "
+            f"{describe_checkout(root)[:40]:40s} "
             + " ".join(f"{best[s]:20.3f}" for s in STAGES)
             + f" {100 * system / max(user + system, 1e-9):10.0f}%"
         )
