@@ -13,7 +13,9 @@ from riskscore.model.exit_leaves import (
     ZERO_THRESHOLD,
     exit_leaves,
     margin,
+    max_shift,
     scratch,
+    shift_scratch,
 )
 from riskscore.model.trees import walk
 
@@ -99,3 +101,60 @@ def test_exit_leaves_of_the_shipped_model_equal_the_node_walk() -> None:
     np.testing.assert_array_equal(
         trees.margins(rows), [walk(r, trees.nodes, trees.values, trees.roots) for r in rows]
     )
+
+
+@pytest.mark.parametrize("max_leaves", [1, 15, 65])
+def test_max_shift_bounds_every_row_and_is_zero_exactly_when_no_split_moves(
+    max_leaves: int,
+) -> None:
+    """Changing some columns of any row moves its margin by at most ``max_shift`` of the
+    columns' values before and after, and not at all when it is 0.0 (the online scorer
+    defers or skips re-scoring on it)."""
+    rng = np.random.default_rng(100 + max_leaves)
+    n_cols = 6
+    feature, right, flags, values, roots = _random_forest(rng, 40, n_cols, max_leaves)
+    packed = exit_leaves(feature, right, flags, values, roots, n_cols)
+    floats = np.concatenate([packed.floats, shift_scratch(packed.ints)])
+    vec = scratch(packed.ints)
+    rows = _rows(rng, 600, n_cols)
+    changed = _rows(rng, 600, n_cols)
+    n_zero = 0
+    for row, other in zip(rows, changed, strict=True):
+        cols = rng.random(n_cols) < 0.3
+        after = np.where(cols, other, row)
+        bound = max_shift(packed.ints, floats, row, after)
+        moved = margin(after, *packed, vec) - margin(row, *packed, vec)
+        assert abs(moved) <= bound * (1 + 1e-12) + 1e-12, (row, after, moved, bound)
+        if bound == 0.0:
+            n_zero += 1
+            assert moved == 0.0
+            for _ in range(3):  # any other row changed the same way keeps its margin too
+                base = np.where(cols, row, _rows(rng, 1, n_cols)[0])
+                new = np.where(cols, after, base)
+                assert margin(new, *packed, vec) == margin(base, *packed, vec)
+        assert not floats[len(packed.floats) :].any()  # its scratch is left zero
+    assert n_zero > 20
+
+
+def test_max_shift_is_the_widest_spread_under_a_split_that_tells_the_values_apart() -> None:
+    # one tree: column 0 split at 1.0 (leaves 1, 2 | 3), its left child split on column 1
+    # at 0.5 (leaves 1 | 2): spreads 2.0 at the root, 1.0 below it
+    feature = np.array([0, 1, -1, -1, -1], dtype=np.int32)
+    right = np.array([4, 3, -1, -1, -1], dtype=np.int32)
+    flags = np.zeros(5, dtype=np.int32)
+    values = np.array([[1.0, 0.0], [0.5, 0.0], [0.0, 1.0], [0.0, 2.0], [0.0, 3.0]])
+    packed = exit_leaves(feature, right, flags, values, np.array([0], dtype=np.int32), 3)
+    floats = np.concatenate([packed.floats, shift_scratch(packed.ints)])
+
+    def shift(before: list[float], after: list[float]) -> float:
+        return float(max_shift(packed.ints, floats, np.array(before), np.array(after)))
+
+    assert shift([0.2, 0.1, 5.0], [0.9, 0.4, -7.0]) == 0.0  # column 2 has no split
+    assert shift([1.5, 0.1, 0.0], [2.5, 0.1, 0.0]) == 0.0
+    assert shift([0.5, 0.1, 0.0], [1.5, 0.1, 0.0]) == 2.0  # crosses 1.0
+    assert shift([1.0, 0.1, 0.0], [0.2, 0.1, 0.0]) == 0.0  # a value on the threshold goes left
+    assert shift([0.2, 0.1, 0.0], [0.2, 0.7, 0.0]) == 1.0  # only the left child's split
+    assert shift([0.2, 0.1, 0.0], [1.2, 0.7, 0.0]) == 2.0  # both: the widest, not the sum
+    assert shift([0.0, 0.1, 0.0], [0.2, 0.1, 0.0]) == 2.0  # zero may go a default way
+    assert shift([np.nan, 0.1, 0.0], [0.2, 0.1, 0.0]) == 2.0
+    assert shift([np.nan, 0.1, 0.0], [np.nan, 0.1, 0.0]) == 0.0

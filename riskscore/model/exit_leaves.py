@@ -36,9 +36,10 @@ __all__ = [
     "exit_leaves",
     "goes_left",
     "margin",
-    "same_paths",
+    "max_shift",
     "scratch",
     "scratch_size",
+    "shift_scratch",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -95,8 +96,9 @@ def _debruijn_table() -> npt.NDArray[np.int64]:
 def _split_entries(
     feature: Ints, right: Ints, flags: Ints, values: FloatArray, before: Ints,
     first_leaf: Ints, tree_of: Ints, words: int,
-) -> tuple[Int64s, FloatArray, Int64s, npt.NDArray[np.uint64], Int64s]:  # fmt: skip
-    """Column, threshold, word, mask and flags of each (split, word) entry, in node order.
+) -> tuple[Int64s, FloatArray, Int64s, npt.NDArray[np.uint64], Int64s, Int64s]:  # fmt: skip
+    """Column, threshold, word, mask, flags and node of each (split, word) entry, in node
+    order.
 
     A split's left subtree holds the tree's leaves ``a`` to ``b - 1`` (preorder); it gets
     one entry per word those leaves touch (one, with at most 64 leaves per tree), which
@@ -124,7 +126,20 @@ def _split_entries(
         (tree_of[node] * words + w).astype(np.int64),
         mask.astype(np.uint64),
         flags[node].astype(np.int64),
+        node.astype(np.int64),
     )
+
+
+def _spreads(is_leaf: npt.NDArray[np.bool_], right: Ints, leaf_value: FloatArray) -> FloatArray:
+    """Highest minus lowest leaf value in each node's subtree (0 at a leaf), for nodes in
+    preorder: the most a row's output from its tree can change when a split of that node
+    sends it the other way."""
+    low = np.where(is_leaf, leaf_value, np.inf)
+    high = np.where(is_leaf, leaf_value, -np.inf)
+    for i in np.flatnonzero(~is_leaf)[::-1]:  # children come after their parent
+        low[i] = min(low[i + 1], low[right[i]])
+        high[i] = max(high[i + 1], high[right[i]])
+    return high - low
 
 
 def exit_leaves(
@@ -148,7 +163,7 @@ def exit_leaves(
     words = max(1, int(-(-int(n_leaves.max()) // 64)))
     slots = 64 * words
     # One entry per (split, word its left subtree's leaves touch): clear those bits.
-    e_col, e_thr, e_word, e_mask, e_flags = _split_entries(
+    e_col, e_thr, e_word, e_mask, e_flags, e_node = _split_entries(
         feature, right, flags, values, before, first_leaf, tree_of, words
     )
     order = np.lexsort((e_thr, e_col))
@@ -157,6 +172,7 @@ def exit_leaves(
     word = e_word[order]
     mask = e_mask[order]
     flag = e_flags[order]
+    spread = _spreads(is_leaf, right, values[:, 1])[e_node[order]]
     ptr = np.searchsorted(col, np.arange(n_cols + 1)).astype(np.int64)
     # Each tree's outcome for a NaN value and for 0.0, per column: the AND of the masks of
     # the splits that send it right.
@@ -187,7 +203,7 @@ def exit_leaves(
     return ExitLeaves(
         ints=np.concatenate([header, *(np.asarray(s, dtype=np.int64) for s in sections)]),
         masks=np.concatenate([mask, np.asarray(s_mask, dtype=np.uint64)]),
-        floats=np.concatenate([thr, leaf.ravel()]),
+        floats=np.concatenate([thr, leaf.ravel(), spread]),
     )
 
 
@@ -211,25 +227,55 @@ def _plain(x: float) -> bool:
 
 
 @numba.njit(cache=True, nogil=True)
-def same_paths(
+def max_shift(
     ints: npt.NDArray[np.int64], floats: FloatArray, before: FloatArray, after: FloatArray
-) -> bool:
-    """Whether rows ``before`` and ``after`` go the same way at every split, so that any
-    row that differs from another only where these two differ, and in the same way, has
-    the same margin (False when that is not sure: a missing or zero value)."""
+) -> float:
+    """The most the margin of any row can move when its columns change from ``before`` to
+    ``after``, every other column unchanged: 0.0 exactly when every split sends both the
+    same way (the margin is then unchanged to the last bit).
+
+    A row's leaf in a tree can change only below the first split on its path that sends
+    the two values different ways, so by at most the spread of that split's leaves; the
+    bound is, per tree, the widest spread under such a split, summed over the trees. A
+    missing or zero value may go a split's default way: every split on its column counts.
+    ``floats`` must be followed by :func:`shift_scratch`'s floats, zero, which it leaves
+    zero.
+    """
+    n_entries = ints[_H_ENTRIES]
+    n_trees = ints[_H_TREES]
+    spread_at = n_entries + n_trees * ints[_H_SLOTS]
+    per_tree = floats[spread_at + n_entries : spread_at + n_entries + n_trees]
+    word = ints[_H_WORD]
+    words = ints[_H_WORDS]
+    moved = False
     for c in range(ints[_H_COLS]):
         x, y = before[c], after[c]
-        if x == y:
+        if x == y or (x != x and y != y):
             continue
         lo = ints[_HEADER + c]
         hi = ints[_HEADER + c + 1]
         if lo == hi:
             continue
-        if not (_plain(x) and _plain(y)):
-            return False
-        if _exceeded(floats, lo, hi, x) != _exceeded(floats, lo, hi, y):
-            return False
-    return True
+        if _plain(x) and _plain(y):  # the splits with x <= threshold < y (or y, x)
+            first = _exceeded(floats, lo, hi, min(x, y))
+            end = _exceeded(floats, lo, hi, max(x, y))
+        else:
+            first, end = lo, hi
+        for i in range(first, end):
+            t = ints[word + i] // words
+            per_tree[t] = max(per_tree[t], floats[spread_at + i])
+            moved = True
+    total = 0.0
+    if moved:
+        for t in range(n_trees):
+            total += per_tree[t]
+            per_tree[t] = 0.0
+    return total
+
+
+def shift_scratch(ints: npt.NDArray[np.int64]) -> FloatArray:
+    """The zeros :func:`max_shift` needs right after the packed floats (one per tree)."""
+    return np.zeros(int(ints[_H_TREES]))
 
 
 @numba.njit(cache=True, nogil=True)

@@ -63,7 +63,7 @@ _MAX_CHANNEL = feature_index("max_channel")
 @dataclass(frozen=True, slots=True)
 class LiveConversation:
     """Who a live conversation is between, and how far it has gone (no risk; see
-    :meth:`ScorerMemory.score_of`).
+    :meth:`OnlineScorer.score_of <riskscore.online.OnlineScorer.score_of>`).
 
     Attributes
     ----------
@@ -134,6 +134,7 @@ class ScorerMemory(ScorerCheckpoints):
         self.n_expired = 0
         self.n_rescored = 0
         self.n_rescore_skipped = 0
+        self.n_rescore_deferred = 0
         self.n_refused_future = 0
         self.n_evicted = 0
         self.n_broadcast = 0
@@ -404,16 +405,6 @@ class ScorerMemory(ScorerCheckpoints):
                 "expired after idle_expiry_s)"
             )
         return conv
-
-    def score_of(self, conversation_id: object) -> float:
-        """Current risk of a conversation (as of its latest event).
-
-        Raises
-        ------
-        KeyError
-            The conversation has not been seen, or has expired.
-        """
-        return self._live(conversation_id).risk
 
     def features_of(self, conversation_id: object) -> np.ndarray[Any, np.dtype[np.float64]]:
         """Current feature vector of a conversation, in ``FEATURE_NAMES`` order."""

@@ -106,6 +106,8 @@ class ScorerCheckpoints:
 
         def _join_room(self, room_id: object, cid: object, conv: ConversationState) -> None: ...
 
+        def _settle_all(self) -> None: ...
+
     def checkpoint(
         self, path: str | os.PathLike[str], *, extra: Mapping[str, Any] | None = None
     ) -> None:
@@ -144,6 +146,7 @@ class ScorerCheckpoints:
         >>> rs.OnlineScorer.restore(path, model).score_of(1) == scorer.score_of(1)
         True
         """
+        self._settle_all()  # every stored risk is the conversation's current one
         meta = {
             "riskscore_version": _version(),
             "model_sha256": self.model.parameters_sha256(),

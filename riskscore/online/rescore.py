@@ -63,7 +63,7 @@ class Rescoring(ScorerMemory):
         changed: int,
         accounts: tuple[tuple[object, AccountState], tuple[object, AccountState]],
         ts: int,
-        no_split_moved: bool = False,
+        shift: float = math.inf,
     ) -> None:
         """Keep the adult index right and re-score the conversations the event changed.
 
@@ -74,12 +74,17 @@ class Rescoring(ScorerMemory):
         conversations as adult are re-scored, then the pair's other conversations.
         ``conv`` itself is scored by the caller. Alerts raised are left in ``_cross``.
 
-        ``no_split_moved``: the account's features changed, but on the same side of every
-        split of the model (:func:`riskscore.model.exit_leaves.same_paths`), so its other
-        conversations keep their margin and risk bit for bit. Re-scoring them is then
-        skipped (counted in ``n_rescore_skipped``), unless a shadow model is scored, the
-        account's state is new while its conversations were scored with an older one, or
-        an alert held back by the cool-down could now be due (risk at a review threshold).
+        ``shift``: the most the account's change can move the margin of any of its other
+        conversations (:func:`riskscore.model.exit_leaves.max_shift`). At 0.0 no split
+        tells its features before and after apart, and every such conversation keeps its
+        risk to the last bit (counted in ``n_rescore_skipped``, not walked). Otherwise a
+        conversation whose risk could not reach the lowest review threshold even with its
+        margin moved that much (plus what earlier deferred changes may have moved it) can
+        raise no alert now: its re-scoring is deferred (``n_rescore_deferred``) until its
+        risk is read or its next event. Neither is taken when a shadow model is scored
+        (it reads each row) or when the account's state is new while its conversations
+        were scored with an older one; with a cool-down, a conversation at a review
+        threshold is always re-scored (an alert it held back may be due).
         """
         if conv.adult_i != adult_was_initiator:
             # An age arrived and the roles flipped: the conversation changes adult.
@@ -91,25 +96,27 @@ class Rescoring(ScorerMemory):
         account_change = changed & ACCOUNT_CHANGED
         if account_change:
             account_id, account = accounts[account_change - 1]
-            # Below this risk a conversation whose margin did not move cannot alert now.
-            skip_below = -math.inf
-            if no_split_moved and self._shadow is None and not account.stale:
-                skip_below = self._min_review if self.cooldown_s else math.inf
+            exact = self._shadow is not None or account.stale
             account.stale = False
             conversations = self._conversations
             others = self._adult_convs.get(account_id, {})
-            if skip_below == math.inf:  # none can alert: count them, not walk them
-                # (walking them made an adult reaching thousands quadratic in time)
+            if shift == 0.0 and not exact and not self.cooldown_s:
+                # no risk moved and none can alert: count them, not walk them (walking
+                # them made an adult reaching thousands quadratic in time)
                 self.n_rescore_skipped += len(others) - (cid in others)
                 skipped, others = others, {}
             todo = []
+            stays_below = self._stays_below_review
             for other_cid in others:
                 if other_cid not in done:
                     other = conversations[other_cid]
-                    if other.risk < skip_below:
+                    if exact or not stays_below(other, shift):
+                        todo.append((other_cid, other))
+                    elif shift == 0.0:
                         self.n_rescore_skipped += 1
                     else:
-                        todo.append((other_cid, other))
+                        other.slack += shift
+                        self.n_rescore_deferred += 1
             done.update(others)
             if todo:
                 self._rescore_many(todo, account, ts, cross)
@@ -133,6 +140,40 @@ class Rescoring(ScorerMemory):
         if cross:
             self._cross = cross
 
+    def _stays_below_review(self, conv: ConversationState, shift: float) -> bool:
+        """Whether live conversation ``conv`` stays below the lowest review threshold with
+        its margin moved by up to ``shift`` more than its deferred re-scoring allows."""
+        slack = conv.slack + shift
+        if slack == 0.0:
+            return conv.risk < self._min_review
+        return self._linear.stays_below(conv.risk, slack, self._min_review)
+
+    def score_of(self, conversation_id: object) -> float:
+        """Current risk of a conversation: of its events so far, and of everything its
+        adult did up to now (the batch score of all events applied).
+
+        Raises
+        ------
+        KeyError
+            The conversation has not been seen, or has expired.
+        """
+        conv = self._live(conversation_id)
+        if conv.slack:
+            self._settle(conv)
+        return conv.risk
+
+    def _settle(self, conv: ConversationState) -> None:
+        """Compute the risk of a conversation whose re-scoring was deferred."""
+        conv.risk = self._score(conv, self._accounts.get(conv.adult_id()))[0]
+        conv.slack = 0.0
+
+    def _settle_all(self) -> None:
+        """:meth:`_settle` every conversation whose re-scoring was deferred (before a
+        checkpoint stores the risks)."""
+        for conv in self._conversations.values():
+            if conv.slack:
+                self._settle(conv)
+
     def _rescore(
         self, cid: object, adult: AccountState | None, ts: int, cross: list[Alert]
     ) -> None:
@@ -141,6 +182,7 @@ class Rescoring(ScorerMemory):
         conv = self._conversations[cid]
         risk, row = self._score(conv, adult)
         conv.risk = risk
+        conv.slack = 0.0
         self.n_rescored += 1
         # Raised now, but never dated before the state it describes.
         at = ts if ts > conv.max_ts else conv.max_ts
@@ -173,6 +215,7 @@ class Rescoring(ScorerMemory):
         min_review = self._min_review
         for (cid, conv), (risk, child_age, adult_age) in zip(convs, scored.tolist(), strict=True):
             conv.risk = risk
+            conv.slack = 0.0
             if risk >= min_review:
                 at = ts if ts > conv.max_ts else conv.max_ts
                 alert = self._alert_if_due(cid, at, conv, risk, child_age, adult_age, adult)
@@ -257,6 +300,7 @@ class Rescoring(ScorerMemory):
         for cid, conv in self._conversations.items():
             row = self._features(conv)
             conv.risk = risk = self._linear.risk(row)
+            conv.slack = 0.0
             if shadow is not None:
                 shadow.observe(cid, conv.max_ts, conv, row)
             if risk >= self._min_review:
@@ -272,6 +316,7 @@ class Rescoring(ScorerMemory):
         if meta.get("model_sha256") != self.model.parameters_sha256():
             for conv in self._conversations.values():
                 conv.risk = self._linear.risk(self._features(conv))
+                conv.slack = 0.0
         if meta.get("shadow_model_sha256") != self.shadow_sha256:
             for conv in self._conversations.values():
                 conv.shadow_tier, conv.shadow_alert_ts = 0, None

@@ -17,7 +17,7 @@ from riskscore.features.registry import FEATURE_NAMES, feature_index
 from riskscore.features.slots import N_ACCOUNT_SLOTS
 from riskscore.model import RiskModel
 from riskscore.model.calibration import platt_risk
-from riskscore.model.exit_leaves import margin, same_paths, scratch, scratch_size
+from riskscore.model.exit_leaves import margin, max_shift, scratch, scratch_size, shift_scratch
 from riskscore.model.scores import Reason
 from riskscore.online.pairs import meet
 from riskscore.online.state import (
@@ -31,7 +31,7 @@ from riskscore.online.state import (
 from riskscore.online.state import NO_ACCOUNT as _NO_ACCOUNT
 from riskscore.policy import Alert, Tier
 
-__all__ = ["ADULT_IS_INITIATOR", "NO_SPLIT_MOVED", "OnlineModel", "alert_due"]
+__all__ = ["ADULT_IS_INITIATOR", "OnlineModel", "alert_due"]
 
 _N_REASONS = 3
 _N_FEATURES = len(FEATURE_NAMES)
@@ -40,9 +40,8 @@ CHILD_AGE = feature_index("child_age")
 ADULT_AGE = feature_index("adult_age")
 _INF = math.inf
 FloatArray = npt.NDArray[np.float64]
-#: Bits of the code :meth:`OnlineModel.step` returns beside the changed bits (1, 2, 4).
+#: Bit of the code :meth:`OnlineModel.step` returns beside the changed bits (1, 2, 4).
 ADULT_IS_INITIATOR = 8
-NO_SPLIT_MOVED = 16
 
 
 #: The tail of the online scorer's copy of the trees' floats: calibration ``a`` and ``b``,
@@ -130,15 +129,17 @@ def _step(
     event: int,
     tz_offset: float,
     room_size: int,
-) -> tuple[float, int]:
+) -> tuple[float, int, float]:
     """One event: the accounts' tallies, the pair's facts, the conversation's state, then
     its feature row (into the row of the tail of ``floats``) and calibrated risk.
 
-    Returns the risk and, in one int, what else changed (bits of
+    Returns the risk; in one int, what else changed (bits of
     :data:`~riskscore.online.state.ACCOUNT_CHANGED` and
     :data:`~riskscore.online.state.PAIR_CHANGED`), plus :data:`ADULT_IS_INITIATOR` when
-    the initiator is the adult and :data:`NO_SPLIT_MOVED` when the account change moved
-    no split of the model (the risk of the account's other conversations is unchanged).
+    the initiator is the adult; and when an account's features changed, the most the
+    margin of any of its other conversations can have moved
+    (:func:`~riskscore.model.exit_leaves.max_shift`: 0.0 when no split of the model tells
+    the account's features before and after apart, so that their risk is unchanged).
     """
     tail = _tail(floats)
     kept = tail[_KEPT:]  # both accounts' tallies before the event
@@ -152,6 +153,7 @@ def _step(
                         room_size)  # fmt: skip
     code = changed | (ADULT_IS_INITIATOR if adult == 1 else 0)
     moved = changed & ACCOUNT_CHANGED
+    shift = 0.0
     if moved:
         # The account's features before and after, on any conversation's state: where no
         # split tells them apart, no conversation of that account changes its margin.
@@ -159,11 +161,10 @@ def _step(
         account = sender if moved == 1 else recipient
         conversation_features(state, kept[(moved - 1) * k : moved * k], pair[0], pair[1], before)
         conversation_features(state, account, pair[0], pair[1], after)
-        if same_paths(ints, floats, before, after):
-            code |= NO_SPLIT_MOVED
+        shift = max_shift(ints, floats, before, after)
     adult_account = sender if adult == side else recipient
     risk = _features_and_risk(ints, masks, floats, state, adult_account, pair[0], pair[1])
-    return risk, code
+    return risk, code, shift
 
 
 class OnlineModel:
@@ -175,25 +176,28 @@ class OnlineModel:
     to: read it before the next call.
     """
 
-    __slots__ = ("columns", "floats", "ints", "masks", "model", "row")
+    __slots__ = ("columns", "floats", "ints", "masks", "model", "row", "slope")
 
     def __init__(self, model: RiskModel) -> None:
         self.columns = np.array([feature_index(n) for n in model.feature_names], dtype=np.int64)
         # The trees index the model's inputs; online they read the full feature row. The
-        # scratch follows the masks, the calibration and buffers the floats (their tails).
+        # scratch follows the masks; max_shift's scratch, then the calibration and buffers
+        # follow the floats (their tail).
         ints, masks, floats = model.trees.packed(self.columns, _N_FEATURES)
         self.ints = ints
         self.masks = np.concatenate([masks, scratch(ints)])
         tail = np.zeros(_TAIL)
         tail[:_ROW] = model.calibration.a, model.calibration.b
-        self.floats = np.concatenate([floats, tail])
+        self.floats = np.concatenate([floats, shift_scratch(ints), tail])
         #: The feature row of the latest :meth:`step` or :meth:`score` (a view).
         self.row = self.floats[self.floats.shape[0] - _TAIL + _ROW :][:_N_FEATURES]
         self.model = model
+        #: How fast the calibration's ``a * margin + b`` moves with the margin.
+        self.slope = abs(float(model.calibration.a))
 
     #: ``step(ints, masks, floats, state, sender_tallies, recipient_tallies, pair_facts,
     #: novel, side, ts, sender_age, recipient_age, channel, event, tz_offset, room_size)
-    #: -> (risk, code)``: one event applied and scored, the feature row in :attr:`row` (the
+    #: -> (risk, code, shift)``: one event applied and scored, the feature row in :attr:`row` (the
     #: compiled call; the caller passes this model's three arrays).
     step = staticmethod(_step)
 
@@ -222,6 +226,27 @@ class OnlineModel:
         pairs are the rows of ``pairs``, all of adult ``adult``: each risk equals
         :meth:`score` of that conversation (:attr:`row` is left with the last one's row)."""
         _risks(self.ints, self.masks, self.floats, states, adult.tallies, pairs, out)
+
+    def stays_below(self, risk: float, slack: float, limit: float) -> bool:
+        """Whether a row that scored ``risk`` still scores below ``limit`` when its margin
+        has moved by up to ``slack`` either way (the calibration is monotone in it).
+
+        ``a * margin + b`` is read back from the risk (a margin beyond the formula's cap
+        of 700 reads as 700, which only widens the bound) and moved the most it can, plus
+        a tolerance far above the rounding of the two steps, through the same formula.
+
+        Examples
+        --------
+        >>> import riskscore as rs
+        >>> online = OnlineModel(rs.load_model())
+        >>> online.stays_below(0.01, 0.5, 0.3), online.stays_below(0.01, 50.0, 0.3)
+        (True, False)
+        """
+        if not 0.0 < risk < 1.0:
+            return False
+        z = math.log(1.0 / risk - 1.0)
+        z -= self.slope * slack + 1e-6 + 1e-9 * abs(z)
+        return bool(platt_risk.py_func(1.0, 0.0, z) < limit)
 
     def risk(self, row: FloatArray) -> float:
         """Calibrated risk of one feature row."""

@@ -41,7 +41,7 @@ from riskscore.online.options import (
 from riskscore.online.pairs import pair_facts
 from riskscore.online.persist import config_of
 from riskscore.online.rescore import Rescoring
-from riskscore.online.risk import ADULT_IS_INITIATOR, NO_SPLIT_MOVED, OnlineModel
+from riskscore.online.risk import ADULT_IS_INITIATOR, OnlineModel
 from riskscore.online.shadow import ShadowModel, ShadowScoring
 from riskscore.online.state import ConversationState
 from riskscore.policy import Alert, AlertPolicy
@@ -136,6 +136,11 @@ class OnlineScorer(Rescoring, ShadowScoring):
         Conversations not re-scored although their adult's per-account features
         changed, because the change moved no split of the model: their risk is
         unchanged to the last bit (``docs/online.md``).
+    n_rescore_deferred : int
+        Conversations whose re-scoring was deferred: the change of their adult's
+        features could not bring them to a review threshold, so no alert can be due,
+        and their risk is computed when read (:meth:`score_of`, a checkpoint) or at
+        their next event (``docs/online.md``).
     checkpoint_extra : dict
         The ``extra`` data of the checkpoint this scorer was restored from.
     n_shadow_alerts : int
@@ -322,7 +327,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         pair = conv.pair = pair_facts(sender, recipient, sender_id, recipient_id)
         adult_i = conv.adult_i
         # One compiled call: tallies, pair facts, the kernel's update, features and risk.
-        risk, code = self._step(
+        risk, code, shift = self._step(
             self._ints,
             self._masks,
             self._floats,
@@ -343,6 +348,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         conv.adult_i = bool(code & ADULT_IS_INITIATOR)
         conv.max_ts = ts
         conv.risk = risk
+        conv.slack = 0.0
         self.n_events += 1
         if ts > self.clock:
             self.clock = ts
@@ -360,7 +366,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         if changed or conv.adult_i != adult_i:
             self._after_account_change(
                 cid, conv, adult_i, changed, ((sender_id, sender), (recipient_id, recipient)), ts,
-                bool(code & NO_SPLIT_MOVED),
+                shift,
             )  # fmt: skip
         return alert
 

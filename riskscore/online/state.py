@@ -362,6 +362,7 @@ class ConversationState:
         "room",
         "shadow_alert_ts",
         "shadow_tier",
+        "slack",
         "state",
     )
 
@@ -374,6 +375,11 @@ class ConversationState:
         self.n_alerted_tier = 0
         self.last_alert_ts: int | None = None
         self.risk = math.nan
+        #: 0.0 when ``risk`` is the conversation's current risk. Otherwise re-scoring it was
+        #: deferred (riskscore.online.rescore): its margin may have moved from the one
+        #: ``risk`` was computed at by up to this much, not enough to reach a review
+        #: threshold, and ``risk`` is computed again before anyone reads it.
+        self.slack = 0.0
         # the shadow model's alerts (riskscore.online.shadow), apart from production's
         self.shadow_tier = 0
         self.shadow_alert_ts: int | None = None
