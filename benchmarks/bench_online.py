@@ -105,6 +105,7 @@ def latency(
     throughput = n / (time.perf_counter() - t0)
     n_rescored = scorer.n_rescored
     n_skipped = scorer.n_rescore_skipped
+    n_deferred = scorer.n_rescore_deferred
 
     # per-call latency, after a warm-up of `warmup` events. Each event dict is built by
     # iter_events just before its call, as after decoding a message; a pre-built list of a
@@ -162,6 +163,7 @@ def latency(
         "rescored_total": n_rescored,
         # re-scores skipped: the account change moved no split (risk unchanged, exact)
         "rescore_skipped_total": n_skipped,
+        "rescore_deferred_total": n_deferred,
         "rescored_per_event": n_rescored / n,
         "share_of_events_rescoring": float(some.mean()),
         "rescored_per_rescoring_event_max": int(rescored.max()),
@@ -252,6 +254,7 @@ def coach(
         "n_events": n_events,
         "opening_rescored": opened_rescored,
         "rescore_skipped_total": scorer.n_rescore_skipped,
+        "rescore_deferred_total": scorer.n_rescore_deferred,
         "n_alerts": n_alerts,
         "update_one_all": percentiles(ns),
         "rescored_per_event": float(rescored.mean()),
