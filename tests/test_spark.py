@@ -128,6 +128,16 @@ def spark(spark_session: SparkSession) -> Iterator[SparkSession]:
         yield session
 
 
+def test_a_local_session_has_one_shuffle_partition_per_core(spark_session: SparkSession) -> None:
+    """Was: ``local_session`` left ``spark.sql.shuffle.partitions`` at Spark's 200, so
+    ``score_events`` without ``partitions=`` ran 200 tasks per stage on 2 cores (each a
+    fixed cost) and ``write_scores`` wrote 200 files per date. Given settings still win."""
+    key = "spark.sql.shuffle.partitions"
+    with runtime_conf(spark_session, {key: "200"}):
+        assert rs_spark.local_session(2).conf.get(key) == "2"
+        assert rs_spark.local_session(2, {key: "8"}).conf.get(key) == "8"
+
+
 @pytest.fixture(scope="module")
 def data() -> rs.synthetic.SyntheticData:
     # Few adults for many conversations: each adult's conversations land in several

@@ -359,15 +359,19 @@ def write_scores(scores: DataFrame, path: str, *, mode: str = "overwrite") -> No
 def local_session(cores: int = 2, conf: Mapping[str, str] | None = None) -> SparkSession:
     """A local Spark session for tests, benchmarks and small jobs.
 
-    Its Python workers run this interpreter, its session time zone is UTC and its
-    web UI is off.
+    Its Python workers run this interpreter, its session time zone is UTC, its web UI
+    is off and ``spark.sql.shuffle.partitions`` is ``cores`` (one task per core in each
+    stage after a shuffle, and so in :func:`score_events` without ``partitions``; Spark's
+    default, 200, is meant for clusters: on 2 cores it runs 100 tasks per core and
+    :func:`write_scores` writes 200 files per date).
 
     Parameters
     ----------
     cores : int, default 2
         Runs ``local[cores]``.
     conf : mapping of str to str, optional
-        Extra Spark settings, e.g. ``{"spark.sql.shuffle.partitions": "8"}``.
+        Extra Spark settings, e.g. ``{"spark.sql.shuffle.partitions": "8"}``; they win
+        over the ones above.
 
     Returns
     -------
@@ -387,6 +391,6 @@ def local_session(cores: int = 2, conf: Mapping[str, str] | None = None) -> Spar
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
     )
-    for key, value in (conf or {}).items():
+    for key, value in {"spark.sql.shuffle.partitions": str(cores), **(conf or {})}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
