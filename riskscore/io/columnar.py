@@ -236,7 +236,14 @@ def _decimal_to_numpy(col: Any, name: str) -> AnyArray:
     integer ids and times) as the numbers it holds: without a fraction digit as integers
     (int64 where they fit, else Python's integers, which ids keep as their decimal text and
     the range checks refuse elsewhere), with one as float64, which refuses a fractional id
-    and any id beyond 2**53 rather than round it into another."""
+    and any id beyond 2**53 rather than round it into another; ``timestamp`` with one
+    floored to whole seconds as written (``1704067200.9999999999`` is 1704067201.0 as a
+    float, but its second is 1704067200)."""
+    if col.type.scale > 0 and name == TIME_COLUMN:
+        try:
+            return _column_to_numpy(pc.cast(pc.floor(col), pa.int64()), name)
+        except pa.ArrowInvalid:  # beyond int64 or its precision: no time, refused as a float
+            pass
     if col.type.scale > 0:
         return _column_to_numpy(pc.cast(col, pa.float64(), safe=False), name)
     try:
