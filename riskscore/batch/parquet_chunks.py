@@ -127,7 +127,7 @@ def _scan(path: Path, batch_rows: int) -> tuple[bool, AnyArray]:
     with parquet_file(path) as pf:
         stride = max(pf.metadata.num_rows // 200_000, 1)
         for batch in pf.iter_batches(batch_size=batch_rows, columns=["conversation_id"]):
-            ids = _ids_of(_split_missing(batch)[0])
+            ids = _ids_of(_split_missing(plain_views(pa.Table.from_batches([batch])))[0])
             if len(ids) == 0:
                 continue
             sample.append(ids[::stride])
