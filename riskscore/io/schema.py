@@ -358,14 +358,17 @@ def _edits(a: str, b: str) -> int:
     return row[-1]
 
 
+#: The schema v1 columns as :func:`_resembled` compares names with them (:func:`_folded`).
+_FOLDED_COLUMNS: Final = tuple((column, _folded(column)) for column in SCHEMA_COLUMNS)
+
+
 @lru_cache(maxsize=4096)
 def _resembled(name: str) -> str | None:
     """The schema v1 column ``name`` looks like a misspelling of, or None."""
     if name in SCHEMA_COLUMNS or len(name) > 64:
         return None
     folded = _folded(name)
-    for column in SCHEMA_COLUMNS:
-        target = _folded(column)
+    for column, target in _FOLDED_COLUMNS:
         if abs(len(folded) - len(target)) <= 4 and _edits(folded, target) <= max(
             1, (len(target) - 4) // 5
         ):
