@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -25,6 +26,8 @@ TABLE_FORMATS: Final = ("parquet", "csv", "jsonl")
 #: A CSV cell starting with one of these is read as a formula by spreadsheets; one that
 #: starts with ``'`` is escaped too, so that two ids never write as one (``=1`` and ``'=1``).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+#: :data:`_FORMULA_START` as an Arrow (RE2) pattern of a cell's start.
+_FORMULA_RE2 = "^[" + "".join(re.escape(c) for c in _FORMULA_START) + "]"
 
 
 def escape_csv_cell(value: object) -> object:
@@ -60,7 +63,7 @@ def _csv_text(table: Any, *, escape: bool) -> Any:
         if col is None:
             continue
         if escape:
-            risky = pc.fill_null(pc.match_substring_regex(col, r"^[=+\-@\t\r']"), False)
+            risky = pc.fill_null(pc.match_substring_regex(col, _FORMULA_RE2), False)
             quote, glue = pa.scalar("'", pa.large_string()), pa.scalar("", pa.large_string())
             col = pc.if_else(risky, pc.binary_join_element_wise(quote, col, glue), col)
         table = table.set_column(i, pa.field(field.name, pa.large_string()), col)
