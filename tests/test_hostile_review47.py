@@ -211,6 +211,7 @@ _SENT = [
     "photo_caption", "link_url", "og_title", "alt_text", "ocr", "reaction_emoji",
     "sticker_emoji", "transcription", "image_description", "summary", "pretext", "fallback",
     "thumbnail", "uri", "href", "quote", "location.name", "contacts.name", "poll",
+    "URLHash",  # as message_id or MessageHash: a content word makes the name content
 ]  # fmt: skip
 #: Metadata about what was sent, kept.
 _METADATA = [
