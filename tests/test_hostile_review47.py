@@ -358,3 +358,20 @@ def test_a_long_cell_in_an_unread_column_of_the_first_row_is_not_read(tmp_path: 
     path.write_text(f"{_HEADER}\n{'c' * 300_000},{T0},a,b,direct\n")
     with pytest.raises(rs.SchemaError, match=r"\(300000 characters\) is longer than 256"):
         rs.read_messages(path)
+
+
+def test_nan_literals_in_params_are_refused_where_they_are_read(tmp_path: Path) -> None:
+    """params.json keeps Python's parser (NaN read as a float) so that the checks of the
+    trees and the calibration name the array, node or key; a NaN is refused there."""
+    import hashlib
+
+    bundle = Path(shutil.copytree(default_model_dir(), tmp_path / "b"))
+    params = json.loads((bundle / "params.json").read_text())
+    params["calibration"]["a"] = float("nan")
+    data = json.dumps(params).encode()
+    (bundle / "params.json").write_bytes(data)
+    manifest = json.loads((bundle / MANIFEST).read_text())
+    manifest["files"]["params.json"] = hashlib.sha256(data).hexdigest()
+    (bundle / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(rs.ModelIntegrityError, match=r"params\.json: .*'a' must be a finite"):
+        load_model(bundle)

@@ -235,9 +235,12 @@ def _file_bytes(path: Path, limit: int) -> bytes:
     return data
 
 
-def _parsed(path: Path, data: bytes) -> Any:
+def _parsed(path: Path, data: bytes, *, allow_nan: bool = False) -> Any:
+    """The JSON value of a bundle file; ``NaN`` and ``Infinity`` refused unless
+    ``allow_nan`` (``params.json``, whose every number is checked as finite where it is
+    read, the message naming the array and the node)."""
     try:
-        return json_loads(data.decode("utf-8"), allow_nan=False)
+        return json_loads(data.decode("utf-8"), allow_nan=allow_nan)
     except ValueError as exc:  # not JSON, not UTF-8, too many digits, nested too deeply
         raise ModelIntegrityError(f"{path} is not valid JSON: {exc}") from exc
 
@@ -386,7 +389,7 @@ def load_model(directory: str | os.PathLike[str] | None = None) -> RiskModel:
     """
     path = default_model_dir() if directory is None else Path(directory)
     manifest, data = _verify(path)
-    params = _parsed(path / PARAMS, data)
+    params = _parsed(path / PARAMS, data, allow_nan=True)
     try:
         model = RiskModel.from_dict(params, metadata=dict(manifest.get("metadata", {})))
     except ModelIntegrityError as exc:  # the checks name the field, this the file
