@@ -37,7 +37,7 @@ def test_a_content_word_after_an_acronym_in_camel_case_is_refused(name: str) -> 
         rs.read_messages(_events(**{name: ["hello", "there"]}))
 
 
-@pytest.mark.parametrize("name", ["IPAddress", "URLHash", "ISOWeek", "UTCOffset", "senderIDHash"])
+@pytest.mark.parametrize("name", ["IPAddress", "APIHash", "ISOWeek", "UTCOffset", "senderIDHash"])
 def test_other_names_after_an_acronym_are_still_read_as_metadata(name: str) -> None:
     assert not is_content_column(name)
 

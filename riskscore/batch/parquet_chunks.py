@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import field_paths, schema_names, unread_names
 from riskscore.io.files import refuse_unreadable
-from riskscore.io.text import parquet_file
+from riskscore.io.text import is_bytes_type, is_text_type, parquet_file, plain_views
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
@@ -62,10 +62,8 @@ def _check_id_type(path: Path) -> None:
         pa.types.is_integer(kind)
         or pa.types.is_floating(kind)
         or pa.types.is_decimal(kind)  # a warehouse's NUMBER(38, 0), read as its integers
-        or pa.types.is_string(kind)
-        or pa.types.is_large_string(kind)
-        or pa.types.is_binary(kind)
-        or pa.types.is_large_binary(kind)
+        or is_text_type(kind)
+        or is_bytes_type(kind)
         or pa.types.is_boolean(kind)
         or pa.types.is_null(kind)
     )
@@ -129,7 +127,7 @@ def _scan(path: Path, batch_rows: int) -> tuple[bool, AnyArray]:
     with parquet_file(path) as pf:
         stride = max(pf.metadata.num_rows // 200_000, 1)
         for batch in pf.iter_batches(batch_size=batch_rows, columns=["conversation_id"]):
-            ids = _ids_of(_split_missing(batch)[0])
+            ids = _ids_of(_split_missing(plain_views(pa.Table.from_batches([batch])))[0])
             if len(ids) == 0:
                 continue
             sample.append(ids[::stride])
@@ -190,7 +188,8 @@ def _batches(path: Path, batch_rows: int) -> Iterator[pa.Table]:
         for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
             rows = pa.array(np.arange(start, start + batch.num_rows, dtype=np.int64))
             start += batch.num_rows
-            yield pa.Table.from_batches([batch]).append_column(ROW_COLUMN, rows)
+            table = plain_views(pa.Table.from_batches([batch]))
+            yield table.append_column(ROW_COLUMN, rows)
 
 
 def _partition(

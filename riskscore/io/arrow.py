@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -16,7 +17,7 @@ import pyarrow.parquet as pq
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.json_lines import json_text, write_json_lines
-from riskscore.io.text import arrow_file
+from riskscore.io.text import arrow_file, text_column
 
 #: The formats of the tables riskscore writes (scores, alerts, synthetic events), by the
 #: suffix :func:`write_table` chooses them by.
@@ -25,6 +26,8 @@ TABLE_FORMATS: Final = ("parquet", "csv", "jsonl")
 #: A CSV cell starting with one of these is read as a formula by spreadsheets; one that
 #: starts with ``'`` is escaped too, so that two ids never write as one (``=1`` and ``'=1``).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+#: :data:`_FORMULA_START` as an Arrow (RE2) pattern of a cell's start.
+_FORMULA_RE2 = "^[" + "".join(re.escape(c) for c in _FORMULA_START) + "]"
 
 
 def escape_csv_cell(value: object) -> object:
@@ -46,17 +49,24 @@ def escape_csv_cell(value: object) -> object:
 
 
 def escape_csv_table(table: Any) -> Any:
-    """:func:`escape_csv_cell` on every text column of a :class:`pyarrow.Table`."""
+    """:func:`escape_csv_cell` on every text column of a :class:`pyarrow.Table`: of any of
+    Arrow's text types, a dictionary of one included (:func:`~riskscore.io.text.text_column`),
+    each written as ``large_string``; other columns unchanged."""
+    return _csv_text(table, escape=True)
+
+
+def _csv_text(table: Any, *, escape: bool) -> Any:
+    """Every text column of ``table`` as ``large_string`` (Arrow's CSV writer takes no
+    string views), its cells escaped (:func:`escape_csv_cell`) with ``escape``."""
     for i, field in enumerate(table.schema):
-        kind = field.type
-        if pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type):
-            kind = pa.string()
-        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        col = text_column(table.column(i))
+        if col is None:
             continue
-        col = table.column(i).cast(kind)
-        risky = pc.fill_null(pc.match_substring_regex(col, r"^[=+\-@\t\r']"), False)
-        escaped = pc.if_else(risky, pc.binary_join_element_wise("'", col, ""), col)
-        table = table.set_column(i, pa.field(field.name, kind), escaped)
+        if escape:
+            risky = pc.fill_null(pc.match_substring_regex(col, _FORMULA_RE2), False)
+            quote, glue = pa.scalar("'", pa.large_string()), pa.scalar("", pa.large_string())
+            col = pc.if_else(risky, pc.binary_join_element_wise(quote, col, glue), col)
+        table = table.set_column(i, pa.field(field.name, pa.large_string()), col)
     return table
 
 
@@ -139,7 +149,7 @@ def text_table_writer(
 
         def csv_cells(table: Any) -> Any:
             cells = _nested_as_json(_nan_to_null(table))
-            return escape_csv_table(cells) if escape_formulas else cells
+            return _csv_text(cells, escape=escape_formulas)
 
         with (
             arrow_file(path, "wb") as sink,

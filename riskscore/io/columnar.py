@@ -16,7 +16,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.ids import coded_text
 from riskscore.io.raw import Unheld
 from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS, is_content_column
-from riskscore.io.text import all_text
+from riskscore.io.text import all_text, is_text_type, plain_dictionary
 from riskscore.io.threads import executor_for
 from riskscore.io.validate import check_column_names
 
@@ -43,14 +43,6 @@ _EXACT_FLOAT_INT: Final = 2**53
 #: (:class:`~riskscore.io.ids.Coded`); any other column's dictionary is decoded, since its
 #: checks read values, not codes.
 _CODED_COLUMNS: Final = frozenset((*ID_COLUMNS, "channel", "event"))
-#: Arrow's text types (polars exports string views).
-_TEXT_TYPES: Final = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
-#: Dictionary values read as another type (:func:`_string_dictionary`).
-_PLAIN_VALUES: Final = {
-    "large_string": pa.string(),
-    "string_view": pa.string(),
-    "binary_view": pa.binary(),
-}
 #: Arrow types numpy holds no values of: read as Python values (:func:`_python_values`).
 _PYTHON_TYPES: Final = (pa.types.is_union, pa.types.is_run_end_encoded)
 #: The one column whose times (with a zone) are read as epoch seconds; a time in any other
@@ -221,16 +213,16 @@ def _column_to_numpy(col: Any, name: str) -> AnyArray:
     if any(is_(col.type) for is_ in _PYTHON_TYPES) or isinstance(col.type, pa.BaseExtensionType):
         return _python_values(col)  # numpy holds none of their values
     if pa.types.is_dictionary(col.type):
-        col = _string_dictionary(col)
+        col = plain_dictionary(col)
         if name in _CODED_COLUMNS and pa.types.is_string(col.type.value_type):
             return _decode_dictionary(col)
         # other columns' codes are not their values: an age "35" must not read as 0
         return _column_to_numpy(col.cast(col.type.value_type), name)
-    if name in _CODED_COLUMNS and any(is_(col.type) for is_ in _TEXT_TYPES):
+    if name in _CODED_COLUMNS and is_text_type(col.type):
         # Text ids, channels and event types are checked as a dictionary column's are, once
         # per distinct value (Arrow's hash table) rather than once per row as a Python
         # string each (a file written by pandas, polars or a warehouse holds plain text).
-        return _decode_dictionary(_string_dictionary(pc.dictionary_encode(col)))
+        return _decode_dictionary(plain_dictionary(pc.dictionary_encode(col)))
     if pa.types.is_decimal(col.type):
         return _decimal_to_numpy(col, name)
     if name in ID_COLUMNS and pa.types.is_integer(col.type) and col.null_count:
@@ -244,7 +236,14 @@ def _decimal_to_numpy(col: Any, name: str) -> AnyArray:
     integer ids and times) as the numbers it holds: without a fraction digit as integers
     (int64 where they fit, else Python's integers, which ids keep as their decimal text and
     the range checks refuse elsewhere), with one as float64, which refuses a fractional id
-    and any id beyond 2**53 rather than round it into another."""
+    and any id beyond 2**53 rather than round it into another; ``timestamp`` with one
+    floored to whole seconds as written (``1704067200.9999999999`` is 1704067201.0 as a
+    float, but its second is 1704067200)."""
+    if col.type.scale > 0 and name == TIME_COLUMN:
+        try:
+            return _column_to_numpy(pc.cast(pc.floor(col), pa.int64()), name)
+        except pa.ArrowInvalid:  # beyond int64 or its precision: no time, refused as a float
+            pass
     if col.type.scale > 0:
         return _column_to_numpy(pc.cast(col, pa.float64(), safe=False), name)
     try:
@@ -308,21 +307,6 @@ def _is_storage(held: object, storage: pa.Scalar) -> bool:
     except (OverflowError, ValueError):  # a storage Python cannot hold: not what it gave
         return False
     return type(held) is type(stored) and held == stored
-
-
-def _string_dictionary(col: Any) -> Any:
-    """A dictionary column of large strings or string views (polars' categoricals) as one
-    of strings, of binary views as one of binary: Arrow cannot decode a dictionary of
-    views. (Unsigned indices, as polars' are, are read by :func:`_decode_dictionary`.)"""
-    plain = _PLAIN_VALUES.get(str(col.type.value_type))
-    if plain is None:
-        return col
-    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
-    kind = pa.dictionary(col.type.index_type, plain)
-    return pa.chunked_array(
-        [pa.DictionaryArray.from_arrays(c.indices, c.dictionary.cast(plain)) for c in chunks],
-        type=kind,
-    )
 
 
 def _decode_dictionary(col: Any) -> AnyArray:

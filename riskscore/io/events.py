@@ -34,6 +34,7 @@ from riskscore.io.schema import (
     ROOM_SIZE_UNKNOWN,
     SCHEMA_COLUMNS,
     TZ_UNKNOWN,
+    content_words,
     is_content_column,
 )
 from riskscore.io.validate import check_misspelt_names, validate_one
@@ -97,8 +98,8 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
         for path in (key, *value_paths(key, (event[key],))):
             if is_content_column(path):  # the whole path, as batch checks it
                 raise SchemaError(
-                    f"field {quoted_name(path)} looks like message content: riskscore reads no "
-                    "message content",
+                    f"field {quoted_name(path)} looks like message content (its name holds "
+                    f"{content_words(path)}): riskscore reads no message content",
                     column=path,
                     row=row,
                 )

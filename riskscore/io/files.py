@@ -27,7 +27,7 @@ from riskscore.io.columnar import (
 from riskscore.io.columns import number_text_column
 from riskscore.io.jsonl import read_jsonl
 from riskscore.io.raw import RawColumns
-from riskscore.io.text import NotUtf8, arrow_file, parquet_file
+from riskscore.io.text import NotUtf8, arrow_file, parquet_file, wide_encoding
 
 __all__ = [
     "check_not_inputs",
@@ -143,6 +143,8 @@ def read_file(path: Path) -> dict[str, AnyArray]:
             f"cannot tell the format of {path.name!r}: expected a .csv, .jsonl, .ndjson, "
             ".json (JSON lines) or .parquet file"
         )
+    if suffix not in PARQUET_SUFFIXES:
+        _refuse_wide_text(path)
     try:
         if suffix in PARQUET_SUFFIXES:
             return _read_parquet(path)
@@ -155,6 +157,16 @@ def read_file(path: Path) -> dict[str, AnyArray]:
         refuse_unreadable(path, exc)
     except (pa.ArrowException, csv.Error, UnicodeError, ValueError, OverflowError) as exc:
         refuse_unreadable(path, exc)
+
+
+def _refuse_wide_text(path: Path) -> None:
+    """Refuse a CSV or JSON lines file in UTF-16 or UTF-32 (:func:`wide_encoding`), whose
+    header would read as names with NUL between the letters and each JSON line as not
+    UTF-8: one message for the file, saying what to do."""
+    with path.open("rb") as fh:
+        encoding = wide_encoding(fh.read(4))
+    if encoding is not None:
+        raise SchemaError(f"{path.name}: the file is {encoding} text, not UTF-8: save it as UTF-8")
 
 
 def refuse_unreadable(path: Path, exc: Exception) -> NoReturn:
@@ -192,7 +204,10 @@ def _read_csv(path: Path) -> RawColumns:
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
-        no_rows = next(reader, None) is None
+        try:
+            no_rows = next(reader, None) is None
+        except csv.Error:  # a cell beyond the csv module's limit (128 KiB): Arrow reads it
+            no_rows = False
     if header is None:
         raise SchemaError(f"{path.name}: empty CSV file, expected a header row of column names")
     keep = schema_names(header)

@@ -142,7 +142,13 @@ def unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return fields
 
 
-def json_loads(text: str | bytes) -> Any:
+def _no_constant(name: str) -> Any:
+    """Refuse ``NaN``, ``Infinity`` or ``-Infinity``, which Python's parser reads though
+    JSON has no such literal."""
+    raise ValueError(f"holds {name}, which is not JSON: write a finite number or null")
+
+
+def json_loads(text: str | bytes, *, allow_nan: bool = True) -> Any:
     """The value of a JSON text riskscore reads back from a file it may not have written
     (a model bundle, a queue's cells, a file's metadata): :func:`json.loads`, with a key
     given twice in one object refused (:func:`unique_fields`: Python's parser keeps the
@@ -162,9 +168,17 @@ def json_loads(text: str | bytes) -> Any:
     Traceback (most recent call last):
     ...
     ValueError: JSON nested too deeply for Python's parser
+
+    With ``allow_nan`` False (a model bundle's values), ``NaN`` and ``Infinity`` are refused:
+
+    >>> json_loads('{"a": NaN}', allow_nan=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: holds NaN, which is not JSON: write a finite number or null
     """
+    constant = None if allow_nan else _no_constant
     try:
-        return json.loads(text, object_pairs_hook=unique_fields)
+        return json.loads(text, object_pairs_hook=unique_fields, parse_constant=constant)
     except RecursionError:
         raise ValueError("JSON nested too deeply for Python's parser") from None
 

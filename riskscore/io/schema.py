@@ -41,6 +41,7 @@ __all__ = [
     "TZ_UNKNOWN",
     "Channel",
     "EventType",
+    "content_words",
     "has_hidden_character",
     "is_content_column",
     "is_null",
@@ -146,6 +147,13 @@ CONTENT_COLUMNS: Final = frozenset(
         "msg", "msgs", "payload", "payloads", "caption", "captions", "preview", "snippet",
         "transcript", "subject", "html", "markdown", "plaintext", "utterance", "comment",
         "txt", "sms", "mms", "msgtxt", "msgbody",
+        # what a user sent beside the text, as platforms' exports name it (Telegram, Discord,
+        # Slack, WhatsApp, Teams, Instagram, X): file names, link and embed text, alt and
+        # OCR text, transcripts, emoji, polls, quotes, thumbnails
+        "filename", "filenames", "title", "titles", "description", "descriptions",
+        "summary", "fallback", "pretext", "url", "urls", "uri", "uris", "href", "link",
+        "links", "hyperlink", "alttext", "ocr", "transcripts", "transcription", "emoji",
+        "emojis", "poll", "polls", "quote", "quotes", "thumbnail", "thumbnails",
         # Spanish, Portuguese, Italian, French, German, Dutch
         "texto", "mensaje", "mensajes", "contenido", "cuerpo",
         "mensagem", "mensagens", "conteudo", "conteúdo", "corpo",
@@ -165,6 +173,15 @@ CONTENT_COLUMNS: Final = frozenset(
     }
 )  # fmt: skip
 
+#: Things a user sends whose *name* is text the user chose (``attachment_name``,
+#: ``fileName``, ``sticker_name``, WhatsApp's ``location.name`` and ``contacts.name``): a
+#: column is refused when its words hold one of these (or its plural) and ``name`` or
+#: ``names``, or the joined form (``attachmentname``) anywhere in it. ``attachment_type``
+#: or ``attachment_count`` stay metadata.
+CONTENT_NAMED: Final = frozenset(
+    {"file", "attachment", "document", "media", "photo", "image", "video", "audio", "voice",
+     "sticker", "gif", "poll", "link", "location", "contact", "venue"}
+)  # fmt: skip
 
 #: Longest id accepted, in characters (longer ids are refused or quarantined).
 MAX_ID_LENGTH: Final = 256
@@ -249,6 +266,10 @@ _CONTENT_WORDS: Final = frozenset(_plain_name(w).casefold() for w in CONTENT_COL
 CONTENT_SUBSTRINGS: Final = tuple(
     sorted(w for w in _CONTENT_WORDS if len(w) >= 6 or min(map(ord, w)) >= 0x2E80)
 )
+#: The words that name a thing a user sent (:data:`CONTENT_NAMED`) with ``name``.
+_NAME_WORDS: Final = frozenset({"name", "names"})
+#: :data:`CONTENT_NAMED` joined with ``name`` (``filename``), refused wherever they occur.
+_NAMED_SUBSTRINGS: Final = tuple(sorted(f"{w}name" for w in CONTENT_NAMED))
 
 
 #: pandas' missing values (``pd.NA``, ``pd.NaT``), known by type name: pandas is optional.
@@ -272,9 +293,9 @@ def is_null(value: object) -> bool:
 
 
 def is_content_column(name: str) -> bool:
-    """Whether a column name looks like message content (see :data:`CONTENT_COLUMNS`),
-    however it is spelt: accents, invisible characters and look-alike letters do not hide
-    a word.
+    """Whether a column name looks like message content (see :data:`CONTENT_COLUMNS` and
+    :data:`CONTENT_NAMED`), however it is spelt: accents, invisible characters and
+    look-alike letters do not hide a word.
 
     Examples
     --------
@@ -284,17 +305,38 @@ def is_content_column(name: str) -> bool:
     (True, True, True)
     >>> is_content_column("te\\x00xt"), is_content_column("me\\x1bssage")
     (True, True)
+    >>> [is_content_column(n) for n in ("attachment_name", "fileName", "attachment_type")]
+    [True, True, False]
+    """
+    return content_words(name) is not None
+
+
+def content_words(name: str) -> str | None:
+    """Why :func:`is_content_column` refuses a column name: the content word it holds, as
+    read (``'caption'``, ``'attachment' + 'name'``), or None for a name it accepts.
+
+    Examples
+    --------
+    >>> content_words("photo_caption"), content_words("attachmentName"), content_words("age")
+    ("'caption'", "'attachment' + 'name'", None)
     """
     if str(name).strip() in SCHEMA_COLUMNS:
-        return False
+        return None
     folded = _plain_name(name)
     # camelCase words start at a capital after a small letter, and at the last capital of
     # an acronym before a small letter ("SMSBody" is "SMS Body")
     spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", folded).casefold()
-    words = {w for w in re.split(r"[\W\d_]+", spaced) if w}
-    if words & _CONTENT_WORDS:
-        return True
-    return any(w in spaced for w in CONTENT_SUBSTRINGS)
+    words = [w for w in re.split(r"[\W\d_]+", spaced) if w]
+    found = next((w for w in words if w in _CONTENT_WORDS), None)
+    if found is None:
+        found = next((w for w in CONTENT_SUBSTRINGS + _NAMED_SUBSTRINGS if w in spaced), None)
+    if found is not None:
+        return repr(found)
+    if _NAME_WORDS.intersection(words):
+        sent = next((w for w in words if w.removesuffix("s") in CONTENT_NAMED), None)
+        if sent is not None:
+            return f"{sent!r} + 'name'"
+    return None
 
 
 def _folded(name: str) -> str:
@@ -316,14 +358,17 @@ def _edits(a: str, b: str) -> int:
     return row[-1]
 
 
+#: The schema v1 columns as :func:`_resembled` compares names with them (:func:`_folded`).
+_FOLDED_COLUMNS: Final = tuple((column, _folded(column)) for column in SCHEMA_COLUMNS)
+
+
 @lru_cache(maxsize=4096)
 def _resembled(name: str) -> str | None:
     """The schema v1 column ``name`` looks like a misspelling of, or None."""
     if name in SCHEMA_COLUMNS or len(name) > 64:
         return None
     folded = _folded(name)
-    for column in SCHEMA_COLUMNS:
-        target = _folded(column)
+    for column, target in _FOLDED_COLUMNS:
         if abs(len(folded) - len(target)) <= 4 and _edits(folded, target) <= max(
             1, (len(target) - 4) // 5
         ):

@@ -29,8 +29,14 @@ __all__ = [
     "arrow_file",
     "arrow_text",
     "check_row_groups",
+    "is_bytes_type",
     "is_number_text",
+    "is_text_type",
     "parquet_file",
+    "plain_dictionary",
+    "plain_views",
+    "text_column",
+    "wide_encoding",
 ]
 
 #: A number written as text (a timestamp, an age, an offset in a CSV cell or a JSON string):
@@ -39,6 +45,19 @@ __all__ = [
 #: no platform's export writes those for a number, so they are refused.
 NUMBER_TEXT: Final = r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?"
 _NUMBER = re.compile(NUMBER_TEXT, re.ASCII)
+
+#: Arrow's text types (polars exports string views).
+_TEXT_TYPES: Final = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
+#: Arrow's byte types.
+_BYTES_TYPES: Final = (pa.types.is_binary, pa.types.is_large_binary, pa.types.is_binary_view)
+#: Dictionary values read as another type (:func:`plain_dictionary`): Arrow decodes no
+#: dictionary of views, and its string functions take a ``large_string`` beside a
+#: ``large_string`` only.
+_PLAIN_VALUES: Final = {
+    "large_string": pa.string(),
+    "string_view": pa.string(),
+    "binary_view": pa.binary(),
+}
 
 #: Why a :class:`NotUtf8` cell is refused: words a CSV file's user can act on.
 NOT_UTF8: Final = "is not UTF-8 text: save the file as UTF-8"
@@ -54,6 +73,92 @@ class NotUtf8(bytes):
 
 #: Lone surrogates (as ``\ud800`` in JSON) have no UTF-8 encoding, so Arrow cannot hold them.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def is_text_type(kind: pa.DataType, *, dictionary: bool = False) -> bool:
+    """Whether ``kind`` is one of Arrow's text types (``string``, ``large_string``,
+    ``string_view``), or with ``dictionary`` also a dictionary of one of them.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> [is_text_type(t) for t in (pa.string(), pa.string_view(), pa.binary())]
+    [True, True, False]
+    >>> kind = pa.dictionary(pa.int8(), pa.large_string())
+    >>> is_text_type(kind), is_text_type(kind, dictionary=True)
+    (False, True)
+    """
+    if dictionary and pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return any(is_(kind) for is_ in _TEXT_TYPES)
+
+
+def is_bytes_type(kind: pa.DataType) -> bool:
+    """Whether ``kind`` is one of Arrow's byte types (``binary``, ``large_binary``,
+    ``binary_view``)."""
+    return any(is_(kind) for is_ in _BYTES_TYPES)
+
+
+def plain_dictionary(col: Any) -> Any:
+    """A dictionary column of large strings or string views (polars' categoricals) as one
+    of strings, of binary views as one of binary: Arrow cannot decode a dictionary of
+    views. Any other column as it is."""
+    plain = _PLAIN_VALUES.get(str(col.type.value_type))
+    if plain is None:
+        return col
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    kind = pa.dictionary(col.type.index_type, plain)
+    return pa.chunked_array(
+        [pa.DictionaryArray.from_arrays(c.indices, c.dictionary.cast(plain)) for c in chunks],
+        type=kind,
+    )
+
+
+def plain_views(table: pa.Table) -> pa.Table:
+    """``table`` with its columns of string or binary views (as polars writes text) as
+    ``large_string`` or ``large_binary``, and dictionaries of views as
+    :func:`plain_dictionary` gives them: the same values in types Arrow can take, sort and
+    write (it has no ``take`` of views), so that a file read in parts reads as the whole.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> plain_views(pa.table({"a": pa.array(["x"], pa.string_view()), "b": [1]})).schema.types
+    [DataType(large_string), DataType(int64)]
+    """
+    for i, field in enumerate(table.schema):
+        kind = field.type
+        if pa.types.is_dictionary(kind) and str(kind.value_type) in _PLAIN_VALUES:
+            col = plain_dictionary(table.column(i))
+        elif pa.types.is_string_view(kind) or pa.types.is_binary_view(kind):
+            plain = pa.large_string() if pa.types.is_string_view(kind) else pa.large_binary()
+            col = table.column(i).cast(plain)
+        else:
+            continue
+        table = table.set_column(i, pa.field(field.name, col.type), col)
+    return table
+
+
+def text_column(col: Any) -> pa.ChunkedArray | None:
+    """A column of any of Arrow's text types (:func:`is_text_type`, a dictionary of one
+    included; an array or a chunked array) as ``large_string`` chunks, on which all of
+    Arrow's string functions run; None for a column of another type.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> text_column(pa.array(["a", None], pa.string_view())).type
+    DataType(large_string)
+    >>> text_column(pa.array([1])) is None
+    True
+    """
+    if not is_text_type(col.type, dictionary=True):
+        return None
+    if pa.types.is_dictionary(col.type):
+        col = plain_dictionary(col)
+    return pa.chunked_array(col.chunks if isinstance(col, pa.ChunkedArray) else [col]).cast(
+        pa.large_string()
+    )
 
 
 def arrow_text(values: npt.NDArray[Any]) -> pa.Array:
@@ -113,6 +218,30 @@ def all_text(values: npt.NDArray[Any]) -> pa.Array | None:
     if pa.types.is_null(text.type):
         return text.cast(pa.string())
     return text if pa.types.is_string(text.type) or pa.types.is_large_string(text.type) else None
+
+
+def wide_encoding(head: bytes) -> str | None:
+    """``"UTF-16"`` or ``"UTF-32"`` when a text file that starts with the bytes ``head``
+    (its first four, at least) is written in that encoding (as Windows tools save
+    "Unicode" text): by its byte order mark, or by the zero bytes beside the ASCII
+    characters that a header or a JSON object starts with; else None.
+
+    Examples
+    --------
+    >>> [wide_encoding(t.encode(e)) for t, e in [("id,", "utf-16"), ("{}", "utf-16-le"),
+    ...                                          ("id", "utf-32-le"), ("id,", "utf-8-sig")]]
+    ['UTF-16', 'UTF-16', 'UTF-32', None]
+    """
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    zero = [b == 0 for b in head[:4]]
+    if zero in ([False, True, True, True], [True, True, True, False]):
+        return "UTF-32"
+    if zero in ([False, True, False, True], [True, False, True, False]):
+        return "UTF-16"
+    return None
 
 
 def is_number_text(text: str) -> bool:

@@ -12,6 +12,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Final
 
 import numpy as np
@@ -356,8 +357,22 @@ def _parse_time_text(
     is_digits = pc.fill_null(pc.match_substring_regex(text, f"^{NUMBER_TEXT}$"), False)
     digits = np.asarray(is_digits)
     if digits.any():
-        out[digits] = np.floor(np.asarray(pc.filter(text, is_digits).cast(pa.float64())))
+        out[digits] = _floor_number_text(pc.filter(text, is_digits))
     return out, np.isnan(out)
+
+
+def _floor_number_text(text: Any) -> AnyArray:
+    """Numbers written as text (:data:`~riskscore.io.text.NUMBER_TEXT`) floored to whole
+    seconds as written, not as their nearest float: ``"1704067200.9999999999"`` is
+    1704067201.0 as a float, but its second is 1704067200. Only a text whose float is
+    whole (and finite) while the text has a fraction or exponent can differ; those few
+    are floored by their digits (:class:`decimal.Decimal`)."""
+    values = np.asarray(text.cast(pa.float64()), dtype=np.float64)
+    secs = np.floor(values)
+    exact = np.asarray(pc.fill_null(pc.match_substring_regex(text, r"[.eE]"), False))
+    for i in np.flatnonzero(exact & (secs == values) & np.isfinite(values)):
+        secs[i] = math.floor(Decimal(text[i].as_py()))  # within float range: few digits
+    return secs
 
 
 def _cast_iso(text: Any) -> AnyArray:

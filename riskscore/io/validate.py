@@ -37,6 +37,7 @@ from riskscore.io.schema import (
     ROOM_SIZE_UNKNOWN,
     SCHEMA_COLUMNS,
     TZ_UNKNOWN,
+    content_words,
     is_content_column,
     misspelt_column,
 )
@@ -281,9 +282,9 @@ def refuse_content(names: Collection[str], what: str = "events") -> None:
     content = sorted(str(c) for c in names if is_content_column(str(c)))
     if content:
         raise SchemaError(
-            f"column {quoted_name(content[0])} looks like message content: riskscore reads no "
-            "message content, only metadata (schema v1). Drop the column before passing the "
-            f"{what}.",
+            f"column {quoted_name(content[0])} looks like message content (its name holds "
+            f"{content_words(content[0])}): riskscore reads no message content, only metadata "
+            f"(schema v1). Drop the column before passing the {what}.",
             column=content[0],
         )
 

@@ -27,6 +27,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, Final
 
+from riskscore._checks import is_real
 from riskscore._version import __version__
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.io.json_lines import json_loads
@@ -105,7 +106,9 @@ def _versions() -> dict[str, str]:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    # no NaN literal: the loader refuses one (JSON has none)
+    text = json.dumps(data, indent=2, sort_keys=True, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def save_model(
@@ -232,9 +235,12 @@ def _file_bytes(path: Path, limit: int) -> bytes:
     return data
 
 
-def _parsed(path: Path, data: bytes) -> Any:
+def _parsed(path: Path, data: bytes, *, allow_nan: bool = False) -> Any:
+    """The JSON value of a bundle file; ``NaN`` and ``Infinity`` refused unless
+    ``allow_nan`` (``params.json``, whose every number is checked as finite where it is
+    read, the message naming the array and the node)."""
     try:
-        return json_loads(data.decode("utf-8"))
+        return json_loads(data.decode("utf-8"), allow_nan=allow_nan)
     except ValueError as exc:  # not JSON, not UTF-8, too many digits, nested too deeply
         raise ModelIntegrityError(f"{path} is not valid JSON: {exc}") from exc
 
@@ -275,9 +281,43 @@ def _read_manifest(directory: Path) -> tuple[dict[str, Any], bytes]:
             raise ModelIntegrityError(
                 f"{path}: manifest entry {name!r} is not a plain file name inside the bundle"
             )
-    if not isinstance(manifest.get("metadata", {}), Mapping):
+    metadata = manifest.get("metadata", {})
+    if not isinstance(metadata, Mapping):
         raise ModelIntegrityError(f"{path}: 'metadata' must be a JSON object")
+    _check_metadata(path, metadata)
     return manifest, data
+
+
+def _check_metadata(path: Path, metadata: Mapping[str, Any]) -> None:
+    """Refuse metadata that a reader of the bundle uses (the model card, ``riskscore train
+    --from-queue``, which keeps it) and that is not of its type: ``input_caps`` an object
+    of finite numbers by input name, ``inputs`` and ``unconstrained_inputs`` lists of
+    names, ``estimator`` text and ``training`` an object. The message names the file, the
+    key and the value."""
+    caps = metadata.get("input_caps", {})
+    if not isinstance(caps, Mapping):
+        raise ModelIntegrityError(
+            f"{path}: metadata 'input_caps' must be a JSON object of caps by input name, "
+            f"got {caps!r:.80}"
+        )
+    for name, cap in caps.items():
+        if not is_real(cap) or cap <= 0:
+            raise ModelIntegrityError(
+                f"{path}: metadata 'input_caps' {name!r:.80} must be a finite number > 0 "
+                f"(the value the input is read up to), got {cap!r:.80}"
+            )
+    for key in ("inputs", "unconstrained_inputs"):
+        names = metadata.get(key, [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ModelIntegrityError(
+                f"{path}: metadata {key!r} must be a list of input names, got {names!r:.80}"
+            )
+    kinds = {"estimator": (str, "text"), "training": (Mapping, "a JSON object")}
+    for key, (kind, what) in kinds.items():
+        if key in metadata and not isinstance(metadata[key], kind):
+            raise ModelIntegrityError(
+                f"{path}: metadata {key!r} must be {what}, got {metadata[key]!r:.80}"
+            )
 
 
 def _verified(directory: Path, manifest: Mapping[str, Any]) -> bytes:
@@ -349,7 +389,7 @@ def load_model(directory: str | os.PathLike[str] | None = None) -> RiskModel:
     """
     path = default_model_dir() if directory is None else Path(directory)
     manifest, data = _verify(path)
-    params = _parsed(path / PARAMS, data)
+    params = _parsed(path / PARAMS, data, allow_nan=True)
     try:
         model = RiskModel.from_dict(params, metadata=dict(manifest.get("metadata", {})))
     except ModelIntegrityError as exc:  # the checks name the field, this the file
