@@ -1,0 +1,44 @@
+"""Hostile review 48: the moderation queue, its exports and the service against old queue
+files, overlapping reports, repeated age rows and a client's own X-Forwarded-For.
+
+Each test failed on the code before its fix, but for guards that say they passed before."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from riskscore.moderation import ReviewQueue
+from riskscore.policy import Alert, Tier
+from riskscore.regulatory import cybertipline_drafts, decided_cases
+
+T0 = 1_767_225_600  # 2026-01-01
+KEY = "hostile-review-48-synthetic-key-0123456789abcdef"
+
+
+# ------------------------- 4. the CyberTipline victim's band: the youngest recorded
+
+
+def test_a_victims_band_is_the_youngest_recorded_not_the_last(tmp_path: Path) -> None:
+    """Was: a draft's ``victim[].additionalInfo`` took each child's age band from the
+    case's last item of that child (a dict filled in item order): a child alerted at 12
+    (under 13, urgent) and again after a birthday at 13 was reported as "declared age
+    band: 13-15", while ``case.youngest_declared_age`` said 12. Now the band of the
+    child's youngest declared age, and the other bands recorded are named."""
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        q.add_alert(Alert(1, "adult", "c1", 12.0, "under 13", 0.9, Tier.URGENT), at=T0)
+        q.add_alert(Alert(2, "adult", "c1", 13.0, "13-15", 0.5, Tier.REVIEW), at=T0 + 50)
+        q.add_alert(Alert(3, "adult", "c2", 15.0, "13-15", 0.5, Tier.REVIEW), at=T0 + 60)
+        q.decide("adult", "escalated", moderator="m", item_ids=[1, 2, 3], at=T0 + 90)
+        [draft] = cybertipline_drafts(decided_cases(q.items()))
+    victims = {v["espIdentifier"]: v["additionalInfo"] for v in draft["report"]["victim"]}
+    assert victims["c1"] == (
+        "declared age band: under 13 (youngest declared age: 12 years, also recorded: 13-15)"
+    )
+    assert victims["c2"] == "declared age band: 13-15 (youngest declared age: 15 years)"
+    assert draft["case"]["youngest_declared_age"] == 12.0
