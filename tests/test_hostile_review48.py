@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from riskscore.integrations._synapse_ages import make_age_source
+from riskscore.integrations._synapse_config import AgeSourceConfig, SynapseConfigError
 from riskscore.moderation import ReviewQueue
 from riskscore.policy import Alert, Tier
 from riskscore.regulatory import cybertipline_drafts, decided_cases
@@ -42,3 +44,44 @@ def test_a_victims_band_is_the_youngest_recorded_not_the_last(tmp_path: Path) ->
     )
     assert victims["c2"] == "declared age band: 13-15 (youngest declared age: 15 years)"
     assert draft["case"]["youngest_declared_age"] == 12.0
+
+
+# -------------------------------- 6. the Synapse age table: one row per account
+
+
+def _age_table(path: Path, rows: list[tuple[object, ...]]) -> AgeSourceConfig:
+    with closing(sqlite3.connect(path)) as con, con:
+        con.execute("CREATE TABLE declared_ages (user_id TEXT, age REAL, tz_offset_min INTEGER)")
+        con.executemany("INSERT INTO declared_ages VALUES (?, ?, ?)", rows)
+    return AgeSourceConfig(kind="sqlite", path=path, table="declared_ages")
+
+
+def test_an_age_table_with_two_rows_for_one_account_is_refused(tmp_path: Path) -> None:
+    """Was: the SQLite age source read ``fetchone()`` of ``WHERE user_id = ?``: with two
+    rows for one account (a re-declared age appended, a sync run twice) whichever row
+    SQLite returned first was the age scored, 12 or 19 at the database's whim, where the
+    CSV source refuses a user listed twice. Now refused at start and at a lookup (a row
+    added later), naming the account and both rows."""
+    config = _age_table(
+        tmp_path / "ages.sqlite",
+        [("@kid:example.org", 12.0, 60), ("@adult:example.org", 35.0, 0),
+         ("@kid:example.org", 19.0, 60)],
+    )  # fmt: skip
+    with pytest.raises(SynapseConfigError, match=r"'@kid:example.org' twice.*rows 1 and 3"):
+        make_age_source(config)
+    clean = _age_table(tmp_path / "ok.sqlite", [("@kid:example.org", 12.0, 60)])
+    ages = make_age_source(clean)
+    assert ages.get("@kid:example.org") == (12.0, 60)
+    with closing(sqlite3.connect(tmp_path / "ok.sqlite")) as con, con:
+        con.execute("INSERT INTO declared_ages VALUES ('@kid:example.org', 19.0, 60)")
+    with pytest.raises(SynapseConfigError, match=r"'@kid:example.org' twice.*rows 1 and 2"):
+        ages.get("@kid:example.org")
+
+
+def test_an_age_table_value_that_is_no_number_is_named(tmp_path: Path) -> None:
+    """Was: an age stored as text ('twelve') in the SQLite table raised Python's own
+    ``could not convert string to float: 'twelve'`` at the first message of that user,
+    naming neither the table nor the account."""
+    ages = make_age_source(_age_table(tmp_path / "a.sqlite", [("@kid:example.org", "twelve", 0)]))
+    with pytest.raises(SynapseConfigError, match=r"row 1 .*'@kid:example.org'.*'twelve'"):
+        ages.get("@kid:example.org")
