@@ -5,6 +5,7 @@ Each test failed on the code before its fix, but for guards that say they passed
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from contextlib import closing
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from riskscore.cli.entrypoint import build_parser
+from riskscore.cli.serve import uvicorn_config
 from riskscore.integrations._synapse_ages import make_age_source
 from riskscore.integrations._synapse_config import AgeSourceConfig, SynapseConfigError
 from riskscore.moderation import ReviewQueue
@@ -85,3 +88,50 @@ def test_an_age_table_value_that_is_no_number_is_named(tmp_path: Path) -> None:
     ages = make_age_source(_age_table(tmp_path / "a.sqlite", [("@kid:example.org", "twelve", 0)]))
     with pytest.raises(SynapseConfigError, match=r"row 1 .*'@kid:example.org'.*'twelve'"):
         ages.get("@kid:example.org")
+
+
+# ---------------------------- 5. the service trusts X-Forwarded-For only from named proxies
+
+
+def _client_seen(argv: list[str], peer: str, forwarded: str) -> str:
+    """The client address the application sees for a request from ``peer`` that says
+    ``X-Forwarded-For: forwarded``, under uvicorn as ``riskscore serve argv`` sets it up."""
+    seen: list[str] = []
+
+    async def app(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        seen.append(scope["client"][0])
+
+    args = build_parser().parse_args(["serve", "--db", "q.sqlite", *argv])
+    config = uvicorn_config(app, args)
+    config.load()
+    scope = {
+        "type": "http", "client": (peer, 50_000), "server": ("127.0.0.1", 8001),
+        "headers": [(b"x-forwarded-for", forwarded.encode())], "scheme": "http",
+    }  # fmt: skip
+    asyncio.run(config.loaded_app(scope, None, None))
+    return seen[0]
+
+
+def test_x_forwarded_for_is_trusted_only_from_a_named_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Was: ``riskscore serve`` left uvicorn's defaults, which take the client address
+    from ``X-Forwarded-For`` on any request from 127.0.0.1 (or from whatever the
+    ``FORWARDED_ALLOW_IPS`` variable of the environment says): a local process, or a
+    proxy that passes the header on, chose the address the sign-in rate limit counts
+    per, so every attempt could come from a new address. Now no proxy is trusted unless
+    named (``--trusted-proxy``), and the environment variable is not read."""
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+    assert _client_seen([], "127.0.0.1", "203.0.113.9") == "127.0.0.1"
+    named = ["--trusted-proxy", "127.0.0.1"]
+    assert _client_seen(named, "127.0.0.1", "203.0.113.9") == "203.0.113.9"
+    assert _client_seen(named, "198.51.100.4", "203.0.113.9") == "198.51.100.4"
+    net = ["--trusted-proxy", "10.0.0.0/8"]
+    assert _client_seen(net, "10.1.2.3", "203.0.113.9") == "203.0.113.9"
+
+
+def test_a_trusted_proxy_that_is_no_address_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """Guard: ``--trusted-proxy`` takes an IP address or network, never a host name."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--db", "q", "--trusted-proxy", "proxy.local"])
+    assert "--trusted-proxy" in capsys.readouterr().err
