@@ -12,12 +12,15 @@ from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
+from riskscore.batch import write_alerts
 from riskscore.cli.entrypoint import build_parser
 from riskscore.cli.serve import uvicorn_config
 from riskscore.integrations._synapse_ages import make_age_source
 from riskscore.integrations._synapse_config import AgeSourceConfig, SynapseConfigError
+from riskscore.model.scores import Reason
 from riskscore.moderation import ReviewQueue
 from riskscore.policy import Alert, Tier
 from riskscore.regulatory import cybertipline_drafts, decided_cases
@@ -135,3 +138,27 @@ def test_a_trusted_proxy_that_is_no_address_is_refused(capsys: pytest.CaptureFix
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "--db", "q", "--trusted-proxy", "proxy.local"])
     assert "--trusted-proxy" in capsys.readouterr().err
+
+
+# ---------------------- 2. the alert record carries the reason text the queue shows
+
+
+def test_the_alert_record_carries_the_reason_text_the_queue_shows(tmp_path: Path) -> None:
+    """Was: an alert record's reasons held ``feature``, the raw ``value`` (0.004),
+    ``contribution`` and ``description``, not the worded value a moderator reads: a
+    consumer of ``alerts.jsonl``, a ``riskscore stream`` line or the service's response
+    wrote its own value (``0 %``, a share that reads as an absence) where the review queue,
+    its console and the exports show ``under 1 %``. Each reason now carries ``text``, the
+    one wording (:func:`riskscore.model.scores.reason_texts`), in every writer."""
+    reason = Reason.of("child_night_share", 0.004, 1.4)
+    alert = Alert(7, "a", "c", 12.0, "under 13", 0.8, Tier.URGENT, reasons=(reason,))
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        q.add_alert(alert, at=T0)
+        [item] = q.items()
+    [record] = alert.to_dict()["reasons"]
+    assert record["text"] == item.reasons[0] == str(reason)
+    assert "under 1 %" in record["text"]
+    path = write_alerts([alert], tmp_path / "alerts.jsonl")
+    assert path.read_text(encoding="utf-8") == alert.to_json() + "\n"
+    parquet = write_alerts([alert], tmp_path / "alerts.parquet")
+    assert pq.read_table(parquet).column("reasons")[0].as_py()[0]["text"] == str(reason)

@@ -135,7 +135,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--trusted-proxy",
         type=proxy_address,
         action="append",
-        default=[],
         metavar="ADDRESS",
         help="an IP address or network (10.0.0.0/8) of a reverse proxy whose X-Forwarded-For "
         "gives the client's address, for the sign-in rate limit and uvicorn's access log; "
@@ -403,7 +402,7 @@ def uvicorn_config(app: Any, args: argparse.Namespace) -> uvicorn.Config:
     a peer among ``--trusted-proxy``, the last address in ``X-Forwarded-For`` not of a
     trusted proxy. With no proxy named, ``X-Forwarded-For`` is ignored and uvicorn's
     ``FORWARDED_ALLOW_IPS`` environment variable is not read."""
-    trusted: list[str] = args.trusted_proxy
+    trusted: list[str] = args.trusted_proxy or []
     return uvicorn.Config(
         app,
         host=args.host,
