@@ -23,7 +23,12 @@ from riskscore.integrations._synapse_config import AgeSourceConfig, SynapseConfi
 from riskscore.model.scores import Reason
 from riskscore.moderation import ReviewQueue
 from riskscore.policy import Alert, Tier
-from riskscore.regulatory import cybertipline_drafts, decided_cases
+from riskscore.regulatory import (
+    DecidedCase,
+    cybertipline_drafts,
+    decided_cases,
+    statements_of_reasons,
+)
 
 T0 = 1_767_225_600  # 2026-01-01
 KEY = "hostile-review-48-synthetic-key-0123456789abcdef"
@@ -162,3 +167,72 @@ def test_the_alert_record_carries_the_reason_text_the_queue_shows(tmp_path: Path
     assert path.read_text(encoding="utf-8") == alert.to_json() + "\n"
     parquet = write_alerts([alert], tmp_path / "alerts.parquet")
     assert pq.read_table(parquet).column("reasons")[0].as_py()[0]["text"] == str(reason)
+
+
+# --------------- 1. reasons a queue stored in the earlier wording reach the exports
+
+
+#: ``str(Reason.of("child_night_share", 0.62, 1.4))`` and of ``adult_sent_request`` as
+#: riskscore wrote them into a queue before review 38 reworded reasons (commit f5ffb82).
+EARLIER = (
+    "contact at night in the child's local time: 62 % (+1.40); risk assessment: contact "
+    "when the child is less likely to be supervised",
+    "the older participant sent a contact request: yes (+0.50); a new contact with no "
+    "mutual history: a stranger approaching a child",
+)
+
+
+def _decided_with_reasons(path: Path, reasons: tuple[str, ...]) -> list[DecidedCase]:
+    """A decided alert whose stored reasons are ``reasons``, as a queue kept them."""
+    with ReviewQueue(path, simulation=True) as q:
+        q.add_alert(Alert(1, "adult", "c1", 12.0, "under 13", 0.9, Tier.URGENT), at=T0)
+        q.decide("adult", "escalated", moderator="m", item_ids=[1], at=T0 + 60)
+    with closing(sqlite3.connect(path)) as con, con:
+        con.execute("DROP TRIGGER items_audited")  # an earlier riskscore wrote the row
+        con.execute("UPDATE items SET reasons = ?", (json.dumps(list(reasons)),))
+    with ReviewQueue(path) as q:
+        return decided_cases(q.items())
+
+
+def test_reasons_stored_in_the_earlier_wording_are_exported_marked(tmp_path: Path) -> None:
+    """Was: ``DecidedCase.indicators`` quoted only reasons in the current wording, so an
+    alert a queue had stored before the rewording reached the DSA statement with no
+    indicator line and the CyberTipline draft with "Indicators ...: none recorded.", as
+    if the model had given no reason. Now a stored text in exactly the earlier wording (a
+    registered feature's earlier description and why, a value as the earlier
+    ``format_value`` wrote it) is exported in the current description and why, with its
+    value as recorded and marked so; any other text is still never quoted."""
+    cases = _decided_with_reasons(tmp_path / "q.sqlite", (*EARLIER, "he wrote: 62 % (+1.40)"))
+    assert cases[0].indicators == (
+        "share of contact at night in the child's local time: 62 % (+1.40), as recorded in "
+        "riskscore's earlier wording. Why it can matter: risk assessment: contact when the "
+        "child is less likely to be supervised",
+        "the older participant sent a contact request: yes (+0.50), as recorded in "
+        "riskscore's earlier wording. Why it can matter: a new contact with no mutual "
+        "history: a stranger approaching a child",
+    )
+    [statement] = statements_of_reasons(cases, key=KEY)
+    [draft] = cybertipline_drafts(cases)
+    assert "share of contact at night" in statement["decision_facts"]
+    info = draft["report"]["personOrUserReported"]["additionalInfo"]
+    assert "none recorded" not in info and "he wrote" not in info
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the earlier description with a value no earlier format_value wrote
+        "contact at night in the child's local time: he said (+1.40); risk assessment: "
+        "contact when the child is less likely to be supervised",
+        # the earlier head and value with another why
+        "contact at night in the child's local time: 62 % (+1.40); sent: send me a photo",
+        # the current description with the earlier separator
+        "share of contact at night in the child's local time: 62 % (+1.40); risk "
+        "assessment: contact when the child is less likely to be supervised",
+    ],
+)
+def test_text_that_only_resembles_the_earlier_wording_is_never_exported(
+    tmp_path: Path, text: str
+) -> None:
+    """Guard (passed before): only the earlier wording exactly is re-worded."""
+    assert _decided_with_reasons(tmp_path / "q.sqlite", (text,))[0].indicators == ()
