@@ -16,12 +16,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from riskscore.batch import write_alerts
-from riskscore.cli.entrypoint import build_parser
+from riskscore.cli.entrypoint import build_parser, main
 from riskscore.cli.serve import uvicorn_config
 from riskscore.integrations._synapse_ages import make_age_source
 from riskscore.integrations._synapse_config import AgeSourceConfig, SynapseConfigError
 from riskscore.model.scores import Reason
 from riskscore.moderation import ReviewQueue
+from riskscore.moderation.transparency import transparency_report
 from riskscore.policy import Alert, Tier
 from riskscore.regulatory import (
     DecidedCase,
@@ -236,3 +237,54 @@ def test_text_that_only_resembles_the_earlier_wording_is_never_exported(
 ) -> None:
     """Guard (passed before): only the earlier wording exactly is re-worded."""
     assert _decided_with_reasons(tmp_path / "q.sqlite", (text,))[0].indicators == ()
+
+
+# --------------------------- 3. reports of overlapping periods are refused
+
+
+DAY = 86_400
+
+
+def _thirty_one_alerts(path: Path) -> ReviewQueue:
+    """30 alerts (13-15) in ten days, one (under 13, urgent) on the eleventh."""
+    q = ReviewQueue(path, simulation=True)
+    for k in range(30):
+        q.add_alert(Alert(k, f"a{k}", f"c{k}", 14.0, "13-15", 0.5, Tier.REVIEW), at=T0 + k * 3600)
+    q.add_alert(Alert(99, "a99", "c99", 11.0, "under 13", 0.9, Tier.URGENT), at=T0 + 10 * DAY + 60)
+    return q
+
+
+def test_a_report_overlapping_a_published_one_is_refused(tmp_path: Path) -> None:
+    """Was: nothing stopped a report of ``[Jan 1, Jan 12)`` after one of ``[Jan 1, Jan 11)``
+    (``riskscore report`` without ``--start``/``--end`` runs from the first item to now, so
+    two runs overlap): their alerts raised, 30 and 31 (headline totals, never withheld),
+    and the first's "urgent 0" told a reader that one alert, urgent, of a child under 13,
+    came on Jan 11, a count of 1 that the second report withheld. Now the periods of the
+    reports already published are given and an overlapping one (or the same) is refused."""
+    with _thirty_one_alerts(tmp_path / "q.sqlite") as q:
+        first = transparency_report(q, (T0, T0 + 10 * DAY), key=KEY)
+        with pytest.raises(ValueError, match=r"overlaps a published report's.*disjoint"):
+            transparency_report(q, (T0, T0 + 11 * DAY), key=KEY, published=[(T0, T0 + 10 * DAY)])
+        with pytest.raises(ValueError, match="overlaps"):  # the same period again
+            transparency_report(q, (T0, T0 + 10 * DAY), key=KEY, published=[(T0, T0 + 10 * DAY)])
+        next_one = transparency_report(
+            q, (T0 + 10 * DAY, T0 + 20 * DAY), key=KEY, published=[(T0, T0 + 10 * DAY)]
+        )
+    assert first.alerts_raised == 30 and next_one.data["period"]["start_epoch"] == T0 + 10 * DAY
+
+
+def test_riskscore_report_reads_the_published_periods(tmp_path: Path) -> None:
+    """``riskscore report --published REPORT_JSON`` refuses an overlapping period in one
+    line; a file that is no report is named."""
+    _thirty_one_alerts(tmp_path / "q.sqlite").close()
+    env = {"RISKSCORE_REPORT_KEY": KEY}
+    base = ["report", "--db", str(tmp_path / "q.sqlite"), "--no-charts", "--start", str(T0)]
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        assert main([*base, "--end", str(T0 + 10 * DAY), "--out", str(tmp_path / "jan")]) == 0
+        published = ["--published", str(tmp_path / "jan" / "report.json")]
+        later = ["--end", str(T0 + 11 * DAY), "--out", str(tmp_path / "later")]
+        assert main([*base, *later, *published]) != 0
+        no_report = ["--published", str(tmp_path / "q.sqlite")]
+        assert main([*base, *later, *no_report]) != 0
