@@ -316,8 +316,8 @@ def transparency_report(
             "key": "held by the platform; not part of this report",
         },
     }
-    published = protect_report(data, min_cell=min_cell, child_bands=_child_bands(reports))
-    return TransparencyReport(start, end, published)
+    protected = protect_report(data, min_cell=min_cell, child_bands=_child_bands(reports))
+    return TransparencyReport(start, end, protected)
 
 
 def _child_bands(reports: list[QueueItem]) -> list[str] | None:
