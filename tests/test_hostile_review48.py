@@ -16,6 +16,7 @@ import pytest
 
 from riskscore.batch import write_alerts
 from riskscore.cli.entrypoint import build_parser, main
+from riskscore.cli.report import published_periods
 from riskscore.cli.serve import uvicorn_config
 from riskscore.integrations._synapse_ages import make_age_source
 from riskscore.integrations._synapse_config import AgeSourceConfig, SynapseConfigError
@@ -289,3 +290,11 @@ def test_riskscore_report_reads_the_published_periods(tmp_path: Path) -> None:
         assert main([*base, *later, *published]) != 0
         no_report = ["--published", str(tmp_path / "q.sqlite")]
         assert main([*base, *later, *no_report]) != 0
+
+
+def test_a_published_report_with_a_period_that_is_no_epoch_is_named(tmp_path: Path) -> None:
+    """Guard: ``--published`` names the file whose period is not whole epoch seconds."""
+    bad = tmp_path / "report.json"
+    bad.write_text(json.dumps({"period": {"start_epoch": 1.5, "end_epoch": 2}}), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"--published '.*report.json' is not"):
+        published_periods([bad])

@@ -130,6 +130,8 @@ def published_periods(paths: list[Path] | None) -> list[tuple[int, int]]:
         try:
             period = json.loads(path.read_text(encoding="utf-8"))["period"]
             start, end = period["start_epoch"], period["end_epoch"]
+            if not (type(start) is int and type(end) is int):
+                raise TypeError(f"epochs {start!r} and {end!r} are not whole seconds")
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(
                 f"--published {str(path)!r} is not a transparency report's report.json "
