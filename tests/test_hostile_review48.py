@@ -1,7 +1,8 @@
 """Hostile review 48: the moderation queue, its exports and the service against old queue
 files, overlapping reports, repeated age rows and a client's own X-Forwarded-For.
 
-Each test failed on the code before its fix, but for guards that say they passed before."""
+Each test failed on the code before its fix; a guard says it passed before, and a test of a
+new option says so."""
 
 from __future__ import annotations
 
@@ -140,7 +141,7 @@ def test_x_forwarded_for_is_trusted_only_from_a_named_proxy(
 
 
 def test_a_trusted_proxy_that_is_no_address_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    """Guard: ``--trusted-proxy`` takes an IP address or network, never a host name."""
+    """The new ``--trusted-proxy`` takes an IP address or network, never a host name."""
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "--db", "q", "--trusted-proxy", "proxy.local"])
     assert "--trusted-proxy" in capsys.readouterr().err
@@ -293,7 +294,7 @@ def test_riskscore_report_reads_the_published_periods(tmp_path: Path) -> None:
 
 
 def test_a_published_report_with_a_period_that_is_no_epoch_is_named(tmp_path: Path) -> None:
-    """Guard: ``--published`` names the file whose period is not whole epoch seconds."""
+    """The new ``--published`` names the file whose period is not whole epoch seconds."""
     bad = tmp_path / "report.json"
     bad.write_text(json.dumps({"period": {"start_epoch": 1.5, "end_epoch": 2}}), encoding="utf-8")
     with pytest.raises(ValueError, match=r"--published '.*report.json' is not"):
