@@ -407,7 +407,8 @@ def test_alerts_have_one_schema_in_every_format(
     assert parquet
     assert len(parquet) == len(jsonl) == len(rows)
     assert isinstance(jsonl[0]["reasons"], list)
-    assert set(jsonl[0]["reasons"][0]) == {"feature", "value", "contribution", "description"}
+    fields = {"feature", "value", "contribution", "description", "text"}
+    assert set(jsonl[0]["reasons"][0]) == fields
     assert [a["reasons"] for a in parquet] == [a["reasons"] for a in jsonl]
     assert [json.loads(r["reasons"]) for r in rows] == [a["reasons"] for a in jsonl]
     assert list(rows[0]) == list(jsonl[0]) == list(parquet[0])

@@ -51,7 +51,9 @@ def test_urgent_cases_are_escalated_to_high_priority(drafts: list[dict[str, Any]
     assert "escalateToHighPriority" not in review["report"]["incidentSummary"]
     victims = urgent["report"]["victim"]
     assert [v["espIdentifier"] for v in victims] == ["201", "202"]
-    assert victims[0]["additionalInfo"] == "declared age band: under 13"
+    assert victims[0]["additionalInfo"] == (
+        "declared age band: under 13 (youngest declared age: 12 years)"
+    )
 
 
 def test_written_drafts(drafts: list[dict[str, Any]], tmp_path: Path) -> None:

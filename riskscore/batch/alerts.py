@@ -27,6 +27,7 @@ def _reasons_type() -> Any:
                 ("value", pa.float64()),
                 ("contribution", pa.float64()),
                 ("description", pa.string()),
+                ("text", pa.string()),
             ]
         )
     )
@@ -35,7 +36,7 @@ def _reasons_type() -> Any:
 def alerts_table(alerts: list[Alert]) -> Any:
     """Alerts as a :class:`pyarrow.Table`, one row per alert, the columns of
     :meth:`Alert.to_dict`; ``reasons`` a list of structs (feature, value, contribution,
-    description)."""
+    description, text)."""
     rows = [a.to_dict() for a in alerts]
     for name in _ID_FIELDS:
         _check_one_id_kind(rows, name)

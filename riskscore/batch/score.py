@@ -6,7 +6,7 @@ columns of :mod:`riskscore.policy.scores_table` (ids, ages, risk, tier, age band
 as an array; the same as out-of-core and Spark scoring); ``alerts.<fmt>`` has one row
 per alert with the fields of :meth:`riskscore.Alert.to_dict` (the same objects
 ``riskscore stream`` writes), ``reasons`` being a list of ``{feature, value, contribution,
-description}``: an array in JSON lines, a list of structs in Parquet and, since a CSV
+description, text}``: an array in JSON lines, a list of structs in Parquet and, since a CSV
 cell holds text only, that array as JSON text in CSV. Unknown values are null (an empty
 CSV cell). With a shadow model (``shadow_model_dir``) the features are extracted once and
 the shadow's scores and alerts go to ``shadow/`` (:mod:`riskscore.batch.shadow`).

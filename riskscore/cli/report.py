@@ -4,7 +4,9 @@ with the period's drift when its events are given."""
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 from riskscore._optional import import_extra
@@ -108,12 +110,41 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "none can be worked out from the totals (0 or 1: exact figures, for a regulator "
         f"under confidentiality). default: {DEFAULT_MIN_CELL}",
     )
+    parser.add_argument(
+        "--published",
+        type=path_argument,
+        action="append",
+        metavar="REPORT_JSON",
+        help="the report.json of a report already published from this queue (repeatable): a "
+        "period overlapping its period is refused, since two overlapping reports subtract to "
+        "counts that neither report's disclosure control saw",
+    )
     add_max_future_s_option(parser)
+
+
+def published_periods(paths: list[Path] | None) -> list[tuple[int, int]]:
+    """The periods of the published reports ``paths`` (``report.json`` files), or a
+    ``ValueError`` naming the file that is not one."""
+    periods = []
+    for path in paths or []:
+        try:
+            period = json.loads(path.read_text(encoding="utf-8"))["period"]
+            start, end = period["start_epoch"], period["end_epoch"]
+            if not (type(start) is int and type(end) is int):
+                raise TypeError(f"epochs {start!r} and {end!r} are not whole seconds")
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(
+                f"--published {str(path)!r} is not a transparency report's report.json "
+                f"(period.start_epoch and period.end_epoch): {type(exc).__name__}: {exc}"
+            ) from None
+        periods.append((start, end))
+    return periods
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
     check_not_inputs([args.out / name for name in REPORT_FILES], [args.db, args.events])
+    published = published_periods(args.published)
     if not args.no_charts:  # fail now, not after the report (or a simulated month)
         import_extra("matplotlib.figure", "plots", needed_by="plotting", hint="or pass --no-charts")
     key = key_from_environment(args.key_env)
@@ -159,7 +190,13 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
                 period = (start, end)
             drift = None if messages is None else period_drift(model, messages, period)
             report = transparency_report(
-                queue, period, key=key, platform=args.platform, drift=drift, min_cell=args.min_cell
+                queue,
+                period,
+                key=key,
+                platform=args.platform,
+                drift=drift,
+                min_cell=args.min_cell,
+                published=published,
             )
         step("write")
         files = report.write(args.out, charts=not args.no_charts)

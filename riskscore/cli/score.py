@@ -51,7 +51,7 @@ EXAMPLE = (
     "child_id, child_age, adult_age, risk, tier 0/1/2, age_band, reasons: a list of {feature,\n"
     "value, contribution}) and OUT/alerts.FMT (the\n"
     "fields of a `riskscore stream` alert; reasons a list of {feature, value, contribution,\n"
-    "description}: an array in jsonl, a list of structs in parquet, that array as JSON text\n"
+    "description, text}: an array in jsonl, a list of structs in parquet, that array as JSON text\n"
     "in a csv cell); unknown values are null (empty in csv). With --errors quarantine, bad\n"
     "rows go to OUT/quarantine.jsonl (row, file line, conversation_id, column, value as read,\n"
     "reason; also with --chunk-rows), and the file and the count of each reason are printed.\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import errno
 import getpass
+import ipaddress
 import math
 import secrets
 import socket
@@ -129,6 +130,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="HEADER",
         help="take the console user from this request header set by the platform's single "
         "sign-on proxy, instead of passwords (default: off; see docs/serve.md)",
+    )
+    parser.add_argument(
+        "--trusted-proxy",
+        type=proxy_address,
+        action="append",
+        metavar="ADDRESS",
+        help="an IP address or network (10.0.0.0/8) of a reverse proxy whose X-Forwarded-For "
+        "gives the client's address, for the sign-in rate limit and uvicorn's access log; "
+        "repeatable (default: none, every request's own peer address counts)",
     )
     parser.add_argument(
         "--insecure-cookies",
@@ -367,20 +377,41 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     sock = listen(args.host, args.port)  # a busy port is one line, before the model loads
     try:
         config = _config(args)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(config),
-                host=args.host,
-                port=args.port,
-                log_level=args.log_level,
-                timeout_graceful_shutdown=30,
-            )
-        )
+        server = uvicorn.Server(uvicorn_config(create_app(config), args))
         print(f"riskscore serve: listening on http://{args.host}:{args.port}", file=sys.stderr)
         server.run(sockets=[sock])
     finally:
         sock.close()
     return {"served": f"http://{args.host}:{args.port}", "db": str(args.db)}
+
+
+def proxy_address(text: str) -> str:
+    """``--trusted-proxy``: an IP address or network, as written (a host name is refused:
+    uvicorn compares the peer's address, never a name)."""
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an IP address or network (such as 127.0.0.1 or 10.0.0.0/8)"
+        ) from None
+    return text
+
+
+def uvicorn_config(app: Any, args: argparse.Namespace) -> uvicorn.Config:
+    """uvicorn's settings for ``app``: the client address is the request's peer, or, for
+    a peer among ``--trusted-proxy``, the last address in ``X-Forwarded-For`` not of a
+    trusted proxy. With no proxy named, ``X-Forwarded-For`` is ignored and uvicorn's
+    ``FORWARDED_ALLOW_IPS`` environment variable is not read."""
+    trusted: list[str] = args.trusted_proxy or []
+    return uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=30,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=",".join(trusted) if trusted else "",
+    )
 
 
 def render(result: dict[str, Any]) -> None:

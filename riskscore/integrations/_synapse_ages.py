@@ -133,10 +133,15 @@ class _CsvLookup:
 
 
 class _SqliteLookup:
-    """An SQLite table ``(user_id, age[, tz_offset_min])``, queried read-only per lookup."""
+    """An SQLite table ``(user_id, age[, tz_offset_min])``, queried read-only per lookup.
+
+    One row per user: a table with two rows for one user is refused at start and at the
+    lookup of that user (a row added since), naming both rows (by rowid), never one of
+    them taken at SQLite's choice."""
 
     def __init__(self, path: Path, table: str) -> None:
         self._conn = sqlite.connect(path, read_only=True, check_same_thread=False)
+        self._where = (str(path), table)
         # quoted: a table may be named like an SQL keyword ("order"), which the
         # configuration takes (an identifier) and SQL would read as that keyword
         quoted = '"' + table.replace('"', '""') + '"'
@@ -153,11 +158,44 @@ class _SqliteLookup:
                 ("ages", "sqlite"),
             )
         tz = "tz_offset_min" if "tz_offset_min" in columns else "NULL"
-        self._sql = f"SELECT age, {tz} FROM {quoted} WHERE user_id = ?"
+        # a table WITHOUT ROWID has none (unless a column is so named): rows are unnamed
+        row = "rowid" if "rowid" in columns or self._has_rowid(quoted) else "NULL"
+        self._sql = f"SELECT {row}, age, {tz} FROM {quoted} WHERE user_id = ? LIMIT 2"
+        twice = self._conn.execute(
+            f"SELECT user_id FROM {quoted} GROUP BY user_id HAVING COUNT(*) > 1 LIMIT 1"
+        ).fetchone()
+        if twice is not None:
+            self(twice[0])  # refused, naming the rows
 
-    def __call__(self, user_id: str) -> tuple[float | None, int | None] | None:
-        row = self._conn.execute(self._sql, (user_id,)).fetchone()
-        return None if row is None else (row[0], row[1])
+    def _has_rowid(self, quoted: str) -> bool:
+        try:
+            self._conn.execute(f"SELECT rowid FROM {quoted} LIMIT 0")
+        except sqlite3.OperationalError:
+            return False
+        return True
+
+    def __call__(self, user_id: str) -> Profile | None:
+        rows = self._conn.execute(self._sql, (user_id,)).fetchall()
+        path, table = self._where
+        if len(rows) > 1:
+            named = "" if rows[0][0] is None else f" (rows {rows[0][0]} and {rows[1][0]})"
+            raise SynapseConfigError(
+                f"table {table!r} in {path!r} lists user {user_id!r} twice{named}: give each "
+                "user one row (which declared age applies is the platform's decision)",
+                ("ages", "sqlite"),
+            )
+        if not rows:
+            return None
+        rowid, age, tz = rows[0]
+        try:
+            return _profile(user_id, age, tz)
+        except (TypeError, ValueError):
+            at = "" if rowid is None else f"row {rowid} "
+            raise SynapseConfigError(
+                f"table {table!r} in {path!r}, {at}of user {user_id!r}: age {age!r} or "
+                f"tz_offset_min {tz!r} is not a number",
+                ("ages", "sqlite"),
+            ) from None
 
 
 def _import(target: str) -> LookupFn:

@@ -51,10 +51,14 @@ from typing import Any
 
 import numpy as np
 
+from riskscore.io.timestamps import iso_utc
+from riskscore.moderation.cases import check_period
+
 __all__ = [
     "DEFAULT_MIN_CELL",
     "SUPPRESSED",
     "CountTables",
+    "check_disjoint",
     "check_min_cell",
     "determined",
     "protect_report",
@@ -130,6 +134,33 @@ def check_min_cell(min_cell: object) -> int:
             f"min_cell must be a whole number >= 0 (0 or 1 withholds nothing), got {min_cell!r}"
         )
     return min_cell
+
+
+def check_disjoint(period: tuple[int, int], published: Iterable[tuple[int, int]]) -> None:
+    """Refuse a report ``period`` that overlaps a period of a ``published`` report (the
+    same period included): the control checks one report's figures, and subtracting two
+    reports of overlapping periods gives the counts of their difference, which neither
+    report's control saw (30 alerts in ten days and 31 in eleven: one alert on the last
+    day, although both withhold every count under 10).
+
+    Examples
+    --------
+    >>> check_disjoint((100, 200), [(0, 100), (200, 300)])
+    >>> check_disjoint((100, 200), [(150, 300)])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: the period 1970-01-01T00:01:40+00:00 to 1970-01-01T00:03:20+00:00 overlaps ...
+    """
+    start, end = period
+    for first, last in published:
+        check_period(first, last)  # a published period is one too
+        if first < end and start < last:
+            raise ValueError(
+                f"the period {iso_utc(start)} to {iso_utc(end)} overlaps a published report's, "
+                f"{iso_utc(first)} to {iso_utc(last)}: subtracting two reports of overlapping "
+                "periods gives the counts of their difference, which the disclosure control of "
+                "neither saw; publish reports of disjoint periods (months, or quarters, not "
+                "both), or withdraw the published report before replacing it"
+            )
 
 
 def withheld(tables: CountTables, *, min_cell: int) -> frozenset[CellPath]:

@@ -35,7 +35,12 @@ from riskscore.io.staging import staged_outputs
 from riskscore.keys import check_key, check_pseudonym_key
 from riskscore.model.drift import DriftReport
 from riskscore.moderation.cases import QueueItem, check_period, check_platform
-from riskscore.moderation.disclosure import DEFAULT_MIN_CELL, check_min_cell, protect_report
+from riskscore.moderation.disclosure import (
+    DEFAULT_MIN_CELL,
+    check_disjoint,
+    check_min_cell,
+    protect_report,
+)
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.transparency_render import (
     CHART_FILES,
@@ -159,6 +164,7 @@ def transparency_report(
     max_listed_cases: int = 20,
     drift: DriftReport | None = None,
     min_cell: int = DEFAULT_MIN_CELL,
+    published: Sequence[tuple[int, int]] = (),
 ) -> TransparencyReport:
     """Count what came into the review queue in ``period`` and how it was dealt with.
 
@@ -189,6 +195,11 @@ def transparency_report(
         from the published totals; zeros are shown. A withheld figure is None and its path
         is listed in ``disclosure_control.suppressed``. 0 or 1 gives exact figures, for a
         regulator who receives them under confidentiality.
+    published : sequence of (int, int)
+        The periods of the reports already published from this queue: a ``period`` that
+        overlaps one of them (or equals it) is refused
+        (:func:`~riskscore.moderation.disclosure.check_disjoint`), since the difference of
+        two overlapping reports escapes the control of each.
 
     Returns
     -------
@@ -221,6 +232,7 @@ def transparency_report(
     >>> q.close()
     """
     start, end = _period(period)
+    check_disjoint((start, end), [_period(p) for p in published])
     # a slice [:-1] would list every case but the last; 2.5 or True are no count
     if not (type(max_listed_cases) is int and max_listed_cases >= 0):
         raise ValueError(f"max_listed_cases must be a whole number >= 0, got {max_listed_cases!r}")
@@ -304,8 +316,8 @@ def transparency_report(
             "key": "held by the platform; not part of this report",
         },
     }
-    published = protect_report(data, min_cell=min_cell, child_bands=_child_bands(reports))
-    return TransparencyReport(start, end, published)
+    protected = protect_report(data, min_cell=min_cell, child_bands=_child_bands(reports))
+    return TransparencyReport(start, end, protected)
 
 
 def _child_bands(reports: list[QueueItem]) -> list[str] | None:

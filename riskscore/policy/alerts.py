@@ -16,7 +16,8 @@ from riskscore.policy.bands import Tier
 __all__ = ["ALERT_FIELDS", "Alert", "alert_changes"]
 
 #: The fields of an alert record, in the order every alert writer writes them
-#: (:meth:`Alert.to_dict`; ``reasons`` items are feature, value, contribution, description).
+#: (:meth:`Alert.to_dict`; ``reasons`` items are feature, value, contribution, description
+#: and text, the one wording a moderator reads).
 ALERT_FIELDS: Final = (
     "conversation_id",
     "adult_id",
@@ -52,7 +53,10 @@ class Alert:
         The adult's (older participant's) age in years (NaN if unknown, the
         default); with ``child_age`` it decides the policy's guards.
     reasons : tuple of Reason
-        Features that raised the risk, strongest first.
+        Features that raised the risk, strongest first. In the record each is
+        ``{feature, value, contribution, description, text}``, ``text`` being what the
+        review queue, its console and the exports show
+        (:func:`~riskscore.model.scores.reason_texts`).
     event_index : int or None
         Index within the conversation of the event that raised the alert
         (online scoring); None in batch scoring.
@@ -96,6 +100,7 @@ class Alert:
                     "value": _finite(r.value),
                     "contribution": _finite(r.contribution),
                     "description": r.description,
+                    "text": str(r),
                 }
                 for r in self.reasons
             ],

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from riskscore.model.scores import is_reason_text
 from riskscore.moderation import QueueItem
 from riskscore.moderation.cases import check_epoch, check_period, youngest_child_age
+from riskscore.regulatory._earlier_reasons import exported_reason
 
 __all__ = ["RESTRICTING", "DecidedCase", "ExportFilter", "decided_cases"]
 
@@ -166,10 +166,13 @@ class DecidedCase:
     @property
     def indicators(self) -> tuple[str, ...]:
         """The reasons of :attr:`strongest` that exports quote, at most 5: those in
-        riskscore's own words (:func:`riskscore.model.scores.is_reason_text`). Any other
-        stored text (a platform's own wording, a file changed outside riskscore) may carry
-        what a person wrote and is never exported."""
-        return tuple(r for r in self.strongest.reasons if is_reason_text(r))[:5]
+        riskscore's own words (:func:`riskscore.model.scores.is_reason_text`), and those a
+        queue stored in riskscore's earlier wording, in the current one with their value as
+        recorded and marked so (:func:`~riskscore.regulatory._earlier_reasons.exported_reason`).
+        Any other stored text (a platform's own wording, a file changed outside riskscore)
+        may carry what a person wrote and is never exported."""
+        quoted = (exported_reason(r) for r in self.strongest.reasons)
+        return tuple(text for text in quoted if text is not None)[:5]
 
     @property
     def key(self) -> str:

@@ -26,8 +26,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from riskscore._words import plural
 from riskscore.io.private import FILE_MODE
 from riskscore.io.timestamps import iso_utc
+from riskscore.moderation.cases import youngest_child_age
 from riskscore.regulatory._cases import DecidedCase
 
 __all__ = ["INCIDENT_TYPE", "cybertipline_drafts", "write_drafts"]
@@ -96,7 +98,6 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
     urgent = case.tier >= 2
     best = case.strongest
     children = case.children
-    bands = {repr(i.child_id): i.age_band for i in case.items}
     channels = sorted({i.channel for i in case.items if i.channel})
     summary: dict[str, Any] = {
         "incidentType": INCIDENT_TYPE,
@@ -148,7 +149,7 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
                 "espService": platform or None,
                 "screenName": None,
                 "priorCTReports": [],
-                "additionalInfo": f"declared age band: {bands[repr(child)]}",
+                "additionalInfo": _victim_age(case, child),
             }
             for child in children
         ],
@@ -182,6 +183,25 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
             "report.internetDetails[].chatImIncident.chatRoomName",
         ],
     }
+
+
+def _victim_age(case: DecidedCase, child: Any) -> str:
+    """What a draft says of a child's age: the band of the child's youngest declared age
+    under 18 among the case's items (a child alerted at 12 and again at 13 is reported
+    under 13, the age of the earliest conduct reported), else of the child's strongest
+    item; any other band the child's items recorded is named after it."""
+    mine = [i for i in case.items if repr(i.child_id) == repr(child)]
+    age = youngest_child_age(mine)
+    if math.isnan(age):
+        band = max(mine, key=lambda i: (i.tier, i.risk)).age_band
+        said = []
+    else:
+        band = next(i.age_band for i in mine if i.child_age == age)
+        said = [f"youngest declared age: {plural(age, 'year')}"]
+    others = list(dict.fromkeys(i.age_band for i in mine if i.age_band != band))
+    if others:
+        said.append(f"also recorded: {', '.join(others)}")
+    return f"declared age band: {band}" + (f" ({', '.join(said)})" if said else "")
 
 
 #: Mode of a folder made for the drafts: they name the accounts of children and of the

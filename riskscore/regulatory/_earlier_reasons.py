@@ -1,0 +1,154 @@
+"""Reasons a review queue stored in riskscore's earlier wording, for the exports.
+
+Before review 38 (``Reasons: one wording a moderator reads``), a reason read ``description:
+value (+contribution); why``, with some descriptions and whys worded otherwise and values as
+the earlier ``format_value`` wrote them (``1 events``, ``0 %`` for a share under 1 %,
+``after 0.38 hours``). A queue keeps what it stored, so its older alerts hold reasons in that
+wording, which :func:`riskscore.model.scores.is_reason_text` (the current wording) does not
+read. :func:`exported_reason` takes a stored text in exactly that wording, a registered
+feature's earlier description and why around a value of the earlier grammar (numbers, units
+and channel names, never a person's words), and writes it in the current description and why
+with its value as recorded, marked as such: the value is not re-worded, since the earlier
+rounding lost what the current wording would say (``0 %`` may have been ``under 1 %``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from riskscore.features.registry import FEATURES
+from riskscore.model.scores import WHY_PREFIX, is_reason_text
+
+__all__ = ["EARLIER_MARK", "exported_reason"]
+
+#: After the value and contribution of a reason exported from its earlier wording.
+EARLIER_MARK = "as recorded in riskscore's earlier wording"
+
+#: The earlier (description, why) of each feature whose wording changed since; the others
+#: read as they do now.
+_EARLIER = {
+    "child_age": (
+        "the younger participant's declared age",
+        "victim selection targets young people; most recorded victims are 12-15",
+    ),
+    "n_events": (
+        "events in the conversation",
+        "describes the conversation; not a risk signal on its own",
+    ),
+    "span_hours": (
+        "time from the first to the last event",
+        "describes the conversation; not a risk signal on its own",
+    ),
+    "adult_message_share": (
+        "the older participant writes most messages",
+        "trust building is driven by the adult: attention, flattery, persistence",
+    ),
+    "adult_recent_share": (
+        "the older participant writes most of the recent messages",
+        "pressure and persistence late in a conversation",
+    ),
+    "adult_max_unanswered_run": (
+        "the older participant kept writing without replies",
+        "persistence toward a child who does not answer; pressure for a reply",
+    ),
+    "recent_rate_per_day": (
+        "events in the last day",
+        "describes intensity; a busy day is not risk on its own",
+    ),
+    "escalation_ratio": (
+        "contact is accelerating",
+        "escalation: contact becomes more frequent as the relationship intensifies",
+    ),
+    "child_night_share": (
+        "contact at night in the child's local time",
+        "risk assessment: contact when the child is less likely to be supervised",
+    ),
+    "child_recent_night_share": (
+        "recent contact at night in the child's local time",
+        "a shift of contact into the night as the relationship develops",
+    ),
+    "secure_move_speed": (
+        "a fast move from a visible channel to an ephemeral, encrypted or external one",
+        "how soon the move to a less observable surface came; online grooming can compress the "
+        "stages into an hour",
+    ),
+    "adult_media_rate": (
+        "media sent by the older participant",
+        "escalation toward exchanging images; desensitization",
+    ),
+    "child_media_rate": (
+        "media sent by the younger participant",
+        "requests for images are a documented later-stage behaviour",
+    ),
+    "adult_night_media_rate": (
+        "media sent by the older participant at night in the child's local time",
+        "images sent to a child when it is least likely to be supervised: escalation and risk "
+        "assessment together",
+    ),
+    "private_night_share": (
+        "contact on private channels at night in the child's local time",
+        "exclusivity and risk assessment together: unseen surfaces at unsupervised hours",
+    ),
+    "adult_minor_contact_share": (
+        "most of the older account's contacts are minors",
+        "an adult whose contacts are mostly children",
+    ),
+    "adult_unaccepted_requests": (
+        "contact requests by the older account never accepted",
+        "victim selection: broad, unsolicited approaches",
+    ),
+    "adult_unaccepted_share": (
+        "most of the older account's contact requests went unaccepted",
+        "unsolicited approaches that people decline",
+    ),
+    "adult_flagged_per_minor": (
+        "minors the older account contacted often blocked or reported it",
+        "the children an account approaches push back",
+    ),
+    "adult_supervised_minor_share": (
+        "the older account's contact with minors is mostly in group or public spaces",
+        "lowers risk: an adult who reaches children where others can see (a team's or a class's "
+        "channel, a public space) is not isolating them; grooming moves a child to one-to-one "
+        "contact and keeps it there",
+    ),
+}
+
+_NUMBER = r"-?(?:\d+(?:\.\d+)?(?:e[+-]\d+)?|inf)|nan"
+_UNITS = "%|years|hours|days|events a day|events|messages|accounts|requests|moves|channels"
+_WORDS = "unknown|yes|no|no move|public|group|direct|ephemeral|encrypted|external"
+#: What the earlier ``format_value`` wrote, then `` (+contribution)``.
+_VALUE_AND_PUSH = re.compile(
+    rf"(?:(?:after )?(?:{_NUMBER})(?: (?:{_UNITS}))?|{_WORDS}) \(\+(?:{_NUMBER})\)"
+)
+
+
+def exported_reason(text: object) -> str | None:
+    """The text an export quotes for a stored reason: ``text`` in the current wording
+    (:func:`~riskscore.model.scores.is_reason_text`) as it is; in exactly the earlier
+    wording, re-worded with its value as recorded and :data:`EARLIER_MARK`; any other text
+    (a platform's own wording, a file changed outside riskscore) None, never quoted.
+
+    Examples
+    --------
+    >>> text = exported_reason(
+    ...     "the older participant sent a contact request: yes (+0.50); a new contact with no "
+    ...     "mutual history: a stranger approaching a child"
+    ... )
+    >>> for part in text.split(", ", 1)[1].split(". "): print(part)
+    as recorded in riskscore's earlier wording
+    Why it can matter: a new contact with no mutual history: a stranger approaching a child
+    >>> exported_reason("the older participant sent a contact request: he said (+0.50)") is None
+    True
+    """
+    if is_reason_text(text):
+        return str(text)
+    if not isinstance(text, str):
+        return None
+    for spec in FEATURES:
+        description, why = _EARLIER.get(spec.name, (spec.description, spec.why))
+        head, tail = f"{description}: ", f"; {why}" if why else ""
+        middle = text[len(head) : len(text) - len(tail)]
+        if text.startswith(head) and text.endswith(tail) and _VALUE_AND_PUSH.fullmatch(middle):
+            worded = f"{spec.description}: {middle}, {EARLIER_MARK}"
+            return f"{worded}. {WHY_PREFIX}{spec.why}" if spec.why else worded
+    return None
