@@ -263,12 +263,17 @@ def render(result: dict[str, Any], seen: RobustnessReport, stress: RobustnessRep
         "above it is alerted.",
     ]
     stress_names = list(result["candidates"][0]["stress_pr_auc"])
+    # every candidate is measured on the same samples: their size once, first
+    size = {r.world: f"{r.n_conversations:,} / {r.n_grooming:,}" for r in stress.results}
     lines += [
         "",
-        "Stress worlds, PR-AUC:",
+        "Stress worlds, PR-AUC (PR-AUC on few grooming conversations is noisy):",
         "",
         "| candidate | " + " | ".join(stress_names) + " |",
         "|---|" + "---|" * len(stress_names),
+        "| sample: conversations / grooming | "
+        + " | ".join(size.get(n, "n/a") for n in stress_names)
+        + " |",
     ]
     for c in result["candidates"]:
         lines.append(

@@ -15,7 +15,9 @@ import numpy as np
 
 __all__ = [
     "MAX_SYNTHETIC_CONVERSATIONS",
+    "MIN_PREVALENCE",
     "check_open_share",
+    "check_prevalence",
     "check_sample",
     "check_seconds",
     "check_seed",
@@ -30,6 +32,12 @@ __all__ = [
 #: give them): about a day of work on two cores; more is refused rather than run for days,
 #: fill the disk or ask for more memory than there is.
 MAX_SYNTHETIC_CONVERSATIONS = 10_000_000
+
+#: Smallest prevalence a calibration or a re-weighting takes, and the distance from 1 of
+#: the largest (one conversation in a trillion). Nearer 0 or 1 the log-odds and the odds
+#: leave what a float computes with: at 1e-320 (a denormal) a calibrated risk is clamped
+#: to one value for every conversation, and a re-weighting to it overflows to infinity.
+MIN_PREVALENCE = 1e-12
 
 
 def is_int(value: object) -> TypeGuard[int | np.integer[Any]]:
@@ -129,6 +137,27 @@ def check_open_share(name: str, value: object) -> float:
     """
     if not is_real(value) or not 0.0 < value < 1.0:
         raise ValueError(f"{name} must be a number between 0 and 1 (both excluded), got {value!r}")
+    return float(value)
+
+
+def check_prevalence(name: str, value: object) -> float:
+    """A prevalence to calibrate or re-weight to: a number from :data:`MIN_PREVALENCE` to
+    ``1 - MIN_PREVALENCE``, or ValueError naming ``name``. A share of a sample that is
+    drawn or counted (``generate(prevalence=...)``) may be 0 or 1: :func:`check_share`.
+
+    Examples
+    --------
+    >>> check_prevalence("rare_prevalence", 1e-4)
+    0.0001
+    >>> check_prevalence("prevalence", 1e-320)
+    Traceback (most recent call last):
+    ValueError: prevalence must be a number from 1e-12 to 1 - 1e-12, got 1e-320
+    """
+    if not is_real(value) or not MIN_PREVALENCE <= value <= 1.0 - MIN_PREVALENCE:
+        raise ValueError(
+            f"{name} must be a number from {MIN_PREVALENCE:g} to 1 - {MIN_PREVALENCE:g}, "
+            f"got {value!r}"
+        )
     return float(value)
 
 

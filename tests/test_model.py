@@ -492,7 +492,7 @@ def test_at_prevalence_shifts_the_log_odds(
 def test_at_prevalence_refuses_what_is_not_a_prevalence(
     model: RiskModel, prevalence: float
 ) -> None:
-    with pytest.raises(ValueError, match="prevalence must be in"):
+    with pytest.raises(ValueError, match="prevalence must be a number from 1e-12 to"):
         model.at_prevalence(prevalence)
 
 

@@ -52,7 +52,7 @@ def test_counting_every_conversation_is_the_default(traffic: Traffic) -> None:
 @pytest.mark.parametrize(
     ("targets", "message"),
     [
-        ({"review_per_million": 0, "urgent_per_million": 0}, "above 0 and below 1,000,000"),
+        ({"review_per_million": 0, "urgent_per_million": 0}, "from 1e-06 and below 1,000,000"),
         ({"review_per_million": float("nan"), "urgent_per_million": 1}, "got nan"),
         ({"review_per_million": 500, "urgent_per_million": 900}, "cannot exceed"),
         ({"review_per_million": 800, "urgent_per_million": 100}, "too few to set a threshold"),

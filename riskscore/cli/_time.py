@@ -25,7 +25,7 @@ from riskscore._checks import (
 )
 from riskscore.io.schema import MAX_TIMESTAMP, MIN_TIMESTAMP
 from riskscore.io.text import is_number_text
-from riskscore.policy.volume import check_per_million
+from riskscore.policy.volume import MIN_PER_MILLION, check_per_million
 
 T = TypeVar("T", int, float)
 
@@ -287,9 +287,9 @@ def per_million(text: str) -> float:
     800.0
     >>> per_million("0")
     Traceback (most recent call last):
-    argparse.ArgumentTypeError: '0' is not a number of alerts per million above 0 and below 1000000
+    argparse.ArgumentTypeError: '0' is not a number of alerts per million in [1e-06, 1000000)
     """
-    message = f"{text!r} is not a number of alerts per million above 0 and below 1000000"
+    message = f"{text!r} is not a number of alerts per million in [{MIN_PER_MILLION:g}, 1000000)"
     return _by_rule(text, float, lambda v: check_per_million("value", v), message)
 
 

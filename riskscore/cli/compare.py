@@ -8,8 +8,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-
 from riskscore._words import plural
 from riskscore.batch.shadow import read_alert_ids, read_shadow_run
 from riskscore.cli._future_option import add_max_future_s_option
@@ -28,13 +26,14 @@ from riskscore.evaluation.compare import (
     compare_alert_sets,
     compare_models,
 )
+from riskscore.evaluation.labels import check_and_align
 from riskscore.evaluation.metrics import MAX_BOOTSTRAP
 from riskscore.exceptions import SchemaError
 from riskscore.features import extract_features
 from riskscore.io import read_messages
 from riskscore.io.files import check_not_inputs
 from riskscore.io.staging import staged_file
-from riskscore.model import align_labels, load_model
+from riskscore.model import load_model
 from riskscore.moderation import ReviewQueue
 from riskscore.moderation.learning import DecisionLabels, labels_from_queue
 from riskscore.synthetic import SyntheticData
@@ -138,18 +137,21 @@ def _labels(args: argparse.Namespace, since: int | None) -> DecisionLabels | Non
 
 def _bundles(
     args: argparse.Namespace, labels: DecisionLabels | None
-) -> tuple[ModelComparison, tuple[str, ...]]:
-    """Both bundles on the same events, and the columns of the events not read."""
+) -> tuple[ModelComparison, tuple[str, ...], str | None]:
+    """Both bundles on the same events, the columns of the events not read, and the label
+    scored against (None without --data)."""
     if args.model_a is None or args.model_b is None:
         raise ValueError("give two model bundles (MODEL_A MODEL_B), or --shadow-run DIR")
     bundles: tuple[NamedBundle, NamedBundle] = (args.model_a, args.model_b)
     a, b = (load_model(bundle.path) for bundle in bundles)
-    truth = None
+    truth = label = None
     if args.data is not None:
         data = SyntheticData.read(args.data, max_future_s=args.max_future_s)
         messages = data.messages
         features = extract_features(messages)
-        truth = np.asarray(align_labels(features, data.labels), dtype=bool)
+        # the truth, as `riskscore evaluate` scores (riskscore.evaluation.labels)
+        aligned = check_and_align(data.labels, features, messages)
+        truth, label = aligned.is_grooming, aligned.label
     else:
         messages = read_messages(args.events, max_future_s=args.max_future_s)
         features = extract_features(messages)
@@ -166,7 +168,7 @@ def _bundles(
         n_bootstrap=args.bootstrap,
         seed=args.seed,
     )
-    return comparison, messages.unread_columns
+    return comparison, messages.unread_columns, label
 
 
 def _shadow(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelComparison:
@@ -228,10 +230,12 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     if args.shadow_run is not None or args.shadow_alerts is not None:
         result = _shadow(args, labels).to_dict()
         result["unread_columns"] = []
+        result["label"] = None
     else:
-        comparison, unread = _bundles(args, labels)
+        comparison, unread, label = _bundles(args, labels)
         result = comparison.to_dict()
         result["unread_columns"] = list(unread)
+        result["label"] = label
         for model, bundle in zip(result["models"], (args.model_a, args.model_b), strict=True):
             model["path"] = str(bundle.path)  # the name as given, and where it resolved
     if result["decisions"] is not None:
@@ -258,6 +262,8 @@ def render(result: dict[str, Any]) -> None:
         f"{result['alerts_gained_by_b']} that A does not and misses {result['alerts_lost_by_b']} "
         "that A alerts"
     )
+    if result["label"] is not None:
+        print(f"  metrics against {result['label']}")
     for key, d in result["differences_b_minus_a"].items():
         if d["difference"] is None:  # undefined on these conversations (no positive)
             print(f"  {key:14s} B - A n/a (undefined on these conversations)")

@@ -50,6 +50,7 @@ from riskscore.cli import (
 )
 from riskscore.cli._once import OnceParser
 from riskscore.cli._quarantine import command_line_hint
+from riskscore.evaluation.records import jsonable
 from riskscore.exceptions import RiskscoreError
 from riskscore.io.raw import show
 
@@ -277,7 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = command.run(args, show)
         with _names_as_bytes():
             if args.json:
-                print(json.dumps(result, default=str))
+                # NaN (a metric undefined on this sample) is null: NaN is not JSON
+                print(json.dumps(jsonable(result), default=str))
             else:
                 command.render(result)
         sys.stdout.flush()  # a closed pipe fails here, not at interpreter exit

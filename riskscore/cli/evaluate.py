@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from typing import Any
 
 from riskscore._optional import import_extra
@@ -19,6 +20,8 @@ from riskscore.cli._progress import steps
 from riskscore.cli._time import seed, synthetic_conversations, whole_number
 from riskscore.cli._unread import unread_note
 from riskscore.evaluation import evaluate
+from riskscore.evaluation.labels import LABEL_COLUMNS
+from riskscore.evaluation.markdown import with_ci
 from riskscore.evaluation.metrics import MAX_BOOTSTRAP
 from riskscore.evaluation.report import REPORT_FILES
 from riskscore.evaluation.robustness import EVALUATION_WORLD_SEEDS, evaluate_worlds, unseen_worlds
@@ -85,6 +88,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=300_000,
         help="event budget of the early-detection replay (adults sampled above it; 0: off)",
     )
+    parser.add_argument(
+        "--label",
+        choices=LABEL_COLUMNS,
+        default=None,
+        help="with --data, the label to score against (default: the ground truth "
+        "is_grooming_true when labels.parquet has it, else the observed is_grooming)",
+    )
     parser.add_argument("--no-plots", action="store_true", help="write no PNG plots")
     add_max_future_s_option(parser)
 
@@ -117,6 +127,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             n_bootstrap=args.bootstrap,
             seed=args.seed,
             replay_events=args.replay_events,
+            label=args.label,
         )
         step("write")
         files = report.save(args.out, plots=not args.no_plots)
@@ -125,6 +136,8 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     return {
         "files": [str(p) for p in files],
         "n_conversations": report.n_conversations,
+        "label": report.label,
+        "n_label_differs": report.n_label_differs,
         "prevalence": report.prevalence,
         "pr_auc": report.pr_auc,
         "pr_auc_ci": list(report.pr_auc_ci),
@@ -146,6 +159,11 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 
 def run_worlds(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     """``--worlds N``: the robustness report of one model."""
+    if args.label is not None:
+        raise ValueError(
+            f"--label {args.label}: --worlds always scores against the ground truth of the "
+            "worlds it generates; --label is for --data"
+        )
     total = len(EVALUATION_WORLD_SEEDS)
     if args.first_world + args.worlds > total:
         raise ValueError(
@@ -172,12 +190,17 @@ def run_worlds(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             md_path.write_text(report.to_markdown(), encoding="utf-8")
         files = [args.out / name for name in ROBUSTNESS_FILES]
     summary = report.summary()
+    # every world's sample has both classes (world_samples), so PR-AUC has a worst world
+    worst = next(r for r in report.results if r.world == summary["pr_auc"]["worst_world"])
     return {
         "files": [str(p) for p in files],
         "worlds": len(report.results),
         "median_pr_auc": summary["pr_auc"]["median"],
         "worst_pr_auc": summary["pr_auc"]["worst"],
-        "worst_world": summary["pr_auc"]["worst_world"],
+        "worst_world": worst.world,
+        # PR-AUC on few grooming conversations is noisy: the worst world's sample size
+        "worst_world_conversations": worst.n_conversations,
+        "worst_world_grooming": worst.n_grooming,
     }
 
 
@@ -185,19 +208,23 @@ def render(result: dict[str, Any]) -> None:
     if "worlds" in result:
         print(
             f"{result['worlds']} worlds: median PR-AUC {result['median_pr_auc']:.3f}, worst "
-            f"{result['worst_pr_auc']:.3f} ({result['worst_world']})"
+            f"{result['worst_pr_auc']:.3f} ({result['worst_world']}: "
+            f"{result['worst_world_grooming']:,} grooming of "
+            f"{result['worst_world_conversations']:,} conversations)"
         )
         for path in result["files"]:
             print(f"wrote {path}")
         return
-    lo, hi = result["pr_auc_ci"]
     print(
-        f"evaluated {result['n_conversations']} conversations "
+        f"evaluated {result['n_conversations']} conversations against {result['label']} "
         f"(prevalence {result['prevalence']:.4f})"
     )
-    print(f"  PR-AUC   {result['pr_auc']:.3f} [{lo:.3f}, {hi:.3f}]")
-    lo, hi = result["roc_auc_ci"]
-    print(f"  ROC-AUC  {result['roc_auc']:.3f} [{lo:.3f}, {hi:.3f}]")
+    if result["n_label_differs"]:
+        print(f"  {result['n_label_differs']} observed labels (is_grooming) differ from the truth")
+    # JSON has no NaN: an interval without bootstrap replicates comes back as nulls
+    for name, key in (("PR-AUC ", "pr_auc"), ("ROC-AUC", "roc_auc")):
+        low, high = (math.nan if v is None else v for v in result[f"{key}_ci"])
+        print(f"  {name}  {with_ci(result[key], (low, high))}")
     print(
         f"  review tier: precision {result['review_precision']:.3f}, recall "
         f"{result['review_recall']:.3f}, F0.5 {result['review_f05']:.3f}, adult F0.5 "

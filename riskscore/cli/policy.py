@@ -23,6 +23,7 @@ from riskscore.cli._paths import MODEL_HELP, bundle_dir, path_argument
 from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import add_errors_option
 from riskscore.cli._time import per_million, seed, share, synthetic_conversations
+from riskscore.evaluation.labels import label_values
 from riskscore.evaluation.policy_check import check_policy
 from riskscore.features import extract_features
 from riskscore.io.readers import read_messages
@@ -228,7 +229,8 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         step("score")
         scores = load_model(args.model).score(messages)
         step("check")
-        check = check_policy(policy, scores, labels.conversation_id, labels.is_grooming)
+        label, truth = label_values(labels)  # the truth, as `riskscore evaluate` scores
+        check = check_policy(policy, scores, labels.conversation_id, truth)
     guards = policy.to_mapping()["guards"]
     return {
         "action": "check",
@@ -236,6 +238,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         "valid": True,
         "guards": guards,
         "data": source,
+        "label": label,
         **check.to_dict(),
     }
 
@@ -258,7 +261,7 @@ def render(result: dict[str, Any]) -> None:
     )
     print(
         f"on {result['data']}: {result['n_conversations']} conversations, "
-        f"{result['n_grooming']} grooming\n"
+        f"{result['n_grooming']} grooming (by {result['label']})\n"
     )
     print("at the policy's thresholds:")
     print(

@@ -217,6 +217,15 @@ def _body_timeout(seconds: float | None) -> float:
     return seconds
 
 
+def _body_bytes(mib: float) -> int:
+    """``--max-body-mb`` in bytes, at least one (the config's rule, named by the option):
+    a size whose bytes a float does not hold (1e308 MiB) or below one byte is refused."""
+    size = mib * 1024 * 1024
+    if not 1.0 <= size < math.inf:
+        raise ValueError(f"--max-body-mb must give a whole number of bytes >= 1, got {mib!r} MiB")
+    return int(size)
+
+
 def _need_extra() -> None:
     if _MISSING is not None:
         raise missing_extra("serve", "riskscore serve", _MISSING) from _MISSING
@@ -349,7 +358,7 @@ def _config(args: argparse.Namespace) -> ServeConfig:
         part=Part(args.part),
         checkpoint_every_s=args.checkpoint_every_s,
         max_batch_ids=args.max_batch_ids,
-        max_body_bytes=int(args.max_body_mb * 1024 * 1024),
+        max_body_bytes=_body_bytes(args.max_body_mb),
         body_timeout_s=_body_timeout(args.body_timeout_s),
         api_token=api_token,
         trusted_header=args.trusted_header,

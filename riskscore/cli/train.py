@@ -105,7 +105,9 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             max_future_s=args.max_future_s,
             progress=step,
         )
-    return {"model": str(result.directory), "metrics": result.metrics}
+    # None for a worlds recipe: each world is measured against its truth
+    label = result.model.metadata["training"].get("metrics_label")
+    return {"model": str(result.directory), "metrics": result.metrics, "metrics_label": label}
 
 
 def _from_queue(args: argparse.Namespace) -> dict[str, Any]:
@@ -143,5 +145,7 @@ def render(result: dict[str, Any]) -> None:
             )
         print(f"  note: {labels['selection_bias']}")
         return
+    if result["metrics_label"] is not None:
+        print(f"  held-out metrics against {result['metrics_label']}")
     for key, value in result["metrics"].items():
         print(f"  {key:34s} {value:.4g}")

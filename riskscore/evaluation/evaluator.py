@@ -39,7 +39,7 @@ import numpy.typing as npt
 
 import riskscore.evaluation.metrics as em
 from riskscore._checks import check_open_share, check_seed, check_whole, is_real
-from riskscore.evaluation.labels import check_and_align
+from riskscore.evaluation.labels import check_and_align, scored_label
 from riskscore.evaluation.replay import latency_penalty, replay
 from riskscore.evaluation.report import EvaluationReport
 from riskscore.evaluation.results import (
@@ -142,6 +142,7 @@ def evaluate(
     replay_events: int = 300_000,
     latency_p: float = DEFAULT_LATENCY_P,
     n_bins: int = 10,
+    label: str | None = None,
 ) -> EvaluationReport:
     """Measure a model on labelled conversations held out from its training.
 
@@ -153,7 +154,8 @@ def evaluate(
         Events of the evaluation conversations.
     labels : riskscore.synthetic.Labels or alike
         ``conversation_id``, ``is_grooming``, ``onset_index`` and ``adult_id``, one row per
-        conversation of ``messages`` (e.g. read from ``labels.parquet``).
+        conversation of ``messages`` (e.g. read from ``labels.parquet``), and optionally the
+        ground truth ``is_grooming_true``.
     policy : AlertPolicy, optional
         Thresholds of the operating points; :meth:`AlertPolicy.default` when omitted.
     n_bootstrap : int, default 200
@@ -169,6 +171,14 @@ def evaluate(
         Steepness of the latency penalty of latency-weighted F1.
     n_bins : int, default 10
         Equal-width bins for the expected calibration error.
+    label : {None, "is_grooming_true", "is_grooming"}, default None
+        The label to score against. None: the ground truth ``is_grooming_true`` when the
+        labels carry it (the generator's :class:`riskscore.synthetic.Labels` do; labels read
+        from a file without the column do not, ``truth_given``), else the observed
+        ``is_grooming``.
+        ``"is_grooming"`` measures against the observed, possibly noisy, label. The report
+        names it (``label``) and counts the observed labels that differ from the truth
+        (``n_label_differs``).
 
     Returns
     -------
@@ -178,7 +188,10 @@ def evaluate(
     ------
     SchemaError
         The labels do not match the messages (missing, extra or duplicate conversation
-        ids, an adult who is not a participant, an onset outside its conversation).
+        ids, an adult who is not a participant, an onset outside its conversation), or
+        ``label="is_grooming_true"`` and they carry no truth.
+    ValueError
+        A parameter out of its range, or ``label`` not one of the above.
 
     Examples
     --------
@@ -189,6 +202,8 @@ def evaluate(
     True
     >>> report.early_detection is not None and report.early_detection.latency_weighted_f1 >= 0
     True
+    >>> report.label
+    'is_grooming_true'
     """
     check_seed(seed)
     check_whole("n_bootstrap", n_bootstrap, 0, em.MAX_BOOTSTRAP)
@@ -197,10 +212,11 @@ def evaluate(
     if not is_real(latency_p) or latency_p <= 0:
         raise ValueError(f"latency_p must be a positive finite number, got {latency_p!r}")
     check_whole("n_bins", n_bins, 1, em.MAX_BINS)
+    scored_label(label, has_truth=True)  # a misspelt label fails before the work
     policy = policy or AlertPolicy.default()
     msgs = read_messages(messages)
     features = extract_features(msgs)
-    truth = check_and_align(labels, features, msgs)
+    truth = check_and_align(labels, features, msgs, label)
     y = truth.is_grooming
     if not y.any() or y.all():
         raise SchemaError(
@@ -267,6 +283,8 @@ def evaluate(
         n_adults=n_adults,
         n_grooming_adults=int(adult_truth.sum()),
         prevalence=float(y.mean()),
+        label=truth.label,
+        n_label_differs=truth.n_label_differs,
         **em.headline_fields(values, confidence, n_bootstrap),
         threshold_at_precision_90=float(values["threshold_at_precision"][0]),
         operating_points=tuple(points),

@@ -16,28 +16,82 @@ from riskscore.model.labels import label_positions, same_kind_label_ids
 from riskscore.synthetic.labels import boolean_labels, onset_indexes
 
 _REQUIRED = ("conversation_id", "is_grooming", "onset_index", "adult_id")
+#: The label columns an evaluation may score against: the ground truth, and the observed
+#: label (equal to it unless label noise flipped some, docs/synthetic.md).
+LABEL_COLUMNS = ("is_grooming_true", "is_grooming")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class AlignedLabels:
-    """Ground truth in the order of the feature table."""
+    """Ground truth in the order of the feature table.
+
+    ``is_grooming`` holds the values of the column named by ``label``;
+    ``n_label_differs`` counts the conversations whose observed label differs from the
+    truth (0 when the labels carry no truth).
+    """
 
     is_grooming: npt.NDArray[np.bool_]
     onset_index: npt.NDArray[np.int64]
     adult_id: npt.NDArray[Any]
+    label: str
+    n_label_differs: int
 
 
 def _example(values: npt.NDArray[Any]) -> str:
     return repr(values[0].item() if hasattr(values[0], "item") else values[0])
 
 
-def check_and_align(labels: Any, features: FeatureTable, messages: MessageTable) -> AlignedLabels:
+def scored_label(label: str | None, has_truth: bool) -> str:
+    """The column an evaluation scores against: ``label``, or by default (None) the truth
+    ``is_grooming_true`` when the labels carry it and the observed ``is_grooming`` when not.
+
+    Raises
+    ------
+    ValueError
+        ``label`` is not None nor one of :data:`LABEL_COLUMNS`.
+    SchemaError
+        ``label`` is ``"is_grooming_true"`` and the labels carry no truth.
+    """
+    if label is not None and label not in LABEL_COLUMNS:
+        raise ValueError(
+            f"label must be one of {', '.join(map(repr, LABEL_COLUMNS))} or None (the truth "
+            f"when the labels carry it), got {label!r}"
+        )
+    if label == LABEL_COLUMNS[0] and not has_truth:
+        raise SchemaError(
+            "labels lack is_grooming_true, the label asked to score against; score against "
+            "the observed label is_grooming (label='is_grooming', or the default)",
+            column=LABEL_COLUMNS[0],
+        )
+    return label or LABEL_COLUMNS[0 if has_truth else 1]
+
+
+def has_truth(labels: Any) -> bool:
+    """Whether ``labels`` carry a ground truth ``is_grooming_true`` that was given, not
+    copied from ``is_grooming`` (:attr:`riskscore.synthetic.Labels.truth_given`)."""
+    given = getattr(labels, "is_grooming_true", None) is not None
+    return given and bool(getattr(labels, "truth_given", True))
+
+
+def label_values(labels: Any, label: str | None = None) -> tuple[str, npt.NDArray[np.bool_]]:
+    """The column to score against (:func:`scored_label`) and its values, in the labels'
+    row order, for measures that align labels themselves (``riskscore policy check``)."""
+    column = scored_label(label, has_truth(labels))
+    return column, boolean_labels(getattr(labels, column), column)
+
+
+def check_and_align(
+    labels: Any, features: FeatureTable, messages: MessageTable, label: str | None = None
+) -> AlignedLabels:
     """Labels aligned with ``features``, or a SchemaError saying how they do not match.
 
     Refused: missing attributes, duplicate, missing or extra conversation ids,
     an ``adult_id`` that is not a participant of its conversation, and onsets
-    outside their conversation (or set on a benign one).
+    outside their conversation (or set on a benign one). ``label``: the column to
+    score against (:func:`scored_label`).
     """
+    noisy = has_truth(labels)
+    column = scored_label(label, noisy)
     lacking = [name for name in _REQUIRED if not hasattr(labels, name)]
     if lacking:
         raise SchemaError(
@@ -45,7 +99,7 @@ def check_and_align(labels: Any, features: FeatureTable, messages: MessageTable)
             "labels.parquet written by `riskscore generate` (riskscore.synthetic.Labels)"
         )
     pos = label_positions(labels.conversation_id, features.conversation_id)
-    truth = align_labels(features, labels)
+    observed = align_labels(features, labels)
     onset = onset_indexes(labels.onset_index)[pos]
     given = np.asanyarray(labels.adult_id)  # DecimalIds kept as they are
     # account ids are integers held as decimal text where one is beyond int64
@@ -68,19 +122,24 @@ def check_and_align(labels: Any, features: FeatureTable, messages: MessageTable)
     n_events = messages.segment_ends - messages.segment_starts
     # an onset is the truth's: -1 for a truly benign conversation, even one label noise
     # labelled grooming (docs/synthetic.md), so it is checked against the truth when given
-    noisy = getattr(labels, "is_grooming_true", None) is not None
-    column = "is_grooming_true" if noisy else "is_grooming"
-    grooming = boolean_labels(labels.is_grooming_true, column)[pos] if noisy else truth
+    truth = "is_grooming_true" if noisy else "is_grooming"
+    grooming = boolean_labels(labels.is_grooming_true, truth)[pos] if noisy else observed
     bad_onset = np.where(grooming, (onset < 0) | (onset >= n_events), onset != -1)
     if np.any(bad_onset):
         bad = np.flatnonzero(bad_onset)
         raise SchemaError(
             f"labels do not match the messages: conversation "
             f"{_example(features.conversation_id[bad])} has onset_index {int(onset[bad[0]])} "
-            f"but {int(n_events[bad[0]])} events ({column}={bool(grooming[bad[0]])}; "
+            f"but {int(n_events[bad[0]])} events ({truth}={bool(grooming[bad[0]])}; "
             f"{len(bad)} conversations affected). A grooming onset must index an event of its "
             "conversation and a benign conversation's onset must be -1.",
             column="onset_index",
             value=int(onset[bad[0]]),
         )
-    return AlignedLabels(is_grooming=truth, onset_index=onset, adult_id=adult)
+    return AlignedLabels(
+        is_grooming=grooming if column == LABEL_COLUMNS[0] else observed,
+        onset_index=onset,
+        adult_id=adult,
+        label=column,
+        n_label_differs=int(np.count_nonzero(observed != grooming)),
+    )

@@ -30,6 +30,20 @@ def with_ci(value: float, ci: tuple[float, float], digits: int = 3) -> str:
     return f"{num(value, digits)} [{num(ci[0], digits)}, {num(ci[1], digits)}]"
 
 
+def scored_against(report: EvaluationResults) -> str:
+    """The sentence that names the label a report scored against (and the noise seen)."""
+    if report.label == "is_grooming_true":
+        return (
+            "Scored against the ground truth `is_grooming_true`; "
+            f"{report.n_label_differs} conversations' observed label `is_grooming` differs."
+        )
+    return "Scored against the observed label `is_grooming`, " + (
+        f"which differs from the ground truth for {report.n_label_differs} conversations."
+        if report.n_label_differs
+        else "equal to the ground truth where one was given."
+    )
+
+
 def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
     """Markdown text of a report; ``plots`` are file names of PNGs written beside it."""
     pct = f"{100 * report.confidence:g} %"
@@ -42,6 +56,7 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
         f"{report.n_conversations} conversations, {report.n_grooming} grooming "
         f"(prevalence {report.prevalence:.4f}), {report.n_adults} adult accounts of which "
         f"{report.n_grooming_adults} with a grooming conversation.",
+        scored_against(report),
         f"Intervals: {pct} percentile bootstrap over adult accounts, {report.n_bootstrap} "
         f"replicates, seed {report.seed}.",
         "",

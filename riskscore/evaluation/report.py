@@ -26,9 +26,15 @@ class EvaluationReport(EvaluationResults):
     Attributes
     ----------
     n_conversations, n_grooming, n_adults, n_grooming_adults : int
-        Size of the evaluation set (adults as in ``labels.adult_id``).
+        Size of the evaluation set (adults as in ``labels.adult_id``; grooming by ``label``).
     prevalence : float
-        Share of grooming conversations.
+        Share of grooming conversations (by ``label``).
+    label : str
+        The label scored against: ``"is_grooming_true"`` (the ground truth) or
+        ``"is_grooming"`` (the observed label), see :func:`evaluate`.
+    n_label_differs : int
+        Conversations whose observed label differs from the truth (label noise); 0 when
+        the labels carry no truth.
     pr_auc, roc_auc : float
         Area under the precision-recall curve (average precision) and the ROC curve.
     pr_auc_ci, roc_auc_ci : tuple of float

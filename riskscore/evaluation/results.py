@@ -208,6 +208,8 @@ class EvaluationResults:
     n_adults: int
     n_grooming_adults: int
     prevalence: float
+    label: str
+    n_label_differs: int
     pr_auc: float
     pr_auc_ci: Interval
     roc_auc: float

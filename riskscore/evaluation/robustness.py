@@ -22,7 +22,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from riskscore._checks import check_open_share, check_sample, check_whole
+from riskscore._checks import check_prevalence, check_sample, check_whole
 from riskscore.evaluation.records import jsonable
 from riskscore.features import FeatureTable, extract_features
 from riskscore.io.markdown import markdown_row, markdown_text
@@ -203,14 +203,15 @@ class RobustnessReport:
     def to_markdown(self) -> str:
         """The per-world table and the summary, as Markdown."""
         lines = [
-            f"PR-AUC at prevalence {self.prevalence:g} and re-weighted to "
-            f"{self.rare_prevalence:g}; "
+            f"Sample size of each world (conversations, of which grooming: PR-AUC and recall "
+            f"on few grooming conversations are noisy); PR-AUC at prevalence "
+            f"{self.prevalence:g} and re-weighted to {self.rare_prevalence:g}; "
             "recall and alerts at the policy's thresholds; alerts per million benign "
             "conversations; share of each benign look-alike kind alerted.",
             "",
-            "| world | PR-AUC | PR-AUC rare | recall | urgent recall | alerts/M | urgent/M | "
-            "minor-minor | adult-adult | family | coach | unknown ages |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| world | conversations | grooming | PR-AUC | PR-AUC rare | recall | urgent recall "
+            "| alerts/M | urgent/M | minor-minor | adult-adult | family | coach | unknown ages |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in self.results:
             look = [r.lookalike_alerted.get(k, math.nan) for k in LOOKALIKES]
@@ -218,6 +219,8 @@ class RobustnessReport:
                 markdown_row(
                     [
                         markdown_text(r.world),  # a world's name: any printable text
+                        f"{r.n_conversations:,}",
+                        f"{r.n_grooming:,}",  # PR-AUC on few positives is noisy
                         f"{r.pr_auc:.3f}",
                         f"{r.pr_auc_rare:.3f}",
                         _pct(r.recall_review),
@@ -362,7 +365,7 @@ def evaluate_samples(
     rare_prevalence: float = 1e-4,
 ) -> RobustnessReport:
     """Score each sample and measure it (see :func:`evaluate_worlds`)."""
-    check_open_share("rare_prevalence", rare_prevalence)
+    check_prevalence("rare_prevalence", rare_prevalence)
     results = tuple(
         evaluate_world(
             s.name,
@@ -413,8 +416,8 @@ def evaluate_worlds(
     ------
     ValueError
         ``n_conversations`` below 1, ``prevalence`` outside [0, 1], ``rare_prevalence``
-        outside (0, 1) or ``seed`` below 0 (or not an integer), before any sample is drawn;
-        the message names it and its value.
+        outside [1e-12, 1 - 1e-12] (:func:`~riskscore._checks.check_prevalence`) or ``seed``
+        below 0 (or not an integer), before any sample is drawn; the message names it and its value.
 
     Examples
     --------
@@ -425,7 +428,7 @@ def evaluate_worlds(
     >>> [r.world for r in report.results]
     ['drawn-1000', 'drawn-1001']
     """
-    check_open_share("rare_prevalence", rare_prevalence)
+    check_prevalence("rare_prevalence", rare_prevalence)
     samples = world_samples(
         worlds, n_conversations=n_conversations, prevalence=prevalence, seed=seed
     )

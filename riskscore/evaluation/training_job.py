@@ -13,6 +13,7 @@ import numpy.typing as npt
 import riskscore.evaluation.metrics as em
 from riskscore import synthetic
 from riskscore._checks import check_open_share, check_sample, check_seconds, check_whole
+from riskscore.evaluation.labels import check_and_align
 from riskscore.evaluation.robustness import evaluate_worlds, unseen_worlds
 from riskscore.evaluation.splits import split_by_adult
 from riskscore.features import FeatureTable, extract_features
@@ -100,7 +101,9 @@ def train_model(
     default world and ``n_worlds`` drawn worlds, ``n_conversations`` each at
     ``prevalence``) and is measured on five worlds it never saw. With ``data_dir``
     (``events.parquet`` and ``labels.parquet``) it is trained on those conversations
-    and measured on held-out adult accounts.
+    (their observed label ``is_grooming``) and measured on held-out adult accounts
+    against the truth ``is_grooming_true`` where the labels carry it, as
+    :func:`riskscore.evaluate` scores (recorded as ``metadata["training"]["metrics_label"]``).
 
     Parameters
     ----------
@@ -157,16 +160,21 @@ def train_model(
         progress("data")
         stored = synthetic.SyntheticData.read(data_dir, max_future_s=max_future_s)
         features = extract_features(stored.messages)
-        y = align_labels(features, stored.labels)
+        y = align_labels(features, stored.labels)  # learnt from: the observed label
+        # measured against: the truth, as `riskscore evaluate` scores (scored_label)
+        scored = check_and_align(stored.labels, features, stored.messages)
         train_idx, test_idx = split_by_adult(
             features.adult_id, test_fraction=test_fraction, seed=seed
         )
         progress("fit")
         model = fit_risk_model(features.take(train_idx), y[train_idx], seed=seed)
         progress("evaluate")
-        metrics = holdout_metrics(model, features.take(test_idx), y[test_idx], policy)
+        metrics = holdout_metrics(
+            model, features.take(test_idx), scored.is_grooming[test_idx], policy
+        )
         model.metadata["training"]["source"] = str(data_dir)
         model.metadata["training"]["test_fraction"] = test_fraction
+        model.metadata["training"]["metrics_label"] = scored.label
     model.metadata["metrics"] = metrics
     progress("save")
     save_model(model, out_dir)

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from riskscore._checks import is_real
+from riskscore._checks import check_prevalence, is_real
 from riskscore.exceptions import ModelIntegrityError
 
 __all__ = ["Platt", "platt_risk"]
@@ -90,9 +90,9 @@ class Platt:
         )
 
     def at_prevalence(self, prevalence: float) -> Platt:
-        """The same calibration moved to another prevalence (shifted log-odds)."""
-        if not 0 < prevalence < 1:
-            raise ValueError(f"prevalence must be in (0, 1), got {prevalence!r}")
+        """The same calibration moved to another prevalence (shifted log-odds); ValueError
+        for a prevalence outside :func:`~riskscore._checks.check_prevalence`'s range."""
+        prevalence = check_prevalence("prevalence", prevalence)
         shift = _logit(prevalence) - _logit(self.prevalence)
         return Platt(a=self.a, b=self.b - shift, prevalence=prevalence)
 

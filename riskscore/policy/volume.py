@@ -19,6 +19,7 @@ from typing import Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._checks import MIN_PREVALENCE, is_real
 from riskscore.policy.alert_policy import AlertPolicy
 from riskscore.policy.bands import AgeBand
 
@@ -120,10 +121,20 @@ def alerts_per_million(policy: AlertPolicy, traffic: Traffic) -> tuple[float, fl
     return 1e6 * float(np.mean(tiers >= 1)), 1e6 * float(np.mean(tiers >= 2))
 
 
+#: Smallest target alert volume per million conversations: the smallest share alerted
+#: that a threshold is computed for (:data:`riskscore._checks.MIN_PREVALENCE`, one
+#: conversation in a trillion).
+MIN_PER_MILLION: Final = 1e6 * MIN_PREVALENCE
+
+
 def check_per_million(name: str, value: object) -> float:
-    """The one rule for a target alert volume: a number above 0 and below a million."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 < value < 1e6:
-        raise ValueError(f"{name} must be a number above 0 and below 1,000,000, got {value!r}")
+    """The one rule for a target alert volume: a number from :data:`MIN_PER_MILLION`
+    and below a million (a share alerted is a prevalence of alerts: the rule of
+    :func:`riskscore._checks.check_prevalence`, in alerts per million)."""
+    if not is_real(value) or not MIN_PER_MILLION <= value < 1e6:
+        raise ValueError(
+            f"{name} must be a number from {MIN_PER_MILLION:g} and below 1,000,000, got {value!r}"
+        )
     return float(value)
 
 

@@ -150,6 +150,11 @@ class Labels:
         Name of the scenario that generated the conversation (str).
     is_grooming_true : array of shape (n_conversations,), optional
         Ground truth (bool); defaults to a copy of ``is_grooming``.
+    truth_given : bool
+        Whether the ground truth was given (the generator's labels, a file with an
+        ``is_grooming_true`` column) rather than copied from ``is_grooming``: an
+        evaluation scores against the truth only where it was given, and
+        :meth:`to_arrow` writes no copy as truth.
 
     Examples
     --------
@@ -165,10 +170,12 @@ class Labels:
     adult_id: npt.NDArray[Any]
     scenario: npt.NDArray[np.str_]
     is_grooming_true: BoolArray = field(default=None)  # type: ignore[arg-type]
+    truth_given: bool = True
 
     def __post_init__(self) -> None:
         if self.is_grooming_true is None:
             object.__setattr__(self, "is_grooming_true", np.array(self.is_grooming, dtype=bool))
+            object.__setattr__(self, "truth_given", False)
         n = len(self.conversation_id)
         for name in LABEL_FILE_COLUMNS:
             values = getattr(self, name)
@@ -193,6 +200,7 @@ class Labels:
         >>> generate(10, seed=0).labels.to_arrow().column_names[-2:]
         ['scenario', 'is_grooming_true']
         """
+        truth = {"is_grooming_true": pa.array(self.is_grooming_true, type=pa.bool_())}
         return pa.table(
             {
                 "conversation_id": self.conversation_id,
@@ -200,7 +208,7 @@ class Labels:
                 "onset_index": pa.array(self.onset_index, type=pa.int64()),
                 "adult_id": self.adult_id,
                 "scenario": pa.array(self.scenario.astype(str), type=pa.string()),
-                "is_grooming_true": pa.array(self.is_grooming_true, type=pa.bool_()),
+                **(truth if self.truth_given else {}),
             }
         )
 
@@ -259,7 +267,13 @@ class Labels:
         optional = [c for c in ("is_grooming_true",) if c in table.column_names]
         for name in (*_LABEL_COLUMNS, *optional):
             if table.column(name).null_count:
-                raise SchemaError(f"labels column {name!r} holds nulls", column=name)
+                row = int(np.flatnonzero(table.column(name).is_null().to_numpy(False))[0])
+                raise SchemaError(
+                    f"labels column {name!r} row {row} is null "
+                    f"({table.column(name).null_count} nulls): every conversation needs a value",
+                    column=name,
+                    row=row,
+                )
 
         def column(name: str) -> npt.NDArray[Any]:
             return np.asarray(table.column(name).to_numpy(zero_copy_only=False))
