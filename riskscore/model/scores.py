@@ -13,6 +13,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from riskscore._units import DAY_S, HOUR_S, MINUTE_S
 from riskscore._words import duration_text, number_text, plural
 from riskscore.features.registry import FEATURES
 from riskscore.io.schema import CHANNEL_NAMES
@@ -203,14 +204,16 @@ def format_value(unit: str, value: float) -> str:
     if unit in _COUNTS:
         return plural(round(value), _COUNTS[unit])
     if unit == "hours":
-        return duration_text(max(value, 0.0) * 3600.0)
+        return duration_text(max(value, 0.0) * HOUR_S)
     if unit == "events/day":
         return f"{plural(value, 'event')} a day"
     if unit == "exp(-days)":  # exp(-delay / 1 day): worded as the delay it encodes
         if not value > 0.0:
             return "no move"
-        seconds = -86_400.0 * math.log(min(value, 1.0))
-        return "within the first minute" if seconds < 60.0 else f"after {duration_text(seconds)}"
+        seconds = -DAY_S * math.log(min(value, 1.0))
+        return (
+            "within the first minute" if seconds < MINUTE_S else f"after {duration_text(seconds)}"
+        )
     return number_text(value)  # ratios and 0-1 scores: a number
 
 
