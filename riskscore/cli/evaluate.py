@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from riskscore._optional import import_extra
+from riskscore._words import plural
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import (
     MODEL_HELP,
@@ -184,15 +185,16 @@ def run_worlds(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 def render(result: dict[str, Any]) -> None:
     if "worlds" in result:
         print(
-            f"{result['worlds']} worlds: median PR-AUC {result['median_pr_auc']:.3f}, worst "
-            f"{result['worst_pr_auc']:.3f} ({result['worst_world']})"
+            f"{plural(result['worlds'], 'world')}: median PR-AUC "
+            f"{result['median_pr_auc']:.3f}, worst {result['worst_pr_auc']:.3f} "
+            f"({result['worst_world']})"
         )
         for path in result["files"]:
             print(f"wrote {path}")
         return
     lo, hi = result["pr_auc_ci"]
     print(
-        f"evaluated {result['n_conversations']} conversations "
+        f"evaluated {plural(result['n_conversations'], 'conversation')} "
         f"(prevalence {result['prevalence']:.4f})"
     )
     print(f"  PR-AUC   {result['pr_auc']:.3f} [{lo:.3f}, {hi:.3f}]")
