@@ -22,9 +22,9 @@ from typing import Any, Final
 import pytest
 from conformance_cases import N_HUB_STREAMS, N_STREAMS
 from conformance_helpers import Stream, draw_streams, event_streams
+from features_helpers import UncompiledKernel
 from pyspark.sql import SparkSession
 from spark_helpers import JAVA_MISSING, java, shared_session
-from test_features import UncompiledKernel
 from xdist.scheduler import LoadFileScheduling
 
 #: The files whose tests run on the shared Spark session: sent to one worker as one unit.
@@ -69,7 +69,8 @@ SLOWEST_FIRST: Final = (
     "tests/test_out_of_core_hostile.py",
     "tests/test_serve_api.py",
     "tests/test_serve_browser.py",
-    "tests/test_features.py",
+    "tests/test_features_kernel.py",
+    "tests/test_features_table.py",
     "tests/test_jit_cache.py",
     "tests/test_regulatory_export.py",
     "tests/test_transparency.py",
