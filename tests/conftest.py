@@ -20,6 +20,23 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 import pytest
+
+#: Helper modules that hold assertions of the test files they were split from: pytest
+#: rewrites their asserts as it does a test file's (so a failure shows the values). Before
+#: any import of them.
+pytest.register_assert_rewrite(
+    "bundle_helpers",
+    "cli_helpers",
+    "features_helpers",
+    "io_helpers",
+    "io_hostile_helpers",
+    "model_helpers",
+    "online_helpers",
+    "out_of_core_helpers",
+    "synapse_helpers",
+    "synthetic_helpers",
+)
+
 from conformance_cases import N_HUB_STREAMS, N_STREAMS
 from conformance_helpers import Stream, draw_streams, event_streams
 from features_helpers import UncompiledKernel
@@ -52,6 +69,8 @@ SLOWEST_FIRST: Final = (
     "tests/test_learning.py",
     "notebooks/02_evaluation.ipynb",
     "tests/test_online_hardening.py",
+    "tests/test_synapse_homeserver.py",
+    "tests/test_synapse_module.py",
     "tests/test_synapse.py",
     "tests/test_model.py",
     "tests/test_model_training.py",
@@ -65,6 +84,7 @@ SLOWEST_FIRST: Final = (
     "tests/test_synthetic_parameters.py",
     "tests/test_queue.py",
     "tests/test_bundle.py",
+    "tests/test_bundle_fuzz.py",
     "tests/test_io_hostile_online.py",
     "tests/test_io_hostile.py",
     "notebooks/01_quickstart.ipynb",
