@@ -112,7 +112,9 @@ def reason_texts(reasons: Sequence[Reason]) -> tuple[str, ...]:
     return tuple(str(r) for r in reasons) or (NO_REASONS,)
 
 
-_NUMBER = r"-?(?:\d+(?:\.\d+)?(?:e[+-]\d+)?|inf)|nan"
+#: A number as :func:`format_value` writes it (thousands grouped by commas, as
+#: :func:`riskscore._words.number_text` writes them since; plain digits as before).
+_NUMBER = r"-?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[+-]\d+)?|inf)|nan"
 _UNITS = (
     "%|years?|minutes?|hours?|days?|events? a day|events?|messages?|accounts?|requests?|moves?"
     "|channels?"
@@ -139,6 +141,8 @@ def is_reason_text(text: object) -> bool:
     True
     >>> is_reason_text("share of contact at night in the child's local time: he said (+1.40)")
     False
+    >>> is_reason_text(str(Reason.of("recent_rate_per_day", 1234.4, 0.5)))
+    True
     """
     if not isinstance(text, str):
         return False
