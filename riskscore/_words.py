@@ -1,29 +1,36 @@
-"""Numbers, counts and durations in words: the one rule behind the numbers a moderator reads
+"""Numbers, counts and durations in words: the one rule behind the numbers a person reads
 (the values of reasons, :func:`riskscore.model.scores.format_value`; the facts of the
-vignettes, :mod:`riskscore.vignettes.markdown`).
+vignettes, :mod:`riskscore.vignettes.markdown`; the counts in the command line's summaries
+and the moderator console).
 
-Never scientific notation, never a trailing ``.0``, a singular for one.
+Never scientific notation, never a trailing ``.0``, a singular for one, thousands separated
+by commas (``78,967 events``). Machine outputs (JSON, CSV, Parquet) keep plain numbers.
 """
 
 from __future__ import annotations
 
 import math
 
+from riskscore._units import DAY_S, HOUR_S, MINUTE_S
+
 __all__ = ["duration_text", "number_text", "plural"]
 
 
 def number_text(value: float) -> str:
-    """A finite number as a person reads it: whole from 100, one decimal from 1, two
-    significant digits below 1 (``under 0.01`` below that).
+    """A finite number as a person reads it: whole from 100 (thousands separated by commas,
+    as every count a person reads is written), one decimal from 1, two significant digits
+    below 1 (``under 0.01`` below that).
 
     Examples
     --------
     >>> [number_text(v) for v in (1234.4, 36.5, 12.0, 0.0909, 0.30000000000000004, 0.0)]
-    ['1234', '36.5', '12', '0.091', '0.3', '0']
+    ['1,234', '36.5', '12', '0.091', '0.3', '0']
+    >>> number_text(78_967), number_text(-1_500_000)
+    ('78,967', '-1,500,000')
     """
     size = abs(value)
     if size >= 99.95:
-        text = f"{value:.0f}"
+        text = f"{value:,.0f}"
     elif size >= 0.995:
         text = f"{value:.1f}"
     elif size == 0.0:
@@ -45,6 +52,8 @@ def plural(count: float, word: str, words: str | None = None) -> str:
     ('1 event', '3 accounts', '1.5 hours')
     >>> plural(1, "child", "children"), plural(2, "child", "children")
     ('1 child', '2 children')
+    >>> plural(78_967, "event")
+    '78,967 events'
     """
     text = number_text(count)
     if text == "1":
@@ -61,10 +70,10 @@ def duration_text(seconds: float) -> str:
     >>> [duration_text(s) for s in (20, 1380, 3600, 5400, 131_400, 604_800)]
     ['under a minute', '23 minutes', '1 hour', '1.5 hours', '36.5 hours', '7 days']
     """
-    if seconds < 60.0:
+    if seconds < MINUTE_S:
         return "under a minute"
-    if round(seconds / 60.0) < 60:
-        return plural(round(seconds / 60.0), "minute")
-    if seconds < 48 * 3600.0:
-        return plural(seconds / 3600.0, "hour")
-    return plural(seconds / 86_400.0, "day")
+    if round(seconds / MINUTE_S) < 60:
+        return plural(round(seconds / MINUTE_S), "minute")
+    if seconds < 2 * DAY_S:
+        return plural(seconds / HOUR_S, "hour")
+    return plural(seconds / DAY_S, "day")

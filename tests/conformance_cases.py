@@ -24,7 +24,7 @@ from conformance_helpers import (
     reference_prefixes,
     run_spark,
 )
-from test_features import UncompiledKernel
+from features_helpers import UncompiledKernel
 
 import riskscore as rs
 

@@ -12,7 +12,7 @@ This module holds what those checks share:
 - :func:`assert_feature_equal`, the one assertion, with the tolerance (:data:`TOLERANCE`).
 
 The reference is the event kernel's Python source run **without numba**
-(``NUMBA_DISABLE_JIT=1``, in the worker process of ``tests/test_features.py``): it is the
+(``NUMBA_DISABLE_JIT=1``, in the worker process of ``tests/test_features_kernel.py``): it is the
 definition of every feature (issue 14: "the same Python source run uncompiled is the
 reference the tests also run"), and it shares no compiled code, no thread pool, no
 chunking and no Spark with any backend, so no backend is checked against itself. The
@@ -44,9 +44,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from _models import random_model, with_stumps
+from features_helpers import UncompiledKernel
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from test_features import UncompiledKernel
 
 # riskscore and the submodules the public API does not cover (batch parts, threads,
 # out of core): re-point these when modules move.
@@ -74,7 +74,7 @@ ACCOUNT_FEATURES: Final = tuple(spec.name for spec in rs.FEATURES if spec.family
 #: Largest ``|backend - reference|`` accepted, per backend: 0.0 means equal to the last bit
 #: (NaN equals NaN, and 0.0 is not -0.0). Every backend promises it: online features and
 #: risks "equal to the last bit" (docs/online.md, README), out of core "the same floats"
-#: (``score_parquet``), threaded parts bit for bit (tests/test_features.py), and Spark runs
+#: (``score_parquet``), threaded parts bit for bit (tests/test_features_kernel.py), and Spark runs
 #: the same ``extract_features`` on blocks of whole conversations with tallies that are
 #: whole numbers, moved as float64 in Arrow (docs/spark.md promises risks to 1e-9 only; the
 #: features and risks are in fact exact, and this suite holds Spark to that).

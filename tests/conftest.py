@@ -20,11 +20,28 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 import pytest
+
+#: Helper modules that hold assertions of the test files they were split from: pytest
+#: rewrites their asserts as it does a test file's (so a failure shows the values). Before
+#: any import of them.
+pytest.register_assert_rewrite(
+    "bundle_helpers",
+    "cli_helpers",
+    "features_helpers",
+    "io_helpers",
+    "io_hostile_helpers",
+    "model_helpers",
+    "online_helpers",
+    "out_of_core_helpers",
+    "synapse_helpers",
+    "synthetic_helpers",
+)
+
 from conformance_cases import N_HUB_STREAMS, N_STREAMS
 from conformance_helpers import Stream, draw_streams, event_streams
+from features_helpers import UncompiledKernel
 from pyspark.sql import SparkSession
 from spark_helpers import JAVA_MISSING, java, shared_session
-from test_features import UncompiledKernel
 from xdist.scheduler import LoadFileScheduling
 
 #: The files whose tests run on the shared Spark session: sent to one worker as one unit.
@@ -48,19 +65,27 @@ SLOWEST_FIRST: Final = (
     "tests/test_stream.py",
     "tests/test_packaging.py",
     "tests/test_online.py",
+    "tests/test_online_accounts.py",
     "tests/test_learning.py",
     "notebooks/02_evaluation.ipynb",
     "tests/test_online_hardening.py",
+    "tests/test_synapse_homeserver.py",
+    "tests/test_synapse_module.py",
     "tests/test_synapse.py",
     "tests/test_model.py",
+    "tests/test_model_training.py",
     "tests/test_checkpoint_lock.py",
     "notebooks/03_moderation.ipynb",
     "tests/test_cli.py",
     "tests/test_out_of_core.py",
     "tests/test_shadow.py",
     "tests/test_synthetic.py",
+    "tests/test_synthetic_worlds.py",
+    "tests/test_synthetic_parameters.py",
     "tests/test_queue.py",
     "tests/test_bundle.py",
+    "tests/test_bundle_fuzz.py",
+    "tests/test_io_hostile_online.py",
     "tests/test_io_hostile.py",
     "notebooks/01_quickstart.ipynb",
     "tests/test_serve_process.py",
@@ -69,7 +94,8 @@ SLOWEST_FIRST: Final = (
     "tests/test_out_of_core_hostile.py",
     "tests/test_serve_api.py",
     "tests/test_serve_browser.py",
-    "tests/test_features.py",
+    "tests/test_features_kernel.py",
+    "tests/test_features_table.py",
     "tests/test_jit_cache.py",
     "tests/test_regulatory_export.py",
     "tests/test_transparency.py",

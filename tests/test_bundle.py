@@ -3,38 +3,40 @@ refusal of anything that is not a verified, plain-JSON bundle.
 
 Whatever is wrong with a bundle, loading it raises :class:`ModelIntegrityError` and
 nothing else: a changed byte, a file name that leaves the directory, a link, a
-manifest that is not an object, non-finite numbers, huge or deeply nested JSON.
+manifest that is not an object, non-finite numbers, huge or deeply nested JSON. Random
+edits of a bundle are in ``test_bundle_fuzz.py``; the shipped model and signed
+manifests in ``test_bundle_shipped.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from _models import random_model
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
+from bundle_helpers import (
+    BUNDLE_FILES,
+    read_json,
+    refused,
+    small_model,
+    trained_model,
+    write_manifest,
+    write_params,
+)
 
 import riskscore as rs
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.model import RiskModel, default_model_dir, load_model, save_model, verify_bundle
 from riskscore.model.bundle import FORMAT_VERSION, rewrite_model_card, sha256_of
 
-BUNDLE_FILES = {"manifest.json", "params.json", "MODEL_CARD.md"}
-
 
 @pytest.fixture(scope="module")
 def trained() -> tuple[RiskModel, rs.FeatureTable]:
-    data = rs.synthetic.generate(2000, prevalence=0.05, seed=5)
-    features = rs.extract_features(data.messages)
-    return rs.train(features, data.labels, seed=1), features
+    return trained_model()
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,7 @@ def saved(
 def small_saved(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A saved bundle of a model of 45 stumps: the same parameter fields as a trained one
     (a test checks), in a thirtieth of the bytes, for the tests that edit every field."""
-    return save_model(random_model(3, per_feature=1), tmp_path_factory.mktemp("small") / "b")
+    return save_model(small_model(), tmp_path_factory.mktemp("small") / "b")
 
 
 def test_the_small_bundle_has_the_fields_of_a_trained_one(saved: Path, small_saved: Path) -> None:
@@ -67,27 +69,6 @@ def test_the_small_bundle_has_the_fields_of_a_trained_one(saved: Path, small_sav
 def bundle(tmp_path: Path, saved: Path) -> Path:
     """A fresh copy of a saved bundle that a test may break."""
     return Path(shutil.copytree(saved, tmp_path / "bundle"))
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def write_manifest(bundle: Path, manifest: Any) -> None:
-    (bundle / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-
-
-def write_params(bundle: Path, text: str) -> None:
-    """Replace params.json and record its new hash, as a careless editor would."""
-    (bundle / "params.json").write_text(text, encoding="utf-8")
-    manifest = read_json(bundle / "manifest.json")
-    manifest["files"]["params.json"] = sha256_of(bundle / "params.json")
-    write_manifest(bundle, manifest)
-
-
-def refused(bundle: Path, match: str | None = None) -> None:
-    with pytest.raises(ModelIntegrityError, match=match):
-        load_model(bundle)
 
 
 # ---------------------------------------------------------------- round trip
@@ -172,6 +153,14 @@ def test_rewrite_model_card_refuses_a_broken_bundle(bundle: Path) -> None:
     (bundle / "params.json").write_text("{}", encoding="utf-8")
     with pytest.raises(ModelIntegrityError, match="sha256"):
         rewrite_model_card(bundle, "# A new card\n")
+
+
+def test_model_dir_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, bundle: Path, trained: tuple[RiskModel, rs.FeatureTable]
+) -> None:
+    monkeypatch.setenv("RISKSCORE_MODEL_DIR", str(bundle))
+    assert default_model_dir() == bundle
+    assert load_model().to_dict() == trained[0].to_dict()
 
 
 # ---------------------------------------------------------------- changed and missing files
@@ -441,235 +430,3 @@ def test_huge_json_files_are_refused_before_they_are_parsed(bundle: Path, name: 
         manifest["files"]["params.json"] = sha256_of(path)
         write_manifest(bundle, manifest)
     refused(bundle, "larger than")
-
-
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(10**30), 10**30) | st.floats() | st.text(max_size=5),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
-    ),
-    max_leaves=8,
-)
-#: Values that have broken loaders before: numbers beyond float64, non-finite floats,
-#: integers beyond int32, nested lists where numbers belong.
-EDGE_VALUES = st.sampled_from(
-    [10**400, -(10**400), float("inf"), float("-inf"), float("nan"), 2**40, -1, 1e308, [[0]], [], 0]
-)
-VALUES = st.one_of(EDGE_VALUES, JSON_VALUES)
-TOP_KEYS = ("kind", "trees", "calibration")
-TREE_KEYS = (
-    "feature_names",
-    "reference",
-    "roots",
-    "feature",
-    "threshold",
-    "left",
-    "right",
-    "default_left",
-    "missing",
-    "leaf_value",
-)
-
-
-def _replace_somewhere(params: dict[str, Any], data: st.DataObject) -> None:
-    """Replace one value of the parameters (a top-level entry, a tree array, one of its
-    elements or a calibration number) with any JSON value."""
-    value = data.draw(VALUES)
-    level = data.draw(st.sampled_from(["top", "trees", "calibration", "element"]))
-    trees, calibration = params.get("trees"), params.get("calibration")
-    if level == "trees" and isinstance(trees, dict):
-        trees[data.draw(st.sampled_from(TREE_KEYS))] = value
-    elif level == "calibration" and isinstance(calibration, dict):
-        calibration[data.draw(st.sampled_from(["a", "b", "prevalence"]))] = value
-    elif level == "element" and isinstance(trees, dict):
-        items = trees.get(data.draw(st.sampled_from(TREE_KEYS)))
-        if isinstance(items, list) and items:
-            items[data.draw(st.integers(0, len(items) - 1))] = value
-    else:
-        params[data.draw(st.sampled_from(TOP_KEYS))] = value
-
-
-@settings(
-    max_examples=120,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-    phases=[Phase.explicit, Phase.generate],  # no shrinking: a failing case is shown as found
-    derandomize=True,  # the same cases on every run
-)
-@given(data=st.data())
-def test_any_edit_of_the_parameters_loads_or_raises_model_integrity_error(
-    small_saved: Path, data: st.DataObject
-) -> None:
-    saved = small_saved
-    params = read_json(saved / "params.json")
-    for _ in range(data.draw(st.integers(1, 3))):
-        _replace_somewhere(params, data)
-    with tempfile.TemporaryDirectory() as tmp:
-        bundle = Path(shutil.copytree(saved, Path(tmp) / "bundle"))
-        write_params(bundle, json.dumps(params))
-        try:
-            model = load_model(bundle)
-        except ModelIntegrityError:
-            return
-        # Loaded: then it scores the reference conversation without error.
-        risk = model.predict_proba(model.trees.reference[None, :])
-        assert risk.shape == (1,)
-
-
-#: Where a value can be replaced: (level, key); "element" is item 0 of a tree array.
-LOCATIONS = (
-    [("top", k) for k in TOP_KEYS]
-    + [("calibration", k) for k in ("a", "b", "prevalence")]
-    + [("trees", k) for k in TREE_KEYS]
-    + [("element", k) for k in TREE_KEYS]
-)
-EDGES = (10**400, -(10**400), float("inf"), float("-inf"), float("nan"), 2**40, -1, 1e308)
-EDGES += ([[0]], [], 0, None, "x", {}, True)
-
-
-def test_every_edge_value_anywhere_in_the_parameters_loads_or_raises_model_integrity_error(
-    small_saved: Path,
-) -> None:
-    base = read_json(small_saved / "params.json")
-    escaped = []
-    for level, key in LOCATIONS:
-        for value in EDGES:
-            # a new dict on the way to the replaced value, the rest shared with base (the
-            # text below is what is read: the same as a deep copy edited in place)
-            params = dict(base)
-            if level == "top":
-                params[key] = value
-            elif level == "element":
-                params["trees"] = {**base["trees"], key: [value, *base["trees"][key][1:]]}
-            else:
-                params[level] = {**base[level], key: value}
-            text = json.dumps(params)  # as load_model would read it
-            try:
-                RiskModel.from_dict(json.loads(text))
-            except ModelIntegrityError:
-                continue
-            except Exception as exc:  # the point: nothing else may escape
-                escaped.append(f"{level}.{key} = {str(value)[:12]}: {type(exc).__name__}")
-    assert not escaped, "escaped:\n" + "\n".join(escaped)
-
-
-@settings(
-    max_examples=60,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-    derandomize=True,
-)
-@given(
-    manifest=st.dictionaries(
-        st.sampled_from(
-            ["format_version", "schema_version", "files", "metadata", "feature_names", "x"]
-        ),
-        VALUES,
-    )
-)
-def test_any_manifest_loads_or_raises_model_integrity_error(
-    saved: Path, manifest: dict[str, Any]
-) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        bundle = Path(shutil.copytree(saved, Path(tmp) / "bundle"))
-        base = read_json(bundle / "manifest.json")
-        write_manifest(bundle, {**base, **manifest})
-        with contextlib.suppress(ModelIntegrityError):
-            load_model(bundle)
-
-
-# ---------------------------------------------------------------- the shipped model
-
-
-def test_shipped_default_model_loads_and_verifies() -> None:
-    directory = default_model_dir()
-    manifest = verify_bundle(directory)
-    model = load_model()
-    assert list(model.feature_names) == manifest["feature_names"]
-    assert set(model.feature_names) <= set(rs.FEATURE_NAMES)
-    assert {p.name for p in directory.iterdir()} == BUNDLE_FILES
-    for path in directory.iterdir():
-        path.read_bytes().decode("utf-8")  # text: no pickle, no joblib
-    card = (directory / "MODEL_CARD.md").read_text(encoding="utf-8")
-    for heading in ("Intended use", "Training data", "Limitations", "Ethical"):
-        assert heading in card
-    np.testing.assert_array_equal(
-        model.trees.reference,
-        [rs.FEATURES[rs.features.feature_index(n)].reference for n in model.feature_names],
-    )
-
-
-def test_shipped_default_model_scores_synthetic_data() -> None:
-    data = rs.synthetic.generate(500, prevalence=0.1, seed=2)
-    scores = load_model().score(data.messages)
-    assert np.all((scores.risk >= 0) & (scores.risk <= 1))
-    truth = data.labels.is_grooming
-    assert scores.risk[truth].mean() > scores.risk[~truth].mean()
-
-
-def test_model_dir_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch, bundle: Path, trained: tuple[RiskModel, rs.FeatureTable]
-) -> None:
-    monkeypatch.setenv("RISKSCORE_MODEL_DIR", str(bundle))
-    assert default_model_dir() == bundle
-    assert load_model().to_dict() == trained[0].to_dict()
-
-
-# ---------------------------------------------------------------- signed manifests
-
-SIGNING_KEY = "a-test-signing-key-0123456789-abcdefXYZ"
-
-
-def test_a_signed_bundle_loads_only_with_its_key_and_unchanged(
-    trained: tuple[RiskModel, rs.FeatureTable], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    model, _ = trained
-    monkeypatch.setenv("RISKSCORE_MODEL_KEY", SIGNING_KEY)
-    signed = save_model(model, tmp_path / "signed")
-    assert (signed / "manifest.sig").is_file()
-    load_model(signed)
-    rewrite_model_card(signed, "# re-signed card\n")  # a legitimate rewrite re-signs
-    load_model(signed)
-    # a tamperer who rewrites a file and its hash in the manifest is caught by the signature
-    manifest = json.loads((signed / "manifest.json").read_text())
-    (signed / "MODEL_CARD.md").write_text("# changed\n")
-    manifest["files"]["MODEL_CARD.md"] = sha256_of(signed / "MODEL_CARD.md")
-    (signed / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ModelIntegrityError, match="does not match"):
-        load_model(signed)
-    monkeypatch.setenv("RISKSCORE_MODEL_KEY", "another-key-of-enough-length-0123456789")
-    other = save_model(model, tmp_path / "other")
-    monkeypatch.setenv("RISKSCORE_MODEL_KEY", SIGNING_KEY)
-    with pytest.raises(ModelIntegrityError, match="another key"):
-        load_model(other)
-
-
-def test_with_a_key_set_an_unsigned_bundle_is_refused_and_weak_keys_too(
-    trained: tuple[RiskModel, rs.FeatureTable], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    model, _ = trained
-    unsigned = save_model(model, tmp_path / "unsigned")
-    assert not (unsigned / "manifest.sig").exists()
-    monkeypatch.setenv("RISKSCORE_MODEL_KEY", SIGNING_KEY)
-    with pytest.raises(ModelIntegrityError, match=r"no manifest\.sig") as refused:
-        load_model(unsigned)
-    # says how to sign it, with the public names
-    assert "riskscore.load_model" in str(refused.value)
-    assert "riskscore.save_model(model, DIR)" in str(refused.value)
-    # the one rule of every HMAC key (riskscore.keys.check_key); the repeated patterns
-    # passed the bundle's own length and distinct-bytes check before
-    for weak, why in (
-        ("short", "at least 32 bytes"),
-        ("a" * 64, "only 1 distinct byte values"),
-        ("abcdefgh" * 5, "8-byte pattern repeated 5 times"),
-        ("0123456789abcdef" * 2, "16-byte pattern repeated 2 times"),
-    ):
-        monkeypatch.setenv("RISKSCORE_MODEL_KEY", weak)
-        with pytest.raises(ModelIntegrityError, match=f"RISKSCORE_MODEL_KEY .*{why}"):
-            load_model(unsigned)
-        with pytest.raises(ModelIntegrityError, match=why):
-            save_model(model, tmp_path / "weak")
-    monkeypatch.delenv("RISKSCORE_MODEL_KEY")
-    load_model(unsigned)  # without a key the signature is not required

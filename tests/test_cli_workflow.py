@@ -183,8 +183,9 @@ def test_accounts_writes_the_history_with_its_time_range(
     assert result["history_end"] == int(msgs.timestamp.max())
     assert main(["accounts", str(events), "--out", str(tmp_path / "a.parquet")]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"counted {len(msgs.accounts)} accounts ({result['pairs']} pairs) over")
-    assert f" over {len(msgs)} events " in out
+    accounts, pairs = len(msgs.accounts), result["pairs"]  # counts grouped: 1,440 pairs
+    assert out.startswith(f"counted {accounts:,} accounts ({pairs:,} pairs) over")
+    assert f" over {len(msgs):,} events " in out
     assert "from 2026-01-01T" in out
 
 

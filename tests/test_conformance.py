@@ -49,7 +49,7 @@ from conformance_helpers import (
     reference,
     threads_are_forced,
 )
-from test_features import UncompiledKernel
+from features_helpers import UncompiledKernel
 
 import riskscore as rs
 from riskscore.io.schema import TZ_UNKNOWN

@@ -39,8 +39,8 @@ from conformance_helpers import (
     spark_refusals,
 )
 from conformance_helpers import cached as cached_run
+from features_helpers import UncompiledKernel
 from spark_helpers import runtime_conf
-from test_features import UncompiledKernel
 
 import riskscore as rs
 

@@ -59,7 +59,7 @@ def test_the_queue_notice_shows_only_a_count(client: TestClient) -> None:
     page = client.get("/console/queue", params={"decided": spoof}).text
     assert "example.invalid" not in page
     assert 'id="decided"' not in page
-    assert "Decision recorded on 2 item(s)" in client.get("/console/queue?decided=2").text
+    assert "Decision recorded on 2 items" in client.get("/console/queue?decided=2").text
 
 
 def test_a_batch_of_more_events_than_the_limit_is_refused_whole(client: TestClient) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_synapse import _base, _module, _Room, _run
+from synapse_helpers import _base, _module, _Room, _run
 
 from riskscore.integrations._synapse_ages import AgeSource
 from riskscore.integrations._synapse_config import SynapseConfigError, parse

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from serve_helpers import CHEAP_HASHER, ThreadServer, config
+from synapse_helpers import _module, _Room, _run
 from test_hostile_review33 import _event as event_at
-from test_synapse import _module, _Room, _run
 
 import riskscore as rs
 from riskscore.cli import main

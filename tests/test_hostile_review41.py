@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_synapse import _run
+from synapse_helpers import _run
 from test_synapse_review18 import _at, _remote_dm
 
 import riskscore as rs

@@ -12,7 +12,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from _regulatory import KEY, T0
-from test_hostile_review4 import _vignette
+from test_hostile_review4_inputs import _vignette
 from test_hostile_review9 import MARKUP_BANDS, _queue_of_bands, shown_as_text
 
 import riskscore as rs

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -80,6 +81,30 @@ def _data_files() -> list[str]:
     )
 
 
+def readme_link_targets() -> list[str]:
+    """The files README.md links to, as paths from the root of the tree (its links of
+    ``dir/`` name the directory's README or report the link leads to)."""
+    text = re.sub(
+        r"^```.*?^```", "", (ROOT / "README.md").read_text(encoding="utf-8"), flags=re.M | re.S
+    )
+    targets = []
+    for link in re.findall(r"\]\(([^)\s#]+)", text):
+        if re.match(r"[a-z][a-z0-9+.-]*:", link):
+            continue  # an absolute URL
+        targets.append(link)
+    return sorted(set(targets))
+
+
+def test_readme_links_only_to_files() -> None:
+    """README.md links to files that are there (a link to a folder could not be checked
+    against the sdist's list of files, in the wheel test below). Was (that test): the README
+    linked to files the sdist left out (benchmarks/, models/README.md, reports/), and the
+    project has no URL to make them absolute, so they led nowhere outside a checkout."""
+    targets = readme_link_targets()
+    assert "docs/schema.md" in targets
+    assert [t for t in targets if not (ROOT / t).is_file()] == []
+
+
 def test_package_data_covers_every_data_file_of_the_package() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     patterns = config["tool"]["setuptools"]["package-data"]["riskscore"]
@@ -106,7 +131,7 @@ def test_wheel_installs_with_the_default_model_and_scores_a_csv(tmp_path: Path) 
     src.mkdir()
     for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "Makefile"):
         shutil.copy2(ROOT / name, src / name)
-    for name in ("riskscore", "docs", "policies"):
+    for name in ("riskscore", "docs", "policies", "benchmarks", "models", "reports"):
         shutil.copytree(ROOT / name, src / name)
     shutil.copy2(ROOT / "CHANGELOG.md", src / "CHANGELOG.md")
     (src / "tests").mkdir()
@@ -127,6 +152,8 @@ def test_wheel_installs_with_the_default_model_and_scores_a_csv(tmp_path: Path) 
         sources = [n.split("/", 1)[1] for n in archive.getnames() if "/" in n]
     assert {"CHANGELOG.md", "LICENSE", "README.md", "policies/default.toml"} <= set(sources)
     assert "docs/policy.md" in sources
+    assert set(readme_link_targets()) <= set(sources)  # PyPI's page: README.md, no project URL
+    assert not [n for n in sources if n.startswith("benchmarks/") and n.endswith(".py")]
     assert not [n for n in sources if n.startswith("tests/")]  # never a part of the suite
     assert not [n for n in sources if n.endswith((".nbi", ".nbc", ".pyc"))]
     (wheel,) = dist.glob("riskscore_metadata-*.whl")

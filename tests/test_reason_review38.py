@@ -86,10 +86,10 @@ def test_a_share_above_zero_never_reads_as_zero_or_all(
     [
         ("span_hours", 1500.0, "62.5 days"),
         ("pair_hours_to_private", 0.5, "30 minutes"),
-        ("recent_rate_per_day", 1234.4, "1234 events a day"),
+        ("recent_rate_per_day", 1234.4, "1,234 events a day"),
         ("adult_flagged_per_minor", 0.09090909, "0.091"),
         ("escalation_ratio", 2.0, "2"),
-        ("escalation_ratio", 12345.6, "12346"),
+        ("escalation_ratio", 12345.6, "12,346"),
         ("age_gap", 12.0, "12 years"),
         ("child_age", 12.5, "12.5 years"),
     ],

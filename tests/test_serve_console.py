@@ -124,6 +124,24 @@ def test_queue_page_ranks_as_the_queue_does(app_client: TestClient) -> None:
     assert shown[0] == "adult-c"
 
 
+def test_queue_and_case_pages_write_counts_by_the_one_rule(app_client: TestClient) -> None:
+    """Was: the queue's Items column showed ``<built-in method items of dict object at
+    0x...>`` (Jinja read ``row.items`` as the dict's method), and the pages wrote ``3 open
+    case(s)``, ``1 open item(s) about 1 child(ren)`` where the command line writes
+    ``1 open item``."""
+    assert sign_in(app_client, "mod-1") == 303
+    html = app_client.get("/console/queue").text
+    assert "built-in method" not in html
+    assert "<caption>3 open cases</caption>" in html
+    cells = re.findall(r"<td>(\d+)</td>\s*<td>(\d+)</td>\s*<td>(\d+)</td>", html)
+    assert [(children, items) for _, children, items in cells] == [("1", "1")] * 3
+    case = app_client.get(_case_url("adult-a")).text
+    assert "1 open item about\n1 child;" in case
+    assert "Outcome for the 1 item shown above" in case
+    assert "(s)" not in case
+    assert "(ren)" not in case
+
+
 def test_case_page_decide_only_the_items_shown_and_the_audit_entry(
     app_client: TestClient,
 ) -> None:

@@ -43,7 +43,7 @@ def candidate(model: rs.RiskModel) -> rs.RiskModel:
 
 @pytest.fixture(scope="module")
 def events() -> list[dict[str, Any]]:
-    # built to raise alerts through account features (tests/test_online.py)
+    # built to raise alerts through account features (tests/test_online_accounts.py)
     return list(rs.synthetic.generate(400, prevalence=0.1, seed=21).messages.iter_events())
 
 

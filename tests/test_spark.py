@@ -1,7 +1,8 @@
 """riskscore.integrations.spark: parity with single-machine scoring on a local Spark session.
 
-The Spark tests need a Java 17+ runtime; without one they are skipped with a
-message saying what to install. The block tests at the top need no Java.
+The Spark tests need a Java 17+ runtime; without one they are skipped with a message
+saying what to install. The parts that need no Spark (conversation blocks, tally stages,
+packed states) are tested in ``test_spark_blocks.py``.
 """
 
 from __future__ import annotations
@@ -23,92 +24,17 @@ from spark_helpers import runtime_conf
 import riskscore as rs
 import riskscore.integrations.spark as rs_spark
 from riskscore.features import ACCOUNT_SLOTS, extract_account_features, extract_features
-from riskscore.features.slots import N_STATE
-from riskscore.integrations._spark_blocks import state_array, state_matrix
 from riskscore.integrations._spark_partition import (
     ACCOUNT,
     PAIR_FIRST,
     PAIR_PRIVATE,
     PART_OTHER,
     TallySpec,
-    key_blocks,
     parts_partition,
     tallies_partition,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-# ---------------------------------------------------------------- blocks and stages (no Spark)
-
-
-def _batches(conv: list[int], size: int) -> list[pa.RecordBatch]:
-    table = pa.table({"conversation_id": conv, "x": list(range(len(conv)))})
-    return table.to_batches(max_chunksize=size)
-
-
-@pytest.mark.parametrize(("batch_size", "block_events"), [(1, 1), (2, 3), (3, 100), (7, 4)])
-def test_conversation_blocks_never_split_a_conversation(batch_size: int, block_events: int) -> None:
-    conv = [1, 1, 1, 2, 3, 3, 3, 3, 3, 4, 5, 5]
-    blocks = list(key_blocks(_batches(conv, batch_size), block_events))
-    seen = [b.column("conversation_id").to_pylist() for b in blocks]
-    assert [v for block in seen for v in block] == conv  # nothing lost, order kept
-    owners: dict[int, int] = {}
-    for i, block in enumerate(seen):
-        for c in block:
-            assert owners.setdefault(c, i) == i, f"conversation {c} split across blocks"
-    assert all(len(b) >= block_events for b in seen[:-1])  # blocks are not too small
-
-
-def test_conversation_blocks_of_nothing() -> None:
-    assert list(key_blocks(iter([]), 10)) == []
-
-
-def test_blocks_without_a_key_cut_anywhere() -> None:
-    conv = [1, 1, 1, 2, 3, 3, 3, 3, 3, 4, 5, 5]
-    blocks = list(key_blocks(_batches(conv, 2), 3, key=None))
-    assert [len(b) for b in blocks] == [4, 4, 4]
-    assert [v for b in blocks for v in b.column("conversation_id").to_pylist()] == conv
-
-
-@pytest.mark.parametrize("string_ids", [False, True])
-def test_tally_stages_equal_single_machine(
-    small: rs.synthetic.SyntheticData, string_ids: bool
-) -> None:
-    """The two tally stages as Spark runs them, on shuffled events in small blocks: parts
-    of split conversations, merged per account, are the tallies of all the events."""
-    table = small.messages.to_arrow()
-    if string_ids:
-        for name in ("sender_id", "recipient_id"):
-            i = table.schema.get_field_index(name)
-            table = table.set_column(i, name, pa.array([f"u{v}" for v in table[name].to_pylist()]))
-    rng = np.random.default_rng(4)
-    shuffled = table.take(pa.array(rng.permutation(table.num_rows)))
-    spec = TallySpec(block_events=500, string_account_ids=string_ids)
-    parts = pa.Table.from_batches(list(parts_partition(shuffled.to_batches(300), spec)))
-    # the repartition by account: here, every account in one of three hash buckets
-    ids = parts[ACCOUNT].to_pylist()
-    bucket = np.asarray([zlib.crc32(str(v).encode()) % 3 for v in ids])
-    rows = []
-    for b in range(3):
-        part = parts.filter(pa.array(bucket == b)).sort_by(ACCOUNT)
-        rows += list(tallies_partition(part.to_batches(max_chunksize=97), spec))
-    out = pa.Table.from_batches(rows)
-    is_pair = np.asarray(out[PART_OTHER].is_valid())
-    got = out.filter(pa.array(~is_pair)).sort_by("account_id")
-    ref = extract_account_features(table)
-    assert got["account_id"].to_pylist() == ref.account_id.tolist()
-    for j, slot in enumerate(ACCOUNT_SLOTS):
-        np.testing.assert_array_equal(got[slot].to_numpy(), ref.values[:, j], err_msg=slot)
-    # the facts of each pair of accounts, merged from parts of split conversations
-    pairs = out.filter(pa.array(is_pair))
-    first, private = ref.pairs.lookup(
-        np.asarray(pairs["account_id"].to_pylist(), dtype=ref.account_id.dtype),
-        np.asarray(pairs[PART_OTHER].to_pylist(), dtype=ref.account_id.dtype),
-    )
-    assert len(pairs) == len(ref.pairs) > 0
-    np.testing.assert_array_equal(pairs[PAIR_FIRST].to_numpy(), first)
-    np.testing.assert_array_equal(pairs[PAIR_PRIVATE].to_numpy(), private)
 
 
 # ---------------------------------------------------------------- Spark
@@ -166,6 +92,46 @@ def scores(spark: SparkSession, data: rs.synthetic.SyntheticData, model: rs.Risk
 def scored(scores: DataFrame) -> pa.Table:
     out = scores.withColumn("_partition", sf.spark_partition_id()).toArrow()
     return out.sort_by("conversation_id")
+
+
+@pytest.mark.parametrize("string_ids", [False, True])
+def test_tally_stages_equal_single_machine(
+    small: rs.synthetic.SyntheticData, string_ids: bool
+) -> None:
+    """The two tally stages as Spark runs them, on shuffled events in small blocks: parts
+    of split conversations, merged per account, are the tallies of all the events."""
+    table = small.messages.to_arrow()
+    if string_ids:
+        for name in ("sender_id", "recipient_id"):
+            i = table.schema.get_field_index(name)
+            table = table.set_column(i, name, pa.array([f"u{v}" for v in table[name].to_pylist()]))
+    rng = np.random.default_rng(4)
+    shuffled = table.take(pa.array(rng.permutation(table.num_rows)))
+    spec = TallySpec(block_events=500, string_account_ids=string_ids)
+    parts = pa.Table.from_batches(list(parts_partition(shuffled.to_batches(300), spec)))
+    # the repartition by account: here, every account in one of three hash buckets
+    ids = parts[ACCOUNT].to_pylist()
+    bucket = np.asarray([zlib.crc32(str(v).encode()) % 3 for v in ids])
+    rows = []
+    for b in range(3):
+        part = parts.filter(pa.array(bucket == b)).sort_by(ACCOUNT)
+        rows += list(tallies_partition(part.to_batches(max_chunksize=97), spec))
+    out = pa.Table.from_batches(rows)
+    is_pair = np.asarray(out[PART_OTHER].is_valid())
+    got = out.filter(pa.array(~is_pair)).sort_by("account_id")
+    ref = extract_account_features(table)
+    assert got["account_id"].to_pylist() == ref.account_id.tolist()
+    for j, slot in enumerate(ACCOUNT_SLOTS):
+        np.testing.assert_array_equal(got[slot].to_numpy(), ref.values[:, j], err_msg=slot)
+    # the facts of each pair of accounts, merged from parts of split conversations
+    pairs = out.filter(pa.array(is_pair))
+    first, private = ref.pairs.lookup(
+        np.asarray(pairs["account_id"].to_pylist(), dtype=ref.account_id.dtype),
+        np.asarray(pairs[PART_OTHER].to_pylist(), dtype=ref.account_id.dtype),
+    )
+    assert len(pairs) == len(ref.pairs) > 0
+    np.testing.assert_array_equal(pairs[PAIR_FIRST].to_numpy(), first)
+    np.testing.assert_array_equal(pairs[PAIR_PRIVATE].to_numpy(), private)
 
 
 def test_spark_scores_equal_single_machine(
@@ -472,22 +438,6 @@ def test_broadcasts_alone_leave_integer_conversation_ids(
     assert got["conversation_id"].type == pa.int64()
     assert got["conversation_id"].to_pylist() == [1]
     np.testing.assert_allclose(got["risk"].to_numpy(), ref.risk, rtol=0, atol=1e-9)
-
-
-def test_states_packed_as_bytes_come_back_bit_for_bit() -> None:
-    """The fold stage moves each conversation's state as one binary value; sliced and
-    chunked, as Spark may hand the column back, it unpacks to the same floats."""
-    rng = np.random.default_rng(7)
-    states = rng.normal(size=(9, N_STATE))
-    states[2, 0] = np.nan
-    states[3, 1] = -np.inf
-    packed = state_array(states)
-    chunked = pa.chunked_array([packed.slice(0, 4), packed.slice(4)])
-    np.testing.assert_array_equal(state_matrix(chunked), states)
-    np.testing.assert_array_equal(state_matrix(packed.slice(3, 5)), states[3:8])
-    assert state_matrix(packed.slice(0, 0)).shape == (0, N_STATE)
-    with pytest.raises(ValueError, match="bytes each"):
-        state_matrix(pa.array([b"x" * 8]))
 
 
 # ---------------------------------------------------------------- pair ids across partitions

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_synapse import _Event, _module, _Opaque, _Room, _run
+from synapse_helpers import _Event, _module, _Opaque, _Room, _run
 
 from riskscore.integrations._synapse_ages import AgeSource
 from riskscore.integrations._synapse_mapping import EventTranslator, RoomStore

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from test_synapse import _base, _Event, _module, _Room, _run, _StandInApi
+from synapse_helpers import _base, _Event, _module, _Room, _run, _StandInApi
 from test_synapse_review18 import T0, _at, _remote_dm
 
 from riskscore.integrations._synapse_log import FIRST_LOGGED, EventWarnings

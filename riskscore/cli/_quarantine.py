@@ -41,7 +41,7 @@ def render_quarantine(result: dict[str, Any]) -> None:
         return
     print(f"quarantined: {result['quarantine_file']} ({plural(result['quarantined'], 'row')})")
     for why, n in result["quarantine_counts"].items():
-        print(f"  {n:6d}  {why}")
+        print(f"  {n:6,d}  {why}")
 
 
 def command_line_hint(message: str, args: argparse.Namespace) -> str:

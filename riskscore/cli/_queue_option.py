@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from riskscore._words import plural
+from riskscore._words import number_text, plural
 from riskscore.cli._paths import path_argument
 from riskscore.moderation import QueueError, ReviewQueue
 from riskscore.policy import Alert, AlertPolicy
@@ -65,7 +65,7 @@ def render_queue(summary: dict[str, Any]) -> str:
     merged = summary["alerts"] - summary["new_items"]
     return (
         f"review queue {summary['path']}: {plural(summary['new_items'], 'new item')} from "
-        f"{plural(summary['alerts'], 'alert')} ({merged} already queued or merged into an open "
-        f"item); {plural(summary['open_items'], 'open item')}; see `riskscore queue --db "
-        f"{summary['path']}`"
+        f"{plural(summary['alerts'], 'alert')} ({number_text(merged)} already queued or merged "
+        f"into an open item); {plural(summary['open_items'], 'open item')}; "
+        f"see `riskscore queue --db {summary['path']}`"
     )

@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from riskscore._words import plural
+from riskscore._words import number_text, plural
 from riskscore.batch.shadow import read_alert_ids, read_shadow_run
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import (
@@ -258,8 +258,9 @@ def render(result: dict[str, Any]) -> None:
         shown = f" ({ident[:12]})" if ident else ""
         print(f"{label} {model['name']}{shown}: {plural(model['n_alerts'], 'alert')}")
     print(
-        f"{result['n_conversations']:,} conversations; B alerts "
-        f"{result['alerts_gained_by_b']} that A does not and misses {result['alerts_lost_by_b']} "
+        f"{plural(result['n_conversations'], 'conversation')}; B alerts "
+        f"{number_text(result['alerts_gained_by_b'])} that A does not and misses "
+        f"{number_text(result['alerts_lost_by_b'])} "
         "that A alerts"
     )
     if result["label"] is not None:
@@ -276,16 +277,18 @@ def render(result: dict[str, Any]) -> None:
     if decisions:
         since = decisions["since"] or "the start of the queue"
         print(
-            f"decisions since {since}: {decisions['positive']} actioned or escalated, "
-            f"{decisions['dismissed']} dismissed ({decisions['not_compared']} about other "
+            f"decisions since {since}: {number_text(decisions['positive'])} actioned or "
+            f"escalated, {number_text(decisions['dismissed'])} dismissed "
+            f"({number_text(decisions['not_compared'])} about other "
             "conversations)"
         )
         for label in ("a", "b"):
             d = decisions[label]
             precision = d["precision_on_decided"]
             print(
-                f"  {label.upper()} alerts {d['alerted_positive']} of the actioned or escalated "
-                f"and {d['alerted_dismissed']} of the dismissed; precision on decided "
+                f"  {label.upper()} alerts {number_text(d['alerted_positive'])} of the actioned or "
+                f"escalated and {number_text(d['alerted_dismissed'])} of the dismissed; "
+                "precision on decided "
                 + ("n/a" if precision is None else f"{100 * precision:.1f}%")
             )
     if result["unread_columns"]:

@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from riskscore._optional import import_extra
+from riskscore._words import number_text, plural
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import (
     MODEL_HELP,
@@ -207,16 +208,17 @@ def run_worlds(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 def render(result: dict[str, Any]) -> None:
     if "worlds" in result:
         print(
-            f"{result['worlds']} worlds: median PR-AUC {result['median_pr_auc']:.3f}, worst "
-            f"{result['worst_pr_auc']:.3f} ({result['worst_world']}: "
-            f"{result['worst_world_grooming']:,} grooming of "
-            f"{result['worst_world_conversations']:,} conversations)"
+            f"{plural(result['worlds'], 'world')}: median PR-AUC "
+            f"{result['median_pr_auc']:.3f}, worst {result['worst_pr_auc']:.3f} "
+            f"({result['worst_world']}: {number_text(result['worst_world_grooming'])} grooming "
+            f"of {plural(result['worst_world_conversations'], 'conversation')})"
         )
         for path in result["files"]:
             print(f"wrote {path}")
         return
     print(
-        f"evaluated {result['n_conversations']} conversations against {result['label']} "
+        f"evaluated {plural(result['n_conversations'], 'conversation')} against "
+        f"{result['label']} "
         f"(prevalence {result['prevalence']:.4f})"
     )
     if result["n_label_differs"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from riskscore._words import number_text
 from riskscore.cli._env_names import add_key_env_option
 from riskscore.cli._paths import check_out_dir, path_argument
 from riskscore.cli._time import parse_end, parse_epoch
@@ -87,20 +88,20 @@ def render(result: dict[str, Any]) -> None:
     print(f"exports -> {result['out']} (drafts for a person to check; nothing was submitted)")
     if result["simulated_decisions"]:
         print(
-            f"SIMULATED: {result['simulated_decisions']} of the decisions exported were made "
-            "in simulation mode (their times set by a simulation); do not submit them"
+            f"SIMULATED: {number_text(result['simulated_decisions'])} of the decisions exported "
+            "were made in simulation mode (their times set by a simulation); do not submit them"
         )
     print(
-        f"DSA statements of reasons: {result['statements']} "
-        f"(restricting decisions: {result['restricting_decisions']})"
+        f"DSA statements of reasons: {number_text(result['statements'])} "
+        f"(restricting decisions: {number_text(result['restricting_decisions'])})"
     )
     print(
-        f"NCMEC CyberTipline drafts: {result['ncmec_drafts']} "
-        f"(escalated decisions: {result['escalated_decisions']})"
+        f"NCMEC CyberTipline drafts: {number_text(result['ncmec_drafts'])} "
+        f"(escalated decisions: {number_text(result['escalated_decisions'])})"
     )
     precision = result["precision"]
     print(
         "precision of automated detection from decisions: "
         + ("n/a" if precision is None else f"{100 * precision:.1f}%")
     )
-    print(f"files: {len(result['files'])}")
+    print(f"files: {number_text(len(result['files']))}")

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from riskscore import synthetic
+from riskscore._words import number_text, plural
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, score_parquet
 from riskscore.cli._chunk_option import add_chunk_rows_option, should_stream
 from riskscore.cli._future_option import add_max_future_s_option
@@ -165,7 +166,7 @@ def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     )
     if set_aside:
         header += (
-            f"# {set_aside:,} bad row{'s' if set_aside != 1 else ''} of that file set aside "
+            f"# {plural(set_aside, 'bad row')} of that file set aside "
             "(--errors quarantine), not tuned on: `riskscore score FILE --errors quarantine` "
             "lists them.\n"
         )
@@ -260,8 +261,8 @@ def render(result: dict[str, Any]) -> None:
         "are never urgent"
     )
     print(
-        f"on {result['data']}: {result['n_conversations']} conversations, "
-        f"{result['n_grooming']} grooming (by {result['label']})\n"
+        f"on {result['data']}: {plural(result['n_conversations'], 'conversation')}, "
+        f"{number_text(result['n_grooming'])} grooming (by {result['label']})\n"
     )
     print("at the policy's thresholds:")
     print(
@@ -271,8 +272,8 @@ def render(result: dict[str, Any]) -> None:
     )
     for b in result["bands"]:
         print(
-            f"  {b['band']:10s} {b['review']:6.2f} {b['urgent']:6.2f} {b['n_conversations']:7d} "
-            f"{b['n_grooming']:8d} {b['guarded']:7d} {b['alerts']:6d} {b['urgent_alerts']:6d} "
+            f"  {b['band']:10s} {b['review']:6.2f} {b['urgent']:6.2f} {b['n_conversations']:7,d} "
+            f"{b['n_grooming']:8,d} {b['guarded']:7,d} {b['alerts']:6,d} {b['urgent_alerts']:6,d} "
             f"{b['alerts_per_10k']:6.1f} {_pct(b['precision']):>9s} {_pct(b['recall']):>7s}"
         )
     print("(guarded: conversations a guard caps, between two known adults or two close minors)")

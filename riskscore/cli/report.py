@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore._optional import import_extra
+from riskscore._words import number_text
 from riskscore.cli._env_names import add_key_env_option
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import bundle_dir, check_out_dir, path_argument
@@ -227,7 +228,9 @@ def render(result: dict[str, Any]) -> None:
     print(f"transparency report {p['start']} to {p['end']} -> {result['out']}")
     if result["simulation"]:
         print(result["simulation"])
-    n = {k: SUPPRESSED if result[k] is None else result[k] for k in _COUNTS}  # None: withheld
+    n = {
+        k: SUPPRESSED if result[k] is None else number_text(result[k]) for k in _COUNTS
+    }  # None: withheld
     print(
         f"alerts raised {n['alerts_raised']}: actioned {n['actioned']}, dismissed "
         f"{n['dismissed']}, escalated {n['escalated']}, open {n['open']}"
@@ -241,8 +244,10 @@ def render(result: dict[str, Any]) -> None:
     )
     for name in ("time_to_first_review_hours", "time_to_decision_hours"):
         t = result[name]
-        of = SUPPRESSED if t["n"] is None else t["n"]
-        simulated = f" ({t['n_simulated']} of {of} simulated)" if t["n_simulated"] else ""
+        of = SUPPRESSED if t["n"] is None else number_text(t["n"])
+        simulated = (
+            f" ({number_text(t['n_simulated'])} of {of} simulated)" if t["n_simulated"] else ""
+        )
         figures = (
             "none in the period"  # no median to print (None)
             if t["median"] is None

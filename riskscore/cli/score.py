@@ -8,7 +8,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from riskscore._words import plural
+from riskscore._words import number_text, plural
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, OutOfCoreResult, score_parquet
 from riskscore.batch.score import ScoreResult, job_files, score_events
 from riskscore.cli._chunk_option import add_chunk_rows_option, should_stream
@@ -239,7 +239,7 @@ def render(result: dict[str, Any]) -> None:
     print(
         f"scored {plural(result['conversations'], 'conversation')} "
         f"({plural(result['events'], 'event')}, {plural(result['quarantined'], 'row')} "
-        f"quarantined): {plural(result['alerts'], 'alert')}, {result['urgent']} urgent"
+        f"quarantined): {plural(result['alerts'], 'alert')}, {number_text(result['urgent'])} urgent"
     )
     for line in result["groups"]:  # group rooms split into pairs, broadcasts set aside
         print(f"  {line}")
@@ -270,8 +270,9 @@ def render(result: dict[str, Any]) -> None:
     if shadow is not None:
         print(
             f"shadow model: {plural(shadow['shadow']['alerts'], 'alert')} "
-            f"({shadow['shadow']['urgent']} "
-            f"urgent); {shadow['alerts_gained']} gained and {shadow['alerts_lost']} lost against "
+            f"({number_text(shadow['shadow']['urgent'])} urgent); "
+            f"{number_text(shadow['alerts_gained'])} gained and "
+            f"{number_text(shadow['alerts_lost'])} lost against "
             f"production; never queued. summary: {shadow['summary_file']}"
         )
     render_quarantine(result)

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from riskscore._words import plural
+from riskscore._words import number_text, plural
 from riskscore.cli._paths import MODEL_HELP, bundle_dir, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summary, render_queue
@@ -455,13 +455,14 @@ def _run(
 def render(result: dict[str, Any]) -> None:
     s = result["summary"]
     print(
-        f"riskscore stream: {plural(s['lines'], 'line')} ({s['skipped']} skipped as already "
-        f"processed), {plural(s['events'], 'event')}, {s['rejected']} rejected, "
+        f"riskscore stream: {plural(s['lines'], 'line')} ({number_text(s['skipped'])} skipped "
+        f"as already processed), {plural(s['events'], 'event')}, "
+        f"{number_text(s['rejected'])} rejected, "
         f"{plural(s['alerts'], 'alert')}",
         file=sys.stderr,
     )
     if s["reasons"]:
-        text = ", ".join(f"{reason} {n}" for reason, n in s["reasons"].items())
+        text = ", ".join(f"{reason} {number_text(n)}" for reason, n in s["reasons"].items())
         print(f"riskscore stream: rejected lines by reason: {text}", file=sys.stderr)
     if s["queue"] is not None:
         print(f"riskscore stream: {render_queue(s['queue'])}", file=sys.stderr)
@@ -478,7 +479,7 @@ def render(result: dict[str, Any]) -> None:
             file=sys.stderr,
         )
     if s["ignored_fields"]:
-        text = ", ".join(f"{name} {n}" for name, n in s["ignored_fields"].items())
+        text = ", ".join(f"{name} {number_text(n)}" for name, n in s["ignored_fields"].items())
         print(f"riskscore stream: fields not in schema v1, not read: {text}", file=sys.stderr)
     if result.get("shadow_alerts"):
         print(

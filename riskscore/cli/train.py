@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from riskscore._words import number_text
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import bundle_dir, check_out_dir, path_argument
 from riskscore.cli._progress import steps
@@ -134,9 +135,10 @@ def render(result: dict[str, Any]) -> None:
     if "comparison" in result:
         labels, comparison = result["labels"], result["comparison"]
         print(
-            f"  {result['method']} on {labels['positive']} positive, {labels['negative']} "
-            f"dismissed and {labels['presumed_negative']} presumed-negative conversations "
-            f"({labels['excluded_open']} open left out)"
+            f"  {result['method']} on {number_text(labels['positive'])} positive, "
+            f"{number_text(labels['negative'])} dismissed and "
+            f"{number_text(labels['presumed_negative'])} presumed-negative conversations "
+            f"({number_text(labels['excluded_open'])} open left out)"
         )
         print(f"  {comparison['folds']} folds grouped by adult: candidate vs current")
         for key in ("pr_auc", "roc_auc", "brier"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from riskscore._words import number_text
 from riskscore.cli._time import integer
 from riskscore.warmup import warm_up
 
@@ -48,6 +49,6 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 def render(result: dict[str, Any]) -> None:
     print(
         f"kernels compiled or loaded from numba's cache in {result['seconds']:.1f} s "
-        f"({result['events']} synthetic events through the batch and online paths), "
+        f"({number_text(result['events'])} synthetic events through the batch and online paths), "
         f"cached in {result['cache']}"
     )

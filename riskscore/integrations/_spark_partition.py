@@ -49,6 +49,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from riskscore._units import DAY_S
 from riskscore.features import AccountFeatures
 from riskscore.features.states import ConversationStates, features_from_states
 from riskscore.integrations._spark_blocks import column_ids, key_blocks, pair_facts, state_matrix
@@ -129,8 +130,6 @@ __all__ = [
     "tallies_partition",
     "tallies_schema",
 ]
-
-SECONDS_PER_DAY = 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +259,7 @@ def score_block(
         n_events=column_ids(rows.column(N_EVENTS)),
         first_event_ts=column_ids(rows.column(FIRST_TS)),
         last_event_ts=last_ts,
-        date=(last_ts // SECONDS_PER_DAY).astype(np.int32),
+        date=(last_ts // DAY_S).astype(np.int32),
     )
     if shadow is not None:
         shadow_risk = shadow.predict_proba(features)

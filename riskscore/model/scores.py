@@ -13,6 +13,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from riskscore._units import DAY_S, HOUR_S, MINUTE_S
 from riskscore._words import duration_text, number_text, plural
 from riskscore.features.registry import FEATURES
 from riskscore.io.schema import CHANNEL_NAMES
@@ -111,7 +112,9 @@ def reason_texts(reasons: Sequence[Reason]) -> tuple[str, ...]:
     return tuple(str(r) for r in reasons) or (NO_REASONS,)
 
 
-_NUMBER = r"-?(?:\d+(?:\.\d+)?(?:e[+-]\d+)?|inf)|nan"
+#: A number as :func:`format_value` writes it (thousands grouped by commas, as
+#: :func:`riskscore._words.number_text` writes them since; plain digits as before).
+_NUMBER = r"-?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[+-]\d+)?|inf)|nan"
 _UNITS = (
     "%|years?|minutes?|hours?|days?|events? a day|events?|messages?|accounts?|requests?|moves?"
     "|channels?"
@@ -138,6 +141,8 @@ def is_reason_text(text: object) -> bool:
     True
     >>> is_reason_text("share of contact at night in the child's local time: he said (+1.40)")
     False
+    >>> is_reason_text(str(Reason.of("recent_rate_per_day", 1234.4, 0.5)))
+    True
     """
     if not isinstance(text, str):
         return False
@@ -203,14 +208,16 @@ def format_value(unit: str, value: float) -> str:
     if unit in _COUNTS:
         return plural(round(value), _COUNTS[unit])
     if unit == "hours":
-        return duration_text(max(value, 0.0) * 3600.0)
+        return duration_text(max(value, 0.0) * HOUR_S)
     if unit == "events/day":
         return f"{plural(value, 'event')} a day"
     if unit == "exp(-days)":  # exp(-delay / 1 day): worded as the delay it encodes
         if not value > 0.0:
             return "no move"
-        seconds = -86_400.0 * math.log(min(value, 1.0))
-        return "within the first minute" if seconds < 60.0 else f"after {duration_text(seconds)}"
+        seconds = -DAY_S * math.log(min(value, 1.0))
+        return (
+            "within the first minute" if seconds < MINUTE_S else f"after {duration_text(seconds)}"
+        )
     return number_text(value)  # ratios and 0-1 scores: a number
 
 

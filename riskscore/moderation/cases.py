@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from riskscore._checks import is_int, is_real
+from riskscore._units import DAY_S
 from riskscore.exceptions import RiskscoreError
 from riskscore.io.schema import MINOR_AGE, EventType, has_hidden_character
 from riskscore.io.timestamps import iso_utc
@@ -56,7 +57,6 @@ __all__ = [
     "youngest_child_age",
 ]
 
-DAY_S = 86_400
 #: Longest moderator or actor name (characters).
 MAX_NAME_CHARS = 128
 #: Longest note of a decision (characters).

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from riskscore import synthetic
+from riskscore._units import DAY_S, HOUR_S
 from riskscore.io import MessageTable
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation.cases import Case, UserReport, iter_reports
@@ -35,9 +36,6 @@ from riskscore.policy import Alert, AlertPolicy
 from riskscore.policy.alerts import _plain
 
 __all__ = ["ModeratorModel", "SimulatedMonth", "simulate_moderation", "simulate_month"]
-
-HOUR_S = 3_600
-DAY_S = 86_400
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from starlette.datastructures import FormData
 
+from riskscore._words import number_text, plural
 from riskscore.io.schema import is_content_column
 from riskscore.moderation.cases import MAX_NAME_CHARS, Case, QueueError
 from riskscore.moderation.queue_db import decode_id, encode_id
@@ -54,6 +55,9 @@ _env.filters["when"] = lambda ts: datetime.fromtimestamp(int(ts), tz=UTC).strfti
 )
 _env.filters["tier"] = lambda t: _TIERS.get(int(t), str(t))
 _env.filters["age"] = lambda a: "unknown" if a != a else f"{a:g}"  # NaN != NaN
+# counts as the command line writes them: "1 item", "1,234 items"
+_env.filters["plural"] = plural
+_env.filters["number"] = number_text
 _templates = Jinja2Templates(env=_env)
 _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -318,7 +322,7 @@ async def queue_page(request: Request) -> Response:
     ]
     # A count of items, never other text: a link could show any sentence on this page.
     given = request.query_params.get("decided", "")
-    decided = given if given.isascii() and given.isdigit() and len(given) < 10 else None
+    decided = int(given) if given.isascii() and given.isdigit() and len(given) < 10 else None
     return _page(request, "queue.html", {"rows": rows, "decided": decided}, user=user)
 
 

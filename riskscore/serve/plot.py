@@ -19,12 +19,12 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from riskscore._units import DAY_S, HOUR_S
 from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES, EventType
 from riskscore.serve.timeline import TimelineEvent
 
 __all__ = ["Timeline", "timeline_svg"]
 
-DAY_S = 86_400
 NIGHT_START_H = 22
 NIGHT_END_H = 6
 #: Nights shaded at most (a longer span is drawn without shading, and says so).
@@ -59,8 +59,8 @@ def _night_spans(t0: int, t1: int, offset_min: int) -> list[tuple[int, int]]:
     last_day = (t1 + offset) // DAY_S + 1
     spans = []
     for day in range(first_day, last_day + 1):
-        start = day * DAY_S + NIGHT_START_H * 3600 - offset
-        end = start + (24 - NIGHT_START_H + NIGHT_END_H) * 3600
+        start = day * DAY_S + NIGHT_START_H * HOUR_S - offset
+        end = start + (24 - NIGHT_START_H + NIGHT_END_H) * HOUR_S
         if end >= t0 and start <= t1:
             spans.append((max(start, t0), min(end, t1)))
     return spans
@@ -72,11 +72,11 @@ def _time(ts: float) -> datetime:
 
 def _x(ts: float) -> float:
     """The x coordinate of an epoch time: hours since the epoch."""
-    return ts / 3600.0
+    return ts / HOUR_S
 
 
 def _tick(x: float, _pos: int | None = None) -> str:
-    return f"{_time(x * 3600.0):%m-%d %H:%M}"
+    return f"{_time(x * HOUR_S):%m-%d %H:%M}"
 
 
 def timeline_svg(events: Sequence[TimelineEvent], adult_id: Any, title: str) -> Timeline:
@@ -150,7 +150,7 @@ def timeline_svg(events: Sequence[TimelineEvent], adult_id: Any, title: str) -> 
             )  # fmt: skip
             seen.add(label)
         ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-        span_h = (t1 - t0) / 3600
+        span_h = (t1 - t0) / HOUR_S
         reached = CHANNEL_NAMES[highest]
         summary = (
             f"{len(events)} events over {span_h:.1f} h, from {_time(t0):%Y-%m-%d %H:%M} to "

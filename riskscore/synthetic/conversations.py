@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._units import DAY_S, HOUR_S
 from riskscore.io.schema import Channel
 from riskscore.synthetic.portable import exp
 from riskscore.synthetic.world import World
@@ -15,9 +16,6 @@ from riskscore.synthetic.world import World
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-
-DAY_S = 86_400
-HOUR_S = 3_600
 
 
 def _by_scenario(world: World, field: str, scenario: IntArray) -> FloatArray:

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._units import DAY_S, HOUR_S
 from riskscore.io.schema import Channel, EventType
 from riskscore.synthetic.accounts import Accounts
-from riskscore.synthetic.conversations import DAY_S, HOUR_S, Plan
+from riskscore.synthetic.conversations import Plan
 from riskscore.synthetic.portable import power
 from riskscore.synthetic.world import Platform
 

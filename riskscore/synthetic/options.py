@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from riskscore._checks import check_sample, check_whole, is_int, is_real
+from riskscore._units import DAY_S, HOUR_S
 from riskscore.io.schema import MAX_TIMESTAMP
-from riskscore.synthetic.conversations import DAY_S, HOUR_S
 from riskscore.synthetic.world import World, world_or_default
 
 __all__ = ["DEFAULT_START", "WORLD_KEYWORDS", "Config", "apply_changes", "configure"]

@@ -14,6 +14,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._units import DAY_S, HOUR_S
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -28,7 +29,6 @@ from riskscore.vignettes.specs import ConversationSpec, PhaseSpec, SingleEvent
 
 __all__ = ["build_events"]
 
-_DAY_S: Final = 86_400
 _EPOCH: Final = dt.date(1970, 1, 1)
 
 AnyArray = npt.NDArray[Any]
@@ -74,7 +74,7 @@ class _Part:
 
 def _build_conversation(conv: ConversationSpec, source: str) -> dict[str, AnyArray]:
     rng = np.random.default_rng(list(conv.seed))
-    midnight = (conv.start - _EPOCH).days * _DAY_S - conv.clock.tz * 60
+    midnight = (conv.start - _EPOCH).days * DAY_S - conv.clock.tz * 60
     names = (conv.accounts[0].name, conv.accounts[1].name)
     parts: list[_Part] = []
     for phase in conv.phases:
@@ -139,15 +139,15 @@ def _build_phase(
     h0, h1 = phase.hours
     if h1 <= h0:
         h1 += 24.0  # runs past midnight
-    day_start = midnight + day * _DAY_S
+    day_start = midnight + day * DAY_S
     channel = int(Channel[phase.channel.upper()])
 
     singles_t: list[float] = []
-    t = day_start + h0 * 3600.0
+    t = day_start + h0 * HOUR_S
     for single in phase.opening:
         t += single.after_min * 60.0
         singles_t.append(t)
-    lo_first = h0 if not phase.opening else (t - day_start) / 3600.0 + 1 / 60
+    lo_first = h0 if not phase.opening else (t - day_start) / HOUR_S + 1 / 60
     n = phase.events
     if n and lo_first >= h1:
         raise VignetteFileError(
@@ -158,7 +158,7 @@ def _build_phase(
     days = rng.integers(day, day + phase.days, size=n)
     lo = np.where(days == day, lo_first, h0)
     hours = lo + rng.random(n) * (h1 - lo)
-    drawn_t = np.floor(midnight + days * _DAY_S + hours * 3600.0).astype(np.int64)
+    drawn_t = np.floor(midnight + days * DAY_S + hours * HOUR_S).astype(np.int64)
     sender = rng.permutation(np.repeat([0, 1], _counts(n, phase.shares, names))).astype(np.int64)
     event = np.full(n, int(EventType.MESSAGE), dtype=np.int64)
     for name, fraction in phase.media:
@@ -168,7 +168,7 @@ def _build_phase(
     order = np.argsort(drawn_t, kind="stable")
     drawn_t, sender, event = drawn_t[order], sender[order], event[order]
 
-    t = float(drawn_t[-1]) if n else (singles_t[-1] if singles_t else day_start + h0 * 3600.0)
+    t = float(drawn_t[-1]) if n else (singles_t[-1] if singles_t else day_start + h0 * HOUR_S)
     closing_t = []
     for single in phase.closing:
         t += single.after_min * 60.0

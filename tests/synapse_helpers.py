@@ -1,0 +1,129 @@
+"""What the tests of the Synapse module share: a base config, stand-ins for Synapse's
+events, rooms and ``ModuleApi`` (content that fails a test if read), a module built on
+them, and a runner for its callbacks that must not await.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import riskscore as rs
+from riskscore.integrations.synapse import RiskscoreModule
+
+MODULE = "riskscore.integrations.synapse.RiskscoreModule"
+
+
+def _base(tmp_path: Path, **extra: Any) -> dict[str, Any]:
+    return {"state_dir": str(tmp_path / "s"), "alerts": {"jsonl": str(tmp_path / "a")}, **extra}
+
+
+#: The default policy's keys, as a ``policy:`` block (the keys of a policy file).
+_POLICY = rs.AlertPolicy.default().to_mapping()
+
+
+class _Opaque(Mapping[str, Any]):
+    """Content that fails the test if anything reads it (an encrypted payload), but for its
+    cleartext ``m.relates_to`` (the Matrix spec keeps relations outside the ciphertext)."""
+
+    def __init__(self, relates_to: Mapping[str, Any] | None = None) -> None:
+        self._relates_to = relates_to
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "m.relates_to" and self._relates_to is not None:
+            return self._relates_to
+        if key == "m.relates_to":
+            raise KeyError(key)
+        raise AssertionError(f"the module read {key!r} of opaque content")
+
+    def __iter__(self) -> Iterator[str]:
+        raise AssertionError("the module iterated opaque content")
+
+    def __len__(self) -> int:
+        raise AssertionError("the module measured opaque content")
+
+
+@dataclass
+class _Event:
+    type: str
+    room_id: str
+    sender: str
+    state_key: str | None = None
+    content: Mapping[str, Any] = field(default_factory=dict)
+    origin_server_ts: int = 1_700_000_000_000
+    event_id: str = "$synthetic"
+
+    def get_state_key(self) -> str | None:
+        return self.state_key
+
+
+class _Room:
+    """Current state of a fake room, as Synapse passes it to ``on_new_event``."""
+
+    def __init__(self, room_id: str, join_rule: str = "invite") -> None:
+        self.room_id = room_id
+        self.state: dict[tuple[str, str], _Event] = {}
+        self.set("m.room.join_rules", "", {"join_rule": join_rule}, "@x:x")
+
+    def set(self, kind: str, key: str, content: Mapping[str, Any], sender: str) -> _Event:
+        event = _Event(kind, self.room_id, sender, key, content)
+        self.state[(kind, key)] = event
+        return event
+
+    def member(self, user: str, membership: str, sender: str | None = None, **extra: Any) -> _Event:
+        return self.set("m.room.member", user, {"membership": membership, **extra}, sender or user)
+
+    def message(self, sender: str, kind: str = "m.room.message") -> _Event:
+        content: Mapping[str, Any] = _Opaque()
+        return _Event(kind, self.room_id, sender, None, content)
+
+
+class _StandInApi:
+    """The part of ``ModuleApi`` that ``RiskscoreModule.__init__`` uses; records calls."""
+
+    server_name = "x"
+
+    def __init__(self) -> None:
+        self.callbacks: dict[str, Any] = {}
+        self.background: list[str] = []
+
+    def register_third_party_rules_callbacks(self, **callbacks: Any) -> None:
+        self.callbacks.update(callbacks)
+
+    def register_account_data_callbacks(self, **callbacks: Any) -> None:
+        self.callbacks.update(callbacks)
+
+    def looping_background_call(self, *_: Any, **__: Any) -> None:
+        pass
+
+    def get_qualified_user_id(self, localpart: str) -> str:
+        return f"@{localpart}:x"
+
+    def run_as_background_process(self, desc: str, func: Any) -> None:
+        self.background.append(desc)  # not run: the test drives _process itself
+
+
+def _module(
+    tmp_path: Path, *, more_ages: str = "", **extra: Any
+) -> tuple[RiskscoreModule, _StandInApi]:
+    ages = tmp_path / "ages.csv"
+    ages.write_text(f"user_id,age,tz_offset_min\n@adult:x,34,0\n@kid:x,12,0\n{more_ages}")
+    raw = _base(tmp_path, ages={"csv": str(ages)}, events_log=str(tmp_path / "ev.jsonl"), **extra)
+    api = _StandInApi()
+    return RiskscoreModule(RiskscoreModule.parse_config(raw), api), api  # type: ignore[arg-type]
+
+
+def _run(coro: Any) -> None:
+    with contextlib.suppress(StopIteration):
+        coro.send(None)
+        raise AssertionError("the callback awaited something")
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -1,0 +1,170 @@
+"""The options of every command: help with its default, ``default`` for the shipped
+bundle, units and ranges checked while parsing, and a text id where a case is decided.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+from cli_helpers import _one_line_error
+
+import riskscore as rs
+from riskscore.cli import COMMANDS, main
+from riskscore.cli.entrypoint import build_parser
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    # argparse has no public walk of its subcommands; _actions is stable since Python 3.2.
+    (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def test_every_option_of_every_command_has_help_with_its_default(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    commands = _subparsers(build_parser())
+    assert set(commands) == {c.NAME for c in COMMANDS}
+    for name, parser in commands.items():
+        for action in parser._actions:
+            assert action.help, f"riskscore {name} {action.option_strings or action.dest}"
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        for action in parser._actions:
+            default = action.default
+            if action.option_strings and default not in (None, "", False, argparse.SUPPRESS):
+                shown = "2592000" if action.dest == "idle_expiry_s" else str(default)
+                assert f"default: {shown}" in text, (name, action.dest, text)
+
+
+#: Every argument that names a model bundle to read (``train --out`` writes one).
+BUNDLE_ARGUMENTS = {
+    ("compare", "model_a"),
+    ("compare", "model_b"),
+    *((name, "model") for name in ("evaluate", "monitor", "policy", "report", "score")),
+    *((name, "model") for name in ("serve", "stream", "train")),
+    ("score", "shadow_model"),
+    ("stream", "shadow_model"),
+}
+
+
+#: The word for the shipped bundle, and a folder so named.
+_DEFAULTS = ("default", "./default")
+
+
+def test_every_bundle_argument_takes_default_for_the_shipped_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`default` is the shipped bundle from any folder; `./default` is a folder so named."""
+    monkeypatch.chdir(tmp_path)
+    found = set()
+    for name, parser in _subparsers(build_parser()).items():
+        for action in parser._actions:
+            if "bundle" in (action.help or "") and action.dest != "out":
+                found.add((name, action.dest))
+                assert callable(action.type), (name, action.dest)
+                # compare keeps the name given beside the path (NamedBundle)
+                default, local = (getattr(p, "path", p) for p in map(action.type, _DEFAULTS))
+                assert default == rs.model.default_model_dir(), (name, action.dest)
+                assert local == Path("default"), (name, action.dest)
+                assert "`default`" in " ".join((action.help or "").split()), (name, action.dest)
+    assert found == BUNDLE_ARGUMENTS
+    monkeypatch.setenv("RISKSCORE_MODEL_DIR", str(tmp_path / "mine"))
+    (model,) = (a for a in _subparsers(build_parser())["score"]._actions if a.dest == "model")
+    assert model.type("default") == tmp_path / "mine"  # what every command uses unset
+
+
+def test_decide_on_no_open_case_says_how_to_give_a_text_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--decide 7` is the number 7; the text id "7" is given quoted (`-0` is text as written)."""
+    db = tmp_path / "queue.sqlite"
+    with rs.ReviewQueue(db) as queue:
+        items = queue.add_alerts(
+            [
+                rs.Alert("c1", "7", "k1", 12.0, "under 13", 0.9, rs.Tier(2)),
+                rs.Alert("c2", "-0", "k2", 12.0, "under 13", 0.9, rs.Tier(2)),
+            ]
+        )
+    decide = ["queue", "--db", str(db), "--outcome", "dismissed", "--moderator", "m1"]
+    assert main([*decide, "--items", str(items[0]), "--decide", "7"]) == 2
+    err = _one_line_error(capsys, "queue")
+    assert "is not an open item of adult 7" in err
+    assert (
+        """--decide 7 was read as the number 7: give a text id quoted as JSON, --decide '"7"'"""
+        in err
+    )
+    assert main([*decide, "--items", str(items[0]), "--decide", '"7"']) == 0
+    assert "recorded: case '7' dismissed (1 item)" in capsys.readouterr().out
+    assert main([*decide, "--items", str(items[1]), "--decide", "-0"]) == 0
+    assert "recorded: case '-0' dismissed (1 item)" in capsys.readouterr().out
+
+
+def test_stream_idle_expiry_has_unit_and_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["stream", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--idle-expiry-s" in text
+    assert "seconds of event time (default: 2592000 s, 30 days" in text
+
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "message"),
+    [
+        (["queue", "--db", "DB", "--now", HUGE], "--now", "is out of range"),
+        (["queue", "--db", "DB", "--now=-1"], "--now", "is out of range"),
+        (["queue", "--db", "DB", "--top=-1"], "--top", "is not a whole number from 0"),
+        (
+            ["queue", "--db", "DB", "--decide", "1", "--items", HUGE, "--outcome", "actioned"],
+            "--items",
+            "is not comma-separated item ids",
+        ),
+        (["queue", "--db", "DB", "--decide", "1", "--items", "0"], "--items", "item ids"),
+        (["export", "--db", "DB", "--out", "OUT", "--from", HUGE], "--from", "out of range"),
+        (["export", "--db", "DB", "--out", "OUT", "--from=-5"], "--from", "out of range"),
+        (["export", "--db", "DB", "--out", "OUT", "--to=-" + HUGE], "--to", "out of range"),
+        (["export", "--db", "DB", "--out", "OUT", "--to", "2026-13-01"], "--to", "neither"),
+        (["report", "--db", "DB", "--out", "OUT", "--start=-86400"], "--start", "out of range"),
+        (["report", "--db", "DB", "--out", "OUT", "--end", HUGE], "--end", "out of range"),
+        (["compare", "--queue", "DB", "--since", HUGE], "--since", "out of range"),
+        (["score", "EVENTS", "--out", "OUT", "--chunk-rows", HUGE], "--chunk-rows", "whole"),
+        (["score", "EVENTS", "--out", "OUT", "--chunk-rows", "0"], "--chunk-rows", "from 1 to"),
+        (["score", "EVENTS", "--out", "OUT", "--chunk-rows=-1"], "--chunk-rows", "from 1 to"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_while_parsing(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    option: str,
+    message: str,
+) -> None:
+    db = tmp_path / "queue.sqlite"
+    names = {"DB": str(db), "OUT": str(tmp_path / "out"), "EVENTS": str(tmp_path / "e.parquet")}
+    with pytest.raises(SystemExit) as exit_info:
+        main([names.get(a, a) for a in args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"riskscore {args[0]}: error: argument {option}: "), err
+    assert message in last
+    assert not db.exists()
+
+
+def test_time_options_accept_their_range(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "queue.sqlite"
+    with rs.ReviewQueue(db):
+        pass
+    assert main(["queue", "--db", str(db), "--now", "0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["now"] == 0
+    assert main(["queue", "--db", str(db), "--now", "2200-01-01", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["now"] == 7_258_118_400

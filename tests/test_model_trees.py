@@ -1,0 +1,137 @@
+"""The portable trees of the risk model against LightGBM itself, on small models of four
+features: margins to the last bit, LightGBM's missing-value rules, and reasons equal to a
+brute-force Shapley computation over every subset of features.
+"""
+
+from __future__ import annotations
+
+import math
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from model_helpers import (
+    NAN,
+    SMALL_REFERENCE,
+    FloatArray,
+    chain_tree,
+    probe_rows,
+    small_booster,
+    small_training_data,
+    small_trees,
+)
+
+from riskscore.model import (
+    TreeEnsemble,
+)
+
+# ---------------------------------------------------------------- small LightGBM models
+
+#: Four features: two risk-raising (monotone), one with missing values, one free.
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["missing-nan", "zero-as-missing"])
+def small(request: pytest.FixtureRequest) -> tuple[lgb.Booster, TreeEnsemble]:
+    booster = small_booster(zero_as_missing=request.param)
+    return booster, small_trees(booster)
+
+
+def test_tree_ensemble_margins_equal_lightgbm_raw_scores(
+    small: tuple[lgb.Booster, TreeEnsemble],
+) -> None:
+    booster, trees = small
+    assert trees.n_trees == booster.num_trees()
+    X, _ = small_training_data(1)
+    for rows in (X, probe_rows(trees, 2)):
+        expected = booster.predict(rows, raw_score=True)
+        np.testing.assert_allclose(trees.margins(rows), expected, rtol=0, atol=1e-12)
+
+
+def test_values_within_lightgbms_zero_threshold_count_as_zero() -> None:
+    # LightGBM reads |x| <= 1e-35 (kZeroThreshold) as zero, so with zero_as_missing such a
+    # value takes the missing (default) branch, as 0.0 does.
+    booster = small_booster(zero_as_missing=True)
+    trees = small_trees(booster)
+    tiny = np.array([[1e-36, -1e-36, 1e-40, 2.3e-147], [0.0, 0.0, 0.0, 1e-35], [5e-324] * 4])
+    np.testing.assert_allclose(
+        trees.margins(tiny), booster.predict(tiny, raw_score=True), rtol=0, atol=1e-12
+    )
+
+
+def test_the_missing_value_rules_of_lightgbm_are_all_exercised(
+    small: tuple[lgb.Booster, TreeEnsemble],
+) -> None:
+    # The dump of the model with missing ages has NaN-aware splits (missing type 2), the
+    # zero-as-missing one has type 1; both have ordinary ones. Otherwise the margin test
+    # above would not cover the three rules.
+    _, trees = small
+    split = trees.feature >= 0
+    assert set(np.unique(trees.missing[split]).tolist()) & {1, 2}
+
+
+# ---------------------------------------------------------------- exact reasons
+
+
+def brute_force_shapley(trees: TreeEnsemble, x: FloatArray) -> FloatArray:
+    """Shapley values of the game v(S) = margin of (x on S, the reference elsewhere), by
+    enumerating every subset (the margins themselves are checked against LightGBM above)."""
+    n = len(x)
+    subsets = np.array([[(mask >> j) & 1 for j in range(n)] for mask in range(2**n)], dtype=bool)
+    value = trees.margins(np.where(subsets, x, trees.reference))
+    phi = np.zeros(n)
+    for j in range(n):
+        for mask in range(2**n):
+            if (mask >> j) & 1:
+                continue
+            size = bin(mask).count("1")
+            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+            phi[j] += weight * (value[mask | (1 << j)] - value[mask])
+    return phi
+
+
+def feature_values(j: int) -> st.SearchStrategy[float]:
+    base = st.floats(-1.0, 80.0, allow_nan=False)
+    specials = st.sampled_from([NAN, 0.0, 0.5, 1.0, 13.0, 15.5])
+    return st.one_of(base, specials) if j == 2 else st.one_of(base, st.sampled_from([0.0, 0.5]))
+
+
+ROWS = st.tuples(*(feature_values(j) for j in range(4))).map(np.array)
+
+
+@settings(max_examples=80, deadline=None, database=None)
+@given(x=ROWS, zero_as_missing=st.booleans())
+def test_contributions_equal_brute_force_shapley(x: FloatArray, zero_as_missing: bool) -> None:
+    trees = small_trees(small_booster(zero_as_missing=zero_as_missing))
+    got = trees.contributions(x[None, :])[0]
+    expected = brute_force_shapley(trees, x)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
+    # efficiency: they add up to margin(x) - margin(reference)
+    margins = trees.margins(np.vstack([x, SMALL_REFERENCE]))
+    assert got.sum() == pytest.approx(margins[0] - margins[1], abs=1e-10)
+
+
+def test_contributions_of_the_reference_itself_are_zero(
+    small: tuple[lgb.Booster, TreeEnsemble],
+) -> None:
+    _, trees = small
+    assert trees.contributions(SMALL_REFERENCE[None, :]).tolist() == [[0.0] * 4]
+
+
+def test_contributions_on_many_rows_equal_brute_force(
+    small: tuple[lgb.Booster, TreeEnsemble],
+) -> None:
+    _, trees = small
+    rows = probe_rows(trees, 5)[:60]
+    got = trees.contributions(rows)
+    for i, x in enumerate(rows):
+        np.testing.assert_allclose(got[i], brute_force_shapley(trees, x), rtol=0, atol=1e-10)
+
+
+def test_trees_as_deep_as_allowed_score_and_explain() -> None:
+    trees = TreeEnsemble.from_dict(chain_tree(64))
+    assert trees.depth() == 64
+    x = np.array([[0.999]])  # passes the first split's threshold 1.0, leaves at the second
+    margins = trees.margins(np.vstack([x, [[0.0]]]))
+    np.testing.assert_allclose(trees.contributions(x)[0], [margins[0] - margins[1]], atol=1e-12)
