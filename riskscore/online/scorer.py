@@ -132,15 +132,10 @@ class OnlineScorer(Rescoring, ShadowScoring):
     n_rescored : int
         Conversations re-scored because an event in another conversation
         changed their adult's per-account features.
-    n_rescore_skipped : int
-        Conversations not re-scored although their adult's per-account features
-        changed, because the change moved no split of the model: their risk is
-        unchanged to the last bit (``docs/online.md``).
-    n_rescore_deferred : int
-        Conversations whose re-scoring was deferred: the change of their adult's
-        features could not bring them to a review threshold, so no alert can be due,
-        and their risk is computed when read (:meth:`score_of`, a checkpoint) or at
-        their next event (``docs/online.md``).
+    n_rescore_skipped, n_rescore_deferred : int
+        Conversations not re-scored when their adult's features changed: the change
+        moved no split (risk unchanged to the last bit), or could not bring them to a
+        review threshold (scored when read or at their next event; ``docs/online.md``).
     checkpoint_extra : dict
         The ``extra`` data of the checkpoint this scorer was restored from.
     n_shadow_alerts : int
