@@ -1,0 +1,62 @@
+"""Hostile review 51: deferred re-scoring of an adult's other conversations against a
+scorer that never defers (a shadow model turns deferral off) and against batch."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from _models import stump_model
+from online_helpers import columns
+from test_online_accounts import HALF, ev
+
+import riskscore as rs
+
+
+def _run(model: rs.RiskModel, events: list[dict[str, Any]], **kw: Any) -> tuple[Any, ...]:
+    """Alerts (ids and tiers) and every live conversation's score_of, of a scorer that may
+    defer and of one that never does (a shadow model)."""
+    out = []
+    for shadow in (None, model):
+        scorer = rs.OnlineScorer(model, HALF, shadow_model=shadow, **kw)
+        alerts = [(a.conversation_id, int(a.tier)) for a in scorer.update_many(events)]
+        out.append((alerts, {c: scorer.score_of(c) for c in scorer.conversation_ids}))
+    return tuple(out)
+
+
+def _batch(model: rs.RiskModel, events: list[dict[str, Any]]) -> dict[object, float]:
+    X = rs.extract_features(columns(events))
+    return dict(zip(X.conversation_id.tolist(), model.predict_proba(X).tolist(), strict=True))
+
+
+#: x meets minor y in public ("A"), then first writes to y directly in another conversation
+#: ("B"): x's per-account features change (a new minor contacted directly) and so do the
+#: pair's facts (when it went private), which move A's pair_hours_to_private.
+_PAIR_EVENTS = [
+    ev("A", 0, "x", "y", 30.0, 12.0, channel="public"),
+    ev("B", 5 * 3600, "x", "y", 30.0, 12.0, channel="direct"),
+]
+
+
+@pytest.mark.parametrize("account_weight", [0.0, 0.01])
+def test_a_pair_change_with_an_account_change_rescores_the_pairs_other_conversation(
+    account_weight: float,
+) -> None:
+    """Was: when one event changed both the adult's per-account features and the facts of
+    its pair, the adult's other conversation of that pair was skipped (no split moved by
+    the account change: its risk kept, stale) or deferred (only the account change's
+    shift allowed for) as an account change, and then left out of the pair's re-scoring:
+    conversation A kept risk 0.12 where batch gives 0.98, and its urgent alert was lost."""
+    stumps = [("pair_hours_to_private", 1.0, 6.0)]
+    if account_weight:
+        stumps.append(("adult_supervised_minor_share", 0.75, account_weight))
+    model = stump_model(-2.0, stumps)
+    (alerts, scores), (exact_alerts, exact_scores) = _run(
+        model, _PAIR_EVENTS, idle_expiry_s=math.inf
+    )
+    batch = _batch(model, _PAIR_EVENTS)
+    assert exact_scores == pytest.approx(batch, abs=1e-12)
+    assert ("A", 2) in exact_alerts
+    assert scores == pytest.approx(batch, abs=1e-12)
+    assert alerts == exact_alerts
