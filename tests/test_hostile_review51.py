@@ -12,6 +12,8 @@ from online_helpers import columns
 from test_online_accounts import HALF, ev
 
 import riskscore as rs
+from riskscore.model.calibration import platt_risk
+from riskscore.online.risk import OnlineModel
 
 
 def _run(model: rs.RiskModel, events: list[dict[str, Any]], **kw: Any) -> tuple[Any, ...]:
@@ -60,3 +62,35 @@ def test_a_pair_change_with_an_account_change_rescores_the_pairs_other_conversat
     assert ("A", 2) in exact_alerts
     assert scores == pytest.approx(batch, abs=1e-12)
     assert alerts == exact_alerts
+
+
+#: A margin and a shift whose risks are within 1e-10 of 1, where a risk is rounded to
+#: about 1e-16: the margin read back from the risk is off by about 6e-6.
+_M, _D = 23.990308879364267, 0.4710565552532489
+
+
+def test_a_risk_near_one_is_not_deferred_when_the_shift_reaches_the_threshold() -> None:
+    """Was: ``OnlineModel.stays_below`` read ``a * margin + b`` back from the risk with a
+    tolerance of 1e-6, but within 1e-10 of 1 the risk's rounding moves it by more: a row at
+    risk 1 - 3.8e-11 whose margin moved by 0.471 reaches 1 - 2.4e-11, and a review threshold
+    there, yet stays_below said it stayed below (its re-scoring deferred, the alert lost)."""
+    model = stump_model(_M, [("adult_blocks_reports_from_minors", 0.5, _D)])
+    risk, reached = (platt_risk.py_func(-1.0, 0.0, m) for m in (_M, _M + _D))
+    assert risk < reached
+    assert not OnlineModel(model).stays_below(risk, _D, reached)
+    # end to end: x blocked by a minor in B raises A (x's other conversation) to review
+    policy = rs.AlertPolicy(
+        bands=(rs.AgeBand("all", 0.0, math.inf, review=reached, urgent=1.0),),
+        unknown=rs.AgeBand("unknown", 0.0, math.inf, review=reached, urgent=1.0),
+    )
+    events = [
+        ev("A", 0, "x", "y", 30.0, 12.0),
+        ev("B", 60, "x", "z", 30.0, 12.0),
+        ev("B", 120, "z", "x", 12.0, 30.0, event="block"),
+    ]
+    runs = []
+    for shadow in (None, model):
+        scorer = rs.OnlineScorer(model, policy, idle_expiry_s=math.inf, shadow_model=shadow)
+        runs.append([(a.conversation_id, int(a.tier)) for a in scorer.update_many(events)])
+    assert ("A", 1) in runs[1]
+    assert runs[0] == runs[1]
