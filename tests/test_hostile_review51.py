@@ -94,3 +94,24 @@ def test_a_risk_near_one_is_not_deferred_when_the_shift_reaches_the_threshold() 
         runs.append([(a.conversation_id, int(a.tier)) for a in scorer.update_many(events)])
     assert ("A", 1) in runs[1]
     assert runs[0] == runs[1]
+
+
+def test_an_adult_account_expiring_before_its_deferred_conversation_keeps_its_risk() -> None:
+    """Was: an account's state could expire while a conversation where it is the adult
+    stayed live (a group room moves its first pair to the newest place, behind a live
+    conversation that shields it from expiry) and whose re-scoring was deferred: score_of
+    then computed it without the account (0.119, the batch and never-deferring 0.130), and
+    the answer depended on whether it was read before or after the expiry."""
+    model = stump_model(-2.0, [("adult_unaccepted_requests", 0.5, 0.1)])
+    day = 86_400
+    events = [
+        ev("C", 0, "x", "y", 30.0, 12.0),
+        ev("D", 60, "x", "z", 30.0, 12.0, event="contact_request"),  # C deferred
+        ev("E", 120, "a", "b", 30.0, 12.0),
+        ev("C", 180, "w", "v", 30.0, 12.0, channel="group"),  # C a room: C|x|y moves last
+        ev("F", 90 + day, "f", "g", 30.0, 12.0),  # x's account expires, C|x|y stays
+    ]
+    (_, scores), (_, exact_scores) = _run(model, events, idle_expiry_s=float(day))
+    assert "C|x|y" in exact_scores
+    assert exact_scores["C|x|y"] == pytest.approx(_batch(model, events[:2])["C"], abs=1e-12)
+    assert scores == exact_scores
