@@ -115,3 +115,25 @@ def test_an_adult_account_expiring_before_its_deferred_conversation_keeps_its_ri
     assert "C|x|y" in exact_scores
     assert exact_scores["C|x|y"] == pytest.approx(_batch(model, events[:2])["C"], abs=1e-12)
     assert scores == exact_scores
+
+
+def test_settling_at_expiry_leaves_the_events_own_alert_alone() -> None:
+    """The event that expires an account settles that account's deferred conversations
+    between scoring its own conversation and raising its alert: settling must not write
+    the feature row the alert reads (its ages and reasons would be the settled
+    conversation's: child age 12 for a child of 8)."""
+    model = stump_model(-2.0, [("adult_unaccepted_requests", 0.5, 0.1), ("age_gap", 25.0, 3.0)])
+    day = 86_400
+    events = [
+        ev("C", 0, "x", "y", 30.0, 12.0),
+        ev("D", 60, "x", "z", 30.0, 12.0, event="contact_request"),  # C deferred
+        ev("E", 120, "a", "b", 30.0, 12.0),
+        ev("C", 180, "w", "v", 30.0, 12.0, channel="group"),
+        ev("F", 90 + day, "f", "g", 40.0, 8.0),  # alerts, and x's account expires
+    ]
+    runs = []
+    for shadow in (None, model):
+        scorer = rs.OnlineScorer(model, HALF, idle_expiry_s=float(day), shadow_model=shadow)
+        runs.append([a.to_dict() for a in scorer.update_many(events)])
+    assert [(a["conversation_id"], a["child_age"]) for a in runs[1]] == [("F", 8.0)]
+    assert runs[0] == runs[1]

@@ -171,8 +171,10 @@ class Rescoring(ScorerMemory):
         return conv.risk
 
     def _settle(self, conv: ConversationState) -> None:
-        """Compute the risk of a conversation whose re-scoring was deferred."""
-        conv.risk = self._score(conv, self._accounts.get(conv.adult_id()))[0]
+        """Compute the risk of a conversation whose re-scoring was deferred, on a row of its
+        own: an event's feature row (:attr:`OnlineModel.row`) may still be unread (its
+        alert), and expiry settles a dropped account's conversations before it is."""
+        conv.risk = self._linear.risk(self._features(conv))
         conv.slack = 0.0
 
     def _settle_all(self) -> None:
