@@ -14,7 +14,7 @@ import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -327,11 +327,26 @@ class ScorerMemory(ScorerCheckpoints):
             del rooms[oldest]
             self.n_evicted += self._drop_room(oldest)
 
+    if TYPE_CHECKING:
+
+        def _settle(self, conv: ConversationState) -> None: ...
+
+    def _drop_account(self, account_id: object) -> None:
+        """Forget an account's state (expired, or over the cap), first scoring its live
+        conversations as adult whose re-scoring was deferred, with the state they were
+        deferred under (a room's pair can outlive it: :meth:`_open_room` makes it newest)."""
+        conversations = self._conversations
+        for cid in self._adult_convs.get(account_id, ()):
+            conv = conversations[cid]
+            if conv.slack:
+                self._settle(conv)
+        del self._accounts[account_id]
+
     def _evict_accounts(self) -> None:
         """Accounts are capped at twice ``max_conversations``, least recently active out."""
         accounts = self._accounts
         while len(accounts) > 2 * self.max_conversations:
-            del accounts[next(iter(accounts))]
+            self._drop_account(next(iter(accounts)))
 
     def _expire(self) -> None:
         """Forget conversations and accounts idle since before ``clock - idle_expiry_s``.
@@ -359,7 +374,7 @@ class ScorerMemory(ScorerCheckpoints):
             if last_seen >= horizon:
                 oldest = min(oldest, last_seen)
                 break
-            del accounts[key]
+            self._drop_account(key)
         rooms = self._rooms
         while rooms:
             key = next(iter(rooms))

@@ -84,7 +84,9 @@ class Rescoring(ScorerMemory):
         risk is read or its next event. Neither is taken when a shadow model is scored
         (it reads each row) or when the account's state is new while its conversations
         were scored with an older one; with a cool-down, a conversation at a review
-        threshold is always re-scored (an alert it held back may be due).
+        threshold is always re-scored (an alert it held back may be due). Nor for a
+        conversation of the pair when the pair's facts moved too: its features moved
+        beyond ``shift``.
         """
         if conv.adult_i != adult_was_initiator:
             # An age arrived and the roles flipped: the conversation changes adult.
@@ -93,6 +95,10 @@ class Rescoring(ScorerMemory):
         cross: list[Alert] = []
         done: set[object] = {cid}
         skipped: dict[object, None] = {}  # counted as skipped without a walk: done too
+        # The pair's other conversations: their facts moved too, beyond any account shift.
+        pair_moved = (
+            self._pair_convs.of(accounts[0][0], accounts[1][0]) if changed & PAIR_CHANGED else ()
+        )
         account_change = changed & ACCOUNT_CHANGED
         if account_change:
             account_id, account = accounts[account_change - 1]
@@ -100,7 +106,9 @@ class Rescoring(ScorerMemory):
             account.stale = False
             conversations = self._conversations
             others = self._adult_convs.get(account_id, {})
-            if shift == 0.0 and not exact and not self.cooldown_s:
+            # an other conversation of the pair is re-scored in turn, never skipped
+            in_pair = any(other_cid in others for other_cid in pair_moved if other_cid != cid)
+            if shift == 0.0 and not exact and not self.cooldown_s and not in_pair:
                 # no risk moved and none can alert: count them, not walk them (walking
                 # them made an adult reaching thousands quadratic in time)
                 self.n_rescore_skipped += len(others) - (cid in others)
@@ -110,7 +118,7 @@ class Rescoring(ScorerMemory):
             for other_cid in others:
                 if other_cid not in done:
                     other = conversations[other_cid]
-                    if exact or not stays_below(other, shift):
+                    if exact or other_cid in pair_moved or not stays_below(other, shift):
                         todo.append((other_cid, other))
                     elif shift == 0.0:
                         self.n_rescore_skipped += 1
@@ -123,7 +131,7 @@ class Rescoring(ScorerMemory):
         if changed & PAIR_CHANGED:  # where the pair met, or when it went private, moved
             pending = [
                 other_cid
-                for other_cid in self._pair_convs.of(accounts[0][0], accounts[1][0])
+                for other_cid in pair_moved
                 if other_cid not in done and other_cid not in skipped
             ]
             if len(pending) > 1:  # in the order they joined their adults, sender's first
@@ -163,8 +171,10 @@ class Rescoring(ScorerMemory):
         return conv.risk
 
     def _settle(self, conv: ConversationState) -> None:
-        """Compute the risk of a conversation whose re-scoring was deferred."""
-        conv.risk = self._score(conv, self._accounts.get(conv.adult_id()))[0]
+        """Compute the risk of a conversation whose re-scoring was deferred, on a row of its
+        own: an event's feature row (:attr:`OnlineModel.row`) may still be unread (its
+        alert), and expiry settles a dropped account's conversations before it is."""
+        conv.risk = self._linear.risk(self._features(conv))
         conv.slack = 0.0
 
     def _settle_all(self) -> None:

@@ -233,7 +233,8 @@ class OnlineModel:
 
         ``a * margin + b`` is read back from the risk (a margin beyond the formula's cap
         of 700 reads as 700, which only widens the bound) and moved the most it can, plus
-        a tolerance far above the rounding of the two steps, through the same formula.
+        a tolerance far above the rounding of the two steps (which grows as the risk nears
+        1), through the same formula.
 
         Examples
         --------
@@ -244,8 +245,11 @@ class OnlineModel:
         """
         if not 0.0 < risk < 1.0:
             return False
-        z = math.log(1.0 / risk - 1.0)
-        z -= self.slope * slack + 1e-6 + 1e-9 * abs(z)
+        odds = 1.0 / risk - 1.0
+        z = math.log(odds)
+        # A risk near 1 is rounded to about 1e-16 of it, so ``odds`` to about 1e-16 and
+        # ``z`` read back from it to about 1e-16 / odds: beyond 1e-6 within 1e-10 of 1.
+        z -= self.slope * slack + 1e-6 + 1e-9 * abs(z) + 1e-15 / odds
         return bool(platt_risk.py_func(1.0, 0.0, z) < limit)
 
     def risk(self, row: FloatArray) -> float:
