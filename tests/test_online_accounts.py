@@ -263,6 +263,15 @@ def _alert_keys(alerts: list[rs.Alert]) -> list[tuple[Any, ...]]:
     return [(a.conversation_id, int(a.tier), a.event_index, a.timestamp, a.risk) for a in alerts]
 
 
+def assert_same_scores(resumed: rs.OnlineScorer, whole: rs.OnlineScorer) -> None:
+    """Every live conversation scores the same in a scorer resumed from a checkpoint as in
+    one that ran through (a checkpoint settles deferred re-scores, so their counts may
+    differ between the two, not the scores)."""
+    assert [resumed.score_of(c) for c in whole.conversation_ids] == [
+        whole.score_of(c) for c in whole.conversation_ids
+    ]
+
+
 def test_checkpoint_mid_stream_gives_the_alerts_of_an_uninterrupted_run(tmp_path: Path) -> None:
     """Across a checkpoint, an adult's conversations keep the order in which they alert when
     one event raises several, even where their order of activity differs."""
@@ -291,10 +300,7 @@ def test_checkpoint_mid_stream_gives_the_alerts_of_an_uninterrupted_run(tmp_path
             assert list(again._adult_convs[account]) == list(convs)
         after = again.update_many(events[cut:])
         assert _alert_keys(before + after) == _alert_keys(expected)
-        # (a checkpoint settles deferred re-scores, so their counts may differ, not scores)
-        assert [again.score_of(c) for c in whole.conversation_ids] == [
-            whole.score_of(c) for c in whole.conversation_ids
-        ]
+        assert_same_scores(again, whole)
 
 
 def test_checkpoint_in_synthetic_streams_keeps_alerts_raised_through_accounts(
@@ -321,10 +327,7 @@ def test_checkpoint_in_synthetic_streams_keeps_alerts_raised_through_accounts(
         again = rs.OnlineScorer.restore(path, model, policy)
         after = again.update_many(events[cut:])
         assert _alert_keys(before + after) == _alert_keys(expected)
-        # (a checkpoint settles deferred re-scores, so their counts may differ, not scores)
-        assert [again.score_of(c) for c in whole.conversation_ids] == [
-            whole.score_of(c) for c in whole.conversation_ids
-        ]
+        assert_same_scores(again, whole)
 
 
 def test_a_checkpoint_without_the_adult_index_order_rebuilds_it_from_the_roles(

@@ -325,8 +325,7 @@ class Rescoring(ScorerMemory):
         alert bookkeeping cleared when its shadow model is not this one."""
         if meta.get("model_sha256") != self.model.parameters_sha256():
             for conv in self._conversations.values():
-                conv.risk = self._linear.risk(self._features(conv))
-                conv.slack = 0.0
+                self._settle(conv)
         if meta.get("shadow_model_sha256") != self.shadow_sha256:
             for conv in self._conversations.values():
                 conv.shadow_tier, conv.shadow_alert_ts = 0, None
