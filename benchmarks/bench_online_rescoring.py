@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 from _common import RESULTS, describe_checkout, run_in_checkout, run_record, write_json
+from bench_online import percentiles
 
 
 def measure(n_conversations: int, seed: int) -> dict[str, Any]:
@@ -50,28 +51,22 @@ def measure(n_conversations: int, seed: int) -> dict[str, Any]:
             kind[i] = 1
         elif getattr(scorer, "n_rescore_deferred", 0) != deferred:
             kind[i] = 2
-    us = ns[n // 10 :] / 1e3
+    ns = ns[n // 10 :]
     kind = kind[n // 10 :]
     risks = [scorer.score_of(c) for c in scorer.conversation_ids]
 
-    def stats(values: np.ndarray[Any, Any]) -> dict[str, float]:
-        if not len(values):
+    def stats(these: np.ndarray[Any, Any]) -> dict[str, float]:
+        """:func:`bench_online.percentiles` of the events ``these`` selects, and their share."""
+        if not these.any():
             return {}
-        q = np.percentile(values, [50, 90, 99, 99.9])
-        return {
-            "median": q[0],
-            "p90": q[1],
-            "p99": q[2],
-            "p999": q[3],
-            "share": len(values) / len(us),
-        }
+        return {**percentiles(ns[these]), "share": float(these.mean())}
 
     return {
         "events": n,
-        "all": {**stats(us), "share_over_10us": float(np.mean(us > 10.0))},
-        "rescoring_events": stats(us[kind == 1]),
-        "deferring_only_events": stats(us[kind == 2]),
-        "other_events": stats(us[kind == 0]),
+        "all": {**stats(kind >= 0), "share_over_10us": float(np.mean(ns > 10_000))},
+        "rescoring_events": stats(kind == 1),
+        "deferring_only_events": stats(kind == 2),
+        "other_events": stats(kind == 0),
         "n_rescored": scorer.n_rescored,
         "n_rescore_skipped": scorer.n_rescore_skipped,
         "n_rescore_deferred": getattr(scorer, "n_rescore_deferred", None),
@@ -102,10 +97,11 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(r)
             a = r["all"]
             print(
-                f"{r['git'][:24]:24s} {turn + 1:5d} {a['median']:7.2f} {a['p90']:7.2f} "
-                f"{a['p99']:7.2f} {a['p999']:7.1f} {a['share_over_10us']:6.1%} "
+                f"{r['git'][:24]:24s} {turn + 1:5d} {a['median_us']:7.2f} {a['p90_us']:7.2f} "
+                f"{a['p99_us']:7.2f} {a['p999_us']:7.1f} {a['share_over_10us']:6.1%} "
                 f"{r['n_rescored']:9,d} {r['n_rescore_deferred'] or 0:9,d} "
-                f"{r['n_rescore_skipped']:8,d} {r['rescoring_events'].get('median', 0):13.2f}"
+                f"{r['n_rescore_skipped']:8,d} "
+                f"{r['rescoring_events'].get('median_us', 0):13.2f}"
             )
     same = len({row["risks_sha256"] for row in rows}) == 1
     print("times in us of CPU per event; risks:", "identical" if same else "DIFFER")
