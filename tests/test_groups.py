@@ -106,7 +106,7 @@ def test_every_pair_of_every_group_chat_is_scored_nothing_cut(
     code = main(["score", str(events), "--out", str(out), "--format", "csv", "--errors", errors])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "2 group conversation(s) of more than two accounts split into 9 pair" in printed
+    assert "2 group conversations of more than two accounts split into 9 pair" in printed
     assert "without room_size" in printed
     assert not (out / "quarantine.jsonl").exists()
     scores = pacsv.read_csv(out / "scores.csv", convert_options=pacsv.ConvertOptions(
@@ -162,7 +162,7 @@ def test_group_contact_with_room_size_and_broadcasts_in_the_json_summary(
     assert main(["score", str(path), "--out", str(tmp_path / "o"), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["conversations"] == 2
-    assert any("1 event(s) to rooms above max_room_members" in g for g in summary["groups"])
+    assert any("1 event to rooms above max_room_members" in g for g in summary["groups"])
     assert main(["score", str(path), "--out", str(tmp_path / "o2"), "--json",
                  "--max-room-members", "500"]) == 0  # fmt: skip
     assert json.loads(capsys.readouterr().out)["conversations"] == 3

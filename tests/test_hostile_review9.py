@@ -186,7 +186,7 @@ def test_a_room_above_the_limit_is_counted_in_batch_online_and_the_cli(
     path = tmp_path / "events.jsonl"
     path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
     assert main(["score", str(path), "--out", str(tmp_path / "out")]) == 0
-    assert "6000 event(s) to rooms above max_room_members set aside" in capsys.readouterr().out
+    assert "6,000 events to rooms above max_room_members set aside" in capsys.readouterr().out
 
 
 # ------------------------------------------------- ids that display as something else

@@ -250,7 +250,7 @@ def test_a_third_account_makes_a_group_split_into_pairs_nothing_cut(errors: str)
     assert msgs.conversations.tolist() == ["1|a|b", "1|a|c", "2"]
     assert msgs.source_row.tolist() == [0, 1, 3, 2, 4]
     assert (msgs.groups.n_rooms, msgs.groups.n_pairs, msgs.groups.n_without_room_size) == (1, 2, 4)
-    assert msgs.groups.describe()[0].startswith("1 group conversation(s)")
+    assert msgs.groups.describe()[0].startswith("1 group conversation of")
 
 
 #: One bad value per checked column, in the order read_messages checks the columns.

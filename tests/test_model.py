@@ -307,6 +307,12 @@ def test_a_steep_calibration_scores_without_overflow_and_an_absurd_one_is_refuse
     for a, b in ((-1e308, 0.0), (-1.0, 1e300), (math.inf, 0.0)):
         with pytest.raises(ModelIntegrityError):
             Platt(a=a, b=b, prevalence=0.5)
+    # A prevalence no calibration can be moved to or from (a tampered params.json) is corrupt
+    # too: the same range as check_prevalence.
+    for prevalence in (1e-320, 1e-13, 1.0 - 1e-13, 0.0, 1.0):
+        with pytest.raises(ModelIntegrityError, match="prevalence from 1e-12"):
+            Platt(a=-1.0, b=0.0, prevalence=prevalence)
+    assert Platt(a=-1.0, b=0.0, prevalence=1e-12).prevalence == 1e-12
 
 
 # ---------------------------------------------------------------- reasons in words

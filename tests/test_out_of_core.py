@@ -256,7 +256,7 @@ def test_quarantine_streams_from_the_cli_with_the_in_memory_results(
     streamed = capsys.readouterr().out
     assert "6 rows quarantined" in streamed
     assert f"quarantined: {tmp_path / 'b' / 'quarantine.jsonl'} (6 rows)" in streamed
-    assert "1 group conversation(s)" in streamed
+    assert "1 group conversation of" in streamed
     assert "sender_age: is not a plausible age" in streamed
     counts = [line for line in streamed.splitlines() if line.startswith("      ")]
     assert counts == [line for line in in_memory.splitlines() if line.startswith("      ")]

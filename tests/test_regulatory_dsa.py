@@ -59,7 +59,7 @@ def test_one_statement_per_restricting_decision(statements: list[dict[str, Any]]
     assert actioned["automated_detection"] == "Yes"
     assert notice["source_type"] == "SOURCE_ARTICLE_16"
     assert notice["automated_detection"] == "No"
-    assert "2 child account(s)" in escalated["decision_facts"]
+    assert "2 child accounts" in escalated["decision_facts"]
     assert escalated["application_date"] == "2026-01-01"
 
 

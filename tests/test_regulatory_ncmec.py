@@ -87,7 +87,7 @@ def test_a_reporter_who_declared_an_adult_age_is_no_child_victim(tmp_path: Path)
     assert drafts["x"]["report"]["victim"] == []
     assert drafts["x"]["case"]["youngest_declared_age"] is None
     assert (
-        "concerning 0 child account(s)"
+        "concerning 0 child accounts"
         in (drafts["x"]["report"]["personOrUserReported"]["additionalInfo"])
     )
     assert [v["espIdentifier"] for v in drafts["y"]["report"]["victim"]] == ["kid"]

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._words import plural
+
 __all__ = ["GroupSummary", "Quarantine"]
 
 IntArray = npt.NDArray[np.int64]
@@ -121,17 +123,17 @@ class GroupSummary:
         lines = []
         if self.n_rooms:
             lines.append(
-                f"{self.n_rooms} group conversation(s) of more than two accounts split into "
-                f"{self.n_pairs} pair conversations (id: room|account|account)"
+                f"{plural(self.n_rooms, 'group conversation')} of more than two accounts split "
+                f"into {plural(self.n_pairs, 'pair conversation')} (id: room|account|account)"
             )
         if self.n_without_room_size:
             lines.append(
-                f"{self.n_without_room_size} event(s) of group conversations without "
+                f"{plural(self.n_without_room_size, 'event')} of group conversations without "
                 "room_size, each counted as an event between its sender and recipient"
             )
         if self.n_broadcast:
             lines.append(
-                f"{self.n_broadcast} event(s) to rooms above max_room_members set aside as "
+                f"{plural(self.n_broadcast, 'event')} to rooms above max_room_members set aside as "
                 "broadcasts (not conversations)"
             )
         return lines

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from riskscore._checks import check_prevalence, is_real
+from riskscore._checks import MIN_PREVALENCE, check_prevalence, is_real
 from riskscore.exceptions import ModelIntegrityError
 
 __all__ = ["Platt", "platt_risk"]
@@ -68,11 +68,14 @@ class Platt:
         # A fitted slope and offset are a few units; far larger ones are corruption.
         if (
             not (abs(self.a) < _MAX_PARAMETER and abs(self.b) < _MAX_PARAMETER)
-            or not 0 < self.prevalence < 1
+            # The range check_prevalence allows: at 1e-320 the logit is -736 and a shift
+            # to another prevalence moves the offset far beyond any fitted one.
+            or not MIN_PREVALENCE <= self.prevalence <= 1.0 - MIN_PREVALENCE
         ):
             raise ModelIntegrityError(
                 f"calibration parameters must be finite numbers below {_MAX_PARAMETER:g} in "
-                f"size with prevalence in (0, 1), got {self}"
+                f"size with prevalence from {MIN_PREVALENCE:g} to 1 - {MIN_PREVALENCE:g}, "
+                f"got {self}"
             )
 
     @classmethod

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from riskscore._words import plural
 from riskscore.io.arrow import write_csv_rows
 from riskscore.keys import check_key
 from riskscore.moderation import QueueItem
@@ -267,8 +268,9 @@ def decision_facts(case: DecidedCase) -> str:
         best = case.strongest
         tier = "an urgent" if best.tier >= 2 else "a review"
         parts.append(
-            f"Automated detection raised {len(alerts)} alert(s) on this account's conversations "
-            f"with {len({repr(i.child_id) for i in alerts})} child account(s); the highest was "
+            f"Automated detection raised {plural(len(alerts), 'alert')} on this account's "
+            f"conversations with "
+            f"{plural(len({repr(i.child_id) for i in alerts}), 'child account')}; the highest was "
             f"{tier}-tier alert (estimated risk {best.risk:.2f}, child age band "
             f"{best.age_band})."
         )
@@ -279,7 +281,9 @@ def decision_facts(case: DecidedCase) -> str:
     if reports:
         from_children = sum(i.concerns_child for i in reports)
         parts.append(
-            f"{len(reports)} user report(s) about this account were received"
+            f"{plural(len(reports), 'user report')} about this account "
+            + ("was" if len(reports) == 1 else "were")
+            + " received"
             + (f", {from_children} of them from children." if from_children else ".")
         )
     action = (

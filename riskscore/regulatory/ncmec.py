@@ -122,7 +122,7 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
                     "chatClient": platform or None,
                     "chatRoomName": None,
                     "additionalInfo": (
-                        f"Private conversation(s) on the platform; most private channel reached: "
+                        f"Private conversations on the platform; most private channel reached: "
                         f"{', '.join(channels) or 'unknown'}."
                     ),
                 }
@@ -137,8 +137,9 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
             "profileUrl": [],
             "priorCTReports": [],
             "additionalInfo": (
-                f"{len(case.alerts)} automated alert(s) and {len(case.reports)} user report(s) "
-                f"about this account concerning {len(children)} child account(s). Indicators from "
+                f"{plural(len(case.alerts), 'automated alert')} and "
+                f"{plural(len(case.reports), 'user report')} about this account concerning "
+                f"{plural(len(children), 'child account')}. Indicators from "
                 f"interaction metadata (no message content): {reasons}."
             ),
         },
