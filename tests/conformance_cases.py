@@ -16,13 +16,15 @@ from _groups import room_events
 from conformance_helpers import (
     LOCAL_BACKENDS,
     Snapshot,
-    Stream,
     assert_feature_equal,
     cached,
-    columns,
     reference,
     reference_prefixes,
     run_spark,
+)
+from conformance_streams import (
+    Stream,
+    columns,
 )
 from features_helpers import UncompiledKernel
 

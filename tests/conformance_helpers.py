@@ -2,9 +2,9 @@
 
 In the style of scikit-learn's ``parametrize_with_checks``, ``tests/test_conformance.py``
 runs one check per backend x feature on the same hypothesis-generated event streams.
-This module holds what those checks share:
+This module holds what those checks share (the streams are in ``conformance_streams``, the
+refusals in ``conformance_refusals``):
 
-- :func:`event_streams`, the strategy: valid schema v1 event tables;
 - one runner per backend (:data:`LOCAL_BACKENDS` and :func:`run_spark`), each returning
   :class:`Snapshot` objects (features and risk per conversation), cached per stream so
   that the 35 checks of a backend run it once per example;
@@ -19,16 +19,14 @@ chunking and no Spark with any backend, so no backend is checked against itself.
 reference risk is the model applied to the reference features.
 
 Every import of a riskscore submodule (rather than the public ``riskscore`` names) is in
-this module, so that moving a module into a subpackage means re-pointing it here only.
+this module (``conformance_refusals`` takes the out-of-core module from here), so that moving
+a module into a subpackage means re-pointing it here only.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
-import json
 import math
-import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -39,19 +37,16 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from _models import random_model, with_stumps
+from conformance_streams import Event, Stream, arrow_events, columns
 from features_helpers import UncompiledKernel
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
 
 # riskscore and the submodules the public API does not cover (batch parts, threads,
 # out of core): re-point these when modules move.
 import riskscore as rs
-from riskscore.batch import out_of_core as _out_of_core
+from riskscore.batch import out_of_core as out_of_core_module
 from riskscore.features import batch as _batch
 from riskscore.features import kernel as _kernel
 from riskscore.features import parts as _parts
@@ -62,7 +57,6 @@ from riskscore.model import Platt
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-Event = dict[str, Any]
 FloatArray = npt.NDArray[np.float64]
 
 FEATURES: Final = rs.FEATURE_NAMES
@@ -120,170 +114,6 @@ def _probe_model() -> rs.RiskModel:
 
 MODEL: Final = _probe_model()
 POLICY: Final = rs.AlertPolicy.default()
-
-
-# ---------------------------------------------------------------- streams
-
-T0: Final = 1_714_521_600  # 2024-05-01T00:00:00Z
-DAY: Final = 86_400
-CHANNELS: Final = ("public", "group", "direct", "ephemeral", "encrypted", "external")
-KINDS: Final = ("message", "media", "contact_request", "contact_accept", "block", "report")
-#: Declared ages: minors, the 18 boundary, adults, and fractional years.
-AGES: Final = (9.0, 12.0, 13.5, 15.0, 17.0, 17.99, 18.0, 19.0, 35.0, 61.5)
-#: Offsets in minutes, including the extremes and half and quarter hours.
-TZ: Final = (-720, -300, 0, 60, 330, 345, 840)
-#: Times that make ties and sit on minute, hour, night and week edges.
-EDGES: Final = (0, 59, 60, 3_600, 22 * 3_600 - 1, 22 * 3_600, 86_399, 7 * DAY)
-
-
-@dataclass(frozen=True)
-class Stream:
-    """Events in input order, and how the chunked backends split them."""
-
-    events: tuple[Event, ...]
-    order: str  # "drawn", "time" or "conversation": how the rows were arranged
-    chunk_rows: int = 2  # out of core
-    partitions: int = 3  # Spark repartitions
-    block_events: int = 4  # Spark rows per numpy call
-    hub: str | None = None  # the account with several conversations (hub streams)
-
-    def key(self) -> str:
-        return json.dumps(
-            [self.events, self.chunk_rows, self.partitions, self.block_events], sort_keys=True
-        )
-
-
-@st.composite
-def event_streams(draw: st.DrawFn, *, hub: bool = False) -> Stream:
-    """Valid schema v1 event tables: 2-5 accounts in 1-4 conversations, 1-24 events.
-
-    Ages known and unknown per event (minors, adults, the 18 boundary, changes of declared
-    age), every channel and event type, time zones from -12:00 to +14:00 or unknown,
-    timestamps with ties and on edges, rows in drawn order, in time order or sorted by
-    conversation. Some conversations are group rooms of 3-4 accounts (split into pairs),
-    some events go to several members at once (a row each), and ``room_size`` is given
-    or not, sometimes above the broadcast limit (:mod:`riskscore.io.groups`).
-
-    With ``hub``, account ``u0`` is an adult in 2-4 conversations with different
-    accounts (plus maybe one without it), each split into its own chunk and Spark block:
-    the case where merging per-account state across chunks and partitions can go wrong.
-    """
-    n_accounts = draw(st.integers(3, 5) if hub else st.integers(2, 5))
-    accounts = [f"u{i}" for i in range(n_accounts)]
-    declared = {a: draw(st.sampled_from((None, *AGES))) for a in accounts}
-    if hub:
-        declared["u0"] = draw(st.sampled_from((None, 35.0, 61.5)))
-        for a in accounts[1:]:  # mostly minors, so that the hub's fan-out grows
-            declared[a] = draw(st.sampled_from((None, 9.0, 12.0, 13.5, 15.0, 17.99, 18.0, 35.0)))
-        n_hub = draw(st.integers(2, n_accounts - 1))
-        pairs: list[tuple[str, str]] = [("u0", f"u{i + 1}") for i in range(n_hub)]
-        if n_accounts >= 4 and draw(st.booleans()):
-            pairs.append((accounts[-1], accounts[-2]))
-    else:
-        pairs = []
-        for _ in range(draw(st.integers(1, 4))):
-            first, second, *rest = draw(st.permutations(accounts))
-            # a group room: its first pair, then the other members
-            room = rest[: draw(st.integers(0, min(2, len(rest))))]
-            pairs.append((first, second, *room))
-    ids = draw(
-        st.lists(st.integers(0, 10_000), min_size=len(pairs), max_size=len(pairs), unique=True)
-    )
-
-    def age(account: str) -> float | None:
-        choice = draw(st.integers(0, 9))
-        if choice == 0:
-            return None  # not declared on this event
-        if choice == 1:
-            return draw(st.sampled_from(AGES))  # another declared age
-        return declared[account]
-
-    n_events = draw(st.integers(len(pairs), 24 if hub else 20))
-    # every conversation gets an event, then the rest at random
-    owners = list(range(len(pairs))) + [
-        draw(st.integers(0, len(pairs) - 1)) for _ in range(n_events - len(pairs))
-    ]
-    times = st.sampled_from(EDGES) | st.integers(0, 30 * DAY)
-    # hub streams: more of the events that per-account features count
-    kinds = (*KINDS, "contact_request", "contact_accept", "block") if hub else KINDS
-    events: list[Event] = []
-    # unknown offsets too, but not in hub streams: they keep their draws for the tallies
-    offsets = st.sampled_from(TZ) | st.integers(-720, 840)
-    if not hub:
-        offsets = st.none() | offsets
-    for c in owners:
-        members = pairs[c]
-        a, b = members[:2]
-        # in hub streams the hub (first of its pairs) sends two events in three
-        if draw(st.integers(0, 2)) == 0 if hub else draw(st.booleans()):
-            a, b = b, a
-        recipients = [b]
-        if len(members) > 2 and draw(st.booleans()):  # any member, and maybe a fan-out
-            a = draw(st.sampled_from(members))
-            others = [m for m in members if m != a]
-            recipients = draw(st.lists(st.sampled_from(others), min_size=1, unique=True))
-        room_size = draw(st.sampled_from((None, None, len(members), len(recipients) + 1, 3, 25)))
-        shared = {
-            "conversation_id": ids[c],
-            "timestamp": T0 + draw(times),
-            "sender_id": a,
-            "sender_age": age(a),
-            "channel": draw(st.sampled_from(CHANNELS)),
-            "event": draw(st.sampled_from(kinds)),
-            "room_size": room_size,
-        }
-        for r in recipients:  # the rows of one event to a room: one per member it reached
-            events.append(
-                {
-                    **shared,
-                    "recipient_id": r,
-                    "recipient_age": age(r),
-                    "recipient_tz_offset_min": draw(offsets),
-                }
-            )
-    if all(_broadcast(e) for e in events):  # keep something to score
-        events[0]["room_size"] = None
-    order = draw(st.sampled_from(("drawn", "time", "conversation")))
-    if order == "time":
-        events.sort(key=lambda e: e["timestamp"])  # stable: ties keep the drawn order
-    elif order == "conversation":
-        events.sort(key=lambda e: (e["conversation_id"], e["timestamp"]))
-    if hub:
-        return Stream(tuple(events), order, chunk_rows=1, partitions=4, block_events=1, hub="u0")
-    return Stream(
-        tuple(events),
-        order,
-        chunk_rows=draw(st.integers(1, 4)),
-        partitions=draw(st.integers(1, 4)),
-        block_events=draw(st.integers(1, 8)),
-    )
-
-
-def _broadcast(event: Event) -> bool:
-    return (event["room_size"] or 0) > 20 and event["event"] in ("message", "media")
-
-
-def columns(events: Sequence[Event]) -> dict[str, list[Any]]:
-    return {name: [e[name] for e in events] for name in events[0]}
-
-
-def arrow_events(events: Sequence[Event]) -> pa.Table:
-    """The events as an Arrow table with explicit types (nullable ages), in input order."""
-    schema = pa.schema(
-        [
-            ("conversation_id", pa.int64()),
-            ("timestamp", pa.int64()),
-            ("sender_id", pa.string()),
-            ("recipient_id", pa.string()),
-            ("sender_age", pa.float64()),
-            ("recipient_age", pa.float64()),
-            ("channel", pa.string()),
-            ("event", pa.string()),
-            ("recipient_tz_offset_min", pa.int32()),
-            ("room_size", pa.int32()),
-        ]
-    )
-    return pa.Table.from_pydict(columns(events), schema=schema)
 
 
 # ---------------------------------------------------------------- results
@@ -349,34 +179,7 @@ def assert_feature_equal(
         )
 
 
-# ---------------------------------------------------------------- streams for all checks
-
-
-def draw_streams(strategy: st.SearchStrategy[Stream], n: int) -> tuple[Stream, ...]:
-    """``n`` streams drawn by hypothesis, the same ones on every run (``derandomize``, no
-    database), shared by every check of a test.
-
-    Drawn once rather than by ``@given`` on each check: hypothesis varies the examples
-    between the items of a parametrized test, and each backend should run once per
-    stream, not once per feature (35 times).
-    """
-    out: list[Stream] = []
-
-    @settings(
-        max_examples=n,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(strategy)
-    def collect(stream: Stream) -> None:
-        out.append(stream)
-
-    collect()
-    return tuple(out)
-
+# ---------------------------------------------------------------- shared results
 
 _CACHE: dict[tuple[str, str], tuple[Snapshot, ...]] = {}
 
@@ -503,8 +306,8 @@ def run_out_of_core(stream: Stream) -> tuple[Snapshot, ...]:
         path = Path(tmp) / "events.parquet"
         pq.write_table(arrow_events(stream.events), path, row_group_size=max(1, stream.chunk_rows))
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(_out_of_core, "features_from_states", spy)
-            result = _out_of_core.score_parquet(
+            mp.setattr(out_of_core_module, "features_from_states", spy)
+            result = out_of_core_module.score_parquet(
                 path, Path(tmp) / "out", model=MODEL, policy=POLICY, chunk_rows=stream.chunk_rows
             )
         scores = pq.read_table(result.scores_path)
@@ -606,122 +409,3 @@ def threads_are_forced() -> bool:
         forced = isinstance(pool, ThreadPoolExecutor) and _parts.PART_EVENTS == 1
         pool.shutdown()
         return forced
-
-
-# ---------------------------------------------------------------- refusals
-
-#: The backends that must refuse an input the way ``rs.read_messages`` does.
-Refusals = dict[str, BaseException | None]
-
-
-def refusal(run: Callable[[], object]) -> BaseException | None:
-    """What ``run()`` raised (None if it returned)."""
-    try:
-        run()
-    except Exception as exc:  # any exception: compared, not handled
-        return exc
-    return None
-
-
-def _online(events: Sequence[Event]) -> None:
-    scorer = rs.OnlineScorer(MODEL, POLICY, idle_expiry_s=math.inf)
-    for event in sorted(events, key=lambda e: e["timestamp"]):  # stable: ties in input order
-        scorer.update_one(event)
-
-
-def _score_file(table: pa.Table, chunk_rows: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="riskscore-conformance-") as tmp:
-        path = Path(tmp) / "events.parquet"
-        pq.write_table(table, path, row_group_size=chunk_rows)
-        _out_of_core.score_parquet(
-            path, Path(tmp) / "out", model=MODEL, policy=POLICY, chunk_rows=chunk_rows
-        )
-
-
-def local_refusals(events: Sequence[Event]) -> Refusals:
-    """What each local backend raises on ``events``: in memory (``read_messages``,
-    ``score``, ``extract_account_features``), online (``update_one`` in time order) and
-    out of core with one chunk per event or one chunk in all."""
-    table = pa.Table.from_pylist(list(events))
-    return {
-        "read_messages": refusal(lambda: rs.read_messages(table)),
-        "score": refusal(lambda: MODEL.score(table)),
-        "extract_account_features": refusal(lambda: rs.extract_account_features(table)),
-        "online": refusal(lambda: _online(events)),
-        "out_of_core, a chunk per event": refusal(lambda: _score_file(table, 1)),
-        "out_of_core, one chunk": refusal(lambda: _score_file(table, 10_000)),
-    }
-
-
-#: The ways :func:`spark_refusals` lays events out on Spark.
-SPARK_LAYOUTS: Final = (
-    "one block",
-    "a block per conversation",
-    "read a partition per conversation",
-)
-
-
-def spark_refusals(
-    events: Sequence[Event], session: SparkSession, layouts: Sequence[str] = SPARK_LAYOUTS
-) -> Refusals:
-    """What ``score_events`` and ``account_features`` raise on ``events`` on Spark, in each
-    of ``layouts``: every conversation in one block, a block per conversation
-    (``block_events=1``), and the events of each conversation read in a partition of
-    their own."""
-    from riskscore.integrations import spark as rs_spark
-
-    table = pa.Table.from_pylist(list(events))
-    frame = session.createDataFrame(table)
-    ids = table["conversation_id"]
-    apart = functools.reduce(
-        lambda a, b: a.union(b),
-        [session.createDataFrame(table.filter(pc.equal(ids, c))) for c in ids.unique()],
-    )
-    runs = {
-        "one block": (frame, {}),
-        "a block per conversation": (frame, {"block_events": 1}),
-        "read a partition per conversation": (apart, {}),
-    }
-    out: Refusals = {}
-    for where in layouts:
-        events_frame, kw = runs[where]
-        out[f"spark score_events, {where}"] = refusal(
-            lambda f=events_frame, kw=kw: rs_spark.score_events(
-                f, MODEL, POLICY, partitions=1, **kw
-            ).toArrow()
-        )
-        out[f"spark account_features, {where}"] = refusal(
-            lambda f=events_frame, kw=kw: rs_spark.account_features(f, partitions=1, **kw).toArrow()
-        )
-    return out
-
-
-def _unplaced(message: str) -> str:
-    """``message`` without the event the online scorer names (``, event 7``): online
-    refuses the event that completes the clash, batch the whole input."""
-    return re.sub(r"^(column '\w+'), event \d+:", r"\1:", message)
-
-
-def assert_refused_alike(reference: BaseException | None, got: Refusals, case: str) -> None:
-    """The one assertion for refusals: every backend of ``got`` raised a
-    :class:`riskscore.SchemaError` of the same column, value and text as ``reference``
-    (``rs.read_messages`` on the same events; online names its event besides), or, when
-    ``reference`` is None, none raised."""
-    bad = []
-    for backend, exc in got.items():
-        if reference is None:
-            if exc is not None:
-                bad.append(f"  {backend}: raised {type(exc).__name__}: {exc}")
-            continue
-        if not isinstance(exc, rs.SchemaError):
-            found = "nothing" if exc is None else f"{type(exc).__name__}: {exc}"
-            bad.append(f"  {backend}: raised {found}")
-        elif (exc.column, exc.value, _unplaced(str(exc))) != (
-            getattr(reference, "column", None),
-            getattr(reference, "value", None),
-            str(reference),
-        ):
-            bad.append(f"  {backend}: {exc} (column {exc.column!r}, value {exc.value!r})")
-    if bad:
-        expected = "nothing" if reference is None else repr(reference)
-        raise AssertionError(f"{case}: not refused as in memory ({expected})\n" + "\n".join(bad))

@@ -27,6 +27,10 @@ import pytest
 pytest.register_assert_rewrite(
     "bundle_helpers",
     "cli_helpers",
+    "conformance_cases",
+    "conformance_helpers",
+    "conformance_refusals",
+    "conformance_streams",
     "features_helpers",
     "io_helpers",
     "io_hostile_helpers",
@@ -38,7 +42,11 @@ pytest.register_assert_rewrite(
 )
 
 from conformance_cases import N_HUB_STREAMS, N_STREAMS
-from conformance_helpers import Stream, draw_streams, event_streams
+from conformance_streams import (
+    Stream,
+    draw_streams,
+    event_streams,
+)
 from features_helpers import UncompiledKernel
 from pyspark.sql import SparkSession
 from spark_helpers import JAVA_MISSING, java, shared_session

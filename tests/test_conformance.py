@@ -40,14 +40,18 @@ from conformance_helpers import (
     FEATURES,
     LOCAL_BACKENDS,
     MODEL,
-    Stream,
-    assert_refused_alike,
-    columns,
     hub_conversations,
     kernel_is_compiled,
-    local_refusals,
     reference,
     threads_are_forced,
+)
+from conformance_refusals import (
+    assert_refused_alike,
+    local_refusals,
+)
+from conformance_streams import (
+    Stream,
+    columns,
 )
 from features_helpers import UncompiledKernel
 

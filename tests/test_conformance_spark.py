@@ -28,17 +28,23 @@ from conformance_helpers import (
     ALL_EVENTS,
     CHECKS,
     SPARK_CONF,
-    SPARK_LAYOUTS,
     Snapshot,
-    Stream,
-    assert_refused_alike,
-    columns,
     hub_conversations,
-    refusal,
     run_spark,
+)
+from conformance_helpers import (
+    cached as cached_run,
+)
+from conformance_refusals import (
+    SPARK_LAYOUTS,
+    assert_refused_alike,
+    refusal,
     spark_refusals,
 )
-from conformance_helpers import cached as cached_run
+from conformance_streams import (
+    Stream,
+    columns,
+)
 from features_helpers import UncompiledKernel
 from spark_helpers import runtime_conf
 

@@ -21,6 +21,8 @@ import pytest
 from conformance_helpers import (
     MODEL,
     SPARK_CONF,
+)
+from conformance_refusals import (
     SPARK_LAYOUTS,
     assert_refused_alike,
     refusal,
