@@ -10,16 +10,31 @@ the order of this collection.
 - **Order.** The slowest files are sent first (:data:`SLOWEST_FIRST`), so that the two
   workers finish together instead of one running a long file alone at the end.
 
+- **Hypothesis.** Property tests draw the same examples on every run (profile
+  ``deterministic``: ``derandomize``, no example database, no deadline on a shared 2-core
+  machine), so that ``make test`` passes or fails the same way on every clone.
+  ``HYPOTHESIS_PROFILE=explore`` draws 1,000 examples at random in each test that does
+  not set its own number, for a search for new failures (``print_blob`` tells how to
+  replay one).
+
 (xdist's ``--dist loadgroup`` would group single tests, but with pytest 9.2 it does not:
 xdist 3.8 tags a test's group on ``item._nodeid``, which pytest no longer reads.)
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any, Final
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("deterministic", derandomize=True, database=None, deadline=None)
+settings.register_profile(
+    "explore", max_examples=1_000, database=None, deadline=None, print_blob=True
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 #: Helper modules that hold assertions of the test files they were split from: pytest
 #: rewrites their asserts as it does a test file's (so a failure shows the values). Before

@@ -136,6 +136,10 @@ HUGE = "99999999999999999999"
         (["score", "EVENTS", "--out", "OUT", "--chunk-rows", HUGE], "--chunk-rows", "whole"),
         (["score", "EVENTS", "--out", "OUT", "--chunk-rows", "0"], "--chunk-rows", "from 1 to"),
         (["score", "EVENTS", "--out", "OUT", "--chunk-rows=-1"], "--chunk-rows", "from 1 to"),
+        (["stream", "--reorder-tolerance-s=-5"], "--reorder-tolerance-s", "seconds >= 0"),
+        (["stream", "--cooldown-s", "nan"], "--cooldown-s", "seconds >= 0"),
+        (["stream", "--idle-expiry-s", "0"], "--idle-expiry-s", "seconds > 0"),
+        (["serve", "--db", "DB", "--cooldown-s=-1"], "--cooldown-s", "seconds >= 0"),
     ],
 )
 def test_numbers_out_of_range_are_refused_while_parsing(
@@ -156,6 +160,32 @@ def test_numbers_out_of_range_are_refused_while_parsing(
     assert last.startswith(f"riskscore {args[0]}: error: argument {option}: "), err
     assert message in last
     assert not db.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["stream", "--max-conversations", "0"], "--max-conversations must be an integer from 1"),
+        (["generate", "--conversations", "9", "--days", "1", "--out", "OUT"], "--days must be"),
+        (["generate", "--conversations", "9", "--adults", "1", "--out", "OUT"], "--adults must"),
+        (
+            ["generate", "--conversations", "9", "--label-noise", "2", "--out", "OUT"],
+            "--label-noise must be a number in [0, 0.5], got 2.0",
+        ),
+        (
+            ["generate", "--conversations", "9", "--unknown-age-rate", "3", "--out", "OUT"],
+            "--unknown-age-rate must be a number in [0, 1], got 3.0",
+        ),
+    ],
+)
+def test_a_value_the_library_refuses_is_named_by_its_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    # Checked by the library, not while parsing: its message names the command's option,
+    # never the library's parameter (n_adults, label_noise, max_conversations).
+    assert main([str(tmp_path / "out") if a == "OUT" else a for a in args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"riskscore {args[0]}: error: {message}"), err
 
 
 def test_time_options_accept_their_range(

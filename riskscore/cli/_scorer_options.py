@@ -13,7 +13,7 @@ from typing import Any
 
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
-from riskscore.cli._time import integer, number
+from riskscore.cli._time import integer, positive_seconds, seconds
 from riskscore.model import RiskModel
 from riskscore.online import OnlineScorer
 from riskscore.online.lock import claim
@@ -35,20 +35,20 @@ def add_scorer_options(parser: argparse.ArgumentParser) -> None:
     largest group room scored)."""
     parser.add_argument(
         "--idle-expiry-s",
-        type=number,
+        type=positive_seconds,
         default=30 * 86_400.0,
         help="forget conversations and accounts with no event for this many seconds of event "
         "time (default: 2592000 s, 30 days; inf keeps everything)",
     )
     parser.add_argument(
         "--cooldown-s",
-        type=number,
+        type=seconds,
         default=0.0,
         help="minimum event time between two alerts of one conversation, in seconds",
     )
     parser.add_argument(
         "--reorder-tolerance-s",
-        type=number,
+        type=seconds,
         default=300.0,
         help="events up to this many seconds late are clamped, later ones refused",
     )

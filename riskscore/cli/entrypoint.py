@@ -24,6 +24,7 @@ import gc
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -149,7 +150,7 @@ def error_message(exc: BaseException, args: argparse.Namespace) -> str | None:
     if source is not None and unreadable:  # a corrupt Parquet file, CSV that is not text, ...
         return f"cannot read {source}: {exc}"
     if isinstance(exc, RiskscoreError | ValueError):  # SchemaError, PolicyFileError, JSON, ...
-        return command_line_hint(str(exc), args)
+        return command_line_hint(in_option_words(str(exc), args), args)
     if isinstance(exc, FileExistsError | NotADirectoryError):
         # mkdir of --out (or a file inside it) where a file already is.
         return (
@@ -233,6 +234,28 @@ def _silence_stdout() -> None:
         pass
 
 
+#: Where build_parser keeps, per subcommand, each option's destination and its name.
+_OPTION_NAMES = "option_names"
+_LEADING_NAME = re.compile(r"^([a-z][a-z0-9_]*) (must|is)\b")
+
+
+def in_option_words(message: str, args: argparse.Namespace) -> str:
+    """``message`` of a library check (``"cooldown_s must be ..."``) with the parameter
+    it opens with named as the command's option that set it (``"--cooldown-s must be
+    ..."``): a user of the command line never typed the library's name.
+
+    Examples
+    --------
+    >>> ns = argparse.Namespace(option_names={"label_noise": "--label-noise"})
+    >>> in_option_words("label_noise must be a number in [0, 0.5], got 2.0", ns)
+    '--label-noise must be a number in [0, 0.5], got 2.0'
+    >>> in_option_words("start must be epoch seconds >= 0", ns)
+    'start must be epoch seconds >= 0'
+    """
+    names = getattr(args, _OPTION_NAMES, {})
+    return _LEADING_NAME.sub(lambda m: f"{names.get(m[1], m[1])} {m[2]}", message, count=1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
     parser = OnceParser(
@@ -252,7 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
         )
         command.configure(child)
         child.add_argument("--json", action="store_true", help="print the result as JSON")
-        child.set_defaults(_command=command)
+        options = {
+            action.dest: max(action.option_strings, key=len)
+            for action in child._actions  # argparse keeps no public list of its options
+            if action.option_strings
+        }
+        child.set_defaults(_command=command, **{_OPTION_NAMES: options})
     return parser
 
 

@@ -57,6 +57,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=seed, default=0, help="root seed (same seed, same bytes)")
     parser.add_argument(
         "--adults",
+        dest="n_adults",  # the generator's name: its errors then name --adults
+        metavar="ADULTS",
         type=integer,
         default=None,
         help="number of ordinary adult accounts (default: one per 4 adult slots)",
@@ -116,7 +118,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             chunk_conversations=args.chunk_conversations,
             labels_path=stage("labels.parquet"),
             progress=bar.update,
-            n_adults=args.adults,
+            n_adults=args.n_adults,
             label_noise=args.label_noise,
             unknown_age_rate=args.unknown_age_rate,
             days=args.days,
