@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import io
+import json
 import re
+import sqlite3
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -140,6 +144,38 @@ def test_queue_and_case_pages_write_counts_by_the_one_rule(app_client: TestClien
     assert "Outcome for the 1 item shown above" in case
     assert "(s)" not in case
     assert "(ren)" not in case
+
+
+def test_reasons_stored_in_the_earlier_wording_are_shown_marked(
+    tmp_path: Path, model: rs.RiskModel
+) -> None:
+    """Was: the exports re-worded and marked a reason a queue stored in riskscore's
+    earlier wording (hostile review 48), but the case page showed it as stored, unmarked,
+    beside reasons in the current wording. Now it reads as the exports quote it."""
+    earlier = (
+        "contact at night in the child's local time: 62 % (+1.40); risk assessment: contact "
+        "when the child is less likely to be supervised"
+    )
+    own = "a note the platform's own queue stored"
+    cfg = config(tmp_path, model)
+    _seed(cfg.db)
+    with closing(sqlite3.connect(cfg.db)) as con, con:
+        con.execute("DROP TRIGGER items_audited")  # an earlier riskscore wrote the row
+        con.execute(
+            "UPDATE items SET reasons = ? WHERE kind = 'alert'", (json.dumps([earlier, own]),)
+        )
+    with ReviewQueue(cfg.db):  # recreates the trigger, as a riskscore of today opens it
+        pass
+    marked = (
+        "share of contact at night in the child's local time: 62 % (+1.40), as recorded in "
+        "riskscore's earlier wording. Why it can matter: risk assessment"
+    )
+    with TestClient(create_app(cfg)) as client:
+        assert sign_in(client, "mod-1") == 303
+        text = html.unescape(client.get(_case_url("adult-a")).text)
+    assert text.count(marked) == 2  # among the case's reasons and its item's
+    assert own in text  # a platform's own text is its moderators' to read
+    assert "contact at night in the child's local time: 62 % (+1.40);" not in text
 
 
 def test_case_page_decide_only_the_items_shown_and_the_audit_entry(

@@ -17,7 +17,7 @@ from typing import Any
 
 from riskscore.moderation import QueueItem
 from riskscore.moderation.cases import check_epoch, check_period, youngest_child_age
-from riskscore.regulatory._earlier_reasons import exported_reason
+from riskscore.moderation.earlier_reasons import exported_reason
 
 __all__ = ["RESTRICTING", "DecidedCase", "ExportFilter", "decided_cases"]
 
@@ -168,7 +168,7 @@ class DecidedCase:
         """The reasons of :attr:`strongest` that exports quote, at most 5: those in
         riskscore's own words (:func:`riskscore.model.scores.is_reason_text`), and those a
         queue stored in riskscore's earlier wording, in the current one with their value as
-        recorded and marked so (:func:`~riskscore.regulatory._earlier_reasons.exported_reason`).
+        recorded and marked so (:func:`~riskscore.moderation.earlier_reasons.exported_reason`).
         Any other stored text (a platform's own wording, a file changed outside riskscore)
         may carry what a person wrote and is never exported."""
         quoted = (exported_reason(r) for r in self.strongest.reasons)

@@ -31,6 +31,7 @@ from starlette.datastructures import FormData
 from riskscore._words import number_text, plural
 from riskscore.io.schema import is_content_column
 from riskscore.moderation.cases import MAX_NAME_CHARS, Case, QueueError
+from riskscore.moderation.earlier_reasons import shown_reason
 from riskscore.moderation.queue_db import decode_id, encode_id
 from riskscore.moderation.transparency import transparency_report
 from riskscore.moderation.transparency_render import render_html
@@ -58,6 +59,8 @@ _env.filters["age"] = lambda a: "unknown" if a != a else f"{a:g}"  # NaN != NaN
 # counts as the command line writes them: "1 item", "1,234 items"
 _env.filters["plural"] = plural
 _env.filters["number"] = number_text
+# A reason stored in riskscore's earlier wording reads as the exports quote it, marked.
+_env.filters["reason"] = shown_reason
 _templates = Jinja2Templates(env=_env)
 _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "

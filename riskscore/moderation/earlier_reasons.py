@@ -1,4 +1,4 @@
-"""Reasons a review queue stored in riskscore's earlier wording, for the exports.
+"""Reasons a review queue stored in riskscore's earlier wording, for exports and the console.
 
 Before review 38 (``Reasons: one wording a moderator reads``), a reason read ``description:
 value (+contribution); why``, with some descriptions and whys worded otherwise and values as
@@ -19,7 +19,7 @@ import re
 from riskscore.features.registry import FEATURES
 from riskscore.model.scores import WHY_PREFIX, is_reason_text
 
-__all__ = ["EARLIER_MARK", "exported_reason"]
+__all__ = ["EARLIER_MARK", "exported_reason", "shown_reason"]
 
 #: After the value and contribution of a reason exported from its earlier wording.
 EARLIER_MARK = "as recorded in riskscore's earlier wording"
@@ -152,3 +152,17 @@ def exported_reason(text: object) -> str | None:
             worded = f"{spec.description}: {middle}, {EARLIER_MARK}"
             return f"{worded}. {WHY_PREFIX}{spec.why}" if spec.why else worded
     return None
+
+
+def shown_reason(text: str) -> str:
+    """The text the moderators' console shows for a stored reason: as the exports quote
+    it (:func:`exported_reason`: the earlier wording re-worded and marked), or as stored
+    when riskscore did not write it (a platform's own wording is its moderators' to read).
+
+    Examples
+    --------
+    >>> shown_reason("a note the platform's queue stored")
+    "a note the platform's queue stored"
+    """
+    quoted = exported_reason(text)
+    return text if quoted is None else quoted
