@@ -146,7 +146,9 @@ CONTENT_COLUMNS: Final = frozenset(
         "text", "texts", "body", "bodies", "content", "contents", "message", "messages",
         "msg", "msgs", "payload", "payloads", "caption", "captions", "preview", "snippet",
         "transcript", "subject", "html", "markdown", "plaintext", "utterance", "comment",
-        "txt", "sms", "mms", "msgtxt", "msgbody",
+        "txt", "sms", "mms", "excerpt", "excerpts",
+        # text under a qualifier, written joined: Reddit's selftext, X's full_text joined
+        "selftext", "fulltext", "richtext", "rawtext",
         # what a user sent beside the text, as platforms' exports name it (Telegram, Discord,
         # Slack, WhatsApp, Teams, Instagram, X): file names, link and embed text, alt and
         # OCR text, transcripts, emoji, polls, quotes, thumbnails
@@ -332,11 +334,30 @@ def content_words(name: str) -> str | None:
         found = next((w for w in CONTENT_SUBSTRINGS + _NAMED_SUBSTRINGS if w in spaced), None)
     if found is not None:
         return repr(found)
+    joined = next((parts for parts in map(_joined_content, words) if parts), None)
+    if joined is not None:
+        return " + ".join(map(repr, joined))
     if _NAME_WORDS.intersection(words):
         sent = next((w for w in words if w.removesuffix("s") in CONTENT_NAMED), None)
         if sent is not None:
             return f"{sent!r} + 'name'"
     return None
+
+
+def _joined_content(word: str) -> tuple[str, ...]:
+    """The content words that ``word`` is written together from, when it is two or more
+    of them and nothing else (``smsbody``, ``textbody``, ``htmltext``: short words that
+    :data:`CONTENT_SUBSTRINGS` does not look for inside a word); empty otherwise."""
+    # parts[i]: the content words that word[:i] is made of, or None when it is not
+    parts: list[tuple[str, ...] | None] = [()] + [None] * len(word)
+    for end in range(1, len(word) + 1):
+        for start in range(end):
+            before = parts[start]
+            if before is not None and word[start:end] in _CONTENT_WORDS:
+                parts[end] = (*before, word[start:end])
+                break
+    found = parts[-1]
+    return found if found is not None and len(found) >= 2 else ()
 
 
 def _folded(name: str) -> str:
