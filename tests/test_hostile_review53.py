@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pytest
-from io_hostile_helpers import BASE_EVENT
+from io_hostile_helpers import BASE_EVENT, T0
 
 import riskscore as rs
 from riskscore.io.schema import content_words, is_content_column
@@ -44,3 +47,35 @@ def test_the_refusal_names_the_joined_words() -> None:
 )  # fmt: skip
 def test_words_that_only_begin_with_a_content_word_are_metadata(name: str) -> None:
     assert not is_content_column(name)
+
+
+# ---------------------------------------------------------------- narrow float times
+
+#: float32 holds epoch seconds of today in steps of 128 s: T0 + 100 is T0 + 128 already.
+NARROW = [np.float32(T0 + 100), np.float16(60_000.0)]
+
+
+@pytest.mark.parametrize("value", NARROW, ids=["float32", "float16"])
+def test_a_narrow_float_time_in_an_online_event_is_refused_as_a_column_of_them_is(
+    value: Any,
+) -> None:
+    """Was: a float32 column of epoch seconds was refused (its instants already rounded),
+    yet one float32 number in an online event (or an object column) was read, moved by
+    up to a minute: T0 + 100 read as T0 + 128. A float16 was read as a time in 1970."""
+    reason = "float, too coarse for epoch seconds"
+    scorer = rs.OnlineScorer(rs.load_model(), time_source="events")
+    with pytest.raises(rs.SchemaError, match=reason) as info:
+        scorer.update_one({**BASE_EVENT, "timestamp": value})
+    assert info.value.column == "timestamp"
+    assert scorer.n_events == 0
+    with pytest.raises(rs.SchemaError, match=reason):
+        rs.read_messages({**{k: [v] for k, v in BASE_EVENT.items()}, "timestamp": [value]})
+
+
+def test_narrow_float_cells_are_quarantined_beside_other_times() -> None:
+    times = np.array([T0, np.float32(T0 + 100), float(T0 + 200)], dtype=object)
+    events = {k: [v] * 3 for k, v in BASE_EVENT.items()}
+    msgs = rs.read_messages({**events, "timestamp": times}, errors="quarantine")
+    assert msgs.timestamp.tolist() == [T0, T0 + 200]
+    assert msgs.quarantined.row == (1,)
+    assert "32-bit float" in msgs.quarantined.reason[0]
