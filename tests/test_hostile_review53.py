@@ -40,6 +40,13 @@ def test_the_refusal_names_the_joined_words() -> None:
     assert content_words("selftext") == "'selftext'"
 
 
+def test_a_long_name_of_joined_words_is_judged_quickly_and_named_briefly() -> None:
+    """A header cell may be any length: the words of a name are looked for in linear time,
+    and the refusal names the first few of them."""
+    assert content_words("sms" * 50_000) == "'sms' + 'sms' + 'sms' + ..."
+    assert content_words("q" * 100_000) is None
+
+
 @pytest.mark.parametrize(
     "name",
     ["context", "contact_accept", "smsc_id", "bodyweight", "textile", "titled", "linkage",
