@@ -86,3 +86,15 @@ def test_narrow_float_cells_are_quarantined_beside_other_times() -> None:
     assert msgs.timestamp.tolist() == [T0, T0 + 200]
     assert msgs.quarantined.row == (1,)
     assert "32-bit float" in msgs.quarantined.reason[0]
+
+
+def test_a_scorer_on_the_events_clock_is_not_told_to_use_the_events_clock() -> None:
+    """Was: an event more than ``max_future_s`` after the latest one (a quiet gap in a
+    replay) was refused with "pass max_future_s=inf or time_source='events'", to a scorer
+    whose clock was the events already; the remedy is a max_future_s above the gap."""
+    scorer = rs.OnlineScorer(rs.load_model(), time_source="events")
+    scorer.update_one(BASE_EVENT)
+    with pytest.raises(rs.SchemaError, match="above the longest quiet gap") as info:
+        scorer.update_one({**BASE_EVENT, "timestamp": T0 + 2 * 86_400})
+    assert "time_source='events'" not in str(info.value)
+    assert scorer.n_events == 1

@@ -76,6 +76,11 @@ _ONLINE_REMEDY: Final = (
     "pass max_future_s=inf or time_source='events' (--max-future-s inf or --time-source "
     "events on the command line); the event was not applied"
 )
+#: The same for a scorer whose clock is its events already: the event follows a quiet gap.
+_EVENTS_REMEDY: Final = (
+    "pass a max_future_s above the longest quiet gap of the history, or inf (--max-future-s "
+    "on the command line); the event was not applied"
+)
 
 
 def _instant(epoch: float) -> str:
@@ -104,7 +109,7 @@ def future_reason(reference: float, max_future_s: float, *, online: str | None =
     or synthetic), pass max_future_s=inf or now= (--max-future-s inf on the command line)'
     """
     clock = _READ_CLOCK if online is None else f"the scorer's reference clock ({online})"
-    remedy = _READ_REMEDY if online is None else _ONLINE_REMEDY
+    remedy = {None: _READ_REMEDY, "events": _EVENTS_REMEDY}.get(online, _ONLINE_REMEDY)
     return (
         f"is later than {_instant(reference + max_future_s)}: more than "
         f"max_future_s={_seconds(max_future_s)} s after {clock} ({_instant(reference)}); "
