@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from io_hostile_helpers import BASE_EVENT, T0
 
@@ -98,3 +103,47 @@ def test_a_scorer_on_the_events_clock_is_not_told_to_use_the_events_clock() -> N
         scorer.update_one({**BASE_EVENT, "timestamp": T0 + 2 * 86_400})
     assert "time_source='events'" not in str(info.value)
     assert scorer.n_events == 1
+
+
+# ---------------------------------------------------------------- decimals
+
+#: Two ids a float64 holds as one: 2**53 + 1 rounds to 2**53.
+_NEAR_2_53 = [Decimal("9007199254740993.0"), Decimal("9007199254740992.0")]
+
+
+def _decimal_events(ids: Any) -> dict[str, Any]:
+    events = {k: [v] * 2 for k, v in BASE_EVENT.items()}
+    return {**events, "timestamp": [T0, T0 + 1], "conversation_id": ids}
+
+
+def test_decimal_ids_with_a_fraction_digit_are_never_rounded_into_one() -> None:
+    """Was: a decimal id column with a fraction digit (``decimal128(20, 1)``) was cast to
+    float64, so ``9007199254740993.0`` and ``9007199254740992.0`` became one conversation,
+    and ``1.00000000000000001`` the id ``1``."""
+    table = pa.table(_decimal_events(pa.array(_NEAR_2_53, pa.decimal128(20, 1))))
+    assert sorted(rs.read_messages(table).conversation_id.tolist()) == [2**53, 2**53 + 1]
+    fraction = pa.array([Decimal("1.00000000000000001"), Decimal(1)], pa.decimal128(38, 17))
+    kept = rs.read_messages(pa.table(_decimal_events(fraction)), errors="quarantine")
+    assert kept.conversation_id.tolist() == [1]
+    assert kept.quarantined.row == (0,)
+
+
+def test_decimal_cells_read_as_the_decimal_column_they_came_from(tmp_path: Path) -> None:
+    """Was: a warehouse's ``NUMBER(38, 0)`` Parquet file was read, but the same file read
+    with ``pd.read_parquet`` (whose cells are ``decimal.Decimal``) was refused ("Decimal('5')
+    is not an id"), as was an online event of those cells (a database cursor's)."""
+    events = _decimal_events(pa.array([Decimal(5), Decimal(5)], pa.decimal128(38, 0)))
+    events["sender_id"] = pa.array([Decimal(1), Decimal(2)], pa.decimal128(38, 0))
+    events["recipient_id"] = pa.array([Decimal(2), Decimal(1)], pa.decimal128(38, 0))
+    events["timestamp"] = pa.array([Decimal(T0), Decimal(T0 + 1)], pa.decimal128(38, 0))
+    pq.write_table(pa.table(events), tmp_path / "events.parquet")
+    expected = rs.read_messages(tmp_path / "events.parquet").to_pandas()
+    frame = pd.read_parquet(tmp_path / "events.parquet")
+    assert isinstance(frame["conversation_id"][0], Decimal)
+    pd.testing.assert_frame_equal(rs.read_messages(frame).to_pandas(), expected)
+    scorer = rs.OnlineScorer(rs.load_model(), time_source="events")
+    scorer.update_one(frame.iloc[0].to_dict())
+    assert scorer.conversation_ids == (5,)
+    # the same rule for cells as for the column: never rounded into another id
+    cells = rs.read_messages(_decimal_events(np.array(_NEAR_2_53, dtype=object)))
+    assert sorted(cells.conversation_id.tolist()) == [2**53, 2**53 + 1]
