@@ -13,7 +13,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.decimals import TIME_COLUMN, decimal_numbers, numbers_to_numpy
+from riskscore.io.decimals import (
+    EXACT_FLOAT_INT,
+    TIME_COLUMN,
+    decimal_numbers,
+    numbers_to_numpy,
+)
 from riskscore.io.ids import coded_text
 from riskscore.io.raw import Unheld
 from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS, is_content_column
@@ -38,8 +43,6 @@ AnyArray = npt.NDArray[Any]
 
 _SCHEMA_KEYS: Final = frozenset(SCHEMA_COLUMNS)
 #: Id columns, read as text from CSV and kept exact from JSON lines.
-#: Integers beyond this magnitude (2**53) are not all exact as floats.
-_EXACT_FLOAT_INT: Final = 2**53
 #: Columns whose checks read a dictionary column undecoded
 #: (:class:`~riskscore.io.ids.Coded`); any other column's dictionary is decoded, since its
 #: checks read values, not codes.
@@ -402,7 +405,7 @@ def as_1d(name: str, values: object) -> AnyArray:
             # integers become floats in numpy beside a float or beside one beyond int64,
             # and those beyond 2**53 lose digits (two ids merged): keep them as given
             if arr.ndim == 1 and not (arr.dtype.kind == "f" and int in kinds and any(
-                type(v) is int and abs(v) > _EXACT_FLOAT_INT for v in values
+                type(v) is int and abs(v) > EXACT_FLOAT_INT for v in values
             )):  # fmt: skip
                 return arr
         return np.fromiter(values, dtype=object, count=len(values))

@@ -15,10 +15,12 @@ import pyarrow.compute as pc
 
 from riskscore.io.schema import ID_COLUMNS
 
-__all__ = ["TIME_COLUMN", "decimal_cells", "decimal_numbers", "numbers_to_numpy"]
+__all__ = ["EXACT_FLOAT_INT", "TIME_COLUMN", "decimal_cells", "decimal_numbers", "numbers_to_numpy"]
 
 AnyArray = npt.NDArray[Any]
 
+#: Integers beyond this magnitude (2**53) are not all exact as floats.
+EXACT_FLOAT_INT: Final = 2**53
 #: The one column whose times (with a zone) are read as epoch seconds; a time in any other
 #: column (an id, an age) is refused as the value it is, as in a dict or an online event.
 TIME_COLUMN: Final = "timestamp"
@@ -36,17 +38,13 @@ def decimal_numbers(col: Any, name: str) -> AnyArray:
     """A decimal column as the numbers it holds: without a fraction digit as integers
     (int64 where they fit, else Python's integers, which ids keep as their decimal text and
     the range checks refuse elsewhere), with one as float64; ids with one as the integers
-    they are when their fraction is zero, else as the decimals they are, which the id
-    rule refuses (a float would round ``9007199254740993.0`` into ``9007199254740992``
-    and ``1.00000000000000001`` into ``1``, other ids); ``timestamp`` with one floored to
-    whole seconds as written (``1704067200.9999999999`` is 1704067201.0 as a float, but
-    its second is 1704067200)."""
+    they are when their fraction is zero and they are within 2**53, else as the decimals
+    they are, which the id rule refuses (a float would round ``9007199254740993.0`` into
+    ``9007199254740992`` and ``1.00000000000000001`` into ``1``, other ids); ``timestamp``
+    with one floored to whole seconds as written (``1704067200.9999999999`` is 1704067201.0
+    as a float, but its second is 1704067200)."""
     if col.type.scale > 0 and name in ID_COLUMNS:  # rare: read value by value, exactly
-        return np.fromiter(
-            (v if v is None or v != v.to_integral_value() else int(v) for v in col.to_pylist()),
-            dtype=object,
-            count=len(col),
-        )
+        return np.fromiter((_whole_id(v) for v in col.to_pylist()), dtype=object, count=len(col))
     if col.type.scale > 0 and name == TIME_COLUMN:
         try:
             return numbers_to_numpy(pc.cast(pc.floor(col), pa.int64()), name)
@@ -60,6 +58,15 @@ def decimal_numbers(col: Any, name: str) -> AnyArray:
         return np.fromiter(
             (None if v is None else int(v) for v in col.to_pylist()), dtype=object, count=len(col)
         )
+
+
+def _whole_id(value: Decimal | None) -> int | Decimal | None:
+    """A decimal id of a column with fraction digits as the integer it is, when its fraction
+    is zero and it is within 2**53 (such a column's ids are checked as floats are); else the
+    decimal, which :func:`riskscore.io.ids.check_ids` refuses, saying why."""
+    if value is None or value != value.to_integral_value() or abs(value) > EXACT_FLOAT_INT:
+        return value
+    return int(value)
 
 
 def decimal_cells(values: AnyArray, name: str) -> AnyArray:
