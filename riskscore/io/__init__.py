@@ -13,7 +13,8 @@ riskscore subpackage (only :mod:`riskscore.exceptions`).
   :mod:`~riskscore.io.ids`, :mod:`~riskscore.io.timestamps` and
   :mod:`~riskscore.io.columns` check the columns for it, :mod:`~riskscore.io.raw` keeps
   the raw columns and their cells as read, :mod:`~riskscore.io.problems` reports the
-  rows refused, and :mod:`~riskscore.io.text` gives text cells to Arrow.
+  rows refused, :mod:`~riskscore.io.text` gives text cells to Arrow, and
+  :mod:`~riskscore.io.decimals` reads decimals (columns and cells) as numbers.
 - :mod:`~riskscore.io.groups`: the one rule for group conversations (rooms split into pair
   conversations, broadcasts set aside, group contact), shared by batch, online, Spark and
   the Synapse module.

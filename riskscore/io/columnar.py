@@ -13,6 +13,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.decimals import (
+    EXACT_FLOAT_INT,
+    TIME_COLUMN,
+    decimal_numbers,
+    numbers_to_numpy,
+)
 from riskscore.io.ids import coded_text
 from riskscore.io.raw import Unheld
 from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS, is_content_column
@@ -37,17 +43,12 @@ AnyArray = npt.NDArray[Any]
 
 _SCHEMA_KEYS: Final = frozenset(SCHEMA_COLUMNS)
 #: Id columns, read as text from CSV and kept exact from JSON lines.
-#: Integers beyond this magnitude (2**53) are not all exact as floats.
-_EXACT_FLOAT_INT: Final = 2**53
 #: Columns whose checks read a dictionary column undecoded
 #: (:class:`~riskscore.io.ids.Coded`); any other column's dictionary is decoded, since its
 #: checks read values, not codes.
 _CODED_COLUMNS: Final = frozenset((*ID_COLUMNS, "channel", "event"))
 #: Arrow types numpy holds no values of: read as Python values (:func:`_python_values`).
 _PYTHON_TYPES: Final = (pa.types.is_union, pa.types.is_run_end_encoded)
-#: The one column whose times (with a zone) are read as epoch seconds; a time in any other
-#: column (an id, an age) is refused as the value it is, as in a dict or an online event.
-TIME_COLUMN: Final = "timestamp"
 _TICKS_PER_SECOND: Final = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 #: Python values that hold fields or other values (:func:`value_paths`).
 _CONTAINERS: Final = (Mapping, list, tuple, np.ndarray)
@@ -224,34 +225,8 @@ def _column_to_numpy(col: Any, name: str) -> AnyArray:
         # string each (a file written by pandas, polars or a warehouse holds plain text).
         return _decode_dictionary(plain_dictionary(pc.dictionary_encode(col)))
     if pa.types.is_decimal(col.type):
-        return _decimal_to_numpy(col, name)
-    if name in ID_COLUMNS and pa.types.is_integer(col.type) and col.null_count:
-        # numpy holds integers with nulls as floats, where ids beyond 2**53 lose digits
-        return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
-    return col.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
-
-
-def _decimal_to_numpy(col: Any, name: str) -> AnyArray:
-    """A decimal column (a warehouse's ``NUMBER(38, 0)``, as Snowflake or BigQuery export
-    integer ids and times) as the numbers it holds: without a fraction digit as integers
-    (int64 where they fit, else Python's integers, which ids keep as their decimal text and
-    the range checks refuse elsewhere), with one as float64, which refuses a fractional id
-    and any id beyond 2**53 rather than round it into another; ``timestamp`` with one
-    floored to whole seconds as written (``1704067200.9999999999`` is 1704067201.0 as a
-    float, but its second is 1704067200)."""
-    if col.type.scale > 0 and name == TIME_COLUMN:
-        try:
-            return _column_to_numpy(pc.cast(pc.floor(col), pa.int64()), name)
-        except pa.ArrowInvalid:  # beyond int64 or its precision: no time, refused as a float
-            pass
-    if col.type.scale > 0:
-        return _column_to_numpy(pc.cast(col, pa.float64(), safe=False), name)
-    try:
-        return _column_to_numpy(pc.cast(col, pa.int64()), name)
-    except pa.ArrowInvalid:  # beyond int64
-        return np.fromiter(
-            (None if v is None else int(v) for v in col.to_pylist()), dtype=object, count=len(col)
-        )
+        return decimal_numbers(col, name)
+    return numbers_to_numpy(col, name)
 
 
 def _epoch_seconds(col: Any) -> AnyArray:
@@ -430,7 +405,7 @@ def as_1d(name: str, values: object) -> AnyArray:
             # integers become floats in numpy beside a float or beside one beyond int64,
             # and those beyond 2**53 lose digits (two ids merged): keep them as given
             if arr.ndim == 1 and not (arr.dtype.kind == "f" and int in kinds and any(
-                type(v) is int and abs(v) > _EXACT_FLOAT_INT for v in values
+                type(v) is int and abs(v) > EXACT_FLOAT_INT for v in values
             )):  # fmt: skip
                 return arr
         return np.fromiter(values, dtype=object, count=len(values))

@@ -5,6 +5,7 @@ empty, over-long or unprintable ids refused."""
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -79,6 +80,11 @@ def _inexact_reason(bits: int) -> str:
 
 
 _NOT_AN_ID = "is not an id: expected an integer or a string"
+_DECIMAL_BEYOND = (
+    "is a decimal id with fraction digits beyond 2**53, where ids with fraction digits "
+    "are read as floats, which lose digits: give ids this large without fraction digits, "
+    "or as strings"
+)
 
 
 def coded_text(indices: pa.Array, dictionary: pa.Array) -> Coded:
@@ -173,6 +179,13 @@ def _id_kind(v: object) -> str:
         return "int"
     if isinstance(v, (bytes, bytearray, memoryview)):
         return "is bytes, not an id: decode it to text"
+    if isinstance(v, Decimal) and v.is_finite() and v == v.to_integral_value():
+        # whole: an integer, but with fraction digits beyond 2**53, where the ids of such
+        # a column are read as floats are (riskscore.io.decimals)
+        exponent = v.as_tuple().exponent  # an int: v is finite
+        if isinstance(exponent, int) and exponent < 0 and abs(v) > 2**53:
+            return _DECIMAL_BEYOND
+        return "int"
     return _NOT_AN_ID
 
 

@@ -146,7 +146,9 @@ CONTENT_COLUMNS: Final = frozenset(
         "text", "texts", "body", "bodies", "content", "contents", "message", "messages",
         "msg", "msgs", "payload", "payloads", "caption", "captions", "preview", "snippet",
         "transcript", "subject", "html", "markdown", "plaintext", "utterance", "comment",
-        "txt", "sms", "mms", "msgtxt", "msgbody",
+        "txt", "sms", "mms", "excerpt", "excerpts",
+        # text under a qualifier, written joined: Reddit's selftext, X's full_text joined
+        "selftext", "fulltext", "richtext", "rawtext",
         # what a user sent beside the text, as platforms' exports name it (Telegram, Discord,
         # Slack, WhatsApp, Teams, Instagram, X): file names, link and embed text, alt and
         # OCR text, transcripts, emoji, polls, quotes, thumbnails
@@ -266,6 +268,8 @@ _CONTENT_WORDS: Final = frozenset(_plain_name(w).casefold() for w in CONTENT_COL
 CONTENT_SUBSTRINGS: Final = tuple(
     sorted(w for w in _CONTENT_WORDS if len(w) >= 6 or min(map(ord, w)) >= 0x2E80)
 )
+#: The length of the longest of :data:`_CONTENT_WORDS`.
+_LONGEST_WORD: Final = max(map(len, _CONTENT_WORDS))
 #: The words that name a thing a user sent (:data:`CONTENT_NAMED`) with ``name``.
 _NAME_WORDS: Final = frozenset({"name", "names"})
 #: :data:`CONTENT_NAMED` joined with ``name`` (``filename``), refused wherever they occur.
@@ -332,11 +336,36 @@ def content_words(name: str) -> str | None:
         found = next((w for w in CONTENT_SUBSTRINGS + _NAMED_SUBSTRINGS if w in spaced), None)
     if found is not None:
         return repr(found)
+    joined = next((parts for parts in map(_joined_content, words) if parts), None)
+    if joined is not None:  # the first few words named: a name may join thousands
+        return " + ".join([*map(repr, joined[:3]), *(["..."] if len(joined) > 3 else [])])
     if _NAME_WORDS.intersection(words):
         sent = next((w for w in words if w.removesuffix("s") in CONTENT_NAMED), None)
         if sent is not None:
             return f"{sent!r} + 'name'"
     return None
+
+
+def _joined_content(word: str) -> tuple[str, ...]:
+    """The content words that ``word`` is written together from, when it is two or more
+    of them and nothing else (``smsbody``, ``textbody``, ``htmltext``: short words that
+    :data:`CONTENT_SUBSTRINGS` does not look for inside a word); empty otherwise."""
+    # begins[i]: where the last content word of word[:i] begins, when word[:i] is content
+    # words only (-1 when not); a part is at most the longest content word, so a name of
+    # any length is read in linear time
+    begins = [0] + [-1] * len(word)
+    for end in range(1, len(word) + 1):
+        for start in range(max(0, end - _LONGEST_WORD), end):
+            if begins[start] >= 0 and word[start:end] in _CONTENT_WORDS:
+                begins[end] = start
+                break
+    if begins[-1] < 0:
+        return ()
+    parts, end = [], len(word)
+    while end > 0:
+        parts.append(word[begins[end] : end])
+        end = begins[end]
+    return tuple(reversed(parts)) if len(parts) >= 2 else ()
 
 
 def _folded(name: str) -> str:

@@ -76,6 +76,11 @@ _ONLINE_REMEDY: Final = (
     "pass max_future_s=inf or time_source='events' (--max-future-s inf or --time-source "
     "events on the command line); the event was not applied"
 )
+#: The same for a scorer whose clock is its events already: the event follows a quiet gap.
+_EVENTS_REMEDY: Final = (
+    "pass a max_future_s above the longest quiet gap of the history, or inf (--max-future-s "
+    "on the command line); the event was not applied"
+)
 
 
 def _instant(epoch: float) -> str:
@@ -104,7 +109,7 @@ def future_reason(reference: float, max_future_s: float, *, online: str | None =
     or synthetic), pass max_future_s=inf or now= (--max-future-s inf on the command line)'
     """
     clock = _READ_CLOCK if online is None else f"the scorer's reference clock ({online})"
-    remedy = _READ_REMEDY if online is None else _ONLINE_REMEDY
+    remedy = {None: _READ_REMEDY, "events": _EVENTS_REMEDY}.get(online, _ONLINE_REMEDY)
     return (
         f"is later than {_instant(reference + max_future_s)}: more than "
         f"max_future_s={_seconds(max_future_s)} s after {clock} ({_instant(reference)}); "
@@ -248,13 +253,7 @@ def check_timestamps(arr: AnyArray, problems: Sink, future: FutureLimit | None =
     if arr.dtype.kind in "iu":  # whole seconds already: no float round trip
         return check_numbers(name, arr, _timestamp_rules(future), problems, 0)
     if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
-        # float32 steps are 128 s at today's epoch seconds: the instant is already lost
-        problems.add(
-            name,
-            np.ones(len(arr), dtype=bool),
-            f"is a {8 * arr.dtype.itemsize}-bit float, too coarse for epoch seconds (steps of "
-            "minutes): give the column as integers or 64-bit floats",
-        )
+        problems.add(name, np.ones(len(arr), dtype=bool), _coarse_float(arr.dtype))
         secs = np.zeros(len(arr))
     elif arr.dtype.kind == "f":
         secs = np.floor(arr.astype(np.float64, copy=False))
@@ -290,11 +289,27 @@ def _timestamp_rules(future: FutureLimit | None) -> NumberRules:
     )
 
 
+def _coarse_float(kind: np.dtype[Any]) -> str:
+    """Why epoch seconds in floats of ``kind``, narrower than 64 bits, are refused: float32
+    steps are 128 s at today's epoch seconds, so the instant is already lost (a column of
+    them, or one such number in an object column or an online event)."""
+    return (
+        f"is a {8 * kind.itemsize}-bit float, too coarse for epoch seconds (steps of "
+        "minutes): give the column as integers or 64-bit floats"
+    )
+
+
+_KINDS: Final = frozenset({"missing", "number", "text", "other"})
+
+
 def _value_kind(v: object) -> str:
+    """The kind of one cell (one of :data:`_KINDS`), or the reason it is refused."""
     if is_null(v):
         return "missing"
     if isinstance(v, bool):
         return "other"
+    if isinstance(v, np.floating) and v.dtype.itemsize < 8:
+        return _coarse_float(v.dtype)
     if is_int(v) or isinstance(v, (float, np.floating)):
         return "number"
     if isinstance(v, str):
@@ -312,6 +327,8 @@ def _object_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
         with np.errstate(invalid="ignore"):  # NaN cells are compared as such
             kind = np.asarray(np.frompyfunc(_value_kind, 1, 1)(arr), dtype=str)
         is_text, number, other = kind == "text", kind == "number", kind == "other"
+        for reason in sorted(set(kind.tolist()) - _KINDS):  # narrow floats
+            problems.add("timestamp", kind == reason, reason)
     out = np.full(len(arr), np.nan)
     out[number] = [_as_seconds(v) for v in arr[number].tolist()]
     text = np.flatnonzero(is_text)

@@ -19,6 +19,7 @@ from riskscore.io.columns import (
     tz_offsets,
     unknown_column,
 )
+from riskscore.io.decimals import decimal_cells
 from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
     broadcast_mask,
@@ -176,14 +177,17 @@ def _writable_memory(values: object) -> bool:
 
 def _with_textual_times(raw: Mapping[str, AnyArray]) -> Mapping[str, AnyArray]:
     """``raw`` with date and time objects of ``timestamp`` as ISO text, so that checks
-    and messages see what is missing (a date, a UTC offset) and quote it as text."""
-    if "timestamp" not in raw:
-        return raw
-    text = times_as_text(raw["timestamp"])
-    if text is raw["timestamp"]:
+    and messages see what is missing (a date, a UTC offset) and quote it as text, and
+    with columns of :class:`decimal.Decimal` cells as the numbers they hold, as a decimal
+    Arrow column is read (:func:`~riskscore.io.decimals.decimal_cells`)."""
+    read = {name: decimal_cells(values, name) for name, values in raw.items()}
+    if "timestamp" in read:
+        read["timestamp"] = times_as_text(read["timestamp"])
+    changed = {name: values for name, values in read.items() if values is not raw[name]}
+    if not changed:
         return raw
     out = RawColumns(raw, caller_memory=getattr(raw, "caller_memory", True))
-    out["timestamp"] = text
+    out.update(changed)
     out.refused = dict(getattr(raw, "refused", {}))
     out.not_utf8 = dict(getattr(raw, "not_utf8", {}))
     out.rows = getattr(raw, "rows", None)
