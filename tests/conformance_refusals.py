@@ -113,9 +113,10 @@ def spark_refusals(
 
 
 def _unplaced(message: str) -> str:
-    """``message`` without the event the online scorer names (``, event 7``): online
-    refuses the event that completes the clash, batch the whole input."""
-    return re.sub(r"^(column '\w+'), event \d+:", r"\1:", message)
+    """``message`` without the place it names (``, event 7`` online, ``, row 0`` in a
+    table): online refuses the event that completes a clash, batch the whole input, and
+    the two number their input each in its own way."""
+    return re.sub(r"^(column '\w+'), (?:event|row) \d+:", r"\1:", message)
 
 
 def assert_refused_alike(reference: BaseException | None, got: Refusals, case: str) -> None:
@@ -135,7 +136,7 @@ def assert_refused_alike(reference: BaseException | None, got: Refusals, case: s
         elif (exc.column, exc.value, _unplaced(str(exc))) != (
             getattr(reference, "column", None),
             getattr(reference, "value", None),
-            str(reference),
+            _unplaced(str(reference)),
         ):
             bad.append(f"  {backend}: {exc} (column {exc.column!r}, value {exc.value!r})")
     if bad:

@@ -31,6 +31,9 @@ file (tests/conftest.py, tests/conformance_cases.py).
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import pytest
 from conformance_cases import ID_CASES, SEPARATED_IDS, cases, check_backend
@@ -93,6 +96,38 @@ def test_ids_that_merge_conversations_are_refused_alike(case: str) -> None:
     reference = got.pop("read_messages")
     assert (reference is None) == (case in SEPARATED_IDS), reference
     assert_refused_alike(reference, got, case)
+
+
+# ---------------------------------------------------------------- values out of a column's range
+
+
+def _one_event(**values: object) -> list[dict[str, Any]]:
+    event = {
+        "conversation_id": 1, "timestamp": 1_700_000_000, "sender_id": "a",
+        "recipient_id": "b", "channel": "direct", "sender_age": 30.0, "recipient_age": 12.0,
+    }  # fmt: skip
+    return [{**event, **values}]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"sender_age": math.inf},
+        {"recipient_age": -math.inf},
+        {"sender_age": 130.0},
+        {"recipient_age": -1.0},
+    ],
+    ids=repr,
+)
+def test_values_out_of_range_are_refused_alike(values: dict[str, object]) -> None:
+    """Was: online (one event's cells read one by one) took an infinite age for text that
+    is no number ("inf is not a number") where every other backend read a number out of
+    range ("inf is not a plausible age"): one rule, two messages."""
+    events = _one_event(**values)
+    got = local_refusals(events)
+    reference = got.pop("read_messages")
+    assert isinstance(reference, rs.SchemaError), reference
+    assert_refused_alike(reference, got, repr(values))
 
 
 # ---------------------------------------------------------------- the suite's own premises

@@ -89,35 +89,36 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
         problems.add(name, np.ones(len(arr), dtype=bool), f"is a boolean, not {what}")
         return np.full(len(arr), np.nan)
 
-    def parse(v: object) -> float:
+    def parse(v: object) -> float | None:
+        """The cell's number; None for a cell that is no number (refused below). An
+        infinite number is a number: the column's range refuses it, as in a float column."""
         if is_null(v) or (isinstance(v, str) and not v.strip()):
             return float("nan")
         if isinstance(v, (bool, np.bool_)):  # numpy's too: float(np.True_) is 1.0
-            return float("inf")  # refused below as a boolean
+            return None  # refused below as a boolean
         if isinstance(v, np.complexfloating):  # float() keeps its real part; Python's fails
-            return float("inf")
+            return None
         if isinstance(v, str) and not is_number_text(v):
             # "nan" is a missing number as text (str(math.nan)); "1_3", other scripts'
             # digits and "infinity", which float() also reads, are refused below
-            return float("nan") if v.strip().lower() in _NAN_TEXT else float("inf")
+            return float("nan") if v.strip().lower() in _NAN_TEXT else None
         try:
-            number = float(v)  # type: ignore[arg-type]
+            return float(v)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            return float("inf")
+            return None
         except OverflowError:  # an integer beyond float range: out of any range checked
             return 1e308 if v > 0 else -1e308  # type: ignore[operator]
-        return number
 
-    out = np.asarray(np.frompyfunc(parse, 1, 1)(arr), dtype=np.float64)
-    notnum = np.isinf(out)
+    parsed = np.frompyfunc(parse, 1, 1)(arr)
+    notnum = np.asarray(np.equal(parsed, None), dtype=bool)
     if notnum.any():
         flags = np.frompyfunc(lambda v: isinstance(v, (bool, np.bool_)), 1, 1)(arr[notnum])
         boolean = np.zeros(len(arr), dtype=bool)
         boolean[np.flatnonzero(notnum)[np.asarray(flags, dtype=bool)]] = True
         problems.add(name, boolean, f"is a boolean, not {what}")
+        parsed[notnum] = math.nan
     problems.add(name, notnum, f"is not a number: expected {what}")
-    out[notnum] = np.nan
-    return out
+    return np.asarray(parsed, dtype=np.float64)
 
 
 def number_text_column(text: Any) -> Any:
