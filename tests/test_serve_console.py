@@ -375,7 +375,8 @@ def test_add_and_remove_moderator_together_is_refused(
 def test_queue_page_youngest_child_is_the_queues_own(tmp_path: Path, model: rs.RiskModel) -> None:
     """Was: the Youngest child column took the lowest age of any item, so a case reported by
     adults only showed the reporter's age (26) where the command line says "reported by adults
-    only: no child account", and an adult reporter's age stood in for a child of unknown age."""
+    only: no child account", and an adult reporter's age stood in for a child of unknown age.
+    The case page listed that reporter under "Child account" with nothing to say otherwise."""
     cfg = config(tmp_path, model)
     with ReviewQueue(cfg.db) as q:
         q.add_report(UserReport("c4", "parent-1", "adult-d", 26.0, timestamp=NOW))
@@ -387,6 +388,9 @@ def test_queue_page_youngest_child_is_the_queues_own(tmp_path: Path, model: rs.R
     with TestClient(create_app(cfg)) as client:
         assert sign_in(client, "mod-1") == 303
         html = client.get("/console/queue").text
+        case = client.get(_case_url("adult-d")).text
+    # the case page's Child account column names the adult reporter as such
+    assert "<td>parent-1 (the reporter, an adult)</td>" in case
     # adult account, then (after the tier) the youngest child
     row = r'class="case-link">([^<]+)</a></td>\s*<td[^>]*>[^<]*</td>\s*<td>([^<]*)<'
     rows = re.findall(row, html)
