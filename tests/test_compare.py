@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import riskscore as rs
+from riskscore.cli import compare as compare_cli
 from riskscore.cli import main
 from riskscore.evaluation.compare import bundle_id, compare_models
 from riskscore.model import align_labels, default_model_dir
@@ -80,3 +81,28 @@ def test_compare_takes_the_word_default_for_the_shipped_bundle_from_any_folder(
     assert main([*argv, "--out", "out"]) == 0
     result = json.loads((tmp_path / "out" / "compare.json").read_text())
     assert [m["id"] for m in result["models"]] == [bundle_id(default_model_dir())] * 2
+
+
+def test_compare_output_says_which_hash_identifies_a_model(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Was: ``A default (54aae64d421b)`` from two bundles and ``A production (5d86aea4dcf6)``
+    from a shadow run, the same shipped model under two hashes with nothing to tell them
+    apart: the first is its manifest's sha256, the second its parameters'."""
+    result = {
+        "models": [
+            {"name": "default", "id": "54aae64d421b" + "0" * 52, "n_alerts": 189},
+            {"name": "shadow", "parameters_sha256": "5d86aea4dcf6" + "0" * 52, "n_alerts": 1},
+        ],
+        "n_conversations": 2,
+        "alerts_gained_by_b": 0,
+        "alerts_lost_by_b": 0,
+        "label": None,
+        "differences_b_minus_a": {},
+        "decisions": None,
+        "unread_columns": [],
+    }
+    compare_cli.render(result)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "A default (manifest sha256 54aae64d421b): 189 alerts"
+    assert out[1] == "B shadow (parameters sha256 5d86aea4dcf6): 1 alert"

@@ -370,3 +370,28 @@ def test_add_and_remove_moderator_together_is_refused(
     missing = tmp_path / "none.sqlite"
     assert main(["serve", "--db", str(missing), "--remove-moderator", "b"]) == 2
     assert not missing.exists()
+
+
+def test_queue_page_youngest_child_is_the_queues_own(tmp_path: Path, model: rs.RiskModel) -> None:
+    """Was: the Youngest child column took the lowest age of any item, so a case reported by
+    adults only showed the reporter's age (26) where the command line says "reported by adults
+    only: no child account", and an adult reporter's age stood in for a child of unknown age.
+    The case page listed that reporter under "Child account" with nothing to say otherwise."""
+    cfg = config(tmp_path, model)
+    with ReviewQueue(cfg.db) as q:
+        q.add_report(UserReport("c4", "parent-1", "adult-d", 26.0, timestamp=NOW))
+        q.add_alert(Alert("c5", "adult-e", "kid-5", float("nan"), "unknown", 0.9, Tier.URGENT))
+        q.add_report(UserReport("c6", "parent-2", "adult-e", 30.0, timestamp=NOW))
+    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
+    store.add("mod-1", "moderator", PASSWORD)
+    store.close()
+    with TestClient(create_app(cfg)) as client:
+        assert sign_in(client, "mod-1") == 303
+        html = client.get("/console/queue").text
+        case = client.get(_case_url("adult-d")).text
+    # the case page's Child account column names the adult reporter as such
+    assert "<td>parent-1 (the reporter, an adult)</td>" in case
+    # adult account, then (after the tier) the youngest child
+    row = r'class="case-link">([^<]+)</a></td>\s*<td[^>]*>[^<]*</td>\s*<td>([^<]*)<'
+    rows = re.findall(row, html)
+    assert dict(rows) == {"adult-d": "none", "adult-e": "unknown"}

@@ -254,8 +254,13 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 def render(result: dict[str, Any]) -> None:
     a, b = result["models"]
     for label, model in (("A", a), ("B", b)):
-        ident = model.get("id") or model.get("parameters_sha256")
-        shown = f" ({ident[:12]})" if ident else ""
+        # a bundle by its manifest, a shadow run's model by its parameters: say which
+        if model.get("id"):
+            shown = f" (manifest sha256 {model['id'][:12]})"
+        elif model.get("parameters_sha256"):
+            shown = f" (parameters sha256 {model['parameters_sha256'][:12]})"
+        else:
+            shown = ""
         print(f"{label} {model['name']}{shown}: {plural(model['n_alerts'], 'alert')}")
     print(
         f"{plural(result['n_conversations'], 'conversation')}; B alerts "

@@ -37,8 +37,9 @@ Writes DIR/events.parquet and DIR/labels.parquet chunk by chunk (memory bounded 
 one chunk); the same arguments give byte-identical files. --format csv or jsonl writes
 the events as DIR/events.csv or DIR/events.jsonl instead, in time order (one event per
 line, as `riskscore stream` reads them; sorted in buckets of about 2 million events,
-spilled beside the output and removed). The generative model is described in
-docs/synthetic.md."""
+spilled beside the output and removed). DIR holds one data set: an events file of
+another format from an earlier run is removed, as the new labels would not match it.
+The generative model is described in docs/synthetic.md."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -30,7 +30,7 @@ from starlette.datastructures import FormData
 
 from riskscore._words import number_text, plural
 from riskscore.io.schema import is_content_column
-from riskscore.moderation.cases import MAX_NAME_CHARS, Case, QueueError
+from riskscore.moderation.cases import MAX_NAME_CHARS, Case, QueueError, youngest_child_age
 from riskscore.moderation.earlier_reasons import shown_reason
 from riskscore.moderation.queue_db import decode_id, encode_id
 from riskscore.moderation.transparency import transparency_report
@@ -330,8 +330,12 @@ async def queue_page(request: Request) -> Response:
 
 
 def _youngest(case: Case) -> str:
-    ages = [i.child_age for i in case.items if not math.isnan(i.child_age)]
-    return f"{min(ages):g}" if ages else "unknown"
+    """The queue's youngest child of ``case``, as its reasons state it: an adult reporter's
+    age is no child's, and a case with no child account has none."""
+    youngest = youngest_child_age(case.items)
+    if not math.isnan(youngest):
+        return f"{youngest:g}"
+    return "unknown" if case.children else "none"
 
 
 def _case_context(state: ServeState, case: Case, user: Moderator) -> dict[str, Any]:
