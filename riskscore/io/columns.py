@@ -109,8 +109,10 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
         except OverflowError:  # an integer beyond float range: out of any range checked
             return 1e308 if v > 0 else -1e308  # type: ignore[operator]
 
-    parsed = np.frompyfunc(parse, 1, 1)(arr)
-    notnum = np.asarray(np.equal(parsed, None), dtype=bool)
+    parsed: npt.NDArray[np.object_] = np.asarray(np.frompyfunc(parse, 1, 1)(arr), dtype=object)
+    notnum: npt.NDArray[np.bool_] = np.asarray(
+        np.frompyfunc(lambda v: v is None, 1, 1)(parsed), dtype=bool
+    )
     if notnum.any():
         flags = np.frompyfunc(lambda v: isinstance(v, (bool, np.bool_)), 1, 1)(arr[notnum])
         boolean = np.zeros(len(arr), dtype=bool)
