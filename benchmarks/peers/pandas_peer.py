@@ -13,9 +13,10 @@ How it is built, and why it is fast in pandas:
   running channel maximum, how many communication events follow) is one cumulative scan
   (``cumsum``, ``cummax``, ``ffill``, ``bfill``) over numpy-backed columns that restarts at
   each conversation boundary by construction, not a chain of ``groupby().shift()``.
-* **One groupby.** All per-side counts are columns of one numeric frame reduced by a single
-  ``groupby(sort=False)`` per reduction (``sum`` over the whole block at once, ``max``,
-  ``first``, ``last``); no ``apply``.
+* **One groupby.** All per-side counts are columns of one frame (counts as booleans, a byte
+  per event) grouped once by the sorted key; each reduction (``sum``, ``max``, ``min``,
+  ``last``) runs on the same groups, which pandas reduces with ``ufunc.reduceat`` as the
+  key is sorted; no ``apply``.
 * **Per-account counts over conversations, not events.** A conversation is between two
   accounts, so each contributes at most one contact pair each way: distinct contacts
   deduplicate two rows per conversation instead of every event.
@@ -94,16 +95,6 @@ def _night(minute: npt.NDArray[np.int64], offset: npt.NDArray[np.int64]) -> npt.
     return (local >= NIGHT_START_MIN) | (local < NIGHT_END_MIN)
 
 
-def _block(columns: dict[str, npt.ArrayLike]) -> pd.DataFrame:
-    """The columns as one float64 frame, written straight into a single 2-d block (one
-    write per column, no per-column frames to consolidate), for one groupby pass."""
-    names = list(columns)
-    block = np.empty((len(names), len(next(iter(columns.values())))))
-    for row, name in zip(block, names, strict=True):
-        row[:] = columns[name]
-    return pd.DataFrame(block.T, columns=names, copy=False)
-
-
 def _per_conversation(events: pd.DataFrame) -> pd.DataFrame:
     """Every per-side count of every conversation, one row per conversation (sorted ids)."""
     conv = events["conversation_id"]
@@ -171,21 +162,23 @@ def _per_conversation(events: pd.DataFrame) -> pd.DataFrame:
     def both(mask: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
         return mask & fi, mask & ri
 
+    # float sums; the counts below stay boolean (a byte per event, not eight)
     sums = {
-        "n_events": np.ones(len(t)),
         "decayed_short": np.exp(-age_s / TAU_SHORT_S),
         "decayed_long": np.exp(-age_s / TAU_LONG_S),
-        "upward_channel_moves": above_earlier,
         "recent_sent_i": weight * fi,
         "recent_sent_r": weight * ri,
+        "recent_night_i": known_weight(known_i) * night_i,
+        "recent_night_r": known_weight(known_r) * night_r,
+    }
+    counts = {
+        "upward_channel_moves": above_earlier,
         "known_i": known_i,
         "known_r": known_r,
         "sent_known_i": comm & fi & known_r,
         "sent_known_r": comm & ri & known_i,
         "night_i": night_i,
         "night_r": night_r,
-        "recent_night_i": known_weight(known_i) * night_i,
-        "recent_night_r": known_weight(known_r) * night_r,
         "private_night_i": private & night_i,
         "private_night_r": private & night_r,
         # media a side sent at night on its counterpart's clock
@@ -206,7 +199,7 @@ def _per_conversation(events: pd.DataFrame) -> pd.DataFrame:
         ("minor_events", to_minor),
         ("supervised_minor_events", to_minor & (ch <= GROUP)),
     ):
-        sums[f"{name}_i"], sums[f"{name}_r"] = both(mask)
+        counts[f"{name}_i"], counts[f"{name}_r"] = both(mask)
     maxima = {
         "max_channel": ch,
         "run_i": run_length * fi,
@@ -221,19 +214,23 @@ def _per_conversation(events: pd.DataFrame) -> pd.DataFrame:
         # which channels were used (any = max of 0/1)
         **{f"used_{name}": ch == code for code, name in enumerate(CHANNEL_NAMES)},
     }
-    key = conv.to_numpy()
+    # one frame and one groupby on the sorted key, so the groups are found once and every
+    # reduction below reuses them (pandas reduces sorted groups with ufunc.reduceat)
+    firsts = {"first_private_t": np.where(private, t, np.nan)}
+    lasts = {"age_i": age_i, "age_r": age_r}
+    frame = pd.DataFrame(sums | counts | maxima | firsts | lasts, copy=False)
+    groups = frame.groupby(conv.to_numpy(), sort=False)
     per_conv = pd.concat(
         [
-            _block(sums).groupby(key, sort=False).sum(),
-            _block(maxima).groupby(key, sort=False).max(),
-            pd.DataFrame({"first_private_t": np.where(private, t, np.nan)})
-            .groupby(key, sort=False)
-            .min(),
-            _block({"age_i": age_i, "age_r": age_r}).groupby(key, sort=False).last(),  # skip NaN
+            groups[list(sums) + list(counts)].sum(),
+            groups[list(maxima)].max(),
+            groups[list(firsts)].min(),
+            groups[list(lasts)].last(),  # skips NaN: the last age declared
         ],
         axis=1,
     )
     starts = np.flatnonzero(new)
+    per_conv["n_events"] = np.diff(starts, append=len(t))
     per_conv["initiator"] = sender[starts]
     per_conv["responder"] = events["recipient_id"].to_numpy()[starts]
     per_conv["t_first"] = t[starts]
