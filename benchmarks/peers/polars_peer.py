@@ -65,6 +65,11 @@ EVENT = pl.Enum(EVENT_NAMES)
 _NO_OFFSET = 10_000
 _PRIOR = SHARE_PRIOR_EVENTS
 _LOG_KEEP = math.log(1.0 - RECENT_WEIGHT)
+#: The in-memory engine, not polars 2's default streaming one: the query is a chain of
+#: scans in event order (``cum_sum``, ``forward_fill``, ``shift``) over a frame that fits
+#: in memory, which the streaming engine runs in order anyway, paying for its morsels
+#: (measured at 1M events: about 20% less time and CPU in memory).
+ENGINE = "in-memory"
 
 c = pl.col
 
@@ -73,7 +78,7 @@ def features(table: Any) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
     """Features of every conversation of a pyarrow table of schema v1 events."""
     events = pl.from_arrow(table)
     assert isinstance(events, pl.DataFrame)
-    out = _feature_frame(_in_order(events).lazy()).collect()
+    out = _feature_frame(_in_order(events).lazy()).collect(engine=ENGINE)
     return out["conversation_id"].to_numpy(), out.select(PEER_FEATURES).to_numpy()
 
 
