@@ -11,8 +11,10 @@ How it is built, and why it is fast in pandas:
 * **Vectorized scans on the sorted frame.** Everything that depends on earlier events of
   the same conversation (the initiator, a side's latest UTC offset, runs of messages, the
   running channel maximum, how many communication events follow) is one cumulative scan
-  (``cumsum``, ``cummax``, ``ffill``, ``bfill``) over numpy-backed columns that restarts at
-  each conversation boundary by construction, not a chain of ``groupby().shift()``.
+  over numpy-backed columns (``np.cumsum``; forward fills as ``np.maximum.accumulate`` of
+  row positions) that restarts at each conversation boundary by construction, not a
+  chain of ``groupby().shift()``; a conversation's value reaches its events through
+  ``np.repeat`` over the group sizes (rows are sorted), not a gather.
 * **One groupby.** All per-side counts are columns of one frame (counts as booleans, a byte
   per event) grouped once by the sorted key; each reduction (``sum``, ``max``, ``min``,
   ``last``) runs on the same groups, which pandas reduces with ``ufunc.reduceat`` as the

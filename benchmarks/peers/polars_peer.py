@@ -5,6 +5,7 @@ How it is built, and why it is fast in polars:
 * **Codes, not strings.** ``channel`` and ``event`` are cast to :class:`polars.Enum` with
   the schema's names in code order, so their physical values *are* the schema's integer
   codes: one categorical cast, no string comparisons or ``replace`` maps afterwards.
+* **The in-memory engine** (``ENGINE``), chosen by measurement over polars 2's default.
 * **Sorted once.** The input contract is events sorted by conversation, then time. That is
   checked in one pass and a stable sort (ties keep their input order) runs only when the
   input is not in order; the key is then flagged sorted.
@@ -68,7 +69,7 @@ _LOG_KEEP = math.log(1.0 - RECENT_WEIGHT)
 #: The in-memory engine, not polars 2's default streaming one: the query is a chain of
 #: scans in event order (``cum_sum``, ``forward_fill``, ``shift``) over a frame that fits
 #: in memory, which the streaming engine runs in order anyway, paying for its morsels
-#: (measured at 1M events: about 20% less time and CPU in memory).
+#: (measured at 1M events on 2 cores: 5 to 20% less time and CPU in memory).
 ENGINE = "in-memory"
 
 c = pl.col
