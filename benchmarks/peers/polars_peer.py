@@ -69,7 +69,8 @@ _LOG_KEEP = math.log(1.0 - RECENT_WEIGHT)
 #: The in-memory engine, not polars 2's default streaming one: the query is a chain of
 #: scans in event order (``cum_sum``, ``forward_fill``, ``shift``) over a frame that fits
 #: in memory, which the streaming engine runs in order anyway, paying for its morsels
-#: (measured at 1M events on 2 cores: 5 to 20% less time and CPU in memory).
+#: (measured at 1M events on 2 cores: 10 to 20% less wall time and CPU in memory when the
+#: cores are free; under heavy outside load the streaming engine can be ahead on wall time).
 ENGINE = "in-memory"
 
 c = pl.col
