@@ -11,11 +11,14 @@ How it is built, and why it is fast in pandas:
 * **Vectorized scans on the sorted frame.** Everything that depends on earlier events of
   the same conversation (the initiator, a side's latest UTC offset, runs of messages, the
   running channel maximum, how many communication events follow) is one cumulative scan
-  (``cumsum``, ``cummax``, ``ffill``, ``bfill``) over numpy-backed columns that restarts at
-  each conversation boundary by construction, not a chain of ``groupby().shift()``.
-* **One groupby.** All per-side counts are columns of one numeric frame reduced by a single
-  ``groupby(sort=False)`` per reduction (``sum`` over the whole block at once, ``max``,
-  ``first``, ``last``); no ``apply``.
+  over numpy-backed columns (``np.cumsum``; forward fills as ``np.maximum.accumulate`` of
+  row positions) that restarts at each conversation boundary by construction, not a
+  chain of ``groupby().shift()``; a conversation's value reaches its events through
+  ``np.repeat`` over the group sizes (rows are sorted), not a gather.
+* **One groupby.** All per-side counts are columns of one frame (counts as booleans, a byte
+  per event) grouped once by the sorted key; each reduction (``sum``, ``max``, ``min``,
+  ``last``) runs on the same groups, which pandas reduces with ``ufunc.reduceat`` as the
+  key is sorted; no ``apply``.
 * **Per-account counts over conversations, not events.** A conversation is between two
   accounts, so each contributes at most one contact pair each way: distinct contacts
   deduplicate two rows per conversation instead of every event.
@@ -85,23 +88,9 @@ def _codes(column: pd.Series, names: tuple[str, ...]) -> npt.NDArray[np.int8]:
     return pd.Categorical(column, categories=list(names)).codes
 
 
-#: An offset no event carries: "no known offset yet in this conversation".
-_NO_OFFSET = 10_000.0
-
-
 def _night(minute: npt.NDArray[np.int64], offset: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     local = (minute + offset) % 1440
     return (local >= NIGHT_START_MIN) | (local < NIGHT_END_MIN)
-
-
-def _block(columns: dict[str, npt.ArrayLike]) -> pd.DataFrame:
-    """The columns as one float64 frame, written straight into a single 2-d block (one
-    write per column, no per-column frames to consolidate), for one groupby pass."""
-    names = list(columns)
-    block = np.empty((len(names), len(next(iter(columns.values())))))
-    for row, name in zip(block, names, strict=True):
-        row[:] = columns[name]
-    return pd.DataFrame(block.T, columns=names, copy=False)
 
 
 def _per_conversation(events: pd.DataFrame) -> pd.DataFrame:
@@ -118,8 +107,16 @@ def _per_conversation(events: pd.DataFrame) -> pd.DataFrame:
     new = conv.ne(conv.shift()).to_numpy()  # first event of its conversation
     last = np.append(new[1:], True)  # last event of its conversation
     number = np.cumsum(new)  # conversation number, 1, 2, ...
+    starts = np.flatnonzero(new)
+    sizes = np.diff(starts, append=len(t))
+
+    def spread(per_conversation: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """Each conversation's value on each of its events (a sequential write, not a
+        gather, as the events are sorted)."""
+        return np.repeat(per_conversation, sizes)
+
     # the initiator sends the first event; fi: sent by the initiator
-    fi = sender == sender[new][number - 1]
+    fi = sender == spread(sender[starts])
     ri = ~fi
     comm = (ev == MESSAGE) | (ev == MEDIA)
     media = ev == MEDIA
@@ -130,62 +127,76 @@ def _per_conversation(events: pd.DataFrame) -> pd.DataFrame:
         to_minor = contact & (recipient_age < MINOR_AGE)
         from_minor = sender_age < MINOR_AGE
 
-    # A side's clock is the latest known offset of the events it received; unknown until
-    # one is. The sentinel at a conversation's first row stops the fill there.
-    def clock(received: npt.NDArray[np.bool_]) -> FloatArray:
-        given = received & ~np.isnan(tz)
-        filled = pd.Series(np.where(given, tz, np.where(new, _NO_OFFSET, np.nan))).ffill()
-        return np.where(filled.to_numpy() == _NO_OFFSET, np.nan, filled.to_numpy())
+    # Forward fills as running maxima of row positions (numpy's fill on sorted rows): the
+    # position of the latest row that holds a value, or of the conversation's first row.
+    positions = np.arange(len(t))
+    has_tz = ~np.isnan(tz)
+    offset = np.where(has_tz, tz, 0).astype(np.int64)
 
-    clock_i, clock_r = clock(ri), clock(fi)
-    known_i, known_r = comm & ~np.isnan(clock_i), comm & ~np.isnan(clock_r)
+    def clock(
+        received: npt.NDArray[np.bool_],
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+        """Whether the side's clock is known at each event, and its offset: the latest
+        known offset of the events it received; unknown until one is (the fill stops at a
+        conversation's first row)."""
+        given = received & has_tz
+        latest = np.maximum.accumulate(np.where(given | new, positions, 0))
+        return given[latest], offset[latest]
+
+    (clock_known_i, clock_i), (clock_known_r, clock_r) = clock(ri), clock(fi)
+    known_i, known_r = comm & clock_known_i, comm & clock_known_r
     minute = t // 60
-    night_i = known_i & _night(minute, np.nan_to_num(clock_i).astype(np.int64))
-    night_r = known_r & _night(minute, np.nan_to_num(clock_r).astype(np.int64))
+    night_i = known_i & _night(minute, clock_i)
+    night_r = known_r & _night(minute, clock_r)
 
     # communication events so far (all conversations), at the conversation's start and end
     cc = np.cumsum(comm)
-    cc_start = (cc - comm)[new][number - 1]
-    cc_end = cc[last][number - 1]
+    cc_start = spread((cc - comm)[starts])
+    cc_end = spread(cc[last])
     # exponentially weighted average from 0: the k-th last event weighs w (1 - w)^k
     weight = np.where(comm, RECENT_WEIGHT * np.exp((cc_end - cc) * _LOG_KEEP), 0.0)
 
     def known_weight(known: npt.NDArray[np.bool_]) -> FloatArray:
         """The same weights over the events on a side's known clock only."""
         kc = np.cumsum(known)
-        return np.where(known, RECENT_WEIGHT * np.exp((kc[last][number - 1] - kc) * _LOG_KEEP), 0.0)
+        return np.where(known, RECENT_WEIGHT * np.exp((spread(kc[last]) - kc) * _LOG_KEEP), 0.0)
 
     # runs of communication events from one side: a run starts at the conversation's
     # first one or where the side changes from the previous communication event
-    side_of_last_comm = pd.Series(np.where(comm, fi, np.nan)).ffill().shift().to_numpy()
+    # (a conversation's first communication event starts a run whatever came before it)
+    latest_comm = np.maximum.accumulate(np.where(comm, positions, 0))
+    side_of_last_comm = np.append(False, fi[latest_comm[:-1]])
     run_start = comm & ((cc - 1 == cc_start) | (fi != side_of_last_comm))
-    run_start_cc = pd.Series(np.where(run_start, cc, np.nan)).ffill().to_numpy()
-    run_length = np.where(comm, cc - run_start_cc + 1, 0.0)
+    # cc never decreases, so its running maximum at run starts is the current run's start
+    run_start_cc = np.maximum.accumulate(np.where(run_start, cc, 0))
+    run_length = np.where(comm, cc - run_start_cc + 1, 0)
     # channel keyed by conversation number: its running maximum stays in its conversation
     ch_key = number * 8 + ch
     above_earlier = ~new & (ch_key > np.append(-1, np.maximum.accumulate(ch_key)[:-1]))
-    age_s = (t[last][number - 1] - t).astype(np.float64)
+    age_s = (spread(t[last]) - t).astype(np.float64)
     age_i = np.where(fi, sender_age, recipient_age)
     age_r = np.where(fi, recipient_age, sender_age)
 
     def both(mask: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
         return mask & fi, mask & ri
 
+    # float sums; the counts below stay boolean (a byte per event, not eight)
     sums = {
-        "n_events": np.ones(len(t)),
         "decayed_short": np.exp(-age_s / TAU_SHORT_S),
         "decayed_long": np.exp(-age_s / TAU_LONG_S),
-        "upward_channel_moves": above_earlier,
         "recent_sent_i": weight * fi,
         "recent_sent_r": weight * ri,
+        "recent_night_i": known_weight(known_i) * night_i,
+        "recent_night_r": known_weight(known_r) * night_r,
+    }
+    counts = {
+        "upward_channel_moves": above_earlier,
         "known_i": known_i,
         "known_r": known_r,
         "sent_known_i": comm & fi & known_r,
         "sent_known_r": comm & ri & known_i,
         "night_i": night_i,
         "night_r": night_r,
-        "recent_night_i": known_weight(known_i) * night_i,
-        "recent_night_r": known_weight(known_r) * night_r,
         "private_night_i": private & night_i,
         "private_night_r": private & night_r,
         # media a side sent at night on its counterpart's clock
@@ -206,7 +217,7 @@ def _per_conversation(events: pd.DataFrame) -> pd.DataFrame:
         ("minor_events", to_minor),
         ("supervised_minor_events", to_minor & (ch <= GROUP)),
     ):
-        sums[f"{name}_i"], sums[f"{name}_r"] = both(mask)
+        counts[f"{name}_i"], counts[f"{name}_r"] = both(mask)
     maxima = {
         "max_channel": ch,
         "run_i": run_length * fi,
@@ -221,19 +232,22 @@ def _per_conversation(events: pd.DataFrame) -> pd.DataFrame:
         # which channels were used (any = max of 0/1)
         **{f"used_{name}": ch == code for code, name in enumerate(CHANNEL_NAMES)},
     }
-    key = conv.to_numpy()
+    # one frame and one groupby on the sorted key, so the groups are found once and every
+    # reduction below reuses them (pandas reduces sorted groups with ufunc.reduceat)
+    firsts = {"first_private_t": np.where(private, t, np.nan)}
+    lasts = {"age_i": age_i, "age_r": age_r}
+    frame = pd.DataFrame(sums | counts | maxima | firsts | lasts, copy=False)
+    groups = frame.groupby(conv.to_numpy(), sort=False)
     per_conv = pd.concat(
         [
-            _block(sums).groupby(key, sort=False).sum(),
-            _block(maxima).groupby(key, sort=False).max(),
-            pd.DataFrame({"first_private_t": np.where(private, t, np.nan)})
-            .groupby(key, sort=False)
-            .min(),
-            _block({"age_i": age_i, "age_r": age_r}).groupby(key, sort=False).last(),  # skip NaN
+            groups[list(sums) + list(counts)].sum(),
+            groups[list(maxima)].max(),
+            groups[list(firsts)].min(),
+            groups[list(lasts)].last(),  # skips NaN: the last age declared
         ],
         axis=1,
     )
-    starts = np.flatnonzero(new)
+    per_conv["n_events"] = sizes
     per_conv["initiator"] = sender[starts]
     per_conv["responder"] = events["recipient_id"].to_numpy()[starts]
     per_conv["t_first"] = t[starts]

@@ -5,6 +5,8 @@ How it is built, and why it is fast in polars:
 * **Codes, not strings.** ``channel`` and ``event`` are cast to :class:`polars.Enum` with
   the schema's names in code order, so their physical values *are* the schema's integer
   codes: one categorical cast, no string comparisons or ``replace`` maps afterwards.
+* **The engine chosen by measurement** (:func:`engine`): in memory up to a couple of million
+  events, polars 2's default streaming engine above.
 * **Sorted once.** The input contract is events sorted by conversation, then time. That is
   checked in one pass and a stable sort (ties keep their input order) runs only when the
   input is not in order; the key is then flagged sorted.
@@ -65,6 +67,18 @@ EVENT = pl.Enum(EVENT_NAMES)
 _NO_OFFSET = 10_000
 _PRIOR = SHARE_PRIOR_EVENTS
 _LOG_KEEP = math.log(1.0 - RECENT_WEIGHT)
+#: Up to this many events the query runs on the in-memory engine, above it on polars 2's
+#: default streaming engine. The query is a chain of scans in event order (``cum_sum``,
+#: ``forward_fill``, ``shift``) over a frame that fits in memory; measured on 2 cores, the
+#: in-memory engine took 10 to 20% less wall time and CPU at 1M events, the streaming one
+#: about 5 to 10% less CPU at 10M. Sizes in between were not measured.
+IN_MEMORY_MAX_EVENTS = 2_000_000
+
+
+def engine(n_events: int) -> str:
+    """The polars engine that ran this query fastest at about this many events."""
+    return "in-memory" if n_events <= IN_MEMORY_MAX_EVENTS else "streaming"
+
 
 c = pl.col
 
@@ -73,7 +87,7 @@ def features(table: Any) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
     """Features of every conversation of a pyarrow table of schema v1 events."""
     events = pl.from_arrow(table)
     assert isinstance(events, pl.DataFrame)
-    out = _feature_frame(_in_order(events).lazy()).collect()
+    out = _feature_frame(_in_order(events).lazy()).collect(engine=engine(events.height))
     return out["conversation_id"].to_numpy(), out.select(PEER_FEATURES).to_numpy()
 
 
