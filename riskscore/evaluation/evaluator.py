@@ -18,13 +18,14 @@ Choices, stated once:
 - **Early detection** replays conversations event by event through
   :class:`~riskscore.OnlineScorer` (``idle_expiry_s=inf``, so online features equal
   batch prefix features). A grooming conversation is detected when any event raises
-  an alert; its latency is ``first alerting event index - onset_index`` in messages and
-  the time between those two events in hours. An alert before the onset counts as
+  an alert; its latency is ``first alerting event index - onset_index`` in events and
+  the time between those two events in hours; conversations never alerted are left
+  out of the latency figures (not censored). An alert before the onset counts as
   latency 0 and is also counted in ``n_alerted_before_onset``. Latency-weighted F1
   (Sadeque, Xu & Bethard, 2018) is ``F1 x median over detected conversations of
-  (1 - penalty(k))`` with ``k = latency + 1`` messages observed since the onset and
+  (1 - penalty(k))`` with ``k = latency + 1`` events observed since the onset and
   ``penalty(k) = -1 + 2 / (1 + exp(-p (k - 1)))``. The default ``p = ln(3) / 10`` makes
-  the penalty 0.5 for an alert ten messages after the onset. Large sets are sampled by
+  the penalty 0.5 for an alert ten events after the onset. Large sets are sampled by
   adult for the replay (see ``EarlyDetection.sampled``).
 """
 

@@ -104,7 +104,8 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
         lines += [
             "Each conversation is replayed event by event through the online scorer; a grooming",
             "conversation is detected when any of its events raises a review alert. Latency is",
-            "counted from the grooming onset (an alert before the onset counts as latency 0).",
+            "counted from the grooming onset (an alert before the onset counts as latency 0), over",
+            "detected conversations only: those never alerted are left out, not censored.",
             f"{sampling} {ed.n_replayed_events} events of {ed.n_replayed_conversations} "
             "conversations replayed.",
             "",
@@ -114,7 +115,7 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
             f"({ed.n_alerted_before_onset} before the onset) |",
             f"| precision / recall / F1 (alerted at any event) | {num(ed.precision)} / "
             f"{num(ed.recall)} / {num(ed.f1)} |",
-            f"| latency, messages after onset (median, 90th percentile) | "
+            f"| latency, events after onset (median, 90th percentile) | "
             f"{num(ed.median_latency_messages, 1)}, {num(ed.p90_latency_messages, 1)} |",
             f"| latency, hours after onset (median, 90th percentile) | "
             f"{num(ed.median_latency_hours, 1)}, {num(ed.p90_latency_hours, 1)} |",

@@ -84,7 +84,9 @@ class EarlyDetection:
     n_grooming, n_detected, n_alerted_before_onset : int
         Grooming conversations replayed, detected, and detected before their onset.
     median_latency_messages, p90_latency_messages : float
-        Messages from the onset to the first alert (detected conversations).
+        Events (messages and the conversation's other events) from the labelled onset to
+        the first alert, over detected conversations only: one never alerted is left out,
+        not censored.
     median_latency_hours, p90_latency_hours : float
         Hours from the onset to the first alert.
     sampled : bool
