@@ -161,6 +161,34 @@ def test_slices_partition_the_conversations(report: EvaluationReport) -> None:
         assert math.isnan(adults_18.pr_auc)
 
 
+def test_slices_carry_bootstrap_intervals_around_their_point_estimates(
+    data: rs.synthetic.SyntheticData, model: rs.RiskModel, report: EvaluationReport
+) -> None:
+    """Was: slices had no intervals (a recall over 3 grooming conversations read as firmly
+    as the headline). Point estimates are the unweighted metrics of the slice."""
+    features = rs.extract_features(data.messages)
+    risk = model.predict_proba(features)
+    policy = rs.AlertPolicy.default()
+    alerted = policy.tiers(risk, features.column("child_age"), features.column("adult_age")) > 0
+    y = np.asarray(data.labels.is_grooming_true, dtype=bool)  # generator order = table order
+    assert (features.conversation_id == data.labels.conversation_id).all()
+    band = policy.band_index(features.column("child_age"))
+    young = next(s for s in report.slices if s.by == "child_age_band")
+    mask = band == 0
+    want = em.decision_metrics(y[mask], alerted[mask], np.ones((1, int(mask.sum()))))
+    assert young.recall == pytest.approx(float(want["recall"][0]))
+    checked = 0
+    for s in report.slices:
+        for name in ("pr_auc", "roc_auc", "precision", "recall"):
+            point, (low, high) = getattr(s, name), getattr(s, f"{name}_ci")
+            if math.isnan(point):
+                continue
+            assert low <= high
+            checked += 1
+    assert checked > 10
+    assert any(s.recall_ci[1] > s.recall_ci[0] for s in report.slices if s.n_grooming > 2)
+
+
 def test_a_band_name_with_a_pipe_keeps_its_slice_row_whole(report: EvaluationReport) -> None:
     # Band names are any printable text from a policy file: a "|" or a line break in one
     # split the slice row of the Markdown report.

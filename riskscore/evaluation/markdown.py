@@ -126,9 +126,11 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
         "",
         "## Slices",
         "",
-        "Review tier. A dash where a metric is undefined: PR-AUC and ROC-AUC where a slice",
-        "lacks one class, recall where it has no grooming conversation, precision where it has",
-        "no alert. A slice with no conversation in this sample is listed with 0, not left out.",
+        f"Review tier, with {pct} bootstrap intervals over adult accounts (read a slice of few",
+        "grooming conversations by its interval). A dash where a metric is undefined: PR-AUC",
+        "and ROC-AUC where a slice lacks one class, recall where it has no grooming",
+        "conversation, precision where it has no alert. A slice with no conversation in this",
+        "sample is listed with 0, not left out.",
         "",
         "| slice | value | conversations | grooming | PR-AUC | ROC-AUC | precision | recall "
         "| alerts per million |",
@@ -142,10 +144,10 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
                     markdown_text(s.value),  # a band name: any printable text
                     s.n_conversations,
                     s.n_grooming,
-                    num(s.pr_auc),
-                    num(s.roc_auc),
-                    num(s.precision),
-                    num(s.recall),
+                    with_ci(s.pr_auc, s.pr_auc_ci),
+                    with_ci(s.roc_auc, s.roc_auc_ci),
+                    with_ci(s.precision, s.precision_ci),
+                    with_ci(s.recall, s.recall_ci),
                     num(s.alerts_per_million, 0, grouped=True),
                 ]
             )
