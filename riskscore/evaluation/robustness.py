@@ -37,6 +37,7 @@ __all__ = [
     "RobustnessReport",
     "WorldResult",
     "WorldSample",
+    "benign_alerts_per_million",
     "evaluate_samples",
     "evaluate_worlds",
     "lookalike_kinds",
@@ -268,6 +269,16 @@ def world_sample(
     return extract_features(data.messages), data.labels
 
 
+def benign_alerts_per_million(y: BoolArray, tiers: npt.NDArray[np.int64]) -> dict[str, float]:
+    """Benign conversations alerted per million benign: ``review`` (any tier) and
+    ``urgent``; NaN when there is no benign conversation (an undefined rate, not 0)."""
+    n_benign = int((~y).sum())
+    return {
+        tier: 1e6 * float(np.sum(tiers[~y] >= level)) / n_benign if n_benign else math.nan
+        for tier, level in (("review", 1), ("urgent", 2))
+    }
+
+
 def evaluate_world(
     name: str,
     features: FeatureTable,
@@ -301,16 +312,12 @@ def evaluate_world(
     if policy is None:
         return result
     tiers = policy.tiers(risk, features.column("child_age"), features.column("adult_age"))
-    n_benign = int((~y).sum())
     kinds = lookalike_kinds(features, labels)
     return replace(
         result,
         recall_review=float(np.mean(tiers[y] >= 1)) if y.any() else math.nan,
         recall_urgent=float(np.mean(tiers[y] >= 2)) if y.any() else math.nan,
-        alerts_per_million={
-            tier: 1e6 * float(np.sum(tiers[~y] >= level)) / n_benign if n_benign else math.nan
-            for tier, level in (("review", 1), ("urgent", 2))
-        },
+        alerts_per_million=benign_alerts_per_million(y, tiers),
         lookalike_alerted={
             k: float(np.mean(tiers[mask] >= 1)) if mask.any() else math.nan
             for k, mask in kinds.items()
