@@ -457,6 +457,22 @@ def test_cli_evaluate_writes_the_report(
     assert (tmp_path / "precision_recall.png").exists()
 
 
+def test_cli_evaluate_shows_an_undefined_precision_as_a_dash(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: "precision nan" on the console where report.md shows a dash (no alert)."""
+    text = (Path(__file__).resolve().parents[1] / "policies" / "default.toml").read_text()
+    strict = re.sub(r"(?m)^review = [0-9.]+", "review = 0.9999999", text)
+    strict = re.sub(r"(?m)^urgent = [0-9.]+", "urgent = 1.0", strict)
+    (tmp_path / "strict.toml").write_text(strict, encoding="utf-8")
+    argv = ["evaluate", "--data", str(data_dir), "--out", str(tmp_path / "out")]
+    argv += ["--policy", str(tmp_path / "strict.toml"), "--bootstrap", "0"]
+    assert main([*argv, "--replay-events", "0", "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "review tier: precision —, recall 0.000, F0.5 0.000" in out
+    assert "nan" not in out
+
+
 def test_cli_evaluate_refuses_labels_of_other_events(
     data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
