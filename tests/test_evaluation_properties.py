@@ -78,10 +78,10 @@ def test_recall_at_precision_equals_the_best_point_of_sklearns_curve(case: tuple
     # sklearn's last point (precision 1, recall 0) is "alert nothing": recall 0 if none
     assert out["recall_at_precision"][0] == pytest.approx(recall[precision >= 0.9].max(), abs=1e-12)
     if out["recall_at_precision"][0] > 0:
-        best = precision[:-1] >= 0.9
-        chosen = thresholds[best][np.argmax(recall[:-1][best])]
-        assert out["threshold_at_precision"][0] == chosen
-
+        # of the thresholds reaching that recall at that precision, the highest (the
+        # fewest alerts for the same recall)
+        ok = (precision[:-1] >= 0.9) & (recall[:-1] == out["recall_at_precision"][0])
+        assert out["threshold_at_precision"][0] == thresholds[ok].max()
 
 @given(labelled())
 def test_brier_and_ece_equal_sklearns_brier_and_calibration_curve(case: tuple) -> None:
