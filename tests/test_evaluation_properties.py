@@ -83,6 +83,7 @@ def test_recall_at_precision_equals_the_best_point_of_sklearns_curve(case: tuple
         ok = (precision[:-1] >= 0.9) & (recall[:-1] == out["recall_at_precision"][0])
         assert out["threshold_at_precision"][0] == thresholds[ok].max()
 
+
 @given(labelled())
 def test_brier_and_ece_equal_sklearns_brier_and_calibration_curve(case: tuple) -> None:
     y, risk, counts = case
