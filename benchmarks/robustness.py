@@ -34,8 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine
 
 import riskscore as rs
+from riskscore.evaluation.metrics import decision_metrics
+from riskscore.evaluation.records import jsonable
 from riskscore.evaluation.robustness import (
     RobustnessReport,
+    benign_alerts_per_million,
     evaluate_samples,
     unseen_worlds,
     world_samples,
@@ -113,20 +116,25 @@ def rare_default_world(
     risk = model.predict_proba(features)
     tiers = policy.tiers(risk, features.column("child_age"), features.column("adult_age"))
     y = np.asarray(data.labels.is_grooming_true, dtype=bool)
-    n_benign = int((~y).sum())
-    alerts = int((tiers >= 1).sum())
     return {
         "n_conversations": n,
         "n_events": len(data.messages),
-        "n_grooming": int(y.sum()),
-        "recall_review": float(np.mean(tiers[y] >= 1)),
-        "recall_urgent": float(np.mean(tiers[y] >= 2)),
-        "review_per_million_benign": 1e6 * float(np.sum(tiers[~y] >= 1)) / n_benign,
-        "urgent_per_million_benign": 1e6 * float(np.sum(tiers[~y] >= 2)) / n_benign,
-        "alerts": alerts,
-        "precision_review": float(np.sum((tiers >= 1) & y) / max(alerts, 1)),
-        "precision_urgent": float(np.sum((tiers >= 2) & y) / max(int((tiers >= 2).sum()), 1)),
+        **alert_figures(y, tiers),
     }
+
+
+def alert_figures(y: np.ndarray, tiers: np.ndarray) -> dict[str, Any]:
+    """Recall, precision and benign alerts per million of each tier, by the evaluation's
+    rules: a figure the sample cannot define (precision without an alert) is None, not 0."""
+    ones = np.ones((1, len(y)))
+    per_million = benign_alerts_per_million(y, tiers)
+    out: dict[str, Any] = {"n_grooming": int(y.sum()), "alerts": int((tiers >= 1).sum())}
+    for tier, level in (("review", 1), ("urgent", 2)):
+        decided = decision_metrics(y, tiers >= level, ones)
+        out[f"recall_{tier}"] = float(decided["recall"][0])
+        out[f"{tier}_per_million_benign"] = per_million[tier]
+        out[f"precision_{tier}"] = float(decided["precision"][0])
+    return dict(jsonable(out))
 
 
 def main(argv: list[str] | None = None) -> int:

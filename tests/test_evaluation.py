@@ -161,6 +161,34 @@ def test_slices_partition_the_conversations(report: EvaluationReport) -> None:
         assert math.isnan(adults_18.pr_auc)
 
 
+def test_slices_carry_bootstrap_intervals_around_their_point_estimates(
+    data: rs.synthetic.SyntheticData, model: rs.RiskModel, report: EvaluationReport
+) -> None:
+    """Was: slices had no intervals (a recall over 3 grooming conversations read as firmly
+    as the headline). Point estimates are the unweighted metrics of the slice."""
+    features = rs.extract_features(data.messages)
+    risk = model.predict_proba(features)
+    policy = rs.AlertPolicy.default()
+    alerted = policy.tiers(risk, features.column("child_age"), features.column("adult_age")) > 0
+    y = np.asarray(data.labels.is_grooming_true, dtype=bool)  # generator order = table order
+    assert (features.conversation_id == data.labels.conversation_id).all()
+    band = policy.band_index(features.column("child_age"))
+    young = next(s for s in report.slices if s.by == "child_age_band")
+    mask = band == 0
+    want = em.decision_metrics(y[mask], alerted[mask], np.ones((1, int(mask.sum()))))
+    assert young.recall == pytest.approx(float(want["recall"][0]))
+    checked = 0
+    for s in report.slices:
+        for name in ("pr_auc", "roc_auc", "precision", "recall"):
+            point, (low, high) = getattr(s, name), getattr(s, f"{name}_ci")
+            if math.isnan(point):
+                continue
+            assert low <= high
+            checked += 1
+    assert checked > 10
+    assert any(s.recall_ci[1] > s.recall_ci[0] for s in report.slices if s.n_grooming > 2)
+
+
 def test_a_band_name_with_a_pipe_keeps_its_slice_row_whole(report: EvaluationReport) -> None:
     # Band names are any printable text from a policy file: a "|" or a line break in one
     # split the slice row of the Markdown report.
@@ -181,6 +209,10 @@ def test_bootstrap_is_reproducible_by_seed(
     other = rs.evaluate(model, data.messages, data.labels, seed=6, **kw)
     assert same.pr_auc_ci == report.pr_auc_ci
     assert other.pr_auc_ci != report.pr_auc_ci
+    # same seed, same numbers: every figure but the replay's (switched off here)
+    again, first = same.to_dict(), report.to_dict()
+    del again["early_detection"], first["early_detection"]
+    assert again == first
     assert same.early_detection is None
     none = rs.evaluate(model, data.messages, data.labels, n_bootstrap=0, replay_events=0)
     assert math.isnan(none.pr_auc_ci[0])
@@ -423,6 +455,22 @@ def test_cli_evaluate_writes_the_report(
     assert result["latency_weighted_f1"] is not None
     assert (tmp_path / "report.json").exists()
     assert (tmp_path / "precision_recall.png").exists()
+
+
+def test_cli_evaluate_shows_an_undefined_precision_as_a_dash(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: "precision nan" on the console where report.md shows a dash (no alert)."""
+    text = (Path(__file__).resolve().parents[1] / "policies" / "default.toml").read_text()
+    strict = re.sub(r"(?m)^review = [0-9.]+", "review = 0.9999999", text)
+    strict = re.sub(r"(?m)^urgent = [0-9.]+", "urgent = 1.0", strict)
+    (tmp_path / "strict.toml").write_text(strict, encoding="utf-8")
+    argv = ["evaluate", "--data", str(data_dir), "--out", str(tmp_path / "out")]
+    argv += ["--policy", str(tmp_path / "strict.toml"), "--bootstrap", "0"]
+    assert main([*argv, "--replay-events", "0", "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "review tier: precision —, recall 0.000, F0.5 0.000" in out
+    assert "nan" not in out
 
 
 def test_cli_evaluate_refuses_labels_of_other_events(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -153,3 +155,21 @@ def test_the_shipped_model_reads_no_volume_and_keeps_its_directions(model: rs.Ri
         steps = np.diff(risk) * direction
         assert np.all(steps >= -1e-12), name
     assert math.isfinite(float(model.predict_proba(base[None, :])[0]))
+
+
+def test_the_benchmarks_rare_world_figures_say_none_where_undefined_not_zero() -> None:
+    """Was: ``benchmarks/robustness.py`` wrote a precision of 0 for a tier that raised no
+    alert (``tp / max(alerts, 1)``), and its own copy of the recall and per-million rules."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        from robustness import alert_figures  # benchmarks/robustness.py
+    finally:
+        sys.path.pop(0)
+    y = np.array([True, False, False, False])
+    tiers = np.array([1, 1, 0, 0])  # one review alert on grooming, one benign; no urgent
+    out = alert_figures(y, tiers)
+    assert out["precision_review"] == 0.5
+    assert out["precision_urgent"] is None
+    assert out["recall_urgent"] == 0.0
+    assert out["review_per_million_benign"] == pytest.approx(1e6 / 3)
+    json.dumps(out, allow_nan=False)

@@ -22,7 +22,7 @@ from riskscore.cli._time import seed, synthetic_conversations, whole_number
 from riskscore.cli._unread import unread_note
 from riskscore.evaluation import evaluate
 from riskscore.evaluation.labels import LABEL_COLUMNS
-from riskscore.evaluation.markdown import with_ci
+from riskscore.evaluation.markdown import num, with_ci
 from riskscore.evaluation.metrics import MAX_BOOTSTRAP
 from riskscore.evaluation.report import REPORT_FILES
 from riskscore.evaluation.robustness import EVALUATION_WORLD_SEEDS, evaluate_worlds, unseen_worlds
@@ -227,10 +227,11 @@ def render(result: dict[str, Any]) -> None:
     for name, key in (("PR-AUC ", "pr_auc"), ("ROC-AUC", "roc_auc")):
         low, high = (math.nan if v is None else v for v in result[f"{key}_ci"])
         print(f"  {name}  {with_ci(result[key], (low, high))}")
+    # a dash where a figure is undefined (precision without an alert), as report.md has it
     print(
-        f"  review tier: precision {result['review_precision']:.3f}, recall "
-        f"{result['review_recall']:.3f}, F0.5 {result['review_f05']:.3f}, adult F0.5 "
-        f"{result['adult_f05']:.3f}, {result['alerts_per_million']:,.0f} alerts per million"
+        f"  review tier: precision {num(result['review_precision'])}, recall "
+        f"{num(result['review_recall'])}, F0.5 {num(result['review_f05'])}, adult F0.5 "
+        f"{num(result['adult_f05'])}, {result['alerts_per_million']:,.0f} alerts per million"
     )
     if result["latency_weighted_f1"] is not None:
         print(f"  latency-weighted F1 {result['latency_weighted_f1']:.3f}")

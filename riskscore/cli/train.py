@@ -150,4 +150,5 @@ def render(result: dict[str, Any]) -> None:
     if result["metrics_label"] is not None:
         print(f"  held-out metrics against {result['metrics_label']}")
     for key, value in result["metrics"].items():
-        print(f"  {key:34s} {value:.4g}")
+        # None: undefined on the held-out set (no grooming conversation, no alert)
+        print(f"  {key:34s} {'n/a' if value is None else format(value, '.4g')}")

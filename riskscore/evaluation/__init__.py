@@ -10,6 +10,8 @@
   metrics, the event-by-event replay, label alignment, JSON records.
 - :mod:`~riskscore.evaluation.markdown`, :mod:`~riskscore.evaluation.plots`: the report as
   Markdown and PNG plots (plots need ``riskscore-metadata[plots]``).
+- :mod:`~riskscore.evaluation.slices`: the report's slices (age band, channel, age known),
+  with bootstrap intervals.
 - :mod:`~riskscore.evaluation.splits`: train/test splits by adult account.
 - :mod:`~riskscore.evaluation.robustness`: results over synthetic worlds never seen in
   training (thresholds set by alert volume over them: :mod:`riskscore.policy.volume`).

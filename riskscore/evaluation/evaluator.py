@@ -18,13 +18,14 @@ Choices, stated once:
 - **Early detection** replays conversations event by event through
   :class:`~riskscore.OnlineScorer` (``idle_expiry_s=inf``, so online features equal
   batch prefix features). A grooming conversation is detected when any event raises
-  an alert; its latency is ``first alerting event index - onset_index`` in messages and
-  the time between those two events in hours. An alert before the onset counts as
+  an alert; its latency is ``first alerting event index - onset_index`` in events and
+  the time between those two events in hours; conversations never alerted are left
+  out of the latency figures (not censored). An alert before the onset counts as
   latency 0 and is also counted in ``n_alerted_before_onset``. Latency-weighted F1
   (Sadeque, Xu & Bethard, 2018) is ``F1 x median over detected conversations of
-  (1 - penalty(k))`` with ``k = latency + 1`` messages observed since the onset and
+  (1 - penalty(k))`` with ``k = latency + 1`` events observed since the onset and
   ``penalty(k) = -1 + 2 / (1 + exp(-p (k - 1)))``. The default ``p = ln(3) / 10`` makes
-  the penalty 0.5 for an alert ten messages after the onset. Large sets are sampled by
+  the penalty 0.5 for an alert ten events after the onset. Large sets are sampled by
   adult for the replay (see ``EarlyDetection.sampled``).
 """
 
@@ -42,19 +43,13 @@ from riskscore._checks import check_open_share, check_seed, check_whole, is_real
 from riskscore.evaluation.labels import check_and_align, scored_label
 from riskscore.evaluation.replay import latency_penalty, replay
 from riskscore.evaluation.report import EvaluationReport
-from riskscore.evaluation.results import (
-    Curves,
-    EarlyDetection,
-    Interval,
-    OperatingPoint,
-    SliceMetrics,
-)
+from riskscore.evaluation.results import Curves, EarlyDetection, Interval, OperatingPoint
+from riskscore.evaluation.slices import slice_metrics, slice_replicates, slices_of
 from riskscore.evaluation.splits import split_by_adult
 from riskscore.exceptions import SchemaError
 from riskscore.features import FeatureTable, extract_features
 from riskscore.io import read_messages
 from riskscore.io.messages import MessageTable
-from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.model import RiskModel
 from riskscore.policy import AlertPolicy
 
@@ -232,10 +227,13 @@ def evaluate(
     alerted_at = {name: tiers >= tier for name, tier in (("review", 1), ("urgent", 2))}
     adult_alerted = {k: em.group_any(adult_code, v, n_adults) for k, v in alerted_at.items()}
 
+    slices = slices_of(features, policy)
+
     def metrics(conv_w: FloatArray, adult_w: FloatArray) -> dict[str, FloatArray]:
         out = {
             **em.ranking_metrics(y, risk, conv_w, min_precision=0.9),
             **em.calibration_metrics(y, risk, conv_w, n_bins=n_bins),
+            **slice_replicates(slices, y, risk, alerted_at["review"], conv_w),
         }
         for name, alerted in alerted_at.items():
             conv = em.decision_metrics(y, alerted, conv_w, beta=0.5)
@@ -289,7 +287,7 @@ def evaluate(
         threshold_at_precision_90=float(values["threshold_at_precision"][0]),
         operating_points=tuple(points),
         early_detection=early,
-        slices=_slices(y, risk, tiers, features, policy),
+        slices=slice_metrics(slices, values, y, alerted_at["review"], confidence, n_bootstrap),
         curves=_curves(y, risk, n_bins),
         n_bootstrap=n_bootstrap,
         confidence=confidence,
@@ -297,55 +295,6 @@ def evaluate(
         n_bins=n_bins,
         model=str(model.metadata.get("estimator", repr(model))),
     )
-
-
-def _slices(
-    y: BoolArray,
-    risk: FloatArray,
-    tiers: npt.NDArray[np.int64],
-    features: FeatureTable,
-    policy: AlertPolicy,
-) -> tuple[SliceMetrics, ...]:
-    child_age = features.column("child_age")
-    band_names = np.array([b.name for b in (*policy.bands, policy.unknown)], dtype=object)
-    channel = features.column("max_channel").astype(np.int64)
-    groups = {
-        "child_age_band": (band_names[policy.band_index(child_age)], list(band_names)),
-        "max_channel": (np.asarray(CHANNEL_NAMES, dtype=object)[channel], list(CHANNEL_NAMES)),
-        "child_age_known": (
-            np.where(np.isnan(child_age), "unknown", "known").astype(object),
-            ["known", "unknown"],
-        ),
-    }
-    out = []
-    for by, (key, values) in groups.items():
-        for value in values:
-            mask = key == value
-            n = int(mask.sum())
-            if n == 0:
-                # listed, not left out: a table compared across samples keeps its rows
-                out.append(SliceMetrics.empty(by, str(value)))
-                continue
-            ys, rs_ = y[mask], risk[mask]
-            ones = np.ones((1, n))
-            ranking = em.ranking_metrics(ys, rs_, ones)
-            both = bool(ys.any() and not ys.all())
-            alerted = tiers[mask] >= 1
-            decision = em.decision_metrics(ys, alerted, ones)
-            out.append(
-                SliceMetrics(
-                    by=by,
-                    value=str(value),
-                    n_conversations=n,
-                    n_grooming=int(ys.sum()),
-                    pr_auc=float(ranking["pr_auc"][0]) if both else math.nan,
-                    roc_auc=float(ranking["roc_auc"][0]) if both else math.nan,
-                    precision=float(decision["precision"][0]),
-                    recall=float(decision["recall"][0]),
-                    alerts_per_million=1e6 * float(alerted.mean()),
-                )
-            )
-    return tuple(out)
 
 
 def _curves(y: BoolArray, risk: FloatArray, n_bins: int) -> Curves:

@@ -104,7 +104,8 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
         lines += [
             "Each conversation is replayed event by event through the online scorer; a grooming",
             "conversation is detected when any of its events raises a review alert. Latency is",
-            "counted from the grooming onset (an alert before the onset counts as latency 0).",
+            "counted from the grooming onset (an alert before the onset counts as latency 0), over",
+            "detected conversations only: those never alerted are left out, not censored.",
             f"{sampling} {ed.n_replayed_events} events of {ed.n_replayed_conversations} "
             "conversations replayed.",
             "",
@@ -114,7 +115,7 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
             f"({ed.n_alerted_before_onset} before the onset) |",
             f"| precision / recall / F1 (alerted at any event) | {num(ed.precision)} / "
             f"{num(ed.recall)} / {num(ed.f1)} |",
-            f"| latency, messages after onset (median, 90th percentile) | "
+            f"| latency, events after onset (median, 90th percentile) | "
             f"{num(ed.median_latency_messages, 1)}, {num(ed.p90_latency_messages, 1)} |",
             f"| latency, hours after onset (median, 90th percentile) | "
             f"{num(ed.median_latency_hours, 1)}, {num(ed.p90_latency_hours, 1)} |",
@@ -125,9 +126,11 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
         "",
         "## Slices",
         "",
-        "Review tier. A dash where a metric is undefined: PR-AUC and ROC-AUC where a slice",
-        "lacks one class, recall where it has no grooming conversation, precision where it has",
-        "no alert. A slice with no conversation in this sample is listed with 0, not left out.",
+        f"Review tier, with {pct} bootstrap intervals over adult accounts (read a slice of few",
+        "grooming conversations by its interval). A dash where a metric is undefined: PR-AUC",
+        "and ROC-AUC where a slice lacks one class, recall where it has no grooming",
+        "conversation, precision where it has no alert. A slice with no conversation in this",
+        "sample is listed with 0, not left out.",
         "",
         "| slice | value | conversations | grooming | PR-AUC | ROC-AUC | precision | recall "
         "| alerts per million |",
@@ -141,10 +144,10 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
                     markdown_text(s.value),  # a band name: any printable text
                     s.n_conversations,
                     s.n_grooming,
-                    num(s.pr_auc),
-                    num(s.roc_auc),
-                    num(s.precision),
-                    num(s.recall),
+                    with_ci(s.pr_auc, s.pr_auc_ci),
+                    with_ci(s.roc_auc, s.roc_auc_ci),
+                    with_ci(s.precision, s.precision_ci),
+                    with_ci(s.recall, s.recall_ci),
                     num(s.alerts_per_million, 0, grouped=True),
                 ]
             )

@@ -91,6 +91,35 @@ def _divide(num: FloatArray, den: FloatArray, empty: float) -> FloatArray:
     return out
 
 
+def check_risk(risk: FloatArray) -> None:
+    """Refuse a risk that is no probability (NaN, infinite, below 0 or above 1).
+
+    A NaN would rank as its own threshold and fall outside every calibration bin;
+    a risk outside [0, 1] would land in a bin it does not belong to.
+
+    Raises
+    ------
+    ValueError
+        Naming the first position and its value.
+    """
+    bad = np.flatnonzero(~((risk >= 0.0) & (risk <= 1.0)))
+    if len(bad):
+        raise ValueError(
+            f"risk at position {int(bad[0])} is {float(risk[bad[0]])!r}, not a probability "
+            f"in [0, 1] ({len(bad)} such risks): evaluation measures calibrated risks"
+        )
+
+
+def calibration_bins(risk: FloatArray, n_bins: int) -> IntArray:
+    """Bin of each risk among ``n_bins`` equal-width bins, ``(k / n, (k + 1) / n]`` with
+    the first closed at 0: the bins of scikit-learn's ``calibration_curve(strategy="uniform")``
+    and of the ECE of Guo et al. (2017), edges included."""
+    check_risk(risk)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    bins: IntArray = np.searchsorted(edges[1:-1], risk, side="left").astype(np.int64)
+    return bins
+
+
 def ranking_metrics(
     y: BoolArray, risk: FloatArray, weights: FloatArray, *, min_precision: float = 0.9
 ) -> dict[str, FloatArray]:
@@ -99,6 +128,7 @@ def ranking_metrics(
     Ties in ``risk`` form one threshold, as in scikit-learn. A replicate with no
     positive (or no negative) gets NaN for the metrics that need one.
     """
+    check_risk(risk)
     order = np.argsort(-risk, kind="stable")
     r = risk[order]
     pos = y[order].astype(np.float64)
@@ -137,13 +167,13 @@ def ranking_metrics(
 def calibration_metrics(
     y: BoolArray, risk: FloatArray, weights: FloatArray, *, n_bins: int = 10
 ) -> dict[str, FloatArray]:
-    """Brier score and expected calibration error (equal-width bins on [0, 1]), per replicate.
+    """Brier score and expected calibration error (:func:`calibration_bins`), per replicate.
 
     ECE is the weighted mean, over bins, of ``|mean risk - observed rate|``,
     weighted by each bin's share of conversations.
     """
     yf = y.astype(np.float64)
-    bins = np.minimum((risk * n_bins).astype(np.int64), n_bins - 1)
+    bins = calibration_bins(risk, n_bins)
     resid = np.zeros((len(risk), n_bins))
     resid[np.arange(len(risk)), bins] = risk - yf
     total = weights.sum(axis=1)
@@ -155,8 +185,9 @@ def calibration_metrics(
 def calibration_table(
     y: BoolArray, risk: FloatArray, *, n_bins: int = 10
 ) -> tuple[FloatArray, FloatArray, IntArray]:
-    """Per equal-width bin: mean risk, observed grooming rate, and count (NaN where empty)."""
-    bins = np.minimum((risk * n_bins).astype(np.int64), n_bins - 1)
+    """Per bin (:func:`calibration_bins`): mean risk, observed grooming rate, and count
+    (NaN where empty)."""
+    bins = calibration_bins(risk, n_bins)
     count = np.bincount(bins, minlength=n_bins).astype(np.int64)
     n = count.astype(np.float64)
     risk_sum = np.bincount(bins, risk, n_bins).astype(np.float64)
@@ -166,14 +197,15 @@ def calibration_table(
     return mean_risk, observed, count
 
 
-def f_beta(precision: FloatArray, recall: FloatArray, beta: float) -> FloatArray:
-    """F-beta from precision and recall (NaN where either is NaN, 0 where both are 0)."""
+def f_beta(tp: FloatArray, fp: FloatArray, fn: FloatArray, beta: float) -> FloatArray:
+    """F-beta from counts, ``(1 + b^2) TP / ((1 + b^2) TP + b^2 FN + FP)``.
+
+    NaN only when ``TP + FP + FN`` is 0 (no grooming and no alert); 0 when there is
+    grooming and nothing is alerted, or alerts and no grooming, as in scikit-learn's
+    ``fbeta_score`` (the form from precision and recall is undefined there).
+    """
     b2 = beta * beta
-    den = b2 * precision + recall
-    out: FloatArray = np.where(
-        den > 0, (1 + b2) * precision * recall / np.where(den > 0, den, 1.0), 0.0
-    )
-    return np.where(np.isnan(precision) | np.isnan(recall), np.nan, out)
+    return _divide((1 + b2) * tp, (1 + b2) * tp + b2 * fn + fp, np.nan)
 
 
 def decision_metrics(
@@ -181,14 +213,15 @@ def decision_metrics(
 ) -> dict[str, FloatArray]:
     """Precision, recall and F-beta of yes/no decisions, per replicate.
 
-    Precision is NaN when nothing is alerted, recall when there is no positive.
+    Precision is NaN when nothing is alerted, recall when there is no positive, F-beta
+    only when both (:func:`f_beta`).
     """
     tp = weights @ (alerted & y).astype(np.float64)
     fp = weights @ (alerted & ~y).astype(np.float64)
     fn = weights @ (~alerted & y).astype(np.float64)
     precision = _divide(tp, tp + fp, np.nan)
     recall = _divide(tp, tp + fn, np.nan)
-    return {"precision": precision, "recall": recall, "f": f_beta(precision, recall, beta)}
+    return {"precision": precision, "recall": recall, "f": f_beta(tp, fp, fn, beta)}
 
 
 def group_any(codes: IntArray, flags: BoolArray, n_groups: int) -> BoolArray:
@@ -241,6 +274,7 @@ def pr_curve(
     y: BoolArray, risk: FloatArray, max_points: int = 200
 ) -> tuple[FloatArray, FloatArray]:
     """Recall and precision at each distinct threshold, thinned to about ``max_points``."""
+    check_risk(risk)
     order = np.argsort(-risk, kind="stable")
     r = risk[order]
     pos = y[order].astype(np.float64)

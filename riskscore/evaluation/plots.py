@@ -96,7 +96,7 @@ def plot_calibration(report: EvaluationResults) -> Any:
 
 
 def plot_alert_latency(report: EvaluationResults) -> Any:
-    """Distribution of messages from the grooming onset to the first alert.
+    """Distribution of events from the grooming onset to the first alert (detected conversations).
 
     Parameters
     ----------
@@ -119,7 +119,7 @@ def plot_alert_latency(report: EvaluationResults) -> Any:
     ax.hist(latency, bins=edges)
     ax.axvline(ed.median_latency_messages, color="black", linestyle="--", label="median")
     ax.set(
-        xlabel=f"messages from onset to first alert ({cap}: {cap} or more)",
+        xlabel=f"events from onset to first alert ({cap}: {cap} or more)",
         ylabel="grooming conversations detected",
     )
     title = (

@@ -41,6 +41,8 @@ class BandCheck:
     true_alerts: int
     precision: float  # NaN when the band raises no alert
     recall: float  # NaN when the band has no grooming conversation
+    # the band's alerts per 10,000 conversations of the whole sample (its share of the
+    # moderators' workload; the bands' figures add up to the total), not of the band
     alerts_per_10k: float
 
 
@@ -53,7 +55,7 @@ class SweepRow:
     alerts: int
     precision: float
     recall: float
-    alerts_per_10k: float
+    alerts_per_10k: float  # per 10,000 conversations of the whole sample, as BandCheck's
 
 
 @dataclass(frozen=True, slots=True)

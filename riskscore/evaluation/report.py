@@ -48,7 +48,8 @@ class EvaluationReport(EvaluationResults):
     recall_at_precision_90_ci : tuple of float
         Its bootstrap interval.
     threshold_at_precision_90 : float
-        The risk threshold achieving it (NaN if none).
+        The risk threshold achieving it, the highest of those that do (the fewest alerts
+        for that recall); NaN if none.
     operating_points : tuple of OperatingPoint
         Review and urgent tiers of the policy.
     early_detection : EarlyDetection or None

@@ -84,7 +84,9 @@ class EarlyDetection:
     n_grooming, n_detected, n_alerted_before_onset : int
         Grooming conversations replayed, detected, and detected before their onset.
     median_latency_messages, p90_latency_messages : float
-        Messages from the onset to the first alert (detected conversations).
+        Events (messages and the conversation's other events) from the labelled onset to
+        the first alert, over detected conversations only: one never alerted is left out,
+        not censored.
     median_latency_hours, p90_latency_hours : float
         Hours from the onset to the first alert.
     sampled : bool
@@ -139,6 +141,10 @@ class SliceMetrics:
         NaN when the slice lacks grooming or benign conversations.
     precision, recall : float
         At the review tier (NaN when undefined: no alert, or no grooming).
+    pr_auc_ci, roc_auc_ci, precision_ci, recall_ci : tuple of float
+        Bootstrap intervals (low, high), resampling adults as the headline metrics do;
+        replicates in which the metric is undefined on the slice are left out; (NaN, NaN)
+        without bootstrap or when no replicate defines it.
     alerts_per_million : float
         Review-tier alerts per million conversations of the slice (NaN when it has none).
     """
@@ -148,16 +154,20 @@ class SliceMetrics:
     n_conversations: int
     n_grooming: int
     pr_auc: float
+    pr_auc_ci: Interval
     roc_auc: float
+    roc_auc_ci: Interval
     precision: float
+    precision_ci: Interval
     recall: float
+    recall_ci: Interval
     alerts_per_million: float
 
     @classmethod
     def empty(cls, by: str, value: str) -> SliceMetrics:
         """A slice value with no conversation: counts 0, every metric NaN."""
-        nan = math.nan
-        return cls(by, value, 0, 0, nan, nan, nan, nan, nan)
+        nan, none = math.nan, (math.nan, math.nan)
+        return cls(by, value, 0, 0, nan, none, nan, none, nan, none, nan, none, nan)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (NaN as None)."""

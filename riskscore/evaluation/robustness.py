@@ -37,6 +37,7 @@ __all__ = [
     "RobustnessReport",
     "WorldResult",
     "WorldSample",
+    "benign_alerts_per_million",
     "evaluate_samples",
     "evaluate_worlds",
     "lookalike_kinds",
@@ -108,15 +109,16 @@ class WorldResult:
     n_conversations, n_grooming : int
         Sample size.
     pr_auc : float
-        PR-AUC at the sample's prevalence.
+        PR-AUC (average precision) at the sample's prevalence; NaN when the sample lacks
+        grooming or benign conversations.
     pr_auc_rare : float
-        PR-AUC with benign conversations re-weighted to ``rare_prevalence``.
+        PR-AUC with benign conversations re-weighted to ``rare_prevalence`` (NaN likewise).
     recall_review, recall_urgent : float
         Share of grooming conversations alerted at review tier or above, and urgent
         (NaN without a policy).
     alerts_per_million : dict of str to float
         Benign conversations alerted per million benign, ``review`` (any tier) and
-        ``urgent``.
+        ``urgent`` (NaN when the sample has no benign conversation).
     lookalike_alerted : dict of str to float
         Share alerted (any tier) of each benign look-alike kind present (NaN if absent).
     """
@@ -267,6 +269,16 @@ def world_sample(
     return extract_features(data.messages), data.labels
 
 
+def benign_alerts_per_million(y: BoolArray, tiers: npt.NDArray[np.int64]) -> dict[str, float]:
+    """Benign conversations alerted per million benign: ``review`` (any tier) and
+    ``urgent``; NaN when there is no benign conversation (an undefined rate, not 0)."""
+    n_benign = int((~y).sum())
+    return {
+        tier: 1e6 * float(np.sum(tiers[~y] >= level)) / n_benign if n_benign else math.nan
+        for tier, level in (("review", 1), ("urgent", 2))
+    }
+
+
 def evaluate_world(
     name: str,
     features: FeatureTable,
@@ -282,28 +294,30 @@ def evaluate_world(
 
     y = np.asarray(labels.is_grooming_true, dtype=bool)
     prevalence = float(y.mean())
-    benign_weight = (prevalence / (1 - prevalence)) * ((1 - rare_prevalence) / rare_prevalence)
-    weights = np.where(y, 1.0, benign_weight)
+    both = bool(y.any() and not y.all())
+    pr_auc = pr_auc_rare = math.nan  # undefined without both classes, not scikit-learn's 0
+    if both:
+        # benign weighted by w so that n_pos / (n_pos + w n_neg) = rare_prevalence: the
+        # precision at each threshold becomes rho TPR / (rho TPR + (1 - rho) FPR)
+        w = (prevalence / (1 - prevalence)) * ((1 - rare_prevalence) / rare_prevalence)
+        pr_auc = float(average_precision_score(y, risk))
+        pr_auc_rare = float(average_precision_score(y, risk, sample_weight=np.where(y, 1.0, w)))
     result = WorldResult(
         world=name,
         n_conversations=len(y),
         n_grooming=int(y.sum()),
-        pr_auc=float(average_precision_score(y, risk)),
-        pr_auc_rare=float(average_precision_score(y, risk, sample_weight=weights)),
+        pr_auc=pr_auc,
+        pr_auc_rare=pr_auc_rare,
     )
     if policy is None:
         return result
     tiers = policy.tiers(risk, features.column("child_age"), features.column("adult_age"))
-    n_benign = max(int((~y).sum()), 1)
     kinds = lookalike_kinds(features, labels)
     return replace(
         result,
         recall_review=float(np.mean(tiers[y] >= 1)) if y.any() else math.nan,
         recall_urgent=float(np.mean(tiers[y] >= 2)) if y.any() else math.nan,
-        alerts_per_million={
-            "review": 1e6 * float(np.sum(tiers[~y] >= 1)) / n_benign,
-            "urgent": 1e6 * float(np.sum(tiers[~y] >= 2)) / n_benign,
-        },
+        alerts_per_million=benign_alerts_per_million(y, tiers),
         lookalike_alerted={
             k: float(np.mean(tiers[mask] >= 1)) if mask.any() else math.nan
             for k, mask in kinds.items()

@@ -3,6 +3,7 @@ measure it on what it never saw, and save it. A plain function, callable from co
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,22 +55,26 @@ class TrainResult:
 
     model: RiskModel
     directory: Path
-    metrics: dict[str, float]
+    metrics: dict[str, float | None]
 
 
 def holdout_metrics(
     model: RiskModel, features: FeatureTable, y: npt.NDArray[np.bool_], policy: AlertPolicy
-) -> dict[str, float]:
-    """Ranking, calibration and operating-point metrics on held-out conversations."""
+) -> dict[str, float | None]:
+    """Ranking, calibration and operating-point metrics on held-out conversations.
+
+    A metric the held-out set cannot define is None (JSON null, "n/a" in the model card),
+    not 0: PR-AUC and recall without a grooming conversation, ROC-AUC without one of each
+    class, precision without an alert.
+    """
     risk = model.predict_proba(features)
     tiers = policy.tiers(risk, features.column("child_age"), features.column("adult_age"))
-    alerted = tiers > 0
-    tp = int(np.sum(alerted & y))
     # The metrics of evaluate() and compare_models() (unit weights: the point estimate), so
     # the model card's metrics and its comparison table agree to the last digit.
     ones = np.ones((1, len(y)))
     ranking = em.ranking_metrics(y, risk, ones)
-    return {
+    decision = em.decision_metrics(y, tiers > 0, ones)
+    values = {
         "n_test_conversations": float(len(y)),
         "n_test_grooming": float(y.sum()),
         "pr_auc": float(ranking["pr_auc"][0]),
@@ -77,10 +82,11 @@ def holdout_metrics(
         "brier": float(em.calibration_metrics(y, risk, ones)["brier"][0]),
         "mean_risk": float(risk.mean()),
         "observed_prevalence": float(y.mean()),
-        "policy_precision": tp / max(int(alerted.sum()), 1),
-        "policy_recall": tp / max(int(y.sum()), 1),
-        "alerts_per_million_conversations": 1e6 * float(alerted.mean()),
+        "policy_precision": float(decision["precision"][0]),
+        "policy_recall": float(decision["recall"][0]),
+        "alerts_per_million_conversations": 1e6 * float(np.mean(tiers > 0)),
     }
+    return {key: None if math.isnan(value) else value for key, value in values.items()}
 
 
 def train_model(
@@ -149,7 +155,7 @@ def train_model(
         report = evaluate_worlds(
             model.predict_proba, unseen_worlds(5), policy=policy, n_conversations=10_000, seed=seed
         )
-        metrics = {
+        metrics: dict[str, float | None] = {
             "unseen_worlds": 5.0,
             "median_pr_auc": report.median("pr_auc"),
             "worst_pr_auc": report.worst("pr_auc")[0],
