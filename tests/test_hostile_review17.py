@@ -60,7 +60,7 @@ def test_cli_adults_beyond_the_conversations_is_one_line_exit_2(
     )
     err = capsys.readouterr().err
     assert code == 2
-    assert "n_adults" in err
+    assert "--adults" in err
     assert str(10**19) in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "events.parquet").exists()

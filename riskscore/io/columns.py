@@ -91,7 +91,7 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
 
     def parse(v: object) -> float | None:
         """The cell's number; None for a cell that is no number (refused below). An
-        infinite number is a number: the column's range refuses it, as in a float column."""
+        infinite float is a number: the column's range refuses it, as in a float column."""
         if is_null(v) or (isinstance(v, str) and not v.strip()):
             return float("nan")
         if isinstance(v, (bool, np.bool_)):  # numpy's too: float(np.True_) is 1.0
@@ -103,11 +103,14 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
             # digits and "infinity", which float() also reads, are refused below
             return float("nan") if v.strip().lower() in _NAN_TEXT else None
         try:
-            return float(v)  # type: ignore[arg-type]
+            number = float(v)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return None
         except OverflowError:  # an integer beyond float range: out of any range checked
             return 1e308 if v > 0 else -1e308  # type: ignore[operator]
+        # Text such as "1e999" reads as infinity in Python, but no export writes it: text
+        # that is no finite number is no number.
+        return None if isinstance(v, str) and math.isinf(number) else number
 
     parsed: npt.NDArray[np.object_] = np.asarray(np.frompyfunc(parse, 1, 1)(arr), dtype=object)
     notnum: npt.NDArray[np.bool_] = np.asarray(
