@@ -130,6 +130,19 @@ def test_values_out_of_range_are_refused_alike(values: dict[str, object]) -> Non
     assert_refused_alike(reference, got, repr(values))
 
 
+def test_a_float16_age_is_refused_alike() -> None:
+    """Was: read as the float16 holds it, 17.999 as exactly 18.0 (an adult), everywhere.
+    An Arrow half-float column in memory and out of core, a ``np.float16`` online. (Spark
+    has no 16-bit float: such a column cannot reach its backend.)"""
+    events = _one_event(recipient_age=np.float16(17.999))
+    got = local_refusals(events)
+    reference = got.pop("read_messages")
+    assert isinstance(reference, rs.SchemaError), reference
+    assert (reference.column, reference.row) == ("recipient_age", 0)
+    assert "16-bit float" in str(reference)
+    assert_refused_alike(reference, got, "float16 age")
+
+
 # ---------------------------------------------------------------- the suite's own premises
 
 

@@ -152,8 +152,15 @@ def test_a_risk_that_is_no_probability_is_refused(bad: float) -> None:
 @given(st.lists(st.integers(0, 8), min_size=1, max_size=60), st.integers(0, 2**32))
 def test_split_by_adult_puts_every_adult_on_one_side(adults: list[int], seed: int) -> None:
     adult_id = np.array(adults)
+    n_adults = len(set(adults))
+    if n_adults < 2:  # no split has an adult on each side
+        with pytest.raises(ValueError, match="at least two"):
+            split_by_adult(adult_id, test_fraction=0.3, seed=seed)
+        return
     train, test = split_by_adult(adult_id, test_fraction=0.3, seed=seed)
     assert not set(adult_id[train]) & set(adult_id[test])
+    # a fixed count of adults held out, neither side empty
+    assert len(set(adult_id[test])) == min(max(math.floor(0.3 * n_adults + 0.5), 1), n_adults - 1)
     np.testing.assert_array_equal(np.sort(np.concatenate([train, test])), np.arange(len(adults)))
     again = split_by_adult(adult_id, test_fraction=0.3, seed=seed)
     np.testing.assert_array_equal(again[0], train)

@@ -234,7 +234,7 @@ def render(result: dict[str, Any]) -> None:
         f"{num(result['adult_f05'])}, {result['alerts_per_million']:,.0f} alerts per million"
     )
     if result["latency_weighted_f1"] is not None:
-        print(f"  latency-weighted F1 {result['latency_weighted_f1']:.3f}")
+        print(f"  latency-weighted F1 {num(result['latency_weighted_f1'])}")
     for path in result["files"]:
         print(f"wrote {path}")
     if result["unread_columns"]:  # a column under another name would be missed in silence

@@ -77,9 +77,10 @@ def split_dataset(
     labels : riskscore.synthetic.Labels
         Their labels (a dataclass whose per-conversation arrays are all subset).
     test_fraction : float, default 0.25
-        Approximate share of adults (and conversations) held out.
+        Share of adults held out, as :func:`~riskscore.evaluation.splits.split_by_adult`
+        draws it: ``test_fraction * n_adults`` adults, rounded, neither side empty.
     seed : int, default 0
-        Seed of the split.
+        Seed of the split (same seed, same split).
 
     Returns
     -------
@@ -355,7 +356,9 @@ def _early_detection(
         recall=float(decision["recall"][0]),
         f1=f1,
         speed=speed,
-        latency_weighted_f1=f1 * speed if len(latency) else 0.0,
+        # nothing detected: F1 itself (0 with grooming or alerts); detected conversations
+        # without an onset have no latency to weigh F1 by: undefined, not 0
+        latency_weighted_f1=f1 * speed if len(latency) else f1 if not detected.any() else math.nan,
         n_grooming=int(yy.sum()),
         n_detected=int(detected.sum()),
         n_alerted_before_onset=int(np.sum(first < onset)),

@@ -78,9 +78,12 @@ class EarlyDetection:
         Of "alerted at any event" decisions in the replay (weighted by the inverse
         sampling rate when sampled).
     speed : float
-        Median over detected grooming conversations of ``1 - penalty(latency + 1)``.
+        Median over detected grooming conversations of ``1 - penalty(latency + 1)``; NaN
+        when none of them has a labelled onset.
     latency_weighted_f1 : float
-        ``f1 * speed``.
+        ``f1 * speed``; ``f1`` when nothing was detected, and NaN (``null`` in JSON, a
+        dash in reports) when conversations were detected but none has a labelled onset
+        (grooming labels from label noise): there is no latency to weigh F1 by.
     n_grooming, n_detected, n_alerted_before_onset : int
         Grooming conversations replayed, detected, and detected before their onset.
     median_latency_messages, p90_latency_messages : float

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -28,10 +29,12 @@ def split_by_adult(
     adult_id : array of shape (n_conversations,)
         The adult account of each conversation (``FeatureTable.adult_id``).
     test_fraction : float, default 0.25
-        Approximate share of adults (and so of conversations) held out, strictly
-        between 0 and 1.
+        Share of adults held out, strictly between 0 and 1: exactly
+        ``test_fraction * n_adults`` adults rounded to the nearest whole number (halves
+        up), at least one and at most all but one, so neither side is empty (the share of
+        conversations follows).
     seed : int, default 0
-        Seed of the split, an integer >= 0.
+        Seed of the split, an integer >= 0: the same seed gives the same split.
 
     Returns
     -------
@@ -41,7 +44,8 @@ def split_by_adult(
     Raises
     ------
     ValueError
-        ``test_fraction`` or ``seed`` out of range; the message names it and its value.
+        ``test_fraction`` or ``seed`` out of range, or fewer than two adults (no split
+        keeps each adult on one side with both sides given); the message names the value.
 
     Examples
     --------
@@ -53,7 +57,16 @@ def split_by_adult(
     check_open_share("test_fraction", test_fraction)
     check_seed(seed)
     adults, codes = np.unique(adult_id, return_inverse=True)
-    rng = np.random.default_rng(seed)
-    in_test = rng.random(len(adults)) < test_fraction
+    n_adults = len(adults)
+    if n_adults < 2:
+        raise ValueError(
+            f"adult_id holds {n_adults} distinct adult(s): a split by adult needs at least "
+            "two, one for each side"
+        )
+    # A fixed count drawn by a seeded permutation: drawing each adult's side on its own
+    # left a side empty for 62 % of seeds with two adults at test_fraction=0.25.
+    n_test = min(max(math.floor(test_fraction * n_adults + 0.5), 1), n_adults - 1)
+    in_test = np.zeros(n_adults, dtype=bool)
+    in_test[np.random.default_rng(seed).permutation(n_adults)[:n_test]] = True
     mask = in_test[codes.reshape(-1)]
     return np.flatnonzero(~mask).astype(np.int64), np.flatnonzero(mask).astype(np.int64)

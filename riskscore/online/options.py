@@ -8,6 +8,8 @@ import enum
 from collections.abc import Callable
 from typing import Final, Literal
 
+import numpy as np
+
 from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S
 
 __all__ = [
@@ -45,6 +47,26 @@ class EventRow(enum.Enum):
     given (None, given, names no number)."""
 
     RUNNING_COUNT = "the scorer's count of events applied"
+
+    @staticmethod
+    def check(row: object) -> int | None:
+        """A caller's ``row`` checked: an integer (numpy's as ``int``) or None; a
+        TypeError for anything else, which a refusal would name as the event's number
+        (``event True``, ``event 1.5``).
+
+        Examples
+        --------
+        >>> EventRow.check(np.int64(7)), EventRow.check(None)
+        (7, None)
+        """
+        if row is None or type(row) is int:
+            return row
+        if isinstance(row, (int, np.integer)) and not isinstance(row, bool):
+            return int(row)
+        raise TypeError(
+            f"row must be an int (the caller's number of the event) or None, got "
+            f"{type(row).__name__} {row!r:.80}"
+        )
 
 
 #: The default ``row`` of ``OnlineScorer.update_one``: its count of events applied.

@@ -179,13 +179,9 @@ class OnlineScorer(Rescoring, ShadowScoring):
         )
         self.policy = policy or AlertPolicy.default()
         self._max_accounts = 2 * self.max_conversations
-        self._linear = OnlineModel(model)
-        self._risk = self._linear.risk
-        self._score = self._linear.score
-        self._step = self._linear.step
-        self._ints, self._masks, self._floats = (
-            self._linear.ints, self._linear.masks, self._linear.floats
-        )  # fmt: skip
+        linear = self._linear = OnlineModel(model)
+        self._score, self._step = linear.score, linear.step
+        self._ints, self._masks, self._floats = linear.ints, linear.masks, linear.floats
         # The policy's one tier rule on plain floats; below min_review nothing can alert.
         self._decide = self.policy.decide_one
         self._min_review = self.policy.min_review
@@ -238,11 +234,15 @@ class OnlineScorer(Rescoring, ShadowScoring):
         ValueError
             A callable ``time_source`` gave no epoch seconds (milliseconds, NaN);
             state is unchanged.
+        TypeError
+            ``row`` is neither an integer nor None (``True``, ``"7"``, ``7.0``).
         """
         # One frame per event: parsing and applying are inlined here because the
         # hot path is a few microseconds and a Python call costs about 0.1 of them.
         if row is RUNNING_COUNT:
             row = self.n_events
+        elif row is not None and type(row) is not int:  # the default and ints: no call
+            row = EventRow.check(row)
         parsed = self.last_event = parse_event_fast(event, row)
         cid, ts, sender_id, recipient_id, sender_age, recipient_age, channel, kind, tz, room = (
             parsed
@@ -382,8 +382,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         event : mapping
             One schema v1 event, as for :meth:`update_one`.
         row : int or None, optional
-            The caller's number of the event, named by a refusal (None: no number; as
-            for :meth:`update_one`).
+            As for :meth:`update_one`.
 
         Returns
         -------
