@@ -119,3 +119,18 @@ def test_an_id_of_256_digits_is_kept_and_one_of_257_refused() -> None:
     )
     assert sorted(msgs.conversation_id.tolist()) == sorted([str(longest), str(negative)])
     assert list(msgs.quarantined.row) == [2, 3]
+
+
+# ---------------------------------------------------------------- decimal ids, each its own
+
+
+def test_a_whole_decimal_id_is_not_given_a_neighbours_fraction_digit() -> None:
+    """Was: decimal cells were read as one Arrow column of one scale, so beside ``5.0``
+    (a cursor's NUMERIC without a fixed scale) the id ``9007199254740993``, given with no
+    fraction digit, became ``9007199254740993.0`` and was refused as "a decimal id with
+    fraction digits beyond 2**53", though read alone, or online, it is kept."""
+    ids = [Decimal("9007199254740993"), Decimal("5.0"), Decimal("9007199254740993.0")]
+    msgs = rs.read_messages(_events(3, conversation_id=ids), errors="quarantine")
+    assert sorted(msgs.conversation_id.tolist()) == [5, 2**53 + 1]
+    assert list(msgs.quarantined.row) == [2]  # given with a fraction digit: refused, as before
+    assert "fraction digits beyond 2**53" in msgs.quarantined.reason[0]

@@ -170,7 +170,7 @@ def _id_kind(v: object) -> str:
     """The kind of one id as given: int, str, missing, or the reason it is refused."""
     if isinstance(v, str):
         return "str"
-    if is_null(v):  # None, NaN, pandas' NA
+    if is_null(v) or (isinstance(v, Decimal) and v.is_nan()):  # None, NaN, pandas' NA
         return "missing"
     if isinstance(v, (bool, np.bool_)):
         return "is a boolean, not an id"
