@@ -24,6 +24,7 @@ __all__ = [
     "check_share",
     "check_whole",
     "is_int",
+    "is_prevalence",
     "is_real",
 ]
 
@@ -140,6 +141,19 @@ def check_open_share(name: str, value: object) -> float:
     return float(value)
 
 
+def is_prevalence(value: object) -> TypeGuard[int | float | np.integer[Any] | np.floating[Any]]:
+    """Whether ``value`` is a prevalence a calibration can be moved to or from: a number
+    from :data:`MIN_PREVALENCE` to ``1 - MIN_PREVALENCE`` (:func:`check_prevalence`'s
+    rule, which a calibration read from a file is held to as well).
+
+    Examples
+    --------
+    >>> is_prevalence(0.01), is_prevalence(0.0), is_prevalence(float("nan"))
+    (True, False, False)
+    """
+    return is_real(value) and bool(MIN_PREVALENCE <= value <= 1.0 - MIN_PREVALENCE)
+
+
 def check_prevalence(name: str, value: object) -> float:
     """A prevalence to calibrate or re-weight to: a number from :data:`MIN_PREVALENCE` to
     ``1 - MIN_PREVALENCE``, or ValueError naming ``name``. A share of a sample that is
@@ -153,7 +167,7 @@ def check_prevalence(name: str, value: object) -> float:
     Traceback (most recent call last):
     ValueError: prevalence must be a number from 1e-12 to 1 - 1e-12, got 1e-320
     """
-    if not is_real(value) or not MIN_PREVALENCE <= value <= 1.0 - MIN_PREVALENCE:
+    if not is_prevalence(value):
         raise ValueError(
             f"{name} must be a number from {MIN_PREVALENCE:g} to 1 - {MIN_PREVALENCE:g}, "
             f"got {value!r}"

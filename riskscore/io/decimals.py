@@ -37,14 +37,14 @@ def numbers_to_numpy(col: Any, name: str) -> AnyArray:
 def decimal_numbers(col: Any, name: str) -> AnyArray:
     """A decimal column as the numbers it holds: without a fraction digit as integers
     (int64 where they fit, else Python's integers, which ids keep as their decimal text and
-    the range checks refuse elsewhere), with one as float64; ids with one as the integers
-    they are when their fraction is zero and they are within 2**53, else as the decimals
-    they are, which the id rule refuses (a float would round ``9007199254740993.0`` into
-    ``9007199254740992`` and ``1.00000000000000001`` into ``1``, other ids); ``timestamp``
+    the range checks refuse elsewhere), with one as float64; ids with one as the decimals
+    they are, which the id rule reads cell by cell (:func:`riskscore.io.ids.check_ids`: the
+    integer of a whole one within 2**53, never a float's rounding of ``9007199254740993.0``
+    into ``9007199254740992`` or of ``1.00000000000000001`` into ``1``); ``timestamp``
     with one floored to whole seconds as written (``1704067200.9999999999`` is 1704067201.0
     as a float, but its second is 1704067200)."""
-    if col.type.scale > 0 and name in ID_COLUMNS:  # rare: read value by value, exactly
-        return np.fromiter((_whole_id(v) for v in col.to_pylist()), dtype=object, count=len(col))
+    if col.type.scale > 0 and name in ID_COLUMNS:  # rare: the id rule reads each exactly
+        return np.fromiter(col.to_pylist(), dtype=object, count=len(col))
     if col.type.scale > 0 and name == TIME_COLUMN:
         try:
             return numbers_to_numpy(pc.cast(pc.floor(col), pa.int64()), name)
@@ -58,15 +58,6 @@ def decimal_numbers(col: Any, name: str) -> AnyArray:
         return np.fromiter(
             (None if v is None else int(v) for v in col.to_pylist()), dtype=object, count=len(col)
         )
-
-
-def _whole_id(value: Decimal | None) -> int | Decimal | None:
-    """A decimal id of a column with fraction digits as the integer it is, when its fraction
-    is zero and it is within 2**53 (such a column's ids are checked as floats are); else the
-    decimal, which :func:`riskscore.io.ids.check_ids` refuses, saying why."""
-    if value is None or value != value.to_integral_value() or abs(value) > EXACT_FLOAT_INT:
-        return value
-    return int(value)
 
 
 def decimal_cells(values: AnyArray, name: str) -> AnyArray:
@@ -85,4 +76,8 @@ def decimal_cells(values: AnyArray, name: str) -> AnyArray:
         col = pa.array(values.tolist(), from_pandas=True)
     except (pa.ArrowException, ValueError, TypeError):
         return values
-    return decimal_numbers(col, name) if pa.types.is_decimal(col.type) else values
+    if not pa.types.is_decimal(col.type) or (col.type.scale > 0 and name in ID_COLUMNS):
+        # ids with fraction digits: each cell as given, with its own digits, for the id
+        # rule (one scale for all would give 9007199254740993 beside 5.0 a fraction digit)
+        return values
+    return decimal_numbers(col, name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -86,6 +86,15 @@ _DECIMAL_BEYOND = (
     "or as strings"
 )
 
+#: The integers whose decimal text is longer than :data:`MAX_ID_LENGTH` characters: from
+#: these on (``-`` counts as a character).
+_SHORTEST_OVER_LONG: Final = 10**MAX_ID_LENGTH
+_SHORTEST_OVER_LONG_NEGATIVE: Final = -(10 ** (MAX_ID_LENGTH - 1))
+_OVER_LONG_INTEGER: Final = (
+    f"is longer than {MAX_ID_LENGTH} characters as decimal text: ids are opaque keys, at "
+    f"most {MAX_ID_LENGTH} characters"
+)
+
 
 def coded_text(indices: pa.Array, dictionary: pa.Array) -> Coded:
     """A dictionary column of text (its ``indices`` into ``dictionary``) as :class:`Coded`:
@@ -161,12 +170,12 @@ def _id_kind(v: object) -> str:
     """The kind of one id as given: int, str, missing, or the reason it is refused."""
     if isinstance(v, str):
         return "str"
-    if is_null(v):  # None, NaN, pandas' NA
+    if is_null(v) or (isinstance(v, Decimal) and v.is_nan()):  # None, NaN, pandas' NA
         return "missing"
     if isinstance(v, (bool, np.bool_)):
         return "is a boolean, not an id"
     if is_int(v):
-        return "int"
+        return integer_id_problem(int(v)) or "int"
     if isinstance(v, (float, np.floating)):
         number = float(v)
         if number != number:
@@ -185,7 +194,9 @@ def _id_kind(v: object) -> str:
         exponent = v.as_tuple().exponent  # an int: v is finite
         if isinstance(exponent, int) and exponent < 0 and abs(v) > 2**53:
             return _DECIMAL_BEYOND
-        return "int"
+        if v.adjusted() >= MAX_ID_LENGTH:  # 1E+5000: over-long, never made an int (slow)
+            return _OVER_LONG_INTEGER
+        return integer_id_problem(int(v)) or "int"
     return _NOT_AN_ID
 
 
@@ -273,12 +284,10 @@ def integer_id_problem(value: int) -> str | None:
     >>> integer_id_problem(10**300)
     'is longer than 256 characters as decimal text: ids are opaque keys, at most 256 characters'
     """
-    if INT64_MIN <= value <= INT64_MAX or len(str(value)) <= MAX_ID_LENGTH:
+    # by magnitude, not str(value): Python refuses str of an int over 4,300 digits
+    if _SHORTEST_OVER_LONG_NEGATIVE < value < _SHORTEST_OVER_LONG:
         return None
-    return (
-        f"is longer than {MAX_ID_LENGTH} characters as decimal text: ids are opaque keys, at "
-        f"most {MAX_ID_LENGTH} characters"
-    )
+    return _OVER_LONG_INTEGER
 
 
 def _group_bad(bad: dict[int, str]) -> dict[str, list[int]]:

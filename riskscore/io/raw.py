@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -175,8 +176,23 @@ def show(value: object) -> str:
     if isinstance(value, (str, bytes)) and len(value) > 40:
         unit = "bytes" if isinstance(value, bytes) else "characters"
         return f"{value[:37]!r}... ({len(value)} {unit})"
-    text = repr(value.item() if isinstance(value, np.generic) else value)
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, int) and not _has_text(value):
+        return _long_integer(value)
+    text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _has_text(value: int) -> bool:
+    """Whether Python writes ``value`` as decimal text: it refuses an int of more than
+    ``sys.get_int_max_str_digits()`` digits (4,300 by default) with a ValueError."""
+    limit = sys.get_int_max_str_digits()
+    return limit == 0 or value.bit_length() <= 3 * limit  # 3 bits a digit: below the limit
+
+
+def _long_integer(value: int) -> str:
+    """An integer too long for decimal text, described by its size."""
+    return f"an integer of about {round(value.bit_length() * math.log10(2)):,} digits"
 
 
 def as_read(value: object) -> object:
@@ -206,6 +222,8 @@ def as_read(value: object) -> object:
             value = json.loads(json.dumps(value, allow_nan=False))
         except (TypeError, ValueError, RecursionError):
             value = str(value)
+    elif isinstance(value, int) and not _has_text(value):
+        value = _long_integer(value)  # JSON (json.dumps) writes no such int either
     elif value is not None and not isinstance(value, (str, int, float)):
         value = str(value)
     if isinstance(value, str) and len(value) > MAX_SHOWN_CHARS:

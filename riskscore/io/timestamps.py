@@ -310,6 +310,10 @@ def _value_kind(v: object) -> str:
         return "other"
     if isinstance(v, np.floating) and v.dtype.itemsize < 8:
         return _coarse_float(v.dtype)
+    if isinstance(v, Decimal):
+        # a decimal cell beside other kinds (an int, text, Infinity): the number it holds,
+        # as in a column of decimals alone (riskscore.io.decimals); NaN is missing there too
+        return "missing" if v.is_nan() else "number"
     if is_int(v) or isinstance(v, (float, np.floating)):
         return "number"
     if isinstance(v, str):
@@ -348,7 +352,12 @@ def _object_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
 
 def _as_seconds(value: object) -> float:
     """A number as float seconds, floored; beyond float range (10**400) is +-inf, which
-    the range check refuses."""
+    the range check refuses. A decimal is floored by its digits, as a decimal column is
+    (``1704067200.9999999999`` is second 1704067200, not the float 1704067201.0)."""
+    if isinstance(value, Decimal):
+        if not value.is_finite() or value.adjusted() > 30:  # never an int of 10**6 digits
+            return math.inf if value > 0 else -math.inf
+        return float(math.floor(value))
     try:
         return float(np.floor(float(value)))  # type: ignore[arg-type]
     except OverflowError:

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from riskscore._checks import MIN_PREVALENCE, check_prevalence, is_real
+from riskscore._checks import MIN_PREVALENCE, check_prevalence, is_prevalence, is_real
 from riskscore.exceptions import ModelIntegrityError
 
 __all__ = ["Platt", "platt_risk"]
@@ -70,7 +70,7 @@ class Platt:
             not (abs(self.a) < _MAX_PARAMETER and abs(self.b) < _MAX_PARAMETER)
             # The range check_prevalence allows: at 1e-320 the logit is -736 and a shift
             # to another prevalence moves the offset far beyond any fitted one.
-            or not MIN_PREVALENCE <= self.prevalence <= 1.0 - MIN_PREVALENCE
+            or not is_prevalence(self.prevalence)
         ):
             raise ModelIntegrityError(
                 f"calibration parameters must be finite numbers below {_MAX_PARAMETER:g} in "
