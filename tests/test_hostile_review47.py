@@ -211,13 +211,14 @@ _SENT = [
     "photo_caption", "link_url", "og_title", "alt_text", "ocr", "reaction_emoji",
     "sticker_emoji", "transcription", "image_description", "summary", "pretext", "fallback",
     "thumbnail", "uri", "href", "quote", "location.name", "contacts.name", "poll",
-    "URLHash",  # as message_id or MessageHash: a content word makes the name content
+    "URLHash",  # as MessageHash: a content word makes the name content (an id's is not)
 ]  # fmt: skip
 #: Metadata about what was sent, kept.
 _METADATA = [
     "attachment_type", "attachment_count", "has_attachment", "media_type", "mime_type",
     "file_size", "duration_seconds", "sender_name", "display_name", "forwarded_from",
-    "linked_account", "edited",
+    "linked_account", "edited", "message_id", "msg_id", "messageId", "poll_id", "link_uuid",
+    "text_ids",
 ]  # fmt: skip
 
 

@@ -272,6 +272,9 @@ CONTENT_SUBSTRINGS: Final = tuple(
 _LONGEST_WORD: Final = max(map(len, _CONTENT_WORDS))
 #: The words that name a thing a user sent (:data:`CONTENT_NAMED`) with ``name``.
 _NAME_WORDS: Final = frozenset({"name", "names"})
+#: A name whose last word is one of these is an identifier the platform assigned
+#: (``message_id``, ``pollId``), not what a user wrote.
+_ID_WORDS: Final = frozenset({"id", "ids", "uuid", "guid"})
 #: :data:`CONTENT_NAMED` joined with ``name`` (``filename``), refused wherever they occur.
 _NAMED_SUBSTRINGS: Final = tuple(sorted(f"{w}name" for w in CONTENT_NAMED))
 
@@ -311,6 +314,8 @@ def is_content_column(name: str) -> bool:
     (True, True)
     >>> [is_content_column(n) for n in ("attachment_name", "fileName", "attachment_type")]
     [True, True, False]
+    >>> [is_content_column(n) for n in ("message_id", "pollId", "messageid", "MessageHash")]
+    [False, False, True, True]
     """
     return content_words(name) is not None
 
@@ -331,6 +336,8 @@ def content_words(name: str) -> str | None:
     # an acronym before a small letter ("SMSBody" is "SMS Body")
     spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", folded).casefold()
     words = [w for w in re.split(r"[\W\d_]+", spaced) if w]
+    if len(words) >= 2 and words[-1] in _ID_WORDS:
+        return None
     found = next((w for w in words if w in _CONTENT_WORDS), None)
     if found is None:
         found = next((w for w in CONTENT_SUBSTRINGS + _NAMED_SUBSTRINGS if w in spaced), None)
