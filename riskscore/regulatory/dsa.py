@@ -279,13 +279,7 @@ def decision_facts(case: DecidedCase) -> str:
                 "Indicators from interaction metadata: " + "; ".join(case.indicators) + "."
             )
     if reports:
-        from_children = sum(i.concerns_child for i in reports)
-        parts.append(
-            f"{plural(len(reports), 'user report')} about this account "
-            + ("was" if len(reports) == 1 else "were")
-            + " received"
-            + (f", {from_children} of them from children." if from_children else ".")
-        )
+        parts.append(_reports_received(len(reports), sum(i.concerns_child for i in reports)))
     action = (
         "referred the case to the competent authorities"
         if case.outcome == "escalated"
@@ -339,3 +333,30 @@ def _cell(value: Any) -> str:
     if isinstance(value, list):
         return json.dumps(value)
     return str(value)
+
+
+def _reports_received(n: int, from_children: int) -> str:
+    """The sentence of a statement on the user reports about the account.
+
+    Examples
+    --------
+    >>> print(_reports_received(1, 1))
+    A user report about this account was received from a child.
+    >>> print(_reports_received(3, 1))
+    3 user reports about this account were received, 1 of them from a child.
+    >>> print(_reports_received(2, 2))
+    2 user reports about this account were received, all from children.
+    """
+    if n == 1:
+        return "A user report about this account was received" + (
+            " from a child." if from_children else "."
+        )
+    if from_children == n:
+        whose = ", all from children"
+    elif from_children:
+        whose = (
+            f", {from_children:,} of them from {'a child' if from_children == 1 else 'children'}"
+        )
+    else:
+        whose = ""
+    return f"{plural(n, 'user report')} about this account were received{whose}."
