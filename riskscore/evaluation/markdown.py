@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 from riskscore.evaluation.results import EvaluationResults
+from riskscore.evaluation.slices import MIN_GROOMING_FOR_INTERVAL
 from riskscore.io.markdown import markdown_line, markdown_row, markdown_text
 
 PLOTS = (
@@ -126,8 +127,10 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
         "",
         "## Slices",
         "",
-        f"Review tier, with {pct} bootstrap intervals over adult accounts (read a slice of few",
-        "grooming conversations by its interval). A dash where a metric is undefined: PR-AUC",
+        f"Review tier, with {pct} bootstrap intervals over adult accounts; a slice of fewer",
+        f"than {MIN_GROOMING_FOR_INTERVAL} grooming conversations has its point estimate only (a",
+        "bootstrap of so few cases gives intervals far narrower than what they say). A dash",
+        "where a metric is undefined: PR-AUC",
         "and ROC-AUC where a slice lacks one class, recall where it has no grooming",
         "conversation, precision where it has no alert. A slice with no conversation in this",
         "sample is listed with 0, not left out.",

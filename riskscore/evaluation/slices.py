@@ -10,6 +10,7 @@ grooming conversations shows how little its figures say.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -19,6 +20,11 @@ from riskscore.evaluation.results import Interval, SliceMetrics
 from riskscore.features import FeatureTable
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.policy import AlertPolicy
+
+#: A slice of fewer grooming conversations than this gets no interval (NaN): resampling a
+#: handful of cases gives intervals far narrower than what they say (two grooming
+#: conversations, both ranked first, give PR-AUC [1.0, 1.0]).
+MIN_GROOMING_FOR_INTERVAL: Final = 10
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -95,8 +101,12 @@ def slice_metrics(
             out.append(SliceMetrics.empty(s.by, s.value))
             continue
 
-        def est(name: str, i: int = i) -> tuple[float, Interval]:
-            return em.estimate(values[f"slice.{i}.{name}"], confidence, n_bootstrap)
+        n_grooming = int(y[s.mask].sum())
+        # too few grooming conversations: the point estimate alone (see the constant)
+        replicates = n_bootstrap if n_grooming >= MIN_GROOMING_FOR_INTERVAL else 0
+
+        def est(name: str, i: int = i, replicates: int = replicates) -> tuple[float, Interval]:
+            return em.estimate(values[f"slice.{i}.{name}"], confidence, replicates)
 
         (pr_auc, pr_auc_ci), (roc_auc, roc_auc_ci) = est("pr_auc"), est("roc_auc")
         (precision, precision_ci), (recall, recall_ci) = est("precision"), est("recall")
@@ -105,7 +115,7 @@ def slice_metrics(
                 by=s.by,
                 value=s.value,
                 n_conversations=n,
-                n_grooming=int(y[s.mask].sum()),
+                n_grooming=n_grooming,
                 pr_auc=pr_auc,
                 pr_auc_ci=pr_auc_ci,
                 roc_auc=roc_auc,
