@@ -204,3 +204,14 @@ def test_factorize_keeps_the_class_of_text_ids_beyond_int64() -> None:
     uniques, _ = factorize(ids)
     assert isinstance(uniques, DecimalIds)
     assert uniques.tolist() == [str(2**70), "33"]
+
+
+def test_a_table_of_one_kernel_part_runs_on_the_calling_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two threads made tables of 100,000 and 250,000 events slower (threads started and
+    # joined per step; the event kernel runs such a table as one part): bench_stages.py.
+    monkeypatch.setenv("RISKSCORE_NUM_THREADS", "2")
+    assert isinstance(_threads.executor_for(parts_module.PART_EVENTS), _threads.Inline)
+    with _threads.executor_for(2 * parts_module.PART_EVENTS) as pool:
+        assert not isinstance(pool, _threads.Inline)

@@ -28,8 +28,11 @@ from riskscore.io.text import is_number_text
 
 T = TypeVar("T")
 
-#: Tables with fewer rows are processed on the calling thread only.
-THREAD_MIN_ROWS = 100_000
+#: Tables with fewer rows are processed on the calling thread only. Below it two threads
+#: were no faster on 2 cores: each step starts and joins its threads, and the event kernel
+#: runs in parts of ``PART_EVENTS`` (250,000) events, so a smaller table is one part
+#: (``bench_stages.py`` at 100,000 and 250,000 events, benchmarks/README.md).
+THREAD_MIN_ROWS = 300_000
 
 #: The environment variable that sets the number of worker threads.
 THREADS_VARIABLE = "RISKSCORE_NUM_THREADS"
