@@ -188,7 +188,22 @@ def _header_name(request: Request, header: str, value: str) -> str:
 
 
 async def _form(request: Request, user: Moderator | None) -> FormData:
-    """The posted form, after its CSRF check and a check that no field holds content."""
+    """The posted form, after its CSRF check and a check that no field holds content.
+
+    A form a browser posts from another site is refused before it is read, whatever its
+    token: a sibling site (``same-site``, which ``SameSite=Strict`` sends the session
+    cookie to) may set the CSRF cookie of these hosts, and the console signs the value of
+    any cookie it is sent into its forms, so the token alone does not tell."""
+    if not _from_console(request):
+        raise ConsoleRefusedError(
+            _message(
+                request,
+                "Form refused",
+                "The form was sent from another site; use the console's own pages.",
+                403,
+                user,
+            )
+        )
     form = await request.form(max_files=0, max_fields=20, max_part_size=64 * 1024)
     state = _state(request)
     bad = next((k for k in form if is_content_column(k)), None)
@@ -359,12 +374,12 @@ def _case_context(state: ServeState, case: Case, user: Moderator) -> dict[str, A
 
 
 def _from_console(request: Request) -> bool:
-    """Whether a GET was a navigation of this console's own (or typed, or bookmarked):
-    a browser's ``Sec-Fetch-Site`` is ``same-origin`` or ``none``, or absent (a client
-    that is not a browser, which another site cannot drive). A page opened from another
-    site is shown but records no review in the moderator's name: with the trusted header
-    (sent by the proxy whoever made the browser ask) a link could do that. The access log
-    lists it all the same."""
+    """Whether a request came from this console's own pages (or was typed, or
+    bookmarked): a browser's ``Sec-Fetch-Site`` is ``same-origin`` or ``none``, or absent
+    (a client that is not a browser, which another site cannot drive). A page opened from
+    another site is shown but records no review in the moderator's name: with the trusted
+    header (sent by the proxy whoever made the browser ask) a link could do that. The
+    access log lists it all the same. A form from another site is refused (:func:`_form`)."""
     return request.headers.get("sec-fetch-site", "none") in ("same-origin", "none")
 
 

@@ -1,0 +1,77 @@
+"""Hostile review 60: ``riskscore serve`` as an outside web-security reviewer sees it.
+
+Each test whose docstring begins "Was:" failed before its fix."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from serve_helpers import CHEAP_HASHER, PASSWORD, config, csrf_token, sign_in
+
+import riskscore as rs
+from riskscore.moderation import ReviewQueue
+from riskscore.moderation.queue_db import encode_id
+from riskscore.policy import Alert, Tier
+from riskscore.serve import create_app
+from riskscore.serve.accounts import ModeratorStore
+
+CASE = "/console/cases/" + encode_id("adult-a")
+
+
+@pytest.fixture(scope="module")
+def model() -> rs.RiskModel:
+    return rs.load_model()
+
+
+def _seed(db: Path) -> None:
+    with ReviewQueue(db) as q:
+        alert = Alert("c1", "adult-a", "kid-1", 12.0, "10-12", 0.9, Tier.URGENT)
+        q.add_alert(alert, at=int(time.time()) - 60)
+    store = ModeratorStore(db, hasher=CHEAP_HASHER)
+    store.add("mod-1", "moderator", PASSWORD)
+    store.close()
+
+
+def _open_items(db: Path) -> int:
+    with ReviewQueue(db) as q:
+        return len(q)
+
+
+@pytest.mark.parametrize("site", ["same-site", "cross-site"])
+def test_a_form_posted_from_another_site_is_refused(
+    tmp_path: Path, model: rs.RiskModel, site: str
+) -> None:
+    """Was: a decision posted from a sibling site with a CSRF cookie it had set (a
+    subdomain may set cookies for the parent's hosts, and the console signs any cookie's
+    value into its forms) closed the case: SameSite=Strict sends the session cookie on a
+    same-site request."""
+    cfg = config(tmp_path, model)
+    _seed(cfg.db)
+    with TestClient(create_app(cfg)) as client:
+        assert sign_in(client, "mod-1") == 303
+        page = client.get(CASE).text
+        # The other site's chosen cookie value, and the form token the console signs for it.
+        client.cookies.set("riskscore_csrf", "chosen-by-another-site", path="/console")
+        form = {
+            "outcome": "dismissed",
+            "token": page.split('name="token" value="')[1].split('"')[0],
+            "csrf_token": csrf_token(client.get("/console/signin").text),
+        }
+        r = client.post(
+            CASE + "/decide", data=form, headers={"Sec-Fetch-Site": site}, follow_redirects=False
+        )
+        assert r.status_code == 403
+        assert "another site" in r.text
+        assert _open_items(cfg.db) == 1
+        # The console's own form (or a client that is no browser) is taken.
+        r = client.post(
+            CASE + "/decide",
+            data=form,
+            headers={"Sec-Fetch-Site": "same-origin"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        assert _open_items(cfg.db) == 0
