@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -75,3 +76,37 @@ def test_a_form_posted_from_another_site_is_refused(
         )
         assert r.status_code == 303
         assert _open_items(cfg.db) == 0
+
+
+def _from_address(app: Any) -> Any:
+    """``app`` seen from the client address in the test's ``x-test-peer`` header."""
+
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            peer = dict(scope["headers"]).get(b"x-test-peer")
+            if peer is not None:
+                scope["client"] = (peer.decode(), 50000)
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def test_sign_ins_from_one_ipv6_network_share_one_limit(
+    tmp_path: Path, model: rs.RiskModel
+) -> None:
+    """Was: the limit per client counted each IPv6 address apart, and a client holds a
+    whole /64 network (2^64 addresses): one password tried against every account name
+    from a new address each time was never limited."""
+    cfg = config(tmp_path, model, signin_attempts=3)
+    _seed(cfg.db)
+    with TestClient(_from_address(create_app(cfg))) as client:
+        codes = []
+        for n in range(1, 6):
+            client.headers["x-test-peer"] = f"2001:db8::{n}"
+            codes.append(sign_in(client, f"name-{n}", "one guessed password"))
+        assert codes == [401, 401, 401, 429, 429]
+        # Another network, and an IPv4 client, have their own tries.
+        client.headers["x-test-peer"] = "2001:db8:0:1::1"
+        assert sign_in(client, "mod-1") == 303
+        client.headers["x-test-peer"] = "192.0.2.7"
+        assert sign_in(client, "name-9", "one guessed password") == 401

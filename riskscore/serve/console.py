@@ -37,7 +37,13 @@ from riskscore.moderation.transparency import transparency_report
 from riskscore.moderation.transparency_render import render_html
 from riskscore.serve.accounts import MAX_PASSWORD_CHARS, Moderator
 from riskscore.serve.plot import timeline_svg
-from riskscore.serve.security import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE
+from riskscore.serve.security import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    SESSION_COOKIE,
+    client_network,
+    from_own_site,
+)
 from riskscore.serve.state import ServeState
 
 __all__ = ["MAX_PLOTS", "router"]
@@ -189,21 +195,10 @@ def _header_name(request: Request, header: str, value: str) -> str:
 
 async def _form(request: Request, user: Moderator | None) -> FormData:
     """The posted form, after its CSRF check and a check that no field holds content.
-
-    A form a browser posts from another site is refused before it is read, whatever its
-    token: a sibling site (``same-site``, which ``SameSite=Strict`` sends the session
-    cookie to) may set the CSRF cookie of these hosts, and the console signs the value of
-    any cookie it is sent into its forms, so the token alone does not tell."""
-    if not _from_console(request):
-        raise ConsoleRefusedError(
-            _message(
-                request,
-                "Form refused",
-                "The form was sent from another site; use the console's own pages.",
-                403,
-                user,
-            )
-        )
+    A form from another site is refused unread (:func:`~riskscore.serve.security.from_own_site`)."""
+    if not from_own_site(request.headers.get("sec-fetch-site")):
+        text = "The form was sent from another site; use the console's own pages."
+        raise ConsoleRefusedError(_message(request, "Form refused", text, 403, user))
     form = await request.form(max_files=0, max_fields=20, max_part_size=64 * 1024)
     state = _state(request)
     bad = next((k for k in form if is_content_column(k)), None)
@@ -271,7 +266,7 @@ async def signin(request: Request) -> Response:
     # and a posted megabyte costs one ordinary hash.
     name = str(form.get("name", ""))
     password = str(form.get("password", ""))[: MAX_PASSWORD_CHARS + 1]
-    client = request.client.host if request.client else "unknown"
+    client = client_network(request.client.host if request.client else None)
     keys = (f"name:{name[:MAX_NAME_CHARS]}", f"ip:{client}")
     limiter = state.limiter
     started = limiter.acquire(keys)  # counted as a failure until it succeeds
@@ -373,16 +368,6 @@ def _case_context(state: ServeState, case: Case, user: Moderator) -> dict[str, A
     }
 
 
-def _from_console(request: Request) -> bool:
-    """Whether a request came from this console's own pages (or was typed, or
-    bookmarked): a browser's ``Sec-Fetch-Site`` is ``same-origin`` or ``none``, or absent
-    (a client that is not a browser, which another site cannot drive). A page opened from
-    another site is shown but records no review in the moderator's name: with the trusted
-    header (sent by the proxy whoever made the browser ask) a link could do that. The
-    access log lists it all the same. A form from another site is refused (:func:`_form`)."""
-    return request.headers.get("sec-fetch-site", "none") in ("same-origin", "none")
-
-
 @router.get("/cases/{key:path}")
 async def case_page(request: Request, key: str) -> Response:
     user = _user(request)
@@ -393,7 +378,7 @@ async def case_page(request: Request, key: str) -> Response:
         return _message(request, "No open case", "This case has no open items.", 404, user)
     # Every view is logged, from another site too: the account was shown the case (and a
     # client picks its own Sec-Fetch-Site). Only a review is not recorded from elsewhere.
-    if _from_console(request):
+    if from_own_site(request.headers.get("sec-fetch-site")):
         items = [i.item_id for i in case.items]
         state.queue.mark_reviewed(adult, moderator=user.name, item_ids=items)
     return _page(request, "case.html", _case_context(state, case, user), user=user)

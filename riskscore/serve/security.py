@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import time
 from collections import deque
@@ -33,11 +34,54 @@ __all__ = [
     "SESSION_COOKIE",
     "RateLimiter",
     "Signer",
+    "client_network",
+    "from_own_site",
 ]
 
 SESSION_COOKIE = "riskscore_session"
 CSRF_COOKIE = "riskscore_csrf"
 CSRF_FIELD = "csrf_token"
+
+
+def from_own_site(sec_fetch_site: str | None) -> bool:
+    """Whether a request came from the console's own pages (or was typed, or
+    bookmarked), by the browser's ``Sec-Fetch-Site``: ``same-origin`` or ``none``, or
+    absent (a client that is not a browser, which another site cannot drive).
+
+    A case page opened from another site records no review in the moderator's name (with
+    a trusted header, sent by the proxy whoever made the browser ask, a link could do
+    that; the access log lists the view all the same), and a form posted from another
+    site is refused: a sibling site may set the CSRF cookie.
+
+    Examples
+    --------
+    >>> from_own_site("same-origin"), from_own_site(None), from_own_site("same-site")
+    (True, True, False)
+    """
+    return (sec_fetch_site or "none") in ("same-origin", "none")
+
+
+def client_network(host: str | None) -> str:
+    """The client the sign-in limit counts: an IPv4 address, or an IPv6 /64 network (a
+    client holds all 2^64 addresses of its network and may send from a new one each
+    time); an IPv4 address mapped into IPv6 counts as itself.
+
+    Examples
+    --------
+    >>> client_network("2001:db8::7"), client_network("::ffff:192.0.2.1")
+    ('2001:db8::/64', '192.0.2.1')
+    """
+    if host is None:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:  # a name (a test client, a Unix socket's peer)
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 class Signer:
