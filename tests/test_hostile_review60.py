@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import CHEAP_HASHER, PASSWORD, config, csrf_token, sign_in
+from serve_helpers import CHEAP_HASHER, PASSWORD, adult_child_event, config, csrf_token, sign_in
 
 import riskscore as rs
 from riskscore.moderation import ReviewQueue
@@ -110,3 +110,21 @@ def test_sign_ins_from_one_ipv6_network_share_one_limit(
         assert sign_in(client, "mod-1") == 303
         client.headers["x-test-peer"] = "192.0.2.7"
         assert sign_in(client, "name-9", "one guessed password") == 401
+
+
+def test_api_answers_about_accounts_are_not_stored_by_caches(
+    tmp_path: Path, model: rs.RiskModel
+) -> None:
+    """Was: ``GET /v1/conversations/{id}`` (the adult's and the child's account ids, the
+    child's age band, the risk) and ``/metrics`` (queue depth by child age band) came
+    without ``Cache-Control``: a shared cache between the platform's backend and the
+    service (Varnish keeps such a GET answer for 120 s by default) served them to any
+    client it serves, and a stale risk."""
+    cfg = config(tmp_path, model)
+    with TestClient(create_app(cfg)) as client:
+        assert client.post("/v1/events", json=[adult_child_event("c1", 0)]).status_code == 200
+        for path in ["/v1/conversations/c1", "/v1/conversations/other", "/metrics"]:
+            assert client.get(path).headers.get("cache-control") == "no-store", path
+        # The console's pages keep their own headers (one Cache-Control, not two).
+        r = client.get("/console/signin")
+        assert r.headers.get_list("cache-control") == ["no-store"]

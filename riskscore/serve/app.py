@@ -21,7 +21,7 @@ from riskscore.io.schema import is_content_column
 
 try:  # FastAPI, and the libraries of the extra that the routes import (Jinja2, ...)
     from fastapi import FastAPI
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from riskscore.serve.api import router as api_router
     from riskscore.serve.config import Part, ServeConfig
@@ -32,7 +32,7 @@ try:  # FastAPI, and the libraries of the extra that the routes import (Jinja2, 
 except ImportError as exc:  # the optional extra riskscore-metadata[serve]
     raise missing_extra("serve", "riskscore.serve.app", exc) from exc
 
-__all__ = ["ContentGuard", "create_app"]
+__all__ = ["ContentGuard", "NoStore", "create_app"]
 
 _DESCRIPTION = (
     "Metadata-only grooming-risk scoring of conversations (schema v1 events; message "
@@ -81,6 +81,31 @@ class ContentGuard:
         await self.app(scope, receive, send)
 
 
+class NoStore:
+    """``Cache-Control: no-store`` on every response that names no caching of its own:
+    the API's answers name accounts, a child's age band and risks, and the metrics the
+    queue by child age band; no cache between client and service may keep them (a shared
+    one would serve them to other clients, and stale). The console's pages set theirs."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if all(name.lower() != b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)
+
+
 def create_app(config: ServeConfig) -> FastAPI:
     """The ASGI application for ``config`` (run it with uvicorn, or a test client).
 
@@ -126,5 +151,6 @@ def create_app(config: ServeConfig) -> FastAPI:
         app.include_router(console_router)
         app.add_exception_handler(ConsoleRefusedError, refusal_handler)
     app.add_middleware(ContentGuard)
+    app.add_middleware(NoStore)  # outermost: on the guard's refusals too
     app.state.config = config
     return app
