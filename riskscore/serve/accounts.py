@@ -343,12 +343,16 @@ class ModeratorStore:
             (name,),
         ).fetchone()
         if row is None or row[1] is None:
-            # Checked against when there is no account, so that the time taken does not
-            # tell which names exist.
-            if self._dummy is None:
-                self._dummy = self._hasher.hash("riskscore: no such moderator")
-            return None, self._dummy
+            return None, self.prepare_sign_in()
         return Moderator(name, Role(row[0]), int(row[2])), str(row[1])
+
+    def prepare_sign_in(self) -> str:
+        """The hash a name without an account is checked against, so that the time taken
+        does not tell which names exist; made once. A console makes it when it opens: made
+        at the first such sign-in, that one took a second hash's time."""
+        if self._dummy is None:
+            self._dummy = self._hasher.hash("riskscore: no such moderator")
+        return self._dummy
 
     def password_matches(self, stored: str, password: str) -> bool:
         """Whether ``password`` matches the hash ``stored`` (thread-safe: no database)."""

@@ -40,6 +40,8 @@ class ServeState:
             signer=Signer(config.session_key, max_age_s=config.session_max_age_s),
             limiter=RateLimiter(config.signin_attempts, config.signin_window_s),
         )
+        if config.part is not Part.API and config.trusted_header is None:
+            state.accounts.prepare_sign_in()  # before the first sign-in, not during it
         if config.timeline is not None:
             state.timeline = TimelineStore(config.timeline)
         if config.part is not Part.CONSOLE:
