@@ -157,3 +157,25 @@ def test_the_first_refused_unknown_name_takes_no_longer_than_a_known_one(
         made = hasher.made
         assert sign_in(client, "no-such-account", "a wrong passphrase") == 401
         assert hasher.made == made  # checked only, as a known name's password is
+
+
+def test_a_lead_cannot_assign_a_case_that_is_not_open(tmp_path: Path, model: rs.RiskModel) -> None:
+    """Was: any id in the URL was assigned (303) and kept in the append-only assignments
+    the audit page lists, an id of no case at all, with a right-to-left override too
+    (the log then read another order of characters than was stored)."""
+    cfg = config(tmp_path, model)
+    _seed(cfg.db)
+    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
+    store.add("lead-1", "lead", PASSWORD)
+    store.close()
+    with TestClient(create_app(cfg)) as client:
+        assert sign_in(client, "lead-1") == 303
+        form = {"moderator": "mod-1", "csrf_token": csrf_token(client.get(CASE).text)}
+        for adult in ["no-case", "adult-a\u202e"]:
+            url = "/console/cases/" + encode_id(adult) + "/assign"
+            r = client.post(url, data=form, follow_redirects=False)
+            assert r.status_code == 404, adult
+        assert client.post(CASE + "/assign", data=form, follow_redirects=False).status_code == 303
+    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
+    assert store.assignments() == {encode_id("adult-a"): "mod-1"}
+    store.close()

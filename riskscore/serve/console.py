@@ -415,7 +415,7 @@ async def assign(request: Request, key: str) -> Response:
     state = _state(request)
     form = await _form(request, user)
     adult = _adult(key)
-    if adult is None:
+    if adult is None or state.queue.case(adult) is None:  # an id of no case is no assignment
         return _message(request, "No open case", "This case has no open items.", 404, user)
     try:
         state.accounts.assign(encode_id(adult), str(form.get("moderator", "")), user)
