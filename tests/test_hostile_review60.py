@@ -179,3 +179,32 @@ def test_a_lead_cannot_assign_a_case_that_is_not_open(tmp_path: Path, model: rs.
     store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
     assert store.assignments() == {encode_id("adult-a"): "mod-1"}
     store.close()
+
+
+def test_a_refused_decision_quotes_what_was_sent_cut_short(
+    tmp_path: Path, model: rs.RiskModel
+) -> None:
+    """Was: the page of a refused decision copied the posted outcome (up to 64 KiB) and the
+    URL's adult id whole into its message, a sentence where an outcome or an id belongs;
+    they are quoted as errors quote a value (about 40 characters)."""
+    cfg = config(tmp_path, model)
+    _seed(cfg.db)
+    with TestClient(create_app(cfg)) as client:
+        assert sign_in(client, "mod-1") == 303
+        page = client.get(CASE).text
+        form = {
+            "outcome": "dismissed",
+            "token": page.split('name="token" value="')[1].split('"')[0],
+            "csrf_token": csrf_token(page),
+        }
+        long = "x" * 5000
+        sent = [
+            (CASE, {**form, "outcome": long}),
+            ("/console/cases/" + encode_id(long), form),
+        ]
+        for url, data in sent:
+            r = client.post(url + "/decide", data=data, follow_redirects=False)
+            assert r.status_code == 409
+            assert "x" * 50 not in r.text
+            assert "(5000 characters)" in r.text
+        assert _open_items(cfg.db) == 1

@@ -33,6 +33,7 @@ import numpy as np
 from riskscore._checks import is_int, is_real
 from riskscore._units import DAY_S
 from riskscore.exceptions import RiskscoreError
+from riskscore.io.raw import show
 from riskscore.io.schema import MINOR_AGE, EventType, has_hidden_character
 from riskscore.io.timestamps import iso_utc
 from riskscore.policy.alerts import _plain
@@ -89,7 +90,7 @@ class Outcome(StrEnum):
             return cls(text)
         except ValueError:
             raise QueueError(
-                f"outcome {value!r} is not one of actioned, dismissed, escalated "
+                f"outcome {show(value)} is not one of actioned, dismissed, escalated "
                 "(escalated to law enforcement)"
             ) from None
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 import riskscore.moderation.queue_db as db
+from riskscore.io.raw import show
 from riskscore.moderation.cases import Outcome, QueueError, check_epoch
 
 __all__ = ["decide_items", "decision_time", "item_ids", "review_items"]
@@ -116,7 +117,7 @@ def decide_items(
         ).fetchone()
         if row is None or row["adult_id"] != adult or row["status"] != "open":
             raise QueueError(
-                f"item {item_id} is not an open item of adult {adult_id!r} "
+                f"item {item_id} is not an open item of adult {show(adult_id)} "
                 "(decided already, or another case); reload the case"
             )
         # Never dated before what it decides (an item dated ahead is not shown yet).
