@@ -175,6 +175,9 @@ def test_a_lead_cannot_assign_a_case_that_is_not_open(tmp_path: Path, model: rs.
             url = "/console/cases/" + encode_id(adult) + "/assign"
             r = client.post(url, data=form, follow_redirects=False)
             assert r.status_code == 404, adult
+        r = client.post(CASE + "/assign", data={**form, "moderator": "y" * 5000})
+        assert r.status_code == 422
+        assert "y" * 50 not in r.text  # quoted cut short, as errors quote a value
         assert client.post(CASE + "/assign", data=form, follow_redirects=False).status_code == 303
     store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
     assert store.assignments() == {encode_id("adult-a"): "mod-1"}

@@ -31,6 +31,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 import riskscore.io.sqlite as sqlite
+from riskscore.io.raw import show
 from riskscore.moderation.cases import QueueError, check_name
 from riskscore.serve import access_log as _access
 from riskscore.serve.access_log import AccessEntry
@@ -378,7 +379,7 @@ class ModeratorStore:
         if not by.is_lead:
             raise QueueError("only a lead assigns cases")
         if self.get(moderator) is None:
-            raise QueueError(f"no moderator account {moderator!r}")
+            raise QueueError(f"no moderator account {show(moderator)}")
         sqlite.write(
             self._con,
             lambda con: con.execute(
