@@ -125,10 +125,14 @@ def test_api_answers_about_accounts_are_not_stored_by_caches(
     with TestClient(create_app(cfg)) as client:
         assert client.post("/v1/events", json=[adult_child_event("c1", 0)]).status_code == 200
         for path in ["/v1/conversations/c1", "/v1/conversations/other", "/metrics"]:
-            assert client.get(path).headers.get("cache-control") == "no-store", path
-        # The console's pages keep their own headers (one Cache-Control, not two).
+            answer = client.get(path)
+            assert answer.headers.get("cache-control") == "no-store", path
+            # and never sniffed as a page by a browser (it may quote an id as sent)
+            assert answer.headers.get("x-content-type-options") == "nosniff", path
+        # The console's pages keep their own headers (one of each, not two).
         r = client.get("/console/signin")
         assert r.headers.get_list("cache-control") == ["no-store"]
+        assert r.headers.get_list("x-content-type-options") == ["nosniff"]
 
 
 class _CountingHasher(PasswordHasher):

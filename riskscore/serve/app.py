@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Final
 from urllib.parse import parse_qsl
 
 from riskscore._optional import missing_extra
@@ -32,7 +33,7 @@ try:  # FastAPI, and the libraries of the extra that the routes import (Jinja2, 
 except ImportError as exc:  # the optional extra riskscore-metadata[serve]
     raise missing_extra("serve", "riskscore.serve.app", exc) from exc
 
-__all__ = ["ContentGuard", "NoStore", "create_app"]
+__all__ = ["ContentGuard", "PrivateAnswers", "create_app"]
 
 _DESCRIPTION = (
     "Metadata-only grooming-risk scoring of conversations (schema v1 events; message "
@@ -81,11 +82,16 @@ class ContentGuard:
         await self.app(scope, receive, send)
 
 
-class NoStore:
-    """``Cache-Control: no-store`` on every response that names no caching of its own:
-    the API's answers name accounts, a child's age band and risks, and the metrics the
-    queue by child age band; no cache between client and service may keep them (a shared
-    one would serve them to other clients, and stale). The console's pages set theirs."""
+class PrivateAnswers:
+    """Headers every response gets unless it names its own: ``Cache-Control: no-store``
+    (the API's answers name accounts, a child's age band and risks, and the metrics the
+    queue by child age band; no cache between client and service may keep them: a shared
+    one would serve them to other clients, and stale) and ``X-Content-Type-Options:
+    nosniff`` (a JSON answer quoting an id is never read by a browser as a page). The
+    console's pages set theirs."""
+
+    #: (name, value) added where the response does not set that name.
+    HEADERS: Final = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -95,15 +101,15 @@ class NoStore:
             await self.app(scope, receive, send)
             return
 
-        async def send_no_store(message: Message) -> None:
+        async def send_private(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                if all(name.lower() != b"cache-control" for name, _ in headers):
-                    headers.append((b"cache-control", b"no-store"))
+                named = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in self.HEADERS if name not in named]
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_no_store)
+        await self.app(scope, receive, send_private)
 
 
 def create_app(config: ServeConfig) -> FastAPI:
@@ -151,6 +157,6 @@ def create_app(config: ServeConfig) -> FastAPI:
         app.include_router(console_router)
         app.add_exception_handler(ConsoleRefusedError, refusal_handler)
     app.add_middleware(ContentGuard)
-    app.add_middleware(NoStore)  # outermost: on the guard's refusals too
+    app.add_middleware(PrivateAnswers)  # outermost: on the guard's refusals too
     app.state.config = config
     return app
