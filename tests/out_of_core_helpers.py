@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 import riskscore as rs
 from riskscore.batch.out_of_core import score_parquet
-from riskscore.io.arrow import _nan_to_null
+from riskscore.io.arrow import nan_to_null
 from riskscore.policy import scores_table
 
 
@@ -36,7 +36,7 @@ def _assert_same_as_in_memory(
         got = got.sort_by("conversation_id")
     np.testing.assert_array_equal(got["conversation_id"].to_numpy(), expected.conversation_id)
     np.testing.assert_array_equal(got["risk"].to_numpy(), expected.risk)
-    assert got.equals(_nan_to_null(scores_table(expected, rs.AlertPolicy.default())))
+    assert got.equals(nan_to_null(scores_table(expected, rs.AlertPolicy.default())))
     want = [a.to_dict() for a in rs.AlertPolicy.default().alerts(expected)]
     assert [a.to_dict() for a in result.alerts] == want
     assert pq.read_table(result.alerts_path).num_rows == len(want)

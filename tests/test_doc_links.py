@@ -8,6 +8,7 @@ checked: the file exists, and a ``#fragment`` into a Markdown file names one of 
 
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
 from pathlib import Path
@@ -56,3 +57,52 @@ def broken_links(root: Path) -> list[str]:
 
 def test_every_relative_link_between_markdown_files_resolves() -> None:
     assert broken_links(ROOT) == []
+
+
+# Backticked dotted names in docstrings and docs, e.g. ``riskscore.policy.ALERT_FIELDS``.
+# A docstring named a ``riskscore.baselines`` module that no longer exists, and the schema
+# page a top-level ``riskscore.ALERT_FIELDS`` that lives in ``riskscore.policy``.
+DOTTED_NAME = re.compile(r"`~?(riskscore(?:\.\w+)+)`")
+NOT_PYTHON_NAMES = frozenset({"riskscore.account_features"})  # a Parquet metadata key
+
+
+def _resolves(name: str) -> bool:
+    parts = name.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            obj: object = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[split:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+def unresolved_names(root: Path) -> list[str]:
+    """``file: name`` for every backticked ``riskscore.x.y`` that names nothing."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "riskscore/*.py", "docs/*.md"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    return sorted(
+        {
+            f"{name}: {match}"
+            for name in listed
+            for match in DOTTED_NAME.findall((root / name).read_text(encoding="utf-8"))
+            if match not in NOT_PYTHON_NAMES and not _resolves(match)
+        }
+    )
+
+
+def test_every_dotted_riskscore_name_in_docstrings_and_docs_resolves() -> None:
+    assert unresolved_names(ROOT) == []

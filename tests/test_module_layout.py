@@ -286,3 +286,28 @@ def test_importing_riskscore_loads_neither_pandas_nor_scikit_learn() -> None:
     code = "import sys, riskscore; print(sorted({'pandas', 'sklearn'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _private_names_imported_across_subpackages() -> list[str]:
+    """``module: name`` for each ``_name`` one subpackage imports from another."""
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        parts = path.relative_to(ROOT).parts
+        here = parts[0] if len(parts) > 1 else ""
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.ImportFrom) and node.module):
+                continue
+            source = node.module.split(".")
+            if source[0] != "riskscore" or source[1:2] == [here]:
+                continue
+            found += [
+                f"{path.relative_to(ROOT)}: {node.module}.{alias.name}"
+                for alias in node.names
+                if alias.name.startswith("_") and not alias.name.startswith("__")
+            ]
+    return found
+
+
+def test_no_subpackage_imports_a_private_name_of_another() -> None:
+    # A private helper used across subpackages is a concept of its module: a public name.
+    assert _private_names_imported_across_subpackages() == []

@@ -26,7 +26,7 @@ from riskscore.batch.out_of_core import iter_conversation_chunks, score_parquet
 from riskscore.batch.parquet_chunks import _batches
 from riskscore.cli import main
 from riskscore.features.accounts import account_parts, tallies_from_parts
-from riskscore.io.arrow import _nan_to_null
+from riskscore.io.arrow import nan_to_null
 from riskscore.policy import scores_table
 
 
@@ -239,7 +239,7 @@ def test_quarantine_out_of_core_equals_in_memory(
     # the scores and alerts of the rows kept (text ids: out of core in integer id order)
     scores = model.score(expected)
     got = pq.read_table(result.scores_path).sort_by("conversation_id")
-    want_scores = _nan_to_null(scores_table(scores, rs.AlertPolicy.default()))
+    want_scores = nan_to_null(scores_table(scores, rs.AlertPolicy.default()))
     assert got.equals(want_scores.sort_by("conversation_id"))
     want = [a.to_dict() for a in rs.AlertPolicy.default().alerts(scores)]
     assert sorted((a.to_dict() for a in result.alerts), key=str) == sorted(want, key=str)

@@ -19,7 +19,7 @@ from riskscore.batch.score import QuarantineFile
 from riskscore.batch.state_spill import write_states
 from riskscore.cli import main
 from riskscore.features.states import ConversationStates
-from riskscore.io.arrow import _nan_to_null
+from riskscore.io.arrow import nan_to_null
 from riskscore.policy import scores_table
 
 
@@ -145,7 +145,7 @@ def test_unsigned_conversation_ids_beyond_int64_are_text_in_the_documented_order
     assert not result.partitioned
     got = pq.read_table(result.scores_path)
     assert got["conversation_id"].to_pylist() != expected.conversation_id.tolist()
-    want = _nan_to_null(scores_table(expected, rs.AlertPolicy.default()))
+    want = nan_to_null(scores_table(expected, rs.AlertPolicy.default()))
     assert got.sort_by("conversation_id").equals(want)
 
 

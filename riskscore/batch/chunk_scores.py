@@ -17,7 +17,7 @@ from riskscore.batch.chunk_states import SpilledChunk
 from riskscore.batch.prefetch import one_ahead
 from riskscore.exceptions import SchemaError
 from riskscore.features.table import FeatureTable
-from riskscore.io.arrow import _nan_to_null, text_table_writer
+from riskscore.io.arrow import nan_to_null, text_table_writer
 from riskscore.io.text import arrow_file
 from riskscore.model import RiskModel
 from riskscore.model.scores import ScoreTable
@@ -54,7 +54,7 @@ class ChunkWriter:
         else:
             table = table.cast(self._schema)
         if self.suffix == ".parquet":
-            table = _nan_to_null(table)
+            table = nan_to_null(table)
         if self._write is None:
             if self.suffix == ".parquet":
                 sink = self._files.enter_context(arrow_file(self.path, "wb"))  # any name

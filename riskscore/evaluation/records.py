@@ -1,6 +1,6 @@
 """JSON-ready forms of the evaluation and comparison records (private).
 
-Shared by :mod:`riskscore.evaluation` and :mod:`riskscore.baselines`, so a report
+Shared by :mod:`riskscore.evaluation` and :mod:`riskscore.evaluation.compare`, so a report
 and a model comparison serialise NaN, intervals and nested records the same way.
 """
 

@@ -261,14 +261,6 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 10 else f"{value:.3f}"
 
 
-def world_sample(
-    world: World, *, n_conversations: int, prevalence: float, seed: int
-) -> tuple[FeatureTable, Labels]:
-    """Features and labels of one world's labelled sample."""
-    data = generate(n_conversations, prevalence=prevalence, seed=seed, world=world)
-    return extract_features(data.messages), data.labels
-
-
 def benign_alerts_per_million(y: BoolArray, tiers: npt.NDArray[np.int64]) -> dict[str, float]:
     """Benign conversations alerted per million benign: ``review`` (any tier) and
     ``urgent``; NaN when there is no benign conversation (an undefined rate, not 0)."""

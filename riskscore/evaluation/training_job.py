@@ -30,23 +30,13 @@ from riskscore.model.recipe import DEFAULT_N_WORLDS, TRAINING_WORLD_SEEDS
 from riskscore.model.training import lightgbm_classifier
 from riskscore.policy import AlertPolicy
 
-__all__ = ["TrainResult", "generate_dataset", "holdout_metrics", "train_model"]
+__all__ = ["TrainResult", "holdout_metrics", "train_model"]
 
 Step = Callable[[str], None]
 
 
 def _no_progress(_: str) -> None:
     return None
-
-
-def generate_dataset(
-    out_dir: Path, *, n_conversations: int, prevalence: float, seed: int
-) -> tuple[Path, Path]:
-    """Generate synthetic events and labels into ``out_dir`` (``events.parquet``,
-    ``labels.parquet``); return both paths."""
-    data = synthetic.generate(n_conversations, prevalence=prevalence, seed=seed)
-    data.write(out_dir)
-    return out_dir / "events.parquet", out_dir / "labels.parquet"
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,7 +86,7 @@ from riskscore.integrations._spark_columns import (
 )
 from riskscore.integrations._spark_states import fold_partition
 from riskscore.integrations._spark_tallies import TallySpec, parts_partition, tallies_partition
-from riskscore.io.arrow import _nan_to_null
+from riskscore.io.arrow import nan_to_null
 from riskscore.io.groups import text_conversation_ids
 from riskscore.model import RiskModel
 from riskscore.policy import AlertPolicy, scores_table
@@ -252,7 +252,7 @@ def score_block(
         features, n_reasons=spec.n_reasons, reasons_above=spec.policy.reasons_above
     )
     # the scores file's columns, decided; an unknown age is null, which SQL's IS NULL finds
-    table = _nan_to_null(scores_table(scores, spec.policy))
+    table = nan_to_null(scores_table(scores, spec.policy))
     cols: dict[str, Any] = {name: table.column(name) for name in table.column_names}
     last_ts = column_ids(rows.column(LAST_TS))
     cols.update(

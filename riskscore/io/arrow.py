@@ -89,7 +89,7 @@ def _nested_as_json(table: Any) -> Any:
     return table
 
 
-def _nan_to_null(table: Any) -> Any:
+def nan_to_null(table: Any) -> Any:
     """Unknown values as nulls (valid JSON, empty CSV cells) rather than NaN."""
     for i, field in enumerate(table.schema):
         if pa.types.is_floating(field.type):
@@ -123,7 +123,7 @@ def write_table(table: Any, path: Path, *, escape_formulas: bool = True) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() in {".parquet", ".pq"}:
         with arrow_file(path, "wb") as sink:
-            pq.write_table(_nan_to_null(table), sink)
+            pq.write_table(nan_to_null(table), sink)
         return path
     with text_table_writer(path, table.schema, escape_formulas=escape_formulas) as write:
         write(table)
@@ -148,7 +148,7 @@ def text_table_writer(
     if suffix == ".csv":
 
         def csv_cells(table: Any) -> Any:
-            cells = _nested_as_json(_nan_to_null(table))
+            cells = _nested_as_json(nan_to_null(table))
             return _csv_text(cells, escape=escape_formulas)
 
         with (

@@ -36,7 +36,7 @@ from riskscore.exceptions import RiskscoreError
 from riskscore.io.raw import show
 from riskscore.io.schema import MINOR_AGE, EventType, has_hidden_character
 from riskscore.io.timestamps import iso_utc
-from riskscore.policy.alerts import _plain
+from riskscore.policy.alerts import as_python_value
 
 __all__ = [
     "MAX_EPOCH_S",
@@ -481,9 +481,9 @@ def iter_reports(messages: Any) -> Iterator[UserReport]:
     idx.sort(key=lambda i: (int(cols["timestamp"][i]), i))
     for i in idx:
         yield UserReport(
-            conversation_id=_plain(cols["conversation_id"][i]),
-            reporter_id=_plain(cols["sender_id"][i]),
-            reported_id=_plain(cols["recipient_id"][i]),
+            conversation_id=as_python_value(cols["conversation_id"][i]),
+            reporter_id=as_python_value(cols["sender_id"][i]),
+            reported_id=as_python_value(cols["recipient_id"][i]),
             reporter_age=float(cols["sender_age"][i]),
             timestamp=int(cols["timestamp"][i]),
             channel=str(cols["channel"][i]),

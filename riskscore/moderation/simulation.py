@@ -33,7 +33,7 @@ from riskscore.moderation.cases import Case, UserReport, iter_reports
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.online import OnlineScorer
 from riskscore.policy import Alert, AlertPolicy
-from riskscore.policy.alerts import _plain
+from riskscore.policy.alerts import as_python_value
 
 __all__ = ["ModeratorModel", "SimulatedMonth", "simulate_moderation", "simulate_month"]
 
@@ -155,7 +155,7 @@ def simulate_month(
     start = synthetic.DEFAULT_START
     period = (start, start + days * DAY_S)
     truth = {
-        _plain(k): bool(v)
+        as_python_value(k): bool(v)
         for k, v in zip(data.labels.conversation_id, data.labels.is_grooming, strict=True)
     }
     scorer = OnlineScorer(model or load_model(), policy)

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from riskscore.model.risk_model import DEFAULT_REASONS_ABOVE
 from riskscore.model.scores import ScoreTable
-from riskscore.policy.alerts import Alert, _plain
+from riskscore.policy.alerts import Alert, as_python_value
 from riskscore.policy.bands import DEFAULT_BANDS, DEFAULT_UNKNOWN, AgeBand, Tier, check_bands
 from riskscore.policy.errors import PolicyFileError
 from riskscore.policy.files import dumps as dumps_toml
@@ -306,9 +306,9 @@ expected true or false, found 'no'
         hit = hit[np.lexsort((-scores.risk[hit], -tiers[hit]))]
         return [
             Alert(
-                conversation_id=_plain(scores.conversation_id[i]),
-                adult_id=_plain(scores.adult_id[i]),
-                child_id=_plain(scores.child_id[i]),
+                conversation_id=as_python_value(scores.conversation_id[i]),
+                adult_id=as_python_value(scores.adult_id[i]),
+                child_id=as_python_value(scores.child_id[i]),
                 child_age=float(scores.child_age[i]),
                 adult_age=float(scores.adult_age[i]),
                 age_band=self._all_bands[band_idx[i]].name,

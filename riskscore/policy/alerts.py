@@ -86,9 +86,9 @@ class Alert:
         """JSON-ready form, keys in :data:`ALERT_FIELDS` order (unknown ages, and any
         float that is not finite, as None)."""
         return {
-            "conversation_id": _plain(self.conversation_id),
-            "adult_id": _plain(self.adult_id),
-            "child_id": _plain(self.child_id),
+            "conversation_id": as_python_value(self.conversation_id),
+            "adult_id": as_python_value(self.adult_id),
+            "child_id": as_python_value(self.child_id),
             "child_age": _finite(self.child_age),
             "adult_age": _finite(self.adult_age),
             "age_band": self.age_band,
@@ -156,6 +156,6 @@ def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _plain(value: Any) -> Any:
+def as_python_value(value: Any) -> Any:
     """A numpy scalar as the Python value it holds (ids stay JSON-ready)."""
     return value.item() if isinstance(value, np.generic) else value
