@@ -132,6 +132,18 @@ def test_every_report_plot_labels_its_axes_with_units(
     assert ax.get_ylabel()
 
 
+def test_the_latency_plot_tells_a_replay_without_alerted_onsets_from_none() -> None:
+    """Was: "no early-detection replay" also when the replay ran and no alerted grooming
+    conversation had an onset (nothing to plot, but a replay there was)."""
+    ran = SimpleNamespace(early_detection=SimpleNamespace(latency_messages=()))
+    none = SimpleNamespace(early_detection=None)
+    texts = [
+        [t.get_text() for t in plot_alert_latency(r).axes[0].texts]  # type: ignore[arg-type]
+        for r in (ran, none)
+    ]
+    assert texts == [["no alerted grooming onset"], ["no early-detection replay"]]
+
+
 def test_single_feature_table_quotes_the_results_file() -> None:
     """Was: docs/synthetic.md quoted a run of ``benchmarks/single_feature_auc.py`` over 34
     features; the command as documented now measures 39 (the pair, clock and group features

@@ -110,7 +110,9 @@ def plot_alert_latency(report: EvaluationResults) -> Any:
     fig, ax = _figure()
     ed = report.early_detection
     if ed is None or not ed.latency_messages:
-        ax.text(0.5, 0.5, "no early-detection replay", ha="center", va="center")
+        # a replay that alerted no grooming conversation with an onset has no latency
+        text = "no early-detection replay" if ed is None else "no alerted grooming onset"
+        ax.text(0.5, 0.5, text, ha="center", va="center")
         ax.set_axis_off()
         return fig
     cap = 50
