@@ -119,15 +119,7 @@ def test_docs_python_examples_run_as_written(page: str, tmp_path: Path) -> None:
             continue
         script = tmp_path / f"block{number}.py"
         script.write_text(code, encoding="utf-8")
-        done = subprocess.run(
-            [sys.executable, script.name],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        done = _python([script.name], tmp_path, env)
         assert done.returncode == 0, f"{page} block {number}:\n{code}\n{done.stderr[-3000:]}"
 
 
@@ -155,15 +147,7 @@ def test_docs_transcripts_show_what_the_command_prints(
 ) -> None:
     """A transcript's lines are the first lines the command prints, in a checkout."""
     env = {k: v for k, v in os.environ.items() if k != "RISKSCORE_MODEL_DIR"}
-    done = subprocess.run(
-        [sys.executable, "-m", *shlex.split(command)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = _python(["-m", *shlex.split(command)], ROOT, env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[: len(shown)] == shown, f"{page}: {command}"
 
@@ -184,3 +168,11 @@ def test_the_serve_example_starts_from_a_checkpoint_of_its_own() -> None:
     assert checkpoints["stream"]
     assert checkpoints["serve"]
     assert not checkpoints["stream"] & checkpoints["serve"]
+
+
+def _python(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """This interpreter run with ``args`` in ``cwd``, its output captured, within 5 minutes."""
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
