@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from riskscore._checks import is_int
 from riskscore.exceptions import SchemaError
 from riskscore.io.coding import ranked_text
+from riskscore.io.decimals import EXACT_FLOAT_INT
 from riskscore.io.schema import (
     HIDDEN_RE2,
     INT64_MAX,
@@ -192,7 +193,7 @@ def _id_kind(v: object) -> str:
         # whole: an integer, but with fraction digits beyond 2**53, where the ids of such
         # a column are read as floats are (riskscore.io.decimals)
         exponent = v.as_tuple().exponent  # an int: v is finite
-        if isinstance(exponent, int) and exponent < 0 and abs(v) > 2**53:
+        if isinstance(exponent, int) and exponent < 0 and abs(v) > EXACT_FLOAT_INT:
             return _DECIMAL_BEYOND
         if v.adjusted() >= MAX_ID_LENGTH:  # 1E+5000: over-long, never made an int (slow)
             return _OVER_LONG_INTEGER
