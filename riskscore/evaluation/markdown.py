@@ -130,10 +130,9 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
         f"Review tier, with {pct} bootstrap intervals over adult accounts; a slice of fewer",
         f"than {MIN_GROOMING_FOR_INTERVAL} grooming conversations has its point estimate only (a",
         "bootstrap of so few cases gives intervals far narrower than what they say). A dash",
-        "where a metric is undefined: PR-AUC",
-        "and ROC-AUC where a slice lacks one class, recall where it has no grooming",
-        "conversation, precision where it has no alert. A slice with no conversation in this",
-        "sample is listed with 0, not left out.",
+        "where a metric is undefined: PR-AUC and ROC-AUC where a slice lacks one class, recall",
+        "where it has no grooming conversation, precision where it has no alert. A slice with",
+        "no conversation in this sample is listed with 0, not left out.",
         "",
         "| slice | value | conversations | grooming | PR-AUC | ROC-AUC | precision | recall "
         "| alerts per million |",
