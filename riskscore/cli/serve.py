@@ -155,13 +155,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--signin-attempts",
         type=whole_number(1),
         default=5,
-        help="failed sign-ins allowed per account name and per address within --signin-window-s",
+        help="failed sign-ins allowed per account name and per address within --signin-window-s; "
+        "beyond them an address waits for the window, a name backs off (--signin-backoff-max-s)",
     )
     parser.add_argument(
         "--signin-window-s",
         type=positive_seconds,
         default=900.0,
         help="sign-in rate-limit window, seconds",
+    )
+    parser.add_argument(
+        "--signin-backoff-max-s",
+        type=positive_seconds,
+        default=60.0,
+        help="longest wait after a failed sign-in to an account name beyond --signin-attempts "
+        "(the wait doubles from 1 s up to it), seconds",
     )
     parser.add_argument("--platform", default="", help="platform name shown on reports")
     parser.add_argument(
@@ -366,6 +374,7 @@ def _config(args: argparse.Namespace) -> ServeConfig:
         session_max_age_s=args.session_hours * 3600.0,
         signin_attempts=args.signin_attempts,
         signin_window_s=args.signin_window_s,
+        signin_backoff_max_s=args.signin_backoff_max_s,
         report_key=report_key,
         platform=args.platform,
     )

@@ -87,6 +87,12 @@ class ServeConfig:
     body_timeout_s : float
         Seconds to receive a whole request body (slower: 408), see
         :data:`DEFAULT_BODY_TIMEOUT_S`.
+    signin_attempts, signin_window_s : int, float
+        Failed sign-ins per client address (and per account name, before its backoff)
+        within the window (seconds).
+    signin_backoff_max_s : float
+        Longest wait an account name's backoff imposes after a failed sign-in (seconds):
+        the longest an outsider who knows the name can keep its moderator out.
     """
 
     db: Path
@@ -106,6 +112,7 @@ class ServeConfig:
     session_max_age_s: float = 8 * 3600.0
     signin_attempts: int = 5
     signin_window_s: float = 900.0
+    signin_backoff_max_s: float = 60.0
     report_key: bytes | None = None
     platform: str = ""
     password_hasher: PasswordHasher | None = None
@@ -113,7 +120,7 @@ class ServeConfig:
     def __post_init__(self) -> None:
         """Each limit by the library's rules, for every caller (``riskscore serve``'s
         options apply the same ones first, naming the option)."""
-        for name in ("checkpoint_every_s", "signin_window_s"):  # inf: never
+        for name in ("checkpoint_every_s", "signin_window_s", "signin_backoff_max_s"):  # inf: never
             check_seconds(name, getattr(self, name), positive=True)
         for name in ("body_timeout_s", "session_max_age_s"):  # a deadline and a max-age
             if not math.isfinite(check_seconds(name, getattr(self, name), positive=True)):

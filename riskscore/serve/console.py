@@ -23,19 +23,17 @@ import anyio
 import python_multipart  # noqa: F401  the forms' parser (starlette's): a missing one fails here
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from starlette.datastructures import FormData
 
-from riskscore._words import number_text, plural
+from riskscore._words import plural
 from riskscore.io.schema import is_content_column
 from riskscore.moderation.cases import MAX_NAME_CHARS, Case, QueueError, youngest_child_age
-from riskscore.moderation.earlier_reasons import shown_reason
 from riskscore.moderation.queue_db import decode_id, encode_id
 from riskscore.moderation.transparency import transparency_report
 from riskscore.moderation.transparency_render import render_html
 from riskscore.serve.accounts import MAX_PASSWORD_CHARS, Moderator
+from riskscore.serve.pages import SECURITY_HEADERS, TEMPLATES
 from riskscore.serve.plot import timeline_svg
 from riskscore.serve.security import (
     CSRF_COOKIE,
@@ -51,30 +49,6 @@ __all__ = ["MAX_PLOTS", "router"]
 router = APIRouter(prefix="/console", include_in_schema=False)
 #: Conversations plotted on one case page at most.
 MAX_PLOTS = 10
-_TIERS = {0: "user report", 1: "review", 2: "urgent"}
-_env = Environment(
-    loader=PackageLoader("riskscore.serve", "templates"),
-    autoescape=select_autoescape(default=True),
-)
-_env.filters["case_url"] = lambda adult_id: "/console/cases/" + quote(encode_id(adult_id), "")
-_env.filters["when"] = lambda ts: datetime.fromtimestamp(int(ts), tz=UTC).strftime(
-    "%Y-%m-%d %H:%M UTC"
-)
-_env.filters["tier"] = lambda t: _TIERS.get(int(t), str(t))
-_env.filters["age"] = lambda a: "unknown" if a != a else f"{a:g}"  # NaN != NaN
-# counts as the command line writes them: "1 item", "1,234 items"
-_env.filters["plural"] = plural
-_env.filters["number"] = number_text
-# A reason stored in riskscore's earlier wording reads as the exports quote it, marked.
-_env.filters["reason"] = shown_reason
-_templates = Jinja2Templates(env=_env)
-_SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
 
 
 class ConsoleRefusedError(Exception):
@@ -107,8 +81,8 @@ def _page(
         "trusted": state.config.trusted_header is not None,
         **context,
     }
-    response = _templates.TemplateResponse(
-        request, name, full, status_code=status, headers=_SECURITY_HEADERS
+    response = TEMPLATES.TemplateResponse(
+        request, name, full, status_code=status, headers=SECURITY_HEADERS
     )
     if request.cookies.get(CSRF_COOKIE) != nonce:
         _cookie(request, response, CSRF_COOKIE, nonce)
@@ -267,16 +241,17 @@ async def signin(request: Request) -> Response:
     name = str(form.get("name", ""))
     password = str(form.get("password", ""))[: MAX_PASSWORD_CHARS + 1]
     client = client_network(request.client.host if request.client else None)
-    keys = (f"name:{name[:MAX_NAME_CHARS]}", f"ip:{client}")
-    limiter = state.limiter
-    started = limiter.acquire(keys)  # counted as a failure until it succeeds
-    if started is None:
-        return _page(
-            request,
-            "signin.html",
-            {"error": "Too many failed sign-ins. Wait a few minutes and try again."},
-            status=429,
-        )
+    name_key, client_key = f"name:{name[:MAX_NAME_CHARS]}", f"ip:{client}"
+    # Counted as failures until it succeeds. The name backs off (anyone may type it: no
+    # lockout that an outsider can keep up), the address is limited for the window.
+    by_name = state.name_limiter.acquire([name_key])
+    by_client = None if by_name is None else state.limiter.acquire([client_key])
+    if by_name is None or by_client is None:
+        if by_name is not None:
+            state.name_limiter.forget(name_key, by_name)
+        wait = max(state.name_limiter.wait_s(name_key), state.limiter.wait_s(client_key))
+        text = f"Too many failed sign-ins. Wait {_duration(wait)} and try again."
+        return _page(request, "signin.html", {"error": text}, status=429)
     account, stored = state.accounts.lookup(name)
     matches = await anyio.to_thread.run_sync(state.accounts.password_matches, stored, password)
     if not matches or account is None:
@@ -284,8 +259,8 @@ async def signin(request: Request) -> Response:
         # the name only when it is an account's: a user may type a password there.
         state.accounts.log_access(name, "sign-in refused")
         return _page(request, "signin.html", {"error": "Wrong name or password."}, status=401)
-    limiter.reset(keys[0])
-    limiter.forget(keys[1], started)
+    state.name_limiter.reset(name_key)
+    state.limiter.forget(client_key, by_client)
     state.accounts.log_access(account.name, "sign-in")
     response = RedirectResponse("/console/queue", status_code=303)
     _cookie(
@@ -295,6 +270,13 @@ async def signin(request: Request) -> Response:
         state.signer.session_cookie(account.name, account.session),
     )
     return response
+
+
+def _duration(seconds: float) -> str:
+    """A wait in words, rounded up: "1 second", "40 seconds", "15 minutes"."""
+    if seconds <= 90:
+        return plural(max(1, math.ceil(seconds)), "second")
+    return plural(math.ceil(seconds / 60), "minute")
 
 
 @router.post("/signout")
@@ -334,9 +316,14 @@ async def queue_page(request: Request) -> Response:
         for rank, case in enumerate(cases, 1)
     ]
     # A count of items, never other text: a link could show any sentence on this page.
-    given = request.query_params.get("decided", "")
-    decided = int(given) if given.isascii() and given.isdigit() and len(given) < 10 else None
+    decided = _digits(request.query_params.get("decided"))
     return _page(request, "queue.html", {"rows": rows, "decided": decided}, user=user)
+
+
+def _digits(given: str | None) -> int | None:
+    """A whole number given in a query (a count, an entry id), or None for anything else."""
+    given = given or ""
+    return int(given) if given.isascii() and given.isdigit() and len(given) < 19 else None
 
 
 def _youngest(case: Case) -> str:

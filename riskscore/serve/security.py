@@ -9,8 +9,10 @@
   ``SameSite=Strict``) and puts a signed copy of it in each form; a POST is refused unless
   the form's token verifies under the key and matches the cookie. One mechanism for every
   form, the sign-in form included.
-- Sign-in attempts are limited per account name and per client address in a sliding
-  window; beyond it the console answers 429 until the window has passed. An attempt is
+- Sign-in attempts are limited per client address in a sliding window (beyond it the
+  console answers 429 until the window has passed) and per account name with a backoff
+  that doubles up to a cap (an outsider who knows a name cannot keep its moderator out
+  for longer than the cap; see :class:`RateLimiter`). An attempt is
   counted when it starts (:meth:`RateLimiter.acquire`), before its password is checked,
   so requests sent at once cannot all pass the check while the first is being hashed.
 """
@@ -155,7 +157,21 @@ class Signer:
 
 @dataclass
 class RateLimiter:
-    """At most ``attempts`` failures per key within ``window_s`` seconds.
+    """Failed sign-ins per key within ``window_s`` seconds: ``attempts`` of them, then
+    either a hard limit until the window has passed, or (with ``backoff_max_s``) a wait
+    after each further failure that doubles from ``backoff_s`` up to ``backoff_max_s``.
+
+    The hard limit suits a client address: it slows one client's guessing of every name.
+    The backoff suits an account name, which anyone may type: a lockout until the window
+    has passed would let whoever knows a moderator's name keep them out for good, five
+    failures every window; the backoff slows guessing (at most one guess per
+    ``backoff_max_s`` once it is reached) and keeps the moderator out no longer than that.
+
+    The table holds at most ``max_keys`` keys (bounded memory under a flood of names). A
+    full table makes room by dropping the keys whose failures have expired, then the
+    least-penalised keys that are not limited (fewest failures, oldest first); a limited key
+    is never dropped (a client rotating keys could otherwise reset its own limit), and a
+    new key is refused while every key held is limited.
 
     Examples
     --------
@@ -163,25 +179,44 @@ class RateLimiter:
     >>> limiter.fail("ip:1", now=0); limiter.fail("ip:1", now=1)
     >>> limiter.allowed("ip:1", now=2), limiter.allowed("ip:1", now=61.5)
     (False, True)
+    >>> names = RateLimiter(attempts=2, window_s=60, backoff_s=1, backoff_max_s=4)
+    >>> for t in (0, 1, 2, 4): names.fail("name:a", now=t)
+    >>> names.wait_s("name:a", now=5), names.allowed("name:a", now=8)
+    (3.0, True)
     """
 
     attempts: int = 5
     window_s: float = 900.0
+    backoff_s: float = 1.0
+    backoff_max_s: float | None = None
+    max_keys: int = 100_000
     _failures: dict[str, deque[float]] = field(default_factory=dict)
 
     def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures.setdefault(key, deque())
+        q = self._failures.get(key)
+        if q is None:
+            return deque()
         while q and q[0] <= now - self.window_s:
             q.popleft()
+        if not q:
+            del self._failures[key]
         return q
+
+    def wait_s(self, key: str, now: float | None = None) -> float:
+        """Seconds until ``key`` may try again (0.0: now)."""
+        now = time.monotonic() if now is None else now
+        q = self._recent(key, now)
+        beyond = len(q) - self.attempts
+        if beyond < 0:
+            return 0.0
+        if self.backoff_max_s is None:  # until enough failures leave the window
+            return max(0.0, q[beyond] + self.window_s - now)
+        delay = min(self.backoff_s * 2.0 ** min(beyond, 64), self.backoff_max_s)
+        return max(0.0, q[-1] + delay - now)
 
     def allowed(self, key: str, now: float | None = None) -> bool:
         """Whether ``key`` may try again now."""
-        now = time.monotonic() if now is None else now
-        q = self._recent(key, now)
-        if not q:
-            self._failures.pop(key, None)
-        return len(q) < self.attempts
+        return self.wait_s(key, now) == 0.0
 
     def acquire(self, keys: Sequence[str], now: float | None = None) -> float | None:
         """Start an attempt of every key: count it as a failure now, if each key may try.
@@ -194,7 +229,7 @@ class RateLimiter:
         -------
         float or None
             The attempt's time, for :meth:`forget`; None (nothing counted) when a key
-            has no attempt left.
+            has no attempt left, or is new to a table full of limited keys.
 
         Examples
         --------
@@ -208,8 +243,11 @@ class RateLimiter:
         now = time.monotonic() if now is None else now
         if not all(self.allowed(key, now) for key in keys):
             return None
+        new = sum(key not in self._failures for key in set(keys))
+        if new and not self._make_room(new, now):
+            return None
         for key in keys:
-            self.fail(key, now)
+            self._failures.setdefault(key, deque()).append(now)
         return now
 
     def forget(self, key: str, at: float) -> None:
@@ -219,12 +257,30 @@ class RateLimiter:
             q.remove(at)
 
     def fail(self, key: str, now: float | None = None) -> None:
-        """Record a failed attempt of ``key``."""
+        """Record a failed attempt of ``key`` (not recorded when ``key`` is new and the
+        table is full of limited keys)."""
         now = time.monotonic() if now is None else now
-        self._recent(key, now).append(now)
-        if len(self._failures) > 100_000:  # bounded memory under a flood of names
-            self._failures.pop(next(iter(self._failures)))
+        self._recent(key, now)
+        if key in self._failures or self._make_room(1, now):
+            self._failures.setdefault(key, deque()).append(now)
 
     def reset(self, key: str) -> None:
         """Forget the failures of ``key`` (after a successful sign-in)."""
         self._failures.pop(key, None)
+
+    def _make_room(self, new: int, now: float) -> bool:
+        """Whether ``new`` keys fit, after dropping what may be dropped when they do not:
+        expired keys, then unlimited keys, fewest failures and oldest first, down to 90 %
+        of ``max_keys`` (so that a flood pays for a sweep once in many attempts)."""
+        if len(self._failures) + new <= self.max_keys:
+            return True
+        for key in list(self._failures):
+            self._recent(key, now)  # drops the key when its failures have all expired
+        target = min(self.max_keys - new, self.max_keys * 9 // 10)
+        if len(self._failures) > target:
+            free = sorted(
+                (len(q), q[-1], k) for k, q in self._failures.items() if len(q) < self.attempts
+            )
+            for _, _, key in free[: len(self._failures) - target]:
+                del self._failures[key]
+        return len(self._failures) + new <= self.max_keys

@@ -24,7 +24,8 @@ class ServeState:
     accounts: ModeratorStore
     metrics: ServeMetrics
     signer: Signer
-    limiter: RateLimiter
+    limiter: RateLimiter  # sign-ins per client address
+    name_limiter: RateLimiter  # sign-ins per account name, with a backoff
     service: ScoringService | None = None
     timeline: TimelineStore | None = None
 
@@ -39,6 +40,11 @@ class ServeState:
             metrics=ServeMetrics(lambda: queue, lambda: 0),
             signer=Signer(config.session_key, max_age_s=config.session_max_age_s),
             limiter=RateLimiter(config.signin_attempts, config.signin_window_s),
+            name_limiter=RateLimiter(
+                config.signin_attempts,
+                config.signin_window_s,
+                backoff_max_s=config.signin_backoff_max_s,
+            ),
         )
         if config.part is not Part.API and config.trusted_header is None:
             state.accounts.prepare_sign_in()  # before the first sign-in, not during it
