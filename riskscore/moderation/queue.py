@@ -41,6 +41,7 @@ from typing import Any
 import riskscore.moderation.decisions as decisions
 import riskscore.moderation.intake as intake
 import riskscore.moderation.queue_db as db
+from riskscore._checks import check_whole
 from riskscore.io.schema import has_hidden_character
 from riskscore.moderation.cases import (
     MAX_NOTE_CHARS,
@@ -246,17 +247,33 @@ class ReviewQueue:
 
     def audit_log(self) -> list[AuditEntry]:
         """The audit log, in the order entries were written."""
-        return [
-            AuditEntry(
-                entry_id=int(r["entry_id"]),
-                at=int(r["at"]),
-                actor=str(r["actor"]),
-                action=str(r["action"]),
-                item_id=int(r["item_id"]),
-                detail=audit_detail(r["entry_id"], r["detail"]),
-            )
-            for r in self._con.execute("SELECT * FROM audit ORDER BY entry_id")
-        ]
+        return [_audit_entry(r) for r in self._con.execute("SELECT * FROM audit ORDER BY entry_id")]
+
+    def audit_page(self, *, before: int | None = None, limit: int = 500) -> list[AuditEntry]:
+        """At most ``limit`` entries of the audit log, newest first, each older than the
+        entry ``before`` (its ``entry_id``; None: from the newest). The next page starts
+        before the last entry of this one: keyset pagination, which reads ``limit`` rows
+        by the index however long the log, and whose pages do not shift as entries are
+        appended.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from riskscore.policy import Alert, Tier
+        >>> with ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite") as q:
+        ...     for n in range(3):
+        ...         _ = q.add_alert(Alert(n, f"a{n}", "k", 12.0, "under 13", 0.9, Tier.URGENT))
+        ...     first = q.audit_page(limit=2)
+        ...     rest = q.audit_page(before=first[-1].entry_id, limit=2)
+        >>> [e.entry_id for e in first], [e.entry_id for e in rest]
+        ([3, 2], [1])
+        """
+        check_whole("limit", limit, 1)
+        rows = self._con.execute(
+            "SELECT * FROM audit WHERE entry_id < ? ORDER BY entry_id DESC LIMIT ?",
+            (2**63 - 1 if before is None else check_whole("before", before, 0), limit),
+        )
+        return [_audit_entry(r) for r in rows]
 
     def cases(self, *, now: int | None = None) -> list[Case]:
         """All open cases at ``now`` (items created later are not yet visible), ranked.
@@ -443,3 +460,15 @@ class ReviewQueue:
                 source=source,
             ),
         )
+
+
+def _audit_entry(row: Any) -> AuditEntry:
+    """An :class:`AuditEntry` from a row of the ``audit`` table."""
+    return AuditEntry(
+        entry_id=int(row["entry_id"]),
+        at=int(row["at"]),
+        actor=str(row["actor"]),
+        action=str(row["action"]),
+        item_id=int(row["item_id"]),
+        detail=audit_detail(row["entry_id"], row["detail"]),
+    )

@@ -4,7 +4,8 @@ Accounts live in the review queue's SQLite file (created ``0600``), in tables of
 own: ``moderators`` (name, role, Argon2id password hash from ``argon2-cffi``, whether the
 account is active, and its session generation), ``account_log`` (append-only: who added,
 changed or removed which account, and when) and ``assignments`` (append-only: who assigned
-which case to whom, and when; the latest row of a case is its assignment) and
+which case to whom, and when; the latest row of a case is its assignment, or its release
+when its moderator's account was removed) and
 ``access_log`` (append-only: who signed in, was refused, signed out or opened which case
 page, and when; a name typed at a refused sign-in is kept only when it is an account's,
 since a user may type a password there). Roles:
@@ -76,6 +77,11 @@ _DDL = (
 )
 
 
+#: The latest row of each case in ``assignments``: its assignment, or its release (moderator
+#: ``''``, no account's name) when the moderator was removed.
+_LATEST = "entry_id IN (SELECT MAX(entry_id) FROM assignments GROUP BY adult_id)"
+
+
 class Role(StrEnum):
     """What a console account may do."""
 
@@ -115,7 +121,8 @@ class Moderator:
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
-    """One assignment of a case (an adult's open items) to a moderator."""
+    """One assignment of a case (an adult's open items) to a moderator; ``moderator`` is
+    ``''`` when the case was released by the removal of its moderator's account."""
 
     adult_id: str
     moderator: str
@@ -291,6 +298,12 @@ class ModeratorStore:
                 (name,),
             )
             _log(con, by, "remove", name, role)
+            # Its cases are released (nobody works them now), in the log as by ``by``.
+            con.execute(
+                "INSERT INTO assignments (adult_id, moderator, assigned_by, at) "
+                f"SELECT adult_id, '', ?, ? FROM assignments WHERE {_LATEST} AND moderator = ?",
+                (by, int(time.time()), name),
+            )
             return Moderator(name, role)
 
         return sqlite.write(self._con, deactivate)
@@ -390,8 +403,12 @@ class ModeratorStore:
         )
 
     def assignments(self) -> dict[str, str]:
-        """The current assignment of each case: encoded adult id -> moderator."""
-        rows = self._con.execute("SELECT adult_id, moderator FROM assignments ORDER BY entry_id")
+        """The current assignment of each case: encoded adult id -> moderator (an active
+        account: a removed one's cases were released when it was removed)."""
+        rows = self._con.execute(
+            f"SELECT adult_id, moderator FROM assignments WHERE {_LATEST} AND moderator IN "
+            "(SELECT name FROM moderators WHERE active = 1)"
+        )
         return {str(a): str(m) for a, m in rows}
 
     def assignment_log(self, limit: int = 500) -> list[Assignment]:

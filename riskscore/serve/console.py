@@ -44,11 +44,13 @@ from riskscore.serve.security import (
 )
 from riskscore.serve.state import ServeState
 
-__all__ = ["MAX_PLOTS", "router"]
+__all__ = ["AUDIT_PAGE", "MAX_PLOTS", "router"]
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 #: Conversations plotted on one case page at most.
 MAX_PLOTS = 10
+#: Audit log entries on one page of the audit page.
+AUDIT_PAGE = 500
 
 
 class ConsoleRefusedError(Exception):
@@ -418,10 +420,17 @@ async def assign(request: Request, key: str) -> Response:
 async def audit_page(request: Request) -> Response:
     user = _user(request, lead=True)
     state = _state(request)
-    entries = state.queue.audit_log()[::-1][:500]
-    for_view = [{"entry": e, "detail": json.dumps(e.detail, sort_keys=True)} for e in entries]
+    # A page of the log (keyset by entry id), never the whole log: it only grows.
+    before = _digits(request.query_params.get("before"))
+    entries = state.queue.audit_page(before=before, limit=AUDIT_PAGE + 1)
+    for_view = [
+        {"entry": e, "detail": json.dumps(e.detail, sort_keys=True)} for e in entries[:AUDIT_PAGE]
+    ]
+    older = entries[AUDIT_PAGE - 1].entry_id if len(entries) > AUDIT_PAGE else None
     context = {
         "entries": for_view,
+        "older": older,
+        "paged": before is not None,
         "assignments": state.accounts.assignment_log(),
         "accounts": state.accounts.account_log(),
         "access": state.accounts.access_log(),
