@@ -86,6 +86,9 @@ class ReviewQueue:
         Create a new queue when there is none at ``path``. With False (to read or
         decide on an existing queue) a missing path raises :class:`FileNotFoundError`,
         and an empty (0 bytes) file or a directory raises :class:`QueueError`, unchanged.
+    check_same_thread : bool, default True
+        False to use the queue from a thread other than the one that opened it (one
+        thread at a time: a web server's worker, closed by the server at shutdown).
 
     Examples
     --------
@@ -114,11 +117,18 @@ class ReviewQueue:
         policy: AlertPolicy | None = None,
         simulation: bool = False,
         create: bool = True,
+        check_same_thread: bool = True,
     ) -> None:
         self.path = Path(path)
         self.policy = policy or AlertPolicy.default()
         self.weights = weights or PriorityWeights()
-        self._con = db.connect(self.path, timeout_s, simulation=simulation, create=create)
+        self._con = db.connect(
+            self.path,
+            timeout_s,
+            simulation=simulation,
+            create=create,
+            check_same_thread=check_same_thread,
+        )
         self.simulation = simulation
         self.simulated = db.is_simulated(self._con)
 

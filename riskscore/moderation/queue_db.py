@@ -233,9 +233,15 @@ def _queue_meta(meta: dict[str, str] | None) -> bool:
 
 
 def connect(
-    path: Path, timeout_s: float, *, simulation: bool = False, create: bool = True
+    path: Path,
+    timeout_s: float,
+    *,
+    simulation: bool = False,
+    create: bool = True,
+    check_same_thread: bool = True,
 ) -> sqlite3.Connection:
-    """Open (and, with ``create``, create if needed, mode 0600) a queue database in WAL mode.
+    """Open (and, with ``create``, create if needed, mode 0600) a queue database in WAL mode
+    (``check_same_thread``: as :func:`riskscore.io.sqlite.connect`).
 
     Raises
     ------
@@ -249,7 +255,7 @@ def connect(
     if not create:
         check_exists(path)
     check_is_queue(path)
-    con = sqlite.connect(path, timeout_s=timeout_s)
+    con = sqlite.connect(path, timeout_s=timeout_s, check_same_thread=check_same_thread)
     con.row_factory = sqlite3.Row
     con.execute("PRAGMA foreign_keys = ON")
     mode = "1" if simulation else "0"

@@ -153,6 +153,12 @@ class ModeratorStore:
         Hashes new passwords; argon2-cffi's default (RFC 9106 low-memory profile:
         Argon2id, 64 MiB, 3 passes) when omitted. A stored hash is checked with the
         parameters it was made with.
+    check_same_thread : bool, default True
+        False to use the store from a thread other than the one that opened it (one
+        thread at a time).
+    dummy_hash : str, optional
+        The hash a name without an account is checked against (another store's
+        :meth:`prepare_sign_in`), so that stores opened per thread make it once.
 
     Examples
     --------
@@ -168,11 +174,18 @@ class ModeratorStore:
     >>> store.close()
     """
 
-    def __init__(self, path: str | Path, *, hasher: PasswordHasher | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        hasher: PasswordHasher | None = None,
+        check_same_thread: bool = True,
+        dummy_hash: str | None = None,
+    ) -> None:
         self.path = Path(path)
-        self._con = sqlite.connect(self.path)
+        self._con = sqlite.connect(self.path, check_same_thread=check_same_thread)
         self._hasher = hasher or PasswordHasher()
-        self._dummy: str | None = None
+        self._dummy = dummy_hash
 
         def create(con: sqlite3.Connection) -> None:
             for ddl in _DDL:

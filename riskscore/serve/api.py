@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import anyio
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -24,6 +26,7 @@ from riskscore.serve.service import MAX_BATCH_ID_CHARS, ScoringService
 __all__ = ["router"]
 
 router = APIRouter()
+T = TypeVar("T")
 
 
 class _RiskscoreJSON(JSONResponse):
@@ -114,6 +117,13 @@ def _service(request: Request) -> ScoringService:
     return service
 
 
+async def _scoring(request: Request, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in the scorer's one thread, off the event loop: batches are applied one
+    at a time, in the order they arrive, while the loop serves the other requests."""
+    future = request.app.state.serve.scoring.submit(fn, *args)
+    return await asyncio.wrap_future(future)
+
+
 async def _read_body(request: Request, limit: int, timeout_s: float) -> bytes:
     """The request body: at most ``limit`` bytes (413 beyond), received whole within
     ``timeout_s`` seconds (408 otherwise: a client trickling a large body a byte at a
@@ -158,7 +168,9 @@ async def post_events(request: Request) -> JSONResponse:
     config = request.app.state.config
     body = await _read_body(request, config.max_body_bytes, config.body_timeout_s)
     headers = request.headers
-    result = service.submit(
+    result = await _scoring(
+        request,
+        service.submit,
         body,
         headers.get("content-type"),
         headers.get("idempotency-key"),
@@ -175,7 +187,8 @@ async def post_events(request: Request) -> JSONResponse:
 async def get_conversation(request: Request, conversation_id: str) -> dict[str, Any]:
     """The conversation's current risk, tier (by the policy), reasons in words, accounts
     and progress. An id of digits is looked up as text first, then as a number."""
-    found = _service(request).conversation(conversation_id)
+    service = _service(request)
+    found = await _scoring(request, service.conversation, conversation_id)
     if found is None:
         quoted = show(shown("conversation_id", conversation_id))  # as errors quote an id
         raise HTTPException(404, f"conversation {quoted} is not live in this scorer")
@@ -187,8 +200,11 @@ async def healthz(request: Request) -> dict[str, Any]:
     """``{"status": "ok", ...}`` with events applied, live conversations, open items."""
     state = request.app.state.serve
     if state.service is None:
-        return {"status": "ok", "open_items": len(state.queue)}
-    health: dict[str, Any] = state.service.health()
+        return {
+            "status": "ok",
+            "open_items": await anyio.to_thread.run_sync(lambda: len(state.queue)),
+        }
+    health: dict[str, Any] = await _scoring(request, state.service.health)
     return health
 
 
@@ -198,4 +214,5 @@ async def metrics(request: Request) -> Response:
     time, scoring latency histogram (see :mod:`riskscore.serve.metrics`). Asks for the
     API token when one is configured: queue depth by child age band is not for anyone."""
     _check_token(request)
-    return Response(request.app.state.serve.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+    exposition = request.app.state.serve.metrics.exposition
+    return Response(await anyio.to_thread.run_sync(exposition), media_type=CONTENT_TYPE_LATEST)

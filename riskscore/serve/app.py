@@ -4,8 +4,10 @@ At start-up the application opens the review queue, the console's accounts and (
 serves the console only) the scorer, restored from its checkpoint when there is one. It
 checkpoints every ``checkpoint_every_s`` seconds and at shutdown: uvicorn turns SIGTERM
 into a graceful shutdown (requests in flight finish), after which the last checkpoint is
-written. Every route runs on the event loop's thread, one request at a time through the
-scorer and SQLite; only password hashing runs in a worker thread.
+written. No route reads or writes SQLite, or scores, on the event loop's thread (one slow
+query would hold every request): the console's work runs in the framework's worker
+threads, each with its own connections, and the scorer's in its one thread
+(:mod:`riskscore.serve.state`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Final
 from urllib.parse import parse_qsl
+
+import anyio
 
 from riskscore._optional import missing_extra
 from riskscore._version import __version__
@@ -42,10 +46,10 @@ _DESCRIPTION = (
 )
 
 
-async def _checkpoints(service: ScoringService, every_s: float) -> None:
+async def _checkpoints(state: ServeState, service: ScoringService, every_s: float) -> None:
     while True:
         await asyncio.sleep(every_s)
-        service.checkpoint()
+        await asyncio.wrap_future(state.scoring.submit(service.checkpoint))
 
 
 class ContentGuard:
@@ -130,17 +134,18 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = ServeState.open(config)
+        state = await anyio.to_thread.run_sync(ServeState.open, config)
         app.state.serve = state
         task = None
         if state.service is not None and config.checkpoint is not None:
-            task = asyncio.create_task(_checkpoints(state.service, config.checkpoint_every_s))
+            every_s = config.checkpoint_every_s
+            task = asyncio.create_task(_checkpoints(state, state.service, every_s))
         try:
             yield
         finally:
             if task is not None:
                 task.cancel()
-            state.close()
+            await anyio.to_thread.run_sync(state.close)
 
     app = FastAPI(
         title="riskscore",

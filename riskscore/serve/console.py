@@ -15,25 +15,26 @@ from __future__ import annotations
 import json
 import math
 import time
-from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
-import anyio
 import python_multipart  # noqa: F401  the forms' parser (starlette's): a missing one fails here
+from anyio.to_thread import run_sync as to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from starlette.datastructures import FormData
 
-from riskscore._words import plural
+from riskscore._words import duration_text
 from riskscore.io.schema import is_content_column
 from riskscore.moderation.cases import MAX_NAME_CHARS, Case, QueueError, youngest_child_age
-from riskscore.moderation.queue_db import decode_id, encode_id
+from riskscore.moderation.queue_db import encode_id
 from riskscore.moderation.transparency import transparency_report
 from riskscore.moderation.transparency_render import render_html
 from riskscore.serve.accounts import MAX_PASSWORD_CHARS, Moderator
 from riskscore.serve.pages import SECURITY_HEADERS, TEMPLATES
+from riskscore.serve.params import adult_of, day_start, whole_number
 from riskscore.serve.plot import timeline_svg
 from riskscore.serve.security import (
     CSRF_COOKIE,
@@ -195,14 +196,6 @@ async def _form(request: Request, user: Moderator | None) -> FormData:
     return form
 
 
-def _adult(key: str) -> Any:
-    try:
-        value = decode_id(key)
-    except ValueError:
-        return None
-    return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
-
-
 # ---------------------------------------------------------------------- sign-in
 
 
@@ -252,18 +245,13 @@ async def signin(request: Request) -> Response:
         if by_name is not None:
             state.name_limiter.forget(name_key, by_name)
         wait = max(state.name_limiter.wait_s(name_key), state.limiter.wait_s(client_key))
-        text = f"Too many failed sign-ins. Wait {_duration(wait)} and try again."
+        text = f"Too many failed sign-ins. Wait {duration_text(wait)} and try again."
         return _page(request, "signin.html", {"error": text}, status=429)
-    account, stored = state.accounts.lookup(name)
-    matches = await anyio.to_thread.run_sync(state.accounts.password_matches, stored, password)
-    if not matches or account is None:
-        # The same write whether or not the name exists (no timing tell); the store keeps
-        # the name only when it is an account's: a user may type a password there.
-        state.accounts.log_access(name, "sign-in refused")
+    account = await to_thread(_check_password, state, name, password)
+    if account is None:
         return _page(request, "signin.html", {"error": "Wrong name or password."}, status=401)
     state.name_limiter.reset(name_key)
     state.limiter.forget(client_key, by_client)
-    state.accounts.log_access(account.name, "sign-in")
     response = RedirectResponse("/console/queue", status_code=303)
     _cookie(
         request,
@@ -274,11 +262,16 @@ async def signin(request: Request) -> Response:
     return response
 
 
-def _duration(seconds: float) -> str:
-    """A wait in words, rounded up: "1 second", "40 seconds", "15 minutes"."""
-    if seconds <= 90:
-        return plural(max(1, math.ceil(seconds)), "second")
-    return plural(math.ceil(seconds / 60), "minute")
+def _check_password(state: ServeState, name: str, password: str) -> Moderator | None:
+    """The account signing in, or None, logged either way (in a worker thread: SQLite and
+    the hash). The same write whether or not the name exists (no timing tell); the store
+    keeps the name only when it is an account's: a user may type a password there."""
+    account, stored = state.accounts.lookup(name)
+    if not state.accounts.password_matches(stored, password) or account is None:
+        state.accounts.log_access(name, "sign-in refused")
+        return None
+    state.accounts.log_access(account.name, "sign-in")
+    return account
 
 
 @router.post("/signout")
@@ -286,20 +279,25 @@ async def signout(request: Request) -> Response:
     await _form(request, None)
     state = _state(request)
     session = state.signer.session_of(request.cookies.get(SESSION_COOKIE))
-    # Void it on the server too (a copied cookie stops working); a cookie already void
-    # ends no session and is no sign-out.
-    if session is not None and state.accounts.sign_out(*session):
-        state.accounts.log_access(session[0], "sign-out")
+    if session is not None:
+        await to_thread(_sign_out, state, *session)
     response = RedirectResponse("/console/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/console")
     return response
+
+
+def _sign_out(state: ServeState, name: str, generation: int) -> None:
+    """Void the session on the server too (a copied cookie stops working); a cookie already
+    void ends no session and is no sign-out."""
+    if state.accounts.sign_out(name, generation):
+        state.accounts.log_access(name, "sign-out")
 
 
 # ---------------------------------------------------------------------- queue and cases
 
 
 @router.get("/queue")
-async def queue_page(request: Request) -> Response:
+def queue_page(request: Request) -> Response:
     user = _user(request)
     state = _state(request)
     cases = state.queue.cases()
@@ -318,14 +316,8 @@ async def queue_page(request: Request) -> Response:
         for rank, case in enumerate(cases, 1)
     ]
     # A count of items, never other text: a link could show any sentence on this page.
-    decided = _digits(request.query_params.get("decided"))
+    decided = whole_number(request.query_params.get("decided"))
     return _page(request, "queue.html", {"rows": rows, "decided": decided}, user=user)
-
-
-def _digits(given: str | None) -> int | None:
-    """A whole number given in a query (a count, an entry id), or None for anything else."""
-    given = given or ""
-    return int(given) if given.isascii() and given.isdigit() and len(given) < 19 else None
 
 
 def _youngest(case: Case) -> str:
@@ -358,10 +350,10 @@ def _case_context(state: ServeState, case: Case, user: Moderator) -> dict[str, A
 
 
 @router.get("/cases/{key:path}")
-async def case_page(request: Request, key: str) -> Response:
+def case_page(request: Request, key: str) -> Response:
     user = _user(request)
     state = _state(request)
-    adult = _adult(key)
+    adult = adult_of(key)
     case = None if adult is None else state.queue.case(adult)
     if case is None:
         return _message(request, "No open case", "This case has no open items.", 404, user)
@@ -375,10 +367,14 @@ async def case_page(request: Request, key: str) -> Response:
 
 @router.post("/cases/{key:path}/decide")
 async def decide(request: Request, key: str) -> Response:
-    user = _user(request)
-    state = _state(request)
+    user = await to_thread(_user, request)
     form = await _form(request, user)
-    adult = _adult(key)
+    return await to_thread(_decide, request, key, user, form)
+
+
+def _decide(request: Request, key: str, user: Moderator, form: FormData) -> Response:
+    state = _state(request)
+    adult = adult_of(key)
     if adult is None:
         return _message(request, "No open case", "This case has no open items.", 404, user)
     try:
@@ -400,10 +396,14 @@ async def decide(request: Request, key: str) -> Response:
 
 @router.post("/cases/{key:path}/assign")
 async def assign(request: Request, key: str) -> Response:
-    user = _user(request, lead=True)
-    state = _state(request)
+    user = await to_thread(partial(_user, request, lead=True))
     form = await _form(request, user)
-    adult = _adult(key)
+    return await to_thread(_assign, request, key, user, form)
+
+
+def _assign(request: Request, key: str, user: Moderator, form: FormData) -> Response:
+    state = _state(request)
+    adult = adult_of(key)
     if adult is None or state.queue.case(adult) is None:  # an id of no case is no assignment
         return _message(request, "No open case", "This case has no open items.", 404, user)
     try:
@@ -417,11 +417,11 @@ async def assign(request: Request, key: str) -> Response:
 
 
 @router.get("/audit")
-async def audit_page(request: Request) -> Response:
+def audit_page(request: Request) -> Response:
     user = _user(request, lead=True)
     state = _state(request)
     # A page of the log (keyset by entry id), never the whole log: it only grows.
-    before = _digits(request.query_params.get("before"))
+    before = whole_number(request.query_params.get("before"))
     entries = state.queue.audit_page(before=before, limit=AUDIT_PAGE + 1)
     for_view = [
         {"entry": e, "detail": json.dumps(e.detail, sort_keys=True)} for e in entries[:AUDIT_PAGE]
@@ -438,22 +438,12 @@ async def audit_page(request: Request) -> Response:
     return _page(request, "audit.html", context, user=user)
 
 
-def _day(text: str | None) -> int | None:
-    if not text:
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        return None
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
-
-
 @router.get("/report")
-async def report_page(request: Request) -> Response:
+def report_page(request: Request) -> Response:
     user = _user(request)
     state = _state(request)
-    start = _day(request.query_params.get("from"))
-    end = _day(request.query_params.get("to"))
+    start = day_start(request.query_params.get("from"))
+    end = day_start(request.query_params.get("to"))
     context: dict[str, Any] = {
         "start": request.query_params.get("from", ""),
         "end": request.query_params.get("to", ""),

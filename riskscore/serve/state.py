@@ -1,8 +1,17 @@
-"""What the routes of one application share: its configuration and open resources."""
+"""What the routes of one application share: its configuration and open resources.
+
+Threads: the review queue and the accounts are opened once per worker thread
+(:class:`~riskscore.serve.stores.PerThread`: ``state.queue`` and ``state.accounts`` are
+the calling thread's), and the routes use them from the framework's worker threads, never
+on the event loop. The scorer, which holds every conversation in memory, runs in one
+thread of its own (:attr:`ServeState.scoring`): batches are applied one at a time, in the
+order they arrive, as before.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.serve.accounts import ModeratorStore
@@ -10,6 +19,7 @@ from riskscore.serve.config import Part, ServeConfig
 from riskscore.serve.metrics import ServeMetrics
 from riskscore.serve.security import RateLimiter, Signer
 from riskscore.serve.service import ScoringService
+from riskscore.serve.stores import PerThread
 from riskscore.serve.timeline import TimelineStore
 
 __all__ = ["ServeState"]
@@ -20,24 +30,56 @@ class ServeState:
     """What the routes share: the configuration and the open resources."""
 
     config: ServeConfig
-    queue: ReviewQueue
-    accounts: ModeratorStore
+    queues: PerThread[ReviewQueue]
+    accounts_per_thread: PerThread[ModeratorStore]
     metrics: ServeMetrics
     signer: Signer
     limiter: RateLimiter  # sign-ins per client address
     name_limiter: RateLimiter  # sign-ins per account name, with a backoff
     service: ScoringService | None = None
     timeline: TimelineStore | None = None
+    #: The scorer's one thread: every call on :attr:`service` runs there.
+    scoring: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="riskscore-scorer")
+    )
+
+    @property
+    def queue(self) -> ReviewQueue:
+        """The calling thread's connection to the review queue."""
+        return self.queues.get()
+
+    @property
+    def accounts(self) -> ModeratorStore:
+        """The calling thread's connection to the console's accounts."""
+        return self.accounts_per_thread.get()
 
     @classmethod
     def open(cls, config: ServeConfig) -> ServeState:
         """Open the queue, the accounts, and the scorer (restored if checkpointed)."""
-        queue = ReviewQueue(config.db, policy=config.policy)
+        first = ModeratorStore(config.db, hasher=config.password_hasher, check_same_thread=False)
+        dummy, spare = None, [first]
+        if config.part is not Part.API and config.trusted_header is None:
+            dummy = first.prepare_sign_in()  # before the first sign-in, not during it; once
+
+        def accounts() -> ModeratorStore:
+            if spare:  # the store opened here serves the first thread that asks
+                return spare.pop()
+            return ModeratorStore(
+                config.db,
+                hasher=config.password_hasher,
+                check_same_thread=False,
+                dummy_hash=dummy,
+            )
+
+        queues = PerThread(
+            lambda: ReviewQueue(config.db, policy=config.policy, check_same_thread=False)
+        )
+        queues.get()  # the file is created (or checked as a queue) at start, not at a request
         state = cls(
             config=config,
-            queue=queue,
-            accounts=ModeratorStore(config.db, hasher=config.password_hasher),
-            metrics=ServeMetrics(lambda: queue, lambda: 0),
+            queues=queues,
+            accounts_per_thread=PerThread(accounts),
+            metrics=ServeMetrics(lambda: queues.get(), lambda: 0),
             signer=Signer(config.session_key, max_age_s=config.session_max_age_s),
             limiter=RateLimiter(config.signin_attempts, config.signin_window_s),
             name_limiter=RateLimiter(
@@ -46,16 +88,14 @@ class ServeState:
                 backoff_max_s=config.signin_backoff_max_s,
             ),
         )
-        if config.part is not Part.API and config.trusted_header is None:
-            state.accounts.prepare_sign_in()  # before the first sign-in, not during it
         if config.timeline is not None:
             state.timeline = TimelineStore(config.timeline)
         if config.part is not Part.CONSOLE:
             scorer = config.scorer()
-            state.metrics = ServeMetrics(lambda: queue, lambda: scorer.n_conversations)
+            state.metrics = ServeMetrics(lambda: queues.get(), lambda: scorer.n_conversations)
             state.service = ScoringService(
                 scorer,
-                queue,
+                ReviewQueue(config.db, policy=config.policy, check_same_thread=False),
                 state.timeline,
                 state.metrics,
                 checkpoint=config.checkpoint,
@@ -64,14 +104,16 @@ class ServeState:
         return state
 
     def close(self) -> None:
-        """Write the last checkpoint and close every file."""
+        """Write the last checkpoint and close every file (after the requests ended)."""
         try:
             if self.service is not None:
-                self.service.checkpoint()
+                self.scoring.submit(self.service.checkpoint).result()
         finally:
+            self.scoring.shutdown()
             if self.service is not None:  # another process may now take the file over
                 self.service.scorer.release_checkpoints()
+                self.service.queue.close()
             if self.timeline is not None:
                 self.timeline.close()
-            self.accounts.close()
-            self.queue.close()
+            self.accounts_per_thread.close()
+            self.queues.close()

@@ -98,7 +98,9 @@ class TimelineStore:
         self.path = Path(path)
         self.retention_s = float(retention_s)
         self.max_events = max_events
-        self._con = sqlite.connect(self.path)
+        # Read by the console's request threads, one at a time (the lock).
+        self._con = sqlite.connect(self.path, check_same_thread=False)
+        self._read = threading.Lock()
         for ddl in _DDL:
             self._con.execute(ddl)
         self.write_every_s = float(write_every_s)
@@ -149,11 +151,12 @@ class TimelineStore:
     def events_of(self, conversation_id: Any) -> list[TimelineEvent]:
         """The latest ``max_events`` events of a conversation, oldest first."""
         self.flush()
-        rows = self._con.execute(
-            "SELECT ts, sender_id, channel, event, tz_offset_min FROM events "
-            "WHERE conversation_id = ? ORDER BY ts DESC, rowid DESC LIMIT ?",
-            (encode_id(conversation_id), self.max_events),
-        ).fetchall()
+        with self._read:
+            rows = self._con.execute(
+                "SELECT ts, sender_id, channel, event, tz_offset_min FROM events "
+                "WHERE conversation_id = ? ORDER BY ts DESC, rowid DESC LIMIT ?",
+                (encode_id(conversation_id), self.max_events),
+            ).fetchall()
         return [
             TimelineEvent(
                 int(ts), decode_id(sender), int(ch), int(ev), None if tz == TZ_UNKNOWN else int(tz)
@@ -165,9 +168,10 @@ class TimelineStore:
         """Delete rows older than ``clock - retention_s``; return how many."""
         horizon = clock - self.retention_s
         self.flush()
-        return self._write(
-            lambda con: con.execute("DELETE FROM events WHERE ts < ?", (horizon,)).rowcount
-        )
+        with self._read:
+            return self._write(
+                lambda con: con.execute("DELETE FROM events WHERE ts < ?", (horizon,)).rowcount
+            )
 
     def _write(self, fn: Callable[[sqlite3.Connection], int]) -> int:
         return sqlite.write(self._con, fn)
