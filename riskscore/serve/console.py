@@ -253,12 +253,11 @@ async def signin(request: Request) -> Response:
     state.name_limiter.reset(name_key)
     state.limiter.forget(client_key, by_client)
     response = RedirectResponse("/console/queue", status_code=303)
-    _cookie(
-        request,
-        response,
-        SESSION_COOKIE,
-        state.signer.session_cookie(account.name, account.session),
-    )
+    session = state.signer.session_cookie(account.name, account.session)
+    _cookie(request, response, SESSION_COOKIE, session)
+    # A new CSRF cookie for the session: one set before it (by a sibling site, or another
+    # person at this browser) and the tokens issued for it no longer pass.
+    _cookie(request, response, CSRF_COOKIE, state.signer.new_nonce())
     return response
 
 
