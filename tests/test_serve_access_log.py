@@ -7,6 +7,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import cast
 
@@ -235,3 +236,41 @@ def test_trusted_header_case_views_are_logged(tmp_path: Path) -> None:
         assert client.get(missing, headers={"X-Remote-User": "sso-1"}).status_code == 404
     key = encode_id("adult-c")
     assert _log(cfg) == [("sso-1", "open case", key), ("lead-1", "open case", key)]
+
+
+def test_a_transparency_report_made_is_logged_with_its_period(tmp_path: Path) -> None:
+    key = b"0f3c9a7e-platform-secret-b81d44e2-6a15c0de"  # the demo key: simulated queues only
+    cfg = _config(tmp_path, report_key=key)
+    with TestClient(create_app(cfg)) as client:
+        assert sign_in(client, "mod-1") == 303
+        period = {"from": "2025-06-01", "to": "2025-06-30"}
+        assert 'id="report"' in client.get("/console/report", params=period).text
+        assert client.get("/console/report", params={"from": "junk"}).status_code == 200
+    # the export, by whom and for which days; the refused query made no report
+    assert _log(cfg)[1:] == [("mod-1", "report", "2025-06-01..2025-06-30")]
+
+
+def test_an_access_log_of_an_earlier_riskscore_is_rebuilt_with_its_rows(tmp_path: Path) -> None:
+    db = tmp_path / "queue.sqlite"
+    ModeratorStore(db, hasher=CHEAP_HASHER).close()
+    with sqlite3.connect(db) as con:  # the table as riskscore made it before 'report'
+        con.execute("DROP TABLE access_log")
+        con.execute(
+            "CREATE TABLE access_log (entry_id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER "
+            "NOT NULL, moderator TEXT, action TEXT NOT NULL CHECK (action IN ('sign-in', "
+            "'sign-in refused', 'sign-out', 'open case')), detail TEXT, CHECK (moderator IS "
+            "NOT NULL OR action = 'sign-in refused'), CHECK ((action = 'open case') = "
+            "(detail IS NOT NULL)))"
+        )
+        con.execute("INSERT INTO access_log VALUES (7, 100, NULL, 'sign-in refused', NULL)")
+    con.close()
+    store = ModeratorStore(db, hasher=CHEAP_HASHER)
+    store.add("lead-1", "lead", None)
+    store.log_access("lead-1", "report", "2025-06-01..2025-06-30")
+    assert [(e.entry_id, e.action) for e in store.access_log()] == [
+        (8, "report"),
+        (7, "sign-in refused"),
+    ]
+    store.close()
+    with closing(sqlite3.connect(db)) as con, pytest.raises(sqlite3.IntegrityError):
+        con.execute("DELETE FROM access_log")  # still append-only

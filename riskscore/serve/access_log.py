@@ -1,4 +1,5 @@
-"""The console's access log: who signed in, was refused, signed out, or opened which case.
+"""The console's access log: who signed in, was refused, signed out, opened which case, or
+made which transparency report (an export of the queue's decisions).
 
 A table ``access_log`` in the review queue's file, beside the accounts
 (:mod:`riskscore.serve.accounts` creates it with theirs, so an existing queue file gains it
@@ -19,24 +20,45 @@ from typing import Any
 
 from riskscore.moderation.cases import QueueError
 
-__all__ = ["ACCESS_ACTIONS", "AccessEntry", "append", "latest"]
+__all__ = ["ACCESS_ACTIONS", "DETAILED", "AccessEntry", "append", "create", "latest"]
 
 #: What the access log records: a sign-in, a sign-in refused (wrong name or password,
-#: not one refused by the rate limiter), a sign-out, and a case page shown.
-ACCESS_ACTIONS = ("sign-in", "sign-in refused", "sign-out", "open case")
+#: not one refused by the rate limiter), a sign-out, a case page shown, and a
+#: transparency report made.
+ACCESS_ACTIONS = ("sign-in", "sign-in refused", "sign-out", "open case", "report")
+#: The actions with a detail: the case's encoded adult id, the report's period.
+DETAILED = ("open case", "report")
 
-#: The table and its append-only triggers (run by :class:`ModeratorStore` on open).
-DDL = (
-    "CREATE TABLE IF NOT EXISTS access_log (entry_id INTEGER PRIMARY KEY AUTOINCREMENT, "
+_TABLE = (
+    "CREATE TABLE {name} (entry_id INTEGER PRIMARY KEY AUTOINCREMENT, "
     "at INTEGER NOT NULL, moderator TEXT, action TEXT NOT NULL CHECK (action IN "
     f"({', '.join(repr(a) for a in ACCESS_ACTIONS)})), detail TEXT, "
     "CHECK (moderator IS NOT NULL OR action = 'sign-in refused'), "
-    "CHECK ((action = 'open case') = (detail IS NOT NULL)))",
+    f"CHECK ((action IN ({', '.join(repr(a) for a in DETAILED)})) = (detail IS NOT NULL)))"
+)
+_TRIGGERS = (
     "CREATE TRIGGER IF NOT EXISTS access_log_append_only BEFORE UPDATE ON access_log "
     "BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END",
     "CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log "
     "BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END",
 )
+
+
+def create(con: sqlite3.Connection) -> None:
+    """Create the table and its append-only triggers, in the caller's write transaction
+    (:class:`~riskscore.serve.accounts.ModeratorStore` on open). A table of an earlier
+    riskscore, whose rule admits fewer actions, is rebuilt with its rows (ids kept): a
+    table's rule cannot be changed in place in SQLite."""
+    row = con.execute("SELECT sql FROM sqlite_master WHERE name = 'access_log'").fetchone()
+    if row is None:
+        con.execute(_TABLE.format(name="access_log"))
+    elif "'report'" not in str(row[0]):
+        con.execute(_TABLE.format(name="access_log_rebuilt"))
+        con.execute("INSERT INTO access_log_rebuilt SELECT * FROM access_log")
+        con.execute("DROP TABLE access_log")  # its triggers with it; no DELETE is run
+        con.execute("ALTER TABLE access_log_rebuilt RENAME TO access_log")
+    for trigger in _TRIGGERS:
+        con.execute(trigger)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +72,10 @@ class AccessEntry:
         When, in seconds since the epoch (the clock).
     moderator : str or None
         The account; None for a refused sign-in whose name is no account's.
-    action : {"sign-in", "sign-in refused", "sign-out", "open case"}
+    action : {"sign-in", "sign-in refused", "sign-out", "open case", "report"}
     detail : str or None
-        For ``"open case"``, the case's encoded adult id; else None.
+        For ``"open case"``, the case's encoded adult id; for ``"report"``, the period
+        (``YYYY-MM-DD..YYYY-MM-DD``, both days included); else None.
     """
 
     entry_id: int
@@ -72,9 +95,10 @@ def append(con: sqlite3.Connection, moderator: str, action: str, detail: str | N
     moderator : str
         The account. For ``"sign-in refused"``, the name typed: kept only when it is an
         account's name (removed accounts included), else stored as NULL.
-    action : {"sign-in", "sign-in refused", "sign-out", "open case"}
+    action : {"sign-in", "sign-in refused", "sign-out", "open case", "report"}
     detail : str or None
-        For ``"open case"`` (and only then), the case's encoded adult id.
+        For ``"open case"``, the case's encoded adult id; for ``"report"``, its period;
+        None for the others.
 
     Raises
     ------
@@ -94,10 +118,11 @@ def append(con: sqlite3.Connection, moderator: str, action: str, detail: str | N
     [(None, 'sign-in refused', None), ('mod-1', 'open case', '"adult-a"')]
     >>> store.close()
     """
-    if action not in ACCESS_ACTIONS or (action == "open case") != (detail is not None):
+    if action not in ACCESS_ACTIONS or (action in DETAILED) != (detail is not None):
         raise QueueError(
             f"access action {action!r} with detail {detail!r}: expected one of "
-            f"{', '.join(ACCESS_ACTIONS)}, with a case's id for 'open case' only"
+            f"{', '.join(ACCESS_ACTIONS)}, with a case's id for 'open case' and a period "
+            "for 'report' only"
         )
     known = con.execute("SELECT name FROM moderators WHERE name = ?", (moderator,)).fetchone()
     if known is None and action != "sign-in refused":

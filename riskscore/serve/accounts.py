@@ -6,9 +6,9 @@ account is active, and its session generation), ``account_log`` (append-only: wh
 changed or removed which account, and when) and ``assignments`` (append-only: who assigned
 which case to whom, and when; the latest row of a case is its assignment, or its release
 when its moderator's account was removed) and
-``access_log`` (append-only: who signed in, was refused, signed out or opened which case
-page, and when; a name typed at a refused sign-in is kept only when it is an account's,
-since a user may type a password there). Roles:
+``access_log`` (append-only: who signed in, was refused, signed out, opened which case
+page or made which transparency report, and when; a name typed at a refused sign-in is
+kept only when it is an account's, since a user may type a password there). Roles:
 ``moderator`` (works the queue) and ``lead`` (also assigns cases to moderators and reads
 the audit log).
 
@@ -73,7 +73,6 @@ _DDL = (
     "BEGIN SELECT RAISE(ABORT, 'assignments are append-only'); END",
     "CREATE TRIGGER IF NOT EXISTS assignments_no_delete BEFORE DELETE ON assignments "
     "BEGIN SELECT RAISE(ABORT, 'assignments are append-only'); END",
-    *_access.DDL,
 )
 
 
@@ -190,6 +189,7 @@ class ModeratorStore:
         def create(con: sqlite3.Connection) -> None:
             for ddl in _DDL:
                 con.execute(ddl)
+            _access.create(con)
             have = {str(r[1]) for r in con.execute("PRAGMA table_info(moderators)")}
             for column, definition in _ADDED_COLUMNS.items():
                 if column not in have:  # a file from before the column

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -461,10 +462,17 @@ def report_page(request: Request) -> Response:
         except ValueError as exc:
             context["error"] = str(exc)
         else:
+            # An export of the queue's decisions: who made it, for which days, is logged.
+            period = f"{_iso_day(start)}..{_iso_day(end)}"
+            state.accounts.log_access(user.name, "report", period)
             context["report"] = Markup(_report_body(render_html(report.to_dict(), ())))
     elif request.query_params.get("from") is not None:
         context["error"] = "Give both dates as YYYY-MM-DD."
     return _page(request, "report.html", context, user=user)
+
+
+def _iso_day(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, tz=UTC).date().isoformat()
 
 
 def _report_body(page: str) -> str:
