@@ -59,3 +59,26 @@ def test_ids_holding_html_are_shown_as_text(tmp_path: Path) -> None:
             assert "<script>" not in page.text
         case = client.get("/console/cases/" + encode_id(HOSTILE)).text
         assert html.escape(HOSTILE) in case.replace("&#34;", "&quot;").replace("&#39;", "&#x27;")
+
+
+def test_every_console_page_forbids_framing_plugins_and_a_base_url(tmp_path: Path) -> None:
+    with _client(tmp_path) as client:
+        pages = [client.get("/console/signin")]
+        assert sign_in(client, "lead-1") == 303
+        pages += [client.get(p) for p in ("/console/queue", "/console/audit", "/console/cases/x")]
+        for page in pages:
+            policy = page.headers["content-security-policy"]
+            for rule in ("frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"):
+                assert rule in policy
+            assert page.headers["x-frame-options"] == "DENY"
+
+
+def test_sign_out_clears_the_session_cookie_with_its_flags(tmp_path: Path) -> None:
+    with _client(tmp_path) as client:
+        assert sign_in(client, "lead-1") == 303
+        form = {"csrf_token": csrf_token(client.get("/console/queue").text)}
+        out = client.post("/console/signout", data=form, follow_redirects=False)
+        cleared = out.headers["set-cookie"]
+        assert cleared.startswith("riskscore_session=")
+        for flag in ("HttpOnly", "SameSite=strict", "Path=/console"):  # Secure: as configured
+            assert flag in cleared

@@ -282,7 +282,10 @@ async def signout(request: Request) -> Response:
     if session is not None:
         await to_thread(_sign_out, state, *session)
     response = RedirectResponse("/console/signin", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/console")
+    secure = request.app.state.config.secure_cookies  # flags as set: never a weaker cookie
+    response.delete_cookie(
+        SESSION_COOKIE, path="/console", secure=secure, httponly=True, samesite="strict"
+    )
     return response
 
 

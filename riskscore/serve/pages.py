@@ -32,11 +32,14 @@ _env.filters["number"] = number_text
 # A reason stored in riskscore's earlier wording reads as the exports quote it, marked.
 _env.filters["reason"] = shown_reason
 TEMPLATES = Jinja2Templates(env=_env)
-#: Headers of every console page: no framing, no script or style from elsewhere, no
-#: sniffing, no cache, no referrer to other sites.
+#: Headers of every console page: no framing (``X-Frame-Options`` for browsers before
+#: ``frame-ancestors``), no script, style, plugin or base URL from elsewhere, no sniffing,
+#: no cache, no referrer to other sites.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'",
+    "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
