@@ -48,6 +48,30 @@ def test_an_outsider_cannot_keep_a_moderator_out(
         assert sign_in(outsider, "mod-1", "a wrong guess 6") == 429
 
 
+def test_a_browser_that_signed_in_before_is_not_delayed_by_an_outsider(
+    tmp_path: Path,
+) -> None:
+    cfg = config(tmp_path, rs.load_model())
+    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
+    store.add("mod-1", "moderator", PASSWORD)
+    store.close()
+    app = create_app(cfg)
+    with TestClient(app, client=("198.51.100.7", 1)) as moderator:
+        assert sign_in(moderator, "mod-1") == 303  # this browser is now known for mod-1
+        assert moderator.cookies.get("riskscore_device")
+        moderator.cookies.delete("riskscore_session")
+        outsider = TestClient(app, client=("203.0.113.9", 1))
+        outsider.portal = moderator.portal
+        for n in range(5):
+            assert sign_in(outsider, "mod-1", f"a wrong guess {n}") == 401
+        assert sign_in(outsider, "mod-1", "a wrong guess 5") == 429  # the name waits
+        assert sign_in(moderator, "mod-1") == 303  # its moderator's browser does not
+        # a forged device cookie, from a fresh address, counts under the name: it waits
+        forger = TestClient(app, client=("192.0.2.5", 1), cookies={"riskscore_device": "x.y.z"})
+        forger.portal = moderator.portal
+        assert sign_in(forger, "mod-1", "a wrong guess 6") == 429
+
+
 def test_a_name_backs_off_by_doubling_up_to_the_cap() -> None:
     names = RateLimiter(attempts=2, window_s=900, backoff_s=1, backoff_max_s=8)
     waits = []

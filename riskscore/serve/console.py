@@ -40,9 +40,12 @@ from riskscore.serve.plot import timeline_svg
 from riskscore.serve.security import (
     CSRF_COOKIE,
     CSRF_FIELD,
+    DEVICE_COOKIE,
+    DEVICE_MAX_AGE_S,
     SESSION_COOKIE,
     client_network,
     from_own_site,
+    header_name,
 )
 from riskscore.serve.state import ServeState
 
@@ -99,12 +102,14 @@ def _message(
     return _page(request, "message.html", {"title": title, "text": text}, user=user, status=status)
 
 
-def _cookie(request: Request, response: Response, name: str, value: str) -> None:
+def _cookie(
+    request: Request, response: Response, name: str, value: str, max_age_s: float | None = None
+) -> None:
     config = request.app.state.config
     response.set_cookie(
         name,
         value,
-        max_age=int(config.session_max_age_s),
+        max_age=int(config.session_max_age_s if max_age_s is None else max_age_s),
         path="/console",
         httponly=True,
         samesite="strict",
@@ -129,7 +134,10 @@ def _user(request: Request, *, lead: bool = False) -> Moderator:
                     None,
                 )
             )
-        name = _header_name(request, header, names[0]) if names else ""
+        name = header_name(names[0]) if names else ""
+        if name is None:  # never a name guessed by another reading (403)
+            text = f"the {header} header is not UTF-8 text; the proxy must send names in UTF-8"
+            raise ConsoleRefusedError(_message(request, "No console account", text, 403, None))
         account = state.accounts.get(name) if name else None
     else:
         session = state.signer.session_of(request.cookies.get(SESSION_COOKIE))
@@ -150,25 +158,6 @@ def _user(request: Request, *, lead: bool = False) -> Moderator:
             _message(request, "Leads only", "This page is for leads.", 403, account)
         )
     return account
-
-
-def _header_name(request: Request, header: str, value: str) -> str:
-    """The account name in the single sign-on header, read as UTF-8, as proxies send
-    names and as accounts are kept: HTTP hands the header's bytes over as Latin-1, which
-    read ``josé`` as ``josÃ©``, another account's possible name. A value that is not UTF-8
-    names no account (403), never one guessed by another reading."""
-    try:
-        return value.encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        raise ConsoleRefusedError(
-            _message(
-                request,
-                "No console account",
-                f"the {header} header is not UTF-8 text; the proxy must send names in UTF-8",
-                403,
-                None,
-            )
-        ) from None
 
 
 async def _form(request: Request, user: Moderator | None) -> FormData:
@@ -237,7 +226,11 @@ async def signin(request: Request) -> Response:
     name = str(form.get("name", ""))
     password = str(form.get("password", ""))[: MAX_PASSWORD_CHARS + 1]
     client = client_network(request.client.host if request.client else None)
-    name_key, client_key = f"name:{name[:MAX_NAME_CHARS]}", f"ip:{client}"
+    # A browser where the name signed in before counts apart: an outsider failing with the
+    # name does not delay its moderator there.
+    device = state.signer.device_of(request.cookies.get(DEVICE_COOKIE), name)
+    name_key = f"device:{device}" if device else f"name:{name[:MAX_NAME_CHARS]}"
+    client_key = f"ip:{client}"
     # Counted as failures until it succeeds. The name backs off (anyone may type it: no
     # lockout that an outsider can keep up), the address is limited for the window.
     by_name = state.name_limiter.acquire([name_key])
@@ -259,6 +252,9 @@ async def signin(request: Request) -> Response:
     # A new CSRF cookie for the session: one set before it (by a sibling site, or another
     # person at this browser) and the tokens issued for it no longer pass.
     _cookie(request, response, CSRF_COOKIE, state.signer.new_nonce())
+    if device is None:
+        known = state.signer.device_cookie(account.name)
+        _cookie(request, response, DEVICE_COOKIE, known, max_age_s=DEVICE_MAX_AGE_S)
     return response
 
 

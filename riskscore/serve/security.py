@@ -33,16 +33,23 @@ from riskscore.keys import check_key
 __all__ = [
     "CSRF_COOKIE",
     "CSRF_FIELD",
+    "DEVICE_COOKIE",
+    "DEVICE_MAX_AGE_S",
     "SESSION_COOKIE",
     "RateLimiter",
     "Signer",
     "client_network",
     "from_own_site",
+    "header_name",
 ]
 
 SESSION_COOKIE = "riskscore_session"
 CSRF_COOKIE = "riskscore_csrf"
 CSRF_FIELD = "csrf_token"
+#: The cookie of a browser that signed in as an account before (a signed name and id).
+DEVICE_COOKIE = "riskscore_device"
+#: How long a browser counts as one that signed in before (seconds): 30 days.
+DEVICE_MAX_AGE_S = 30 * 86_400
 
 
 def from_own_site(sec_fetch_site: str | None) -> bool:
@@ -61,6 +68,23 @@ def from_own_site(sec_fetch_site: str | None) -> bool:
     (True, True, False)
     """
     return (sec_fetch_site or "none") in ("same-origin", "none")
+
+
+def header_name(value: str) -> str | None:
+    """The account name in the single sign-on header, read as UTF-8, as proxies send names
+    and as accounts are kept: HTTP hands the header's bytes over as Latin-1, which read
+    ``josé`` as ``josÃ©``, another account's possible name. None for a value that is not
+    UTF-8: it names no account, never one guessed by another reading.
+
+    Examples
+    --------
+    >>> header_name("josé".encode().decode("latin-1")), header_name("\xff")
+    ('josé', None)
+    """
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return None
 
 
 def client_network(host: str | None) -> str:
@@ -112,6 +136,7 @@ class Signer:
         self.max_age_s = max_age_s
         self._session = URLSafeTimedSerializer(key, salt="riskscore-console-session")
         self._csrf = URLSafeTimedSerializer(key, salt="riskscore-console-csrf")
+        self._device = URLSafeTimedSerializer(key, salt="riskscore-console-device")
 
     @staticmethod
     def new_nonce() -> str:
@@ -137,6 +162,29 @@ class Signer:
         if not isinstance(name, str) or type(generation) is not int:
             return None
         return name, generation
+
+    def device_cookie(self, name: str) -> str:
+        """The signed cookie of a browser where ``name`` signed in: a new device id."""
+        return str(self._device.dumps({"u": name, "d": self.new_nonce()}))
+
+    def device_of(self, cookie: str | None, name: str) -> str | None:
+        """The device id in a valid device cookie of ``name`` (younger than
+        :data:`DEVICE_MAX_AGE_S`), else None.
+
+        A browser where the account signed in before counts its failed sign-ins under its
+        own id, apart from the name's: an outsider who knows the name and fails with it
+        does not delay its moderator on their own browser (the OWASP "device cookie").
+        """
+        if not cookie:
+            return None
+        try:
+            data = self._device.loads(cookie, max_age=DEVICE_MAX_AGE_S)
+        except BadSignature:
+            return None
+        if not isinstance(data, dict) or data.get("u") != name:
+            return None
+        device = data.get("d")
+        return device if isinstance(device, str) else None
 
     def csrf_token(self, nonce: str) -> str:
         """The form token for the CSRF cookie ``nonce``."""
