@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -110,3 +111,21 @@ def test_a_table_full_of_limited_keys_refuses_a_new_key() -> None:
     assert limiter.acquire(["d"], now=1) is None  # nothing may be dropped: refused
     assert not limiter.allowed("a", now=1)
     assert limiter.acquire(["d"], now=60.5) == 60.5  # the others' failures expired
+
+
+def test_a_table_full_of_limited_keys_is_not_swept_at_every_attempt() -> None:
+    class Counted(RateLimiter):
+        reads = 0
+
+        def _recent(self, key: str, now: float) -> Any:
+            Counted.reads += 1
+            return super()._recent(key, now)
+
+    limiter = Counted(attempts=1, window_s=60, max_keys=10_000)
+    for n in range(10_000):
+        limiter.fail(f"ip:{n}", now=0)
+    Counted.reads = 0
+    for n in range(200):  # a flood of new names while every key held is limited
+        assert limiter.acquire([f"name:{n}"], now=1 + n / 1000) is None
+    assert Counted.reads < 11_000  # one sweep of the 10,000 keys, not one per attempt
+    assert limiter.acquire(["name:x"], now=61) == 61  # the failures expired: room again

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import secrets
 import time
 from collections import deque
@@ -219,7 +220,8 @@ class RateLimiter:
     full table makes room by dropping the keys whose failures have expired, then the
     least-penalised keys that are not limited (fewest failures, oldest first); a limited key
     is never dropped (a client rotating keys could otherwise reset its own limit), and a
-    new key is refused while every key held is limited.
+    new key is refused while every key held is limited (a sweep that falls short waits a
+    second before the next, so that a flood does not pay for one per attempt).
 
     Examples
     --------
@@ -239,6 +241,7 @@ class RateLimiter:
     backoff_max_s: float | None = None
     max_keys: int = 100_000
     _failures: dict[str, deque[float]] = field(default_factory=dict)
+    _next_sweep: float = -math.inf
 
     def _recent(self, key: str, now: float) -> deque[float]:
         q = self._failures.get(key)
@@ -322,6 +325,8 @@ class RateLimiter:
         of ``max_keys`` (so that a flood pays for a sweep once in many attempts)."""
         if len(self._failures) + new <= self.max_keys:
             return True
+        if now < self._next_sweep:  # the last sweep fell short: not one per attempt
+            return False
         for key in list(self._failures):
             self._recent(key, now)  # drops the key when its failures have all expired
         target = min(self.max_keys - new, self.max_keys * 9 // 10)
@@ -331,4 +336,6 @@ class RateLimiter:
             )
             for _, _, key in free[: len(self._failures) - target]:
                 del self._failures[key]
+        if len(self._failures) > target:  # mostly limited keys: sweep again in a second
+            self._next_sweep = now + 1.0
         return len(self._failures) + new <= self.max_keys
