@@ -64,3 +64,43 @@ def test_a_slow_query_holds_its_own_request_only(
             waiting.join()
         assert answers == [200]
         assert elapsed < 2.5  # not the 5 s the audit page held its thread
+
+
+def test_passwords_are_checked_two_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = config(tmp_path, rs.load_model())
+    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
+    store.add("mod-1", "moderator", PASSWORD)
+    store.close()
+    lock, at_once, most = threading.Lock(), [0], [0]
+    matches = ModeratorStore.password_matches
+
+    def counted(self: ModeratorStore, stored: str, password: str) -> bool:
+        with lock:
+            at_once[0] += 1
+            most[0] = max(most[0], at_once[0])
+        time.sleep(0.05)  # a hash's time
+        with lock:
+            at_once[0] -= 1
+        return matches(self, stored, password)
+
+    monkeypatch.setattr(ModeratorStore, "password_matches", counted)
+    app = create_app(cfg)
+    with TestClient(app) as first:
+        clients = [first]
+        for n in range(5):  # five more browsers, each from an address of its own
+            other = TestClient(app, client=(f"192.0.2.{n + 1}", 1))
+            other.portal = first.portal
+            clients.append(other)
+        codes: list[int] = []
+        threads = [
+            threading.Thread(target=lambda c=c: codes.append(sign_in(c, "mod-1", "a guess...")))
+            for c in clients
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(codes)[:5] == [401] * 5
+    assert most[0] == 2  # Argon2id's 64 MiB each: never all the worker threads at once

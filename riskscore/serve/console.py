@@ -241,7 +241,7 @@ async def signin(request: Request) -> Response:
         wait = max(state.name_limiter.wait_s(name_key), state.limiter.wait_s(client_key))
         text = f"Too many failed sign-ins. Wait {duration_text(wait)} and try again."
         return _page(request, "signin.html", {"error": text}, status=429)
-    account = await to_thread(_check_password, state, name, password)
+    account = await to_thread(_check_password, state, name, password, limiter=state.hashing)
     if account is None:
         return _page(request, "signin.html", {"error": "Wrong name or password."}, status=401)
     state.name_limiter.reset(name_key)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from anyio import CapacityLimiter
+
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.serve.accounts import ModeratorStore
 from riskscore.serve.config import Part, ServeConfig
@@ -22,7 +24,10 @@ from riskscore.serve.service import ScoringService
 from riskscore.serve.stores import PerThread
 from riskscore.serve.timeline import TimelineStore
 
-__all__ = ["ServeState"]
+__all__ = ["SIGN_INS_AT_ONCE", "ServeState"]
+
+#: Sign-ins whose password is checked at once, per process.
+SIGN_INS_AT_ONCE = 2
 
 
 @dataclass
@@ -42,6 +47,9 @@ class ServeState:
     scoring: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="riskscore-scorer")
     )
+    #: Password checks at once (Argon2id takes 64 MiB each): a flood of sign-ins from many
+    #: addresses queues here instead of taking the worker threads' memory (40 x 64 MiB).
+    hashing: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(SIGN_INS_AT_ONCE))
 
     @property
     def queue(self) -> ReviewQueue:
