@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from riskscore.io.raw import as_python_value
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.io.staging import staged_outputs
 from riskscore.keys import check_key, check_pseudonym_key
@@ -91,9 +92,7 @@ def pseudonymise(value: Any, key: bytes | str) -> str:
     True
     """
     secret = check_key(key, source="the pseudonymisation key")
-    if isinstance(value, np.generic):
-        value = value.item()
-    msg = json.dumps(value).encode("utf-8")
+    msg = json.dumps(as_python_value(value)).encode("utf-8")
     return "p_" + hmac.new(secret, msg, hashlib.sha256).hexdigest()[:16]
 
 
