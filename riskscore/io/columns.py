@@ -33,8 +33,6 @@ from riskscore.io.text import NUMBER_TEXT, arrow_text, is_number_text
 __all__ = [
     "ages",
     "categories",
-    "category_key",
-    "is_missing",
     "number_text_column",
     "optional",
     "room_sizes",

@@ -38,7 +38,6 @@ from riskscore.io.schema import MINOR_AGE, EventType, has_hidden_character
 from riskscore.io.timestamps import iso_utc
 
 __all__ = [
-    "MAX_EPOCH_S",
     "MAX_NAME_CHARS",
     "MAX_NOTE_CHARS",
     "AuditEntry",

@@ -38,7 +38,6 @@ __all__ = [
     "is_line",
     "is_queue_age",
     "item_from_row",
-    "max_id_length",
 ]
 
 #: Why a value no riskscore writes is in the file.

@@ -42,7 +42,6 @@ from riskscore.regulatory.dsa import StatementSettings
 __all__ = [
     "TemplateTables",
     "qualitative_draft",
-    "qualitative_fields",
     "quantitative_template",
     "write_templates",
 ]
