@@ -164,6 +164,8 @@ def test_one_decorator_checks_the_risk_of_a_metric_given_by_position_or_name() -
             call()
     assert metric(None, np.array([0.5]), k=2) == 2
     assert seen == [2]
+    with pytest.raises(TypeError, match="risk"):  # Python's own message, not an IndexError
+        em.pr_curve(np.array([True]))  # type: ignore[call-arg]
 
 
 @given(st.lists(st.integers(0, 8), min_size=1, max_size=60), st.integers(0, 2**32))

@@ -119,7 +119,9 @@ def checks_risk(metric: Callable[_P, _R]) -> Callable[_P, _R]:
 
     @functools.wraps(metric)
     def checked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        check_risk(np.asarray(kwargs["risk"] if "risk" in kwargs else args[1]))
+        risk = kwargs["risk"] if "risk" in kwargs else args[1] if len(args) > 1 else None
+        if risk is not None:  # not given: the metric's own TypeError says so
+            check_risk(np.asarray(risk))
         return metric(*args, **kwargs)
 
     return checked
