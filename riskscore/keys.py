@@ -15,9 +15,6 @@ import os
 from typing import Final
 
 __all__ = [
-    "DOCUMENTED_KEY_MARK",
-    "KEY_HINT",
-    "MIN_DISTINCT_BYTES",
     "MIN_KEY_BYTES",
     "check_key",
     "check_pseudonym_key",

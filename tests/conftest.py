@@ -1,4 +1,5 @@
-"""What the whole test run shares: one Spark session, and the order tests are sent in.
+"""What the whole test run shares: one Spark session, the order tests are sent in, and
+the fixtures several test files use (the conformance streams, a trained and saved bundle).
 
 ``make test`` runs ``pytest -n 2 --dist loadfile --no-loadscope-reorder``: two worker
 processes, each sent one test file at a time (a module's fixtures are computed once), in
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Final
 
 import pytest
@@ -56,6 +58,7 @@ pytest.register_assert_rewrite(
     "synthetic_helpers",
 )
 
+from bundle_helpers import small_model, trained_model
 from conformance_cases import N_HUB_STREAMS, N_STREAMS
 from conformance_streams import (
     Stream,
@@ -66,6 +69,9 @@ from features_helpers import UncompiledKernel
 from pyspark.sql import SparkSession
 from spark_helpers import JAVA_MISSING, java, shared_session
 from xdist.scheduler import LoadFileScheduling
+
+import riskscore as rs
+from riskscore.model import RiskModel, save_model
 
 #: The files whose tests run on the shared Spark session: sent to one worker as one unit.
 SPARK_FILES: Final = (
@@ -196,3 +202,27 @@ def streams() -> tuple[Stream, ...]:
 @pytest.fixture(scope="module")
 def hub_streams() -> tuple[Stream, ...]:
     return draw_streams(event_streams(hub=True), N_HUB_STREAMS)
+
+
+# ------------------------------------------------- the model bundle's fixtures
+# (tests/test_bundle.py, test_bundle_fuzz.py and test_bundle_shipped.py share them; each
+# file computes them once, as its own module-scoped fixtures did)
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[RiskModel, rs.FeatureTable]:
+    return trained_model()
+
+
+@pytest.fixture(scope="module")
+def saved(
+    tmp_path_factory: pytest.TempPathFactory, trained: tuple[RiskModel, rs.FeatureTable]
+) -> Path:
+    return save_model(trained[0], tmp_path_factory.mktemp("saved") / "bundle")
+
+
+@pytest.fixture(scope="module")
+def small_saved(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A saved bundle of a model of 45 stumps: the same parameter fields as a trained one
+    (a test checks), in a thirtieth of the bytes, for the tests that edit every field."""
+    return save_model(small_model(), tmp_path_factory.mktemp("small") / "b")

@@ -22,8 +22,6 @@ from bundle_helpers import (
     BUNDLE_FILES,
     read_json,
     refused,
-    small_model,
-    trained_model,
     write_manifest,
     write_params,
 )
@@ -32,25 +30,6 @@ import riskscore as rs
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.model import RiskModel, default_model_dir, load_model, save_model, verify_bundle
 from riskscore.model.bundle import FORMAT_VERSION, rewrite_model_card, sha256_of
-
-
-@pytest.fixture(scope="module")
-def trained() -> tuple[RiskModel, rs.FeatureTable]:
-    return trained_model()
-
-
-@pytest.fixture(scope="module")
-def saved(
-    tmp_path_factory: pytest.TempPathFactory, trained: tuple[RiskModel, rs.FeatureTable]
-) -> Path:
-    return save_model(trained[0], tmp_path_factory.mktemp("saved") / "bundle")
-
-
-@pytest.fixture(scope="module")
-def small_saved(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A saved bundle of a model of 45 stumps: the same parameter fields as a trained one
-    (a test checks), in a thirtieth of the bytes, for the tests that edit every field."""
-    return save_model(small_model(), tmp_path_factory.mktemp("small") / "b")
 
 
 def test_the_small_bundle_has_the_fields_of_a_trained_one(saved: Path, small_saved: Path) -> None:

@@ -11,40 +11,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pytest
 from bundle_helpers import (
     read_json,
-    small_model,
-    trained_model,
     write_manifest,
     write_params,
 )
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-import riskscore as rs
 from riskscore.exceptions import ModelIntegrityError
-from riskscore.model import RiskModel, load_model, save_model
-
-
-@pytest.fixture(scope="module")
-def trained() -> tuple[RiskModel, rs.FeatureTable]:
-    return trained_model()
-
-
-@pytest.fixture(scope="module")
-def saved(
-    tmp_path_factory: pytest.TempPathFactory, trained: tuple[RiskModel, rs.FeatureTable]
-) -> Path:
-    return save_model(trained[0], tmp_path_factory.mktemp("saved") / "bundle")
-
-
-@pytest.fixture(scope="module")
-def small_saved(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A saved bundle of a model of 45 stumps: the same parameter fields as a trained one
-    (a test checks), in a thirtieth of the bytes, for the tests that edit every field."""
-    return save_model(small_model(), tmp_path_factory.mktemp("small") / "b")
-
+from riskscore.model import RiskModel, load_model
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**30), 10**30) | st.floats() | st.text(max_size=5),

@@ -11,19 +11,12 @@ import numpy as np
 import pytest
 from bundle_helpers import (
     BUNDLE_FILES,
-    trained_model,
 )
 
 import riskscore as rs
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.model import RiskModel, default_model_dir, load_model, save_model, verify_bundle
 from riskscore.model.bundle import rewrite_model_card, sha256_of
-
-
-@pytest.fixture(scope="module")
-def trained() -> tuple[RiskModel, rs.FeatureTable]:
-    return trained_model()
-
 
 # ---------------------------------------------------------------- the shipped model
 

@@ -149,6 +149,25 @@ def test_a_risk_that_is_no_probability_is_refused(bad: float) -> None:
             call()
 
 
+def test_one_decorator_checks_the_risk_of_a_metric_given_by_position_or_name() -> None:
+    """Each metric of risks validates through :func:`checks_risk`, not its own call."""
+    seen: list[int] = []
+
+    @em.checks_risk
+    def metric(y: object, risk: object, *, k: int = 0) -> int:
+        seen.append(k)
+        return k
+
+    bad = np.array([0.5, math.nan])
+    for call in (lambda: metric(None, bad), lambda: metric(y=None, risk=bad, k=1)):
+        with pytest.raises(ValueError, match=r"risk at position 1 is nan"):
+            call()
+    assert metric(None, np.array([0.5]), k=2) == 2
+    assert seen == [2]
+    with pytest.raises(TypeError, match="risk"):  # Python's own message, not an IndexError
+        em.pr_curve(np.array([True]))  # type: ignore[call-arg]
+
+
 @given(st.lists(st.integers(0, 8), min_size=1, max_size=60), st.integers(0, 2**32))
 def test_split_by_adult_puts_every_adult_on_one_side(adults: list[int], seed: int) -> None:
     adult_id = np.array(adults)

@@ -26,7 +26,7 @@ from riskscore.policy import Alert, AlertPolicy, scores_table
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["ChunkWriter", "ScoredFile", "score_step"]
+__all__ = ["score_step"]
 
 #: A chunk's scores (None when every row of the chunk was set aside, or without a shadow).
 Scored = ScoreTable | None

@@ -38,13 +38,10 @@ from riskscore.io.timestamps import FutureLimit
 from riskscore.io.validate import Errors
 
 __all__ = [
-    "FoldedChunk",
-    "FoldedFile",
     "SpilledChunk",
     "as_text",
     "fold_file",
     "fold_step",
-    "ids_beyond_int64",
     "text_order",
     "validated_chunk",
 ]

@@ -67,7 +67,7 @@ from typing import Any
 
 from riskscore.batch.alerts import write_alerts
 from riskscore.batch.chunk_scores import score_step
-from riskscore.batch.chunk_states import fold_step, text_order, validated_chunk
+from riskscore.batch.chunk_states import FoldedFile, fold_step, text_order, validated_chunk
 from riskscore.batch.parquet_chunks import (
     DEFAULT_CHUNK_ROWS,
     check_parquet_columns,
@@ -262,11 +262,7 @@ def score_parquet(
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
     future = FutureLimit.at(now, max_future_s)  # one reference time for every chunk
-    source, out = Path(events), Path(out_dir)
-    if source.suffix.lower() not in {".parquet", ".pq"}:
-        raise SchemaError(f"out-of-core scoring reads Parquet files, got {source.name!r}")
-    if not source.exists():
-        raise FileNotFoundError(f"no such events file: {source}")
+    source, out = _parquet_source(events), Path(out_dir)
     model = model if model is not None else load_model()
     policy = policy if policy is not None else AlertPolicy.default()
     check_parquet_columns(source)  # names checked before any temporary file is written
@@ -291,15 +287,7 @@ def score_parquet(
             quarantine.check_some_kept(folded.n_kept)
             # nothing to score: refused as in memory, before output
             check_some_events(folded.n_kept, source, folded.groups.n_broadcast, max_room_members)
-            accounts = tallies_from_parts(folded.parts)
-            if account_features is not None:  # checked against the whole file, before any output
-                spans = folded.spans
-                span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
-                # of the ids' kind: integers beyond int64 are decimal text in every chunk
-                ids, decimal = accounts.account_id, folded.decimal_ids
-                tallies, pairs = accounts.values, accounts.pairs
-                accounts = account_features.for_ids(ids, decimal_ids=decimal)
-                accounts.check_covers(ids, tallies, span, pairs, decimal_ids=decimal)
+            accounts = _file_accounts(folded, account_features)
             groups = folded.groups
             spilled = folded.spilled
             del folded
@@ -347,6 +335,31 @@ def score_parquet(
         shadow=None if shadow_run is None else shadow_run.placed(stage),
         unread_columns=unread,
     )
+
+
+def _parquet_source(events: str | os.PathLike[str]) -> Path:
+    """The events file, once it is found to be a Parquet file that exists."""
+    source = Path(events)
+    if source.suffix.lower() not in {".parquet", ".pq"}:
+        raise SchemaError(f"out-of-core scoring reads Parquet files, got {source.name!r}")
+    if not source.exists():
+        raise FileNotFoundError(f"no such events file: {source}")
+    return source
+
+
+def _file_accounts(folded: FoldedFile, given: AccountFeatures | None) -> AccountFeatures:
+    """The account features of the whole file: its chunks' tallies merged, or ``given``
+    (a larger history's) once checked against them, before any output."""
+    accounts = tallies_from_parts(folded.parts)
+    if given is None:
+        return accounts
+    spans = folded.spans
+    span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
+    # of the ids' kind: integers beyond int64 are decimal text in every chunk
+    ids, decimal = accounts.account_id, folded.decimal_ids
+    own = given.for_ids(ids, decimal_ids=decimal)
+    own.check_covers(ids, accounts.values, span, accounts.pairs, decimal_ids=decimal)
+    return own
 
 
 def _alert_order(alert: Alert) -> tuple[int, float, Any]:

@@ -34,7 +34,6 @@ __all__ = [
     "ROW_COLUMN",
     "NotSortedError",
     "check_parquet_columns",
-    "conversation_chunks",
     "iter_conversation_chunks",
     "partitioned_chunks",
     "sorted_chunks",

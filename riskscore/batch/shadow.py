@@ -45,10 +45,7 @@ from riskscore.model import RiskModel
 from riskscore.policy import ALERT_FIELDS, Alert, alert_changes
 
 __all__ = [
-    "SHADOW_DIR",
     "SHADOW_FILES",
-    "SHADOW_FORMAT",
-    "SUMMARY_NAME",
     "ShadowRun",
     "ShadowRunAlerts",
     "read_alert_ids",

@@ -126,6 +126,64 @@ def split_dataset(
 # --------------------------------------------------------------------------- evaluate
 
 
+def _check_parameters(
+    seed: int,
+    n_bootstrap: int,
+    confidence: float,
+    replay_events: int,
+    latency_p: float,
+    n_bins: int,
+    label: str | None,
+) -> None:
+    """Refuse a parameter of :func:`evaluate` out of its range, before any work."""
+    check_seed(seed)
+    check_whole("n_bootstrap", n_bootstrap, 0, em.MAX_BOOTSTRAP)
+    check_open_share("confidence", confidence)
+    check_whole("replay_events", replay_events, 0)
+    if not is_real(latency_p) or latency_p <= 0:
+        raise ValueError(f"latency_p must be a positive finite number, got {latency_p!r}")
+    check_whole("n_bins", n_bins, 1, em.MAX_BINS)
+    scored_label(label, has_truth=True)  # a misspelt label fails before the work
+
+
+def _operating_points(
+    alerted_at: dict[str, BoolArray],
+    values: dict[str, FloatArray],
+    confidence: float,
+    n_bootstrap: int,
+) -> tuple[OperatingPoint, ...]:
+    """Each tier's operating point: its alerts, and the decision metrics of its replicates
+    (per conversation with intervals, per adult)."""
+
+    def split(key: str) -> tuple[float, Interval]:
+        return em.estimate(values[key], confidence, n_bootstrap)
+
+    points = []
+    for tier_name, alerted in alerted_at.items():
+        precision, precision_ci = split(f"{tier_name}.precision")
+        recall, recall_ci = split(f"{tier_name}.recall")
+        f05, f05_ci = split(f"{tier_name}.f")
+        adult_f05, adult_f05_ci = split(f"{tier_name}.adult_f")
+        points.append(
+            OperatingPoint(
+                tier=tier_name,
+                n_alerts=int(alerted.sum()),
+                alerts_per_million=1e6 * float(alerted.mean()),
+                precision=precision,
+                precision_ci=precision_ci,
+                recall=recall,
+                recall_ci=recall_ci,
+                f05=f05,
+                f05_ci=f05_ci,
+                adult_precision=float(values[f"{tier_name}.adult_precision"][0]),
+                adult_recall=float(values[f"{tier_name}.adult_recall"][0]),
+                adult_f05=adult_f05,
+                adult_f05_ci=adult_f05_ci,
+            )
+        )
+    return tuple(points)
+
+
 def evaluate(
     model: RiskModel,
     messages: object,
@@ -201,14 +259,7 @@ def evaluate(
     >>> report.label
     'is_grooming_true'
     """
-    check_seed(seed)
-    check_whole("n_bootstrap", n_bootstrap, 0, em.MAX_BOOTSTRAP)
-    check_open_share("confidence", confidence)
-    check_whole("replay_events", replay_events, 0)
-    if not is_real(latency_p) or latency_p <= 0:
-        raise ValueError(f"latency_p must be a positive finite number, got {latency_p!r}")
-    check_whole("n_bins", n_bins, 1, em.MAX_BINS)
-    scored_label(label, has_truth=True)  # a misspelt label fails before the work
+    _check_parameters(seed, n_bootstrap, confidence, replay_events, latency_p, n_bins, label)
     policy = policy or AlertPolicy.default()
     msgs = read_messages(messages)
     features = extract_features(msgs)
@@ -244,33 +295,6 @@ def evaluate(
         return out
 
     values = em.replicate_metrics(adult_code, n_adults, n_bootstrap, seed, metrics)
-
-    def split(key: str) -> tuple[float, Interval]:
-        return em.estimate(values[key], confidence, n_bootstrap)
-
-    points = []
-    for tier_name, alerted in alerted_at.items():
-        precision, precision_ci = split(f"{tier_name}.precision")
-        recall, recall_ci = split(f"{tier_name}.recall")
-        f05, f05_ci = split(f"{tier_name}.f")
-        adult_f05, adult_f05_ci = split(f"{tier_name}.adult_f")
-        points.append(
-            OperatingPoint(
-                tier=tier_name,
-                n_alerts=int(alerted.sum()),
-                alerts_per_million=1e6 * float(alerted.mean()),
-                precision=precision,
-                precision_ci=precision_ci,
-                recall=recall,
-                recall_ci=recall_ci,
-                f05=f05,
-                f05_ci=f05_ci,
-                adult_precision=float(values[f"{tier_name}.adult_precision"][0]),
-                adult_recall=float(values[f"{tier_name}.adult_recall"][0]),
-                adult_f05=adult_f05,
-                adult_f05_ci=adult_f05_ci,
-            )
-        )
     early = None
     if replay_events > 0:
         early = _early_detection(
@@ -286,7 +310,7 @@ def evaluate(
         n_label_differs=truth.n_label_differs,
         **em.headline_fields(values, confidence, n_bootstrap),
         threshold_at_precision_90=float(values["threshold_at_precision"][0]),
-        operating_points=tuple(points),
+        operating_points=_operating_points(alerted_at, values, confidence, n_bootstrap),
         early_detection=early,
         slices=slice_metrics(slices, values, y, alerted_at["review"], confidence, n_bootstrap),
         curves=_curves(y, risk, n_bins),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from riskscore.evaluation.results import EvaluationResults
+from riskscore.evaluation.results import EarlyDetection, EvaluationResults
 from riskscore.evaluation.slices import MIN_GROOMING_FOR_INTERVAL
 from riskscore.io.markdown import markdown_line, markdown_row, markdown_text
 
@@ -49,6 +49,22 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
     """Markdown text of a report; ``plots`` are file names of PNGs written beside it."""
     pct = f"{100 * report.confidence:g} %"
     lines = [
+        *_overview_lines(report, pct),
+        *_operating_point_lines(report),
+        *_early_detection_lines(report.early_detection),
+        *_slice_lines(report, pct),
+    ]
+    if plots:
+        titles = dict(PLOTS)
+        lines += ["", "## Plots", ""]
+        for name in plots:
+            lines += [f"![{titles.get(name, name)}]({name})", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _overview_lines(report: EvaluationResults, pct: str) -> list[str]:
+    """The title, what was measured, and the ranking and calibration metrics."""
+    return [
         "# riskscore evaluation report",
         "",
         f"Model: {markdown_line(report.model)}. Synthetic data only: these figures describe how",
@@ -74,6 +90,12 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
         f"| expected calibration error ({report.n_bins} bins) | "
         f"{with_ci(report.ece, report.ece_ci, 5)} |",
         "",
+    ]
+
+
+def _operating_point_lines(report: EvaluationResults) -> list[str]:
+    """The decision metrics at each tier of the alert policy."""
+    lines = [
         "## At the alert policy's thresholds",
         "",
         "Conversation level, and adult level as in PAN 2012 (an adult is flagged when any of",
@@ -90,8 +112,12 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
             f"{with_ci(p.f05, p.f05_ci)} | {num(p.adult_precision)} | {num(p.adult_recall)} | "
             f"{with_ci(p.adult_f05, p.adult_f05_ci)} |"
         )
-    lines += ["", "## Early detection", ""]
-    ed = report.early_detection
+    return lines
+
+
+def _early_detection_lines(ed: EarlyDetection | None) -> list[str]:
+    """The replay's detection, precision and latency, or why there is none."""
+    lines = ["", "## Early detection", ""]
     if ed is None:
         lines.append("Not computed (replay switched off).")
     else:
@@ -123,7 +149,12 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
             f"| speed (median of 1 - penalty), p = {ed.latency_p:.4f} | {num(ed.speed)} |",
             f"| latency-weighted F1 | {num(ed.latency_weighted_f1)} |",
         ]
-    lines += [
+    return lines
+
+
+def _slice_lines(report: EvaluationResults, pct: str) -> list[str]:
+    """The review tier's metrics in each slice of the conversations."""
+    lines = [
         "",
         "## Slices",
         "",
@@ -154,9 +185,4 @@ def render_report(report: EvaluationResults, plots: Sequence[str] = ()) -> str:
                 ]
             )
         )
-    if plots:
-        titles = dict(PLOTS)
-        lines += ["", "## Plots", ""]
-        for name in plots:
-            lines += [f"![{titles.get(name, name)}]({name})", ""]
-    return "\n".join(lines).rstrip() + "\n"
+    return lines

@@ -11,8 +11,9 @@ under a second. With unit weights the results equal scikit-learn's
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +21,8 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 #: Most bootstrap replicates (``n_bootstrap``; 200 is the default): 10**11 ran for days.
 MAX_BOOTSTRAP = 10_000
@@ -110,16 +113,31 @@ def check_risk(risk: FloatArray) -> None:
         )
 
 
+def checks_risk(metric: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``metric(y, risk, ...)`` that first refuses a ``risk`` that is no probability
+    (:func:`check_risk`): the one place each metric of risks validates its input."""
+
+    @functools.wraps(metric)
+    def checked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        risk = kwargs["risk"] if "risk" in kwargs else args[1] if len(args) > 1 else None
+        if risk is not None:  # not given: the metric's own TypeError says so
+            check_risk(np.asarray(risk))
+        return metric(*args, **kwargs)
+
+    return checked
+
+
 def calibration_bins(risk: FloatArray, n_bins: int) -> IntArray:
     """Bin of each risk among ``n_bins`` equal-width bins, ``(k / n, (k + 1) / n]`` with
     the first closed at 0: the bins of scikit-learn's ``calibration_curve(strategy="uniform")``
-    and of the ECE of Guo et al. (2017), edges included."""
-    check_risk(risk)
+    and of the ECE of Guo et al. (2017), edges included. ``risk`` is a checked probability
+    (the metrics that call this check it)."""
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     bins: IntArray = np.searchsorted(edges[1:-1], risk, side="left").astype(np.int64)
     return bins
 
 
+@checks_risk
 def ranking_metrics(
     y: BoolArray, risk: FloatArray, weights: FloatArray, *, min_precision: float = 0.9
 ) -> dict[str, FloatArray]:
@@ -128,7 +146,6 @@ def ranking_metrics(
     Ties in ``risk`` form one threshold, as in scikit-learn. A replicate with no
     positive (or no negative) gets NaN for the metrics that need one.
     """
-    check_risk(risk)
     order = np.argsort(-risk, kind="stable")
     r = risk[order]
     pos = y[order].astype(np.float64)
@@ -164,6 +181,7 @@ def ranking_metrics(
     return {key: np.concatenate(parts) for key, parts in out.items()}
 
 
+@checks_risk
 def calibration_metrics(
     y: BoolArray, risk: FloatArray, weights: FloatArray, *, n_bins: int = 10
 ) -> dict[str, FloatArray]:
@@ -182,6 +200,7 @@ def calibration_metrics(
     return {"brier": brier, "ece": ece}
 
 
+@checks_risk
 def calibration_table(
     y: BoolArray, risk: FloatArray, *, n_bins: int = 10
 ) -> tuple[FloatArray, FloatArray, IntArray]:
@@ -270,11 +289,11 @@ def headline_fields(
     return out
 
 
+@checks_risk
 def pr_curve(
     y: BoolArray, risk: FloatArray, max_points: int = 200
 ) -> tuple[FloatArray, FloatArray]:
     """Recall and precision at each distinct threshold, thinned to about ``max_points``."""
-    check_risk(risk)
     order = np.argsort(-risk, kind="stable")
     r = risk[order]
     pos = y[order].astype(np.float64)

@@ -27,6 +27,7 @@ from riskscore.features.pairs import PairFacts, merge_pair_facts, pair_facts
 from riskscore.io.chunks import conversation_parts
 from riskscore.io.coding import factorize, search_sorted
 from riskscore.io.messages import MessageTable
+from riskscore.io.raw import as_python_value
 from riskscore.io.schema import INT64_MAX, INT64_MIN
 from riskscore.io.segments import sorted_unique
 from riskscore.io.threads import executor_for, worker_threads
@@ -241,7 +242,7 @@ class AccountFeatures:
             rows = np.flatnonzero(short.any(axis=1))
             i = int(rows[0])
             j = int(np.flatnonzero(short[i])[0])
-            account = ids[i].item() if isinstance(ids[i], np.generic) else ids[i]
+            account = as_python_value(ids[i])
             raise SchemaError(
                 f"{len(rows)} of {len(ids)} accounts have more activity in the events than "
                 f"in the account features (account {account!r}: {ACCOUNT_SLOTS[j]} "
@@ -260,9 +261,7 @@ class AccountFeatures:
         late = (first > pairs.first) | (private > pairs.private)
         if late.any():
             k = int(np.flatnonzero(late)[0])
-            a, b = (
-                v.item() if isinstance(v, np.generic) else v for v in (pairs.lo[k], pairs.hi[k])
-            )
+            a, b = as_python_value(pairs.lo[k]), as_python_value(pairs.hi[k])
             raise SchemaError(
                 f"{int(late.sum())} of {len(pairs)} pairs of accounts met or went private "
                 f"earlier in the events than in the account features (accounts {a!r} and "

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.raw import show, shown
+from riskscore.io.raw import as_python_value, show, shown
 from riskscore.io.schema import INT64_MAX
 
 __all__ = ["account_ids", "cell_value", "check_decimal_text", "first_null", "whole_counts"]
@@ -129,9 +129,7 @@ def cell_value(name: str, value: Any) -> Any:
     """A value of column ``name`` as an error holds it: a plain Python value, or a
     :class:`~riskscore.io.raw.NotShown` for text that may be message content (quote it
     with :func:`riskscore.io.raw.show`, which also cuts long text)."""
-    return shown(
-        _QUOTED_AS.get(name, name), value.item() if isinstance(value, np.generic) else value
-    )
+    return shown(_QUOTED_AS.get(name, name), as_python_value(value))
 
 
 def _row(position: int, rows: npt.NDArray[Any] | None) -> int:

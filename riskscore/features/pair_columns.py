@@ -69,6 +69,46 @@ def read_pairs(
     """The pair facts of the ``pair_*`` columns (rows of ``ids`` in file order), checked:
     every time within ``history`` (its first and last second), every id decimal text of
     an integer when ``decimal``."""
+    lists, lengths = _pair_lists(table, source)
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    other_ids = account_ids(pc.list_flatten(lists[0]), source, "pair_other", rows)
+    if decimal:
+        check_decimal_text(other_ids, source, "pair_other", rows)
+    first_ts = whole_counts(pc.list_flatten(lists[1]), "pair_first_ts", source, rows)
+    codes = _channel_codes(lists[2], rows, source)
+    private_lists = pc.list_flatten(lists[3])
+    known = ~np.asarray(private_lists.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    private = np.full(len(rows), np.inf)
+    private[known] = whole_counts(
+        private_lists.filter(pa.array(known)), "pair_private_ts", source, rows[known]
+    )
+    _check_pair_times(first_ts, private, rows, history, source)
+    lo = ids[rows]
+    if len(rows) and (lo.dtype.kind == "O") != (other_ids.dtype.kind == "O"):
+        raise SchemaError(
+            f"{source}: column 'pair_other' must hold ids of the kind of 'account_id'",
+            column="pair_other",
+        )
+    behind = other_ids <= lo
+    if behind.any():
+        k = int(np.flatnonzero(behind)[0])
+        raise _pair_error(
+            source,
+            "pair_other",
+            int(rows[k]),
+            other_ids[k],
+            f"does not sort after the row's account {show(cell_value('account_id', lo[k]))}; "
+            "a pair is stored once, in the row of its first account",
+        )
+    _check_pair_accounts(other_ids, rows, ids, source)
+    return PairFacts(
+        lo=lo, hi=other_ids, first=first_ts * PAIR_KEY_CHANNELS + codes, private=private
+    )
+
+
+def _pair_lists(table: Any, source: Path) -> tuple[list[Any], npt.NDArray[Any]]:
+    """The ``pair_*`` columns as lists, and the number of pairs of each row: every column
+    a list column without nulls, with as many values in each row as ``pair_other``."""
     lists = [table.column(name).combine_chunks() for name in PAIR_COLUMNS]
     for name, column in zip(PAIR_COLUMNS, lists, strict=True):
         if not pa.types.is_list(column.type) and not pa.types.is_large_list(column.type):
@@ -97,15 +137,16 @@ def read_pairs(
                 column=name,
                 row=row,
             )
-    rows = np.repeat(np.arange(len(lengths)), lengths)
-    other_ids = account_ids(pc.list_flatten(lists[0]), source, "pair_other", rows)
-    if decimal:
-        check_decimal_text(other_ids, source, "pair_other", rows)
-    first_ts = whole_counts(pc.list_flatten(lists[1]), "pair_first_ts", source, rows)
-    channels = pc.list_flatten(lists[2])
+    return lists, lengths
+
+
+def _channel_codes(lists: Any, rows: npt.NDArray[Any], source: Path) -> npt.NDArray[Any]:
+    """The code of each pair's first channel (``pair_first_channel``, ``lists`` of text
+    whose values belong to ``rows``), refused unless a channel name."""
+    channels = pc.list_flatten(lists)
     if not pa.types.is_string(channels.type) and not pa.types.is_large_string(channels.type):
         raise SchemaError(
-            f"{source}: column 'pair_first_channel' must hold lists of text, got {lists[2].type}",
+            f"{source}: column 'pair_first_channel' must hold lists of text, got {lists.type}",
             column="pair_first_channel",
         )
     names = channels.to_pylist()
@@ -119,12 +160,17 @@ def read_pairs(
             names[k],
             f"is not a channel ({', '.join(_CHANNEL_NAMES)})",
         )
-    private_lists = pc.list_flatten(lists[3])
-    known = ~np.asarray(private_lists.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    private = np.full(len(rows), np.inf)
-    private[known] = whole_counts(
-        private_lists.filter(pa.array(known)), "pair_private_ts", source, rows[known]
-    )
+    return codes
+
+
+def _check_pair_times(
+    first_ts: npt.NDArray[Any],
+    private: npt.NDArray[Any],
+    rows: npt.NDArray[Any],
+    history: tuple[int, int],
+    source: Path,
+) -> None:
+    """Refuse a pair that went private before it met, or a time outside ``history``."""
     early = private < first_ts
     if early.any():
         k = int(np.flatnonzero(early)[0])
@@ -150,27 +196,6 @@ def read_pairs(
                 f"is outside the history the file records ({history[0]} to {history[1]}); "
                 "rebuild the file with `riskscore accounts`",
             )
-    lo = ids[rows]
-    if len(rows) and (lo.dtype.kind == "O") != (other_ids.dtype.kind == "O"):
-        raise SchemaError(
-            f"{source}: column 'pair_other' must hold ids of the kind of 'account_id'",
-            column="pair_other",
-        )
-    behind = other_ids <= lo
-    if behind.any():
-        k = int(np.flatnonzero(behind)[0])
-        raise _pair_error(
-            source,
-            "pair_other",
-            int(rows[k]),
-            other_ids[k],
-            f"does not sort after the row's account {show(cell_value('account_id', lo[k]))}; "
-            "a pair is stored once, in the row of its first account",
-        )
-    _check_pair_accounts(other_ids, rows, ids, source)
-    return PairFacts(
-        lo=lo, hi=other_ids, first=first_ts * PAIR_KEY_CHANNELS + codes, private=private
-    )
 
 
 def _check_pair_accounts(

@@ -36,7 +36,6 @@ from riskscore.io.schema import Channel
 
 __all__ = [
     "PairFacts",
-    "conversation_pairs",
     "merge_pair_facts",
     "pair_facts",
     "pair_facts_by_conversation",

@@ -16,7 +16,7 @@ from riskscore.io.chunks import conversation_parts
 from riskscore.io.messages import MessageTable
 from riskscore.io.threads import executor_for
 
-__all__ = ["PART_EVENTS", "EventColumns", "KernelEvents", "kernel_events", "run_parts"]
+__all__ = ["PART_EVENTS", "kernel_events", "run_parts"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

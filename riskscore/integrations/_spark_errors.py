@@ -19,12 +19,10 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
 from riskscore import exceptions
 from riskscore.exceptions import RiskscoreError, SchemaError
 from riskscore.io.problems import bad_row_count, renumbered
-from riskscore.io.raw import NotShown
+from riskscore.io.raw import NotShown, as_python_value
 
 __all__ = ["error_json", "error_payload", "raised"]
 
@@ -32,8 +30,7 @@ __all__ = ["error_json", "error_payload", "raised"]
 def _encoded(value: object) -> list[Any]:
     """An attribute as JSON, tagged: a plain value, a :class:`NotShown` (its length), or
     the text of anything else."""
-    if isinstance(value, np.generic):
-        value = value.item()
+    value = as_python_value(value)
     if isinstance(value, NotShown):
         return ["not_shown", [value.n_chars, value.unit]]
     if value is None or isinstance(value, (bool, int, float, str)):

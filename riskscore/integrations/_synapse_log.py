@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-__all__ = ["FIRST_LOGGED", "SUMMARY_INTERVAL_S", "EventWarnings"]
+__all__ = ["FIRST_LOGGED", "EventWarnings"]
 
 #: Events of each kind logged one by one.
 FIRST_LOGGED: Final = 5

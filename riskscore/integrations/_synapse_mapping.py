@@ -44,7 +44,6 @@ from riskscore.io.groups import fan_out, pair_conversation_id
 
 __all__ = [
     "MAX_DIRECT_ROOMS_PER_UPDATE",
-    "NOT_MESSAGES",
     "STATE_FIELDS_READ",
     "ConversationRooms",
     "EventMeta",

@@ -13,7 +13,7 @@ from typing import Final, Literal
 
 import riskscore.io.sqlite as sqlite
 
-__all__ = ["MAX_PENDING_INVITES", "RoomStore"]
+__all__ = ["RoomStore"]
 
 #: The tables of the module's state file.
 _TABLES = frozenset({"rooms", "invites", "meta", "direct_claims"})

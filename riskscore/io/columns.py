@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from riskscore.io.float_width import FloatWidth
 from riskscore.io.ids import Coded
 from riskscore.io.number_rules import NumberRules, Sink, check_numbers
 from riskscore.io.schema import (
@@ -32,9 +33,6 @@ from riskscore.io.text import NUMBER_TEXT, arrow_text, is_number_text
 __all__ = [
     "ages",
     "categories",
-    "category_key",
-    "half_floats",
-    "is_missing",
     "number_text_column",
     "optional",
     "room_sizes",
@@ -160,41 +158,24 @@ def number_text_column(text: Any) -> Any:
 
 def ages(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
     """Ages in years as float64 (NaN for unknown); implausible ones refused, and so are
-    16-bit floats (:func:`half_floats`)."""
+    16-bit floats, too coarse for an age."""
     ages = to_float(name, arr, problems, "an age in years (empty for unknown)")
-    half = half_floats(arr) & ~np.isnan(ages)  # an unknown age is not a rounded one
+    half = _AGE_WIDTH.cells(arr) & ~np.isnan(ages)  # an unknown age is not a rounded one
     if half.any():  # float16 or object cells: ``ages`` is a new array, not ``arr``
-        problems.add(name, half, _HALF_FLOAT_AGE)
+        problems.add(name, half, _AGE_WIDTH.reason(16))  # float16: the only narrower one
         ages[half] = math.nan
     return check_numbers(name, ages, _AGE_RULES, problems, math.nan)
 
 
-def half_floats(arr: AnyArray) -> BoolArray:
-    """True where a cell is a 16-bit float (a float16 column's every cell, or a
-    ``np.float16`` in an object column): numpy's only float narrower than 32 bits.
-
-    Its steps are 1/64 of a year (5.7 days) between 16 and 32, so an age has already
-    been rounded when it is read: ``np.float16(17.999)`` is exactly 18.0, a minor made
-    an adult, and no value in it can be told from a rounded one. A float32 holds an age
-    to within minutes (steps of 2**-17 years, 4 minutes, up to 128), so it is read.
-
-    Examples
-    --------
-    >>> half_floats(np.array([12.0, np.float16(17.999), None], dtype=object)).tolist()
-    [False, True, False]
-    """
-    if arr.dtype.kind == "f":
-        return np.full(len(arr), arr.dtype.itemsize < 4)
-    if arr.dtype == object:
-        flags = np.frompyfunc(lambda v: isinstance(v, np.floating) and v.itemsize < 4, 1, 1)
-        return np.asarray(flags(arr), dtype=bool)
-    return np.zeros(len(arr), dtype=bool)
-
-
-#: Why a 16-bit float age is refused (:func:`half_floats`).
-_HALF_FLOAT_AGE: Final = (
-    "is a 16-bit float, too coarse for an age in years (steps of days: 17.999 is stored as "
-    "18.0): give the column as 32- or 64-bit floats"
+#: Floats too narrow for an age: float16, numpy's only float narrower than 32 bits. Its
+#: steps are 1/64 of a year (5.7 days) between 16 and 32, so ``np.float16(17.999)`` is
+#: exactly 18.0, a minor made an adult. A float32 holds an age to within minutes (steps of
+#: 2**-17 years, 4 minutes, up to 128), so it is read.
+_AGE_WIDTH: Final = FloatWidth(
+    min_bits=32,
+    quantity="an age in years",
+    steps="steps of days: 17.999 is stored as 18.0",
+    fix="32- or 64-bit floats",
 )
 
 

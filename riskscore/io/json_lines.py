@@ -20,7 +20,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = [
-    "ROWS_PER_SLICE",
     "json_dumps",
     "json_loads",
     "json_text",

@@ -10,7 +10,12 @@ from collections.abc import Iterable
 
 from riskscore.io.schema import has_hidden_character
 
-__all__ = ["markdown_code", "markdown_line", "markdown_row", "markdown_text", "visible_line"]
+__all__ = [
+    "markdown_code",
+    "markdown_line",
+    "markdown_row",
+    "markdown_text",
+]
 
 #: Characters that start inline markup (code, emphasis, links, images, raw HTML, entities,
 #: strikethrough, math) in CommonMark and GitHub Markdown.

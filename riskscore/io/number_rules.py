@@ -27,10 +27,6 @@ from riskscore._read_only import read_only
 from riskscore.io.schema import INT64_MAX
 
 __all__ = [
-    "EMPTY",
-    "FRACTIONAL",
-    "LATER",
-    "OUT_OF_RANGE",
     "NumberRules",
     "Sink",
     "check_numbers",

@@ -19,6 +19,7 @@ __all__ = [
     "NotShown",
     "RawColumns",
     "Unheld",
+    "as_python_value",
     "as_read",
     "cell",
     "input_rows",
@@ -169,6 +170,18 @@ def cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:
     return shown(column, values[row])
 
 
+def as_python_value(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds; any other value as it is (ids stay
+    JSON-ready, and ``repr`` shows ``7``, not ``np.int64(7)``).
+
+    Examples
+    --------
+    >>> as_python_value(np.int64(7)), as_python_value("7")
+    (7, '7')
+    """
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def show(value: object) -> str:
     """A value as text for messages, at most about 40 characters."""
     if isinstance(value, NotShown):
@@ -176,7 +189,7 @@ def show(value: object) -> str:
     if isinstance(value, (str, bytes)) and len(value) > 40:
         unit = "bytes" if isinstance(value, bytes) else "characters"
         return f"{value[:37]!r}... ({len(value)} {unit})"
-    value = value.item() if isinstance(value, np.generic) else value
+    value = as_python_value(value)
     if isinstance(value, int) and not _has_text(value):
         return _long_integer(value)
     text = repr(value)
@@ -209,8 +222,7 @@ def as_read(value: object) -> object:
     >>> as_read("whatsapp"), as_read(np.float64("nan")), as_read(-3.0)
     ('whatsapp', None, -3.0)
     """
-    if isinstance(value, np.generic):
-        value = value.item()
+    value = as_python_value(value)
     if isinstance(value, NotShown):  # never copied
         return None
     if isinstance(value, float) and not math.isfinite(value):

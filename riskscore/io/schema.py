@@ -18,8 +18,6 @@ import pyarrow.compute as pc
 
 __all__ = [
     "CONTENT_COLUMNS",
-    "CONTENT_SUBSTRINGS",
-    "HIDDEN_CATEGORIES",
     "HIDDEN_RE2",
     "ID_COLUMNS",
     "INT64_MAX",

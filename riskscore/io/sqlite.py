@@ -23,12 +23,9 @@ from riskscore.io.files import real_path
 from riskscore.io.private import FILE_MODE
 
 __all__ = [
-    "DEFAULT_TIMEOUT_S",
-    "Contents",
     "connect",
     "foreign_in",
     "foreign_tables",
-    "is_lock",
     "open_snapshot",
     "peek",
     "retry",

@@ -28,7 +28,6 @@ __all__ = [
     "all_text",
     "arrow_file",
     "arrow_text",
-    "check_row_groups",
     "is_bytes_type",
     "is_number_text",
     "is_text_type",

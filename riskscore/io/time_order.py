@@ -34,7 +34,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.arrow import text_table_writer
 from riskscore.io.text import parquet_file
 
-__all__ = ["BUCKET_ROWS", "write_in_time_order"]
+__all__ = ["write_in_time_order"]
 
 #: Most events sorted at once by default (about 0.5 GB of peak memory with the events
 #: schema of ``riskscore generate``).

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore._checks import check_seconds, is_int, is_real
+from riskscore.io.float_width import FloatWidth
 from riskscore.io.number_rules import NumberRules, Sink, check_numbers
 from riskscore.io.schema import (
     MAX_TIMESTAMP,
@@ -252,8 +253,8 @@ def check_timestamps(arr: AnyArray, problems: Sink, future: FutureLimit | None =
     name = "timestamp"
     if arr.dtype.kind in "iu":  # whole seconds already: no float round trip
         return check_numbers(name, arr, _timestamp_rules(future), problems, 0)
-    if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
-        problems.add(name, np.ones(len(arr), dtype=bool), _coarse_float(arr.dtype))
+    if _SECONDS_WIDTH.is_narrow_column(arr):
+        problems.add(name, np.ones(len(arr), dtype=bool), _SECONDS_WIDTH.reason(8 * arr.itemsize))
         secs = np.zeros(len(arr))
     elif arr.dtype.kind == "f":
         secs = np.floor(arr.astype(np.float64, copy=False))
@@ -289,14 +290,15 @@ def _timestamp_rules(future: FutureLimit | None) -> NumberRules:
     )
 
 
-def _coarse_float(kind: np.dtype[Any]) -> str:
-    """Why epoch seconds in floats of ``kind``, narrower than 64 bits, are refused: float32
-    steps are 128 s at today's epoch seconds, so the instant is already lost (a column of
-    them, or one such number in an object column or an online event)."""
-    return (
-        f"is a {8 * kind.itemsize}-bit float, too coarse for epoch seconds (steps of "
-        "minutes): give the column as integers or 64-bit floats"
-    )
+#: Floats too narrow for epoch seconds: float32 steps are 128 s at today's epoch seconds,
+#: so the instant is already lost (a column of them, or one such number in an object
+#: column or an online event).
+_SECONDS_WIDTH: Final = FloatWidth(
+    min_bits=64,
+    quantity="epoch seconds",
+    steps="steps of minutes",
+    fix="integers or 64-bit floats",
+)
 
 
 _KINDS: Final = frozenset({"missing", "number", "text", "other"})
@@ -308,8 +310,8 @@ def _value_kind(v: object) -> str:
         return "missing"
     if isinstance(v, bool):
         return "other"
-    if isinstance(v, np.floating) and v.dtype.itemsize < 8:
-        return _coarse_float(v.dtype)
+    if _SECONDS_WIDTH.is_narrow(v):
+        return _SECONDS_WIDTH.reason(8 * v.itemsize)
     if isinstance(v, Decimal):
         # a decimal cell beside other kinds (an int, text, Infinity): the number it holds,
         # as in a column of decimals alone (riskscore.io.decimals); NaN is missing there too

@@ -29,7 +29,7 @@ from riskscore.io.groups import (
 from riskscore.io.ids import DecimalIds, check_ids, same_id_kind
 from riskscore.io.messages import MessageTable, build_table
 from riskscore.io.problems import Problems, raise_first, run_check
-from riskscore.io.raw import RawColumns, as_read, quoted_name, show, shown
+from riskscore.io.raw import RawColumns, as_python_value, as_read, quoted_name, show, shown
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -257,8 +257,7 @@ def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[st
             row=row,
             value=value,
         )
-    out = {name: values[0].item() if isinstance(values[0], np.generic) else values[0]
-           for name, values in cols.items()}  # fmt: skip
+    out = {name: as_python_value(values[0]) for name, values in cols.items()}
     for name in ID_COLUMNS:
         out[name] = _one_id(event[name], out[name])
     return out

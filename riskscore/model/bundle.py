@@ -38,7 +38,6 @@ from riskscore.model.card import render_model_card
 from riskscore.model.risk_model import RiskModel
 
 __all__ = [
-    "DIR_VARIABLE",
     "FORMAT_VERSION",
     "KEY_VARIABLE",
     "default_model_dir",

@@ -144,6 +144,14 @@ def _vignettes_measured(result: Mapping[str, Any]) -> str:
 
 
 def _robustness(result: Mapping[str, Any]) -> list[str]:
+    """The robustness section: how the candidates compared, and the shipped model's
+    figures on the unseen, stress and rare worlds."""
+    return [*_candidate_lines(result), *_shipped_lines(result)]
+
+
+def _candidate_lines(result: Mapping[str, Any]) -> list[str]:
+    """Every candidate's worst-world and vignette results, and why the shipped one was
+    chosen."""
     lines = [
         "## Robustness: chosen by its worst world",
         "",
@@ -196,10 +204,16 @@ def _robustness(result: Mapping[str, Any]) -> list[str]:
         "that chose the model; on 30 further worlds used for no choice they are not (see "
         "Limitations).",
     ]
+    return lines
+
+
+def _shipped_lines(result: Mapping[str, Any]) -> list[str]:
+    """The shipped model and policy on the unseen worlds, the stress worlds and the
+    default world at 1 in 10,000."""
     summary = result["unseen"]["summary"]
     stress = result["stress"]["worlds"]
     rare = result["default_world_rare"]
-    lines += [
+    return [
         "",
         "The shipped model and policy (`policies/default.toml`) on the unseen worlds, median "
         "and worst:",
@@ -244,7 +258,6 @@ def _robustness(result: Mapping[str, Any]) -> list[str]:
         "(`riskscore policy tune`; `docs/policy.md`, `benchmarks/results/policy_tune.json`).",
         "",
     ]
-    return lines
 
 
 def _provenance(training: Mapping[str, Any]) -> str:

@@ -10,6 +10,7 @@ import numpy.typing as npt
 from riskscore.exceptions import SchemaError
 from riskscore.features import FeatureTable
 from riskscore.io.ids import as_text, integer_ids
+from riskscore.io.raw import as_python_value
 from riskscore.synthetic.labels import boolean_labels
 
 __all__ = ["ConversationLabels", "align_labels", "label_positions", "same_kind_label_ids"]
@@ -91,7 +92,7 @@ def label_positions(label_ids: npt.ArrayLike, conversation_id: npt.NDArray[Any])
             "conversation ids appear more than once). Give one label per conversation.",
             column="conversation_id",
             row=row,
-            value=_value(ids[row]),
+            value=as_python_value(ids[row]),
         )
     extra = ids[~np.isin(ids, conversations)]
     missing = conversations[~np.isin(conversations, ids)]
@@ -107,7 +108,7 @@ def label_positions(label_ids: npt.ArrayLike, conversation_id: npt.NDArray[Any])
             f"for {len(conversations)} conversations). Pass the labels.parquet generated with "
             "these events.",
             column="conversation_id",
-            value=_value((missing if len(missing) else extra)[0]),
+            value=as_python_value((missing if len(missing) else extra)[0]),
         )
     return order[np.searchsorted(ids[order], conversations)].astype(np.int64)
 
@@ -142,7 +143,7 @@ def same_kind_label_ids(
             "are two ids). Read both with the same types.",
             column=column,
             row=0,
-            value=_value(given[0]),
+            value=as_python_value(given[0]),
         )
     if given.dtype.kind in "iu" and ids.dtype.kind in "iu":
         return np.asarray(given), np.asarray(ids)
@@ -155,9 +156,5 @@ def _kind(ids: npt.NDArray[Any], integers: bool) -> str:
     return "text" if ids.dtype.kind in "OU" else str(ids.dtype)
 
 
-def _value(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _shown(value: Any) -> str:
-    return repr(_value(value))
+    return repr(as_python_value(value))

@@ -38,7 +38,7 @@ from riskscore.model.exit_leaves import ExitLeaves
 from riskscore.model.scores import ScoreTable, top_reasons
 from riskscore.model.trees import TreeEnsemble
 
-__all__ = ["MODEL_KIND", "RiskModel"]
+__all__ = ["RiskModel"]
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -33,13 +33,11 @@ import numpy as np
 from riskscore._checks import is_int, is_real
 from riskscore._units import DAY_S
 from riskscore.exceptions import RiskscoreError
-from riskscore.io.raw import show
+from riskscore.io.raw import as_python_value, show
 from riskscore.io.schema import MINOR_AGE, EventType, has_hidden_character
 from riskscore.io.timestamps import iso_utc
-from riskscore.policy.alerts import as_python_value
 
 __all__ = [
-    "MAX_EPOCH_S",
     "MAX_NAME_CHARS",
     "MAX_NOTE_CHARS",
     "AuditEntry",

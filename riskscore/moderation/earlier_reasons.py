@@ -19,7 +19,7 @@ import re
 from riskscore.features.registry import FEATURES
 from riskscore.model.scores import WHY_PREFIX, is_reason_text
 
-__all__ = ["EARLIER_MARK", "exported_reason", "shown_reason"]
+__all__ = ["exported_reason", "shown_reason"]
 
 #: After the value and contribution of a reason exported from its earlier wording.
 EARLIER_MARK = "as recorded in riskscore's earlier wording"

@@ -39,7 +39,12 @@ from riskscore.moderation.queue_rows import (
 )
 from riskscore.policy import Alert, AlertPolicy, Tier
 
-__all__ = ["alert_row", "insert_alerts", "insert_reports", "report_row", "stored_age"]
+__all__ = [
+    "alert_row",
+    "insert_alerts",
+    "insert_reports",
+    "report_row",
+]
 
 
 def stored_age(value: Any, what: str = "child age") -> float | None:

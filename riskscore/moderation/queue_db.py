@@ -28,11 +28,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
-
 import riskscore.io.sqlite as sqlite
 from riskscore.io.files import real_path
 from riskscore.io.json_lines import json_loads
+from riskscore.io.raw import as_python_value
 from riskscore.io.sqlite import retry
 from riskscore.moderation.cases import QueueError
 from riskscore.moderation.queue_rows import audit_detail
@@ -111,8 +110,7 @@ _TRIGGERS_SQL = "".join(
 
 def encode_id(value: Any) -> str:
     """An account or conversation id as stored: JSON, so ``7`` and ``"7"`` stay distinct."""
-    if isinstance(value, np.generic):
-        value = value.item()
+    value = as_python_value(value)
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError(f"ids must be int or str, got {value!r} ({type(value).__name__})")
     return json.dumps(value)

@@ -38,7 +38,6 @@ __all__ = [
     "is_line",
     "is_queue_age",
     "item_from_row",
-    "max_id_length",
 ]
 
 #: Why a value no riskscore writes is in the file.
@@ -86,52 +85,93 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
     another value or passed on to the console, reports and exports.
     """
     item_id = r["item_id"]
+    if type(item_id) is not int:
+        raise QueueError(f"review queue item id {show(item_id)} is not an int")
+    row = _StoredRow(r, item_id)
+    _check_values(row)
+    created_at, updated_at, reviewed_at, decided_at, decided_by = _times_in_order(row)
+    age = r["child_age"]
+    return QueueItem(
+        decision_id=_decision_id(r, item_id, r["status"]),
+        item_id=item_id,
+        kind=r["kind"],
+        conversation_id=row.stored_id("conversation_id"),
+        adult_id=row.stored_id("adult_id"),
+        child_id=row.stored_id("child_id"),
+        child_age=math.nan if age is None else float(age),
+        age_band=str(row.line("age_band")),
+        risk=float(r["risk"]),
+        tier=r["tier"],
+        channel=r["channel"],
+        concerns_child=bool(r["concerns_child"]),
+        reasons=row.reasons(),
+        created_at=created_at,
+        updated_at=updated_at,
+        n_signals=r["n_signals"],
+        status=r["status"],
+        first_reviewed_at=reviewed_at,
+        decided_at=decided_at,
+        decided_by=decided_by,
+    )
 
-    def refuse(column: str, expected: str, why: str = CHANGED_OUTSIDE) -> QueueError:
+
+class _StoredRow:
+    """One row of the items table, whose values are read as riskscore writes them or
+    refused with a :class:`QueueError` naming the item, the column and the value."""
+
+    __slots__ = ("item_id", "r")
+
+    def __init__(self, r: sqlite3.Row, item_id: int) -> None:
+        self.r, self.item_id = r, item_id
+
+    def refuse(self, column: str, expected: str, why: str = CHANGED_OUTSIDE) -> QueueError:
         return QueueError(
-            f"review queue item {item_id}: column {column!r} is {show(r[column])}, expected "
-            f"{expected} ({why})"
+            f"review queue item {self.item_id}: column {column!r} is {show(self.r[column])}, "
+            f"expected {expected} ({why})"
         )
 
-    def stored_id(column: str) -> Any:
-        text = r[column]
+    def stored_id(self, column: str) -> Any:
+        text = self.r[column]
         try:
             value = json_loads(text) if isinstance(text, str) else None
         except ValueError:
             value = None
         if type(value) in (int, str) and id_problem(column, value) is None:
             return value
-        raise refuse(column, f"an id as stored (a JSON integer or string of printable text, "
-                             f"at most {max_id_length(column)} characters)")  # fmt: skip
+        raise self.refuse(column, f"an id as stored (a JSON integer or string of printable "
+                                  f"text, at most {max_id_length(column)} characters)")  # fmt: skip
 
-    def epoch(column: str, *, none_ok: bool = False) -> int | None:
-        value = r[column]
+    def epoch(self, column: str, *, none_ok: bool = False) -> int | None:
+        value = self.r[column]
         if value is None and none_ok:
             return None
         try:
             return check_epoch(value, column)
         except QueueError:
-            raise refuse(column, "epoch seconds (an int from 1970 to 9999)") from None
+            raise self.refuse(column, "epoch seconds (an int from 1970 to 9999)") from None
 
-    def line(column: str, *, none_ok: bool = False) -> str | None:
-        value = r[column]
+    def line(self, column: str, *, none_ok: bool = False) -> str | None:
+        value = self.r[column]
         if value is None and none_ok:
             return None
         if not is_line(value):
-            raise refuse(column, "one line of printable text")
+            raise self.refuse(column, "one line of printable text")
         return value
 
-    def reasons() -> tuple[str, ...]:
-        value = decode_reasons(r["reasons"])
+    def reasons(self) -> tuple[str, ...]:
+        value = decode_reasons(self.r["reasons"])
         if value is None:
-            raise refuse(
+            raise self.refuse(
                 "reasons",
                 f"a JSON list of printable strings, at most {MAX_REASONS_CHARS} characters",
             )
         return value
 
-    if type(item_id) is not int:
-        raise QueueError(f"review queue item id {show(item_id)} is not an int")
+
+def _check_values(row: _StoredRow) -> None:
+    """Refuse a kind, status, risk, tier, age, channel, flag or count riskscore never
+    writes."""
+    r, refuse = row.r, row.refuse
     kind, status, risk, tier, age = r["kind"], r["status"], r["risk"], r["tier"], r["child_age"]
     if kind not in ("alert", "user_report"):
         raise refuse("kind", "'alert' or 'user_report'")
@@ -150,14 +190,20 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
     n_signals = r["n_signals"]
     if not (type(n_signals) is int and n_signals >= 1):
         raise refuse("n_signals", "an int >= 1")
-    created_at, updated_at = epoch("created_at"), epoch("updated_at")
-    reviewed_at = epoch("first_reviewed_at", none_ok=True)
-    decided_at = epoch("decided_at", none_ok=True)
-    decided_by = line("decided_by", none_ok=True)
+
+
+def _times_in_order(row: _StoredRow) -> tuple[int, int, int | None, int | None, str | None]:
+    """Created, updated, first reviewed and decided times and the moderator who decided,
+    refused unless in the order riskscore writes them, with a decision whole or absent:
+    reports and exports would count a contradiction two ways (negative hours, open and
+    decided)."""
+    status = row.r["status"]
+    created_at, updated_at = row.epoch("created_at"), row.epoch("updated_at")
+    reviewed_at = row.epoch("first_reviewed_at", none_ok=True)
+    decided_at = row.epoch("decided_at", none_ok=True)
+    decided_by = row.line("decided_by", none_ok=True)
     assert created_at is not None
     assert updated_at is not None
-    # Times in the order riskscore writes them, and a decision whole or absent: reports
-    # and exports would count a contradiction two ways (negative hours, open and decided).
     for column, ok, expected in (
         ("updated_at", created_at <= updated_at, f"at or after created_at {created_at}"),
         ("decided_at", decided_at is None or created_at <= decided_at,
@@ -172,29 +218,8 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
          f"a moderator when decided_at is set, else null, with decided_at {decided_at}"),
     ):  # fmt: skip
         if not ok:
-            raise refuse(column, expected, OUT_OF_ORDER)
-    return QueueItem(
-        decision_id=_decision_id(r, item_id, status),
-        item_id=item_id,
-        kind=kind,
-        conversation_id=stored_id("conversation_id"),
-        adult_id=stored_id("adult_id"),
-        child_id=stored_id("child_id"),
-        child_age=math.nan if age is None else float(age),
-        age_band=str(line("age_band")),
-        risk=float(risk),
-        tier=tier,
-        channel=r["channel"],
-        concerns_child=bool(r["concerns_child"]),
-        reasons=reasons(),
-        created_at=created_at,
-        updated_at=updated_at,
-        n_signals=n_signals,
-        status=status,
-        first_reviewed_at=reviewed_at,
-        decided_at=decided_at,
-        decided_by=decided_by,
-    )
+            raise row.refuse(column, expected, OUT_OF_ORDER)
+    return created_at, updated_at, reviewed_at, decided_at, decided_by
 
 
 def _decision_id(r: sqlite3.Row, item_id: int, status: str) -> int | None:

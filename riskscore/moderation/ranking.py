@@ -16,7 +16,7 @@ import riskscore.moderation.queue_db as db
 from riskscore._words import duration_text
 from riskscore.moderation.cases import Case, PriorityWeights, QueueItem, youngest_child_age
 
-__all__ = ["TIER_NAMES", "build_case", "rank_cases"]
+__all__ = ["build_case", "rank_cases"]
 
 #: Tiers of queue items in words (0 is a user report, which has no alert tier).
 TIER_NAMES = {0: "user report", 1: "review", 2: "urgent"}

@@ -28,12 +28,12 @@ import numpy as np
 from riskscore import synthetic
 from riskscore._units import DAY_S, HOUR_S
 from riskscore.io import MessageTable
+from riskscore.io.raw import as_python_value
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation.cases import Case, UserReport, iter_reports
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.online import OnlineScorer
 from riskscore.policy import Alert, AlertPolicy
-from riskscore.policy.alerts import as_python_value
 
 __all__ = ["ModeratorModel", "SimulatedMonth", "simulate_moderation", "simulate_month"]
 

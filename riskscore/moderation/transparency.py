@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from riskscore.io.raw import as_python_value
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.io.staging import staged_outputs
 from riskscore.keys import check_key, check_pseudonym_key
@@ -91,9 +92,7 @@ def pseudonymise(value: Any, key: bytes | str) -> str:
     True
     """
     secret = check_key(key, source="the pseudonymisation key")
-    if isinstance(value, np.generic):
-        value = value.item()
-    msg = json.dumps(value).encode("utf-8")
+    msg = json.dumps(as_python_value(value)).encode("utf-8")
     return "p_" + hmac.new(secret, msg, hashlib.sha256).hexdigest()[:16]
 
 
@@ -247,17 +246,6 @@ def transparency_report(
     alerts = [i for i in items if i.kind == "alert"]
     reports = [i for i in items if i.kind == "user_report"]
     status = {i.item_id: i.status_at(end) for i in items}
-
-    def outcomes(group: list[QueueItem]) -> dict[str, int]:
-        counts = Counter(status[i.item_id] for i in group)
-        return {o: int(counts.get(o, 0)) for o in OUTCOMES}
-
-    alert_outcomes = outcomes(alerts)
-    report_outcomes = outcomes(reports)
-    decided_alerts = [i for i in alerts if status[i.item_id] != "open"]
-    confirmed = sum(status[i.item_id] in ("actioned", "escalated") for i in decided_alerts)
-    actions = [i for i in items if status[i.item_id] in ("actioned", "escalated")]
-
     simulation = _simulation(queue.simulated, items, end, simulated)
     data: dict[str, Any] = {
         "report_format": REPORT_FORMAT,
@@ -267,48 +255,27 @@ def transparency_report(
         "simulation": simulation,
         "alerts_raised": len(alerts),
         "user_reports": len(reports),
-        **alert_outcomes,
-        "user_report_outcomes": report_outcomes,
+        **_outcomes(alerts, status),
+        "user_report_outcomes": _outcomes(reports, status),
         "user_reports_from_children": sum(i.concerns_child for i in reports),
         "by_tier": {
             name: {
                 "alerts": sum(i.tier == t for i in alerts),
-                **outcomes([i for i in alerts if i.tier == t]),
+                **_outcomes([i for i in alerts if i.tier == t], status),
             }
             for t, name in _TIERS.items()
         },
         "by_age_band": _by(alerts, reports, lambda i: i.age_band, band_order),
         "by_channel": _by(alerts, reports, lambda i: i.channel or "unknown", CHANNEL_NAMES),
-        "time_to_first_review_hours": {
-            "automated_detection": _times(alerts, "first_reviewed_at", end, simulated),
-            "user_reports": _times(reports, "first_reviewed_at", end, simulated),
-            "all": _times(items, "first_reviewed_at", end, simulated),
+        **{
+            f"time_to_{step}_hours": {
+                "automated_detection": _times(alerts, column, end, simulated),
+                "user_reports": _times(reports, column, end, simulated),
+                "all": _times(items, column, end, simulated),
+            }
+            for step, column in (("first_review", "first_reviewed_at"), ("decision", "decided_at"))
         },
-        "time_to_decision_hours": {
-            "automated_detection": _times(alerts, "decided_at", end, simulated),
-            "user_reports": _times(reports, "decided_at", end, simulated),
-            "all": _times(items, "decided_at", end, simulated),
-        },
-        "automated_detection": {
-            "share_of_items": _share(len(alerts), len(items)),
-            "share_of_actions": _share(sum(i.kind == "alert" for i in actions), len(actions)),
-            "decided": len(decided_alerts),
-            "confirmed": int(confirmed),
-            "precision": _share(int(confirmed), len(decided_alerts)),
-            "precision_ci95": _as_list(wilson_interval(int(confirmed), len(decided_alerts))),
-            "precision_by_tier": {
-                name: _share(
-                    sum(
-                        status[i.item_id] in ("actioned", "escalated")
-                        for i in decided_alerts
-                        if i.tier == t
-                    ),
-                    sum(i.tier == t for i in decided_alerts),
-                )
-                for t, name in _TIERS.items()
-            },
-            "method": "metadata-only risk model with age-banded thresholds (riskscore)",
-        },
+        "automated_detection": _automated_detection(items, alerts, status),
         "cases": _cases(items, status, secret, max_listed_cases),
         "drift": None if drift is None else drift.to_dict(),
         "pseudonymisation": {
@@ -318,6 +285,40 @@ def transparency_report(
     }
     protected = protect_report(data, min_cell=min_cell, child_bands=_child_bands(reports))
     return TransparencyReport(start, end, protected)
+
+
+def _outcomes(group: list[QueueItem], status: dict[int, str]) -> dict[str, int]:
+    """How many items of ``group`` ended in each of :data:`OUTCOMES` (``status``: each
+    item's at the end of the period)."""
+    counts = Counter(status[i.item_id] for i in group)
+    return {o: int(counts.get(o, 0)) for o in OUTCOMES}
+
+
+def _automated_detection(
+    items: list[QueueItem], alerts: list[QueueItem], status: dict[int, str]
+) -> dict[str, Any]:
+    """Automated detection's share of items and of actions, and its precision measured
+    from decisions (confirmed = actioned or escalated), in all and by tier."""
+    acted = ("actioned", "escalated")
+    decided = [i for i in alerts if status[i.item_id] != "open"]
+    confirmed = sum(status[i.item_id] in acted for i in decided)
+    actions = [i for i in items if status[i.item_id] in acted]
+    return {
+        "share_of_items": _share(len(alerts), len(items)),
+        "share_of_actions": _share(sum(i.kind == "alert" for i in actions), len(actions)),
+        "decided": len(decided),
+        "confirmed": int(confirmed),
+        "precision": _share(int(confirmed), len(decided)),
+        "precision_ci95": _as_list(wilson_interval(int(confirmed), len(decided))),
+        "precision_by_tier": {
+            name: _share(
+                sum(status[i.item_id] in acted for i in decided if i.tier == t),
+                sum(i.tier == t for i in decided),
+            )
+            for t, name in _TIERS.items()
+        },
+        "method": "metadata-only risk model with age-banded thresholds (riskscore)",
+    }
 
 
 def _child_bands(reports: list[QueueItem]) -> list[str] | None:

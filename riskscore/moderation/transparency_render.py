@@ -103,10 +103,25 @@ def _fmt(value: Any, pct: bool = False, withheld: bool = False) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], str]]:
+_Table = tuple[str, list[str], list[list[str]], str]
+
+
+def _tables(d: dict[str, Any]) -> list[_Table]:
     """(title, header, rows, note) of every table of the report."""
-    out = []
-    hidden = _withheld(d)
+    drift = d.get("drift")
+    return [
+        *_outcome_tables(d),
+        _times_table(d),
+        _automated_table(d),
+        _cases_table(d["cases"]),
+        *([] if drift is None else [_drift_table(drift)]),
+    ]
+
+
+def _outcome_tables(d: dict[str, Any]) -> list[_Table]:
+    """How alerts and user reports were dealt with, in all and by tier, age band and
+    channel."""
+    out: list[_Table] = []
     alerts_total = [d[o] for o in OUTCOMES]
     reports_total = [d["user_report_outcomes"][o] for o in OUTCOMES]
     out.append(
@@ -142,6 +157,11 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], st
                 else "For alerts: the most private channel the conversation had reached.",
             )
         )
+    return out
+
+
+def _times_table(d: dict[str, Any]) -> _Table:
+    """Hours to first review and to decision, by source, simulated times counted."""
     rows = []
     for key, name in (
         ("time_to_first_review_hours", "first review"),
@@ -159,15 +179,20 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], st
                 ]
             )
     banner = simulation_banner(d)
-    out.append(
-        (
-            "Time to first review and to decision (hours)" + _mark(d),
-            ["to", "source", "n", "of which simulated", "median", "90th percentile"],
-            rows,
-            "Counted over items reviewed or decided within the period."
-            + (f" {banner}" if banner else ""),
-        )
+    return (
+        "Time to first review and to decision (hours)" + _mark(d),
+        ["to", "source", "n", "of which simulated", "median", "90th percentile"],
+        rows,
+        "Counted over items reviewed or decided within the period."
+        + (f" {banner}" if banner else ""),
     )
+
+
+def _automated_table(d: dict[str, Any]) -> _Table:
+    """Automated detection's share of items and actions, and its precision measured from
+    decisions (withheld figures marked)."""
+    hidden = _withheld(d)
+    banner = simulation_banner(d)
     a = d["automated_detection"]
     ci = a["precision_ci95"]
 
@@ -177,69 +202,67 @@ def _tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], st
             value = value[key]
         return _fmt(value, True, ("automated_detection", *path) in hidden)
 
-    out.append(
-        (
-            "Automated detection" + _mark(d),
-            ["measure", "value"],
+    return (
+        "Automated detection" + _mark(d),
+        ["measure", "value"],
+        [
+            ["share of items from automated detection", ratio("share_of_items")],
             [
-                ["share of items from automated detection", ratio("share_of_items")],
-                [
-                    "share of actions that started from automated detection",
-                    ratio("share_of_actions"),
-                ],
-                ["alerts decided", _n(a["decided"])],
-                ["alerts confirmed (actioned or escalated)", _n(a["confirmed"])],
-                [
-                    "precision measured from decisions",
-                    ratio("precision")
-                    + ("" if ci is None else f" (95% CI {100 * ci[0]:.1f}-{100 * ci[1]:.1f}%)"),
-                ],
-                *[
-                    [f"precision, {tier} tier", ratio("precision_by_tier", tier)]
-                    for tier in a["precision_by_tier"]
-                ],
+                "share of actions that started from automated detection",
+                ratio("share_of_actions"),
             ],
-            "Precision = confirmed / decided alerts. Alerts never raised are not measured here: "
-            "recall needs labelled data (see riskscore policy check)."
-            + (f" {banner}" if banner else ""),
-        )
-    )
-    c = d["cases"]
-    out.append(
-        (
-            "Cases (one per adult account)",
-            ["measure", "value"],
+            ["alerts decided", _n(a["decided"])],
+            ["alerts confirmed (actioned or escalated)", _n(a["confirmed"])],
             [
-                ["accounts reviewed", str(c["accounts_reviewed"])],
-                ["accounts concerning several children", str(c["accounts_with_several_children"])],
-                *[
-                    [
-                        f"escalated case {x['case']}",
-                        f"{x['children']} children, {x['conversations']} conversations",
-                    ]
-                    for x in c["escalated_multi_child_cases"]
-                ],
+                "precision measured from decisions",
+                ratio("precision")
+                + ("" if ci is None else f" (95% CI {100 * ci[0]:.1f}-{100 * ci[1]:.1f}%)"),
             ],
-            "Account ids are pseudonymised (HMAC-SHA256 under a key the platform keeps).",
-        )
+            *[
+                [f"precision, {tier} tier", ratio("precision_by_tier", tier)]
+                for tier in a["precision_by_tier"]
+            ],
+        ],
+        "Precision = confirmed / decided alerts. Alerts never raised are not measured here: "
+        "recall needs labelled data (see riskscore policy check)."
+        + (f" {banner}" if banner else ""),
     )
-    drift = d.get("drift")
-    if drift is not None:
-        out.append(
-            (
-                "Drift of the model's inputs and score",
-                list(SHIFT_HEADER),
-                shift_rows(drift["shifts"]),
-                f"{_drift_summary(drift)} Population stability index over the reference's "
-                f"decile bins and a bin for unknown values: up to {MODERATE_SHIFT} stable, "
-                f"above {MODERATE_SHIFT} moderate, above {MAJOR_SHIFT} a major shift, which "
-                "flags the period (the model's thresholds and precision were measured on "
-                "other data). Reference: the distributions stored with the model, "
-                f"{drift['n_reference']:,} conversations; this period: "
-                f"{drift['n_current']:,} conversations.",
-            )
-        )
-    return out
+
+
+def _cases_table(c: dict[str, Any]) -> _Table:
+    """Adult accounts reviewed, and escalated cases that concern several children."""
+    return (
+        "Cases (one per adult account)",
+        ["measure", "value"],
+        [
+            ["accounts reviewed", str(c["accounts_reviewed"])],
+            ["accounts concerning several children", str(c["accounts_with_several_children"])],
+            *[
+                [
+                    f"escalated case {x['case']}",
+                    f"{x['children']} children, {x['conversations']} conversations",
+                ]
+                for x in c["escalated_multi_child_cases"]
+            ],
+        ],
+        "Account ids are pseudonymised (HMAC-SHA256 under a key the platform keeps).",
+    )
+
+
+def _drift_table(drift: dict[str, Any]) -> _Table:
+    """The population stability of the model's inputs and score against its reference."""
+    return (
+        "Drift of the model's inputs and score",
+        list(SHIFT_HEADER),
+        shift_rows(drift["shifts"]),
+        f"{_drift_summary(drift)} Population stability index over the reference's "
+        f"decile bins and a bin for unknown values: up to {MODERATE_SHIFT} stable, "
+        f"above {MODERATE_SHIFT} moderate, above {MAJOR_SHIFT} a major shift, which "
+        "flags the period (the model's thresholds and precision were measured on "
+        "other data). Reference: the distributions stored with the model, "
+        f"{drift['n_reference']:,} conversations; this period: "
+        f"{drift['n_current']:,} conversations.",
+    )
 
 
 def _drift_summary(drift: dict[str, Any]) -> str:

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore.io.raw import as_python_value
 from riskscore.model.risk_model import DEFAULT_REASONS_ABOVE
 from riskscore.model.scores import ScoreTable
-from riskscore.policy.alerts import Alert, as_python_value
+from riskscore.policy.alerts import Alert
 from riskscore.policy.bands import DEFAULT_BANDS, DEFAULT_UNKNOWN, AgeBand, Tier, check_bands
 from riskscore.policy.errors import PolicyFileError
 from riskscore.policy.files import dumps as dumps_toml

@@ -7,9 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import numpy as np
-
 from riskscore.io.json_lines import json_dumps
+from riskscore.io.raw import as_python_value
 from riskscore.model.scores import Reason
 from riskscore.policy.bands import Tier
 
@@ -154,8 +153,3 @@ def alert_changes(
 def _finite(value: float) -> float | None:
     """A float, or None for NaN and infinities (JSON has neither)."""
     return float(value) if math.isfinite(value) else None
-
-
-def as_python_value(value: Any) -> Any:
-    """A numpy scalar as the Python value it holds (ids stay JSON-ready)."""
-    return value.item() if isinstance(value, np.generic) else value

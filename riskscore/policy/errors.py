@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from riskscore.exceptions import RiskscoreError
 
-__all__ = ["PolicyFileError", "key_of"]
+__all__ = [
+    "PolicyFileError",
+]
 
 
 def key_of(path: tuple[str | int, ...]) -> str:

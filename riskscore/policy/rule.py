@@ -33,7 +33,7 @@ import numpy as np
 from riskscore.policy.bands import AgeBand
 from riskscore.policy.guards import ADULT_AGE, Guards
 
-__all__ = ["RULE_SOURCE", "CompiledRule", "compile_rule"]
+__all__ = ["CompiledRule", "compile_rule"]
 
 #: The band and tier rule. ``{band_terms}`` becomes ``+ (child_age >= _e0) + ...``.
 RULE_SOURCE = """\

@@ -21,7 +21,7 @@ from riskscore.policy.bands import MAX_BANDS, AgeBand, check_bands, check_name
 from riskscore.policy.errors import PolicyFileError
 from riskscore.policy.guards import Guards
 
-__all__ = ["FORMAT_VERSION", "FORMAT_VERSIONS", "PolicyParts", "parse"]
+__all__ = ["FORMAT_VERSION", "parse"]
 
 #: The format version written by :meth:`AlertPolicy.to_toml`.
 FORMAT_VERSION = 2

@@ -25,10 +25,8 @@ from riskscore.policy.bands import AgeBand
 
 __all__ = [
     "BAND_ODDS",
-    "MIN_ALERTS",
     "REVIEW_PER_MILLION",
     "URGENT_PER_MILLION",
-    "AgeColumns",
     "Traffic",
     "alerts_per_million",
     "check_per_million",

@@ -9,7 +9,8 @@ never submits anything itself:
   would reject;
 * :mod:`~riskscore.regulatory.eu_templates`: the rows of the transparency report
   templates of Implementing Regulation (EU) 2024/2835 that a child-safety queue
-  can fill, and a draft of the qualitative fields on automated means;
+  can fill, and (:mod:`~riskscore.regulatory.eu_qualitative`) a draft of the
+  qualitative fields on automated means;
 * :mod:`~riskscore.regulatory.ncmec`: CyberTipline report drafts for escalated
   cases, from metadata only.
 
@@ -29,11 +30,8 @@ from riskscore.regulatory.dsa import (
     validate_statements,
     write_statements,
 )
-from riskscore.regulatory.eu_templates import (
-    qualitative_draft,
-    quantitative_template,
-    write_templates,
-)
+from riskscore.regulatory.eu_qualitative import qualitative_draft
+from riskscore.regulatory.eu_templates import quantitative_template, write_templates
 from riskscore.regulatory.export import ExportExistsError, export_all
 from riskscore.regulatory.ncmec import cybertipline_drafts, write_drafts
 

@@ -15,7 +15,8 @@ platform fills it:
   the precision measured from decisions with its Wilson 95% interval;
 * ``09_human_resources.csv``: blank, for the platform;
 * ``11_qualitative.csv`` and ``qualitative_draft.md``: the qualitative fields on
-  automated means, drafted from the alert policy and the model card.
+  automated means, drafted from the alert policy and the model card
+  (:mod:`riskscore.regulatory.eu_qualitative`).
 
 The section numbering and column names follow the harmonised workbook as
 platforms publish it (see ``docs/regulatory.md`` for the sources and the caveat).
@@ -31,18 +32,17 @@ from typing import Any
 import numpy as np
 
 from riskscore.io.arrow import write_csv_rows
-from riskscore.io.markdown import markdown_text
 from riskscore.io.timestamps import iso_utc
 from riskscore.moderation import QueueItem
 from riskscore.moderation.transparency import wilson_interval
 from riskscore.policy import AlertPolicy
 from riskscore.regulatory._cases import RESTRICTING, DecidedCase, ExportFilter
 from riskscore.regulatory.dsa import StatementSettings
+from riskscore.regulatory.eu_qualitative import qualitative_draft, qualitative_fields
 
 __all__ = [
     "TemplateTables",
-    "qualitative_draft",
-    "qualitative_fields",
+    "qualitative_draft",  # riskscore.regulatory.eu_qualitative's, where it was before
     "quantitative_template",
     "write_templates",
 ]
@@ -158,20 +158,55 @@ def quantitative_template(
     """
     s = settings or StatementSettings()
     f = export_filter
-    period = _period_text(f, items)
-    lead = [service, period]
+    lead = [service, _period_text(f, items)]
     status = {i.item_id: f.status(i) for i in items}  # as in the transparency report
     kept = f.received(items)
     notices = [i for i in kept if i.kind == "user_report"]
     alerts = [i for i in kept if i.kind == "alert"]
-    restricting = [c for c in cases if c.outcome in RESTRICTING]
-    own = [c for c in restricting if not c.reports]
+    own = [c for c in cases if c.outcome in RESTRICTING and not c.reports]
+    decided = [i for i in alerts if status[i.item_id] != "open"]
+    confirmed = sum(status[i.item_id] in RESTRICTING for i in decided)
+    precision = None if not decided else round(confirmed / len(decided), 4)
+    ci = wilson_interval(confirmed, len(decided))
+    notices_decided = sum(status[i.item_id] != "open" for i in notices)
+    long_header = ("Service", "Reporting period", *_LONG_COLUMNS)
+    # section 7 (complaints, out-of-court disputes, suspensions) and section 9 (human
+    # resources): not in the queue, left for the platform
+    appeals = [
+        [*lead, "Internal complaints mechanism", ind, "Total number", "", PLATFORM]
+        for ind in _COMPLAINT_INDICATORS
+    ]
+    people = [
+        [*lead, "Human resources", ind, "Total number", "", PLATFORM] for ind in _HR_INDICATORS
+    ]
+    tables = {
+        "04_notices.csv": _notices_table(lead, notices, status, s, simulated_items),
+        **_own_initiative_tables(lead, own, s),
+        "07_appeals_and_recidivism.csv": (long_header, appeals),
+        "08_automated_means.csv": (
+            long_header,
+            _automated_means_rows(lead, len(own), notices_decided, (confirmed, len(decided)), ci),
+        ),
+        "09_human_resources.csv": (long_header, people),
+    }
+    return TemplateTables(tables, precision, ci)
 
-    # section 4: notices
+
+_Table = tuple[tuple[str, ...], list[list[Any]]]
+
+
+def _notices_table(
+    lead: list[Any],
+    notices: Sequence[QueueItem],
+    status: dict[int, str],
+    s: StatementSettings,
+    simulated_items: frozenset[int],
+) -> _Table:
+    """Section 4: the notices received, the same counts in each category's row."""
     acted = [i for i in notices if status[i.item_id] in RESTRICTING]
     hours = [(int(i.decided_at or 0) - i.created_at) / 3600 for i in acted]
     median = "" if not hours else round(float(np.median(hours)))
-    notice_values = [
+    values = [
         len(notices),
         sum(i.child_id in s.trusted_flaggers for i in notices),
         len({repr(i.conversation_id) for i in notices}),
@@ -179,7 +214,7 @@ def quantitative_template(
         sum(status[i.item_id] == "escalated" for i in notices),
         sum(status[i.item_id] == "actioned" for i in notices),
     ]
-    notice_context = [
+    context = [
         "user reports (Article 16 notices) received in the period about accounts contacting "
         "children",
         "reporters the platform listed as trusted flaggers",
@@ -189,28 +224,36 @@ def quantitative_template(
         "notices whose case was escalated to law enforcement (ground: illegal content)",
         "notices whose case was actioned under the terms (ground: incompatible content)",
     ]
-    notice_header = (
+    header = (
         "Service",
         "Reporting period",
         "Category of illegal content",
         *_NOTICE_COLUMNS,
         *(f"Contextual information on {c}" for c in _NOTICE_COLUMNS),
     )
-    notice_rows = [_total_row(lead, len(_NOTICE_COLUMNS))] + [
-        [*lead, cat, *notice_values, *notice_context] for cat in CATEGORY_ROWS[1:]
+    rows = [_total_row(lead, len(_NOTICE_COLUMNS))] + [
+        [*lead, cat, *values, *context] for cat in CATEGORY_ROWS[1:]
     ]
+    return header, rows
 
-    tables: dict[str, tuple[tuple[str, ...], list[list[Any]]]] = {
-        "04_notices.csv": (notice_header, notice_rows)
-    }
-    # sections 5 and 6: own-initiative measures by type of restriction
-    own_header = (
+
+def _own_initiative_tables(
+    lead: list[Any], own: Sequence[DecidedCase], s: StatementSettings
+) -> dict[str, _Table]:
+    """Sections 5 and 6: own-initiative measures by type of restriction, one file per
+    decision ground."""
+    header = (
         "Service",
         "Reporting period",
         "Category of illegal content",
         *_OWN_COLUMNS,
         f"Contextual Information on {_OWN_COLUMNS[0]}",
     )
+    note = (
+        "decisions by a moderator on cases raised by automated detection (no user report), "
+        "one per decision on an account"
+    )
+    tables: dict[str, _Table] = {}
     for name, ground in (
         ("05_own_initiative_illegal.csv", "DECISION_GROUND_ILLEGAL_CONTENT"),
         ("06_own_initiative_TC.csv", "DECISION_GROUND_INCOMPATIBLE_CONTENT"),
@@ -223,102 +266,72 @@ def quantitative_template(
             for value in (r.decision_account, r.decision_provision, *r.decision_visibility):
                 if value is not None:
                     counts[_RESTRICTION_COLUMNS[value]] += 1
-        note = (
-            "decisions by a moderator on cases raised by automated detection (no user report), "
-            "one per decision on an account"
-        )
         rows = [_total_row(lead, len(_OWN_COLUMNS))] + [
             [*lead, cat, *counts.values(), note] for cat in CATEGORY_ROWS[1:]
         ]
-        tables[name] = (own_header, rows)
+        tables[name] = (header, rows)
+    return tables
 
-    # section 7: complaints, out-of-court disputes, suspensions: not in the queue
-    section7 = [
-        [*lead, "Internal complaints mechanism", ind, "Total number", "", PLATFORM]
-        for ind in _COMPLAINT_INDICATORS
-    ]
-    tables["07_appeals_and_recidivism.csv"] = (
-        ("Service", "Reporting period", *_LONG_COLUMNS),
-        section7,
-    )
 
-    # section 8: automated means and indicators of accuracy
-    decided = [i for i in alerts if status[i.item_id] != "open"]
-    confirmed = sum(status[i.item_id] in RESTRICTING for i in decided)
-    precision = None if not decided else round(confirmed / len(decided), 4)
-    ci = wilson_interval(confirmed, len(decided))
-    section = "Use of automated means for content moderation"
+def _automated_means_rows(
+    lead: list[Any],
+    n_own: int,
+    notices_decided: int,
+    confirmed_of_decided: tuple[int, int],
+    ci: tuple[float, float] | None,
+) -> list[list[Any]]:
+    """Section 8: automated means and indicators of accuracy (precision from the decided
+    alerts, of which ``confirmed_of_decided[0]`` were actioned or escalated)."""
+    confirmed, decided = confirmed_of_decided
+    precision: Any = "" if not decided else round(confirmed / decided, 4)
     precision_note = "no decided alerts in the period"
     if ci is not None:
         precision_note = (
-            f"(actioned + escalated) / decided alerts = {confirmed}/{len(decided)}; "
+            f"(actioned + escalated) / decided alerts = {confirmed}/{decided}; "
             f"Wilson 95% interval {ci[0]:.4f}-{ci[1]:.4f}"
         )
-    notices_decided = sum(status[i.item_id] != "open" for i in notices)
-    section8: list[list[Any]] = [
-        [
-            *lead,
-            section,
+    own, nam = "Own-initiative", "NAM Total"
+    rows: list[tuple[str, str, Any, str]] = [
+        (
             "Number of measures solely taken by automated means",
-            "Own-initiative",
+            own,
             0,
             "riskscore alerts never decide: a moderator decides every case",
-        ],
-        [
-            *lead,
-            section,
+        ),
+        (
             "Number of measures not taken by automated means",
-            "Own-initiative",
-            len(own),
+            own,
+            n_own,
             "restricting decisions by a moderator on alerts from automated detection",
-        ],
-        [
-            *lead,
-            section,
-            "Accuracy of the automated means - Precision",
-            "Own-initiative",
-            "" if precision is None else precision,
-            precision_note,
-        ],
-        [
-            *lead,
-            section,
+        ),
+        ("Accuracy of the automated means - Precision", own, precision, precision_note),
+        (
             "Accuracy of the automated means - Accuracy",
-            "Own-initiative",
+            own,
             "",
             "not measurable from decisions alone (needs labelled data): " + PLATFORM,
-        ],
-        [
-            *lead,
-            section,
+        ),
+        (
             "Accuracy of the automated means - Recall",
-            "Own-initiative",
+            own,
             "",
             "missed cases are not seen by the queue (needs labelled data): " + PLATFORM,
-        ],
-        [
-            *lead,
-            section,
+        ),
+        (
             "Number of notices solely processed by automated means",
-            "NAM Total",
+            nam,
             0,
             "every notice is reviewed by a moderator",
-        ],
-        [
-            *lead,
-            section,
+        ),
+        (
             "Number of notices not processed by automated means",
-            "NAM Total",
+            nam,
             notices_decided,
             "notices decided by a moderator",
-        ],
+        ),
     ]
-    tables["08_automated_means.csv"] = (("Service", "Reporting period", *_LONG_COLUMNS), section8)
-    section9 = [
-        [*lead, "Human resources", ind, "Total number", "", PLATFORM] for ind in _HR_INDICATORS
-    ]
-    tables["09_human_resources.csv"] = (("Service", "Reporting period", *_LONG_COLUMNS), section9)
-    return TemplateTables(tables, precision, ci)
+    section = "Use of automated means for content moderation"
+    return [[*lead, section, *row] for row in rows]
 
 
 def _simulated_note(items: Sequence[QueueItem], simulated: frozenset[int]) -> str:
@@ -342,112 +355,6 @@ def _period_text(f: ExportFilter, items: Sequence[QueueItem]) -> str:
     start = f.start if f.start is not None else min(times)
     end = f.end - 1 if f.end is not None else max(times)
     return f"{iso_utc(start)[:10]}/{iso_utc(end)[:10]}"
-
-
-QUALITATIVE_INDICATORS = (
-    "Qualitative description of the automated means",
-    "Qualitative description of indicators of accuracy and possible rate of error of "
-    "automated means",
-    "Specification of the precise purposes to apply automated means",
-    "Safeguards applied to the use of automated means",
-)
-
-
-def qualitative_fields(
-    policy: AlertPolicy, precision: float | None, ci: tuple[float, float] | None
-) -> dict[str, str]:
-    """Draft text of the qualitative template's fields on automated means.
-
-    Parameters
-    ----------
-    policy : AlertPolicy
-        The alert policy in use (its thresholds per age band are quoted).
-    precision, ci : float or None, (float, float) or None
-        Measured precision from decisions and its Wilson 95% interval.
-
-    Returns
-    -------
-    dict of str to str
-        Indicator name -> draft text, to be reviewed by the platform.
-    """
-    bands = "; ".join(
-        f"{b.name}: review at {b.review:.3f}, urgent at {b.urgent:.3f}"
-        for b in (*policy.bands, policy.unknown)
-    )
-    measured = (
-        "no decided alerts in the period"
-        if precision is None or ci is None
-        else f"{100 * precision:.1f}% (Wilson 95% interval {100 * ci[0]:.1f}-{100 * ci[1]:.1f}%)"
-    )
-    return {
-        QUALITATIVE_INDICATORS[0]: (
-            "A risk model (riskscore) estimates, for each conversation between two accounts, the "
-            "probability that it follows a grooming pattern. It reads message metadata only: who "
-            "contacted whom, when, on which channel, declared ages, contact requests, blocks and "
-            "reports. It never reads message text or media. The model is monotone gradient-boosted "
-            "trees with calibrated probabilities; each alert lists the features that raised its "
-            "risk. An alert policy turns risks into review or urgent alerts with thresholds per "
-            f"age band of the child ({bands}); alerts go to a review queue ranked for moderators."
-        ),
-        QUALITATIVE_INDICATORS[1]: (
-            "Precision is measured from moderators' decisions: the share of decided alerts that "
-            f"moderators confirmed (actioned or escalated) was {measured}. This says nothing about "
-            "cases the model did not alert on: recall needs labelled data and is measured on "
-            "synthetic and labelled samples before deployment (model card). At realistic "
-            "prevalence most alerts are benign, which is why every alert goes to a human."
-        ),
-        QUALITATIVE_INDICATORS[2]: (
-            "To find conversations in which an adult may be grooming a child, early enough to "
-            "protect the child, and to rank them so that moderators read the most urgent first. "
-            "The automated means detect and prioritise; they do not decide or restrict."
-        ),
-        QUALITATIVE_INDICATORS[3]: (
-            "A moderator reviews every alert and decides; no restriction is applied automatically. "
-            "Thresholds are stricter for younger children; two known adults never alert, and "
-            "peers close in age are capped at review. Each alert shows its reasons to the "
-            "moderator. Decisions and every queue change are kept in an append-only audit log. "
-            "Account ids in published reports are pseudonymised. Precision from decisions is "
-            "reported with each transparency report; the model and policy are versioned with a "
-            "model card stating their intended use (ranking for human review, not enforcement)."
-        ),
-    }
-
-
-def qualitative_draft(fields: dict[str, str], *, service: str, period: str) -> str:
-    """The qualitative fields as a Markdown draft marked for the platform to review.
-
-    Parameters
-    ----------
-    fields : dict of str to str
-        From :func:`qualitative_fields`.
-    service, period : str
-        Service name and reporting period shown in the heading.
-
-    Returns
-    -------
-    str
-        Markdown.
-    """
-    lines = [
-        "# Qualitative template (Implementing Regulation (EU) 2024/2835): draft for "
-        + (markdown_text(service) if service else "the platform"),  # shown as written
-        "",
-        f"Reporting period: {period}. DRAFT prepared by riskscore from the alert policy, the model "
-        "card and the decisions in the review queue. The platform reviews, completes and "
-        "publishes it; riskscore publishes nothing.",
-        "",
-    ]
-    for name, text in fields.items():
-        lines += [f"## {name}", "", markdown_text(text), ""]  # band names shown as written
-    lines += [
-        "## Fields left to the platform",
-        "",
-        "Summary of the content moderation engaged in at the provider's own initiative (all "
-        "harm areas), governance, human resources (qualifications, training, support) and the "
-        "methodology of their count.",
-        "",
-    ]
-    return "\n".join(lines)
 
 
 def write_templates(

@@ -96,6 +96,62 @@ def _split(values: IntArray, sizes: list[int]) -> list[IntArray]:
     return np.split(values, np.cumsum(sizes)[:-1])
 
 
+def _adult_ages_wanted(
+    child_age: FloatArray, n_sib: int, n_rom: int, n_day: int, rng: np.random.Generator
+) -> FloatArray:
+    """The age wanted of each ordinary adult slot: parents (of the family children, aged
+    ``child_age``), older siblings, both sides of romances and of everyday contacts.
+
+    Wanted ages are spread out, never clamped to a bound: a point mass of wanted ages
+    would pile those conversations onto the one account nearest to it."""
+    n_family = len(child_age)
+    parent_gap = np.where(
+        rng.random(n_family) < 0.75, rng.uniform(20, 45, n_family), rng.uniform(45, 70, n_family)
+    )
+    parent_wanted = np.minimum(child_age + parent_gap, 95.0)
+    sibling_wanted = rng.uniform(18.0, 26.0, n_sib)
+    romance_a_wanted = 18.0 + np.minimum(rng.gamma(2.0, 6.0, size=n_rom), 52.0)
+    romance_b_wanted = 18.0 + (romance_a_wanted - 18.0) * rng.uniform(0.6, 1.0, n_rom)
+    daytime_wanted = np.minimum(18.0 + rng.gamma(2.0, 11.0, size=2 * n_day), 95.0)
+    return np.concatenate(
+        [parent_wanted, sibling_wanted, romance_a_wanted, romance_b_wanted, daytime_wanted]
+    )
+
+
+def _teen_cohorts(n_teen: int, world: World, rng: np.random.Generator) -> tuple[FloatArray, int]:
+    """Ages of the teen accounts, ``world.teen_cohort_size`` a cohort, and the number of
+    cohorts: a cohort's ages span under ``teen_age_spread`` years, all under 18 (pairs of
+    teen peers stay in a cohort)."""
+    size = world.teen_cohort_size
+    n_cohorts = math.ceil(2 * n_teen / (size * world.teen_reuse)) if n_teen else 0
+    top_base = math.floor(18.0 - world.teen_age_spread) + 1
+    cohort_base = rng.integers(12, max(top_base, 13), size=n_cohorts).astype(np.float64)
+    teen_age = np.repeat(cohort_base, size) + rng.uniform(
+        0.0, world.teen_age_spread, size=n_cohorts * size
+    )
+    return np.minimum(teen_age, 17.999), n_cohorts
+
+
+def _declared_ages(
+    true_age: FloatArray, groomers: slice, world: World, rng: np.random.Generator
+) -> FloatArray:
+    """The age each account declares: its whole years, a teen age for the groomers who
+    claim one, or unknown (NaN) at the rate of its kind (adults, groomers, then minors
+    and teens, who follow the groomers)."""
+    n_accounts = len(true_age)
+    declared = np.floor(true_age)
+    teen_claim = np.zeros(n_accounts, dtype=bool)
+    n_groomers = groomers.stop - groomers.start
+    teen_claim[groomers] = rng.random(n_groomers) < world.groomer_declares_teen
+    declared = np.where(teen_claim, rng.integers(15, 20, size=n_accounts), declared)
+    # Unknown ages: one draw per account against the rate of its kind.
+    unknown_rate = np.full(n_accounts, world.adult_unknown_age_rate)
+    unknown_rate[groomers] = world.groomer_unknown_age_rate
+    unknown_rate[groomers.stop :] = world.minor_unknown_age_rate
+    declared[rng.random(n_accounts) < unknown_rate] = np.nan
+    return declared
+
+
 def assign_accounts(
     scenario: IntArray,
     world: World,
@@ -138,19 +194,7 @@ def assign_accounts(
     )
 
     # Ordinary adults: the pool's ages mirror what is asked of it.
-    parent_gap = np.where(
-        rng.random(n_family) < 0.75, rng.uniform(20, 45, n_family), rng.uniform(45, 70, n_family)
-    )
-    parent_wanted = np.minimum(child_targets[:n_family] + parent_gap, 95.0)
-    # Wanted ages are spread out, never clamped to a bound: a point mass of wanted ages
-    # would pile those conversations onto the one account nearest to it.
-    sibling_wanted = rng.uniform(18.0, 26.0, n_sib)
-    romance_a_wanted = 18.0 + np.minimum(rng.gamma(2.0, 6.0, size=n_rom), 52.0)
-    romance_b_wanted = 18.0 + (romance_a_wanted - 18.0) * rng.uniform(0.6, 1.0, n_rom)
-    daytime_wanted = np.minimum(18.0 + rng.gamma(2.0, 11.0, size=2 * n_day), 95.0)
-    adult_wanted = np.concatenate(
-        [parent_wanted, sibling_wanted, romance_a_wanted, romance_b_wanted, daytime_wanted]
-    )
+    adult_wanted = _adult_ages_wanted(child_targets[:n_family], n_sib, n_rom, n_day, rng)
     if n_adults is not None and not 2 <= n_adults <= max(len(adult_wanted), 2):
         raise ValueError(
             f"n_adults must be at most the number of ordinary adult slots "
@@ -167,16 +211,8 @@ def assign_accounts(
     # Ordinary contacts pick adults by activity (heavy-tailed), not by age.
     daytime = _heavy_tailed_pick(n_adults, 2 * n_day, 1.0, rng)
 
-    # Teen peers: cohorts whose ages span under ``teen_age_spread`` years, all under 18;
-    # pairs stay in a cohort.
+    teen_age, n_cohorts = _teen_cohorts(n_teen, world, rng)
     size = world.teen_cohort_size
-    n_cohorts = math.ceil(2 * n_teen / (size * world.teen_reuse)) if n_teen else 0
-    top_base = math.floor(18.0 - world.teen_age_spread) + 1
-    cohort_base = rng.integers(12, max(top_base, 13), size=n_cohorts).astype(np.float64)
-    teen_age = np.repeat(cohort_base, size) + rng.uniform(
-        0.0, world.teen_age_spread, size=n_cohorts * size
-    )
-    teen_age = np.minimum(teen_age, 17.999)
 
     # One table of all accounts: adults, teachers, groomers, minors, teens.
     true_age = np.concatenate([adult_age, teacher_age, groomer_age, minor_age, teen_age])
@@ -212,15 +248,7 @@ def assign_accounts(
     a, b = np.where(swap, b, a), np.where(swap, a, b)
 
     n_accounts = len(true_age)
-    declared = np.floor(true_age)
-    teen_claim = np.zeros(n_accounts, dtype=bool)
-    teen_claim[base_groomer:base_minor] = rng.random(n_groomers) < world.groomer_declares_teen
-    declared = np.where(teen_claim, rng.integers(15, 20, size=n_accounts), declared)
-    # Unknown ages: one draw per account against the rate of its kind.
-    unknown_rate = np.full(n_accounts, world.adult_unknown_age_rate)
-    unknown_rate[base_groomer:base_minor] = world.groomer_unknown_age_rate
-    unknown_rate[base_minor:] = world.minor_unknown_age_rate
-    declared[rng.random(n_accounts) < unknown_rate] = np.nan
+    declared = _declared_ages(true_age, slice(base_groomer, base_minor), world, rng)
     tz_offsets = np.array(list(world.tz_mix), dtype=np.int64)
     tz_weights = np.array(list(world.tz_mix.values()))
     tz = tz_offsets[rng.choice(len(tz_offsets), size=n_accounts, p=tz_weights)]

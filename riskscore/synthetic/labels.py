@@ -16,6 +16,7 @@ from riskscore.io.columns import to_float
 from riskscore.io.ids import check_ids
 from riskscore.io.number_rules import NumberRules, check_numbers
 from riskscore.io.problems import Problems, raise_first
+from riskscore.io.raw import as_python_value
 from riskscore.io.validate import refuse_content
 
 __all__ = [
@@ -69,7 +70,7 @@ def boolean_labels(values: npt.ArrayLike, column: str = "is_grooming") -> BoolAr
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         value = array.ravel()[row]
-        value = value.item() if isinstance(value, np.generic) else value
+        value = as_python_value(value)
         raise SchemaError(
             f"labels column {column!r} row {row} holds {value!r} ({type(value).__name__}): "
             "expected true or false (or 0 or 1)",

@@ -11,7 +11,7 @@ from riskscore._units import DAY_S, HOUR_S
 from riskscore.io.schema import MAX_TIMESTAMP
 from riskscore.synthetic.world import World, world_or_default
 
-__all__ = ["DEFAULT_START", "WORLD_KEYWORDS", "Config", "apply_changes", "configure"]
+__all__ = ["DEFAULT_START", "WORLD_KEYWORDS", "Config", "configure"]
 
 #: Default period start: 2026-01-01T00:00:00Z.
 DEFAULT_START: Final = 1_767_225_600

@@ -87,7 +87,6 @@ from riskscore.vignettes.vignette import Vignette
 MAX_FILE_BYTES: Final = 1_000_000
 
 __all__ = [
-    "MAX_FILE_BYTES",
     "Account",
     "ConversationSpec",
     "PhaseSpec",

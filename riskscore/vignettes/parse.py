@@ -22,8 +22,6 @@ from riskscore.vignettes.specs import Account, ConversationSpec, PhaseSpec, Sing
 from riskscore.vignettes.vignette import EXPECTED, KINDS, Expected, Kind, Vignette
 
 __all__ = [
-    "FIRST_DATE",
-    "LAST_DATE",
     "MAX_EVENTS",
     "MAX_GROUP_SIZE",
     "id_from_file_name",

@@ -1,0 +1,62 @@
+"""A name in a module's ``__all__`` is public API: something outside the module uses it
+(another module, a test, the docs, a benchmark or an example), or it is a result that a
+public function returns. Internal helpers stay importable but are not listed."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Frozen results of public functions: users receive them without naming them.
+RESULT_TYPES = frozenset(
+    {
+        "BandCheck",
+        "Candidate",
+        "LearningResult",
+        "ModerationRoomConfig",
+        "PolicyCheck",
+        "ShadowRunAlerts",
+        "Shift",
+        "SweepRow",
+        "TemplateTables",
+        "TrainResult",
+        "WarmUp",
+    }
+)
+#: Packages another pass reviews (the online scorer and the review app).
+NOT_HERE = ("online", "serve")
+
+_READ = ("riskscore/**/*.py", "tests/**/*.py", "docs/**/*.md", "benchmarks/**/*.py")
+_MORE = ("examples/**/*", "notebooks/**/*.ipynb", "README.md")
+
+
+def _words() -> dict[Path, set[str]]:
+    files = {p for pattern in _READ + _MORE for p in ROOT.glob(pattern) if p.is_file()}
+    return {
+        p: set(re.findall(r"\w+", p.read_text(encoding="utf-8", errors="replace"))) for p in files
+    }
+
+
+def _listed(path: Path) -> list[str]:
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            return list(ast.literal_eval(node.value))
+    return []
+
+
+def test_every_listed_name_is_used_outside_its_module() -> None:
+    words = _words()
+    unused = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / "riskscore").rglob("*.py"))
+        if path.parent.name not in NOT_HERE
+        for name in _listed(path)
+        if name not in RESULT_TYPES
+        and not any(name in found for other, found in words.items() if other != path)
+    ]
+    assert not unused, "listed in __all__ but used nowhere else (drop them):\n" + "\n".join(unused)
