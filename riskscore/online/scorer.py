@@ -25,8 +25,8 @@ from riskscore.io.events import parse_event_fast
 from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
     PAIR_ID_SEPARATOR,
-    is_broadcast,
     pair_conversation_id,
+    pair_id_clash_at,
 )
 from riskscore.io.validate import event_at
 from riskscore.model import RiskModel
@@ -247,8 +247,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         cid, ts, sender_id, recipient_id, sender_age, recipient_age, channel, kind, tz, room = (
             parsed
         )
-        if room > self.max_room_members and is_broadcast(room, kind, self.max_room_members):
-            self.n_broadcast += 1
+        if room and self._room_event(parsed, row):  # a broadcast: set aside
             return None
         if ts > self.clock and ts > self._within_wall_limit:
             self._check_future(ts, row)
@@ -269,7 +268,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             or (sender_id == conv.responder and recipient_id == conv.initiator)
         ):  # a third account: the conversation becomes a group room
             if room_id is not None:  # two pairs of a room derive one pair id (batch refuses)
-                raise self._pair_id_clash(cid, row, room_id)
+                raise pair_id_clash_at(cid, row, room_id)
             room_id = cid
             cid = self._open_room(cid, conv, sender_id, recipient_id, ts, row)
             conv = None

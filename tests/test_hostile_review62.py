@@ -1,0 +1,84 @@
+"""Hostile review 62: understated room sizes, ids, float ids, event numbers, narrow
+floats and decimal fields (each test whose docstring begins "Was:" failed before its
+fix). All data is synthetic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conformance_refusals import assert_refused_alike, local_refusals
+
+import riskscore as rs
+
+EV0 = 1_714_521_600
+
+
+def _columns(events: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {k: [e[k] for e in events] for k in events[0]}
+
+
+def _scorer() -> rs.OnlineScorer:
+    return rs.OnlineScorer(rs.load_model(), time_source="events")
+
+
+# ---------------------------------------------------------------- understated room_size
+
+
+def _fan_out(n_members: int, room_size: int) -> list[dict[str, Any]]:
+    """One message of an adult fanned out to ``n_members`` children, each row claiming a
+    room of ``room_size`` accounts."""
+    return [
+        {
+            "conversation_id": "room",
+            "timestamp": EV0,
+            "sender_id": "adult",
+            "recipient_id": f"kid{k}",
+            "channel": "group",
+            "sender_age": 35.0,
+            "recipient_age": 13.0,
+            "room_size": room_size,
+        }
+        for k in range(n_members)
+    ]
+
+
+def test_a_room_size_below_the_recipients_of_its_event_is_refused_batch_and_online() -> None:
+    """Was: a message fanned out to 100 accounts whose rows each claimed a room of 3 was
+    read as group contact between 100 pairs (n_broadcast 0), batch and online: an
+    understated room_size let a broadcast escape max_room_members."""
+    events = _fan_out(100, 3)
+    with pytest.raises(rs.SchemaError, match="fewer accounts than this event reached") as err:
+        rs.read_messages(_columns(events))
+    assert (err.value.column, err.value.row, err.value.value) == ("room_size", 2, 3)
+    msgs = rs.read_messages(_columns(events), errors="quarantine")
+    assert (len(msgs), list(msgs.quarantined.row)) == (2, list(range(2, 100)))
+    scorer = _scorer()
+    scorer.update_many(events[:2])
+    for row, event in enumerate(events[2:], start=2):
+        with pytest.raises(rs.SchemaError, match="fewer accounts") as online:
+            scorer.update_one(event, row=row)
+        assert (online.value.column, online.value.row, online.value.value) == ("room_size", row, 3)
+    assert (scorer.n_events, scorer.n_broadcast) == (2, 0)
+
+
+def test_rows_of_a_room_that_hold_its_recipients_are_kept() -> None:
+    """Guard: repeated rows to one recipient, the next message of the sender and a room
+    size that counts the sender are no contradiction."""
+    events = _fan_out(2, 3) + _fan_out(2, 3)  # the same two rows again: duplicates
+    events += [{**e, "timestamp": EV0 + 60} for e in _fan_out(2, 3)]
+    events += [{**e, "timestamp": EV0 + 120} for e in _fan_out(19, 20)]
+    assert len(rs.read_messages(_columns(events))) == len(events)
+    scorer = _scorer()
+    scorer.update_many(events)
+    assert scorer.n_events == len(events)
+
+
+def test_an_understated_room_is_refused_alike_by_every_local_backend() -> None:
+    """Was: every backend read the fan-out as group contact; now in memory, online and out
+    of core (one chunk per event, or one in all) refuse the same row, the same way."""
+    got = local_refusals(_fan_out(3, 3))  # one row too many: one refusal
+    reference = got.pop("read_messages")
+    assert isinstance(reference, rs.SchemaError), reference
+    assert (reference.column, reference.row) == ("room_size", 2)
+    assert_refused_alike(reference, got, "understated room")
