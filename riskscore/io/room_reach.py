@@ -7,12 +7,13 @@ sender included. So one event's rows can name at most ``room_size - 1`` distinct
 recipients. A ``room_size`` below that (a message fanned out to a hundred accounts, each
 row claiming a room of three) contradicts its own rows, and would let a broadcast escape
 the ``max_room_members`` rule and be scored as group contact between every pair. Such a
-row is refused (column ``room_size``): the rows of one event are the consecutive rows,
-among those that give a ``room_size``, with one ``conversation_id``, ``timestamp``,
-``sender_id``, ``channel`` and ``event``, as a platform writes them; a row whose
-recipient is new to its event while the event already reached ``room_size - 1`` distinct
-recipients is refused, the rows before it kept. Online, events arrive in that order, so
-batch and online refuse the same rows.
+row is refused (column ``room_size``). The rows of one event are those, among the rows
+that give a ``room_size``, with one ``conversation_id``, ``timestamp``, ``sender_id``,
+``channel`` and ``event``; taken in input order, a row whose recipient is new to its
+event while the event already reached ``room_size - 1`` distinct recipients is refused,
+the rows before it kept. Online, where events arrive in time order, the scorer holds the
+events of the latest second, so batch and online refuse the same rows (a row arriving
+after a later second is checked with the rows of its event that arrive with it).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ __all__ = ["UNDERSTATED_ROOM", "RoomReach", "understated_rooms"]
 AnyArray = npt.NDArray[Any]
 BoolArray = npt.NDArray[np.bool_]
 
+#: The columns whose values together name one event.
+EVENT_KEY: Final = ("conversation_id", "timestamp", "sender_id", "channel", "event")
+
 #: Why a row is refused, after its ``room_size``.
 UNDERSTATED_ROOM: Final = (
     "is fewer accounts than this event reached: its rows (one conversation_id, timestamp, "
@@ -39,30 +43,33 @@ UNDERSTATED_ROOM: Final = (
 
 
 class RoomReach:
-    """The recipients the current event reached, one event at a time (online).
+    """The recipients each event of the latest second reached (online).
 
     Examples
     --------
     >>> reach = RoomReach()
     >>> [reach.refuses(("g", 1, "a", 2, 0), kid, 3) for kid in ("k1", "k2", "k1", "k3")]
     [False, False, False, True]
-    >>> reach.refuses(("g", 2, "a", 2, 0), "k3", 3)  # the next event
+    >>> reach.refuses(("g", 1, "b", 2, 0), "k3", 3)  # another sender's event
     False
     """
 
-    __slots__ = ("key", "reached")
+    __slots__ = ("events", "second")
 
     def __init__(self) -> None:
-        self.key: tuple[object, ...] | None = None
-        self.reached: set[object] = set()
+        self.second = -1
+        self.events: dict[tuple[object, ...], set[object]] = {}
 
     def refuses(self, key: tuple[object, ...], recipient: object, room_size: int) -> bool:
-        """Whether a row of event ``key`` (conversation, timestamp, sender, channel, event)
-        to ``recipient`` in a room of ``room_size`` accounts is refused; a row taken is
+        """Whether a row of event ``key`` (:data:`EVENT_KEY`: its timestamp second) to
+        ``recipient`` in a room of ``room_size`` accounts is refused; a row taken is
         recorded."""
-        if key != self.key:
-            self.key, self.reached = key, set()
-        reached = self.reached
+        second = key[1]
+        if second != self.second:
+            if not isinstance(second, int) or second < self.second:
+                return False  # a late row: checked with the rows of its event that come with it
+            self.second, self.events = second, {}
+        reached = self.events.setdefault(key, set())
         if recipient in reached:
             return False
         if len(reached) + 1 >= room_size:  # the sender and the recipients so far fill it
@@ -103,24 +110,19 @@ def understated_rooms(cols: dict[str, AnyArray], considered: BoolArray) -> BoolA
     rows = np.flatnonzero(considered & (room > 0))
     if rows.size == 0:
         return out
-    keys = ("conversation_id", "timestamp", "sender_id", "channel", "event")
-    new = np.zeros(rows.size, dtype=bool)
-    new[0] = True
-    for name in keys:
-        values = cols[name][rows]
-        new[1:] |= np.asarray(values[1:] != values[:-1], dtype=bool)
-    run = np.cumsum(new) - 1
-    starts = np.flatnonzero(new)
-    # distinct recipients of each run against its smallest room: only runs that may break
-    # the rule are walked one row at a time, by the online rule itself
+    codes = [np.unique(cols[name][rows], return_inverse=True)[1].reshape(-1) for name in EVENT_KEY]
+    _, event = np.unique(np.stack(codes), axis=1, return_inverse=True)
+    event = event.reshape(-1)
+    # distinct recipients of each event against its smallest room: only events that may
+    # break the rule are walked, row by row in input order, by the online rule itself
     _, recipient = np.unique(cols["recipient_id"][rows], return_inverse=True)
-    distinct = np.bincount(np.unique(np.stack([run, recipient.reshape(-1)]), axis=1)[0])
-    smallest = np.minimum.reduceat(room[rows], starts)
-    for r in np.flatnonzero(distinct >= smallest).tolist():
-        stop = starts[r + 1] if r + 1 < starts.size else rows.size
-        reach = RoomReach()
-        for i in range(starts[r], stop):
-            row = rows[i]
-            key = tuple(cols[name][row] for name in keys)
-            out[row] = reach.refuses(key, cols["recipient_id"][row], int(room[row]))
+    distinct = np.bincount(np.unique(np.stack([event, recipient.reshape(-1)]), axis=1)[0])
+    smallest = np.full(distinct.size, np.iinfo(np.int32).max)
+    np.minimum.at(smallest, event, room[rows])
+    suspect = np.flatnonzero(np.isin(event, np.flatnonzero(distinct >= smallest)))
+    reach = RoomReach()
+    for i in suspect.tolist():
+        row = rows[i]
+        key = (int(event[i]), 0)  # one event, one second: a fresh set per event
+        out[row] = reach.refuses(key, cols["recipient_id"][row], int(room[row]))
     return out
