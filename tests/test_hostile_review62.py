@@ -82,3 +82,47 @@ def test_an_understated_room_is_refused_alike_by_every_local_backend() -> None:
     assert isinstance(reference, rs.SchemaError), reference
     assert (reference.column, reference.row) == ("room_size", 2)
     assert_refused_alike(reference, got, "understated room")
+
+
+# ---------------------------------------------------------------- ids that are sentences
+
+SENTENCES = ["see you tonight at 9", "meet\u00a0me\u2003later", "=cmd|' /C calc'!A0"]
+
+
+@pytest.mark.parametrize("text", SENTENCES)
+@pytest.mark.parametrize("column", ["conversation_id", "sender_id"])
+def test_an_id_of_three_or_more_words_is_refused_unquoted_batch_and_online(
+    text: str, column: str
+) -> None:
+    """Was: an id column took free text ("see you tonight at 9"), kept in the review queue
+    and shown to moderators, though three words are a sentence elsewhere (never quoted in
+    an error, since it may be message content)."""
+    event = {"conversation_id": "c1", "timestamp": EV0, "sender_id": "a", "recipient_id": "b",
+             "channel": "direct", column: text}  # fmt: skip
+    with pytest.raises(rs.SchemaError, match="three or more words") as batch:
+        rs.read_messages(_columns([event]))
+    assert (batch.value.column, batch.value.row) == (column, 0)
+    assert text not in str(batch.value)
+    with pytest.raises(rs.SchemaError, match="three or more words") as online:
+        _scorer().update_one(event)
+    assert online.value.column == column
+    assert text not in str(online.value)
+
+
+def test_ids_of_one_or_two_words_and_pair_ids_of_them_are_kept() -> None:
+    """Guard: UUIDs, emails, Matrix ids, numeric text, two-word names, and a group room of
+    two-word ids whose pair ids (``my room|ann lee|bo``) hold more words in all."""
+    ids = ["3f2b1c9e-8d4a-4f6b-9c1d-2e7a5b8c0d11", "kid@example.org", "@a:example.org",
+           "00042", "ann lee"]  # fmt: skip
+    events = [
+        {"conversation_id": "my room", "timestamp": EV0 + i, "sender_id": "bo",
+         "recipient_id": kid, "channel": "group"}
+        for i, kid in enumerate(ids)
+    ]  # fmt: skip
+    msgs = rs.read_messages(_columns(events))
+    assert "my room|ann lee|bo" in msgs.conversation_id.tolist()
+    again = rs.read_messages(msgs.to_pandas())  # the pair ids read back
+    assert sorted(again.conversation_id.tolist()) == sorted(msgs.conversation_id.tolist())
+    scorer = _scorer()
+    scorer.update_many(events)
+    assert scorer.n_events == len(events)

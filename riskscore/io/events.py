@@ -28,6 +28,7 @@ from riskscore.io.schema import (
     MAX_TIMESTAMP,
     MAX_TZ_OFFSET_MIN,
     MIN_AGE,
+    MIN_SENTENCE_WORDS,
     MIN_TIMESTAMP,
     MIN_TZ_OFFSET_MIN,
     REQUIRED_COLUMNS,
@@ -170,6 +171,7 @@ def _plain_id(value: object) -> bool:
         type(value) is str
         and len(value) <= MAX_ID_LENGTH
         and value.isprintable()
+        and value.count(" ") < MIN_SENTENCE_WORDS - 1  # else the full rules: a sentence?
         and not value.isspace()
         and value != ""
     )

@@ -23,8 +23,10 @@ from riskscore.io.schema import (
     INT64_MAX,
     INT64_MIN,
     MAX_ID_LENGTH,
+    SENTENCE_ID_RE2,
     has_hidden_character,
     is_null,
+    sentence_id,
 )
 from riskscore.io.text import all_text
 from riskscore.io.timestamps import Sink
@@ -80,6 +82,10 @@ def _inexact_reason(bits: int) -> str:
     )
 
 
+_SENTENCE_ID = (
+    "is text of three or more words, a sentence: ids are opaque keys, not text (give the "
+    "platform's key of the account or conversation)"
+)
 _NOT_AN_ID = "is not an id: expected an integer or a string"
 _DECIMAL_BEYOND = (
     "is a decimal id with fraction digits beyond 2**53, where ids with fraction digits "
@@ -308,7 +314,7 @@ def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int
     except (pa.ArrowException, UnicodeError):
         out: dict[int, str] = {}
         for i, v in enumerate(values.tolist()):
-            reason = _text_id_reason(v, max_length)
+            reason = _text_id_reason(v, max_length) or (_SENTENCE_ID if sentence_id(v) else None)
             if reason is not None:
                 out[i] = reason
         return out
@@ -321,7 +327,11 @@ def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int
     blank_rows = np.flatnonzero(
         np.asarray(pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0), False))
     )
+    sentence_rows = np.flatnonzero(
+        np.asarray(pc.fill_null(pc.match_substring_regex(text, SENTENCE_ID_RE2), False))
+    )
     found = {int(i): empty for i in blank_rows}
+    found.update({int(i): _SENTENCE_ID for i in sentence_rows})
     found.update({int(i): control for i in ctrl_rows})
     found.update({int(i): too_long for i in long_rows})
     return found
