@@ -4,12 +4,14 @@ fix). All data is synthetic."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conformance_refusals import assert_refused_alike, local_refusals
 
 import riskscore as rs
+from riskscore.io.jsonl import loads_event
 
 EV0 = 1_714_521_600
 
@@ -126,3 +128,39 @@ def test_ids_of_one_or_two_words_and_pair_ids_of_them_are_kept() -> None:
     scorer = _scorer()
     scorer.update_many(events)
     assert scorer.n_events == len(events)
+
+
+# ---------------------------------------------------------------- JSON numbers as ids
+
+
+def _jsonl_events(ids: list[str]) -> list[str]:
+    return [
+        f'{{"conversation_id": {cid}, "timestamp": {EV0 + i}, "sender_id": "a", '
+        f'"recipient_id": "b", "channel": "direct"}}'
+        for i, cid in enumerate(ids)
+    ]
+
+
+@pytest.mark.parametrize("written", ["9007199254740993.0", "1.0000000000000000001"])
+def test_a_json_number_whose_float_is_another_integer_is_no_id_of_it(
+    tmp_path: Path, written: str
+) -> None:
+    """Was: JSON lines ``9007199254740993.0`` and ``9007199254740992`` (or
+    ``1.0000000000000000001`` and ``1``) were one conversation: the parser's float of the
+    first is the integer of the second. The number is read as written, and refused."""
+    other = "9007199254740992" if written.startswith("9") else "1"
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(_jsonl_events([written, other])) + "\n", encoding="utf-8")
+    msgs = rs.read_messages(path, errors="quarantine")
+    assert msgs.n_conversations == 1
+    record = msgs.quarantined.to_records()[0]
+    assert (record["row"], record["column"], record["value"]) == (0, "conversation_id", written)
+    event = loads_event(_jsonl_events([written])[0])  # riskscore stream's parser
+    with pytest.raises(rs.SchemaError) as online:
+        _scorer().update_one(event)
+    assert online.value.column == "conversation_id"
+
+
+def test_integral_json_numbers_are_the_integer_ids_they_write() -> None:
+    """Guard (documented: integral floats are integer ids up to 2**53): ``1.0``, ``1e3``."""
+    assert [loads_event(e)["conversation_id"] for e in _jsonl_events(["1.0", "1e3"])] == [1, 1000]
