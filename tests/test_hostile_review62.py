@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from conformance_refusals import assert_refused_alike, local_refusals
 
@@ -164,3 +165,19 @@ def test_a_json_number_whose_float_is_another_integer_is_no_id_of_it(
 def test_integral_json_numbers_are_the_integer_ids_they_write() -> None:
     """Guard (documented: integral floats are integer ids up to 2**53): ``1.0``, ``1e3``."""
     assert [loads_event(e)["conversation_id"] for e in _jsonl_events(["1.0", "1e3"])] == [1, 1000]
+
+
+# ---------------------------------------------------------------- event numbers
+
+
+@pytest.mark.parametrize("row", [-1, -(2**70), np.int64(-3)], ids=repr)
+def test_a_negative_event_number_is_refused_before_the_event_is_applied(row: Any) -> None:
+    """Was: ``update_one(event, row=-3)`` applied the event, and a refusal named
+    "event -3": no caller numbers its events below 0 (lines from 1, indexes from 0)."""
+    scorer = _scorer()
+    event = _fan_out(1, 2)[0]
+    with pytest.raises(ValueError, match="row must be at least 0"):
+        scorer.update_one(event, row=row)
+    assert scorer.n_events == 0
+    assert scorer.update_one(event, row=0) is None
+    assert scorer.n_events == 1

@@ -232,8 +232,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
             than ``max_future_s`` ahead of the reference clock. State is
             unchanged.
         ValueError
-            A callable ``time_source`` gave no epoch seconds (milliseconds, NaN);
-            state is unchanged.
+            A callable ``time_source`` gave no epoch seconds (milliseconds, NaN), or
+            ``row`` is negative; state is unchanged.
         TypeError
             ``row`` is neither an integer nor None (``True``, ``"7"``, ``7.0``).
         """
@@ -241,7 +241,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         # hot path is a few microseconds and a Python call costs about 0.1 of them.
         if row is RUNNING_COUNT:
             row = self.n_events
-        elif row is not None and type(row) is not int:  # the default and ints: no call
+        elif row is not None and (type(row) is not int or row < 0):  # most: no call
             row = EventRow.check(row)
         parsed = self.last_event = parse_event_fast(event, row)
         cid, ts, sender_id, recipient_id, sender_age, recipient_age, channel, kind, tz, room = (
