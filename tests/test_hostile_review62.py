@@ -181,3 +181,25 @@ def test_a_negative_event_number_is_refused_before_the_event_is_applied(row: Any
     assert scorer.n_events == 0
     assert scorer.update_one(event, row=0) is None
     assert scorer.n_events == 1
+
+
+# ---------------------------------------------------------------- narrow floats
+
+
+@pytest.mark.parametrize("size", [np.float16(2049), np.float16(3000), np.float32(2**24 + 1)])
+def test_a_narrow_float_room_size_that_may_be_rounded_is_refused_alike(size: Any) -> None:
+    """Was: a float16 room_size of 2049 was read as 2048 (and 2**24 + 1 in a float32 as
+    2**24): rounded before any check, everywhere. Refused from 2**11 (float16) or 2**24
+    (float32) on, by the rule of float ids' widths (``exact_float_bits``)."""
+    event = {**_fan_out(1, 3)[0], "room_size": size}
+    got = local_refusals([event])
+    reference = got.pop("read_messages")
+    assert isinstance(reference, rs.SchemaError), reference
+    assert (reference.column, reference.row) == ("room_size", 0)
+    assert "where floats of its width round whole numbers" in str(reference)
+    assert_refused_alike(reference, got, "narrow float room_size")
+
+
+def test_a_float16_room_size_below_2048_is_read() -> None:
+    event = {**_fan_out(1, 3)[0], "room_size": np.float16(7)}
+    assert rs.read_messages(_columns([event])).room_size.tolist() == [7]

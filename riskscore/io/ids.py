@@ -18,6 +18,7 @@ from riskscore._checks import is_int
 from riskscore.exceptions import SchemaError
 from riskscore.io.coding import ranked_text
 from riskscore.io.decimals import EXACT_FLOAT_INT
+from riskscore.io.number_rules import exact_float_bits
 from riskscore.io.schema import (
     HIDDEN_RE2,
     INT64_MAX,
@@ -65,14 +66,6 @@ class DecimalIds(np.ndarray):
     """Integer ids of a column with a value beyond int64, kept as their decimal text: still
     integers, so the other id column's integers are text of the same kind beside them (a
     table of them records it: :attr:`riskscore.MessageTable.decimal_ids`)."""
-
-
-def _exact_float_bits(kind: np.dtype[Any] | type) -> int:
-    """``n`` such that every integer up to ``2**n`` is exact in the float type ``kind``
-    (53 for float64, 24 for float32, 11 for float16; at most 53, as ids are checked as
-    float64): a narrower float column of ids has lost digits beyond it, so two ids may
-    already be one value."""
-    return min(int(np.finfo(kind).nmant) + 1, 53)
 
 
 def _inexact_reason(bits: int) -> str:
@@ -155,7 +148,7 @@ def check_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
         safe = np.where(missing, 0, arr).astype(np.float64)
         fractional = ~missing & (safe != np.floor(safe))
         problems.add(name, fractional, _NOT_AN_ID)
-        bits = _exact_float_bits(arr.dtype)
+        bits = exact_float_bits(arr.dtype)
         inexact = ~missing & ~fractional & (np.abs(safe) > 2.0**bits)
         problems.add(name, inexact, _inexact_reason(bits))
         return np.where(missing | fractional | inexact, 0, safe).astype(np.int64)
@@ -189,7 +182,7 @@ def _id_kind(v: object) -> str:
             return "missing"
         if not math.isfinite(number) or number != math.floor(number):
             return _NOT_AN_ID
-        bits = _exact_float_bits(type(v) if isinstance(v, np.floating) else float)
+        bits = exact_float_bits(type(v) if isinstance(v, np.floating) else float)
         if abs(number) > 2.0**bits:
             return _inexact_reason(bits)
         return "int"
