@@ -4,6 +4,7 @@ fix). All data is synthetic."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +204,47 @@ def test_a_narrow_float_room_size_that_may_be_rounded_is_refused_alike(size: Any
 def test_a_float16_room_size_below_2048_is_read() -> None:
     event = {**_fan_out(1, 3)[0], "room_size": np.float16(7)}
     assert rs.read_messages(_columns([event])).room_size.tolist() == [7]
+
+
+# ---------------------------------------------------------------- decimal event fields
+
+DECIMALS = {
+    "sender_age": Decimal("30.123456789012345678"),  # Arrow's float of it is not Python's
+    "recipient_age": Decimal("12.5"),
+    "timestamp": Decimal("1714521600.9999999999"),  # second 1714521600, as batch floors it
+    "room_size": Decimal("2"),
+    "recipient_tz_offset_min": Decimal("-300"),
+}
+
+
+@pytest.mark.parametrize("field", DECIMALS)
+def test_a_decimal_number_takes_the_fast_path_as_batch_reads_it(
+    field: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: an online event with one ``Decimal`` number (a database cursor's) went through
+    the whole one-row validator, about 1.3 ms against 4 us (measured). It is read as a
+    column of decimals is (``decimal_cells``), then by the fast path: the same values."""
+    event = {**_fan_out(1, 2)[0], field: DECIMALS[field]}
+    msgs = rs.read_messages(_columns([event]))
+    batch = next(iter(msgs.iter_events()))
+    monkeypatch.setattr("riskscore.io.events.validate_one", _no_slow_path)
+    scorer = _scorer()
+    scorer.update_one(event)
+    online = dict(zip(BATCH_FIELDS, scorer.last_event, strict=True))
+    assert online[field] == batch[field]
+
+
+def _no_slow_path(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the one-row validator ran")
+
+
+BATCH_FIELDS = rs.io.schema.SCHEMA_COLUMNS  # the order of an online event's tuple
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("sender_age", Decimal("130.5")), ("room_size", Decimal("2.5"))]
+)
+def test_a_refused_decimal_is_named_as_given(field: str, value: Decimal) -> None:
+    with pytest.raises(rs.SchemaError) as online:
+        _scorer().update_one({**_fan_out(1, 2)[0], field: value})
+    assert (online.value.column, online.value.value) == (field, value)
