@@ -92,7 +92,7 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
     read = _decimals_read(event)
     if read is not None:  # decimal numbers (a database cursor's) read as batch reads them
         try:
-            return parse_event_fast(read, row)
+            return Event(*parse_event_fast(read, row))
         except SchemaError:
             pass  # refused: named below, with the value as given
     if not isinstance(event, Mapping):
