@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.coding import factorize
 from riskscore.io.problems import event_at
 
 __all__ = ["UNDERSTATED_ROOM", "RoomReach", "understated_rooms"]
@@ -110,19 +111,27 @@ def understated_rooms(cols: dict[str, AnyArray], considered: BoolArray) -> BoolA
     rows = np.flatnonzero(considered & (room > 0))
     if rows.size == 0:
         return out
-    codes = [np.unique(cols[name][rows], return_inverse=True)[1].reshape(-1) for name in EVENT_KEY]
-    _, event = np.unique(np.stack(codes), axis=1, return_inverse=True)
-    event = event.reshape(-1)
-    # distinct recipients of each event against its smallest room: only events that may
-    # break the rule are walked, row by row in input order, by the online rule itself
-    _, recipient = np.unique(cols["recipient_id"][rows], return_inverse=True)
-    distinct = np.bincount(np.unique(np.stack([event, recipient.reshape(-1)]), axis=1)[0])
-    smallest = np.full(distinct.size, np.iinfo(np.int32).max)
-    np.minimum.at(smallest, event, room[rows])
-    suspect = np.flatnonzero(np.isin(event, np.flatnonzero(distinct >= smallest)))
+    # one code per event key (conversation, time, sender, channel, event), by a stable
+    # sort of integer codes: an event's rows stay in input order
+    _, (conversation,) = factorize(cols["conversation_id"])
+    _, (sender, recipient) = factorize(cols["sender_id"], cols["recipient_id"])
+    keys = [conversation, cols["timestamp"], sender, cols["channel"], cols["event"]]
+    keys = [np.asarray(k)[rows] for k in keys]
+    order = np.lexsort(keys[::-1])
+    new = np.zeros(rows.size, dtype=bool)
+    new[0] = True
+    for key in keys:
+        ordered = key[order]
+        new[1:] |= ordered[1:] != ordered[:-1]
+    starts = np.flatnonzero(new)
+    sizes = room[rows][order]
+    # an event of fewer rows than its smallest room names no more recipients than it
+    # holds: only the others are walked, by the online rule itself
+    n_rows = np.diff(np.append(starts, rows.size))
+    suspect = np.flatnonzero(n_rows >= np.minimum.reduceat(sizes, starts))
     reach = RoomReach()
-    for i in suspect.tolist():
-        row = rows[i]
-        key = (int(event[i]), 0)  # one event, one second: a fresh set per event
-        out[row] = reach.refuses(key, cols["recipient_id"][row], int(room[row]))
+    for event in suspect.tolist():
+        for i in order[starts[event] : starts[event] + n_rows[event]].tolist():
+            row = int(rows[i])
+            out[row] = reach.refuses((event, 0), int(recipient[row]), int(room[row]))
     return out
