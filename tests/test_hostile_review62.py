@@ -13,6 +13,7 @@ import pytest
 from conformance_refusals import assert_refused_alike, local_refusals
 
 import riskscore as rs
+from riskscore.cli import main
 from riskscore.io.jsonl import loads_event
 
 EV0 = 1_714_521_600
@@ -248,3 +249,16 @@ def test_a_refused_decimal_is_named_as_given(field: str, value: Decimal) -> None
     with pytest.raises(rs.SchemaError) as online:
         _scorer().update_one({**_fan_out(1, 2)[0], field: value})
     assert (online.value.column, online.value.value) == (field, value)
+
+
+# ---------------------------------------------------------------- command line words
+
+
+def test_one_quarantined_row_is_one_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Was: "every row was quarantined (1 rows: ...)"."""
+    path = tmp_path / "events.jsonl"
+    path.write_text(_jsonl_events(["true"])[0] + "\n", encoding="utf-8")
+    assert main(["score", str(path), "--out", str(tmp_path / "out"), "--errors", "quarantine"]) == 2
+    assert "every row was quarantined (1 row: 1 conversation_id: is a boolean" in (
+        capsys.readouterr().err
+    )
