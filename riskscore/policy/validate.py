@@ -131,7 +131,7 @@ def parse(doc: Any, *, source: str = "") -> PolicyParts:
                 source=source,
             )
         guards = _guards(table["guards"], ("guards",), source)
-    return PolicyParts(bands, unknown, guards, name, version)
+    return PolicyParts(bands, unknown, guards, name, int(version))
 
 
 def _table(value: Any, path: Path, source: str) -> Mapping[str, Any]:
