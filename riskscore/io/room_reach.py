@@ -116,8 +116,8 @@ def understated_rooms(cols: dict[str, AnyArray], considered: BoolArray) -> BoolA
     _, (conversation,) = factorize(cols["conversation_id"])
     _, (sender, recipient) = factorize(cols["sender_id"], cols["recipient_id"])
     # two keys of 64 bits: (conversation, sender) codes, below 2**31 each (a table holds
-    # fewer rows), and (time,
-    # channel, event), a time below 2**57 (the schema ends in 2200) beside two 3-bit codes
+    # fewer rows), and (time, channel, event), a time below 2**57 (the schema ends in
+    # 2200) beside two 3-bit codes
     who = (conversation[rows] << 31) | sender[rows]
     when = cols["timestamp"][rows].astype(np.int64) << 6
     when |= (cols["channel"][rows].astype(np.int64) << 3) | cols["event"][rows]
