@@ -15,6 +15,7 @@ from conformance_refusals import assert_refused_alike, local_refusals
 import riskscore as rs
 from riskscore.cli import main
 from riskscore.io.jsonl import loads_event
+from riskscore.io.room_reach import MAX_EVENTS_HELD, RoomReach
 
 EV0 = 1_714_521_600
 
@@ -271,3 +272,12 @@ def test_a_policy_format_version_written_as_a_float_is_refused(tmp_path: Path) -
     path.write_text(text, encoding="utf-8")
     with pytest.raises(rs.policy.PolicyFileError, match=r"format_version.*found 2\.0"):
         rs.AlertPolicy.from_toml(path)
+
+
+def test_the_online_room_check_holds_a_bounded_number_of_events() -> None:
+    """Was (in this review's first rule): events all dated in one second were all held
+    for the check, without bound; the oldest beyond ``MAX_EVENTS_HELD`` is forgotten."""
+    reach = RoomReach()
+    for i in range(MAX_EVENTS_HELD + 10):
+        assert not reach.refuses(("g", EV0, f"a{i}", 2, 0), "kid", 2)
+    assert len(reach.events) == MAX_EVENTS_HELD

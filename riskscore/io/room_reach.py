@@ -12,8 +12,9 @@ that give a ``room_size``, with one ``conversation_id``, ``timestamp``, ``sender
 ``channel`` and ``event``; taken in input order, a row whose recipient is new to its
 event while the event already reached ``room_size - 1`` distinct recipients is refused,
 the rows before it kept. Online, where events arrive in time order, the scorer holds the
-events of the latest second, so batch and online refuse the same rows (a row arriving
-after a later second is checked with the rows of its event that arrive with it).
+events of the latest second (at most :data:`MAX_EVENTS_HELD`), so batch and online refuse
+the same rows (a row arriving after a later second, or after that many other events of its
+second, is checked with the rows of its event that arrive with it).
 """
 
 from __future__ import annotations
@@ -27,13 +28,17 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.coding import factorize
 from riskscore.io.problems import event_at
 
-__all__ = ["UNDERSTATED_ROOM", "RoomReach", "understated_rooms"]
+__all__ = ["EVENT_KEY", "MAX_EVENTS_HELD", "UNDERSTATED_ROOM", "RoomReach", "understated_rooms"]
 
 AnyArray = npt.NDArray[Any]
 BoolArray = npt.NDArray[np.bool_]
 
 #: The columns whose values together name one event.
 EVENT_KEY: Final = ("conversation_id", "timestamp", "sender_id", "channel", "event")
+
+#: Events of one second the online scorer holds at most (a stream of events all dated
+#: in one second would otherwise grow it without bound): the oldest is forgotten.
+MAX_EVENTS_HELD: Final = 16_384
 
 #: Why a row is refused, after its ``room_size``.
 UNDERSTATED_ROOM: Final = (
@@ -70,7 +75,12 @@ class RoomReach:
             if not isinstance(second, int) or second < self.second:
                 return False  # a late row: checked with the rows of its event that come with it
             self.second, self.events = second, {}
-        reached = self.events.setdefault(key, set())
+        events = self.events
+        reached = events.get(key)
+        if reached is None:
+            reached = events[key] = set()
+            if len(events) > MAX_EVENTS_HELD:  # the oldest event's rows came long ago
+                del events[next(iter(events))]
         if recipient in reached:
             return False
         if len(reached) + 1 >= room_size:  # the sender and the recipients so far fill it
