@@ -163,3 +163,17 @@ def test_ids_that_merge_conversations_are_refused_alike_on_spark(case: str, spar
 def test_spark_runs_streams_with_group_rooms(chosen: tuple[Stream, ...]) -> None:
     assert len(chosen) == N_SPARK_STREAMS
     assert sum(rs.read_messages(columns(s.events)).groups.n_rooms for s in chosen) >= 2
+
+
+def test_an_understated_room_is_refused_alike_on_spark(spark: Any) -> None:
+    """A room_size below the recipients its event reached (riskscore.io.room_reach):
+    Spark's blocks and partitions keep a conversation's rows together, so the same row is
+    refused as in memory (tests/test_hostile_review62.py has the local backends)."""
+    events = [
+        {"conversation_id": "room", "timestamp": 1_714_521_600, "sender_id": "adult",
+         "recipient_id": f"kid{k}", "channel": "group", "room_size": 3}
+        for k in range(3)
+    ]  # fmt: skip
+    reference = refusal(lambda: rs.read_messages(pa.Table.from_pylist(events)))
+    assert isinstance(reference, rs.SchemaError), reference
+    assert_refused_alike(reference, spark_refusals(events, spark), "understated room")

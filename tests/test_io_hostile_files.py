@@ -180,7 +180,7 @@ def test_formula_ids_are_escaped_in_every_csv_the_score_command_writes(tmp_path:
 
     data = rs.synthetic.generate(300, prevalence=0.1, seed=5)
     events = data.messages.to_pandas()
-    formula = "=cmd|' /C calc'!A0"
+    formula = "=cmd|'/C calc'!A0"  # (with ' /C' it is three words: refused as a sentence)
     mapping = {c: f"{formula}{i}" for i, c in enumerate(sorted(set(events["conversation_id"])))}
     events["conversation_id"] = events["conversation_id"].map(mapping)
     accounts = {a: f"@{a}" if i % 2 else f"+{a}" for i, a in enumerate(sorted(

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from riskscore._words import plural
 from riskscore.batch.alerts import write_alerts
 from riskscore.batch.shadow import SHADOW_FILES, ShadowRun, shadow_paths, write_shadow_run
 from riskscore.exceptions import SchemaError
@@ -320,6 +321,6 @@ class QuarantineFile:
         if self._keep is not None:
             self._keep()
         raise SchemaError(
-            f"every row was quarantined ({self.n_rows} rows: {counts}); nothing left; "
+            f"every row was quarantined ({plural(self.n_rows, 'row')}: {counts}); nothing left; "
             f"see {self.shown_as}"
         )

@@ -24,9 +24,16 @@ from riskscore.integrations._spark_frames import (
 from riskscore.integrations._spark_stages import Folded, PairIds, fold, parts_of, refusals
 from riskscore.integrations._spark_tallies import TallySpec
 from riskscore.io.groups import PAIR_ID_SEPARATOR, check_max_room_members, split_pair_id_error
+from riskscore.io.room_reach import EVENT_KEY
 from riskscore.io.timestamps import FutureLimit
 
-__all__ = ["checked_fold", "checked_parts", "events_to_read", "ids_hold_separator"]
+__all__ = [
+    "checked_fold",
+    "checked_parts",
+    "events_to_read",
+    "ids_hold_separator",
+    "rooms_may_be_understated",
+]
 
 
 def events_to_read(
@@ -68,6 +75,22 @@ def ids_hold_separator(events: DataFrame) -> bool:
         operator.or_, [sf.col(name).contains(PAIR_ID_SEPARATOR) for name in names]
     )
     return not events.where(holds).isEmpty()
+
+
+def rooms_may_be_understated(events: DataFrame) -> bool:
+    """Whether an event of ``events`` has as many rows as its smallest ``room_size`` (one
+    job, an aggregation by :data:`~riskscore.io.room_reach.EVENT_KEY`): only then can its
+    rows name more recipients than its room holds, a rule that needs the event's rows
+    read together (:mod:`riskscore.io.room_reach`), which blocks by partition may not."""
+    if "room_size" not in events.columns:
+        return False
+    size = sf.col("room_size").cast("double")
+    events = events.where(size.isNotNull())
+    key = [name for name in EVENT_KEY if name in events.columns]  # `event` is optional
+    per_event = events.groupBy(*key).agg(
+        sf.count(sf.lit(1)).alias("n_rows"), sf.min(size).alias("smallest")
+    )
+    return not per_event.where(sf.col("n_rows") >= sf.col("smallest")).isEmpty()
 
 
 def _refuse(ev: DataFrame, rows: DataFrame) -> None:

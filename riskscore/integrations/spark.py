@@ -58,6 +58,7 @@ from riskscore.integrations._spark_checks import (
     checked_parts,
     events_to_read,
     ids_hold_separator,
+    rooms_may_be_understated,
 )
 from riskscore.integrations._spark_columns import PART_OTHER, output_columns
 from riskscore.integrations._spark_frames import DataFrame, SparkSession, sf
@@ -170,8 +171,9 @@ def account_features(
     ev, spec, n_parts = events_to_read(
         events, partitions, block_events, max_room_members, now, max_future_s
     )
-    if ids_hold_separator(ev):
-        # two conversations could share an id: read whole conversations, as scoring does
+    if ids_hold_separator(ev) or rooms_may_be_understated(ev):
+        # two conversations could share an id, or an event's rows name more recipients
+        # than its room holds: read whole conversations, as scoring does
         parts = checked_fold(ev, spec, n_parts)[0].part_rows
     else:
         parts = checked_parts(ev, spec)

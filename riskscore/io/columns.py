@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from riskscore.io.float_width import FloatWidth
 from riskscore.io.ids import Coded
-from riskscore.io.number_rules import NumberRules, Sink, check_numbers
+from riskscore.io.number_rules import NumberRules, Sink, beyond_exact_floats, check_numbers
 from riskscore.io.schema import (
     MAX_AGE,
     MAX_ROOM_SIZE,
@@ -274,8 +274,19 @@ def whole_numbers(
         fractional=f"is not a whole number: expected {what}",
     )
     if arr.dtype.kind not in "iu":  # integers are whole numbers already
+        rounded = beyond_exact_floats(arr)
         arr = to_float(name, arr, problems, what)
+        for bits, mask in rounded.items():  # a float16 of 2049 is 2048.0: refused, not read
+            problems.add(name, mask, _rounded_reason(bits))
+            arr = np.where(mask, math.nan, arr)
     return check_numbers(name, arr, rules, problems, unknown, dtype)
+
+
+def _rounded_reason(bits: int) -> str:
+    return (
+        f"is a float of 2**{bits} or more, where floats of its width round whole numbers "
+        f"({2**bits + 1} is stored as {2**bits}): give the column as integers or 64-bit floats"
+    )
 
 
 def tz_offsets(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int16]:

@@ -43,6 +43,7 @@ from riskscore._checks import is_int
 from riskscore.exceptions import SchemaError
 from riskscore.io.messages import MessageTable, build_table
 from riskscore.io.passes import outside_first_pair
+from riskscore.io.problems import event_at
 from riskscore.io.schema import PAIR_ID_SEPARATOR, EventType
 from riskscore.io.segments import spread
 from riskscore.io.summaries import GroupSummary
@@ -59,6 +60,7 @@ __all__ = [
     "is_broadcast",
     "is_group_contact",
     "pair_conversation_id",
+    "pair_id_clash_at",
     "pair_id_clash_error",
     "pair_like",
     "room_of_pair_id",
@@ -328,6 +330,26 @@ def pair_id_clash_error(pair_id: str, where: str = "") -> SchemaError:
         column="conversation_id",
         value=pair_id,
     )
+
+
+def pair_id_clash_at(pair_id: object, row: int | None, other_room: object = None) -> SchemaError:
+    """The error of :func:`riskscore.read_messages` for ``pair_id`` as the online scorer
+    raises it: derived for two accounts of a group room and already the id of another
+    conversation (event ``row`` is not applied): of a pair of ``other_room`` (two pairs
+    of rooms derive it), or of a conversation given that id.
+
+    Examples
+    --------
+    >>> pair_id_clash_at("g|a|b", 7).row
+    7
+    """
+    where = event_at(row).removeprefix(", ")
+    if other_room is None:
+        error = pair_id_clash_error(str(pair_id), where)
+    else:
+        error = shared_pair_id_error(str(pair_id), where)
+    error.row = row
+    return error
 
 
 def split_pair_id_error(pair_id: str, *, named: bool) -> SchemaError:

@@ -18,13 +18,16 @@ from riskscore._checks import is_int
 from riskscore.exceptions import SchemaError
 from riskscore.io.coding import ranked_text
 from riskscore.io.decimals import EXACT_FLOAT_INT
+from riskscore.io.number_rules import exact_float_bits
 from riskscore.io.schema import (
     HIDDEN_RE2,
     INT64_MAX,
     INT64_MIN,
     MAX_ID_LENGTH,
+    SENTENCE_ID_RE2,
     has_hidden_character,
     is_null,
+    sentence_id,
 )
 from riskscore.io.text import all_text
 from riskscore.io.timestamps import Sink
@@ -65,14 +68,6 @@ class DecimalIds(np.ndarray):
     table of them records it: :attr:`riskscore.MessageTable.decimal_ids`)."""
 
 
-def _exact_float_bits(kind: np.dtype[Any] | type) -> int:
-    """``n`` such that every integer up to ``2**n`` is exact in the float type ``kind``
-    (53 for float64, 24 for float32, 11 for float16; at most 53, as ids are checked as
-    float64): a narrower float column of ids has lost digits beyond it, so two ids may
-    already be one value."""
-    return min(int(np.finfo(kind).nmant) + 1, 53)
-
-
 def _inexact_reason(bits: int) -> str:
     return (
         f"is a float id beyond 2**{bits}, where floats of its width lose digits: give ids "
@@ -80,6 +75,10 @@ def _inexact_reason(bits: int) -> str:
     )
 
 
+_SENTENCE_ID = (
+    "is text of three or more words, a sentence: ids are opaque keys, not text (give the "
+    "platform's key of the account or conversation)"
+)
 _NOT_AN_ID = "is not an id: expected an integer or a string"
 _DECIMAL_BEYOND = (
     "is a decimal id with fraction digits beyond 2**53, where ids with fraction digits "
@@ -149,7 +148,7 @@ def check_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
         safe = np.where(missing, 0, arr).astype(np.float64)
         fractional = ~missing & (safe != np.floor(safe))
         problems.add(name, fractional, _NOT_AN_ID)
-        bits = _exact_float_bits(arr.dtype)
+        bits = exact_float_bits(arr.dtype)
         inexact = ~missing & ~fractional & (np.abs(safe) > 2.0**bits)
         problems.add(name, inexact, _inexact_reason(bits))
         return np.where(missing | fractional | inexact, 0, safe).astype(np.int64)
@@ -183,7 +182,7 @@ def _id_kind(v: object) -> str:
             return "missing"
         if not math.isfinite(number) or number != math.floor(number):
             return _NOT_AN_ID
-        bits = _exact_float_bits(type(v) if isinstance(v, np.floating) else float)
+        bits = exact_float_bits(type(v) if isinstance(v, np.floating) else float)
         if abs(number) > 2.0**bits:
             return _inexact_reason(bits)
         return "int"
@@ -308,7 +307,7 @@ def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int
     except (pa.ArrowException, UnicodeError):
         out: dict[int, str] = {}
         for i, v in enumerate(values.tolist()):
-            reason = _text_id_reason(v, max_length)
+            reason = _text_id_reason(v, max_length) or (_SENTENCE_ID if sentence_id(v) else None)
             if reason is not None:
                 out[i] = reason
         return out
@@ -321,7 +320,11 @@ def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int
     blank_rows = np.flatnonzero(
         np.asarray(pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0), False))
     )
+    sentence_rows = np.flatnonzero(
+        np.asarray(pc.fill_null(pc.match_substring_regex(text, SENTENCE_ID_RE2), False))
+    )
     found = {int(i): empty for i in blank_rows}
+    found.update({int(i): _SENTENCE_ID for i in sentence_rows})
     found.update({int(i): control for i in ctrl_rows})
     found.update({int(i): too_long for i in long_rows})
     return found

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numba
 import numpy as np
@@ -33,6 +34,7 @@ from riskscore.io.text import arrow_file
 IntArray = npt.NDArray[np.int64]
 
 __all__ = [
+    "EVENT_DECODER",
     "line_chars",
     "line_problem",
     "loads_event",
@@ -59,11 +61,13 @@ def without_byte_order_mark(text: str) -> str:
 
 
 def loads_event(line: str) -> Any:
-    """One JSON line parsed as :func:`read_jsonl` and ``riskscore stream`` parse it: an
-    object with a field given twice is refused (``ValueError``), not read as its last value;
-    so is an integer longer than Python reads (:func:`_integer`).
+    """One JSON line parsed as :func:`read_jsonl` and ``riskscore stream`` parse it
+    (:data:`EVENT_DECODER`): an object with a field given twice is refused
+    (``ValueError``), not read as its last value; so is an integer longer than Python
+    reads (:func:`_integer`); a number with a fraction or exponent whose float would be
+    another integer is a :class:`~decimal.Decimal` (:func:`_fraction`).
     """
-    return json.loads(line, object_pairs_hook=unique_fields, parse_int=_integer)
+    return EVENT_DECODER.decode(line)
 
 
 def not_json(exc: BaseException) -> str:
@@ -90,6 +94,29 @@ def _integer(text: str) -> int:
     if limit and digits > limit:
         raise ValueError(f"holds an integer of {digits} digits: no field takes a number that long")
     return int(text)
+
+
+def _fraction(text: str) -> float | Decimal:
+    """A JSON number with a fraction or an exponent: its float, unless that float is an
+    integer the text is not (``1.0000000000000000001``, ``9007199254740993.0``: a float has
+    no digits for them), then the exact :class:`~decimal.Decimal`, which the rules read
+    as written (an id is refused, not merged with ``1`` or ``9007199254740992``).
+
+    Examples
+    --------
+    >>> _fraction("13.5"), _fraction("1e3"), _fraction("1.0000000000000000001")
+    (13.5, 1000.0, Decimal('1.0000000000000000001'))
+    """
+    number = float(text)
+    if number.is_integer() and Decimal(text) != number:
+        return Decimal(text)
+    return number
+
+
+#: The one parser of JSON events (files, ``riskscore stream``, ``riskscore serve``).
+EVENT_DECODER: Final = json.JSONDecoder(
+    object_pairs_hook=unique_fields, parse_int=_integer, parse_float=_fraction
+)
 
 
 def _json_depth(line: str) -> int:

@@ -29,7 +29,9 @@ from riskscore.io.schema import INT64_MAX
 __all__ = [
     "NumberRules",
     "Sink",
+    "beyond_exact_floats",
     "check_numbers",
+    "exact_float_bits",
     "number_pass",
 ]
 
@@ -42,6 +44,48 @@ FRACTIONAL: Final = 2
 OUT_OF_RANGE: Final = 3
 LATER: Final = 4
 _N_RULES: Final = 4
+
+
+def exact_float_bits(kind: np.dtype[Any] | type) -> int:
+    """``n`` such that every integer up to ``2**n`` is exact in the float type ``kind``
+    (53 for float64, 24 for float32, 11 for float16; at most 53, as whole numbers are
+    checked as float64): a narrower float has lost whole numbers beyond it (``2049`` as a
+    float16 is ``2048.0``), so two values may already be one, and no check can tell.
+
+    Examples
+    --------
+    >>> exact_float_bits(np.float16), exact_float_bits(np.dtype(np.float32))
+    (11, 24)
+    """
+    return min(int(np.finfo(kind).nmant) + 1, 53)
+
+
+def beyond_exact_floats(arr: AnyArray) -> dict[int, BoolArray]:
+    """The cells of ``arr`` that are floats narrower than 64 bits from
+    ``2**exact_float_bits`` of their type on (a float column's, or ``np.float16`` and
+    ``np.float32`` cells of an object column), by those bits: values that may already be
+    rounded (``2049`` as a float16 is ``2048.0``).
+
+    Examples
+    --------
+    >>> beyond_exact_floats(np.array([3, 2047, 2049], dtype=np.float16))
+    {11: array([False, False,  True])}
+    """
+    if arr.dtype.kind == "f":
+        if arr.dtype.itemsize >= 8:
+            return {}
+        bits = exact_float_bits(arr.dtype)
+        with np.errstate(invalid="ignore"):
+            return {bits: np.asarray(np.abs(arr) >= 2.0**bits, dtype=bool)}
+    if arr.dtype != object:
+        return {}
+    out: dict[int, BoolArray] = {}
+    for i, v in enumerate(arr.tolist()):  # tolist keeps numpy scalars in object arrays
+        if isinstance(v, np.floating) and v.itemsize < 8:
+            bits = exact_float_bits(type(v))
+            if abs(float(v)) >= 2.0**bits:
+                out.setdefault(bits, np.zeros(len(arr), dtype=bool))[i] = True
+    return out
 
 
 class Sink(Protocol):

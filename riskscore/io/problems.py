@@ -20,6 +20,7 @@ __all__ = [
     "Found",
     "Problems",
     "bad_row_count",
+    "event_at",
     "raise_first",
     "renumbered",
     "run_check",
@@ -156,3 +157,16 @@ def renumbered(error: SchemaError, *, row: int, bad_rows: int) -> SchemaError:
     return SchemaError(
         text, column=error.column, row=row, value=error.value, line=error.line, bad_rows=bad_rows
     )
+
+
+def event_at(row: int | None) -> str:
+    """Where a message about one event names it, after its column: ``", event 17"`` (the
+    caller's number of the event), or nothing when the caller names the event its own way
+    (``row`` None: the Synapse module, by its Matrix event id).
+
+    Examples
+    --------
+    >>> f"column 'timestamp'{event_at(17)}: ...", f"column 'timestamp'{event_at(None)}: ..."
+    ("column 'timestamp', event 17: ...", "column 'timestamp': ...")
+    """
+    return "" if row is None else f", event {row}"

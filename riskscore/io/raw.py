@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.io.ids import Coded
-from riskscore.io.schema import ID_COLUMNS, MAX_SHOWN_CHARS
+from riskscore.io.schema import ID_COLUMNS, MAX_SHOWN_CHARS, is_sentence
 
 __all__ = [
     "NotShown",
@@ -43,7 +43,6 @@ MAX_TOKEN_CHARS: Final = 32
 #: Every other column holds numbers or times (an ISO 8601 time is at most 35 characters):
 #: text longer than this, or of three or more words, may be message content.
 MAX_VALUE_TEXT_CHARS: Final = 40
-MIN_SENTENCE_WORDS: Final = 3
 
 
 class NotShown:
@@ -89,19 +88,6 @@ class Unheld:
 
     def __str__(self) -> str:
         return self.text
-
-
-def is_sentence(text: str) -> bool:
-    """Whether ``text`` is of :data:`MIN_SENTENCE_WORDS` or more words separated by
-    whitespace: a sentence, which may be message content, where an id, a value or a column
-    name belongs (a file without a header gives its first row as the column names).
-
-    Examples
-    --------
-    >>> is_sentence("sender_age"), is_sentence("Sender Age"), is_sentence("see you soon")
-    (False, False, True)
-    """
-    return len(text.split(maxsplit=MIN_SENTENCE_WORDS)) >= MIN_SENTENCE_WORDS
 
 
 def _may_be_content(column: str, text: str) -> bool:

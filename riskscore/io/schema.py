@@ -30,12 +30,14 @@ __all__ = [
     "MAX_ROW_GROUP_BYTES",
     "MAX_SHOWN_CHARS",
     "MINOR_AGE",
+    "MIN_SENTENCE_WORDS",
     "OPTIONAL_COLUMNS",
     "PAIR_ID_SEPARATOR",
     "REQUIRED_COLUMNS",
     "ROOM_SIZE_UNKNOWN",
     "SCHEMA_COLUMNS",
     "SCHEMA_VERSION",
+    "SENTENCE_ID_RE2",
     "TZ_UNKNOWN",
     "Channel",
     "EventType",
@@ -43,7 +45,9 @@ __all__ = [
     "has_hidden_character",
     "is_content_column",
     "is_null",
+    "is_sentence",
     "misspelt_column",
+    "sentence_id",
 ]
 
 SCHEMA_VERSION: Final = 1
@@ -219,6 +223,13 @@ MAX_ROW_GROUP_BYTES: Final = 2 * 1024**3
 HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 #: :data:`HIDDEN_CATEGORIES` as an Arrow (RE2) pattern; valid UTF-8 holds no surrogate.
 HIDDEN_RE2: Final = r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]"
+
+#: Words (runs separated by whitespace) from which text is a sentence, which may be message
+#: content: never quoted in an error, and no id (:func:`is_sentence`, :func:`sentence_id`).
+MIN_SENTENCE_WORDS: Final = 3
+#: :func:`sentence_id` in RE2 (Arrow): three words in one part of an id split at ``|``
+#: (``\s`` and ``\p{Z}`` are Python's whitespace but controls, which ids never hold).
+SENTENCE_ID_RE2: Final = r"[^\s\p{Z}|][\s\p{Z}]+[^\s\p{Z}|]+[\s\p{Z}]+[^\s\p{Z}|]"
 
 #: Longest value a quarantine record holds, in characters (longer text is cut and marked).
 MAX_SHOWN_CHARS: Final = 1_000
@@ -429,6 +440,35 @@ def misspelt_column(name: str, given: Collection[str]) -> str | None:
     """
     column = _resembled(str(name))
     return None if column is None or column in given else column
+
+
+def is_sentence(text: str) -> bool:
+    """Whether ``text`` is of :data:`MIN_SENTENCE_WORDS` or more words separated by
+    whitespace: a sentence, which may be message content, where an id, a value or a column
+    name belongs (a file without a header gives its first row as the column names).
+
+    Examples
+    --------
+    >>> is_sentence("sender_age"), is_sentence("Sender Age"), is_sentence("see you soon")
+    (False, False, True)
+    """
+    return len(text.split(maxsplit=MIN_SENTENCE_WORDS)) >= MIN_SENTENCE_WORDS
+
+
+def sentence_id(text: str) -> bool:
+    """Whether id ``text`` holds a sentence (:func:`is_sentence`) in one of its parts split
+    at :data:`PAIR_ID_SEPARATOR`: so the pair id of a room and two accounts of two words
+    each is no sentence, as none of them is (batch: :data:`SENTENCE_ID_RE2`).
+
+    Examples
+    --------
+    >>> sentence_id("see you at 9"), sentence_id("my room|ann lee|bo")
+    (True, False)
+    >>> bool(pc.match_substring_regex(pa.array(["see you at 9", "my room|ann lee|bo"]),
+    ...      SENTENCE_ID_RE2).to_pylist() == [True, False])
+    True
+    """
+    return any(is_sentence(part) for part in text.split(PAIR_ID_SEPARATOR))
 
 
 def has_hidden_character(text: str) -> bool:

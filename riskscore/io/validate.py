@@ -28,8 +28,9 @@ from riskscore.io.groups import (
 )
 from riskscore.io.ids import DecimalIds, check_ids, same_id_kind
 from riskscore.io.messages import MessageTable, build_table
-from riskscore.io.problems import Problems, raise_first, run_check
+from riskscore.io.problems import Problems, event_at, raise_first, run_check
 from riskscore.io.raw import RawColumns, as_python_value, as_read, quoted_name, show, shown
+from riskscore.io.room_reach import UNDERSTATED_ROOM, understated_rooms
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -132,13 +133,15 @@ def validate_columns(
         cols["sender_id"] == cols["recipient_id"],
         "is also the sender: an event goes from one account to another",
     )
-    bad_rows = problems.rows()
-    if bad_rows.size and errors == "raise":
-        raise_first(problems, bad_rows)
     room_size = cols["room_size"]
     broadcast = np.zeros(n_rows, dtype=bool)
     if "room_size" in raw and room_size.any():  # only when the column was given
         broadcast = broadcast_mask(room_size, cols["event"], max_room_members)
+        understated = understated_rooms(cols, ~problems.bad & ~broadcast)
+        problems.add("room_size", understated, UNDERSTATED_ROOM)
+    bad_rows = problems.rows()
+    if bad_rows.size and errors == "raise":
+        raise_first(problems, bad_rows)
     if bad_rows.size or broadcast.any():
         keep = ~problems.bad & ~broadcast
         table = build_table(
@@ -317,19 +320,6 @@ def check_column_names(names: Collection[str]) -> None:
             f"{list(REQUIRED_COLUMNS)}",
             column=missing[0],
         )
-
-
-def event_at(row: int | None) -> str:
-    """Where a message about one event names it, after its column: ``", event 17"`` (the
-    caller's number of the event), or nothing when the caller names the event its own way
-    (``row`` None: the Synapse module, by its Matrix event id).
-
-    Examples
-    --------
-    >>> f"column 'timestamp'{event_at(17)}: ...", f"column 'timestamp'{event_at(None)}: ..."
-    ("column 'timestamp', event 17: ...", "column 'timestamp': ...")
-    """
-    return "" if row is None else f", event {row}"
 
 
 def check_misspelt_names(names: Collection[str], row: int | None = None) -> None:

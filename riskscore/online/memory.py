@@ -26,14 +26,15 @@ from riskscore.io.events import EventTuple
 from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
     check_max_room_members,
+    is_broadcast,
     pair_conversation_id,
-    pair_id_clash_error,
+    pair_id_clash_at,
     room_of_pair_id,
-    shared_pair_id_error,
 )
+from riskscore.io.problems import event_at
+from riskscore.io.room_reach import RoomReach
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.io.timestamps import FutureLimit, future_reason
-from riskscore.io.validate import event_at
 from riskscore.model import RiskModel
 from riskscore.online.lock import CheckpointLock
 from riskscore.online.options import (
@@ -127,6 +128,7 @@ class ScorerMemory(ScorerCheckpoints):
         # group room -> ids of its live pairs: a room is forgotten with its pairs (its latest
         # time is theirs at least), or a lingering pair would meet its room's return
         self._room_pairs: dict[object, dict[object, None]] = {}
+        self._reach = RoomReach()  # the recipients of the latest event with a room_size
         self.clock = 0
         self.n_events = 0
         self.n_clamped = 0
@@ -233,6 +235,18 @@ class ScorerMemory(ScorerCheckpoints):
             self._forget(cid, self._conversations.pop(cid))
         return len(dropped)
 
+    def _room_event(self, event: EventTuple, row: int | None) -> bool:
+        """Whether ``event`` (with a ``room_size``) is a broadcast, counted; refuse it when
+        too far ahead or its room is smaller than it reached (:mod:`riskscore.io.room_reach`)."""
+        cid, ts, sender_id, recipient_id, _, _, channel, kind, _, room = event
+        if is_broadcast(room, kind, self.max_room_members):
+            self.n_broadcast += 1
+            return True
+        if ts > self.clock and ts > self._within_wall_limit:
+            self._check_future(ts, row)
+        self._reach.check((cid, ts, sender_id, channel, kind), recipient_id, room, row)
+        return False
+
     def _open_room(
         self, room_id: object, conv: ConversationState, sender_id: object, recipient_id: object,
         ts: int, row: int | None,
@@ -251,11 +265,11 @@ class ScorerMemory(ScorerCheckpoints):
         known = pair_conversation_id(room_id, conv.initiator, conv.responder)
         new = pair_conversation_id(room_id, sender_id, recipient_id)
         if known == new:  # two pairs, one id: "a|b" and "c" against "a" and "b|c"
-            raise self._pair_id_clash(new, row, room_id)
+            raise pair_id_clash_at(new, row, room_id)
         for derived in (known, new):
             holder = conversations.get(derived)
             if holder is not None:
-                raise self._pair_id_clash(derived, row, holder.room)
+                raise pair_id_clash_at(derived, row, holder.room)
         del conversations[room_id]
         conversations[known] = conv
         self._join_room(room_id, known, conv)
@@ -283,7 +297,7 @@ class ScorerMemory(ScorerCheckpoints):
         if room_of_pair_id(cid, sender_id, recipient_id, self._rooms) is not None or (
             holder is not None and holder.room is not None
         ):  # its accounts' pair id in a room, or the id of another pair of a room
-            raise self._pair_id_clash(cid, row)
+            raise pair_id_clash_at(cid, row)
 
     def _refuse_another_pair(
         self, pair_id: object, conv: ConversationState, room_id: object, row: int | None
@@ -300,23 +314,9 @@ class ScorerMemory(ScorerCheckpoints):
         """
         room = conv.room
         if room is None or type(room) is not type(room_id):  # not a pair, or room "1" for 1
-            raise self._pair_id_clash(pair_id, row)
+            raise pair_id_clash_at(pair_id, row)
         if room != room_id:
-            raise self._pair_id_clash(pair_id, row, room)
-
-    @staticmethod
-    def _pair_id_clash(pair_id: object, row: int | None, other_room: object = None) -> SchemaError:
-        """The error of :func:`riskscore.read_messages` for ``pair_id``, derived for two
-        accounts of a group room and already the id of another conversation (event ``row``
-        is not applied): of a pair of ``other_room`` (two pairs of rooms derive it), or of a
-        conversation given that id."""
-        where = event_at(row).removeprefix(", ")
-        if other_room is None:
-            error = pair_id_clash_error(str(pair_id), where)
-        else:
-            error = shared_pair_id_error(str(pair_id), where)
-        error.row = row
-        return error
+            raise pair_id_clash_at(pair_id, row, room)
 
     def _touch_room(self, room_id: object, ts: int) -> None:
         rooms = self._rooms

@@ -50,18 +50,25 @@ class EventRow(enum.Enum):
 
     @staticmethod
     def check(row: object) -> int | None:
-        """A caller's ``row`` checked: an integer (numpy's as ``int``) or None; a
-        TypeError for anything else, which a refusal would name as the event's number
-        (``event True``, ``event 1.5``).
+        """A caller's ``row`` checked: an integer of at least 0 (numpy's as ``int``) or
+        None; a TypeError for another type and a ValueError for a negative integer, which
+        a refusal would name as the event's number (``event True``, ``event -3``).
 
         Examples
         --------
         >>> EventRow.check(np.int64(7)), EventRow.check(None)
         (7, None)
+        >>> EventRow.check(-3)
+        Traceback (most recent call last):
+        ValueError: row must be at least 0 (the caller's number of the event), got -3
         """
-        if row is None or type(row) is int:
+        if row is None:
             return row
         if isinstance(row, (int, np.integer)) and not isinstance(row, bool):
+            if row < 0:
+                raise ValueError(
+                    f"row must be at least 0 (the caller's number of the event), got {row}"
+                )
             return int(row)
         raise TypeError(
             f"row must be an int (the caller's number of the event) or None, got "

@@ -25,8 +25,8 @@ from riskscore.io.events import parse_event_fast
 from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
     PAIR_ID_SEPARATOR,
-    is_broadcast,
     pair_conversation_id,
+    pair_id_clash_at,
 )
 from riskscore.io.validate import event_at
 from riskscore.model import RiskModel
@@ -232,8 +232,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
             than ``max_future_s`` ahead of the reference clock. State is
             unchanged.
         ValueError
-            A callable ``time_source`` gave no epoch seconds (milliseconds, NaN);
-            state is unchanged.
+            A callable ``time_source`` gave no epoch seconds (milliseconds, NaN), or
+            ``row`` is negative; state is unchanged.
         TypeError
             ``row`` is neither an integer nor None (``True``, ``"7"``, ``7.0``).
         """
@@ -241,14 +241,13 @@ class OnlineScorer(Rescoring, ShadowScoring):
         # hot path is a few microseconds and a Python call costs about 0.1 of them.
         if row is RUNNING_COUNT:
             row = self.n_events
-        elif row is not None and type(row) is not int:  # the default and ints: no call
+        elif row is not None and (type(row) is not int or row < 0):  # most: no call
             row = EventRow.check(row)
         parsed = self.last_event = parse_event_fast(event, row)
         cid, ts, sender_id, recipient_id, sender_age, recipient_age, channel, kind, tz, room = (
             parsed
         )
-        if room > self.max_room_members and is_broadcast(room, kind, self.max_room_members):
-            self.n_broadcast += 1
+        if room and self._room_event(parsed, row):  # a broadcast: set aside
             return None
         if ts > self.clock and ts > self._within_wall_limit:
             self._check_future(ts, row)
@@ -269,7 +268,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             or (sender_id == conv.responder and recipient_id == conv.initiator)
         ):  # a third account: the conversation becomes a group room
             if room_id is not None:  # two pairs of a room derive one pair id (batch refuses)
-                raise self._pair_id_clash(cid, row, room_id)
+                raise pair_id_clash_at(cid, row, room_id)
             room_id = cid
             cid = self._open_room(cid, conv, sender_id, recipient_id, ts, row)
             conv = None

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from riskscore._checks import is_int
 from riskscore.io.raw import show
 from riskscore.policy.bands import MAX_BANDS, AgeBand, check_bands, check_name
 from riskscore.policy.errors import PolicyFileError
@@ -84,7 +85,7 @@ def parse(doc: Any, *, source: str = "") -> PolicyParts:
     table = _table(doc, (), source)
     _no_unknown_keys(table, _TOP_KEYS, (), "a policy", source)
     version = table.get("format_version")
-    if isinstance(version, bool) or version not in FORMAT_VERSIONS:
+    if not is_int(version) or version not in FORMAT_VERSIONS:  # 2.0 is no version
         found = "nothing" if version is None else show(version)
         raise PolicyFileError(
             f"expected one of {', '.join(map(str, FORMAT_VERSIONS))} (the policy format; "
@@ -130,7 +131,7 @@ def parse(doc: Any, *, source: str = "") -> PolicyParts:
                 source=source,
             )
         guards = _guards(table["guards"], ("guards",), source)
-    return PolicyParts(bands, unknown, guards, name, version)
+    return PolicyParts(bands, unknown, guards, name, int(version))
 
 
 def _table(value: Any, path: Path, source: str) -> Mapping[str, Any]:

@@ -9,13 +9,11 @@ what ``riskscore stream`` refuses, with the same message.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.json_lines import unique_fields
-from riskscore.io.jsonl import line_problem, without_byte_order_mark
+from riskscore.io.jsonl import EVENT_DECODER, line_problem, without_byte_order_mark
 
 __all__ = [
     "JSON_LINES_TYPES",
@@ -61,9 +59,8 @@ def _check_size(n: int) -> None:
         )
 
 
-# a field twice: refused
-_decoder = json.JSONDecoder(object_pairs_hook=unique_fields)
-_decode, _raw_decode = _decoder.decode, _decoder.raw_decode
+# the events' one parser: a field twice refused, a number read as written
+_decode, _raw_decode = EVENT_DECODER.decode, EVENT_DECODER.raw_decode
 
 
 @dataclass(frozen=True, slots=True)

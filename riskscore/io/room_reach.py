@@ -1,0 +1,151 @@
+"""The rule that a room holds at least the accounts one event reached, shared by batch
+reading (:func:`understated_rooms`) and the online scorer (:class:`RoomReach`).
+
+A group event is given as one row per member it reached (``docs/schema.md``, "Group
+conversations"), each with ``room_size``: the accounts in the room when it was sent, the
+sender included. So one event's rows can name at most ``room_size - 1`` distinct
+recipients. A ``room_size`` below that (a message fanned out to a hundred accounts, each
+row claiming a room of three) contradicts its own rows, and would let a broadcast escape
+the ``max_room_members`` rule and be scored as group contact between every pair. Such a
+row is refused (column ``room_size``). The rows of one event are those, among the rows
+that give a ``room_size``, with one ``conversation_id``, ``timestamp``, ``sender_id``,
+``channel`` and ``event``; taken in input order, a row whose recipient is new to its
+event while the event already reached ``room_size - 1`` distinct recipients is refused,
+the rows before it kept. Online, where events arrive in time order, the scorer holds the
+events of the latest second (at most :data:`MAX_EVENTS_HELD`), so batch and online refuse
+the same rows (a row arriving after a later second, or after that many other events of its
+second, is checked with the rows of its event that arrive with it).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore.exceptions import SchemaError
+from riskscore.io.coding import factorize
+from riskscore.io.problems import event_at
+
+__all__ = ["EVENT_KEY", "MAX_EVENTS_HELD", "UNDERSTATED_ROOM", "RoomReach", "understated_rooms"]
+
+AnyArray = npt.NDArray[Any]
+BoolArray = npt.NDArray[np.bool_]
+
+#: The columns whose values together name one event.
+EVENT_KEY: Final = ("conversation_id", "timestamp", "sender_id", "channel", "event")
+
+#: Events of one second the online scorer holds at most (a stream of events all dated
+#: in one second would otherwise grow it without bound): the oldest is forgotten.
+MAX_EVENTS_HELD: Final = 16_384
+
+#: Why a row is refused, after its ``room_size``.
+UNDERSTATED_ROOM: Final = (
+    "is fewer accounts than this event reached: its rows (one conversation_id, timestamp, "
+    "sender_id, channel and event) name more distinct recipients than room_size - 1 (the "
+    "sender counts in the room); give the room's size when the event was sent"
+)
+
+
+class RoomReach:
+    """The recipients each event of the latest second reached (online).
+
+    Examples
+    --------
+    >>> reach = RoomReach()
+    >>> [reach.refuses(("g", 1, "a", 2, 0), kid, 3) for kid in ("k1", "k2", "k1", "k3")]
+    [False, False, False, True]
+    >>> reach.refuses(("g", 1, "b", 2, 0), "k3", 3)  # another sender's event
+    False
+    """
+
+    __slots__ = ("events", "second")
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.events: dict[tuple[object, ...], set[object]] = {}
+
+    def refuses(self, key: tuple[object, ...], recipient: object, room_size: int) -> bool:
+        """Whether a row of event ``key`` (:data:`EVENT_KEY`: its timestamp second) to
+        ``recipient`` in a room of ``room_size`` accounts is refused; a row taken is
+        recorded."""
+        second = key[1]
+        if second != self.second:
+            if not isinstance(second, int) or second < self.second:
+                return False  # a late row: checked with the rows of its event that come with it
+            self.second, self.events = second, {}
+        events = self.events
+        reached = events.get(key)
+        if reached is None:
+            reached = events[key] = set()
+            if len(events) > MAX_EVENTS_HELD:  # the oldest event's rows came long ago
+                del events[next(iter(events))]
+        if recipient in reached:
+            return False
+        if len(reached) + 1 >= room_size:  # the sender and the recipients so far fill it
+            return True
+        reached.add(recipient)
+        return False
+
+    def check(
+        self, key: tuple[object, ...], recipient: object, room_size: int, row: int | None
+    ) -> None:
+        """Raise the SchemaError of event ``row`` when :meth:`refuses` it."""
+        if self.refuses(key, recipient, room_size):
+            raise SchemaError(
+                f"column 'room_size'{event_at(row)}: {room_size} {UNDERSTATED_ROOM}",
+                column="room_size",
+                row=row,
+                value=room_size,
+            )
+
+
+def understated_rooms(cols: dict[str, AnyArray], considered: BoolArray) -> BoolArray:
+    """Rows of ``cols`` (validated columns) refused by the rule of the module docstring,
+    among the ``considered`` rows (those otherwise taken) that give a ``room_size``.
+
+    Examples
+    --------
+    >>> cols = {"conversation_id": np.array(["g"] * 4, dtype=object),
+    ...         "timestamp": np.zeros(4, dtype=np.int64),
+    ...         "sender_id": np.array(["a"] * 4, dtype=object),
+    ...         "recipient_id": np.array(["k1", "k2", "k1", "k3"], dtype=object),
+    ...         "channel": np.full(4, 2, dtype=np.uint8), "event": np.zeros(4, dtype=np.uint8),
+    ...         "room_size": np.full(4, 3, dtype=np.int32)}
+    >>> understated_rooms(cols, np.ones(4, dtype=bool)).tolist()
+    [False, False, False, True]
+    """
+    out = np.zeros(len(considered), dtype=bool)
+    room = cols["room_size"]
+    rows = np.flatnonzero(considered & (room > 0))
+    if rows.size == 0:
+        return out
+    # one code per event key (conversation, time, sender, channel, event), by a stable
+    # sort of integer codes: an event's rows stay in input order
+    _, (conversation,) = factorize(cols["conversation_id"])
+    _, (sender, recipient) = factorize(cols["sender_id"], cols["recipient_id"])
+    # two keys of 64 bits: (conversation, sender) codes, below 2**31 each (a table holds
+    # fewer rows), and (time, channel, event), a time below 2**57 (the schema ends in
+    # 2200) beside two 3-bit codes
+    who = (conversation[rows] << 31) | sender[rows]
+    when = cols["timestamp"][rows].astype(np.int64) << 6
+    when |= (cols["channel"][rows].astype(np.int64) << 3) | cols["event"][rows]
+    order = np.lexsort((when, who))
+    new = np.zeros(rows.size, dtype=bool)
+    new[0] = True
+    for key in (who, when):
+        ordered = key[order]
+        new[1:] |= ordered[1:] != ordered[:-1]
+    starts = np.flatnonzero(new)
+    sizes = room[rows][order]
+    # an event of fewer rows than its smallest room names no more recipients than it
+    # holds: only the others are walked, by the online rule itself
+    n_rows = np.diff(np.append(starts, rows.size))
+    suspect = np.flatnonzero(n_rows >= np.minimum.reduceat(sizes, starts))
+    reach = RoomReach()
+    for event in suspect.tolist():
+        for i in order[starts[event] : starts[event] + n_rows[event]].tolist():
+            row = int(rows[i])
+            out[row] = reach.refuses((event, 0), int(recipient[row]), int(room[row]))
+    return out
