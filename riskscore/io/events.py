@@ -20,7 +20,7 @@ import numpy as np
 from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import value_paths
 from riskscore.io.decimals import decimal_cells
-from riskscore.io.raw import is_sentence, quoted_name
+from riskscore.io.raw import as_python_value, is_sentence, quoted_name
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -158,7 +158,7 @@ def _decimals_read(event: object) -> dict[str, object] | None:
         value = decimal_cells(np.array([event[name]], dtype=object), name)[0]
         if isinstance(value, Decimal):  # NaN, an infinity: refused by the rules below
             return None
-        read[name] = value.item() if isinstance(value, np.generic) else value
+        read[name] = as_python_value(value)
     return read
 
 
