@@ -249,7 +249,8 @@ class OnlineModel:
         #: :attr:`row` (the compiled call; the caller passes this model's three arrays, and
         #: float64 arrays of one dimension, contiguous and writable, for the others).
         self.step = _entry(_step, *_MODEL, *[_ARRAY] * 4, 0, 0, 0, 0.0, 0.0, 0, 0, 0.0, 0)
-        self._row_risk = _entry(_features_and_risk, *_MODEL, _ARRAY, _ARRAY, 0.0, 0.0)
+        # score's compiled call, loaded at its first use (most scorers never re-score)
+        self._row_risk: Any = None
         # (limit, below, above) of stays_below: the formula is not needed for a limit's
         # exponent below ``below`` (risk surely at or over it) or above ``above`` (under it)
         self._bounds = (math.nan, -_INF, _INF)
@@ -260,8 +261,12 @@ class OnlineModel:
         """Calibrated risk and feature row (the :attr:`row` buffer) of a conversation,
         given its adult's account."""
         pair = conv.pair
-        # the dispatcher for the read-only tallies of an account not held
-        risk = (_features_and_risk if adult is None else self._row_risk)(
+        row_risk = self._row_risk
+        if adult is None:  # the dispatcher, for the read-only tallies of an account not held
+            row_risk = _features_and_risk
+        elif row_risk is None:
+            row_risk = self._row_risk = _entry(_features_and_risk, *_MODEL, *[_ARRAY] * 2, 0.0, 0.0)
+        risk = row_risk(
             self.ints,
             self.masks,
             self.floats,
