@@ -39,6 +39,8 @@ _BATCH_FROM = 8
 #: The facts of a pair not held (as :meth:`OnlineModel.score` reads them).
 _NO_PAIR = np.full(2, math.inf)
 _NO_PAIR.flags.writeable = False
+#: The conversations of an account that is the adult of none (read only).
+_NONE: dict[object, None] = {}
 
 
 class Rescoring(ScorerMemory):
@@ -92,39 +94,61 @@ class Rescoring(ScorerMemory):
             # An age arrived and the roles flipped: the conversation changes adult.
             self._unindex(conv.responder if conv.adult_i else conv.initiator, cid)
             self._index(conv.adult_id(), cid)
-        cross: list[Alert] = []
-        done: set[object] = {cid}
-        skipped: dict[object, None] = {}  # counted as skipped without a walk: done too
         # The pair's other conversations: their facts moved too, beyond any account shift.
         pair_moved = (
             self._pair_convs.of(accounts[0][0], accounts[1][0]) if changed & PAIR_CHANGED else ()
         )
+        alone = len(pair_moved) < 2  # the pair has no other live conversation (it holds cid)
         account_change = changed & ACCOUNT_CHANGED
+        others = _NONE
         if account_change:
             account_id, account = accounts[account_change - 1]
             exact = self._shadow is not None or account.stale
             account.stale = False
+            others = self._adult_convs.get(account_id, _NONE)
+            if alone and len(others) - (cid in others) == 0:
+                return  # most such events: the account is the adult of no other conversation
+        elif alone:
+            return  # roles flipped, or the pair's facts moved and it has one conversation
+        cross: list[Alert] = []
+        done: set[object] = {cid}
+        skipped: dict[object, None] = {}  # counted as skipped without a walk: done too
+        if account_change:
             conversations = self._conversations
-            others = self._adult_convs.get(account_id, {})
             # an other conversation of the pair is re-scored in turn, never skipped
-            in_pair = any(other_cid in others for other_cid in pair_moved if other_cid != cid)
+            in_pair = not alone and any(
+                other_cid in others for other_cid in pair_moved if other_cid != cid
+            )
             if shift == 0.0 and not exact and not self.cooldown_s and not in_pair:
                 # no risk moved and none can alert: count them, not walk them (walking
                 # them made an adult reaching thousands quadratic in time)
                 self.n_rescore_skipped += len(others) - (cid in others)
                 skipped, others = others, {}
             todo = []
-            stays_below = self._stays_below_review
+            deferred = 0
+            stays_below, min_review = self._linear.stays_below, self._min_review
             for other_cid in others:
                 if other_cid not in done:
                     other = conversations[other_cid]
-                    if exact or other_cid in pair_moved or not stays_below(other, shift):
+                    # below the lowest review threshold with its margin moved by up to
+                    # ``shift`` more than its deferred re-scoring allows (``slack``)
+                    slack = other.slack + shift
+                    if (
+                        exact
+                        or other_cid in pair_moved
+                        or not (
+                            other.risk < min_review
+                            if slack == 0.0
+                            else stays_below(other.risk, slack, min_review)
+                        )
+                    ):
                         todo.append((other_cid, other))
                     elif shift == 0.0:
                         self.n_rescore_skipped += 1
                     else:
-                        other.slack += shift
-                        self.n_rescore_deferred += 1
+                        other.slack = slack
+                        deferred += 1
+            self.n_rescore_deferred += deferred
             done.update(others)
             if todo:
                 self._rescore_many(todo, account, ts, cross)
@@ -147,14 +171,6 @@ class Rescoring(ScorerMemory):
                 self._rescore(other_cid, held.get(other.adult_id()), ts, cross)
         if cross:
             self._cross = cross
-
-    def _stays_below_review(self, conv: ConversationState, shift: float) -> bool:
-        """Whether live conversation ``conv`` stays below the lowest review threshold with
-        its margin moved by up to ``shift`` more than its deferred re-scoring allows."""
-        slack = conv.slack + shift
-        if slack == 0.0:
-            return conv.risk < self._min_review
-        return self._linear.stays_below(conv.risk, slack, self._min_review)
 
     def score_of(self, conversation_id: object) -> float:
         """Current risk of a conversation: of its events so far, and of everything its

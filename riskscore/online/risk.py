@@ -7,6 +7,7 @@ array is allocated per event, and three arrays carry the model and its buffers."
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numba
 import numpy as np
@@ -167,6 +168,43 @@ def _step(
     return risk, code, shift
 
 
+def _entry(function: Any, *example: Any) -> Any:
+    """Compiled ``function`` for the argument types of ``example``, called without numba's
+    dispatch: the dispatcher types every argument on each call to pick a compiled version
+    (about 0.2 us of an event's 4 for :func:`_step`'s 16). Arguments are converted as the
+    dispatcher's would be (an ``int`` where a float goes), but arrays are not checked: the
+    callers pass only float64 arrays of one dimension, contiguous and writable, beside the
+    model's own. Without compilation (``NUMBA_DISABLE_JIT=1``) it is ``function``."""
+    if not isinstance(function, numba.core.dispatcher.Dispatcher):
+        return function
+    typeof: Any = numba.typeof  # untyped in numba
+    return function.compile(tuple(typeof(x) for x in example))
+
+
+#: Examples of the model's three arrays and of a state array, for :func:`_entry`.
+_MODEL = (np.zeros(1, np.int64), np.zeros(1, np.uint64), np.zeros(1))
+_ARRAY = np.zeros(1)
+
+
+def _sure_bounds(limit: float) -> tuple[float, float]:
+    """Exponents ``(below, above)`` around the one where ``platt_risk(1, 0, z)`` crosses
+    ``limit``: below ``below`` it is surely at or over ``limit``, above ``above`` surely
+    under it (the formula is monotone and its rounding is far under their margin of 1e-12);
+    ``(-inf, inf)`` where none is found, as for a limit outside (0, 1)."""
+    if not 0.0 < limit < 1.0:
+        return -_INF, _INF
+    z = math.log(1.0 / limit - 1.0)
+    step = 1e-9 * (1.0 + abs(z))
+    below, above = -_INF, _INF
+    for _ in range(64):  # widened until the formula is clear of the limit on each side
+        if below == -_INF and platt_risk.py_func(1.0, 0.0, z - step) > limit * (1.0 + 1e-12):
+            below = z - step
+        if above == _INF and platt_risk.py_func(1.0, 0.0, z + step) < limit * (1.0 - 1e-12):
+            above = z + step
+        step *= 2.0
+    return below, above
+
+
 class OnlineModel:
     """The model's trees on a full feature row, and its calibration, for one event.
 
@@ -176,7 +214,18 @@ class OnlineModel:
     to: read it before the next call.
     """
 
-    __slots__ = ("columns", "floats", "ints", "masks", "model", "row", "slope")
+    __slots__ = (
+        "_bounds",
+        "_row_risk",
+        "columns",
+        "floats",
+        "ints",
+        "masks",
+        "model",
+        "row",
+        "slope",
+        "step",
+    )
 
     def __init__(self, model: RiskModel) -> None:
         self.columns = np.array([feature_index(n) for n in model.feature_names], dtype=np.int64)
@@ -194,12 +243,17 @@ class OnlineModel:
         self.model = model
         #: How fast the calibration's ``a * margin + b`` moves with the margin.
         self.slope = abs(float(model.calibration.a))
-
-    #: ``step(ints, masks, floats, state, sender_tallies, recipient_tallies, pair_facts,
-    #: novel, side, ts, sender_age, recipient_age, channel, event, tz_offset, room_size)
-    #: -> (risk, code, shift)``: one event applied and scored, the feature row in :attr:`row` (the
-    #: compiled call; the caller passes this model's three arrays).
-    step = staticmethod(_step)
+        #: ``step(ints, masks, floats, state, sender_tallies, recipient_tallies, pair_facts,
+        #: novel, side, ts, sender_age, recipient_age, channel, event, tz_offset, room_size)
+        #: -> (risk, code, shift)``: one event applied and scored, the feature row in
+        #: :attr:`row` (the compiled call; the caller passes this model's three arrays, and
+        #: float64 arrays of one dimension, contiguous and writable, for the others).
+        self.step = _entry(_step, *_MODEL, *[_ARRAY] * 4, 0, 0, 0, 0.0, 0.0, 0, 0, 0.0, 0)
+        # score's compiled call, loaded at its first use (most scorers never re-score)
+        self._row_risk: Any = None
+        # (limit, below, above) of stays_below: the formula is not needed for a limit's
+        # exponent below ``below`` (risk surely at or over it) or above ``above`` (under it)
+        self._bounds = (math.nan, -_INF, _INF)
 
     def score(
         self, conv: ConversationState, adult: AccountState | None
@@ -207,7 +261,12 @@ class OnlineModel:
         """Calibrated risk and feature row (the :attr:`row` buffer) of a conversation,
         given its adult's account."""
         pair = conv.pair
-        risk = _features_and_risk(
+        row_risk = self._row_risk
+        if adult is None:  # the dispatcher, for the read-only tallies of an account not held
+            row_risk = _features_and_risk
+        elif row_risk is None:
+            row_risk = self._row_risk = _entry(_features_and_risk, *_MODEL, *[_ARRAY] * 2, 0.0, 0.0)
+        risk = row_risk(
             self.ints,
             self.masks,
             self.floats,
@@ -250,6 +309,13 @@ class OnlineModel:
         # A risk near 1 is rounded to about 1e-16 of it, so ``odds`` to about 1e-16 and
         # ``z`` read back from it to about 1e-16 / odds: beyond 1e-6 within 1e-10 of 1.
         z -= self.slope * slack + 1e-6 + 1e-9 * abs(z) + 1e-15 / odds
+        bounds = self._bounds
+        if bounds[0] != limit:
+            bounds = self._bounds = (limit, *_sure_bounds(limit))
+        if z > bounds[2]:
+            return True
+        if z < bounds[1]:
+            return False
         return bool(platt_risk.py_func(1.0, 0.0, z) < limit)
 
     def risk(self, row: FloatArray) -> float:

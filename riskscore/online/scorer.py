@@ -279,7 +279,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             if room_id is not None:
                 self._join_room(room_id, cid, conv)
             side = 1
-            self._index(conv.adult_id(), cid)
+            self._index(sender_id, cid)  # the initiator: the adult before any age is known
             if len(conversations) > self.max_conversations:
                 self._evict_oldest()
         else:
