@@ -255,7 +255,7 @@ EXCLUSIVITY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "the most private channel reached",
         "highest channel level of any event (public 0, group 1, direct 2, ephemeral 3, "
         "encrypted 4, external 5)",
-        "exclusivity: contact where others cannot see it, at the top level on another app",
+        "exclusivity: contact kept where others cannot see it, or moved to another app",
         "friends or family who use a messaging app",
         1,
         0.0,
