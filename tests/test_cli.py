@@ -196,6 +196,24 @@ def test_evaluate_on_unseen_and_stress_worlds_writes_a_robustness_report(
     assert "| quiet\\_groomers |" in (out / "robustness.md").read_text()  # shown as written
 
 
+def test_evaluate_data_whose_labels_have_the_documented_columns_only(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """labels.parquet with conversation_id, is_grooming, onset_index and adult_id (what
+    docs/evaluation.md asks of a platform's own labels) is evaluated; it was refused for
+    lacking the generator's `scenario` column."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "events.parquet").write_bytes((data_dir / "events.parquet").read_bytes())
+    labels = pq.read_table(data_dir / "labels.parquet")
+    pq.write_table(
+        labels.select(["conversation_id", "is_grooming", "onset_index", "adult_id"]),
+        mine / "labels.parquet",
+    )
+    args = ["--data", str(mine), "--out", str(tmp_path / "ev"), "--bootstrap", "0"]
+    assert main(["evaluate", *args, "--replay-events", "0", "--no-plots", "--json"]) == 0
+
+
 def test_evaluate_needs_data_or_worlds(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["evaluate", "--out", str(tmp_path)])

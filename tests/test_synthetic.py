@@ -149,6 +149,17 @@ def test_labels_from_arrow_names_a_missing_column() -> None:
         labels_from_arrow(table)
 
 
+def test_labels_from_arrow_read_a_table_without_scenario() -> None:
+    """A platform's own labels have the four documented columns (docs/evaluation.md) and no
+    generator scenario; they were refused with 'lacks column(s) ['scenario']'."""
+    data = generate(20, prevalence=0.1, seed=0)
+    table = data.labels.to_arrow().drop_columns(["scenario", "is_grooming_true"])
+    back = labels_from_arrow(table)
+    np.testing.assert_array_equal(back.is_grooming, data.labels.is_grooming)
+    assert back.scenario.tolist() == [""] * 20  # not given: empty, never a scenario's name
+    assert not back.truth_given
+
+
 @pytest.mark.parametrize(
     ("column", "values", "row", "value"),
     [

@@ -27,7 +27,7 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "minors the older account contacted",
         "distinct accounts the adult sent a contact event (`message`, `media`, "
         "`contact_request`) to, with that event's `recipient_age` under 18",
-        "victim selection: approaching many children in parallel",
+        "victim selection: an adult approaching children, the more in parallel the stronger",
         "youth workers, coaches, teachers, creators answering young fans",
         1,
         0.0,
@@ -51,7 +51,7 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "minors the older account contacted on private channels",
         "distinct accounts the adult sent a contact event on `ephemeral`, `encrypted` or "
         "`external` to, with that event's `recipient_age` under 18",
-        "isolating several children at once on surfaces others cannot see",
+        "isolating children on surfaces others cannot see, more than one at once in parallel",
         "a parent with several children on a messaging app",
         1,
         0.0,
@@ -64,7 +64,7 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "contact requests by the older account not accepted",
         "max(0, `contact_request` events sent by the adult - `contact_accept` events received "
         "by the adult), over all its conversations",
-        "victim selection: broad, unsolicited approaches",
+        "victim selection: unsolicited approaches, the more the wider the search",
         "new users growing a friend list",
         1,
         0.0,

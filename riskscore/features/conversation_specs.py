@@ -255,7 +255,7 @@ EXCLUSIVITY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "the most private channel reached",
         "highest channel level of any event (public 0, group 1, direct 2, ephemeral 3, "
         "encrypted 4, external 5)",
-        "exclusivity: moving somewhere private and off the platform",
+        "exclusivity: contact kept where others cannot see it, or moved to another app",
         "friends or family who use a messaging app",
         1,
         0.0,
@@ -266,7 +266,7 @@ EXCLUSIVITY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "exclusivity",
         "distinct channels used",
         "number of distinct channels among all events (1-6)",
-        "a deliberate path through several surfaces",
+        "a deliberate path from one surface to another",
         "users who habitually switch features",
         1,
         1.0,

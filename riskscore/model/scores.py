@@ -25,6 +25,7 @@ __all__ = [
     "is_reason_text",
     "reason_texts",
     "reasons_type",
+    "value_and_push",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -148,12 +149,29 @@ def is_reason_text(text: object) -> bool:
         return False
     if text == NO_REASONS:
         return True
-    for spec in FEATURES:
-        head, tail = f"{spec.description}: ", f". {WHY_PREFIX}{spec.why}" if spec.why else ""
-        middle = text[len(head) : len(text) - len(tail)]
-        if text.startswith(head) and text.endswith(tail) and _VALUE_AND_PUSH.fullmatch(middle):
-            return True
-    return False
+    return any(value_and_push(text, spec.description, spec.why) for spec in FEATURES)
+
+
+def value_and_push(text: str, description: str, why: str) -> str | None:
+    """The ``value (+contribution)`` of ``text`` when it is a reason in the current wording
+    with this description and why (``description: value (+contribution). Why it can
+    matter: why``), else None: the one grammar of a reason's text, also for the whys a
+    queue stored before they were re-worded (:mod:`riskscore.moderation.earlier_reasons`).
+
+    Examples
+    --------
+    >>> value_and_push("the most private channel reached: encrypted (+1.50)", "the most "
+    ...     "private channel reached", "")
+    'encrypted (+1.50)'
+    >>> value_and_push("the most private channel reached: he said (+1.50)", "the most "
+    ...     "private channel reached", "") is None
+    True
+    """
+    head, tail = f"{description}: ", f". {WHY_PREFIX}{why}" if why else ""
+    middle = text[len(head) : len(text) - len(tail)]
+    if text.startswith(head) and text.endswith(tail) and _VALUE_AND_PUSH.fullmatch(middle):
+        return middle
+    return None
 
 
 def reasons_type() -> pa.ListType:

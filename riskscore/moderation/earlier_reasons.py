@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from riskscore.features.registry import FEATURES
-from riskscore.model.scores import WHY_PREFIX, is_reason_text
+from riskscore.model.scores import WHY_PREFIX, is_reason_text, value_and_push
 
 __all__ = ["exported_reason", "shown_reason"]
 
@@ -113,6 +113,20 @@ _EARLIER = {
     ),
 }
 
+#: Whys re-worded since review 38 because a value could contradict them (``1 account``
+#: read as "several children"; `encrypted`, a channel of the platform, as "off the
+#: platform"): a reason stored in the current grammar with one of these reads in the current
+#: why, marked; a reason stored before review 38 held the same why.
+_EARLIER_WHY = {
+    "max_channel": "exclusivity: moving somewhere private and off the platform",
+    "n_channels_used": "a deliberate path through several surfaces",
+    "adult_minor_fanout": "victim selection: approaching many children in parallel",
+    "adult_private_minor_fanout": (
+        "isolating several children at once on surfaces others cannot see"
+    ),
+    "adult_unaccepted_requests": "victim selection: broad, unsolicited approaches",
+}
+
 _NUMBER = r"-?(?:\d+(?:\.\d+)?(?:e[+-]\d+)?|inf)|nan"
 _UNITS = "%|years|hours|days|events a day|events|messages|accounts|requests|moves|channels"
 _WORDS = "unknown|yes|no|no move|public|group|direct|ephemeral|encrypted|external"
@@ -145,10 +159,13 @@ def exported_reason(text: object) -> str | None:
     if not isinstance(text, str):
         return None
     for spec in FEATURES:
-        description, why = _EARLIER.get(spec.name, (spec.description, spec.why))
+        earlier_why = _EARLIER_WHY.get(spec.name, spec.why)
+        description, why = _EARLIER.get(spec.name, (spec.description, earlier_why))
         head, tail = f"{description}: ", f"; {why}" if why else ""
-        middle = text[len(head) : len(text) - len(tail)]
-        if text.startswith(head) and text.endswith(tail) and _VALUE_AND_PUSH.fullmatch(middle):
+        cut = text[len(head) : len(text) - len(tail)]
+        before_38 = text.startswith(head) and text.endswith(tail) and _VALUE_AND_PUSH.fullmatch(cut)
+        middle = cut if before_38 else value_and_push(text, spec.description, earlier_why)
+        if middle is not None:
             worded = f"{spec.description}: {middle}, {EARLIER_MARK}"
             return f"{worded}. {WHY_PREFIX}{spec.why}" if spec.why else worded
     return None

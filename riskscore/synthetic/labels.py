@@ -148,7 +148,8 @@ class Labels:
     adult_id : array of shape (n_conversations,)
         Account id of the older participant; the groomer in grooming conversations.
     scenario : array of shape (n_conversations,)
-        Name of the scenario that generated the conversation (str).
+        Name of the scenario that generated the conversation (str); empty
+        (``NO_SCENARIO``) for labels read from a file that gives none.
     is_grooming_true : array of shape (n_conversations,), optional
         Ground truth (bool); defaults to a copy of ``is_grooming``.
     truth_given : bool
@@ -245,8 +246,9 @@ class Labels:
         Parameters
         ----------
         table : pyarrow.Table
-            Columns ``conversation_id``, ``is_grooming``, ``onset_index``,
-            ``adult_id`` and ``scenario``; optionally ``is_grooming_true``
+            Columns ``conversation_id``, ``is_grooming``, ``onset_index`` and
+            ``adult_id``; optionally ``scenario`` (empty text when not given: a
+            platform's own labels have no generator scenario) and ``is_grooming_true``
             (defaults to ``is_grooming``).
 
         Raises
@@ -265,8 +267,8 @@ class Labels:
                 f"Expected {list(_LABEL_COLUMNS)} as written by Labels.to_arrow",
                 column=missing[0],
             )
-        optional = [c for c in ("is_grooming_true",) if c in table.column_names]
-        for name in (*_LABEL_COLUMNS, *optional):
+        given = [c for c in _OPTIONAL_COLUMNS if c in table.column_names]
+        for name in (*_LABEL_COLUMNS, *given):
             if table.column(name).null_count:
                 row = int(np.flatnonzero(table.column(name).is_null().to_numpy(False))[0])
                 raise SchemaError(
@@ -288,9 +290,15 @@ class Labels:
             is_grooming=boolean_labels(column("is_grooming")),
             onset_index=onset_indexes(column("onset_index")),
             adult_id=adult_id,
-            scenario=column("scenario").astype(str),
+            scenario=(
+                column("scenario").astype(str)
+                if "scenario" in given
+                else np.full(len(conversation_id), NO_SCENARIO)
+            ),
             is_grooming_true=(
-                boolean_labels(column("is_grooming_true"), "is_grooming_true") if optional else None  # type: ignore[arg-type]
+                boolean_labels(column("is_grooming_true"), "is_grooming_true")
+                if "is_grooming_true" in given
+                else None  # type: ignore[arg-type]
             ),
         )
 
@@ -353,9 +361,13 @@ class AdultLabels:
         )
 
 
-_LABEL_COLUMNS: Final = ("conversation_id", "is_grooming", "onset_index", "adult_id", "scenario")
-#: Every column of a labels file that is read (the last one optional); no other is loaded.
-LABEL_FILE_COLUMNS: Final = (*_LABEL_COLUMNS, "is_grooming_true")
+_LABEL_COLUMNS: Final = ("conversation_id", "is_grooming", "onset_index", "adult_id")
+#: Read when a labels file has them: the generator's scenario and the ground truth.
+_OPTIONAL_COLUMNS: Final = ("scenario", "is_grooming_true")
+#: The scenario of labels that give none (a platform's own labels): no scenario's name.
+NO_SCENARIO: Final = ""
+#: Every column of a labels file that is read (the last two optional); no other is loaded.
+LABEL_FILE_COLUMNS: Final = (*_LABEL_COLUMNS, *_OPTIONAL_COLUMNS)
 
 
 def labels_from_arrow(table: pa.Table) -> Labels:
