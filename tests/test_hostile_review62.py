@@ -281,3 +281,23 @@ def test_the_online_room_check_holds_a_bounded_number_of_events() -> None:
     for i in range(MAX_EVENTS_HELD + 10):
         assert not reach.refuses(("g", EV0, f"a{i}", 2, 0), "kid", 2)
     assert len(reach.events) == MAX_EVENTS_HELD
+
+
+@pytest.mark.parametrize(
+    ("variant", "column"),
+    [("Sender_ID", "sender_id"), ("recipient-age", "recipient_age"), ("CHANNEL", "channel")],
+)
+def test_a_second_spelling_of_a_given_column_is_refused_batch_and_online(
+    variant: str, column: str
+) -> None:
+    """Was: a table with both ``sender_id`` and ``Sender_ID`` read ``sender_id`` and listed
+    the other as unread: which of the two holds the column cannot be told."""
+    event = {"conversation_id": "c1", "timestamp": EV0, "sender_id": "a", "recipient_id": "b",
+             "channel": "direct", "recipient_age": 12.0}  # fmt: skip
+    event[variant] = event[column]
+    with pytest.raises(rs.SchemaError, match="both name") as batch:
+        rs.read_messages(_columns([event]))
+    assert batch.value.column == variant
+    with pytest.raises(rs.SchemaError, match="both name") as online:
+        _scorer().update_one(event)
+    assert (online.value.column, online.value.row) == (variant, 0)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection
 from enum import IntEnum
 from functools import lru_cache
 from typing import Final
@@ -46,7 +45,7 @@ __all__ = [
     "is_content_column",
     "is_null",
     "is_sentence",
-    "misspelt_column",
+    "plain_name",
     "sentence_id",
 ]
 
@@ -249,7 +248,7 @@ _LOOKALIKES: Final = str.maketrans(
 )
 
 
-def _plain_name(name: str) -> str:
+def plain_name(name: str) -> str:
     """A column name as it reads: compatibility forms folded (full-width letters), accents and
     invisible characters (zero-width space, soft hyphen, NUL, escape: those of
     :data:`HIDDEN_CATEGORIES` but whitespace, which separates words) dropped, look-alike
@@ -267,9 +266,9 @@ def _hidden_in_name(char: str) -> bool:
 
 
 #: The content words as :func:`is_content_column` compares a name's words with them: in the
-#: plain form :func:`_plain_name` reads a name in (accents dropped, look-alike letters
+#: plain form :func:`plain_name` reads a name in (accents dropped, look-alike letters
 #: Latin), without case.
-_CONTENT_WORDS: Final = frozenset(_plain_name(w).casefold() for w in CONTENT_COLUMNS)
+_CONTENT_WORDS: Final = frozenset(plain_name(w).casefold() for w in CONTENT_COLUMNS)
 
 #: Content words refused wherever they occur in a column name: those of six letters or more
 #: (``messagetext``), and those of the scripts written without spaces between words (Chinese,
@@ -340,7 +339,7 @@ def content_words(name: str) -> str | None:
     """
     if str(name).strip() in SCHEMA_COLUMNS:
         return None
-    folded = _plain_name(name)
+    folded = plain_name(name)
     # camelCase words start at a capital after a small letter, and at the last capital of
     # an acronym before a small letter ("SMSBody" is "SMS Body")
     spaced = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", folded).casefold()
@@ -382,64 +381,6 @@ def _joined_content(word: str) -> tuple[str, ...]:
         parts.append(word[begins[end] : end])
         end = begins[end]
     return tuple(reversed(parts)) if len(parts) >= 2 else ()
-
-
-def _folded(name: str) -> str:
-    """A column name without case or separators (``Recipient-Age`` is ``recipientage``)."""
-    return re.sub(r"[\W_]+", "", _plain_name(name)).casefold()
-
-
-def _edits(a: str, b: str) -> int:
-    """Edits (a letter added, dropped, changed, or two swapped) that turn ``a`` into ``b``."""
-    before, row = None, list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
-            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (ca != cb))
-            if before is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                cost = min(cost, before[j - 2] + 1)
-            current.append(cost)
-        before, row = row, current
-    return row[-1]
-
-
-#: The schema v1 columns as :func:`_resembled` compares names with them (:func:`_folded`).
-_FOLDED_COLUMNS: Final = tuple((column, _folded(column)) for column in SCHEMA_COLUMNS)
-
-
-@lru_cache(maxsize=4096)
-def _resembled(name: str) -> str | None:
-    """The schema v1 column ``name`` looks like a misspelling of, or None."""
-    if name in SCHEMA_COLUMNS or len(name) > 64:
-        return None
-    folded = _folded(name)
-    for column, target in _FOLDED_COLUMNS:
-        if abs(len(folded) - len(target)) <= 4 and _edits(folded, target) <= max(
-            1, (len(target) - 4) // 5
-        ):
-            return column
-    return None
-
-
-def misspelt_column(name: str, given: Collection[str]) -> str | None:
-    """The schema v1 column that ``name`` is most likely a misspelling of, when that column
-    is not in ``given`` (the other names of the table or event); None otherwise.
-
-    A name is a misspelling of a column when, ignoring case and separators, a few letters
-    added, dropped, changed or swapped make it that column (one for names of up to 13
-    letters; two for ``conversation_id``, three for ``recipient_tz_offset_min``). Such a
-    field is refused rather than ignored: ``recipent_age`` ignored would read every
-    child's age as unknown. Any other name is not a schema v1 column, and is not read.
-
-    Examples
-    --------
-    >>> misspelt_column("recipent_age", ["sender_age"]), misspelt_column("RecipientAge", [])
-    ('recipient_age', 'recipient_age')
-    >>> misspelt_column("recipent_age", ["recipient_age"]), misspelt_column("colour", [])
-    (None, None)
-    """
-    column = _resembled(str(name))
-    return None if column is None or column in given else column
 
 
 def is_sentence(text: str) -> bool:

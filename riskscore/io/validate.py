@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.column_names import misspelt_column, variant_of
 from riskscore.io.columns import (
     ages,
     categories,
@@ -41,7 +42,6 @@ from riskscore.io.schema import (
     TZ_UNKNOWN,
     content_words,
     is_content_column,
-    misspelt_column,
 )
 from riskscore.io.text import NOT_UTF8
 from riskscore.io.threads import executor_for
@@ -324,13 +324,23 @@ def check_column_names(names: Collection[str]) -> None:
 
 def check_misspelt_names(names: Collection[str], row: int | None = None) -> None:
     """Refuse a column (or an event's field) named like a misspelt schema v1 column that is
-    not given (:func:`~riskscore.io.schema.misspelt_column`): ignored, ``recipent_age``
-    would read every age as unknown. Other names that are not schema v1 are not read.
+    not given (:func:`~riskscore.io.column_names.misspelt_column`): ignored, ``recipent_age``
+    would read every age as unknown. Other names that are not schema v1 are not read. A
+    name that writes a given column with other case or separators (``Sender_ID`` beside
+    ``sender_id``) is refused too: which of the two holds the column cannot be told.
 
     Shared by the batch readers (:func:`check_column_names`) and the online scorer (each
     event, ``row`` its number), so both refuse the same names with the same message.
     """
     for name in names:
+        column = variant_of(name)
+        if column is not None and column in names:  # two names for one column: which is it?
+            raise SchemaError(
+                f"columns {name!r} and {column!r}{event_at(row)} both name {column!r} (ignoring "
+                f"case and separators): keep one of them",
+                column=name,
+                row=row,
+            )
         column = misspelt_column(name, names)
         if column is not None:
             raise SchemaError(

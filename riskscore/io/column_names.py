@@ -1,0 +1,89 @@
+"""Names that resemble a schema v1 column: a misspelling of one that is not given
+(refused: ignored, ``recipent_age`` would read every age as unknown), or the same column
+written with other case or separators beside it (refused: which holds the column cannot be
+told). :func:`riskscore.io.validate.check_misspelt_names` applies both, batch and online.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from functools import lru_cache
+from typing import Final
+
+from riskscore.io.schema import SCHEMA_COLUMNS, plain_name
+
+__all__ = ["misspelt_column", "variant_of"]
+
+
+def _folded(name: str) -> str:
+    """A column name without case or separators (``Recipient-Age`` is ``recipientage``)."""
+    return re.sub(r"[\W_]+", "", plain_name(name)).casefold()
+
+
+def _edits(a: str, b: str) -> int:
+    """Edits (a letter added, dropped, changed, or two swapped) that turn ``a`` into ``b``."""
+    before, row = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (ca != cb))
+            if before is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
+        before, row = row, current
+    return row[-1]
+
+
+#: The schema v1 columns as :func:`_resembled` compares names with them (:func:`_folded`).
+_FOLDED_COLUMNS: Final = tuple((column, _folded(column)) for column in SCHEMA_COLUMNS)
+
+
+@lru_cache(maxsize=4096)
+def _resembled(name: str) -> str | None:
+    """The schema v1 column ``name`` looks like a misspelling of, or None."""
+    if name in SCHEMA_COLUMNS or len(name) > 64:
+        return None
+    folded = _folded(name)
+    for column, target in _FOLDED_COLUMNS:
+        if abs(len(folded) - len(target)) <= 4 and _edits(folded, target) <= max(
+            1, (len(target) - 4) // 5
+        ):
+            return column
+    return None
+
+
+def variant_of(name: str) -> str | None:
+    """The schema v1 column ``name`` writes with other case or separators (``Sender-ID`` is
+    ``sender_id``); None for the column itself and for any other name.
+
+    Examples
+    --------
+    >>> variant_of("Sender_ID"), variant_of("sender_id"), variant_of("senderid2")
+    ('sender_id', None, None)
+    """
+    if name in SCHEMA_COLUMNS or len(name) > 64:
+        return None
+    folded = _folded(name)
+    return next((column for column, target in _FOLDED_COLUMNS if folded == target), None)
+
+
+def misspelt_column(name: str, given: Collection[str]) -> str | None:
+    """The schema v1 column that ``name`` is most likely a misspelling of, when that column
+    is not in ``given`` (the other names of the table or event); None otherwise.
+
+    A name is a misspelling of a column when, ignoring case and separators, a few letters
+    added, dropped, changed or swapped make it that column (one for names of up to 13
+    letters; two for ``conversation_id``, three for ``recipient_tz_offset_min``). Such a
+    field is refused rather than ignored: ``recipent_age`` ignored would read every
+    child's age as unknown. Any other name is not a schema v1 column, and is not read.
+
+    Examples
+    --------
+    >>> misspelt_column("recipent_age", ["sender_age"]), misspelt_column("RecipientAge", [])
+    ('recipient_age', 'recipient_age')
+    >>> misspelt_column("recipent_age", ["recipient_age"]), misspelt_column("colour", [])
+    (None, None)
+    """
+    column = _resembled(str(name))
+    return None if column is None or column in given else column
