@@ -142,3 +142,14 @@ def assert_refused_alike(reference: BaseException | None, got: Refusals, case: s
     if bad:
         expected = "nothing" if reference is None else repr(reference)
         raise AssertionError(f"{case}: not refused as in memory ({expected})\n" + "\n".join(bad))
+
+
+def refused_alike(events: Sequence[Event], case: str) -> rs.SchemaError:
+    """The :class:`riskscore.SchemaError` ``rs.read_messages`` raises on ``events``, after
+    asserting that every local backend refused them the same way
+    (:func:`assert_refused_alike`); the caller checks what is particular to its case."""
+    got = local_refusals(events)
+    reference = got.pop("read_messages")
+    assert isinstance(reference, rs.SchemaError), reference
+    assert_refused_alike(reference, got, case)
+    return reference
