@@ -17,6 +17,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._plain import plain
 from riskscore.features.constants import (
     NIGHT_END_MIN,
     NIGHT_START_MIN,
@@ -78,7 +79,7 @@ def new_state() -> FloatArray:
     of :func:`reset_state`, so that a module may build one on import without loading
     compiled code (``import riskscore`` checks the compiled caches last)."""
     state = np.empty(N_STATE)
-    getattr(reset_state, "py_func", reset_state)(state)  # plain already without numba
+    plain(reset_state)(state)
     return state
 
 

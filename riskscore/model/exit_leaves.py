@@ -27,6 +27,8 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._plain import plain
+
 __all__ = [
     "MISSING_NAN",
     "MISSING_NONE",
@@ -59,6 +61,10 @@ _ALL: Final = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 _ONE: Final = np.uint64(1)
 _DEBRUIJN: Final = np.uint64(0x03F7_9D71_B4CB_0A89)
 _SHIFT: Final = np.uint64(58)
+#: Uncompiled (``NUMBA_DISABLE_JIT=1``): the lowest set bit's position is read with Python's
+#: ``int.bit_length``, since numpy warns on the de Bruijn product's intended wrap-around.
+#: A constant to numba, so the compiled margin has no branch for it.
+_UNCOMPILED: Final = bool(numba.config.DISABLE_JIT)  # type: ignore[attr-defined]
 # Header of the int array: n_cols, n_trees, words per tree, leaf slots per tree, then the
 # offsets of its sections, and the number of split entries.
 _H_COLS, _H_TREES, _H_WORDS, _H_SLOTS, _H_SPECIAL, _H_WORD, _H_FLAGS, _H_SWORD, _H_TAB = range(9)
@@ -176,7 +182,7 @@ def exit_leaves(
     ptr = np.searchsorted(col, np.arange(n_cols + 1)).astype(np.int64)
     # Each tree's outcome for a NaN value and for 0.0, per column: the AND of the masks of
     # the splits that send it right.
-    rule = goes_left.py_func
+    rule = plain(goes_left)
     special_ptr = [0]
     s_word: list[int] = []
     s_mask: list[int] = []
@@ -337,7 +343,10 @@ def margin(
             v = vec[t * words + w]
             if v != 0:
                 low = v & (~v + _ONE)  # the lowest bit set: the leftmost leaf standing
-                bit = ints[tab + ((low * _DEBRUIJN) >> _SHIFT)]
+                if _UNCOMPILED:
+                    bit = int(low).bit_length() - 1
+                else:
+                    bit = ints[tab + ((low * _DEBRUIJN) >> _SHIFT)]
                 total += floats[n_entries + t * slots + 64 * w + bit]
                 break
     return total

@@ -13,6 +13,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._plain import plain
 from riskscore.features.kernel import apply_event, conversation_features
 from riskscore.features.registry import FEATURE_NAMES, feature_index
 from riskscore.features.slots import N_ACCOUNT_SLOTS
@@ -197,9 +198,9 @@ def _sure_bounds(limit: float) -> tuple[float, float]:
     step = 1e-9 * (1.0 + abs(z))
     below, above = -_INF, _INF
     for _ in range(64):  # widened until the formula is clear of the limit on each side
-        if below == -_INF and platt_risk.py_func(1.0, 0.0, z - step) > limit * (1.0 + 1e-12):
+        if below == -_INF and plain(platt_risk)(1.0, 0.0, z - step) > limit * (1.0 + 1e-12):
             below = z - step
-        if above == _INF and platt_risk.py_func(1.0, 0.0, z + step) < limit * (1.0 - 1e-12):
+        if above == _INF and plain(platt_risk)(1.0, 0.0, z + step) < limit * (1.0 - 1e-12):
             above = z + step
         step *= 2.0
     return below, above
@@ -316,7 +317,7 @@ class OnlineModel:
             return True
         if z < bounds[1]:
             return False
-        return bool(platt_risk.py_func(1.0, 0.0, z) < limit)
+        return bool(plain(platt_risk)(1.0, 0.0, z) < limit)
 
     def risk(self, row: FloatArray) -> float:
         """Calibrated risk of one feature row."""
