@@ -15,7 +15,7 @@ HELP = (
 )
 
 
-def add_policy_option(parser: argparse.ArgumentParser) -> None:
+def add_policy_option(parser: argparse._ActionsContainer) -> None:
     """Add ``--policy FILE`` to a subcommand."""
     parser.add_argument("--policy", type=path_argument, metavar="FILE", help=HELP)
 

@@ -76,62 +76,75 @@ EXAMPLE = (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    _storage_options(parser.add_argument_group("state and model"))
+    _network_options(parser.add_argument_group("network, requests and logs"))
+    _session_options(parser.add_argument_group("console sign-in and sessions"))
+    _account_options(parser.add_argument_group("console accounts (change one and exit)"))
+    add_scorer_options(parser)
+
+
+def _storage_options(group: argparse._ArgumentGroup) -> None:
+    """Files the server keeps its state in, the model and the policy."""
+    group.add_argument(
         "--db",
         type=path_argument,
         required=True,
         help="the review queue's SQLite file (created if missing)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--checkpoint",
         type=path_argument,
         help="the scorer's SQLite checkpoint: restored from at start if it exists, written on a "
         "schedule and at shutdown (default: none, state is lost at exit)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--timeline",
         type=path_argument,
         help="SQLite file of the events' metadata for the case pages' plots "
         "(default: DB with the suffix .timeline.sqlite)",
     )
-    parser.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
-    add_policy_option(parser)
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=integer, default=8000, help="TCP port to listen on")
-    parser.add_argument(
+    group.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
+    add_policy_option(group)
+
+
+def _network_options(group: argparse._ArgumentGroup) -> None:
+    """Where it listens, what it serves, the limits on requests, its log and reports."""
+    group.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    group.add_argument("--port", type=integer, default=8000, help="TCP port to listen on")
+    group.add_argument(
         "--part",
         choices=("all", "api", "console"),
         default="all",
         help="routes served: the scoring API and the console (all), or one of them",
     )
-    parser.add_argument(
+    group.add_argument(
         "--checkpoint-every-s",
         type=positive_seconds,
         default=60.0,
         help="seconds between two scheduled checkpoints",
     )
-    parser.add_argument(
+    group.add_argument(
         "--max-batch-ids",
         type=whole_number(0),
         default=10_000,
         help="batch ids (Idempotency-Key) remembered, with their responses",
     )
-    parser.add_argument(
+    group.add_argument(
         "--max-body-mb", type=positive_number, default=16.0, help="largest request body, in MiB"
     )
-    parser.add_argument(
+    group.add_argument(
         "--body-timeout-s",
         type=number,
         metavar="SECONDS",
         help="seconds to receive a whole request body; slower bodies get 408 (default: 60)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--trusted-header",
         metavar="HEADER",
         help="take the console user from this request header set by the platform's single "
         "sign-on proxy, instead of passwords (default: off; see docs/serve.md)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--trusted-proxy",
         type=proxy_address,
         action="append",
@@ -140,80 +153,87 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "gives the client's address, for the sign-in rate limit and uvicorn's access log; "
         "repeatable (default: none, every request's own peer address counts)",
     )
-    parser.add_argument(
+    group.add_argument("--platform", default="", help="platform name shown on reports")
+    group.add_argument(
+        "--log-level",
+        choices=("critical", "error", "warning", "info", "debug"),
+        default="info",
+        help="uvicorn's log level",
+    )
+
+
+def _session_options(group: argparse._ArgumentGroup) -> None:
+    """How console users sign in, and for how long."""
+    group.add_argument(
         "--insecure-cookies",
         action="store_true",
         help="send cookies without the Secure flag (plain-HTTP development only)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--session-hours",
         type=positive_number,
         default=8.0,
         help="lifetime of a console session, hours",
     )
-    parser.add_argument(
+    group.add_argument(
         "--signin-attempts",
         type=whole_number(1),
         default=5,
         help="failed sign-ins allowed per account name and per address within --signin-window-s; "
         "beyond them an address waits for the window, a name backs off (--signin-backoff-max-s)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--signin-window-s",
         type=positive_seconds,
         default=900.0,
         help="sign-in rate-limit window, seconds",
     )
-    parser.add_argument(
+    group.add_argument(
         "--signin-backoff-max-s",
         type=positive_seconds,
         default=60.0,
         help="longest wait after a failed sign-in to an account name beyond --signin-attempts "
         "(the wait doubles from 1 s up to it), seconds",
     )
-    parser.add_argument("--platform", default="", help="platform name shown on reports")
-    parser.add_argument(
-        "--log-level",
-        choices=("critical", "error", "warning", "info", "debug"),
-        default="info",
-        help="uvicorn's log level",
-    )
-    parser.add_argument(
+
+
+def _account_options(group: argparse._ArgumentGroup) -> None:
+    """Console account changes: one per run, then the command exits."""
+    group.add_argument(
         "--add-moderator",
         metavar="NAME",
         help="create (or update) a console account and exit; the password is read from stdin "
         "or --password-env",
     )
-    parser.add_argument(
+    group.add_argument(
         "--remove-moderator",
         metavar="NAME",
         help="deactivate a console account and exit: it can no longer sign in and its "
         "sessions end; its name stays in the logs (the last active lead cannot be removed)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--by",
         metavar="NAME",
         help="who makes the account change, kept in the account log (default: the operating "
         "system's user name)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--role",
         choices=("moderator", "lead"),
         default="moderator",
         help="the account's role, with --add-moderator",
     )
-    parser.add_argument(
+    group.add_argument(
         "--password-env",
         type=env_name,
         metavar="VAR",
         help="environment variable holding the new account's password (default: stdin)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--no-password",
         action="store_true",
         help="an account that signs in through --trusted-header only",
     )
-    add_scorer_options(parser)
 
 
 def _body_timeout(seconds: float | None) -> float:
