@@ -158,7 +158,9 @@ def simulate_month(
         as_python_value(k): bool(v)
         for k, v in zip(data.labels.conversation_id, data.labels.is_grooming, strict=True)
     }
-    scorer = OnlineScorer(model or load_model(), policy)
+    # Synthetic events dated from DEFAULT_START, not live traffic: no wall clock to be
+    # ahead of (a long simulation runs past today).
+    scorer = OnlineScorer(model or load_model(), policy, max_future_s=math.inf)
     arrivals: list[Arrival] = []
     for event in data.messages.iter_events():
         # update_one_all: an event can also alert its adult's other conversations.
