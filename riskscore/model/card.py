@@ -116,6 +116,19 @@ def _fast_romance(result: Mapping[str, Any] | None) -> str:
     )
 
 
+#: What data from generators written independently of ours measured (the shipped model;
+#: figures and how in ``docs/evaluation.md``).
+_INDEPENDENT: Final = [
+    "- On data from two generators written independently of `riskscore.synthetic` (four",
+    "  seeds of 20,000 conversations at 1 %), PR-AUC was 0.035 to 0.13: the signals that",
+    "  separate grooming in our worlds are much weaker there, and adults with many young",
+    "  contacts (tutors, coaches, youth workers, families) made most false alerts; no variant",
+    "  tried (every input monotone, the free inputs left out, other move timings) lifted the",
+    '  worst seed above 0.075 (`docs/evaluation.md`, "On data from independent generators").',
+    "  Measure the model on your own labelled traffic before relying on it.",
+]
+
+
 def _known_misses() -> list[str]:
     """The public vignettes the shipped model gets wrong (one list: ``KNOWN_MISSES``)."""
     if not KNOWN_MISSES:
@@ -311,6 +324,33 @@ def render_model_card(
         "moderator judgement). Not for automated enforcement, and not for any use outside child",
         "safety review.",
         "",
+        *_model_section(metadata, training),
+        "## Training data",
+        "",
+        *_training_data(training),
+        "",
+        "```json",
+        json.dumps(training, indent=2, sort_keys=True),
+        "```",
+        "",
+    ]
+    if robustness:
+        lines += _robustness(robustness)
+    else:
+        lines += [
+            "## Robustness",
+            "",
+            "Not measured yet for this bundle: run `benchmarks/robustness.py`.",
+            "",
+        ]
+    lines += _limitations(training, robustness, confirmation)
+    return "\n".join(lines)
+
+
+def _model_section(metadata: Mapping[str, Any], training: Mapping[str, Any]) -> list[str]:
+    """What the model is: its family, portable form, inputs and their directions, and how
+    its probabilities and reasons are made."""
+    return [
         "## Model",
         "",
         # the metadata is a bundle's, whoever made it (train --from-queue keeps a given
@@ -338,26 +378,17 @@ def render_model_card(
         "against a conversation that shows no signal (`docs/features.md`), so a reason always",
         "names something present.",
         "",
-        "## Training data",
-        "",
-        *_training_data(training),
-        "",
-        "```json",
-        json.dumps(training, indent=2, sort_keys=True),
-        "```",
-        "",
     ]
-    if robustness:
-        lines += _robustness(robustness)
-    else:
-        lines += [
-            "## Robustness",
-            "",
-            "Not measured yet for this bundle: run `benchmarks/robustness.py`.",
-            "",
-        ]
+
+
+def _limitations(
+    training: Mapping[str, Any],
+    robustness: Mapping[str, Any] | None,
+    confirmation: Mapping[str, Any] | None,
+) -> list[str]:
+    """Where the model is known to fail, and the cautions of every card."""
     synthetic = _provenance(training) == "worlds"
-    lines += [
+    return [
         "## Limitations",
         "",
         *(
@@ -380,11 +411,10 @@ def render_model_card(
         *_confirmation(confirmation),
         # the public vignettes' outcomes are measured for the shipped model, whose card
         # benchmarks/robustness.py renders with its results
-        *(_known_misses() if robustness else []),
+        *(_known_misses() + _INDEPENDENT if robustness else []),
         "- Adults who meet strangers and move to encrypted apps within minutes look like fast",
         f"  grooming when their ages are unknown ({_fast_romance(robustness)}). Two known",
         "  adults never alert (the policy's guard).",
         "",
         CAUTIONS.format(data_caution=_SYNTHETIC_CAUTION if synthetic else _LABELLED_CAUTION),
     ]
-    return "\n".join(lines)
