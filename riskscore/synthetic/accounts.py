@@ -166,82 +166,42 @@ def assign_accounts(
     grooming targets) and teenage cohorts (teen peers). Accounts take part in several
     conversations; teachers and groomers also have ordinary adult contacts.
     """
-    n = len(scenario)
+    # The pools are drawn in this order from ``rng``: the same seed, the same accounts.
     idx = {s.name: np.flatnonzero(scenario == code) for code, s in enumerate(world.scenarios)}
     grooming = np.concatenate([idx[s.name] for s in world.scenarios if s.is_grooming])
-    count = {name: len(i) for name, i in idx.items()}
-    n_family, n_sib, n_teach = count["family"], count["older_sibling"], count["teacher_coach"]
-    n_day, n_rom, n_teen = count["adult_daytime"], count["adult_romance"], count["teen_peers"]
-
-    groomer_of, n_groomers = _groomer_campaigns(len(grooming), world, rng)
-    groomer_age = np.clip(18.0 + rng.gamma(3.0, 5.0, size=n_groomers), 18.0, 65.0)
-    n_teachers = max(1, round(n_teach / world.pupils_per_teacher)) if n_teach else 0
-    teacher_of = _heavy_tailed_pick(n_teachers, n_teach, 0.8, rng)
-    teacher_age = np.clip(23.0 + rng.gamma(3.0, 6.0, size=n_teachers), 23.0, 67.0)
-
-    # Minors are shared by family, sibling, teacher and grooming conversations, by age.
-    child_targets = np.concatenate(
-        [
-            _age_from_weights(np.asarray(world.child_age_weights), n_family, rng),
-            _age_from_weights(np.asarray(world.sibling_age_weights), n_sib, rng),
-            _age_from_weights(np.asarray(world.pupil_age_weights), n_teach, rng),
-            _age_from_weights(np.asarray(world.target_age_weights), len(grooming), rng),
-        ]
-    )
-    minor_age, child_of = _pool_from_demand(child_targets, world.minor_reuse, rng)
-    family_child, sibling_child, pupil, target = _split(
-        child_of, [n_family, n_sib, n_teach, len(grooming)]
-    )
-
-    # Ordinary adults: the pool's ages mirror what is asked of it.
-    adult_wanted = _adult_ages_wanted(child_targets[:n_family], n_sib, n_rom, n_day, rng)
-    if n_adults is not None and not 2 <= n_adults <= max(len(adult_wanted), 2):
-        raise ValueError(
-            f"n_adults must be at most the number of ordinary adult slots "
-            f"({len(adult_wanted)} here: one per parent, sibling and everyday conversation, "
-            f"two per romance and everyday conversation), got {n_adults}"
-        )
-    adult_age, adult_of = _pool_from_demand(
-        adult_wanted, world.adult_reuse, rng, min_size=2, size=n_adults
-    )
-    n_adults = len(adult_age)
-    parent, sibling, romance_a, romance_b, _ = _split(
-        adult_of, [n_family, n_sib, n_rom, n_rom, 2 * n_day]
-    )
-    # Ordinary contacts pick adults by activity (heavy-tailed), not by age.
-    daytime = _heavy_tailed_pick(n_adults, 2 * n_day, 1.0, rng)
-
-    teen_age, n_cohorts = _teen_cohorts(n_teen, world, rng)
-    size = world.teen_cohort_size
+    special = _special_pools(len(grooming), len(idx["teacher_coach"]), world, rng)
+    minors = _minor_pool(idx, len(grooming), world, rng)
+    adults = _adult_pool(idx, minors.family_ages, n_adults, world, rng)
+    teen_age, n_cohorts = _teen_cohorts(len(idx["teen_peers"]), world, rng)
 
     # One table of all accounts: adults, teachers, groomers, minors, teens.
-    true_age = np.concatenate([adult_age, teacher_age, groomer_age, minor_age, teen_age])
-    base_teacher = n_adults
-    base_groomer = base_teacher + n_teachers
-    base_minor = base_groomer + n_groomers
-    base_teen = base_minor + len(minor_age)
+    true_age = np.concatenate(
+        [adults.ages, special.teacher_age, special.groomer_age, minors.ages, teen_age]
+    )
+    base_teacher = len(adults.ages)
+    base_groomer = base_teacher + len(special.teacher_age)
+    base_minor = base_groomer + len(special.groomer_age)
+    base_teen = base_minor + len(minors.ages)
 
+    n = len(scenario)
     a = np.zeros(n, dtype=np.int64)
     b = np.zeros(n, dtype=np.int64)
-    a[idx["family"]], b[idx["family"]] = parent, base_minor + family_child
-    a[idx["older_sibling"]], b[idx["older_sibling"]] = sibling, base_minor + sibling_child
-    a[idx["teacher_coach"]], b[idx["teacher_coach"]] = base_teacher + teacher_of, base_minor + pupil
-    a[grooming], b[grooming] = base_groomer + groomer_of, base_minor + target
-    a[idx["adult_romance"]] = romance_a
-    b[idx["adult_romance"]] = _other_than(romance_b, romance_a, n_adults)
-    day_a, day_b = daytime[:n_day], _other_than(daytime[n_day:], daytime[:n_day], n_adults)
-    n_special = n_teachers + n_groomers
-    if n_day and n_special:
-        # Teachers and groomers have ordinary adult contacts too.
-        special = rng.random(n_day) < min(
-            0.3, world.special_adult_conversations * n_special / n_day
-        )
-        day_a = np.where(special, base_teacher + rng.integers(0, n_special, size=n_day), day_a)
-    a[idx["adult_daytime"]], b[idx["adult_daytime"]] = day_a, day_b
-    cohort = base_teen + size * rng.integers(0, max(n_cohorts, 1), size=n_teen)
-    first = rng.integers(0, size, size=n_teen)
-    second = (first + rng.integers(1, size, size=n_teen)) % size
-    a[idx["teen_peers"]], b[idx["teen_peers"]] = cohort + first, cohort + second
+    for name, older, younger in (
+        ("family", adults.parent, base_minor + minors.family_child),
+        ("older_sibling", adults.sibling, base_minor + minors.sibling_child),
+        ("teacher_coach", base_teacher + special.teacher_of, base_minor + minors.pupil),
+    ):
+        a[idx[name]], b[idx[name]] = older, younger
+    a[grooming], b[grooming] = base_groomer + special.groomer_of, base_minor + minors.target
+    a[idx["adult_romance"]] = adults.romance_a
+    b[idx["adult_romance"]] = _other_than(adults.romance_b, adults.romance_a, base_teacher)
+    a[idx["adult_daytime"]], b[idx["adult_daytime"]] = _daytime_pairs(
+        adults.daytime, base_teacher, base_groomer + len(special.groomer_age) - base_teacher,
+        world, rng,
+    )  # fmt: skip
+    a[idx["teen_peers"]], b[idx["teen_peers"]] = _teen_pairs(
+        len(idx["teen_peers"]), base_teen, n_cohorts, world.teen_cohort_size, rng
+    )
 
     # A is the older account.
     swap = true_age[a] < true_age[b]
@@ -261,3 +221,123 @@ def assign_accounts(
         a=a,
         b=b,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _SpecialPools:
+    """Groomers and teachers: each conversation's account in its pool, and their ages."""
+
+    groomer_of: IntArray
+    groomer_age: FloatArray
+    teacher_of: IntArray
+    teacher_age: FloatArray
+
+
+def _special_pools(
+    n_grooming: int, n_teach: int, world: World, rng: np.random.Generator
+) -> _SpecialPools:
+    groomer_of, n_groomers = _groomer_campaigns(n_grooming, world, rng)
+    groomer_age = np.clip(18.0 + rng.gamma(3.0, 5.0, size=n_groomers), 18.0, 65.0)
+    n_teachers = max(1, round(n_teach / world.pupils_per_teacher)) if n_teach else 0
+    teacher_of = _heavy_tailed_pick(n_teachers, n_teach, 0.8, rng)
+    teacher_age = np.clip(23.0 + rng.gamma(3.0, 6.0, size=n_teachers), 23.0, 67.0)
+    return _SpecialPools(groomer_of, groomer_age, teacher_of, teacher_age)
+
+
+@dataclass(frozen=True, slots=True)
+class _MinorPool:
+    """Minors, shared by family, sibling, teacher and grooming conversations by age: their
+    ages, each conversation's minor in the pool, and the family children's wanted ages."""
+
+    ages: FloatArray
+    family_child: IntArray
+    sibling_child: IntArray
+    pupil: IntArray
+    target: IntArray
+    family_ages: FloatArray
+
+
+def _minor_pool(
+    idx: dict[str, IntArray], n_grooming: int, world: World, rng: np.random.Generator
+) -> _MinorPool:
+    n_family, n_sib, n_teach = (len(idx[k]) for k in ("family", "older_sibling", "teacher_coach"))
+    child_targets = np.concatenate(
+        [
+            _age_from_weights(np.asarray(world.child_age_weights), n_family, rng),
+            _age_from_weights(np.asarray(world.sibling_age_weights), n_sib, rng),
+            _age_from_weights(np.asarray(world.pupil_age_weights), n_teach, rng),
+            _age_from_weights(np.asarray(world.target_age_weights), n_grooming, rng),
+        ]
+    )
+    minor_age, child_of = _pool_from_demand(child_targets, world.minor_reuse, rng)
+    family_child, sibling_child, pupil, target = _split(
+        child_of, [n_family, n_sib, n_teach, n_grooming]
+    )
+    return _MinorPool(
+        minor_age, family_child, sibling_child, pupil, target, child_targets[:n_family]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _AdultPool:
+    """Ordinary adults: their ages and each conversation's adult(s) in the pool."""
+
+    ages: FloatArray
+    parent: IntArray
+    sibling: IntArray
+    romance_a: IntArray
+    romance_b: IntArray
+    daytime: IntArray
+
+
+def _adult_pool(
+    idx: dict[str, IntArray],
+    family_ages: FloatArray,
+    n_adults: int | None,
+    world: World,
+    rng: np.random.Generator,
+) -> _AdultPool:
+    """The pool's ages mirror what is asked of it; ordinary contacts pick adults by
+    activity (heavy-tailed), not by age."""
+    n_family, n_sib = len(idx["family"]), len(idx["older_sibling"])
+    n_rom, n_day = len(idx["adult_romance"]), len(idx["adult_daytime"])
+    adult_wanted = _adult_ages_wanted(family_ages, n_sib, n_rom, n_day, rng)
+    if n_adults is not None and not 2 <= n_adults <= max(len(adult_wanted), 2):
+        raise ValueError(
+            f"n_adults must be at most the number of ordinary adult slots "
+            f"({len(adult_wanted)} here: one per parent, sibling and everyday conversation, "
+            f"two per romance and everyday conversation), got {n_adults}"
+        )
+    adult_age, adult_of = _pool_from_demand(
+        adult_wanted, world.adult_reuse, rng, min_size=2, size=n_adults
+    )
+    parent, sibling, romance_a, romance_b, _ = _split(
+        adult_of, [n_family, n_sib, n_rom, n_rom, 2 * n_day]
+    )
+    daytime = _heavy_tailed_pick(len(adult_age), 2 * n_day, 1.0, rng)
+    return _AdultPool(adult_age, parent, sibling, romance_a, romance_b, daytime)
+
+
+def _daytime_pairs(
+    daytime: IntArray, n_adults: int, n_special: int, world: World, rng: np.random.Generator
+) -> tuple[IntArray, IntArray]:
+    """The two accounts of each everyday adult conversation: teachers and groomers (the
+    ``n_special`` accounts after the ``n_adults`` ordinary ones) have some too."""
+    n_day = len(daytime) // 2
+    day_a, day_b = daytime[:n_day], _other_than(daytime[n_day:], daytime[:n_day], n_adults)
+    if n_day and n_special:
+        special = rng.random(n_day) < min(
+            0.3, world.special_adult_conversations * n_special / n_day
+        )
+        day_a = np.where(special, n_adults + rng.integers(0, n_special, size=n_day), day_a)
+    return day_a, day_b
+
+
+def _teen_pairs(
+    n_teen: int, base_teen: int, n_cohorts: int, size: int, rng: np.random.Generator
+) -> tuple[IntArray, IntArray]:
+    """Two different members of one teenage cohort per conversation."""
+    cohort = base_teen + size * rng.integers(0, max(n_cohorts, 1), size=n_teen)
+    first = rng.integers(0, size, size=n_teen)
+    second = (first + rng.integers(1, size, size=n_teen)) % size
+    return cohort + first, cohort + second
