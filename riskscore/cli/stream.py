@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -17,8 +16,9 @@ from riskscore.cli._paths import MODEL_HELP, bundle_dir, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summary, render_queue
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
+from riskscore.cli._stream_input import MAX_LINE_CHARS, bounded_lines, parse_line, utf8_stdin
 from riskscore.cli._time import integer
-from riskscore.exceptions import CheckpointError, SchemaError, one_line
+from riskscore.exceptions import CheckpointError, one_line
 from riskscore.io.events import (
     MAX_IGNORED_NAME_CHARS,
     OTHER_NAMES,
@@ -28,14 +28,11 @@ from riskscore.io.events import (
 from riskscore.io.files import check_own_files
 from riskscore.io.jsonl import (
     line_chars,
-    line_problem,
-    loads_event,
     not_json,
     without_byte_order_mark,
 )
 from riskscore.io.private import open_private_append
 from riskscore.io.raw import show
-from riskscore.io.schema import MAX_JSON_LINE_LENGTH
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import ReviewQueue
 from riskscore.online import OnlineScorer
@@ -43,9 +40,6 @@ from riskscore.online.lock import claim
 from riskscore.online.persist import count_of
 from riskscore.policy import Alert, AlertPolicy
 
-#: Longest input line parsed (characters); a longer line is counted and skipped unparsed.
-#: A schema v1 event takes a few hundred characters.
-MAX_LINE_CHARS = MAX_JSON_LINE_LENGTH
 #: Longest problem message written to stderr per line.
 _MAX_MESSAGE_CHARS = 300
 
@@ -235,17 +229,7 @@ def stream_lines(
         elif line.strip():
             refused_future = scorer.n_refused_future
             try:
-                if not line.isascii():  # O(1): only text beyond ASCII can hold bad bytes
-                    _check_utf8(line)
-                problem = line_problem(line)  # too deep, as read_messages refuses the line
-                if problem is not None:
-                    raise SchemaError(f"the line {problem}")
-                event = loads_event(line)
-                if not isinstance(event, dict):
-                    # the line is not quoted: it may be message content
-                    raise SchemaError(
-                        f"expected a JSON object (one event), got a JSON {_json_kind(event)}"
-                    )
+                event = parse_line(line)
                 alerts = update(event, row=lineno)  # a refusal names the event by its line
             except Exception as exc:
                 n_rejected += 1
@@ -293,57 +277,6 @@ def stream_lines(
         ignored_fields=dict(sorted(ignored.items())),
         missing=missing,
     )
-
-
-def bounded_lines(stream: TextIO) -> Iterator[str]:
-    """The lines of a text stream, each cut after ``MAX_LINE_CHARS + 2`` characters (room
-    for a ``\\r\\n`` line break; the rest of a longer line is read in parts and dropped,
-    never held whole), so that a line without a line break cannot grow the process without
-    bound; a cut line has no line break and is longer than :data:`MAX_LINE_CHARS`, and so
-    is refused."""
-    while line := stream.readline(_READ_CHARS):
-        if len(line) == _READ_CHARS and not line.endswith("\n"):
-            while rest := stream.readline(_READ_CHARS):
-                if rest.endswith("\n"):
-                    break
-        yield line
-
-
-#: Characters read for one line at most: the limit and a ``\r\n`` line break.
-_READ_CHARS = MAX_LINE_CHARS + 2
-
-
-def _check_utf8(line: str) -> None:
-    """Refuse a line read from bytes that are not UTF-8. stdin is decoded with
-    ``surrogateescape`` (:func:`utf8_stdin`): such bytes become lone surrogates, which
-    UTF-8 text never holds (a ``\\ud800`` escape in JSON is decoded later, by the parser).
-
-    Raises
-    ------
-    SchemaError
-        Naming the byte, as :func:`riskscore.read_messages` refuses such a line.
-    """
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        byte = ord(line[exc.start]) - 0xDC00  # the byte surrogateescape kept
-        shown = f"byte {byte:#04x}" if 0x80 <= byte <= 0xFF else "a lone surrogate"
-        raise SchemaError(
-            f"the line is not valid UTF-8 ({shown} at character {exc.start}): events are UTF-8 text"
-        ) from None
-
-
-def utf8_stdin(stream: TextIO) -> TextIO:
-    """``stream`` (stdin) read as UTF-8 whatever the locale, split at ``\\n`` only, with
-    bytes that are not UTF-8 kept as lone surrogates so that only their line is refused
-    (:func:`_check_utf8`): decoded strictly, the first such byte ended the stream, and in
-    another locale's encoding ids read as other accounts than batch reads. A stream that
-    is not the interpreter's (a test's ``StringIO``) or was already read is left as it is.
-    """
-    if isinstance(stream, io.TextIOWrapper):
-        with contextlib.suppress(io.UnsupportedOperation):  # already read: too late
-            stream.reconfigure(encoding="utf-8", errors="surrogateescape", newline="\n")
-    return stream
 
 
 def _resumed_counts(extra: dict[str, Any], path: object) -> tuple[int, dict[str, int]]:
@@ -487,9 +420,3 @@ def render(result: dict[str, Any]) -> None:
             "(not emitted)",
             file=sys.stderr,
         )
-
-
-def _json_kind(value: object) -> str:
-    """The JSON type of a parsed value, as JSON names it."""
-    kinds = {str: "string", list: "array", bool: "boolean", type(None): "null"}
-    return kinds.get(type(value), "number")

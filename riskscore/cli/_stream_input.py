@@ -1,0 +1,95 @@
+"""The input side of ``riskscore stream``: lines read from stdin with a bound on their
+length, decoded as UTF-8 whatever the locale, each parsed into one event or refused.
+
+A refusal is a :class:`~riskscore.exceptions.SchemaError` naming what is wrong with the
+line (never quoting it: a line may be message content); ``riskscore stream`` counts it
+and goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from riskscore.exceptions import SchemaError
+from riskscore.io.jsonl import line_problem, loads_event
+from riskscore.io.schema import MAX_JSON_LINE_LENGTH
+
+__all__ = ["MAX_LINE_CHARS", "bounded_lines", "parse_line", "utf8_stdin"]
+
+#: Longest input line parsed (characters); a longer line is counted and skipped unparsed.
+#: A schema v1 event takes a few hundred characters.
+MAX_LINE_CHARS = MAX_JSON_LINE_LENGTH
+#: Characters read for one line at most: the limit and a ``\r\n`` line break.
+_READ_CHARS = MAX_LINE_CHARS + 2
+
+
+def parse_line(line: str) -> dict[str, Any]:
+    """The event of one input line (a JSON object), or a :class:`SchemaError` saying why
+    the line is not one: bytes that are not UTF-8, nesting too deep (as
+    :func:`riskscore.read_messages` refuses it), not JSON, or JSON of another kind."""
+    if not line.isascii():  # O(1): only text beyond ASCII can hold bad bytes
+        _check_utf8(line)
+    problem = line_problem(line)
+    if problem is not None:
+        raise SchemaError(f"the line {problem}")
+    event = loads_event(line)
+    if not isinstance(event, dict):
+        # the line is not quoted: it may be message content
+        raise SchemaError(f"expected a JSON object (one event), got a JSON {_json_kind(event)}")
+    return event
+
+
+def bounded_lines(stream: TextIO) -> Iterator[str]:
+    """The lines of a text stream, each cut after ``MAX_LINE_CHARS + 2`` characters (room
+    for a ``\\r\\n`` line break; the rest of a longer line is read in parts and dropped,
+    never held whole), so that a line without a line break cannot grow the process without
+    bound; a cut line has no line break and is longer than :data:`MAX_LINE_CHARS`, and so
+    is refused."""
+    while line := stream.readline(_READ_CHARS):
+        if len(line) == _READ_CHARS and not line.endswith("\n"):
+            while rest := stream.readline(_READ_CHARS):
+                if rest.endswith("\n"):
+                    break
+        yield line
+
+
+def _check_utf8(line: str) -> None:
+    """Refuse a line read from bytes that are not UTF-8. stdin is decoded with
+    ``surrogateescape`` (:func:`utf8_stdin`): such bytes become lone surrogates, which
+    UTF-8 text never holds (a ``\\ud800`` escape in JSON is decoded later, by the parser).
+
+    Raises
+    ------
+    SchemaError
+        Naming the byte, as :func:`riskscore.read_messages` refuses such a line.
+    """
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        byte = ord(line[exc.start]) - 0xDC00  # the byte surrogateescape kept
+        shown = f"byte {byte:#04x}" if 0x80 <= byte <= 0xFF else "a lone surrogate"
+        raise SchemaError(
+            f"the line is not valid UTF-8 ({shown} at character {exc.start}): events are UTF-8 text"
+        ) from None
+
+
+def utf8_stdin(stream: TextIO) -> TextIO:
+    """``stream`` (stdin) read as UTF-8 whatever the locale, split at ``\\n`` only, with
+    bytes that are not UTF-8 kept as lone surrogates so that only their line is refused
+    (:func:`_check_utf8`): decoded strictly, the first such byte ended the stream, and in
+    another locale's encoding ids read as other accounts than batch reads. A stream that
+    is not the interpreter's (a test's ``StringIO``) or was already read is left as it is.
+    """
+    if isinstance(stream, io.TextIOWrapper):
+        with contextlib.suppress(io.UnsupportedOperation):  # already read: too late
+            stream.reconfigure(encoding="utf-8", errors="surrogateescape", newline="\n")
+    return stream
+
+
+def _json_kind(value: object) -> str:
+    """The JSON type of a parsed value, as JSON names it."""
+    kinds = {str: "string", list: "array", bool: "boolean", type(None): "null"}
+    return kinds.get(type(value), "number")
