@@ -1,4 +1,5 @@
-"""Hostile review 72: files riskscore wrote, rewritten by hand (review queue audit entries)."""
+"""Hostile review 72: files riskscore wrote, rewritten by hand (review queue audit entries),
+and CSV files for people that a spreadsheet opens."""
 
 from __future__ import annotations
 
@@ -6,9 +7,15 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from _regulatory import decided_queue
 
+import riskscore as rs
+from riskscore.cli import main
+from riskscore.io.arrow import escape_csv_cell, write_table
 from riskscore.moderation import QueueError, ReviewQueue
 
 T0 = 1_767_225_600
@@ -41,3 +48,80 @@ def test_an_audit_entry_of_another_type_is_refused_by_entry_and_column(
         for read in (queue.audit_log, queue.audit_page):
             with pytest.raises(QueueError, match=f"audit entry {entry}: column '{column}'"):
                 read()
+
+
+# ----------------------------------------------- CSV for people: ids a spreadsheet rounds
+
+
+def _as_a_spreadsheet_shows(cell: str) -> object:
+    """What a spreadsheet makes of a CSV cell (quotes already removed): a cell starting
+    with ``'`` is text; one that reads as a number is that number, to 15 significant
+    digits (leading zeros, the exponent and digits beyond the 15th gone)."""
+    if cell.startswith("'"):
+        return cell
+    try:
+        return float(f"{float(cell.strip().replace(',', '').rstrip('%')):.15g}")
+    except ValueError:
+        return cell
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["007", "7", "07"],  # leading zeros: one number
+        ["1e5", "100000"],  # an exponent: one number
+        ["1234e56", "1.234e59"],
+    ],
+)
+def test_text_ids_a_spreadsheet_reads_as_one_number_are_escaped(
+    ids: list[str], tmp_path: Path
+) -> None:
+    # the ids were written as given: a spreadsheet showed them as one number
+    path = write_table(pa.table({"adult_id": ids, "n": list(range(len(ids)))}), tmp_path / "a.csv")
+    cells = pd.read_csv(path, dtype=str)["adult_id"].tolist()
+    assert cells == [f"'{i}" for i in ids]
+    assert len({_as_a_spreadsheet_shows(c) for c in cells}) == len(ids)
+    assert [escape_csv_cell(i) for i in ids] == cells
+    # text that is no number is written as it is (band names, periods)
+    assert escape_csv_cell("13-15") == "13-15"
+
+
+def test_integer_ids_of_16_digits_or_more_are_written_as_text(tmp_path: Path) -> None:
+    # 64-bit platform ids (snowflakes): a spreadsheet kept 15 significant digits of each,
+    # and showed two accounts as one; a moderator copying the id had another account's
+    adults = [1234567890123456789, 1234567890123456788, -(10**15), 10**15 - 1, 5]
+    table = pa.table({"adult_id": pa.array(adults, pa.int64()), "risk": [0.5] * 5})
+    path = write_table(table, tmp_path / "alerts.csv")
+    cells = pd.read_csv(path, dtype=str)["adult_id"].tolist()
+    assert cells == [
+        "'1234567890123456789",
+        "'1234567890123456788",
+        "'-1000000000000000",
+        "999999999999999",
+        "5",
+    ]
+    assert len({_as_a_spreadsheet_shows(c) for c in cells}) == len(adults)
+    assert [str(escape_csv_cell(a)) for a in adults] == cells
+    big = pa.table({"adult_id": pa.array([2**64 - 1], pa.uint64())})
+    assert write_table(big, tmp_path / "u.csv").read_text().splitlines()[1] == (
+        '"\'18446744073709551615"'
+    )
+
+
+def test_score_csv_keeps_64_bit_ids_apart_in_a_spreadsheet(tmp_path: Path) -> None:
+    data = rs.synthetic.generate(300, prevalence=0.1, seed=5)
+    events = data.messages.to_pandas()
+    for column in ("sender_id", "recipient_id"):  # 64-bit ids that differ in the last digits
+        events[column] = events[column].astype("int64") + 1_234_567_890_000_000_000
+    path = tmp_path / "events.parquet"
+    pq.write_table(pa.Table.from_pandas(events, preserve_index=False), path)
+    assert main(["score", str(path), "--out", str(tmp_path / "out"), "--format", "csv"]) == 0
+    alerts = pd.read_csv(tmp_path / "out" / "alerts.csv", dtype=str)
+    assert len(alerts) > 0
+    for column in ("adult_id", "child_id"):
+        cells = alerts[column].tolist()
+        shown = {_as_a_spreadsheet_shows(c) for c in cells}
+        assert len(shown) == len(set(cells)), column
+        assert {int(c.removeprefix("'")) for c in cells} <= set(events["sender_id"]) | set(
+            events["recipient_id"]
+        )
