@@ -3,6 +3,7 @@ and CSV files for people that a spreadsheet opens."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -125,3 +126,43 @@ def test_score_csv_keeps_64_bit_ids_apart_in_a_spreadsheet(tmp_path: Path) -> No
         assert {int(c.removeprefix("'")) for c in cells} <= set(events["sender_id"]) | set(
             events["recipient_id"]
         )
+
+
+@pytest.mark.parametrize(
+    ("table", "row", "message"),
+    [
+        # int('x'): a ValueError, the lead's audit page a 500
+        ("assignments", {"adult_id": '"a"', "moderator": "m1", "assigned_by": "lead", "at": "x"},
+         "assignment 1: column 'at' is 'x'"),
+        ("account_log", {"at": T0, "actor": "lead\nforged", "action": "add", "moderator": "m2",
+                         "role": "moderator"}, "account log entry 3: column 'actor'"),
+        ("account_log", {"at": T0, "actor": "lead", "action": "add", "moderator": b"m2",
+                         "role": "moderator"}, "account log entry 3: column 'moderator'"),
+        ("access_log", {"at": 1.5, "moderator": "m1", "action": "sign-out", "detail": None},
+         "access log entry 1: column 'at' is 1.5"),
+    ],
+)  # fmt: skip
+def test_a_console_log_entry_of_another_type_is_refused_by_entry_and_column(
+    tmp_path: Path, table: str, row: dict[str, object], message: str
+) -> None:
+    from serve_helpers import CHEAP_HASHER
+
+    from riskscore.serve.accounts import ModeratorStore
+
+    db = tmp_path / "q.sqlite"
+    ReviewQueue(db).close()
+    store = ModeratorStore(db, hasher=CHEAP_HASHER)
+    store.add("lead", "lead", None)
+    store.add("m1", "moderator", None)
+    with closing(sqlite3.connect(db)) as con, con:  # append-only, not typed
+        columns = ", ".join(row)
+        con.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(row))})",
+                    tuple(row.values()))  # fmt: skip
+    read = {
+        "assignments": store.assignment_log,
+        "account_log": store.account_log,
+        "access_log": store.access_log,
+    }[table]
+    with pytest.raises(QueueError, match=re.escape(message)):
+        read()
+    store.close()

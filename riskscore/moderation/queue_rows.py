@@ -1,8 +1,9 @@
 """Queue rows read back (private to the review queue): every value of an ``items`` row
 checked against what riskscore writes, alone and against the row's other columns, before
 it becomes a :class:`~riskscore.moderation.cases.QueueItem` for the console, reports and
-exports, and of an ``audit`` row before it becomes an
-:class:`~riskscore.moderation.cases.AuditEntry`; and the rules shared with what the queue writes
+exports, of an ``audit`` row before it becomes an
+:class:`~riskscore.moderation.cases.AuditEntry`, and of the logs ``riskscore serve`` keeps
+beside them (:func:`log_row`); and the rules shared with what the queue writes
 (:mod:`riskscore.moderation.intake`): the name columns, the ages, and the codec of the
 reasons."""
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, TypeGuard
 
 from riskscore._checks import is_real
@@ -40,6 +41,7 @@ __all__ = [
     "is_line",
     "is_queue_age",
     "item_from_row",
+    "log_row",
 ]
 
 #: Why a value no riskscore writes is in the file.
@@ -124,7 +126,7 @@ class _StoredRow:
 
     __slots__ = ("item_id", "r", "what")
 
-    def __init__(self, r: sqlite3.Row, item_id: object, what: str = "item") -> None:
+    def __init__(self, r: Any, item_id: object, what: str = "item") -> None:
         self.r, self.item_id, self.what = r, item_id, what
 
     def refuse(self, column: str, expected: str, why: str = CHANGED_OUTSIDE) -> QueueError:
@@ -190,6 +192,31 @@ def audit_entry_from_row(r: sqlite3.Row) -> AuditEntry:
         raise row.refuse("item_id", "the id of an item, an int >= 1")
     detail = audit_detail(entry_id, r["detail"])
     return AuditEntry(entry_id, at, actor, action, item_id, detail)
+
+
+def log_row(
+    what: str,
+    key: object,
+    names: Sequence[str],
+    values: Sequence[Any],
+    *,
+    optional: Collection[str] = (),
+    blank_ok: Collection[str] = (),
+) -> tuple[Any, ...]:
+    """``values`` of the columns ``names`` of a row of an append-only log kept beside the
+    queue (``what`` its kind and ``key`` its id, as an error names it: ``"account log
+    entry", 7``), checked as riskscore writes them: ``at`` epoch seconds, any other column
+    one line of printable text (or None for a column of ``optional``, ``''`` for one of
+    ``blank_ok``). A value of another type or form, appended by hand, is a
+    :class:`QueueError` naming the entry, the column and the value."""
+    row = dict(zip(names, values, strict=True))
+    stored = _StoredRow(row, key, what)
+    for column, value in row.items():
+        if column == "at":
+            stored.epoch(column)
+        elif not (column in blank_ok and value == ""):
+            stored.line(column, none_ok=column in optional)
+    return tuple(values)
 
 
 def _check_values(row: _StoredRow) -> None:
