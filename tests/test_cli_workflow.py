@@ -233,9 +233,7 @@ def test_a_part_scored_with_the_history_scores_as_in_the_full_file(
 
     def risks(folder: str) -> dict[str, float]:
         with (tmp_path / folder / "scores.csv").open() as fh:
-            # a text id a spreadsheet would read as a number is written with a ' in front
-            rows = csv.DictReader(fh)
-            return {r["conversation_id"].removeprefix("'"): float(r["risk"]) for r in rows}
+            return {r["conversation_id"]: float(r["risk"]) for r in csv.DictReader(fh)}
 
     joined, alone = risks("joined"), risks("alone")
     assert joined == {str(c): full_scores[c] for c in msgs.conversations[np.unique(codes)].tolist()}
