@@ -59,9 +59,22 @@ def test_a_rise_in_unknown_values_is_a_shift_of_its_own() -> None:
     assert shift.psi > MAJOR_SHIFT
 
 
+_RISK = {"edges": [0.5], "shares": [0.5, 0.5, 0.0]}
+
+
 @pytest.mark.parametrize(
     "profile",
-    [{}, {"inputs": {}}, {"inputs": {"a": {"edges": [0.0]}}, "risk": {"edges": [], "shares": [1]}}],
+    [
+        {},
+        {"inputs": {}},
+        {"inputs": {"a": {"edges": [0.0]}}, "risk": {"edges": [], "shares": [1]}},
+        # a number for the edges was a TypeError (a traceback from `riskscore monitor`)
+        {"inputs": {"a": {"edges": 0.5, "shares": [1.0, 0.0, 0.0]}}, "risk": _RISK},
+        {"inputs": {"a": {"edges": True, "shares": [1.0, 0.0, 0.0]}}, "risk": _RISK},
+        # shares below 0 or not adding up to 1 gave a PSI without a word
+        {"inputs": {"a": {"edges": [0.5], "shares": [-1.0, 2.0, 0.0]}}, "risk": _RISK},
+        {"inputs": {"a": {"edges": [0.5], "shares": [1.0, 1.0, 1.0]}}, "risk": _RISK},
+    ],
 )
 def test_a_missing_or_malformed_reference_is_an_integrity_error(profile: dict) -> None:
     with pytest.raises(ModelIntegrityError):

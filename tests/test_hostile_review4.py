@@ -179,6 +179,20 @@ HOSTILE_CHECKPOINTS: dict[str, tuple[dict[str, Any], str]] = {
         {"convs": lambda r: [(c, "x" * 300, *row) for c, _, *row in r[:1]]},
         "is not an integer id or a str of at most 256",
     ),
+    # restored before (the rule of event ids, io.ids.text_id_problem, was not applied):
+    # an alert of a re-scored conversation carried such an id to moderators
+    "empty account id": (
+        {"convs": lambda r: [(c, "", *row) for c, _, *row in r[:1]]},
+        "is empty or only whitespace",
+    ),
+    "conversation id with a text-direction override": (
+        {"convs": lambda r: [("a\u202eb", *row[1:]) for row in r[:1]]},
+        "conversation id 'a\\u202eb' holds a control character",
+    ),
+    "account id with a newline": (
+        {"convs": lambda r: [(c, "a\nb", *row) for c, _, *row in r[:1]]},
+        "holds a control character",
+    ),
     # restored before, though an event from an account to itself is refused
     "one account on both sides": (
         {"convs": lambda r: [(c, i, i, s) for c, i, _, s in r]},

@@ -26,25 +26,48 @@ TABLE_FORMATS: Final = ("parquet", "csv", "jsonl")
 #: A CSV cell starting with one of these is read as a formula by spreadsheets; one that
 #: starts with ``'`` is escaped too, so that two ids never write as one (``=1`` and ``'=1``).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
-#: :data:`_FORMULA_START` as an Arrow (RE2) pattern of a cell's start.
+#: :data:`_FORMULA_START` as an Arrow (RE2) pattern of a cell's start (and each pattern
+#: below compiled for Python, one rule for a table and for a cell).
 _FORMULA_RE2 = "^[" + "".join(re.escape(c) for c in _FORMULA_START) + "]"
+#: Text a spreadsheet reads as a number (digits with thousands commas, a decimal point, an
+#: exponent or a percent sign; the sign is a formula start) ...
+_NUMBER_RE2 = r"^ *(?:[0-9][0-9,]*\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?%? *$"
+#: ... and shows as written only when it is a whole number of at most 15 digits without a
+#: leading zero: any other (``007``, ``1e5``, ``12.50``, 16 digits or more) it would show
+#: as the number of another text (``7``, ``100000``, ``12.5``, rounded), two ids as one.
+_AS_WRITTEN_RE2 = r"^(?:0|[1-9][0-9]{0,14})$"
+_FORMULA_RE, _NUMBER_RE, _AS_WRITTEN_RE = map(
+    re.compile, (_FORMULA_RE2, _NUMBER_RE2, _AS_WRITTEN_RE2)
+)
+#: Spreadsheets keep 15 significant digits: an integer this large or larger in size (an id
+#: of 16 digits or more, as platforms' 64-bit ids are) would be shown rounded, two ids as
+#: one, and is written as text with a ``'`` in front.
+_ROUNDED_INTEGER = 10**15
 
 
 def escape_csv_cell(value: object) -> object:
-    """A text cell that a spreadsheet would run as a formula (``=cmd|' /C calc'!A0``), with
-    a ``'`` in front so that it is shown as text; other values unchanged. A cell that
-    already starts with ``'`` gets one too, so escaping never makes two values one (drop
-    the first ``'`` of a cell that has one to get the value back).
+    """A cell that a spreadsheet would not show as written, with a ``'`` in front so that
+    it is shown as text: text it would run as a formula (``=cmd|' /C calc'!A0``) or read as
+    the number of another text (``007`` as 7, ``1e5``), and an integer of 16 digits or
+    more, which it would round to 15 significant digits; other values unchanged. A cell
+    that already starts with ``'`` gets one too, so escaping never makes two values one
+    (drop the first ``'`` of a cell that has one to get the value back).
 
     Examples
     --------
     >>> escape_csv_cell("=1+2"), escape_csv_cell("-3"), escape_csv_cell(-3), escape_csv_cell("a")
     ("'=1+2", "'-3", -3, 'a')
-    >>> escape_csv_cell("'=1")
-    "''=1"
+    >>> escape_csv_cell("'=1"), escape_csv_cell("007"), escape_csv_cell("7")
+    ("''=1", "'007", '7')
+    >>> escape_csv_cell(1234567890123456789)
+    "'1234567890123456789"
     """
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and (
+        _FORMULA_RE.match(value) or (_NUMBER_RE.match(value) and not _AS_WRITTEN_RE.match(value))
+    ):
         return "'" + value
+    if type(value) is int and abs(value) >= _ROUNDED_INTEGER:
+        return f"'{value}"
     return value
 
 
@@ -57,14 +80,28 @@ def escape_csv_table(table: Any) -> Any:
 
 def _csv_text(table: Any, *, escape: bool) -> Any:
     """Every text column of ``table`` as ``large_string`` (Arrow's CSV writer takes no
-    string views), its cells escaped (:func:`escape_csv_cell`) with ``escape``."""
+    string views), its cells escaped (:func:`escape_csv_cell`) with ``escape``; with
+    ``escape``, 64-bit integer columns too, as text (by type, not by value: each part of a
+    file written part by part has the header's types)."""
+    quote, glue = pa.scalar("'", pa.large_string()), pa.scalar("", pa.large_string())
     for i, field in enumerate(table.schema):
         col = text_column(table.column(i))
+        if col is not None and escape:
+            number = pc.match_substring_regex(col, _NUMBER_RE2)
+            as_written = pc.match_substring_regex(col, _AS_WRITTEN_RE2)
+            risky = pc.or_(
+                pc.match_substring_regex(col, _FORMULA_RE2), pc.and_(number, pc.invert(as_written))
+            )
+        elif escape and field.type in (pa.int64(), pa.uint64()):
+            col = table.column(i)
+            risky = pc.greater_equal(col, pa.scalar(_ROUNDED_INTEGER, field.type))
+            if field.type == pa.int64():
+                risky = pc.or_(risky, pc.less_equal(col, -_ROUNDED_INTEGER))
+            col = pc.cast(col, pa.large_string())
         if col is None:
             continue
         if escape:
-            risky = pc.fill_null(pc.match_substring_regex(col, _FORMULA_RE2), False)
-            quote, glue = pa.scalar("'", pa.large_string()), pa.scalar("", pa.large_string())
+            risky = pc.fill_null(risky, False)
             col = pc.if_else(risky, pc.binary_join_element_wise(quote, col, glue), col)
         table = table.set_column(i, pa.field(field.name, pa.large_string()), col)
     return table

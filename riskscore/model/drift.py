@@ -66,6 +66,8 @@ MAJOR_SHIFT: Final = 0.25
 MIN_CONVERSATIONS: Final = 200
 #: Share given to an empty bin so that the index stays finite.
 _FLOOR: Final = 1e-4
+#: How far a stored distribution's shares may add up from 1 (rounding of counts / n).
+_SHARES_TOLERANCE: Final = 1e-6
 _QUANTILES: Final = np.linspace(0.1, 0.9, 9)
 SCORE: Final = "risk"
 
@@ -279,9 +281,15 @@ def _shift(name: str, reference: Mapping[str, Any], values: FloatArray) -> Shift
         expected = np.asarray(reference["shares"], dtype=np.float64)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelIntegrityError(f"reference distribution of {name!r} is malformed") from exc
-    if expected.shape != (len(edges) + 2,) or not np.all(np.isfinite(expected)):
+    if edges.ndim != 1 or expected.shape != (len(edges) + 2,):  # a number is no list of edges
         raise ModelIntegrityError(f"reference distribution of {name!r} is malformed")
-    if edges.ndim != 1 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
+    if not (np.all(expected >= 0) and abs(float(expected.sum()) - 1.0) <= _SHARES_TOLERANCE):
+        # NaN fails too; negative shares would be floored into a PSI computed without a word
+        raise ModelIntegrityError(
+            f"the shares of {name!r} must be numbers >= 0 adding up to 1 (one per bin and one "
+            f"for unknown values), got {expected.tolist()!r:.120}"
+        )
+    if not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
         # out of order, values would be binned in the wrong bins without a word
         raise ModelIntegrityError(
             f"the edges of {name!r} must be finite numbers in increasing order"

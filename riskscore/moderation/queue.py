@@ -56,7 +56,7 @@ from riskscore.moderation.cases import (
     check_name,
     parse_token,
 )
-from riskscore.moderation.queue_rows import ITEMS_SELECT, audit_detail, item_from_row
+from riskscore.moderation.queue_rows import ITEMS_SELECT, audit_entry_from_row, item_from_row
 from riskscore.moderation.ranking import build_case, rank_cases
 from riskscore.policy import Alert, AlertPolicy
 
@@ -257,7 +257,10 @@ class ReviewQueue:
 
     def audit_log(self) -> list[AuditEntry]:
         """The audit log, in the order entries were written."""
-        return [_audit_entry(r) for r in self._con.execute("SELECT * FROM audit ORDER BY entry_id")]
+        return [
+            audit_entry_from_row(r)
+            for r in self._con.execute("SELECT * FROM audit ORDER BY entry_id")
+        ]
 
     def audit_page(self, *, before: int | None = None, limit: int = 500) -> list[AuditEntry]:
         """At most ``limit`` entries of the audit log, newest first, each older than the
@@ -283,7 +286,7 @@ class ReviewQueue:
             "SELECT * FROM audit WHERE entry_id < ? ORDER BY entry_id DESC LIMIT ?",
             (2**63 - 1 if before is None else check_whole("before", before, 0), limit),
         )
-        return [_audit_entry(r) for r in rows]
+        return [audit_entry_from_row(r) for r in rows]
 
     def cases(self, *, now: int | None = None) -> list[Case]:
         """All open cases at ``now`` (items created later are not yet visible), ranked.
@@ -470,15 +473,3 @@ class ReviewQueue:
                 source=source,
             ),
         )
-
-
-def _audit_entry(row: Any) -> AuditEntry:
-    """An :class:`AuditEntry` from a row of the ``audit`` table."""
-    return AuditEntry(
-        entry_id=int(row["entry_id"]),
-        at=int(row["at"]),
-        actor=str(row["actor"]),
-        action=str(row["action"]),
-        item_id=int(row["item_id"]),
-        detail=audit_detail(row["entry_id"], row["detail"]),
-    )

@@ -1,7 +1,9 @@
 """Queue rows read back (private to the review queue): every value of an ``items`` row
 checked against what riskscore writes, alone and against the row's other columns, before
 it becomes a :class:`~riskscore.moderation.cases.QueueItem` for the console, reports and
-exports; and the rules shared with what the queue writes
+exports, of an ``audit`` row before it becomes an
+:class:`~riskscore.moderation.cases.AuditEntry`, and of the logs ``riskscore serve`` keeps
+beside them (:func:`log_row`); and the rules shared with what the queue writes
 (:mod:`riskscore.moderation.intake`): the name columns, the ages, and the codec of the
 reasons."""
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, TypeGuard
 
 from riskscore._checks import is_real
@@ -25,19 +27,21 @@ from riskscore.io.schema import (
     MIN_AGE,
     has_hidden_character,
 )
-from riskscore.moderation.cases import QueueError, QueueItem, check_epoch
+from riskscore.moderation.cases import AuditEntry, QueueError, QueueItem, check_epoch
 from riskscore.policy import Tier
 
 __all__ = [
     "ITEMS_SELECT",
     "MAX_REASONS_CHARS",
     "audit_detail",
+    "audit_entry_from_row",
     "decode_reasons",
     "encode_reasons",
     "id_problem",
     "is_line",
     "is_queue_age",
     "item_from_row",
+    "log_row",
 ]
 
 #: Why a value no riskscore writes is in the file.
@@ -116,18 +120,19 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
 
 
 class _StoredRow:
-    """One row of the items table, whose values are read as riskscore writes them or
-    refused with a :class:`QueueError` naming the item, the column and the value."""
+    """One row of the items (or audit) table, whose values are read as riskscore writes
+    them or refused with a :class:`QueueError` naming the item (or audit entry), the column
+    and the value."""
 
-    __slots__ = ("item_id", "r")
+    __slots__ = ("item_id", "r", "what")
 
-    def __init__(self, r: sqlite3.Row, item_id: int) -> None:
-        self.r, self.item_id = r, item_id
+    def __init__(self, r: Any, item_id: object, what: str = "item") -> None:
+        self.r, self.item_id, self.what = r, item_id, what
 
     def refuse(self, column: str, expected: str, why: str = CHANGED_OUTSIDE) -> QueueError:
         return QueueError(
-            f"review queue item {self.item_id}: column {column!r} is {show(self.r[column])}, "
-            f"expected {expected} ({why})"
+            f"review queue {self.what} {self.item_id}: column {column!r} is "
+            f"{show(self.r[column])}, expected {expected} ({why})"
         )
 
     def stored_id(self, column: str) -> Any:
@@ -166,6 +171,52 @@ class _StoredRow:
                 f"a JSON list of printable strings, at most {MAX_REASONS_CHARS} characters",
             )
         return value
+
+
+def audit_entry_from_row(r: sqlite3.Row) -> AuditEntry:
+    """The :class:`AuditEntry` of a row of the ``audit`` table, every value checked against
+    what riskscore writes (the log is append-only, but SQLite keeps any type in any column
+    of a row added by hand): refused with a :class:`QueueError` naming the entry, the column
+    and the value, never read as another value or passed on to the console."""
+    entry_id = r["entry_id"]
+    if type(entry_id) is not int:
+        raise QueueError(f"review queue audit entry id {show(entry_id)} is not an int")
+    row = _StoredRow(r, entry_id, "audit entry")
+    at = row.epoch("at")
+    assert at is not None
+    actor, action = row.line("actor"), row.line("action")
+    assert actor is not None
+    assert action is not None
+    item_id = r["item_id"]
+    if not (type(item_id) is int and item_id >= 1):
+        raise row.refuse("item_id", "the id of an item, an int >= 1")
+    detail = audit_detail(entry_id, r["detail"])
+    return AuditEntry(entry_id, at, actor, action, item_id, detail)
+
+
+def log_row(
+    what: str,
+    key: object,
+    names: Sequence[str],
+    values: Sequence[Any],
+    *,
+    optional: Collection[str] = (),
+    blank_ok: Collection[str] = (),
+) -> tuple[Any, ...]:
+    """``values`` of the columns ``names`` of a row of an append-only log kept beside the
+    queue (``what`` its kind and ``key`` its id, as an error names it: ``"account log
+    entry", 7``), checked as riskscore writes them: ``at`` epoch seconds, any other column
+    one line of printable text (or None for a column of ``optional``, ``''`` for one of
+    ``blank_ok``). A value of another type or form, appended by hand, is a
+    :class:`QueueError` naming the entry, the column and the value."""
+    row = dict(zip(names, values, strict=True))
+    stored = _StoredRow(row, key, what)
+    for column, value in row.items():
+        if column == "at":
+            stored.epoch(column)
+        elif not (column in blank_ok and value == ""):
+            stored.line(column, none_ok=column in optional)
+    return tuple(values)
 
 
 def _check_values(row: _StoredRow) -> None:

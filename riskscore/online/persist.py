@@ -22,7 +22,7 @@ from riskscore._checks import is_real
 from riskscore._version import __version__
 from riskscore.exceptions import CheckpointError
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS, pair_conversation_id, room_of_pair_id
-from riskscore.io.ids import integer_id_problem
+from riskscore.io.ids import integer_id_problem, text_id_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH
 from riskscore.model import RiskModel
@@ -244,17 +244,20 @@ class ScorerCheckpoints:
             raise CheckpointError(f"{path}: meta 'extra' is not an object")
         self.checkpoint_extra = dict(extra)
         for aid, state in snap.accounts():
-            key = _key(aid, path)
+            key = _key(aid, path, what="account id")
             if key in self._accounts:
                 raise CheckpointError(f"{path}: account {key!r} appears twice")
             self._accounts[key] = _row(path, f"account {key!r}", AccountState.from_json, state)
             self._check_held(path, "accounts", self._accounts, 2 * self.max_conversations)
         for cid, initiator, responder, state in snap.conversations():
-            key = _key(cid, path, MAX_PAIR_ID_LENGTH)
+            key = _key(cid, path, MAX_PAIR_ID_LENGTH, "conversation id")
             if key in self._conversations:
                 raise CheckpointError(f"{path}: conversation {key!r} appears twice")
+            side = f"conversation {key!r}: account id"
             read = partial(
-                ConversationState.from_json, _key(initiator, path), _key(responder, path)
+                ConversationState.from_json,
+                _key(initiator, path, what=side),
+                _key(responder, path, what=side),
             )
             conv = _row(path, f"conversation {key!r}", read, state)
             if conv.room is not None:
@@ -367,15 +370,19 @@ def _adult_index(snap: _checkpoint.Snapshot) -> list[tuple[Any, list[Any]]]:
 
 
 def _key(value: Any, path: object, max_length: int = MAX_ID_LENGTH, what: str = "id") -> Any:
-    """An id read from a checkpoint: an int (:func:`~riskscore.io.ids.integer_id_problem`)
-    or a str of at most ``max_length`` characters, as events carry them
-    (:data:`MAX_PAIR_ID_LENGTH` for a conversation, which may be the pair of a group
-    room); ``what`` names it in the error."""
+    """An id read from a checkpoint, by the rule of the id columns of events: an int
+    (:func:`~riskscore.io.ids.integer_id_problem`) or printable, non-blank text of at most
+    ``max_length`` characters (:func:`~riskscore.io.ids.text_id_problem`;
+    :data:`MAX_PAIR_ID_LENGTH` for a conversation, which may be the pair of a group room);
+    ``what`` names it in the error."""
     if type(value) is int:
         if integer_id_problem(value) is None:
             return value
     elif type(value) is str and len(value) <= max_length:
-        return value
+        problem = text_id_problem(value, max_length=max_length)
+        if problem is None:
+            return value
+        raise CheckpointError(f"{path}: {what} {show(value)} {problem}")
     raise CheckpointError(
         f"{path}: {what} {show(value)} is not an integer id or a str of at most {max_length} "
         "characters"

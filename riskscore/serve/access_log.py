@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskscore.moderation.cases import QueueError
+from riskscore.moderation.queue_rows import log_row
 
 __all__ = ["ACCESS_ACTIONS", "DETAILED", "AccessEntry", "append", "create", "latest"]
 
@@ -141,7 +142,9 @@ def latest(con: sqlite3.Connection, limit: int) -> list[AccessEntry]:
         "ORDER BY entry_id DESC LIMIT ?",
         (limit,),
     )
+    names = ("at", "moderator", "action", "detail")
+    optional = ("moderator", "detail")  # a refused sign-in's name is no account's
     return [
-        AccessEntry(int(e), int(t), None if m is None else str(m), str(a), d)
-        for e, t, m, a, d in rows
+        AccessEntry(e, *log_row("access log entry", e, names, r, optional=optional))
+        for e, *r in rows
     ]

@@ -34,6 +34,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 import riskscore.io.sqlite as sqlite
 from riskscore.io.raw import show
 from riskscore.moderation.cases import QueueError, check_name
+from riskscore.moderation.queue_rows import log_row
 from riskscore.serve import access_log as _access
 from riskscore.serve.access_log import AccessEntry
 
@@ -427,11 +428,14 @@ class ModeratorStore:
     def assignment_log(self, limit: int = 500) -> list[Assignment]:
         """The latest ``limit`` assignments, newest first."""
         rows: Any = self._con.execute(
-            "SELECT adult_id, moderator, assigned_by, at FROM assignments "
+            "SELECT entry_id, adult_id, moderator, assigned_by, at FROM assignments "
             "ORDER BY entry_id DESC LIMIT ?",
             (limit,),
         )
-        return [Assignment(str(a), str(m), str(b), int(t)) for a, m, b, t in rows]
+        names = ("adult_id", "moderator", "assigned_by", "at")  # moderator '': released
+        return [
+            Assignment(*log_row("assignment", e, names, r, blank_ok=names[1:2])) for e, *r in rows
+        ]
 
     def account_log(self, limit: int = 500) -> list[AccountChange]:
         """The latest ``limit`` account changes, newest first."""
@@ -440,10 +444,8 @@ class ModeratorStore:
             "ORDER BY entry_id DESC LIMIT ?",
             (limit,),
         )
-        return [
-            AccountChange(int(e), int(t), str(a), str(x), str(m), str(r))
-            for e, t, a, x, m, r in rows
-        ]
+        names = ("at", "actor", "action", "moderator", "role")
+        return [AccountChange(e, *log_row("account log entry", e, names, r)) for e, *r in rows]
 
     def log_access(self, moderator: str, action: str, detail: str | None = None) -> None:
         """Append an entry to the access log: see :func:`riskscore.serve.access_log.append`
