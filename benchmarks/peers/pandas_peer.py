@@ -15,16 +15,10 @@ How it is built, and why it is fast in pandas:
   row positions) that restarts at each conversation boundary by construction, not a
   chain of ``groupby().shift()``; a conversation's value reaches its events through
   ``np.repeat`` over the group sizes (rows are sorted), not a gather.
-* **Counts as one histogram per conversation.** Each event gets a small integer code of
-  the facts the counts depend on (sending side, event, channel, whether a minor is
-  involved; and for communication events each side's clock: unknown, day or night);
-  ``np.bincount`` over ``conversation * n_codes + code`` tallies every (conversation,
-  code) pair in one pass, and one matrix product with a 0/1 codes-by-counts matrix turns
-  those tallies into the 40 counts (float products, exact below 2**53), instead of one
-  grouped reduction per count (``benchmarks/README.md`` has the measurements); the other
-  reductions (float sums, maxima, the first private time) are ``np.add.reduceat``,
-  ``np.maximum.reduceat`` and ``np.fmin.reduceat`` on the sorted rows, and the last
-  declared age a forward fill of positions: no ``groupby`` and no ``apply``.
+* **One groupby.** All per-side counts are columns of one frame (counts as booleans, a byte
+  per event) grouped once by the sorted key; each reduction (``sum``, ``max``, ``min``,
+  ``last``) runs on the same groups, which pandas reduces with ``ufunc.reduceat`` as the
+  key is sorted; no ``apply``.
 * **Per-account counts over conversations, not events.** A conversation is between two
   accounts, so each contributes at most one contact pair each way: distinct contacts
   deduplicate two rows per conversation instead of every event.
@@ -68,7 +62,6 @@ from ._codes import (
 )
 
 _PRIOR = SHARE_PRIOR_EVENTS
-N_EVENTS, N_CHANNELS = len(EVENT_NAMES), len(CHANNEL_NAMES)
 _LOG_KEEP = math.log(1.0 - RECENT_WEIGHT)
 FloatArray = npt.NDArray[np.float64]
 
@@ -128,6 +121,7 @@ def _per_conversation(events: pd.DataFrame) -> pd.DataFrame:
     comm = (ev == MESSAGE) | (ev == MEDIA)
     media = ev == MEDIA
     private = ch >= EPHEMERAL
+    safety = (ev == BLOCK) | (ev == REPORT)
     contact = comm | (ev == REQUEST)
     with np.errstate(invalid="ignore"):  # NaN ages compare False: never a minor
         to_minor = contact & (recipient_age < MINOR_AGE)
@@ -183,154 +177,85 @@ def _per_conversation(events: pd.DataFrame) -> pd.DataFrame:
     age_i = np.where(fi, sender_age, recipient_age)
     age_r = np.where(fi, recipient_age, sender_age)
 
-    # Counts as one histogram per conversation: each event gets a code of the facts the
-    # counts depend on, np.bincount tallies (conversation, code) pairs in one pass, and
-    # each count is then a sum over the codes where its condition holds (a 0/1 matrix
-    # over the code space, one matrix product), not one masked reduction per count.
-    n_conversations = len(starts)
-    number -= 1  # 0, 1, ...
-    # facts: the sending side (0 initiator), event, channel, and whether a minor is involved
-    # (the recipient of a contact event, the sender of any other)
-    minor = np.where(contact, to_minor, from_minor)
-    facts = ((ri * N_EVENTS + ev) * N_CHANNELS + ch) * 2 + minor
-    # the clocks of communication events: each side's unknown (0), day (1) or night (2)
-    state_i = known_i.astype(np.int8) + night_i
-    state_r = known_r.astype(np.int8) + night_r
-    clocks = np.where(comm, (((state_i * 3 + state_r) * 2 + ri) * 2 + media) * 2 + private, 72)
+    def both(mask: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        return mask & fi, mask & ri
+
+    # float sums; the counts below stay boolean (a byte per event, not eight)
+    sums = {
+        "decayed_short": np.exp(-age_s / TAU_SHORT_S),
+        "decayed_long": np.exp(-age_s / TAU_LONG_S),
+        "recent_sent_i": weight * fi,
+        "recent_sent_r": weight * ri,
+        "recent_night_i": known_weight(known_i) * night_i,
+        "recent_night_r": known_weight(known_r) * night_r,
+    }
     counts = {
-        **_tally(number, facts, _FACT_CODES, _FACT_COUNTS, n_conversations),
-        **_tally(number, clocks, _CLOCK_CODES, _CLOCK_COUNTS, n_conversations),
+        "upward_channel_moves": above_earlier,
+        "known_i": known_i,
+        "known_r": known_r,
+        "sent_known_i": comm & fi & known_r,
+        "sent_known_r": comm & ri & known_i,
+        "night_i": night_i,
+        "night_r": night_r,
+        "private_night_i": private & night_i,
+        "private_night_r": private & night_r,
+        # media a side sent at night on its counterpart's clock
+        "night_media_i": media & fi & night_r,
+        "night_media_r": media & ri & night_i,
+        # what each side received, for the per-account tallies
+        "accepts_i": (ev == ACCEPT) & ri,
+        "accepts_r": (ev == ACCEPT) & fi,
+        "flagged_i": safety & ri & from_minor,
+        "flagged_r": safety & fi & from_minor,
     }
-    used = np.column_stack([counts[f"used_{name}"] for name in CHANNEL_NAMES]) > 0
-
-    def sums(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        return np.add.reduceat(values, starts)
-
-    def last_declared(age: FloatArray) -> FloatArray:
-        """The last age declared in each conversation (a forward fill of positions that
-        stops at the conversation's first row: NaN there if no age was declared)."""
-        declared = np.maximum.accumulate(np.where(~np.isnan(age) | new, positions, 0))
-        return age[declared[last]]
-
-    columns = counts | {
-        "decayed_short": sums(np.exp(-age_s / TAU_SHORT_S)),
-        "decayed_long": sums(np.exp(-age_s / TAU_LONG_S)),
-        "recent_sent_i": sums(weight * fi),
-        "recent_sent_r": sums(weight * ri),
-        "recent_night_i": sums(known_weight(known_i) * night_i),
-        "recent_night_r": sums(known_weight(known_r) * night_r),
-        "upward_channel_moves": np.add.reduceat(above_earlier, starts, dtype=np.int64),
-        "run_i": np.maximum.reduceat(run_length * fi, starts),
-        "run_r": np.maximum.reduceat(run_length * ri, starts),
-        # fmin skips NaN: the first time on a private channel, NaN if none
-        "first_private_t": np.fmin.reduceat(np.where(private, t, np.nan), starts),
-        "age_i": last_declared(age_i),
-        "age_r": last_declared(age_r),
-        "n_events": sizes,
-        "initiator": sender[starts],
-        "responder": events["recipient_id"].to_numpy()[starts],
-        "t_first": t[starts],
-        "t_last": t[last],
-        "first_channel": ch[starts],
-        "n_channels_used": used.sum(axis=1),
-        "max_channel": N_CHANNELS - 1 - np.argmax(used[:, ::-1], axis=1),
+    for name, mask in (
+        ("comm", comm),
+        ("media", media),
+        ("safety", safety),
+        ("requests", ev == REQUEST),
+        ("external", ch == EXTERNAL),
+        ("minor_events", to_minor),
+        ("supervised_minor_events", to_minor & (ch <= GROUP)),
+    ):
+        counts[f"{name}_i"], counts[f"{name}_r"] = both(mask)
+    maxima = {
+        "max_channel": ch,
+        "run_i": run_length * fi,
+        "run_r": run_length * ri,
+        # what each side did toward its one counterpart (any = max of 0/1)
+        "contacted_i": contact & fi,
+        "contacted_r": contact & ri,
+        "contacted_minor_i": to_minor & fi,
+        "contacted_minor_r": to_minor & ri,
+        "contacted_private_minor_i": to_minor & private & fi,
+        "contacted_private_minor_r": to_minor & private & ri,
+        # which channels were used (any = max of 0/1)
+        **{f"used_{name}": ch == code for code, name in enumerate(CHANNEL_NAMES)},
     }
-    # what each side did toward its one counterpart: any such event
-    for name in ("contacted", "contacted_minor", "contacted_private_minor"):
-        for side in ("_i", "_r"):
-            columns[name + side] = columns[name + side] > 0
-    per_conv = pd.DataFrame(columns, index=conv.to_numpy()[starts], copy=False)
+    # one frame and one groupby on the sorted key, so the groups are found once and every
+    # reduction below reuses them (pandas reduces sorted groups with ufunc.reduceat)
+    firsts = {"first_private_t": np.where(private, t, np.nan)}
+    lasts = {"age_i": age_i, "age_r": age_r}
+    frame = pd.DataFrame(sums | counts | maxima | firsts | lasts, copy=False)
+    groups = frame.groupby(conv.to_numpy(), sort=False)
+    per_conv = pd.concat(
+        [
+            groups[list(sums) + list(counts)].sum(),
+            groups[list(maxima)].max(),
+            groups[list(firsts)].min(),
+            groups[list(lasts)].last(),  # skips NaN: the last age declared
+        ],
+        axis=1,
+    )
+    per_conv["n_events"] = sizes
+    per_conv["initiator"] = sender[starts]
+    per_conv["responder"] = events["recipient_id"].to_numpy()[starts]
+    per_conv["t_first"] = t[starts]
+    per_conv["t_last"] = t[last]
+    per_conv["first_channel"] = ch[starts]
+    per_conv["n_channels_used"] = per_conv[[f"used_{name}" for name in CHANNEL_NAMES]].sum(axis=1)
     per_conv.index.name = "conversation_id"
     return per_conv
-
-
-def _tally(
-    number: npt.NDArray[np.int64],
-    code: npt.NDArray[Any],
-    selectors: FloatArray,
-    names: tuple[str, ...],
-    n_conversations: int,
-) -> dict[str, npt.NDArray[np.int64]]:
-    """Counts of each conversation: events per (conversation, code), summed over the codes
-    each count selects (``selectors``: codes by counts, 0 or 1)."""
-    n_codes = selectors.shape[0]
-    histogram = np.bincount(number * n_codes + code, minlength=n_conversations * n_codes)
-    per_code = histogram.reshape(n_conversations, n_codes).astype(np.float64)
-    # float products are exact for counts below 2**53; BLAS makes them cheap
-    counts = (per_code @ selectors).astype(np.int64)
-    return {name: counts[:, k] for k, name in enumerate(names)}
-
-
-def _selectors(conditions: dict[str, npt.NDArray[np.bool_]]) -> tuple[FloatArray, tuple[str, ...]]:
-    """A codes-by-counts 0/1 matrix of ``conditions`` (each over the code space)."""
-    return np.column_stack(list(conditions.values())).astype(np.float64), tuple(conditions)
-
-
-def _fact_selectors() -> tuple[FloatArray, tuple[str, ...]]:
-    """What each count of event facts selects, as conditions over the codes
-    ``((side * N_EVENTS + event) * N_CHANNELS + channel) * 2 + minor``."""
-    code = np.arange(2 * N_EVENTS * N_CHANNELS * 2)
-    minor = code % 2 == 1
-    ch = code // 2 % N_CHANNELS
-    ev = code // (2 * N_CHANNELS) % N_EVENTS
-    sent = {"_i": code < N_EVENTS * N_CHANNELS * 2, "_r": code >= N_EVENTS * N_CHANNELS * 2}
-    received = {"_i": sent["_r"], "_r": sent["_i"]}
-    comm = (ev == MESSAGE) | (ev == MEDIA)
-    contact = comm | (ev == REQUEST)
-    safety = (ev == BLOCK) | (ev == REPORT)
-    to_minor = contact & minor
-    conditions = {}
-    for s in ("_i", "_r"):
-        conditions |= {
-            f"comm{s}": comm & sent[s],
-            f"media{s}": (ev == MEDIA) & sent[s],
-            f"safety{s}": safety & sent[s],
-            f"requests{s}": (ev == REQUEST) & sent[s],
-            f"external{s}": (ch == EXTERNAL) & sent[s],
-            f"minor_events{s}": to_minor & sent[s],
-            f"supervised_minor_events{s}": to_minor & (ch <= GROUP) & sent[s],
-            # what each side did toward its one counterpart (any: a count above 0)
-            f"contacted{s}": contact & sent[s],
-            f"contacted_minor{s}": to_minor & sent[s],
-            f"contacted_private_minor{s}": to_minor & (ch >= EPHEMERAL) & sent[s],
-            # what each side received, for the per-account tallies
-            f"accepts{s}": (ev == ACCEPT) & received[s],
-            f"flagged{s}": safety & minor & received[s],
-        }
-    # which channels were used (any: a count above 0)
-    conditions |= {f"used_{name}": ch == k for k, name in enumerate(CHANNEL_NAMES)}
-    return _selectors(conditions)
-
-
-def _clock_selectors() -> tuple[FloatArray, tuple[str, ...]]:
-    """What each count of clocks selects, as conditions over the codes of communication
-    events ``(((state_i * 3 + state_r) * 2 + side) * 2 + media) * 2 + private`` (a
-    side's state: 0 unknown clock, 1 day, 2 night) and 72 for every other event."""
-    code = np.arange(73)
-    other = code == 72
-    private = code % 2 == 1
-    media = code // 2 % 2 == 1
-    by_initiator = code // 4 % 2 == 0
-    state = {"_i": code // 24 % 3, "_r": code // 8 % 3}
-    counterpart = {"_i": "_r", "_r": "_i"}
-    sent = {"_i": by_initiator, "_r": ~by_initiator}
-    conditions = {}
-    for s in ("_i", "_r"):
-        known, night = ~other & (state[s] > 0), ~other & (state[s] == 2)
-        night_other = ~other & (state[counterpart[s]] == 2)
-        conditions |= {
-            f"known{s}": known,
-            f"sent_known{s}": sent[s] & ~other & (state[counterpart[s]] > 0),
-            f"night{s}": night,
-            f"private_night{s}": private & night,
-            # media a side sent at night on its counterpart's clock
-            f"night_media{s}": media & sent[s] & night_other,
-        }
-    return _selectors(conditions)
-
-
-_FACT_CODES, _FACT_COUNTS = _fact_selectors()
-_CLOCK_CODES, _CLOCK_COUNTS = _clock_selectors()
 
 
 def _per_account(conversations: pd.DataFrame) -> pd.DataFrame:
