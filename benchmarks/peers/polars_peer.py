@@ -95,13 +95,17 @@ def engine(n_events: int) -> str:
 c = pl.col
 
 
-def features(table: Any) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
-    """Features of every conversation of a pyarrow table of schema v1 events."""
+def features(
+    table: Any, *, engine_name: str | None = None
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
+    """Features of every conversation of a pyarrow table of schema v1 events, on polars'
+    ``engine_name`` engine (default: :func:`engine` for the table's size)."""
     events = pl.from_arrow(table)
     assert isinstance(events, pl.DataFrame)
     if events.height >= _LANE:
         raise ValueError(f"{events.height:,} events: the paired counts hold fewer than 2**32")
-    out = _feature_frame(_in_order(events).lazy()).collect(engine=engine(events.height))
+    query = _feature_frame(_in_order(events).lazy())
+    out = query.collect(engine=engine_name or engine(events.height))
     return out["conversation_id"].to_numpy(), out.select(PEER_FEATURES).to_numpy()
 
 
