@@ -23,8 +23,8 @@ How it is built, and why it is fast in polars:
   group whatever the column (3.5 ms per aggregation at 25,000 conversations, mostly per
   group), so each pair of counts (the initiator's and the responder's) is one ``UInt64``
   sum, 1 per event in the low 32 bits and 1 << 32 in the high ones, split after the
-  ``group_by``: 15 sums instead of 36 counts (exact below 2**32 events). Whether a side
-  contacted the other at all is read from those counts instead of separate ``any``.
+  ``group_by``: 15 sums instead of 28 counts and 6 ``any`` (exact below 2**32 events):
+  whether a side contacted the other at all is read from those counts.
 * **Per-account counts over conversations, not events.** A conversation is between two
   accounts, so each contributes at most one contact pair each way: the distinct-contact
   counts deduplicate two rows per conversation instead of every event.
