@@ -234,6 +234,22 @@ def test_peer_features_equal_riskscore(peer: str, layout: str, events: dict[str,
         )
 
 
+def test_the_polars_peer_on_the_streaming_engine_equals_riskscore(
+    events: dict[str, pa.Table],
+) -> None:
+    """Above two million events (the 10M benchmark) the polars peer collects on polars'
+    streaming engine: its grouped first/last and paired sums must give the same features."""
+    features: Callable[..., tuple[np.ndarray, np.ndarray]] = _peer("polars_peer")
+    table = events["shuffled text"]
+    expected = rs.extract_features(table)
+    ids, values = features(table, engine_name="streaming")
+    np.testing.assert_array_equal(ids, expected.conversation_id)
+    for j, name in enumerate(PEER_FEATURES):
+        np.testing.assert_allclose(
+            values[:, j], expected.column(name), rtol=0, atol=1e-9, equal_nan=True, err_msg=name
+        )
+
+
 def test_the_peers_compute_every_feature_but_those_of_group_rooms_and_clock_coverage() -> None:
     assert set(NOT_IN_PEERS) <= set(rs.FEATURE_NAMES)
     assert tuple(n for n in rs.FEATURE_NAMES if n not in NOT_IN_PEERS) == PEER_FEATURES
