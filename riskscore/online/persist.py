@@ -41,8 +41,6 @@ __all__ = [
     "MAX_COUNT",
     "ScorerCheckpoints",
     "config_of",
-    "finite_or_none",
-    "inf_if_none",
 ]
 
 T = TypeVar("T")

@@ -21,7 +21,12 @@ from typing import Any
 from riskscore.moderation.cases import QueueError
 from riskscore.moderation.queue_rows import log_row
 
-__all__ = ["ACCESS_ACTIONS", "DETAILED", "AccessEntry", "append", "create", "latest"]
+__all__ = [
+    "AccessEntry",
+    "append",
+    "create",
+    "latest",
+]
 
 #: What the access log records: a sign-in, a sign-in refused (wrong name or password,
 #: not one refused by the rate limiter), a sign-out, a case page shown, and a

@@ -40,7 +40,6 @@ from riskscore.serve.access_log import AccessEntry
 
 __all__ = [
     "MAX_PASSWORD_CHARS",
-    "MIN_PASSWORD_CHARS",
     "AccountChange",
     "Assignment",
     "Moderator",

@@ -37,7 +37,7 @@ try:  # FastAPI, and the libraries of the extra that the routes import (Jinja2, 
 except ImportError as exc:  # the optional extra riskscore-metadata[serve]
     raise missing_extra("serve", "riskscore.serve.app", exc) from exc
 
-__all__ = ["ContentGuard", "PrivateAnswers", "create_app"]
+__all__ = ["create_app"]
 
 _DESCRIPTION = (
     "Metadata-only grooming-risk scoring of conversations (schema v1 events; message "

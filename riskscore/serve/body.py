@@ -17,7 +17,6 @@ from riskscore.io.jsonl import EVENT_DECODER, line_problem, without_byte_order_m
 
 __all__ = [
     "JSON_LINES_TYPES",
-    "JSON_TYPE",
     "MAX_BATCH_EVENTS",
     "BatchSizeError",
     "BodyItem",

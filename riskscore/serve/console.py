@@ -49,7 +49,7 @@ from riskscore.serve.security import (
 )
 from riskscore.serve.state import ServeState
 
-__all__ = ["AUDIT_PAGE", "MAX_PLOTS", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 #: Conversations plotted on one case page at most.

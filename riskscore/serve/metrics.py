@@ -34,7 +34,7 @@ from prometheus_client.registry import Collector
 
 from riskscore.moderation.queue import ReviewQueue
 
-__all__ = ["WAIT_BANDS", "ServeMetrics"]
+__all__ = ["ServeMetrics"]
 
 _TIER_LABELS = {0: "user_report", 1: "review", 2: "urgent"}
 #: Upper bounds (seconds) and names of the waiting-time bands of open items.

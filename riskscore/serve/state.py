@@ -24,7 +24,7 @@ from riskscore.serve.service import ScoringService
 from riskscore.serve.stores import PerThread
 from riskscore.serve.timeline import TimelineStore
 
-__all__ = ["SIGN_INS_AT_ONCE", "ServeState"]
+__all__ = ["ServeState"]
 
 #: Sign-ins whose password is checked at once, per process.
 SIGN_INS_AT_ONCE = 2
