@@ -9,6 +9,7 @@ parameter and the value. A bool is not a number here (``True`` is not a seed of 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Mapping
 from typing import Any, TypeGuard
 
 import numpy as np
@@ -26,6 +27,7 @@ __all__ = [
     "is_int",
     "is_prevalence",
     "is_real",
+    "unknown_keys",
 ]
 
 #: Most synthetic conversations one sample holds (:func:`riskscore.synthetic.generate`, a
@@ -212,3 +214,9 @@ def check_sample(
     check_whole("n_conversations", n_conversations, 1, MAX_SYNTHETIC_CONVERSATIONS)
     check_share("prevalence", prevalence)
     check_seed(seed, none_ok=none_ok)
+
+
+def unknown_keys(data: Mapping[Any, Any], allowed: Collection[str]) -> list[str]:
+    """The keys of ``data`` not in ``allowed``, as their ``repr`` and sorted: a file of
+    another version, or edited by hand, is refused rather than read in part."""
+    return sorted(repr(k) for k in data if k not in allowed)

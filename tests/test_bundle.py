@@ -409,3 +409,16 @@ def test_huge_json_files_are_refused_before_they_are_parsed(bundle: Path, name: 
         manifest["files"]["params.json"] = sha256_of(path)
         write_manifest(bundle, manifest)
     refused(bundle, "larger than")
+
+
+@pytest.mark.parametrize("where", [(), ("trees",), ("calibration",)])
+def test_keys_riskscore_does_not_read_are_refused(bundle: Path, where: tuple[str, ...]) -> None:
+    # read in part, a bundle of another version (or edited by hand) scored with some of its
+    # parameters silently dropped
+    params = read_json(bundle / "params.json")
+    part = params
+    for key in where:
+        part = part[key]
+    part["monotone_override"] = [1, 2]
+    write_params(bundle, json.dumps(params))
+    refused(bundle, match="keys riskscore does not read: 'monotone_override'")

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._checks import unknown_keys
 from riskscore.exceptions import ModelIntegrityError, SchemaError
 from riskscore.features import (
     FEATURES,
@@ -264,6 +265,11 @@ class RiskModel:
             raise ModelIntegrityError(
                 f"unknown model kind {kind!r}; this riskscore reads {MODEL_KIND!r} "
                 "(retrain older bundles with `make model` or `riskscore train`)"
+            )
+        extra = unknown_keys(data, ("kind", "trees", "calibration"))
+        if extra:
+            raise ModelIntegrityError(
+                f"model parameters have keys riskscore does not read: {', '.join(extra)}"
             )
         return cls(
             TreeEnsemble.from_dict(data.get("trees", {})),

@@ -24,7 +24,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from riskscore._checks import is_int
+from riskscore._checks import is_int, unknown_keys
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.io.threads import executor_for
 from riskscore.model.exit_leaves import (
@@ -394,6 +394,11 @@ class TreeEnsemble:
         thresholds and leaf values (and ``null``, a missing value, in the reference), a
         string for feature names. Nothing is converted: ``"false"`` is not read as true.
         """
+        extra = unknown_keys(data, _TREE_KEYS) if isinstance(data, Mapping) else []
+        if extra:
+            raise ModelIntegrityError(
+                f"tree parameters have keys riskscore does not read: {', '.join(extra)}"
+            )
         try:
             return cls(
                 feature_names=tuple(_elements(data, "feature_names", "str")),
@@ -412,6 +417,13 @@ class TreeEnsemble:
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ModelIntegrityError(f"tree parameters are malformed: {exc}") from exc
+
+
+#: The keys of :meth:`TreeEnsemble.to_dict`.
+_TREE_KEYS: Final = (
+    "feature_names", "reference", "roots", "feature", "threshold", "left", "right",
+    "default_left", "missing", "leaf_value",
+)  # fmt: skip
 
 
 def _is_number(value: object) -> bool:
