@@ -193,6 +193,16 @@ HOSTILE_CHECKPOINTS: dict[str, tuple[dict[str, Any], str]] = {
         {"convs": lambda r: [(c, "a\nb", *row) for c, _, *row in r[:1]]},
         "holds a control character",
     ),
+    # restored before (ids in an account's sets were only type-checked): a moderator could
+    # later see such an id among the adult's contacts
+    "contact id with a text-direction override": (
+        {"accounts": _acc(lambda s: [["a\u202eb"], *s[1:]])},
+        "account contacts: id 'a\\u202eb' holds a control character",
+    ),
+    "empty minor id": (
+        {"accounts": _acc(lambda s: [s[0], [""], *s[2:]])},
+        "account minors: id '' is empty or only whitespace",
+    ),
     # restored before, though an event from an account to itself is refused
     "one account on both sides": (
         {"convs": lambda r: [(c, i, i, s) for c, i, _, s in r]},

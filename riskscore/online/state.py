@@ -54,6 +54,7 @@ from riskscore.features.slots import (
     T_LAST,
 )
 from riskscore.io.groups import is_group_contact
+from riskscore.io.ids import integer_id_problem, text_id_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import (
     MAX_AGE,
@@ -165,9 +166,14 @@ def _state_in(values: Any) -> FloatArray:
 
 
 def _ids_in(values: Any, what: str) -> set[object]:
-    """A set of account ids read from a checkpoint (ints or str, each once, as written)."""
+    """A set of account ids read from a checkpoint (ints or str, each once, as written, and
+    each by the rule of the events' id columns, as the checkpoint's other ids)."""
     if not isinstance(values, list) or not all(type(v) is str or type(v) is int for v in values):
         raise ValueError(f"account {what} must be a list of ids (int or str)")
+    for v in values:
+        problem = integer_id_problem(v) if type(v) is int else text_id_problem(str(v))
+        if problem is not None:
+            raise ValueError(f"account {what}: id {show(v)} {problem}")
     ids = set(values)
     if len(ids) != len(values):  # never merged in silence
         twice = next(v for i, v in enumerate(values) if v in values[:i])
