@@ -261,7 +261,9 @@ def render(result: dict[str, Any]) -> None:
             shown = f" (parameters sha256 {model['parameters_sha256'][:12]})"
         else:
             shown = ""
-        print(f"{label} {model['name']}{shown}: {plural(model['n_alerts'], 'alert')}")
+        # conversations: an online log alerts one at review, then again at urgent
+        alerted = f"{plural(model['n_alerts'], 'conversation')} alerted"
+        print(f"{label} {model['name']}{shown}: {alerted}")
     print(
         f"{plural(result['n_conversations'], 'conversation')}; B alerts "
         f"{number_text(result['alerts_gained_by_b'])} that A does not and misses "
