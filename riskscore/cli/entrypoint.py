@@ -99,7 +99,7 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
         text = action.help or ""
         default = action.default
         if (
-            "default" in text
+            "default:" in text  # named already; "the default model" names none
             or "%(default)" in text
             or default is None
             or default == ""
