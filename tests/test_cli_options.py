@@ -203,3 +203,12 @@ def test_time_options_accept_their_range(
     assert json.loads(capsys.readouterr().out)["now"] == 0
     assert main(["queue", "--db", str(db), "--now", "2200-01-01", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["now"] == 7_258_118_400
+
+
+def test_help_examples_and_the_text_after_them_are_apart() -> None:
+    """Was: `riskscore train --help` ran its last example into "With --from-queue the labels
+    are ..." with no line between (also evaluate, queue, report, export, monitor, compare)."""
+    for command in COMMANDS:
+        lines = command.EXAMPLE.split("\n")
+        prose = next((i for i, line in enumerate(lines) if i and line[:1] not in ("", " ")), None)
+        assert prose is None or lines[prose - 1] == "", (command.NAME, lines[prose])
