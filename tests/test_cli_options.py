@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -212,3 +213,16 @@ def test_help_examples_and_the_text_after_them_are_apart() -> None:
         lines = command.EXAMPLE.split("\n")
         prose = next((i for i, line in enumerate(lines) if i and line[:1] not in ("", " ")), None)
         assert prose is None or lines[prose - 1] == "", (command.NAME, lines[prose])
+
+
+def test_the_top_level_help_has_examples_that_parse(capsys: pytest.CaptureFixture[str]) -> None:
+    """Was: `riskscore --help` listed the commands and no example, though the README says
+    every command's help has one."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    examples = capsys.readouterr().out.split("examples:\n", 1)[1].splitlines()
+    commands = [shlex.split(line.split("#")[0])[1:] for line in examples if line.strip()]
+    assert commands
+    for argv in commands:
+        if "--help" not in argv:
+            build_parser().parse_args(argv)

@@ -256,12 +256,23 @@ def in_option_words(message: str, args: argparse.Namespace) -> str:
     return _LEADING_NAME.sub(lambda m: f"{names.get(m[1], m[1])} {m[2]}", message, count=1)
 
 
+#: What `riskscore --help` ends with: a first run, and where each command's help is.
+TOP_EXAMPLE = (
+    "examples:\n"
+    "  riskscore generate --conversations 2000 --prevalence 0.05 --seed 7 --out data/\n"
+    "  riskscore score data/events.parquet --out results/ --top 3\n"
+    "  riskscore score --help   # each command's options, defaults and examples"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
     parser = OnceParser(
         prog="riskscore",
         description="Metadata-only grooming-risk scoring of conversations, with alerts for "
         "human review. Reads no message content.",
+        epilog=TOP_EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
