@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 from pathlib import Path
 
@@ -14,7 +15,10 @@ from cli_helpers import _one_line_error
 
 import riskscore as rs
 from riskscore.cli import COMMANDS, main
+from riskscore.cli import queue as queue_cli
 from riskscore.cli.entrypoint import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -226,3 +230,16 @@ def test_the_top_level_help_has_examples_that_parse(capsys: pytest.CaptureFixtur
     for argv in commands:
         if "--help" not in argv:
             build_parser().parse_args(argv)
+
+
+def test_the_docs_say_which_decide_ids_are_numbers() -> None:
+    """Was: docs/transparency.md said `--decide -0` is the number 0 (ids were read as
+    JSON once); `-0` is text, as `riskscore queue --help` says."""
+    text = " ".join((ROOT / "docs" / "transparency.md").read_text(encoding="utf-8").split())
+    said = re.search(r"whole number is a number \((.*?)\); anything else is text \((.*?)\)", text)
+    assert said is not None
+    numbers, texts = (re.findall(r"`([^`]+)`", part) for part in said.groups())
+    assert numbers
+    assert texts
+    assert all(type(queue_cli._parse_id(n)) is int for n in numbers), numbers
+    assert all(type(queue_cli._parse_id(t)) is str for t in texts), texts
