@@ -243,3 +243,16 @@ def test_the_docs_say_which_decide_ids_are_numbers() -> None:
     assert texts
     assert all(type(queue_cli._parse_id(n)) is int for n in numbers), numbers
     assert all(type(queue_cli._parse_id(t)) is str for t in texts), texts
+
+
+def test_a_path_named_like_an_option_is_not_renamed_in_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: `riskscore policy tune data` (a folder named data) said "--data is a directory":
+    the path opened the message and was taken for the library name of --data."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    assert main(["policy", "tune", "data"]) == 2
+    err = capsys.readouterr().err
+    assert "error: data is a directory" in err
+    assert "--data" not in err

@@ -30,6 +30,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from pathlib import PurePath
 from types import ModuleType
 
 from riskscore._version import __version__
@@ -253,7 +254,11 @@ def in_option_words(message: str, args: argparse.Namespace) -> str:
     'start must be epoch seconds >= 0'
     """
     names = getattr(args, _OPTION_NAMES, {})
-    return _LEADING_NAME.sub(lambda m: f"{names.get(m[1], m[1])} {m[2]}", message, count=1)
+    # a path the user gave ("data is a directory") is the user's word, not a parameter
+    given = {str(v) for v in vars(args).values() if isinstance(v, str | PurePath)}
+    return _LEADING_NAME.sub(
+        lambda m: m[0] if m[1] in given else f"{names.get(m[1], m[1])} {m[2]}", message, count=1
+    )
 
 
 #: What `riskscore --help` ends with: a first run, and where each command's help is.
