@@ -33,7 +33,11 @@ EXAMPLE = (
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=path_argument, required=True, help="the queue's SQLite file")
     parser.add_argument(
-        "--out", type=path_argument, required=True, help="directory for the exports"
+        "--out",
+        type=path_argument,
+        required=True,
+        help="directory for the exports: new, or without an earlier export's folders "
+        "(drafts are never replaced)",
     )
     parser.add_argument(
         "--from",
