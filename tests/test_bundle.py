@@ -175,6 +175,16 @@ def test_missing_manifest_and_missing_file(bundle: Path, tmp_path: Path) -> None
     refused(bundle, "missing")
 
 
+def test_a_bundle_path_that_is_no_directory_says_so(bundle: Path, tmp_path: Path) -> None:
+    """Was: ``no manifest.json in models/mine/manifest.json`` for the manifest given as
+    the bundle, and ``no manifest.json in modles/mine`` for a typo: neither said that the
+    path itself was wrong."""
+    with pytest.raises(ModelIntegrityError, match=r"modles does not exist: a model bundle is"):
+        load_model(tmp_path / "modles")
+    with pytest.raises(ModelIntegrityError, match=r"manifest\.json is not a directory: a model"):
+        load_model(bundle / "manifest.json")
+
+
 def test_a_listed_card_that_is_missing_is_refused(bundle: Path) -> None:
     (bundle / "MODEL_CARD.md").unlink()
     refused(bundle, "missing")

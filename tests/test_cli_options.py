@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,10 @@ from cli_helpers import _one_line_error
 
 import riskscore as rs
 from riskscore.cli import COMMANDS, main
+from riskscore.cli import queue as queue_cli
 from riskscore.cli.entrypoint import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -35,9 +40,14 @@ def test_every_option_of_every_command_has_help_with_its_default(
         text = " ".join(capsys.readouterr().out.split())
         for action in parser._actions:
             default = action.default
-            if action.option_strings and default not in (None, "", False, argparse.SUPPRESS):
+            # 0 == False: a default of 0 (--first-world) was skipped by a `not in` test
+            shows_none = default is None or default == "" or isinstance(default, bool)
+            if action.option_strings and not shows_none and default is not argparse.SUPPRESS:
                 shown = "2592000" if action.dest == "idle_expiry_s" else str(default)
                 assert f"default: {shown}" in text, (name, action.dest, text)
+                # in this option's own help, not another's (--seed's "default: 0")
+                own = " ".join(parser._get_formatter()._expand_help(action).split())
+                assert f"default: {shown}" in own, (name, action.dest, own)
 
 
 #: Every argument that names a model bundle to read (``train --out`` writes one).
@@ -198,3 +208,51 @@ def test_time_options_accept_their_range(
     assert json.loads(capsys.readouterr().out)["now"] == 0
     assert main(["queue", "--db", str(db), "--now", "2200-01-01", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["now"] == 7_258_118_400
+
+
+def test_help_examples_and_the_text_after_them_are_apart() -> None:
+    """Was: `riskscore train --help` ran its last example into "With --from-queue the labels
+    are ..." with no line between (also evaluate, queue, report, export, monitor, compare)."""
+    for command in COMMANDS:
+        lines = command.EXAMPLE.split("\n")
+        prose = next((i for i, line in enumerate(lines) if i and line[:1] not in ("", " ")), None)
+        assert prose is None or lines[prose - 1] == "", (command.NAME, lines[prose])
+
+
+def test_the_top_level_help_has_examples_that_parse(capsys: pytest.CaptureFixture[str]) -> None:
+    """Was: `riskscore --help` listed the commands and no example, though the README says
+    every command's help has one."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    examples = capsys.readouterr().out.split("examples:\n", 1)[1].splitlines()
+    commands = [shlex.split(line.split("#")[0])[1:] for line in examples if line.strip()]
+    assert commands
+    for argv in commands:
+        if "--help" not in argv:
+            build_parser().parse_args(argv)
+
+
+def test_the_docs_say_which_decide_ids_are_numbers() -> None:
+    """Was: docs/transparency.md said `--decide -0` is the number 0 (ids were read as
+    JSON once); `-0` is text, as `riskscore queue --help` says."""
+    text = " ".join((ROOT / "docs" / "transparency.md").read_text(encoding="utf-8").split())
+    said = re.search(r"whole number is a number \((.*?)\); anything else is text \((.*?)\)", text)
+    assert said is not None
+    numbers, texts = (re.findall(r"`([^`]+)`", part) for part in said.groups())
+    assert numbers
+    assert texts
+    assert all(type(queue_cli._parse_id(n)) is int for n in numbers), numbers
+    assert all(type(queue_cli._parse_id(t)) is str for t in texts), texts
+
+
+def test_a_path_named_like_an_option_is_not_renamed_in_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: `riskscore policy tune data` (a folder named data) said "--data is a directory":
+    the path opened the message and was taken for the library name of --data."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    assert main(["policy", "tune", "data"]) == 2
+    err = capsys.readouterr().err
+    assert "error: data is a directory" in err
+    assert "--data" not in err

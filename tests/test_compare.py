@@ -104,5 +104,29 @@ def test_compare_output_says_which_hash_identifies_a_model(
     }
     compare_cli.render(result)
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "A default (manifest sha256 54aae64d421b): 189 alerts"
-    assert out[1] == "B shadow (parameters sha256 5d86aea4dcf6): 1 alert"
+    assert out[0] == "A default (manifest sha256 54aae64d421b): 189 conversations alerted"
+    assert out[1] == "B shadow (parameters sha256 5d86aea4dcf6): 1 conversation alerted"
+
+
+def test_compare_counts_conversations_alerted_not_alert_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``B shadow: 8 alerts`` for a shadow log that `riskscore stream` had reported
+    as 11 shadow alerts (an online scorer alerts a conversation at review, then at
+    urgent): compare counts conversations, and now says so."""
+    review, urgent = rs.Tier.REVIEW, rs.Tier.URGENT
+    lines = {
+        "alerts.jsonl": [(7, review)],
+        "shadow.jsonl": [(7, review), (7, urgent), (8, review)],
+    }
+    for name, alerts in lines.items():
+        (tmp_path / name).write_text(
+            "".join(
+                rs.Alert(c, "a", "k", 12.0, "under 13", 0.9, tier).to_json() + "\n"
+                for c, tier in alerts
+            )
+        )
+    shadow, production = tmp_path / "shadow.jsonl", tmp_path / "alerts.jsonl"
+    assert main(["compare", "--shadow-alerts", str(shadow), "--alerts", str(production)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == ["A production: 1 conversation alerted", "B shadow: 2 conversations alerted"]

@@ -264,3 +264,28 @@ def test_two_dimensional_column_is_refused() -> None:
     events["sender_age"] = np.ones((4, 2))
     with pytest.raises(rs.SchemaError, match="one-dimensional"):
         rs.read_messages(events)
+
+
+def test_a_clock_in_milliseconds_is_named_in_the_message() -> None:
+    """Was: epoch milliseconds (a JavaScript or Kafka clock) read "is out of range:
+    expected epoch seconds from 1970 up to 2200 (UTC)", which names the unit but not the
+    likely slip; the message now says what to do with milliseconds."""
+    events = valid_events()
+    events["timestamp"] = [t * 1000 for t in events["timestamp"]]
+    with pytest.raises(rs.SchemaError, match=r"if the clock counts milliseconds, divide by 1000"):
+        rs.read_messages(events)
+    with pytest.raises(rs.SchemaError, match=r"if the clock counts milliseconds, divide by 1000"):
+        rs.OnlineScorer(rs.load_model()).update_one({k: v[0] for k, v in events.items()})
+
+
+@pytest.mark.parametrize(("separator", "said"), [(";", "';'"), ("\t", "tabs")])
+def test_a_csv_with_another_separator_says_so(tmp_path: Path, separator: str, said: str) -> None:
+    """Was: a CSV separated by ';' (a spreadsheet's export in many locales) was refused
+    as missing every column, found ['conversation_id;timestamp;sender_id;r'...]."""
+    path = tmp_path / "events.csv"
+    header = separator.join(
+        ["conversation_id", "timestamp", "sender_id", "recipient_id", "channel"]
+    )
+    path.write_text(f"{header}\n1{separator}{T0}{separator}a{separator}b{separator}direct\n")
+    with pytest.raises(rs.SchemaError, match=f"separated by {said}: riskscore reads comma-sep"):
+        rs.read_messages(path)

@@ -79,7 +79,10 @@ def assert_same(check: Callable[[AnyArray, Found], AnyArray], old: Reported, arr
 
 def numpy_timestamps(arr: AnyArray, latest: float) -> Reported:
     """riskscore.io.timestamps.check_timestamps before, for integer and float64 columns."""
-    range_reason = "is out of range: expected epoch seconds from 1970 up to 2200 (UTC)"
+    range_reason = (
+        "is out of range: expected epoch seconds from 1970 up to 2200 (UTC; "
+        "if the clock counts milliseconds, divide by 1000)"
+    )
     if arr.dtype.kind in "iu":
         refused = arr > MAX_TIMESTAMP - 1
         if arr.dtype.kind == "i":

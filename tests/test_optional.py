@@ -8,6 +8,7 @@ raises ImportError), so these tests run in the full development environment.
 from __future__ import annotations
 
 import importlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -217,3 +218,23 @@ def test_python_m_riskscore_runs_the_command_line() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: riskscore ")
+
+
+#: What in a notebook's code needs which extra.
+NOTEBOOK_NEEDS = {
+    "train": ("rs.train(",),
+    "pandas": ("to_pandas(", "import pandas"),
+    "plots": ("riskscore.evaluation.plots", "Image("),
+}
+
+
+@pytest.mark.parametrize("notebook", sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb")))
+def test_notebooks_say_which_extras_they_need(notebook: str) -> None:
+    """A notebook's first cell names the extras its code needs (01_quickstart trains and
+    calls ``to_pandas``, which a `make demo` install, core and plots, cannot run)."""
+    cells = json.loads((ROOT / "notebooks" / notebook).read_text(encoding="utf-8"))["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    needed = sorted(
+        extra for extra, marks in NOTEBOOK_NEEDS.items() if any(m in code for m in marks)
+    )
+    assert f"pip install -e '.[{','.join(needed)}]' jupyter" in "".join(cells[0]["source"])

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import riskscore as rs
+from riskscore.cli import main
 from riskscore.model.scores import ScoreTable
 from riskscore.policy import AgeBand, AlertPolicy, Guards, PolicyFileError, Tier
 
@@ -342,3 +343,20 @@ def test_policy_modules_import_one_way() -> None:
             if isinstance(node, ast.FunctionDef):
                 inner = [n for n in ast.walk(node) if isinstance(n, (ast.Import, ast.ImportFrom))]
                 assert not inner, f"{name}.py imports inside {node.name}()"
+
+
+def test_policy_check_shows_thresholds_as_the_file_holds_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: `riskscore policy check` printed thresholds to two decimals: the default
+    0.306 as 0.31, and a tuned 0.99971 as 1.00, as if the band could never be urgent."""
+    text = AlertPolicy.default().to_toml()
+    text = text.replace("review = 0.779", "review = 0.99871").replace(
+        "urgent = 0.958", "urgent = 0.99971"
+    )
+    path = tmp_path / "tuned.toml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["policy", "check", str(path), "--conversations", "300"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line}
+    assert rows["under"][2:4] == ["0.306", "0.741"]
+    assert rows["18+"][1:3] == ["0.9987", "0.9997"]

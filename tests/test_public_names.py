@@ -5,8 +5,13 @@ public function returns. Internal helpers stay importable but are not listed."""
 from __future__ import annotations
 
 import ast
+import builtins
+import doctest
+import inspect
 import re
 from pathlib import Path
+
+import riskscore as rs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,3 +65,38 @@ def test_every_listed_name_is_used_outside_its_module() -> None:
         and not any(name in found for other, found in words.items() if other != path)
     ]
     assert not unused, "listed in __all__ but used nowhere else (drop them):\n" + "\n".join(unused)
+
+
+def _unbound_names(test: doctest.DocTest) -> list[str]:
+    """Names an example reads that neither an earlier line of it nor Python binds."""
+    bound = set(dir(builtins))
+    unbound = []
+    for example in test.examples:
+        tree = ast.parse(example.source)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                bound.add(node.id)
+            elif isinstance(node, (ast.arg, ast.FunctionDef, ast.ClassDef)):
+                bound.add(node.arg if isinstance(node, ast.arg) else node.name)
+        loads = (
+            n for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+        )
+        unbound += [f"line {example.lineno}: {n.id}" for n in loads if n.id not in bound]
+    return unbound
+
+
+def test_public_examples_import_what_they_use() -> None:
+    """The Examples of every name in ``riskscore.__all__`` (and of its methods) import what
+    they use: pytest runs them with their module's names, a user pastes them into a session
+    that has none (``AlertPolicy.default()`` stopped with a NameError)."""
+    finder = doctest.DocTestFinder(recurse=True, exclude_empty=True)
+    unbound = [
+        f"{test.name}, {problem}"
+        for name in rs.__all__
+        if inspect.isclass(obj := getattr(rs, name)) or inspect.isfunction(obj)
+        for test in finder.find(obj, name, globs={})
+        for problem in _unbound_names(test)
+    ]
+    assert not unbound, "\n".join(unbound)

@@ -200,6 +200,11 @@ def test_cli_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "riskscore export --db queue.sqlite --out" in out
     assert "--from" in out
+    # was: "directory for the exports", while an --out holding an earlier export is refused
+    # and the README said every command replaces what an earlier run wrote
+    assert "without an earlier export's folders (drafts are never replaced)" in " ".join(
+        out.split()
+    )
 
 
 def test_filter_by_decision(month: SimulatedMonth, tmp_path: Path) -> None:

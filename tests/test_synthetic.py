@@ -335,3 +335,11 @@ def test_per_adult_ground_truth(big: SyntheticData) -> None:
         > adults.n_grooming_conversations[adults.is_groomer]
     )
     assert adults.to_arrow().num_rows == len(adults)
+
+
+def test_labelled_data_given_as_its_events_file_says_to_name_the_folder(tmp_path: Path) -> None:
+    """Was: `riskscore evaluate --data data/events.parquet` said
+    "data/events.parquet/events.parquet not found"."""
+    generate(30, seed=0).write(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"events\.parquet is a file: labelled data is a "):
+        SyntheticData.read(tmp_path / "events.parquet")

@@ -52,6 +52,7 @@ EXAMPLE = (
     "  riskscore score month/events.parquet --shadow-model models/mine --out shadow-run/\n"
     "  riskscore compare --shadow-run shadow-run/ --queue queue.sqlite --since 2026-01-01T00:00Z\n"
     "  riskscore compare --alerts alerts.jsonl --shadow-alerts shadow.jsonl --queue queue.sqlite\n"
+    "\n"
     "A bundle is a directory, or the word `default`: the bundle the other commands use\n"
     "without --model (the shipped one, or $RISKSCORE_MODEL_DIR; ./default is a directory).\n"
     "Differences are B minus A. With --data (events and labels) PR-AUC, ROC-AUC and recall\n"
@@ -261,7 +262,9 @@ def render(result: dict[str, Any]) -> None:
             shown = f" (parameters sha256 {model['parameters_sha256'][:12]})"
         else:
             shown = ""
-        print(f"{label} {model['name']}{shown}: {plural(model['n_alerts'], 'alert')}")
+        # conversations: an online log alerts one at review, then again at urgent
+        alerted = f"{plural(model['n_alerts'], 'conversation')} alerted"
+        print(f"{label} {model['name']}{shown}: {alerted}")
     print(
         f"{plural(result['n_conversations'], 'conversation')}; B alerts "
         f"{number_text(result['alerts_gained_by_b'])} that A does not and misses "

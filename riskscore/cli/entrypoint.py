@@ -30,6 +30,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from pathlib import PurePath
 from types import ModuleType
 
 from riskscore._version import __version__
@@ -99,7 +100,7 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
         text = action.help or ""
         default = action.default
         if (
-            "default" in text
+            "default:" in text  # named already; "the default model" names none
             or "%(default)" in text
             or default is None
             or default == ""
@@ -253,7 +254,20 @@ def in_option_words(message: str, args: argparse.Namespace) -> str:
     'start must be epoch seconds >= 0'
     """
     names = getattr(args, _OPTION_NAMES, {})
-    return _LEADING_NAME.sub(lambda m: f"{names.get(m[1], m[1])} {m[2]}", message, count=1)
+    # a path the user gave ("data is a directory") is the user's word, not a parameter
+    given = {str(v) for v in vars(args).values() if isinstance(v, str | PurePath)}
+    return _LEADING_NAME.sub(
+        lambda m: m[0] if m[1] in given else f"{names.get(m[1], m[1])} {m[2]}", message, count=1
+    )
+
+
+#: What `riskscore --help` ends with: a first run, and where each command's help is.
+TOP_EXAMPLE = (
+    "examples:\n"
+    "  riskscore generate --conversations 2000 --prevalence 0.05 --seed 7 --out data/\n"
+    "  riskscore score data/events.parquet --out results/ --top 3\n"
+    "  riskscore score --help   # each command's options, defaults and examples"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -262,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="riskscore",
         description="Metadata-only grooming-risk scoring of conversations, with alerts for "
         "human review. Reads no message content.",
+        epilog=TOP_EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -38,7 +38,7 @@ EXAMPLE = (
     "  riskscore generate --conversations 50000 --prevalence 0.01 --seed 11 --out test-data/\n"
     "  riskscore evaluate --data test-data/ --out evaluation/\n"
     "  riskscore evaluate --data test-data/ --policy policies/mine.toml --out evaluation/\n"
-    "  riskscore evaluate --worlds 30 --out robustness/   # unseen and stress worlds\n"
+    "  riskscore evaluate --worlds 30 --out robustness/   # unseen and stress worlds\n\n"
     "Evaluate on data the model was not trained on (another seed, or held-out adults).\n"
     "Operating points (review and urgent tiers) and early detection use --policy (default:\n"
     "the built-in policy, `riskscore policy default`). With --worlds the model is measured\n"

@@ -23,7 +23,7 @@ EXAMPLE = (
     "  RISKSCORE_REPORT_KEY=... riskscore export --db queue.sqlite --out exports/2026-01 \\\n"
     "      --from 2026-01-01 --to 2026-01-31 --platform 'Example chat'\n"
     "  riskscore export --db queue.sqlite --out exports/escalated --decision escalated \\\n"
-    "      --band 'under 13'\n"
+    "      --band 'under 13'\n\n"
     "--from and --to are UTC days, both included (or ISO 8601 times with an offset, --to\n"
     "excluded); the key pseudonymises the statements' puid (HMAC-SHA256) and is read from\n"
     "the environment variable named by --key-env; see docs/regulatory.md"
@@ -33,7 +33,11 @@ EXAMPLE = (
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=path_argument, required=True, help="the queue's SQLite file")
     parser.add_argument(
-        "--out", type=path_argument, required=True, help="directory for the exports"
+        "--out",
+        type=path_argument,
+        required=True,
+        help="directory for the exports: new, or without an earlier export's folders "
+        "(drafts are never replaced)",
     )
     parser.add_argument(
         "--from",

@@ -27,7 +27,7 @@ HELP = "population stability of the model's inputs and scores for a period (drif
 EXAMPLE = (
     "example:\n"
     "  riskscore generate --conversations 5000 --seed 3 --out period/\n"
-    "  riskscore monitor period/events.parquet --out monitor/\n"
+    "  riskscore monitor period/events.parquet --out monitor/\n\n"
     "Compares the period's model inputs and risks with the distributions stored in the\n"
     f"model bundle: PSI above {MODERATE_SHIFT} is a moderate shift, above {MAJOR_SHIFT} a major\n"
     "one, which flags the period (exit code 0 either way; --fail-on-drift exits 1)."

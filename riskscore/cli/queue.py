@@ -22,11 +22,11 @@ EXAMPLE = (
     "  riskscore queue --db queue.sqlite --decide 1042 --token v1:12.1-15.3 --outcome actioned "
     '--moderator "mod-7"\n'
     "  riskscore queue --db queue.sqlite --decide '\"acct-9\"' --items 31,32 --outcome escalated "
-    "--moderator m2\n"
+    "--moderator m2\n\n"
     "A decision closes only what the moderator was shown: the case's token (printed with each\n"
     "case; refused if the case changed since) or its item ids. Items that arrived since stay\n"
     "open. The decision is dated by the clock. An id written as a whole number is a number\n"
-    "(1042; ' 7', '-0' and '1e3' are text), one in double quotes is text ('\"1042\"')"
+    "(1042; ' 7', '-0' and '1e3' are text), one in double quotes is text ('\"1042\"')."
 )
 
 

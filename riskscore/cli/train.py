@@ -29,7 +29,7 @@ EXAMPLE = (
     "examples:\n  riskscore train --worlds 192 --seed 2026 --out models/mine   # synthetic worlds\n"
     "  riskscore train --data data/ --out models/mine             # your labelled data\n"
     "  riskscore train --from-queue queue.sqlite --events month/events.parquet \\\n"
-    "      --out models/from-decisions                              # moderators' decisions\n"
+    "      --out models/from-decisions                              # moderators' decisions\n\n"
     "With --from-queue the labels are the queue's decisions (actioned and escalated positive,\n"
     "dismissed negative, open left out, every other conversation presumed negative); the\n"
     "candidate is compared with --model (the shipped one by default) on the same adult-grouped\n"

@@ -283,7 +283,8 @@ def _timestamp_rules(future: FutureLimit | None) -> NumberRules:
     return NumberRules(
         low=MIN_TIMESTAMP,
         high=MAX_TIMESTAMP - 1,
-        out_of_range="is out of range: expected epoch seconds from 1970 up to 2200 (UTC)",
+        out_of_range="is out of range: expected epoch seconds from 1970 up to 2200 (UTC; "
+        "if the clock counts milliseconds, divide by 1000)",
         empty="is missing: every event needs a timestamp",
         latest=latest,
         later=later,

@@ -317,9 +317,21 @@ def check_column_names(names: Collection[str]) -> None:
         raise SchemaError(
             f"missing required column(s) {missing}; found "
             f"[{', '.join(quoted_name(n) for n in sorted(names))}]. Schema v1 needs "
-            f"{list(REQUIRED_COLUMNS)}",
+            f"{list(REQUIRED_COLUMNS)}{_separator_hint(names)}",
             column=missing[0],
         )
+
+
+def _separator_hint(names: Collection[str]) -> str:
+    """Why the columns may be missing when a CSV header was split by nothing: a file
+    separated by ``;`` (a spreadsheet's export in many locales), tabs or ``|``."""
+    for separator, said in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
+        if any(set(REQUIRED_COLUMNS) & set(n.split(separator)) for n in names):
+            return (
+                f". The header reads as one column separated by {said}: riskscore reads "
+                "comma-separated CSV"
+            )
+    return ""
 
 
 def check_misspelt_names(names: Collection[str], row: int | None = None) -> None:

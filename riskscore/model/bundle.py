@@ -247,6 +247,12 @@ def _parsed(path: Path, data: bytes, *, allow_nan: bool = False) -> Any:
 def _read_manifest(directory: Path) -> tuple[dict[str, Any], bytes]:
     """The manifest, checked, and the bytes it was parsed from."""
     path = directory / MANIFEST
+    if not directory.is_dir():  # a typo, or the manifest named instead of its folder
+        found = "is not a directory" if directory.exists() else "does not exist"
+        raise ModelIntegrityError(
+            f"{_named(directory)} {found}: a model bundle is the directory that holds "
+            f"{MANIFEST} (`riskscore train --out DIR` writes one)"
+        )
     if not path.exists():
         raise ModelIntegrityError(
             f"no {MANIFEST} in {_named(directory)}: not a riskscore model bundle (train one with "

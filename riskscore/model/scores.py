@@ -57,6 +57,7 @@ class Reason:
 
     Examples
     --------
+    >>> from riskscore import Reason
     >>> r = Reason.of("child_night_share", 0.62, 1.4)
     >>> r.description, r.value_text
     ("share of contact at night in the child's local time", '62 %')

@@ -209,6 +209,7 @@ class PriorityWeights:
 
     Examples
     --------
+    >>> from riskscore import PriorityWeights
     >>> w = PriorityWeights()
     >>> young = w.item_priority(risk=0.4, tier=1, child_age=11.0, concerns_child=True, wait_s=0)
     >>> old = w.item_priority(risk=0.4, tier=1, child_age=16.0, concerns_child=True, wait_s=0)

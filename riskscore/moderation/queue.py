@@ -93,6 +93,7 @@ class ReviewQueue:
     Examples
     --------
     >>> import math, tempfile
+    >>> from riskscore import ReviewQueue, UserReport
     >>> from riskscore.policy import Alert, Tier
     >>> d = tempfile.mkdtemp()
     >>> with ReviewQueue(f"{d}/q.sqlite") as q:
@@ -272,6 +273,7 @@ class ReviewQueue:
         Examples
         --------
         >>> import tempfile
+        >>> from riskscore import ReviewQueue
         >>> from riskscore.policy import Alert, Tier
         >>> with ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite") as q:
         ...     for n in range(3):

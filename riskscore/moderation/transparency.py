@@ -216,6 +216,8 @@ def transparency_report(
     Examples
     --------
     >>> import tempfile
+    >>> from riskscore import ReviewQueue, transparency_report
+    >>> from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY
     >>> from riskscore.policy import Alert, Tier
     >>> q = ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite", simulation=True)
     >>> _ = q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.7, Tier.URGENT), at=100)

@@ -53,6 +53,7 @@ class AlertPolicy:
 
     Examples
     --------
+    >>> from riskscore import AlertPolicy
     >>> policy = AlertPolicy.default()
     >>> policy.tier_of(0.85, child_age=11.0, adult_age=30.0)
     <Tier.URGENT: 2>
@@ -119,6 +120,7 @@ class AlertPolicy:
 
         Examples
         --------
+        >>> from riskscore import AlertPolicy
         >>> doc = AlertPolicy.default().to_mapping()
         >>> AlertPolicy.from_mapping(doc) == AlertPolicy.default()
         True
@@ -148,6 +150,7 @@ expected true or false, found 'no'
 
         Examples
         --------
+        >>> from riskscore import AlertPolicy
         >>> import tempfile, pathlib
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "policy.toml"
         >>> _ = path.write_text(AlertPolicy.default().to_toml())
@@ -204,6 +207,7 @@ expected true or false, found 'no'
 
         Examples
         --------
+        >>> from riskscore import AlertPolicy
         >>> AlertPolicy.default().reasons_above
         0.01
         """
@@ -244,6 +248,7 @@ expected true or false, found 'no'
 
         Examples
         --------
+        >>> from riskscore import AlertPolicy
         >>> AlertPolicy.default().tiers([0.99, 0.99, 0.99], [12, 15, 30], [35, 14, 40]).tolist()
         [2, 1, 0]
         """
@@ -272,6 +277,7 @@ expected true or false, found 'no'
 
         Examples
         --------
+        >>> from riskscore import AlertPolicy
         >>> tier, band = AlertPolicy.default().decide_one(0.5, 14.0, float("nan"))
         >>> tier, band.name
         (1, '13-15')

@@ -64,6 +64,7 @@ class Alert:
 
     Examples
     --------
+    >>> from riskscore import Alert, Tier
     >>> alert = Alert(7, "a", "c", 12.0, "under 13", 0.8, Tier.URGENT, adult_age=35.0)
     >>> alert.to_dict()["tier"], alert.to_dict()["adult_age"]
     ('urgent', 35.0)
@@ -117,6 +118,7 @@ class Alert:
 
         Examples
         --------
+        >>> from riskscore import Alert, Tier
         >>> Alert(7, "a", "c", 12.0, "under 13", 0.8, Tier.URGENT).to_json(line=3)[:60]
         '{"conversation_id":7,"adult_id":"a","child_id":"c","child_ag'
         """

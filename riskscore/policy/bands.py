@@ -38,6 +38,7 @@ class Tier(IntEnum):
 
     Examples
     --------
+    >>> from riskscore import Tier
     >>> Tier(2).name, Tier.REVIEW < Tier.URGENT
     ('URGENT', True)
     """
@@ -62,6 +63,7 @@ class AgeBand:
 
     Examples
     --------
+    >>> from riskscore import AgeBand
     >>> AgeBand("13-15", 13.0, 16.0, review=0.25, urgent=0.6).urgent
     0.6
     """

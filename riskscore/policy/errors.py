@@ -47,6 +47,7 @@ class PolicyFileError(RiskscoreError, ValueError):
 
     Examples
     --------
+    >>> from riskscore import PolicyFileError
     >>> err = PolicyFileError("missing", path=("bands", 0, "review"), source="mine.toml")
     >>> str(err)
     "mine.toml: key 'bands[0].review': missing"

@@ -120,6 +120,11 @@ class SyntheticData:
         """
         folder = Path(directory)
         events_path, labels_path = folder / "events.parquet", folder / "labels.parquet"
+        if folder.exists() and not folder.is_dir():  # its events file named instead
+            raise FileNotFoundError(
+                f"{folder} is a file: labelled data is a directory with events.parquet and "
+                f"labels.parquet (as `riskscore generate` writes), such as {folder.parent}"
+            )
         for path in (events_path, labels_path):
             if not path.exists():
                 raise FileNotFoundError(
