@@ -63,6 +63,25 @@ def test_malformed_lines_are_reported_counted_and_skipped(
     )
 
 
+@pytest.mark.parametrize(
+    ("start", "what"),
+    [("PAR1\x15\x04", "a Parquet file"), ("\x1f\udc8b\x08", "a gzip-compressed file")],
+)
+def test_a_binary_file_piped_in_is_named_once(
+    start: str, what: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # before, each of its thousands of lines got an error of its own and none said what the
+    # input was
+    assert _run(["stream"], start + "xx\n" + "\x00yy\n" * 3, monkeypatch) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (
+        f"riskscore stream: the input looks like {what}, not JSON lines: `riskscore stream` "
+        "reads one JSON event per line (`riskscore score FILE` reads Parquet, Arrow, CSV and "
+        "JSON-lines files)"
+    )
+    assert [e.split(":")[0] for e in err[1:5]] == ["line 1", "line 2", "line 3", "line 4"]
+
+
 def test_streamed_alerts_are_the_batch_policy_on_each_prefix_and_cover_batch_alerts(
     data: rs.synthetic.SyntheticData,
     lines: list[str],

@@ -11,19 +11,41 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.jsonl import line_problem, loads_event
 from riskscore.io.schema import MAX_JSON_LINE_LENGTH
 
-__all__ = ["MAX_LINE_CHARS", "bounded_lines", "parse_line", "utf8_stdin"]
+__all__ = ["MAX_LINE_CHARS", "bounded_lines", "file_format_hint", "parse_line", "utf8_stdin"]
 
 #: Longest input line parsed (characters); a longer line is counted and skipped unparsed.
 #: A schema v1 event takes a few hundred characters.
 MAX_LINE_CHARS = MAX_JSON_LINE_LENGTH
 #: Characters read for one line at most: the limit and a ``\r\n`` line break.
 _READ_CHARS = MAX_LINE_CHARS + 2
+
+
+#: How a binary file's first bytes read as text (stdin keeps bytes that are not UTF-8 as
+#: lone surrogates, :func:`utf8_stdin`), and what the file is.
+_BINARY_STARTS: Final = (
+    ("PAR1", "a Parquet file"),
+    ("ARROW1", "an Arrow file"),
+    ("PK\x03\x04", "a zip archive"),
+    ("\x1f\udc8b", "a gzip-compressed file"),
+)
+
+
+def file_format_hint(first_line: str) -> str | None:
+    """What the input is, when its first line shows it is a binary file rather than JSON
+    lines (every line of it would be refused, each with an error of its own)."""
+    for start, what in _BINARY_STARTS:
+        if first_line.startswith(start):
+            return (
+                f"the input looks like {what}, not JSON lines: `riskscore stream` reads one "
+                "JSON event per line (`riskscore score FILE` reads Parquet, Arrow, CSV and JSON-lines files)"
+            )
+    return None
 
 
 def parse_line(line: str) -> dict[str, Any]:

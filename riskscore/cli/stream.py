@@ -16,7 +16,13 @@ from riskscore.cli._paths import MODEL_HELP, bundle_dir, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summary, render_queue
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
-from riskscore.cli._stream_input import MAX_LINE_CHARS, bounded_lines, parse_line, utf8_stdin
+from riskscore.cli._stream_input import (
+    MAX_LINE_CHARS,
+    bounded_lines,
+    file_format_hint,
+    parse_line,
+    utf8_stdin,
+)
 from riskscore.cli._time import integer
 from riskscore.exceptions import CheckpointError, one_line
 from riskscore.io.events import (
@@ -222,6 +228,9 @@ def stream_lines(
             continue
         if lineno == 1:  # a byte order mark, as read_messages and the service skip it
             line = without_byte_order_mark(line)
+            hint = file_format_hint(line)
+            if hint is not None:  # said once, before the lines' own errors
+                err.write(f"riskscore stream: {hint}\n")
         if len(line) > MAX_LINE_CHARS and line_chars(line) > MAX_LINE_CHARS:
             n_rejected += 1
             reasons["line_too_long"] = reasons.get("line_too_long", 0) + 1
