@@ -281,8 +281,13 @@ def _shift(name: str, reference: Mapping[str, Any], values: FloatArray) -> Shift
         expected = np.asarray(reference["shares"], dtype=np.float64)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelIntegrityError(f"reference distribution of {name!r} is malformed") from exc
-    if edges.ndim != 1 or expected.shape != (len(edges) + 2,):  # a number is no list of edges
-        raise ModelIntegrityError(f"reference distribution of {name!r} is malformed")
+    if edges.ndim != 1:  # a number, or lists, is no list of edges
+        raise ModelIntegrityError(f"the edges of {name!r} must be a list of numbers")
+    if expected.shape != (len(edges) + 2,):
+        raise ModelIntegrityError(
+            f"the shares of {name!r} must be {len(edges) + 2} numbers (one per bin between "
+            f"its {len(edges)} edges and one for unknown values)"
+        )
     if not (np.all(expected >= 0) and abs(float(expected.sum()) - 1.0) <= _SHARES_TOLERANCE):
         # NaN fails too; negative shares would be floored into a PSI computed without a word
         raise ModelIntegrityError(
