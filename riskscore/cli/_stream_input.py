@@ -43,7 +43,8 @@ def file_format_hint(first_line: str) -> str | None:
         if first_line.startswith(start):
             return (
                 f"the input looks like {what}, not JSON lines: `riskscore stream` reads one "
-                "JSON event per line (`riskscore score FILE` reads Parquet, Arrow, CSV and JSON-lines files)"
+                "JSON event per line (`riskscore score FILE` reads Parquet, Arrow, CSV and "
+                "JSON-lines files)"
             )
     return None
 
