@@ -7,7 +7,7 @@ array is allocated per event, and three arrays carry the model and its buffers."
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Final
 
 import numba
 import numpy as np
@@ -187,6 +187,11 @@ _MODEL = (np.zeros(1, np.int64), np.zeros(1, np.uint64), np.zeros(1))
 _ARRAY = np.zeros(1)
 
 
+#: The calibration formula run by the interpreter, for one value at a time (a call into
+#: compiled code costs more than the formula); taken once, not on each deferral test.
+_platt_in_python: Final = plain(platt_risk)
+
+
 def _sure_bounds(limit: float) -> tuple[float, float]:
     """Exponents ``(below, above)`` around the one where ``platt_risk(1, 0, z)`` crosses
     ``limit``: below ``below`` it is surely at or over ``limit``, above ``above`` surely
@@ -198,9 +203,9 @@ def _sure_bounds(limit: float) -> tuple[float, float]:
     step = 1e-9 * (1.0 + abs(z))
     below, above = -_INF, _INF
     for _ in range(64):  # widened until the formula is clear of the limit on each side
-        if below == -_INF and plain(platt_risk)(1.0, 0.0, z - step) > limit * (1.0 + 1e-12):
+        if below == -_INF and _platt_in_python(1.0, 0.0, z - step) > limit * (1.0 + 1e-12):
             below = z - step
-        if above == _INF and plain(platt_risk)(1.0, 0.0, z + step) < limit * (1.0 - 1e-12):
+        if above == _INF and _platt_in_python(1.0, 0.0, z + step) < limit * (1.0 - 1e-12):
             above = z + step
         step *= 2.0
     return below, above
@@ -317,7 +322,7 @@ class OnlineModel:
             return True
         if z < bounds[1]:
             return False
-        return bool(plain(platt_risk)(1.0, 0.0, z) < limit)
+        return bool(_platt_in_python(1.0, 0.0, z) < limit)
 
     def risk(self, row: FloatArray) -> float:
         """Calibrated risk of one feature row."""
