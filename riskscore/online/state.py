@@ -171,7 +171,7 @@ def _ids_in(values: Any, what: str) -> set[object]:
     if not isinstance(values, list) or not all(type(v) is str or type(v) is int for v in values):
         raise ValueError(f"account {what} must be a list of ids (int or str)")
     for v in values:
-        problem = integer_id_problem(v) if type(v) is int else text_id_problem(str(v))
+        problem = integer_id_problem(v) if type(v) is int else text_id_problem(v)
         if problem is not None:
             raise ValueError(f"account {what}: id {show(v)} {problem}")
     ids = set(values)

@@ -195,10 +195,10 @@ def assign_accounts(
     a[grooming], b[grooming] = base_groomer + special.groomer_of, base_minor + minors.target
     a[idx["adult_romance"]] = adults.romance_a
     b[idx["adult_romance"]] = _other_than(adults.romance_b, adults.romance_a, base_teacher)
+    # teachers and groomers, the special accounts, sit between the adults and the minors
     a[idx["adult_daytime"]], b[idx["adult_daytime"]] = _daytime_pairs(
-        adults.daytime, base_teacher, base_groomer + len(special.groomer_age) - base_teacher,
-        world, rng,
-    )  # fmt: skip
+        adults.daytime, base_teacher, base_minor - base_teacher, world, rng
+    )
     a[idx["teen_peers"]], b[idx["teen_peers"]] = _teen_pairs(
         len(idx["teen_peers"]), base_teen, n_cohorts, world.teen_cohort_size, rng
     )
