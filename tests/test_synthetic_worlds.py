@@ -184,7 +184,7 @@ def test_same_seed_and_world_give_byte_identical_output(tmp_path: Path) -> None:
         ({"scenarios": {"family": {"night_phase1": [0, 1]}}}, "scenario 'family'.night_phase1"),
         ({"scenarios": {"family": {"max_unanswered": -1}}}, "scenario 'family'.max_unanswered"),
         ({"scenarios": {"family": {"is_grooming": True}}}, "scenario 'family'.is_grooming"),
-        ({"scenarios": {"family": {"colour": 1}}}, r"scenario 'family'.*unknown field\(s\) 'colour'"),
+        ({"scenarios": {"family": {"colour": 1}}}, r"'family'.*unknown field\(s\) 'colour'"),
         ({"scenarios": {"pets": {"p_block": 0.1}}}, "unknown scenario 'pets'"),
         ({"platform": {"channels": ["public", "group"]}}, "platform.channels: must include"),
         ({"platform": {"channels": ["public", "direct", "fax"]}}, r"platform.channels: unknown"),
