@@ -122,6 +122,53 @@ def test_the_version_has_one_definition() -> None:
     assert dynamic["version"] == {"attr": "riskscore._version.__version__"}
 
 
+#: The oldest version of each dependency (of the core and of the extras a user installs) that
+#: riskscore was seen to work with: a fresh virtual environment with exactly these versions and
+#: the wheel ran ``riskscore generate``, ``score``, ``evaluate`` (with plots), ``train``,
+#: ``stream``, ``warmup``, the package's doctests, and ``riskscore serve`` (the API and a
+#: console sign-in through its form). Raise one here only after such a run.
+VERIFIED_FLOORS = {
+    "numpy": "1.26",
+    "scikit-learn": "1.5",
+    "joblib": "1.3",
+    "pyarrow": "18",
+    "tqdm": "4.66",
+    "threadpoolctl": "3.1",
+    "numba": "0.60",
+    "scipy": "1.11",
+    "lightgbm": "4.3",
+    "pandas": "2.1",
+    "matplotlib": "3.8",
+    "fastapi": "0.115.7",
+    "starlette": "0.44",
+    "uvicorn": "0.29",
+    "jinja2": "3.1",
+    "argon2-cffi": "23.1",
+    "itsdangerous": "2.1",
+    "python-multipart": "0.0.13",
+    "prometheus-client": "0.20",
+    "httptools": "0.6",
+    "uvloop": "0.19",
+}
+
+
+def test_dependency_floors_are_the_verified_ones() -> None:
+    """Was: ``pyarrow>=15`` while ``import riskscore`` needs ``pyarrow.types.is_string_view``
+    (pyarrow 16; string_view casts 18), an AttributeError on import with pyarrow 15; and
+    ``fastapi>=0.110``, which allows starlette 0.36, whose ``Request.form`` has no
+    ``max_part_size``: every console sign-in failed with status 500."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = project["optional-dependencies"]
+    floors = {}
+    for spec in project["dependencies"] + [
+        s for extra in ("train", "pandas", "plots", "serve") for s in extras[extra]
+    ]:
+        found = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9.]+)(?:\s*;.*)?", spec)
+        assert found is not None, f"{spec}: a floor (>=), and an upper bound only with a reason"
+        floors[found[1]] = found[2]
+    assert floors == VERIFIED_FLOORS
+
+
 @pytest.mark.slow
 def test_wheel_installs_with_the_default_model_and_scores_a_csv(tmp_path: Path) -> None:
     # `make dist` on a copy of the tree (so the tree gets no build/ or egg-info) that has
