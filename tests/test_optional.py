@@ -172,7 +172,9 @@ SERVE_MODULES = tuple(
 )
 
 
-@pytest.mark.parametrize("hidden", ["fastapi", "jinja2", "itsdangerous", "prometheus_client"])
+@pytest.mark.parametrize(
+    "hidden", ["anyio", "fastapi", "jinja2", "itsdangerous", "prometheus_client", "argon2"]
+)
 def test_serve_app_import_without_the_extra(monkeypatch: pytest.MonkeyPatch, hidden: str) -> None:
     # FastAPI alone may well be installed: any library of the extra the app needs is named
     _hide(monkeypatch, hidden)
