@@ -1,7 +1,8 @@
 """``riskscore serve``: a scoring service over HTTP and a moderator console in the browser.
 
 Needs the optional extra ``riskscore-metadata[serve]`` (FastAPI, uvicorn, Jinja2,
-argon2-cffi, itsdangerous, python-multipart, prometheus-client, matplotlib).
+argon2-cffi, itsdangerous, python-multipart, prometheus-client, matplotlib); without it,
+importing this package or any of its modules raises :class:`~riskscore.MissingExtraError`.
 
 - :mod:`~riskscore.serve.app`: :func:`create_app`, the ASGI application, its start-up
   (restore) and shutdown (checkpoint).
@@ -20,10 +21,30 @@ See ``docs/serve.md``.
 """
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from importlib.util import find_spec
+from typing import TYPE_CHECKING, Any, Final
 
 from riskscore._optional import missing_extra
 from riskscore.exceptions import MissingExtraError
+
+#: The modules of the libraries the ``[serve]`` extra declares (``pyproject.toml``; uvicorn's
+#: optional httptools and uvloop aside). Looked up, not imported, here (FastAPI takes seconds
+#: to import): any module of this package, imported on its own, then names the extra.
+_EXTRA_MODULES: Final = (
+    "argon2",
+    "fastapi",
+    "itsdangerous",
+    "jinja2",
+    "matplotlib",
+    "prometheus_client",
+    "python_multipart",
+    "starlette",
+    "uvicorn",
+)
+_ABSENT: Final = [name for name in _EXTRA_MODULES if find_spec(name) is None]
+if _ABSENT:
+    _CAUSE = ModuleNotFoundError(f"No module named {_ABSENT[0]!r}", name=_ABSENT[0])
+    raise missing_extra("serve", "riskscore.serve", _CAUSE)
 
 if TYPE_CHECKING:
     from riskscore.serve.app import create_app
