@@ -19,9 +19,9 @@ import riskscore as rs
 import riskscore.online.checkpoint as checkpoint_file
 from riskscore.cli import main
 from riskscore.cli.entrypoint import error_message
+from riskscore.features.slots import STATE_SLOTS
 from riskscore.moderation import ReviewQueue
 from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY, transparency_report
-from riskscore.online.state import STATE_SLOTS
 from riskscore.policy import Alert, Tier
 from riskscore.regulatory import export_all
 from riskscore.serve import create_app

@@ -26,6 +26,7 @@ from riskscore.io.ids import integer_id_problem, text_id_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH
 from riskscore.model import RiskModel
+from riskscore.online.checkpoint_values import time_of
 from riskscore.online.lock import CheckpointLock, claim, lock_path
 from riskscore.online.options import (
     DEFAULT_MAX_CONVERSATIONS,
@@ -34,7 +35,7 @@ from riskscore.online.options import (
     TimeSource,
 )
 from riskscore.online.pairs import PairConversations, pair_facts_of
-from riskscore.online.state import AccountState, ConversationState, time_of
+from riskscore.online.state import AccountState, ConversationState
 
 __all__ = [
     "CHECKPOINTED_OPTIONS",

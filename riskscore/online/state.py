@@ -26,7 +26,6 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from riskscore._checks import is_real
 from riskscore.features.kernel import (
     adult_side,
     conversation_features,
@@ -44,28 +43,24 @@ from riskscore.features.slots import (
     A_PRIVATE_MINORS,
     A_REQUESTS,
     A_SUPERVISED_EVENTS,
-    DECAYED_LONG,
-    DECAYED_SHORT,
     N_ACCOUNT_SLOTS,
     N_EVENTS,
-    N_STATE,
-    STATE_SLOTS,
     T_FIRST,
     T_LAST,
 )
 from riskscore.io.groups import is_group_contact
-from riskscore.io.ids import integer_id_problem, text_id_problem
-from riskscore.io.raw import show
 from riskscore.io.schema import (
-    MAX_AGE,
-    MAX_TIMESTAMP,
-    MAX_TZ_OFFSET_MIN,
-    MIN_AGE,
-    MIN_TIMESTAMP,
-    MIN_TZ_OFFSET_MIN,
     MINOR_AGE,
     Channel,
     EventType,
+)
+from riskscore.online.checkpoint_values import (
+    ids_in,
+    number_in,
+    numbers_in_range,
+    out_value,
+    state_in,
+    time_of,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -91,94 +86,6 @@ PAIR_CHANGED = 4
 #: Tallies of an account that did nothing else (read only).
 NO_ACCOUNT = np.zeros(N_ACCOUNT_SLOTS)
 NO_ACCOUNT.flags.writeable = False
-
-
-def _out(value: float) -> float | None:
-    return None if value != value else value
-
-
-def _in(value: Any, what: str = "value") -> float:
-    """A number read from a checkpoint: None is NaN; anything but a finite int or float
-    (a bool, text, infinity) is refused."""
-    if value is None:
-        return math.nan
-    if not is_real(value):  # a bool, text, infinity or an int too large for a float
-        raise ValueError(f"{what} must be a finite number or null, found {value!r:.80}")
-    return float(value)
-
-
-def time_of(value: Any, what: str) -> int:
-    """A time read from a checkpoint: an int of epoch seconds in the accepted range."""
-    if type(value) is not int or not MIN_TIMESTAMP <= value < MAX_TIMESTAMP:
-        raise ValueError(
-            f"{what} must be an int of epoch seconds in [{MIN_TIMESTAMP}, {MAX_TIMESTAMP}), "
-            f"found {value!r}"
-        )
-    return value
-
-
-#: The range of each conversation state slot in a checkpoint (NaN allowed where True);
-#: a slot not named is a count or a decayed count: >= 0.
-_SLOT_RANGES: dict[str, tuple[float, float, bool]] = {
-    "age": (MIN_AGE, MAX_AGE, True),
-    "t_first": (MIN_TIMESTAMP, MAX_TIMESTAMP, False),
-    "t_last": (MIN_TIMESTAMP, MAX_TIMESTAMP, False),
-    "run_side": (-1, 1, False),
-    "offset": (MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN, True),
-    "recent_night": (0, 1, False),
-    "recent_sent": (0, 1, False),
-    "first_channel": (-1, max(Channel), False),
-    "max_channel": (-1, max(Channel), False),
-    "channels_used": (0, 2 ** len(Channel) - 1, False),
-    "first_secure_t": (MIN_TIMESTAMP, MAX_TIMESTAMP, True),
-}
-_STATE_RANGES = tuple(
-    _SLOT_RANGES.get(name.removesuffix("+1"), (0, _INF, False)) for name in STATE_SLOTS
-)
-
-
-def _state_in(values: Any) -> FloatArray:
-    """A conversation's state vector read from a checkpoint, each slot in its range."""
-    if not isinstance(values, list) or len(values) != N_STATE:
-        raise ValueError(f"conversation state must be a list of {N_STATE} numbers")
-    state = np.empty(N_STATE)
-    for i, (name, value, (lo, hi, nan_ok)) in enumerate(
-        zip(STATE_SLOTS, values, _STATE_RANGES, strict=True)
-    ):
-        x = _in(value, f"state slot {name!r}")
-        if not (lo <= x <= hi or (nan_ok and x != x)):
-            raise ValueError(f"state slot {name!r} must be in [{lo}, {hi}], found {value!r}")
-        state[i] = x
-    # 1 at a conversation's first event, then decayed and 1 added: never below 1 once it
-    # has events (a divisor of its features); 0 before any (a state just created)
-    for slot in (DECAYED_SHORT, DECAYED_LONG):
-        if state[N_EVENTS] > 0 and not state[slot] >= 1:
-            name = STATE_SLOTS[slot]
-            raise ValueError(
-                f"state slot {name!r} must be at least 1 once the conversation has events, "
-                f"found {values[slot]!r}"
-            )
-    if state[T_FIRST] > state[T_LAST]:
-        raise ValueError(
-            f"state slot 't_first' ({values[T_FIRST]!r}) is after 't_last' ({values[T_LAST]!r})"
-        )
-    return state
-
-
-def _ids_in(values: Any, what: str) -> set[object]:
-    """A set of account ids read from a checkpoint (ints or str, each once, as written, and
-    each by the rule of the events' id columns, as the checkpoint's other ids)."""
-    if not isinstance(values, list) or not all(type(v) is str or type(v) is int for v in values):
-        raise ValueError(f"account {what} must be a list of ids (int or str)")
-    for v in values:
-        problem = integer_id_problem(v) if type(v) is int else text_id_problem(v)
-        if problem is not None:
-            raise ValueError(f"account {what}: id {show(v)} {problem}")
-    ids = set(values)
-    if len(ids) != len(values):  # never merged in silence
-        twice = next(v for i, v in enumerate(values) if v in values[:i])
-        raise ValueError(f"account {what} must list each id once, found {show(twice)} twice")
-    return ids
 
 
 #: The facts of a pair of accounts (:mod:`riskscore.features.pairs`): ``[first, private]``,
@@ -261,16 +168,21 @@ class AccountState:
         if type(stale) is not bool:
             raise ValueError(f"account 'stale' must be true or false, found {stale!r}")
         state.stale = stale
-        state.contacts = _ids_in(contacts, "contacts")
-        state.minors = _ids_in(minors, "minors")
-        state.private_minors = _ids_in(private_minors, "private minors")
+        state.contacts = ids_in(contacts, "contacts")
+        state.minors = ids_in(minors, "minors")
+        state.private_minors = ids_in(private_minors, "private minors")
         if not isinstance(tallies, list) or len(tallies) != N_ACCOUNT_SLOTS:
             raise ValueError(
                 f"account tallies must hold {N_ACCOUNT_SLOTS} numbers, got "
                 f"{len(tallies) if isinstance(tallies, list) else repr(tallies)}: a checkpoint "
                 "of another riskscore version; replay the events into a new scorer"
             )
-        state.tallies = np.array([_in(v, "account tally") for v in tallies], dtype=np.float64)
+        tallies_in = numbers_in_range(tallies, 0.0, _INF)
+        if tallies_in is None:
+            tallies_in = np.array(
+                [number_in(v, "account tally") for v in tallies], dtype=np.float64
+            )
+        state.tallies = tallies_in
         if not (state.tallies >= 0).all():
             raise ValueError(f"account tallies must be numbers >= 0, found {tallies!r}")
         state.last_seen = time_of(last_seen, "account last seen")
@@ -286,8 +198,8 @@ class AccountState:
                     raise ValueError(f"account pair id {other!r} is not an int or str, or twice")
                 state.met[other] = np.array(
                     [
-                        _in(first, "pair first"),
-                        _INF if private is None else _in(private, "pair private"),
+                        number_in(first, "pair first"),
+                        _INF if private is None else number_in(private, "pair private"),
                     ]
                 )
         return state
@@ -428,10 +340,10 @@ class ConversationState:
         model's alert bookkeeping is appended only when a shadow alerted or the pair has a
         room, which comes last."""
         data = [
-            [_out(float(v)) for v in self.state],
+            [out_value(float(v)) for v in self.state],
             self.n_alerted_tier,
             self.last_alert_ts,
-            _out(self.risk),
+            out_value(self.risk),
         ]
         if self.shadow_tier or self.shadow_alert_ts is not None or self.room is not None:
             data += [self.shadow_tier, self.shadow_alert_ts]
@@ -471,10 +383,10 @@ class ConversationState:
             raise ValueError(f"alerted tier must be 0, 1 or 2, found {s.n_alerted_tier!r}")
         if s.last_alert_ts is not None:
             time_of(s.last_alert_ts, "alert time")
-        s.state = _state_in(state)
+        s.state = state_in(state)
         s.adult_i = adult_side(s.state) == 1
         s.max_ts = int(s.state[T_LAST])
-        s.risk = _in(risk, "risk")
+        s.risk = number_in(risk, "risk")
         if not (0.0 <= s.risk <= 1.0 or s.risk != s.risk):
             raise ValueError(f"risk must be in [0, 1] or null, found {risk!r}")
         return s

@@ -1,0 +1,167 @@
+"""The values of the online scorer's state as a checkpoint holds them (private): numbers
+(NaN written as null), times, conversation state vectors and account id sets, each read
+back with the checks of its range, and refused with a message naming the value.
+
+A restore reads every live conversation and account: a list of numbers is checked at once
+(:func:`numbers_in_range`), and one that fails is read again value by value for the message.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskscore._checks import is_real
+from riskscore.features.slots import (
+    DECAYED_LONG,
+    DECAYED_SHORT,
+    N_EVENTS,
+    N_STATE,
+    STATE_SLOTS,
+    T_FIRST,
+    T_LAST,
+)
+from riskscore.io.ids import integer_id_problem, text_id_problem
+from riskscore.io.raw import show
+from riskscore.io.schema import (
+    MAX_AGE,
+    MAX_TIMESTAMP,
+    MAX_TZ_OFFSET_MIN,
+    MIN_AGE,
+    MIN_TIMESTAMP,
+    MIN_TZ_OFFSET_MIN,
+    Channel,
+)
+
+__all__ = [
+    "ids_in",
+    "number_in",
+    "numbers_in_range",
+    "out_value",
+    "state_in",
+    "time_of",
+]
+
+FloatArray = npt.NDArray[np.float64]
+_INF = math.inf
+
+
+def out_value(value: float) -> float | None:
+    return None if value != value else value
+
+
+def number_in(value: Any, what: str = "value") -> float:
+    """A number read from a checkpoint: None is NaN; anything but a finite int or float
+    (a bool, text, infinity) is refused."""
+    if value is None:
+        return math.nan
+    if not is_real(value):  # a bool, text, infinity or an int too large for a float
+        raise ValueError(f"{what} must be a finite number or null, found {value!r:.80}")
+    return float(value)
+
+
+def time_of(value: Any, what: str) -> int:
+    """A time read from a checkpoint: an int of epoch seconds in the accepted range."""
+    if type(value) is not int or not MIN_TIMESTAMP <= value < MAX_TIMESTAMP:
+        raise ValueError(
+            f"{what} must be an int of epoch seconds in [{MIN_TIMESTAMP}, {MAX_TIMESTAMP}), "
+            f"found {value!r}"
+        )
+    return value
+
+
+#: The range of each conversation state slot in a checkpoint (NaN allowed where True);
+#: a slot not named is a count or a decayed count: >= 0.
+_SLOT_RANGES: dict[str, tuple[float, float, bool]] = {
+    "age": (MIN_AGE, MAX_AGE, True),
+    "t_first": (MIN_TIMESTAMP, MAX_TIMESTAMP, False),
+    "t_last": (MIN_TIMESTAMP, MAX_TIMESTAMP, False),
+    "run_side": (-1, 1, False),
+    "offset": (MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN, True),
+    "recent_night": (0, 1, False),
+    "recent_sent": (0, 1, False),
+    "first_channel": (-1, max(Channel), False),
+    "max_channel": (-1, max(Channel), False),
+    "channels_used": (0, 2 ** len(Channel) - 1, False),
+    "first_secure_t": (MIN_TIMESTAMP, MAX_TIMESTAMP, True),
+}
+_STATE_RANGES = tuple(
+    _SLOT_RANGES.get(name.removesuffix("+1"), (0, _INF, False)) for name in STATE_SLOTS
+)
+
+
+def numbers_in_range(
+    values: list[Any], low: Any, high: Any, nan_ok: Any = False
+) -> FloatArray | None:
+    """``values`` as floats when each is a finite int or float in ``[low, high]`` (or None,
+    NaN, where ``nan_ok``), else None: a restore reads every live conversation and account,
+    so their numbers are checked at once, and the caller reads a list that fails again
+    value by value (:func:`number_in`), for the message naming the value."""
+    if not all(type(v) is float or type(v) is int or v is None for v in values):
+        return None  # a bool, text or a list
+    try:
+        numbers = np.array(values, dtype=np.float64)  # None is NaN
+    except OverflowError:  # an int too large for a float
+        return None
+    finite = np.isfinite(numbers) & (low <= numbers) & (numbers <= high)
+    return numbers if bool(np.all(finite | (nan_ok & np.isnan(numbers)))) else None
+
+
+_STATE_LOW = np.array([lo for lo, _, _ in _STATE_RANGES])
+_STATE_HIGH = np.array([hi for _, hi, _ in _STATE_RANGES])
+_STATE_NAN_OK = np.array([nan_ok for _, _, nan_ok in _STATE_RANGES])
+
+
+def state_in(values: Any) -> FloatArray:
+    """A conversation's state vector read from a checkpoint, each slot in its range."""
+    if not isinstance(values, list) or len(values) != N_STATE:
+        raise ValueError(f"conversation state must be a list of {N_STATE} numbers")
+    fast = numbers_in_range(values, _STATE_LOW, _STATE_HIGH, _STATE_NAN_OK)
+    if fast is not None:
+        return _state_facts(fast, values)
+    state = np.empty(N_STATE)
+    for i, (name, value, (lo, hi, nan_ok)) in enumerate(
+        zip(STATE_SLOTS, values, _STATE_RANGES, strict=True)
+    ):
+        x = number_in(value, f"state slot {name!r}")
+        if not (lo <= x <= hi or (nan_ok and x != x)):
+            raise ValueError(f"state slot {name!r} must be in [{lo}, {hi}], found {value!r}")
+        state[i] = x
+    return _state_facts(state, values)
+
+
+def _state_facts(state: FloatArray, values: list[Any]) -> FloatArray:
+    """``state`` when the facts that tie its slots together hold, else ValueError."""
+    # 1 at a conversation's first event, then decayed and 1 added: never below 1 once it
+    # has events (a divisor of its features); 0 before any (a state just created)
+    for slot in (DECAYED_SHORT, DECAYED_LONG):
+        if state[N_EVENTS] > 0 and not state[slot] >= 1:
+            name = STATE_SLOTS[slot]
+            raise ValueError(
+                f"state slot {name!r} must be at least 1 once the conversation has events, "
+                f"found {values[slot]!r}"
+            )
+    if state[T_FIRST] > state[T_LAST]:
+        raise ValueError(
+            f"state slot 't_first' ({values[T_FIRST]!r}) is after 't_last' ({values[T_LAST]!r})"
+        )
+    return state
+
+
+def ids_in(values: Any, what: str) -> set[object]:
+    """A set of account ids read from a checkpoint (ints or str, each once, as written, and
+    each by the rule of the events' id columns, as the checkpoint's other ids)."""
+    if not isinstance(values, list) or not all(type(v) is str or type(v) is int for v in values):
+        raise ValueError(f"account {what} must be a list of ids (int or str)")
+    for v in values:
+        problem = integer_id_problem(v) if type(v) is int else text_id_problem(v)
+        if problem is not None:
+            raise ValueError(f"account {what}: id {show(v)} {problem}")
+    ids = set(values)
+    if len(ids) != len(values):  # never merged in silence
+        twice = next(v for i, v in enumerate(values) if v in values[:i])
+        raise ValueError(f"account {what} must list each id once, found {show(twice)} twice")
+    return ids
