@@ -35,6 +35,8 @@ __all__ = [
     "MAX_REASONS_CHARS",
     "audit_detail",
     "audit_entry_from_row",
+    "checked_created_at",
+    "checked_depth",
     "decode_reasons",
     "encode_reasons",
     "id_problem",
@@ -219,19 +221,46 @@ def log_row(
     return tuple(values)
 
 
+def checked_depth(item_id: int, kind: object, age_band: object, tier: object) -> tuple[str, int]:
+    """The (age band, tier) of a group of open items that :meth:`ReviewQueue.open_counts`
+    counts, checked as :func:`item_from_row` checks an item's (the metrics label queue depth
+    by them): a value riskscore never writes is a :class:`QueueError` naming ``item_id``,
+    one item of the group, the column and the value."""
+    row = _StoredRow({"kind": kind, "age_band": age_band, "tier": tier}, item_id)
+    _check_kind_tier(row)
+    assert type(tier) is int
+    return str(row.line("age_band")), tier
+
+
+def checked_created_at(item_id: int, created_at: object) -> int:
+    """``created_at`` of item ``item_id`` as epoch seconds, checked as
+    :func:`item_from_row` checks it (a :class:`QueueError` naming the item and the value)."""
+    value = _StoredRow({"created_at": created_at}, item_id).epoch("created_at")
+    assert value is not None
+    return value
+
+
+def _check_kind_tier(row: _StoredRow) -> None:
+    """Refuse a kind, or a tier for the row's kind, riskscore never writes."""
+    kind, tier = row.r["kind"], row.r["tier"]
+    if kind not in ("alert", "user_report"):
+        raise row.refuse("kind", "'alert' or 'user_report'")
+    if not (type(tier) is int and (tier in list(Tier) if kind == "alert" else tier == 0)):
+        raise row.refuse(
+            "tier", f"0 for a user report, {min(Tier):d} to {max(Tier):d} for an alert"
+        )
+
+
 def _check_values(row: _StoredRow) -> None:
     """Refuse a kind, status, risk, tier, age, channel, flag or count riskscore never
     writes."""
     r, refuse = row.r, row.refuse
-    kind, status, risk, tier, age = r["kind"], r["status"], r["risk"], r["tier"], r["child_age"]
-    if kind not in ("alert", "user_report"):
-        raise refuse("kind", "'alert' or 'user_report'")
+    status, risk, age = r["status"], r["risk"], r["child_age"]
+    _check_kind_tier(row)
     if status not in _STATUSES:
         raise refuse("status", f"one of {', '.join(sorted(_STATUSES))}")
     if not (is_real(risk) and not isinstance(risk, bool) and 0.0 <= risk <= 1.0):
         raise refuse("risk", "a number from 0 to 1")
-    if not (type(tier) is int and (tier in list(Tier) if kind == "alert" else tier == 0)):
-        raise refuse("tier", f"0 for a user report, {min(Tier):d} to {max(Tier):d} for an alert")
     if age is not None and not is_queue_age(age):
         raise refuse("child_age", f"null or an age from {MIN_AGE:g} to {MAX_AGE:g}")
     if r["channel"] is not None and r["channel"] not in CHANNEL_NAMES:

@@ -1,0 +1,111 @@
+"""Hostile review 75: a review queue changed outside riskscore, read by the service."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from serve_helpers import CHEAP_HASHER, PASSWORD, config, sign_in
+
+import riskscore as rs
+from riskscore.moderation import QueueError, ReviewQueue
+from riskscore.moderation.queue_db import encode_id
+from riskscore.policy import Alert, Tier
+from riskscore.serve import create_app
+from riskscore.serve.accounts import ModeratorStore
+
+NOW = 1_750_000_000
+TIER_PROBLEM = "review queue item 1: column 'tier' is 'x', expected 0 for a user report"
+
+
+def _tamper(db: Path, sql: str) -> None:
+    """Change the items as someone with the file would: around the audit trigger, which
+    the next :class:`ReviewQueue` opened on the file recreates."""
+    with closing(sqlite3.connect(db)) as con, con:
+        con.execute("DROP TRIGGER items_audited")
+        con.execute(sql)
+    with ReviewQueue(db):
+        pass
+
+
+def _queue(db: Path) -> None:
+    with ReviewQueue(db) as q:
+        q.add_alert(Alert("c1", "adult-a", "kid-1", 15.0, "13-15", 0.9, Tier.URGENT), at=NOW)
+        q.add_alert(Alert("c2", "adult-b", "kid-2", 11.0, "under 13", 0.5, Tier.REVIEW), at=NOW)
+
+
+@pytest.fixture
+def tampered(tmp_path: Path) -> Iterator[TestClient]:
+    """A lead signed in to a service whose queue holds a tier of ``'x'``."""
+    cfg = config(tmp_path, rs.load_model())
+    _queue(cfg.db)
+    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
+    store.add("lead-1", "lead", PASSWORD)
+    store.close()
+    _tamper(cfg.db, "UPDATE items SET tier = 'x' WHERE item_id = 1")
+    with TestClient(create_app(cfg), raise_server_exceptions=False) as client:
+        assert sign_in(client, "lead-1") == 303
+        yield client
+
+
+@pytest.mark.parametrize("path", ["/console/queue", "/console/cases/" + encode_id("adult-a")])
+def test_console_names_a_tampered_queue_on_its_own_page(
+    tampered: TestClient, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    r = tampered.get(path)
+    assert r.status_code == 500
+    assert r.headers["content-type"].startswith("text/html")
+    assert "Review queue unreadable" in r.text
+    assert TIER_PROBLEM in r.text.replace("&#39;", "'")
+    assert r.headers["content-security-policy"].startswith("default-src 'self'")
+    # one line in the server's log, no traceback
+    logged = [rec for rec in caplog.records if rec.name == "riskscore.serve"]
+    assert len(logged) == 1
+    assert TIER_PROBLEM in logged[0].getMessage()
+    assert logged[0].exc_info is None
+
+
+def test_metrics_name_a_tampered_queue_in_json(tampered: TestClient) -> None:
+    r = tampered.get("/metrics")
+    assert r.status_code == 500
+    assert TIER_PROBLEM in r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "read", "problem"),
+    [
+        # counted as tier 2 before: int(2.5)
+        ("UPDATE items SET tier = 2.5", "open_counts", "'tier' is 2.5"),
+        ("UPDATE items SET tier = 0", "open_counts", "'tier' is 0"),  # an alert's 0
+        (
+            "UPDATE items SET age_band = 'a' || char(10) || 'b'",
+            "open_counts",
+            "'age_band' is 'a\\nb'",
+        ),
+        ("UPDATE items SET created_at = 'soon'", "open_created_at", "'created_at' is 'soon'"),
+    ],
+)
+def test_queue_depth_is_read_as_items_are(
+    tmp_path: Path, sql: str, read: str, problem: str
+) -> None:
+    db = tmp_path / "queue.sqlite"
+    _queue(db)
+    _tamper(db, sql + " WHERE item_id = 1")
+    with (
+        ReviewQueue(db) as q,
+        pytest.raises(QueueError, match=re.escape(f"item 1: column {problem}")),
+    ):
+        getattr(q, read)()
+
+
+def test_queue_depth_of_an_untouched_queue(tmp_path: Path) -> None:
+    db = tmp_path / "queue.sqlite"
+    _queue(db)
+    with ReviewQueue(db) as q:
+        assert q.open_counts() == {("13-15", 2): 1, ("under 13", 1): 1}
+        assert q.open_created_at() == [NOW, NOW]
