@@ -1,4 +1,5 @@
-"""Hostile review 75: a review queue changed outside riskscore, read by the service."""
+"""Hostile review 75: a review queue and a timeline changed outside riskscore, read by
+the service."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from fastapi.testclient import TestClient
 from serve_helpers import CHEAP_HASHER, PASSWORD, config, sign_in
 
 import riskscore as rs
+from riskscore.io.events import parse_event_fast
 from riskscore.moderation import QueueError, ReviewQueue
 from riskscore.moderation.queue_db import encode_id
 from riskscore.policy import Alert, Tier
 from riskscore.serve import create_app
 from riskscore.serve.accounts import ModeratorStore
+from riskscore.serve.timeline import TimelineStore
 
 NOW = 1_750_000_000
 TIER_PROBLEM = "review queue item 1: column 'tier' is 'x', expected 0 for a user report"
@@ -60,7 +63,7 @@ def test_console_names_a_tampered_queue_on_its_own_page(
     r = tampered.get(path)
     assert r.status_code == 500
     assert r.headers["content-type"].startswith("text/html")
-    assert "Review queue unreadable" in r.text
+    assert "Stored data unreadable" in r.text
     assert TIER_PROBLEM in r.text.replace("&#39;", "'")
     assert r.headers["content-security-policy"].startswith("default-src 'self'")
     # one line in the server's log, no traceback
@@ -109,3 +112,55 @@ def test_queue_depth_of_an_untouched_queue(tmp_path: Path) -> None:
     with ReviewQueue(db) as q:
         assert q.open_counts() == {("13-15", 2): 1, ("under 13", 1): 1}
         assert q.open_created_at() == [NOW, NOW]
+
+
+EVENT = {"conversation_id": "c1", "timestamp": NOW, "sender_id": "adult-a",
+         "recipient_id": "kid-1", "sender_age": 40, "recipient_age": 12,
+         "channel": "direct"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        ("ts", "'x'", "'ts' is 'x', expected epoch seconds"),
+        ("ts", "100000000000000", "'ts' is 100000000000000"),  # a plot of year 3170000: a 500
+        ("sender_id", "'{'", "'sender_id' is '{'"),
+        ("sender_id", "'true'", "'sender_id' is 'true'"),  # drawn as the sender True before
+        ("channel", "99", "'channel' is 99"),
+        ("channel", "1.5", "'channel' is 1.5"),
+        ("event", "-1", "'event' is -1"),
+        ("tz_offset_min", "99999", "'tz_offset_min' is 99999"),  # nights shaded at random
+    ],
+)
+def test_a_tampered_timeline_row_is_named(
+    tmp_path: Path, column: str, value: str, problem: str
+) -> None:
+    path = tmp_path / "timeline.sqlite"
+    store = TimelineStore(path)
+    store.add([parse_event_fast({**EVENT, "timestamp": NOW + 60 * i}) for i in range(3)])
+    store.flush()
+    with closing(sqlite3.connect(path)) as con, con:
+        con.execute(f"UPDATE events SET {column} = {value} WHERE rowid = 2")
+    with pytest.raises(QueueError, match=re.escape(f"{path}, row 2: column {problem}")):
+        store.events_of("c1")
+    store.close()
+
+
+def test_console_names_a_tampered_timeline(tmp_path: Path) -> None:
+    cfg = config(tmp_path, rs.load_model())
+    _queue(cfg.db)
+    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
+    store.add("mod-1", "moderator", PASSWORD)
+    store.close()
+    assert cfg.timeline is not None
+    timeline = TimelineStore(cfg.timeline)
+    timeline.add([parse_event_fast(EVENT)])
+    timeline.close()
+    with closing(sqlite3.connect(cfg.timeline)) as con, con:
+        con.execute("UPDATE events SET channel = 99")
+    with TestClient(create_app(cfg), raise_server_exceptions=False) as client:
+        assert sign_in(client, "mod-1") == 303
+        r = client.get("/console/cases/" + encode_id("adult-a"))
+    assert r.status_code == 500
+    assert "Stored data unreadable" in r.text
+    assert "row 1: column &#39;channel&#39; is 99, expected a channel code" in r.text

@@ -31,6 +31,7 @@ from riskscore.moderation.cases import AuditEntry, QueueError, QueueItem, check_
 from riskscore.policy import Tier
 
 __all__ = [
+    "CHANGED_OUTSIDE",
     "ITEMS_SELECT",
     "MAX_REASONS_CHARS",
     "audit_detail",
@@ -44,6 +45,8 @@ __all__ = [
     "is_queue_age",
     "item_from_row",
     "log_row",
+    "stored_id",
+    "stored_id_form",
 ]
 
 #: Why a value no riskscore writes is in the file.
@@ -138,15 +141,10 @@ class _StoredRow:
         )
 
     def stored_id(self, column: str) -> Any:
-        text = self.r[column]
-        try:
-            value = json_loads(text) if isinstance(text, str) else None
-        except ValueError:
-            value = None
-        if type(value) in (int, str) and id_problem(column, value) is None:
+        value = stored_id(column, self.r[column])
+        if value is not None:
             return value
-        raise self.refuse(column, f"an id as stored (a JSON integer or string of printable "
-                                  f"text, at most {max_id_length(column)} characters)")  # fmt: skip
+        raise self.refuse(column, stored_id_form(column))
 
     def epoch(self, column: str, *, none_ok: bool = False) -> int | None:
         value = self.r[column]
@@ -362,6 +360,33 @@ def is_line(value: object) -> TypeGuard[str]:
     """Whether ``value`` is text a queue column of names keeps (``age_band``,
     ``decided_by``): one line of printable text, not blank."""
     return isinstance(value, str) and bool(value.strip()) and not has_hidden_character(value)
+
+
+def stored_id(column: str, text: object) -> int | str | None:
+    """The id an id ``column`` keeps as ``text`` (:func:`queue_db.encode_id`: the JSON of an
+    int or a string) when it follows the rule of :func:`id_problem`, else None: the
+    queue's ids and the ``riskscore serve`` timeline's are read back by this one rule.
+
+    Examples
+    --------
+    >>> stored_id("adult_id", '"a"'), stored_id("adult_id", "7"), stored_id("adult_id", "true")
+    ('a', 7, None)
+    """
+    try:
+        value = json_loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    if type(value) in (int, str) and id_problem(column, value) is None:
+        return value
+    return None
+
+
+def stored_id_form(column: str) -> str:
+    """What :func:`stored_id` reads, in words, for an error naming a value it refused."""
+    return (
+        "an id as stored (a JSON integer or string of printable text, at most "
+        f"{max_id_length(column)} characters)"
+    )
 
 
 def max_id_length(column: str) -> int:

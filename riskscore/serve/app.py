@@ -59,20 +59,21 @@ async def _checkpoints(state: ServeState, service: ScoringService, every_s: floa
         await asyncio.wrap_future(state.scoring.submit(service.checkpoint))
 
 
-async def _queue_unreadable(request: Request, exc: Exception) -> Response:
-    """A 500 that names the problem when the review queue (or its accounts and logs)
-    cannot be read as riskscore wrote it (a file changed outside riskscore): the
-    console's page or the API's JSON, logged on one line, never a bare "Internal Server
-    Error" with a traceback in the server's log. A :class:`QueueError` a moderator's
-    own request causes (a decision on a closed item) is answered by its route."""
-    problem = one_line(f"the review queue cannot be read: {exc}")
+async def _stored_data_unreadable(request: Request, exc: Exception) -> Response:
+    """A 500 that names the problem when the review queue, the accounts and logs beside
+    it or the timeline hold a value riskscore never writes (a file changed outside
+    riskscore): the console's page or the API's JSON, logged on one line, never a bare
+    "Internal Server Error" with a traceback in the server's log. A :class:`QueueError`
+    that a moderator's own request causes (a decision on a closed item) is answered by
+    its route."""
+    problem = one_line(str(exc))
     _LOG.error("%s %s: %s", request.method, request.url.path, problem)
     if request.url.path.startswith("/console"):
-        text = f"{problem[0].upper()}{problem[1:]}. Restore the file from a backup."
+        text = f"{problem}. Restore the file from a backup."
         return TEMPLATES.TemplateResponse(
             request,
             "message.html",
-            {"user": None, "title": "Review queue unreadable", "text": text},
+            {"user": None, "title": "Stored data unreadable", "text": text},
             status_code=500,
             headers=SECURITY_HEADERS,
         )
@@ -188,7 +189,7 @@ def create_app(config: ServeConfig) -> FastAPI:
     if config.part is not Part.API:
         app.include_router(console_router)
         app.add_exception_handler(ConsoleRefusedError, refusal_handler)
-    app.add_exception_handler(QueueError, _queue_unreadable)
+    app.add_exception_handler(QueueError, _stored_data_unreadable)
     app.add_middleware(ContentGuard)
     app.add_middleware(PrivateAnswers)  # outermost: on the guard's refusals too
     app.state.config = config
