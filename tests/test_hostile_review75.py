@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import CHEAP_HASHER, PASSWORD, config, sign_in
+from serve_helpers import CHEAP_HASHER, PASSWORD, config, csrf_token, sign_in
 
 import riskscore as rs
 from riskscore.io.events import parse_event_fast
@@ -164,3 +164,45 @@ def test_console_names_a_tampered_timeline(tmp_path: Path) -> None:
     assert r.status_code == 500
     assert "Stored data unreadable" in r.text
     assert "row 1: column &#39;channel&#39; is 99, expected a channel code" in r.text
+
+
+@pytest.mark.parametrize(
+    ("sql", "problem"),
+    [
+        ("UPDATE moderators SET session = 'x'", "'session' is 'x', expected an int >= 0"),
+        # read as generation 0 before: a cookie of generation 0 signed in
+        ("UPDATE moderators SET session = 0.5", "'session' is 0.5"),
+        ("UPDATE moderators SET role = 'admin'", "'role' is 'admin', expected moderator or lead"),
+    ],
+)
+def test_a_tampered_moderator_account_is_named(tmp_path: Path, sql: str, problem: str) -> None:
+    db = tmp_path / "queue.sqlite"
+    store = ModeratorStore(db, hasher=CHEAP_HASHER)
+    store.add("mod-1", "moderator", PASSWORD)
+    store.close()
+    with closing(sqlite3.connect(db)) as con, con:
+        con.execute("PRAGMA ignore_check_constraints = ON")  # the table's CHECK on role
+        con.execute(sql)
+    store = ModeratorStore(db, hasher=CHEAP_HASHER)
+    message = re.escape(f"moderator account 'mod-1': column {problem}")
+    with pytest.raises(QueueError, match=message):
+        store.get("mod-1")
+    with pytest.raises(QueueError, match=message):
+        store.lookup("mod-1")
+    store.close()
+
+
+def test_sign_in_names_a_tampered_account(tmp_path: Path) -> None:
+    cfg = config(tmp_path, rs.load_model())
+    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
+    store.add("mod-1", "moderator", PASSWORD)
+    store.close()
+    with closing(sqlite3.connect(cfg.db)) as con, con:
+        con.execute("UPDATE moderators SET session = 'x'")
+    with TestClient(create_app(cfg), raise_server_exceptions=False) as client:
+        page = client.get("/console/signin")
+        form = {"name": "mod-1", "password": PASSWORD, "csrf_token": csrf_token(page.text)}
+        r = client.post("/console/signin", data=form)
+    assert r.status_code == 500
+    assert "Stored data unreadable" in r.text
+    assert "column &#39;session&#39; is &#39;x&#39;" in r.text
