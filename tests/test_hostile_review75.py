@@ -20,6 +20,8 @@ from riskscore.moderation.queue_db import encode_id
 from riskscore.policy import Alert, Tier
 from riskscore.serve import create_app
 from riskscore.serve.accounts import ModeratorStore
+from riskscore.serve.metrics import ServeMetrics
+from riskscore.serve.service import ScoringService
 from riskscore.serve.timeline import TimelineStore
 
 NOW = 1_750_000_000
@@ -206,3 +208,31 @@ def test_sign_in_names_a_tampered_account(tmp_path: Path) -> None:
     assert r.status_code == 500
     assert "Stored data unreadable" in r.text
     assert "column &#39;session&#39; is &#39;x&#39;" in r.text
+
+
+def test_remembered_batches_are_bounded_by_what_their_responses_hold(tmp_path: Path) -> None:
+    """A batch of elements refused one by one (``[1,1,...]``) is answered with some 35
+    times its size; its response is kept under its batch id (and written at each
+    checkpoint). Ids beyond the bound on refused events and alerts kept are forgotten,
+    oldest first, not only beyond ``max_batch_ids``."""
+    checkpoint = tmp_path / "state.sqlite"
+    with ReviewQueue(tmp_path / "queue.sqlite") as q:
+        scorer = rs.OnlineScorer(rs.load_model(), rs.AlertPolicy.default())
+        service = ScoringService(
+            scorer,
+            q,
+            None,
+            ServeMetrics(lambda: q, lambda: 0),
+            checkpoint=checkpoint,
+            max_remembered_entries=50,
+        )
+        body = b"[" + b",".join([b"1"] * 20) + b"]"  # 20 refused elements
+        for key in ("k1", "k2", "k3"):
+            assert len(service.submit(body, "application/json", key).body["refused"]) == 20
+        # k1 forgotten (60 entries > 50): sent again, it is a new batch
+        assert "replayed" not in service.submit(body, "application/json", "k1").body
+        assert service.submit(body, "application/json", "k3").body["replayed"] is True
+        service.checkpoint()
+    restored = rs.OnlineScorer.restore(checkpoint, rs.load_model(), rs.AlertPolicy.default())
+    kept = [entry[0] for entry in restored.checkpoint_extra["batches"]]
+    assert kept == ["k3", "k1"]
