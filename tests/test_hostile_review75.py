@@ -3,9 +3,13 @@ the service."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import sqlite3
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -14,6 +18,7 @@ from fastapi.testclient import TestClient
 from serve_helpers import CHEAP_HASHER, PASSWORD, config, csrf_token, sign_in
 
 import riskscore as rs
+from riskscore.cli.report import published_periods
 from riskscore.io.events import parse_event_fast
 from riskscore.moderation import QueueError, ReviewQueue
 from riskscore.moderation.queue_db import encode_id
@@ -236,3 +241,52 @@ def test_remembered_batches_are_bounded_by_what_their_responses_hold(tmp_path: P
     restored = rs.OnlineScorer.restore(checkpoint, rs.load_model(), rs.AlertPolicy.default())
     kept = [entry[0] for entry in restored.checkpoint_extra["batches"]]
     assert kept == ["k3", "k1"]
+
+
+def _fifo_written_to(path: Path, text: bytes) -> None:
+    """A FIFO at ``path`` that a thread writes ``text`` to once a reader opens it (for at
+    most half a second: a reader that refuses the FIFO never opens it)."""
+    os.mkfifo(path)
+
+    def write() -> None:
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # no reader yet (ENXIO)
+                time.sleep(0.01)
+                continue
+            os.write(fd, text)
+            os.close(fd)
+            return
+
+    threading.Thread(target=write, daemon=True).start()
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        # a RecursionError traceback from the command line before
+        (lambda p: p.write_text("[" * 100_000 + "]" * 100_000), "nested too deeply"),
+        # the whole value in the message before (5,000 characters)
+        (
+            lambda p: p.write_text(
+                json.dumps({"period": {"start_epoch": "x" * 5000, "end_epoch": 1}})
+            ),
+            "(5000 characters) and 1 are not whole seconds",
+        ),
+        # waited on before: here the thread's writer came, and it was read as a report
+        (
+            lambda p: _fifo_written_to(p, b'{"period": {"start_epoch": 0, "end_epoch": 1}}'),
+            "is not a regular file",
+        ),
+    ],
+)
+def test_a_published_report_that_is_none_is_named(
+    tmp_path: Path, make: Callable[[Path], object], problem: str
+) -> None:
+    path = tmp_path / "report.json"
+    make(path)
+    with pytest.raises(ValueError, match=re.escape(problem)) as refused:
+        published_periods([path])
+    assert len(str(refused.value)) < 500
