@@ -290,3 +290,28 @@ def test_a_published_report_that_is_none_is_named(
     with pytest.raises(ValueError, match=re.escape(problem)) as refused:
         published_periods([path])
     assert len(str(refused.value)) < 500
+
+
+def test_console_tells_the_account_7_from_the_text_id_7(tmp_path: Path) -> None:
+    """The online scorer keeps the accounts ``7`` and ``"7"`` apart (two ids), and so do
+    the queue and ``riskscore queue``; the console showed both cases as adult 7."""
+    cfg = config(tmp_path, rs.load_model())
+    with ReviewQueue(cfg.db) as q:
+        q.add_alert(Alert(1, 7, 8, 12.0, "under 13", 0.9, Tier.URGENT), at=NOW)
+        q.add_alert(Alert("c2", "7", " 9", 12.0, "under 13", 0.8, Tier.URGENT), at=NOW)
+    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
+    store.add("mod-1", "moderator", PASSWORD)
+    store.close()
+    with TestClient(create_app(cfg)) as client:
+        assert sign_in(client, "mod-1") == 303
+        queue = client.get("/console/queue").text
+        number, text = client.get(_case(7)).text, client.get(_case("7")).text
+    assert 'class="case-link">7</a>' in queue
+    assert 'class="case-link">&#34;7&#34;</a>' in queue
+    assert '<span id="adult-id">7</span>' in number
+    assert '<span id="adult-id">&#34;7&#34;</span>' in text
+    assert "<td>&#34; 9&#34;" in text  # a space a page would collapse: quoted
+
+
+def _case(adult: object) -> str:
+    return "/console/cases/" + encode_id(adult)
