@@ -43,6 +43,12 @@ def _tamper(db: Path, sql: str) -> None:
         pass
 
 
+def _account(db: Path, name: str, role: str) -> None:
+    store = ModeratorStore(db, hasher=CHEAP_HASHER)
+    store.add(name, role, PASSWORD)
+    store.close()
+
+
 def _queue(db: Path) -> None:
     with ReviewQueue(db) as q:
         q.add_alert(Alert("c1", "adult-a", "kid-1", 15.0, "13-15", 0.9, Tier.URGENT), at=NOW)
@@ -54,9 +60,7 @@ def tampered(tmp_path: Path) -> Iterator[TestClient]:
     """A lead signed in to a service whose queue holds a tier of ``'x'``."""
     cfg = config(tmp_path, rs.load_model())
     _queue(cfg.db)
-    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
-    store.add("lead-1", "lead", PASSWORD)
-    store.close()
+    _account(cfg.db, "lead-1", "lead")
     _tamper(cfg.db, "UPDATE items SET tier = 'x' WHERE item_id = 1")
     with TestClient(create_app(cfg), raise_server_exceptions=False) as client:
         assert sign_in(client, "lead-1") == 303
@@ -156,9 +160,7 @@ def test_a_tampered_timeline_row_is_named(
 def test_console_names_a_tampered_timeline(tmp_path: Path) -> None:
     cfg = config(tmp_path, rs.load_model())
     _queue(cfg.db)
-    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
-    store.add("mod-1", "moderator", PASSWORD)
-    store.close()
+    _account(cfg.db, "mod-1", "moderator")
     assert cfg.timeline is not None
     timeline = TimelineStore(cfg.timeline)
     timeline.add([parse_event_fast(EVENT)])
@@ -184,9 +186,7 @@ def test_console_names_a_tampered_timeline(tmp_path: Path) -> None:
 )
 def test_a_tampered_moderator_account_is_named(tmp_path: Path, sql: str, problem: str) -> None:
     db = tmp_path / "queue.sqlite"
-    store = ModeratorStore(db, hasher=CHEAP_HASHER)
-    store.add("mod-1", "moderator", PASSWORD)
-    store.close()
+    _account(db, "mod-1", "moderator")
     with closing(sqlite3.connect(db)) as con, con:
         con.execute("PRAGMA ignore_check_constraints = ON")  # the table's CHECK on role
         con.execute(sql)
@@ -201,9 +201,7 @@ def test_a_tampered_moderator_account_is_named(tmp_path: Path, sql: str, problem
 
 def test_sign_in_names_a_tampered_account(tmp_path: Path) -> None:
     cfg = config(tmp_path, rs.load_model())
-    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
-    store.add("mod-1", "moderator", PASSWORD)
-    store.close()
+    _account(cfg.db, "mod-1", "moderator")
     with closing(sqlite3.connect(cfg.db)) as con, con:
         con.execute("UPDATE moderators SET session = 'x'")
     with TestClient(create_app(cfg), raise_server_exceptions=False) as client:
@@ -299,9 +297,7 @@ def test_console_tells_the_account_7_from_the_text_id_7(tmp_path: Path) -> None:
     with ReviewQueue(cfg.db) as q:
         q.add_alert(Alert(1, 7, 8, 12.0, "under 13", 0.9, Tier.URGENT), at=NOW)
         q.add_alert(Alert("c2", "7", " 9", 12.0, "under 13", 0.8, Tier.URGENT), at=NOW)
-    store = ModeratorStore(cfg.db, hasher=CHEAP_HASHER)
-    store.add("mod-1", "moderator", PASSWORD)
-    store.close()
+    _account(cfg.db, "mod-1", "moderator")
     with TestClient(create_app(cfg)) as client:
         assert sign_in(client, "mod-1") == 303
         queue = client.get("/console/queue").text
