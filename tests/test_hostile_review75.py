@@ -311,3 +311,42 @@ def test_console_tells_the_account_7_from_the_text_id_7(tmp_path: Path) -> None:
 
 def _case(adult: object) -> str:
     return "/console/cases/" + encode_id(adult)
+
+
+@pytest.mark.parametrize(
+    ("sql", "problem"),
+    [
+        # a TypeError before ('>' between a float and a str)
+        ("UPDATE items SET risk = 'x'", "'risk' is 'x', expected a number from 0 to 1"),
+        # a JSONDecodeError before
+        ("UPDATE items SET adult_id = '{'", "'adult_id' is '{', expected an id as stored"),
+    ],
+)
+def test_an_alert_merged_into_a_tampered_item_is_refused_by_name(
+    tmp_path: Path, sql: str, problem: str
+) -> None:
+    db = tmp_path / "queue.sqlite"
+    _queue(db)
+    _tamper(db, sql + " WHERE item_id = 1")
+    again = Alert("c1", "adult-a", "kid-1", 15.0, "13-15", 0.95, Tier.URGENT)
+    with ReviewQueue(db) as q, pytest.raises(QueueError, match=f"item 1: column {problem}"):
+        q.add_alert(again, at=NOW + 60)
+
+
+def test_the_api_refuses_an_alert_on_a_tampered_item_and_answers(tmp_path: Path) -> None:
+    """The service queues the alerts of a batch after applying its events: a TypeError
+    there was a 500 whose batch had been applied (a retry applied it twice)."""
+    cid, adult, child = 129, 1_000_022, 1_000_059  # an alerted conversation of this world
+    world = rs.synthetic.generate(200, prevalence=0.15, seed=8).messages.iter_events()
+    events = [e for e in world if e["conversation_id"] == cid]
+    cfg = config(tmp_path, rs.load_model())
+    with ReviewQueue(cfg.db) as q:
+        q.add_alert(Alert(cid, adult, child, 12.0, "under 13", 0.5, Tier.REVIEW), at=NOW)
+    _tamper(cfg.db, "UPDATE items SET risk = 'x'")
+    with TestClient(create_app(cfg), raise_server_exceptions=False) as client:
+        r = client.post("/v1/events", json=events)
+    assert r.status_code == 422
+    body = r.json()
+    assert body["accepted"] == len(events)
+    assert body["alerts"]
+    assert {"item 1: column 'risk' is 'x'" in e["message"] for e in body["refused"]} == {True}
