@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from serve_helpers import CHEAP_HASHER, PASSWORD, config, csrf_token, sign_in
 
 import riskscore as rs
+from riskscore.cli import main
 from riskscore.cli.report import published_periods
 from riskscore.io.events import parse_event_fast
 from riskscore.moderation import QueueError, ReviewQueue
@@ -350,3 +351,25 @@ def test_the_api_refuses_an_alert_on_a_tampered_item_and_answers(tmp_path: Path)
     assert body["accepted"] == len(events)
     assert body["alerts"]
     assert {"item 1: column 'risk' is 'x'" in e["message"] for e in body["refused"]} == {True}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        # "0 open cases (1 open item)" before: SQLite orders text after every number, so
+        # the item was left out of every case, never shown to a moderator
+        ["--top", "3"],
+        # a TypeError traceback before (an int compared with text)
+        ["--decide", '"adult-a"', "--items", "1", "--outcome", "dismissed", "--moderator", "m"],
+    ],
+)
+def test_an_item_created_at_text_is_named_not_left_out(
+    tmp_path: Path, args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "queue.sqlite"
+    _queue(db)
+    _tamper(db, "UPDATE items SET created_at = 'x' WHERE item_id = 1")
+    assert main(["queue", "--db", str(db), *args]) == 2
+    err = capsys.readouterr().err
+    assert "item 1: column 'created_at' is 'x', expected epoch seconds" in err
+    assert "Traceback" not in err

@@ -57,6 +57,7 @@ from riskscore.moderation.cases import (
     parse_token,
 )
 from riskscore.moderation.queue_rows import (
+    CREATED_BY,
     ITEMS_SELECT,
     audit_entry_from_row,
     checked_created_at,
@@ -306,7 +307,7 @@ class ReviewQueue:
         """
         now = int(time.time()) if now is None else int(now)
         rows = self._con.execute(
-            ITEMS_SELECT + " WHERE items.status = 'open' AND items.created_at <= ?", (now,)
+            ITEMS_SELECT + f" WHERE items.status = 'open' AND {CREATED_BY}", (now,)
         )
         return rank_cases((item_from_row(r) for r in rows), now, self.weights)
 
@@ -318,8 +319,7 @@ class ReviewQueue:
         """
         now = int(time.time()) if now is None else check_epoch(now, "now")
         rows = self._con.execute(
-            ITEMS_SELECT + " WHERE items.status = 'open' AND items.adult_id = ? "
-            "AND items.created_at <= ?",
+            ITEMS_SELECT + f" WHERE items.status = 'open' AND items.adult_id = ? AND {CREATED_BY}",
             (db.encode_id(adult_id), now),
         ).fetchall()
         if not rows:
