@@ -373,3 +373,43 @@ def test_an_item_created_at_text_is_named_not_left_out(
     err = capsys.readouterr().err
     assert "item 1: column 'created_at' is 'x', expected epoch seconds" in err
     assert "Traceback" not in err
+
+
+def _not_a_timeline(path: Path, kind: str) -> str:
+    """Make ``path`` a file of ``kind`` that is no timeline; what the refusal says."""
+    if kind == "text":
+        path.write_text("hello\n")
+        return "is not a riskscore timeline (file is not a database)"
+    if kind == "queue":
+        _queue(path)
+        return "is not a riskscore timeline (it has table(s) alert_signals, audit, items"
+    with closing(sqlite3.connect(path)) as con, con:
+        con.execute("CREATE TABLE events (a, b)")
+    return "is not a riskscore timeline (its events table has the columns a, b)"
+
+
+@pytest.mark.parametrize("kind", ["text", "queue", "events"])
+def test_a_file_that_is_no_timeline_is_refused_unchanged(tmp_path: Path, kind: str) -> None:
+    """A queue (or any database) given as the timeline got an ``events`` table added; a
+    text file or another ``events`` table was a traceback at the service's start-up."""
+    path = tmp_path / "timeline.sqlite"
+    said = _not_a_timeline(path, kind)
+    before = path.read_bytes()
+    with pytest.raises(QueueError, match=re.escape(said)):
+        TimelineStore(path)
+    if kind != "events":  # refused before it is opened for writing
+        assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("option", ["--db", "--timeline"])
+def test_serve_names_a_file_of_another_kind_before_serving(
+    tmp_path: Path, option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n")
+    files = {"--db": str(tmp_path / "queue.sqlite"), option: str(text)}
+    args = [x for pair in files.items() for x in pair]
+    assert main(["serve", *args, "--host", "127.0.0.1", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert f"notes.txt is not a riskscore {'queue' if option == '--db' else 'timeline'}" in err
+    assert "Traceback" not in err

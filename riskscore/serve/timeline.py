@@ -71,6 +71,25 @@ _DDL = (
 )
 
 
+#: The columns of the ``events`` table (:data:`_DDL`).
+_COLUMNS = frozenset({"conversation_id", "ts", "sender_id", "channel", "event", "tz_offset_min"})
+
+
+def _refuse_foreign(path: Path) -> None:
+    """Refuse, before anything is written, a file that is not a timeline: another
+    database (a review queue, a checkpoint, another application's) would get an
+    ``events`` table added, a file that is no database would fail at start-up."""
+    try:
+        foreign = sqlite.foreign_tables(path, frozenset({"events"}))
+    except sqlite3.DatabaseError as exc:
+        raise QueueError(f"{path} is not a riskscore timeline ({exc})") from None
+    if foreign:
+        raise QueueError(
+            f"{path} is not a riskscore timeline (it has table(s) {', '.join(foreign)}); "
+            "it was left unchanged: give a new file or the service's timeline"
+        )
+
+
 def _key(value: object) -> str:
     """:func:`~riskscore.moderation.queue_db.encode_id` of a validated id, faster: the
     same JSON text for the plain ``int`` and ``str`` ids events carry."""
@@ -118,9 +137,18 @@ class TimelineStore:
         self.path = Path(path)
         self.retention_s = float(retention_s)
         self.max_events = max_events
+        _refuse_foreign(self.path)
         # Read by the console's request threads, one at a time (the lock).
         self._con = sqlite.connect(self.path, check_same_thread=False)
         self._read = threading.Lock()
+        columns = {row[1] for row in self._con.execute("PRAGMA table_info(events)")}
+        if columns and columns != _COLUMNS:
+            self._con.close()
+            raise QueueError(
+                f"{self.path} is not a riskscore timeline (its events table has the columns "
+                f"{', '.join(sorted(map(str, columns)))}): give a new file or the service's "
+                "timeline"
+            )
         for ddl in _DDL:
             self._con.execute(ddl)
         self.write_every_s = float(write_every_s)
