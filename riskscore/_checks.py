@@ -28,6 +28,7 @@ __all__ = [
     "is_prevalence",
     "is_real",
     "unknown_keys",
+    "unknown_keys_problem",
 ]
 
 #: Most synthetic conversations one sample holds (:func:`riskscore.synthetic.generate`, a
@@ -216,7 +217,38 @@ def check_sample(
     check_seed(seed, none_ok=none_ok)
 
 
-def unknown_keys(data: Mapping[Any, Any], allowed: Collection[str]) -> list[str]:
-    """The keys of ``data`` not in ``allowed``, as their ``repr`` and sorted: a file of
-    another version, or edited by hand, is refused rather than read in part."""
-    return sorted(repr(k) for k in data if k not in allowed)
+def unknown_keys(data: Mapping[Any, Any], allowed: Collection[Any]) -> list[Any]:
+    """The keys of ``data`` not in ``allowed``, sorted by their ``repr`` (so keys of mixed
+    types sort too): a file of another version, or edited by hand, is refused rather than
+    read in part. Every mapping riskscore reads applies this one rule.
+
+    Examples
+    --------
+    >>> unknown_keys({"a": 1, 2: 0, "b": 3}, ("a",))
+    [2, 'b']
+    """
+    return sorted((key for key in data if key not in allowed), key=repr)
+
+
+def unknown_keys_problem(
+    data: Mapping[Any, Any], allowed: Collection[Any], noun: str = "key"
+) -> str | None:
+    """None when every key of ``data`` is in ``allowed``, else the one text that names the
+    unknown keys and the known ones; callers prefix where the mapping came from.
+
+    Examples
+    --------
+    >>> unknown_keys_problem({"colour": 1, "a": 2}, ("a", "b"))
+    "unknown key(s) 'colour'; expected some of a, b"
+    """
+    extra = unknown_keys(data, allowed)
+    if not extra:
+        return None
+    # a hand-edited file can hold thousands of keys, each of any length: name a few, cut
+    shown = ", ".join(f"{key!r:.80}" for key in extra[:_KEYS_SHOWN])
+    more = f" and {len(extra) - _KEYS_SHOWN} more" if len(extra) > _KEYS_SHOWN else ""
+    known = ", ".join(sorted(map(str, allowed)))
+    return f"unknown {noun}(s) {shown}{more}; expected some of {known}"
+
+
+_KEYS_SHOWN = 10

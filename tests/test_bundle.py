@@ -431,4 +431,4 @@ def test_keys_riskscore_does_not_read_are_refused(bundle: Path, where: tuple[str
         part = part[key]
     part["monotone_override"] = [1, 2]
     write_params(bundle, json.dumps(params))
-    refused(bundle, match="keys riskscore does not read: 'monotone_override'")
+    refused(bundle, match="unknown key\\(s\\) 'monotone_override'")

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import subprocess
 import sys
+import tomllib
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import numpy as np
@@ -172,7 +175,9 @@ SERVE_MODULES = tuple(
 )
 
 
-@pytest.mark.parametrize("hidden", ["fastapi", "jinja2", "itsdangerous", "prometheus_client"])
+@pytest.mark.parametrize(
+    "hidden", ["anyio", "fastapi", "jinja2", "itsdangerous", "prometheus_client", "argon2"]
+)
 def test_serve_app_import_without_the_extra(monkeypatch: pytest.MonkeyPatch, hidden: str) -> None:
     # FastAPI alone may well be installed: any library of the extra the app needs is named
     _hide(monkeypatch, hidden)
@@ -184,6 +189,33 @@ def test_serve_app_import_without_the_extra(monkeypatch: pytest.MonkeyPatch, hid
     with pytest.raises(MissingExtraError) as lazy:
         _ = riskscore.serve.create_app
     assert str(lazy.value).count("pip install") == 1, lazy.value  # said once, not nested
+
+
+@pytest.mark.parametrize("module", SERVE_MODULES)
+def test_each_serve_module_without_the_extra_names_it(
+    monkeypatch: pytest.MonkeyPatch, module: str
+) -> None:
+    """Was: on a core install, ``import riskscore.serve.config`` (and accounts, security,
+    metrics, api, ...) raised a bare ``ModuleNotFoundError: No module named 'argon2'``."""
+    _hide(monkeypatch, "argon2")
+    _forget(monkeypatch, "riskscore.serve", *SERVE_MODULES)
+    with pytest.raises(MissingExtraError, match=r"riskscore-metadata\[serve\]") as info:
+        importlib.import_module(module)
+    assert "argon2" in str(info.value)
+
+
+def test_the_serve_package_looks_up_the_libraries_of_its_extra() -> None:
+    def canonical(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {
+        canonical(re.split(r"[<>=!~;\s\[]", s, maxsplit=1)[0])
+        for s in project["optional-dependencies"]["serve"]
+    }
+    providers = packages_distributions()
+    looked_up = {canonical(d) for m in riskscore.serve._EXTRA_MODULES for d in providers[m]}
+    assert looked_up == declared - {"httptools", "uvloop"}  # uvicorn's, when installed
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ import venv
 import zipfile
 from email.parser import HeaderParser
 from fnmatch import fnmatch
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,75 @@ def test_the_version_has_one_definition() -> None:
     assert project["project"]["dynamic"] == ["version"]
     dynamic = project["tool"]["setuptools"]["dynamic"]
     assert dynamic["version"] == {"attr": "riskscore._version.__version__"}
+
+
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
+def _canonical(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def _floors(requirements: list[str]) -> dict[str, str]:
+    """Each requirement's distribution (canonical name) and the version it must reach."""
+    floors = {}
+    for spec in requirements:
+        found = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9.]+)(?:\s*;.*)?", spec)
+        assert found is not None, f"{spec}: a floor (>=), and an upper bound only with a reason"
+        floors[_canonical(found[1])] = found[2]
+    return floors
+
+
+#: The oldest version of each dependency (of the core and of the extras a user installs) that
+#: riskscore was seen to work with: a fresh virtual environment with exactly these versions and
+#: the wheel ran ``riskscore generate``, ``score``, ``evaluate`` (with plots), ``train``,
+#: ``stream``, ``warmup``, the package's doctests, and ``riskscore serve`` (the API and a
+#: console sign-in through its form). Raise one here only after such a run.
+VERIFIED_FLOORS = {
+    "numpy": "1.26",
+    "scikit-learn": "1.5",
+    "pyarrow": "18",
+    "tqdm": "4.66",
+    "numba": "0.60",
+    "scipy": "1.11",
+    "lightgbm": "4.3",
+    "pandas": "2.1",
+    "matplotlib": "3.8",
+    "fastapi": "0.115.7",
+    "starlette": "0.44",
+    "uvicorn": "0.29",
+    "jinja2": "3.1",
+    "argon2-cffi": "23.1",
+    "itsdangerous": "2.1",
+    "python-multipart": "0.0.13",
+    "prometheus-client": "0.20",
+    "httptools": "0.6",
+    "uvloop": "0.19",
+}
+
+
+def test_dependency_floors_are_the_verified_ones() -> None:
+    """Was: ``pyarrow>=15`` while ``import riskscore`` needs ``pyarrow.types.is_string_view``
+    (pyarrow 16; string_view casts 18), an AttributeError on import with pyarrow 15; and
+    ``fastapi>=0.110``, which allows starlette 0.36, whose ``Request.form`` has no
+    ``max_part_size``: every console sign-in failed with status 500."""
+    extras = PROJECT["optional-dependencies"]
+    users = [s for extra in ("train", "pandas", "plots", "serve") for s in extras[extra]]
+    assert _floors(PROJECT["dependencies"] + users) == VERIFIED_FLOORS
+
+
+def test_every_core_dependency_is_imported_by_riskscore() -> None:
+    """Was: joblib and threadpoolctl were core dependencies that no module of riskscore
+    imports (scikit-learn brings both for itself)."""
+    modules = {  # the first word after `import` or `from` starting a line (a prose line
+        # that starts with "from" adds a word no distribution provides)
+        name
+        for path in (ROOT / "riskscore").rglob("*.py")
+        for name in re.findall(r"^[ \t]*(?:import|from)[ \t]+(\w+)", path.read_text("utf-8"), re.M)
+    }
+    providers = packages_distributions()
+    imported = {_canonical(d) for m in modules for d in providers.get(m, ())}
+    assert [d for d in _floors(PROJECT["dependencies"]) if d not in imported] == []
 
 
 @pytest.mark.slow

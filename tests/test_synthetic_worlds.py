@@ -176,20 +176,20 @@ def test_same_seed_and_world_give_byte_identical_output(tmp_path: Path) -> None:
         ),
         ({"pupil_age_weights": [-1.0] * 16}, "pupil_age_weights: must be weights >= 0"),
         ({"sibling_age_weights": [1.0] * 3}, "sibling_age_weights: must be a list of 16"),
-        ({"secure_channel_mix": {"external": 1.0}}, "secure_channel_mix: has unknown key"),
-        ({"colour": "red"}, r"unknown world field\(s\) \['colour'\]"),
+        ({"secure_channel_mix": {"external": 1.0}}, "secure_channel_mix: unknown key"),
+        ({"colour": "red"}, r"unknown world field\(s\) 'colour'; expected some of"),
         ({"scenarios": {"family": {"p_block": 2.0}}}, r"scenario 'family'.p_block: must be a"),
         ({"scenarios": {"family": {"events": [0, 1, 1, 2]}}}, "scenario 'family'.events: needs"),
         ({"scenarios": {"family": {"media": [0.1, 0.2]}}}, "scenario 'family'.media: must be a"),
         ({"scenarios": {"family": {"night_phase1": [0, 1]}}}, "scenario 'family'.night_phase1"),
         ({"scenarios": {"family": {"max_unanswered": -1}}}, "scenario 'family'.max_unanswered"),
         ({"scenarios": {"family": {"is_grooming": True}}}, "scenario 'family'.is_grooming"),
-        ({"scenarios": {"family": {"colour": 1}}}, r"scenario 'family'.*unknown field\(s\)"),
+        ({"scenarios": {"family": {"colour": 1}}}, r"'family'.*unknown field\(s\) 'colour'"),
         ({"scenarios": {"pets": {"p_block": 0.1}}}, "unknown scenario 'pets'"),
         ({"platform": {"channels": ["public", "group"]}}, "platform.channels: must include"),
         ({"platform": {"channels": ["public", "direct", "fax"]}}, r"platform.channels: unknown"),
         ({"platform": {"media_events": "no"}}, "platform.media_events: must be true or false"),
-        ({"platform": {"colour": 1}}, r"platform: unknown field\(s\) \['colour'\]"),
+        ({"platform": {"colour": 1}}, r"platform: unknown field\(s\) 'colour'; expected some of"),
         ({"platform": "everything"}, "platform: must be a table"),
     ],
 )
@@ -221,3 +221,17 @@ def test_platform_channel_map_records_the_nearest_more_public_surface() -> None:
     assert unordered.channels == ("public", "direct", "encrypted")
     assert unordered.channel_map == (0, 0, 2, 2, 4, 4)
     assert Platform().channel_map == (0, 1, 2, 3, 4, 5)
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        {1: 2, "colour": 3},  # keys of mixed types: sorted by their repr, named, not a TypeError
+        {("a", 1): 0, None: 1},
+    ],
+)
+def test_unknown_keys_of_any_type_are_named(mapping: dict[Any, Any]) -> None:
+    with pytest.raises(ValueError, match=r"unknown world field\(s\) .*; expected some of"):
+        World.from_mapping(mapping)
+    with pytest.raises(ValueError, match=r"platform: unknown field\(s\)"):
+        World.default().replace(platform=mapping)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from riskscore._checks import is_int, is_real
+from riskscore._checks import is_int, is_real, unknown_keys_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
 from riskscore.policy import AlertPolicy, PolicyFileError
@@ -140,13 +140,9 @@ def _mapping(value: Any, path: tuple[str, ...]) -> Mapping[str, Any]:
 
 
 def _unknown(raw: Mapping[str, Any], allowed: frozenset[str], path: tuple[str, ...]) -> None:
-    extra = sorted(set(raw) - allowed)
-    if extra:
-        raise SynapseConfigError(
-            f"unknown key(s) {', '.join(map(repr, extra))}; expected some of "
-            f"{', '.join(sorted(allowed))}",
-            path,
-        )
+    problem = unknown_keys_problem(raw, allowed)
+    if problem:
+        raise SynapseConfigError(problem, path)
 
 
 def _path(value: Any, path: tuple[str, ...]) -> Path:

@@ -36,22 +36,60 @@ _NUMBER_RE2 = r"^ *(?:[0-9][0-9,]*\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?%? *$"
 #: leading zero: any other (``007``, ``1e5``, ``12.50``, 16 digits or more) it would show
 #: as the number of another text (``7``, ``100000``, ``12.5``, rounded), two ids as one.
 _AS_WRITTEN_RE2 = r"^(?:0|[1-9][0-9]{0,14})$"
-_FORMULA_RE, _NUMBER_RE, _AS_WRITTEN_RE = map(
-    re.compile, (_FORMULA_RE2, _NUMBER_RE2, _AS_WRITTEN_RE2)
+_MONTH = (
+    "(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    "|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
+_MONTH_NUMBER = "(?:0?[1-9]|1[0-2])"
+#: Text a spreadsheet reads as a date, a time or a truth value (``1-2``, ``3/4/21``,
+#: ``1.2.2020``, ``MAR1``, ``5-may``, ``12:30``, ``7pm``, ``TRUE``): it shows another text
+#: (``02-Jan``, ``01/03/1900``) and two ids as one (``1-2`` and ``01-02``). Escaped only in
+#: identifier columns (:func:`is_identifier_column`): other columns hold dates meant as
+#: dates (a DSA statement's ``content_date``) or riskscore's own words.
+_DATE_LIKE_RE2 = (
+    "(?i)^ *(?:true|false"
+    # two numbers are a date when one of them can be a month ("13-12"; not "13-15")
+    f"|(?:{_MONTH_NUMBER}|[0-9]{{1,2}}|[0-9]{{4}})[-/]{_MONTH_NUMBER}"
+    f"|{_MONTH_NUMBER}[-/](?:[0-9]{{1,2}}|[0-9]{{4}})"
+    "|[0-9]{1,4}[-/][0-9]{1,2}[-/][0-9]{1,4}|[0-9]{1,2}[.][0-9]{1,2}[.][0-9]{2,4}"
+    "|[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.][0-9]+)?)?(?: ?[ap]m?)?|[0-9]{1,2} ?[ap]m"
+    f"|(?:[0-9]{{1,2}}[-/ ]?)?{_MONTH}[.]?[-/ ]?[0-9]{{1,4}}(?:[-/ ,]+[0-9]{{1,4}})?"
+    f"|[0-9]{{1,2}}[-/ ]?{_MONTH}[.]?(?:[-/ ,]+[0-9]{{1,4}})?"
+    ") *$"
+)
+_FORMULA_RE, _NUMBER_RE, _AS_WRITTEN_RE, _DATE_LIKE_RE = map(
+    re.compile, (_FORMULA_RE2, _NUMBER_RE2, _AS_WRITTEN_RE2, _DATE_LIKE_RE2)
+)
+#: Column names of identifiers: ``id``, or ending in ``_id``, ``_ids`` or ``uid``.
+_IDENTIFIER_NAME_RE = re.compile(r"(?:^|_)ids?$|uid$")
 #: Spreadsheets keep 15 significant digits: an integer this large or larger in size (an id
 #: of 16 digits or more, as platforms' 64-bit ids are) would be shown rounded, two ids as
 #: one, and is written as text with a ``'`` in front.
 _ROUNDED_INTEGER = 10**15
 
 
-def escape_csv_cell(value: object) -> object:
+def is_identifier_column(name: object) -> bool:
+    """True for the name of a column of identifiers (``id``, ``conversation_id``,
+    ``account_ids``, ``puid``), whose text cells are escaped when a spreadsheet would read
+    them as a date, a time or a truth value too.
+
+    Examples
+    --------
+    >>> [is_identifier_column(n) for n in ("adult_id", "puid", "content_date", "idle")]
+    [True, True, False, False]
+    """
+    return isinstance(name, str) and _IDENTIFIER_NAME_RE.search(name) is not None
+
+
+def escape_csv_cell(value: object, *, identifier: bool = False) -> object:
     """A cell that a spreadsheet would not show as written, with a ``'`` in front so that
     it is shown as text: text it would run as a formula (``=cmd|' /C calc'!A0``) or read as
-    the number of another text (``007`` as 7, ``1e5``), and an integer of 16 digits or
-    more, which it would round to 15 significant digits; other values unchanged. A cell
-    that already starts with ``'`` gets one too, so escaping never makes two values one
-    (drop the first ``'`` of a cell that has one to get the value back).
+    the number of another text (``007`` as 7, ``1e5``), in an ``identifier`` column
+    (:func:`is_identifier_column`) also text it would read as a date, a time or a truth
+    value (``1-2``, ``MAR1``, ``TRUE``), and an integer of 16 digits or more, which it
+    would round to 15 significant digits; other values unchanged. A cell that already
+    starts with ``'`` gets one too, so escaping never makes two values one (drop the first
+    ``'`` of a cell that has one to get the value back).
 
     Examples
     --------
@@ -61,9 +99,13 @@ def escape_csv_cell(value: object) -> object:
     ("''=1", "'007", '7')
     >>> escape_csv_cell(1234567890123456789)
     "'1234567890123456789"
+    >>> escape_csv_cell("1-2"), escape_csv_cell("1-2", identifier=True)
+    ('1-2', "'1-2")
     """
     if isinstance(value, str) and (
-        _FORMULA_RE.match(value) or (_NUMBER_RE.match(value) and not _AS_WRITTEN_RE.match(value))
+        _FORMULA_RE.match(value)
+        or (_NUMBER_RE.match(value) and not _AS_WRITTEN_RE.match(value))
+        or (identifier and _DATE_LIKE_RE.match(value))
     ):
         return "'" + value
     if type(value) is int and abs(value) >= _ROUNDED_INTEGER:
@@ -92,6 +134,8 @@ def _csv_text(table: Any, *, escape: bool) -> Any:
             risky = pc.or_(
                 pc.match_substring_regex(col, _FORMULA_RE2), pc.and_(number, pc.invert(as_written))
             )
+            if is_identifier_column(field.name):
+                risky = pc.or_(risky, pc.match_substring_regex(col, _DATE_LIKE_RE2))
         elif escape and field.type in (pa.int64(), pa.uint64()):
             col = table.column(i)
             risky = pc.greater_equal(col, pa.scalar(_ROUNDED_INTEGER, field.type))
@@ -112,7 +156,11 @@ def write_csv_rows(path: Path, header: Sequence[object], rows: Iterable[Sequence
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow([escape_csv_cell(v) for v in header])
-        writer.writerows([escape_csv_cell(v) for v in row] for row in rows)
+        identifier = [is_identifier_column(name) for name in header]
+        writer.writerows(
+            [escape_csv_cell(v, identifier=i) for v, i in zip(row, identifier, strict=False)]
+            for row in rows
+        )
     return path
 
 

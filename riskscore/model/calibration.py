@@ -17,7 +17,13 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from riskscore._checks import MIN_PREVALENCE, check_prevalence, is_prevalence, is_real, unknown_keys
+from riskscore._checks import (
+    MIN_PREVALENCE,
+    check_prevalence,
+    is_prevalence,
+    is_real,
+    unknown_keys_problem,
+)
 from riskscore.exceptions import ModelIntegrityError
 
 __all__ = ["Platt", "platt_risk"]
@@ -129,11 +135,9 @@ class Platt:
             values = {key: data[key] for key in ("a", "b", "prevalence")}
         except (KeyError, TypeError) as exc:
             raise ModelIntegrityError(f"calibration parameters are malformed: {exc}") from exc
-        extra = unknown_keys(data, values)
-        if extra:
-            raise ModelIntegrityError(
-                f"calibration parameters have keys riskscore does not read: {', '.join(extra)}"
-            )
+        problem = unknown_keys_problem(data, values)
+        if problem:
+            raise ModelIntegrityError(f"calibration parameters: {problem}")
         for key, value in values.items():
             if not is_real(value):  # "-3", true or 10**400 is not a slope
                 raise ModelIntegrityError(

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from riskscore._checks import unknown_keys
+from riskscore._checks import unknown_keys_problem
 from riskscore.exceptions import ModelIntegrityError, SchemaError
 from riskscore.features import (
     FEATURES,
@@ -266,11 +266,9 @@ class RiskModel:
                 f"unknown model kind {kind!r}; this riskscore reads {MODEL_KIND!r} "
                 "(retrain older bundles with `make model` or `riskscore train`)"
             )
-        extra = unknown_keys(data, ("kind", "trees", "calibration"))
-        if extra:
-            raise ModelIntegrityError(
-                f"model parameters have keys riskscore does not read: {', '.join(extra)}"
-            )
+        problem = unknown_keys_problem(data, ("kind", "trees", "calibration"))
+        if problem:
+            raise ModelIntegrityError(f"model parameters: {problem}")
         return cls(
             TreeEnsemble.from_dict(data.get("trees", {})),
             Platt.from_dict(data.get("calibration")),

@@ -24,7 +24,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from riskscore._checks import is_int, unknown_keys
+from riskscore._checks import is_int, unknown_keys_problem
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.io.threads import executor_for
 from riskscore.model.exit_leaves import (
@@ -394,11 +394,9 @@ class TreeEnsemble:
         thresholds and leaf values (and ``null``, a missing value, in the reference), a
         string for feature names. Nothing is converted: ``"false"`` is not read as true.
         """
-        extra = unknown_keys(data, _TREE_KEYS) if isinstance(data, Mapping) else []
-        if extra:
-            raise ModelIntegrityError(
-                f"tree parameters have keys riskscore does not read: {', '.join(extra)}"
-            )
+        problem = unknown_keys_problem(data, _TREE_KEYS) if isinstance(data, Mapping) else None
+        if problem:
+            raise ModelIntegrityError(f"tree parameters: {problem}")
         try:
             return cls(
                 feature_names=tuple(_elements(data, "feature_names", "str")),

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from riskscore._checks import is_int
+from riskscore._checks import is_int, unknown_keys
 from riskscore.io.raw import show
 from riskscore.policy.bands import MAX_BANDS, AgeBand, check_bands, check_name
 from riskscore.policy.errors import PolicyFileError
@@ -147,11 +147,11 @@ def _table(value: Any, path: Path, source: str) -> Mapping[str, Any]:
 def _no_unknown_keys(
     table: Mapping[str, Any], allowed: tuple[str, ...], path: Path, what: str, source: str
 ) -> None:
-    extra = sorted(str(k) for k in set(table) - set(allowed))
+    extra = unknown_keys(table, allowed)
     if extra:
         raise PolicyFileError(
             f"unknown key; {what} has {', '.join(sorted(allowed))}",
-            path=(*path, extra[0]),
+            path=(*path, str(extra[0])),
             source=source,
         )
 

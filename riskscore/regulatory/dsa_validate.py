@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from riskscore._checks import unknown_keys
 from riskscore.exceptions import SchemaError
 from riskscore.regulatory import _dsa_schema as schema
 
@@ -149,7 +150,7 @@ def validate_statement(record: dict[str, Any], *, row: int = 0) -> None:
             f"{where}: field {name!r} {problem}", column=name, row=row, value=record.get(name)
         )
 
-    unknown = sorted(set(record) - set(schema.FIELDS))
+    unknown = unknown_keys(record, schema.FIELDS)
     if unknown:
         raise fail(unknown[0], "is not a field of the statement schema")
     for name in _REQUIRED:

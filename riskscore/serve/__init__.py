@@ -1,7 +1,8 @@
 """``riskscore serve``: a scoring service over HTTP and a moderator console in the browser.
 
 Needs the optional extra ``riskscore-metadata[serve]`` (FastAPI, uvicorn, Jinja2,
-argon2-cffi, itsdangerous, python-multipart, prometheus-client, matplotlib).
+argon2-cffi, itsdangerous, python-multipart, prometheus-client, matplotlib); without it,
+importing this package or any of its modules raises :class:`~riskscore.MissingExtraError`.
 
 - :mod:`~riskscore.serve.app`: :func:`create_app`, the ASGI application, its start-up
   (restore) and shutdown (checkpoint).
@@ -9,9 +10,10 @@ argon2-cffi, itsdangerous, python-multipart, prometheus-client, matplotlib).
 - :mod:`~riskscore.serve.service`: :class:`ScoringService`, the scoring behind
   ``POST /v1/events``, free of the web framework.
 - :mod:`~riskscore.serve.api`, :mod:`~riskscore.serve.console`: the routes.
-- :mod:`~riskscore.serve.accounts`, :mod:`~riskscore.serve.access_log`,
-  :mod:`~riskscore.serve.security`: moderator accounts, the access log (sign-ins,
-  sign-outs, case pages opened), sessions, CSRF tokens, sign-in rate limiting.
+- :mod:`~riskscore.serve.accounts`, :mod:`~riskscore.serve.moderator`,
+  :mod:`~riskscore.serve.access_log`, :mod:`~riskscore.serve.security`: moderator
+  accounts (and one account as read back), the access log (sign-ins, sign-outs, case
+  pages opened), sessions, CSRF tokens, sign-in rate limiting.
 - :mod:`~riskscore.serve.metrics`, :mod:`~riskscore.serve.timeline`,
   :mod:`~riskscore.serve.plot`, :mod:`~riskscore.serve.body`: Prometheus metrics, the
   events' metadata for the timeline plot, the plot, the request body.
@@ -20,10 +22,30 @@ See ``docs/serve.md``.
 """
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from importlib.util import find_spec
+from typing import TYPE_CHECKING, Any, Final
 
 from riskscore._optional import missing_extra
 from riskscore.exceptions import MissingExtraError
+
+#: The modules of the libraries the ``[serve]`` extra declares (``pyproject.toml``; uvicorn's
+#: optional httptools and uvloop aside). Looked up, not imported, here (FastAPI takes seconds
+#: to import): any module of this package, imported on its own, then names the extra.
+_EXTRA_MODULES: Final = (
+    "argon2",
+    "fastapi",
+    "itsdangerous",
+    "jinja2",
+    "matplotlib",
+    "prometheus_client",
+    "python_multipart",
+    "starlette",
+    "uvicorn",
+)
+_ABSENT: Final = [name for name in _EXTRA_MODULES if find_spec(name) is None]
+if _ABSENT:
+    _CAUSE = ModuleNotFoundError(f"No module named {_ABSENT[0]!r}", name=_ABSENT[0])
+    raise missing_extra("serve", "riskscore.serve", _CAUSE)
 
 if TYPE_CHECKING:
     from riskscore.serve.app import create_app

@@ -19,15 +19,14 @@ from collections.abc import AsyncIterator
 from typing import Final
 from urllib.parse import parse_qsl
 
-import anyio
-
 from riskscore._optional import missing_extra
 from riskscore._version import __version__
 from riskscore.exceptions import one_line
 from riskscore.io.schema import is_content_column
 from riskscore.moderation.cases import QueueError
 
-try:  # FastAPI, and the libraries of the extra that the routes import (Jinja2, ...)
+try:  # FastAPI (with anyio, its async library), and the libraries the routes import (Jinja2...)
+    import anyio
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse, Response
     from starlette.types import ASGIApp, Message, Receive, Scope, Send

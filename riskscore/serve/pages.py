@@ -14,7 +14,7 @@ from riskscore._words import number_text, plural
 from riskscore.moderation.earlier_reasons import shown_reason
 from riskscore.moderation.queue_db import encode_id
 
-__all__ = ["SECURITY_HEADERS", "TEMPLATES", "shown_id"]
+__all__ = ["SECURITY_HEADERS", "TEMPLATES"]
 
 
 def shown_id(value: object) -> str:

@@ -46,7 +46,6 @@ from riskscore.serve.timeline import TimelineStore
 
 __all__ = [
     "MAX_BATCH_ID_CHARS",
-    "MAX_REMEMBERED_ENTRIES",
     "BatchResult",
     "ScoringService",
     "remembered_batches",

@@ -14,7 +14,7 @@ from typing import Any, Final
 import numpy as np
 import pyarrow.parquet as pq
 
-from riskscore._checks import check_whole
+from riskscore._checks import check_whole, unknown_keys
 from riskscore.io import read_messages
 from riskscore.io.files import check_own_files
 from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES
@@ -202,7 +202,7 @@ def generate_parquet(
     """
     check_whole("chunk_conversations", chunk_conversations)
     options = {"world", "start", "days", "n_adults", "label_noise", *WORLD_KEYWORDS}
-    unknown = sorted(set(generate_kwargs) - options)
+    unknown = unknown_keys(generate_kwargs, options)
     if unknown:
         raise ValueError(
             f"generate_parquet got unknown argument(s) {unknown}; "

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from riskscore._checks import check_sample, check_whole, is_int, is_real
+from riskscore._checks import check_sample, check_whole, is_int, is_real, unknown_keys
 from riskscore._units import DAY_S, HOUR_S
 from riskscore.io.schema import MAX_TIMESTAMP
 from riskscore.synthetic.world import World, world_or_default
@@ -88,7 +88,7 @@ def configure(
 
 def apply_changes(world: World, changes: dict[str, Any]) -> World:
     """``world`` with the shorthands of :data:`WORLD_KEYWORDS` applied (None: unchanged)."""
-    unknown = sorted(set(changes) - WORLD_KEYWORDS)
+    unknown = unknown_keys(changes, WORLD_KEYWORDS)
     if unknown:
         raise TypeError(
             f"generate() got unexpected keyword argument(s) {unknown}; world shorthands are "

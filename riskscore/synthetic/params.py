@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from riskscore._checks import check_whole, is_real
+from riskscore._checks import check_whole, is_real, unknown_keys_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import INT64_MAX, MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
 
@@ -65,12 +65,9 @@ def mix(name: str, given: object, keys: Sequence[str]) -> dict[str, float]:
     """Weights over ``keys`` (missing ones weigh 0), scaled to sum to 1."""
     if not isinstance(given, Mapping):
         raise fail(name, f"must be a mapping of name to weight, got {show(given)}")
-    unknown = sorted(set(given) - set(keys), key=str)
-    if unknown:
-        raise fail(
-            name,
-            f"has unknown key(s) {show(unknown)}; expected keys from {list(keys)}",
-        )
+    problem = unknown_keys_problem(given, keys)
+    if problem:
+        raise fail(name, problem)
     for key, weight in given.items():
         if not is_real(weight) or weight < 0:
             raise fail(f"{name}[{key!r}]", f"must be a number >= 0, got {show(weight)}")

@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-from riskscore._checks import is_real
+from riskscore._checks import is_real, unknown_keys_problem
 from riskscore._toml import read_toml
 from riskscore.io.raw import show
 from riskscore.io.schema import CHANNEL_NAMES
@@ -277,12 +277,9 @@ def _from_mapping(base: World | None, data: Mapping[str, Any], source: str) -> W
     """``base`` with the fields of ``data`` changed (all fields required when no base)."""
     if not isinstance(data, Mapping):
         raise fail(source, f"a world must be a mapping of fields, got {type(data).__name__}")
-    unknown = sorted(set(data) - _FIELDS)
-    if unknown:
-        raise fail(
-            source,
-            f"unknown world field(s) {show(unknown)}; known fields: {sorted(_FIELDS)}",
-        )
+    problem = unknown_keys_problem(data, _FIELDS, "world field")
+    if problem:
+        raise fail(source, problem)
     values: dict[str, Any] = {} if base is None else {f: getattr(base, f) for f in _FIELDS}
     for key, value in data.items():
         if key == "scenarios":
@@ -316,9 +313,9 @@ def _scenarios(base: World | None, value: object, source: str) -> tuple[Scenario
         if not isinstance(entry, dict) or "name" not in entry:
             raise fail(f"{source}: scenarios", f"each entry needs a 'name', got {show(entry)}")
         name = entry["name"]
-        unknown = sorted(set(entry) - _SCENARIO_FIELDS)
-        if unknown:
-            raise fail(f"{source}: scenario {name!r}", f"unknown field(s) {unknown}")
+        problem = unknown_keys_problem(entry, _SCENARIO_FIELDS, "field")
+        if problem:
+            raise fail(f"{source}: scenario {name!r:.80}", problem)
         current = by_name.get(name)
         if current is None:
             if base is not None:
@@ -334,11 +331,9 @@ def _platform(base: Platform | None, value: object, source: str) -> Platform:
         return value
     if not isinstance(value, Mapping):
         raise fail(f"{source}: platform", f"must be a table, got {show(value)}")
-    unknown = sorted(set(value) - _PLATFORM_FIELDS)
-    if unknown:
-        raise fail(
-            f"{source}: platform", f"unknown field(s) {unknown}; known: {sorted(_PLATFORM_FIELDS)}"
-        )
+    problem = unknown_keys_problem(value, _PLATFORM_FIELDS, "field")
+    if problem:
+        raise fail(f"{source}: platform", problem)
     values = {} if base is None else dataclasses.asdict(base)
     values.update(value)
     values["channels"] = tuple(values.get("channels", CHANNEL_NAMES))
