@@ -4,7 +4,6 @@ with the period's drift when its events are given."""
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,9 @@ from riskscore.cli._time import (
     whole_number,
 )
 from riskscore.io import read_messages
-from riskscore.io.files import check_not_inputs
+from riskscore.io.files import check_not_inputs, check_regular_file
+from riskscore.io.json_lines import json_loads
+from riskscore.io.raw import show
 from riskscore.keys import check_pseudonym_key, key_from_environment, key_source
 from riskscore.model import load_model
 from riskscore.model.drift import period_drift
@@ -36,6 +37,8 @@ from riskscore.moderation.transparency import REPORT_FILES, transparency_report
 from riskscore.moderation.transparency_render import disclosure_note, simulation_banner
 
 NAME = "report"
+#: Largest ``report.json`` read with ``--published`` (a report's is some kilobytes).
+MAX_PUBLISHED_BYTES = 16 << 20
 HELP = "write a transparency report (report.json, report.md, report.html, charts) from a queue"
 EXAMPLE = (
     "examples:\n"
@@ -129,11 +132,18 @@ def published_periods(paths: list[Path] | None) -> list[tuple[int, int]]:
     periods = []
     for path in paths or []:
         try:
-            period = json.loads(path.read_text(encoding="utf-8"))["period"]
+            # not a FIFO (its read waits for a writer), nor a file read whole however large;
+            # JSON nested too deeply is malformed JSON, not a RecursionError
+            check_regular_file(path, "report.json")
+            with path.open("rb") as fh:
+                data = fh.read(MAX_PUBLISHED_BYTES + 1)
+            if len(data) > MAX_PUBLISHED_BYTES:
+                raise ValueError(f"larger than {MAX_PUBLISHED_BYTES} bytes")
+            period = json_loads(data)["period"]
             start, end = period["start_epoch"], period["end_epoch"]
             if not (type(start) is int and type(end) is int):
-                raise TypeError(f"epochs {start!r} and {end!r} are not whole seconds")
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+                raise TypeError(f"epochs {show(start)} and {show(end)} are not whole seconds")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(
                 f"--published {str(path)!r} is not a transparency report's report.json "
                 f"(period.start_epoch and period.end_epoch): {type(exc).__name__}: {exc}"

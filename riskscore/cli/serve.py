@@ -42,6 +42,7 @@ try:  # the optional extra riskscore-metadata[serve]
         check_api_token,
     )
     from riskscore.serve.service import remembered_batches
+    from riskscore.serve.timeline import TimelineStore
 
     _MISSING: ImportError | None = None
 except ImportError as exc:  # pragma: no cover - the dev extra installs it
@@ -363,6 +364,11 @@ def _config(args: argparse.Namespace) -> ServeConfig:
     # application's start-up takes this scorer instead of restoring the file again.
     ready = [scorer_from_args(args, model, policy, args.checkpoint)]
     remembered_batches(ready[0].checkpoint_extra, args.checkpoint)  # the service's, too
+    # Each file is what it is named as (or made), in one line before serving: in the
+    # application's start-up, a file of another kind was a traceback from uvicorn.
+    with ReviewQueue(args.db):
+        pass
+    TimelineStore(timeline).close()
 
     def scorer() -> OnlineScorer:
         return ready.pop() if ready else scorer_from_args(args, model, policy, args.checkpoint)

@@ -21,6 +21,7 @@ import numpy as np
 import riskscore.moderation.queue_db as db
 from riskscore.io.raw import show
 from riskscore.moderation.cases import Outcome, QueueError, check_epoch
+from riskscore.moderation.queue_rows import ITEMS_SELECT, item_from_row
 
 __all__ = ["decide_items", "decision_time", "item_ids", "review_items"]
 
@@ -110,24 +111,23 @@ def decide_items(
     # so two decisions of one second, outcome and adult are never read back as one.
     decision = min(chosen)
     for item_id in chosen:
-        row = con.execute(
-            "SELECT adult_id, status, n_signals, created_at, first_reviewed_at FROM items "
-            "WHERE item_id = ?",
-            (item_id,),
-        ).fetchone()
+        row = con.execute(ITEMS_SELECT + " WHERE items.item_id = ?", (item_id,)).fetchone()
         if row is None or row["adult_id"] != adult or row["status"] != "open":
             raise QueueError(
                 f"item {item_id} is not an open item of adult {show(adult_id)} "
                 "(decided already, or another case); reload the case"
             )
+        # Read as every item is: a value riskscore never writes is refused by name, never
+        # compared as found (a created_at of text was a TypeError).
+        item = item_from_row(row)
         # Never dated before what it decides (an item dated ahead is not shown yet).
-        for column, what in (("created_at", "created"), ("first_reviewed_at", "first reviewed")):
-            if row[column] is not None and when < row[column]:
+        for at, what in ((item.created_at, "created"), (item.first_reviewed_at, "first reviewed")):
+            if at is not None and when < at:
                 raise QueueError(
-                    f"item {item_id} was {what} at {row[column]}, after the decision time "
+                    f"item {item_id} was {what} at {at}, after the decision time "
                     f"{when}: a decision cannot precede it"
                 )
-        if versions is not None and int(row["n_signals"]) != versions[item_id]:
+        if versions is not None and item.n_signals != versions[item_id]:
             raise QueueError(
                 f"item {item_id} changed since the case was shown (a new signal); "
                 "reload the case and decide on what it shows now"

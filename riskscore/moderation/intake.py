@@ -31,11 +31,13 @@ from riskscore.io.schema import (
 from riskscore.model.scores import reason_texts
 from riskscore.moderation.cases import QueueError, UserReport, check_epoch
 from riskscore.moderation.queue_rows import (
+    ITEMS_SELECT,
     MAX_REASONS_CHARS,
     encode_reasons,
     id_problem,
     is_line,
     is_queue_age,
+    item_from_row,
 )
 from riskscore.policy import Alert, AlertPolicy, Tier
 
@@ -203,27 +205,28 @@ def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> in
         The conversation's open alert is of two other accounts.
     """
     found = con.execute(
-        "SELECT item_id, risk, tier, adult_id, child_id FROM items "
-        "WHERE kind = 'alert' AND status = 'open' AND conversation_id = ?",
+        ITEMS_SELECT + " WHERE items.kind = 'alert' AND items.status = 'open' "
+        "AND items.conversation_id = ?",
         (row["conversation_id"],),
     ).fetchone()
     if found is None:
         detail = {"kind": "alert", "risk": row["risk"], "tier": row["tier"]}
         return db.enqueue(con, row, actor, detail)
+    # Read as every item is (a QueueError naming a value riskscore never writes), not
+    # compared as found: a risk of text was a TypeError, an id of no JSON a JSONDecodeError.
+    held = item_from_row(found)
     if {found["adult_id"], found["child_id"]} != {row["adult_id"], row["child_id"]}:
-        cid, adult, child, held_adult, held_child = (
-            db.decode_id(row["conversation_id"]), db.decode_id(row["adult_id"]),
-            db.decode_id(row["child_id"]), db.decode_id(found["adult_id"]),
-            db.decode_id(found["child_id"]),
-        )  # fmt: skip
+        cid, adult, child = (
+            db.decode_id(row[k]) for k in ("conversation_id", "adult_id", "child_id")
+        )
         raise QueueError(
             f"alert on conversation {cid!r} between {adult!r} and {child!r}: item "
-            f"{found['item_id']} is the open alert of conversation {cid!r} between "
-            f"{held_adult!r} and {held_child!r}; two conversations under one id are never "
-            "merged: give them distinct ids (not queued, nor the alerts added with it)"
+            f"{held.item_id} is the open alert of conversation {cid!r} between "
+            f"{held.adult_id!r} and {held.child_id!r}; two conversations under one id are "
+            "never merged: give them distinct ids (not queued, nor the alerts added with it)"
         )
-    item_id = int(found["item_id"])
-    raise_ = row["risk"] > found["risk"] or row["tier"] > found["tier"]
+    item_id = held.item_id
+    raise_ = row["risk"] > held.risk or row["tier"] > held.tier
     db.update(
         con,
         item_id,

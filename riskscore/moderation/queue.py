@@ -56,7 +56,14 @@ from riskscore.moderation.cases import (
     check_name,
     parse_token,
 )
-from riskscore.moderation.queue_rows import ITEMS_SELECT, audit_entry_from_row, item_from_row
+from riskscore.moderation.queue_rows import (
+    CREATED_BY,
+    ITEMS_SELECT,
+    audit_entry_from_row,
+    checked_created_at,
+    checked_depth,
+    item_from_row,
+)
 from riskscore.moderation.ranking import build_case, rank_cases
 from riskscore.policy import Alert, AlertPolicy
 
@@ -300,7 +307,7 @@ class ReviewQueue:
         """
         now = int(time.time()) if now is None else int(now)
         rows = self._con.execute(
-            ITEMS_SELECT + " WHERE items.status = 'open' AND items.created_at <= ?", (now,)
+            ITEMS_SELECT + f" WHERE items.status = 'open' AND {CREATED_BY}", (now,)
         )
         return rank_cases((item_from_row(r) for r in rows), now, self.weights)
 
@@ -312,8 +319,7 @@ class ReviewQueue:
         """
         now = int(time.time()) if now is None else check_epoch(now, "now")
         rows = self._con.execute(
-            ITEMS_SELECT + " WHERE items.status = 'open' AND items.adult_id = ? "
-            "AND items.created_at <= ?",
+            ITEMS_SELECT + f" WHERE items.status = 'open' AND items.adult_id = ? AND {CREATED_BY}",
             (db.encode_id(adult_id), now),
         ).fetchall()
         if not rows:
@@ -328,16 +334,21 @@ class ReviewQueue:
 
     def open_counts(self) -> dict[tuple[str, int], int]:
         """Open items by (child age band, tier): the queue's depth, for monitoring."""
+        # Grouped by kind too: a tier is checked against its item's kind, as items are read.
         rows = self._con.execute(
-            "SELECT age_band, tier, COUNT(*) FROM items WHERE status = 'open' "
-            "GROUP BY age_band, tier"
+            "SELECT MIN(item_id), kind, age_band, tier, COUNT(*) FROM items "
+            "WHERE status = 'open' GROUP BY kind, age_band, tier"
         )
-        return {(str(band), int(tier)): int(n) for band, tier, n in rows}
+        counts: dict[tuple[str, int], int] = {}
+        for item_id, kind, band, tier, n in rows:
+            key = checked_depth(item_id, kind, band, tier)
+            counts[key] = counts.get(key, 0) + int(n)
+        return counts
 
     def open_created_at(self) -> list[int]:
         """Creation times of the open items (epoch seconds), for waiting-time monitoring."""
-        rows = self._con.execute("SELECT created_at FROM items WHERE status = 'open'")
-        return [int(r[0]) for r in rows]
+        rows = self._con.execute("SELECT item_id, created_at FROM items WHERE status = 'open'")
+        return [checked_created_at(item_id, created) for item_id, created in rows]
 
     def next_arrival(self, after: int) -> int | None:
         """Creation time of the first open item created after ``after``, if any."""

@@ -31,10 +31,14 @@ from riskscore.moderation.cases import AuditEntry, QueueError, QueueItem, check_
 from riskscore.policy import Tier
 
 __all__ = [
+    "CHANGED_OUTSIDE",
+    "CREATED_BY",
     "ITEMS_SELECT",
     "MAX_REASONS_CHARS",
     "audit_detail",
     "audit_entry_from_row",
+    "checked_created_at",
+    "checked_depth",
     "decode_reasons",
     "encode_reasons",
     "id_problem",
@@ -42,6 +46,8 @@ __all__ = [
     "is_queue_age",
     "item_from_row",
     "log_row",
+    "stored_id",
+    "stored_id_form",
 ]
 
 #: Why a value no riskscore writes is in the file.
@@ -59,6 +65,12 @@ ITEMS_SELECT = (
     "SELECT items.*, audit.action AS last_action, audit.detail AS last_detail FROM items "
     "LEFT JOIN audit ON audit.entry_id = items.audit_id"
 )
+
+#: The condition (one parameter: the time) of an item shown at that time: created by
+#: then. An item whose ``created_at`` is no integer (SQLite orders any text after every
+#: number) is selected too, so that :func:`item_from_row` refuses it by name: left out,
+#: it would be an open item no moderator is ever shown.
+CREATED_BY = "(items.created_at <= ? OR typeof(items.created_at) != 'integer')"
 
 #: Longest ``reasons`` value read back (JSON text): an alert's few reasons take far less.
 MAX_REASONS_CHARS = 100_000
@@ -136,15 +148,10 @@ class _StoredRow:
         )
 
     def stored_id(self, column: str) -> Any:
-        text = self.r[column]
-        try:
-            value = json_loads(text) if isinstance(text, str) else None
-        except ValueError:
-            value = None
-        if type(value) in (int, str) and id_problem(column, value) is None:
+        value = stored_id(column, self.r[column])
+        if value is not None:
             return value
-        raise self.refuse(column, f"an id as stored (a JSON integer or string of printable "
-                                  f"text, at most {max_id_length(column)} characters)")  # fmt: skip
+        raise self.refuse(column, stored_id_form(column))
 
     def epoch(self, column: str, *, none_ok: bool = False) -> int | None:
         value = self.r[column]
@@ -219,19 +226,46 @@ def log_row(
     return tuple(values)
 
 
+def checked_depth(item_id: int, kind: object, age_band: object, tier: object) -> tuple[str, int]:
+    """The (age band, tier) of a group of open items that :meth:`ReviewQueue.open_counts`
+    counts, checked as :func:`item_from_row` checks an item's (the metrics label queue depth
+    by them): a value riskscore never writes is a :class:`QueueError` naming ``item_id``,
+    one item of the group, the column and the value."""
+    row = _StoredRow({"kind": kind, "age_band": age_band, "tier": tier}, item_id)
+    _check_kind_tier(row)
+    assert type(tier) is int
+    return str(row.line("age_band")), tier
+
+
+def checked_created_at(item_id: int, created_at: object) -> int:
+    """``created_at`` of item ``item_id`` as epoch seconds, checked as
+    :func:`item_from_row` checks it (a :class:`QueueError` naming the item and the value)."""
+    value = _StoredRow({"created_at": created_at}, item_id).epoch("created_at")
+    assert value is not None
+    return value
+
+
+def _check_kind_tier(row: _StoredRow) -> None:
+    """Refuse a kind, or a tier for the row's kind, riskscore never writes."""
+    kind, tier = row.r["kind"], row.r["tier"]
+    if kind not in ("alert", "user_report"):
+        raise row.refuse("kind", "'alert' or 'user_report'")
+    if not (type(tier) is int and (tier in list(Tier) if kind == "alert" else tier == 0)):
+        raise row.refuse(
+            "tier", f"0 for a user report, {min(Tier):d} to {max(Tier):d} for an alert"
+        )
+
+
 def _check_values(row: _StoredRow) -> None:
     """Refuse a kind, status, risk, tier, age, channel, flag or count riskscore never
     writes."""
     r, refuse = row.r, row.refuse
-    kind, status, risk, tier, age = r["kind"], r["status"], r["risk"], r["tier"], r["child_age"]
-    if kind not in ("alert", "user_report"):
-        raise refuse("kind", "'alert' or 'user_report'")
+    status, risk, age = r["status"], r["risk"], r["child_age"]
+    _check_kind_tier(row)
     if status not in _STATUSES:
         raise refuse("status", f"one of {', '.join(sorted(_STATUSES))}")
     if not (is_real(risk) and not isinstance(risk, bool) and 0.0 <= risk <= 1.0):
         raise refuse("risk", "a number from 0 to 1")
-    if not (type(tier) is int and (tier in list(Tier) if kind == "alert" else tier == 0)):
-        raise refuse("tier", f"0 for a user report, {min(Tier):d} to {max(Tier):d} for an alert")
     if age is not None and not is_queue_age(age):
         raise refuse("child_age", f"null or an age from {MIN_AGE:g} to {MAX_AGE:g}")
     if r["channel"] is not None and r["channel"] not in CHANNEL_NAMES:
@@ -333,6 +367,33 @@ def is_line(value: object) -> TypeGuard[str]:
     """Whether ``value`` is text a queue column of names keeps (``age_band``,
     ``decided_by``): one line of printable text, not blank."""
     return isinstance(value, str) and bool(value.strip()) and not has_hidden_character(value)
+
+
+def stored_id(column: str, text: object) -> int | str | None:
+    """The id an id ``column`` keeps as ``text`` (:func:`queue_db.encode_id`: the JSON of an
+    int or a string) when it follows the rule of :func:`id_problem`, else None: the
+    queue's ids and the ``riskscore serve`` timeline's are read back by this one rule.
+
+    Examples
+    --------
+    >>> stored_id("adult_id", '"a"'), stored_id("adult_id", "7"), stored_id("adult_id", "true")
+    ('a', 7, None)
+    """
+    try:
+        value = json_loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    if type(value) in (int, str) and id_problem(column, value) is None:
+        return value
+    return None
+
+
+def stored_id_form(column: str) -> str:
+    """What :func:`stored_id` reads, in words, for an error naming a value it refused."""
+    return (
+        "an id as stored (a JSON integer or string of printable text, at most "
+        f"{max_id_length(column)} characters)"
+    )
 
 
 def max_id_length(column: str) -> int:

@@ -10,9 +10,10 @@ importing this package or any of its modules raises :class:`~riskscore.MissingEx
 - :mod:`~riskscore.serve.service`: :class:`ScoringService`, the scoring behind
   ``POST /v1/events``, free of the web framework.
 - :mod:`~riskscore.serve.api`, :mod:`~riskscore.serve.console`: the routes.
-- :mod:`~riskscore.serve.accounts`, :mod:`~riskscore.serve.access_log`,
-  :mod:`~riskscore.serve.security`: moderator accounts, the access log (sign-ins,
-  sign-outs, case pages opened), sessions, CSRF tokens, sign-in rate limiting.
+- :mod:`~riskscore.serve.accounts`, :mod:`~riskscore.serve.moderator`,
+  :mod:`~riskscore.serve.access_log`, :mod:`~riskscore.serve.security`: moderator
+  accounts (and one account as read back), the access log (sign-ins, sign-outs, case
+  pages opened), sessions, CSRF tokens, sign-in rate limiting.
 - :mod:`~riskscore.serve.metrics`, :mod:`~riskscore.serve.timeline`,
   :mod:`~riskscore.serve.plot`, :mod:`~riskscore.serve.body`: Prometheus metrics, the
   events' metadata for the timeline plot, the plot, the request body.

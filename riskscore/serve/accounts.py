@@ -23,8 +23,7 @@ from __future__ import annotations
 import sqlite3
 import time
 import unicodedata
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from riskscore.moderation.cases import QueueError, check_name
 from riskscore.moderation.queue_rows import log_row
 from riskscore.serve import access_log as _access
 from riskscore.serve.access_log import AccessEntry
+from riskscore.serve.moderator import Moderator, Role
 
 __all__ = [
     "MAX_PASSWORD_CHARS",
@@ -81,41 +81,11 @@ _DDL = (
 _LATEST = "entry_id IN (SELECT MAX(entry_id) FROM assignments GROUP BY adult_id)"
 
 
-class Role(StrEnum):
-    """What a console account may do."""
-
-    MODERATOR = "moderator"
-    LEAD = "lead"
-
-
 #: Columns added to ``moderators`` after its first release, with their definitions.
 _ADDED_COLUMNS = {
     "active": "INTEGER NOT NULL DEFAULT 1",
     "session": "INTEGER NOT NULL DEFAULT 0",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Moderator:
-    """A signed-in console user.
-
-    Attributes
-    ----------
-    name : str
-    role : Role
-    session : int
-        The account's session generation: a session cookie signed with another one
-        (before the account was last changed, removed or signed out) is void.
-    """
-
-    name: str
-    role: Role
-    session: int = field(default=0, repr=False)
-
-    @property
-    def is_lead(self) -> bool:
-        """Whether the account may assign cases and read the audit log."""
-        return self.role is Role.LEAD
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,7 +324,7 @@ class ModeratorStore:
         row = self._con.execute(
             "SELECT role, session FROM moderators WHERE name = ? AND active = 1", (name,)
         ).fetchone()
-        return None if row is None else Moderator(name, Role(row[0]), int(row[1]))
+        return None if row is None else Moderator.stored(name, *row)
 
     def names(self) -> list[str]:
         """Every active account's name, sorted."""
@@ -371,7 +341,7 @@ class ModeratorStore:
         ).fetchone()
         if row is None or row[1] is None:
             return None, self.prepare_sign_in()
-        return Moderator(name, Role(row[0]), int(row[2])), str(row[1])
+        return Moderator.stored(name, row[0], row[2]), str(row[1])
 
     def prepare_sign_in(self) -> str:
         """The hash a name without an account is checked against, so that the time taken
@@ -458,9 +428,9 @@ class ModeratorStore:
 
 def _active_role(con: sqlite3.Connection, name: str) -> Role | None:
     row = con.execute(
-        "SELECT role FROM moderators WHERE name = ? AND active = 1", (name,)
+        "SELECT role, session FROM moderators WHERE name = ? AND active = 1", (name,)
     ).fetchone()
-    return None if row is None else Role(row[0])
+    return None if row is None else Moderator.stored(name, *row).role
 
 
 def _refuse_another_form(con: sqlite3.Connection, name: str) -> None:

@@ -14,29 +14,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Final
 from urllib.parse import parse_qsl
 
 from riskscore._optional import missing_extra
 from riskscore._version import __version__
+from riskscore.exceptions import one_line
 from riskscore.io.schema import is_content_column
+from riskscore.moderation.cases import QueueError
 
 try:  # FastAPI (with anyio, its async library), and the libraries the routes import (Jinja2...)
     import anyio
-    from fastapi import FastAPI
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse, Response
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from riskscore.serve.api import router as api_router
     from riskscore.serve.config import Part, ServeConfig
     from riskscore.serve.console import ConsoleRefusedError, refusal_handler
     from riskscore.serve.console import router as console_router
+    from riskscore.serve.pages import SECURITY_HEADERS, TEMPLATES
     from riskscore.serve.service import ScoringService
     from riskscore.serve.state import ServeState
 except ImportError as exc:  # the optional extra riskscore-metadata[serve]
     raise missing_extra("serve", "riskscore.serve.app", exc) from exc
 
 __all__ = ["create_app"]
+
+_LOG = logging.getLogger("riskscore.serve")
 
 _DESCRIPTION = (
     "Metadata-only grooming-risk scoring of conversations (schema v1 events; message "
@@ -49,6 +56,27 @@ async def _checkpoints(state: ServeState, service: ScoringService, every_s: floa
     while True:
         await asyncio.sleep(every_s)
         await asyncio.wrap_future(state.scoring.submit(service.checkpoint))
+
+
+async def _stored_data_unreadable(request: Request, exc: Exception) -> Response:
+    """A 500 that names the problem when the review queue, the accounts and logs beside
+    it or the timeline hold a value riskscore never writes (a file changed outside
+    riskscore): the console's page or the API's JSON, logged on one line, never a bare
+    "Internal Server Error" with a traceback in the server's log. A :class:`QueueError`
+    that a moderator's own request causes (a decision on a closed item) is answered by
+    its route."""
+    problem = one_line(str(exc))
+    _LOG.error("%s %s: %s", request.method, request.url.path, problem)
+    if request.url.path.startswith("/console"):
+        text = f"{problem}. Restore the file from a backup."
+        return TEMPLATES.TemplateResponse(
+            request,
+            "message.html",
+            {"user": None, "title": "Stored data unreadable", "text": text},
+            status_code=500,
+            headers=SECURITY_HEADERS,
+        )
+    return JSONResponse({"detail": problem}, status_code=500)
 
 
 class ContentGuard:
@@ -160,6 +188,7 @@ def create_app(config: ServeConfig) -> FastAPI:
     if config.part is not Part.API:
         app.include_router(console_router)
         app.add_exception_handler(ConsoleRefusedError, refusal_handler)
+    app.add_exception_handler(QueueError, _stored_data_unreadable)
     app.add_middleware(ContentGuard)
     app.add_middleware(PrivateAnswers)  # outermost: on the guard's refusals too
     app.state.config = config

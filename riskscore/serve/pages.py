@@ -3,6 +3,7 @@ every console page carries."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -15,12 +16,34 @@ from riskscore.moderation.queue_db import encode_id
 
 __all__ = ["SECURITY_HEADERS", "TEMPLATES"]
 
+
+def shown_id(value: object) -> str:
+    """An account or conversation id as the console shows it: an integer as its digits,
+    text as written, except text a moderator would read as another id, shown as JSON
+    (quoted): a whole number (``"7"`` beside the account ``7``: two ids, as the command
+    line's ``riskscore queue`` tells them apart), text a page shows with its spaces
+    collapsed (``" 7"``) and text that starts with a quote.
+
+    Examples
+    --------
+    >>> shown_id(7), shown_id("7"), shown_id("user-7"), shown_id(" 7")
+    ('7', '"7"', 'user-7', '" 7"')
+    """
+    if not isinstance(value, str):
+        return str(value)
+    reads_as_number = value.lstrip("-").isdigit() and value.isascii()
+    if reads_as_number or value != " ".join(value.split()) or value.startswith('"'):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
 _TIERS = {0: "user report", 1: "review", 2: "urgent"}
 _env = Environment(
     loader=PackageLoader("riskscore.serve", "templates"),
     autoescape=select_autoescape(default=True),
 )
 _env.filters["case_url"] = lambda adult_id: "/console/cases/" + quote(encode_id(adult_id), "")
+_env.filters["id"] = shown_id
 _env.filters["when"] = lambda ts: datetime.fromtimestamp(int(ts), tz=UTC).strftime(
     "%Y-%m-%d %H:%M UTC"
 )

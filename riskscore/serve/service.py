@@ -53,6 +53,11 @@ __all__ = [
 
 #: Longest batch id (``Idempotency-Key``) accepted, in characters.
 MAX_BATCH_ID_CHARS = 200
+#: Refused events and alerts kept, in all, in the responses of the remembered batch ids
+#: (some 60 MB, and a checkpoint of some 15 MB): a batch of 10,000 elements refused one by
+#: one (``[1,1,...]``, 20 kB) is answered with 0.7 MB and kept as 3 MB, so 10,000 ids
+#: of such batches would hold 30 GB and write 7 GB at each checkpoint.
+MAX_REMEMBERED_ENTRIES = 200_000
 _REPORT = int(EventType.REPORT)
 _CHILD_AGE = feature_index("child_age")
 _ADULT_AGE = feature_index("adult_age")
@@ -117,6 +122,9 @@ class ScoringService:
         The checkpoint file (None: no checkpoints).
     max_batch_ids : int, default 10000
         Batch ids remembered (the oldest forgotten first).
+    max_remembered_entries : int, default :data:`MAX_REMEMBERED_ENTRIES`
+        Refused events and alerts kept in the remembered responses, in all: beyond it the
+        oldest ids are forgotten too (the latest is always kept).
     """
 
     def __init__(
@@ -128,6 +136,7 @@ class ScoringService:
         *,
         checkpoint: Path | None = None,
         max_batch_ids: int = 10_000,
+        max_remembered_entries: int = MAX_REMEMBERED_ENTRIES,
     ) -> None:
         self.scorer = scorer
         self.queue = queue
@@ -137,7 +146,10 @@ class ScoringService:
         self.max_batch_ids = max_batch_ids
         self.last_checkpoint: float | None = None
         self._explain = OnlineModel(scorer.model)
+        self.max_remembered_entries = max_remembered_entries
         self._batches = remembered_batches(scorer.checkpoint_extra, checkpoint)
+        self._entries = sum(_entries(r) for r, _ in self._batches.values())
+        self._forget_oldest()
 
     # ------------------------------------------------------------------ events
 
@@ -199,9 +211,19 @@ class ScoringService:
         if batch_id is not None:
             result.body["batch_id"] = batch_id
             self._batches[batch_id] = (result, digest)
-            while len(self._batches) > self.max_batch_ids:
-                self._batches.popitem(last=False)
+            self._entries += _entries(result)
+            self._forget_oldest()
         return result
+
+    def _forget_oldest(self) -> None:
+        """Forget the oldest batch ids beyond ``max_batch_ids``, or while the responses
+        kept hold more than ``max_remembered_entries`` refused events and alerts."""
+        batches = self._batches
+        while len(batches) > self.max_batch_ids or (
+            self._entries > self.max_remembered_entries and len(batches) > 1
+        ):
+            forgotten, _ = batches.popitem(last=False)[1]
+            self._entries -= _entries(forgotten)
 
     def score(self, items: Sequence[BodyItem]) -> BatchResult:
         """Apply parsed batch elements in order; queue alerts and reports; keep metadata."""
@@ -371,6 +393,12 @@ class ScoringService:
         if self.timeline is not None:
             self.timeline.prune(self.scorer.clock)
         self.last_checkpoint = time.time()
+
+
+def _entries(result: BatchResult) -> int:
+    """Refused events and alerts in a remembered response (its size, give or take)."""
+    lists = (result.body.get(key) for key in ("refused", "alerts"))
+    return sum(len(v) for v in lists if isinstance(v, list))
 
 
 def _refused_request(message: str, *, status: int = 422) -> BatchResult:

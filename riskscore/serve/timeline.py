@@ -24,8 +24,19 @@ from typing import Any
 
 import riskscore.io.sqlite as sqlite
 from riskscore.io.events import EventTuple
-from riskscore.io.schema import TZ_UNKNOWN
-from riskscore.moderation.queue_db import decode_id, encode_id
+from riskscore.io.raw import show
+from riskscore.io.schema import (
+    CHANNEL_NAMES,
+    EVENT_NAMES,
+    MAX_TIMESTAMP,
+    MAX_TZ_OFFSET_MIN,
+    MIN_TIMESTAMP,
+    MIN_TZ_OFFSET_MIN,
+    TZ_UNKNOWN,
+)
+from riskscore.moderation.cases import QueueError
+from riskscore.moderation.queue_db import encode_id
+from riskscore.moderation.queue_rows import CHANGED_OUTSIDE, stored_id, stored_id_form
 
 __all__ = ["TimelineEvent", "TimelineStore"]
 
@@ -34,6 +45,15 @@ _INSERT = (
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
 _Row = tuple[str, int, str, int, int, int]
+#: The values of each column as :meth:`TimelineStore.add` writes them, read back by these.
+_TIMES = range(MIN_TIMESTAMP, MAX_TIMESTAMP)
+_CHANNELS, _EVENTS = range(len(CHANNEL_NAMES)), range(len(EVENT_NAMES))
+_CHANNELS_FORM = f"from 0 to {len(CHANNEL_NAMES) - 1}"
+_EVENTS_FORM = f"from 0 to {len(EVENT_NAMES) - 1}"
+_OFFSETS = frozenset(range(MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN + 1)) | {TZ_UNKNOWN}
+_OFFSETS_FORM = (
+    f"whole minutes from {MIN_TZ_OFFSET_MIN} to {MAX_TZ_OFFSET_MIN}, or {TZ_UNKNOWN} for unknown"
+)
 
 
 def _coded_offset(offset_min: float) -> int:
@@ -49,6 +69,25 @@ _DDL = (
     "CREATE INDEX IF NOT EXISTS events_conversation ON events (conversation_id, ts)",
     "CREATE INDEX IF NOT EXISTS events_ts ON events (ts)",
 )
+
+
+#: The columns of the ``events`` table (:data:`_DDL`).
+_COLUMNS = frozenset({"conversation_id", "ts", "sender_id", "channel", "event", "tz_offset_min"})
+
+
+def _refuse_foreign(path: Path) -> None:
+    """Refuse, before anything is written, a file that is not a timeline: another
+    database (a review queue, a checkpoint, another application's) would get an
+    ``events`` table added, a file that is no database would fail at start-up."""
+    try:
+        foreign = sqlite.foreign_tables(path, frozenset({"events"}))
+    except sqlite3.DatabaseError as exc:
+        raise QueueError(f"{path} is not a riskscore timeline ({exc})") from None
+    if foreign:
+        raise QueueError(
+            f"{path} is not a riskscore timeline (it has table(s) {', '.join(foreign)}); "
+            "it was left unchanged: give a new file or the service's timeline"
+        )
 
 
 def _key(value: object) -> str:
@@ -98,9 +137,18 @@ class TimelineStore:
         self.path = Path(path)
         self.retention_s = float(retention_s)
         self.max_events = max_events
+        _refuse_foreign(self.path)
         # Read by the console's request threads, one at a time (the lock).
         self._con = sqlite.connect(self.path, check_same_thread=False)
         self._read = threading.Lock()
+        columns = {row[1] for row in self._con.execute("PRAGMA table_info(events)")}
+        if columns and columns != _COLUMNS:
+            self._con.close()
+            raise QueueError(
+                f"{self.path} is not a riskscore timeline (its events table has the columns "
+                f"{', '.join(sorted(map(str, columns)))}): give a new file or the service's "
+                "timeline"
+            )
         for ddl in _DDL:
             self._con.execute(ddl)
         self.write_every_s = float(write_every_s)
@@ -153,16 +201,41 @@ class TimelineStore:
         self.flush()
         with self._read:
             rows = self._con.execute(
-                "SELECT ts, sender_id, channel, event, tz_offset_min FROM events "
+                "SELECT rowid, ts, sender_id, channel, event, tz_offset_min FROM events "
                 "WHERE conversation_id = ? ORDER BY ts DESC, rowid DESC LIMIT ?",
                 (encode_id(conversation_id), self.max_events),
             ).fetchall()
-        return [
-            TimelineEvent(
-                int(ts), decode_id(sender), int(ch), int(ev), None if tz == TZ_UNKNOWN else int(tz)
-            )
-            for ts, sender, ch, ev, tz in reversed(rows)
-        ]
+        return [self._event(*row) for row in reversed(rows)]
+
+    def _event(
+        self, rowid: int, ts: object, sender: object, ch: object, ev: object, tz: object
+    ) -> TimelineEvent:
+        """A row read back as :meth:`add` writes it, or a :class:`QueueError` naming the
+        file, the row, the column and the value: a file changed outside riskscore is
+        neither drawn as other events nor a bare error on the case page."""
+        sender_id = stored_id("sender_id", sender)
+        if sender_id is None:
+            raise self._refused(rowid, "sender_id", sender, stored_id_form("sender_id"))
+        offset = self._code(rowid, "tz_offset_min", tz, _OFFSETS, _OFFSETS_FORM)
+        return TimelineEvent(
+            self._code(rowid, "ts", ts, _TIMES, "epoch seconds from 1970 up to 2200"),
+            sender_id,
+            self._code(rowid, "channel", ch, _CHANNELS, f"a channel code {_CHANNELS_FORM}"),
+            self._code(rowid, "event", ev, _EVENTS, f"an event type code {_EVENTS_FORM}"),
+            None if offset == TZ_UNKNOWN else offset,
+        )
+
+    def _code(self, rowid: int, column: str, value: object, allowed: Any, expected: str) -> int:
+        """``value`` of ``column`` when it is an int in ``allowed``, else refused."""
+        if type(value) is int and value in allowed:
+            return value
+        raise self._refused(rowid, column, value, expected)
+
+    def _refused(self, rowid: int, column: str, value: object, expected: str) -> QueueError:
+        return QueueError(
+            f"timeline {self.path}, row {rowid}: column {column!r} is {show(value)}, "
+            f"expected {expected} ({CHANGED_OUTSIDE})"
+        )
 
     def prune(self, clock: int) -> int:
         """Delete rows older than ``clock - retention_s``; return how many."""
