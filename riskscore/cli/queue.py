@@ -116,7 +116,9 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
                     note=args.note,
                 )
             except QueueError as exc:
-                if isinstance(adult, str) or queue.case(adult, now=now) is not None:
+                # the hint only when the text id has a case: after a decision by someone
+                # else, "give a text id" would send the moderator after a wrong id
+                if isinstance(adult, str) or queue.case(args.decide, now=now) is None:
                     raise
                 raise QueueError(f"{exc}; {_as_text(args.decide, adult)}") from None
             decided = {"adult_id": adult, "outcome": args.outcome, "items": n}

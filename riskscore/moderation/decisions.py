@@ -20,6 +20,7 @@ import numpy as np
 
 import riskscore.moderation.queue_db as db
 from riskscore.io.raw import show
+from riskscore.io.timestamps import iso_utc
 from riskscore.moderation.cases import Outcome, QueueError, check_epoch
 
 __all__ = ["decide_items", "decision_time", "item_ids", "review_items"]
@@ -111,14 +112,14 @@ def decide_items(
     decision = min(chosen)
     for item_id in chosen:
         row = con.execute(
-            "SELECT adult_id, status, n_signals, created_at, first_reviewed_at FROM items "
-            "WHERE item_id = ?",
+            "SELECT adult_id, status, n_signals, created_at, first_reviewed_at, decided_at, "
+            "decided_by FROM items WHERE item_id = ?",
             (item_id,),
         ).fetchone()
         if row is None or row["adult_id"] != adult or row["status"] != "open":
             raise QueueError(
-                f"item {item_id} is not an open item of adult {show(adult_id)} "
-                "(decided already, or another case); reload the case"
+                f"item {item_id} is not an open item of adult {show(adult_id)}: "
+                f"{_why_not_open(row, adult)}; nothing was recorded, reload the case"
             )
         # Never dated before what it decides (an item dated ahead is not shown yet).
         for column, what in (("created_at", "created"), ("first_reviewed_at", "first reviewed")):
@@ -144,3 +145,15 @@ def decide_items(
             detail={"outcome": result.value, "note": note, "time": source, "decision": decision},
         )
     return len(chosen)
+
+
+def _why_not_open(row: sqlite3.Row | None, adult: str) -> str:
+    """Why an item named in a decision cannot be decided: none such, another adult's, or
+    decided already, then by whom, how and when (a second moderator deciding the case
+    shown to both learns that the first one did, not that the id may be wrong)."""
+    if row is None:
+        return "there is no such item"
+    if row["adult_id"] != adult:
+        return "it is an item of another case"
+    when = "" if row["decided_at"] is None else f" at {iso_utc(row['decided_at'])}"
+    return f"it was decided already ({row['status']} by {row['decided_by']}{when})"

@@ -1,0 +1,83 @@
+"""Moderator audit 77: the review queue and the console as a moderator and a lead use them.
+
+Each test failed on the code before its fix."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from cli_helpers import _one_line_error
+from fastapi.testclient import TestClient
+from serve_helpers import add_account, config, sign_in
+
+import riskscore as rs
+from riskscore.cli import main
+from riskscore.moderation import QueueError, ReviewQueue
+from riskscore.moderation.queue_db import encode_id
+from riskscore.policy import Alert, Tier
+from riskscore.serve import create_app
+
+T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
+
+
+def _alert(cid: str, adult: object, child: str) -> Alert:
+    return Alert(cid, adult, child, 12.0, "under 13", 0.9, Tier.URGENT)
+
+
+def test_deciding_a_decided_item_says_who_decided_it_and_how(tmp_path: Path) -> None:
+    """Was: "item 1 is not an open item of adult 'a' (decided already, or another case)":
+    the second of two moderators shown one case could not tell whether a colleague had
+    decided it, or what they decided, or whether the id was wrong."""
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as queue:
+        queue.add_alert(_alert("c1", "a", "k1"), at=T0)
+        queue.add_alert(_alert("c2", "b", "k2"), at=T0)
+        shown = queue.case("a", now=T0 + 60)
+        assert shown is not None
+        queue.decide("a", "escalated", moderator="mod-1", token=shown.token, at=T0 + 120)
+        with pytest.raises(QueueError) as twice:
+            queue.decide("a", "dismissed", moderator="mod-2", token=shown.token, at=T0 + 180)
+        with pytest.raises(QueueError) as other:
+            queue.decide("a", "dismissed", moderator="mod-2", item_ids=[2], at=T0 + 180)
+        with pytest.raises(QueueError) as missing:
+            queue.decide("a", "dismissed", moderator="mod-2", item_ids=[99], at=T0 + 180)
+    assert (
+        "it was decided already (escalated by mod-1 at 2026-01-01T00:02:00+00:00); "
+        "nothing was recorded" in str(twice.value)
+    )
+    assert "it is an item of another case" in str(other.value)
+    assert "there is no such item" in str(missing.value)
+
+
+def test_a_second_decision_on_the_command_line_gets_no_text_id_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: deciding a numbered case a colleague had just decided added "--decide 1042 was
+    read as the number 1042: give a text id quoted as JSON", sending the moderator after
+    an id that was right. The hint stays for a text id that has a case."""
+    db = tmp_path / "q.sqlite"
+    with ReviewQueue(db) as queue:
+        queue.add_alert(_alert("c1", 1042, "k1"))
+        token = queue.cases()[0].token
+    decide = ["queue", "--db", str(db), "--top", "0", "--decide", "1042", "--token", token]
+    assert main([*decide, "--outcome", "actioned", "--moderator", "mod-1"]) == 0
+    capsys.readouterr()
+    assert main([*decide, "--outcome", "dismissed", "--moderator", "mod-2"]) == 2
+    err = _one_line_error(capsys, "queue")
+    assert "decided already (actioned by mod-1 at " in err
+    assert "read as the number" not in err
+
+
+def test_case_page_says_how_long_the_case_waits_in_words(tmp_path: Path) -> None:
+    """Was: the case page said "waiting 0.0 h" (or "waiting 3.0 h") above reasons that say
+    "waiting 2 minutes" ("waiting 3 hours"), as `riskscore queue` does."""
+    cfg = config(tmp_path, rs.load_model())
+    with ReviewQueue(cfg.db) as queue:
+        queue.add_alert(_alert("c1", "adult-a", "kid-1"), at=int(time.time()) - 3 * 3600)
+    add_account(cfg.db)
+    with TestClient(create_app(cfg)) as client:
+        assert sign_in(client, "mod-1") == 303
+        page = client.get("/console/cases/" + encode_id("adult-a")).text
+    assert "1 child; waiting 3 hours." in page
+    assert " h." not in page
