@@ -342,7 +342,8 @@ def _case_context(state: ServeState, case: Case, user: Moderator) -> dict[str, A
         "case": case,
         "plots": plots,
         "more": max(0, len(conversations) - MAX_PLOTS),
-        "waiting_h": (int(time.time()) - case.oldest) / 3600,
+        # in the words of the case's reasons and `riskscore queue` ("waiting 2 minutes")
+        "waiting": duration_text(max(0, int(time.time()) - case.oldest)),
         "assigned": state.accounts.assignments().get(encode_id(case.adult_id)),
         "moderators": state.accounts.names(),
     }
