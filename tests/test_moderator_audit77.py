@@ -4,6 +4,9 @@ Each test failed on the code before its fix."""
 
 from __future__ import annotations
 
+import io
+import json
+import sys
 import time
 from pathlib import Path
 
@@ -81,3 +84,35 @@ def test_case_page_says_how_long_the_case_waits_in_words(tmp_path: Path) -> None
         page = client.get("/console/cases/" + encode_id("adult-a")).text
     assert "1 child; waiting 3 hours." in page
     assert " h." not in page
+
+
+def test_stream_into_a_queue_queues_a_childs_report_first_and_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: `riskscore stream --queue` queued alerts only; a child's ``report`` event,
+    which `riskscore serve` queues as a user report that jumps the queue, never reached a
+    moderator working the queue a stream fills."""
+    now = int(time.time()) - 3600
+    events = [
+        {"conversation_id": "c1", "timestamp": now + 60 * k, "sender_id": "adult-a",
+         "recipient_id": "kid-1", "sender_age": 34.0, "recipient_age": 13.0,
+         "channel": "direct"}
+        for k in range(3)
+    ]  # fmt: skip
+    report = {**events[0], "timestamp": now + 600, "event": "report"}
+    report.update(sender_id="kid-1", recipient_id="adult-a", sender_age=13.0, recipient_age=34.0)
+    text = "".join(json.dumps(e) + "\n" for e in [*events, report])
+    db = tmp_path / "q.sqlite"
+    argv = ["stream", "--queue", str(db)]
+    for _ in range(2):  # the same input again stores the report once
+        monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+        assert main(argv) == 0
+    assert "and 1 user report" in capsys.readouterr().err
+    with ReviewQueue(db, create=False) as queue:
+        reports = queue.items()
+        top = queue.top(1)
+    assert [(i.kind, i.child_id, i.adult_id, i.concerns_child) for i in reports] == [
+        ("user_report", "kid-1", "adult-a", True)
+    ]
+    assert reports[0].created_at == now + 600
+    assert top[0].reasons[0] == "user report from a child (age 13)"

@@ -34,7 +34,7 @@ from riskscore._checks import is_int, is_real
 from riskscore._units import DAY_S
 from riskscore.exceptions import RiskscoreError
 from riskscore.io.raw import as_python_value, show
-from riskscore.io.schema import MINOR_AGE, EventType, has_hidden_character
+from riskscore.io.schema import CHANNEL_NAMES, MINOR_AGE, EventType, has_hidden_character
 from riskscore.io.timestamps import iso_utc
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "check_platform",
     "iter_reports",
     "parse_token",
+    "report_of_event",
     "youngest_child_age",
 ]
 
@@ -487,3 +488,11 @@ def iter_reports(messages: Any) -> Iterator[UserReport]:
             timestamp=int(cols["timestamp"][i]),
             channel=str(cols["channel"][i]),
         )
+
+
+def report_of_event(event: tuple[Any, ...], cid: Any, timestamp: int, risk: float) -> UserReport:
+    """The user report a ``report`` event files, as the online scorer parsed it
+    (``OnlineScorer.last_event``) in conversation ``cid`` (a group room's pair): its
+    sender reports its recipient. One rule for ``riskscore serve`` and ``stream --queue``."""
+    channel = CHANNEL_NAMES[event[6]]
+    return UserReport(cid, event[2], event[3], event[4], timestamp, channel, risk)
