@@ -19,6 +19,7 @@ import riskscore as rs
 from riskscore.cli import main
 from riskscore.moderation import QueueError, ReviewQueue
 from riskscore.moderation.queue_db import encode_id
+from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY
 from riskscore.policy import Alert, Tier
 from riskscore.serve import create_app
 
@@ -116,3 +117,17 @@ def test_stream_into_a_queue_queues_a_childs_report_first_and_once(
     ]
     assert reports[0].created_at == now + 600
     assert top[0].reasons[0] == "user report from a child (age 13)"
+
+
+def test_accounts_reviewed_counts_only_accounts_a_moderator_reviewed(tmp_path: Path) -> None:
+    """Was: the report's "accounts reviewed" counted every adult account with an item in
+    the period, reviewed or not (27 on a queue where moderators had opened 4 cases)."""
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as queue:
+        for n in range(3):
+            queue.add_alert(_alert(f"c{n}", f"adult-{n}", f"kid-{n}"), at=T0)
+        queue.mark_reviewed("adult-0", moderator="mod-1", at=T0 + 60)
+        queue.decide("adult-1", "dismissed", moderator="mod-1", item_ids=[2], at=T0 + 60)
+        queue.mark_reviewed("adult-2", moderator="mod-1", at=T0 + 7200)  # after the end
+        report = rs.transparency_report(queue, (T0, T0 + 3600), key=SYNTHETIC_DEMO_KEY, min_cell=0)
+    assert report.data["cases"]["accounts_reviewed"] == 2
+    assert "moderator had opened or decided by the end of the period" in report.to_markdown()
