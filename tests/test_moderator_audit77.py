@@ -131,3 +131,20 @@ def test_accounts_reviewed_counts_only_accounts_a_moderator_reviewed(tmp_path: P
         report = rs.transparency_report(queue, (T0, T0 + 3600), key=SYNTHETIC_DEMO_KEY, min_cell=0)
     assert report.data["cases"]["accounts_reviewed"] == 2
     assert "moderator had opened or decided by the end of the period" in report.to_markdown()
+
+
+def test_an_unknown_console_address_is_a_console_page(tmp_path: Path) -> None:
+    """Was: ``/console/case/1`` (a typo, an old bookmark) answered ``{"detail":"Not
+    Found"}``, a bare JSON error without the console's headers or a way back."""
+    cfg = config(tmp_path, rs.load_model())
+    add_account(cfg.db)
+    with TestClient(create_app(cfg)) as client:
+        signed_out = client.get("/console/case/1", follow_redirects=False)
+        assert signed_out.status_code == 303  # to the sign-in, as every page
+        assert sign_in(client, "mod-1") == 303
+        page = client.get("/console/case/1")
+        assert client.get("/console/", follow_redirects=False).status_code in (303, 307)
+    assert page.status_code == 404
+    assert "No such page" in page.text
+    assert 'href="/console/queue"' in page.text
+    assert page.headers["x-frame-options"] == "DENY"

@@ -481,6 +481,16 @@ def _report_body(page: str) -> str:
     return page[start : page.rindex("</body>")]
 
 
+@router.get("/{rest:path}")
+def no_such_page(request: Request, rest: str) -> Response:
+    """A console address no page has (a typo, an old bookmark): a console page saying so
+    with a way back, after sign-in (never a bare JSON error, nor a hint to a stranger)."""
+    if not rest:  # /console/, as /console
+        return RedirectResponse("/console/queue", status_code=303)
+    user = _user(request)
+    return _message(request, "No such page", "The console has no page at this address.", 404, user)
+
+
 async def refusal_handler(request: Request, exc: Exception) -> Response:
     """The response a :class:`ConsoleRefusedError` carries."""
     assert isinstance(exc, ConsoleRefusedError)
