@@ -148,3 +148,22 @@ def test_an_unknown_console_address_is_a_console_page(tmp_path: Path) -> None:
     assert "No such page" in page.text
     assert 'href="/console/queue"' in page.text
     assert page.headers["x-frame-options"] == "DENY"
+
+
+def test_queue_page_does_not_promise_urgent_before_review(tmp_path: Path) -> None:
+    """Was: the queue page said "urgent before review, younger children first, then
+    waiting time", but the queue adds them up: a review alert about a child of 5 ranks
+    above an urgent alert about a 17-year-old, and a moderator reading the page would
+    think the order wrong. The page now says how the score ranks them."""
+    cfg = config(tmp_path, rs.load_model())
+    now = int(time.time())
+    with ReviewQueue(cfg.db) as queue:
+        queue.add_alert(Alert("c1", "older", "k17", 17.0, "16-17", 0.93, Tier.URGENT), at=now)
+        queue.add_alert(Alert("c2", "younger", "k5", 5.0, "under 13", 0.74, Tier.REVIEW), at=now)
+        assert [c.adult_id for c in queue.cases()] == ["younger", "older"]
+    add_account(cfg.db)
+    with TestClient(create_app(cfg)) as client:
+        assert sign_in(client, "mod-1") == 303
+        page = " ".join(client.get("/console/queue").text.split())
+    assert "urgent before review" not in page
+    assert "a review alert about a young child, or one that has waited days, can rank" in page
