@@ -167,3 +167,27 @@ def test_queue_page_does_not_promise_urgent_before_review(tmp_path: Path) -> Non
         page = " ".join(client.get("/console/queue").text.split())
     assert "urgent before review" not in page
     assert "a review alert about a young child, or one that has waited days, can rank" in page
+
+
+def test_report_summary_says_how_user_reports_ended_and_times_in_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: `riskscore report` printed "user reports received 2" with no outcome (the
+    alerts' line has them) and "time to decision hours: median 1.5, 90th percentile
+    2.7", numbers without units in a sentence."""
+    db = tmp_path / "q.sqlite"
+    with ReviewQueue(db, simulation=True) as queue:
+        queue.add_alert(_alert("c1", "a", "k1"), at=T0)
+        queue.add_report(rs.UserReport("c2", "k2", "b", 13.0, timestamp=T0))
+        queue.add_report(rs.UserReport("c3", "p3", "d", 41.0, timestamp=T0))
+        queue.decide("a", "actioned", moderator="m", item_ids=[1], at=T0 + 3600)
+        queue.decide("b", "escalated", moderator="m", item_ids=[2], at=T0 + 3 * 3600)
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", SYNTHETIC_DEMO_KEY)
+    argv = ["report", "--db", str(db), "--out", str(tmp_path / "r"), "--no-charts"]
+    assert main([*argv, "--start", "2026-01-01", "--end", "2026-01-01", "--min-cell=0"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "user reports received 2 (1 from children): actioned 0, dismissed 0, escalated 1, open 1"
+        in out
+    )
+    assert "time to decision: median 2 hours, 90th percentile 2.8 hours" in out
