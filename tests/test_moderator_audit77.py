@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -191,3 +192,25 @@ def test_report_summary_says_how_user_reports_ended_and_times_in_words(
         in out
     )
     assert "time to decision: median 2 hours, 90th percentile 2.8 hours" in out
+
+
+def test_queue_lists_which_item_is_which_child(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: `riskscore queue` printed a case's item ids ("items [2, 1]") and the reasons of
+    its strongest alert only: a moderator deciding some items with --items could not
+    tell which item was which child, age band or tier; its JSON had no band or reasons."""
+    db = tmp_path / "q.sqlite"
+    with ReviewQueue(db) as queue:
+        queue.add_alert(_alert("c1", "a", "k1"))
+        queue.add_alert(Alert("c2", "a", "k2", math.nan, "unknown", 0.5, Tier.REVIEW))
+        queue.add_report(rs.UserReport("c3", "p3", "a", 41.0, timestamp=int(time.time())))
+    assert main(["queue", "--db", str(db), "--top", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "item 1: urgent alert, child 'k1' (age 12, band under 13), conversation 'c1'" in out
+    assert "item 2: review alert, child 'k2' (age unknown, band unknown), conversation 'c2'" in out
+    assert "item 3: user report by 'p3' (age 41, band 18+), conversation 'c3', risk 0.00" in out
+    assert main(["queue", "--db", str(db), "--top", "1", "--json"]) == 0
+    items = json.loads(capsys.readouterr().out)["top"][0]["items"]
+    assert {i["item_id"]: i["age_band"] for i in items} == {1: "under 13", 2: "unknown", 3: "18+"}
+    assert [i["reasons"] for i in items if i["kind"] == "user_report"] == [["user report"]]

@@ -437,9 +437,11 @@ class Case:
                     "conversation_id": i.conversation_id,
                     "child_id": i.child_id,
                     "child_age": None if math.isnan(i.child_age) else i.child_age,
+                    "age_band": i.age_band,
                     "risk": round(i.risk, 4),
                     "tier": i.tier,
                     "created_at": i.created_at,
+                    "reasons": list(i.reasons),
                 }
                 for i in self.items
             ],
@@ -491,8 +493,7 @@ def iter_reports(messages: Any) -> Iterator[UserReport]:
 
 
 def report_of_event(event: tuple[Any, ...], cid: Any, timestamp: int, risk: float) -> UserReport:
-    """The user report a ``report`` event files, as the online scorer parsed it
-    (``OnlineScorer.last_event``) in conversation ``cid`` (a group room's pair): its
-    sender reports its recipient. One rule for ``riskscore serve`` and ``stream --queue``."""
+    """The user report a ``report`` event (``OnlineScorer.last_event``) files in conversation
+    ``cid`` (a group room's pair): its sender reports its recipient (serve, stream)."""
     channel = CHANNEL_NAMES[event[6]]
     return UserReport(cid, event[2], event[3], event[4], timestamp, channel, risk)
