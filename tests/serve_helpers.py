@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 import riskscore as rs
 from riskscore.cli.serve import listen
 from riskscore.serve import ServeConfig, create_app
+from riskscore.serve.accounts import ModeratorStore
 
 SESSION_KEY = b"test-session-key-0123456789abcdefghij"
 PASSWORD = "a long test passphrase"
@@ -51,6 +52,13 @@ def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> int:
         "csrf_token": csrf_token(client.get("/console/signin").text),
     }
     return client.post("/console/signin", data=form, follow_redirects=False).status_code
+
+
+def add_account(db: Path, name: str = "mod-1", role: str = "moderator") -> None:
+    """A console account ``name`` with :data:`PASSWORD` in the queue file ``db``."""
+    store = ModeratorStore(db, hasher=CHEAP_HASHER)
+    store.add(name, role, PASSWORD)
+    store.close()
 
 
 def adult_child_event(

@@ -85,6 +85,7 @@ def test_score_into_a_queue_then_show_it_and_rerun_adds_nothing(
     assert queued == {
         "path": str(db),
         "alerts": n_alerts,
+        "user_reports": 0,
         "new_items": n_alerts,
         "open_items": n_alerts,
     }

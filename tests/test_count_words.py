@@ -25,7 +25,18 @@ def test_queue_summary_counts_one_of_each(capsys: pytest.CaptureFixture[str]) ->
         "adult_id": "a",
         "children": ["c"],
         "conversations": ["v"],
-        "items": [{"item_id": 1}],
+        "items": [
+            {
+                "item_id": 1,
+                "kind": "alert",
+                "conversation_id": "v",
+                "child_id": "c",
+                "child_age": 12.0,
+                "age_band": "under 13",
+                "risk": 0.5,
+                "tier": 1,
+            }
+        ],
         "token": "v1:1",
         "reasons": [],
     }

@@ -269,7 +269,7 @@ def test_report_prints_no_python_none_for_a_period_without_reviews(
     assert main([*argv, "--no-charts", "--start", "2026-01-01", "--end", "2026-02-01"]) == 0
     out = capsys.readouterr().out
     assert "None" not in out
-    assert "time to decision hours: none in the period" in out
+    assert "time to decision: none in the period" in out
 
 
 def test_the_export_of_an_empty_queue_dates_no_period_1970(tmp_path: Path) -> None:

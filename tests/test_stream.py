@@ -142,8 +142,15 @@ def test_stream_into_a_queue_adds_each_alert_once_even_when_rerun(
         items = queue.items()
         n_audit = len(queue.audit_log())
     # every alert written is in the queue: one item per conversation, one signal per alert
-    assert {i.conversation_id for i in items} == {a["conversation_id"] for a in streamed}
-    assert sum(i.n_signals for i in items) == len(streamed)
+    alerted = [i for i in items if i.kind == "alert"]
+    assert {i.conversation_id for i in alerted} == {a["conversation_id"] for a in streamed}
+    assert sum(i.n_signals for i in alerted) == len(streamed)
+    # and every report event, as a user report (as `riskscore serve` queues them)
+    reports = [json.loads(line) for line in lines if '"report"' in line]
+    assert reports
+    assert len(items) - len(alerted) == len(
+        {(r["conversation_id"], r["sender_id"], r["timestamp"]) for r in reports}
+    )
     assert f"riskscore stream: review queue {db}: {len(items)} new items" in captured.err
     # the same input again queues nothing new and changes nothing
     assert _run(["stream", "--queue", str(db), "--json"], text, monkeypatch) == 0
@@ -151,6 +158,7 @@ def test_stream_into_a_queue_adds_each_alert_once_even_when_rerun(
     assert summary["queue"] == {
         "path": str(db),
         "alerts": len(streamed),
+        "user_reports": len(reports),
         "new_items": 0,
         "open_items": len(items),
     }

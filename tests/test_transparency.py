@@ -361,7 +361,7 @@ def test_a_queue_mixing_simulated_and_real_decisions_is_marked_as_mixed(
     assert main(["report", "--db", str(path), "--out", str(tmp_path / "r"), *args]) == 0
     printed = capsys.readouterr().out
     assert "PARTLY SIMULATED: 1 of 2" in printed
-    assert "time to decision hours: median" in printed
+    assert "time to decision: median " in printed
     assert "(1 of 2 simulated)" in printed
 
 

@@ -42,12 +42,16 @@ def open_queue(path: Path | None, policy: AlertPolicy) -> ReviewQueue | None:
         raise QueueError(f"{path} is not a riskscore queue ({exc})") from None
 
 
-def queue_summary(queue: ReviewQueue, n_alerts: int, open_before: int) -> dict[str, Any]:
-    """What was added: alerts given, new items, open items now (JSON-ready)."""
+def queue_summary(
+    queue: ReviewQueue, n_alerts: int, open_before: int, n_reports: int = 0
+) -> dict[str, Any]:
+    """What was added: alerts and user reports given, new items, open items now
+    (JSON-ready)."""
     open_now = len(queue)
     return {
         "path": str(queue.path),
         "alerts": n_alerts,
+        "user_reports": n_reports,
         "new_items": open_now - open_before,
         "open_items": open_now,
     }
@@ -62,10 +66,14 @@ def add_to_queue(queue: ReviewQueue, alerts: Sequence[Alert]) -> dict[str, Any]:
 
 def render_queue(summary: dict[str, Any]) -> str:
     """One line about what a command added to the queue."""
-    merged = summary["alerts"] - summary["new_items"]
+    reports = summary.get("user_reports", 0)
+    merged = summary["alerts"] + reports - summary["new_items"]
+    given = plural(summary["alerts"], "alert")
+    if reports:
+        given += f" and {plural(reports, 'user report')}"
     return (
         f"review queue {summary['path']}: {plural(summary['new_items'], 'new item')} from "
-        f"{plural(summary['alerts'], 'alert')} ({number_text(merged)} already queued or merged "
+        f"{given} ({number_text(merged)} already queued or merged "
         f"into an open item); {plural(summary['open_items'], 'open item')}; "
         f"see `riskscore queue --db {summary['path']}`"
     )

@@ -12,6 +12,7 @@ from riskscore.cli._paths import path_argument
 from riskscore.cli._time import MAX_COUNT, parse_epoch, whole_number
 from riskscore.moderation import QueueError
 from riskscore.moderation.queue import ReviewQueue
+from riskscore.moderation.ranking import TIER_NAMES
 
 _item_id = whole_number(1)
 
@@ -116,7 +117,9 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
                     note=args.note,
                 )
             except QueueError as exc:
-                if isinstance(adult, str) or queue.case(adult, now=now) is not None:
+                # the hint only when the text id has a case: after a decision by someone
+                # else, "give a text id" would send the moderator after a wrong id
+                if isinstance(adult, str) or queue.case(args.decide, now=now) is None:
                     raise
                 raise QueueError(f"{exc}; {_as_text(args.decide, adult)}") from None
             decided = {"adult_id": adult, "outcome": args.outcome, "items": n}
@@ -147,3 +150,23 @@ def render(result: dict[str, Any]) -> None:
         print(f"     token {case['token']}  items {[i['item_id'] for i in case['items']]}")
         for reason in case["reasons"]:
             print(f"     - {reason}")
+        for item in case["items"]:  # which item is which child, for --items
+            print(f"     item {_item_text(item)}")
+
+
+def _item_text(item: dict[str, Any]) -> str:
+    """One item of a case, as the console's case page lists it: an alert's tier and child,
+    a user report's reporter (a child, or an adult such as a parent), age and band (or
+    unknown), conversation and risk."""
+    age = item["child_age"]
+    who = f"{item['child_id']!r} (age {'unknown' if age is None else format(age, 'g')}, "
+    who += f"band {item['age_band']})"
+    what = (
+        f"user report by {who}"
+        if item["kind"] == "user_report"
+        else f"{TIER_NAMES[item['tier']]} alert, child {who}"
+    )
+    return (
+        f"{item['item_id']}: {what}, conversation {item['conversation_id']!r}, "
+        f"risk {item['risk']:.2f}"
+    )

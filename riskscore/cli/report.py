@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from riskscore._optional import import_extra
-from riskscore._words import number_text
+from riskscore._units import HOUR_S
+from riskscore._words import duration_text, number_text
 from riskscore.cli._env_names import add_key_env_option
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import bundle_dir, check_out_dir, path_argument
@@ -219,6 +220,10 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         "simulated": simulated,
         "simulation": simulation_banner(d),
         **{k: d[k] for k in _COUNTS},
+        "reports": {
+            "from_children": d["user_reports_from_children"],
+            **d["user_report_outcomes"],
+        },
         "precision": d["automated_detection"]["precision"],
         "time_to_decision_hours": d["time_to_decision_hours"]["all"],
         "time_to_first_review_hours": d["time_to_first_review_hours"]["all"],
@@ -245,7 +250,12 @@ def render(result: dict[str, Any]) -> None:
         f"alerts raised {n['alerts_raised']}: actioned {n['actioned']}, dismissed "
         f"{n['dismissed']}, escalated {n['escalated']}, open {n['open']}"
     )
-    print(f"user reports received {n['user_reports']}")
+    r = {k: SUPPRESSED if v is None else number_text(v) for k, v in result["reports"].items()}
+    print(
+        f"user reports received {n['user_reports']} ({r['from_children']} from children): "
+        f"actioned {r['actioned']}, dismissed {r['dismissed']}, escalated {r['escalated']}, "
+        f"open {r['open']}"
+    )
     precision = result["precision"]
     withheld = ["automated_detection", "precision"] in result["disclosure_control"]["suppressed"]
     print(
@@ -261,9 +271,10 @@ def render(result: dict[str, Any]) -> None:
         figures = (
             "none in the period"  # no median to print (None)
             if t["median"] is None
-            else f"median {t['median']}, 90th percentile {t['p90']}"
+            else f"median {duration_text(t['median'] * HOUR_S)}, 90th percentile "
+            f"{duration_text(t['p90'] * HOUR_S)}"
         )
-        print(f"{name.replace('_', ' ')}: {figures}{simulated}")
+        print(f"{name.removesuffix('_hours').replace('_', ' ')}: {figures}{simulated}")
     drift = result["drift"]
     if drift is not None:
         shifts = ", ".join(drift["major"]) or "none"

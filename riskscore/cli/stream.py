@@ -39,8 +39,10 @@ from riskscore.io.jsonl import (
 )
 from riskscore.io.private import open_private_append
 from riskscore.io.raw import show
+from riskscore.io.schema import EventType
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import ReviewQueue
+from riskscore.moderation.cases import report_of_event
 from riskscore.online import OnlineScorer
 from riskscore.online.lock import claim
 from riskscore.online.persist import count_of
@@ -48,6 +50,7 @@ from riskscore.policy import Alert, AlertPolicy
 
 #: Longest problem message written to stderr per line.
 _MAX_MESSAGE_CHARS = 300
+_REPORT = int(EventType.REPORT)
 
 NAME = "stream"
 HELP = "score JSON-lines events from stdin and write alerts as JSON lines to stdout"
@@ -69,8 +72,9 @@ EXAMPLE = (
     "--checkpoint, the state is saved every N lines and at end of input; a restarted stream\n"
     "resumes from FILE and skips the lines it has already processed (feed it the same input\n"
     "from the start). The policy is not part of a checkpoint: give the same --policy when\n"
-    "resuming. With --queue, each alert is also added to the review queue as it is written\n"
-    "(an alert already queued, as after a re-run of the same input, is not queued again).\n"
+    "resuming. With --queue, each alert is also added to the review queue as it is written,\n"
+    "and each report event as a user report (a child's report comes first in the queue); an\n"
+    "alert or report already queued, as after a re-run of the same input, is not queued again.\n"
     "--shadow-model scores a candidate bundle on the same state under the same policy; its\n"
     'alerts (the same fields, with "shadow": true) are appended to --shadow-out, never to\n'
     "stdout nor to --queue."
@@ -162,7 +166,8 @@ def stream_lines(
         Lines already processed before the checkpoint the scorer was restored from.
     queue : ReviewQueue, optional
         Where every alert written is also added (:meth:`ReviewQueue.add_alert`), as
-        it is written.
+        it is written, and every ``report`` event as a user report
+        (:meth:`ReviewQueue.add_report`, dated by the event), as ``riskscore serve`` does.
     shadow_out : text stream, optional
         Where the shadow model's alerts go (``"shadow": true`` added), for a scorer
         with a shadow model; never ``out`` nor ``queue``.
@@ -185,7 +190,7 @@ def stream_lines(
 
     if checkpoint_every < 1:
         raise ValueError(f"--checkpoint-every must be at least 1, got {checkpoint_every}")
-    n_lines = n_events = n_rejected = n_alerts = 0
+    n_lines = n_events = n_rejected = n_alerts = n_reports = 0
     source = "the restored checkpoint" if checkpoint is None else checkpoint
     rejected_before, reasons = _resumed_counts(scorer.checkpoint_extra, source)
     ignored = _name_counts(scorer.checkpoint_extra, "ignored_fields", source)
@@ -256,6 +261,8 @@ def stream_lines(
                 for alert in alerts:
                     n_alerts += 1
                     emit(alert, lineno)
+                if queue is not None:
+                    n_reports += _queue_report(scorer, queue)
                 record_shadow(lineno)
         if lineno % checkpoint_every == 0:
             save(lineno)
@@ -281,11 +288,24 @@ def stream_lines(
         rejected=n_rejected,
         alerts=n_alerts,
         reasons=dict(sorted(reasons.items())),
-        queue=None if queue is None else queue_summary(queue, n_alerts, open_before),
+        queue=None if queue is None else queue_summary(queue, n_alerts, open_before, n_reports),
         broadcast=scorer.n_broadcast - broadcast_before,
         ignored_fields=dict(sorted(ignored.items())),
         missing=missing,
     )
+
+
+def _queue_report(scorer: OnlineScorer, queue: ReviewQueue) -> int:
+    """Queue the event just applied when it is a ``report`` (1, else 0), as ``riskscore
+    serve`` does, dated by the event: a child's report jumps the queue, and a re-run of
+    the same input stores it once (a report is kept once per conversation, reporter and
+    time)."""
+    event = scorer.last_event
+    if event is None or event[7] != _REPORT:
+        return 0
+    cid = scorer.conversation_id_of(event)
+    queue.add_report(report_of_event(event, cid, event[1], scorer.score_of(cid)))
+    return 1
 
 
 def _resumed_counts(extra: dict[str, Any], path: object) -> tuple[int, dict[str, int]]:

@@ -34,7 +34,7 @@ from riskscore._checks import is_int, is_real
 from riskscore._units import DAY_S
 from riskscore.exceptions import RiskscoreError
 from riskscore.io.raw import as_python_value, show
-from riskscore.io.schema import MINOR_AGE, EventType, has_hidden_character
+from riskscore.io.schema import CHANNEL_NAMES, MINOR_AGE, EventType, has_hidden_character
 from riskscore.io.timestamps import iso_utc
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "check_platform",
     "iter_reports",
     "parse_token",
+    "report_of_event",
     "youngest_child_age",
 ]
 
@@ -436,9 +437,11 @@ class Case:
                     "conversation_id": i.conversation_id,
                     "child_id": i.child_id,
                     "child_age": None if math.isnan(i.child_age) else i.child_age,
+                    "age_band": i.age_band,
                     "risk": round(i.risk, 4),
                     "tier": i.tier,
                     "created_at": i.created_at,
+                    "reasons": list(i.reasons),
                 }
                 for i in self.items
             ],
@@ -487,3 +490,10 @@ def iter_reports(messages: Any) -> Iterator[UserReport]:
             timestamp=int(cols["timestamp"][i]),
             channel=str(cols["channel"][i]),
         )
+
+
+def report_of_event(event: tuple[Any, ...], cid: Any, timestamp: int, risk: float) -> UserReport:
+    """The user report a ``report`` event (``OnlineScorer.last_event``) files in conversation
+    ``cid`` (a group room's pair): its sender reports its recipient (serve, stream)."""
+    channel = CHANNEL_NAMES[event[6]]
+    return UserReport(cid, event[2], event[3], event[4], timestamp, channel, risk)

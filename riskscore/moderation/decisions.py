@@ -20,6 +20,7 @@ import numpy as np
 
 import riskscore.moderation.queue_db as db
 from riskscore.io.raw import show
+from riskscore.io.timestamps import iso_utc
 from riskscore.moderation.cases import Outcome, QueueError, check_epoch
 from riskscore.moderation.queue_rows import ITEMS_SELECT, item_from_row
 
@@ -114,8 +115,8 @@ def decide_items(
         row = con.execute(ITEMS_SELECT + " WHERE items.item_id = ?", (item_id,)).fetchone()
         if row is None or row["adult_id"] != adult or row["status"] != "open":
             raise QueueError(
-                f"item {item_id} is not an open item of adult {show(adult_id)} "
-                "(decided already, or another case); reload the case"
+                f"item {item_id} is not an open item of adult {show(adult_id)}: "
+                f"{_why_not_open(row, adult)}; nothing was recorded, reload the case"
             )
         # Read as every item is: a value riskscore never writes is refused by name, never
         # compared as found (a created_at of text was a TypeError).
@@ -144,3 +145,16 @@ def decide_items(
             detail={"outcome": result.value, "note": note, "time": source, "decision": decision},
         )
     return len(chosen)
+
+
+def _why_not_open(row: sqlite3.Row | None, adult: str) -> str:
+    """Why an item named in a decision cannot be decided: none such, another adult's, or
+    decided already, then by whom, how and when (a second moderator deciding the case
+    shown to both learns that the first one did, not that the id may be wrong)."""
+    if row is None:
+        return "there is no such item"
+    if row["adult_id"] != adult:
+        return "it is an item of another case"
+    decided_at = row["decided_at"]  # shown only as riskscore writes it (a tampered one is not)
+    when = f" at {iso_utc(decided_at)}" if type(decided_at) is int else ""
+    return f"it was decided already ({row['status']!s:.40} by {row['decided_by']!s:.80}{when})"

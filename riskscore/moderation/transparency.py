@@ -278,7 +278,7 @@ def transparency_report(
             for step, column in (("first_review", "first_reviewed_at"), ("decision", "decided_at"))
         },
         "automated_detection": _automated_detection(items, alerts, status),
-        "cases": _cases(items, status, secret, max_listed_cases),
+        "cases": _cases(items, status, secret, max_listed_cases, end),
         "drift": None if drift is None else drift.to_dict(),
         "pseudonymisation": {
             "method": "HMAC-SHA256 of the JSON-encoded id, first 16 hex digits, prefixed 'p_'",
@@ -459,8 +459,14 @@ def _as_list(interval: tuple[float, float] | None) -> list[float] | None:
 
 
 def _cases(
-    items: list[QueueItem], status: dict[int, str], key: bytes, limit: int
+    items: list[QueueItem], status: dict[int, str], key: bytes, limit: int, end: int
 ) -> dict[str, Any]:
+    # reviewed: a moderator opened or decided one of the account's items before the end
+    reviewed = {
+        json.dumps(i.adult_id)
+        for i in items
+        if i.first_reviewed_at is not None and i.first_reviewed_at < end
+    }
     by_adult: dict[str, list[QueueItem]] = {}
     for i in items:
         by_adult.setdefault(json.dumps(i.adult_id), []).append(i)
@@ -481,7 +487,7 @@ def _cases(
             )
     listed.sort(key=lambda c: (-int(c["children"]), str(c["case"])))
     return {
-        "accounts_reviewed": len(by_adult),
+        "accounts_reviewed": len(reviewed),
         "accounts_with_several_children": several,
         "escalated_multi_child_cases": listed[:limit],
     }

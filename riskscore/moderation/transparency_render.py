@@ -245,7 +245,9 @@ def _cases_table(c: dict[str, Any]) -> _Table:
                 for x in c["escalated_multi_child_cases"]
             ],
         ],
-        "Account ids are pseudonymised (HMAC-SHA256 under a key the platform keeps).",
+        "Accounts reviewed: adult accounts of the period's alerts and user reports that a "
+        "moderator had opened or decided by the end of the period. Account ids are "
+        "pseudonymised (HMAC-SHA256 under a key the platform keeps).",
     )
 
 

@@ -342,7 +342,8 @@ def _case_context(state: ServeState, case: Case, user: Moderator) -> dict[str, A
         "case": case,
         "plots": plots,
         "more": max(0, len(conversations) - MAX_PLOTS),
-        "waiting_h": (int(time.time()) - case.oldest) / 3600,
+        # in the words of the case's reasons and `riskscore queue` ("waiting 2 minutes")
+        "waiting": duration_text(max(0, int(time.time()) - case.oldest)),
         "assigned": state.accounts.assignments().get(encode_id(case.adult_id)),
         "moderators": state.accounts.names(),
     }
@@ -478,6 +479,16 @@ def _report_body(page: str) -> str:
     """The body of the report's standalone HTML page (escaped by its renderer)."""
     start = page.index("<body>") + len("<body>")
     return page[start : page.rindex("</body>")]
+
+
+@router.get("/{rest:path}")
+def no_such_page(request: Request, rest: str) -> Response:
+    """A console address no page has (a typo, an old bookmark): a console page saying so
+    with a way back, after sign-in (never a bare JSON error, nor a hint to a stranger)."""
+    if not rest:  # /console/, as /console
+        return RedirectResponse("/console/queue", status_code=303)
+    user = _user(request)
+    return _message(request, "No such page", "The console has no page at this address.", 404, user)
 
 
 async def refusal_handler(request: Request, exc: Exception) -> Response:

@@ -28,8 +28,8 @@ from riskscore.exceptions import CheckpointError, SchemaError, one_line
 from riskscore.features.registry import feature_index
 from riskscore.io.events import EventTuple, count_ignored
 from riskscore.io.raw import show
-from riskscore.io.schema import CHANNEL_NAMES, EventType
-from riskscore.moderation.cases import QueueError, UserReport
+from riskscore.io.schema import EventType
+from riskscore.moderation.cases import QueueError, UserReport, report_of_event
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.online import OnlineScorer
 from riskscore.online.risk import OnlineModel
@@ -279,15 +279,7 @@ class ScoringService:
 
     def _report(self, e: EventTuple) -> UserReport:
         cid = e[0]
-        return UserReport(
-            conversation_id=cid,
-            reporter_id=e[2],
-            reported_id=e[3],
-            reporter_age=e[4],
-            timestamp=int(time.time()),
-            channel=CHANNEL_NAMES[e[6]],
-            risk=self.scorer.score_of(cid),
-        )
+        return report_of_event(e, cid, int(time.time()), self.scorer.score_of(cid))
 
     def _record(
         self,
