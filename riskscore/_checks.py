@@ -225,7 +225,7 @@ def unknown_keys(data: Mapping[Any, Any], allowed: Collection[Any]) -> list[Any]
     Examples
     --------
     >>> unknown_keys({"a": 1, 2: 0, "b": 3}, ("a",))
-    [2, 'b']
+    ['b', 2]
     """
     return sorted((key for key in data if key not in allowed), key=repr)
 

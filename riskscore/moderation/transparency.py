@@ -43,6 +43,7 @@ from riskscore.moderation.disclosure import (
     protect_report,
 )
 from riskscore.moderation.queue import ReviewQueue
+from riskscore.moderation.ranking import TIER_NAMES
 from riskscore.moderation.transparency_render import (
     CHART_FILES,
     OUTCOMES,
@@ -68,7 +69,7 @@ REPORT_FILES = ("report.json", "report.md", "report.html", *CHART_FILES)
 SYNTHETIC_DEMO_KEY = "riskscore-synthetic-demo-key-NOT-A-SECRET-v1"
 
 REPORT_FORMAT = 2  # 2: disclosure control (withheld counts are null)
-_TIERS = {1: "review", 2: "urgent"}
+_TIERS = {tier: name for tier, name in TIER_NAMES.items() if tier > 0}  # alert tiers
 
 
 def pseudonymise(value: Any, key: bytes | str) -> str:

@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from riskscore._words import number_text, plural
 from riskscore.moderation.earlier_reasons import shown_reason
 from riskscore.moderation.queue_db import encode_id
+from riskscore.moderation.ranking import TIER_NAMES
 
 __all__ = ["SECURITY_HEADERS", "TEMPLATES"]
 
@@ -37,7 +38,6 @@ def shown_id(value: object) -> str:
     return value
 
 
-_TIERS = {0: "user report", 1: "review", 2: "urgent"}
 _env = Environment(
     loader=PackageLoader("riskscore.serve", "templates"),
     autoescape=select_autoescape(default=True),
@@ -47,7 +47,7 @@ _env.filters["id"] = shown_id
 _env.filters["when"] = lambda ts: datetime.fromtimestamp(int(ts), tz=UTC).strftime(
     "%Y-%m-%d %H:%M UTC"
 )
-_env.filters["tier"] = lambda t: _TIERS.get(int(t), str(t))
+_env.filters["tier"] = lambda t: TIER_NAMES.get(int(t), str(t))
 _env.filters["age"] = lambda a: "unknown" if a != a else f"{a:g}"  # NaN != NaN
 # counts as the command line writes them: "1 item", "1,234 items"
 _env.filters["plural"] = plural
