@@ -13,7 +13,7 @@ import math
 
 from riskscore._units import DAY_S, HOUR_S, MINUTE_S
 
-__all__ = ["duration_text", "number_text", "plural"]
+__all__ = ["duration_text", "number_text", "plural", "risk_text"]
 
 
 def number_text(value: float) -> str:
@@ -77,3 +77,24 @@ def duration_text(seconds: float) -> str:
     if seconds < 2 * DAY_S:
         return plural(seconds / HOUR_S, "hour")
     return plural(seconds / DAY_S, "day")
+
+
+def risk_text(risk: float) -> str:
+    """A calibrated risk in [0, 1] as a person reads it: three decimals, never rounded to
+    certainty (``over 0.999``, ``under 0.001``), unknown (NaN) as ``unknown``. The one
+    wording of a risk in the queue, the console, the command line and the regulatory texts.
+
+    Examples
+    --------
+    >>> [risk_text(r) for r in (0.97, 0.9956, 0.99996, 1.0, 0.0004, 0.0, float("nan"))]
+    ['0.970', '0.996', 'over 0.999', '1', 'under 0.001', '0', 'unknown']
+    """
+    if risk != risk:
+        return "unknown"
+    if risk in (0.0, 1.0):
+        return f"{risk:.0f}"
+    if risk > 0.9995:
+        return "over 0.999"
+    if risk < 0.0005:
+        return "under 0.001"
+    return f"{risk:.3f}"

@@ -63,7 +63,7 @@ def test_priority_follows_documented_formula(queue: ReviewQueue) -> None:
     youth = (18 - 13) / (18 - w.youth_full_age)
     expected = w.risk * 0.6 + w.tier * 2 + w.youth * youth + w.wait_per_day * 1.0
     assert case.priority == pytest.approx(expected)
-    assert any("urgent alert, risk 0.60" in r for r in case.reasons)
+    assert any("urgent alert, risk 0.600" in r for r in case.reasons)
 
 
 def test_waiting_time_raises_priority_up_to_cap() -> None:

@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from riskscore._words import plural
+from riskscore._words import plural, risk_text
 from riskscore.cli._paths import path_argument
 from riskscore.cli._time import MAX_COUNT, parse_epoch, whole_number
 from riskscore.moderation import QueueError
@@ -168,5 +168,5 @@ def _item_text(item: dict[str, Any]) -> str:
     )
     return (
         f"{item['item_id']}: {what}, conversation {item['conversation_id']!r}, "
-        f"risk {item['risk']:.2f}"
+        f"risk {risk_text(item['risk'])}"
     )

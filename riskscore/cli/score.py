@@ -8,7 +8,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from riskscore._words import number_text, plural
+from riskscore._words import number_text, plural, risk_text
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, OutOfCoreResult, score_parquet
 from riskscore.batch.score import ScoreResult, job_files, score_events
 from riskscore.cli._chunk_option import add_chunk_rows_option, should_stream
@@ -253,7 +253,7 @@ def render(result: dict[str, Any]) -> None:
         age = alert["child_age"]
         age_text = "unknown" if age is None else f"{age:g}"
         print(
-            f"\n#{rank} {alert['tier'].upper():6s} risk {alert['risk']:.3f}  conversation "
+            f"\n#{rank} {alert['tier'].upper():6s} risk {risk_text(alert['risk'])}  conversation "
             f"{alert['conversation_id']}  adult {alert['adult_id']} -> child "
             f"{alert['child_id']} (age {age_text}, band {alert['age_band']})"
         )

@@ -11,6 +11,7 @@ from typing import Any
 
 from synapse.module_api import ModuleApi, make_deferred_yieldable, run_in_background
 
+from riskscore._words import risk_text
 from riskscore.integrations._synapse_config import SynapseConfig
 from riskscore.integrations._synapse_mapping import EventTranslator
 from riskscore.integrations._synapse_store import RoomStore
@@ -132,7 +133,7 @@ def notice_body(alert: Alert, record: dict[str, Any]) -> str:
     if matrix["event_room_id"] != matrix["room_id"]:
         where += f", raised by the adult's event in room {matrix['event_room_id']}"
     return (
-        f"riskscore {alert.tier.name.lower()} alert: risk {alert.risk:.2f} "
+        f"riskscore {alert.tier.name.lower()} alert: risk {risk_text(alert.risk)} "
         f"(child age band {alert.age_band}). Adult {alert.adult_id}, child "
         f"{alert.child_id}, {where}. Reasons: {'; '.join(reason_texts(alert.reasons))}. "
         "A reason for a trained moderator to look, not a verdict."

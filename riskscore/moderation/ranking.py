@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Final
 
 import riskscore.moderation.queue_db as db
-from riskscore._words import duration_text
+from riskscore._words import duration_text, risk_text
 from riskscore.moderation.cases import Case, PriorityWeights, QueueItem, youngest_child_age
 from riskscore.policy import Tier
 
@@ -52,7 +52,7 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
     best_alert = max((i for i in items if i.kind == "alert"), key=_tier_risk, default=None)
     if best_alert is not None:
         reasons.append(
-            f"{TIER_NAMES[best_alert.tier]} alert, risk {best_alert.risk:.2f} "
+            f"{TIER_NAMES[best_alert.tier]} alert, risk {risk_text(best_alert.risk)} "
             f"(band {best_alert.age_band})"
         )
     youngest = youngest_child_age(items)

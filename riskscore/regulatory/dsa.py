@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from riskscore._words import plural
+from riskscore._words import plural, risk_text
 from riskscore.io.arrow import write_csv_rows
 from riskscore.keys import check_key
 from riskscore.moderation import QueueItem
@@ -271,7 +271,7 @@ def decision_facts(case: DecidedCase) -> str:
             f"Automated detection raised {plural(len(alerts), 'alert')} on this account's "
             f"conversations with "
             f"{plural(len({repr(i.child_id) for i in alerts}), 'child account')}; the highest was "
-            f"{tier}-tier alert (estimated risk {best.risk:.2f}, child age band "
+            f"{tier}-tier alert (estimated risk {risk_text(best.risk)}, child age band "
             f"{best.age_band})."
         )
         if case.indicators:

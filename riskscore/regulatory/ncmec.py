@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from riskscore._words import plural
+from riskscore._words import plural, risk_text
 from riskscore.io.private import FILE_MODE
 from riskscore.io.timestamps import iso_utc
 from riskscore.moderation.cases import youngest_child_age
@@ -110,8 +110,8 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
     }
     if urgent:
         summary["escalateToHighPriority"] = (
-            f"Urgent-tier automated alert (estimated risk {best.risk:.2f}) on contact with a child "
-            f"in age band {best.age_band}; a moderator escalated the case."
+            f"Urgent-tier automated alert (estimated risk {risk_text(best.risk)}) on contact "
+            f"with a child in age band {best.age_band}; a moderator escalated the case."
         )
     reasons = "; ".join(case.indicators) or "none recorded"
     report = {
