@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from riskscore._words import number_text, plural
+from riskscore._words import number_text, plural, risk_text
 from riskscore.moderation.earlier_reasons import shown_reason
 from riskscore.moderation.queue_db import encode_id
 from riskscore.moderation.ranking import TIER_NAMES
@@ -52,6 +52,7 @@ _env.filters["age"] = lambda a: "unknown" if a != a else f"{a:g}"  # NaN != NaN
 # counts as the command line writes them: "1 item", "1,234 items"
 _env.filters["plural"] = plural
 _env.filters["number"] = number_text
+_env.filters["risk"] = risk_text
 # A reason stored in riskscore's earlier wording reads as the exports quote it, marked.
 _env.filters["reason"] = shown_reason
 TEMPLATES = Jinja2Templates(env=_env)
