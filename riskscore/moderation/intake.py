@@ -57,7 +57,7 @@ def stored_age(value: Any, what: str = "child age") -> float | None:
         return None
     if not is_queue_age(value):
         raise ValueError(
-            f"{what} {value!r} is not an age: expected a number from {MIN_AGE:g} to "
+            f"{what} {show(value)} is not an age: expected a number from {MIN_AGE:g} to "
             f"{MAX_AGE:g}, or None or NaN for unknown"
         )
     return float(value)
@@ -65,7 +65,7 @@ def stored_age(value: Any, what: str = "child age") -> float | None:
 
 def _check_channel(channel: str | None) -> None:
     if channel is not None and channel not in CHANNEL_NAMES:
-        raise ValueError(f"channel {channel!r} is not one of {', '.join(CHANNEL_NAMES)}")
+        raise ValueError(f"channel {show(channel)} is not one of {', '.join(CHANNEL_NAMES)}")
 
 
 def _new_id(field: str, value: Any) -> str:
@@ -88,26 +88,27 @@ def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, An
         when = int(time.time())
     _check_channel(channel)
     if not 0.0 <= alert.risk <= 1.0:
-        raise ValueError(f"alert on conversation {alert.conversation_id!r}: risk {alert.risk}")
+        raise ValueError(f"alert on conversation {show(alert.conversation_id)}: risk {alert.risk}")
     # What the queue reads back (queue_rows.item_from_row), or every later read would fail.
     if alert.tier not in list(Tier):
         raise ValueError(
-            f"alert on conversation {alert.conversation_id!r}: tier {alert.tier!r} is not "
+            f"alert on conversation {show(alert.conversation_id)}: tier {show(alert.tier)} is not "
             "review (1) or urgent (2)"
         )
     if not is_line(alert.age_band):
         raise ValueError(
-            f"alert on conversation {alert.conversation_id!r}: age band {alert.age_band!r} "
+            f"alert on conversation {show(alert.conversation_id)}: age band {show(alert.age_band)} "
             "is not one line of printable text"
         )
     reasons = encode_reasons(reason_texts(alert.reasons))
     if reasons is None:
         raise ValueError(
-            f"alert on conversation {alert.conversation_id!r}: reasons must be printable text "
+            f"alert on conversation {show(alert.conversation_id)}: reasons must be printable text "
             f"(no line breaks or control characters), at most {MAX_REASONS_CHARS} characters "
             "in all"
         )
-    age = stored_age(alert.child_age, f"alert on conversation {alert.conversation_id!r}: child age")
+    what = f"alert on conversation {show(alert.conversation_id)}"
+    age = stored_age(alert.child_age, f"{what}: child age")
     conv = _new_id("conversation_id", alert.conversation_id)
     return {
         "kind": "alert",
@@ -132,7 +133,7 @@ def report_row(report: UserReport, policy: AlertPolicy) -> dict[str, Any]:
     _check_channel(report.channel)
     if not 0.0 <= report.risk <= 1.0:
         raise ValueError(f"user report risk must be in [0, 1], got {report.risk}")
-    what = f"user report on conversation {report.conversation_id!r}"
+    what = f"user report on conversation {show(report.conversation_id)}"
     try:  # checked as the queue reads it back, or every later read would fail
         when = check_epoch(report.timestamp, "timestamp")
     except QueueError as exc:
