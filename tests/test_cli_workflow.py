@@ -82,18 +82,23 @@ def test_score_into_a_queue_then_show_it_and_rerun_adds_nothing(
     n_alerts = first["alerts"]
     assert isinstance(n_alerts, int)
     assert n_alerts > 0
+    events = pq.read_table(history / "events.parquet", columns=["event"]).column("event")
+    n_reports = events.to_pylist().count("report")  # each a user report (stream, serve alike)
+    assert n_reports > 0
     assert queued == {
         "path": str(db),
         "alerts": n_alerts,
-        "user_reports": 0,
-        "new_items": n_alerts,
-        "open_items": n_alerts,
+        "user_reports": n_reports,
+        "new_items": n_alerts + n_reports,
+        "open_items": n_alerts + n_reports,
     }
     with rs.ReviewQueue(db) as queue:
         items = queue.items()
         audit = len(queue.audit_log())
     alerts = pq.read_table(tmp_path / "r" / "alerts.parquet").to_pylist()
-    assert {i.conversation_id for i in items} == {a["conversation_id"] for a in alerts}
+    alerted = {i.conversation_id for i in items if i.kind == "alert"}
+    assert alerted == {a["conversation_id"] for a in alerts}
+    assert sum(i.kind == "user_report" for i in items) == n_reports
     # the same scoring again: nothing new, nothing changed
     again = _json([*argv, "--queue", str(db)], capsys)
     assert again["queue"] == {**queued, "new_items": 0}
@@ -104,7 +109,7 @@ def test_score_into_a_queue_then_show_it_and_rerun_adds_nothing(
     assert main(["queue", "--db", str(db), "--top", "5"]) == 0
     shown = capsys.readouterr().out
     assert shown.count("\n#") == 5
-    assert f"({n_alerts} open items)" in shown.splitlines()[0]
+    assert f"({n_alerts + n_reports} open items)" in shown.splitlines()[0]
     top = _json(["queue", "--db", str(db), "--top", "5"], capsys)["top"]
     assert isinstance(top, list)
     # the open item the queue's priority formula puts first (all were queued at once, so

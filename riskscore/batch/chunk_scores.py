@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from riskscore.batch.chunk_states import SpilledChunk
 from riskscore.batch.prefetch import one_ahead
+from riskscore.batch.reports import ReportEvents
 from riskscore.exceptions import SchemaError
 from riskscore.features.table import FeatureTable
 from riskscore.io.arrow import nan_to_null, text_table_writer
@@ -79,6 +80,8 @@ class ScoredFile:
     n_events: int = 0
     n_conversations: int = 0
     n_chunks: int = 0
+    #: The job's report events with the risks of the conversations they report.
+    reports: ReportEvents = field(default_factory=ReportEvents.none)
 
 
 def score_step(
@@ -90,9 +93,11 @@ def score_step(
     scores_path: Path,
     shadow_scores_path: Path | None,
     progress: Callable[[int], object] | None,
+    reports: ReportEvents | None = None,
 ) -> ScoredFile:
     """Step 3: each spilled chunk's feature rows scored (two chunks at once, their states
-    are small), the scores written in chunk order, the alerts collected."""
+    are small), the scores written in chunk order, the alerts collected, and ``reports``
+    given the risks of the conversations they report."""
 
     def score_chunk(chunk: SpilledChunk) -> tuple[SpilledChunk, Scored, Scored]:
         if chunk.path is None:  # every row of the chunk was set aside
@@ -104,7 +109,7 @@ def score_step(
             shadow = shadow_model.score_features(table, reasons_above=above)
         return chunk, model.score_features(table, reasons_above=above), shadow
 
-    scored = ScoredFile()
+    scored = ScoredFile(reports=reports if reports is not None else ReportEvents.none())
     n_rows = 0
     with contextlib.ExitStack() as files:
         writer = files.enter_context(contextlib.closing(ChunkWriter(scores_path)))
@@ -116,6 +121,8 @@ def score_step(
             if scores is not None:
                 writer.write(scores_table(scores, policy))
                 scored.alerts.extend(policy.alerts(scores))
+                if len(scored.reports):
+                    scored.reports = scored.reports.with_risk(scores.conversation_id, scores.risk)
                 if shadow_scores is not None and shadow_writer is not None:
                     shadow_writer.write(scores_table(shadow_scores, policy))
                     scored.shadow_alerts.extend(policy.alerts(shadow_scores))

@@ -25,6 +25,7 @@ from riskscore.batch.parquet_chunks import (
     sorted_chunks,
 )
 from riskscore.batch.prefetch import one_ahead
+from riskscore.batch.reports import ReportEvents
 from riskscore.batch.score import QuarantineFile
 from riskscore.batch.state_spill import write_states
 from riskscore.features.accounts import AccountParts, account_parts
@@ -127,6 +128,7 @@ class FoldedChunk:
     span: tuple[int, int] | None = None
     pair_like: tuple[str, ...] = ()
     named: tuple[str, ...] = ()
+    reports: ReportEvents | None = None
 
 
 def text_order(states: ConversationStates, text_ids: bool) -> ConversationStates:
@@ -156,6 +158,8 @@ class FoldedFile:
     text_ids: bool = False
     #: The account ids are integers, held as decimal text because one is beyond int64.
     decimal_ids: bool = False
+    #: The report events of each chunk that has some, in chunk order.
+    reports: list[ReportEvents] = field(default_factory=list)
 
 
 def fold_file(
@@ -194,8 +198,10 @@ def fold_file(
         path = tmp / f"states_{index:06d}.arrow"
         write_states(path, conversation_states(msgs))
         span = (int(msgs.timestamp.min()), int(msgs.timestamp.max()))
+        reports = ReportEvents.of(msgs)
         return replace(folded, path=path, n_events=len(msgs), parts=account_parts(msgs),
-                       span=span, pair_like=_pair_like(msgs.conversations))  # fmt: skip
+                       span=span, pair_like=_pair_like(msgs.conversations),
+                       reports=reports if len(reports) else None)  # fmt: skip
 
     # A room's pair ids are checked against the other ids of its chunk by the validator;
     # the ids of other chunks can only clash with them if they hold the separator too.
@@ -217,6 +223,8 @@ def fold_file(
                 done.spans.append(folded.span)
                 done.n_kept += folded.n_events
             done.spilled.append(SpilledChunk(folded.path, folded.n_rows, folded.n_events))
+            if folded.reports is not None:
+                done.reports.append(folded.reports)
             done.n_rows += folded.n_rows
             if progress is not None:
                 progress(done.n_rows)

@@ -74,6 +74,7 @@ from riskscore.batch.parquet_chunks import (
     iter_conversation_chunks,
     unread_parquet_columns,
 )
+from riskscore.batch.reports import ReportEvents
 from riskscore.batch.score import (
     QUARANTINE_NAME,
     QuarantineFile,
@@ -148,6 +149,9 @@ class OutOfCoreResult:
     groups: GroupSummary = field(default_factory=GroupSummary)
     shadow: ShadowRun | None = None
     unread_columns: tuple[str, ...] = ()
+    #: The ``report`` events kept, with their conversation's risk (as
+    #: :attr:`riskscore.batch.score.ScoreResult.reports`).
+    reports: ReportEvents = field(default_factory=ReportEvents.none)
 
 
 def score_parquet(
@@ -290,6 +294,7 @@ def score_parquet(
             accounts = _file_accounts(folded, account_features)
             groups = folded.groups
             spilled = folded.spilled
+            reports = ReportEvents.concat(folded.reports, text_ids=text_ids)
             del folded
 
             def features(states_path: Path) -> FeatureTable:
@@ -303,6 +308,7 @@ def score_parquet(
             scored = score_step(
                 spilled, features, model, shadow_model, policy, scores_path,
                 None if shadow_model is None else shadow_paths(stage.root, fmt)[0], progress,
+                reports,
             )  # fmt: skip
         # the in-memory order: urgent first, then by decreasing risk, ties by conversation
         alerts = sorted(scored.alerts, key=_alert_order)
@@ -334,6 +340,7 @@ def score_parquet(
         groups=groups,
         shadow=None if shadow_run is None else shadow_run.placed(stage),
         unread_columns=unread,
+        reports=scored.reports,
     )
 
 

@@ -25,6 +25,7 @@ from typing import TextIO
 
 from riskscore._words import plural
 from riskscore.batch.alerts import write_alerts
+from riskscore.batch.reports import ReportEvents
 from riskscore.batch.shadow import SHADOW_FILES, ShadowRun, shadow_paths, write_shadow_run
 from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, extract_features
@@ -113,6 +114,9 @@ class ScoreResult:
     shadow: ShadowRun | None = None
     #: Columns of the input that are not schema v1 columns (never read).
     unread_columns: tuple[str, ...] = ()
+    #: The ``report`` events kept, with their conversation's risk (user reports for the
+    #: review queue, ``riskscore score --queue``).
+    reports: ReportEvents = field(default_factory=ReportEvents.none)
 
 
 def score_events(
@@ -202,6 +206,7 @@ def score_events(
         groups=messages.groups,
         shadow=shadow_run,
         unread_columns=messages.unread_columns,
+        reports=ReportEvents.of(messages).with_risk(scores.conversation_id, scores.risk),
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from riskscore._words import number_text, plural
 from riskscore.cli._paths import path_argument
-from riskscore.moderation import QueueError, ReviewQueue
+from riskscore.moderation import QueueError, ReviewQueue, UserReport
 from riskscore.policy import Alert, AlertPolicy
 
 HELP = (
@@ -57,11 +57,16 @@ def queue_summary(
     }
 
 
-def add_to_queue(queue: ReviewQueue, alerts: Sequence[Alert]) -> dict[str, Any]:
-    """Queue ``alerts`` in one transaction (:meth:`ReviewQueue.add_alerts`); the summary."""
+def add_to_queue(
+    queue: ReviewQueue, alerts: Sequence[Alert], reports: Sequence[UserReport] = ()
+) -> dict[str, Any]:
+    """Queue ``alerts`` in one transaction (:meth:`ReviewQueue.add_alerts`), then
+    ``reports`` in another (:meth:`ReviewQueue.add_reports`); the summary."""
     before = len(queue)
     queue.add_alerts(alerts)
-    return queue_summary(queue, len(alerts), before)
+    if reports:
+        queue.add_reports(reports)
+    return queue_summary(queue, len(alerts), before, len(reports))
 
 
 def render_queue(summary: dict[str, Any]) -> str:

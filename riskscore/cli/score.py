@@ -32,7 +32,8 @@ from riskscore.io.files import check_not_inputs
 from riskscore.io.text import parquet_file
 from riskscore.model import load_model
 from riskscore.model.scores import Reason, reason_texts
-from riskscore.policy import Alert, AlertPolicy
+from riskscore.moderation.intake import user_reports
+from riskscore.policy import AlertPolicy
 
 NAME = "score"
 HELP = "score an events file and write scores and alerts"
@@ -117,7 +118,7 @@ def _run_streaming(
     policy: AlertPolicy,
     accounts: AccountFeatures | None,
     show: bool,
-) -> tuple[list[Alert], dict[str, Any]]:
+) -> tuple[OutOfCoreResult, dict[str, Any]]:
     """Streaming mode, with a progress bar over events."""
     with parquet_file(args.events) as parquet:
         total = parquet.metadata.num_rows
@@ -158,7 +159,7 @@ def _run_streaming(
         )
     finally:
         bar.close()
-    return result.alerts, _summary(args, result, result.n_conversations)
+    return result, _summary(args, result, result.n_conversations)
 
 
 def _summary(
@@ -195,9 +196,9 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     accounts = None if args.accounts is None else read_account_features(args.accounts)
     queue = open_queue(args.queue, policy)  # before any work: a file that is not a queue stops
     try:
-        alerts, summary = _score(args, policy, accounts, show)
-        if queue is not None:
-            summary["queue"] = add_to_queue(queue, alerts)
+        result, summary = _score(args, policy, accounts, show)
+        if queue is not None:  # the alerts, and each report event as a user report
+            summary["queue"] = add_to_queue(queue, result.alerts, user_reports(result.reports))
     finally:
         if queue is not None:
             queue.close()
@@ -206,8 +207,8 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 
 def _score(
     args: argparse.Namespace, policy: AlertPolicy, accounts: AccountFeatures | None, show: bool
-) -> tuple[list[Alert], dict[str, Any]]:
-    """Score in memory or streaming; the alerts and the summary :func:`render` prints."""
+) -> tuple[ScoreResult | OutOfCoreResult, dict[str, Any]]:
+    """Score in memory or streaming; the result and the summary :func:`render` prints."""
     if should_stream(args.events, args.chunk_rows):
         return _run_streaming(args, policy, accounts, show)
     with steps(["read", "model", "score", "write"], enabled=show) as step:
@@ -224,7 +225,7 @@ def _score(
             max_future_s=args.max_future_s,
             shadow_model_dir=args.shadow_model,
         )
-    return result.alerts, _summary(args, result, len(result.scores))
+    return result, _summary(args, result, len(result.scores))
 
 
 #: Printed when per-account features were computed from the input alone (no --accounts).

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 import riskscore.moderation.queue_db as db
+from riskscore.batch.reports import ReportEvents
 from riskscore.io.raw import show
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -46,6 +47,7 @@ __all__ = [
     "insert_alerts",
     "insert_reports",
     "report_row",
+    "user_reports",
 ]
 
 
@@ -249,3 +251,18 @@ def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> in
         detail={"risk": row["risk"], "tier": row["tier"]},
     )
     return item_id
+
+
+def user_reports(events: ReportEvents) -> list[UserReport]:
+    """The user reports a batch job's ``report`` events file: each event's sender reports
+    its recipient, at the event's time, with the risk of the conversation reported (as
+    :func:`~riskscore.moderation.cases.report_of_event` files those of a stream)."""
+    risk = np.where(np.isnan(events.risk), 0.0, events.risk)
+    return [
+        UserReport(cid, reporter, reported, age, ts, CHANNEL_NAMES[channel], r)
+        for cid, reporter, reported, age, ts, channel, r in zip(
+            events.conversation_id.tolist(), events.reporter_id.tolist(),
+            events.reported_id.tolist(), events.reporter_age.tolist(),
+            events.timestamp.tolist(), events.channel.tolist(), risk.tolist(), strict=True,
+        )
+    ]  # fmt: skip

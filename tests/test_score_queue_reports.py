@@ -1,0 +1,70 @@
+"""``riskscore score --queue`` files each ``report`` event of the file as a user report (a
+child's first in the queue), as ``stream`` and ``serve`` do; in memory and out of core
+alike, and once however often the same file is scored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+import riskscore as rs
+from riskscore.cli import main
+from riskscore.synthetic import generate_parquet
+
+
+@pytest.fixture(scope="module")
+def events(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path, _ = generate_parquet(tmp_path_factory.mktemp("ev") / "events.parquet", 3000, seed=11)
+    return path
+
+
+def _reports(db: Path) -> list[tuple[Any, ...]]:
+    queue = rs.ReviewQueue(db)
+    try:
+        items = [i for i in queue.items() if i.kind == "user_report"]
+    finally:
+        queue.close()
+    return sorted(
+        (str(i.conversation_id), str(i.adult_id), str(i.child_id), i.created_at,
+         i.concerns_child, round(i.risk, 12))
+        for i in items
+    )  # fmt: skip
+
+
+def test_report_events_are_queued_in_memory_and_out_of_core_alike(
+    events: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = pq.read_table(events, columns=["event", "conversation_id", "sender_id", "timestamp"])
+    is_report = np.asarray(table.column("event").to_pylist()) == "report"
+    reported = {
+        (c, s, t)
+        for c, s, t, r in zip(
+            *(table.column(n).to_pylist() for n in ("conversation_id", "sender_id", "timestamp")),
+            is_report,
+            strict=True,
+        )
+        if r
+    }
+    assert len(reported) > 5  # the synthetic file has reports, some from children
+
+    memory, chunked = tmp_path / "memory.sqlite", tmp_path / "chunked.sqlite"
+    assert main(["score", str(events), "--out", str(tmp_path / "m"), "--queue", str(memory)]) == 0
+    assert "user report" in capsys.readouterr().out
+    argv = ["score", str(events), "--out", str(tmp_path / "c"), "--queue", str(chunked)]
+    assert main([*argv, "--chunk-rows", "20000"]) == 0
+    queued = _reports(memory)
+    assert queued == _reports(chunked)
+    assert len(queued) == len(reported)
+    assert {(c, a, t) for c, _, a, t, _, _ in queued} == {
+        (str(c), str(s), t) for c, s, t in reported
+    }
+    assert any(from_child for *_, from_child, _ in queued)
+    assert any(risk > 0 for *_, risk in queued)  # each with its conversation's risk
+
+    # the same file again: every report is queued once
+    assert main([*argv, "--chunk-rows", "20000"]) == 0
+    assert _reports(chunked) == queued
