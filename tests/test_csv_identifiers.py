@@ -47,3 +47,8 @@ def test_other_columns_and_events_files_keep_date_like_text(tmp_path: Path) -> N
     events = pa.table({"conversation_id": ["1-2"]})  # riskscore's own input: ids as given
     path = write_table(events, tmp_path / "events.csv", escape_formulas=False)
     assert _cells(path, "conversation_id") == ["1-2"]
+
+
+def test_a_row_longer_than_its_header_keeps_every_cell(tmp_path: Path) -> None:
+    path = write_csv_rows(tmp_path / "r.csv", ["adult_id"], [["1-2", "1-2", "=x"]])
+    assert path.read_text(encoding="utf-8").splitlines()[1] == "'1-2,1-2,'=x"

@@ -157,8 +157,12 @@ def write_csv_rows(path: Path, header: Sequence[object], rows: Iterable[Sequence
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow([escape_csv_cell(v) for v in header])
         identifier = [is_identifier_column(name) for name in header]
+        n_named = len(identifier)  # a cell past the header has no name: not an identifier
         writer.writerows(
-            [escape_csv_cell(v, identifier=i) for v, i in zip(row, identifier, strict=False)]
+            [
+                escape_csv_cell(v, identifier=j < n_named and identifier[j])
+                for j, v in enumerate(row)
+            ]
             for row in rows
         )
     return path
