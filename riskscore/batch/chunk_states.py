@@ -31,7 +31,7 @@ from riskscore.batch.state_spill import write_states
 from riskscore.features.accounts import AccountParts, account_parts
 from riskscore.features.states import ConversationStates, conversation_states
 from riskscore.io import MessageTable, read_chunk
-from riskscore.io.groups import pair_like, split_pair_id_error, text_conversation_ids
+from riskscore.io.groups import pair_like, split_pair_id_error, text_ids_of_chunk
 from riskscore.io.schema import INT64_MAX, INT64_MIN
 from riskscore.io.summaries import GroupSummary, Quarantine
 from riskscore.io.text import parquet_file
@@ -134,11 +134,10 @@ class FoldedChunk:
 def text_order(states: ConversationStates, text_ids: bool) -> ConversationStates:
     """``states`` as a chunk read with text conversation ids gives them, when the file
     has group rooms (in memory every id is then text): integer ids as their decimal text
-    (:func:`riskscore.io.groups.text_conversation_ids`), rows in text order."""
-    ids = states.conversation_id
-    if not text_ids or ids.dtype == object:
+    (:func:`riskscore.io.groups.text_ids_of_chunk`), rows in text order."""
+    text = text_ids_of_chunk(states.conversation_id, text_ids)
+    if text is states.conversation_id:
         return states
-    text = text_conversation_ids(ids)
     order = np.argsort(text, kind="stable")
     return replace(states.take(order), conversation_id=text[order])
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.io.groups import text_conversation_ids
+from riskscore.io.groups import text_ids_of_chunk
 from riskscore.io.messages import MessageTable
 from riskscore.io.schema import EventType
 
@@ -58,15 +58,13 @@ class ReportEvents:
     def concat(cls, parts: Sequence[ReportEvents], *, text_ids: bool = False) -> ReportEvents:
         """The parts in order, as one; with ``text_ids`` (a file with group rooms, where
         every conversation id is text, as in memory), integer conversation ids as their
-        decimal text (:func:`riskscore.io.groups.text_conversation_ids`)."""
+        decimal text (:func:`riskscore.io.groups.text_ids_of_chunk`)."""
         if not parts:
             return cls.none()
-        if text_ids:  # each chunk as riskscore.batch.chunk_states.text_order has its ids
-            parts = [
-                p if p.conversation_id.dtype == object
-                else replace(p, conversation_id=text_conversation_ids(p.conversation_id))
-                for p in parts
-            ]  # fmt: skip
+        parts = [  # each chunk's ids as its scores have them (chunk_states.text_order)
+            replace(p, conversation_id=text_ids_of_chunk(p.conversation_id, text_ids))
+            for p in parts
+        ]
         return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in _COLUMNS))
 
     @classmethod

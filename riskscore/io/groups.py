@@ -66,6 +66,7 @@ __all__ = [
     "split_groups",
     "split_pair_id_error",
     "text_conversation_ids",
+    "text_ids_of_chunk",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -100,6 +101,16 @@ def text_conversation_ids(ids: npt.NDArray[Any]) -> npt.NDArray[np.object_]:
     ['7', '10']
     """
     return np.asarray(ids).astype(str).astype(object)  # text: no longer DecimalIds
+
+
+def text_ids_of_chunk(ids: npt.NDArray[Any], text_ids: bool) -> npt.NDArray[Any]:
+    """A chunk's conversation ids as the whole table holds them in memory: with
+    ``text_ids`` (the file has group rooms, or text ids), integer ids as their decimal text
+    (:func:`text_conversation_ids`); ids already held as objects, and every id without
+    ``text_ids``, unchanged (the same array)."""
+    if not text_ids or ids.dtype == object:
+        return ids
+    return text_conversation_ids(ids)
 
 
 def pair_conversation_id(room_id: object, a: object, b: object) -> str:
