@@ -42,6 +42,7 @@ __all__ = [
     "integer_id_problem",
     "integer_ids",
     "same_id_kind",
+    "stored_id_problem",
     "text_id_problem",
 ]
 
@@ -288,6 +289,15 @@ def integer_id_problem(value: int) -> str | None:
     if _SHORTEST_OVER_LONG_NEGATIVE < value < _SHORTEST_OVER_LONG:
         return None
     return _OVER_LONG_INTEGER
+
+
+def stored_id_problem(value: object, *, max_length: int = MAX_ID_LENGTH) -> str | None:
+    """Why one id a store holds as written (a checkpoint, the review queue) is refused: an
+    int by :func:`integer_id_problem`, text by :func:`text_id_problem` up to ``max_length``;
+    None for a valid id and for another type, which the store refuses in its own terms."""
+    if type(value) is int:
+        return integer_id_problem(value)
+    return text_id_problem(value, max_length=max_length) if isinstance(value, str) else None
 
 
 def _group_bad(bad: dict[int, str]) -> dict[str, list[int]]:

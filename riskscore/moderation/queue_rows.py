@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import Any, TypeGuard
 
 from riskscore._checks import is_real
-from riskscore.io.ids import integer_id_problem, text_id_problem
+from riskscore.io.ids import stored_id_problem
 from riskscore.io.json_lines import json_loads
 from riskscore.io.raw import show
 from riskscore.io.schema import (
@@ -406,17 +406,12 @@ def max_id_length(column: str) -> int:
 def id_problem(column: str, value: object) -> str | None:
     """What is wrong with ``value`` as an id of the queue's ``column`` (None: nothing), as
     written (:mod:`riskscore.moderation.intake`) and read back: the rule of the event id
-    columns (:func:`riskscore.io.ids.integer_id_problem`, and
-    :func:`riskscore.io.ids.text_id_problem` up to :func:`max_id_length`). Other types
-    are left to the caller.
+    columns (:func:`riskscore.io.ids.stored_id_problem` up to :func:`max_id_length`). Other
+    types are left to the caller.
 
     Examples
     --------
     >>> id_problem("adult_id", "a" * 300) is None, id_problem("conversation_id", "a" * 300)
     (False, None)
     """
-    if type(value) is int:
-        return integer_id_problem(value)
-    if isinstance(value, str):
-        return text_id_problem(value, max_length=max_id_length(column))
-    return None
+    return stored_id_problem(value, max_length=max_id_length(column))

@@ -24,7 +24,7 @@ from riskscore.features.slots import (
     T_FIRST,
     T_LAST,
 )
-from riskscore.io.ids import integer_id_problem, text_id_problem
+from riskscore.io.ids import stored_id_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import (
     MAX_AGE,
@@ -157,7 +157,7 @@ def ids_in(values: Any, what: str) -> set[object]:
     if not isinstance(values, list) or not all(type(v) is str or type(v) is int for v in values):
         raise ValueError(f"account {what} must be a list of ids (int or str)")
     for v in values:
-        problem = integer_id_problem(v) if type(v) is int else text_id_problem(v)
+        problem = stored_id_problem(v)
         if problem is not None:
             raise ValueError(f"account {what}: id {show(v)} {problem}")
     ids = set(values)
