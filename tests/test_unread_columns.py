@@ -85,7 +85,9 @@ def test_a_hidden_character_in_an_unread_name_is_shown_escaped(
     line = next(s for s in capsys.readouterr().out.splitlines() if "not read" in s)
     assert "\x1b" not in line
     assert "\u202e" not in line
-    assert "(112 characters)" in line  # cut, with its length
+    # not printable and long: kept as "(other names)", as riskscore stream keeps it (was:
+    # shown cut, with its length, before review 89 made the two one rule)
+    assert "(other names: long, not printable or sentences" in line
 
 
 def test_accounts_prints_the_unread_columns(

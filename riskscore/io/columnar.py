@@ -20,7 +20,7 @@ from riskscore.io.decimals import (
     numbers_to_numpy,
 )
 from riskscore.io.ids import coded_text
-from riskscore.io.raw import Unheld
+from riskscore.io.raw import Unheld, reported_as
 from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS, is_content_column
 from riskscore.io.text import all_text, is_text_type, plain_dictionary
 from riskscore.io.threads import executor_for
@@ -70,8 +70,14 @@ def unread_names(names: list[str]) -> tuple[str, ...]:
     """The column names of a source that are not schema v1 columns, in their order: never
     read (after :func:`schema_names` checked them), and listed so that a column under
     another name (``tz_offset`` for ``recipient_tz_offset_min``) is seen, not silently
-    missed."""
-    return tuple(dict.fromkeys(n for n in names if n not in _SCHEMA_KEYS))
+    missed. A name that may not be reported (a sentence, which may be message content: a
+    file without a header gives its first row as the names) is kept as ``(other names)``,
+    by the rule of ``riskscore stream`` (:func:`riskscore.io.raw.reported_as`)."""
+    kept: dict[str, None] = {}
+    for name in names:
+        if name not in _SCHEMA_KEYS:
+            kept[reported_as(name, kept)] = None
+    return tuple(kept)
 
 
 def field_paths(schema: pa.Schema) -> list[str]:

@@ -20,7 +20,15 @@ import numpy as np
 from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import value_paths
 from riskscore.io.decimals import decimal_cells
-from riskscore.io.raw import as_python_value, is_sentence, quoted_name
+from riskscore.io.raw import (
+    MAX_IGNORED_NAME_CHARS,
+    MAX_IGNORED_NAMES,
+    OTHER_NAMES,
+    as_python_value,
+    quoted_name,
+    reported_as,
+    reported_name,
+)
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -45,6 +53,9 @@ from riskscore.io.schema import (
 from riskscore.io.validate import check_misspelt_names, validate_one
 
 __all__ = [
+    "MAX_IGNORED_NAMES",
+    "MAX_IGNORED_NAME_CHARS",
+    "OTHER_NAMES",
     "Event",
     "EventTuple",
     "count_ignored",
@@ -57,14 +68,6 @@ _CHANNELS = {name: code for code, name in enumerate(CHANNEL_NAMES)}
 _EVENTS = {name: code for code, name in enumerate(EVENT_NAMES)}
 _SCHEMA_KEYS = frozenset(SCHEMA_COLUMNS)
 _NAN = math.nan
-
-#: Distinct names :func:`count_ignored` counts one by one; later ones (and names longer
-#: than :data:`MAX_IGNORED_NAME_CHARS`, not printable, or a sentence, which may be message
-#: content) are counted as :data:`OTHER_NAMES`, so that a sender choosing a new field name
-#: per event cannot grow the counts without end, nor have text kept by name.
-MAX_IGNORED_NAMES = 100
-MAX_IGNORED_NAME_CHARS = 64
-OTHER_NAMES = "(other names)"
 
 
 class Event(NamedTuple):
@@ -179,23 +182,8 @@ def count_ignored(event: Mapping[str, object], counts: dict[str, int]) -> None:
     for key in event:
         if key in _SCHEMA_KEYS:
             continue
-        name = str(key)
-        if name not in counts and (len(counts) >= MAX_IGNORED_NAMES or not reported_name(name)):
-            name = OTHER_NAMES
+        name = reported_as(str(key), counts)
         counts[name] = counts.get(name, 0) + 1
-
-
-def reported_name(name: str) -> bool:
-    """Whether a name read from input (a field's, as :func:`count_ignored` counts it) may be
-    kept and reported as it is: at most :data:`MAX_IGNORED_NAME_CHARS` printable characters
-    and no sentence, which may be message content.
-
-    Examples
-    --------
-    >>> reported_name("colour"), reported_name("see you at the park after school")
-    (True, False)
-    """
-    return len(name) <= MAX_IGNORED_NAME_CHARS and name.isprintable() and not is_sentence(name)
 
 
 def _plain_id(value: object) -> bool:

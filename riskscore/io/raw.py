@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Final
 
 import numpy as np
@@ -16,6 +16,10 @@ from riskscore.io.ids import Coded
 from riskscore.io.schema import ID_COLUMNS, MAX_SHOWN_CHARS, is_sentence
 
 __all__ = [
+    "MAX_IGNORED_NAMES",
+    "MAX_IGNORED_NAME_CHARS",
+    "OTHER_NAMES",
+    "OTHER_NAMES_NOTE",
     "NotShown",
     "RawColumns",
     "Unheld",
@@ -26,6 +30,8 @@ __all__ = [
     "is_sentence",
     "lines_of",
     "quoted_name",
+    "reported_as",
+    "reported_name",
     "show",
     "shown",
 ]
@@ -43,6 +49,19 @@ MAX_TOKEN_CHARS: Final = 32
 #: Every other column holds numbers or times (an ISO 8601 time is at most 35 characters):
 #: text longer than this, or of three or more words, may be message content.
 MAX_VALUE_TEXT_CHARS: Final = 40
+#: Distinct names of unread columns or fields kept one by one (:func:`reported_as`); later
+#: ones (and names longer than :data:`MAX_IGNORED_NAME_CHARS`, not printable, or a
+#: sentence, which may be message content) are kept as :data:`OTHER_NAMES`, so that a
+#: sender choosing a new field name per event cannot grow the counts without end, nor
+#: have text kept by name.
+MAX_IGNORED_NAMES: Final = 100
+MAX_IGNORED_NAME_CHARS: Final = 64
+OTHER_NAMES: Final = "(other names)"
+#: :data:`OTHER_NAMES` as a note to a person says it.
+OTHER_NAMES_NOTE: Final = (
+    "(other names: long, not printable or sentences, which may be message content, or past "
+    f"the first {MAX_IGNORED_NAMES}; not shown)"
+)
 
 
 class NotShown:
@@ -141,6 +160,36 @@ def quoted_name(name: str) -> str:
     'tz_offset' / text of 18 characters (not shown: it may be message content)
     """
     return show(NotShown(len(name)) if is_sentence(name) else name)
+
+
+def reported_name(name: str) -> bool:
+    """Whether a name read from input (of a column or field riskscore does not read) may
+    be kept and reported as it is: at most :data:`MAX_IGNORED_NAME_CHARS` printable
+    characters and no sentence, which may be message content.
+
+    Examples
+    --------
+    >>> reported_name("colour"), reported_name("see you at the park after school")
+    (True, False)
+    """
+    return len(name) <= MAX_IGNORED_NAME_CHARS and name.isprintable() and not is_sentence(name)
+
+
+def reported_as(name: str, kept: Collection[str]) -> str:
+    """The name under which an unread column or field is kept and reported, beside the
+    names ``kept`` so far: itself, or :data:`OTHER_NAMES` when it may not be reported
+    (:func:`reported_name`) or :data:`MAX_IGNORED_NAMES` names are kept already. The one
+    rule of batch reading (``MessageTable.unread_columns``), ``riskscore stream`` and
+    ``riskscore serve``.
+
+    Examples
+    --------
+    >>> reported_as("colour", ()), reported_as("see you at the park after school", ())
+    ('colour', '(other names)')
+    """
+    if name in kept or (len(kept) < MAX_IGNORED_NAMES and reported_name(name)):
+        return name
+    return OTHER_NAMES
 
 
 def cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:
