@@ -8,17 +8,24 @@ a single event. All data is synthetic: made-up ids, ages and times, no message t
 from __future__ import annotations
 
 import json
+import pickle
+import re
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from bundle_helpers import read_json, refused, write_manifest
+from cli_helpers import _one_line_error
 from io_helpers import valid_events
 
 import riskscore as rs
 from riskscore.cli import main
 from riskscore.io.events import OTHER_NAMES, count_ignored
+from riskscore.model import default_model_dir
+from riskscore.model.bundle import MAX_FILE_BYTES, MODEL_CARD, sha256_of
 
 #: A column name that is a sentence: the header of a file whose first row is messages.
 SENTENCE = "hey are you home alone tonight"
@@ -62,3 +69,45 @@ def test_batch_and_stream_keep_the_same_unread_names() -> None:
     count_ignored({**{n: 1 for n in names}, "conversation_id": 1}, counts)
     table = pa.table({**valid_events(), **{n: [1, 2, 3, 4] for n in names}})
     assert rs.read_messages(table).unread_columns == tuple(counts)
+
+
+# ---------------------------------------------------------------- model bundles
+
+
+@pytest.fixture
+def bundle(tmp_path: Path) -> Path:
+    """A copy of the shipped bundle that a test may break."""
+    return Path(shutil.copytree(default_model_dir(), tmp_path / "bundle"))
+
+
+def _list(bundle: Path, name: str) -> None:
+    """List ``name`` in the manifest with its true sha256, as a tamperer would."""
+    manifest = read_json(bundle / "manifest.json")
+    manifest["files"][name] = sha256_of(bundle / name)
+    write_manifest(bundle, manifest)
+
+
+@pytest.mark.parametrize("name", ["model.pkl", "model.joblib", "README.txt"])
+def test_a_listed_file_riskscore_never_writes_is_refused(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """Was: any file the manifest listed with its true hash passed (hashed, never read): a
+    bundle could carry a pickle that riskscore seemed to vouch for."""
+    (bundle / name).write_bytes(pickle.dumps({"synthetic": 1}))
+    _list(bundle, name)
+    why = rf"'{re.escape(name)}' is not a file of a riskscore model bundle"
+    refused(bundle, why)
+    events = tmp_path / "events.csv"
+    pacsv.write_csv(pa.table(valid_events()), events)
+    out = str(tmp_path / "out")
+    assert main(["score", str(events), "--out", out, "--model", str(bundle)]) == 2
+    assert re.search(why, _one_line_error(capsys, "score"))
+
+
+def test_a_listed_file_past_the_size_limit_is_refused_before_it_is_hashed(bundle: Path) -> None:
+    """Was: a listed file was hashed whole, however large (a 2 GiB one took 12 s before
+    its hash was found wrong, and one with its true hash passed)."""
+    with (bundle / MODEL_CARD).open("ab") as card:
+        card.truncate(MAX_FILE_BYTES + 1)  # sparse: no disk used
+    _list(bundle, MODEL_CARD)
+    refused(bundle, rf"MODEL_CARD.md is larger than {MAX_FILE_BYTES} bytes")

@@ -11,7 +11,9 @@ the directory (they can rewrite the hashes too). For that, set ``RISKSCORE_MODEL
 when saving and when loading: the bundle then carries ``manifest.sig``, an HMAC-SHA256 of
 the manifest under that key, and a bundle whose signature is missing or does not match is
 refused. File names in the manifest must
-be plain names inside the bundle; links are refused.
+be plain names inside the bundle, and only the files riskscore writes (``params.json``,
+``MODEL_CARD.md``), each at most :data:`MAX_FILE_BYTES`: a pickle, a joblib file or any other
+artifact listed in a manifest is refused, never hashed or read; links are refused.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from riskscore.model.risk_model import RiskModel
 __all__ = [
     "FORMAT_VERSION",
     "KEY_VARIABLE",
+    "MAX_FILE_BYTES",
     "default_model_dir",
     "load_model",
     "rewrite_model_card",
@@ -58,8 +61,11 @@ DIR_VARIABLE: Final = "RISKSCORE_MODEL_DIR"
 #: Environment variable holding the key that signs and verifies manifests.
 KEY_VARIABLE: Final = "RISKSCORE_MODEL_KEY"
 _LIBRARIES: Final = ("numpy", "numba", "scikit-learn", "lightgbm")
-#: Largest manifest or parameter file read (bytes): a bundle is a few hundred kB.
-_MAX_JSON_BYTES: Final = 64 << 20
+#: Largest file of a bundle read or hashed (bytes): a bundle is a few hundred kB.
+MAX_FILE_BYTES: Final = 64 << 20
+#: The files a manifest may list: those :func:`save_model` writes (``params.json`` is
+#: required; a bundle without a model card is still a bundle).
+_LISTED: Final = (PARAMS, MODEL_CARD)
 #: Largest ``manifest.sig`` read: a hex digest and a line break.
 _MAX_SIGNATURE_BYTES: Final = 1024
 
@@ -258,7 +264,7 @@ def _read_manifest(directory: Path) -> tuple[dict[str, Any], bytes]:
             f"no {MANIFEST} in {_named(directory)}: not a riskscore model bundle (train one with "
             "`riskscore train` or `make model`)"
         )
-    data = _file_bytes(path, _MAX_JSON_BYTES)
+    data = _file_bytes(path, MAX_FILE_BYTES)
     manifest = _parsed(path, data)
     if not isinstance(manifest, dict):
         raise ModelIntegrityError(f"{path}: the manifest must be a JSON object")
@@ -285,6 +291,13 @@ def _read_manifest(directory: Path) -> tuple[dict[str, Any], bytes]:
         ):
             raise ModelIntegrityError(
                 f"{path}: manifest entry {name!r} is not a plain file name inside the bundle"
+            )
+        if name not in _LISTED:
+            raise ModelIntegrityError(
+                f"{path}: manifest entry {name!r:.80} is not a file of a riskscore model bundle "
+                f"(those are {', '.join(_LISTED)}): riskscore never loads another artifact "
+                "(a pickle, a joblib file), so a manifest that lists one was not written by "
+                "riskscore. Save the model again (riskscore.save_model) or retrain the bundle"
             )
     metadata = manifest.get("metadata", {})
     if not isinstance(metadata, Mapping):
@@ -333,11 +346,10 @@ def _verified(directory: Path, manifest: Mapping[str, Any]) -> bytes:
         path = directory / name
         if path.is_symlink() or not path.is_file():
             raise ModelIntegrityError(f"{path} is listed in the manifest but missing or a link")
+        data = _file_bytes(path, MAX_FILE_BYTES)  # the card: hashed only, never read for use
+        actual = hashlib.sha256(data).hexdigest()
         if name == PARAMS:
-            params = _file_bytes(path, _MAX_JSON_BYTES)
-            actual = hashlib.sha256(params).hexdigest()
-        else:  # hashed only, never read for use
-            actual = sha256_of(path)
+            params = data
         if actual != expected:
             raise ModelIntegrityError(
                 f"{path} failed verification: sha256 {actual} does not match the manifest's "
