@@ -23,7 +23,7 @@ from io_helpers import valid_events
 
 import riskscore as rs
 from riskscore.cli import main
-from riskscore.io.events import OTHER_NAMES, count_ignored
+from riskscore.io.events import OTHER_NAMES, count_ignored, parse_event
 from riskscore.model import default_model_dir
 from riskscore.model.bundle import MAX_FILE_BYTES, MODEL_CARD, sha256_of
 
@@ -69,6 +69,22 @@ def test_batch_and_stream_keep_the_same_unread_names() -> None:
     count_ignored({**{n: 1 for n in names}, "conversation_id": 1}, counts)
     table = pa.table({**valid_events(), **{n: [1, 2, 3, 4] for n in names}})
     assert rs.read_messages(table).unread_columns == tuple(counts)
+
+
+@pytest.mark.parametrize("field", [{"Caption": "x"}, {"meta": {"text": "x"}}])
+def test_one_event_with_a_content_field_gets_the_batch_message(field: dict[str, object]) -> None:
+    """Was: the online scorer, ``riskscore stream`` and ``riskscore serve`` had a message
+    of their own, without the reason's end and the way out; now one (content_refusal)."""
+    events = valid_events()
+    event = {name: values[0] for name, values in events.items()}
+    name, value = next(iter(field.items()))
+    with pytest.raises(rs.SchemaError) as online:
+        parse_event({**event, name: value})
+    with pytest.raises(rs.SchemaError) as batch:
+        rs.read_messages(pa.table({**events, name: [value] * 4}))
+    said = str(online.value)
+    assert said.endswith("only metadata (schema v1). Drop the field before passing the event.")
+    assert said.replace("field", "column").replace("event.", "events.") == str(batch.value)
 
 
 # ---------------------------------------------------------------- model bundles

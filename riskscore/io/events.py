@@ -25,7 +25,6 @@ from riskscore.io.raw import (
     MAX_IGNORED_NAMES,
     OTHER_NAMES,
     as_python_value,
-    quoted_name,
     reported_as,
     reported_name,
 )
@@ -47,10 +46,9 @@ from riskscore.io.schema import (
     ROOM_SIZE_UNKNOWN,
     SCHEMA_COLUMNS,
     TZ_UNKNOWN,
-    content_words,
     is_content_column,
 )
-from riskscore.io.validate import check_misspelt_names, validate_one
+from riskscore.io.validate import check_misspelt_names, content_refusal, validate_one
 
 __all__ = [
     "MAX_IGNORED_NAMES",
@@ -111,12 +109,7 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
             continue
         for path in (key, *value_paths(key, (event[key],))):
             if is_content_column(path):  # the whole path, as batch checks it
-                raise SchemaError(
-                    f"field {quoted_name(path)} looks like message content (its name holds "
-                    f"{content_words(path)}): riskscore reads no message content",
-                    column=path,
-                    row=row,
-                )
+                raise content_refusal(path, "event", noun="field", row=row)
     if not _SCHEMA_KEYS.issuperset(event):
         check_misspelt_names(list(event), row)
     for column in REQUIRED_COLUMNS:

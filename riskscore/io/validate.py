@@ -61,7 +61,9 @@ __all__ = [
     "check_column_names",
     "check_errors",
     "check_misspelt_names",
+    "content_refusal",
     "event_at",
+    "refuse_content",
     "validate_columns",
     "validate_one",
 ]
@@ -283,16 +285,33 @@ def refuse_content(names: Collection[str], what: str = "events") -> None:
     Raises
     ------
     SchemaError
-        Naming the first such column.
+        Naming the first such column (:func:`content_refusal`).
     """
     content = sorted(str(c) for c in names if is_content_column(str(c)))
     if content:
-        raise SchemaError(
-            f"column {quoted_name(content[0])} looks like message content (its name holds "
-            f"{content_words(content[0])}): riskscore reads no message content, only metadata "
-            f"(schema v1). Drop the column before passing the {what}.",
-            column=content[0],
-        )
+        raise content_refusal(content[0], what)
+
+
+def content_refusal(
+    name: str, what: str = "events", *, noun: str = "column", row: int | None = None
+) -> SchemaError:
+    """The error for a column (or, with ``noun="field"``, a field of one event) whose name
+    looks like message content: the one message of batch readers (:func:`refuse_content`),
+    the online scorer, ``riskscore stream`` and ``riskscore serve``.
+
+    Examples
+    --------
+    >>> print(content_refusal("meta.text", "event", noun="field"))
+    field 'meta.text' looks like message content (its name holds 'text'): riskscore reads no \
+message content, only metadata (schema v1). Drop the field before passing the event.
+    """
+    return SchemaError(
+        f"{noun} {quoted_name(name)} looks like message content (its name holds "
+        f"{content_words(name)}): riskscore reads no message content, only metadata "
+        f"(schema v1). Drop the {noun} before passing the {what}.",
+        column=name,
+        row=row,
+    )
 
 
 def check_column_names(names: Collection[str]) -> None:
