@@ -106,6 +106,66 @@ def test_readme_links_only_to_files() -> None:
     assert [t for t in targets if not (ROOT / t).is_file()] == []
 
 
+#: The Markdown pages the sdist ships (MANIFEST.in): the README, the changelog, docs/, the
+#: notes on benchmarks and bundles, the transparency report, and the package's own pages.
+SHIPPED_PAGES = (
+    "README.md",
+    "CHANGELOG.md",
+    "docs/*.md",
+    "benchmarks/README.md",
+    "models/README.md",
+    "reports/transparency/*.md",
+    "riskscore/**/*.md",
+)
+
+
+def linked_results() -> set[str]:
+    """The files of benchmarks/results/ that a shipped page links to (Markdown links,
+    relative to the page), and those that the linked results pages link to in turn."""
+    pages = [p for pattern in SHIPPED_PAGES for p in ROOT.glob(pattern)]
+    found: set[str] = set()
+    while pages:
+        page = pages.pop()
+        text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.M | re.S)
+        for link in re.findall(r"\]\(([^)\s#]+)", text):
+            target = os.path.normpath(page.parent.relative_to(ROOT) / link)
+            if target.startswith("benchmarks/results/") and target not in found:
+                found.add(target)
+                if target.endswith(".md"):
+                    pages.append(ROOT / target)
+    return found
+
+
+def _manifest_lines() -> list[list[str]]:
+    lines = (ROOT / "MANIFEST.in").read_text(encoding="utf-8").splitlines()
+    return [line.split() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_the_sdist_ships_only_the_benchmark_results_a_shipped_page_links_to() -> None:
+    """Was: ``recursive-include benchmarks/results *.md *.json`` shipped all 69 result
+    files (552 kB of raw measurements), of which the shipped pages link to 16; nothing
+    installed reads any. The sdist's list is checked here without building it; the slow
+    test below checks the built sdist."""
+    lines = _manifest_lines()
+    assert not [w for w in lines if w[0] != "include" and "benchmarks/results" in " ".join(w)]
+    included = {n for w in lines if w[0] == "include" for n in w[1:] if "results/" in n}
+    assert included == linked_results()
+    assert [n for n in included if not (ROOT / n).is_file()] == []
+
+
+def test_python_versions_claimed_are_the_tested_one() -> None:
+    """The classifiers name the Python versions the test suite ran on (CI runs this suite on
+    one, this interpreter), and ``requires-python`` starts at the oldest of them, with no
+    upper bound (a cap makes installers pick old releases or fail to resolve)."""
+    claimed = [
+        c.rsplit(" :: ", 1)[1]
+        for c in PROJECT["classifiers"]
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
+    ]
+    assert claimed == [f"{sys.version_info.major}.{sys.version_info.minor}"]
+    assert PROJECT["requires-python"] == f">={claimed[0]}"
+
+
 def test_package_data_covers_every_data_file_of_the_package() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     patterns = config["tool"]["setuptools"]["package-data"]["riskscore"]
@@ -212,7 +272,7 @@ def test_wheel_installs_with_the_default_model_and_scores_a_csv(tmp_path: Path) 
     (src / "build" / "lib" / "riskscore" / "removed_module.py").write_text("")
     dist = tmp_path / "dist"
     offline = {**os.environ, "PIP_NO_INDEX": "1"}
-    make = [
+    make: list[str | Path] = [
         "make", "--no-print-directory", "-C", src, "dist",
         f"BIN={Path(sys.executable).parent}", "STAMP=", f"DIST={dist}",
     ]  # fmt: skip
@@ -223,6 +283,7 @@ def test_wheel_installs_with_the_default_model_and_scores_a_csv(tmp_path: Path) 
     assert {"CHANGELOG.md", "LICENSE", "README.md", "policies/default.toml"} <= set(sources)
     assert "docs/policy.md" in sources
     assert set(readme_link_targets()) <= set(sources)  # PyPI's page: README.md, no project URL
+    assert {n for n in sources if n.startswith("benchmarks/results/")} == linked_results()
     assert not [n for n in sources if n.startswith("benchmarks/") and n.endswith(".py")]
     assert not [n for n in sources if n.startswith("tests/")]  # never a part of the suite
     assert not [n for n in sources if n.endswith((".nbi", ".nbc", ".pyc"))]
@@ -244,9 +305,11 @@ def test_wheel_installs_with_the_default_model_and_scores_a_csv(tmp_path: Path) 
     assert metadata["License-Expression"] == "BSD-3-Clause"
     assert metadata["License-File"] == "LICENSE"
     assert metadata["Description-Content-Type"] == "text/markdown"
-    assert metadata.get_payload().startswith("# riskscore")
-    assert "Typing :: Typed" in metadata.get_all("Classifier")  # riskscore/py.typed is in
-    extras = set(metadata.get_all("Provides-Extra"))
+    assert str(metadata.get_payload()).startswith("# riskscore")
+    classifiers = metadata.get_all("Classifier") or []
+    assert "Typing :: Typed" in classifiers  # riskscore/py.typed is in
+    assert "Programming Language :: Python :: 3.11" in classifiers
+    extras = set(metadata.get_all("Provides-Extra") or [])
     assert extras >= {"pandas", "plots", "train", "spark", "synapse", "serve"}
 
     env_dir = tmp_path / "venv"
