@@ -7,7 +7,9 @@ a single event. All data is synthetic: made-up ids, ages and times, no message t
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import pickle
 import re
 import shutil
@@ -25,7 +27,7 @@ import riskscore as rs
 from riskscore.cli import main
 from riskscore.io.events import OTHER_NAMES, count_ignored, parse_event
 from riskscore.model import default_model_dir
-from riskscore.model.bundle import MAX_FILE_BYTES, MODEL_CARD, sha256_of
+from riskscore.model.bundle import MAX_FILE_BYTES, MODEL_CARD, PARAMS, sha256_of
 
 #: A column name that is a sentence: the header of a file whose first row is messages.
 SENTENCE = "hey are you home alone tonight"
@@ -127,3 +129,20 @@ def test_a_listed_file_past_the_size_limit_is_refused_before_it_is_hashed(bundle
         card.truncate(MAX_FILE_BYTES + 1)  # sparse: no disk used
     _list(bundle, MODEL_CARD)
     refused(bundle, rf"MODEL_CARD.md is larger than {MAX_FILE_BYTES} bytes")
+
+
+def test_a_bundle_file_without_read_permission_is_named_as_such(
+    bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: "params.json is missing or not a regular file" for a file that is there but not
+    readable by this user (the tests run as root, whom modes do not stop: os.open is made to
+    refuse as it refuses another user)."""
+    opened = os.open
+
+    def refuse(path: str | os.PathLike[str], flags: int, *args: int) -> int:
+        if Path(path).name == PARAMS:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return opened(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", refuse)
+    refused(bundle, r"params\.json cannot be read \(permission denied\)")

@@ -229,6 +229,11 @@ def _file_bytes(path: Path, limit: int) -> bytes:
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(path, flags)
+    except PermissionError as exc:  # a bundle of another user, or a mode set too narrow
+        raise ModelIntegrityError(
+            f"{path} cannot be read (permission denied): give the user that loads the bundle "
+            "read access to its files"
+        ) from exc
     except OSError as exc:  # swapped for a link or removed since the check
         raise ModelIntegrityError(f"{path} is missing or not a regular file") from exc
     with os.fdopen(fd, "rb") as fh:
