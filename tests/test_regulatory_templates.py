@@ -180,3 +180,26 @@ def _token(q: ReviewQueue, adult: str, day: int) -> str:
     case = q.case(adult, now=T0 + day * 86_400)
     assert case is not None
     return case.token
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "written"),
+    [
+        # whole UTC days: the days, both included
+        (T0, T0 + 7 * 86_400, "2026-01-01/2026-01-07"),
+        # a month in UTC+01:00 starts on 31 December at 23:00 UTC: as dates it read
+        # 2025-12-31/2026-01-31, a day the export does not cover; written as the instants
+        (T0 - 3_600, T0 + 31 * 86_400 - 3_600, "2025-12-31T23:00:00Z/2026-01-31T23:00:00Z"),
+        (T0 + 5 * 3_600, T0 + 31 * 86_400 + 5 * 3_600, "2026-01-01T05:00:00Z/2026-02-01T05:00:00Z"),
+    ],
+)
+def test_reporting_period_is_written_as_it_was_given(
+    tmp_path: Path, start: int, end: int, written: str
+) -> None:
+    path = decided_queue(tmp_path / "q.sqlite")
+    f = ExportFilter(start=start, end=end)
+    with ReviewQueue(path) as q:
+        items = q.items()
+    tables = quantitative_template(items, decided_cases(items, f), export_filter=f).tables
+    for _, rows in tables.values():
+        assert {row[1] for row in rows} == {written}
