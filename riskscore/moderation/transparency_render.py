@@ -183,7 +183,8 @@ def _times_table(d: dict[str, Any]) -> _Table:
         "Time to first review and to decision (hours)" + _mark(d),
         ["to", "source", "n", "of which simulated", "median", "90th percentile"],
         rows,
-        "Counted over items reviewed or decided within the period."
+        "Counted over the items received in the period and reviewed or decided by its end (an "
+        "item received earlier and decided in the period is not among them)."
         + (f" {banner}" if banner else ""),
     )
 
