@@ -209,7 +209,8 @@ def _automated_table(d: dict[str, Any]) -> _Table:
         [
             ["share of items from automated detection", ratio("share_of_items")],
             [
-                "share of actions that started from automated detection",
+                # items, not decisions: one decision on an alert and a user report is two
+                "share of actioned or escalated items that are alerts",
                 ratio("share_of_actions"),
             ],
             ["alerts decided", _n(a["decided"])],
@@ -224,7 +225,9 @@ def _automated_table(d: dict[str, Any]) -> _Table:
                 for tier in a["precision_by_tier"]
             ],
         ],
-        "Precision = confirmed / decided alerts. Alerts never raised are not measured here: "
+        "Precision = confirmed / decided alerts. Shares count items: a decision on a case with "
+        "an alert and a user report counts once for each. Alerts never raised are not "
+        "measured here: "
         "recall needs labelled data (see riskscore policy check)."
         + (f" {banner}" if banner else ""),
     )
