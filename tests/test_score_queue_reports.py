@@ -10,10 +10,12 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from _groups import with_group_rooms
 
 import riskscore as rs
 from riskscore.batch.out_of_core import score_parquet
 from riskscore.batch.reports import ReportEvents
+from riskscore.batch.score import score_events
 from riskscore.cli import main
 from riskscore.synthetic import generate_parquet
 
@@ -107,3 +109,23 @@ def test_no_risk_lookup_without_a_queue(
     assert main(["score", str(events), "--out", str(tmp_path / "q"), *chunk,
                  "--queue", str(tmp_path / "q.sqlite")]) == 0  # fmt: skip
     assert sum(calls) > 5
+
+
+def test_reports_of_a_file_with_group_rooms_alike_in_memory_and_out_of_core(
+    events: Path, tmp_path: Path
+) -> None:
+    """Group rooms make every conversation id text: each chunk's reports get their ids as
+    its scores have them, so out of core finds the same risks as in memory."""
+    path = tmp_path / "rooms.parquet"
+    pq.write_table(with_group_rooms(rs.read_messages(events), every=40), path)
+    memory = score_events(path, tmp_path / "m").reports
+    chunked = score_parquet(path, tmp_path / "c", chunk_rows=5_000)
+    assert chunked.n_chunks > 5
+    got = chunked.reports
+    assert len(memory) == len(got) > 5
+    assert memory.conversation_id.dtype == got.conversation_id.dtype == object
+    order_m = np.lexsort((memory.timestamp, memory.conversation_id.astype(str)))
+    order_c = np.lexsort((got.timestamp, got.conversation_id.astype(str)))
+    assert memory.conversation_id[order_m].tolist() == got.conversation_id[order_c].tolist()
+    assert not np.isnan(got.risk).any()
+    np.testing.assert_allclose(memory.risk[order_m], got.risk[order_c], rtol=0, atol=1e-12)
