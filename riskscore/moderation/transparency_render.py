@@ -183,8 +183,7 @@ def _times_table(d: dict[str, Any]) -> _Table:
         "Time to first review and to decision (hours)" + _mark(d),
         ["to", "source", "n", "of which simulated", "median", "90th percentile"],
         rows,
-        "Counted over the items received in the period and reviewed or decided by its end (an "
-        "item received earlier and decided in the period is not among them)."
+        "Counted over the items received in the period, reviewed or decided by its end."
         + (f" {banner}" if banner else ""),
     )
 
@@ -209,7 +208,6 @@ def _automated_table(d: dict[str, Any]) -> _Table:
         [
             ["share of items from automated detection", ratio("share_of_items")],
             [
-                # items, not decisions: one decision on an alert and a user report is two
                 "share of actioned or escalated items that are alerts",
                 ratio("share_of_actions"),
             ],
@@ -225,11 +223,9 @@ def _automated_table(d: dict[str, Any]) -> _Table:
                 for tier in a["precision_by_tier"]
             ],
         ],
-        "Precision = confirmed / decided alerts. Shares count items: a decision on a case with "
-        "an alert and a user report counts once for each. Alerts never raised are not "
-        "measured here: "
-        "recall needs labelled data (see riskscore policy check)."
-        + (f" {banner}" if banner else ""),
+        "Precision = confirmed / decided alerts. Shares count items (a decision on an alert and "
+        "a user report counts twice). Alerts never raised are not measured here: recall needs "
+        "labelled data (see riskscore policy check)." + (f" {banner}" if banner else ""),
     )
 
 
