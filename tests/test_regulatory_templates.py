@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _regulatory import KEY, T0, decided_queue
 
-from riskscore.moderation import ReviewQueue
+from riskscore.moderation import ReviewQueue, UserReport
 from riskscore.moderation.transparency import transparency_report
-from riskscore.policy import AlertPolicy
+from riskscore.policy import Alert, AlertPolicy, Tier
 from riskscore.regulatory import (
     ExportFilter,
     decided_cases,
@@ -120,3 +121,85 @@ def test_decision_filter(tmp_path: Path) -> None:
     assert rows[-1][own] == 0
     assert rows[-1][0] == ""  # no service name given
     assert rows[-1][1] == "2026-01-01/2026-01-03"  # open period: first to last queue record
+
+
+def _actions(tables: dict[str, tuple[tuple[str, ...], list[list[Any]]]]) -> dict[str, Any]:
+    """The measures each section counts in its category row (law, terms, own initiative)."""
+    header, rows = tables["04_notices.csv"]
+    notices = dict(zip(header, rows[-1], strict=True))
+    counts = {
+        "law": notices["Number of actions taken on the basis of the law"],
+        "terms": notices[
+            "Number of actions taken on the basis of the terms and conditions of the service"
+        ],
+        "median": notices["Median time to take action"],
+    }
+    for name in ("05_own_initiative_illegal.csv", "06_own_initiative_TC.csv"):
+        header, rows = tables[name]
+        row = dict(zip(header, rows[-1], strict=True))
+        counts[name[:2]] = row["Number of measures taken at the provider's own initiative"]
+    return counts
+
+
+def test_actions_on_notices_are_counted_in_the_period_of_the_decision(tmp_path: Path) -> None:
+    """A notice received in one period and acted on in the next is an action of the next
+    (as its statement of reasons is): the measures of sections 4, 5 and 6 add up to the
+    restricting decisions of the period, whichever period the notice came in."""
+    day = 86_400
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        # adult "a": reported by a child on day 1, escalated on day 4
+        q.add_report(UserReport("conv-a", "kid-a", "a", 12.0, T0 + day + 3_600))
+        q.decide("a", "escalated", moderator="m", at=T0 + 4 * day, token=_token(q, "a", 4))
+        # adult "b": reported on day 4, actioned on day 4 (2 hours later)
+        q.add_report(UserReport("conv-b", "kid-b", "b", 13.0, T0 + 4 * day))
+        q.decide("b", "actioned", moderator="m", at=T0 + 4 * day + 7_200, token=_token(q, "b", 5))
+        # adult "c": an alert on day 0, actioned on day 1
+        q.add_alert(Alert("conv-c", "c", "kid-c", 12.0, "under 13", 0.9, Tier.URGENT), at=T0)
+        q.decide("c", "actioned", moderator="m", at=T0 + day, token=_token(q, "c", 2))
+        items = q.items()
+    first, second = (
+        ExportFilter(start=T0, end=T0 + 3 * day),
+        ExportFilter(start=T0 + 3 * day, end=T0 + 6 * day),
+    )
+    got = {}
+    for name, f in (("first", first), ("second", second)):
+        cases = decided_cases(items, f)
+        tables = quantitative_template(items, cases, export_filter=f).tables
+        got[name] = _actions(tables)
+        restricting = [c for c in cases if c.outcome in ("actioned", "escalated")]
+        counted = got[name]
+        assert counted["law"] + counted["terms"] + counted["05"] + counted["06"] == len(
+            restricting
+        ), name
+    assert got["first"] == {"law": 0, "terms": 0, "median": "", "05": 0, "06": 1}
+    # a's escalation (notice at day 1 + 1 h, decided at day 4: 71 hours), b's action (2 hours)
+    assert got["second"] == {"law": 1, "terms": 1, "median": round((71 + 2) / 2), "05": 0, "06": 0}
+
+
+def _token(q: ReviewQueue, adult: str, day: int) -> str:
+    case = q.case(adult, now=T0 + day * 86_400)
+    assert case is not None
+    return case.token
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "written"),
+    [
+        # whole UTC days: the days, both included
+        (T0, T0 + 7 * 86_400, "2026-01-01/2026-01-07"),
+        # a month in UTC+01:00 starts on 31 December at 23:00 UTC: as dates it read
+        # 2025-12-31/2026-01-31, a day the export does not cover; written as the instants
+        (T0 - 3_600, T0 + 31 * 86_400 - 3_600, "2025-12-31T23:00:00Z/2026-01-31T23:00:00Z"),
+        (T0 + 5 * 3_600, T0 + 31 * 86_400 + 5 * 3_600, "2026-01-01T05:00:00Z/2026-02-01T05:00:00Z"),
+    ],
+)
+def test_reporting_period_is_written_as_it_was_given(
+    tmp_path: Path, start: int, end: int, written: str
+) -> None:
+    path = decided_queue(tmp_path / "q.sqlite")
+    f = ExportFilter(start=start, end=end)
+    with ReviewQueue(path) as q:
+        items = q.items()
+    tables = quantitative_template(items, decided_cases(items, f), export_filter=f).tables
+    for _, rows in tables.values():
+        assert {row[1] for row in rows} == {written}

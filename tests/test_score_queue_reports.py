@@ -10,8 +10,12 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from _groups import with_group_rooms
 
 import riskscore as rs
+from riskscore.batch.out_of_core import score_parquet
+from riskscore.batch.reports import ReportEvents
+from riskscore.batch.score import score_events
 from riskscore.cli import main
 from riskscore.synthetic import generate_parquet
 
@@ -68,3 +72,60 @@ def test_report_events_are_queued_in_memory_and_out_of_core_alike(
     # the same file again: every report is queued once
     assert main([*argv, "--chunk-rows", "20000"]) == 0
     assert _reports(chunked) == queued
+
+
+def _spy_on_reports(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Each call of ``ReportEvents.with_risk``: the number of reports it was given."""
+    calls: list[int] = []
+    with_risk = ReportEvents.with_risk
+
+    def spy(self: ReportEvents, conversation_id: Any, risk: Any) -> ReportEvents:
+        calls.append(len(self))
+        return with_risk(self, conversation_id, risk)
+
+    monkeypatch.setattr(ReportEvents, "with_risk", spy)
+    return calls
+
+
+def test_each_chunk_looks_up_its_own_reports_only(
+    events: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _spy_on_reports(monkeypatch)
+    result = score_parquet(events, tmp_path / "c", chunk_rows=5_000)
+    assert result.n_chunks > 5
+    assert len(result.reports) > 5
+    # every report is given its risk once, in its own chunk (not every report in every chunk)
+    assert sum(calls) == len(result.reports)
+    assert not np.isnan(result.reports.risk).any()
+
+
+@pytest.mark.parametrize("chunk", [[], ["--chunk-rows", "20000"]], ids=["memory", "chunked"])
+def test_no_risk_lookup_without_a_queue(
+    events: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: list[str]
+) -> None:
+    calls = _spy_on_reports(monkeypatch)
+    assert main(["score", str(events), "--out", str(tmp_path / "o"), *chunk]) == 0
+    assert calls == []  # no --queue: nothing consumes the reports
+    assert main(["score", str(events), "--out", str(tmp_path / "q"), *chunk,
+                 "--queue", str(tmp_path / "q.sqlite")]) == 0  # fmt: skip
+    assert sum(calls) > 5
+
+
+def test_reports_of_a_file_with_group_rooms_alike_in_memory_and_out_of_core(
+    events: Path, tmp_path: Path
+) -> None:
+    """Group rooms make every conversation id text: each chunk's reports get their ids as
+    its scores have them, so out of core finds the same risks as in memory."""
+    path = tmp_path / "rooms.parquet"
+    pq.write_table(with_group_rooms(rs.read_messages(events), every=40), path)
+    memory = score_events(path, tmp_path / "m").reports
+    chunked = score_parquet(path, tmp_path / "c", chunk_rows=5_000)
+    assert chunked.n_chunks > 5
+    got = chunked.reports
+    assert len(memory) == len(got) > 5
+    assert memory.conversation_id.dtype == got.conversation_id.dtype == object
+    order_m = np.lexsort((memory.timestamp, memory.conversation_id.astype(str)))
+    order_c = np.lexsort((got.timestamp, got.conversation_id.astype(str)))
+    assert memory.conversation_id[order_m].tolist() == got.conversation_id[order_c].tolist()
+    assert not np.isnan(got.risk).any()
+    np.testing.assert_allclose(memory.risk[order_m], got.risk[order_c], rtol=0, atol=1e-12)

@@ -276,11 +276,6 @@ _OPENING = """opening = [
         ('kind = "grooming"', 'kind = "scary"', "kind"),
         ('expected = "alert"', 'expected = "no_alert"', "expected"),
         ("seed = 5", "seed = -1", "seed"),
-        (
-            'summary = "Something happens."',
-            'summary = "Something happens."\nsumary = "x"',
-            "sumary",
-        ),
         ("adult = { age = 40, tz = 60 }", "adult = { age = 200, tz = 60 }", "accounts.adult.age"),
         ("adult = { age = 40, tz = 60 }", "adult = { age = 40, tz = 900 }", "accounts.adult.tz"),
         ("adult = { age = 40, tz = 60 }", "adult = { age = 40 }", "accounts.adult.tz"),
@@ -296,7 +291,6 @@ _OPENING = """opening = [
         ("focus = true", "focus = false", "conversations"),
         ("hours = [22, 2]", "hours = [22, 25]", "conversations[0].phases[0].hours[1]"),
         ("hours = [22, 2]", "hours = [22, 22]", "conversations[0].phases[0].hours"),
-        ('channel = "direct"', 'chanel = "direct"', "conversations[0].phases[0].chanel"),
         ('channel = "direct"', 'channel = "dm"', "conversations[0].phases[0].channel"),
         ("events = 40", "events = 4.5", "conversations[0].phases[0].events"),
         ("kids = 0.25 }", "kids = 0.15 }", "conversations[0].phases[0].shares"),
@@ -336,6 +330,32 @@ def test_malformed_files_name_the_file_and_key(
     assert isinstance(info.value, ValueError)
     assert info.value.key == key
     assert str(info.value).startswith(f"t01-test.toml: key {key!r}:")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'summary = "Something happens."',
+            'summary = "Something happens."\nsumary = "x"',
+            "t01-test.toml: unknown key(s) 'sumary'; expected some of accounts, conversations, ",
+        ),
+        (
+            'channel = "direct"',
+            'chanel = "direct"',
+            "t01-test.toml: key 'conversations[0].phases[0]': unknown key(s) 'chanel'; "
+            "expected some of channel, closing, day, ",
+        ),
+    ],
+)
+def test_unknown_keys_are_worded_as_every_reader_words_them(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    """At the table that holds them, by the one rule (riskscore._checks.unknown_keys_problem)."""
+    path = _write(tmp_path, GOOD.replace(old, new, 1))
+    with pytest.raises(VignetteFileError) as info:
+        read_vignette(path).events()
+    assert str(info.value).startswith(message)
 
 
 def test_unreadable_files_are_refused_by_name(tmp_path: Path) -> None:

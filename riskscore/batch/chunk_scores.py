@@ -93,11 +93,13 @@ def score_step(
     scores_path: Path,
     shadow_scores_path: Path | None,
     progress: Callable[[int], object] | None,
-    reports: ReportEvents | None = None,
+    text_ids: bool = False,
 ) -> ScoredFile:
     """Step 3: each spilled chunk's feature rows scored (two chunks at once, their states
-    are small), the scores written in chunk order, the alerts collected, and ``reports``
-    given the risks of the conversations they report."""
+    are small), the scores written in chunk order, the alerts collected, and each chunk's
+    report events given the risks of the conversations they report from that chunk's
+    scores (a conversation is whole in one chunk), their ids as the scores have them
+    (``text_ids``: :meth:`ReportEvents.as_text_ids`)."""
 
     def score_chunk(chunk: SpilledChunk) -> tuple[SpilledChunk, Scored, Scored]:
         if chunk.path is None:  # every row of the chunk was set aside
@@ -109,7 +111,8 @@ def score_step(
             shadow = shadow_model.score_features(table, reasons_above=above)
         return chunk, model.score_features(table, reasons_above=above), shadow
 
-    scored = ScoredFile(reports=reports if reports is not None else ReportEvents.none())
+    scored = ScoredFile()
+    reports: list[ReportEvents] = []
     n_rows = 0
     with contextlib.ExitStack() as files:
         writer = files.enter_context(contextlib.closing(ChunkWriter(scores_path)))
@@ -121,8 +124,9 @@ def score_step(
             if scores is not None:
                 writer.write(scores_table(scores, policy))
                 scored.alerts.extend(policy.alerts(scores))
-                if len(scored.reports):
-                    scored.reports = scored.reports.with_risk(scores.conversation_id, scores.risk)
+                if chunk.reports is not None:
+                    own = chunk.reports.as_text_ids(text_ids)
+                    reports.append(own.with_risk(scores.conversation_id, scores.risk))
                 if shadow_scores is not None and shadow_writer is not None:
                     shadow_writer.write(scores_table(shadow_scores, policy))
                     scored.shadow_alerts.extend(policy.alerts(shadow_scores))
@@ -132,4 +136,5 @@ def score_step(
                 del scores, shadow_scores
             if progress is not None:
                 progress(n_rows)
+    scored.reports = ReportEvents.concat(reports)
     return scored

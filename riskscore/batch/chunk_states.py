@@ -105,11 +105,13 @@ def ids_beyond_int64(source: Path) -> tuple[str, ...]:
 @dataclass(frozen=True, slots=True)
 class SpilledChunk:
     """One chunk between the passes: its states file (None when no row was kept), its
-    input rows and its kept events."""
+    input rows and its kept events, and its report events when it has some and they are
+    collected (given their risk from this chunk's scores alone)."""
 
     path: Path | None
     n_rows: int
     n_events: int
+    reports: ReportEvents | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +159,6 @@ class FoldedFile:
     text_ids: bool = False
     #: The account ids are integers, held as decimal text because one is beyond int64.
     decimal_ids: bool = False
-    #: The report events of each chunk that has some, in chunk order.
-    reports: list[ReportEvents] = field(default_factory=list)
 
 
 def fold_file(
@@ -168,8 +168,10 @@ def fold_file(
     text_columns: tuple[str, ...],
     validate: Callable[[pa.Table], MessageTable],
     progress: Callable[[int], object] | None = None,
+    reports: bool = True,
 ) -> FoldedFile:
     """Step 2: each chunk validated (bad rows to ``quarantine``), its account parts,
+    its report events (with ``reports``: :attr:`SpilledChunk.reports`),
     and its conversations' states spilled to ``tmp``; two chunks at once, taken from
     ``chunks`` in turn; ``progress``, when given, is called after each chunk with the
     input rows done. When ``chunks`` raises
@@ -197,10 +199,10 @@ def fold_file(
         path = tmp / f"states_{index:06d}.arrow"
         write_states(path, conversation_states(msgs))
         span = (int(msgs.timestamp.min()), int(msgs.timestamp.max()))
-        reports = ReportEvents.of(msgs)
+        events = ReportEvents.of(msgs) if reports else ReportEvents.none()
         return replace(folded, path=path, n_events=len(msgs), parts=account_parts(msgs),
                        span=span, pair_like=_pair_like(msgs.conversations),
-                       reports=reports if len(reports) else None)  # fmt: skip
+                       reports=events if len(events) else None)  # fmt: skip
 
     # A room's pair ids are checked against the other ids of its chunk by the validator;
     # the ids of other chunks can only clash with them if they hold the separator too.
@@ -221,9 +223,9 @@ def fold_file(
                 done.parts.append(folded.parts)
                 done.spans.append(folded.span)
                 done.n_kept += folded.n_events
-            done.spilled.append(SpilledChunk(folded.path, folded.n_rows, folded.n_events))
-            if folded.reports is not None:
-                done.reports.append(folded.reports)
+            done.spilled.append(
+                SpilledChunk(folded.path, folded.n_rows, folded.n_events, folded.reports)
+            )
             done.n_rows += folded.n_rows
             if progress is not None:
                 progress(done.n_rows)
@@ -248,16 +250,18 @@ def fold_step(
     quarantine: Callable[[], QuarantineFile],
     validate: Callable[[pa.Table], Any],
     read_progress: Callable[[int], object] | None,
+    reports: bool = True,
 ) -> tuple[FoldedFile, bool]:
-    """Step 2: every chunk validated, tallied and folded into spilled states; and whether
-    the file was read as sorted. A file found not sorted (the order is checked as its
-    batches stream: no pass before) is partitioned and step 2 starts again, with a new
-    quarantine file (``quarantine()``: the first one is removed with what it wrote)."""
+    """Step 2: every chunk validated, tallied and folded into spilled states (with its
+    report events, with ``reports``); and whether the file was read as sorted. A file
+    found not sorted (the order is checked as its batches stream: no pass before) is
+    partitioned and step 2 starts again, with a new quarantine file (``quarantine()``:
+    the first one is removed with what it wrote)."""
     # Ids beyond int64 make their columns text in memory: so in every chunk.
     text_columns = ids_beyond_int64(source)
 
     def fold(chunks: Iterator[pa.Table]) -> FoldedFile:
-        return fold_file(chunks, tmp, quarantine(), text_columns, validate, read_progress)
+        return fold_file(chunks, tmp, quarantine(), text_columns, validate, read_progress, reports)
 
     try:
         return fold(sorted_chunks(source, chunk_rows)), True

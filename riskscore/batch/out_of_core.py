@@ -150,7 +150,8 @@ class OutOfCoreResult:
     shadow: ShadowRun | None = None
     unread_columns: tuple[str, ...] = ()
     #: The ``report`` events kept, with their conversation's risk (as
-    #: :attr:`riskscore.batch.score.ScoreResult.reports`).
+    #: :attr:`riskscore.batch.score.ScoreResult.reports`); empty with
+    #: ``collect_reports=False``.
     reports: ReportEvents = field(default_factory=ReportEvents.none)
 
 
@@ -171,6 +172,7 @@ def score_parquet(
     shadow_model: RiskModel | None = None,
     now: float | None = None,
     max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
+    collect_reports: bool = True,
 ) -> OutOfCoreResult:
     """Score every conversation of a Parquet file too large for memory.
 
@@ -228,6 +230,10 @@ def score_parquet(
     max_future_s : float, default DEFAULT_READ_MAX_FUTURE_S (five years)
         Events dated more than this after ``now`` are bad rows; ``math.inf`` lifts the
         limit (see :func:`riskscore.read_messages`).
+    collect_reports : bool, default True
+        Whether to collect the ``report`` events with their conversation's risk
+        (:attr:`OutOfCoreResult.reports`); False skips them (``reports`` is then empty),
+        for a job that does not queue them.
 
     Returns
     -------
@@ -284,7 +290,7 @@ def score_parquet(
                 source, chunk_rows, Path(tmp),
                 lambda: QuarantineFile.staged(stage, QUARANTINE_NAME),
                 lambda chunk: validated_chunk(chunk, errors, max_room_members, future),
-                read_progress,
+                read_progress, collect_reports,
             )  # fmt: skip
             quarantine, text_ids = folded.quarantine, folded.text_ids
             quarantine_path, quarantine_counts = quarantine.close()
@@ -294,7 +300,6 @@ def score_parquet(
             accounts = _file_accounts(folded, account_features)
             groups = folded.groups
             spilled = folded.spilled
-            reports = ReportEvents.concat(folded.reports, text_ids=text_ids)
             del folded
 
             def features(states_path: Path) -> FeatureTable:
@@ -308,7 +313,7 @@ def score_parquet(
             scored = score_step(
                 spilled, features, model, shadow_model, policy, scores_path,
                 None if shadow_model is None else shadow_paths(stage.root, fmt)[0], progress,
-                reports,
+                text_ids,
             )  # fmt: skip
         # the in-memory order: urgent first, then by decreasing risk, ties by conversation
         alerts = sorted(scored.alerts, key=_alert_order)

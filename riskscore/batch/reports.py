@@ -2,8 +2,10 @@
 sender reports its recipient) that ``riskscore score --queue`` files in the review queue,
 as ``riskscore stream`` and ``riskscore serve`` file those they receive
 (:func:`riskscore.moderation.intake.user_reports`). Kept with the risk of the conversation
-reported once it is scored: in memory from the job's scores, out of core chunk by chunk
-(:mod:`riskscore.batch.out_of_core`), so both give the same reports.
+reported once it is scored: in memory from the job's scores, out of core each chunk's
+from that chunk's scores (:mod:`riskscore.batch.out_of_core`; a conversation is whole in
+one chunk), so both give the same reports. A job whose reports nothing reads (``score``
+without ``--queue``) neither collects them nor looks their risk up.
 """
 
 from __future__ import annotations
@@ -55,17 +57,19 @@ class ReportEvents:
         )
 
     @classmethod
-    def concat(cls, parts: Sequence[ReportEvents], *, text_ids: bool = False) -> ReportEvents:
-        """The parts in order, as one; with ``text_ids`` (a file with group rooms, where
-        every conversation id is text, as in memory), integer conversation ids as their
-        decimal text (:func:`riskscore.io.groups.text_ids_of_chunk`)."""
+    def concat(cls, parts: Sequence[ReportEvents]) -> ReportEvents:
+        """The parts in order, as one."""
         if not parts:
             return cls.none()
-        parts = [  # each chunk's ids as its scores have them (chunk_states.text_order)
-            replace(p, conversation_id=text_ids_of_chunk(p.conversation_id, text_ids))
-            for p in parts
-        ]
         return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in _COLUMNS))
+
+    def as_text_ids(self, text_ids: bool) -> ReportEvents:
+        """These reports with their chunk's conversation ids as its scores have them
+        (:func:`riskscore.batch.chunk_states.text_order`): with ``text_ids`` (a file with
+        group rooms, where every conversation id is text, as in memory), integer ids as
+        their decimal text (:func:`riskscore.io.groups.text_ids_of_chunk`)."""
+        text = text_ids_of_chunk(self.conversation_id, text_ids)
+        return self if text is self.conversation_id else replace(self, conversation_id=text)
 
     @classmethod
     def none(cls) -> ReportEvents:
@@ -81,9 +85,10 @@ class ReportEvents:
 
     def with_risk(self, conversation_id: AnyArray, risk: FloatArray) -> ReportEvents:
         """These reports with the risk of each reported conversation found among
-        ``conversation_id`` (the scores of a job or of a chunk; reports of other
-        conversations keep theirs). Ids match by value and type, as everywhere (``1`` is
-        not ``"1"``); the reports are few, so the scores are scanned once for them."""
+        ``conversation_id`` (the scores of a job, or of the chunk the reports come from;
+        reports of other conversations keep theirs). Ids match by value and type, as
+        everywhere (``1`` is not ``"1"``); the reports are few, so the scores are scanned
+        once for them."""
         if not len(self) or not len(conversation_id):
             return self
         wanted: dict[Any, list[int]] = {}

@@ -115,7 +115,8 @@ class ScoreResult:
     #: Columns of the input that are not schema v1 columns (never read).
     unread_columns: tuple[str, ...] = ()
     #: The ``report`` events kept, with their conversation's risk (user reports for the
-    #: review queue, ``riskscore score --queue``).
+    #: review queue, ``riskscore score --queue``); empty when not collected
+    #: (``collect_reports=False``).
     reports: ReportEvents = field(default_factory=ReportEvents.none)
 
 
@@ -133,6 +134,7 @@ def score_events(
     shadow_model_dir: Path | None = None,
     now: float | None = None,
     max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
+    collect_reports: bool = True,
 ) -> ScoreResult:
     """Score every conversation of an events file and write scores and alerts.
 
@@ -147,6 +149,9 @@ def score_events(
     scores, alerts and a summary go to ``out_dir/shadow/`` (:mod:`riskscore.batch.shadow`);
     they are never queued. An event dated more than ``max_future_s`` after ``now``
     (default: the time of reading) is a bad row, as :func:`riskscore.read_messages` has it.
+    With ``collect_reports`` (the default), the ``report`` events are kept with their
+    conversation's risk (:attr:`ScoreResult.reports`); a job that does not queue them
+    skips that (``collect_reports=False``: ``reports`` is then empty).
     """
     check_table_format(fmt)
     # Every file is written in a staging folder and moved into place at the end: a job
@@ -206,7 +211,9 @@ def score_events(
         groups=messages.groups,
         shadow=shadow_run,
         unread_columns=messages.unread_columns,
-        reports=ReportEvents.of(messages).with_risk(scores.conversation_id, scores.risk),
+        reports=ReportEvents.of(messages).with_risk(scores.conversation_id, scores.risk)
+        if collect_reports
+        else ReportEvents.none(),
     )
 
 

@@ -132,6 +132,7 @@ def _traffic(args: argparse.Namespace, policy: AlertPolicy | None) -> tuple[Traf
             chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
             errors=args.errors,
             max_future_s=args.max_future_s,
+            collect_reports=False,  # only the scores are read
         )
         scores = pq.read_table(result.scores_path, columns=["risk", "child_age", "adult_age"])
     ages = {

@@ -155,6 +155,7 @@ def _run_streaming(
             account_features=accounts,
             max_room_members=args.max_room_members,
             max_future_s=args.max_future_s,
+            collect_reports=args.queue is not None,  # what --queue files
             shadow_model=None if args.shadow_model is None else load_model(args.shadow_model),
         )
     finally:
@@ -223,6 +224,7 @@ def _score(
             account_features=accounts,
             max_room_members=args.max_room_members,
             max_future_s=args.max_future_s,
+            collect_reports=args.queue is not None,  # what --queue files
             shadow_model_dir=args.shadow_model,
         )
     return result, _summary(args, result, len(result.scores))

@@ -26,6 +26,11 @@ the room of its own conversation). Alerts go to the configured sinks
 the shadow JSON lines file and never sent to a sink (no review queue, no moderation
 room). Scorer state is checkpointed every ``checkpoint_interval_s`` and at shutdown,
 and restored at start-up.
+
+User reports never reach the module, so it queues alerts only: Synapse writes a report
+made through its client API into its own tables and calls no module callback for it
+(``docs/synapse.md``, Known limitations; ``riskscore serve`` and ``stream --queue`` queue
+``report`` events as user reports).
 """
 
 from __future__ import annotations

@@ -183,7 +183,7 @@ def _times_table(d: dict[str, Any]) -> _Table:
         "Time to first review and to decision (hours)" + _mark(d),
         ["to", "source", "n", "of which simulated", "median", "90th percentile"],
         rows,
-        "Counted over items reviewed or decided within the period."
+        "Counted over the items received in the period, reviewed or decided by its end."
         + (f" {banner}" if banner else ""),
     )
 
@@ -208,7 +208,7 @@ def _automated_table(d: dict[str, Any]) -> _Table:
         [
             ["share of items from automated detection", ratio("share_of_items")],
             [
-                "share of actions that started from automated detection",
+                "share of actioned or escalated items that are alerts",
                 ratio("share_of_actions"),
             ],
             ["alerts decided", _n(a["decided"])],
@@ -223,9 +223,9 @@ def _automated_table(d: dict[str, Any]) -> _Table:
                 for tier in a["precision_by_tier"]
             ],
         ],
-        "Precision = confirmed / decided alerts. Alerts never raised are not measured here: "
-        "recall needs labelled data (see riskscore policy check)."
-        + (f" {banner}" if banner else ""),
+        "Precision = confirmed / decided alerts. Shares count items (a decision on an alert and "
+        "a user report counts twice). Alerts never raised are not measured here: recall needs "
+        "labelled data (see riskscore policy check)." + (f" {banner}" if banner else ""),
     )
 
 

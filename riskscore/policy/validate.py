@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from riskscore._checks import is_int, unknown_keys
+from riskscore._checks import is_int, unknown_keys_problem
 from riskscore.io.raw import show
 from riskscore.policy.bands import MAX_BANDS, AgeBand, check_bands, check_name
 from riskscore.policy.errors import PolicyFileError
@@ -83,7 +83,7 @@ def parse(doc: Any, *, source: str = "") -> PolicyParts:
     riskscore.policy.errors.PolicyFileError: key 'unknown.urgent': missing
     """
     table = _table(doc, (), source)
-    _no_unknown_keys(table, _TOP_KEYS, (), "a policy", source)
+    _no_unknown_keys(table, _TOP_KEYS, (), source)
     version = table.get("format_version")
     if not is_int(version) or version not in FORMAT_VERSIONS:  # 2.0 is no version
         found = "nothing" if version is None else show(version)
@@ -145,15 +145,13 @@ def _table(value: Any, path: Path, source: str) -> Mapping[str, Any]:
 
 
 def _no_unknown_keys(
-    table: Mapping[str, Any], allowed: tuple[str, ...], path: Path, what: str, source: str
+    table: Mapping[str, Any], allowed: tuple[str, ...], path: Path, source: str
 ) -> None:
-    extra = unknown_keys(table, allowed)
-    if extra:
-        raise PolicyFileError(
-            f"unknown key; {what} has {', '.join(sorted(allowed))}",
-            path=(*path, str(extra[0])),
-            source=source,
-        )
+    """The one rule of every reader (:func:`riskscore._checks.unknown_keys_problem`): the
+    error is at the table (``path``) and names its unknown keys and the known ones."""
+    problem = unknown_keys_problem(table, allowed)
+    if problem is not None:
+        raise PolicyFileError(problem, path=path, source=source)
 
 
 def _number(value: Any, path: Path, source: str) -> float:
@@ -170,7 +168,7 @@ def _number(value: Any, path: Path, source: str) -> float:
 
 def _band(entry: Any, path: Path, source: str, *, full: bool) -> AgeBand:
     table = _table(entry, path, source)
-    _no_unknown_keys(table, _BAND_KEYS, path, "a band", source)
+    _no_unknown_keys(table, _BAND_KEYS, path, source)
     required = _BAND_KEYS if full else ("review", "urgent")
     for key in required:
         if key not in table:
@@ -211,7 +209,7 @@ def _band(entry: Any, path: Path, source: str, *, full: bool) -> AgeBand:
 
 def _guards(entry: Any, path: Path, source: str) -> Guards:
     table = _table(entry, path, source)
-    _no_unknown_keys(table, _GUARD_KEYS, path, "guards", source)
+    _no_unknown_keys(table, _GUARD_KEYS, path, source)
     default = Guards()
     adult_pairs = table.get("adult_pairs_alert", default.adult_pairs_alert)
     if not isinstance(adult_pairs, bool):

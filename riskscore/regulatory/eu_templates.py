@@ -163,7 +163,12 @@ def quantitative_template(
     kept = f.received(items)
     notices = [i for i in kept if i.kind == "user_report"]
     alerts = [i for i in kept if i.kind == "alert"]
-    own = [c for c in cases if c.outcome in RESTRICTING and not c.reports]
+    # Each restricting decision of the period is one measure, counted once, in the period
+    # it was made (as its statement of reasons): on notices in section 4 (whenever the
+    # notice came), else in section 5 or 6 by its ground. The three add up to the statements.
+    restricting = [c for c in cases if c.outcome in RESTRICTING]
+    own = [c for c in restricting if not c.reports]
+    on_notices = [c for c in restricting if c.reports]
     decided = [i for i in alerts if status[i.item_id] != "open"]
     confirmed = sum(status[i.item_id] in RESTRICTING for i in decided)
     precision = None if not decided else round(confirmed / len(decided), 4)
@@ -180,7 +185,7 @@ def quantitative_template(
         [*lead, "Human resources", ind, "Total number", "", PLATFORM] for ind in _HR_INDICATORS
     ]
     tables = {
-        "04_notices.csv": _notices_table(lead, notices, status, s, simulated_items),
+        "04_notices.csv": _notices_table(lead, notices, on_notices, s, simulated_items),
         **_own_initiative_tables(lead, own, s),
         "07_appeals_and_recidivism.csv": (long_header, appeals),
         "08_automated_means.csv": (
@@ -198,31 +203,37 @@ _Table = tuple[tuple[str, ...], list[list[Any]]]
 def _notices_table(
     lead: list[Any],
     notices: Sequence[QueueItem],
-    status: dict[int, str],
+    on_notices: Sequence[DecidedCase],
     s: StatementSettings,
     simulated_items: frozenset[int],
 ) -> _Table:
-    """Section 4: the notices received, the same counts in each category's row."""
-    acted = [i for i in notices if status[i.item_id] in RESTRICTING]
-    hours = [(int(i.decided_at or 0) - i.created_at) / 3600 for i in acted]
+    """Section 4: the notices received in the period, and the restricting decisions made in
+    the period on cases with a notice (``on_notices``, whenever the notice came: a notice
+    of one period decided in the next is an action of the next), by their ground as in
+    sections 5 and 6; the same counts in each category's row."""
+    acted = [i for c in on_notices for i in c.reports]
+    hours = [(c.decided_at - i.created_at) / 3600 for c in on_notices for i in c.reports]
     median = "" if not hours else round(float(np.median(hours)))
+    ground = [s.restrictions[c.outcome].decision_ground for c in on_notices]
     values = [
         len(notices),
         sum(i.child_id in s.trusted_flaggers for i in notices),
         len({repr(i.conversation_id) for i in notices}),
         median,
-        sum(status[i.item_id] == "escalated" for i in notices),
-        sum(status[i.item_id] == "actioned" for i in notices),
+        ground.count("DECISION_GROUND_ILLEGAL_CONTENT"),
+        ground.count("DECISION_GROUND_INCOMPATIBLE_CONTENT"),
     ]
     context = [
         "user reports (Article 16 notices) received in the period about accounts contacting "
         "children",
         "reporters the platform listed as trusted flaggers",
         "distinct conversations reported",
-        "hours from receipt to a restricting decision, rounded to the nearest hour"
-        + _simulated_note(acted, simulated_items),
-        "notices whose case was escalated to law enforcement (ground: illegal content)",
-        "notices whose case was actioned under the terms (ground: incompatible content)",
+        "hours from receipt of a notice to the restricting decision on it made in the period, "
+        "rounded to the nearest hour" + _simulated_note(acted, simulated_items),
+        "restricting decisions made in the period on cases with a notice, on the ground of "
+        "illegal content (escalated to law enforcement), one per decision on an account",
+        "restricting decisions made in the period on cases with a notice, on the ground of "
+        "incompatible content (actioned under the terms), one per decision on an account",
     ]
     header = (
         "Service",
@@ -346,8 +357,15 @@ def _total_row(lead: list[Any], width: int) -> list[Any]:
 
 
 def _period_text(f: ExportFilter, items: Sequence[QueueItem]) -> str:
-    """``YYYY-MM-DD/YYYY-MM-DD``; an open side is the queue's first or last record, never
-    beyond the given side (a reversed period), or ``../..`` when nothing says a day."""
+    """``YYYY-MM-DD/YYYY-MM-DD`` (UTC days, both included); an open side is the queue's first
+    or last record, never beyond the given side (a reversed period), or ``../..`` when
+    nothing says a day. A period whose given sides are not whole UTC days (a month in
+    another time zone) is written as its instants in UTC, the end excluded
+    (``2025-12-31T23:00:00Z/2026-01-31T23:00:00Z``; an open side ``..``): as days it would
+    name a day it does not cover."""
+    sides = (f.start, f.end)
+    if any(t is not None and t % 86_400 for t in sides):
+        return "/".join(".." if t is None else _instant(t) for t in sides)
     given = [t for t in (f.start, None if f.end is None else f.end - 1) if t is not None]
     times = [t for i in items for t in (i.created_at, i.decided_at) if t is not None] + given
     if not times:
@@ -355,6 +373,11 @@ def _period_text(f: ExportFilter, items: Sequence[QueueItem]) -> str:
     start = f.start if f.start is not None else min(times)
     end = f.end - 1 if f.end is not None else max(times)
     return f"{iso_utc(start)[:10]}/{iso_utc(end)[:10]}"
+
+
+def _instant(epoch: int) -> str:
+    """``2026-01-31T23:00:00Z``: epoch seconds in UTC, to the second."""
+    return iso_utc(epoch).replace("+00:00", "Z")
 
 
 def write_templates(

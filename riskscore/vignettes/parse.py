@@ -7,7 +7,7 @@ import math
 import re
 from typing import Any, Final, NoReturn, cast
 
-from riskscore._checks import is_real, unknown_keys
+from riskscore._checks import is_real, unknown_keys_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -105,9 +105,9 @@ class _Reader:
     def table(self, value: object, key: str, allowed: set[str] | frozenset[str]) -> dict[str, Any]:
         if not isinstance(value, dict):
             self.fail(key, f"expected a table, found {show(value)}")
-        extra = unknown_keys(value, allowed)
-        if extra:
-            self.fail(f"{key}.{extra[0]}" if key else str(extra[0]), _unknown_key(allowed))
+        problem = unknown_keys_problem(value, allowed)  # the one rule of every reader
+        if problem is not None:
+            self.fail(key or None, problem)
         return cast(dict[str, Any], value)
 
     def text(self, value: object, key: str, *, one_line: bool = False) -> str:
@@ -418,7 +418,3 @@ class _Reader:
                 )
             )
         return tuple(out)
-
-
-def _unknown_key(allowed: set[str] | frozenset[str]) -> str:
-    return f"unknown key; expected one of {', '.join(sorted(allowed))}"
