@@ -1,14 +1,76 @@
-"""What the console's URLs name: the adult of a case path, a whole number or a day in a
-query. Anything else names nothing (None), never a guess."""
+"""What the service's URLs name: the conversation ids of an API path, the adult of a
+console case path, a whole number or a day in a query. Anything else names nothing (None,
+or for a conversation id a :class:`~riskscore.exceptions.SchemaError` that says why),
+never a guess."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Final, Literal
 
+from riskscore.exceptions import SchemaError
+from riskscore.io.raw import show, shown
+from riskscore.io.schema import MAX_ID_LENGTH
 from riskscore.moderation.queue_db import decode_id
+from riskscore.moderation.queue_rows import id_problem
 
-__all__ = ["adult_of", "day_start", "whole_number"]
+__all__ = ["ID_TYPES", "IdType", "adult_of", "conversation_ids", "day_start", "whole_number"]
+
+#: How ``GET /v1/conversations/{id}?id_type=...`` reads the id of its path: as the
+#: integer it writes, or as text. Without it, a path of an integer as written names both.
+IdType = Literal["int", "text"]
+ID_TYPES: Final[tuple[IdType, ...]] = ("int", "text")
+
+
+def conversation_ids(raw: str, id_type: IdType | None = None) -> list[int | str]:
+    """The conversation ids an API path names: the text ``raw``, and the integer it writes
+    when it writes one as an integer id is written (``-7``, ``7``; not ``07``, ``+7`` or
+    ``7.0``); only one of them with ``id_type``. Ids ``7`` and ``"7"`` are two
+    conversations: the caller answers for the one that is live and refuses when both are.
+
+    Each id is held to the rule of the ids the review queue keeps
+    (:func:`riskscore.moderation.queue_rows.id_problem`): an id no event can have is
+    refused, not looked up.
+
+    Raises
+    ------
+    SchemaError
+        ``id_type`` is ``"int"`` and ``raw`` writes no integer, or the id named is not one
+        an event can have (empty, over-long, a control character), quoted cut short.
+
+    Examples
+    --------
+    >>> conversation_ids("c-9"), conversation_ids("7"), conversation_ids("07")
+    (['c-9'], ['7', 7], ['07'])
+    >>> conversation_ids("7", "int"), conversation_ids("7", "text")
+    ([7], ['7'])
+    """
+    quoted = show(shown("conversation_id", raw))
+    number = _integer_written(raw)
+    if id_type == "int" and number is None:
+        raise SchemaError(
+            f"conversation id {quoted} is not an integer id as written (at most "
+            f"{MAX_ID_LENGTH} digits, a leading '-' for a negative one, no leading zero): "
+            "ask for a text id with id_type=text"
+        )
+    ids: list[int | str] = []
+    if id_type != "int":
+        ids.append(raw)
+    if id_type != "text" and number is not None:
+        ids.append(number)
+    for value in ids:
+        if (problem := id_problem("conversation_id", value)) is not None:
+            raise SchemaError(f"conversation id {quoted} {problem}")
+    return ids
+
+
+def _integer_written(raw: str) -> int | None:
+    """The integer id ``raw`` writes as :func:`str` writes it, or None."""
+    digits = raw[1:] if raw.startswith("-") else raw
+    if not (digits.isascii() and digits.isdigit()) or len(raw) > MAX_ID_LENGTH:
+        return None
+    number = int(raw)
+    return number if str(number) == raw else None
 
 
 def adult_of(key: str) -> Any:

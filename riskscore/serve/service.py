@@ -27,7 +27,7 @@ from typing import Any, cast
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
 from riskscore.features.registry import feature_index
 from riskscore.io.events import EventTuple, count_ignored
-from riskscore.io.raw import show
+from riskscore.io.raw import show, shown
 from riskscore.io.schema import EventType
 from riskscore.moderation.cases import QueueError, UserReport, report_of_event
 from riskscore.moderation.queue import ReviewQueue
@@ -42,10 +42,12 @@ from riskscore.serve.body import (
     parse_body,
 )
 from riskscore.serve.metrics import ServeMetrics
+from riskscore.serve.params import IdType, conversation_ids
 from riskscore.serve.timeline import TimelineStore
 
 __all__ = [
     "MAX_BATCH_ID_CHARS",
+    "AmbiguousIdError",
     "BatchResult",
     "ScoringService",
     "remembered_batches",
@@ -61,6 +63,11 @@ MAX_REMEMBERED_ENTRIES = 200_000
 _REPORT = int(EventType.REPORT)
 _CHILD_AGE = feature_index("child_age")
 _ADULT_AGE = feature_index("adult_age")
+
+
+class AmbiguousIdError(SchemaError):
+    """A conversation id of a URL names both a live text id and a live integer id (HTTP
+    409): the request says which with ``id_type``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,35 +338,53 @@ class ScoringService:
 
     # ------------------------------------------------------------------ reading
 
-    def conversation(self, raw_id: str) -> dict[str, Any] | None:
+    def conversation(self, raw_id: str, id_type: IdType | None = None) -> dict[str, Any] | None:
         """Current risk, tier and reasons of a live conversation, or None.
 
-        ``raw_id`` is the id as written in the URL: looked up as text first, then as
-        an integer when it is one (ids ``7`` and ``"7"`` are distinct conversations).
+        ``raw_id`` is the id as written in the URL (:func:`~riskscore.serve.params.\
+conversation_ids`): text, or with ``id_type`` None and an integer written there, the
+        text or the integer, whichever is live (ids ``7`` and ``"7"`` are distinct
+        conversations, never one answered for the other).
+
+        Raises
+        ------
+        AmbiguousIdError
+            ``id_type`` is None and both the text and the integer are live.
+        SchemaError
+            ``raw_id`` names no id an event can have, or no integer with ``id_type="int"``.
         """
         scorer = self.scorer
-        for cid in _candidates(raw_id):
+        live = []
+        for cid in conversation_ids(raw_id, id_type):
             try:
-                live = scorer.conversation_of(cid)
+                live.append((cid, scorer.conversation_of(cid)))
             except KeyError:
                 continue
-            row = scorer.features_of(cid)
-            risk = scorer.score_of(cid)
-            tier, band = scorer.policy.decide_one(risk, *_ages(row))
-            return {
-                "conversation_id": cid,
-                "adult_id": live.adult_id,
-                "child_id": live.child_id,
-                "risk": risk,
-                "tier": _tier_name(tier),
-                "age_band": band.name,
-                "alerted_tier": _tier_name(live.alerted_tier),
-                "reasons": [str(r) for r in self._explain.reasons(row)],
-                "n_events": live.n_events,
-                "last_timestamp": live.last_timestamp,
-                "channel": scorer.channel_of(cid),
-            }
-        return None
+        if len(live) > 1:
+            raise AmbiguousIdError(
+                f"conversation id {show(shown('conversation_id', raw_id))} names two live "
+                "conversations, the text id and the integer id: ask for one with "
+                "id_type=text or id_type=int"
+            )
+        if not live:
+            return None
+        cid, conv = live[0]
+        row = scorer.features_of(cid)
+        risk = scorer.score_of(cid)
+        tier, band = scorer.policy.decide_one(risk, *_ages(row))
+        return {
+            "conversation_id": cid,
+            "adult_id": conv.adult_id,
+            "child_id": conv.child_id,
+            "risk": risk,
+            "tier": _tier_name(tier),
+            "age_band": band.name,
+            "alerted_tier": _tier_name(conv.alerted_tier),
+            "reasons": [str(r) for r in self._explain.reasons(row)],
+            "n_events": conv.n_events,
+            "last_timestamp": conv.last_timestamp,
+            "channel": scorer.channel_of(cid),
+        }
 
     def health(self) -> dict[str, Any]:
         """What ``/healthz`` reports."""
@@ -404,17 +429,6 @@ _DIGEST = re.compile(r"[0-9a-f]{64}")
 
 def _is_digest(value: object) -> bool:
     return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
-
-
-def _candidates(raw_id: str) -> list[object]:
-    out: list[object] = [raw_id]
-    try:
-        number = int(raw_id)
-    except ValueError:
-        return out
-    if str(number) == raw_id:
-        out.append(number)
-    return out
 
 
 def _tier_name(tier: int) -> str:

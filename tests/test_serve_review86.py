@@ -1,0 +1,64 @@
+"""Review 86 of ``riskscore serve``: typed conversation ids in the API's URLs, the tier's
+name in the queue's JSON, and what a hostile client sends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from serve_helpers import adult_child_event, config
+
+import riskscore as rs
+from riskscore.serve import create_app
+
+
+@pytest.fixture(scope="module")
+def model() -> rs.RiskModel:
+    return rs.load_model()
+
+
+@pytest.fixture
+def client(tmp_path: Path, model: rs.RiskModel) -> Iterator[TestClient]:
+    with TestClient(create_app(config(tmp_path, model))) as c:
+        yield c
+
+
+def test_the_integer_id_7_and_the_text_id_7_are_each_reachable(client: TestClient) -> None:
+    """Was: ``GET /v1/conversations/7`` looked the text id "7" up first and answered for it,
+    so the live conversation of the integer id 7 could not be reached at all."""
+    assert client.post("/v1/events", json=adult_child_event(7, 0, "a", "b")).status_code == 200
+    assert client.get("/v1/conversations/7").json()["conversation_id"] == 7  # only one live
+    assert client.post("/v1/events", json=adult_child_event("7", 0, "x", "y")).status_code == 200
+    r = client.get("/v1/conversations/7")
+    assert r.status_code == 409
+    assert "'7'" in r.json()["detail"]
+    assert "id_type=int" in r.json()["detail"]
+    as_int = client.get("/v1/conversations/7", params={"id_type": "int"}).json()
+    as_text = client.get("/v1/conversations/7", params={"id_type": "text"}).json()
+    assert (as_int["conversation_id"], as_int["adult_id"]) == (7, "a")
+    assert (as_text["conversation_id"], as_text["adult_id"]) == ("7", "x")
+    # "07" writes no integer id: text only, and refused as an integer
+    assert client.get("/v1/conversations/07").status_code == 404
+    r = client.get("/v1/conversations/07", params={"id_type": "int"})
+    assert r.status_code == 422
+    assert "'07' is not an integer id" in r.json()["detail"]
+    assert client.get("/v1/conversations/7", params={"id_type": "float"}).status_code == 422
+    spec = client.get("/openapi.json").json()["paths"]["/v1/conversations/{conversation_id}"]
+    assert "id_type" in [p["name"] for p in spec["get"]["parameters"]]
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [("a%00b", "control character"), ("%20", "empty"), ("9" * 1000, "longer than")],
+)
+def test_a_url_id_no_event_can_have_is_refused_by_the_id_rule(
+    client: TestClient, path: str, reason: str
+) -> None:
+    """Was: 404 "not live", as if such a conversation could be: the URL's id is now held
+    to the rule of the ids the review queue keeps (``queue_rows.id_problem``)."""
+    r = client.get(f"/v1/conversations/{path}")
+    assert r.status_code == 422
+    assert reason in r.json()["detail"]
+    assert len(r.json()["detail"]) < 400
