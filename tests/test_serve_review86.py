@@ -3,14 +3,20 @@ name in the queue's JSON, and what a hostile client sends."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import adult_child_event, config
+from serve_helpers import T0, adult_child_event, config
 
 import riskscore as rs
+from riskscore.cli import main
+from riskscore.moderation import ReviewQueue
+from riskscore.moderation.cases import UserReport
+from riskscore.moderation.ranking import TIER_NAMES
+from riskscore.policy import Alert, Tier
 from riskscore.serve import create_app
 
 
@@ -62,3 +68,21 @@ def test_a_url_id_no_event_can_have_is_refused_by_the_id_rule(
     assert r.status_code == 422
     assert reason in r.json()["detail"]
     assert len(r.json()["detail"]) < 400
+
+
+def test_the_queues_json_names_each_items_tier_beside_its_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``riskscore queue --json`` (``Case.to_dict``) gave an item's tier as a number
+    only (0, 1, 2), which a consumer had to map to words itself; ``tier_name`` now names it
+    by :data:`~riskscore.moderation.ranking.TIER_NAMES`, and the number stays."""
+    db = tmp_path / "queue.sqlite"
+    with ReviewQueue(db) as queue:
+        queue.add_alert(Alert("c1", "adult", "kid", 12.0, "under 13", 0.97, Tier.URGENT), at=T0)
+        report = UserReport("c2", "kid-2", "adult", 11.0, T0, "direct", 0.2)
+        queue.add_report(report)
+    assert main(["queue", "--db", str(db), "--now", str(T0 + 60), "--json"]) == 0
+    (case,) = json.loads(capsys.readouterr().out)["top"]
+    tiers = sorted((i["tier"], i["tier_name"]) for i in case["items"])
+    assert tiers == [(0, "user report"), (int(Tier.URGENT), "urgent")]
+    assert tiers == [(t, TIER_NAMES[t]) for t, _ in tiers]
