@@ -86,3 +86,21 @@ def test_the_queues_json_names_each_items_tier_beside_its_number(
     tiers = sorted((i["tier"], i["tier_name"]) for i in case["items"])
     assert tiers == [(0, "user report"), (int(Tier.URGENT), "urgent")]
     assert tiers == [(t, TIER_NAMES[t]) for t, _ in tiers]
+
+
+def test_a_content_field_in_a_query_or_a_form_is_refused_by_its_name(client: TestClient) -> None:
+    """Was: "query field looks like message content" and, for a console form, "riskscore
+    takes no message content": neither said which field, where every event refusal names
+    it. Now both name it as the event validator does (a sentence by its length only)."""
+    r = client.get("/healthz", params={"decided": "1", "msgBody": "hi"})
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("query field 'msgBody' looks like message content")
+    sentence = "text see you at the park after school"
+    r = client.get("/healthz", params={sentence: "1"})
+    assert r.status_code == 422
+    assert "park" not in r.json()["detail"]
+    assert "text of 37 characters" in r.json()["detail"]
+    form = {"name": "mod-1", "password": "x", "csrf_token": "x", "message": "hello"}
+    r = client.post("/console/signin", data=form, headers={"Sec-Fetch-Site": "same-origin"})
+    assert r.status_code == 422
+    assert "form field &#39;message&#39; looks like message content" in r.text

@@ -1,20 +1,29 @@
-"""What the service's URLs name: the conversation ids of an API path, the adult of a
-console case path, a whole number or a day in a query. Anything else names nothing (None,
-or for a conversation id a :class:`~riskscore.exceptions.SchemaError` that says why),
-never a guess."""
+"""What the service's requests name: the conversation ids of an API path, the adult of a
+console case path, a whole number or a day in a query, and the field of a query or form
+that looks like message content. Anything else names nothing (None, or for a conversation
+id a :class:`~riskscore.exceptions.SchemaError` that says why), never a guess."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any, Final, Literal
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.raw import show, shown
-from riskscore.io.schema import MAX_ID_LENGTH
+from riskscore.io.raw import quoted_name, show, shown
+from riskscore.io.schema import MAX_ID_LENGTH, content_words, is_content_column
 from riskscore.moderation.queue_db import decode_id
 from riskscore.moderation.queue_rows import id_problem
 
-__all__ = ["ID_TYPES", "IdType", "adult_of", "conversation_ids", "day_start", "whole_number"]
+__all__ = [
+    "ID_TYPES",
+    "IdType",
+    "adult_of",
+    "content_field_problem",
+    "conversation_ids",
+    "day_start",
+    "whole_number",
+]
 
 #: How ``GET /v1/conversations/{id}?id_type=...`` reads the id of its path: as the
 #: integer it writes, or as text. Without it, a path of an integer as written names both.
@@ -115,3 +124,24 @@ def day_start(text: str | None) -> int | None:
     except ValueError:
         return None
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+
+
+def content_field_problem(names: Iterable[str], where: str) -> str | None:
+    """Why a query or form is refused: the first of its field ``names`` that looks like
+    message content, named as the event validator names such a field (its name cut short,
+    a sentence by its length only, and the content word it holds); None when none does.
+
+    Examples
+    --------
+    >>> print(content_field_problem(["decided", "msgBody"], "query"))  # doctest: +ELLIPSIS
+    query field 'msgBody' looks like message content (its name holds 'msg'): riskscore ...
+    >>> content_field_problem(["decided"], "form") is None
+    True
+    """
+    bad = next((n for n in names if is_content_column(n)), None)
+    if bad is None:
+        return None
+    return (
+        f"{where} field {quoted_name(bad)} looks like message content (its name holds "
+        f"{content_words(bad)}): riskscore reads no message content"
+    )
