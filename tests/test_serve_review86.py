@@ -104,3 +104,19 @@ def test_a_content_field_in_a_query_or_a_form_is_refused_by_its_name(client: Tes
     r = client.post("/console/signin", data=form, headers={"Sec-Fetch-Site": "same-origin"})
     assert r.status_code == 422
     assert "form field &#39;message&#39; looks like message content" in r.text
+
+
+def test_an_idempotency_key_that_reads_as_a_sentence_is_refused(client: TestClient) -> None:
+    """Was: any printable ``Idempotency-Key`` was kept in the checkpoint and sent back in
+    every answer to the batch (``batch_id``), a sentence too, which may be message content;
+    event ids that read as sentences are refused, and so is such a key now."""
+    key = "see you at the park after school"
+    r = client.post("/v1/events", json=adult_child_event("c1", 0), headers={"Idempotency-Key": key})
+    assert r.status_code == 422
+    assert "park" not in r.text
+    assert "opaque key" in r.json()["refused"][0]["message"]
+    assert client.get("/healthz").json()["events"] == 0
+    ok = client.post(
+        "/v1/events", json=adult_child_event("c1", 0), headers={"Idempotency-Key": "b-1"}
+    )
+    assert ok.json()["batch_id"] == "b-1"

@@ -28,7 +28,7 @@ from riskscore.exceptions import CheckpointError, SchemaError, one_line
 from riskscore.features.registry import feature_index
 from riskscore.io.events import EventTuple, count_ignored
 from riskscore.io.raw import show, shown
-from riskscore.io.schema import EventType
+from riskscore.io.schema import MIN_SENTENCE_WORDS, EventType, is_sentence
 from riskscore.moderation.cases import QueueError, UserReport, report_of_event
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.online import OnlineScorer
@@ -169,8 +169,9 @@ class ScoringService:
     ) -> BatchResult:
         """Parse and score one request body; a known ``batch_id`` returns its first response
         (refused, 422, when the body or its media type differs from the first one's: a
-        new batch under a used key). A ``content_encoding`` other than none or
-        ``identity`` is refused (415).
+        new batch under a used key). A ``batch_id`` that reads as a sentence is refused
+        (422): it is kept in the checkpoint and sent back, and may be message content. A
+        ``content_encoding`` other than none or ``identity`` is refused (415).
 
         The response body has ``accepted`` (events applied), ``refused`` (``index`` and
         ``message`` of each event not applied), ``alerts`` (as ``riskscore stream``
@@ -186,6 +187,12 @@ class ScoringService:
             if not batch_id or len(batch_id) > MAX_BATCH_ID_CHARS or not batch_id.isprintable():
                 return _refused_request(
                     f"Idempotency-Key must be 1 to {MAX_BATCH_ID_CHARS} printable characters"
+                )
+            if is_sentence(batch_id):  # kept in the checkpoint and sent back: never text
+                return _refused_request(
+                    f"Idempotency-Key is text of {MIN_SENTENCE_WORDS} or more words, a sentence "
+                    "(not shown: it may be message content); nothing was applied: give each "
+                    "batch an opaque key, such as a UUID"
                 )
             # the key binds the body and how it is read: the same bytes sent again as
             # another media type are another batch (JSON lines, not one JSON array)
