@@ -18,6 +18,7 @@ from riskscore.moderation.cases import UserReport
 from riskscore.moderation.ranking import TIER_NAMES
 from riskscore.policy import Alert, Tier
 from riskscore.serve import create_app
+from riskscore.serve.service import MAX_REFUSALS_TRIED
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +121,24 @@ def test_an_idempotency_key_that_reads_as_a_sentence_is_refused(client: TestClie
         "/v1/events", json=adult_child_event("c1", 0), headers={"Idempotency-Key": "b-1"}
     )
     assert ok.json()["batch_id"] == "b-1"
+
+
+def test_a_batch_stops_trying_events_after_max_refusals_tried(client: TestClient) -> None:
+    """Was: every event of a batch was tried, and an event the validator refuses takes its
+    thorough path (some 2 ms, against some 0.06 ms for one applied): 10,000 refused events
+    (1.1 MB) held the scorer's one thread, and every other client's batch, for 20 s. Now
+    the events after the 100th refused are not tried, each refused with its index."""
+    bad = {**adult_child_event("c1", 0), "conversation_id": True}
+    good = adult_child_event("c2", 0)
+    batch = [good, *[bad] * (MAX_REFUSALS_TRIED + 5), good, 1]
+    r = client.post("/v1/events", json=batch)
+    assert r.status_code == 422
+    body = r.json()
+    assert body["accepted"] == 1  # the event before the refusals
+    refused = body["refused"]
+    assert [x["index"] for x in refused] == list(range(1, len(batch)))
+    assert all("is a boolean" in x["message"] for x in refused[:MAX_REFUSALS_TRIED])
+    rest = refused[MAX_REFUSALS_TRIED:]
+    assert rest[0]["message"].startswith(f"event {MAX_REFUSALS_TRIED + 1} not tried")
+    assert all("not tried" in x["message"] for x in rest)
+    assert 'riskscore_events_refused_total{reason="not_tried"} 7.0' in client.get("/metrics").text
