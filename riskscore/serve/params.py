@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.raw import quoted_name, show, shown
@@ -16,7 +16,6 @@ from riskscore.moderation.queue_db import decode_id
 from riskscore.moderation.queue_rows import id_problem
 
 __all__ = [
-    "ID_TYPES",
     "IdType",
     "adult_of",
     "content_field_problem",
@@ -28,7 +27,6 @@ __all__ = [
 #: How ``GET /v1/conversations/{id}?id_type=...`` reads the id of its path: as the
 #: integer it writes, or as text. Without it, a path of an integer as written names both.
 IdType = Literal["int", "text"]
-ID_TYPES: Final[tuple[IdType, ...]] = ("int", "text")
 
 
 def conversation_ids(raw: str, id_type: IdType | None = None) -> list[int | str]:
