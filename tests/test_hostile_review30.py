@@ -112,6 +112,9 @@ def test_an_unknown_conversation_id_in_the_url_is_quoted_as_errors_quote_ids(
     if len(conversation_id) > 770:  # no id an event can have (review 86): 422, not 404
         assert r.status_code == 422
         assert "is longer than 770 characters" in detail
+    elif " " in conversation_id:  # a sentence (review 86): refused, and kept out of the log
+        assert r.status_code == 422
+        assert "reads as a sentence" in detail
     else:
         assert r.status_code == 404
         assert "is not live in this scorer" in detail

@@ -4,12 +4,14 @@ name in the queue's JSON, and what a hostile client sends."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import T0, adult_child_event, config
+from serve_helpers import T0, ThreadServer, adult_child_event, config
 
 import riskscore as rs
 from riskscore.cli import main
@@ -142,3 +144,33 @@ def test_a_batch_stops_trying_events_after_max_refusals_tried(client: TestClient
     assert rest[0]["message"].startswith(f"event {MAX_REFUSALS_TRIED + 1} not tried")
     assert all("not tried" in x["message"] for x in rest)
     assert 'riskscore_events_refused_total{reason="not_tried"} 7.0' in client.get("/metrics").text
+
+
+def test_a_path_that_reads_as_a_sentence_is_refused_and_not_logged(
+    tmp_path: Path, model: rs.RiskModel
+) -> None:
+    """Was: ``GET /v1/conversations/see you at the park after school`` was answered 404 and
+    uvicorn's access log line held the path, the sentence with it: the text riskscore
+    refuses as an event id was kept in the server's log. Now such a path is refused (422,
+    by its length only) and left out of the log, as a content-like query field is."""
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
+    access = logging.getLogger("uvicorn.access")
+    server = ThreadServer(config(tmp_path, model), log_level="info")
+    access.addHandler(handler)
+    try:
+        secret = quote("synthetic words standing in for a message")
+        for path in (f"/v1/conversations/{secret}", f"/console/cases/%22{secret}%22"):
+            status, body = server.request(path)
+            assert status == 422
+            assert "synthetic" not in body["detail"]
+            assert "reads as a sentence" in body["detail"]
+        assert (
+            server.request("/v1/conversations/" + quote("room|ann lee|bo"))[0] == 404
+        )  # a pair id
+    finally:
+        server.stop()
+        access.removeHandler(handler)
+    assert len(records) == 3, records
+    assert not [r for r in records if "synthetic" in r], records

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.raw import quoted_name, show, shown
-from riskscore.io.schema import MAX_ID_LENGTH, content_words, is_content_column
+from riskscore.io.raw import NotShown, quoted_name, show, shown
+from riskscore.io.schema import MAX_ID_LENGTH, content_words, is_content_column, sentence_id
 from riskscore.moderation.queue_db import decode_id
 from riskscore.moderation.queue_rows import id_problem
 
@@ -21,6 +21,7 @@ __all__ = [
     "content_field_problem",
     "conversation_ids",
     "day_start",
+    "sentence_path_problem",
     "whole_number",
 ]
 
@@ -142,4 +143,25 @@ def content_field_problem(names: Iterable[str], where: str) -> str | None:
     return (
         f"{where} field {quoted_name(bad)} looks like message content (its name holds "
         f"{content_words(bad)}): riskscore reads no message content"
+    )
+
+
+def sentence_path_problem(path: str) -> str | None:
+    """Why a request's path (percent-decoded) is refused: it reads as a sentence, which
+    may be message content, where an id belongs (the rule of event ids,
+    :func:`~riskscore.io.schema.sentence_id`; no route of riskscore has words in its path),
+    given by its length only; None for any other path.
+
+    Examples
+    --------
+    >>> print(sentence_path_problem("/v1/conversations/see you at the park"))  # doctest: +ELLIPSIS
+    the URL path, text of 37 characters (not shown: it may be message content), reads as ...
+    >>> sentence_path_problem("/v1/conversations/room|ann lee|bo") is None
+    True
+    """
+    if not sentence_id(path):
+        return None
+    return (
+        f"the URL path, {show(NotShown(len(path)))}, reads as a sentence of three or more "
+        "words: ids are opaque keys, not text"
     )
