@@ -4,14 +4,13 @@ name in the queue's JSON, and what a hostile client sends."""
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import T0, ThreadServer, adult_child_event, config
+from serve_helpers import T0, adult_child_event, config, logged_server
 
 import riskscore as rs
 from riskscore.cli import main
@@ -153,24 +152,14 @@ def test_a_path_that_reads_as_a_sentence_is_refused_and_not_logged(
     uvicorn's access log line held the path, the sentence with it: the text riskscore
     refuses as an event id was kept in the server's log. Now such a path is refused (422,
     by its length only) and left out of the log, as a content-like query field is."""
-    records: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
-    access = logging.getLogger("uvicorn.access")
-    server = ThreadServer(config(tmp_path, model), log_level="info")
-    access.addHandler(handler)
-    try:
+    with logged_server(config(tmp_path, model)) as (server, records):
         secret = quote("synthetic words standing in for a message")
         for path in (f"/v1/conversations/{secret}", f"/console/cases/%22{secret}%22"):
             status, body = server.request(path)
             assert status == 422
             assert "synthetic" not in body["detail"]
             assert "reads as a sentence" in body["detail"]
-        assert (
-            server.request("/v1/conversations/" + quote("room|ann lee|bo"))[0] == 404
-        )  # a pair id
-    finally:
-        server.stop()
-        access.removeHandler(handler)
+        pair_id = quote("room|ann lee|bo")  # a group room's pair id of two-word names
+        assert server.request(f"/v1/conversations/{pair_id}")[0] == 404
     assert len(records) == 3, records
     assert not [r for r in records if "synthetic" in r], records
