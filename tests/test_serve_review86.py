@@ -163,3 +163,31 @@ def test_a_path_that_reads_as_a_sentence_is_refused_and_not_logged(
         assert server.request(f"/v1/conversations/{pair_id}")[0] == 404
     assert len(records) == 3, records
     assert not [r for r in records if "synthetic" in r], records
+
+
+@pytest.mark.parametrize("field", ["text", "body", "message", "content", "Content", "msgBody"])
+def test_a_content_field_is_refused_by_name_and_no_value_is_kept(
+    tmp_path: Path, model: rs.RiskModel, field: str
+) -> None:
+    """Pins what a hostile client found refused already: an event with a content-like
+    field is refused (422, the field named), top level or nested; an unknown field of an
+    applied event is not read; and neither value reaches the queue, the timeline, the
+    checkpoint (remembered batch ids too) or an answer."""
+    secret = "synthetic words standing in for a message"
+    cfg = config(tmp_path, model)
+    with TestClient(create_app(cfg)) as c:
+        events = [{field: secret}, {"meta": [{field: secret}]}]
+        for n, extra in enumerate(events):
+            event = {**adult_child_event("c1", 0), **extra}
+            r = c.post("/v1/events", json=event, headers={"Idempotency-Key": f"k-{n}"})
+            assert r.status_code == 422
+            assert f"{field}' looks like message content" in r.json()["refused"][0]["message"]
+            assert "synthetic" not in r.text
+        ok = {**adult_child_event("c1", 0), "extra": secret}
+        r = c.post("/v1/events", json=ok, headers={"Idempotency-Key": "k-ok"})
+        assert r.json()["accepted"] == 1
+        assert "synthetic" not in r.text
+    kept = [cfg.db, cfg.timeline, cfg.checkpoint]
+    assert all(p is not None and p.exists() for p in kept)
+    for path in tmp_path.iterdir():  # the files and their journals
+        assert b"synthetic" not in path.read_bytes(), path
