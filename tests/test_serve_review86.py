@@ -161,7 +161,10 @@ def test_a_path_that_reads_as_a_sentence_is_refused_and_not_logged(
             assert "reads as a sentence" in body["detail"]
         pair_id = quote("room|ann lee|bo")  # a group room's pair id of two-word names
         assert server.request(f"/v1/conversations/{pair_id}")[0] == 404
-    assert len(records) == 3, records
+        status, body = server.request(f"/console/report?from={secret}")  # a query's value
+        assert status == 422
+        assert "synthetic" not in body["detail"]
+    assert len(records) == 4, records
     assert not [r for r in records if "synthetic" in r], records
 
 
@@ -191,3 +194,19 @@ def test_a_content_field_is_refused_by_name_and_no_value_is_kept(
     assert all(p is not None and p.exists() for p in kept)
     for path in tmp_path.iterdir():  # the files and their journals
         assert b"synthetic" not in path.read_bytes(), path
+
+
+def test_a_query_value_that_reads_as_a_sentence_or_two_id_types_are_refused(
+    client: TestClient,
+) -> None:
+    """Was: a query value of words (``?from=see you at the park``) was read (the console
+    report's page showed it back, the access log kept it), and ``?id_type=int&id_type=text``
+    was answered for the last one given. Both are refused now (422), a sentence unshown."""
+    r = client.get("/v1/conversations/7", params={"id_type": "see you at the park"})
+    assert r.status_code == 422
+    assert "park" not in r.text
+    assert "query field 'id_type' holds text of 19 characters" in r.json()["detail"]
+    r = client.get("/v1/conversations/7?id_type=int&id_type=text")
+    assert r.status_code == 422
+    assert "id_type is given twice" in r.json()["detail"]
+    assert client.get("/v1/conversations/7?id_type=int&id_type=int").status_code == 404

@@ -212,6 +212,8 @@ async def get_conversation(
     and progress. The answer's ``conversation_id`` is the id found, typed as in the events
     (a JSON integer or string)."""
     service = _service(request)
+    if len(set(request.query_params.getlist("id_type"))) > 1:
+        raise HTTPException(422, "id_type is given twice, as int and as text: give it once")
     try:
         found = await _scoring(request, service.conversation, conversation_id, id_type)
     except AmbiguousIdError as exc:

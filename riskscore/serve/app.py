@@ -36,7 +36,7 @@ try:  # FastAPI (with anyio, its async library), and the libraries the routes im
     from riskscore.serve.console import ConsoleRefusedError, refusal_handler
     from riskscore.serve.console import router as console_router
     from riskscore.serve.pages import SECURITY_HEADERS, TEMPLATES
-    from riskscore.serve.params import content_field_problem, sentence_path_problem
+    from riskscore.serve.params import query_problem, sentence_path_problem
     from riskscore.serve.service import ScoringService
     from riskscore.serve.state import ServeState
 except ImportError as exc:  # the optional extra riskscore-metadata[serve]
@@ -82,10 +82,11 @@ async def _stored_data_unreadable(request: Request, exc: Exception) -> Response:
 
 class ContentGuard:
     """Refuse (422, naming the field) any request whose query names a content-like field
-    (``text``, ``body``, ``message``...), and any whose path reads as a sentence (an id of
-    words, unshown): riskscore takes no message content on any route, and the refused
-    query or path is dropped from the request before the server logs it. JSON bodies are
-    checked by the event validator, forms by the console."""
+    (``text``, ``body``, ``message``...) or has a value that reads as a sentence, and any
+    whose path reads as a sentence (an id of words; a sentence is never shown): riskscore
+    takes no message content on any route, and the refused query or path is dropped from
+    the request before the server logs it. JSON bodies are checked by the event
+    validator, forms by the console."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -97,8 +98,7 @@ class ContentGuard:
                 scope["path"], scope["raw_path"] = "/(not shown)", b"/(not shown)"
             elif scope.get("query_string"):
                 query = scope["query_string"].decode("latin-1")
-                names = [k for k, _ in parse_qsl(query, keep_blank_values=True)]
-                problem = content_field_problem(names, "query")
+                problem = query_problem(parse_qsl(query, keep_blank_values=True))
             if problem is not None:
                 # The server writes its access log line from this scope once the response
                 # is sent (uvicorn: path and query): the refused text is not kept there.

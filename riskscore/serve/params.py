@@ -11,7 +11,13 @@ from typing import Any, Literal
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.raw import NotShown, quoted_name, show, shown
-from riskscore.io.schema import MAX_ID_LENGTH, content_words, is_content_column, sentence_id
+from riskscore.io.schema import (
+    MAX_ID_LENGTH,
+    content_words,
+    is_content_column,
+    is_sentence,
+    sentence_id,
+)
 from riskscore.moderation.queue_db import decode_id
 from riskscore.moderation.queue_rows import id_problem
 
@@ -21,6 +27,7 @@ __all__ = [
     "content_field_problem",
     "conversation_ids",
     "day_start",
+    "query_problem",
     "sentence_path_problem",
     "whole_number",
 ]
@@ -165,3 +172,29 @@ def sentence_path_problem(path: str) -> str | None:
         f"the URL path, {show(NotShown(len(path)))}, reads as a sentence of three or more "
         "words: ids are opaque keys, not text"
     )
+
+
+def query_problem(fields: Iterable[tuple[str, str]]) -> str | None:
+    """Why a request's query is refused: a field whose name looks like message content
+    (:func:`content_field_problem`), or whose value reads as a sentence (no query of
+    riskscore takes words: a count, a day, ``id_type``), given by its length only; None
+    for any other query.
+
+    Examples
+    --------
+    >>> print(query_problem([("from", "see you at 9")]))  # doctest: +ELLIPSIS
+    query field 'from' holds text of 12 characters (not shown: it may be message ...
+    >>> query_problem([("from", "2026-01-01"), ("id_type", "int")]) is None
+    True
+    """
+    fields = list(fields)
+    problem = content_field_problem((name for name, _ in fields), "query")
+    if problem is not None:
+        return problem
+    for name, value in fields:
+        if is_sentence(value):
+            return (
+                f"query field {quoted_name(name)} holds {show(NotShown(len(value)))}, a "
+                "sentence of three or more words: no query of riskscore takes text"
+            )
+    return None
