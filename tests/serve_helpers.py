@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import re
 import signal
@@ -14,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -155,6 +158,23 @@ class ThreadServer(_Client):
         self.server.should_exit = True
         self.thread.join(timeout=60)
         assert not self.thread.is_alive()
+
+
+@contextlib.contextmanager
+def logged_server(config: ServeConfig) -> Iterator[tuple[ThreadServer, list[str]]]:
+    """A :class:`ThreadServer` of ``config`` at log level info, and the lines uvicorn's
+    access log writes while it runs (stopped on exit)."""
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
+    access = logging.getLogger("uvicorn.access")
+    server = ThreadServer(config, log_level="info")
+    access.addHandler(handler)
+    try:
+        yield server, records
+    finally:
+        server.stop()
+        access.removeHandler(handler)
 
 
 class Server(_Client):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import logging
 import sqlite3
 import stat
 import urllib.error
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import CHEAP_HASHER, ThreadServer, config
+from serve_helpers import CHEAP_HASHER, ThreadServer, config, logged_server
 from synapse_helpers import _module, _Room, _run
 from test_hostile_review33 import _event as event_at
 
@@ -162,13 +161,7 @@ def test_a_query_field_refused_as_content_is_not_written_to_the_access_log(
     """Was: a request whose query names a content-like field (``?text=...``) was refused
     (422), and uvicorn's access log line, written from the request's scope, held the
     query: the text riskscore refuses to take was kept in the server's log."""
-    records: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
-    access = logging.getLogger("uvicorn.access")
-    server = ThreadServer(config(tmp_path, model), log_level="info")
-    access.addHandler(handler)
-    try:
+    with logged_server(config(tmp_path, model)) as (server, records):
         secret = "synthetic%20words%20standing%20in%20for%20a%20message"
         for path in (f"/healthz?text={secret}", f"/console/queue?page=1&Body={secret}"):
             with pytest.raises(urllib.error.HTTPError) as refused:
@@ -177,9 +170,6 @@ def test_a_query_field_refused_as_content_is_not_written_to_the_access_log(
             assert refused.value.code == 422
         with urllib.request.urlopen(server.url + "/healthz?probe=1", timeout=60) as probe:
             probe.read()
-    finally:
-        server.stop()
-        access.removeHandler(handler)
     assert len(records) == 3, records
     assert not [r for r in records if "synthetic" in r], records
     assert "/healthz?probe=1" in records[-1]  # a query of no content is logged as it was

@@ -9,6 +9,7 @@ editable install of this tree, whose hook is a ``.pth`` file of that directory).
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -235,6 +236,11 @@ VERIFIED_FLOORS = {
     "prometheus-client": "0.20",
     "httptools": "0.6",
     "uvloop": "0.19",
+    # imported directly by riskscore.serve, declared at the floors that starlette 0.44
+    # and jinja2 3.1 themselves require: every environment that meets the floors above
+    # has them (the run with exactly these versions was not repeated for them)
+    "anyio": "3.4",
+    "markupsafe": "2.0",
 }
 
 
@@ -260,6 +266,78 @@ def test_every_core_dependency_is_imported_by_riskscore() -> None:
     providers = packages_distributions()
     imported = {_canonical(d) for m in modules for d in providers.get(m, ())}
     assert [d for d in _floors(PROJECT["dependencies"]) if d not in imported] == []
+
+
+#: The modules of each extra that serves a part of riskscore of its own (globs from the
+#: package's root); every other module is the core's.
+EXTRA_MODULES = {
+    "serve": ("serve/*.py", "cli/serve.py"),
+    "synapse": ("integrations/synapse.py", "integrations/_synapse_*.py"),
+    "spark": ("integrations/spark.py", "integrations/_spark_*.py"),
+}
+
+
+def _names(requirements: list[str]) -> set[str]:
+    """The distributions (canonical names) ``requirements`` name."""
+    return {_canonical(re.match(r"[A-Za-z0-9_.-]+", spec)[0]) for spec in requirements}  # type: ignore[index]
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def _imported_names(tree: ast.AST) -> set[str]:
+    """The top-level names a module imports at run time, at any depth (in a function
+    too), but not under ``if TYPE_CHECKING:``."""
+    names: set[str] = set()
+    for node in ast.iter_child_nodes(tree):
+        if _is_type_checking(node):
+            continue
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+        names |= _imported_names(node)
+    return names
+
+
+def _imported_distributions(paths: list[Path]) -> dict[str, list[str]]:
+    """Each third-party distribution that ``paths`` import directly, and which import it."""
+    providers = packages_distributions()
+    found: dict[str, list[str]] = {}
+    for path in paths:
+        for name in _imported_names(ast.parse(path.read_text("utf-8"))):
+            if name in sys.stdlib_module_names or name in ("riskscore", "__future__"):
+                continue
+            for dist in providers.get(name, [name]):
+                found.setdefault(_canonical(dist), []).append(path.relative_to(ROOT).as_posix())
+    return found
+
+
+def test_every_direct_import_is_declared_by_the_core_or_the_modules_extra() -> None:
+    """Was: the service imports ``anyio`` and ``markupsafe`` (FastAPI and Jinja2 bring
+    them), and the Synapse module ``twisted`` and ``signedjson`` (Synapse brings them),
+    none declared by its extra: a release of FastAPI or Jinja2 that drops one breaks
+    ``riskscore serve`` on a fresh install, and no floor says which version riskscore
+    needs. A module imports only what the core or its own extra declares."""
+    package = ROOT / "riskscore"
+    extras = PROJECT["optional-dependencies"]
+    core = _names(PROJECT["dependencies"])
+    owned: set[Path] = set()
+    undeclared = {}
+    for extra, globs in EXTRA_MODULES.items():
+        paths = sorted({p for g in globs for p in package.glob(g)})
+        assert paths, f"no module of the {extra} extra matches {globs}"
+        owned.update(paths)
+        declared = core | _names(extras[extra])
+        for dist, where in _imported_distributions(paths).items():
+            if dist not in declared:
+                undeclared[(extra, dist)] = where
+    rest = sorted(set(package.rglob("*.py")) - owned)
+    for dist, where in _imported_distributions(rest).items():
+        if dist not in core:
+            undeclared[("core", dist)] = where
+    assert undeclared == {}
 
 
 @pytest.mark.slow

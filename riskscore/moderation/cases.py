@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -36,10 +36,12 @@ from riskscore.exceptions import RiskscoreError
 from riskscore.io.raw import as_python_value, show
 from riskscore.io.schema import CHANNEL_NAMES, MINOR_AGE, EventType, has_hidden_character
 from riskscore.io.timestamps import iso_utc
+from riskscore.policy import Tier
 
 __all__ = [
     "MAX_NAME_CHARS",
     "MAX_NOTE_CHARS",
+    "TIER_NAMES",
     "AuditEntry",
     "Case",
     "Outcome",
@@ -63,6 +65,9 @@ MAX_NAME_CHARS = 128
 MAX_NOTE_CHARS = 2_000
 #: Times are refused from year 10000 on (and before 1970).
 MAX_EPOCH_S = 253_402_300_800
+#: Tiers of queue items in words, the alert tiers by their names in :class:`~riskscore.Tier`
+#: (0, a user report, has none): the queue's, the console's and the reports' one wording.
+TIER_NAMES: Final = {0: "user report", **{int(t): t.name.lower() for t in Tier}}
 _TOKEN = re.compile(r"v1:(\d{1,18}\.\d{1,18})(-\d{1,18}\.\d{1,18})*")
 
 
@@ -204,6 +209,10 @@ def parse_token(token: object) -> dict[int, int]:
     return out
 
 
+#: The weights that are real numbers >= 0.
+_REALS = ("risk", "tier", "youth", "child_report", "wait_per_day", "max_wait_days", "extra_child")
+
+
 @dataclass(frozen=True, slots=True)
 class PriorityWeights:
     """Weights of the queue's priority formula (see the module docstring).
@@ -230,15 +239,7 @@ class PriorityWeights:
     unknown_age_youth: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in (
-            "risk",
-            "tier",
-            "youth",
-            "child_report",
-            "wait_per_day",
-            "max_wait_days",
-            "extra_child",
-        ):
+        for name in _REALS:
             value = getattr(self, name)
             if not (is_real(value) and value >= 0):  # a bool is no weight
                 raise ValueError(
@@ -348,12 +349,9 @@ class QueueItem:
 
     @property
     def child_not_known_adult(self) -> bool:
-        """Whether ``child_id`` may be a child: its declared age is unknown or under 18.
-
-        A user report's ``child_id`` is its reporter, who may be an adult (a parent, a
-        bystander); such an item is about the account, not a child victim of it, and the
-        exports never count or list that reporter as a child.
-        """
+        """Whether ``child_id`` may be a child (declared age unknown or under 18): a user
+        report's ``child_id`` is its reporter, who may be an adult (a parent, a bystander),
+        whom the exports never count or list as a child."""
         return math.isnan(self.child_age) or self.child_age < MINOR_AGE
 
     def status_at(self, end: int | None) -> str:
@@ -422,7 +420,8 @@ class Case:
         return min(i.created_at for i in self.items)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (raw ids: for moderators, not for published reports)."""
+        """JSON-ready form (raw ids: for moderators, not for published reports); each item's
+        ``tier`` is the number (0 a user report), ``tier_name`` its :data:`TIER_NAMES`."""
         return {
             "adult_id": self.adult_id,
             "priority": round(self.priority, 4),
@@ -440,6 +439,7 @@ class Case:
                     "age_band": i.age_band,
                     "risk": round(i.risk, 4),
                     "tier": i.tier,
+                    "tier_name": TIER_NAMES[i.tier],
                     "created_at": i.created_at,
                     "reasons": list(i.reasons),
                 }

@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Final
 
 import riskscore.moderation.queue_db as db
 from riskscore._words import duration_text, risk_text
-from riskscore.moderation.cases import Case, PriorityWeights, QueueItem, youngest_child_age
-from riskscore.policy import Tier
+from riskscore.moderation.cases import (
+    TIER_NAMES,  # defined beside Case.to_dict, which writes them; named here as before
+    Case,
+    PriorityWeights,
+    QueueItem,
+    youngest_child_age,
+)
 
 __all__ = ["TIER_NAMES", "build_case", "rank_cases"]
-
-#: Tiers of queue items in words, the alert tiers by their names in :class:`~riskscore.Tier`
-#: (0 is a user report, which has no alert tier): the one wording of the queue, the console
-#: and the transparency report.
-TIER_NAMES: Final = {0: "user report", **{int(t): t.name.lower() for t in Tier}}
 
 
 def rank_cases(items: Iterable[QueueItem], now: int, weights: PriorityWeights) -> list[Case]:

@@ -1,8 +1,9 @@
 """``riskscore serve``: a scoring service over HTTP and a moderator console in the browser.
 
-Needs the optional extra ``riskscore-metadata[serve]`` (FastAPI, uvicorn, Jinja2,
-argon2-cffi, itsdangerous, python-multipart, prometheus-client, matplotlib); without it,
-importing this package or any of its modules raises :class:`~riskscore.MissingExtraError`.
+Needs the optional extra ``riskscore-metadata[serve]`` (FastAPI, anyio, uvicorn, Jinja2,
+MarkupSafe, argon2-cffi, itsdangerous, python-multipart, prometheus-client, matplotlib);
+without it, importing this package or any of its modules raises
+:class:`~riskscore.MissingExtraError`.
 
 - :mod:`~riskscore.serve.app`: :func:`create_app`, the ASGI application, its start-up
   (restore) and shutdown (checkpoint).
@@ -32,10 +33,12 @@ from riskscore.exceptions import MissingExtraError
 #: optional httptools and uvloop aside). Looked up, not imported, here (FastAPI takes seconds
 #: to import): any module of this package, imported on its own, then names the extra.
 _EXTRA_MODULES: Final = (
+    "anyio",
     "argon2",
     "fastapi",
     "itsdangerous",
     "jinja2",
+    "markupsafe",
     "matplotlib",
     "prometheus_client",
     "python_multipart",

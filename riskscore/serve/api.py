@@ -11,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import hmac
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from riskscore.exceptions import SchemaError
 from riskscore.io.json_lines import json_dumps
 from riskscore.io.raw import show, shown
 from riskscore.serve.body import JSON_LINES_TYPES
-from riskscore.serve.service import MAX_BATCH_ID_CHARS, ScoringService
+from riskscore.serve.params import IdType
+from riskscore.serve.service import MAX_BATCH_ID_CHARS, AmbiguousIdError, ScoringService
 
 __all__ = ["router"]
 
@@ -182,13 +184,42 @@ async def post_events(request: Request) -> JSONResponse:
 @router.get(
     "/v1/conversations/{conversation_id:path}",
     summary="Current risk, tier and reasons of a live conversation",
-    responses={404: {"description": "not seen by this scorer, or expired"}},
+    responses={
+        404: {"description": "not seen by this scorer, or expired"},
+        409: {
+            "description": "without id_type, the id is an integer as written and both the "
+            "text id and the integer id are live: ask for one with id_type"
+        },
+        422: {
+            "description": "the id is no id an event can have (empty, over-long, a control "
+            "character), or no integer with id_type=int, or id_type is neither int nor text"
+        },
+    },
 )
-async def get_conversation(request: Request, conversation_id: str) -> dict[str, Any]:
+async def get_conversation(
+    request: Request,
+    conversation_id: str,
+    id_type: Annotated[
+        IdType | None,
+        Query(
+            description="read the id as an integer (`int`: `7` is the integer 7) or as text "
+            '(`text`: `7` is the text id "7"); without it, an id written as an integer '
+            "names whichever of the two is live, and both live is refused (409)"
+        ),
+    ] = None,
+) -> dict[str, Any]:
     """The conversation's current risk, tier (by the policy), reasons in words, accounts
-    and progress. An id of digits is looked up as text first, then as a number."""
+    and progress. The answer's ``conversation_id`` is the id found, typed as in the events
+    (a JSON integer or string)."""
     service = _service(request)
-    found = await _scoring(request, service.conversation, conversation_id)
+    if len(set(request.query_params.getlist("id_type"))) > 1:
+        raise HTTPException(422, "id_type is given twice, as int and as text: give it once")
+    try:
+        found = await _scoring(request, service.conversation, conversation_id, id_type)
+    except AmbiguousIdError as exc:
+        raise HTTPException(409, str(exc)) from None
+    except SchemaError as exc:
+        raise HTTPException(422, str(exc)) from None
     if found is None:
         quoted = show(shown("conversation_id", conversation_id))  # as errors quote an id
         raise HTTPException(404, f"conversation {quoted} is not live in this scorer")

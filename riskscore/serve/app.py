@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 from riskscore._optional import missing_extra
 from riskscore._version import __version__
 from riskscore.exceptions import one_line
-from riskscore.io.schema import is_content_column
+from riskscore.io.json_lines import json_dumps
 from riskscore.moderation.cases import QueueError
 
 try:  # FastAPI (with anyio, its async library), and the libraries the routes import (Jinja2...)
@@ -36,6 +36,7 @@ try:  # FastAPI (with anyio, its async library), and the libraries the routes im
     from riskscore.serve.console import ConsoleRefusedError, refusal_handler
     from riskscore.serve.console import router as console_router
     from riskscore.serve.pages import SECURITY_HEADERS, TEMPLATES
+    from riskscore.serve.params import query_problem, sentence_path_problem
     from riskscore.serve.service import ScoringService
     from riskscore.serve.state import ServeState
 except ImportError as exc:  # the optional extra riskscore-metadata[serve]
@@ -80,27 +81,29 @@ async def _stored_data_unreadable(request: Request, exc: Exception) -> Response:
 
 
 class ContentGuard:
-    """Refuse (422) any request whose query names a content-like field (``text``, ``body``,
-    ``message``...): riskscore takes no message content on any route, and its query is
-    dropped from the request before the server logs it. JSON bodies are checked by the
-    event validator, forms by the console."""
+    """Refuse (422, naming the field) any request whose query names a content-like field
+    (``text``, ``body``, ``message``...) or has a value that reads as a sentence, and any
+    whose path reads as a sentence (an id of words; a sentence is never shown): riskscore
+    takes no message content on any route, and the refused query or path is dropped from
+    the request before the server logs it. JSON bodies are checked by the event
+    validator, forms by the console."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("query_string"):
-            query = scope["query_string"].decode("latin-1")
-            names = [k for k, _ in parse_qsl(query, keep_blank_values=True)]
-            bad = next((n for n in names if is_content_column(n)), None)
-            if bad is not None:
+        if scope["type"] == "http":
+            problem = sentence_path_problem(scope["path"])
+            if problem is not None:
+                scope["path"], scope["raw_path"] = "/(not shown)", b"/(not shown)"
+            elif scope.get("query_string"):
+                query = scope["query_string"].decode("latin-1")
+                problem = query_problem(parse_qsl(query, keep_blank_values=True))
+            if problem is not None:
                 # The server writes its access log line from this scope once the response
                 # is sent (uvicorn: path and query): the refused text is not kept there.
                 scope["query_string"] = b""
-                body = (
-                    b'{"detail": "query field looks like message content: riskscore reads '
-                    b'no message content"}'
-                )
+                body = json_dumps({"detail": problem}).encode()
                 await send(
                     {
                         "type": "http.response.start",

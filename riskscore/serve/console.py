@@ -28,14 +28,13 @@ from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from riskscore._words import duration_text
-from riskscore.io.schema import is_content_column
 from riskscore.moderation.cases import MAX_NAME_CHARS, Case, QueueError, youngest_child_age
 from riskscore.moderation.queue_db import encode_id
 from riskscore.moderation.transparency import transparency_report
 from riskscore.moderation.transparency_render import render_html
 from riskscore.serve.accounts import MAX_PASSWORD_CHARS, Moderator
 from riskscore.serve.pages import SECURITY_HEADERS, TEMPLATES
-from riskscore.serve.params import adult_of, day_start, whole_number
+from riskscore.serve.params import adult_of, content_field_problem, day_start, whole_number
 from riskscore.serve.plot import timeline_svg
 from riskscore.serve.security import (
     CSRF_COOKIE,
@@ -168,11 +167,9 @@ async def _form(request: Request, user: Moderator | None) -> FormData:
         raise ConsoleRefusedError(_message(request, "Form refused", text, 403, user))
     form = await request.form(max_files=0, max_fields=20, max_part_size=64 * 1024)
     state = _state(request)
-    bad = next((k for k in form if is_content_column(k)), None)
-    if bad is not None:
-        raise ConsoleRefusedError(
-            _message(request, "Refused", "riskscore takes no message content.", 422, user)
-        )
+    problem = content_field_problem(form, "form")
+    if problem is not None:
+        raise ConsoleRefusedError(_message(request, "Refused", f"{problem}.", 422, user))
     if not state.signer.csrf_ok(form.get(CSRF_FIELD), request.cookies.get(CSRF_COOKIE)):
         raise ConsoleRefusedError(
             _message(

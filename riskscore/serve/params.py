@@ -1,14 +1,91 @@
-"""What the console's URLs name: the adult of a case path, a whole number or a day in a
-query. Anything else names nothing (None), never a guess."""
+"""What the service's requests name: the conversation ids of an API path, the adult of a
+console case path, a whole number or a day in a query, and the field of a query or form
+that looks like message content. Anything else names nothing (None, or for a conversation
+id a :class:`~riskscore.exceptions.SchemaError` that says why), never a guess."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
+from riskscore.exceptions import SchemaError
+from riskscore.io.raw import NotShown, quoted_name, show, shown
+from riskscore.io.schema import (
+    MAX_ID_LENGTH,
+    content_words,
+    is_content_column,
+    is_sentence,
+    sentence_id,
+)
 from riskscore.moderation.queue_db import decode_id
+from riskscore.moderation.queue_rows import id_problem
 
-__all__ = ["adult_of", "day_start", "whole_number"]
+__all__ = [
+    "IdType",
+    "adult_of",
+    "content_field_problem",
+    "conversation_ids",
+    "day_start",
+    "query_problem",
+    "sentence_path_problem",
+    "whole_number",
+]
+
+#: How ``GET /v1/conversations/{id}?id_type=...`` reads the id of its path: as the
+#: integer it writes, or as text. Without it, a path of an integer as written names both.
+IdType = Literal["int", "text"]
+
+
+def conversation_ids(raw: str, id_type: IdType | None = None) -> list[int | str]:
+    """The conversation ids an API path names: the text ``raw``, and the integer it writes
+    when it writes one as an integer id is written (``-7``, ``7``; not ``07``, ``+7`` or
+    ``7.0``); only one of them with ``id_type``. Ids ``7`` and ``"7"`` are two
+    conversations: the caller answers for the one that is live and refuses when both are.
+
+    Each id is held to the rule of the ids the review queue keeps
+    (:func:`riskscore.moderation.queue_rows.id_problem`): an id no event can have is
+    refused, not looked up.
+
+    Raises
+    ------
+    SchemaError
+        ``id_type`` is ``"int"`` and ``raw`` writes no integer, or the id named is not one
+        an event can have (empty, over-long, a control character), quoted cut short.
+
+    Examples
+    --------
+    >>> conversation_ids("c-9"), conversation_ids("7"), conversation_ids("07")
+    (['c-9'], ['7', 7], ['07'])
+    >>> conversation_ids("7", "int"), conversation_ids("7", "text")
+    ([7], ['7'])
+    """
+    quoted = show(shown("conversation_id", raw))
+    number = _integer_written(raw)
+    if id_type == "int" and number is None:
+        raise SchemaError(
+            f"conversation id {quoted} is not an integer id as written (at most "
+            f"{MAX_ID_LENGTH} digits, a leading '-' for a negative one, no leading zero): "
+            "ask for a text id with id_type=text"
+        )
+    ids: list[int | str] = []
+    if id_type != "int":
+        ids.append(raw)
+    if id_type != "text" and number is not None:
+        ids.append(number)
+    for value in ids:
+        if (problem := id_problem("conversation_id", value)) is not None:
+            raise SchemaError(f"conversation id {quoted} {problem}")
+    return ids
+
+
+def _integer_written(raw: str) -> int | None:
+    """The integer id ``raw`` writes as :func:`str` writes it, or None."""
+    digits = raw[1:] if raw.startswith("-") else raw
+    if not (digits.isascii() and digits.isdigit()) or len(raw) > MAX_ID_LENGTH:
+        return None
+    number = int(raw)
+    return number if str(number) == raw else None
 
 
 def adult_of(key: str) -> Any:
@@ -53,3 +130,71 @@ def day_start(text: str | None) -> int | None:
     except ValueError:
         return None
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+
+
+def content_field_problem(names: Iterable[str], where: str) -> str | None:
+    """Why a query or form is refused: the first of its field ``names`` that looks like
+    message content, named as the event validator names such a field (its name cut short,
+    a sentence by its length only, and the content word it holds); None when none does.
+
+    Examples
+    --------
+    >>> print(content_field_problem(["decided", "msgBody"], "query"))  # doctest: +ELLIPSIS
+    query field 'msgBody' looks like message content (its name holds 'msg'): riskscore ...
+    >>> content_field_problem(["decided"], "form") is None
+    True
+    """
+    bad = next((n for n in names if is_content_column(n)), None)
+    if bad is None:
+        return None
+    return (
+        f"{where} field {quoted_name(bad)} looks like message content (its name holds "
+        f"{content_words(bad)}): riskscore reads no message content"
+    )
+
+
+def sentence_path_problem(path: str) -> str | None:
+    """Why a request's path (percent-decoded) is refused: it reads as a sentence, which
+    may be message content, where an id belongs (the rule of event ids,
+    :func:`~riskscore.io.schema.sentence_id`; no route of riskscore has words in its path),
+    given by its length only; None for any other path.
+
+    Examples
+    --------
+    >>> print(sentence_path_problem("/v1/conversations/see you at the park"))  # doctest: +ELLIPSIS
+    the URL path, text of 37 characters (not shown: it may be message content), reads as ...
+    >>> sentence_path_problem("/v1/conversations/room|ann lee|bo") is None
+    True
+    """
+    if not sentence_id(path):
+        return None
+    return (
+        f"the URL path, {show(NotShown(len(path)))}, reads as a sentence of three or more "
+        "words: ids are opaque keys, not text"
+    )
+
+
+def query_problem(fields: Iterable[tuple[str, str]]) -> str | None:
+    """Why a request's query is refused: a field whose name looks like message content
+    (:func:`content_field_problem`), or whose value reads as a sentence (no query of
+    riskscore takes words: a count, a day, ``id_type``), given by its length only; None
+    for any other query.
+
+    Examples
+    --------
+    >>> print(query_problem([("from", "see you at 9")]))  # doctest: +ELLIPSIS
+    query field 'from' holds text of 12 characters (not shown: it may be message ...
+    >>> query_problem([("from", "2026-01-01"), ("id_type", "int")]) is None
+    True
+    """
+    fields = list(fields)
+    problem = content_field_problem((name for name, _ in fields), "query")
+    if problem is not None:
+        return problem
+    for name, value in fields:
+        if is_sentence(value):
+            return (
+                f"query field {quoted_name(name)} holds {show(NotShown(len(value)))}, a "
+                "sentence of three or more words: no query of riskscore takes text"
+            )
+    return None
