@@ -13,11 +13,11 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.raw import NotShown, quoted_name, show, shown
 from riskscore.io.schema import (
     MAX_ID_LENGTH,
-    content_words,
     is_content_column,
     is_sentence,
     sentence_id,
 )
+from riskscore.io.validate import content_refusal
 from riskscore.moderation.queue_db import decode_id
 from riskscore.moderation.queue_rows import id_problem
 
@@ -147,10 +147,7 @@ def content_field_problem(names: Iterable[str], where: str) -> str | None:
     bad = next((n for n in names if is_content_column(n)), None)
     if bad is None:
         return None
-    return (
-        f"{where} field {quoted_name(bad)} looks like message content (its name holds "
-        f"{content_words(bad)}): riskscore reads no message content"
-    )
+    return str(content_refusal(bad, "request", noun=f"{where} field"))
 
 
 def sentence_path_problem(path: str) -> str | None:
