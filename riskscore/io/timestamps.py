@@ -24,6 +24,7 @@ from riskscore._checks import check_seconds, is_int, is_real
 from riskscore.io.float_width import FloatWidth
 from riskscore.io.number_rules import NumberRules, Sink, check_numbers
 from riskscore.io.schema import (
+    EARLIEST_EVENT_TIMESTAMP,
     MAX_TIMESTAMP,
     MIN_TIMESTAMP,
     is_null,
@@ -273,18 +274,27 @@ def check_timestamps(arr: AnyArray, problems: Sink, future: FutureLimit | None =
     return check_numbers(name, secs, _timestamp_rules(future), problems, 0, np.int64)
 
 
+#: Why an event time outside the range of :func:`_timestamp_rules` is refused.
+_OUT_OF_RANGE: Final = (
+    f"is out of range: expected epoch seconds from 2000-01-01 ({EARLIEST_EVENT_TIMESTAMP}) "
+    "up to 2200 (UTC; "
+    "a time before 2000 is a clock never set or a default value; if the clock counts "
+    "milliseconds, divide by 1000)"
+)
+
+
 def _timestamp_rules(future: FutureLimit | None) -> NumberRules:
-    """The rules of epoch seconds: given, from 1970 up to 2200, and (with ``future``) not
-    after ``future.latest`` (whole seconds compared with it: an event at the limit itself
-    is kept)."""
+    """The rules of an event's epoch seconds: given, from 2000
+    (:data:`~riskscore.io.schema.EARLIEST_EVENT_TIMESTAMP`) up to 2200, and (with
+    ``future``) not after ``future.latest`` (whole seconds compared with it: an event at
+    the limit itself is kept)."""
     latest, later = math.inf, None
     if future is not None and not math.isinf(future.latest):
         latest, later = math.floor(future.latest), future.reason()
     return NumberRules(
-        low=MIN_TIMESTAMP,
+        low=EARLIEST_EVENT_TIMESTAMP,
         high=MAX_TIMESTAMP - 1,
-        out_of_range="is out of range: expected epoch seconds from 1970 up to 2200 (UTC; "
-        "if the clock counts milliseconds, divide by 1000)",
+        out_of_range=_OUT_OF_RANGE,
         empty="is missing: every event needs a timestamp",
         latest=latest,
         later=later,
