@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -79,3 +80,36 @@ def test_an_event_before_2000_is_refused_online_as_in_batch() -> None:
         rs.read_messages(
             {**{k: [v, v] for k, v in _EVENT.items()}, "timestamp": [1_700_000_000, 5]}
         )
+
+
+def test_a_far_future_first_event_does_not_set_the_events_clock(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # before: the first event (2199) was trusted as the clock; every later conversation was
+    # then idle for 176 years and expired at once, so nothing could build up to an alert
+    far = 7_258_000_000
+    text = _lines(far, *(1_700_000_000 + 60 * i for i in range(5)))
+    status = _stream(["--json", "--time-source", "events"], text, monkeypatch)
+    assert status == 0
+    out, err = capsys.readouterr()
+    summary = json.loads(out.splitlines()[-1])["summary"]
+    assert (summary["events"], summary["reasons"]) == (5, {"future_timestamp": 1})
+    assert f"line 1: column 'timestamp', event 1: {far} is later than" in err
+    assert "the time of reading" in err
+
+
+def test_the_first_event_replayed_is_held_to_the_batch_rule() -> None:
+    model = rs.load_model()
+    scorer = rs.OnlineScorer(model, time_source="events")
+    with pytest.raises(rs.SchemaError, match=r"max_future_s=157680000 s after the time of reading"):
+        scorer.update_one({**_EVENT, "timestamp": 7_258_000_000})
+    assert scorer.n_refused_future == 1
+    assert scorer.n_events == 0
+    # a later event within the batch rule's five years is the first, and then the clock
+    scorer.update_one(_EVENT)
+    assert scorer.clock == _EVENT["timestamp"]
+    with pytest.raises(rs.SchemaError, match=r"scorer's reference clock \(events\)"):
+        scorer.update_one({**_EVENT, "timestamp": _EVENT["timestamp"] + 86_401})
+    lifted = rs.OnlineScorer(model, time_source="events", max_future_s=math.inf)
+    lifted.update_one({**_EVENT, "timestamp": 7_258_000_000})  # replay of data dated ahead
+    assert lifted.clock == 7_258_000_000

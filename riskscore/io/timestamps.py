@@ -40,6 +40,7 @@ __all__ = [
     "FutureLimit",
     "Sink",
     "check_timestamps",
+    "first_event_future_s",
     "future_reason",
     "iso_utc",
     "times_as_text",
@@ -78,6 +79,11 @@ _ONLINE_REMEDY: Final = (
     "pass max_future_s=inf or time_source='events' (--max-future-s inf or --time-source "
     "events on the command line); the event was not applied"
 )
+#: The same for the first event of a scorer whose clock is its events (it has none yet).
+_FIRST_REMEDY: Final = (
+    "pass max_future_s=inf (--max-future-s inf on the command line); the event was not "
+    "applied, and the first event accepted sets the scorer's clock"
+)
 #: The same for a scorer whose clock is its events already: the event follows a quiet gap.
 _EVENTS_REMEDY: Final = (
     "pass a max_future_s above the longest quiet gap of the history, or inf (--max-future-s "
@@ -101,7 +107,8 @@ def future_reason(reference: float, max_future_s: float, *, online: str | None =
     """Why an event dated after ``reference + max_future_s`` is refused, and what to do:
     the one wording of batch readers (``online`` None: the reference is the time of
     reading) and of the online scorer (``online`` names its clock: ``"wall"``,
-    ``"events"`` or ``"callable"``).
+    ``"events"`` or ``"callable"``; ``"first event"``: a scorer with ``"events"`` before
+    its first event, whose reference is the time of reading, as in batch).
 
     Examples
     --------
@@ -110,13 +117,31 @@ def future_reason(reference: float, max_future_s: float, *, online: str | None =
     of reading (2023-11-14T22:13:20+00:00); if the data is dated ahead on purpose (replayed
     or synthetic), pass max_future_s=inf or now= (--max-future-s inf on the command line)'
     """
-    clock = _READ_CLOCK if online is None else f"the scorer's reference clock ({online})"
-    remedy = {None: _READ_REMEDY, "events": _EVENTS_REMEDY}.get(online, _ONLINE_REMEDY)
+    clock = (
+        _READ_CLOCK
+        if online in (None, "first event")
+        else f"the scorer's reference clock ({online})"
+    )
+    remedies = {None: _READ_REMEDY, "events": _EVENTS_REMEDY, "first event": _FIRST_REMEDY}
+    remedy = remedies.get(online, _ONLINE_REMEDY)
     return (
         f"is later than {_instant(reference + max_future_s)}: more than "
         f"max_future_s={_seconds(max_future_s)} s after {clock} ({_instant(reference)}); "
         f"if the data is dated ahead on purpose (replayed or synthetic), {remedy}"
     )
+
+
+def first_event_future_s(max_future_s: float) -> float:
+    """How far after the system clock the first event of an online scorer replaying
+    events (``time_source="events"``, no event clock yet) may be dated: the batch
+    readers' default (:data:`DEFAULT_READ_MAX_FUTURE_S`), or ``max_future_s`` if longer.
+
+    Examples
+    --------
+    >>> first_event_future_s(86_400) == DEFAULT_READ_MAX_FUTURE_S, first_event_future_s(math.inf)
+    (True, inf)
+    """
+    return max(max_future_s, DEFAULT_READ_MAX_FUTURE_S)
 
 
 @dataclass(frozen=True, slots=True)
