@@ -7,9 +7,12 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import riskscore as rs
@@ -113,3 +116,76 @@ def test_the_first_event_replayed_is_held_to_the_batch_rule() -> None:
     lifted = rs.OnlineScorer(model, time_source="events", max_future_s=math.inf)
     lifted.update_one({**_EVENT, "timestamp": 7_258_000_000})  # replay of data dated ahead
     assert lifted.clock == 7_258_000_000
+
+
+def _events(column: str, value: object) -> dict[str, list[object]]:
+    """Four events of one conversation, the second holding ``value`` in ``column``."""
+    events: dict[str, list[object]] = {
+        "conversation_id": [1, 1, 1, 1],
+        "timestamp": [1_700_000_000 + 60 * i for i in range(4)],
+        "sender_id": [1, 2, 1, 2],
+        "recipient_id": [2, 1, 2, 1],
+        "channel": ["direct"] * 4,
+        "recipient_tz_offset_min": [60, 60, 60, 60],
+    }
+    events[column][1] = value
+    if isinstance(value, float):
+        events[column] = [float(v) for v in events[column]]  # type: ignore[arg-type]
+    return events
+
+
+#: Hostile times, each refused by every entry point: (column, value, value as quoted).
+_HOSTILE = [
+    ("timestamp", 1_700_000_000_000, "1700000000000"),  # milliseconds
+    ("timestamp", 1_700_000_000_000_000, "1700000000000000"),  # microseconds
+    ("timestamp", -5, "-5"),
+    ("timestamp", 5, "5"),  # 1970: a clock never set
+    ("timestamp", 946_684_799, "946684799"),  # the last second of 1999
+    ("timestamp", math.nan, "nan"),
+    ("timestamp", math.inf, "inf"),
+    ("timestamp", 2**64 + 5, "18446744073709551621"),  # beyond int64 (and uint64)
+    ("recipient_tz_offset_min", 100_000, "100000"),
+    ("recipient_tz_offset_min", math.inf, "inf"),
+]
+
+
+@pytest.mark.parametrize(("column", "value", "shown"), _HOSTILE)
+def test_a_hostile_time_is_refused_alike_by_every_entry_point(
+    tmp_path: Path,
+    column: str,
+    value: object,
+    shown: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    events = _events(column, value)
+    cells = [str(v) for v in events[column]] if value == 2**64 + 5 else events[column]
+    table = pa.table({**events, column: pa.array(cells)})
+    parquet = tmp_path / "events.parquet"
+    pq.write_table(table, parquet)
+    csv = tmp_path / "events.csv"
+    csv.write_text(
+        ",".join(events)
+        + "\n"
+        + "".join(",".join(str(events[k][i]) for k in events) + "\n" for i in range(4))
+    )
+    for source in (parquet, csv):  # in memory: the whole file
+        with pytest.raises(rs.SchemaError, match=rf"'{column}', row 1\b.*{shown}") as info:
+            rs.read_messages(source)
+        assert (info.value.column, info.value.row) == (column, 1)
+        kept = rs.read_messages(source, errors="quarantine")
+        assert (len(kept), kept.quarantined.counts()) == (3, {column: 1})
+    out = tmp_path / "out"
+    status = main(["score", str(parquet), "--out", str(out), "--chunk-rows", "2", "--top", "0"])
+    assert status == 2  # out of core, chunk by chunk
+    assert re.search(rf"'{column}', row 1\b.*{shown}", capsys.readouterr().err)
+    scorer = rs.OnlineScorer(rs.load_model(), time_source="events")
+    one = {k: v[1] for k, v in events.items()}
+    with pytest.raises(rs.SchemaError, match=rf"'{column}', event 1\b.*{shown}") as info:
+        scorer.update_one(one, row=1)
+    assert (info.value.column, info.value.row, scorer.n_events) == (column, 1, 0)
+    lines = "".join(json.dumps({k: v[i] for k, v in events.items()}) + "\n" for i in range(4))
+    assert _stream(["--json", "--time-source", "events"], lines, monkeypatch) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out.splitlines()[-1])["summary"]["events"] == 3
+    assert re.search(rf"line 2: column '{column}', event 2: {shown}", captured.err)
