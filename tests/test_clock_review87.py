@@ -14,17 +14,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from test_checkpoint_lock import _EVENT
 
 import riskscore as rs
 from riskscore.cli import main
-
-_EVENT = {
-    "conversation_id": 1,
-    "timestamp": 1_700_000_000,
-    "sender_id": "a",
-    "recipient_id": "b",
-    "channel": "direct",
-}
 
 
 def _stream(argv: list[str], text: str, monkeypatch: pytest.MonkeyPatch) -> int:
