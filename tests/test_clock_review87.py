@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import re
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from test_checkpoint_lock import _EVENT
 
 import riskscore as rs
 from riskscore.cli import main
+from riskscore.online import lock
 
 
 def _stream(argv: list[str], text: str, monkeypatch: pytest.MonkeyPatch) -> int:
@@ -182,3 +184,29 @@ def test_a_hostile_time_is_refused_alike_by_every_entry_point(
     captured = capsys.readouterr()
     assert json.loads(captured.out.splitlines()[-1])["summary"]["events"] == 3
     assert re.search(rf"line 2: column '{column}', event 2: {shown}", captured.err)
+
+
+def test_a_sidecar_deleted_while_it_is_locked_is_not_the_one_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the creator of a sidecar deletes it after a refusal: a process that opened it just
+    # before must not hold a lock on a file no longer at its path (a third process would
+    # create and lock another, and two would own one checkpoint)
+    path = tmp_path / "state.sqlite"
+    key = lock.lock_path(path)
+    key.write_text("")
+    real = lock._flock
+    calls: list[int] = []
+
+    def deleted_first(where: Path, name: str, fd: int) -> None:
+        real(where, name, fd)
+        if not calls:
+            os.unlink(name)  # the creator, done with its refusal
+        calls.append(fd)
+
+    monkeypatch.setattr(lock, "_flock", deleted_first)
+    with lock.claim(path):
+        held = lock._HELD[str(key)]
+        assert len(calls) == 2
+        assert os.path.samestat(os.fstat(held.fd), os.stat(key))
+    assert key.exists()  # released without an error: the sidecar stays
