@@ -210,3 +210,42 @@ def test_a_sidecar_deleted_while_it_is_locked_is_not_the_one_held(
         assert len(calls) == 2
         assert os.path.samestat(os.fstat(held.fd), os.stat(key))
     assert key.exists()  # released without an error: the sidecar stays
+
+
+def _iso_offset(minutes: int, form: str) -> str:
+    sign = "+" if minutes >= 0 else "-"
+    hours, mins = divmod(abs(minutes), 60)
+    return {"hh:mm": f"{sign}{hours:02}:{mins:02}", "hhmm": f"{sign}{hours:02}{mins:02}"}[form]
+
+
+@pytest.mark.parametrize("form", ["hh:mm", "hhmm"])
+def test_an_iso_offset_is_read_by_the_rule_of_recipient_tz_offset_min(form: str) -> None:
+    # before: an ISO time's offset could be anything to +-23:59 (+14:01, -23:59), which no
+    # clock uses and recipient_tz_offset_min refuses; now one range for both
+    minutes = list(range(-1439, 1440))
+    times = [f"2024-05-01T12:00:00{_iso_offset(m, form)}" for m in minutes]
+    kept = rs.read_messages(
+        {
+            "conversation_id": list(range(len(times))),
+            "timestamp": times,
+            "sender_id": [1] * len(times),
+            "recipient_id": [2] * len(times),
+            "channel": ["direct"] * len(times),
+        },
+        errors="quarantine",
+    )
+    taken = sorted(int(c) for c in kept.conversations)
+    assert taken == [i for i, m in enumerate(minutes) if -720 <= m <= 840]
+    assert set(kept.quarantined.reason) == {
+        "has a UTC offset that no clock uses: expected one from -12:00 to +14:00 (as "
+        "recipient_tz_offset_min), like 2024-05-01T21:30:00+01:00"
+    }
+
+
+@pytest.mark.parametrize("text", ["2024-05-01T21:30:00+14:01", "2024-05-01T21:30:00-2359"])
+def test_an_iso_offset_no_clock_uses_is_refused_online_as_in_batch(text: str) -> None:
+    scorer = rs.OnlineScorer(rs.load_model())
+    with pytest.raises(rs.SchemaError, match=r"event 3: '.*' has a UTC offset that no clock"):
+        scorer.update_one({**_EVENT, "timestamp": text}, row=3)
+    with pytest.raises(rs.SchemaError, match=r"row 0: '.*' has a UTC offset that no clock"):
+        rs.read_messages({k: [v] for k, v in {**_EVENT, "timestamp": text}.items()})

@@ -32,7 +32,12 @@ from riskscore.io.schema import (
 from riskscore.io.text import NUMBER_TEXT, TextCells, all_text, arrow_text
 
 # ISO 8601 date-time that carries an explicit UTC offset (or Z).
-_ISO_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
+_ISO_DATE_TIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
+# A UTC offset in use: from UTC-12:00 to UTC+14:00, the range of recipient_tz_offset_min
+# (MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN; a test holds the two rules equal), as +hh:mm,
+# +hhmm or +hh. One pattern, so the check costs no second pass over the text.
+_OFFSET_IN_USE = r"(Z|\+(0\d|1[0-3])(:?[0-5]\d)?|\+14(:?00)?|-(0\d|1[01])(:?[0-5]\d)?|-12(:?00)?)$"
+_ISO_WITH_OFFSET = _ISO_DATE_TIME + _OFFSET_IN_USE
 
 __all__ = [
     "DEFAULT_MAX_FUTURE_S",
@@ -209,7 +214,8 @@ _NOT_A_TIMESTAMP = (
 
 _GIVE = "give the instant, like 2024-05-01T21:30:00+01:00, or epoch seconds"
 
-#: Text that is almost a timestamp, and what it lacks: (pattern, reason), in check order.
+#: Text that is almost a timestamp, and what it lacks or gets wrong: (pattern, reason), in
+#: check order.
 _INCOMPLETE: Final = (
     (r"^\d{4}-\d{2}-\d{2}$", f"is a date without a time and UTC offset: {_GIVE}"),
     (
@@ -223,6 +229,11 @@ _INCOMPLETE: Final = (
     (
         r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s?(Z|[+-]\d{2}(:?\d{2})?)$",
         f"is a time of day without a date: {_GIVE}",
+    ),
+    (
+        _ISO_DATE_TIME + r"[+-]\d{2}(:?\d{2})?$",
+        "has a UTC offset that no clock uses: expected one from -12:00 to +14:00 (as "
+        "recipient_tz_offset_min), like 2024-05-01T21:30:00+01:00",
     ),
 )
 
