@@ -54,7 +54,7 @@ def _with_unused_values() -> dict[str, Any]:
     """Dictionary columns holding values no row has (ids "zz", "c2", "q", "unused")."""
     return {
         "conversation_id": _coded([1, 0, 1], ["zz", "c1", "c2"]),
-        "timestamp": [3, 2, 1],
+        "timestamp": [1_700_000_003, 1_700_000_002, 1_700_000_001],
         "sender_id": _coded([0, 1, 1], ["a", "b", "unused"]),
         "recipient_id": _coded([0, 1, 1], ["b", "a", "q"]),
         "channel": ["direct"] * 3,

@@ -92,7 +92,9 @@ HOSTILE_VIGNETTES: dict[str, tuple[dict[str, Any], str, str]] = {
     ),
     "year 1": ({"start": "0001-01-01"}, "conversations[0].start", "0001-01-01"),
     "year 9999": ({"start": "9999-12-31"}, "conversations[0].start", "9999-12-31"),
-    "1970-01-01": ({"start": "1970-01-01"}, "conversations[0].start", "1970-01-02 to 2199"),
+    "1970-01-01": ({"start": "1970-01-01"}, "conversations[0].start", "2000-01-02 to 2199"),
+    # review 87: events are dated from 2000 on, so vignettes too
+    "1999-12-31": ({"start": "1999-12-31"}, "conversations[0].start", "2000-01-02 to 2199"),
     "last day past 2199": (
         {"start": "2199-12-01", "day": 3000},
         "conversations[0].phases[0]",
@@ -126,11 +128,11 @@ def test_a_vignette_beyond_the_limits_is_refused_by_file_key_and_value(
 
 def test_a_vignette_at_the_limits_is_read_and_built(tmp_path: Path) -> None:
     vignette = read_vignette(
-        _vignette(tmp_path, group="count = 1000", events=100, start="1970-01-02", tz=840)
+        _vignette(tmp_path, group="count = 1000", events=100, start="2000-01-02", tz=840)
     )
     events = vignette.events()
     assert len(events["timestamp"]) == 100_000
-    assert events["timestamp"].min() >= 0
+    assert events["timestamp"].min() >= 946_684_800
     late = read_vignette(_vignette(tmp_path, start="2199-12-31"))
     assert late.events()["timestamp"].max() < 7_258_118_400
     # the adult's afternoon of 2199-12-31 at UTC-12 is 2200-01-01 UTC: refused when built

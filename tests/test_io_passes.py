@@ -16,6 +16,8 @@ from riskscore.io.columnar import arrow_to_numpy
 from riskscore.io.passes import in_order, outside_first_pair, run_codes
 from riskscore.io.threads import THREAD_MIN_ROWS, THREADS_VARIABLE
 
+T0 = 1_700_000_000  # events are dated from 2000 on
+
 rows = st.lists(
     st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)), min_size=0, max_size=40
 )
@@ -84,7 +86,7 @@ def test_run_codes_equal_cumsum_and_flatnonzero(values: list[int], sort: bool) -
 @pytest.mark.parametrize("ids", [[3, 1, 2, 1, 3], ["c", "a", "b", "a", "c"]])
 def test_sorted_and_unsorted_input_give_the_same_codes(ids: list[object]) -> None:
     columns = {
-        "timestamp": [50, 10, 30, 20, 40],
+        "timestamp": [T0 + 50, T0 + 10, T0 + 30, T0 + 20, T0 + 40],
         "sender_id": [1, 2, 3, 2, 1],
         "recipient_id": [5, 6, 7, 6, 5],
         "channel": ["direct"] * 5,
@@ -105,7 +107,7 @@ def test_a_group_room_is_found_and_split_by_the_compiled_pass() -> None:
     msgs = rs.read_messages(
         {
             "conversation_id": [1, 1, 1, 2],
-            "timestamp": [10, 20, 30, 40],
+            "timestamp": [T0 + 10, T0 + 20, T0 + 30, T0 + 40],
             "sender_id": [7, 8, 9, 7],
             "recipient_id": [8, 7, 7, 8],
             "channel": ["group", "group", "group", "direct"],

@@ -151,10 +151,10 @@ def test_extreme_but_valid_values_are_accepted() -> None:
     events = valid_events()
     events["recipient_tz_offset_min"] = [-720, 840, 0, 345]
     events["sender_age"] = [0.0, 120.0, 13.5, 41.0]
-    events["timestamp"] = [0, T0, 7_258_118_399, T0]
+    events["timestamp"] = [946_684_800, T0, 7_258_118_399, T0]  # 2000-01-01: the earliest
     msgs = rs.read_messages(events, max_future_s=math.inf)  # 2199 on purpose
     assert sorted(msgs.recipient_tz_offset_min.tolist()) == [-720, 0, 345, 840]
-    assert sorted(msgs.timestamp.tolist()) == [0, T0, T0, 7_258_118_399]
+    assert sorted(msgs.timestamp.tolist()) == [946_684_800, T0, T0, 7_258_118_399]
 
 
 def test_empty_input_gives_an_empty_table() -> None:

@@ -21,12 +21,12 @@ from riskscore.io.columns import ages, room_sizes, tz_offsets
 from riskscore.io.number_rules import number_pass
 from riskscore.io.problems import Found
 from riskscore.io.schema import (
+    EARLIEST_EVENT_TIMESTAMP,
     MAX_AGE,
     MAX_ROOM_SIZE,
     MAX_TIMESTAMP,
     MAX_TZ_OFFSET_MIN,
     MIN_AGE,
-    MIN_TIMESTAMP,
     MIN_TZ_OFFSET_MIN,
     ROOM_SIZE_UNKNOWN,
     TZ_UNKNOWN,
@@ -78,22 +78,22 @@ def assert_same(check: Callable[[AnyArray, Found], AnyArray], old: Reported, arr
 
 
 def numpy_timestamps(arr: AnyArray, latest: float) -> Reported:
-    """riskscore.io.timestamps.check_timestamps before, for integer and float64 columns."""
+    """riskscore.io.timestamps.check_timestamps before, for integer and float64 columns
+    (with the earliest event time of 2000-01-01 since review 87)."""
     range_reason = (
-        "is out of range: expected epoch seconds from 1970 up to 2200 (UTC; "
-        "if the clock counts milliseconds, divide by 1000)"
+        "is out of range: expected epoch seconds from 2000-01-01 (946684800) up to 2200 (UTC; "
+        "a time before 2000 is a clock never set or a default value; if the clock counts "
+        "milliseconds, divide by 1000)"
     )
     if arr.dtype.kind in "iu":
-        refused = arr > MAX_TIMESTAMP - 1
-        if arr.dtype.kind == "i":
-            refused |= arr < MIN_TIMESTAMP
+        refused = (arr > MAX_TIMESTAMP - 1) | (arr < EARLIEST_EVENT_TIMESTAMP)
         problems = [(refused, range_reason)]
         secs = np.where(refused, 0, arr).astype(np.int64)
     else:
         with np.errstate(invalid="ignore"):
             floored = np.floor(arr)
             missing = np.isnan(floored)
-            beyond = ~missing & ((floored < MIN_TIMESTAMP) | (floored >= MAX_TIMESTAMP))
+            beyond = ~missing & ((floored < EARLIEST_EVENT_TIMESTAMP) | (floored >= MAX_TIMESTAMP))
         problems = [(missing, "is missing: every event needs a timestamp"), (beyond, range_reason)]
         refused = missing | beyond
         secs = np.where(refused, 0, floored).astype(np.int64)

@@ -77,9 +77,9 @@ def test_import_extra_names_the_extra_when_missing(monkeypatch: pytest.MonkeyPat
 
 def test_to_pandas_without_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
     messages = rs.read_messages(
-        {"conversation_id": [1, 1], "timestamp": [10, 20], "sender_id": [1, 2],
-         "recipient_id": [2, 1], "channel": ["direct"] * 2, "sender_age": [40, 12],
-         "recipient_age": [12, 40], "event": ["message"] * 2}
+        {"conversation_id": [1, 1], "timestamp": [1_700_000_010, 1_700_000_020],
+         "sender_id": [1, 2], "recipient_id": [2, 1], "channel": ["direct"] * 2,
+         "sender_age": [40, 12], "recipient_age": [12, 40], "event": ["message"] * 2}
     )  # fmt: skip
     features = rs.extract_features(messages)
     _hide(monkeypatch, "pandas")

@@ -90,7 +90,7 @@ def test_an_arrow_text_column_is_ranked_once() -> None:
     table = pa.table(
         {
             "conversation_id": ["c2", "c1", "c2"],
-            "timestamp": [3, 2, 1],
+            "timestamp": [1_700_000_003, 1_700_000_002, 1_700_000_001],
             "sender_id": ["b", "a", "a"],
             "recipient_id": ["a", "b", "b"],
             "channel": ["direct"] * 3,

@@ -58,7 +58,9 @@ def add_scorer_options(parser: argparse.ArgumentParser) -> None:
         choices=("wall", "events"),
         default="wall",
         help="the clock --max-future-s is measured from: the system clock (wall), or for "
-        "replaying history the latest accepted event (events)",
+        "replaying history the latest accepted event (events; the first event, which sets "
+        "it, may be dated at most five years, or --max-future-s if longer, after the time of "
+        "reading, as in batch; events before 2000-01-01 are refused with either)",
     )
     parser.add_argument(
         "--max-conversations",

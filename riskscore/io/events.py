@@ -30,6 +30,7 @@ from riskscore.io.raw import (
 )
 from riskscore.io.schema import (
     CHANNEL_NAMES,
+    EARLIEST_EVENT_TIMESTAMP,
     EVENT_NAMES,
     INT64_MAX,
     INT64_MIN,
@@ -40,7 +41,6 @@ from riskscore.io.schema import (
     MAX_TZ_OFFSET_MIN,
     MIN_AGE,
     MIN_SENTENCE_WORDS,
-    MIN_TIMESTAMP,
     MIN_TZ_OFFSET_MIN,
     REQUIRED_COLUMNS,
     ROOM_SIZE_UNKNOWN,
@@ -227,7 +227,7 @@ def parse_event_fast(event: Mapping[str, object], row: int | None = None) -> Eve
         return parse_event(event, row)
     if not (
         type(ts) is int
-        and MIN_TIMESTAMP <= ts < MAX_TIMESTAMP
+        and EARLIEST_EVENT_TIMESTAMP <= ts < MAX_TIMESTAMP
         and type(recipient) is type(sender)
         and sender != recipient
         and (

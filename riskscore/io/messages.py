@@ -196,11 +196,12 @@ class MessageTable:
         Examples
         --------
         >>> import riskscore as rs
-        >>> msgs = rs.read_messages({"conversation_id": [1, 1], "timestamp": [20, 10],
+        >>> msgs = rs.read_messages({"conversation_id": [1, 1],
+        ...                          "timestamp": [1_700_000_020, 1_700_000_010],
         ...                          "sender_id": [1, 2], "recipient_id": [2, 1],
         ...                          "channel": ["direct", "public"]})
         >>> [(e["timestamp"], e["sender_id"], e["sender_age"]) for e in msgs.iter_events()]
-        [(10, 2, None), (20, 1, None)]
+        [(1700000010, 2, None), (1700000020, 1, None)]
         """
         order = np.lexsort((self.source_row, self.timestamp))
         cols = self._ids_as_given()

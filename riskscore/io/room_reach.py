@@ -108,7 +108,7 @@ def understated_rooms(cols: dict[str, AnyArray], considered: BoolArray) -> BoolA
     Examples
     --------
     >>> cols = {"conversation_id": np.array(["g"] * 4, dtype=object),
-    ...         "timestamp": np.zeros(4, dtype=np.int64),
+    ...         "timestamp": np.full(4, 1_700_000_000, dtype=np.int64),
     ...         "sender_id": np.array(["a"] * 4, dtype=object),
     ...         "recipient_id": np.array(["k1", "k2", "k1", "k3"], dtype=object),
     ...         "channel": np.full(4, 2, dtype=np.uint8), "event": np.zeros(4, dtype=np.uint8),

@@ -72,9 +72,17 @@ ROOM_SIZE_UNKNOWN: Final = 0
 #: Largest ``room_size`` accepted: rooms beyond any chat platform's largest are refused.
 MAX_ROOM_SIZE: Final = 10_000_000
 
-#: Epoch seconds accepted: 1970-01-01 up to (not including) 2200-01-01.
+#: Epoch seconds of times in general (a reference time, a period's ends, a checkpoint's
+#: counters): 1970-01-01 up to (not including) 2200-01-01.
 MIN_TIMESTAMP: Final = 0
 MAX_TIMESTAMP: Final = 7_258_118_400
+#: Earliest time of an event: 2000-01-01T00:00:00Z. Online chat metadata is not older; an
+#: event dated before it is a clock never set (0, a few seconds) or a default value, which
+#: would stretch its conversation over decades in batch and, as the first event of an
+#: online scorer with ``time_source="events"``, set the clock that every later event is
+#: checked against. Refused (or quarantined and counted) by every reader: batch, out of
+#: core, Spark, ``OnlineScorer.update_one`` and ``riskscore stream``/``serve``.
+EARLIEST_EVENT_TIMESTAMP: Final = 946_684_800
 
 
 class Channel(IntEnum):

@@ -24,6 +24,7 @@ from riskscore._checks import check_seconds, is_int, is_real
 from riskscore.io.float_width import FloatWidth
 from riskscore.io.number_rules import NumberRules, Sink, check_numbers
 from riskscore.io.schema import (
+    EARLIEST_EVENT_TIMESTAMP,
     MAX_TIMESTAMP,
     MIN_TIMESTAMP,
     is_null,
@@ -31,7 +32,12 @@ from riskscore.io.schema import (
 from riskscore.io.text import NUMBER_TEXT, TextCells, all_text, arrow_text
 
 # ISO 8601 date-time that carries an explicit UTC offset (or Z).
-_ISO_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
+_ISO_DATE_TIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
+# A UTC offset in use: from UTC-12:00 to UTC+14:00, the range of recipient_tz_offset_min
+# (MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN; a test holds the two rules equal), as +hh:mm,
+# +hhmm or +hh. One pattern, so the check costs no second pass over the text.
+_OFFSET_IN_USE = r"(Z|\+(0\d|1[0-3])(:?[0-5]\d)?|\+14(:?00)?|-(0\d|1[01])(:?[0-5]\d)?|-12(:?00)?)$"
+_ISO_WITH_OFFSET = _ISO_DATE_TIME + _OFFSET_IN_USE
 
 __all__ = [
     "DEFAULT_MAX_FUTURE_S",
@@ -39,6 +45,7 @@ __all__ = [
     "FutureLimit",
     "Sink",
     "check_timestamps",
+    "first_event_future_s",
     "future_reason",
     "iso_utc",
     "times_as_text",
@@ -77,6 +84,11 @@ _ONLINE_REMEDY: Final = (
     "pass max_future_s=inf or time_source='events' (--max-future-s inf or --time-source "
     "events on the command line); the event was not applied"
 )
+#: The same for the first event of a scorer whose clock is its events (it has none yet).
+_FIRST_REMEDY: Final = (
+    "pass max_future_s=inf (--max-future-s inf on the command line); the event was not "
+    "applied, and the first event accepted sets the scorer's clock"
+)
 #: The same for a scorer whose clock is its events already: the event follows a quiet gap.
 _EVENTS_REMEDY: Final = (
     "pass a max_future_s above the longest quiet gap of the history, or inf (--max-future-s "
@@ -100,7 +112,8 @@ def future_reason(reference: float, max_future_s: float, *, online: str | None =
     """Why an event dated after ``reference + max_future_s`` is refused, and what to do:
     the one wording of batch readers (``online`` None: the reference is the time of
     reading) and of the online scorer (``online`` names its clock: ``"wall"``,
-    ``"events"`` or ``"callable"``).
+    ``"events"`` or ``"callable"``; ``"first event"``: a scorer with ``"events"`` before
+    its first event, whose reference is the time of reading, as in batch).
 
     Examples
     --------
@@ -109,13 +122,31 @@ def future_reason(reference: float, max_future_s: float, *, online: str | None =
     of reading (2023-11-14T22:13:20+00:00); if the data is dated ahead on purpose (replayed
     or synthetic), pass max_future_s=inf or now= (--max-future-s inf on the command line)'
     """
-    clock = _READ_CLOCK if online is None else f"the scorer's reference clock ({online})"
-    remedy = {None: _READ_REMEDY, "events": _EVENTS_REMEDY}.get(online, _ONLINE_REMEDY)
+    clock = (
+        _READ_CLOCK
+        if online in (None, "first event")
+        else f"the scorer's reference clock ({online})"
+    )
+    remedies = {None: _READ_REMEDY, "events": _EVENTS_REMEDY, "first event": _FIRST_REMEDY}
+    remedy = remedies.get(online, _ONLINE_REMEDY)
     return (
         f"is later than {_instant(reference + max_future_s)}: more than "
         f"max_future_s={_seconds(max_future_s)} s after {clock} ({_instant(reference)}); "
         f"if the data is dated ahead on purpose (replayed or synthetic), {remedy}"
     )
+
+
+def first_event_future_s(max_future_s: float) -> float:
+    """How far after the system clock the first event of an online scorer replaying
+    events (``time_source="events"``, no event clock yet) may be dated: the batch
+    readers' default (:data:`DEFAULT_READ_MAX_FUTURE_S`), or ``max_future_s`` if longer.
+
+    Examples
+    --------
+    >>> first_event_future_s(86_400) == DEFAULT_READ_MAX_FUTURE_S, first_event_future_s(math.inf)
+    (True, inf)
+    """
+    return max(max_future_s, DEFAULT_READ_MAX_FUTURE_S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +214,8 @@ _NOT_A_TIMESTAMP = (
 
 _GIVE = "give the instant, like 2024-05-01T21:30:00+01:00, or epoch seconds"
 
-#: Text that is almost a timestamp, and what it lacks: (pattern, reason), in check order.
+#: Text that is almost a timestamp, and what it lacks or gets wrong: (pattern, reason), in
+#: check order.
 _INCOMPLETE: Final = (
     (r"^\d{4}-\d{2}-\d{2}$", f"is a date without a time and UTC offset: {_GIVE}"),
     (
@@ -197,6 +229,11 @@ _INCOMPLETE: Final = (
     (
         r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s?(Z|[+-]\d{2}(:?\d{2})?)$",
         f"is a time of day without a date: {_GIVE}",
+    ),
+    (
+        _ISO_DATE_TIME + r"[+-]\d{2}(:?\d{2})?$",
+        "has a UTC offset that no clock uses: expected one from -12:00 to +14:00 (as "
+        "recipient_tz_offset_min), like 2024-05-01T21:30:00+01:00",
     ),
 )
 
@@ -273,18 +310,27 @@ def check_timestamps(arr: AnyArray, problems: Sink, future: FutureLimit | None =
     return check_numbers(name, secs, _timestamp_rules(future), problems, 0, np.int64)
 
 
+#: Why an event time outside the range of :func:`_timestamp_rules` is refused.
+_OUT_OF_RANGE: Final = (
+    f"is out of range: expected epoch seconds from 2000-01-01 ({EARLIEST_EVENT_TIMESTAMP}) "
+    "up to 2200 (UTC; "
+    "a time before 2000 is a clock never set or a default value; if the clock counts "
+    "milliseconds, divide by 1000)"
+)
+
+
 def _timestamp_rules(future: FutureLimit | None) -> NumberRules:
-    """The rules of epoch seconds: given, from 1970 up to 2200, and (with ``future``) not
-    after ``future.latest`` (whole seconds compared with it: an event at the limit itself
-    is kept)."""
+    """The rules of an event's epoch seconds: given, from 2000
+    (:data:`~riskscore.io.schema.EARLIEST_EVENT_TIMESTAMP`) up to 2200, and (with
+    ``future``) not after ``future.latest`` (whole seconds compared with it: an event at
+    the limit itself is kept)."""
     latest, later = math.inf, None
     if future is not None and not math.isinf(future.latest):
         latest, later = math.floor(future.latest), future.reason()
     return NumberRules(
-        low=MIN_TIMESTAMP,
+        low=EARLIEST_EVENT_TIMESTAMP,
         high=MAX_TIMESTAMP - 1,
-        out_of_range="is out of range: expected epoch seconds from 1970 up to 2200 (UTC; "
-        "if the clock counts milliseconds, divide by 1000)",
+        out_of_range=_OUT_OF_RANGE,
         empty="is missing: every event needs a timestamp",
         latest=latest,
         later=later,

@@ -7,8 +7,11 @@ restores from or saves to ``FILE`` takes an exclusive ``flock`` on a sidecar
 releases the file or exits; any other process fails at once with a
 :class:`~riskscore.CheckpointError` naming the file. The kernel drops a ``flock`` with its
 process, so a crashed or killed owner leaves no stale lock: the sidecar stays, unlocked,
-and the next process takes it over. The sidecar is never deleted (deleting it would let
-two processes lock two different files of one name).
+and the next process takes it over. A sidecar is deleted only by the process that created
+it, when its last claim ends in an error (a refused checkpoint: a text file, another
+kind of database, other options) so that a refusal leaves no new file; a process checks
+after locking that the sidecar it locked is still the one at its path (else it opens the
+new one), so a deleted sidecar never lets two processes lock two files of one name.
 
 Within one process the claims on a file are counted: several scorers of one process share
 it, and the lock goes with the last claim (:meth:`CheckpointLock.release`, or when the
@@ -18,6 +21,7 @@ claim. Where ``fcntl`` does not exist (Windows) claims are counted but lock noth
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import weakref
@@ -42,6 +46,8 @@ class _Held:
 
     fd: int
     claims: int = 0
+    #: Whether this process created the sidecar (it then deletes it after a refusal).
+    created: bool = False
 
 
 #: Sidecar path -> the lock this process holds on it.
@@ -70,7 +76,7 @@ class CheckpointLock:
         self.path = Path(path)
         key = str(lock_path(path))
         held = _acquire(self.path, key)
-        self._release = weakref.finalize(self, _drop, key, held)
+        self._release = weakref.finalize(self, _drop, key, held, False)
 
     def release(self) -> None:
         """Give up this claim (again: nothing)."""
@@ -85,7 +91,14 @@ class CheckpointLock:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.release()
+        """Release this claim; after an error (the checkpoint refused), the last claim
+        also deletes the sidecar if this process created it."""
+        detached = self._release.detach() if exc_type is not None else None
+        if detached is None:
+            self.release()
+        else:
+            key, held, _ = detached[2]
+            _drop(key, held, True)
 
 
 def claim(path: str | os.PathLike[str]) -> CheckpointLock:
@@ -103,17 +116,49 @@ def _acquire(path: Path, key: str) -> _Held:
     with _GUARD:
         held = _HELD.get(key)
         if held is None:
-            held = _HELD[key] = _Held(-1 if fcntl is None else _lock(path, key))
+            held = _HELD[key] = _Held(-1) if fcntl is None else _lock(path, key)
         held.claims += 1
         return held
 
 
-def _lock(path: Path, key: str) -> int:
-    """A descriptor of the sidecar ``key`` holding its exclusive lock, or CheckpointError."""
+#: Times a process opens a sidecar that its creator deletes before it is locked (each
+#: such deletion follows a refusal: more in a row means something else deletes it).
+_ATTEMPTS = 5
+
+
+def _lock(path: Path, key: str) -> _Held:
+    """The sidecar ``key`` open and exclusively locked (by a descriptor that is still the
+    file at ``key``: its creator may delete it after a refusal), or CheckpointError."""
+    for _ in range(_ATTEMPTS):
+        fd, created = _open(path, key)
+        _flock(path, key, fd)
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(key))
+        except FileNotFoundError:
+            same = False
+        if same:
+            # The owner's id, for the in-use message; the lock, not this text, is what counts.
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            return _Held(fd, created=created)
+        os.close(fd)  # deleted since it was opened: take the file now at its path
+    raise CheckpointError(f"{path}: its lock file {key} keeps being deleted; try again")
+
+
+def _open(path: Path, key: str) -> tuple[int, bool]:
+    """A descriptor of the sidecar ``key``, and whether this call created it."""
+    flags = os.O_RDWR | os.O_CLOEXEC
     try:
-        fd = os.open(key, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+        try:
+            return os.open(key, flags | os.O_CREAT | os.O_EXCL, FILE_MODE), True
+        except FileExistsError:
+            return os.open(key, flags | os.O_CREAT, FILE_MODE), False
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot open its lock file {key}: {exc.strerror}") from None
+
+
+def _flock(path: Path, key: str, fd: int) -> None:
+    """Lock ``fd`` (the sidecar ``key``) exclusively, or close it and raise CheckpointError."""
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -126,10 +171,6 @@ def _lock(path: Path, key: str) -> int:
     except OSError as exc:
         os.close(fd)
         raise CheckpointError(f"{path}: cannot lock {key}: {exc.strerror}") from None
-    # The owner's id, for the message above; the lock, not this text, is what counts.
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    return fd
 
 
 def _owner(fd: int) -> str:
@@ -141,12 +182,17 @@ def _owner(fd: int) -> str:
     return f" (pid {text})" if text.isdigit() else ""
 
 
-def _drop(key: str, held: _Held) -> None:
+def _drop(key: str, held: _Held, failed: bool) -> None:
+    """Give up one claim; the last one closes the sidecar (releasing its lock), and when
+    it ``failed`` (a refusal) deletes the sidecar first if this process created it."""
     with _GUARD:
         held.claims -= 1
         if held.claims == 0 and _HELD.get(key) is held:
             del _HELD[key]
             if held.fd >= 0:
+                if failed and held.created:  # while locked: no other process holds it
+                    with contextlib.suppress(OSError):
+                        os.unlink(key)
                 os.close(held.fd)  # closing the last descriptor releases the flock
 
 

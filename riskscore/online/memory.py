@@ -4,14 +4,14 @@ can ask about a live conversation.
 
 :class:`ScorerMemory` is the base of :class:`~riskscore.online.OnlineScorer`, which adds
 scoring and alerting. Checkpoints of all that are written and read by
-:mod:`riskscore.online.persist` (mixed in); the option defaults and ``TimeSource`` live
+:mod:`riskscore.online.persist` (mixed in), its reference clock by
+:mod:`riskscore.online.clock` (mixed in too); the option defaults and ``TimeSource`` live
 in :mod:`riskscore.online.options` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,6 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore._checks import check_seconds, check_whole
-from riskscore.exceptions import SchemaError
 from riskscore.features.registry import feature_index
 from riskscore.io.events import EventTuple
 from riskscore.io.groups import (
@@ -31,11 +30,10 @@ from riskscore.io.groups import (
     pair_id_clash_at,
     room_of_pair_id,
 )
-from riskscore.io.problems import event_at
 from riskscore.io.room_reach import RoomReach
 from riskscore.io.schema import CHANNEL_NAMES
-from riskscore.io.timestamps import FutureLimit, future_reason
 from riskscore.model import RiskModel
+from riskscore.online.clock import ScorerClock
 from riskscore.online.lock import CheckpointLock
 from riskscore.online.options import (
     DEFAULT_MAX_CONVERSATIONS,
@@ -86,7 +84,7 @@ class LiveConversation:
     alerted_tier: int
 
 
-class ScorerMemory(ScorerCheckpoints):
+class ScorerMemory(ScorerClock, ScorerCheckpoints):
     """The state of an online scorer, its expiry and its checkpoints (see
     :class:`~riskscore.online.OnlineScorer` for the parameters)."""
 
@@ -156,48 +154,6 @@ class ScorerMemory(ScorerCheckpoints):
         self._within_wall_limit = -math.inf
 
     # ------------------------------------------------------------------ state
-
-    def _check_future(self, ts: int, row: int | None) -> None:
-        """Refuse event ``row`` if dated beyond :meth:`future_limit` (called for an event
-        later than every event so far)."""
-        limit = self.future_limit()
-        if ts <= limit:
-            if self.time_source == "wall":
-                self._within_wall_limit = limit
-            return
-        self.n_refused_future += 1
-        clock = self.time_source if isinstance(self.time_source, str) else "callable"
-        reason = future_reason(limit - self.max_future_s, self.max_future_s, online=clock)
-        raise SchemaError(
-            f"column 'timestamp'{event_at(row)}: {ts} {reason}",
-            column="timestamp",
-            row=row,
-            value=ts,
-        )
-
-    def future_limit(self) -> float:
-        """Latest event time accepted now: the reference clock plus ``max_future_s``.
-
-        The reference clock is the system clock (``time_source="wall"``), a callable's
-        value, or with ``"events"`` the latest accepted event time (no limit before
-        the first event). A callable's value is checked as ``read_messages(now=...)`` is
-        (:meth:`~riskscore.io.timestamps.FutureLimit.at`): one that is no epoch seconds
-        from 1970 up to 2200 (milliseconds, NaN, a boolean, text) raises ``ValueError``.
-        """
-        source = self.time_source
-        if source == "wall":
-            return time.time() + self.max_future_s
-        if source == "events":
-            return self.clock + self.max_future_s if self.n_events else math.inf
-        assert callable(source)
-        now = source()
-        try:  # the rule of every reference time (a clock in milliseconds is beyond 2200)
-            return FutureLimit.at(now, self.max_future_s).latest
-        except ValueError:
-            raise ValueError(
-                f"time_source() gave {now!r:.80}, not epoch seconds from 1970 up to 2200 (a "
-                "number): give a clock in seconds, such as time.time; the event was not applied"
-            ) from None
 
     def _evict_oldest(self) -> None:
         """Forget the least recently active conversation (the live-conversation cap)."""

@@ -80,7 +80,9 @@ class OnlineScorer(Rescoring, ShadowScoring):
     time_source : {"wall", "events"} or callable, default "wall"
         The reference clock for ``max_future_s``: the system clock; ``"events"``
         for replaying history (the latest accepted event time, so a single jump of
-        more than ``max_future_s`` past it is refused; the first event is trusted);
+        more than ``max_future_s`` past it is refused; the first event, which sets it,
+        is held to the batch readers' rule: at most five years, or ``max_future_s`` if
+        longer, after the time of reading);
         or a callable returning epoch seconds (tests, simulations).
     max_conversations : int, default 1,000,000
         Cap on live conversations, up to one billion

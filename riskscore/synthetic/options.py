@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from riskscore._checks import check_sample, check_whole, is_int, is_real, unknown_keys
 from riskscore._units import DAY_S, HOUR_S
-from riskscore.io.schema import MAX_TIMESTAMP
+from riskscore.io.schema import EARLIEST_EVENT_TIMESTAMP, MAX_TIMESTAMP
 from riskscore.synthetic.world import World, world_or_default
 
 __all__ = ["DEFAULT_START", "WORLD_KEYWORDS", "Config", "configure"]
@@ -61,9 +61,13 @@ def configure(
     check_sample(n_conversations, prevalence, seed, none_ok=True)
     if not is_int(days) or days < 2:
         raise ValueError(f"days must be an integer >= 2, got {days!r}")
-    if not is_int(start) or not 0 <= start <= MAX_TIMESTAMP - int(days) * DAY_S:
+    if (
+        not is_int(start)
+        or not EARLIEST_EVENT_TIMESTAMP <= start <= MAX_TIMESTAMP - int(days) * DAY_S
+    ):
         raise ValueError(
-            "start must be epoch seconds >= 0 with start + days * 86400 before 2200-01-01, "
+            f"start must be epoch seconds from 2000-01-01 ({EARLIEST_EVENT_TIMESTAMP}, the "
+            "earliest event time) with start + days * 86400 before 2200-01-01, "
             f"got start={start!r}, days={days!r}"
         )
     if n_adults is not None and (not is_int(n_adults) or n_adults < 2):

@@ -17,9 +17,9 @@ import numpy.typing as npt
 from riskscore._units import DAY_S, HOUR_S
 from riskscore.io.schema import (
     CHANNEL_NAMES,
+    EARLIEST_EVENT_TIMESTAMP,
     EVENT_NAMES,
     MAX_TIMESTAMP,
-    MIN_TIMESTAMP,
     SCHEMA_COLUMNS,
     Channel,
     EventType,
@@ -87,10 +87,11 @@ def _build_conversation(conv: ConversationSpec, source: str) -> dict[str, AnyArr
     drawn = np.concatenate([p.drawn for p in parts])
     part_of = np.concatenate([np.full(len(p.time), i) for i, p in enumerate(parts)])
     order = np.argsort(time, kind="stable")
-    if not (time[order[0]] >= MIN_TIMESTAMP and time[order[-1]] < MAX_TIMESTAMP):
+    if not (time[order[0]] >= EARLIEST_EVENT_TIMESTAMP and time[order[-1]] < MAX_TIMESTAMP):
         raise VignetteFileError(
             "the conversation's events (closing events included, each after_min after the one "
-            "before) fall outside 1970-01-01 to 2199-12-31 UTC: start it earlier or shorten it",
+            "before) fall outside 2000-01-01 to 2199-12-31 UTC, the schema's range of event "
+            "times: move its start or shorten it",
             source=source,
             key=f"{conv.key}.start",
         )

@@ -40,7 +40,7 @@ format, with every key (optional keys show their default)::
 Limits. A file of at most ``MAX_FILE_BYTES`` (1 MB) of UTF-8; at most ``MAX_EVENTS``
 (100,000) events per vignette (each phase's ``events`` plus its opening and closing events,
 times ``repeat``, times the members of a group); groups of at most ``MAX_GROUP_SIZE`` (1,000)
-accounts; ``start`` and every day of a phase from 1970-01-02 to 2199-12-31 (local dates; a
+accounts; ``start`` and every day of a phase from 2000-01-02 to 2199-12-31 (local dates; a
 conversation whose closing events then still fall past 2199 UTC is refused when it is
 built). Names are letters, digits, ``_`` (accounts) or ``-`` (conversations, files); the
 title is one line of printable text, summary and reason printable text (line breaks and

@@ -52,7 +52,7 @@ channel, number of events, who sends what share, media, opening and closing even
 contact request or a block). `riskscore.vignettes.load_vignettes()` reads them and
 `Vignette.events()` expands them into schema v1 events, deterministically; the format, and
 the limits a file must keep (at most 100,000 events per vignette, groups of at most 1,000
-accounts, dates from 1970-01-02 to 2199-12-31, one printable line of title), are documented
+accounts, dates from 2000-01-02 to 2199-12-31, one printable line of title), are documented
 in `riskscore/vignettes/loader.py`.
 """
 

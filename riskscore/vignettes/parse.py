@@ -33,8 +33,8 @@ MAX_EVENTS: Final = 100_000
 #: Most accounts of one group.
 MAX_GROUP_SIZE: Final = 1_000
 #: Days a vignette's events may fall on (local dates): every UTC offset keeps their times in
-#: the schema's range (1970-01-01 up to, not including, 2200-01-01).
-FIRST_DATE: Final = dt.date(1970, 1, 2)
+#: the schema's range of event times (2000-01-01 up to, not including, 2200-01-01).
+FIRST_DATE: Final = dt.date(2000, 1, 2)
 LAST_DATE: Final = dt.date(2199, 12, 31)
 
 _EXPECTED_BY_KIND: Final = {"grooming": ("alert", "urgent"), "benign": ("no_alert",)}

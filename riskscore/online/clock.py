@@ -1,0 +1,74 @@
+"""The online scorer's reference clock (private): the latest event time it accepts now,
+and the refusal of an event dated beyond it (:class:`ScorerClock`, a base of
+:class:`~riskscore.online.memory.ScorerMemory`). The rule and its wording are the batch
+readers' (:mod:`riskscore.io.timestamps`), measured from the scorer's clock."""
+
+from __future__ import annotations
+
+import time
+
+from riskscore.exceptions import SchemaError
+from riskscore.io.problems import event_at
+from riskscore.io.timestamps import FutureLimit, first_event_future_s, future_reason
+from riskscore.online.options import TimeSource
+
+__all__ = ["ScorerClock"]
+
+
+class ScorerClock:
+    """How far ahead of its reference clock a scorer accepts an event (the attributes are
+    set by :class:`~riskscore.online.memory.ScorerMemory`)."""
+
+    time_source: TimeSource
+    max_future_s: float
+    clock: int
+    n_events: int
+    n_refused_future: int
+    _within_wall_limit: float
+
+    def _check_future(self, ts: int, row: int | None) -> None:
+        """Refuse event ``row`` if dated beyond :meth:`future_limit` (called for an event
+        later than every event so far)."""
+        limit = self.future_limit()
+        if ts <= limit:
+            if self.time_source == "wall":
+                self._within_wall_limit = limit
+            return
+        self.n_refused_future += 1
+        clock = self.time_source if isinstance(self.time_source, str) else "callable"
+        first = clock == "events" and not self.n_events  # held to the batch rule
+        seconds = first_event_future_s(self.max_future_s) if first else self.max_future_s
+        reason = future_reason(limit - seconds, seconds, online="first event" if first else clock)
+        raise SchemaError(
+            f"column 'timestamp'{event_at(row)}: {ts} {reason}",
+            column="timestamp",
+            row=row,
+            value=ts,
+        )
+
+    def future_limit(self) -> float:
+        """Latest event time accepted now: the reference clock plus ``max_future_s``.
+
+        The reference clock is the system clock (``time_source="wall"``), a callable's
+        value, or with ``"events"`` the latest accepted event time (before the first: the
+        batch readers' rule, the system clock plus five years or ``max_future_s`` if longer).
+        A callable's value is checked as ``read_messages(now=...)`` is
+        (:meth:`~riskscore.io.timestamps.FutureLimit.at`): one that is no epoch seconds
+        from 1970 up to 2200 (milliseconds, NaN, a boolean, text) raises ``ValueError``.
+        """
+        source = self.time_source
+        if source == "wall":
+            return time.time() + self.max_future_s
+        if source == "events":
+            if self.n_events:
+                return self.clock + self.max_future_s
+            return time.time() + first_event_future_s(self.max_future_s)
+        assert callable(source)
+        now = source()
+        try:  # the rule of every reference time (a clock in milliseconds is beyond 2200)
+            return FutureLimit.at(now, self.max_future_s).latest
+        except ValueError:
+            raise ValueError(
+                f"time_source() gave {now!r:.80}, not epoch seconds from 1970 up to 2200 (a "
+                "number): give a clock in seconds, such as time.time; the event was not applied"
+            ) from None
