@@ -22,7 +22,7 @@ def columns() -> dict[str, np.ndarray]:
         "conversation_id": np.array([1, 1, 2, 2], dtype=np.int64),
         "sender_id": np.array([10, 11, 12, 13], dtype=np.int64),
         "recipient_id": np.array([11, 10, 13, 12], dtype=np.int64),
-        "timestamp": np.array([100, 200, 300, 400], dtype=np.int64),
+        "timestamp": np.array([100, 200, 300, 400], dtype=np.int64) + 1_700_000_000,
         "channel": np.array(["direct"] * 4),
         "event": np.array(["message"] * 4),
         "sender_age": np.array([34.0, 12.0, 15.0, 14.0]),
