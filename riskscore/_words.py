@@ -13,7 +13,7 @@ import math
 
 from riskscore._units import DAY_S, HOUR_S, MINUTE_S
 
-__all__ = ["duration_text", "number_text", "plural", "risk_text"]
+__all__ = ["age_text", "duration_text", "number_text", "plural", "risk_text"]
 
 
 def number_text(value: float) -> str:
@@ -88,13 +88,30 @@ def risk_text(risk: float) -> str:
     --------
     >>> [risk_text(r) for r in (0.97, 0.9956, 0.99996, 1.0, 0.0004, 0.0, float("nan"))]
     ['0.970', '0.996', 'over 0.999', '1', 'under 0.001', '0', 'unknown']
+    >>> risk_text(0.9995)  # three decimals would round it to 1.000
+    'over 0.999'
     """
     if risk != risk:
         return "unknown"
     if risk in (0.0, 1.0):
         return f"{risk:.0f}"
-    if risk > 0.9995:
+    if risk >= 0.9995:
         return "over 0.999"
     if risk < 0.0005:
         return "under 0.001"
     return f"{risk:.3f}"
+
+
+def age_text(age: float | None) -> str:
+    """A declared age as a person reads it, ``age unknown`` when there is none (None or
+    NaN): the one wording of an account's age beside its id in ``riskscore score``'s
+    alerts and the review queue's cases.
+
+    Examples
+    --------
+    >>> age_text(14.0), age_text(None), age_text(float("nan"))
+    ('age 14', 'age unknown', 'age unknown')
+    """
+    if age is None or age != age:
+        return "age unknown"
+    return f"age {age:g}"

@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from riskscore._words import plural, risk_text
+from riskscore._words import age_text, plural, risk_text
 from riskscore.cli._paths import path_argument
 from riskscore.cli._time import MAX_COUNT, parse_epoch, whole_number
 from riskscore.moderation import QueueError
@@ -158,9 +158,7 @@ def _item_text(item: dict[str, Any]) -> str:
     """One item of a case, as the console's case page lists it: an alert's tier and child,
     a user report's reporter (a child, or an adult such as a parent), age and band (or
     unknown), conversation and risk."""
-    age = item["child_age"]
-    who = f"{item['child_id']!r} (age {'unknown' if age is None else format(age, 'g')}, "
-    who += f"band {item['age_band']})"
+    who = f"{item['child_id']!r} ({age_text(item['child_age'])}, band {item['age_band']})"
     what = (
         f"user report by {who}"
         if item["kind"] == "user_report"

@@ -8,7 +8,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from riskscore._words import number_text, plural, risk_text
+from riskscore._words import age_text, number_text, plural, risk_text
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, OutOfCoreResult, score_parquet
 from riskscore.batch.score import ScoreResult, job_files, score_events
 from riskscore.cli._chunk_option import add_chunk_rows_option, should_stream
@@ -253,12 +253,11 @@ def render(result: dict[str, Any]) -> None:
     else:
         print(f"per-account features from {result['account_features']}")
     for rank, alert in enumerate(result["top"], start=1):
-        age = alert["child_age"]
-        age_text = "unknown" if age is None else f"{age:g}"
-        print(
+        print(  # both ages, unknown ones as unknown: the gap is part of the risk
             f"\n#{rank} {alert['tier'].upper():6s} risk {risk_text(alert['risk'])}  conversation "
-            f"{alert['conversation_id']}  adult {alert['adult_id']} -> child "
-            f"{alert['child_id']} (age {age_text}, band {alert['age_band']})"
+            f"{alert['conversation_id']}  adult {alert['adult_id']} "
+            f"({age_text(alert['adult_age'])}) -> child {alert['child_id']} "
+            f"({age_text(alert['child_age'])}, band {alert['age_band']})"
         )
         reasons = [  # worded by the one rule (reason_texts), why included
             Reason.of(

@@ -437,7 +437,7 @@ class Case:
                     "child_id": i.child_id,
                     "child_age": None if math.isnan(i.child_age) else i.child_age,
                     "age_band": i.age_band,
-                    "risk": round(i.risk, 4),
+                    "risk": i.risk,  # unrounded: 0.99995 is no certainty (risk_text)
                     "tier": i.tier,
                     "tier_name": TIER_NAMES[i.tier],
                     "created_at": i.created_at,

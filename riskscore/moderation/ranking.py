@@ -13,7 +13,8 @@ import math
 from collections.abc import Iterable
 
 import riskscore.moderation.queue_db as db
-from riskscore._words import duration_text, risk_text
+from riskscore._words import age_text, duration_text, plural, risk_text
+from riskscore.io.raw import show
 from riskscore.moderation.cases import (
     TIER_NAMES,  # defined beside Case.to_dict, which writes them; named here as before
     Case,
@@ -44,15 +45,19 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
     extra = max(0, min(len(children) - 1, w.max_extra_children))
     priority = scored[0][0] + w.extra_child * extra
     reasons: list[str] = []
-    if any(i.concerns_child for i in items):
-        ages = [i.child_age for i in items if i.concerns_child]
-        age_text = ", ".join("age unknown" if math.isnan(a) else f"age {a:g}" for a in ages)
-        reasons.append(f"user report from a child ({age_text})")
+    reports = [i for i in items if i.concerns_child]
+    if reports:  # one line for every child's report, as many reports and children as sent
+        reporters = {db.encode_id(i.child_id): i.child_age for i in reports}
+        ages = ", ".join(age_text(a) for a in reporters.values())
+        what = "user report" if len(reports) == 1 else plural(len(reports), "user report")
+        who = "a child" if len(reporters) == 1 else plural(len(reporters), "child", "children")
+        reasons.append(f"{what} from {who} ({ages})")
     best_alert = max((i for i in items if i.kind == "alert"), key=_tier_risk, default=None)
-    if best_alert is not None:
+    if best_alert is not None:  # whose are the model's reasons that end the list
         reasons.append(
             f"{TIER_NAMES[best_alert.tier]} alert, risk {risk_text(best_alert.risk)} "
-            f"(band {best_alert.age_band})"
+            f"(band {best_alert.age_band}): conversation {show(best_alert.conversation_id)} "
+            f"(child {age_text(best_alert.child_age)}); the reasons below are this conversation's"
         )
     youngest = youngest_child_age(items)
     if not math.isnan(youngest):

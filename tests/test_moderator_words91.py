@@ -1,0 +1,89 @@
+"""Moderator review 91: what a moderator reads in `riskscore score --top` and `riskscore
+queue`, read as a child-safety moderator and a T&S lead would.
+
+Each test failed on the code before its fix."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from riskscore._words import risk_text
+from riskscore.cli import main, queue, score
+from riskscore.moderation import ReviewQueue, UserReport
+from riskscore.policy import Alert, Tier
+
+T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
+
+
+def test_a_risk_of_0_9995_is_never_written_as_certainty() -> None:
+    """Was: ``1.000`` (three decimals round 0.9995 up), a certainty no calibrated risk
+    has, beside ``over 0.999`` for 0.9996."""
+    assert risk_text(0.9995) == "over 0.999"
+    assert risk_text(0.99949) == "0.999"
+
+
+def test_queue_text_writes_a_risk_as_the_console_and_score_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``risk 1`` in `riskscore queue` (and 1.0 in its JSON) for an alert of risk
+    0.99995 that `riskscore score` and the console show as ``over 0.999``: the case's
+    dict rounded the risk to 4 decimals before it was worded."""
+    db = tmp_path / "q.sqlite"
+    with ReviewQueue(db) as q:
+        q.add_alert(Alert("c1", "a", "k", 14.0, "13-15", 0.99995, Tier.URGENT), at=T0)
+    assert main(["queue", "--db", str(db), "--now", str(T0 + 60)]) == 0
+    out = capsys.readouterr().out
+    assert "conversation 'c1', risk over 0.999" in out
+    assert "risk 1\n" not in out
+    assert main(["queue", "--db", str(db), "--now", str(T0 + 60), "--json"]) == 0
+    item = json.loads(capsys.readouterr().out)["top"][0]["items"][0]
+    assert item["risk"] == 0.99995
+
+
+def test_score_top_shows_both_ages_and_unknown_as_unknown(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Was: ``adult 7 -> child 9 (age 14, band 13-15)``: the adult's age, which with the
+    child's makes the age gap a moderator weighs, was not shown, known or not."""
+    base = {"conversation_id": 1, "adult_id": 7, "child_id": 9, "age_band": "13-15"}
+    alerts = [
+        {**base, "child_age": 14.0, "adult_age": 31.0, "risk": 0.97, "tier": "urgent"},
+        {**base, "child_age": None, "adult_age": None, "risk": 0.6, "tier": "review"},
+    ]
+    result = {
+        "conversations": 1, "events": 3, "quarantined": 0, "alerts": 2, "urgent": 1,
+        "groups": [], "unread_columns": [], "account_features": "acc.parquet",
+        "top": [{**a, "reasons": []} for a in alerts], "scores": "s", "alerts_file": "a",
+        "shadow": None, "queue": None, "quarantine_file": None,
+        "quarantine_counts": {},
+    }  # fmt: skip
+    score.render(result)
+    out = capsys.readouterr().out
+    assert "adult 7 (age 31) -> child 9 (age 14, band 13-15)" in out
+    assert "adult 7 (age unknown) -> child 9 (age unknown, band 13-15)" in out
+
+
+def test_a_case_counts_its_childrens_reports_and_names_whose_reasons_it_shows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``user report from a child (age 15, age 9)`` for two reports by two children,
+    and the model's reasons under the case with no word of which of its conversations
+    (or which child) they describe."""
+    with ReviewQueue(tmp_path / "q.sqlite") as q:
+        q.add_alert(Alert("c1", "a", "k1", 15.0, "13-15", 0.9, Tier.URGENT), at=T0)
+        q.add_alert(Alert("c2", "a", "k2", math.nan, "unknown", 0.7, Tier.REVIEW), at=T0)
+        for cid, child, age in (("c1", "k1", 15.0), ("c3", "k3", 9.0)):
+            q.add_report(UserReport(cid, child, "a", age, timestamp=T0 + 10))
+        case = q.case("a", now=T0 + 60)
+    assert case is not None
+    assert "2 user reports from 2 children (age 15, age 9)" in case.reasons
+    assert (
+        "urgent alert, risk 0.900 (band 13-15): conversation 'c1' (child age 15); "
+        "the reasons below are this conversation's"
+    ) in case.reasons
+    queue.render({"decided": None, "open_cases": 1, "open_items": 4, "top": [case.to_dict()]})
+    assert "child 'k2' (age unknown, band unknown)" in capsys.readouterr().out
