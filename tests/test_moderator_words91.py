@@ -82,8 +82,8 @@ def test_a_case_counts_its_childrens_reports_and_names_whose_reasons_it_shows(
     assert case is not None
     assert "2 user reports from 2 children (age 15, age 9)" in case.reasons
     assert (
-        "urgent alert, risk 0.900 (band 13-15): conversation 'c1' (child age 15); "
-        "the reasons below are this conversation's"
+        "urgent alert, risk 0.900 (band 13-15) in conversation 'c1' (child age 15): "
+        "the case's model reasons are this alert's"
     ) in case.reasons
     queue.render({"decided": None, "open_cases": 1, "open_items": 4, "top": [case.to_dict()]})
     assert "child 'k2' (age unknown, band unknown)" in capsys.readouterr().out

@@ -56,8 +56,8 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
     if best_alert is not None:  # whose are the model's reasons that end the list
         reasons.append(
             f"{TIER_NAMES[best_alert.tier]} alert, risk {risk_text(best_alert.risk)} "
-            f"(band {best_alert.age_band}): conversation {show(best_alert.conversation_id)} "
-            f"(child {age_text(best_alert.child_age)}); the reasons below are this conversation's"
+            f"(band {best_alert.age_band}) in conversation {show(best_alert.conversation_id)} "
+            f"(child {age_text(best_alert.child_age)}): the case's model reasons are this alert's"
         )
     youngest = youngest_child_age(items)
     if not math.isnan(youngest):
