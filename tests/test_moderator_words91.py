@@ -87,3 +87,13 @@ def test_a_case_counts_its_childrens_reports_and_names_whose_reasons_it_shows(
     ) in case.reasons
     queue.render({"decided": None, "open_cases": 1, "open_items": 4, "top": [case.to_dict()]})
     assert "child 'k2' (age unknown, band unknown)" in capsys.readouterr().out
+
+
+def test_the_synapse_notice_gives_both_ages() -> None:
+    """Was: ``Adult adult, child child, room ...``: the moderators' Matrix room notice gave
+    the child's age band only, neither account's age (known or unknown)."""
+    sinks = pytest.importorskip("riskscore.integrations._synapse_sinks")
+    matrix = {"room_id": "!r:x", "channel": "direct", "event_room_id": "!r:x"}
+    alert = Alert(7, "a", "k", 12.0, "under 13", 0.4, Tier.REVIEW)
+    body = sinks.notice_body(alert, {"matrix": matrix})
+    assert "Adult a (age unknown), child k (age 12), room !r:x (direct)." in body

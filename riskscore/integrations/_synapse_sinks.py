@@ -11,7 +11,7 @@ from typing import Any
 
 from synapse.module_api import ModuleApi, make_deferred_yieldable, run_in_background
 
-from riskscore._words import risk_text
+from riskscore._words import age_text, risk_text
 from riskscore.integrations._synapse_config import SynapseConfig
 from riskscore.integrations._synapse_mapping import EventTranslator
 from riskscore.integrations._synapse_store import RoomStore
@@ -134,8 +134,9 @@ def notice_body(alert: Alert, record: dict[str, Any]) -> str:
         where += f", raised by the adult's event in room {matrix['event_room_id']}"
     return (
         f"riskscore {alert.tier.name.lower()} alert: risk {risk_text(alert.risk)} "
-        f"(child age band {alert.age_band}). Adult {alert.adult_id}, child "
-        f"{alert.child_id}, {where}. Reasons: {'; '.join(reason_texts(alert.reasons))}. "
+        f"(child age band {alert.age_band}). Adult {alert.adult_id} "
+        f"({age_text(alert.adult_age)}), child {alert.child_id} ({age_text(alert.child_age)}), "
+        f"{where}. Reasons: {'; '.join(reason_texts(alert.reasons))}. "
         "A reason for a trained moderator to look, not a verdict."
     )
 
