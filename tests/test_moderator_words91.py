@@ -15,6 +15,7 @@ from riskscore._words import risk_text
 from riskscore.cli import main, queue, score
 from riskscore.moderation import ReviewQueue, UserReport
 from riskscore.policy import Alert, Tier
+from riskscore.regulatory import cybertipline_drafts, decided_cases
 
 T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
 
@@ -97,3 +98,19 @@ def test_the_synapse_notice_gives_both_ages() -> None:
     alert = Alert(7, "a", "k", 12.0, "under 13", 0.4, Tier.REVIEW)
     body = sinks.notice_body(alert, {"matrix": matrix})
     assert "Adult a (age unknown), child k (age 12), room !r:x (direct)." in body
+
+
+def test_a_cybertipline_draft_counts_what_is_there_never_a_zero(tmp_path: Path) -> None:
+    """Was: ``1 automated alert and 0 user reports about this account`` (and ``0 automated
+    alerts and 1 user report``): an absence written as if it were a finding."""
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        q.add_alert(Alert(1, 101, 201, 12.0, "under 13", 0.9, Tier.URGENT), at=T0)
+        q.add_report(UserReport(2, 202, 102, 13.0, timestamp=T0))
+        for adult in (101, 102):
+            shown = q.case(adult, now=T0 + 60)
+            assert shown is not None
+            q.decide(adult, "escalated", moderator="m1", at=T0 + 60, token=shown.token)
+        drafts = cybertipline_drafts(decided_cases(q.items()))
+    texts = [d["report"]["personOrUserReported"]["additionalInfo"] for d in drafts]
+    assert texts[0].startswith("1 automated alert about this account concerning 1 child")
+    assert texts[1].startswith("1 user report about this account concerning 1 child")

@@ -137,8 +137,7 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
             "profileUrl": [],
             "priorCTReports": [],
             "additionalInfo": (
-                f"{plural(len(case.alerts), 'automated alert')} and "
-                f"{plural(len(case.reports), 'user report')} about this account concerning "
+                f"{_raised(case)} about this account concerning "
                 f"{plural(len(children), 'child account')}. Indicators from "
                 f"interaction metadata (no message content): {reasons}."
             ),
@@ -184,6 +183,13 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
             "report.internetDetails[].chatImIncident.chatRoomName",
         ],
     }
+
+
+def _raised(case: DecidedCase) -> str:
+    """What the case holds, counted and never as an absence (``1 automated alert``, not
+    ``1 automated alert and 0 user reports``)."""
+    counts = ((len(case.alerts), "automated alert"), (len(case.reports), "user report"))
+    return " and ".join(plural(n, word) for n, word in counts if n)
 
 
 def _victim_age(case: DecidedCase, child: Any) -> str:
