@@ -5,17 +5,24 @@ Each test failed on the code before its fix."""
 
 from __future__ import annotations
 
+import html
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from serve_helpers import add_account, config, sign_in
 
+import riskscore as rs
 from riskscore._words import risk_text
 from riskscore.cli import main, queue, score
+from riskscore.model.scores import Reason
 from riskscore.moderation import ReviewQueue, UserReport
 from riskscore.policy import Alert, Tier
 from riskscore.regulatory import cybertipline_drafts, decided_cases
+from riskscore.serve import create_app
 
 T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
 
@@ -114,3 +121,20 @@ def test_a_cybertipline_draft_counts_what_is_there_never_a_zero(tmp_path: Path) 
     texts = [d["report"]["personOrUserReported"]["additionalInfo"] for d in drafts]
     assert texts[0].startswith("1 automated alert about this account concerning 1 child")
     assert texts[1].startswith("1 user report about this account concerning 1 child")
+
+
+def test_the_queue_page_shows_the_models_strongest_signal(tmp_path: Path) -> None:
+    """Was: the console's queue page showed a case's first three reasons (the alert's tier,
+    the youngest child, the wait), which repeat its columns, and never the signal that
+    raised the alert, which the case lists after them."""
+    cfg = config(tmp_path, rs.load_model())
+    signal = Reason.of("secure_move_speed", math.exp(-0.5 / 24), 3.1)
+    with ReviewQueue(cfg.db) as q:
+        alert = Alert("c1", "a", "k", 12.0, "under 13", 0.9, Tier.URGENT, reasons=(signal,))
+        q.add_alert(alert, at=int(time.time()) - 60)
+    add_account(cfg.db)
+    with TestClient(create_app(cfg)) as client:
+        assert sign_in(client, "mod-1") == 303
+        page = html.unescape(client.get("/console").text)
+    assert str(signal) in page
+    assert "urgent alert, risk 0.900 (band under 13) in conversation 'c1'" in page

@@ -30,6 +30,7 @@ from starlette.datastructures import FormData
 from riskscore._words import duration_text
 from riskscore.moderation.cases import MAX_NAME_CHARS, Case, QueueError, youngest_child_age
 from riskscore.moderation.queue_db import encode_id
+from riskscore.moderation.ranking import headline
 from riskscore.moderation.transparency import transparency_report
 from riskscore.moderation.transparency_render import render_html
 from riskscore.serve.accounts import MAX_PASSWORD_CHARS, Moderator
@@ -306,7 +307,7 @@ def queue_page(request: Request) -> Response:
             "youngest": _youngest(case),
             "children": len(case.children),
             "items": len(case.items),
-            "reasons": case.reasons[:3],
+            "reasons": headline(case),  # the model's strongest signal, never cut
             "assigned": assigned.get(encode_id(case.adult_id)),
         }
         for rank, case in enumerate(cases, 1)
