@@ -23,7 +23,7 @@ from riskscore.moderation.cases import (
     youngest_child_age,
 )
 
-__all__ = ["TIER_NAMES", "build_case", "headline", "rank_cases", "strongest_alert"]
+__all__ = ["TIER_NAMES", "build_case", "headline", "rank_cases"]
 
 
 def rank_cases(items: Iterable[QueueItem], now: int, weights: PriorityWeights) -> list[Case]:
@@ -52,7 +52,7 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
         what = "user report" if len(reports) == 1 else plural(len(reports), "user report")
         who = "a child" if len(reporters) == 1 else plural(len(reporters), "child", "children")
         reasons.append(f"{what} from {who} ({ages})")
-    best_alert = strongest_alert(items)
+    best_alert = _strongest_alert(items)
     if best_alert is not None:  # whose are the model's reasons that end the list
         reasons.append(
             f"{TIER_NAMES[best_alert.tier]} alert, risk {risk_text(best_alert.risk)} "
@@ -82,7 +82,7 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
     )
 
 
-def strongest_alert(items: Iterable[QueueItem]) -> QueueItem | None:
+def _strongest_alert(items: Iterable[QueueItem]) -> QueueItem | None:
     """The alert of highest tier, then risk, among ``items`` (None when there is none): the
     one whose model reasons end a case's reasons."""
     return max((i for i in items if i.kind == "alert"), key=_tier_risk, default=None)
@@ -93,7 +93,7 @@ def headline(case: Case) -> tuple[str, ...]:
     two lines (a child's reports, the strongest alert, or the youngest child) and the
     model's strongest signal, which the case lists last; its first three lines when no
     alert gives a signal."""
-    best = strongest_alert(case.items)
+    best = _strongest_alert(case.items)
     signals = () if best is None else best.reasons
     context = case.reasons[: len(case.reasons) - len(signals)]
     return (*context[:2], *signals[:1]) if signals else context[:3]
