@@ -24,7 +24,7 @@ from riskscore.cli._paths import MODEL_HELP, bundle_dir, path_argument
 from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import add_errors_option
 from riskscore.cli._time import per_million, seed, share, synthetic_conversations
-from riskscore.evaluation.labels import label_values
+from riskscore.evaluation.labels import check_and_align
 from riskscore.evaluation.policy_check import check_policy
 from riskscore.features import extract_features
 from riskscore.io.readers import read_messages
@@ -229,10 +229,14 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             messages, labels = stored.messages, stored.labels
             source = str(args.data)
         step("score")
-        scores = load_model(args.model).score(messages)
+        features = extract_features(messages)
+        # labels of these events (ids, adults, onsets), as `evaluate` and `compare` check
+        # them: labels of another events file would give wrong figures without a word
+        aligned = check_and_align(labels, features, messages)
+        scores = load_model(args.model).score(features)
         step("check")
-        label, truth = label_values(labels)  # the truth, as `riskscore evaluate` scores
-        check = check_policy(policy, scores, labels.conversation_id, truth)
+        label = aligned.label  # the truth, as `riskscore evaluate` scores
+        check = check_policy(policy, scores, features.conversation_id, aligned.is_grooming)
     guards = policy.to_mapping()["guards"]
     return {
         "action": "check",

@@ -19,6 +19,7 @@ from riskscore.cli._time import (
 from riskscore.evaluation.training_job import train_model
 from riskscore.io import read_messages
 from riskscore.model import load_model, save_model
+from riskscore.model.bundle import check_not_shipped
 from riskscore.model.recipe import DEFAULT_N_WORLDS, TRAINING_WORLD_SEEDS
 from riskscore.moderation.learning import MIN_RETRAIN_POSITIVES, learn_from_decisions
 from riskscore.moderation.queue_db import check_exists
@@ -87,11 +88,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="with --from-queue: the current model bundle, or `default` for the shipped one "
         "(default: the shipped one)",
     )
+    parser.add_argument(
+        "--replace-shipped-model",
+        action="store_true",
+        help="allow --out to be the model shipped in the package (`make model`); refused otherwise",
+    )
     add_max_future_s_option(parser)
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
+    check_not_shipped(args.out, replace_shipped=args.replace_shipped_model)  # before any work
     if args.from_queue is not None:
         return _from_queue(args)
     with steps(["data", "fit", "evaluate", "save"], enabled=show) as step:
@@ -105,6 +112,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             test_fraction=args.test_fraction,
             max_future_s=args.max_future_s,
             progress=step,
+            replace_shipped=args.replace_shipped_model,
         )
     # None for a worlds recipe: each world is measured against its truth
     label = result.model.metadata["training"].get("metrics_label")
@@ -121,7 +129,7 @@ def _from_queue(args: argparse.Namespace) -> dict[str, Any]:
         load_model(args.model),
         seed=args.seed,
     )
-    save_model(result.model, args.out)
+    save_model(result.model, args.out, replace_shipped=args.replace_shipped_model)
     return {
         "model": str(args.out),
         "method": result.method,

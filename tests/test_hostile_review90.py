@@ -1,0 +1,132 @@
+"""Ninetieth hostile-input review: the researcher's commands (train, evaluate, compare,
+policy, generate, monitor, accounts) fed careless and hostile input. The shipped model
+bundle is never replaced by accident, and ``policy check --data`` refuses labels of other
+events as ``evaluate`` and ``compare`` do."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import riskscore as rs
+import riskscore.model.bundle as bundle
+from riskscore.cli import main
+from riskscore.evaluation.training_job import train_model
+from riskscore.synthetic import generate
+from tests.cli_helpers import _one_line_error
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small labelled data set, as `riskscore generate` writes it."""
+    out = tmp_path_factory.mktemp("data")
+    generate(400, prevalence=0.15, seed=3).write(out)
+    return out
+
+
+@pytest.fixture
+def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in for the bundle shipped in the package, with its files' bytes."""
+    stand_in = tmp_path / "package" / "default"
+    shutil.copytree(Path(bundle.__file__).resolve().parent / "default", stand_in)
+    monkeypatch.setattr(bundle, "shipped_model_dir", lambda: stand_in.resolve())
+    return stand_in
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(directory).as_posix(): p.read_bytes()
+        for p in directory.rglob("*")
+        if p.is_file()
+    }
+
+
+# ------------------------------------------------ the shipped bundle is never replaced
+
+
+@pytest.mark.parametrize("spelling", ["", "/", "/../default", "/sub", "link"])
+def test_train_refuses_to_write_into_the_shipped_bundle(
+    shipped: Path, data: Path, capsys: pytest.CaptureFixture[str], spelling: str
+) -> None:
+    # before, `riskscore train --out riskscore/model/default` (any spelling, or a folder in
+    # it) replaced the model every default score uses, without a word
+    before = _files(shipped)
+    if spelling == "link":
+        out = shipped.parent / "link"
+        out.symlink_to(shipped)
+    else:
+        out = Path(str(shipped) + spelling)
+    assert main(["train", "--data", str(data), "--out", str(out)]) == 2
+    err = _one_line_error(capsys, "train")
+    assert "the model bundle shipped in the package" in err
+    assert "--replace-shipped-model" in err
+    assert _files(shipped) == before
+
+
+def test_train_replaces_the_shipped_bundle_only_when_asked(
+    shipped: Path, data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _files(shipped)
+    args = ["train", "--data", str(data), "--out", str(shipped), "--replace-shipped-model"]
+    assert main(args) == 0
+    assert _files(shipped) != before
+    rs.load_model(shipped)  # a whole bundle
+
+
+def test_library_refuses_the_shipped_bundle_before_any_work(
+    shipped: Path, data: Path, tmp_path: Path
+) -> None:
+    before = _files(shipped)
+    with pytest.raises(ValueError, match="the model bundle shipped in the package"):
+        rs.save_model(rs.load_model(), shipped)
+    with pytest.raises(ValueError, match="inside the model bundle shipped in the package"):
+        # refused before the data is read: the directory given does not exist
+        train_model(shipped / "mine", data_dir=tmp_path / "absent")
+    assert _files(shipped) == before
+    # elsewhere, as before
+    assert rs.save_model(rs.load_model(), tmp_path / "elsewhere").is_dir()
+
+
+# ------------------------------------------- policy check --data: labels of these events
+
+
+def test_policy_check_refuses_labels_of_other_events(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # before, the labels of another events file with the same conversation ids gave
+    # precision and recall per band against the wrong truth, without a word
+    mixed = tmp_path / "mixed"
+    generate(400, prevalence=0.15, seed=4).write(mixed)
+    shutil.copy(data / "labels.parquet", mixed / "labels.parquet")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(rs.AlertPolicy.default().to_toml(name="p"), encoding="utf-8")
+    assert main(["policy", "check", str(policy), "--data", str(mixed)]) == 2
+    err = _one_line_error(capsys, "policy")
+    assert "labels do not match the messages" in err
+    assert "takes no part in it" in err
+    # the labels of these events: checked, figures as `evaluate` scores them
+    assert main(["policy", "check", str(policy), "--data", str(data), "--json"]) == 0
+    assert '"label": "is_grooming_true"' in capsys.readouterr().out
+
+
+def test_policy_check_refuses_a_benign_conversation_with_an_onset(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # labels relabelled all benign by hand, onsets left: evaluate refused them, policy
+    # check measured them
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    shutil.copy(data / "events.parquet", edited / "events.parquet")
+    table = pq.read_table(data / "labels.parquet")
+    benign = pa.array([False] * table.num_rows)
+    for name in ("is_grooming", "is_grooming_true"):
+        table = table.set_column(table.column_names.index(name), name, benign)
+    pq.write_table(table, edited / "labels.parquet")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(rs.AlertPolicy.default().to_toml(name="p"), encoding="utf-8")
+    assert main(["policy", "check", str(policy), "--data", str(edited)]) == 2
+    assert "a benign conversation's onset must be -1" in _one_line_error(capsys, "policy")
