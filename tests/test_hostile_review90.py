@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -17,6 +18,7 @@ import riskscore.model.bundle as bundle
 from riskscore.cli import main
 from riskscore.evaluation.training_job import train_model
 from riskscore.synthetic import generate
+from riskscore.synthetic.labels import boolean_labels
 from tests.cli_helpers import _one_line_error
 
 
@@ -130,3 +132,38 @@ def test_policy_check_refuses_a_benign_conversation_with_an_onset(
     policy.write_text(rs.AlertPolicy.default().to_toml(name="p"), encoding="utf-8")
     assert main(["policy", "check", str(policy), "--data", str(edited)]) == 2
     assert "a benign conversation's onset must be -1" in _one_line_error(capsys, "policy")
+
+
+# ------------------------------------------------ labels that are not true or false
+
+
+def test_labels_as_python_integers_are_read_as_the_message_says() -> None:
+    # before, [1, 0, None] was refused at row 0, "holds 1 (int): expected true or false
+    # (or 0 or 1)": the message contradicted itself and hid the missing label at row 2
+    assert boolean_labels([1, 0, True, np.int8(0)]).tolist() == [True, False, True, False]
+    with pytest.raises(rs.SchemaError, match=r"row 2 holds None \(NoneType\)") as refused:
+        boolean_labels([1, 0, None])
+    assert refused.value.row == 2
+    with pytest.raises(rs.SchemaError, match=r"row 0 holds 1\.0 \(float\)"):
+        boolean_labels([1.0, 0])  # a float among them, as in a float column
+
+
+def test_a_float_label_column_names_its_missing_label(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # before, a 0.0/1.0 column with a NaN at row 3 was refused at row 0, "holds 0.0
+    # (float): expected true or false (or 0 or 1)", which reads as if 0.0 were fine
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    shutil.copy(data / "events.parquet", edited / "events.parquet")
+    table = pq.read_table(data / "labels.parquet")
+    values = np.asarray(table.column("is_grooming"), dtype=float)
+    values[[3, 7]] = np.nan
+    i = table.column_names.index("is_grooming")
+    pq.write_table(table.set_column(i, "is_grooming", pa.array(values)), edited / "labels.parquet")
+    assert (
+        main(["evaluate", "--data", str(edited), "--no-plots", "--out", str(tmp_path / "r")]) == 2
+    )
+    err = _one_line_error(capsys, "evaluate")
+    assert "'is_grooming' row 3 holds nan (float, one of 2 missing)" in err
+    assert "a float column is not read as labels: give booleans or integers" in err
