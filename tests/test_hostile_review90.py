@@ -47,6 +47,18 @@ def _files(directory: Path) -> dict[str, bytes]:
     }
 
 
+def _edited(data: Path, tmp_path: Path, **columns: pa.Array) -> Path:
+    """``data``'s events beside its labels with ``columns`` replaced, as a hand edit would."""
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    shutil.copy(data / "events.parquet", edited / "events.parquet")
+    table = pq.read_table(data / "labels.parquet")
+    for name, values in columns.items():
+        table = table.set_column(table.column_names.index(name), name, values)
+    pq.write_table(table, edited / "labels.parquet")
+    return edited
+
+
 # ------------------------------------------------ the shipped bundle is never replaced
 
 
@@ -120,14 +132,8 @@ def test_policy_check_refuses_a_benign_conversation_with_an_onset(
 ) -> None:
     # labels relabelled all benign by hand, onsets left: evaluate refused them, policy
     # check measured them
-    edited = tmp_path / "edited"
-    edited.mkdir()
-    shutil.copy(data / "events.parquet", edited / "events.parquet")
-    table = pq.read_table(data / "labels.parquet")
-    benign = pa.array([False] * table.num_rows)
-    for name in ("is_grooming", "is_grooming_true"):
-        table = table.set_column(table.column_names.index(name), name, benign)
-    pq.write_table(table, edited / "labels.parquet")
+    benign = pa.array([False] * 400)
+    edited = _edited(data, tmp_path, is_grooming=benign, is_grooming_true=benign)
     policy = tmp_path / "policy.toml"
     policy.write_text(rs.AlertPolicy.default().to_toml(name="p"), encoding="utf-8")
     assert main(["policy", "check", str(policy), "--data", str(edited)]) == 2
@@ -153,14 +159,9 @@ def test_a_float_label_column_names_its_missing_label(
 ) -> None:
     # before, a 0.0/1.0 column with a NaN at row 3 was refused at row 0, "holds 0.0
     # (float): expected true or false (or 0 or 1)", which reads as if 0.0 were fine
-    edited = tmp_path / "edited"
-    edited.mkdir()
-    shutil.copy(data / "events.parquet", edited / "events.parquet")
-    table = pq.read_table(data / "labels.parquet")
-    values = np.asarray(table.column("is_grooming"), dtype=float)
+    values = np.asarray(pq.read_table(data / "labels.parquet").column("is_grooming"), float)
     values[[3, 7]] = np.nan
-    i = table.column_names.index("is_grooming")
-    pq.write_table(table.set_column(i, "is_grooming", pa.array(values)), edited / "labels.parquet")
+    edited = _edited(data, tmp_path, is_grooming=pa.array(values))
     assert (
         main(["evaluate", "--data", str(edited), "--no-plots", "--out", str(tmp_path / "r")]) == 2
     )
