@@ -168,3 +168,51 @@ def test_a_float_label_column_names_its_missing_label(
     err = _one_line_error(capsys, "evaluate")
     assert "'is_grooming' row 3 holds nan (float, one of 2 missing)" in err
     assert "a float column is not read as labels: give booleans or integers" in err
+
+
+# ------------------------------------- train: options of another source of training data
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--worlds", "5"], "--worlds is an option of training on synthetic worlds"),
+        (["--prevalence", "0.5"], "--prevalence is an option of training on synthetic worlds"),
+        (["--conversations", "9"], "--conversations is an option of training on synthetic"),
+        (["--events", "e.parquet"], "--events is an option of training on --from-queue"),
+        (["--from-queue", "q.sqlite"], "--data and --from-queue are two sources of labels"),
+    ],
+)
+def test_train_refuses_an_option_its_data_would_ignore(
+    data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    message: str,
+) -> None:
+    # before, `train --data d --worlds 5` (or --prevalence, --events...) trained on d and
+    # ignored the option without a word: a researcher believed they had set it
+    out = tmp_path / "m"
+    assert main(["train", "--data", str(data), *extra, "--out", str(out)]) == 2
+    assert message in _one_line_error(capsys, "train")
+    assert not out.exists()
+
+
+def test_train_refuses_test_fraction_without_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the worlds recipe is measured on unseen worlds: no adult is held out
+    assert main(["train", "--test-fraction", "0.5", "--out", str(tmp_path / "m")]) == 2
+    err = _one_line_error(capsys, "train")
+    assert "--test-fraction is an option of training on --data, not with synthetic worlds" in err
+
+
+def test_train_on_data_is_unchanged_and_byte_identical(data: Path, tmp_path: Path) -> None:
+    # the defaults, filled in after the check, are those of before; same seed, same bytes
+    runs = [tmp_path / "a", tmp_path / "b"]
+    for out in runs:
+        argv = ["train", "--data", str(data), "--test-fraction", "0.25", "--seed", "4"]
+        assert main([*argv, "--out", str(out)]) == 0
+    assert _files(runs[0]) == _files(runs[1])
+    training = rs.load_model(runs[0]).metadata["training"]
+    assert training["test_fraction"] == 0.25

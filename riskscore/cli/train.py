@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, Final
 
 from riskscore._words import number_text
 from riskscore.cli._future_option import add_max_future_s_option
@@ -39,6 +39,22 @@ EXAMPLE = (
 )
 
 
+#: The options of each source of training data, with their defaults: one given with another
+#: source would be ignored without a word, so it is refused.
+_WORLDS: Final[dict[str, Any]] = {
+    "worlds": DEFAULT_N_WORLDS,
+    "conversations": 4_000,
+    "prevalence": 0.04,
+}
+_DATA: Final[dict[str, Any]] = {"test_fraction": 0.25}
+_QUEUE: Final[dict[str, Any]] = {"events": None, "model": None}
+_SOURCES: Final = {
+    "synthetic worlds (no --data)": _WORLDS,
+    "--data": {"data": None, **_DATA},
+    "--from-queue": {"from_queue": None, **_QUEUE},
+}
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
@@ -48,21 +64,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--worlds",
         type=whole_number(1, len(TRAINING_WORLD_SEEDS)),
-        default=DEFAULT_N_WORLDS,
         help=f"drawn synthetic worlds to train on, 1 to {len(TRAINING_WORLD_SEEDS)} "
-        "(without --data)",
+        f"(without --data; default: {DEFAULT_N_WORLDS})",
     )
     parser.add_argument(
         "--conversations",
         type=synthetic_conversations,
-        default=4_000,
-        help="conversations per world (without --data)",
+        help=f"conversations per world (without --data; default: {_WORLDS['conversations']})",
     )
     parser.add_argument(
         "--prevalence",
         type=share,
-        default=0.04,
-        help="grooming share per world, 0 to 1 (without --data)",
+        help=f"grooming share per world, 0 to 1 (without --data; default: {_WORLDS['prevalence']})",
     )
     parser.add_argument(
         "--seed", type=seed, default=0, help="root seed of the data, the split and the fit"
@@ -70,8 +83,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--test-fraction",
         type=open_fraction,
-        default=0.25,
-        help="share of adults held out for the stored metrics, between 0 and 1 (with --data)",
+        help="share of adults held out for the stored metrics, between 0 and 1 (with --data; "
+        f"default: {_DATA['test_fraction']})",
     )
     parser.add_argument(
         "--out", type=path_argument, required=True, help="bundle directory to write"
@@ -96,7 +109,40 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_max_future_s_option(parser)
 
 
+def _check_source_options(args: argparse.Namespace) -> None:
+    """Refuse an option of another source of training data than the one used (the worlds,
+    ``--data`` or ``--from-queue``), then fill in the defaults of the one used.
+
+    Raises
+    ------
+    ValueError
+        ``--worlds 5`` with ``--data``, ``--test-fraction`` without it, ``--data`` with
+        ``--from-queue``...: the message names the option and the source it belongs to.
+    """
+    used = (
+        "--from-queue"
+        if args.from_queue is not None
+        else "--data"
+        if args.data is not None
+        else "synthetic worlds (no --data)"
+    )
+    for source, options in _SOURCES.items():
+        given = [name for name in options if getattr(args, name) is not None]
+        if source != used and given:
+            option = "--" + given[0].replace("_", "-")
+            if option == source:  # --data with --from-queue
+                raise ValueError(f"{option} and {used} are two sources of labels: give one")
+            raise ValueError(
+                f"{option} is an option of training on {source}, not with {used}: it would be "
+                "ignored; leave it out"
+            )
+    for name, default in {**_WORLDS, **_DATA}.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+
+
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    _check_source_options(args)
     check_out_dir(args.out)
     check_not_shipped(args.out, replace_shipped=args.replace_shipped_model)  # before any work
     if args.from_queue is not None:
