@@ -179,8 +179,8 @@ def test_a_float_label_column_names_its_missing_label(
         (["--worlds", "5"], "--worlds is an option of training on synthetic worlds"),
         (["--prevalence", "0.5"], "--prevalence is an option of training on synthetic worlds"),
         (["--conversations", "9"], "--conversations is an option of training on synthetic"),
-        (["--events", "e.parquet"], "--events is an option of training on --from-queue"),
-        (["--from-queue", "q.sqlite"], "--data and --from-queue are two sources of labels"),
+        (["--events", "e.parquet"], "--events is an option of --from-queue, not of --data"),
+        (["--from-queue", "q.sqlite"], "--data and --from-queue are two sources of data: give one"),
     ],
 )
 def test_train_refuses_an_option_its_data_would_ignore(
@@ -204,7 +204,7 @@ def test_train_refuses_test_fraction_without_data(
     # the worlds recipe is measured on unseen worlds: no adult is held out
     assert main(["train", "--test-fraction", "0.5", "--out", str(tmp_path / "m")]) == 2
     err = _one_line_error(capsys, "train")
-    assert "--test-fraction is an option of training on --data, not with synthetic worlds" in err
+    assert "--test-fraction is an option of --data, not of training on synthetic worlds" in err
 
 
 def test_train_on_data_is_unchanged_and_byte_identical(data: Path, tmp_path: Path) -> None:
@@ -216,3 +216,28 @@ def test_train_on_data_is_unchanged_and_byte_identical(data: Path, tmp_path: Pat
     assert _files(runs[0]) == _files(runs[1])
     training = rs.load_model(runs[0]).metadata["training"]
     assert training["test_fraction"] == 0.25
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--data", "DATA", "--conversations", "5"], "--conversations is an option of --worlds"),
+        (["--data", "DATA", "--first-world", "3"], "--first-world is an option of --worlds"),
+        (["--worlds", "1", "--bootstrap", "10"], "--bootstrap is an option of --data"),
+        (["--worlds", "1", "--replay-events", "0"], "--replay-events is an option of --data"),
+    ],
+)
+def test_evaluate_refuses_an_option_of_the_other_source(
+    data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+) -> None:
+    # before, `evaluate --data d --conversations 5` or `--worlds 1 --bootstrap 10` ran
+    # and ignored the option without a word
+    argv = [str(data) if a == "DATA" else a for a in argv]
+    out = tmp_path / "r"
+    assert main(["evaluate", *argv, "--no-plots", "--out", str(out)]) == 2
+    assert message in _one_line_error(capsys, "evaluate")
+    assert not out.exists()

@@ -9,6 +9,7 @@ from riskscore._words import number_text
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import bundle_dir, check_out_dir, path_argument
 from riskscore.cli._progress import steps
+from riskscore.cli._source_options import check_source_options
 from riskscore.cli._time import (
     open_fraction,
     seed,
@@ -49,7 +50,7 @@ _WORLDS: Final[dict[str, Any]] = {
 _DATA: Final[dict[str, Any]] = {"test_fraction": 0.25}
 _QUEUE: Final[dict[str, Any]] = {"events": None, "model": None}
 _SOURCES: Final = {
-    "synthetic worlds (no --data)": _WORLDS,
+    "training on synthetic worlds (no --data)": _WORLDS,
     "--data": {"data": None, **_DATA},
     "--from-queue": {"from_queue": None, **_QUEUE},
 }
@@ -109,40 +110,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_max_future_s_option(parser)
 
 
-def _check_source_options(args: argparse.Namespace) -> None:
-    """Refuse an option of another source of training data than the one used (the worlds,
-    ``--data`` or ``--from-queue``), then fill in the defaults of the one used.
-
-    Raises
-    ------
-    ValueError
-        ``--worlds 5`` with ``--data``, ``--test-fraction`` without it, ``--data`` with
-        ``--from-queue``...: the message names the option and the source it belongs to.
-    """
-    used = (
-        "--from-queue"
-        if args.from_queue is not None
-        else "--data"
-        if args.data is not None
-        else "synthetic worlds (no --data)"
-    )
-    for source, options in _SOURCES.items():
-        given = [name for name in options if getattr(args, name) is not None]
-        if source != used and given:
-            option = "--" + given[0].replace("_", "-")
-            if option == source:  # --data with --from-queue
-                raise ValueError(f"{option} and {used} are two sources of labels: give one")
-            raise ValueError(
-                f"{option} is an option of training on {source}, not with {used}: it would be "
-                "ignored; leave it out"
-            )
-    for name, default in {**_WORLDS, **_DATA}.items():
+def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    used = "--data" if args.data is not None else "training on synthetic worlds (no --data)"
+    check_source_options(args, _SOURCES, "--from-queue" if args.from_queue is not None else used)
+    for name, default in {**_WORLDS, **_DATA}.items():  # train_model checks all its numbers
         if getattr(args, name) is None:
             setattr(args, name, default)
-
-
-def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
-    _check_source_options(args)
     check_out_dir(args.out)
     check_not_shipped(args.out, replace_shipped=args.replace_shipped_model)  # before any work
     if args.from_queue is not None:
