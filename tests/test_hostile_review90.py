@@ -241,3 +241,29 @@ def test_evaluate_refuses_an_option_of_the_other_source(
     assert main(["evaluate", *argv, "--no-plots", "--out", str(out)]) == 2
     assert message in _one_line_error(capsys, "evaluate")
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["check", "POLICY", "--data", "DATA", "--seed", "9"], "--seed is an option of policy"),
+        (["check", "POLICY", "--data", "DATA", "--conversations", "5"], "--conversations is"),
+        (["tune", "EVENTS", "--prevalence", "0.5"], "--prevalence is an option of policy check"),
+        (["tune", "EVENTS", "--data", "DATA"], "--data is an option of policy check (with"),
+        (["default", "--data", "DATA"], "not of policy default"),
+    ],
+)
+def test_policy_refuses_an_option_its_action_would_ignore(
+    data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+) -> None:
+    # before, `policy check FILE --data d --seed 9` measured d and ignored the seed of a
+    # synthetic sample it did not draw; `tune` ignored --data and the sample's options
+    policy = tmp_path / "policy.toml"
+    policy.write_text(rs.AlertPolicy.default().to_toml(name="p"), encoding="utf-8")
+    names = {"DATA": data, "POLICY": policy, "EVENTS": data / "events.parquet"}
+    assert main(["policy", *(str(names.get(a, a)) for a in argv)]) == 2
+    assert message in _one_line_error(capsys, "policy")
