@@ -170,41 +170,50 @@ def test_a_float_label_column_names_its_missing_label(
     assert "a float column is not read as labels: give booleans or integers" in err
 
 
-# ------------------------------------- train: options of another source of training data
+# ------------------------------- train, evaluate, policy: an option their data would ignore
+
+#: Before, each ran and ignored the option without a word: a researcher believed they had
+#: set it (`train --data d --worlds 5`, `evaluate --worlds 1 --bootstrap 10`,
+#: `policy check FILE --data d --seed 9`...). DATA, POLICY, EVENTS and OUT are placeholders.
+IGNORED_OPTIONS = [
+    ("train --data DATA --worlds 5", "--worlds is an option of training on synthetic worlds"),
+    ("train --data DATA --prevalence 0.5", "--prevalence is an option of training on synthetic"),
+    ("train --data DATA --conversations 9", "--conversations is an option of training on synth"),
+    (
+        "train --data DATA --events e.parquet",
+        "--events is an option of --from-queue, not of --data",
+    ),
+    ("train --data DATA --from-queue q.sqlite", "--data and --from-queue are two sources of data"),
+    (
+        "train --test-fraction 0.5",
+        "--test-fraction is an option of --data, not of training on synthetic worlds",
+    ),
+    ("evaluate --data DATA --conversations 5", "--conversations is an option of --worlds"),
+    ("evaluate --data DATA --first-world 3", "--first-world is an option of --worlds"),
+    ("evaluate --worlds 1 --bootstrap 10", "--bootstrap is an option of --data"),
+    ("evaluate --worlds 1 --replay-events 0", "--replay-events is an option of --data"),
+    ("policy check POLICY --data DATA --seed 9", "--seed is an option of policy check (without"),
+    ("policy check POLICY --data DATA --conversations 5", "--conversations is an option of"),
+    ("policy tune EVENTS --prevalence 0.5", "--prevalence is an option of policy check"),
+    ("policy tune EVENTS --data DATA", "--data is an option of policy check (with --data)"),
+    ("policy default --data DATA", "not of policy default"),
+]
 
 
-@pytest.mark.parametrize(
-    ("extra", "message"),
-    [
-        (["--worlds", "5"], "--worlds is an option of training on synthetic worlds"),
-        (["--prevalence", "0.5"], "--prevalence is an option of training on synthetic worlds"),
-        (["--conversations", "9"], "--conversations is an option of training on synthetic"),
-        (["--events", "e.parquet"], "--events is an option of --from-queue, not of --data"),
-        (["--from-queue", "q.sqlite"], "--data and --from-queue are two sources of data: give one"),
-    ],
-)
-def test_train_refuses_an_option_its_data_would_ignore(
-    data: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    extra: list[str],
-    message: str,
+@pytest.mark.parametrize(("command", "message"), IGNORED_OPTIONS)
+def test_an_option_the_data_would_ignore_is_refused(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, message: str
 ) -> None:
-    # before, `train --data d --worlds 5` (or --prevalence, --events...) trained on d and
-    # ignored the option without a word: a researcher believed they had set it
-    out = tmp_path / "m"
-    assert main(["train", "--data", str(data), *extra, "--out", str(out)]) == 2
-    assert message in _one_line_error(capsys, "train")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(rs.AlertPolicy.default().to_toml(name="p"), encoding="utf-8")
+    out = tmp_path / "out"
+    names = {"DATA": data, "POLICY": policy, "EVENTS": data / "events.parquet"}
+    argv = [str(names.get(word, word)) for word in command.split()]
+    if argv[0] != "policy":
+        argv += ["--out", str(out)]
+    assert main(argv) == 2
+    assert message in _one_line_error(capsys, argv[0])
     assert not out.exists()
-
-
-def test_train_refuses_test_fraction_without_data(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # the worlds recipe is measured on unseen worlds: no adult is held out
-    assert main(["train", "--test-fraction", "0.5", "--out", str(tmp_path / "m")]) == 2
-    err = _one_line_error(capsys, "train")
-    assert "--test-fraction is an option of --data, not of training on synthetic worlds" in err
 
 
 def test_train_on_data_is_unchanged_and_byte_identical(data: Path, tmp_path: Path) -> None:
@@ -216,54 +225,3 @@ def test_train_on_data_is_unchanged_and_byte_identical(data: Path, tmp_path: Pat
     assert _files(runs[0]) == _files(runs[1])
     training = rs.load_model(runs[0]).metadata["training"]
     assert training["test_fraction"] == 0.25
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["--data", "DATA", "--conversations", "5"], "--conversations is an option of --worlds"),
-        (["--data", "DATA", "--first-world", "3"], "--first-world is an option of --worlds"),
-        (["--worlds", "1", "--bootstrap", "10"], "--bootstrap is an option of --data"),
-        (["--worlds", "1", "--replay-events", "0"], "--replay-events is an option of --data"),
-    ],
-)
-def test_evaluate_refuses_an_option_of_the_other_source(
-    data: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    argv: list[str],
-    message: str,
-) -> None:
-    # before, `evaluate --data d --conversations 5` or `--worlds 1 --bootstrap 10` ran
-    # and ignored the option without a word
-    argv = [str(data) if a == "DATA" else a for a in argv]
-    out = tmp_path / "r"
-    assert main(["evaluate", *argv, "--no-plots", "--out", str(out)]) == 2
-    assert message in _one_line_error(capsys, "evaluate")
-    assert not out.exists()
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["check", "POLICY", "--data", "DATA", "--seed", "9"], "--seed is an option of policy"),
-        (["check", "POLICY", "--data", "DATA", "--conversations", "5"], "--conversations is"),
-        (["tune", "EVENTS", "--prevalence", "0.5"], "--prevalence is an option of policy check"),
-        (["tune", "EVENTS", "--data", "DATA"], "--data is an option of policy check (with"),
-        (["default", "--data", "DATA"], "not of policy default"),
-    ],
-)
-def test_policy_refuses_an_option_its_action_would_ignore(
-    data: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    argv: list[str],
-    message: str,
-) -> None:
-    # before, `policy check FILE --data d --seed 9` measured d and ignored the seed of a
-    # synthetic sample it did not draw; `tune` ignored --data and the sample's options
-    policy = tmp_path / "policy.toml"
-    policy.write_text(rs.AlertPolicy.default().to_toml(name="p"), encoding="utf-8")
-    names = {"DATA": data, "POLICY": policy, "EVENTS": data / "events.parquet"}
-    assert main(["policy", *(str(names.get(a, a)) for a in argv)]) == 2
-    assert message in _one_line_error(capsys, "policy")
