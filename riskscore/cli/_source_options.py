@@ -25,9 +25,14 @@ def option_name(dest: str) -> str:
 
 
 def check_source_options(
-    args: argparse.Namespace, sources: Mapping[str, Mapping[str, Any]], used: str
+    args: argparse.Namespace,
+    sources: Mapping[str, Mapping[str, Any]],
+    used: str,
+    *,
+    fill_all: bool = False,
 ) -> None:
-    """Refuse an option of another source than ``used``, then fill in ``used``'s defaults.
+    """Refuse an option of another source than ``used``, then fill in ``used``'s defaults
+    (every source's with ``fill_all``, for a library function that checks all its numbers).
 
     Parameters
     ----------
@@ -37,6 +42,8 @@ def check_source_options(
         Each source's name (as a message says it) and its options' ``dest`` and default.
     used : str
         The source the command reads.
+    fill_all : bool, default False
+        Fill in the defaults of every source, not only of ``used``.
 
     Raises
     ------
@@ -64,6 +71,7 @@ def check_source_options(
                 f"{option} is an option of {source}, not of {used}: it would be ignored; "
                 "leave it out"
             )
-    for name, default in sources[used].items():
-        if getattr(args, name) is None:
-            setattr(args, name, default)
+    for source, options in sources.items():
+        for name, default in options.items():
+            if (fill_all or source == used) and getattr(args, name) is None:
+                setattr(args, name, default)

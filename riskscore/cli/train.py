@@ -112,10 +112,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     used = "--data" if args.data is not None else "training on synthetic worlds (no --data)"
-    check_source_options(args, _SOURCES, "--from-queue" if args.from_queue is not None else used)
-    for name, default in {**_WORLDS, **_DATA}.items():  # train_model checks all its numbers
-        if getattr(args, name) is None:
-            setattr(args, name, default)
+    used = "--from-queue" if args.from_queue is not None else used
+    check_source_options(args, _SOURCES, used, fill_all=True)  # train_model checks all numbers
     check_out_dir(args.out)
     check_not_shipped(args.out, replace_shipped=args.replace_shipped_model)  # before any work
     if args.from_queue is not None:
