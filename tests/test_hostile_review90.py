@@ -228,3 +228,24 @@ def test_train_on_data_is_unchanged_and_byte_identical(data: Path, tmp_path: Pat
     assert _files(runs[0]) == _files(runs[1])
     training = rs.load_model(runs[0]).metadata["training"]
     assert training["test_fraction"] == 0.25
+
+
+# ----------------------------------------------------------- monitor: an empty events file
+
+
+@pytest.mark.parametrize("name", ["empty.parquet", "empty.csv"])
+def test_monitor_names_an_empty_events_file(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    # before, "no events to featurize: the message table is empty", naming no file, while
+    # `score` and `accounts` said "no events to score in empty.parquet: the file has no rows"
+    events = pq.read_table(data / "events.parquet").slice(0, 0)
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        path.write_text(",".join(events.column_names) + "\n", encoding="utf-8")
+    else:
+        pq.write_table(events, path)
+    assert main(["monitor", str(path)]) == 2
+    assert f"no events to score in {name}: the file has no rows" in _one_line_error(
+        capsys, "monitor"
+    )
