@@ -80,7 +80,7 @@ dist: $(STAMP)
 	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir $(DIST) $(DIST)/riskscore_metadata-*.tar.gz
 
 model: $(STAMP)
-	$(BIN)/python -m riskscore.cli train --worlds 192 --conversations 4000 --prevalence 0.04 --seed 2026 --out riskscore/model/default
+	$(BIN)/python -m riskscore.cli train --worlds 192 --conversations 4000 --prevalence 0.04 --seed 2026 --replace-shipped-model --out riskscore/model/default
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from riskscore._words import number_text, plural
 from riskscore.batch.shadow import read_alert_ids, read_shadow_run
@@ -18,6 +18,7 @@ from riskscore.cli._paths import (
     path_argument,
 )
 from riskscore.cli._policy_option import add_policy_option, load_policy
+from riskscore.cli._source_options import check_source_options
 from riskscore.cli._time import parse_epoch, seed, whole_number
 from riskscore.cli._unread import unread_note
 from riskscore.evaluation.compare import (
@@ -65,6 +66,10 @@ EXAMPLE = (
     "lines of an online shadow (`riskscore stream --shadow-out`, the Synapse module's shadow\n"
     "log) and of production; the conversations compared are those either alerted."
 )
+
+
+#: The options of the bootstrap over adults (``--data`` only), with their defaults.
+_BOOTSTRAP: Final[dict[str, Any]] = {"bootstrap": 500, "seed": 0}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -117,10 +122,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bootstrap",
         type=whole_number(1, MAX_BOOTSTRAP),
-        default=500,
-        help=f"bootstrap replicates over adults (1 to {MAX_BOOTSTRAP:,})",
+        help=f"with --data, bootstrap replicates over adults (1 to {MAX_BOOTSTRAP:,}; "
+        f"default: {_BOOTSTRAP['bootstrap']})",
     )
-    parser.add_argument("--seed", type=seed, default=0, help="seed of the bootstrap")
+    parser.add_argument(
+        "--seed",
+        type=seed,
+        help=f"with --data, seed of the bootstrap (default: {_BOOTSTRAP['seed']})",
+    )
     parser.add_argument(
         "--out", type=path_argument, help="directory for compare.json (default: none)"
     )
@@ -220,6 +229,10 @@ def _check_one_id_kind(files: dict[str, list[Any]]) -> None:
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    # the bootstrap needs labels: with any other source its options would be ignored
+    sources = {"--data": _BOOTSTRAP, "--events": {}, "--shadow-run": {}, "--shadow-alerts": {}}
+    used = next(s for s in sources if getattr(args, s[2:].replace("-", "_")) is not None)
+    check_source_options(args, sources, used, fill_all=True)  # compare_models checks them
     if args.out is not None:  # before any work: compare.json never replaces what is read
         check_out_dir(args.out)
         inputs = (args.events, args.alerts, args.shadow_alerts, args.queue, args.policy)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from typing import Any
+from typing import Any, Final
 
 from riskscore._optional import import_extra
 from riskscore._words import number_text, plural
@@ -18,6 +18,7 @@ from riskscore.cli._paths import (
 )
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
+from riskscore.cli._source_options import check_source_options
 from riskscore.cli._time import seed, synthetic_conversations, whole_number
 from riskscore.cli._unread import unread_note
 from riskscore.evaluation import evaluate
@@ -47,6 +48,12 @@ EXAMPLE = (
 )
 
 
+#: The options of each source, with their defaults: one given with the other source would be
+#: ignored without a word, so it is refused (riskscore.cli._source_options).
+_DATA: Final[dict[str, Any]] = {"bootstrap": 200, "replay_events": 300_000}
+_WORLDS: Final[dict[str, Any]] = {"conversations": 20_000, "first_world": 0}
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
     add_policy_option(parser)
@@ -65,29 +72,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--conversations",
         type=synthetic_conversations,
-        default=20_000,
-        help="conversations per world with --worlds (at 1 %% prevalence)",
+        help="conversations per world with --worlds (at 1 %% prevalence; default: "
+        f"{_WORLDS['conversations']})",
     )
     parser.add_argument(
         "--first-world",
         type=whole_number(0, len(EVALUATION_WORLD_SEEDS) - 1),
-        default=0,
-        help="with --worlds, skip this many evaluation worlds first (0: seeds 1000 on, the "
+        help="with --worlds, skip this many evaluation worlds first (default 0: seeds 1000 on, the "
         "worlds the default model was chosen on; 30: seeds 1030 on, used for no choice)",
     )
     parser.add_argument("--out", type=path_argument, required=True, help="directory for the report")
     parser.add_argument(
         "--bootstrap",
         type=whole_number(0, MAX_BOOTSTRAP),
-        default=200,
-        help=f"bootstrap replicates of the confidence intervals (0 to {MAX_BOOTSTRAP:,})",
+        help=f"with --data, bootstrap replicates of the confidence intervals (0 to "
+        f"{MAX_BOOTSTRAP:,}; default: {_DATA['bootstrap']})",
     )
     parser.add_argument("--seed", type=seed, default=0, help="seed of bootstrap and replay sample")
     parser.add_argument(
         "--replay-events",
         type=whole_number(0),
-        default=300_000,
-        help="event budget of the early-detection replay (adults sampled above it; 0: off)",
+        help="with --data, event budget of the early-detection replay (adults sampled above "
+        f"it; 0: off; default: {_DATA['replay_events']})",
     )
     parser.add_argument(
         "--label",
@@ -105,6 +111,8 @@ ROBUSTNESS_FILES = ("robustness.json", "robustness.md")
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    used = "--data" if args.worlds is None else "--worlds"
+    check_source_options(args, {"--data": _DATA, "--worlds": _WORLDS}, used)
     check_out_dir(args.out)
     written = REPORT_FILES if args.worlds is None else ROBUSTNESS_FILES
     # --data and --model are directories of other file names; a policy file may be named so

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from riskscore._words import plural
+from riskscore.batch.score import check_some_events
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import (
     MODEL_HELP,
@@ -18,6 +19,7 @@ from riskscore.cli._unread import unread_note
 from riskscore.features import extract_features
 from riskscore.io import read_messages
 from riskscore.io.files import check_not_inputs
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.staging import staged_outputs
 from riskscore.model import load_model
 from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, model_drift
@@ -60,6 +62,10 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         check_not_inputs([args.out / name for name in OUT_FILES], [args.events])
     # the events first: a missing or bad file is said before the model's seconds of loading
     messages = read_messages(args.events, max_future_s=args.max_future_s)
+    # an empty file in `score`'s and `accounts`' words, naming it (not "the message table")
+    check_some_events(
+        len(messages), args.events, messages.groups.n_broadcast, DEFAULT_MAX_ROOM_MEMBERS
+    )
     report = model_drift(load_model(args.model), extract_features(messages))
     result = report.to_dict()
     result["unread_columns"] = list(messages.unread_columns)

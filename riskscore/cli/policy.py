@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import tempfile
-from typing import Any
+from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,8 +23,9 @@ from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import MODEL_HELP, bundle_dir, path_argument
 from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import add_errors_option
+from riskscore.cli._source_options import check_source_options
 from riskscore.cli._time import per_million, seed, share, synthetic_conversations
-from riskscore.evaluation.labels import label_values
+from riskscore.evaluation.labels import check_and_align
 from riskscore.evaluation.policy_check import check_policy
 from riskscore.features import extract_features
 from riskscore.io.readers import read_messages
@@ -49,6 +50,17 @@ EXAMPLE = (
     "  riskscore policy check mine.toml --data data/ --model models/mine --json\n"
     "  riskscore policy tune week.parquet --review-per-million 500 > mine.toml"
 )
+
+
+#: The synthetic sample of ``policy check`` without ``--data``, and its defaults.
+_SAMPLE: Final[dict[str, Any]] = {"conversations": 20_000, "prevalence": 0.02, "seed": 11}
+#: The data each action reads, with its options: one given to another would be ignored.
+_SOURCES: Final[dict[str, dict[str, Any]]] = {
+    "policy check (without --data)": _SAMPLE,
+    "policy check (with --data)": {"data": None},
+    "policy tune": {},
+    "policy default": {},
+}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -92,16 +104,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--conversations",
         type=synthetic_conversations,
-        default=20_000,
-        help="synthetic sample size, in conversations (without --data)",
+        help="check: synthetic sample size, in conversations (without --data; default: "
+        f"{_SAMPLE['conversations']})",
     )
     parser.add_argument(
         "--prevalence",
         type=share,
-        default=0.02,
-        help="grooming share of the synthetic sample, 0 to 1",
+        help="check: grooming share of the synthetic sample, 0 to 1 (without --data; "
+        f"default: {_SAMPLE['prevalence']})",
     )
-    parser.add_argument("--seed", type=seed, default=11, help="synthetic sample seed")
+    parser.add_argument(
+        "--seed",
+        type=seed,
+        help=f"check: synthetic sample seed (without --data; default: {_SAMPLE['seed']})",
+    )
     parser.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
     add_chunk_rows_option(parser, what="tune: ")
     add_errors_option(
@@ -196,6 +212,10 @@ TUNE_OPTIONS = {
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    used = f"policy {args.action}"
+    if args.action == "check":
+        used += " (with --data)" if args.data is not None else " (without --data)"
+    check_source_options(args, _SOURCES, used)
     if args.action == "tune":
         for name, default in TUNE_OPTIONS.items():
             if getattr(args, name) is None:
@@ -229,10 +249,14 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             messages, labels = stored.messages, stored.labels
             source = str(args.data)
         step("score")
-        scores = load_model(args.model).score(messages)
+        features = extract_features(messages)
+        # labels of these events (ids, adults, onsets), as `evaluate` and `compare` check
+        # them: labels of another events file would give wrong figures without a word
+        aligned = check_and_align(labels, features, messages)
+        scores = load_model(args.model).score(features)
         step("check")
-        label, truth = label_values(labels)  # the truth, as `riskscore evaluate` scores
-        check = check_policy(policy, scores, labels.conversation_id, truth)
+        label = aligned.label  # the truth, as `riskscore evaluate` scores
+        check = check_policy(policy, scores, features.conversation_id, aligned.is_grooming)
     guards = policy.to_mapping()["guards"]
     return {
         "action": "check",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, Final
 
 from riskscore._words import number_text
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import bundle_dir, check_out_dir, path_argument
 from riskscore.cli._progress import steps
+from riskscore.cli._source_options import check_source_options
 from riskscore.cli._time import (
     open_fraction,
     seed,
@@ -19,6 +20,7 @@ from riskscore.cli._time import (
 from riskscore.evaluation.training_job import train_model
 from riskscore.io import read_messages
 from riskscore.model import load_model, save_model
+from riskscore.model.bundle import check_not_shipped
 from riskscore.model.recipe import DEFAULT_N_WORLDS, TRAINING_WORLD_SEEDS
 from riskscore.moderation.learning import MIN_RETRAIN_POSITIVES, learn_from_decisions
 from riskscore.moderation.queue_db import check_exists
@@ -38,6 +40,22 @@ EXAMPLE = (
 )
 
 
+#: The options of each source of training data, with their defaults: one given with another
+#: source would be ignored without a word, so it is refused.
+_WORLDS: Final[dict[str, Any]] = {
+    "worlds": DEFAULT_N_WORLDS,
+    "conversations": 4_000,
+    "prevalence": 0.04,
+}
+_DATA: Final[dict[str, Any]] = {"test_fraction": 0.25}
+_QUEUE: Final[dict[str, Any]] = {"events": None, "model": None}
+_SOURCES: Final = {
+    "training on synthetic worlds (no --data)": _WORLDS,
+    "--data": {"data": None, **_DATA},
+    "--from-queue": {"from_queue": None, **_QUEUE},
+}
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
@@ -47,21 +65,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--worlds",
         type=whole_number(1, len(TRAINING_WORLD_SEEDS)),
-        default=DEFAULT_N_WORLDS,
         help=f"drawn synthetic worlds to train on, 1 to {len(TRAINING_WORLD_SEEDS)} "
-        "(without --data)",
+        f"(without --data; default: {DEFAULT_N_WORLDS})",
     )
     parser.add_argument(
         "--conversations",
         type=synthetic_conversations,
-        default=4_000,
-        help="conversations per world (without --data)",
+        help=f"conversations per world (without --data; default: {_WORLDS['conversations']})",
     )
     parser.add_argument(
         "--prevalence",
         type=share,
-        default=0.04,
-        help="grooming share per world, 0 to 1 (without --data)",
+        help=f"grooming share per world, 0 to 1 (without --data; default: {_WORLDS['prevalence']})",
     )
     parser.add_argument(
         "--seed", type=seed, default=0, help="root seed of the data, the split and the fit"
@@ -69,8 +84,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--test-fraction",
         type=open_fraction,
-        default=0.25,
-        help="share of adults held out for the stored metrics, between 0 and 1 (with --data)",
+        help="share of adults held out for the stored metrics, between 0 and 1 (with --data; "
+        f"default: {_DATA['test_fraction']})",
     )
     parser.add_argument(
         "--out", type=path_argument, required=True, help="bundle directory to write"
@@ -87,11 +102,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="with --from-queue: the current model bundle, or `default` for the shipped one "
         "(default: the shipped one)",
     )
+    parser.add_argument(
+        "--replace-shipped-model",
+        action="store_true",
+        help="allow --out to be the model shipped in the package (`make model`); refused otherwise",
+    )
     add_max_future_s_option(parser)
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    used = "--data" if args.data is not None else "training on synthetic worlds (no --data)"
+    used = "--from-queue" if args.from_queue is not None else used
+    check_source_options(args, _SOURCES, used, fill_all=True)  # train_model checks all numbers
     check_out_dir(args.out)
+    check_not_shipped(args.out, replace_shipped=args.replace_shipped_model)  # before any work
     if args.from_queue is not None:
         return _from_queue(args)
     with steps(["data", "fit", "evaluate", "save"], enabled=show) as step:
@@ -105,6 +129,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             test_fraction=args.test_fraction,
             max_future_s=args.max_future_s,
             progress=step,
+            replace_shipped=args.replace_shipped_model,
         )
     # None for a worlds recipe: each world is measured against its truth
     label = result.model.metadata["training"].get("metrics_label")
@@ -121,7 +146,7 @@ def _from_queue(args: argparse.Namespace) -> dict[str, Any]:
         load_model(args.model),
         seed=args.seed,
     )
-    save_model(result.model, args.out)
+    save_model(result.model, args.out, replace_shipped=args.replace_shipped_model)
     return {
         "model": str(args.out),
         "method": result.method,

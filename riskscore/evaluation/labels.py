@@ -73,13 +73,6 @@ def has_truth(labels: Any) -> bool:
     return given and bool(getattr(labels, "truth_given", True))
 
 
-def label_values(labels: Any, label: str | None = None) -> tuple[str, npt.NDArray[np.bool_]]:
-    """The column to score against (:func:`scored_label`) and its values, in the labels'
-    row order, for measures that align labels themselves (``riskscore policy check``)."""
-    column = scored_label(label, has_truth(labels))
-    return column, boolean_labels(getattr(labels, column), column)
-
-
 def check_and_align(
     labels: Any, features: FeatureTable, messages: MessageTable, label: str | None = None
 ) -> AlignedLabels:

@@ -26,6 +26,7 @@ from riskscore.model import (
     fit_risk_model,
     save_model,
 )
+from riskscore.model.bundle import check_not_shipped
 from riskscore.model.recipe import DEFAULT_N_WORLDS, TRAINING_WORLD_SEEDS
 from riskscore.model.training import lightgbm_classifier
 from riskscore.policy import AlertPolicy
@@ -90,6 +91,7 @@ def train_model(
     test_fraction: float = 0.25,
     max_future_s: float = DEFAULT_READ_MAX_FUTURE_S,
     progress: Step = _no_progress,
+    replace_shipped: bool = False,
 ) -> TrainResult:
     """Train a model bundle: on many synthetic worlds, or on given labelled data.
 
@@ -119,12 +121,16 @@ def train_model(
         as by :func:`riskscore.read_messages`; ``math.inf`` reads data dated ahead.
     progress : callable
         Called with the name of each step as it starts.
+    replace_shipped : bool, default False
+        Allow ``out_dir`` to be the bundle shipped in the package
+        (:func:`riskscore.model.bundle.check_not_shipped`; ``make model`` sets it).
 
     Raises
     ------
     ValueError
         A number out of its range (checked whether or not it is used, before any work);
-        the message names it and its value.
+        the message names it and its value. ``out_dir`` is the shipped bundle or inside it
+        without ``replace_shipped`` (also before any work).
     MissingExtraError
         LightGBM (the ``train`` extra) is not installed; said before any work.
     """
@@ -132,6 +138,7 @@ def train_model(
     check_sample(n_conversations, prevalence, seed)
     check_open_share("test_fraction", test_fraction)
     check_seconds("max_future_s", max_future_s)
+    check_not_shipped(out_dir, replace_shipped=replace_shipped)
     lightgbm_classifier()
     policy = AlertPolicy.default()
     if data_dir is None:
@@ -173,5 +180,5 @@ def train_model(
         model.metadata["training"]["metrics_label"] = scored.label
     model.metadata["metrics"] = metrics
     progress("save")
-    save_model(model, out_dir)
+    save_model(model, out_dir, replace_shipped=replace_shipped)
     return TrainResult(model=model, directory=out_dir, metrics=metrics)

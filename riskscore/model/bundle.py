@@ -43,11 +43,13 @@ __all__ = [
     "FORMAT_VERSION",
     "KEY_VARIABLE",
     "MAX_FILE_BYTES",
+    "check_not_shipped",
     "default_model_dir",
     "load_model",
     "rewrite_model_card",
     "save_model",
     "sha256_of",
+    "shipped_model_dir",
     "verify_bundle",
 ]
 
@@ -77,7 +79,45 @@ def default_model_dir() -> Path:
     env = os.environ.get(DIR_VARIABLE)
     if env:
         return Path(env)
+    return shipped_model_dir()
+
+
+def shipped_model_dir() -> Path:
+    """The bundle shipped inside the package, ``riskscore/model/default/`` (whatever
+    ``$RISKSCORE_MODEL_DIR`` says)."""
     return Path(__file__).resolve().parent / "default"
+
+
+def check_not_shipped(directory: str | os.PathLike[str], *, replace_shipped: bool) -> Path:
+    """Refuse to write into the bundle shipped inside the package (or a folder in it),
+    unless ``replace_shipped``: every user of the installed package scores with it, and a
+    careless ``--out`` (``riskscore train --out default``'s path, a copied command) would
+    replace it without a word.
+
+    Links and ``..`` are resolved first, so no other spelling of the directory passes.
+
+    Raises
+    ------
+    ValueError
+        ``directory`` is the shipped bundle or inside it and ``replace_shipped`` is false;
+        the message names both and the way to mean it.
+
+    Examples
+    --------
+    >>> check_not_shipped(shipped_model_dir() / "x", replace_shipped=False)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: ...is inside the model bundle shipped in the package...
+    """
+    out = Path(directory)
+    shipped = shipped_model_dir()
+    if not replace_shipped and out.resolve().is_relative_to(shipped):
+        where = "is" if out.resolve() == shipped else "is inside"
+        raise ValueError(
+            f"{out} {where} the model bundle shipped in the package ({shipped}), which every "
+            "default score uses: write the bundle elsewhere, or pass replace_shipped=True "
+            "(riskscore train --replace-shipped-model) to retrain the shipped model on purpose"
+        )
+    return out
 
 
 def _named(directory: Path) -> str:
@@ -122,6 +162,7 @@ def save_model(
     *,
     model_card: str | None = None,
     record_versions: bool = True,
+    replace_shipped: bool = False,
 ) -> Path:
     """Write a model bundle (see the module docstring for its files).
 
@@ -136,13 +177,21 @@ def save_model(
     record_versions : bool, default True
         Record the library versions in the manifest (turn off for byte-identical
         bundles across machines).
+    replace_shipped : bool, default False
+        Allow ``directory`` to be the bundle shipped in the package
+        (:func:`check_not_shipped`); only its maintainers' ``make model`` sets it.
 
     Returns
     -------
     pathlib.Path
         The bundle directory.
+
+    Raises
+    ------
+    ValueError
+        ``directory`` is the shipped bundle, or inside it, and ``replace_shipped`` is false.
     """
-    out = Path(directory)
+    out = check_not_shipped(directory, replace_shipped=replace_shipped)
     # staged: a save failing part-way leaves the earlier bundle whole (riskscore.io.staging)
     with staged_outputs(out, owned=[SIGNATURE]) as stage:
         _write_json(stage(PARAMS), model.to_dict())

@@ -32,6 +32,14 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 
+def _is_label(value: object) -> bool:
+    """Whether one value of a column of mixed types is a label: a boolean, or the integer 0
+    or 1 (a float is not, as in a float column)."""
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    return isinstance(value, (int, np.integer)) and value in (0, 1)
+
+
 def boolean_labels(values: npt.ArrayLike, column: str = "is_grooming") -> BoolArray:
     """Ground truth as booleans: true/false, or the whole numbers 0 and 1.
 
@@ -63,17 +71,23 @@ def boolean_labels(values: npt.ArrayLike, column: str = "is_grooming") -> BoolAr
     array = np.asarray(values)
     if array.dtype == np.bool_:
         return array
+    floats = array.dtype.kind == "f"
     if array.dtype.kind in "iu":
         bad = (array != 0) & (array != 1)
+    elif floats:  # refused whole, but a missing label (NaN) is the row to name
+        missing = np.isnan(array.ravel())
+        bad = missing if missing.any() else np.ones(array.size, dtype=bool)
     else:
-        bad = np.array([not isinstance(v, (bool, np.bool_)) for v in array.ravel()], dtype=bool)
+        bad = np.array([not _is_label(v) for v in array.ravel()], dtype=bool)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        value = array.ravel()[row]
-        value = as_python_value(value)
+        value = as_python_value(array.ravel()[row])
+        # a float column: 1.0 is not read as true, nor NaN (a missing label) as anything
+        fix = "; a float column is not read as labels: give booleans or integers" * floats
         raise SchemaError(
-            f"labels column {column!r} row {row} holds {value!r} ({type(value).__name__}): "
-            "expected true or false (or 0 or 1)",
+            f"labels column {column!r} row {row} holds {value!r} ({type(value).__name__}"
+            f"{f', one of {int(bad.sum())} missing' if floats and value != value else ''}): "
+            f"expected true or false, or the integers 0 and 1{fix}",
             column=column,
             row=row,
             value=value,
