@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cli_helpers import _one_line_error
 
 import riskscore as rs
 import riskscore.model.bundle as bundle
@@ -19,7 +20,6 @@ from riskscore.cli import main
 from riskscore.evaluation.training_job import train_model
 from riskscore.synthetic import generate
 from riskscore.synthetic.labels import boolean_labels
-from tests.cli_helpers import _one_line_error
 
 
 @pytest.fixture(scope="module")
