@@ -51,7 +51,7 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "minors the older account contacted on private channels",
         "distinct accounts the adult sent a contact event on `ephemeral`, `encrypted` or "
         "`external` to, with that event's `recipient_age` under 18",
-        "isolating children on surfaces others cannot see, more than one at once in parallel",
+        "isolating children on surfaces others cannot see, the more children the stronger",
         "a parent with several children on a messaging app",
         1,
         0.0,

@@ -115,16 +115,18 @@ _EARLIER = {
 
 #: Whys re-worded since review 38 because a value could contradict them (``1 account``
 #: read as "several children"; `encrypted`, a channel of the platform, as "off the
-#: platform"): a reason stored in the current grammar with one of these reads in the current
-#: why, marked; a reason stored before review 38 held the same why.
-_EARLIER_WHY = {
-    "max_channel": "exclusivity: moving somewhere private and off the platform",
-    "n_channels_used": "a deliberate path through several surfaces",
-    "adult_minor_fanout": "victim selection: approaching many children in parallel",
+#: platform"), oldest first: a reason stored in the current grammar with one of these reads
+#: in the current why, marked; a reason stored before review 38 held the oldest.
+_EARLIER_WHY: dict[str, tuple[str, ...]] = {
+    "max_channel": ("exclusivity: moving somewhere private and off the platform",),
+    "n_channels_used": ("a deliberate path through several surfaces",),
+    "adult_minor_fanout": ("victim selection: approaching many children in parallel",),
     "adult_private_minor_fanout": (
-        "isolating several children at once on surfaces others cannot see"
+        "isolating several children at once on surfaces others cannot see",
+        # stop 47: "more than one" read wrong beside a value of 1 account
+        "isolating children on surfaces others cannot see, more than one at once in parallel",
     ),
-    "adult_unaccepted_requests": "victim selection: broad, unsolicited approaches",
+    "adult_unaccepted_requests": ("victim selection: broad, unsolicited approaches",),
 }
 
 _NUMBER = r"-?(?:\d+(?:\.\d+)?(?:e[+-]\d+)?|inf)|nan"
@@ -159,12 +161,23 @@ def exported_reason(text: object) -> str | None:
     if not isinstance(text, str):
         return None
     for spec in FEATURES:
-        earlier_why = _EARLIER_WHY.get(spec.name, spec.why)
-        description, why = _EARLIER.get(spec.name, (spec.description, earlier_why))
+        earlier_whys = _EARLIER_WHY.get(spec.name, (spec.why,))
+        description, why = _EARLIER.get(spec.name, (spec.description, earlier_whys[0]))
         head, tail = f"{description}: ", f"; {why}" if why else ""
         cut = text[len(head) : len(text) - len(tail)]
         before_38 = text.startswith(head) and text.endswith(tail) and _VALUE_AND_PUSH.fullmatch(cut)
-        middle = cut if before_38 else value_and_push(text, spec.description, earlier_why)
+        middle = (
+            cut
+            if before_38
+            else next(
+                (
+                    found
+                    for earlier_why in earlier_whys
+                    if (found := value_and_push(text, spec.description, earlier_why)) is not None
+                ),
+                None,
+            )
+        )
         if middle is not None:
             worded = f"{spec.description}: {middle}, {EARLIER_MARK}"
             return f"{worded}. {WHY_PREFIX}{spec.why}" if spec.why else worded
