@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from riskscore.features.registry import FEATURES
+from riskscore.features.registry import FEATURES, FeatureSpec
 from riskscore.model.scores import WHY_PREFIX, is_reason_text, value_and_push
 
 __all__ = ["exported_reason", "shown_reason"]
@@ -161,26 +161,27 @@ def exported_reason(text: object) -> str | None:
     if not isinstance(text, str):
         return None
     for spec in FEATURES:
-        earlier_whys = _EARLIER_WHY.get(spec.name, (spec.why,))
-        description, why = _EARLIER.get(spec.name, (spec.description, earlier_whys[0]))
-        head, tail = f"{description}: ", f"; {why}" if why else ""
-        cut = text[len(head) : len(text) - len(tail)]
-        before_38 = text.startswith(head) and text.endswith(tail) and _VALUE_AND_PUSH.fullmatch(cut)
-        middle = (
-            cut
-            if before_38
-            else next(
-                (
-                    found
-                    for earlier_why in earlier_whys
-                    if (found := value_and_push(text, spec.description, earlier_why)) is not None
-                ),
-                None,
-            )
-        )
+        middle = _earlier_value(text, spec)
         if middle is not None:
             worded = f"{spec.description}: {middle}, {EARLIER_MARK}"
             return f"{worded}. {WHY_PREFIX}{spec.why}" if spec.why else worded
+    return None
+
+
+def _earlier_value(text: str, spec: FeatureSpec) -> str | None:
+    """The ``value (+contribution)`` of ``text`` when it is ``spec``'s reason in an earlier
+    wording: the grammar before review 38 (with the oldest why), or the current grammar
+    with any earlier why; else None."""
+    earlier_whys = _EARLIER_WHY.get(spec.name, (spec.why,))
+    description, why = _EARLIER.get(spec.name, (spec.description, earlier_whys[0]))
+    head, tail = f"{description}: ", f"; {why}" if why else ""
+    cut = text[len(head) : len(text) - len(tail)]
+    if text.startswith(head) and text.endswith(tail) and _VALUE_AND_PUSH.fullmatch(cut):
+        return cut
+    for earlier_why in earlier_whys:
+        middle = value_and_push(text, spec.description, earlier_why)
+        if middle is not None:
+            return middle
     return None
 
 
