@@ -204,8 +204,8 @@ def test_time_options_accept_their_range(
     db = tmp_path / "queue.sqlite"
     with rs.ReviewQueue(db):
         pass
-    assert main(["queue", "--db", str(db), "--now", "0", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["now"] == 0
+    assert main(["queue", "--db", str(db), "--now", "2000-01-01", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["now"] == 946_684_800  # the first event time
     assert main(["queue", "--db", str(db), "--now", "2200-01-01", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["now"] == 7_258_118_400
 

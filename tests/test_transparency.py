@@ -448,7 +448,7 @@ def test_cli_report_drift_from_the_periods_events(
     bad = ["--synthetic-month", "--events", str(events)]
     assert main(["report", "--db", str(tmp_path / "q.sqlite"), "--out", str(out), *bad]) == 2
     assert "give no --events" in capsys.readouterr().err
-    early = ["--start", "0", "--end", "1000"]  # a period without any of the events
+    early = ["--start", "2000-01-01", "--end", "2000-01-02"]  # a period without the events
     args = ["report", "--db", str(month.queue_path), "--out", str(out), "--events", str(events)]
     assert main([*args, *early]) == 2
     assert "no event in the period" in capsys.readouterr().err

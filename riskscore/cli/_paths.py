@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from riskscore.model import default_model_dir
+from riskscore.model import bundle, default_model_dir
+from riskscore.model.bundle import DIR_VARIABLE
 
 #: The word that names the default bundle wherever a command reads one.
 DEFAULT_BUNDLE: Final = "default"
@@ -42,6 +43,113 @@ def path_argument(text: str) -> Path:
             "'' is empty: give a path (it would be the working directory)"
         )
     return Path(text)
+
+
+#: What to do instead of writing into the bundle ``$RISKSCORE_MODEL_DIR`` names.
+_ENV_ADVICE: Final = (
+    f"; to retrain the model ${DIR_VARIABLE} names, train into a new directory and point "
+    f"{DIR_VARIABLE} at it (the bundle in use stays whole, for a rollback)"
+)
+
+
+def check_not_in_bundle(
+    path: Path,
+    *,
+    option: str | None = None,
+    escape: str | None = None,
+    replace_shipped: bool = False,
+) -> Path:
+    """Refuse an output path that is, or is inside, a model bundle the commands score with:
+    the one shipped in the package, or the one ``$RISKSCORE_MODEL_DIR`` names. The one
+    rule of every option a command writes to (:func:`output_path`; ``train --out``).
+
+    A bundle holds only the files its manifest lists: a report, events or a queue written
+    into it would sit beside the model every default score loads, and an output named like
+    a bundle file would replace it. Links and ``..`` are resolved first, so no other
+    spelling of the directory passes.
+
+    Parameters
+    ----------
+    path : Path
+        The output path as the user gave it.
+    option : str, optional
+        The option that gave it, named in the message (argparse names the option of a
+        ``type`` itself).
+    escape : str, optional
+        The option that allows the shipped bundle, when the command has one
+        (``train --replace-shipped-model``), named in the message.
+    replace_shipped : bool, default False
+        That option was given: the shipped bundle may be written. The bundle of
+        ``$RISKSCORE_MODEL_DIR`` is refused all the same: train a new directory and point
+        the variable at it, so that the bundle in use stays whole for a rollback.
+
+    Raises
+    ------
+    ValueError
+        ``path`` is or is inside one of the two bundles; the message names the option,
+        the path, the bundle and what to do.
+
+    Examples
+    --------
+    >>> str(check_not_in_bundle(Path("results")))
+    'results'
+    >>> check_not_in_bundle(bundle.shipped_model_dir() / "x", option="--out")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: --out .../x is inside the model bundle shipped in the package (...
+    """
+    given = f"{option} {path}" if option else str(path)
+    where = _resolved(path)
+    if where is None:  # a link loop, a NUL: nothing could be written there
+        raise ValueError(f"{given} cannot be resolved (a loop of links?): give another path")
+    shipped = bundle.shipped_model_dir()  # looked up when called
+    bundles = {shipped: "the model bundle shipped in the package"}
+    env = _resolved(Path(os.environ.get(DIR_VARIABLE) or shipped))
+    if env is not None and env != shipped:
+        bundles[env] = f"the model bundle ${DIR_VARIABLE} names"
+    for directory, what in bundles.items():
+        if not where.is_relative_to(directory) or (directory == shipped and replace_shipped):
+            continue
+        hint = (
+            f", or pass {escape} to retrain the shipped model on purpose"
+            if escape and directory == shipped
+            else ""
+        )
+        raise ValueError(
+            f"{given} {'is' if where == directory else 'is inside'} {what} ({directory}), which "
+            "must hold only the files its manifest lists: write to a path outside it"
+            f"{hint}{'' if directory == shipped else _ENV_ADVICE}"
+        )
+    return path
+
+
+def _resolved(path: Path) -> Path | None:
+    """``path`` with its links and ``..`` resolved, or None when it cannot be (a loop of
+    links, a NUL character)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+def output_path(text: str) -> Path:
+    """A file or directory a command writes (the ``type`` of every output option):
+    :func:`path_argument`, refused inside a model bundle (:func:`check_not_in_bundle`).
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        ``text`` is empty or names a bundle or a path in one: argparse prints one line
+        naming the option and exits with 2.
+
+    Examples
+    --------
+    >>> str(output_path("results"))
+    'results'
+    """
+    try:
+        return check_not_in_bundle(path_argument(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def bundle_dir(text: str) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from riskscore._words import number_text, plural
-from riskscore.cli._paths import path_argument
+from riskscore.cli._paths import output_path
 from riskscore.moderation import QueueError, ReviewQueue, UserReport
 from riskscore.policy import Alert, AlertPolicy
 
@@ -21,7 +21,7 @@ HELP = (
 
 def add_queue_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--queue FILE`` to a subcommand."""
-    parser.add_argument("--queue", type=path_argument, metavar="FILE", help=HELP)
+    parser.add_argument("--queue", type=output_path, metavar="FILE", help=HELP)
 
 
 def open_queue(path: Path | None, policy: AlertPolicy) -> ReviewQueue | None:

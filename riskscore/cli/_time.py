@@ -23,7 +23,7 @@ from riskscore._checks import (
     check_share,
     check_whole,
 )
-from riskscore.io.schema import MAX_TIMESTAMP, MIN_TIMESTAMP
+from riskscore.io.schema import EARLIEST_EVENT_TIMESTAMP, MAX_TIMESTAMP
 from riskscore.io.text import is_number_text
 from riskscore.policy.volume import MIN_PER_MILLION, check_per_million
 
@@ -31,14 +31,23 @@ T = TypeVar("T", int, float)
 
 #: Largest whole number accepted by a count option (a row count, an item id).
 MAX_COUNT = 2**53
+#: The first and the last day a time option takes: the event readers' range
+#: (:data:`~riskscore.io.schema.EARLIEST_EVENT_TIMESTAMP` up to
+#: :data:`~riskscore.io.schema.MAX_TIMESTAMP`), so no option names a time no event can have.
+FIRST_DAY = datetime.fromtimestamp(EARLIEST_EVENT_TIMESTAMP, UTC).date()
+END_DAY = datetime.fromtimestamp(MAX_TIMESTAMP, UTC).date()
+#: The range of a time option, as its help states it.
+TIME_RANGE = f"{FIRST_DAY.year} to {END_DAY.year}"
 
 
 def parse_epoch(text: str, *, end_of_day: bool = False) -> int:
     """Epoch seconds from ``text``: an integer, a day ``YYYY-MM-DD`` (UTC), or ISO 8601
-    with a UTC offset, within the event timestamps' range (1970 to 2200).
+    with a UTC offset, within the range of the events' times that riskscore reads
+    (2000-01-01 up to 2200-01-01: :data:`TIME_RANGE`).
 
     A day is its first second; with ``end_of_day`` it is the first second of the next day,
-    so that the day is included in a period whose end is excluded (``export --to``).
+    so that the day is included in a period whose end is excluded (``export --to``). The
+    day itself must be in range: ``1999-12-31`` as an end is refused, as it is as a start.
 
     Raises
     ------
@@ -51,18 +60,20 @@ def parse_epoch(text: str, *, end_of_day: bool = False) -> int:
     (1767225600, 1767225600)
     >>> parse_epoch("2026-01-01"), parse_epoch("2026-01-01", end_of_day=True)
     (1767225600, 1767312000)
-    >>> parse_epoch("-1")  # doctest: +ELLIPSIS
+    >>> parse_epoch("1999-12-31")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    argparse.ArgumentTypeError: '-1' is out of range: times are from 1970-01-01 (0) to ...
+    argparse.ArgumentTypeError: '1999-12-31' is out of range: times are from 2000-01-01 ...
     """
     value = _epoch(text, end_of_day)
-    if not MIN_TIMESTAMP <= value <= MAX_TIMESTAMP:
-        # a day given as an end is included: its end, the next day, is what must be in range
-        last = datetime.fromtimestamp(MAX_TIMESTAMP, UTC).date() - timedelta(days=1)
+    # a day given as an end is included: its end, the next day, is what must be in range
+    first = _epoch(text, False) if end_of_day else value
+    if not (first >= EARLIEST_EVENT_TIMESTAMP and value <= MAX_TIMESTAMP):
+        last = END_DAY - timedelta(days=1)
         included = f"; a day given as the end is included, so the last day is {last}"
         raise argparse.ArgumentTypeError(
-            f"{text!r} is out of range: times are from 1970-01-01 ({MIN_TIMESTAMP}) to "
-            f"2200-01-01 ({MAX_TIMESTAMP}){included if end_of_day and _is_day(text) else ''}"
+            f"{text!r} is out of range: times are from {FIRST_DAY} ({EARLIEST_EVENT_TIMESTAMP}, "
+            f"the earliest event time riskscore reads) to {END_DAY} ({MAX_TIMESTAMP})"
+            f"{included if end_of_day and _is_day(text) else ''}"
         )
     return value
 

@@ -9,7 +9,7 @@ from riskscore._words import plural
 from riskscore.batch.accounts import account_features_file
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
-from riskscore.cli._paths import path_argument
+from riskscore.cli._paths import output_path, path_argument
 from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import add_errors_option, render_quarantine
 from riskscore.cli._unread import unread_note
@@ -49,7 +49,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--out",
-        type=path_argument,
+        type=output_path,
         required=True,
         help="the .parquet file to write: a new file, or an account features file to replace "
         "(never an input)",

@@ -15,11 +15,12 @@ from riskscore.cli._paths import (
     NamedBundle,
     check_out_dir,
     named_bundle,
+    output_path,
     path_argument,
 )
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._source_options import check_source_options
-from riskscore.cli._time import parse_epoch, seed, whole_number
+from riskscore.cli._time import TIME_RANGE, parse_epoch, seed, whole_number
 from riskscore.cli._unread import unread_note
 from riskscore.evaluation.compare import (
     ModelComparison,
@@ -116,7 +117,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--since",
         type=parse_epoch,
         help="with --queue: count decisions made at or after this time (epoch seconds, "
-        "YYYY-MM-DD (UTC) or ISO 8601 with offset, 1970 to 2200; default: every decision)",
+        f"YYYY-MM-DD (UTC) or ISO 8601 with offset, {TIME_RANGE}; default: every decision)",
     )
     add_policy_option(parser)
     parser.add_argument(
@@ -131,7 +132,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"with --data, seed of the bootstrap (default: {_BOOTSTRAP['seed']})",
     )
     parser.add_argument(
-        "--out", type=path_argument, help="directory for compare.json (default: none)"
+        "--out", type=output_path, help="directory for compare.json (default: none)"
     )
     add_max_future_s_option(parser)
 

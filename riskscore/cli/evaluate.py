@@ -10,12 +10,7 @@ from typing import Any, Final
 from riskscore._optional import import_extra
 from riskscore._words import number_text, plural
 from riskscore.cli._future_option import add_max_future_s_option
-from riskscore.cli._paths import (
-    MODEL_HELP,
-    bundle_dir,
-    check_out_dir,
-    path_argument,
-)
+from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_out_dir, output_path, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
 from riskscore.cli._source_options import check_source_options
@@ -81,7 +76,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="with --worlds, skip this many evaluation worlds first (default 0: seeds 1000 on, the "
         "worlds the default model was chosen on; 30: seeds 1030 on, used for no choice)",
     )
-    parser.add_argument("--out", type=path_argument, required=True, help="directory for the report")
+    parser.add_argument("--out", type=output_path, required=True, help="directory for the report")
     parser.add_argument(
         "--bootstrap",
         type=whole_number(0, MAX_BOOTSTRAP),

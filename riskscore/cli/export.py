@@ -7,8 +7,8 @@ from typing import Any
 
 from riskscore._words import number_text
 from riskscore.cli._env_names import add_key_env_option
-from riskscore.cli._paths import check_out_dir, path_argument
-from riskscore.cli._time import parse_end, parse_epoch
+from riskscore.cli._paths import check_out_dir, output_path, path_argument
+from riskscore.cli._time import TIME_RANGE, parse_end, parse_epoch
 from riskscore.keys import check_pseudonym_key, key_from_environment, key_source
 from riskscore.moderation import ReviewQueue
 from riskscore.regulatory import ExportFilter, export_all
@@ -34,7 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=path_argument, required=True, help="the queue's SQLite file")
     parser.add_argument(
         "--out",
-        type=path_argument,
+        type=output_path,
         required=True,
         help="directory for the exports: new, or without an earlier export's folders "
         "(drafts are never replaced)",
@@ -43,14 +43,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--from",
         dest="start",
         type=parse_epoch,
-        help="first day (YYYY-MM-DD, UTC), ISO time or epoch seconds, 1970 to 2200 "
+        help=f"first day (YYYY-MM-DD, UTC), ISO time or epoch seconds, {TIME_RANGE} "
         "(default: no lower bound)",
     )
     parser.add_argument(
         "--to",
         dest="end",
         type=parse_end,
-        help="last day (YYYY-MM-DD, UTC, included), ISO time or epoch seconds, 1970 to 2200 "
+        help=f"last day (YYYY-MM-DD, UTC, included), ISO time or epoch seconds, {TIME_RANGE} "
         "(default: no upper bound)",
     )
     parser.add_argument(

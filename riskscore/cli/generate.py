@@ -9,7 +9,7 @@ from typing import Any
 from tqdm import tqdm
 
 from riskscore._checks import MAX_SYNTHETIC_CONVERSATIONS
-from riskscore.cli._paths import check_out_dir, path_argument
+from riskscore.cli._paths import check_out_dir, output_path
 from riskscore.cli._time import (
     integer,
     number,
@@ -92,7 +92,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--out",
-        type=path_argument,
+        type=output_path,
         required=True,
         help="directory for events.FORMAT and labels.parquet",
     )

@@ -9,12 +9,7 @@ from typing import Any
 from riskscore._words import plural
 from riskscore.batch.score import check_some_events
 from riskscore.cli._future_option import add_max_future_s_option
-from riskscore.cli._paths import (
-    MODEL_HELP,
-    bundle_dir,
-    check_out_dir,
-    path_argument,
-)
+from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_out_dir, output_path, path_argument
 from riskscore.cli._unread import unread_note
 from riskscore.features import extract_features
 from riskscore.io import read_messages
@@ -43,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
     parser.add_argument(
         "--out",
-        type=path_argument,
+        type=output_path,
         help="directory for drift.json and drift.md (default: print only)",
     )
     parser.add_argument(

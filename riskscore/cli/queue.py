@@ -9,7 +9,7 @@ from typing import Any
 
 from riskscore._words import age_text, plural, risk_text
 from riskscore.cli._paths import path_argument
-from riskscore.cli._time import MAX_COUNT, parse_epoch, whole_number
+from riskscore.cli._time import MAX_COUNT, TIME_RANGE, parse_epoch, whole_number
 from riskscore.moderation import QueueError
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.ranking import TIER_NAMES
@@ -40,7 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--now",
         type=parse_epoch,
         help="time to rank at: epoch seconds, YYYY-MM-DD (UTC) or ISO 8601 with offset, "
-        "1970 to 2200 (default: now)",
+        f"{TIME_RANGE} (default: now)",
     )
     parser.add_argument("--decide", metavar="ADULT_ID", help="record a decision on this case")
     parser.add_argument("--token", help="the token of the case as shown (decides its items)")

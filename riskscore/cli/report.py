@@ -13,9 +13,10 @@ from riskscore._units import HOUR_S
 from riskscore._words import duration_text, number_text
 from riskscore.cli._env_names import add_key_env_option
 from riskscore.cli._future_option import add_max_future_s_option
-from riskscore.cli._paths import bundle_dir, check_out_dir, path_argument
+from riskscore.cli._paths import bundle_dir, check_out_dir, output_path, path_argument
 from riskscore.cli._progress import steps
 from riskscore.cli._time import (
+    TIME_RANGE,
     parse_end,
     parse_epoch,
     seed,
@@ -60,17 +61,17 @@ EXAMPLE = (
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=path_argument, required=True, help="the queue's SQLite file")
-    parser.add_argument("--out", type=path_argument, required=True, help="directory for the report")
+    parser.add_argument("--out", type=output_path, required=True, help="directory for the report")
     parser.add_argument(
         "--start",
         type=parse_epoch,
-        help="period start: epoch seconds, YYYY-MM-DD (UTC) or ISO 8601 with offset, 1970 to "
-        "2200 (default: the day of the first item)",
+        help="period start: epoch seconds, YYYY-MM-DD (UTC) or ISO 8601 with offset, "
+        f"{TIME_RANGE} (default: the day of the first item)",
     )
     parser.add_argument(
         "--end",
         type=parse_end,
-        help="period end (excluded; a day YYYY-MM-DD is included), 1970 to 2200 (default: now)",
+        help=f"period end (excluded; a day YYYY-MM-DD is included), {TIME_RANGE} (default: now)",
     )
     parser.add_argument("--platform", default="", help="platform name shown on the report")
     add_key_env_option(parser)

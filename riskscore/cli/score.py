@@ -14,12 +14,7 @@ from riskscore.batch.score import ScoreResult, job_files, score_events
 from riskscore.cli._chunk_option import add_chunk_rows_option, should_stream
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
-from riskscore.cli._paths import (
-    MODEL_HELP,
-    bundle_dir,
-    check_out_dir,
-    path_argument,
-)
+from riskscore.cli._paths import MODEL_HELP, bundle_dir, check_out_dir, output_path, path_argument
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import add_errors_option, render_quarantine
@@ -87,9 +82,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "OUT/shadow/, never queued (default: none)",
     )
     add_policy_option(parser)
-    parser.add_argument(
-        "--out", type=path_argument, required=True, help="directory for the outputs"
-    )
+    parser.add_argument("--out", type=output_path, required=True, help="directory for the outputs")
     parser.add_argument(
         "--format",
         choices=TABLE_FORMATS,

@@ -19,7 +19,7 @@ from typing import Any
 
 from riskscore._optional import missing_extra
 from riskscore.cli._env_names import REPORT_KEY_VARIABLE, env_name
-from riskscore.cli._paths import MODEL_HELP, bundle_dir, path_argument
+from riskscore.cli._paths import MODEL_HELP, bundle_dir, output_path
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.cli._time import integer, number, positive_number, positive_seconds, whole_number
@@ -88,19 +88,19 @@ def _storage_options(group: argparse._ArgumentGroup) -> None:
     """Files the server keeps its state in, the model and the policy."""
     group.add_argument(
         "--db",
-        type=path_argument,
+        type=output_path,
         required=True,
         help="the review queue's SQLite file (created if missing)",
     )
     group.add_argument(
         "--checkpoint",
-        type=path_argument,
+        type=output_path,
         help="the scorer's SQLite checkpoint: restored from at start if it exists, written on a "
         "schedule and at shutdown (default: none, state is lost at exit)",
     )
     group.add_argument(
         "--timeline",
-        type=path_argument,
+        type=output_path,
         help="SQLite file of the events' metadata for the case pages' plots "
         "(default: DB with the suffix .timeline.sqlite)",
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from riskscore._words import number_text, plural
-from riskscore.cli._paths import MODEL_HELP, bundle_dir, path_argument
+from riskscore.cli._paths import MODEL_HELP, bundle_dir, output_path
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._queue_option import add_queue_option, open_queue, queue_summary, render_queue
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
@@ -92,7 +92,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--shadow-out",
-        type=path_argument,
+        type=output_path,
         metavar="FILE",
         help="JSON lines file the shadow alerts are appended to (default: none)",
     )
@@ -100,7 +100,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_queue_option(parser)
     parser.add_argument(
         "--checkpoint",
-        type=path_argument,
+        type=output_path,
         help="SQLite checkpoint file (resumed from if it exists)",
     )
     parser.add_argument(

@@ -7,7 +7,7 @@ from typing import Any, Final
 
 from riskscore._words import number_text
 from riskscore.cli._future_option import add_max_future_s_option
-from riskscore.cli._paths import bundle_dir, check_out_dir, path_argument
+from riskscore.cli._paths import bundle_dir, check_not_in_bundle, check_out_dir, path_argument
 from riskscore.cli._progress import steps
 from riskscore.cli._source_options import check_source_options
 from riskscore.cli._time import (
@@ -20,7 +20,6 @@ from riskscore.cli._time import (
 from riskscore.evaluation.training_job import train_model
 from riskscore.io import read_messages
 from riskscore.model import load_model, save_model
-from riskscore.model.bundle import check_not_shipped
 from riskscore.model.recipe import DEFAULT_N_WORLDS, TRAINING_WORLD_SEEDS
 from riskscore.moderation.learning import MIN_RETRAIN_POSITIVES, learn_from_decisions
 from riskscore.moderation.queue_db import check_exists
@@ -105,7 +104,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--replace-shipped-model",
         action="store_true",
-        help="allow --out to be the model shipped in the package (`make model`); refused otherwise",
+        help="allow --out to be the model shipped in the package (`make model`); refused "
+        "otherwise, as is the model $RISKSCORE_MODEL_DIR names (train a new directory and "
+        "point the variable at it)",
     )
     add_max_future_s_option(parser)
 
@@ -115,7 +116,12 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     used = "--from-queue" if args.from_queue is not None else used
     check_source_options(args, _SOURCES, used, fill_all=True)  # train_model checks all numbers
     check_out_dir(args.out)
-    check_not_shipped(args.out, replace_shipped=args.replace_shipped_model)  # before any work
+    check_not_in_bundle(  # before any work
+        args.out,
+        option="--out",
+        escape="--replace-shipped-model",
+        replace_shipped=args.replace_shipped_model,
+    )
     if args.from_queue is not None:
         return _from_queue(args)
     with steps(["data", "fit", "evaluate", "save"], enabled=show) as step:
