@@ -13,7 +13,14 @@ import math
 
 from riskscore._units import DAY_S, HOUR_S, MINUTE_S
 
-__all__ = ["age_text", "duration_text", "number_text", "plural", "risk_text"]
+__all__ = [
+    "age_text",
+    "duration_text",
+    "number_text",
+    "plural",
+    "relative_text",
+    "risk_text",
+]
 
 
 def number_text(value: float) -> str:
@@ -77,6 +84,21 @@ def duration_text(seconds: float) -> str:
     if seconds < 2 * DAY_S:
         return plural(seconds / HOUR_S, "hour")
     return plural(seconds / DAY_S, "day")
+
+
+def relative_text(seconds: float, anchor: str) -> str:
+    """How long before ``anchor`` (``seconds`` >= 0) or after it (< 0) something happened,
+    in :func:`duration_text`'s words.
+
+    Examples
+    --------
+    >>> relative_text(3 * 86_400, "the alert"), relative_text(-7200, "the alert")
+    ('3 days before the alert', '2 hours after the alert')
+    >>> relative_text(0, "the alert")
+    'under a minute before the alert'
+    """
+    side = "before" if seconds >= 0 else "after"
+    return f"{duration_text(abs(seconds))} {side} {anchor}"
 
 
 def risk_text(risk: float) -> str:

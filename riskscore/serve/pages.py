@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from riskscore._words import number_text, plural, risk_text
 from riskscore.moderation.earlier_reasons import shown_reason
+from riskscore.moderation.item_facts import item_facts
 from riskscore.moderation.queue_db import encode_id
 from riskscore.moderation.ranking import TIER_NAMES
 
@@ -55,6 +56,8 @@ _env.filters["number"] = number_text
 _env.filters["risk"] = risk_text
 # A reason stored in riskscore's earlier wording reads as the exports quote it, marked.
 _env.filters["reason"] = shown_reason
+# An alert's adult age and contact times, as `riskscore queue` words them.
+_env.filters["facts"] = item_facts
 TEMPLATES = Jinja2Templates(env=_env)
 #: Headers of every console page: no framing (``X-Frame-Options`` for browsers before
 #: ``frame-ancestors``), no script, style, plugin or base URL from elsewhere, no sniffing,
