@@ -10,6 +10,7 @@ by commas (``78,967 events``). Machine outputs (JSON, CSV, Parquet) keep plain n
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 from riskscore._units import DAY_S, HOUR_S, MINUTE_S
 
@@ -20,6 +21,7 @@ __all__ = [
     "plural",
     "relative_text",
     "risk_text",
+    "when_text",
 ]
 
 
@@ -99,6 +101,18 @@ def relative_text(seconds: float, anchor: str) -> str:
     """
     side = "before" if seconds >= 0 else "after"
     return f"{duration_text(abs(seconds))} {side} {anchor}"
+
+
+def when_text(epoch: float) -> str:
+    """Epoch seconds as a person reads a time: ISO date, hours and minutes, UTC (the
+    console's times, and those of an alert's facts in the review queue).
+
+    Examples
+    --------
+    >>> when_text(1_767_225_600)
+    '2026-01-01 00:00 UTC'
+    """
+    return datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def risk_text(risk: float) -> str:

@@ -298,7 +298,7 @@ def _known(column: str, pick: str) -> str:
 def user_reports(events: ReportEvents) -> list[UserReport]:
     """The user reports a batch job's ``report`` events file: each event's sender reports
     its recipient, at the event's time, with the risk of the conversation reported (as
-    :func:`~riskscore.moderation.cases.report_of_event` files those of a stream)."""
+    :func:`~riskscore.moderation.user_reports.report_of_event` files those of a stream)."""
     risk = np.where(np.isnan(events.risk), 0.0, events.risk)
     return [
         UserReport(cid, reporter, reported, age, ts, CHANNEL_NAMES[channel], r)

@@ -13,42 +13,23 @@ reads "not recorded"; an adult whose age is unknown reads "age unknown", never 0
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 
-from riskscore._words import age_text, relative_text
+from riskscore._words import age_text, relative_text, when_text
 from riskscore.moderation.cases import QueueItem
 
-__all__ = [
-    "NOT_RECORDED",
-    "adult_age_text",
-    "contact_texts",
-    "facts_text",
-    "item_facts",
-    "when_text",
-]
+__all__ = ["facts_text", "item_facts"]
 
 #: What a fact reads as when the queue holds none for an alert.
-NOT_RECORDED = "not recorded"
+_NOT_RECORDED = "not recorded"
 
 
-def when_text(epoch: int) -> str:
-    """Epoch seconds as a moderator reads a time: ISO date, hours and minutes, UTC.
-
-    Examples
-    --------
-    >>> when_text(1_767_225_600)
-    '2026-01-01 00:00 UTC'
-    """
-    return datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def adult_age_text(adult_age: float | None, recorded: bool = True) -> str:
+def _adult_age_text(adult_age: float | None, recorded: bool = True) -> str:
     """The adult's declared age of an alert: ``age 34``, ``age unknown`` (None or NaN), or
     ``age not recorded`` when not ``recorded`` (an alert queued before riskscore kept it)."""
-    return age_text(adult_age) if recorded else f"age {NOT_RECORDED}"
+    return age_text(adult_age) if recorded else f"age {_NOT_RECORDED}"
 
 
-def contact_texts(
+def _contact_texts(
     first_event_at: int | None, last_event_at: int | None, alert_at: int, n_alerts: int = 1
 ) -> tuple[str, str]:
     """When a conversation began and was last active, each against the time of its alert
@@ -59,7 +40,7 @@ def contact_texts(
     out = []
     for what, at in (("first contact", first_event_at), ("last active", last_event_at)):
         if at is None:
-            out.append(f"{what} {NOT_RECORDED}")
+            out.append(f"{what} {_NOT_RECORDED}")
         else:
             out.append(f"{what} {relative_text(alert_at - at, anchor)} ({when_text(at)})")
     return out[0], out[1]
@@ -72,9 +53,9 @@ def facts_text(
     alert_at: int,
     n_alerts: int = 1,
 ) -> str:
-    """The facts of an alert in one line: the adult's age (:func:`adult_age_text`, "not
+    """The facts of an alert in one line: the adult's age (the adult's age, "not
     recorded" when none of the three facts is known: an alert queued before riskscore
-    kept them) and :func:`contact_texts`.
+    kept them) and when the contact began and was last active.
 
     Examples
     --------
@@ -87,8 +68,8 @@ def facts_text(
     """  # noqa: E501
     unknown_age = adult_age is None or math.isnan(adult_age)
     recorded = not (unknown_age and first_event_at is None and last_event_at is None)
-    contact = contact_texts(first_event_at, last_event_at, alert_at, n_alerts)
-    return "; ".join((f"adult {adult_age_text(adult_age, recorded)}", *contact))
+    contact = _contact_texts(first_event_at, last_event_at, alert_at, n_alerts)
+    return "; ".join((f"adult {_adult_age_text(adult_age, recorded)}", *contact))
 
 
 def item_facts(item: QueueItem) -> str | None:

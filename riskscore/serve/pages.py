@@ -4,13 +4,12 @@ every console page carries."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from riskscore._words import number_text, plural, risk_text
+from riskscore._words import number_text, plural, risk_text, when_text
 from riskscore.moderation.earlier_reasons import shown_reason
 from riskscore.moderation.item_facts import item_facts
 from riskscore.moderation.queue_db import encode_id
@@ -45,9 +44,7 @@ _env = Environment(
 )
 _env.filters["case_url"] = lambda adult_id: "/console/cases/" + quote(encode_id(adult_id), "")
 _env.filters["id"] = shown_id
-_env.filters["when"] = lambda ts: datetime.fromtimestamp(int(ts), tz=UTC).strftime(
-    "%Y-%m-%d %H:%M UTC"
-)
+_env.filters["when"] = when_text
 _env.filters["tier"] = lambda t: TIER_NAMES.get(int(t), str(t))
 _env.filters["age"] = lambda a: "unknown" if a != a else f"{a:g}"  # NaN != NaN
 # counts as the command line writes them: "1 item", "1,234 items"
