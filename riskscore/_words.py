@@ -10,10 +10,19 @@ by commas (``78,967 events``). Machine outputs (JSON, CSV, Parquet) keep plain n
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 from riskscore._units import DAY_S, HOUR_S, MINUTE_S
 
-__all__ = ["age_text", "duration_text", "number_text", "plural", "risk_text"]
+__all__ = [
+    "age_text",
+    "duration_text",
+    "number_text",
+    "plural",
+    "relative_text",
+    "risk_text",
+    "when_text",
+]
 
 
 def number_text(value: float) -> str:
@@ -77,6 +86,33 @@ def duration_text(seconds: float) -> str:
     if seconds < 2 * DAY_S:
         return plural(seconds / HOUR_S, "hour")
     return plural(seconds / DAY_S, "day")
+
+
+def relative_text(seconds: float, anchor: str) -> str:
+    """How long before ``anchor`` (``seconds`` >= 0) or after it (< 0) something happened,
+    in :func:`duration_text`'s words.
+
+    Examples
+    --------
+    >>> relative_text(3 * 86_400, "the alert"), relative_text(-7200, "the alert")
+    ('3 days before the alert', '2 hours after the alert')
+    >>> relative_text(0, "the alert")
+    'under a minute before the alert'
+    """
+    side = "before" if seconds >= 0 else "after"
+    return f"{duration_text(abs(seconds))} {side} {anchor}"
+
+
+def when_text(epoch: float) -> str:
+    """Epoch seconds as a person reads a time: ISO date, hours and minutes, UTC (the
+    console's times, and those of an alert's facts in the review queue).
+
+    Examples
+    --------
+    >>> when_text(1_767_225_600)
+    '2026-01-01 00:00 UTC'
+    """
+    return datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def risk_text(risk: float) -> str:

@@ -15,8 +15,8 @@ from serve_helpers import T0, adult_child_event, config, logged_server
 import riskscore as rs
 from riskscore.cli import main
 from riskscore.moderation import ReviewQueue
-from riskscore.moderation.cases import UserReport
 from riskscore.moderation.ranking import TIER_NAMES
+from riskscore.moderation.user_reports import UserReport
 from riskscore.policy import Alert, Tier
 from riskscore.serve import create_app
 from riskscore.serve.service import MAX_REFUSALS_TRIED

@@ -44,6 +44,8 @@ def alerts_table(alerts: list[Alert]) -> Any:
         "reasons": _reasons_type(),
         "event_index": pa.int64(),
         "timestamp": pa.int64(),
+        "first_event_at": pa.int64(),
+        "last_event_at": pa.int64(),
         "tier": pa.string(),
         "age_band": pa.string(),
         "risk": pa.float64(),

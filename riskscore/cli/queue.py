@@ -11,6 +11,7 @@ from riskscore._words import age_text, plural, risk_text
 from riskscore.cli._paths import path_argument
 from riskscore.cli._time import MAX_COUNT, TIME_RANGE, parse_epoch, whole_number
 from riskscore.moderation import QueueError
+from riskscore.moderation.item_facts import facts_text
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.ranking import TIER_NAMES
 
@@ -152,6 +153,8 @@ def render(result: dict[str, Any]) -> None:
             print(f"     - {reason}")
         for item in case["items"]:  # which item is which child, for --items
             print(f"     item {_item_text(item)}")
+            if item["kind"] == "alert":  # the adult's age, when the contact began and ended
+                print(f"       {_facts_text(item)}")
 
 
 def _item_text(item: dict[str, Any]) -> str:
@@ -167,4 +170,15 @@ def _item_text(item: dict[str, Any]) -> str:
     return (
         f"{item['item_id']}: {what}, conversation {item['conversation_id']!r}, "
         f"risk {risk_text(item['risk'])}"
+    )
+
+
+def _facts_text(item: dict[str, Any]) -> str:
+    """The facts of an alert item of a case's JSON, as the console's case page words them."""
+    return facts_text(
+        item["adult_age"],
+        item["first_event_at"],
+        item["last_event_at"],
+        item["updated_at"],
+        item["n_signals"],
     )

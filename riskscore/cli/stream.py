@@ -42,7 +42,7 @@ from riskscore.io.raw import show
 from riskscore.io.schema import EventType
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import ReviewQueue
-from riskscore.moderation.cases import report_of_event
+from riskscore.moderation.user_reports import report_of_event
 from riskscore.online import OnlineScorer
 from riskscore.online.lock import claim
 from riskscore.online.persist import count_of

@@ -165,4 +165,6 @@ def _features(
         names=FEATURE_NAMES,
         adult_id=msgs.accounts[adult],
         child_id=msgs.accounts[child],
+        first_event_at=msgs.timestamp[msgs.segment_starts].astype(np.int64),
+        last_event_at=msgs.timestamp[msgs.segment_ends - 1].astype(np.int64),
     )

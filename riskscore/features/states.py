@@ -23,7 +23,7 @@ from riskscore.features.accounts import AccountFeatures
 from riskscore.features.kernel import finish_states, run_states
 from riskscore.features.parts import kernel_events, run_parts
 from riskscore.features.registry import FEATURE_NAMES
-from riskscore.features.slots import N_STATE
+from riskscore.features.slots import N_STATE, T_FIRST, T_LAST
 from riskscore.features.table import FeatureTable
 from riskscore.io.messages import MessageTable
 
@@ -153,4 +153,6 @@ def features_from_states(
         names=FEATURE_NAMES,
         adult_id=adult,
         child_id=states.child_id,
+        first_event_at=states.states[:, T_FIRST].astype(np.int64),
+        last_event_at=states.states[:, T_LAST].astype(np.int64),
     )

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["FeatureTable"]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -34,6 +35,9 @@ class FeatureTable:
         Feature names, in column order.
     adult_id, child_id : array of shape (n_conversations,)
         Account ids of the older and the younger participant.
+    first_event_at, last_event_at : int64 array of shape (n_conversations,) or None
+        Epoch seconds of each conversation's first and latest event (None: not known,
+        for a table built from feature values alone).
     """
 
     conversation_id: npt.NDArray[Any]
@@ -41,6 +45,8 @@ class FeatureTable:
     names: tuple[str, ...]
     adult_id: npt.NDArray[Any]
     child_id: npt.NDArray[Any]
+    first_event_at: IntArray | None = None
+    last_event_at: IntArray | None = None
 
     def __len__(self) -> int:
         return len(self.conversation_id)
@@ -57,6 +63,8 @@ class FeatureTable:
             names=self.names,
             adult_id=self.adult_id[idx],
             child_id=self.child_id[idx],
+            first_event_at=None if self.first_event_at is None else self.first_event_at[idx],
+            last_event_at=None if self.last_event_at is None else self.last_event_at[idx],
         )
 
     def column(self, name: str) -> FloatArray:

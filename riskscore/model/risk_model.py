@@ -233,6 +233,8 @@ class RiskModel:
             reason_feature=idx,
             reason_value=val,
             reason_contribution=contrib,
+            first_event_at=features.first_event_at,
+            last_event_at=features.last_event_at,
         )
 
     def at_prevalence(self, prevalence: float) -> RiskModel:

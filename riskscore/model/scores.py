@@ -264,6 +264,9 @@ class ScoreTable:
         -1 where fewer than k raised it.
     reason_value, reason_contribution : array of shape (n_conversations, k)
         Their values and log-odds contributions (NaN where index is -1).
+    first_event_at, last_event_at : int64 array of shape (n_conversations,) or None
+        Epoch seconds of each conversation's first and latest event, from the feature
+        table scored (None when it had none).
     """
 
     conversation_id: npt.NDArray[Any]
@@ -276,12 +279,23 @@ class ScoreTable:
     reason_feature: npt.NDArray[np.int64]
     reason_value: FloatArray
     reason_contribution: FloatArray
+    first_event_at: npt.NDArray[np.int64] | None = None
+    last_event_at: npt.NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
         return len(self.conversation_id)
 
     def __repr__(self) -> str:
         return f"ScoreTable(n_conversations={len(self)})"
+
+    def event_times(self, i: int) -> tuple[int | None, int | None]:
+        """The first and latest event time of the conversation at position ``i`` (epoch
+        seconds; None when the table has none)."""
+        first, last = self.first_event_at, self.last_event_at
+        return (
+            None if first is None else int(first[i]),
+            None if last is None else int(last[i]),
+        )
 
     def reasons(self, i: int) -> tuple[Reason, ...]:
         """The reasons of the conversation at position ``i``, strongest first."""

@@ -2,8 +2,9 @@
 
 - :mod:`~riskscore.moderation.queue`: :class:`ReviewQueue`, alerts and user reports ranked
   for moderators in one SQLite file, with decisions and an audit log.
-- :mod:`~riskscore.moderation.cases`: the items, cases, reports, outcomes and priority
-  weights the queue holds and returns.
+- :mod:`~riskscore.moderation.cases`: the items, cases, outcomes and priority weights the
+  queue holds and returns; :mod:`~riskscore.moderation.user_reports`: the user reports it
+  files.
 - :mod:`~riskscore.moderation.queue_db`: the queue's tables, migrations, transactions and
   audit entries; :mod:`~riskscore.moderation.intake` (adding and de-duplicating),
   :mod:`~riskscore.moderation.ranking` (cases and their order) and
@@ -22,11 +23,10 @@ from riskscore.moderation.cases import (
     PriorityWeights,
     QueueError,
     QueueItem,
-    UserReport,
-    iter_reports,
 )
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.transparency import TransparencyReport, transparency_report
+from riskscore.moderation.user_reports import UserReport, iter_reports
 
 __all__ = [
     "AuditEntry",

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
@@ -33,8 +33,8 @@ import numpy as np
 from riskscore._checks import is_int, is_real
 from riskscore._units import DAY_S
 from riskscore.exceptions import RiskscoreError
-from riskscore.io.raw import as_python_value, show
-from riskscore.io.schema import CHANNEL_NAMES, MINOR_AGE, EventType, has_hidden_character
+from riskscore.io.raw import show
+from riskscore.io.schema import MINOR_AGE, has_hidden_character
 from riskscore.io.timestamps import iso_utc
 from riskscore.policy import Tier
 
@@ -48,14 +48,11 @@ __all__ = [
     "PriorityWeights",
     "QueueError",
     "QueueItem",
-    "UserReport",
     "check_epoch",
     "check_name",
     "check_period",
     "check_platform",
-    "iter_reports",
     "parse_token",
-    "report_of_event",
     "youngest_child_age",
 ]
 
@@ -282,48 +279,18 @@ class PriorityWeights:
 
 
 @dataclass(frozen=True, slots=True)
-class UserReport:
-    """A report a user filed about another account (a ``report`` event of schema v1).
-
-    Attributes
-    ----------
-    conversation_id : int or str
-        The conversation reported.
-    reporter_id, reported_id : int or str
-        Who reported (the event's sender) and whom (its recipient).
-    reporter_age : float
-        Reporter's age in years (NaN if unknown). A reporter under 18 makes the
-        report one that concerns a child, which jumps the queue.
-    timestamp : int
-        Epoch seconds when the report was filed.
-    channel : str, optional
-        Channel name of the report (schema v1 names).
-    risk : float, default 0
-        The conversation's current risk, when it has been scored.
-    """
-
-    conversation_id: Any
-    reporter_id: Any
-    reported_id: Any
-    reporter_age: float
-    timestamp: int
-    channel: str | None = None
-    risk: float = 0.0
-
-    @property
-    def from_child(self) -> bool:
-        """Whether the reporter is a child (age known and under 18; None is unknown)."""
-        age = self.reporter_age
-        return age is not None and not math.isnan(age) and age < MINOR_AGE
-
-
-@dataclass(frozen=True, slots=True)
 class QueueItem:
     """One alert or user report as stored in the queue.
 
     ``decision_id`` names the decision that closed a decided item: the smallest item id
     that decision closed (the items of one decision share it). None for an open item, and
     for an item decided before riskscore recorded it.
+
+    ``adult_age`` is the adult's declared age (NaN: unknown, or not recorded for an alert
+    queued before riskscore kept it); ``first_event_at`` and ``last_event_at`` the epoch
+    seconds of the conversation's first and latest event as scored (None: not known, a user
+    report's, or not recorded). :mod:`~riskscore.moderation.item_facts` words them for a
+    moderator.
     """
 
     item_id: int
@@ -346,6 +313,9 @@ class QueueItem:
     decided_at: int | None
     decided_by: str | None
     decision_id: int | None = None
+    adult_age: float = math.nan
+    first_event_at: int | None = None
+    last_event_at: int | None = None
 
     @property
     def child_not_known_adult(self) -> bool:
@@ -436,11 +406,16 @@ class Case:
                     "conversation_id": i.conversation_id,
                     "child_id": i.child_id,
                     "child_age": None if math.isnan(i.child_age) else i.child_age,
+                    "adult_age": None if math.isnan(i.adult_age) else i.adult_age,
+                    "first_event_at": i.first_event_at,
+                    "last_event_at": i.last_event_at,
                     "age_band": i.age_band,
                     "risk": i.risk,  # unrounded: 0.99995 is no certainty (risk_text)
                     "tier": i.tier,
                     "tier_name": TIER_NAMES[i.tier],
                     "created_at": i.created_at,
+                    "updated_at": i.updated_at,
+                    "n_signals": i.n_signals,
                     "reasons": list(i.reasons),
                 }
                 for i in self.items
@@ -464,36 +439,3 @@ def youngest_child_age(items: Iterable[QueueItem]) -> float:
     """Youngest declared age under 18 among ``items`` (NaN when none is known): a reporter
     who declared an adult age is no child (:attr:`QueueItem.child_not_known_adult`)."""
     return min((i.child_age for i in items if i.child_age < MINOR_AGE), default=math.nan)
-
-
-def iter_reports(messages: Any) -> Iterator[UserReport]:
-    """User reports (``report`` events) of a :class:`~riskscore.MessageTable`, in time order.
-
-    Examples
-    --------
-    >>> import riskscore as rs
-    >>> data = rs.synthetic.generate(2000, prevalence=0.05, seed=3)
-    >>> reports = list(iter_reports(data.messages))
-    >>> n_report_events = int((data.messages.event == rs.EventType.REPORT).sum())
-    >>> len(reports) == n_report_events
-    True
-    """
-    cols = messages.columns(decoded=True)
-    idx = [int(i) for i in (messages.event == int(EventType.REPORT)).nonzero()[0]]
-    idx.sort(key=lambda i: (int(cols["timestamp"][i]), i))
-    for i in idx:
-        yield UserReport(
-            conversation_id=as_python_value(cols["conversation_id"][i]),
-            reporter_id=as_python_value(cols["sender_id"][i]),
-            reported_id=as_python_value(cols["recipient_id"][i]),
-            reporter_age=float(cols["sender_age"][i]),
-            timestamp=int(cols["timestamp"][i]),
-            channel=str(cols["channel"][i]),
-        )
-
-
-def report_of_event(event: tuple[Any, ...], cid: Any, timestamp: int, risk: float) -> UserReport:
-    """The user report a ``report`` event (``OnlineScorer.last_event``) files in conversation
-    ``cid`` (a group room's pair): its sender reports its recipient (serve, stream)."""
-    channel = CHANNEL_NAMES[event[6]]
-    return UserReport(cid, event[2], event[3], event[4], timestamp, channel, risk)

@@ -5,7 +5,9 @@ Private to :class:`~riskscore.moderation.queue.ReviewQueue` (see its ``add_*`` m
 * an alert already queued (the same signal, :func:`~riskscore.moderation.queue_db.alert_signal`)
   changes nothing, whether its item is open or decided;
 * a new alert on a conversation whose alert is still open updates that item (highest risk
-  and tier kept, ``n_signals`` counted);
+  and tier kept, ``n_signals`` counted, the conversation's first event time kept unless the
+  new alert saw an earlier one, its latest event time moved on, the adult's age taken when
+  the new alert knows it);
 * the same user report (conversation, reporter, time) is stored once.
 
 Every function that writes runs inside the caller's transaction
@@ -30,7 +32,7 @@ from riskscore.io.schema import (
     MIN_AGE,
 )
 from riskscore.model.scores import reason_texts
-from riskscore.moderation.cases import QueueError, UserReport, check_epoch
+from riskscore.moderation.cases import QueueError, check_epoch
 from riskscore.moderation.queue_rows import (
     ITEMS_SELECT,
     MAX_REASONS_CHARS,
@@ -40,6 +42,7 @@ from riskscore.moderation.queue_rows import (
     is_queue_age,
     item_from_row,
 )
+from riskscore.moderation.user_reports import UserReport
 from riskscore.policy import Alert, AlertPolicy, Tier
 
 __all__ = [
@@ -111,6 +114,7 @@ def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, An
         )
     what = f"alert on conversation {show(alert.conversation_id)}"
     age = stored_age(alert.child_age, f"{what}: child age")
+    first, last = _event_times(alert, what)
     conv = _new_id("conversation_id", alert.conversation_id)
     return {
         "kind": "alert",
@@ -119,6 +123,7 @@ def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, An
         "adult_id": _new_id("adult_id", alert.adult_id),
         "child_id": _new_id("child_id", alert.child_id),
         "child_age": age,
+        "adult_age": stored_age(alert.adult_age, f"{what}: adult age"),
         "age_band": alert.age_band,
         "risk": float(alert.risk),
         "tier": int(alert.tier),
@@ -127,7 +132,28 @@ def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, An
         "reasons": reasons,
         "created_at": check_epoch(when, "at"),
         "updated_at": check_epoch(when, "at"),
+        "first_event_at": first,
+        "last_event_at": last,
     }
+
+
+def _event_times(alert: Alert, what: str) -> tuple[int | None, int | None]:
+    """The alert's first and latest event time as stored (None: not known), checked as the
+    queue reads them back: epoch seconds, the first not after the latest."""
+    times = []
+    for name in ("first_event_at", "last_event_at"):
+        value = getattr(alert, name)
+        try:
+            times.append(None if value is None else check_epoch(value, name))
+        except QueueError as exc:
+            raise QueueError(f"{what}: {exc}") from None
+    first, last = times
+    if first is not None and last is not None and first > last:
+        raise QueueError(
+            f"{what}: first_event_at {first} is after last_event_at {last}; the first event "
+            "of a conversation is at or before its latest"
+        )
+    return first, last
 
 
 def report_row(report: UserReport, policy: AlertPolicy) -> dict[str, Any]:
@@ -236,7 +262,10 @@ def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> in
         "n_signals = n_signals + 1, updated_at = MAX(updated_at, ?), "
         "risk = MAX(risk, ?), tier = MAX(tier, ?), "
         "reasons = CASE WHEN ? THEN ? ELSE reasons END, "
-        "channel = COALESCE(?, channel)",
+        "channel = COALESCE(?, channel), adult_age = COALESCE(?, adult_age), "
+        # the conversation's first event stays (an earlier one seen since is taken) and its
+        # latest moves on, never back
+        f"{_known('first_event_at', 'MIN')}, {_known('last_event_at', 'MAX')}",
         (
             row["updated_at"],
             row["risk"],
@@ -244,6 +273,9 @@ def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> in
             int(raise_),
             row["reasons"],
             row["channel"],
+            row["adult_age"],
+            *(row["first_event_at"],) * 3,
+            *(row["last_event_at"],) * 3,
         ),
         at=row["created_at"],
         actor=actor,
@@ -253,10 +285,20 @@ def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> in
     return item_id
 
 
+def _known(column: str, pick: str) -> str:
+    """``column = `` the ``pick`` (``MIN`` or ``MAX``) of its value and the parameter
+    given three times, a null (not known) being neither: SQLite's ``MIN`` and ``MAX`` of a
+    null are null."""
+    return (
+        f"{column} = CASE WHEN {column} IS NULL THEN ? WHEN ? IS NULL THEN {column} "
+        f"ELSE {pick}({column}, ?) END"
+    )
+
+
 def user_reports(events: ReportEvents) -> list[UserReport]:
     """The user reports a batch job's ``report`` events file: each event's sender reports
     its recipient, at the event's time, with the risk of the conversation reported (as
-    :func:`~riskscore.moderation.cases.report_of_event` files those of a stream)."""
+    :func:`~riskscore.moderation.user_reports.report_of_event` files those of a stream)."""
     risk = np.where(np.isnan(events.risk), 0.0, events.risk)
     return [
         UserReport(cid, reporter, reported, age, ts, CHANNEL_NAMES[channel], r)

@@ -51,7 +51,6 @@ from riskscore.moderation.cases import (
     PriorityWeights,
     QueueError,
     QueueItem,
-    UserReport,
     check_epoch,
     check_name,
     parse_token,
@@ -65,6 +64,7 @@ from riskscore.moderation.queue_rows import (
     item_from_row,
 )
 from riskscore.moderation.ranking import build_case, rank_cases
+from riskscore.moderation.user_reports import UserReport
 from riskscore.policy import Alert, AlertPolicy
 
 __all__ = ["ReviewQueue"]

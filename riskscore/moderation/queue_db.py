@@ -17,6 +17,11 @@ is refused), and every write checks that they are all still there.
 :meth:`~riskscore.moderation.ReviewQueue.add_alert`), so that queuing the same alert again
 changes nothing. A file made before it gains the table when opened (alerts queued before
 then are not in it).
+
+Schema versions: 1 had no ``items.audit_id``; 2 had no ``items.adult_age``,
+``items.first_event_at`` and ``items.last_event_at`` (the adult's declared age and the
+conversation's first and latest event time). A file of an earlier version is upgraded when
+opened (:func:`_migrate`); its items keep these columns null ("not recorded").
 """
 
 from __future__ import annotations
@@ -39,7 +44,9 @@ from riskscore.policy import Alert
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: Versions a queue file may have and be upgraded from when opened.
+OLDER_VERSIONS = ("1", "2")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,6 +58,7 @@ CREATE TABLE IF NOT EXISTS items (
     adult_id TEXT NOT NULL,
     child_id TEXT NOT NULL,
     child_age REAL,
+    adult_age REAL,
     age_band TEXT NOT NULL,
     risk REAL NOT NULL,
     tier INTEGER NOT NULL,
@@ -65,7 +73,9 @@ CREATE TABLE IF NOT EXISTS items (
     first_reviewed_at INTEGER,
     decided_at INTEGER,
     decided_by TEXT,
-    audit_id INTEGER
+    audit_id INTEGER,
+    first_event_at INTEGER,
+    last_event_at INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS items_open_alert
     ON items (conversation_id) WHERE kind = 'alert' AND status = 'open';
@@ -164,7 +174,8 @@ def check_is_queue(path: Path) -> None:
 
     A review queue holds only :data:`QUEUE_TABLES`, and its ``meta`` table (there is one
     when any of :data:`QUEUE_OWN_TABLES` is) only :data:`META_KEYS`, with
-    ``schema_version`` 1 (upgraded when opened) or :data:`SCHEMA_VERSION`. A missing or
+    ``schema_version`` one of :data:`OLDER_VERSIONS` (upgraded when opened) or
+    :data:`SCHEMA_VERSION`. A missing or
     empty file is a new queue.
 
     Raises
@@ -192,11 +203,11 @@ def check_is_queue(path: Path) -> None:
             "it was left unchanged: give a new file or an existing queue"
         )
     version = None if found is None or found.meta is None else found.meta.get("schema_version")
-    if version is not None and version not in ("1", str(SCHEMA_VERSION)):
+    if version is not None and version not in (*OLDER_VERSIONS, str(SCHEMA_VERSION)):
         raise QueueError(
             f"{path}: review queue schema version {version!r}, this riskscore reads version "
-            f"{SCHEMA_VERSION} (and upgrades version 1); it was left unchanged: use the "
-            "riskscore that wrote it"
+            f"{SCHEMA_VERSION} (and upgrades versions {' and '.join(OLDER_VERSIONS)}); it was "
+            "left unchanged: use the riskscore that wrote it"
         )
 
 
@@ -261,7 +272,7 @@ def connect(
     def make_tables() -> None:
         con.execute("BEGIN IMMEDIATE")
         try:
-            _migrate_v1(con)
+            _migrate(con)
             for statement in (_SCHEMA + _TRIGGERS_SQL).split(";\n"):
                 if statement.strip():
                     con.execute(statement)
@@ -295,21 +306,27 @@ def connect(
     return con
 
 
-def _migrate_v1(con: sqlite3.Connection) -> None:
-    """Schema 1 -> 2: ``items.audit_id`` (the latest audit entry of each item)."""
+def _migrate(con: sqlite3.Connection) -> None:
+    """Upgrade a queue of an earlier schema version (inside the caller's transaction):
+    1 -> 2 adds ``items.audit_id`` (the latest audit entry of each item); 2 -> 3 adds
+    ``items.adult_age``, ``items.first_event_at`` and ``items.last_event_at``, null for the
+    items already queued (not recorded then)."""
     row = con.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
     ).fetchone()
     if row is None:
         return
     version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if version is None or str(version[0]) != "1":
+    if version is None or str(version[0]) not in OLDER_VERSIONS:
         return
-    con.execute("ALTER TABLE items ADD COLUMN audit_id INTEGER")
-    con.execute(
-        "UPDATE items SET audit_id = "
-        "(SELECT MAX(entry_id) FROM audit WHERE audit.item_id = items.item_id)"
-    )
+    if str(version[0]) == "1":
+        con.execute("ALTER TABLE items ADD COLUMN audit_id INTEGER")
+        con.execute(
+            "UPDATE items SET audit_id = "
+            "(SELECT MAX(entry_id) FROM audit WHERE audit.item_id = items.item_id)"
+        )
+    for column in ("adult_age REAL", "first_event_at INTEGER", "last_event_at INTEGER"):
+        con.execute(f"ALTER TABLE items ADD COLUMN {column}")
     con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
 

@@ -106,7 +106,8 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
     row = _StoredRow(r, item_id)
     _check_values(row)
     created_at, updated_at, reviewed_at, decided_at, decided_by = _times_in_order(row)
-    age = r["child_age"]
+    first_event_at, last_event_at = _event_times(row)
+    age, adult_age = r["child_age"], r["adult_age"]
     return QueueItem(
         decision_id=_decision_id(r, item_id, r["status"]),
         item_id=item_id,
@@ -128,6 +129,9 @@ def item_from_row(r: sqlite3.Row) -> QueueItem:
         first_reviewed_at=reviewed_at,
         decided_at=decided_at,
         decided_by=decided_by,
+        adult_age=math.nan if adult_age is None else float(adult_age),
+        first_event_at=first_event_at,
+        last_event_at=last_event_at,
     )
 
 
@@ -260,14 +264,15 @@ def _check_values(row: _StoredRow) -> None:
     """Refuse a kind, status, risk, tier, age, channel, flag or count riskscore never
     writes."""
     r, refuse = row.r, row.refuse
-    status, risk, age = r["status"], r["risk"], r["child_age"]
+    status, risk = r["status"], r["risk"]
     _check_kind_tier(row)
     if status not in _STATUSES:
         raise refuse("status", f"one of {', '.join(sorted(_STATUSES))}")
     if not (is_real(risk) and not isinstance(risk, bool) and 0.0 <= risk <= 1.0):
         raise refuse("risk", "a number from 0 to 1")
-    if age is not None and not is_queue_age(age):
-        raise refuse("child_age", f"null or an age from {MIN_AGE:g} to {MAX_AGE:g}")
+    for column in ("child_age", "adult_age"):
+        if r[column] is not None and not is_queue_age(r[column]):
+            raise refuse(column, f"null or an age from {MIN_AGE:g} to {MAX_AGE:g}")
     if r["channel"] is not None and r["channel"] not in CHANNEL_NAMES:
         raise refuse("channel", f"null or one of {', '.join(CHANNEL_NAMES)}")
     if r["concerns_child"] not in (0, 1) or isinstance(r["concerns_child"], float):
@@ -305,6 +310,16 @@ def _times_in_order(row: _StoredRow) -> tuple[int, int, int | None, int | None, 
         if not ok:
             raise row.refuse(column, expected, OUT_OF_ORDER)
     return created_at, updated_at, reviewed_at, decided_at, decided_by
+
+
+def _event_times(row: _StoredRow) -> tuple[int | None, int | None]:
+    """The conversation's first and latest event time (null: not known or not recorded),
+    refused unless epoch seconds with the first at or before the latest."""
+    first = row.epoch("first_event_at", none_ok=True)
+    last = row.epoch("last_event_at", none_ok=True)
+    if first is not None and last is not None and first > last:
+        raise row.refuse("last_event_at", f"at or after first_event_at {first}")
+    return first, last
 
 
 def _decision_id(r: sqlite3.Row, item_id: int, status: str) -> int | None:

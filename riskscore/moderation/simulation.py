@@ -30,8 +30,9 @@ from riskscore._units import DAY_S, HOUR_S
 from riskscore.io import MessageTable
 from riskscore.io.raw import as_python_value
 from riskscore.model import RiskModel, load_model
-from riskscore.moderation.cases import Case, UserReport, iter_reports
+from riskscore.moderation.cases import Case
 from riskscore.moderation.queue import ReviewQueue
+from riskscore.moderation.user_reports import UserReport, iter_reports
 from riskscore.online import OnlineScorer
 from riskscore.policy import Alert, AlertPolicy
 

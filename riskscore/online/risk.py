@@ -366,6 +366,8 @@ class OnlineModel:
             reasons=self.reasons(row),
             event_index=conv.n_events - 1,
             timestamp=ts,
+            first_event_at=conv.min_ts,
+            last_event_at=conv.max_ts,
         )
 
 

@@ -311,17 +311,22 @@ expected true or false, found 'no'
         tiers, band_idx = self.decide_many(scores.risk, scores.child_age, scores.adult_age)
         hit = np.flatnonzero(tiers > 0)
         hit = hit[np.lexsort((-scores.risk[hit], -tiers[hit]))]
-        return [
-            Alert(
-                conversation_id=as_python_value(scores.conversation_id[i]),
-                adult_id=as_python_value(scores.adult_id[i]),
-                child_id=as_python_value(scores.child_id[i]),
-                child_age=float(scores.child_age[i]),
-                adult_age=float(scores.adult_age[i]),
-                age_band=self._all_bands[band_idx[i]].name,
-                risk=float(scores.risk[i]),
-                tier=Tier(int(tiers[i])),
-                reasons=scores.reasons(int(i)),
+        out = []
+        for i in hit.tolist():
+            first, last = scores.event_times(i)
+            out.append(
+                Alert(
+                    conversation_id=as_python_value(scores.conversation_id[i]),
+                    adult_id=as_python_value(scores.adult_id[i]),
+                    child_id=as_python_value(scores.child_id[i]),
+                    child_age=float(scores.child_age[i]),
+                    adult_age=float(scores.adult_age[i]),
+                    age_band=self._all_bands[band_idx[i]].name,
+                    risk=float(scores.risk[i]),
+                    tier=Tier(int(tiers[i])),
+                    reasons=scores.reasons(i),
+                    first_event_at=first,
+                    last_event_at=last,
+                )
             )
-            for i in hit
-        ]
+        return out

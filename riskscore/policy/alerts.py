@@ -29,6 +29,8 @@ ALERT_FIELDS: Final = (
     "reasons",
     "event_index",
     "timestamp",
+    "first_event_at",
+    "last_event_at",
 )
 
 
@@ -61,6 +63,10 @@ class Alert:
         (online scoring); None in batch scoring.
     timestamp : int or None
         Epoch seconds of that event; None in batch scoring.
+    first_event_at, last_event_at : int or None, keyword-only
+        Epoch seconds of the conversation's first and latest event as scored (None when
+        not known): what a moderator reads as "first contact 3 days before the alert,
+        last active 2 hours before it" in the review queue.
 
     Examples
     --------
@@ -81,6 +87,8 @@ class Alert:
     reasons: tuple[Reason, ...] = field(default=())
     event_index: int | None = None
     timestamp: int | None = None
+    first_event_at: int | None = field(default=None, kw_only=True)
+    last_event_at: int | None = field(default=None, kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, keys in :data:`ALERT_FIELDS` order (unknown ages, and any
@@ -106,6 +114,8 @@ class Alert:
             ],
             "event_index": self.event_index,
             "timestamp": self.timestamp,
+            "first_event_at": self.first_event_at,
+            "last_event_at": self.last_event_at,
         }
 
     def to_json(self, **extra: Any) -> str:

@@ -4,14 +4,14 @@ every console page carries."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from riskscore._words import number_text, plural, risk_text
+from riskscore._words import number_text, plural, risk_text, when_text
 from riskscore.moderation.earlier_reasons import shown_reason
+from riskscore.moderation.item_facts import item_facts
 from riskscore.moderation.queue_db import encode_id
 from riskscore.moderation.ranking import TIER_NAMES
 
@@ -44,9 +44,7 @@ _env = Environment(
 )
 _env.filters["case_url"] = lambda adult_id: "/console/cases/" + quote(encode_id(adult_id), "")
 _env.filters["id"] = shown_id
-_env.filters["when"] = lambda ts: datetime.fromtimestamp(int(ts), tz=UTC).strftime(
-    "%Y-%m-%d %H:%M UTC"
-)
+_env.filters["when"] = when_text
 _env.filters["tier"] = lambda t: TIER_NAMES.get(int(t), str(t))
 _env.filters["age"] = lambda a: "unknown" if a != a else f"{a:g}"  # NaN != NaN
 # counts as the command line writes them: "1 item", "1,234 items"
@@ -55,6 +53,8 @@ _env.filters["number"] = number_text
 _env.filters["risk"] = risk_text
 # A reason stored in riskscore's earlier wording reads as the exports quote it, marked.
 _env.filters["reason"] = shown_reason
+# An alert's adult age and contact times, as `riskscore queue` words them.
+_env.filters["facts"] = item_facts
 TEMPLATES = Jinja2Templates(env=_env)
 #: Headers of every console page: no framing (``X-Frame-Options`` for browsers before
 #: ``frame-ancestors``), no script, style, plugin or base URL from elsewhere, no sniffing,

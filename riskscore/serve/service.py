@@ -29,8 +29,9 @@ from riskscore.features.registry import feature_index
 from riskscore.io.events import EventTuple, count_ignored
 from riskscore.io.raw import show, shown
 from riskscore.io.schema import MIN_SENTENCE_WORDS, EventType, is_sentence
-from riskscore.moderation.cases import QueueError, UserReport, report_of_event
+from riskscore.moderation.cases import QueueError
 from riskscore.moderation.queue import ReviewQueue
+from riskscore.moderation.user_reports import UserReport, report_of_event
 from riskscore.online import OnlineScorer
 from riskscore.online.risk import OnlineModel
 from riskscore.policy import Alert, Tier

@@ -1,0 +1,82 @@
+"""The facts a moderator judges an alert by, in words: the adult's declared age, when the
+conversation between the two accounts began and when it was last active, against the time
+of the alert (``"adult age 34; first contact 3 days before the alert (2026-01-02 09:00
+UTC); last active 2 hours before the alert (2026-01-05 10:00 UTC)"``).
+
+The one wording of these facts in the command line's ``riskscore queue`` and the console's
+case page; the JSON of a case (:meth:`~riskscore.moderation.Case.to_dict`) keeps the
+numbers (``adult_age``, ``first_event_at``, ``last_event_at``, null when not known). An
+alert queued before riskscore recorded them (a queue file of schema version 2 or earlier)
+reads "not recorded"; an adult whose age is unknown reads "age unknown", never 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+from riskscore._words import age_text, relative_text, when_text
+from riskscore.moderation.cases import QueueItem
+
+__all__ = ["facts_text", "item_facts"]
+
+#: What a fact reads as when the queue holds none for an alert.
+_NOT_RECORDED = "not recorded"
+
+
+def _adult_age_text(adult_age: float | None, recorded: bool = True) -> str:
+    """The adult's declared age of an alert: ``age 34``, ``age unknown`` (None or NaN), or
+    ``age not recorded`` when not ``recorded`` (an alert queued before riskscore kept it)."""
+    return age_text(adult_age) if recorded else f"age {_NOT_RECORDED}"
+
+
+def _contact_texts(
+    first_event_at: int | None, last_event_at: int | None, alert_at: int, n_alerts: int = 1
+) -> tuple[str, str]:
+    """When a conversation began and was last active, each against the time of its alert
+    (``alert_at``; "the latest alert" after ``n_alerts`` > 1), with its date: ``("first
+    contact 3 days before the alert (2026-01-02 09:00 UTC)", "last active 2 hours before
+    the alert (...)")``; a time not known reads ``first contact not recorded``."""
+    anchor = "the alert" if n_alerts == 1 else "the latest alert"
+    out = []
+    for what, at in (("first contact", first_event_at), ("last active", last_event_at)):
+        if at is None:
+            out.append(f"{what} {_NOT_RECORDED}")
+        else:
+            out.append(f"{what} {relative_text(alert_at - at, anchor)} ({when_text(at)})")
+    return out[0], out[1]
+
+
+def facts_text(
+    adult_age: float | None,
+    first_event_at: int | None,
+    last_event_at: int | None,
+    alert_at: int,
+    n_alerts: int = 1,
+) -> str:
+    """The facts of an alert in one line: the adult's age (the adult's age, "not
+    recorded" when none of the three facts is known: an alert queued before riskscore
+    kept them) and when the contact began and was last active.
+
+    Examples
+    --------
+    >>> print(facts_text(34.0, 1_766_966_400, 1_767_218_400, alert_at=1_767_225_600))
+    adult age 34; first contact 3 days before the alert (2025-12-29 00:00 UTC); last active 2 hours before the alert (2025-12-31 22:00 UTC)
+    >>> print(facts_text(None, 1_766_966_400, None, alert_at=1_767_225_600))
+    adult age unknown; first contact 3 days before the alert (2025-12-29 00:00 UTC); last active not recorded
+    >>> print(facts_text(None, None, None, alert_at=1_767_225_600))
+    adult age not recorded; first contact not recorded; last active not recorded
+    """  # noqa: E501
+    unknown_age = adult_age is None or math.isnan(adult_age)
+    recorded = not (unknown_age and first_event_at is None and last_event_at is None)
+    contact = _contact_texts(first_event_at, last_event_at, alert_at, n_alerts)
+    return "; ".join((f"adult {_adult_age_text(adult_age, recorded)}", *contact))
+
+
+def item_facts(item: QueueItem) -> str | None:
+    """The facts of an alert item (:func:`facts_text`, against its latest alert,
+    ``updated_at``); None for a user report, which has none."""
+    if item.kind != "alert":
+        return None
+    return facts_text(
+        item.adult_age, item.first_event_at, item.last_event_at, item.updated_at, item.n_signals
+    )
