@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import RESULTS, run_in_checkout, run_record, write_json
+from _common import RESULTS, load_average, run_in_checkout, run_record, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="online_refusals.json")
     args = parser.parse_args(argv)
 
+    load_at_start = load_average()
     checkouts = {"after": ROOT}
     if args.before is not None:
         checkouts = {"before": args.before.resolve(), **checkouts}
@@ -172,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     _print(results, args.lines)
     payload = {
         **run_record("online_refusals", __file__, argv),
+        "load_average_at_start": load_at_start,
         "repeats": args.repeats,
         "lines": args.lines,
         "checkouts": {label: str(root) for label, root in checkouts.items()},

@@ -37,7 +37,6 @@ __all__ = [
     "number_text_column",
     "one_age_problem",
     "one_category_problem",
-    "one_number_problem",
     "one_room_size_problem",
     "one_tz_offset_problem",
     "optional",
@@ -45,7 +44,6 @@ __all__ = [
     "to_float",
     "tz_offsets",
     "unknown_column",
-    "whole_number_rules",
     "whole_numbers",
 ]
 
@@ -141,7 +139,7 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
     return np.asarray(parsed, dtype=np.float64)
 
 
-def one_number_problem(value: object, what: str, rules: NumberRules) -> str | None:
+def _one_number_problem(value: object, what: str, rules: NumberRules) -> str | None:
     """Why one cell of a number column (an object column's: not a number, a boolean, or
     a number that breaks ``rules``) is refused, as :func:`to_float` and
     :func:`~riskscore.io.number_rules.check_numbers` refuse it in a column; None when
@@ -228,7 +226,7 @@ _AGE_RULES: Final = NumberRules(
 
 def one_age_problem(value: object) -> str | None:
     """Why one age (of an event's ``sender_age`` or ``recipient_age``) is refused, as
-    :func:`ages` refuses it in a column; None when accepted (:func:`one_number_problem`).
+    :func:`ages` refuses it in a column; None when accepted (:func:`_one_number_problem`).
 
     Examples
     --------
@@ -237,7 +235,7 @@ def one_age_problem(value: object) -> str | None:
     >>> one_age_problem(12), one_age_problem(None)
     (None, None)
     """
-    return one_number_problem(value, _AN_AGE, _AGE_RULES)
+    return _one_number_problem(value, _AN_AGE, _AGE_RULES)
 
 
 def category_key(value: object) -> str:
@@ -345,7 +343,7 @@ def one_category_problem(name: str, names: tuple[str, ...], value: object) -> st
     return missing if key == "" else not_recognised
 
 
-def whole_number_rules(what: str, bounds: tuple[int, int]) -> NumberRules:
+def _whole_number_rules(what: str, bounds: tuple[int, int]) -> NumberRules:
     """The rules of a column of whole numbers ``what`` in ``bounds`` (inclusive), empty
     for unknown."""
     return NumberRules(
@@ -366,7 +364,7 @@ def whole_numbers(
     unknown: int,
     dtype: type[np.integer[Any]],
 ) -> npt.NDArray[np.integer[Any]]:
-    """Whole numbers ``what`` by ``rules`` (:func:`whole_number_rules`) as ``dtype``,
+    """Whole numbers ``what`` by ``rules`` (:func:`_whole_number_rules`) as ``dtype``,
     ``unknown`` where empty; others refused."""
     if arr.dtype.kind not in "iu":  # integers are whole numbers already
         rounded = beyond_exact_floats(arr)
@@ -385,11 +383,11 @@ def _rounded_reason(bits: int) -> str:
 
 
 _TZ_OFFSET: Final = "a UTC offset in whole minutes"
-_TZ_RULES: Final = whole_number_rules(_TZ_OFFSET, (MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN))
+_TZ_RULES: Final = _whole_number_rules(_TZ_OFFSET, (MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN))
 _ROOM_SIZE: Final = (
     "the number of accounts in the room when the event was sent (the sender included)"
 )
-_ROOM_RULES: Final = whole_number_rules(_ROOM_SIZE, (2, MAX_ROOM_SIZE))
+_ROOM_RULES: Final = _whole_number_rules(_ROOM_SIZE, (2, MAX_ROOM_SIZE))
 
 
 def tz_offsets(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int16]:
@@ -410,17 +408,17 @@ def room_sizes(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int32]:
 
 def one_tz_offset_problem(value: object) -> str | None:
     """Why one ``recipient_tz_offset_min`` is refused, as :func:`tz_offsets` refuses it in
-    a column; None when accepted (:func:`one_number_problem`).
+    a column; None when accepted (:func:`_one_number_problem`).
 
     Examples
     --------
     >>> one_tz_offset_problem(90.5)
     'is not a whole number: expected a UTC offset in whole minutes'
     """
-    return one_number_problem(value, _TZ_OFFSET, _TZ_RULES)
+    return _one_number_problem(value, _TZ_OFFSET, _TZ_RULES)
 
 
 def one_room_size_problem(value: object) -> str | None:
     """Why one ``room_size`` is refused, as :func:`room_sizes` refuses it in a column;
-    None when accepted (:func:`one_number_problem`)."""
-    return one_number_problem(value, _ROOM_SIZE, _ROOM_RULES)
+    None when accepted (:func:`_one_number_problem`)."""
+    return _one_number_problem(value, _ROOM_SIZE, _ROOM_RULES)
