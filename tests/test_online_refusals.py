@@ -7,7 +7,11 @@ in the very words of that table: each column's check of one value
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +27,7 @@ from riskscore.io.raw import show
 from riskscore.io.validate import quick_refusal, validate_columns, validate_one
 
 ROW = 17
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _with(**fields: object) -> dict[str, Any]:
@@ -205,3 +210,19 @@ def test_a_valid_event_with_fields_not_read_builds_no_table(
 
     monkeypatch.setattr("riskscore.io.events.validate_one", no_table)
     assert parse_event_fast(_with(colour="red", device={"os": "x"}), ROW) == plain
+
+
+def test_refusals_are_quick_with_the_jit_disabled_too() -> None:
+    # NUMBA_DISABLE_JIT=1 (coverage, debugging) leaves the rule a plain function, with no
+    # py_func: the check of one number must not depend on it
+    code = (
+        "from riskscore.io.validate import quick_refusal; "
+        "print(quick_refusal({'conversation_id': 1, 'timestamp': 5, 'sender_id': 'a', "
+        "'recipient_id': 'b', 'channel': 'direct'}, 3))"
+    )
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("column 'timestamp', event 3: 5 is out of range")

@@ -104,6 +104,11 @@ def _rule(x: Any, low: Any, high: Any, latest: Any, empty_refused: bool, whole: 
     return EMPTY if (x != x) & empty_refused else rule
 
 
+#: :func:`_rule` as plain Python, for one value (compiled only inside :func:`number_pass`;
+#: with ``NUMBA_DISABLE_JIT=1`` it is a plain function already).
+_rule_in_python: Final = getattr(_rule, "py_func", _rule)
+
+
 @numba.njit(cache=True, nogil=True)
 def number_pass(
     values: AnyArray, low: Any, high: Any, latest: Any, empty_refused: bool, whole: bool
@@ -177,7 +182,7 @@ class NumberRules:
         ('is out of range', None, None)
         """
         latest = self.latest if self.later is not None else math.inf
-        rule = _rule.py_func(
+        rule = _rule_in_python(
             value,
             self.low,
             self.high,
