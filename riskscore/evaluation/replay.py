@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 import riskscore.evaluation.metrics as em
 from riskscore.features import FeatureTable
-from riskscore.io.ids import as_given
+from riskscore.io.given_ids import as_given
 from riskscore.io.messages import MessageTable
 from riskscore.model import RiskModel
 from riskscore.online import OnlineScorer

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from riskscore.io.float_width import FloatWidth
 from riskscore.io.ids import Coded
 from riskscore.io.number_rules import NumberRules, Sink, beyond_exact_floats, check_numbers
+from riskscore.io.one_value import PLAIN_KINDS, Undecided
 from riskscore.io.schema import (
     MAX_AGE,
     MAX_ROOM_SIZE,
@@ -34,6 +35,10 @@ __all__ = [
     "ages",
     "categories",
     "number_text_column",
+    "one_age_problem",
+    "one_category_problem",
+    "one_room_size_problem",
+    "one_tz_offset_problem",
     "optional",
     "room_sizes",
     "to_float",
@@ -79,39 +84,48 @@ def _nan_arrow() -> pa.Array:
     return pa.array(sorted(_NAN_TEXT))
 
 
+def _number_of(v: object) -> float | None:
+    """The number of one cell of an object column (NaN: empty, unknown); None for a cell
+    that is no number (refused by :func:`to_float`). An infinite float is a number: the
+    column's range refuses it, as in a float column."""
+    if is_null(v) or (isinstance(v, str) and not v.strip()):
+        return float("nan")
+    if isinstance(v, (bool, np.bool_)):  # numpy's too: float(np.True_) is 1.0
+        return None  # refused as a boolean
+    if isinstance(v, np.complexfloating):  # float() keeps its real part; Python's fails
+        return None
+    if isinstance(v, str) and not is_number_text(v):
+        # "nan" is a missing number as text (str(math.nan)); "1_3", other scripts'
+        # digits and "infinity", which float() also reads, are refused
+        return float("nan") if v.strip().lower() in _NAN_TEXT else None
+    try:
+        number = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    except OverflowError:  # an integer beyond float range: out of any range checked
+        return 1e308 if v > 0 else -1e308  # type: ignore[operator]
+    # Text such as "1e999" reads as infinity in Python, but no export writes it: text
+    # that is no finite number is no number.
+    return None if isinstance(v, str) and math.isinf(number) else number
+
+
+def _boolean_reason(what: str) -> str:
+    return f"is a boolean, not {what}"
+
+
+def _not_a_number_reason(what: str) -> str:
+    return f"is not a number: expected {what}"
+
+
 def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
     """Numbers as float64 (NaN where empty; a float64 column itself, not a copy); text
     that is not a number is a problem."""
     if arr.dtype.kind in "iuf":
         return arr.astype(np.float64, copy=False)
     if arr.dtype.kind == "b":
-        problems.add(name, np.ones(len(arr), dtype=bool), f"is a boolean, not {what}")
+        problems.add(name, np.ones(len(arr), dtype=bool), _boolean_reason(what))
         return np.full(len(arr), np.nan)
-
-    def parse(v: object) -> float | None:
-        """The cell's number; None for a cell that is no number (refused below). An
-        infinite float is a number: the column's range refuses it, as in a float column."""
-        if is_null(v) or (isinstance(v, str) and not v.strip()):
-            return float("nan")
-        if isinstance(v, (bool, np.bool_)):  # numpy's too: float(np.True_) is 1.0
-            return None  # refused below as a boolean
-        if isinstance(v, np.complexfloating):  # float() keeps its real part; Python's fails
-            return None
-        if isinstance(v, str) and not is_number_text(v):
-            # "nan" is a missing number as text (str(math.nan)); "1_3", other scripts'
-            # digits and "infinity", which float() also reads, are refused below
-            return float("nan") if v.strip().lower() in _NAN_TEXT else None
-        try:
-            number = float(v)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None
-        except OverflowError:  # an integer beyond float range: out of any range checked
-            return 1e308 if v > 0 else -1e308  # type: ignore[operator]
-        # Text such as "1e999" reads as infinity in Python, but no export writes it: text
-        # that is no finite number is no number.
-        return None if isinstance(v, str) and math.isinf(number) else number
-
-    parsed: npt.NDArray[np.object_] = np.asarray(np.frompyfunc(parse, 1, 1)(arr), dtype=object)
+    parsed: npt.NDArray[np.object_] = np.asarray(np.frompyfunc(_number_of, 1, 1)(arr), dtype=object)
     notnum: npt.NDArray[np.bool_] = np.asarray(
         np.frompyfunc(lambda v: v is None, 1, 1)(parsed), dtype=bool
     )
@@ -119,10 +133,29 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
         flags = np.frompyfunc(lambda v: isinstance(v, (bool, np.bool_)), 1, 1)(arr[notnum])
         boolean = np.zeros(len(arr), dtype=bool)
         boolean[np.flatnonzero(notnum)[np.asarray(flags, dtype=bool)]] = True
-        problems.add(name, boolean, f"is a boolean, not {what}")
+        problems.add(name, boolean, _boolean_reason(what))
         parsed[notnum] = math.nan
-    problems.add(name, notnum, f"is not a number: expected {what}")
+    problems.add(name, notnum, _not_a_number_reason(what))
     return np.asarray(parsed, dtype=np.float64)
+
+
+def _one_number_problem(value: object, what: str, rules: NumberRules) -> str | None:
+    """Why one cell of a number column (an object column's: not a number, a boolean, or
+    a number that breaks ``rules``) is refused, as :func:`to_float` and
+    :func:`~riskscore.io.number_rules.check_numbers` refuse it in a column; None when
+    accepted. For the plain Python kinds only (:data:`~riskscore.io.one_value.PLAIN_KINDS`).
+
+    Raises
+    ------
+    Undecided
+        ``value`` is of another kind (a numpy scalar, a decimal): the column check decides.
+    """
+    if type(value) not in PLAIN_KINDS:
+        raise Undecided
+    number = _number_of(value)
+    if number is None:
+        return _boolean_reason(what) if type(value) is bool else _not_a_number_reason(what)
+    return rules.reason_of(number)
 
 
 def number_text_column(text: Any) -> Any:
@@ -156,10 +189,14 @@ def number_text_column(text: Any) -> Any:
     return None if pc.any(pc.is_inf(floats)).as_py() else floats  # 1e999: refused by row
 
 
+#: What an age cell is expected to be, in the reasons it is refused with.
+_AN_AGE: Final = "an age in years (empty for unknown)"
+
+
 def ages(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
     """Ages in years as float64 (NaN for unknown); implausible ones refused, and so are
     16-bit floats, too coarse for an age."""
-    ages = to_float(name, arr, problems, "an age in years (empty for unknown)")
+    ages = to_float(name, arr, problems, _AN_AGE)
     half = _AGE_WIDTH.cells(arr) & ~np.isnan(ages)  # an unknown age is not a rounded one
     if half.any():  # float16 or object cells: ``ages`` is a new array, not ``arr``
         problems.add(name, half, _AGE_WIDTH.reason(16))  # float16: the only narrower one
@@ -185,6 +222,20 @@ _AGE_RULES: Final = NumberRules(
     out_of_range=f"is not a plausible age: expected years in [{MIN_AGE:g}, {MAX_AGE:g}], "
     "or empty for unknown",
 )
+
+
+def one_age_problem(value: object) -> str | None:
+    """Why one age (of an event's ``sender_age`` or ``recipient_age``) is refused, as
+    :func:`ages` refuses it in a column; None when accepted (:func:`_one_number_problem`).
+
+    Examples
+    --------
+    >>> one_age_problem(-3)
+    'is not a plausible age: expected years in [0, 120], or empty for unknown'
+    >>> one_age_problem(12), one_age_problem(None)
+    (None, None)
+    """
+    return _one_number_problem(value, _AN_AGE, _AGE_RULES)
 
 
 def category_key(value: object) -> str:
@@ -249,10 +300,59 @@ def categories(
     # Row masks only when some row may be refused (the last entry is the empty cell's).
     if unknown[:-1].any() or (unknown[-1] and bool((index < 0).any())):
         refused = unknown[index]
-        expected = f"expected one of {', '.join(names)}"
-        problems.add(name, refused & (cleaned == "")[index], f"is missing: {expected}")
-        problems.add(name, refused, f"is not recognised: {expected}")
+        missing, not_recognised = _category_reasons(names)
+        problems.add(name, refused & (cleaned == "")[index], missing)
+        problems.add(name, refused, not_recognised)
     return codes
+
+
+@functools.cache
+def _category_reasons(names: tuple[str, ...]) -> tuple[str, str]:
+    """Why a category cell is refused: it is empty (in a column without a default), or
+    names none of ``names``."""
+    expected = f"expected one of {', '.join(names)}"
+    return f"is missing: {expected}", f"is not recognised: {expected}"
+
+
+def one_category_problem(name: str, names: tuple[str, ...], value: object) -> str | None:
+    """Why one cell of category column ``name`` is refused, as :func:`categories` refuses
+    it in a column: empty where the column has no default, or naming none of ``names``
+    (read by :func:`category_key`); None when accepted.
+
+    Raises
+    ------
+    Undecided
+        ``value`` is neither text nor empty (None, NaN): the column check decides.
+
+    Examples
+    --------
+    >>> one_category_problem("channel", ("public", "direct"), "whatsapp")
+    'is not recognised: expected one of public, direct'
+    >>> one_category_problem("channel", ("public", "direct"), " Direct ") is None
+    True
+    """
+    if type(value) is str:
+        key = category_key(value)
+    elif value is None or (type(value) is float and value != value):
+        key = ""
+    else:
+        raise Undecided
+    if key in names or (key == "" and OPTIONAL_COLUMNS.get(name) is not None):
+        return None
+    missing, not_recognised = _category_reasons(names)
+    return missing if key == "" else not_recognised
+
+
+def _whole_number_rules(what: str, bounds: tuple[int, int]) -> NumberRules:
+    """The rules of a column of whole numbers ``what`` in ``bounds`` (inclusive), empty
+    for unknown."""
+    return NumberRules(
+        low=bounds[0],
+        high=bounds[1],
+        out_of_range=f"is out of range: expected {what} in [{bounds[0]}, {bounds[1]}], or "
+        "empty for unknown",
+        fractional=f"is not a whole number: expected {what}",
+    )
 
 
 def whole_numbers(
@@ -260,19 +360,12 @@ def whole_numbers(
     arr: AnyArray,
     problems: Sink,
     what: str,
-    bounds: tuple[int, int],
+    rules: NumberRules,
     unknown: int,
     dtype: type[np.integer[Any]],
 ) -> npt.NDArray[np.integer[Any]]:
-    """Whole numbers in ``bounds`` (inclusive) as ``dtype``, ``unknown`` where empty;
-    others refused."""
-    rules = NumberRules(
-        low=bounds[0],
-        high=bounds[1],
-        out_of_range=f"is out of range: expected {what} in [{bounds[0]}, {bounds[1]}], or "
-        "empty for unknown",
-        fractional=f"is not a whole number: expected {what}",
-    )
+    """Whole numbers ``what`` by ``rules`` (:func:`_whole_number_rules`) as ``dtype``,
+    ``unknown`` where empty; others refused."""
     if arr.dtype.kind not in "iu":  # integers are whole numbers already
         rounded = beyond_exact_floats(arr)
         arr = to_float(name, arr, problems, what)
@@ -289,16 +382,18 @@ def _rounded_reason(bits: int) -> str:
     )
 
 
+_TZ_OFFSET: Final = "a UTC offset in whole minutes"
+_TZ_RULES: Final = _whole_number_rules(_TZ_OFFSET, (MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN))
+_ROOM_SIZE: Final = (
+    "the number of accounts in the room when the event was sent (the sender included)"
+)
+_ROOM_RULES: Final = _whole_number_rules(_ROOM_SIZE, (2, MAX_ROOM_SIZE))
+
+
 def tz_offsets(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int16]:
     """UTC offsets in whole minutes; :data:`TZ_UNKNOWN` where empty (unknown, not UTC)."""
     offsets = whole_numbers(
-        "recipient_tz_offset_min",
-        arr,
-        problems,
-        "a UTC offset in whole minutes",
-        (MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN),
-        TZ_UNKNOWN,
-        np.int16,
+        "recipient_tz_offset_min", arr, problems, _TZ_OFFSET, _TZ_RULES, TZ_UNKNOWN, np.int16
     )
     return offsets.astype(np.int16, copy=False)
 
@@ -306,12 +401,24 @@ def tz_offsets(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int16]:
 def room_sizes(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int32]:
     """Accounts in the room, the sender included; :data:`ROOM_SIZE_UNKNOWN` where empty."""
     sizes = whole_numbers(
-        "room_size",
-        arr,
-        problems,
-        "the number of accounts in the room when the event was sent (the sender included)",
-        (2, MAX_ROOM_SIZE),
-        ROOM_SIZE_UNKNOWN,
-        np.int32,
+        "room_size", arr, problems, _ROOM_SIZE, _ROOM_RULES, ROOM_SIZE_UNKNOWN, np.int32
     )
     return sizes.astype(np.int32, copy=False)
+
+
+def one_tz_offset_problem(value: object) -> str | None:
+    """Why one ``recipient_tz_offset_min`` is refused, as :func:`tz_offsets` refuses it in
+    a column; None when accepted (:func:`_one_number_problem`).
+
+    Examples
+    --------
+    >>> one_tz_offset_problem(90.5)
+    'is not a whole number: expected a UTC offset in whole minutes'
+    """
+    return _one_number_problem(value, _TZ_OFFSET, _TZ_RULES)
+
+
+def one_room_size_problem(value: object) -> str | None:
+    """Why one ``room_size`` is refused, as :func:`room_sizes` refuses it in a column;
+    None when accepted (:func:`_one_number_problem`)."""
+    return _one_number_problem(value, _ROOM_SIZE, _ROOM_RULES)

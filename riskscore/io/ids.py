@@ -15,10 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore._checks import is_int
-from riskscore.exceptions import SchemaError
 from riskscore.io.coding import ranked_text
 from riskscore.io.decimals import EXACT_FLOAT_INT
 from riskscore.io.number_rules import exact_float_bits
+from riskscore.io.one_value import Undecided
 from riskscore.io.schema import (
     HIDDEN_RE2,
     INT64_MAX,
@@ -35,12 +35,13 @@ from riskscore.io.timestamps import Sink
 __all__ = [
     "Coded",
     "DecimalIds",
-    "as_given",
     "as_text",
     "check_ids",
     "coded_text",
     "integer_id_problem",
     "integer_ids",
+    "mixed_id_kinds",
+    "one_id_problem",
     "same_id_kind",
     "stored_id_problem",
     "text_id_problem",
@@ -81,6 +82,7 @@ _SENTENCE_ID = (
     "platform's key of the account or conversation)"
 )
 _NOT_AN_ID = "is not an id: expected an integer or a string"
+_MISSING_ID = "is missing: every event needs an id"
 _DECIMAL_BEYOND = (
     "is a decimal id with fraction digits beyond 2**53, where ids with fraction digits "
     "are read as floats, which lose digits: give ids this large without fraction digits, "
@@ -123,7 +125,7 @@ def check_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
     if isinstance(arr, Coded) and arr.distinct is not None:
         index = arr.view(np.ndarray)
         missing = index < 0
-        problems.add(name, missing, "is missing: every event needs an id")
+        problems.add(name, missing, _MISSING_ID)
         if len(arr.distinct) == 0:
             return np.zeros(len(arr), dtype=np.int64)
         distinct = _text_ids(name, np.asarray(arr.distinct, dtype=object), None)
@@ -145,7 +147,7 @@ def check_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
         return arr.astype(np.int64)
     if kind == "f":
         missing = ~np.isfinite(arr)
-        problems.add(name, missing, "is missing: every event needs an id")
+        problems.add(name, missing, _MISSING_ID)
         safe = np.where(missing, 0, arr).astype(np.float64)
         fractional = ~missing & (safe != np.floor(safe))
         problems.add(name, fractional, _NOT_AN_ID)
@@ -209,7 +211,7 @@ def _object_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
     with np.errstate(invalid="ignore"):  # NaN cells are compared as such
         kinds = np.asarray(np.frompyfunc(_id_kind, 1, 1)(arr), dtype=object)
     missing = kinds == "missing"
-    problems.add(name, missing, "is missing: every event needs an id")
+    problems.add(name, missing, _MISSING_ID)
     for reason in sorted({str(k) for k in kinds.tolist()} - {"int", "str", "missing"}):
         problems.add(name, kinds == reason, reason)
     usable = (kinds == "int") | (kinds == "str")
@@ -317,7 +319,7 @@ def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int
     except (pa.ArrowException, UnicodeError):
         out: dict[int, str] = {}
         for i, v in enumerate(values.tolist()):
-            reason = _text_id_reason(v, max_length) or (_SENTENCE_ID if sentence_id(v) else None)
+            reason = _one_text_id_reason(v, max_length)
             if reason is not None:
                 out[i] = reason
         return out
@@ -366,6 +368,57 @@ def _text_id_reason(value: str, max_length: int) -> str | None:
     return None
 
 
+def _one_text_id_reason(value: str, max_length: int = MAX_ID_LENGTH) -> str | None:
+    """Why one text id of an event is refused: :func:`_text_id_reason`, then a sentence
+    (the rules :func:`_bad_text_ids` applies in Arrow, in the same order)."""
+    return _text_id_reason(value, max_length) or (_SENTENCE_ID if sentence_id(value) else None)
+
+
+def one_id_problem(value: object) -> str | None:
+    """Why one id of an event is refused, as :func:`check_ids` refuses it in a column of
+    one row; None for an id held as given (text, or an integer within int64).
+
+    Raises
+    ------
+    Undecided
+        A whole float, an integer beyond int64 within the length limit (both held as
+        another kind of id), or a value of another kind than int, float, str, bool and
+        None: the column check decides.
+
+    Examples
+    --------
+    >>> one_id_problem(None), one_id_problem(True)
+    ('is missing: every event needs an id', 'is a boolean, not an id')
+    >>> one_id_problem("acct-9") is None, one_id_problem(7) is None
+    (True, True)
+    """
+    kind = type(value)
+    if kind is str:
+        return _one_text_id_reason(value)  # type: ignore[arg-type]
+    if kind is int:
+        if INT64_MIN <= value <= INT64_MAX:  # type: ignore[operator]
+            return None
+        reason = integer_id_problem(value)  # type: ignore[arg-type]
+    elif kind is float or kind is bool or value is None:
+        reason = _id_kind(value)
+        reason = _MISSING_ID if reason == "missing" else reason
+    else:
+        raise Undecided
+    if reason == "int" or reason is None:
+        raise Undecided
+    return reason
+
+
+def mixed_id_kinds(sender_is_int: bool) -> str:
+    """Why a recipient id is refused when it is text beside an integer sender id, or the
+    reverse (:func:`same_id_kind`)."""
+    return (
+        f"is {'text' if sender_is_int else 'an integer'} while sender_id holds "
+        f"{'integer' if sender_is_int else 'text'} ids: senders and recipients are one account "
+        'space (500 and "500" are two ids), so use one id type in both columns'
+    )
+
+
 def same_id_kind(a: AnyArray, b: AnyArray, problems: Sink) -> tuple[AnyArray, AnyArray]:
     """Senders and recipients share one account space, so give them one kind.
 
@@ -379,13 +432,7 @@ def same_id_kind(a: AnyArray, b: AnyArray, problems: Sink) -> tuple[AnyArray, An
     a_int, b_int = integer_ids(a), integer_ids(b)
     if a_int == b_int:
         return (a, b) if a.dtype == b.dtype else (as_text(a), as_text(b))
-    problems.add(
-        "recipient_id",
-        np.ones(len(b), dtype=bool),
-        f"is {'text' if a_int else 'an integer'} while sender_id holds "
-        f"{'integer' if a_int else 'text'} ids: senders and recipients are one account "
-        'space (500 and "500" are two ids), so use one id type in both columns',
-    )
+    problems.add("recipient_id", np.ones(len(b), dtype=bool), mixed_id_kinds(a_int))
     return as_text(a), as_text(b)
 
 
@@ -399,100 +446,3 @@ def as_text(ids: AnyArray) -> AnyArray:
     if ids.dtype == object:
         return ids.view(np.ndarray)
     return np.asarray([str(v) for v in ids.tolist()], dtype=object).reshape(-1)
-
-
-# ------------------------------------------------- writing: decimal ids are integers again
-
-_UINT64_MAX = 2**64 - 1
-
-
-def as_given(
-    cols: dict[str, AnyArray],
-    source_row: npt.NDArray[np.int64],
-    *,
-    decimal_ids: bool,
-    arrow: bool = False,
-) -> dict[str, Any]:
-    """``cols`` (of :meth:`riskscore.MessageTable.columns`, rows named by ``source_row``)
-    with the ids held as decimal text that are integers (the account ids when
-    ``decimal_ids``, the table's ``decimal_ids``; the conversation ids when a
-    :class:`DecimalIds` column) as those integers again: Python ints, or with ``arrow`` an
-    Arrow array of one integer type per id space (the two account columns are one), int64
-    when every id fits, else uint64; so that reading what is written gives the table back,
-    integers still.
-
-    Raises
-    ------
-    SchemaError
-        With ``arrow``, an id space holds integers that no Arrow integer type holds
-        together (a negative id beside one beyond int64, or an id beyond uint64): the
-        first such row, by input row, is named.
-    """
-    spaces: list[tuple[str, ...]] = [("sender_id", "recipient_id")] if decimal_ids else []
-    if isinstance(cols["conversation_id"], DecimalIds):
-        spaces.append(("conversation_id",))
-    out: dict[str, Any] = dict(cols)
-    for space in spaces:
-        ints = {name: _integers_of(cols[name]) for name in space}
-        if arrow:
-            kind = _arrow_integer_type(ints, source_row)
-            ints = {name: _arrow_array(values, kind) for name, values in ints.items()}
-        out.update(ints)
-    return out
-
-
-def _integers_of(decimal: AnyArray) -> AnyArray:
-    return np.asarray([int(v) for v in decimal.tolist()], dtype=object).reshape(-1)
-
-
-def _arrow_array(values: AnyArray, kind: pa.DataType) -> pa.Array:
-    return pa.array(values.tolist(), type=kind)
-
-
-def _arrow_integer_type(ints: dict[str, AnyArray], rows: npt.NDArray[np.int64]) -> pa.DataType:
-    """int64 when every id of ``ints`` fits, else uint64; SchemaError when neither holds
-    them all."""
-
-    def where(test: Any) -> dict[str, npt.NDArray[np.bool_]]:
-        return {name: np.asarray(test(values), dtype=bool) for name, values in ints.items()}
-
-    beyond = where(lambda v: v > INT64_MAX)
-    if not any(mask.any() for mask in beyond.values()):
-        return pa.int64()
-    too_big = where(lambda v: v > _UINT64_MAX)
-    if any(mask.any() for mask in too_big.values()):
-        column, i = _first(too_big, rows)
-        why = "is beyond 2**64 - 1: no Arrow integer type holds it"
-    else:
-        negative = where(lambda v: v < 0)
-        if not any(mask.any() for mask in negative.values()):
-            return pa.uint64()
-        column, i = _first(negative, rows)
-        other, j = _first(beyond, rows)
-        why = (
-            f"is negative beside {ints[other][j]} (column {other!r}, row {int(rows[j])}), "
-            "beyond int64: no Arrow integer type holds both (int64 ends at 2**63 - 1, "
-            "uint64 begins at 0)"
-        )
-    value, row = ints[column][i], int(rows[i])
-    raise SchemaError(
-        f"column {column!r}, row {row}: {value} {why}, so these integer ids cannot be "
-        "written as integers, and text would make them other ids. Keep the events in "
-        "their source file, or give the ids as text there (both account columns, for "
-        "account ids).",
-        column=column,
-        row=row,
-        value=value,
-    )
-
-
-def _first(masks: dict[str, npt.NDArray[np.bool_]], rows: npt.NDArray[np.int64]) -> tuple[str, int]:
-    """The column and table position of the marked id of the lowest input row."""
-    found = []
-    for name, mask in masks.items():
-        marked = np.flatnonzero(mask)
-        if marked.size:
-            i = int(marked[np.argmin(rows[marked])])
-            found.append((int(rows[i]), name, i))
-    _, name, i = min(found)
-    return name, i

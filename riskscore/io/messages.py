@@ -23,7 +23,7 @@ from riskscore.io.coding import (
     runs,
     take,
 )
-from riskscore.io.ids import as_given
+from riskscore.io.given_ids import as_given
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -171,7 +171,7 @@ class MessageTable:
     def to_arrow(self) -> pa.Table:
         """The events as a :class:`pyarrow.Table` with schema v1 columns (unknown time
         zones and room sizes null; ``room_size`` only when some event has one; integer ids
-        beyond int64 as uint64, :func:`riskscore.io.ids.as_given`)."""
+        beyond int64 as uint64, :func:`riskscore.io.given_ids.as_given`)."""
         table = pa.table(self._ids_as_given(arrow=True))
         for name, kind in (("recipient_tz_offset_min", pa.int16()), ("room_size", pa.int32())):
             if name in table.column_names:

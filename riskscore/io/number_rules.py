@@ -104,6 +104,11 @@ def _rule(x: Any, low: Any, high: Any, latest: Any, empty_refused: bool, whole: 
     return EMPTY if (x != x) & empty_refused else rule
 
 
+#: :func:`_rule` as plain Python, for one value (compiled only inside :func:`number_pass`;
+#: with ``NUMBA_DISABLE_JIT=1`` it is a plain function already).
+_rule_in_python: Final = getattr(_rule, "py_func", _rule)
+
+
 @numba.njit(cache=True, nogil=True)
 def number_pass(
     values: AnyArray, low: Any, high: Any, latest: Any, empty_refused: bool, whole: bool
@@ -163,6 +168,29 @@ class NumberRules:
             OUT_OF_RANGE: self.out_of_range,
             LATER: self.later,
         }
+
+    def reason_of(self, value: float) -> str | None:
+        """Why one number (a float, as :func:`check_numbers` reads an object column's
+        cells) is refused: the reason of the first rule it breaks, by the very source of
+        :func:`number_pass` run uncompiled (a call costs a few microseconds, and no
+        compilation); None when it breaks none.
+
+        Examples
+        --------
+        >>> rules = NumberRules(low=0, high=120, out_of_range="is out of range")
+        >>> rules.reason_of(-3.0), rules.reason_of(35.0), rules.reason_of(math.nan)
+        ('is out of range', None, None)
+        """
+        latest = self.latest if self.later is not None else math.inf
+        rule = _rule_in_python(
+            value,
+            self.low,
+            self.high,
+            latest,
+            self.empty is not None,
+            self.fractional is not None,
+        )
+        return self.reasons()[rule] if rule else None
 
 
 def check_numbers(

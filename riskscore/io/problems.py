@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from riskscore._words import plural
 from riskscore.exceptions import SchemaError
-from riskscore.io.raw import as_read, cell, input_rows, lines_of, show
+from riskscore.io.raw import as_read, cell, input_rows, lines_of, show, shown
 from riskscore.io.summaries import Quarantine
 from riskscore.io.timestamps import Sink
 
@@ -21,6 +21,7 @@ __all__ = [
     "Problems",
     "bad_row_count",
     "event_at",
+    "one_event_refusal",
     "raise_first",
     "renumbered",
     "run_check",
@@ -170,3 +171,23 @@ def event_at(row: int | None) -> str:
     ("column 'timestamp', event 17: ...", "column 'timestamp': ...")
     """
     return "" if row is None else f", event {row}"
+
+
+def one_event_refusal(column: str, reason: str, given: object, row: int | None) -> SchemaError:
+    """The refusal of one event (not a table's row) whose field ``column`` holds ``given``,
+    refused for ``reason``: the one message of :func:`riskscore.io.validate.validate_one`
+    and of :func:`riskscore.io.validate.quick_refusal`, so that both refuse an event in
+    the same words. The value is quoted as :func:`~riskscore.io.raw.shown` allows.
+
+    Examples
+    --------
+    >>> print(one_event_refusal("sender_age", "is not plausible", -3, 17))
+    column 'sender_age', event 17: -3 is not plausible
+    """
+    value = shown(column, given)
+    return SchemaError(
+        f"column {column!r}{event_at(row)}: {show(value)} {reason}",
+        column=column,
+        row=row,
+        value=value,
+    )

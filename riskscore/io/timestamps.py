@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from riskscore._checks import check_seconds, is_int, is_real
 from riskscore.io.float_width import FloatWidth
 from riskscore.io.number_rules import NumberRules, Sink, check_numbers
+from riskscore.io.one_value import Undecided
 from riskscore.io.schema import (
     EARLIEST_EVENT_TIMESTAMP,
     MAX_TIMESTAMP,
@@ -48,6 +49,7 @@ __all__ = [
     "first_event_future_s",
     "future_reason",
     "iso_utc",
+    "one_timestamp_problem",
     "times_as_text",
 ]
 
@@ -335,6 +337,27 @@ def _timestamp_rules(future: FutureLimit | None) -> NumberRules:
         latest=latest,
         later=later,
     )
+
+
+#: The rules of an online event's time (the scorer applies its own future limit).
+_ONLINE_RULES: Final = _timestamp_rules(None)
+
+
+def one_timestamp_problem(value: object) -> str | None:
+    """Why one event's ``timestamp`` (a Python number, a boolean or None) is refused, as
+    :func:`check_timestamps` refuses a column of one row without a future limit; None when
+    accepted. Raises :class:`~riskscore.io.one_value.Undecided` for text and other kinds.
+
+    >>> one_timestamp_problem(math.nan), one_timestamp_problem(1_700_000_000)
+    ('is missing: every event needs a timestamp', None)
+    """
+    kind = type(value)
+    if kind is bool:
+        return _NOT_A_TIMESTAMP
+    if not (kind is int or kind is float or value is None):
+        raise Undecided
+    seconds = math.nan if _value_kind(value) == "missing" else _as_seconds(value)
+    return _ONLINE_RULES.reason_of(seconds)
 
 
 #: Floats too narrow for epoch seconds: float32 steps are 128 s at today's epoch seconds,

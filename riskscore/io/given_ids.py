@@ -1,0 +1,113 @@
+"""Ids written back as given (private): decimal text that :mod:`riskscore.io.ids` made of
+integer ids (beyond int64, or beside such an id) as those integers again, so that reading
+what is written gives the table back, integers still."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from riskscore.exceptions import SchemaError
+from riskscore.io.ids import DecimalIds
+from riskscore.io.schema import INT64_MAX
+
+__all__ = ["as_given"]
+
+AnyArray = npt.NDArray[Any]
+
+_UINT64_MAX = 2**64 - 1
+
+
+def as_given(
+    cols: dict[str, AnyArray],
+    source_row: npt.NDArray[np.int64],
+    *,
+    decimal_ids: bool,
+    arrow: bool = False,
+) -> dict[str, Any]:
+    """``cols`` (of :meth:`riskscore.MessageTable.columns`, rows named by ``source_row``)
+    with the ids held as decimal text that are integers (the account ids when
+    ``decimal_ids``, the table's ``decimal_ids``; the conversation ids when a
+    :class:`DecimalIds` column) as those integers again: Python ints, or with ``arrow`` an
+    Arrow array of one integer type per id space (the two account columns are one), int64
+    when every id fits, else uint64; so that reading what is written gives the table back,
+    integers still.
+
+    Raises
+    ------
+    SchemaError
+        With ``arrow``, an id space holds integers that no Arrow integer type holds
+        together (a negative id beside one beyond int64, or an id beyond uint64): the
+        first such row, by input row, is named.
+    """
+    spaces: list[tuple[str, ...]] = [("sender_id", "recipient_id")] if decimal_ids else []
+    if isinstance(cols["conversation_id"], DecimalIds):
+        spaces.append(("conversation_id",))
+    out: dict[str, Any] = dict(cols)
+    for space in spaces:
+        ints = {name: _integers_of(cols[name]) for name in space}
+        if arrow:
+            kind = _arrow_integer_type(ints, source_row)
+            ints = {name: _arrow_array(values, kind) for name, values in ints.items()}
+        out.update(ints)
+    return out
+
+
+def _integers_of(decimal: AnyArray) -> AnyArray:
+    return np.asarray([int(v) for v in decimal.tolist()], dtype=object).reshape(-1)
+
+
+def _arrow_array(values: AnyArray, kind: pa.DataType) -> pa.Array:
+    return pa.array(values.tolist(), type=kind)
+
+
+def _arrow_integer_type(ints: dict[str, AnyArray], rows: npt.NDArray[np.int64]) -> pa.DataType:
+    """int64 when every id of ``ints`` fits, else uint64; SchemaError when neither holds
+    them all."""
+
+    def where(test: Any) -> dict[str, npt.NDArray[np.bool_]]:
+        return {name: np.asarray(test(values), dtype=bool) for name, values in ints.items()}
+
+    beyond = where(lambda v: v > INT64_MAX)
+    if not any(mask.any() for mask in beyond.values()):
+        return pa.int64()
+    too_big = where(lambda v: v > _UINT64_MAX)
+    if any(mask.any() for mask in too_big.values()):
+        column, i = _first(too_big, rows)
+        why = "is beyond 2**64 - 1: no Arrow integer type holds it"
+    else:
+        negative = where(lambda v: v < 0)
+        if not any(mask.any() for mask in negative.values()):
+            return pa.uint64()
+        column, i = _first(negative, rows)
+        other, j = _first(beyond, rows)
+        why = (
+            f"is negative beside {ints[other][j]} (column {other!r}, row {int(rows[j])}), "
+            "beyond int64: no Arrow integer type holds both (int64 ends at 2**63 - 1, "
+            "uint64 begins at 0)"
+        )
+    value, row = ints[column][i], int(rows[i])
+    raise SchemaError(
+        f"column {column!r}, row {row}: {value} {why}, so these integer ids cannot be "
+        "written as integers, and text would make them other ids. Keep the events in "
+        "their source file, or give the ids as text there (both account columns, for "
+        "account ids).",
+        column=column,
+        row=row,
+        value=value,
+    )
+
+
+def _first(masks: dict[str, npt.NDArray[np.bool_]], rows: npt.NDArray[np.int64]) -> tuple[str, int]:
+    """The column and table position of the marked id of the lowest input row."""
+    found = []
+    for name, mask in masks.items():
+        marked = np.flatnonzero(mask)
+        if marked.size:
+            i = int(marked[np.argmin(rows[marked])])
+            found.append((int(rows[i]), name, i))
+    _, name, i = min(found)
+    return name, i

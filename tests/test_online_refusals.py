@@ -1,0 +1,228 @@
+"""A refused event costs microseconds, not the one-row table (a millisecond), and is refused
+in the very words of that table: each column's check of one value
+(:func:`riskscore.io.validate.quick_refusal`) against
+:func:`riskscore.io.validate.validate_one` and the batch validator, event by event.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from io_hostile_helpers import BASE_EVENT
+
+import riskscore as rs
+from riskscore.io import validate
+from riskscore.io.events import parse_event_fast
+from riskscore.io.raw import show
+from riskscore.io.validate import quick_refusal, validate_columns, validate_one
+
+ROW = 17
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _with(**fields: object) -> dict[str, Any]:
+    return {**BASE_EVENT, **fields}
+
+
+#: Hostile events, one (or two) bad values each, covering every rule of every column; the
+#: check of one value names them all (the last few: values it leaves to the one-row table).
+DECIDED: list[tuple[str, dict[str, Any]]] = [
+    ("unknown channel", _with(channel="whatsapp")),
+    ("empty channel", _with(channel=" ")),
+    ("channel None", _with(channel=None)),
+    ("channel NaN", _with(channel=math.nan)),
+    ("channel a sentence", _with(channel="see you at the park")),
+    ("unknown event", _with(event="wink")),
+    ("age -3", _with(sender_age=-3)),
+    ("age 121", _with(recipient_age=121)),
+    ("age inf", _with(recipient_age=math.inf)),
+    ("age text", _with(sender_age="twelve")),
+    ("age boolean", _with(sender_age=True)),
+    ("timestamp before 2000", _with(timestamp=900_000_000)),
+    ("timestamp NaN", _with(timestamp=math.nan)),
+    ("timestamp None", _with(timestamp=None)),
+    ("timestamp boolean", _with(timestamp=True)),
+    ("timestamp after 2200", _with(timestamp=1e20)),
+    ("timestamp -inf", _with(timestamp=-math.inf)),
+    ("timestamp milliseconds", _with(timestamp=1_700_000_000_000)),
+    ("tz fraction", _with(recipient_tz_offset_min=90.5)),
+    ("tz out of range", _with(recipient_tz_offset_min=900)),
+    ("tz text", _with(recipient_tz_offset_min="UTC+1")),
+    ("room of one", _with(room_size=1)),
+    ("room fraction", _with(room_size=2.5)),
+    ("room boolean", _with(room_size=False)),
+    ("conversation None", _with(conversation_id=None)),
+    ("conversation empty", _with(conversation_id="  ")),
+    ("conversation NaN", _with(conversation_id=math.nan)),
+    ("sender control", _with(sender_id="a\nb", recipient_id="c")),
+    ("sender too long", _with(sender_id="x" * 300, recipient_id="c")),
+    ("sender boolean", _with(sender_id=True)),
+    ("sender fraction", _with(sender_id=1.5)),
+    ("recipient a sentence", _with(sender_id="a", recipient_id="see you at the park")),
+    ("recipient over-long integer", _with(recipient_id=10**300)),
+    ("mixed id kinds", _with(sender_id=5, recipient_id="5")),
+    ("text to itself", _with(sender_id="a", recipient_id="a")),
+    ("integer to itself", _with(sender_id=7, recipient_id=7)),
+    ("first of two in check order", _with(channel="whatsapp", sender_age=-3)),
+    ("an id before the timestamp", _with(timestamp=5, conversation_id=None)),
+    ("a bad value before the self-send", _with(recipient_id=10, channel="x")),
+    ("default event, bad room", _with(event=None, room_size=1)),
+]
+UNDECIDED: list[tuple[str, dict[str, Any]]] = [
+    ("whole float id", _with(sender_id=5.0, channel="whatsapp")),
+    ("decimal age", _with(sender_age=Decimal("-3"), channel="x")),
+    ("numpy timestamp", _with(timestamp=np.int64(5))),
+    ("text timestamp", _with(timestamp="2024-05-01")),
+    ("channel as a number", _with(channel=2)),
+]
+CASES = DECIDED + UNDECIDED
+
+
+def _error(call: Any, *args: Any, **kwargs: Any) -> rs.SchemaError:
+    with pytest.raises(rs.SchemaError) as info:
+        call(*args, **kwargs)
+    return info.value
+
+
+def _same(a: rs.SchemaError, b: rs.SchemaError) -> None:
+    assert type(a) is type(b)
+    assert str(a) == str(b)
+    assert (a.column, a.row, a.value, a.line) == (b.column, b.row, b.value, b.line)
+
+
+@pytest.mark.parametrize(("name", "event"), CASES, ids=[name for name, _ in CASES])
+def test_a_refused_event_gives_the_one_row_tables_error(name: str, event: dict[str, Any]) -> None:
+    scorer = rs.OnlineScorer(rs.load_model(), time_source="events")
+    online = _error(scorer.update_one, event, row=ROW)
+    _same(online, _error(validate_one, event, ROW))
+    assert scorer.n_events == 0
+    # the batch validator on the same one-row table: the same column and reason (a table
+    # names a row, quotes a decimal as the number it read, and words the self-send with
+    # its rule)
+    table = {k: np.array([v], dtype=object) for k, v in event.items()}
+    batch = _error(validate_columns, table, max_future_s=math.inf)
+    head = f"column {online.column!r}, event {ROW}: {show(online.value)} "
+    assert str(online).startswith(head)
+    assert batch.column == online.column
+    assert str(batch).startswith(f"column {online.column!r}, row 0: ")
+    reason = str(online).removeprefix(head)
+    if reason == "is also the sender":
+        reason += ": an event goes from one account to another"
+    assert str(batch).endswith(f" {reason}")
+
+
+@pytest.mark.parametrize(("name", "event"), DECIDED, ids=[name for name, _ in DECIDED])
+def test_the_check_of_one_value_names_every_rule_without_a_table(
+    name: str, event: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = _error(validate_one, event, ROW)
+
+    def no_table(event: object, row: int | None = None) -> None:
+        raise AssertionError("the one-row table was built")
+
+    monkeypatch.setattr("riskscore.io.events.validate_one", no_table)
+    quick = quick_refusal(event, ROW)
+    assert quick is not None
+    _same(quick, expected)
+    _same(_error(parse_event_fast, event, ROW), expected)
+    _same(_error(parse_event_fast, event, None), _error(validate_one, event, None))
+
+
+@pytest.mark.parametrize(("name", "event"), UNDECIDED, ids=[name for name, _ in UNDECIDED])
+def test_other_kinds_of_value_are_left_to_the_one_row_table(
+    name: str, event: dict[str, Any]
+) -> None:
+    assert quick_refusal(event, ROW) is None
+
+
+def test_valid_values_are_refused_by_none() -> None:
+    assert quick_refusal(dict(BASE_EVENT)) is None
+    assert quick_refusal(_with(sender_age=None, event="", room_size=3, channel=" Direct ")) is None
+
+
+def test_the_checks_of_one_value_run_in_the_tables_check_order() -> None:
+    cells = {k: np.array([v], dtype=object) for k, v in BASE_EVENT.items()}
+    assert list(validate._ONE_VALUE_CHECKS) == list(validate._checks(cells, 1, None))
+
+
+def test_content_like_and_missing_fields_keep_their_messages() -> None:
+    scorer = rs.OnlineScorer(rs.load_model())
+    content = _error(scorer.update_one, _with(caption="x", channel="whatsapp"), row=ROW)
+    _same(content, validate.content_refusal("caption", "event", noun="field", row=ROW))
+    missing = {k: v for k, v in BASE_EVENT.items() if k != "channel"}
+    assert str(_error(scorer.update_one, missing, row=ROW)) == (
+        f"event {ROW} lacks required field 'channel'"
+    )
+    # an extra field that is not read, beside a bad value: still the value's refusal
+    extra = _with(colour="red", sender_age=-3)
+    _same(_error(scorer.update_one, extra, row=ROW), _error(validate_one, extra, ROW))
+
+
+HOSTILE = st.one_of(
+    st.sampled_from([None, math.nan, math.inf, -math.inf, True, False, 0, -3, 1, 2, 5, 7,
+                     90.5, 121, 900, 900_000_000, BASE_EVENT["timestamp"], 10**300, 2**70,
+                     1e20, "", " ", "a", "a\nb", "x" * 300, "see you at the park", "direct",
+                     " Public ", "message", "wink", "12", "nan", "twelve", "5", "\ud800"]),
+    st.integers(min_value=-(2**66), max_value=2**66),
+    st.floats(),
+    st.text(max_size=6),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(st.sampled_from(rs.io.schema.SCHEMA_COLUMNS), HOSTILE, max_size=4),
+    st.sampled_from([None, 0, ROW]),
+)
+def test_any_plain_value_is_refused_as_the_one_row_table_refuses_it(
+    changes: dict[str, object], row: int | None
+) -> None:
+    event = {**BASE_EVENT, **changes}
+    quick = quick_refusal(event, row)
+    try:
+        validate_one(event, row)
+    except rs.SchemaError as error:
+        if quick is not None:
+            _same(quick, error)
+    else:
+        assert quick is None
+
+
+def test_a_valid_event_with_fields_not_read_builds_no_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a field riskscore does not read (counted by stream and serve) cost the one-row table,
+    # a millisecond, on every valid event: a producer adding one slowed the scorer 250-fold
+    plain = parse_event_fast(dict(BASE_EVENT), ROW)
+
+    def no_table(event: object, row: int | None = None) -> None:
+        raise AssertionError("the one-row table was built")
+
+    monkeypatch.setattr("riskscore.io.events.validate_one", no_table)
+    assert parse_event_fast(_with(colour="red", device={"os": "x"}), ROW) == plain
+
+
+def test_refusals_are_quick_with_the_jit_disabled_too() -> None:
+    # NUMBA_DISABLE_JIT=1 (coverage, debugging) leaves the rule a plain function, with no
+    # py_func: the check of one number must not depend on it
+    code = (
+        "from riskscore.io.validate import quick_refusal; "
+        "print(quick_refusal({'conversation_id': 1, 'timestamp': 5, 'sender_id': 'a', "
+        "'recipient_id': 'b', 'channel': 'direct'}, 3))"
+    )
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("column 'timestamp', event 3: 5 is out of range")
