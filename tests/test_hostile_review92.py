@@ -226,7 +226,7 @@ def test_an_output_in_a_loop_of_links_is_one_line(
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert line == (
         f"riskscore evaluate: error: argument --out: {out} cannot be resolved (a loop of "
-        "links?): give another path"
+        "symbolic links?): give another path"
     )
     assert _status(["train", "--out", str(out)]) == 2
     assert f"--out {out} cannot be resolved" in _one_line_error(capsys, "train")

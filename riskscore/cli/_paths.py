@@ -100,7 +100,9 @@ def check_not_in_bundle(
     given = f"{option} {path}" if option else str(path)
     where = _resolved(path)
     if where is None:  # a link loop, a NUL: nothing could be written there
-        raise ValueError(f"{given} cannot be resolved (a loop of links?): give another path")
+        raise ValueError(
+            f"{given} cannot be resolved (a loop of symbolic links?): give another path"
+        )
     shipped = bundle.shipped_model_dir()  # looked up when called
     bundles = {shipped: "the model bundle shipped in the package"}
     env = _resolved(Path(os.environ.get(DIR_VARIABLE) or shipped))
