@@ -35,6 +35,11 @@ def test_queue_summary_counts_one_of_each(capsys: pytest.CaptureFixture[str]) ->
                 "age_band": "under 13",
                 "risk": 0.5,
                 "tier": 1,
+                "adult_age": None,
+                "first_event_at": None,
+                "last_event_at": None,
+                "updated_at": 1_767_225_600,
+                "n_signals": 1,
             }
         ],
         "token": "v1:1",
