@@ -65,7 +65,8 @@ def test_score_top_shows_both_ages_and_unknown_as_unknown(
     result = {
         "conversations": 1, "events": 3, "quarantined": 0, "alerts": 2, "urgent": 1,
         "groups": [], "unread_columns": [], "account_features": "acc.parquet",
-        "top": [{**a, "reasons": []} for a in alerts], "scores": "s", "alerts_file": "a",
+        "top": [{**a, "reasons": [], "facts": "adult age ..."} for a in alerts],
+        "scores": "s", "alerts_file": "a",
         "shadow": None, "queue": None, "quarantine_file": None,
         "quarantine_counts": {},
     }  # fmt: skip

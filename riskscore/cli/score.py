@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import time
 from typing import Any
 
 from tqdm import tqdm
@@ -28,6 +29,7 @@ from riskscore.io.text import parquet_file
 from riskscore.model import load_model
 from riskscore.model.scores import Reason, reason_texts
 from riskscore.moderation.intake import user_reports
+from riskscore.moderation.item_facts import alert_facts
 from riskscore.policy import AlertPolicy
 
 NAME = "score"
@@ -161,6 +163,7 @@ def _summary(
 ) -> dict[str, Any]:
     """What :func:`render` prints, alike for the in-memory and the streaming path."""
     alerts, shadow = result.alerts, result.shadow
+    scored_at = int(time.time())
     return {
         "events": result.n_events,
         "quarantined": result.n_quarantined,
@@ -175,7 +178,11 @@ def _summary(
         "queue": None,  # what --queue added (see run)
         "groups": result.groups.describe(),
         "unread_columns": list(result.unread_columns),
-        "top": [a.to_dict() for a in alerts[: max(args.top, 0)]],
+        # each with its facts in the review queue's words, against the time of scoring
+        # (what --queue records as the alert's time)
+        "top": [
+            {**a.to_dict(), "facts": alert_facts(a, scored_at)} for a in alerts[: max(args.top, 0)]
+        ],
         "shadow": None
         if shadow is None
         else {**shadow.summary, "summary_file": str(shadow.summary_path)},
@@ -252,6 +259,7 @@ def render(result: dict[str, Any]) -> None:
             f"({age_text(alert['adult_age'])}) -> child {alert['child_id']} "
             f"({age_text(alert['child_age'])}, band {alert['age_band']})"
         )
+        print(f"     {alert['facts']}")  # the adult's age, first contact, last activity
         reasons = [  # worded by the one rule (reason_texts), why included
             Reason.of(
                 r["feature"], math.nan if r["value"] is None else r["value"], r["contribution"]

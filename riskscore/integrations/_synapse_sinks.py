@@ -7,6 +7,7 @@ or joined on first use. :class:`AlertSinks` is mixed into
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from synapse.module_api import ModuleApi, make_deferred_yieldable, run_in_background
@@ -17,6 +18,7 @@ from riskscore.integrations._synapse_mapping import EventTranslator
 from riskscore.integrations._synapse_store import RoomStore
 from riskscore.io.private import open_private_append
 from riskscore.model.scores import reason_texts
+from riskscore.moderation.item_facts import alert_facts
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.policy import Alert
 
@@ -125,7 +127,8 @@ class AlertSinks:
 
 def notice_body(alert: Alert, record: dict[str, Any]) -> str:
     """The text of the moderators' room notice of an alert (``record``: its JSON record with
-    ``matrix``), its reasons worded as in every other view (:func:`reason_texts`)."""
+    ``matrix``), its facts and reasons worded as in every other view (:func:`alert_facts`:
+    the adult's age, first contact and last activity against the alert; :func:`reason_texts`)."""
     matrix = record["matrix"]
     where = f"room {matrix['room_id']} ({matrix['channel']})"
     if matrix["room_id"] is None:
@@ -136,7 +139,8 @@ def notice_body(alert: Alert, record: dict[str, Any]) -> str:
         f"riskscore {alert.tier.name.lower()} alert: risk {risk_text(alert.risk)} "
         f"(child age band {alert.age_band}). Adult {alert.adult_id} "
         f"({age_text(alert.adult_age)}), child {alert.child_id} ({age_text(alert.child_age)}), "
-        f"{where}. Reasons: {'; '.join(reason_texts(alert.reasons))}. "
+        f"{where}. Facts: {alert_facts(alert, int(time.time()))}. "
+        f"Reasons: {'; '.join(reason_texts(alert.reasons))}. "
         "A reason for a trained moderator to look, not a verdict."
     )
 

@@ -3,8 +3,10 @@ conversation between the two accounts began and when it was last active, against
 of the alert (``"adult age 34; first contact 3 days before the alert (2026-01-02 09:00
 UTC); last active 2 hours before the alert (2026-01-05 10:00 UTC)"``).
 
-The one wording of these facts in the command line's ``riskscore queue`` and the console's
-case page; the JSON of a case (:meth:`~riskscore.moderation.Case.to_dict`) keeps the
+The one wording of these facts in the command line's ``riskscore queue`` and ``riskscore
+score --top``, the console's case page, the Synapse module's notice to the moderators' room
+and the service's ``GET /v1/conversations/{id}`` (against the time of the answer, "before
+now"); the JSON of a case (:meth:`~riskscore.moderation.Case.to_dict`) keeps the
 numbers (``adult_age``, ``first_event_at``, ``last_event_at``, null when not known). An
 alert queued before riskscore recorded them (a queue file of schema version 2 or earlier)
 reads "not recorded"; an adult whose age is unknown reads "age unknown", never 0.
@@ -16,8 +18,9 @@ import math
 
 from riskscore._words import age_text, relative_text, when_text
 from riskscore.moderation.cases import QueueItem
+from riskscore.policy import Alert
 
-__all__ = ["facts_text", "item_facts"]
+__all__ = ["alert_facts", "facts_text", "item_facts"]
 
 #: What a fact reads as when the queue holds none for an alert.
 _NOT_RECORDED = "not recorded"
@@ -30,13 +33,12 @@ def _adult_age_text(adult_age: float | None, recorded: bool = True) -> str:
 
 
 def _contact_texts(
-    first_event_at: int | None, last_event_at: int | None, alert_at: int, n_alerts: int = 1
+    first_event_at: int | None, last_event_at: int | None, alert_at: int, anchor: str
 ) -> tuple[str, str]:
-    """When a conversation began and was last active, each against the time of its alert
-    (``alert_at``; "the latest alert" after ``n_alerts`` > 1), with its date: ``("first
-    contact 3 days before the alert (2026-01-02 09:00 UTC)", "last active 2 hours before
-    the alert (...)")``; a time not known reads ``first contact not recorded``."""
-    anchor = "the alert" if n_alerts == 1 else "the latest alert"
+    """When a conversation began and was last active, each against ``alert_at`` (named
+    ``anchor``), with its date: ``("first contact 3 days before the alert (2026-01-02 09:00
+    UTC)", "last active 2 hours before the alert (...)")``; a time not known reads ``first
+    contact not recorded``."""
     out = []
     for what, at in (("first contact", first_event_at), ("last active", last_event_at)):
         if at is None:
@@ -52,10 +54,14 @@ def facts_text(
     last_event_at: int | None,
     alert_at: int,
     n_alerts: int = 1,
+    *,
+    anchor: str | None = None,
 ) -> str:
     """The facts of an alert in one line: the adult's age (the adult's age, "not
     recorded" when none of the three facts is known: an alert queued before riskscore
-    kept them) and when the contact began and was last active.
+    kept them) and when the contact began and was last active, against ``alert_at``:
+    "the alert", "the latest alert" after ``n_alerts`` > 1, or ``anchor`` when given
+    (``"now"`` for a live conversation, which has no alert).
 
     Examples
     --------
@@ -65,11 +71,32 @@ def facts_text(
     adult age unknown; first contact 3 days before the alert (2025-12-29 00:00 UTC); last active not recorded
     >>> print(facts_text(None, None, None, alert_at=1_767_225_600))
     adult age not recorded; first contact not recorded; last active not recorded
+    >>> print(facts_text(34.0, 1_766_966_400, 1_767_218_400, 1_767_225_600, anchor="now"))
+    adult age 34; first contact 3 days before now (2025-12-29 00:00 UTC); last active 2 hours before now (2025-12-31 22:00 UTC)
     """  # noqa: E501
     unknown_age = adult_age is None or math.isnan(adult_age)
     recorded = not (unknown_age and first_event_at is None and last_event_at is None)
-    contact = _contact_texts(first_event_at, last_event_at, alert_at, n_alerts)
+    if anchor is None:
+        anchor = "the alert" if n_alerts == 1 else "the latest alert"
+    contact = _contact_texts(first_event_at, last_event_at, alert_at, anchor)
     return "; ".join((f"adult {_adult_age_text(adult_age, recorded)}", *contact))
+
+
+def alert_facts(alert: Alert, at: int) -> str:
+    """The facts of an :class:`~riskscore.policy.Alert` (:func:`facts_text`), against the
+    time of the event that raised it (``alert.timestamp``), or ``at`` for an alert of batch
+    scoring, which has none (the time the review queue records for it when queued).
+
+    Examples
+    --------
+    >>> from riskscore.policy import Tier
+    >>> alert = Alert(7, "a", "c", 12.0, "under 13", 0.8, Tier.URGENT,
+    ...               first_event_at=1_766_966_400, last_event_at=1_767_218_400)
+    >>> print(alert_facts(alert, at=1_767_225_600))
+    adult age unknown; first contact 3 days before the alert (2025-12-29 00:00 UTC); last active 2 hours before the alert (2025-12-31 22:00 UTC)
+    """  # noqa: E501
+    alert_at = at if alert.timestamp is None else alert.timestamp
+    return facts_text(alert.adult_age, alert.first_event_at, alert.last_event_at, alert_at)
 
 
 def item_facts(item: QueueItem) -> str | None:

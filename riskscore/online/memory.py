@@ -73,6 +73,9 @@ class LiveConversation:
         Events applied to the conversation.
     last_timestamp : int
         Time of its latest event (epoch seconds).
+    first_timestamp : int
+        Time of its first event (epoch seconds): with ``last_timestamp``, what an alert
+        records as ``first_event_at`` and ``last_event_at``.
     alerted_tier : int
         Highest tier already alerted (0: none yet).
     """
@@ -82,6 +85,7 @@ class LiveConversation:
     n_events: int
     last_timestamp: int
     alerted_tier: int
+    first_timestamp: int
 
 
 class ScorerMemory(ScorerClock, ScorerCheckpoints):
@@ -398,6 +402,7 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
             n_events=conv.n_events,
             last_timestamp=conv.max_ts,
             alerted_tier=conv.n_alerted_tier,
+            first_timestamp=conv.min_ts,
         )
 
     def channel_of(self, conversation_id: object) -> str | None:

@@ -16,6 +16,7 @@ restored state.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import time
 from collections import OrderedDict
@@ -30,6 +31,7 @@ from riskscore.io.events import EventTuple, count_ignored
 from riskscore.io.raw import show, shown
 from riskscore.io.schema import MIN_SENTENCE_WORDS, EventType, is_sentence
 from riskscore.moderation.cases import QueueError
+from riskscore.moderation.item_facts import facts_text
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.user_reports import UserReport, report_of_event
 from riskscore.online import OnlineScorer
@@ -371,7 +373,9 @@ class ScoringService:
     # ------------------------------------------------------------------ reading
 
     def conversation(self, raw_id: str, id_type: IdType | None = None) -> dict[str, Any] | None:
-        """Current risk, tier and reasons of a live conversation, or None.
+        """Current risk, tier and reasons of a live conversation, or None; with the facts
+        a moderator judges it by (``adult_age``, null when unknown; ``first_event_at``,
+        ``last_event_at``) and ``facts``, the review queue's words of them against now.
 
         ``raw_id`` is the id as written in the URL (:func:`~riskscore.serve.params.\
 conversation_ids`): text, or with ``id_type`` None and an integer written there, the
@@ -403,7 +407,9 @@ conversation_ids`): text, or with ``id_type`` None and an integer written there,
         cid, conv = live[0]
         row = scorer.features_of(cid)
         risk = scorer.score_of(cid)
-        tier, band = scorer.policy.decide_one(risk, *_ages(row))
+        child_age, adult_age = _ages(row)
+        tier, band = scorer.policy.decide_one(risk, child_age, adult_age)
+        first, last = conv.first_timestamp, conv.last_timestamp
         return {
             "conversation_id": cid,
             "adult_id": conv.adult_id,
@@ -414,8 +420,13 @@ conversation_ids`): text, or with ``id_type`` None and an integer written there,
             "alerted_tier": _tier_name(conv.alerted_tier),
             "reasons": [str(r) for r in self._explain.reasons(row)],
             "n_events": conv.n_events,
-            "last_timestamp": conv.last_timestamp,
+            "last_timestamp": last,
             "channel": scorer.channel_of(cid),
+            "adult_age": None if math.isnan(adult_age) else adult_age,
+            "first_event_at": first,
+            "last_event_at": last,
+            # the review queue's words, against the time of this answer
+            "facts": facts_text(adult_age, first, last, int(time.time()), anchor="now"),
         }
 
     def health(self) -> dict[str, Any]:
