@@ -230,3 +230,38 @@ def test_an_output_in_a_loop_of_links_is_one_line(
     )
     assert _status(["train", "--out", str(out)]) == 2
     assert f"--out {out} cannot be resolved" in _one_line_error(capsys, "train")
+
+
+@pytest.mark.parametrize(
+    ("command", "inside"),
+    [
+        (["evaluate", "--data", "{data}", "--model", "{model}", "--out"], "report"),
+        (["score", "{data}/events.parquet", "--model", "{model}", "--out"], ""),
+        (["score", "{data}/events.parquet", "--model", "{model}", "--out"], "scores"),
+    ],
+)
+def test_no_output_into_the_bundle_the_same_command_line_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], inside: str
+) -> None:
+    """Was (stop 48): ``evaluate --model models/mine --out models/mine/report`` wrote its
+    report beside the model it evaluated; only the shipped bundle and $RISKSCORE_MODEL_DIR's
+    were refused."""
+    model = tmp_path / "mine"
+    shutil.copytree(bundle.shipped_model_dir(), model)
+    data = tmp_path / "data"
+    assert (
+        main(["generate", "--conversations", "60", "--prevalence", "0.1", "--out", str(data)]) == 0
+    )
+    capsys.readouterr()
+    out = model / inside if inside else model
+    argv = [a.format(data=data, model=model) for a in command] + [str(out)]
+    assert _status(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert f"--out {out} is" in err[0]
+    assert "the model bundle --model names" in err[0]
+    assert sorted(p.name for p in model.iterdir()) == [
+        "MODEL_CARD.md",
+        "manifest.json",
+        "params.json",
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -58,6 +59,7 @@ def check_not_in_bundle(
     option: str | None = None,
     escape: str | None = None,
     replace_shipped: bool = False,
+    given_bundles: Mapping[str, Path] | None = None,
 ) -> Path:
     """Refuse an output path that is, or is inside, a model bundle the commands score with:
     the one shipped in the package, or the one ``$RISKSCORE_MODEL_DIR`` names. The one
@@ -82,6 +84,9 @@ def check_not_in_bundle(
         That option was given: the shipped bundle may be written. The bundle of
         ``$RISKSCORE_MODEL_DIR`` is refused all the same: train a new directory and point
         the variable at it, so that the bundle in use stays whole for a rollback.
+    given_bundles : mapping of str to Path, optional
+        Bundles named on the same command line (``{"--model": path}``), refused too: a
+        report written into the model it evaluates sits beside that model's files.
 
     Raises
     ------
@@ -108,6 +113,10 @@ def check_not_in_bundle(
     env = _resolved(Path(os.environ.get(DIR_VARIABLE) or shipped))
     if env is not None and env != shipped:
         bundles[env] = f"the model bundle ${DIR_VARIABLE} names"
+    for name, directory in (given_bundles or {}).items():
+        named = _resolved(directory)
+        if named is not None and named not in bundles:
+            bundles[named] = f"the model bundle {name} names"
     for directory, what in bundles.items():
         if not where.is_relative_to(directory) or (directory == shipped and replace_shipped):
             continue
@@ -119,7 +128,7 @@ def check_not_in_bundle(
         raise ValueError(
             f"{given} {'is' if where == directory else 'is inside'} {what} ({directory}), which "
             "must hold only the files its manifest lists: write to a path outside it"
-            f"{hint}{'' if directory == shipped else _ENV_ADVICE}"
+            f"{hint}{_ENV_ADVICE if directory == env and directory != shipped else ''}"
         )
     return path
 

@@ -30,7 +30,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from types import ModuleType
 
 from riskscore._version import __version__
@@ -51,6 +51,7 @@ from riskscore.cli import (
     warmup,
 )
 from riskscore.cli._once import OnceParser
+from riskscore.cli._paths import bundle_dir, check_not_in_bundle, output_path
 from riskscore.cli._quarantine import command_line_hint
 from riskscore.evaluation.records import jsonable
 from riskscore.exceptions import RiskscoreError
@@ -296,8 +297,36 @@ def build_parser() -> argparse.ArgumentParser:
             for action in child._actions  # argparse keeps no public list of its options
             if action.option_strings
         }
-        child.set_defaults(_command=command, **{_OPTION_NAMES: options})
+        child.set_defaults(
+            _command=command,
+            **{_OPTION_NAMES: options},
+            _outputs=[a.dest for a in child._actions if a.type is output_path],
+            _bundles=[a.dest for a in child._actions if a.type is bundle_dir],
+        )
     return parser
+
+
+def _output_in_given_bundle(args: argparse.Namespace) -> str | None:
+    """Why an output option of this command line is refused, or None: an output inside a
+    bundle the same command line names (``evaluate --model models/mine --out
+    models/mine/report``) would sit beside that model's files (the shipped bundle and
+    ``$RISKSCORE_MODEL_DIR``'s are refused while the options are read)."""
+    names = getattr(args, _OPTION_NAMES, {})
+    bundles = {
+        names.get(dest, dest): value
+        for dest in args._bundles
+        if isinstance(value := getattr(args, dest, None), Path)
+    }
+    if not bundles:
+        return None
+    for dest in args._outputs:
+        value = getattr(args, dest, None)
+        if isinstance(value, Path):
+            try:
+                check_not_in_bundle(value, option=names.get(dest, dest), given_bundles=bundles)
+            except ValueError as exc:
+                return str(exc)
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -316,6 +345,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     command = args._command
+    refusal = _output_in_given_bundle(args)
+    if refusal:
+        print(f"riskscore {args.command}: error: {refusal}", file=sys.stderr)
+        return EXIT_ERROR
     show = sys.stderr.isatty() and not args.json
     try:
         with _sigterm_raises(command):
