@@ -21,16 +21,27 @@ def _folded(name: str) -> str:
     return re.sub(r"[\W_]+", "", plain_name(name)).casefold()
 
 
-def _edits(a: str, b: str) -> int:
-    """Edits (a letter added, dropped, changed, or two swapped) that turn ``a`` into ``b``."""
-    before, row = None, list(range(len(b) + 1))
+def _edits(a: str, b: str, limit: int) -> int:
+    """Edits (a letter added, dropped, changed, or two swapped) that turn ``a`` into ``b``,
+    or ``limit + 1`` when more than ``limit``. Only the cells within ``limit`` of the
+    diagonal are counted (a cell beyond is more than ``limit`` edits, each added or dropped
+    letter one), and the count stops when two rows are past the limit: a new name on every
+    event (hostile) is compared with every column."""
+    over = limit + 1
+    if abs(len(a) - len(b)) > limit:
+        return over
+    before, row = None, [min(j, over) for j in range(len(b) + 1)]
     for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
+        current = [over] * (len(b) + 1)
+        current[0] = min(i, over)
+        for j in range(max(1, i - limit), min(len(b), i + limit) + 1):
+            cb = b[j - 1]
             cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (ca != cb))
-            if before is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+            if before is not None and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
                 cost = min(cost, before[j - 2] + 1)
-            current.append(cost)
+            current[j] = min(cost, over)
+        if min(current) == over and min(row) == over:  # later rows are built from these
+            return over
         before, row = row, current
     return row[-1]
 
@@ -53,9 +64,8 @@ def _verdict(name: str) -> tuple[str | None, str | None]:
     folded = _folded(name)
     variant = next((column for column, target in _FOLDED_COLUMNS if folded == target), None)
     for column, target in _FOLDED_COLUMNS:
-        if abs(len(folded) - len(target)) <= 4 and _edits(folded, target) <= max(
-            1, (len(target) - 4) // 5
-        ):
+        limit = max(1, (len(target) - 4) // 5)
+        if _edits(folded, target, limit) <= limit:
             return variant, column
     return variant, None
 
