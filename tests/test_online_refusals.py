@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from io_hostile_helpers import BASE_EVENT
 
 import riskscore as rs
-from riskscore.io import validate
+from riskscore.io import column_names, schema, validate
 from riskscore.io.events import parse_event_fast
 from riskscore.io.raw import show
 from riskscore.io.validate import quick_refusal, validate_columns, validate_one
@@ -77,12 +77,30 @@ DECIDED: list[tuple[str, dict[str, Any]]] = [
     ("an id before the timestamp", _with(timestamp=5, conversation_id=None)),
     ("a bad value before the self-send", _with(recipient_id=10, channel="x")),
     ("default event, bad room", _with(event=None, room_size=1)),
+    # timestamps as text (a date, a word, ...) and numpy numbers: by the column's own rules
+    ("text date", _with(timestamp="2024-05-01")),
+    ("text word", _with(timestamp="yesterday")),
+    ("text date and time, no offset", _with(timestamp=" 2024-05-01T10:00:00 ")),
+    ("text time of day", _with(timestamp="21:30")),
+    ("text time of day with offset", _with(timestamp="21:30+01:00")),
+    ("text offset no clock uses", _with(timestamp="2024-05-01T10:00:00+15:00")),
+    ("text month 13", _with(timestamp="2024-13-01T10:00:00Z")),
+    ("text ISO before 2000", _with(timestamp="1999-12-31T23:59:59+00:00")),
+    ("text seconds before 2000", _with(timestamp="900000000.5")),
+    ("text seconds beyond floats", _with(timestamp="1e400")),
+    ("text empty", _with(timestamp="")),
+    ("text a sentence", _with(timestamp="see you at the park later on")),
+    ("numpy int64 timestamp", _with(timestamp=np.int64(5))),
+    ("numpy float64 NaN timestamp", _with(timestamp=np.float64("nan"))),
+    ("numpy float32 timestamp", _with(timestamp=np.float32(1.7e9))),
+    ("numpy int32 timestamp", _with(timestamp=np.int32(-1))),
 ]
 UNDECIDED: list[tuple[str, dict[str, Any]]] = [
     ("whole float id", _with(sender_id=5.0, channel="whatsapp")),
     ("decimal age", _with(sender_age=Decimal("-3"), channel="x")),
-    ("numpy timestamp", _with(timestamp=np.int64(5))),
-    ("text timestamp", _with(timestamp="2024-05-01")),
+    ("decimal timestamp", _with(timestamp=Decimal("5"))),
+    ("text timestamp with a tab", _with(timestamp="2024-05-01\t")),
+    ("text timestamp not ASCII", _with(timestamp="2024-05-01\u3000")),
     ("channel as a number", _with(channel=2)),
 ]
 CASES = DECIDED + UNDECIDED
@@ -172,7 +190,12 @@ HOSTILE = st.one_of(
     st.sampled_from([None, math.nan, math.inf, -math.inf, True, False, 0, -3, 1, 2, 5, 7,
                      90.5, 121, 900, 900_000_000, BASE_EVENT["timestamp"], 10**300, 2**70,
                      1e20, "", " ", "a", "a\nb", "x" * 300, "see you at the park", "direct",
-                     " Public ", "message", "wink", "12", "nan", "twelve", "5", "\ud800"]),
+                     " Public ", "message", "wink", "12", "nan", "twelve", "5", "\ud800",
+                     "2024-05-01", "2024-05-01T10:00:00Z", " 2024-05-01 10:00+14 ", "1.7e9",
+                     "2024-05-01T10:00:00-13:00", "2024-02-30T10:00:00Z", "1e400", "10:00",
+                     "1704067200.9999999999", "2199-12-31T23:59:59.9999999+00:00", "1E9 ",
+                     np.int64(5), np.int64(BASE_EVENT["timestamp"]), np.float64(1.7e9),
+                     np.float32(1.7e9), np.float16(1), np.uint64(2**63), np.float64("nan")]),
     st.integers(min_value=-(2**66), max_value=2**66),
     st.floats(),
     st.text(max_size=6),
@@ -226,3 +249,46 @@ def test_refusals_are_quick_with_the_jit_disabled_too() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("column 'timestamp', event 3: 5 is out of range")
+
+
+def test_a_field_names_verdict_is_kept_in_a_bounded_cache() -> None:
+    # each event's fields not read had their names read for content words and misspellings
+    # (10-70 us each, every event): the verdicts are kept by name, for batch and online
+    # alike, and a stream of ever new names (hostile) holds at most NAME_CACHE_SIZE of them
+    size = schema.NAME_CACHE_SIZE
+    schema._content_words.cache_clear()
+    column_names._verdict.cache_clear()
+    scorer = rs.OnlineScorer(rs.load_model(), time_source="events")
+    scorer.update_one(_with(client_version="1.2"))
+    hits = schema._content_words.cache_info().hits, column_names._verdict.cache_info().hits
+    scorer.update_one(_with(client_version="1.3", timestamp=BASE_EVENT["timestamp"] + 1))
+    assert schema._content_words.cache_info().hits > hits[0]
+    assert column_names._verdict.cache_info().hits > hits[1]
+    for i in range(size + 500):
+        name = f"field_{i}"
+        assert not schema.is_content_column(name)
+        assert column_names.misspelt_column(name, ()) is None
+        assert column_names.variant_of(name) is None
+    assert schema._content_words.cache_info().currsize == size
+    assert column_names._verdict.cache_info().currsize == size
+    # names too long to keep: read each time, the same verdict, and no entry replaced
+    long = "x" * (schema.MAX_CACHED_NAME_CHARS + 1)
+    before = schema._content_words.cache_info().misses, column_names._verdict.cache_info()
+    assert schema.content_words(long + "_text") == "'text'"
+    assert column_names.misspelt_column(long, ()) is None
+    assert schema._content_words.cache_info().misses == before[0]
+    assert column_names._verdict.cache_info() == before[1]
+    # the messages are those of the rule, cached or not
+    assert schema.content_words("photo_caption") == schema._words_of("photo_caption")
+    assert schema.content_words("photo_caption") == "'caption'"
+    assert column_names.misspelt_column("recipent_age", ["sender_age"]) == "recipient_age"
+    assert column_names.variant_of("Sender-ID") == "sender_id"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text("abcd_", max_size=12), st.text("abcd_", max_size=12), st.integers(1, 3))
+def test_the_edits_counted_up_to_a_limit_are_the_edits(a: str, b: str, limit: int) -> None:
+    # a new field name per event was compared letter by letter with every column in full
+    # (about 200 us an event); the count stops past the limit, with the same verdict
+    full = column_names._edits(a, b, 10**6)
+    assert column_names._edits(a, b, limit) == min(full, limit + 1)

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from functools import lru_cache
 from typing import Final
 
-from riskscore.io.schema import SCHEMA_COLUMNS, plain_name
+from riskscore.io.schema import NAME_CACHE_SIZE, SCHEMA_COLUMNS, plain_name
 
 __all__ = ["misspelt_column", "variant_of"]
 
@@ -21,36 +21,60 @@ def _folded(name: str) -> str:
     return re.sub(r"[\W_]+", "", plain_name(name)).casefold()
 
 
-def _edits(a: str, b: str) -> int:
-    """Edits (a letter added, dropped, changed, or two swapped) that turn ``a`` into ``b``."""
-    before, row = None, list(range(len(b) + 1))
+def _edits(a: str, b: str, limit: int) -> int:
+    """Edits (a letter added, dropped, changed, or two swapped) that turn ``a`` into ``b``,
+    or ``limit + 1`` when more than ``limit``. Only the cells within ``limit`` of the
+    diagonal are counted (a cell beyond is more than ``limit`` edits, each added or dropped
+    letter one), and the count stops when two rows are past the limit: a new name on every
+    event (hostile) is compared with every column."""
+    over = limit + 1
+    if abs(len(a) - len(b)) > limit:
+        return over
+    before, row = None, [min(j, over) for j in range(len(b) + 1)]
     for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
+        current = [over] * (len(b) + 1)
+        current[0] = min(i, over)
+        for j in range(max(1, i - limit), min(len(b), i + limit) + 1):
+            cb = b[j - 1]
             cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (ca != cb))
-            if before is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+            if before is not None and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
                 cost = min(cost, before[j - 2] + 1)
-            current.append(cost)
+            current[j] = min(cost, over)
+        if min(current) == over and min(row) == over:  # later rows are built from these
+            return over
         before, row = row, current
     return row[-1]
 
 
-#: The schema v1 columns as :func:`_resembled` compares names with them (:func:`_folded`).
+#: The schema v1 columns as :func:`_verdict` compares names with them (:func:`_folded`).
 _FOLDED_COLUMNS: Final = tuple((column, _folded(column)) for column in SCHEMA_COLUMNS)
 
 
-@lru_cache(maxsize=4096)
-def _resembled(name: str) -> str | None:
-    """The schema v1 column ``name`` looks like a misspelling of, or None."""
-    if name in SCHEMA_COLUMNS or len(name) > 64:
-        return None
+#: Names no longer than this may resemble a column (the longest is 23 characters).
+_MAX_RESEMBLING_CHARS: Final = 64
+
+
+@lru_cache(maxsize=NAME_CACHE_SIZE)
+def _verdict(name: str) -> tuple[str | None, str | None]:
+    """The schema v1 column ``name`` writes with other case or separators, and the one it
+    looks like a misspelling of (either None): each name's verdict kept, in a bounded cache
+    (:data:`~riskscore.io.schema.NAME_CACHE_SIZE`), for every event of a stream may carry a
+    field riskscore does not read. Only names of at most :data:`_MAX_RESEMBLING_CHARS`
+    characters come here, so the cache holds no long ones."""
     folded = _folded(name)
+    variant = next((column for column, target in _FOLDED_COLUMNS if folded == target), None)
     for column, target in _FOLDED_COLUMNS:
-        if abs(len(folded) - len(target)) <= 4 and _edits(folded, target) <= max(
-            1, (len(target) - 4) // 5
-        ):
-            return column
-    return None
+        limit = max(1, (len(target) - 4) // 5)
+        if _edits(folded, target, limit) <= limit:
+            return variant, column
+    return variant, None
+
+
+def _names_verdict(name: str) -> tuple[str | None, str | None]:
+    """:func:`_verdict` of ``name``, and none for a schema v1 column or a long name."""
+    if name in SCHEMA_COLUMNS or len(name) > _MAX_RESEMBLING_CHARS:
+        return None, None
+    return _verdict(name)
 
 
 def variant_of(name: str) -> str | None:
@@ -62,10 +86,7 @@ def variant_of(name: str) -> str | None:
     >>> variant_of("Sender_ID"), variant_of("sender_id"), variant_of("senderid2")
     ('sender_id', None, None)
     """
-    if name in SCHEMA_COLUMNS or len(name) > 64:
-        return None
-    folded = _folded(name)
-    return next((column for column, target in _FOLDED_COLUMNS if folded == target), None)
+    return _names_verdict(name)[0]
 
 
 def misspelt_column(name: str, given: Collection[str]) -> str | None:
@@ -85,5 +106,5 @@ def misspelt_column(name: str, given: Collection[str]) -> str | None:
     >>> misspelt_column("recipent_age", ["recipient_age"]), misspelt_column("colour", [])
     (None, None)
     """
-    column = _resembled(str(name))
+    column = _names_verdict(str(name))[1]
     return None if column is None or column in given else column

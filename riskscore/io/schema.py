@@ -21,6 +21,7 @@ __all__ = [
     "ID_COLUMNS",
     "INT64_MAX",
     "INT64_MIN",
+    "MAX_CACHED_NAME_CHARS",
     "MAX_ID_LENGTH",
     "MAX_JSON_DEPTH",
     "MAX_JSON_LINE_LENGTH",
@@ -30,6 +31,7 @@ __all__ = [
     "MAX_SHOWN_CHARS",
     "MINOR_AGE",
     "MIN_SENTENCE_WORDS",
+    "NAME_CACHE_SIZE",
     "OPTIONAL_COLUMNS",
     "PAIR_ID_SEPARATOR",
     "REQUIRED_COLUMNS",
@@ -345,7 +347,23 @@ def content_words(name: str) -> str | None:
     >>> content_words("photo_caption"), content_words("attachmentName"), content_words("age")
     ("'caption'", "'attachment' + 'name'", None)
     """
-    if str(name).strip() in SCHEMA_COLUMNS:
+    name = str(name)
+    # every event of a stream may carry a field riskscore does not read: its verdict is
+    # kept by name (10-70 us each), in a bounded cache; a long name is read each time
+    return _content_words(name) if len(name) <= MAX_CACHED_NAME_CHARS else _words_of(name)
+
+
+#: Verdicts on names kept per rule of names (:func:`content_words`,
+#: :func:`riskscore.io.column_names.misspelt_column`): at most this many names each, so that
+#: a stream of ever new names holds no more memory...
+NAME_CACHE_SIZE: Final = 4096
+#: ... nor names longer than this (a longer one is read each time it comes).
+MAX_CACHED_NAME_CHARS: Final = 256
+
+
+def _words_of(name: str) -> str | None:
+    """:func:`content_words` of a name, read."""
+    if name.strip() in SCHEMA_COLUMNS:
         return None
     folded = plain_name(name)
     # camelCase words start at a capital after a small letter, and at the last capital of
@@ -367,6 +385,10 @@ def content_words(name: str) -> str | None:
         if sent is not None:
             return f"{sent!r} + 'name'"
     return None
+
+
+#: :func:`_words_of`, each name's verdict kept (:data:`NAME_CACHE_SIZE`).
+_content_words: Final = lru_cache(maxsize=NAME_CACHE_SIZE)(_words_of)
 
 
 def _joined_content(word: str) -> tuple[str, ...]:

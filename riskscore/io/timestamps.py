@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,8 +16,6 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from riskscore._checks import check_seconds, is_int, is_real
 from riskscore.io.float_width import FloatWidth
@@ -30,15 +27,13 @@ from riskscore.io.schema import (
     MIN_TIMESTAMP,
     is_null,
 )
-from riskscore.io.text import NUMBER_TEXT, TextCells, all_text, arrow_text
-
-# ISO 8601 date-time that carries an explicit UTC offset (or Z).
-_ISO_DATE_TIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
-# A UTC offset in use: from UTC-12:00 to UTC+14:00, the range of recipient_tz_offset_min
-# (MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN; a test holds the two rules equal), as +hh:mm,
-# +hhmm or +hh. One pattern, so the check costs no second pass over the text.
-_OFFSET_IN_USE = r"(Z|\+(0\d|1[0-3])(:?[0-5]\d)?|\+14(:?00)?|-(0\d|1[01])(:?[0-5]\d)?|-12(:?00)?)$"
-_ISO_WITH_OFFSET = _ISO_DATE_TIME + _OFFSET_IN_USE
+from riskscore.io.text import TextCells, all_text
+from riskscore.io.time_text import (
+    NOT_A_TIMESTAMP,
+    one_text_time,
+    parse_time_text,
+    report_incomplete,
+)
 
 __all__ = [
     "DEFAULT_MAX_FUTURE_S",
@@ -208,53 +203,6 @@ class FutureLimit:
         return future_reason(self.now, self.max_future_s)
 
 
-_NOT_A_TIMESTAMP = (
-    "is not a timestamp: expected epoch seconds or ISO 8601 with a UTC offset, "
-    "like 2024-05-01T21:30:00+01:00"
-)
-
-
-_GIVE = "give the instant, like 2024-05-01T21:30:00+01:00, or epoch seconds"
-
-#: Text that is almost a timestamp, and what it lacks or gets wrong: (pattern, reason), in
-#: check order.
-_INCOMPLETE: Final = (
-    (r"^\d{4}-\d{2}-\d{2}$", f"is a date without a time and UTC offset: {_GIVE}"),
-    (
-        r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$",
-        f"is a date and time without a UTC offset (time zone), so the instant is unknown: {_GIVE}",
-    ),
-    (
-        r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$",
-        f"is a time of day without a date and UTC offset (time zone): {_GIVE}",
-    ),
-    (
-        r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s?(Z|[+-]\d{2}(:?\d{2})?)$",
-        f"is a time of day without a date: {_GIVE}",
-    ),
-    (
-        _ISO_DATE_TIME + r"[+-]\d{2}(:?\d{2})?$",
-        "has a UTC offset that no clock uses: expected one from -12:00 to +14:00 (as "
-        "recipient_tz_offset_min), like 2024-05-01T21:30:00+01:00",
-    ),
-)
-
-
-def _report_incomplete(
-    values: AnyArray, rows: npt.NDArray[np.intp], n: int, problems: Sink
-) -> None:
-    """Name what is missing (a date, a time, a UTC offset) in refused text ``values``, which
-    sit at ``rows`` of a column of ``n`` rows."""
-    texts = [v.strip() if isinstance(v, str) else "" for v in values.tolist()]
-    for pattern, reason in _INCOMPLETE:
-        match = re.compile(pattern).match
-        hit = np.asarray([bool(match(t)) for t in texts], dtype=bool)
-        if hit.any():
-            mask = np.zeros(n, dtype=bool)
-            mask[rows[hit]] = True
-            problems.add("timestamp", mask, reason)
-
-
 def times_as_text(arr: AnyArray) -> AnyArray:
     """``arr`` with :mod:`datetime` objects (dates, times, datetimes) as ISO 8601 text, so
     that the checks see what they lack and messages quote them as text; ``arr`` itself
@@ -299,14 +247,14 @@ def check_timestamps(arr: AnyArray, problems: Sink, future: FutureLimit | None =
         secs = np.floor(arr.astype(np.float64, copy=False))
     elif arr.dtype.kind in "US":
         values = arr.astype(object)
-        secs, bad = _parse_time_text(values)
+        secs, bad = parse_time_text(values)
         rows = np.flatnonzero(bad)
-        _report_incomplete(values[rows], rows, len(arr), problems)
-        problems.add(name, bad, _NOT_A_TIMESTAMP)
+        report_incomplete(values[rows], rows, len(arr), problems)
+        problems.add(name, bad, NOT_A_TIMESTAMP)
     elif arr.dtype.kind == "O":
         secs = _object_timestamps(arr, problems)
     else:
-        problems.add(name, np.ones(len(arr), dtype=bool), _NOT_A_TIMESTAMP)
+        problems.add(name, np.ones(len(arr), dtype=bool), NOT_A_TIMESTAMP)
         secs = np.zeros(len(arr))
     # whole seconds (floored) or NaN; rows refused above are NaN and keep their first problem
     return check_numbers(name, secs, _timestamp_rules(future), problems, 0, np.int64)
@@ -344,20 +292,33 @@ _ONLINE_RULES: Final = _timestamp_rules(None)
 
 
 def one_timestamp_problem(value: object) -> str | None:
-    """Why one event's ``timestamp`` (a Python number, a boolean or None) is refused, as
-    :func:`check_timestamps` refuses a column of one row without a future limit; None when
-    accepted. Raises :class:`~riskscore.io.one_value.Undecided` for text and other kinds.
+    """Why one event's ``timestamp`` (a Python or numpy number, a boolean, None or text)
+    is refused, as :func:`check_timestamps` refuses a column of one row without a future
+    limit; None when accepted. Raises :class:`~riskscore.io.one_value.Undecided` for other kinds.
 
     >>> one_timestamp_problem(math.nan), one_timestamp_problem(1_700_000_000)
     ('is missing: every event needs a timestamp', None)
+    >>> one_timestamp_problem("2024-05-01")  # doctest: +ELLIPSIS
+    'is a date without a time and UTC offset: give the instant, like ...'
     """
     kind = type(value)
     if kind is bool:
-        return _NOT_A_TIMESTAMP
-    if not (kind is int or kind is float or value is None):
+        return NOT_A_TIMESTAMP
+    if kind is str:  # text: read as a column's text cells are (time_text)
+        read = one_text_time(value)  # type: ignore[arg-type]
+        return read if isinstance(read, str) else _ONLINE_RULES.reason_of(read)
+    if not (kind is int or kind is float or value is None or isinstance(value, _NUMPY_NUMBERS)):
         raise Undecided
-    seconds = math.nan if _value_kind(value) == "missing" else _as_seconds(value)
-    return _ONLINE_RULES.reason_of(seconds)
+    read = _value_kind(value)  # a numpy number: as a cell of an object column is read
+    if read not in _KINDS:  # a float too narrow for epoch seconds (float32)
+        return read
+    if read == "other":
+        return NOT_A_TIMESTAMP
+    return _ONLINE_RULES.reason_of(math.nan if read == "missing" else _as_seconds(value))
+
+
+#: The numpy scalars :func:`one_timestamp_problem` decides, by :func:`_value_kind`.
+_NUMPY_NUMBERS: Final = (np.integer, np.floating)
 
 
 #: Floats too narrow for epoch seconds: float32 steps are 128 s at today's epoch seconds,
@@ -412,13 +373,13 @@ def _object_timestamps(arr: AnyArray, problems: Sink) -> AnyArray:
         # the cells as Arrow text already, when the column was all text
         whole = text.size == len(arr)  # no empty cell: no copy of the column
         lent = None if text_cells is None else text_cells if whole else text_cells.take(text)
-        parsed, bad = _parse_time_text(arr if whole else arr[text], lent)
+        parsed, bad = parse_time_text(arr if whole else arr[text], lent)
         out[text] = parsed
-        _report_incomplete(arr[text[bad]], text[bad], len(arr), problems)
+        report_incomplete(arr[text[bad]], text[bad], len(arr), problems)
         mask = np.zeros(len(arr), dtype=bool)
         mask[text[bad]] = True
-        problems.add("timestamp", mask, _NOT_A_TIMESTAMP)
-    problems.add("timestamp", other, _NOT_A_TIMESTAMP)
+        problems.add("timestamp", mask, NOT_A_TIMESTAMP)
+    problems.add("timestamp", other, NOT_A_TIMESTAMP)
     return out
 
 
@@ -434,65 +395,3 @@ def _as_seconds(value: object) -> float:
         return float(np.floor(float(value)))  # type: ignore[arg-type]
     except OverflowError:
         return float("inf") if value > 0 else float("-inf")  # type: ignore[operator]
-
-
-def _parse_time_text(
-    values: AnyArray, as_arrow: pa.Array | None = None
-) -> tuple[AnyArray, BoolArray]:
-    """Epoch seconds from non-missing text (a number, or ISO 8601 with a UTC offset), and
-    which entries could not be parsed; ``as_arrow``: the same text as an Arrow array."""
-    text = pc.utf8_trim_whitespace(arrow_text(values) if as_arrow is None else as_arrow)
-    is_iso = pc.fill_null(pc.match_substring_regex(text, _ISO_WITH_OFFSET), False)
-    out = np.full(len(values), np.nan)
-    iso = np.asarray(is_iso)
-    if iso.all():  # every cell ISO text (a common case): no copy, no other pattern
-        out[:] = _cast_iso(text)
-        return out, np.isnan(out)
-    if iso.any():
-        out[iso] = _cast_iso(pc.filter(text, is_iso))
-    # epoch seconds as text: digits, with a fraction or an exponent as JSON numbers may
-    # have (1.7e9 in a CSV cell is the number it is in a JSON line)
-    is_digits = pc.fill_null(pc.match_substring_regex(text, f"^{NUMBER_TEXT}$"), False)
-    digits = np.asarray(is_digits)
-    if digits.any():
-        out[digits] = _floor_number_text(pc.filter(text, is_digits))
-    return out, np.isnan(out)
-
-
-def _floor_number_text(text: Any) -> AnyArray:
-    """Numbers written as text (:data:`~riskscore.io.text.NUMBER_TEXT`) floored to whole
-    seconds as written, not as their nearest float: ``"1704067200.9999999999"`` is
-    1704067201.0 as a float, but its second is 1704067200. Only a text whose float is
-    whole (and finite) while the text has a fraction or exponent can differ; those few
-    are floored by their digits (:class:`decimal.Decimal`)."""
-    values = np.asarray(text.cast(pa.float64()), dtype=np.float64)
-    secs = np.floor(values)
-    exact = np.asarray(pc.fill_null(pc.match_substring_regex(text, r"[.eE]"), False))
-    for i in np.flatnonzero(exact & (secs == values) & np.isfinite(values)):
-        secs[i] = math.floor(Decimal(text[i].as_py()))  # within float range: few digits
-    return secs
-
-
-def _cast_iso(text: Any) -> AnyArray:
-    """Parse ISO 8601 strings with offsets; unparsable ones (e.g. month 13) become NaN."""
-    target = pa.timestamp("us", tz="UTC")
-    try:  # the common case in one cast; else normalised first (digits beyond micros)
-        return np.asarray(text.cast(target).cast(pa.int64()), dtype=np.float64) // 1_000_000
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    text = pc.replace_substring_regex(text, r"([+-]\d{2})$", r"\1:00")
-    # whole seconds are kept: digits beyond microseconds (nanoseconds) are dropped
-    text = pc.replace_substring_regex(text, r"(\.\d{1,6})\d*", r"\1")
-    try:
-        return np.asarray(text.cast(target).cast(pa.int64()), dtype=np.float64) // 1_000_000
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    # Rare: a string that looks ISO but is not a real instant. Find which, one by one.
-    out = np.full(len(text), np.nan)
-    for i, value in enumerate(text.to_pylist()):
-        try:
-            micros = pa.array([value]).cast(target).cast(pa.int64())[0].as_py()
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            continue
-        out[i] = micros // 1_000_000
-    return out
