@@ -312,10 +312,11 @@ def _output_in_given_bundle(args: argparse.Namespace) -> str | None:
     models/mine/report``) would sit beside that model's files (the shipped bundle and
     ``$RISKSCORE_MODEL_DIR``'s are refused while the options are read)."""
     names = getattr(args, _OPTION_NAMES, {})
-    bundles = {
+    bundles = {  # a directory that is no bundle fails its command for that reason
         names.get(dest, dest): value
         for dest in args._bundles
         if isinstance(value := getattr(args, dest, None), Path)
+        and (value / "manifest.json").is_file()
     }
     if not bundles:
         return None

@@ -21,7 +21,6 @@ from riskscore.io.text import NUMBER_TEXT, arrow_text
 
 __all__ = [
     "NOT_A_TIMESTAMP",
-    "incomplete_reason",
     "one_text_time",
     "parse_time_text",
     "report_incomplete",
