@@ -67,8 +67,8 @@ def test_an_alert_item_carries_the_adult_age_and_the_contact_times(tmp_path: Pat
         T0 - 2 * HOUR,
     )
     assert item_facts(item) == (
-        "adult age 34; first contact 3 days before the alert (2025-12-29 00:00 UTC); "
-        "last active 2 hours before the alert (2025-12-31 22:00 UTC)"
+        "adult age 34; in contact for 2.9 days (2025-12-29 00:00 UTC to 2025-12-31 22:00 "
+        "UTC); last active 2 hours before the alert"
     )
     assert case is not None
     shown = case.to_dict()["items"][0]
@@ -88,13 +88,13 @@ def test_an_unknown_adult_age_is_unknown_never_0(
     (item,) = _alert_items(db)
     assert math.isnan(item.adult_age)
     assert (facts := item_facts(item)) is not None
-    assert facts.startswith("adult age unknown; first contact 24 hours before the alert")
+    assert facts.startswith("adult age unknown; in contact for 24 hours (")
     assert main(["queue", "--db", str(db), "--now", str(T0), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)["top"][0]["items"][0]
     assert shown["adult_age"] is None
     assert main(["queue", "--db", str(db), "--now", str(T0)]) == 0
     out = capsys.readouterr().out
-    assert "adult age unknown; first contact 24 hours before the alert" in out
+    assert "adult age unknown; in contact for 24 hours (" in out
     assert "age 0" not in out
 
 
@@ -121,7 +121,7 @@ def test_a_later_alert_moves_the_last_event_and_keeps_the_first(tmp_path: Path) 
         T0 + 5 * HOUR,
     )
     assert (facts := item_facts(item)) is not None
-    assert "last active 2 hours before the latest alert (2026-01-01 05:00 UTC)" in facts
+    assert facts.endswith("to 2026-01-01 05:00 UTC); last active 2 hours before the latest alert")
 
 
 def test_contact_times_out_of_order_are_refused_by_name(tmp_path: Path) -> None:
@@ -229,7 +229,7 @@ def test_score_queue_records_each_conversations_first_and_last_event(
     capsys.readouterr()
     assert main(["queue", "--db", str(tmp_path / "memory.sqlite"), "--top", "100"]) == 0
     shown = capsys.readouterr().out
-    assert "first contact " in shown
+    assert "in contact for " in shown
     assert "last active " in shown
     assert " UTC)" in shown
 

@@ -65,8 +65,8 @@ class Alert:
         Epoch seconds of that event; None in batch scoring.
     first_event_at, last_event_at : int or None, keyword-only
         Epoch seconds of the conversation's first and latest event as scored (None when
-        not known): what a moderator reads as "first contact 3 days before the alert,
-        last active 2 hours before it" in the review queue.
+        not known): what a moderator reads as "in contact for 3 days (dates), last active
+        2 hours before the alert" in the review queue.
 
     Examples
     --------
