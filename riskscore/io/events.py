@@ -23,6 +23,7 @@ import numpy as np
 from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import value_paths
 from riskscore.io.decimals import decimal_cells
+from riskscore.io.one_value import Undecided
 from riskscore.io.raw import (
     MAX_IGNORED_NAME_CHARS,
     MAX_IGNORED_NAMES,
@@ -51,6 +52,7 @@ from riskscore.io.schema import (
     TZ_UNKNOWN,
     is_content_column,
 )
+from riskscore.io.time_text import one_text_time
 from riskscore.io.validate import (
     check_misspelt_names,
     content_refusal,
@@ -99,7 +101,10 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
     in a cell, this accepts with the same meaning, and the reverse.
     """
     read = _decimals_read(event)
-    if read is not None:  # decimal numbers (a database cursor's) read as batch reads them
+    timed = _text_time_read(event if read is None else read)
+    if timed is not None:
+        read = timed
+    if read is not None:  # decimals (a database cursor's), text times: read as batch does
         try:
             return Event(*parse_event_fast(read, row))
         except SchemaError:
@@ -169,6 +174,27 @@ def _decimals_read(event: object) -> dict[str, object] | None:
             return None
         read[name] = as_python_value(value)
     return read
+
+
+def _text_time_read(event: object) -> dict[str, object] | None:
+    """``event`` with a timestamp given as text (ISO 8601 with an offset, or a number) read
+    as a column of text times reads it (:func:`~riskscore.io.time_text.one_text_time`:
+    epoch seconds, floored), for the fast path: an accepted text time took the whole
+    validator (about 3 ms, against a few microseconds). None when ``event`` is no dict
+    with such a field, or its text is refused or left to the table: the rules below then
+    name the value as given."""
+    if type(event) is not dict:
+        return None
+    text = event.get("timestamp")
+    if type(text) is not str:
+        return None
+    try:
+        seconds = one_text_time(text)
+    except Undecided:
+        return None
+    if isinstance(seconds, str) or not math.isfinite(seconds):  # the rules below name it
+        return None
+    return {**event, "timestamp": int(seconds)}
 
 
 def count_ignored(event: Mapping[str, object], counts: dict[str, int]) -> None:
