@@ -62,8 +62,9 @@ def check_not_in_bundle(
     given_bundles: Mapping[str, Path] | None = None,
 ) -> Path:
     """Refuse an output path that is, or is inside, a model bundle the commands score with:
-    the one shipped in the package, or the one ``$RISKSCORE_MODEL_DIR`` names. The one
-    rule of every option a command writes to (:func:`output_path`; ``train --out``).
+    the one shipped in the package, the one ``$RISKSCORE_MODEL_DIR`` names, or one named on
+    the same command line (``given_bundles``). The one rule of every option a command
+    writes to (:func:`output_path`; ``train --out``; the command line's bundle options).
 
     A bundle holds only the files its manifest lists: a report, events or a queue written
     into it would sit beside the model every default score loads, and an output named like
@@ -91,8 +92,8 @@ def check_not_in_bundle(
     Raises
     ------
     ValueError
-        ``path`` is or is inside one of the two bundles; the message names the option,
-        the path, the bundle and what to do.
+        ``path`` is or is inside one of those bundles; the message names the option, the
+        path, the bundle and what to do.
 
     Examples
     --------

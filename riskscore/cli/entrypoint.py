@@ -56,6 +56,7 @@ from riskscore.cli._quarantine import command_line_hint
 from riskscore.evaluation.records import jsonable
 from riskscore.exceptions import RiskscoreError
 from riskscore.io.raw import show
+from riskscore.model.bundle import MANIFEST
 
 __all__ = ["COMMANDS", "console", "error_message", "main"]
 
@@ -315,8 +316,7 @@ def _output_in_given_bundle(args: argparse.Namespace) -> str | None:
     bundles = {  # a directory that is no bundle fails its command for that reason
         names.get(dest, dest): value
         for dest in args._bundles
-        if isinstance(value := getattr(args, dest, None), Path)
-        and (value / "manifest.json").is_file()
+        if isinstance(value := getattr(args, dest, None), Path) and (value / MANIFEST).is_file()
     }
     if not bundles:
         return None

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from riskscore._checks import is_int, is_real, unknown_keys_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
+from riskscore.model.bundle import MANIFEST
 from riskscore.policy import AlertPolicy, PolicyFileError
 
 __all__ = [
@@ -233,9 +234,9 @@ def _moderation_room(raw: Any, path: tuple[str, ...]) -> ModerationRoomConfig:
 
 def _bundle(value: Any, path: tuple[str, ...]) -> Path:
     model = _path(value, path)
-    if not (model / "manifest.json").is_file():
+    if not (model / MANIFEST).is_file():
         raise SynapseConfigError(
-            f"{str(model)!r} is not a riskscore model bundle (no manifest.json)", path
+            f"{str(model)!r} is not a riskscore model bundle (no {MANIFEST})", path
         )
     return model
 
