@@ -1,10 +1,11 @@
-"""Alert volume online (at any event) against the final state the thresholds were set on.
+"""Alert volume online (at any event, what the thresholds are set on) against the final state.
 
-The shipped thresholds were set for about 800 review and 100 urgent alerts per million
-benign conversations in the median unseen world, counting each conversation once, scored
-as a whole (``benchmarks/robustness.py``). Online, a conversation is scored at every event
-and alerts the first time its risk crosses a threshold, whatever its risk at the end. This
-replays unseen worlds (the robustness benchmark's evaluation seeds) event by event through
+Online, a conversation is scored at every event and alerts the first time its risk
+crosses a threshold, whatever its risk at the end. The shipped thresholds are set for about
+800 review and 100 urgent alerts per million benign conversations in the median unseen
+world counted that way (``benchmarks/robustness.py``; before stop 49 they were set on
+conversations' final states, and alerted about twice that online). This replays unseen
+worlds (the robustness benchmark's evaluation seeds) event by event through
 :class:`riskscore.OnlineScorer` and prints, per world: benign conversations alerted per
 thousand at any event and at their final state, and grooming recall at any event and at
 the final state. A model whose risk is higher early in conversations (an input such as the

@@ -6,14 +6,16 @@
    1 % prevalence, with PR-AUC also re-weighted to 1 in 10,000. The default is the eligible
    candidate with the best worst-world PR-AUC.
 3. The policy's thresholds are set for a target alert volume per million benign
-   conversations in the median unseen world, from the default model's scores.
+   conversations in the median unseen world, from the default model's scores at every
+   event online (a conversation alerts the first time it reaches a tier; counted once),
+   not only at conversations' final states, which alerted about half as many.
 4. The shipped model (riskscore/model/default) and policy are measured on every world: recall,
    alerts per million benign per tier, share alerted of each look-alike kind.
 5. The default world at 1 in 10,000 (a million conversations, generated, not re-weighted):
    urgent alerts per million benign and recall.
 
 Writes benchmarks/results/robustness.json and robustness.md. Run with
-`.venv/bin/python benchmarks/robustness.py` (576 s in its recorded run on 2 cores,
+`.venv/bin/python benchmarks/robustness.py` (976 s in its recorded run on 2 cores,
 `results/robustness.json`); `--quick` for a small smoke run. Library versions and machine
 load are recorded.
 """
@@ -40,6 +42,7 @@ from riskscore.evaluation.robustness import (
     RobustnessReport,
     benign_alerts_per_million,
     evaluate_samples,
+    online_world_traffic,
     unseen_worlds,
     world_samples,
 )
@@ -47,7 +50,13 @@ from riskscore.model.bundle import default_model_dir, rewrite_model_card
 from riskscore.model.candidates import CANDIDATES
 from riskscore.model.card import render_model_card
 from riskscore.model.recipe import WorldsRecipe
-from riskscore.policy.volume import REVIEW_PER_MILLION, URGENT_PER_MILLION, policy_for_volume
+from riskscore.policy.volume import (
+    REVIEW_PER_MILLION,
+    URGENT_PER_MILLION,
+    Traffic,
+    alerts_per_million,
+    policy_for_volume,
+)
 from riskscore.synthetic import STRESS_WORLDS, World, generate
 from riskscore.vignettes import load_vignettes
 
@@ -137,6 +146,41 @@ def alert_figures(y: np.ndarray, tiers: np.ndarray) -> dict[str, Any]:
     return dict(jsonable(out))
 
 
+def volume_summary(
+    policy: rs.AlertPolicy, online: list[Traffic], final: list[Traffic]
+) -> dict[str, Any]:
+    """Benign alerts per million of ``policy`` in the median and the busiest unseen world,
+    online (at any event) and at conversations' final states."""
+    out: dict[str, Any] = {}
+    for name, traffic in (("online", online), ("final_state", final)):
+        per_world = np.array([alerts_per_million(policy, t) for t in traffic])
+        for i, tier in enumerate(("review", "urgent")):
+            out[f"{name}_{tier}_per_million_median"] = round(float(np.median(per_world[:, i])), 1)
+            out[f"{name}_{tier}_per_million_max"] = round(float(np.max(per_world[:, i])), 1)
+    return out
+
+
+def volume_lines(volume: dict[str, Any]) -> list[str]:
+    """The shipped policy's benign alerts per million, online and at final states."""
+    lines = [
+        "Benign alerts per million conversations (median / busiest unseen world). Online: "
+        "a conversation counted once if it reaches the tier at any event, as "
+        "`OnlineScorer` alerts (what the thresholds are set on); final state: scored once, "
+        "as a whole (what the table below counts).",
+        "",
+        "| tier | online | final state |",
+        "|---|---|---|",
+    ]
+    for tier in ("review", "urgent"):
+        cells = [
+            f"{volume[f'{kind}_{tier}_per_million_median']:,.0f} / "
+            f"{volume[f'{kind}_{tier}_per_million_max']:,.0f}"
+            for kind in ("online", "final_state")
+        ]
+        lines.append(f"| {tier} | {cells[0]} | {cells[1]} |")
+    return [*lines, ""]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -177,10 +221,11 @@ def main(argv: list[str] | None = None) -> int:
 
     model = rs.load_model(args.model)
     log(f"shipped model: {model!r}")
-    risks = [model.predict_proba(s.features) for s in unseen]
+    log("the shipped model online: every event of the unseen worlds' samples")
+    online = online_world_traffic(model, unseen_worlds(n_unseen), n_conversations=n_conv, seed=1)
     try:
         tuned: dict[str, Any] = policy_for_volume(
-            [s.traffic(r) for s, r in zip(unseen, risks, strict=True)],
+            online,
             review_per_million=REVIEW_PER_MILLION,
             urgent_per_million=URGENT_PER_MILLION,
         ).to_mapping()
@@ -191,6 +236,10 @@ def main(argv: list[str] | None = None) -> int:
         tuned = {"not_set": f"--quick: {error}"}
         log(f"tuned policy not set: {error}")
     policy = rs.AlertPolicy.default()
+    online_volume = volume_summary(
+        policy, online, [s.traffic(model.predict_proba(s.features)) for s in unseen]
+    )
+    log(f"shipped policy, benign alerts per million online and at final states: {online_volume}")
     log("shipped policy on every world")
     seen_report = evaluate_samples(model.predict_proba, unseen, policy=policy)
     stress_report = evaluate_samples(model.predict_proba, stress, policy=policy)
@@ -220,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
             "review_per_million": REVIEW_PER_MILLION,
             "urgent_per_million": URGENT_PER_MILLION,
         },
+        "thresholds_set_on": "every event online (benchmarks/robustness.py step 3)",
         "tuned_policy": tuned,
+        "shipped_policy_volume": online_volume,
         "unseen": seen_report.to_dict(),
         "stress": stress_report.to_dict(),
         "default_world_rare": rare,
@@ -293,6 +344,7 @@ def render(result: dict[str, Any], seen: RobustnessReport, stress: RobustnessRep
         "",
         "## The shipped model and policy on unseen worlds",
         "",
+        *volume_lines(result["shipped_policy_volume"]),
         seen.to_markdown(),
         "## On the stress worlds",
         "",

@@ -133,6 +133,31 @@ def test_policy_tune_sets_bad_rows_aside_only_when_asked(
     assert tuned[1] == tuned[0]
 
 
+def test_policy_tune_online_counts_alerts_as_the_online_scorer_raises_them(
+    traffic_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Online a conversation alerts the first time it reaches a tier: thresholds tuned
+    on every event are at least as strict, and the online scorer replaying the file
+    alerts at most the target."""
+    volumes = ["--review-per-million", "2000", "--urgent-per-million", "500"]
+    tuned = {}
+    for mode in ([], ["--online"]):
+        assert main(["policy", "tune", str(traffic_file), *volumes, *mode]) == 0
+        path = tmp_path / f"tuned{len(mode)}.toml"
+        path.write_text(capsys.readouterr().out)
+        tuned[bool(mode)] = AlertPolicy.from_toml(path)
+    assert "(20,000 conversations, every event online)" in path.read_text()
+    for final, online in zip(tuned[False].all_bands, tuned[True].all_bands, strict=True):
+        assert online.review >= final.review
+        assert online.urgent >= final.urgent
+    messages = rs.read_messages(traffic_file)
+    alerted = {}
+    for mode, policy in tuned.items():
+        scorer = rs.OnlineScorer(rs.load_model(), policy, idle_expiry_s=np.inf, max_future_s=np.inf)
+        alerted[mode] = {a.conversation_id for a in scorer.update_many(messages.iter_events())}
+    assert len(alerted[True]) <= 2_000 * 20_000 / 1e6 < len(alerted[False])
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -144,6 +169,8 @@ def test_policy_tune_sets_bad_rows_aside_only_when_asked(
         (["policy", "check", "{file}", "--chunk-rows", "9"], "--chunk-rows is an option of"),
         (["policy", "default", "--errors", "quarantine"], "--errors is an option of policy"),
         (["policy", "tune", "{csv}", "--chunk-rows", "9"], "streams Parquet files only"),
+        (["policy", "check", "{file}", "--online"], "--online is an option of policy tune"),
+        (["policy", "tune", "{file}", "--online", "--chunk-rows", "9"], "give one"),
     ],
 )
 def test_policy_tune_refusals_are_one_line(

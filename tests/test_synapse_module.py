@@ -61,7 +61,7 @@ def test_module_logs_shadow_alerts_and_sends_them_to_no_sink(tmp_path: Path) -> 
     restart keeps the shadow's bookkeeping (no second shadow alert)."""
     bundle = tmp_path / "candidate"
     # shifted so far that the four daytime messages cross the review, then the urgent threshold
-    rs.save_model(rs.load_model().at_prevalence(0.38), bundle)
+    rs.save_model(rs.load_model().at_prevalence(0.45), bundle)
     shadow_log, queue = tmp_path / "shadow.jsonl", tmp_path / "queue.sqlite"
     sinks = {"jsonl": str(tmp_path / "a"), "review_queue": str(queue)}
     extra = {"alerts": sinks, "shadow": {"model": str(bundle), "jsonl": str(shadow_log)}}

@@ -26,6 +26,7 @@ from riskscore.cli._quarantine import add_errors_option
 from riskscore.cli._source_options import check_source_options
 from riskscore.cli._time import per_million, seed, share, synthetic_conversations
 from riskscore.evaluation.labels import check_and_align
+from riskscore.evaluation.online_states import online_traffic
 from riskscore.evaluation.policy_check import check_policy
 from riskscore.features import extract_features
 from riskscore.io.readers import read_messages
@@ -119,6 +120,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"check: synthetic sample seed (without --data; default: {_SAMPLE['seed']})",
     )
     parser.add_argument("--model", type=bundle_dir, help=MODEL_HELP)
+    parser.add_argument(
+        "--online",
+        action="store_true",
+        default=None,
+        help="tune: count alerts as `riskscore stream`/`serve` raise them: the events replayed "
+        "one by one, a conversation alerted the first time it reaches a tier at any event "
+        "(about twice the alerts of scoring each conversation once, as a whole; in memory)",
+    )
     add_chunk_rows_option(parser, what="tune: ")
     add_errors_option(
         parser,
@@ -135,6 +144,13 @@ def _traffic(args: argparse.Namespace, policy: AlertPolicy | None) -> tuple[Traf
     ``--chunk-rows``) streamed as ``riskscore score`` streams it, reading back only the
     risk and the two ages of its scores."""
     model = load_model(args.model)
+    if args.online:
+        if args.chunk_rows is not None:
+            raise ValueError(
+                "--online replays the events in memory, --chunk-rows streams them: give one"
+            )
+        messages = read_messages(args.file, errors=args.errors, max_future_s=args.max_future_s)
+        return online_traffic(model, messages), len(messages.quarantined)
     if not should_stream(args.file, args.chunk_rows):
         messages = read_messages(args.file, errors=args.errors, max_future_s=args.max_future_s)
         features = extract_features(messages)
@@ -173,9 +189,10 @@ def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             template=template,
         )
     review, urgent = alerts_per_million(policy, traffic)
+    counted = "conversations, every event online" if args.online else "conversations"
     header = (
         f"# Thresholds set by `riskscore policy tune` on {args.file} "
-        f"({len(traffic.risk):,} conversations),\n"
+        f"({traffic.n_counted:,} {counted}),\n"
         f"# model {args.model or 'default'}, for {args.review_per_million:g} alerts and "
         f"{args.urgent_per_million:g} urgent alerts per million conversations;\n"
         f"# on that file: {review:,.0f} and {urgent:,.0f} per million. Check them again on "
@@ -190,7 +207,8 @@ def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     return {
         "action": "tune",
         "events": str(args.file),
-        "n_conversations": len(traffic.risk),
+        "n_conversations": traffic.n_counted,
+        "online": args.online,
         "target_per_million": {
             "review": args.review_per_million,
             "urgent": args.urgent_per_million,
@@ -208,6 +226,7 @@ TUNE_OPTIONS = {
     "template": None,
     "chunk_rows": None,
     "errors": "raise",
+    "online": False,
 }
 
 

@@ -52,6 +52,25 @@ def _count(value: Any) -> str:
     return "n/a" if value is None else f"{float(value):,.0f}"
 
 
+def _online_volume(volume: Mapping[str, float] | None) -> list[str]:
+    """What the thresholds were set on: alerts counted online, at any event."""
+    if not volume:
+        return []
+    return [
+        "",
+        "The thresholds are set on the alerts an online scorer raises (a conversation counted "
+        "once, the first time it reaches a tier at any event): in the median unseen world "
+        f"{_count(volume['online_review_per_million_median'])} review and "
+        f"{_count(volume['online_urgent_per_million_median'])} urgent alerts per million "
+        "benign conversations online (busiest world "
+        f"{_count(volume['online_review_per_million_max'])} and "
+        f"{_count(volume['online_urgent_per_million_max'])}), against "
+        f"{_count(volume['final_state_review_per_million_median'])} and "
+        f"{_count(volume['final_state_urgent_per_million_median'])} with each conversation "
+        "scored once, as above.",
+    ]
+
+
 def _names(ids: list[str]) -> str:
     return ", ".join(f"`{i.split('-')[0]}`" for i in ids) or "none"
 
@@ -233,7 +252,7 @@ def _shipped_lines(result: Mapping[str, Any]) -> list[str]:
     return [
         "",
         "The shipped model and policy (`policies/default.toml`) on the unseen worlds, median "
-        "and worst:",
+        "and worst (each conversation scored once, as a whole):",
         "",
         "| metric | median | worst (world) |",
         "|---|---|---|",
@@ -241,6 +260,7 @@ def _shipped_lines(result: Mapping[str, Any]) -> list[str]:
             markdown_row([name, _fmt(s["median"]), f"{_fmt(s['worst'])} ({s['worst_world']})"])
             for name, s in summary.items()
         ),
+        *_online_volume(result.get("shipped_policy_volume")),
         "",
         "On the stress worlds (each benign look-alike at its extreme, each grooming variant at "
         "its quietest):",

@@ -278,7 +278,7 @@ expected true or false, found 'no'
         Examples
         --------
         >>> from riskscore import AlertPolicy
-        >>> tier, band = AlertPolicy.default().decide_one(0.5, 14.0, float("nan"))
+        >>> tier, band = AlertPolicy.default().decide_one(0.6, 14.0, float("nan"))
         >>> tier, band.name
         (1, '13-15')
         """

@@ -157,13 +157,14 @@ def check_bands(bands: tuple[AgeBand, ...], unknown: AgeBand | None = None) -> N
 
 
 #: The shipped thresholds: about 800 review and 100 urgent alerts per million benign
-#: conversations in the median unseen world of ``benchmarks/robustness.py`` (see
+#: conversations in the median unseen world of ``benchmarks/robustness.py``, counted online
+#: (a conversation alerts the first time it reaches a tier, at any event; see
 #: ``docs/policy.md`` for how they were set:
 #: ``riskscore.policy.volume.policy_for_volume``).
 DEFAULT_BANDS = (
-    AgeBand("under 13", 0.0, 13.0, review=0.306, urgent=0.741),
-    AgeBand("13-15", 13.0, 16.0, review=0.468, urgent=0.851),
-    AgeBand("16-17", 16.0, 18.0, review=0.638, urgent=0.920),
-    AgeBand("18+", 18.0, math.inf, review=0.779, urgent=0.958),
+    AgeBand("under 13", 0.0, 13.0, review=0.420, urgent=0.831),
+    AgeBand("13-15", 13.0, 16.0, review=0.592, urgent=0.907),
+    AgeBand("16-17", 16.0, 18.0, review=0.744, urgent=0.952),
+    AgeBand("18+", 18.0, math.inf, review=0.853, urgent=0.975),
 )
-DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.468, urgent=0.851)
+DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.592, urgent=0.907)

@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 #: How much stricter (lower odds) or laxer each default band's thresholds are than the
@@ -61,27 +62,36 @@ class AgeColumns(Protocol):
 class Traffic:
     """Scored conversations of one platform or one world: what alerts are counted on.
 
+    A row is one scored state of a conversation: its final state in batch scoring, or,
+    with ``conversation``, any of the states it passed through online (an online scorer
+    alerts the first time a conversation reaches a tier, whatever its risk at the end).
+
     Attributes
     ----------
     risk : array of shape (n,)
-        Calibrated risk of each conversation, in [0, 1].
+        Calibrated risk of each row, in [0, 1].
     child_age, adult_age : array of shape (n,)
         The two ages in years (NaN when unknown): they pick the band and the guards.
     counted : bool array of shape (n,), optional
-        The conversations whose alerts count toward the volume: the benign ones of a
+        The rows whose alerts count toward the volume: the benign conversations of a
         labelled sample; every one (the default) on a platform's own traffic, where
         grooming is too rare (about 1 in 10,000) to change the count.
+    conversation : int array of shape (n,), optional
+        The conversation of each row, as codes ``0 .. m - 1``: a conversation alerts at
+        the highest tier of its rows and counts once (when its rows are counted). None
+        (the default): each row is a conversation.
     """
 
     risk: FloatArray
     child_age: FloatArray
     adult_age: FloatArray
     counted: BoolArray | None = None
+    conversation: IntArray | None = None
 
     def __post_init__(self) -> None:
         risk = np.asarray(self.risk, dtype=np.float64)
         n = len(risk)
-        for name in ("child_age", "adult_age", "counted"):
+        for name in ("child_age", "adult_age", "counted", "conversation"):
             value = getattr(self, name)
             if value is not None and len(value) != n:
                 raise ValueError(f"Traffic.{name} has {len(value)} rows, risk has {n}")
@@ -106,14 +116,29 @@ class Traffic:
     @property
     def n_counted(self) -> int:
         """How many conversations are counted."""
-        return len(self.risk) if self.counted is None else int(np.count_nonzero(self.counted))
+        if self.conversation is None:
+            return len(self.risk) if self.counted is None else int(np.count_nonzero(self.counted))
+        rows = np.asarray(self.conversation, dtype=np.int64)
+        if self.counted is not None:
+            rows = rows[np.asarray(self.counted, dtype=bool)]
+        return len(np.unique(rows))
 
 
 def alerts_per_million(policy: AlertPolicy, traffic: Traffic) -> tuple[float, float]:
     """Alerts (review or urgent) and urgent alerts per million counted conversations."""
     tiers = policy.tiers(traffic.risk, traffic.child_age, traffic.adult_age)
     if traffic.counted is not None:
-        tiers = tiers[np.asarray(traffic.counted, dtype=bool)]
+        counted = np.asarray(traffic.counted, dtype=bool)
+        tiers = tiers[counted]
+    if traffic.conversation is not None:
+        rows = np.asarray(traffic.conversation, dtype=np.int64)
+        if traffic.counted is not None:
+            rows = rows[counted]
+        # each conversation at the highest tier any of its states reached, counted once
+        codes, rows = np.unique(rows, return_inverse=True)
+        highest = np.zeros(len(codes), dtype=tiers.dtype)
+        np.maximum.at(highest, rows, tiers)
+        tiers = highest
     if not len(tiers):
         return math.nan, math.nan
     return 1e6 * float(np.mean(tiers >= 1)), 1e6 * float(np.mean(tiers >= 2))
