@@ -32,8 +32,8 @@ def _text(feature: str, value: float) -> str:
 @pytest.mark.parametrize(
     ("feature", "value", "text"),
     [
-        ("adult_external_events", 1.0, "1 event"),
-        ("child_blocks_reports", 1.0, "1 event"),
+        ("adult_external_events", 1.0, "1 link or handle"),
+        ("child_blocks_reports", 1.0, "1 block or report"),
         ("adult_private_minor_fanout", 1.0, "1 account"),
         ("adult_unaccepted_requests", 1.0, "1 request"),
         ("upward_channel_moves", 1.0, "1 move"),
@@ -48,13 +48,13 @@ def test_a_count_of_one_is_singular(feature: str, value: float, text: str) -> No
 @pytest.mark.parametrize(
     ("hours", "text"),
     [
-        (0.0, "within the first minute"),
-        (0.3 / 60, "within the first minute"),
-        (0.38, "after 23 minutes"),
-        (1.0, "after 1 hour"),
-        (1.5, "after 1.5 hours"),
-        (30.0, "after 30 hours"),
-        (7 * 24.0, "after 7 days"),
+        (0.0, "within the first minute of contact"),
+        (0.3 / 60, "within the first minute of contact"),
+        (0.38, "after 23 minutes of contact"),
+        (1.0, "after 1 hour of contact"),
+        (1.5, "after 1.5 hours of contact"),
+        (30.0, "after 30 hours of contact"),
+        (7 * 24.0, "after 7 days of contact"),
     ],
 )
 def test_a_move_is_worded_in_minutes_hours_or_days(hours: float, text: str) -> None:
@@ -87,9 +87,9 @@ def test_a_share_above_zero_never_reads_as_zero_or_all(
         ("span_hours", 1500.0, "62.5 days"),
         ("pair_hours_to_private", 0.5, "30 minutes"),
         ("recent_rate_per_day", 1234.4, "1,234 events a day"),
-        ("adult_flagged_per_minor", 0.09090909, "0.091"),
-        ("escalation_ratio", 2.0, "2"),
-        ("escalation_ratio", 12345.6, "12,346"),
+        ("adult_flagged_per_minor", 0.09090909, "0.091 per minor contacted"),
+        ("escalation_ratio", 2.0, "2 times"),
+        ("escalation_ratio", 12345.6, "12,346 times"),
         ("age_gap", 12.0, "12 years"),
         ("child_age", 12.5, "12.5 years"),
     ],

@@ -83,7 +83,7 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "adult_blocks_reports_from_minors",
-        "events",
+        "blocks or reports",
         "account",
         "blocks and reports the older account received from minors",
         "`block` and `report` events received by the adult with `sender_age` under 18",
@@ -95,7 +95,7 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "adult_flagged_per_minor",
-        "ratio",
+        "per minor contacted",
         "account",
         "blocks and reports from minors per minor the older account contacted",
         "`adult_blocks_reports_from_minors` / max(1, `adult_minor_fanout`)",

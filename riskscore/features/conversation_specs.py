@@ -202,7 +202,7 @@ ESCALATION_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "escalation_ratio",
-        "ratio",
+        "times",
         "escalation",
         "the recent contact rate as a multiple of the long-run rate",
         "`(7 * S_1day / S_7days) ** min(1, span / 7 days)`: the recent rate over the long-run "
@@ -301,7 +301,7 @@ EXCLUSIVITY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "adult_external_events",
-        "events",
+        "links or handles",
         "exclusivity",
         "links or handles to other apps shared by the older participant",
         "events of any type the adult sent on the `external` channel",
@@ -367,7 +367,7 @@ MEDIA_AND_SAFETY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "child_blocks_reports",
-        "events",
+        "blocks or reports",
         "media and safety",
         "blocks and reports by the younger participant",
         "`block` and `report` events sent by the child",

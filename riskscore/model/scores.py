@@ -119,14 +119,24 @@ def reason_texts(reasons: Sequence[Reason]) -> tuple[str, ...]:
 _NUMBER = r"-?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[+-]\d+)?|inf)|nan"
 _UNITS = (
     "%|years?|minutes?|hours?|days?|events? a day|events?|messages?|accounts?|requests?|moves?"
-    "|channels?"
+    "|channels?|times|per minor contacted|links? or handles?|blocks? or reports?"
 )
 _WORDS = "|".join(
-    ("unknown", "yes", "no", "no move", "within the first minute", "under a minute", *CHANNEL_NAMES)
+    (
+        "unknown",
+        "yes",
+        "no",
+        "no move",
+        "within the first minute(?: of contact)?",
+        "under a minute(?: of contact)?",
+        *CHANNEL_NAMES,
+    )
 )
-#: What :func:`format_value` writes, then `` (+contribution)``.
+#: What :func:`format_value` writes (a bare number, or a delay without "of contact", as it
+#: wrote them before), then `` (+contribution)``.
 _VALUE_AND_PUSH = re.compile(
-    rf"(?:(?:(?:after|under|over) )?(?:{_NUMBER})(?: (?:{_UNITS}))?|{_WORDS}) \(\+(?:{_NUMBER})\)"
+    rf"(?:(?:(?:after|under|over) )?(?:{_NUMBER})(?: (?:{_UNITS}))?(?: of contact)?|{_WORDS})"
+    rf" \(\+(?:{_NUMBER})\)"
 )
 
 
@@ -185,7 +195,9 @@ def reasons_type() -> pa.ListType:
     )
 
 
-#: Count units and the word for one of each.
+#: Units written after the number as they are (a multiple, a rate per minor).
+_AFTER_NUMBER = frozenset({"times", "per minor contacted"})
+#: Count units and the words for one of each.
 _COUNTS = {
     "events": "event",
     "messages": "message",
@@ -193,20 +205,26 @@ _COUNTS = {
     "requests": "request",
     "moves": "move",
     "channels": "channel",
+    "links or handles": "link or handle",
+    "blocks or reports": "block or report",
 }
 
 
 def format_value(unit: str, value: float) -> str:
     """A feature value in words, by unit: counts with a singular for one, shares as
     percentages (never ``0 %`` or ``100 %`` for a share in between), ages in years, delays
-    in minutes, hours or days, never scientific notation (:mod:`riskscore._words`).
+    in minutes, hours or days, multiples and rates with their unit, never scientific
+    notation (:mod:`riskscore._words`). Every registered feature's unit is worded; a bare
+    number only for a name the registry does not hold (``unit`` empty).
 
     Examples
     --------
     >>> format_value("fraction", 0.004), format_value("events", 1.0)
     ('under 1 %', '1 event')
     >>> format_value("exp(-days)", math.exp(-0.5 / 24)), format_value("hours", 1500.0)
-    ('after 30 minutes', '62.5 days')
+    ('after 30 minutes of contact', '62.5 days')
+    >>> format_value("times", 3.2), format_value("per minor contacted", 0.5)
+    ('3.2 times', '0.5 per minor contacted')
     """
     if not math.isfinite(value):
         return "unknown"
@@ -225,19 +243,21 @@ def format_value(unit: str, value: float) -> str:
         level = round(value)
         return CHANNEL_NAMES[level] if 0 <= level < len(CHANNEL_NAMES) else number_text(value)
     if unit in _COUNTS:
-        return plural(round(value), _COUNTS[unit])
+        return plural(round(value), _COUNTS[unit], unit)
     if unit == "hours":
         return duration_text(max(value, 0.0) * HOUR_S)
     if unit == "events/day":
         return f"{plural(value, 'event')} a day"
-    if unit == "exp(-days)":  # exp(-delay / 1 day): worded as the delay it encodes
+    if unit in _AFTER_NUMBER:
+        return f"{number_text(value)} {unit}"
+    if unit == "exp(-days)":  # exp(-delay / 1 day): worded as the delay since first contact
         if not value > 0.0:
             return "no move"
         seconds = -DAY_S * math.log(min(value, 1.0))
-        return (
-            "within the first minute" if seconds < MINUTE_S else f"after {duration_text(seconds)}"
-        )
-    return number_text(value)  # ratios and 0-1 scores: a number
+        if seconds < MINUTE_S:
+            return "within the first minute of contact"
+        return f"after {duration_text(seconds)} of contact"
+    return number_text(value)  # a feature the registry does not hold: no unit known
 
 
 @dataclass(frozen=True, slots=True, eq=False)

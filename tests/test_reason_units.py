@@ -1,0 +1,136 @@
+"""Every value a moderator reads carries its unit in words, and each age shows once per view.
+
+Was: ``the recent contact rate as a multiple of the long-run rate: 3.2`` and ``blocks and
+reports from minors per minor the older account contacted: 0.5`` (the unit "ratio" fell
+through to a bare number); ``links or handles to other apps shared by the older
+participant: 1 event``; ``a move from a visible channel to an ephemeral, encrypted or
+external one: after 27 minutes`` (after what?); and the adult's declared age twice in the
+Synapse notice and in ``riskscore score --top`` (a header, then the facts). Each test
+failed before the fix.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from riskscore.cli import score
+from riskscore.features.registry import FEATURES
+from riskscore.model.scores import Reason, format_value, is_reason_text
+from riskscore.policy import Alert, Tier
+
+T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
+#: A value of each unit that a reason can show (on the risk side of its reference).
+_VALUES = {"0/1": 1.0, "fraction": 0.3, "exp(-days)": 0.9, "level 0-5": 3.0}
+_BARE_NUMBER = re.compile(r"-?[\d,.]+")
+
+
+@pytest.mark.parametrize("spec", FEATURES, ids=lambda s: s.name)
+def test_every_feature_value_reads_in_words_with_its_unit(spec: Any) -> None:
+    value = _VALUES.get(spec.unit, 2.5)
+    text = format_value(spec.unit, value)
+    assert not _BARE_NUMBER.fullmatch(text), f"{spec.name} ({spec.unit}): {text!r}"
+    assert re.search(r"[a-z%]", text), text
+    assert is_reason_text(str(Reason.of(spec.name, value, 0.5))), spec.name
+
+
+@pytest.mark.parametrize(
+    ("feature", "value", "expected"),
+    [
+        (
+            "escalation_ratio",
+            3.2,
+            "the recent contact rate as a multiple of the long-run rate: 3.2 times (+1.00)",
+        ),
+        (
+            "adult_flagged_per_minor",
+            0.5,
+            "blocks and reports from minors per minor the older account contacted: 0.5 per "
+            "minor contacted (+1.00)",
+        ),
+        (
+            "adult_external_events",
+            1.0,
+            "links or handles to other apps shared by the older participant: 1 link or "
+            "handle (+1.00)",
+        ),
+        (
+            "child_blocks_reports",
+            2.0,
+            "blocks and reports by the younger participant: 2 blocks or reports (+1.00)",
+        ),
+        (
+            "secure_move_speed",
+            math.exp(-27 / (24 * 60)),
+            "a move from a visible channel to an ephemeral, encrypted or external one: after "
+            "27 minutes of contact (+1.00)",
+        ),
+        (
+            "secure_move_speed",
+            0.99999,
+            "a move from a visible channel to an ephemeral, encrypted or external one: within "
+            "the first minute of contact (+1.00)",
+        ),
+    ],
+)
+def test_a_reason_reads_its_value_with_its_unit(feature: str, value: float, expected: str) -> None:
+    text = str(Reason.of(feature, value, 1.0))
+    assert text.split(". Why it can matter: ")[0] == expected
+    assert is_reason_text(text)
+
+
+def test_reasons_stored_in_the_wording_before_units_are_still_read() -> None:
+    """A queue keeps what it stored: the bare number and the delay without "of contact"."""
+    for feature, old in (
+        ("escalation_ratio", "3.2"),
+        ("adult_flagged_per_minor", "0.5"),
+        ("adult_external_events", "1 event"),
+        ("secure_move_speed", "after 27 minutes"),
+        ("secure_move_speed", "within the first minute"),
+    ):
+        reason = Reason.of(feature, 1.0, 1.0)
+        text = f"{reason.description}: {old} (+1.00). Why it can matter: {reason.why}"
+        assert is_reason_text(text), text
+
+
+# ------------------------------------------------------------------ each age once
+
+
+def _ages_once(text: str) -> None:
+    assert text.count("age 34") == 1, text
+    assert text.count("adult age 34") == 1, text
+    assert text.count("age 12") == 1, text
+
+
+def test_the_synapse_notice_gives_the_adults_age_once(tmp_path: Path) -> None:
+    sinks = pytest.importorskip("riskscore.integrations._synapse_sinks")
+    alert = Alert(
+        7, "a", "k", 12.0, "under 13", 0.9, Tier.URGENT, adult_age=34.0, timestamp=T0,
+        first_event_at=T0 - 3600, last_event_at=T0 - 60,
+    )  # fmt: skip
+    matrix = {"room_id": "!r:x", "channel": "direct", "event_room_id": "!r:x"}
+    body = sinks.notice_body(alert, {"matrix": matrix})
+    _ages_once(body)
+    assert "Adult a, child k (age 12), room !r:x (direct). Facts: adult age 34; " in body
+
+
+def test_score_top_gives_the_adults_age_once(capsys: pytest.CaptureFixture[str]) -> None:
+    alert = {
+        "conversation_id": 1, "adult_id": 7, "child_id": 9, "age_band": "under 13",
+        "child_age": 12.0, "adult_age": 34.0, "risk": 0.97, "tier": "urgent", "reasons": [],
+        "facts": "adult age 34; in contact for 1 hour",
+    }  # fmt: skip
+    result = {
+        "conversations": 1, "events": 3, "quarantined": 0, "alerts": 1, "urgent": 1,
+        "groups": [], "unread_columns": [], "account_features": "acc.parquet",
+        "top": [alert], "scores": "s", "alerts_file": "a", "shadow": None, "queue": None,
+        "quarantine_file": None, "quarantine_counts": {},
+    }  # fmt: skip
+    score.render(result)
+    out = capsys.readouterr().out
+    _ages_once(out)
+    assert "adult 7 -> child 9 (age 12, band under 13)\n     adult age 34; in contact" in out
