@@ -72,8 +72,9 @@ def test_score_top_shows_both_ages_and_unknown_as_unknown(
     }  # fmt: skip
     score.render(result)
     out = capsys.readouterr().out
-    assert "adult 7 (age 31) -> child 9 (age 14, band 13-15)" in out
-    assert "adult 7 (age unknown) -> child 9 (age unknown, band 13-15)" in out
+    # the adult's age in the facts below the header (review: each age once)
+    assert "adult 7 -> child 9 (age 14, band 13-15)" in out
+    assert "adult 7 -> child 9 (age unknown, band 13-15)" in out
 
 
 def test_a_case_counts_its_childrens_reports_and_names_whose_reasons_it_shows(
@@ -103,9 +104,11 @@ def test_the_synapse_notice_gives_both_ages() -> None:
     the child's age band only, neither account's age (known or unknown)."""
     sinks = pytest.importorskip("riskscore.integrations._synapse_sinks")
     matrix = {"room_id": "!r:x", "channel": "direct", "event_room_id": "!r:x"}
-    alert = Alert(7, "a", "k", 12.0, "under 13", 0.4, Tier.REVIEW)
+    alert = Alert(
+        7, "a", "k", 12.0, "under 13", 0.4, Tier.REVIEW, first_event_at=T0, last_event_at=T0
+    )
     body = sinks.notice_body(alert, {"matrix": matrix})
-    assert "Adult a (age unknown), child k (age 12), room !r:x (direct)." in body
+    assert "Adult a, child k (age 12), room !r:x (direct). Facts: adult age unknown" in body
 
 
 def test_a_cybertipline_draft_counts_what_is_there_never_a_zero(tmp_path: Path) -> None:

@@ -253,10 +253,9 @@ def render(result: dict[str, Any]) -> None:
     else:
         print(f"per-account features from {result['account_features']}")
     for rank, alert in enumerate(result["top"], start=1):
-        print(  # both ages, unknown ones as unknown: the gap is part of the risk
+        print(  # the child's age here, the adult's in the facts below: each age once
             f"\n#{rank} {alert['tier'].upper():6s} risk {risk_text(alert['risk'])}  conversation "
-            f"{alert['conversation_id']}  adult {alert['adult_id']} "
-            f"({age_text(alert['adult_age'])}) -> child {alert['child_id']} "
+            f"{alert['conversation_id']}  adult {alert['adult_id']} -> child {alert['child_id']} "
             f"({age_text(alert['child_age'])}, band {alert['age_band']})"
         )
         print(f"     {alert['facts']}")  # the adult's age, first contact, last activity

@@ -128,7 +128,8 @@ class AlertSinks:
 def notice_body(alert: Alert, record: dict[str, Any]) -> str:
     """The text of the moderators' room notice of an alert (``record``: its JSON record with
     ``matrix``), its facts and reasons worded as in every other view (:func:`alert_facts`:
-    the adult's age, first contact and last activity against the alert; :func:`reason_texts`)."""
+    the adult's age, first contact and last activity against the alert; :func:`reason_texts`).
+    The child's age is in the header, the adult's only in the facts: each age once."""
     matrix = record["matrix"]
     where = f"room {matrix['room_id']} ({matrix['channel']})"
     if matrix["room_id"] is None:
@@ -137,8 +138,8 @@ def notice_body(alert: Alert, record: dict[str, Any]) -> str:
         where += f", raised by the adult's event in room {matrix['event_room_id']}"
     return (
         f"riskscore {alert.tier.name.lower()} alert: risk {risk_text(alert.risk)} "
-        f"(child age band {alert.age_band}). Adult {alert.adult_id} "
-        f"({age_text(alert.adult_age)}), child {alert.child_id} ({age_text(alert.child_age)}), "
+        f"(child age band {alert.age_band}). Adult {alert.adult_id}, "
+        f"child {alert.child_id} ({age_text(alert.child_age)}), "
         f"{where}. Facts: {alert_facts(alert, int(time.time()))}. "
         f"Reasons: {'; '.join(reason_texts(alert.reasons))}. "
         "A reason for a trained moderator to look, not a verdict."
