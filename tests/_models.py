@@ -31,6 +31,7 @@ _RANGES = {
     "moves": (0.5, 2.5),
     "exp(-days)": (0.05, 0.95),
     "accounts": (0.5, 4.5),
+    "minors": (0.5, 4.5),
     "requests": (0.5, 3.5),
 }
 

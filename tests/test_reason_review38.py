@@ -34,7 +34,7 @@ def _text(feature: str, value: float) -> str:
     [
         ("adult_external_events", 1.0, "1 link or handle"),
         ("child_blocks_reports", 1.0, "1 block or report"),
-        ("adult_private_minor_fanout", 1.0, "1 account"),
+        ("adult_private_minor_fanout", 1.0, "1 minor"),
         ("adult_unaccepted_requests", 1.0, "1 request"),
         ("upward_channel_moves", 1.0, "1 move"),
         ("adult_max_unanswered_run", 2.0, "2 messages"),

@@ -64,6 +64,11 @@ def test_every_feature_value_reads_in_words_with_its_unit(spec: Any) -> None:
             "blocks and reports by the younger participant: 2 blocks or reports (+1.00)",
         ),
         (
+            "adult_private_minor_fanout",
+            12.0,
+            "minors the older account contacted on private channels: 12 minors (+1.00)",
+        ),
+        (
             "secure_move_speed",
             math.exp(-27 / (24 * 60)),
             "a move from a visible channel to an ephemeral, encrypted or external one: after "
@@ -89,6 +94,7 @@ def test_reasons_stored_in_the_wording_before_units_are_still_read() -> None:
         ("escalation_ratio", "3.2"),
         ("adult_flagged_per_minor", "0.5"),
         ("adult_external_events", "1 event"),
+        ("adult_private_minor_fanout", "12 accounts"),
         ("secure_move_speed", "after 27 minutes"),
         ("secure_move_speed", "within the first minute"),
     ):

@@ -16,7 +16,7 @@ from riskscore.model.scores import Reason, is_reason_text
 from riskscore.moderation.earlier_reasons import EARLIER_MARK, exported_reason
 
 _COUNTS = [
-    s.name for s in FEATURES if s.direction > 0 and s.unit in {"accounts", "requests", "channels"}
+    s.name for s in FEATURES if s.direction > 0 and s.unit in {"minors", "requests", "channels"}
 ]
 
 

@@ -22,7 +22,7 @@ _NAN = math.nan
 ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     FeatureSpec(
         "adult_minor_fanout",
-        "accounts",
+        "minors",
         "account",
         "minors the older account contacted",
         "distinct accounts the adult sent a contact event (`message`, `media`, "
@@ -46,7 +46,7 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "adult_private_minor_fanout",
-        "accounts",
+        "minors",
         "account",
         "minors the older account contacted on private channels",
         "distinct accounts the adult sent a contact event on `ephemeral`, `encrypted` or "

@@ -118,8 +118,8 @@ def reason_texts(reasons: Sequence[Reason]) -> tuple[str, ...]:
 #: :func:`riskscore._words.number_text` writes them since; plain digits as before).
 _NUMBER = r"-?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[+-]\d+)?|inf)|nan"
 _UNITS = (
-    "%|years?|minutes?|hours?|days?|events? a day|events?|messages?|accounts?|requests?|moves?"
-    "|channels?|times|per minor contacted|links? or handles?|blocks? or reports?"
+    "%|years?|minutes?|hours?|days?|events? a day|events?|messages?|accounts?|minors?|requests?"
+    "|moves?|channels?|times|per minor contacted|links? or handles?|blocks? or reports?"
 )
 _WORDS = "|".join(
     (
@@ -202,6 +202,7 @@ _COUNTS = {
     "events": "event",
     "messages": "message",
     "accounts": "account",
+    "minors": "minor",
     "requests": "request",
     "moves": "move",
     "channels": "channel",
