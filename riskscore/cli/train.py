@@ -7,7 +7,13 @@ from typing import Any, Final
 
 from riskscore._words import number_text
 from riskscore.cli._future_option import add_max_future_s_option
-from riskscore.cli._paths import bundle_dir, check_not_in_bundle, check_out_dir, path_argument
+from riskscore.cli._paths import (
+    bundle_dir,
+    bundle_output,
+    check_not_in_bundle,
+    check_out_dir,
+    path_argument,
+)
 from riskscore.cli._progress import steps
 from riskscore.cli._source_options import check_source_options
 from riskscore.cli._time import (
@@ -87,7 +93,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         f"default: {_DATA['test_fraction']})",
     )
     parser.add_argument(
-        "--out", type=path_argument, required=True, help="bundle directory to write"
+        "--out",
+        type=bundle_output,
+        required=True,
+        help="bundle directory to write (not the --model bundle); a bundle an earlier run "
+        "wrote there is replaced",
     )
     parser.add_argument(
         "--from-queue", type=path_argument, help="review queue whose decisions are the labels"
