@@ -8,13 +8,18 @@ that refuses an output inside a bundle the same command line names.
 
 from __future__ import annotations
 
+import html
 import shutil
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from serve_helpers import add_account, config, sign_in
 
+import riskscore as rs
 import riskscore.model.bundle as bundle
 from riskscore.cli import main
+from riskscore.serve import create_app
 
 
 def _bundle_files(directory: Path) -> list[str]:
@@ -53,3 +58,33 @@ def test_train_out_beside_the_model_is_not_refused(
     err = capsys.readouterr().err
     assert "queue.sqlite" in err
     assert "--model names" not in err
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ({"from": "1970-01-01", "to": "2026-01-31"}, "'from': '1970-01-01' is out of range"),
+        ({"from": "2026-01-01", "to": "1999-12-31"}, "'to': '1999-12-31' is out of range"),
+        ({"from": "2199-12-01", "to": "2200-01-01"}, "'to': '2200-01-01' is out of range"),
+        ({"from": "0", "to": "2026-01-31"}, "'from' must be a day YYYY-MM-DD (UTC), got '0'"),
+        ({"from": "junk", "to": "2026-01-31"}, "'from' must be a day YYYY-MM-DD"),
+    ],
+)
+def test_console_report_period_follows_the_time_rule(
+    tmp_path: Path, query: dict[str, str], named: str
+) -> None:
+    """Was: ``/console/report?from=1970-01-01`` made a report of a period from epoch 0,
+    where every time option of the command line refuses a time before 2000-01-01 (and
+    ``from=junk`` gave a 200 page). Now 400, naming the parameter and its value, and no
+    report is made (none is logged as read)."""
+    cfg = config(tmp_path, rs.load_model(), report_key=b"0f3c9a7e-platform-secret-b81d44e2")
+    add_account(cfg.db)
+    with TestClient(create_app(cfg)) as client:
+        assert sign_in(client, "mod-1") == 303
+        r = client.get("/console/report", params=query)
+        assert r.status_code == 400
+        assert f"query parameter {named}" in html.unescape(r.text)
+        assert 'id="report"' not in r.text
+        ok = client.get("/console/report", params={"from": "2026-01-01", "to": "2026-01-31"})
+        assert ok.status_code == 200
+        assert 'id="report"' in ok.text
