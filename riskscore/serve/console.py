@@ -35,7 +35,7 @@ from riskscore.moderation.transparency import transparency_report
 from riskscore.moderation.transparency_render import render_html
 from riskscore.serve.accounts import MAX_PASSWORD_CHARS, Moderator
 from riskscore.serve.pages import SECURITY_HEADERS, TEMPLATES
-from riskscore.serve.params import adult_of, content_field_problem, query_day, whole_number
+from riskscore.serve.params import adult_of, content_field_problem, query_period, whole_number
 from riskscore.serve.plot import timeline_svg
 from riskscore.serve.security import (
     CSRF_COOKIE,
@@ -449,8 +449,7 @@ def report_page(request: Request) -> Response:
         "error": None,
     }
     try:  # the command line's time rule: no period from 1970 (400, naming the parameter)
-        start = query_day("from", query.get("from"))
-        end = query_day("to", query.get("to"), included_end=True)
+        start, end = query_period(query)
     except ValueError as exc:
         context["error"] = str(exc)
         return _page(request, "report.html", context, user=user, status=400)

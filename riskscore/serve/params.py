@@ -6,7 +6,7 @@ guess."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from riskscore.exceptions import SchemaError
@@ -28,6 +28,7 @@ __all__ = [
     "content_field_problem",
     "conversation_ids",
     "query_day",
+    "query_period",
     "query_problem",
     "sentence_path_problem",
     "whole_number",
@@ -154,6 +155,21 @@ def query_day(name: str, text: str | None, *, included_end: bool = False) -> int
         return parse_time(text, end_of_day=included_end)
     except ValueError as exc:
         raise ValueError(f"query parameter {name!r}: {exc}") from None
+
+
+def query_period(query: Mapping[str, str]) -> tuple[int | None, int | None]:
+    """The period of a query's ``from`` and ``to`` days (:func:`query_day`; the last day
+    included): epoch seconds of its start and its (excluded) end, each None when not given.
+
+    Examples
+    --------
+    >>> query_period({"from": "2026-01-01", "to": "2026-01-31"})
+    (1767225600, 1769904000)
+    >>> query_period({"from": "2026-01-01"})
+    (1767225600, None)
+    """
+    start = query_day("from", query.get("from"))
+    return start, query_day("to", query.get("to"), included_end=True)
 
 
 def content_field_problem(names: Iterable[str], where: str) -> str | None:
