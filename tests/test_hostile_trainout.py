@@ -88,3 +88,24 @@ def test_console_report_period_follows_the_time_rule(
         ok = client.get("/console/report", params={"from": "2026-01-01", "to": "2026-01-31"})
         assert ok.status_code == 200
         assert 'id="report"' in ok.text
+
+
+@pytest.mark.parametrize("option", ["--from-queue", "--events"])
+def test_train_out_does_not_replace_a_file_it_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    """Was: ``train --from-queue out/manifest.json --out out`` read the review queue, then
+    wrote the bundle's manifest over it (the moderators' decisions lost). Now refused by the
+    rule of every command's outputs (``check_not_inputs``) before anything is read."""
+    out = tmp_path / "out"
+    out.mkdir()
+    files = {"--from-queue": tmp_path / "queue.sqlite", "--events": tmp_path / "events.jsonl"}
+    files[option] = out / "manifest.json"
+    files[option].write_bytes(b"kept")
+    argv = ["train", "--from-queue", str(files["--from-queue"])]
+    argv += ["--events", str(files["--events"]), "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert f"would replace the input {files[option]}" in err[0]
+    assert files[option].read_bytes() == b"kept"

@@ -25,7 +25,9 @@ from riskscore.cli._time import (
 )
 from riskscore.evaluation.training_job import train_model
 from riskscore.io import read_messages
+from riskscore.io.files import check_not_inputs
 from riskscore.model import load_model, save_model
+from riskscore.model.bundle import MANIFEST, MODEL_CARD, PARAMS, SIGNATURE
 from riskscore.model.recipe import DEFAULT_N_WORLDS, TRAINING_WORLD_SEEDS
 from riskscore.moderation.learning import MIN_RETRAIN_POSITIVES, learn_from_decisions
 from riskscore.moderation.queue_db import check_exists
@@ -132,6 +134,9 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         escape="--replace-shipped-model",
         replace_shipped=args.replace_shipped_model,
     )
+    # the bundle's files replace none it reads (``--from-queue out/manifest.json``)
+    bundle_files = [args.out / name for name in (PARAMS, MODEL_CARD, MANIFEST, SIGNATURE)]
+    check_not_inputs(bundle_files, [args.from_queue, args.events])
     if args.from_queue is not None:
         return _from_queue(args)
     with steps(["data", "fit", "evaluate", "save"], enabled=show) as step:
