@@ -164,6 +164,26 @@ def output_path(text: str) -> Path:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def bundle_output(text: str) -> Path:
+    """A model bundle a command writes (the ``type`` of ``train --out``): :func:`path_argument`.
+
+    Unlike :func:`output_path` the shipped bundle is not refused while the option is read:
+    the command checks it with its escape (``--replace-shipped-model``). A bundle named on
+    the same command line is refused like for every output (:func:`check_not_in_bundle`),
+    since the entrypoint lists the options of both types.
+
+    Examples
+    --------
+    >>> str(bundle_output("models/mine"))
+    'models/mine'
+    """
+    return path_argument(text)
+
+
+#: The ``type`` of every option a command writes to.
+OUTPUT_TYPES: Final = (output_path, bundle_output)
+
+
 def bundle_dir(text: str) -> Path:
     """A model bundle named on the command line (the ``type`` of every bundle argument).
 

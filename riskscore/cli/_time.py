@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from riskscore._checks import (
@@ -23,7 +22,7 @@ from riskscore._checks import (
     check_share,
     check_whole,
 )
-from riskscore.io.schema import EARLIEST_EVENT_TIMESTAMP, MAX_TIMESTAMP
+from riskscore.io.given_times import parse_time
 from riskscore.io.text import is_number_text
 from riskscore.policy.volume import MIN_PER_MILLION, check_per_million
 
@@ -31,23 +30,13 @@ T = TypeVar("T", int, float)
 
 #: Largest whole number accepted by a count option (a row count, an item id).
 MAX_COUNT = 2**53
-#: The first and the last day a time option takes: the event readers' range
-#: (:data:`~riskscore.io.schema.EARLIEST_EVENT_TIMESTAMP` up to
-#: :data:`~riskscore.io.schema.MAX_TIMESTAMP`), so no option names a time no event can have.
-FIRST_DAY = datetime.fromtimestamp(EARLIEST_EVENT_TIMESTAMP, UTC).date()
-END_DAY = datetime.fromtimestamp(MAX_TIMESTAMP, UTC).date()
-#: The range of a time option, as its help states it.
-TIME_RANGE = f"{FIRST_DAY.year} to {END_DAY.year}"
 
 
 def parse_epoch(text: str, *, end_of_day: bool = False) -> int:
-    """Epoch seconds from ``text``: an integer, a day ``YYYY-MM-DD`` (UTC), or ISO 8601
-    with a UTC offset, within the range of the events' times that riskscore reads
-    (2000-01-01 up to 2200-01-01: :data:`TIME_RANGE`).
-
-    A day is its first second; with ``end_of_day`` it is the first second of the next day,
-    so that the day is included in a period whose end is excluded (``export --to``). The
-    day itself must be in range: ``1999-12-31`` as an end is refused, as it is as a start.
+    """An argparse type: :func:`~riskscore.io.given_times.parse_time`, the one rule of a
+    given time (the console's period follows it too): epoch seconds, a day ``YYYY-MM-DD``
+    (UTC) or ISO 8601 with an offset, 2000 to 2200; with ``end_of_day`` a day is included
+    (its end is the next day's first second).
 
     Raises
     ------
@@ -56,55 +45,16 @@ def parse_epoch(text: str, *, end_of_day: bool = False) -> int:
 
     Examples
     --------
-    >>> parse_epoch("1767225600"), parse_epoch("2026-01-01T00:00:00Z")
-    (1767225600, 1767225600)
     >>> parse_epoch("2026-01-01"), parse_epoch("2026-01-01", end_of_day=True)
     (1767225600, 1767312000)
     >>> parse_epoch("1999-12-31")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     argparse.ArgumentTypeError: '1999-12-31' is out of range: times are from 2000-01-01 ...
     """
-    value = _epoch(text, end_of_day)
-    # a day given as an end is included: its end, the next day, is what must be in range
-    first = _epoch(text, False) if end_of_day else value
-    if not (first >= EARLIEST_EVENT_TIMESTAMP and value <= MAX_TIMESTAMP):
-        last = END_DAY - timedelta(days=1)
-        included = f"; a day given as the end is included, so the last day is {last}"
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is out of range: times are from {FIRST_DAY} ({EARLIEST_EVENT_TIMESTAMP}, "
-            f"the earliest event time riskscore reads) to {END_DAY} ({MAX_TIMESTAMP})"
-            f"{included if end_of_day and _is_day(text) else ''}"
-        )
-    return value
-
-
-def _is_day(text: str) -> bool:
-    """Whether ``text`` is read as a day ``YYYY-MM-DD`` (by :func:`_epoch`)."""
-    return len(text) == 10 and not is_number_text(text)
-
-
-def _epoch(text: str, end_of_day: bool) -> int:
-    if not text.isascii():  # Python reads other scripts' digits; the data's rule does not
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is neither epoch seconds, YYYY-MM-DD nor ISO 8601 (ASCII digits only)"
-        )
-    if is_number_text(text):
-        try:
-            return int(text)
-        except ValueError:
-            pass
     try:
-        if _is_day(text):
-            day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
-            return int((day + timedelta(days=1 if end_of_day else 0)).timestamp())
-        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (ValueError, OverflowError):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is neither epoch seconds, YYYY-MM-DD nor ISO 8601"
-        ) from None
-    if stamp.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} needs a UTC offset (e.g. Z or +01:00)")
-    return int(stamp.timestamp())
+        return parse_time(text, end_of_day=end_of_day)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse_end(text: str) -> int:

@@ -20,7 +20,7 @@ from riskscore.cli._paths import (
 )
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._source_options import check_source_options
-from riskscore.cli._time import TIME_RANGE, parse_epoch, seed, whole_number
+from riskscore.cli._time import parse_epoch, seed, whole_number
 from riskscore.cli._unread import unread_note
 from riskscore.evaluation.compare import (
     ModelComparison,
@@ -34,6 +34,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.features import extract_features
 from riskscore.io import read_messages
 from riskscore.io.files import check_not_inputs
+from riskscore.io.given_times import TIME_RANGE
 from riskscore.io.staging import staged_file
 from riskscore.model import load_model
 from riskscore.moderation import ReviewQueue

@@ -51,7 +51,7 @@ from riskscore.cli import (
     warmup,
 )
 from riskscore.cli._once import OnceParser
-from riskscore.cli._paths import bundle_dir, check_not_in_bundle, output_path
+from riskscore.cli._paths import OUTPUT_TYPES, bundle_dir, check_not_in_bundle
 from riskscore.cli._quarantine import command_line_hint
 from riskscore.evaluation.records import jsonable
 from riskscore.exceptions import RiskscoreError
@@ -301,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         child.set_defaults(
             _command=command,
             **{_OPTION_NAMES: options},
-            _outputs=[a.dest for a in child._actions if a.type is output_path],
+            _outputs=[a.dest for a in child._actions if a.type in OUTPUT_TYPES],
             _bundles=[a.dest for a in child._actions if a.type is bundle_dir],
         )
     return parser
@@ -310,8 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _output_in_given_bundle(args: argparse.Namespace) -> str | None:
     """Why an output option of this command line is refused, or None: an output inside a
     bundle the same command line names (``evaluate --model models/mine --out
-    models/mine/report``) would sit beside that model's files (the shipped bundle and
-    ``$RISKSCORE_MODEL_DIR``'s are refused while the options are read)."""
+    models/mine/report``) would sit beside that model's files, and ``train --from-queue
+    --model models/mine --out models/mine`` would replace the model it starts from. The
+    shipped bundle and ``$RISKSCORE_MODEL_DIR``'s are refused while the options are read,
+    or by ``train`` with its ``--replace-shipped-model`` escape, so not here."""
     names = getattr(args, _OPTION_NAMES, {})
     bundles = {  # a directory that is no bundle fails its command for that reason
         names.get(dest, dest): value
@@ -324,7 +326,9 @@ def _output_in_given_bundle(args: argparse.Namespace) -> str | None:
         value = getattr(args, dest, None)
         if isinstance(value, Path):
             try:
-                check_not_in_bundle(value, option=names.get(dest, dest), given_bundles=bundles)
+                check_not_in_bundle(
+                    value, option=names.get(dest, dest), replace_shipped=True, given_bundles=bundles
+                )
             except ValueError as exc:
                 return str(exc)
     return None

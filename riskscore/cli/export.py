@@ -8,7 +8,8 @@ from typing import Any
 from riskscore._words import number_text
 from riskscore.cli._env_names import add_key_env_option
 from riskscore.cli._paths import check_out_dir, output_path, path_argument
-from riskscore.cli._time import TIME_RANGE, parse_end, parse_epoch
+from riskscore.cli._time import parse_end, parse_epoch
+from riskscore.io.given_times import TIME_RANGE
 from riskscore.keys import check_pseudonym_key, key_from_environment, key_source
 from riskscore.moderation import ReviewQueue
 from riskscore.regulatory import ExportFilter, export_all

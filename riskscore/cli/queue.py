@@ -9,7 +9,8 @@ from typing import Any
 
 from riskscore._words import age_text, plural, risk_text
 from riskscore.cli._paths import path_argument
-from riskscore.cli._time import MAX_COUNT, TIME_RANGE, parse_epoch, whole_number
+from riskscore.cli._time import MAX_COUNT, parse_epoch, whole_number
+from riskscore.io.given_times import TIME_RANGE
 from riskscore.moderation import QueueError
 from riskscore.moderation.item_facts import facts_text
 from riskscore.moderation.queue import ReviewQueue

@@ -16,7 +16,6 @@ from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._paths import bundle_dir, check_out_dir, output_path, path_argument
 from riskscore.cli._progress import steps
 from riskscore.cli._time import (
-    TIME_RANGE,
     parse_end,
     parse_epoch,
     seed,
@@ -26,6 +25,7 @@ from riskscore.cli._time import (
 )
 from riskscore.io import read_messages
 from riskscore.io.files import check_not_inputs, check_regular_file
+from riskscore.io.given_times import TIME_RANGE
 from riskscore.io.json_lines import json_loads
 from riskscore.io.raw import show
 from riskscore.keys import check_pseudonym_key, key_from_environment, key_source

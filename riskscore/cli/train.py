@@ -7,7 +7,13 @@ from typing import Any, Final
 
 from riskscore._words import number_text
 from riskscore.cli._future_option import add_max_future_s_option
-from riskscore.cli._paths import bundle_dir, check_not_in_bundle, check_out_dir, path_argument
+from riskscore.cli._paths import (
+    bundle_dir,
+    bundle_output,
+    check_not_in_bundle,
+    check_out_dir,
+    path_argument,
+)
 from riskscore.cli._progress import steps
 from riskscore.cli._source_options import check_source_options
 from riskscore.cli._time import (
@@ -19,7 +25,9 @@ from riskscore.cli._time import (
 )
 from riskscore.evaluation.training_job import train_model
 from riskscore.io import read_messages
+from riskscore.io.files import check_not_inputs
 from riskscore.model import load_model, save_model
+from riskscore.model.bundle import MANIFEST, MODEL_CARD, PARAMS, SIGNATURE
 from riskscore.model.recipe import DEFAULT_N_WORLDS, TRAINING_WORLD_SEEDS
 from riskscore.moderation.learning import MIN_RETRAIN_POSITIVES, learn_from_decisions
 from riskscore.moderation.queue_db import check_exists
@@ -87,7 +95,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         f"default: {_DATA['test_fraction']})",
     )
     parser.add_argument(
-        "--out", type=path_argument, required=True, help="bundle directory to write"
+        "--out",
+        type=bundle_output,
+        required=True,
+        help="bundle directory to write (not the --model bundle); a bundle an earlier run "
+        "wrote there is replaced",
     )
     parser.add_argument(
         "--from-queue", type=path_argument, help="review queue whose decisions are the labels"
@@ -122,6 +134,9 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         escape="--replace-shipped-model",
         replace_shipped=args.replace_shipped_model,
     )
+    # the bundle's files replace none it reads (``--from-queue out/manifest.json``)
+    bundle_files = [args.out / name for name in (PARAMS, MODEL_CARD, MANIFEST, SIGNATURE)]
+    check_not_inputs(bundle_files, [args.from_queue, args.events])
     if args.from_queue is not None:
         return _from_queue(args)
     with steps(["data", "fit", "evaluate", "save"], enabled=show) as step:

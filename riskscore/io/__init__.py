@@ -29,6 +29,8 @@ riskscore subpackage (only :mod:`riskscore.exceptions`).
 - :mod:`~riskscore.io.arrow`: writing Arrow tables to Parquet, CSV or JSON lines;
   :mod:`~riskscore.io.time_order` writes an events file in time order in bounded memory.
 - :mod:`~riskscore.io.markdown`: the one rule for a row of a Markdown table in a report.
+- :mod:`~riskscore.io.given_times`: the one rule of a time a person gives (a command-line
+  option, a console query parameter): from 2000-01-01, the earliest event time, to 2200.
 - :mod:`~riskscore.io.sqlite`: the one way riskscore opens a SQLite file (WAL, busy
   timeout, created 0600), for the review queue, checkpoints and Synapse state.
 - :mod:`~riskscore.io.staging`: a job's output files appear together, or not at all;

@@ -35,7 +35,7 @@ from riskscore.moderation.transparency import transparency_report
 from riskscore.moderation.transparency_render import render_html
 from riskscore.serve.accounts import MAX_PASSWORD_CHARS, Moderator
 from riskscore.serve.pages import SECURITY_HEADERS, TEMPLATES
-from riskscore.serve.params import adult_of, content_field_problem, day_start, whole_number
+from riskscore.serve.params import adult_of, content_field_problem, query_period, whole_number
 from riskscore.serve.plot import timeline_svg
 from riskscore.serve.security import (
     CSRF_COOKIE,
@@ -440,31 +440,35 @@ def audit_page(request: Request) -> Response:
 def report_page(request: Request) -> Response:
     user = _user(request)
     state = _state(request)
-    start = day_start(request.query_params.get("from"))
-    end = day_start(request.query_params.get("to"))
+    query = request.query_params
     context: dict[str, Any] = {
-        "start": request.query_params.get("from", ""),
-        "end": request.query_params.get("to", ""),
+        "start": query.get("from", ""),
+        "end": query.get("to", ""),
         "configured": state.config.report_key is not None,
         "report": None,
         "error": None,
     }
+    try:  # the command line's time rule: no period from 1970 (400, naming the parameter)
+        start, end = query_period(query)
+    except ValueError as exc:
+        context["error"] = str(exc)
+        return _page(request, "report.html", context, user=user, status=400)
     if start is not None and end is not None and state.config.report_key is not None:
         try:
             report = transparency_report(
                 state.queue,
-                (start, end + 86_400),
+                (start, end),
                 key=state.config.report_key,
                 platform=state.config.platform,
             )
-        except ValueError as exc:
+        except ValueError as exc:  # the period out of order, a documented key
             context["error"] = str(exc)
         else:
             # An export of the queue's decisions: who made it, for which days, is logged.
-            period = f"{_iso_day(start)}..{_iso_day(end)}"
+            period = f"{_iso_day(start)}..{_iso_day(end - 86_400)}"
             state.accounts.log_access(user.name, "report", period)
             context["report"] = Markup(_report_body(render_html(report.to_dict(), ())))
-    elif request.query_params.get("from") is not None:
+    elif query.get("from") is not None:
         context["error"] = "Give both dates as YYYY-MM-DD."
     return _page(request, "report.html", context, user=user)
 

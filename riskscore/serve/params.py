@@ -1,15 +1,16 @@
 """What the service's requests name: the conversation ids of an API path, the adult of a
-console case path, a whole number or a day in a query, and the field of a query or form
-that looks like message content. Anything else names nothing (None, or for a conversation
-id a :class:`~riskscore.exceptions.SchemaError` that says why), never a guess."""
+console case path, a whole number or a day in a query (by the command line's time rule),
+and the field of a query or form that looks like message content. Anything else names
+nothing (None, or for a conversation id or a day a ``ValueError`` that says why), never a
+guess."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.given_times import is_day, parse_time
 from riskscore.io.raw import NotShown, quoted_name, show, shown
 from riskscore.io.schema import (
     MAX_ID_LENGTH,
@@ -26,7 +27,8 @@ __all__ = [
     "adult_of",
     "content_field_problem",
     "conversation_ids",
-    "day_start",
+    "query_day",
+    "query_period",
     "query_problem",
     "sentence_path_problem",
     "whole_number",
@@ -115,21 +117,59 @@ def whole_number(given: str | None) -> int | None:
     return int(given) if given.isascii() and given.isdigit() and len(given) < 19 else None
 
 
-def day_start(text: str | None) -> int | None:
-    """Epoch seconds of 00:00 UTC of a day given as ``YYYY-MM-DD``, or None.
+def query_day(name: str, text: str | None, *, included_end: bool = False) -> int | None:
+    """Epoch seconds of a day ``YYYY-MM-DD`` (UTC) given as the query parameter ``name``,
+    by the one rule of a given time (:func:`~riskscore.io.given_times.parse_time`, that of
+    the command line's time options: 2000-01-01 to 2200); None when it is not given.
+
+    Parameters
+    ----------
+    name : str
+        The query parameter, named in the message.
+    text : str or None
+        Its value as given.
+    included_end : bool, default False
+        The day ends a period and is included: the first second of the next day.
+
+    Raises
+    ------
+    ValueError
+        ``text`` is not a day, or out of range; the message names the parameter and value.
 
     Examples
     --------
-    >>> day_start("2026-01-01"), day_start("01/01/2026")
-    (1767225600, None)
+    >>> query_day("from", "2026-01-01"), query_day("to", "2026-01-01", included_end=True)
+    (1767225600, 1767312000)
+    >>> query_day("from", "1970-01-01")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: query parameter 'from': '1970-01-01' is out of range: times are from 2000-01-01 ...
+    >>> query_day("from", "2026-1-1")
+    Traceback (most recent call last):
+    ValueError: query parameter 'from' must be a day YYYY-MM-DD (UTC), got '2026-1-1'
     """
     if not text:
         return None
+    if not is_day(text):
+        raise ValueError(f"query parameter {name!r} must be a day YYYY-MM-DD (UTC), got {text!r}")
     try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        return None
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+        return parse_time(text, end_of_day=included_end)
+    except ValueError as exc:
+        raise ValueError(f"query parameter {name!r}: {exc}") from None
+
+
+def query_period(query: Mapping[str, str]) -> tuple[int | None, int | None]:
+    """The period of a query's ``from`` and ``to`` days (:func:`query_day`; the last day
+    included): epoch seconds of its start and its (excluded) end, each None when not given.
+
+    Examples
+    --------
+    >>> query_period({"from": "2026-01-01", "to": "2026-01-31"})
+    (1767225600, 1769904000)
+    >>> query_period({"from": "2026-01-01"})
+    (1767225600, None)
+    """
+    start = query_day("from", query.get("from"))
+    return start, query_day("to", query.get("to"), included_end=True)
 
 
 def content_field_problem(names: Iterable[str], where: str) -> str | None:
