@@ -184,3 +184,39 @@ def test_policy_tune_refusals_are_one_line(
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("ages", "message"),
+    [
+        ((14, 13), "only 0 of 60 conversations can raise urgent alerts"),
+        ((30, 40), "only 0 of 60 conversations can raise alerts"),
+    ],
+)
+@pytest.mark.parametrize("online", [[], ["--online"]])
+def test_policy_tune_refuses_traffic_whose_guards_allow_too_few_alerts(
+    tmp_path: Path,
+    ages: tuple[int, int],
+    message: str,
+    online: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Was: traffic of only two minors of close ages (never urgent) or only two adults
+    (never alerted) gave thresholds near 0, printed as a policy that alerts every
+    conversation for review ("on that file: 998,050 and 0 per million")."""
+    n = 60
+    path = tmp_path / "peers.csv"
+    path.write_text(
+        "conversation_id,timestamp,sender_id,recipient_id,sender_age,recipient_age,channel\n"
+        + "".join(
+            f"{i},{1_700_000_000 + 60 * i},{2 * i},{2 * i + 1},{ages[0]},{ages[1]},direct\n"
+            for i in range(n)
+        ),
+        encoding="utf-8",
+    )
+    volumes = ["--review-per-million", "200000", "--urgent-per-million", "100000"]
+    assert main(["policy", "tune", str(path), *volumes, *online]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert captured.err.count("\n") == 1
+    assert not captured.out

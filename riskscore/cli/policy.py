@@ -126,7 +126,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="tune: count alerts as `riskscore stream`/`serve` raise them: the events replayed "
         "one by one, a conversation alerted the first time it reaches a tier at any event "
-        "(about twice the alerts of scoring each conversation once, as a whole; in memory)",
+        "(about twice the alerts of scoring each conversation once, as a whole); the file "
+        "is held in memory and replayed in Python: about 80 s and 850 MB for 2 million events",
     )
     add_chunk_rows_option(parser, what="tune: ")
     add_errors_option(
