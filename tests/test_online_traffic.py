@@ -102,6 +102,7 @@ def test_online_world_traffic_replays_the_samples_world_samples_featurizes() -> 
         (["a", "a", "b"], None, r"conversation must hold integer codes .* \(row 0 is 'a'\)"),
         ([0, -1, 1], None, r"conversation must hold codes from 0: row 1 is -1"),
         ([0, 0, 1], [True, False, True], r"row 1 \(conversation 0\) is False, another row"),
+        ([10**15, 0, 0], [True, False, True], r"row 1 \(conversation 0\) is False, another row"),
         ([0, 1, 2], [1, 0, 1], r"Traffic\.counted must be a bool array, got dtype int64"),
     ],
 )

@@ -150,9 +150,10 @@ def _check_conversation(codes: npt.NDArray[Any], counted: BoolArray | None) -> N
         return
     rows = np.asarray(counted, dtype=bool)
     # a conversation whose rows disagree: counted on some rows, not on others
-    some = np.zeros(int(codes.max()) + 1, dtype=bool)
-    some[codes[rows]] = True
-    mixed = np.flatnonzero(some[codes] != rows)
+    _, inverse = np.unique(codes, return_inverse=True)  # codes may be sparse: 0 and 10**15
+    some = np.zeros(len(codes), dtype=bool)
+    some[inverse[rows]] = True
+    mixed = np.flatnonzero(some[inverse] != rows)
     if len(mixed):
         row = int(mixed[0])
         raise ValueError(
