@@ -170,6 +170,10 @@ def test_policy_tune_online_counts_alerts_as_the_online_scorer_raises_them(
         (["policy", "default", "--errors", "quarantine"], "--errors is an option of policy"),
         (["policy", "tune", "{csv}", "--chunk-rows", "9"], "streams Parquet files only"),
         (["policy", "check", "{file}", "--online"], "--online is an option of policy tune"),
+        (
+            ["policy", "check", "{file}", "--max-room-members", "50"],
+            "--max-room-members is an option of policy tune",
+        ),
         (["policy", "tune", "{file}", "--online", "--chunk-rows", "9"], "give one"),
     ],
 )
@@ -220,3 +224,25 @@ def test_policy_tune_refuses_traffic_whose_guards_allow_too_few_alerts(
     assert message in captured.err
     assert captured.err.count("\n") == 1
     assert not captured.out
+
+
+def test_policy_tune_online_reads_rooms_as_the_stream_is_told_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: `policy tune` had no --max-room-members, so the rooms of 21 to 50 accounts that
+    `riskscore stream --max-room-members 50` scores were set aside as broadcasts: tuned on
+    none of them."""
+    n = 60
+    lines = ["conversation_id,timestamp,sender_id,recipient_id,sender_age,recipient_age"]
+    lines[0] += ",channel,room_size"
+    lines += [
+        f"{i},{1_700_000_000 + 60 * i},{2 * i},{2 * i + 1},35,12,group,{30 if i % 2 else 2}"
+        for i in range(n)
+    ]
+    path = tmp_path / "rooms.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    volumes = ["--review-per-million", "200000", "--urgent-per-million", "100000", "--online"]
+    assert main(["policy", "tune", str(path), *volumes]) == 2
+    assert "30 conversations at 100000 urgent alerts" in capsys.readouterr().err
+    assert main(["policy", "tune", str(path), *volumes, "--max-room-members", "50"]) == 0
+    assert f"({n} conversations, every event online)" in capsys.readouterr().out

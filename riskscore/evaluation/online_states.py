@@ -21,7 +21,11 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.io.given_ids import as_given
-from riskscore.io.groups import PAIR_ID_SEPARATOR, pair_conversation_id
+from riskscore.io.groups import (
+    DEFAULT_MAX_ROOM_MEMBERS,
+    PAIR_ID_SEPARATOR,
+    pair_conversation_id,
+)
 from riskscore.io.messages import MessageTable
 from riskscore.model import RiskModel
 from riskscore.online import OnlineScorer
@@ -60,13 +64,22 @@ class _RecordingScorer(OnlineScorer):
     """An online scorer over history (no clock to be ahead of, nothing expires) whose
     every scored row goes to a :class:`_PeakRecorder`."""
 
-    def __init__(self, model: RiskModel) -> None:
-        super().__init__(model, idle_expiry_s=math.inf, max_future_s=math.inf)
+    def __init__(self, model: RiskModel, max_room_members: int) -> None:
+        super().__init__(
+            model,
+            idle_expiry_s=math.inf,
+            max_future_s=math.inf,
+            max_room_members=max_room_members,
+        )
         self.recorder = self._shadow = _PeakRecorder(model, self.policy)
 
 
 def online_traffic(
-    model: RiskModel, messages: MessageTable, counted_ids: npt.ArrayLike | None = None
+    model: RiskModel,
+    messages: MessageTable,
+    counted_ids: npt.ArrayLike | None = None,
+    *,
+    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
 ) -> Traffic:
     """Replay ``messages`` event by event through an online scorer of ``model``; the
     states each conversation reached, as :class:`~riskscore.policy.volume.Traffic`
@@ -86,6 +99,10 @@ def online_traffic(
         file with group rooms reads every id as text); the id of a group room counts
         every pair conversation ``room|a|b`` it was split into, as a pair id counts its
         own pair only.
+    max_room_members : int, default 20
+        Accounts above which a room is a broadcast surface, set aside: give the value
+        ``messages`` were read with (:func:`riskscore.read_messages`), as the online
+        scorer (``riskscore stream --max-room-members``) is run with.
 
     Returns
     -------
@@ -100,7 +117,7 @@ def online_traffic(
         ``messages`` (the first such id named, and how many): counting nothing for it
         would lower the volume in silence.
     """
-    scorer = _RecordingScorer(model)
+    scorer = _RecordingScorer(model, max_room_members)
     for event in messages.iter_events():
         scorer.update_one_all(event)
     peaks = scorer.recorder.peaks
