@@ -77,9 +77,10 @@ class Traffic:
         labelled sample; every one (the default) on a platform's own traffic, where
         grooming is too rare (about 1 in 10,000) to change the count.
     conversation : int array of shape (n,), optional
-        The conversation of each row, as codes ``0 .. m - 1``: a conversation alerts at
-        the highest tier of its rows and counts once (when its rows are counted). None
-        (the default): each row is a conversation.
+        The conversation of each row, as integer codes from 0 (``0 .. m - 1``): a
+        conversation alerts at the highest tier of its rows and counts once (when its rows
+        are counted; ``counted`` must then be the same on all of them). None (the
+        default): each row is a conversation.
     """
 
     risk: FloatArray
@@ -275,7 +276,9 @@ def policy_for_volume(
     ------
     ValueError
         A target out of range, urgent above review, a band without odds, or traffic too
-        small to expect :data:`MIN_ALERTS` urgent alerts.
+        small to expect :data:`MIN_ALERTS` urgent alerts, or in which fewer conversations
+        can alert at a tier, whatever its threshold (the template's guards applied), than
+        that tier's target asks for.
     """
     traffic = [traffic] if isinstance(traffic, Traffic) else list(traffic)
     if not traffic:
