@@ -93,3 +93,65 @@ def test_online_world_traffic_replays_the_samples_world_samples_featurizes() -> 
         assert traffic.n_counted == final.n_counted == 380
         online_review, _ = alerts_per_million(policy, traffic)
         assert online_review >= alerts_per_million(policy, final)[0]
+
+
+@pytest.mark.parametrize(
+    ("conversation", "counted", "message"),
+    [
+        ([0.0, 0.5, 1.0], None, r"integer codes 0 \.\. m - 1, got dtype float64 \(row 0 is 0.0\)"),
+        (["a", "a", "b"], None, r"conversation must hold integer codes .* \(row 0 is 'a'\)"),
+        ([0, -1, 1], None, r"conversation must hold codes from 0: row 1 is -1"),
+        ([0, 0, 1], [True, False, True], r"row 1 \(conversation 0\) is False, another row"),
+        ([10**15, 0, 0], [True, False, True], r"row 1 \(conversation 0\) is False, another row"),
+        ([0, 1, 2], [1, 0, 1], r"Traffic\.counted must be a bool array, got dtype int64"),
+    ],
+)
+def test_traffic_names_a_bad_conversation_column(
+    conversation: list[object], counted: list[object] | None, message: str
+) -> None:
+    """Was: float codes were truncated (0.5 joined conversation 0), text codes raised
+    numpy's own error while counting, a negative code was a conversation, and a
+    conversation counted on one row but not another was half counted."""
+    with pytest.raises(ValueError, match=message):
+        Traffic(
+            np.array([0.1, 0.2, 0.3]),
+            np.full(3, 12.0),
+            np.full(3, 30.0),
+            counted=None if counted is None else np.array(counted),
+            conversation=np.array(conversation),
+        )
+
+
+def test_empty_traffic_counts_nothing() -> None:
+    empty = Traffic(np.empty(0), np.empty(0), np.empty(0), conversation=np.empty(0))
+    assert empty.n_counted == 0
+    assert all(np.isnan(alerts_per_million(AlertPolicy.default(), empty)))
+
+
+def _room_events() -> rs.MessageTable:
+    """Room 1 of three accounts (split into three pairs) and the pair conversation 2."""
+    t = 1_700_000_000
+    rows = [(1, 0, 10, 11, 35, 12), (1, 10, 11, 10, 12, 35), (1, 20, 12, 11, 30, 12)]
+    rows += [(1, 30, 10, 12, 35, 30), (2, 40, 20, 21, 40, 13)]
+    names = ("conversation_id", "timestamp", "sender_id", "recipient_id")
+    names += ("sender_age", "recipient_age")
+    cols = {name: [r[i] for r in rows] for i, name in enumerate(names)}
+    cols["timestamp"] = [t + s for s in cols["timestamp"]]
+    return rs.read_messages({**cols, "channel": ["direct"] * 5})
+
+
+@pytest.mark.parametrize(
+    ("ids", "n_counted"),
+    [([2], 1), (["2"], 1), ([1], 3), (["1|10|11"], 1), ([1, 2], 4)],
+)
+def test_counted_ids_name_conversations_or_rooms(ids: list[object], n_counted: int) -> None:
+    """Was: a file with a group room reads every id as text, so the integer 2 counted
+    nothing, nor did the room's own id 1 (its pairs are ``1|a|b``): the volume fell
+    in silence."""
+    assert online_traffic(rs.load_model(), _room_events(), ids).n_counted == n_counted
+
+
+def test_counted_ids_not_in_the_messages_are_refused() -> None:
+    """Was: an id of no conversation counted nothing, in silence."""
+    with pytest.raises(ValueError, match=r"counted_ids: 99 is not a conversation or group room"):
+        online_traffic(rs.load_model(), _room_events(), [2, 99])

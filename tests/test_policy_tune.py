@@ -170,6 +170,10 @@ def test_policy_tune_online_counts_alerts_as_the_online_scorer_raises_them(
         (["policy", "default", "--errors", "quarantine"], "--errors is an option of policy"),
         (["policy", "tune", "{csv}", "--chunk-rows", "9"], "streams Parquet files only"),
         (["policy", "check", "{file}", "--online"], "--online is an option of policy tune"),
+        (
+            ["policy", "check", "{file}", "--max-room-members", "50"],
+            "--max-room-members is an option of policy tune",
+        ),
         (["policy", "tune", "{file}", "--online", "--chunk-rows", "9"], "give one"),
     ],
 )
@@ -184,3 +188,61 @@ def test_policy_tune_refusals_are_one_line(
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("ages", "message"),
+    [
+        ((14, 13), "only 0 of 60 conversations can raise urgent alerts"),
+        ((30, 40), "only 0 of 60 conversations can raise alerts"),
+    ],
+)
+@pytest.mark.parametrize("online", [[], ["--online"]])
+def test_policy_tune_refuses_traffic_whose_guards_allow_too_few_alerts(
+    tmp_path: Path,
+    ages: tuple[int, int],
+    message: str,
+    online: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Was: traffic of only two minors of close ages (never urgent) or only two adults
+    (never alerted) gave thresholds near 0, printed as a policy that alerts every
+    conversation for review ("on that file: 998,050 and 0 per million")."""
+    n = 60
+    path = tmp_path / "peers.csv"
+    path.write_text(
+        "conversation_id,timestamp,sender_id,recipient_id,sender_age,recipient_age,channel\n"
+        + "".join(
+            f"{i},{1_700_000_000 + 60 * i},{2 * i},{2 * i + 1},{ages[0]},{ages[1]},direct\n"
+            for i in range(n)
+        ),
+        encoding="utf-8",
+    )
+    volumes = ["--review-per-million", "200000", "--urgent-per-million", "100000"]
+    assert main(["policy", "tune", str(path), *volumes, *online]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert captured.err.count("\n") == 1
+    assert not captured.out
+
+
+def test_policy_tune_online_reads_rooms_as_the_stream_is_told_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: `policy tune` had no --max-room-members, so the rooms of 21 to 50 accounts that
+    `riskscore stream --max-room-members 50` scores were set aside as broadcasts: tuned on
+    none of them."""
+    n = 60
+    lines = ["conversation_id,timestamp,sender_id,recipient_id,sender_age,recipient_age"]
+    lines[0] += ",channel,room_size"
+    lines += [
+        f"{i},{1_700_000_000 + 60 * i},{2 * i},{2 * i + 1},35,12,group,{30 if i % 2 else 2}"
+        for i in range(n)
+    ]
+    path = tmp_path / "rooms.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    volumes = ["--review-per-million", "200000", "--urgent-per-million", "100000", "--online"]
+    assert main(["policy", "tune", str(path), *volumes]) == 2
+    assert "30 conversations at 100000 urgent alerts" in capsys.readouterr().err
+    assert main(["policy", "tune", str(path), *volumes, "--max-room-members", "50"]) == 0
+    assert f"({n} conversations, every event online)" in capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""The ``--max-room-members N`` option shared by ``score``, ``stream`` and ``accounts``."""
+"""The ``--max-room-members N`` option shared by ``score``, ``stream``, ``accounts`` and
+``policy tune``."""
 
 from __future__ import annotations
 
@@ -19,14 +20,18 @@ def _at_least_two(text: str) -> int:
     return value
 
 
-def add_max_room_members_option(parser: argparse.ArgumentParser) -> None:
-    """Add ``--max-room-members N`` to a subcommand."""
+def add_max_room_members_option(
+    parser: argparse.ArgumentParser, *, what: str = "", option_of_one_action: bool = False
+) -> None:
+    """Add ``--max-room-members N`` to a subcommand (``what`` prefixes its help; with
+    ``option_of_one_action`` its default is None, filled in by the one action it is an
+    option of, so that the others can refuse it)."""
     parser.add_argument(
         "--max-room-members",
         type=_at_least_two,
-        default=DEFAULT_MAX_ROOM_MEMBERS,
+        default=None if option_of_one_action else DEFAULT_MAX_ROOM_MEMBERS,
         metavar="N",
-        help="rooms of more accounts than this (room_size, the sender included) are "
+        help=f"{what}rooms of more accounts than this (room_size, the sender included) are "
         "broadcasts: their message and media events are set aside and counted, not "
-        "scored (default: %(default)s accounts)",
+        f"scored (default: {DEFAULT_MAX_ROOM_MEMBERS} accounts)",
     )

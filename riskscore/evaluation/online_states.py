@@ -21,6 +21,11 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.io.given_ids import as_given
+from riskscore.io.groups import (
+    DEFAULT_MAX_ROOM_MEMBERS,
+    PAIR_ID_SEPARATOR,
+    pair_conversation_id,
+)
 from riskscore.io.messages import MessageTable
 from riskscore.model import RiskModel
 from riskscore.online import OnlineScorer
@@ -59,13 +64,22 @@ class _RecordingScorer(OnlineScorer):
     """An online scorer over history (no clock to be ahead of, nothing expires) whose
     every scored row goes to a :class:`_PeakRecorder`."""
 
-    def __init__(self, model: RiskModel) -> None:
-        super().__init__(model, idle_expiry_s=math.inf, max_future_s=math.inf)
+    def __init__(self, model: RiskModel, max_room_members: int) -> None:
+        super().__init__(
+            model,
+            idle_expiry_s=math.inf,
+            max_future_s=math.inf,
+            max_room_members=max_room_members,
+        )
         self.recorder = self._shadow = _PeakRecorder(model, self.policy)
 
 
 def online_traffic(
-    model: RiskModel, messages: MessageTable, counted_ids: npt.ArrayLike | None = None
+    model: RiskModel,
+    messages: MessageTable,
+    counted_ids: npt.ArrayLike | None = None,
+    *,
+    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
 ) -> Traffic:
     """Replay ``messages`` event by event through an online scorer of ``model``; the
     states each conversation reached, as :class:`~riskscore.policy.volume.Traffic`
@@ -80,15 +94,30 @@ def online_traffic(
         :meth:`MessageTable.iter_events` gives them).
     counted_ids : array-like, optional
         Conversation ids whose alerts count (the benign ones of a labelled sample, as
-        :func:`riskscore.read_messages` gives ids); every conversation when omitted.
+        :func:`riskscore.read_messages` gives ids); every conversation when omitted. An id
+        is matched as the events carry it, or as its text where the ids are text (a
+        file with group rooms reads every id as text); the id of a group room counts
+        every pair conversation ``room|a|b`` it was split into, as a pair id counts its
+        own pair only.
+    max_room_members : int, default 20
+        Accounts above which a room is a broadcast surface, set aside: give the value
+        ``messages`` were read with (:func:`riskscore.read_messages`), as the online
+        scorer (``riskscore stream --max-room-members``) is run with.
 
     Returns
     -------
     Traffic
         One row per conversation and pair of ages it was scored with: the highest risk
         it reached with those ages; ``conversation`` groups a conversation's rows.
+
+    Raises
+    ------
+    ValueError
+        An id of ``counted_ids`` that is neither a conversation nor a group room of
+        ``messages`` (the first such id named, and how many): counting nothing for it
+        would lower the volume in silence.
     """
-    scorer = _RecordingScorer(model)
+    scorer = _RecordingScorer(model, max_room_members)
     for event in messages.iter_events():
         scorer.update_one_all(event)
     peaks = scorer.recorder.peaks
@@ -100,12 +129,7 @@ def online_traffic(
     conversation = table[:, 0].astype(np.int64)
     counted = None
     if counted_ids is not None:
-        wanted_ids = np.asarray(counted_ids)
-        # ids as the events carry them (the integer 6, never the "6" of a wide id table)
-        given = as_given(
-            {"conversation_id": wanted_ids}, np.arange(len(wanted_ids)), decimal_ids=False
-        )
-        wanted = set(given["conversation_id"].tolist())
+        wanted = _counted_conversations(messages, ids, counted_ids)
         counted = np.fromiter((ids[c] in wanted for c in conversation), bool, len(conversation))
     return Traffic(
         risk=table[:, 3],
@@ -114,3 +138,54 @@ def online_traffic(
         counted=counted,
         conversation=conversation,
     )
+
+
+def _counted_conversations(
+    messages: MessageTable, ids: list[object], counted_ids: npt.ArrayLike
+) -> set[object]:
+    """The conversation ids of ``ids`` (as the events carry them) that ``counted_ids``
+    name: each id itself, its text where the ids are text, or the pairs of its room."""
+    wanted_ids = np.asarray(counted_ids)
+    # ids as the events carry them (the integer 6, never the "6" of a wide id table)
+    given = as_given({"conversation_id": wanted_ids}, np.arange(len(wanted_ids)), decimal_ids=False)
+    known = set(ids)
+    pairs = _pairs_by_room(messages, ids)
+    out: set[object] = set()
+    missing = []
+    for cid in given["conversation_id"].tolist():
+        if cid in known:
+            out.add(cid)
+        elif not isinstance(cid, str) and str(cid) in known:  # text ids: 2 is "2"
+            out.add(str(cid))
+        elif str(cid) in pairs:
+            out.update(pairs[str(cid)])
+        else:
+            missing.append(cid)
+    if missing:
+        raise ValueError(
+            f"counted_ids: {missing[0]!r} is not a conversation or group room of the messages "
+            f"({len(missing):,} of {len(wanted_ids):,} ids are not): give the ids of the "
+            "conversations read"
+        )
+    return out
+
+
+def _pairs_by_room(messages: MessageTable, ids: list[object]) -> dict[str, list[object]]:
+    """The pair conversations of ``ids`` (:func:`~riskscore.io.groups.pair_conversation_id`)
+    by the text of their room: a pair id is its room, then the pair's two accounts."""
+    pair_ids = {cid for cid in ids if isinstance(cid, str) and PAIR_ID_SEPARATOR in cid}
+    if not pair_ids:
+        return {}
+    conversation = messages.conversation_id
+    _, first = np.unique(conversation, return_index=True)
+    out: dict[str, list[object]] = {}
+    for row in first.tolist():
+        cid = str(conversation[row])
+        if cid not in pair_ids:
+            continue
+        sender, recipient = messages.sender_id[row], messages.recipient_id[row]
+        accounts = pair_conversation_id(None, sender, recipient)
+        suffix = PAIR_ID_SEPARATOR + accounts
+        if cid.endswith(suffix) and len(cid) > len(suffix):
+            out.setdefault(cid[: -len(suffix)], []).append(cid)
+    return out

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Final, Protocol
+from dataclasses import dataclass, replace
+from typing import Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -77,9 +77,10 @@ class Traffic:
         labelled sample; every one (the default) on a platform's own traffic, where
         grooming is too rare (about 1 in 10,000) to change the count.
     conversation : int array of shape (n,), optional
-        The conversation of each row, as codes ``0 .. m - 1``: a conversation alerts at
-        the highest tier of its rows and counts once (when its rows are counted). None
-        (the default): each row is a conversation.
+        The conversation of each row, as integer codes from 0 (``0 .. m - 1``): a
+        conversation alerts at the highest tier of its rows and counts once (when its rows
+        are counted; ``counted`` must then be the same on all of them). None (the
+        default): each row is a conversation.
     """
 
     risk: FloatArray
@@ -100,6 +101,12 @@ class Traffic:
             raise ValueError(
                 f"Traffic.risk must lie in [0, 1]: row {int(bad[0])} is {float(risk[bad[0]])!r}"
             )
+        if self.counted is not None and np.asarray(self.counted).dtype != np.bool_:
+            raise ValueError(
+                f"Traffic.counted must be a bool array, got dtype {np.asarray(self.counted).dtype}"
+            )
+        if self.conversation is not None:
+            _check_conversation(np.asarray(self.conversation), self.counted)
 
     @classmethod
     def of(
@@ -122,6 +129,39 @@ class Traffic:
         if self.counted is not None:
             rows = rows[np.asarray(self.counted, dtype=bool)]
         return len(np.unique(rows))
+
+
+def _check_conversation(codes: npt.NDArray[Any], counted: BoolArray | None) -> None:
+    """``Traffic.conversation`` checked: integer codes from 0, and ``counted`` the same on
+    every row of a conversation (a conversation is counted or not, as a whole)."""
+    if not len(codes):
+        return
+    if codes.dtype.kind not in "iu":
+        raise ValueError(
+            "Traffic.conversation must hold integer codes 0 .. m - 1, got dtype "
+            f"{codes.dtype} (row 0 is {codes[0].item()!r})"
+        )
+    bad = np.flatnonzero(codes < 0)
+    if len(bad):
+        raise ValueError(
+            f"Traffic.conversation must hold codes from 0: row {int(bad[0])} is "
+            f"{int(codes[bad[0]])}"
+        )
+    if counted is None:
+        return
+    rows = np.asarray(counted, dtype=bool)
+    # a conversation whose rows disagree: counted on some rows, not on others
+    _, inverse = np.unique(codes, return_inverse=True)  # codes may be sparse: 0 and 10**15
+    some = np.zeros(len(codes), dtype=bool)
+    some[inverse[rows]] = True
+    mixed = np.flatnonzero(some[inverse] != rows)
+    if len(mixed):
+        row = int(mixed[0])
+        raise ValueError(
+            f"Traffic.counted must be the same on every row of a conversation: row {row} "
+            f"(conversation {int(codes[row])}) is {bool(rows[row])}, another row of that "
+            f"conversation is {not rows[row]}"
+        )
 
 
 def alerts_per_million(policy: AlertPolicy, traffic: Traffic) -> tuple[float, float]:
@@ -171,8 +211,11 @@ def _check_targets(review_per_million: float, urgent_per_million: float) -> None
         )
 
 
-def _check_size(traffic: Sequence[Traffic], urgent_per_million: float) -> None:
+def _check_size(
+    traffic: Sequence[Traffic], targets: tuple[float, float], template: AlertPolicy
+) -> None:
     n = sum(t.n_counted for t in traffic)
+    urgent_per_million = targets[1]
     expected = n * urgent_per_million / 1e6
     if expected < MIN_ALERTS:
         needed = math.ceil(MIN_ALERTS * 1e6 / urgent_per_million)
@@ -181,6 +224,25 @@ def _check_size(traffic: Sequence[Traffic], urgent_per_million: float) -> None:
             f"{expected:.2g} urgent alerts: too few to set a threshold by; give at least "
             f"{needed:,} conversations, or a larger urgent_per_million"
         )
+    # the conversations that alert at each tier whatever the threshold (risk 1), guards applied
+    can = [
+        alerts_per_million(template, replace(t, risk=np.ones_like(t.risk, dtype=np.float64)))
+        for t in traffic
+    ]
+    for tier, (name, target) in enumerate(zip(("alerts", "urgent alerts"), targets, strict=True)):
+        able = sum(
+            round(c[tier] * t.n_counted / 1e6)
+            for c, t in zip(can, traffic, strict=True)
+            if t.n_counted
+        )
+        if able < n * target / 1e6:
+            raise ValueError(
+                f"only {able:,} of {n:,} conversations can raise {name} under the policy's "
+                f"guards (two adults never alert, two minors of close ages at most for "
+                f"review): {target:g} {name} per million ask for "
+                f"{n * target / 1e6:.3g}; give traffic with more adult-minor conversations, "
+                "or a smaller target"
+            )
 
 
 def policy_for_volume(
@@ -214,7 +276,9 @@ def policy_for_volume(
     ------
     ValueError
         A target out of range, urgent above review, a band without odds, or traffic too
-        small to expect :data:`MIN_ALERTS` urgent alerts.
+        small to expect :data:`MIN_ALERTS` urgent alerts, or in which fewer conversations
+        can alert at a tier, whatever its threshold (the template's guards applied), than
+        that tier's target asks for.
     """
     traffic = [traffic] if isinstance(traffic, Traffic) else list(traffic)
     if not traffic:
@@ -224,7 +288,7 @@ def policy_for_volume(
     missing = [b.name for b in template.all_bands if b.name not in band_odds]
     if missing:
         raise ValueError(f"band_odds lacks the band(s) {missing}")
-    _check_size(traffic, urgent_per_million)
+    _check_size(traffic, (review_per_million, urgent_per_million), template)
 
     def policy(review_base: float, urgent_base: float) -> AlertPolicy:
         def band(b: AgeBand) -> AgeBand:
