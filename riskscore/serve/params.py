@@ -27,7 +27,6 @@ __all__ = [
     "adult_of",
     "content_field_problem",
     "conversation_ids",
-    "query_day",
     "query_period",
     "query_problem",
     "sentence_path_problem",
