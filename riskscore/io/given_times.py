@@ -10,7 +10,7 @@ from typing import Final
 from riskscore.io.schema import EARLIEST_EVENT_TIMESTAMP, MAX_TIMESTAMP
 from riskscore.io.text import is_number_text
 
-__all__ = ["END_DAY", "FIRST_DAY", "TIME_RANGE", "is_day", "parse_time"]
+__all__ = ["TIME_RANGE", "is_day", "parse_time"]
 
 #: The first and the last day a given time takes: the event readers' range
 #: (:data:`~riskscore.io.schema.EARLIEST_EVENT_TIMESTAMP` up to
