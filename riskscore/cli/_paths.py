@@ -224,6 +224,24 @@ def named_bundle(text: str) -> NamedBundle:
     return NamedBundle(text, bundle_dir(text))
 
 
+#: The ``type`` of every argument that names a bundle a command reads: the outputs of the
+#: same command line are refused inside each (``compare mine default --out mine/cmp``).
+BUNDLE_TYPES: Final = (bundle_dir, named_bundle)
+
+
+def bundle_path(value: object) -> Path | None:
+    """The directory of a bundle argument's value (:data:`BUNDLE_TYPES`), None when not given.
+
+    Examples
+    --------
+    >>> str(bundle_path(NamedBundle("mine", Path("models/mine")))), bundle_path(None)
+    ('models/mine', None)
+    """
+    if isinstance(value, NamedBundle):
+        return value.path
+    return value if isinstance(value, Path) else None
+
+
 def check_out_dir(path: Path) -> Path:
     """Refuse an ``--out`` that names an existing file, before any work is done.
 

@@ -51,7 +51,7 @@ from riskscore.cli import (
     warmup,
 )
 from riskscore.cli._once import OnceParser
-from riskscore.cli._paths import OUTPUT_TYPES, bundle_dir, check_not_in_bundle
+from riskscore.cli._paths import BUNDLE_TYPES, OUTPUT_TYPES, bundle_path, check_not_in_bundle
 from riskscore.cli._quarantine import command_line_hint
 from riskscore.evaluation.records import jsonable
 from riskscore.exceptions import RiskscoreError
@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
             _command=command,
             **{_OPTION_NAMES: options},
             _outputs=[a.dest for a in child._actions if a.type in OUTPUT_TYPES],
-            _bundles=[a.dest for a in child._actions if a.type is bundle_dir],
+            _bundles=[a.dest for a in child._actions if a.type in BUNDLE_TYPES],
         )
     return parser
 
@@ -316,9 +316,10 @@ def _output_in_given_bundle(args: argparse.Namespace) -> str | None:
     or by ``train`` with its ``--replace-shipped-model`` escape, so not here."""
     names = getattr(args, _OPTION_NAMES, {})
     bundles = {  # a directory that is no bundle fails its command for that reason
-        names.get(dest, dest): value
+        names.get(dest, dest): path
         for dest in args._bundles
-        if isinstance(value := getattr(args, dest, None), Path) and (value / MANIFEST).is_file()
+        if (path := bundle_path(getattr(args, dest, None))) is not None
+        and (path / MANIFEST).is_file()
     }
     if not bundles:
         return None

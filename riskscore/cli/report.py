@@ -13,7 +13,13 @@ from riskscore._units import HOUR_S
 from riskscore._words import duration_text, number_text
 from riskscore.cli._env_names import add_key_env_option
 from riskscore.cli._future_option import add_max_future_s_option
-from riskscore.cli._paths import bundle_dir, check_out_dir, output_path, path_argument
+from riskscore.cli._paths import (
+    bundle_dir,
+    check_not_in_bundle,
+    check_out_dir,
+    output_path,
+    path_argument,
+)
 from riskscore.cli._progress import steps
 from riskscore.cli._time import (
     parse_end,
@@ -157,6 +163,9 @@ def published_periods(paths: list[Path] | None) -> list[tuple[int, int]]:
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_out_dir(args.out)
     check_not_inputs([args.out / name for name in REPORT_FILES], [args.db, args.events])
+    if args.synthetic_month:  # --db is then written: the one rule of outputs (no bundle)
+        given = {} if args.model is None else {"--model": args.model}
+        check_not_in_bundle(args.db, option="--db", given_bundles=given)
     published = published_periods(args.published)
     if not args.no_charts:  # fail now, not after the report (or a simulated month)
         import_extra("matplotlib.figure", "plots", needed_by="plotting", hint="or pass --no-charts")

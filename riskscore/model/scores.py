@@ -127,6 +127,7 @@ _WORDS = "|".join(
         "yes",
         "no",
         "no move",
+        "the same rate",
         "within the first minute(?: of contact)?",
         "under a minute(?: of contact)?",
         *CHANNEL_NAMES,
@@ -224,8 +225,10 @@ def format_value(unit: str, value: float) -> str:
     ('under 1 %', '1 event')
     >>> format_value("exp(-days)", math.exp(-0.5 / 24)), format_value("hours", 1500.0)
     ('after 30 minutes of contact', '62.5 days')
-    >>> format_value("times", 3.2), format_value("per minor contacted", 0.5)
-    ('3.2 times', '0.5 per minor contacted')
+    >>> format_value("times", 3.2), format_value("times", 1.0)
+    ('3.2 times', 'the same rate')
+    >>> format_value("per minor contacted", 0.5)
+    '0.5 per minor contacted'
     """
     if not math.isfinite(value):
         return "unknown"
@@ -250,7 +253,10 @@ def format_value(unit: str, value: float) -> str:
     if unit == "events/day":
         return f"{plural(value, 'event')} a day"
     if unit in _AFTER_NUMBER:
-        return f"{number_text(value)} {unit}"
+        text = number_text(value)
+        if unit == "times" and text == "1":  # "times" is invariant, and "1 times" reads wrong
+            return "the same rate"
+        return f"{text} {unit}"
     if unit == "exp(-days)":  # exp(-delay / 1 day): worded as the delay since first contact
         if not value > 0.0:
             return "no move"

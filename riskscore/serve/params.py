@@ -7,6 +7,7 @@ guess."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, Literal
 
 from riskscore.exceptions import SchemaError
@@ -145,15 +146,29 @@ def query_day(name: str, text: str | None, *, included_end: bool = False) -> int
     >>> query_day("from", "2026-1-1")
     Traceback (most recent call last):
     ValueError: query parameter 'from' must be a day YYYY-MM-DD (UTC), got '2026-1-1'
+    >>> query_day("to", "2026-02-30")
+    Traceback (most recent call last):
+    ValueError: query parameter 'to' must be a day YYYY-MM-DD (UTC), got '2026-02-30'
     """
     if not text:
         return None
-    if not is_day(text):
+    if not (is_day(text) and _is_calendar_day(text)):  # not "neither epoch seconds, ...":
+        # the console takes days only
         raise ValueError(f"query parameter {name!r} must be a day YYYY-MM-DD (UTC), got {text!r}")
     try:
         return parse_time(text, end_of_day=included_end)
     except ValueError as exc:
         raise ValueError(f"query parameter {name!r}: {exc}") from None
+
+
+def _is_calendar_day(text: str) -> bool:
+    """Whether ``text`` (of :func:`~riskscore.io.given_times.is_day`'s form) is a day of the
+    calendar, as :func:`~riskscore.io.given_times.parse_time` reads a day (not 2026-02-30)."""
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True
 
 
 def query_period(query: Mapping[str, str]) -> tuple[int | None, int | None]:
