@@ -51,6 +51,7 @@ HELP = (
 EXAMPLE = (
     "examples:\n  riskscore policy default > mine.toml   # the built-in policy, to edit\n"
     "  riskscore policy check mine.toml\n"
+    "  riskscore policy check mine.toml --online   # counted as `riskscore stream` alerts\n"
     "  riskscore policy check mine.toml --data data/ --model models/mine --json\n"
     "  riskscore policy tune week.parquet --review-per-million 500 > mine.toml"
 )
