@@ -169,7 +169,7 @@ def test_policy_tune_online_counts_alerts_as_the_online_scorer_raises_them(
         (["policy", "check", "{file}", "--chunk-rows", "9"], "--chunk-rows is an option of"),
         (["policy", "default", "--errors", "quarantine"], "--errors is an option of policy"),
         (["policy", "tune", "{csv}", "--chunk-rows", "9"], "streams Parquet files only"),
-        (["policy", "check", "{file}", "--online"], "--online is an option of policy tune"),
+        (["policy", "default", "--online"], "--online is an option of policy tune and"),
         (
             ["policy", "check", "{file}", "--max-room-members", "50"],
             "--max-room-members is an option of policy tune",

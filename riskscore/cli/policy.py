@@ -27,7 +27,7 @@ from riskscore.cli._quarantine import add_errors_option
 from riskscore.cli._source_options import check_source_options
 from riskscore.cli._time import per_million, seed, share, synthetic_conversations
 from riskscore.evaluation.labels import check_and_align
-from riskscore.evaluation.online_states import online_traffic
+from riskscore.evaluation.online_states import online_peaks, online_traffic
 from riskscore.evaluation.policy_check import check_policy
 from riskscore.features import extract_features
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
@@ -51,6 +51,7 @@ HELP = (
 EXAMPLE = (
     "examples:\n  riskscore policy default > mine.toml   # the built-in policy, to edit\n"
     "  riskscore policy check mine.toml\n"
+    "  riskscore policy check mine.toml --online   # counted as `riskscore stream` alerts\n"
     "  riskscore policy check mine.toml --data data/ --model models/mine --json\n"
     "  riskscore policy tune week.parquet --review-per-million 500 > mine.toml"
 )
@@ -127,10 +128,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--online",
         action="store_true",
         default=None,
-        help="tune: count alerts as `riskscore stream`/`serve` raise them: the events replayed "
-        "one by one, a conversation alerted the first time it reaches a tier at any event "
-        "(about twice the alerts of scoring each conversation once, as a whole); the file "
-        "is held in memory and replayed in Python: about 80 s and 850 MB for 2 million events",
+        help="tune, check: count alerts as `riskscore stream`/`serve` raise them: the events "
+        "replayed one by one, a conversation alerted at the highest tier it reaches at any "
+        "event (about twice the alerts of scoring each conversation once, as a whole); the "
+        "events are held in memory and replayed in Python: about 80 s and 850 MB for 2 "
+        "million events",
     )
     add_chunk_rows_option(parser, what="tune: ")
     add_errors_option(
@@ -258,7 +260,11 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             if getattr(args, name) is None:
                 setattr(args, name, default)
         return _tune(args, show)
-    given = [n for n in TUNE_OPTIONS if getattr(args, n) is not None]
+    if args.online and args.action == "default":
+        raise ValueError(
+            "--online is an option of policy tune and policy check, not of policy default"
+        )
+    given = [n for n in TUNE_OPTIONS if n != "online" and getattr(args, n) is not None]
     if given:
         option = "--from" if given[0] == "template" else "--" + given[0].replace("_", "-")
         raise ValueError(f"{option} is an option of policy tune, not of policy {args.action}")
@@ -268,7 +274,9 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         return {"action": "default", "toml": AlertPolicy.default().to_toml(name="default")}
     if args.file is None:
         raise ValueError("policy check needs the policy FILE to check")
-    with steps(["validate", "data", "score", "check"], enabled=show) as step:
+    online = bool(args.online)
+    stages = ["validate", "data", "score", *(["replay"] if online else []), "check"]
+    with steps(stages, enabled=show) as step:
         step("validate")
         policy = AlertPolicy.from_toml(args.file)
         step("data")
@@ -290,10 +298,17 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         # labels of these events (ids, adults, onsets), as `evaluate` and `compare` check
         # them: labels of another events file would give wrong figures without a word
         aligned = check_and_align(labels, features, messages)
-        scores = load_model(args.model).score(features)
+        model = load_model(args.model)
+        scores = model.score(features)
+        replayed = None
+        if online:  # the sample's events through the online scorer, as `policy tune --online`
+            step("replay")
+            replayed = online_peaks(model, messages)
         step("check")
         label = aligned.label  # the truth, as `riskscore evaluate` scores
-        check = check_policy(policy, scores, features.conversation_id, aligned.is_grooming)
+        check = check_policy(
+            policy, scores, features.conversation_id, aligned.is_grooming, online=replayed
+        )
     guards = policy.to_mapping()["guards"]
     return {
         "action": "check",
@@ -332,6 +347,8 @@ def render(result: dict[str, Any]) -> None:
         f"on {result['data']}: {plural(result['n_conversations'], 'conversation')}, "
         f"{number_text(result['n_grooming'])} grooming (by {result['label']})\n"
     )
+    if result["online"]:
+        print("counted online: each conversation at the highest tier it reached at any event")
     print("at the policy's thresholds:")
     print(
         f"  {'band':10s} {'review':>6s} {'urgent':>6s} {'convs':>7s} {'grooming':>8s} "
@@ -348,6 +365,11 @@ def render(result: dict[str, Any]) -> None:
     print("(guarded: conversations a guard caps, between two known adults or two close minors)")
     print("\nthreshold versus workload (review threshold swept per band, guards applied; /10k =")
     print("alerts per 10,000 conversations of the whole sample):")
+    if result["online"]:
+        print(
+            "(online: a conversation in every band it was scored in, hit when its peak risk "
+            "there reaches the threshold)"
+        )
     bands = list(dict.fromkeys(r["band"] for r in result["sweep"]))
     thresholds = list(dict.fromkeys(r["threshold"] for r in result["sweep"]))
     rows = {(r["band"], r["threshold"]): r for r in result["sweep"]}

@@ -16,6 +16,7 @@ alerts the conversation online.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -35,7 +36,7 @@ from riskscore.online.state import ConversationState
 from riskscore.policy import AlertPolicy
 from riskscore.policy.volume import Traffic
 
-__all__ = ["online_traffic"]
+__all__ = ["online_peaks", "online_traffic"]
 
 FloatArray = npt.NDArray[np.float64]
 #: An unknown age in a key (NaN is not equal to itself, so it cannot key a dict).
@@ -117,6 +118,44 @@ def online_traffic(
         ``messages`` (the first such id named, and how many): counting nothing for it
         would lower the volume in silence.
     """
+    traffic, ids = online_peaks(model, messages, max_room_members=max_room_members)
+    if counted_ids is None:
+        return traffic
+    wanted = _counted_conversations(messages, ids, counted_ids)
+    conversation = np.asarray(traffic.conversation)
+    counted = np.fromiter((ids[c] in wanted for c in conversation), bool, len(conversation))
+    return replace(traffic, counted=counted)
+
+
+def online_peaks(
+    model: RiskModel,
+    messages: MessageTable,
+    *,
+    max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
+) -> tuple[Traffic, list[object]]:
+    """The rows of :func:`online_traffic` (every conversation counted), and the id of each
+    conversation code.
+
+    Parameters
+    ----------
+    model : RiskModel
+        The model scored online.
+    messages : MessageTable
+        Events of whole conversations, replayed in time order.
+    max_room_members : int, default 20
+        As for :func:`online_traffic`.
+
+    Returns
+    -------
+    traffic : Traffic
+        One row per conversation and pair of ages it was scored with (the highest risk
+        it reached with those ages), grouped by conversation in the order conversations
+        were first scored, and within one in the order its pairs of ages were first
+        scored.
+    ids : list
+        ``ids[c]`` is the id (as the events carry it, a group room's pairs as
+        ``room|a|b``) of the conversation of code ``c`` in ``traffic.conversation``.
+    """
     scorer = _RecordingScorer(model, max_room_members)
     for event in messages.iter_events():
         scorer.update_one_all(event)
@@ -126,18 +165,13 @@ def online_traffic(
     rows = [(code[cid], *key, risk) for cid in ids for key, risk in peaks[cid].items()]
     table = np.asarray(rows, dtype=np.float64).reshape(-1, 4)
     ages = np.where(table[:, 1:3] == _UNKNOWN, np.nan, table[:, 1:3])
-    conversation = table[:, 0].astype(np.int64)
-    counted = None
-    if counted_ids is not None:
-        wanted = _counted_conversations(messages, ids, counted_ids)
-        counted = np.fromiter((ids[c] in wanted for c in conversation), bool, len(conversation))
-    return Traffic(
+    traffic = Traffic(
         risk=table[:, 3],
         child_age=ages[:, 0],
         adult_age=ages[:, 1],
-        counted=counted,
-        conversation=conversation,
+        conversation=table[:, 0].astype(np.int64),
     )
+    return traffic, ids
 
 
 def _counted_conversations(

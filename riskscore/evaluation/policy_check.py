@@ -8,6 +8,7 @@ grooming) rather than by feel.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +20,12 @@ from riskscore.exceptions import SchemaError
 from riskscore.model.labels import label_positions
 from riskscore.model.scores import ScoreTable
 from riskscore.policy import AlertPolicy
+from riskscore.policy.volume import Traffic
 from riskscore.synthetic.labels import boolean_labels
 
 __all__ = ["BandCheck", "PolicyCheck", "SweepRow", "check_policy"]
+
+IntArray = npt.NDArray[np.int64]
 
 DEFAULT_GRID = (0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.50, 0.60, 0.70, 0.80, 0.90)
 
@@ -66,6 +70,7 @@ class PolicyCheck:
     sweep: tuple[SweepRow, ...]
     n_conversations: int
     n_grooming: int
+    online: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (NaN as None)."""
@@ -80,6 +85,7 @@ class PolicyCheck:
         return {
             "n_conversations": self.n_conversations,
             "n_grooming": self.n_grooming,
+            "online": self.online,
             "bands": [clean(b) for b in self.bands],
             "sweep": [clean(s) for s in self.sweep],
         }
@@ -92,6 +98,7 @@ def check_policy(
     is_grooming: npt.ArrayLike,
     *,
     grid: tuple[float, ...] = DEFAULT_GRID,
+    online: tuple[Traffic, Sequence[object]] | None = None,
 ) -> PolicyCheck:
     """Alert volume, precision and recall per age band, at the policy's thresholds and a grid.
 
@@ -107,6 +114,16 @@ def check_policy(
     grid : tuple of float
         Review thresholds to sweep in every band; conversations the policy's
         guards keep from alerting (two known adults) stay out of the sweep.
+    online : (Traffic, ids), optional
+        The states the conversations of ``scores`` reached online, as
+        :func:`riskscore.evaluation.online_states.online_peaks` gives them: alerts are then
+        counted as an online scorer raises them. A conversation alerts at the highest
+        tier any of its rows reaches, in the band of the first of its rows (in the order
+        its pairs of ages were first scored) that reaches that tier; one that never
+        alerts is in the band of its final state (``scores``). In the sweep a
+        conversation is in every band it was scored in, and is hit in a band when its
+        peak risk in that band reaches the threshold (exact: the tier depends only on the
+        risk and the two ages, and each row is the peak for its ages).
 
     Examples
     --------
@@ -129,10 +146,15 @@ def check_policy(
     # The highest tier the guards allow each conversation: its tier at risk 1.
     cap = policy.tiers(np.ones(len(scores)), scores.child_age, scores.adult_age)
     n = len(scores)
-    checks, sweep = [], []
+    checks: list[BandCheck] = []
+    sweep: list[SweepRow] = []
+    if online is not None:
+        peaks, position = _online_rows(online, scores.conversation_id)
+        rows = _Rows.of(policy, peaks)
+        _online_tiers(rows, position, tiers, band_idx, cap)
     for b, band in enumerate(policy.all_bands):
         mask = band_idx == b
-        risk, truth, allowed = scores.risk[mask], y[mask], cap[mask] > 0
+        truth = y[mask]
         alerted = tiers[mask] > 0
         precision, recall = _precision_recall(truth, alerted)
         checks.append(
@@ -151,8 +173,11 @@ def check_policy(
                 alerts_per_10k=1e4 * float(alerted.sum()) / max(n, 1),
             )
         )
-        for t in grid:
-            hit = (risk >= t) & allowed
+        if online is None:
+            hits = [(scores.risk[mask] >= t) & (cap[mask] > 0) for t in grid]
+        else:
+            truth, hits = _online_sweep(rows, b, y[position], grid)
+        for t, hit in zip(grid, hits, strict=True):
             precision, recall = _precision_recall(truth, hit)
             sweep.append(
                 SweepRow(
@@ -164,7 +189,87 @@ def check_policy(
                     alerts_per_10k=1e4 * float(hit.sum()) / max(n, 1),
                 )
             )
-    return PolicyCheck(tuple(checks), tuple(sweep), n, int(y.sum()))
+    return PolicyCheck(tuple(checks), tuple(sweep), n, int(y.sum()), online is not None)
+
+
+def _online_rows(
+    online: tuple[Traffic, Sequence[object]], conversation_id: npt.NDArray[Any]
+) -> tuple[Traffic, IntArray]:
+    """The online rows, and the row in ``conversation_id`` (the scores) of each
+    conversation code: the same conversations, each once."""
+    peaks, ids = online
+    if peaks.conversation is None:
+        raise ValueError("online: the Traffic must group its rows by conversation")
+    given = np.empty(len(ids), dtype=object)
+    given[:] = list(ids)
+    if len(given) and all(isinstance(i, (int, np.integer)) for i in ids):
+        given = given.astype(np.int64)
+    try:
+        position = label_positions(conversation_id, given)
+    except SchemaError as exc:
+        raise SchemaError(
+            f"online: the conversations replayed are not those scored ({exc})"
+        ) from exc
+    return peaks, position
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """The online rows decided by the policy: conversation code, risk, tier, band index
+    and cap (the tier at risk 1) of each."""
+
+    code: IntArray
+    risk: npt.NDArray[np.float64]
+    tier: IntArray
+    band: IntArray
+    cap: IntArray
+
+    @classmethod
+    def of(cls, policy: AlertPolicy, peaks: Traffic) -> _Rows:
+        code = np.asarray(peaks.conversation, dtype=np.int64)
+        tier, band = policy.decide_many(peaks.risk, peaks.child_age, peaks.adult_age)
+        cap = policy.tiers(np.ones(len(code)), peaks.child_age, peaks.adult_age)
+        return cls(code, np.asarray(peaks.risk, dtype=np.float64), tier, band, cap)
+
+
+def _online_tiers(
+    rows: _Rows,
+    position: IntArray,
+    tiers: IntArray,
+    band_idx: IntArray,
+    cap: IntArray,
+) -> None:
+    """Overwrite, in place, each scored conversation's tier with the highest its online
+    rows reach, and its band and cap with those of the first row reaching that tier;
+    a conversation no row alerts keeps its final state's band and cap."""
+    code = rows.code
+    best = np.zeros(len(position), dtype=np.int64)
+    np.maximum.at(best, code, rows.tier)
+    at_best = np.flatnonzero((rows.tier == best[code]) & (rows.tier > 0))
+    alerted, first = np.unique(code[at_best], return_index=True)  # rows: in recorded order
+    row = at_best[first]
+    target = position[alerted]
+    tiers[position] = 0
+    tiers[target] = best[alerted]
+    band_idx[target] = rows.band[row]
+    cap[target] = rows.cap[row]
+
+
+def _online_sweep(
+    rows: _Rows, b: int, y: npt.NDArray[np.bool_], grid: tuple[float, ...]
+) -> tuple[npt.NDArray[np.bool_], list[npt.NDArray[np.bool_]]]:
+    """Band ``b``'s conversations online (those with a row in it), their truth, and for
+    each threshold which of them a row of the band reaches (guards applied)."""
+    in_band = rows.band == b
+    members = np.unique(rows.code[in_band])
+    local = np.searchsorted(members, rows.code[in_band])
+    risk, allowed = rows.risk[in_band], rows.cap[in_band] > 0
+    hits = []
+    for t in grid:
+        hit = np.zeros(len(members), dtype=bool)
+        hit[local[(risk >= t) & allowed]] = True
+        hits.append(hit)
+    return y[members], hits
 
 
 def _precision_recall(
