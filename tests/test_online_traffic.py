@@ -49,6 +49,27 @@ def test_online_traffic_counts_what_the_online_scorer_alerts(
     assert alerts_per_million(policy, traffic)[0] >= alerts_per_million(policy, final)[0]
 
 
+def test_online_traffic_forgets_idle_conversations_as_the_scorer_does(
+    world: rs.synthetic.SyntheticData,
+) -> None:
+    """A conversation idle past the scorer's expiry starts afresh at its next event and can
+    alert again; it counts once, at the highest tier either part reached."""
+    model = rs.load_model()
+    y = np.asarray(world.labels.is_grooming_true, dtype=bool)
+    ids = np.asarray(world.labels.conversation_id)
+    policy = _scaled(AlertPolicy.default(), 0.2)
+    benign = set(ids[~y].tolist())
+    counted = {}
+    for idle in (2 * 86_400.0, np.inf):
+        traffic = online_traffic(model, world.messages, ids[~y], idle_expiry_s=idle)
+        scorer = rs.OnlineScorer(model, policy, idle_expiry_s=idle, max_future_s=np.inf)
+        alerted = {a.conversation_id for a in scorer.update_many(world.messages.iter_events())}
+        expected = 1e6 * len(alerted & benign) / len(benign)
+        counted[idle] = alerts_per_million(policy, traffic)[0]
+        assert counted[idle] == pytest.approx(expected)
+    assert counted[2 * 86_400.0] != counted[np.inf]  # the expiry is honoured, not ignored
+
+
 def _scaled(policy: AlertPolicy, scale: float) -> AlertPolicy:
     def band(b: AgeBand) -> AgeBand:
         return replace(b, review=b.review * scale, urgent=b.urgent * scale)

@@ -175,6 +175,8 @@ def test_policy_tune_online_counts_alerts_as_the_online_scorer_raises_them(
             "--max-room-members is an option of policy tune",
         ),
         (["policy", "tune", "{file}", "--online", "--chunk-rows", "9"], "give one"),
+        (["policy", "tune", "{file}", "--idle-expiry-s", "60"], "give it with --online"),
+        (["policy", "check", "{file}", "--idle-expiry-s", "60"], "give it with --online"),
     ],
 )
 def test_policy_tune_refusals_are_one_line(

@@ -18,6 +18,7 @@ from riskscore.model import RiskModel
 from riskscore.online import OnlineScorer
 from riskscore.online.lock import claim
 from riskscore.online.memory import DEFAULT_MAX_CONVERSATIONS
+from riskscore.online.options import DEFAULT_IDLE_EXPIRY_S
 from riskscore.online.persist import CHECKPOINTED_OPTIONS
 from riskscore.policy import AlertPolicy
 
@@ -30,16 +31,22 @@ __all__ = ["add_scorer_options", "scorer_from_args"]
 _DEFAULTS = "scorer_option_defaults"
 
 
-def add_scorer_options(parser: argparse.ArgumentParser) -> None:
-    """Add the scorer's options (expiry, cool-down, late and future events, the cap, the
-    largest group room scored)."""
+def add_idle_expiry_option(parser: argparse.ArgumentParser, *, what: str = "") -> None:
+    """Add ``--idle-expiry-s`` (``what`` prefixes its help; its default is the scorer's,
+    or None after a ``what``, for the command to fill in where it applies)."""
     parser.add_argument(
         "--idle-expiry-s",
         type=positive_seconds,
-        default=30 * 86_400.0,
-        help="forget conversations and accounts with no event for this many seconds of event "
-        "time (default: 2592000 s, 30 days; inf keeps everything)",
+        default=None if what else DEFAULT_IDLE_EXPIRY_S,
+        help=f"{what}forget conversations and accounts with no event for this many seconds of "
+        f"event time (default: {DEFAULT_IDLE_EXPIRY_S:.0f} s, 30 days; inf keeps everything)",
     )
+
+
+def add_scorer_options(parser: argparse.ArgumentParser) -> None:
+    """Add the scorer's options (expiry, cool-down, late and future events, the cap, the
+    largest group room scored)."""
+    add_idle_expiry_option(parser)
     parser.add_argument(
         "--cooldown-s",
         type=seconds,

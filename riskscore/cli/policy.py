@@ -24,6 +24,7 @@ from riskscore.cli._groups_option import add_max_room_members_option
 from riskscore.cli._paths import MODEL_HELP, bundle_dir, path_argument
 from riskscore.cli._progress import steps
 from riskscore.cli._quarantine import add_errors_option
+from riskscore.cli._scorer_options import add_idle_expiry_option
 from riskscore.cli._source_options import check_source_options
 from riskscore.cli._time import per_million, seed, share, synthetic_conversations
 from riskscore.evaluation.labels import check_and_align
@@ -34,6 +35,7 @@ from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import MessageTable
 from riskscore.io.readers import read_messages
 from riskscore.model import load_model
+from riskscore.online.options import DEFAULT_IDLE_EXPIRY_S
 from riskscore.policy import AlertPolicy
 from riskscore.policy.volume import (
     REVIEW_PER_MILLION,
@@ -143,6 +145,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add_max_future_s_option(parser)  # check --data, tune
     add_max_room_members_option(parser, what="tune: ", option_of_one_action=True)
+    add_idle_expiry_option(parser, what="tune, check, with --online: ")
 
 
 def _traffic(args: argparse.Namespace, policy: AlertPolicy | None) -> tuple[Traffic, int]:
@@ -157,7 +160,12 @@ def _traffic(args: argparse.Namespace, policy: AlertPolicy | None) -> tuple[Traf
                 "--online replays the events in memory, --chunk-rows streams them: give one"
             )
         messages = _read(args)
-        traffic = online_traffic(model, messages, max_room_members=args.max_room_members)
+        traffic = online_traffic(
+            model,
+            messages,
+            max_room_members=args.max_room_members,
+            idle_expiry_s=args.idle_expiry_s,
+        )
         return traffic, len(messages.quarantined)
     if not should_stream(args.file, args.chunk_rows):
         messages = _read(args)
@@ -255,6 +263,10 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     if args.action == "check":
         used += " (with --data)" if args.data is not None else " (without --data)"
     check_source_options(args, _SOURCES, used)
+    if args.idle_expiry_s is None:
+        args.idle_expiry_s = DEFAULT_IDLE_EXPIRY_S
+    elif not args.online:
+        raise ValueError("--idle-expiry-s is the online scorer's: give it with --online")
     if args.action == "tune":
         for name, default in TUNE_OPTIONS.items():
             if getattr(args, name) is None:
@@ -303,7 +315,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         replayed = None
         if online:  # the sample's events through the online scorer, as `policy tune --online`
             step("replay")
-            replayed = online_peaks(model, messages)
+            replayed = online_peaks(model, messages, idle_expiry_s=args.idle_expiry_s)
         step("check")
         label = aligned.label  # the truth, as `riskscore evaluate` scores
         check = check_policy(

@@ -30,6 +30,7 @@ from riskscore.io.groups import (
 from riskscore.io.messages import MessageTable
 from riskscore.model import RiskModel
 from riskscore.online import OnlineScorer
+from riskscore.online.options import DEFAULT_IDLE_EXPIRY_S
 from riskscore.online.risk import ADULT_AGE, CHILD_AGE
 from riskscore.online.shadow import ShadowModel
 from riskscore.online.state import ConversationState
@@ -62,13 +63,13 @@ class _PeakRecorder(ShadowModel):
 
 
 class _RecordingScorer(OnlineScorer):
-    """An online scorer over history (no clock to be ahead of, nothing expires) whose
-    every scored row goes to a :class:`_PeakRecorder`."""
+    """An online scorer over history (no clock to be ahead of) whose every scored row goes
+    to a :class:`_PeakRecorder`."""
 
-    def __init__(self, model: RiskModel, max_room_members: int) -> None:
+    def __init__(self, model: RiskModel, max_room_members: int, idle_expiry_s: float) -> None:
         super().__init__(
             model,
-            idle_expiry_s=math.inf,
+            idle_expiry_s=idle_expiry_s,
             max_future_s=math.inf,
             max_room_members=max_room_members,
         )
@@ -81,6 +82,7 @@ def online_traffic(
     counted_ids: npt.ArrayLike | None = None,
     *,
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
+    idle_expiry_s: float = DEFAULT_IDLE_EXPIRY_S,
 ) -> Traffic:
     """Replay ``messages`` event by event through an online scorer of ``model``; the
     states each conversation reached, as :class:`~riskscore.policy.volume.Traffic`
@@ -104,6 +106,10 @@ def online_traffic(
         Accounts above which a room is a broadcast surface, set aside: give the value
         ``messages`` were read with (:func:`riskscore.read_messages`), as the online
         scorer (``riskscore stream --max-room-members``) is run with.
+    idle_expiry_s : float, default 30 days
+        As the online scorer is run with (``riskscore stream --idle-expiry-s``): a
+        conversation idle this long is forgotten and starts afresh at its next event (one
+        conversation still, at the highest tier either part reached).
 
     Returns
     -------
@@ -118,7 +124,9 @@ def online_traffic(
         ``messages`` (the first such id named, and how many): counting nothing for it
         would lower the volume in silence.
     """
-    traffic, ids = online_peaks(model, messages, max_room_members=max_room_members)
+    traffic, ids = online_peaks(
+        model, messages, max_room_members=max_room_members, idle_expiry_s=idle_expiry_s
+    )
     if counted_ids is None:
         return traffic
     wanted = _counted_conversations(messages, ids, counted_ids)
@@ -132,6 +140,7 @@ def online_peaks(
     messages: MessageTable,
     *,
     max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
+    idle_expiry_s: float = DEFAULT_IDLE_EXPIRY_S,
 ) -> tuple[Traffic, list[object]]:
     """The rows of :func:`online_traffic` (every conversation counted), and the id of each
     conversation code.
@@ -143,6 +152,8 @@ def online_peaks(
     messages : MessageTable
         Events of whole conversations, replayed in time order.
     max_room_members : int, default 20
+        As for :func:`online_traffic`.
+    idle_expiry_s : float, default 30 days
         As for :func:`online_traffic`.
 
     Returns
@@ -156,7 +167,7 @@ def online_peaks(
         ``ids[c]`` is the id (as the events carry it, a group room's pairs as
         ``room|a|b``) of the conversation of code ``c`` in ``traffic.conversation``.
     """
-    scorer = _RecordingScorer(model, max_room_members)
+    scorer = _RecordingScorer(model, max_room_members, idle_expiry_s)
     for event in messages.iter_events():
         scorer.update_one_all(event)
     peaks = scorer.recorder.peaks

@@ -16,6 +16,7 @@ from riskscore._checks import is_int, is_real, unknown_keys_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
 from riskscore.model.bundle import MANIFEST
+from riskscore.online.options import DEFAULT_IDLE_EXPIRY_S
 from riskscore.policy import AlertPolicy, PolicyFileError
 
 __all__ = [
@@ -123,7 +124,7 @@ class SynapseConfig:
     max_queue: int = 100_000
     batch_size: int = 256
     checkpoint_interval_s: float = 60.0
-    idle_expiry_s: float = 30 * 86_400.0
+    idle_expiry_s: float = DEFAULT_IDLE_EXPIRY_S
     default_tz_offset_min: int | None = None
     events_log: Path | None = None
     #: A candidate bundle scored next to ``model`` (``shadow: {model: ...}``), or None.

@@ -13,6 +13,7 @@ import numpy as np
 from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S
 
 __all__ = [
+    "DEFAULT_IDLE_EXPIRY_S",
     "DEFAULT_MAX_CONVERSATIONS",
     "DEFAULT_MAX_FUTURE_S",
     "MAX_CONVERSATIONS_LIMIT",
@@ -22,6 +23,9 @@ __all__ = [
     "check_time_source",
 ]
 
+#: Default time after which a scorer forgets a conversation or an account with no event
+#: (event time): 30 days.
+DEFAULT_IDLE_EXPIRY_S: Final = 30 * 86_400.0
 #: Default cap on live conversations of one scorer (about 2 GB of state at the cap).
 DEFAULT_MAX_CONVERSATIONS = 1_000_000
 #: Largest ``max_conversations`` a scorer takes (about 2 TB of state at the cap): a larger

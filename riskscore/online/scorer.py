@@ -31,6 +31,7 @@ from riskscore.io.groups import (
 from riskscore.io.validate import event_at
 from riskscore.model import RiskModel
 from riskscore.online.options import (
+    DEFAULT_IDLE_EXPIRY_S,
     DEFAULT_MAX_CONVERSATIONS,
     DEFAULT_MAX_FUTURE_S,
     RUNNING_COUNT,
@@ -59,9 +60,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
     policy : AlertPolicy, optional
         Thresholds; :meth:`AlertPolicy.default` when omitted.
     idle_expiry_s : float, default 30 days
-        Conversations and accounts with no event for this long (in event time)
-        are forgotten, so memory stays flat over an endless stream. ``math.inf``
-        keeps everything.
+        Conversations and accounts with no event for this long (in event time) are
+        forgotten, so memory stays flat over an endless stream; ``math.inf`` keeps all.
     cooldown_s : float, default 0
         Minimum event time between two alerts of one conversation; an
         escalation inside the cool-down is raised by the first event after it
@@ -160,7 +160,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         model: RiskModel,
         policy: AlertPolicy | None = None,
         *,
-        idle_expiry_s: float = 30 * 86_400.0,
+        idle_expiry_s: float = DEFAULT_IDLE_EXPIRY_S,
         cooldown_s: float = 0.0,
         reorder_tolerance_s: float = 300.0,
         max_future_s: float = DEFAULT_MAX_FUTURE_S,
