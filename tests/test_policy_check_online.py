@@ -200,3 +200,22 @@ def test_policy_check_online_refusals_are_one_line(
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+def test_policy_check_online_says_which_idle_expiry_it_replayed_with(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Two replays at two --idle-expiry-s give two tables: each says which it used, in the
+    text and in the JSON (null for inf, never forgotten); without --online there is none."""
+    argv = ["policy", "check", "policies/default.toml", "--conversations", "60", "--online"]
+    assert main(argv) == 0
+    assert "(a conversation idle 2,592,000 s is forgotten: --idle-expiry-s)" in (
+        capsys.readouterr().out
+    )
+    for given, shown, key in (("3600", "3,600 s is", 3600.0), ("inf", "inf: no idle", None)):
+        assert main([*argv, "--idle-expiry-s", given]) == 0
+        assert shown in capsys.readouterr().out
+        assert main([*argv, "--idle-expiry-s", given, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["idle_expiry_s"] == key
+    assert main([*argv[:-1], "--json"]) == 0
+    assert "idle_expiry_s" not in json.loads(capsys.readouterr().out)

@@ -3,6 +3,7 @@ policy and ``riskscore policy tune`` on a platform's own, unlabelled traffic."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -177,6 +178,11 @@ def test_policy_tune_online_counts_alerts_as_the_online_scorer_raises_them(
         (["policy", "tune", "{file}", "--online", "--chunk-rows", "9"], "give one"),
         (["policy", "tune", "{file}", "--idle-expiry-s", "60"], "give it with --online"),
         (["policy", "check", "{file}", "--idle-expiry-s", "60"], "give it with --online"),
+        (  # not "give it with --online": policy default refuses --online too
+            ["policy", "default", "--idle-expiry-s", "60"],
+            "--idle-expiry-s is an option of policy tune and policy check (with --online), "
+            "not of policy default",
+        ),
     ],
 )
 def test_policy_tune_refusals_are_one_line(
@@ -248,3 +254,23 @@ def test_policy_tune_online_reads_rooms_as_the_stream_is_told_to(
     assert "30 conversations at 100000 urgent alerts" in capsys.readouterr().err
     assert main(["policy", "tune", str(path), *volumes, "--max-room-members", "50"]) == 0
     assert f"({n} conversations, every event online)" in capsys.readouterr().out
+
+
+def test_policy_tune_online_says_which_idle_expiry_it_replayed_with(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: thresholds tuned online at two --idle-expiry-s carried the same header and
+    JSON; each now says the expiry its replay ran with (JSON null for inf)."""
+    lines = ["conversation_id,timestamp,sender_id,recipient_id,sender_age,recipient_age,channel"]
+    lines += [f"{i},{1_700_000_000 + 60 * i},{2 * i},{2 * i + 1},35,12,direct" for i in range(60)]
+    path = tmp_path / "week.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    argv = ["policy", "tune", str(path), "--review-per-million", "200000", "--online"]
+    argv += ["--urgent-per-million", "100000"]
+    for given, shown, key in (("86400", "idle 86,400 s is", 86_400.0), ("inf", "inf: no", None)):
+        assert main([*argv, "--idle-expiry-s", given]) == 0
+        assert "# replayed online (" in capsys.readouterr().out
+        assert main([*argv, "--idle-expiry-s", given, "--json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["idle_expiry_s"] == key
+        assert shown in result["toml"]

@@ -36,6 +36,7 @@ from riskscore.io.messages import MessageTable
 from riskscore.io.readers import read_messages
 from riskscore.model import load_model
 from riskscore.online.options import DEFAULT_IDLE_EXPIRY_S
+from riskscore.online.persist import finite_or_none
 from riskscore.policy import AlertPolicy
 from riskscore.policy.volume import (
     REVIEW_PER_MILLION,
@@ -225,6 +226,8 @@ def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         f"# on that file: {review:,.0f} and {urgent:,.0f} per million. Check them again on "
         "new traffic.\n"
     )
+    if args.online:
+        header += f"# replayed online {_idle_expiry(args.idle_expiry_s)}\n"
     if set_aside:
         header += (
             f"# {plural(set_aside, 'bad row')} of that file set aside "
@@ -236,6 +239,7 @@ def _tune(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         "events": str(args.file),
         "n_conversations": traffic.n_counted,
         "online": args.online,
+        **_replayed_with(args),
         "target_per_million": {
             "review": args.review_per_million,
             "urgent": args.urgent_per_million,
@@ -265,6 +269,11 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_source_options(args, _SOURCES, used)
     if args.idle_expiry_s is None:
         args.idle_expiry_s = DEFAULT_IDLE_EXPIRY_S
+    elif args.action == "default":  # "give it with --online" would send to another refusal
+        raise ValueError(
+            "--idle-expiry-s is an option of policy tune and policy check (with --online), "
+            "not of policy default"
+        )
     elif not args.online:
         raise ValueError("--idle-expiry-s is the online scorer's: give it with --online")
     if args.action == "tune":
@@ -330,7 +339,22 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         "data": source,
         "label": label,
         **check.to_dict(),
+        **_replayed_with(args),
     }
+
+
+def _replayed_with(args: argparse.Namespace) -> dict[str, float | None]:
+    """With ``--online``, the scorer option the replay ran with (null for inf), so two
+    replays' figures say why they differ; nothing without it."""
+    return {"idle_expiry_s": finite_or_none(args.idle_expiry_s)} if args.online else {}
+
+
+def _idle_expiry(seconds: float) -> str:
+    """The idle expiry of an online replay, as the output says it."""
+    if math.isinf(seconds):
+        return "(--idle-expiry-s inf: no idle conversation forgotten)"
+    shown = f"{seconds:,.0f}" if seconds.is_integer() and seconds < 1e15 else f"{seconds:g}"
+    return f"(a conversation idle {shown} s is forgotten: --idle-expiry-s)"
 
 
 def _pct(value: float | None) -> str:
@@ -361,6 +385,7 @@ def render(result: dict[str, Any]) -> None:
     )
     if result["online"]:
         print("counted online: each conversation at the highest tier it reached at any event")
+        print(_idle_expiry(result["idle_expiry_s"] or math.inf))
     print("at the policy's thresholds:")
     print(
         f"  {'band':10s} {'review':>6s} {'urgent':>6s} {'convs':>7s} {'grooming':>8s} "
