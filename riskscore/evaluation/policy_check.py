@@ -20,7 +20,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.model.labels import label_positions
 from riskscore.model.scores import ScoreTable
 from riskscore.policy import AlertPolicy
-from riskscore.policy.volume import Traffic
+from riskscore.policy.volume import Traffic, conversation_tiers
 from riskscore.synthetic.labels import boolean_labels
 
 __all__ = ["BandCheck", "PolicyCheck", "SweepRow", "check_policy"]
@@ -143,8 +143,7 @@ def check_policy(
         )
     y = truth[label_positions(conversation_id, scores.conversation_id)]
     tiers, band_idx = policy.decide_many(scores.risk, scores.child_age, scores.adult_age)
-    # The highest tier the guards allow each conversation: its tier at risk 1.
-    cap = policy.tiers(np.ones(len(scores)), scores.child_age, scores.adult_age)
+    cap = policy.allowed_tiers(scores.child_age, scores.adult_age)
     n = len(scores)
     checks: list[BandCheck] = []
     sweep: list[SweepRow] = []
@@ -228,7 +227,7 @@ class _Rows:
     def of(cls, policy: AlertPolicy, peaks: Traffic) -> _Rows:
         code = np.asarray(peaks.conversation, dtype=np.int64)
         tier, band = policy.decide_many(peaks.risk, peaks.child_age, peaks.adult_age)
-        cap = policy.tiers(np.ones(len(code)), peaks.child_age, peaks.adult_age)
+        cap = policy.allowed_tiers(peaks.child_age, peaks.adult_age)
         return cls(code, np.asarray(peaks.risk, dtype=np.float64), tier, band, cap)
 
 
@@ -244,7 +243,8 @@ def _online_tiers(
     a conversation no row alerts keeps its final state's band and cap."""
     code = rows.code
     best = np.zeros(len(position), dtype=np.int64)
-    np.maximum.at(best, code, rows.tier)
+    codes, highest = conversation_tiers(rows.tier, code)
+    best[codes] = highest
     at_best = np.flatnonzero((rows.tier == best[code]) & (rows.tier > 0))
     alerted, first = np.unique(code[at_best], return_index=True)  # rows: in recorded order
     row = at_best[first]

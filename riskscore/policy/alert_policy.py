@@ -254,6 +254,18 @@ expected true or false, found 'no'
         """
         return self.decide_many(risk, child_age, adult_age)[0]
 
+    def allowed_tiers(self, child_age: npt.ArrayLike, adult_age: npt.ArrayLike) -> IntArray:
+        """The highest tier the guards allow each conversation: its tier at risk 1.
+
+        Examples
+        --------
+        >>> from riskscore import AlertPolicy
+        >>> AlertPolicy.default().allowed_tiers([12, 15, 30], [35, 14, 40]).tolist()
+        [2, 1, 0]
+        """
+        c = np.asarray(child_age, dtype=np.float64)
+        return self.tiers(np.ones(c.shape), c, adult_age)
+
     def decide_many(
         self, risk: npt.ArrayLike, child_age: npt.ArrayLike, adult_age: npt.ArrayLike
     ) -> tuple[IntArray, IntArray]:

@@ -30,6 +30,7 @@ __all__ = [
     "Traffic",
     "alerts_per_million",
     "check_per_million",
+    "conversation_tiers",
     "policy_for_volume",
 ]
 
@@ -164,6 +165,16 @@ def _check_conversation(codes: npt.NDArray[Any], counted: BoolArray | None) -> N
         )
 
 
+def conversation_tiers(tiers: IntArray, conversation: IntArray) -> tuple[IntArray, IntArray]:
+    """Each conversation's tier from the tiers of its rows (its scored states): the highest
+    any of them reached, as an online scorer alerts. Returns the conversation codes
+    (sorted) and their tiers."""
+    codes, rows = np.unique(conversation, return_inverse=True)
+    highest = np.zeros(len(codes), dtype=np.asarray(tiers).dtype)
+    np.maximum.at(highest, rows, tiers)
+    return codes, highest
+
+
 def alerts_per_million(policy: AlertPolicy, traffic: Traffic) -> tuple[float, float]:
     """Alerts (review or urgent) and urgent alerts per million counted conversations."""
     tiers = policy.tiers(traffic.risk, traffic.child_age, traffic.adult_age)
@@ -174,11 +185,7 @@ def alerts_per_million(policy: AlertPolicy, traffic: Traffic) -> tuple[float, fl
         rows = np.asarray(traffic.conversation, dtype=np.int64)
         if traffic.counted is not None:
             rows = rows[counted]
-        # each conversation at the highest tier any of its states reached, counted once
-        codes, rows = np.unique(rows, return_inverse=True)
-        highest = np.zeros(len(codes), dtype=tiers.dtype)
-        np.maximum.at(highest, rows, tiers)
-        tiers = highest
+        tiers = conversation_tiers(tiers, rows)[1]
     if not len(tiers):
         return math.nan, math.nan
     return 1e6 * float(np.mean(tiers >= 1)), 1e6 * float(np.mean(tiers >= 2))
