@@ -20,10 +20,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import model_client, sign_in
+from serve_helpers import add_account, model_client, sign_in
 
 from riskscore.cli import main
+from riskscore.model.scores import WHY_PREFIX, Reason
 from riskscore.moderation import ReviewQueue
+from riskscore.moderation.earlier_reasons import EARLIER_MARK, exported_reason
 from riskscore.moderation.item_facts import facts_text
 from riskscore.moderation.queue_db import encode_id
 from riskscore.policy import Alert, Tier
@@ -69,6 +71,34 @@ def test_the_facts_call_a_known_minor_the_older_account() -> None:
     assert facts_text(math.nan, T0 - 3 * DAY, T0, T0).startswith("adult age unknown; ")
     assert facts_text(None, None, None, T0).startswith("adult age not recorded; ")
     assert facts_text(17.9, None, T0, T0).startswith("older account age 17.9 (a minor); ")
+
+
+#: The whys that called the older participant "the adult" or "an adult", as stored before.
+EARLIER_WHYS = {
+    "adult_age": "an adult in private contact with a child is the precondition of grooming",
+    "age_gap": "a large gap between an adult and a child in one-to-one contact is a core risk "
+    "factor",
+    "adult_message_share": "trust building is driven by the adult: attention, flattery, "
+    "persistence",
+    "adult_minor_fanout": "victim selection: an adult approaching children, the more in "
+    "parallel the stronger",
+    "adult_minor_contact_share": "an adult whose contacts are mostly children",
+}
+
+
+@pytest.mark.parametrize("feature", sorted(EARLIER_WHYS))
+def test_no_reason_calls_the_older_participant_an_adult(feature: str) -> None:
+    """Was: ``the older participant's declared age: 17 years (+0.40). Why it can matter: an
+    adult in private contact with a child is the precondition of grooming`` (and "driven by
+    the adult", "a large gap between an adult and a child", ...) under a two-minors alert.
+    A reason a queue stored in that wording still reads, in the current why, marked."""
+    reason = Reason.of(feature, 17.0 if "age" in feature else 0.5, 1.0)
+    assert "adult" not in str(reason), str(reason)
+    stored = str(reason).replace(reason.why, EARLIER_WHYS[feature])
+    assert stored != str(reason)
+    head = f"{reason.description}: {reason.value_text} (+1.00)"
+    expected = f"{head}, {EARLIER_MARK}. {WHY_PREFIX}{reason.why}"
+    assert exported_reason(stored) == expected
 
 
 # ------------------------------------------------------------------ the command line
@@ -190,6 +220,18 @@ def test_the_service_and_the_console_name_the_older_minor(client: TestClient) ->
     assert not re.search(r"\badult\b", _visible(page), re.IGNORECASE), _visible(page)
 
 
+def test_the_audit_page_names_no_case_account_an_adult(client: TestClient) -> None:
+    """Was: "Case (adult account)" over the cases a lead's audit page lists, the older
+    minor's among them."""
+    _posted(client)
+    add_account(client.app.state.config.db, "lead-1", "lead")  # type: ignore[attr-defined]
+    assert sign_in(client, "lead-1") == 303
+    assert client.get("/console/cases/" + encode_id(OLDER)).status_code == 200
+    audit = client.get("/console/audit").text
+    assert audit.count("Case (adult or older account)") == 2, audit
+    assert "adult account" not in audit
+
+
 def _visible(html: str) -> str:
     """The words a page shows: no tags, no attributes, no SVG ids."""
     return re.sub(r"<[^>]*>", " ", html)
@@ -202,3 +244,14 @@ def test_the_timeline_names_the_role_it_is_given() -> None:
     assert "2 from the older account;" in minor.summary
     assert "message, older account to child" in minor.svg
     assert "adult" not in minor.svg
+
+
+@pytest.mark.parametrize("feature", ["adult_age", "age_gap"])
+def test_a_reason_stored_before_review_38_with_the_adult_why_is_still_read(feature: str) -> None:
+    """The grammar before review 38 (``description: value (+push); why``) with the why as
+    it was then: exported in the current why, marked, never dropped."""
+    reason = Reason.of(feature, 6.0, 1.0)
+    stored = f"{reason.description}: 6 years (+1.00); {EARLIER_WHYS[feature]}"
+    quoted = exported_reason(stored)
+    assert quoted is not None
+    assert quoted.endswith(f"{EARLIER_MARK}. {WHY_PREFIX}{reason.why}")
