@@ -1,11 +1,11 @@
 """The case page's timeline of one conversation's metadata, as inline SVG.
 
 Events over time (x, UTC) by channel (y, ordered by privacy) and direction (colour and
-marker: adult to child, child to adult; "older account" for an adult's role when it declared
-an age under 18), other event types (contact request, block,
-report, media, ...) with their own markers, the child's night (22:00 to 06:00 in the
-child's local time) shaded, and each move to a more private channel than any before
-marked with a dashed line. Metadata only: there is no content to show.
+marker: adult to child, child to adult, the adult named "older account" when it declared an
+age under 18), other event types (contact request, block, report, media, ...) with their
+own markers, the child's night (22:00 to 06:00 in the child's local time) shaded, and each
+move to a more private channel than any before marked with a dashed line. Metadata only:
+there is no content to show.
 """
 
 from __future__ import annotations
