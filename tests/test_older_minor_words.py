@@ -96,7 +96,7 @@ def test_no_reason_calls_the_older_participant_an_adult(feature: str) -> None:
     assert "adult" not in str(reason), str(reason)
     stored = str(reason).replace(reason.why, EARLIER_WHYS[feature])
     assert stored != str(reason)
-    head = f"{reason.description}: {reason.value_text} (+1.00)"
+    head = f"{reason.description}: {reason.value_text} ({reason.strength}, +1.00)"
     expected = f"{head}, {EARLIER_MARK}. {WHY_PREFIX}{reason.why}"
     assert exported_reason(stored) == expected
 
