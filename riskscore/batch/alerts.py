@@ -51,6 +51,7 @@ def alerts_table(alerts: list[Alert]) -> Any:
         "risk": pa.float64(),
         "child_age": pa.float64(),
         "adult_age": pa.float64(),
+        "max_channel": pa.string(),
     }
     return pa.table(
         {name: pa.array([row[name] for row in rows], type=types.get(name)) for name in ALERT_FIELDS}

@@ -42,7 +42,7 @@ from riskscore.io.raw import show, shown
 from riskscore.io.staging import StagedOutputs
 from riskscore.io.text import parquet_file
 from riskscore.model import RiskModel
-from riskscore.policy import ALERT_FIELDS, Alert, alert_changes
+from riskscore.policy import ALERT_FIELDS, LATER_ALERT_FIELDS, Alert, alert_changes
 
 __all__ = [
     "SHADOW_FILES",
@@ -225,8 +225,9 @@ def read_conversation_ids(path: Path) -> list[Any]:
 def read_alert_ids(path: Path) -> list[Any]:
     """The conversations of an alerts file, in file order: :func:`read_conversation_ids`
     of a file whose every record is an alert (has every field of
-    :data:`riskscore.policy.ALERT_FIELDS`; extra fields, as ``riskscore stream``'s
-    ``line``, are fine).
+    :data:`riskscore.policy.ALERT_FIELDS` but those an earlier riskscore did not write,
+    :data:`~riskscore.policy.alerts.LATER_ALERT_FIELDS`; extra fields, as ``riskscore
+    stream``'s ``line``, are fine).
 
     An events or scores file holds no alert: read as alerts, every conversation in it
     would count as alerted.
@@ -237,7 +238,8 @@ def read_alert_ids(path: Path) -> list[Any]:
         As :func:`read_conversation_ids`, and a Parquet file without an alert field's
         column or a JSON line without one (naming the file, the line and the fields).
     """
-    return _read_ids(path, "alerts file", ALERT_FIELDS)
+    required = tuple(name for name in ALERT_FIELDS if name not in LATER_ALERT_FIELDS)
+    return _read_ids(path, "alerts file", required)
 
 
 def _read_ids(path: Path, what: str, required: Sequence[str]) -> list[Any]:

@@ -56,7 +56,6 @@ except ImportError as exc:  # Synapse runs this module in its own environment
     raise missing_extra("synapse", "riskscore.integrations.synapse", exc) from exc
 
 from riskscore.exceptions import ModelIntegrityError, SchemaError
-from riskscore.features import FEATURE_NAMES
 from riskscore.integrations._synapse_ages import AgeSource, make_age_source
 from riskscore.integrations._synapse_config import SynapseConfig, SynapseConfigError, parse
 from riskscore.integrations._synapse_log import EventWarnings
@@ -65,7 +64,6 @@ from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_sinks import AlertSinks
 from riskscore.integrations._synapse_store import RoomStore
 from riskscore.io.private import open_private_append
-from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.model import RiskModel, load_model
 from riskscore.online import OnlineScorer
 from riskscore.policy import Alert
@@ -82,7 +80,6 @@ CHECKPOINT_NAME = "scorer.checkpoint"
 _DROPPED = "events dropped (scoring queue full)"
 _REFUSED = "events refused by the scorer"
 _UNMAPPED = "room events that could not be read"
-_MAX_CHANNEL = FEATURE_NAMES.index("max_channel")
 ROOMS_NAME = "rooms.sqlite3"
 #: Key of the conversation -> room map in the scorer checkpoint's ``extra`` data.
 _ROOMS_KEY = "conversation_rooms"
@@ -372,11 +369,10 @@ class RiskscoreModule(AlertSinks):
         latest event, and the event that raised it (in another room when the adult's
         activity elsewhere re-scored this conversation)."""
         room = self.rooms.get(cast("str", alert.conversation_id))
-        features = self.scorer.features_of(alert.conversation_id)
         return {
             "room_id": None if room is None else room[0],
             "channel": None if room is None else room[1],
-            "max_channel": CHANNEL_NAMES[int(features[_MAX_CHANNEL])],
+            "max_channel": alert.max_channel,
             "event_id": event.event_id,
             "event_room_id": event.room_id,
         }

@@ -6,6 +6,7 @@ column named like content is refused (see :data:`CONTENT_COLUMNS`).
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from enum import IntEnum
@@ -42,6 +43,7 @@ __all__ = [
     "TZ_UNKNOWN",
     "Channel",
     "EventType",
+    "channel_at_level",
     "content_words",
     "has_hidden_character",
     "is_content_column",
@@ -245,6 +247,20 @@ MAX_SHOWN_CHARS: Final = 1_000
 
 CHANNEL_NAMES: Final = tuple(c.name.lower() for c in Channel)
 EVENT_NAMES: Final = tuple(e.name.lower() for e in EventType)
+
+
+def channel_at_level(level: float) -> str | None:
+    """The schema v1 name of a channel level (the ``max_channel`` feature's value), or None
+    when it is not known (NaN, or no channel's level).
+
+    Examples
+    --------
+    >>> channel_at_level(4.0), channel_at_level(float("nan"))
+    ('encrypted', None)
+    """
+    if not math.isfinite(level) or not 0 <= level < len(CHANNEL_NAMES) or level != int(level):
+        return None
+    return CHANNEL_NAMES[int(level)]
 
 
 #: Cyrillic and Greek letters drawn like Latin ones (``t\u0435xt``, a Cyrillic ``e``): read

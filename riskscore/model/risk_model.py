@@ -235,6 +235,7 @@ class RiskModel:
             reason_contribution=contrib,
             first_event_at=features.first_event_at,
             last_event_at=features.last_event_at,
+            max_channel=features.column("max_channel"),
         )
 
     def at_prevalence(self, prevalence: float) -> RiskModel:

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from riskscore._units import DAY_S, HOUR_S, MINUTE_S
 from riskscore._words import duration_text, number_text, plural
 from riskscore.features.registry import FEATURES
-from riskscore.io.schema import CHANNEL_NAMES
+from riskscore.io.schema import CHANNEL_NAMES, channel_at_level
 
 __all__ = [
     "NO_REASONS",
@@ -330,6 +330,9 @@ class ScoreTable:
     first_event_at, last_event_at : int64 array of shape (n_conversations,) or None
         Epoch seconds of each conversation's first and latest event, from the feature
         table scored (None when it had none).
+    max_channel : array of shape (n_conversations,) or None
+        Level of the most private channel each conversation reached (the ``max_channel``
+        feature: NaN when not known), from the feature table scored (None when it had none).
     """
 
     conversation_id: npt.NDArray[Any]
@@ -344,6 +347,7 @@ class ScoreTable:
     reason_contribution: FloatArray
     first_event_at: npt.NDArray[np.int64] | None = None
     last_event_at: npt.NDArray[np.int64] | None = None
+    max_channel: FloatArray | None = None
 
     def __len__(self) -> int:
         return len(self.conversation_id)
@@ -359,6 +363,11 @@ class ScoreTable:
             None if first is None else int(first[i]),
             None if last is None else int(last[i]),
         )
+
+    def channel(self, i: int) -> str | None:
+        """The most private channel the conversation at position ``i`` reached (schema v1
+        name; None when not known, or the table has none)."""
+        return None if self.max_channel is None else channel_at_level(self.max_channel[i])
 
     def reasons(self, i: int) -> tuple[Reason, ...]:
         """The reasons of the conversation at position ``i``, strongest first."""

@@ -87,10 +87,13 @@ def _new_id(field: str, value: Any) -> str:
 
 
 def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, Any]:
-    """The ``items`` row of an alert raised at ``at`` (default its timestamp, else now)."""
+    """The ``items`` row of an alert raised at ``at`` (default its timestamp, else now), on
+    ``channel`` (default the most private channel the alert's conversation reached)."""
     when = at if at is not None else alert.timestamp
     if when is None:
         when = int(time.time())
+    if channel is None:
+        channel = alert.max_channel
     _check_channel(channel)
     if not 0.0 <= alert.risk <= 1.0:
         raise ValueError(f"alert on conversation {show(alert.conversation_id)}: risk {alert.risk}")

@@ -35,7 +35,6 @@ __all__ = [
     "case_role",
     "facts_text",
     "item_facts",
-    "older_age_text",
     "older_role",
 ]
 

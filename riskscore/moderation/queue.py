@@ -183,7 +183,7 @@ class ReviewQueue:
             From :meth:`AlertPolicy.alerts` or :meth:`OnlineScorer.update_one`.
         channel : str, optional
             Most private channel the conversation reached (schema v1 name), for
-            reporting by channel.
+            reporting by channel; default the alert's own (``alert.max_channel``).
         at : int, optional
             When the alert was raised (epoch seconds); defaults to
             ``alert.timestamp``, else the current time.

@@ -166,9 +166,8 @@ def simulate_month(
     for event in data.messages.iter_events():
         # update_one_all: an event can also alert its adult's other conversations.
         for alert in scorer.update_one_all(event):
-            channel = scorer.channel_of(alert.conversation_id)
             ts = int(alert.timestamp or event["timestamp"])  # type: ignore[call-overload]
-            arrivals.append((ts, len(arrivals), alert, channel))
+            arrivals.append((ts, len(arrivals), alert, alert.max_channel))
     for report in iter_reports(data.messages):
         risk = _risk_or_zero(scorer, report.conversation_id)
         arrivals.append((report.timestamp, len(arrivals), replace(report, risk=risk), None))

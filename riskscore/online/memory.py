@@ -31,7 +31,7 @@ from riskscore.io.groups import (
     room_of_pair_id,
 )
 from riskscore.io.room_reach import RoomReach
-from riskscore.io.schema import CHANNEL_NAMES
+from riskscore.io.schema import channel_at_level
 from riskscore.model import RiskModel
 from riskscore.online.clock import ScorerClock
 from riskscore.online.lock import CheckpointLock
@@ -414,8 +414,7 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
         KeyError
             The conversation has not been seen, or has expired.
         """
-        level = self.features_of(conversation_id)[_MAX_CHANNEL]
-        return CHANNEL_NAMES[int(level)] if math.isfinite(level) else None
+        return channel_at_level(self.features_of(conversation_id)[_MAX_CHANNEL])
 
     def alerted_tier_of(self, conversation_id: object) -> int:
         """Highest tier already alerted for a conversation (0: none yet)."""

@@ -17,6 +17,7 @@ from riskscore._plain import plain
 from riskscore.features.kernel import apply_event, conversation_features
 from riskscore.features.registry import FEATURE_NAMES, feature_index
 from riskscore.features.slots import N_ACCOUNT_SLOTS
+from riskscore.io.schema import channel_at_level
 from riskscore.model import RiskModel
 from riskscore.model.calibration import platt_risk
 from riskscore.model.exit_leaves import margin, max_shift, scratch, scratch_size, shift_scratch
@@ -40,6 +41,7 @@ _N_FEATURES = len(FEATURE_NAMES)
 #: Columns of the two ages in a full feature row (the policy reads them).
 CHILD_AGE = feature_index("child_age")
 ADULT_AGE = feature_index("adult_age")
+MAX_CHANNEL = feature_index("max_channel")
 _INF = math.inf
 FloatArray = npt.NDArray[np.float64]
 #: Bit of the code :meth:`OnlineModel.step` returns beside the changed bits (1, 2, 4).
@@ -368,6 +370,7 @@ class OnlineModel:
             timestamp=ts,
             first_event_at=conv.min_ts,
             last_event_at=conv.max_ts,
+            max_channel=channel_at_level(row[MAX_CHANNEL]),
         )
 
 

@@ -26,7 +26,7 @@ Modules, each one responsibility, imported in this order and never back:
 """
 
 from riskscore.policy.alert_policy import AlertPolicy
-from riskscore.policy.alerts import ALERT_FIELDS, Alert, alert_changes
+from riskscore.policy.alerts import ALERT_FIELDS, LATER_ALERT_FIELDS, Alert, alert_changes
 from riskscore.policy.bands import AgeBand, Tier
 from riskscore.policy.errors import PolicyFileError
 from riskscore.policy.guards import Guards
@@ -36,6 +36,7 @@ from riskscore.policy.validate import FORMAT_VERSION
 __all__ = [
     "ALERT_FIELDS",
     "FORMAT_VERSION",
+    "LATER_ALERT_FIELDS",
     "SCORE_COLUMNS",
     "AgeBand",
     "Alert",

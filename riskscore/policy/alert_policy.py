@@ -339,6 +339,7 @@ expected true or false, found 'no'
                     reasons=scores.reasons(i),
                     first_event_at=first,
                     last_event_at=last,
+                    max_channel=scores.channel(i),
                 )
             )
         return out

@@ -12,7 +12,7 @@ from riskscore.io.raw import as_python_value
 from riskscore.model.scores import Reason
 from riskscore.policy.bands import Tier
 
-__all__ = ["ALERT_FIELDS", "Alert", "alert_changes"]
+__all__ = ["ALERT_FIELDS", "LATER_ALERT_FIELDS", "Alert", "alert_changes"]
 
 #: The fields of an alert record, in the order every alert writer writes them
 #: (:meth:`Alert.to_dict`; ``reasons`` items are feature, value, contribution, description
@@ -31,7 +31,11 @@ ALERT_FIELDS: Final = (
     "timestamp",
     "first_event_at",
     "last_event_at",
+    "max_channel",
 )
+#: The fields of :data:`ALERT_FIELDS` an alerts file written by an earlier riskscore lacks
+#: (``max_channel``, added later than the others): such a file is still an alerts file.
+LATER_ALERT_FIELDS: Final = ("max_channel",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,10 @@ class Alert:
         Epoch seconds of the conversation's first and latest event as scored (None when
         not known): what a moderator reads as "in contact for 3 days (dates), last active
         2 hours before the alert" in the review queue.
+    max_channel : str or None, keyword-only
+        The most private channel the conversation reached as scored (a schema v1 channel
+        name; None when not known): the review queue's channel of the alert, which the
+        transparency report counts by and the NCMEC drafts state.
 
     Examples
     --------
@@ -89,6 +97,7 @@ class Alert:
     timestamp: int | None = None
     first_event_at: int | None = field(default=None, kw_only=True)
     last_event_at: int | None = field(default=None, kw_only=True)
+    max_channel: str | None = field(default=None, kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, keys in :data:`ALERT_FIELDS` order (unknown ages, and any
@@ -116,6 +125,7 @@ class Alert:
             "timestamp": self.timestamp,
             "first_event_at": self.first_event_at,
             "last_event_at": self.last_event_at,
+            "max_channel": self.max_channel,
         }
 
     def to_json(self, **extra: Any) -> str:

@@ -337,38 +337,29 @@ class ScoringService:
         refused: list[dict[str, Any]] = []
         if alerts:
             now = int(time.time())
-            channels = [self._channel(a.conversation_id) for _, a in alerts]
-            refused = self._queue_alerts(alerts, channels, now)
+            refused = self._queue_alerts(alerts, now)
             for _, alert in alerts:
                 m.alerts.labels(tier=alert.tier.name.lower()).inc()
         if reports:
             self.queue.add_reports(reports)
         return refused
 
-    def _queue_alerts(
-        self, alerts: list[tuple[int, Alert]], channels: list[str | None], now: int
-    ) -> list[dict[str, Any]]:
+    def _queue_alerts(self, alerts: list[tuple[int, Alert]], now: int) -> list[dict[str, Any]]:
         """The batch's alerts queued in one transaction; when the queue refuses one (the
         open alert of its conversation id is of other accounts), each on its own, and the
         refused ones named by the index of their event."""
         try:
-            self.queue.add_alerts([a for _, a in alerts], channels=channels, at=now)
+            self.queue.add_alerts([a for _, a in alerts], at=now)
             return []
         except QueueError:
             pass
         refused = []
-        for (index, alert), channel in zip(alerts, channels, strict=True):
+        for index, alert in alerts:
             try:
-                self.queue.add_alert(alert, channel=channel, at=now)
+                self.queue.add_alert(alert, at=now)
             except QueueError as exc:
                 refused.append({"index": index, "message": one_line(str(exc))})
         return refused
-
-    def _channel(self, cid: object) -> str | None:
-        try:
-            return self.scorer.channel_of(cid)
-        except KeyError:  # evicted by a later event of the same batch
-            return None
 
     # ------------------------------------------------------------------ reading
 
