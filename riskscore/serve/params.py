@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import unquote_to_bytes
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.given_times import is_day, parse_time
@@ -31,6 +32,7 @@ __all__ = [
     "query_period",
     "query_problem",
     "sentence_path_problem",
+    "undecodable_problem",
     "whole_number",
 ]
 
@@ -204,6 +206,29 @@ def content_field_problem(names: Iterable[str], where: str) -> str | None:
     return str(content_refusal(bad, "request", noun=f"{where} field"))
 
 
+def undecodable_problem(raw: bytes, part: str) -> str | None:
+    """Why a URL's ``part`` (``path`` or ``query``, as received: ``raw``) is refused: once
+    percent-decoded it is not UTF-8 (``%ff``). Decoded with each bad byte replaced by
+    U+FFFD, as servers decode it, it would name the id of that character, another id than
+    the one sent; None when it is UTF-8.
+
+    Examples
+    --------
+    >>> print(undecodable_problem(b"/v1/conversations/%ff", "path"))  # doctest: +ELLIPSIS
+    the URL path is not UTF-8 once percent-decoded (byte 0xff at byte 18): ...
+    >>> undecodable_problem(b"/v1/conversations/caf%C3%A9", "path") is None
+    True
+    """
+    try:
+        unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (
+            f"the URL {part} is not UTF-8 once percent-decoded (byte "
+            f"{exc.object[exc.start]:#04x} at byte {exc.start}): ids and values are UTF-8 text"
+        )
+    return None
+
+
 def sentence_path_problem(path: str) -> str | None:
     """Why a request's path (percent-decoded) is refused: it reads as a sentence, which
     may be message content, where an id belongs (the rule of event ids,
@@ -227,14 +252,16 @@ def sentence_path_problem(path: str) -> str | None:
 
 def query_problem(fields: Iterable[tuple[str, str]]) -> str | None:
     """Why a request's query is refused: a field whose name looks like message content
-    (:func:`content_field_problem`), or whose value reads as a sentence (no query of
-    riskscore takes words: a count, a day, ``id_type``), given by its length only; None
+    (:func:`content_field_problem`), or whose name or value reads as a sentence (no query
+    of riskscore takes words: a count, a day, ``id_type``), given by its length only; None
     for any other query.
 
     Examples
     --------
     >>> print(query_problem([("from", "see you at 9")]))  # doctest: +ELLIPSIS
     query field 'from' holds text of 12 characters (not shown: it may be message ...
+    >>> print(query_problem([("see you at 9", "")]))  # doctest: +ELLIPSIS
+    a query field named by text of 12 characters (not shown: it may be message ...
     >>> query_problem([("from", "2026-01-01"), ("id_type", "int")]) is None
     True
     """
@@ -243,6 +270,11 @@ def query_problem(fields: Iterable[tuple[str, str]]) -> str | None:
     if problem is not None:
         return problem
     for name, value in fields:
+        if is_sentence(name):  # a query without "=" is a name alone: "?see+you+at+9"
+            return (
+                f"a query field named by {show(NotShown(len(name)))}, a sentence of three "
+                "or more words: no query of riskscore takes text"
+            )
         if is_sentence(value):
             return (
                 f"query field {quoted_name(name)} holds {show(NotShown(len(value)))}, a "
