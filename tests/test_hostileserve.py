@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import html
+import io
+import json
 import re
 import socket
+import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -21,6 +24,7 @@ from serve_helpers import (
 )
 
 import riskscore as rs
+from riskscore.cli import main
 from riskscore.moderation import ReviewQueue
 from riskscore.policy import Alert, Tier
 from riskscore.serve import create_app
@@ -126,3 +130,39 @@ def test_a_url_that_is_not_utf8_once_decoded_names_no_id(
             assert status == 422, (path, body)
             assert "not UTF-8" in body["detail"]
     assert not [r for r in records if "%ff" in r], records
+
+
+NOT_EVENTS = [  # a JSON line that is no event object, and how the readers name its kind
+    ("[1, 2]", "array"),
+    ('"see you"', "string"),
+    ("3", "number"),
+    ("1.0000000000000000001", "number"),  # parsed exactly, as a Decimal
+    ("true", "boolean"),
+    ("null", "null"),
+]
+
+
+@pytest.mark.parametrize(("line", "kind"), NOT_EVENTS)
+def test_a_json_value_that_is_no_event_object_is_refused_alike_everywhere(
+    tmp_path: Path, model: rs.RiskModel, line: str, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: one rule in three wordings: ``read_messages`` said ``is a JSON NoneType`` (or
+    ``int``, ``Decimal``: Python's names), ``riskscore stream`` ``expected a JSON object
+    (one event), got a JSON null`` and ``POST /v1/events`` ``... got NoneType``. Now all
+    three give the one reason (:func:`riskscore.io.jsonl.not_an_object`), in JSON's words."""
+    reason = f"is a JSON {kind}, not an object (one event)"
+    event = json.dumps(adult_child_event("c1", 0))
+    path = tmp_path / "events.jsonl"
+    path.write_text(f"{event}\n{line}\n")
+    table = rs.read_messages(path, errors="quarantine")
+    assert [q["reason"] for q in table.quarantined.to_records()] == [reason]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{line}\n"))
+    monkeypatch.setattr(sys, "stderr", err := io.StringIO())
+    assert main(["stream", "--time-source", "events"]) == 0
+    assert err.getvalue().splitlines()[0] == f"line 1: the line {reason}"
+    with TestClient(create_app(config(tmp_path / "serve", model))) as client:
+        for body, ctype in ((f"[{event}, {line}]", "json"), (f"{event}\n{line}", "x-ndjson")):
+            r = client.post(
+                "/v1/events", content=body, headers={"Content-Type": f"application/{ctype}"}
+            )
+            assert r.json()["refused"] == [{"index": 1, "message": f"event 1 {reason}"}]
