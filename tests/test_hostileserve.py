@@ -166,3 +166,58 @@ def test_a_json_value_that_is_no_event_object_is_refused_alike_everywhere(
                 "/v1/events", content=body, headers={"Content-Type": f"application/{ctype}"}
             )
             assert r.json()["refused"] == [{"index": 1, "message": f"event 1 {reason}"}]
+
+
+def test_update_many_keeps_the_alerts_raised_before_a_refused_event(
+    model: rs.RiskModel,
+) -> None:
+    """Was: ``update_many`` applied the events before a refused one (as documented) and
+    raised, and the alerts those events raised were dropped with its list: the
+    conversations counted as alerted at their tier, so the alerts were never raised
+    again, by any later call. Now the refusal carries them (``SchemaError.alerts``), and
+    they are the alerts the same events give one at a time."""
+    events = list(rs.synthetic.generate(200, prevalence=0.15, seed=8).messages.iter_events())
+    one_by_one = rs.OnlineScorer(model)
+    expected = [a for e in events for a in one_by_one.update_one_all(e)]
+    assert expected
+    scorer = rs.OnlineScorer(model)
+    bad = {**events[-1], "channel": "pigeon"}
+    with pytest.raises(rs.SchemaError) as info:
+        scorer.update_many([*events, bad, events[-1]])
+    assert info.value.row == len(events)
+    assert [a.to_dict() for a in info.value.alerts] == [a.to_dict() for a in expected]
+    assert scorer.n_events == len(events)
+    with pytest.raises(rs.SchemaError) as info:
+        rs.OnlineScorer(model).update_many([bad])
+    assert info.value.alerts == ()
+
+
+def test_an_array_element_the_event_parser_refuses_is_refused_alone_by_its_index(
+    tmp_path: Path, model: rs.RiskModel
+) -> None:
+    """Was: one element of a JSON array body with a field given twice (or an integer of
+    thousands of digits) refused the whole body, ``index: null`` and nothing applied,
+    without saying which of up to 10,000 events it was; the same event as a JSON lines
+    line, or a line of ``riskscore stream``, is refused alone. Now the element is refused
+    by its index, with the parser's reason, and the others are applied."""
+    good = json.dumps(adult_child_event("c1", 0))
+    twice = good.replace('"sender_id": "a"', '"sender_id": "a", "sender_id": "x"')
+    huge = good.replace('"sender_id": "a"', f'"sender_id": {"7" * 5000}')
+    with TestClient(create_app(config(tmp_path, model))) as client:
+        for bad, reason in ((twice, "field 'sender_id' appears twice"), (huge, "5000 digits")):
+            r = client.post(
+                "/v1/events",
+                content=f"[{good}, {bad}, {good}]",
+                headers={"Content-Type": "application/json"},
+            )
+            body = r.json()
+            assert (r.status_code, body["accepted"]) == (422, 2), body
+            [refused] = body["refused"]
+            assert refused["index"] == 1
+            assert refused["message"].startswith("event 1 is not valid JSON (")
+            assert reason in refused["message"]
+        r = client.post(
+            "/v1/events", content=f"[{good}, {{]", headers={"Content-Type": "application/json"}
+        )
+        assert r.json()["refused"][0]["index"] is None  # not JSON: nothing applied
+        assert r.json()["accepted"] == 0
