@@ -11,6 +11,7 @@ import socket
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -221,3 +222,40 @@ def test_an_array_element_the_event_parser_refuses_is_refused_alone_by_its_index
         )
         assert r.json()["refused"][0]["index"] is None  # not JSON: nothing applied
         assert r.json()["accepted"] == 0
+
+
+def test_stream_goes_on_past_an_alert_the_queue_refuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: with ``--queue``, the first alert the review queue refused (its conversation id
+    holds an open alert between two other accounts: never merged) ended ``riskscore
+    stream`` with ``error: ...`` and exit status 2, the rest of the input unread and its
+    alerts never raised, where ``riskscore serve`` refuses that alert alone and goes on.
+    Now the refusal is written on stderr with the line of the event that raised it and
+    counted (``queue.refused``), and the stream goes on: every other alert is written and
+    queued."""
+    events = list(rs.synthetic.generate(200, prevalence=0.15, seed=8).messages.iter_events())
+    text = "".join(json.dumps(e) + "\n" for e in events)
+    options = ["stream", "--time-source", "events", "--max-future-s", "inf", "--json"]
+
+    def stream(*extra: str) -> tuple[int, list[Any], str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+        monkeypatch.setattr(sys, "stdout", out := io.StringIO())
+        monkeypatch.setattr(sys, "stderr", err := io.StringIO())
+        code = main([*options, *extra])
+        return code, [json.loads(x) for x in out.getvalue().splitlines()], err.getvalue()
+
+    code, expected, _ = stream()
+    first = expected[0]
+    queue = tmp_path / "queue.sqlite"
+    with ReviewQueue(queue) as q:  # the conversation id of the first alert, other accounts
+        q.add_alert(Alert(first["conversation_id"], "x", "y", 12.0, "under 13", 0.9, Tier.URGENT))
+    code, written, err = stream("--queue", str(queue))
+    assert code == 0, err
+    assert written[:-1] == expected[:-1]  # every alert, the summary apart
+    refused = [a for a in expected[:-1] if a["conversation_id"] == first["conversation_id"]]
+    summary = written[-1]["summary"]
+    assert summary["queue"]["refused"] == len(refused)
+    assert summary["queue"]["alerts"] == len(expected) - 1
+    lines = [x for x in err.splitlines() if "never merged" in x]
+    assert [x.split(":")[0] for x in lines] == [f"line {a['line']}" for a in refused]

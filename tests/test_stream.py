@@ -161,6 +161,7 @@ def test_stream_into_a_queue_adds_each_alert_once_even_when_rerun(
         "user_reports": len(reports),
         "new_items": 0,
         "open_items": len(items),
+        "refused": 0,
     }
     with rs.ReviewQueue(db) as queue:
         assert queue.items() == items
