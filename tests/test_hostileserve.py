@@ -259,3 +259,25 @@ def test_stream_goes_on_past_an_alert_the_queue_refuses(
     assert summary["queue"]["alerts"] == len(expected) - 1
     lines = [x for x in err.splitlines() if "never merged" in x]
     assert [x.split(":")[0] for x in lines] == [f"line {a['line']}" for a in refused]
+
+
+@pytest.mark.parametrize("value", ["12abc", "-1", "1.5", "9" * 19, "\u0661\u0662"])
+def test_a_console_count_that_is_no_whole_number_is_refused(
+    tmp_path: Path, model: rs.RiskModel, value: str
+) -> None:
+    """Was: ``/console/audit?before=12abc`` (or ``-1``, ``1.5``, 19 digits) was read as no
+    ``before`` at all: the page showed the newest entries under a link that asked for older
+    ones, and ``/console/queue?decided=...`` dropped its count the same way, where the
+    report's ``from`` and ``to`` are refused. Now a count that is not a whole number is
+    refused (400) with a message naming the parameter and its value; an empty one is not
+    given."""
+    cfg = config(tmp_path, model)
+    add_account(cfg.db, "lead-1", "lead")
+    with TestClient(create_app(cfg)) as client:
+        assert sign_in(client, "lead-1") == 303
+        for page, name in (("audit", "before"), ("queue", "decided")):
+            r = client.get(f"/console/{page}", params={name: value})
+            assert r.status_code == 400, (page, r.status_code)
+            assert f"query parameter {name!r} must be a whole number" in html.unescape(r.text)
+            assert client.get(f"/console/{page}?{name}=").status_code == 200
+            assert client.get(f"/console/{page}?{name}=7").status_code == 200

@@ -4,6 +4,7 @@ every console page carries."""
 from __future__ import annotations
 
 import json
+import math
 import unicodedata
 from urllib.parse import quote
 
@@ -11,12 +12,13 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from riskscore._words import number_text, plural, risk_text, when_text
+from riskscore.moderation.cases import Case, youngest_child_age
 from riskscore.moderation.earlier_reasons import shown_reason
 from riskscore.moderation.item_facts import item_facts
 from riskscore.moderation.queue_db import encode_id
 from riskscore.moderation.ranking import TIER_NAMES
 
-__all__ = ["SECURITY_HEADERS", "TEMPLATES"]
+__all__ = ["SECURITY_HEADERS", "TEMPLATES", "youngest_text"]
 
 
 def shown_id(value: object) -> str:
@@ -44,6 +46,15 @@ def shown_id(value: object) -> str:
     if reads_as_number or value != " ".join(value.split()) or value.startswith('"'):
         return json.dumps(value, ensure_ascii=False)
     return value
+
+
+def youngest_text(case: Case) -> str:
+    """The queue's youngest child of ``case``, as its reasons state it: an adult reporter's
+    age is no child's, and a case with no child account has none."""
+    youngest = youngest_child_age(case.items)
+    if not math.isnan(youngest):
+        return f"{youngest:g}"
+    return "unknown" if case.children else "none"
 
 
 _env = Environment(

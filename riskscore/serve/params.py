@@ -7,7 +7,7 @@ guess."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import unquote_to_bytes
 
@@ -29,6 +29,7 @@ __all__ = [
     "adult_of",
     "content_field_problem",
     "conversation_ids",
+    "period_text",
     "query_period",
     "query_problem",
     "sentence_path_problem",
@@ -107,16 +108,29 @@ def adult_of(key: str) -> Any:
     return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
 
 
-def whole_number(given: str | None) -> int | None:
-    """A whole number given in a query (a count, an entry id), or None for anything else.
+def whole_number(name: str, given: str | None) -> int | None:
+    """A whole number given as the query parameter ``name`` (a count, an entry id), in
+    ASCII digits, below 10**18; None when it is not given (or empty).
+
+    Raises
+    ------
+    ValueError
+        ``given`` is anything else (``-1``, ``1.5``, ``12abc``, digits of another script):
+        the message names the parameter and the value, never read as not given.
 
     Examples
     --------
-    >>> whole_number("12"), whole_number("-1"), whole_number("١٢"), whole_number(None)
-    (12, None, None, None)
+    >>> whole_number("before", "12"), whole_number("before", None), whole_number("before", "")
+    (12, None, None)
+    >>> whole_number("before", "-1")
+    Traceback (most recent call last):
+    ValueError: query parameter 'before' must be a whole number, got '-1'
     """
-    given = given or ""
-    return int(given) if given.isascii() and given.isdigit() and len(given) < 19 else None
+    if not given:
+        return None
+    if given.isascii() and given.isdigit() and len(given) < 19:
+        return int(given)
+    raise ValueError(f"query parameter {name!r} must be a whole number, got {show(given)}")
 
 
 def query_day(name: str, text: str | None, *, included_end: bool = False) -> int | None:
@@ -186,6 +200,19 @@ def query_period(query: Mapping[str, str]) -> tuple[int | None, int | None]:
     """
     start = query_day("from", query.get("from"))
     return start, query_day("to", query.get("to"), included_end=True)
+
+
+def period_text(start: int, end: int) -> str:
+    """A period :func:`query_period` read, by its first and last day, as the access log
+    records a report's period.
+
+    Examples
+    --------
+    >>> period_text(*query_period({"from": "2026-01-01", "to": "2026-01-31"}))
+    '2026-01-01..2026-01-31'
+    """
+    days = (datetime.fromtimestamp(t, tz=UTC).date().isoformat() for t in (start, end - 86_400))
+    return "..".join(days)
 
 
 def content_field_problem(names: Iterable[str], where: str) -> str | None:
