@@ -64,6 +64,16 @@ def add_account(db: Path, name: str = "mod-1", role: str = "moderator") -> None:
     store.close()
 
 
+@contextlib.contextmanager
+def model_client(tmp: Path) -> Iterator[TestClient]:
+    """A client of the service with the shipped model, on files in ``tmp``, with the console
+    account ``mod-1`` (:func:`add_account`)."""
+    cfg = config(tmp, rs.load_model())
+    add_account(cfg.db)
+    with TestClient(create_app(cfg)) as client:
+        yield client
+
+
 def adult_child_event(
     cid: object, t: int, sender: object = "a", recipient: object = "b"
 ) -> dict[str, Any]:

@@ -61,13 +61,13 @@ def test_score_prints_top_alerts_with_reasons(
     assert code == 0
     assert "alerts" in out
     assert "#1" in out
-    assert "(+" in out
+    assert "raises risk, +" in out  # how much, in words, then the number
     # values in words by the feature's unit (a flag is yes/no, a share a percentage), and why
     # each reason matters, as in every other view of a reason
     reasons = [line for line in out.splitlines() if line.startswith("     - ")]
     assert reasons
     assert all(". Why it can matter: " in line for line in reasons)
-    assert not any(": 1 (+" in line or ": 0.5 (+" in line for line in reasons)
+    assert not any(": 1 (" in line or ": 0.5 (" in line for line in reasons)
     assert (tmp_path / "scores.parquet").exists()
     assert (tmp_path / "alerts.parquet").exists()
 

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import add_account, config, sign_in
+from serve_helpers import model_client, sign_in
 
 import riskscore as rs
 from riskscore.cli import main
@@ -25,7 +25,6 @@ from riskscore.moderation import QueueError, QueueItem, ReviewQueue
 from riskscore.moderation.item_facts import item_facts
 from riskscore.moderation.queue_db import SCHEMA_VERSION, encode_id
 from riskscore.policy import Alert, Tier
-from riskscore.serve import create_app
 from riskscore.synthetic import generate_parquet
 
 T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
@@ -274,9 +273,7 @@ def test_stream_queue_records_the_facts_of_the_alerts_it_writes(
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    cfg = config(tmp_path, rs.load_model())
-    add_account(cfg.db)
-    with TestClient(create_app(cfg)) as c:
+    with model_client(tmp_path) as c:
         yield c
 
 

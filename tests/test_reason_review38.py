@@ -239,4 +239,4 @@ def test_exports_quote_every_reason_in_the_new_wording(feature: str) -> None:
     for value in (0.0, 0.004, 0.5, 0.996, 1.0, 1.0 / 3, 7.0, 12.5, 1500.0, math.nan):
         assert is_reason_text(str(Reason.of(feature, value, 1.23))), (feature, value)
     assert is_reason_text(NO_REASONS)
-    assert not is_reason_text(str(Reason.of(feature, 1.0, 1.23)).replace("(+", "he said (+"))
+    assert not is_reason_text(str(Reason.of(feature, 1.0, 1.23)).replace(" (", " he said ("))

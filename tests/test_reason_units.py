@@ -44,41 +44,44 @@ def test_every_feature_value_reads_in_words_with_its_unit(spec: Any) -> None:
         (
             "escalation_ratio",
             3.2,
-            "the recent contact rate as a multiple of the long-run rate: 3.2 times (+1.00)",
+            "the recent contact rate as a multiple of the long-run rate: 3.2 times (raises "
+            "risk, +1.00)",
         ),
         (
             "adult_flagged_per_minor",
             0.5,
             "blocks and reports from minors per minor the older account contacted: 0.5 per "
-            "minor contacted (+1.00)",
+            "minor contacted (raises risk, +1.00)",
         ),
         (
             "adult_external_events",
             1.0,
             "links or handles to other apps shared by the older participant: 1 link or "
-            "handle (+1.00)",
+            "handle (raises risk, +1.00)",
         ),
         (
             "child_blocks_reports",
             2.0,
-            "blocks and reports by the younger participant: 2 blocks or reports (+1.00)",
+            "blocks and reports by the younger participant: 2 blocks or reports (raises "
+            "risk, +1.00)",
         ),
         (
             "adult_private_minor_fanout",
             12.0,
-            "minors the older account contacted on private channels: 12 minors (+1.00)",
+            "minors the older account contacted on private channels: 12 minors (raises risk, "
+            "+1.00)",
         ),
         (
             "secure_move_speed",
             math.exp(-27 / (24 * 60)),
             "a move from a visible channel to an ephemeral, encrypted or external one: after "
-            "27 minutes of contact (+1.00)",
+            "27 minutes of contact (raises risk, +1.00)",
         ),
         (
             "secure_move_speed",
             0.99999,
             "a move from a visible channel to an ephemeral, encrypted or external one: within "
-            "the first minute of contact (+1.00)",
+            "the first minute of contact (raises risk, +1.00)",
         ),
     ],
 )
@@ -140,3 +143,34 @@ def test_score_top_gives_the_adults_age_once(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     _ages_once(out)
     assert "adult 7 -> child 9 (age 12, band under 13)\n     adult age 34; in contact" in out
+
+
+# ------------------------------------------------------------------ how much, in words
+
+
+@pytest.mark.parametrize(
+    ("contribution", "words"),
+    [
+        (6.28, "strongly raises risk"),
+        (2.0, "strongly raises risk"),
+        (1.99, "raises risk"),
+        (1.0, "raises risk"),
+        (0.99, "slightly raises risk"),
+        (0.05, "slightly raises risk"),
+    ],
+)
+def test_a_reason_says_how_much_it_raises_risk_in_words(contribution: float, words: str) -> None:
+    """Was: ``62 % (+1.40)``, a log-odds number a moderator cannot read without the docs;
+    the words come first, the number stays for whoever audits the model."""
+    text = str(Reason.of("child_night_share", 0.62, contribution))
+    assert f"62 % ({words}, +{contribution:.2f}). Why it can matter: " in text
+    assert is_reason_text(text)
+
+
+def test_a_strength_riskscore_never_writes_is_not_quoted_as_its_reason() -> None:
+    """Exports quote only riskscore's own words: a stored text whose strength was changed
+    (by hand, or by a platform's tool) is not one."""
+    text = str(Reason.of("child_night_share", 0.62, 1.4))
+    assert is_reason_text(text)
+    assert not is_reason_text(text.replace("(raises risk,", "(proves grooming,"))
+    assert not is_reason_text(text.replace("(raises risk, +", "(raises risk +"))

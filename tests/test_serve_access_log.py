@@ -19,7 +19,7 @@ import riskscore as rs
 from riskscore.moderation import QueueError, ReviewQueue, UserReport
 from riskscore.moderation.queue_db import encode_id
 from riskscore.policy import Alert, Tier
-from riskscore.serve import ServeConfig, console, create_app
+from riskscore.serve import ServeConfig, create_app, plot
 from riskscore.serve.accounts import ModeratorStore
 from riskscore.serve.config import Part
 from riskscore.serve.plot import Timeline
@@ -47,7 +47,7 @@ def _config(tmp: Path, **changes: object) -> ServeConfig:
 def _no_plots(monkeypatch: pytest.MonkeyPatch) -> None:
     """Case pages without their matplotlib plots (a fifth of a second each), not tested here."""
     empty = Timeline(svg="<svg></svg>", summary="", n_events=0, channel_moves=0)
-    monkeypatch.setattr(console, "timeline_svg", lambda *_: empty)
+    monkeypatch.setattr(plot, "timeline_svg", lambda *_, **__: empty)
 
 
 @pytest.fixture

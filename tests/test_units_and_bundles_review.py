@@ -40,7 +40,7 @@ def test_no_reason_value_reads_one_with_a_plural(spec: object, value: float) -> 
 def test_a_multiple_of_one_reads_as_the_same_rate() -> None:
     text = str(Reason.of("escalation_ratio", 1.0, 0.3)).split(". ")[0]
     description = "the recent contact rate as a multiple of the long-run rate"
-    assert text == f"{description}: the same rate (+0.30)"
+    assert text == f"{description}: the same rate (slightly raises risk, +0.30)"
     stored = str(Reason.of("escalation_ratio", 1.0, 0.3)).replace("the same rate", "1 times")
     assert is_reason_text(stored)  # as a queue stored it before this review
 

@@ -12,7 +12,7 @@ from riskscore.cli._paths import path_argument
 from riskscore.cli._time import MAX_COUNT, parse_epoch, whole_number
 from riskscore.io.given_times import TIME_RANGE
 from riskscore.moderation import QueueError
-from riskscore.moderation.item_facts import facts_text
+from riskscore.moderation.item_facts import account_age, facts_text, older_role
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.ranking import TIER_NAMES
 
@@ -144,7 +144,7 @@ def render(result: dict[str, Any]) -> None:
     )
     for rank, case in enumerate(result["top"], start=1):
         print(
-            f"\n#{rank} priority {case['priority']:.2f}  adult {case['adult_id']!r}: "
+            f"\n#{rank} priority {case['priority']:.2f}  {_role(case)} {case['adult_id']!r}: "
             f"{plural(len(case['children']), 'child', 'children')}, "
             f"{plural(len(case['conversations']), 'conversation')}, "
             f"{plural(len(case['items']), 'item')}"
@@ -154,8 +154,19 @@ def render(result: dict[str, Any]) -> None:
             print(f"     - {reason}")
         for item in case["items"]:  # which item is which child, for --items
             print(f"     item {_item_text(item)}")
-            if item["kind"] == "alert":  # the adult's age, when the contact began and ended
+            if item["kind"] == "alert":  # the older account's age, when contact began, ended
                 print(f"       {_facts_text(item)}")
+
+
+def _role(case: dict[str, Any]) -> str:
+    """The account of a case's JSON as the console's :func:`case_role` words it: "adult",
+    or "older account" when the latest alert that knows its age has it under 18."""
+    items = case["items"]
+    return older_role(
+        account_age(
+            (i["last_event_at"], i["updated_at"], i["item_id"], i["adult_age"]) for i in items
+        )
+    )
 
 
 def _item_text(item: dict[str, Any]) -> str:

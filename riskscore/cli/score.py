@@ -29,7 +29,7 @@ from riskscore.io.text import parquet_file
 from riskscore.model import load_model
 from riskscore.model.scores import Reason, reason_texts
 from riskscore.moderation.intake import user_reports
-from riskscore.moderation.item_facts import alert_facts
+from riskscore.moderation.item_facts import alert_facts, older_role
 from riskscore.policy import AlertPolicy
 
 NAME = "score"
@@ -253,12 +253,13 @@ def render(result: dict[str, Any]) -> None:
     else:
         print(f"per-account features from {result['account_features']}")
     for rank, alert in enumerate(result["top"], start=1):
-        print(  # the child's age here, the adult's in the facts below: each age once
+        print(  # the child's age here, the older account's in the facts below: each once
             f"\n#{rank} {alert['tier'].upper():6s} risk {risk_text(alert['risk'])}  conversation "
-            f"{alert['conversation_id']}  adult {alert['adult_id']} -> child {alert['child_id']} "
-            f"({age_text(alert['child_age'])}, band {alert['age_band']})"
+            f"{alert['conversation_id']}  {older_role(alert['adult_age'])} {alert['adult_id']} "
+            f"-> child {alert['child_id']} ({age_text(alert['child_age'])}, band "
+            f"{alert['age_band']})"
         )
-        print(f"     {alert['facts']}")  # the adult's age, first contact, last activity
+        print(f"     {alert['facts']}")  # the older account's age, first contact, last activity
         reasons = [  # worded by the one rule (reason_texts), why included
             Reason.of(
                 r["feature"], math.nan if r["value"] is None else r["value"], r["contribution"]

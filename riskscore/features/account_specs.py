@@ -27,7 +27,7 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "minors the older account contacted",
         "distinct accounts the adult sent a contact event (`message`, `media`, "
         "`contact_request`) to, with that event's `recipient_age` under 18",
-        "victim selection: an adult approaching children, the more in parallel the stronger",
+        "victim selection: an account approaching children, the more in parallel the stronger",
         "youth workers, coaches, teachers, creators answering young fans",
         1,
         0.0,
@@ -39,7 +39,7 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "account",
         "share of the older account's contacts who are minors",
         "`adult_minor_fanout` / max(1, distinct accounts the adult sent a contact event to)",
-        "an adult whose contacts are mostly children",
+        "an account whose contacts are mostly children",
         "a parent whose contacts are family; a school account",
         1,
         0.0,

@@ -18,7 +18,7 @@ from riskscore.integrations._synapse_mapping import EventTranslator
 from riskscore.integrations._synapse_store import RoomStore
 from riskscore.io.private import open_private_append
 from riskscore.model.scores import reason_texts
-from riskscore.moderation.item_facts import alert_facts
+from riskscore.moderation.item_facts import alert_facts, older_role
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.policy import Alert
 
@@ -128,17 +128,20 @@ class AlertSinks:
 def notice_body(alert: Alert, record: dict[str, Any]) -> str:
     """The text of the moderators' room notice of an alert (``record``: its JSON record with
     ``matrix``), its facts and reasons worded as in every other view (:func:`alert_facts`:
-    the adult's age, first contact and last activity against the alert; :func:`reason_texts`).
-    The child's age is in the header, the adult's only in the facts: each age once."""
+    the older account's age, first contact and last activity against the alert;
+    :func:`reason_texts`). The child's age is in the header, the older account's only in the
+    facts: each age once. The older account reads "adult", or "older account" when it
+    declared an age under 18 (:func:`older_role`)."""
     matrix = record["matrix"]
+    role = older_role(alert.adult_age)
     where = f"room {matrix['room_id']} ({matrix['channel']})"
     if matrix["room_id"] is None:
         where = "room unknown"
     if matrix["event_room_id"] != matrix["room_id"]:
-        where += f", raised by the adult's event in room {matrix['event_room_id']}"
+        where += f", raised by the {role}'s event in room {matrix['event_room_id']}"
     return (
         f"riskscore {alert.tier.name.lower()} alert: risk {risk_text(alert.risk)} "
-        f"(child age band {alert.age_band}). Adult {alert.adult_id}, "
+        f"(child age band {alert.age_band}). {role.capitalize()} {alert.adult_id}, "
         f"child {alert.child_id} ({age_text(alert.child_age)}), "
         f"{where}. Facts: {alert_facts(alert, int(time.time()))}. "
         f"Reasons: {'; '.join(reason_texts(alert.reasons))}. "

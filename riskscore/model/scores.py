@@ -62,7 +62,7 @@ class Reason:
     >>> r.description, r.value_text
     ("share of contact at night in the child's local time", '62 %')
     >>> for part in str(r).split(". "): print(part)
-    share of contact at night in the child's local time: 62 % (+1.40)
+    share of contact at night in the child's local time: 62 % (raises risk, +1.40)
     Why it can matter: risk assessment: contact when the child is less likely to be supervised
     """
 
@@ -86,9 +86,39 @@ class Reason:
         spec = _SPECS.get(self.feature)
         return format_value(spec.unit if spec else "", self.value)
 
+    @property
+    def strength(self) -> str:
+        """How much it pushed the risk, in words (:func:`strength_text`)."""
+        return strength_text(self.contribution)
+
     def __str__(self) -> str:
-        text = f"{self.description}: {self.value_text} (+{self.contribution:.2f})"
+        push = f"{self.strength}, +{self.contribution:.2f}"
+        text = f"{self.description}: {self.value_text} ({push})"
         return f"{text}. {WHY_PREFIX}{self.why}" if self.why else text
+
+
+#: A reason's push on the log-odds of risk at or above which it "strongly raises risk" (its
+#: share of the push a factor of more than 7 on the odds of risk), and "raises risk" (more
+#: than 2.7); under 1, it "slightly raises risk".
+STRONG_PUSH, CLEAR_PUSH = 2.0, 1.0
+#: The strength words, strongest first: the one vocabulary of reason texts.
+_STRENGTHS = ("strongly raises risk", "raises risk", "slightly raises risk")
+
+
+def strength_text(contribution: float) -> str:
+    """A reason's push on the log-odds of risk in words a moderator reads without the
+    docs: ``strongly raises risk`` from :data:`STRONG_PUSH`, ``raises risk`` from
+    :data:`CLEAR_PUSH`, ``slightly raises risk`` below (the number follows it in a reason's
+    text, for whoever audits the model).
+
+    Examples
+    --------
+    >>> strength_text(2.99), strength_text(1.2), strength_text(0.4)
+    ('strongly raises risk', 'raises risk', 'slightly raises risk')
+    """
+    if contribution >= STRONG_PUSH:
+        return _STRENGTHS[0]
+    return _STRENGTHS[1] if contribution >= CLEAR_PUSH else _STRENGTHS[2]
 
 
 #: What an alert with no reason shows in their place (a policy whose review threshold is at
@@ -107,7 +137,7 @@ def reason_texts(reasons: Sequence[Reason]) -> tuple[str, ...]:
     Examples
     --------
     >>> reason_texts([Reason.of("adult_sent_request", 1.0, 0.5)])[0].split(". ")[0]
-    'the older participant sent a contact request: yes (+0.50)'
+    'the older participant sent a contact request: yes (slightly raises risk, +0.50)'
     >>> reason_texts([]) == (NO_REASONS,)
     True
     """
@@ -134,10 +164,11 @@ _WORDS = "|".join(
     )
 )
 #: What :func:`format_value` writes (a bare number, or a delay without "of contact", as it
-#: wrote them before), then `` (+contribution)``.
+#: wrote them before), then `` (strength, +contribution)`` (`` (+contribution)`` as stored
+#: before the strength was worded).
 _VALUE_AND_PUSH = re.compile(
     rf"(?:(?:(?:after|under|over) )?(?:{_NUMBER})(?: (?:{_UNITS}))?(?: of contact)?|{_WORDS})"
-    rf" \(\+(?:{_NUMBER})\)"
+    rf" \((?:(?:{'|'.join(_STRENGTHS)}), )?\+(?:{_NUMBER})\)"
 )
 
 
@@ -165,13 +196,18 @@ def is_reason_text(text: object) -> bool:
 
 
 def value_and_push(text: str, description: str, why: str) -> str | None:
-    """The ``value (+contribution)`` of ``text`` when it is a reason in the current wording
-    with this description and why (``description: value (+contribution). Why it can
-    matter: why``), else None: the one grammar of a reason's text, also for the whys a
-    queue stored before they were re-worded (:mod:`riskscore.moderation.earlier_reasons`).
+    """The ``value (strength, +contribution)`` of ``text`` when it is a reason in the
+    current wording with this description and why (``description: value (strength,
+    +contribution). Why it can matter: why``), else None: the one grammar of a reason's
+    text, also for the whys a queue stored before they were re-worded
+    (:mod:`riskscore.moderation.earlier_reasons`) and for texts stored before the strength
+    was worded (``value (+contribution)``).
 
     Examples
     --------
+    >>> value_and_push("the most private channel reached: encrypted (raises risk, +1.50)",
+    ...     "the most private channel reached", "")
+    'encrypted (raises risk, +1.50)'
     >>> value_and_push("the most private channel reached: encrypted (+1.50)", "the most "
     ...     "private channel reached", "")
     'encrypted (+1.50)'

@@ -120,13 +120,26 @@ _EARLIER = {
 _EARLIER_WHY: dict[str, tuple[str, ...]] = {
     "max_channel": ("exclusivity: moving somewhere private and off the platform",),
     "n_channels_used": ("a deliberate path through several surfaces",),
-    "adult_minor_fanout": ("victim selection: approaching many children in parallel",),
+    "adult_minor_fanout": (
+        "victim selection: approaching many children in parallel",
+        # then: "an adult" read wrong beside an older account under 18 (two known minors)
+        "victim selection: an adult approaching children, the more in parallel the stronger",
+    ),
     "adult_private_minor_fanout": (
         "isolating several children at once on surfaces others cannot see",
         # stop 47: "more than one" read wrong beside a value of 1 account
         "isolating children on surfaces others cannot see, more than one at once in parallel",
     ),
     "adult_unaccepted_requests": ("victim selection: broad, unsolicited approaches",),
+    # "an adult", "the adult" read wrong beside an older account under 18 (two known minors)
+    "adult_age": ("an adult in private contact with a child is the precondition of grooming",),
+    "age_gap": (
+        "a large gap between an adult and a child in one-to-one contact is a core risk factor",
+    ),
+    "adult_message_share": (
+        "trust building is driven by the adult: attention, flattery, persistence",
+    ),
+    "adult_minor_contact_share": ("an adult whose contacts are mostly children",),
 }
 
 _NUMBER = r"-?(?:\d+(?:\.\d+)?(?:e[+-]\d+)?|inf)|nan"

@@ -1,7 +1,14 @@
-"""The facts a moderator judges an alert by, in words: the adult's declared age, when the
-conversation between the two accounts began and when it was last active, against the time
-of the alert (``"adult age 34; in contact for 3 days (2026-01-02 09:00 UTC to 2026-01-05
-10:00 UTC); last active 2 hours before the alert"``).
+"""The facts a moderator judges an alert by, in words: the older account's declared age,
+when the conversation between the two accounts began and when it was last active, against
+the time of the alert (``"adult age 34; in contact for 3 days (2026-01-02 09:00 UTC to
+2026-01-05 10:00 UTC); last active 2 hours before the alert"``).
+
+The account the role rule makes the adult (``adult_id``: the older of two declared ages) is
+named by its declared age, by :func:`older_role`, in every view: "adult" at 18 or over and
+when its age is unknown (the role rule then decided it), "older account" when it declared an
+age under 18 (two known minors, whom a policy can alert: urgent too when their ages are
+further apart than its minor-peer guard allows): ``"older account age 17 (a minor); in
+contact for ..."``.
 
 The one wording of these facts in the command line's ``riskscore queue`` and ``riskscore
 score --top``, the console's case page, the Synapse module's notice to the moderators' room
@@ -15,21 +22,98 @@ reads "not recorded"; an adult whose age is unknown reads "age unknown", never 0
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 from riskscore._words import age_text, duration_text, relative_text, when_text
-from riskscore.moderation.cases import QueueItem
+from riskscore.io.schema import MINOR_AGE
+from riskscore.moderation.cases import Case, QueueItem
 from riskscore.policy import Alert
 
-__all__ = ["alert_facts", "facts_text", "item_facts"]
+__all__ = [
+    "account_age",
+    "alert_facts",
+    "case_role",
+    "facts_text",
+    "item_facts",
+    "older_age_text",
+    "older_role",
+]
 
 #: What a fact reads as when the queue holds none for an alert.
 _NOT_RECORDED = "not recorded"
 
 
-def _adult_age_text(adult_age: float | None, recorded: bool = True) -> str:
-    """The adult's declared age of an alert: ``age 34``, ``age unknown`` (None or NaN), or
-    ``age not recorded`` when not ``recorded`` (an alert queued before riskscore kept it)."""
-    return age_text(adult_age) if recorded else f"age {_NOT_RECORDED}"
+def _is_minor(age: float | None) -> bool:
+    """Whether a declared age is known (not None, not NaN) and under 18."""
+    return age is not None and not math.isnan(age) and age < MINOR_AGE
+
+
+def older_role(age: float | None) -> str:
+    """What a moderator reads for a conversation's older account (``adult_id``), from its
+    declared ``age``: ``"older account"`` when it is known and under 18, else ``"adult"``
+    (18 or over, or unknown: the role rule then decided which account is the adult). The
+    one wording of that role in every view (the facts, ``riskscore score --top`` and
+    ``riskscore queue``, the console, the Synapse notice); machine-readable fields keep
+    their names (``adult_id``, ``adult_age``).
+
+    Examples
+    --------
+    >>> older_role(34.0), older_role(18.0), older_role(None), older_role(float("nan"))
+    ('adult', 'adult', 'adult', 'adult')
+    >>> older_role(17.0)
+    'older account'
+    """
+    return "older account" if _is_minor(age) else "adult"
+
+
+def older_age_text(age: float | None, recorded: bool = True) -> str:
+    """The older account's role and declared age, as the facts of an alert begin:
+    ``adult age 34``, ``adult age unknown`` (None or NaN), ``older account age 17 (a
+    minor)``, or ``adult age not recorded`` when not ``recorded`` (an alert queued before
+    riskscore kept it).
+
+    Examples
+    --------
+    >>> older_age_text(34.0), older_age_text(17.0), older_age_text(None)
+    ('adult age 34', 'older account age 17 (a minor)', 'adult age unknown')
+    >>> older_age_text(None, recorded=False)
+    'adult age not recorded'
+    """
+    if not recorded:
+        return f"{older_role(None)} age {_NOT_RECORDED}"
+    minor = " (a minor)" if _is_minor(age) else ""
+    return f"{older_role(age)} {age_text(age)}{minor}"
+
+
+def account_age(items: Iterable[tuple[int | None, int, int, float | None]]) -> float | None:
+    """The declared age of a case's account: that of its alert with the latest event that
+    knows it, from ``(last_event_at, updated_at, item_id, adult_age)`` of each item (None
+    or NaN: not known; a later queueing, then a later item, breaks a tie); None when none
+    does. The age :func:`older_role` words a case's account by.
+
+    Examples
+    --------
+    >>> account_age([(10, 1, 1, 17.0), (30, 1, 2, None), (20, 1, 3, 18.0)])
+    18.0
+    >>> account_age([(10, 5, 1, 17.0), (10, 5, 2, 18.0), (None, 9, 3, 16.0)])
+    18.0
+    >>> account_age([(10, 1, 1, float("nan"))]) is None
+    True
+    """
+    known = [
+        ((-1 if last is None else last, at, item), age)
+        for last, at, item, age in items
+        if age is not None and not math.isnan(age)
+    ]
+    return max(known)[1] if known else None
+
+
+def case_role(case: Case) -> str:
+    """The role of a case's account as a moderator reads it: :func:`older_role` of its
+    :func:`account_age` (the console's queue and case pages)."""
+    return older_role(
+        account_age((i.last_event_at, i.updated_at, i.item_id, i.adult_age) for i in case.items)
+    )
 
 
 def _contact_texts(
@@ -65,8 +149,9 @@ def facts_text(
     *,
     anchor: str | None = None,
 ) -> str:
-    """The facts of an alert in one line: the adult's age (the adult's age, "not
-    recorded" when none of the three facts is known: an alert queued before riskscore
+    """The facts of an alert in one line: the older account's role and age
+    (:func:`older_age_text`: "adult", or "older account" when its declared age is under 18;
+    "not recorded" when none of the three facts is known: an alert queued before riskscore
     kept them), how long the contact has lasted, with its dates, and when it was last
     active, against ``alert_at``:
     "the alert", "the latest alert" after ``n_alerts`` > 1, or ``anchor`` when given
@@ -82,13 +167,15 @@ def facts_text(
     adult age not recorded; first contact not recorded; last active not recorded
     >>> print(facts_text(34.0, 1_766_966_400, 1_767_218_400, 1_767_225_600, anchor="now"))
     adult age 34; in contact for 2.9 days (2025-12-29 00:00 UTC to 2025-12-31 22:00 UTC); last active 2 hours before now
+    >>> print(facts_text(17.0, 1_766_966_400, 1_767_218_400, alert_at=1_767_225_600))
+    older account age 17 (a minor); in contact for 2.9 days (2025-12-29 00:00 UTC to 2025-12-31 22:00 UTC); last active 2 hours before the alert
     """  # noqa: E501
     unknown_age = adult_age is None or math.isnan(adult_age)
     recorded = not (unknown_age and first_event_at is None and last_event_at is None)
     if anchor is None:
         anchor = "the alert" if n_alerts == 1 else "the latest alert"
     contact = _contact_texts(first_event_at, last_event_at, alert_at, anchor)
-    return "; ".join((f"adult {_adult_age_text(adult_age, recorded)}", *contact))
+    return "; ".join((older_age_text(adult_age, recorded), *contact))
 
 
 def alert_facts(alert: Alert, at: int) -> str:

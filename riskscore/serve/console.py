@@ -27,6 +27,7 @@ from starlette.datastructures import FormData
 
 from riskscore._words import duration_text
 from riskscore.moderation.cases import MAX_NAME_CHARS, Case, QueueError
+from riskscore.moderation.item_facts import case_role
 from riskscore.moderation.queue_db import encode_id
 from riskscore.moderation.ranking import headline
 from riskscore.moderation.transparency import transparency_report
@@ -40,7 +41,7 @@ from riskscore.serve.params import (
     query_period,
     whole_number,
 )
-from riskscore.serve.plot import timeline_svg
+from riskscore.serve.plot import case_timelines
 from riskscore.serve.security import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -307,6 +308,7 @@ def queue_page(request: Request) -> Response:
         {
             "rank": rank,
             "adult_id": case.adult_id,
+            "role": case_role(case),  # "older account" when it declared an age under 18
             "tier": max(i.tier for i in case.items),
             "youngest": youngest_text(case),
             "children": len(case.children),
@@ -328,16 +330,12 @@ def _case_context(state: ServeState, case: Case, user: Moderator) -> dict[str, A
     """What the case page shows. Every page that shows a case is built here, and logged
     here as ``user``'s access to the case."""
     state.accounts.log_access(user.name, "open case", encode_id(case.adult_id))
-    plots = []
-    conversations = case.conversations
-    for n, cid in enumerate(conversations[:MAX_PLOTS], 1):
-        events = state.timeline.events_of(cid) if state.timeline is not None else []
-        plot = timeline_svg(events, case.adult_id, f"conversation {n} of {len(conversations)}")
-        plots.append({"conversation_id": cid, "svg": Markup(plot.svg), "summary": plot.summary})
+    role = case_role(case)  # "adult", or "older account" when it declared an age under 18
     return {
         "case": case,
-        "plots": plots,
-        "more": max(0, len(conversations) - MAX_PLOTS),
+        "role": role,
+        "plots": case_timelines(state.timeline, case, MAX_PLOTS, role),
+        "more": max(0, len(case.conversations) - MAX_PLOTS),
         # in the words of the case's reasons and `riskscore queue` ("waiting 2 minutes")
         "waiting": duration_text(max(0, int(time.time()) - case.oldest)),
         "assigned": state.accounts.assignments().get(encode_id(case.adult_id)),

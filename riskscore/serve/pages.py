@@ -72,7 +72,7 @@ _env.filters["number"] = number_text
 _env.filters["risk"] = risk_text
 # A reason stored in riskscore's earlier wording reads as the exports quote it, marked.
 _env.filters["reason"] = shown_reason
-# An alert's adult age and contact times, as `riskscore queue` words them.
+# An alert's older account's age and contact times, as `riskscore queue` words them.
 _env.filters["facts"] = item_facts
 TEMPLATES = Jinja2Templates(env=_env)
 #: Headers of every console page: no framing (``X-Frame-Options`` for browsers before

@@ -1,10 +1,11 @@
 """The case page's timeline of one conversation's metadata, as inline SVG.
 
 Events over time (x, UTC) by channel (y, ordered by privacy) and direction (colour and
-marker: adult to child, child to adult), other event types (contact request, block,
-report, media, ...) with their own markers, the child's night (22:00 to 06:00 in the
-child's local time) shaded, and each move to a more private channel than any before
-marked with a dashed line. Metadata only: there is no content to show.
+marker: adult to child, child to adult, the adult named "older account" when it declared an
+age under 18), other event types (contact request, block, report, media, ...) with their
+own markers, the child's night (22:00 to 06:00 in the child's local time) shaded, and each
+move to a more private channel than any before marked with a dashed line. Metadata only:
+there is no content to show.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from markupsafe import Markup
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from riskscore._units import DAY_S, HOUR_S
 from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES, EventType
-from riskscore.serve.timeline import TimelineEvent
+from riskscore.moderation.cases import Case
+from riskscore.serve.timeline import TimelineEvent, TimelineStore
 
-__all__ = ["Timeline", "timeline_svg"]
+__all__ = ["Timeline", "case_timelines", "timeline_svg"]
 
 NIGHT_START_H = 22
 NIGHT_END_H = 6
@@ -79,7 +82,9 @@ def _tick(x: float, _pos: int | None = None) -> str:
     return f"{_time(x * HOUR_S):%m-%d %H:%M}"
 
 
-def timeline_svg(events: Sequence[TimelineEvent], adult_id: Any, title: str) -> Timeline:
+def timeline_svg(
+    events: Sequence[TimelineEvent], adult_id: Any, title: str, *, role: str = "adult"
+) -> Timeline:
     """Draw one conversation's events.
 
     Parameters
@@ -90,6 +95,10 @@ def timeline_svg(events: Sequence[TimelineEvent], adult_id: Any, title: str) -> 
         The adult's account id: events it sent are drawn as adult to child.
     title : str
         Shown above the plot.
+    role : str, default "adult"
+        What the legend and the summary call ``adult_id``
+        (:func:`~riskscore.moderation.item_facts.older_role`: ``"older account"`` when it
+        declared an age under 18).
 
     Returns
     -------
@@ -141,7 +150,7 @@ def timeline_svg(events: Sequence[TimelineEvent], adult_id: Any, title: str) -> 
             from_adult = e.sender_id == adult_id
             kind = EventType(e.event)
             marker = _MARKERS.get(kind, ("o", "o"))[0 if from_adult else 1]
-            direction = "adult to child" if from_adult else "child to adult"
+            direction = f"{role} to child" if from_adult else f"child to {role}"
             label = f"{EVENT_NAMES[e.event]}, {direction}"
             ax.plot(
                 [_x(e.timestamp)], [e.channel], marker=marker, ls="none", ms=5,
@@ -155,7 +164,7 @@ def timeline_svg(events: Sequence[TimelineEvent], adult_id: Any, title: str) -> 
         summary = (
             f"{len(events)} events over {span_h:.1f} h, from {_time(t0):%Y-%m-%d %H:%M} to "
             f"{_time(t1):%Y-%m-%d %H:%M} UTC; "
-            f"{sum(e.sender_id == adult_id for e in events)} from the adult; "
+            f"{sum(e.sender_id == adult_id for e in events)} from the {role}; "
             f"highest channel {reached}; {moves} moves to a more private channel; "
             + (
                 "the child's clock is unknown, so no night is shaded"
@@ -171,3 +180,20 @@ def timeline_svg(events: Sequence[TimelineEvent], adult_id: Any, title: str) -> 
     fig.savefig(buf, format="svg")
     svg = _SVG_HEADER.sub("", buf.getvalue(), count=1)
     return Timeline(svg=svg, summary=summary, n_events=len(events), channel_moves=moves)
+
+
+def case_timelines(
+    store: TimelineStore | None, case: Case, limit: int, role: str
+) -> list[dict[str, Any]]:
+    """The case page's timelines: one per conversation of ``case`` (``limit`` at most), its
+    events from ``store`` (None: none kept), its older account named ``role``
+    (:func:`~riskscore.moderation.item_facts.case_role`); each its conversation id, its SVG
+    (markup to inline) and its summary."""
+    conversations = case.conversations
+    plots = []
+    for n, cid in enumerate(conversations[:limit], 1):
+        events = store.events_of(cid) if store is not None else []
+        title = f"conversation {n} of {len(conversations)}"
+        plot = timeline_svg(events, case.adult_id, title, role=role)
+        plots.append({"conversation_id": cid, "svg": Markup(plot.svg), "summary": plot.summary})
+    return plots
