@@ -7,6 +7,11 @@ row, value) and how to fix it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for the type of an attribute only: riskscore.policy imports this module
+    from riskscore.policy.alerts import Alert
+
 __all__ = [
     "CheckpointError",
     "ConfigurationError",
@@ -40,6 +45,10 @@ class SchemaError(RiskscoreError, ValueError):
     bad_rows : int or None
         How many rows of the input break the schema (this one and the others the message
         counts), when the validator counted them; None otherwise.
+    alerts : tuple of Alert
+        Raised by :meth:`riskscore.OnlineScorer.update_many`: the alerts of the events it
+        applied before the refused one (they stay applied, and their conversations count
+        as alerted); empty otherwise.
     """
 
     def __init__(
@@ -58,6 +67,7 @@ class SchemaError(RiskscoreError, ValueError):
         self.value = value
         self.line = line
         self.bad_rows = bad_rows
+        self.alerts: tuple[Alert, ...] = ()
 
 
 class ConfigurationError(RiskscoreError, ValueError):

@@ -171,13 +171,16 @@ class ThreadServer(_Client):
 
 
 @contextlib.contextmanager
-def logged_server(config: ServeConfig) -> Iterator[tuple[ThreadServer, list[str]]]:
+def logged_server(
+    config: ServeConfig, log: str = "uvicorn.access"
+) -> Iterator[tuple[ThreadServer, list[str]]]:
     """A :class:`ThreadServer` of ``config`` at log level info, and the lines uvicorn's
-    access log writes while it runs (stopped on exit)."""
+    access log (or the ``log`` named, ``uvicorn.error`` where it writes an application's
+    traceback) writes while it runs (stopped on exit)."""
     records: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
-    access = logging.getLogger("uvicorn.access")
+    access = logging.getLogger(log)
     server = ThreadServer(config, log_level="info")
     access.addHandler(handler)
     try:

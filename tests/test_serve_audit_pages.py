@@ -46,8 +46,10 @@ def test_the_audit_page_shows_entries_before_the_one_given(lead: TestClient) -> 
     assert "Older entries" not in first  # fewer than a page
     older = lead.get("/console/audit?before=3").text
     assert ENTRY.findall(older.split('id="assignments"')[0]) == ["2", "1"]
-    # anything but an entry id reads from the newest
-    assert ENTRY.findall(lead.get("/console/audit?before=x").text)[:1] == ["4"]
+    # anything but an entry id is refused, naming it (was read from the newest)
+    refused = lead.get("/console/audit?before=x")
+    assert refused.status_code == 400
+    assert "query parameter &#39;before&#39; must be a whole number" in refused.text
 
 
 def test_audit_pages_are_keyset_pages(tmp_path: Path) -> None:

@@ -54,7 +54,7 @@ def test_malformed_lines_are_reported_counted_and_skipped(
     assert err[1].startswith("line 22: ")
     assert "lacks required field" in err[1]
     assert err[2].startswith("line 24: ")
-    assert err[2].endswith("expected a JSON object (one event), got a JSON array")
+    assert err[2].endswith("the line is a JSON array, not an object (one event)")
     assert "tonight" not in captured.err  # a line refused whole is never quoted
     assert err[3] == "line 45: field 'conversation_id' appears twice in one object"
     assert err[4] == (
@@ -161,6 +161,7 @@ def test_stream_into_a_queue_adds_each_alert_once_even_when_rerun(
         "user_reports": len(reports),
         "new_items": 0,
         "open_items": len(items),
+        "refused": 0,
     }
     with rs.ReviewQueue(db) as queue:
         assert queue.items() == items

@@ -72,13 +72,20 @@ def add_to_queue(
 def render_queue(summary: dict[str, Any]) -> str:
     """One line about what a command added to the queue."""
     reports = summary.get("user_reports", 0)
-    merged = summary["alerts"] + reports - summary["new_items"]
+    refused = summary.get("refused", 0)  # `riskscore stream`: the queue refused them
+    merged = summary["alerts"] + reports - refused - summary["new_items"]
     given = plural(summary["alerts"], "alert")
     if reports:
         given += f" and {plural(reports, 'user report')}"
+    not_queued = (
+        f", {number_text(refused)} refused (an open item of its conversation id between "
+        "other accounts: never merged; said above)"
+        if refused
+        else ""
+    )
     return (
         f"review queue {summary['path']}: {plural(summary['new_items'], 'new item')} from "
         f"{given} ({number_text(merged)} already queued or merged "
-        f"into an open item); {plural(summary['open_items'], 'open item')}; "
+        f"into an open item{not_queued}); {plural(summary['open_items'], 'open item')}; "
         f"see `riskscore queue --db {summary['path']}`"
     )

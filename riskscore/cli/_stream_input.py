@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any, Final, TextIO
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.jsonl import line_problem, loads_event
+from riskscore.io.jsonl import line_problem, loads_event, not_an_object
 from riskscore.io.schema import MAX_JSON_LINE_LENGTH
 
 __all__ = ["MAX_LINE_CHARS", "bounded_lines", "file_format_hint", "parse_line", "utf8_stdin"]
@@ -59,9 +59,8 @@ def parse_line(line: str) -> dict[str, Any]:
     if problem is not None:
         raise SchemaError(f"the line {problem}")
     event = loads_event(line)
-    if not isinstance(event, dict):
-        # the line is not quoted: it may be message content
-        raise SchemaError(f"expected a JSON object (one event), got a JSON {_json_kind(event)}")
+    if not isinstance(event, dict):  # the line is not quoted: it may be message content
+        raise SchemaError(f"the line {not_an_object(event)}")
     return event
 
 
@@ -110,9 +109,3 @@ def utf8_stdin(stream: TextIO) -> TextIO:
         with contextlib.suppress(io.UnsupportedOperation):  # already read: too late
             stream.reconfigure(encoding="utf-8", errors="surrogateescape", newline="\n")
     return stream
-
-
-def _json_kind(value: object) -> str:
-    """The JSON type of a parsed value, as JSON names it."""
-    kinds = {str: "string", list: "array", bool: "boolean", type(None): "null"}
-    return kinds.get(type(value), "number")

@@ -6,8 +6,9 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -41,7 +42,7 @@ from riskscore.io.private import open_private_append
 from riskscore.io.raw import show
 from riskscore.io.schema import EventType
 from riskscore.model import RiskModel, load_model
-from riskscore.moderation import ReviewQueue
+from riskscore.moderation import QueueError, ReviewQueue, UserReport
 from riskscore.moderation.user_reports import report_of_event
 from riskscore.online import OnlineScorer
 from riskscore.online.lock import claim
@@ -185,7 +186,9 @@ def stream_lines(
     -----
     No line stops the stream: every ``Exception`` a line raises while it is parsed
     or applied is counted and the line skipped (the scorer changes no state on a
-    refused event).
+    refused event), and an alert or report the queue refuses (an open item of its
+    conversation id between two other accounts) is said with its line and counted
+    (``queue["refused"]``), the alert still written to ``out``.
     """
 
     if checkpoint_every < 1:
@@ -197,12 +200,28 @@ def stream_lines(
     broadcast_before = scorer.n_broadcast
 
     open_before = 0 if queue is None else len(queue)
+    refused_by_queue = 0
+
+    def to_queue(add: Callable[[], object], line: int | None) -> int:
+        """``add()`` to the queue: 1, or 0 when the queue refuses it (an open item of its
+        conversation id between two other accounts: never merged), said on ``err``
+        with the line that raised it and counted, as ``riskscore serve`` refuses it
+        alone; the stream goes on."""
+        nonlocal refused_by_queue
+        try:
+            add()
+        except QueueError as exc:
+            refused_by_queue += 1
+            where = "end of input" if line is None else f"line {line}"
+            err.write(f"{where}: {one_line(str(exc), _MAX_MESSAGE_CHARS)}\n")
+            return 0
+        return 1
 
     def emit(alert: Alert, line: int | None) -> None:
         out.write(alert.to_json(line=line) + "\n")
         out.flush()
         if queue is not None:
-            queue.add_alert(alert)
+            to_queue(partial(queue.add_alert, alert), line)
 
     def record_shadow(line: int | None) -> None:
         shadow = scorer.pop_shadow_alerts()
@@ -261,8 +280,8 @@ def stream_lines(
                 for alert in alerts:
                     n_alerts += 1
                     emit(alert, lineno)
-                if queue is not None:
-                    n_reports += _queue_report(scorer, queue)
+                if queue is not None and (report := _report(scorer)) is not None:
+                    n_reports += to_queue(partial(queue.add_report, report), lineno)
                 record_shadow(lineno)
         if lineno % checkpoint_every == 0:
             save(lineno)
@@ -288,24 +307,28 @@ def stream_lines(
         rejected=n_rejected,
         alerts=n_alerts,
         reasons=dict(sorted(reasons.items())),
-        queue=None if queue is None else queue_summary(queue, n_alerts, open_before, n_reports),
+        queue=None
+        if queue is None
+        else {
+            **queue_summary(queue, n_alerts, open_before, n_reports),
+            "refused": refused_by_queue,
+        },
         broadcast=scorer.n_broadcast - broadcast_before,
         ignored_fields=dict(sorted(ignored.items())),
         missing=missing,
     )
 
 
-def _queue_report(scorer: OnlineScorer, queue: ReviewQueue) -> int:
-    """Queue the event just applied when it is a ``report`` (1, else 0), as ``riskscore
-    serve`` does, dated by the event: a child's report jumps the queue, and a re-run of
-    the same input stores it once (a report is kept once per conversation, reporter and
-    time)."""
+def _report(scorer: OnlineScorer) -> UserReport | None:
+    """The user report to queue of the event just applied when it is a ``report``, as
+    ``riskscore serve`` queues it, dated by the event: a child's report jumps the queue,
+    and a re-run of the same input stores it once (a report is kept once per
+    conversation, reporter and time)."""
     event = scorer.last_event
     if event is None or event[7] != _REPORT:
-        return 0
+        return None
     cid = scorer.conversation_id_of(event)
-    queue.add_report(report_of_event(event, cid, event[1], scorer.score_of(cid)))
-    return 1
+    return report_of_event(event, cid, event[1], scorer.score_of(cid))
 
 
 def _resumed_counts(extra: dict[str, Any], path: object) -> tuple[int, dict[str, int]]:

@@ -38,6 +38,7 @@ __all__ = [
     "line_chars",
     "line_problem",
     "loads_event",
+    "not_an_object",
     "not_json",
     "read_jsonl",
     "without_byte_order_mark",
@@ -68,6 +69,24 @@ def loads_event(line: str) -> Any:
     another integer is a :class:`~decimal.Decimal` (:func:`_fraction`).
     """
     return EVENT_DECODER.decode(line)
+
+
+#: JSON's names of the kinds of value :func:`loads_event` gives (a number may be an int, a
+#: float or a :class:`~decimal.Decimal`).
+_JSON_KINDS: Final = {list: "array", str: "string", bool: "boolean", type(None): "null"}
+
+
+def not_an_object(value: object) -> str:
+    """Why a parsed JSON line (or element of a request's array) that is not an object (a
+    dict) is no event, in JSON's words: the one message of :func:`read_jsonl`,
+    ``riskscore stream`` and ``POST /v1/events``.
+
+    Examples
+    --------
+    >>> not_an_object(loads_event("null")), not_an_object(loads_event("1.5"))
+    ('is a JSON null, not an object (one event)', 'is a JSON number, not an object (one event)')
+    """
+    return f"is a JSON {_JSON_KINDS.get(type(value), 'number')}, not an object (one event)"
 
 
 def not_json(exc: BaseException) -> str:
@@ -249,7 +268,10 @@ def read_jsonl(path: Path) -> RawColumns:
                 line = "{}"
             lines.append(line)
     line_of = np.asarray(numbers, dtype=np.int64)
-    if clean is None and not refused and lines:  # lines the scan left to Python may be fine
+    # lines the scan left to Python may be fine; Arrow reads a line `null` as an event of
+    # no fields, so a line that is no object is named here (not_an_object)
+    objects = all(line.lstrip()[:1] == "{" for line in lines)
+    if clean is None and not refused and lines and objects:
         fast = _jsonl_with_arrow(path, line_of)
         if fast is not None:
             return fast
@@ -268,12 +290,7 @@ def read_jsonl(path: Path) -> RawColumns:
                 out_refused[row] = ("line", not_json(exc))
                 obj = {}
             if not isinstance(obj, dict):
-                if row not in out_refused:
-                    out_refused[row] = (
-                        "line",
-                        f"is a JSON {type(obj).__name__}, not an object: each line must be "
-                        "one event object",
-                    )
+                out_refused.setdefault(row, ("line", not_an_object(obj)))
                 obj = {}
         rows.append(obj)
     if not any(rows):

@@ -416,7 +416,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
         """Apply events in order; return every alert they raised, in order.
 
         Each event's alerts are ordered as :meth:`update_one_all` returns them. A refusal
-        (:meth:`update_one`; those before it stay applied) names its position in ``events``.
+        (:meth:`update_one`; those before it stay applied) names its position in ``events``
+        and holds the alerts they raised (``SchemaError.alerts``: never raised again).
 
         Examples
         --------
@@ -427,16 +428,13 @@ class OnlineScorer(Rescoring, ShadowScoring):
         >>> scorer.n_events == len(data.messages)
         True
         """
-        update = self.update_one
-        alerts: list[Alert] = []
-        self._cross = None
-        for row, event in enumerate(events):
-            alert = update(event, row=row)
-            if alert is not None:
-                alerts.append(alert)
-            if self._cross is not None:
-                alerts.extend(self._cross)
-                self._cross = None
+        update, alerts = self.update_one_all, []
+        try:
+            for row, event in enumerate(events):
+                alerts += update(event, row=row)
+        except SchemaError as exc:
+            exc.alerts = tuple(alerts)
+            raise
         return alerts
 
     @classmethod

@@ -29,6 +29,7 @@ try:  # FastAPI (with anyio, its async library), and the libraries the routes im
     import anyio
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse, Response
+    from starlette.requests import ClientDisconnect
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from riskscore.serve.api import router as api_router
@@ -36,7 +37,11 @@ try:  # FastAPI (with anyio, its async library), and the libraries the routes im
     from riskscore.serve.console import ConsoleRefusedError, refusal_handler
     from riskscore.serve.console import router as console_router
     from riskscore.serve.pages import SECURITY_HEADERS, TEMPLATES
-    from riskscore.serve.params import query_problem, sentence_path_problem
+    from riskscore.serve.params import (
+        query_problem,
+        sentence_path_problem,
+        undecodable_problem,
+    )
     from riskscore.serve.service import ScoringService
     from riskscore.serve.state import ServeState
 except ImportError as exc:  # the optional extra riskscore-metadata[serve]
@@ -80,10 +85,19 @@ async def _stored_data_unreadable(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": problem}, status_code=500)
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """The end of a request whose client closed the connection before its body was whole
+    (a dropped connection, or a client that announces a body and leaves): nobody reads
+    an answer, and the server's error log gets no traceback for it (anyone could fill the
+    log with them at no cost). Nothing of the body was used."""
+    return Response(status_code=400)
+
+
 class ContentGuard:
     """Refuse (422, naming the field) any request whose query names a content-like field
-    (``text``, ``body``, ``message``...) or has a value that reads as a sentence, and any
-    whose path reads as a sentence (an id of words; a sentence is never shown): riskscore
+    (``text``, ``body``, ``message``...) or has a name or value that reads as a sentence,
+    any whose path reads as a sentence (an id of words; a sentence is never shown), and
+    any whose path or query is not UTF-8 once percent-decoded (it names no id): riskscore
     takes no message content on any route, and the refused query or path is dropped from
     the request before the server logs it. JSON bodies are checked by the event
     validator, forms by the console."""
@@ -93,12 +107,15 @@ class ContentGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            problem = sentence_path_problem(scope["path"])
+            raw_path = scope.get("raw_path") or scope["path"].encode()
+            problem = undecodable_problem(raw_path, "path") or sentence_path_problem(scope["path"])
             if problem is not None:
                 scope["path"], scope["raw_path"] = "/(not shown)", b"/(not shown)"
             elif scope.get("query_string"):
-                query = scope["query_string"].decode("latin-1")
-                problem = query_problem(parse_qsl(query, keep_blank_values=True))
+                query = scope["query_string"]
+                problem = undecodable_problem(query, "query") or query_problem(
+                    parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+                )
             if problem is not None:
                 # The server writes its access log line from this scope once the response
                 # is sent (uvicorn: path and query): the refused text is not kept there.
@@ -192,6 +209,7 @@ def create_app(config: ServeConfig) -> FastAPI:
         app.include_router(console_router)
         app.add_exception_handler(ConsoleRefusedError, refusal_handler)
     app.add_exception_handler(QueueError, _stored_data_unreadable)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_middleware(ContentGuard)
     app.add_middleware(PrivateAnswers)  # outermost: on the guard's refusals too
     app.state.config = config

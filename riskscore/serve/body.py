@@ -9,11 +9,12 @@ what ``riskscore stream`` refuses, with the same message.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.jsonl import EVENT_DECODER, line_problem, without_byte_order_mark
+from riskscore.io.jsonl import EVENT_DECODER, line_problem, not_json, without_byte_order_mark
 
 __all__ = [
     "JSON_LINES_TYPES",
@@ -60,6 +61,9 @@ def _check_size(n: int) -> None:
 
 # the events' one parser: a field twice refused, a number read as written
 _decode, _raw_decode = EVENT_DECODER.decode, EVENT_DECODER.raw_decode
+# where a JSON value ends, whatever the events' parser refuses in it (a field twice, an
+# integer of thousands of digits: numbers are not converted)
+_value_end = json.JSONDecoder(parse_int=len, parse_float=len, parse_constant=len).raw_decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +173,7 @@ def _json_lines(text: str) -> list[BodyItem]:
         try:
             out.append(BodyItem(i, _decode(line)))
         except (ValueError, RecursionError) as exc:
-            out.append(BodyItem(i, error=f"line {i} is not JSON ({exc})"))
+            out.append(BodyItem(i, error=f"line {i} {not_json(exc)}"))
     return out
 
 
@@ -211,8 +215,17 @@ def _skip_space(text: str, at: int) -> int:
 
 
 def _element(text: str, start: int, index: int) -> tuple[BodyItem, int]:
-    """The value at ``text[start:]`` as batch item ``index``, and where it ends."""
-    value, end = _raw_decode(text, start)
+    """The value at ``text[start:]`` as batch item ``index``, and where it ends. JSON the
+    events' parser refuses is refused alone, by its index, as a JSON lines line is; text
+    that is not JSON raises ``ValueError``: the body is not JSON."""
+    try:
+        value, end = _raw_decode(text, start)
+    except ValueError as exc:
+        try:
+            end = _value_end(text, start)[1]
+        except ValueError:
+            raise exc from None
+        return BodyItem(index, error=f"event {index} {not_json(exc)}"), end
     if (problem := line_problem(text, "an event", start, end)) is not None:
         return BodyItem(index, error=f"event {index} {problem}"), end
     return BodyItem(index, value), end

@@ -13,9 +13,7 @@ the platform's single sign-on proxy in that header.
 from __future__ import annotations
 
 import json
-import math
 import time
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -28,15 +26,21 @@ from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from riskscore._words import duration_text
-from riskscore.moderation.cases import MAX_NAME_CHARS, Case, QueueError, youngest_child_age
+from riskscore.moderation.cases import MAX_NAME_CHARS, Case, QueueError
 from riskscore.moderation.item_facts import case_role
 from riskscore.moderation.queue_db import encode_id
 from riskscore.moderation.ranking import headline
 from riskscore.moderation.transparency import transparency_report
 from riskscore.moderation.transparency_render import render_html
 from riskscore.serve.accounts import MAX_PASSWORD_CHARS, Moderator
-from riskscore.serve.pages import SECURITY_HEADERS, TEMPLATES
-from riskscore.serve.params import adult_of, content_field_problem, query_period, whole_number
+from riskscore.serve.pages import SECURITY_HEADERS, TEMPLATES, youngest_text
+from riskscore.serve.params import (
+    adult_of,
+    content_field_problem,
+    period_text,
+    query_period,
+    whole_number,
+)
 from riskscore.serve.plot import case_timelines
 from riskscore.serve.security import (
     CSRF_COOKIE,
@@ -306,7 +310,7 @@ def queue_page(request: Request) -> Response:
             "adult_id": case.adult_id,
             "role": case_role(case),  # "older account" when it declared an age under 18
             "tier": max(i.tier for i in case.items),
-            "youngest": _youngest(case),
+            "youngest": youngest_text(case),
             "children": len(case.children),
             "items": len(case.items),
             "reasons": headline(case),  # the model's strongest signal, never cut
@@ -315,17 +319,11 @@ def queue_page(request: Request) -> Response:
         for rank, case in enumerate(cases, 1)
     ]
     # A count of items, never other text: a link could show any sentence on this page.
-    decided = whole_number(request.query_params.get("decided"))
+    try:
+        decided = whole_number("decided", request.query_params.get("decided"))
+    except ValueError as exc:
+        return _message(request, "Bad address", str(exc), 400, user)
     return _page(request, "queue.html", {"rows": rows, "decided": decided}, user=user)
-
-
-def _youngest(case: Case) -> str:
-    """The queue's youngest child of ``case``, as its reasons state it: an adult reporter's
-    age is no child's, and a case with no child account has none."""
-    youngest = youngest_child_age(case.items)
-    if not math.isnan(youngest):
-        return f"{youngest:g}"
-    return "unknown" if case.children else "none"
 
 
 def _case_context(state: ServeState, case: Case, user: Moderator) -> dict[str, Any]:
@@ -417,7 +415,10 @@ def audit_page(request: Request) -> Response:
     user = _user(request, lead=True)
     state = _state(request)
     # A page of the log (keyset by entry id), never the whole log: it only grows.
-    before = whole_number(request.query_params.get("before"))
+    try:
+        before = whole_number("before", request.query_params.get("before"))
+    except ValueError as exc:
+        return _message(request, "Bad address", str(exc), 400, user)
     entries = state.queue.audit_page(before=before, limit=AUDIT_PAGE + 1)
     for_view = [
         {"entry": e, "detail": json.dumps(e.detail, sort_keys=True)} for e in entries[:AUDIT_PAGE]
@@ -463,16 +464,11 @@ def report_page(request: Request) -> Response:
             context["error"] = str(exc)
         else:
             # An export of the queue's decisions: who made it, for which days, is logged.
-            period = f"{_iso_day(start)}..{_iso_day(end - 86_400)}"
-            state.accounts.log_access(user.name, "report", period)
+            state.accounts.log_access(user.name, "report", period_text(start, end))
             context["report"] = Markup(_report_body(render_html(report.to_dict(), ())))
     elif query.get("from") is not None:
         context["error"] = "Give both dates as YYYY-MM-DD."
     return _page(request, "report.html", context, user=user)
-
-
-def _iso_day(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, tz=UTC).date().isoformat()
 
 
 def _report_body(page: str) -> str:

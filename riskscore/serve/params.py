@@ -7,8 +7,9 @@ guess."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import unquote_to_bytes
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.given_times import is_day, parse_time
@@ -28,9 +29,11 @@ __all__ = [
     "adult_of",
     "content_field_problem",
     "conversation_ids",
+    "period_text",
     "query_period",
     "query_problem",
     "sentence_path_problem",
+    "undecodable_problem",
     "whole_number",
 ]
 
@@ -105,16 +108,29 @@ def adult_of(key: str) -> Any:
     return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
 
 
-def whole_number(given: str | None) -> int | None:
-    """A whole number given in a query (a count, an entry id), or None for anything else.
+def whole_number(name: str, given: str | None) -> int | None:
+    """A whole number given as the query parameter ``name`` (a count, an entry id), in
+    ASCII digits, below 10**18; None when it is not given (or empty).
+
+    Raises
+    ------
+    ValueError
+        ``given`` is anything else (``-1``, ``1.5``, ``12abc``, digits of another script):
+        the message names the parameter and the value, never read as not given.
 
     Examples
     --------
-    >>> whole_number("12"), whole_number("-1"), whole_number("١٢"), whole_number(None)
-    (12, None, None, None)
+    >>> whole_number("before", "12"), whole_number("before", None), whole_number("before", "")
+    (12, None, None)
+    >>> whole_number("before", "-1")
+    Traceback (most recent call last):
+    ValueError: query parameter 'before' must be a whole number, got '-1'
     """
-    given = given or ""
-    return int(given) if given.isascii() and given.isdigit() and len(given) < 19 else None
+    if not given:
+        return None
+    if given.isascii() and given.isdigit() and len(given) < 19:
+        return int(given)
+    raise ValueError(f"query parameter {name!r} must be a whole number, got {show(given)}")
 
 
 def query_day(name: str, text: str | None, *, included_end: bool = False) -> int | None:
@@ -186,6 +202,19 @@ def query_period(query: Mapping[str, str]) -> tuple[int | None, int | None]:
     return start, query_day("to", query.get("to"), included_end=True)
 
 
+def period_text(start: int, end: int) -> str:
+    """A period :func:`query_period` read, by its first and last day, as the access log
+    records a report's period.
+
+    Examples
+    --------
+    >>> period_text(*query_period({"from": "2026-01-01", "to": "2026-01-31"}))
+    '2026-01-01..2026-01-31'
+    """
+    days = (datetime.fromtimestamp(t, tz=UTC).date().isoformat() for t in (start, end - 86_400))
+    return "..".join(days)
+
+
 def content_field_problem(names: Iterable[str], where: str) -> str | None:
     """Why a query or form is refused: the first of its field ``names`` that looks like
     message content, named as the event validator names such a field (its name cut short,
@@ -202,6 +231,29 @@ def content_field_problem(names: Iterable[str], where: str) -> str | None:
     if bad is None:
         return None
     return str(content_refusal(bad, "request", noun=f"{where} field"))
+
+
+def undecodable_problem(raw: bytes, part: str) -> str | None:
+    """Why a URL's ``part`` (``path`` or ``query``, as received: ``raw``) is refused: once
+    percent-decoded it is not UTF-8 (``%ff``). Decoded with each bad byte replaced by
+    U+FFFD, as servers decode it, it would name the id of that character, another id than
+    the one sent; None when it is UTF-8.
+
+    Examples
+    --------
+    >>> print(undecodable_problem(b"/v1/conversations/%ff", "path"))  # doctest: +ELLIPSIS
+    the URL path is not UTF-8 once percent-decoded (byte 0xff at byte 18): ...
+    >>> undecodable_problem(b"/v1/conversations/caf%C3%A9", "path") is None
+    True
+    """
+    try:
+        unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (
+            f"the URL {part} is not UTF-8 once percent-decoded (byte "
+            f"{exc.object[exc.start]:#04x} at byte {exc.start}): ids and values are UTF-8 text"
+        )
+    return None
 
 
 def sentence_path_problem(path: str) -> str | None:
@@ -227,14 +279,16 @@ def sentence_path_problem(path: str) -> str | None:
 
 def query_problem(fields: Iterable[tuple[str, str]]) -> str | None:
     """Why a request's query is refused: a field whose name looks like message content
-    (:func:`content_field_problem`), or whose value reads as a sentence (no query of
-    riskscore takes words: a count, a day, ``id_type``), given by its length only; None
+    (:func:`content_field_problem`), or whose name or value reads as a sentence (no query
+    of riskscore takes words: a count, a day, ``id_type``), given by its length only; None
     for any other query.
 
     Examples
     --------
     >>> print(query_problem([("from", "see you at 9")]))  # doctest: +ELLIPSIS
     query field 'from' holds text of 12 characters (not shown: it may be message ...
+    >>> print(query_problem([("see you at 9", "")]))  # doctest: +ELLIPSIS
+    a query field named by text of 12 characters (not shown: it may be message ...
     >>> query_problem([("from", "2026-01-01"), ("id_type", "int")]) is None
     True
     """
@@ -243,6 +297,11 @@ def query_problem(fields: Iterable[tuple[str, str]]) -> str | None:
     if problem is not None:
         return problem
     for name, value in fields:
+        if is_sentence(name):  # a query without "=" is a name alone: "?see+you+at+9"
+            return (
+                f"a query field named by {show(NotShown(len(name)))}, a sentence of three "
+                "or more words: no query of riskscore takes text"
+            )
         if is_sentence(value):
             return (
                 f"query field {quoted_name(name)} holds {show(NotShown(len(value)))}, a "

@@ -28,6 +28,7 @@ from typing import Any, cast
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
 from riskscore.features.registry import feature_index
 from riskscore.io.events import EventTuple, count_ignored
+from riskscore.io.jsonl import not_an_object
 from riskscore.io.raw import show, shown
 from riskscore.io.schema import MIN_SENTENCE_WORDS, EventType, is_sentence
 from riskscore.moderation.cases import QueueError
@@ -277,9 +278,8 @@ class ScoringService:
             try:
                 # JSON objects are dicts: the abstract Mapping check only for the others
                 if type(event) is not dict and not isinstance(event, Mapping):
-                    raise SchemaError(
-                        f"expected a JSON object (one event), got {type(event).__name__}"
-                    )
+                    # the JSON readers' one message of a value that is no object
+                    raise SchemaError(f"event {item.index} {not_an_object(event)}", row=item.index)
                 raised = update(event, row=item.index)  # a refusal names the request's index
             except Exception as exc:  # every refusal is reported, none stops the batch
                 reason = (
