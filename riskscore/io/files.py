@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 
 from riskscore.exceptions import RiskscoreError, SchemaError
 from riskscore.io.columnar import (
-    arrow_to_numpy,
+    arrow_to_raw,
     field_paths,
     schema_names,
     unread_names,
@@ -27,7 +27,7 @@ from riskscore.io.columnar import (
 from riskscore.io.columns import number_text_column
 from riskscore.io.jsonl import read_jsonl
 from riskscore.io.raw import RawColumns
-from riskscore.io.text import NotUtf8, arrow_file, parquet_file, wide_encoding
+from riskscore.io.text import arrow_file, parquet_file, utf8_cells, wide_encoding
 
 __all__ = [
     "check_not_inputs",
@@ -189,7 +189,7 @@ def _read_parquet(path: Path) -> RawColumns:
     with parquet_file(path) as pf:
         names = list(pf.schema_arrow.names)
         keep = schema_names(names, field_paths(pf.schema_arrow))
-        raw = RawColumns(arrow_to_numpy(pf.read(columns=keep)), caller_memory=False)
+        raw = arrow_to_raw(pf.read(columns=keep))
     raw.unread = unread_names(names)
     return raw
 
@@ -198,9 +198,9 @@ def _read_csv(path: Path) -> RawColumns:
     """CSV with every cell read as text, for the checks to read as every source's values:
     type inference would make ``007`` and ``7`` one id, round 20-digit ids through floats,
     and read ``0x0c`` as the age 12 and ``NA`` as an unknown one. A cell that is not UTF-8
-    is read as its bytes (:class:`NotUtf8`), refused by row in any column as not UTF-8
-    (:attr:`RawColumns.not_utf8`); the columns not read may hold any bytes (the header is
-    read as Arrow reads it)."""
+    is read as its bytes (:func:`~riskscore.io.text.utf8_cells`), refused by row in any
+    column as not UTF-8 (:attr:`RawColumns.not_utf8`); the columns not read may hold any
+    bytes (the header is read as Arrow reads it)."""
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
@@ -235,12 +235,9 @@ def _read_csv(path: Path) -> RawColumns:
         numbers = number_text_column(column) if name in NUMBER_COLUMNS else None
         column = column if numbers is None else numbers
         table = table.set_column(table.schema.get_field_index(name), name, column)
-    raw = RawColumns(arrow_to_numpy(table), caller_memory=False)
+    raw = arrow_to_raw(table)
     for name in not_utf8:
-        raw[name] = _utf8_cells(raw[name])
-        raw.not_utf8[name] = np.fromiter(
-            (isinstance(c, NotUtf8) for c in raw[name].tolist()), dtype=bool, count=len(raw[name])
-        )
+        raw[name], raw.not_utf8[name] = utf8_cells(raw[name].tolist())
     raw.lines = partial(_csv_lines, path)
     raw.unread = unread_names(header)
     return raw
@@ -283,21 +280,6 @@ def _csv_table(path: Path, keep: list[str], kind: pa.DataType) -> Any:
             "cannot be read or set aside: fix the file (a comma inside a cell needs quotes)"
         )
     return table
-
-
-def _utf8_cells(cells: AnyArray) -> AnyArray:
-    """CSV cells read as bytes (a column with a cell that is not UTF-8) as their text, but
-    for the cells that are not UTF-8, left as the bytes they are (:class:`NotUtf8`)."""
-
-    def text(cell: object) -> object:
-        if not isinstance(cell, bytes):
-            return cell
-        try:
-            return cell.decode("utf-8")
-        except UnicodeDecodeError:
-            return NotUtf8(cell)
-
-    return np.fromiter(map(text, cells.tolist()), dtype=object, count=len(cells))
 
 
 def _csv_lines(path: Path, rows: IntArray) -> IntArray:

@@ -19,7 +19,7 @@ import pyarrow.json as pajson
 from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import (
     ID_COLUMNS,
-    arrow_to_numpy,
+    arrow_to_raw,
     as_1d,
     field_paths,
     schema_names,
@@ -400,7 +400,7 @@ def _jsonl_with_arrow(path: Path, line_of: IntArray) -> RawColumns | None:
                 or pa.types.is_string(table.column(name).type)
             ):
                 return None  # e.g. ids beyond int64 that Arrow turned into floats
-        raw = RawColumns(arrow_to_numpy(table.select(keep)), caller_memory=False)
+        raw = arrow_to_raw(table.select(keep))
         raw.unread = unread_names(table.column_names)
         raw.lines = line_of.__getitem__
         return raw

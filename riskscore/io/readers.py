@@ -21,7 +21,7 @@ import pyarrow as pa
 from riskscore.exceptions import SchemaError
 from riskscore.io.arrow import write_table
 from riskscore.io.columnar import (
-    arrow_to_numpy,
+    arrow_to_raw,
     as_1d,
     column_paths,
     field_paths,
@@ -170,7 +170,7 @@ def read_chunk(
     if len(rows) != table.num_rows:
         raise ValueError(f"{table.num_rows} rows but {len(rows)} row positions")
     keep = schema_names(table.column_names, field_paths(table.schema))
-    raw = RawColumns(arrow_to_numpy(table.select(keep)), caller_memory=False)
+    raw = arrow_to_raw(table.select(keep))
     raw.rows = np.asarray(rows, dtype=np.int64)
     raw.unread = unread_names(table.column_names)
     msgs = validate_columns(
@@ -230,17 +230,14 @@ def _load_columns(source: object) -> dict[str, AnyArray]:
     names: list[str] = []
     if isinstance(source, pa.Table):
         names = list(source.column_names)
-        raw = RawColumns(
-            arrow_to_numpy(source.select(schema_names(names, field_paths(source.schema)))),
-            caller_memory=False,
-        )
+        raw = arrow_to_raw(source.select(schema_names(names, field_paths(source.schema))))
     elif type(source).__module__.startswith("pandas") and hasattr(source, "columns"):
         frame: Any = source
         columns, index = pandas_names(frame)
         nested = [p for i, n in enumerate(columns) for p in column_paths(n, frame.iloc[:, i])]
         keep = schema_names(columns, [*index, *nested])
         names = [*columns, *index]
-        raw = RawColumns(pandas_to_numpy(frame.iloc[:, [columns.index(n) for n in keep]]))
+        raw = pandas_to_numpy(frame.iloc[:, [columns.index(n) for n in keep]])
     elif isinstance(source, Mapping):
         names = [str(k) for k in source]
         nested = [p for k, v in source.items() for p in column_paths(str(k), v)]

@@ -35,6 +35,7 @@ __all__ = [
     "plain_dictionary",
     "plain_views",
     "text_column",
+    "utf8_cells",
     "wide_encoding",
 ]
 
@@ -63,11 +64,38 @@ NOT_UTF8: Final = "is not UTF-8 text: save the file as UTF-8"
 
 
 class NotUtf8(bytes):
-    """A CSV cell's bytes that are not UTF-8 text (a file saved in another encoding), as
-    the reader keeps them: refused by row as :data:`NOT_UTF8`, where bytes given as
-    bytes (a Parquet binary column) are refused as bytes."""
+    """A text cell's bytes that are not UTF-8 text (a CSV file saved in another encoding, a
+    Parquet or Arrow text column a tool wrote unchecked), as the reader keeps them: refused
+    by row as :data:`NOT_UTF8`, where bytes given as bytes (a Parquet binary column) are
+    refused as bytes."""
 
     __slots__ = ()
+
+
+def utf8_cells(cells: list[object]) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
+    """Text cells read as bytes as their text, but for those that are not UTF-8, kept as
+    :class:`NotUtf8`; and which those are (:attr:`riskscore.io.raw.RawColumns.not_utf8`).
+    The one rule of every reader (CSV, Parquet, Arrow); called only for a column that
+    holds such a cell, since it reads each cell in Python.
+
+    Examples
+    --------
+    >>> cells, bad = utf8_cells([b"ann", None, b"\\xff"])
+    >>> cells.tolist(), bad.tolist()
+    (['ann', None, b'\\xff'], [False, False, True])
+    """
+
+    def text(cell: object) -> object:
+        if not isinstance(cell, bytes):
+            return cell
+        try:
+            return cell.decode("utf-8")
+        except UnicodeDecodeError:
+            return NotUtf8(cell)
+
+    out = np.fromiter(map(text, cells), dtype=object, count=len(cells))
+    bad = np.fromiter((isinstance(c, NotUtf8) for c in out), dtype=bool, count=len(out))
+    return out, bad
 
 
 #: Lone surrogates (as ``\ud800`` in JSON) have no UTF-8 encoding, so Arrow cannot hold them.

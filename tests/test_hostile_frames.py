@@ -1,0 +1,101 @@
+"""Hostile-input review of tables handed over by other tools (pandas, polars, pyarrow,
+Parquet written elsewhere): what was left after the earlier reviews.
+
+Was: a Parquet text column holding bytes that are not UTF-8 (a writer that does not check
+its text) refused the whole file as "not a readable Parquet events file
+(UnicodeDecodeError ...)", naming no column nor row, even with ``errors="quarantine"``; an
+Arrow table holding such text raised a bare ``UnicodeDecodeError``, and one whose
+dictionary index pointed past its dictionary an ``IndexError``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from cli_helpers import _one_line_error
+from io_helpers import T0
+
+import riskscore as rs
+from riskscore.cli import main
+
+
+def _events() -> pa.Table:
+    return pa.table(
+        {
+            "conversation_id": ["c1", "c1", "c2", "c2"],
+            "timestamp": [T0, T0 + 60, T0 + 120, T0 + 180],
+            "sender_id": ["ann", "bo", "ann", "cy"],
+            "recipient_id": ["bo", "ann", "cy", "ann"],
+            "channel": ["direct"] * 4,
+        }
+    )
+
+
+def _not_utf8_ids() -> pa.Array:
+    """Four text ids, the second (row 1) of bytes that are not UTF-8, as a writer that does
+    not check its text leaves them (Arrow checks none it is handed or reads)."""
+    offsets = np.array([0, 3, 4, 7, 9], dtype=np.int32).tobytes()
+    return pa.Array.from_buffers(
+        pa.string(), 4, [None, pa.py_buffer(offsets), pa.py_buffer(b"ann\xffanncy")]
+    )
+
+
+def _with_bad_sender() -> pa.Table:
+    return _events().set_column(2, "sender_id", _not_utf8_ids())
+
+
+def test_arrow_text_not_utf8_is_refused_by_row() -> None:
+    with pytest.raises(rs.SchemaError, match=r"column 'sender_id', row 1: .*not UTF-8") as caught:
+        rs.read_messages(_with_bad_sender())
+    assert (caught.value.column, caught.value.row) == ("sender_id", 1)
+
+
+def test_parquet_text_not_utf8_is_refused_by_row_or_quarantined(tmp_path: Path) -> None:
+    path = tmp_path / "events.parquet"
+    pq.write_table(_with_bad_sender(), path)
+    with pytest.raises(rs.SchemaError, match=r"column 'sender_id', row 1: .*not UTF-8"):
+        rs.read_messages(path)
+    msgs = rs.read_messages(path, errors="quarantine")
+    assert len(msgs.timestamp) == 3  # rows in = rows kept + rows quarantined
+    (record,) = msgs.quarantined.to_records()
+    assert (record["row"], record["column"], record["value"]) == (1, "sender_id", "\\xff")
+    assert record["conversation_id"] == "c1"
+
+
+def test_score_chunked_quarantines_text_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "events.parquet"
+    pq.write_table(_with_bad_sender(), path)
+    out = tmp_path / "out"
+    args = ["score", str(path), "--out", str(out), "--chunk-rows", "2", "--top", "0"]
+    assert main([*args, "--errors", "quarantine"]) == 0
+    assert (out / "quarantine.jsonl").read_text().count("\n") == 1
+
+
+def test_score_names_the_row_of_text_not_utf8(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "events.parquet"
+    pq.write_table(_with_bad_sender(), path)
+    assert main(["score", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert "column 'sender_id', row 1:" in _one_line_error(capsys, "score")
+
+
+def test_dictionary_of_text_not_utf8_is_refused_by_row() -> None:
+    dictionary = pa.DictionaryArray.from_arrays(
+        pa.array([0, 1, 0, 2], pa.int8()), _not_utf8_ids().take([0, 1, 3])
+    )
+    events = _events().set_column(2, "sender_id", dictionary)
+    with pytest.raises(rs.SchemaError, match=r"column 'sender_id', row 1: .*not UTF-8"):
+        rs.read_messages(events)
+
+
+def test_broken_dictionary_index_names_the_column() -> None:
+    broken = pa.DictionaryArray.from_arrays(
+        pa.array([0, 5, 0, 0], pa.int32()), pa.array(["ann"]), safe=False
+    )
+    with pytest.raises(rs.SchemaError, match=r"column 'sender_id' is not a valid Arrow array"):
+        rs.read_messages(_events().set_column(2, "sender_id", broken))
