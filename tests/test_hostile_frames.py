@@ -5,7 +5,9 @@ Was: a Parquet text column holding bytes that are not UTF-8 (a writer that does 
 its text) refused the whole file as "not a readable Parquet events file
 (UnicodeDecodeError ...)", naming no column nor row, even with ``errors="quarantine"``; an
 Arrow table holding such text raised a bare ``UnicodeDecodeError``, and one whose
-dictionary index pointed past its dictionary an ``IndexError``.
+dictionary index pointed past its dictionary an ``IndexError``. A table missing a required
+column (a DataFrame, a Parquet file) was told "The header reads as one column separated by
+';'" whenever it held another required column, since a name without ';' splits into itself.
 """
 
 from __future__ import annotations
@@ -99,3 +101,12 @@ def test_broken_dictionary_index_names_the_column() -> None:
     )
     with pytest.raises(rs.SchemaError, match=r"column 'sender_id' is not a valid Arrow array"):
         rs.read_messages(_events().set_column(2, "sender_id", broken))
+
+
+def test_a_missing_column_is_not_blamed_on_a_separator() -> None:
+    events = _events().drop_columns(["channel"]).to_pandas()
+    with pytest.raises(
+        rs.SchemaError, match=r"missing required column\(s\) \['channel'\]"
+    ) as caught:
+        rs.read_messages(events)
+    assert "separated by" not in str(caught.value)

@@ -399,7 +399,7 @@ def _separator_hint(names: Collection[str]) -> str:
     """Why the columns may be missing when a CSV header was split by nothing: a file
     separated by ``;`` (a spreadsheet's export in many locales), tabs or ``|``."""
     for separator, said in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
-        if any(set(REQUIRED_COLUMNS) & set(n.split(separator)) for n in names):
+        if any(separator in n and set(REQUIRED_COLUMNS) & set(n.split(separator)) for n in names):
             return (
                 f". The header reads as one column separated by {said}: riskscore reads "
                 "comma-separated CSV"
