@@ -110,3 +110,39 @@ def test_a_missing_column_is_not_blamed_on_a_separator() -> None:
     ) as caught:
         rs.read_messages(events)
     assert "separated by" not in str(caught.value)
+
+
+def _twice(table: pa.Table, name: str) -> pa.Table:
+    return pa.Table.from_arrays([*table.columns, table[name]], names=[*table.column_names, name])
+
+
+def test_an_account_features_file_naming_a_column_twice_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: a ``KeyError`` traceback (``Field "contacts" exists 2 times in schema``)."""
+    events, accounts = tmp_path / "events.parquet", tmp_path / "accounts.parquet"
+    pq.write_table(_events(), events)
+    assert main(["accounts", str(events), "--out", str(accounts)]) == 0
+    table = pq.read_table(accounts)
+    pq.write_table(
+        _twice(table, "contacts").replace_schema_metadata(table.schema.metadata), accounts
+    )
+    capsys.readouterr()
+    args = ["score", str(events), "--accounts", str(accounts), "--out", str(tmp_path / "out")]
+    assert main(args) == 2
+    assert "column 'contacts' appears twice" in _one_line_error(capsys, "score")
+
+
+def test_a_labels_file_naming_a_column_twice_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: Arrow's "Multiple matches for FieldRef.Name(is_grooming)" and the file's schema,
+    over many lines; in memory, ``Labels.from_arrow`` read one of the two."""
+    data = rs.synthetic.generate(40, prevalence=0.1, seed=0)
+    data.write(tmp_path)
+    labels = _twice(data.labels.to_arrow(), "is_grooming")
+    pq.write_table(labels, tmp_path / "labels.parquet")
+    assert main(["evaluate", "--data", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert "column 'is_grooming' appears twice" in _one_line_error(capsys, "evaluate")
+    with pytest.raises(rs.SchemaError, match="column 'is_grooming' appears twice"):
+        rs.synthetic.Labels.from_arrow(labels)

@@ -71,6 +71,7 @@ __all__ = [
     "event_at",
     "quick_refusal",
     "refuse_content",
+    "refuse_repeated_names",
     "validate_columns",
     "validate_one",
 ]
@@ -376,14 +377,7 @@ def check_column_names(names: Collection[str]) -> None:
     """
     names = [str(c) for c in names]
     refuse_content(names)
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise SchemaError(
-                f"column {quoted_name(name)} appears twice: give each column one name",
-                column=name,
-            )
-        seen.add(name)
+    refuse_repeated_names(names)
     check_misspelt_names(names)
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
@@ -393,6 +387,34 @@ def check_column_names(names: Collection[str]) -> None:
             f"{list(REQUIRED_COLUMNS)}{_separator_hint(names)}",
             column=missing[0],
         )
+
+
+def refuse_repeated_names(names: Collection[str], where: str = "") -> None:
+    """Refuse a table that names a column twice: which of the two holds it cannot be told.
+
+    The one rule of every table riskscore reads: events (:func:`check_column_names`),
+    labels and the account features file; ``where`` (a file, ending ``": "``) starts the
+    message.
+
+    Raises
+    ------
+    SchemaError
+        Naming the first name given twice.
+
+    Examples
+    --------
+    >>> refuse_repeated_names(["a", "b", "a"], "labels.parquet: ")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    riskscore.exceptions.SchemaError: labels.parquet: column 'a' appears twice: ...
+    """
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise SchemaError(
+                f"{where}column {quoted_name(name)} appears twice: give each column one name",
+                column=name,
+            )
+        seen.add(name)
 
 
 def _separator_hint(names: Collection[str]) -> str:

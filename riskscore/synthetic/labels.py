@@ -17,7 +17,7 @@ from riskscore.io.ids import check_ids
 from riskscore.io.number_rules import NumberRules, check_numbers
 from riskscore.io.problems import Problems, raise_first
 from riskscore.io.raw import as_python_value
-from riskscore.io.validate import refuse_content
+from riskscore.io.validate import refuse_content, refuse_repeated_names
 
 __all__ = [
     "LABEL_FILE_COLUMNS",
@@ -269,11 +269,12 @@ class Labels:
         ------
         SchemaError
             A column is missing or holds nulls, a column is named like message content
-            (:func:`riskscore.io.validate.refuse_content`), ``is_grooming`` holds a
+            (:func:`riskscore.io.validate.refuse_content`) or twice, ``is_grooming`` holds a
             value that is not true or false (:func:`boolean_labels`), or ``onset_index``
             one that is no event index (:func:`onset_indexes`).
         """
         refuse_content(field_paths(table.schema), "labels")  # nested fields too, as events
+        refuse_repeated_names(table.column_names, "labels: ")
         missing = [c for c in _LABEL_COLUMNS if c not in table.column_names]
         if missing:
             raise SchemaError(
