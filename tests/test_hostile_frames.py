@@ -12,6 +12,7 @@ column (a DataFrame, a Parquet file) was told "The header reads as one column se
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -146,3 +147,37 @@ def test_a_labels_file_naming_a_column_twice_is_refused(
     assert "column 'is_grooming' appears twice" in _one_line_error(capsys, "evaluate")
     with pytest.raises(rs.SchemaError, match="column 'is_grooming' appears twice"):
         rs.synthetic.Labels.from_arrow(labels)
+
+
+@pytest.mark.parametrize("first_id", [1, 2**64], ids=["arrow", "line by line"])
+def test_a_json_line_misspelling_a_column_other_lines_give_is_refused(
+    tmp_path: Path, first_id: int
+) -> None:
+    """Was: one producer's ``recipent_age`` among others' ``recipient_age`` was read as an
+    unknown age (the column is given, by the other lines), only listed among the unread
+    columns; the online scorer refuses such an event. (An id beyond int64 sends the file to
+    the line by line reader.)"""
+    lines = [
+        {
+            "conversation_id": first_id,
+            "sender_id": "ann",
+            "recipient_id": "bo",
+            "recipient_age": 12,
+        },
+        {"conversation_id": 2, "sender_id": "cy", "recipient_id": "di", "recipent_age": 13},
+        {"conversation_id": 3, "sender_id": "ed", "recipient_id": "fi"},
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text(
+        "".join(json.dumps({**e, "timestamp": T0, "channel": "direct"}) + "\n" for e in lines)
+    )
+    with pytest.raises(rs.SchemaError, match=r"row 1 \(line 2\): .*gives 'recipent_age'") as caught:
+        rs.read_messages(path)
+    assert caught.value.column == "recipient_age"
+    msgs = rs.read_messages(path, errors="quarantine")
+    assert len(msgs.timestamp) == 2  # the line without either field is read
+    (record,) = msgs.quarantined.to_records()
+    assert (record["row"], record["line"], record["column"]) == (1, 2, "recipient_age")
+    event = {**lines[1], "timestamp": T0, "channel": "direct"}
+    with pytest.raises(rs.SchemaError, match="'recipent_age'"):  # as online
+        rs.OnlineScorer(rs.load_model()).update_one(event)
