@@ -181,3 +181,15 @@ def test_a_json_line_misspelling_a_column_other_lines_give_is_refused(
     event = {**lines[1], "timestamp": T0, "channel": "direct"}
     with pytest.raises(rs.SchemaError, match="'recipent_age'"):  # as online
         rs.OnlineScorer(rs.load_model()).update_one(event)
+
+
+def test_a_polars_object_column_is_refused_by_name() -> None:
+    """Was: polars hands an ``Object`` column over as each cell's memory address (8 bytes),
+    refused row by row as ``b'\\x10\\x8a...' is bytes, not an id: decode it to text``."""
+    pl = pytest.importorskip("polars")
+    frame = pl.from_arrow(_events())
+    ids = pl.Series("sender_id", ["ann", "bo", "ann", "cy"], dtype=pl.Object)
+    with pytest.raises(rs.SchemaError, match=r"column 'sender_id' of the DataFrame holds Python"):
+        rs.read_messages(frame.with_columns(ids))
+    other = frame.with_columns(pl.Series("note", [object()] * 4, dtype=pl.Object))
+    assert rs.read_messages(other).unread_columns == ("note",)  # not read: no matter
