@@ -12,6 +12,7 @@ column (a DataFrame, a Parquet file) was told "The header reads as one column se
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -193,3 +194,23 @@ def test_a_polars_object_column_is_refused_by_name() -> None:
         rs.read_messages(frame.with_columns(ids))
     other = frame.with_columns(pl.Series("note", [object()] * 4, dtype=pl.Object))
     assert rs.read_messages(other).unread_columns == ("note",)  # not read: no matter
+
+
+@pytest.mark.parametrize("name", ["events.csv", "events.jsonl"])
+def test_a_compressed_text_file_is_named_as_such(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: a gzip file named ``.csv`` was refused as missing every column, found
+    ``['\\x1f\\ufffd\\x08...']``; one named ``.jsonl`` as every line not UTF-8."""
+    path = tmp_path / name
+    plain = _events().to_pandas()
+    text = (
+        plain.to_csv(index=False)
+        if name.endswith(".csv")
+        else plain.to_json(orient="records", lines=True)
+    )
+    path.write_bytes(gzip.compress(text.encode()))
+    with pytest.raises(rs.SchemaError, match=rf"^{name}: the file is gzip-compressed: decompress"):
+        rs.read_messages(path)
+    assert main(["score", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert "gzip-compressed" in _one_line_error(capsys, "score")

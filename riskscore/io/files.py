@@ -27,7 +27,13 @@ from riskscore.io.columnar import (
 from riskscore.io.columns import number_text_column
 from riskscore.io.jsonl import read_jsonl
 from riskscore.io.raw import RawColumns
-from riskscore.io.text import arrow_file, parquet_file, utf8_cells, wide_encoding
+from riskscore.io.text import (
+    arrow_file,
+    compressed_by,
+    parquet_file,
+    utf8_cells,
+    wide_encoding,
+)
 
 __all__ = [
     "check_not_inputs",
@@ -144,7 +150,7 @@ def read_file(path: Path) -> dict[str, AnyArray]:
             ".json (JSON lines) or .parquet file"
         )
     if suffix not in PARQUET_SUFFIXES:
-        _refuse_wide_text(path)
+        _refuse_not_plain_text(path)
     try:
         if suffix in PARQUET_SUFFIXES:
             return _read_parquet(path)
@@ -159,14 +165,22 @@ def read_file(path: Path) -> dict[str, AnyArray]:
         refuse_unreadable(path, exc)
 
 
-def _refuse_wide_text(path: Path) -> None:
+def _refuse_not_plain_text(path: Path) -> None:
     """Refuse a CSV or JSON lines file in UTF-16 or UTF-32 (:func:`wide_encoding`), whose
     header would read as names with NUL between the letters and each JSON line as not
-    UTF-8: one message for the file, saying what to do."""
+    UTF-8, or one compressed (:func:`compressed_by`: a ``.csv`` that is gzip), whose header
+    would read as bytes: one message for the file, saying what to do."""
     with path.open("rb") as fh:
-        encoding = wide_encoding(fh.read(4))
+        head = fh.read(6)
+    encoding = wide_encoding(head)
     if encoding is not None:
         raise SchemaError(f"{path.name}: the file is {encoding} text, not UTF-8: save it as UTF-8")
+    compression = compressed_by(head)
+    if compression is not None:
+        raise SchemaError(
+            f"{path.name}: the file is {compression}-compressed: decompress it first "
+            "(riskscore reads plain CSV and JSON lines, and Parquet with its own compression)"
+        )
 
 
 def refuse_unreadable(path: Path, exc: Exception) -> NoReturn:

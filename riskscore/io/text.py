@@ -28,6 +28,7 @@ __all__ = [
     "all_text",
     "arrow_file",
     "arrow_text",
+    "compressed_by",
     "is_bytes_type",
     "is_number_text",
     "is_text_type",
@@ -269,6 +270,30 @@ def wide_encoding(head: bytes) -> str | None:
     if zero in ([False, True, False, True], [True, False, True, False]):
         return "UTF-16"
     return None
+
+
+#: The first bytes of the compressed and archive files a CSV or JSON lines export may be
+#: shipped as, and what writes them.
+_COMPRESSED: Final = (
+    (b"\x1f\x8b", "gzip"),
+    (b"PK\x03\x04", "zip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+
+
+def compressed_by(head: bytes) -> str | None:
+    """The compression (``"gzip"``, ``"zip"``, ...) of a file that starts with the bytes
+    ``head`` (its first six, at least), by its magic number; None for other files.
+
+    Examples
+    --------
+    >>> import gzip
+    >>> compressed_by(gzip.compress(b"id,")), compressed_by(b"id,ts")
+    ('gzip', None)
+    """
+    return next((name for magic, name in _COMPRESSED if head.startswith(magic)), None)
 
 
 def is_number_text(text: str) -> bool:
