@@ -214,3 +214,19 @@ def test_a_compressed_text_file_is_named_as_such(
         rs.read_messages(path)
     assert main(["score", str(path), "--out", str(tmp_path / "out")]) == 2
     assert "gzip-compressed" in _one_line_error(capsys, "score")
+
+
+def test_labels_given_as_a_table_are_read_as_the_labels_file() -> None:
+    """Was: an Arrow table or polars DataFrame of labels was refused as lacking
+    ``['conversation_id', 'is_grooming', 'onset_index', 'adult_id']``, the columns it has."""
+    data = rs.synthetic.generate(200, prevalence=0.1, seed=2)
+    model = rs.load_model()
+    expected = rs.evaluate(model, data.messages, data.labels, n_bootstrap=0, replay_events=0)
+    table = data.labels.to_arrow()
+    floats = table.set_column(0, "conversation_id", table["conversation_id"].cast(pa.float64()))
+    for labels in (table, table.to_batches()[0], floats):
+        got = rs.evaluate(model, data.messages, labels, n_bootstrap=0, replay_events=0)
+        assert got.pr_auc == expected.pr_auc
+    twice = _twice(table, "is_grooming")
+    with pytest.raises(rs.SchemaError, match="column 'is_grooming' appears twice"):
+        rs.evaluate(model, data.messages, twice, n_bootstrap=0, replay_events=0)
