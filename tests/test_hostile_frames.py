@@ -12,6 +12,7 @@ column (a DataFrame, a Parquet file) was told "The header reads as one column se
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 from pathlib import Path
@@ -230,3 +231,26 @@ def test_labels_given_as_a_table_are_read_as_the_labels_file() -> None:
     twice = _twice(table, "is_grooming")
     with pytest.raises(rs.SchemaError, match="column 'is_grooming' appears twice"):
         rs.evaluate(model, data.messages, twice, n_bootstrap=0, replay_events=0)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (dt.datetime(2024, 5, 1, 8), "'2024-05-01 08:00:00'"),
+        (dt.date(2024, 5, 1), "'2024-05-01'"),
+        (np.datetime64("2024-05-01T08:00"), "'2024-05-01T08:00'"),
+    ],
+)
+def test_a_time_without_a_zone_is_quoted_as_text_online_as_in_batch(
+    value: object, shown: str
+) -> None:
+    """Was: online quoted ``datetime.datetime(2024, 5, 1, 8, 0)`` (numpy's and pandas'
+    times as that too, or as ``Timestamp(...)``) where a table quotes the ISO text."""
+    event = {"conversation_id": "c", "sender_id": "a", "recipient_id": "b", "channel": "direct"}
+    cells = np.empty(1, dtype=object)
+    cells[0] = value
+    with pytest.raises(rs.SchemaError, match=rf"row 0: {shown} is a") as batch:
+        rs.read_messages({**{k: [v] for k, v in event.items()}, "timestamp": cells})
+    with pytest.raises(rs.SchemaError, match=rf"event 0: {shown} is a") as online:
+        rs.OnlineScorer(rs.load_model()).update_one({**event, "timestamp": value})
+    assert str(online.value).split(": ", 1)[1] == str(batch.value).split(": ", 1)[1]

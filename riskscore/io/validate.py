@@ -263,7 +263,9 @@ def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[st
         problems.add("recipient_id", np.ones(1, dtype=bool), _ALSO_THE_SENDER)
     if problems.bad[0]:
         column = str(problems.column[0])
-        raise one_event_refusal(column, str(problems.reason[0]), event.get(column), row)
+        # a date or time quoted as the ISO text the checks read, as a table quotes it
+        given = raw[column][0] if column == "timestamp" else event.get(column)
+        raise one_event_refusal(column, str(problems.reason[0]), given, row)
     out = {name: as_python_value(values[0]) for name, values in cols.items()}
     for name in ID_COLUMNS:
         out[name] = _one_id(event[name], out[name])
