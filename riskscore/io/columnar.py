@@ -213,7 +213,7 @@ def arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:
 def arrow_to_raw(table: pa.Table) -> RawColumns:
     """:func:`arrow_to_numpy` as the :class:`~riskscore.io.raw.RawColumns` of a reader,
     with the rows of each text column whose cells are not UTF-8
-    (:attr:`~riskscore.io.raw.RawColumns.not_utf8`): Arrow checks no text it reads from a
+    (``not_utf8`` of :class:`~riskscore.io.raw.RawColumns`): Arrow checks no text it reads from a
     Parquet file nor is handed, so such a cell is refused by row, as in a CSV file."""
     with executor_for(table.num_rows) as pool:
         converted = [

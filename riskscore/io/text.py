@@ -75,7 +75,7 @@ class NotUtf8(bytes):
 
 def utf8_cells(cells: list[object]) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
     """Text cells read as bytes as their text, but for those that are not UTF-8, kept as
-    :class:`NotUtf8`; and which those are (:attr:`riskscore.io.raw.RawColumns.not_utf8`).
+    :class:`NotUtf8`; and which those are (``not_utf8`` of :class:`~riskscore.io.raw.RawColumns`).
     The one rule of every reader (CSV, Parquet, Arrow); called only for a column that
     holds such a cell, since it reads each cell in Python.
 
