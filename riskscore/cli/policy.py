@@ -84,7 +84,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=path_argument,
         nargs="?",
         help="check: the policy TOML file (see docs/policy.md); tune: an events file of "
-        "whole conversations (CSV, JSON lines, Parquet or Arrow)",
+        "whole conversations (CSV, JSON lines or Parquet)",
     )
     parser.add_argument(
         "--review-per-million",

@@ -206,10 +206,11 @@ def evaluate(
         The model to evaluate (e.g. :func:`riskscore.load_model`).
     messages : MessageTable or anything :func:`riskscore.read_messages` reads
         Events of the evaluation conversations.
-    labels : riskscore.synthetic.Labels or alike
+    labels : riskscore.synthetic.Labels or alike, or a table of them
         ``conversation_id``, ``is_grooming``, ``onset_index`` and ``adult_id``, one row per
         conversation of ``messages`` (e.g. read from ``labels.parquet``), and optionally the
-        ground truth ``is_grooming_true``.
+        ground truth ``is_grooming_true``; an Arrow table or a polars DataFrame is read as
+        :meth:`riskscore.synthetic.Labels.from_arrow` reads one.
     policy : AlertPolicy, optional
         Thresholds of the operating points; :meth:`AlertPolicy.default` when omitted.
     n_bootstrap : int, default 200

@@ -13,7 +13,7 @@ from riskscore.features import FeatureTable
 from riskscore.io.messages import MessageTable
 from riskscore.model import align_labels
 from riskscore.model.labels import label_positions, same_kind_label_ids
-from riskscore.synthetic.labels import boolean_labels, onset_indexes
+from riskscore.synthetic.labels import boolean_labels, labels_of, onset_indexes
 
 _REQUIRED = ("conversation_id", "is_grooming", "onset_index", "adult_id")
 #: The label columns an evaluation may score against: the ground truth, and the observed
@@ -83,6 +83,7 @@ def check_and_align(
     outside their conversation (or set on a benign one). ``label``: the column to
     score against (:func:`scored_label`).
     """
+    labels = labels_of(labels)  # a table of labels read as the labels file is
     noisy = has_truth(labels)
     column = scored_label(label, noisy)
     lacking = [name for name in _REQUIRED if not hasattr(labels, name)]

@@ -85,7 +85,7 @@ from riskscore.io.schema import MAX_TIMESTAMP, MIN_TIMESTAMP
 from riskscore.io.staging import staged_file
 from riskscore.io.text import arrow_file
 from riskscore.io.timestamps import iso_utc
-from riskscore.io.validate import refuse_content
+from riskscore.io.validate import refuse_content, refuse_repeated_names
 
 __all__ = [
     "ACCOUNT_FILE_COLUMNS",
@@ -218,10 +218,11 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
     ------
     SchemaError
         The file cannot be read as Parquet, has a column named like message content
-        (:func:`riskscore.io.validate.refuse_content`), lacks the ``riskscore.account_features``
-        metadata, is of another format, misses a column, or holds a value of the wrong
-        type, a null, a negative or fractional count, a repeated account id, or pair
-        facts that do not hold together (the message names the column, row and value).
+        (:func:`riskscore.io.validate.refuse_content`) or twice, lacks the
+        ``riskscore.account_features`` metadata, is of another format, misses a column, or
+        holds a value of the wrong type, a null, a negative or fractional count, a repeated
+        account id, or pair facts that do not hold together (the message names the column,
+        row and value).
     """
     source = Path(path)
     if not source.exists():
@@ -232,6 +233,7 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
             # only the file's own columns are loaded, once none is named like content
             names = parquet.schema_arrow.names
             refuse_content(field_paths(parquet.schema_arrow), "account features")
+            refuse_repeated_names(names, f"{source}: ")
             table = parquet.read(columns=[n for n in names if n in ACCOUNT_FILE_COLUMNS])
     except pa.ArrowException as exc:
         raise SchemaError(f"cannot read account features {source}: {exc}") from None

@@ -20,15 +20,16 @@ from riskscore.io.decimals import (
     numbers_to_numpy,
 )
 from riskscore.io.ids import coded_text
-from riskscore.io.raw import Unheld, reported_as
+from riskscore.io.raw import RawColumns, Unheld, quoted_name, reported_as
 from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS, is_content_column
-from riskscore.io.text import all_text, is_text_type, plain_dictionary
+from riskscore.io.text import all_text, is_text_type, plain_dictionary, utf8_cells
 from riskscore.io.threads import executor_for
 from riskscore.io.validate import check_column_names
 
 __all__ = [
     "ID_COLUMNS",
     "arrow_to_numpy",
+    "arrow_to_raw",
     "as_1d",
     "column_paths",
     "field_paths",
@@ -197,18 +198,72 @@ def arrow_to_numpy(table: pa.Table) -> dict[str, AnyArray]:
 
     Columns are converted independently; on a large table on the worker threads
     (Arrow's conversions release the GIL), so a table of several chunks is joined
-    into one array per column on both cores."""
+    into one array per column on both cores. A text column with a cell that is not UTF-8
+    holds it as :class:`~riskscore.io.text.NotUtf8` (:func:`arrow_to_raw` says which).
+
+    Raises
+    ------
+    SchemaError
+        A column that is not a valid Arrow array (a dictionary index out of its range),
+        naming the column.
+    """
+    return dict(arrow_to_raw(table))
+
+
+def arrow_to_raw(table: pa.Table) -> RawColumns:
+    """:func:`arrow_to_numpy` as the :class:`~riskscore.io.raw.RawColumns` of a reader,
+    with the rows of each text column whose cells are not UTF-8
+    (``not_utf8`` of :class:`~riskscore.io.raw.RawColumns`): Arrow checks no text it reads from a
+    Parquet file nor is handed, so such a cell is refused by row, as in a CSV file."""
     with executor_for(table.num_rows) as pool:
         converted = [
             pool.submit(_column_to_numpy, column, name)
             for name, column in zip(table.column_names, table.columns, strict=True)
         ]
-        return {name: c.result() for name, c in zip(table.column_names, converted, strict=True)}
+        raw = RawColumns(caller_memory=False)
+        for name, future in zip(table.column_names, converted, strict=True):
+            raw[name], bad = future.result()
+            if bad is not None:
+                raw.not_utf8[name] = bad
+    return raw
 
 
-def _column_to_numpy(col: Any, name: str) -> AnyArray:
-    """One column of :func:`arrow_to_numpy`, named ``name`` (its role decides whether a
-    dictionary of text stays undecoded, and how integer ids with nulls are held)."""
+def _column_to_numpy(col: Any, name: str) -> tuple[AnyArray, npt.NDArray[np.bool_] | None]:
+    """One column of :func:`arrow_to_raw` and the rows whose text is not UTF-8 (None when
+    every cell is), named ``name``."""
+    if _holds_bad_utf8(col, name):
+        kind = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+        as_bytes = {"large_string": pa.large_binary(), "string_view": pa.binary_view()}
+        cells = col.cast(kind).cast(as_bytes.get(str(kind), pa.binary())).to_pylist()
+        return utf8_cells(cells)
+    return _values(col, name), None
+
+
+def _holds_bad_utf8(col: Any, name: str) -> bool:
+    """Whether text column ``col`` (or a dictionary of text) holds bytes that are not UTF-8.
+
+    Raises
+    ------
+    SchemaError
+        ``col`` is no valid Arrow array for another reason, naming column ``name``.
+    """
+    for chunk in col.chunks if isinstance(col, pa.ChunkedArray) else [col]:
+        try:
+            chunk.validate(full=True)
+        except pa.ArrowInvalid as exc:
+            if "UTF8" in str(exc) and is_text_type(col.type, dictionary=True):
+                return True
+            raise SchemaError(
+                f"column {quoted_name(name)} is not a valid Arrow array ({exc}): the tool that "
+                "wrote it broke Arrow's format; write it again, or leave the column out",
+                column=name,
+            ) from None
+    return False
+
+
+def _values(col: Any, name: str) -> AnyArray:
+    """The values of one column of :func:`arrow_to_raw`, named ``name`` (its role decides
+    whether a dictionary of text stays undecoded, and how integer ids with nulls are held)."""
     if pa.types.is_timestamp(col.type) and col.type.tz is not None and name == TIME_COLUMN:
         return _epoch_seconds(col)
     if any(is_(col.type) for is_ in (pa.types.is_timestamp, pa.types.is_date,
@@ -224,7 +279,7 @@ def _column_to_numpy(col: Any, name: str) -> AnyArray:
         if name in _CODED_COLUMNS and pa.types.is_string(col.type.value_type):
             return _decode_dictionary(col)
         # other columns' codes are not their values: an age "35" must not read as 0
-        return _column_to_numpy(col.cast(col.type.value_type), name)
+        return _values(col.cast(col.type.value_type), name)
     if name in _CODED_COLUMNS and is_text_type(col.type):
         # Text ids, channels and event types are checked as a dictionary column's are, once
         # per distinct value (Arrow's hash table) rather than once per row as a Python
@@ -330,17 +385,18 @@ def pandas_names(frame: Any) -> tuple[list[str], list[str]]:
     return columns, index
 
 
-def pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
+def pandas_to_numpy(df: Any) -> RawColumns:
     """A DataFrame's columns as numpy arrays (times with a zone as epoch seconds in the
-    ``timestamp`` column, as Python objects in any other)."""
-    out: dict[str, AnyArray] = {}
+    ``timestamp`` column, as Python objects in any other), columns pandas holds in Arrow
+    read as :func:`arrow_to_raw` reads them."""
+    out = RawColumns()
     for name in df.columns:
         series = df[name]
         dtype = series.dtype
         if isinstance(getattr(dtype, "pyarrow_dtype", None), pa.DataType):
             # a column pandas holds in Arrow (pd.ArrowDtype) is read as the Arrow column it
             # is: pandas' own conversion fails on string views and makes decimals objects
-            out[str(name)] = _column_to_numpy(_pandas_arrow(series), str(name))
+            _arrow_column(out, _pandas_arrow(series), str(name))
         elif getattr(dtype, "tz", None) is not None and name == TIME_COLUMN:
             values = series.dt.tz_convert("UTC").dt.tz_localize(None)
             secs = values.to_numpy(dtype="datetime64[s]").astype(np.int64)
@@ -358,10 +414,17 @@ def pandas_to_numpy(df: Any) -> dict[str, AnyArray]:
             # pandas' text (Arrow-backed, its default) and categoricals of text handed over
             # as Arrow: ids, channels and event types are then checked once per distinct
             # value, not made one Python string per row first
-            out[str(name)] = _column_to_numpy(_pandas_arrow(series), str(name))
+            _arrow_column(out, _pandas_arrow(series), str(name))
         else:
             out[str(name)] = series.to_numpy(dtype=object if dtype is np.dtype(object) else None)
     return out
+
+
+def _arrow_column(raw: RawColumns, col: Any, name: str) -> None:
+    """Column ``name`` of ``raw`` read from Arrow column ``col`` (:func:`arrow_to_raw`)."""
+    raw[name], bad = _column_to_numpy(col, name)
+    if bad is not None:
+        raw.not_utf8[name] = bad
 
 
 def _is_pandas_text(dtype: object) -> bool:

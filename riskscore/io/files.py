@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 
 from riskscore.exceptions import RiskscoreError, SchemaError
 from riskscore.io.columnar import (
-    arrow_to_numpy,
+    arrow_to_raw,
     field_paths,
     schema_names,
     unread_names,
@@ -27,7 +27,13 @@ from riskscore.io.columnar import (
 from riskscore.io.columns import number_text_column
 from riskscore.io.jsonl import read_jsonl
 from riskscore.io.raw import RawColumns
-from riskscore.io.text import NotUtf8, arrow_file, parquet_file, wide_encoding
+from riskscore.io.text import (
+    arrow_file,
+    compressed_by,
+    parquet_file,
+    utf8_cells,
+    wide_encoding,
+)
 
 __all__ = [
     "check_not_inputs",
@@ -144,7 +150,7 @@ def read_file(path: Path) -> dict[str, AnyArray]:
             ".json (JSON lines) or .parquet file"
         )
     if suffix not in PARQUET_SUFFIXES:
-        _refuse_wide_text(path)
+        _refuse_not_plain_text(path)
     try:
         if suffix in PARQUET_SUFFIXES:
             return _read_parquet(path)
@@ -159,14 +165,22 @@ def read_file(path: Path) -> dict[str, AnyArray]:
         refuse_unreadable(path, exc)
 
 
-def _refuse_wide_text(path: Path) -> None:
+def _refuse_not_plain_text(path: Path) -> None:
     """Refuse a CSV or JSON lines file in UTF-16 or UTF-32 (:func:`wide_encoding`), whose
     header would read as names with NUL between the letters and each JSON line as not
-    UTF-8: one message for the file, saying what to do."""
+    UTF-8, or one compressed (:func:`compressed_by`: a ``.csv`` that is gzip), whose header
+    would read as bytes: one message for the file, saying what to do."""
     with path.open("rb") as fh:
-        encoding = wide_encoding(fh.read(4))
+        head = fh.read(6)
+    encoding = wide_encoding(head)
     if encoding is not None:
         raise SchemaError(f"{path.name}: the file is {encoding} text, not UTF-8: save it as UTF-8")
+    compression = compressed_by(head)
+    if compression is not None:
+        raise SchemaError(
+            f"{path.name}: the file is {compression}-compressed: decompress it first "
+            "(riskscore reads plain CSV and JSON lines, and Parquet with its own compression)"
+        )
 
 
 def refuse_unreadable(path: Path, exc: Exception) -> NoReturn:
@@ -189,7 +203,7 @@ def _read_parquet(path: Path) -> RawColumns:
     with parquet_file(path) as pf:
         names = list(pf.schema_arrow.names)
         keep = schema_names(names, field_paths(pf.schema_arrow))
-        raw = RawColumns(arrow_to_numpy(pf.read(columns=keep)), caller_memory=False)
+        raw = arrow_to_raw(pf.read(columns=keep))
     raw.unread = unread_names(names)
     return raw
 
@@ -198,9 +212,9 @@ def _read_csv(path: Path) -> RawColumns:
     """CSV with every cell read as text, for the checks to read as every source's values:
     type inference would make ``007`` and ``7`` one id, round 20-digit ids through floats,
     and read ``0x0c`` as the age 12 and ``NA`` as an unknown one. A cell that is not UTF-8
-    is read as its bytes (:class:`NotUtf8`), refused by row in any column as not UTF-8
-    (:attr:`RawColumns.not_utf8`); the columns not read may hold any bytes (the header is
-    read as Arrow reads it)."""
+    is read as its bytes (:func:`~riskscore.io.text.utf8_cells`), refused by row in any
+    column as not UTF-8 (:attr:`RawColumns.not_utf8`); the columns not read may hold any
+    bytes (the header is read as Arrow reads it)."""
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
@@ -235,12 +249,9 @@ def _read_csv(path: Path) -> RawColumns:
         numbers = number_text_column(column) if name in NUMBER_COLUMNS else None
         column = column if numbers is None else numbers
         table = table.set_column(table.schema.get_field_index(name), name, column)
-    raw = RawColumns(arrow_to_numpy(table), caller_memory=False)
+    raw = arrow_to_raw(table)
     for name in not_utf8:
-        raw[name] = _utf8_cells(raw[name])
-        raw.not_utf8[name] = np.fromiter(
-            (isinstance(c, NotUtf8) for c in raw[name].tolist()), dtype=bool, count=len(raw[name])
-        )
+        raw[name], raw.not_utf8[name] = utf8_cells(raw[name].tolist())
     raw.lines = partial(_csv_lines, path)
     raw.unread = unread_names(header)
     return raw
@@ -283,21 +294,6 @@ def _csv_table(path: Path, keep: list[str], kind: pa.DataType) -> Any:
             "cannot be read or set aside: fix the file (a comma inside a cell needs quotes)"
         )
     return table
-
-
-def _utf8_cells(cells: AnyArray) -> AnyArray:
-    """CSV cells read as bytes (a column with a cell that is not UTF-8) as their text, but
-    for the cells that are not UTF-8, left as the bytes they are (:class:`NotUtf8`)."""
-
-    def text(cell: object) -> object:
-        if not isinstance(cell, bytes):
-            return cell
-        try:
-            return cell.decode("utf-8")
-        except UnicodeDecodeError:
-            return NotUtf8(cell)
-
-    return np.fromiter(map(text, cells.tolist()), dtype=object, count=len(cells))
 
 
 def _csv_lines(path: Path, rows: IntArray) -> IntArray:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -17,9 +18,10 @@ import pyarrow as pa
 import pyarrow.json as pajson
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.column_names import misspelt_column
 from riskscore.io.columnar import (
     ID_COLUMNS,
-    arrow_to_numpy,
+    arrow_to_raw,
     as_1d,
     field_paths,
     schema_names,
@@ -308,9 +310,21 @@ def read_jsonl(path: Path) -> RawColumns:
     )
     # rows refused here keep their line number in messages: row i is the i-th event line
     raw.refused = {row: (col, why) for row, (col, why) in out_refused.items()}
+    for row, refusal in misspelt_in_lines(names, partial(_given, rows)).items():
+        raw.refused.setdefault(row, refusal)
     raw.lines = line_of.__getitem__
     raw.unread = unread_names(names)
     return raw
+
+
+def _valid(table: pa.Table, name: str) -> npt.NDArray[np.bool_]:
+    """Whether each event line of ``table`` gives field ``name`` (not null)."""
+    return np.asarray(table.column(name).is_valid())
+
+
+def _given(rows: list[Mapping[str, object]], name: str) -> npt.NDArray[np.bool_]:
+    """Whether each event line gives field ``name`` (not null)."""
+    return np.fromiter((row.get(name) is not None for row in rows), dtype=bool, count=len(rows))
 
 
 #: Bytes of a JSON lines file scanned at a time by :func:`_clean_line_numbers`.
@@ -417,8 +431,33 @@ def _jsonl_with_arrow(path: Path, line_of: IntArray) -> RawColumns | None:
                 or pa.types.is_string(table.column(name).type)
             ):
                 return None  # e.g. ids beyond int64 that Arrow turned into floats
-        raw = RawColumns(arrow_to_numpy(table.select(keep)), caller_memory=False)
+        raw = arrow_to_raw(table.select(keep))
         raw.unread = unread_names(table.column_names)
         raw.lines = line_of.__getitem__
+        raw.refused = misspelt_in_lines(table.column_names, partial(_valid, table))
         return raw
     return None
+
+
+def misspelt_in_lines(
+    names: list[str], given: Callable[[str], npt.NDArray[np.bool_]]
+) -> dict[int, tuple[str, str]]:
+    """The event lines that give a field named like a misspelt schema v1 column and not
+    that column, which other lines give (in no line, the file is refused whole, by the
+    readers' one rule, :func:`~riskscore.io.validate.check_misspelt_names`): refused by
+    row, blaming the column, as the online scorer refuses such an event, rather than read
+    as that column not given (one producer's ``recipent_age`` among others' ``recipient_age``
+    would read its children's ages as unknown). ``given(name)``: whether each line gives
+    field ``name`` (not null)."""
+    refused: dict[int, tuple[str, str]] = {}
+    for name in names:
+        column = misspelt_column(name, ())
+        if column is None or column not in names:
+            continue
+        why = (
+            f"is not given: the line gives {name!r} instead, which looks like {column!r} "
+            f"misspelt; rename it to {column!r} (ignored, it would leave {column!r} not given)"
+        )
+        for row in np.flatnonzero(given(name) & ~given(column)).tolist():
+            refused.setdefault(row, (column, why))
+    return refused

@@ -21,7 +21,7 @@ import pyarrow as pa
 from riskscore.exceptions import SchemaError
 from riskscore.io.arrow import write_table
 from riskscore.io.columnar import (
-    arrow_to_numpy,
+    arrow_to_raw,
     as_1d,
     column_paths,
     field_paths,
@@ -34,6 +34,7 @@ from riskscore.io.files import read_file
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import MessageTable
 from riskscore.io.raw import RawColumns, quoted_name
+from riskscore.io.schema import SCHEMA_COLUMNS
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
 from riskscore.io.validate import Errors, check_errors, validate_columns
 
@@ -170,7 +171,7 @@ def read_chunk(
     if len(rows) != table.num_rows:
         raise ValueError(f"{table.num_rows} rows but {len(rows)} row positions")
     keep = schema_names(table.column_names, field_paths(table.schema))
-    raw = RawColumns(arrow_to_numpy(table.select(keep)), caller_memory=False)
+    raw = arrow_to_raw(table.select(keep))
     raw.rows = np.asarray(rows, dtype=np.int64)
     raw.unread = unread_names(table.column_names)
     msgs = validate_columns(
@@ -230,17 +231,14 @@ def _load_columns(source: object) -> dict[str, AnyArray]:
     names: list[str] = []
     if isinstance(source, pa.Table):
         names = list(source.column_names)
-        raw = RawColumns(
-            arrow_to_numpy(source.select(schema_names(names, field_paths(source.schema)))),
-            caller_memory=False,
-        )
+        raw = arrow_to_raw(source.select(schema_names(names, field_paths(source.schema))))
     elif type(source).__module__.startswith("pandas") and hasattr(source, "columns"):
         frame: Any = source
         columns, index = pandas_names(frame)
         nested = [p for i, n in enumerate(columns) for p in column_paths(n, frame.iloc[:, i])]
         keep = schema_names(columns, [*index, *nested])
         names = [*columns, *index]
-        raw = RawColumns(pandas_to_numpy(frame.iloc[:, [columns.index(n) for n in keep]]))
+        raw = pandas_to_numpy(frame.iloc[:, [columns.index(n) for n in keep]])
     elif isinstance(source, Mapping):
         names = [str(k) for k in source]
         nested = [p for k, v in source.items() for p in column_paths(str(k), v)]
@@ -267,6 +265,7 @@ def _stream_table(source: Any) -> pa.Table:
         such column when the table lists its columns (``columns``) and gives each alone
         (``table[name]``) through the interface too.
     """
+    _refuse_object_columns(source)
     try:
         return pa.table(source)
     except pa.ArrowException as exc:
@@ -279,6 +278,30 @@ def _stream_table(source: Any) -> pa.Table:
             "Arrow has (a 64-bit integer, text) or leave it out",
             column=column,
         ) from exc
+
+
+def _refuse_object_columns(source: Any) -> None:
+    """Refuse a schema v1 column that polars holds as Python objects (``pl.Object``): its
+    Arrow stream gives each cell's memory address as 8 bytes, not its value, which would be
+    refused as bytes to decode (or, in a column that takes any bytes, read as data).
+
+    Raises
+    ------
+    SchemaError
+        Naming the first such column.
+    """
+    schema: Any = getattr(source, "schema", None)
+    if not type(schema).__module__.startswith("polars") or not hasattr(schema, "items"):
+        return
+    for name, kind in schema.items():
+        if str(name) in SCHEMA_COLUMNS and type(kind).__name__ == "Object":
+            raise SchemaError(
+                f"column {quoted_name(str(name))} of the {type(source).__name__} holds Python "
+                "objects (polars' Object type), which polars hands over as memory addresses, "
+                "not values: cast it to a type Arrow has (text, a 64-bit integer, a datetime "
+                "with a time zone) or leave it out",
+                column=str(name),
+            )
 
 
 def _imports(source: Any, name: str) -> bool:

@@ -28,6 +28,7 @@ __all__ = [
     "all_text",
     "arrow_file",
     "arrow_text",
+    "compressed_by",
     "is_bytes_type",
     "is_number_text",
     "is_text_type",
@@ -35,6 +36,7 @@ __all__ = [
     "plain_dictionary",
     "plain_views",
     "text_column",
+    "utf8_cells",
     "wide_encoding",
 ]
 
@@ -63,11 +65,38 @@ NOT_UTF8: Final = "is not UTF-8 text: save the file as UTF-8"
 
 
 class NotUtf8(bytes):
-    """A CSV cell's bytes that are not UTF-8 text (a file saved in another encoding), as
-    the reader keeps them: refused by row as :data:`NOT_UTF8`, where bytes given as
-    bytes (a Parquet binary column) are refused as bytes."""
+    """A text cell's bytes that are not UTF-8 text (a CSV file saved in another encoding, a
+    Parquet or Arrow text column a tool wrote unchecked), as the reader keeps them: refused
+    by row as :data:`NOT_UTF8`, where bytes given as bytes (a Parquet binary column) are
+    refused as bytes."""
 
     __slots__ = ()
+
+
+def utf8_cells(cells: list[object]) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
+    """Text cells read as bytes as their text, but for those that are not UTF-8, kept as
+    :class:`NotUtf8`; and which those are (``not_utf8`` of :class:`~riskscore.io.raw.RawColumns`).
+    The one rule of every reader (CSV, Parquet, Arrow); called only for a column that
+    holds such a cell, since it reads each cell in Python.
+
+    Examples
+    --------
+    >>> cells, bad = utf8_cells([b"ann", None, b"\\xff"])
+    >>> cells.tolist(), bad.tolist()
+    (['ann', None, b'\\xff'], [False, False, True])
+    """
+
+    def text(cell: object) -> object:
+        if not isinstance(cell, bytes):
+            return cell
+        try:
+            return cell.decode("utf-8")
+        except UnicodeDecodeError:
+            return NotUtf8(cell)
+
+    out = np.fromiter(map(text, cells), dtype=object, count=len(cells))
+    bad = np.fromiter((isinstance(c, NotUtf8) for c in out), dtype=bool, count=len(out))
+    return out, bad
 
 
 #: Lone surrogates (as ``\ud800`` in JSON) have no UTF-8 encoding, so Arrow cannot hold them.
@@ -241,6 +270,30 @@ def wide_encoding(head: bytes) -> str | None:
     if zero in ([False, True, False, True], [True, False, True, False]):
         return "UTF-16"
     return None
+
+
+#: The first bytes of the compressed and archive files a CSV or JSON lines export may be
+#: shipped as, and what writes them.
+_COMPRESSED: Final = (
+    (b"\x1f\x8b", "gzip"),
+    (b"PK\x03\x04", "zip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+
+
+def compressed_by(head: bytes) -> str | None:
+    """The compression (``"gzip"``, ``"zip"``, ...) of a file that starts with the bytes
+    ``head`` (its first six, at least), by its magic number; None for other files.
+
+    Examples
+    --------
+    >>> import gzip
+    >>> compressed_by(gzip.compress(b"id,")), compressed_by(b"id,ts")
+    ('gzip', None)
+    """
+    return next((name for magic, name in _COMPRESSED if head.startswith(magic)), None)
 
 
 def is_number_text(text: str) -> bool:

@@ -71,6 +71,7 @@ __all__ = [
     "event_at",
     "quick_refusal",
     "refuse_content",
+    "refuse_repeated_names",
     "validate_columns",
     "validate_one",
 ]
@@ -262,7 +263,9 @@ def validate_one(event: Mapping[str, object], row: int | None = None) -> dict[st
         problems.add("recipient_id", np.ones(1, dtype=bool), _ALSO_THE_SENDER)
     if problems.bad[0]:
         column = str(problems.column[0])
-        raise one_event_refusal(column, str(problems.reason[0]), event.get(column), row)
+        # a date or time quoted as the ISO text the checks read, as a table quotes it
+        given = raw[column][0] if column == "timestamp" else event.get(column)
+        raise one_event_refusal(column, str(problems.reason[0]), given, row)
     out = {name: as_python_value(values[0]) for name, values in cols.items()}
     for name in ID_COLUMNS:
         out[name] = _one_id(event[name], out[name])
@@ -376,14 +379,7 @@ def check_column_names(names: Collection[str]) -> None:
     """
     names = [str(c) for c in names]
     refuse_content(names)
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise SchemaError(
-                f"column {quoted_name(name)} appears twice: give each column one name",
-                column=name,
-            )
-        seen.add(name)
+    refuse_repeated_names(names)
     check_misspelt_names(names)
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
@@ -395,11 +391,39 @@ def check_column_names(names: Collection[str]) -> None:
         )
 
 
+def refuse_repeated_names(names: Collection[str], where: str = "") -> None:
+    """Refuse a table that names a column twice: which of the two holds it cannot be told.
+
+    The one rule of every table riskscore reads: events (:func:`check_column_names`),
+    labels and the account features file; ``where`` (a file, ending ``": "``) starts the
+    message.
+
+    Raises
+    ------
+    SchemaError
+        Naming the first name given twice.
+
+    Examples
+    --------
+    >>> refuse_repeated_names(["a", "b", "a"], "labels.parquet: ")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    riskscore.exceptions.SchemaError: labels.parquet: column 'a' appears twice: ...
+    """
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise SchemaError(
+                f"{where}column {quoted_name(name)} appears twice: give each column one name",
+                column=name,
+            )
+        seen.add(name)
+
+
 def _separator_hint(names: Collection[str]) -> str:
     """Why the columns may be missing when a CSV header was split by nothing: a file
     separated by ``;`` (a spreadsheet's export in many locales), tabs or ``|``."""
     for separator, said in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
-        if any(set(REQUIRED_COLUMNS) & set(n.split(separator)) for n in names):
+        if any(separator in n and set(REQUIRED_COLUMNS) & set(n.split(separator)) for n in names):
             return (
                 f". The header reads as one column separated by {said}: riskscore reads "
                 "comma-separated CSV"

@@ -11,7 +11,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.features import FeatureTable
 from riskscore.io.ids import as_text, integer_ids
 from riskscore.io.raw import as_python_value
-from riskscore.synthetic.labels import boolean_labels
+from riskscore.synthetic.labels import boolean_labels, labels_of
 
 __all__ = ["ConversationLabels", "align_labels", "label_positions", "same_kind_label_ids"]
 
@@ -35,8 +35,10 @@ def align_labels(
     """Ground truth in the order of ``features``; every conversation needs exactly one label.
 
     ``labels`` is either an object with ``conversation_id`` and ``is_grooming``
-    arrays, or a boolean array already in the order of ``features``.
+    arrays, a table of them (:func:`~riskscore.synthetic.labels.labels_of`), or a boolean
+    array already in the order of ``features``.
     """
+    labels = labels_of(labels)
     if not isinstance(labels, ConversationLabels):
         truth_in_order = np.asarray(labels)
         if truth_in_order.shape != (len(features),) or truth_in_order.dtype != bool:

@@ -266,8 +266,10 @@ def train(
     messages : MessageTable, FeatureTable or anything :func:`riskscore.read_messages` reads
         Training events (or their features).
     labels : object with ``conversation_id`` and ``is_grooming`` arrays, or bool array
-        Ground truth per conversation, e.g. ``riskscore.synthetic.generate(...).labels``,
-        or a boolean array in the order of the conversations.
+        Ground truth per conversation, e.g. ``riskscore.synthetic.generate(...).labels``
+        (or an Arrow table or polars DataFrame of labels, read as
+        :meth:`riskscore.synthetic.Labels.from_arrow` reads one), or a boolean array in the
+        order of the conversations.
     seed : int, default 0
         Seed of the folds and the trees; the same data and seed give the same model.
     n_splits : int, default 5

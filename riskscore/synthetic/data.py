@@ -18,7 +18,7 @@ from riskscore.io.messages import MessageTable
 from riskscore.io.staging import staged_outputs
 from riskscore.io.text import arrow_file
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
-from riskscore.io.validate import refuse_content
+from riskscore.io.validate import refuse_content, refuse_repeated_names
 from riskscore.synthetic.labels import LABEL_FILE_COLUMNS, Labels
 
 __all__ = ["SyntheticData"]
@@ -137,6 +137,7 @@ class SyntheticData:
             schema = pq.read_schema(labels_path)
             names = schema.names
             refuse_content(field_paths(schema), "labels")  # nested fields too, as events
+            refuse_repeated_names(names, f"{labels_path}: ")
             wanted = [n for n in names if n in LABEL_FILE_COLUMNS]
             table = pq.read_table(labels_path, columns=wanted)
         except pa.ArrowException as exc:

@@ -17,7 +17,7 @@ from riskscore.io.ids import check_ids
 from riskscore.io.number_rules import NumberRules, check_numbers
 from riskscore.io.problems import Problems, raise_first
 from riskscore.io.raw import as_python_value
-from riskscore.io.validate import refuse_content
+from riskscore.io.validate import refuse_content, refuse_repeated_names
 
 __all__ = [
     "LABEL_FILE_COLUMNS",
@@ -25,6 +25,7 @@ __all__ = [
     "Labels",
     "boolean_labels",
     "labels_from_arrow",
+    "labels_of",
     "onset_indexes",
 ]
 
@@ -269,11 +270,12 @@ class Labels:
         ------
         SchemaError
             A column is missing or holds nulls, a column is named like message content
-            (:func:`riskscore.io.validate.refuse_content`), ``is_grooming`` holds a
+            (:func:`riskscore.io.validate.refuse_content`) or twice, ``is_grooming`` holds a
             value that is not true or false (:func:`boolean_labels`), or ``onset_index``
             one that is no event index (:func:`onset_indexes`).
         """
         refuse_content(field_paths(table.schema), "labels")  # nested fields too, as events
+        refuse_repeated_names(table.column_names, "labels: ")
         missing = [c for c in _LABEL_COLUMNS if c not in table.column_names]
         if missing:
             raise SchemaError(
@@ -403,4 +405,37 @@ def labels_from_arrow(table: pa.Table) -> Labels:
     >>> labels_from_arrow(labels.to_arrow()).onset_index.tolist() == labels.onset_index.tolist()
     True
     """
+    return Labels.from_arrow(table)
+
+
+def labels_of(labels: Any) -> Any:
+    """``labels`` as :class:`Labels` when given as a table that holds no label arrays as
+    attributes (an Arrow table or record batch, a polars DataFrame or any table with the
+    Arrow stream interface), read by :meth:`Labels.from_arrow` (the events' one id rule, no
+    nulls, no content column); anything else as it is (:class:`Labels`, an object with the
+    label arrays such as a pandas DataFrame, a boolean array).
+
+    Raises
+    ------
+    SchemaError
+        As :meth:`Labels.from_arrow`, or the table cannot be read as Arrow.
+
+    Examples
+    --------
+    >>> from riskscore.synthetic import generate
+    >>> labels = generate(20, prevalence=0.1, seed=1).labels
+    >>> labels_of(labels.to_arrow()).is_grooming.tolist() == labels.is_grooming.tolist()
+    True
+    """
+    if hasattr(labels, "conversation_id") or not (
+        isinstance(labels, (pa.Table, pa.RecordBatch)) or hasattr(labels, "__arrow_c_stream__")
+    ):
+        return labels
+    try:
+        table = pa.table(labels)
+    except pa.ArrowException as exc:
+        raise SchemaError(
+            f"labels: the {type(labels).__name__} cannot be read as Arrow ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:200]})"
+        ) from None
     return Labels.from_arrow(table)
