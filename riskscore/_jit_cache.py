@@ -19,10 +19,17 @@ the user set is left as it is (and kept up to date by the user). The kernels com
 the package's own ``__pycache__`` (``riskscore warmup`` in an image's build step, as root)
 are copied into that directory once (:func:`seed_jit_cache`): numba uses no cache directory
 it cannot write, so every process of another user would compile them again.
+
+Where no directory at all can be written (a read-only root file system with no writable
+home or temporary directory, no ``NUMBA_CACHE_DIR``), numba refuses to define a function
+compiled with ``cache=True``; every compiled function of riskscore takes ``cache=`` from
+:func:`jit_cache_on_disk`, False there: the kernels compile in each process, and
+``riskscore warmup`` says they are not cached.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -40,6 +47,7 @@ __all__ = [
     "clear_stale_jit_caches",
     "jit_cache_dir",
     "jit_cache_location",
+    "jit_cache_on_disk",
     "place_jit_cache",
     "seed_jit_cache",
 ]
@@ -220,18 +228,39 @@ def place_jit_cache() -> Path | None:
     return chosen
 
 
-def jit_cache_location() -> Path:
+def jit_cache_location() -> Path | None:
     """Where numba caches riskscore's compiled functions in this process.
 
     Returns
     -------
-    Path
+    Path or None
         ``NUMBA_CACHE_DIR`` (set by the user, or by :func:`place_jit_cache` on a read-only
         installation), else the package directory (numba's default: the ``__pycache__``
-        folders beside its modules).
+        folders beside its modules) when it is writable, else None: nowhere, every
+        process compiles the kernels again.
     """
     config: Any = numba.core.config
-    return Path(config.CACHE_DIR) if config.CACHE_DIR else Path(__file__).resolve().parent
+    if config.CACHE_DIR:
+        return Path(config.CACHE_DIR)
+    package = Path(__file__).resolve().parent
+    return package if _writable(package / COMPILED_SUBPACKAGES[0] / "__pycache__", 0o777) else None
+
+
+@functools.cache
+def jit_cache_on_disk() -> bool:
+    """Whether riskscore's compiled functions cache on disk in this process.
+
+    The ``cache=`` of every compiled function of riskscore, asked after :func:`place_jit_cache`
+    (``riskscore/__init__.py`` calls it first). False only where no directory can be
+    written (:func:`jit_cache_location` is None): with ``cache=True`` there, numba raised
+    "cannot cache function ...: no locator available" on import, so that even ``riskscore
+    --help`` failed with a traceback.
+
+    Returns
+    -------
+    bool
+    """
+    return jit_cache_location() is not None
 
 
 def _numba_subfolder(source_dir: Path) -> str:

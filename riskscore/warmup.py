@@ -54,14 +54,15 @@ class WarmUp:
         Wall time of the run (compilation, or loading from the cache when current).
     events : int
         Events of the synthetic table run through batch and online paths.
-    cache : Path
+    cache : Path or None
         Where the kernels are cached (:func:`riskscore._jit_cache.jit_cache_location`): the
-        package directory (``__pycache__`` beside the modules) or ``NUMBA_CACHE_DIR``.
+        package directory (``__pycache__`` beside the modules) or ``NUMBA_CACHE_DIR``; None
+        when no directory can be written (every process compiles them again).
     """
 
     seconds: float
     events: int
-    cache: Path
+    cache: Path | None
 
 
 def warm_up(processes: int | None = None) -> WarmUp:

@@ -7,7 +7,9 @@ to a directory riskscore chooses, named after its sources, instead of failing on
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -18,6 +20,9 @@ import pytest
 import riskscore as rs
 from riskscore._jit_cache import COMPILED_SUBPACKAGES, jit_cache_dir
 from riskscore.cli import main
+from riskscore.cli.warmup import NOT_CACHED, render
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_version_option_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -116,6 +121,53 @@ def test_nowhere_writable_leaves_numba_to_say_so(tmp_path: Path) -> None:
         package, user_cache=_unwritable(tmp_path), temp=_unwritable(tmp_path).parent / "t"
     )
     assert chosen is None
+
+
+NOWHERE_WRITABLE = """
+import sys, tempfile
+tempfile.tempdir = sys.argv[1]  # as a read-only /tmp, /var/tmp and working directory
+import json, numpy as np, riskscore, riskscore._jit_cache as jit
+from riskscore.io.passes import in_order
+ordered = in_order(*(np.arange(3, dtype=np.int64) for _ in range(3)))
+where = [riskscore.__file__, str(jit.jit_cache_location())]
+print(json.dumps([*where, jit.jit_cache_on_disk(), ordered]))
+"""
+
+
+def test_nowhere_writable_imports_and_compiles_in_each_process(tmp_path: Path) -> None:
+    """Was: a read-only package with no writable home, temporary directory or
+    ``NUMBA_CACHE_DIR`` (a ``readOnlyRootFilesystem`` container without a writable volume):
+    ``import riskscore``, so even ``riskscore --help``, failed with a traceback, "RuntimeError:
+    cannot cache function 'in_order': no locator available". The kernels now compile in
+    each process, and ``riskscore warmup`` says they are not cached."""
+    site = tmp_path / "site-packages"
+    shutil.copytree(
+        ROOT / "riskscore", site / "riskscore", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for name in COMPILED_SUBPACKAGES:  # a file where numba's __pycache__ would go
+        (site / "riskscore" / name / "__pycache__").write_text("")
+    blocked = _unwritable(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    env.update(PYTHONPATH=str(site), HOME=str(blocked), XDG_CACHE_HOME=str(blocked))
+    done = subprocess.run(
+        [sys.executable, "-c", NOWHERE_WRITABLE, str(blocked)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    where, location, on_disk, ordered = json.loads(done.stdout)
+    assert Path(where).is_relative_to(site)
+    assert (location, on_disk, ordered) == ("None", False, True)
+
+
+def test_warmup_says_when_nothing_is_cached(capsys: pytest.CaptureFixture[str]) -> None:
+    render({"seconds": 20.0, "events": 2459, "cache": None})
+    line = capsys.readouterr().out
+    assert line.rstrip("\n").endswith(NOT_CACHED)
+    assert "NUMBA_CACHE_DIR" in line
 
 
 def test_the_writable_check_makes_pycache_as_python_would(tmp_path: Path) -> None:

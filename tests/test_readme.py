@@ -1,10 +1,11 @@
 """The README's examples, and the Python examples of docs/, run as written.
 
 Every ```python and ```bash block of README.md runs, in the order of the README, in one
-temporary folder holding only a copy of ``policies/`` (what a clone has beside the code);
-each block uses only what earlier blocks made. Every ```python block of a page of docs/
-runs, in the page's order, in a folder of its own holding a small synthetic data set
-(``events.parquet`` and ``labels.parquet``, the file names the pages use). A block is
+empty temporary folder (README.md is the package's page on the index: its reader installed
+the wheel and has no checkout); each block uses only what earlier blocks made. Every
+```python block of a page of docs/ runs, in the page's order, in a folder of its own
+holding a small synthetic data set (``events.parquet`` and ``labels.parquet``, the file
+names the pages use). A block is
 skipped only when the line before its fence says ``<!-- not run: why -->`` (the set-up
 commands, long runs, sketches of a platform's own code).
 """
@@ -15,7 +16,6 @@ import os
 import re
 import secrets
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,9 +48,21 @@ def test_every_shell_or_python_block_runs_or_says_why_not() -> None:
         assert lang not in {"sh", "shell", "console"} or not runs, code
 
 
+def test_readme_blocks_name_no_file_of_a_checkout() -> None:
+    """Was: ``riskscore policy check policies/default.toml``, which after ``pip install``
+    failed with "policy file 'policies/default.toml' does not exist"."""
+    named = [
+        word
+        for lang, code, runs in readme_blocks()
+        if runs and lang == "bash"
+        for word in shlex.split(code, comments=True)
+        if "/" in word and (ROOT / word).is_file()
+    ]
+    assert named == []
+
+
 @pytest.mark.slow
 def test_readme_examples_run_as_written_in_order(tmp_path: Path) -> None:
-    shutil.copytree(ROOT / "policies", tmp_path / "policies")
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("RISKSCORE_MODEL_DIR", None)

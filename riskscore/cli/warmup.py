@@ -25,7 +25,15 @@ EXAMPLE = (
     "\n"
     "output: the seconds it took, the synthetic events it ran through the batch and online\n"
     "paths and where the kernels are cached (no input is read and no file but the cache is\n"
-    "written)."
+    "written); --json 'cache' is null when no directory could be written (the kernels then\n"
+    "compile in every process: set NUMBA_CACHE_DIR to a writable directory)."
+)
+
+#: What ``warmup`` says when numba can write no cache directory (``jit_cache_location``).
+NOT_CACHED = (
+    "not cached: no directory numba could write (the package's __pycache__, ~/.cache/numba, "
+    "the temporary directory); every process compiles them again: set NUMBA_CACHE_DIR to a "
+    "writable directory"
 )
 
 
@@ -43,12 +51,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     done = warm_up(args.processes)
-    return {"seconds": round(done.seconds, 3), "events": done.events, "cache": str(done.cache)}
+    cache = None if done.cache is None else str(done.cache)
+    return {"seconds": round(done.seconds, 3), "events": done.events, "cache": cache}
 
 
 def render(result: dict[str, Any]) -> None:
     print(
         f"kernels compiled or loaded from numba's cache in {result['seconds']:.1f} s "
         f"({number_text(result['events'])} synthetic events through the batch and online paths), "
-        f"cached in {result['cache']}"
+        + (NOT_CACHED if result["cache"] is None else f"cached in {result['cache']}")
     )

@@ -22,6 +22,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._jit_cache import jit_cache_on_disk
 from riskscore.features.kernel import is_supervised
 from riskscore.io.groups import is_group_contact
 from riskscore.io.schema import MINOR_AGE, Channel, EventType
@@ -44,10 +45,10 @@ _BLOCK: Final = int(EventType.BLOCK)
 _REPORT: Final = int(EventType.REPORT)
 _PRIVATE: Final = int(Channel.EPHEMERAL)
 
-_group_contact = numba.njit(cache=True, nogil=True)(is_group_contact)
+_group_contact = numba.njit(cache=jit_cache_on_disk(), nogil=True)(is_group_contact)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def tally_events(
     starts: npt.NDArray[np.int64],
     sender: npt.NDArray[np.int64],

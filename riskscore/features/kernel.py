@@ -13,7 +13,8 @@ re-exports the names of the update and of the slots it had before they moved.
 
 The functions are plain Python compiled with numba; with ``NUMBA_DISABLE_JIT=1`` (or
 through ``.py_func``) the same source runs uncompiled and is the reference the tests
-compare against. Compiled code is cached on disk (``cache=True``), so the compile cost
+compare against. Compiled code is cached on disk (``cache=``, True unless no directory can
+be written: :func:`riskscore._jit_cache.jit_cache_on_disk`), so the compile cost
 (a few seconds) is paid once per installation. numba checks a cached function against
 its own file only; ``import riskscore`` clears every cache when any source of a compiled
 subpackage changed (:mod:`riskscore._jit_cache`), so an edit of ``update.py`` reaches the
@@ -29,6 +30,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._jit_cache import jit_cache_on_disk
 from riskscore.features.constants import (
     SHARE_PRIOR_EVENTS,
     SUPERVISED_SHARE_STEPS,
@@ -159,7 +161,7 @@ PAIR_KEY_CHANNELS: Final = 8
 SUPERVISED_MAX_CHANNEL: Final = int(Channel.GROUP)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def is_supervised(
     channel: int | npt.NDArray[np.uint8], room_size: int | npt.NDArray[np.int32]
 ) -> bool | npt.NDArray[np.bool_]:
@@ -172,7 +174,7 @@ def is_supervised(
     return (channel <= SUPERVISED_MAX_CHANNEL) | (room_size >= _GROUP_MIN)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def supervised_share(supervised_events: float, minor_events: float) -> float:
     """``adult_supervised_minor_share`` from an account's tallies: the share of its
     contact events to minors sent in a supervised setting, rounded down to a step of
@@ -183,12 +185,12 @@ def supervised_share(supervised_events: float, minor_events: float) -> float:
     return math.floor(steps * supervised_events / minor_events) / steps
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _sign(x: float) -> int:
     return int(x > 0.0) - int(x < 0.0)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def adult_side(s: FloatArray) -> int:
     """The side (1: initiator, 0: responder) that takes the adult role.
 
@@ -217,7 +219,7 @@ def adult_side(s: FloatArray) -> int:
     return 1 if signs >= 0 else 0
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def conversation_features(
     s: FloatArray,
     adult_account: FloatArray,
@@ -309,7 +311,7 @@ def conversation_features(
         out[F_PAIR_TO_PRIVATE] = np.nan
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def fold_events(
     s: FloatArray,
     first_event: int,
@@ -341,7 +343,7 @@ def fold_events(
         )
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def run_conversations(
     starts: npt.NDArray[np.int64],
     from_initiator: npt.NDArray[np.bool_],
@@ -381,7 +383,7 @@ def run_conversations(
         conversation_features(s, accounts[code], pair_first[k], pair_private[k], out[k])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def run_states(
     starts: npt.NDArray[np.int64],
     from_initiator: npt.NDArray[np.bool_],
@@ -409,7 +411,7 @@ def run_states(
         adult_is_initiator[k] = adult_side(states[k]) == 1
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def finish_states(
     states: FloatArray,
     adult_accounts: FloatArray,
@@ -426,7 +428,7 @@ def finish_states(
         conversation_features(states[k], adult_accounts[k], pair_first[k], pair_private[k], out[k])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def apply_event(
     s: FloatArray,
     side: int,

@@ -28,6 +28,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._jit_cache import jit_cache_on_disk
 from riskscore._read_only import read_only
 from riskscore.features.kernel import PAIR_KEY_CHANNELS
 from riskscore.io.coding import factorize, search_sorted
@@ -124,7 +125,7 @@ def conversation_pairs(msgs: MessageTable) -> tuple[IntArray, IntArray]:
     return np.minimum(a, b), np.maximum(a, b)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _firsts(
     starts: IntArray,
     timestamp: IntArray,

@@ -17,6 +17,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._jit_cache import jit_cache_on_disk
 from riskscore._plain import plain
 from riskscore.features.constants import (
     NIGHT_END_MIN,
@@ -83,7 +84,7 @@ def new_state() -> FloatArray:
     return state
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def reset_state(s: FloatArray) -> None:
     """Set ``s`` to the state of a conversation with no event yet."""
     s[:] = 0.0
@@ -97,7 +98,7 @@ def reset_state(s: FloatArray) -> None:
     s[FIRST_CHANNEL] = -1.0
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _at_night(minute: int, offset: float) -> bool:
     # Offsets are whole minutes (int16 in a MessageTable): integer arithmetic, as a float
     # modulo is a library call that cost 6 % of out-of-core scoring's CPU.
@@ -105,7 +106,7 @@ def _at_night(minute: int, offset: float) -> bool:
     return local >= NIGHT_START_MIN or local < NIGHT_END_MIN
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _count_night(s: FloatArray, who: int, minute: int, clock: float, channel: int) -> float:
     """Count one communication event on side ``who``'s clock (known: ``clock`` is not
     NaN); return 1.0 if it fell at night there, else 0.0."""
@@ -119,7 +120,7 @@ def _count_night(s: FloatArray, who: int, minute: int, clock: float, channel: in
     return night
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def update_conversation(
     s: FloatArray,
     side: int,

@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.json as pajson
 
+from riskscore._jit_cache import jit_cache_on_disk
 from riskscore.exceptions import SchemaError
 from riskscore.io.column_names import misspelt_column
 from riskscore.io.columnar import (
@@ -331,7 +332,7 @@ def _given(rows: list[Mapping[str, object]], name: str) -> npt.NDArray[np.bool_]
 _BLOCK_BYTES = 1 << 24
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _scan_lines(buf: npt.NDArray[np.uint8], max_length: int, max_brackets: int,
                 has_object: npt.NDArray[np.bool_]) -> int:  # fmt: skip
     """The lines of ``buf`` (ended by ``\\n``, the last one perhaps not): whether each holds

@@ -23,6 +23,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._jit_cache import jit_cache_on_disk
 from riskscore._read_only import read_only
 from riskscore.io.schema import INT64_MAX
 
@@ -94,7 +95,7 @@ class Sink(Protocol):
     def add(self, column: str, mask: BoolArray, reason: str) -> None: ...
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _rule(x: Any, low: Any, high: Any, latest: Any, empty_refused: bool, whole: bool) -> int:
     """The first rule ``x`` breaks (0: none). Written without branches, so that the pass
     over a column is vectorized."""
@@ -109,7 +110,7 @@ def _rule(x: Any, low: Any, high: Any, latest: Any, empty_refused: bool, whole: 
 _rule_in_python: Final = getattr(_rule, "py_func", _rule)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def number_pass(
     values: AnyArray, low: Any, high: Any, latest: Any, empty_refused: bool, whole: bool
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:

@@ -12,12 +12,14 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._jit_cache import jit_cache_on_disk
+
 __all__ = ["in_order", "lookup_codes", "mark_present", "outside_first_pair", "run_codes"]
 
 IntArray = npt.NDArray[np.int64]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def in_order(conversation_id: IntArray, timestamp: IntArray, source_row: IntArray) -> bool:
     """Whether integer rows are sorted by (conversation, timestamp, source row), each key
     strictly increasing where the ones before it are equal.
@@ -38,7 +40,7 @@ def in_order(conversation_id: IntArray, timestamp: IntArray, source_row: IntArra
     return True
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def outside_first_pair(starts: IntArray, sender: IntArray, recipient: IntArray) -> IntArray:
     """Codes of the sorted segments (conversations) holding an event whose sender or
     recipient is not one of the two accounts of the segment's first event, in increasing
@@ -65,21 +67,21 @@ def outside_first_pair(starts: IntArray, sender: IntArray, recipient: IntArray) 
     return np.flatnonzero(outside).astype(np.int64)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def mark_present(values: IntArray, low: int, present: npt.NDArray[np.bool_]) -> None:
     """``present[values - low] = True``, without the temporary ``values - low``."""
     for v in values:
         present[v - low] = True
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def lookup_codes(values: IntArray, low: int, code_of: IntArray, out: IntArray) -> None:
     """``out[:] = code_of[values - low]``, without the temporary ``values - low``."""
     for i in range(len(values)):
         out[i] = code_of[values[i] - low]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def run_codes(values: IntArray) -> tuple[IntArray, IntArray]:
     """The code of each row's run of equal values (0, 1, ...) and each run's first row.
 

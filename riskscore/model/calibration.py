@@ -24,6 +24,7 @@ from riskscore._checks import (
     is_real,
     unknown_keys_problem,
 )
+from riskscore._jit_cache import jit_cache_on_disk
 from riskscore.exceptions import ModelIntegrityError
 
 __all__ = ["Platt", "platt_risk"]
@@ -34,7 +35,7 @@ _MAX_PARAMETER = 1e6
 FloatArray = npt.NDArray[np.float64]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def platt_risk(a: float, b: float, margin: float) -> float:
     """``1 / (1 + exp(min(700, a * margin + b)))``: the one formula of the calibrated risk,
     compiled, for batch, online and Spark alike. It takes the C library's ``exp``, as
@@ -44,7 +45,7 @@ def platt_risk(a: float, b: float, margin: float) -> float:
     return 1.0 / (1.0 + math.exp(min(700.0, a * margin + b)))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _platt_risks(a: float, b: float, margin: FloatArray, out: FloatArray) -> None:
     for i in range(margin.shape[0]):
         out[i] = platt_risk(a, b, margin[i])

@@ -27,6 +27,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._jit_cache import jit_cache_on_disk
 from riskscore._plain import plain
 
 __all__ = [
@@ -72,7 +73,7 @@ _H_ENTRIES: Final = 9
 _HEADER: Final = 10
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def goes_left(x: float, threshold: float, default_left: bool, missing: int) -> bool:
     """Whether value ``x`` goes left at a split (LightGBM's rule, NaN and zero included)."""
     if x != x and missing != MISSING_NAN:
@@ -213,7 +214,7 @@ def exit_leaves(
     )
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _exceeded(floats: FloatArray, lo: int, hi: int, x: float) -> int:
     """End of the splits in ``lo .. hi - 1`` (thresholds ascending) whose threshold is
     below ``x``: those that send ``x`` right."""
@@ -226,13 +227,13 @@ def _exceeded(floats: FloatArray, lo: int, hi: int, x: float) -> int:
     return lo
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _plain(x: float) -> bool:
     """A value every split compares with its threshold (no default way can apply)."""
     return x == x and not -ZERO_THRESHOLD <= x <= ZERO_THRESHOLD
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def max_shift(
     ints: npt.NDArray[np.int64], floats: FloatArray, before: FloatArray, after: FloatArray
 ) -> float:
@@ -284,7 +285,7 @@ def shift_scratch(ints: npt.NDArray[np.int64]) -> FloatArray:
     return np.zeros(int(ints[_H_TREES]))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def scratch_size(ints: npt.NDArray[np.int64]) -> int:
     """Length of the scratch :func:`margin` needs (a word per tree and 64 leaves)."""
     return int(ints[_H_TREES] * ints[_H_WORDS])
@@ -295,7 +296,7 @@ def scratch(ints: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
     return np.empty(scratch_size(ints), dtype=np.uint64)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def margin(
     row: FloatArray,
     ints: npt.NDArray[np.int64],

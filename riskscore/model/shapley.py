@@ -22,6 +22,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._jit_cache import jit_cache_on_disk
 from riskscore.model.exit_leaves import goes_left
 
 __all__ = ["MAX_DEPTH", "baseline_shapley", "shapley_weights"]
@@ -33,7 +34,7 @@ IntArray = npt.NDArray[np.int32]
 MAX_DEPTH: Final = 64
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def shapley_weights(n: int) -> FloatArray:
     """``w[p, q] = p! q! / (p + q + 1)!``: the share of one player's Shapley value."""
     w = np.zeros((n + 1, n + 1))
@@ -43,7 +44,7 @@ def shapley_weights(n: int) -> FloatArray:
     return w
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def baseline_shapley(
     rows: FloatArray,
     reference: FloatArray,

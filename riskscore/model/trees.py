@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore._checks import is_int, unknown_keys_problem
+from riskscore._jit_cache import jit_cache_on_disk
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.io.threads import executor_for
 from riskscore.model.exit_leaves import (
@@ -70,7 +71,7 @@ _REASON_ROWS_PER_PART: Final = 200
 _EVENTS_PER_REASON_ROW: Final = 2_500
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def walk(row: FloatArray, nodes: IntArray, values: FloatArray, roots: IntArray) -> float:
     """Sum of the trees' outputs for one row (the reference; scoring uses
     :func:`riskscore.model.exit_leaves.margin`, equal bit for bit), on the packed layout of
@@ -100,7 +101,7 @@ def walk(row: FloatArray, nodes: IntArray, values: FloatArray, roots: IntArray) 
     return total
 
 
-@numba.njit(cache=True, nogil=True, parallel=False)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True, parallel=False)
 def _margins(
     rows: FloatArray,
     ints: npt.NDArray[np.int64],

@@ -12,6 +12,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from riskscore._jit_cache import jit_cache_on_disk
 from riskscore.features.kernel import PAIR_KEY_CHANNELS
 from riskscore.io.schema import Channel
 from riskscore.online.state import AccountState, ConversationState, PairFacts
@@ -67,7 +68,7 @@ def pair_facts(
     return facts
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def meet(facts: PairFacts, ts: int, channel: int) -> bool:
     """Update the facts of a pair with an event on ``channel`` at ``ts``; return whether
     facts the pair already had changed (its other conversations' features then change)."""

@@ -13,6 +13,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._jit_cache import jit_cache_on_disk
 from riskscore._plain import plain
 from riskscore.features.kernel import apply_event, conversation_features
 from riskscore.features.registry import FEATURE_NAMES, feature_index
@@ -59,12 +60,12 @@ _KEPT = _AFTER + _N_FEATURES
 _TAIL = _KEPT + 2 * N_ACCOUNT_SLOTS
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _tail(floats: FloatArray) -> FloatArray:
     return floats[floats.shape[0] - _TAIL :]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _risk(
     ints: npt.NDArray[np.int64], masks: npt.NDArray[np.uint64], floats: FloatArray,
     row: FloatArray,
@@ -76,7 +77,7 @@ def _risk(
     return platt_risk(tail[0], tail[1], margin(row, ints, masks, floats, vec))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _features_and_risk(
     ints: npt.NDArray[np.int64],
     masks: npt.NDArray[np.uint64],
@@ -92,7 +93,7 @@ def _features_and_risk(
     return _risk(ints, masks, floats, row)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _risks(
     ints: npt.NDArray[np.int64],
     masks: npt.NDArray[np.uint64],
@@ -115,7 +116,7 @@ def _risks(
         out[i, 2] = row[ADULT_AGE]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _step(
     ints: npt.NDArray[np.int64],
     masks: npt.NDArray[np.uint64],

@@ -26,6 +26,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._jit_cache import jit_cache_on_disk
 from riskscore.features.kernel import (
     adult_side,
     conversation_features,
@@ -209,7 +210,7 @@ def _finite(value: float) -> float | None:
     return None if value == _INF else value
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def tally(
     sender: FloatArray,
     recipient: FloatArray,

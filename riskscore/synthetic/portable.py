@@ -16,18 +16,20 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._jit_cache import jit_cache_on_disk
+
 __all__ = ["exp", "power"]
 
 FloatArray = npt.NDArray[np.float64]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _exp(x: FloatArray, out: FloatArray) -> None:
     for i in range(x.shape[0]):
         out[i] = math.exp(x[i])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def _power(base: FloatArray, exponent: FloatArray, out: FloatArray) -> None:
     for i in range(base.shape[0]):
         out[i] = math.pow(base[i], exponent[i])
