@@ -108,9 +108,9 @@ def test_decide_on_no_open_case_says_how_to_give_a_text_id(
         in err
     )
     assert main([*decide, "--items", str(items[0]), "--decide", '"7"']) == 0
-    assert "recorded: case '7' dismissed (1 item)" in capsys.readouterr().out
+    assert 'recorded: case "7" dismissed (1 item)' in capsys.readouterr().out
     assert main([*decide, "--items", str(items[1]), "--decide", "-0"]) == 0
-    assert "recorded: case '-0' dismissed (1 item)" in capsys.readouterr().out
+    assert 'recorded: case "-0" dismissed (1 item)' in capsys.readouterr().out
 
 
 def test_stream_idle_expiry_has_unit_and_default(capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,10 +26,10 @@ from serve_helpers import (
 
 import riskscore as rs
 from riskscore.cli import main
+from riskscore.io.shown_ids import shown_id
 from riskscore.moderation import ReviewQueue
 from riskscore.policy import Alert, Tier
 from riskscore.serve import create_app
-from riskscore.serve.pages import shown_id
 
 
 @pytest.fixture(scope="module")

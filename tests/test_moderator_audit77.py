@@ -207,9 +207,9 @@ def test_queue_lists_which_item_is_which_child(
         queue.add_report(rs.UserReport("c3", "p3", "a", 41.0, timestamp=int(time.time())))
     assert main(["queue", "--db", str(db), "--top", "1"]) == 0
     out = capsys.readouterr().out
-    assert "item 1: urgent alert, child 'k1' (age 12, band under 13), conversation 'c1'" in out
-    assert "item 2: review alert, child 'k2' (age unknown, band unknown), conversation 'c2'" in out
-    assert "item 3: user report by 'p3' (age 41, band 18+), conversation 'c3', risk 0" in out
+    assert "item 1: urgent alert, child k1 (age 12, band under 13), conversation c1" in out
+    assert "item 2: review alert, child k2 (age unknown, band unknown), conversation c2" in out
+    assert "item 3: user report by p3 (age 41, band 18+), conversation c3, risk 0" in out
     assert main(["queue", "--db", str(db), "--top", "1", "--json"]) == 0
     items = json.loads(capsys.readouterr().out)["top"][0]["items"]
     assert {i["item_id"]: i["age_band"] for i in items} == {1: "under 13", 2: "unknown", 3: "18+"}

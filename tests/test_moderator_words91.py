@@ -45,7 +45,7 @@ def test_queue_text_writes_a_risk_as_the_console_and_score_do(
         q.add_alert(Alert("c1", "a", "k", 14.0, "13-15", 0.99995, Tier.URGENT), at=T0)
     assert main(["queue", "--db", str(db), "--now", str(T0 + 60)]) == 0
     out = capsys.readouterr().out
-    assert "conversation 'c1', risk over 0.999" in out
+    assert "conversation c1, risk over 0.999" in out
     assert "risk 1\n" not in out
     assert main(["queue", "--db", str(db), "--now", str(T0 + 60), "--json"]) == 0
     item = json.loads(capsys.readouterr().out)["top"][0]["items"][0]
@@ -92,11 +92,11 @@ def test_a_case_counts_its_childrens_reports_and_names_whose_reasons_it_shows(
     assert case is not None
     assert "2 user reports from 2 children (age 15, age 9)" in case.reasons
     assert (
-        "urgent alert, risk 0.900 (band 13-15) in conversation 'c1' (child age 15): "
+        "urgent alert, risk 0.900 (band 13-15) in conversation c1 (child age 15): "
         "the case's model reasons are this alert's"
     ) in case.reasons
     queue.render({"decided": None, "open_cases": 1, "open_items": 4, "top": [case.to_dict()]})
-    assert "child 'k2' (age unknown, band unknown)" in capsys.readouterr().out
+    assert "child k2 (age unknown, band unknown)" in capsys.readouterr().out
 
 
 def test_the_synapse_notice_gives_both_ages() -> None:
@@ -141,4 +141,4 @@ def test_the_queue_page_shows_the_models_strongest_signal(tmp_path: Path) -> Non
         assert sign_in(client, "mod-1") == 303
         page = html.unescape(client.get("/console").text)
     assert str(signal) in page
-    assert "urgent alert, risk 0.900 (band under 13) in conversation 'c1'" in page
+    assert "urgent alert, risk 0.900 (band under 13) in conversation c1" in page

@@ -11,6 +11,7 @@ from riskscore._words import age_text, plural, risk_text
 from riskscore.cli._paths import path_argument
 from riskscore.cli._time import MAX_COUNT, parse_epoch, whole_number
 from riskscore.io.given_times import TIME_RANGE
+from riskscore.io.shown_ids import shown_id
 from riskscore.moderation import QueueError
 from riskscore.moderation.item_facts import account_age, facts_text, older_role
 from riskscore.moderation.queue import ReviewQueue
@@ -63,7 +64,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _parse_id(text: str) -> Any:
     """An adult id as given: a number only when written as one (``7``; `` 7``, ``-0``,
-    ``07`` and ``1e3`` stay text, as the case list shows them quoted), a JSON string
+    ``07`` and ``1e3`` stay text, the first three quoted in the case list), a JSON string
     (``'"7"'``) as its text, anything else as written."""
     if text.startswith('"'):
         try:
@@ -138,13 +139,15 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
 def render(result: dict[str, Any]) -> None:
     if result["decided"] is not None:
         d = result["decided"]
-        print(f"recorded: case {d['adult_id']!r} {d['outcome']} ({plural(d['items'], 'item')})\n")
+        case = f"case {shown_id(d['adult_id'])} {d['outcome']}"
+        print(f"recorded: {case} ({plural(d['items'], 'item')})\n")
     print(
         f"{plural(result['open_cases'], 'open case')} ({plural(result['open_items'], 'open item')})"
     )
     for rank, case in enumerate(result["top"], start=1):
         print(
-            f"\n#{rank} priority {case['priority']:.2f}  {_role(case)} {case['adult_id']!r}: "
+            f"\n#{rank} priority {case['priority']:.2f}  "
+            f"{_role(case)} {shown_id(case['adult_id'])}: "
             f"{plural(len(case['children']), 'child', 'children')}, "
             f"{plural(len(case['conversations']), 'conversation')}, "
             f"{plural(len(case['items']), 'item')}"
@@ -173,14 +176,14 @@ def _item_text(item: dict[str, Any]) -> str:
     """One item of a case, as the console's case page lists it: an alert's tier and child,
     a user report's reporter (a child, or an adult such as a parent), age and band (or
     unknown), conversation and risk."""
-    who = f"{item['child_id']!r} ({age_text(item['child_age'])}, band {item['age_band']})"
+    who = f"{shown_id(item['child_id'])} ({age_text(item['child_age'])}, band {item['age_band']})"
     what = (
         f"user report by {who}"
         if item["kind"] == "user_report"
         else f"{TIER_NAMES[item['tier']]} alert, child {who}"
     )
     return (
-        f"{item['item_id']}: {what}, conversation {item['conversation_id']!r}, "
+        f"{item['item_id']}: {what}, conversation {shown_id(item['conversation_id'])}, "
         f"risk {risk_text(item['risk'])}"
     )
 

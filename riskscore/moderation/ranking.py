@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import riskscore.moderation.queue_db as db
 from riskscore._words import age_text, duration_text, plural, risk_text
-from riskscore.io.raw import show
+from riskscore.io.shown_ids import shown_id
 from riskscore.moderation.cases import (
     TIER_NAMES,  # defined beside Case.to_dict, which writes them; named here as before
     Case,
@@ -56,7 +56,7 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
     if best_alert is not None:  # whose are the model's reasons that end the list
         reasons.append(
             f"{TIER_NAMES[best_alert.tier]} alert, risk {risk_text(best_alert.risk)} "
-            f"(band {best_alert.age_band}) in conversation {show(best_alert.conversation_id)} "
+            f"(band {best_alert.age_band}) in conversation {shown_id(best_alert.conversation_id)} "
             f"(child {age_text(best_alert.child_age)}): the case's model reasons are this alert's"
         )
     youngest = youngest_child_age(items)

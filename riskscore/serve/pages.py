@@ -3,15 +3,14 @@ every console page carries."""
 
 from __future__ import annotations
 
-import json
 import math
-import unicodedata
 from urllib.parse import quote
 
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from riskscore._words import number_text, plural, risk_text, when_text
+from riskscore.io.shown_ids import shown_id
 from riskscore.moderation.cases import Case, youngest_child_age
 from riskscore.moderation.earlier_reasons import shown_reason
 from riskscore.moderation.item_facts import item_facts
@@ -19,33 +18,6 @@ from riskscore.moderation.queue_db import encode_id
 from riskscore.moderation.ranking import TIER_NAMES
 
 __all__ = ["SECURITY_HEADERS", "TEMPLATES", "youngest_text"]
-
-
-def shown_id(value: object) -> str:
-    """An account or conversation id as the console shows it: an integer as its digits,
-    text as written, except text a moderator would read as another id, shown as JSON
-    (quoted): a whole number (``"7"`` beside the account ``7``: two ids, as the command
-    line's ``riskscore queue`` tells them apart), text a page shows with its spaces
-    collapsed (``" 7"``) and text that starts with a quote. Text not in Unicode's composed
-    form (NFC: ``e`` and a combining accent, where ``é`` is one character) is shown with
-    its characters beyond ASCII escaped: as written it reads as the composed id, another
-    account.
-
-    Examples
-    --------
-    >>> shown_id(7), shown_id("7"), shown_id("user-7"), shown_id(" 7")
-    ('7', '"7"', 'user-7', '" 7"')
-    >>> print(shown_id("caf\\u00e9"), shown_id("cafe\\u0301"))
-    café "cafe\\u0301"
-    """
-    if not isinstance(value, str):
-        return str(value)
-    if not unicodedata.is_normalized("NFC", value):
-        return json.dumps(value)
-    reads_as_number = value.lstrip("-").isdigit() and value.isascii()
-    if reads_as_number or value != " ".join(value.split()) or value.startswith('"'):
-        return json.dumps(value, ensure_ascii=False)
-    return value
 
 
 def youngest_text(case: Case) -> str:
