@@ -447,7 +447,7 @@ def report_page(request: Request) -> Response:
         "report": None,
         "error": None,
     }
-    try:  # the command line's time rule: no period from 1970 (400, naming the parameter)
+    try:  # the command line's time rule: no period from 1970, none reversed (400, naming them)
         start, end = query_period(query)
     except ValueError as exc:
         context["error"] = str(exc)
@@ -460,7 +460,7 @@ def report_page(request: Request) -> Response:
                 key=state.config.report_key,
                 platform=state.config.platform,
             )
-        except ValueError as exc:  # the period out of order, a documented key
+        except ValueError as exc:  # a documented key
             context["error"] = str(exc)
         else:
             # An export of the queue's decisions: who made it, for which days, is logged.

@@ -21,6 +21,7 @@ from riskscore.io.schema import (
     sentence_id,
 )
 from riskscore.io.validate import content_refusal
+from riskscore.moderation.cases import check_period
 from riskscore.moderation.queue_db import decode_id
 from riskscore.moderation.queue_rows import id_problem
 
@@ -191,15 +192,34 @@ def query_period(query: Mapping[str, str]) -> tuple[int | None, int | None]:
     """The period of a query's ``from`` and ``to`` days (:func:`query_day`; the last day
     included): epoch seconds of its start and its (excluded) end, each None when not given.
 
+    Raises
+    ------
+    ValueError
+        A day is not a day in range (:func:`query_day`), or ``from`` is after ``to``
+        (:func:`~riskscore.moderation.cases.check_period`, the rule of every reporting
+        period): the message names both parameters and their values.
+
     Examples
     --------
     >>> query_period({"from": "2026-01-01", "to": "2026-01-31"})
     (1767225600, 1769904000)
     >>> query_period({"from": "2026-01-01"})
     (1767225600, None)
+    >>> query_period({"from": "2026-02-01", "to": "2026-01-31"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: query parameter 'from' ('2026-02-01') is after 'to' ('2026-01-31'): period ...
     """
     start = query_day("from", query.get("from"))
-    return start, query_day("to", query.get("to"), included_end=True)
+    end = query_day("to", query.get("to"), included_end=True)
+    if start is not None and end is not None:
+        try:
+            check_period(start, end)
+        except ValueError as exc:
+            raise ValueError(
+                f"query parameter 'from' ({show(query['from'])}) is after 'to' "
+                f"({show(query['to'])}): {exc}"
+            ) from None
+    return start, end
 
 
 def period_text(start: int, end: int) -> str:
