@@ -60,7 +60,9 @@ def read_messages(
         A ``.csv``, ``.jsonl``/``.ndjson``/``.json`` (JSON lines) or
         ``.parquet`` file; or an in-memory table with the schema v1 columns (also any
         table with the Arrow stream interface, ``__arrow_c_stream__``, such as a
-        polars DataFrame, read as its Arrow table).
+        polars DataFrame, read as its Arrow table). A polars LazyFrame is collected:
+        its column names are checked on its schema first (a content column is refused
+        before a row is read), and only the schema v1 columns are collected.
     errors : {"raise", "quarantine"}, default "raise"
         ``"raise"``: the first bad row raises :class:`SchemaError` naming its
         column, row and value. ``"quarantine"``: bad rows are set aside in
@@ -249,10 +251,35 @@ def _load_columns(source: object) -> dict[str, AnyArray]:
         return raw
     if hasattr(source, "__arrow_c_stream__"):  # polars, DuckDB, ...: read as Arrow
         return _load_columns(_stream_table(source))
+    if type(source).__module__.startswith("polars") and hasattr(source, "collect_schema"):
+        return _lazy_frame_columns(source)
     raise TypeError(
-        "read_messages takes a file path, a pyarrow.Table, a pandas.DataFrame, a dict of "
-        f"arrays or a table with the Arrow stream interface; got {type(source).__name__}"
+        "read_messages takes a file path, a pyarrow.Table, a pandas.DataFrame, a polars "
+        "DataFrame or LazyFrame, a dict of arrays or a table with the Arrow stream interface; "
+        f"got {type(source).__name__}"
     )
+
+
+def _lazy_frame_columns(source: Any) -> RawColumns:
+    """The schema v1 columns of a polars LazyFrame, collected: its column names and the
+    fields nested in them are checked on its schema before a row is read (a content column
+    refused, a required one missing named), then only the schema v1 columns are collected
+    (polars reads no other column of a scan)."""
+    schema = _lazy_schema(source)
+    names = [str(n) for n in schema.names]
+    keep = schema_names(names, field_paths(schema))
+    raw = arrow_to_raw(_stream_table(source.select(keep).collect()))
+    raw.unread = unread_names(names)
+    return raw
+
+
+def _lazy_schema(source: Any) -> pa.Schema:
+    """A polars LazyFrame's schema as Arrow's, from its plan: no row is read (a polars
+    without the Arrow schema interface collects no row either)."""
+    schema = source.collect_schema()
+    if hasattr(schema, "__arrow_c_schema__"):
+        return pa.schema(schema)
+    return pa.table(source.limit(0).collect()).schema
 
 
 def _stream_table(source: Any) -> pa.Table:
