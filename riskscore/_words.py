@@ -5,6 +5,7 @@ and the moderator console).
 
 Never scientific notation, never a trailing ``.0``, a singular for one, thousands separated
 by commas (``78,967 events``). Machine outputs (JSON, CSV, Parquet) keep plain numbers.
+And the indefinite article of a word a message names (``an int``, ``a list``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from datetime import UTC, datetime
 
 from riskscore._units import DAY_S, HOUR_S, MINUTE_S
 
+#: Beginnings of words whose ``u`` reads as "you" (a consonant sound): ``a UserDict``.
+_U_AS_YOU: tuple[str, ...] = ("uni", "usa", "use", "usu", "uint", "uuid", "utf")
+#: Beginnings of words read letter by letter from a consonant whose name starts with a
+#: vowel sound: ``an ndarray`` ("en-dee-array"), ``an SQLite...``.
+_LETTER_NAMES: tuple[str, ...] = ("nd", "sql", "html", "xml", "rgb", "mp")
+
 __all__ = [
+    "a_or_an",
     "age_text",
     "duration_text",
     "number_text",
@@ -151,3 +159,21 @@ def age_text(age: float | None) -> str:
     if age is None or age != age:
         return "age unknown"
     return f"age {age:g}"
+
+
+def a_or_an(word: str) -> str:
+    """``word`` after its indefinite article: ``an`` before a vowel sound (a word starting
+    with a vowel letter, but a ``u`` read as "you"; or with letters read by their names,
+    ``ndarray``), ``a`` otherwise; the one rule of a message that names a kind of value
+    (``event 5 is an int, not a mapping``).
+
+    Examples
+    --------
+    >>> [a_or_an(w) for w in ("int", "list", "object", "UserDict", "ellipsis", "uint8")]
+    ['an int', 'a list', 'an object', 'a UserDict', 'an ellipsis', 'a uint8']
+    >>> a_or_an("ndarray"), a_or_an("str"), a_or_an("NoneType")
+    ('an ndarray', 'a str', 'a NoneType')
+    """
+    lower = word.lower()
+    vowel = lower[:1] in ("a", "e", "i", "o", "u") and not lower.startswith(_U_AS_YOU)
+    return f"{'an' if vowel or lower.startswith(_LETTER_NAMES) else 'a'} {word}"

@@ -20,6 +20,7 @@ from typing import Final, NamedTuple
 
 import numpy as np
 
+from riskscore._words import a_or_an
 from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import value_paths
 from riskscore.io.decimals import decimal_cells
@@ -111,7 +112,7 @@ def parse_event(event: Mapping[str, object], row: int | None = None) -> Event:
             pass  # refused: named below, with the value as given
     if not isinstance(event, Mapping):
         raise SchemaError(
-            f"event {row if row is not None else ''} is a {type(event).__name__}, not a "
+            f"event {row if row is not None else ''} is {a_or_an(type(event).__name__)}, not a "
             "mapping of schema v1 fields".replace("event  ", "event "),
             row=row,
         )
