@@ -5,10 +5,16 @@ is synthetic."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import riskscore as rs
+from riskscore.features import extract_features
+from riskscore.model.labels import align_labels
 from riskscore.synthetic import generate, labels_from_arrow
 
 
@@ -31,3 +37,32 @@ def test_text_label_ids_are_kept_as_given() -> None:
     ids = ["c 1", "C1", "c1 "]
     table = table.set_column(0, "conversation_id", pa.array(ids))
     assert labels_from_arrow(table).conversation_id.tolist() == ids
+
+
+def test_float_label_ids_in_a_data_frame_are_read_as_in_a_labels_file(tmp_path: Path) -> None:
+    """Was: labels given as a pandas DataFrame with float ids (``7.0``, as pandas holds an
+    integer column that had a missing value) were refused ("label conversation ids are
+    float64"), where the same labels read from Parquet are integers (``7``). Now the ids
+    of every labels table are read by one rule, that of a labels file's ids (the events'
+    id rule): the two agree; a DataFrame of ``conversation_id`` and ``is_grooming`` alone
+    still trains, and a fractional id is refused naming column, row and value."""
+    data = generate(300, prevalence=0.1, seed=3)
+    table = data.labels.to_arrow()
+    floats = table.column("conversation_id").cast(pa.float64())
+    table = table.set_column(0, "conversation_id", floats)
+    pq.write_table(table, tmp_path / "labels.parquet")
+    from_file = labels_from_arrow(pq.read_table(tmp_path / "labels.parquet"))
+    assert from_file.conversation_id.tolist() == data.labels.conversation_id.tolist()
+    frame = pd.DataFrame(
+        {"conversation_id": floats.to_numpy(), "is_grooming": table["is_grooming"]}
+    )
+    features = extract_features(data.messages)
+    want = align_labels(features, data.labels)
+    assert align_labels(features, frame).tolist() == want.tolist()
+    assert align_labels(features, from_file).tolist() == want.tolist()
+    model = rs.train(features, frame, n_splits=2)
+    assert model.feature_names == rs.model.MODEL_INPUTS
+    frame.loc[4, "conversation_id"] = 7.5
+    with pytest.raises(rs.SchemaError, match=r"7\.5 is not an id") as info:
+        align_labels(features, frame)
+    assert (info.value.column, info.value.row) == ("conversation_id", 4)

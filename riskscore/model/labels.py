@@ -9,9 +9,9 @@ import numpy.typing as npt
 
 from riskscore.exceptions import SchemaError
 from riskscore.features import FeatureTable
-from riskscore.io.ids import as_text, integer_ids
+from riskscore.io.ids import DecimalIds, as_text, integer_ids
 from riskscore.io.raw import as_python_value
-from riskscore.synthetic.labels import boolean_labels, labels_of
+from riskscore.synthetic.labels import boolean_labels, labels_of, read_label_ids
 
 __all__ = ["ConversationLabels", "align_labels", "label_positions", "same_kind_label_ids"]
 
@@ -124,7 +124,10 @@ def same_kind_label_ids(
 ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """Labels' ids and the events' ids of column ``column`` in one form, to be compared.
 
-    Integers stay integers; beside integers held as decimal text (ids beyond int64,
+    The labels' ids are read by the rule of a labels file's ids
+    (:func:`~riskscore.synthetic.labels.read_label_ids`, the events' id rule) whatever holds
+    them: ``7.0`` in a pandas DataFrame is the id ``7``, as in ``labels.parquet``. Integers
+    stay integers; beside integers held as decimal text (ids beyond int64,
     :class:`~riskscore.io.ids.DecimalIds`) both are that text. ``integers`` says whether
     ``ids`` are integers as given (default: :func:`~riskscore.io.ids.integer_ids`; account
     ids tell it by :attr:`riskscore.MessageTable.decimal_ids`).
@@ -132,10 +135,19 @@ def same_kind_label_ids(
     Raises
     ------
     SchemaError
-        Integer ids on one side and text ids on the other: 500 and "500" are two ids, as
-        in the events (:func:`~riskscore.io.ids.same_id_kind`).
+        An id the rule refuses (naming column, row and value), or integer ids on one side
+        and text ids on the other: 500 and "500" are two ids, as in the events
+        (:func:`~riskscore.io.ids.same_id_kind`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [a.tolist() for a in same_kind_label_ids([7.0, 3.0], np.array([3, 7]), "conversation_id")]
+    [[7, 3], [3, 7]]
     """
     given = np.asanyarray(label_ids)  # an ndarray subclass (DecimalIds) kept as it is
+    if not (isinstance(given, DecimalIds) or given.dtype.kind in "iuU"):  # not read yet
+        given = read_label_ids(column, given)
     theirs = integer_ids(ids) if integers is None else integers
     mine = integer_ids(given)
     if len(given) and len(ids) and mine != theirs:

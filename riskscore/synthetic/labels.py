@@ -27,6 +27,7 @@ __all__ = [
     "labels_from_arrow",
     "labels_of",
     "onset_indexes",
+    "read_label_ids",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -299,8 +300,8 @@ class Labels:
 
         # ids converted as the events' columns are (a whole decimal as its integer)
         ids = arrow_to_numpy(table.select(["conversation_id", "adult_id"]))
-        conversation_id = _label_ids("conversation_id", ids["conversation_id"])
-        adult_id = _label_ids("adult_id", ids["adult_id"])
+        conversation_id = read_label_ids("conversation_id", ids["conversation_id"])
+        adult_id = read_label_ids("adult_id", ids["adult_id"])
         return cls(
             conversation_id=conversation_id,
             is_grooming=boolean_labels(column("is_grooming")),
@@ -319,12 +320,21 @@ class Labels:
         )
 
 
-def _label_ids(name: str, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+def read_label_ids(name: str, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """A labels id column read by the events' one id rule (:func:`check_ids`), whatever its
-    type: the first id it refuses raises, naming column, row and value, and integers
-    beyond int64 are their decimal text, integers still (:class:`~riskscore.io.ids.DecimalIds`),
-    as in the events. Text ids end as numpy text, which drops trailing NULs: the rule has
-    refused every control character by then."""
+    type and wherever the labels come from (a labels file, a pandas DataFrame): the first
+    id it refuses raises, naming column, row and value; a whole float is its integer
+    (``7.0`` is ``7``, as in the events); integers beyond int64 are their decimal text,
+    integers still (:class:`~riskscore.io.ids.DecimalIds`), as in the events. Text ids end
+    as numpy text, which drops trailing NULs: the rule has refused every control character
+    by then.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> read_label_ids("conversation_id", np.array([7.0, 8.0])).tolist()
+    [7, 8]
+    """
     problems = Problems(len(values), {name: values})
     ids = check_ids(name, values, problems)
     if problems.bad.any():
