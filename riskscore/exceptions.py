@@ -7,10 +7,7 @@ row, value) and how to fix it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # for the type of an attribute only: riskscore.policy imports this module
-    from riskscore.policy.alerts import Alert
+from typing import Any
 
 __all__ = [
     "CheckpointError",
@@ -45,7 +42,7 @@ class SchemaError(RiskscoreError, ValueError):
     bad_rows : int or None
         How many rows of the input break the schema (this one and the others the message
         counts), when the validator counted them; None otherwise.
-    alerts : tuple of Alert
+    alerts : tuple of riskscore.policy.Alert
         Raised by :meth:`riskscore.OnlineScorer.update_many`: the alerts of the events it
         applied before the refused one (they stay applied, and their conversations count
         as alerted); empty otherwise.
@@ -67,7 +64,9 @@ class SchemaError(RiskscoreError, ValueError):
         self.value = value
         self.line = line
         self.bad_rows = bad_rows
-        self.alerts: tuple[Alert, ...] = ()
+        # Alerts (riskscore.policy.Alert), typed loosely: the exceptions sit below every
+        # subpackage, and naming the policy's class here would tie them in a circle.
+        self.alerts: tuple[Any, ...] = ()
 
 
 class ConfigurationError(RiskscoreError, ValueError):

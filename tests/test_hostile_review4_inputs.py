@@ -263,7 +263,7 @@ def test_a_byte_order_mark_after_the_start_is_refused_by_both(
     items = parse_body(f"{json.dumps(EVENT)}\n{second}\n".encode(), "application/x-ndjson")
     assert items[0].error is None
     assert items[1].error is not None
-    assert items[1].error.startswith("line 1 is not JSON")
+    assert items[1].error.startswith("line 1 is not valid JSON")
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{json.dumps(EVENT)}\n{second}\n"))
     assert main(["stream"]) == 0
     assert "1 event, 1 rejected" in capsys.readouterr().err
