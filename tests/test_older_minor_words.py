@@ -141,12 +141,12 @@ def test_a_case_reads_adult_when_its_latest_known_age_is_adult(tmp_path: Path) -
             queue.add_alert(Alert(cid, "a", "k", 12.0, "under 13", 0.9, Tier.URGENT,
                                   adult_age=age, **times))  # fmt: skip
     out = _queue_text(db)
-    assert "  older account 'a': 1 child, 2 conversations" in out, out
+    assert "  older account a: 1 child, 2 conversations" in out, out
     later = {"first_event_at": T0 - DAY, "last_event_at": T0}
     with ReviewQueue(db) as queue:
         queue.add_alert(Alert("c3", "a", "k", 12.0, "under 13", 0.9, Tier.URGENT,
                               adult_age=18.0, **later))  # fmt: skip
-    assert "  adult 'a': 1 child, 3 conversations" in _queue_text(db)
+    assert "  adult a: 1 child, 3 conversations" in _queue_text(db)
 
 
 def _queue_text(db: Path) -> str:
