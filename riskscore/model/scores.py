@@ -111,14 +111,20 @@ def strength_text(contribution: float) -> str:
     :data:`CLEAR_PUSH`, ``slightly raises risk`` below (the number follows it in a reason's
     text, for whoever audits the model).
 
+    The push is judged as the text shows it, to two decimals: ``+2.00`` (from 1.995)
+    strongly raises risk, as the docs' "from +2" reads, never "raises risk" beside it.
+
     Examples
     --------
     >>> strength_text(2.99), strength_text(1.2), strength_text(0.4)
     ('strongly raises risk', 'raises risk', 'slightly raises risk')
+    >>> strength_text(1.996), strength_text(0.9951)
+    ('strongly raises risk', 'raises risk')
     """
-    if contribution >= STRONG_PUSH:
+    shown = float(f"{contribution:.2f}")  # the push as a reason's text writes it
+    if shown >= STRONG_PUSH:
         return _STRENGTHS[0]
-    return _STRENGTHS[1] if contribution >= CLEAR_PUSH else _STRENGTHS[2]
+    return _STRENGTHS[1] if shown >= CLEAR_PUSH else _STRENGTHS[2]
 
 
 #: What an alert with no reason shows in their place (a policy whose review threshold is at
