@@ -9,10 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
+import riskscore as rs
 from riskscore._jit_cache import COMPILED_SUBPACKAGES
+from riskscore.exceptions import SchemaError
+from riskscore.io.text import NOT_UTF8
 from riskscore.model.scores import CLEAR_PUSH, STRONG_PUSH, Reason, is_reason_text, strength_text
+from riskscore.synthetic.labels import Labels
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,3 +92,40 @@ def test_an_unwritable_numba_cache_dir_is_no_place_to_cache(tmp_path: Path) -> N
     where, on_disk, ordered = json.loads(done.stdout)
     assert Path(where).is_relative_to(site)
     assert (on_disk, ordered) == (False, True)
+
+
+# ------------------------------------------------------------------ labels not UTF-8
+
+
+def _not_utf8(cells: list[bytes]) -> pa.Array:
+    """A text column holding bytes that are not UTF-8, as a tool that checks nothing writes."""
+    raw = pa.array(cells, type=pa.binary())
+    return pa.Array.from_buffers(pa.string(), len(raw), raw.buffers())
+
+
+@pytest.mark.parametrize("column", ["conversation_id", "adult_id", "scenario"])
+def test_a_labels_cell_not_utf8_is_refused_by_the_events_rule(column: str) -> None:
+    """Was: ``column 'adult_id', row 1: b'\\xff\\xfe' is bytes, not an id: decode it to text``
+    for a text column (the advice wrong: it is text, saved in another encoding), and for
+    ``scenario`` pyarrow's ``ArrowException: Unknown error: Wrapping \\ufffd\\ufffd failed``.
+    The labels now read such a cell as the events do (:func:`riskscore.io.text.utf8_cells`):
+    refused naming the column, the row and that it is not UTF-8."""
+    columns = {
+        "conversation_id": pa.array(["a", "b"]),
+        "is_grooming": pa.array([True, False]),
+        "onset_index": pa.array([0, -1]),
+        "adult_id": pa.array(["x", "y"]),
+        "scenario": pa.array(["s", "t"]),
+    }
+    columns[column] = _not_utf8([b"ok", b"\xff\xfe"])
+    with pytest.raises(SchemaError, match=rf"column '{column}', row 1: .*{NOT_UTF8}"):
+        Labels.from_arrow(pa.table(columns))
+
+
+def test_labels_of_text_read_as_before() -> None:
+    labels = rs.synthetic.generate(40, prevalence=0.3, seed=2).labels
+    again = Labels.from_arrow(labels.to_arrow())
+    assert again.conversation_id.tolist() == labels.conversation_id.tolist()
+    assert again.adult_id.tolist() == labels.adult_id.tolist()
+    assert again.scenario.tolist() == labels.scenario.tolist()
+    assert again.scenario.dtype == labels.scenario.dtype

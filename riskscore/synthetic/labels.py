@@ -11,12 +11,13 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.columnar import arrow_to_numpy, field_paths
+from riskscore.io.columnar import arrow_to_raw, field_paths
 from riskscore.io.columns import to_float
 from riskscore.io.ids import check_ids
 from riskscore.io.number_rules import NumberRules, check_numbers
 from riskscore.io.problems import Problems, raise_first
-from riskscore.io.raw import as_python_value
+from riskscore.io.raw import RawColumns, as_python_value
+from riskscore.io.text import NOT_UTF8
 from riskscore.io.validate import refuse_content, refuse_repeated_names
 
 __all__ = [
@@ -297,17 +298,19 @@ class Labels:
         def column(name: str) -> npt.NDArray[Any]:
             return np.asarray(table.column(name).to_numpy(zero_copy_only=False))
 
-        # ids converted as the events' columns are (a whole decimal as its integer)
-        ids = arrow_to_numpy(table.select(["conversation_id", "adult_id"]))
-        conversation_id = _label_ids("conversation_id", ids["conversation_id"])
-        adult_id = _label_ids("adult_id", ids["adult_id"])
+        # ids converted as the events' columns are (a whole decimal as its integer), and
+        # text that is not UTF-8 refused by the events' one rule
+        text = ["conversation_id", "adult_id", *(["scenario"] if "scenario" in given else [])]
+        raw = arrow_to_raw(table.select(text))
+        conversation_id = _label_ids("conversation_id", raw)
+        adult_id = _label_ids("adult_id", raw)
         return cls(
             conversation_id=conversation_id,
             is_grooming=boolean_labels(column("is_grooming")),
             onset_index=onset_indexes(column("onset_index")),
             adult_id=adult_id,
             scenario=(
-                column("scenario").astype(str)
+                _utf8_checked("scenario", raw).astype(str)
                 if "scenario" in given
                 else np.full(len(conversation_id), NO_SCENARIO)
             ),
@@ -319,17 +322,35 @@ class Labels:
         )
 
 
-def _label_ids(name: str, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """A labels id column read by the events' one id rule (:func:`check_ids`), whatever its
-    type: the first id it refuses raises, naming column, row and value, and integers
-    beyond int64 are their decimal text, integers still (:class:`~riskscore.io.ids.DecimalIds`),
-    as in the events. Text ids end as numpy text, which drops trailing NULs: the rule has
-    refused every control character by then."""
-    problems = Problems(len(values), {name: values})
+def _label_ids(name: str, raw: RawColumns) -> npt.NDArray[Any]:
+    """A labels id column of ``raw`` read by the events' one id rule (:func:`check_ids`),
+    whatever its type: the first id it refuses (or text that is not UTF-8) raises, naming
+    column, row and value, and integers beyond int64 are their decimal text, integers
+    still (:class:`~riskscore.io.ids.DecimalIds`), as in the events. Text ids end as numpy
+    text, which drops trailing NULs: the rule has refused every control character by then."""
+    values = raw[name]
+    problems = _problems(name, raw)
     ids = check_ids(name, values, problems)
     if problems.bad.any():
         raise_first(problems, np.flatnonzero(problems.bad))
     return ids.astype(str) if ids.dtype == object else ids
+
+
+def _problems(name: str, raw: RawColumns) -> Problems:
+    """The problems of column ``name`` of ``raw``, first its cells that are not UTF-8 text
+    (:func:`~riskscore.io.text.utf8_cells`), as the events' validator counts them."""
+    problems = Problems(len(raw[name]), {name: raw[name]})
+    if name in raw.not_utf8:
+        problems.add(name, raw.not_utf8[name], NOT_UTF8)
+    return problems
+
+
+def _utf8_checked(name: str, raw: RawColumns) -> npt.NDArray[Any]:
+    """Column ``name`` of ``raw``, refused at its first cell that is not UTF-8 text."""
+    problems = _problems(name, raw)
+    if problems.bad.any():
+        raise_first(problems, np.flatnonzero(problems.bad))
+    return np.asarray(raw[name])
 
 
 @dataclass(frozen=True, slots=True, eq=False)
