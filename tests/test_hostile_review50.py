@@ -14,9 +14,18 @@ import pytest
 
 import riskscore as rs
 from riskscore._jit_cache import COMPILED_SUBPACKAGES
+from riskscore._words import number_text
 from riskscore.exceptions import SchemaError
+from riskscore.io.schema import channel_at_level
 from riskscore.io.text import NOT_UTF8
-from riskscore.model.scores import CLEAR_PUSH, STRONG_PUSH, Reason, is_reason_text, strength_text
+from riskscore.model.scores import (
+    CLEAR_PUSH,
+    STRONG_PUSH,
+    Reason,
+    format_value,
+    is_reason_text,
+    strength_text,
+)
 from riskscore.synthetic.labels import Labels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,3 +138,20 @@ def test_labels_of_text_read_as_before() -> None:
     assert again.adult_id.tolist() == labels.adult_id.tolist()
     assert again.scenario.tolist() == labels.scenario.tolist()
     assert again.scenario.dtype == labels.scenario.dtype
+
+
+# ------------------------------------------------------------------ one reading of a level
+
+
+@pytest.mark.parametrize("level", [0.0, 2.0, 4.0, 5.0, 3.6, 4.4, -0.4, 5.3, 6.0, -1.0])
+def test_a_reason_names_a_channel_level_as_the_alert_does(level: float) -> None:
+    """Was: a reason's value read a channel level by rounding it (3.6 read ``encrypted``)
+    where the alert's ``max_channel`` and the review queue read it by
+    :func:`~riskscore.io.schema.channel_at_level` (3.6 is no channel: null): two
+    readings of one level. A reason now names the channel ``max_channel`` names, or the
+    number when it is none."""
+    channel = channel_at_level(level)
+    text = format_value("level 0-5", level)
+    assert text == (channel if channel is not None else number_text(level))
+    reason = Reason.of("max_channel", level, 1.0)
+    assert reason.value_text == text

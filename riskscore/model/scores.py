@@ -285,9 +285,9 @@ def format_value(unit: str, value: float) -> str:
         return f"{percent:.0f} %"
     if unit == "0/1":
         return "yes" if value >= 0.5 else "no"
-    if unit.startswith("level"):
-        level = round(value)
-        return CHANNEL_NAMES[level] if 0 <= level < len(CHANNEL_NAMES) else number_text(value)
+    if unit.startswith("level"):  # the one reading of a channel level, as alerts name it
+        channel = channel_at_level(value)
+        return number_text(value) if channel is None else channel
     if unit in _COUNTS:
         return plural(round(value), _COUNTS[unit], unit)
     if unit == "hours":
