@@ -26,6 +26,7 @@ from riskscore.model.scores import (
     is_reason_text,
     strength_text,
 )
+from riskscore.moderation.earlier_reasons import exported_reason
 from riskscore.synthetic.labels import Labels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,3 +156,41 @@ def test_a_reason_names_a_channel_level_as_the_alert_does(level: float) -> None:
     assert text == (channel if channel is not None else number_text(level))
     reason = Reason.of("max_channel", level, 1.0)
     assert reason.value_text == text
+
+
+# ------------------------------------------------------------------ strength words quoted
+
+
+@pytest.mark.parametrize(
+    ("stored", "contribution"),
+    [("strongly raises risk", 0.5), ("raises risk", 0.5), ("slightly raises risk", 2.4)],
+)
+def test_a_strength_word_riskscore_never_wrote_beside_its_push_is_not_quoted(
+    stored: str, contribution: float
+) -> None:
+    """Was: ``62 % (strongly raises risk, +0.50)`` read as riskscore's own words and quoted
+    in exports (a regulator's statement, an NCMEC draft), though riskscore writes
+    ``slightly raises risk`` beside +0.50: a stored text whose strength was changed (by hand,
+    or a platform's tool) overstated the model under its name. Only the word riskscore
+    writes beside the push shown is riskscore's."""
+    text = str(Reason.of("child_night_share", 0.62, contribution))
+    assert is_reason_text(text)
+    changed = text.replace(f"({strength_text(contribution)}, +", f"({stored}, +")
+    assert changed != text
+    assert not is_reason_text(changed)
+    assert exported_reason(changed) is None
+
+
+@pytest.mark.parametrize(
+    ("push", "earlier"), [(1.996, "raises risk"), (0.996, "slightly raises risk")]
+)
+def test_a_text_stored_before_the_words_followed_the_push_shown_still_reads(
+    push: float, earlier: str
+) -> None:
+    """A queue that stored ``(raises risk, +2.00)`` (the words judged the unrounded push)
+    still holds riskscore's own words: quoted as stored."""
+    text = str(Reason.of("child_night_share", 0.62, push))
+    stored = text.replace(f"({strength_text(push)}, +", f"({earlier}, +")
+    assert stored != text
+    assert is_reason_text(stored)
+    assert exported_reason(stored) == stored
