@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -194,3 +195,34 @@ def test_a_text_stored_before_the_words_followed_the_push_shown_still_reads(
     assert stored != text
     assert is_reason_text(stored)
     assert exported_reason(stored) == stored
+
+
+# ------------------------------------------------------------------ a spreadsheet as CSV
+
+
+@pytest.mark.parametrize(
+    ("first", "body"),
+    [
+        ("[Content_Types].xml", b"<Types/>"),  # .xlsx (Office Open XML)
+        ("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),  # .ods
+    ],
+)
+def test_a_spreadsheet_named_csv_is_named_a_spreadsheet(
+    tmp_path: Path, first: str, body: bytes
+) -> None:
+    """Was: ``events.csv: the file is zip-compressed: decompress it first``: a spreadsheet
+    saved under a ``.csv`` name (or exported as .xlsx and renamed) is a zip archive, and
+    unzipping it gives XML, not CSV. It is now named a spreadsheet, to be saved as CSV."""
+    path = tmp_path / "events.csv"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(first, body)
+        archive.writestr("xl/worksheets/sheet1.xml", b"<worksheet/>")
+    with pytest.raises(
+        SchemaError, match=r"^events.csv: the file is a spreadsheet .*save it as CSV"
+    ):
+        rs.read_messages(path)
+    other = tmp_path / "other.csv"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("events.csv", b"conversation_id\n")
+    with pytest.raises(SchemaError, match=r"^other.csv: the file is zip-compressed: decompress"):
+        rs.read_messages(other)
