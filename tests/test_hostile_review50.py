@@ -16,6 +16,9 @@ import pytest
 import riskscore as rs
 from riskscore._jit_cache import COMPILED_SUBPACKAGES
 from riskscore._words import number_text
+from riskscore.batch.alerts import write_alerts
+from riskscore.batch.shadow import read_alert_ids
+from riskscore.cli import main
 from riskscore.exceptions import SchemaError
 from riskscore.io.schema import channel_at_level
 from riskscore.io.text import NOT_UTF8
@@ -28,6 +31,7 @@ from riskscore.model.scores import (
     strength_text,
 )
 from riskscore.moderation.earlier_reasons import exported_reason
+from riskscore.policy import Alert, Tier
 from riskscore.synthetic.labels import Labels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -226,3 +230,22 @@ def test_a_spreadsheet_named_csv_is_named_a_spreadsheet(
         archive.writestr("events.csv", b"conversation_id\n")
     with pytest.raises(SchemaError, match=r"^other.csv: the file is zip-compressed: decompress"):
         rs.read_messages(other)
+
+
+# ------------------------------------------------------------------ CSV alerts compared
+
+
+def test_compare_names_a_csv_alerts_file_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``alerts.csv, line 1: not JSON (Extra data)`` for the alerts file ``riskscore
+    score --format csv`` writes (now with ``max_channel``): read as JSON lines. It is named
+    as CSV, which ``compare`` does not read (1 and "1" would match), as a shadow run in CSV."""
+    alerts = [Alert(1, "a", "c", 12.0, "under 13", 0.9, Tier.URGENT, max_channel="encrypted")]
+    write_alerts(alerts, tmp_path / "alerts.csv")
+    write_alerts(alerts, tmp_path / "shadow.jsonl")
+    with pytest.raises(SchemaError, match=r"alerts.csv: a CSV alerts file is not read"):
+        read_alert_ids(tmp_path / "alerts.csv")
+    argv = ["compare", "--alerts", str(tmp_path / "alerts.csv")]
+    assert main([*argv, "--shadow-alerts", str(tmp_path / "shadow.jsonl")]) == 2
+    assert "a CSV alerts file is not read" in capsys.readouterr().err
