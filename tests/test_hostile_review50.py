@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from serve_helpers import model_client, sign_in
 
 import riskscore as rs
 from riskscore._jit_cache import COMPILED_SUBPACKAGES
@@ -30,11 +31,14 @@ from riskscore.model.scores import (
     is_reason_text,
     strength_text,
 )
+from riskscore.moderation import ReviewQueue, UserReport
 from riskscore.moderation.earlier_reasons import exported_reason
+from riskscore.moderation.queue_db import encode_id
 from riskscore.policy import Alert, Tier
 from riskscore.synthetic.labels import Labels
 
 ROOT = Path(__file__).resolve().parents[1]
+T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
 
 
 @pytest.mark.parametrize(
@@ -249,3 +253,49 @@ def test_compare_names_a_csv_alerts_file_as_such(
     argv = ["compare", "--alerts", str(tmp_path / "alerts.csv")]
     assert main([*argv, "--shadow-alerts", str(tmp_path / "shadow.jsonl")]) == 2
     assert "a CSV alerts file is not read" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ a case of user reports
+
+
+def _report_events() -> list[dict[str, object]]:
+    """A 12-year-old's message to a 13-year-old, then its report of them: no alert."""
+    base = {"conversation_id": 9, "sender_id": "c12", "recipient_id": "p13", "sender_age": 12,
+            "recipient_age": 13, "channel": "direct", "recipient_tz_offset_min": 0}  # fmt: skip
+    return [
+        {**base, "timestamp": T0, "event": "message"},
+        {**base, "timestamp": T0 + 60, "event": "report"},
+    ]
+
+
+def test_a_case_of_user_reports_only_names_no_adult(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: a case that only user reports name (a 12-year-old reported a 13-year-old) read
+    ``adult 'p13'`` in ``riskscore queue``, and "Case: adult account" in the console: the
+    queue keeps no age of a reported account, and "adult" for an unknown age stands for the
+    role rule's choice, which a report never makes (the reporter chose whom). It now reads
+    "reported account"; a case with an alert is named by it as before."""
+    db = tmp_path / "q.sqlite"
+    with ReviewQueue(db) as queue:
+        queue.add_report(UserReport(9, "c12", "p13", 12.0, timestamp=T0 + 60))
+    assert main(["queue", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "reported account 'p13': 1 child" in out, out
+    assert "adult 'p13'" not in out
+    with ReviewQueue(db) as queue:
+        queue.add_alert(Alert(7, "p13", "k", 11.0, "under 13", 0.9, Tier.URGENT, adult_age=34.0))
+    assert main(["queue", "--db", str(db)]) == 0
+    assert "adult 'p13': 2 children" in capsys.readouterr().out
+
+
+def test_the_console_names_a_reported_account_no_adult(tmp_path: Path) -> None:
+    with model_client(tmp_path) as client:
+        posted = client.post("/v1/events", json=_report_events())
+        assert posted.status_code == 200, posted.text
+        assert sign_in(client, "mod-1") == 303
+        queue = client.get("/console/").text
+        assert 'class="case-link">p13</a> (reported account)</td>' in queue, queue
+        page = client.get("/console/cases/" + encode_id("p13")).text
+        assert 'Case: reported account <span id="adult-id">p13</span>' in page, page
+        assert "Case: adult" not in page
