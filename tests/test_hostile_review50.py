@@ -213,6 +213,7 @@ def test_a_text_stored_before_the_words_followed_the_push_shown_still_reads(
     [
         ("[Content_Types].xml", b"<Types/>"),  # .xlsx (Office Open XML)
         ("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),  # .ods
+        ("docProps/app.xml", b"<Properties/>"),  # .xlsx, properties first
     ],
 )
 def test_a_spreadsheet_named_csv_is_named_a_spreadsheet(

@@ -177,7 +177,7 @@ def _refuse_not_plain_text(path: Path) -> None:
     if encoding is not None:
         raise SchemaError(f"{path.name}: the file is {encoding} text, not UTF-8: save it as UTF-8")
     compression = compressed_by(head)
-    if compression == "zip" and _first_zip_entry(head) in _SPREADSHEET_ENTRIES:
+    if compression == "zip" and _first_zip_entry(head).startswith(_SPREADSHEET_ENTRIES):
         raise SchemaError(
             f"{path.name}: the file is a spreadsheet (.xlsx or .ods, a zip archive), not CSV "
             "text: save it as CSV (UTF-8) from the spreadsheet program"
@@ -189,9 +189,10 @@ def _refuse_not_plain_text(path: Path) -> None:
         )
 
 
-#: The first entry of a spreadsheet's zip archive: Office Open XML's (``.xlsx``) and
-#: OpenDocument's (``.ods``, which must store it first).
-_SPREADSHEET_ENTRIES: Final = (b"[Content_Types].xml", b"mimetype")
+#: How the first entry of a spreadsheet's zip archive is named: Office Open XML's
+#: (``.xlsx``: its content types, relations, properties or sheets, by the writer) and
+#: OpenDocument's (``.ods``, which must store ``mimetype`` first).
+_SPREADSHEET_ENTRIES: Final = (b"[Content_Types].xml", b"_rels/", b"docProps/", b"xl/", b"mimetype")
 
 
 def _first_zip_entry(head: bytes) -> bytes:
