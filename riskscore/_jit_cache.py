@@ -235,12 +235,15 @@ def jit_cache_location() -> Path | None:
     -------
     Path or None
         ``NUMBA_CACHE_DIR`` (set by the user, or by :func:`place_jit_cache` on a read-only
-        installation), else the package directory (numba's default: the ``__pycache__``
-        folders beside its modules) when it is writable, else None: nowhere, every
-        process compiles the kernels again.
+        installation) when it can be written, else the package directory (numba's
+        default: the ``__pycache__`` folders beside its modules) when it is writable, else
+        None: nowhere, every process compiles the kernels again. A ``NUMBA_CACHE_DIR``
+        that cannot be written (an image's setting whose volume is not mounted) is no
+        place: numba passes over it, and with nowhere else refused to define the kernels.
     """
     config: Any = numba.core.config
-    if config.CACHE_DIR:
+    # numba's own test of its cache directory, with the mode it makes it with
+    if config.CACHE_DIR and _writable(Path(config.CACHE_DIR), 0o777):
         return Path(config.CACHE_DIR)
     package = Path(__file__).resolve().parent
     return package if _writable(package / COMPILED_SUBPACKAGES[0] / "__pycache__", 0o777) else None

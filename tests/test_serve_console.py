@@ -392,6 +392,6 @@ def test_queue_page_youngest_child_is_the_queues_own(tmp_path: Path, model: rs.R
     # the case page's Child account column names the adult reporter as such
     assert "<td>parent-1 (the reporter, an adult)</td>" in case
     # adult account, then (after the tier) the youngest child
-    row = r'class="case-link">([^<]+)</a></td>\s*<td[^>]*>[^<]*</td>\s*<td>([^<]*)<'
+    row = r'class="case-link">([^<]+)</a>(?: \([^)]*\))?</td>\s*<td[^>]*>[^<]*</td>\s*<td>([^<]*)<'
     rows = re.findall(row, html)
     assert dict(rows) == {"adult-d": "none", "adult-e": "unknown"}

@@ -34,7 +34,7 @@ import pyarrow as pa
 from riskscore.batch.alerts import write_alerts
 from riskscore.exceptions import SchemaError
 from riskscore.io.arrow import TABLE_FORMATS
-from riskscore.io.files import PARQUET_SUFFIXES, check_regular_file, real_path
+from riskscore.io.files import CSV_SUFFIXES, PARQUET_SUFFIXES, check_regular_file, real_path
 from riskscore.io.ids import check_ids
 from riskscore.io.json_lines import json_loads
 from riskscore.io.problems import Found
@@ -216,8 +216,9 @@ def read_conversation_ids(path: Path) -> list[Any]:
     FileNotFoundError
         No file at ``path``.
     SchemaError
-        A directory or FIFO, a file that is not Parquet or JSON lines, a record without
-        ``conversation_id``, or an id that is none (naming the line and value).
+        A directory or FIFO, a CSV file (its cells lose the type of ids), a file that is
+        not Parquet or JSON lines, a record without ``conversation_id``, or an id that is
+        none (naming the line and value).
     """
     return _read_ids(path, "scores or alerts file", ("conversation_id",))
 
@@ -246,6 +247,11 @@ def _read_ids(path: Path, what: str, required: Sequence[str]) -> list[Any]:
     """The checked ``conversation_id`` of each record of ``path``, a ``what`` whose
     records have the fields ``required``."""
     check_regular_file(path, what)
+    if path.suffix.lower() in CSV_SUFFIXES:  # read as JSON lines, it was "not JSON"
+        raise SchemaError(
+            f'{path}: a CSV {what} is not read: its cells lose the type of ids (1 and "1" '
+            "would match); score with --format parquet or jsonl"
+        )
     if path.suffix.lower() in PARQUET_SUFFIXES:
         try:
             with parquet_file(path) as parquet:

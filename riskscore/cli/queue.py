@@ -13,7 +13,7 @@ from riskscore.cli._time import MAX_COUNT, parse_epoch, whole_number
 from riskscore.io.given_times import TIME_RANGE
 from riskscore.io.shown_ids import shown_id
 from riskscore.moderation import QueueError
-from riskscore.moderation.item_facts import account_age, facts_text, older_role
+from riskscore.moderation.item_facts import account_role, facts_text
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.ranking import TIER_NAMES
 
@@ -163,12 +163,11 @@ def render(result: dict[str, Any]) -> None:
 
 def _role(case: dict[str, Any]) -> str:
     """The account of a case's JSON as the console's :func:`case_role` words it: "adult",
-    or "older account" when the latest alert that knows its age has it under 18."""
-    items = case["items"]
-    return older_role(
-        account_age(
-            (i["last_event_at"], i["updated_at"], i["item_id"], i["adult_age"]) for i in items
-        )
+    "older account" when the latest alert that knows its age has it under 18, "reported
+    account" when only user reports name it (:func:`account_role`)."""
+    return account_role(
+        (i["kind"], i["last_event_at"], i["updated_at"], i["item_id"], i["adult_age"])
+        for i in case["items"]
     )
 
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -169,18 +169,36 @@ def _refuse_not_plain_text(path: Path) -> None:
     """Refuse a CSV or JSON lines file in UTF-16 or UTF-32 (:func:`wide_encoding`), whose
     header would read as names with NUL between the letters and each JSON line as not
     UTF-8, or one compressed (:func:`compressed_by`: a ``.csv`` that is gzip), whose header
-    would read as bytes: one message for the file, saying what to do."""
+    would read as bytes (a spreadsheet, a zip archive too, named as such): one message for
+    the file, saying what to do."""
     with path.open("rb") as fh:
-        head = fh.read(6)
+        head = fh.read(64)
     encoding = wide_encoding(head)
     if encoding is not None:
         raise SchemaError(f"{path.name}: the file is {encoding} text, not UTF-8: save it as UTF-8")
     compression = compressed_by(head)
+    if compression == "zip" and _first_zip_entry(head).startswith(_SPREADSHEET_ENTRIES):
+        raise SchemaError(
+            f"{path.name}: the file is a spreadsheet (.xlsx or .ods, a zip archive), not CSV "
+            "text: save it as CSV (UTF-8) from the spreadsheet program"
+        )
     if compression is not None:
         raise SchemaError(
             f"{path.name}: the file is {compression}-compressed: decompress it first "
             "(riskscore reads plain CSV and JSON lines, and Parquet with its own compression)"
         )
+
+
+#: How the first entry of a spreadsheet's zip archive is named: Office Open XML's
+#: (``.xlsx``: its content types, relations, properties or sheets, by the writer) and
+#: OpenDocument's (``.ods``, which must store ``mimetype`` first).
+_SPREADSHEET_ENTRIES: Final = (b"[Content_Types].xml", b"_rels/", b"docProps/", b"xl/", b"mimetype")
+
+
+def _first_zip_entry(head: bytes) -> bytes:
+    """The name of the first entry of a zip archive that starts with ``head`` (its local
+    file header: the name's length at byte 26, the name from byte 30)."""
+    return head[30 : 30 + int.from_bytes(head[26:28], "little")]
 
 
 def refuse_unreadable(path: Path, exc: Exception) -> NoReturn:

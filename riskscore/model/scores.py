@@ -111,14 +111,24 @@ def strength_text(contribution: float) -> str:
     :data:`CLEAR_PUSH`, ``slightly raises risk`` below (the number follows it in a reason's
     text, for whoever audits the model).
 
+    The push is judged as the text shows it, to two decimals: ``+2.00`` (from 1.995)
+    strongly raises risk, as the docs' "from +2" reads, never "raises risk" beside it.
+
     Examples
     --------
     >>> strength_text(2.99), strength_text(1.2), strength_text(0.4)
     ('strongly raises risk', 'raises risk', 'slightly raises risk')
+    >>> strength_text(1.996), strength_text(0.9951)
+    ('strongly raises risk', 'raises risk')
     """
-    if contribution >= STRONG_PUSH:
+    return _strength(float(f"{contribution:.2f}"))  # the push as a reason's text writes it
+
+
+def _strength(push: float) -> str:
+    """The strength words of ``push`` against the thresholds, unrounded."""
+    if push >= STRONG_PUSH:
         return _STRENGTHS[0]
-    return _STRENGTHS[1] if contribution >= CLEAR_PUSH else _STRENGTHS[2]
+    return _STRENGTHS[1] if push >= CLEAR_PUSH else _STRENGTHS[2]
 
 
 #: What an alert with no reason shows in their place (a policy whose review threshold is at
@@ -168,8 +178,17 @@ _WORDS = "|".join(
 #: before the strength was worded).
 _VALUE_AND_PUSH = re.compile(
     rf"(?:(?:(?:after|under|over) )?(?:{_NUMBER})(?: (?:{_UNITS}))?(?: of contact)?|{_WORDS})"
-    rf" \((?:(?:{'|'.join(_STRENGTHS)}), )?\+(?:{_NUMBER})\)"
+    rf" \((?:(?P<strength>{'|'.join(_STRENGTHS)}), )?\+(?P<push>{_NUMBER})\)"
 )
+
+
+def _strength_words_of(push: str) -> tuple[str, str]:
+    """The strength words riskscore writes beside a push shown as ``push`` (``1.40``):
+    :func:`strength_text` of it, and the word it wrote before the words judged the push as
+    shown (the unrounded push: ``raises risk, +2.00`` from 1.996), a weaker word at
+    ``+2.00`` and ``+1.00`` only."""
+    shown = float(push.replace(",", ""))
+    return _strength(shown), _strength(shown - 0.005)
 
 
 def is_reason_text(text: object) -> bool:
@@ -214,12 +233,20 @@ def value_and_push(text: str, description: str, why: str) -> str | None:
     >>> value_and_push("the most private channel reached: he said (+1.50)", "the most "
     ...     "private channel reached", "") is None
     True
+    >>> value_and_push("the most private channel reached: encrypted (strongly raises risk, "
+    ...     "+0.50)", "the most private channel reached", "") is None
+    True
     """
     head, tail = f"{description}: ", f". {WHY_PREFIX}{why}" if why else ""
     middle = text[len(head) : len(text) - len(tail)]
-    if text.startswith(head) and text.endswith(tail) and _VALUE_AND_PUSH.fullmatch(middle):
-        return middle
-    return None
+    if not (text.startswith(head) and text.endswith(tail)):
+        return None
+    found = _VALUE_AND_PUSH.fullmatch(middle)
+    if found is None:
+        return None
+    # a strength riskscore never writes beside this push ("strongly" by +0.50) is not its
+    strength = found["strength"]
+    return middle if strength is None or strength in _strength_words_of(found["push"]) else None
 
 
 def reasons_type() -> pa.ListType:
@@ -279,9 +306,9 @@ def format_value(unit: str, value: float) -> str:
         return f"{percent:.0f} %"
     if unit == "0/1":
         return "yes" if value >= 0.5 else "no"
-    if unit.startswith("level"):
-        level = round(value)
-        return CHANNEL_NAMES[level] if 0 <= level < len(CHANNEL_NAMES) else number_text(value)
+    if unit.startswith("level"):  # the one reading of a channel level, as alerts name it
+        channel = channel_at_level(value)
+        return number_text(value) if channel is None else channel
     if unit in _COUNTS:
         return plural(round(value), _COUNTS[unit], unit)
     if unit == "hours":

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Final
 
 from riskscore._words import age_text, duration_text, relative_text, when_text
 from riskscore.io.schema import MINOR_AGE
@@ -30,7 +31,9 @@ from riskscore.moderation.cases import Case, QueueItem
 from riskscore.policy import Alert
 
 __all__ = [
+    "REPORTED_ROLE",
     "account_age",
+    "account_role",
     "alert_facts",
     "case_role",
     "facts_text",
@@ -107,11 +110,35 @@ def account_age(items: Iterable[tuple[int | None, int, int, float | None]]) -> f
     return max(known)[1] if known else None
 
 
+#: What a moderator reads for a case's account that only user reports name: the queue
+#: keeps no age of a reported account, and no role rule chose it (the reporter did), so
+#: "adult" (an unknown age: the role rule's choice) would call a reported peer an adult.
+REPORTED_ROLE: Final = "reported account"
+
+
+def account_role(items: Iterable[tuple[str, int | None, int, int, float | None]]) -> str:
+    """The role of a case's account as a moderator reads it, from ``(kind, last_event_at,
+    updated_at, item_id, adult_age)`` of each of its items: :func:`older_role` of its
+    :func:`account_age` when an alert names it, else :data:`REPORTED_ROLE`.
+
+    Examples
+    --------
+    >>> account_role([("alert", 10, 1, 1, 17.0), ("user_report", None, 2, 2, None)])
+    'older account'
+    >>> account_role([("user_report", None, 2, 2, None)])
+    'reported account'
+    """
+    given = list(items)
+    if all(kind != "alert" for kind, *_ in given):
+        return REPORTED_ROLE
+    return older_role(account_age((last, at, item, age) for _, last, at, item, age in given))
+
+
 def case_role(case: Case) -> str:
-    """The role of a case's account as a moderator reads it: :func:`older_role` of its
-    :func:`account_age` (the console's queue and case pages)."""
-    return older_role(
-        account_age((i.last_event_at, i.updated_at, i.item_id, i.adult_age) for i in case.items)
+    """The role of a case's account as a moderator reads it: :func:`account_role` of its
+    items (the console's queue and case pages)."""
+    return account_role(
+        (i.kind, i.last_event_at, i.updated_at, i.item_id, i.adult_age) for i in case.items
     )
 
 

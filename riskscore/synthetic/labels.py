@@ -11,12 +11,13 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.columnar import arrow_to_numpy, field_paths
+from riskscore.io.columnar import arrow_to_raw, field_paths
 from riskscore.io.columns import to_float
 from riskscore.io.ids import check_ids
 from riskscore.io.number_rules import NumberRules, check_numbers
 from riskscore.io.problems import Problems, raise_first
-from riskscore.io.raw import as_python_value
+from riskscore.io.raw import RawColumns, as_python_value
+from riskscore.io.text import NOT_UTF8
 from riskscore.io.validate import refuse_content, refuse_repeated_names
 
 __all__ = [
@@ -298,17 +299,21 @@ class Labels:
         def column(name: str) -> npt.NDArray[Any]:
             return np.asarray(table.column(name).to_numpy(zero_copy_only=False))
 
-        # ids converted as the events' columns are (a whole decimal as its integer)
-        ids = arrow_to_numpy(table.select(["conversation_id", "adult_id"]))
-        conversation_id = read_label_ids("conversation_id", ids["conversation_id"])
-        adult_id = read_label_ids("adult_id", ids["adult_id"])
+        # ids converted as the events' columns are (a whole decimal as its integer), and
+        # text that is not UTF-8 refused by the events' one rule
+        text = ["conversation_id", "adult_id", *(["scenario"] if "scenario" in given else [])]
+        raw = arrow_to_raw(table.select(text))
+        conversation_id = read_label_ids(
+            "conversation_id", raw["conversation_id"], raw.not_utf8.get("conversation_id")
+        )
+        adult_id = read_label_ids("adult_id", raw["adult_id"], raw.not_utf8.get("adult_id"))
         return cls(
             conversation_id=conversation_id,
             is_grooming=boolean_labels(column("is_grooming")),
             onset_index=onset_indexes(column("onset_index")),
             adult_id=adult_id,
             scenario=(
-                column("scenario").astype(str)
+                _utf8_checked("scenario", raw).astype(str)
                 if "scenario" in given
                 else np.full(len(conversation_id), NO_SCENARIO)
             ),
@@ -320,12 +325,16 @@ class Labels:
         )
 
 
-def read_label_ids(name: str, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+def read_label_ids(
+    name: str, values: npt.NDArray[Any], not_utf8: npt.NDArray[np.bool_] | None = None
+) -> npt.NDArray[Any]:
     """A labels id column read by the events' one id rule (:func:`check_ids`), whatever its
     type and wherever the labels come from (a labels file, a pandas DataFrame): the first
-    id it refuses raises, naming column, row and value; a whole float is its integer
-    (``7.0`` is ``7``, as in the events); integers beyond int64 are their decimal text,
-    integers still (:class:`~riskscore.io.ids.DecimalIds`), as in the events. Text ids end
+    id it refuses (or, at the rows ``not_utf8`` holds, text that is not UTF-8:
+    :func:`~riskscore.io.text.utf8_cells`) raises, naming column, row and value; a whole
+    float is its integer (``7.0`` is ``7``, as in the events); integers beyond int64 are
+    their decimal text, integers still (:class:`~riskscore.io.ids.DecimalIds`), as in the
+    events. Text ids end
     as numpy text, which drops trailing NULs: the rule has refused every control character
     by then.
 
@@ -336,10 +345,29 @@ def read_label_ids(name: str, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     [7, 8]
     """
     problems = Problems(len(values), {name: values})
+    if not_utf8 is not None:
+        problems.add(name, not_utf8, NOT_UTF8)
     ids = check_ids(name, values, problems)
     if problems.bad.any():
         raise_first(problems, np.flatnonzero(problems.bad))
     return ids.astype(str) if ids.dtype == object else ids
+
+
+def _problems(name: str, raw: RawColumns) -> Problems:
+    """The problems of column ``name`` of ``raw``, first its cells that are not UTF-8 text
+    (:func:`~riskscore.io.text.utf8_cells`), as the events' validator counts them."""
+    problems = Problems(len(raw[name]), {name: raw[name]})
+    if name in raw.not_utf8:
+        problems.add(name, raw.not_utf8[name], NOT_UTF8)
+    return problems
+
+
+def _utf8_checked(name: str, raw: RawColumns) -> npt.NDArray[Any]:
+    """Column ``name`` of ``raw``, refused at its first cell that is not UTF-8 text."""
+    problems = _problems(name, raw)
+    if problems.bad.any():
+        raise_first(problems, np.flatnonzero(problems.bad))
+    return np.asarray(raw[name])
 
 
 @dataclass(frozen=True, slots=True, eq=False)
