@@ -282,12 +282,12 @@ def test_a_case_of_user_reports_only_names_no_adult(
         queue.add_report(UserReport(9, "c12", "p13", 12.0, timestamp=T0 + 60))
     assert main(["queue", "--db", str(db)]) == 0
     out = capsys.readouterr().out
-    assert "reported account 'p13': 1 child" in out, out
-    assert "adult 'p13'" not in out
+    assert "reported account p13: 1 child" in out, out
+    assert "adult p13" not in out
     with ReviewQueue(db) as queue:
         queue.add_alert(Alert(7, "p13", "k", 11.0, "under 13", 0.9, Tier.URGENT, adult_age=34.0))
     assert main(["queue", "--db", str(db)]) == 0
-    assert "adult 'p13': 2 children" in capsys.readouterr().out
+    assert "adult p13: 2 children" in capsys.readouterr().out
 
 
 def test_the_console_names_a_reported_account_no_adult(tmp_path: Path) -> None:

@@ -31,8 +31,6 @@ from riskscore.moderation.cases import Case, QueueItem
 from riskscore.policy import Alert
 
 __all__ = [
-    "REPORTED_ROLE",
-    "account_age",
     "account_role",
     "alert_facts",
     "case_role",
