@@ -12,6 +12,7 @@ column (a DataFrame, a Parquet file) was told "The header reads as one column se
 
 from __future__ import annotations
 
+import bz2
 import datetime as dt
 import gzip
 import json
@@ -215,6 +216,19 @@ def test_a_compressed_text_file_is_named_as_such(
         rs.read_messages(path)
     assert main(["score", str(path), "--out", str(tmp_path / "out")]) == 2
     assert "gzip-compressed" in _one_line_error(capsys, "score")
+
+
+def test_a_csv_whose_first_column_name_begins_bzh_is_no_bzip2_file(tmp_path: Path) -> None:
+    """Was: any file starting ``BZh`` was named bzip2-compressed; a bzip2 stream carries a
+    block size and a block's magic after it."""
+    path = tmp_path / "events.csv"
+    plain = _events().to_pandas()
+    plain.insert(0, "BZh_export_batch", 1)
+    path.write_text(plain.to_csv(index=False))
+    assert len(rs.read_messages(path)) == len(plain)
+    path.write_bytes(bz2.compress(plain.to_csv(index=False).encode()))
+    with pytest.raises(rs.SchemaError, match=r"the file is bzip2-compressed"):
+        rs.read_messages(path)
 
 
 def test_labels_given_as_a_table_are_read_as_the_labels_file() -> None:

@@ -275,17 +275,19 @@ def wide_encoding(head: bytes) -> str | None:
 #: The first bytes of the compressed and archive files a CSV or JSON lines export may be
 #: shipped as, and what writes them.
 _COMPRESSED: Final = (
-    (b"\x1f\x8b", "gzip"),
-    (b"PK\x03\x04", "zip"),
-    (b"BZh", "bzip2"),
-    (b"\xfd7zXZ\x00", "xz"),
-    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (re.compile(rb"\x1f\x8b"), "gzip"),
+    (re.compile(rb"PK\x03\x04"), "zip"),
+    # "BZh", the block size, then a block's or the stream end's magic: a header whose first
+    # column name begins "BZh" is no bzip2 file
+    (re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)"), "bzip2"),
+    (re.compile(rb"\xfd7zXZ\x00"), "xz"),
+    (re.compile(rb"\x28\xb5\x2f\xfd"), "zstd"),
 )
 
 
 def compressed_by(head: bytes) -> str | None:
     """The compression (``"gzip"``, ``"zip"``, ...) of a file that starts with the bytes
-    ``head`` (its first six, at least), by its magic number; None for other files.
+    ``head`` (its first ten, at least), by its magic number; None for other files.
 
     Examples
     --------
@@ -293,7 +295,7 @@ def compressed_by(head: bytes) -> str | None:
     >>> compressed_by(gzip.compress(b"id,")), compressed_by(b"id,ts")
     ('gzip', None)
     """
-    return next((name for magic, name in _COMPRESSED if head.startswith(magic)), None)
+    return next((name for magic, name in _COMPRESSED if magic.match(head)), None)
 
 
 def is_number_text(text: str) -> bool:
