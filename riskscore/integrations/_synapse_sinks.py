@@ -52,7 +52,7 @@ class AlertSinks:
                 )
         if self._settings.review_queue is not None:
             try:  # SQLite may wait for another process's lock: not on the reactor thread
-                await self._api.defer_to_thread(self._queue_alert, alert, context)
+                await self._api.defer_to_thread(self._queue_alert, alert)
             except Exception:
                 logger.exception("riskscore: could not add the alert to the review queue")
         if self._settings.moderation_room is not None:
@@ -67,10 +67,11 @@ class AlertSinks:
         with open_private_append(self._settings.jsonl) as fh:
             fh.write(alert.to_json(matrix=context) + "\n")
 
-    def _queue_alert(self, alert: Alert, context: dict[str, Any]) -> None:
+    def _queue_alert(self, alert: Alert) -> None:
+        """Queue the alert, on the channel its conversation reached (``alert.max_channel``)."""
         assert self._settings.review_queue is not None
         with ReviewQueue(self._settings.review_queue) as queue:
-            queue.add_alert(alert, channel=context["max_channel"], actor="riskscore-synapse")
+            queue.add_alert(alert, actor="riskscore-synapse")
 
     async def _moderation_room_id(self) -> str:
         cfg = self._settings.moderation_room

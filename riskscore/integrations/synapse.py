@@ -416,7 +416,7 @@ class RiskscoreModule(AlertSinks):
                 if self._settings.jsonl is not None:
                     self._append_jsonl(alert, context)
                 if self._settings.review_queue is not None:
-                    self._queue_alert(alert, context)
+                    self._queue_alert(alert)
             if self._dirty:
                 self._checkpoint()
                 self._dirty = False

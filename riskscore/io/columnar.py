@@ -222,9 +222,7 @@ def arrow_to_raw(table: pa.Table) -> RawColumns:
         ]
         raw = RawColumns(caller_memory=False)
         for name, future in zip(table.column_names, converted, strict=True):
-            raw[name], bad = future.result()
-            if bad is not None:
-                raw.not_utf8[name] = bad
+            _keep(raw, name, *future.result())
     return raw
 
 
@@ -396,7 +394,7 @@ def pandas_to_numpy(df: Any) -> RawColumns:
         if isinstance(getattr(dtype, "pyarrow_dtype", None), pa.DataType):
             # a column pandas holds in Arrow (pd.ArrowDtype) is read as the Arrow column it
             # is: pandas' own conversion fails on string views and makes decimals objects
-            _arrow_column(out, _pandas_arrow(series), str(name))
+            _keep(out, str(name), *_column_to_numpy(_pandas_arrow(series), str(name)))
         elif getattr(dtype, "tz", None) is not None and name == TIME_COLUMN:
             values = series.dt.tz_convert("UTC").dt.tz_localize(None)
             secs = values.to_numpy(dtype="datetime64[s]").astype(np.int64)
@@ -414,15 +412,16 @@ def pandas_to_numpy(df: Any) -> RawColumns:
             # pandas' text (Arrow-backed, its default) and categoricals of text handed over
             # as Arrow: ids, channels and event types are then checked once per distinct
             # value, not made one Python string per row first
-            _arrow_column(out, _pandas_arrow(series), str(name))
+            _keep(out, str(name), *_column_to_numpy(_pandas_arrow(series), str(name)))
         else:
             out[str(name)] = series.to_numpy(dtype=object if dtype is np.dtype(object) else None)
     return out
 
 
-def _arrow_column(raw: RawColumns, col: Any, name: str) -> None:
-    """Column ``name`` of ``raw`` read from Arrow column ``col`` (:func:`arrow_to_raw`)."""
-    raw[name], bad = _column_to_numpy(col, name)
+def _keep(raw: RawColumns, name: str, values: AnyArray, bad: npt.NDArray[np.bool_] | None) -> None:
+    """Column ``name`` of ``raw``: ``values`` converted from Arrow (:func:`_column_to_numpy`),
+    and the rows whose text is not UTF-8 (``bad``, None when none is)."""
+    raw[name] = values
     if bad is not None:
         raw.not_utf8[name] = bad
 

@@ -47,6 +47,7 @@ __all__ = [
     "content_words",
     "has_hidden_character",
     "is_content_column",
+    "is_declared_minor",
     "is_null",
     "is_sentence",
     "plain_name",
@@ -247,6 +248,19 @@ MAX_SHOWN_CHARS: Final = 1_000
 
 CHANNEL_NAMES: Final = tuple(c.name.lower() for c in Channel)
 EVENT_NAMES: Final = tuple(e.name.lower() for e in EventType)
+
+
+def is_declared_minor(age: float | None) -> bool:
+    """Whether a declared age is known (not None, not NaN) and under :data:`MINOR_AGE`.
+
+    Examples
+    --------
+    >>> is_declared_minor(17.0), is_declared_minor(18.0), is_declared_minor(float("nan"))
+    (True, False, False)
+    >>> is_declared_minor(None)
+    False
+    """
+    return age is not None and not math.isnan(age) and age < MINOR_AGE
 
 
 def channel_at_level(level: float) -> str | None:

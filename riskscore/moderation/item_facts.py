@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from riskscore._words import age_text, duration_text, relative_text, when_text
-from riskscore.io.schema import MINOR_AGE
+from riskscore.io.schema import is_declared_minor
 from riskscore.moderation.cases import Case, QueueItem
 from riskscore.policy import Alert
 
@@ -41,11 +41,6 @@ __all__ = [
 
 #: What a fact reads as when the queue holds none for an alert.
 _NOT_RECORDED = "not recorded"
-
-
-def _is_minor(age: float | None) -> bool:
-    """Whether a declared age is known (not None, not NaN) and under 18."""
-    return age is not None and not math.isnan(age) and age < MINOR_AGE
 
 
 def older_role(age: float | None) -> str:
@@ -63,7 +58,7 @@ def older_role(age: float | None) -> str:
     >>> older_role(17.0)
     'older account'
     """
-    return "older account" if _is_minor(age) else "adult"
+    return "older account" if is_declared_minor(age) else "adult"
 
 
 def older_age_text(age: float | None, recorded: bool = True) -> str:
@@ -81,7 +76,7 @@ def older_age_text(age: float | None, recorded: bool = True) -> str:
     """
     if not recorded:
         return f"{older_role(None)} age {_NOT_RECORDED}"
-    minor = " (a minor)" if _is_minor(age) else ""
+    minor = " (a minor)" if is_declared_minor(age) else ""
     return f"{older_role(age)} {age_text(age)}{minor}"
 
 

@@ -4,13 +4,12 @@ review queue files them (:meth:`~riskscore.moderation.ReviewQueue.add_reports`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from riskscore.io.raw import as_python_value
-from riskscore.io.schema import CHANNEL_NAMES, MINOR_AGE, EventType
+from riskscore.io.schema import CHANNEL_NAMES, EventType, is_declared_minor
 
 __all__ = ["UserReport", "iter_reports", "report_of_event"]
 
@@ -47,8 +46,7 @@ class UserReport:
     @property
     def from_child(self) -> bool:
         """Whether the reporter is a child (age known and under 18; None is unknown)."""
-        age = self.reporter_age
-        return age is not None and not math.isnan(age) and age < MINOR_AGE
+        return is_declared_minor(self.reporter_age)
 
 
 def iter_reports(messages: Any) -> Iterator[UserReport]:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import unquote_to_bytes
 
+from riskscore._units import DAY_S
 from riskscore.exceptions import SchemaError
 from riskscore.io.given_times import is_day, parse_time
 from riskscore.io.raw import NotShown, quoted_name, show, shown
@@ -231,7 +232,7 @@ def period_text(start: int, end: int) -> str:
     >>> period_text(*query_period({"from": "2026-01-01", "to": "2026-01-31"}))
     '2026-01-01..2026-01-31'
     """
-    days = (datetime.fromtimestamp(t, tz=UTC).date().isoformat() for t in (start, end - 86_400))
+    days = (datetime.fromtimestamp(t, tz=UTC).date().isoformat() for t in (start, end - DAY_S))
     return "..".join(days)
 
 

@@ -142,8 +142,7 @@ def onset_indexes(values: npt.ArrayLike, column: str = "onset_index") -> IntArra
     problems = Problems(len(array), {column: array})
     numbers = array if array.dtype.kind in "iu" else to_float(column, array, problems, _ONSET)
     onsets = check_numbers(column, numbers, _ONSET_RULES, problems, -1, np.int64)
-    if problems.bad.any():
-        raise_first(problems, np.flatnonzero(problems.bad))
+    _refuse_first(problems)
     return onsets
 
 
@@ -344,29 +343,33 @@ def read_label_ids(
     >>> read_label_ids("conversation_id", np.array([7.0, 8.0])).tolist()
     [7, 8]
     """
-    problems = Problems(len(values), {name: values})
-    if not_utf8 is not None:
-        problems.add(name, not_utf8, NOT_UTF8)
+    problems = _problems(name, values, not_utf8)
     ids = check_ids(name, values, problems)
-    if problems.bad.any():
-        raise_first(problems, np.flatnonzero(problems.bad))
+    _refuse_first(problems)
     return ids.astype(str) if ids.dtype == object else ids
 
 
-def _problems(name: str, raw: RawColumns) -> Problems:
-    """The problems of column ``name`` of ``raw``, first its cells that are not UTF-8 text
-    (:func:`~riskscore.io.text.utf8_cells`), as the events' validator counts them."""
-    problems = Problems(len(raw[name]), {name: raw[name]})
-    if name in raw.not_utf8:
-        problems.add(name, raw.not_utf8[name], NOT_UTF8)
+def _problems(
+    name: str, values: npt.NDArray[Any], not_utf8: npt.NDArray[np.bool_] | None
+) -> Problems:
+    """The problems of column ``name`` holding ``values``, first its cells that are not
+    UTF-8 text (``not_utf8``: :func:`~riskscore.io.text.utf8_cells`), as the events'
+    validator counts them."""
+    problems = Problems(len(values), {name: values})
+    if not_utf8 is not None:
+        problems.add(name, not_utf8, NOT_UTF8)
     return problems
+
+
+def _refuse_first(problems: Problems) -> None:
+    """Raise for the first bad row of ``problems`` (:func:`raise_first`), if any."""
+    if problems.bad.any():
+        raise_first(problems, np.flatnonzero(problems.bad))
 
 
 def _utf8_checked(name: str, raw: RawColumns) -> npt.NDArray[Any]:
     """Column ``name`` of ``raw``, refused at its first cell that is not UTF-8 text."""
-    problems = _problems(name, raw)
-    if problems.bad.any():
-        raise_first(problems, np.flatnonzero(problems.bad))
+    _refuse_first(_problems(name, raw[name], raw.not_utf8.get(name)))
     return np.asarray(raw[name])
 
 
