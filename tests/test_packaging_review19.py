@@ -14,6 +14,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,12 +135,13 @@ print(json.dumps([*where, jit.jit_cache_on_disk(), ordered]))
 """
 
 
-def test_nowhere_writable_imports_and_compiles_in_each_process(tmp_path: Path) -> None:
-    """Was: a read-only package with no writable home, temporary directory or
-    ``NUMBA_CACHE_DIR`` (a ``readOnlyRootFilesystem`` container without a writable volume):
-    ``import riskscore``, so even ``riskscore --help``, failed with a traceback, "RuntimeError:
-    cannot cache function 'in_order': no locator available". The kernels now compile in
-    each process, and ``riskscore warmup`` says they are not cached."""
+def _import_where_nothing_is_writable(
+    tmp_path: Path, *, numba_cache_dir: bool = False
+) -> tuple[Path, list[Any]]:
+    """Import a copy of the package (its ``site``) where its ``__pycache__`` folders cannot
+    be made, in a process with no writable home, cache or temporary directory (and, with
+    ``numba_cache_dir``, a ``NUMBA_CACHE_DIR`` that cannot be written either); what
+    :data:`NOWHERE_WRITABLE` prints."""
     site = tmp_path / "site-packages"
     shutil.copytree(
         ROOT / "riskscore", site / "riskscore", ignore=shutil.ignore_patterns("__pycache__")
@@ -149,6 +151,8 @@ def test_nowhere_writable_imports_and_compiles_in_each_process(tmp_path: Path) -
     blocked = _unwritable(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
     env.update(PYTHONPATH=str(site), HOME=str(blocked), XDG_CACHE_HOME=str(blocked))
+    if numba_cache_dir:
+        env["NUMBA_CACHE_DIR"] = str(blocked / "numba")
     done = subprocess.run(
         [sys.executable, "-c", NOWHERE_WRITABLE, str(blocked)],
         cwd=tmp_path,
@@ -157,10 +161,33 @@ def test_nowhere_writable_imports_and_compiles_in_each_process(tmp_path: Path) -
         text=True,
         check=False,
     )
-    assert done.returncode == 0, done.stderr
-    where, location, on_disk, ordered = json.loads(done.stdout)
+    assert done.returncode == 0, done.stderr[-800:]
+    return site, json.loads(done.stdout)
+
+
+def test_nowhere_writable_imports_and_compiles_in_each_process(tmp_path: Path) -> None:
+    """Was: a read-only package with no writable home, temporary directory or
+    ``NUMBA_CACHE_DIR`` (a ``readOnlyRootFilesystem`` container without a writable volume):
+    ``import riskscore``, so even ``riskscore --help``, failed with a traceback, "RuntimeError:
+    cannot cache function 'in_order': no locator available". The kernels now compile in
+    each process, and ``riskscore warmup`` says they are not cached."""
+    site, (where, location, on_disk, ordered) = _import_where_nothing_is_writable(tmp_path)
     assert Path(where).is_relative_to(site)
     assert (location, on_disk, ordered) == ("None", False, True)
+
+
+def test_an_unwritable_numba_cache_dir_is_no_place_to_cache(tmp_path: Path) -> None:
+    """Was: with ``NUMBA_CACHE_DIR`` set (an image's ``ENV``) to a directory that cannot be
+    written (the volume meant for it not mounted on a read-only root file system), and no
+    other writable place, ``import riskscore`` (even ``riskscore --help``) failed with numba's
+    "cannot cache function 'in_order': no locator available": the setting was taken as the
+    cache's place without a test that it can be written. Now, as with no setting, the
+    kernels compile in each process (moved here from ``tests/test_hostile_review50.py``)."""
+    site, (where, _, on_disk, ordered) = _import_where_nothing_is_writable(
+        tmp_path, numba_cache_dir=True
+    )
+    assert Path(where).is_relative_to(site)
+    assert (on_disk, ordered) == (False, True)
 
 
 def test_warmup_says_when_nothing_is_cached(capsys: pytest.CaptureFixture[str]) -> None:
