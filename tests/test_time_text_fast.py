@@ -1,4 +1,4 @@
-"""One ISO 8601 text time read by the standard library equals the column rule's reading.
+"""One text time, or whole decimal, read by the standard library equals the column rule's reading.
 
 Was: `one_text_time` read each ISO text (and each number written as text) through a
 one-row Arrow cast, about 50 µs of an online event's 55 when a producer sends ISO times
@@ -6,18 +6,25 @@ one-row Arrow cast, about 50 µs of an online event's 55 when a producer sends I
 `datetime.fromisoformat` and `float` (about 1 µs) where that provably gives the Arrow
 cast's second, and hands the rest (text Python refuses, instants beyond the float-exact
 range, numbers beyond the finite floats) to the cast. These tests hold the rules equal.
+Likewise a whole decimal (a database cursor's `NUMERIC(20, 0)`), read by `int` instead
+of a one-row Arrow column.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import riskscore.io.events as events
 import riskscore.io.time_text as time_text
+from riskscore.io.decimals import decimal_cells, one_whole_decimal
+from riskscore.io.raw import as_python_value
 from riskscore.io.time_text import (
     _ISO_MATCH,
     _NUMBER_MATCH,
@@ -145,3 +152,39 @@ def test_number_text_is_floored_by_its_digits(text: str, seconds: float) -> None
 def test_number_text_beyond_the_floats_is_left_to_the_column_rule() -> None:
     assert _number_in_python("1e999") is None
     assert isinstance(one_text_time("1e999"), float | str)
+
+
+_WHOLE_DECIMALS = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70).map(Decimal),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.from_regex(r"\A-?[0-9]{1,22}(\.[0-9]{0,6})?(E[+-]?[0-9])?\Z").map(Decimal),
+)
+
+
+@given(_WHOLE_DECIMALS, st.sampled_from(["timestamp", "sender_age", "room_size"]))
+def test_a_whole_decimal_is_read_as_a_decimal_column_reads_it(value: Decimal, name: str) -> None:
+    fast = one_whole_decimal(value)
+    if fast is not None:
+        column = as_python_value(decimal_cells(np.array([value], dtype=object), name)[0])
+        assert type(column) is int
+        assert fast == column
+
+
+def test_a_database_cursors_whole_decimals_take_no_arrow_column(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_column(*args: object) -> object:
+        raise AssertionError("a one-row Arrow column was made")
+
+    monkeypatch.setattr(events, "decimal_cells", no_column)
+    event = {
+        "conversation_id": "c",
+        "timestamp": Decimal(1767225600),
+        "sender_id": "a",
+        "recipient_id": "b",
+        "channel": "direct",
+        "sender_age": Decimal(30),
+        "recipient_age": Decimal(12),
+    }
+    parsed = events.parse_event(event)
+    assert (parsed.timestamp, parsed.sender_age, parsed.recipient_age) == (1767225600, 30.0, 12.0)

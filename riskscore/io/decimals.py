@@ -15,9 +15,17 @@ import pyarrow.compute as pc
 
 from riskscore.io.schema import ID_COLUMNS
 
-__all__ = ["EXACT_FLOAT_INT", "TIME_COLUMN", "decimal_cells", "decimal_numbers", "numbers_to_numpy"]
+__all__ = [
+    "EXACT_FLOAT_INT",
+    "TIME_COLUMN",
+    "decimal_cells",
+    "decimal_numbers",
+    "numbers_to_numpy",
+    "one_whole_decimal",
+]
 
 AnyArray = npt.NDArray[Any]
+_INT64_MAX: Final = 2**63 - 1
 
 #: Integers beyond this magnitude (2**53) are not all exact as floats.
 EXACT_FLOAT_INT: Final = 2**53
@@ -81,3 +89,20 @@ def decimal_cells(values: AnyArray, name: str) -> AnyArray:
         # rule (one scale for all would give 9007199254740993 beside 5.0 a fraction digit)
         return values
     return decimal_numbers(col, name)
+
+
+def one_whole_decimal(value: Decimal) -> int | None:
+    """The integer a decimal with no fraction digit and no exponent holds (``Decimal("12")``,
+    a database cursor's ``NUMERIC(20, 0)``), within int64: what :func:`decimal_cells`
+    reads it as, without a one-row Arrow column (about 25 µs a field); None for any other
+    decimal, which that function reads. A test holds the two equal on generated decimals.
+
+    Examples
+    --------
+    >>> one_whole_decimal(Decimal("1767225600")), one_whole_decimal(Decimal("12.5"))
+    (1767225600, None)
+    """
+    if not value.is_finite() or value.as_tuple().exponent != 0:
+        return None
+    whole = int(value)
+    return whole if -_INT64_MAX - 1 <= whole <= _INT64_MAX else None

@@ -23,7 +23,7 @@ import numpy as np
 from riskscore._words import a_or_an
 from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import value_paths
-from riskscore.io.decimals import decimal_cells
+from riskscore.io.decimals import decimal_cells, one_whole_decimal
 from riskscore.io.one_value import Undecided
 from riskscore.io.raw import (
     MAX_IGNORED_NAME_CHARS,
@@ -170,7 +170,9 @@ def _decimals_read(event: object) -> dict[str, object] | None:
         return None
     read = dict(event)
     for name in fields:
-        value = decimal_cells(np.array([event[name]], dtype=object), name)[0]
+        value = one_whole_decimal(event[name])
+        if value is None:
+            value = decimal_cells(np.array([event[name]], dtype=object), name)[0]
         if isinstance(value, Decimal):  # NaN, an infinity: refused by the rules below
             return None
         read[name] = as_python_value(value)
