@@ -3,6 +3,7 @@ the console and the command line's ``riskscore queue``."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,20 @@ def test_queue_command_shows_ids_by_the_consoles_rule(
     decide = ["--decide", shown_id(DECOMPOSED), "--token", token, "--outcome", "dismissed"]
     assert main(["queue", "--db", str(db), "--top", "0", *decide, "--moderator", "m1"]) == 0
     assert 'recorded: case "cafe\\u0301" dismissed (1 item)' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "blank",
+    ["\u3164", "\u115f", "\u1160", "\uffa0", "\u2800", "\u034f", "\u17b4", "\ufe0f", "\U000e0100"],
+)
+def test_characters_that_draw_nothing_are_shown_escaped(blank: str) -> None:
+    """Was: ``bob`` followed by a Hangul filler (a letter that draws nothing), a blank
+    braille pattern or a variation selector passed the hidden-character check (they are
+    no control or format character) and was shown as ``bob``: two accounts read alike.
+    Now such an id is shown with its characters beyond ASCII escaped."""
+    value = f"bob{blank}"
+    shown = shown_id(value)
+    assert shown != shown_id("bob")
+    assert shown.isascii(), shown
+    assert shown.startswith('"bob\\u'), shown
+    assert json.loads(shown) == value  # what --decide takes back
