@@ -179,6 +179,8 @@ def report_row(report: UserReport, policy: AlertPolicy) -> dict[str, Any]:
         "adult_id": new_id("reported_id", report.reported_id),
         "child_id": reporter,
         "child_age": age,
+        # the reported account's declared age (null: unknown, as in a file written before)
+        "adult_age": stored_age(report.reported_age, f"{what}: reported account age"),
         "age_band": band,
         "risk": float(report.risk),
         "tier": 0,
@@ -304,10 +306,11 @@ def user_reports(events: ReportEvents) -> list[UserReport]:
     :func:`~riskscore.moderation.user_reports.report_of_event` files those of a stream)."""
     risk = np.where(np.isnan(events.risk), 0.0, events.risk)
     return [
-        UserReport(cid, reporter, reported, age, ts, CHANNEL_NAMES[channel], r)
-        for cid, reporter, reported, age, ts, channel, r in zip(
+        UserReport(cid, reporter, reported, age, ts, CHANNEL_NAMES[channel], r, reported_age)
+        for cid, reporter, reported, age, reported_age, ts, channel, r in zip(
             events.conversation_id.tolist(), events.reporter_id.tolist(),
             events.reported_id.tolist(), events.reporter_age.tolist(),
-            events.timestamp.tolist(), events.channel.tolist(), risk.tolist(), strict=True,
+            events.reported_age.tolist(), events.timestamp.tolist(), events.channel.tolist(),
+            risk.tolist(), strict=True,
         )
     ]  # fmt: skip
