@@ -118,7 +118,8 @@ def test_decide_with_an_id_of_too_many_digits_is_text(
     argv += ["--items", "1", "--outcome", "dismissed", "--moderator", "m"]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert "not an open item of adult '999" in err
+    assert "adult_id '999" in err  # an id no case has, cut short: never looked up
+    assert "(5000 characters) is longer than 256 characters" in err
     assert "4300" not in err
 
 

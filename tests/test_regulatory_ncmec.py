@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from _regulatory import decided_queue
 
+from riskscore.cli import main
 from riskscore.moderation import ReviewQueue, UserReport
 from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY, transparency_report
+from riskscore.policy import Alert, Tier
 from riskscore.regulatory import cybertipline_drafts, decided_cases, write_drafts
 from riskscore.regulatory.ncmec import INCIDENT_TYPE
 
@@ -95,3 +99,69 @@ def test_a_reporter_who_declared_an_adult_age_is_no_child_victim(tmp_path: Path)
     cases = report.data["cases"]
     assert cases["accounts_with_several_children"] == 0
     assert cases["escalated_multi_child_cases"] == []
+
+
+_REPORTS = [  # a child reports an account of declared age 34, another one of no age given
+    {"conversation_id": "c1", "timestamp": 1767225600, "sender_id": "kid-1",
+     "recipient_id": "adult-x", "channel": "direct", "event": "report", "sender_age": 13,
+     "recipient_age": 34},
+    {"conversation_id": "c2", "timestamp": 1767225700, "sender_id": "kid-2",
+     "recipient_id": "adult-y", "channel": "direct", "event": "report", "sender_age": 12},
+]  # fmt: skip
+
+
+def _reported(queue: Path) -> dict[str, dict[str, Any]]:
+    """The drafts of every case of ``queue`` escalated, by reported account."""
+    with ReviewQueue(queue) as q:
+        for adult in ("adult-x", "adult-y"):
+            shown = q.case(adult)
+            assert shown is not None
+            q.decide(adult, "escalated", moderator="m", token=shown.token)
+        drafts = cybertipline_drafts(decided_cases(q.items()), platform="demo")
+    return {d["report"]["personOrUserReported"]["espIdentifier"]: d for d in drafts}
+
+
+@pytest.mark.parametrize("command", ["stream", "score"])
+def test_the_reported_accounts_declared_age_is_in_the_draft(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: the queue dropped the recipient's declared age of a ``report`` event, so a
+    draft made from user reports said nothing of the reported account's age. Now a
+    report keeps it (the queue's ``adult_age``, null when not given, as in a file queued
+    before) and the draft states it: ``declared age: 34 years``, or ``declared age:
+    unknown``, never a guess; ``case.reported_declared_age`` holds the number or null."""
+    text = "".join(json.dumps(e) + "\n" for e in _REPORTS)
+    queue = tmp_path / "q.sqlite"
+    if command == "stream":
+        monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+        assert main(["stream", "--queue", str(queue)]) == 0
+    else:
+        (tmp_path / "events.jsonl").write_text(text)
+        argv = ["score", str(tmp_path / "events.jsonl"), "--queue", str(queue), "--top", "0"]
+        assert main([*argv, "--out", str(tmp_path / "out")]) == 0
+    drafts = _reported(queue)
+    x, y = (
+        drafts[a]["report"]["personOrUserReported"]["additionalInfo"]
+        for a in ("adult-x", "adult-y")
+    )
+    assert x.startswith("1 user report about this account concerning 1 child account; "
+                        "declared age: 34 years. Indicators")  # fmt: skip
+    assert "; declared age: unknown. Indicators" in y
+    assert drafts["adult-x"]["case"]["reported_declared_age"] == 34.0
+    assert drafts["adult-y"]["case"]["reported_declared_age"] is None
+
+
+def test_an_alerts_adult_age_is_the_reported_accounts_declared_age(tmp_path: Path) -> None:
+    """The age an alert recorded of its adult (``adult_age``) is the reported account's
+    declared age too; an alert that knows none says unknown."""
+    with ReviewQueue(tmp_path / "q.sqlite") as q:
+        q.add_alert(Alert(1, "adult-x", "k1", 12.0, "under 13", 0.9, Tier.URGENT,
+                          adult_age=41.0), at=100)  # fmt: skip
+        q.add_alert(Alert(2, "adult-y", "k2", 12.0, "under 13", 0.9, Tier.URGENT), at=100)
+    drafts = _reported(tmp_path / "q.sqlite")
+    assert drafts["adult-x"]["case"]["reported_declared_age"] == 41.0
+    assert (
+        "; declared age: 41 years. "
+        in (drafts["adult-x"]["report"]["personOrUserReported"]["additionalInfo"])
+    )
+    assert drafts["adult-y"]["case"]["reported_declared_age"] is None

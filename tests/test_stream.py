@@ -63,6 +63,34 @@ def test_malformed_lines_are_reported_counted_and_skipped(
     )
 
 
+def test_a_line_that_is_not_json_is_named_in_a_sentence_with_its_column(
+    lines: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``line 2: is not valid JSON (Expecting ',' delimiter: line 2 column 1 (char
+    47))`` for a line cut short: no subject, the parser's own "line 2" (its line break)
+    beside the input's line 2, and nothing to do. Now the line's refusal is a sentence as
+    its others are ("the line is not valid UTF-8 ..."): the parser's reason, the column of
+    the line where it stopped (from 1), and what an event is; a blank line is skipped."""
+    cut = '{"conversation_id": "c1", "timestamp": 1767225\n'  # 46 characters
+    trailing = '{"conversation_id": "c1",}\n'
+    binary = "\x00\x01\x02\n"  # UTF-8, but no JSON
+    control = '{"sender_id": "a\x01"}\n'
+    text = "".join([lines[0], cut, trailing, binary, "\n", control, '{"a": 1} x\n'])
+    assert _run(["stream"], text, monkeypatch) == 0
+    err = capsys.readouterr().err.splitlines()
+    end = ": each event is one complete JSON object"
+    assert err[:5] == [
+        f"line 2: the line is not valid JSON (expecting ',' delimiter at column 47, where "
+        f"the line ends){end}",
+        "line 3: the line is not valid JSON (expecting property name enclosed in double "
+        f"quotes at column 26){end}",
+        f"line 4: the line is not valid JSON (expecting value at column 1){end}",
+        f"line 6: the line is not valid JSON (invalid control character at column 17){end}",
+        f"line 7: the line is not valid JSON (extra data at column 10){end}",
+    ]
+    assert "7 lines (0 skipped as already processed), 1 event, 5 rejected" in err[5]
+
+
 @pytest.mark.parametrize(
     ("start", "what"),
     [("PAR1\x15\x04", "a Parquet file"), ("\x1f\udc8b\x08", "a gzip-compressed file")],

@@ -133,4 +133,4 @@ def test_stream_names_a_line_that_is_not_json_as_such(
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{event}\nnot json\n"))
     assert main(["stream"]) == 0
     err = capsys.readouterr().err
-    assert "line 2: is not valid JSON (Expecting value" in err
+    assert "line 2: the line is not valid JSON (expecting value at column 1)" in err

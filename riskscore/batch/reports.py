@@ -38,6 +38,7 @@ class ReportEvents:
     reporter_id: AnyArray
     reported_id: AnyArray
     reporter_age: FloatArray
+    reported_age: FloatArray
     timestamp: npt.NDArray[np.int64]
     channel: npt.NDArray[np.uint8]
     risk: FloatArray
@@ -51,6 +52,7 @@ class ReportEvents:
             messages.sender_id[rows],
             messages.recipient_id[rows],
             messages.sender_age[rows],
+            messages.recipient_age[rows],
             messages.timestamp[rows],
             messages.channel[rows],
             np.full(len(rows), np.nan),
@@ -76,7 +78,7 @@ class ReportEvents:
         """No report events."""
         empty = np.empty(0)
         return cls(
-            empty.astype(object), empty.astype(object), empty.astype(object), empty,
+            empty.astype(object), empty.astype(object), empty.astype(object), empty, empty,
             empty.astype(np.int64), empty.astype(np.uint8), empty,
         )  # fmt: skip
 

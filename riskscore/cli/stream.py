@@ -271,7 +271,8 @@ def stream_lines(
                 else:
                     reason = type(exc).__name__
                 reasons[reason] = reasons.get(reason, 0) + 1
-                text = not_json(exc) if isinstance(exc, json.JSONDecodeError) else str(exc)
+                json_error = isinstance(exc, json.JSONDecodeError)  # as parse_line's others
+                text = f"the line {not_json(exc)}" if json_error else str(exc)
                 message = one_line(text, _MAX_MESSAGE_CHARS)
                 err.write(f"line {lineno}: {message}\n")
             else:

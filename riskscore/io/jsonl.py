@@ -93,18 +93,36 @@ def not_an_object(value: object) -> str:
 
 
 def not_json(exc: BaseException) -> str:
-    """How a line :func:`loads_event` could not parse is named, after the line's place
-    (the parser's own "line 1 column 1" counts within the line).
+    """How a line :func:`loads_event` could not parse is named, after the line's name
+    (``line 2``, ``the line``): the one wording of :func:`read_jsonl`, ``riskscore
+    stream`` and ``POST /v1/events``. A parse error gives the parser's reason and the
+    column of the line where it stopped (from 1, as editors count; past the last character
+    when the line ends before its JSON does, whatever line break follows it), never the
+    parser's own "line 1" or "line 2" of one input line; another refusal of the parser
+    (a field given twice) is given as it is.
 
     Examples
     --------
-    >>> try:
-    ...     loads_event("not json")
-    ... except ValueError as exc:
-    ...     not_json(exc)
-    'is not valid JSON (Expecting value: line 1 column 1 (char 0))'
+    >>> def named(line):
+    ...     try:
+    ...         loads_event(line)
+    ...     except ValueError as exc:
+    ...         return not_json(exc)
+    >>> named('{"conversation_id": "c1", "timestamp": 17672\\r\\n')  # doctest: +ELLIPSIS
+    "is not valid JSON (expecting ',' delimiter at column 45, where the line ends): ..."
+    >>> print(named('{"conversation_id": "c1",}'))  # doctest: +NORMALIZE_WHITESPACE
+    is not valid JSON (expecting property name enclosed in double quotes at column 26):
+    each event is one complete JSON object
     """
-    return f"is not valid JSON ({exc})"
+    if not isinstance(exc, json.JSONDecodeError):
+        return f"is not valid JSON ({exc})"
+    reason = exc.msg.removesuffix(" at")  # "Unterminated string starting at"
+    ends = not exc.doc[exc.pos :].strip()
+    column = len(exc.doc[: exc.pos].rstrip() if ends else exc.doc[: exc.pos]) + 1
+    return (
+        f"is not valid JSON ({reason[:1].lower()}{reason[1:]} at column {column}"
+        f"{', where the line ends' if ends else ''}): each event is one complete JSON object"
+    )
 
 
 def _integer(text: str) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 import riskscore.moderation.queue_db as db
-from riskscore.io.raw import show
+from riskscore.io.shown_ids import shown_id
 from riskscore.io.timestamps import iso_utc
 from riskscore.moderation.cases import Outcome, QueueError, check_epoch
 from riskscore.moderation.queue_rows import ITEMS_SELECT, item_from_row
@@ -115,7 +115,7 @@ def decide_items(
         row = con.execute(ITEMS_SELECT + " WHERE items.item_id = ?", (item_id,)).fetchone()
         if row is None or row["adult_id"] != adult or row["status"] != "open":
             raise QueueError(
-                f"item {item_id} is not an open item of adult {show(adult_id)}: "
+                f"item {item_id} is not an open item of adult {shown_id(adult_id)}: "
                 f"{_why_not_open(row, adult)}; nothing was recorded, reload the case"
             )
         # Read as every item is: a value riskscore never writes is refused by name, never

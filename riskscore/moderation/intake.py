@@ -31,6 +31,7 @@ from riskscore.io.schema import (
     MAX_AGE,
     MIN_AGE,
 )
+from riskscore.io.shown_ids import shown_id
 from riskscore.model.scores import reason_texts
 from riskscore.moderation.cases import QueueError, check_epoch
 from riskscore.moderation.queue_rows import (
@@ -49,6 +50,7 @@ __all__ = [
     "alert_row",
     "insert_alerts",
     "insert_reports",
+    "new_id",
     "report_row",
     "user_reports",
 ]
@@ -73,11 +75,13 @@ def _check_channel(channel: str | None) -> None:
         raise ValueError(f"channel {show(channel)} is not one of {', '.join(CHANNEL_NAMES)}")
 
 
-def _new_id(field: str, value: Any) -> str:
-    """An id arriving in the queue, checked by the rule the queue reads it back with
-    (:func:`riskscore.moderation.queue_rows.id_problem`), then encoded
+def new_id(field: str, value: Any) -> str:
+    """An id arriving in the queue (or named in a decision), checked by the rule the queue
+    reads it back with (:func:`riskscore.moderation.queue_rows.id_problem`), then encoded
     (:func:`queue_db.encode_id`): an id that is unprintable, empty or over-long would break
-    the exports made from it; the error quotes it cut (:func:`riskscore.io.raw.show`)."""
+    the exports made from it; the error quotes it cut (:func:`riskscore.io.raw.show`: it is
+    no id). An id that passes is named in messages as the console and the command line
+    show it (:func:`~riskscore.io.shown_ids.shown_id`)."""
     if isinstance(value, np.integer):
         value = value.item()
     problem = id_problem(field, value)
@@ -95,36 +99,31 @@ def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, An
     if channel is None:
         channel = alert.max_channel
     _check_channel(channel)
+    conv = new_id("conversation_id", alert.conversation_id)  # named by it below
+    what = f"alert on conversation {shown_id(alert.conversation_id)}"
     if not 0.0 <= alert.risk <= 1.0:
-        raise ValueError(f"alert on conversation {show(alert.conversation_id)}: risk {alert.risk}")
+        raise ValueError(f"{what}: risk {alert.risk}")
     # What the queue reads back (queue_rows.item_from_row), or every later read would fail.
     if alert.tier not in list(Tier):
-        raise ValueError(
-            f"alert on conversation {show(alert.conversation_id)}: tier {show(alert.tier)} is not "
-            "review (1) or urgent (2)"
-        )
+        raise ValueError(f"{what}: tier {show(alert.tier)} is not review (1) or urgent (2)")
     if not is_line(alert.age_band):
         raise ValueError(
-            f"alert on conversation {show(alert.conversation_id)}: age band {show(alert.age_band)} "
-            "is not one line of printable text"
+            f"{what}: age band {show(alert.age_band)} is not one line of printable text"
         )
     reasons = encode_reasons(reason_texts(alert.reasons))
     if reasons is None:
         raise ValueError(
-            f"alert on conversation {show(alert.conversation_id)}: reasons must be printable text "
-            f"(no line breaks or control characters), at most {MAX_REASONS_CHARS} characters "
-            "in all"
+            f"{what}: reasons must be printable text (no line breaks or control characters), "
+            f"at most {MAX_REASONS_CHARS} characters in all"
         )
-    what = f"alert on conversation {show(alert.conversation_id)}"
     age = stored_age(alert.child_age, f"{what}: child age")
     first, last = _event_times(alert, what)
-    conv = _new_id("conversation_id", alert.conversation_id)
     return {
         "kind": "alert",
         "dedup_key": f"alert:{conv}",
         "conversation_id": conv,
-        "adult_id": _new_id("adult_id", alert.adult_id),
-        "child_id": _new_id("child_id", alert.child_id),
+        "adult_id": new_id("adult_id", alert.adult_id),
+        "child_id": new_id("child_id", alert.child_id),
         "child_age": age,
         "adult_age": stored_age(alert.adult_age, f"{what}: adult age"),
         "age_band": alert.age_band,
@@ -164,22 +163,24 @@ def report_row(report: UserReport, policy: AlertPolicy) -> dict[str, Any]:
     _check_channel(report.channel)
     if not 0.0 <= report.risk <= 1.0:
         raise ValueError(f"user report risk must be in [0, 1], got {report.risk}")
-    what = f"user report on conversation {show(report.conversation_id)}"
+    conv = new_id("conversation_id", report.conversation_id)  # named by it below
+    what = f"user report on conversation {shown_id(report.conversation_id)}"
     try:  # checked as the queue reads it back, or every later read would fail
         when = check_epoch(report.timestamp, "timestamp")
     except QueueError as exc:
         raise QueueError(f"{what}: {exc}") from None
     age = stored_age(report.reporter_age, f"{what}: child (reporter) age")
-    conv = _new_id("conversation_id", report.conversation_id)
-    reporter = _new_id("reporter_id", report.reporter_id)
+    reporter = new_id("reporter_id", report.reporter_id)
     band = policy.band_of(math.nan if age is None else age).name
     return {
         "kind": "user_report",
         "dedup_key": f"report:{conv}:{reporter}:{when}",
         "conversation_id": conv,
-        "adult_id": _new_id("reported_id", report.reported_id),
+        "adult_id": new_id("reported_id", report.reported_id),
         "child_id": reporter,
         "child_age": age,
+        # the reported account's declared age (null: unknown, as in a file written before)
+        "adult_age": stored_age(report.reported_age, f"{what}: reported account age"),
         "age_band": band,
         "risk": float(report.risk),
         "tier": 0,
@@ -249,13 +250,14 @@ def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> in
     held = item_from_row(found)
     if {found["adult_id"], found["child_id"]} != {row["adult_id"], row["child_id"]}:
         cid, adult, child = (
-            db.decode_id(row[k]) for k in ("conversation_id", "adult_id", "child_id")
+            shown_id(db.decode_id(row[k])) for k in ("conversation_id", "adult_id", "child_id")
         )
         raise QueueError(
-            f"alert on conversation {cid!r} between {adult!r} and {child!r}: item "
-            f"{held.item_id} is the open alert of conversation {cid!r} between "
-            f"{held.adult_id!r} and {held.child_id!r}; two conversations under one id are "
-            "never merged: give them distinct ids (not queued, nor the alerts added with it)"
+            f"alert on conversation {cid} between {adult} and {child}: item "
+            f"{held.item_id} is the open alert of conversation {cid} between "
+            f"{shown_id(held.adult_id)} and {shown_id(held.child_id)}; two conversations "
+            "under one id are never merged: give them distinct ids (not queued, nor the "
+            "alerts added with it)"
         )
     item_id = held.item_id
     raise_ = row["risk"] > held.risk or row["tier"] > held.tier
@@ -304,10 +306,11 @@ def user_reports(events: ReportEvents) -> list[UserReport]:
     :func:`~riskscore.moderation.user_reports.report_of_event` files those of a stream)."""
     risk = np.where(np.isnan(events.risk), 0.0, events.risk)
     return [
-        UserReport(cid, reporter, reported, age, ts, CHANNEL_NAMES[channel], r)
-        for cid, reporter, reported, age, ts, channel, r in zip(
+        UserReport(cid, reporter, reported, age, ts, CHANNEL_NAMES[channel], r, reported_age)
+        for cid, reporter, reported, age, reported_age, ts, channel, r in zip(
             events.conversation_id.tolist(), events.reporter_id.tolist(),
             events.reported_id.tolist(), events.reporter_age.tolist(),
-            events.timestamp.tolist(), events.channel.tolist(), risk.tolist(), strict=True,
+            events.reported_age.tolist(), events.timestamp.tolist(), events.channel.tolist(),
+            risk.tolist(), strict=True,
         )
     ]  # fmt: skip

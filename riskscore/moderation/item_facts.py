@@ -31,6 +31,7 @@ from riskscore.moderation.cases import Case, QueueItem
 from riskscore.policy import Alert
 
 __all__ = [
+    "account_age",
     "account_role",
     "alert_facts",
     "case_role",
@@ -81,10 +82,12 @@ def older_age_text(age: float | None, recorded: bool = True) -> str:
 
 
 def account_age(items: Iterable[tuple[int | None, int, int, float | None]]) -> float | None:
-    """The declared age of a case's account: that of its alert with the latest event that
+    """The declared age of a case's account: that of its item with the latest event that
     knows it, from ``(last_event_at, updated_at, item_id, adult_age)`` of each item (None
-    or NaN: not known; a later queueing, then a later item, breaks a tie); None when none
-    does. The age :func:`older_role` words a case's account by.
+    or NaN: not known; an item without an event time, a user report, after those with one;
+    a later queueing, then a later item, breaks a tie); None when none does. The age
+    :func:`older_role` words a case's account by (of its alerts: :func:`account_role`) and
+    a CyberTipline draft gives the reported account.
 
     Examples
     --------
@@ -103,28 +106,30 @@ def account_age(items: Iterable[tuple[int | None, int, int, float | None]]) -> f
     return max(known)[1] if known else None
 
 
-#: What a moderator reads for a case's account that only user reports name: the queue
-#: keeps no age of a reported account, and no role rule chose it (the reporter did), so
-#: "adult" (an unknown age: the role rule's choice) would call a reported peer an adult.
+#: What a moderator reads for a case's account that only user reports name: no role rule
+#: chose it (the reporter did), so "adult" (an unknown age: the role rule's choice) would
+#: call a reported peer an adult, whatever age the report declares for it.
 REPORTED_ROLE: Final = "reported account"
 
 
 def account_role(items: Iterable[tuple[str, int | None, int, int, float | None]]) -> str:
     """The role of a case's account as a moderator reads it, from ``(kind, last_event_at,
-    updated_at, item_id, adult_age)`` of each of its items: :func:`older_role` of its
-    :func:`account_age` when an alert names it, else :data:`REPORTED_ROLE`.
+    updated_at, item_id, adult_age)`` of each of its items: :func:`older_role` of the
+    :func:`account_age` of its alerts when an alert names it (the ages the role rule chose
+    it by; a user report's declared age of the reported account is not one), else
+    :data:`REPORTED_ROLE`.
 
     Examples
     --------
     >>> account_role([("alert", 10, 1, 1, 17.0), ("user_report", None, 2, 2, None)])
     'older account'
-    >>> account_role([("user_report", None, 2, 2, None)])
+    >>> account_role([("user_report", None, 2, 2, 16.0)])
     'reported account'
+    >>> account_role([("alert", 10, 1, 1, None), ("user_report", None, 2, 2, 16.0)])
+    'adult'
     """
-    given = list(items)
-    if all(kind != "alert" for kind, *_ in given):
-        return REPORTED_ROLE
-    return older_role(account_age((last, at, item, age) for _, last, at, item, age in given))
+    alerts = [(last, at, item, age) for kind, last, at, item, age in items if kind == "alert"]
+    return older_role(account_age(alerts)) if alerts else REPORTED_ROLE
 
 
 def case_role(case: Case) -> str:

@@ -33,6 +33,7 @@ import numpy.typing as npt
 from riskscore.exceptions import SchemaError
 from riskscore.features import FeatureTable, extract_features
 from riskscore.io import MessageTable
+from riskscore.io.shown_ids import shown_id
 from riskscore.model import Platt, RiskModel
 from riskscore.model.drift import reference_profile
 from riskscore.model.training import adult_folds, fit_risk_model
@@ -216,7 +217,7 @@ def learn_from_decisions(
     known = set(ids)
     unknown = (labels.positive | labels.negative) - known
     if unknown:
-        example = sorted(map(str, unknown))[:3]
+        example = ", ".join(sorted(map(shown_id, unknown))[:3])  # 7 and "7" apart
         raise SchemaError(
             f"{len(unknown)} decided conversation(s) are not in the events (e.g. {example}); "
             "pass the events of the whole period the queue covers"

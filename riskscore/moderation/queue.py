@@ -450,6 +450,8 @@ class ReviewQueue:
             case; a stale token; an item created (dated ahead) or first reviewed
             after the decision time; ``at`` outside simulation mode or out of range; a
             bad moderator name.
+        ValueError
+            ``adult_id`` is no id the queue can hold (not int or text, empty, over-long).
         """
         result = Outcome.parse(outcome)
         moderator = check_name(moderator, "moderator")
@@ -471,7 +473,7 @@ class ReviewQueue:
         versions = parse_token(token) if token is not None else None
         chosen = list(versions) if versions is not None else decisions.item_ids(item_ids or ())
         when, source = decisions.decision_time(at, simulation=self.simulation)
-        db.encode_id(adult_id)  # a bad id is refused before the transaction
+        intake.new_id("adult_id", adult_id)  # one no case can have: before the transaction
         return db.write(
             self._con,
             lambda con: decisions.decide_items(

@@ -4,6 +4,7 @@ review queue files them (:meth:`~riskscore.moderation.ReviewQueue.add_reports`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,9 @@ class UserReport:
         Channel name of the report (schema v1 names).
     risk : float, default 0
         The conversation's current risk, when it has been scored.
+    reported_age : float, default NaN
+        The reported account's declared age in years (the event's ``recipient_age``; NaN
+        if unknown), kept for the queue's ``adult_age`` and the CyberTipline draft.
     """
 
     conversation_id: Any
@@ -42,6 +46,7 @@ class UserReport:
     timestamp: int
     channel: str | None = None
     risk: float = 0.0
+    reported_age: float = math.nan
 
     @property
     def from_child(self) -> bool:
@@ -72,6 +77,7 @@ def iter_reports(messages: Any) -> Iterator[UserReport]:
             reporter_age=float(cols["sender_age"][i]),
             timestamp=int(cols["timestamp"][i]),
             channel=str(cols["channel"][i]),
+            reported_age=float(cols["recipient_age"][i]),
         )
 
 
@@ -79,4 +85,4 @@ def report_of_event(event: tuple[Any, ...], cid: Any, timestamp: int, risk: floa
     """The user report a ``report`` event (``OnlineScorer.last_event``) files in conversation
     ``cid`` (a group room's pair): its sender reports its recipient (serve, stream)."""
     channel = CHANNEL_NAMES[event[6]]
-    return UserReport(cid, event[2], event[3], event[4], timestamp, channel, risk)
+    return UserReport(cid, event[2], event[3], event[4], timestamp, channel, risk, event[5])

@@ -30,6 +30,7 @@ from riskscore._words import plural, risk_text
 from riskscore.io.private import FILE_MODE
 from riskscore.io.timestamps import iso_utc
 from riskscore.moderation.cases import youngest_child_age
+from riskscore.moderation.item_facts import account_age
 from riskscore.regulatory._cases import DecidedCase
 
 __all__ = ["INCIDENT_TYPE", "cybertipline_drafts", "write_drafts"]
@@ -114,6 +115,7 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
             f"with a child in age band {best.age_band}; a moderator escalated the case."
         )
     reasons = "; ".join(case.indicators) or "none recorded"
+    declared = _reported_age(case)
     report = {
         "incidentSummary": summary,
         "internetDetails": [
@@ -138,8 +140,9 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
             "priorCTReports": [],
             "additionalInfo": (
                 f"{_raised(case)} about this account concerning "
-                f"{plural(len(children), 'child account')}. Indicators from "
-                f"interaction metadata (no message content): {reasons}."
+                f"{plural(len(children), 'child account')}; declared age: "
+                f"{'unknown' if declared is None else plural(declared, 'year')}. Indicators "
+                f"from interaction metadata (no message content): {reasons}."
             ),
         },
         "victim": [
@@ -169,6 +172,7 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
             "queue_item_ids": [i.item_id for i in case.items],
             "urgent": urgent,
             "youngest_declared_age": None if math.isnan(age) else age,
+            "reported_declared_age": declared,
         },
         "report": report,
         "to_complete": [
@@ -190,6 +194,15 @@ def _raised(case: DecidedCase) -> str:
     ``1 automated alert and 0 user reports``)."""
     counts = ((len(case.alerts), "automated alert"), (len(case.reports), "user report"))
     return " and ".join(plural(n, word) for n, word in counts if n)
+
+
+def _reported_age(case: DecidedCase) -> float | None:
+    """The reported account's declared age (None: unknown, never a guess): that of the
+    case's item with the latest event that knows it (an alert's ``adult_age``, else a
+    user report's age of the account it reports), as the console names the account
+    (:func:`~riskscore.moderation.item_facts.account_age`). Items queued before riskscore
+    kept it (a user report, or a queue file of schema version 2) know none."""
+    return account_age((i.last_event_at, i.updated_at, i.item_id, i.adult_age) for i in case.items)
 
 
 def _victim_age(case: DecidedCase, child: Any) -> str:

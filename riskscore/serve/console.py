@@ -447,16 +447,16 @@ def report_page(request: Request) -> Response:
         "report": None,
         "error": None,
     }
-    try:  # the command line's time rule: no period from 1970, none reversed (400, naming them)
-        start, end = query_period(query)
+    try:  # the command line's time rule: no period from 1970, none reversed, no end
+        period = query_period(query)  # missing (400, naming the parameters)
     except ValueError as exc:
         context["error"] = str(exc)
         return _page(request, "report.html", context, user=user, status=400)
-    if start is not None and end is not None and state.config.report_key is not None:
+    if period is not None and state.config.report_key is not None:
         try:
             report = transparency_report(
                 state.queue,
-                (start, end),
+                period,
                 key=state.config.report_key,
                 platform=state.config.platform,
             )
@@ -464,10 +464,8 @@ def report_page(request: Request) -> Response:
             context["error"] = str(exc)
         else:
             # An export of the queue's decisions: who made it, for which days, is logged.
-            state.accounts.log_access(user.name, "report", period_text(start, end))
+            state.accounts.log_access(user.name, "report", period_text(*period))
             context["report"] = Markup(_report_body(render_html(report.to_dict(), ())))
-    elif query.get("from") is not None:
-        context["error"] = "Give both dates as YYYY-MM-DD."
     return _page(request, "report.html", context, user=user)
 
 

@@ -189,37 +189,52 @@ def _is_calendar_day(text: str) -> bool:
     return True
 
 
-def query_period(query: Mapping[str, str]) -> tuple[int | None, int | None]:
+def query_period(query: Mapping[str, str]) -> tuple[int, int] | None:
     """The period of a query's ``from`` and ``to`` days (:func:`query_day`; the last day
-    included): epoch seconds of its start and its (excluded) end, each None when not given.
+    included): epoch seconds of its start and its (excluded) end; None when the query
+    names neither (a parameter given empty is not given).
 
     Raises
     ------
     ValueError
-        A day is not a day in range (:func:`query_day`), or ``from`` is after ``to``
-        (:func:`~riskscore.moderation.cases.check_period`, the rule of every reporting
-        period): the message names both parameters and their values.
+        One of ``from`` and ``to`` is given without the other (the message names the one
+        missing), a day is not a day in range (:func:`query_day`), or ``from`` is after
+        ``to`` (:func:`~riskscore.moderation.cases.check_period`, the rule of every
+        reporting period): the message names both parameters and their values.
 
     Examples
     --------
     >>> query_period({"from": "2026-01-01", "to": "2026-01-31"})
     (1767225600, 1769904000)
-    >>> query_period({"from": "2026-01-01"})
-    (1767225600, None)
+    >>> query_period({}) is None
+    True
+    >>> query_period({"from": "2026-01-01"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: query parameter 'to' is missing: a period needs both 'from' and 'to', ...
     >>> query_period({"from": "2026-02-01", "to": "2026-01-31"})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ValueError: query parameter 'from' ('2026-02-01') is after 'to' ('2026-01-31'): period ...
     """
+    if "from" not in query and "to" not in query:
+        return None
     start = query_day("from", query.get("from"))
     end = query_day("to", query.get("to"), included_end=True)
-    if start is not None and end is not None:
-        try:
-            check_period(start, end)
-        except ValueError as exc:
-            raise ValueError(
-                f"query parameter 'from' ({show(query['from'])}) is after 'to' "
-                f"({show(query['to'])}): {exc}"
-            ) from None
+    if start is None or end is None:
+        if start is None and end is None:
+            missing = "query parameters 'from' and 'to' are"
+        else:
+            missing = f"query parameter {'from' if start is None else 'to'!r} is"
+        raise ValueError(
+            f"{missing} missing: a period needs both 'from' and 'to', days YYYY-MM-DD "
+            "(UTC), the last included"
+        )
+    try:
+        check_period(start, end)
+    except ValueError as exc:
+        raise ValueError(
+            f"query parameter 'from' ({show(query['from'])}) is after 'to' "
+            f"({show(query['to'])}): {exc}"
+        ) from None
     return start, end
 
 
