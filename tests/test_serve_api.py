@@ -21,6 +21,7 @@ from riskscore.cli import main
 from riskscore.cli.entrypoint import build_parser
 from riskscore.moderation import ReviewQueue
 from riskscore.serve import create_app
+from riskscore.serve.body import JSON_LINES_TYPES
 
 
 @pytest.fixture(scope="module")
@@ -315,3 +316,17 @@ def test_a_batch_answers_each_alert_in_the_bytes_riskscore_stream_writes(
     r = client.post("/v1/events", json=events)
     assert r.status_code == 200, r.text
     assert '"alerts":[' + ",".join(expected) + "]" in r.text
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_serve_page_names_every_refusal_reason_and_json_lines_type() -> None:
+    """docs/serve.md's metrics table named no ``not_tried`` reason, which the service counts
+    once a batch has 100 refusals, and its route table two of the four JSON lines types."""
+    page = (ROOT / "docs" / "serve.md").read_text(encoding="utf-8")
+    source = (ROOT / "riskscore" / "serve" / "service.py").read_text(encoding="utf-8")
+    reasons = set(re.findall(r'labels\(reason="(\w+)"\)', source)) | {"future_timestamp"}
+    row = next(line for line in page.splitlines() if "`riskscore_events_refused_total`" in line)
+    assert {r for r in reasons if f"`{r}`" not in row} == set()
+    assert {t for t in JSON_LINES_TYPES if f"{t}`" not in page} == set()
