@@ -6,6 +6,7 @@ import io
 import json
 import re
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -330,3 +331,13 @@ def test_the_serve_page_names_every_refusal_reason_and_json_lines_type() -> None
     row = next(line for line in page.splitlines() if "`riskscore_events_refused_total`" in line)
     assert {r for r in reasons if f"`{r}`" not in row} == set()
     assert {t for t in JSON_LINES_TYPES if f"{t}`" not in page} == set()
+
+
+def test_the_serve_page_lists_every_requirement_of_the_serve_extra() -> None:
+    """The install line's comment named every requirement but starlette."""
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]["serve"]
+    names = {re.split(r"[^\w-]", requirement, maxsplit=1)[0] for requirement in extra}
+    block = (ROOT / "docs" / "serve.md").read_text(encoding="utf-8").split("```")[1]
+    assert {name for name in names if name not in block} == set()
