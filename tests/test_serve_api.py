@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import re
@@ -341,3 +342,24 @@ def test_the_serve_page_lists_every_requirement_of_the_serve_extra() -> None:
     names = {re.split(r"[^\w-]", requirement, maxsplit=1)[0] for requirement in extra}
     block = (ROOT / "docs" / "serve.md").read_text(encoding="utf-8").split("```")[1]
     assert {name for name in names if name not in block} == set()
+
+
+def test_the_serve_page_names_the_scorer_options_it_shares_with_stream() -> None:
+    """The page's list of the options `serve` takes from `stream` left out
+    ``--max-room-members``; the defaults are the same, as it says."""
+    parsers = {
+        action.dest: action.choices
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+    }["command"]
+    options = {
+        name: {o: a.default for a in parsers[name]._actions for o in a.option_strings}
+        for name in ("stream", "serve")
+    }
+    shared = options["stream"].keys() & options["serve"].keys()
+    scorer = shared - {"-h", "--help", "--json", "--model", "--policy", "--checkpoint"}
+    assert {o: options["serve"][o] for o in scorer} == {o: options["stream"][o] for o in scorer}
+    page = " ".join((ROOT / "docs" / "serve.md").read_text(encoding="utf-8").split())
+    listed = re.search(r"the scorer's options \(([^)]*)\) are those of `riskscore stream`", page)
+    assert listed is not None
+    assert set(re.findall(r"`(--[\w-]+)`", listed.group(1))) == scorer
