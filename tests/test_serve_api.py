@@ -22,7 +22,7 @@ import riskscore.cli.serve as serve_command
 from riskscore.cli import main
 from riskscore.cli.entrypoint import build_parser
 from riskscore.moderation import ReviewQueue
-from riskscore.serve import create_app
+from riskscore.serve import Part, create_app
 from riskscore.serve.body import JSON_LINES_TYPES
 
 
@@ -363,3 +363,16 @@ def test_the_serve_page_names_the_scorer_options_it_shares_with_stream() -> None
     listed = re.search(r"the scorer's options \(([^)]*)\) are those of `riskscore stream`", page)
     assert listed is not None
     assert set(re.findall(r"`(--[\w-]+)`", listed.group(1))) == scorer
+
+
+def test_a_console_process_answers_healthz_with_what_the_page_says(
+    tmp_path: Path, model: rs.RiskModel
+) -> None:
+    """docs/serve.md gave one answer of ``/healthz``; a ``--part console`` process, which
+    holds no scorer, answers its status and open items only."""
+    with TestClient(create_app(config(tmp_path, model, part=Part.CONSOLE))) as console:
+        assert console.get("/healthz").json() == {"status": "ok", "open_items": 0}
+    page = (ROOT / "docs" / "serve.md").read_text(encoding="utf-8")
+    row = next(line for line in page.splitlines() if line.startswith("| `GET /healthz`"))
+    assert "`--part console`" in row
+    assert "`status` and `open_items` only" in row
