@@ -70,7 +70,7 @@ def test_readme_examples_run_as_written_in_order(tmp_path: Path) -> None:
     env.pop("RISKSCORE_MODEL_DIR", None)
     env.pop("RISKSCORE_REPORT_KEY", None)
     env["MPLBACKEND"] = "Agg"
-    script = []
+    script: list[str] = []
     for lang, code, runs in readme_blocks():
         if not runs:
             continue
