@@ -12,6 +12,7 @@ commands, long runs, sketches of a platform's own code).
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import secrets
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 
 import riskscore as rs
+from riskscore.cli.entrypoint import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -68,7 +70,7 @@ def test_readme_examples_run_as_written_in_order(tmp_path: Path) -> None:
     env.pop("RISKSCORE_MODEL_DIR", None)
     env.pop("RISKSCORE_REPORT_KEY", None)
     env["MPLBACKEND"] = "Agg"
-    script = []
+    script: list[str] = []
     for lang, code, runs in readme_blocks():
         if not runs:
             continue
@@ -188,3 +190,19 @@ def _python(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Compl
         [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
         check=False,
     )  # fmt: skip
+
+
+def test_the_readme_names_every_command_that_takes_a_policy() -> None:
+    """The README said ``--policy FILE`` applies to score, stream and evaluate; serve and
+    compare take it too."""
+    commands = {
+        name
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name, parser in action.choices.items()
+        if any("--policy" in option.option_strings for option in parser._actions)
+    }
+    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    sentence = re.search(r"`--policy FILE` applies one to ([^.]*)\.", text)
+    assert sentence is not None
+    assert set(re.findall(r"`(\w+)`", sentence.group(1))) == commands

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import re
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,8 @@ import riskscore.cli.serve as serve_command
 from riskscore.cli import main
 from riskscore.cli.entrypoint import build_parser
 from riskscore.moderation import ReviewQueue
-from riskscore.serve import create_app
+from riskscore.serve import Part, create_app
+from riskscore.serve.body import JSON_LINES_TYPES
 
 
 @pytest.fixture(scope="module")
@@ -315,3 +318,61 @@ def test_a_batch_answers_each_alert_in_the_bytes_riskscore_stream_writes(
     r = client.post("/v1/events", json=events)
     assert r.status_code == 200, r.text
     assert '"alerts":[' + ",".join(expected) + "]" in r.text
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_serve_page_names_every_refusal_reason_and_json_lines_type() -> None:
+    """docs/serve.md's metrics table named no ``not_tried`` reason, which the service counts
+    once a batch has 100 refusals, and its route table two of the four JSON lines types."""
+    page = (ROOT / "docs" / "serve.md").read_text(encoding="utf-8")
+    source = (ROOT / "riskscore" / "serve" / "service.py").read_text(encoding="utf-8")
+    reasons = set(re.findall(r'labels\(reason="(\w+)"\)', source)) | {"future_timestamp"}
+    row = next(line for line in page.splitlines() if "`riskscore_events_refused_total`" in line)
+    assert {r for r in reasons if f"`{r}`" not in row} == set()
+    assert {t for t in JSON_LINES_TYPES if f"{t}`" not in page} == set()
+
+
+def test_the_serve_page_lists_every_requirement_of_the_serve_extra() -> None:
+    """The install line's comment named every requirement but starlette."""
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]["serve"]
+    names = {re.split(r"[^\w-]", requirement, maxsplit=1)[0] for requirement in extra}
+    block = (ROOT / "docs" / "serve.md").read_text(encoding="utf-8").split("```")[1]
+    assert {name for name in names if name not in block} == set()
+
+
+def test_the_serve_page_names_the_scorer_options_it_shares_with_stream() -> None:
+    """The page's list of the options `serve` takes from `stream` left out
+    ``--max-room-members``; the defaults are the same, as it says."""
+    parsers = {
+        action.dest: action.choices
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+    }["command"]
+    options = {
+        name: {o: a.default for a in parsers[name]._actions for o in a.option_strings}
+        for name in ("stream", "serve")
+    }
+    shared = options["stream"].keys() & options["serve"].keys()
+    scorer = shared - {"-h", "--help", "--json", "--model", "--policy", "--checkpoint"}
+    assert {o: options["serve"][o] for o in scorer} == {o: options["stream"][o] for o in scorer}
+    page = " ".join((ROOT / "docs" / "serve.md").read_text(encoding="utf-8").split())
+    listed = re.search(r"the scorer's options \(([^)]*)\) are those of `riskscore stream`", page)
+    assert listed is not None
+    assert set(re.findall(r"`(--[\w-]+)`", listed.group(1))) == scorer
+
+
+def test_a_console_process_answers_healthz_with_what_the_page_says(
+    tmp_path: Path, model: rs.RiskModel
+) -> None:
+    """docs/serve.md gave one answer of ``/healthz``; a ``--part console`` process, which
+    holds no scorer, answers its status and open items only."""
+    with TestClient(create_app(config(tmp_path, model, part=Part.CONSOLE))) as console:
+        assert console.get("/healthz").json() == {"status": "ok", "open_items": 0}
+    page = (ROOT / "docs" / "serve.md").read_text(encoding="utf-8")
+    row = next(line for line in page.splitlines() if line.startswith("| `GET /healthz`"))
+    assert "`--part console`" in row
+    assert "`status` and `open_items` only" in row

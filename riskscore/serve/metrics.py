@@ -9,9 +9,9 @@ name                                     type     meaning
 =======================================  =======  ==========================================
 ``riskscore_events_total``               counter  events applied by the scorer
 ``riskscore_events_refused_total``       counter  events refused, by ``reason`` (the error's
-                                                  type, ``future_timestamp``, ``not_json``;
-                                                  whole requests: ``media_type``,
-                                                  ``batch_size``)
+                                                  type, ``future_timestamp``, ``not_json``,
+                                                  ``not_tried``; whole requests:
+                                                  ``media_type``, ``batch_size``)
 ``riskscore_alerts_total``               counter  alerts raised, by ``tier``
 ``riskscore_scoring_seconds``            histo.   time to score one request, by ``kind``
                                                   (``single``: one event; ``batch``)
