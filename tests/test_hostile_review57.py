@@ -45,7 +45,7 @@ def test_an_alerted_account_of_adult_age_is_not_called_a_reporter(
         case = client.get("/console/cases/" + encode_id("adult-f")).text
     assert "<td>acct-19 (an adult by declared age)</td>" in case
     assert "reporter" not in case
-    assert "adult ages declared only: no child account among the items" in case
+    assert "adult accounts only: every other account declared an adult age (youngest 19)" in case
 
 
 # ---------------------------------------------------------------- decimal time cells

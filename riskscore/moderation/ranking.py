@@ -64,10 +64,18 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
         reasons.append(f"youngest child: age {youngest:g}")
     elif children:
         reasons.append("child age unknown")
-    elif all(i.kind == "user_report" for i in items):
-        reasons.append("reported by adults only: no child account among the items")
-    else:  # an alert of the 18+ band (the other account's age unknown): no reporter
-        reasons.append("adult ages declared only: no child account among the items")
+    else:  # every other account declared an adult age: said as what is there, with the youngest
+        adult_ages = min(i.child_age for i in items)
+        if all(i.kind == "user_report" for i in items):
+            reasons.append(
+                f"reported by adults only: every reporter declared an adult age "
+                f"(youngest {adult_ages:g})"
+            )
+        else:  # an alert of the 18+ band (the other account's age unknown)
+            reasons.append(
+                f"adult accounts only: every other account declared an adult age "
+                f"(youngest {adult_ages:g})"
+            )
     if len(children) > 1:
         reasons.append(f"{len(children)} children in open conversations")
     reasons.append(f"waiting {duration_text(now - min(i.created_at for i in items))}")
