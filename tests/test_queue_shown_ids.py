@@ -60,7 +60,7 @@ def test_deciding_another_cases_item_names_the_adult_as_shown(tmp_path: Path) ->
         with pytest.raises(QueueError) as other:
             queue.decide(np.str_("adult-b"), "dismissed", moderator="m", item_ids=[1], at=T0 + 60)
         # an id no case can have: refused cut short, not looked up
-        with pytest.raises(ValueError, match=r"^adult_id '9") as too_long:
+        with pytest.raises(QueueError, match=r"^adult_id '9") as too_long:
             queue.decide("9" * 5000, "dismissed", moderator="m", item_ids=[1], at=T0 + 60)
     assert str(other.value).startswith(
         "item 1 is not an open item of adult adult-b: it is an item of another case"

@@ -449,9 +449,8 @@ class ReviewQueue:
             Neither or both of ``item_ids`` and ``token``; an item not open in the
             case; a stale token; an item created (dated ahead) or first reviewed
             after the decision time; ``at`` outside simulation mode or out of range; a
-            bad moderator name.
-        ValueError
-            ``adult_id`` is no id the queue can hold (not int or text, empty, over-long).
+            bad moderator name; ``adult_id`` no id the queue can hold (not int or
+            text, empty, over-long), quoted cut short.
         """
         result = Outcome.parse(outcome)
         moderator = check_name(moderator, "moderator")
@@ -473,7 +472,10 @@ class ReviewQueue:
         versions = parse_token(token) if token is not None else None
         chosen = list(versions) if versions is not None else decisions.item_ids(item_ids or ())
         when, source = decisions.decision_time(at, simulation=self.simulation)
-        intake.new_id("adult_id", adult_id)  # one no case can have: before the transaction
+        try:  # an id no case can have: refused as a decision of no case, cut short
+            intake.new_id("adult_id", adult_id)
+        except ValueError as error:
+            raise QueueError(str(error)) from None
         return db.write(
             self._con,
             lambda con: decisions.decide_items(
