@@ -1,0 +1,48 @@
+"""Hostile review api51: the public Python API fed what a platform's own code hands it
+(odd file names, failing event sources, numpy values in a checkpoint's extra data)."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+import riskscore as rs
+
+EVENT = {
+    "conversation_id": 1,
+    "timestamp": 1_700_000_000,
+    "sender_id": "a",
+    "recipient_id": "b",
+    "channel": "direct",
+    "sender_age": 35,
+    "recipient_age": 12,
+}
+
+
+@pytest.fixture(scope="module")
+def model() -> rs.RiskModel:
+    return rs.load_model()
+
+
+@pytest.mark.parametrize("name", [":memory:", "file:state.sqlite", "file:s.sqlite?mode=memory"])
+def test_a_checkpoint_named_as_sqlite_reads_a_special_name_is_that_file(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model: rs.RiskModel
+) -> None:
+    """Was: ``checkpoint(":memory:")`` returned as saved and wrote nothing (SQLite read the
+    name as a database in memory: an empty file and a refused restore), and
+    ``checkpoint("file:state.sqlite")`` wrote the state to ``state.sqlite`` (SQLite read a
+    URI), readable by everyone, while restore read the empty private ``file:state.sqlite``.
+    Now the file of that name holds the checkpoint, mode 0600, and no other file is made
+    (its lock file aside)."""
+    monkeypatch.chdir(tmp_path)
+    scorer = rs.OnlineScorer(model)
+    scorer.update_one(EVENT)
+    scorer.checkpoint(name)
+    scorer.release_checkpoints()
+    assert (tmp_path / name).stat().st_size > 0
+    assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name, f"{name}.lock"]
+    restored = rs.OnlineScorer.restore(name, model)
+    assert restored.score_of(1) == scorer.score_of(1)
