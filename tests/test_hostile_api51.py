@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,3 +48,32 @@ def test_a_checkpoint_named_as_sqlite_reads_a_special_name_is_that_file(
     assert sorted(p.name for p in tmp_path.iterdir()) == [name, f"{name}.lock"]
     restored = rs.OnlineScorer.restore(name, model)
     assert restored.score_of(1) == scorer.score_of(1)
+
+
+def _events_then(events: list[dict[str, Any]], error: BaseException) -> Iterator[dict[str, Any]]:
+    yield from events
+    raise error
+
+
+@pytest.mark.parametrize("error", [OSError("the broker went away"), KeyboardInterrupt()])
+def test_update_many_keeps_the_alerts_when_the_events_source_fails(
+    error: BaseException, model: rs.RiskModel
+) -> None:
+    """Was: only a refused event (``SchemaError``) carried the alerts of the events
+    applied before it; a generator of events that raised midway (a broken connection, a
+    Ctrl-C) lost them: the events stayed applied and their conversations counted as
+    alerted, so those alerts were never raised by any later call. Now the exception,
+    re-raised as it is, carries them too (``alerts``), with a note saying so."""
+    events = list(rs.synthetic.generate(200, prevalence=0.15, seed=8).messages.iter_events())
+    expected = [a.to_dict() for a in rs.OnlineScorer(model).update_many(events)]
+    assert expected
+    half = len(events) // 2
+    scorer = rs.OnlineScorer(model)
+    with pytest.raises(type(error)) as info:
+        scorer.update_many(_events_then(events[:half], error))
+    assert info.value is error
+    assert scorer.n_events == half
+    assert "the events before this stay applied" in "".join(error.__notes__)
+    first = [a.to_dict() for a in info.value.alerts]  # type: ignore[attr-defined]
+    rest = [a.to_dict() for a in scorer.update_many(events[half:])]
+    assert first + rest == expected
