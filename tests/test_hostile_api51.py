@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import math
+import re
 import stat
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import riskscore as rs
@@ -77,3 +81,35 @@ def test_update_many_keeps_the_alerts_when_the_events_source_fails(
     first = [a.to_dict() for a in info.value.alerts]  # type: ignore[attr-defined]
     rest = [a.to_dict() for a in scorer.update_many(events[half:])]
     assert first + rest == expected
+
+
+@pytest.mark.parametrize(
+    ("extra", "error", "message"),
+    [
+        ({"offset": np.int64(17)}, TypeError, "extra['offset']: 17 (int64) is not JSON data"),
+        ({"lag": [0.5, math.nan]}, ValueError, "extra['lag'][1]: nan is not a finite number"),
+        ({"at": Decimal("1.5")}, TypeError, "extra['at']: Decimal('1.5') (Decimal) is not JSON"),
+        ({1: "a", "1": "b"}, TypeError, "extra: key 1 (int) is not text"),
+        ({"x": {("a", 1): 2}}, TypeError, "extra['x']: key ('a', 1) (tuple) is not text"),
+        (["offset", 17], TypeError, "extra: expected a mapping, found list"),
+    ],
+)
+def test_a_checkpoint_extra_json_cannot_hold_is_refused_by_its_entry(
+    extra: Any, error: type[Exception], message: str, tmp_path: Path, model: rs.RiskModel
+) -> None:
+    """Was: an ``extra`` holding a numpy integer (an offset taken from an array), a
+    ``Decimal`` or NaN failed in ``json`` ("Object of type int64 is not JSON serializable",
+    "Out of range float values are not JSON compliant") without naming ``extra`` or the
+    entry; a key that is not text was written as text, so ``{1: "a", "1": "b"}`` came back
+    as ``{"1": "b"}`` (two entries merged) and a list raised from ``dict()``. Now each is
+    refused by its entry, before the file is touched."""
+    scorer = rs.OnlineScorer(model)
+    scorer.update_one(EVENT)
+    path = tmp_path / "state.sqlite"
+    with pytest.raises(error, match=re.escape(message)):
+        scorer.checkpoint(path, extra=extra)
+    assert not path.exists()
+    kept = {"offset": 17, "files": ["a.jsonl", None], "lag": {"p50": 0.5}, "ok": True}
+    scorer.checkpoint(path, extra=kept)
+    scorer.release_checkpoints()
+    assert rs.OnlineScorer.restore(path, model).checkpoint_extra == kept
