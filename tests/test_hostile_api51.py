@@ -113,3 +113,52 @@ def test_a_checkpoint_extra_json_cannot_hold_is_refused_by_its_entry(
     scorer.checkpoint(path, extra=kept)
     scorer.release_checkpoints()
     assert rs.OnlineScorer.restore(path, model).checkpoint_extra == kept
+
+
+@pytest.fixture(scope="module")
+def messages() -> rs.MessageTable:
+    return rs.synthetic.generate(30, prevalence=0.2, seed=3).messages
+
+
+def _conversations(table: rs.MessageTable) -> list[object]:
+    return list(rs.extract_features(table).conversation_id.tolist())
+
+
+def test_take_conversations_reads_a_boolean_mask_as_a_mask(messages: rs.MessageTable) -> None:
+    """Was: a boolean mask (``scores.risk > 0.5``) was cast to the codes 0 and 1, so an
+    all-false mask took conversation 0 and an all-true one conversation 1 alone. Now a mask
+    with one value per conversation takes the conversations where it is true."""
+    ids = _conversations(messages)
+    mask = np.arange(messages.n_conversations) % 3 == 0
+    assert _conversations(messages.take_conversations(mask)) == [ids[i] for i in range(0, 30, 3)]
+    assert messages.take_conversations(np.zeros(30, dtype=bool)).n_conversations == 0
+    assert _conversations(messages.take_conversations(np.ones(30, dtype=bool))) == ids
+    with pytest.raises(ValueError, match=r"one value per conversation \(30\), found 2"):
+        messages.take_conversations([True, False])
+
+
+@pytest.mark.parametrize(
+    ("codes", "error", "message"),
+    [
+        ([0, -1], IndexError, "code -1 (codes[1]) is out of range: the table has 30"),
+        ([30], IndexError, "code 30 (codes[0]) is out of range"),
+        ([2**64], IndexError, f"code {2**64} (codes[0]) is out of range"),
+        (np.array([3], dtype=np.uint64) + np.uint64(2**63), IndexError, "is out of range"),
+        ([0.5], TypeError, "codes[0] = 0.5 (float) is not a conversation code"),
+        (["3"], TypeError, "codes[0] = '3' (str) is not a conversation code"),
+        ([[1, 2]], ValueError, "expected one-dimensional codes, found shape (1, 2)"),
+    ],
+)
+def test_take_conversations_refuses_what_is_no_code(
+    codes: Any, error: type[Exception], message: str, messages: rs.MessageTable
+) -> None:
+    """Was: ``-1`` took the last conversation (numpy counts from the end: a -1 standing for
+    "none" took one), ``0.5`` was cut to conversation 0 and ``"3"`` read as 3, all
+    silently; a code past the end or beyond int64 raised numpy's IndexError or
+    OverflowError. Now each is refused, naming the code and its position."""
+    with pytest.raises(error, match=re.escape(message)):
+        messages.take_conversations(codes)
+    ids = _conversations(messages)
+    assert _conversations(messages.take_conversations(range(5, 0, -1))) == ids[1:6]
+    assert _conversations(messages.take_conversations(np.array([4, 4], dtype=np.uint8))) == [ids[4]]
+    assert messages.take_conversations([]).n_conversations == 0
