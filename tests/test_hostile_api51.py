@@ -162,3 +162,17 @@ def test_take_conversations_refuses_what_is_no_code(
     assert _conversations(messages.take_conversations(range(5, 0, -1))) == ids[1:6]
     assert _conversations(messages.take_conversations(np.array([4, 4], dtype=np.uint8))) == [ids[4]]
     assert messages.take_conversations([]).n_conversations == 0
+
+
+def test_labels_given_as_a_dict_of_columns_are_read_as_a_table(model: rs.RiskModel) -> None:
+    """Was: labels as a dict of columns (as ``read_messages`` takes events) were refused
+    with "labels lack ['conversation_id', 'is_grooming', 'onset_index', 'adult_id']",
+    naming the very columns the dict held. Now they are read as the same table in Arrow
+    is, with its checks."""
+    data = rs.synthetic.generate(300, prevalence=0.1, seed=5)
+    columns = {k: np.asarray(v) for k, v in data.labels.to_arrow().to_pydict().items()}
+    kw: dict[str, Any] = {"n_bootstrap": 0, "replay_events": 0}
+    expected = rs.evaluate(model, data.messages, data.labels, **kw).to_dict()
+    assert rs.evaluate(model, data.messages, columns, **kw).to_dict() == expected
+    with pytest.raises(rs.SchemaError, match=re.escape("lacks column(s) ['onset_index'")):
+        rs.evaluate(model, data.messages, {k: columns[k] for k in columns if k[0] != "o"}, **kw)
