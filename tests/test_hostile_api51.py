@@ -176,3 +176,29 @@ def test_labels_given_as_a_dict_of_columns_are_read_as_a_table(model: rs.RiskMod
     assert rs.evaluate(model, data.messages, columns, **kw).to_dict() == expected
     with pytest.raises(rs.SchemaError, match=re.escape("lacks column(s) ['onset_index'")):
         rs.evaluate(model, data.messages, {k: columns[k] for k in columns if k[0] != "o"}, **kw)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"manifest.json": '{"name": "my web app", "icons": []}'},
+        {"MODEL_CARD.md": "# Our project's model card\n"},
+        {"manifest.json": "not json", "params.json": "{}"},
+    ],
+)
+def test_save_model_replaces_no_file_a_bundle_did_not_write(
+    files: dict[str, str], tmp_path: Path, model: rs.RiskModel
+) -> None:
+    """Was: ``save_model(model, ".")`` (or ``""``, an unset output variable) in a project
+    folder replaced its ``manifest.json`` (a web app's) and ``MODEL_CARD.md`` without a
+    word: only "existing bundle files" were to be replaced. Now a folder holding a file of
+    a bundle's names without a riskscore manifest is refused and left as it was; a bundle
+    is replaced as before."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(ValueError, match="but no riskscore model bundle"):
+        rs.save_model(model, tmp_path)
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == files
+    rs.save_model(model, tmp_path / "bundle")
+    rs.save_model(model, tmp_path / "bundle")
+    assert rs.load_model(tmp_path / "bundle").parameters_sha256() == model.parameters_sha256()
