@@ -202,3 +202,22 @@ def test_save_model_replaces_no_file_a_bundle_did_not_write(
     rs.save_model(model, tmp_path / "bundle")
     rs.save_model(model, tmp_path / "bundle")
     assert rs.load_model(tmp_path / "bundle").parameters_sha256() == model.parameters_sha256()
+
+
+@pytest.mark.parametrize(("reporter", "reported"), [("a", "a"), (5, np.int64(5)), (2**70, 2**70)])
+def test_a_user_report_about_its_own_reporter_is_refused(
+    reporter: Any, reported: Any, tmp_path: Path
+) -> None:
+    """Was: a ``UserReport`` whose reporter and reported account were one was queued as a
+    case whose adult was its own child (``case("a")``: adult ``a``, child ``a``, a report
+    "from a child"), where an event with one account as sender and recipient is refused.
+    Now it is refused, naming the account, and nothing is queued; ``5`` and ``"5"`` stay
+    two accounts."""
+    queue = rs.ReviewQueue(tmp_path / "queue.sqlite")
+    report = rs.UserReport(1, reporter, reported, 12.0, 1_700_000_000)
+    with pytest.raises(ValueError, match="reporter_id and reported_id are one account"):
+        queue.add_reports([rs.UserReport(2, "b", "c", 12.0, 1_700_000_000), report])
+    assert queue.items() == []
+    queue.add_report(rs.UserReport(1, 5, "5", 12.0, 1_700_000_000))
+    assert [item.adult_id for item in queue.items()] == ["5"]
+    queue.close()
