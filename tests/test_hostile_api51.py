@@ -221,3 +221,25 @@ def test_a_user_report_about_its_own_reporter_is_refused(
     queue.add_report(rs.UserReport(1, 5, "5", 12.0, 1_700_000_000))
     assert [item.adult_id for item in queue.items()] == ["5"]
     queue.close()
+
+
+def test_a_policy_mapping_computed_with_numpy_is_read_as_its_numbers() -> None:
+    """Was: ``AlertPolicy.from_mapping`` took ``np.float64`` (a float) but refused the other
+    numpy numbers with a message that showed a number: "expected a number, found 0.5"
+    (``np.float32``), "found 1" (``np.int64``), and ``np.bool_(False)`` as "expected true or
+    false, found False". Now they are read as the numbers and booleans they hold; a bool
+    where a number belongs, and NaN, are still refused."""
+    doc = rs.AlertPolicy.default().to_mapping()
+    doc["bands"][3]["min_age"] = np.int64(18)
+    doc["bands"][0]["review"] = np.float32(0.375)
+    doc["guards"] = {"adult_pairs_alert": np.bool_(True), "minor_peer_max_gap_years": np.int8(2)}
+    policy = rs.AlertPolicy.from_mapping(doc)
+    plain = rs.AlertPolicy.default().to_mapping()
+    plain["bands"][0]["review"] = 0.375
+    plain["guards"] = {"adult_pairs_alert": True, "minor_peer_max_gap_years": 2.0}
+    assert policy == rs.AlertPolicy.from_mapping(plain)
+    refused = re.escape("bands[0].review': expected a number")
+    for value in (np.bool_(True), np.float32("nan")):
+        doc["bands"][0]["review"] = value
+        with pytest.raises(rs.PolicyFileError, match=refused):
+            rs.AlertPolicy.from_mapping(doc)
