@@ -243,3 +243,18 @@ def test_a_policy_mapping_computed_with_numpy_is_read_as_its_numbers() -> None:
         doc["bands"][0]["review"] = value
         with pytest.raises(rs.PolicyFileError, match=refused):
             rs.AlertPolicy.from_mapping(doc)
+
+
+def test_account_features_given_as_a_path_are_refused_by_type(
+    messages: rs.MessageTable, model: rs.RiskModel, tmp_path: Path
+) -> None:
+    """Was: ``model.score(part, account_features="accounts.parquet")`` (the path the CLI's
+    ``--accounts`` takes) raised "AttributeError: 'str' object has no attribute 'for_ids'"
+    from inside the feature code. Now a TypeError says what to pass, before any event is
+    read; the AccountFeatures read from that file score as before."""
+    path = rs.write_account_features(rs.extract_account_features(messages), tmp_path / "a.parquet")
+    for given in (str(path), path, {"accounts": 1}):
+        with pytest.raises(TypeError, match=re.escape("rs.read_account_features(path), got")):
+            model.score(messages, account_features=given)  # type: ignore[arg-type]
+    scored = model.score(messages, account_features=rs.read_account_features(path))
+    assert scored.risk.tolist() == model.score(messages).risk.tolist()
