@@ -258,3 +258,22 @@ def test_account_features_given_as_a_path_are_refused_by_type(
             model.score(messages, account_features=given)  # type: ignore[arg-type]
     scored = model.score(messages, account_features=rs.read_account_features(path))
     assert scored.risk.tolist() == model.score(messages).risk.tolist()
+
+
+def test_a_policy_or_model_given_as_a_path_is_refused_by_type(
+    model: rs.RiskModel, tmp_path: Path
+) -> None:
+    """Was: ``OnlineScorer(model, policy="strict.toml")`` raised "AttributeError: 'str'
+    object has no attribute 'decide_one'" (``ReviewQueue`` and ``evaluate`` failed later, on
+    first use), and ``OnlineScorer("models/v3")`` "'str' object has no attribute
+    'feature_names'". Now each says what to pass."""
+    policy_file = "policy must be an AlertPolicy (AlertPolicy.from_toml(path) reads"
+    for call in (
+        lambda: rs.OnlineScorer(model, policy="strict.toml"),  # type: ignore[arg-type]
+        lambda: rs.ReviewQueue(tmp_path / "q.sqlite", policy={"bands": []}),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(TypeError, match=re.escape(policy_file)):
+            call()
+    with pytest.raises(TypeError, match=re.escape("model must be a RiskModel (rs.load_model")):
+        rs.OnlineScorer("models/v3")  # type: ignore[arg-type]
+    assert rs.OnlineScorer(model, policy=None).policy == rs.AlertPolicy.default()

@@ -45,7 +45,7 @@ from riskscore.online.rescore import Rescoring
 from riskscore.online.risk import ADULT_IS_INITIATOR, OnlineModel
 from riskscore.online.shadow import ShadowModel, ShadowScoring
 from riskscore.online.state import ConversationState
-from riskscore.policy import Alert, AlertPolicy
+from riskscore.policy import Alert, AlertPolicy, policy_or_default
 
 __all__ = ["OnlineScorer"]
 
@@ -179,7 +179,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             max_conversations=max_conversations,
             max_room_members=max_room_members,
         )
-        self.policy = policy or AlertPolicy.default()
+        self.policy = policy_or_default(policy)
         self._max_accounts = 2 * self.max_conversations
         linear = self._linear = OnlineModel(model)
         self._score, self._step = linear.score, linear.step
