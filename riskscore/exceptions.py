@@ -7,6 +7,7 @@ row, value) and how to fix it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "NotFittedError",
     "RiskscoreError",
     "SchemaError",
+    "hold_alerts",
     "one_line",
 ]
 
@@ -45,7 +47,8 @@ class SchemaError(RiskscoreError, ValueError):
     alerts : tuple of riskscore.policy.Alert
         Raised by :meth:`riskscore.OnlineScorer.update_many`: the alerts of the events it
         applied before the refused one (they stay applied, and their conversations count
-        as alerted); empty otherwise.
+        as alerted); empty otherwise. (``update_many`` sets the same attribute on any
+        other exception raised while it runs.)
     """
 
     def __init__(
@@ -119,3 +122,24 @@ def one_line(text: str, limit: int = 300) -> str:
     if len(text) > limit:
         return text[:limit] + f"... ({len(text)} characters)"
     return text
+
+
+def hold_alerts(exc: BaseException, alerts: Sequence[Any]) -> None:
+    """Give ``exc``, raised part way through a run of events, the alerts raised before it
+    as ``alerts`` (:attr:`SchemaError.alerts`; another exception, the caller's own such as
+    an ``OSError`` from its source of events, gets the attribute and a note saying so).
+
+    Examples
+    --------
+    >>> exc = OSError("the broker went away")
+    >>> hold_alerts(exc, ["alert"])
+    >>> exc.alerts, exc.__notes__
+    (('alert',), ["riskscore: the events before this stay applied; the 1 alerts they raised \
+are in this exception's 'alerts' attribute (never raised again)"])
+    """
+    exc.alerts = tuple(alerts)  # type: ignore[attr-defined]
+    if not isinstance(exc, SchemaError):
+        exc.add_note(
+            f"riskscore: the events before this stay applied; the {len(alerts)} alerts they "
+            "raised are in this exception's 'alerts' attribute (never raised again)"
+        )

@@ -40,7 +40,7 @@ from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
 from riskscore.io.validate import check_errors
 from riskscore.model import load_model
 from riskscore.model.scores import ScoreTable
-from riskscore.policy import Alert, AlertPolicy, scores_table
+from riskscore.policy import Alert, AlertPolicy, policy_or_default, scores_table
 
 __all__ = [
     "QUARANTINE_NAME",
@@ -169,7 +169,7 @@ def score_events(
         progress("model")
         model = load_model(model_dir)
         shadow = None if shadow_model_dir is None else load_model(shadow_model_dir)
-        policy = policy or AlertPolicy.default()
+        policy = policy_or_default(policy)
         progress("score")
         features = extract_features(messages, account_features=account_features)
         scores = model.score_features(features, reasons_above=policy.reasons_above)

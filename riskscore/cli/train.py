@@ -27,7 +27,7 @@ from riskscore.evaluation.training_job import train_model
 from riskscore.io import read_messages
 from riskscore.io.files import check_not_inputs
 from riskscore.model import load_model, save_model
-from riskscore.model.bundle import MANIFEST, MODEL_CARD, PARAMS, SIGNATURE
+from riskscore.model.bundle import MANIFEST, MODEL_CARD, PARAMS, SIGNATURE, check_replaceable
 from riskscore.model.recipe import DEFAULT_N_WORLDS, TRAINING_WORLD_SEEDS
 from riskscore.moderation.learning import MIN_RETRAIN_POSITIVES, learn_from_decisions
 from riskscore.moderation.queue_db import check_exists
@@ -137,6 +137,7 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     # the bundle's files replace none it reads (``--from-queue out/manifest.json``)
     bundle_files = [args.out / name for name in (PARAMS, MODEL_CARD, MANIFEST, SIGNATURE)]
     check_not_inputs(bundle_files, [args.from_queue, args.events])
+    check_replaceable(args.out)  # nor a file of another kind
     if args.from_queue is not None:
         return _from_queue(args)
     with steps(["data", "fit", "evaluate", "save"], enabled=show) as step:

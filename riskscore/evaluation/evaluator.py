@@ -51,7 +51,7 @@ from riskscore.features import FeatureTable, extract_features
 from riskscore.io import read_messages
 from riskscore.io.messages import MessageTable
 from riskscore.model import RiskModel
-from riskscore.policy import AlertPolicy
+from riskscore.policy import AlertPolicy, policy_or_default
 
 __all__ = ["DEFAULT_LATENCY_P", "evaluate", "split_dataset"]
 
@@ -261,7 +261,7 @@ def evaluate(
     'is_grooming_true'
     """
     _check_parameters(seed, n_bootstrap, confidence, replay_events, latency_p, n_bins, label)
-    policy = policy or AlertPolicy.default()
+    policy = policy_or_default(policy)
     msgs = read_messages(messages)
     features = extract_features(msgs)
     truth = check_and_align(labels, features, msgs, label)

@@ -26,7 +26,7 @@ from riskscore.model import (
     fit_risk_model,
     save_model,
 )
-from riskscore.model.bundle import check_not_shipped
+from riskscore.model.bundle import check_not_shipped, check_replaceable
 from riskscore.model.recipe import DEFAULT_N_WORLDS, TRAINING_WORLD_SEEDS
 from riskscore.model.training import lightgbm_classifier
 from riskscore.policy import AlertPolicy
@@ -139,6 +139,7 @@ def train_model(
     check_open_share("test_fraction", test_fraction)
     check_seconds("max_future_s", max_future_s)
     check_not_shipped(out_dir, replace_shipped=replace_shipped)
+    check_replaceable(Path(out_dir))
     lightgbm_classifier()
     policy = AlertPolicy.default()
     if data_dir is None:

@@ -20,6 +20,7 @@ from riskscore.features.parts import kernel_events, run_parts
 from riskscore.features.registry import FEATURE_NAMES
 from riskscore.features.table import FeatureTable
 from riskscore.io import MessageTable, read_messages
+from riskscore.io.raw import show
 
 __all__ = ["extract_account_features", "extract_features"]
 
@@ -94,6 +95,8 @@ def extract_features(
     SchemaError
         ``account_features`` do not count every event of ``messages`` (another or an
         older history; see :meth:`AccountFeatures.covering`).
+    TypeError
+        ``account_features`` is not an :class:`AccountFeatures` (a file's path, say).
 
     Notes
     -----
@@ -119,6 +122,12 @@ def extract_features(
     >>> float(X.column("age_gap")[0]), float(X.column("upward_channel_moves")[0])
     (29.0, 2.0)
     """
+    if not isinstance(account_features, AccountFeatures | None):  # a path: the CLI's --accounts
+        raise TypeError(
+            "account_features must be the AccountFeatures of rs.extract_account_features or "
+            f"rs.read_account_features(path), got {type(account_features).__name__} "
+            f"{show(account_features)}"
+        )
     msgs = read_messages(messages)
     if msgs.n_conversations == 0:
         raise SchemaError("no events to featurize: the message table is empty")

@@ -24,6 +24,7 @@ from riskscore.io.coding import (
     take,
 )
 from riskscore.io.given_ids import as_given
+from riskscore.io.raw import show
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -223,10 +224,34 @@ class MessageTable:
 
         Parameters
         ----------
-        codes : array-like of int
-            Conversation codes (positions in :attr:`conversations`).
+        codes : array-like of int, or of bool
+            Conversation codes (positions in :attr:`conversations`, from 0; a code given
+            twice is taken once, and the events keep the table's order), or a boolean
+            mask with one value per conversation.
+
+        Raises
+        ------
+        IndexError
+            A code is negative (not counted from the end) or beyond the last conversation.
+        TypeError
+            A code is not an integer (``0.5``, ``"3"``).
+        ValueError
+            The codes are not one-dimensional, or a mask's length is not
+            :attr:`n_conversations`.
+
+        Examples
+        --------
+        >>> import riskscore as rs
+        >>> msgs = rs.synthetic.generate(20, prevalence=0.1, seed=1).messages
+        >>> msgs.take_conversations([0, 2]).n_conversations
+        2
+        >>> msgs.take_conversations([msgs.n_conversations])
+        Traceback (most recent call last):
+        ...
+        IndexError: take_conversations: code 20 (codes[0]) is out of range: the table has 20 \
+conversations, codes 0 to 19 (a negative code is not counted from the end)
         """
-        return subset_conversations(self, np.asarray(codes, dtype=np.int64))
+        return subset_conversations(self, conversation_codes(codes, self.n_conversations))
 
 
 def _with_none(values: npt.NDArray[Any], unknown: int) -> npt.NDArray[Any]:
@@ -301,6 +326,48 @@ def build_table(
         groups=groups if groups is not None else GroupSummary(),
         decimal_ids=decimal_ids,
     )
+
+
+def conversation_codes(codes: npt.ArrayLike, n: int) -> IntArray:
+    """``codes`` as positions in a table of ``n`` conversations (a boolean mask as its true
+    positions), or an error naming the first that is not one (numpy would count a negative
+    code from the end, cut ``0.5`` to 0 and take a mask's booleans for codes 0 and 1)."""
+    given = np.asarray(codes)
+    if given.ndim != 1:
+        if given.ndim:
+            raise ValueError(
+                f"take_conversations: expected one-dimensional codes, found shape {given.shape}"
+            )
+        given = given.reshape(1)
+    if given.dtype == np.bool_:
+        if len(given) != n:
+            raise ValueError(
+                f"take_conversations: a boolean mask needs one value per conversation ({n}), "
+                f"found {len(given)}"
+            )
+        return np.flatnonzero(given)
+    if not len(given):
+        return np.zeros(0, dtype=np.int64)
+    integral = given.dtype.kind in "iu" or all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in given
+    )
+    if not integral:
+        i, v = next((i, v) for i, v in enumerate(given.tolist()) if type(v) is not int)
+        raise TypeError(
+            f"take_conversations: codes[{i}] = {show(v)} ({type(v).__name__}) is not a "
+            "conversation code: give integers (positions in conversations) or a boolean mask"
+        )
+    if given.dtype.kind in "iu":
+        outside = np.flatnonzero((given < 0) | (given >= n))
+    else:  # Python ints, some beyond int64
+        outside = np.array([i for i, v in enumerate(given.tolist()) if not 0 <= v < n])
+    if len(outside):
+        raise IndexError(
+            f"take_conversations: code {given[outside[0]]} (codes[{outside[0]}]) is out of "
+            f"range: the table has {n} conversations, codes 0 to {n - 1} (a negative code is "
+            "not counted from the end)"
+        )
+    return given.astype(np.int64)
 
 
 def subset_conversations(table: MessageTable, codes: IntArray) -> MessageTable:

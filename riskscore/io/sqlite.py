@@ -75,7 +75,8 @@ def connect(
     Parameters
     ----------
     path : str or path-like
-        The database file.
+        The database file: a file of that name, whatever the name (``:memory:`` or one
+        starting ``file:`` too, which SQLite alone would read as memory or a URI).
     create : bool, default True
         Create the file (mode ``0600``) when it does not exist; with False a missing
         file raises :class:`FileNotFoundError` instead of becoming an empty database.
@@ -123,8 +124,13 @@ def connect(
             check_same_thread=check_same_thread,
         )
     else:
+        # By its absolute path, as the branch above and open_snapshot name it: SQLite reads a
+        # name ':memory:' as a database in memory and one starting 'file:' as a URI.
         con = sqlite3.connect(
-            file, timeout=timeout_s, isolation_level=isolation, check_same_thread=check_same_thread
+            file.absolute(),
+            timeout=timeout_s,
+            isolation_level=isolation,
+            check_same_thread=check_same_thread,
         )
     try:
         con.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")

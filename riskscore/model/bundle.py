@@ -18,6 +18,7 @@ artifact listed in a manifest is refused, never hashed or read; links are refuse
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -44,6 +45,7 @@ __all__ = [
     "KEY_VARIABLE",
     "MAX_FILE_BYTES",
     "check_not_shipped",
+    "check_replaceable",
     "default_model_dir",
     "load_model",
     "rewrite_model_card",
@@ -190,8 +192,11 @@ def save_model(
     ------
     ValueError
         ``directory`` is the shipped bundle, or inside it, and ``replace_shipped`` is false.
+        Or ``directory`` holds a file of a bundle's names that no riskscore bundle wrote (a
+        web app's ``manifest.json``, a project's ``MODEL_CARD.md``); nothing is written.
     """
     out = check_not_shipped(directory, replace_shipped=replace_shipped)
+    check_replaceable(out)
     # staged: a save failing part-way leaves the earlier bundle whole (riskscore.io.staging)
     with staged_outputs(out, owned=[SIGNATURE]) as stage:
         _write_json(stage(PARAMS), model.to_dict())
@@ -208,6 +213,25 @@ def save_model(
         _write_json(stage(MANIFEST), manifest)
         _sign(stage.root)
     return out
+
+
+def check_replaceable(directory: str | os.PathLike[str]) -> None:
+    """Refuse a directory where saving a bundle would replace files no bundle wrote: one of
+    a bundle's file names without a riskscore manifest (even an old or damaged one) beside
+    it, such as a web app's ``manifest.json``; a ``ValueError`` names them.
+    """
+    out = Path(directory)
+    present = [name for name in (*_LISTED, MANIFEST, SIGNATURE) if os.path.lexists(out / name)]
+    keys: set[object] = set()
+    if present and (out / MANIFEST).is_file():
+        with contextlib.suppress(OSError, ValueError), open(out / MANIFEST, "rb") as fh:
+            manifest = json_loads(fh.read(MAX_FILE_BYTES).decode("utf-8"))
+            keys = set(manifest) if isinstance(manifest, dict) else keys
+    if present and not {"format_version", "feature_names", "files"} <= keys:
+        raise ValueError(
+            f"{_named(out)} holds {', '.join(present)} but no riskscore model bundle: saving would "
+            "replace them. Give a new directory, or one that holds a bundle (nothing was written)"
+        )
 
 
 def rewrite_model_card(directory: str | os.PathLike[str], text: str) -> Path:

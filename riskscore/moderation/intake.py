@@ -171,12 +171,19 @@ def report_row(report: UserReport, policy: AlertPolicy) -> dict[str, Any]:
         raise QueueError(f"{what}: {exc}") from None
     age = stored_age(report.reporter_age, f"{what}: child (reporter) age")
     reporter = new_id("reporter_id", report.reporter_id)
+    reported = new_id("reported_id", report.reported_id)
+    if reported == reporter:  # a case whose adult is its own child
+        raise ValueError(
+            f"{what}: reporter_id and reported_id are one account, "
+            f"{shown_id(report.reporter_id)}: a report is one account's about another (as an "
+            "event's sender and recipient)"
+        )
     band = policy.band_of(math.nan if age is None else age).name
     return {
         "kind": "user_report",
         "dedup_key": f"report:{conv}:{reporter}:{when}",
         "conversation_id": conv,
-        "adult_id": new_id("reported_id", report.reported_id),
+        "adult_id": reported,
         "child_id": reporter,
         "child_age": age,
         # the reported account's declared age (null: unknown, as in a file written before)

@@ -65,7 +65,7 @@ from riskscore.moderation.queue_rows import (
 )
 from riskscore.moderation.ranking import build_case, rank_cases
 from riskscore.moderation.user_reports import UserReport
-from riskscore.policy import Alert, AlertPolicy
+from riskscore.policy import Alert, AlertPolicy, policy_or_default
 
 __all__ = ["ReviewQueue"]
 
@@ -128,7 +128,7 @@ class ReviewQueue:
         check_same_thread: bool = True,
     ) -> None:
         self.path = Path(path)
-        self.policy = policy or AlertPolicy.default()
+        self.policy = policy_or_default(policy)
         self.weights = weights or PriorityWeights()
         self._con = db.connect(
             self.path,

@@ -9,6 +9,7 @@ A restore reads every live conversation and account: a list of numbers is checke
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from riskscore.io.schema import (
 )
 
 __all__ = [
+    "extra_data",
     "ids_in",
     "number_in",
     "numbers_in_range",
@@ -165,3 +167,67 @@ def ids_in(values: Any, what: str) -> set[object]:
         twice = next(v for i, v in enumerate(values) if v in values[:i])
         raise ValueError(f"account {what} must list each id once, found {show(twice)} twice")
     return ids
+
+
+def extra_data(extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A checkpoint's ``extra`` as its JSON gives it back on restore, or a message naming
+    the entry JSON cannot hold: a type of its own (a numpy integer, a ``Decimal``, bytes),
+    NaN or infinity, or a key that is not text (JSON makes ``1`` the key ``"1"``, and ``1``
+    and ``"1"`` one key).
+
+    Raises
+    ------
+    TypeError
+        ``extra`` is not a mapping, or holds a value of another type or a key not text.
+    ValueError
+        It holds NaN or infinity, or itself.
+
+    Examples
+    --------
+    >>> extra_data({"offset": 17, "files": ["a.jsonl"]})
+    {'offset': 17, 'files': ['a.jsonl']}
+    >>> import numpy as np
+    >>> extra_data({"offsets": [1, np.int64(2)]})
+    Traceback (most recent call last):
+    ...
+    TypeError: checkpoint extra['offsets'][1]: 2 (int64) is not JSON data: give None, true \
+or false, an int, a float, text, a list or a dict of those (int(x) for a numpy integer)
+    """
+    if extra is None:
+        return {}
+    if not isinstance(extra, Mapping):
+        raise TypeError(f"checkpoint extra: expected a mapping, found {type(extra).__name__}")
+    extra = dict(extra)
+    _check_json(extra, "extra", set())
+    return extra
+
+
+def _check_json(value: object, where: str, open_: set[int]) -> None:
+    if value is None or isinstance(value, (str, int)):  # bool is an int
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"checkpoint {where}: {value} is not a finite number (JSON has none)")
+        return
+    if not isinstance(value, (dict, list, tuple)):
+        raise TypeError(
+            f"checkpoint {where}: {show(value)} ({type(value).__name__}) is not JSON data: give "
+            "None, true or false, an int, a float, text, a list or a dict of those (int(x) for "
+            "a numpy integer)"
+        )
+    if id(value) in open_:
+        raise ValueError(f"checkpoint {where}: holds itself")
+    open_.add(id(value))
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(
+                    f"checkpoint {where}: key {show(key)} ({type(key).__name__}) is not text: "
+                    "JSON keys are, so it would come back as text (and merged with an equal "
+                    "text key): give str keys"
+                )
+            _check_json(item, f"{where}[{key!r}]", open_)
+    else:
+        for i, item in enumerate(value):
+            _check_json(item, f"{where}[{i}]", open_)
+    open_.discard(id(value))

@@ -30,6 +30,7 @@ from riskscore.io.groups import (
     pair_id_clash_at,
     room_of_pair_id,
 )
+from riskscore.io.raw import show
 from riskscore.io.room_reach import RoomReach
 from riskscore.io.schema import channel_at_level
 from riskscore.model import RiskModel
@@ -104,6 +105,11 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
         max_conversations: int = DEFAULT_MAX_CONVERSATIONS,
         max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
     ) -> None:
+        if not isinstance(model, RiskModel):  # a bundle's path, say
+            raise TypeError(
+                "model must be a RiskModel (rs.load_model(path) reads a bundle), got "
+                f"{type(model).__name__} {show(model)}"
+            )
         self.max_room_members = check_max_room_members(max_room_members)
         check_time_source(time_source)
         check_whole("max_conversations", max_conversations, 1, MAX_CONVERSATIONS_LIMIT)

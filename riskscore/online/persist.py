@@ -26,7 +26,7 @@ from riskscore.io.ids import integer_id_problem, text_id_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH
 from riskscore.model import RiskModel
-from riskscore.online.checkpoint_values import time_of
+from riskscore.online.checkpoint_values import extra_data, time_of
 from riskscore.online.lock import CheckpointLock, claim, lock_path
 from riskscore.online.options import (
     DEFAULT_MAX_CONVERSATIONS,
@@ -131,6 +131,9 @@ class ScorerCheckpoints:
         ------
         CheckpointError
             Another process owns ``path``; the file is not changed.
+        TypeError, ValueError
+            ``extra`` holds what JSON cannot (a numpy number, NaN, a key not text); the
+            message names the entry, and the file is not changed.
 
         Examples
         --------
@@ -177,7 +180,7 @@ class ScorerCheckpoints:
             "adult_index": [
                 [aid, list(convs)] for aid, convs in self._adult_convs.items() if len(convs) > 1
             ],
-            "extra": dict(extra or {}),
+            "extra": extra_data(extra),
         }
         _checkpoint.write(
             path,

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import riskscore.online.checkpoint as _checkpoint
-from riskscore.exceptions import CheckpointError, SchemaError
+from riskscore.exceptions import CheckpointError, SchemaError, hold_alerts
 from riskscore.io.events import parse_event_fast
 from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
@@ -45,7 +45,7 @@ from riskscore.online.rescore import Rescoring
 from riskscore.online.risk import ADULT_IS_INITIATOR, OnlineModel
 from riskscore.online.shadow import ShadowModel, ShadowScoring
 from riskscore.online.state import ConversationState
-from riskscore.policy import Alert, AlertPolicy
+from riskscore.policy import Alert, AlertPolicy, policy_or_default
 
 __all__ = ["OnlineScorer"]
 
@@ -179,7 +179,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             max_conversations=max_conversations,
             max_room_members=max_room_members,
         )
-        self.policy = policy or AlertPolicy.default()
+        self.policy = policy_or_default(policy)
         self._max_accounts = 2 * self.max_conversations
         linear = self._linear = OnlineModel(model)
         self._score, self._step = linear.score, linear.step
@@ -417,7 +417,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
 
         Each event's alerts are ordered as :meth:`update_one_all` returns them. A refusal
         (:meth:`update_one`; those before it stay applied) names its position in ``events``
-        and holds the alerts they raised (``SchemaError.alerts``: never raised again).
+        and holds the alerts they raised (``SchemaError.alerts``: never raised again), as
+        does any other exception raised while it runs (a failed source of events, Ctrl-C).
 
         Examples
         --------
@@ -432,8 +433,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
         try:
             for row, event in enumerate(events):
                 alerts += update(event, row=row)
-        except SchemaError as exc:
-            exc.alerts = tuple(alerts)
+        except BaseException as exc:  # re-raised as it is
+            hold_alerts(exc, alerts)
             raise
         return alerts
 

@@ -16,7 +16,8 @@ Modules, each one responsibility, imported in this order and never back:
 * :mod:`~riskscore.policy.alerts`: :class:`Alert` and its one JSON text
   (:meth:`Alert.to_json`, fields :data:`ALERT_FIELDS`), :func:`alert_changes` (gained and
   lost);
-* :mod:`~riskscore.policy.alert_policy`: :class:`AlertPolicy`;
+* :mod:`~riskscore.policy.alert_policy`: :class:`AlertPolicy` (:func:`policy_or_default`, the
+  check of a ``policy`` argument);
 * :mod:`~riskscore.policy.scores_table`: :func:`scores_table`, the one schema of a scores
   file (risk, tier, band, reasons);
 * :mod:`~riskscore.policy.volume`: thresholds set by alert volume on scored
@@ -25,7 +26,7 @@ Modules, each one responsibility, imported in this order and never back:
 ``docs/policy.md`` gives the file format, the defaults and how to choose them.
 """
 
-from riskscore.policy.alert_policy import AlertPolicy
+from riskscore.policy.alert_policy import AlertPolicy, policy_or_default
 from riskscore.policy.alerts import ALERT_FIELDS, LATER_ALERT_FIELDS, Alert, alert_changes
 from riskscore.policy.bands import AgeBand, Tier
 from riskscore.policy.errors import PolicyFileError
@@ -45,5 +46,6 @@ __all__ = [
     "PolicyFileError",
     "Tier",
     "alert_changes",
+    "policy_or_default",
     "scores_table",
 ]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.io.raw import as_python_value
+from riskscore.io.raw import as_python_value, show
 from riskscore.model.risk_model import DEFAULT_REASONS_ABOVE
 from riskscore.model.scores import ScoreTable
 from riskscore.policy.alerts import Alert
@@ -30,7 +30,7 @@ from riskscore.policy.guards import Guards
 from riskscore.policy.rule import CompiledRule, compile_rule
 from riskscore.policy.validate import FORMAT_VERSION, parse
 
-__all__ = ["AlertPolicy"]
+__all__ = ["AlertPolicy", "policy_or_default"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -343,3 +343,32 @@ expected true or false, found 'no'
                 )
             )
         return out
+
+
+def policy_or_default(policy: AlertPolicy | None) -> AlertPolicy:
+    """``policy``, or :meth:`AlertPolicy.default` for None: the ``policy`` argument of the
+    scorers, the review queue and evaluation.
+
+    Raises
+    ------
+    TypeError
+        ``policy`` is something else, such as a policy file's path.
+
+    Examples
+    --------
+    >>> policy_or_default(None) == AlertPolicy.default()
+    True
+    >>> policy_or_default("strict.toml")
+    Traceback (most recent call last):
+    ...
+    TypeError: policy must be an AlertPolicy (AlertPolicy.from_toml(path) reads a policy \
+file), got str 'strict.toml'
+    """
+    if policy is None:
+        return AlertPolicy.default()
+    if not isinstance(policy, AlertPolicy):
+        raise TypeError(
+            "policy must be an AlertPolicy (AlertPolicy.from_toml(path) reads a policy file), "
+            f"got {type(policy).__name__} {show(policy)}"
+        )
+    return policy

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from riskscore._checks import is_int, unknown_keys_problem
 from riskscore.io.raw import show
 from riskscore.policy.bands import MAX_BANDS, AgeBand, check_bands, check_name
@@ -155,13 +157,16 @@ def _no_unknown_keys(
 
 
 def _number(value: Any, path: Path, source: str) -> float:
-    """``value`` as a float: an int or float, not NaN, not a bool, not an integer too large
-    for a float (TOML and YAML read integers of any size)."""
+    """``value`` as a float: an int or float (numpy's too, as a policy computed with numpy
+    holds them), not NaN, not a bool, not an integer too large for a float (TOML and YAML
+    read integers of any size)."""
     try:
-        number = float(value) if isinstance(value, (int, float)) else math.nan
+        number = (
+            float(value) if is_int(value) or isinstance(value, (float, np.floating)) else math.nan
+        )
     except OverflowError:
         number = math.nan
-    if isinstance(value, bool) or math.isnan(number):
+    if math.isnan(number):
         raise PolicyFileError(f"expected a number, found {show(value)}", path=path, source=source)
     return number
 
@@ -212,6 +217,8 @@ def _guards(entry: Any, path: Path, source: str) -> Guards:
     _no_unknown_keys(table, _GUARD_KEYS, path, source)
     default = Guards()
     adult_pairs = table.get("adult_pairs_alert", default.adult_pairs_alert)
+    if isinstance(adult_pairs, np.bool_):  # numpy's, as a number may be (_number)
+        adult_pairs = bool(adult_pairs)
     if not isinstance(adult_pairs, bool):
         raise PolicyFileError(
             f"expected true or false, found {show(adult_pairs)}",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -452,9 +453,10 @@ def labels_from_arrow(table: pa.Table) -> Labels:
 def labels_of(labels: Any) -> Any:
     """``labels`` as :class:`Labels` when given as a table that holds no label arrays as
     attributes (an Arrow table or record batch, a polars DataFrame or any table with the
-    Arrow stream interface), read by :meth:`Labels.from_arrow` (the events' one id rule, no
-    nulls, no content column); anything else as it is (:class:`Labels`, an object with the
-    label arrays such as a pandas DataFrame, a boolean array).
+    Arrow stream interface, a dict of columns as :func:`riskscore.read_messages` takes one),
+    read by :meth:`Labels.from_arrow` (the events' one id rule, no nulls, no content
+    column); anything else as it is (:class:`Labels`, an object with the label arrays such
+    as a pandas DataFrame, a boolean array).
 
     Raises
     ------
@@ -469,7 +471,8 @@ def labels_of(labels: Any) -> Any:
     True
     """
     if hasattr(labels, "conversation_id") or not (
-        isinstance(labels, (pa.Table, pa.RecordBatch)) or hasattr(labels, "__arrow_c_stream__")
+        isinstance(labels, (pa.Table, pa.RecordBatch, Mapping))
+        or hasattr(labels, "__arrow_c_stream__")
     ):
         return labels
     try:
