@@ -166,7 +166,6 @@ AGES = st.one_of(
 RISKS = st.one_of(
     st.floats(0.0, 1.0),
     st.sampled_from([0.15, 0.25, 0.35, 0.5, 0.6, 0.7, 0.9, 1.0]),  # exactly at thresholds
-    st.just(NAN),
 )
 
 
@@ -214,6 +213,39 @@ def test_scalar_and_vectorised_tiers_agree_and_follow_the_documented_rule(
 def test_tiers_refuse_mismatched_shapes() -> None:
     with pytest.raises(ValueError, match="one shape"):
         AlertPolicy.default().tiers([0.5, 0.5], [12.0, 13.0], [30.0])
+
+
+@pytest.mark.parametrize(
+    ("risk", "error", "message"),
+    [
+        (NAN, ValueError, "risk at position 0 is nan: expected a calibrated probability"),
+        (1.5, ValueError, "risk at position 0 is 1.5"),
+        (-0.1, ValueError, "risk at position 0 is -0.1"),
+        ("0.99", TypeError, "risk must be"),
+        (True, TypeError, "risk must be"),
+        (None, TypeError, "risk must be"),
+    ],
+)
+def test_a_risk_that_is_no_probability_is_refused(risk: Any, error: type, message: str) -> None:
+    """Was: ``tier_of("0.99", ...)`` and ``tier_of(True, ...)`` alerted (read as 0.99 and
+    1.0), ``tier_of(1.5, ...)`` too, ``tier_of(None, ...)`` raised float()'s TypeError, and
+    ``tiers`` gave a NaN risk no alert without a word: each a caller's mistake upstream."""
+    policy = AlertPolicy.default()
+    with pytest.raises(error, match=message):
+        policy.tier_of(risk, 12.0, 35.0)
+    with pytest.raises(
+        error, match=message.replace(" at position 0", "") if error is TypeError else message
+    ):
+        policy.tiers(np.array([risk]), [12.0], [35.0])
+
+
+def test_ages_that_are_no_numbers_are_refused_and_none_is_unknown() -> None:
+    policy = AlertPolicy.default()
+    with pytest.raises(TypeError, match="child_age must be"):
+        policy.tiers([0.9], ["12"], [35.0])
+    with pytest.raises(ValueError, match="adult_age at position 1 is -1"):
+        policy.tiers([0.9, 0.9], [12.0, 12.0], [35.0, -1.0])
+    assert policy.tier_of(0.99, None, None) == policy.tier_of(0.99, NAN, NAN)
 
 
 # ------------------------------------------------------------------ batch and online agree
@@ -327,8 +359,8 @@ def test_public_api_exports() -> None:
 def test_policy_modules_import_one_way() -> None:
     """Each module of riskscore/policy imports only modules listed before it in the
     package docstring's order: no circle, and none hidden inside a function."""
-    order = ["errors", "bands", "guards", "rule", "validate", "files", "alerts", "alert_policy",
-             "scores_table", "volume"]  # fmt: skip
+    order = ["errors", "inputs", "bands", "guards", "rule", "validate", "files", "alerts",
+             "alert_policy", "scores_table", "volume"]  # fmt: skip
     package = ROOT / "riskscore" / "policy"
     assert sorted(p.stem for p in package.glob("*.py")) == sorted([*order, "__init__"])
     for position, name in enumerate(order):

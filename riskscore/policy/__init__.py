@@ -8,6 +8,7 @@ ages (two adults never alert; two minors close in age are never urgent).
 Modules, each one responsibility, imported in this order and never back:
 
 * :mod:`~riskscore.policy.errors`: :class:`PolicyFileError`, the one error type;
+* :mod:`~riskscore.policy.inputs`: the risks and ages a policy decides on, checked;
 * :mod:`~riskscore.policy.bands`: :class:`AgeBand`, :class:`Tier`, band ordering rules;
 * :mod:`~riskscore.policy.guards`: :class:`Guards`;
 * :mod:`~riskscore.policy.rule`: the one tier rule, for one conversation or many;

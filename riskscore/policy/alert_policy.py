@@ -27,6 +27,7 @@ from riskscore.policy.errors import PolicyFileError
 from riskscore.policy.files import dumps as dumps_toml
 from riskscore.policy.files import read as read_toml
 from riskscore.policy.guards import Guards
+from riskscore.policy.inputs import checked_decision_inputs, checked_one_input
 from riskscore.policy.rule import CompiledRule, compile_rule
 from riskscore.policy.validate import FORMAT_VERSION, parse
 
@@ -270,14 +271,7 @@ expected true or false, found 'no'
         self, risk: npt.ArrayLike, child_age: npt.ArrayLike, adult_age: npt.ArrayLike
     ) -> tuple[IntArray, IntArray]:
         """Tier and band index of each conversation (see :meth:`tiers`)."""
-        r = np.asarray(risk, dtype=np.float64)
-        c = np.asarray(child_age, dtype=np.float64)
-        a = np.asarray(adult_age, dtype=np.float64)
-        if not r.shape == c.shape == a.shape:
-            raise ValueError(
-                f"risk, child_age and adult_age must have one shape, got {r.shape}, "
-                f"{c.shape} and {a.shape}"
-            )
+        r, c, a = checked_decision_inputs(risk, child_age, adult_age)
         tier, idx = self._many.decide(r, c, a)
         return np.asarray(tier, dtype=np.int64), np.asarray(idx, dtype=np.int64)
 
@@ -298,8 +292,13 @@ expected true or false, found 'no'
         return tier, self._all_bands[idx]
 
     def tier_of(self, risk: float, child_age: float, adult_age: float) -> Tier | None:
-        """Tier of one conversation, or None when it raises no alert."""
-        tier, _ = self._one.decide(float(risk), float(child_age), float(adult_age))
+        """Tier of one conversation, or None when it raises no alert (the rule of
+        :meth:`tiers`; a risk outside [0, 1], or a value that is no number, is refused)."""
+        tier, _ = self._one.decide(
+            checked_one_input(risk, "risk"),
+            checked_one_input(child_age, "child_age"),
+            checked_one_input(adult_age, "adult_age"),
+        )
         return Tier(tier) if tier else None
 
     # ---------------------------------------------------------------- alerts
