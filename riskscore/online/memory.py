@@ -378,7 +378,14 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
         return conv.features(self._accounts)
 
     def _live(self, conversation_id: object) -> ConversationState:
-        """The state of a live conversation, or a KeyError that says why it may be missing."""
+        """The state of a live conversation, or a KeyError that says why it may be missing.
+        A bool or a float is no id (``True`` and ``1.0`` equal ``1`` as dictionary keys, and
+        would find conversation 1): refused by type."""
+        if isinstance(conversation_id, bool | float | np.bool_ | np.floating):
+            raise TypeError(
+                f"conversation id {show(conversation_id)} is {type(conversation_id).__name__}: "
+                "ids are integers or text, as events give them"
+            )
         conv = self._conversations.get(conversation_id)
         if conv is None:
             raise KeyError(
