@@ -6,6 +6,7 @@ written, the text ``"7"`` quoted beside the account ``7``), never by Python's ``
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -83,3 +84,25 @@ def test_decided_conversations_missing_from_the_events_are_named_as_shown(
     events = rs.synthetic.generate(40, prevalence=0.1, seed=51)
     with pytest.raises(SchemaError, match=r'not in the events \(e\.g\. "987654", 987654\);'):
         learn_from_decisions(events.messages, path, rs.load_model())
+
+
+@pytest.mark.parametrize("now", [float("nan"), "x", 1.5e9, True, -1])
+def test_cases_take_now_by_the_rule_case_takes_it(tmp_path: Path, now: Any) -> None:
+    """Was: ``cases(now=nan)`` and ``cases(now="x")`` raised ``int()``'s errors, and
+    ``cases(now=1.5e9)`` read a float time cut to a whole second, where ``case(now=...)``
+    refused each by one rule (``check_epoch``)."""
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as queue:
+        with pytest.raises(QueueError, match="now must be epoch seconds"):
+            queue.cases(now=now)
+        with pytest.raises(QueueError, match="now must be epoch seconds"):
+            queue.top(now=now)
+
+
+@pytest.mark.parametrize("n", [1.5, "3", True, -1])
+def test_top_takes_a_whole_count(tmp_path: Path, n: Any) -> None:
+    """Was: ``top(1.5)`` raised a slice's TypeError and ``top("3")`` a comparison's."""
+    with (
+        ReviewQueue(tmp_path / "q.sqlite") as queue,
+        pytest.raises(ValueError, match=r"^n must be"),
+    ):
+        queue.top(n)

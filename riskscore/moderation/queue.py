@@ -305,7 +305,7 @@ class ReviewQueue:
         now : int, optional
             Epoch seconds; the current time when omitted.
         """
-        now = int(time.time()) if now is None else int(now)
+        now = int(time.time()) if now is None else check_epoch(now, "now")
         rows = self._con.execute(
             ITEMS_SELECT + f" WHERE items.status = 'open' AND {CREATED_BY}", (now,)
         )
@@ -328,9 +328,7 @@ class ReviewQueue:
 
     def top(self, n: int = 10, *, now: int | None = None) -> list[Case]:
         """The ``n`` highest-priority open cases at ``now``."""
-        if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}")
-        return self.cases(now=now)[:n]
+        return self.cases(now=now)[: check_whole("n", n, 0)]
 
     def open_counts(self) -> dict[tuple[str, int], int]:
         """Open items by (child age band, tier): the queue's depth, for monitoring."""
