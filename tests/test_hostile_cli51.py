@@ -1,0 +1,127 @@
+"""Hostile review 51 of the command line: an operator's messy shell redirections and
+files. All data is synthetic.
+
+Each test failed on the code before its fix, but for guards that say they passed before."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_helpers import _one_line_error
+
+import riskscore as rs
+from riskscore.cli import main
+
+
+@pytest.fixture(scope="module")
+def text() -> str:
+    data = rs.synthetic.generate(20, prevalence=0.2, seed=5)
+    events = sorted(data.messages.iter_events(), key=lambda e: e["timestamp"])
+    return "".join(json.dumps(e) + "\n" for e in events[:200])
+
+
+_REPLAY = ["stream", "--time-source", "events", "--max-future-s", "inf"]
+
+
+@contextlib.contextmanager
+def _redirected(
+    monkeypatch: pytest.MonkeyPatch, stdin: Path, stdout: Path, mode: str = "a"
+) -> Iterator[None]:
+    """As the shell's ``< STDIN >> STDOUT`` (``mode`` "a") or ``> STDOUT`` ("w"): stdin
+    and stdout are the files themselves, not captured streams."""
+    with (
+        stdin.open(encoding="utf-8") as read,
+        stdout.open(mode, encoding="utf-8") as written,
+        monkeypatch.context() as patch,  # the captured streams again after
+    ):
+        patch.setattr(sys, "stdin", read)
+        patch.setattr(sys, "stdout", written)
+        yield
+
+
+def _stream(
+    monkeypatch: pytest.MonkeyPatch, stdin: Path, stdout: Path, *options: str, mode: str = "a"
+) -> int:
+    with _redirected(monkeypatch, stdin, stdout, mode):
+        return main([*_REPLAY, *options])
+
+
+def test_shadow_out_on_the_file_read_on_stdin_is_refused(
+    text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Was: ``stream --shadow-out events.jsonl < events.jsonl`` appended the shadow alerts
+    to the input, read them back as (refused) events and exited 0, the input changed."""
+    events = tmp_path / "events.jsonl"
+    events.write_text(text, encoding="utf-8")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(events)
+    for shadow_out in (events, link):
+        options = ["--shadow-model", "default", "--shadow-out", str(shadow_out)]
+        assert _stream(monkeypatch, events, tmp_path / "alerts.jsonl", *options) == 2
+        err = _one_line_error(capsys, "stream")
+        assert f"--shadow-out {shadow_out} is the file on stdin" in err
+    assert events.read_text(encoding="utf-8") == text
+
+
+@pytest.mark.parametrize("option", ["--checkpoint", "--queue"])
+def test_a_database_that_stdout_writes_to_is_refused(
+    option: str, text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Was: ``stream --queue q.sqlite < events >> q.sqlite`` wrote the alerts into the
+    database file, where SQLite's pages went over them: the alerts lost, exit status 0."""
+    events = tmp_path / "events.jsonl"
+    events.write_text(text, encoding="utf-8")
+    database = tmp_path / "state.sqlite"
+    assert _stream(monkeypatch, events, tmp_path / "first.jsonl", option, str(database)) == 0
+    before = database.read_bytes()
+    capsys.readouterr()
+    assert _stream(monkeypatch, events, database, option, str(database)) == 2
+    err = _one_line_error(capsys, "stream")
+    assert f"{option} {database} is the file on stdout" in err
+    assert database.read_bytes() == before
+
+
+@pytest.mark.parametrize("mode", ["a", "w"])
+def test_stdout_on_the_file_read_on_stdin_is_refused(
+    mode: str, text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Was: ``stream < events.jsonl >> events.jsonl`` fed its alerts back as events (each
+    refused), exit status 0; as ``cat`` refuses "input file is output file"."""
+    events = tmp_path / "events.jsonl"
+    events.write_text(text, encoding="utf-8")
+    kept = events.read_text(encoding="utf-8") if mode == "a" else ""
+    assert _stream(monkeypatch, events, events, mode=mode) == 2
+    err = _one_line_error(capsys, "stream")
+    assert "stdout is the file on stdin" in err
+    assert events.read_text(encoding="utf-8") == kept
+
+
+def test_files_of_their_own_still_stream(
+    text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Guard (passed before): regular files on stdin and stdout, each option its own file,
+    and a stdin that is no file (a pipe, a test's stream), stream as before."""
+    events = tmp_path / "events.jsonl"
+    events.write_text(text, encoding="utf-8")
+    alerts = tmp_path / "alerts.jsonl"
+    options = [
+        "--checkpoint", str(tmp_path / "state.sqlite"),
+        "--queue", str(tmp_path / "queue.sqlite"),
+        "--shadow-model", "default", "--shadow-out", str(tmp_path / "shadow.jsonl"),
+    ]  # fmt: skip
+    assert _stream(monkeypatch, events, alerts, *options, mode="w") == 0
+    assert "error" not in capsys.readouterr().err
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    assert main([*_REPLAY, "--queue", str(tmp_path / "other.sqlite")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == alerts.read_text(encoding="utf-8").splitlines()
