@@ -13,10 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from cli_helpers import _one_line_error
+from serve_helpers import config
 
 import riskscore as rs
 from riskscore.cli import main
+from riskscore.cli.serve import listen
+from riskscore.exceptions import RiskscoreError
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +129,51 @@ def test_files_of_their_own_still_stream(
     assert main([*_REPLAY, "--queue", str(tmp_path / "other.sqlite")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines == alerts.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture
+def never_serves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command line that would serve fails the test at once (before a fix it served,
+    and the test would have waited for ever)."""
+
+    def serve(*args: object, **kwargs: object) -> None:
+        raise AssertionError("riskscore serve started serving")
+
+    monkeypatch.setattr(uvicorn.Server, "run", serve)
+
+
+@pytest.mark.usefixtures("never_serves")
+@pytest.mark.parametrize("host", ["", "  "])
+def test_an_empty_host_is_refused_not_every_interface(
+    host: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``serve --host ''`` (as ``--host "$HOST"`` with HOST unset) listened on every
+    interface (0.0.0.0), where the default is 127.0.0.1, and printed http://:8000."""
+    with pytest.raises(RiskscoreError, match="every interface"):
+        listen(host, 0)
+    argv = ["serve", "--db", str(tmp_path / "queue.sqlite"), "--host", host, "--port", "0"]
+    assert main(argv) == 2
+    err = _one_line_error(capsys, "serve")
+    assert f"--host {host!r} is empty" in err
+    assert not (tmp_path / "queue.sqlite").exists()
+
+
+@pytest.mark.usefixtures("never_serves")
+@pytest.mark.parametrize("header", ["X Remote User", "", "X-Remote-User:", "X-Usér"])
+def test_a_trusted_header_no_request_can_carry_is_refused(
+    header: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``serve --trusted-header 'X Remote User'`` served a console no one could sign
+    in to (no request carries a header of that name), with no word of why."""
+    with pytest.raises(ValueError, match="not an HTTP header name"):
+        config(tmp_path / "lib", rs.load_model(), trusted_header=header)
+    argv = ["serve", "--db", str(tmp_path / "queue.sqlite"), "--trusted-header", header]
+    assert main([*argv, "--host", "127.0.0.1", "--port", "0"]) == 2
+    err = _one_line_error(capsys, "serve")
+    assert f"--trusted-header is not an HTTP header name, got {header!r}" in err
+
+
+def test_a_header_name_of_http_is_taken(tmp_path: Path) -> None:
+    """Guard (passed before): the names a single sign-on proxy sets are taken."""
+    for header in ("X-Remote-User", "remote_user", "X-Forwarded-Preferred-Username"):
+        assert config(tmp_path, rs.load_model(), trusted_header=header).trusted_header == header
