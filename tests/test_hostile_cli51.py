@@ -177,3 +177,22 @@ def test_a_header_name_of_http_is_taken(tmp_path: Path) -> None:
     """Guard (passed before): the names a single sign-on proxy sets are taken."""
     for header in ("X-Remote-User", "remote_user", "X-Forwarded-Preferred-Username"):
         assert config(tmp_path, rs.load_model(), trusted_header=header).trusted_header == header
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+@pytest.mark.parametrize("command", [["evaluate", "--out", "report"], ["policy", "check", "P"]])
+def test_labelled_data_generated_in_another_format_says_so(
+    fmt: str, command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Was: ``--data DIR`` of ``riskscore generate --format csv`` said only that
+    DIR/events.parquet was missing from a folder "as `riskscore generate` writes"."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["generate", "--conversations", "30", "--format", fmt, "--out", "data"]) == 0
+    capsys.readouterr()
+    assert main(["policy", "default"]) == 0
+    Path("P").write_text(capsys.readouterr().out, encoding="utf-8")
+    assert main([*command, "--data", "data"]) == 2
+    err = _one_line_error(capsys, command[0])
+    assert f"data holds events.{fmt} (as `riskscore generate --format {fmt}` writes)" in err
+    assert "generate it again without --format" in err
