@@ -196,3 +196,19 @@ def test_labelled_data_generated_in_another_format_says_so(
     err = _one_line_error(capsys, command[0])
     assert f"data holds events.{fmt} (as `riskscore generate --format {fmt}` writes)" in err
     assert "generate it again without --format" in err
+
+
+@pytest.mark.parametrize("items", [",", "", " , "])
+def test_no_item_id_in_items_names_the_option(
+    items: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``queue --decide A --items ,`` said "item_ids is empty", the library's name."""
+    argv = ["queue", "--db", str(tmp_path / "q.sqlite"), "--decide", "7", "--items", items]
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--outcome", "dismissed", "--moderator", "m"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err == (
+        f"riskscore queue: error: argument --items: {items!r} is not comma-separated item ids "
+        "(whole numbers from 1 to 9007199254740992)"
+    )
