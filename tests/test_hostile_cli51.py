@@ -8,7 +8,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -212,3 +214,49 @@ def test_no_item_id_in_items_names_the_option(
         f"riskscore queue: error: argument --items: {items!r} is not comma-separated item ids "
         "(whole numbers from 1 to 9007199254740992)"
     )
+
+
+def test_a_shadow_out_fifo_no_process_reads_is_refused_not_waited_on(
+    text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Was: ``stream --shadow-out FIFO`` with no process reading the FIFO waited for ever in
+    its open, before reading a line (here a reader opened after 60 s ends that wait)."""
+    fifo = tmp_path / "shadow.fifo"
+    os.mkfifo(fifo)
+    readers: list[int] = []
+    rescue = threading.Timer(
+        60.0, lambda: readers.append(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+    )
+    rescue.start()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    try:
+        code = main([*_REPLAY, "--shadow-model", "default", "--shadow-out", str(fifo)])
+    finally:
+        rescue.cancel()
+        rescue.join()
+        for fd in readers:
+            os.close(fd)
+    assert code == 2
+    err = _one_line_error(capsys, "stream")
+    assert "a FIFO that no process reads (start its reader first" in err
+    assert err.endswith(f"wait for ever): {fifo}\n")
+
+
+def test_a_shadow_out_fifo_with_its_reader_streams(
+    text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Guard (passed before): a FIFO whose reader is there gets the shadow alerts."""
+    fifo = tmp_path / "shadow.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    try:
+        assert main([*_REPLAY, "--shadow-model", "default", "--shadow-out", str(fifo)]) == 0
+        shadow = os.read(reader, 1 << 16).decode("utf-8").splitlines()
+    finally:
+        os.close(reader)
+    alerts = capsys.readouterr().out.splitlines()
+    assert len(shadow) == len(alerts)  # the same model, the same alerts
+    assert all(json.loads(line)["shadow"] is True for line in shadow)
