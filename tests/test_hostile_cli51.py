@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -260,3 +261,33 @@ def test_a_shadow_out_fifo_with_its_reader_streams(
     alerts = capsys.readouterr().out.splitlines()
     assert len(shadow) == len(alerts)  # the same model, the same alerts
     assert all(json.loads(line)["shadow"] is True for line in shadow)
+
+
+def _writer_comes(fifo: Path) -> None:
+    """A writer that opens ``fifo`` and closes it: a reader waiting in its open reads an
+    empty file."""
+    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def test_accounts_out_on_a_fifo_is_refused_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``accounts EVENTS --out FIFO.parquet`` opened the FIFO to see whether it was an
+    account features file to replace, and waited for a writer for ever, Ctrl-C unheard
+    (here a writer comes after 60 s, and the test fails on the time taken)."""
+    events = tmp_path / "events.parquet"
+    rs.synthetic.generate(20, seed=3).write(tmp_path)
+    fifo = tmp_path / "accounts.parquet"
+    os.mkfifo(fifo)
+    rescue = threading.Timer(60.0, _writer_comes, [fifo])
+    rescue.start()
+    started = time.monotonic()
+    try:
+        code = main(["accounts", str(events), "--out", str(fifo)])
+    finally:
+        rescue.cancel()
+        rescue.join()
+    assert time.monotonic() - started < 30
+    assert code == 2
+    err = _one_line_error(capsys, "accounts")
+    assert f"{fifo} exists and is not a riskscore account features file" in err
