@@ -158,7 +158,10 @@ def _is_within(target: Path, source: Path) -> bool:
 
 
 def _is_account_file(path: Path) -> bool:
-    """Whether ``path`` is a Parquet file with the account features metadata."""
+    """Whether ``path`` is a Parquet file with the account features metadata (never a
+    FIFO or device, whose open waits for a writer for ever)."""
+    if not path.is_file():
+        return False
     try:
         with parquet_file(path) as parquet:
             metadata = parquet.schema_arrow.metadata or {}

@@ -10,14 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Iterator
+import os
+import stat
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, Final, TextIO
 
 from riskscore.exceptions import SchemaError
 from riskscore.io.jsonl import line_problem, loads_event, not_an_object
 from riskscore.io.schema import MAX_JSON_LINE_LENGTH
 
-__all__ = ["MAX_LINE_CHARS", "bounded_lines", "file_format_hint", "parse_line", "utf8_stdin"]
+__all__ = [
+    "MAX_LINE_CHARS",
+    "bounded_lines",
+    "check_not_standard_streams",
+    "file_format_hint",
+    "parse_line",
+    "utf8_stdin",
+]
 
 #: Longest input line parsed (characters); a longer line is counted and skipped unparsed.
 #: A schema v1 event takes a few hundred characters.
@@ -109,3 +119,51 @@ def utf8_stdin(stream: TextIO) -> TextIO:
         with contextlib.suppress(io.UnsupportedOperation):  # already read: too late
             stream.reconfigure(encoding="utf-8", errors="surrogateescape", newline="\n")
     return stream
+
+
+def _regular_file(stream: TextIO) -> os.stat_result | None:
+    """The status of the regular file ``stream`` reads or writes (a shell's ``< FILE`` or
+    ``> FILE``), or None: a pipe, a terminal, a device or a stream with no file (a test's
+    ``StringIO``)."""
+    try:
+        status = os.fstat(stream.fileno())
+    except (OSError, ValueError):  # io.UnsupportedOperation is both
+        return None
+    return status if stat.S_ISREG(status.st_mode) else None
+
+
+def check_not_standard_streams(
+    files: Mapping[str, Path | None], stdin: TextIO, stdout: TextIO
+) -> None:
+    """Refuse, before any work, a file ``riskscore stream`` writes (``files``: option to
+    path, None when not given) that is the file on stdin or on stdout, and stdout that is
+    the file on stdin, by any path. Shadow alerts appended to the events being read were
+    read back as events (and the input file changed, with exit status 0); alerts that
+    stdout wrote into the checkpoint or queue went under its SQLite pages, lost with exit
+    status 0; stdout appended to the input fed the alerts back as events.
+
+    Raises
+    ------
+    SchemaError
+        Naming the option, the file and the stream; the CLI prints one line and exits
+        with status 2.
+    """
+    read, written = _regular_file(stdin), _regular_file(stdout)
+    if read is not None and written is not None and os.path.samestat(read, written):
+        raise SchemaError(
+            "stdout is the file on stdin: the alerts would be written into the events being "
+            "read; send stdout to another file (riskscore stream < events.jsonl > alerts.jsonl)"
+        )
+    streams = {"stdin, the events being read": read, "stdout, where the alerts go": written}
+    for option, path in files.items():
+        if path is None:
+            continue
+        try:
+            status = os.stat(path)
+        except OSError:  # not there yet: no stream's file (one it cannot open fails later)
+            continue
+        for name, stream in streams.items():
+            if stream is not None and os.path.samestat(stream, status):
+                raise SchemaError(
+                    f"{option} {path} is the file on {name}: give {option} a file of its own"
+                )

@@ -90,7 +90,10 @@ def _as_text(text: str, number: int) -> str:
 
 def _parse_items(text: str) -> list[int]:
     try:
-        return [_item_id(part) for part in text.split(",") if part.strip()]
+        items = [_item_id(part) for part in text.split(",") if part.strip()]
+        if not items:  # "," or "": the library's "item_ids is empty" named no option
+            raise argparse.ArgumentTypeError
+        return items
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not comma-separated item ids (whole numbers from 1 to {MAX_COUNT})"

@@ -40,6 +40,7 @@ try:  # the optional extra riskscore-metadata[serve]
         Part,
         ServeConfig,
         check_api_token,
+        check_header_name,
     )
     from riskscore.serve.service import remembered_batches
     from riskscore.serve.timeline import TimelineStore
@@ -313,11 +314,16 @@ def listen(host: str, port: int) -> socket.socket:
     Raises
     ------
     RiskscoreError
-        The address is in use, not this machine's, or not allowed (a port below 1024
-        without the privilege).
+        The address is empty, in use, not this machine's, or not allowed (a port below
+        1024 without the privilege).
     """
     if not 0 <= port <= 65_535:
         raise RiskscoreError(f"--port {port} is not a TCP port (0 to 65535)")
+    if not host.strip():  # bound as every interface: `--host "$HOST"` with HOST unset
+        raise RiskscoreError(
+            f"--host {host!r} is empty, which would listen on every interface: give an "
+            "address (default 127.0.0.1; 0.0.0.0 for every interface, written out)"
+        )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
@@ -353,6 +359,8 @@ def _config(args: argparse.Namespace) -> ServeConfig:
     timeline = args.timeline or args.db.with_name(args.db.name + ".timeline.sqlite")
     files = {"--db": args.db, "--checkpoint": args.checkpoint, "--timeline": timeline}
     check_own_files({**files, "--policy": args.policy})  # before any file is opened
+    if args.trusted_header is not None:  # as ServeConfig checks it, before any work
+        check_header_name(args.trusted_header)
     api_token = secret_from_environment("RISKSCORE_API_TOKEN")  # the secrets, before too
     if api_token is not None:
         check_api_token(api_token, source="RISKSCORE_API_TOKEN")

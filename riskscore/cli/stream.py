@@ -20,6 +20,7 @@ from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.cli._stream_input import (
     MAX_LINE_CHARS,
     bounded_lines,
+    check_not_standard_streams,
     file_format_hint,
     parse_line,
     utf8_stdin,
@@ -394,6 +395,12 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
             "--policy": args.policy,
         }
     )
+    written = {
+        "--checkpoint": args.checkpoint,
+        "--queue": args.queue,
+        "--shadow-out": args.shadow_out,
+    }
+    check_not_standard_streams(written, sys.stdin, sys.stdout)
     with contextlib.ExitStack() as stack:
         if args.checkpoint is not None:
             # first: a checkpoint another process owns stops before anything is opened

@@ -9,6 +9,7 @@ an evaluation's metrics, synthetic data) keep the umask's mode.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import TextIO
@@ -27,7 +28,13 @@ def make_private(path: str | os.PathLike[str]) -> None:
 def open_private_append(path: str | os.PathLike[str]) -> TextIO:
     """Open ``path`` to append text lines, creating it with mode :data:`FILE_MODE`.
 
-    A file that already exists keeps its mode (its owner chose it).
+    A file that already exists keeps its mode (its owner chose it). A FIFO is opened
+    only when a process reads it: with none, the open would wait for ever.
+
+    Raises
+    ------
+    OSError
+        ``ENXIO``: ``path`` is a FIFO that no process reads (the message says so).
 
     Examples
     --------
@@ -38,5 +45,16 @@ def open_private_append(path: str | os.PathLike[str]) -> TextIO:
     >>> oct(stat.S_IMODE(path.stat().st_mode))
     '0o600'
     """
-    fd = os.open(Path(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK  # a FIFO: no wait
+    try:
+        fd = os.open(Path(path), flags, FILE_MODE)
+    except OSError as exc:
+        if exc.errno != errno.ENXIO:
+            raise
+        raise OSError(
+            errno.ENXIO,
+            "a FIFO that no process reads (start its reader first: writing would wait for ever)",
+            str(path),
+        ) from None
+    os.set_blocking(fd, True)  # writes wait for the reader as to any file
     return open(fd, "a", encoding="utf-8")

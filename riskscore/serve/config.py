@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -11,10 +12,17 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from riskscore._checks import check_seconds, check_whole
+from riskscore.io.raw import show
 from riskscore.online import OnlineScorer
 from riskscore.policy import AlertPolicy
 
-__all__ = ["DEFAULT_BODY_TIMEOUT_S", "Part", "ServeConfig", "check_api_token"]
+__all__ = [
+    "DEFAULT_BODY_TIMEOUT_S",
+    "Part",
+    "ServeConfig",
+    "check_api_token",
+    "check_header_name",
+]
 
 #: Seconds a client has to send a whole request body once its headers are in; past
 #: that the request is answered 408 and the connection closed. A client that declares a
@@ -50,6 +58,37 @@ def check_api_token(token: str, *, source: str = "api_token") -> str:
             'generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
         )
     return token
+
+
+#: An HTTP field name (RFC 9110, section 5.1: a token).
+_FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def check_header_name(name: str, *, source: str = "trusted_header") -> str:
+    """A request header name as HTTP writes it: a token of letters, digits and
+    ``!#$%&'*+-.^_`|~``. A name with a space, a colon or other characters, or an empty
+    one, is in no request: with it as the single sign-on header no one could sign in.
+
+    Raises
+    ------
+    ValueError
+        Naming ``source`` and the name.
+
+    Examples
+    --------
+    >>> check_header_name("X-Remote-User")
+    'X-Remote-User'
+    >>> check_header_name("X Remote User")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: trusted_header is not an HTTP header name, got 'X Remote User': ...
+    """
+    if _FIELD_NAME.fullmatch(name) is None:
+        raise ValueError(
+            f"{source} is not an HTTP header name, got {show(name)}: letters, digits and "
+            "!#$%&'*+-.^_`|~, no spaces or colon (such as X-Remote-User); no request "
+            "carries such a header, so no one could sign in"
+        )
+    return name
 
 
 class Part(StrEnum):
@@ -130,3 +169,5 @@ class ServeConfig:
         check_whole("signin_attempts", self.signin_attempts, 1)
         if self.api_token is not None:
             check_api_token(self.api_token)
+        if self.trusted_header is not None:
+            check_header_name(self.trusted_header)

@@ -129,7 +129,7 @@ class SyntheticData:
             if not path.exists():
                 raise FileNotFoundError(
                     f"{path} not found; labelled data is a directory with events.parquet and "
-                    "labels.parquet (as `riskscore generate` writes)"
+                    f"labels.parquet (as `riskscore generate` writes){_other_format(folder)}"
                 )
         check_regular_file(labels_path, "labels file")  # as the events file: a FIFO blocks
         try:
@@ -144,3 +144,16 @@ class SyntheticData:
             raise SchemaError(f"cannot read labels {labels_path}: {exc}") from None
         labels = Labels.from_arrow(table)
         return cls(read_messages(events_path, max_future_s=max_future_s), labels)
+
+
+def _other_format(folder: Path) -> str:
+    """What to do when ``folder`` holds the events of ``riskscore generate --format csv``
+    or ``jsonl`` (events.csv, events.jsonl) in place of events.parquet, or nothing."""
+    other = [name for name in ("events.csv", "events.jsonl") if (folder / name).is_file()]
+    if not other or (folder / "events.parquet").exists():
+        return ""
+    return (
+        f"; {folder} holds {other[0]} (as `riskscore generate --format "
+        f"{Path(other[0]).suffix[1:]}` writes): labelled data is read from Parquet, so "
+        "generate it again without --format (Parquet is the default)"
+    )
