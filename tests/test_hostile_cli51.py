@@ -291,3 +291,25 @@ def test_accounts_out_on_a_fifo_is_refused_at_once(
     assert code == 2
     err = _one_line_error(capsys, "accounts")
     assert f"{fifo} exists and is not a riskscore account features file" in err
+
+
+@pytest.mark.parametrize("command", ["score", "monitor", "evaluate", "report"])
+def test_out_dash_is_refused_not_a_directory_named_dash(
+    command: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Was: ``score EVENTS --out -`` (stdout meant) created a directory named ``-`` in the
+    working directory and wrote the scores there, exit 0; ``./-`` still names one."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main([command, "events.parquet", "--out", "-"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].endswith(
+        "argument --out: '-' is no standard output here: this option names a file or "
+        "directory to write (./- for one named '-')"
+    ), err
+    assert "Traceback" not in err
+    assert not (tmp_path / "-").exists()

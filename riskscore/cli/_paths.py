@@ -150,14 +150,23 @@ def output_path(text: str) -> Path:
     Raises
     ------
     argparse.ArgumentTypeError
-        ``text`` is empty or names a bundle or a path in one: argparse prints one line
-        naming the option and exits with 2.
+        ``text`` is empty, ``-`` (standard output, which no output option writes to), or
+        names a bundle or a path in one: argparse prints one line naming the option and
+        exits with 2.
 
     Examples
     --------
     >>> str(output_path("results"))
     'results'
+    >>> output_path("-")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '-' is no standard output here: ... (./- for one named '-')
     """
+    if text == "-":  # a file or directory named "-" where stdout was meant
+        raise argparse.ArgumentTypeError(
+            "'-' is no standard output here: this option names a file or directory to write "
+            "(./- for one named '-')"
+        )
     try:
         return check_not_in_bundle(path_argument(text))
     except ValueError as exc:
