@@ -11,8 +11,9 @@ Two measurements, on a fixed list of hostile events (no randomness, no data file
 
 1. **update_one**: ``time.perf_counter_ns`` around each call, ``--repeats`` calls per kind of
    refusal (timestamps as text and numpy numbers among them) and of valid events (for
-   scale, and with fields riskscore does not read: the same names each time, whose
-   verdicts are kept, or a new name each time) on a scorer with ``time_source="events"``;
+   scale, with fields riskscore does not read: the same names each time, whose verdicts are
+   kept, or a new name each time; and with times and numbers as platforms send them: ISO
+   text, digits, whole decimals) on a scorer with ``time_source="events"``;
    median and mean in microseconds.
 2. **riskscore stream** on a file of ``--lines`` bad lines (the kinds above, in turn):
    wall time of the command, and of the same command on an empty input (its start-up),
@@ -39,6 +40,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +100,22 @@ NOT_READ: dict[str, Any] = {
 }
 
 
+#: Valid events whose numbers come as platforms send them: times as ISO 8601 text (JSON
+#: producers, webhooks) or as digits, numbers as whole decimals (a database cursor's
+#: ``NUMERIC``): each given its event's time.
+AS_SENT: dict[str, Any] = {
+    "valid, ISO text time": lambda ts: {
+        "timestamp": datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    },
+    "valid, seconds as text": lambda ts: {"timestamp": str(ts)},
+    "valid, whole decimals": lambda ts: {
+        "timestamp": Decimal(ts),
+        "sender_age": Decimal(34),
+        "recipient_age": Decimal(12),
+    },
+}
+
+
 def measure(repeats: int) -> dict[str, Any]:
     """Microseconds per ``update_one`` call of each kind of event, in this process's
     riskscore (the checkout on ``sys.path``)."""
@@ -111,6 +130,14 @@ def measure(repeats: int) -> dict[str, Any]:
         valid = [
             _bad(timestamp=start + i, conversation_id=i % 100, **extra(i)) for i in range(repeats)
         ]
+        for i, event in enumerate(valid):
+            t = time.perf_counter_ns()
+            scorer.update_one(event)
+            ns[i] = time.perf_counter_ns() - t
+        out[name] = _summary(ns)
+    for name, fields in AS_SENT.items():
+        start = scorer.clock + 1
+        valid = [_bad(conversation_id=i % 100, **fields(start + i)) for i in range(repeats)]
         for i, event in enumerate(valid):
             t = time.perf_counter_ns()
             scorer.update_one(event)
