@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from riskscore._words import plural
+
 __all__ = [
     "CheckpointError",
     "ConfigurationError",
@@ -134,12 +136,13 @@ def hold_alerts(exc: BaseException, alerts: Sequence[Any]) -> None:
     >>> exc = OSError("the broker went away")
     >>> hold_alerts(exc, ["alert"])
     >>> exc.alerts, exc.__notes__
-    (('alert',), ["riskscore: the events before this stay applied; the 1 alerts they raised \
-are in this exception's 'alerts' attribute (never raised again)"])
+    (('alert',), ["riskscore: the events before this stay applied; the 1 alert they raised \
+is in this exception's 'alerts' attribute (never raised again)"])
     """
     exc.alerts = tuple(alerts)  # type: ignore[attr-defined]
     if not isinstance(exc, SchemaError):
         exc.add_note(
-            f"riskscore: the events before this stay applied; the {len(alerts)} alerts they "
-            "raised are in this exception's 'alerts' attribute (never raised again)"
+            f"riskscore: the events before this stay applied; the {plural(len(alerts), 'alert')} "
+            f"they raised {'is' if len(alerts) == 1 else 'are'} in this exception's 'alerts' "
+            "attribute (never raised again)"
         )
