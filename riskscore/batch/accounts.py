@@ -11,7 +11,7 @@ the scores it has within the whole.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -108,7 +108,8 @@ def account_features_file(
             max_future_s=max_future_s,
         )
         progress("count")
-        accounts = extract_account_features(messages)
+        # the broadcast limit travels with the tallies: scoring with another is refused
+        accounts = replace(extract_account_features(messages), max_room_members=max_room_members)
         progress("write")
         write_account_features(accounts, stage(path.name))
     return AccountsResult(

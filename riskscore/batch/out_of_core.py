@@ -244,8 +244,8 @@ def score_parquet(
     SchemaError
         A row breaks schema v1 (the message names its column, row and value), every
         row was quarantined, no event is left to score (no rows, or only broadcasts),
-        or ``account_features`` do not cover the file's events; raised before any
-        output is written.
+        or ``account_features`` do not cover the file's events or were counted with
+        another ``max_room_members``; raised before any output is written.
 
     Notes
     -----
@@ -271,6 +271,8 @@ def score_parquet(
     check_errors(errors)
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    if account_features is not None:
+        account_features.check_room_limit(max_room_members)
     future = FutureLimit.at(now, max_future_s)  # one reference time for every chunk
     source, out = _parquet_source(events), Path(out_dir)
     model = model if model is not None else load_model()

@@ -154,6 +154,8 @@ def score_events(
     skips that (``collect_reports=False``: ``reports`` is then empty).
     """
     check_table_format(fmt)
+    if account_features is not None:
+        account_features.check_room_limit(max_room_members)
     # Every file is written in a staging folder and moved into place at the end: a job
     # that fails leaves out_dir as it was (riskscore.io.staging).
     with job_outputs(out_dir, fmt, [events]) as stage:

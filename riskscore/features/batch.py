@@ -20,6 +20,7 @@ from riskscore.features.parts import kernel_events, run_parts
 from riskscore.features.registry import FEATURE_NAMES
 from riskscore.features.table import FeatureTable
 from riskscore.io import MessageTable, read_messages
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.raw import show
 
 __all__ = ["extract_account_features", "extract_features"]
@@ -128,6 +129,8 @@ def extract_features(
             f"rs.read_account_features(path), got {type(account_features).__name__} "
             f"{show(account_features)}"
         )
+    if account_features is not None and not isinstance(messages, MessageTable):
+        account_features.check_room_limit(DEFAULT_MAX_ROOM_MEMBERS)  # read here with it
     msgs = read_messages(messages)
     if msgs.n_conversations == 0:
         raise SchemaError("no events to featurize: the message table is empty")

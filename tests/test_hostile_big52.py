@@ -1,0 +1,145 @@
+"""Hostile input on the paths for huge message tables (review 52): account features files
+counted under another broadcast limit than the events they score."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+import riskscore as rs
+from riskscore.batch.accounts import account_features_file
+from riskscore.batch.out_of_core import score_parquet
+from riskscore.batch.score import score_events
+from riskscore.cli import main
+from riskscore.features.account_file import ACCOUNT_FILE_METADATA_KEY
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+
+T0 = 1_767_225_600
+
+
+def _room_then_direct() -> pa.Table:
+    """An adult who messages a room of 25 accounts, then one of them in private."""
+    rows = []
+    kids = [f"k{i}" for i in range(24)]
+    for j in range(3):
+        for kid in kids:
+            rows.append(
+                {
+                    "conversation_id": "room",
+                    "timestamp": T0 + 60 * j,
+                    "sender_id": "A",
+                    "recipient_id": kid,
+                    "channel": "group",
+                    "sender_age": 40.0,
+                    "recipient_age": 13.0,
+                    "room_size": 25,
+                }
+            )
+    for j in range(20):
+        adult = j % 2 == 0
+        rows.append(
+            {
+                "conversation_id": "dm",
+                "timestamp": T0 + 86_400 + 600 * j,
+                "sender_id": "A" if adult else "k0",
+                "recipient_id": "k0" if adult else "A",
+                "channel": "direct" if j < 10 else "encrypted",
+                "sender_age": 40.0 if adult else 13.0,
+                "recipient_age": 13.0 if adult else 40.0,
+                "room_size": None,
+            }
+        )
+    return pa.Table.from_pylist(rows)
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> tuple[Path, Path]:
+    """The history file and a part of it (the private conversation)."""
+    table = _room_then_direct()
+    pq.write_table(table, tmp_path / "history.parquet")
+    pq.write_table(
+        table.filter(pc.equal(table["conversation_id"], "dm")), tmp_path / "part.parquet"
+    )
+    return tmp_path / "history.parquet", tmp_path / "part.parquet"
+
+
+def test_the_file_records_its_broadcast_limit(history: tuple[Path, Path], tmp_path: Path) -> None:
+    whole, _ = history
+    path = account_features_file(whole, tmp_path / "a.parquet", max_room_members=50).path
+    meta = json.loads(pq.read_schema(path).metadata[ACCOUNT_FILE_METADATA_KEY.encode()])
+    assert meta["max_room_members"] == 50
+    assert rs.read_account_features(path).max_room_members == 50
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 5])
+def test_scoring_under_another_broadcast_limit_is_refused(
+    history: tuple[Path, Path], tmp_path: Path, chunk_rows: int | None
+) -> None:
+    """Counted with rooms of 50 as groups, the file gave the part's pair a group meeting
+    that the part's reading (rooms above 20 are broadcasts) has not: a silent other risk
+    (0.057 where the whole history scored with 20 gives 0.27)."""
+    whole, part = history
+    path = account_features_file(whole, tmp_path / "a.parquet", max_room_members=50).path
+    accounts = rs.read_account_features(path)
+
+    def run() -> object:
+        if chunk_rows is None:
+            return score_events(part, tmp_path / "out", account_features=accounts)
+        return score_parquet(part, tmp_path / "out", account_features=accounts, chunk_rows=5)
+
+    with pytest.raises(rs.SchemaError, match=r"max_room_members 50 .* 20") as caught:
+        run()
+    assert "--max-room-members 50" in str(caught.value)
+    assert not (tmp_path / "out").exists()
+    args = ["score", str(part), "--accounts", str(path), "--out", str(tmp_path / "cli")]
+    extra = [] if chunk_rows is None else ["--chunk-rows", "5"]
+    assert main([*args, *extra]) == 2
+    # the same limit on both sides scores as the whole history does
+    assert main([*args, *extra, "--max-room-members", "50"]) == 0
+
+
+def test_the_same_limit_scores_as_the_whole_history(
+    history: tuple[Path, Path], tmp_path: Path
+) -> None:
+    whole, part = history
+    path = account_features_file(whole, tmp_path / "a.parquet").path
+    accounts = rs.read_account_features(path)
+    assert accounts.max_room_members == DEFAULT_MAX_ROOM_MEMBERS
+    got = score_events(part, tmp_path / "out", account_features=accounts).scores
+    full = rs.load_model().score(rs.read_messages(whole))
+    assert got.conversation_id.tolist() == ["dm"]
+    assert got.risk[0] == full.risk[full.conversation_id.tolist().index("dm")]
+
+
+def test_a_file_read_here_is_read_with_the_default_limit(
+    history: tuple[Path, Path], tmp_path: Path
+) -> None:
+    whole, part = history
+    path = account_features_file(whole, tmp_path / "a.parquet", max_room_members=50).path
+    accounts = rs.read_account_features(path)
+    with pytest.raises(rs.SchemaError, match="max_room_members 50"):
+        rs.load_model().score(part, account_features=accounts)
+    # a table read with the file's limit is the caller's to match
+    table = rs.read_messages(part, max_room_members=50)
+    assert len(rs.load_model().score(table, account_features=accounts).risk) == 1
+
+
+@pytest.mark.parametrize("limit", [1, True, "20", 2.5])
+def test_a_tampered_limit_is_refused(
+    history: tuple[Path, Path], tmp_path: Path, limit: object
+) -> None:
+    whole, _ = history
+    path = account_features_file(whole, tmp_path / "a.parquet").path
+    table = pq.read_table(path)
+    meta = json.loads(table.schema.metadata[ACCOUNT_FILE_METADATA_KEY.encode()])
+    meta["max_room_members"] = limit
+    pq.write_table(
+        table.replace_schema_metadata({ACCOUNT_FILE_METADATA_KEY: json.dumps(meta)}), path
+    )
+    with pytest.raises(rs.SchemaError, match="metadata 'max_room_members' must be"):
+        rs.read_account_features(path)
