@@ -14,6 +14,7 @@ import pytest
 import riskscore as rs
 from riskscore.batch.accounts import account_features_file
 from riskscore.batch.out_of_core import score_parquet
+from riskscore.batch.parquet_chunks import iter_conversation_chunks
 from riskscore.batch.score import score_events
 from riskscore.cli import main
 from riskscore.features.account_file import ACCOUNT_FILE_METADATA_KEY
@@ -143,3 +144,19 @@ def test_a_tampered_limit_is_refused(
     )
     with pytest.raises(rs.SchemaError, match="metadata 'max_room_members' must be"):
         rs.read_account_features(path)
+
+
+@pytest.mark.parametrize("chunk_rows", [True, 2.5, "100", float("nan"), 10**30, 0, -1])
+def test_a_chunk_size_that_is_no_count_of_rows_is_refused(
+    history: tuple[Path, Path], tmp_path: Path, chunk_rows: object
+) -> None:
+    """``True`` and ``2.5`` ran as chunks of 1 and 2.5 rows; text, NaN and 10**30 raised
+    a comparison's TypeError, ``int()``'s ValueError and an OverflowError; 0 reached
+    pyarrow's ``batch_size must be greater than zero``."""
+    whole, _ = history
+    match = r"chunk_rows must be an integer from 1 to 9007199254740992, got "
+    with pytest.raises(ValueError, match=match):
+        score_parquet(whole, tmp_path / "out", chunk_rows=chunk_rows)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=match):
+        next(iter_conversation_chunks(whole, chunk_rows=chunk_rows))  # type: ignore[arg-type]
+    assert not (tmp_path / "out").exists()

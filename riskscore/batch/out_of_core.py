@@ -70,6 +70,7 @@ from riskscore.batch.chunk_scores import score_step
 from riskscore.batch.chunk_states import FoldedFile, fold_step, text_order, validated_chunk
 from riskscore.batch.parquet_chunks import (
     DEFAULT_CHUNK_ROWS,
+    check_chunk_rows,
     check_parquet_columns,
     iter_conversation_chunks,
     unread_parquet_columns,
@@ -194,7 +195,7 @@ def score_parquet(
     policy : AlertPolicy, optional
         The alert policy (default: :meth:`AlertPolicy.default`).
     chunk_rows : int, default 2_000_000
-        Events per chunk, roughly.
+        Events per chunk, roughly; an int from 1 to 2**53 (a ValueError otherwise).
     fmt : {"parquet", "csv", "jsonl"}, default "parquet"
         Output format.
     errors : {"raise", "quarantine"}, default "raise"
@@ -269,8 +270,7 @@ def score_parquet(
     """
     check_table_format(fmt)
     check_errors(errors)
-    if chunk_rows < 1:
-        raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    chunk_rows = check_chunk_rows(chunk_rows)
     if account_features is not None:
         account_features.check_room_limit(max_room_members)
     future = FutureLimit.at(now, max_future_s)  # one reference time for every chunk
