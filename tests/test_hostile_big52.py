@@ -160,3 +160,13 @@ def test_a_chunk_size_that_is_no_count_of_rows_is_refused(
     with pytest.raises(ValueError, match=match):
         next(iter_conversation_chunks(whole, chunk_rows=chunk_rows))  # type: ignore[arg-type]
     assert not (tmp_path / "out").exists()
+
+
+def test_limits_that_set_no_room_aside_are_one_limit(
+    history: tuple[Path, Path], tmp_path: Path
+) -> None:
+    whole, part = history
+    path = account_features_file(whole, tmp_path / "a.parquet", max_room_members=10**7).path
+    accounts = rs.read_account_features(path)
+    result = score_events(part, tmp_path / "out", account_features=accounts, max_room_members=10**9)
+    assert len(result.scores.risk) == 1

@@ -29,7 +29,7 @@ from riskscore.io.coding import factorize, search_sorted
 from riskscore.io.groups import check_max_room_members
 from riskscore.io.messages import MessageTable
 from riskscore.io.raw import as_python_value
-from riskscore.io.schema import INT64_MAX, INT64_MIN
+from riskscore.io.schema import INT64_MAX, INT64_MIN, MAX_ROOM_SIZE
 from riskscore.io.segments import sorted_unique
 from riskscore.io.threads import executor_for, worker_threads
 from riskscore.io.timestamps import iso_utc
@@ -129,7 +129,8 @@ class AccountFeatures:
         """
         max_room_members = check_max_room_members(max_room_members)
         mine = self.max_room_members
-        if mine is not None and mine != max_room_members:
+        # limits of MAX_ROOM_SIZE or more set no room aside: they are one limit
+        if mine is not None and min(mine, MAX_ROOM_SIZE) != min(max_room_members, MAX_ROOM_SIZE):
             raise SchemaError(
                 f"the account features were counted with max_room_members {mine} (rooms "
                 f"above it set aside as broadcasts), but the events are read with "
