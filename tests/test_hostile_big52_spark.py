@@ -24,22 +24,19 @@ class _NoFrame:
         raise AssertionError(f"the events were read ({name}) before the options were checked")
 
 
-@pytest.mark.parametrize("partitions", BAD_PARTITIONS)
-def test_partitions_that_are_no_count_are_refused(partitions: object) -> None:
-    match = r"partitions must be an integer from 1 to 2147483647, got "
+@pytest.mark.parametrize(
+    ("option", "value", "bound"),
+    [("partitions", v, 2**31 - 1) for v in BAD_PARTITIONS]
+    + [("block_events", v, 2**53) for v in BAD_BLOCKS],
+)
+def test_partitions_and_block_sizes_that_are_no_count_are_refused(
+    option: str, value: object, bound: int
+) -> None:
+    match = rf"{option} must be an integer from 1 to {bound}, got "
     with pytest.raises(ValueError, match=match):
-        score_events(_NoFrame(), rs.load_model(), partitions=partitions)  # type: ignore[arg-type]
+        score_events(_NoFrame(), rs.load_model(), **{option: value})  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=match):
-        account_features(_NoFrame(), partitions=partitions)  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize("block_events", BAD_BLOCKS)
-def test_block_sizes_that_are_no_count_are_refused(block_events: object) -> None:
-    match = r"block_events must be an integer from 1 to 9007199254740992, got "
-    with pytest.raises(ValueError, match=match):
-        score_events(_NoFrame(), rs.load_model(), block_events=block_events)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=match):
-        account_features(_NoFrame(), block_events=block_events)  # type: ignore[arg-type]
+        account_features(_NoFrame(), **{option: value})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("n_reasons", [0, True, 2.5, "3"])
