@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -58,6 +59,13 @@ def _room_then_direct() -> pa.Table:
     return pa.Table.from_pylist(rows)
 
 
+def _score_part(part: Path, out: Path, accounts: Any, chunk_rows: int | None) -> object:
+    """Score ``part`` with ``accounts`` in memory (``chunk_rows`` None) or out of core."""
+    if chunk_rows is None:
+        return score_events(part, out, account_features=accounts)
+    return score_parquet(part, out, account_features=accounts, chunk_rows=chunk_rows)
+
+
 @pytest.fixture
 def history(tmp_path: Path) -> tuple[Path, Path]:
     """The history file and a part of it (the private conversation)."""
@@ -88,13 +96,8 @@ def test_scoring_under_another_broadcast_limit_is_refused(
     path = account_features_file(whole, tmp_path / "a.parquet", max_room_members=50).path
     accounts = rs.read_account_features(path)
 
-    def run() -> object:
-        if chunk_rows is None:
-            return score_events(part, tmp_path / "out", account_features=accounts)
-        return score_parquet(part, tmp_path / "out", account_features=accounts, chunk_rows=5)
-
     with pytest.raises(rs.SchemaError, match=r"max_room_members 50 .* 20") as caught:
-        run()
+        _score_part(part, tmp_path / "out", accounts, chunk_rows)
     assert "--max-room-members 50" in str(caught.value)
     assert not (tmp_path / "out").exists()
     args = ["score", str(part), "--accounts", str(path), "--out", str(tmp_path / "cli")]
@@ -170,3 +173,14 @@ def test_limits_that_set_no_room_aside_are_one_limit(
     accounts = rs.read_account_features(path)
     result = score_events(part, tmp_path / "out", account_features=accounts, max_room_members=10**9)
     assert len(result.scores.risk) == 1
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 5])
+def test_a_path_given_as_account_features_is_refused_by_type(
+    history: tuple[Path, Path], tmp_path: Path, chunk_rows: int | None
+) -> None:
+    """Out of core, a path reached ``given.for_ids`` after the whole fold (AttributeError)."""
+    whole, part = history
+    path = account_features_file(whole, tmp_path / "a.parquet").path
+    with pytest.raises(TypeError, match="account_features must be the AccountFeatures"):
+        _score_part(part, tmp_path / "out", path, chunk_rows)

@@ -89,6 +89,7 @@ from riskscore.features.accounts import (
     AccountFeatures,
     tallies_from_parts,
 )
+from riskscore.features.batch import given_account_features
 from riskscore.features.states import (
     features_from_states,
 )
@@ -271,8 +272,7 @@ def score_parquet(
     check_table_format(fmt)
     check_errors(errors)
     chunk_rows = check_chunk_rows(chunk_rows)
-    if account_features is not None:
-        account_features.check_room_limit(max_room_members)
+    account_features = given_account_features(account_features, max_room_members)
     future = FutureLimit.at(now, max_future_s)  # one reference time for every chunk
     source, out = _parquet_source(events), Path(out_dir)
     model = model if model is not None else load_model()
