@@ -184,3 +184,29 @@ def test_a_path_given_as_account_features_is_refused_by_type(
     path = account_features_file(whole, tmp_path / "a.parquet").path
     with pytest.raises(TypeError, match="account_features must be the AccountFeatures"):
         _score_part(part, tmp_path / "out", path, chunk_rows)
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_a_refusal_out_of_core_names_the_rows_of_the_whole_file(
+    tmp_path: Path, shuffled: bool
+) -> None:
+    """Out of core the job stopped at its first bad chunk: it counted that chunk's bad
+    rows only (``84 more bad rows`` where the file has 1,413), and in a file not sorted
+    by conversation named the first bad row of the first bad chunk by conversation id,
+    not the file's first bad row."""
+    table = rs.synthetic.generate(40, prevalence=0.1, seed=5).messages.to_arrow()
+    if shuffled:  # ids going down: read by conversation id order, not file order
+        table = table.take(pa.array(range(table.num_rows - 1, -1, -1)))
+    channel = table["channel"].to_pylist()
+    for i in range(0, len(channel), 37):
+        channel[i] = "pigeon"
+    table = table.set_column(table.schema.get_field_index("channel"), "channel", pa.array(channel))
+    path = tmp_path / "events.parquet"
+    pq.write_table(table, path, row_group_size=100)
+    with pytest.raises(rs.SchemaError) as in_memory:
+        rs.read_messages(path)
+    with pytest.raises(rs.SchemaError) as chunked:
+        score_parquet(path, tmp_path / "out", chunk_rows=200)
+    assert str(chunked.value) == str(in_memory.value)
+    assert (chunked.value.row, chunked.value.bad_rows) == (0, in_memory.value.bad_rows)
+    assert not (tmp_path / "out").exists()
