@@ -210,3 +210,21 @@ def test_a_refusal_out_of_core_names_the_rows_of_the_whole_file(
     assert str(chunked.value) == str(in_memory.value)
     assert (chunked.value.row, chunked.value.bad_rows) == (0, in_memory.value.bad_rows)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_table_given_records_and_checks_no_limit(
+    history: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A MessageTable was read with a limit it does not record: the option given beside
+    it is not the table's, so it is neither written nor checked."""
+    whole, part = history
+    table = rs.read_messages(whole, max_room_members=50)
+    path = account_features_file(table, tmp_path / "a.parquet").path
+    assert rs.read_account_features(path).max_room_members is None
+    accounts = rs.read_account_features(
+        account_features_file(whole, tmp_path / "b.parquet", max_room_members=50).path
+    )
+    scored = score_events(
+        rs.read_messages(part, max_room_members=50), tmp_path / "out", account_features=accounts
+    )
+    assert scored.scores.conversation_id.tolist() == ["dm"]

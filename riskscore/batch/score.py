@@ -155,7 +155,9 @@ def score_events(
     skips that (``collect_reports=False``: ``reports`` is then empty).
     """
     check_table_format(fmt)
-    account_features = given_account_features(account_features, max_room_members)
+    # a table given was read with a limit it does not record: not checked
+    limit = None if isinstance(events, MessageTable) else max_room_members
+    account_features = given_account_features(account_features, limit)
     # Every file is written in a staging folder and moved into place at the end: a job
     # that fails leaves out_dir as it was (riskscore.io.staging).
     with job_outputs(out_dir, fmt, [events]) as stage:
