@@ -228,3 +228,14 @@ def test_a_table_given_records_and_checks_no_limit(
         rs.read_messages(part, max_room_members=50), tmp_path / "out", account_features=accounts
     )
     assert scored.scores.conversation_id.tolist() == ["dm"]
+
+
+def test_account_features_of_a_file_read_here_record_the_default_limit(
+    history: tuple[Path, Path],
+) -> None:
+    whole, part = history
+    counted = rs.extract_account_features(whole)
+    assert counted.max_room_members == DEFAULT_MAX_ROOM_MEMBERS
+    assert rs.extract_account_features(rs.read_messages(whole)).max_room_members is None
+    with pytest.raises(rs.SchemaError, match=r"max_room_members 20 .* 50"):
+        score_events(part, part.parent / "out", account_features=counted, max_room_members=50)

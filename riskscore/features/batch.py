@@ -96,6 +96,8 @@ def extract_account_features(messages: object) -> AccountFeatures:
         n_events=len(msgs),
         pairs=pair_facts(msgs),
         decimal_ids=msgs.decimal_ids,
+        # read here with the default limit; a table does not record the one it was read with
+        max_room_members=None if msgs is messages else DEFAULT_MAX_ROOM_MEMBERS,
     )
 
 
