@@ -11,7 +11,7 @@ the scores it has within the whole.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,6 +20,7 @@ from riskscore.batch.score import QuarantineFile, Step, _no_progress, read_event
 from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, extract_account_features, write_account_features
 from riskscore.features.account_file import ACCOUNT_FILE_METADATA_KEY, account_file_path
+from riskscore.io import MessageTable
 from riskscore.io.files import real_path
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.staging import staged_outputs
@@ -70,7 +71,9 @@ def account_features_file(
         Called with the name of each step (``"read"``, ``"count"``, ``"write"``).
     max_room_members : int, default 20
         Rooms above this many accounts are broadcasts, set aside and not counted
-        (:mod:`riskscore.io.groups`); use the value the parts are scored with.
+        (:mod:`riskscore.io.groups`); use the value the parts are scored with. It is
+        recorded in the file (not for a :class:`riskscore.MessageTable`, read with a
+        limit it does not record).
     now : float, optional
         Reference time of the future limit, epoch seconds (default: the wall clock when
         reading starts); see :func:`riskscore.read_messages`.
@@ -108,7 +111,10 @@ def account_features_file(
             max_future_s=max_future_s,
         )
         progress("count")
-        accounts = extract_account_features(messages)
+        # the broadcast limit travels with the tallies (scoring with another is refused);
+        # a table given was read with a limit it does not record
+        limit = None if isinstance(events, MessageTable) else max_room_members
+        accounts = replace(extract_account_features(messages), max_room_members=limit)
         progress("write")
         write_account_features(accounts, stage(path.name))
     return AccountsResult(

@@ -65,12 +65,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from riskscore.batch.alerts import write_alerts
 from riskscore.batch.chunk_scores import score_step
-from riskscore.batch.chunk_states import FoldedFile, fold_step, text_order, validated_chunk
+from riskscore.batch.chunk_states import (
+    FoldedFile,
+    as_text,
+    fold_step,
+    ids_beyond_int64,
+    text_order,
+    validated_chunk,
+)
 from riskscore.batch.parquet_chunks import (
     DEFAULT_CHUNK_ROWS,
+    check_chunk_rows,
     check_parquet_columns,
+    conversation_chunks,
     iter_conversation_chunks,
     unread_parquet_columns,
 )
@@ -88,12 +99,15 @@ from riskscore.features.accounts import (
     AccountFeatures,
     tallies_from_parts,
 )
+from riskscore.features.batch import given_account_features
 from riskscore.features.states import (
     features_from_states,
 )
 from riskscore.features.table import FeatureTable
+from riskscore.io import MessageTable
 from riskscore.io.arrow import check_table_format
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.problems import bad_row_count, renumbered
 from riskscore.io.summaries import GroupSummary
 from riskscore.io.threads import limited_threads
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit
@@ -194,7 +208,7 @@ def score_parquet(
     policy : AlertPolicy, optional
         The alert policy (default: :meth:`AlertPolicy.default`).
     chunk_rows : int, default 2_000_000
-        Events per chunk, roughly.
+        Events per chunk, roughly; an int from 1 to 2**53 (a ValueError otherwise).
     fmt : {"parquet", "csv", "jsonl"}, default "parquet"
         Output format.
     errors : {"raise", "quarantine"}, default "raise"
@@ -242,10 +256,12 @@ def score_parquet(
     Raises
     ------
     SchemaError
-        A row breaks schema v1 (the message names its column, row and value), every
+        A row breaks schema v1 (the message of :func:`riskscore.read_messages`: the
+        file's first bad row, its column and value, and the bad rows of the whole file
+        counted, found by a second pass over the chunks once one is refused), every
         row was quarantined, no event is left to score (no rows, or only broadcasts),
-        or ``account_features`` do not cover the file's events; raised before any
-        output is written.
+        or ``account_features`` do not cover the file's events or were counted with
+        another ``max_room_members``; raised before any output is written.
 
     Notes
     -----
@@ -269,8 +285,8 @@ def score_parquet(
     """
     check_table_format(fmt)
     check_errors(errors)
-    if chunk_rows < 1:
-        raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    chunk_rows = check_chunk_rows(chunk_rows)
+    account_features = given_account_features(account_features, max_room_members)
     future = FutureLimit.at(now, max_future_s)  # one reference time for every chunk
     source, out = _parquet_source(events), Path(out_dir)
     model = model if model is not None else load_model()
@@ -286,12 +302,20 @@ def score_parquet(
             limited_threads(1),
             tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-ooc-") as tmp,
         ):
-            folded, sorted_input = fold_step(
-                source, chunk_rows, Path(tmp),
-                lambda: QuarantineFile.staged(stage, QUARANTINE_NAME),
-                lambda chunk: validated_chunk(chunk, errors, max_room_members, future),
-                read_progress, collect_reports,
-            )  # fmt: skip
+
+            def validate(chunk: pa.Table) -> MessageTable:
+                return validated_chunk(chunk, errors, max_room_members, future)
+
+            try:
+                folded, sorted_input = fold_step(
+                    source, chunk_rows, Path(tmp),
+                    lambda: QuarantineFile.staged(stage, QUARANTINE_NAME),
+                    validate, read_progress, collect_reports,
+                )  # fmt: skip
+            except SchemaError as exc:
+                if errors != "raise" or exc.row is None:  # not a bad row: nothing to count
+                    raise
+                raise _whole_file_error(exc, source, chunk_rows, Path(tmp), validate) from None
             quarantine, text_ids = folded.quarantine, folded.text_ids
             quarantine_path, quarantine_counts = quarantine.close()
             quarantine.check_some_kept(folded.n_kept)
@@ -372,6 +396,34 @@ def _file_accounts(folded: FoldedFile, given: AccountFeatures | None) -> Account
     own = given.for_ids(ids, decimal_ids=decimal)
     own.check_covers(ids, accounts.values, span, accounts.pairs, decimal_ids=decimal)
     return own
+
+
+def _whole_file_error(
+    first: SchemaError,
+    source: Path,
+    chunk_rows: int,
+    tmp: Path,
+    validate: Callable[[pa.Table], MessageTable],
+) -> SchemaError:
+    """The error of :func:`riskscore.read_messages` on the whole file, once a chunk was
+    refused with ``first``: every chunk validated again (a second pass, on failure only,
+    as Spark does), the least bad row named and the bad rows of every chunk counted.
+    Chunks come in conversation order, not row order, in a file that is not sorted."""
+    text_columns = ids_beyond_int64(source)
+    found: list[SchemaError] = []
+    (tmp / "count").mkdir()
+    _, chunks = conversation_chunks(source, chunk_rows, tmp / "count")
+    for chunk in chunks:
+        try:
+            validate(as_text(chunk, text_columns))
+        except SchemaError as exc:
+            if exc.row is not None:
+                found.append(exc)
+    if not found:
+        return first
+    least = min(found, key=lambda e: int(e.row or 0))
+    total = sum(bad_row_count(e) for e in found)
+    return renumbered(least, row=int(least.row or 0), bad_rows=total)
 
 
 def _alert_order(alert: Alert) -> tuple[int, float, Any]:

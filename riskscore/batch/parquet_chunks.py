@@ -16,7 +16,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from riskscore._checks import check_whole
 from riskscore.exceptions import SchemaError
 from riskscore.io.columnar import field_paths, schema_names, unread_names
 from riskscore.io.files import refuse_unreadable
@@ -31,8 +32,10 @@ from riskscore.io.text import is_bytes_type, is_text_type, parquet_file, plain_v
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
+    "MAX_CHUNK_ROWS",
     "ROW_COLUMN",
     "NotSortedError",
+    "check_chunk_rows",
     "check_parquet_columns",
     "iter_conversation_chunks",
     "partitioned_chunks",
@@ -46,8 +49,17 @@ AnyArray = npt.NDArray[Any]
 #: events, 1.6 GiB at 100 million: two chunks are in memory at once).
 DEFAULT_CHUNK_ROWS = 2_000_000
 
+#: The largest ``chunk_rows`` (the bound of ``--chunk-rows``, as of every count option).
+MAX_CHUNK_ROWS: Final = 2**53
+
 #: The column that carries each row's position in the file through chunks and buckets.
 ROW_COLUMN = "__riskscore_source_row__"
+
+
+def check_chunk_rows(chunk_rows: object) -> int:
+    """``chunk_rows`` as an int from 1 to :data:`MAX_CHUNK_ROWS`, or ValueError naming it
+    (a bool, a float, text, NaN or a number beyond int64 is no count of rows)."""
+    return check_whole("chunk_rows", chunk_rows, 1, MAX_CHUNK_ROWS)
 
 
 def _check_id_type(path: Path) -> None:
@@ -296,7 +308,8 @@ def iter_conversation_chunks(
     path : str or path-like
         A Parquet events file (schema v1).
     chunk_rows : int, default 2_000_000
-        Events per chunk, roughly (a chunk grows to hold a whole conversation).
+        Events per chunk, roughly (a chunk grows to hold a whole conversation); from 1
+        to :data:`MAX_CHUNK_ROWS`.
     workdir : str or path-like, optional
         Where an unsorted file is range-partitioned (a temporary directory by default).
 
@@ -308,6 +321,7 @@ def iter_conversation_chunks(
         NaN) come in chunks of their own, which :func:`riskscore.read_messages` refuses.
     """
     source = Path(path)
+    chunk_rows = check_chunk_rows(chunk_rows)
     check_parquet_columns(source)  # names checked before any temporary file is written
     with tempfile.TemporaryDirectory(dir=workdir, prefix="riskscore-buckets-") as tmp:
         _, chunks = conversation_chunks(source, chunk_rows, Path(tmp))

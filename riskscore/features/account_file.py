@@ -41,8 +41,10 @@ pair's conversations (group rooms and direct), behind ``pair_met_channel`` and
 The file's key-value metadata ``riskscore.account_features`` is a JSON object:
 ``format`` (4), ``history_start`` and ``history_end`` (epoch seconds of the first and last
 event counted, with their ISO 8601 UTC text in ``history_start_utc`` and
-``history_end_utc``), ``n_events``, ``n_accounts``, ``n_pairs``, ``riskscore_version`` and
-``decimal_ids``. Scoring events outside that time range is refused (the tallies would be
+``history_end_utc``), ``n_events``, ``n_accounts``, ``n_pairs``, ``riskscore_version``,
+``decimal_ids`` and, when known, ``max_room_members`` (the broadcast limit the history was
+read with: scoring events read with another is refused; a file without it is not checked).
+Scoring events outside the history's time range is refused (the tallies would be
 stale), as is scoring events whose accounts show more activity, or whose pairs met earlier,
 than the file records (another history). Files of an earlier format (1: no pair facts; 2: no
 ``minor_events`` and ``supervised_minor_events``) are refused with a note to rebuild them;
@@ -191,6 +193,8 @@ def write_account_features(accounts: AccountFeatures, path: str | os.PathLike[st
         "riskscore_version": __version__,
         "decimal_ids": bool(accounts.decimal_ids and len(ids)),
     }
+    if accounts.max_room_members is not None:
+        meta["max_room_members"] = accounts.max_room_members
     table = pa.table(columns).replace_schema_metadata(
         {ACCOUNT_FILE_METADATA_KEY: json.dumps(meta, sort_keys=True)}
     )
@@ -283,6 +287,7 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
         n_events=meta["n_events"],
         pairs=pairs,
         decimal_ids=decimal,
+        max_room_members=meta.get("max_room_members"),
     )
 
 
@@ -326,6 +331,12 @@ def _metadata(raw: dict[bytes, bytes], source: Path) -> dict[str, Any]:
         raise SchemaError(
             f"{source}: metadata 'decimal_ids' must be true or false, got "
             f"{meta['decimal_ids']!r}; rebuild the file with `riskscore accounts`"
+        )
+    limit = meta.get("max_room_members")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 2):
+        raise SchemaError(
+            f"{source}: metadata 'max_room_members' must be a whole number >= 2, got "
+            f"{limit!r}; rebuild the file with `riskscore accounts`"
         )
     for key in ("history_start", "history_end", "n_events"):
         value = meta.get(key)

@@ -26,9 +26,10 @@ from riskscore.features.kernel import ACCOUNT_SLOTS, N_ACCOUNT_SLOTS
 from riskscore.features.pairs import PairFacts, merge_pair_facts, pair_facts
 from riskscore.io.chunks import conversation_parts
 from riskscore.io.coding import factorize, search_sorted
+from riskscore.io.groups import check_max_room_members
 from riskscore.io.messages import MessageTable
 from riskscore.io.raw import as_python_value
-from riskscore.io.schema import INT64_MAX, INT64_MIN
+from riskscore.io.schema import INT64_MAX, INT64_MIN, MAX_ROOM_SIZE
 from riskscore.io.segments import sorted_unique
 from riskscore.io.threads import executor_for, worker_threads
 from riskscore.io.timestamps import iso_utc
@@ -77,6 +78,13 @@ class AccountFeatures:
         ``account_id`` holds integers as their decimal text, because an integer id of the
         events was beyond int64 (:attr:`riskscore.MessageTable.decimal_ids`): events with
         integer ids join them as that text (:meth:`for_ids`), events with text ids never.
+    max_room_members : int or None, default None
+        The broadcast limit the tallies were counted with (rooms above it set aside,
+        :mod:`riskscore.io.groups`); None when not recorded. Events read with another
+        limit are refused (:meth:`check_room_limit`) by the functions that read them
+        (``riskscore score``, :func:`riskscore.extract_features` given a file); a
+        :class:`riskscore.MessageTable` does not record its limit, so read it with the
+        same one.
     """
 
     account_id: npt.NDArray[Any]
@@ -86,6 +94,7 @@ class AccountFeatures:
     n_events: int | None = None
     pairs: PairFacts = field(default_factory=PairFacts)
     decimal_ids: bool = False
+    max_room_members: int | None = None
 
     def __post_init__(self) -> None:
         if self.values.shape != (len(self.account_id), N_ACCOUNT_SLOTS):
@@ -104,6 +113,32 @@ class AccountFeatures:
             )
         if self.decimal_ids and _id_kind(self.account_id) == "integers":
             raise ValueError("AccountFeatures with decimal_ids hold their ids as text, got int64")
+
+    def check_room_limit(self, max_room_members: int) -> None:
+        """Refuse events read with another broadcast limit than these tallies were
+        counted with (when it was recorded).
+
+        Rooms of more accounts than the smaller limit and no more than the larger are
+        group rooms on one side and broadcasts on the other: the pair facts and the
+        contact counts would then describe events the scored conversations do not hold.
+
+        Raises
+        ------
+        SchemaError
+            ``max_room_members`` differs from :attr:`max_room_members`.
+        """
+        max_room_members = check_max_room_members(max_room_members)
+        mine = self.max_room_members
+        # limits of MAX_ROOM_SIZE or more set no room aside: they are one limit
+        if mine is not None and min(mine, MAX_ROOM_SIZE) != min(max_room_members, MAX_ROOM_SIZE):
+            raise SchemaError(
+                f"the account features were counted with max_room_members {mine} (rooms "
+                f"above it set aside as broadcasts), but the events are read with "
+                f"{max_room_members}: rooms between the two would be groups on one side "
+                f"and broadcasts on the other; score with --max-room-members {mine} "
+                "(max_room_members=), or rebuild the account features with the limit the "
+                "events are scored with"
+            )
 
     def lookup(self, ids: npt.NDArray[Any]) -> FloatArray:
         """Rows for the given account ids; accounts not present get zeros (no activity)."""

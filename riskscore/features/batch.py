@@ -20,11 +20,40 @@ from riskscore.features.parts import kernel_events, run_parts
 from riskscore.features.registry import FEATURE_NAMES
 from riskscore.features.table import FeatureTable
 from riskscore.io import MessageTable, read_messages
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.raw import show
 
-__all__ = ["extract_account_features", "extract_features"]
+__all__ = ["extract_account_features", "extract_features", "given_account_features"]
 
 FloatArray = npt.NDArray[np.float64]
+
+
+def given_account_features(
+    account_features: object, max_room_members: int | None
+) -> AccountFeatures | None:
+    """``account_features`` checked to be :class:`AccountFeatures` (or None) counted with
+    the broadcast limit ``max_room_members`` (not checked when None), before any event
+    is read.
+
+    Raises
+    ------
+    TypeError
+        Anything else than AccountFeatures or None (a path: read it first).
+    SchemaError
+        Tallies counted with another ``max_room_members``
+        (:meth:`AccountFeatures.check_room_limit`).
+    """
+    if account_features is None:
+        return None
+    if not isinstance(account_features, AccountFeatures):  # a path: the CLI's --accounts
+        raise TypeError(
+            "account_features must be the AccountFeatures of rs.extract_account_features or "
+            f"rs.read_account_features(path), got {type(account_features).__name__} "
+            f"{show(account_features)}"
+        )
+    if max_room_members is not None:
+        account_features.check_room_limit(max_room_members)
+    return account_features
 
 
 def extract_account_features(messages: object) -> AccountFeatures:
@@ -67,6 +96,8 @@ def extract_account_features(messages: object) -> AccountFeatures:
         n_events=len(msgs),
         pairs=pair_facts(msgs),
         decimal_ids=msgs.decimal_ids,
+        # read here with the default limit; a table does not record the one it was read with
+        max_room_members=None if msgs is messages else DEFAULT_MAX_ROOM_MEMBERS,
     )
 
 
@@ -122,12 +153,9 @@ def extract_features(
     >>> float(X.column("age_gap")[0]), float(X.column("upward_channel_moves")[0])
     (29.0, 2.0)
     """
-    if not isinstance(account_features, AccountFeatures | None):  # a path: the CLI's --accounts
-        raise TypeError(
-            "account_features must be the AccountFeatures of rs.extract_account_features or "
-            f"rs.read_account_features(path), got {type(account_features).__name__} "
-            f"{show(account_features)}"
-        )
+    # a table records no broadcast limit; other input is read here with the default
+    limit = None if isinstance(messages, MessageTable) else DEFAULT_MAX_ROOM_MEMBERS
+    account_features = given_account_features(account_features, limit)
     msgs = read_messages(messages)
     if msgs.n_conversations == 0:
         raise SchemaError("no events to featurize: the message table is empty")

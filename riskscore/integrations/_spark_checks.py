@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import operator
+from typing import Final
 
+from riskscore._checks import check_whole
 from riskscore.exceptions import SchemaError
 from riskscore.integrations._spark_columns import ERROR, ROW
 from riskscore.integrations._spark_errors import raised
@@ -28,12 +30,19 @@ from riskscore.io.room_reach import EVENT_KEY
 from riskscore.io.timestamps import FutureLimit
 
 __all__ = [
+    "MAX_BLOCK_EVENTS",
+    "MAX_PARTITIONS",
     "checked_fold",
     "checked_parts",
     "events_to_read",
     "ids_hold_separator",
     "rooms_may_be_understated",
 ]
+
+#: The most partitions Spark takes (a Java int).
+MAX_PARTITIONS: Final = 2**31 - 1
+#: The largest ``block_events`` (the bound of every count option).
+MAX_BLOCK_EVENTS: Final = 2**53
 
 
 def events_to_read(
@@ -46,9 +55,18 @@ def events_to_read(
 ) -> tuple[DataFrame, TallySpec, int]:
     """``events`` checked, their ids normalized and their input order in :data:`ROW` (the
     tie-break between events of a conversation with equal timestamps, and the order of
-    errors); how stage 1 reads them; and the partitions of the repartitions."""
-    if block_events < 1:
-        raise ValueError(f"block_events must be at least 1, got {block_events}")
+    errors); how stage 1 reads them; and the partitions of the repartitions.
+
+    Raises
+    ------
+    ValueError
+        ``block_events`` is not an int from 1 to :data:`MAX_BLOCK_EVENTS`, or
+        ``partitions`` (when given) not one from 1 to :data:`MAX_PARTITIONS`.
+    """
+    # counts checked before anything of the events is read: a JVM error otherwise
+    block_events = check_whole("block_events", block_events, 1, MAX_BLOCK_EVENTS)
+    if partitions is not None:
+        partitions = check_whole("partitions", partitions, 1, MAX_PARTITIONS)
     check_columns(events)
     ev, conv_text, acc_text = normalize_ids(events)
     ev = ev.withColumn(ROW, sf.monotonically_increasing_id())

@@ -51,6 +51,7 @@ import os
 import sys
 from collections.abc import Mapping
 
+from riskscore._checks import check_whole
 from riskscore.exceptions import SchemaError
 from riskscore.features import ACCOUNT_SLOTS
 from riskscore.integrations._spark_checks import (
@@ -144,7 +145,8 @@ def account_features(
         Schema v1 events. Rows are validated as :func:`riskscore.read_messages` does.
     partitions : int, optional
         Partitions of the repartition by account (and by conversation, when ids hold
-        the separator); by default ``spark.sql.shuffle.partitions``.
+        the separator); by default ``spark.sql.shuffle.partitions``. An int from 1 to
+        2**31 - 1 (Spark's most), else a ValueError before any job.
     block_events : int, default 200_000
         Rows handed to the numpy code per call.
     max_room_members : int, default 20
@@ -219,7 +221,9 @@ def score_events(
         Reasons kept per conversation.
     partitions : int, optional
         Partitions of the repartitions by ``conversation_id`` (the events, then the
-        state rows) and by account (tallies); by default ``spark.sql.shuffle.partitions``.
+        state rows) and by account (tallies); by default
+        ``spark.sql.shuffle.partitions``. An int from 1 to 2**31 - 1 (Spark's most),
+        else a ValueError before any job.
     block_events : int, default 200_000
         Events (whole conversations) read, validated and folded into states per call
         of the numpy code in a task; with the largest conversation, this bounds a
@@ -267,8 +271,7 @@ def score_events(
     >>> write_scores(scores, "scores/")  # doctest: +SKIP
     >>> alerts(scores).orderBy("tier", "risk", ascending=False).show(5)  # doctest: +SKIP
     """
-    if n_reasons < 1:
-        raise ValueError(f"n_reasons must be at least 1, got {n_reasons}")
+    n_reasons = check_whole("n_reasons", n_reasons, 1)
     ev, read, n_parts = events_to_read(
         events, partitions, block_events, max_room_members, now, max_future_s
     )
