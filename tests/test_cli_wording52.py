@@ -5,6 +5,7 @@ Each test failed on the code before its fix."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -47,3 +48,19 @@ def _scored() -> tuple[rs.FeatureTable, npt.NDArray[np.float64]]:
     features = rs.extract_features(data.messages)
     return features, np.asarray(rs.load_model().predict_proba(features), dtype=np.float64)
 
+
+def test_report_published_fifo_is_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: "--published '…' is not a transparency report's report.json (…): SchemaError:
+    … is not a regular file (…): give the path of one report.json", the file and the
+    problem said twice. The FIFO is refused before the queue is read."""
+    fifo = tmp_path / "report.json"
+    os.mkfifo(fifo)
+    argv = ["report", "--db", str(tmp_path / "q.sqlite"), "--out", str(tmp_path / "out")]
+    assert main([*argv, "--published", str(fifo)]) == 2
+    err = _one_line_error(capsys, "report")
+    assert f"error: {fifo} is not a regular file (a FIFO" in err
+    assert err.count(str(fifo)) == 1
+    assert "SchemaError" not in err
+    assert "--published" in err

@@ -136,13 +136,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def published_periods(paths: list[Path] | None) -> list[tuple[int, int]]:
     """The periods of the published reports ``paths`` (``report.json`` files), or a
-    ``ValueError`` naming the file that is not one."""
+    ``ValueError`` naming the file that is not one (a ``FileNotFoundError`` for one that
+    is missing)."""
     periods = []
     for path in paths or []:
+        # not a FIFO (its read waits for a writer): refused in one sentence of its own
+        check_regular_file(path, "report.json of --published")
         try:
-            # not a FIFO (its read waits for a writer), nor a file read whole however large;
-            # JSON nested too deeply is malformed JSON, not a RecursionError
-            check_regular_file(path, "report.json")
+            # not a file read whole however large; JSON nested too deeply is malformed
+            # JSON, not a RecursionError
             with path.open("rb") as fh:
                 data = fh.read(MAX_PUBLISHED_BYTES + 1)
             if len(data) > MAX_PUBLISHED_BYTES:
