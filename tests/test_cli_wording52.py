@@ -64,3 +64,16 @@ def test_report_published_fifo_is_one_sentence(
     assert err.count(str(fifo)) == 1
     assert "SchemaError" not in err
     assert "--published" in err
+
+
+def test_compare_shadow_run_fifo_summary_is_named_for_what_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: "no shadow run in DIR (no shadow/shadow.json)" where shadow.json is there, a
+    FIFO."""
+    (tmp_path / "shadow").mkdir()
+    os.mkfifo(tmp_path / "shadow" / "shadow.json")
+    assert main(["compare", "--shadow-run", str(tmp_path)]) == 2
+    err = _one_line_error(capsys, "compare")
+    assert "shadow.json is not a regular file (a FIFO, socket or device)" in err
+    assert "no shadow run" not in err
