@@ -77,3 +77,26 @@ def test_compare_shadow_run_fifo_summary_is_named_for_what_it_is(
     err = _one_line_error(capsys, "compare")
     assert "shadow.json is not a regular file (a FIFO, socket or device)" in err
     assert "no shadow run" not in err
+
+
+@pytest.mark.parametrize("same", ["as given", "./", "symbolic link"])
+def test_compare_refuses_an_alerts_file_compared_with_itself(
+    tmp_path: Path, events: Path, same: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: `compare --shadow-alerts F --alerts F` compared F with itself, every alert
+    matched: a mistake reported as two models that agree."""
+    assert main(["score", str(events), "--out", str(tmp_path), "--format", "jsonl"]) == 0
+    alerts = tmp_path / "alerts.jsonl"
+    other = {
+        "as given": str(alerts),
+        "./": str(tmp_path / "." / "alerts.jsonl"),
+        "symbolic link": str(tmp_path / "link.jsonl"),
+    }[same]
+    (tmp_path / "link.jsonl").symlink_to(alerts)
+    capsys.readouterr()
+    assert main(["compare", "--shadow-alerts", str(alerts), "--alerts", other]) == 2
+    err = _one_line_error(capsys, "compare")
+    assert "--alerts and --shadow-alerts name one file" in err
+    copy = tmp_path / "shadow.jsonl"  # another file of the same alerts is compared
+    copy.write_bytes(alerts.read_bytes())
+    assert main(["compare", "--shadow-alerts", str(copy), "--alerts", other, "--json"]) == 0
