@@ -12,9 +12,11 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from cli_helpers import _one_line_error
+from serve_helpers import config
 
 import riskscore as rs
 from riskscore.cli import main
+from riskscore.moderation.cases import QueueError
 from riskscore.policy.volume import Traffic, policy_for_volume
 
 
@@ -100,3 +102,28 @@ def test_compare_refuses_an_alerts_file_compared_with_itself(
     copy = tmp_path / "shadow.jsonl"  # another file of the same alerts is compared
     copy.write_bytes(alerts.read_bytes())
     assert main(["compare", "--shadow-alerts", str(copy), "--alerts", other, "--json"]) == 0
+
+
+@pytest.mark.parametrize("command", ["serve", "export", "report"])
+@pytest.mark.parametrize("name", ["", " ", "\t"])
+def test_platform_refuses_an_empty_or_blank_name(
+    tmp_path: Path, command: str, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: `serve --platform ''` (or blank) was accepted, to fail at the console's first
+    report or export; `export` and `report` took '' as no name. A name given is one, as
+    other name options (`--add-moderator`) refuse it; left out, the platform is unnamed."""
+    argv = [command, "--db", str(tmp_path / "q.sqlite"), "--platform", name]
+    # serve changes one account and exits (accepted, the name started a service before)
+    argv += ["--remove-moderator", "nobody"] if command == "serve" else ["--out", str(tmp_path)]
+    assert main(argv) == 2
+    err = _one_line_error(capsys, command)
+    assert "error: --platform: a platform name or id is required (non-empty text)" in err
+    assert not (tmp_path / "q.sqlite").exists()  # refused before any work
+
+
+def test_serve_config_refuses_a_blank_platform(tmp_path: Path) -> None:
+    """The library's rule, at start: a blank platform name failed only at the console's
+    first report or export."""
+    with pytest.raises(QueueError, match="platform name or id is required"):
+        config(tmp_path, rs.load_model(), platform=" ")
+    assert config(tmp_path / "unnamed", rs.load_model(), platform="").platform == ""
