@@ -5,7 +5,9 @@ Each test failed on the code before its fix."""
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -127,3 +129,47 @@ def test_serve_config_refuses_a_blank_platform(tmp_path: Path) -> None:
     with pytest.raises(QueueError, match="platform name or id is required"):
         config(tmp_path, rs.load_model(), platform=" ")
     assert config(tmp_path / "unnamed", rs.load_model(), platform="").platform == ""
+
+
+_EVENT = (
+    '{"conversation_id": 1, "timestamp": 1768939410, "sender_id": 1, "recipient_id": 2, '
+    '"sender_age": 22, "recipient_age": 12, "channel": "public", "event": "message"}'
+)
+
+
+@pytest.mark.parametrize("column", ["conversation_id", "sender_id", "recipient_id"])
+@pytest.mark.parametrize("literal", ["Infinity", "-Infinity", "NaN"])
+def test_a_number_that_is_not_finite_is_not_an_id_in_both_readers(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    column: str,
+    literal: str,
+) -> None:
+    """Was: `stream` said "nan is missing" of JSON's NaN and "inf is not an id: expected
+    an integer or a string" of Infinity; `score` said "is missing" of both. A value given
+    is not missing: both say it is not an id, a number that is not finite; null is still
+    missing."""
+    line = _EVENT.replace(f'"{column}": {1 if column != "recipient_id" else 2}', "")
+    line = line.replace("{", f'{{"{column}": {literal}, ', 1).replace(", ,", ",")
+    assert line.count(column) == 1
+    path = tmp_path / "events.jsonl"
+    path.write_text(line + "\n")
+    said = "is not an id: a number that is not finite"
+    assert main(["score", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = _one_line_error(capsys, "score")
+    assert f"column '{column}', row 0 (line 1): " in err
+    assert err.rstrip().endswith(said)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(line + "\n"))
+    assert main(["stream", "--time-source", "events"]) == 0
+    err = capsys.readouterr().err
+    assert f"line 1: column '{column}', event 1: " in err
+    assert f"{said}\n" in err
+    assert "missing" not in err
+
+
+def test_a_null_id_is_still_missing(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text(_EVENT.replace('"sender_id": 1', '"sender_id": null') + "\n")
+    with pytest.raises(rs.SchemaError, match=r"None is missing: every event needs an id"):
+        rs.read_messages(path)
