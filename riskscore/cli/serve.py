@@ -411,13 +411,13 @@ def _config(args: argparse.Namespace) -> ServeConfig:
         signin_window_s=args.signin_window_s,
         signin_backoff_max_s=args.signin_backoff_max_s,
         report_key=report_key,
-        platform=args.platform,
+        platform=platform_of(args),
     )
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     _need_extra()
-    args.platform = platform_of(args)  # a name given is one, even to change an account
+    platform_of(args)  # a name given is one, checked before any work (account changes too)
     if args.add_moderator is not None and args.remove_moderator is not None:
         raise RiskscoreError("give --add-moderator or --remove-moderator, not both")
     if args.add_moderator is not None:
