@@ -269,10 +269,12 @@ def test_a_fifo_is_refused_not_waited_on(
     # open() of a FIFO with no writer blocked the command forever
     fifo = tmp_path / "events.csv"
     os.mkfifo(fifo)
+    good = tmp_path / "alerts.jsonl"  # one file given twice is refused as such
+    good.write_text(_alerts(1))
     argv = {
         "monitor": ["monitor", str(fifo)],
         "accounts": ["accounts", str(fifo), "--out", str(tmp_path / "a.parquet")],
-        "compare": ["compare", "--shadow-alerts", str(fifo), "--alerts", str(fifo)],
+        "compare": ["compare", "--shadow-alerts", str(fifo), "--alerts", str(good)],
     }[command]
     assert main(argv) == 2
     assert "not a regular file" in _error(capsys, command)

@@ -70,10 +70,12 @@ def test_compare_refuses_a_file_that_holds_no_alerts(
 
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
 def test_compare_reads_the_alerts_files_score_writes(
-    run: dict[str, Path], capsys: pytest.CaptureFixture[str], fmt: str
+    run: dict[str, Path], capsys: pytest.CaptureFixture[str], fmt: str, tmp_path: Path
 ) -> None:
     alerts = run[f"alerts.{fmt}"]
-    assert main(["compare", "--shadow-alerts", str(alerts), "--alerts", str(alerts), "--json"]) == 0
+    shadow = tmp_path / alerts.name  # a copy: one file given twice is refused
+    shadow.write_bytes(alerts.read_bytes())
+    assert main(["compare", "--shadow-alerts", str(shadow), "--alerts", str(alerts), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     n = pq.read_table(run["alerts.parquet"]).num_rows
     assert n > 0
@@ -108,11 +110,11 @@ def test_an_out_that_cannot_be_written_is_named_as_given(
     # the error named /proc/.riskscore-job-27x74anx, a folder the user never gave
     out = {"accounts": _UNWRITABLE / "x.parquet", "score": _UNWRITABLE, "compare": _UNWRITABLE}
     named = {**out, "compare": _UNWRITABLE / "compare.json"}  # the one file it writes there
-    alerts = str(run["alerts.parquet"])
+    alerts, shadow = str(run["alerts.parquet"]), str(run["alerts.jsonl"])
     argv = {
         "accounts": ["accounts", str(run["events"])],
         "score": ["score", str(run["events"])],
-        "compare": ["compare", "--shadow-alerts", alerts, "--alerts", alerts],
+        "compare": ["compare", "--shadow-alerts", shadow, "--alerts", alerts],
     }[command]
     assert main([*argv, "--out", str(out[command])]) == 2
     err = _error(capsys, command)

@@ -349,16 +349,20 @@ def read_shadow_run(out_dir: str | Path) -> ShadowRunAlerts:
     FileNotFoundError
         ``OUT/shadow/shadow.json`` or a file it names is missing.
     SchemaError
-        The summary is not a shadow run's, or the run was written as CSV (whose cells
-        lose the id type: 1 and "1" would match; score with --format parquet or jsonl).
+        The summary is not a regular file or not a shadow run's, or the run was
+        written as CSV (whose cells lose the id type: 1 and "1" would match; score with
+        --format parquet or jsonl).
     """
     out = Path(out_dir)
     path = out / SHADOW_DIR / SUMMARY_NAME
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(
             f"no shadow run in {out} (no {SHADOW_DIR}/{SUMMARY_NAME}); write one with "
             "`riskscore score EVENTS --out DIR --shadow-model BUNDLE`"
         )
+    if not path.is_file():  # there, but its read would wait for a writer or fail
+        kind = "a directory" if path.is_dir() else "a FIFO, socket or device"
+        raise SchemaError(f"{path} is not a regular file ({kind}): not a shadow run summary")
     try:
         summary = json_loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:  # not UTF-8, not JSON, nested too deeply

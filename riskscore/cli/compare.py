@@ -33,7 +33,7 @@ from riskscore.evaluation.metrics import MAX_BOOTSTRAP
 from riskscore.exceptions import SchemaError
 from riskscore.features import extract_features
 from riskscore.io import read_messages
-from riskscore.io.files import check_not_inputs
+from riskscore.io.files import check_not_inputs, check_own_files
 from riskscore.io.given_times import TIME_RANGE
 from riskscore.io.staging import staged_file
 from riskscore.model import load_model
@@ -199,6 +199,8 @@ def _shadow(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelCom
     else:
         if args.alerts is None:
             raise ValueError("--shadow-alerts needs the production alerts: --alerts FILE")
+        # a file compared with itself (by any path) gains and loses nothing, whatever it holds
+        check_own_files({"--alerts": args.alerts, "--shadow-alerts": args.shadow_alerts})
         production = read_alert_ids(args.alerts)
         shadow = read_alert_ids(args.shadow_alerts)
         _check_one_id_kind({"--alerts": production, "--shadow-alerts": shadow})

@@ -240,6 +240,9 @@ def _silence_stdout() -> None:
 #: Where build_parser keeps, per subcommand, each option's destination and its name.
 _OPTION_NAMES = "option_names"
 _LEADING_NAME = re.compile(r"^([a-z][a-z0-9_]*) (must|is)\b")
+#: A parameter name of more than one word anywhere in a message (``"urgent_per_million
+#: (200) cannot exceed review_per_million"``), not part of a path (``out/chunk_rows.csv``).
+_PARAMETER_NAME = re.compile(r"(?<![\w./-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w/-]|\.\w)")
 
 
 def in_option_words(message: str, args: argparse.Namespace) -> str:
@@ -254,12 +257,23 @@ def in_option_words(message: str, args: argparse.Namespace) -> str:
     '--label-noise must be a number in [0, 0.5], got 2.0'
     >>> in_option_words("start must be epoch seconds >= 0", ns)
     'start must be epoch seconds >= 0'
+    >>> ns.option_names["urgent_per_million"] = "--urgent-per-million"
+    >>> ns.option_names["review_per_million"] = "--review-per-million"
+    >>> in_option_words("urgent_per_million (2) cannot exceed review_per_million (1)", ns)
+    '--urgent-per-million (2) cannot exceed --review-per-million (1)'
     """
     names = getattr(args, _OPTION_NAMES, {})
     # a path the user gave ("data is a directory") is the user's word, not a parameter
     given = {str(v) for v in vars(args).values() if isinstance(v, str | PurePath)}
-    return _LEADING_NAME.sub(
+    # a check of two parameters names both ("... cannot exceed review_per_million"); a
+    # message that names the option itself already says both ("pass max_future_s=inf
+    # (--max-future-s inf on the command line)")
+    said = {name for name, option in names.items() if option in message}
+    message = _LEADING_NAME.sub(
         lambda m: m[0] if m[1] in given else f"{names.get(m[1], m[1])} {m[2]}", message, count=1
+    )
+    return _PARAMETER_NAME.sub(
+        lambda m: m[0] if m[0] in given or m[0] in said else names.get(m[0], m[0]), message
     )
 
 

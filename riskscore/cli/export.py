@@ -8,6 +8,7 @@ from typing import Any
 from riskscore._words import number_text
 from riskscore.cli._env_names import add_key_env_option
 from riskscore.cli._paths import check_out_dir, output_path, path_argument
+from riskscore.cli._platform_option import add_platform_option, platform_of
 from riskscore.cli._time import parse_end, parse_epoch
 from riskscore.io.given_times import TIME_RANGE
 from riskscore.keys import check_pseudonym_key, key_from_environment, key_source
@@ -65,11 +66,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         help="keep only items in this age band of the policy (repeatable)",
     )
-    parser.add_argument("--platform", default="", help="platform or service name")
+    add_platform_option(parser, "platform or service name")
     add_key_env_option(parser)
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    args.platform = platform_of(args)
     check_out_dir(args.out)
     key = key_from_environment(args.key_env)
     export_filter = ExportFilter(

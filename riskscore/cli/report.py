@@ -20,6 +20,7 @@ from riskscore.cli._paths import (
     output_path,
     path_argument,
 )
+from riskscore.cli._platform_option import add_platform_option, platform_of
 from riskscore.cli._progress import steps
 from riskscore.cli._time import (
     parse_end,
@@ -79,7 +80,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=parse_end,
         help=f"period end (excluded; a day YYYY-MM-DD is included), {TIME_RANGE} (default: now)",
     )
-    parser.add_argument("--platform", default="", help="platform name shown on the report")
+    add_platform_option(parser, "platform name shown on the report")
     add_key_env_option(parser)
     parser.add_argument(
         "--synthetic-month",
@@ -136,13 +137,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def published_periods(paths: list[Path] | None) -> list[tuple[int, int]]:
     """The periods of the published reports ``paths`` (``report.json`` files), or a
-    ``ValueError`` naming the file that is not one."""
+    ``ValueError`` naming the file that is not one (a ``FileNotFoundError`` for one that
+    is missing)."""
     periods = []
     for path in paths or []:
+        # not a FIFO (its read waits for a writer): refused in one sentence of its own
+        check_regular_file(path, "report.json of --published")
         try:
-            # not a FIFO (its read waits for a writer), nor a file read whole however large;
-            # JSON nested too deeply is malformed JSON, not a RecursionError
-            check_regular_file(path, "report.json")
+            # not a file read whole however large; JSON nested too deeply is malformed
+            # JSON, not a RecursionError
             with path.open("rb") as fh:
                 data = fh.read(MAX_PUBLISHED_BYTES + 1)
             if len(data) > MAX_PUBLISHED_BYTES:
@@ -161,6 +164,7 @@ def published_periods(paths: list[Path] | None) -> list[tuple[int, int]]:
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
+    args.platform = platform_of(args)
     check_out_dir(args.out)
     check_not_inputs([args.out / name for name in REPORT_FILES], [args.db, args.events])
     if args.synthetic_month:  # --db is then written: the one rule of outputs (no bundle)

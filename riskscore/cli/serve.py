@@ -20,6 +20,7 @@ from typing import Any
 from riskscore._optional import missing_extra
 from riskscore.cli._env_names import REPORT_KEY_VARIABLE, env_name
 from riskscore.cli._paths import MODEL_HELP, bundle_dir, output_path
+from riskscore.cli._platform_option import add_platform_option, platform_of
 from riskscore.cli._policy_option import add_policy_option, load_policy
 from riskscore.cli._scorer_options import add_scorer_options, scorer_from_args
 from riskscore.cli._time import integer, number, positive_number, positive_seconds, whole_number
@@ -155,7 +156,7 @@ def _network_options(group: argparse._ArgumentGroup) -> None:
         "gives the client's address, for the sign-in rate limit and uvicorn's access log; "
         "repeatable (default: none, every request's own peer address counts)",
     )
-    group.add_argument("--platform", default="", help="platform name shown on reports")
+    add_platform_option(group, "platform name shown on reports")
     group.add_argument(
         "--log-level",
         choices=("critical", "error", "warning", "info", "debug"),
@@ -410,12 +411,13 @@ def _config(args: argparse.Namespace) -> ServeConfig:
         signin_window_s=args.signin_window_s,
         signin_backoff_max_s=args.signin_backoff_max_s,
         report_key=report_key,
-        platform=args.platform,
+        platform=platform_of(args),
     )
 
 
 def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     _need_extra()
+    platform_of(args)  # a name given is one, checked before any work (account changes too)
     if args.add_moderator is not None and args.remove_moderator is not None:
         raise RiskscoreError("give --add-moderator or --remove-moderator, not both")
     if args.add_moderator is not None:

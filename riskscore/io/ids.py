@@ -33,6 +33,7 @@ from riskscore.io.text import all_text
 from riskscore.io.timestamps import Sink
 
 __all__ = [
+    "NOT_FINITE_ID",
     "Coded",
     "DecimalIds",
     "as_text",
@@ -82,6 +83,8 @@ _SENTENCE_ID = (
     "platform's key of the account or conversation)"
 )
 _NOT_AN_ID = "is not an id: expected an integer or a string"
+#: An infinity (JSON's ``Infinity``), or a NaN given as a value (JSON's ``NaN``, not null).
+NOT_FINITE_ID: Final = "is not an id: a number that is not finite"
 _MISSING_ID = "is missing: every event needs an id"
 _DECIMAL_BEYOND = (
     "is a decimal id with fraction digits beyond 2**53, where ids with fraction digits "
@@ -147,7 +150,8 @@ def check_ids(name: str, arr: AnyArray, problems: Sink) -> AnyArray:
         return arr.astype(np.int64)
     if kind == "f":
         missing = ~np.isfinite(arr)
-        problems.add(name, missing, _MISSING_ID)
+        problems.add(name, np.isnan(arr), _MISSING_ID)  # a null of a float column
+        problems.add(name, np.isinf(arr), NOT_FINITE_ID)
         safe = np.where(missing, 0, arr).astype(np.float64)
         fractional = ~missing & (safe != np.floor(safe))
         problems.add(name, fractional, _NOT_AN_ID)
@@ -183,7 +187,9 @@ def _id_kind(v: object) -> str:
         number = float(v)
         if number != number:
             return "missing"
-        if not math.isfinite(number) or number != math.floor(number):
+        if not math.isfinite(number):
+            return NOT_FINITE_ID
+        if number != math.floor(number):
             return _NOT_AN_ID
         bits = exact_float_bits(type(v) if isinstance(v, np.floating) else float)
         if abs(number) > 2.0**bits:
@@ -200,6 +206,8 @@ def _id_kind(v: object) -> str:
         if v.adjusted() >= MAX_ID_LENGTH:  # 1E+5000: over-long, never made an int (slow)
             return _OVER_LONG_INTEGER
         return integer_id_problem(int(v)) or "int"
+    if isinstance(v, Decimal) and v.is_infinite():
+        return NOT_FINITE_ID
     return _NOT_AN_ID
 
 
@@ -399,6 +407,8 @@ def one_id_problem(value: object) -> str | None:
         if INT64_MIN <= value <= INT64_MAX:  # type: ignore[operator]
             return None
         reason = integer_id_problem(value)  # type: ignore[arg-type]
+    elif kind is float and value != value:  # NaN given as a value (JSON's NaN): not null
+        reason = NOT_FINITE_ID
     elif kind is float or kind is bool or value is None:
         reason = _id_kind(value)
         reason = _MISSING_ID if reason == "missing" else reason

@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 
 from riskscore._checks import check_seconds, check_whole
 from riskscore.io.raw import show
+from riskscore.moderation.cases import check_platform
 from riskscore.online import OnlineScorer
 from riskscore.policy import AlertPolicy
 
@@ -171,3 +172,4 @@ class ServeConfig:
             check_api_token(self.api_token)
         if self.trusted_header is not None:
             check_header_name(self.trusted_header)
+        check_platform(self.platform)  # at start, not at the first report or export
