@@ -32,7 +32,6 @@ from riskscore.io.text import is_bytes_type, is_text_type, parquet_file, plain_v
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
-    "MAX_CHUNK_ROWS",
     "ROW_COLUMN",
     "NotSortedError",
     "check_chunk_rows",

@@ -30,8 +30,6 @@ from riskscore.io.room_reach import EVENT_KEY
 from riskscore.io.timestamps import FutureLimit
 
 __all__ = [
-    "MAX_BLOCK_EVENTS",
-    "MAX_PARTITIONS",
     "checked_fold",
     "checked_parts",
     "events_to_read",
