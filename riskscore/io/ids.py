@@ -83,7 +83,8 @@ _SENTENCE_ID = (
     "platform's key of the account or conversation)"
 )
 _NOT_AN_ID = "is not an id: expected an integer or a string"
-#: An infinity (JSON's ``Infinity``), or a NaN given as a value (JSON's ``NaN``, not null).
+#: An infinity (JSON's ``Infinity``). NaN is the missing marker of every reader (a float
+#: column's null, a dict's or JSON line's ``NaN``), so it is missing, not this.
 NOT_FINITE_ID: Final = "is not an id: a number that is not finite"
 _MISSING_ID = "is missing: every event needs an id"
 _DECIMAL_BEYOND = (
@@ -407,8 +408,6 @@ def one_id_problem(value: object) -> str | None:
         if INT64_MIN <= value <= INT64_MAX:  # type: ignore[operator]
             return None
         reason = integer_id_problem(value)  # type: ignore[arg-type]
-    elif kind is float and value != value:  # NaN given as a value (JSON's NaN): not null
-        reason = NOT_FINITE_ID
     elif kind is float or kind is bool or value is None:
         reason = _id_kind(value)
         reason = _MISSING_ID if reason == "missing" else reason

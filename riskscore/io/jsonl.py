@@ -29,7 +29,6 @@ from riskscore.io.columnar import (
     unread_names,
     value_paths,
 )
-from riskscore.io.ids import NOT_FINITE_ID
 from riskscore.io.json_lines import unique_fields
 from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
@@ -332,23 +331,9 @@ def read_jsonl(path: Path) -> RawColumns:
     raw.refused = {row: (col, why) for row, (col, why) in out_refused.items()}
     for row, refusal in misspelt_in_lines(names, partial(_given, rows)).items():
         raw.refused.setdefault(row, refusal)
-    for row, refusal in _nan_ids(rows).items():
-        raw.refused.setdefault(row, refusal)
     raw.lines = line_of.__getitem__
     raw.unread = unread_names(names)
     return raw
-
-
-def _nan_ids(rows: list[Mapping[str, object]]) -> dict[int, tuple[str, str]]:
-    """The event lines whose id is JSON's ``NaN``: a value given, not an id, as ``riskscore
-    stream`` refuses it (:func:`~riskscore.io.ids.one_id_problem`); in a float column it
-    would read as a null, a missing id."""
-    return {
-        row: (name, NOT_FINITE_ID)
-        for row, obj in enumerate(rows)
-        for name in reversed(ID_COLUMNS)  # the first column's refusal kept
-        if isinstance(value := obj.get(name), float) and value != value
-    }
 
 
 def _valid(table: pa.Table, name: str) -> npt.NDArray[np.bool_]:
