@@ -33,7 +33,6 @@ from riskscore.io.text import all_text
 from riskscore.io.timestamps import Sink
 
 __all__ = [
-    "NOT_FINITE_ID",
     "Coded",
     "DecimalIds",
     "as_text",
