@@ -20,7 +20,7 @@ from riskscore.batch.score import QuarantineFile, Step, _no_progress, read_event
 from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, extract_account_features, write_account_features
 from riskscore.features.account_file import ACCOUNT_FILE_METADATA_KEY, account_file_path
-from riskscore.io import MessageTable
+from riskscore.features.batch import read_room_limit
 from riskscore.io.files import real_path
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.staging import staged_outputs
@@ -111,9 +111,8 @@ def account_features_file(
             max_future_s=max_future_s,
         )
         progress("count")
-        # the broadcast limit travels with the tallies (scoring with another is refused);
-        # a table given was read with a limit it does not record
-        limit = None if isinstance(events, MessageTable) else max_room_members
+        # the broadcast limit travels with the tallies (scoring with another is refused)
+        limit = read_room_limit(events, max_room_members)
         accounts = replace(extract_account_features(messages), max_room_members=limit)
         progress("write")
         write_account_features(accounts, stage(path.name))

@@ -29,7 +29,7 @@ from riskscore.batch.reports import ReportEvents
 from riskscore.batch.shadow import SHADOW_FILES, ShadowRun, shadow_paths, write_shadow_run
 from riskscore.exceptions import SchemaError
 from riskscore.features import AccountFeatures, extract_features
-from riskscore.features.batch import given_account_features
+from riskscore.features.batch import given_account_features, read_room_limit
 from riskscore.io import read_messages
 from riskscore.io.arrow import check_table_format, write_table
 from riskscore.io.files import check_not_inputs
@@ -155,9 +155,9 @@ def score_events(
     skips that (``collect_reports=False``: ``reports`` is then empty).
     """
     check_table_format(fmt)
-    # a table given was read with a limit it does not record: not checked
-    limit = None if isinstance(events, MessageTable) else max_room_members
-    account_features = given_account_features(account_features, limit)
+    account_features = given_account_features(
+        account_features, read_room_limit(events, max_room_members)
+    )
     # Every file is written in a staging folder and moved into place at the end: a job
     # that fails leaves out_dir as it was (riskscore.io.staging).
     with job_outputs(out_dir, fmt, [events]) as stage:

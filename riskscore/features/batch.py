@@ -23,9 +23,21 @@ from riskscore.io import MessageTable, read_messages
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.raw import show
 
-__all__ = ["extract_account_features", "extract_features", "given_account_features"]
+__all__ = [
+    "extract_account_features",
+    "extract_features",
+    "given_account_features",
+    "read_room_limit",
+]
 
 FloatArray = npt.NDArray[np.float64]
+
+
+def read_room_limit(events: object, max_room_members: int) -> int | None:
+    """The broadcast limit ``events`` are read with, as account tallies record it:
+    ``max_room_members`` for a file or table read here; None for a
+    :class:`~riskscore.MessageTable`, read before with a limit it does not record."""
+    return None if isinstance(events, MessageTable) else max_room_members
 
 
 def given_account_features(
@@ -96,8 +108,7 @@ def extract_account_features(messages: object) -> AccountFeatures:
         n_events=len(msgs),
         pairs=pair_facts(msgs),
         decimal_ids=msgs.decimal_ids,
-        # read here with the default limit; a table does not record the one it was read with
-        max_room_members=None if msgs is messages else DEFAULT_MAX_ROOM_MEMBERS,
+        max_room_members=read_room_limit(messages, DEFAULT_MAX_ROOM_MEMBERS),
     )
 
 
@@ -153,9 +164,9 @@ def extract_features(
     >>> float(X.column("age_gap")[0]), float(X.column("upward_channel_moves")[0])
     (29.0, 2.0)
     """
-    # a table records no broadcast limit; other input is read here with the default
-    limit = None if isinstance(messages, MessageTable) else DEFAULT_MAX_ROOM_MEMBERS
-    account_features = given_account_features(account_features, limit)
+    account_features = given_account_features(
+        account_features, read_room_limit(messages, DEFAULT_MAX_ROOM_MEMBERS)
+    )
     msgs = read_messages(messages)
     if msgs.n_conversations == 0:
         raise SchemaError("no events to featurize: the message table is empty")
