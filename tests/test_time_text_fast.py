@@ -105,14 +105,20 @@ def test_text_python_might_read_otherwise_is_left_to_the_column_rule(text: str) 
     assert got == expected if expected == expected else isinstance(got, str)
 
 
+def _never_called(monkeypatch: pytest.MonkeyPatch, module: object, *names: str) -> None:
+    """Make each of ``module``'s functions ``names`` fail the test when it is called."""
+
+    def refused(*args: object) -> object:
+        raise AssertionError(f"one of {names} was called (a one-row Arrow column)")
+
+    for name in names:
+        monkeypatch.setattr(module, name, refused)
+
+
 def test_one_text_time_is_read_without_a_one_row_arrow_cast(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def no_cast(*args: object) -> object:
-        raise AssertionError("a one-row Arrow cast was made")
-
-    monkeypatch.setattr(time_text, "_cast_iso", no_cast)
-    monkeypatch.setattr(time_text, "_floor_number_text", no_cast)
+    _never_called(monkeypatch, time_text, "_cast_iso", "_floor_number_text")
     expected = int(dt.datetime(2024, 5, 1, 20, 30, tzinfo=dt.UTC).timestamp())
     assert one_text_time(" 2024-05-01T21:30:00+01:00 ") == expected
     assert one_text_time("1714595400.5") == expected
@@ -173,10 +179,7 @@ def test_a_whole_decimal_is_read_as_a_decimal_column_reads_it(value: Decimal, na
 def test_a_database_cursors_whole_decimals_take_no_arrow_column(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def no_column(*args: object) -> object:
-        raise AssertionError("a one-row Arrow column was made")
-
-    monkeypatch.setattr(events, "decimal_cells", no_column)
+    _never_called(monkeypatch, events, "decimal_cells")
     event = {
         "conversation_id": "c",
         "timestamp": Decimal(1767225600),
