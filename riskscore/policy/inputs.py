@@ -55,17 +55,23 @@ def checked_decision_inputs(
             f"risk, child_age and adult_age must have one shape, got {r.shape}, "
             f"{c.shape} and {a.shape}"
         )
-    for name, values, bad in (
-        ("risk", r, ~((r >= 0.0) & (r <= 1.0))),  # NaN too
-        ("child_age", c, (c < 0.0) | np.isinf(c)),
-        ("adult_age", a, (a < 0.0) | np.isinf(a)),
-    ):
-        if bad.any():
-            at = int(np.flatnonzero(bad.ravel())[0])
-            raise ValueError(
-                f"{name} at position {at} is {show(values.ravel()[at])}: expected {_WHAT[name]}"
-            )
+    for name, values in (("risk", r), ("child_age", c), ("adult_age", a)):
+        _refuse_outside(name, values)
     return r, c, a
+
+
+def _refuse_outside(name: str, values: FloatArray) -> None:
+    """Raise ``ValueError`` naming the first of ``values`` outside what ``name`` holds: a
+    risk outside [0, 1] (NaN too), an age below 0 or infinite."""
+    if name == "risk":
+        bad = ~((values >= 0.0) & (values <= 1.0))
+    else:
+        bad = (values < 0.0) | np.isinf(values)
+    if bad.any():
+        at = int(np.flatnonzero(bad.ravel())[0])
+        raise ValueError(
+            f"{name} at position {at} is {show(values.ravel()[at])}: expected {_WHAT[name]}"
+        )
 
 
 def checked_one_input(value: Any, name: str) -> float:
@@ -75,7 +81,6 @@ def checked_one_input(value: Any, name: str) -> float:
         return math.nan
     if isinstance(value, bool | np.bool_) or not isinstance(value, Real | np.number):
         raise TypeError(f"{name} must be a number ({_WHAT[name]}), got {show(value)}")
-    checked = checked_decision_inputs(
-        *(np.array([float(value) if n == name else 0.0]) for n in _WHAT)
-    )
-    return float(checked[list(_WHAT).index(name)][0])
+    number = float(value)
+    _refuse_outside(name, np.array([number]))
+    return number
