@@ -248,6 +248,15 @@ def test_ages_that_are_no_numbers_are_refused_and_none_is_unknown() -> None:
     assert policy.tier_of(0.99, None, None) == policy.tier_of(0.99, NAN, NAN)
 
 
+@pytest.mark.parametrize("name", ["risk", "child_age", "adult_age"])
+def test_an_integer_beyond_any_float_is_refused_by_value(name: str) -> None:
+    """Was: ``tier_of(10**400, ...)`` raised float()'s ``OverflowError`` (no name, no
+    value); now the ``ValueError`` of any value out of range."""
+    values = {"risk": 0.9, "child_age": 12.0, "adult_age": 35.0, name: 10**400}
+    with pytest.raises(ValueError, match=rf"^{name} at position 0 is 1000\d*\.\.\.: expected"):
+        AlertPolicy.default().tier_of(values["risk"], values["child_age"], values["adult_age"])
+
+
 # ------------------------------------------------------------------ batch and online agree
 
 

@@ -81,6 +81,9 @@ def checked_one_input(value: Any, name: str) -> float:
         return math.nan
     if isinstance(value, bool | np.bool_) or not isinstance(value, Real | np.number):
         raise TypeError(f"{name} must be a number ({_WHAT[name]}), got {show(value)}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float: no risk, no age
+        raise ValueError(f"{name} at position 0 is {show(value)}: expected {_WHAT[name]}") from None
     _refuse_outside(name, np.array([number]))
     return number
