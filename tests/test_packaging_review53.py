@@ -1,0 +1,79 @@
+"""Review of the packaging (53): a checkout of the repository, as a platform makes one to
+build the wheel (``pip install .``, ``make dist``) or to run the tests, on any system.
+
+Git writes the files of a checkout as the platform asks: Git for Windows converts text
+files to CRLF line endings (``core.autocrlf=true``, its installer's default) and cannot
+write a file whose name Windows refuses. The checks read what git would write, without
+a clone: ``git cat-file --filters`` applies the conversion the working tree's
+``.gitattributes`` allow.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections import defaultdict
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+import riskscore as rs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: What Windows refuses in a file name (with the control characters): these characters, a
+#: name ending in a dot or a space, and the names of its devices, with any extension.
+WINDOWS_FORBIDDEN = re.compile(r'[<>:"\\|?*\x00-\x1f]|[. ]$')
+WINDOWS_DEVICES = re.compile(r"(?i)(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?")
+
+
+def _git(*args: str) -> bytes:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, check=True, timeout=60
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+
+
+def _tracked(under: str = ".") -> list[str]:
+    return _git("ls-files", "-z", "--", under).decode("utf-8").split("\0")[:-1]
+
+
+def test_every_tracked_file_can_be_checked_out_on_every_system() -> None:
+    """Was: ``:memory:``, ``file:x?mode=ro`` and their ``.lock`` files (left in the root by
+    a reproduction of a fixed bug) were committed: on Windows ``git clone`` stops at them
+    ("invalid path") and leaves no working tree to build or test."""
+    names = _tracked()
+    refused = [
+        name
+        for name in names
+        for part in PurePosixPath(name).parts
+        if WINDOWS_FORBIDDEN.search(part) or WINDOWS_DEVICES.fullmatch(part)
+    ]
+    assert refused == []
+    by_case: defaultdict[str, list[str]] = defaultdict(list)
+    for name in names:  # one file on a case-insensitive system (Windows, macOS)
+        by_case[name.casefold()].append(name)
+    assert [same for same in by_case.values() if len(same) > 1] == []
+
+
+def test_a_checkout_with_crlf_line_endings_keeps_the_default_model_loadable(
+    tmp_path: Path,
+) -> None:
+    """Was: a checkout with ``core.autocrlf=true`` (Git for Windows) wrote the default
+    bundle's ``MODEL_CARD.md``, ``params.json`` and ``manifest.json`` with CRLF endings,
+    whose sha256 no longer matched the manifest: ``rs.load_model()`` raised
+    ``ModelIntegrityError`` in that checkout, and a wheel built from it shipped a default
+    model that refuses to load. ``.gitattributes`` now keeps those bytes as committed."""
+    bundle = "riskscore/model/default"
+    files = _tracked(bundle)
+    assert {f"{bundle}/manifest.json", f"{bundle}/params.json"} <= set(files)
+    checkout = tmp_path / "default"
+    checkout.mkdir()
+    crlf = ("-c", "core.autocrlf=true", "-c", "core.eol=crlf")  # Git for Windows' default
+    written = {name: _git(*crlf, "cat-file", "--filters", f"HEAD:{name}") for name in files}
+    for name, data in written.items():
+        (checkout / PurePosixPath(name).name).write_bytes(data)
+    assert rs.load_model(checkout).feature_names == rs.load_model().feature_names
+    assert [n for n, data in written.items() if data != _git("cat-file", "blob", f"HEAD:{n}")] == []
