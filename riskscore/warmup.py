@@ -15,19 +15,24 @@ on a small seeded synthetic table, so it compiles exactly the signatures those p
 use; later processes load them from the cache. Its files go to a temporary directory,
 removed at the end. The online path compiles in a second process, beside the batch paths
 (numba compiles on one core; its cache files are written atomically, so two processes
-can fill one cache).
+can fill one cache): a fresh interpreter that imports the same riskscore and caches where
+this process does, so that a script may call :func:`warm_up` at its top level
+(multiprocessing's ``spawn`` would run that script again in its child).
 """
 
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
+import subprocess
+import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numba.core.config
 
 from riskscore._jit_cache import jit_cache_location
 from riskscore.batch.out_of_core import score_parquet
@@ -93,17 +98,38 @@ def warm_up(processes: int | None = None) -> WarmUp:
     if processes not in (1, 2) or isinstance(processes, bool):
         raise ValueError(f"processes must be 1 or 2, got {processes!r}")
     start = time.perf_counter()
-    if processes == 1:
+    if processes == 1 or not sys.executable:  # no interpreter to start (embedded)
         events = _warm_batch()
         _warm_online()
     else:
-        # spawn, not fork: a fork of a process that has loaded numba's LLVM is not safe.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            online = pool.submit(_warm_online)
+        # A new interpreter, not a fork (a fork of a process that has loaded numba's LLVM is
+        # not safe) nor multiprocessing's spawn (its child runs the caller's __main__ again:
+        # a script calling warm_up() at its top level started it again there and failed).
+        command, env = _online_process()
+        with subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL) as online:
             events = _warm_batch()
-            online.result()
+        if online.returncode != 0:
+            raise RuntimeError(
+                f"warm_up: the process compiling the online path exited with status "
+                f"{online.returncode} (its error is above); warm_up(1) compiles it in this one"
+            )
     return WarmUp(seconds=time.perf_counter() - start, events=events, cache=jit_cache_location())
+
+
+def _online_process() -> tuple[list[str], dict[str, str]]:
+    """The command and environment of :func:`warm_up`'s second process: this interpreter
+    with this process's import path (as multiprocessing's ``spawn`` passes it), so that it
+    imports this riskscore, and numba's cache directory of this process (chosen on import
+    when not set: :func:`riskscore._jit_cache.place_jit_cache`)."""
+    code = (
+        f"import sys; sys.path[:] = {sys.path!r}; "
+        "from riskscore.warmup import _warm_online; _warm_online()"
+    )
+    env = dict(os.environ)
+    config: Any = numba.core.config  # its settings are set at run time, untyped
+    if config.CACHE_DIR:
+        env["NUMBA_CACHE_DIR"] = str(config.CACHE_DIR)
+    return [sys.executable, "-c", code], env
 
 
 def _usable_cpus() -> int:

@@ -1,5 +1,6 @@
 """Review of the packaging (53): a checkout of the repository, as a platform makes one to
-build the wheel (``pip install .``, ``make dist``) or to run the tests, on any system.
+build the wheel (``pip install .``, ``make dist``) or to run the tests, on any system; and
+the warm-up an image's build step runs after the install.
 
 Git writes the files of a checkout as the platform asks: Git for Windows converts text
 files to CRLF line endings (``core.autocrlf=true``, its installer's default) and cannot
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
 
@@ -77,3 +79,19 @@ def test_a_checkout_with_crlf_line_endings_keeps_the_default_model_loadable(
         (checkout / PurePosixPath(name).name).write_bytes(data)
     assert rs.load_model(checkout).feature_names == rs.load_model().feature_names
     assert [n for n, data in written.items() if data != _git("cat-file", "blob", f"HEAD:{n}")] == []
+
+
+def test_warm_up_runs_from_a_script_without_a_main_guard(tmp_path: Path) -> None:
+    """Was: ``warm_up()`` compiled the online path in a process of multiprocessing's
+    ``spawn``, which runs the caller's script again: a build step's script calling it at
+    its top level (as docs/online.md suggests, with no ``if __name__ == "__main__":``)
+    failed after the batch paths with ``BrokenProcessPool``, its child with
+    ``RuntimeError: An attempt has been made to start a new process ...``."""
+    script = tmp_path / "warm.py"
+    script.write_text("import riskscore.warmup\n\nprint(riskscore.warmup.warm_up(2).events)\n")
+    done = subprocess.run(
+        [sys.executable, script], cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert int(done.stdout) > 0
+    assert done.stderr == ""
