@@ -5,7 +5,9 @@
 ``[train]``, ``[spark]``, ``[synapse]``, ``[serve]`` in ``pyproject.toml``). Code that needs one
 imports it with :func:`import_extra`, or, for a module-level ``from ... import``, raises
 :func:`missing_extra` from the :class:`ImportError`; either way the user reads which extra to
-install, and the command line prints it as one line (exit status 2), never a traceback.
+install, and the command line prints it as one line (exit status 2), never a traceback. An
+extra that is installed but cannot load (LightGBM without the system's OpenMP runtime, which
+pip does not install) is said the same way, with what it needs.
 """
 
 from __future__ import annotations
@@ -53,7 +55,9 @@ def missing_extra(
     )
 
 
-def import_extra(module: str, extra: str, *, needed_by: str, hint: str = "") -> ModuleType:
+def import_extra(
+    module: str, extra: str, *, needed_by: str, hint: str = "", system: str = ""
+) -> ModuleType:
     """Import ``module``, which the optional ``extra`` installs.
 
     Parameters
@@ -62,6 +66,9 @@ def import_extra(module: str, extra: str, *, needed_by: str, hint: str = "") -> 
         Dotted module name (``"matplotlib.figure"``).
     extra, needed_by, hint : str
         As for :func:`missing_extra`.
+    system : str, optional
+        What the module needs that pip does not install, said when it is installed but
+        cannot load (a shared library its import opens is missing).
 
     Returns
     -------
@@ -70,7 +77,8 @@ def import_extra(module: str, extra: str, *, needed_by: str, hint: str = "") -> 
     Raises
     ------
     MissingExtraError
-        The module (or one it imports) is not installed; the message names the extra.
+        The module (or one it imports) is not installed, or cannot load (an
+        :class:`OSError` on import); the message names the extra, and ``system``.
 
     Examples
     --------
@@ -81,3 +89,11 @@ def import_extra(module: str, extra: str, *, needed_by: str, hint: str = "") -> 
         return importlib.import_module(module)
     except ImportError as exc:
         raise missing_extra(extra, needed_by, exc, hint=hint) from exc
+    except OSError as exc:  # installed, but a shared library it opens is missing
+        needs = f": {system}" if system else ""
+        raise MissingExtraError(
+            f"{needed_by} needs the {extra} extra, which is installed but cannot load{needs} "
+            f"({exc})",
+            extra=extra,
+            name=module,
+        ) from exc

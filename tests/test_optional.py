@@ -129,6 +129,37 @@ def test_train_without_lightgbm_fails_before_any_work(
         lightgbm_classifier()
 
 
+def test_train_with_a_lightgbm_that_cannot_load_names_the_openmp_runtime(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: with the train extra installed where the OpenMP runtime is not (LightGBM's
+    wheels load the system's ``libgomp.so.1``, which slim container images lack),
+    ``riskscore train`` said only ``error: libgomp.so.1: cannot open shared object file:
+    ...`` and ``lightgbm_classifier`` raised that OSError, naming neither LightGBM, the
+    extra nor the fix."""
+    site = tmp_path / "site"
+    (site / "lightgbm").mkdir(parents=True)
+    (site / "lightgbm" / "__init__.py").write_text(  # as lightgbm's dlopen fails
+        'raise OSError("libgomp.so.1: cannot open shared object file: No such file or directory")\n'
+    )
+    for name in [n for n in sys.modules if n == "lightgbm" or n.startswith("lightgbm.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.syspath_prepend(str(site))
+    with pytest.raises(MissingExtraError, match="libgomp1") as info:
+        lightgbm_classifier()
+    assert info.value.extra == "train"
+    assert str(info.value).endswith(
+        "(libgomp.so.1: cannot open shared object file: No such file or directory)"
+    )
+    monkeypatch.setattr(WorldsRecipe, "training_data", lambda *a: pytest.fail("no data first"))
+    assert main(["train", "--worlds", "1", "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "LightGBM" in err
+    assert "OpenMP" in err
+
+
 def test_scoring_needs_no_lightgbm() -> None:
     # a fresh interpreter in which `import lightgbm` fails: loading the shipped model,
     # scoring and explaining use riskscore's own tree walk

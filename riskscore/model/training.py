@@ -139,6 +139,14 @@ def adult_folds(
     return list(folds.split(np.zeros((len(y), 1)), y, groups.reshape(-1)))
 
 
+#: What LightGBM needs beyond pip: its Linux and macOS wheels load the OpenMP runtime of
+#: the system (LightGBM issue 7141), which slim container images do not have.
+_LIGHTGBM_SYSTEM = (
+    "LightGBM needs the OpenMP runtime, which pip does not install (apt-get install libgomp1 "
+    "on Debian or Ubuntu, brew install libomp on macOS)"
+)
+
+
 def lightgbm_classifier() -> Any:
     """LightGBM's ``LGBMClassifier``, which the ``train`` extra installs.
 
@@ -150,9 +158,12 @@ def lightgbm_classifier() -> Any:
     Raises
     ------
     MissingExtraError
-        LightGBM is not installed.
+        LightGBM is not installed, or cannot load (its wheels open the system's OpenMP
+        runtime, which slim container images lack).
     """
-    return import_extra("lightgbm", "train", needed_by="training a model").LGBMClassifier
+    return import_extra(
+        "lightgbm", "train", needed_by="training a model", system=_LIGHTGBM_SYSTEM
+    ).LGBMClassifier
 
 
 def _fit_trees(X: FloatArray, y: BoolArray, inputs: Sequence[str], seed: int) -> Any:
