@@ -121,8 +121,9 @@ def _online_process() -> tuple[list[str], dict[str, str]]:
     with this process's import path (as multiprocessing's ``spawn`` passes it), so that it
     imports this riskscore, and numba's cache directory of this process (chosen on import
     when not set: :func:`riskscore._jit_cache.place_jit_cache`)."""
+    path = [entry for entry in sys.path if isinstance(entry, str)]  # import skips others
     code = (
-        f"import sys; sys.path[:] = {sys.path!r}; "
+        f"import sys; sys.path[:] = {path!r}; "
         "from riskscore.warmup import _warm_online; _warm_online()"
     )
     env = dict(os.environ)
