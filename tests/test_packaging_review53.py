@@ -74,11 +74,12 @@ def test_a_checkout_with_crlf_line_endings_keeps_the_default_model_loadable(
     checkout = tmp_path / "default"
     checkout.mkdir()
     crlf = ("-c", "core.autocrlf=true", "-c", "core.eol=crlf")  # Git for Windows' default
-    written = {name: _git(*crlf, "cat-file", "--filters", f"HEAD:{name}") for name in files}
+    written = {name: _git(*crlf, "cat-file", "--filters", f"HEAD:./{name}") for name in files}
     for name, data in written.items():
         (checkout / PurePosixPath(name).name).write_bytes(data)
     assert rs.load_model(checkout).feature_names == rs.load_model().feature_names
-    assert [n for n, data in written.items() if data != _git("cat-file", "blob", f"HEAD:{n}")] == []
+    committed = {name: _git("cat-file", "blob", f"HEAD:./{name}") for name in files}
+    assert written == committed
 
 
 def test_warm_up_runs_from_a_script_without_a_main_guard(tmp_path: Path) -> None:
