@@ -107,7 +107,11 @@ def warm_up(processes: int | None = None) -> WarmUp:
         # a script calling warm_up() at its top level started it again there and failed).
         command, env = _online_process()
         with subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL) as online:
-            events = _warm_batch()
+            try:
+                events = _warm_batch()
+            except BaseException:  # a failure, Ctrl-C or SIGTERM: not a minute more of work
+                online.kill()
+                raise
         if online.returncode != 0:
             raise RuntimeError(
                 f"warm_up: the process compiling the online path exited with status "
