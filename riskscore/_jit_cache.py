@@ -49,7 +49,9 @@ __all__ = [
     "jit_cache_location",
     "jit_cache_on_disk",
     "place_jit_cache",
+    "private_temp_dir",
     "seed_jit_cache",
+    "writable_dir",
 ]
 
 #: The subpackages whose modules define compiled (numba) functions; a test keeps it complete.
@@ -108,8 +110,22 @@ def clear_stale_jit_caches(package: Path | None = None) -> int:
         return 0
 
 
-def _writable(directory: Path, mode: int = 0o700) -> bool:
-    # numba's own test of a cache directory: create it, then a file in it.
+def writable_dir(directory: Path, mode: int = 0o700) -> bool:
+    """Whether ``directory`` can be written, made (with its parents) when missing.
+
+    numba's own test of a cache directory: create it, then a file in it.
+
+    Parameters
+    ----------
+    directory : Path
+        The directory.
+    mode : int, default 0o700
+        The mode a directory made here gets (less the umask).
+
+    Returns
+    -------
+    bool
+    """
     try:
         directory.mkdir(mode=mode, parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=directory).close()
@@ -139,11 +155,26 @@ def _only_mine(directory: Path) -> bool:
     return True
 
 
-def _private_temp_dir(temp: Path) -> Path | None:
-    """A directory under ``temp`` that only this user can write (numba's cache files are
-    pickles: one planted there would run as this user), reused across runs."""
+def private_temp_dir(temp: Path, stem: str = "riskscore-numba") -> Path | None:
+    """A directory under ``temp`` that only this user can write, reused across runs.
+
+    numba's cache files are pickles: one planted there would run as this user.
+
+    Parameters
+    ----------
+    temp : Path
+        The temporary directory.
+    stem : str, default "riskscore-numba"
+        The directory's name, before the user id (``riskscore-numba-1000``).
+
+    Returns
+    -------
+    Path or None
+        That directory; a new one of this process when it is another user's, a link or
+        open to others; None when none can be made.
+    """
     uid = getattr(os, "getuid", lambda: None)()
-    mine = temp / ("riskscore-numba" if uid is None else f"riskscore-numba-{uid}")
+    mine = temp / (stem if uid is None else f"{stem}-{uid}")
     try:
         mine.mkdir(mode=0o700, exist_ok=True)
         info = mine.lstat()
@@ -154,7 +185,7 @@ def _private_temp_dir(temp: Path) -> Path | None:
         ):
             return mine
         # another user's, a link or open to others: a new directory of this process
-        return Path(tempfile.mkdtemp(prefix="riskscore-numba-", dir=temp))
+        return Path(tempfile.mkdtemp(prefix=f"{stem}-", dir=temp))
     except OSError:
         return None
 
@@ -185,21 +216,22 @@ def jit_cache_dir(
     """
     package = package or Path(__file__).resolve().parent
     # The mode Python and numba make __pycache__ with: others read the bytecode and caches.
-    if _writable(package / COMPILED_SUBPACKAGES[0] / "__pycache__", mode=0o777):
+    if writable_dir(package / COMPILED_SUBPACKAGES[0] / "__pycache__", mode=0o777):
         return None
     name = f"riskscore-{_fingerprint(package)[:16]}"
     if user_cache is None:
         dirs = AppDirs(appname="numba", appauthor=False)  # type: ignore[no-untyped-call]
         user_cache = Path(dirs.user_cache_dir)
     # An unexpandable ``~`` (no HOME, no passwd entry) would be relative to the cwd.
-    if user_cache.is_absolute() and _writable(user_cache / name) and _only_mine(user_cache / name):
-        return user_cache / name
+    cached = user_cache / name
+    if user_cache.is_absolute() and writable_dir(cached) and _only_mine(cached):
+        return cached
     try:
         temp = temp or Path(tempfile.gettempdir())
     except FileNotFoundError:  # no usable temporary directory either
         return None
-    mine = _private_temp_dir(temp)
-    if mine is None or not _writable(mine / name):
+    mine = private_temp_dir(temp)
+    if mine is None or not writable_dir(mine / name):
         return None
     return mine / name
 
@@ -243,10 +275,11 @@ def jit_cache_location() -> Path | None:
     """
     config: Any = numba.core.config
     # numba's own test of its cache directory, with the mode it makes it with
-    if config.CACHE_DIR and _writable(Path(config.CACHE_DIR), 0o777):
+    if config.CACHE_DIR and writable_dir(Path(config.CACHE_DIR), 0o777):
         return Path(config.CACHE_DIR)
     package = Path(__file__).resolve().parent
-    return package if _writable(package / COMPILED_SUBPACKAGES[0] / "__pycache__", 0o777) else None
+    pycache = package / COMPILED_SUBPACKAGES[0] / "__pycache__"
+    return package if writable_dir(pycache, 0o777) else None
 
 
 @functools.cache

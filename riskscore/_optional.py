@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from riskscore._mpl_config import place_matplotlib_dir
 from riskscore.exceptions import MissingExtraError
 
 __all__ = ["import_extra", "missing_extra"]
@@ -85,6 +86,8 @@ def import_extra(
     >>> import_extra("json", "plots", needed_by="plotting").__name__
     'json'
     """
+    if module.split(".")[0] == "matplotlib":
+        place_matplotlib_dir()  # a read-only home: no warnings, one font cache
     try:
         return importlib.import_module(module)
     except ImportError as exc:

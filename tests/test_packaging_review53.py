@@ -1,6 +1,7 @@
 """Review of the packaging (53): a checkout of the repository, as a platform makes one to
-build the wheel (``pip install .``, ``make dist``) or to run the tests, on any system; and
-the warm-up an image's build step runs after the install.
+build the wheel (``pip install .``, ``make dist``) or to run the tests, on any system; the
+warm-up an image's build step runs after the install; and plotting in a container whose home
+cannot be written.
 
 Git writes the files of a checkout as the platform asks: Git for Windows converts text
 files to CRLF line endings (``core.autocrlf=true``, its installer's default) and cannot
@@ -11,6 +12,7 @@ a clone: ``git cat-file --filters`` applies the conversion the working tree's
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -96,3 +98,43 @@ def test_warm_up_runs_from_a_script_without_a_main_guard(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr[-3000:]
     assert int(done.stdout) > 0
     assert done.stderr == ""
+
+
+#: Plotting as ``riskscore evaluate`` and ``report`` do (import_extra), and the console's
+#: timeline (riskscore.serve); then where matplotlib keeps its font cache.
+_PLOT = (
+    "from riskscore._optional import import_extra\n"
+    "figure = import_extra('matplotlib.figure', 'plots', needed_by='plotting')\n"
+    "figure.Figure().subplots().plot([0, 1])\n"
+    "import riskscore.serve.plot\n"
+    "import matplotlib\n"
+    "print(matplotlib.get_cachedir())\n"
+)
+
+
+def test_plotting_without_a_writable_home_logs_nothing_and_keeps_the_font_cache(
+    tmp_path: Path,
+) -> None:
+    """Was: where the home cannot be written (a container with a read-only root file
+    system) and ``MPLCONFIGDIR`` is unset, every process that plotted (``riskscore
+    evaluate``, ``report``, ``serve``) logged matplotlib's two warnings ("mkdir -p failed
+    for path ...", "Matplotlib created a temporary cache directory ...") and built its font
+    cache again in a temporary directory of its own. riskscore now points ``MPLCONFIGDIR``
+    at its private temporary directory first, as it does numba's cache."""
+    home = tmp_path / "home"
+    home.write_text("")  # a file: no folder can be made in it, not even by root
+    temp = tmp_path / "tmp"
+    temp.mkdir(mode=0o700)
+    unset = {"MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "MPLBACKEND"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env.update(HOME=str(home), TMPDIR=str(temp))
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", _PLOT], env=env, capture_output=True, text=True, timeout=300
+        )
+        for _ in range(2)
+    ]
+    assert [(r.returncode, r.stderr) for r in runs] == [(0, ""), (0, "")]
+    places = {r.stdout.strip() for r in runs}
+    assert len(places) == 1  # the second run found the font cache of the first
+    assert temp in Path(places.pop()).parents

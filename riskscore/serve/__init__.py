@@ -26,6 +26,7 @@ from importlib import import_module
 from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any, Final
 
+from riskscore._mpl_config import place_matplotlib_dir
 from riskscore._optional import missing_extra
 from riskscore.exceptions import MissingExtraError
 
@@ -49,6 +50,8 @@ _ABSENT: Final = [name for name in _EXTRA_MODULES if find_spec(name) is None]
 if _ABSENT:
     _CAUSE = ModuleNotFoundError(f"No module named {_ABSENT[0]!r}", name=_ABSENT[0])
     raise missing_extra("serve", "riskscore.serve", _CAUSE)
+# before riskscore.serve.plot imports matplotlib (a read-only home: no warnings)
+place_matplotlib_dir()
 
 if TYPE_CHECKING:
     from riskscore.serve.app import create_app
