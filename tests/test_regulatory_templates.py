@@ -203,3 +203,25 @@ def test_reporting_period_is_written_as_it_was_given(
     tables = quantitative_template(items, decided_cases(items, f), export_filter=f).tables
     for _, rows in tables.values():
         assert {row[1] for row in rows} == {written}
+
+
+@pytest.mark.parametrize(
+    "outcomes", [("escalated",), ("dismissed",), ("actioned", "escalated"), ("actioned",)]
+)
+def test_precision_is_over_every_decided_alert_whatever_the_decision_filter(
+    tmp_path: Path, outcomes: tuple[str, ...]
+) -> None:
+    """Precision is a figure of the automated means: counted over the decisions the export
+    keeps it was 100% with ``--decision escalated`` and 0% with ``--decision dismissed``
+    by construction, in section 8 and in the qualitative draft."""
+    path = decided_queue(tmp_path / "q.sqlite")
+    f = ExportFilter(start=T0, end=T0 + 7 * 86_400, outcomes=outcomes)
+    with ReviewQueue(path) as q:
+        items = q.items()
+    tables = quantitative_template(items, decided_cases(items, f), export_filter=f)
+    assert tables.precision == 0.8  # 4 of the 5 decided alerts, as without the filter
+    header, rows = tables.tables["08_automated_means.csv"]
+    [row] = [dict(zip(header, r, strict=True)) for r in rows if r[3].endswith("Precision")]
+    assert row["Value"] == 0.8
+    assert "= 4/5" in row["Contextual Information"]
+    assert "whatever the decisions the export keeps" in row["Contextual Information"]
