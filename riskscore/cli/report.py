@@ -154,6 +154,7 @@ def published_periods(paths: list[Path] | None) -> list[tuple[int, int]]:
             start, end = period["start_epoch"], period["end_epoch"]
             if not (type(start) is int and type(end) is int):
                 raise TypeError(f"epochs {show(start)} and {show(end)} are not whole seconds")
+            check_period(start, end)  # here, where the file is named: reversed, empty, ...
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(
                 f"--published {str(path)!r} is not a transparency report's report.json "

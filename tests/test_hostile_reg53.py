@@ -1,0 +1,39 @@
+"""Hostile review of the regulatory and transparency exports (review hostreg53). All data
+is synthetic (tests/_regulatory.py). Each test failed on the code before its fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from _regulatory import KEY, T0, decided_queue
+from cli_helpers import _one_line_error
+
+from riskscore.cli import main
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(T0 + 86_400, T0), (T0, T0), (-86_400, T0)],
+    ids=["reversed", "empty", "before-1970"],
+)
+def test_a_published_report_whose_period_is_not_one_is_named(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    start: int,
+    end: int,
+) -> None:
+    """Was: "period start 2026-01-02T00:00:00+00:00 (...) must be before its end ...", as
+    if --start and --end were at fault, naming neither --published nor the file."""
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", KEY.decode())
+    db = decided_queue(tmp_path / "q.sqlite")
+    published = tmp_path / "report.json"
+    published.write_text(json.dumps({"period": {"start_epoch": start, "end_epoch": end}}))
+    argv = ["report", "--db", str(db), "--out", str(tmp_path / "out"), "--no-charts"]
+    period = ["--start", "2026-02-01", "--end", "2026-02-28"]
+    assert main([*argv, *period, "--published", str(published)]) == 2
+    err = _one_line_error(capsys, "report")
+    assert f"--published {str(published)!r}" in err
+    assert not (tmp_path / "out").exists()
