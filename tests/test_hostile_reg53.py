@@ -37,3 +37,23 @@ def test_a_published_report_whose_period_is_not_one_is_named(
     err = _one_line_error(capsys, "report")
     assert f"--published {str(published)!r}" in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["export", "report"])
+def test_a_key_that_is_not_utf8_is_refused_naming_the_variable(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+) -> None:
+    """Was: "'utf-8' codec can't encode characters in position 0-1: surrogates not
+    allowed", naming neither the key nor the variable (bytes that are not UTF-8 reach
+    ``os.environ`` as lone surrogates)."""
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", "\udcff\udcfe" + KEY.decode())
+    db = decided_queue(tmp_path / "q.sqlite")
+    argv = [command, "--db", str(db), "--out", str(tmp_path / "out")]
+    assert main([*argv, *(["--no-charts"] if command == "report" else [])]) == 2
+    err = _one_line_error(capsys, command)
+    assert "the key in the environment variable RISKSCORE_REPORT_KEY is not UTF-8 text" in err
+    assert "codec" not in err
+    assert not (tmp_path / "out").exists()
