@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from math import inf
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +12,14 @@ from _regulatory import KEY, T0, decided_queue
 
 from riskscore.moderation import ReviewQueue, UserReport
 from riskscore.moderation.transparency import transparency_report
-from riskscore.policy import Alert, AlertPolicy, Tier
+from riskscore.policy import AgeBand, Alert, AlertPolicy, Guards, Tier
 from riskscore.regulatory import (
     ExportFilter,
     decided_cases,
     quantitative_template,
     write_templates,
 )
+from riskscore.regulatory.eu_qualitative import QUALITATIVE_INDICATORS, qualitative_fields
 
 GROOMING = "KEYWORD_GROOMING_SEXUAL_ENTICEMENT_MINORS"
 
@@ -225,3 +227,25 @@ def test_precision_is_over_every_decided_alert_whatever_the_decision_filter(
     assert row["Value"] == 0.8
     assert "= 4/5" in row["Contextual Information"]
     assert "whatever the decisions the export keeps" in row["Contextual Information"]
+
+
+def test_the_safeguards_drafted_are_those_of_the_policy_in_use() -> None:
+    """Was: "Thresholds are stricter for younger children; two known adults never alert,
+    and peers close in age are capped at review" for every policy, also one whose adult
+    pairs may alert and whose bands share one set of thresholds."""
+    safeguards = QUALITATIVE_INDICATORS[3]
+    default = qualitative_fields(AlertPolicy.default(), None, None)[safeguards]
+    assert "Thresholds are stricter for younger children" in default
+    assert "two known adults never alert" in default
+    assert "two known minors at most 3 years apart are never urgent" in default
+    flat = AlertPolicy(
+        bands=(AgeBand("minors", 0, 18, 0.3, 0.8), AgeBand("adults", 18, inf, 0.3, 0.8)),
+        unknown=AgeBand("unknown", 0, inf, 0.3, 0.8),
+        guards=Guards(adult_pairs_alert=True, minor_peer_max_gap_years=1.0),
+    )
+    text = qualitative_fields(flat, None, None)[safeguards]
+    assert "never alert" not in text
+    assert "stricter" not in text
+    assert "two known adults may alert" in text
+    assert "two known minors at most 1 year apart are never urgent" in text
+    assert "The thresholds are the same for every age band" in text

@@ -37,7 +37,7 @@ from riskscore.io.readers import read_messages
 from riskscore.model import load_model
 from riskscore.online.options import DEFAULT_IDLE_EXPIRY_S
 from riskscore.online.persist import finite_or_none
-from riskscore.policy import AlertPolicy
+from riskscore.policy import AlertPolicy, Guards
 from riskscore.policy.volume import (
     REVIEW_PER_MILLION,
     URGENT_PER_MILLION,
@@ -372,13 +372,7 @@ def render(result: dict[str, Any]) -> None:
         print(result["toml"], end="")
         return
     print(f"{result['file']}: valid policy")
-    guards = result["guards"]
-    print(
-        "guards: two known adults "
-        + ("may alert" if guards["adult_pairs_alert"] else "never alert")
-        + f"; two known minors at most {guards['minor_peer_max_gap_years']:g} years apart "
-        "are never urgent"
-    )
+    print(f"guards: {Guards(**result['guards']).describe()}")
     print(
         f"on {result['data']}: {plural(result['n_conversations'], 'conversation')}, "
         f"{number_text(result['n_grooming'])} grooming (by {result['label']})\n"

@@ -69,14 +69,23 @@ def qualitative_fields(
         ),
         QUALITATIVE_INDICATORS[3]: (
             "A moderator reviews every alert and decides; no restriction is applied automatically. "
-            "Thresholds are stricter for younger children; two known adults never alert, and "
-            "peers close in age are capped at review. Each alert shows its reasons to the "
-            "moderator. Decisions and every queue change are kept in an append-only audit log. "
+            f"{_thresholds_by_age(policy)}; on the declared ages, {policy.guards.describe()}. "
+            "Each alert shows its reasons to the moderator. Decisions and every queue change "
+            "are kept in an append-only audit log. "
             "Account ids in published reports are pseudonymised. Precision from decisions is "
             "reported with each transparency report; the model and policy are versioned with a "
             "model card stating their intended use (ranking for human review, not enforcement)."
         ),
     }
+
+
+def _thresholds_by_age(policy: AlertPolicy) -> str:
+    """What the policy's thresholds do by age, as a safeguard: a younger band's are never
+    higher than an older one's (:class:`~riskscore.policy.AlertPolicy` refuses that), so
+    they are lower somewhere or the same throughout."""
+    if len({(b.review, b.urgent) for b in policy.bands}) > 1:
+        return "Thresholds are stricter for younger children (never higher than an older band's)"
+    return "The thresholds are the same for every age band"
 
 
 def qualitative_draft(fields: dict[str, str], *, service: str, period: str) -> str:
