@@ -57,3 +57,21 @@ def test_a_key_that_is_not_utf8_is_refused_naming_the_variable(
     assert "the key in the environment variable RISKSCORE_REPORT_KEY is not UTF-8 text" in err
     assert "codec" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_an_end_before_the_default_start_names_the_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: "period start 2026-01-01T00:00:00+00:00 (...) must be before its end
+    2025-06-02T00:00:00+00:00 (...)", a start the user never gave, named by neither option."""
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", KEY.decode())
+    db = decided_queue(tmp_path / "q.sqlite")  # first item on 2026-01-01
+    argv = ["report", "--db", str(db), "--out", str(tmp_path / "out"), "--no-charts"]
+    assert main([*argv, "--end", "2025-06-01"]) == 2
+    err = _one_line_error(capsys, "report")
+    assert (
+        "--end 2025-06-02T00:00:00+00:00 (excluded) is not after 2026-01-01T00:00:00+00:00" in err
+    )
+    assert "when --start is not given: give --start" in err
+    assert not (tmp_path / "out").exists()
+    assert main([*argv, "--end", "2026-01-01"]) == 0  # the first item's day, included
