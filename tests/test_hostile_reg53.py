@@ -75,3 +75,19 @@ def test_an_end_before_the_default_start_names_the_options(
     assert "when --start is not given: give --start" in err
     assert not (tmp_path / "out").exists()
     assert main([*argv, "--end", "2026-01-01"]) == 0  # the first item's day, included
+
+
+@pytest.mark.parametrize("given", ["2023-02-29", "2026-13-01", "2025-02-29T12:00:00Z"])
+def test_a_date_not_in_the_calendar_is_called_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], given: str
+) -> None:
+    """Was: "'2023-02-29' is neither epoch seconds, YYYY-MM-DD nor ISO 8601", of a text
+    written as YYYY-MM-DD (2023 has no 29 February)."""
+    argv = ["export", "--db", str(tmp_path / "q.sqlite"), "--out", str(tmp_path / "out")]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--from", "2023-01-01", "--to", given])
+    assert exit_info.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith(f"riskscore export: error: argument --to: {given!r} is ")
+    assert "not a date of the calendar" in last
+    assert "neither" not in last
