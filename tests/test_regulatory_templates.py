@@ -13,6 +13,7 @@ from _regulatory import KEY, T0, decided_queue
 from riskscore.moderation import ReviewQueue, UserReport
 from riskscore.moderation.transparency import transparency_report
 from riskscore.policy import AgeBand, Alert, AlertPolicy, Guards, Tier
+from riskscore.policy.bands import threshold_text
 from riskscore.regulatory import (
     ExportFilter,
     decided_cases,
@@ -106,7 +107,7 @@ def test_qualitative_fields_drafted_from_policy(written: dict[str, Path]) -> Non
     assert "DRAFT" in draft
     assert "Safeguards applied to the use of automated means" in draft
     policy = AlertPolicy.default()
-    assert f"review at {policy.bands[0].review:.3f}" in draft
+    assert f"review at {threshold_text(policy.bands[0].review)}," in draft
     assert "80.0%" in draft
     indicators = [r["Indicator"] for r in _rows(written["11_qualitative.csv"])]
     assert "Safeguards applied to the use of automated means" in indicators
@@ -249,3 +250,19 @@ def test_the_safeguards_drafted_are_those_of_the_policy_in_use() -> None:
     assert "two known adults may alert" in text
     assert "two known minors at most 1 year apart are never urgent" in text
     assert "The thresholds are the same for every age band" in text
+
+
+def test_thresholds_are_quoted_as_the_policy_holds_them() -> None:
+    """Was: "urgent at 1.000" for a tuned urgent threshold of 0.99971 (read as no urgent
+    alert at all) and "review at 0.000" for 0.0004: three decimals, as no policy file
+    writes them. Quoted as ``riskscore policy check`` prints them, never rounded to 0 or 1."""
+    policy = AlertPolicy(
+        bands=(AgeBand("minors", 0, 18, 0.0004, 0.99971), AgeBand("adults", 18, inf, 0.5, 1.0)),
+        unknown=AgeBand("unknown", 0, inf, 0.306, 0.99971),
+    )
+    text = qualitative_fields(policy, None, None)[QUALITATIVE_INDICATORS[0]]
+    assert "minors: review at 0.0004, urgent at 0.9997" in text
+    assert "adults: review at 0.5, urgent at 1;" in text
+    assert "unknown: review at 0.306, urgent at 0.9997)" in text
+    assert "1.000" not in text
+    assert "0.000," not in text

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from riskscore.io.markdown import markdown_text
 from riskscore.policy import AlertPolicy
+from riskscore.policy.bands import threshold_text
 
 __all__ = ["qualitative_draft", "qualitative_fields"]
 
@@ -37,7 +38,7 @@ def qualitative_fields(
         Indicator name -> draft text, to be reviewed by the platform.
     """
     bands = "; ".join(
-        f"{b.name}: review at {b.review:.3f}, urgent at {b.urgent:.3f}"
+        f"{b.name}: review at {threshold_text(b.review)}, urgent at {threshold_text(b.urgent)}"
         for b in (*policy.bands, policy.unknown)
     )
     measured = (
