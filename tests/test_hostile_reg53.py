@@ -4,13 +4,25 @@ is synthetic (tests/_regulatory.py). Each test failed on the code before its fix
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _regulatory import KEY, T0, decided_queue
 from cli_helpers import _one_line_error
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskscore.cli import main
+from riskscore.moderation import QueueItem, ReviewQueue, UserReport
+from riskscore.policy import Alert, Tier
+from riskscore.regulatory import (
+    ExportFilter,
+    decided_cases,
+    quantitative_template,
+    statements_of_reasons,
+)
 
 
 @pytest.mark.parametrize(
@@ -91,3 +103,76 @@ def test_a_date_not_in_the_calendar_is_called_so(
     assert last.startswith(f"riskscore export: error: argument --to: {given!r} is ")
     assert "not a date of the calendar" in last
     assert "neither" not in last
+
+
+# ---------------------------------------------------------------- invariants of the exports
+
+DAY = 86_400
+_OUTCOMES = ("actioned", "dismissed", "escalated")
+_EVENT = st.tuples(
+    st.integers(0, 20 * 24),  # hour of the event from T0
+    st.sampled_from(["a", "b", 7, "=c"]),  # the adult (a text id a spreadsheet would run)
+    st.booleans(),  # a user report (else an alert)
+    st.sampled_from([9.0, 12.0, 14.0, 16.0, 40.0]),  # child's age (reporter's: 40 a parent)
+    st.one_of(st.none(), st.sampled_from(_OUTCOMES)),  # a decision at this time, before it
+)
+
+
+def _queue(path: Path, events: list[tuple[int, Any, bool, float, str | None]]) -> None:
+    with ReviewQueue(path, simulation=True) as q:
+        in_time = sorted(events, key=lambda e: (e[0], repr(e)))
+        for k, (hour, adult, report, age, outcome) in enumerate(in_time):
+            t = T0 + hour * 3_600
+            if outcome is not None:  # decide an open case shown at t
+                shown = q.case(adult, now=t)
+                if shown is not None:
+                    q.decide(adult, outcome, moderator="m", at=t, token=shown.token)
+            if report:
+                q.add_report(UserReport(f"c{k}", f"kid{k % 3}", adult, age, timestamp=t))
+            elif age < 18:
+                band = "under 13" if age < 13 else ("13-15" if age < 16 else "16-17")
+                alert = Alert(f"c{k}", adult, f"kid{k % 3}", age, band, 0.1 + k % 9 / 10, Tier(1))
+                q.add_alert(alert, at=t)
+
+
+def _sections(items: list[QueueItem], f: ExportFilter) -> tuple[int, int, int, float | None]:
+    """Statements, measures of sections 4 to 6, notices received, precision."""
+    cases = decided_cases(items, f)
+    t = quantitative_template(items, cases, export_filter=f)
+    columns = (
+        "Number of actions taken on the basis of the law",
+        "Number of actions taken on the basis of the terms and conditions of the service",
+        "Number of measures taken at the provider's own initiative",
+    )
+    measures = 0
+    for name in ("04_notices.csv", "05_own_initiative_illegal.csv", "06_own_initiative_TC.csv"):
+        header, rows = t.tables[name]
+        row = dict(zip(header, rows[-1], strict=True))
+        measures += sum(row.get(c, 0) for c in columns)
+    notices = t.tables["04_notices.csv"][1][-1][3]
+    return len(statements_of_reasons(cases, key=KEY)), measures, notices, t.precision
+
+
+@settings(max_examples=25, deadline=None, database=None)
+@given(events=st.lists(_EVENT, min_size=8, max_size=25), cut=st.integers(1, 20))
+def test_exports_add_up_over_periods_and_filters(
+    events: list[tuple[int, Any, bool, float, str | None]], cut: int
+) -> None:
+    """Measures of sections 4 to 6 equal the statements of reasons; two adjacent periods
+    hold the statements and notices of their union; the precision does not depend on the
+    decisions an export keeps."""
+    with tempfile.TemporaryDirectory() as tmp:
+        _queue(Path(tmp) / "q.sqlite", events)
+        with ReviewQueue(Path(tmp) / "q.sqlite") as q:
+            items = q.items()
+    start, middle, end = T0 - DAY, T0 + cut * DAY, T0 + 22 * DAY
+    whole = _sections(items, ExportFilter(start=start, end=end))
+    first = _sections(items, ExportFilter(start=start, end=middle))
+    second = _sections(items, ExportFilter(start=middle, end=end))
+    for statements, measures, _, _ in (whole, first, second):
+        assert measures == statements
+    assert whole[0] == first[0] + second[0]
+    assert whole[2] == first[2] + second[2]
+    for outcome in _OUTCOMES:
+        kept = ExportFilter(start=start, end=end, outcomes=(outcome,))
+        assert _sections(items, kept)[3] == whole[3]
