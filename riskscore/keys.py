@@ -53,8 +53,8 @@ def check_key(key: object, *, source: str = "the key") -> bytes:
     ------
     ValueError
         Saying what is wrong with the key (never the key itself): not bytes or text,
-        shorter than ``MIN_KEY_BYTES``, fewer than ``MIN_DISTINCT_BYTES`` distinct byte
-        values, or one pattern repeated.
+        text that is not UTF-8, shorter than ``MIN_KEY_BYTES``, fewer than
+        ``MIN_DISTINCT_BYTES`` distinct byte values, or one pattern repeated.
 
     Examples
     --------
@@ -70,7 +70,14 @@ def check_key(key: object, *, source: str = "the key") -> bytes:
     ValueError: the key has only 2 distinct byte values (at least 8 needed); generate ...
     """
     if isinstance(key, str):
-        material = key.encode("utf-8")
+        try:
+            material = key.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: bytes of an environment variable
+            # that are not UTF-8 arrive so in os.environ
+            raise ValueError(
+                f"{source} is not UTF-8 text (it holds bytes that are not UTF-8, or lone "
+                f"surrogates); {KEY_HINT}"
+            ) from None
     elif isinstance(key, (bytes, bytearray, memoryview)):
         material = bytes(key)
     else:

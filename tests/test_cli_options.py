@@ -139,7 +139,7 @@ HUGE = "99999999999999999999"
         (["export", "--db", "DB", "--out", "OUT", "--from", HUGE], "--from", "out of range"),
         (["export", "--db", "DB", "--out", "OUT", "--from=-5"], "--from", "out of range"),
         (["export", "--db", "DB", "--out", "OUT", "--to=-" + HUGE], "--to", "out of range"),
-        (["export", "--db", "DB", "--out", "OUT", "--to", "2026-13-01"], "--to", "neither"),
+        (["export", "--db", "DB", "--out", "OUT", "--to", "2026-13-01"], "--to", "calendar"),
         (["report", "--db", "DB", "--out", "OUT", "--start=-86400"], "--start", "out of range"),
         (["report", "--db", "DB", "--out", "OUT", "--end", HUGE], "--end", "out of range"),
         (["compare", "--queue", "DB", "--since", HUGE], "--since", "out of range"),

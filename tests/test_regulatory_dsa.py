@@ -145,6 +145,8 @@ def _broken(statement: dict[str, Any], **changes: Any) -> dict[str, Any]:
 INVALID = {
     "missing required field": ({"decision_facts": None}, "decision_facts", "is required"),
     "missing puid": ({"puid": ""}, "puid", "is required"),
+    # the database trims text (Laravel's TrimStrings), so white space only is no value
+    "required field white space only": ({"decision_facts": " \n "}, "decision_facts", "required"),
     "no restriction at all": (
         {"decision_account": None, "decision_visibility": None},
         "decision_visibility",
@@ -198,6 +200,15 @@ INVALID = {
         "CONTENT_TYPE_OTHER",
     ),
     "puid with a space": ({"puid": "p 1"}, "puid", "letters"),
+    # ``$`` matched before a final newline: "p_1\n" passed, the database refuses it
+    "puid with a final newline": ({"puid": "p_1\n"}, "puid", "letters"),
+    # ``\d`` matched other scripts' digits: "not a calendar date", of a text not YYYY-MM-DD
+    "date with a final newline": ({"content_date": "2026-01-05\n"}, "content_date", "YYYY-MM-DD"),
+    "date in other digits": (
+        {"application_date": "\uff12\uff10\uff12\uff16-01-05"},
+        "application_date",
+        "YYYY-MM-DD",
+    ),
     "unknown field": ({"message_text": "hello"}, "message_text", "not a field"),
 }
 

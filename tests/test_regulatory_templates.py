@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from math import inf
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +12,15 @@ from _regulatory import KEY, T0, decided_queue
 
 from riskscore.moderation import ReviewQueue, UserReport
 from riskscore.moderation.transparency import transparency_report
-from riskscore.policy import Alert, AlertPolicy, Tier
+from riskscore.policy import AgeBand, Alert, AlertPolicy, Guards, Tier
+from riskscore.policy.bands import threshold_text
 from riskscore.regulatory import (
     ExportFilter,
     decided_cases,
     quantitative_template,
     write_templates,
 )
+from riskscore.regulatory.eu_qualitative import QUALITATIVE_INDICATORS, qualitative_fields
 
 GROOMING = "KEYWORD_GROOMING_SEXUAL_ENTICEMENT_MINORS"
 
@@ -104,7 +107,7 @@ def test_qualitative_fields_drafted_from_policy(written: dict[str, Path]) -> Non
     assert "DRAFT" in draft
     assert "Safeguards applied to the use of automated means" in draft
     policy = AlertPolicy.default()
-    assert f"review at {policy.bands[0].review:.3f}" in draft
+    assert f"review at {threshold_text(policy.bands[0].review)}," in draft
     assert "80.0%" in draft
     indicators = [r["Indicator"] for r in _rows(written["11_qualitative.csv"])]
     assert "Safeguards applied to the use of automated means" in indicators
@@ -203,3 +206,63 @@ def test_reporting_period_is_written_as_it_was_given(
     tables = quantitative_template(items, decided_cases(items, f), export_filter=f).tables
     for _, rows in tables.values():
         assert {row[1] for row in rows} == {written}
+
+
+@pytest.mark.parametrize(
+    "outcomes", [("escalated",), ("dismissed",), ("actioned", "escalated"), ("actioned",)]
+)
+def test_precision_is_over_every_decided_alert_whatever_the_decision_filter(
+    tmp_path: Path, outcomes: tuple[str, ...]
+) -> None:
+    """Precision is a figure of the automated means: counted over the decisions the export
+    keeps it was 100% with ``--decision escalated`` and 0% with ``--decision dismissed``
+    by construction, in section 8 and in the qualitative draft."""
+    path = decided_queue(tmp_path / "q.sqlite")
+    f = ExportFilter(start=T0, end=T0 + 7 * 86_400, outcomes=outcomes)
+    with ReviewQueue(path) as q:
+        items = q.items()
+    tables = quantitative_template(items, decided_cases(items, f), export_filter=f)
+    assert tables.precision == 0.8  # 4 of the 5 decided alerts, as without the filter
+    header, rows = tables.tables["08_automated_means.csv"]
+    [row] = [dict(zip(header, r, strict=True)) for r in rows if r[3].endswith("Precision")]
+    assert row["Value"] == 0.8
+    assert "= 4/5" in row["Contextual Information"]
+    assert "whatever the decisions the export keeps" in row["Contextual Information"]
+
+
+def test_the_safeguards_drafted_are_those_of_the_policy_in_use() -> None:
+    """Was: "Thresholds are stricter for younger children; two known adults never alert,
+    and peers close in age are capped at review" for every policy, also one whose adult
+    pairs may alert and whose bands share one set of thresholds."""
+    safeguards = QUALITATIVE_INDICATORS[3]
+    default = qualitative_fields(AlertPolicy.default(), None, None)[safeguards]
+    assert "Thresholds are stricter for younger children" in default
+    assert "two known adults never alert" in default
+    assert "two known minors at most 3 years apart are never urgent" in default
+    flat = AlertPolicy(
+        bands=(AgeBand("minors", 0, 18, 0.3, 0.8), AgeBand("adults", 18, inf, 0.3, 0.8)),
+        unknown=AgeBand("unknown", 0, inf, 0.3, 0.8),
+        guards=Guards(adult_pairs_alert=True, minor_peer_max_gap_years=1.0),
+    )
+    text = qualitative_fields(flat, None, None)[safeguards]
+    assert "never alert" not in text
+    assert "stricter" not in text
+    assert "two known adults may alert" in text
+    assert "two known minors at most 1 year apart are never urgent" in text
+    assert "The thresholds are the same for every age band" in text
+
+
+def test_thresholds_are_quoted_as_the_policy_holds_them() -> None:
+    """Was: "urgent at 1.000" for a tuned urgent threshold of 0.99971 (read as no urgent
+    alert at all) and "review at 0.000" for 0.0004: three decimals, as no policy file
+    writes them. Quoted as ``riskscore policy check`` prints them, never rounded to 0 or 1."""
+    policy = AlertPolicy(
+        bands=(AgeBand("minors", 0, 18, 0.0004, 0.99971), AgeBand("adults", 18, inf, 0.5, 1.0)),
+        unknown=AgeBand("unknown", 0, inf, 0.306, 0.99971),
+    )
+    text = qualitative_fields(policy, None, None)[QUALITATIVE_INDICATORS[0]]
+    assert "minors: review at 0.0004, urgent at 0.9997" in text
+    assert "adults: review at 0.5, urgent at 1;" in text
+    assert "unknown: review at 0.306, urgent at 0.9997)" in text
+    assert "1.000" not in text
+    assert "0.000," not in text

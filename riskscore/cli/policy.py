@@ -37,7 +37,8 @@ from riskscore.io.readers import read_messages
 from riskscore.model import load_model
 from riskscore.online.options import DEFAULT_IDLE_EXPIRY_S
 from riskscore.online.persist import finite_or_none
-from riskscore.policy import AlertPolicy
+from riskscore.policy import AlertPolicy, Guards
+from riskscore.policy.bands import threshold_text
 from riskscore.policy.volume import (
     REVIEW_PER_MILLION,
     URGENT_PER_MILLION,
@@ -361,24 +362,12 @@ def _pct(value: float | None) -> str:
     return "   n/a" if value is None or math.isnan(value) else f"{100 * value:5.1f}%"
 
 
-def _threshold(value: float) -> str:
-    """A threshold as the policy file can hold it: 0.306, not 0.31; a tuned 0.99971, not
-    1.00 (which would read as no urgent alert at all)."""
-    return f"{value:.4g}"
-
-
 def render(result: dict[str, Any]) -> None:
     if result["action"] in ("default", "tune"):
         print(result["toml"], end="")
         return
     print(f"{result['file']}: valid policy")
-    guards = result["guards"]
-    print(
-        "guards: two known adults "
-        + ("may alert" if guards["adult_pairs_alert"] else "never alert")
-        + f"; two known minors at most {guards['minor_peer_max_gap_years']:g} years apart "
-        "are never urgent"
-    )
+    print(f"guards: {Guards(**result['guards']).describe()}")
     print(
         f"on {result['data']}: {plural(result['n_conversations'], 'conversation')}, "
         f"{number_text(result['n_grooming'])} grooming (by {result['label']})\n"
@@ -394,7 +383,8 @@ def render(result: dict[str, Any]) -> None:
     )
     for b in result["bands"]:
         print(
-            f"  {b['band']:10s} {_threshold(b['review']):>6s} {_threshold(b['urgent']):>6s} "
+            f"  {b['band']:10s} "
+            f"{threshold_text(b['review']):>6s} {threshold_text(b['urgent']):>6s} "
             f"{b['n_conversations']:7,d} "
             f"{b['n_grooming']:8,d} {b['guarded']:7,d} {b['alerts']:6,d} {b['urgent_alerts']:6,d} "
             f"{b['alerts_per_10k']:6.1f} {_pct(b['precision']):>9s} {_pct(b['recall']):>7s}"

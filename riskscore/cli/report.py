@@ -35,6 +35,7 @@ from riskscore.io.files import check_not_inputs, check_regular_file
 from riskscore.io.given_times import TIME_RANGE
 from riskscore.io.json_lines import json_loads
 from riskscore.io.raw import show
+from riskscore.io.timestamps import iso_utc
 from riskscore.keys import check_pseudonym_key, key_from_environment, key_source
 from riskscore.model import load_model
 from riskscore.model.drift import period_drift
@@ -154,6 +155,7 @@ def published_periods(paths: list[Path] | None) -> list[tuple[int, int]]:
             start, end = period["start_epoch"], period["end_epoch"]
             if not (type(start) is int and type(end) is int):
                 raise TypeError(f"epochs {show(start)} and {show(end)} are not whole seconds")
+            check_period(start, end)  # here, where the file is named: reversed, empty, ...
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(
                 f"--published {str(path)!r} is not a transparency report's report.json "
@@ -213,6 +215,13 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
                 first = min((i.created_at for i in items), default=int(time.time()))
                 start = first - first % 86_400 if args.start is None else args.start
                 end = int(time.time()) if args.end is None else args.end
+                if args.start is None and end <= start:  # a start the user did not give
+                    raise ValueError(
+                        f"--end {iso_utc(end)} (excluded) is not after "
+                        f"{iso_utc(start)}, the day of the queue's first item (today for an "
+                        "empty queue), which starts the period when --start is not given: "
+                        "give --start"
+                    )
                 period = (start, end)
             drift = None if messages is None else period_drift(model, messages, period)
             report = transparency_report(

@@ -4,7 +4,7 @@ of every such time, so that none names a time no event can have (a period from 1
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
 from riskscore.io.schema import EARLIEST_EVENT_TIMESTAMP, MAX_TIMESTAMP
@@ -99,7 +99,31 @@ def _epoch(text: str, end_of_day: bool) -> int:
             return int((day + timedelta(days=1 if end_of_day else 0)).timestamp())
         stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, OverflowError):
+        if _names_no_date(text):
+            raise ValueError(
+                f"{text!r} is no time: {text[:10]} is not a date of the calendar"
+            ) from None
         raise ValueError(f"{text!r} is neither epoch seconds, YYYY-MM-DD nor ISO 8601") from None
     if stamp.tzinfo is None:
         raise ValueError(f"{text!r} needs a UTC offset (e.g. Z or +01:00)")
     return int(stamp.timestamp())
+
+
+def _names_no_date(text: str) -> bool:
+    """Whether ``text`` starts as a day or an ISO time does (``YYYY-MM-DD``, then its end
+    or ``T``) with a date that is not in the calendar (``2023-02-29``, ``2026-13-01``).
+
+    Examples
+    --------
+    >>> _names_no_date("2023-02-29"), _names_no_date("2024-02-29"), _names_no_date("soon")
+    (True, False, False)
+    """
+    if not (len(text) >= 10 and text[4] == text[7] == "-" and text[10:11] in ("", "T", " ")):
+        return False
+    if not (text[:4] + text[5:7] + text[8:10]).isdigit():
+        return False
+    try:
+        date.fromisoformat(text[:10])
+    except ValueError:
+        return True
+    return False

@@ -25,6 +25,7 @@ __all__ = [
     "Tier",
     "check_bands",
     "check_name",
+    "threshold_text",
 ]
 
 #: Most age bands a policy may have (the compiled rule nests one test per band).
@@ -168,3 +169,20 @@ DEFAULT_BANDS = (
     AgeBand("18+", 18.0, math.inf, review=0.853, urgent=0.975),
 )
 DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.592, urgent=0.907)
+
+
+def threshold_text(value: float) -> str:
+    """A threshold as every output quotes it (``riskscore policy check``, the 2024/2835
+    qualitative draft): four significant digits, as a tuned policy file holds it (0.306,
+    not 0.31), but never rounded to 0 or 1 when it is neither (a tuned 0.99999 as 1 would
+    read as no urgent alert at all).
+
+    Examples
+    --------
+    >>> [threshold_text(v) for v in (0.306, 0.99971, 1.0, 0.99999, 0.00001)]
+    ['0.306', '0.9997', '1', '0.99999', '1e-05']
+    """
+    text = f"{value:.4g}"
+    if float(text) in (0.0, 1.0) and float(text) != value:
+        return repr(float(value))
+    return text

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from riskscore._words import plural
 from riskscore.io.schema import MINOR_AGE
 
 __all__ = ["ADULT_AGE", "Guards"]
@@ -71,3 +72,18 @@ class Guards:
                 f"minor_peer_max_gap_years must be a finite number >= 0 (years), got {gap!r}"
             )
         object.__setattr__(self, "minor_peer_max_gap_years", float(gap))
+
+    def describe(self) -> str:
+        """The guards in words, as ``riskscore policy check`` and the 2024/2835 qualitative
+        draft state them.
+
+        Examples
+        --------
+        >>> Guards().describe()
+        'two known adults never alert; two known minors at most 3 years apart are never urgent'
+        >>> Guards(adult_pairs_alert=True, minor_peer_max_gap_years=1.0).describe()
+        'two known adults may alert; two known minors at most 1 year apart are never urgent'
+        """
+        adults = "may alert" if self.adult_pairs_alert else "never alert"
+        gap = plural(self.minor_peer_max_gap_years, "year")
+        return f"two known adults {adults}; two known minors at most {gap} apart are never urgent"

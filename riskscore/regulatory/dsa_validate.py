@@ -15,8 +15,10 @@ from riskscore.regulatory import _dsa_schema as schema
 
 __all__ = ["StatementError", "is_blank", "validate_statement", "validate_statements"]
 
-_PUID = re.compile(r"^[a-zA-Z0-9_-]+$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# matched whole (``fullmatch``: ``$`` would allow a final newline), ASCII digits only
+# (``\d`` takes other scripts' digits)
+_PUID = re.compile(r"[a-zA-Z0-9_-]+")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE_RANGES = {
     "content_date": (date(2000, 1, 1), date(2038, 1, 1)),
     "application_date": (date(2020, 1, 1), date(2038, 1, 1)),
@@ -196,7 +198,7 @@ def validate_statement(record: dict[str, Any], *, row: int = 0) -> None:
         value = record.get(name)
         if value is not None and len(str(value)) > limit:
             raise fail(name, f"has {len(str(value))} characters, more than {limit}")
-    if not _PUID.match(str(record["puid"])):
+    if not _PUID.fullmatch(str(record["puid"])):
         raise fail("puid", "may hold only letters a-z, A-Z, digits, '-' and '_'")
     applied = _date(record, "application_date", fail)
     _date(record, "content_date", fail)
@@ -207,7 +209,7 @@ def validate_statement(record: dict[str, Any], *, row: int = 0) -> None:
 
 def _date(record: dict[str, Any], name: str, fail: Any) -> date:
     text = record.get(name)
-    if not isinstance(text, str) or not _DATE.match(text):
+    if not isinstance(text, str) or not _DATE.fullmatch(text):
         raise fail(name, "must be a date YYYY-MM-DD (leading zeros)")
     try:
         day = date.fromisoformat(text)
@@ -220,5 +222,13 @@ def _date(record: dict[str, Any], name: str, fail: Any) -> date:
 
 
 def is_blank(value: Any) -> bool:
-    """True for a field left empty (None, empty text or an empty list)."""
-    return value is None or value == "" or value == []
+    """True for a field left empty (None, text of white space only or an empty list): the
+    database trims text and reads empty text as null (Laravel's ``TrimStrings`` and
+    ``ConvertEmptyStringsToNull``), so a required field of white space only is missing.
+
+    Examples
+    --------
+    >>> is_blank(None), is_blank("  "), is_blank([]), is_blank("x")
+    (True, True, True, False)
+    """
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from riskscore.io.markdown import markdown_text
 from riskscore.policy import AlertPolicy
+from riskscore.policy.bands import threshold_text
 
 __all__ = ["qualitative_draft", "qualitative_fields"]
 
@@ -37,7 +38,7 @@ def qualitative_fields(
         Indicator name -> draft text, to be reviewed by the platform.
     """
     bands = "; ".join(
-        f"{b.name}: review at {b.review:.3f}, urgent at {b.urgent:.3f}"
+        f"{b.name}: review at {threshold_text(b.review)}, urgent at {threshold_text(b.urgent)}"
         for b in (*policy.bands, policy.unknown)
     )
     measured = (
@@ -69,14 +70,23 @@ def qualitative_fields(
         ),
         QUALITATIVE_INDICATORS[3]: (
             "A moderator reviews every alert and decides; no restriction is applied automatically. "
-            "Thresholds are stricter for younger children; two known adults never alert, and "
-            "peers close in age are capped at review. Each alert shows its reasons to the "
-            "moderator. Decisions and every queue change are kept in an append-only audit log. "
+            f"{_thresholds_by_age(policy)}; on the declared ages, {policy.guards.describe()}. "
+            "Each alert shows its reasons to the moderator. Decisions and every queue change "
+            "are kept in an append-only audit log. "
             "Account ids in published reports are pseudonymised. Precision from decisions is "
             "reported with each transparency report; the model and policy are versioned with a "
             "model card stating their intended use (ranking for human review, not enforcement)."
         ),
     }
+
+
+def _thresholds_by_age(policy: AlertPolicy) -> str:
+    """What the policy's thresholds do by age, as a safeguard: a younger band's are never
+    higher than an older one's (:class:`~riskscore.policy.AlertPolicy` refuses that), so
+    they are lower somewhere or the same throughout."""
+    if len({(b.review, b.urgent) for b in policy.bands}) > 1:
+        return "Thresholds are stricter for younger children (never higher than an older band's)"
+    return "The thresholds are the same for every age band"
 
 
 def qualitative_draft(fields: dict[str, str], *, service: str, period: str) -> str:

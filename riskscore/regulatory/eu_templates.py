@@ -162,14 +162,23 @@ def quantitative_template(
     status = {i.item_id: f.status(i) for i in items}  # as in the transparency report
     kept = f.received(items)
     notices = [i for i in kept if i.kind == "user_report"]
-    alerts = [i for i in kept if i.kind == "alert"]
     # Each restricting decision of the period is one measure, counted once, in the period
     # it was made (as its statement of reasons): on notices in section 4 (whenever the
     # notice came), else in section 5 or 6 by its ground. The three add up to the statements.
     restricting = [c for c in cases if c.outcome in RESTRICTING]
     own = [c for c in restricting if not c.reports]
     on_notices = [c for c in restricting if c.reports]
-    decided = [i for i in alerts if status[i.item_id] != "open"]
+    # Precision is a figure of the automated means: over every alert received in the period
+    # (in the bands kept) and decided by its end, whatever outcomes the decision filter
+    # keeps (counted over the escalated ones only it would be 100% by construction).
+    decided = [
+        i
+        for i in items
+        if i.kind == "alert"
+        and f.in_period(i.created_at)
+        and f.keeps(i)
+        and status[i.item_id] != "open"
+    ]
     confirmed = sum(status[i.item_id] in RESTRICTING for i in decided)
     precision = None if not decided else round(confirmed / len(decided), 4)
     ci = wilson_interval(confirmed, len(decided))
@@ -190,7 +199,14 @@ def quantitative_template(
         "07_appeals_and_recidivism.csv": (long_header, appeals),
         "08_automated_means.csv": (
             long_header,
-            _automated_means_rows(lead, len(own), notices_decided, (confirmed, len(decided)), ci),
+            _automated_means_rows(
+                lead,
+                len(own),
+                notices_decided,
+                (confirmed, len(decided)),
+                ci,
+                filtered=f.outcomes is not None,
+            ),
         ),
         "09_human_resources.csv": (long_header, people),
     }
@@ -290,9 +306,12 @@ def _automated_means_rows(
     notices_decided: int,
     confirmed_of_decided: tuple[int, int],
     ci: tuple[float, float] | None,
+    *,
+    filtered: bool = False,
 ) -> list[list[Any]]:
     """Section 8: automated means and indicators of accuracy (precision from the decided
-    alerts, of which ``confirmed_of_decided[0]`` were actioned or escalated)."""
+    alerts, of which ``confirmed_of_decided[0]`` were actioned or escalated; ``filtered``:
+    the export keeps some outcomes only, which the precision's note says it ignores)."""
     confirmed, decided = confirmed_of_decided
     precision: Any = "" if not decided else round(confirmed / decided, 4)
     precision_note = "no decided alerts in the period"
@@ -300,6 +319,11 @@ def _automated_means_rows(
         precision_note = (
             f"(actioned + escalated) / decided alerts = {confirmed}/{decided}; "
             f"Wilson 95% interval {ci[0]:.4f}-{ci[1]:.4f}"
+        )
+    if filtered:
+        precision_note += (
+            "; over every alert received in the period and decided, whatever the decisions "
+            "the export keeps"
         )
     own, nam = "Own-initiative", "NAM Total"
     rows: list[tuple[str, str, Any, str]] = [
