@@ -164,7 +164,7 @@ def test_the_alert_record_carries_the_reason_text_the_queue_shows(tmp_path: Path
         [item] = q.items()
     [record] = alert.to_dict()["reasons"]
     assert record["text"] == item.reasons[0] == str(reason)
-    assert "under 1 %" in record["text"]
+    assert "at least 0.4 %" in record["text"]  # never 0 %: a share that reads as none
     path = write_alerts([alert], tmp_path / "alerts.jsonl")
     assert path.read_text(encoding="utf-8") == alert.to_json() + "\n"
     parquet = write_alerts([alert], tmp_path / "alerts.parquet")

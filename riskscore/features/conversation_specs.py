@@ -219,7 +219,7 @@ ESCALATION_FEATURES: Final[tuple[FeatureSpec, ...]] = (
 NIGHT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     FeatureSpec(
         "child_night_share",
-        "fraction",
+        "share of evidence",
         "night",
         "share of contact at night in the child's local time",
         "communication events at night (22:00-06:00) in the child's local time / "
@@ -318,7 +318,7 @@ EXCLUSIVITY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
 MEDIA_AND_SAFETY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     FeatureSpec(
         "adult_media_rate",
-        "fraction",
+        "share of evidence",
         "media and safety",
         "share of the older participant's messages that are media",
         "`media` events sent by the adult / (communication events sent by the adult + 4)",
@@ -329,7 +329,7 @@ MEDIA_AND_SAFETY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "child_media_rate",
-        "fraction",
+        "share of evidence",
         "media and safety",
         "share of the younger participant's messages that are media",
         "`media` events sent by the child / (communication events sent by the child + 4)",
@@ -341,7 +341,7 @@ MEDIA_AND_SAFETY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "adult_night_media_rate",
-        "fraction",
+        "share of evidence",
         "media and safety",
         "share of the older participant's messages that are media sent at night in the "
         "child's local time",
@@ -355,7 +355,7 @@ MEDIA_AND_SAFETY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "private_night_share",
-        "fraction",
+        "share of evidence",
         "exclusivity",
         "share of contact on private channels at night in the child's local time",
         "communication events on `ephemeral`, `encrypted` or `external` at night in the child's "

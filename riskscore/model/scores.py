@@ -60,9 +60,9 @@ class Reason:
     >>> from riskscore import Reason
     >>> r = Reason.of("child_night_share", 0.62, 1.4)
     >>> r.description, r.value_text
-    ("share of contact at night in the child's local time", '62 %')
+    ("share of contact at night in the child's local time", 'at least 62 %')
     >>> for part in str(r).split(". "): print(part)
-    share of contact at night in the child's local time: 62 % (raises risk, +1.40)
+    share of contact at night in the child's local time: at least 62 % (raises risk, +1.40)
     Why it can matter: risk assessment: contact when the child is less likely to be supervised
     """
 
@@ -173,11 +173,12 @@ _WORDS = "|".join(
         *CHANNEL_NAMES,
     )
 )
-#: What :func:`format_value` writes (a bare number, or a delay without "of contact", as it
-#: wrote them before), then `` (strength, +contribution)`` (`` (+contribution)`` as stored
-#: before the strength was worded).
+#: What :func:`format_value` writes (a bare number, a delay without "of contact", or a share
+#: of evidence without "at least", as it wrote them before), then `` (strength,
+#: +contribution)`` (`` (+contribution)`` as stored before the strength was worded).
 _VALUE_AND_PUSH = re.compile(
-    rf"(?:(?:(?:after|under|over) )?(?:{_NUMBER})(?: (?:{_UNITS}))?(?: of contact)?|{_WORDS})"
+    rf"(?:(?:(?:after|under|over|at least) )?(?:{_NUMBER})(?: (?:{_UNITS}))?(?: of contact)?"
+    rf"|{_WORDS})"
     rf" \((?:(?P<strength>{'|'.join(_STRENGTHS)}), )?\+(?P<push>{_NUMBER})\)"
 )
 
@@ -275,9 +276,31 @@ _COUNTS = {
 }
 
 
+#: The unit of a share of evidence: a count over its events plus
+#: :data:`~riskscore.features.constants.SHARE_PRIOR_EVENTS` (``docs/features.md``), never
+#: above the share a moderator counts in the conversation's events.
+SHARE_OF_EVIDENCE = "share of evidence"
+
+
+def _at_least_percent(percent: float) -> str:
+    """A share of evidence (``percent``, finite, 0 to 100) as the lower bound it is: rounded
+    down, to whole percents from 1 % and to tenths below (``over 0 %`` under 0.1 %), so the
+    text is never above the share in the events (1 message of 1 at night reads ``at least
+    20 %``, its value 1 / 5, never ``20 %``)."""
+    if percent <= 0.0 or percent >= 100.0:
+        return f"{percent:.0f} %"
+    whole = math.floor(percent + 1e-9)  # 28.999999999 is the 29 % the division meant
+    if whole >= 1:
+        return f"at least {whole} %"
+    tenths = math.floor(10.0 * percent + 1e-9) / 10.0
+    return f"at least {tenths:g} %" if tenths > 0.0 else "over 0 %"
+
+
 def format_value(unit: str, value: float) -> str:
     """A feature value in words, by unit: counts with a singular for one, shares as
-    percentages (never ``0 %`` or ``100 %`` for a share in between), ages in years, delays
+    percentages (never ``0 %`` or ``100 %`` for a share in between; a share of evidence,
+    a count over its events plus 4, as the lower bound it is: ``at least 20 %``), ages in
+    years, delays
     in minutes, hours or days, multiples and rates with their unit, never scientific
     notation (:mod:`riskscore._words`). Every registered feature's unit is worded; a bare
     number only for a name the registry does not hold (``unit`` empty).
@@ -286,6 +309,8 @@ def format_value(unit: str, value: float) -> str:
     --------
     >>> format_value("fraction", 0.004), format_value("events", 1.0)
     ('under 1 %', '1 event')
+    >>> format_value("share of evidence", 1 / 5)  # 1 message of 1: 1 / (1 + 4)
+    'at least 20 %'
     >>> format_value("exp(-days)", math.exp(-0.5 / 24)), format_value("hours", 1500.0)
     ('after 30 minutes of contact', '62.5 days')
     >>> format_value("times", 3.2), format_value("times", 1.0)
@@ -304,6 +329,8 @@ def format_value(unit: str, value: float) -> str:
         if 99.0 < percent < 100.0:
             return "over 99 %"
         return f"{percent:.0f} %"
+    if unit == SHARE_OF_EVIDENCE:
+        return _at_least_percent(100.0 * value)
     if unit == "0/1":
         return "yes" if value >= 0.5 else "no"
     if unit.startswith("level"):  # the one reading of a channel level, as alerts name it
