@@ -98,3 +98,23 @@ def test_one_private_night_message_of_one_reads_at_least_20_percent() -> None:
     assert text.startswith(
         "share of contact on private channels at night in the child's local time: at least 20 %"
     ), text
+
+
+#: The recent shares: an exponentially weighted average that starts from 0, so its value is
+#: never above the weighted share of the recent events (the weights sum to 1 - 0.9 ** n).
+RECENT = ("adult_recent_share", "child_recent_night_share")
+
+
+def test_the_recent_shares_are_the_registrys_own() -> None:
+    assert {s.name for s in FEATURES if s.unit == "recent share"} == set(RECENT)
+
+
+@pytest.mark.parametrize("feature", RECENT)
+@pytest.mark.parametrize("n", [1, 3, 5, 40])
+def test_a_recent_share_of_all_events_never_reads_as_less_than_it_is(feature: str, n: int) -> None:
+    """Was: ``share of recent contact at night in the child's local time: 41 %`` after five
+    messages, all at night (1 - 0.9 ** 5)."""
+    value = 1.0 - 0.9**n
+    text = _value_text(feature, value)
+    assert text == f"at least {math.floor(100.0 * value + 1e-9)} %", text
+    assert is_reason_text(str(Reason.of(feature, value, 1.0)))

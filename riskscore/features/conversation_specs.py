@@ -160,7 +160,7 @@ CONTACT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "adult_recent_share",
-        "fraction",
+        "recent share",
         "contact",
         "the older participant's share of the recent messages",
         "exponentially weighted average (weight 0.1 on the newest) of 'sent by the adult' over "
@@ -233,7 +233,7 @@ NIGHT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "child_recent_night_share",
-        "fraction",
+        "recent share",
         "night",
         "share of recent contact at night in the child's local time",
         "exponentially weighted average (weight 0.1 on the newest) of 'at night in the "

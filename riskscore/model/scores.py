@@ -280,10 +280,14 @@ _COUNTS = {
 #: :data:`~riskscore.features.constants.SHARE_PRIOR_EVENTS` (``docs/features.md``), never
 #: above the share a moderator counts in the conversation's events.
 SHARE_OF_EVIDENCE = "share of evidence"
+#: The unit of a recent share: an exponentially weighted average starting from 0, never above
+#: the weighted share of the recent events (its weights sum to ``1 - 0.9 ** n``).
+RECENT_SHARE = "recent share"
 
 
 def _at_least_percent(percent: float) -> str:
-    """A share of evidence (``percent``, finite, 0 to 100) as the lower bound it is: rounded
+    """A share of evidence or a recent share (``percent``, finite, 0 to 100) as the lower
+    bound it is: rounded
     down, to whole percents from 1 % and to tenths below (``over 0 %`` under 0.1 %), so the
     text is never above the share in the events (1 message of 1 at night reads ``at least
     20 %``, its value 1 / 5, never ``20 %``)."""
@@ -299,8 +303,8 @@ def _at_least_percent(percent: float) -> str:
 def format_value(unit: str, value: float) -> str:
     """A feature value in words, by unit: counts with a singular for one, shares as
     percentages (never ``0 %`` or ``100 %`` for a share in between; a share of evidence,
-    a count over its events plus 4, as the lower bound it is: ``at least 20 %``), ages in
-    years, delays
+    a count over its events plus 4, and a recent share, an average starting from 0, as the
+    lower bounds they are: ``at least 20 %``), ages in years, delays
     in minutes, hours or days, multiples and rates with their unit, never scientific
     notation (:mod:`riskscore._words`). Every registered feature's unit is worded; a bare
     number only for a name the registry does not hold (``unit`` empty).
@@ -329,7 +333,7 @@ def format_value(unit: str, value: float) -> str:
         if 99.0 < percent < 100.0:
             return "over 99 %"
         return f"{percent:.0f} %"
-    if unit == SHARE_OF_EVIDENCE:
+    if unit in (SHARE_OF_EVIDENCE, RECENT_SHARE):
         return _at_least_percent(100.0 * value)
     if unit == "0/1":
         return "yes" if value >= 0.5 else "no"
