@@ -118,3 +118,11 @@ def test_a_recent_share_of_all_events_never_reads_as_less_than_it_is(feature: st
     text = _value_text(feature, value)
     assert text == f"at least {math.floor(100.0 * value + 1e-9)} %", text
     assert is_reason_text(str(Reason.of(feature, value, 1.0)))
+
+
+def test_a_share_stored_before_at_least_is_still_riskscores_own() -> None:
+    """A queue keeps what it stored: ``20 % (raises risk, +1.40)`` is quoted as it is."""
+    reason = Reason.of("private_night_share", 0.2, 1.4)
+    stored = str(reason).replace("at least 20 %", "20 %")
+    assert stored != str(reason)
+    assert is_reason_text(stored)
