@@ -22,6 +22,7 @@ _RANGES = {
     "fraction": (0.02, 0.7),
     "share of evidence": (0.02, 0.7),
     "recent share": (0.02, 0.7),
+    "share toward half": (0.02, 0.7),
     "messages": (0.5, 6.0),
     "events/day": (0.5, 20.0),
     "times": (0.3, 3.0),

@@ -126,7 +126,14 @@ def model_rows(draw: st.DrawFn, names: tuple[str, ...]) -> FloatArray:
         spec = SPECS[name]
         if spec.nullable:
             values.append(draw(st.one_of(st.just(NAN), st.floats(0, 90))))
-        elif spec.unit in ("fraction", "share of evidence", "recent share", "exp(-days)", "0/1"):
+        elif spec.unit in (
+            "fraction",
+            "share of evidence",
+            "recent share",
+            "share toward half",
+            "exp(-days)",
+            "0/1",
+        ):
             values.append(draw(st.floats(0, 1)))
         else:
             values.append(draw(st.floats(0, 30)))

@@ -126,3 +126,18 @@ def test_a_share_stored_before_at_least_is_still_riskscores_own() -> None:
     stored = str(reason).replace("at least 20 %", "20 %")
     assert stored != str(reason)
     assert is_reason_text(stored)
+
+
+@pytest.mark.parametrize(
+    ("sent", "events", "text"),
+    [(10, 10, "at least 85 %"), (1, 1, "at least 60 %"), (0, 6, "at most 20 %"), (3, 6, "50 %")],
+)
+def test_the_adults_share_pulled_toward_half_reads_as_a_bound(
+    sent: int, events: int, text: str
+) -> None:
+    """Was: ``the older participant's share of the messages: 86 %`` when the adult sent
+    all ten messages ((10 + 2) / (10 + 4)): a share pulled toward one half is never further
+    from it than the share counted in the events."""
+    value = (sent + SHARE_PRIOR_EVENTS / 2) / (events + SHARE_PRIOR_EVENTS)
+    assert _value_text("adult_message_share", value) == text
+    assert is_reason_text(str(Reason.of("adult_message_share", value, 1.0)))

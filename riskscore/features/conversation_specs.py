@@ -148,7 +148,7 @@ CONTACT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "adult_message_share",
-        "fraction",
+        "share toward half",
         "contact",
         "the older participant's share of the messages",
         "(communication events sent by the adult + 2) / (communication events + 4): the adult's "

@@ -14,7 +14,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore._units import DAY_S, HOUR_S, MINUTE_S
-from riskscore._words import duration_text, number_text, plural
+from riskscore._words import (
+    at_least_percent,
+    duration_text,
+    number_text,
+    plural,
+    toward_half_percent,
+)
 from riskscore.features.registry import FEATURES
 from riskscore.io.schema import CHANNEL_NAMES, channel_at_level
 
@@ -177,8 +183,8 @@ _WORDS = "|".join(
 #: of evidence without "at least", as it wrote them before), then `` (strength,
 #: +contribution)`` (`` (+contribution)`` as stored before the strength was worded).
 _VALUE_AND_PUSH = re.compile(
-    rf"(?:(?:(?:after|under|over|at least) )?(?:{_NUMBER})(?: (?:{_UNITS}))?(?: of contact)?"
-    rf"|{_WORDS})"
+    rf"(?:(?:(?:after|under|over|at least|at most) )?(?:{_NUMBER})(?: (?:{_UNITS}))?"
+    rf"(?: of contact)?|{_WORDS})"
     rf" \((?:(?P<strength>{'|'.join(_STRENGTHS)}), )?\+(?P<push>{_NUMBER})\)"
 )
 
@@ -283,28 +289,17 @@ SHARE_OF_EVIDENCE = "share of evidence"
 #: The unit of a recent share: an exponentially weighted average starting from 0, never above
 #: the weighted share of the recent events (its weights sum to ``1 - 0.9 ** n``).
 RECENT_SHARE = "recent share"
-
-
-def _at_least_percent(percent: float) -> str:
-    """A share of evidence or a recent share (``percent``, finite, 0 to 100) as the lower
-    bound it is: rounded
-    down, to whole percents from 1 % and to tenths below (``over 0 %`` under 0.1 %), so the
-    text is never above the share in the events (1 message of 1 at night reads ``at least
-    20 %``, its value 1 / 5, never ``20 %``)."""
-    if percent <= 0.0 or percent >= 100.0:
-        return f"{percent:.0f} %"
-    whole = math.floor(percent + 1e-9)  # 28.999999999 is the 29 % the division meant
-    if whole >= 1:
-        return f"at least {whole} %"
-    tenths = math.floor(10.0 * percent + 1e-9) / 10.0
-    return f"at least {tenths:g} %" if tenths > 0.0 else "over 0 %"
+#: The unit of a share pulled toward one half ((count + 2) / (events + 4)): never further
+#: from one half than the share counted in the events.
+SHARE_TOWARD_HALF = "share toward half"
 
 
 def format_value(unit: str, value: float) -> str:
     """A feature value in words, by unit: counts with a singular for one, shares as
     percentages (never ``0 %`` or ``100 %`` for a share in between; a share of evidence,
     a count over its events plus 4, and a recent share, an average starting from 0, as the
-    lower bounds they are: ``at least 20 %``), ages in years, delays
+    lower bounds they are: ``at least 20 %``; a share pulled toward one half as the bound on
+    its side), ages in years, delays
     in minutes, hours or days, multiples and rates with their unit, never scientific
     notation (:mod:`riskscore._words`). Every registered feature's unit is worded; a bare
     number only for a name the registry does not hold (``unit`` empty).
@@ -334,7 +329,9 @@ def format_value(unit: str, value: float) -> str:
             return "over 99 %"
         return f"{percent:.0f} %"
     if unit in (SHARE_OF_EVIDENCE, RECENT_SHARE):
-        return _at_least_percent(100.0 * value)
+        return at_least_percent(100.0 * value)
+    if unit == SHARE_TOWARD_HALF:
+        return toward_half_percent(100.0 * value)
     if unit == "0/1":
         return "yes" if value >= 0.5 else "no"
     if unit.startswith("level"):  # the one reading of a channel level, as alerts name it
