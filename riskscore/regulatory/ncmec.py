@@ -101,7 +101,7 @@ def _check_identifiers(cases: list[DecidedCase]) -> None:
 _CHANNEL_WORDS: Final = {
     "public": "a public space of the platform",
     "group": "a group room of the platform",
-    "direct": "private messages on the platform",
+    "direct": "direct messages on the platform",
     "ephemeral": "disappearing messages on the platform",
     "encrypted": "encrypted messages on the platform",
     "external": "a link or handle to another app: contact moving off the platform",
