@@ -117,7 +117,8 @@ CONTACT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "contact",
         "the older participant sent a contact request",
         "1 if the adult sent a `contact_request` in the conversation",
-        "a new contact with no mutual history: a stranger approaching a child",
+        "a new contact with no earlier history between the two on the platform: an account "
+        "outside the child's contacts reaching out",
         "a coach adding a new pupil; platforms that log requests for every first message",
         1,
         0.0,
