@@ -37,3 +37,24 @@ def test_a_reason_stored_with_the_earlier_why_is_exported_marked() -> None:
         f"the older participant sent a contact request: yes (strongly raises risk, +2.20), "
         f"{EARLIER_MARK}. Why it can matter: a new contact with no earlier history"
     )
+
+
+#: The why of ``adult_unaccepted_share`` before review 53.
+DECLINE = "unsolicited approaches that people decline"
+
+
+def test_a_request_not_accepted_is_not_said_to_be_declined() -> None:
+    """Was: ``share of the older account's contact requests not accepted: 100 % (...). Why
+    it can matter: unsolicited approaches that people decline``, from the online scorer 78
+    minutes after the account's one request (synthetic seed 5, conversation 1737): a
+    request not accepted yet may be pending, not declined."""
+    text = str(Reason.of("adult_unaccepted_share", 1.0, 1.65))
+    assert DECLINE not in text
+    assert text.endswith(
+        "Why it can matter: unsolicited approaches that were not accepted (declined, or not "
+        "answered yet)"
+    )
+    stored = text.split(". Why it can matter: ")[0] + f". Why it can matter: {DECLINE}"
+    exported = exported_reason(stored)
+    assert exported is not None
+    assert EARLIER_MARK in exported

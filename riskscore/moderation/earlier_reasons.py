@@ -131,6 +131,8 @@ _EARLIER_WHY: dict[str, tuple[str, ...]] = {
         "isolating children on surfaces others cannot see, more than one at once in parallel",
     ),
     "adult_unaccepted_requests": ("victim selection: broad, unsolicited approaches",),
+    # review 53: "people decline" claimed more than a request not accepted (yet) shows
+    "adult_unaccepted_share": ("unsolicited approaches that people decline",),
     # review 53: "a stranger" claimed more than a contact request shows
     "adult_sent_request": ("a new contact with no mutual history: a stranger approaching a child",),
     # "an adult", "the adult" read wrong beside an older account under 18 (two known minors)
