@@ -85,3 +85,19 @@ def test_the_console_case_page_gives_the_reported_accounts_age(tmp_path: Path) -
     text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
     assert "none (a user report)" not in text
     assert "reported account age 14 (a minor)" in text
+
+
+def test_a_reporter_of_unknown_age_is_not_called_a_child(tmp_path: Path) -> None:
+    """Was: ``child age unknown`` as the reason of a case that only a report by an account
+    of no declared age names (synthetic seed 5, reported account 1001475): the reporter is
+    counted among the case's possible children, but nothing says it is one."""
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        q.add_report(UserReport("c1", "someone", "x", math.nan, T0))
+        q.add_report(UserReport("c2", "someone-else", "y", math.nan, T0))
+        q.add_report(UserReport("c3", "another", "y", math.nan, T0))
+        x, y = q.case("x", now=T0 + 60), q.case("y", now=T0 + 60)
+    assert x is not None
+    assert y is not None
+    assert "child age unknown" not in x.reasons
+    assert "reporter's age unknown: counted as a possible child" in x.reasons
+    assert "reporters' ages unknown: counted as possible children" in y.reasons
