@@ -5,7 +5,8 @@ and the moderator console).
 
 Never scientific notation, never a trailing ``.0``, a singular for one, thousands separated
 by commas (``78,967 events``). Machine outputs (JSON, CSV, Parquet) keep plain numbers.
-And the indefinite article of a word a message names (``an int``, ``a list``).
+A share that is a bound reads as one (``at least 20 %``, ``at most 20 %``). And the
+indefinite article of a word a message names (``an int``, ``a list``).
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ _LETTER_NAMES: tuple[str, ...] = ("nd", "sql", "html", "xml", "rgb", "mp")
 __all__ = [
     "a_or_an",
     "age_text",
+    "at_least_percent",
     "duration_text",
     "number_text",
     "plural",
     "relative_text",
     "risk_text",
+    "toward_half_percent",
     "when_text",
 ]
 
@@ -177,3 +180,38 @@ def a_or_an(word: str) -> str:
     lower = word.lower()
     vowel = lower[:1] in ("a", "e", "i", "o", "u") and not lower.startswith(_U_AS_YOU)
     return f"{'an' if vowel or lower.startswith(_LETTER_NAMES) else 'a'} {word}"
+
+
+def at_least_percent(percent: float) -> str:
+    """A share of evidence or a recent share (``percent``, finite, 0 to 100) as the lower
+    bound it is: rounded down, to whole percents from 1 % and to tenths below (``over 0 %``
+    under 0.1 %), so the text is never above the share in the events (1 message of 1 at
+    night reads ``at least 20 %``, its value 1 / 5, never ``20 %``).
+
+    Examples
+    --------
+    >>> at_least_percent(100 / 5), at_least_percent(100 * 32 / 36), at_least_percent(0.96)
+    ('at least 20 %', 'at least 88 %', 'at least 0.9 %')
+    """
+    if percent <= 0.0 or percent >= 100.0:
+        return f"{percent:.0f} %"
+    whole = math.floor(percent + 1e-9)  # 28.999999999 is the 29 % the division meant
+    if whole >= 1:
+        return f"at least {whole} %"
+    tenths = math.floor(10.0 * percent + 1e-9) / 10.0
+    return f"at least {tenths:g} %" if tenths > 0.0 else "over 0 %"
+
+
+def toward_half_percent(percent: float) -> str:
+    """A share pulled toward one half (``percent``, finite, 0 to 100) as the bound it is on
+    its side of 50 %: the share in the events is at least the value above, at most below
+    (the adult sent 10 messages of 10: 12 / 14, ``at least 85 %``).
+
+    Examples
+    --------
+    >>> toward_half_percent(100 * 12 / 14), toward_half_percent(20.0), toward_half_percent(50.0)
+    ('at least 85 %', 'at most 20 %', '50 %')
+    """
+    if percent < 50.0:
+        return f"at most {math.ceil(percent - 1e-9)} %"
+    return at_least_percent(percent) if percent > 50.0 else "50 %"

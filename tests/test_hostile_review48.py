@@ -164,7 +164,7 @@ def test_the_alert_record_carries_the_reason_text_the_queue_shows(tmp_path: Path
         [item] = q.items()
     [record] = alert.to_dict()["reasons"]
     assert record["text"] == item.reasons[0] == str(reason)
-    assert "under 1 %" in record["text"]
+    assert "at least 0.4 %" in record["text"]  # never 0 %: a share that reads as none
     path = write_alerts([alert], tmp_path / "alerts.jsonl")
     assert path.read_text(encoding="utf-8") == alert.to_json() + "\n"
     parquet = write_alerts([alert], tmp_path / "alerts.parquet")
@@ -210,8 +210,9 @@ def test_reasons_stored_in_the_earlier_wording_are_exported_marked(tmp_path: Pat
         "riskscore's earlier wording. Why it can matter: risk assessment: contact when the "
         "child is less likely to be supervised",
         "the older participant sent a contact request: yes (+0.50), as recorded in "
-        "riskscore's earlier wording. Why it can matter: a new contact with no mutual "
-        "history: a stranger approaching a child",
+        "riskscore's earlier wording. Why it can matter: a new contact with no earlier "
+        "history between the two on the platform: an account outside the child's contacts "
+        "reaching out",
     )
     [statement] = statements_of_reasons(cases, key=KEY)
     [draft] = cybertipline_drafts(cases)

@@ -126,7 +126,14 @@ def model_rows(draw: st.DrawFn, names: tuple[str, ...]) -> FloatArray:
         spec = SPECS[name]
         if spec.nullable:
             values.append(draw(st.one_of(st.just(NAN), st.floats(0, 90))))
-        elif spec.unit in ("fraction", "exp(-days)", "0/1"):
+        elif spec.unit in (
+            "fraction",
+            "share of evidence",
+            "recent share",
+            "share toward half",
+            "exp(-days)",
+            "0/1",
+        ):
             values.append(draw(st.floats(0, 1)))
         else:
             values.append(draw(st.floats(0, 30)))
@@ -322,7 +329,7 @@ def test_a_steep_calibration_scores_without_overflow_and_an_absurd_one_is_refuse
     ("feature", "value", "text"),
     [
         ("adult_sent_request", 1.0, "yes"),
-        ("child_night_share", 0.62, "62 %"),
+        ("child_night_share", 0.62, "at least 62 %"),
         ("age_gap", 21.0, "21 years"),
         ("max_channel", 4.0, "encrypted"),
         ("adult_external_events", 8.0, "8 links or handles"),

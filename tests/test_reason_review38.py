@@ -66,10 +66,10 @@ def test_a_move_is_worded_in_minutes_hours_or_days(hours: float, text: str) -> N
 @pytest.mark.parametrize(
     ("feature", "value", "text"),
     [
-        ("child_recent_night_share", 0.004, "under 1 %"),
-        ("private_night_share", 0.0049, "under 1 %"),
+        ("child_recent_night_share", 0.004, "at least 0.4 %"),
+        ("private_night_share", 0.0049, "at least 0.4 %"),
         ("adult_minor_contact_share", 0.996, "over 99 %"),
-        ("adult_media_rate", 0.06, "6 %"),
+        ("adult_media_rate", 0.06, "at least 6 %"),
         ("adult_unaccepted_share", 1.0, "100 %"),
     ],
 )

@@ -13,7 +13,7 @@ from riskscore.cli._time import MAX_COUNT, parse_epoch, whole_number
 from riskscore.io.given_times import TIME_RANGE
 from riskscore.io.shown_ids import shown_id
 from riskscore.moderation import QueueError
-from riskscore.moderation.item_facts import account_role, facts_text
+from riskscore.moderation.item_facts import account_role, facts_text, report_facts
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.ranking import TIER_NAMES
 
@@ -160,8 +160,8 @@ def render(result: dict[str, Any]) -> None:
             print(f"     - {reason}")
         for item in case["items"]:  # which item is which child, for --items
             print(f"     item {_item_text(item)}")
-            if item["kind"] == "alert":  # the older account's age, when contact began, ended
-                print(f"       {_facts_text(item)}")
+            # the older account's age, when contact began, ended; a report's reported age
+            print(f"       {_facts_text(item)}")
 
 
 def _role(case: dict[str, Any]) -> str:
@@ -191,7 +191,10 @@ def _item_text(item: dict[str, Any]) -> str:
 
 
 def _facts_text(item: dict[str, Any]) -> str:
-    """The facts of an alert item of a case's JSON, as the console's case page words them."""
+    """The facts of an item of a case's JSON, as the console's case page words them
+    (:func:`~riskscore.moderation.item_facts.item_facts`)."""
+    if item["kind"] != "alert":
+        return report_facts(item["adult_age"])
     return facts_text(
         item["adult_age"],
         item["first_event_at"],

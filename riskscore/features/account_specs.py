@@ -76,7 +76,7 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "account",
         "share of the older account's contact requests not accepted",
         "`adult_unaccepted_requests` / max(1, `contact_request` events sent by the adult)",
-        "unsolicited approaches that people decline",
+        "unsolicited approaches that were not accepted (declined, or not answered yet)",
         "spam-like but harmless networking",
         1,
         0.0,

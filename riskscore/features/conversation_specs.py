@@ -117,7 +117,8 @@ CONTACT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "contact",
         "the older participant sent a contact request",
         "1 if the adult sent a `contact_request` in the conversation",
-        "a new contact with no mutual history: a stranger approaching a child",
+        "a new contact with no earlier history between the two on the platform: an account "
+        "outside the child's contacts reaching out",
         "a coach adding a new pupil; platforms that log requests for every first message",
         1,
         0.0,
@@ -148,7 +149,7 @@ CONTACT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "adult_message_share",
-        "fraction",
+        "share toward half",
         "contact",
         "the older participant's share of the messages",
         "(communication events sent by the adult + 2) / (communication events + 4): the adult's "
@@ -160,7 +161,7 @@ CONTACT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "adult_recent_share",
-        "fraction",
+        "recent share",
         "contact",
         "the older participant's share of the recent messages",
         "exponentially weighted average (weight 0.1 on the newest) of 'sent by the adult' over "
@@ -219,7 +220,7 @@ ESCALATION_FEATURES: Final[tuple[FeatureSpec, ...]] = (
 NIGHT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     FeatureSpec(
         "child_night_share",
-        "fraction",
+        "share of evidence",
         "night",
         "share of contact at night in the child's local time",
         "communication events at night (22:00-06:00) in the child's local time / "
@@ -233,7 +234,7 @@ NIGHT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "child_recent_night_share",
-        "fraction",
+        "recent share",
         "night",
         "share of recent contact at night in the child's local time",
         "exponentially weighted average (weight 0.1 on the newest) of 'at night in the "
@@ -318,7 +319,7 @@ EXCLUSIVITY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
 MEDIA_AND_SAFETY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     FeatureSpec(
         "adult_media_rate",
-        "fraction",
+        "share of evidence",
         "media and safety",
         "share of the older participant's messages that are media",
         "`media` events sent by the adult / (communication events sent by the adult + 4)",
@@ -329,7 +330,7 @@ MEDIA_AND_SAFETY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "child_media_rate",
-        "fraction",
+        "share of evidence",
         "media and safety",
         "share of the younger participant's messages that are media",
         "`media` events sent by the child / (communication events sent by the child + 4)",
@@ -341,7 +342,7 @@ MEDIA_AND_SAFETY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "adult_night_media_rate",
-        "fraction",
+        "share of evidence",
         "media and safety",
         "share of the older participant's messages that are media sent at night in the "
         "child's local time",
@@ -355,7 +356,7 @@ MEDIA_AND_SAFETY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     ),
     FeatureSpec(
         "private_night_share",
-        "fraction",
+        "share of evidence",
         "exclusivity",
         "share of contact on private channels at night in the child's local time",
         "communication events on `ephemeral`, `encrypted` or `external` at night in the child's "

@@ -14,7 +14,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore._units import DAY_S, HOUR_S, MINUTE_S
-from riskscore._words import duration_text, number_text, plural
+from riskscore._words import (
+    at_least_percent,
+    duration_text,
+    number_text,
+    plural,
+    toward_half_percent,
+)
 from riskscore.features.registry import FEATURES
 from riskscore.io.schema import CHANNEL_NAMES, channel_at_level
 
@@ -60,9 +66,9 @@ class Reason:
     >>> from riskscore import Reason
     >>> r = Reason.of("child_night_share", 0.62, 1.4)
     >>> r.description, r.value_text
-    ("share of contact at night in the child's local time", '62 %')
+    ("share of contact at night in the child's local time", 'at least 62 %')
     >>> for part in str(r).split(". "): print(part)
-    share of contact at night in the child's local time: 62 % (raises risk, +1.40)
+    share of contact at night in the child's local time: at least 62 % (raises risk, +1.40)
     Why it can matter: risk assessment: contact when the child is less likely to be supervised
     """
 
@@ -173,11 +179,12 @@ _WORDS = "|".join(
         *CHANNEL_NAMES,
     )
 )
-#: What :func:`format_value` writes (a bare number, or a delay without "of contact", as it
-#: wrote them before), then `` (strength, +contribution)`` (`` (+contribution)`` as stored
-#: before the strength was worded).
+#: What :func:`format_value` writes (a bare number, a delay without "of contact", or a share
+#: of evidence without "at least", as it wrote them before), then `` (strength,
+#: +contribution)`` (`` (+contribution)`` as stored before the strength was worded).
 _VALUE_AND_PUSH = re.compile(
-    rf"(?:(?:(?:after|under|over) )?(?:{_NUMBER})(?: (?:{_UNITS}))?(?: of contact)?|{_WORDS})"
+    rf"(?:(?:(?:after|under|over|at least|at most) )?(?:{_NUMBER})(?: (?:{_UNITS}))?"
+    rf"(?: of contact)?|{_WORDS})"
     rf" \((?:(?P<strength>{'|'.join(_STRENGTHS)}), )?\+(?P<push>{_NUMBER})\)"
 )
 
@@ -275,9 +282,24 @@ _COUNTS = {
 }
 
 
+#: The unit of a share of evidence: a count over its events plus
+#: :data:`~riskscore.features.constants.SHARE_PRIOR_EVENTS` (``docs/features.md``), never
+#: above the share a moderator counts in the conversation's events.
+SHARE_OF_EVIDENCE = "share of evidence"
+#: The unit of a recent share: an exponentially weighted average starting from 0, never above
+#: the weighted share of the recent events (its weights sum to ``1 - 0.9 ** n``).
+RECENT_SHARE = "recent share"
+#: The unit of a share pulled toward one half ((count + 2) / (events + 4)): never further
+#: from one half than the share counted in the events.
+SHARE_TOWARD_HALF = "share toward half"
+
+
 def format_value(unit: str, value: float) -> str:
     """A feature value in words, by unit: counts with a singular for one, shares as
-    percentages (never ``0 %`` or ``100 %`` for a share in between), ages in years, delays
+    percentages (never ``0 %`` or ``100 %`` for a share in between; a share of evidence,
+    a count over its events plus 4, and a recent share, an average starting from 0, as the
+    lower bounds they are: ``at least 20 %``; a share pulled toward one half as the bound on
+    its side), ages in years, delays
     in minutes, hours or days, multiples and rates with their unit, never scientific
     notation (:mod:`riskscore._words`). Every registered feature's unit is worded; a bare
     number only for a name the registry does not hold (``unit`` empty).
@@ -286,6 +308,8 @@ def format_value(unit: str, value: float) -> str:
     --------
     >>> format_value("fraction", 0.004), format_value("events", 1.0)
     ('under 1 %', '1 event')
+    >>> format_value("share of evidence", 1 / 5)  # 1 message of 1: 1 / (1 + 4)
+    'at least 20 %'
     >>> format_value("exp(-days)", math.exp(-0.5 / 24)), format_value("hours", 1500.0)
     ('after 30 minutes of contact', '62.5 days')
     >>> format_value("times", 3.2), format_value("times", 1.0)
@@ -304,6 +328,10 @@ def format_value(unit: str, value: float) -> str:
         if 99.0 < percent < 100.0:
             return "over 99 %"
         return f"{percent:.0f} %"
+    if unit in (SHARE_OF_EVIDENCE, RECENT_SHARE):
+        return at_least_percent(100.0 * value)
+    if unit == SHARE_TOWARD_HALF:
+        return toward_half_percent(100.0 * value)
     if unit == "0/1":
         return "yes" if value >= 0.5 else "no"
     if unit.startswith("level"):  # the one reading of a channel level, as alerts name it

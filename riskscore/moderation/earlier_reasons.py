@@ -131,6 +131,10 @@ _EARLIER_WHY: dict[str, tuple[str, ...]] = {
         "isolating children on surfaces others cannot see, more than one at once in parallel",
     ),
     "adult_unaccepted_requests": ("victim selection: broad, unsolicited approaches",),
+    # review 53: "people decline" claimed more than a request not accepted (yet) shows
+    "adult_unaccepted_share": ("unsolicited approaches that people decline",),
+    # review 53: "a stranger" claimed more than a contact request shows
+    "adult_sent_request": ("a new contact with no mutual history: a stranger approaching a child",),
     # "an adult", "the adult" read wrong beside an older account under 18 (two known minors)
     "adult_age": ("an adult in private contact with a child is the precondition of grooming",),
     "age_gap": (
@@ -165,10 +169,10 @@ def exported_reason(text: object) -> str | None:
     ... )
     >>> for part in text.split(", ", 1)[1].split(". "): print(part)
     as recorded in riskscore's earlier wording
-    Why it can matter: a new contact with no mutual history: a stranger approaching a child
+    Why it can matter: a new contact with no earlier history between the two on the platform: an account outside the child's contacts reaching out
     >>> exported_reason("the older participant sent a contact request: he said (+0.50)") is None
     True
-    """
+    """  # noqa: E501
     if is_reason_text(text):
         return str(text)
     if not isinstance(text, str):

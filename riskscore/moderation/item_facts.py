@@ -38,6 +38,7 @@ __all__ = [
     "facts_text",
     "item_facts",
     "older_role",
+    "report_facts",
 ]
 
 #: What a fact reads as when the queue holds none for an alert.
@@ -219,11 +220,27 @@ def alert_facts(alert: Alert, at: int) -> str:
     return facts_text(alert.adult_age, alert.first_event_at, alert.last_event_at, alert_at)
 
 
-def item_facts(item: QueueItem) -> str | None:
-    """The facts of an alert item (:func:`facts_text`, against its latest alert,
-    ``updated_at``); None for a user report, which has none."""
+def report_facts(reported_age: float | None) -> str:
+    """The facts of a user report: the declared age of the account it reports (the report
+    event's ``recipient_age``, the queue's ``adult_age``), as :data:`REPORTED_ROLE`:
+    ``reported account age 45``, ``reported account age 14 (a minor)``, ``reported account
+    age unknown`` when not given (or the report was queued before riskscore kept it). A
+    report has no span of contact: the conversation was not scored for it.
+
+    Examples
+    --------
+    >>> report_facts(45.0), report_facts(14.0), report_facts(None)
+    ('reported account age 45', 'reported account age 14 (a minor)', 'reported account age unknown')
+    """
+    minor = " (a minor)" if is_declared_minor(reported_age) else ""
+    return f"{REPORTED_ROLE} {age_text(reported_age)}{minor}"
+
+
+def item_facts(item: QueueItem) -> str:
+    """The facts of an item: of an alert, :func:`facts_text` against its latest alert
+    (``updated_at``); of a user report, :func:`report_facts`."""
     if item.kind != "alert":
-        return None
+        return report_facts(item.adult_age)
     return facts_text(
         item.adult_age, item.first_event_at, item.last_event_at, item.updated_at, item.n_signals
     )

@@ -62,8 +62,8 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
     youngest = youngest_child_age(items)
     if not math.isnan(youngest):
         reasons.append(f"youngest child: age {youngest:g}")
-    elif children:
-        reasons.append("child age unknown")
+    elif children:  # of no declared age: an alert's younger account, or a reporter
+        reasons.append(_unknown_ages_text(items, len(children)))
     else:  # every other account declared an adult age: said as what is there, with the youngest
         adult_ages = min(i.child_age for i in items)
         if all(i.kind == "user_report" for i in items):
@@ -88,6 +88,17 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
         children=children,
         reasons=tuple(reasons),
     )
+
+
+def _unknown_ages_text(items: list[QueueItem], n_children: int) -> str:
+    """The reason of a case whose possible children all declared no age: "child age unknown"
+    when an alert names one (the role rule made it the child), else its reporters' ages,
+    counted as possible children but never called children."""
+    if any(i.kind == "alert" for i in items if i.child_not_known_adult):
+        return "child age unknown"
+    if n_children == 1:
+        return "reporter's age unknown: counted as a possible child"
+    return "reporters' ages unknown: counted as possible children"
 
 
 def _strongest_alert(items: Iterable[QueueItem]) -> QueueItem | None:

@@ -24,10 +24,11 @@ import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from riskscore._words import plural, risk_text
 from riskscore.io.private import FILE_MODE
+from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.io.timestamps import iso_utc
 from riskscore.moderation.cases import youngest_child_age
 from riskscore.moderation.item_facts import account_age
@@ -95,11 +96,31 @@ def _check_identifiers(cases: list[DecidedCase]) -> None:
                 )
 
 
+#: What each channel of schema v1 is, in the words of a draft (``Channel``: ``external`` is a
+#: link or handle to another app shared, the contact moving off the platform).
+_CHANNEL_WORDS: Final = {
+    "public": "a public space of the platform",
+    "group": "a group room of the platform",
+    "direct": "direct messages on the platform",
+    "ephemeral": "disappearing messages on the platform",
+    "encrypted": "encrypted messages on the platform",
+    "external": "a link or handle to another app: contact moving off the platform",
+}
+
+
+def _channels_text(channels: set[str]) -> str:
+    """Where the alerted conversations went, most private first, each channel said in words
+    (never "private conversations on the platform" for a public room or another app)."""
+    ordered = sorted(channels, key=CHANNEL_NAMES.index, reverse=True)
+    worded = ", ".join(f"{c} ({_CHANNEL_WORDS[c]})" for c in ordered) or "unknown"
+    return f"Most private channel each alerted conversation reached: {worded}."
+
+
 def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
     urgent = case.tier >= 2
     best = case.strongest
     children = case.children
-    channels = sorted({i.channel for i in case.items if i.channel})
+    channels = {i.channel for i in case.items if i.channel}
     summary: dict[str, Any] = {
         "incidentType": INCIDENT_TYPE,
         "platform": platform or None,
@@ -123,10 +144,7 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
                 "chatImIncident": {
                     "chatClient": platform or None,
                     "chatRoomName": None,
-                    "additionalInfo": (
-                        f"Private conversations on the platform; most private channel reached: "
-                        f"{', '.join(channels) or 'unknown'}."
-                    ),
+                    "additionalInfo": _channels_text(channels),
                 }
             }
         ],
