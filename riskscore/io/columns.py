@@ -125,7 +125,12 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
     if arr.dtype.kind == "b":
         problems.add(name, np.ones(len(arr), dtype=bool), _boolean_reason(what))
         return np.full(len(arr), np.nan)
-    parsed: npt.NDArray[np.object_] = np.asarray(np.frompyfunc(_number_of, 1, 1)(arr), dtype=object)
+    # numpy 2.5 checks the floating-point status after an object loop: the NaN that
+    # stands for a missing number would warn "invalid value" on every read
+    with np.errstate(invalid="ignore"):
+        parsed: npt.NDArray[np.object_] = np.asarray(
+            np.frompyfunc(_number_of, 1, 1)(arr), dtype=object
+        )
     notnum: npt.NDArray[np.bool_] = np.asarray(
         np.frompyfunc(lambda v: v is None, 1, 1)(parsed), dtype=bool
     )
