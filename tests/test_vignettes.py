@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import riskscore as rs
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS as MAX_ROOM_MEMBERS
 from riskscore.vignettes import (
     Vignette,
     VignetteFileError,
@@ -26,6 +27,7 @@ from riskscore.vignettes import (
 )
 from riskscore.vignettes.known_misses import KNOWN_MISSES
 from riskscore.vignettes.loader import data_directory
+from riskscore.vignettes.specs import RoomSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 VIGNETTES = load_vignettes()
@@ -81,16 +83,26 @@ def test_vignette_builds_valid_events(vignette: Vignette) -> None:
     events = vignette.events()
     messages = rs.read_messages(events, errors="quarantine")
     assert len(messages.quarantined) == 0
-    assert len(messages) == len(events["timestamp"])
+    # a room above max_room_members is a broadcast: its rows are set aside, never scored
+    assert len(messages) + messages.groups.n_broadcast == len(events["timestamp"])
     assert set(events["conversation_id"]) == set(vignette.conversation_ids)
     assert vignette.focus
-    assert set(vignette.focus) <= set(vignette.conversation_ids)
+    scored = set(messages.conversations.tolist())
+    # each pair of a group room is scored as its own conversation, under the id the
+    # vignette names (room|account|account), unless the room is a broadcast surface
+    assert set(vignette.room_pairs) & scored == set(vignette.room_pairs) - {
+        p for r in _rooms(vignette) if len(r.members) > MAX_ROOM_MEMBERS for p in _pairs(r)
+    }
+    assert set(vignette.focus) - scored <= set(vignette.room_pairs)
     assert vignette.expected in (
         ("alert", "urgent") if vignette.kind == "grooming" else ("no_alert",)
     )
     for conv in vignette.conversations:
         mine = events["conversation_id"] == conv.id
         assert np.all(np.diff(events["timestamp"][mine]) >= 0)
+        if isinstance(conv, RoomSpec):
+            assert np.all(events["room_size"][mine] == len(conv.members))
+            continue
         # the first account in `between` opens the conversation
         assert events["sender_id"][mine][0] == conv.accounts[0].id
     assert read_vignette(data_directory() / vignette.source) == vignette
@@ -105,6 +117,17 @@ def test_builder_is_deterministic(vignette: Vignette) -> None:
 def test_docs_match_the_vignette_files() -> None:
     text = (ROOT / "docs" / "vignettes.md").read_text(encoding="utf-8")
     assert text == vignettes_markdown(), f"docs/vignettes.md is out of date: {REGENERATE}"
+
+
+def _rooms(vignette: Vignette) -> list[RoomSpec]:
+    return [c for c in vignette.conversations if isinstance(c, RoomSpec)]
+
+
+def _pairs(room: RoomSpec) -> set[str]:
+    ids = [a.id for a in room.members]
+    return {f"{room.id}|{a}|{b}" for i, a in enumerate(ids) for b in ids[i + 1 :] if a < b} | {
+        f"{room.id}|{b}|{a}" for i, a in enumerate(ids) for b in ids[i + 1 :] if b < a
+    }
 
 
 # ---------------------------------------------------------------- the model's outcome
@@ -124,7 +147,15 @@ def _outcome_param(vignette: Vignette) -> Any:
 @pytest.mark.parametrize("vignette", [_outcome_param(v) for v in VIGNETTES])
 def test_moderator_outcome(vignette: Vignette, model: rs.RiskModel) -> None:
     # one vignette's conversations together: per-account features span an adult's conversations
-    scores = model.score(vignette.events())
+    events = vignette.events()
+    if len(rs.read_messages(events)) == 0:
+        # every row a broadcast, set aside (docs/schema.md): nothing is scored, and scoring
+        # refuses the events as holding no conversation
+        with pytest.raises(rs.SchemaError, match="all broadcasts"):
+            model.score(events)
+        assert vignette.expected == "no_alert"
+        return
+    scores = model.score(events)
     alerts = {a.conversation_id: a for a in rs.AlertPolicy.default().alerts(scores)}
     row = {c: i for i, c in enumerate(scores.conversation_id.tolist())}
     wrong = []

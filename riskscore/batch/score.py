@@ -33,7 +33,7 @@ from riskscore.features.batch import given_account_features, read_room_limit
 from riskscore.io import read_messages
 from riskscore.io.arrow import check_table_format, write_table
 from riskscore.io.files import check_not_inputs
-from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS, broadcast_only_problem
 from riskscore.io.messages import MessageTable
 from riskscore.io.staging import StagedOutputs, staged_outputs
 from riskscore.io.summaries import GroupSummary, Quarantine
@@ -276,8 +276,7 @@ def check_some_events(n_kept: int, events: object, n_broadcast: int, max_room_me
     raise SchemaError(
         f"no events to score in {name}: "
         + (
-            f"its {n_broadcast} rows are all broadcasts (rooms of more than "
-            f"{max_room_members} accounts), set aside"
+            broadcast_only_problem(n_broadcast, max_room_members)
             if n_broadcast
             else "the file has no rows"
         )

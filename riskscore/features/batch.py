@@ -20,7 +20,7 @@ from riskscore.features.parts import kernel_events, run_parts
 from riskscore.features.registry import FEATURE_NAMES
 from riskscore.features.table import FeatureTable
 from riskscore.io import MessageTable, read_messages
-from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS, broadcast_only_problem
 from riskscore.io.raw import show
 
 __all__ = [
@@ -169,7 +169,16 @@ def extract_features(
     )
     msgs = read_messages(messages)
     if msgs.n_conversations == 0:
-        raise SchemaError("no events to featurize: the message table is empty")
+        raise SchemaError(
+            "no events to featurize: "
+            + (
+                broadcast_only_problem(
+                    msgs.groups.n_broadcast, read_room_limit(messages, DEFAULT_MAX_ROOM_MEMBERS)
+                )
+                if msgs.groups.n_broadcast
+                else "the message table is empty"
+            )
+        )
     if account_features is None:
         return _features(msgs, account_tallies(msgs), *pair_facts_by_conversation(msgs))
     # ids of the events' kind (integers beyond int64 held as decimal text join integers)

@@ -53,6 +53,7 @@ __all__ = [
     "GROUP_MIN_ROOM_SIZE",
     "PAIR_ID_SEPARATOR",
     "broadcast_mask",
+    "broadcast_only_problem",
     "check_max_room_members",
     "clashing_pair_id",
     "fan_out",
@@ -219,6 +220,23 @@ def broadcast_mask(
     """:func:`is_broadcast` of every event."""
     return np.asarray(
         (room_size > max_room_members) & ((event == _MESSAGE) | (event == _MEDIA)), dtype=bool
+    )
+
+
+def broadcast_only_problem(n_broadcast: int, max_room_members: int | None) -> str:
+    """Why events of ``n_broadcast`` rows hold nothing to score: every row a broadcast, set
+    aside (rule 2), in the same words for the CLI and the library; ``max_room_members``
+    None when the limit the events were read with is not known (a ``MessageTable``).
+
+    Examples
+    --------
+    >>> broadcast_only_problem(40, 20)
+    'its 40 rows are all broadcasts (rooms of more than 20 accounts), set aside'
+    """
+    limit = "max_room_members" if max_room_members is None else str(max_room_members)
+    return (
+        f"its {n_broadcast} rows are all broadcasts (rooms of more than {limit} accounts), "
+        "set aside"
     )
 
 

@@ -6,10 +6,9 @@ The rules (times, who sends what, ids) are in :mod:`riskscore.vignettes.loader`.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -25,40 +24,53 @@ from riskscore.io.schema import (
     EventType,
 )
 from riskscore.vignettes.errors import VignetteFileError
-from riskscore.vignettes.specs import ConversationSpec, PhaseSpec, SingleEvent
+from riskscore.vignettes.rooms import build_room
+from riskscore.vignettes.specs import ConversationSpec, PhaseSpec, RoomSpec, SingleEvent
+from riskscore.vignettes.timing import AnyArray, counts, draw_times, phase_hours, rounded
 
 __all__ = ["build_events"]
 
 _EPOCH: Final = dt.date(1970, 1, 1)
 
-AnyArray = npt.NDArray[Any]
-
-#: A vignette is a set of two-account conversations: no ``room_size``.
+#: A vignette of two-account conversations only has no ``room_size``.
 _COLUMNS: Final = tuple(c for c in SCHEMA_COLUMNS if c != "room_size")
 
 
-def build_events(conversations: Sequence[ConversationSpec], source: str) -> dict[str, AnyArray]:
+def build_events(
+    conversations: Sequence[ConversationSpec | RoomSpec], source: str
+) -> dict[str, AnyArray]:
     """Build the events of ``conversations`` as schema v1 columns, in their order.
 
     Parameters
     ----------
-    conversations : sequence of ConversationSpec
-        A vignette's conversations (groups expanded); each is sorted by time.
+    conversations : sequence of ConversationSpec or RoomSpec
+        A vignette's conversations (groups expanded) and group rooms; each is sorted by
+        time.
     source : str
         The vignette's file name, for errors.
 
     Returns
     -------
     dict of str to array of shape (n_events,)
-        One array per schema v1 column except ``room_size``.
+        One array per schema v1 column; ``room_size`` only when a group room is among
+        them (a room's member count on its rows, NaN, not given, on the others).
 
     Raises
     ------
     VignetteFileError
         A conversation cannot be built as written (the message names the key).
     """
-    parts = [_build_conversation(conv, source) for conv in conversations]
-    return {name: np.concatenate([p[name] for p in parts]) for name in _COLUMNS}
+    parts = [
+        build_room(conv, source)
+        if isinstance(conv, RoomSpec)
+        else _build_conversation(conv, source)
+        for conv in conversations
+    ]
+    if not any(isinstance(conv, RoomSpec) for conv in conversations):
+        return {name: np.concatenate([p[name] for p in parts]) for name in _COLUMNS}
+    for part in parts:
+        part.setdefault("room_size", np.full(len(part["timestamp"]), np.nan))
+    return {name: np.concatenate([p[name] for p in parts]) for name in SCHEMA_COLUMNS}
 
 
 @dataclass(slots=True)
@@ -137,9 +149,7 @@ def _build_phase(
     source: str,
 ) -> _Part:
     day = phase.day + rep * phase.every
-    h0, h1 = phase.hours
-    if h1 <= h0:
-        h1 += 24.0  # runs past midnight
+    h0, h1 = phase_hours(phase)  # h1 past 24 when it runs past midnight
     day_start = midnight + day * DAY_S
     channel = int(Channel[phase.channel.upper()])
 
@@ -156,15 +166,12 @@ def _build_phase(
             source=source,
             key=f"{phase.key}.opening",
         )
-    days = rng.integers(day, day + phase.days, size=n)
-    lo = np.where(days == day, lo_first, h0)
-    hours = lo + rng.random(n) * (h1 - lo)
-    drawn_t = np.floor(midnight + days * DAY_S + hours * HOUR_S).astype(np.int64)
-    sender = rng.permutation(np.repeat([0, 1], _counts(n, phase.shares, names))).astype(np.int64)
+    drawn_t = draw_times(phase, rep, midnight, lo_first, rng)
+    sender = rng.permutation(np.repeat([0, 1], counts(n, phase.shares, names))).astype(np.int64)
     event = np.full(n, int(EventType.MESSAGE), dtype=np.int64)
     for name, fraction in phase.media:
         mine = np.flatnonzero(sender == names.index(name))
-        chosen = rng.choice(mine, size=_round(fraction * len(mine)), replace=False)
+        chosen = rng.choice(mine, size=rounded(fraction * len(mine)), replace=False)
         event[chosen] = int(EventType.MEDIA)
     order = np.argsort(drawn_t, kind="stable")
     drawn_t, sender, event = drawn_t[order], sender[order], event[order]
@@ -205,18 +212,3 @@ def _build_phase(
             [np.zeros(n_open, dtype=bool), np.ones(n, dtype=bool), np.zeros(n_close, dtype=bool)]
         ),
     )
-
-
-def _round(x: float) -> int:
-    return math.floor(x + 0.5)
-
-
-def _counts(n: int, shares: tuple[tuple[str, float], ...], names: tuple[str, str]) -> list[int]:
-    """How many of ``n`` events each side sends: shares rounded by largest remainders."""
-    share = dict(shares)
-    quota = [share.get(name, 0.0) * n for name in names]
-    counts = [math.floor(q) for q in quota]
-    by_remainder = sorted(range(2), key=lambda i: -(quota[i] - counts[i]))
-    for i in by_remainder[: n - sum(counts)]:
-        counts[i] += 1
-    return counts

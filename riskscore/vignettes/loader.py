@@ -37,6 +37,19 @@ format, with every key (optional keys show their default)::
     repeat = 1                        # the phase again every `every` days
     every = 1
 
+    [[conversations]]                 # a group room instead of two accounts
+    name = "team-room"
+    room = ["adult", "pupils"]        # its members: these accounts, groups expanded (3 or more)
+    clock = "pupils"                  # a group's first member's local time
+    start = 2025-03-03
+    focus = true                      # true: asserted on every pair of the room
+
+    [[conversations.phases]]          # as above; shares and media by account name, no
+    hours = [16, 18]                  # opening or closing events (write them between two)
+    channel = "group"
+    events = 30
+    shares = { adult = 0.3, pupils = 0.7 }
+
 Limits. A file of at most ``MAX_FILE_BYTES`` (1 MB) of UTF-8; at most ``MAX_EVENTS``
 (100,000) events per vignette (each phase's ``events`` plus its opening and closing events,
 times ``repeat``, times the members of a group); groups of at most ``MAX_GROUP_SIZE`` (1,000)
@@ -59,11 +72,23 @@ events are media. If the conversation's first event falls to the second account,
 trades places with the first account's earliest event of that phase, so the first
 account in ``between`` always opens the conversation.
 
+Group rooms. A room's message or media event is sent by one account of the name that
+sends it (a group's member drawn at random) and reaches every other member of the room:
+one row per member reached, all with the event's time, channel and kind, and ``room_size``
+the number of members (``docs/schema.md``, "Group conversations"). A vignette that holds a
+room gives every event a ``room_size`` (NaN, not given, outside rooms); one without gives
+none. riskscore scores each pair of a room as its own conversation,
+``"<room id>|<account id>|<account id>"``, and sets aside as a broadcast the events of a
+room of more than 20 accounts (``max_room_members``); a room's rows count ``members - 1``
+times toward ``MAX_EVENTS``.
+
 Ids. Account ids are ``"<vignette id>/<name>"`` (``"<vignette id>/<name>-<k>"`` in a
 group); conversation ids are ``"<vignette id>/<conversation name>"``, with ``-<k>`` for
-the conversation with the group's k-th member. Each conversation draws from
-``np.random.default_rng([seed, conversation index, member index])``: the same file
-always gives the same events.
+the conversation with the group's k-th member; a room's id is
+``"<vignette id>/<room name>"``. Each conversation draws from
+``np.random.default_rng([seed, conversation index, member index])``, a room from
+``np.random.default_rng([seed, conversation index])``: the same file always gives the
+same events.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from riskscore.io.markdown import markdown_row, markdown_text
 from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES
 from riskscore.vignettes.known_misses import KNOWN_MISSES
 from riskscore.vignettes.loader import load_vignettes
-from riskscore.vignettes.specs import Account
+from riskscore.vignettes.specs import Account, RoomSpec
 from riskscore.vignettes.vignette import Vignette
 
 __all__ = ["vignettes_markdown"]
@@ -49,7 +49,11 @@ pass: the ones the shipped model gets wrong today are marked as known misses
 Each vignette is one TOML file in `riskscore/vignettes/data/`: accounts (declared age or none,
 UTC offset), conversations between two of them, and phases (days, local hours of the day,
 channel, number of events, who sends what share, media, opening and closing events such as a
-contact request or a block). `riskscore.vignettes.load_vignettes()` reads them and
+contact request or a block); a conversation may instead be a group room, whose every message
+reaches all its members as one row each with its `room_size`, each pair of the room scored as
+its own conversation (`room|account|account`, [schema.md](schema.md), "Group conversations"),
+and a room of more than 20 accounts set aside as a broadcast, never scored.
+`riskscore.vignettes.load_vignettes()` reads them and
 `Vignette.events()` expands them into schema v1 events, deterministically; the format, and
 the limits a file must keep (at most 100,000 events per vignette, groups of at most 1,000
 accounts, dates from 2000-01-02 to 2199-12-31, one printable line of title), are documented
@@ -119,12 +123,23 @@ def _facts(v: Vignette) -> str:
     t = events["timestamp"]
     channels = [c for c in CHANNEL_NAMES if np.any(events["channel"] == c)]
     kinds = [(k, int(np.sum(events["event"] == k))) for k in EVENT_NAMES]
+    rooms = [c for c in v.conversations if isinstance(c, RoomSpec)]
+    n_pairs = sum(len(c.members) * (len(c.members) - 1) // 2 for c in rooms)
+    in_rooms = (
+        f" ({plural(len(rooms), 'group room')} of "
+        f"{' and '.join(str(len(c.members)) for c in rooms)} accounts, "
+        f"{plural(n_pairs, 'pair')})"
+        if rooms
+        else ""
+    )
+    # a room's event is one row per member it reached: counted as rows
+    unit = "rows (a room's event one per member it reached)" if rooms else "events"
     return (
         f"accounts {_accounts(v.accounts)}; "
-        f"{plural(len(v.conversations), 'conversation')}, "
-        f"{len(t)} events over {duration_text(int(t.max() - t.min()))}; "
+        f"{plural(len(v.conversations), 'conversation')}{in_rooms}, "
+        f"{len(t)} {unit} over {duration_text(int(t.max() - t.min()))}; "
         f"channels {', '.join(channels)}; "
-        f"events {', '.join(f'{n} {k}' for k, n in kinds if n)}."
+        f"{'rows' if rooms else 'events'} {', '.join(f'{n} {k}' for k, n in kinds if n)}."
     )
 
 

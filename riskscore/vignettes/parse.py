@@ -18,7 +18,13 @@ from riskscore.io.schema import (
     MIN_TZ_OFFSET_MIN,
 )
 from riskscore.vignettes.errors import VignetteFileError
-from riskscore.vignettes.specs import Account, ConversationSpec, PhaseSpec, SingleEvent
+from riskscore.vignettes.specs import (
+    Account,
+    ConversationSpec,
+    PhaseSpec,
+    RoomSpec,
+    SingleEvent,
+)
 from riskscore.vignettes.vignette import EXPECTED, KINDS, Expected, Kind, Vignette
 
 __all__ = [
@@ -45,7 +51,7 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _TOP_KEYS: Final = {"title", "kind", "expected", "summary", "reason", "seed"}
 _TOP_REQUIRED: Final = ("title", "kind", "expected", "summary", "reason", "accounts")
 _ACCOUNT_KEYS: Final = {"age", "ages", "count", "tz"}
-_CONVERSATION_KEYS: Final = {"name", "between", "clock", "start", "focus", "phases"}
+_CONVERSATION_KEYS: Final = {"name", "between", "room", "clock", "start", "focus", "phases"}
 _PHASE_KEYS: Final = {
     "day",
     "days",
@@ -172,7 +178,7 @@ class _Reader:
         raw = doc.get("conversations")
         if not isinstance(raw, list) or not raw:
             self.fail("conversations", "expected at least one [[conversations]] table")
-        conversations: list[ConversationSpec] = []
+        conversations: list[ConversationSpec | RoomSpec] = []
         names: set[str] = set()
         n_events = 0
         for i, entry in enumerate(raw):
@@ -181,7 +187,9 @@ class _Reader:
                 self.fail(f"conversations[{i}].name", "two conversations have this name")
             names.add(expanded[0].name)
             conversations.extend(expanded)
-            n_events += len(expanded) * sum(
+            # a room's event is one row per other member
+            rows = len(expanded[0].members) - 1 if isinstance(expanded[0], RoomSpec) else 1
+            n_events += (len(expanded) * rows) * sum(
                 p.repeat * (p.events + len(p.opening) + len(p.closing)) for p in expanded[0].phases
             )
             if n_events > MAX_EVENTS:
@@ -277,15 +285,21 @@ class _Reader:
         groups: dict[str, tuple[bool, list[Account]]],
         seed: int,
         index: int,
-    ) -> list[ConversationSpec]:
+    ) -> list[ConversationSpec] | list[RoomSpec]:
         spec = self.table(raw, key, _CONVERSATION_KEYS)
-        for required in ("name", "between", "clock", "start", "phases"):
+        if "between" in spec and "room" in spec:
+            self.fail(f"{key}.room", "give between (two accounts) or room (a group room), not both")
+        for required in ("name", "room" if "room" in spec else "between", "clock", "start"):
             if required not in spec:
                 self.fail(f"{key}.{required}", "missing")
+        if "phases" not in spec:
+            self.fail(f"{key}.phases", "missing")
         name = spec["name"]
         if not isinstance(name, str) or not _ID.match(name):
             want = "expected lower-case letters, digits and dashes"
             self.fail(f"{key}.name", f"{want}: {show(name)}")
+        if "room" in spec:
+            return [self.room(vignette_id, spec, key, groups, seed, index)]
         between = spec["between"]
         if (
             not isinstance(between, list)
@@ -303,6 +317,79 @@ class _Reader:
         if groups[first][0] and groups[second][0]:
             self.fail(f"{key}.between", "at most one side of a conversation may be a group")
         clock = self.name(spec["clock"], f"{key}.clock", names)
+        start, focus, phases = self.timeline(spec, key, names)
+        group = first if groups[first][0] else second if groups[second][0] else None
+        n_members = len(groups[group][1]) if group else 1
+        out = []
+        for k in range(n_members):
+            pair = tuple(groups[n][1][k if n == group else 0] for n in names)
+            out.append(
+                ConversationSpec(
+                    id=f"{vignette_id}/{name}-{k + 1}" if group else f"{vignette_id}/{name}",
+                    name=name,
+                    key=key,
+                    accounts=(pair[0], pair[1]),
+                    clock=pair[names.index(clock)],
+                    start=start,
+                    focus=focus,
+                    phases=phases,
+                    seed=(seed, index, k),
+                )
+            )
+        return out
+
+    def room(
+        self,
+        vignette_id: str,
+        spec: dict[str, Any],
+        key: str,
+        groups: dict[str, tuple[bool, list[Account]]],
+        seed: int,
+        index: int,
+    ) -> RoomSpec:
+        """A group room: every account of the names in ``room`` (groups expanded)."""
+        room = spec["room"]
+        if (
+            not isinstance(room, list)
+            or not room
+            or not all(isinstance(r, str) for r in room)
+            or len(set(room)) != len(room)
+        ):
+            want = "expected a list of different account names"
+            self.fail(f"{key}.room", f"{want}, found {show(room)}")
+        for j, account in enumerate(room):
+            if account not in groups:
+                self.fail(f"{key}.room[{j}]", f"no account {show(account)} in [accounts]")
+        names = tuple(cast(list[str], room))
+        members = tuple(a for n in names for a in groups[n][1])
+        if len(members) < 3:
+            self.fail(f"{key}.room", f"a room holds three or more accounts, found {len(members)}")
+        clock = groups[self.name(spec["clock"], f"{key}.clock", names)][1][0]
+        start, focus, phases = self.timeline(spec, key, names)
+        for j, phase in enumerate(phases):
+            if phase.opening or phase.closing:
+                self.fail(
+                    f"{key}.phases[{j}]",
+                    "a room's phases have no opening or closing events (write them in a "
+                    "conversation between two accounts)",
+                )
+        return RoomSpec(
+            id=f"{vignette_id}/{spec['name']}",
+            name=spec["name"],
+            key=key,
+            names=names,
+            members=members,
+            clock=clock,
+            start=start,
+            focus=focus,
+            phases=phases,
+            seed=(seed, index),
+        )
+
+    def timeline(
+        self, spec: dict[str, Any], key: str, names: tuple[str, ...]
+    ) -> tuple[dt.date, bool, tuple[PhaseSpec, ...]]:
+        """A conversation's or room's start, focus and phases."""
         start = spec["start"]
         if not isinstance(start, dt.date) or isinstance(start, dt.datetime):
             self.fail(f"{key}.start", f"expected a date like 2025-03-03, found {show(start)}")
@@ -326,27 +413,9 @@ class _Reader:
                     f"its last day, {next_day - 1} days after the start {start}, is after "
                     f"{LAST_DATE}",
                 )
-        group = first if groups[first][0] else second if groups[second][0] else None
-        n_members = len(groups[group][1]) if group else 1
-        out = []
-        for k in range(n_members):
-            pair = tuple(groups[n][1][k if n == group else 0] for n in names)
-            out.append(
-                ConversationSpec(
-                    id=f"{vignette_id}/{name}-{k + 1}" if group else f"{vignette_id}/{name}",
-                    name=name,
-                    key=key,
-                    accounts=(pair[0], pair[1]),
-                    clock=pair[names.index(clock)],
-                    start=start,
-                    focus=focus,
-                    phases=tuple(phases),
-                    seed=(seed, index, k),
-                )
-            )
-        return out
+        return start, focus, tuple(phases)
 
-    def phase(self, raw: object, key: str, names: tuple[str, str], next_day: int) -> PhaseSpec:
+    def phase(self, raw: object, key: str, names: tuple[str, ...], next_day: int) -> PhaseSpec:
         spec = self.table(raw, key, _PHASE_KEYS)
         for required in ("hours", "channel"):
             if required not in spec:
@@ -388,14 +457,14 @@ class _Reader:
         )
 
     def fractions(
-        self, raw: object, key: str, names: tuple[str, str]
+        self, raw: object, key: str, names: tuple[str, ...]
     ) -> tuple[tuple[str, float], ...]:
         table = self.table(raw, key, set(names))
         return tuple(
             (n, self.number(table[n], f"{key}.{n}", 0.0, 1.0)) for n in names if n in table
         )
 
-    def singles(self, raw: object, key: str, names: tuple[str, str]) -> tuple[SingleEvent, ...]:
+    def singles(self, raw: object, key: str, names: tuple[str, ...]) -> tuple[SingleEvent, ...]:
         if not isinstance(raw, list):
             want = "expected a list of events like { by = ..., event = ... }"
             self.fail(key, f"{want}: {show(raw)}")

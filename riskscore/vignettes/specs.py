@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-__all__ = ["Account", "ConversationSpec", "PhaseSpec", "SingleEvent"]
+__all__ = ["Account", "ConversationSpec", "PhaseSpec", "RoomSpec", "SingleEvent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,26 @@ class ConversationSpec:
     name: str
     key: str
     accounts: tuple[Account, Account]
+    clock: Account
+    start: dt.date
+    focus: bool
+    phases: tuple[PhaseSpec, ...]
+    seed: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSpec:
+    """A group room of three or more accounts, as phases (its groups already expanded).
+
+    Each message or media event goes to every other member as one row, with ``room_size``
+    the number of members (``docs/schema.md``, "Group conversations").
+    """
+
+    id: str
+    name: str
+    key: str
+    names: tuple[str, ...]
+    members: tuple[Account, ...]
     clock: Account
     start: dt.date
     focus: bool

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from riskscore.vignettes.build import AnyArray, build_events
-from riskscore.vignettes.specs import Account, ConversationSpec
+from riskscore.io.groups import pair_conversation_id
+from riskscore.vignettes.build import build_events
+from riskscore.vignettes.specs import Account, ConversationSpec, RoomSpec
+from riskscore.vignettes.timing import AnyArray
 
 __all__ = ["EXPECTED", "KINDS", "Expected", "Kind", "Vignette"]
 
@@ -38,8 +40,8 @@ class Vignette:
         The reason a moderator would give for the outcome.
     accounts : tuple of Account
         Every account, in file order (groups expanded).
-    conversations : tuple of ConversationSpec
-        The conversations to build, in file order (groups expanded).
+    conversations : tuple of ConversationSpec or RoomSpec
+        The conversations and group rooms to build, in file order (groups expanded).
     source : str
         The file it was read from.
 
@@ -62,18 +64,26 @@ class Vignette:
     summary: str
     moderator_reason: str
     accounts: tuple[Account, ...]
-    conversations: tuple[ConversationSpec, ...]
+    conversations: tuple[ConversationSpec | RoomSpec, ...]
     source: str
 
     @property
     def conversation_ids(self) -> tuple[str, ...]:
-        """Ids of all its conversations, in file order."""
+        """Ids of all its conversations and group rooms, in file order (the
+        ``conversation_id`` of their events)."""
         return tuple(c.id for c in self.conversations)
 
     @property
     def focus(self) -> tuple[str, ...]:
-        """Ids of the conversations whose outcome is asserted."""
-        return tuple(c.id for c in self.conversations if c.focus)
+        """Ids of the conversations whose outcome is asserted: a focus room's are the ids
+        of its pairs, ``room|account|account``, each scored as its own conversation."""
+        return tuple(i for c in self.conversations if c.focus for i in _scored_ids(c))
+
+    @property
+    def room_pairs(self) -> tuple[str, ...]:
+        """Ids of the pair conversations of all its group rooms, in file order."""
+        rooms = (c for c in self.conversations if isinstance(c, RoomSpec))
+        return tuple(i for c in rooms for i in _scored_ids(c))
 
     def events(self) -> dict[str, AnyArray]:
         """Build its events as schema v1 columns (deterministic: same file, same bytes).
@@ -85,6 +95,18 @@ class Vignette:
             ``sender_id``, ``recipient_id``, ``sender_age``, ``recipient_age``
             (float years, NaN if unknown), ``channel``, ``event`` and
             ``recipient_tz_offset_min``; conversations in file order, each
-            sorted by time. :func:`riskscore.read_messages` accepts it.
+            sorted by time, and, when it holds a group room, ``room_size``
+            (a room's member count, NaN elsewhere). :func:`riskscore.read_messages`
+            accepts it.
         """
         return build_events(self.conversations, self.source)
+
+
+def _scored_ids(conv: ConversationSpec | RoomSpec) -> tuple[str, ...]:
+    """The conversation ids scored for ``conv``: its own, or its room's pairs."""
+    if isinstance(conv, ConversationSpec):
+        return (conv.id,)
+    ids = [a.id for a in conv.members]
+    return tuple(
+        pair_conversation_id(conv.id, a, b) for i, a in enumerate(ids) for b in ids[i + 1 :]
+    )
