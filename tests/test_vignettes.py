@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 
 import riskscore as rs
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS as MAX_ROOM_MEMBERS
+from riskscore.io.groups import pair_conversation_id
 from riskscore.vignettes import (
     Vignette,
     VignetteFileError,
@@ -90,9 +92,9 @@ def test_vignette_builds_valid_events(vignette: Vignette) -> None:
     scored = set(messages.conversations.tolist())
     # each pair of a group room is scored as its own conversation, under the id the
     # vignette names (room|account|account), unless the room is a broadcast surface
-    assert set(vignette.room_pairs) & scored == set(vignette.room_pairs) - {
-        p for r in _rooms(vignette) if len(r.members) > MAX_ROOM_MEMBERS for p in _pairs(r)
-    }
+    assert set(vignette.room_pairs) & scored == set(vignette.room_pairs) - _broadcast_pairs(
+        vignette
+    )
     assert set(vignette.focus) - scored <= set(vignette.room_pairs)
     assert vignette.expected in (
         ("alert", "urgent") if vignette.kind == "grooming" else ("no_alert",)
@@ -119,14 +121,14 @@ def test_docs_match_the_vignette_files() -> None:
     assert text == vignettes_markdown(), f"docs/vignettes.md is out of date: {REGENERATE}"
 
 
-def _rooms(vignette: Vignette) -> list[RoomSpec]:
-    return [c for c in vignette.conversations if isinstance(c, RoomSpec)]
-
-
-def _pairs(room: RoomSpec) -> set[str]:
-    ids = [a.id for a in room.members]
-    return {f"{room.id}|{a}|{b}" for i, a in enumerate(ids) for b in ids[i + 1 :] if a < b} | {
-        f"{room.id}|{b}|{a}" for i, a in enumerate(ids) for b in ids[i + 1 :] if b < a
+def _broadcast_pairs(vignette: Vignette) -> set[str]:
+    """The pairs of its rooms of more than max_room_members accounts."""
+    rooms = [c for c in vignette.conversations if isinstance(c, RoomSpec)]
+    return {
+        pair_conversation_id(r.id, a.id, b.id)
+        for r in rooms
+        if len(r.members) > MAX_ROOM_MEMBERS
+        for a, b in itertools.combinations(r.members, 2)
     }
 
 
