@@ -92,9 +92,20 @@ def test_vignette_builds_valid_events(vignette: Vignette) -> None:
     scored = set(messages.conversations.tolist())
     # each pair of a group room is scored as its own conversation, under the id the
     # vignette names (room|account|account), unless the room is a broadcast surface
-    assert set(vignette.room_pairs) & scored == set(vignette.room_pairs) - _broadcast_pairs(
-        vignette
-    )
+    in_rooms = np.isin(events["conversation_id"], [r.id for r in _rooms(vignette)])
+    reached = {
+        pair_conversation_id(room, a, b)
+        for room, a, b in zip(
+            events["conversation_id"][in_rooms],
+            events["sender_id"][in_rooms],
+            events["recipient_id"][in_rooms],
+            strict=True,
+        )
+    }
+    # every pair an event of the room reached, and none other (two members who never
+    # wrote share no event), unless the room is a broadcast surface
+    assert set(vignette.room_pairs) & scored == reached - _broadcast_pairs(vignette)
+    assert reached <= set(vignette.room_pairs)
     assert set(vignette.focus) - scored <= set(vignette.room_pairs)
     assert vignette.expected in (
         ("alert", "urgent") if vignette.kind == "grooming" else ("no_alert",)
@@ -121,12 +132,15 @@ def test_docs_match_the_vignette_files() -> None:
     assert text == vignettes_markdown(), f"docs/vignettes.md is out of date: {REGENERATE}"
 
 
+def _rooms(vignette: Vignette) -> list[RoomSpec]:
+    return [c for c in vignette.conversations if isinstance(c, RoomSpec)]
+
+
 def _broadcast_pairs(vignette: Vignette) -> set[str]:
     """The pairs of its rooms of more than max_room_members accounts."""
-    rooms = [c for c in vignette.conversations if isinstance(c, RoomSpec)]
     return {
         pair_conversation_id(r.id, a.id, b.id)
-        for r in rooms
+        for r in _rooms(vignette)
         if len(r.members) > MAX_ROOM_MEMBERS
         for a, b in itertools.combinations(r.members, 2)
     }

@@ -76,7 +76,9 @@ class Vignette:
     @property
     def focus(self) -> tuple[str, ...]:
         """Ids of the conversations whose outcome is asserted: a focus room's are the ids
-        of its pairs, ``room|account|account``, each scored as its own conversation."""
+        of its pairs, ``room|account|account``, each scored as its own conversation (a
+        pair of members neither of whom wrote in the room shares no event and is not
+        scored)."""
         return tuple(i for c in self.conversations if c.focus for i in _scored_ids(c))
 
     @property
