@@ -265,4 +265,5 @@ def test_a_band_filter_keeps_the_puid_of_the_decision(tmp_path: Path) -> None:
     band = statements_of_reasons(decided_cases(items, ExportFilter(bands=("13-15",))), key=KEY)
     assert [s["puid"] for s in band] == [s["puid"] for s in full]
     [case] = decided_cases(items, ExportFilter(bands=("13-15",)))
-    assert [i.item_id for i in case.items] == [2]  # the filter still keeps its band only
+    # the filter selects the decision, whole (every child it concerns: follow-up 53)
+    assert [i.item_id for i in case.items] == [1, 2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from riskscore._words import number_text
+from riskscore._words import number_text, plural
 from riskscore.cli._env_names import add_key_env_option
 from riskscore.cli._paths import check_out_dir, output_path, path_argument
 from riskscore.cli._platform_option import add_platform_option, platform_of
@@ -64,7 +64,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--band",
         action="append",
-        help="keep only items in this age band of the policy (repeatable)",
+        help=(
+            "keep only decisions with an item in this age band of the policy, each whole "
+            "(every child it concerns), and count only notices and alerts in it (repeatable)"
+        ),
     )
     add_platform_option(parser, "platform or service name")
     add_key_env_option(parser)
@@ -95,8 +98,10 @@ def render(result: dict[str, Any]) -> None:
     print(f"exports -> {result['out']} (drafts for a person to check; nothing was submitted)")
     if result["simulated_decisions"]:
         print(
-            f"SIMULATED: {number_text(result['simulated_decisions'])} of the decisions exported "
-            "were made in simulation mode (their times set by a simulation); do not submit them"
+            f"SIMULATED: {number_text(result['simulated_decisions'])} of "
+            f"{plural(result['decisions'], 'decision')} exported (every outcome: dismissed "
+            "ones get no statement or draft) were made in simulation mode (their times set by "
+            "a simulation); do not submit the files"
         )
     print(
         f"DSA statements of reasons: {number_text(result['statements'])} "

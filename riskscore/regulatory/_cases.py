@@ -41,8 +41,9 @@ class ExportFilter:
         Keep only decisions with these outcomes (``actioned``, ``dismissed``,
         ``escalated``); ``None`` keeps all.
     bands : tuple of str or None
-        Keep only items in these age bands of the alert policy (``"under 13"``,
-        ``"13-15"``, ...); ``None`` keeps all.
+        Age bands of the alert policy (``"under 13"``, ``"13-15"``, ...): keep only the
+        decisions with an item in one of them, each whole (every child it concerns), and
+        count only the notices and alerts in them; ``None`` keeps all.
 
     Examples
     --------
@@ -114,11 +115,12 @@ class DecidedCase:
     decided_at : int
         Epoch seconds of the decision.
     items : tuple of QueueItem
-        The alerts and user reports the decision closed, oldest first (those in the
-        bands an export keeps).
+        Every alert and user report the decision closed, oldest first, whatever bands an
+        export keeps: the band filter selects decisions, never which of a decision's
+        children its statement and draft name (:func:`decided_cases`).
     first_item_id : int or None
-        The oldest item of the whole decision, bands aside (None: ``items[0]``): the
-        decision's :attr:`key`, the same in every export.
+        The oldest item of the decision (None: ``items[0]``): the decision's :attr:`key`,
+        the same in every export.
     """
 
     adult_id: Any
@@ -192,8 +194,10 @@ def decided_cases(
     items : iterable of QueueItem
         From :meth:`riskscore.ReviewQueue.items`.
     export_filter : ExportFilter, optional
-        Period (by decision time), decision and band filters; a decision with an item in
-        a band kept lists those items, and keeps the key of the whole decision.
+        Period (by decision time), decision and band filters. The band filter selects
+        decisions: one with an item in a band kept is exported whole, with every item it
+        closed, so its CyberTipline draft names every child of the decision and its
+        statement of reasons reads as in an export without the filter.
 
     Returns
     -------
@@ -225,10 +229,9 @@ def decided_cases(
     cases = []
     for group in groups.values():
         group.sort(key=lambda i: (i.created_at, i.item_id))
-        kept = tuple(i for i in group if f.keeps(i))
         first = group[0]
-        if kept:
+        if any(f.keeps(i) for i in group):
             at = int(first.decided_at or 0)
-            cases.append(DecidedCase(first.adult_id, first.status, at, kept, first.item_id))
+            cases.append(DecidedCase(first.adult_id, first.status, at, tuple(group), first.item_id))
     cases.sort(key=lambda c: (c.decided_at, c.items[0].item_id))
     return cases

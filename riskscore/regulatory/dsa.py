@@ -117,7 +117,9 @@ class StatementSettings:
         ``content_type_other`` below, because the decision concerns an account's
         conduct found from interaction metadata, not an item of content riskscore read.
     content_type_other : str
-        Required when ``CONTENT_TYPE_OTHER`` is chosen.
+        Required when ``CONTENT_TYPE_OTHER`` is chosen. The default is true of every
+        decision, whichever channels its alerts were raised in (public and group rooms
+        too, not only private conversations).
     automated_decision : str
         ``AUTOMATED_DECISION_NOT_AUTOMATED`` (default: a moderator decides every case)
         or ``AUTOMATED_DECISION_PARTIALLY``. Fully automated is refused: riskscore
@@ -136,8 +138,9 @@ class StatementSettings:
     territorial_scope: tuple[str, ...] = schema.EU_COUNTRY_CODES
     content_type: tuple[str, ...] = ("CONTENT_TYPE_OTHER",)
     content_type_other: str = (
-        "Account conduct in private conversations with a child, assessed from interaction "
-        "metadata (message content was not assessed by automated means)"
+        "Account conduct in contact with a child on the platform (in public, group or "
+        "private conversations), assessed from interaction metadata (message content was not "
+        "assessed by automated means)"
     )
     automated_decision: str = "AUTOMATED_DECISION_NOT_AUTOMATED"
     decision_ground_reference_url: str | None = None

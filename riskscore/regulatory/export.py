@@ -68,8 +68,10 @@ def export_all(
     -------
     dict
         Counts (``statements``, ``restricting_decisions``, ``ncmec_drafts``,
-        ``escalated_decisions``, ``precision``, ``simulated_decisions``: decisions whose
-        time was set by a simulation) and ``files`` written.
+        ``escalated_decisions``, ``precision``, ``decisions``: every decision the export
+        covers, dismissed ones included, and ``simulated_decisions``: those of them whose
+        time was set by a simulation, so dismissed ones too, which get no statement or
+        draft) and ``files`` written.
 
     Raises
     ------
@@ -132,6 +134,7 @@ def export_all(
         "ncmec_drafts": len(drafts),
         "precision": tables.precision,
         "precision_ci95": tables.precision_ci95,
+        "decisions": len(cases),
         "simulated_decisions": sum(any(i.item_id in simulated for i in c.items) for c in cases),
         "files": sorted(files),
     }
