@@ -206,3 +206,36 @@ def test_the_readme_names_every_command_that_takes_a_policy() -> None:
     sentence = re.search(r"`--policy FILE` applies one to ([^.]*)\.", text)
     assert sentence is not None
     assert set(re.findall(r"`(\w+)`", sentence.group(1))) == commands
+
+
+#: The extra a command of the README needs beyond ``pip install riskscore-metadata``, and
+#: the options with which it does not.
+_EXTRA_OF_COMMAND = {
+    "train": ("train", ()),
+    "evaluate": ("plots", ("--no-plots", "--worlds")),
+    "report": ("plots", ("--no-charts",)),
+}
+
+
+def test_the_command_line_section_names_the_extras_its_commands_need() -> None:
+    """Was: "after `pip install`" above ``riskscore train`` and ``riskscore evaluate``,
+    which need the ``train`` and ``plots`` extras that a plain install lacks."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Command line\n", 1)[1].split("\n## ", 1)[0]
+    intro = " ".join(section.split("```", 1)[0].split())
+    needed: dict[str, set[str]] = {}
+    for match in FENCE.finditer(section):
+        for line in match.group(2).replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            if words[:1] == ["riskscore"] and words[1] in _EXTRA_OF_COMMAND:
+                extra, without = _EXTRA_OF_COMMAND[words[1]]
+                if not set(without) & set(words):
+                    needed.setdefault(extra, set()).add(words[1])
+    assert needed == {"train": {"train"}, "plots": {"evaluate", "report"}}
+    install = re.search(r"`pip install 'riskscore-metadata\[([\w,]+)\]'`", intro)
+    assert install is not None, intro
+    assert set(install.group(1).split(",")) >= set(needed)
+    for extra, commands in needed.items():
+        said = re.search(rf"`{extra}` by ([^;(]*)", intro)
+        assert said is not None, extra
+        assert set(re.findall(r"`riskscore (\w+)`", said.group(1))) == commands
