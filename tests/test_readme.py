@@ -19,6 +19,7 @@ import secrets
 import shlex
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -239,3 +240,53 @@ def test_the_command_line_section_names_the_extras_its_commands_need() -> None:
         said = re.search(rf"`{extra}` by ([^;(]*)", intro)
         assert said is not None, extra
         assert set(re.findall(r"`riskscore (\w+)`", said.group(1))) == commands
+
+
+#: Options of the README's commands that name a file or folder the command writes.
+_OUTPUT_OPTIONS = ("--out", "--queue", "--db", "--checkpoint")
+
+
+def readme_outputs() -> set[str]:
+    """What the README's shell blocks write in the folder they run in: each ``--out``
+    (a folder, or a ``.parquet`` file), queue and checkpoint file (with SQLite's side
+    files), and each file a ``>`` redirection writes; a folder as ``NAME/``."""
+    written: set[str] = set()
+    for lang, code, _ in readme_blocks():
+        if lang != "bash":
+            continue
+        words = shlex.split(code.replace("\\\n", " "), comments=True)
+        for option, value in pairwise(words):
+            if option == "--out":
+                written.add(value if value.endswith(".parquet") else value.rstrip("/") + "/")
+            elif option in _OUTPUT_OPTIONS:
+                written.update(value + side for side in ("", "-wal", "-shm", "-journal"))
+            elif option == ">":
+                written.add(value)
+    return written
+
+
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+        )
+    except OSError:
+        pytest.skip("git is not installed")
+    if done.returncode > 1:  # 1: check-ignore found nothing ignored
+        pytest.skip(f"not a git checkout: {done.stderr.strip()}")
+    return done.stdout
+
+
+def test_gitignore_covers_what_the_readme_commands_write() -> None:
+    """Was: ``review.sqlite``, ``policy.toml``, ``tuned.toml``, ``reports/synthetic/`` and
+    ``serve-state.sqlite``, which the README's commands write in the folder they run in
+    (a checkout, for a developer trying them), were not ignored; stray files of the kind
+    were committed once."""
+    written = readme_outputs()
+    assert {"review.sqlite", "policy.toml", "tuned.toml", "reports/synthetic/"} <= written
+    # a folder's files: git ignores them with the folder
+    paths = sorted(p + "example" if p.endswith("/") else p for p in written)
+    ignored = set(_git("check-ignore", "--no-index", "--", *paths).splitlines())
+    assert [p for p in paths if p not in ignored] == []
+    # and no tracked file is ignored
+    assert _git("ls-files", "-ci", "--exclude-standard") == ""
