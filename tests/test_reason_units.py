@@ -20,7 +20,8 @@ import pytest
 
 from riskscore.cli import score
 from riskscore.features.registry import FEATURES
-from riskscore.model.scores import Reason, format_value, is_reason_text
+from riskscore.model.scores import WHY_PREFIX, Reason, format_value, is_reason_text
+from riskscore.moderation.earlier_reasons import EARLIER_MARK, exported_reason, shown_reason
 from riskscore.policy import Alert, Tier
 
 T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
@@ -50,7 +51,7 @@ def test_every_feature_value_reads_in_words_with_its_unit(spec: Any) -> None:
         (
             "adult_flagged_per_minor",
             0.5,
-            "blocks and reports from minors per minor the older account contacted: 0.5 per "
+            "rate of blocks and reports the older account received from minors: 0.5 per "
             "minor contacted (raises risk, +1.00)",
         ),
         (
@@ -174,3 +175,32 @@ def test_a_strength_riskscore_never_writes_is_not_quoted_as_its_reason() -> None
     assert is_reason_text(text)
     assert not is_reason_text(text.replace("(raises risk,", "(proves grooming,"))
     assert not is_reason_text(text.replace("(raises risk, +", "(raises risk +"))
+
+
+#: The description of ``adult_flagged_per_minor`` that queues stored until follow-up 53.
+_DOUBLED = "blocks and reports from minors per minor the older account contacted"
+
+
+def test_the_rate_of_blocks_and_reports_says_its_unit_once() -> None:
+    """Was: ``blocks and reports from minors per minor the older account contacted: 0.33 per
+    minor contacted``: the unit in the description and again after the value."""
+    reason = Reason.of("adult_flagged_per_minor", 1 / 3, 1.0)
+    line = str(reason).split(f". {WHY_PREFIX}")[0]
+    assert line.count("per minor") == 1, line
+    assert line.startswith(f"{reason.description}: 0.33 per minor contacted (")
+
+
+def test_a_rate_stored_in_the_doubled_wording_still_reads() -> None:
+    """A queue's reason stored before the description changed reads in the current one,
+    with its value as recorded and marked; the earlier description around anything but a
+    value riskscore writes is still never quoted."""
+    reason = Reason.of("adult_flagged_per_minor", 1 / 3, 1.0)
+    stored = str(reason).replace(reason.description, _DOUBLED)
+    assert not is_reason_text(stored)
+    middle = f"0.33 per minor contacted ({reason.strength}, +1.00)"
+    expected = f"{reason.description}: {middle}, {EARLIER_MARK}. {WHY_PREFIX}{reason.why}"
+    assert exported_reason(stored) == expected
+    assert shown_reason(stored) == expected
+    # stored before the strength was worded
+    assert exported_reason(stored.replace(f"{reason.strength}, ", "")) is not None
+    assert exported_reason(stored.replace("0.33 per minor contacted", "he said")) is None

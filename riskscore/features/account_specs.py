@@ -97,7 +97,7 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "adult_flagged_per_minor",
         "per minor contacted",
         "account",
-        "blocks and reports from minors per minor the older account contacted",
+        "rate of blocks and reports the older account received from minors",
         "`adult_blocks_reports_from_minors` / max(1, `adult_minor_fanout`)",
         "the children an account approaches push back",
         "a dispute in a small friend group",

@@ -146,6 +146,16 @@ _EARLIER_WHY: dict[str, tuple[str, ...]] = {
     "adult_minor_contact_share": ("an adult whose contacts are mostly children",),
 }
 
+#: Descriptions re-worded since review 38, oldest first: a reason stored in the current
+#: grammar with one of these reads in the current description, marked.
+_EARLIER_DESCRIPTION: dict[str, tuple[str, ...]] = {
+    # follow-up 53: with its value the unit read twice ("... per minor the older account
+    # contacted: 0.33 per minor contacted")
+    "adult_flagged_per_minor": (
+        "blocks and reports from minors per minor the older account contacted",
+    ),
+}
+
 _NUMBER = r"-?(?:\d+(?:\.\d+)?(?:e[+-]\d+)?|inf)|nan"
 _UNITS = "%|years|hours|days|events a day|events|messages|accounts|requests|moves|channels"
 _WORDS = "unknown|yes|no|no move|public|group|direct|ephemeral|encrypted|external"
@@ -188,17 +198,21 @@ def exported_reason(text: object) -> str | None:
 def _earlier_value(text: str, spec: FeatureSpec) -> str | None:
     """The ``value (+contribution)`` of ``text`` when it is ``spec``'s reason in an earlier
     wording: the grammar before review 38 (with the oldest why), or the current grammar
-    with any earlier why; else None."""
+    with any earlier description or why; else None."""
     earlier_whys = _EARLIER_WHY.get(spec.name, (spec.why,))
     description, why = _EARLIER.get(spec.name, (spec.description, earlier_whys[0]))
     head, tail = f"{description}: ", f"; {why}" if why else ""
     cut = text[len(head) : len(text) - len(tail)]
     if text.startswith(head) and text.endswith(tail) and _VALUE_AND_PUSH.fullmatch(cut):
         return cut
-    for earlier_why in earlier_whys:
-        middle = value_and_push(text, spec.description, earlier_why)
-        if middle is not None:
-            return middle
+    descriptions = (spec.description, *_EARLIER_DESCRIPTION.get(spec.name, ()))
+    for said in descriptions:
+        # the current description with its current why is the current wording, not earlier
+        whys = (*earlier_whys, spec.why) if said != spec.description else earlier_whys
+        for earlier_why in dict.fromkeys(whys):
+            middle = value_and_push(text, said, earlier_why)
+            if middle is not None:
+                return middle
     return None
 
 
