@@ -13,6 +13,7 @@ from riskscore.cli._time import MAX_COUNT, parse_epoch, whole_number
 from riskscore.io.given_times import TIME_RANGE
 from riskscore.io.shown_ids import shown_id
 from riskscore.moderation import QueueError
+from riskscore.moderation.earlier_reasons import shown_reason
 from riskscore.moderation.item_facts import account_role, facts_text, report_facts
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.ranking import TIER_NAMES
@@ -157,7 +158,8 @@ def render(result: dict[str, Any]) -> None:
         )
         print(f"     token {case['token']}  items {[i['item_id'] for i in case['items']]}")
         for reason in case["reasons"]:
-            print(f"     - {reason}")
+            # as the console shows it: riskscore's earlier wording re-worded and marked
+            print(f"     - {shown_reason(reason)}")
         for item in case["items"]:  # which item is which child, for --items
             print(f"     item {_item_text(item)}")
             # the older account's age, when contact began, ended; a report's reported age
