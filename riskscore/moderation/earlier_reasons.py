@@ -135,11 +135,17 @@ _EARLIER_WHY: dict[str, tuple[str, ...]] = {
     "adult_unaccepted_share": ("unsolicited approaches that people decline",),
     # review 53: "a stranger" claimed more than a contact request shows
     "adult_sent_request": ("a new contact with no mutual history: a stranger approaching a child",),
-    # "an adult", "the adult" read wrong beside an older account under 18 (two known minors)
-    "adult_age": ("an adult in private contact with a child is the precondition of grooming",),
+    # "an adult", "the adult" read wrong beside an older account under 18 (two known minors);
+    # then (review 53) "private", "one-to-one" and "reaches out" beside a group room's pair
+    "adult_age": (
+        "an adult in private contact with a child is the precondition of grooming",
+        "an older person in private contact with a child is the precondition of grooming",
+    ),
     "age_gap": (
         "a large gap between an adult and a child in one-to-one contact is a core risk factor",
+        "a large age gap in one-to-one contact with a child is a core risk factor",
     ),
+    "adult_initiated": ("victim selection: the older party reaches out to the child",),
     "adult_message_share": (
         "trust building is driven by the adult: attention, flattery, persistence",
     ),
