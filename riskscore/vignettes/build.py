@@ -5,7 +5,6 @@ The rules (times, who sends what, ids) are in :mod:`riskscore.vignettes.loader`.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -15,22 +14,25 @@ import numpy.typing as npt
 
 from riskscore._units import DAY_S, HOUR_S
 from riskscore.io.schema import (
-    CHANNEL_NAMES,
-    EARLIEST_EVENT_TIMESTAMP,
-    EVENT_NAMES,
-    MAX_TIMESTAMP,
     SCHEMA_COLUMNS,
     Channel,
     EventType,
 )
+from riskscore.vignettes.columns import event_columns
 from riskscore.vignettes.errors import VignetteFileError
 from riskscore.vignettes.rooms import build_room
 from riskscore.vignettes.specs import ConversationSpec, PhaseSpec, RoomSpec, SingleEvent
-from riskscore.vignettes.timing import AnyArray, counts, draw_times, phase_hours, rounded
+from riskscore.vignettes.timing import (
+    AnyArray,
+    check_event_times,
+    counts,
+    draw_times,
+    local_midnight,
+    media_events,
+    phase_hours,
+)
 
 __all__ = ["build_events"]
-
-_EPOCH: Final = dt.date(1970, 1, 1)
 
 #: A vignette of two-account conversations only has no ``room_size``.
 _COLUMNS: Final = tuple(c for c in SCHEMA_COLUMNS if c != "room_size")
@@ -86,7 +88,7 @@ class _Part:
 
 def _build_conversation(conv: ConversationSpec, source: str) -> dict[str, AnyArray]:
     rng = np.random.default_rng(list(conv.seed))
-    midnight = (conv.start - _EPOCH).days * DAY_S - conv.clock.tz * 60
+    midnight = local_midnight(conv.start, conv.clock.tz)
     names = (conv.accounts[0].name, conv.accounts[1].name)
     parts: list[_Part] = []
     for phase in conv.phases:
@@ -99,16 +101,14 @@ def _build_conversation(conv: ConversationSpec, source: str) -> dict[str, AnyArr
     drawn = np.concatenate([p.drawn for p in parts])
     part_of = np.concatenate([np.full(len(p.time), i) for i, p in enumerate(parts)])
     order = np.argsort(time, kind="stable")
-    if not (time[order[0]] >= EARLIEST_EVENT_TIMESTAMP and time[order[-1]] < MAX_TIMESTAMP):
-        raise VignetteFileError(
-            "the conversation's events (closing events included, each after_min after the one "
-            "before) fall outside 2000-01-01 to 2199-12-31 UTC, the schema's range of event "
-            "times: move its start or shorten it",
-            source=source,
-            key=f"{conv.key}.start",
-        )
     time, sender, event, channel, drawn, part_of = (
         a[order] for a in (time, sender, event, channel, drawn, part_of)
+    )
+    check_event_times(
+        time,
+        "the conversation's events (closing events included, each after_min after the one before)",
+        source,
+        f"{conv.key}.start",
     )
     if sender[0] != 0:
         candidates = np.flatnonzero(drawn & (sender == 0) & (part_of == part_of[0]))
@@ -122,22 +122,7 @@ def _build_conversation(conv: ConversationSpec, source: str) -> dict[str, AnyArr
         j = candidates[0]
         sender[[0, j]] = sender[[j, 0]]
         event[[0, j]] = event[[j, 0]]
-    n = len(time)
-    ids = np.array([a.id for a in conv.accounts], dtype=object)
-    ages = np.array([np.nan if a.age is None else a.age for a in conv.accounts])
-    tzs = np.array([a.tz for a in conv.accounts], dtype=np.int64)
-    recipient = 1 - sender
-    return {
-        "conversation_id": np.full(n, conv.id, dtype=object),
-        "timestamp": time,
-        "sender_id": ids[sender],
-        "recipient_id": ids[recipient],
-        "sender_age": ages[sender],
-        "recipient_age": ages[recipient],
-        "channel": np.array(CHANNEL_NAMES, dtype=object)[channel],
-        "event": np.array(EVENT_NAMES, dtype=object)[event],
-        "recipient_tz_offset_min": tzs[recipient],
-    }
+    return event_columns(conv.id, conv.accounts, time, sender, 1 - sender, channel, event)
 
 
 def _build_phase(
@@ -168,11 +153,7 @@ def _build_phase(
         )
     drawn_t = draw_times(phase, rep, midnight, lo_first, rng)
     sender = rng.permutation(np.repeat([0, 1], counts(n, phase.shares, names))).astype(np.int64)
-    event = np.full(n, int(EventType.MESSAGE), dtype=np.int64)
-    for name, fraction in phase.media:
-        mine = np.flatnonzero(sender == names.index(name))
-        chosen = rng.choice(mine, size=rounded(fraction * len(mine)), replace=False)
-        event[chosen] = int(EventType.MEDIA)
+    event = media_events(phase, sender, names, rng)
     order = np.argsort(drawn_t, kind="stable")
     drawn_t, sender, event = drawn_t[order], sender[order], event[order]
 
