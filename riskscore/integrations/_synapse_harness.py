@@ -27,6 +27,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from riskscore._optional import missing_extra
+
+try:  # signedjson comes with Synapse (the optional [synapse] extra)
+    from signedjson.key import generate_signing_key, write_signing_keys
+except ImportError as exc:
+    raise missing_extra(
+        "synapse", "the Synapse test homeserver (riskscore.integrations._synapse_harness)", exc
+    ) from exc
+
 __all__ = ["Client", "Homeserver", "free_port"]
 
 _NO_LIMIT = {"per_second": 10_000, "burst_count": 10_000}
@@ -40,9 +49,6 @@ def free_port() -> int:
 
 
 def _write_signing_key(path: Path) -> None:
-    # signedjson comes with Synapse (the optional [synapse] extra), only a harness needs it
-    from signedjson.key import generate_signing_key, write_signing_keys
-
     with path.open("w") as fh:
         write_signing_keys(fh, [generate_signing_key("a_riskscore")])
 

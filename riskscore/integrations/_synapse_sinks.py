@@ -10,7 +10,12 @@ import logging
 import time
 from typing import Any
 
-from synapse.module_api import ModuleApi, make_deferred_yieldable, run_in_background
+from riskscore._optional import missing_extra
+
+try:  # Synapse runs this module in its own environment
+    from synapse.module_api import ModuleApi, make_deferred_yieldable, run_in_background
+except ImportError as exc:
+    raise missing_extra("synapse", "riskscore.integrations.synapse", exc) from exc
 
 from riskscore._words import age_text, risk_text
 from riskscore.integrations._synapse_config import SynapseConfig
