@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
 from test_optional import _forget, _hide
 
+from riskscore.cli import main
 from riskscore.exceptions import MissingExtraError
+from riskscore.moderation import ReviewQueue
+from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY
+from riskscore.policy import Alert, Tier
+from riskscore.regulatory import ExportFilter, decided_cases, statements_of_reasons
+from riskscore.regulatory.dsa import StatementError
+
+T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 
 # ---------------------------------------------------------------- Synapse without its extra
 
@@ -31,3 +40,61 @@ def test_synapse_modules_without_the_extra_name_it(
         importlib.import_module(module)
     assert info.value.extra == "synapse"
     assert hidden in str(info.value)
+
+
+# ---------------------------------------------------------------- a decision after 2038
+
+
+#: 2040-01-01T00:00:00Z: a simulated time past the DSA Transparency Database's last day.
+T2040 = 2_208_988_800
+
+
+def _queue_with_a_2040_decision(path: Path) -> Path:
+    """Adult "a" actioned in 2026 (queue item 1), adult "b" actioned in 2040 (item 2)."""
+    with ReviewQueue(path, simulation=True) as q:
+        q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.8, Tier.URGENT), at=T0)
+        q.decide("a", "actioned", moderator="m", item_ids=[1], at=T0 + 60)
+        q.add_alert(Alert(2, "b", "d", 12.0, "under 13", 0.8, Tier.URGENT), at=T2040)
+        q.decide("b", "actioned", moderator="m", item_ids=[2], at=T2040 + 60)
+    return path
+
+
+def test_a_decision_after_2038_is_refused_naming_its_queue_item(tmp_path: Path) -> None:
+    """Was: ``statement 1 (puid p_...): field 'application_date' is 2040-01-01, not between
+    2020-01-01 and 2038-01-01``: the position among the statements and a pseudonym, neither
+    of which leads to the decision in the queue, and no way out. The DSA Transparency
+    Database's ``StatementStoreRequest`` takes no day after 2038-01-01, so the refusal
+    stays; it now names the decision's queue item, the field and the day, and the period
+    filter that leaves the decision out."""
+    with ReviewQueue(_queue_with_a_2040_decision(tmp_path / "q.sqlite")) as q:
+        cases = decided_cases(q.items())
+    with pytest.raises(StatementError) as info:
+        statements_of_reasons(cases, key=SYNTHETIC_DEMO_KEY)
+    message = str(info.value)
+    assert "'application_date' is 2040-01-01, not between 2020-01-01 and 2038-01-01" in message
+    assert "queue item 2" in message
+    assert "2040-01-01T00:01:00+00:00" in message  # the decision's time
+    assert "--to" in message
+    assert (info.value.column, info.value.row, info.value.value) == (
+        "application_date",
+        1,
+        "2040-01-01",
+    )
+    # the decision left out by the period the message names: the export is written
+    kept = decided_cases(cases[0].items, ExportFilter(end=T2040))
+    assert len(statements_of_reasons(kept, key=SYNTHETIC_DEMO_KEY)) == 1
+
+
+def test_the_export_command_refuses_a_decision_after_2038_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = _queue_with_a_2040_decision(tmp_path / "q.sqlite")
+    monkeypatch.setenv("RISKSCORE_REPORT_KEY", str(SYNTHETIC_DEMO_KEY))
+    out = tmp_path / "out"
+    assert main(["export", "--db", str(db), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "queue item 2" in err
+    assert "2040-01-01" in err
+    assert not out.exists()  # nothing written
+    assert main(["export", "--db", str(db), "--out", str(out), "--to", "2038-01-01"]) == 0

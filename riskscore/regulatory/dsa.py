@@ -24,6 +24,7 @@ from typing import Any
 
 from riskscore._words import plural, risk_text
 from riskscore.io.arrow import write_csv_rows
+from riskscore.io.timestamps import iso_utc
 from riskscore.keys import check_key
 from riskscore.moderation import QueueItem
 from riskscore.moderation.transparency import pseudonymise
@@ -205,9 +206,40 @@ def statements_of_reasons(
     """
     s = settings or StatementSettings()
     secret = check_key(key, source="the pseudonymisation key")  # before any work
-    records = [_statement(c, secret, s) for c in cases if c.outcome in RESTRICTING]
+    records = []
+    for row, case in enumerate(c for c in cases if c.outcome in RESTRICTING):
+        record = _statement(case, secret, s)
+        _check_days(case, record, row)
+        records.append(record)
     validate_statements(records)
     return records
+
+
+#: The statement's fields that are days of the decided case, and which day each is.
+_CASE_DAYS = {
+    "content_date": "the day the decision's first alert or report arrived",
+    "application_date": "the day of the decision",
+}
+
+
+def _check_days(case: DecidedCase, record: dict[str, Any], row: int) -> None:
+    """Refuse a case whose days the database rejects (its range ends on 2038-01-01; a
+    simulated decision may be later), naming the decision in the queue and the way out."""
+    try:
+        validate_statement(record, row=row)
+    except StatementError as exc:
+        if exc.column not in _CASE_DAYS:
+            raise
+        raise StatementError(
+            f"{exc}, {_CASE_DAYS[exc.column]}: queue item {case.items[0].item_id}, "
+            f"{case.outcome} at {iso_utc(case.decided_at)}. The DSA Transparency Database "
+            "takes no day out of that range, so this decision can have no statement of "
+            "reasons: export a period that leaves it out (riskscore export --from/--to, "
+            "ExportFilter(start=..., end=...))",
+            column=exc.column,
+            row=row,
+            value=exc.value,
+        ) from None
 
 
 def _statement(case: DecidedCase, key: bytes, s: StatementSettings) -> dict[str, Any]:
