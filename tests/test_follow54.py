@@ -98,3 +98,44 @@ def test_the_export_command_refuses_a_decision_after_2038_in_one_line(
     assert "2040-01-01" in err
     assert not out.exists()  # nothing written
     assert main(["export", "--db", str(db), "--out", str(out), "--to", "2038-01-01"]) == 0
+
+
+# ---------------------------------------------------------------- --chunk-rows and CSV
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "fmt"),
+    [
+        ("events.csv", "conversation_id,timestamp,sender_id,recipient_id,channel\n", "CSV"),
+        ("events.jsonl", '{"conversation_id": "c", "timestamp": 1767225600}\n', "JSON lines"),
+        ("events.ndjson", '{"conversation_id": "c", "timestamp": 1767225600}\n', "JSON lines"),
+    ],
+)
+@pytest.mark.parametrize("command", ["score", "policy tune"])
+def test_chunk_rows_on_a_text_file_says_its_format_and_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, line: str, fmt: str,
+    command: str,
+) -> None:  # fmt: skip
+    """Was: ``--chunk-rows streams Parquet files only, got 'events.csv'``: neither the
+    format read nor what to do. The out-of-core chunker reads Parquet (its metadata,
+    row groups and a sortedness scan); CSV and JSON lines are read whole by their own
+    readers (every CSV cell as text), so the refusal stays and now says the way out."""
+    events = tmp_path / name
+    events.write_text(line, encoding="utf-8")
+    out = ["--out", str(tmp_path / "out")] if command == "score" else []
+    assert main([*command.split(), str(events), *out, "--chunk-rows", "10"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"--chunk-rows streams Parquet files only; {name!r} is a {fmt} file" in err
+    assert "leave out --chunk-rows" in err
+    assert "write_messages" in err
+
+
+def test_chunk_rows_does_not_hide_an_unknown_suffix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An events file of no known suffix is refused for that, as without --chunk-rows."""
+    events = tmp_path / "events.txt"
+    events.write_text("conversation_id\n", encoding="utf-8")
+    assert main(["score", str(events), "--out", str(tmp_path / "o"), "--chunk-rows", "9"]) == 2
+    assert "cannot tell the format of 'events.txt'" in capsys.readouterr().err

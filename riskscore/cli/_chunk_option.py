@@ -10,6 +10,7 @@ from typing import Final
 
 from riskscore.cli._time import whole_number
 from riskscore.exceptions import SchemaError
+from riskscore.io.files import events_format
 from riskscore.io.text import parquet_file
 
 __all__ = ["AUTO_STREAM_ROWS", "add_chunk_rows_option", "should_stream"]
@@ -39,11 +40,20 @@ def should_stream(events: Path, chunk_rows: int | None) -> bool:
     Raises
     ------
     SchemaError
-        ``chunk_rows`` is given for a file that is not Parquet.
+        ``chunk_rows`` is given for a CSV or JSON lines file: the chunker reads Parquet
+        (its metadata, row groups and a scan for sortedness), those are read whole by
+        their own readers. A file of no known suffix is left to ``read_messages``, which
+        says so.
     """
-    if events.suffix.lower() not in {".parquet", ".pq"}:
-        if chunk_rows is not None:
-            raise SchemaError(f"--chunk-rows streams Parquet files only, got {events.name!r}")
+    fmt = events_format(events)
+    if fmt != "Parquet":
+        if chunk_rows is not None and fmt is not None:
+            raise SchemaError(
+                f"--chunk-rows streams Parquet files only; {events.name!r} is a {fmt} file: "
+                "leave out --chunk-rows to read it in memory, or write it as Parquet to "
+                "stream it (riskscore.write_messages(riskscore.read_messages(path), "
+                "'events.parquet'))"
+            )
         return False
     if not events.is_file():  # missing, a directory, a FIFO: read_messages says which
         return False

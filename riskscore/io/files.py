@@ -39,6 +39,7 @@ __all__ = [
     "check_not_inputs",
     "check_own_files",
     "check_regular_file",
+    "events_format",
     "read_file",
     "real_path",
     "refuse_unreadable",
@@ -50,6 +51,27 @@ IntArray = npt.NDArray[np.int64]
 CSV_SUFFIXES = {".csv"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
+
+
+def events_format(path: Path) -> str | None:
+    """The format an events file is read in, by its suffix; None for another suffix.
+
+    Examples
+    --------
+    >>> events_format(Path("events.NDJSON")), events_format(Path("events.txt"))
+    ('JSON lines', None)
+    """
+    suffix = path.suffix.lower()
+    for name, suffixes in (
+        ("CSV", CSV_SUFFIXES),
+        ("JSON lines", JSONL_SUFFIXES),
+        ("Parquet", PARQUET_SUFFIXES),
+    ):
+        if suffix in suffixes:
+            return name
+    return None
+
+
 #: Columns of numbers (read from CSV text by :func:`number_text_column`).
 NUMBER_COLUMNS = frozenset(("sender_age", "recipient_age", "recipient_tz_offset_min", "room_size"))
 
@@ -208,8 +230,7 @@ def refuse_unreadable(path: Path, exc: Exception) -> NoReturn:
     CLI names it as such."""
     if isinstance(exc, OSError) and exc.errno is not None:
         raise exc
-    suffix = path.suffix.lower()
-    what = {".csv": "CSV"}.get(suffix, "Parquet" if suffix in PARQUET_SUFFIXES else "JSON")
+    what = events_format(path) or "JSON lines"
     # Arrow quotes the offending CSV row after "got N:"; the row may hold content
     detail = re.sub(r"(columns?, got \d+):.*", r"\1", " ".join(str(exc).split()))[:200]
     raise SchemaError(
