@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from riskscore.cli import main
 from riskscore.exceptions import MissingExtraError
 from riskscore.moderation import ReviewQueue
 from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY
+from riskscore.online.checkpoint import Snapshot
 from riskscore.policy import Alert, Tier
 from riskscore.regulatory import ExportFilter, decided_cases, statements_of_reasons
 from riskscore.regulatory.dsa import StatementError
@@ -139,3 +141,26 @@ def test_chunk_rows_does_not_hide_an_unknown_suffix(
     events.write_text("conversation_id\n", encoding="utf-8")
     assert main(["score", str(events), "--out", str(tmp_path / "o"), "--chunk-rows", "9"]) == 2
     assert "cannot tell the format of 'events.txt'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- one closing context manager
+
+
+@pytest.mark.parametrize("cls", [ReviewQueue, Snapshot])
+def test_closing_context_managers_share_one_definition(cls: type) -> None:
+    """Was: ``ReviewQueue`` and the checkpoint's ``Snapshot`` each wrote ``__enter__``
+    (returning the object, typed as the class, not ``Self``) and ``__exit__`` (calling
+    ``close``) again; both now take them from ``riskscore._closing.ClosesOnExit``."""
+    assert cls.__enter__.__qualname__ == "ClosesOnExit.__enter__"
+    assert cls.__exit__.__qualname__ == "ClosesOnExit.__exit__"
+
+
+def test_a_queue_in_a_with_block_is_itself_and_closed_after(tmp_path: Path) -> None:
+    class Queue(ReviewQueue):
+        pass
+
+    with Queue(tmp_path / "q.sqlite") as q:
+        assert type(q) is Queue
+        assert len(q) == 0
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        len(q)

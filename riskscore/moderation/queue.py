@@ -35,13 +35,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import riskscore.moderation.decisions as decisions
 import riskscore.moderation.intake as intake
 import riskscore.moderation.queue_db as db
 from riskscore._checks import check_whole
+from riskscore._closing import ClosesOnExit
 from riskscore.io.schema import has_hidden_character
 from riskscore.moderation.cases import (
     MAX_NOTE_CHARS,
@@ -70,7 +70,7 @@ from riskscore.policy import Alert, AlertPolicy, policy_or_default
 __all__ = ["ReviewQueue"]
 
 
-class ReviewQueue:
+class ReviewQueue(ClosesOnExit):
     """Ranked review work for moderators, persisted in SQLite.
 
     Parameters
@@ -145,17 +145,6 @@ class ReviewQueue:
     def close(self) -> None:
         """Close the database connection."""
         self._con.close()
-
-    def __enter__(self) -> ReviewQueue:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __len__(self) -> int:
         """Number of open items."""

@@ -46,10 +46,10 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import riskscore.io.sqlite as sqlite
+from riskscore._closing import ClosesOnExit
 from riskscore.exceptions import CheckpointError
 from riskscore.io.json_lines import json_loads
 
@@ -233,7 +233,7 @@ def _check_format(con: sqlite3.Connection, path: Path, *, allow_empty: bool) -> 
     return meta
 
 
-class Snapshot:
+class Snapshot(ClosesOnExit):
     """An open checkpoint: its ``meta`` and its rows, read lazily in batches.
 
     Use as a context manager (it holds a read transaction); iterate
@@ -247,17 +247,6 @@ class Snapshot:
         self._con = con
         sums = meta.get(_CHECKSUMS)
         self._sums: dict[str, Any] = sums if isinstance(sums, dict) else {}
-
-    def __enter__(self) -> Snapshot:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """End the read transaction and close the file."""
