@@ -18,7 +18,11 @@ an old callee: it checks each function against its own file's content). A ``NUMB
 the user set is left as it is (and kept up to date by the user). The kernels compiled into
 the package's own ``__pycache__`` (``riskscore warmup`` in an image's build step, as root)
 are copied into that directory once (:func:`seed_jit_cache`): numba uses no cache directory
-it cannot write, so every process of another user would compile them again.
+it cannot write, so every process of another user would compile them again. Each use marks
+the directory used (its modification time); the directories of other sources beside it
+(another version of riskscore: ``riskscore-`` and 16 hex digits, this user's, not links)
+unused for :data:`UNUSED_JIT_CACHE_S` are deleted (:func:`prune_jit_caches`). Two versions
+in use side by side (two images sharing a home) keep both: each marks its own.
 
 Where no directory at all can be written (a read-only root file system with no writable
 home or temporary directory, no ``NUMBA_CACHE_DIR``), numba refuses to define a function
@@ -32,24 +36,30 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import shutil
 import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Final
 
 import numba.core.config
 from numba.misc.appdirs import AppDirs
 
+from riskscore._units import DAY_S
+
 __all__ = [
     "COMPILED_SUBPACKAGES",
     "STAMP_NAME",
+    "UNUSED_JIT_CACHE_S",
     "clear_stale_jit_caches",
     "jit_cache_dir",
     "jit_cache_location",
     "jit_cache_on_disk",
     "place_jit_cache",
     "private_temp_dir",
+    "prune_jit_caches",
     "seed_jit_cache",
     "writable_dir",
 ]
@@ -61,6 +71,13 @@ COMPILED_SUBPACKAGES: Final = ("features", "io", "model", "online", "synthetic")
 #: ``__pycache__``.
 STAMP_NAME: Final = "numba-sources.sha256"
 _CACHE_SUFFIXES: Final = (".nbi", ".nbc")
+
+#: How long the cache directory of other sources (another version) may go unused before
+#: :func:`prune_jit_caches` deletes it.
+UNUSED_JIT_CACHE_S: Final = 30 * DAY_S
+
+#: The name of a cache directory :func:`jit_cache_dir` makes: the sources' fingerprint.
+_CACHE_DIR_NAME: Final = re.compile(r"riskscore-[0-9a-f]{16}")
 
 
 def _fingerprint(package: Path) -> str:
@@ -218,7 +235,7 @@ def jit_cache_dir(
     # The mode Python and numba make __pycache__ with: others read the bytecode and caches.
     if writable_dir(package / COMPILED_SUBPACKAGES[0] / "__pycache__", mode=0o777):
         return None
-    name = f"riskscore-{_fingerprint(package)[:16]}"
+    name = f"riskscore-{_fingerprint(package)[:16]}"  # as _CACHE_DIR_NAME reads it
     if user_cache is None:
         dirs = AppDirs(appname="numba", appauthor=False)  # type: ignore[no-untyped-call]
         user_cache = Path(dirs.user_cache_dir)
@@ -257,7 +274,54 @@ def place_jit_cache() -> Path | None:
         # shares the directory (a subfolder per source folder) instead of failing too.
         config.CACHE_DIR = str(chosen)
         seed_jit_cache(chosen)
+        prune_jit_caches(chosen)
     return chosen
+
+
+def prune_jit_caches(chosen: Path, *, now: float | None = None) -> list[str]:
+    """Mark ``chosen`` used, and delete the cache directories of other sources beside it
+    that have gone unused for :data:`UNUSED_JIT_CACHE_S`.
+
+    Only directories :func:`jit_cache_dir` makes (``riskscore-`` and 16 hex digits) that
+    are this user's are deleted; a link is never followed nor deleted, nor is anything
+    else in the folder (numba's own caches of other libraries).
+
+    Parameters
+    ----------
+    chosen : Path
+        The cache directory of this process (:func:`jit_cache_dir`).
+    now : float, optional
+        The time, epoch seconds (default: the clock's).
+
+    Returns
+    -------
+    list of str
+        The names of the directories deleted (none when ``chosen`` cannot be marked).
+    """
+    now = time.time() if now is None else now
+    uid = getattr(os, "getuid", lambda: None)()
+    deleted = []
+    try:
+        os.utime(chosen, (now, now), follow_symlinks=False)  # used: its siblings prune it last
+        siblings = list(os.scandir(chosen.parent))
+    except OSError:  # gone meanwhile, or not this user's to mark
+        return []
+    for entry in siblings:
+        if entry.name == chosen.name or not _CACHE_DIR_NAME.fullmatch(entry.name):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if (
+                stat.S_ISDIR(info.st_mode)
+                and (uid is None or info.st_uid == uid)
+                and now - info.st_mtime > UNUSED_JIT_CACHE_S
+            ):
+                # rmtree opens each folder without following links (on POSIX)
+                shutil.rmtree(entry.path)
+                deleted.append(entry.name)
+        except OSError:  # another process deletes or uses it meanwhile: left to the next
+            continue
+    return deleted
 
 
 def jit_cache_location() -> Path | None:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sqlite3
+import time
 from pathlib import Path
 
+import numba.core.config
 import pytest
 from test_optional import _forget, _hide
 
+import riskscore._jit_cache as jit_cache
+from riskscore._jit_cache import UNUSED_JIT_CACHE_S, prune_jit_caches
+from riskscore._units import DAY_S
 from riskscore.cli import main
 from riskscore.exceptions import MissingExtraError
 from riskscore.moderation import ReviewQueue
@@ -164,3 +170,65 @@ def test_a_queue_in_a_with_block_is_itself_and_closed_after(tmp_path: Path) -> N
         assert len(q) == 0
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         len(q)
+
+
+# ---------------------------------------------------------------- numba caches of other versions
+
+
+#: Days since the last use of a directory left unused for long enough to prune.
+OLD = UNUSED_JIT_CACHE_S / DAY_S + 30
+
+
+def _aged(path: Path, days: float) -> Path:
+    then = time.time() - days * DAY_S
+    os.utime(path, (then, then), follow_symlinks=False)
+    return path
+
+
+def test_cache_dirs_of_other_versions_unused_for_long_are_pruned(tmp_path: Path) -> None:
+    """Was: a read-only installation caches in ``~/.cache/numba/riskscore-<fingerprint>``,
+    a new directory for each version (each change of the sources), and the earlier
+    versions' directories were never deleted. Now those unused for long are, and only
+    those: riskscore's names, this user's, never through a link."""
+    user_cache = tmp_path / "numba"
+    chosen = _aged(_cache_dir(user_cache / "riskscore-aaaaaaaaaaaaaaaa"), OLD + 30)
+    old = _aged(_cache_dir(user_cache / "riskscore-bbbbbbbbbbbbbbbb"), OLD)
+    in_use = _aged(_cache_dir(user_cache / "riskscore-cccccccccccccccc"), 2)  # another image
+    elsewhere = _aged(_cache_dir(tmp_path / "elsewhere"), OLD)
+    link = user_cache / "riskscore-dddddddddddddddd"
+    link.symlink_to(elsewhere, target_is_directory=True)
+    _aged(link, OLD)
+    others = [
+        _aged(_cache_dir(user_cache / name), OLD)
+        for name in ("riskscore-numba-1000", "riskscore-BBBBBBBBBBBBBBBB", "mylib_0123")
+    ]
+    not_a_dir = user_cache / "riskscore-eeeeeeeeeeeeeeee"
+    not_a_dir.write_text("")
+    _aged(not_a_dir, OLD)
+
+    assert prune_jit_caches(chosen) == ["riskscore-bbbbbbbbbbbbbbbb"]
+    assert not old.exists()
+    assert time.time() - chosen.stat().st_mtime < DAY_S  # marked used
+    for kept in (chosen, in_use, elsewhere, link, not_a_dir, *others):
+        assert kept.exists(), kept
+    assert (elsewhere / "features_0" / "code.nbi").is_file()  # not through the link
+    assert prune_jit_caches(chosen) == []
+
+
+def test_placing_the_cache_prunes_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_cache = tmp_path / "numba"
+    chosen = _cache_dir(user_cache / "riskscore-aaaaaaaaaaaaaaaa")
+    old = _aged(_cache_dir(user_cache / "riskscore-bbbbbbbbbbbbbbbb"), OLD)
+    monkeypatch.setattr(numba.core.config, "CACHE_DIR", "")  # restored after the test
+    monkeypatch.setattr(jit_cache, "jit_cache_dir", lambda: chosen)
+    monkeypatch.setattr(jit_cache, "seed_jit_cache", lambda _chosen: 0)
+    assert jit_cache.place_jit_cache() == chosen
+    assert not old.exists()
+
+
+def _cache_dir(path: Path) -> Path:
+    (path / "features_0").mkdir(parents=True)
+    (path / "features_0" / "code.nbi").write_bytes(b"index")
+    return path
