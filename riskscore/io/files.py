@@ -52,6 +52,9 @@ CSV_SUFFIXES = {".csv"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 
+#: Columns of numbers (read from CSV text by :func:`number_text_column`).
+NUMBER_COLUMNS = frozenset(("sender_age", "recipient_age", "recipient_tz_offset_min", "room_size"))
+
 
 def events_format(path: Path) -> str | None:
     """The format an events file is read in, by its suffix; None for another suffix.
@@ -70,10 +73,6 @@ def events_format(path: Path) -> str | None:
         if suffix in suffixes:
             return name
     return None
-
-
-#: Columns of numbers (read from CSV text by :func:`number_text_column`).
-NUMBER_COLUMNS = frozenset(("sender_age", "recipient_age", "recipient_tz_offset_min", "room_size"))
 
 
 def check_regular_file(path: Path, what: str = "events file") -> None:

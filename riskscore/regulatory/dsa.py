@@ -206,12 +206,14 @@ def statements_of_reasons(
     """
     s = settings or StatementSettings()
     secret = check_key(key, source="the pseudonymisation key")  # before any work
-    records = []
-    for row, case in enumerate(c for c in cases if c.outcome in RESTRICTING):
-        record = _statement(case, secret, s)
-        _check_days(case, record, row)
-        records.append(record)
-    validate_statements(records)
+    restricting = [c for c in cases if c.outcome in RESTRICTING]
+    records = [_statement(c, secret, s) for c in restricting]
+    try:
+        validate_statements(records)
+    except StatementError as exc:
+        if exc.column in _CASE_DAYS and exc.row is not None:
+            raise _day_out_of_range(exc, restricting[exc.row]) from None
+        raise
     return records
 
 
@@ -222,24 +224,19 @@ _CASE_DAYS = {
 }
 
 
-def _check_days(case: DecidedCase, record: dict[str, Any], row: int) -> None:
-    """Refuse a case whose days the database rejects (its range ends on 2038-01-01; a
-    simulated decision may be later), naming the decision in the queue and the way out."""
-    try:
-        validate_statement(record, row=row)
-    except StatementError as exc:
-        if exc.column not in _CASE_DAYS:
-            raise
-        raise StatementError(
-            f"{exc}, {_CASE_DAYS[exc.column]}: queue item {case.items[0].item_id}, "
-            f"{case.outcome} at {iso_utc(case.decided_at)}. The DSA Transparency Database "
-            "takes no day out of that range, so this decision can have no statement of "
-            "reasons: export a period that leaves it out (riskscore export --from/--to, "
-            "ExportFilter(start=..., end=...))",
-            column=exc.column,
-            row=row,
-            value=exc.value,
-        ) from None
+def _day_out_of_range(exc: StatementError, case: DecidedCase) -> StatementError:
+    """The refusal of a case whose day the database rejects (its range ends on 2038-01-01;
+    a simulated decision may be later), naming the decision in the queue and the way out."""
+    return StatementError(
+        f"{exc}, {_CASE_DAYS[str(exc.column)]}: queue item {case.items[0].item_id}, "
+        f"{case.outcome} at {iso_utc(case.decided_at)}. The DSA Transparency Database "
+        "takes no day out of that range, so this decision can have no statement of "
+        "reasons: export a period that leaves it out (riskscore export --from/--to, "
+        "ExportFilter(start=..., end=...))",
+        column=exc.column,
+        row=exc.row,
+        value=exc.value,
+    )
 
 
 def _statement(case: DecidedCase, key: bytes, s: StatementSettings) -> dict[str, Any]:
