@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, Final
@@ -49,6 +50,17 @@ MAX_TOKEN_CHARS: Final = 32
 #: Every other column holds numbers or times (an ISO 8601 time is at most 35 characters):
 #: text longer than this, or of three or more words, may be message content.
 MAX_VALUE_TEXT_CHARS: Final = 40
+#: Letters of the scripts written without spaces between words (Chinese, Japanese kana,
+#: Thai, Lao, Tibetan, Myanmar, Khmer): a whole message in them is one "word" to
+#: :func:`is_sentence` and often shorter than :data:`MAX_TOKEN_CHARS`. No number, time or
+#: category name holds one, so a refused value of a number, time or category column that
+#: holds one may be message content (ids, which may be names in these scripts, are judged
+#: by :func:`is_sentence` alone).
+UNSPACED_SCRIPT_RE: Final = re.compile(
+    "[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff"
+    "\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+    "\U00020000-\U0003ffff]"
+)
 #: Distinct names of unread columns or fields kept one by one (:func:`reported_as`); later
 #: ones (and names longer than :data:`MAX_IGNORED_NAME_CHARS`, not printable, or a
 #: sentence, which may be message content) are kept as :data:`OTHER_NAMES`, so that a
@@ -111,12 +123,13 @@ class Unheld:
 
 def _may_be_content(column: str, text: str) -> bool:
     """Whether refused text in ``column`` may be message content (the rule of :func:`shown`)."""
+    if column in ID_COLUMNS:
+        return is_sentence(text)
+    if UNSPACED_SCRIPT_RE.search(text) is not None:
+        return True
     if column in CATEGORY_COLUMNS:
         return len(text) > MAX_TOKEN_CHARS or any(c.isspace() for c in text)
-    sentence = is_sentence(text)
-    if column in ID_COLUMNS:
-        return sentence
-    return sentence or len(text) > MAX_VALUE_TEXT_CHARS
+    return is_sentence(text) or len(text) > MAX_VALUE_TEXT_CHARS
 
 
 def shown(column: str, value: object) -> object:
@@ -132,6 +145,14 @@ def shown(column: str, value: object) -> object:
     text of 25 characters (not shown: it may be message content)
     >>> shown("sender_id", "user-1"), shown("channel", "direct")
     ('user-1', 'direct')
+
+    A message in a script written without spaces is one word, and short; where a number,
+    a time or a category belongs it is not shown either:
+
+    >>> shown("channel", "\u4eca\u665a\u89c1")
+    text of 3 characters (not shown: it may be message content)
+    >>> shown("sender_age", "\u0e04\u0e34\u0e14\u0e16\u0e36\u0e07")
+    text of 6 characters (not shown: it may be message content)
 
     Bytes are judged as the text they hold (invalid UTF-8 escaped) and counted as bytes:
 

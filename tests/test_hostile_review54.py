@@ -1,0 +1,69 @@
+"""Hostile review 54: message text that is no "sentence" by whitespace, ... All data is
+synthetic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from io_hostile_helpers import BASE_EVENT
+
+import riskscore as rs
+
+# ------------------------------------------- text in scripts written without spaces
+
+#: Short messages in scripts written without spaces between words (Chinese, Japanese,
+#: Thai): one "word" each to the sentence rule, and shorter than its length limits.
+UNSPACED_MESSAGES = [
+    "\u7ed9\u6211\u53d1\u4e00\u5f20\u4f60\u7684\u7167\u7247",  # Chinese: send me a photo
+    "\u4eca\u5915\u4f1a\u3048\u308b\uff1f",  # Japanese: can we meet tonight?
+    "\u0e04\u0e34\u0e14\u0e16\u0e36\u0e07\u0e40\u0e18\u0e2d",  # Thai: miss you
+]
+#: The columns of numbers, times and category names.
+VALUE_COLUMNS = [
+    "timestamp",
+    "channel",
+    "event",
+    "sender_age",
+    "recipient_age",
+    "recipient_tz_offset_min",
+    "room_size",
+]
+
+
+def _two_events(column: str, value: Any) -> dict[str, list[Any]]:
+    events = {k: [v, v] for k, v in BASE_EVENT.items()}
+    events["timestamp"] = [BASE_EVENT["timestamp"], BASE_EVENT["timestamp"] + 60]
+    events[column] = [value, events[column][1] if column in events else None]
+    return events
+
+
+@pytest.mark.parametrize("message", UNSPACED_MESSAGES)
+@pytest.mark.parametrize("column", VALUE_COLUMNS)
+def test_unspaced_text_in_a_value_column_is_never_quoted(column: str, message: str) -> None:
+    """Was: quoted in the error and copied into the quarantine record (the online error
+    too): text was held to be message content only when it had three words separated by
+    whitespace or was longer than 32 (categories) or 40 characters, and a message in
+    Chinese, Japanese or Thai has no spaces and is short. A number, a time or a category
+    name holds no letter of these scripts: such a value is now only counted."""
+    events = _two_events(column, message)
+    with pytest.raises(rs.SchemaError, match=f"column '{column}', row 0") as caught:
+        rs.read_messages(events)
+    assert message not in str(caught.value)
+    assert "not shown: it may be message content" in str(caught.value)
+    kept = rs.read_messages(events, errors="quarantine")
+    assert kept.quarantined.column == (column,)
+    assert message not in repr(kept.quarantined)
+    scorer = rs.OnlineScorer(rs.load_model(), time_source="events")
+    with pytest.raises(rs.SchemaError, match=f"column '{column}'") as online:
+        scorer.update_one({**BASE_EVENT, column: message})
+    assert message not in str(online.value)
+
+
+def test_a_refused_value_in_latin_letters_is_still_quoted() -> None:
+    """What a person needs to find a bad cell is still shown when it cannot be a
+    message: a misspelt channel name, a date where epoch seconds belong."""
+    with pytest.raises(rs.SchemaError, match="'drect' is not recognised"):
+        rs.read_messages(_two_events("channel", "drect"))
+    with pytest.raises(rs.SchemaError, match="'2024-05-01' is a date"):
+        rs.read_messages(_two_events("timestamp", "2024-05-01"))
