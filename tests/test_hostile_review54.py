@@ -1,8 +1,10 @@
-"""Hostile review 54: message text that is no "sentence" by whitespace, ... All data is
-synthetic."""
+"""Hostile review 54: message text where numbers, times or ids belong (in scripts
+written without spaces; in what the review queue is given), and times far ahead. All data
+is synthetic."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,3 +69,47 @@ def test_a_refused_value_in_latin_letters_is_still_quoted() -> None:
         rs.read_messages(_two_events("channel", "drect"))
     with pytest.raises(rs.SchemaError, match="'2024-05-01' is a date"):
         rs.read_messages(_two_events("timestamp", "2024-05-01"))
+
+
+# ------------------------------------------------------- what the review queue is given
+
+
+def _report(**changes: Any) -> rs.UserReport:
+    fields: dict[str, Any] = {
+        "conversation_id": "conv-1",
+        "reporter_id": "kid-1",
+        "reported_id": "adult-1",
+        "reporter_age": 13.0,
+        "timestamp": BASE_EVENT["timestamp"],
+        "channel": "direct",
+    }
+    return rs.UserReport(**{**fields, **changes})
+
+
+@pytest.mark.parametrize("field", ["conversation_id", "reporter_id", "reported_id"])
+def test_a_sentence_is_no_id_the_review_queue_takes(tmp_path: Path, field: str) -> None:
+    """Was: queued, and shown to moderators and written to the exports as an id: the
+    queue held ids to the rules of stored ids (length, printable), not to the sentence
+    rule that events are held to, so a user report built by a platform from the wrong
+    field queued message text; its error quoted the text too."""
+    sentence = "can you send me a photo"
+    with rs.ReviewQueue(tmp_path / "q.sqlite") as queue:
+        with pytest.raises(ValueError, match="a sentence: ids are opaque keys") as caught:
+            queue.add_report(_report(**{field: sentence}))
+        assert sentence not in str(caught.value)
+        assert queue.items() == []
+        # a pair id of a room of accounts of two words each is no sentence
+        queue.add_report(_report(conversation_id="room 7|kid one|adult one"))
+        assert len(queue.items()) == 1
+
+
+@pytest.mark.parametrize("channel", ["can you send me a photo", UNSPACED_MESSAGES[0]])
+def test_a_report_on_a_channel_of_free_text_does_not_quote_it(tmp_path: Path, channel: str) -> None:
+    """Was: ``channel 'can you send me a photo' is not one of ...``: the queue quoted a
+    refused channel whole, where the event readers quote free text only by its length."""
+    with rs.ReviewQueue(tmp_path / "q.sqlite") as queue:
+        with pytest.raises(ValueError, match="not shown: it may be message content") as caught:
+            queue.add_report(_report(channel=channel))
+        assert channel not in str(caught.value)
+        with pytest.raises(ValueError, match="channel 'Direct' is not one of"):
+            queue.add_report(_report(channel="Direct"))

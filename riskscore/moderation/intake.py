@@ -25,7 +25,7 @@ import numpy as np
 
 import riskscore.moderation.queue_db as db
 from riskscore.batch.reports import ReportEvents
-from riskscore.io.raw import show
+from riskscore.io.raw import show, shown
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     MAX_AGE,
@@ -71,22 +71,24 @@ def stored_age(value: Any, what: str = "child age") -> float | None:
 
 
 def _check_channel(channel: str | None) -> None:
-    if channel is not None and channel not in CHANNEL_NAMES:
-        raise ValueError(f"channel {show(channel)} is not one of {', '.join(CHANNEL_NAMES)}")
+    if channel is not None and channel not in CHANNEL_NAMES:  # free text: only its length
+        shown_channel = show(shown("channel", channel))
+        raise ValueError(f"channel {shown_channel} is not one of {', '.join(CHANNEL_NAMES)}")
 
 
 def new_id(field: str, value: Any) -> str:
     """An id arriving in the queue (or named in a decision), checked by the rule the queue
     reads it back with (:func:`riskscore.moderation.queue_rows.id_problem`), then encoded
     (:func:`queue_db.encode_id`): an id that is unprintable, empty or over-long would break
-    the exports made from it; the error quotes it cut (:func:`riskscore.io.raw.show`: it is
-    no id). An id that passes is named in messages as the console and the command line
-    show it (:func:`~riskscore.io.shown_ids.shown_id`)."""
+    the exports made from it, and one of three words or more (a sentence, refused in events
+    too) may be message content; the error quotes it cut (:func:`riskscore.io.raw.show`: it
+    is no id), a sentence only by its length. An id that passes is named in messages as
+    the console and the command line show it (:func:`~riskscore.io.shown_ids.shown_id`)."""
     if isinstance(value, np.integer):
         value = value.item()
-    problem = id_problem(field, value)
-    if problem is not None:
-        raise ValueError(f"{field} {show(value)} {problem}")
+    problem = id_problem(field, value, arriving=True)
+    if problem is not None:  # quoted by the rule of ids: a sentence only by its length
+        raise ValueError(f"{field} {show(shown('conversation_id', value))} {problem}")
     return db.encode_id(value)
 
 
