@@ -113,3 +113,39 @@ def test_a_report_on_a_channel_of_free_text_does_not_quote_it(tmp_path: Path, ch
         assert channel not in str(caught.value)
         with pytest.raises(ValueError, match="channel 'Direct' is not one of"):
             queue.add_report(_report(channel="Direct"))
+
+
+# ------------------------------------------------------------ times far ahead of the clock
+
+#: A time in 2198: ahead of any clock these tests run by.
+FAR_AHEAD = 7_200_000_000
+
+
+def test_a_report_dated_far_ahead_is_refused_not_hidden(tmp_path: Path) -> None:
+    """Was: queued, counted as open, and shown in no case until 2198: the queue shows an
+    item from its time on, and took any time up to the year 9999, so a child's report
+    dated by a clock never set was hidden from every moderator."""
+    with rs.ReviewQueue(tmp_path / "q.sqlite") as queue:
+        with pytest.raises(rs.moderation.QueueError, match="shown to no moderator until"):
+            queue.add_report(_report(timestamp=FAR_AHEAD))
+        assert queue.items() == []
+        queue.add_report(_report())  # a report of today's history is queued as before
+        assert [case.adult_id for case in queue.cases()] == ["adult-1"]
+
+
+def test_an_alert_raised_far_ahead_is_refused_and_later_ones_are_shown(tmp_path: Path) -> None:
+    """Was: the alert's item was hidden until 2198, and every later alert of the
+    conversation merged into it (``n_signals`` 2), hidden with it."""
+    alert = rs.Alert("conv-1", "adult-1", "kid-1", 13.0, "13-15", 0.9, rs.Tier.URGENT)
+    with rs.ReviewQueue(tmp_path / "q.sqlite") as queue:
+        with pytest.raises(rs.moderation.QueueError, match="2198-"):
+            queue.add_alert(alert, at=FAR_AHEAD)
+        queue.add_alert(alert)
+        assert [case.adult_id for case in queue.cases()] == ["adult-1"]
+
+
+def test_a_simulated_queue_still_takes_times_ahead(tmp_path: Path) -> None:
+    """A simulation runs past today on purpose: its queue takes any time, as before."""
+    with rs.ReviewQueue(tmp_path / "q.sqlite", simulation=True) as queue:
+        queue.add_report(_report(timestamp=FAR_AHEAD))
+        assert [case.adult_id for case in queue.cases(now=FAR_AHEAD)] == ["adult-1"]

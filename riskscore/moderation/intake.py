@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from riskscore.io.schema import (
     MIN_AGE,
 )
 from riskscore.io.shown_ids import shown_id
+from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S, iso_utc
 from riskscore.model.scores import reason_texts
 from riskscore.moderation.cases import QueueError, check_epoch
 from riskscore.moderation.queue_rows import (
@@ -47,13 +48,41 @@ from riskscore.moderation.user_reports import UserReport
 from riskscore.policy import Alert, AlertPolicy, Tier
 
 __all__ = [
+    "MAX_AHEAD_S",
     "alert_row",
     "insert_alerts",
     "insert_reports",
+    "latest_time",
     "new_id",
     "report_row",
     "user_reports",
 ]
+
+
+#: How far after the clock's time an alert or a user report may be dated when queued (the
+#: event readers' tolerance of an event ahead of the clock, one day): the queue shows an
+#: item from its time on, and merges every later alert of its conversation into it, so an
+#: item dated years ahead (a clock never set, a forged time) would hide them all until
+#: then. A queue in simulation mode takes any time.
+MAX_AHEAD_S: Final = int(DEFAULT_MAX_FUTURE_S)
+
+
+def latest_time(*, simulation: bool) -> int | None:
+    """The latest time an item may be queued at now: the clock's plus :data:`MAX_AHEAD_S`
+    (None in simulation mode, which takes any time)."""
+    return None if simulation else int(time.time()) + MAX_AHEAD_S
+
+
+def _check_not_ahead(when: int, latest: int | None, what: str) -> None:
+    """Refuse ``when`` (the time an item is queued at) after ``latest`` (the clock's time
+    plus :data:`MAX_AHEAD_S`; None: no limit), naming ``what`` and both times."""
+    if latest is not None and when > latest:
+        raise QueueError(
+            f"{what}: dated {iso_utc(when)}, more than {MAX_AHEAD_S // 3600} hours after the "
+            f"clock's time ({iso_utc(latest - MAX_AHEAD_S)}): it would be shown to no "
+            "moderator until then, with every later alert of its conversation; check the "
+            "clock that dated it (a queue opened with simulation=True takes times ahead)"
+        )
 
 
 def stored_age(value: Any, what: str = "child age") -> float | None:
@@ -92,9 +121,12 @@ def new_id(field: str, value: Any) -> str:
     return db.encode_id(value)
 
 
-def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, Any]:
+def alert_row(
+    alert: Alert, channel: str | None, at: int | None, *, latest: int | None = None
+) -> dict[str, Any]:
     """The ``items`` row of an alert raised at ``at`` (default its timestamp, else now), on
-    ``channel`` (default the most private channel the alert's conversation reached)."""
+    ``channel`` (default the most private channel the alert's conversation reached); an
+    alert raised after ``latest`` is refused (:func:`_check_not_ahead`)."""
     when = at if at is not None else alert.timestamp
     if when is None:
         when = int(time.time())
@@ -120,6 +152,7 @@ def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, An
         )
     age = stored_age(alert.child_age, f"{what}: child age")
     first, last = _event_times(alert, what)
+    _check_not_ahead(check_epoch(when, "at"), latest, what)
     return {
         "kind": "alert",
         "dedup_key": f"alert:{conv}",
@@ -160,8 +193,11 @@ def _event_times(alert: Alert, what: str) -> tuple[int | None, int | None]:
     return first, last
 
 
-def report_row(report: UserReport, policy: AlertPolicy) -> dict[str, Any]:
-    """The ``items`` row of a user report, banded by the reporter's age under ``policy``."""
+def report_row(
+    report: UserReport, policy: AlertPolicy, *, latest: int | None = None
+) -> dict[str, Any]:
+    """The ``items`` row of a user report, banded by the reporter's age under ``policy``;
+    one dated after ``latest`` is refused (:func:`_check_not_ahead`)."""
     _check_channel(report.channel)
     if not 0.0 <= report.risk <= 1.0:
         raise ValueError(f"user report risk must be in [0, 1], got {report.risk}")
@@ -171,6 +207,7 @@ def report_row(report: UserReport, policy: AlertPolicy) -> dict[str, Any]:
         when = check_epoch(report.timestamp, "timestamp")
     except QueueError as exc:
         raise QueueError(f"{what}: {exc}") from None
+    _check_not_ahead(when, latest, what)
     age = stored_age(report.reporter_age, f"{what}: child (reporter) age")
     reporter = new_id("reporter_id", report.reporter_id)
     reported = new_id("reported_id", report.reported_id)

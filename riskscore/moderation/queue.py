@@ -200,7 +200,10 @@ class ReviewQueue:
         ------
         QueueError
             The conversation's open alert is of two other accounts (two conversations
-            under one id are never merged); nothing is queued.
+            under one id are never merged); or, outside simulation mode, the alert is
+            raised (``at``) more than a day after the clock's time, when no moderator
+            would be shown it (:data:`~riskscore.moderation.intake.MAX_AHEAD_S`); nothing
+            is queued.
 
         Notes
         -----
@@ -225,8 +228,9 @@ class ReviewQueue:
         if len(channels) != len(alerts):
             raise ValueError(f"{len(alerts)} alerts but {len(channels)} channels")
         actor = check_name(actor, "actor")
+        latest = intake.latest_time(simulation=self.simulation)
         rows = [
-            (intake.alert_row(a, c, at), db.alert_signal(a))
+            (intake.alert_row(a, c, at, latest=latest), db.alert_signal(a))
             for a, c in zip(alerts, channels, strict=True)
         ]
         return db.write(self._con, lambda con: intake.insert_alerts(con, rows, actor))
@@ -238,6 +242,11 @@ class ReviewQueue:
         -------
         int
             The item id.
+
+        Raises
+        ------
+        QueueError
+            Dated too far ahead to be shown (see :meth:`add_alert`); nothing is queued.
         """
         return self.add_reports([report], actor=actor)[0]
 
@@ -246,7 +255,8 @@ class ReviewQueue:
     ) -> list[int]:
         """Queue many user reports in one transaction; see :meth:`add_report`."""
         actor = check_name(actor, "actor")
-        rows = [intake.report_row(r, self.policy) for r in reports]
+        latest = intake.latest_time(simulation=self.simulation)
+        rows = [intake.report_row(r, self.policy, latest=latest) for r in reports]
         return db.write(self._con, lambda con: intake.insert_reports(con, rows, actor))
 
     # ----------------------------------------------------------------- reading
