@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from io_hostile_helpers import BASE_EVENT
 
@@ -149,3 +151,39 @@ def test_a_simulated_queue_still_takes_times_ahead(tmp_path: Path) -> None:
     with rs.ReviewQueue(tmp_path / "q.sqlite", simulation=True) as queue:
         queue.add_report(_report(timestamp=FAR_AHEAD))
         assert [case.adult_id for case in queue.cases(now=FAR_AHEAD)] == ["adult-1"]
+
+
+# ------------------------------------------------------------ the account features file
+
+
+@pytest.mark.parametrize(
+    ("column", "bad"),
+    [
+        ("account_id", "a\x00"),
+        ("account_id", ""),
+        ("account_id", "a see you at"),
+        ("account_id", "a" * 300),
+    ],
+)
+def test_an_account_file_id_no_event_could_hold_is_refused(
+    tmp_path: Path, column: str, bad: str
+) -> None:
+    """Was: read, and kept as an account that no event can name: the file's text ids were
+    held to no id rule (empty, unprintable, over-long, a sentence), where every reader of
+    events refuses them; a sentence id was message text kept in memory and written back by
+    :func:`riskscore.write_account_features`."""
+    events = {k: [v, v] for k, v in BASE_EVENT.items()}
+    events.update(sender_id=["a", "b"], recipient_id=["b", "a"])
+    events["timestamp"] = [BASE_EVENT["timestamp"], BASE_EVENT["timestamp"] + 60]
+    path = rs.write_account_features(
+        rs.extract_account_features(rs.read_messages(events)), tmp_path / "accounts.parquet"
+    )
+    table = pq.read_table(path)
+    at = table.schema.get_field_index(column)
+    values = table.column(column).to_pylist()
+    values[0] = bad
+    pq.write_table(table.set_column(at, table.schema.field(at), pa.array(values)), path)
+    with pytest.raises(rs.SchemaError, match=f"column '{column}', row 0: ") as caught:
+        rs.read_account_features(path)
+    assert "rebuild the file" in str(caught.value)
+    assert "see you" not in str(caught.value)

@@ -38,6 +38,7 @@ __all__ = [
     "as_text",
     "check_ids",
     "coded_text",
+    "first_bad_text_id",
     "integer_id_problem",
     "integer_ids",
     "mixed_id_kinds",
@@ -320,6 +321,24 @@ def stored_id_problem(
     if not isinstance(value, str):
         return None
     return text_id_problem(value, max_length=max_length, sentence=sentence)
+
+
+def first_bad_text_id(values: AnyArray) -> tuple[int, str] | None:
+    """The first text id of ``values`` (an object array of str) that events would refuse
+    (empty, over-long, unprintable, a sentence), as its position and the reason; None when
+    every one is an id. For files of ids riskscore wrote (account features), checked in
+    Arrow as an events column is.
+
+    Examples
+    --------
+    >>> position, reason = first_bad_text_id(np.array(["acct-9", "a\\x00"], dtype=object))
+    >>> position, reason.startswith("holds a control character")
+    (1, True)
+    >>> first_bad_text_id(np.array(["acct-9", "room 7|ann lee|bo"], dtype=object)) is None
+    True
+    """
+    bad = _bad_text_ids(values)
+    return None if not bad else (position := min(bad), bad[position])
 
 
 def _group_bad(bad: dict[int, str]) -> dict[str, list[int]]:
