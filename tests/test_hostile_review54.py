@@ -4,6 +4,9 @@ is synthetic."""
 
 from __future__ import annotations
 
+import io
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ import pytest
 from io_hostile_helpers import BASE_EVENT
 
 import riskscore as rs
+from riskscore.cli import main
 
 # ------------------------------------------- text in scripts written without spaces
 
@@ -187,3 +191,51 @@ def test_an_account_file_id_no_event_could_hold_is_refused(
         rs.read_account_features(path)
     assert "rebuild the file" in str(caught.value)
     assert "see you" not in str(caught.value)
+
+
+# ------------------------------------------ names of unread fields in unspaced scripts
+
+
+def test_an_unread_name_in_an_unspaced_script_is_not_kept_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: kept and reported by name (``MessageTable.unread_columns``, the note of
+    ``riskscore score``, the summary and the checkpoint of ``riskscore stream``): a name is
+    held to be possible message content only when it is a sentence of three words
+    separated by whitespace or long, and a message in Chinese is one short "word" (the
+    first row of a file without a header, a JSON object keyed by text)."""
+    message = UNSPACED_MESSAGES[0]
+    events = {k: [v] for k, v in BASE_EVENT.items()}
+    assert rs.read_messages({**events, message: [1]}).unread_columns == ("(other names)",)
+    checkpoint = tmp_path / "state.sqlite"
+    line = json.dumps({**BASE_EVENT, message: 1}) + "\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(line))
+    argv = ["stream", "--time-source", "events", "--checkpoint", str(checkpoint), "--json"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])["summary"]
+    assert summary["ignored_fields"] == {"(other names)": 1}
+    assert message not in json.dumps(
+        rs.OnlineScorer.restore(checkpoint, rs.load_model()).checkpoint_extra
+    )
+
+
+def test_a_checkpoint_that_kept_such_a_name_still_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A checkpoint of an earlier version holds such a name: it is counted as one of the
+    other names when the stream resumes, never printed, and the stream goes on."""
+    message = UNSPACED_MESSAGES[0]
+    checkpoint = tmp_path / "state.sqlite"
+    argv = ["stream", "--time-source", "events", "--checkpoint", str(checkpoint), "--json"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(BASE_EVENT) + "\n"))
+    assert main(argv) == 0
+    scorer = rs.OnlineScorer.restore(checkpoint, rs.load_model())
+    scorer.checkpoint(checkpoint, extra={**scorer.checkpoint_extra, "ignored_fields": {message: 2}})
+    scorer.release_checkpoints()
+    capsys.readouterr()
+    later = {**BASE_EVENT, "timestamp": BASE_EVENT["timestamp"] + 60}
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(later) + "\n"))
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert message not in out
+    assert json.loads(out.splitlines()[-1])["summary"]["ignored_fields"] == {"(other names)": 2}

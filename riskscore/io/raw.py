@@ -62,8 +62,9 @@ UNSPACED_SCRIPT_RE: Final = re.compile(
     "\U00020000-\U0003ffff]"
 )
 #: Distinct names of unread columns or fields kept one by one (:func:`reported_as`); later
-#: ones (and names longer than :data:`MAX_IGNORED_NAME_CHARS`, not printable, or a
-#: sentence, which may be message content) are kept as :data:`OTHER_NAMES`, so that a
+#: ones (and names longer than :data:`MAX_IGNORED_NAME_CHARS`, not printable, a sentence or
+#: in a script written without spaces, which may be message content) are kept as
+#: :data:`OTHER_NAMES`, so that a
 #: sender choosing a new field name per event cannot grow the counts without end, nor
 #: have text kept by name.
 MAX_IGNORED_NAMES: Final = 100
@@ -186,14 +187,23 @@ def quoted_name(name: str) -> str:
 def reported_name(name: str) -> bool:
     """Whether a name read from input (of a column or field riskscore does not read) may
     be kept and reported as it is: at most :data:`MAX_IGNORED_NAME_CHARS` printable
-    characters and no sentence, which may be message content.
+    characters, no sentence and no letter of a script written without spaces
+    (:data:`UNSPACED_SCRIPT_RE`, where a whole message is one short word), which may be
+    message content.
 
     Examples
     --------
     >>> reported_name("colour"), reported_name("see you at the park after school")
     (True, False)
+    >>> reported_name("\u4eca\u665a\u89c1\u9762")  # Chinese: see you tonight
+    False
     """
-    return len(name) <= MAX_IGNORED_NAME_CHARS and name.isprintable() and not is_sentence(name)
+    return (
+        len(name) <= MAX_IGNORED_NAME_CHARS
+        and name.isprintable()
+        and not is_sentence(name)
+        and UNSPACED_SCRIPT_RE.search(name) is None
+    )
 
 
 def reported_as(name: str, kept: Collection[str]) -> str:
