@@ -239,3 +239,18 @@ def test_a_checkpoint_that_kept_such_a_name_still_resumes(
     out = capsys.readouterr().out
     assert message not in out
     assert json.loads(out.splitlines()[-1])["summary"]["ignored_fields"] == {"(other names)": 2}
+
+
+def test_a_file_without_a_header_does_not_quote_its_first_row_in_unspaced_script(
+    tmp_path: Path,
+) -> None:
+    """Was: ``missing required column(s) ...; found [..., '给我发一张你的照片']``: a file
+    without a header gives its first row as the column names, and the error quoted each
+    one that is no sentence by whitespace, a message in Chinese too."""
+    message = UNSPACED_MESSAGES[0]
+    path = tmp_path / "events.csv"
+    path.write_text(f"c1,1714521600,a,b,direct,{message}\nc1,1714521660,b,a,direct,x\n")
+    with pytest.raises(rs.SchemaError, match="missing required column") as caught:
+        rs.read_messages(path)
+    assert message not in str(caught.value)
+    assert "'direct'" in str(caught.value)  # the names that are no text are still listed

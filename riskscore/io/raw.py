@@ -27,6 +27,7 @@ __all__ = [
     "as_python_value",
     "as_read",
     "cell",
+    "found_name",
     "input_rows",
     "is_sentence",
     "lines_of",
@@ -182,6 +183,22 @@ def quoted_name(name: str) -> str:
     'tz_offset' / text of 18 characters (not shown: it may be message content)
     """
     return show(NotShown(len(name)) if is_sentence(name) else name)
+
+
+def found_name(name: str) -> str:
+    """A name read from input (a column of a file, a field) as an error lists the names it
+    found: :func:`quoted_name`, or only its length when it holds a letter of a script
+    written without spaces (:data:`UNSPACED_SCRIPT_RE`): the first row of a file without a
+    header is read as its names, and may be a message.
+
+    Examples
+    --------
+    >>> print(found_name("sender_id"), "/", found_name("\u4eca\u665a\u89c1\u9762"))
+    'sender_id' / text of 4 characters (not shown: it may be message content)
+    """
+    return (
+        quoted_name(name) if UNSPACED_SCRIPT_RE.search(name) is None else show(NotShown(len(name)))
+    )
 
 
 def reported_name(name: str) -> bool:
