@@ -4,12 +4,14 @@ is synthetic."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -254,3 +256,28 @@ def test_a_file_without_a_header_does_not_quote_its_first_row_in_unspaced_script
         rs.read_messages(path)
     assert message not in str(caught.value)
     assert "'direct'" in str(caught.value)  # the names that are no text are still listed
+
+
+# ---------------------------------------------------- a feature table of another order
+
+
+def test_a_feature_table_in_another_column_order_is_read_by_name() -> None:
+    """Was: scored by position: the model read the columns of :data:`FEATURE_NAMES` order
+    whatever the table's ``names`` said (``inputs`` promised "columns are picked by name"),
+    so a table whose columns were reordered (through pandas, say) got other risks and
+    reasons, silently; one without a feature the model reads was scored too."""
+    model = rs.load_model()
+    features = rs.extract_features(rs.synthetic.generate(200, prevalence=0.2, seed=5).messages)
+    reordered = dataclasses.replace(
+        features, names=tuple(reversed(features.names)), values=features.values[:, ::-1].copy()
+    )
+    assert np.array_equal(model.score(reordered).risk, model.score(features).risk)
+    missing = model.feature_names[0]
+    keep = [i for i, name in enumerate(reordered.names) if name != missing]
+    lacking = dataclasses.replace(
+        reordered,
+        names=tuple(reordered.names[i] for i in keep),
+        values=reordered.values[:, keep].copy(),
+    )
+    with pytest.raises(rs.SchemaError, match=f"lacks features the model reads: .*{missing}"):
+        model.score(lacking)
