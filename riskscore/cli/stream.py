@@ -40,7 +40,7 @@ from riskscore.io.jsonl import (
     without_byte_order_mark,
 )
 from riskscore.io.private import open_private_append
-from riskscore.io.raw import show
+from riskscore.io.raw import UNSPACED_SCRIPT_RE, show
 from riskscore.io.schema import EventType
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import QueueError, ReviewQueue, UserReport
@@ -345,17 +345,20 @@ def _name_counts(extra: dict[str, Any], key: str, path: object) -> dict[str, int
     counts = extra.get(key, {})
     if not isinstance(counts, dict) or not all(isinstance(k, str) for k in counts):
         raise CheckpointError(f"{path}: checkpoint extra {key!r} must map names to counts >= 0")
-    for name in counts:
+    out: dict[str, int] = {}
+    for name, n in counts.items():
+        count = count_of(n, path, f"checkpoint extra {key!r}: the count of {show(name)}")
         if name != OTHER_NAMES and not reported_name(name):  # as count_ignored keeps names
-            raise CheckpointError(
-                f"{path}: checkpoint extra {key!r} holds a name of {len(name)} characters "
-                f"that riskscore stream never keeps (over {MAX_IGNORED_NAME_CHARS} characters, "
-                "not printable, or a sentence, which may be message content; not shown)"
-            )
-    return {
-        name: count_of(n, path, f"checkpoint extra {key!r}: the count of {show(name)}")
-        for name, n in counts.items()
-    }
+            if not reported_name(UNSPACED_SCRIPT_RE.sub("x", name)):
+                raise CheckpointError(
+                    f"{path}: checkpoint extra {key!r} holds a name of {len(name)} characters "
+                    f"that riskscore stream never keeps (over {MAX_IGNORED_NAME_CHARS} "
+                    "characters, not printable, or a sentence, which may be message content; "
+                    "not shown)"
+                )
+            name = OTHER_NAMES  # kept by name before such scripts were read as text
+        out[name] = out.get(name, 0) + count
+    return out
 
 
 def _resumed_lines(scorer: OnlineScorer, path: object) -> int:

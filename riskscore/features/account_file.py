@@ -75,6 +75,7 @@ from riskscore.features.file_columns import (
     account_ids,
     cell_value,
     check_decimal_text,
+    check_text_ids,
     whole_counts,
 )
 from riskscore.features.kernel import ACCOUNT_SLOTS
@@ -253,6 +254,7 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
     decimal = meta.get("decimal_ids", False)
     if decimal:
         check_decimal_text(ids, source, "account_id")
+    check_text_ids(ids, source, "account_id")
     values = (
         np.column_stack(
             [

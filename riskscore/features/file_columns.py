@@ -13,10 +13,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.ids import first_bad_text_id
 from riskscore.io.raw import as_python_value, show, shown
 from riskscore.io.schema import INT64_MAX
 
-__all__ = ["account_ids", "cell_value", "check_decimal_text", "first_null", "whole_counts"]
+__all__ = [
+    "account_ids",
+    "cell_value",
+    "check_decimal_text",
+    "check_text_ids",
+    "first_null",
+    "whole_counts",
+]
 
 #: The event column whose quoting rule (:func:`riskscore.io.raw.shown`) a column of the
 #: file follows: ids as ids, channel names as category names.
@@ -123,6 +131,24 @@ def whole_counts(
             value=raw,
         )
     return values
+
+
+def check_text_ids(
+    ids: npt.NDArray[Any], source: Path, name: str, rows: npt.NDArray[Any] | None = None
+) -> None:
+    """Refuse a text id of :func:`account_ids` that no event could hold (empty, over-long,
+    unprintable, a sentence: :func:`riskscore.io.ids.first_bad_text_id`), naming column
+    ``name``, its row (``rows`` as in :func:`account_ids`) and the value; integers pass."""
+    bad = first_bad_text_id(ids) if ids.dtype == object else None
+    if bad is not None:
+        row, value = _row(bad[0], rows), cell_value(name, ids[bad[0]])
+        raise SchemaError(
+            f"{source}: column {name!r}, row {row}: {show(value)} {bad[1]}; rebuild the file "
+            "with `riskscore accounts`",
+            column=name,
+            row=row,
+            value=value,
+        )
 
 
 def cell_value(name: str, value: Any) -> Any:

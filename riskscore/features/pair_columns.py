@@ -19,6 +19,7 @@ from riskscore.features.file_columns import (
     account_ids,
     cell_value,
     check_decimal_text,
+    check_text_ids,
     first_null,
     whole_counts,
 )
@@ -74,6 +75,7 @@ def read_pairs(
     other_ids = account_ids(pc.list_flatten(lists[0]), source, "pair_other", rows)
     if decimal:
         check_decimal_text(other_ids, source, "pair_other", rows)
+    check_text_ids(other_ids, source, "pair_other", rows)
     first_ts = whole_counts(pc.list_flatten(lists[1]), "pair_first_ts", source, rows)
     codes = _channel_codes(lists[2], rows, source)
     private_lists = pc.list_flatten(lists[3])

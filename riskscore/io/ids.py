@@ -38,6 +38,7 @@ __all__ = [
     "as_text",
     "check_ids",
     "coded_text",
+    "first_bad_text_id",
     "integer_id_problem",
     "integer_ids",
     "mixed_id_kinds",
@@ -262,12 +263,17 @@ def _text_ids(
     return out
 
 
-def text_id_problem(value: str, *, max_length: int = MAX_ID_LENGTH) -> str | None:
+def text_id_problem(
+    value: str, *, max_length: int = MAX_ID_LENGTH, sentence: bool = False
+) -> str | None:
     """Why one text id is refused, by the rule of the id columns (empty, longer than
-    ``max_length``, or holding a control character or a lone surrogate); None for a valid
-    id. For ids that arrive one at a time outside an event table; a store of conversation
-    ids passes :data:`~riskscore.io.schema.MAX_PAIR_ID_LENGTH`, since the pair ids of group
-    rooms are longer than the ids events give.
+    ``max_length``, or holding a control character or a lone surrogate; with ``sentence``,
+    also a sentence, :func:`~riskscore.io.schema.sentence_id`, as in events); None for a
+    valid id. For ids that arrive one at a time outside an event table; a store of
+    conversation ids passes :data:`~riskscore.io.schema.MAX_PAIR_ID_LENGTH`, since the pair
+    ids of group rooms are longer than the ids events give. A store passes ``sentence`` for
+    an id it is given (an id it reads back was checked so when it was written, or by an
+    earlier version that did not check it).
 
     Examples
     --------
@@ -278,6 +284,8 @@ def text_id_problem(value: str, *, max_length: int = MAX_ID_LENGTH) -> str | Non
     """
     # One value: Python's own tests (a one-value Arrow array costs about 170 us, and a
     # review queue checks every stored id as it reads its items).
+    if sentence:
+        return _one_text_id_reason(value, max_length)
     return _text_id_reason(value, max_length)
 
 
@@ -301,13 +309,36 @@ def integer_id_problem(value: int) -> str | None:
     return _OVER_LONG_INTEGER
 
 
-def stored_id_problem(value: object, *, max_length: int = MAX_ID_LENGTH) -> str | None:
+def stored_id_problem(
+    value: object, *, max_length: int = MAX_ID_LENGTH, sentence: bool = False
+) -> str | None:
     """Why one id a store holds as written (a checkpoint, the review queue) is refused: an
-    int by :func:`integer_id_problem`, text by :func:`text_id_problem` up to ``max_length``;
-    None for a valid id and for another type, which the store refuses in its own terms."""
+    int by :func:`integer_id_problem`, text by :func:`text_id_problem` up to ``max_length``
+    (and ``sentence``); None for a valid id and for another type, which the store refuses
+    in its own terms."""
     if type(value) is int:
         return integer_id_problem(value)
-    return text_id_problem(value, max_length=max_length) if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    return text_id_problem(value, max_length=max_length, sentence=sentence)
+
+
+def first_bad_text_id(values: AnyArray) -> tuple[int, str] | None:
+    """The first text id of ``values`` (an object array of str) that events would refuse
+    (empty, over-long, unprintable, a sentence), as its position and the reason; None when
+    every one is an id. For files of ids riskscore wrote (account features), checked in
+    Arrow as an events column is.
+
+    Examples
+    --------
+    >>> position, reason = first_bad_text_id(np.array(["acct-9", "a\\x00"], dtype=object))
+    >>> position, reason.startswith("holds a control character")
+    (1, True)
+    >>> first_bad_text_id(np.array(["acct-9", "room 7|ann lee|bo"], dtype=object)) is None
+    True
+    """
+    bad = _bad_text_ids(values)
+    return None if not bad else (position := min(bad), bad[position])
 
 
 def _group_bad(bad: dict[int, str]) -> dict[str, list[int]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, Final
@@ -26,6 +27,7 @@ __all__ = [
     "as_python_value",
     "as_read",
     "cell",
+    "found_name",
     "input_rows",
     "is_sentence",
     "lines_of",
@@ -49,9 +51,21 @@ MAX_TOKEN_CHARS: Final = 32
 #: Every other column holds numbers or times (an ISO 8601 time is at most 35 characters):
 #: text longer than this, or of three or more words, may be message content.
 MAX_VALUE_TEXT_CHARS: Final = 40
+#: Letters of the scripts written without spaces between words (Chinese, Japanese kana,
+#: Thai, Lao, Tibetan, Myanmar, Khmer): a whole message in them is one "word" to
+#: :func:`is_sentence` and often shorter than :data:`MAX_TOKEN_CHARS`. No number, time or
+#: category name holds one, so a refused value of a number, time or category column that
+#: holds one may be message content (ids, which may be names in these scripts, are judged
+#: by :func:`is_sentence` alone).
+UNSPACED_SCRIPT_RE: Final = re.compile(
+    "[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff"
+    "\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+    "\U00020000-\U0003ffff]"
+)
 #: Distinct names of unread columns or fields kept one by one (:func:`reported_as`); later
-#: ones (and names longer than :data:`MAX_IGNORED_NAME_CHARS`, not printable, or a
-#: sentence, which may be message content) are kept as :data:`OTHER_NAMES`, so that a
+#: ones (and names longer than :data:`MAX_IGNORED_NAME_CHARS`, not printable, a sentence or
+#: in a script written without spaces, which may be message content) are kept as
+#: :data:`OTHER_NAMES`, so that a
 #: sender choosing a new field name per event cannot grow the counts without end, nor
 #: have text kept by name.
 MAX_IGNORED_NAMES: Final = 100
@@ -111,12 +125,13 @@ class Unheld:
 
 def _may_be_content(column: str, text: str) -> bool:
     """Whether refused text in ``column`` may be message content (the rule of :func:`shown`)."""
+    if column in ID_COLUMNS:
+        return is_sentence(text)
+    if UNSPACED_SCRIPT_RE.search(text) is not None:
+        return True
     if column in CATEGORY_COLUMNS:
         return len(text) > MAX_TOKEN_CHARS or any(c.isspace() for c in text)
-    sentence = is_sentence(text)
-    if column in ID_COLUMNS:
-        return sentence
-    return sentence or len(text) > MAX_VALUE_TEXT_CHARS
+    return is_sentence(text) or len(text) > MAX_VALUE_TEXT_CHARS
 
 
 def shown(column: str, value: object) -> object:
@@ -132,6 +147,14 @@ def shown(column: str, value: object) -> object:
     text of 25 characters (not shown: it may be message content)
     >>> shown("sender_id", "user-1"), shown("channel", "direct")
     ('user-1', 'direct')
+
+    A message in a script written without spaces is one word, and short; where a number,
+    a time or a category belongs it is not shown either:
+
+    >>> shown("channel", "\u4eca\u665a\u89c1")
+    text of 3 characters (not shown: it may be message content)
+    >>> shown("sender_age", "\u0e04\u0e34\u0e14\u0e16\u0e36\u0e07")
+    text of 6 characters (not shown: it may be message content)
 
     Bytes are judged as the text they hold (invalid UTF-8 escaped) and counted as bytes:
 
@@ -162,17 +185,42 @@ def quoted_name(name: str) -> str:
     return show(NotShown(len(name)) if is_sentence(name) else name)
 
 
+def found_name(name: str) -> str:
+    """A name read from input (a column of a file, a field) as an error lists the names it
+    found: :func:`quoted_name`, or only its length when it holds a letter of a script
+    written without spaces (:data:`UNSPACED_SCRIPT_RE`): the first row of a file without a
+    header is read as its names, and may be a message.
+
+    Examples
+    --------
+    >>> print(found_name("sender_id"), "/", found_name("\u4eca\u665a\u89c1\u9762"))
+    'sender_id' / text of 4 characters (not shown: it may be message content)
+    """
+    return (
+        quoted_name(name) if UNSPACED_SCRIPT_RE.search(name) is None else show(NotShown(len(name)))
+    )
+
+
 def reported_name(name: str) -> bool:
     """Whether a name read from input (of a column or field riskscore does not read) may
     be kept and reported as it is: at most :data:`MAX_IGNORED_NAME_CHARS` printable
-    characters and no sentence, which may be message content.
+    characters, no sentence and no letter of a script written without spaces
+    (:data:`UNSPACED_SCRIPT_RE`, where a whole message is one short word), which may be
+    message content.
 
     Examples
     --------
     >>> reported_name("colour"), reported_name("see you at the park after school")
     (True, False)
+    >>> reported_name("\u4eca\u665a\u89c1\u9762")  # Chinese: see you tonight
+    False
     """
-    return len(name) <= MAX_IGNORED_NAME_CHARS and name.isprintable() and not is_sentence(name)
+    return (
+        len(name) <= MAX_IGNORED_NAME_CHARS
+        and name.isprintable()
+        and not is_sentence(name)
+        and UNSPACED_SCRIPT_RE.search(name) is None
+    )
 
 
 def reported_as(name: str, kept: Collection[str]) -> str:

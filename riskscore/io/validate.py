@@ -35,7 +35,7 @@ from riskscore.io.ids import DecimalIds, check_ids, mixed_id_kinds, one_id_probl
 from riskscore.io.messages import MessageTable, build_table
 from riskscore.io.one_value import Undecided
 from riskscore.io.problems import Problems, event_at, one_event_refusal, raise_first, run_check
-from riskscore.io.raw import RawColumns, as_python_value, as_read, quoted_name
+from riskscore.io.raw import RawColumns, as_python_value, as_read, found_name, quoted_name
 from riskscore.io.room_reach import UNDERSTATED_ROOM, understated_rooms
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -385,7 +385,7 @@ def check_column_names(names: Collection[str]) -> None:
     if missing:
         raise SchemaError(
             f"missing required column(s) {missing}; found "
-            f"[{', '.join(quoted_name(n) for n in sorted(names))}]. Schema v1 needs "
+            f"[{', '.join(found_name(n) for n in sorted(names))}]. Schema v1 needs "
             f"{list(REQUIRED_COLUMNS)}{_separator_hint(names)}",
             column=missing[0],
         )

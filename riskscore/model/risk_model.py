@@ -28,6 +28,7 @@ import numpy.typing as npt
 from riskscore._checks import unknown_keys_problem
 from riskscore.exceptions import ModelIntegrityError, SchemaError
 from riskscore.features import (
+    FEATURE_NAMES,
     FEATURES,
     AccountFeatures,
     FeatureTable,
@@ -86,10 +87,26 @@ class RiskModel:
         self._table_leaves: tuple[int, ExitLeaves] | None = None
 
     def _checked_values(self, features: FeatureTable) -> FloatArray:
-        """The table's values, once they are known to hold every column the model reads."""
-        if features.values.shape[1] <= int(self._columns.max()):
-            raise SchemaError("the feature table lacks features the model reads")
-        return features.values
+        """The table's values with each feature the model reads in its column of
+        :data:`~riskscore.FEATURE_NAMES` (``self._columns``): the table's own array when its
+        names are in that order (every table riskscore makes), else those features picked
+        by name, so that a table of other order is never read by position."""
+        values, names = features.values, tuple(features.names)
+        width = int(self._columns.max()) + 1
+        if values.ndim != 2 or values.shape[1] != len(names):
+            raise SchemaError(
+                f"the feature table has {len(names)} names for values of shape "
+                f"{values.shape}: one name per column"
+            )
+        if len(names) >= width and names[:width] == FEATURE_NAMES[:width]:
+            return values
+        missing = [FEATURE_NAMES[c] for c in self._columns if FEATURE_NAMES[c] not in names]
+        if missing:
+            raise SchemaError(f"the feature table lacks features the model reads: {missing}")
+        picked = np.full((len(values), width), np.nan)
+        for c in self._columns:
+            picked[:, c] = values[:, names.index(FEATURE_NAMES[c])]
+        return picked
 
     def _leaves_for(self, values: FloatArray) -> ExitLeaves:
         """The trees packed to read whole feature-table rows, built on first use (loading a

@@ -19,19 +19,20 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
 import riskscore.moderation.queue_db as db
 from riskscore.batch.reports import ReportEvents
-from riskscore.io.raw import show
+from riskscore.io.raw import show, shown
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     MAX_AGE,
     MIN_AGE,
 )
 from riskscore.io.shown_ids import shown_id
+from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S, iso_utc
 from riskscore.model.scores import reason_texts
 from riskscore.moderation.cases import QueueError, check_epoch
 from riskscore.moderation.queue_rows import (
@@ -47,13 +48,41 @@ from riskscore.moderation.user_reports import UserReport
 from riskscore.policy import Alert, AlertPolicy, Tier
 
 __all__ = [
+    "MAX_AHEAD_S",
     "alert_row",
     "insert_alerts",
     "insert_reports",
+    "latest_time",
     "new_id",
     "report_row",
     "user_reports",
 ]
+
+
+#: How far after the clock's time an alert or a user report may be dated when queued (the
+#: event readers' tolerance of an event ahead of the clock, one day): the queue shows an
+#: item from its time on, and merges every later alert of its conversation into it, so an
+#: item dated years ahead (a clock never set, a forged time) would hide them all until
+#: then. A queue in simulation mode takes any time.
+MAX_AHEAD_S: Final = int(DEFAULT_MAX_FUTURE_S)
+
+
+def latest_time(*, simulation: bool) -> int | None:
+    """The latest time an item may be queued at now: the clock's plus :data:`MAX_AHEAD_S`
+    (None in simulation mode, which takes any time)."""
+    return None if simulation else int(time.time()) + MAX_AHEAD_S
+
+
+def _check_not_ahead(when: int, latest: int | None, what: str) -> None:
+    """Refuse ``when`` (the time an item is queued at) after ``latest`` (the clock's time
+    plus :data:`MAX_AHEAD_S`; None: no limit), naming ``what`` and both times."""
+    if latest is not None and when > latest:
+        raise QueueError(
+            f"{what}: dated {iso_utc(when)}, more than {MAX_AHEAD_S // 3600} hours after the "
+            f"clock's time ({iso_utc(latest - MAX_AHEAD_S)}): it would be shown to no "
+            "moderator until then, with every later alert of its conversation; check the "
+            "clock that dated it (a queue opened with simulation=True takes times ahead)"
+        )
 
 
 def stored_age(value: Any, what: str = "child age") -> float | None:
@@ -71,28 +100,33 @@ def stored_age(value: Any, what: str = "child age") -> float | None:
 
 
 def _check_channel(channel: str | None) -> None:
-    if channel is not None and channel not in CHANNEL_NAMES:
-        raise ValueError(f"channel {show(channel)} is not one of {', '.join(CHANNEL_NAMES)}")
+    if channel is not None and channel not in CHANNEL_NAMES:  # free text: only its length
+        shown_channel = show(shown("channel", channel))
+        raise ValueError(f"channel {shown_channel} is not one of {', '.join(CHANNEL_NAMES)}")
 
 
 def new_id(field: str, value: Any) -> str:
     """An id arriving in the queue (or named in a decision), checked by the rule the queue
     reads it back with (:func:`riskscore.moderation.queue_rows.id_problem`), then encoded
     (:func:`queue_db.encode_id`): an id that is unprintable, empty or over-long would break
-    the exports made from it; the error quotes it cut (:func:`riskscore.io.raw.show`: it is
-    no id). An id that passes is named in messages as the console and the command line
-    show it (:func:`~riskscore.io.shown_ids.shown_id`)."""
+    the exports made from it, and one of three words or more (a sentence, refused in events
+    too) may be message content; the error quotes it cut (:func:`riskscore.io.raw.show`: it
+    is no id), a sentence only by its length. An id that passes is named in messages as
+    the console and the command line show it (:func:`~riskscore.io.shown_ids.shown_id`)."""
     if isinstance(value, np.integer):
         value = value.item()
-    problem = id_problem(field, value)
-    if problem is not None:
-        raise ValueError(f"{field} {show(value)} {problem}")
+    problem = id_problem(field, value, arriving=True)
+    if problem is not None:  # quoted by the rule of ids: a sentence only by its length
+        raise ValueError(f"{field} {show(shown('conversation_id', value))} {problem}")
     return db.encode_id(value)
 
 
-def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, Any]:
+def alert_row(
+    alert: Alert, channel: str | None, at: int | None, *, latest: int | None = None
+) -> dict[str, Any]:
     """The ``items`` row of an alert raised at ``at`` (default its timestamp, else now), on
-    ``channel`` (default the most private channel the alert's conversation reached)."""
+    ``channel`` (default the most private channel the alert's conversation reached); an
+    alert raised after ``latest`` is refused (:func:`_check_not_ahead`)."""
     when = at if at is not None else alert.timestamp
     if when is None:
         when = int(time.time())
@@ -118,6 +152,7 @@ def alert_row(alert: Alert, channel: str | None, at: int | None) -> dict[str, An
         )
     age = stored_age(alert.child_age, f"{what}: child age")
     first, last = _event_times(alert, what)
+    _check_not_ahead(check_epoch(when, "at"), latest, what)
     return {
         "kind": "alert",
         "dedup_key": f"alert:{conv}",
@@ -158,8 +193,11 @@ def _event_times(alert: Alert, what: str) -> tuple[int | None, int | None]:
     return first, last
 
 
-def report_row(report: UserReport, policy: AlertPolicy) -> dict[str, Any]:
-    """The ``items`` row of a user report, banded by the reporter's age under ``policy``."""
+def report_row(
+    report: UserReport, policy: AlertPolicy, *, latest: int | None = None
+) -> dict[str, Any]:
+    """The ``items`` row of a user report, banded by the reporter's age under ``policy``;
+    one dated after ``latest`` is refused (:func:`_check_not_ahead`)."""
     _check_channel(report.channel)
     if not 0.0 <= report.risk <= 1.0:
         raise ValueError(f"user report risk must be in [0, 1], got {report.risk}")
@@ -169,6 +207,7 @@ def report_row(report: UserReport, policy: AlertPolicy) -> dict[str, Any]:
         when = check_epoch(report.timestamp, "timestamp")
     except QueueError as exc:
         raise QueueError(f"{what}: {exc}") from None
+    _check_not_ahead(when, latest, what)
     age = stored_age(report.reporter_age, f"{what}: child (reporter) age")
     reporter = new_id("reporter_id", report.reporter_id)
     reported = new_id("reported_id", report.reported_id)

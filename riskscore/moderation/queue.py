@@ -189,7 +189,10 @@ class ReviewQueue(ClosesOnExit):
         ------
         QueueError
             The conversation's open alert is of two other accounts (two conversations
-            under one id are never merged); nothing is queued.
+            under one id are never merged); or, outside simulation mode, the alert is
+            raised (``at``) more than a day after the clock's time, when no moderator
+            would be shown it (:data:`~riskscore.moderation.intake.MAX_AHEAD_S`); nothing
+            is queued.
 
         Notes
         -----
@@ -214,8 +217,9 @@ class ReviewQueue(ClosesOnExit):
         if len(channels) != len(alerts):
             raise ValueError(f"{len(alerts)} alerts but {len(channels)} channels")
         actor = check_name(actor, "actor")
+        latest = intake.latest_time(simulation=self.simulation)
         rows = [
-            (intake.alert_row(a, c, at), db.alert_signal(a))
+            (intake.alert_row(a, c, at, latest=latest), db.alert_signal(a))
             for a, c in zip(alerts, channels, strict=True)
         ]
         return db.write(self._con, lambda con: intake.insert_alerts(con, rows, actor))
@@ -227,6 +231,11 @@ class ReviewQueue(ClosesOnExit):
         -------
         int
             The item id.
+
+        Raises
+        ------
+        QueueError
+            Dated too far ahead to be shown (see :meth:`add_alert`); nothing is queued.
         """
         return self.add_reports([report], actor=actor)[0]
 
@@ -235,7 +244,8 @@ class ReviewQueue(ClosesOnExit):
     ) -> list[int]:
         """Queue many user reports in one transaction; see :meth:`add_report`."""
         actor = check_name(actor, "actor")
-        rows = [intake.report_row(r, self.policy) for r in reports]
+        latest = intake.latest_time(simulation=self.simulation)
+        rows = [intake.report_row(r, self.policy, latest=latest) for r in reports]
         return db.write(self._con, lambda con: intake.insert_reports(con, rows, actor))
 
     # ----------------------------------------------------------------- reading

@@ -418,15 +418,16 @@ def max_id_length(column: str) -> int:
     return MAX_PAIR_ID_LENGTH if column == "conversation_id" else MAX_ID_LENGTH
 
 
-def id_problem(column: str, value: object) -> str | None:
+def id_problem(column: str, value: object, *, arriving: bool = False) -> str | None:
     """What is wrong with ``value`` as an id of the queue's ``column`` (None: nothing), as
     written (:mod:`riskscore.moderation.intake`) and read back: the rule of the event id
-    columns (:func:`riskscore.io.ids.stored_id_problem` up to :func:`max_id_length`). Other
-    types are left to the caller.
+    columns (:func:`riskscore.io.ids.stored_id_problem` up to :func:`max_id_length`; an id
+    ``arriving``, to be written, is held to the sentence rule of events too). Other types
+    are left to the caller.
 
     Examples
     --------
     >>> id_problem("adult_id", "a" * 300) is None, id_problem("conversation_id", "a" * 300)
     (False, None)
     """
-    return stored_id_problem(value, max_length=max_id_length(column))
+    return stored_id_problem(value, max_length=max_id_length(column), sentence=arriving)
