@@ -75,14 +75,16 @@ def test_every_feature_value_reads_in_words_with_its_unit(spec: Any) -> None:
         (
             "secure_move_speed",
             math.exp(-27 / (24 * 60)),
-            "a move from a visible channel to an ephemeral, encrypted or external one: after "
-            "27 minutes of contact (raises risk, +1.00)",
+            "time from the first event between the two in this conversation to a move from "
+            "a visible channel to an ephemeral, encrypted or external one: 27 minutes (raises "
+            "risk, +1.00)",
         ),
         (
             "secure_move_speed",
             0.99999,
-            "a move from a visible channel to an ephemeral, encrypted or external one: within "
-            "the first minute of contact (raises risk, +1.00)",
+            "time from the first event between the two in this conversation to a move from "
+            "a visible channel to an ephemeral, encrypted or external one: under a minute "
+            "(raises risk, +1.00)",
         ),
     ],
 )
