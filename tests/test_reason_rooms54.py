@@ -17,7 +17,9 @@ held on a private channel or another app, these reasons claimed what the events 
 * ``adult_sent_request`` read "a new contact with no earlier history between the two on the
   platform" on g32 and g33, where the request came after days of contact in the room;
 * ``age_gap`` read "a large age gap" beside ``2 years``, and ``adult_minor_contact_share``
-  "an account whose contacts are mostly children" beside ``50 %`` (g20).
+  "an account whose contacts are mostly children" beside ``50 %`` (g20);
+* the facts above the reasons (:mod:`riskscore.moderation.item_facts`) read ``in contact for
+  40 minutes`` on g33's direct conversation, after three days together in the room.
 
 Reasons a queue stored in the earlier wording still read, re-worded and marked
 (:mod:`riskscore.moderation.earlier_reasons`). Each test below failed before the fix. All
@@ -26,14 +28,19 @@ data is synthetic.
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import riskscore as rs
+from riskscore.cli import main
 from riskscore.model.scores import WHY_PREFIX, is_reason_text
 from riskscore.moderation.earlier_reasons import EARLIER_MARK, exported_reason, shown_reason
+from riskscore.moderation.item_facts import facts_text
 from riskscore.vignettes import load_vignettes
 
 T0 = 1_767_225_600 + 17 * 3_600  # 2026-01-01 17:00 UTC
@@ -108,6 +115,32 @@ def test_a_room_pair_move_reads_the_same() -> None:
 )
 def test_the_delay_reads_as_a_delay(value: float, text: str) -> None:
     assert rs.Reason.of("secure_move_speed", value, 1.0).value_text == text
+
+
+def test_g33_facts_give_the_conversations_span_not_the_time_in_contact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``adult age unknown; in contact for 40 minutes (2025-11-06 16:01 UTC to ...)``
+    above the reasons of g33's direct conversation (``riskscore score --top``, ``riskscore
+    queue``, the console), though the two had been in contact in the room since 2025-11-03."""
+    [vignette] = [v for v in load_vignettes() if v.id.startswith("g33-")]
+    events = tmp_path / "g33.parquet"
+    pq.write_table(pa.table(vignette.events()), events)
+    argv = [str(events), "--out", str(tmp_path / "out"), "--max-future-s", "inf", "--json"]
+    assert main(["score", *argv]) == 0
+    top = json.loads(capsys.readouterr().out)["top"]
+    [facts] = [a["facts"] for a in top if a["conversation_id"].endswith("/off-platform")]
+    assert "in contact" not in facts
+    assert facts.startswith("adult age unknown; conversation of 40 minutes (2025-11-06 16:01")
+
+
+def test_facts_with_one_time_known_name_the_conversations_start() -> None:
+    """Was: ``first contact 3 days before the alert``, ``first contact not recorded``."""
+    alert_at = 1_767_225_600
+    assert facts_text(34.0, alert_at - 3 * 86_400, None, alert_at).startswith(
+        "adult age 34; conversation began 3 days before the alert ("
+    )
+    assert "conversation start not recorded" in facts_text(34.0, None, alert_at, alert_at)
 
 
 # ----------------------------------- 2. whys true of a room on a private channel or another app

@@ -134,7 +134,7 @@ def test_score_top_gives_the_adults_age_once(capsys: pytest.CaptureFixture[str])
     alert = {
         "conversation_id": 1, "adult_id": 7, "child_id": 9, "age_band": "under 13",
         "child_age": 12.0, "adult_age": 34.0, "risk": 0.97, "tier": "urgent", "reasons": [],
-        "facts": "adult age 34; in contact for 1 hour",
+        "facts": "adult age 34; conversation of 1 hour",
     }  # fmt: skip
     result = {
         "conversations": 1, "events": 3, "quarantined": 0, "alerts": 1, "urgent": 1,
@@ -145,7 +145,7 @@ def test_score_top_gives_the_adults_age_once(capsys: pytest.CaptureFixture[str])
     score.render(result)
     out = capsys.readouterr().out
     _ages_once(out)
-    assert "adult 7 -> child 9 (age 12, band under 13)\n     adult age 34; in contact" in out
+    assert "adult 7 -> child 9 (age 12, band under 13)\n     adult age 34; conversation of" in out
 
 
 # ------------------------------------------------------------------ how much, in words
