@@ -244,16 +244,26 @@ def test_a_reason_stored_before_review_38_with_the_earlier_why_is_still_read(fea
     assert exported_reason(stored) == expected
 
 
-def test_a_move_stored_in_the_earlier_description_is_still_read() -> None:
-    """``after 36 minutes of contact`` under the earlier description: quoted in the current
-    description with the value as recorded, marked."""
-    reason = rs.Reason.of("secure_move_speed", math.exp(-36 / 1440), 4.91)
+@pytest.mark.parametrize(
+    "value",
+    [
+        "after 36 minutes of contact (strongly raises risk, +4.91)",
+        "within the first minute of contact (strongly raises risk, +4.91)",
+        # as stored before units and strengths were worded
+        "after 36 minutes (+4.91)",
+        "within the first minute (+4.91)",
+    ],
+)
+def test_a_move_stored_in_the_earlier_description_is_still_read(value: str) -> None:
+    """The move under the earlier description: quoted in the current description with the
+    value as recorded, marked."""
+    why = rs.Reason.of("secure_move_speed", 1.0, 1.0).why
+    description = rs.Reason.of("secure_move_speed", 1.0, 1.0).description
     stored = (
-        "a move from a visible channel to an ephemeral, encrypted or external one: after 36 "
-        f"minutes of contact (strongly raises risk, +4.91). {WHY_PREFIX}{reason.why}"
+        "a move from a visible channel to an ephemeral, encrypted or external one: "
+        f"{value}. {WHY_PREFIX}{why}"
     )
     assert not is_reason_text(stored)
-    assert exported_reason(stored) == (
-        f"{reason.description}: after 36 minutes of contact (strongly raises risk, +4.91), "
-        f"{EARLIER_MARK}. {WHY_PREFIX}{reason.why}"
-    )
+    expected = f"{description}: {value}, {EARLIER_MARK}. {WHY_PREFIX}{why}"
+    assert exported_reason(stored) == expected
+    assert shown_reason(stored) == expected
