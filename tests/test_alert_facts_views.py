@@ -46,11 +46,11 @@ def test_the_synapse_notice_gives_the_facts_against_the_alerts_event() -> None:
     sinks = pytest.importorskip("riskscore.integrations._synapse_sinks")
     body = sinks.notice_body(_alert(34.0, event_index=4, timestamp=T0), {"matrix": MATRIX})
     assert (
-        "Facts: adult age 34; in contact for 2.9 days (2025-12-29 00:00 UTC to 2025-12-31 "
+        "Facts: adult age 34; conversation of 2.9 days (2025-12-29 00:00 UTC to 2025-12-31 "
         "22:00 UTC); last active 2 hours before the alert. Reasons: "
     ) in body
     unknown = sinks.notice_body(_alert(math.nan, timestamp=T0), {"matrix": MATRIX})
-    assert "Facts: adult age unknown; in contact for 2.9 days (2025-12-29" in unknown
+    assert "Facts: adult age unknown; conversation of 2.9 days (2025-12-29" in unknown
     assert "age 0" not in unknown
 
 
@@ -80,7 +80,7 @@ def test_the_synapse_modules_own_alert_carries_its_event_times(tmp_path: Path) -
     assert f"Facts: {expected}. " in body
     assert start_ms // 1000 <= alert.first_event_at <= alert.timestamp
     assert f"({when_text(alert.first_event_at)} to " in body
-    assert "adult age 34; in contact for " in body
+    assert "adult age 34; conversation of " in body
 
 
 # ------------------------------------------------------------------ riskscore score --top
@@ -116,7 +116,7 @@ def test_score_top_prints_and_gives_the_facts_of_each_alert(
     out = capsys.readouterr().out
     for alert in top:
         when = re.escape(when_text(alert["first_event_at"]))
-        pattern = rf"\n     adult age \w+; in contact for [^\n]* \({when} to [^\n]*\); last active"
+        pattern = rf"\n     adult age \w+; conversation of [^\n]* \({when} to [^\n]*\); last active"
         assert re.search(pattern, out), out
 
 
@@ -149,9 +149,9 @@ def test_get_conversation_gives_the_adult_age_and_the_contact_times(tmp_path: Pa
         34.0, start, start + DAY,
     )  # fmt: skip
     assert known["facts"] == (
-        f"adult age 34; in contact for 24 hours ({when_text(start)} to "
+        f"adult age 34; conversation of 24 hours ({when_text(start)} to "
         f"{when_text(start + DAY)}); last active 2 days before now"
     )
     assert unknown["adult_age"] is None
-    assert unknown["facts"].startswith("adult age unknown; in contact for 2 hours (")
+    assert unknown["facts"].startswith("adult age unknown; conversation of 2 hours (")
     assert (unknown["first_event_at"], unknown["last_event_at"]) == (start, start + 2 * HOUR)

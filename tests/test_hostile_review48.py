@@ -210,9 +210,8 @@ def test_reasons_stored_in_the_earlier_wording_are_exported_marked(tmp_path: Pat
         "riskscore's earlier wording. Why it can matter: risk assessment: contact when the "
         "child is less likely to be supervised",
         "the older participant sent a contact request: yes (+0.50), as recorded in "
-        "riskscore's earlier wording. Why it can matter: a new contact with no earlier "
-        "history between the two on the platform: an account outside the child's contacts "
-        "reaching out",
+        "riskscore's earlier wording. Why it can matter: victim selection: an account not "
+        "yet among the child's contacts asked to be added",
     )
     [statement] = statements_of_reasons(cases, key=KEY)
     [draft] = cybertipline_drafts(cases)

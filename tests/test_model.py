@@ -336,9 +336,9 @@ def test_a_steep_calibration_scores_without_overflow_and_an_absurd_one_is_refuse
         ("span_hours", 36.5, "36.5 hours"),
         ("recent_rate_per_day", 12.0, "12 events a day"),
         ("adult_flagged_per_minor", 0.4, "0.4 per minor contacted"),
-        ("secure_move_speed", math.exp(-1.5 / 24), "after 1.5 hours of contact"),
-        ("secure_move_speed", math.exp(-7.0), "after 7 days of contact"),
-        ("secure_move_speed", 1.0, "within the first minute of contact"),
+        ("secure_move_speed", math.exp(-1.5 / 24), "1.5 hours"),
+        ("secure_move_speed", math.exp(-7.0), "7 days"),
+        ("secure_move_speed", 1.0, "under a minute"),
         ("child_age", math.nan, "unknown"),
     ],
 )

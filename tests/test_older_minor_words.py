@@ -37,7 +37,7 @@ T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
 DAY, HOUR = 86_400, 3_600
 OLDER, CHILD, CONVERSATION = 1_007_271, 1_001_930, 5_001
 #: What the older account's facts begin with, and a header's words, when it declared 17.
-MINOR_FACTS = "older account age 17 (a minor); in contact for "
+MINOR_FACTS = "older account age 17 (a minor); conversation of "
 
 
 def _minors_events() -> dict[str, list[Any]]:

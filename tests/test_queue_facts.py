@@ -66,7 +66,7 @@ def test_an_alert_item_carries_the_adult_age_and_the_contact_times(tmp_path: Pat
         T0 - 2 * HOUR,
     )
     assert item_facts(item) == (
-        "adult age 34; in contact for 2.9 days (2025-12-29 00:00 UTC to 2025-12-31 22:00 "
+        "adult age 34; conversation of 2.9 days (2025-12-29 00:00 UTC to 2025-12-31 22:00 "
         "UTC); last active 2 hours before the alert"
     )
     assert case is not None
@@ -87,13 +87,13 @@ def test_an_unknown_adult_age_is_unknown_never_0(
     (item,) = _alert_items(db)
     assert math.isnan(item.adult_age)
     assert (facts := item_facts(item)) is not None
-    assert facts.startswith("adult age unknown; in contact for 24 hours (")
+    assert facts.startswith("adult age unknown; conversation of 24 hours (")
     assert main(["queue", "--db", str(db), "--now", str(T0), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)["top"][0]["items"][0]
     assert shown["adult_age"] is None
     assert main(["queue", "--db", str(db), "--now", str(T0)]) == 0
     out = capsys.readouterr().out
-    assert "adult age unknown; in contact for 24 hours (" in out
+    assert "adult age unknown; conversation of 24 hours (" in out
     assert "age 0" not in out
 
 
@@ -172,7 +172,8 @@ def test_a_schema_2_queue_is_upgraded_and_its_items_read_not_recorded(
     _as_schema_2(db)
     assert main(["queue", "--db", str(db), "--now", str(T0)]) == 0
     out = capsys.readouterr().out
-    assert "adult age not recorded; first contact not recorded; last active not recorded" in out
+    not_recorded = "conversation start not recorded; last active not recorded"
+    assert f"adult age not recorded; {not_recorded}" in out
     con = sqlite3.connect(db)
     assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
         str(SCHEMA_VERSION),
@@ -228,7 +229,7 @@ def test_score_queue_records_each_conversations_first_and_last_event(
     capsys.readouterr()
     assert main(["queue", "--db", str(tmp_path / "memory.sqlite"), "--top", "100"]) == 0
     shown = capsys.readouterr().out
-    assert "in contact for " in shown
+    assert "conversation of " in shown
     assert "last active " in shown
     assert " UTC)" in shown
 

@@ -75,14 +75,16 @@ def test_every_feature_value_reads_in_words_with_its_unit(spec: Any) -> None:
         (
             "secure_move_speed",
             math.exp(-27 / (24 * 60)),
-            "a move from a visible channel to an ephemeral, encrypted or external one: after "
-            "27 minutes of contact (raises risk, +1.00)",
+            "time from the first event between the two in this conversation to a move from "
+            "a visible channel to an ephemeral, encrypted or external one: 27 minutes (raises "
+            "risk, +1.00)",
         ),
         (
             "secure_move_speed",
             0.99999,
-            "a move from a visible channel to an ephemeral, encrypted or external one: within "
-            "the first minute of contact (raises risk, +1.00)",
+            "time from the first event between the two in this conversation to a move from "
+            "a visible channel to an ephemeral, encrypted or external one: under a minute "
+            "(raises risk, +1.00)",
         ),
     ],
 )
@@ -132,7 +134,7 @@ def test_score_top_gives_the_adults_age_once(capsys: pytest.CaptureFixture[str])
     alert = {
         "conversation_id": 1, "adult_id": 7, "child_id": 9, "age_band": "under 13",
         "child_age": 12.0, "adult_age": 34.0, "risk": 0.97, "tier": "urgent", "reasons": [],
-        "facts": "adult age 34; in contact for 1 hour",
+        "facts": "adult age 34; conversation of 1 hour",
     }  # fmt: skip
     result = {
         "conversations": 1, "events": 3, "quarantined": 0, "alerts": 1, "urgent": 1,
@@ -143,7 +145,7 @@ def test_score_top_gives_the_adults_age_once(capsys: pytest.CaptureFixture[str])
     score.render(result)
     out = capsys.readouterr().out
     _ages_once(out)
-    assert "adult 7 -> child 9 (age 12, band under 13)\n     adult age 34; in contact" in out
+    assert "adult 7 -> child 9 (age 12, band under 13)\n     adult age 34; conversation of" in out
 
 
 # ------------------------------------------------------------------ how much, in words

@@ -19,9 +19,11 @@ STRANGER = "a new contact with no mutual history: a stranger approaching a child
 def test_a_contact_request_is_not_called_a_stranger() -> None:
     text = str(Reason.of("adult_sent_request", 1.0, 2.2))
     assert "stranger" not in text
+    # (then, stop 54: "no earlier history between the two" beside a request sent after days
+    # in a group room together, tests/test_reason_rooms54.py)
     assert text.endswith(
-        "Why it can matter: a new contact with no earlier history between the two on the "
-        "platform: an account outside the child's contacts reaching out"
+        "Why it can matter: victim selection: an account not yet among the child's contacts "
+        "asked to be added"
     )
 
 
@@ -35,7 +37,7 @@ def test_a_reason_stored_with_the_earlier_why_is_exported_marked() -> None:
     assert exported is not None
     assert exported.startswith(
         f"the older participant sent a contact request: yes (strongly raises risk, +2.20), "
-        f"{EARLIER_MARK}. Why it can matter: a new contact with no earlier history"
+        f"{EARLIER_MARK}. Why it can matter: victim selection: an account not yet among"
     )
 
 

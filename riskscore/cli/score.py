@@ -259,7 +259,7 @@ def render(result: dict[str, Any]) -> None:
             f"-> child {alert['child_id']} ({age_text(alert['child_age'])}, band "
             f"{alert['age_band']})"
         )
-        print(f"     {alert['facts']}")  # the older account's age, first contact, last activity
+        print(f"     {alert['facts']}")  # the older account's age, the conversation's span
         reasons = [  # worded by the one rule (reason_texts), why included
             Reason.of(
                 r["feature"], math.nan if r["value"] is None else r["value"], r["contribution"]

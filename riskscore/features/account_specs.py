@@ -39,7 +39,8 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "account",
         "share of the older account's contacts who are minors",
         "`adult_minor_fanout` / max(1, distinct accounts the adult sent a contact event to)",
-        "an account whose contacts are mostly children",
+        "victim selection: an account that contacts children, the larger their share of its "
+        "contacts the stronger",
         "a parent whose contacts are family; a school account",
         1,
         0.0,

@@ -57,7 +57,7 @@ AGE_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "age",
         "the age difference between the participants",
         "`adult_age - child_age`; NaN if either is unknown; never negative",
-        "a large age gap between a child and an account in contact with it is a core risk factor",
+        "the age gap between a child and an account in contact with it is a core risk factor",
         "parent and child, grandparent, tutor, youth leader",
         0,
         _NAN,
@@ -117,8 +117,7 @@ CONTACT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "contact",
         "the older participant sent a contact request",
         "1 if the adult sent a `contact_request` in the conversation",
-        "a new contact with no earlier history between the two on the platform: an account "
-        "outside the child's contacts reaching out",
+        "victim selection: an account not yet among the child's contacts asked to be added",
         "a coach adding a new pupil; platforms that log requests for every first message",
         1,
         0.0,
@@ -256,7 +255,8 @@ EXCLUSIVITY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "the most private channel reached",
         "highest channel level of any event (public 0, group 1, direct 2, ephemeral 3, "
         "encrypted 4, external 5)",
-        "exclusivity: contact kept where others cannot see it, or moved to another app",
+        "exclusivity: the more private the channel, the fewer people see the contact and the "
+        "less the platform's safety tools reach it",
         "friends or family who use a messaging app",
         1,
         0.0,
@@ -289,10 +289,12 @@ EXCLUSIVITY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "secure_move_speed",
         "exp(-days)",
         "exclusivity",
-        "a move from a visible channel to an ephemeral, encrypted or external one",
-        "`exp(-delay / 1 day)` where `delay` is the time from the first event to the first "
-        "event on `ephemeral`, `encrypted` or `external`, when the first event was on "
-        "`public`, `group` or `direct`; 0 otherwise (it never moved, or started there)",
+        "time from the first event between the two in this conversation to a move from a "
+        "visible channel to an ephemeral, encrypted or external one",
+        "`exp(-delay / 1 day)` where `delay` is the time from the conversation's first event "
+        "(a room's pair: the first between the two in the room) to its first event on "
+        "`ephemeral`, `encrypted` or `external`, when the first event was on `public`, "
+        "`group` or `direct`; 0 otherwise (it never moved, or started there)",
         "how soon the move to a less observable surface came: online grooming can compress "
         "the stages into an hour",
         "people who meet and swap numbers on the same day",
@@ -306,7 +308,8 @@ EXCLUSIVITY_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "exclusivity",
         "links or handles to other apps shared by the older participant",
         "events of any type the adult sent on the `external` channel",
-        "exclusivity: pulling the child off the platform, beyond its safety tools",
+        "exclusivity: a link or handle to another app opens a way for contact with the child "
+        "to leave the platform and its safety tools",
         "a tutor sharing a video-call link; a club's group link",
         1,
         0.0,

@@ -134,7 +134,7 @@ class AlertSinks:
 def notice_body(alert: Alert, record: dict[str, Any]) -> str:
     """The text of the moderators' room notice of an alert (``record``: its JSON record with
     ``matrix``), its facts and reasons worded as in every other view (:func:`alert_facts`:
-    the older account's age, first contact and last activity against the alert;
+    the older account's age, the conversation's span and last activity against the alert;
     :func:`reason_texts`). The child's age is in the header, the older account's only in the
     facts: each age once. The older account reads "adult", or "older account" when it
     declared an age under 18 (:func:`older_role`)."""

@@ -179,9 +179,10 @@ _WORDS = "|".join(
         *CHANNEL_NAMES,
     )
 )
-#: What :func:`format_value` writes (a bare number, a delay without "of contact", or a share
-#: of evidence without "at least", as it wrote them before), then `` (strength,
-#: +contribution)`` (`` (+contribution)`` as stored before the strength was worded).
+#: What :func:`format_value` writes (a bare number, a delay with or without "after ... of
+#: contact", or a share of evidence without "at least", as it wrote them before), then
+#: `` (strength, +contribution)`` (`` (+contribution)`` as stored before the strength was
+#: worded).
 _VALUE_AND_PUSH = re.compile(
     rf"(?:(?:(?:after|under|over|at least|at most) )?(?:{_NUMBER})(?: (?:{_UNITS}))?"
     rf"(?: of contact)?|{_WORDS})"
@@ -311,7 +312,7 @@ def format_value(unit: str, value: float) -> str:
     >>> format_value("share of evidence", 1 / 5)  # 1 message of 1: 1 / (1 + 4)
     'at least 20 %'
     >>> format_value("exp(-days)", math.exp(-0.5 / 24)), format_value("hours", 1500.0)
-    ('after 30 minutes of contact', '62.5 days')
+    ('30 minutes', '62.5 days')
     >>> format_value("times", 3.2), format_value("times", 1.0)
     ('3.2 times', 'the same rate')
     >>> format_value("per minor contacted", 0.5)
@@ -348,13 +349,11 @@ def format_value(unit: str, value: float) -> str:
         if unit == "times" and text == "1":  # "times" is invariant, and "1 times" reads wrong
             return "the same rate"
         return f"{text} {unit}"
-    if unit == "exp(-days)":  # exp(-delay / 1 day): worded as the delay since first contact
+    if unit == "exp(-days)":  # exp(-delay / 1 day): worded as the delay it encodes
         if not value > 0.0:
             return "no move"
         seconds = -DAY_S * math.log(min(value, 1.0))
-        if seconds < MINUTE_S:
-            return "within the first minute of contact"
-        return f"after {duration_text(seconds)} of contact"
+        return "under a minute" if seconds < MINUTE_S else duration_text(seconds)
     return number_text(value)  # a feature the registry does not hold: no unit known
 
 

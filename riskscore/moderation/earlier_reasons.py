@@ -118,7 +118,16 @@ _EARLIER = {
 #: platform"), oldest first: a reason stored in the current grammar with one of these reads
 #: in the current why, marked; a reason stored before review 38 held the oldest.
 _EARLIER_WHY: dict[str, tuple[str, ...]] = {
-    "max_channel": ("exclusivity: moving somewhere private and off the platform",),
+    # then (stop 54) "kept where others cannot see it" and "moved" beside a group room on
+    # a private channel, or a conversation that started on another app
+    "max_channel": (
+        "exclusivity: moving somewhere private and off the platform",
+        "exclusivity: contact kept where others cannot see it, or moved to another app",
+    ),
+    # stop 54: "pulling the child" beside a link posted to a group room
+    "adult_external_events": (
+        "exclusivity: pulling the child off the platform, beyond its safety tools",
+    ),
     "n_channels_used": ("a deliberate path through several surfaces",),
     "adult_minor_fanout": (
         "victim selection: approaching many children in parallel",
@@ -133,8 +142,13 @@ _EARLIER_WHY: dict[str, tuple[str, ...]] = {
     "adult_unaccepted_requests": ("victim selection: broad, unsolicited approaches",),
     # review 53: "people decline" claimed more than a request not accepted (yet) shows
     "adult_unaccepted_share": ("unsolicited approaches that people decline",),
-    # review 53: "a stranger" claimed more than a contact request shows
-    "adult_sent_request": ("a new contact with no mutual history: a stranger approaching a child",),
+    # review 53: "a stranger" claimed more than a contact request shows; then (stop 54) "no
+    # earlier history" beside a request sent after days of contact in a group room
+    "adult_sent_request": (
+        "a new contact with no mutual history: a stranger approaching a child",
+        "a new contact with no earlier history between the two on the platform: an account "
+        "outside the child's contacts reaching out",
+    ),
     # "an adult", "the adult" read wrong beside an older account under 18 (two known minors);
     # then (review 53) "private", "one-to-one" and "reaches out" beside a group room's pair
     "adult_age": (
@@ -144,12 +158,18 @@ _EARLIER_WHY: dict[str, tuple[str, ...]] = {
     "age_gap": (
         "a large gap between an adult and a child in one-to-one contact is a core risk factor",
         "a large age gap in one-to-one contact with a child is a core risk factor",
+        # stop 54: "a large age gap" beside a gap of 2 years
+        "a large age gap between a child and an account in contact with it is a core risk factor",
     ),
     "adult_initiated": ("victim selection: the older party reaches out to the child",),
     "adult_message_share": (
         "trust building is driven by the adult: attention, flattery, persistence",
     ),
-    "adult_minor_contact_share": ("an adult whose contacts are mostly children",),
+    "adult_minor_contact_share": (
+        "an adult whose contacts are mostly children",
+        # stop 54: "mostly" beside a share of 50 %
+        "an account whose contacts are mostly children",
+    ),
 }
 
 #: Descriptions re-worded since review 38, oldest first: a reason stored in the current
@@ -159,6 +179,11 @@ _EARLIER_DESCRIPTION: dict[str, tuple[str, ...]] = {
     # contacted: 0.33 per minor contacted")
     "adult_flagged_per_minor": (
         "blocks and reports from minors per minor the older account contacted",
+    ),
+    # stop 54: with its value "after 36 minutes of contact" read as the time the two had
+    # known each other, where they had met days before in a group room (another conversation)
+    "secure_move_speed": (
+        "a move from a visible channel to an ephemeral, encrypted or external one",
     ),
 }
 
@@ -185,7 +210,7 @@ def exported_reason(text: object) -> str | None:
     ... )
     >>> for part in text.split(", ", 1)[1].split(". "): print(part)
     as recorded in riskscore's earlier wording
-    Why it can matter: a new contact with no earlier history between the two on the platform: an account outside the child's contacts reaching out
+    Why it can matter: victim selection: an account not yet among the child's contacts asked to be added
     >>> exported_reason("the older participant sent a contact request: he said (+0.50)") is None
     True
     """  # noqa: E501

@@ -1,14 +1,17 @@
 """The facts a moderator judges an alert by, in words: the older account's declared age,
 when the conversation between the two accounts began and when it was last active, against
-the time of the alert (``"adult age 34; in contact for 3 days (2026-01-02 09:00 UTC to
-2026-01-05 10:00 UTC); last active 2 hours before the alert"``).
+the time of the alert (``"adult age 34; conversation of 3 days (2026-01-02 09:00 UTC to
+2026-01-05 10:00 UTC); last active 2 hours before the alert"``). The span is this
+conversation's, from its first event (a group room's pair: the first between the two in the
+room), never called the time the two have been in contact: two accounts that met in a room
+days before they wrote to each other directly have two conversations.
 
 The account the role rule makes the adult (``adult_id``: the older of two declared ages) is
 named by its declared age, by :func:`older_role`, in every view: "adult" at 18 or over and
 when its age is unknown (the role rule then decided it), "older account" when it declared an
 age under 18 (two known minors, whom a policy can alert: urgent too when their ages are
-further apart than its minor-peer guard allows): ``"older account age 17 (a minor); in
-contact for ..."``.
+further apart than its minor-peer guard allows): ``"older account age 17 (a minor);
+conversation of ..."``.
 
 The one wording of these facts in the command line's ``riskscore queue`` and ``riskscore
 score --top``, the console's case page, the Synapse module's notice to the moderators' room
@@ -144,22 +147,27 @@ def case_role(case: Case) -> str:
 def _contact_texts(
     first_event_at: int | None, last_event_at: int | None, alert_at: int, anchor: str
 ) -> tuple[str, str]:
-    """How long the two accounts have been in contact, with both dates, and when they were
-    last active against ``alert_at`` (named ``anchor``): ``("in contact for 2 days
-    (2025-12-29 00:00 UTC to 2025-12-31 22:00 UTC)", "last active 2 hours before the
-    alert")``. The span is what a moderator weighs (a contact of hours, or of months); a
-    batch alert raised long after the events still reads it. A time not known reads
-    ``first contact not recorded`` (or ``last active not recorded``), the other one dated."""
+    """How long the conversation has run, with both dates, and when it was last active
+    against ``alert_at`` (named ``anchor``): ``("conversation of 2 days (2025-12-29 00:00
+    UTC to 2025-12-31 22:00 UTC)", "last active 2 hours before the alert")``. The span is
+    what a moderator weighs (a conversation of hours, or of months); a batch alert raised
+    long after the events still reads it. It is this conversation's, never called the time
+    the two have been in contact (they may have met in another one, a group room). A time
+    not known reads ``conversation start not recorded`` (or ``last active not recorded``),
+    the other one dated."""
     if first_event_at is not None and last_event_at is not None:
         return (
-            f"in contact for {duration_text(last_event_at - first_event_at)} "
+            f"conversation of {duration_text(last_event_at - first_event_at)} "
             f"({when_text(first_event_at)} to {when_text(last_event_at)})",
             f"last active {relative_text(alert_at - last_event_at, anchor)}",
         )
     out = []
-    for what, at in (("first contact", first_event_at), ("last active", last_event_at)):
+    for what, unknown, at in (
+        ("conversation began", "conversation start", first_event_at),
+        ("last active", "last active", last_event_at),
+    ):
         if at is None:
-            out.append(f"{what} {_NOT_RECORDED}")
+            out.append(f"{unknown} {_NOT_RECORDED}")
         else:
             out.append(f"{what} {relative_text(alert_at - at, anchor)} ({when_text(at)})")
     return out[0], out[1]
@@ -177,7 +185,7 @@ def facts_text(
     """The facts of an alert in one line: the older account's role and age
     (:func:`older_age_text`: "adult", or "older account" when its declared age is under 18;
     "not recorded" when none of the three facts is known: an alert queued before riskscore
-    kept them), how long the contact has lasted, with its dates, and when it was last
+    kept them), how long the conversation has run, with its dates, and when it was last
     active, against ``alert_at``:
     "the alert", "the latest alert" after ``n_alerts`` > 1, or ``anchor`` when given
     (``"now"`` for a live conversation, which has no alert).
@@ -185,15 +193,15 @@ def facts_text(
     Examples
     --------
     >>> print(facts_text(34.0, 1_766_966_400, 1_767_218_400, alert_at=1_767_225_600))
-    adult age 34; in contact for 2.9 days (2025-12-29 00:00 UTC to 2025-12-31 22:00 UTC); last active 2 hours before the alert
+    adult age 34; conversation of 2.9 days (2025-12-29 00:00 UTC to 2025-12-31 22:00 UTC); last active 2 hours before the alert
     >>> print(facts_text(None, 1_766_966_400, None, alert_at=1_767_225_600))
-    adult age unknown; first contact 3 days before the alert (2025-12-29 00:00 UTC); last active not recorded
+    adult age unknown; conversation began 3 days before the alert (2025-12-29 00:00 UTC); last active not recorded
     >>> print(facts_text(None, None, None, alert_at=1_767_225_600))
-    adult age not recorded; first contact not recorded; last active not recorded
+    adult age not recorded; conversation start not recorded; last active not recorded
     >>> print(facts_text(34.0, 1_766_966_400, 1_767_218_400, 1_767_225_600, anchor="now"))
-    adult age 34; in contact for 2.9 days (2025-12-29 00:00 UTC to 2025-12-31 22:00 UTC); last active 2 hours before now
+    adult age 34; conversation of 2.9 days (2025-12-29 00:00 UTC to 2025-12-31 22:00 UTC); last active 2 hours before now
     >>> print(facts_text(17.0, 1_766_966_400, 1_767_218_400, alert_at=1_767_225_600))
-    older account age 17 (a minor); in contact for 2.9 days (2025-12-29 00:00 UTC to 2025-12-31 22:00 UTC); last active 2 hours before the alert
+    older account age 17 (a minor); conversation of 2.9 days (2025-12-29 00:00 UTC to 2025-12-31 22:00 UTC); last active 2 hours before the alert
     """  # noqa: E501
     unknown_age = adult_age is None or math.isnan(adult_age)
     recorded = not (unknown_age and first_event_at is None and last_event_at is None)
@@ -214,7 +222,7 @@ def alert_facts(alert: Alert, at: int) -> str:
     >>> alert = Alert(7, "a", "c", 12.0, "under 13", 0.8, Tier.URGENT,
     ...               first_event_at=1_766_966_400, last_event_at=1_767_218_400)
     >>> print(alert_facts(alert, at=1_767_225_600))
-    adult age unknown; in contact for 2.9 days (2025-12-29 00:00 UTC to 2025-12-31 22:00 UTC); last active 2 hours before the alert
+    adult age unknown; conversation of 2.9 days (2025-12-29 00:00 UTC to 2025-12-31 22:00 UTC); last active 2 hours before the alert
     """  # noqa: E501
     alert_at = at if alert.timestamp is None else alert.timestamp
     return facts_text(alert.adult_age, alert.first_event_at, alert.last_event_at, alert_at)

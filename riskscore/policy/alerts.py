@@ -69,7 +69,7 @@ class Alert:
         Epoch seconds of that event; None in batch scoring.
     first_event_at, last_event_at : int or None, keyword-only
         Epoch seconds of the conversation's first and latest event as scored (None when
-        not known): what a moderator reads as "in contact for 3 days (dates), last active
+        not known): what a moderator reads as "conversation of 3 days (dates), last active
         2 hours before the alert" in the review queue.
     max_channel : str or None, keyword-only
         The most private channel the conversation reached as scored (a schema v1 channel
