@@ -19,11 +19,11 @@ from riskscore.regulatory import export_all
 
 
 def test_a_decision_by_item_ids_on_an_item_not_yet_arrived_is_refused(tmp_path: Path) -> None:
-    # An alert dated ahead (replayed events) is not shown yet, but naming its item id
-    # decided it by the clock, 30 days before it was raised: the report then gave a
-    # time to decision of -720 hours.
+    # An alert dated ahead is not shown yet, but naming its item id decided it by the
+    # clock before it was raised: the report then gave a negative time to decision. (An
+    # item more than a day ahead is refused on arrival: tests/test_hostile_review54.py.)
     with ReviewQueue(tmp_path / "q.sqlite") as q:
-        ahead = int(time.time()) + 30 * 86_400
+        ahead = int(time.time()) + 6 * 3_600
         item = q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.9, Tier.URGENT), at=ahead)
         with pytest.raises(QueueError, match=rf"item {item}\b.*created"):
             q.decide("a", "actioned", moderator="m", item_ids=[item])
