@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+from io_hostile_helpers import BASE_EVENT
 
 import riskscore as rs
+from riskscore.cli import main
 from riskscore.model.training import fit_risk_model
 
 # ---------------------------------------------- a feature table is read by name everywhere
@@ -70,3 +77,39 @@ def test_a_feature_the_model_reads_held_twice_is_refused(
     )
     with pytest.raises(rs.SchemaError, match=f"in two columns each: .*{name}"):
         model.score_features(twice)
+
+
+# ------------------------------------------- stream --queue: an item dated far ahead
+
+
+def test_stream_summary_counts_a_report_refused_as_dated_ahead(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: ``-1 already queued or merged into an open item, 1 refused (an open item of its
+    conversation id between other accounts: never merged; said above)``: a report the
+    queue refused was left out of the reports given (a negative count) and every refusal
+    was said to be a conflict of accounts, though this one is dated two years ahead of the
+    clock (replayed synthetic events, ``--time-source events``)."""
+    ahead = int(time.time()) + 2 * 365 * 86_400
+    events = [
+        {**BASE_EVENT, "timestamp": ahead, "event": "message"},
+        {
+            **BASE_EVENT,
+            "timestamp": ahead + 60,
+            "event": "report",
+            "sender_id": 20,
+            "recipient_id": 10,
+            "sender_age": 13.0,
+            "recipient_age": 30.0,
+        },
+    ]
+    lines = "".join(json.dumps(e) + "\n" for e in events)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+    db = tmp_path / "q.sqlite"
+    assert main(["stream", "--time-source", "events", "--queue", str(db)]) == 0
+    err = capsys.readouterr().err
+    assert "line 2: user report on conversation 1: dated " in err
+    assert "hours after the clock's time" in err
+    assert "from 0 alerts and 1 user report (0 already queued or merged" in err
+    assert "1 refused (each said above)" in err
+    assert "between other accounts" not in err

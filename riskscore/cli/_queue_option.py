@@ -77,12 +77,7 @@ def render_queue(summary: dict[str, Any]) -> str:
     given = plural(summary["alerts"], "alert")
     if reports:
         given += f" and {plural(reports, 'user report')}"
-    not_queued = (
-        f", {number_text(refused)} refused (an open item of its conversation id between "
-        "other accounts: never merged; said above)"
-        if refused
-        else ""
-    )
+    not_queued = f", {number_text(refused)} refused (each said above)" if refused else ""
     return (
         f"review queue {summary['path']}: {plural(summary['new_items'], 'new item')} from "
         f"{given} ({number_text(merged)} already queued or merged "

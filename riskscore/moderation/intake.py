@@ -78,10 +78,10 @@ def _check_not_ahead(when: int, latest: int | None, what: str) -> None:
     plus :data:`MAX_AHEAD_S`; None: no limit), naming ``what`` and both times."""
     if latest is not None and when > latest:
         raise QueueError(
-            f"{what}: dated {iso_utc(when)}, more than {MAX_AHEAD_S // 3600} hours after the "
+            f"{what}: dated {iso_utc(when)}, over {MAX_AHEAD_S // 3600} hours after the "
             f"clock's time ({iso_utc(latest - MAX_AHEAD_S)}): it would be shown to no "
-            "moderator until then, with every later alert of its conversation; check the "
-            "clock that dated it (a queue opened with simulation=True takes times ahead)"
+            "moderator until then, nor would later alerts of its conversation; check the "
+            "clock that dated it (a queue in simulation mode takes times ahead)"
         )
 
 
