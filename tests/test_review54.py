@@ -113,3 +113,21 @@ def test_stream_summary_counts_a_report_refused_as_dated_ahead(
     assert "from 0 alerts and 1 user report (0 already queued or merged" in err
     assert "1 refused (each said above)" in err
     assert "between other accounts" not in err
+
+
+def test_a_simulated_queue_opened_again_takes_times_ahead(tmp_path: Path) -> None:
+    """Was: a queue created in simulation mode (``riskscore report --synthetic-month``)
+    and opened again without the flag, as ``riskscore stream --queue`` and ``score
+    --queue`` open it, refused a synthetic event's report dated ahead, and the refusal's
+    way out (``simulation=True``) is one no command gives; no moderator works such a
+    queue, whose reports are marked simulated."""
+    path = tmp_path / "q.sqlite"
+    rs.ReviewQueue(path, simulation=True).close()
+    ahead = int(time.time()) + 2 * 365 * 86_400
+    report = rs.UserReport("conv-1", "kid-1", "adult-1", 13.0, timestamp=ahead)
+    with rs.ReviewQueue(path) as queue:
+        queue.add_report(report)
+        assert [case.adult_id for case in queue.cases(now=ahead)] == ["adult-1"]
+    real = rs.ReviewQueue(tmp_path / "real.sqlite")  # a queue of real work refuses it
+    with real, pytest.raises(rs.moderation.QueueError, match="a simulated queue takes times"):
+        real.add_report(report)
