@@ -131,3 +131,20 @@ def test_a_simulated_queue_opened_again_takes_times_ahead(tmp_path: Path) -> Non
     real = rs.ReviewQueue(tmp_path / "real.sqlite")  # a queue of real work refuses it
     with real, pytest.raises(rs.moderation.QueueError, match="a simulated queue takes times"):
         real.add_report(report)
+
+
+# ------------------------------------- a name in a script without spaces, found twice
+
+
+def test_a_headerless_row_repeating_a_message_is_not_quoted(tmp_path: Path) -> None:
+    """Was: ``column '今晚见面吧' appears twice``: the first row of a CSV file without a
+    header is read as its names, and the refusal of a name given twice quoted it whole,
+    though the missing-columns error lists such a name by its length only
+    (``riskscore.io.raw.found_name``)."""
+    message = "\u4eca\u665a\u89c1\u9762\u5427"  # Chinese: see you tonight
+    path = tmp_path / "events.csv"
+    path.write_text(f"c1,1714521600,u1,u2,direct,mesg,{message},{message}\n", encoding="utf-8")
+    with pytest.raises(rs.SchemaError, match="appears twice") as info:
+        rs.read_messages(path)
+    assert message not in str(info.value)
+    assert "text of 5 characters (not shown" in str(info.value)
