@@ -148,3 +148,30 @@ def test_a_headerless_row_repeating_a_message_is_not_quoted(tmp_path: Path) -> N
         rs.read_messages(path)
     assert message not in str(info.value)
     assert "text of 5 characters (not shown" in str(info.value)
+
+
+def test_score_queue_keeps_the_other_reports_when_one_is_dated_ahead(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``riskscore score --queue`` on events holding one report dated two years
+    ahead (the batch readers take five years) queued the alerts, then failed with exit
+    status 2 on that report: no report queued, the command's summary never printed."""
+    ahead = int(time.time()) + 2 * 365 * 86_400
+    report = {"event": "report", "sender_id": 20, "recipient_id": 10}
+    report |= {"sender_age": 13.0, "recipient_age": 30.0}
+    events = [
+        {**BASE_EVENT, "event": "message"},
+        {**BASE_EVENT, **report, "timestamp": BASE_EVENT["timestamp"] + 60},
+        {**BASE_EVENT, **report, "conversation_id": 2, "timestamp": ahead},
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    db = tmp_path / "q.sqlite"
+    argv = ["score", str(path), "--out", str(tmp_path / "out"), "--queue", str(db), "--json"]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "not queued: user report on conversation 2: dated " in err
+    summary = json.loads(out)["queue"]
+    assert (summary["user_reports"], summary["new_items"], summary["refused"]) == (2, 1, 1)
+    with rs.ReviewQueue(db) as queue:
+        assert [item.conversation_id for item in queue.items()] == [1]
