@@ -175,3 +175,29 @@ def test_score_queue_keeps_the_other_reports_when_one_is_dated_ahead(
     assert (summary["user_reports"], summary["new_items"], summary["refused"]) == (2, 1, 1)
     with rs.ReviewQueue(db) as queue:
         assert [item.conversation_id for item in queue.items()] == [1]
+
+
+# ------------------------------------------------ a message of emoji in a value column
+
+#: Messages of emoji alone: one short "word" each to the sentence rule.
+EMOJI_MESSAGES = ["\U0001f618\U0001f351", "\u2764\ufe0f\u2764\ufe0f", "\u2b50\U0001f60d"]
+
+
+@pytest.mark.parametrize("message", EMOJI_MESSAGES)
+@pytest.mark.parametrize("column", ["timestamp", "channel", "event", "sender_age", "room_size"])
+def test_a_message_of_emoji_in_a_value_column_is_never_quoted(column: str, message: str) -> None:
+    """Was: quoted in the error and copied into the quarantine record (the online error
+    too), as a message in Chinese was before: a message of emoji alone has no spaces and is
+    short, and no number, time or category name holds an emoji."""
+    events: dict[str, list[object]] = {k: [v, v] for k, v in BASE_EVENT.items()}
+    events["timestamp"] = [BASE_EVENT["timestamp"], BASE_EVENT["timestamp"] + 60]
+    events[column] = [message, events[column][1] if column in events else None]
+    with pytest.raises(rs.SchemaError, match=f"column '{column}', row 0") as caught:
+        rs.read_messages(events)
+    assert message not in str(caught.value)
+    kept = rs.read_messages(events, errors="quarantine")
+    assert message not in repr(kept.quarantined)
+    scorer = rs.OnlineScorer(rs.load_model(), time_source="events")
+    with pytest.raises(rs.SchemaError, match=f"column '{column}'") as online:
+        scorer.update_one({**BASE_EVENT, column: message})
+    assert message not in str(online.value)
