@@ -201,3 +201,29 @@ def test_a_message_of_emoji_in_a_value_column_is_never_quoted(column: str, messa
     with pytest.raises(rs.SchemaError, match=f"column '{column}'") as online:
         scorer.update_one({**BASE_EVENT, column: message})
     assert message not in str(online.value)
+
+
+# ------------------------------------- a checkpoint's bad count of a name in such a script
+
+
+def test_a_bad_count_of_a_name_in_unspaced_script_is_not_quoted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``checkpoint extra 'ignored_fields': the count of '今晚见面吧' ...``: a name an
+    earlier version kept (a message, in a script without spaces) was quoted whole when its
+    count was refused, though the stream never prints such a name otherwise."""
+    message = "\u4eca\u665a\u89c1\u9762\u5427"
+    checkpoint = tmp_path / "state.sqlite"
+    argv = ["stream", "--time-source", "events", "--checkpoint", str(checkpoint)]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(BASE_EVENT) + "\n"))
+    assert main(argv) == 0
+    scorer = rs.OnlineScorer.restore(checkpoint, rs.load_model())
+    extra = {**scorer.checkpoint_extra, "ignored_fields": {message: -2}}
+    scorer.checkpoint(checkpoint, extra=extra)
+    scorer.release_checkpoints()
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint extra 'ignored_fields': the count of text of 5 characters" in err
+    assert message not in err
