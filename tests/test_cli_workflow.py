@@ -91,6 +91,7 @@ def test_score_into_a_queue_then_show_it_and_rerun_adds_nothing(
         "user_reports": n_reports,
         "new_items": n_alerts + n_reports,
         "open_items": n_alerts + n_reports,
+        "refused": 0,
     }
     with rs.ReviewQueue(db) as queue:
         items = queue.items()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
+import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from riskscore._words import number_text, plural
 from riskscore.cli._paths import output_path
@@ -58,31 +59,44 @@ def queue_summary(
 
 
 def add_to_queue(
-    queue: ReviewQueue, alerts: Sequence[Alert], reports: Sequence[UserReport] = ()
+    queue: ReviewQueue,
+    alerts: Sequence[Alert],
+    reports: Sequence[UserReport] = (),
+    *,
+    err: TextIO | None = None,
 ) -> dict[str, Any]:
     """Queue ``alerts`` in one transaction (:meth:`ReviewQueue.add_alerts`), then
-    ``reports`` in another (:meth:`ReviewQueue.add_reports`); the summary."""
+    ``reports`` in another (:meth:`ReviewQueue.add_reports`); the summary.
+
+    A report the queue refuses (dated over a day after the clock's time,
+    :data:`~riskscore.moderation.intake.MAX_AHEAD_S`) is said on ``err`` (default
+    stderr) and counted (``refused``), the other reports queued, as ``riskscore stream``
+    refuses it alone: one report never keeps the others out of the queue."""
     before = len(queue)
     queue.add_alerts(alerts)
+    refused = 0
     if reports:
-        queue.add_reports(reports)
-    return queue_summary(queue, len(alerts), before, len(reports))
+        try:
+            queue.add_reports(reports)
+        except QueueError:  # nothing of the transaction was queued: each on its own
+            for report in reports:
+                try:
+                    queue.add_report(report)
+                except QueueError as exc:
+                    refused += 1
+                    print(f"not queued: {exc}", file=err or sys.stderr)
+    return {**queue_summary(queue, len(alerts), before, len(reports)), "refused": refused}
 
 
 def render_queue(summary: dict[str, Any]) -> str:
     """One line about what a command added to the queue."""
     reports = summary.get("user_reports", 0)
-    refused = summary.get("refused", 0)  # `riskscore stream`: the queue refused them
+    refused = summary.get("refused", 0)  # the queue refused them, each said on stderr
     merged = summary["alerts"] + reports - refused - summary["new_items"]
     given = plural(summary["alerts"], "alert")
     if reports:
         given += f" and {plural(reports, 'user report')}"
-    not_queued = (
-        f", {number_text(refused)} refused (an open item of its conversation id between "
-        "other accounts: never merged; said above)"
-        if refused
-        else ""
-    )
+    not_queued = f", {number_text(refused)} refused (each said above)" if refused else ""
     return (
         f"review queue {summary['path']}: {plural(summary['new_items'], 'new item')} from "
         f"{given} ({number_text(merged)} already queued or merged "

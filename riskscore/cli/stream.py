@@ -40,7 +40,7 @@ from riskscore.io.jsonl import (
     without_byte_order_mark,
 )
 from riskscore.io.private import open_private_append
-from riskscore.io.raw import UNSPACED_SCRIPT_RE, show
+from riskscore.io.raw import UNSPACED_SCRIPT_RE, found_name
 from riskscore.io.schema import EventType
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import QueueError, ReviewQueue, UserReport
@@ -188,8 +188,9 @@ def stream_lines(
     No line stops the stream: every ``Exception`` a line raises while it is parsed
     or applied is counted and the line skipped (the scorer changes no state on a
     refused event), and an alert or report the queue refuses (an open item of its
-    conversation id between two other accounts) is said with its line and counted
-    (``queue["refused"]``), the alert still written to ``out``.
+    conversation id between two other accounts, or dated over a day after the clock's
+    time: :data:`~riskscore.moderation.intake.MAX_AHEAD_S`) is said with its line and
+    counted (``queue["refused"]``), the alert still written to ``out``.
     """
 
     if checkpoint_every < 1:
@@ -203,11 +204,11 @@ def stream_lines(
     open_before = 0 if queue is None else len(queue)
     refused_by_queue = 0
 
-    def to_queue(add: Callable[[], object], line: int | None) -> int:
-        """``add()`` to the queue: 1, or 0 when the queue refuses it (an open item of its
-        conversation id between two other accounts: never merged), said on ``err``
-        with the line that raised it and counted, as ``riskscore serve`` refuses it
-        alone; the stream goes on."""
+    def to_queue(add: Callable[[], object], line: int | None) -> None:
+        """``add()`` to the queue; when the queue refuses it (an open item of its
+        conversation id between two other accounts: never merged; a time far ahead),
+        said on ``err`` with the line that raised it and counted, as ``riskscore serve``
+        refuses it alone; the stream goes on."""
         nonlocal refused_by_queue
         try:
             add()
@@ -215,8 +216,6 @@ def stream_lines(
             refused_by_queue += 1
             where = "end of input" if line is None else f"line {line}"
             err.write(f"{where}: {one_line(str(exc), _MAX_MESSAGE_CHARS)}\n")
-            return 0
-        return 1
 
     def emit(alert: Alert, line: int | None) -> None:
         out.write(alert.to_json(line=line) + "\n")
@@ -283,7 +282,8 @@ def stream_lines(
                     n_alerts += 1
                     emit(alert, lineno)
                 if queue is not None and (report := _report(scorer)) is not None:
-                    n_reports += to_queue(partial(queue.add_report, report), lineno)
+                    n_reports += 1  # given, as alerts are: those refused are counted apart
+                    to_queue(partial(queue.add_report, report), lineno)
                 record_shadow(lineno)
         if lineno % checkpoint_every == 0:
             save(lineno)
@@ -347,7 +347,7 @@ def _name_counts(extra: dict[str, Any], key: str, path: object) -> dict[str, int
         raise CheckpointError(f"{path}: checkpoint extra {key!r} must map names to counts >= 0")
     out: dict[str, int] = {}
     for name, n in counts.items():
-        count = count_of(n, path, f"checkpoint extra {key!r}: the count of {show(name)}")
+        count = count_of(n, path, f"checkpoint extra {key!r}: the count of {found_name(name)}")
         if name != OTHER_NAMES and not reported_name(name):  # as count_ignored keeps names
             if not reported_name(UNSPACED_SCRIPT_RE.sub("x", name)):
                 raise CheckpointError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from riskscore._optional import import_extra
+from riskscore.exceptions import SchemaError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,6 +81,51 @@ class FeatureTable:
             return self.values[:, self.names.index(name)]
         except ValueError:
             raise KeyError(f"no feature {name!r}; features are {list(self.names)}") from None
+
+    def positions(self, names: Sequence[str]) -> list[int]:
+        """The column of each of ``names`` in :attr:`values`, found by name, never by
+        position: a table whose columns were reordered or subset (through pandas, say) is
+        read as its names say.
+
+        Parameters
+        ----------
+        names : sequence of str
+            Feature names (those a model reads).
+
+        Raises
+        ------
+        SchemaError
+            The table's names do not match its columns (one name per column), or it lacks
+            one of ``names`` or holds one twice (which column is meant cannot be told).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> t = FeatureTable(np.array([1]), np.array([[1.0, 2.0]]), ("b", "a"),
+        ...                  np.array(["x"]), np.array(["y"]))
+        >>> t.positions(["a", "b"])
+        [1, 0]
+        """
+        if self.values.ndim != 2 or self.values.shape[1] != len(self.names):
+            raise SchemaError(
+                f"the feature table has {len(self.names)} names for values of shape "
+                f"{self.values.shape}: one name per column"
+            )
+        index: dict[str, int] = {}
+        twice = []
+        for j, name in enumerate(self.names):
+            if name in index and name in names and name not in twice:
+                twice.append(name)
+            index.setdefault(name, j)
+        missing = [name for name in names if name not in index]
+        if missing:
+            raise SchemaError(f"the feature table lacks features the model reads: {missing}")
+        if twice:
+            raise SchemaError(
+                f"the feature table holds features the model reads in two columns each: "
+                f"{twice}; which one is meant cannot be told"
+            )
+        return [index[name] for name in names]
 
     def to_arrow(self) -> pa.Table:
         """Ids and features as a :class:`pyarrow.Table`."""

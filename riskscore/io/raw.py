@@ -62,6 +62,11 @@ UNSPACED_SCRIPT_RE: Final = re.compile(
     "\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
     "\U00020000-\U0003ffff]"
 )
+#: Pictographs (emoji and the symbols written as emoji: hearts, stars, dingbats): a message
+#: of emoji alone is one short "word" too, and no number, time or category name holds one,
+#: so a refused value of a number, time or category column that holds one may be message
+#: content (:func:`_may_be_content`).
+_PICTOGRAPH_RE: Final = re.compile("[\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff]")
 #: Distinct names of unread columns or fields kept one by one (:func:`reported_as`); later
 #: ones (and names longer than :data:`MAX_IGNORED_NAME_CHARS`, not printable, a sentence or
 #: in a script written without spaces, which may be message content) are kept as
@@ -127,7 +132,7 @@ def _may_be_content(column: str, text: str) -> bool:
     """Whether refused text in ``column`` may be message content (the rule of :func:`shown`)."""
     if column in ID_COLUMNS:
         return is_sentence(text)
-    if UNSPACED_SCRIPT_RE.search(text) is not None:
+    if UNSPACED_SCRIPT_RE.search(text) is not None or _PICTOGRAPH_RE.search(text) is not None:
         return True
     if column in CATEGORY_COLUMNS:
         return len(text) > MAX_TOKEN_CHARS or any(c.isspace() for c in text)

@@ -396,7 +396,8 @@ def refuse_repeated_names(names: Collection[str], where: str = "") -> None:
 
     The one rule of every table riskscore reads: events (:func:`check_column_names`),
     labels and the account features file; ``where`` (a file, ending ``": "``) starts the
-    message.
+    message. The name is quoted as a found name (:func:`~riskscore.io.raw.found_name`):
+    the first row of a file without a header is read as its names, and may be a message.
 
     Raises
     ------
@@ -413,7 +414,7 @@ def refuse_repeated_names(names: Collection[str], where: str = "") -> None:
     for name in names:
         if name in seen:
             raise SchemaError(
-                f"{where}column {quoted_name(name)} appears twice: give each column one name",
+                f"{where}column {found_name(name)} appears twice: give each column one name",
                 column=name,
             )
         seen.add(name)

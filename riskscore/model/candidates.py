@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import minimize
 
-from riskscore.features import FEATURE_NAMES, FEATURES, FeatureTable, feature_index
+from riskscore.features import FEATURE_NAMES, FEATURES, FeatureTable
 from riskscore.model.training import (
     MODEL_INPUTS,
     TREE_PARAMS,
@@ -63,14 +63,10 @@ class Candidate:
     fit: Callable[[FeatureTable, BoolArray, npt.NDArray[Any], int], Scorer]
 
 
-def _columns(names: Sequence[str]) -> list[int]:
-    return [feature_index(n) for n in names]
-
-
 def _inputs(table: FeatureTable, names: Sequence[str]) -> FloatArray:
     """The columns ``names`` of ``table`` as every candidate reads them: capped
     (:data:`~riskscore.model.training.INPUT_CAPS`)."""
-    return capped(table.values[:, _columns(names)], names)
+    return capped(table.values[:, table.positions(names)], names)
 
 
 def _linear_design(values: FloatArray, names: Sequence[str]) -> FloatArray:

@@ -89,23 +89,21 @@ class RiskModel:
     def _checked_values(self, features: FeatureTable) -> FloatArray:
         """The table's values with each feature the model reads in its column of
         :data:`~riskscore.FEATURE_NAMES` (``self._columns``): the table's own array when its
-        names are in that order (every table riskscore makes), else those features picked
-        by name, so that a table of other order is never read by position."""
-        values, names = features.values, tuple(features.names)
+        names are in that order, each once (every table riskscore makes), else those
+        features picked by name (:meth:`FeatureTable.positions`), so that a table of other
+        order is never read by position."""
+        values, names = features.values, features.names
         width = int(self._columns.max()) + 1
-        if values.ndim != 2 or values.shape[1] != len(names):
-            raise SchemaError(
-                f"the feature table has {len(names)} names for values of shape "
-                f"{values.shape}: one name per column"
-            )
-        if len(names) >= width and names[:width] == FEATURE_NAMES[:width]:
+        if (
+            values.ndim == 2
+            and values.shape[1] == len(names) >= width
+            and names[:width] == FEATURE_NAMES[:width]
+            and len(set(names)) == len(names)
+        ):
             return values
-        missing = [FEATURE_NAMES[c] for c in self._columns if FEATURE_NAMES[c] not in names]
-        if missing:
-            raise SchemaError(f"the feature table lacks features the model reads: {missing}")
+        positions = features.positions([FEATURE_NAMES[c] for c in self._columns])
         picked = np.full((len(values), width), np.nan)
-        for c in self._columns:
-            picked[:, c] = values[:, names.index(FEATURE_NAMES[c])]
+        picked[:, self._columns] = values[:, positions]
         return picked
 
     def _leaves_for(self, values: FloatArray) -> ExitLeaves:

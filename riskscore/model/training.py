@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from riskscore._optional import import_extra
 from riskscore.exceptions import SchemaError
-from riskscore.features import FEATURES, FeatureTable, extract_features, feature_index
+from riskscore.features import FEATURES, FeatureTable, extract_features
 from riskscore.model.calibration import Platt
 from riskscore.model.drift import reference_profile
 from riskscore.model.labels import ConversationLabels, align_labels
@@ -218,7 +218,7 @@ def fit_risk_model(
     unknown = [name for name in inputs if name not in _SPECS]
     if unknown:
         raise SchemaError(f"unknown model inputs {unknown}; features are {list(_SPECS)}")
-    raw = np.ascontiguousarray(features.values[:, [feature_index(n) for n in inputs]])
+    raw = np.ascontiguousarray(features.values[:, features.positions(inputs)])
     X = capped(raw, inputs)
     margin = np.empty(len(y))
     for train, test in adult_folds(

@@ -63,14 +63,15 @@ __all__ = [
 #: event readers' tolerance of an event ahead of the clock, one day): the queue shows an
 #: item from its time on, and merges every later alert of its conversation into it, so an
 #: item dated years ahead (a clock never set, a forged time) would hide them all until
-#: then. A queue in simulation mode takes any time.
+#: then. A simulated queue (created in simulation mode, however opened since) takes any
+#: time: no moderator works it.
 MAX_AHEAD_S: Final = int(DEFAULT_MAX_FUTURE_S)
 
 
-def latest_time(*, simulation: bool) -> int | None:
+def latest_time(*, simulated: bool) -> int | None:
     """The latest time an item may be queued at now: the clock's plus :data:`MAX_AHEAD_S`
-    (None in simulation mode, which takes any time)."""
-    return None if simulation else int(time.time()) + MAX_AHEAD_S
+    (None for a ``simulated`` queue, which takes any time)."""
+    return None if simulated else int(time.time()) + MAX_AHEAD_S
 
 
 def _check_not_ahead(when: int, latest: int | None, what: str) -> None:
@@ -78,10 +79,10 @@ def _check_not_ahead(when: int, latest: int | None, what: str) -> None:
     plus :data:`MAX_AHEAD_S`; None: no limit), naming ``what`` and both times."""
     if latest is not None and when > latest:
         raise QueueError(
-            f"{what}: dated {iso_utc(when)}, more than {MAX_AHEAD_S // 3600} hours after the "
+            f"{what}: dated {iso_utc(when)}, over {MAX_AHEAD_S // 3600} hours after the "
             f"clock's time ({iso_utc(latest - MAX_AHEAD_S)}): it would be shown to no "
-            "moderator until then, with every later alert of its conversation; check the "
-            "clock that dated it (a queue opened with simulation=True takes times ahead)"
+            "moderator until then, nor would later alerts of its conversation; check the "
+            "clock that dated it (a simulated queue takes times ahead)"
         )
 
 

@@ -189,7 +189,7 @@ class ReviewQueue(ClosesOnExit):
         ------
         QueueError
             The conversation's open alert is of two other accounts (two conversations
-            under one id are never merged); or, outside simulation mode, the alert is
+            under one id are never merged); or, in a queue not simulated, the alert is
             raised (``at``) more than a day after the clock's time, when no moderator
             would be shown it (:data:`~riskscore.moderation.intake.MAX_AHEAD_S`); nothing
             is queued.
@@ -217,7 +217,7 @@ class ReviewQueue(ClosesOnExit):
         if len(channels) != len(alerts):
             raise ValueError(f"{len(alerts)} alerts but {len(channels)} channels")
         actor = check_name(actor, "actor")
-        latest = intake.latest_time(simulation=self.simulation)
+        latest = intake.latest_time(simulated=self.simulated)
         rows = [
             (intake.alert_row(a, c, at, latest=latest), db.alert_signal(a))
             for a, c in zip(alerts, channels, strict=True)
@@ -244,7 +244,7 @@ class ReviewQueue(ClosesOnExit):
     ) -> list[int]:
         """Queue many user reports in one transaction; see :meth:`add_report`."""
         actor = check_name(actor, "actor")
-        latest = intake.latest_time(simulation=self.simulation)
+        latest = intake.latest_time(simulated=self.simulated)
         rows = [intake.report_row(r, self.policy, latest=latest) for r in reports]
         return db.write(self._con, lambda con: intake.insert_reports(con, rows, actor))
 
