@@ -101,6 +101,7 @@ class FeatureTable:
         Examples
         --------
         >>> import numpy as np
+        >>> from riskscore import FeatureTable
         >>> t = FeatureTable(np.array([1]), np.array([[1.0, 2.0]]), ("b", "a"),
         ...                  np.array(["x"]), np.array(["y"]))
         >>> t.positions(["a", "b"])
