@@ -5,6 +5,10 @@
   recognised"): an ``IntEnum`` member's text is its number. They are now read as their names,
   online and in a batch's object columns, by the one category rule
   (:func:`riskscore.io.columns.category_text`).
+* A share of evidence or a recent share a hair under one read ``at least 100 %``
+  (:func:`riskscore._words.at_least_percent` let a float within 1e-9 of a whole percent
+  round up to it, as the division meant): a lower bound of a share under every event now
+  reads at most ``at least 99 %``.
 
 All data is synthetic.
 """
@@ -20,6 +24,8 @@ from online_helpers import MODEL
 
 import riskscore as rs
 from riskscore import Channel, EventType
+from riskscore._words import at_least_percent
+from riskscore.model.scores import SHARE_OF_EVIDENCE, format_value
 
 
 def _event(i: int, channel: object, event: object = "message") -> dict[str, Any]:
@@ -104,3 +110,25 @@ def test_batch_refuses_a_member_of_the_other_enum_naming_row_and_value() -> None
         rs.SchemaError, match=r"column 'channel', row 1: <EventType.MEDIA: 5> is not"
     ):
         rs.read_messages(columns)
+
+
+@pytest.mark.parametrize(
+    ("share", "expected"),
+    [
+        (1 - 1e-11, "at least 99 %"),  # read "at least 100 %": every event, which it is not
+        (1 - 2**-53, "at least 99 %"),  # the largest float under 1
+        (0.99999, "at least 99 %"),
+        (0.9996, "at least 99 %"),
+        (0.995, "at least 99 %"),
+        (1.0, "100 %"),  # exactly every event: no bound
+        (0.29, "at least 29 %"),  # 28.999999999999996: the 29 % the division meant
+        (0.001, "at least 0.1 %"),
+        (0.00099, "over 0 %"),
+        (1e-12, "over 0 %"),
+    ],
+)
+def test_a_lower_bound_of_a_share_never_rounds_up_to_every_event(
+    share: float, expected: str
+) -> None:
+    assert at_least_percent(100.0 * share) == expected
+    assert format_value(SHARE_OF_EVIDENCE, share) == expected
