@@ -9,12 +9,18 @@
   (:func:`riskscore._words.at_least_percent` let a float within 1e-9 of a whole percent
   round up to it, as the division meant): a lower bound of a share under every event now
   reads at most ``at least 99 %``.
+* The review queue took alerts and user reports dated 1970 (``UserReport(timestamp=0)``: a
+  case "waiting 20,791 days"), and in simulation mode dated 2200 or later, where events are
+  refused outside 2000-01-01 up to 2200: a queue item's times are now checked by an event's
+  ``timestamp`` rule and words, naming the field and value, in either mode (simulation mode
+  lifts only the limit against the clock).
 
 All data is synthetic.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +32,8 @@ import riskscore as rs
 from riskscore import Channel, EventType
 from riskscore._words import at_least_percent
 from riskscore.model.scores import SHARE_OF_EVIDENCE, format_value
+from riskscore.moderation import QueueError
+from riskscore.policy import Alert, Tier
 
 
 def _event(i: int, channel: object, event: object = "message") -> dict[str, Any]:
@@ -132,3 +140,47 @@ def test_a_lower_bound_of_a_share_never_rounds_up_to_every_event(
 ) -> None:
     assert at_least_percent(100.0 * share) == expected
     assert format_value(SHARE_OF_EVIDENCE, share) == expected
+
+
+# --------------------------------------------- queue items are dated within the events' range
+
+T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
+_RANGE = r"is out of range: expected epoch seconds from 2000-01-01 \(946684800\) up to 2200"
+
+
+@pytest.mark.parametrize("simulation", [False, True])
+@pytest.mark.parametrize("when", [0, 946_684_799, 7_258_118_400])
+def test_a_user_report_dated_outside_the_events_range_is_refused(
+    tmp_path: Path, simulation: bool, when: int
+) -> None:
+    """Was: ``UserReport(..., timestamp=0)`` was queued, its case "waiting 20,791 days"
+    (and in simulation mode one dated 2200, which no event can be)."""
+    report = rs.UserReport("c1", "kid", "adult", 13.0, timestamp=when)
+    with rs.ReviewQueue(tmp_path / "q.sqlite", simulation=simulation) as queue:
+        with pytest.raises(
+            QueueError, match=rf"user report on conversation c1: timestamp {when} {_RANGE}"
+        ):
+            queue.add_report(report)
+        assert len(queue) == 0
+        queue.add_report(rs.UserReport("c1", "kid", "adult", 13.0, timestamp=946_684_800))
+        assert len(queue) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "alert", "at"),
+    [
+        ("at", Alert(1, "a", "c", 12.0, "under 13", 0.9, Tier.URGENT), 100),
+        ("timestamp", Alert(1, "a", "c", 12.0, "under 13", 0.9, Tier.URGENT, timestamp=5), None),
+        ("first_event_at", Alert(1, "a", "c", 12.0, "under 13", 0.9, Tier.URGENT,
+                                 first_event_at=0, last_event_at=T0), T0),
+        ("last_event_at", Alert(1, "a", "c", 12.0, "under 13", 0.9, Tier.URGENT,
+                                last_event_at=7_258_118_400), T0),
+    ],
+)  # fmt: skip
+def test_an_alert_dated_outside_the_events_range_is_refused_naming_the_field(
+    tmp_path: Path, field: str, alert: Alert, at: int | None
+) -> None:
+    with rs.ReviewQueue(tmp_path / "q.sqlite", simulation=True) as queue:
+        with pytest.raises(QueueError, match=rf"alert on conversation 1: {field} \d+ {_RANGE}"):
+            queue.add_alert(alert, at=at)
+        assert len(queue) == 0
