@@ -14,6 +14,10 @@
   refused outside 2000-01-01 up to 2200: a queue item's times are now checked by an event's
   ``timestamp`` rule and words, naming the field and value, in either mode (simulation mode
   lifts only the limit against the clock).
+* ``adult_initiated`` read "the older participant made first contact ... the older party,
+  not the child, started the contact between them", where its value is who sent this
+  conversation's first event (a direct conversation after a group room where the child
+  posted first): it now says so; the earlier wording a queue stored still reads, marked.
 
 All data is synthetic.
 """
@@ -31,8 +35,9 @@ from online_helpers import MODEL
 import riskscore as rs
 from riskscore import Channel, EventType
 from riskscore._words import at_least_percent
-from riskscore.model.scores import SHARE_OF_EVIDENCE, format_value
+from riskscore.model.scores import SHARE_OF_EVIDENCE, WHY_PREFIX, format_value, is_reason_text
 from riskscore.moderation import QueueError
+from riskscore.moderation.earlier_reasons import EARLIER_MARK, exported_reason, shown_reason
 from riskscore.policy import Alert, Tier
 
 
@@ -184,3 +189,60 @@ def test_an_alert_dated_outside_the_events_range_is_refused_naming_the_field(
         with pytest.raises(QueueError, match=rf"alert on conversation 1: {field} \d+ {_RANGE}"):
             queue.add_alert(alert, at=at)
         assert len(queue) == 0
+
+
+# ------------------------------ adult_initiated says what it measures: this conversation's first
+
+
+def test_adult_initiated_says_it_is_this_conversations_first_event() -> None:
+    """Was: "the older participant made first contact: yes (...). Why it can matter: victim
+    selection: the older party, not the child, started the contact between them", on a
+    direct conversation the two opened after days in a group room where the child had
+    posted first: the value is who sent *this* conversation's first event."""
+    reason = rs.Reason.of("adult_initiated", 1.0, 1.0)
+    assert reason.description == "the older participant sent this conversation's first event"
+    assert (
+        reason.why == "victim selection: the older party, not the child, opened this conversation"
+    )
+    assert "first contact" not in str(reason)
+    assert "started the contact" not in str(reason)
+
+
+_EARLIER_INITIATED = (
+    "the older participant made first contact",
+    "victim selection: the older party, not the child, started the contact between them",
+)
+
+
+@pytest.mark.parametrize(
+    ("description", "why"),
+    [
+        (None, _EARLIER_INITIATED[1]),  # the current description, the earlier why
+        _EARLIER_INITIATED,  # both as stored before this change
+        (_EARLIER_INITIATED[0], "victim selection: the older party reaches out to the child"),
+    ],
+)
+def test_adult_initiated_stored_in_the_earlier_wording_is_still_read(
+    description: str | None, why: str
+) -> None:
+    reason = rs.Reason.of("adult_initiated", 1.0, 1.0)
+    stored = str(reason).replace(reason.why, why)
+    if description is not None:
+        stored = stored.replace(reason.description, description)
+    assert stored != str(reason)
+    assert not is_reason_text(stored)
+    head = f"{reason.description}: {reason.value_text} ({reason.strength}, +1.00)"
+    assert exported_reason(stored) == f"{head}, {EARLIER_MARK}. {WHY_PREFIX}{reason.why}"
+    assert shown_reason(stored) == exported_reason(stored)
+
+
+def test_adult_initiated_stored_before_review_38_is_still_read() -> None:
+    """The grammar before review 38 (``description: value (+push); why``), with the
+    description and why of then."""
+    reason = rs.Reason.of("adult_initiated", 1.0, 0.5)
+    stored = (
+        "the older participant made first contact: yes (+0.50); victim selection: the older "
+        "party reaches out to the child"
+    )
+    expected = f"{reason.description}: yes (+0.50), {EARLIER_MARK}. {WHY_PREFIX}{reason.why}"
+    assert exported_reason(stored) == expected
