@@ -18,6 +18,9 @@
   not the child, started the contact between them", where its value is who sent this
   conversation's first event (a direct conversation after a group room where the child
   posted first): it now says so; the earlier wording a queue stored still reads, marked.
+* The review queue refused a :class:`riskscore.Channel` member as a user report's or an
+  alert's channel ("channel <Channel.DIRECT: 2> is not one of ..."): it is now queued as
+  its name, by the rule the event readers use.
 
 All data is synthetic.
 """
@@ -246,3 +249,26 @@ def test_adult_initiated_stored_before_review_38_is_still_read() -> None:
     )
     expected = f"{reason.description}: yes (+0.50), {EARLIER_MARK}. {WHY_PREFIX}{reason.why}"
     assert exported_reason(stored) == expected
+
+
+# ------------------------------------------------- the queue takes a Channel member as its name
+
+
+def test_the_queue_takes_a_channel_member_as_its_name(tmp_path: Path) -> None:
+    report = rs.UserReport("c1", "kid", "adult", 13.0, T0, channel=Channel.DIRECT)
+    alert = Alert(2, "b", "k2", 12.0, "under 13", 0.9, Tier.URGENT)
+    with rs.ReviewQueue(tmp_path / "q.sqlite") as queue:
+        queue.add_report(report)
+        queue.add_alert(alert, at=T0, channel=Channel.EXTERNAL)
+        channels = {item.conversation_id: item.channel for item in queue.items()}
+    assert channels == {"c1": "direct", 2: "external"}
+    assert all(type(c) is str for c in channels.values())
+
+
+def test_the_queue_still_refuses_a_member_of_another_enum_as_a_channel(tmp_path: Path) -> None:
+    report = rs.UserReport("c1", "kid", "adult", 13.0, T0, channel=EventType.MEDIA)  # type: ignore[arg-type]
+    with (
+        rs.ReviewQueue(tmp_path / "q.sqlite") as queue,
+        pytest.raises(ValueError, match=r"channel <EventType.MEDIA: 5> is not one of public"),
+    ):
+        queue.add_report(report)

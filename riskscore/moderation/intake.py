@@ -25,11 +25,13 @@ import numpy as np
 
 import riskscore.moderation.queue_db as db
 from riskscore.batch.reports import ReportEvents
+from riskscore.io.columns import category_key, category_text
 from riskscore.io.raw import show, shown
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     MAX_AGE,
     MIN_AGE,
+    Channel,
 )
 from riskscore.io.shown_ids import shown_id
 from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S, iso_utc, one_timestamp_problem
@@ -119,10 +121,16 @@ def stored_age(value: Any, what: str = "child age") -> float | None:
     return float(value)
 
 
-def _check_channel(channel: str | None) -> None:
+def _channel(channel: str | Channel | None) -> str | None:
+    """The channel an item is stored with: a schema v1 name, a :class:`Channel` member as
+    its name (as the event readers read it: :func:`riskscore.io.columns.category_text`),
+    or None; a ``ValueError`` for anything else."""
+    if isinstance(channel, Channel):
+        return category_key(category_text(channel))
     if channel is not None and channel not in CHANNEL_NAMES:  # free text: only its length
         shown_channel = show(shown("channel", channel))
         raise ValueError(f"channel {shown_channel} is not one of {', '.join(CHANNEL_NAMES)}")
+    return channel
 
 
 def new_id(field: str, value: Any) -> str:
@@ -142,7 +150,7 @@ def new_id(field: str, value: Any) -> str:
 
 
 def alert_row(
-    alert: Alert, channel: str | None, at: int | None, *, latest: int | None = None
+    alert: Alert, channel: str | Channel | None, at: int | None, *, latest: int | None = None
 ) -> dict[str, Any]:
     """The ``items`` row of an alert raised at ``at`` (default its timestamp, else now), on
     ``channel`` (default the most private channel the alert's conversation reached); an
@@ -150,9 +158,7 @@ def alert_row(
     when, name = (at, "at") if at is not None else (alert.timestamp, "timestamp")
     if when is None:
         when = int(time.time())
-    if channel is None:
-        channel = alert.max_channel
-    _check_channel(channel)
+    channel = _channel(alert.max_channel if channel is None else channel)
     conv = new_id("conversation_id", alert.conversation_id)  # named by it below
     what = f"alert on conversation {shown_id(alert.conversation_id)}"
     if not 0.0 <= alert.risk <= 1.0:
@@ -215,7 +221,7 @@ def report_row(
 ) -> dict[str, Any]:
     """The ``items`` row of a user report, banded by the reporter's age under ``policy``;
     one dated after ``latest`` is refused (:func:`_check_not_ahead`)."""
-    _check_channel(report.channel)
+    channel = _channel(report.channel)
     if not 0.0 <= report.risk <= 1.0:
         raise ValueError(f"user report risk must be in [0, 1], got {report.risk}")
     conv = new_id("conversation_id", report.conversation_id)  # named by it below
@@ -244,7 +250,7 @@ def report_row(
         "age_band": band,
         "risk": float(report.risk),
         "tier": 0,
-        "channel": report.channel,
+        "channel": channel,
         "concerns_child": int(report.from_child),
         "reasons": encode_reasons(
             ["user report from a child" if report.from_child else "user report"]

@@ -42,7 +42,7 @@ import riskscore.moderation.intake as intake
 import riskscore.moderation.queue_db as db
 from riskscore._checks import check_whole
 from riskscore._closing import ClosesOnExit
-from riskscore.io.schema import has_hidden_character
+from riskscore.io.schema import Channel, has_hidden_character
 from riskscore.moderation.cases import (
     MAX_NOTE_CHARS,
     AuditEntry,
@@ -161,7 +161,7 @@ class ReviewQueue(ClosesOnExit):
         self,
         alert: Alert,
         *,
-        channel: str | None = None,
+        channel: str | Channel | None = None,
         at: int | None = None,
         actor: str = "riskscore",
     ) -> int:
@@ -171,9 +171,10 @@ class ReviewQueue(ClosesOnExit):
         ----------
         alert : Alert
             From :meth:`AlertPolicy.alerts` or :meth:`OnlineScorer.update_one`.
-        channel : str, optional
-            Most private channel the conversation reached (schema v1 name), for
-            reporting by channel; default the alert's own (``alert.max_channel``).
+        channel : str or Channel, optional
+            Most private channel the conversation reached (schema v1 name, or a
+            :class:`~riskscore.Channel` member), for reporting by channel; default the
+            alert's own (``alert.max_channel``).
         at : int, optional
             When the alert was raised (epoch seconds); defaults to
             ``alert.timestamp``, else the current time.
@@ -210,7 +211,7 @@ class ReviewQueue(ClosesOnExit):
         self,
         alerts: Sequence[Alert],
         *,
-        channels: Sequence[str | None] | None = None,
+        channels: Sequence[str | Channel | None] | None = None,
         at: int | None = None,
         actor: str = "riskscore",
     ) -> list[int]:
