@@ -186,16 +186,22 @@ def at_least_percent(percent: float) -> str:
     """A share of evidence or a recent share (``percent``, finite, 0 to 100) as the lower
     bound it is: rounded down, to whole percents from 1 % and to tenths below (``over 0 %``
     under 0.1 %), so the text is never above the share in the events (1 message of 1 at
-    night reads ``at least 20 %``, its value 1 / 5, never ``20 %``).
+    night reads ``at least 20 %``, its value 1 / 5, never ``20 %``). A share under 100 %
+    reads at most ``at least 99 %``, however close to 100 % it is: ``at least 100 %`` says
+    every event.
 
     Examples
     --------
     >>> at_least_percent(100 / 5), at_least_percent(100 * 32 / 36), at_least_percent(0.96)
     ('at least 20 %', 'at least 88 %', 'at least 0.9 %')
+    >>> at_least_percent(100 * (1 - 1e-12)), at_least_percent(100.0)
+    ('at least 99 %', '100 %')
     """
     if percent <= 0.0 or percent >= 100.0:
         return f"{percent:.0f} %"
-    whole = math.floor(percent + 1e-9)  # 28.999999999 is the 29 % the division meant
+    # 28.999999999 is the 29 % the division meant; 99.999999999 is no 100 %, which is the
+    # whole and not a lower bound of a share under it
+    whole = min(math.floor(percent + 1e-9), 99)
     if whole >= 1:
         return f"at least {whole} %"
     tenths = math.floor(10.0 * percent + 1e-9) / 10.0

@@ -43,7 +43,7 @@ def _alert(adult_age: float, **extra: Any) -> Alert:
 def test_the_synapse_notice_gives_the_facts_against_the_alerts_event() -> None:
     """Was: the notice gave the adult's age but never when the contact began or was last
     active."""
-    sinks = pytest.importorskip("riskscore.integrations._synapse_sinks")
+    sinks = pytest.importorskip("riskscore.integrations._synapse_sinks", exc_type=ImportError)
     body = sinks.notice_body(_alert(34.0, event_index=4, timestamp=T0), {"matrix": MATRIX})
     assert (
         "Facts: adult age 34; conversation of 2.9 days (2025-12-29 00:00 UTC to 2025-12-31 "
@@ -57,8 +57,8 @@ def test_the_synapse_notice_gives_the_facts_against_the_alerts_event() -> None:
 def test_the_synapse_modules_own_alert_carries_its_event_times(tmp_path: Path) -> None:
     """An alert the module raises from Matrix events: its notice dates first contact and
     last activity by the events' server times."""
-    sinks = pytest.importorskip("riskscore.integrations._synapse_sinks")
-    helpers = pytest.importorskip("synapse_helpers")
+    sinks = pytest.importorskip("riskscore.integrations._synapse_sinks", exc_type=ImportError)
+    helpers = pytest.importorskip("synapse_helpers", exc_type=ImportError)
     module, _ = helpers._module(tmp_path)
     dm = helpers._Room("!dm:x")
     start_ms = (T0 - 2 * DAY) * 1000 + 22 * 3_600_000  # by night: the scorer alerts

@@ -87,7 +87,7 @@ def _queue(path: Path) -> dict[object, str]:
     with ReviewQueue(path) as queue:
         for n, adult in enumerate([7, " 7", "-0", 0, "7"]):
             alert = Alert(100 + n, adult, f"c{n}", 11.0, "under 13", 0.5, Tier.REVIEW)
-            queue.add_alert(alert, at=100)
+            queue.add_alert(alert, at=1_767_225_600)
         return {c.adult_id: c.token for c in queue.cases()}
 
 

@@ -19,6 +19,7 @@ from riskscore.policy import Alert, Tier
 from riskscore.regulatory import ExportExistsError, ExportFilter, export_all
 
 T0 = 1_767_225_600
+Y2K = 946_684_800  # 2000-01-01 00:00 UTC
 
 # ------------------------------------------ values the queue would not read back
 
@@ -295,9 +296,11 @@ def test_a_decision_dated_outside_the_databases_range_is_named_with_its_date(
     # "field 'application_date' must be between 2020-01-01 and 2038-01-01": which date, of
     # which of the pseudonymised statements, the message did not say
     with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
-        q.add_alert(Alert(1, "a", "c", 12.0, "13-15", 0.5, Tier.URGENT), at=100)
-        q.decide("a", "actioned", moderator="m", at=200, token=q.case("a", now=200).token)
-        with pytest.raises(ValueError, match=r"'application_date' is 1970-01-01, not between 2020"):
+        # the earliest time a queue item may have: 2000-01-01, as events
+        q.add_alert(Alert(1, "a", "c", 12.0, "13-15", 0.5, Tier.URGENT), at=Y2K + 100)
+        token = q.case("a", now=Y2K + 200).token  # type: ignore[union-attr]
+        q.decide("a", "actioned", moderator="m", at=Y2K + 200, token=token)
+        with pytest.raises(ValueError, match=r"'application_date' is 2000-01-01, not between 2020"):
             export_all(q, tmp_path / "e", key=SYNTHETIC_DEMO_KEY)
 
 
@@ -305,10 +308,10 @@ def test_a_decision_dated_outside_the_databases_range_is_named_with_its_date(
 def test_a_note_with_hidden_characters_is_refused(tmp_path: Path, note: str) -> None:
     # a right-to-left override would show the audit log's readers other text than stored
     with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
-        q.add_alert(Alert(1, "a", "c", 12.0, "13-15", 0.5, Tier.URGENT), at=100)
-        token = q.case("a", now=200).token  # type: ignore[union-attr]
+        q.add_alert(Alert(1, "a", "c", 12.0, "13-15", 0.5, Tier.URGENT), at=T0 + 100)
+        token = q.case("a", now=T0 + 200).token  # type: ignore[union-attr]
         with pytest.raises(QueueError, match="note must be printable text"):
-            q.decide("a", "actioned", moderator="m", at=200, token=token, note=note)
-        q.decide("a", "actioned", moderator="m", at=200, token=token, note="a\r\nb\nc\td")
+            q.decide("a", "actioned", moderator="m", at=T0 + 200, token=token, note=note)
+        q.decide("a", "actioned", moderator="m", at=T0 + 200, token=token, note="a\r\nb\nc\td")
         notes = [e.detail.get("note") for e in q.audit_log() if e.action == "decide"]
     assert notes == ["a\nb\nc\td"]  # a textarea's CRLF kept as one line break

@@ -102,7 +102,7 @@ def test_a_case_counts_its_childrens_reports_and_names_whose_reasons_it_shows(
 def test_the_synapse_notice_gives_both_ages() -> None:
     """Was: ``Adult adult, child child, room ...``: the moderators' Matrix room notice gave
     the child's age band only, neither account's age (known or unknown)."""
-    sinks = pytest.importorskip("riskscore.integrations._synapse_sinks")
+    sinks = pytest.importorskip("riskscore.integrations._synapse_sinks", exc_type=ImportError)
     matrix = {"room_id": "!r:x", "channel": "direct", "event_room_id": "!r:x"}
     alert = Alert(
         7, "a", "k", 12.0, "under 13", 0.4, Tier.REVIEW, first_event_at=T0, last_event_at=T0

@@ -15,6 +15,8 @@ from riskscore.moderation import ReviewQueue
 from riskscore.policy import Alert, Tier
 from riskscore.regulatory import cybertipline_drafts, decided_cases
 
+T0 = 1_767_225_600  # 2026-01-01 00:00 UTC: queue items are dated within the events' range
+
 
 def _chat_info(tmp_path: Path, channels: tuple[str, ...]) -> str:
     with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
@@ -23,9 +25,9 @@ def _chat_info(tmp_path: Path, channels: tuple[str, ...]) -> str:
                 f"c{i}", "adult", f"kid-{i}", 12.0, "under 13", 0.9, Tier.URGENT,
                 max_channel=channel,
             )  # fmt: skip
-            q.add_alert(alert, at=100 + i)
-        token = q.case("adult", now=200).token  # type: ignore[union-attr]
-        q.decide("adult", "escalated", moderator="m", at=300, token=token)
+            q.add_alert(alert, at=T0 + 100 + i)
+        token = q.case("adult", now=T0 + 200).token  # type: ignore[union-attr]
+        q.decide("adult", "escalated", moderator="m", at=T0 + 300, token=token)
         [draft] = cybertipline_drafts(decided_cases(q.items()), platform="demo")
     info = draft["report"]["internetDetails"][0]["chatImIncident"]["additionalInfo"]
     assert isinstance(info, str)

@@ -163,7 +163,7 @@ def _queue_text(db: Path) -> str:
 def test_the_synapse_notice_names_the_older_minor() -> None:
     """Was: ``Adult 7, child k (age 11), ...``, ``raised by the adult's event`` and
     ``Facts: adult age 17; ...``."""
-    sinks = pytest.importorskip("riskscore.integrations._synapse_sinks")
+    sinks = pytest.importorskip("riskscore.integrations._synapse_sinks", exc_type=ImportError)
     alert = Alert(5, 7, "k", 11.0, "under 13", 0.9, Tier.URGENT, adult_age=17.0, timestamp=T0,
                   first_event_at=T0 - 3 * DAY, last_event_at=T0 - 2 * HOUR)  # fmt: skip
     matrix = {"room_id": "!r:x", "channel": "direct", "event_room_id": "!other:x"}

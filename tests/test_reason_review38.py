@@ -216,7 +216,7 @@ def test_the_synapse_notice_words_reasons_as_every_other_view() -> None:
     """Was: the moderators' Matrix room notice listed the reasons' descriptions alone
     (``Reasons: contact at night in the child's local time``), without the value or why it
     can matter that the queue, console, exports and command line show."""
-    sinks = pytest.importorskip("riskscore.integrations._synapse_sinks")
+    sinks = pytest.importorskip("riskscore.integrations._synapse_sinks", exc_type=ImportError)
     reasons = (Reason.of("child_night_share", 0.62, 1.4), Reason.of("age_gap", 21.0, 0.9))
     matrix = {"room_id": "!r:x", "channel": "direct", "event_room_id": "!r:x"}
     body = sinks.notice_body(_alert(reasons), {"matrix": matrix})

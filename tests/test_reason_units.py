@@ -119,7 +119,7 @@ def _ages_once(text: str) -> None:
 
 
 def test_the_synapse_notice_gives_the_adults_age_once(tmp_path: Path) -> None:
-    sinks = pytest.importorskip("riskscore.integrations._synapse_sinks")
+    sinks = pytest.importorskip("riskscore.integrations._synapse_sinks", exc_type=ImportError)
     alert = Alert(
         7, "a", "k", 12.0, "under 13", 0.9, Tier.URGENT, adult_age=34.0, timestamp=T0,
         first_event_at=T0 - 3600, last_event_at=T0 - 60,

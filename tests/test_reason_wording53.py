@@ -138,8 +138,10 @@ def test_a_reason_stored_with_a_one_to_one_why_is_still_read(feature: str) -> No
 
 def test_adult_initiated_stored_before_review_38_is_still_read() -> None:
     """Guard (passed before the why changed): the grammar before review 38
-    (``description: value (+push); why``) with the why it had then, never dropped."""
+    (``description: value (+push); why``) with the description and why it had then (the
+    description "made first contact" until follow-up 54b), never dropped."""
     reason = rs.Reason.of("adult_initiated", 1.0, 0.5)
-    stored = f"{reason.description}: yes (+0.50); {ROOM_EARLIER_WHYS['adult_initiated']}"
+    then = "the older participant made first contact"
+    stored = f"{then}: yes (+0.50); {ROOM_EARLIER_WHYS['adult_initiated']}"
     expected = f"{reason.description}: yes (+0.50), {EARLIER_MARK}. {WHY_PREFIX}{reason.why}"
     assert exported_reason(stored) == expected

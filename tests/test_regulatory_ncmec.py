@@ -18,6 +18,8 @@ from riskscore.policy import Alert, Tier
 from riskscore.regulatory import cybertipline_drafts, decided_cases, write_drafts
 from riskscore.regulatory.ncmec import INCIDENT_TYPE
 
+T0 = 1_767_225_600  # 2026-01-01 00:00 UTC: queue items are dated within the events' range
+
 
 @pytest.fixture(scope="module")
 def drafts(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
@@ -69,11 +71,11 @@ def test_written_drafts(drafts: list[dict[str, Any]], tmp_path: Path) -> None:
 def test_a_reporter_who_declared_an_adult_age_is_no_child_victim(tmp_path: Path) -> None:
     # two parents report account "x"; a 13-year-old reports account "y"
     with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
-        q.add_report(UserReport("c1", "parent-1", "x", 40.0, timestamp=100))
-        q.add_report(UserReport("c2", "parent-2", "x", 45.0, timestamp=110))
-        q.add_report(UserReport("c3", "kid", "y", 13.0, timestamp=120))
-        q.add_report(UserReport("c4", "parent-3", "y", 41.0, timestamp=130))
-        x, y = q.case("x", now=200), q.case("y", now=200)
+        q.add_report(UserReport("c1", "parent-1", "x", 40.0, timestamp=T0 + 100))
+        q.add_report(UserReport("c2", "parent-2", "x", 45.0, timestamp=T0 + 110))
+        q.add_report(UserReport("c3", "kid", "y", 13.0, timestamp=T0 + 120))
+        q.add_report(UserReport("c4", "parent-3", "y", 41.0, timestamp=T0 + 130))
+        x, y = q.case("x", now=T0 + 200), q.case("y", now=T0 + 200)
         assert x is not None
         assert y is not None
         assert x.children == ()
@@ -84,13 +86,13 @@ def test_a_reporter_who_declared_an_adult_age_is_no_child_victim(tmp_path: Path)
         assert y.children == ("kid",)
         assert "youngest child: age 13" in y.reasons
         for adult in ("x", "y"):
-            token = q.case(adult, now=200).token  # type: ignore[union-attr]
-            q.decide(adult, "escalated", moderator="m", at=300, token=token)
+            token = q.case(adult, now=T0 + 200).token  # type: ignore[union-attr]
+            q.decide(adult, "escalated", moderator="m", at=T0 + 300, token=token)
         drafts = {
             d["report"]["personOrUserReported"]["espIdentifier"]: d
             for d in cybertipline_drafts(decided_cases(q.items()), platform="demo")
         }
-        report = transparency_report(q, (0, 1000), key=SYNTHETIC_DEMO_KEY)
+        report = transparency_report(q, (T0, T0 + 1000), key=SYNTHETIC_DEMO_KEY)
     assert drafts["x"]["report"]["victim"] == []
     assert drafts["x"]["case"]["youngest_declared_age"] is None
     assert (
@@ -159,8 +161,8 @@ def test_an_alerts_adult_age_is_the_reported_accounts_declared_age(tmp_path: Pat
     declared age too; an alert that knows none says unknown."""
     with ReviewQueue(tmp_path / "q.sqlite") as q:
         q.add_alert(Alert(1, "adult-x", "k1", 12.0, "under 13", 0.9, Tier.URGENT,
-                          adult_age=41.0), at=100)  # fmt: skip
-        q.add_alert(Alert(2, "adult-y", "k2", 12.0, "under 13", 0.9, Tier.URGENT), at=100)
+                          adult_age=41.0), at=T0 + 100)  # fmt: skip
+        q.add_alert(Alert(2, "adult-y", "k2", 12.0, "under 13", 0.9, Tier.URGENT), at=T0 + 100)
     drafts = _reported(tmp_path / "q.sqlite")
     assert drafts["adult-x"]["case"]["reported_declared_age"] == 41.0
     assert (

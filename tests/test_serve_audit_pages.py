@@ -55,7 +55,9 @@ def test_the_audit_page_shows_entries_before_the_one_given(lead: TestClient) -> 
 def test_audit_pages_are_keyset_pages(tmp_path: Path) -> None:
     with ReviewQueue(tmp_path / "q.sqlite") as q:
         for n in range(5):
-            q.add_alert(Alert(n, f"a{n}", "k", 12.0, "under 13", 0.9, Tier.URGENT), at=100 + n)
+            q.add_alert(
+                Alert(n, f"a{n}", "k", 12.0, "under 13", 0.9, Tier.URGENT), at=1_767_225_600 + n
+            )
         pages, before = [], None
         while page := q.audit_page(before=before, limit=2):
             pages.append([e.entry_id for e in page])

@@ -23,6 +23,8 @@ from riskscore.serve.security import RateLimiter
 from riskscore.serve.service import ScoringService
 from riskscore.serve.timeline import TimelineEvent, TimelineStore, _key
 
+T0 = 1_767_225_600  # 2026-01-01 00:00 UTC: queue items are dated within the events' range
+
 EVENT = {"conversation_id": "c1", "timestamp": 1_700_000_000, "sender_id": "a",
          "recipient_id": "k", "sender_age": 40, "recipient_age": 12, "channel": "public",
          "recipient_tz_offset_min": 60}  # fmt: skip
@@ -154,11 +156,11 @@ def test_scorer_read_outs_for_the_service() -> None:
 
 def test_queue_depth_read_outs(tmp_path: Path) -> None:
     with ReviewQueue(tmp_path / "q.sqlite") as q:
-        q.add_alert(Alert(1, "a", "k", 12.0, "under 13", 0.9, Tier.URGENT), at=100)
-        q.add_alert(Alert(2, "b", "k2", 15.0, "13-15", 0.4, Tier.REVIEW), at=200)
-        q.add_alert(Alert(3, "b", "k3", 15.0, "13-15", 0.4, Tier.REVIEW), at=300)
+        q.add_alert(Alert(1, "a", "k", 12.0, "under 13", 0.9, Tier.URGENT), at=T0 + 100)
+        q.add_alert(Alert(2, "b", "k2", 15.0, "13-15", 0.4, Tier.REVIEW), at=T0 + 200)
+        q.add_alert(Alert(3, "b", "k3", 15.0, "13-15", 0.4, Tier.REVIEW), at=T0 + 300)
         assert q.open_counts() == {("under 13", 2): 1, ("13-15", 1): 2}
-        assert sorted(q.open_created_at()) == [100, 200, 300]
+        assert sorted(q.open_created_at()) == [T0 + 100, T0 + 200, T0 + 300]
 
 
 @pytest.mark.parametrize("batches", [{"a": 1}, [["id", "200", {}]], [["id", 200]], "x"])

@@ -100,8 +100,8 @@ def test_youngest_child_reason_says_it_is_an_age(tmp_path: Path) -> None:
     number as much as an age (the reason beside it says "user report from a child (age
     14)")."""
     with ReviewQueue(tmp_path / "q.sqlite") as queue:
-        queue.add_report(UserReport("c1", "kid", "adult", 14.0, timestamp=100))
-        case = queue.case("adult", now=200)
+        queue.add_report(UserReport("c1", "kid", "adult", 14.0, timestamp=1_767_225_600))
+        case = queue.case("adult", now=1_767_225_700)
     assert case is not None
     assert "youngest child: age 14" in case.reasons
     assert "youngest child 14" not in case.reasons
@@ -113,7 +113,7 @@ def test_a_bad_token_names_where_the_token_is_shown(
     """Was: ``riskscore queue --decide ... --token bogus`` said the token should come
     "from ReviewQueue.case(...).token", a Python call, with no example of a token."""
     with ReviewQueue(tmp_path / "q.sqlite") as queue:
-        queue.add_report(UserReport("c1", "kid", "adult", 14.0, timestamp=100))
+        queue.add_report(UserReport("c1", "kid", "adult", 14.0, timestamp=1_767_225_600))
     argv = ["queue", "--db", str(tmp_path / "q.sqlite"), "--decide", '"adult"']
     assert main([*argv, "--token", "bogus", "--outcome", "actioned", "--moderator", "m"]) == 2
     err = capsys.readouterr().err

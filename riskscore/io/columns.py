@@ -27,6 +27,8 @@ from riskscore.io.schema import (
     OPTIONAL_COLUMNS,
     ROOM_SIZE_UNKNOWN,
     TZ_UNKNOWN,
+    Channel,
+    EventType,
     is_null,
 )
 from riskscore.io.text import NUMBER_TEXT, arrow_text, is_number_text
@@ -34,6 +36,7 @@ from riskscore.io.text import NUMBER_TEXT, arrow_text, is_number_text
 __all__ = [
     "ages",
     "categories",
+    "category_text",
     "number_text_column",
     "one_age_problem",
     "one_category_problem",
@@ -259,10 +262,26 @@ def category_key(value: object) -> str:
     return str(value).strip().lower()
 
 
-def _cell_text(value: object) -> str:
+#: The library's own enums of category values: a member is read as its name
+#: (``Channel.DIRECT`` as ``"direct"``), never as the integer it also is.
+_NAMED_MEMBERS: Final = (Channel, EventType)
+
+
+def category_text(value: object) -> str:
     """A category cell of a column that is not all text, as the text it is read as when
-    the column is: bytes of UTF-8 as that text, whatever the other rows hold (one row of
-    other bytes made every row its ``repr``, ``b'direct'``); anything else as ``str()``."""
+    the column is: a member of :class:`~riskscore.io.schema.Channel` or
+    :class:`~riskscore.io.schema.EventType` as its name (``str()`` of an ``IntEnum`` is
+    its number, ``"2"``, which names no category); bytes of UTF-8 as that text, whatever
+    the other rows hold (one row of other bytes made every row its ``repr``,
+    ``b'direct'``); anything else as ``str()``. :func:`category_key` then looks it up.
+
+    Examples
+    --------
+    >>> category_text(Channel.DIRECT), category_text(b"group"), category_text(2)
+    ('DIRECT', 'group', '2')
+    """
+    if isinstance(value, _NAMED_MEMBERS):
+        return value.name
     if isinstance(value, bytes):
         try:
             return value.decode("utf-8")
@@ -286,7 +305,7 @@ def categories(
             as_text = np.asarray(arr, dtype=object).copy()
             present = ~is_missing(arr)
             as_text[present] = np.asarray(
-                np.frompyfunc(_cell_text, 1, 1)(as_text[present]), dtype=object
+                np.frompyfunc(category_text, 1, 1)(as_text[present]), dtype=object
             )
             as_text[~present] = None
             encoded = arrow_text(as_text).dictionary_encode()
@@ -322,12 +341,14 @@ def _category_reasons(names: tuple[str, ...]) -> tuple[str, str]:
 def one_category_problem(name: str, names: tuple[str, ...], value: object) -> str | None:
     """Why one cell of category column ``name`` is refused, as :func:`categories` refuses
     it in a column: empty where the column has no default, or naming none of ``names``
-    (read by :func:`category_key`); None when accepted.
+    (read by :func:`category_key`; a :class:`~riskscore.io.schema.Channel` or
+    :class:`~riskscore.io.schema.EventType` member by its name); None when accepted.
 
     Raises
     ------
     Undecided
-        ``value`` is neither text nor empty (None, NaN): the column check decides.
+        ``value`` is neither text, such a member nor empty (None, NaN): the column check
+        decides.
 
     Examples
     --------
@@ -338,6 +359,8 @@ def one_category_problem(name: str, names: tuple[str, ...], value: object) -> st
     """
     if type(value) is str:
         key = category_key(value)
+    elif isinstance(value, _NAMED_MEMBERS):
+        key = category_key(category_text(value))
     elif value is None or (type(value) is float and value != value):
         key = ""
     else:

@@ -105,6 +105,10 @@ _EARLIER = {
         "minors the older account contacted often blocked or reported it",
         "the children an account approaches push back",
     ),
+    "adult_initiated": (
+        "the older participant made first contact",
+        "victim selection: the older party reaches out to the child",
+    ),
     "adult_supervised_minor_share": (
         "the older account's contact with minors is mostly in group or public spaces",
         "lowers risk: an adult who reaches children where others can see (a team's or a class's "
@@ -161,7 +165,12 @@ _EARLIER_WHY: dict[str, tuple[str, ...]] = {
         # stop 54: "a large age gap" beside a gap of 2 years
         "a large age gap between a child and an account in contact with it is a core risk factor",
     ),
-    "adult_initiated": ("victim selection: the older party reaches out to the child",),
+    # then (follow-up 54b) "started the contact between them" beside the first event of a
+    # direct conversation the two opened after contact in a group room
+    "adult_initiated": (
+        "victim selection: the older party reaches out to the child",
+        "victim selection: the older party, not the child, started the contact between them",
+    ),
     "adult_message_share": (
         "trust building is driven by the adult: attention, flattery, persistence",
     ),
@@ -185,6 +194,9 @@ _EARLIER_DESCRIPTION: dict[str, tuple[str, ...]] = {
     "secure_move_speed": (
         "a move from a visible channel to an ephemeral, encrypted or external one",
     ),
+    # follow-up 54b: "first contact" beside the first event of a direct conversation the two
+    # opened after contact in a group room, where the child had posted first
+    "adult_initiated": ("the older participant made first contact",),
 }
 
 _NUMBER = r"-?(?:\d+(?:\.\d+)?(?:e[+-]\d+)?|inf)|nan"

@@ -25,14 +25,16 @@ import numpy as np
 
 import riskscore.moderation.queue_db as db
 from riskscore.batch.reports import ReportEvents
+from riskscore.io.columns import category_key, category_text
 from riskscore.io.raw import show, shown
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     MAX_AGE,
     MIN_AGE,
+    Channel,
 )
 from riskscore.io.shown_ids import shown_id
-from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S, iso_utc
+from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S, iso_utc, one_timestamp_problem
 from riskscore.model.scores import reason_texts
 from riskscore.moderation.cases import QueueError, check_epoch
 from riskscore.moderation.queue_rows import (
@@ -64,13 +66,15 @@ __all__ = [
 #: item from its time on, and merges every later alert of its conversation into it, so an
 #: item dated years ahead (a clock never set, a forged time) would hide them all until
 #: then. A simulated queue (created in simulation mode, however opened since) takes any
-#: time: no moderator works it.
+#: time ahead of the clock within the range of the events' times (:func:`_item_time`, in
+#: either mode): no moderator works it.
 MAX_AHEAD_S: Final = int(DEFAULT_MAX_FUTURE_S)
 
 
 def latest_time(*, simulated: bool) -> int | None:
     """The latest time an item may be queued at now: the clock's plus :data:`MAX_AHEAD_S`
-    (None for a ``simulated`` queue, which takes any time)."""
+    (None for a ``simulated`` queue, which takes any time ahead of the clock; the range
+    of the events' times still holds, :func:`_item_time`)."""
     return None if simulated else int(time.time()) + MAX_AHEAD_S
 
 
@@ -84,6 +88,24 @@ def _check_not_ahead(when: int, latest: int | None, what: str) -> None:
             "moderator until then, nor would later alerts of its conversation; check the "
             "clock that dated it (a simulated queue takes times ahead)"
         )
+
+
+def _item_time(value: Any, name: str, what: str) -> int:
+    """``value``, the time ``name`` of an item arriving (``what``), as epoch seconds: an int
+    the queue reads back (:func:`~riskscore.moderation.cases.check_epoch`) within the range
+    of the events' times, 2000-01-01 up to 2200, by an event's ``timestamp`` rule and words
+    (:func:`~riskscore.io.timestamps.one_timestamp_problem`), in simulation mode too: an
+    item is dated by the events it comes from, and one dated 1970 (a clock never set, a
+    default value) was shown as waiting for decades. A :class:`QueueError` names ``what``,
+    the field and the value."""
+    try:
+        when = check_epoch(value, name)
+    except QueueError as exc:
+        raise QueueError(f"{what}: {exc}") from None
+    problem = one_timestamp_problem(when)
+    if problem is not None:
+        raise QueueError(f"{what}: {name} {when} {problem}")
+    return when
 
 
 def stored_age(value: Any, what: str = "child age") -> float | None:
@@ -100,10 +122,16 @@ def stored_age(value: Any, what: str = "child age") -> float | None:
     return float(value)
 
 
-def _check_channel(channel: str | None) -> None:
+def _channel(channel: str | Channel | None) -> str | None:
+    """The channel an item is stored with: a schema v1 name, a :class:`Channel` member as
+    its name (as the event readers read it: :func:`riskscore.io.columns.category_text`),
+    or None; a ``ValueError`` for anything else."""
+    if isinstance(channel, Channel):
+        return category_key(category_text(channel))
     if channel is not None and channel not in CHANNEL_NAMES:  # free text: only its length
         shown_channel = show(shown("channel", channel))
         raise ValueError(f"channel {shown_channel} is not one of {', '.join(CHANNEL_NAMES)}")
+    return channel
 
 
 def new_id(field: str, value: Any) -> str:
@@ -123,17 +151,15 @@ def new_id(field: str, value: Any) -> str:
 
 
 def alert_row(
-    alert: Alert, channel: str | None, at: int | None, *, latest: int | None = None
+    alert: Alert, channel: str | Channel | None, at: int | None, *, latest: int | None = None
 ) -> dict[str, Any]:
     """The ``items`` row of an alert raised at ``at`` (default its timestamp, else now), on
     ``channel`` (default the most private channel the alert's conversation reached); an
     alert raised after ``latest`` is refused (:func:`_check_not_ahead`)."""
-    when = at if at is not None else alert.timestamp
+    when, name = (at, "at") if at is not None else (alert.timestamp, "timestamp")
     if when is None:
         when = int(time.time())
-    if channel is None:
-        channel = alert.max_channel
-    _check_channel(channel)
+    channel = _channel(alert.max_channel if channel is None else channel)
     conv = new_id("conversation_id", alert.conversation_id)  # named by it below
     what = f"alert on conversation {shown_id(alert.conversation_id)}"
     if not 0.0 <= alert.risk <= 1.0:
@@ -153,7 +179,8 @@ def alert_row(
         )
     age = stored_age(alert.child_age, f"{what}: child age")
     first, last = _event_times(alert, what)
-    _check_not_ahead(check_epoch(when, "at"), latest, what)
+    when = _item_time(when, name, what)
+    _check_not_ahead(when, latest, what)
     return {
         "kind": "alert",
         "dedup_key": f"alert:{conv}",
@@ -168,24 +195,20 @@ def alert_row(
         "channel": channel,
         "concerns_child": 0,
         "reasons": reasons,
-        "created_at": check_epoch(when, "at"),
-        "updated_at": check_epoch(when, "at"),
+        "created_at": when,
+        "updated_at": when,
         "first_event_at": first,
         "last_event_at": last,
     }
 
 
 def _event_times(alert: Alert, what: str) -> tuple[int | None, int | None]:
-    """The alert's first and latest event time as stored (None: not known), checked as the
-    queue reads them back: epoch seconds, the first not after the latest."""
-    times = []
-    for name in ("first_event_at", "last_event_at"):
-        value = getattr(alert, name)
-        try:
-            times.append(None if value is None else check_epoch(value, name))
-        except QueueError as exc:
-            raise QueueError(f"{what}: {exc}") from None
-    first, last = times
+    """The alert's first and latest event time as stored (None: not known), checked as
+    events' times (:func:`_item_time`), the first not after the latest."""
+    first, last = (
+        None if getattr(alert, name) is None else _item_time(getattr(alert, name), name, what)
+        for name in ("first_event_at", "last_event_at")
+    )
     if first is not None and last is not None and first > last:
         raise QueueError(
             f"{what}: first_event_at {first} is after last_event_at {last}; the first event "
@@ -199,15 +222,12 @@ def report_row(
 ) -> dict[str, Any]:
     """The ``items`` row of a user report, banded by the reporter's age under ``policy``;
     one dated after ``latest`` is refused (:func:`_check_not_ahead`)."""
-    _check_channel(report.channel)
+    channel = _channel(report.channel)
     if not 0.0 <= report.risk <= 1.0:
         raise ValueError(f"user report risk must be in [0, 1], got {report.risk}")
     conv = new_id("conversation_id", report.conversation_id)  # named by it below
     what = f"user report on conversation {shown_id(report.conversation_id)}"
-    try:  # checked as the queue reads it back, or every later read would fail
-        when = check_epoch(report.timestamp, "timestamp")
-    except QueueError as exc:
-        raise QueueError(f"{what}: {exc}") from None
+    when = _item_time(report.timestamp, "timestamp", what)
     _check_not_ahead(when, latest, what)
     age = stored_age(report.reporter_age, f"{what}: child (reporter) age")
     reporter = new_id("reporter_id", report.reporter_id)
@@ -231,7 +251,7 @@ def report_row(
         "age_band": band,
         "risk": float(report.risk),
         "tier": 0,
-        "channel": report.channel,
+        "channel": channel,
         "concerns_child": int(report.from_child),
         "reasons": encode_reasons(
             ["user report from a child" if report.from_child else "user report"]

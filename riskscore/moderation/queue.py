@@ -42,7 +42,7 @@ import riskscore.moderation.intake as intake
 import riskscore.moderation.queue_db as db
 from riskscore._checks import check_whole
 from riskscore._closing import ClosesOnExit
-from riskscore.io.schema import has_hidden_character
+from riskscore.io.schema import Channel, has_hidden_character
 from riskscore.moderation.cases import (
     MAX_NOTE_CHARS,
     AuditEntry,
@@ -103,11 +103,12 @@ class ReviewQueue(ClosesOnExit):
     >>> from riskscore import ReviewQueue, UserReport
     >>> from riskscore.policy import Alert, Tier
     >>> d = tempfile.mkdtemp()
+    >>> t = 1_767_225_600  # 2026-01-01
     >>> with ReviewQueue(f"{d}/q.sqlite") as q:
-    ...     _ = q.add_alert(Alert(1, "a", "c11", 11.0, "under 13", 0.4, Tier.REVIEW), at=100)
-    ...     _ = q.add_alert(Alert(2, "b", "c16", 16.0, "16-17", 0.4, Tier.REVIEW), at=100)
-    ...     _ = q.add_report(UserReport(2, "c16", "b", 16.0, timestamp=200))
-    ...     [case.adult_id for case in q.top(now=300)]
+    ...     _ = q.add_alert(Alert(1, "a", "c11", 11.0, "under 13", 0.4, Tier.REVIEW), at=t)
+    ...     _ = q.add_alert(Alert(2, "b", "c16", 16.0, "16-17", 0.4, Tier.REVIEW), at=t)
+    ...     _ = q.add_report(UserReport(2, "c16", "b", 16.0, timestamp=t + 100))
+    ...     [case.adult_id for case in q.top(now=t + 200)]
     ...     shown = q.case("b")  # what the moderator is shown, with its version token
     ...     q.decide("b", "actioned", moderator="mod-1", token=shown.token)
     ...     len(q)
@@ -160,7 +161,7 @@ class ReviewQueue(ClosesOnExit):
         self,
         alert: Alert,
         *,
-        channel: str | None = None,
+        channel: str | Channel | None = None,
         at: int | None = None,
         actor: str = "riskscore",
     ) -> int:
@@ -170,9 +171,10 @@ class ReviewQueue(ClosesOnExit):
         ----------
         alert : Alert
             From :meth:`AlertPolicy.alerts` or :meth:`OnlineScorer.update_one`.
-        channel : str, optional
-            Most private channel the conversation reached (schema v1 name), for
-            reporting by channel; default the alert's own (``alert.max_channel``).
+        channel : str or Channel, optional
+            Most private channel the conversation reached (schema v1 name, or a
+            :class:`~riskscore.Channel` member), for reporting by channel; default the
+            alert's own (``alert.max_channel``).
         at : int, optional
             When the alert was raised (epoch seconds); defaults to
             ``alert.timestamp``, else the current time.
@@ -189,7 +191,9 @@ class ReviewQueue(ClosesOnExit):
         ------
         QueueError
             The conversation's open alert is of two other accounts (two conversations
-            under one id are never merged); or, in a queue not simulated, the alert is
+            under one id are never merged); a time of the alert (``at``, its
+            ``timestamp``, ``first_event_at``, ``last_event_at``) is outside the events'
+            range, 2000-01-01 up to 2200; or, in a queue not simulated, the alert is
             raised (``at``) more than a day after the clock's time, when no moderator
             would be shown it (:data:`~riskscore.moderation.intake.MAX_AHEAD_S`); nothing
             is queued.
@@ -207,7 +211,7 @@ class ReviewQueue(ClosesOnExit):
         self,
         alerts: Sequence[Alert],
         *,
-        channels: Sequence[str | None] | None = None,
+        channels: Sequence[str | Channel | None] | None = None,
         at: int | None = None,
         actor: str = "riskscore",
     ) -> list[int]:
@@ -235,7 +239,8 @@ class ReviewQueue(ClosesOnExit):
         Raises
         ------
         QueueError
-            Dated too far ahead to be shown (see :meth:`add_alert`); nothing is queued.
+            Dated outside the events' range (2000-01-01 up to 2200) or too far ahead to
+            be shown (see :meth:`add_alert`); nothing is queued.
         """
         return self.add_reports([report], actor=actor)[0]
 

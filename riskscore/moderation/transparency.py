@@ -221,12 +221,14 @@ def transparency_report(
     >>> from riskscore.moderation.transparency import SYNTHETIC_DEMO_KEY
     >>> from riskscore.policy import Alert, Tier
     >>> q = ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite", simulation=True)
-    >>> _ = q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.7, Tier.URGENT), at=100)
-    >>> _ = q.decide("a", "actioned", moderator="m", at=200, token=q.case("a", now=200).token)
-    >>> r = transparency_report(q, (0, 1000), key=SYNTHETIC_DEMO_KEY, min_cell=0)
+    >>> t = 1_767_225_600  # 2026-01-01
+    >>> _ = q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.7, Tier.URGENT), at=t)
+    >>> token = q.case("a", now=t + 100).token
+    >>> _ = q.decide("a", "actioned", moderator="m", at=t + 100, token=token)
+    >>> r = transparency_report(q, (t, t + 1000), key=SYNTHETIC_DEMO_KEY, min_cell=0)
     >>> r.alerts_raised, r.data["actioned"], r.data["open"]
     (1, 1, 0)
-    >>> published = transparency_report(q, (0, 1000), key=SYNTHETIC_DEMO_KEY)
+    >>> published = transparency_report(q, (t, t + 1000), key=SYNTHETIC_DEMO_KEY)
     >>> published.data["actioned"], published.data["disclosure_control"]["min_cell"]
     (None, 10)
     >>> r.data["simulated"], r.data["simulation"]["decision_times"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskscore.io.raw import as_python_value
-from riskscore.io.schema import CHANNEL_NAMES, EventType, is_declared_minor
+from riskscore.io.schema import CHANNEL_NAMES, Channel, EventType, is_declared_minor
 
 __all__ = ["UserReport", "iter_reports", "report_of_event"]
 
@@ -30,8 +30,9 @@ class UserReport:
         report one that concerns a child, which jumps the queue.
     timestamp : int
         Epoch seconds when the report was filed.
-    channel : str, optional
-        Channel name of the report (schema v1 names).
+    channel : str or Channel, optional
+        Channel of the report: a schema v1 name or a :class:`~riskscore.Channel` member
+        (queued as its name).
     risk : float, default 0
         The conversation's current risk, when it has been scored.
     reported_age : float, default NaN
@@ -44,7 +45,7 @@ class UserReport:
     reported_id: Any
     reporter_age: float
     timestamp: int
-    channel: str | None = None
+    channel: str | Channel | None = None
     risk: float = 0.0
     reported_age: float = math.nan
 

@@ -210,10 +210,12 @@ def decided_cases(
     >>> import tempfile
     >>> import riskscore as rs
     >>> from riskscore.policy import Alert, Tier
+    >>> t = 1_767_225_600  # 2026-01-01
     >>> with rs.ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite", simulation=True) as q:
-    ...     _ = q.add_alert(Alert(1, "a", "c1", 12.0, "under 13", 0.8, Tier.URGENT), at=10)
-    ...     _ = q.add_alert(Alert(2, "a", "c2", 14.0, "13-15", 0.5, Tier.REVIEW), at=20)
-    ...     _ = q.decide("a", "escalated", moderator="m", at=30, token=q.case("a", now=30).token)
+    ...     _ = q.add_alert(Alert(1, "a", "c1", 12.0, "under 13", 0.8, Tier.URGENT), at=t + 10)
+    ...     _ = q.add_alert(Alert(2, "a", "c2", 14.0, "13-15", 0.5, Tier.REVIEW), at=t + 20)
+    ...     token = q.case("a", now=t + 30).token
+    ...     _ = q.decide("a", "escalated", moderator="m", at=t + 30, token=token)
     ...     cases = decided_cases(q.items())
     >>> [(c.adult_id, c.outcome, len(c.items)) for c in cases]
     [('a', 'escalated', 2)]

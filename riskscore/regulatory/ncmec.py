@@ -69,9 +69,11 @@ def cybertipline_drafts(
     >>> import riskscore as rs
     >>> from riskscore.policy import Alert, Tier
     >>> from riskscore.regulatory import decided_cases
+    >>> t = 1_767_225_600  # 2026-01-01
     >>> with rs.ReviewQueue(f"{tempfile.mkdtemp()}/q.sqlite", simulation=True) as q:
-    ...     _ = q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.9, Tier.URGENT), at=100)
-    ...     _ = q.decide("a", "escalated", moderator="m", at=200, token=q.case("a", now=200).token)
+    ...     _ = q.add_alert(Alert(1, "a", "c", 12.0, "under 13", 0.9, Tier.URGENT), at=t)
+    ...     token = q.case("a", now=t + 100).token
+    ...     _ = q.decide("a", "escalated", moderator="m", at=t + 100, token=token)
     ...     [d] = cybertipline_drafts(decided_cases(q.items()), platform="demo")
     >>> d["draft"], d["report"]["incidentSummary"]["incidentType"]
     (True, 'Online Enticement of Children for Sexual Acts')
