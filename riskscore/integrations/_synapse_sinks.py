@@ -19,10 +19,12 @@ except ImportError as exc:
 
 from riskscore._words import age_text, risk_text
 from riskscore.integrations._synapse_config import SynapseConfig
+from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.integrations._synapse_mapping import EventTranslator
 from riskscore.integrations._synapse_store import RoomStore
 from riskscore.io.private import open_private_append
 from riskscore.model.scores import reason_texts
+from riskscore.moderation.cases import QueueError
 from riskscore.moderation.item_facts import alert_facts, older_role
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.policy import Alert
@@ -31,6 +33,8 @@ __all__ = ["AlertSinks", "notice_body"]
 
 # The module's logger: records keep the name operators filter on.
 logger = logging.getLogger("riskscore.integrations.synapse")
+#: Kind of warning about an alert the review queue refused (rate-limited, :class:`EventWarnings`).
+QUEUE_REFUSED = "alerts refused by the review queue"
 
 
 class AlertSinks:
@@ -44,6 +48,8 @@ class AlertSinks:
     _notice_user: str | None
     _moderation_room: str | None
     n_alerts: int
+    n_queue_refused: int
+    warnings: EventWarnings
 
     async def _emit(self, alert: Alert, context: dict[str, Any]) -> None:
         self.n_alerts += 1
@@ -58,6 +64,8 @@ class AlertSinks:
         if self._settings.review_queue is not None:
             try:  # SQLite may wait for another process's lock: not on the reactor thread
                 await self._api.defer_to_thread(self._queue_alert, alert)
+            except QueueError as exc:
+                self._queue_refused(alert, exc)
             except Exception:
                 logger.exception("riskscore: could not add the alert to the review queue")
         if self._settings.moderation_room is not None:
@@ -71,6 +79,26 @@ class AlertSinks:
         assert self._settings.jsonl is not None
         with open_private_append(self._settings.jsonl) as fh:
             fh.write(alert.to_json(matrix=context) + "\n")
+
+    def _queue_alert_or_count(self, alert: Alert) -> None:
+        """Queue the alert in this thread (as at shutdown); a refusal is counted."""
+        try:
+            self._queue_alert(alert)
+        except QueueError as exc:
+            self._queue_refused(alert, exc)
+
+    def _queue_refused(self, alert: Alert, exc: QueueError) -> None:
+        """Count an alert the review queue refused (dated too far ahead of the clock, or
+        outside its events' times) and warn in one line naming its conversation and the
+        queue's reason: the queue's rule, not a fault of the module (no traceback)."""
+        self.n_queue_refused += 1
+        self.warnings.warn(
+            QUEUE_REFUSED,
+            logging.WARNING,
+            "riskscore: alert on conversation %s not queued: the review queue refused it: %s",
+            alert.conversation_id,
+            exc,
+        )
 
     def _queue_alert(self, alert: Alert) -> None:
         """Queue the alert, on the channel its conversation reached (``alert.max_channel``)."""

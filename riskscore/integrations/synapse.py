@@ -117,6 +117,9 @@ class RiskscoreModule(AlertSinks):
         Alerts of the shadow model, logged to its JSON lines file (0 without one).
     n_unmapped : int
         Room events skipped because they could not be read (a malformed event).
+    n_queue_refused : int
+        Alerts the review queue refused (dated over a day ahead of the clock, or outside
+        their events' times): each counted and warned about in one line, not queued.
     warnings : EventWarnings
         Warnings about single events (queue full, refused, unreadable, dated far from
         their receipt): the first few of each kind logged, then counts at most once a
@@ -187,7 +190,7 @@ class RiskscoreModule(AlertSinks):
         self._state_lock = threading.Lock()  # held while a checkpoint reads the scorer
         self._stopped = False
         self.n_enqueued = self.n_dropped = self.n_scored = self.n_rejected = self.n_alerts = 0
-        self.n_shadow_alerts = self.n_unmapped = 0
+        self.n_shadow_alerts = self.n_unmapped = self.n_queue_refused = 0
 
         api.register_third_party_rules_callbacks(on_new_event=self.on_new_event)
         api.register_account_data_callbacks(on_account_data_updated=self.on_account_data_updated)
@@ -416,7 +419,7 @@ class RiskscoreModule(AlertSinks):
                 if self._settings.jsonl is not None:
                     self._append_jsonl(alert, context)
                 if self._settings.review_queue is not None:
-                    self._queue_alert(alert)
+                    self._queue_alert_or_count(alert)
             if self._dirty:
                 self._checkpoint()
                 self._dirty = False
@@ -439,6 +442,7 @@ class RiskscoreModule(AlertSinks):
             "scored": self.n_scored,
             "rejected": self.n_rejected,
             "alerts": self.n_alerts,
+            "queue_refused": self.n_queue_refused,
             "shadow_alerts": self.n_shadow_alerts,
             "unmapped": self.n_unmapped,
             "skipped_large_rooms": self._translator.n_skipped_large_rooms,
