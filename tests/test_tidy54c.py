@@ -1,9 +1,13 @@
 """Defects fixed on branch tidy54c: an alert the review queue refuses in the Synapse
-module is a counted one-line warning, not a logged traceback."""
+module is a counted one-line warning, not a logged traceback; ``riskscore stream --queue``
+queues the alerts of every event its ``--max-future-s`` takes."""
 
 from __future__ import annotations
 
+import io
+import json
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +15,9 @@ from typing import Any
 import pytest
 from synapse_helpers import _module, _run
 
+import riskscore as rs
+from riskscore.cli import main
+from riskscore.moderation.cases import QueueError
 from riskscore.policy import Alert, Tier
 
 _DAY_S = 86_400
@@ -59,3 +66,40 @@ def test_synapse_alert_refused_by_the_queue_is_a_counted_one_line_warning(
     assert module.stats()["alerts"] == 1
     module._queue_alert_or_count(_alert_ahead(3 * _DAY_S))  # as _before_shutdown does
     assert module.stats()["queue_refused"] == 2
+
+
+def test_stream_queue_takes_the_alerts_of_events_its_max_future_s_takes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Events up to three days ahead of the clock, with ``--max-future-s`` four days: the
+    stream takes them all, and the queue refused the alerts dated over a day ahead (its
+    own fixed limit); now it takes the stream's limit, and queues every alert."""
+    events = list(rs.synthetic.generate(40, prevalence=0.5, seed=3).messages.iter_events())
+    shift = int(time.time()) + 3 * _DAY_S - max(e["timestamp"] for e in events)
+    text = "".join(json.dumps({**e, "timestamp": e["timestamp"] + shift}) + "\n" for e in events)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    db = tmp_path / "queue.sqlite"
+    argv = ["stream", "--queue", str(db), "--max-future-s", str(4 * _DAY_S), "--json"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.splitlines()[-1])["summary"]
+    assert summary["rejected"] == 0
+    assert summary["alerts"] > 0
+    assert summary["queue"]["refused"] == 0, captured.err
+    assert "not queued" not in captured.err
+
+
+def test_queue_limit_ahead_is_the_one_given_and_worded_by_it(tmp_path: Path) -> None:
+    """A queue's limit ahead of the clock: default a day (the reason's wording unchanged),
+    or the one given; inf takes any time in the events' range."""
+    with (
+        rs.ReviewQueue(tmp_path / "a.sqlite") as queue,
+        pytest.raises(QueueError, match=r"over 24 hours after the clock's time"),
+    ):
+        queue.add_alert(_alert_ahead(2 * _DAY_S))
+    with rs.ReviewQueue(tmp_path / "b.sqlite", max_ahead_s=3 * _DAY_S) as queue:
+        assert queue.add_alert(_alert_ahead(2 * _DAY_S)) == 1
+        with pytest.raises(QueueError, match=r"over 3 days after the clock's time"):
+            queue.add_alert(_alert_ahead(4 * _DAY_S))
+    with rs.ReviewQueue(tmp_path / "c.sqlite", max_ahead_s=float("inf")) as queue:
+        assert queue.add_alert(_alert_ahead(400 * _DAY_S)) == 1

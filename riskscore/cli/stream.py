@@ -44,6 +44,7 @@ from riskscore.io.raw import UNSPACED_SCRIPT_RE, found_name
 from riskscore.io.schema import EventType
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import QueueError, ReviewQueue, UserReport
+from riskscore.moderation.intake import MAX_AHEAD_S
 from riskscore.moderation.user_reports import report_of_event
 from riskscore.online import OnlineScorer
 from riskscore.online.lock import claim
@@ -188,9 +189,10 @@ def stream_lines(
     No line stops the stream: every ``Exception`` a line raises while it is parsed
     or applied is counted and the line skipped (the scorer changes no state on a
     refused event), and an alert or report the queue refuses (an open item of its
-    conversation id between two other accounts, or dated over a day after the clock's
-    time: :data:`~riskscore.moderation.intake.MAX_AHEAD_S`) is said with its line and
-    counted (``queue["refused"]``), the alert still written to ``out``.
+    conversation id between two other accounts, or dated after the clock's time by over
+    ``--max-future-s`` or a day, :data:`~riskscore.moderation.intake.MAX_AHEAD_S`, whichever
+    is longer) is said with its line and counted (``queue["refused"]``), the alert still
+    written to ``out``.
     """
 
     if checkpoint_every < 1:
@@ -423,6 +425,8 @@ def _run(
     resumed = args.checkpoint is not None and args.checkpoint.exists()
     shadow = None if args.shadow_model is None else load_model(args.shadow_model)
     scorer = scorer_from_args(args, model, policy, args.checkpoint, shadow_model=shadow)
+    if queue is not None:  # it takes the alerts of every event the scorer takes (restored too)
+        queue.max_ahead_s = max(scorer.max_future_s, MAX_AHEAD_S)
     skip = 0
     if resumed:
         skip = _resumed_lines(scorer, args.checkpoint)

@@ -19,11 +19,12 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 
 import riskscore.moderation.queue_db as db
+from riskscore._words import duration_text
 from riskscore.batch.reports import ReportEvents
 from riskscore.io.columns import category_key, category_text
 from riskscore.io.raw import show, shown
@@ -71,20 +72,37 @@ __all__ = [
 MAX_AHEAD_S: Final = int(DEFAULT_MAX_FUTURE_S)
 
 
-def latest_time(*, simulated: bool) -> int | None:
-    """The latest time an item may be queued at now: the clock's plus :data:`MAX_AHEAD_S`
-    (None for a ``simulated`` queue, which takes any time ahead of the clock; the range
-    of the events' times still holds, :func:`_item_time`)."""
-    return None if simulated else int(time.time()) + MAX_AHEAD_S
+class Horizon(NamedTuple):
+    """The latest time an item may be queued at: ``clock`` (the clock's time when queued)
+    plus ``ahead_s``."""
+
+    clock: int
+    ahead_s: int
+
+    @property
+    def latest(self) -> int:
+        """The latest time an item may be dated."""
+        return self.clock + self.ahead_s
 
 
-def _check_not_ahead(when: int, latest: int | None, what: str) -> None:
-    """Refuse ``when`` (the time an item is queued at) after ``latest`` (the clock's time
-    plus :data:`MAX_AHEAD_S`; None: no limit), naming ``what`` and both times."""
-    if latest is not None and when > latest:
+def latest_time(*, simulated: bool, max_ahead_s: float = MAX_AHEAD_S) -> Horizon | None:
+    """The latest time an item may be queued at now: the clock's plus ``max_ahead_s``
+    (default :data:`MAX_AHEAD_S`; ``riskscore stream`` passes its ``--max-future-s`` when
+    longer); None for a ``simulated`` queue, which takes any time ahead of the clock, or
+    an infinite ``max_ahead_s`` (the range of the events' times still holds,
+    :func:`_item_time`)."""
+    if simulated or math.isinf(max_ahead_s):
+        return None
+    return Horizon(int(time.time()), int(max_ahead_s))
+
+
+def _check_not_ahead(when: int, horizon: Horizon | None, what: str) -> None:
+    """Refuse ``when`` (the time an item is queued at) after ``horizon`` (None: no limit),
+    naming ``what`` and both times."""
+    if horizon is not None and when > horizon.latest:
         raise QueueError(
-            f"{what}: dated {iso_utc(when)}, over {MAX_AHEAD_S // 3600} hours after the "
-            f"clock's time ({iso_utc(latest - MAX_AHEAD_S)}): it would be shown to no "
+            f"{what}: dated {iso_utc(when)}, over {duration_text(horizon.ahead_s)} after the "
+            f"clock's time ({iso_utc(horizon.clock)}): it would be shown to no "
             "moderator until then, nor would later alerts of its conversation; check the "
             "clock that dated it (a simulated queue takes times ahead)"
         )
@@ -151,7 +169,7 @@ def new_id(field: str, value: Any) -> str:
 
 
 def alert_row(
-    alert: Alert, channel: str | Channel | None, at: int | None, *, latest: int | None = None
+    alert: Alert, channel: str | Channel | None, at: int | None, *, latest: Horizon | None = None
 ) -> dict[str, Any]:
     """The ``items`` row of an alert raised at ``at`` (default its timestamp, else now), on
     ``channel`` (default the most private channel the alert's conversation reached); an
@@ -218,7 +236,7 @@ def _event_times(alert: Alert, what: str) -> tuple[int | None, int | None]:
 
 
 def report_row(
-    report: UserReport, policy: AlertPolicy, *, latest: int | None = None
+    report: UserReport, policy: AlertPolicy, *, latest: Horizon | None = None
 ) -> dict[str, Any]:
     """The ``items`` row of a user report, banded by the reporter's age under ``policy``;
     one dated after ``latest`` is refused (:func:`_check_not_ahead`)."""

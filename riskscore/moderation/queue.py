@@ -40,7 +40,7 @@ from typing import Any
 import riskscore.moderation.decisions as decisions
 import riskscore.moderation.intake as intake
 import riskscore.moderation.queue_db as db
-from riskscore._checks import check_whole
+from riskscore._checks import check_seconds, check_whole
 from riskscore._closing import ClosesOnExit
 from riskscore.io.schema import Channel, has_hidden_character
 from riskscore.moderation.cases import (
@@ -96,6 +96,8 @@ class ReviewQueue(ClosesOnExit):
     check_same_thread : bool, default True
         False to use the queue from a thread other than the one that opened it (one
         thread at a time: a web server's worker, closed by the server at shutdown).
+    max_ahead_s : float, default MAX_AHEAD_S (one day)
+        How far after the clock's time an item may be dated (:meth:`add_alert`); inf: any.
 
     Examples
     --------
@@ -127,8 +129,10 @@ class ReviewQueue(ClosesOnExit):
         simulation: bool = False,
         create: bool = True,
         check_same_thread: bool = True,
+        max_ahead_s: float = intake.MAX_AHEAD_S,
     ) -> None:
         self.path = Path(path)
+        self.max_ahead_s = check_seconds("max_ahead_s", max_ahead_s)
         self.policy = policy_or_default(policy)
         self.weights = weights or PriorityWeights()
         self._con = db.connect(
@@ -194,9 +198,9 @@ class ReviewQueue(ClosesOnExit):
             under one id are never merged); a time of the alert (``at``, its
             ``timestamp``, ``first_event_at``, ``last_event_at``) is outside the events'
             range, 2000-01-01 up to 2200; or, in a queue not simulated, the alert is
-            raised (``at``) more than a day after the clock's time, when no moderator
-            would be shown it (:data:`~riskscore.moderation.intake.MAX_AHEAD_S`); nothing
-            is queued.
+            raised (``at``) more than ``max_ahead_s`` after the clock's time (default a
+            day, :data:`~riskscore.moderation.intake.MAX_AHEAD_S`), when no moderator
+            would be shown it; nothing is queued.
 
         Notes
         -----
@@ -221,7 +225,7 @@ class ReviewQueue(ClosesOnExit):
         if len(channels) != len(alerts):
             raise ValueError(f"{len(alerts)} alerts but {len(channels)} channels")
         actor = check_name(actor, "actor")
-        latest = intake.latest_time(simulated=self.simulated)
+        latest = intake.latest_time(simulated=self.simulated, max_ahead_s=self.max_ahead_s)
         rows = [
             (intake.alert_row(a, c, at, latest=latest), db.alert_signal(a))
             for a, c in zip(alerts, channels, strict=True)
@@ -249,7 +253,7 @@ class ReviewQueue(ClosesOnExit):
     ) -> list[int]:
         """Queue many user reports in one transaction; see :meth:`add_report`."""
         actor = check_name(actor, "actor")
-        latest = intake.latest_time(simulated=self.simulated)
+        latest = intake.latest_time(simulated=self.simulated, max_ahead_s=self.max_ahead_s)
         rows = [intake.report_row(r, self.policy, latest=latest) for r in reports]
         return db.write(self._con, lambda con: intake.insert_reports(con, rows, actor))
 
