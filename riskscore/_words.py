@@ -211,13 +211,22 @@ def at_least_percent(percent: float) -> str:
 def toward_half_percent(percent: float) -> str:
     """A share pulled toward one half (``percent``, finite, 0 to 100) as the bound it is on
     its side of 50 %: the share in the events is at least the value above, at most below
-    (the adult sent 10 messages of 10: 12 / 14, ``at least 85 %``).
+    (the adult sent 10 messages of 10: 12 / 14, ``at least 85 %``). Below, the mirror of
+    :func:`at_least_percent`: rounded up to whole percents, so the text is never under the
+    share; a share over 0 reads at least ``at most 1 %``, however close to 0 it is: ``at
+    most 0 %`` says no event.
 
     Examples
     --------
     >>> toward_half_percent(100 * 12 / 14), toward_half_percent(20.0), toward_half_percent(50.0)
     ('at least 85 %', 'at most 20 %', '50 %')
+    >>> toward_half_percent(1e-12), toward_half_percent(0.0)
+    ('at most 1 %', '0 %')
     """
+    if percent <= 0.0:
+        return "0 %"
     if percent < 50.0:
-        return f"at most {math.ceil(percent - 1e-9)} %"
+        # 20.000000001 is the 20 % the division meant; 0.000000001 is no 0 %, which is
+        # none and not an upper bound of a share over it
+        return f"at most {max(math.ceil(percent - 1e-9), 1)} %"
     return at_least_percent(percent) if percent > 50.0 else "50 %"

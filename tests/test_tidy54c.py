@@ -1,6 +1,7 @@
 """Defects fixed on branch tidy54c: an alert the review queue refuses in the Synapse
 module is a counted one-line warning, not a logged traceback; ``riskscore stream --queue``
-queues the alerts of every event its ``--max-future-s`` takes."""
+queues the alerts of every event its ``--max-future-s`` takes; a share pulled toward one
+half never reads ``at most 0 %`` above 0."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from synapse_helpers import _module, _run
 
 import riskscore as rs
+from riskscore._words import toward_half_percent
 from riskscore.cli import main
 from riskscore.moderation.cases import QueueError
 from riskscore.policy import Alert, Tier
@@ -103,3 +105,24 @@ def test_queue_limit_ahead_is_the_one_given_and_worded_by_it(tmp_path: Path) -> 
             queue.add_alert(_alert_ahead(4 * _DAY_S))
     with rs.ReviewQueue(tmp_path / "c.sqlite", max_ahead_s=float("inf")) as queue:
         assert queue.add_alert(_alert_ahead(400 * _DAY_S)) == 1
+
+
+@pytest.mark.parametrize(
+    ("percent", "text"),
+    [
+        (1e-12, "at most 1 %"),  # read "at most 0 %": an upper bound rounded down
+        (1e-9, "at most 1 %"),
+        (0.04, "at most 1 %"),
+        (1.0, "at most 1 %"),
+        (100 * 0.2000000001, "at most 21 %"),
+        (100 * 0.07, "at most 7 %"),  # 7.000000000000001: the 7 % the division meant
+        (100 * (0.5 - 1e-12), "at most 50 %"),
+        (50.0, "50 %"),
+        (0.0, "0 %"),
+    ],
+)
+def test_toward_half_below_one_half_is_an_upper_bound_never_rounded_down(
+    percent: float, text: str
+) -> None:
+    """The mirror of ``at_least_percent``: a share over 0 never reads ``at most 0 %``."""
+    assert toward_half_percent(percent) == text
