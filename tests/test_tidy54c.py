@@ -70,19 +70,31 @@ def test_synapse_alert_refused_by_the_queue_is_a_counted_one_line_warning(
     assert module.stats()["queue_refused"] == 2
 
 
+@pytest.mark.parametrize("resumed", [False, True])
 def test_stream_queue_takes_the_alerts_of_events_its_max_future_s_takes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    resumed: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Events up to three days ahead of the clock, with ``--max-future-s`` four days: the
     stream takes them all, and the queue refused the alerts dated over a day ahead (its
-    own fixed limit); now it takes the stream's limit, and queues every alert."""
+    own fixed limit); now it takes the scorer's limit, and queues every alert. Resumed
+    from a checkpoint (the option left out, the checkpoint's own limit in force) too."""
     events = list(rs.synthetic.generate(40, prevalence=0.5, seed=3).messages.iter_events())
     shift = int(time.time()) + 3 * _DAY_S - max(e["timestamp"] for e in events)
-    text = "".join(json.dumps({**e, "timestamp": e["timestamp"] + shift}) + "\n" for e in events)
-    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    lines = [json.dumps({**e, "timestamp": e["timestamp"] + shift}) + "\n" for e in events]
     db = tmp_path / "queue.sqlite"
-    argv = ["stream", "--queue", str(db), "--max-future-s", str(4 * _DAY_S), "--json"]
-    assert main(argv) == 0
+    argv = ["stream", "--queue", str(db), "--json"]
+    limit = ["--max-future-s", str(4 * _DAY_S)]
+    if resumed:
+        checkpoint = ["--checkpoint", str(tmp_path / "scorer.checkpoint")]
+        monkeypatch.setattr(sys, "stdin", io.StringIO("".join(lines[:100])))
+        assert main([*argv, *limit, *checkpoint]) == 0
+        capsys.readouterr()
+        argv, limit = [*argv, *checkpoint], []
+    monkeypatch.setattr(sys, "stdin", io.StringIO("".join(lines)))
+    assert main([*argv, *limit]) == 0
     captured = capsys.readouterr()
     summary = json.loads(captured.out.splitlines()[-1])["summary"]
     assert summary["rejected"] == 0
