@@ -33,7 +33,7 @@ import numpy as np
 from riskscore._checks import is_int, is_real
 from riskscore._units import DAY_S
 from riskscore.exceptions import RiskscoreError
-from riskscore.io.raw import show
+from riskscore.io.raw import show, shown
 from riskscore.io.schema import MINOR_AGE, has_hidden_character
 from riskscore.io.timestamps import iso_utc
 from riskscore.policy import Tier
@@ -175,19 +175,24 @@ def _when(epoch: int) -> str:
 
 
 def check_epoch(value: Any, name: str) -> int:
-    """Epoch seconds in ``[0, MAX_EPOCH_S)`` as an int, or a :class:`QueueError`.
+    """Epoch seconds in ``[0, MAX_EPOCH_S)`` as an int, or a :class:`QueueError` naming
+    ``name`` and the value as an event's time is shown (:func:`~riskscore.io.raw.shown`:
+    text that may be message content by its length; an integer too long to write by its
+    size).
 
     Examples
     --------
     >>> check_epoch(1_700_000_000, "at")
     1700000000
+    >>> check_epoch("see you at nine", "at")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    riskscore.moderation.cases.QueueError: at must be epoch seconds, ... got text of 15 ch...
     """
     if isinstance(value, np.integer):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_EPOCH_S:
-        raise QueueError(
-            f"{name} must be epoch seconds, an int in [0, {MAX_EPOCH_S}), got {value!r}"
-        )
+        got = show(shown("timestamp", value))
+        raise QueueError(f"{name} must be epoch seconds, an int in [0, {MAX_EPOCH_S}), got {got}")
     return value
 
 

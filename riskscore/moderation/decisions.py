@@ -22,9 +22,32 @@ import riskscore.moderation.queue_db as db
 from riskscore.io.shown_ids import shown_id
 from riskscore.io.timestamps import iso_utc
 from riskscore.moderation.cases import Outcome, QueueError, check_epoch
-from riskscore.moderation.queue_rows import ITEMS_SELECT, item_from_row
+from riskscore.moderation.intake import new_id
+from riskscore.moderation.queue_rows import ITEMS_SELECT, id_problem, item_from_row
 
-__all__ = ["decide_items", "decision_time", "item_ids", "review_items"]
+__all__ = ["check_decided_id", "decide_items", "decision_time", "item_ids", "review_items"]
+
+
+def check_decided_id(con: sqlite3.Connection, adult_id: Any) -> None:
+    """Refuse ``adult_id``, named by a decision, when no case can have it: by the rule of
+    ids arriving in the queue (:func:`~riskscore.moderation.intake.new_id`: not int or
+    text, empty, over-long, unprintable, or a sentence), quoted as that rule quotes it. A
+    sentence the queue holds items of passes: an earlier version queued it (before ids
+    arriving were held to the sentence rule of events), the queue reads it back and shows
+    its case, and a moderator must be able to close it."""
+    try:
+        new_id("adult_id", adult_id)
+    except ValueError as error:
+        held = (  # a sentence is text; another kind, or an id refused read back, no case
+            isinstance(adult_id, str)
+            and id_problem("adult_id", adult_id) is None
+            and con.execute(
+                "SELECT 1 FROM items WHERE adult_id = ? LIMIT 1", (db.encode_id(adult_id),)
+            ).fetchone()
+            is not None
+        )
+        if not held:
+            raise QueueError(str(error)) from None
 
 
 def decision_time(at: int | None, *, simulation: bool) -> tuple[int, str]:

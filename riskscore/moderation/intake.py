@@ -134,10 +134,21 @@ def stored_age(value: Any, what: str = "child age") -> float | None:
         return None
     if not is_queue_age(value):
         raise ValueError(
-            f"{what} {show(value)} is not an age: expected a number from {MIN_AGE:g} to "
-            f"{MAX_AGE:g}, or None or NaN for unknown"
+            f"{what} {show(shown('sender_age', value))} is not an age: expected a number from "
+            f"{MIN_AGE:g} to {MAX_AGE:g}, or None or NaN for unknown"
         )
     return float(value)
+
+
+def _check_risk(value: Any, what: str) -> None:
+    """Refuse a risk that is no number (text, None, a boolean) before it is compared with
+    the bounds of a risk, naming ``what`` and the value as an event's number is shown
+    (:func:`~riskscore.io.raw.shown`): comparing it raised a bare ``TypeError``, and
+    ``True`` was queued as a risk of 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(
+            f"{what} {show(shown('risk', value))} is not a risk: expected a number from 0 to 1"
+        )
 
 
 def _channel(channel: str | Channel | None) -> str | None:
@@ -180,6 +191,7 @@ def alert_row(
     channel = _channel(alert.max_channel if channel is None else channel)
     conv = new_id("conversation_id", alert.conversation_id)  # named by it below
     what = f"alert on conversation {shown_id(alert.conversation_id)}"
+    _check_risk(alert.risk, f"{what}: risk")
     if not 0.0 <= alert.risk <= 1.0:
         raise ValueError(f"{what}: risk {alert.risk}")
     # What the queue reads back (queue_rows.item_from_row), or every later read would fail.
@@ -241,6 +253,7 @@ def report_row(
     """The ``items`` row of a user report, banded by the reporter's age under ``policy``;
     one dated after ``latest`` is refused (:func:`_check_not_ahead`)."""
     channel = _channel(report.channel)
+    _check_risk(report.risk, "user report risk")
     if not 0.0 <= report.risk <= 1.0:
         raise ValueError(f"user report risk must be in [0, 1], got {report.risk}")
     conv = new_id("conversation_id", report.conversation_id)  # named by it below

@@ -478,10 +478,7 @@ class ReviewQueue(ClosesOnExit):
         versions = parse_token(token) if token is not None else None
         chosen = list(versions) if versions is not None else decisions.item_ids(item_ids or ())
         when, source = decisions.decision_time(at, simulation=self.simulation)
-        try:  # an id no case can have: refused as a decision of no case, cut short
-            intake.new_id("adult_id", adult_id)
-        except ValueError as error:
-            raise QueueError(str(error)) from None
+        decisions.check_decided_id(self._con, adult_id)  # an id no case can have: refused
         return db.write(
             self._con,
             lambda con: decisions.decide_items(

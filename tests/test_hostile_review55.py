@@ -1,0 +1,131 @@
+"""Hostile review 55: what the review queue is given by hand (an item's time, age and risk
+of the wrong kind) and a case an earlier version queued under an id of three words. All
+data is synthetic."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import riskscore.moderation.intake as intake
+import riskscore.moderation.queue_rows as queue_rows
+from riskscore import ReviewQueue, UserReport
+from riskscore.moderation import QueueError
+from riskscore.policy import Alert, Tier
+
+#: Message text where a time, an age or a risk belongs: never quoted in an error.
+MESSAGE = "meet me at the park tonight"
+
+
+def _alert(**changes: Any) -> Alert:
+    fields: dict[str, Any] = {
+        "conversation_id": "c1",
+        "adult_id": "a1",
+        "child_id": "k1",
+        "child_age": 12.0,
+        "age_band": "under 13",
+        "risk": 0.5,
+        "tier": Tier.REVIEW,
+        "timestamp": int(time.time()) - 60,
+    }
+    return Alert(**{**fields, **changes})
+
+
+def _report(**changes: Any) -> UserReport:
+    fields: dict[str, Any] = {
+        "conversation_id": "c2",
+        "reporter_id": "k1",
+        "reported_id": "a1",
+        "reporter_age": 12.0,
+        "timestamp": int(time.time()) - 60,
+    }
+    return UserReport(**{**fields, **changes})
+
+
+# ------------------------------------- a case queued under an id of three words
+
+
+def test_a_case_queued_under_a_sentence_id_can_be_decided(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: the queue showed the case (``top``, ``case``) but ``decide`` refused its id
+    as a sentence (the rule ids arriving are held to since hostile review 54), so a case an
+    earlier version queued could never be closed."""
+    path = tmp_path / "q.sqlite"
+    with monkeypatch.context() as m:  # an earlier version: arriving ids as read back
+        m.setattr(intake, "id_problem", lambda column, value, arriving=False: None)
+        with ReviewQueue(path) as queue:
+            queue.add_alert(_alert(adult_id="the big boss"))
+    with ReviewQueue(path) as queue:
+        assert [case.adult_id for case in queue.top()] == ["the big boss"]
+        token = queue.case("the big boss").token
+        assert queue.decide("the big boss", "actioned", moderator="mod-1", token=token) == 1
+        assert len(queue) == 0
+
+
+def test_a_sentence_id_of_no_case_is_still_refused_unquoted(tmp_path: Path) -> None:
+    with ReviewQueue(tmp_path / "q.sqlite") as queue:
+        item = queue.add_alert(_alert())
+        with pytest.raises(QueueError, match="is text of three or more words") as exc:
+            queue.decide(MESSAGE, "actioned", moderator="mod-1", item_ids=[item])
+        assert MESSAGE not in str(exc.value)
+        assert queue_rows.id_problem("adult_id", MESSAGE, arriving=True) is not None
+        with pytest.raises(QueueError, match=r"ids must be int or str, got 3\.5"):
+            queue.decide(3.5, "actioned", moderator="mod-1", item_ids=[item])
+
+
+# ------------------------------------------------ an item's time, age and risk
+
+
+@pytest.mark.parametrize("value", [MESSAGE, "\u4eca\u665a\u5728\u516c\u56ed\u89c1"])
+@pytest.mark.parametrize("field", ["timestamp", "first_event_at", "last_event_at", "at"])
+def test_an_alert_time_of_text_is_not_quoted(tmp_path: Path, field: str, value: str) -> None:
+    """Was: ``timestamp must be epoch seconds, an int ..., got 'meet me at the park
+    tonight'``: the message quoted whole (events show its length only)."""
+    at = {"at": value} if field == "at" else {}
+    alert = _alert() if field == "at" else _alert(**{field: value})
+    with (
+        ReviewQueue(tmp_path / "q.sqlite") as queue,
+        pytest.raises(QueueError, match=f"{field} must be epoch seconds") as exc,
+    ):
+        queue.add_alert(alert, **at)
+    assert value not in str(exc.value)
+    assert f"text of {len(value)} characters" in str(exc.value)
+
+
+@pytest.mark.parametrize("value", [10**5000, -(10**5000)], ids=["huge", "-huge"])
+def test_a_time_too_long_to_write_is_refused_by_name(tmp_path: Path, value: int) -> None:
+    """Was: Python's ``ValueError: Exceeds the limit (4300 digits) for integer string
+    conversion``, naming neither the item nor the field."""
+    with ReviewQueue(tmp_path / "q.sqlite") as queue:
+        with pytest.raises(QueueError, match="user report on conversation c2: timestamp must"):
+            queue.add_report(_report(timestamp=value))
+        with pytest.raises(QueueError, match="now must be epoch seconds"):
+            queue.top(now=value)
+
+
+def test_an_age_of_text_is_not_quoted(tmp_path: Path) -> None:
+    """Was: ``child (reporter) age 'meet me at the park tonight' is not an age``."""
+    with ReviewQueue(tmp_path / "q.sqlite") as queue:
+        for add in (
+            lambda: queue.add_report(_report(reporter_age=MESSAGE)),
+            lambda: queue.add_alert(_alert(child_age=MESSAGE)),
+        ):
+            with pytest.raises(ValueError, match="age text of 27 characters") as exc:
+                add()
+            assert MESSAGE not in str(exc.value)
+
+
+@pytest.mark.parametrize("risk", ["high", None, True, [0.5]])
+def test_a_risk_that_is_no_number_is_refused_by_name(tmp_path: Path, risk: object) -> None:
+    """Was: ``TypeError: '<=' not supported between instances of 'float' and 'str'``
+    (``True`` was queued as a risk of 1)."""
+    with ReviewQueue(tmp_path / "q.sqlite") as queue:
+        with pytest.raises(ValueError, match=r"alert on conversation c1: risk .* is not a risk"):
+            queue.add_alert(_alert(risk=risk))
+        with pytest.raises(ValueError, match=r"user report risk .* is not a risk"):
+            queue.add_report(_report(risk=risk))
+        assert len(queue) == 0
