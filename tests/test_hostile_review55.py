@@ -1,6 +1,6 @@
 """Hostile review 55: what the review queue is given by hand (an item's time, age and risk
-of the wrong kind) and a case an earlier version queued under an id of three words. All
-data is synthetic."""
+of the wrong kind), a case an earlier version queued under an id of three words, and an
+account features file holding bytes that are not UTF-8. All data is synthetic."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+import riskscore as rs
 import riskscore.moderation.intake as intake
 import riskscore.moderation.queue_rows as queue_rows
 from riskscore import ReviewQueue, UserReport
@@ -129,3 +133,53 @@ def test_a_risk_that_is_no_number_is_refused_by_name(tmp_path: Path, risk: objec
         with pytest.raises(ValueError, match=r"user report risk .* is not a risk"):
             queue.add_report(_report(risk=risk))
         assert len(queue) == 0
+
+
+# ------------------------------------- an account features file of bytes not UTF-8
+
+
+def _text_id_accounts(tmp_path: Path) -> Path:
+    """An account features file of text ids (written by riskscore)."""
+    columns = rs.synthetic.generate(300, prevalence=0.1, seed=1).messages.columns(decoded=True)
+    events = {name: np.asarray(values) for name, values in columns.items()}
+    for name in ("sender_id", "recipient_id"):
+        events[name] = np.array([f"u{v}" for v in events[name]], dtype=object)
+    accounts = rs.extract_account_features(rs.read_messages(events))
+    return rs.write_account_features(accounts, tmp_path / "accounts.parquet")
+
+
+def _not_utf8(values: list[str], row: int) -> pa.Array:
+    """``values`` as an Arrow string array whose ``row`` holds bytes that are not UTF-8
+    (Arrow checks no text it reads from a Parquet file)."""
+    cells = [v.encode() for v in values]
+    cells[row] = b"\xff\xfe"
+    return pa.Array.from_buffers(pa.string(), len(cells), pa.array(cells, pa.binary()).buffers())
+
+
+def test_an_account_id_not_utf8_is_refused_by_column_and_row(tmp_path: Path) -> None:
+    """Was: ``UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff`` (a traceback), where
+    the event readers refuse such a cell by column and row."""
+    path = _text_id_accounts(tmp_path)
+    table = pq.read_table(path)
+    ids = table.column("account_id").to_pylist()
+    i = table.column_names.index("account_id")
+    pq.write_table(table.set_column(i, "account_id", _not_utf8(ids, 1)), path)
+    with pytest.raises(rs.SchemaError, match=r"'account_id', row 1: b'.*' is not UTF-8") as exc:
+        rs.read_account_features(path)
+    assert (exc.value.column, exc.value.row) == ("account_id", 1)
+
+
+def test_a_pair_id_not_utf8_is_refused_by_column_and_row(tmp_path: Path) -> None:
+    path = _text_id_accounts(tmp_path)
+    table = pq.read_table(path)
+    pairs = table.column("pair_other").combine_chunks()
+    row = next(r for r, others in enumerate(pairs.to_pylist()) if others)
+    flat = pairs.flatten().to_pylist()
+    start = pairs.offsets[row].as_py()
+    broken = pa.ListArray.from_arrays(pairs.offsets, _not_utf8(flat, start))
+    i = table.column_names.index("pair_other")
+    pq.write_table(table.set_column(i, "pair_other", broken), path)
+    with pytest.raises(
+        rs.SchemaError, match=rf"column 'pair_other', row {row}: b'.*' is not UTF-8"
+    ):
+        rs.read_account_features(path)

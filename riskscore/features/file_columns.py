@@ -16,6 +16,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.ids import first_bad_text_id
 from riskscore.io.raw import as_python_value, show, shown
 from riskscore.io.schema import INT64_MAX
+from riskscore.io.text import utf8_cells
 
 __all__ = [
     "account_ids",
@@ -57,11 +58,39 @@ def account_ids(
             raise SchemaError(f"{source}: column {name!r} holds integers beyond int64")
         return ints.astype(np.int64)
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        _check_utf8(column, source, name, rows)
         return np.array(column.to_pylist(), dtype=object)
     raise SchemaError(
         f"{source}: column {name!r} must hold integers or text, got {column.type}",
         column=name,
     )
+
+
+def _check_utf8(column: Any, source: Path, name: str, rows: npt.NDArray[Any] | None) -> None:
+    """Refuse a text cell of ``column`` that is not UTF-8 (Arrow checks no text it reads
+    from a Parquet file, and reading it was a ``UnicodeDecodeError``), naming column
+    ``name``, its row and its bytes (:func:`cell_value`), as the event readers refuse one;
+    an array broken otherwise, by Arrow's reason."""
+    try:
+        column.validate(full=True)
+    except pa.ArrowInvalid as exc:
+        as_bytes = pa.large_binary() if pa.types.is_large_string(column.type) else pa.binary()
+        cells, bad = utf8_cells(column.cast(as_bytes).to_pylist())
+        if not bad.any():
+            raise SchemaError(
+                f"{source}: column {name!r} is not a valid Arrow array ({exc}); rebuild the "
+                "file with `riskscore accounts`",
+                column=name,
+            ) from None
+        k = int(np.flatnonzero(bad)[0])
+        row, value = _row(k, rows), cell_value(name, bytes(cells[k]))
+        raise SchemaError(
+            f"{source}: column {name!r}, row {row}: {show(value)} is not UTF-8 text; rebuild "
+            "the file with `riskscore accounts`",
+            column=name,
+            row=row,
+            value=value,
+        ) from None
 
 
 def check_decimal_text(
