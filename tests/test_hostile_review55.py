@@ -1,9 +1,13 @@
 """Hostile review 55: what the review queue is given by hand (an item's time, age and risk
-of the wrong kind), a case an earlier version queued under an id of three words, and an
-account features file holding bytes that are not UTF-8. All data is synthetic."""
+of the wrong kind), a case an earlier version queued under an id of three words, an
+account features file holding bytes that are not UTF-8, and a name that is a message of
+emoji alone. All data is synthetic."""
 
 from __future__ import annotations
 
+import io
+import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -12,11 +16,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from io_hostile_helpers import BASE_EVENT
 
 import riskscore as rs
 import riskscore.moderation.intake as intake
 import riskscore.moderation.queue_rows as queue_rows
 from riskscore import ReviewQueue, UserReport
+from riskscore.cli import main
 from riskscore.moderation import QueueError
 from riskscore.policy import Alert, Tier
 
@@ -183,3 +189,58 @@ def test_a_pair_id_not_utf8_is_refused_by_column_and_row(tmp_path: Path) -> None
         rs.SchemaError, match=rf"column 'pair_other', row {row}: b'.*' is not UTF-8"
     ):
         rs.read_account_features(path)
+
+
+# -------------------------------------------- a name that is a message of emoji alone
+
+#: A message of emoji alone: one short "word", shown by its length where a value belongs
+#: (review 54), and so where a name belongs.
+EMOJI_MESSAGE = "\U0001f618\U0001f48b\U0001f60d"
+
+
+def test_a_file_without_a_header_does_not_quote_a_first_row_of_emoji(tmp_path: Path) -> None:
+    """Was: ``missing required column(s) ...; found [..., '😘💋😍']``: the first row of a
+    file without a header is read as its names, and a message of emoji alone was quoted
+    (one in a script without spaces was not)."""
+    path = tmp_path / "events.csv"
+    path.write_text(f"c1,1714521600,a,b,direct,{EMOJI_MESSAGE}\nc1,1714521660,b,a,direct,x\n")
+    with pytest.raises(rs.SchemaError, match="missing required column") as caught:
+        rs.read_messages(path)
+    assert EMOJI_MESSAGE not in str(caught.value)
+    assert "'direct'" in str(caught.value)
+
+
+def test_an_unread_name_of_emoji_is_not_kept_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = {k: [v] for k, v in BASE_EVENT.items()}
+    assert rs.read_messages({**events, EMOJI_MESSAGE: [1]}).unread_columns == ("(other names)",)
+    checkpoint = tmp_path / "state.sqlite"
+    line = json.dumps({**BASE_EVENT, EMOJI_MESSAGE: 1}) + "\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(line))
+    argv = ["stream", "--time-source", "events", "--checkpoint", str(checkpoint), "--json"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])["summary"]
+    assert summary["ignored_fields"] == {"(other names)": 1}
+
+
+def test_a_checkpoint_that_kept_a_name_of_emoji_still_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A checkpoint of an earlier version kept such a name: counted as one of the other
+    names when the stream resumes, never printed."""
+    checkpoint = tmp_path / "state.sqlite"
+    argv = ["stream", "--time-source", "events", "--checkpoint", str(checkpoint), "--json"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(BASE_EVENT) + "\n"))
+    assert main(argv) == 0
+    scorer = rs.OnlineScorer.restore(checkpoint, rs.load_model())
+    extra = {**scorer.checkpoint_extra, "ignored_fields": {EMOJI_MESSAGE: 2}}
+    scorer.checkpoint(checkpoint, extra=extra)
+    scorer.release_checkpoints()
+    capsys.readouterr()
+    later = {**BASE_EVENT, "timestamp": BASE_EVENT["timestamp"] + 60}
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(later) + "\n"))
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert EMOJI_MESSAGE not in out
+    assert json.loads(out.splitlines()[-1])["summary"]["ignored_fields"] == {"(other names)": 2}

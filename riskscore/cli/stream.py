@@ -40,7 +40,7 @@ from riskscore.io.jsonl import (
     without_byte_order_mark,
 )
 from riskscore.io.private import open_private_append
-from riskscore.io.raw import UNSPACED_SCRIPT_RE, found_name
+from riskscore.io.raw import ONE_WORD_MESSAGE_RE, found_name
 from riskscore.io.schema import EventType
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import QueueError, ReviewQueue, UserReport
@@ -351,7 +351,7 @@ def _name_counts(extra: dict[str, Any], key: str, path: object) -> dict[str, int
     for name, n in counts.items():
         count = count_of(n, path, f"checkpoint extra {key!r}: the count of {found_name(name)}")
         if name != OTHER_NAMES and not reported_name(name):  # as count_ignored keeps names
-            if not reported_name(UNSPACED_SCRIPT_RE.sub("x", name)):
+            if not reported_name(ONE_WORD_MESSAGE_RE.sub("x", name)):
                 raise CheckpointError(
                     f"{path}: checkpoint extra {key!r} holds a name of {len(name)} characters "
                     f"that riskscore stream never keeps (over {MAX_IGNORED_NAME_CHARS} "

@@ -57,19 +57,24 @@ MAX_VALUE_TEXT_CHARS: Final = 40
 #: category name holds one, so a refused value of a number, time or category column that
 #: holds one may be message content (ids, which may be names in these scripts, are judged
 #: by :func:`is_sentence` alone).
-UNSPACED_SCRIPT_RE: Final = re.compile(
-    "[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff"
+_UNSPACED_LETTERS: Final = (
+    "\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff"
     "\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
-    "\U00020000-\U0003ffff]"
+    "\U00020000-\U0003ffff"
 )
+UNSPACED_SCRIPT_RE: Final = re.compile(f"[{_UNSPACED_LETTERS}]")
 #: Pictographs (emoji and the symbols written as emoji: hearts, stars, dingbats): a message
-#: of emoji alone is one short "word" too, and no number, time or category name holds one,
-#: so a refused value of a number, time or category column that holds one may be message
-#: content (:func:`_may_be_content`).
-_PICTOGRAPH_RE: Final = re.compile("[\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff]")
+#: of emoji alone is one short "word" too, and no number, time or category name holds one.
+_PICTOGRAPHS: Final = "\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff"
+#: A letter of a script written without spaces (:data:`UNSPACED_SCRIPT_RE`) or a
+#: pictograph: text holding one may be a whole message in one short "word", so a refused
+#: value of a number, time or category column (:func:`_may_be_content`) and a name read
+#: from input (:func:`found_name`, :func:`reported_name`) holding one is not quoted.
+ONE_WORD_MESSAGE_RE: Final = re.compile(f"[{_UNSPACED_LETTERS}{_PICTOGRAPHS}]")
 #: Distinct names of unread columns or fields kept one by one (:func:`reported_as`); later
-#: ones (and names longer than :data:`MAX_IGNORED_NAME_CHARS`, not printable, a sentence or
-#: in a script written without spaces, which may be message content) are kept as
+#: ones (and names longer than :data:`MAX_IGNORED_NAME_CHARS`, not printable, a sentence,
+#: in a script written without spaces or holding an emoji, which may be message content)
+#: are kept as
 #: :data:`OTHER_NAMES`, so that a
 #: sender choosing a new field name per event cannot grow the counts without end, nor
 #: have text kept by name.
@@ -132,7 +137,7 @@ def _may_be_content(column: str, text: str) -> bool:
     """Whether refused text in ``column`` may be message content (the rule of :func:`shown`)."""
     if column in ID_COLUMNS:
         return is_sentence(text)
-    if UNSPACED_SCRIPT_RE.search(text) is not None or _PICTOGRAPH_RE.search(text) is not None:
+    if ONE_WORD_MESSAGE_RE.search(text) is not None:
         return True
     if column in CATEGORY_COLUMNS:
         return len(text) > MAX_TOKEN_CHARS or any(c.isspace() for c in text)
@@ -193,8 +198,8 @@ def quoted_name(name: str) -> str:
 def found_name(name: str) -> str:
     """A name read from input (a column of a file, a field) as an error lists the names it
     found: :func:`quoted_name`, or only its length when it holds a letter of a script
-    written without spaces (:data:`UNSPACED_SCRIPT_RE`): the first row of a file without a
-    header is read as its names, and may be a message.
+    written without spaces or a pictograph (:data:`ONE_WORD_MESSAGE_RE`): the first row of
+    a file without a header is read as its names, and may be a message.
 
     Examples
     --------
@@ -202,16 +207,16 @@ def found_name(name: str) -> str:
     'sender_id' / text of 4 characters (not shown: it may be message content)
     """
     return (
-        quoted_name(name) if UNSPACED_SCRIPT_RE.search(name) is None else show(NotShown(len(name)))
+        quoted_name(name) if ONE_WORD_MESSAGE_RE.search(name) is None else show(NotShown(len(name)))
     )
 
 
 def reported_name(name: str) -> bool:
     """Whether a name read from input (of a column or field riskscore does not read) may
     be kept and reported as it is: at most :data:`MAX_IGNORED_NAME_CHARS` printable
-    characters, no sentence and no letter of a script written without spaces
-    (:data:`UNSPACED_SCRIPT_RE`, where a whole message is one short word), which may be
-    message content.
+    characters, no sentence and no letter of a script written without spaces nor
+    pictograph (:data:`ONE_WORD_MESSAGE_RE`, where a whole message is one short word), which
+    may be message content.
 
     Examples
     --------
@@ -224,7 +229,7 @@ def reported_name(name: str) -> bool:
         len(name) <= MAX_IGNORED_NAME_CHARS
         and name.isprintable()
         and not is_sentence(name)
-        and UNSPACED_SCRIPT_RE.search(name) is None
+        and ONE_WORD_MESSAGE_RE.search(name) is None
     )
 
 
