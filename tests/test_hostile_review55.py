@@ -244,3 +244,20 @@ def test_a_checkpoint_that_kept_a_name_of_emoji_still_resumes(
     out = capsys.readouterr().out
     assert EMOJI_MESSAGE not in out
     assert json.loads(out.splitlines()[-1])["summary"]["ignored_fields"] == {"(other names)": 2}
+
+
+# ----------------------------------------- the refusal of a user report dated ahead
+
+
+def test_a_report_dated_ahead_is_refused_for_what_it_hides(tmp_path: Path) -> None:
+    """Was: "... it would be shown to no moderator until then, nor would later alerts of
+    its conversation": later alerts merge into an open alert, never into a user report,
+    so for a report the second half was false (the item hides only itself)."""
+    ahead = int(time.time()) + 3 * 86_400
+    with ReviewQueue(tmp_path / "q.sqlite") as queue:
+        with pytest.raises(QueueError, match="shown to no moderator until then") as report:
+            queue.add_report(_report(timestamp=ahead))
+        with pytest.raises(QueueError, match="shown to no moderator until then") as alert:
+            queue.add_alert(_alert(timestamp=ahead))
+    assert "later alerts" not in str(report.value)
+    assert "nor would later alerts of its conversation" in str(alert.value)

@@ -96,15 +96,17 @@ def latest_time(*, simulated: bool, max_ahead_s: float = MAX_AHEAD_S) -> Horizon
     return Horizon(int(time.time()), int(max_ahead_s))
 
 
-def _check_not_ahead(when: int, horizon: Horizon | None, what: str) -> None:
+def _check_not_ahead(when: int, horizon: Horizon | None, what: str, *, alert: bool) -> None:
     """Refuse ``when`` (the time an item is queued at) after ``horizon`` (None: no limit),
-    naming ``what`` and both times."""
+    naming ``what``, both times and what it would hide: itself, and for an ``alert`` the
+    later alerts of its conversation, merged into it (never into a user report)."""
     if horizon is not None and when > horizon.latest:
+        hidden = ", nor would later alerts of its conversation" if alert else ""
         raise QueueError(
             f"{what}: dated {iso_utc(when)}, over {duration_text(horizon.ahead_s)} after the "
-            f"clock's time ({iso_utc(horizon.clock)}): it would be shown to no "
-            "moderator until then, nor would later alerts of its conversation; check the "
-            "clock that dated it (a simulated queue takes times ahead)"
+            f"clock's time ({iso_utc(horizon.clock)}): it would be shown to no moderator "
+            f"until then{hidden}; check the clock that dated it (a simulated queue takes "
+            "times ahead)"
         )
 
 
@@ -210,7 +212,7 @@ def alert_row(
     age = stored_age(alert.child_age, f"{what}: child age")
     first, last = _event_times(alert, what)
     when = _item_time(when, name, what)
-    _check_not_ahead(when, latest, what)
+    _check_not_ahead(when, latest, what, alert=True)
     return {
         "kind": "alert",
         "dedup_key": f"alert:{conv}",
@@ -259,7 +261,7 @@ def report_row(
     conv = new_id("conversation_id", report.conversation_id)  # named by it below
     what = f"user report on conversation {shown_id(report.conversation_id)}"
     when = _item_time(report.timestamp, "timestamp", what)
-    _check_not_ahead(when, latest, what)
+    _check_not_ahead(when, latest, what, alert=False)
     age = stored_age(report.reporter_age, f"{what}: child (reporter) age")
     reporter = new_id("reporter_id", report.reporter_id)
     reported = new_id("reported_id", report.reported_id)
