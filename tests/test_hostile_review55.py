@@ -261,3 +261,31 @@ def test_a_report_dated_ahead_is_refused_for_what_it_hides(tmp_path: Path) -> No
             queue.add_alert(_alert(timestamp=ahead))
     assert "later alerts" not in str(report.value)
     assert "nor would later alerts of its conversation" in str(alert.value)
+
+
+# ------------------------- score --queue: an alert the queue refuses, the others queued
+
+
+def test_score_queues_the_alerts_beside_one_the_queue_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: exit 2 ("item 1 is the open alert of conversation ... between 999 and 998 ...
+    not queued, nor the alerts added with it"), no alert nor report queued, when one
+    alert's conversation id had an open alert of two other accounts; ``riskscore stream``
+    and ``serve`` refuse that alert alone, and ``score`` already so refused a report."""
+    events = tmp_path / "events.parquet"
+    rs.write_messages(rs.synthetic.generate(600, prevalence=0.1, seed=7).messages, events)
+    argv = ["score", str(events), "--top", "0", "--json"]
+    assert main([*argv, "--out", str(tmp_path / "a"), "--queue", str(tmp_path / "a.sqlite")]) == 0
+    alone = json.loads(capsys.readouterr().out)["queue"]
+    assert alone["alerts"] > 1
+    cid = pq.read_table(tmp_path / "a" / "alerts.parquet").column("conversation_id")[0].as_py()
+    db = tmp_path / "b.sqlite"
+    with ReviewQueue(db) as queue:  # an open alert of that conversation id, other accounts
+        queue.add_alert(_alert(conversation_id=cid, adult_id=999, child_id=998))
+    assert main([*argv, "--out", str(tmp_path / "b"), "--queue", str(db)]) == 0
+    captured = capsys.readouterr()
+    queued = json.loads(captured.out)["queue"]
+    assert queued["refused"] == 1
+    assert queued["new_items"] == alone["new_items"] - 1
+    assert f"not queued: alert on conversation {cid} between" in captured.err

@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from riskscore._words import number_text, plural
 from riskscore.cli._paths import output_path
 from riskscore.moderation import QueueError, ReviewQueue, UserReport
 from riskscore.policy import Alert, AlertPolicy
+
+T = TypeVar("T")
 
 HELP = (
     "review queue SQLite file to add the alerts to (created if missing; an alert already "
@@ -68,24 +70,41 @@ def add_to_queue(
     """Queue ``alerts`` in one transaction (:meth:`ReviewQueue.add_alerts`), then
     ``reports`` in another (:meth:`ReviewQueue.add_reports`); the summary.
 
-    A report the queue refuses (dated over a day after the clock's time,
-    :data:`~riskscore.moderation.intake.MAX_AHEAD_S`) is said on ``err`` (default
-    stderr) and counted (``refused``), the other reports queued, as ``riskscore stream``
-    refuses it alone: one report never keeps the others out of the queue."""
+    An alert or a report the queue refuses (an alert whose conversation id has an open
+    alert of two other accounts, never merged; a report dated over a day after the clock's
+    time, :data:`~riskscore.moderation.intake.MAX_AHEAD_S`) is said on ``err`` (default
+    stderr) and counted (``refused``), the others queued, as ``riskscore stream`` and
+    ``riskscore serve`` refuse it alone: one item never keeps the others out of the
+    queue."""
     before = len(queue)
-    queue.add_alerts(alerts)
-    refused = 0
+    out = err or sys.stderr
+    refused = _each_refused(queue.add_alerts, queue.add_alert, alerts, out)
     if reports:
-        try:
-            queue.add_reports(reports)
-        except QueueError:  # nothing of the transaction was queued: each on its own
-            for report in reports:
-                try:
-                    queue.add_report(report)
-                except QueueError as exc:
-                    refused += 1
-                    print(f"not queued: {exc}", file=err or sys.stderr)
+        refused += _each_refused(queue.add_reports, queue.add_report, reports, out)
     return {**queue_summary(queue, len(alerts), before, len(reports)), "refused": refused}
+
+
+def _each_refused(
+    add_all: Callable[[Sequence[T]], object],
+    add_one: Callable[[T], object],
+    items: Sequence[T],
+    err: TextIO,
+) -> int:
+    """``add_all(items)`` in one transaction; when the queue refuses one (nothing of the
+    transaction queued), each on its own, those refused said on ``err``; how many were."""
+    try:
+        add_all(items)
+        return 0
+    except QueueError:
+        pass
+    refused = 0
+    for item in items:
+        try:
+            add_one(item)
+        except QueueError as exc:
+            refused += 1
+            print(f"not queued: {exc}", file=err)
+    return refused
 
 
 def render_queue(summary: dict[str, Any]) -> str:
