@@ -75,7 +75,10 @@ def vignette_outcomes(scorer: Any, unseen: list[Any], volume: float) -> dict[str
     alerted: dict[str, list[str]] = {"grooming_missed": [], "benign_alerted": [], "measured": []}
     for v in load_vignettes():
         alerted["measured"].append(v.id)
-        features = rs.extract_features(rs.read_messages(v.events()))
+        table = rs.read_messages(v.events())
+        if len(table) == 0:  # every row a broadcast, set aside: nothing is scored or alerted
+            continue
+        features = rs.extract_features(table)
         scores = np.asarray(scorer(features))[np.isin(features.conversation_id, list(v.focus))]
         if v.kind == "grooming" and not np.all(scores >= threshold):
             alerted["grooming_missed"].append(v.id)

@@ -56,7 +56,7 @@ Scorer = Callable[[FeatureTable], FloatArray]
 #: Seeds of the evaluation worlds (training uses seeds below 1000).
 EVALUATION_WORLD_SEEDS: Final = range(1000, 2000)
 #: Benign look-alike kinds whose alert share is reported.
-LOOKALIKES: Final = ("minor_minor", "adult_adult", "family", "coach", "unknown_ages")
+LOOKALIKES: Final = ("minor_minor", "adult_adult", "family", "coach", "spam", "unknown_ages")
 
 
 def unseen_worlds(n: int = 30, *, first: int = 0) -> list[World]:
@@ -86,8 +86,8 @@ def lookalike_kinds(features: FeatureTable, labels: Labels) -> dict[str, BoolArr
     """Benign conversations of each look-alike kind (masks over ``features``' rows).
 
     ``minor_minor`` and ``adult_adult``: both declared ages known, both under 18 or both
-    18 and over; ``family`` and ``coach``: the scenario; ``unknown_ages``: at least one
-    declared age unknown.
+    18 and over; ``family``, ``coach`` and ``spam`` (spam sweeps): the scenario;
+    ``unknown_ages``: at least one declared age unknown.
     """
     benign = ~np.asarray(labels.is_grooming_true, dtype=bool)
     child, adult = features.column("child_age"), features.column("adult_age")
@@ -98,6 +98,7 @@ def lookalike_kinds(features: FeatureTable, labels: Labels) -> dict[str, BoolArr
             "adult_adult": benign & known & (child >= 18.0),
             "family": benign & (labels.scenario == "family"),
             "coach": benign & (labels.scenario == "teacher_coach"),
+            "spam": benign & (labels.scenario == "spam_sweep"),
             "unknown_ages": benign & ~known,
         }
 

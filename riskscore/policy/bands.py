@@ -163,12 +163,12 @@ def check_bands(bands: tuple[AgeBand, ...], unknown: AgeBand | None = None) -> N
 #: ``docs/policy.md`` for how they were set:
 #: ``riskscore.policy.volume.policy_for_volume``).
 DEFAULT_BANDS = (
-    AgeBand("under 13", 0.0, 13.0, review=0.420, urgent=0.831),
-    AgeBand("13-15", 13.0, 16.0, review=0.592, urgent=0.907),
-    AgeBand("16-17", 16.0, 18.0, review=0.744, urgent=0.952),
-    AgeBand("18+", 18.0, math.inf, review=0.853, urgent=0.975),
+    AgeBand("under 13", 0.0, 13.0, review=0.544, urgent=0.896),
+    AgeBand("13-15", 13.0, 16.0, review=0.705, urgent=0.945),
+    AgeBand("16-17", 16.0, 18.0, review=0.827, urgent=0.972),
+    AgeBand("18+", 18.0, math.inf, review=0.905, urgent=0.986),
 )
-DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.592, urgent=0.907)
+DEFAULT_UNKNOWN = AgeBand("unknown", 0.0, math.inf, review=0.705, urgent=0.945)
 
 
 def threshold_text(value: float) -> str:

@@ -174,12 +174,15 @@ def assign_accounts(
     adults = _adult_pool(idx, minors.family_ages, n_adults, world, rng)
     teen_age, n_cohorts = _teen_cohorts(len(idx["teen_peers"]), world, rng)
 
-    # One table of all accounts: adults, teachers, groomers, minors, teens.
+    spammer_of, spammer_age = _spam_accounts(len(idx["spam_sweep"]), world, rng)
+
+    # One table of all accounts: adults, teachers, spam accounts, groomers, minors, teens.
     true_age = np.concatenate(
-        [adults.ages, special.teacher_age, special.groomer_age, minors.ages, teen_age]
+        [adults.ages, special.teacher_age, spammer_age, special.groomer_age, minors.ages, teen_age]
     )
     base_teacher = len(adults.ages)
-    base_groomer = base_teacher + len(special.teacher_age)
+    base_spammer = base_teacher + len(special.teacher_age)
+    base_groomer = base_spammer + len(spammer_age)
     base_minor = base_groomer + len(special.groomer_age)
     base_teen = base_minor + len(minors.ages)
 
@@ -203,8 +206,14 @@ def assign_accounts(
         len(idx["teen_peers"]), base_teen, n_cohorts, world.teen_cohort_size, rng
     )
 
-    # A is the older account.
+    spam = idx["spam_sweep"]
+    if len(spam):
+        a[spam] = base_spammer + spammer_of
+        b[spam] = _spam_targets(len(spam), base_teacher, (base_minor, len(true_age)), rng)
+
+    # A is the older account; a spam account stays A whatever the age of whom it reaches.
     swap = true_age[a] < true_age[b]
+    swap[spam] = False
     a, b = np.where(swap, b, a), np.where(swap, a, b)
 
     n_accounts = len(true_age)
@@ -221,6 +230,28 @@ def assign_accounts(
         a=a,
         b=b,
     )
+
+
+def _spam_accounts(
+    n_spam: int, world: World, rng: np.random.Generator
+) -> tuple[IntArray, FloatArray]:
+    """Spam account of each spam conversation (about ``spam_targets_per_account`` each,
+    heavy-tailed) and the spam accounts' ages; nothing is drawn without spam."""
+    if n_spam == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    n_spammers = max(1, round(n_spam / world.spam_targets_per_account))
+    age = np.clip(18.0 + rng.gamma(2.0, 7.0, size=n_spammers), 18.0, 70.0)
+    return _heavy_tailed_pick(n_spammers, n_spam, 0.8, rng), age
+
+
+def _spam_targets(
+    n_spam: int, n_adults: int, minors_and_teens: tuple[int, int], rng: np.random.Generator
+) -> IntArray:
+    """Whom each spam conversation reaches: any ordinary adult, minor or teen alike (a
+    sweep does not choose children), never a teacher, spam account or groomer."""
+    low, high = minors_and_teens
+    pick = rng.integers(0, n_adults + high - low, size=n_spam)
+    return np.where(pick < n_adults, pick, pick - n_adults + low).astype(np.int64)
 
 
 @dataclass(frozen=True, slots=True)

@@ -181,14 +181,35 @@ def onset(fields: dict[str, Any], name: str, rng: Rng) -> None:
     _scenario(fields, name)["onset_fraction"] = [low, min(low + rng.uniform(0.1, 0.6), 1.0)]
 
 
-def dirichlet_mix(key: str, concentration: float, floor: float) -> Callable[..., None]:
+def dirichlet_mix(
+    key: str, concentration: float, floor: float, keep: tuple[str, ...] = ()
+) -> Callable[..., None]:
+    """Draw the mix ``key`` around its weights; the names in ``keep`` keep their share
+    (another nuisance draws them)."""
+
     def draw(fields: dict[str, Any], name: str, rng: Rng) -> None:
-        names = list(fields[key])
+        names = [k for k in fields[key] if k not in keep]
         weights = np.array([fields[key][k] for k in names], dtype=np.float64)
-        drawn = rng.dirichlet(concentration * weights / weights.sum() + floor)
-        fields[key] = dict(zip(names, drawn.tolist(), strict=True))
+        kept = sum(fields[key][k] for k in keep if k in fields[key])
+        drawn = rng.dirichlet(concentration * weights / weights.sum() + floor) * (1.0 - kept)
+        fields[key] = {**fields[key], **dict(zip(names, drawn.tolist(), strict=True))}
 
     return draw
+
+
+def spam_sweeps(fields: dict[str, Any], name: str, rng: Rng) -> None:
+    """A share of spam sweeps among benign conversations, U(0, 0.12), the other benign
+    scenarios scaled to make room, and how many accounts each spam account reaches."""
+    mix = fields["benign_mix"]
+    share = rng.uniform(0.0, 0.12)
+    others = sum(v for k, v in mix.items() if k != "spam_sweep")
+    scaled = {k: v * (1.0 - share) / others for k, v in mix.items() if k != "spam_sweep"}
+    # the spam share takes the rest, so the shares sum to 1 as the World keeps them
+    fields["benign_mix"] = {**scaled, "spam_sweep": 1.0 - sum(scaled.values())}
+    fields["spam_targets_per_account"] = _log_uniform(rng, 10.0, 150.0)
+    p = _scenario(fields, "spam_sweep")
+    p["p_accept"] = rng.uniform(0.0, 0.3)
+    p["external"] = [rng.uniform(0.3, 1.0), 0.0]
 
 
 def uniform(key: str, low: float, high: float) -> Callable[..., None]:

@@ -35,7 +35,9 @@ from riskscore.synthetic.world import (
 __all__ = ["NUISANCES", "Nuisance", "draw_world", "nuisance_table"]
 
 _GROOMING: Final = GROOMING_SCENARIOS
-_BENIGN: Final = BENIGN_SCENARIOS
+#: Spam sweeps have a nuisance of their own, drawn last, so the draws of the other
+#: scenarios are those of worlds drawn before spam sweeps existed.
+_BENIGN: Final = tuple(s for s in BENIGN_SCENARIOS if s != "spam_sweep")
 _ALL: Final = _GROOMING + _BENIGN
 _CONVERSING: Final = tuple(s for s in _ALL if s != "grooming_refused")
 
@@ -199,7 +201,7 @@ NUISANCES: Final[tuple[Nuisance, ...]] = (
         (),
         "Dirichlet(6 w + 0.3) around the default weights w",
         "adult_daytime 48 %, family 14 %, ...",
-        draws.dirichlet_mix("benign_mix", 6.0, 0.3),
+        draws.dirichlet_mix("benign_mix", 6.0, 0.3, keep=("spam_sweep",)),
     ),
     Nuisance(
         "grooming variant mix",
@@ -333,6 +335,17 @@ NUISANCES: Final[tuple[Nuisance, ...]] = (
         "Dirichlet(40 w + 0.05)",
         "6-17, fewer under 6",
         draws.age_weights("child_age_weights"),
+    ),
+    Nuisance(
+        "spam sweeps",
+        "benign_mix (spam_sweep), spam_targets_per_account, scenarios (spam_sweep's p_accept and "
+        "external)",
+        (),
+        "share of benign conversations U(0, 0.12), the others scaled; accounts reached per "
+        "spam account log-uniform in [10, 150]; accepted U(0, 0.3); link per message "
+        "U(0.3, 1)",
+        "none (0 %)",
+        draws.spam_sweeps,
     ),
 )
 

@@ -188,4 +188,5 @@ BENIGN_SCENARIOS: Final = (
     "adult_romance",
     "teen_peers",
     "older_sibling",
+    "spam_sweep",
 )

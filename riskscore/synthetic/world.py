@@ -110,6 +110,7 @@ class World:
     special_adult_conversations: float
     teen_cohort_size: int
     teen_age_spread: float
+    spam_targets_per_account: float
     platform: Platform = field(default_factory=Platform)
     secure_channel_mix: Mapping[str, float] | None = None
 
@@ -168,7 +169,13 @@ class World:
             "teen_cohort_size",
             whole("teen_cohort_size", self.teen_cohort_size, 2, MAX_TEEN_COHORT),
         )
-        for name in ("adult_reuse", "minor_reuse", "teen_reuse", "pupils_per_teacher"):
+        for name in (
+            "adult_reuse",
+            "minor_reuse",
+            "teen_reuse",
+            "pupils_per_teacher",
+            "spam_targets_per_account",
+        ):
             value = getattr(self, name)
             if not is_real(value) or value < 1:
                 raise fail(name, f"must be a number >= 1, got {value!r}")
