@@ -25,6 +25,22 @@ def _base(tmp_path: Path, **extra: Any) -> dict[str, Any]:
 #: The default policy's keys, as a ``policy:`` block (the keys of a policy file).
 _POLICY = rs.AlertPolicy.default().to_mapping()
 
+#: The policy of the stand-in module's tests: the default's guards and bands at lower
+#: thresholds (those shipped before December 2026), so that a scripted three-message
+#: conversation alerts; these tests check the module's mechanics, not the thresholds.
+_MECHANICS_POLICY = {
+    **_POLICY,
+    "bands": [
+        {**band, "review": review, "urgent": urgent}
+        for band, (review, urgent) in zip(
+            _POLICY["bands"],
+            ((0.420, 0.831), (0.592, 0.907), (0.744, 0.952), (0.853, 0.975)),
+            strict=True,
+        )
+    ],
+    "unknown": {**_POLICY["unknown"], "review": 0.592, "urgent": 0.907},
+}
+
 
 class _Opaque(Mapping[str, Any]):
     """Content that fails the test if anything reads it (an encrypted payload), but for its
@@ -112,6 +128,7 @@ def _module(
 ) -> tuple[RiskscoreModule, _StandInApi]:
     ages = tmp_path / "ages.csv"
     ages.write_text(f"user_id,age,tz_offset_min\n@adult:x,34,0\n@kid:x,12,0\n{more_ages}")
+    extra.setdefault("policy", _MECHANICS_POLICY)
     raw = _base(tmp_path, ages={"csv": str(ages)}, events_log=str(tmp_path / "ev.jsonl"), **extra)
     api = _StandInApi()
     return RiskscoreModule(RiskscoreModule.parse_config(raw), api), api  # type: ignore[arg-type]

@@ -212,7 +212,7 @@ def test_a_run_whose_alert_would_merge_into_another_pairs_item_is_refused_in_one
     err = capsys.readouterr().err
     assert "Traceback" not in err
     refused = [line for line in err.splitlines() if "conversation 38" in line]
-    assert len(refused) == 1, err
+    assert len(refused) in (1, 2), err  # its review alert, and its urgent one if it escalates
     with ReviewQueue(db) as q:  # never merged into the other pair's item
         held = [(i.adult_id, i.n_signals) for i in q.items() if i.conversation_id == 38]
         assert held == [("someone", 1)]
@@ -232,9 +232,10 @@ def test_the_api_names_an_alert_the_queue_refuses_to_merge_not_a_500(
     assert r.status_code == 422, r.text
     body = r.json()
     assert body["accepted"] == 1000
-    (refused,) = body["refused"]
-    assert "conversation 38" in refused["message"]
-    assert events[refused["index"]]["conversation_id"] == 38
+    assert 1 <= len(body["refused"]) <= 2  # review, and urgent if it escalates
+    for refused in body["refused"]:
+        assert "conversation 38" in refused["message"]
+        assert events[refused["index"]]["conversation_id"] == 38
     with ReviewQueue(cfg.db) as q:
         items = q.items()
     assert [(i.adult_id, i.n_signals) for i in items if i.conversation_id == 38] == [("someone", 1)]

@@ -143,7 +143,7 @@ def _escalating(n: int, step_s: int) -> list[dict[str, Any]]:
 
 def test_cooldown_delays_an_escalation_to_the_first_event_after_it() -> None:
     model = rs.load_model()
-    events = _escalating(12, 60)
+    events = _escalating(60, 60)  # within the hour: 59 minutes
     plain = rs.OnlineScorer(model)
     first = [(k, a) for k, e in enumerate(events) if (a := plain.update_one(e)) is not None]
     assert [int(a.tier) for _, a in first] == [1, 2] or [int(a.tier) for _, a in first] == [2]

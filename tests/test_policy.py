@@ -64,7 +64,7 @@ def test_band_boundaries_and_unknown_age() -> None:
 
 def test_alerts_carry_ids_band_tier_and_reasons_urgent_first() -> None:
     policy = AlertPolicy.default()
-    alerts = policy.alerts(_scores([0.05, 0.5, 0.96, 0.85], [10, 10, 17, 12]))
+    alerts = policy.alerts(_scores([0.05, 0.6, 0.98, 0.9], [10, 10, 17, 12]))
     assert [a.conversation_id for a in alerts] == [2, 3, 1]
     assert [a.tier for a in alerts] == [Tier.URGENT, Tier.URGENT, Tier.REVIEW]
     first = alerts[0]
@@ -117,7 +117,7 @@ def test_guards_one_and_many(child: float, adult: float, tier: int, band: str) -
 def test_adult_pairs_alert_when_the_guard_is_switched_off() -> None:
     policy = AlertPolicy(guards=Guards(adult_pairs_alert=True))
     assert policy.tier_of(0.99, 25.0, 40.0) is Tier.URGENT
-    assert policy.tier_of(0.9, 25.0, 40.0) is Tier.REVIEW  # the 18+ band's thresholds
+    assert policy.tier_of(0.95, 25.0, 40.0) is Tier.REVIEW  # the 18+ band's thresholds
     assert policy.tier_of(0.99, 15.0, 14.0) is Tier.REVIEW  # the other guard still holds
 
 
@@ -392,11 +392,11 @@ def test_policy_check_shows_thresholds_as_the_file_holds_them(
     """Was: `riskscore policy check` printed thresholds to two decimals: the default
     0.306 as 0.31, and a tuned 0.99971 as 1.00, as if the band could never be urgent."""
     text = AlertPolicy.default().to_toml()
-    text = text.replace("review = 0.853", "review = 0.99871").replace(
-        "urgent = 0.975", "urgent = 0.99971"
+    text = text.replace("review = 0.905", "review = 0.99871").replace(
+        "urgent = 0.986", "urgent = 0.99971"
     )
-    text = text.replace("review = 0.42\n", "review = 0.306\n").replace(
-        "urgent = 0.831", "urgent = 0.741"
+    text = text.replace("review = 0.544\n", "review = 0.306\n").replace(
+        "urgent = 0.896", "urgent = 0.741"
     )
     path = tmp_path / "tuned.toml"
     path.write_text(text, encoding="utf-8")

@@ -201,13 +201,20 @@ def test_the_cli_prints_why_an_alert_has_no_reason(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Was: ``riskscore score`` printed an alert with no reason as a heading and nothing
-    under it (here under a policy whose review threshold, 1e-6, is below every risk)."""
+    under it (here under a policy whose review threshold, 1e-9, is below every risk, and a
+    message from an account of unknown age to a 60-year-old at noon: no input above the
+    reference of no signal)."""
     policy = tmp_path / "low.toml"
     text = rs.AlertPolicy.default().to_toml()
-    policy.write_text(re.sub(r"review = [0-9.]+", "review = 1e-06", text), encoding="utf-8")
-    events, _ = rs.synthetic.generate(3000, prevalence=0.0, seed=5).write(tmp_path / "in")
+    policy.write_text(re.sub(r"review = [0-9.]+", "review = 1e-09", text), encoding="utf-8")
+    events = tmp_path / "in.csv"
+    events.write_text(
+        "conversation_id,timestamp,sender_id,recipient_id,channel,sender_age,recipient_age\n"
+        "1,1767268800,10,20,public,,60\n",
+        encoding="utf-8",
+    )
     argv = ["score", str(events), "--out", str(tmp_path / "out"), "--policy", str(policy)]
-    assert main([*argv, "--top", "3000"]) == 0
+    assert main([*argv, "--top", "5"]) == 0
     out = capsys.readouterr().out
     assert f"     - {NO_REASONS}" in out
 

@@ -56,7 +56,7 @@ class AlertPolicy:
     --------
     >>> from riskscore import AlertPolicy
     >>> policy = AlertPolicy.default()
-    >>> policy.tier_of(0.85, child_age=11.0, adult_age=30.0)
+    >>> policy.tier_of(0.9, child_age=11.0, adult_age=30.0)
     <Tier.URGENT: 2>
     >>> policy.tier_of(0.85, child_age=17.0, adult_age=30.0)
     <Tier.REVIEW: 1>
@@ -284,7 +284,7 @@ expected true or false, found 'no'
         Examples
         --------
         >>> from riskscore import AlertPolicy
-        >>> tier, band = AlertPolicy.default().decide_one(0.6, 14.0, float("nan"))
+        >>> tier, band = AlertPolicy.default().decide_one(0.75, 14.0, float("nan"))
         >>> tier, band.name
         (1, '13-15')
         """

@@ -76,7 +76,7 @@ class World:
     >>> from riskscore.synthetic import World
     >>> world = World.default()
     >>> world.name, len(world.scenarios)
-    ('default', 9)
+    ('default', 10)
     >>> world.replace(minor_unknown_age_rate=0.5).minor_unknown_age_rate
     0.5
     >>> World.default().replace(max_fanout=0)
