@@ -32,6 +32,9 @@ def n_adults(msgs: rs.MessageTable) -> int:
     return len({str(v) for v in msgs.sender_id.tolist()})
 
 
+#: A message of emoji alone (one short "word"): never quoted, nor kept as a name.
+EMOJI_MESSAGE = "\U0001f618\U0001f48b\U0001f60d"
+
 BASE_EVENT: dict[str, Any] = {
     "conversation_id": 1,
     "timestamp": T0,

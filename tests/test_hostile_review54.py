@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from io_hostile_helpers import BASE_EVENT
+from io_hostile_helpers import BASE_EVENT, EMOJI_MESSAGE
 
 import riskscore as rs
 from riskscore.cli import main
@@ -198,15 +198,19 @@ def test_an_account_file_id_no_event_could_hold_is_refused(
 # ------------------------------------------ names of unread fields in unspaced scripts
 
 
+@pytest.mark.parametrize("message", [UNSPACED_MESSAGES[0], EMOJI_MESSAGE], ids=["cjk", "emoji"])
 def test_an_unread_name_in_an_unspaced_script_is_not_kept_by_name(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Was: kept and reported by name (``MessageTable.unread_columns``, the note of
     ``riskscore score``, the summary and the checkpoint of ``riskscore stream``): a name is
     held to be possible message content only when it is a sentence of three words
     separated by whitespace or long, and a message in Chinese is one short "word" (the
-    first row of a file without a header, a JSON object keyed by text)."""
-    message = UNSPACED_MESSAGES[0]
+    first row of a file without a header, a JSON object keyed by text). Emoji alone too
+    (review 55: the names kept the older rule after values were fixed)."""
     events = {k: [v] for k, v in BASE_EVENT.items()}
     assert rs.read_messages({**events, message: [1]}).unread_columns == ("(other names)",)
     checkpoint = tmp_path / "state.sqlite"

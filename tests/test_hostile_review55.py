@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from io_hostile_helpers import BASE_EVENT
+from io_hostile_helpers import BASE_EVENT, EMOJI_MESSAGE
 
 import riskscore as rs
 import riskscore.moderation.intake as intake
@@ -193,10 +193,6 @@ def test_a_pair_id_not_utf8_is_refused_by_column_and_row(tmp_path: Path) -> None
 
 # -------------------------------------------- a name that is a message of emoji alone
 
-#: A message of emoji alone: one short "word", shown by its length where a value belongs
-#: (review 54), and so where a name belongs.
-EMOJI_MESSAGE = "\U0001f618\U0001f48b\U0001f60d"
-
 
 def test_a_file_without_a_header_does_not_quote_a_first_row_of_emoji(tmp_path: Path) -> None:
     """Was: ``missing required column(s) ...; found [..., '😘💋😍']``: the first row of a
@@ -208,20 +204,6 @@ def test_a_file_without_a_header_does_not_quote_a_first_row_of_emoji(tmp_path: P
         rs.read_messages(path)
     assert EMOJI_MESSAGE not in str(caught.value)
     assert "'direct'" in str(caught.value)
-
-
-def test_an_unread_name_of_emoji_is_not_kept_by_name(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    events = {k: [v] for k, v in BASE_EVENT.items()}
-    assert rs.read_messages({**events, EMOJI_MESSAGE: [1]}).unread_columns == ("(other names)",)
-    checkpoint = tmp_path / "state.sqlite"
-    line = json.dumps({**BASE_EVENT, EMOJI_MESSAGE: 1}) + "\n"
-    monkeypatch.setattr(sys, "stdin", io.StringIO(line))
-    argv = ["stream", "--time-source", "events", "--checkpoint", str(checkpoint), "--json"]
-    assert main(argv) == 0
-    summary = json.loads(capsys.readouterr().out.splitlines()[-1])["summary"]
-    assert summary["ignored_fields"] == {"(other names)": 1}
 
 
 def test_a_checkpoint_that_kept_a_name_of_emoji_still_resumes(
