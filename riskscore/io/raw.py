@@ -62,11 +62,10 @@ _UNSPACED_LETTERS: Final = (
     "\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
     "\U00020000-\U0003ffff"
 )
-UNSPACED_SCRIPT_RE: Final = re.compile(f"[{_UNSPACED_LETTERS}]")
 #: Pictographs (emoji and the symbols written as emoji: hearts, stars, dingbats): a message
 #: of emoji alone is one short "word" too, and no number, time or category name holds one.
 _PICTOGRAPHS: Final = "\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff"
-#: A letter of a script written without spaces (:data:`UNSPACED_SCRIPT_RE`) or a
+#: A letter of a script written without spaces (:data:`_UNSPACED_LETTERS`) or a
 #: pictograph: text holding one may be a whole message in one short "word", so a refused
 #: value of a number, time or category column (:func:`_may_be_content`) and a name read
 #: from input (:func:`found_name`, :func:`reported_name`) holding one is not quoted.
@@ -74,10 +73,8 @@ ONE_WORD_MESSAGE_RE: Final = re.compile(f"[{_UNSPACED_LETTERS}{_PICTOGRAPHS}]")
 #: Distinct names of unread columns or fields kept one by one (:func:`reported_as`); later
 #: ones (and names longer than :data:`MAX_IGNORED_NAME_CHARS`, not printable, a sentence,
 #: in a script written without spaces or holding an emoji, which may be message content)
-#: are kept as
-#: :data:`OTHER_NAMES`, so that a
-#: sender choosing a new field name per event cannot grow the counts without end, nor
-#: have text kept by name.
+#: are kept as :data:`OTHER_NAMES`, so that a sender choosing a new field name per event
+#: cannot grow the counts without end, nor have text kept by name.
 MAX_IGNORED_NAMES: Final = 100
 MAX_IGNORED_NAME_CHARS: Final = 64
 OTHER_NAMES: Final = "(other names)"
