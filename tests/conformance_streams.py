@@ -16,6 +16,8 @@ import pyarrow as pa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from riskscore.io.groups import GROUP_MIN_ROOM_SIZE
+
 Event = dict[str, Any]
 
 T0: Final = 1_714_521_600  # 2024-05-01T00:00:00Z
@@ -56,7 +58,8 @@ def event_streams(draw: st.DrawFn, *, hub: bool = False) -> Stream:
     timestamps with ties and on edges, rows in drawn order, in time order or sorted by
     conversation. Some conversations are group rooms of 3-4 accounts (split into pairs),
     some events go to several members at once (a row each), and ``room_size`` is given
-    or not, sometimes above the broadcast limit (:mod:`riskscore.io.groups`).
+    or not, below the group-contact size or not, sometimes above the broadcast limit
+    (:mod:`riskscore.io.groups`).
 
     With ``hub``, account ``u0`` is an adult in 2-4 conversations with different
     accounts (plus maybe one without it), each split into its own chunk and Spark block:
@@ -117,8 +120,11 @@ def event_streams(draw: st.DrawFn, *, hub: bool = False) -> Stream:
             others = [m for m in members if m != a]
             recipients = draw(st.lists(st.sampled_from(others), min_size=1, unique=True))
         # a room holds every member its events reach (riskscore.io.room_reach): events of
-        # one sender at one time may reach all of them, so no size below the room's
-        room_size = draw(st.sampled_from((None, None, len(members), max(len(members), 3), 25)))
+        # one sender at one time may reach all of them, so no size below the room's; a
+        # room of GROUP_MIN_ROOM_SIZE or more is group contact, a smaller one pair contact
+        room_size = draw(
+            st.sampled_from((None, None, len(members), max(len(members), GROUP_MIN_ROOM_SIZE), 25))
+        )
         shared = {
             "conversation_id": ids[c],
             "timestamp": T0 + draw(times),

@@ -98,7 +98,7 @@ def test_the_file_records_integers_written_as_decimal_text(history: Path, tmp_pa
     assert pa.types.is_string(table.schema.field("account_id").type)
     assert str(BIG) in table["account_id"].to_pylist()
     meta = json.loads(table.schema.metadata[ACCOUNT_FILE_METADATA_KEY.encode()])
-    assert meta["format"] == 4
+    assert meta["format"] == 5
     assert meta["decimal_ids"] is True
     plain = rs.synthetic.generate(50, seed=2).messages
     path = rs.write_account_features(rs.extract_account_features(plain), tmp_path / "p.parquet")
@@ -168,24 +168,24 @@ def _with_meta(source: Path, target: Path, **changes: object) -> Path:
     return target
 
 
-def test_files_of_format_3_read_as_before(history: Path, tmp_path: Path) -> None:
-    old = _with_meta(history / "acc.parquet", tmp_path / "old.parquet", format=3, decimal_ids=None)
-    accounts = rs.read_account_features(old)
-    assert not accounts.decimal_ids  # text, as format 3 read it
-    part = rs.read_messages(history / "part.parquet")
-    with pytest.raises(rs.SchemaError, match="text in the account features but integers"):
-        rs.extract_features(part, account_features=accounts)
-    plain = rs.synthetic.generate(50, seed=2).messages
-    path = rs.write_account_features(rs.extract_account_features(plain), tmp_path / "p.parquet")
-    old = _with_meta(path, tmp_path / "old_int.parquet", format=3, decimal_ids=None)
-    rs.extract_features(plain, account_features=rs.read_account_features(old))
+@pytest.mark.parametrize("old_format", [3, 4])
+def test_files_of_earlier_formats_are_refused_with_a_note_to_rebuild(
+    history: Path, tmp_path: Path, old_format: int
+) -> None:
+    """Format 3 had no ``decimal_ids``; format 4 counted messages to rooms of 3 or 4
+    accounts as group contact: their tallies are not this riskscore's."""
+    ids = None if old_format == 3 else False
+    source, target = history / "acc.parquet", tmp_path / "old.parquet"
+    old = _with_meta(source, target, format=old_format, decimal_ids=ids)
+    with pytest.raises(rs.SchemaError, match=f"format {old_format}, this riskscore reads format 5"):
+        rs.read_account_features(old)
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         ({"decimal_ids": "yes"}, "metadata 'decimal_ids' must be true or false"),
-        ({"format": 5}, "account features format 5, this riskscore reads format"),
+        ({"format": 6}, "account features format 6, this riskscore reads format"),
     ],
 )
 def test_bad_metadata_is_refused(

@@ -60,6 +60,7 @@ from conformance_streams import (
 from features_helpers import UncompiledKernel
 
 import riskscore as rs
+from riskscore.io.groups import group_contact_mask
 from riskscore.io.schema import TZ_UNKNOWN
 
 # ---------------------------------------------------------------- every feature
@@ -173,7 +174,7 @@ def test_streams_exercise_groups_broadcasts_and_unknown_time_zones(
     tables = [rs.read_messages(columns(stream.events)) for stream in streams]
     assert sum(t.groups.n_rooms for t in tables) >= 10
     assert sum(t.groups.n_broadcast for t in tables) >= 5
-    assert sum(int((t.room_size >= 3).sum()) for t in tables) >= 50
+    assert sum(int(group_contact_mask(t.room_size, t.event).sum()) for t in tables) >= 50
     assert sum(int((t.recipient_tz_offset_min == TZ_UNKNOWN).sum()) for t in tables) >= 50
     moved = [rs.extract_features(t).column("pair_hours_to_private") for t in tables]
     assert sum(int((~np.isnan(m)).sum()) for m in moved) >= 5

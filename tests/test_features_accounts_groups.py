@@ -126,18 +126,19 @@ def test_supervised_minor_share_counts_contact_with_minors_in_view_of_others() -
     events = [
         a_to("c1", 0, "K1", 12, "public"),  # supervised: a public space
         a_to("c1", 1, "K1", 12, "group", event="media"),  # supervised: a group channel
-        a_to("c2", 2, "K2", 13, "direct", room_size=4),  # supervised: a room of 4
+        a_to("c2", 2, "K2", 13, "direct", room_size=5),  # supervised: a room of 5
         a_to("c2", 3, "K2", 13, "direct", event="contact_request"),  # one to one
         a_to("c3", 4, "K3", 14, "encrypted"),  # one to one
         a_to("c3", 5, "K3", 14, "direct", event="block"),  # not a contact event
         a_to("c4", 6, "B", 30, "public"),  # to an adult: not counted
         a_to("c5", 7, "K4", NAN, "public"),  # age not declared on the event: not counted
-        ev("c3", 8, "K3", "A", sender_age=14, recipient_age=40, channel="group"),  # from K3
+        a_to("c6", 8, "K5", 12, "group", room_size=3),  # one to one: a room of 3 is private
+        ev("c3", 9, "K3", "A", sender_age=14, recipient_age=40, channel="group"),  # from K3
     ]
     rows = features_by_conversation(events)
-    # A: 3 of 5 contact events to minors in view of others = 0.6, in steps of 0.05
-    for cid in ("c1", "c3"):
-        assert_features(rows[cid], {"adult_supervised_minor_share": 0.6})
+    # A: 3 of 6 contact events to minors in view of others = 0.5, in steps of 0.05
+    for cid in ("c1", "c3", "c6"):
+        assert_features(rows[cid], {"adult_supervised_minor_share": 0.5})
     # 2 of 3 = 0.667, rounded down to 0.65
     two_of_three = features_by_conversation(events[:2] + events[4:5])
     assert_features(two_of_three["c1"], {"adult_supervised_minor_share": 0.65})
@@ -180,12 +181,13 @@ def _room(t: int, sender: str, recipients: Sequence[str], *, room_size: int | No
 
 
 def test_a_group_message_is_group_contact_not_direct_contact() -> None:
-    # A writes three times to the room of A, K and L; K answers once, to the room.
+    # A writes three times to a room of five (A, K, L and two silent members); K answers
+    # once, to the room.
     events = [
-        *_room(0, "A", ["K", "L"], room_size=3),
-        *_room(60, "A", ["K", "L"], room_size=3),
-        *_room(120, "A", ["K", "L"], room_size=3),
-        *_room(180, "K", ["A", "L"], room_size=3),
+        *_room(0, "A", ["K", "L"], room_size=5),
+        *_room(60, "A", ["K", "L"], room_size=5),
+        *_room(120, "A", ["K", "L"], room_size=5),
+        *_room(180, "K", ["A", "L"], room_size=5),
     ]
     rows = features_by_conversation(events)
     assert sorted(rows) == ["g|A|K", "g|A|L", "g|K|L"]
@@ -205,8 +207,13 @@ def test_a_group_message_is_group_contact_not_direct_contact() -> None:
         },
     )
     assert_features(rows["g|K|L"], {"group_contact_events": 1, "n_events": 1})
-    # the same rows without room_size: each is an event between its sender and recipient
+    # the same rows without room_size, or in a room of three (a private circle): each is an
+    # event between its sender and recipient
     plain = features_by_conversation([{**e, "room_size": None} for e in events])["g|A|K"]
+    small = features_by_conversation([{**e, "room_size": 3} for e in events])["g|A|K"]
+    # ... except that a group channel of unknown size is taken as in view of others
+    assert (plain["adult_supervised_minor_share"], small["adult_supervised_minor_share"]) == (1, 0)
+    assert_features(small, {**plain, "adult_supervised_minor_share": 0.0})
     assert_features(
         plain,
         {

@@ -76,16 +76,17 @@ def test_pair_ids_are_symmetric_per_room_and_readable() -> None:
 def test_fan_out_and_the_masks_follow_one_rule() -> None:
     assert fan_out("a", ["a", "b", "c"], 3) == (("b", "c"), 3)
     assert fan_out("a", ["a", "b", "c", "d"], 3) is None
-    sizes = np.array([0, 2, 3, 21, 3, 21], dtype=np.int32)
-    events = np.array([0, 0, 0, 0, 3, 5], dtype=np.uint8)  # message x4, block, media
+    # rooms of 3 and 4 are private circles, from 5 group contact (GROUP_MIN_ROOM_SIZE)
+    sizes = np.array([0, 2, 3, 4, 5, 21, 5, 21], dtype=np.int32)
+    events = np.array([0, 0, 0, 0, 0, 0, 3, 5], dtype=np.uint8)  # message x6, block, media
     assert group_contact_mask(sizes, events).tolist() == [
         is_group_contact(int(r), int(e)) for r, e in zip(sizes, events, strict=True)
     ]
-    assert group_contact_mask(sizes, events).tolist() == [False, False, True, True, False, True]
+    assert group_contact_mask(sizes, events).tolist() == [False] * 4 + [True, True, False, True]
     assert broadcast_mask(sizes, events, 20).tolist() == [
         is_broadcast(int(r), int(e), 20) for r, e in zip(sizes, events, strict=True)
     ]
-    assert broadcast_mask(sizes, events, 20).tolist() == [False] * 3 + [True, False, True]
+    assert broadcast_mask(sizes, events, 20).tolist() == [False] * 5 + [True, False, True]
 
 
 def test_bad_max_room_members_is_refused() -> None:

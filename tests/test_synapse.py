@@ -211,16 +211,17 @@ def test_direct_and_encrypted_status_is_durable(tmp_path: Path) -> None:
 
 def test_group_fan_out_and_its_bound(translator: EventTranslator) -> None:
     room = _Room("!group:x")
-    members = [f"@u{i}:x" for i in range(4)]
+    members = [f"@u{i}:x" for i in range(5)]
     for user in members:
         room.member(user, "join")
     translator.translate(room.member(members[-1], "join"), room.state)
     rows = translator.translate(room.message(members[0]), room.state)
     assert _kinds(rows) == [(members[0], u, "group", "message") for u in members[1:]]
-    assert len({r["conversation_id"] for r in rows}) == 3
+    assert len({r["conversation_id"] for r in rows}) == 4
     # riskscore's one rule (riskscore.io.groups): each row carries the room's size at that
-    # moment, so the scorer counts the message as group contact, not direct contact
-    assert {r["room_size"] for r in rows} == {4}
+    # moment, so the scorer counts the message to a room of five as group contact, not
+    # direct contact
+    assert {r["room_size"] for r in rows} == {5}
     assert {r["conversation_id"] for r in rows} == {
         rs.io.groups.pair_conversation_id(None, members[0], u) for u in members[1:]
     }

@@ -107,8 +107,10 @@ def test_each_pair_of_the_room_is_scored_as_its_own_conversation(tmp_path: Path)
     assert set(messages.conversations.tolist()) == pairs | direct
     features = rs.extract_features(messages)
     group = features.column("group_contact_events")
+    n_events = features.column("n_events")
     ids = features.conversation_id.tolist()
-    assert all(group[ids.index(p)] > 0 for p in pairs)
+    # a room of four is a private circle: its messages are contact between each pair
+    assert all(group[ids.index(p)] == 0 and n_events[ids.index(p)] > 0 for p in pairs)
     assert all(group[ids.index(d)] == 0 for d in direct)
 
 

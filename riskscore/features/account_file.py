@@ -21,8 +21,8 @@ column                        type                   meaning
 ``flagged``                   int64                  blocks and reports received from minors
 ``minor_events``              int64                  contact events sent to minors (group
                                                      rooms included)
-``supervised_minor_events``   int64                  ... on ``public`` or ``group`` channels
-                                                     or to a room of 3 or more accounts
+``supervised_minor_events``   int64                  ... on ``public``, on ``group`` of unknown
+                                                     room size, or to a room of 5 or more
 ``pair_other``                list of account ids    the accounts it has a pair with, each after
                                                      ``account_id`` in sort order (a pair is
                                                      stored once, in the row of its first id)
@@ -47,8 +47,8 @@ read with: scoring events read with another is refused; a file without it is not
 Scoring events outside the history's time range is refused (the tallies would be
 stale), as is scoring events whose accounts show more activity, or whose pairs met earlier,
 than the file records (another history). Files of an earlier format (1: no pair facts; 2: no
-``minor_events`` and ``supervised_minor_events``) are refused with a note to rebuild them;
-files of format 3 (no ``decimal_ids``) are read as before, their text ids as text.
+``minor_events`` and ``supervised_minor_events``; 3: no ``decimal_ids``; 4: messages to rooms
+of 3 or 4 accounts counted as group contact) are refused with a note to rebuild them.
 
 ``decimal_ids`` is true when the ids are integers written as decimal text, as an id of the
 history was beyond int64 (:mod:`riskscore.io.ids`): events with integer ids join them as
@@ -101,10 +101,9 @@ __all__ = [
 ]
 
 #: Version of the file format written by :func:`write_account_features` (2: pair facts;
-#: 3: ``minor_events`` and ``supervised_minor_events``; 4: ``decimal_ids``).
-ACCOUNT_FILE_FORMAT: Final = 4
-#: The formats read: 3 is 4 without ``decimal_ids`` (its text ids are text).
-_READ_FORMATS: Final = (3, ACCOUNT_FILE_FORMAT)
+#: 3: ``minor_events`` and ``supervised_minor_events``; 4: ``decimal_ids``; 5: group contact
+#: and supervised contact from rooms of ``GROUP_MIN_ROOM_SIZE`` accounts, not 3).
+ACCOUNT_FILE_FORMAT: Final = 5
 #: Key of the Parquet key-value metadata that describes the history.
 ACCOUNT_FILE_METADATA_KEY: Final = "riskscore.account_features"
 #: Columns of the file, in order.
@@ -321,15 +320,13 @@ def _metadata(raw: dict[bytes, bytes], source: Path) -> dict[str, Any]:
         meta = json_loads(text)
     except ValueError:
         meta = None
-    if not isinstance(meta, dict) or meta.get("format") not in _READ_FORMATS:
+    if not isinstance(meta, dict) or meta.get("format") != ACCOUNT_FILE_FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else None
         raise SchemaError(
             f"{source}: account features format {found!r}, this riskscore reads format "
-            f"{' and '.join(map(str, _READ_FORMATS))}; rebuild the file with `riskscore accounts`"
+            f"{ACCOUNT_FILE_FORMAT}; rebuild the file with `riskscore accounts`"
         )
-    if meta["format"] == 3:
-        meta.pop("decimal_ids", None)  # not of format 3: its text ids are text
-    elif not isinstance(meta.get("decimal_ids", False), bool):
+    if not isinstance(meta.get("decimal_ids", False), bool):
         raise SchemaError(
             f"{source}: metadata 'decimal_ids' must be true or false, got "
             f"{meta['decimal_ids']!r}; rebuild the file with `riskscore accounts`"

@@ -110,8 +110,9 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "fraction",
         "account",
         "share of the older account's contact with minors in group or public spaces",
-        "`message`, `media` and `contact_request` events the adult sent on `public` or "
-        "`group` channels or to a room of 3 or more accounts, with `recipient_age` under 18 / "
+        "`message`, `media` and `contact_request` events the adult sent on `public`, on "
+        "`group` channels of unknown room size, or to a room of 5 or more accounts, with "
+        "`recipient_age` under 18 / "
         "all such events the adult sent to minors (group rooms included), rounded down to a "
         "step of 0.05; 0 when it sent none",
         "lowers risk: an adult who reaches children where others can see (a team's or a "
@@ -146,7 +147,7 @@ CONTEXT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "events",
         "group",
         "contact through a group room",
-        "`message` and `media` events of the pair sent to a room of 3 or more accounts "
+        "`message` and `media` events of the pair sent to a room of 5 or more accounts "
         "(`room_size`): group contact, counted here and in the events and timing, never as a "
         "message one account sent the other",
         "grooming often starts in a group, where an adult can watch and select",

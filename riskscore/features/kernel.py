@@ -157,21 +157,25 @@ F_PAIR_TO_PRIVATE: Final = feature_index("pair_hours_to_private")
 PAIR_KEY_CHANNELS: Final = 8
 
 
-#: Channels on which contact is in view of others (a public space, a group channel).
-SUPERVISED_MAX_CHANNEL: Final = int(Channel.GROUP)
+_PUBLIC: Final = int(Channel.PUBLIC)
+_GROUP: Final = int(Channel.GROUP)
 
 
 @numba.njit(cache=jit_cache_on_disk(), nogil=True)
 def is_supervised(
     channel: int | npt.NDArray[np.uint8], room_size: int | npt.NDArray[np.int32]
 ) -> bool | npt.NDArray[np.bool_]:
-    """Whether contact is in a supervised setting: on a ``public`` or ``group`` channel,
-    or in a room of :data:`~riskscore.io.groups.GROUP_MIN_ROOM_SIZE` or more accounts.
+    """Whether contact is in a supervised setting: on the ``public`` channel, in a room of
+    :data:`~riskscore.io.groups.GROUP_MIN_ROOM_SIZE` or more accounts (group contact), or
+    on a ``group`` channel whose room size is not given (0). A smaller room is a private
+    circle: an adult with two or three children there is not where others can see.
 
     Works on one event (ints) and on arrays of events alike (one definition for the
     online scorer and the batch tallies).
     """
-    return (channel <= SUPERVISED_MAX_CHANNEL) | (room_size >= _GROUP_MIN)
+    return (
+        (channel == _PUBLIC) | (room_size >= _GROUP_MIN) | ((channel == _GROUP) & (room_size == 0))
+    )
 
 
 @numba.njit(cache=jit_cache_on_disk(), nogil=True)

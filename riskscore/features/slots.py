@@ -62,7 +62,7 @@ STATE_SLOTS: Final = (
     "clock_known+1",
     "sent_known",  # communication events a side sent while its recipient's clock was known
     "sent_known+1",
-    "group",  # group contact events a side sent (message or media to a room of 3+)
+    "group",  # group contact events a side sent (message or media to a room of 5+)
     "group+1",
 )
 N_STATE: Final = len(STATE_SLOTS)

@@ -137,7 +137,7 @@ def update_conversation(
     Events reach a conversation in non-decreasing time (the online scorer clamps a
     slightly late event to the latest time first). ``tz_offset`` is the event's
     ``recipient_tz_offset_min`` (NaN: unknown); ``room_size`` its ``room_size`` (0: not
-    given). A ``message`` or ``media`` event to a room of three or more accounts is group
+    given). A ``message`` or ``media`` event to a room of five or more accounts is group
     contact (:mod:`riskscore.io.groups`): it counts in the events, timing and channels,
     and in ``group``, not as a message one side sent the other.
     """

@@ -15,8 +15,9 @@ A Matrix room can hold many accounts; a riskscore conversation is between two. T
 module follows riskscore's one rule for group rooms (:mod:`riskscore.io.groups`):
 a message from S in a room with joined members M (its membership at that moment)
 becomes one schema v1 event per R in M - {S} (:func:`~riskscore.io.groups.fan_out`),
-each with ``room_size = len(M)``, so that a message to a room of three or more is
-scored as group contact, not as direct contact with every member; rooms of more than
+each with ``room_size = len(M)``, so that a message to a room of five or more is
+scored as group contact, not as direct contact with every member (in a room of three or
+four, a private circle, it is contact with each); rooms of more than
 ``max_fanout_members`` members are broadcast surfaces and produce no pair events.
 Conversation ids are :func:`~riskscore.io.groups.pair_conversation_id` of the pair (and
 of the room with ``conversation_scope: room``).

@@ -17,10 +17,12 @@ event was sent, the sender included (``docs/schema.md``, "Group conversations").
    whose id :func:`pair_conversation_id` derives from the room and the two accounts (one
    conversation per pair and room). A conversation of two accounts keeps its id. Nothing
    is cut: every pair of a room is scored, each as its own conversation.
-4. **Group contact.** A ``message`` or ``media`` event with ``room_size`` of three or
-   more (:func:`is_group_contact`) is group contact between each pair it reached: it
-   counts in the pair's events and timing and in ``group_contact_events``, never as a
-   message one account sent the other (shares, unanswered runs, night, media, fan-out).
+4. **Group contact.** A ``message`` or ``media`` event with ``room_size`` of
+   :data:`GROUP_MIN_ROOM_SIZE` (five) or more (:func:`is_group_contact`) is group contact
+   between each pair it reached: it counts in the pair's events and timing and in
+   ``group_contact_events``, never as a message one account sent the other (shares,
+   unanswered runs, night, media, fan-out). A room of three or four is a private circle:
+   its messages are contact between each pair, as in a one-to-one conversation.
 
 Whether a conversation is a group is decided by the events seen so far, so the online
 scorer (which renames a conversation's pair when a third account appears) and batch
@@ -75,8 +77,10 @@ BoolArray = npt.NDArray[np.bool_]
 
 #: Rooms of more accounts than this (the sender included) are broadcast surfaces.
 DEFAULT_MAX_ROOM_MEMBERS: Final = 20
-#: An event to a room of at least this many accounts is group contact.
-GROUP_MIN_ROOM_SIZE: Final = 3
+#: An event to a room of at least this many accounts (the sender included) is group
+#: contact, in view of others: a team's, class's or club's channel. A room of three or four
+#: is a private circle (an adult with two children), its messages contact between each pair.
+GROUP_MIN_ROOM_SIZE: Final = 5
 
 _MESSAGE: Final = int(EventType.MESSAGE)
 _MEDIA: Final = int(EventType.MEDIA)
