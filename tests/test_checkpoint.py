@@ -13,6 +13,7 @@ import pytest
 from _models import shifted as shifted_model
 
 import riskscore as rs
+import riskscore.online.checkpoint as checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,7 @@ def test_checkpoint_is_a_wal_sqlite_file_of_json_rows(
     finally:
         con.close()
     assert meta["format"] == "riskscore-online-checkpoint"
-    assert meta["schema_version"] == 4
+    assert meta["schema_version"] == 5
     assert meta["extra"] == {"lines": 900}
     assert meta["counters"]["n_events"] == 900
     assert meta["config"]["idle_expiry_s"] is None  # infinity, stored as JSON null
@@ -130,24 +131,29 @@ def test_restore_refuses_what_is_not_a_checkpoint(model: rs.RiskModel, tmp_path:
         rs.OnlineScorer.restore(text, model)
 
 
-def test_a_version_2_checkpoint_restores_with_its_accounts_stale(
+def test_a_checkpoint_of_an_earlier_version_is_refused_with_why(
     events: list[dict[str, Any]], model: rs.RiskModel, tmp_path: Path
 ) -> None:
-    import riskscore.online.checkpoint as checkpoint
-
-    new, old = tmp_path / "v3.sqlite", tmp_path / "v2.sqlite"
-    scorer = _checkpointed(model, events[:400], new, idle_expiry_s=math.inf)
-    # the same state as riskscore wrote it before accounts had their stale flag
+    """Versions 2 to 4 counted a message to a room of 3 or 4 accounts as group contact, not
+    as contact between each pair: restored, a pair's and an adult's tallies would mix both
+    rules (an adult alone with two children kept its supervised share), so they are refused
+    as version 1 is, with why and what to do."""
+    new, old = tmp_path / "v5.sqlite", tmp_path / "old.sqlite"
+    _checkpointed(model, events[:400], new, idle_expiry_s=math.inf)
     with checkpoint.read(new) as snap:
         meta = {k: v for k, v in snap.meta.items() if k != "checksums"}
         conversations = list(snap.conversations())
-        accounts = [(aid, state[:6]) for aid, state in snap.accounts()]
-    checkpoint.write(old, {**meta, "schema_version": 2}, conversations, accounts)
-    restored = rs.OnlineScorer.restore(old, model)
-    assert restored.n_events == scorer.n_events
-    for cid in scorer.conversation_ids:
-        assert restored.score_of(cid) == scorer.score_of(cid)
-    assert all(acc.stale for acc in restored._accounts.values())
+        accounts = list(snap.accounts())
+    for version in (2, 3, 4):
+        old.unlink(missing_ok=True)
+        checkpoint.write(old, {**meta, "schema_version": version}, conversations, accounts)
+        with pytest.raises(rs.CheckpointError) as info:
+            rs.OnlineScorer.restore(old, model)
+        assert f"schema version {version}, whose state counts messages to rooms of 3 or 4" in (
+            str(info.value)
+        )
+        assert str(info.value).endswith("restart without it, the state is rebuilt from new events")
+    old.unlink()
     checkpoint.write(old, {**meta, "schema_version": 1}, conversations, accounts)
     with pytest.raises(rs.CheckpointError, match="schema version 1; this riskscore reads"):
         rs.OnlineScorer.restore(old, model)

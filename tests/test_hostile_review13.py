@@ -131,21 +131,6 @@ def test_a_crafted_room_of_a_checkpoint_conversation_is_refused(
             rs.OnlineScorer.restore(path, model)
 
 
-def test_a_version_3_checkpoint_with_a_room_restores_its_pairs(
-    model: rs.RiskModel, tmp_path: Path
-) -> None:
-    """Checkpoints written before a conversation recorded its room: a pair id of a live
-    room is that room's pair, as it was then."""
-    new, old = tmp_path / "v4.sqlite", tmp_path / "v3.sqlite"
-    scorer, meta, rows, held = _checkpointed(model, _DIRECT_THEN_ROOM[1:], new)
-    rows = [(c, i, r, s[:6] if len(s) == 7 else s) for c, i, r, s in rows]
-    checkpoint_file.write(old, {**meta, "schema_version": 3}, rows, held)
-    restored = rs.OnlineScorer.restore(old, model)
-    for held_scorer in (scorer, restored):
-        held_scorer.update_one(_event(1, "d", "c", 4))
-    assert restored.score_of("1|c|d") == scorer.score_of("1|c|d")
-
-
 @pytest.mark.parametrize("cid", ["--1|a|b", "\u00b2|a|b", "01|a|b", "\u0661|a|b", "+1|a|b"])
 def test_an_id_like_a_pair_id_of_no_held_room_is_a_conversation(
     model: rs.RiskModel, cid: str

@@ -249,6 +249,33 @@ def test_two_member_invite_only_room_is_direct(translator: EventTranslator) -> N
     assert translator.translate(room.message("@adult:x"), room.state)[0]["channel"] == "direct"
 
 
+def test_an_invite_into_a_room_of_three_is_not_contact_in_view_of_others(tmp_path: Path) -> None:
+    # an adult brings two children into a private room, one after the other, and writes:
+    # a room of three is a private circle (riskscore.io.groups), its invites as much as its
+    # messages, though its channel is `group`
+    ages = {"@adult:x": (34.0, 0), "@k1:x": (12.0, 0), "@k2:x": (12.0, 0)}
+    translator = EventTranslator(RoomStore(tmp_path / "r.sqlite3"), AgeSource(ages.get))
+    room = _Room("!r:x", "invite")
+    translator.translate(room.member("@adult:x", "join"), room.state)
+    rows: list[dict[str, object]] = []
+    for kid in ("@k1:x", "@k2:x"):
+        rows += translator.translate(room.member(kid, "invite", sender="@adult:x"), room.state)
+        rows += translator.translate(room.member(kid, "join"), room.state)
+    rows += translator.translate(room.message("@adult:x"), room.state)
+    assert [(r["channel"], r["event"], r["room_size"]) for r in rows] == [
+        ("direct", "contact_request", 2),
+        ("direct", "contact_accept", 2),
+        ("group", "contact_request", 3),  # the room the invite brings the child into
+        ("group", "contact_accept", 3),
+        ("group", "message", 3),
+        ("group", "message", 3),
+    ]
+    for i, row in enumerate(rows):
+        row["timestamp"] = int(row["timestamp"]) + i  # type: ignore[call-overload]
+    features = rs.extract_features(rs.read_messages({k: [r[k] for r in rows] for k in rows[0]}))
+    assert set(features.column("adult_supervised_minor_share").tolist()) == {0.0}
+
+
 def test_room_scope_and_ignored_accounts(tmp_path: Path) -> None:
     translator = EventTranslator(
         RoomStore(tmp_path / "r.sqlite3"),

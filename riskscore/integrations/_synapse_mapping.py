@@ -18,7 +18,10 @@ becomes one schema v1 event per R in M - {S} (:func:`~riskscore.io.groups.fan_ou
 each with ``room_size = len(M)``, so that a message to a room of five or more is
 scored as group contact, not as direct contact with every member (in a room of three or
 four, a private circle, it is contact with each); rooms of more than
-``max_fanout_members`` members are broadcast surfaces and produce no pair events.
+``max_fanout_members`` members are broadcast surfaces and produce no pair events. An
+invite, and the join that answers it, carry the room's members (joined or invited) as
+``room_size``: an invite into a room of three is no more in view of others than its
+messages (:func:`~riskscore.features.kernel.is_supervised`).
 Conversation ids are :func:`~riskscore.io.groups.pair_conversation_id` of the pair (and
 of the room with ``conversation_scope: room``).
 
@@ -42,6 +45,7 @@ from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_store import RoomStore
 from riskscore.io.groups import fan_out, pair_conversation_id
+from riskscore.io.schema import MAX_ROOM_SIZE
 
 __all__ = [
     "MAX_DIRECT_ROOMS_PER_UPDATE",
@@ -367,6 +371,18 @@ class EventTranslator:
             self._views[event.room_id] = _view(state, self.max_fanout_members)
         return self._views[event.room_id]
 
+    @staticmethod
+    def members(event: EventMeta, view: RoomView) -> int:
+        """The accounts of the room at ``event``, joined or invited: those that decide its
+        channel (:meth:`channel`), and the ``room_size`` of an invite and of the join that
+        answers it (the room the invite brings its invitee into). A message's sender counts
+        whether the view lists it or not (it may have just left), and an invite or join
+        names two accounts, so never fewer than two."""
+        n_members = view.n_members
+        if event.type in MESSAGE_TYPES and event.sender not in view.joined:
+            n_members += 1  # (a broadcast room's view lists no one: it is large anyway)
+        return min(max(n_members, 2), MAX_ROOM_SIZE)
+
     def channel(self, event: EventMeta, view: RoomView) -> str:
         """The schema v1 channel of a room event, from its room view and remembered facts.
 
@@ -379,9 +395,7 @@ class EventTranslator:
         as it counts in the room's size (:func:`~riskscore.io.groups.fan_out`).
         """
         room_id = event.room_id
-        n_members = view.n_members
-        if event.type in MESSAGE_TYPES and event.sender not in view.joined:
-            n_members += 1  # (a broadcast room's view lists no one: it is large anyway)
+        n_members = self.members(event, view)
         is_direct, is_encrypted = self.store.status(room_id)
         if not is_encrypted and (view.encrypted or event.type == "m.room.encrypted"):
             self.store.mark_encrypted(room_id)
@@ -479,14 +493,14 @@ class EventTranslator:
             if event.is_direct:
                 self.store.mark_direct(room_id)
             self.store.add_invite(room_id, target, sender, event.received)
-            channel = self.channel(event, view)
-            return [self._event(sender, target, ts, room_id, channel, "contact_request")]
+            channel, size = self.channel(event, view), self.members(event, view)
+            return [self._event(sender, target, ts, room_id, channel, "contact_request", size)]
         if membership == "join" and target == sender:
-            channel = self.channel(event, view)
+            channel, size = self.channel(event, view), self.members(event, view)
             inviter = self.store.pop_invite(room_id, sender, event.received)
             if inviter is None or inviter == sender or inviter in self.ignored_users:
                 return []
-            return [self._event(sender, inviter, ts, room_id, channel, "contact_accept")]
+            return [self._event(sender, inviter, ts, room_id, channel, "contact_accept", size)]
         if membership in ("leave", "ban"):  # rejected or withdrawn: a later join answers none
             self.store.pop_invite(room_id, target, event.received)
         return []

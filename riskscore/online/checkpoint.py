@@ -15,10 +15,12 @@ holds JSON, so restoring runs no code from the file. Layout (``SCHEMA_VERSION``)
     conversation state slots, account pair facts and ``rooms``; version 3 adds an
     account's ``stale`` flag (its state came back after expiry), so an older riskscore
     refuses the file instead of misreading it. Version 4 adds the group room of each pair
-    of a room (a pair id given as a conversation's own id is not one). Version 2 files are
-    still read (their accounts as stale), and with version 2 and 3 files the pairs are those
-    of live rooms by their ids; version 1 files are refused (restart without them: the
-    state is rebuilt from new events).
+    of a room (a pair id given as a conversation's own id is not one). Version 5 has the
+    layout of 4, its tallies counting a message to a room of 3 or 4 accounts as contact
+    between each pair, not group contact or a supervised setting
+    (:data:`~riskscore.io.groups.GROUP_MIN_ROOM_SIZE`). Files of versions 1 to 4 are
+    refused (restart without them: the state is rebuilt from new events), as their
+    tallies, read on, would mix both rules.
 ``conversations(pos INTEGER PRIMARY KEY, id TEXT, state TEXT)``
     ``state`` is ``[initiator, responder, [running aggregates...]]``.
 ``accounts(pos INTEGER PRIMARY KEY, id TEXT, state TEXT)``
@@ -54,10 +56,11 @@ from riskscore.exceptions import CheckpointError
 from riskscore.io.json_lines import json_loads
 
 FORMAT = "riskscore-online-checkpoint"
-SCHEMA_VERSION = 4
-#: Versions this riskscore restores (2: accounts without the ``stale`` flag, read as stale;
-#: 2 and 3: pairs without their room, found by their ids).
-READABLE_VERSIONS = frozenset({2, 3, 4})
+SCHEMA_VERSION = 5
+#: Versions this riskscore restores.
+READABLE_VERSIONS = frozenset({SCHEMA_VERSION})
+#: Versions whose state counted messages to rooms of 3 or 4 accounts as group contact.
+_GROUP_OF_THREE_VERSIONS = frozenset({2, 3, 4})
 #: Rows fetched from SQLite at a time while restoring.
 BATCH_ROWS = 10_000
 #: The meta entry holding the checksums of the other entries and of each table.
@@ -226,9 +229,16 @@ def _check_format(con: sqlite3.Connection, path: Path, *, allow_empty: bool) -> 
         )
     version = meta.get("schema_version")
     if type(version) is not int or version not in READABLE_VERSIONS:  # [] is unhashable
+        why, then = "", ""
+        if type(version) is int and version in _GROUP_OF_THREE_VERSIONS:
+            why = (
+                ", whose state counts messages to rooms of 3 or 4 accounts as group contact "
+                "(now contact between each pair)"
+            )
+            then = ": restart without it, the state is rebuilt from new events"
         raise CheckpointError(
-            f"{path} has checkpoint schema version {version!r:.80}; this "
-            f"riskscore reads versions {', '.join(map(str, sorted(READABLE_VERSIONS)))}"
+            f"{path} has checkpoint schema version {version!r:.80}{why}; this "
+            f"riskscore reads version {SCHEMA_VERSION}{then}"
         )
     return meta
 

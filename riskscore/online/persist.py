@@ -21,7 +21,7 @@ import riskscore.online.checkpoint as _checkpoint
 from riskscore._checks import is_real
 from riskscore._version import __version__
 from riskscore.exceptions import CheckpointError
-from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS, pair_conversation_id, room_of_pair_id
+from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS, pair_conversation_id
 from riskscore.io.ids import integer_id_problem, text_id_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH
@@ -280,10 +280,6 @@ class ScorerCheckpoints:
                 raise CheckpointError(f"{path}: room {room!r} appears twice in meta 'rooms'")
             self._rooms[room] = _row(path, f"room {room!r}", lambda t: time_of(t, "time"), entry[1])
             self._check_held(path, "group rooms", self._rooms, self.max_conversations)
-        if snap.meta.get("schema_version", 0) < 4:  # pairs did not record their room
-            for cid, conv in self._conversations.items():
-                if isinstance(cid, str):
-                    conv.room = room_of_pair_id(cid, conv.initiator, conv.responder, self._rooms)
         self._pair_rooms()
         # Membership comes from the conversations; the stored order (absent from
         # checkpoints of earlier versions) only reorders it.
