@@ -12,16 +12,12 @@ channels (:data:`STATE_FIELDS_READ`): ``join_rule`` of ``m.room.join_rules``,
 until it is scored is an :class:`EventMeta`, which has no content.
 
 A Matrix room can hold many accounts; a riskscore conversation is between two. The
-module follows riskscore's one rule for group rooms (:mod:`riskscore.io.groups`):
-a message from S in a room with joined members M (its membership at that moment)
-becomes one schema v1 event per R in M - {S} (:func:`~riskscore.io.groups.fan_out`),
-each with ``room_size = len(M)``, so that a message to a room of five or more is
-scored as group contact, not as direct contact with every member (in a room of three or
-four, a private circle, it is contact with each); rooms of more than
-``max_fanout_members`` members are broadcast surfaces and produce no pair events. An
-invite, and the join that answers it, carry the room's members (joined or invited) as
-``room_size``: an invite into a room of three is no more in view of others than its
-messages (:func:`~riskscore.features.kernel.is_supervised`).
+module follows riskscore's one rule for group rooms (:mod:`riskscore.io.groups`): a
+message from S in a room with joined members M becomes one event per R in M - {S}
+(:func:`~riskscore.io.groups.fan_out`), each with ``room_size = len(M)`` (an invite and
+its join: joined or invited members), so that a message to a room of five or more is
+group contact, in a room of three or four contact with each member; rooms of more than
+``max_fanout_members`` members are broadcast surfaces and produce no pair events.
 Conversation ids are :func:`~riskscore.io.groups.pair_conversation_id` of the pair (and
 of the room with ``conversation_scope: room``).
 
@@ -373,11 +369,9 @@ class EventTranslator:
 
     @staticmethod
     def members(event: EventMeta, view: RoomView) -> int:
-        """The accounts of the room at ``event``, joined or invited: those that decide its
-        channel (:meth:`channel`), and the ``room_size`` of an invite and of the join that
-        answers it (the room the invite brings its invitee into). A message's sender counts
-        whether the view lists it or not (it may have just left), and an invite or join
-        names two accounts, so never fewer than two."""
+        """The accounts of the room at ``event``, joined or invited: they decide its channel
+        and are the ``room_size`` of an invite and of the join answering it. A message's
+        sender counts even if it has just left; never fewer than two."""
         n_members = view.n_members
         if event.type in MESSAGE_TYPES and event.sender not in view.joined:
             n_members += 1  # (a broadcast room's view lists no one: it is large anyway)
