@@ -109,7 +109,8 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "adult_supervised_minor_share",
         "fraction",
         "account",
-        "share of the older account's contact with minors in group or public spaces",
+        "share of the older account's contact with minors in public spaces or rooms of five "
+        "or more",
         "`message`, `media` and `contact_request` events the adult sent on `public`, on "
         "`group` channels of unknown room size, or to a room of 5 or more accounts, with "
         "`recipient_age` under 18 / "
