@@ -57,8 +57,6 @@ from riskscore.io.json_lines import json_loads
 
 FORMAT = "riskscore-online-checkpoint"
 SCHEMA_VERSION = 5
-#: Versions this riskscore restores.
-READABLE_VERSIONS = frozenset({SCHEMA_VERSION})
 #: Versions whose state counted messages to rooms of 3 or 4 accounts as group contact.
 _GROUP_OF_THREE_VERSIONS = frozenset({2, 3, 4})
 #: Rows fetched from SQLite at a time while restoring.
@@ -228,7 +226,7 @@ def _check_format(con: sqlite3.Connection, path: Path, *, allow_empty: bool) -> 
             "give a path written by OnlineScorer.checkpoint"
         )
     version = meta.get("schema_version")
-    if type(version) is not int or version not in READABLE_VERSIONS:  # [] is unhashable
+    if type(version) is not int or version != SCHEMA_VERSION:
         why, then = "", ""
         if type(version) is int and version in _GROUP_OF_THREE_VERSIONS:
             why = (

@@ -149,8 +149,7 @@ class AccountState:
 
     @classmethod
     def from_json(cls, data: list[Any]) -> AccountState:
-        """Inverse of :meth:`to_json`. A state written before ``stale`` was stored is read as
-        stale (its first change re-scores all its conversations, as it did then).
+        """Inverse of :meth:`to_json`.
 
         Raises
         ------
@@ -158,8 +157,6 @@ class AccountState:
             A value of the wrong type or out of its range, named.
         """
         state = cls()
-        if len(data) == 6:
-            data = [*data, True]
         if len(data) != 7:
             raise ValueError(
                 "account state must be [contacts, minors, private minors, tallies, last seen, "
