@@ -176,7 +176,33 @@ def shown(column: str, value: object) -> object:
         return NotShown(len(value))
     elif isinstance(value, Unheld) and _may_be_content(column, value.stored):
         return NotShown(len(value.stored))  # the text of an arrow.json document, say
+    elif isinstance(value, (Mapping, list, tuple, set, frozenset, np.ndarray)):
+        text = " ".join(_texts_in(value))
+        if text and _may_be_content(column, text):
+            kind = "mapping" if isinstance(value, Mapping) else "list"
+            return NotShown(len(text), f"characters in a {kind}")
     return value
+
+
+def _texts_in(value: object) -> list[str]:
+    """The text held in a list, a mapping (keys too) or an array, at any depth, in order:
+    a container of text (a list column of a message's words, a struct holding one) is
+    judged by all its text together, as one value is (:func:`shown`)."""
+    texts: list[str] = []
+    stack: list[object] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, np.ndarray):
+            item = item.tolist()
+        if isinstance(item, str):
+            texts.append(item)
+        elif isinstance(item, (bytes, bytearray, memoryview)):
+            texts.append(bytes(item).decode("utf-8", "backslashreplace"))
+        elif isinstance(item, Mapping):
+            stack.extend(reversed([part for pair in item.items() for part in pair]))
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(reversed(list(item)))
+    return texts
 
 
 def quoted_name(name: str) -> str:

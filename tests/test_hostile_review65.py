@@ -1,0 +1,113 @@
+"""Hostile review 65: message text held in a list or a struct where a schema column's value
+belongs (a list column of a message's words, a struct of a chat export), refused as the
+value it is, and never quoted or copied.
+
+Each test whose docstring begins "Was:" failed on the code before its fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from io_hostile_helpers import BASE_EVENT, T0
+
+import riskscore as rs
+from riskscore.cli import main
+from riskscore.io.raw import NotShown
+
+MESSAGE = "meet me tonight after school"
+WORDS = MESSAGE.split()  # a tokenised message: every word alone is short
+HELD: dict[str, Any] = {
+    "list": [MESSAGE],
+    "words": WORDS,
+    "struct": {"kind": MESSAGE},
+    "nested": [{"parts": [MESSAGE]}],
+}
+COLUMNS = ("conversation_id", "sender_id", "timestamp", "channel", "event", "sender_age")
+
+
+def _events(column: str, value: Any) -> dict[str, list[Any]]:
+    """Two events of one conversation, ``value`` in ``column`` of the first."""
+    events: dict[str, list[Any]] = {k: [v, v] for k, v in BASE_EVENT.items()}
+    events["timestamp"] = [T0, T0 + 60]
+    events["sender_id"], events["recipient_id"] = [10, 20], [20, 10]
+    events[column] = [value, events[column][1]]
+    return events
+
+
+@pytest.mark.parametrize("column", COLUMNS)
+@pytest.mark.parametrize("held", sorted(HELD))
+def test_text_in_a_list_or_struct_is_never_quoted(column: str, held: str) -> None:
+    """Was: a list or a struct holding a message in a schema column was quoted in the error
+    (``['meet me tonight after school'] is not an id``) and kept as the quarantined value,
+    though the same text alone was shown by its length only."""
+    events = _events(column, HELD[held])
+    with pytest.raises(rs.SchemaError) as caught:
+        rs.read_messages(events, now=T0)
+    assert "tonight" not in str(caught.value)
+    assert (caught.value.column, caught.value.row) == (column, 0)
+    assert isinstance(caught.value.value, NotShown)
+    quarantined = rs.read_messages(events, now=T0, errors="quarantine").quarantined
+    assert list(quarantined.value) == [None]
+    assert "tonight" not in repr(quarantined)
+
+
+def test_a_list_column_of_a_parquet_file_is_never_quoted(tmp_path: Path) -> None:
+    """Was: a Parquet list column of words in ``channel`` was quoted (its first words)."""
+    table = pa.table(_events("channel", "direct"))
+    table = table.set_column(
+        table.schema.get_field_index("channel"), "channel", pa.array([WORDS, ["direct"]])
+    )
+    pq.write_table(table, tmp_path / "e.parquet")
+    with pytest.raises(rs.SchemaError) as caught:
+        rs.read_messages(tmp_path / "e.parquet", now=T0)
+    assert "tonight" not in str(caught.value)
+    assert caught.value.value == NotShown(len(MESSAGE), "characters in a list")
+
+
+def test_the_quarantine_file_holds_no_text_of_a_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``riskscore score --errors quarantine`` wrote the list holding the message to
+    quarantine.jsonl whole."""
+    events = _events("channel", [MESSAGE])
+    rows = [{k: v[i] for k, v in events.items()} for i in range(2)]
+    path = tmp_path / "e.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    out = tmp_path / "out"
+    argv = [str(path), "--out", str(out), "--errors", "quarantine", "--max-future-s", "inf"]
+    assert main(["score", *argv]) == 0
+    record = json.loads((out / "quarantine.jsonl").read_text(encoding="utf-8"))
+    assert (record["column"], record["value"]) == ("channel", None)
+    assert "tonight" not in capsys.readouterr().out
+
+
+def test_one_event_with_text_in_a_list_is_refused_unquoted() -> None:
+    """Was: the online scorer quoted the list in its refusal of the event."""
+    scorer = rs.OnlineScorer(rs.load_model())
+    with pytest.raises(rs.SchemaError) as caught:
+        scorer.update_one({**BASE_EVENT, "sender_id": [MESSAGE]})
+    assert "tonight" not in str(caught.value)
+    assert caught.value.value == NotShown(len(MESSAGE), "characters in a list")
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "quoted"),
+    [
+        ("channel", ["direct"], "['direct']"),
+        ("sender_id", [7], "[7]"),
+        ("sender_age", [13], "[13]"),
+    ],
+)
+def test_a_list_of_no_text_or_one_token_is_still_quoted(
+    column: str, value: list[Any], quoted: str
+) -> None:
+    """A list that holds no text, or one short token, is quoted as a value is: what was
+    found, for the user to fix."""
+    with pytest.raises(rs.SchemaError) as caught:
+        rs.read_messages(_events(column, value), now=T0)
+    assert f"row 0: {quoted} " in str(caught.value)
