@@ -7,9 +7,11 @@ Each test whose docstring begins "Was:" failed on the code before its fix."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -18,6 +20,7 @@ from io_hostile_helpers import BASE_EVENT, T0
 import riskscore as rs
 from riskscore.cli import main
 from riskscore.io.raw import NotShown
+from riskscore.io.schema import TZ_UNKNOWN
 
 MESSAGE = "meet me tonight after school"
 WORDS = MESSAGE.split()  # a tokenised message: every word alone is short
@@ -111,3 +114,35 @@ def test_a_list_of_no_text_or_one_token_is_still_quoted(
     with pytest.raises(rs.SchemaError) as caught:
         rs.read_messages(_events(column, value), now=T0)
     assert f"row 0: {quoted} " in str(caught.value)
+
+
+@pytest.mark.parametrize("column", ["sender_id", "conversation_id", "timestamp", "channel"])
+def test_a_masked_cell_of_a_required_column_is_missing(column: str) -> None:
+    """Was: ``np.asarray`` of a numpy masked array gave the data under the mask, so a
+    masked sender id was read as account 10 (an unknown sender merged with an account)
+    and a masked time or channel as a value no one gave."""
+    events = _events(column, "direct" if column == "channel" else 10)
+    values = events[column]
+    if column == "timestamp":
+        values = [T0, T0 + 60]
+    events[column] = np.ma.masked_array(values, mask=[True, False])
+    with pytest.raises(rs.SchemaError, match=f"column '{column}', row 0: None is missing"):
+        rs.read_messages(events, now=T0)
+
+
+def test_a_masked_age_or_offset_is_unknown() -> None:
+    """Was: a masked (unknown) age was read as the number under the mask: a child of 12
+    where no age was given, and a UTC offset of 60 minutes where none was."""
+    events = _events("recipient_age", 13.0)
+    events["recipient_age"] = np.ma.masked_array([12.0, 30.0], mask=[True, False])
+    events["recipient_tz_offset_min"] = np.ma.masked_array([60, 0], mask=[True, False])
+    msgs = rs.read_messages(events, now=T0)
+    assert math.isnan(msgs.recipient_age[0])
+    assert msgs.recipient_age[1] == 30.0
+    assert msgs.recipient_tz_offset_min.tolist() == [TZ_UNKNOWN, 0]
+
+
+def test_a_masked_array_without_masked_cells_reads_as_its_data() -> None:
+    events = _events("sender_id", 10)
+    events["sender_id"] = np.ma.masked_array([10, 20])
+    assert rs.read_messages(events, now=T0).sender_id.tolist() == [10, 20]
