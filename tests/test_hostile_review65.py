@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from io_hostile_helpers import BASE_EVENT, T0
 import riskscore as rs
 from riskscore.cli import main
 from riskscore.io.raw import NotShown
-from riskscore.io.schema import TZ_UNKNOWN
+from riskscore.io.schema import BLANK_CHARS, TZ_UNKNOWN, is_content_column
+from riskscore.policy import PolicyFileError
 
 MESSAGE = "meet me tonight after school"
 WORDS = MESSAGE.split()  # a tokenised message: every word alone is short
@@ -146,3 +148,40 @@ def test_a_masked_array_without_masked_cells_reads_as_its_data() -> None:
     events = _events("sender_id", 10)
     events["sender_id"] = np.ma.masked_array([10, 20])
     assert rs.read_messages(events, now=T0).sender_id.tolist() == [10, 20]
+
+
+@pytest.mark.parametrize("blank", list(BLANK_CHARS))
+def test_an_id_with_a_blank_letter_is_refused_in_batch_and_online(
+    tmp_path: Path, blank: str
+) -> None:
+    """Was: ``alice`` followed by a Hangul filler (a letter that draws nothing) or the blank
+    braille pattern was an account of its own that a moderator reads as ``alice``, though a
+    zero-width space is refused for that reason; the error now writes it escaped."""
+    events = _events("sender_id", "x")
+    events["sender_id"] = [f"alice{blank}", "alice"]
+    events["recipient_id"] = ["alice", f"alice{blank}"]
+    pq.write_table(pa.table(events), tmp_path / "e.parquet")
+    for source in (events, tmp_path / "e.parquet"):
+        with pytest.raises(rs.SchemaError, match="holds a control character") as caught:
+            rs.read_messages(source, now=T0)
+        assert f"'alice\\u{ord(blank):04x}'" in str(caught.value)
+    scorer = rs.OnlineScorer(rs.load_model())
+    with pytest.raises(rs.SchemaError, match="holds a control character"):
+        scorer.update_one({**BASE_EVENT, "sender_id": f"alice{blank}", "recipient_id": "bo"})
+
+
+@pytest.mark.parametrize("blank", list(BLANK_CHARS))
+def test_a_blank_letter_does_not_hide_a_content_column(blank: str) -> None:
+    """Was: ``te\\u3164xt`` (drawn as ``te xt`` or ``text``) was not read as ``text``."""
+    assert is_content_column(f"te{blank}xt")
+    assert is_content_column(f"text{blank}")
+    with pytest.raises(PolicyFileError, match="control or invisible character"):
+        rs.AlertPolicy.from_toml(_policy_with_band_name(f"13-15{blank}"))
+
+
+def _policy_with_band_name(name: str) -> Path:
+    text = rs.AlertPolicy.default().to_toml().replace('name = "13-15"', f'name = "{name}"')
+    assert name in text
+    path = Path(tempfile.mkdtemp()) / "p.toml"
+    path.write_text(text, encoding="utf-8")
+    return path

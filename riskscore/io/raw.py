@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.io.ids import Coded
-from riskscore.io.schema import ID_COLUMNS, MAX_SHOWN_CHARS, is_sentence
+from riskscore.io.schema import BLANK_CHARS, ID_COLUMNS, MAX_SHOWN_CHARS, is_sentence
 
 __all__ = [
     "MAX_IGNORED_NAMES",
@@ -304,12 +304,17 @@ def show(value: object) -> str:
         return repr(value)
     if isinstance(value, (str, bytes)) and len(value) > 40:
         unit = "bytes" if isinstance(value, bytes) else "characters"
-        return f"{value[:37]!r}... ({len(value)} {unit})"
+        return f"{value[:37]!r}... ({len(value)} {unit})".translate(_BLANK_ESCAPES)
     value = as_python_value(value)
     if isinstance(value, int) and not _has_text(value):
         return _long_integer(value)
-    text = repr(value)
+    text = repr(value).translate(_BLANK_ESCAPES)  # repr escapes other hidden characters
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+#: :data:`~riskscore.io.schema.BLANK_CHARS` as :func:`show` writes them: escaped, as
+#: ``repr`` writes a zero-width space, so that ``'alice\u3164'`` does not read as ``alice``.
+_BLANK_ESCAPES: Final = {ord(c): f"\\u{ord(c):04x}" for c in BLANK_CHARS}
 
 
 def _has_text(value: int) -> bool:
