@@ -185,3 +185,12 @@ def _policy_with_band_name(name: str) -> Path:
     path = Path(tempfile.mkdtemp()) / "p.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.mark.parametrize("name", ["   ", "13-15 ", " 13-15"])
+def test_a_blank_band_name_or_one_with_spaces_around_it_is_refused(name: str) -> None:
+    """Was: a band named by spaces alone was accepted (a blank band in every report), and
+    ``13-15 `` was a band of its own that reports show as ``13-15``; moderator names
+    already refuse a blank name."""
+    with pytest.raises(PolicyFileError, match="blank or has spaces around it"):
+        rs.AlertPolicy.from_toml(_policy_with_band_name(name))
