@@ -477,6 +477,11 @@ def as_1d(name: str, values: object) -> AnyArray:
             )):  # fmt: skip
                 return arr
         return np.fromiter(values, dtype=object, count=len(values))
+    if isinstance(values, np.ma.MaskedArray):  # np.asarray gives a masked cell's filler:
+        masked = np.ma.getmaskarray(values)  # an id, age or time no one gave; None is missing
+        if masked.any():
+            values = values.data.astype(object)
+            values[masked] = None
     try:
         arr = np.asarray(values)
     except (ValueError, TypeError) as exc:

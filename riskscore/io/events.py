@@ -35,6 +35,7 @@ from riskscore.io.raw import (
     reported_name,
 )
 from riskscore.io.schema import (
+    BLANK_CHARS,
     CHANNEL_NAMES,
     EARLIEST_EVENT_TIMESTAMP,
     EVENT_NAMES,
@@ -253,6 +254,7 @@ def _plain_id(value: object) -> bool:
         type(value) is str
         and len(value) <= MAX_ID_LENGTH
         and value.isprintable()
+        and (value.isascii() or not any(c in value for c in BLANK_CHARS))  # printable, hidden
         and value.count(" ") < MIN_SENTENCE_WORDS - 1  # else the full rules: a sentence?
         and not value.isspace()
         and value != ""

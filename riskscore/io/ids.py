@@ -387,9 +387,9 @@ def _text_id_reasons(max_length: int) -> tuple[str, str, str]:
     return (
         f"is longer than {max_length} characters: ids are opaque keys, at most "
         f"{max_length} characters",
-        "holds a control character (such as NUL, tab or newline; a text-direction override "
-        "or a zero-width space counts too) or an invalid character: ids must be printable "
-        "text, shown to moderators as given",
+        "holds a control character (such as NUL, tab or newline; a text-direction override, "
+        "a zero-width space or a blank letter such as a Hangul filler counts too) or an "
+        "invalid character: ids must be printable text, shown to moderators as given",
         "is empty or only whitespace: every event needs an id",
     )
 

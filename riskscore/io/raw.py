@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.io.ids import Coded
-from riskscore.io.schema import ID_COLUMNS, MAX_SHOWN_CHARS, is_sentence
+from riskscore.io.schema import BLANK_CHARS, ID_COLUMNS, MAX_SHOWN_CHARS, is_sentence
 
 __all__ = [
     "MAX_IGNORED_NAMES",
@@ -176,7 +176,33 @@ def shown(column: str, value: object) -> object:
         return NotShown(len(value))
     elif isinstance(value, Unheld) and _may_be_content(column, value.stored):
         return NotShown(len(value.stored))  # the text of an arrow.json document, say
+    elif isinstance(value, (Mapping, list, tuple, set, frozenset, np.ndarray)):
+        text = " ".join(_texts_in(value))
+        if text and _may_be_content(column, text):
+            kind = "mapping" if isinstance(value, Mapping) else "list"
+            return NotShown(len(text), f"characters in a {kind}")
     return value
+
+
+def _texts_in(value: object) -> list[str]:
+    """The text held in a list, a mapping (keys too) or an array, at any depth, in order:
+    a container of text (a list column of a message's words, a struct holding one) is
+    judged by all its text together, as one value is (:func:`shown`)."""
+    texts: list[str] = []
+    stack: list[object] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, np.ndarray):
+            item = item.tolist()
+        if isinstance(item, str):
+            texts.append(item)
+        elif isinstance(item, (bytes, bytearray, memoryview)):
+            texts.append(bytes(item).decode("utf-8", "backslashreplace"))
+        elif isinstance(item, Mapping):
+            stack.extend(reversed([part for pair in item.items() for part in pair]))
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(reversed(list(item)))
+    return texts
 
 
 def quoted_name(name: str) -> str:
@@ -278,12 +304,17 @@ def show(value: object) -> str:
         return repr(value)
     if isinstance(value, (str, bytes)) and len(value) > 40:
         unit = "bytes" if isinstance(value, bytes) else "characters"
-        return f"{value[:37]!r}... ({len(value)} {unit})"
+        return f"{value[:37]!r}... ({len(value)} {unit})".translate(_BLANK_ESCAPES)
     value = as_python_value(value)
     if isinstance(value, int) and not _has_text(value):
         return _long_integer(value)
-    text = repr(value)
+    text = repr(value).translate(_BLANK_ESCAPES)  # repr escapes other hidden characters
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+#: :data:`~riskscore.io.schema.BLANK_CHARS` as :func:`show` writes them: escaped, as
+#: ``repr`` writes a zero-width space, so that ``'alice\u3164'`` does not read as ``alice``.
+_BLANK_ESCAPES: Final = {ord(c): f"\\u{ord(c):04x}" for c in BLANK_CHARS}
 
 
 def _has_text(value: int) -> bool:

@@ -60,7 +60,8 @@ def read_messages(
         A ``.csv``, ``.jsonl``/``.ndjson``/``.json`` (JSON lines) or
         ``.parquet`` file; or an in-memory table with the schema v1 columns (also any
         table with the Arrow stream interface, ``__arrow_c_stream__``, such as a
-        polars DataFrame, read as its Arrow table). A polars LazyFrame is collected:
+        polars DataFrame, read as its Arrow table; in a dict, a numpy masked array's
+        masked cells are missing). A polars LazyFrame is collected:
         its column names are checked on its schema first (a content column is refused
         before a row is read), and only the schema v1 columns are collected.
     errors : {"raise", "quarantine"}, default "raise"

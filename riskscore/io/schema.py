@@ -136,17 +136,9 @@ OPTIONAL_COLUMNS: Final[dict[str, object]] = {
 ID_COLUMNS: Final = ("conversation_id", "sender_id", "recipient_id")
 
 SCHEMA_COLUMNS: Final = (
-    "conversation_id",
-    "timestamp",
-    "sender_id",
-    "recipient_id",
-    "sender_age",
-    "recipient_age",
-    "channel",
-    "event",
-    "recipient_tz_offset_min",
-    "room_size",
-)
+    "conversation_id", "timestamp", "sender_id", "recipient_id", "sender_age", "recipient_age",
+    "channel", "event", "recipient_tz_offset_min", "room_size",
+)  # fmt: skip
 
 #: Words that mark a column as message content, in the languages the docs list
 #: (docs/schema.md), as written (:data:`_CONTENT_WORDS` holds the forms compared). A column
@@ -230,11 +222,14 @@ MAX_ROW_GROUP_BYTES: Final = 2 * 1024**3
 
 #: Unicode categories that an id or a name shown to a moderator may not hold: controls (Cc),
 #: format characters such as text-direction overrides and zero-width spaces (Cf), lone
-#: surrogates (Cs), and line and paragraph separators (Zl, Zp). They reorder, hide or break
-#: the text a moderator reads, so that two ids can look the same or one look like another.
+#: surrogates (Cs), and line and paragraph separators (Zl, Zp); and :data:`BLANK_CHARS`, of
+#: other categories but drawing nothing (the Hangul fillers, the blank braille pattern). They
+#: reorder, hide or break the text a moderator reads, so that two ids can look the same
+#: (``alice`` and ``alice\u3164``) or one look like another.
 HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-#: :data:`HIDDEN_CATEGORIES` as an Arrow (RE2) pattern; valid UTF-8 holds no surrogate.
-HIDDEN_RE2: Final = r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]"
+BLANK_CHARS: Final = "\u115f\u1160\u2800\u3164\uffa0"
+#: The hidden characters as an Arrow (RE2) pattern; valid UTF-8 holds no surrogate.
+HIDDEN_RE2: Final = rf"[\p{{Cc}}\p{{Cf}}\p{{Zl}}\p{{Zp}}{BLANK_CHARS}]"
 
 #: Words (runs separated by whitespace) from which text is a sentence, which may be message
 #: content: never quoted in an error, and no id (:func:`is_sentence`, :func:`sentence_id`).
@@ -302,7 +297,8 @@ def _hidden_in_name(char: str) -> bool:
     """Whether ``char`` is dropped from a name read for its words: an accent, or a character
     a moderator cannot see (:data:`HIDDEN_CATEGORIES`) that is not whitespace."""
     category = unicodedata.category(char)
-    return category == "Mn" or (category in HIDDEN_CATEGORIES and not char.isspace())
+    hidden = category in HIDDEN_CATEGORIES or char in BLANK_CHARS
+    return category == "Mn" or (hidden and not char.isspace())
 
 
 #: The content words as :func:`is_content_column` compares a name's words with them: in the
@@ -473,8 +469,8 @@ def sentence_id(text: str) -> bool:
 
 
 def has_hidden_character(text: str) -> bool:
-    """Whether ``text`` holds a character of :data:`HIDDEN_CATEGORIES`: the one rule for ids
-    (batch and online), moderator and platform names, and age band names.
+    """Whether ``text`` holds a character of :data:`HIDDEN_CATEGORIES` or :data:`BLANK_CHARS`:
+    the one rule for ids (batch and online), moderator and platform names, and band names.
 
     Examples
     --------
@@ -485,7 +481,11 @@ def has_hidden_character(text: str) -> bool:
     """
     for ch in text:
         category = unicodedata.category(ch)
-        if category in HIDDEN_CATEGORIES or (category == "Cn" and _hidden_in_re2(ch)):
+        if (
+            category in HIDDEN_CATEGORIES
+            or ch in BLANK_CHARS
+            or (category == "Cn" and _hidden_in_re2(ch))
+        ):
             return True
     return False
 

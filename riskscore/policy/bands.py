@@ -90,7 +90,8 @@ class AgeBand:
 
 
 def check_name(name: object) -> None:
-    r"""Refuse a band name that is not 1 to :data:`MAX_NAME_CHARS` printable characters.
+    r"""Refuse a band name that is not 1 to :data:`MAX_NAME_CHARS` printable characters, or
+    that is blank or has whitespace around it.
 
     Raises
     ------
@@ -113,6 +114,11 @@ def check_name(name: object) -> None:
         raise ValueError(
             f"age band name {name!r} has a control or invisible character; use printable "
             "characters only"
+        )
+    if not name.strip() or name != name.strip():  # '13-15 ' reads as '13-15' in a report
+        raise ValueError(
+            f"age band name {name!r} is blank or has spaces around it: alerts and reports "
+            "tell bands apart by name, so give it without"
         )
 
 
