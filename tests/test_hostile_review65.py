@@ -26,3 +26,25 @@ def test_a_time_source_that_gives_none_is_named_as_the_clock() -> None:
     assert not isinstance(info.value, rs.SchemaError)  # the clock's fault, not the event's
     assert scorer.n_events == 0
     assert scorer.n_conversations == 0
+
+
+# ------------------------------------------- group chats: a broadcast dated far ahead
+
+
+def test_a_broadcast_dated_beyond_max_future_s_is_refused_online_as_in_batch() -> None:
+    """Was: the online scorer set a message to a room above ``max_room_members`` aside as
+    a broadcast before it checked the event's time, so one dated years ahead was counted in
+    ``n_broadcast`` and passed, where ``read_messages`` with the same limit refuses its row
+    (bad rows are found before broadcasts are set aside). Now it is refused alike, counted
+    in ``n_refused_future``."""
+    ahead = {**EVENT, "conversation_id": "club", "timestamp": T0 + 3 * 365 * 86_400,
+             "channel": "group", "event": "message", "room_size": 25}  # fmt: skip
+    with pytest.raises(rs.SchemaError, match="max_future_s=86400") as batch:
+        rs.read_messages({k: [v] for k, v in ahead.items()}, now=T0, max_future_s=86_400)
+    scorer = rs.OnlineScorer(rs.load_model(), time_source=lambda: T0, max_future_s=86_400)
+    with pytest.raises(rs.SchemaError, match="max_future_s=86400") as online:
+        scorer.update_one(ahead)
+    assert (online.value.column, online.value.value) == (batch.value.column, batch.value.value)
+    assert (scorer.n_broadcast, scorer.n_refused_future, scorer.n_events) == (0, 1, 0)
+    scorer.update_one({**ahead, "timestamp": T0})  # one of today: still set aside
+    assert (scorer.n_broadcast, scorer.n_conversations) == (1, 0)
