@@ -3,6 +3,8 @@ docstring begins "Was:" failed before its fix). All data is synthetic."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import riskscore as rs
@@ -48,3 +50,21 @@ def test_a_broadcast_dated_beyond_max_future_s_is_refused_online_as_in_batch() -
     assert (scorer.n_broadcast, scorer.n_refused_future, scorer.n_events) == (0, 1, 0)
     scorer.update_one({**ahead, "timestamp": T0})  # one of today: still set aside
     assert (scorer.n_broadcast, scorer.n_conversations) == (1, 0)
+
+
+# ------------------------------------------- exports: a band name the queue cannot keep
+
+
+@pytest.mark.parametrize("name", [" ", "   ", "\u3000"])
+def test_a_blank_age_band_name_is_refused_by_the_policy(name: str, tmp_path: Path) -> None:
+    """Was: ``AgeBand`` took a name of spaces (printable, 1 to 64 characters), so a policy
+    scored a whole file and raised alerts whose band the review queue refuses ("age band
+    ' ' is not one line of printable text"), and the transparency report and exports would
+    show the band as nothing. Now the policy refuses the name, before any scoring."""
+    with pytest.raises(ValueError, match=r"age band name .* is blank"):
+        rs.AgeBand(name, 0.0, 13.0, review=0.5, urgent=0.9)
+    path = tmp_path / "policy.toml"
+    toml = rs.AlertPolicy.default().to_toml()
+    path.write_text(toml.replace('name = "18+"', f'name = "{name}"'), encoding="utf-8")
+    with pytest.raises(rs.PolicyFileError, match=r"bands\[3\]\.name.*is blank"):
+        rs.AlertPolicy.from_toml(path)

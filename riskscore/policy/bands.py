@@ -90,7 +90,8 @@ class AgeBand:
 
 
 def check_name(name: object) -> None:
-    r"""Refuse a band name that is not 1 to :data:`MAX_NAME_CHARS` printable characters.
+    r"""Refuse a band name that is not 1 to :data:`MAX_NAME_CHARS` printable characters, or
+    is blank.
 
     Raises
     ------
@@ -114,6 +115,8 @@ def check_name(name: object) -> None:
             f"age band name {name!r} has a control or invisible character; use printable "
             "characters only"
         )
+    if not name.strip():  # shown to moderators and kept by the review queue: a word
+        raise ValueError(f"age band name {name!r} is blank; give it a name moderators can read")
 
 
 def check_bands(bands: tuple[AgeBand, ...], unknown: AgeBand | None = None) -> None:
