@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from _models import shifted as shifted_model
+from checkpoint_helpers import reseal
 
 import riskscore as rs
 import riskscore.online.checkpoint as checkpoint
@@ -181,7 +182,7 @@ def test_restore_refuses_account_tallies_of_another_version(
     events: list[dict[str, Any]], model: rs.RiskModel, tmp_path: Path
 ) -> None:
     # A checkpoint of a version with fewer account tallies (6, before minor_events and
-    # supervised_minor_events), written before checksums existed: refused, saying why.
+    # supervised_minor_events), its checksums written again: refused, saying why.
     path = tmp_path / "state.sqlite"
     _checkpointed(model, events[:300], path)
     con = sqlite3.connect(path)
@@ -191,9 +192,9 @@ def test_restore_refuses_account_tallies_of_another_version(
             state = json.loads(text)
             state[3] = state[3][:6]  # the tallies
             con.execute("UPDATE accounts SET state = ? WHERE pos = ?", (json.dumps(state), pos))
-        con.execute("DELETE FROM meta WHERE key = 'checksums'")
         con.commit()
     finally:
         con.close()
+    reseal(path)
     with pytest.raises(rs.CheckpointError, match="tallies must hold 8 numbers, got 6: a check"):
         rs.OnlineScorer.restore(path, model)

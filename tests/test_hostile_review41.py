@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from checkpoint_helpers import reseal
 from synapse_helpers import _run
 from test_synapse_review18 import _at, _remote_dm
 
@@ -52,15 +53,15 @@ def _checkpoint(model: rs.RiskModel, path: Path) -> Path:
 
 
 def _edit(path: Path, key: str, change: Callable[[Any], Any]) -> None:
-    """Meta entry ``key`` changed, its checksum dropped (a file written before checksums,
-    or by someone who rewrote them: the checksum guards against damage, not intent)."""
+    """Meta entry ``key`` changed and the checksums written again (as by someone who edits
+    the file on purpose: the checksums guard against damage, not intent)."""
     con = sqlite3.connect(path)
     with con:
         (text,) = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         value = json.dumps(change(json.loads(text)))
         con.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
-        con.execute("DELETE FROM meta WHERE key = 'checksums'")
     con.close()
+    reseal(path)
 
 
 # --------------------------------- 1. checkpoint numbers no scorer writes (known item a)
@@ -260,8 +261,8 @@ def test_an_account_id_listed_twice_in_a_checkpoint_is_refused(
         state = json.loads(text)
         state[slot] = [*state[slot], state[slot][0]]
         con.execute("UPDATE accounts SET state = ? WHERE id = '\"a\"'", (json.dumps(state),))
-        con.execute("DELETE FROM meta WHERE key = 'checksums'")
     con.close()
+    reseal(path)
     match = (
         r"account 'a' is malformed: account (contacts|minors) must list each id once, "
         r"found '[bcd]' twice"

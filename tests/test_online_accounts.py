@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from _models import counting_model
+from checkpoint_helpers import reseal
 from online_helpers import (
     MODEL,
     POLICY,
@@ -348,9 +349,10 @@ def test_a_checkpoint_without_the_adult_index_order_rebuilds_it_from_the_roles(
     path = tmp_path / "old.sqlite"
     scorer.checkpoint(path)
     con = sqlite3.connect(path)
-    with con:  # as written then: no adult_index, and no checksums (they came later)
-        con.execute("DELETE FROM meta WHERE key IN ('adult_index', 'checksums')")
+    with con:  # as written then: no adult_index
+        con.execute("DELETE FROM meta WHERE key = 'adult_index'")
     con.close()
+    reseal(path)
     restored = rs.OnlineScorer.restore(path, MODEL, POLICY)
     assert adult_index(scorer) == {"coach": ["A", "B", "C"], "u2": ["R"]}
     assert adult_index(restored) == {"coach": ["B", "C", "A"], "u2": ["R"]}

@@ -215,17 +215,43 @@ def test_a_value_changed_inside_a_row_is_refused_by_the_checksum(
         rs.OnlineScorer.restore(path, model)
 
 
-def test_a_checkpoint_without_checksums_is_still_read(model: rs.RiskModel, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "checksums",
+    [
+        None,  # the entry deleted
+        {"meta": True, "accounts": True},  # the conversations' checksum dropped
+        {"meta": True, "conversations": True, "accounts": 1},
+        ["meta", "conversations", "accounts"],
+    ],
+)
+def test_a_checkpoint_without_its_checksums_is_refused(
+    model: rs.RiskModel, tmp_path: Path, checksums: Any
+) -> None:
+    """Was: a checkpoint without its ``checksums`` entry was read unverified, as one
+    written before checksums existed, and a table whose checksum was missing was read
+    unchecked; but every file of the one schema version read (5) was written with all
+    three, so such a file was changed after it was written: with a room's entry emptied, a
+    scorer came back without the room's pairs, in silence. Now it is refused, saying so
+    (True: that entry as written)."""
     path = tmp_path / "c.sqlite"
     _checkpoint(model, path)
     con = sqlite3.connect(path)
-    assert set(json.loads(con.execute(
-        "SELECT value FROM meta WHERE key = 'checksums'").fetchone()[0])) == {
-        "meta", "conversations", "accounts"}  # fmt: skip
-    con.execute("DELETE FROM meta WHERE key = 'checksums'")  # as written before checksums
+    (text,) = con.execute("SELECT value FROM meta WHERE key = 'checksums'").fetchone()
+    written = json.loads(text)
+    assert set(written) == {"meta", "conversations", "accounts"}
+    if checksums is None:
+        con.execute("DELETE FROM meta WHERE key = 'checksums'")
+    else:
+        if isinstance(checksums, dict):
+            checksums = {k: written[k] if v is True else v for k, v in checksums.items()}
+        con.execute("UPDATE meta SET value = ? WHERE key = 'checksums'", (json.dumps(checksums),))
+    con.execute("UPDATE conversations SET id = '\"another\"'")  # now unchecked
     con.commit()
     con.close()
-    assert rs.OnlineScorer.restore(path, model).n_conversations == 1
+    found = "no checksums" if checksums is None else "checksums "
+    with pytest.raises(CheckpointError, match=f"holds {found}") as info:
+        rs.OnlineScorer.restore(path, model)
+    assert "the file was changed after it was written" in str(info.value)
 
 
 def test_checkpoint_of_negative_lines_is_refused_by_stream(

@@ -36,8 +36,10 @@ million conversations never holds all of their JSON at once. Reading first runs
 ``PRAGMA integrity_check`` finds a damaged file structure, not a changed value inside a
 row (a digit of a counter). So ``meta`` also holds ``checksums``: the SHA-256 of the other
 meta entries and of each table's rows as stored, computed while writing and checked while
-reading (each table once its rows have all been read). A checkpoint written before
-checksums existed is read without them.
+reading (each table once its rows have all been read). Every checkpoint of the schema
+version read was written with them (they came before version 4): a file without them, or
+without one of the three, was changed after it was written and is refused. They guard
+against damage, not intent (anyone who can edit the file can write them again).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ import riskscore.io.sqlite as sqlite
 from riskscore._closing import ClosesOnExit
 from riskscore.exceptions import CheckpointError
 from riskscore.io.json_lines import json_loads
+from riskscore.io.raw import show
 
 FORMAT = "riskscore-online-checkpoint"
 SCHEMA_VERSION = 5
@@ -63,6 +66,8 @@ _GROUP_OF_THREE_VERSIONS = frozenset({2, 3, 4})
 BATCH_ROWS = 10_000
 #: The meta entry holding the checksums of the other entries and of each table.
 _CHECKSUMS = "checksums"
+#: What the checksums entry sums: the other meta entries and each table.
+_SUMMED = frozenset({"meta", "conversations", "accounts"})
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -253,8 +258,7 @@ class Snapshot(ClosesOnExit):
         self.path = path
         self.meta = meta
         self._con = con
-        sums = meta.get(_CHECKSUMS)
-        self._sums: dict[str, Any] = sums if isinstance(sums, dict) else {}
+        self._sums: dict[str, str] = meta[_CHECKSUMS]  # checked by read
 
     def close(self) -> None:
         """End the read transaction and close the file."""
@@ -278,7 +282,7 @@ class Snapshot(ClosesOnExit):
                     yield decoded
         except sqlite3.DatabaseError as exc:
             raise CheckpointError(f"{self.path}: cannot read {table}: {exc}") from exc
-        if table in self._sums and digest.restart() != self._sums[table]:
+        if digest.restart() != self._sums[table]:
             raise _corrupted(self.path, f"the rows of {table}")
 
     def conversations(self) -> Iterator[tuple[Any, Any, Any, list[Any]]]:
@@ -329,10 +333,21 @@ def read(path: str | os.PathLike[str]) -> Snapshot:
         con.execute("BEGIN")
         meta = _check_format(con, source, allow_empty=False)
         sums = meta.get(_CHECKSUMS)
-        if sums is not None:
-            stored = {str(k): str(v) for k, v in con.execute("SELECT key, value FROM meta")}
-            if not isinstance(sums, dict) or sums.get("meta") != _meta_checksum(stored):
-                raise _corrupted(source, "the meta entries")
+        if not (
+            isinstance(sums, dict)
+            and set(sums) == _SUMMED
+            and all(isinstance(v, str) for v in sums.values())
+        ):
+            held = "no checksums" if sums is None else f"checksums {show(sums)}"
+            raise CheckpointError(
+                f"{source} holds {held}, where every checkpoint of schema version "
+                f"{SCHEMA_VERSION} holds the SHA-256 of its meta entries, conversations and "
+                "accounts: the file was changed after it was written; restore from another "
+                "copy or start without the checkpoint"
+            )
+        stored = {str(k): str(v) for k, v in con.execute("SELECT key, value FROM meta")}
+        if sums["meta"] != _meta_checksum(stored):
+            raise _corrupted(source, "the meta entries")
     except BaseException:
         con.close()
         raise

@@ -54,7 +54,7 @@ class ScorerClock:
         batch readers' rule, the system clock plus five years or ``max_future_s`` if longer).
         A callable's value is checked as ``read_messages(now=...)`` is
         (:meth:`~riskscore.io.timestamps.FutureLimit.at`): one that is no epoch seconds
-        from 1970 up to 2200 (milliseconds, NaN, a boolean, text) raises ``ValueError``.
+        from 1970 up to 2200 (milliseconds, NaN, a boolean, text, None) raises ``ValueError``.
         """
         source = self.time_source
         if source == "wall":
@@ -66,6 +66,8 @@ class ScorerClock:
         assert callable(source)
         now = source()
         try:  # the rule of every reference time (a clock in milliseconds is beyond 2200)
+            if now is None:  # FutureLimit.at reads the wall clock for None: a clock gives a time
+                raise ValueError(now)
             return FutureLimit.at(now, self.max_future_s).latest
         except ValueError:
             raise ValueError(

@@ -280,30 +280,35 @@ class ScorerCheckpoints:
                 raise CheckpointError(f"{path}: room {room!r} appears twice in meta 'rooms'")
             self._rooms[room] = _row(path, f"room {room!r}", lambda t: time_of(t, "time"), entry[1])
             self._check_held(path, "group rooms", self._rooms, self.max_conversations)
-        self._pair_rooms()
+        self._pair_rooms(path)
         # Membership comes from the conversations; the stored order (absent from
         # checkpoints of earlier versions) only reorders it.
         for aid, cids in _adult_index(snap):
             convs = self._adult_convs.get(aid)
-            if convs is not None:  # absent: a pair of an expired room (_pair_rooms)
+            if convs is not None:  # an adult no longer held is passed on
                 ordered: dict[object, None] = dict.fromkeys(cid for cid in cids if cid in convs)
                 ordered.update(convs)
                 self._adult_convs[aid] = ordered
 
-    def _pair_rooms(self) -> None:
-        """Index each pair under its room. A pair whose room is not held was left behind
-        when its room expired (a checkpoint of riskscore before review 18, which forgot a
-        room before its pairs): it is idle as long as its room, so it expires now, counted
-        in ``n_expired``, rather than meet its room's return as another conversation."""
-        for cid, conv in list(self._conversations.items()):
+    def _pair_rooms(self, path: object) -> None:
+        """Index each pair under its room, refusing a pair whose room is not held: a scorer
+        forgets a room with its pairs (idle expiry, the room cap), so it never writes one.
+
+        Raises
+        ------
+        CheckpointError
+            A pair of a room the file does not hold (meta ``rooms``).
+        """
+        for cid, conv in self._conversations.items():
             if conv.room is None:
                 continue
-            if conv.room in self._rooms:
-                self._join_room(conv.room, cid, conv)
-            else:
-                del self._conversations[cid]
-                self._forget(cid, conv)
-                self.n_expired += 1
+            if conv.room not in self._rooms:
+                raise CheckpointError(
+                    f"{path}: conversation {cid!r} is stored as the pair of group room "
+                    f"{conv.room!r}, which meta 'rooms' does not hold; a scorer forgets a room "
+                    "with its pairs, so the file was changed after it was written"
+                )
+            self._join_room(conv.room, cid, conv)
 
     def _check_held(self, path: object, what: str, held: Mapping[Any, Any], cap: int) -> None:
         """Refuse a checkpoint holding more than the scorer keeps (its ``max_conversations``
@@ -334,8 +339,7 @@ def count_of(value: Any, path: object, what: str) -> int:
 def _adult_index(snap: _checkpoint.Snapshot) -> list[tuple[Any, list[Any]]]:
     """The stored order of each adult's live conversations, checked: ``[id, [ids]]``
     entries of ids (:func:`_key`), no adult twice and no conversation twice in one entry,
-    as a scorer writes them (an adult or a conversation no longer held is passed on: a
-    pair of a room that expired is forgotten while restoring).
+    as a scorer writes them (an adult or a conversation no longer held is passed on).
 
     Raises
     ------
