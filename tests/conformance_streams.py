@@ -105,7 +105,9 @@ def event_streams(draw: st.DrawFn, *, hub: bool = False) -> Stream:
     kinds = (*KINDS, "contact_request", "contact_accept", "block") if hub else KINDS
     events: list[Event] = []
     # unknown offsets too, but not in hub streams: they keep their draws for the tallies
-    offsets = st.sampled_from(TZ) | st.integers(-720, 840)
+    offsets = st.sampled_from(TZ) | st.integers(-720, 840).map(
+        lambda minutes: minutes - minutes % 15
+    )
     if not hub:
         offsets = st.none() | offsets
     for c in owners:

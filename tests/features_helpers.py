@@ -265,7 +265,10 @@ def event_tables(draw: st.DrawFn, *, distinct_times: bool = True) -> list[Event]
                     recipient_age=draw(AGES),
                     channel=draw(st.sampled_from(CHANNELS)),
                     event=draw(st.sampled_from(EVENTS)),
-                    tz=draw(st.none() | st.integers(-720, 840)),
+                    tz=draw(
+                        st.none()
+                        | st.integers(-720, 840).map(lambda minutes: minutes - minutes % 15)
+                    ),
                     room_size=draw(st.none() | st.integers(2, 5)),
                 )
             )

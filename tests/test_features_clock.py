@@ -29,7 +29,7 @@ from features_helpers import (
         pytest.param(60, 1, id="UTC+01:00 22:30 night"),
         pytest.param(-300, 0, id="UTC-05:00 16:30 day"),
         pytest.param(0, 0, id="UTC 21:30 day"),
-        pytest.param(509, 1, id="UTC+08:29 05:59 night"),
+        pytest.param(495, 1, id="UTC+08:15 05:45 night"),
         pytest.param(510, 0, id="UTC+08:30 06:00 day"),
         pytest.param(-720, 0, id="UTC-12:00 09:30 day"),
         pytest.param(840, 0, id="UTC+14:00 11:30 day"),

@@ -246,8 +246,13 @@ def test_a_csv_column_of_numbers_reads_as_the_same_text_in_a_dict(
     # same values; a bad value is quoted as read ('0x0c', text), a bad number as the
     # number it is (-4, as Arrow's CSV reader gave it)
     cells = ["", " 35 ", "+13", "nan", "1.2e1", "120", "7"] * 40
-    if column != "sender_age":
+    if column == "room_size":
         cells = [c.replace("35", "3").replace("120", "5") for c in cells]
+    elif column == "recipient_tz_offset_min":  # offsets in use: whole quarter hours
+        cells = [
+            c.replace("35", "30").replace("+13", "+15").replace("1.2e1", "4.5e1") for c in cells
+        ]
+        cells = [c.replace("7", "-7.5e1") for c in cells]
     path = tmp_path / "long.csv"
     rows = [f"c1,{T0 + i},a,b,direct,{cell}" for i, cell in enumerate(cells)]
     path.write_text("\n".join([CSV_HEADER + column, *rows]) + "\n")
@@ -257,7 +262,7 @@ def test_a_csv_column_of_numbers_reads_as_the_same_text_in_a_dict(
                     **{column: cells})  # fmt: skip
     got = rs.read_messages(path).columns(decoded=False)[column]
     np.testing.assert_array_equal(got, rs.read_messages(given).columns(decoded=False)[column])
-    rows[6] = rows[6].replace(",7", ",0x0c")
+    rows[6] = rows[6].replace(f",{cells[6]}", ",0x0c")
     path.write_text("\n".join([CSV_HEADER + column, *rows]) + "\n")
     with pytest.raises(rs.SchemaError, match=rf"'{column}', row 6 \(line 8\): '0x0c'"):
         rs.read_messages(path)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import riskscore as rs
 from riskscore._read_only import read_only
-from riskscore.io.columns import ages, room_sizes, tz_offsets
+from riskscore.io.columns import ages, one_tz_offset_problem, room_sizes, tz_offsets
 from riskscore.io.number_rules import number_pass
 from riskscore.io.problems import Found
 from riskscore.io.schema import (
@@ -130,6 +130,17 @@ def numpy_whole_numbers(arr: AnyArray, what: str, low: int, high: int, unknown: 
 
 
 TZ = ("a UTC offset in whole minutes", MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN, TZ_UNKNOWN)
+
+
+def numpy_tz_offsets(arr: AnyArray) -> Reported:
+    """riskscore.io.columns.tz_offsets: whole numbers in range, then in whole quarter hours
+    (since review 65)."""
+    problems, values = numpy_whole_numbers(arr, *TZ)
+    off_step = (values != TZ_UNKNOWN) & (values % 15 != 0)
+    problems.append((off_step, str(one_tz_offset_problem(5))))
+    return problems, np.where(off_step, TZ_UNKNOWN, values)
+
+
 ROOM = (
     "the number of accounts in the room when the event was sent (the sender included)",
     2,
@@ -158,7 +169,7 @@ def test_ages_as_checked_before(values: list[float]) -> None:
 @given(st.one_of(integers, floats))
 def test_utc_offsets_and_room_sizes_as_checked_before(values: list[float]) -> None:
     arr = as_array(values)
-    assert_same(tz_offsets, numpy_whole_numbers(arr, *TZ), arr)
+    assert_same(tz_offsets, numpy_tz_offsets(arr), arr)
     assert_same(room_sizes, numpy_whole_numbers(arr, *ROOM), arr)
 
 
@@ -166,7 +177,7 @@ def test_utc_offsets_and_room_sizes_as_checked_before(values: list[float]) -> No
 @given(st.lists(st.integers(0, 2**64 - 1)))
 def test_unsigned_integers_beyond_int64_are_out_of_range_as_before(values: list[int]) -> None:
     arr = np.asarray(values, dtype=np.uint64)
-    assert_same(tz_offsets, numpy_whole_numbers(arr, *TZ), arr)
+    assert_same(tz_offsets, numpy_tz_offsets(arr), arr)
     old = numpy_timestamps(arr, math.inf)
     assert_same(lambda a, found: check_timestamps(a, found), old, arr)
 

@@ -51,6 +51,7 @@ def test_config_defaults(tmp_path: Path) -> None:
         ({"max_fanout_members": True}, ("max_fanout_members",), "found True"),
         ({"conversation_scope": "thread"}, ("conversation_scope",), "'pair' or 'room'"),
         ({"default_tz_offset_min": 900}, ("default_tz_offset_min",), "[-720, 840]"),
+        ({"default_tz_offset_min": 5}, ("default_tz_offset_min",), "whole quarter hours"),
         ({"ages": {"csv": "/nonexistent.csv"}}, ("ages", "csv"), "no such file"),
         ({"ages": {"callable": "no_colon"}}, ("ages", "callable"), "package.module:function"),
         ({"model": "/nonexistent"}, ("model",), "not a riskscore model bundle"),

@@ -28,9 +28,10 @@ from riskscore.moderation.queue import ReviewQueue
 
 
 def _night_offset_min(now_s: float) -> int:
-    """A UTC offset that puts ``now_s`` at 02:00 local time (inside 22:00-06:00)."""
+    """A UTC offset in use (whole quarter hours) that puts ``now_s`` within 8 minutes of
+    02:00 local time (inside 22:00-06:00)."""
     utc_min = int(now_s // 60) % 1440
-    offset = (120 - utc_min) % 1440
+    offset = round((120 - utc_min) % 1440 / 15) * 15 % 1440
     return offset - 1440 if offset > 840 else offset
 
 

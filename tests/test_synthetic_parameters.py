@@ -143,8 +143,10 @@ def test_tz_mix_and_target_ages_are_followed() -> None:
         ({"child_age_weights": [0.0] * 16}, "child_age_weights: .* with a positive, finite sum"),
         (
             {"tz_mix": {900: 1.0}},
-            r"tz_mix: offsets must be integer minutes in \[-720, 840\], got 900",
+            r"tz_mix: offsets must be integer minutes in \[-720, 840\] in whole quarter hours, "
+            "got 900",
         ),
+        ({"tz_mix": {5: 1.0}}, r"tz_mix: .* in whole quarter hours, got 5"),
         ({"secure_channel_mix": {"public": 1.0}}, r"secure_channel_mix: unknown key\(s\)"),
         ({"move_platform_rate": 2.0}, r"move_platform_rate: must be a number in \[0, 1\], got 2.0"),
     ],

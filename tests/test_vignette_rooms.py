@@ -181,6 +181,13 @@ def test_a_table_of_broadcasts_only_is_refused_as_such() -> None:
             "not both",
         ),
         ('clock = "kids"', 'clock = "other"', "conversations[0].clock", "accounts"),
+        ("tz = [60, 60, -300]", "tz = [60, 60, 5]", "accounts.kids.tz[2]", "whole quarter hours"),
+        (
+            "coach = { age = 35, tz = 60 }",
+            "coach = { age = 35, tz = 1 }",
+            "accounts.coach.tz",
+            "hours",
+        ),
         (
             "media = { coach = 0.1 }",
             'media = { coach = 0.1 }\nopening = [{ by = "coach", event = "contact_request" }]',

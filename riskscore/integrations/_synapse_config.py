@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from riskscore._checks import is_int, is_real, unknown_keys_problem
+from riskscore.io.columns import one_tz_offset_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
 from riskscore.model.bundle import MANIFEST
@@ -345,15 +346,20 @@ def parse(raw: Any) -> SynapseConfig:
             _number(conf["batch_size"], ("batch_size",), low=1, integer=True)
         )
     if conf.get("default_tz_offset_min") is not None:  # null or absent: unknown, never UTC
-        kwargs["default_tz_offset_min"] = int(
+        path = ("default_tz_offset_min",)
+        offset = int(
             _number(
                 conf["default_tz_offset_min"],
-                ("default_tz_offset_min",),
+                path,
                 low=MIN_TZ_OFFSET_MIN,
                 high=MAX_TZ_OFFSET_MIN,
                 integer=True,
             )
         )
+        off_step = one_tz_offset_problem(offset)  # the schema's rule: whole quarter hours
+        if off_step is not None:
+            raise SynapseConfigError(f"{offset} {off_step}", path)
+        kwargs["default_tz_offset_min"] = offset
     for key in ("checkpoint_interval_s", "idle_expiry_s"):
         if key in conf:
             kwargs[key] = _number(conf[key], (key,), low=1e-3)

@@ -26,6 +26,7 @@ from riskscore.io.schema import (
     MIN_TZ_OFFSET_MIN,
     OPTIONAL_COLUMNS,
     ROOM_SIZE_UNKNOWN,
+    TZ_OFFSET_STEP_MIN,
     TZ_UNKNOWN,
     Channel,
     EventType,
@@ -418,11 +419,21 @@ _ROOM_SIZE: Final = (
 _ROOM_RULES: Final = _whole_number_rules(_ROOM_SIZE, (2, MAX_ROOM_SIZE))
 
 
+_OFF_STEP: Final = (
+    f"is no time zone's offset: offsets in use are whole quarter hours ({TZ_OFFSET_STEP_MIN} "
+    "minutes), such as 60, -300 or 330; hours given for minutes? (UTC+5 is 300)"
+)
+
+
 def tz_offsets(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int16]:
     """UTC offsets in whole minutes; :data:`TZ_UNKNOWN` where empty (unknown, not UTC)."""
     offsets = whole_numbers(
         "recipient_tz_offset_min", arr, problems, _TZ_OFFSET, _TZ_RULES, TZ_UNKNOWN, np.int16
     )
+    off_step = (offsets % TZ_OFFSET_STEP_MIN != 0) & (offsets != TZ_UNKNOWN)
+    if off_step.any():
+        problems.add("recipient_tz_offset_min", off_step, _OFF_STEP)
+        offsets = np.where(off_step, TZ_UNKNOWN, offsets)
     return offsets.astype(np.int16, copy=False)
 
 
@@ -442,8 +453,13 @@ def one_tz_offset_problem(value: object) -> str | None:
     --------
     >>> one_tz_offset_problem(90.5)
     'is not a whole number: expected a UTC offset in whole minutes'
+    >>> one_tz_offset_problem(5)[:25]
+    "is no time zone's offset:"
     """
-    return _one_number_problem(value, _TZ_OFFSET, _TZ_RULES)
+    reason = _one_number_problem(value, _TZ_OFFSET, _TZ_RULES)
+    number = _number_of(value) if reason is None else None  # a whole number in range, or NaN
+    off_step = number is not None and not math.isnan(number) and number % TZ_OFFSET_STEP_MIN
+    return _OFF_STEP if off_step else reason
 
 
 def one_room_size_problem(value: object) -> str | None:

@@ -45,13 +45,12 @@ from riskscore.io.schema import (
     MAX_ID_LENGTH,
     MAX_ROOM_SIZE,
     MAX_TIMESTAMP,
-    MAX_TZ_OFFSET_MIN,
     MIN_AGE,
     MIN_SENTENCE_WORDS,
-    MIN_TZ_OFFSET_MIN,
     REQUIRED_COLUMNS,
     ROOM_SIZE_UNKNOWN,
     SCHEMA_COLUMNS,
+    TZ_OFFSETS_IN_USE,
     TZ_UNKNOWN,
     Channel,
     EventType,
@@ -308,7 +307,7 @@ def parse_event_fast(event: Mapping[str, object], row: int | None = None) -> Eve
         return parse_event(event, row)
     if tz is None:
         tz = _NAN
-    elif type(tz) is int and MIN_TZ_OFFSET_MIN <= tz <= MAX_TZ_OFFSET_MIN:
+    elif type(tz) is int and tz in TZ_OFFSETS_IN_USE:
         tz = float(tz)
     else:
         return parse_event(event, row)

@@ -63,10 +63,10 @@ MINOR_AGE: Final = 18.0
 MIN_AGE: Final = 0.0
 MAX_AGE: Final = 120.0
 
-#: UTC offsets in use run from UTC-12:00 to UTC+14:00.
-MIN_TZ_OFFSET_MIN: Final = -720
-MAX_TZ_OFFSET_MIN: Final = 840
-
+#: UTC offsets in use run from UTC-12:00 to UTC+14:00 in whole quarter hours (Nepal +345):
+#: one off that step is no zone's, most often hours given for minutes (5 for UTC+5).
+MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN, TZ_OFFSET_STEP_MIN = -720, 840, 15
+TZ_OFFSETS_IN_USE = frozenset(range(MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN + 1, TZ_OFFSET_STEP_MIN))
 #: ``recipient_tz_offset_min`` of an event whose offset is unknown (an empty cell or a missing
 #: column), as stored in :attr:`MessageTable.recipient_tz_offset_min` (int16). Unknown is
 #: never UTC: night-time features count only events whose clock is known.

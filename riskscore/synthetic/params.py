@@ -11,7 +11,12 @@ from collections.abc import Mapping, Sequence
 
 from riskscore._checks import check_whole, is_real, unknown_keys_problem
 from riskscore.io.raw import show
-from riskscore.io.schema import INT64_MAX, MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
+from riskscore.io.schema import (
+    INT64_MAX,
+    MAX_TZ_OFFSET_MIN,
+    MIN_TZ_OFFSET_MIN,
+    TZ_OFFSETS_IN_USE,
+)
 
 __all__ = [
     "check_probability",
@@ -108,15 +113,11 @@ def tz_mix(given: object) -> dict[int, float]:
             offset = int(key)
         except (TypeError, ValueError):
             offset = None
-        if (
-            offset is None
-            or str(offset) != str(key).strip()
-            or not MIN_TZ_OFFSET_MIN <= offset <= MAX_TZ_OFFSET_MIN
-        ):
+        if offset is None or str(offset) != str(key).strip() or offset not in TZ_OFFSETS_IN_USE:
             raise fail(
                 "tz_mix",
                 f"offsets must be integer minutes in [{MIN_TZ_OFFSET_MIN}, "
-                f"{MAX_TZ_OFFSET_MIN}], got {show(key)}",
+                f"{MAX_TZ_OFFSET_MIN}] in whole quarter hours, got {show(key)}",
             )
         if not is_real(weight) or weight < 0:
             raise fail(f"tz_mix[{key!r}]", f"must be a number >= 0, got {show(weight)}")

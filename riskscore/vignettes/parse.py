@@ -8,6 +8,7 @@ import re
 from typing import Any, Final, NoReturn, cast
 
 from riskscore._checks import is_real, unknown_keys_problem
+from riskscore.io.columns import one_tz_offset_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -144,6 +145,13 @@ class _Reader:
             self.fail(key, f"expected at least {low}{upper}, found {show(value)}")
         return value
 
+    def tz_offset(self, value: object, key: str) -> int:
+        offset = self.integer(value, key, MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN)
+        off_step = one_tz_offset_problem(offset)  # the schema's rule: whole quarter hours
+        if off_step is not None:
+            self.fail(key, f"{offset} {off_step}")
+        return offset
+
     def number(self, value: object, key: str, low: float, high: float) -> float:
         # the one number rule: no bool, NaN, infinity or integer beyond a float
         if not is_real(value):
@@ -258,12 +266,9 @@ class _Reader:
                         f"{key}.tz",
                         f"a list of offsets needs a group of the same size ({len(ages)})",
                     )
-                tzs = [
-                    self.integer(t, f"{key}.tz[{j}]", MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN)
-                    for j, t in enumerate(raw_tz)
-                ]
+                tzs = [self.tz_offset(t, f"{key}.tz[{j}]") for j, t in enumerate(raw_tz)]
             else:
-                tzs = [self.integer(raw_tz, f"{key}.tz", MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN)]
+                tzs = [self.tz_offset(raw_tz, f"{key}.tz")]
                 tzs *= len(ages)
             members = [
                 Account(
