@@ -3,9 +3,12 @@ docstring begins "Was:" failed before its fix). All data is synthetic."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
 
 import pytest
+from checkpoint_helpers import reseal
 
 import riskscore as rs
 
@@ -68,3 +71,32 @@ def test_a_blank_age_band_name_is_refused_by_the_policy(name: str, tmp_path: Pat
     path.write_text(toml.replace('name = "18+"', f'name = "{name}"'), encoding="utf-8")
     with pytest.raises(rs.PolicyFileError, match=r"bands\[3\]\.name.*is blank"):
         rs.AlertPolicy.from_toml(path)
+
+
+# ------------------------------------- checkpoints: a clock earlier than the times it holds
+
+
+def test_a_checkpoint_whose_clock_is_earlier_than_its_events_is_refused(tmp_path: Path) -> None:
+    """Was: a checkpoint rewritten with its clock set back (checksums written again) was
+    restored, and with ``time_source="events"`` every later event was held to the limit of
+    a clock in the past. A scorer's clock is the latest time of the events it applied, so
+    such a file was changed after it was written: refused, naming the clock and the time."""
+    model = rs.load_model()
+    scorer = rs.OnlineScorer(model, time_source="events")
+    for i in range(3):
+        scorer.update_one({**EVENT, "timestamp": T0 + 3600 * i})
+    path = tmp_path / "state.sqlite"
+    scorer.checkpoint(path)
+    assert rs.OnlineScorer.restore(path, model).clock == T0 + 7200  # as written: accepted
+    con = sqlite3.connect(path)
+    try:
+        (text,) = con.execute("SELECT value FROM meta WHERE key = 'counters'").fetchone()
+        counters = json.loads(text)
+        counters["clock"] = T0
+        con.execute("UPDATE meta SET value = ? WHERE key = 'counters'", (json.dumps(counters),))
+        con.commit()
+    finally:
+        con.close()
+    reseal(path)
+    with pytest.raises(rs.CheckpointError, match=rf"clock' {T0} is earlier than .*\({T0 + 7200}\)"):
+        rs.OnlineScorer.restore(path, model)

@@ -281,6 +281,7 @@ class ScorerCheckpoints:
             self._rooms[room] = _row(path, f"room {room!r}", lambda t: time_of(t, "time"), entry[1])
             self._check_held(path, "group rooms", self._rooms, self.max_conversations)
         self._pair_rooms(path)
+        self._check_clock(path)
         # Membership comes from the conversations; the stored order (absent from
         # checkpoints of earlier versions) only reorders it.
         for aid, cids in _adult_index(snap):
@@ -309,6 +310,22 @@ class ScorerCheckpoints:
                     "with its pairs, so the file was changed after it was written"
                 )
             self._join_room(conv.room, cid, conv)
+
+    def _check_clock(self, path: object) -> None:
+        """Refuse a clock earlier than a time the file holds: a scorer's clock is the latest
+        time of the events it applied, so no conversation, room or account is later (one
+        that were would hold every later event to a past clock's limits)."""
+        times = [
+            *(c.max_ts for c in self._conversations.values()),
+            *self._rooms.values(),
+            *(a.last_seen for a in self._accounts.values()),
+        ]
+        if times and max(times) > self.clock:
+            raise CheckpointError(
+                f"{path}: counter 'clock' {self.clock} is earlier than the latest event time it "
+                f"holds ({max(times)}); a scorer's clock is the latest time of the events it "
+                "applied, so the file was changed after it was written"
+            )
 
     def _check_held(self, path: object, what: str, held: Mapping[Any, Any], cap: int) -> None:
         """Refuse a checkpoint holding more than the scorer keeps (its ``max_conversations``
