@@ -18,7 +18,7 @@ from riskscore.model import RiskModel
 from riskscore.online import OnlineScorer
 from riskscore.online.lock import claim
 from riskscore.online.memory import DEFAULT_MAX_CONVERSATIONS
-from riskscore.online.options import DEFAULT_IDLE_EXPIRY_S
+from riskscore.online.options import DEFAULT_IDLE_EXPIRY_S, DEFAULT_MAX_ACCOUNT_CONTACTS
 from riskscore.online.persist import CHECKPOINTED_OPTIONS
 from riskscore.policy import AlertPolicy
 
@@ -76,6 +76,13 @@ def add_scorer_options(parser: argparse.ArgumentParser) -> None:
         help="cap on live conversations; the least recently active is evicted beyond it",
     )
     add_max_room_members_option(parser)
+    parser.add_argument(
+        "--max-account-contacts",
+        type=integer,
+        default=DEFAULT_MAX_ACCOUNT_CONTACTS,
+        help="most distinct accounts one account's counts hold; past it (a flood of new ids) "
+        "they stop growing",
+    )
     parser.set_defaults(
         **{
             _DEFAULTS: {
@@ -144,6 +151,7 @@ def _new_scorer(
         time_source=args.time_source,
         max_conversations=args.max_conversations,
         max_room_members=args.max_room_members,
+        max_account_contacts=args.max_account_contacts,
         shadow_model=shadow_model,
     )
 

@@ -1,7 +1,8 @@
 """The online scorer's reference clock (private): the latest event time it accepts now,
-and the refusal of an event dated beyond it (:class:`ScorerClock`, a base of
-:class:`~riskscore.online.memory.ScorerMemory`). The rule and its wording are the batch
-readers' (:mod:`riskscore.io.timestamps`), measured from the scorer's clock."""
+and the refusal of an event dated beyond it or too long before its conversation's latest
+(:class:`ScorerClock`, a base of :class:`~riskscore.online.memory.ScorerMemory`). The
+future rule and its wording are the batch readers' (:mod:`riskscore.io.timestamps`),
+measured from the scorer's clock."""
 
 from __future__ import annotations
 
@@ -24,7 +25,22 @@ class ScorerClock:
     clock: int
     n_events: int
     n_refused_future: int
+    n_too_late: int
+    reorder_tolerance_s: float
     _within_wall_limit: float
+
+    def _too_late(self, ts: int, cid: object, latest: int, row: int | None) -> SchemaError:
+        """The refusal of event ``row`` of conversation ``cid``, dated ``ts``: more than
+        ``reorder_tolerance_s`` before the conversation's ``latest`` event (counted)."""
+        self.n_too_late += 1
+        return SchemaError(
+            f"column 'timestamp'{event_at(row)}: {ts} is {latest - ts} s before the latest "
+            f"event of conversation {cid!r} ({latest}), beyond reorder_tolerance_s="
+            f"{self.reorder_tolerance_s:g}; the event was not applied",
+            column="timestamp",
+            row=row,
+            value=ts,
+        )
 
     def _check_future(self, ts: int, row: int | None) -> None:
         """Refuse event ``row`` if dated beyond :meth:`future_limit` (called for an event

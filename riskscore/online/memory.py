@@ -37,6 +37,7 @@ from riskscore.model import RiskModel
 from riskscore.online.clock import ScorerClock
 from riskscore.online.lock import CheckpointLock
 from riskscore.online.options import (
+    DEFAULT_MAX_ACCOUNT_CONTACTS,
     DEFAULT_MAX_CONVERSATIONS,
     DEFAULT_MAX_FUTURE_S,
     MAX_CONVERSATIONS_LIMIT,
@@ -104,6 +105,7 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
         time_source: TimeSource = "wall",
         max_conversations: int = DEFAULT_MAX_CONVERSATIONS,
         max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
+        max_account_contacts: int = DEFAULT_MAX_ACCOUNT_CONTACTS,
     ) -> None:
         if not isinstance(model, RiskModel):  # a bundle's path, say
             raise TypeError(
@@ -113,6 +115,8 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
         self.max_room_members = check_max_room_members(max_room_members)
         check_time_source(time_source)
         check_whole("max_conversations", max_conversations, 1, MAX_CONVERSATIONS_LIMIT)
+        check_whole("max_account_contacts", max_account_contacts, 1, MAX_CONVERSATIONS_LIMIT)
+        self.max_account_contacts = max_account_contacts
         self.model = model
         self.idle_expiry_s = check_seconds("idle_expiry_s", idle_expiry_s, positive=True)
         self.cooldown_s = check_seconds("cooldown_s", cooldown_s)
@@ -148,6 +152,8 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
         self.n_refused_future = 0
         self.n_evicted = 0
         self.n_broadcast = 0
+        #: Contacts and pairs not held because their account held max_account_contacts.
+        self.n_contacts_capped = 0
         self.checkpoint_extra: dict[str, Any] = {}
         # this scorer's claims on checkpoint files, by lock file (ScorerCheckpoints)
         self._claims: dict[str, CheckpointLock] = {}

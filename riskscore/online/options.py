@@ -14,6 +14,7 @@ from riskscore.io.timestamps import DEFAULT_MAX_FUTURE_S
 
 __all__ = [
     "DEFAULT_IDLE_EXPIRY_S",
+    "DEFAULT_MAX_ACCOUNT_CONTACTS",
     "DEFAULT_MAX_CONVERSATIONS",
     "DEFAULT_MAX_FUTURE_S",
     "MAX_CONVERSATIONS_LIMIT",
@@ -31,6 +32,10 @@ DEFAULT_MAX_CONVERSATIONS = 1_000_000
 #: Largest ``max_conversations`` a scorer takes (about 2 TB of state at the cap): a larger
 #: one, given or read from a checkpoint, is refused rather than stand for "no cap".
 MAX_CONVERSATIONS_LIMIT = 1_000_000_000
+#: Default cap on the distinct accounts one account's counts and pair facts hold: far above
+#: any person's contacts and any split of the model, it bounds what one account that writes
+#: to ever new ids (a flood) holds while it stays active.
+DEFAULT_MAX_ACCOUNT_CONTACTS = 10_000
 # DEFAULT_MAX_FUTURE_S (one day) is the batch readers' default too: defined once, with
 # the rule, in riskscore.io.timestamps, and re-exported here.
 

@@ -47,10 +47,17 @@ def pair_key(a: object, b: object) -> tuple[object, object]:
 
 
 def pair_facts(
-    sender: AccountState, recipient: AccountState, sender_id: object, recipient_id: object
+    sender: AccountState,
+    recipient: AccountState,
+    sender_id: object,
+    recipient_id: object,
+    held: PairFacts | None,
+    most: int,
 ) -> PairFacts:
     """The facts of the pair of an event, held by its lower account id (new ones, ``inf``
-    both, the first time the two meet; :func:`meet` then fills them in)."""
+    both, the first time the two meet; :func:`meet` then fills them in). When that account
+    holds the facts of ``most`` pairs already, a new pair's are not held by it: the event's
+    conversation keeps them (``held``, its facts so far, or new ones)."""
     try:  # inline, one call less per event: the ids of an event are mostly of one type
         lower = sender_id <= recipient_id  # type: ignore[operator]
     except TypeError:
@@ -64,6 +71,8 @@ def pair_facts(
         met = holder.met = {}
     facts = met.get(other)
     if facts is None:
+        if len(met) >= most:  # a flood of new ids: the conversation alone keeps them
+            return _NEW_PAIR.copy() if held is None else held
         facts = met[other] = _NEW_PAIR.copy()  # a copy: a fraction of np.full's cost
     return facts
 

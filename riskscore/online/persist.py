@@ -29,6 +29,7 @@ from riskscore.model import RiskModel
 from riskscore.online.checkpoint_values import extra_data, time_of
 from riskscore.online.lock import CheckpointLock, claim, lock_path
 from riskscore.online.options import (
+    DEFAULT_MAX_ACCOUNT_CONTACTS,
     DEFAULT_MAX_CONVERSATIONS,
     DEFAULT_MAX_FUTURE_S,
     MAX_CONVERSATIONS_LIMIT,
@@ -51,7 +52,8 @@ _NUMBER_CONFIG = ("idle_expiry_s", "cooldown_s", "reorder_tolerance_s", "max_fut
 #: The scorer options a checkpoint keeps and a restored scorer takes from it, each the
 #: name of its constructor argument and attribute (``time_source`` aside: a restore may
 #: change it).
-CHECKPOINTED_OPTIONS = (*_NUMBER_CONFIG, "max_conversations", "max_room_members")
+_CAP_OPTIONS = ("max_conversations", "max_room_members", "max_account_contacts")
+CHECKPOINTED_OPTIONS = (*_NUMBER_CONFIG, *_CAP_OPTIONS)
 
 #: Largest count a checkpoint holds (a counter, a count of lines): an int64, which a
 #: billion events a second take 292 years to reach; a larger one was not written by a scorer.
@@ -60,7 +62,10 @@ MAX_COUNT = 2**63 - 1
 #: The options of a checkpoint's meta ``config`` that hold whole numbers, with the range a
 #: scorer takes (``max_room_members`` has no upper bound of its own: a larger one sets no
 #: room aside, as :data:`~riskscore.io.schema.MAX_ROOM_SIZE` does).
-_WHOLE_CONFIG = (("max_conversations", 1, MAX_CONVERSATIONS_LIMIT),)
+_WHOLE_CONFIG = (
+    ("max_conversations", 1, MAX_CONVERSATIONS_LIMIT),
+    ("max_account_contacts", 1, MAX_CONVERSATIONS_LIMIT),
+)
 
 _COUNTERS = ("clock", "n_events", "n_clamped", "n_too_late", "n_expired")
 _OPTIONAL_COUNTERS = ("n_rescored", "n_refused_future", "n_evicted", "n_broadcast")
@@ -78,6 +83,7 @@ class ScorerCheckpoints:
     time_source: TimeSource
     max_conversations: int
     max_room_members: int
+    max_account_contacts: int
     clock: int
     n_events: int
     n_clamped: int
@@ -161,6 +167,7 @@ class ScorerCheckpoints:
                 "time_source": self.time_source if isinstance(self.time_source, str) else None,
                 "max_conversations": self.max_conversations,
                 "max_room_members": self.max_room_members,
+                "max_account_contacts": self.max_account_contacts,
             },
             "counters": {
                 "clock": self.clock,
@@ -245,11 +252,21 @@ class ScorerCheckpoints:
         if not isinstance(extra, dict):
             raise CheckpointError(f"{path}: meta 'extra' is not an object")
         self.checkpoint_extra = dict(extra)
+        # a file written before the cap (without it in its config) may hold more: kept whole
+        capped = "max_account_contacts" in snap.meta["config"]
         for aid, state in snap.accounts():
             key = _key(aid, path, what="account id")
             if key in self._accounts:
                 raise CheckpointError(f"{path}: account {key!r} appears twice")
-            self._accounts[key] = _row(path, f"account {key!r}", AccountState.from_json, state)
+            account = _row(path, f"account {key!r}", AccountState.from_json, state)
+            held = max(len(account.contacts), len(account.met or ()))
+            if capped and held > self.max_account_contacts:
+                raise CheckpointError(
+                    f"{path}: account {key!r} holds {held} contacts or pairs, more than its "
+                    f"max_account_contacts {self.max_account_contacts}: the file was changed "
+                    "after it was written"
+                )
+            self._accounts[key] = account
             self._check_held(path, "accounts", self._accounts, 2 * self.max_conversations)
         for cid, initiator, responder, state in snap.conversations():
             key = _key(cid, path, MAX_PAIR_ID_LENGTH, "conversation id")
@@ -473,6 +490,9 @@ def config_of(snap: _checkpoint.Snapshot) -> dict[str, Any]:
             "max_future_s": inf_if_none(config.get("max_future_s", DEFAULT_MAX_FUTURE_S)),
             "max_conversations": config.get("max_conversations", DEFAULT_MAX_CONVERSATIONS),
             "max_room_members": config.get("max_room_members", DEFAULT_MAX_ROOM_MEMBERS),
+            "max_account_contacts": config.get(
+                "max_account_contacts", DEFAULT_MAX_ACCOUNT_CONTACTS
+            ),
             "time_source": "events" if config.get("time_source") == "events" else "wall",
         }
     except KeyError as exc:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import riskscore.online.checkpoint as _checkpoint
-from riskscore.exceptions import CheckpointError, SchemaError, hold_alerts
+from riskscore.exceptions import CheckpointError, hold_alerts
 from riskscore.io.events import parse_event_fast
 from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
@@ -28,10 +28,10 @@ from riskscore.io.groups import (
     pair_conversation_id,
     pair_id_clash_at,
 )
-from riskscore.io.validate import event_at
 from riskscore.model import RiskModel
 from riskscore.online.options import (
     DEFAULT_IDLE_EXPIRY_S,
+    DEFAULT_MAX_ACCOUNT_CONTACTS,
     DEFAULT_MAX_CONVERSATIONS,
     DEFAULT_MAX_FUTURE_S,
     RUNNING_COUNT,
@@ -44,7 +44,7 @@ from riskscore.online.persist import config_of
 from riskscore.online.rescore import Rescoring
 from riskscore.online.risk import ADULT_IS_INITIATOR, OnlineModel
 from riskscore.online.shadow import ShadowModel, ShadowScoring
-from riskscore.online.state import ConversationState
+from riskscore.online.state import CONTACT_CAPPED, ConversationState
 from riskscore.policy import Alert, AlertPolicy, policy_or_default
 
 __all__ = ["OnlineScorer"]
@@ -95,6 +95,10 @@ class OnlineScorer(Rescoring, ShadowScoring):
         ``message`` or ``media`` event with a larger ``room_size`` is counted in
         ``n_broadcast`` and changes no state (as :func:`riskscore.read_messages` sets
         such rows aside).
+    max_account_contacts : int, default 10,000
+        Most accounts one account's distinct counts and pair facts hold: past it (a flood
+        of new ids) its counts stop growing, where batch counts on, and a new pair's facts
+        stay in its conversation alone; each contact not held counts in ``n_contacts_capped``.
     shadow_model : RiskModel, optional
         A candidate scored next to ``model`` on the same feature rows, under the same
         policy and cool-down. Its alerts are recorded (:meth:`pop_shadow_alerts`) and
@@ -120,12 +124,10 @@ class OnlineScorer(Rescoring, ShadowScoring):
         Events applied.
     n_clamped, n_too_late, n_expired : int
         Late events clamped, late events refused, conversations expired.
-    n_refused_future : int
-        Events refused for a timestamp beyond ``max_future_s`` ahead of the clock.
-    n_evicted : int
-        Conversations evicted by the ``max_conversations`` cap.
-    n_broadcast : int
-        Events to rooms above ``max_room_members`` set aside.
+    n_refused_future, n_evicted, n_broadcast, n_contacts_capped : int
+        Events refused beyond ``max_future_s`` ahead of the clock; conversations evicted
+        by ``max_conversations``; events to rooms above ``max_room_members`` set aside;
+        new contacts not held past ``max_account_contacts``.
     last_event : tuple or None
         The last event :meth:`update_one` parsed, as the shared validator parsed it
         (:data:`riskscore.io.events.EventTuple`): set once an event passes validation,
@@ -167,6 +169,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
         time_source: TimeSource = "wall",
         max_conversations: int = DEFAULT_MAX_CONVERSATIONS,
         max_room_members: int = DEFAULT_MAX_ROOM_MEMBERS,
+        max_account_contacts: int = DEFAULT_MAX_ACCOUNT_CONTACTS,
         shadow_model: RiskModel | None = None,
     ) -> None:
         super().__init__(
@@ -178,6 +181,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             time_source=time_source,
             max_conversations=max_conversations,
             max_room_members=max_room_members,
+            max_account_contacts=max_account_contacts,
         )
         self.policy = policy_or_default(policy)
         self._max_accounts = 2 * self.max_conversations
@@ -288,16 +292,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             side = 1 if sender_id == conv.initiator else 0
             if ts < conv.max_ts:
                 if conv.max_ts - ts > self.reorder_tolerance_s:
-                    self.n_too_late += 1
-                    raise SchemaError(
-                        f"column 'timestamp'{event_at(row)}: {ts} is "
-                        f"{conv.max_ts - ts} s before the latest event of conversation {cid!r} "
-                        f"({conv.max_ts}), beyond reorder_tolerance_s="
-                        f"{self.reorder_tolerance_s:g}; the event was not applied",
-                        column="timestamp",
-                        row=row,
-                        value=ts,
-                    )
+                    raise self._too_late(ts, cid, conv.max_ts, row)
                 ts = conv.max_ts
                 self.n_clamped += 1
             conversations.move_to_end(cid)
@@ -320,8 +315,12 @@ class OnlineScorer(Rescoring, ShadowScoring):
         if ts > recipient.last_seen:
             recipient.last_seen = ts
         # As held now by the pair's lower id (it may have expired and come back).
-        pair = conv.pair = pair_facts(sender, recipient, sender_id, recipient_id)
+        cap = self.max_account_contacts  # a flood of new ids: no more held past it
+        pair = conv.pair = pair_facts(sender, recipient, sender_id, recipient_id, conv.pair, cap)
         adult_i = conv.adult_i
+        novel = sender.note_contact(recipient_id, recipient_age, channel, kind, room, cap)
+        if novel & CONTACT_CAPPED:
+            self.n_contacts_capped += 1
         # One compiled call: tallies, pair facts, the kernel's update, features and risk.
         risk, code, shift = self._step(
             self._ints,
@@ -331,7 +330,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             sender.tallies,
             recipient.tallies,
             pair,
-            sender.note_contact(recipient_id, recipient_age, channel, kind, room),
+            novel,
             side,
             ts,
             sender_age,

@@ -79,6 +79,9 @@ _FRESH.flags.writeable = False
 #: Bits of :meth:`AccountState.note_contact`: the event is direct contact (not group
 #: contact), and it added its recipient to the sender's contacts, minors, private minors.
 DIRECT_CONTACT, NEW_CONTACT, NEW_MINOR, NEW_PRIVATE_MINOR = 1, 2, 4, 8
+#: Bit of :meth:`AccountState.note_contact`: the recipient is new to the sender, whose
+#: contacts are full (``max_account_contacts``), so it is not held nor counted.
+CONTACT_CAPPED = 16
 #: Bits of what an event (:func:`tally`, :func:`~riskscore.online.pairs.meet`) changed beyond
 #: its own conversation: the per-account features of the sender (1) or the recipient (2),
 #: and the pair's facts (4).
@@ -113,15 +116,25 @@ class AccountState:
         self.stale = False
 
     def note_contact(
-        self, recipient_id: object, recipient_age: float, channel: int, event: int, room_size: int
+        self,
+        recipient_id: object,
+        recipient_age: float,
+        channel: int,
+        event: int,
+        room_size: int,
+        most: int,
     ) -> int:
-        """Add the recipient of an event this account sent to its distinct counts; return
-        the bits :func:`tally` reads (0 for an event that is no direct contact). Group
-        contact is not contact with each member (:mod:`riskscore.io.groups`)."""
+        """Add the recipient of an event this account sent to its distinct counts, when
+        they hold fewer than ``most`` accounts; return the bits :func:`tally` reads (0 for
+        an event that is no direct contact; :data:`CONTACT_CAPPED` for a new recipient not
+        held). Group contact is not contact with each member (:mod:`riskscore.io.groups`).
+        """
         if event not in _CONTACT or (room_size and is_group_contact(room_size, event)):
             return 0
         novel = DIRECT_CONTACT
         if recipient_id not in self.contacts:
+            if len(self.contacts) >= most:  # a flood of new ids: the counts stop here
+                return DIRECT_CONTACT | CONTACT_CAPPED
             self.contacts.add(recipient_id)
             novel |= NEW_CONTACT
         if recipient_age < MINOR_AGE:  # False for NaN, as in the batch code
