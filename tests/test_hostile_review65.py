@@ -194,3 +194,25 @@ def test_a_blank_band_name_or_one_with_spaces_around_it_is_refused(name: str) ->
     already refuse a blank name."""
     with pytest.raises(PolicyFileError, match="blank or has spaces around it"):
         rs.AlertPolicy.from_toml(_policy_with_band_name(name))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"sender\u3164_age": [30]}, r"column 'sender\\u3164_age' is not a schema v1 column"),
+        (
+            {"sender_age": [3], "Sender\u3164_Age": [30]},
+            r"columns 'Sender\\u3164_Age' and 'sender_age' both name 'sender_age'",
+        ),
+    ],
+)
+def test_a_misspelt_column_name_is_quoted_with_its_blank_letters_escaped(
+    extra: dict[str, list[object]], message: str
+) -> None:
+    """Was: the misspelt-name and two-names errors quoted a column name with plain repr, so
+    ``sender<Hangul filler>_age`` read as ``sender _age`` and its cause was invisible; now the
+    name is quoted as every other error quotes one (escaped, or only its length if a sentence)."""
+    events = {"conversation_id": [1], "timestamp": [1_714_521_600], "sender_id": ["a"],
+              "recipient_id": ["b"], "channel": ["direct"], **extra}  # fmt: skip
+    with pytest.raises(rs.SchemaError, match=message):
+        rs.read_messages(events, now=1_714_521_600)

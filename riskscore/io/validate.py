@@ -446,7 +446,8 @@ def check_misspelt_names(names: Collection[str], row: int | None = None) -> None
         column = variant_of(name)
         if column is not None and column in names:  # two names for one column: which is it?
             raise SchemaError(
-                f"columns {name!r} and {column!r}{event_at(row)} both name {column!r} (ignoring "
+                f"columns {quoted_name(name)} and {column!r}{event_at(row)} both name {column!r} "
+                "(ignoring "
                 f"case and separators): keep one of them",
                 column=name,
                 row=row,
@@ -454,9 +455,9 @@ def check_misspelt_names(names: Collection[str], row: int | None = None) -> None
         column = misspelt_column(name, names)
         if column is not None:
             raise SchemaError(
-                f"column {name!r}{event_at(row)} is not a schema v1 column but looks like "
-                f"{column!r} misspelt: rename it to {column!r}, or drop it (as it is, it would be "
-                f"ignored and {column!r} read as not given)",
+                f"column {quoted_name(name)}{event_at(row)} is not a schema v1 column but looks "
+                f"like {column!r} misspelt: rename it to {column!r}, or drop it (as it is, it "
+                f"would be ignored and {column!r} read as not given)",
                 column=name,
                 row=row,
             )
@@ -468,7 +469,7 @@ def _check_lengths(raw: Mapping[str, AnyArray]) -> int:
     for name, length in lengths.items():
         if length != n:
             raise SchemaError(
-                f"column {name!r} has {length} values but 'conversation_id' has {n}",
+                f"column {quoted_name(name)} has {length} values but 'conversation_id' has {n}",
                 column=name,
             )
     return n
