@@ -216,3 +216,17 @@ def test_a_misspelt_column_name_is_quoted_with_its_blank_letters_escaped(
               "recipient_id": ["b"], "channel": ["direct"], **extra}  # fmt: skip
     with pytest.raises(rs.SchemaError, match=message):
         rs.read_messages(events, now=1_714_521_600)
+
+
+def test_message_text_given_as_the_events_path_is_not_echoed(tmp_path: Path) -> None:
+    """Was: ``read_messages("meet me tonight ...")`` (text passed where a path belongs) put
+    the text in the FileNotFoundError and so in logs; now it names it by its length, while
+    a missing path with a separator or a suffix is still shown as given."""
+    text = "meet me tonight after school and do not tell anyone"
+    with pytest.raises(FileNotFoundError) as info:
+        rs.read_messages(text)
+    assert "tonight" not in str(info.value)
+    assert f"text of {len(text)} characters" in str(info.value)
+    missing = tmp_path / "my events file.csv"
+    with pytest.raises(FileNotFoundError, match=r"my events file\.csv"):
+        rs.read_messages(missing)

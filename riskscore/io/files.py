@@ -27,6 +27,7 @@ from riskscore.io.columnar import (
 from riskscore.io.columns import number_text_column
 from riskscore.io.jsonl import read_jsonl
 from riskscore.io.raw import RawColumns
+from riskscore.io.schema import is_sentence
 from riskscore.io.text import (
     arrow_file,
     compressed_by,
@@ -88,6 +89,10 @@ def check_regular_file(path: Path, what: str = "events file") -> None:
     """
     if not path.exists():
         real_path(path)  # a loop of symbolic links: ELOOP, naming it
+        text = str(path)
+        if is_sentence(text) and os.sep not in text and not path.suffix:  # text, not a path
+            shown = f"text of {len(text)} characters (not shown: it may be message content)"
+            raise FileNotFoundError(f"no such {what}: {shown}; give the path of a file")
         raise FileNotFoundError(f"no such {what}: {path}")
     if path.is_dir():
         raise SchemaError(f"{path} is a directory: give the path of one {what}")
