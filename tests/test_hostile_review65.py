@@ -230,3 +230,19 @@ def test_message_text_given_as_the_events_path_is_not_echoed(tmp_path: Path) -> 
     missing = tmp_path / "my events file.csv"
     with pytest.raises(FileNotFoundError, match=r"my events file\.csv"):
         rs.read_messages(missing)
+
+
+def test_a_dict_of_pandas_series_with_different_indexes_is_refused() -> None:
+    """Was: a dict's columns were read by position, so Series whose indexes differ paired
+    one row's sender with another row's recipient, in silence (pandas would align them by
+    label). Now such a dict is refused, naming two of its columns; Series of one index, or
+    mixed with plain lists, are read as before."""
+    pd = pytest.importorskip("pandas")
+    t0 = 1_714_521_600
+    events = {"conversation_id": pd.Series([1, 1]), "timestamp": pd.Series([t0, t0 + 1]),
+              "sender_id": pd.Series(["a", "b"], index=[1, 0]),
+              "recipient_id": pd.Series(["b", "a"]), "channel": ["direct", "direct"]}  # fmt: skip
+    with pytest.raises(rs.SchemaError, match="'conversation_id' and 'sender_id' are pandas Ser"):
+        rs.read_messages(events, now=t0)
+    events["sender_id"] = pd.Series(["a", "b"])
+    assert len(rs.read_messages(events, now=t0)) == 2

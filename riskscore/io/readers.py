@@ -246,6 +246,7 @@ def _load_columns(source: object) -> dict[str, AnyArray]:
         names = [str(k) for k in source]
         nested = [p for k, v in source.items() for p in column_paths(str(k), v)]
         wanted = set(schema_names(names, nested))
+        _check_series_aligned({str(k): v for k, v in source.items() if str(k) in wanted})
         raw = RawColumns({str(k): as_1d(str(k), v) for k, v in source.items() if str(k) in wanted})
     if raw is not None:
         raw.unread = unread_names(names)
@@ -259,6 +260,28 @@ def _load_columns(source: object) -> dict[str, AnyArray]:
         "DataFrame or LazyFrame, a dict of arrays or a table with the Arrow stream interface; "
         f"got {type(source).__name__}"
     )
+
+
+def _check_series_aligned(columns: Mapping[str, object]) -> None:
+    """Refuse a dict whose pandas Series have different indexes: a dict's columns are read
+    by position, so such Series would pair one row's sender with another's recipient (as
+    pandas itself would align them by label)."""
+    series: dict[str, Any] = {
+        name: values
+        for name, values in columns.items()
+        if type(values).__module__.startswith("pandas")
+        and hasattr(getattr(values, "index", None), "equals")
+    }
+    first = next(iter(series), "")
+    for name, values in series.items():
+        if not values.index.equals(series[first].index):
+            raise SchemaError(
+                f"columns {quoted_name(first)} and {quoted_name(name)} are pandas Series with "
+                "different indexes: a dict's columns are read by position, which would pair "
+                "values of different rows; give a DataFrame (aligned by index) or the Series' "
+                ".to_numpy() in one order",
+                column=name,
+            )
 
 
 def _lazy_frame_columns(source: Any) -> RawColumns:
