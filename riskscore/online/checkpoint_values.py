@@ -39,7 +39,9 @@ from riskscore.io.schema import (
 
 __all__ = [
     "extra_data",
+    "finite_or_none",
     "ids_in",
+    "inf_if_none",
     "number_in",
     "numbers_in_range",
     "out_value",
@@ -49,6 +51,16 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 _INF = math.inf
+
+
+def finite_or_none(value: float) -> float | None:
+    """An option as a checkpoint stores it: None for no limit (infinity)."""
+    return None if math.isinf(value) else value
+
+
+def inf_if_none(value: float | None) -> float:
+    """Inverse of :func:`finite_or_none`."""
+    return math.inf if value is None else float(value)
 
 
 def out_value(value: float) -> float | None:

@@ -15,9 +15,18 @@ import numpy as np
 from riskscore._jit_cache import jit_cache_on_disk
 from riskscore.features.kernel import PAIR_KEY_CHANNELS
 from riskscore.io.schema import Channel
+from riskscore.online.checkpoint_values import number_in
 from riskscore.online.state import AccountState, ConversationState, PairFacts
 
-__all__ = ["PairConversations", "meet", "pair_facts", "pair_facts_of", "pair_key"]
+__all__ = [
+    "PairConversations",
+    "meet",
+    "own_pair_facts",
+    "pair_facts",
+    "pair_facts_of",
+    "pair_key",
+    "restore_own_pair_facts",
+]
 
 _DIRECT = int(Channel.DIRECT)
 _INF = math.inf
@@ -105,6 +114,52 @@ def pair_facts_of(
     if holder is None or holder.met is None:
         return None
     return holder.met.get(hi)
+
+
+def own_pair_facts(
+    conversations: Mapping[object, ConversationState], accounts: Mapping[object, AccountState]
+) -> list[list[Any]]:
+    """``[conversation id, first, private]`` (``private`` None while infinite) of each
+    conversation keeping its pair's facts itself, as :func:`pair_facts` leaves them past
+    ``max_account_contacts``: the pair's lower account does not hold them, so a checkpoint
+    of the accounts alone loses them (:func:`restore_own_pair_facts` reads them back)."""
+    out = []
+    for cid, conv in conversations.items():
+        facts = conv.pair
+        if facts is not None and facts is not pair_facts_of(
+            accounts, conv.initiator, conv.responder
+        ):
+            private = float(facts[1])
+            out.append([cid, float(facts[0]), None if private == _INF else private])
+    return out
+
+
+def restore_own_pair_facts(
+    conversations: Mapping[object, ConversationState], entries: object
+) -> None:
+    """Give back each conversation the pair facts :func:`own_pair_facts` stored with it.
+
+    Raises
+    ------
+    ValueError
+        An entry that is not ``[id, first, private]`` of a conversation held, or twice.
+    """
+    if not isinstance(entries, list):
+        raise ValueError("must be a list of [conversation id, first, private]")
+    seen = set()
+    for entry in entries:
+        if not (isinstance(entry, list) and len(entry) == 3):
+            raise ValueError(f"{entry!r:.80} is not [conversation id, first, private]")
+        cid, first, private = entry
+        if type(cid) not in (int, str) or cid not in conversations or cid in seen:
+            raise ValueError(f"conversation {cid!r:.80} is not held, or is given twice")
+        seen.add(cid)
+        conversations[cid].pair = np.array(
+            [
+                number_in(first, "pair first"),
+                _INF if private is None else number_in(private, "pair private"),
+            ]
+        )
 
 
 class PairConversations:
