@@ -147,6 +147,7 @@ def restore_own_pair_facts(
     if not isinstance(entries, list):
         raise ValueError("must be a list of [conversation id, first, private]")
     seen = set()
+    shared: dict[tuple[object, ...], PairFacts] = {}  # a pair's conversations share them
     for entry in entries:
         if not (isinstance(entry, list) and len(entry) == 3):
             raise ValueError(f"{entry!r:.80} is not [conversation id, first, private]")
@@ -154,12 +155,13 @@ def restore_own_pair_facts(
         if type(cid) not in (int, str) or cid not in conversations or cid in seen:
             raise ValueError(f"conversation {cid!r:.80} is not held, or is given twice")
         seen.add(cid)
-        conversations[cid].pair = np.array(
-            [
-                number_in(first, "pair first"),
-                _INF if private is None else number_in(private, "pair private"),
-            ]
+        conv = conversations[cid]
+        facts = (
+            number_in(first, "pair first"),
+            _INF if private is None else number_in(private, "pair private"),
         )
+        key = (*pair_key(conv.initiator, conv.responder), *facts)
+        conv.pair = shared.setdefault(key, np.array(facts))
 
 
 class PairConversations:
@@ -202,6 +204,19 @@ class PairConversations:
         if held is None:
             return ()
         return held if isinstance(held, tuple) else (held,)
+
+    def kept(
+        self, conv: ConversationState, conversations: Mapping[object, ConversationState]
+    ) -> PairFacts | None:
+        """The facts of the pair of ``conv`` another of its live conversations has: a new
+        conversation of a pair whose lower account holds ``max_account_contacts`` pairs
+        shares them (:func:`pair_facts`), as batch reads one pair across its conversations.
+        """
+        for cid in self.of(conv.initiator, conv.responder):
+            other = conversations.get(cid)
+            if other is not None and other.pair is not None:
+                return other.pair
+        return None
 
     def pairs(self) -> dict[tuple[object, object], tuple[object, ...]]:
         """Every pair held (:func:`pair_key`) and the ids of its live conversations."""
