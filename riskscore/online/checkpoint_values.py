@@ -44,6 +44,7 @@ __all__ = [
     "inf_if_none",
     "number_in",
     "numbers_in_range",
+    "oldest_in",
     "out_value",
     "state_in",
     "time_of",
@@ -85,6 +86,15 @@ def time_of(value: Any, what: str) -> int:
             f"found {value!r}"
         )
     return value
+
+
+def oldest_in(meta: Mapping[str, Any]) -> float:
+    """The time a checkpoint's scorer expiry next looked from (``expiry_oldest``, stored as
+    the scorer had it: expiry stops at the first live entry, so when it runs decides what
+    goes); null, or a file without it, is minus infinity: at the next event that moves the
+    clock."""
+    value = meta.get("expiry_oldest")
+    return -math.inf if value is None else number_in(value, "time")
 
 
 #: The range of each conversation state slot in a checkpoint (NaN allowed where True);

@@ -17,6 +17,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import riskscore.online.checkpoint as _checkpoint
+import riskscore.online.checkpoint_values as _values
+import riskscore.online.pairs as _pairs
 from riskscore._checks import is_real
 from riskscore._version import __version__
 from riskscore.exceptions import CheckpointError
@@ -34,12 +36,7 @@ from riskscore.online.options import (
     MAX_CONVERSATIONS_LIMIT,
     TimeSource,
 )
-from riskscore.online.pairs import (
-    PairConversations,
-    own_pair_facts,
-    pair_facts_of,
-    restore_own_pair_facts,
-)
+from riskscore.online.pairs import PairConversations, pair_facts_of
 from riskscore.online.state import AccountState, ConversationState
 
 __all__ = [
@@ -185,7 +182,8 @@ class ScorerCheckpoints:
                 "n_broadcast": self.n_broadcast,
             },
             "rooms": [[room, ts] for room, ts in self._rooms.items()],
-            "own_pairs": own_pair_facts(self._conversations, self._accounts),  # past the cap
+            "own_pairs": _pairs.own_pair_facts(self._conversations, self._accounts),  # past cap
+            "expiry_oldest": finite_or_none(self._oldest),  # when expiry next looks: as is
             # The adult index is rebuilt from the conversations on restore; only its
             # order (that of the alerts one event raises) needs keeping, for adults
             # with more than one live conversation.
@@ -257,6 +255,7 @@ class ScorerCheckpoints:
         if not isinstance(extra, dict):
             raise CheckpointError(f"{path}: meta 'extra' is not an object")
         self.checkpoint_extra = dict(extra)
+        self._oldest = _row(path, "meta 'expiry_oldest'", _values.oldest_in, snap.meta)
         # a file written before the cap (without it in its config) may hold more: kept whole
         capped = "max_account_contacts" in snap.meta["config"]
         for aid, state in snap.accounts():
@@ -291,7 +290,7 @@ class ScorerCheckpoints:
             self._index(conv.adult_id(), key)
             self._pair_convs.join(key, conv)
             self._check_held(path, "conversations", self._conversations, self.max_conversations)
-        own = partial(restore_own_pair_facts, self._conversations)
+        own = partial(_pairs.restore_own_pair_facts, self._conversations)
         _row(path, "meta 'own_pairs'", own, snap.meta.get("own_pairs", []))
         rooms = snap.meta.get("rooms", [])
         if not isinstance(rooms, list):
