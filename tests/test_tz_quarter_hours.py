@@ -8,6 +8,8 @@ quarantine, the online scorer and the one-value rule give the same reason.
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,7 +18,10 @@ import pytest
 
 import riskscore as rs
 from riskscore.io.columns import one_tz_offset_problem
+from riskscore.io.events import parse_event_fast
 from riskscore.io.schema import TZ_OFFSETS_IN_USE
+from riskscore.moderation.cases import QueueError
+from riskscore.serve.timeline import TimelineStore
 
 T0 = 1_714_521_600
 EVENT = {
@@ -91,3 +96,18 @@ def test_the_online_scorer_refuses_the_event_and_keeps_its_state() -> None:
     assert (scorer.n_events, scorer.n_conversations) == (0, 0)
     scorer.update_one({**EVENT, "recipient_tz_offset_min": 300})
     assert scorer.n_events == 1
+
+
+def test_a_serve_timeline_row_off_the_quarter_hour_is_refused(tmp_path: Path) -> None:
+    """The timeline store read back any offset in range: one changed to 5 outside riskscore
+    (a scorer never writes it) shaded the case page's nights five hours off."""
+    path = tmp_path / "timeline.sqlite"
+    store = TimelineStore(path)
+    event = {**EVENT, "recipient_tz_offset_min": 60}
+    store.add([parse_event_fast({**event, "timestamp": T0 + 60 * i}) for i in range(2)])
+    store.flush()
+    with closing(sqlite3.connect(path)) as con, con:
+        con.execute("UPDATE events SET tz_offset_min = 5 WHERE rowid = 2")
+    with pytest.raises(QueueError, match="row 2: column 'tz_offset_min' is 5, expected whole q"):
+        store.events_of(1)
+    store.close()

@@ -35,8 +35,8 @@ from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import MessageTable
 from riskscore.io.readers import read_messages
 from riskscore.model import load_model
+from riskscore.online.checkpoint_values import finite_or_none
 from riskscore.online.options import DEFAULT_IDLE_EXPIRY_S
-from riskscore.online.persist import finite_or_none
 from riskscore.policy import AlertPolicy, Guards
 from riskscore.policy.bands import threshold_text
 from riskscore.policy.volume import (

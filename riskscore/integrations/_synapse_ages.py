@@ -16,8 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
+
 import riskscore.io.sqlite as sqlite
 from riskscore.integrations._synapse_config import AgeSourceConfig, SynapseConfigError
+from riskscore.io.columns import one_tz_offset_problem
+from riskscore.io.one_value import Undecided
+from riskscore.io.raw import show
 
 __all__ = ["AgeSource", "Profile", "make_age_source"]
 
@@ -34,6 +39,25 @@ UNKNOWN = Profile(None, None)
 LookupFn = Callable[[str], "Profile | tuple[float | None, int | None] | None"]
 
 
+class _OffsetError(ValueError):
+    """A user's ``tz_offset_min`` the schema refuses (the reason, with the value shown)."""
+
+
+def _offset(tz: object) -> int | None:
+    """The schema's rule for ``recipient_tz_offset_min`` (whole quarter hours in range),
+    never ``int()``, which cut 330.7 to 330 and passed 5 (hours for minutes) in silence."""
+    if tz is None or tz == "":
+        return None
+    try:
+        problem = one_tz_offset_problem(tz)
+    except Undecided:  # a numpy scalar or a decimal (a callable's): its plain value
+        problem = one_tz_offset_problem(tz.item() if isinstance(tz, np.generic) else str(tz))
+    if problem is not None:
+        raise _OffsetError(f"tz_offset_min {show(tz)} {problem}")
+    number = float(tz)  # type: ignore[arg-type]
+    return None if math.isnan(number) else int(number)  # NaN: unknown, as an empty cell
+
+
 def _profile(user_id: str, age: object, tz: object) -> Profile:
     if age is None or age == "":
         out_age = None
@@ -41,8 +65,7 @@ def _profile(user_id: str, age: object, tz: object) -> Profile:
         out_age = float(age)  # type: ignore[arg-type]
         if math.isnan(out_age):
             out_age = None
-    out_tz = None if tz is None or tz == "" else int(tz)  # type: ignore[call-overload]
-    return Profile(out_age, out_tz)
+    return Profile(out_age, _offset(tz))
 
 
 class AgeSource:
@@ -119,6 +142,10 @@ class _CsvLookup:
                     rows[row["user_id"]] = _profile(
                         row["user_id"], row["age"], row.get("tz_offset_min")
                     )
+                except _OffsetError as exc:
+                    raise SynapseConfigError(
+                        f"{str(self.path)!r} line {line}: {exc}", ("ages", "csv")
+                    ) from None
                 except ValueError:
                     raise SynapseConfigError(
                         f"{str(self.path)!r} line {line}: age {row['age']!r} or tz_offset_min "
@@ -187,10 +214,15 @@ class _SqliteLookup:
         if not rows:
             return None
         rowid, age, tz = rows[0]
+        at = "" if rowid is None else f"row {rowid} "
         try:
             return _profile(user_id, age, tz)
+        except _OffsetError as exc:
+            raise SynapseConfigError(
+                f"table {table!r} in {path!r}, {at}of user {user_id!r}: {exc}",
+                ("ages", "sqlite"),
+            ) from None
         except (TypeError, ValueError):
-            at = "" if rowid is None else f"row {rowid} "
             raise SynapseConfigError(
                 f"table {table!r} in {path!r}, {at}of user {user_id!r}: age {age!r} or "
                 f"tz_offset_min {tz!r} is not a number",

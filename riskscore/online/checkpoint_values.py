@@ -39,9 +39,12 @@ from riskscore.io.schema import (
 
 __all__ = [
     "extra_data",
+    "finite_or_none",
     "ids_in",
+    "inf_if_none",
     "number_in",
     "numbers_in_range",
+    "oldest_in",
     "out_value",
     "state_in",
     "time_of",
@@ -49,6 +52,16 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 _INF = math.inf
+
+
+def finite_or_none(value: float) -> float | None:
+    """An option as a checkpoint stores it: None for no limit (infinity)."""
+    return None if math.isinf(value) else value
+
+
+def inf_if_none(value: float | None) -> float:
+    """Inverse of :func:`finite_or_none`."""
+    return math.inf if value is None else float(value)
 
 
 def out_value(value: float) -> float | None:
@@ -73,6 +86,15 @@ def time_of(value: Any, what: str) -> int:
             f"found {value!r}"
         )
     return value
+
+
+def oldest_in(meta: Mapping[str, Any]) -> float:
+    """The time a checkpoint's scorer expiry next looked from (``expiry_oldest``, stored as
+    the scorer had it: expiry stops at the first live entry, so when it runs decides what
+    goes); null, or a file without it, is minus infinity: at the next event that moves the
+    clock."""
+    value = meta.get("expiry_oldest")
+    return -math.inf if value is None else number_in(value, "time")
 
 
 #: The range of each conversation state slot in a checkpoint (NaN allowed where True);

@@ -15,9 +15,18 @@ import numpy as np
 from riskscore._jit_cache import jit_cache_on_disk
 from riskscore.features.kernel import PAIR_KEY_CHANNELS
 from riskscore.io.schema import Channel
+from riskscore.online.checkpoint_values import number_in
 from riskscore.online.state import AccountState, ConversationState, PairFacts
 
-__all__ = ["PairConversations", "meet", "pair_facts", "pair_facts_of", "pair_key"]
+__all__ = [
+    "PairConversations",
+    "meet",
+    "own_pair_facts",
+    "pair_facts",
+    "pair_facts_of",
+    "pair_key",
+    "restore_own_pair_facts",
+]
 
 _DIRECT = int(Channel.DIRECT)
 _INF = math.inf
@@ -107,6 +116,54 @@ def pair_facts_of(
     return holder.met.get(hi)
 
 
+def own_pair_facts(
+    conversations: Mapping[object, ConversationState], accounts: Mapping[object, AccountState]
+) -> list[list[Any]]:
+    """``[conversation id, first, private]`` (``private`` None while infinite) of each
+    conversation keeping its pair's facts itself, as :func:`pair_facts` leaves them past
+    ``max_account_contacts``: the pair's lower account does not hold them, so a checkpoint
+    of the accounts alone loses them (:func:`restore_own_pair_facts` reads them back)."""
+    out = []
+    for cid, conv in conversations.items():
+        facts = conv.pair
+        if facts is not None and facts is not pair_facts_of(
+            accounts, conv.initiator, conv.responder
+        ):
+            private = float(facts[1])
+            out.append([cid, float(facts[0]), None if private == _INF else private])
+    return out
+
+
+def restore_own_pair_facts(
+    conversations: Mapping[object, ConversationState], entries: object
+) -> None:
+    """Give back each conversation the pair facts :func:`own_pair_facts` stored with it.
+
+    Raises
+    ------
+    ValueError
+        An entry that is not ``[id, first, private]`` of a conversation held, or twice.
+    """
+    if not isinstance(entries, list):
+        raise ValueError("must be a list of [conversation id, first, private]")
+    seen = set()
+    shared: dict[tuple[object, ...], PairFacts] = {}  # a pair's conversations share them
+    for entry in entries:
+        if not (isinstance(entry, list) and len(entry) == 3):
+            raise ValueError(f"{entry!r:.80} is not [conversation id, first, private]")
+        cid, first, private = entry
+        if type(cid) not in (int, str) or cid not in conversations or cid in seen:
+            raise ValueError(f"conversation {cid!r:.80} is not held, or is given twice")
+        seen.add(cid)
+        conv = conversations[cid]
+        facts = (
+            number_in(first, "pair first"),
+            _INF if private is None else number_in(private, "pair private"),
+        )
+        key = (*pair_key(conv.initiator, conv.responder), *facts)
+        conv.pair = shared.setdefault(key, np.array(facts))
+
+
 class PairConversations:
     """The ids of the live conversations of each pair of accounts, in the order they joined.
 
@@ -147,6 +204,19 @@ class PairConversations:
         if held is None:
             return ()
         return held if isinstance(held, tuple) else (held,)
+
+    def kept(
+        self, conv: ConversationState, conversations: Mapping[object, ConversationState]
+    ) -> PairFacts | None:
+        """The facts of the pair of ``conv`` another of its live conversations has: a new
+        conversation of a pair whose lower account holds ``max_account_contacts`` pairs
+        shares them (:func:`pair_facts`), as batch reads one pair across its conversations.
+        """
+        for cid in self.of(conv.initiator, conv.responder):
+            other = conversations.get(cid)
+            if other is not None and other.pair is not None:
+                return other.pair
+        return None
 
     def pairs(self) -> dict[tuple[object, object], tuple[object, ...]]:
         """Every pair held (:func:`pair_key`) and the ids of its live conversations."""

@@ -10,7 +10,6 @@ JSON rows, no pickle) is in :mod:`riskscore.online.checkpoint`.
 
 from __future__ import annotations
 
-import math
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -18,6 +17,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import riskscore.online.checkpoint as _checkpoint
+import riskscore.online.checkpoint_values as _values
+import riskscore.online.pairs as _pairs
 from riskscore._checks import is_real
 from riskscore._version import __version__
 from riskscore.exceptions import CheckpointError
@@ -26,7 +27,7 @@ from riskscore.io.ids import integer_id_problem, text_id_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import MAX_ID_LENGTH, MAX_PAIR_ID_LENGTH
 from riskscore.model import RiskModel
-from riskscore.online.checkpoint_values import extra_data, time_of
+from riskscore.online.checkpoint_values import extra_data, finite_or_none, inf_if_none, time_of
 from riskscore.online.lock import CheckpointLock, claim, lock_path
 from riskscore.online.options import (
     DEFAULT_MAX_ACCOUNT_CONTACTS,
@@ -181,6 +182,8 @@ class ScorerCheckpoints:
                 "n_broadcast": self.n_broadcast,
             },
             "rooms": [[room, ts] for room, ts in self._rooms.items()],
+            "own_pairs": _pairs.own_pair_facts(self._conversations, self._accounts),  # past cap
+            "expiry_oldest": finite_or_none(self._oldest),  # when expiry next looks: as is
             # The adult index is rebuilt from the conversations on restore; only its
             # order (that of the alerts one event raises) needs keeping, for adults
             # with more than one live conversation.
@@ -252,6 +255,7 @@ class ScorerCheckpoints:
         if not isinstance(extra, dict):
             raise CheckpointError(f"{path}: meta 'extra' is not an object")
         self.checkpoint_extra = dict(extra)
+        self._oldest = _row(path, "meta 'expiry_oldest'", _values.oldest_in, snap.meta)
         # a file written before the cap (without it in its config) may hold more: kept whole
         capped = "max_account_contacts" in snap.meta["config"]
         for aid, state in snap.accounts():
@@ -286,6 +290,8 @@ class ScorerCheckpoints:
             self._index(conv.adult_id(), key)
             self._pair_convs.join(key, conv)
             self._check_held(path, "conversations", self._conversations, self.max_conversations)
+        own = partial(_pairs.restore_own_pair_facts, self._conversations)
+        _row(path, "meta 'own_pairs'", own, snap.meta.get("own_pairs", []))
         rooms = snap.meta.get("rooms", [])
         if not isinstance(rooms, list):
             raise CheckpointError(f"{path}: meta 'rooms' is not a list of [id, time]")
@@ -448,14 +454,6 @@ def _row(path: object, what: str, read: Callable[[Any], T], data: Any) -> T:
 
 def _version() -> str:
     return __version__
-
-
-def finite_or_none(value: float) -> float | None:
-    return None if math.isinf(value) else value
-
-
-def inf_if_none(value: float | None) -> float:
-    return math.inf if value is None else float(value)
 
 
 def config_of(snap: _checkpoint.Snapshot) -> dict[str, Any]:

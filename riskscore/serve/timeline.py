@@ -32,6 +32,8 @@ from riskscore.io.schema import (
     MAX_TZ_OFFSET_MIN,
     MIN_TIMESTAMP,
     MIN_TZ_OFFSET_MIN,
+    TZ_OFFSET_STEP_MIN,
+    TZ_OFFSETS_IN_USE,
     TZ_UNKNOWN,
 )
 from riskscore.moderation.cases import QueueError
@@ -50,9 +52,10 @@ _TIMES = range(MIN_TIMESTAMP, MAX_TIMESTAMP)
 _CHANNELS, _EVENTS = range(len(CHANNEL_NAMES)), range(len(EVENT_NAMES))
 _CHANNELS_FORM = f"from 0 to {len(CHANNEL_NAMES) - 1}"
 _EVENTS_FORM = f"from 0 to {len(EVENT_NAMES) - 1}"
-_OFFSETS = frozenset(range(MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN + 1)) | {TZ_UNKNOWN}
+_OFFSETS = TZ_OFFSETS_IN_USE | {TZ_UNKNOWN}  # the schema's: a scorer refuses any other
 _OFFSETS_FORM = (
-    f"whole minutes from {MIN_TZ_OFFSET_MIN} to {MAX_TZ_OFFSET_MIN}, or {TZ_UNKNOWN} for unknown"
+    f"whole quarter hours ({TZ_OFFSET_STEP_MIN} minutes) from {MIN_TZ_OFFSET_MIN} to "
+    f"{MAX_TZ_OFFSET_MIN}, or {TZ_UNKNOWN} for unknown"
 )
 
 
