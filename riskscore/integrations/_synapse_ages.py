@@ -16,13 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
-
 import riskscore.io.sqlite as sqlite
 from riskscore.integrations._synapse_config import AgeSourceConfig, SynapseConfigError
 from riskscore.io.columns import one_tz_offset_problem
 from riskscore.io.one_value import Undecided
-from riskscore.io.raw import show
+from riskscore.io.raw import as_python_value, show
 
 __all__ = ["AgeSource", "Profile", "make_age_source"]
 
@@ -50,8 +48,8 @@ def _offset(tz: object) -> int | None:
         return None
     try:
         problem = one_tz_offset_problem(tz)
-    except Undecided:  # a numpy scalar or a decimal (a callable's): its plain value
-        problem = one_tz_offset_problem(tz.item() if isinstance(tz, np.generic) else str(tz))
+    except Undecided:  # a numpy scalar or a decimal (a callable's): read as its text
+        problem = one_tz_offset_problem(str(as_python_value(tz)))
     if problem is not None:
         raise _OffsetError(f"tz_offset_min {show(tz)} {problem}")
     number = float(tz)  # type: ignore[arg-type]
