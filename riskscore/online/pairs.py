@@ -62,11 +62,12 @@ def pair_facts(
     recipient_id: object,
     held: PairFacts | None,
     most: int,
-) -> PairFacts:
+) -> PairFacts | None:
     """The facts of the pair of an event, held by its lower account id (new ones, ``inf``
     both, the first time the two meet; :func:`meet` then fills them in). When that account
     holds the facts of ``most`` pairs already, a new pair's are not held by it: the event's
-    conversation keeps them (``held``, its facts so far, or new ones)."""
+    conversation keeps them (``held``, its facts so far; None for a new conversation, whose
+    facts :meth:`PairConversations.kept` gives)."""
     try:  # inline, one call less per event: the ids of an event are mostly of one type
         lower = sender_id <= recipient_id  # type: ignore[operator]
     except TypeError:
@@ -80,8 +81,8 @@ def pair_facts(
         met = holder.met = {}
     facts = met.get(other)
     if facts is None:
-        if len(met) >= most:  # a flood of new ids: the conversation alone keeps them
-            return _NEW_PAIR.copy() if held is None else held
+        if len(met) >= most:  # a flood of new ids: the conversations keep them
+            return held
         facts = met[other] = _NEW_PAIR.copy()  # a copy: a fraction of np.full's cost
     return facts
 
@@ -207,16 +208,16 @@ class PairConversations:
 
     def kept(
         self, conv: ConversationState, conversations: Mapping[object, ConversationState]
-    ) -> PairFacts | None:
-        """The facts of the pair of ``conv`` another of its live conversations has: a new
-        conversation of a pair whose lower account holds ``max_account_contacts`` pairs
-        shares them (:func:`pair_facts`), as batch reads one pair across its conversations.
-        """
+    ) -> PairFacts:
+        """The facts of the pair of ``conv`` another of its live conversations has, or new
+        ones: a new conversation of a pair whose lower account holds ``max_account_contacts``
+        pairs shares them (:func:`pair_facts`), as batch reads one pair across its
+        conversations."""
         for cid in self.of(conv.initiator, conv.responder):
             other = conversations.get(cid)
             if other is not None and other.pair is not None:
                 return other.pair
-        return None
+        return _NEW_PAIR.copy()
 
     def pairs(self) -> dict[tuple[object, object], tuple[object, ...]]:
         """Every pair held (:func:`pair_key`) and the ids of its live conversations."""

@@ -316,8 +316,9 @@ class OnlineScorer(Rescoring, ShadowScoring):
             recipient.last_seen = ts
         # As held now by the pair's lower id (it may have expired and come back).
         cap = self.max_account_contacts  # a flood of new ids: no more held past it
-        held = conv.pair if conv.pair is not None else self._pair_convs.kept(conv, conversations)
-        pair = conv.pair = pair_facts(sender, recipient, sender_id, recipient_id, held, cap)
+        pair = conv.pair = pair_facts(sender, recipient, sender_id, recipient_id, conv.pair, cap)
+        if pair is None:  # past the cap, a new conversation: the facts its pair's others keep
+            pair = conv.pair = self._pair_convs.kept(conv, conversations)
         adult_i = conv.adult_i
         novel = sender.note_contact(recipient_id, recipient_age, channel, kind, room, cap)
         if novel & CONTACT_CAPPED:
