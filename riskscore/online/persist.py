@@ -14,6 +14,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from functools import partial
+from itertools import chain
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import riskscore.online.checkpoint as _checkpoint
@@ -338,15 +339,13 @@ class ScorerCheckpoints:
         """Refuse a clock earlier than a time the file holds: a scorer's clock is the latest
         time of the events it applied, so no conversation, room or account is later (one
         that were would hold every later event to a past clock's limits)."""
-        times = [
-            *(c.max_ts for c in self._conversations.values()),
-            *self._rooms.values(),
-            *(a.last_seen for a in self._accounts.values()),
-        ]
-        if times and max(times) > self.clock:
+        convs = (c.max_ts for c in self._conversations.values())
+        accounts = (a.last_seen for a in self._accounts.values())
+        latest = max(chain(convs, self._rooms.values(), accounts), default=self.clock)
+        if latest > self.clock:
             raise CheckpointError(
                 f"{path}: counter 'clock' {self.clock} is earlier than the latest event time it "
-                f"holds ({max(times)}); a scorer's clock is the latest time of the events it "
+                f"holds ({latest}); a scorer's clock is the latest time of the events it "
                 "applied, so the file was changed after it was written"
             )
 
