@@ -61,3 +61,24 @@ def test_the_checkpoints_own_options_and_the_defaults_restart_it(
     err = capsys.readouterr().err
     assert "error" not in err
     assert rs.OnlineScorer.restore(state, rs.load_model()).cooldown_s == 60.0
+
+
+def test_an_option_asked_for_at_its_default_is_compared_with_the_checkpoints(
+    text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Was: ``--cooldown-s 0`` (the default) against a checkpoint stored with 60 counted as
+    not given, and the stream went on with 60 in silence."""
+    state = tmp_path / "state.sqlite"
+    assert _stream(state, text, monkeypatch, "--cooldown-s", "60",
+                   "--max-account-contacts", "2") == 0  # fmt: skip
+    capsys.readouterr()
+    asked = ("--cooldown-s", "0", "--max-account-contacts", "10000")
+    assert _stream(state, text, monkeypatch, *asked) == 2
+    err = capsys.readouterr().err
+    assert "--cooldown-s 0 (the checkpoint's: 60)" in err
+    assert "--max-account-contacts 10000 (the checkpoint's: 2)" in err
+    # asked for at the checkpoint's own value, or left out: it restarts
+    assert _stream(state, text, monkeypatch, "--cooldown-s", "60") == 0
+    assert _stream(state, text, monkeypatch) == 0
+    assert "error" not in capsys.readouterr().err

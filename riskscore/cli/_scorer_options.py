@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from riskscore.cli._future_option import add_max_future_s_option
 from riskscore.cli._groups_option import add_max_room_members_option
@@ -26,9 +25,12 @@ __all__ = ["add_scorer_options", "scorer_from_args"]
 
 #: Where add_scorer_options keeps the parser's defaults of the options a checkpoint keeps
 #: (:data:`~riskscore.online.persist.CHECKPOINTED_OPTIONS`, and ``--time-source``) in the
-#: namespace: an option left at its default keeps the checkpoint's value; one asked for is
-#: compared with it.
+#: namespace. The options themselves parse to None when not given, so that an option left
+#: out keeps the checkpoint's value and one asked for, even at its default, is compared
+#: with it.
 _DEFAULTS = "scorer_option_defaults"
+#: The options whose absence a restore must tell from their default value.
+_RESTORED = (*CHECKPOINTED_OPTIONS, "time_source")
 
 
 def add_idle_expiry_option(parser: argparse.ArgumentParser, *, what: str = "") -> None:
@@ -83,13 +85,8 @@ def add_scorer_options(parser: argparse.ArgumentParser) -> None:
         help="most distinct accounts one account's counts hold; past it (a flood of new ids) "
         "they stop growing",
     )
-    parser.set_defaults(
-        **{
-            _DEFAULTS: {
-                dest: parser.get_default(dest) for dest in (*CHECKPOINTED_OPTIONS, "time_source")
-            }
-        }
-    )
+    defaults = {dest: parser.get_default(dest) for dest in _RESTORED}
+    parser.set_defaults(**{_DEFAULTS: defaults}, **dict.fromkeys(_RESTORED))
 
 
 def scorer_from_args(
@@ -115,17 +112,15 @@ def scorer_from_args(
         return _new_scorer(args, model, policy, shadow_model)
     with claim(checkpoint):
         if checkpoint.exists():
-            defaults = getattr(args, _DEFAULTS)
-            asked = args.time_source != defaults["time_source"]
             scorer = OnlineScorer.restore(
                 checkpoint,
                 model,
                 policy,
-                time_source=args.time_source if asked else None,
+                time_source=args.time_source,  # None: the checkpoint's
                 shadow_model=shadow_model,
             )
             try:
-                _refuse_other_options(args, defaults, scorer, checkpoint)
+                _refuse_other_options(args, scorer, checkpoint)
             except ValueError:
                 scorer.release_checkpoints()
                 raise
@@ -141,31 +136,22 @@ def _new_scorer(
     policy: AlertPolicy,
     shadow_model: RiskModel | None,
 ) -> OnlineScorer:
-    return OnlineScorer(
-        model,
-        policy,
-        idle_expiry_s=args.idle_expiry_s,
-        cooldown_s=args.cooldown_s,
-        reorder_tolerance_s=args.reorder_tolerance_s,
-        max_future_s=args.max_future_s,
-        time_source=args.time_source,
-        max_conversations=args.max_conversations,
-        max_room_members=args.max_room_members,
-        max_account_contacts=args.max_account_contacts,
-        shadow_model=shadow_model,
-    )
+    defaults = getattr(args, _DEFAULTS)
+    options = {
+        dest: defaults[dest] if getattr(args, dest) is None else getattr(args, dest)
+        for dest in _RESTORED
+    }
+    return OnlineScorer(model, policy, **options, shadow_model=shadow_model)
 
 
-def _refuse_other_options(
-    args: argparse.Namespace, defaults: dict[str, Any], scorer: OnlineScorer, checkpoint: Path
-) -> None:
-    """Refuse the options asked for (not left at their default) that differ from those a
-    restored scorer keeps from its checkpoint."""
+def _refuse_other_options(args: argparse.Namespace, scorer: OnlineScorer, checkpoint: Path) -> None:
+    """Refuse the options asked for (given on the command line, at their default value
+    too) that differ from those a restored scorer keeps from its checkpoint."""
     differ = [
         f"--{dest.replace('_', '-')} {_shown(getattr(args, dest))} "
         f"(the checkpoint's: {_shown(getattr(scorer, dest))})"
         for dest in CHECKPOINTED_OPTIONS
-        if getattr(args, dest) != defaults[dest] and getattr(args, dest) != getattr(scorer, dest)
+        if getattr(args, dest) is not None and getattr(args, dest) != getattr(scorer, dest)
     ]
     if differ:
         raise ValueError(
