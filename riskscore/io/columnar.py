@@ -221,8 +221,8 @@ def arrow_to_raw(table: pa.Table) -> RawColumns:
             for name, column in zip(table.column_names, table.columns, strict=True)
         ]
         raw = RawColumns(caller_memory=False)
-        for name, future in zip(table.column_names, converted, strict=True):
-            _keep(raw, name, *future.result())
+        for name, column, future in zip(table.column_names, table.columns, converted, strict=True):
+            _keep(raw, name, *future.result(), column.type)
     return raw
 
 
@@ -394,7 +394,8 @@ def pandas_to_numpy(df: Any) -> RawColumns:
         if isinstance(getattr(dtype, "pyarrow_dtype", None), pa.DataType):
             # a column pandas holds in Arrow (pd.ArrowDtype) is read as the Arrow column it
             # is: pandas' own conversion fails on string views and makes decimals objects
-            _keep(out, str(name), *_column_to_numpy(_pandas_arrow(series), str(name)))
+            column = _pandas_arrow(series)
+            _keep(out, str(name), *_column_to_numpy(column, str(name)), column.type)
         elif getattr(dtype, "tz", None) is not None and name == TIME_COLUMN:
             values = series.dt.tz_convert("UTC").dt.tz_localize(None)
             secs = values.to_numpy(dtype="datetime64[s]").astype(np.int64)
@@ -412,18 +413,34 @@ def pandas_to_numpy(df: Any) -> RawColumns:
             # pandas' text (Arrow-backed, its default) and categoricals of text handed over
             # as Arrow: ids, channels and event types are then checked once per distinct
             # value, not made one Python string per row first
-            _keep(out, str(name), *_column_to_numpy(_pandas_arrow(series), str(name)))
+            column = _pandas_arrow(series)
+            _keep(out, str(name), *_column_to_numpy(column, str(name)), column.type)
         else:
-            out[str(name)] = series.to_numpy(dtype=object if dtype is np.dtype(object) else None)
+            out[str(name)] = values = series.to_numpy(
+                dtype=object if dtype is np.dtype(object) else None
+            )
+            if getattr(dtype, "kind", "") in "iu" and values.dtype.kind == "f":
+                out.integers.add(str(name))  # a nullable integer column: floats for its nulls
     return out
 
 
-def _keep(raw: RawColumns, name: str, values: AnyArray, bad: npt.NDArray[np.bool_] | None) -> None:
-    """Column ``name`` of ``raw``: ``values`` converted from Arrow (:func:`_column_to_numpy`),
-    and the rows whose text is not UTF-8 (``bad``, None when none is)."""
+def _keep(
+    raw: RawColumns,
+    name: str,
+    values: AnyArray,
+    bad: npt.NDArray[np.bool_] | None,
+    given: pa.DataType,
+) -> None:
+    """Column ``name`` of ``raw``: ``values`` converted from Arrow (:func:`_column_to_numpy`)
+    from a column of type ``given``, and the rows whose text is not UTF-8 (``bad``, None
+    when none is)."""
     raw[name] = values
     if bad is not None:
         raw.not_utf8[name] = bad
+    if pa.types.is_dictionary(given):
+        given = given.value_type
+    if pa.types.is_integer(given) and values.dtype.kind == "f":  # floats for the nulls
+        raw.integers.add(name)
 
 
 def _is_pandas_text(dtype: object) -> bool:

@@ -283,7 +283,10 @@ def cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:
     if isinstance(values, Coded) and values.distinct is not None:
         position = int(values[row])
         return None if position < 0 else shown(column, values.distinct[position])
-    return shown(column, values[row])
+    value = values[row]
+    if column in getattr(raw, "integers", ()) and float(value).is_integer():
+        return int(value)  # given as an integer, held as a float beside nulls
+    return shown(column, value)
 
 
 def as_python_value(value: Any) -> Any:
@@ -388,6 +391,9 @@ class RawColumns(dict[str, AnyArray]):
         Whether a writable array may share memory with the caller's (a dict of arrays, a
         pandas frame), which the caller can still change: the validated table copies those.
         False when the reader made every writable array itself (from Arrow, a file).
+    integers : set of str
+        Columns given as integers with nulls, which numpy holds as floats (NaN for a null):
+        a value of theirs is quoted as the integer it was given as (``5``, not ``5.0``).
     """
 
     def __init__(
@@ -400,6 +406,7 @@ class RawColumns(dict[str, AnyArray]):
         self.lines: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.int64]] | None = None
         self.unread: tuple[str, ...] = ()
         self.not_utf8: dict[str, npt.NDArray[np.bool_]] = {}
+        self.integers: set[str] = set()
 
 
 def input_rows(raw: Mapping[str, AnyArray], rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -205,6 +205,7 @@ def _with_textual_times(raw: Mapping[str, AnyArray]) -> Mapping[str, AnyArray]:
     out.not_utf8 = dict(getattr(raw, "not_utf8", {}))
     out.rows = getattr(raw, "rows", None)
     out.lines = getattr(raw, "lines", None)
+    out.integers = set(getattr(raw, "integers", ()))
     return out
 
 
