@@ -4,6 +4,7 @@ is read value by value, so the message names the value (riskscore.online.checkpo
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 import riskscore as rs
 from riskscore.features.kernel import new_state
+from riskscore.features.slots import STATE_SLOTS
 from riskscore.online.checkpoint_values import numbers_in_range, out_value, state_in
 from riskscore.synthetic import generate
 
@@ -49,3 +51,18 @@ def test_states_read_back_as_written_and_a_bad_slot_is_named() -> None:
         broken[2] = bad  # the number of events
         with pytest.raises(ValueError, match="state slot 'n_events'"):
             state_in(broken)
+
+
+@pytest.mark.parametrize(("slot", "bad"), [("offset", 5), ("offset+1", 60.5), ("offset", 7.0)])
+def test_a_state_offset_off_the_quarter_hour_is_refused_as_an_events_is(
+    slot: str, bad: float
+) -> None:
+    """Was: a hand-edited checkpoint restored a side's clock 5 minutes off UTC, which no
+    event can give (events refuse offsets off the quarter hour)."""
+    state = [out_value(float(v)) for v in new_state()]
+    for good in (60, -300.0, 345, None):
+        state[STATE_SLOTS.index(slot)] = good
+        state_in(state)
+    state[STATE_SLOTS.index(slot)] = bad
+    with pytest.raises(ValueError, match=rf"state slot '{re.escape(slot)}': {bad!r} is no"):
+        state_in(state)

@@ -21,10 +21,12 @@ from riskscore.features.slots import (
     DECAYED_SHORT,
     N_EVENTS,
     N_STATE,
+    OFFSET,
     STATE_SLOTS,
     T_FIRST,
     T_LAST,
 )
+from riskscore.io.columns import one_tz_offset_problem
 from riskscore.io.ids import stored_id_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import (
@@ -172,6 +174,10 @@ def _state_facts(state: FloatArray, values: list[Any]) -> FloatArray:
         raise ValueError(
             f"state slot 't_first' ({values[T_FIRST]!r}) is after 't_last' ({values[T_LAST]!r})"
         )
+    for slot in (OFFSET, OFFSET + 1):  # as an event's offset: whole quarter hours
+        problem = None if math.isnan(state[slot]) else one_tz_offset_problem(values[slot])
+        if problem is not None:
+            raise ValueError(f"state slot {STATE_SLOTS[slot]!r}: {values[slot]!r} {problem}")
     return state
 
 
