@@ -23,7 +23,7 @@ from test_text_id_ranks import _same
 
 import riskscore as rs
 from riskscore.cli import main
-from riskscore.io.columnar import value_paths
+from riskscore.io.nested_fields import value_paths
 from riskscore.io.sqlite import connect
 from riskscore.online import checkpoint
 

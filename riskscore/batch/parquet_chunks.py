@@ -26,8 +26,9 @@ import pyarrow.parquet as pq
 
 from riskscore._checks import check_whole
 from riskscore.exceptions import SchemaError
-from riskscore.io.columnar import field_paths, schema_names, unread_names
+from riskscore.io.columnar import schema_names, unread_names
 from riskscore.io.files import refuse_unreadable
+from riskscore.io.nested_fields import field_paths
 from riskscore.io.text import is_bytes_type, is_text_type, parquet_file, plain_views
 
 __all__ = [

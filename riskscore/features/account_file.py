@@ -80,9 +80,9 @@ from riskscore.features.file_columns import (
 )
 from riskscore.features.kernel import ACCOUNT_SLOTS
 from riskscore.features.pair_columns import PAIR_COLUMNS, pair_columns, read_pairs
-from riskscore.io.columnar import field_paths
 from riskscore.io.files import check_regular_file
 from riskscore.io.json_lines import json_loads
+from riskscore.io.nested_fields import field_paths
 from riskscore.io.raw import show
 from riskscore.io.schema import MAX_TIMESTAMP, MIN_TIMESTAMP
 from riskscore.io.staging import staged_file

@@ -86,7 +86,7 @@ def _beyond_int64(events: DataFrame) -> set[str]:
 
 def _field_paths(schema: Any) -> list[str]:
     """The dotted paths of the fields nested in a Spark schema's columns, through arrays
-    and maps, as :func:`riskscore.io.columnar.field_paths` gives an Arrow schema's: a
+    and maps, as :func:`riskscore.io.nested_fields.field_paths` gives an Arrow schema's: a
     content-like field in a struct column (``meta.text``) is refused as in batch."""
     paths: list[str] = []
     todo = [(field.name, field.dataType) for field in schema.fields]

@@ -22,9 +22,9 @@ import numpy as np
 
 from riskscore._words import a_or_an
 from riskscore.exceptions import SchemaError
-from riskscore.io.columnar import value_paths
 from riskscore.io.columns import category_key, category_text
 from riskscore.io.decimals import decimal_cells, one_whole_decimal
+from riskscore.io.nested_fields import value_paths
 from riskscore.io.one_value import Undecided
 from riskscore.io.raw import (
     MAX_IGNORED_NAME_CHARS,

@@ -18,14 +18,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from riskscore.exceptions import RiskscoreError, SchemaError
-from riskscore.io.columnar import (
-    arrow_to_raw,
-    field_paths,
-    schema_names,
-    unread_names,
-)
+from riskscore.io.columnar import arrow_to_raw, schema_names, unread_names
 from riskscore.io.columns import number_text_column
 from riskscore.io.jsonl import read_jsonl
+from riskscore.io.nested_fields import field_paths
 from riskscore.io.raw import RawColumns
 from riskscore.io.schema import is_sentence
 from riskscore.io.text import (

@@ -20,16 +20,9 @@ import pyarrow.json as pajson
 from riskscore._jit_cache import jit_cache_on_disk
 from riskscore.exceptions import SchemaError
 from riskscore.io.column_names import misspelt_column
-from riskscore.io.columnar import (
-    ID_COLUMNS,
-    arrow_to_raw,
-    as_1d,
-    field_paths,
-    schema_names,
-    unread_names,
-    value_paths,
-)
+from riskscore.io.columnar import ID_COLUMNS, arrow_to_raw, as_1d, schema_names, unread_names
 from riskscore.io.json_lines import unique_fields
+from riskscore.io.nested_fields import field_paths, value_paths
 from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
 from riskscore.io.text import arrow_file

@@ -23,8 +23,6 @@ from riskscore.io.arrow import write_table
 from riskscore.io.columnar import (
     arrow_to_raw,
     as_1d,
-    column_paths,
-    field_paths,
     pandas_names,
     pandas_to_numpy,
     schema_names,
@@ -33,6 +31,7 @@ from riskscore.io.columnar import (
 from riskscore.io.files import read_file
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.messages import MessageTable
+from riskscore.io.nested_fields import column_paths, field_paths
 from riskscore.io.raw import RawColumns, quoted_name
 from riskscore.io.schema import SCHEMA_COLUMNS
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S, FutureLimit

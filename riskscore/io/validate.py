@@ -338,7 +338,7 @@ def refuse_content(names: Collection[str], what: str = "events") -> None:
     """Refuse a source of ``what`` (events, labels) with a column whose name looks like
     message content (:func:`~riskscore.io.schema.is_content_column`), by name only, before
     anything is read: the one message for every reader. ``names`` may hold the dotted
-    paths of nested fields too (:func:`riskscore.io.columnar.field_paths`).
+    paths of nested fields too (:func:`riskscore.io.nested_fields.field_paths`).
 
     Raises
     ------

@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 
 from riskscore.exceptions import SchemaError
 from riskscore.io import read_messages, write_messages
-from riskscore.io.columnar import field_paths
 from riskscore.io.files import check_regular_file
 from riskscore.io.messages import MessageTable
+from riskscore.io.nested_fields import field_paths
 from riskscore.io.staging import staged_outputs
 from riskscore.io.text import arrow_file
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S

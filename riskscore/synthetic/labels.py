@@ -12,9 +12,10 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.columnar import arrow_to_raw, field_paths
+from riskscore.io.columnar import arrow_to_raw
 from riskscore.io.columns import to_float
 from riskscore.io.ids import check_ids
+from riskscore.io.nested_fields import field_paths
 from riskscore.io.number_rules import NumberRules, check_numbers
 from riskscore.io.problems import Problems, raise_first
 from riskscore.io.raw import RawColumns, as_python_value
