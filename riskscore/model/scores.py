@@ -346,8 +346,8 @@ def format_value(unit: str, value: float) -> str:
         return f"{plural(value, 'event')} a day"
     if unit in _AFTER_NUMBER:
         text = number_text(value)
-        if unit == "times" and text == "1":  # "times" is invariant, and "1 times" reads wrong
-            return "the same rate"
+        if unit == "times" and text == "1":
+            return _near_one_multiple(value)
         return f"{text} {unit}"
     if unit == "exp(-days)":  # exp(-delay / 1 day): worded as the delay it encodes
         if not value > 0.0:
@@ -355,6 +355,26 @@ def format_value(unit: str, value: float) -> str:
         seconds = -DAY_S * math.log(min(value, 1.0))
         return "under a minute" if seconds < MINUTE_S else duration_text(seconds)
     return number_text(value)  # a feature the registry does not hold: no unit known
+
+
+def _near_one_multiple(value: float) -> str:
+    """A multiple that :func:`number_text` writes as ``1``: ``the same rate`` at 1 exactly
+    ("1 times" reads wrong), else with two decimals, or as the bound it is, so that a rate
+    above the long-run one (a reason) never reads as no change.
+
+    Examples
+    --------
+    >>> _near_one_multiple(1.0), _near_one_multiple(1.04), _near_one_multiple(0.96)
+    ('the same rate', '1.04 times', '0.96 times')
+    >>> _near_one_multiple(1.001), _near_one_multiple(0.999)
+    ('under 1.01 times', 'over 0.99 times')
+    """
+    if value == 1.0:
+        return "the same rate"
+    text = f"{value:.2f}"
+    if text == "1.00":
+        return "under 1.01 times" if value > 1.0 else "over 0.99 times"
+    return f"{text} times"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
