@@ -3,9 +3,19 @@ its fix."""
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from riskscore.model.scores import Reason, format_value, is_reason_text
+from riskscore.moderation import ReviewQueue, UserReport
+from riskscore.policy import Alert, Tier
+from riskscore.regulatory import cybertipline_drafts, decided_cases, statements_of_reasons
+
+T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
+KEY = b"hr66a-test-key-0123456789abcdefghijklmnop"
 
 
 @pytest.mark.parametrize(
@@ -24,3 +34,67 @@ def test_a_multiple_above_one_never_reads_as_the_same_rate(value: float, shown: 
     435 alerts of a synthetic world (``synthetic.generate(3000, prevalence=0.2, seed=3)``)."""
     assert format_value("times", value) == shown
     assert is_reason_text(str(Reason.of("escalation_ratio", value, 1.78)))
+
+
+def _escalated(tmp_path: Path, alerts: list[Alert], reports: list[UserReport]) -> list[Any]:
+    """The decided cases of a simulated queue holding ``alerts`` and ``reports``, each
+    case escalated."""
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        for alert in alerts:
+            q.add_alert(alert, at=T0 + 100)
+        for report in reports:
+            q.add_report(report)
+        adults = [a.adult_id for a in alerts] + [r.reported_id for r in reports]
+        for adult in dict.fromkeys(adults):
+            case = q.case(adult, now=T0 + 200)
+            assert case is not None
+            q.decide(adult, "escalated", moderator="m", at=T0 + 300, token=case.token)
+        return decided_cases(q.items())
+
+
+def test_exports_never_call_an_account_of_undeclared_age_a_child(tmp_path: Path) -> None:
+    """Was: an alert whose child account declared no age (the role rule chose it: by
+    signs of approach when neither age is known) read ``conversations with 1 child
+    account`` in the DSA statement of reasons about the account, and ``concerning 1 child
+    account`` (``on contact with a child in age band unknown``) in the NCMEC draft: a
+    guess stated as a fact. Now the accounts are counted by the age they declared."""
+    reason = (Reason.of("adult_sent_request", 1.0, 2.3),)
+    alerts = [
+        Alert("c1", "x", "kid", 12.0, "under 13", 0.97, Tier.URGENT, reasons=reason),
+        Alert("c2", "x", "y", math.nan, "unknown", 0.96, Tier.URGENT, reasons=reason),
+        Alert("c3", "z", "w", math.nan, "unknown", 0.96, Tier.URGENT, reasons=reason),
+    ]
+    cases = _escalated(tmp_path, alerts, [])
+    facts = sorted(s["decision_facts"] for s in statements_of_reasons(cases, key=KEY))
+    assert "raised 1 alert on this account's conversations with 1 account of undeclared " \
+        "age;" in facts[0], facts[0]  # fmt: skip
+    assert "raised 2 alerts on this account's conversations with 1 child account and 1 " \
+        "account of undeclared age;" in facts[1], facts[1]  # fmt: skip
+    drafts = {
+        d["report"]["personOrUserReported"]["espIdentifier"]: d["report"]
+        for d in cybertipline_drafts(cases, platform="demo")
+    }
+    x, z = (drafts[a]["personOrUserReported"]["additionalInfo"] for a in ("x", "z"))
+    assert x.startswith(
+        "2 automated alerts about this account concerning 1 child account and 1 account of "
+        "undeclared age; declared age: unknown."
+    ), x
+    assert z.startswith("1 automated alert about this account concerning 1 account of undec")
+    assert (
+        "on contact with a child in age band under 13"
+        in (drafts["x"]["incidentSummary"]["escalateToHighPriority"])
+    )
+    urgent = drafts["z"]["incidentSummary"]["escalateToHighPriority"]
+    assert "on contact with an account of undeclared age (age band unknown)" in urgent, urgent
+
+
+def test_a_draft_never_counts_no_child_account(tmp_path: Path) -> None:
+    """Was: ``2 user reports about this account concerning 0 child accounts`` (an
+    absence) when every reporter declared an adult age; now the reports alone."""
+    reports = [
+        UserReport("c1", "parent-1", "x", 40.0, timestamp=T0 + 100),
+        UserReport("c2", "parent-2", "x", 45.0, timestamp=T0 + 110),
+    ]
+    (draft,) = cybertipline_drafts(_escalated(tmp_path, [], reports), platform="demo")
+    said = draft["report"]["personOrUserReported"]["additionalInfo"]
+    assert said.startswith("2 user reports about this account; declared age: unknown."), said
