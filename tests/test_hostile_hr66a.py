@@ -3,15 +3,19 @@ its fix."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from riskscore.model.scores import Reason, format_value, is_reason_text
+from riskscore import OnlineScorer, load_model, read_messages
+from riskscore.cli import main
+from riskscore.model.scores import ASSUMED_ROLES, Reason, format_value, is_reason_text
 from riskscore.moderation import ReviewQueue, UserReport
-from riskscore.policy import Alert, Tier
+from riskscore.online.risk import OnlineModel
+from riskscore.policy import AgeBand, Alert, AlertPolicy, Tier
 from riskscore.regulatory import cybertipline_drafts, decided_cases, statements_of_reasons
 
 T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
@@ -98,3 +102,64 @@ def test_a_draft_never_counts_no_child_account(tmp_path: Path) -> None:
     (draft,) = cybertipline_drafts(_escalated(tmp_path, [], reports), platform="demo")
     said = draft["report"]["personOrUserReported"]["additionalInfo"]
     assert said.startswith("2 user reports about this account; declared age: unknown."), said
+
+
+def _groom(a_age: float | None, c_age: float | None) -> list[dict[str, Any]]:
+    """Account ``a`` sends ``b`` a contact request on a public channel, then five nights of
+    messages on an ephemeral channel, ``a`` sending media: a pattern the shipped model
+    alerts on. An age of None is not declared."""
+    ages = {"a": a_age, "b": c_age}
+
+    def ev(t: int, s: str, r: str, ch: str, kind: str = "message") -> dict[str, Any]:
+        e = {"conversation_id": "a-b", "timestamp": T0 + t, "sender_id": s, "recipient_id": r}
+        e.update({"channel": ch, "event": kind, "recipient_tz_offset_min": 0})
+        declared = (("sender_age", ages[s]), ("recipient_age", ages[r]))
+        return e | {k: age for k, age in declared if age is not None}
+
+    out = [ev(0, "a", "b", "public", "contact_request"), ev(60, "a", "b", "public")]
+    out.append(ev(120, "b", "a", "public"))
+    for day in range(5):
+        for j in range(6):
+            t, ch = 86400 * day + 3 * 3600 + 600 * j, "ephemeral" if day else "direct"
+            out += [ev(t, "a", "b", ch, "media" if j == 0 else "message"), ev(t + 60, "b", "a", ch)]
+    return out
+
+
+_AGES = [(None, None, True), (None, 12.0, True), (35.0, None, True), (14.0, 14.0, True)]
+
+
+@pytest.mark.parametrize(("a_age", "c_age", "assumed"), [*_AGES, (35.0, 12.0, False)])
+def test_a_reason_never_states_a_guessed_older_participant(
+    a_age: float | None,
+    c_age: float | None,
+    assumed: bool,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Was: ``the older participant sent a contact request: yes`` where no age was
+    declared (the role rule took the roles from signs of approach), one only, or two
+    equal: a guess stated as a fact in every view. Now such a description says it is
+    assumed, the same in batch and online scoring and ``riskscore score --top``; a text in
+    those words is riskscore's own (exports quote it)."""
+    events = _groom(a_age, c_age)
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    model = load_model()
+    scores = model.score(read_messages(path), n_reasons=39, reasons_above=0.0)
+    batch = [str(r) for r in scores.reasons(0)]
+    older = [t for t in batch if "older participant" in t or "older account" in t]
+    assert older, batch
+    assert all((ASSUMED_ROLES in t) == assumed for t in older), older
+    assert all(is_reason_text(t) for t in batch)
+    scorer = OnlineScorer(model, time_source="events", max_future_s=math.inf)
+    for e in events:
+        scorer.update_one(e)
+    online = [str(r) for r in OnlineModel(model).reasons(scorer.features_of("a-b"))]
+    assert set(online) <= set(batch), (online, batch)
+    bands = [AgeBand(name, 0.0, math.inf, 1e-6, 0.999) for name in ("any", "unknown")]
+    policy = tmp_path / "low.toml"
+    policy.write_text(AlertPolicy((bands[0],), bands[1]).to_toml())
+    argv = ["score", str(path), "--out", str(tmp_path / "out"), "--policy", str(policy)]
+    assert main([*argv, "--top", "1"]) == 0
+    shown = [line[7:] for line in capsys.readouterr().out.splitlines() if line[:7] == "     - "]
+    assert shown == batch[:3], (shown, batch)

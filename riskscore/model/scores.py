@@ -25,9 +25,11 @@ from riskscore.features.registry import FEATURES
 from riskscore.io.schema import CHANNEL_NAMES, channel_at_level
 
 __all__ = [
+    "ASSUMED_ROLES",
     "NO_REASONS",
     "Reason",
     "ScoreTable",
+    "ages_tell_roles",
     "is_reason_text",
     "reason_texts",
     "reasons_type",
@@ -38,6 +40,31 @@ FloatArray = npt.NDArray[np.float64]
 #: Before a reason's ``why`` in its text: what the pattern can signal, never a finding.
 WHY_PREFIX = "Why it can matter: "
 _SPECS = {spec.name: spec for spec in FEATURES}
+#: After a description that names the older or the younger participant (or account) when the
+#: declared ages do not say which is older (one or none declared, or two equal): the role rule
+#: then took the roles from the one age or from signs of approach, a guess never stated as a
+#: fact (``docs/features.md``, role rule).
+ASSUMED_ROLES = " (who is older is assumed: the declared ages do not tell)"
+
+
+def ages_tell_roles(child_age: float | None, adult_age: float | None) -> bool:
+    """Whether the declared ages say which participant is older: both declared, the adult's
+    the greater (else the older and younger roles are assumed, :data:`ASSUMED_ROLES`).
+
+    Examples
+    --------
+    >>> nan = float("nan")
+    >>> ages_tell_roles(12.0, 35.0), ages_tell_roles(12.0, nan), ages_tell_roles(14.0, 14.0)
+    (True, False, False)
+    """
+    if child_age is None or adult_age is None:
+        return False
+    return bool(adult_age > child_age)  # False when either is NaN
+
+
+def _names_a_role(description: str) -> bool:
+    """Whether a description names the older or the younger participant or account."""
+    return "older " in description or "younger " in description
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +106,20 @@ class Reason:
     why: str = ""
 
     @classmethod
-    def of(cls, feature: str, value: float, contribution: float) -> Reason:
-        """A reason for a registered feature, with its description and why it matters."""
+    def of(
+        cls, feature: str, value: float, contribution: float, *, ages_tell: bool = True
+    ) -> Reason:
+        """A reason for a registered feature, with its description and why it matters;
+        with ``ages_tell`` False (:func:`ages_tell_roles` of the conversation's ages), a
+        description naming the older or the younger participant says it is assumed
+        (:data:`ASSUMED_ROLES`)."""
         spec = _SPECS.get(feature)
         if spec is None:
             return cls(feature, value, contribution, feature)
-        return cls(feature, value, contribution, spec.description, spec.why)
+        description = spec.description
+        if not ages_tell and _names_a_role(description):
+            description += ASSUMED_ROLES
+        return cls(feature, value, contribution, description, spec.why)
 
     @property
     def value_text(self) -> str:
@@ -219,7 +254,19 @@ def is_reason_text(text: object) -> bool:
         return False
     if text == NO_REASONS:
         return True
-    return any(value_and_push(text, spec.description, spec.why) for spec in FEATURES)
+    return any(
+        value_and_push(text, description, spec.why)
+        for spec in FEATURES
+        for description in _descriptions(spec.description)
+    )
+
+
+def _descriptions(description: str) -> tuple[str, ...]:
+    """A feature's description as a reason may write it: as it is, and when it names a
+    role, with :data:`ASSUMED_ROLES` too."""
+    return (
+        (description, description + ASSUMED_ROLES) if _names_a_role(description) else (description,)
+    )
 
 
 def value_and_push(text: str, description: str, why: str) -> str | None:
@@ -446,12 +493,14 @@ class ScoreTable:
     def reasons(self, i: int) -> tuple[Reason, ...]:
         """The reasons of the conversation at position ``i``, strongest first."""
         out = []
+        ages_tell = ages_tell_roles(float(self.child_age[i]), float(self.adult_age[i]))
         for j, value, contrib in zip(
             self.reason_feature[i], self.reason_value[i], self.reason_contribution[i], strict=True
         ):
             if j < 0:
                 break
-            out.append(Reason.of(self.feature_names[j], float(value), float(contrib)))
+            name = self.feature_names[j]
+            out.append(Reason.of(name, float(value), float(contrib), ages_tell=ages_tell))
         return tuple(out)
 
     def reasons_array(self) -> pa.ListArray:
