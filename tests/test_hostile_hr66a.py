@@ -14,6 +14,7 @@ from riskscore import OnlineScorer, load_model, read_messages
 from riskscore.cli import main
 from riskscore.model.scores import ASSUMED_ROLES, Reason, format_value, is_reason_text
 from riskscore.moderation import ReviewQueue, UserReport
+from riskscore.moderation.earlier_reasons import EARLIER_MARK, exported_reason
 from riskscore.online.risk import OnlineModel
 from riskscore.policy import AgeBand, Alert, AlertPolicy, Tier
 from riskscore.regulatory import cybertipline_drafts, decided_cases, statements_of_reasons
@@ -163,3 +164,20 @@ def test_a_reason_never_states_a_guessed_older_participant(
     assert main([*argv, "--top", "1"]) == 0
     shown = [line[7:] for line in capsys.readouterr().out.splitlines() if line[:7] == "     - "]
     assert shown == batch[:3], (shown, batch)
+
+
+def test_a_request_replied_to_is_not_said_to_be_unanswered(tmp_path: Path) -> None:
+    """Was: ``share of the older account's contact requests not accepted: 100 % (...). Why
+    it can matter: unsolicited approaches that were not accepted (declined, or not answered
+    yet)`` for an account whose one request the child answered with 30 messages (no
+    ``contact_accept`` event): the why named as the only causes two the events contradict.
+    The earlier why still reads, marked."""
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in _groom(35.0, 12.0)))
+    scores = load_model().score(read_messages(path), n_reasons=39)
+    (text,) = [str(r) for r in scores.reasons(0) if r.feature == "adult_unaccepted_share"]
+    assert "(declined, or not answered yet)" not in text
+    assert "or replied to without accepting" in text
+    earlier = "unsolicited approaches that were not accepted (declined, or not answered yet)"
+    stored = f"{text.split('. Why it can matter: ')[0]}. Why it can matter: {earlier}"
+    assert EARLIER_MARK in (exported_reason(stored) or "")
