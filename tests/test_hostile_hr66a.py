@@ -12,7 +12,8 @@ import pytest
 
 from riskscore import OnlineScorer, load_model, read_messages
 from riskscore.cli import main
-from riskscore.model.scores import ASSUMED_ROLES, Reason, format_value, is_reason_text
+from riskscore.model.scores import ASSUMED_ROLES, Reason, is_reason_text
+from riskscore.model.values import format_value
 from riskscore.moderation import ReviewQueue, UserReport
 from riskscore.moderation.earlier_reasons import EARLIER_MARK, exported_reason
 from riskscore.online.risk import OnlineModel
