@@ -1,5 +1,5 @@
 """Numbers, counts and durations in words: the one rule behind the numbers a person reads
-(the values of reasons, :func:`riskscore.model.scores.format_value`; the facts of the
+(the values of reasons, :func:`riskscore.model.values.format_value`; the facts of the
 vignettes, :mod:`riskscore.vignettes.markdown`; the counts in the command line's summaries
 and the moderator console).
 

@@ -38,7 +38,8 @@ from online_helpers import MODEL
 import riskscore as rs
 from riskscore import Channel, EventType
 from riskscore._words import at_least_percent
-from riskscore.model.scores import SHARE_OF_EVIDENCE, WHY_PREFIX, format_value, is_reason_text
+from riskscore.model.scores import WHY_PREFIX, is_reason_text
+from riskscore.model.values import SHARE_OF_EVIDENCE, format_value
 from riskscore.moderation import QueueError
 from riskscore.moderation.earlier_reasons import EARLIER_MARK, exported_reason, shown_reason
 from riskscore.policy import Alert, Tier

@@ -53,8 +53,8 @@ def test_a_request_not_accepted_is_not_said_to_be_declined() -> None:
     text = str(Reason.of("adult_unaccepted_share", 1.0, 1.65))
     assert DECLINE not in text
     assert text.endswith(
-        "Why it can matter: unsolicited approaches that were not accepted (declined, or not "
-        "answered yet)"
+        "Why it can matter: unsolicited approaches with no acceptance recorded (declined, not "
+        "answered yet, or replied to without accepting)"
     )
     stored = text.split(". Why it can matter: ")[0] + f". Why it can matter: {DECLINE}"
     exported = exported_reason(stored)

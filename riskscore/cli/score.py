@@ -27,7 +27,7 @@ from riskscore.io.arrow import TABLE_FORMATS
 from riskscore.io.files import check_not_inputs
 from riskscore.io.text import parquet_file
 from riskscore.model import load_model
-from riskscore.model.scores import Reason, reason_texts
+from riskscore.model.scores import Reason, ages_tell_roles, reason_texts
 from riskscore.moderation.intake import user_reports
 from riskscore.moderation.item_facts import alert_facts, older_role
 from riskscore.policy import AlertPolicy
@@ -260,9 +260,13 @@ def render(result: dict[str, Any]) -> None:
             f"{alert['age_band']})"
         )
         print(f"     {alert['facts']}")  # the older account's age, the conversation's span
+        ages_tell = ages_tell_roles(alert["child_age"], alert["adult_age"])
         reasons = [  # worded by the one rule (reason_texts), why included
             Reason.of(
-                r["feature"], math.nan if r["value"] is None else r["value"], r["contribution"]
+                r["feature"],
+                math.nan if r["value"] is None else r["value"],
+                r["contribution"],
+                ages_tell=ages_tell,
             )
             for r in alert["reasons"]
         ]

@@ -77,7 +77,8 @@ ACCOUNT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "account",
         "share of the older account's contact requests not accepted",
         "`adult_unaccepted_requests` / max(1, `contact_request` events sent by the adult)",
-        "unsolicited approaches that were not accepted (declined, or not answered yet)",
+        "unsolicited approaches with no acceptance recorded (declined, not answered yet, or "
+        "replied to without accepting)",
         "spam-like but harmless networking",
         1,
         0.0,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,21 +12,16 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from riskscore._units import DAY_S, HOUR_S, MINUTE_S
-from riskscore._words import (
-    at_least_percent,
-    duration_text,
-    number_text,
-    plural,
-    toward_half_percent,
-)
 from riskscore.features.registry import FEATURES
 from riskscore.io.schema import CHANNEL_NAMES, channel_at_level
+from riskscore.model.values import format_value
 
 __all__ = [
+    "ASSUMED_ROLES",
     "NO_REASONS",
     "Reason",
     "ScoreTable",
+    "ages_tell_roles",
     "is_reason_text",
     "reason_texts",
     "reasons_type",
@@ -38,6 +32,31 @@ FloatArray = npt.NDArray[np.float64]
 #: Before a reason's ``why`` in its text: what the pattern can signal, never a finding.
 WHY_PREFIX = "Why it can matter: "
 _SPECS = {spec.name: spec for spec in FEATURES}
+#: After a description that names the older or the younger participant (or account) when the
+#: declared ages do not say which is older (one or none declared, or two equal): the role rule
+#: then took the roles from the one age or from signs of approach, a guess never stated as a
+#: fact (``docs/features.md``, role rule).
+ASSUMED_ROLES = " (who is older is assumed: the declared ages do not tell)"
+
+
+def ages_tell_roles(child_age: float | None, adult_age: float | None) -> bool:
+    """Whether the declared ages say which participant is older: both declared, the adult's
+    the greater (else the older and younger roles are assumed, :data:`ASSUMED_ROLES`).
+
+    Examples
+    --------
+    >>> nan = float("nan")
+    >>> ages_tell_roles(12.0, 35.0), ages_tell_roles(12.0, nan), ages_tell_roles(14.0, 14.0)
+    (True, False, False)
+    """
+    if child_age is None or adult_age is None:
+        return False
+    return bool(adult_age > child_age)  # False when either is NaN
+
+
+def _names_a_role(description: str) -> bool:
+    """Whether a description names the older or the younger participant or account."""
+    return "older " in description or "younger " in description
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +98,20 @@ class Reason:
     why: str = ""
 
     @classmethod
-    def of(cls, feature: str, value: float, contribution: float) -> Reason:
-        """A reason for a registered feature, with its description and why it matters."""
+    def of(
+        cls, feature: str, value: float, contribution: float, *, ages_tell: bool = True
+    ) -> Reason:
+        """A reason for a registered feature, with its description and why it matters;
+        with ``ages_tell`` False (:func:`ages_tell_roles` of the conversation's ages), a
+        description naming the older or the younger participant says it is assumed
+        (:data:`ASSUMED_ROLES`)."""
         spec = _SPECS.get(feature)
         if spec is None:
             return cls(feature, value, contribution, feature)
-        return cls(feature, value, contribution, spec.description, spec.why)
+        description = spec.description
+        if not ages_tell and _names_a_role(description):
+            description += ASSUMED_ROLES
+        return cls(feature, value, contribution, description, spec.why)
 
     @property
     def value_text(self) -> str:
@@ -219,7 +246,19 @@ def is_reason_text(text: object) -> bool:
         return False
     if text == NO_REASONS:
         return True
-    return any(value_and_push(text, spec.description, spec.why) for spec in FEATURES)
+    return any(
+        value_and_push(text, description, spec.why)
+        for spec in FEATURES
+        for description in _descriptions(spec.description)
+    )
+
+
+def _descriptions(description: str) -> tuple[str, ...]:
+    """A feature's description as a reason may write it: as it is, and when it names a
+    role, with :data:`ASSUMED_ROLES` too."""
+    return (
+        (description, description + ASSUMED_ROLES) if _names_a_role(description) else (description,)
+    )
 
 
 def value_and_push(text: str, description: str, why: str) -> str | None:
@@ -265,96 +304,6 @@ def reasons_type() -> pa.ListType:
             [("feature", pa.string()), ("value", pa.float64()), ("contribution", pa.float64())]
         )
     )
-
-
-#: Units written after the number as they are (a multiple, a rate per minor).
-_AFTER_NUMBER = frozenset({"times", "per minor contacted"})
-#: Count units and the words for one of each.
-_COUNTS = {
-    "events": "event",
-    "messages": "message",
-    "accounts": "account",
-    "minors": "minor",
-    "requests": "request",
-    "moves": "move",
-    "channels": "channel",
-    "links or handles": "link or handle",
-    "blocks or reports": "block or report",
-}
-
-
-#: The unit of a share of evidence: a count over its events plus
-#: :data:`~riskscore.features.constants.SHARE_PRIOR_EVENTS` (``docs/features.md``), never
-#: above the share a moderator counts in the conversation's events.
-SHARE_OF_EVIDENCE = "share of evidence"
-#: The unit of a recent share: an exponentially weighted average starting from 0, never above
-#: the weighted share of the recent events (its weights sum to ``1 - 0.9 ** n``).
-RECENT_SHARE = "recent share"
-#: The unit of a share pulled toward one half ((count + 2) / (events + 4)): never further
-#: from one half than the share counted in the events.
-SHARE_TOWARD_HALF = "share toward half"
-
-
-def format_value(unit: str, value: float) -> str:
-    """A feature value in words, by unit: counts with a singular for one, shares as
-    percentages (never ``0 %`` or ``100 %`` for a share in between; a share of evidence,
-    a count over its events plus 4, and a recent share, an average starting from 0, as the
-    lower bounds they are: ``at least 20 %``; a share pulled toward one half as the bound on
-    its side), ages in years, delays
-    in minutes, hours or days, multiples and rates with their unit, never scientific
-    notation (:mod:`riskscore._words`). Every registered feature's unit is worded; a bare
-    number only for a name the registry does not hold (``unit`` empty).
-
-    Examples
-    --------
-    >>> format_value("fraction", 0.004), format_value("events", 1.0)
-    ('under 1 %', '1 event')
-    >>> format_value("share of evidence", 1 / 5)  # 1 message of 1: 1 / (1 + 4)
-    'at least 20 %'
-    >>> format_value("exp(-days)", math.exp(-0.5 / 24)), format_value("hours", 1500.0)
-    ('30 minutes', '62.5 days')
-    >>> format_value("times", 3.2), format_value("times", 1.0)
-    ('3.2 times', 'the same rate')
-    >>> format_value("per minor contacted", 0.5)
-    '0.5 per minor contacted'
-    """
-    if not math.isfinite(value):
-        return "unknown"
-    if unit == "years":
-        return plural(value, "year")
-    if unit == "fraction":
-        percent = 100.0 * value
-        if 0.0 < percent < 1.0:
-            return "under 1 %"
-        if 99.0 < percent < 100.0:
-            return "over 99 %"
-        return f"{percent:.0f} %"
-    if unit in (SHARE_OF_EVIDENCE, RECENT_SHARE):
-        return at_least_percent(100.0 * value)
-    if unit == SHARE_TOWARD_HALF:
-        return toward_half_percent(100.0 * value)
-    if unit == "0/1":
-        return "yes" if value >= 0.5 else "no"
-    if unit.startswith("level"):  # the one reading of a channel level, as alerts name it
-        channel = channel_at_level(value)
-        return number_text(value) if channel is None else channel
-    if unit in _COUNTS:
-        return plural(round(value), _COUNTS[unit], unit)
-    if unit == "hours":
-        return duration_text(max(value, 0.0) * HOUR_S)
-    if unit == "events/day":
-        return f"{plural(value, 'event')} a day"
-    if unit in _AFTER_NUMBER:
-        text = number_text(value)
-        if unit == "times" and text == "1":  # "times" is invariant, and "1 times" reads wrong
-            return "the same rate"
-        return f"{text} {unit}"
-    if unit == "exp(-days)":  # exp(-delay / 1 day): worded as the delay it encodes
-        if not value > 0.0:
-            return "no move"
-        seconds = -DAY_S * math.log(min(value, 1.0))
-        return "under a minute" if seconds < MINUTE_S else duration_text(seconds)
-    return number_text(value)  # a feature the registry does not hold: no unit known
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -426,12 +375,14 @@ class ScoreTable:
     def reasons(self, i: int) -> tuple[Reason, ...]:
         """The reasons of the conversation at position ``i``, strongest first."""
         out = []
+        ages_tell = ages_tell_roles(float(self.child_age[i]), float(self.adult_age[i]))
         for j, value, contrib in zip(
             self.reason_feature[i], self.reason_value[i], self.reason_contribution[i], strict=True
         ):
             if j < 0:
                 break
-            out.append(Reason.of(self.feature_names[j], float(value), float(contrib)))
+            name = self.feature_names[j]
+            out.append(Reason.of(name, float(value), float(contrib), ages_tell=ages_tell))
         return tuple(out)
 
     def reasons_array(self) -> pa.ListArray:

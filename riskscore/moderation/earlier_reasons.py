@@ -144,8 +144,13 @@ _EARLIER_WHY: dict[str, tuple[str, ...]] = {
         "isolating children on surfaces others cannot see, more than one at once in parallel",
     ),
     "adult_unaccepted_requests": ("victim selection: broad, unsolicited approaches",),
-    # review 53: "people decline" claimed more than a request not accepted (yet) shows
-    "adult_unaccepted_share": ("unsolicited approaches that people decline",),
+    # review 53: "people decline" claimed more than a request not accepted (yet) shows; then
+    # (hr66a) "declined, or not answered yet" beside a request the child replied to in
+    # messages, with no contact_accept event
+    "adult_unaccepted_share": (
+        "unsolicited approaches that people decline",
+        "unsolicited approaches that were not accepted (declined, or not answered yet)",
+    ),
     # review 53: "a stranger" claimed more than a contact request shows; then (stop 54) "no
     # earlier history" beside a request sent after days of contact in a group room
     "adult_sent_request": (

@@ -22,7 +22,7 @@ from riskscore.io.schema import channel_at_level
 from riskscore.model import RiskModel
 from riskscore.model.calibration import platt_risk
 from riskscore.model.exit_leaves import margin, max_shift, scratch, scratch_size, shift_scratch
-from riskscore.model.scores import Reason
+from riskscore.model.scores import Reason, ages_tell_roles
 from riskscore.online.pairs import meet
 from riskscore.online.state import (
     ACCOUNT_CHANGED,
@@ -338,8 +338,9 @@ class OnlineModel:
         contrib = self.model.reason_contributions(inputs[None, :])[0]
         order = np.argsort(-contrib, kind="stable")[:_N_REASONS]
         names = self.model.feature_names
+        ages_tell = ages_tell_roles(float(row[CHILD_AGE]), float(row[ADULT_AGE]))
         return tuple(
-            Reason.of(names[j], float(inputs[j]), float(contrib[j]))
+            Reason.of(names[j], float(inputs[j]), float(contrib[j]), ages_tell=ages_tell)
             for j in order
             if contrib[j] > 0.0
         )

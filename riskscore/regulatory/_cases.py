@@ -11,15 +11,24 @@ them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from riskscore._words import plural
+from riskscore.io.schema import MINOR_AGE
 from riskscore.moderation import QueueItem
 from riskscore.moderation.cases import check_epoch, check_period, youngest_child_age
 from riskscore.moderation.earlier_reasons import exported_reason
 
-__all__ = ["RESTRICTING", "DecidedCase", "ExportFilter", "decided_cases"]
+__all__ = [
+    "RESTRICTING",
+    "DecidedCase",
+    "ExportFilter",
+    "child_accounts_text",
+    "decided_cases",
+]
 
 RESTRICTING = ("actioned", "escalated")
 """Outcomes that restrict the adult account (dismissed restricts nothing)."""
@@ -237,3 +246,41 @@ def decided_cases(
             cases.append(DecidedCase(first.adult_id, first.status, at, tuple(group), first.item_id))
     cases.sort(key=lambda c: (c.decided_at, c.items[0].item_id))
     return cases
+
+
+#: The words of an item's child account by the age it declared (none, under 18, 18 or over).
+_ACCOUNT_WORDS = (
+    ("child account", "child accounts"),
+    ("account of undeclared age", "accounts of undeclared age"),
+    ("account of a declared adult age", "accounts of a declared adult age"),
+)
+
+
+def child_accounts_text(accounts: Iterable[tuple[Any, float]]) -> str:
+    """The child accounts of ``(child_id, child_age)`` pairs (one per queue item) counted
+    in words by the age they declared, as the exports state them: ``1 child account`` for
+    an age under 18 (in any of its items), ``1 account of undeclared age`` for none (the
+    role rule chose it, by signs of approach when neither age is known: never stated as a
+    child), ``1 account of a declared adult age`` for 18 or over; "" when there is none,
+    never "0 child accounts".
+
+    Examples
+    --------
+    >>> nan = float("nan")
+    >>> child_accounts_text([("k", 12.0), ("y", nan), ("k", nan), ("u", nan)])
+    '1 child account and 2 accounts of undeclared age'
+    >>> child_accounts_text([("p", 40.0)]), child_accounts_text([])
+    ('1 account of a declared adult age', '')
+    """
+    ages: dict[str, list[float]] = {}
+    for child, age in accounts:
+        if not math.isnan(age):
+            ages.setdefault(repr(child), []).append(age)
+        else:
+            ages.setdefault(repr(child), [])
+    counts = [0, 0, 0]
+    for known in ages.values():
+        counts[0 if any(a < MINOR_AGE for a in known) else 2 if known else 1] += 1
+    return " and ".join(
+        plural(n, one, many) for n, (one, many) in zip(counts, _ACCOUNT_WORDS, strict=True) if n
+    )

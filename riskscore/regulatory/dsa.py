@@ -29,7 +29,7 @@ from riskscore.keys import check_key
 from riskscore.moderation import QueueItem
 from riskscore.moderation.transparency import pseudonymise
 from riskscore.regulatory import _dsa_schema as schema
-from riskscore.regulatory._cases import RESTRICTING, DecidedCase
+from riskscore.regulatory._cases import RESTRICTING, DecidedCase, child_accounts_text
 from riskscore.regulatory.dsa_validate import (
     StatementError,
     is_blank,
@@ -302,7 +302,7 @@ def decision_facts(case: DecidedCase) -> str:
         parts.append(
             f"Automated detection raised {plural(len(alerts), 'alert')} on this account's "
             f"conversations with "
-            f"{plural(len({repr(i.child_id) for i in alerts}), 'child account')}; the highest was "
+            f"{child_accounts_text((i.child_id, i.child_age) for i in alerts)}; the highest was "
             f"{tier}-tier alert (estimated risk {risk_text(best.risk)}, child age band "
             f"{best.age_band})."
         )

@@ -28,11 +28,11 @@ from typing import Any, Final
 
 from riskscore._words import plural, risk_text
 from riskscore.io.private import FILE_MODE
-from riskscore.io.schema import CHANNEL_NAMES
+from riskscore.io.schema import CHANNEL_NAMES, MINOR_AGE
 from riskscore.io.timestamps import iso_utc
-from riskscore.moderation.cases import youngest_child_age
+from riskscore.moderation.cases import QueueItem, youngest_child_age
 from riskscore.moderation.item_facts import account_age
-from riskscore.regulatory._cases import DecidedCase
+from riskscore.regulatory._cases import DecidedCase, child_accounts_text
 
 __all__ = ["INCIDENT_TYPE", "cybertipline_drafts", "write_drafts"]
 
@@ -135,7 +135,7 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
     if urgent:
         summary["escalateToHighPriority"] = (
             f"Urgent-tier automated alert (estimated risk {risk_text(best.risk)}) on contact "
-            f"with a child in age band {best.age_band}; a moderator escalated the case."
+            f"with {_contact_text(best)}; a moderator escalated the case."
         )
     reasons = "; ".join(case.indicators) or "none recorded"
     declared = _reported_age(case)
@@ -159,8 +159,7 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
             "profileUrl": [],
             "priorCTReports": [],
             "additionalInfo": (
-                f"{_raised(case)} about this account concerning "
-                f"{plural(len(children), 'child account')}; declared age: "
+                f"{_raised(case)} about this account{_concerning(case)}; declared age: "
                 f"{'unknown' if declared is None else plural(declared, 'year')}. Indicators "
                 f"from interaction metadata (no message content): {reasons}."
             ),
@@ -214,6 +213,26 @@ def _raised(case: DecidedCase) -> str:
     ``1 automated alert and 0 user reports``)."""
     counts = ((len(case.alerts), "automated alert"), (len(case.reports), "user report"))
     return " and ".join(plural(n, word) for n, word in counts if n)
+
+
+def _concerning(case: DecidedCase) -> str:
+    """Whom the case concerns, counted by the age each declared (:func:`child_accounts_text`:
+    an account of undeclared age is never stated as a child), or "" when no item names a
+    possible child (reports by adults only): never "concerning 0 child accounts"."""
+    possible = ((i.child_id, i.child_age) for i in case.items if i.child_not_known_adult)
+    said = child_accounts_text(possible)
+    return f" concerning {said}" if said else ""
+
+
+def _contact_text(item: QueueItem) -> str:
+    """The contact an urgent alert was on: ``a child in age band under 13``, or ``an account
+    of undeclared age (age band unknown)`` when the child's account declared no age (and
+    ``an account of a declared adult age`` for one of 18 or over, never "a child")."""
+    if math.isnan(item.child_age):
+        return f"an account of undeclared age (age band {item.age_band})"
+    if item.child_age >= MINOR_AGE:
+        return f"an account of a declared adult age (age band {item.age_band})"
+    return f"a child in age band {item.age_band}"
 
 
 def _reported_age(case: DecidedCase) -> float | None:
