@@ -232,7 +232,7 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
         Raises
         ------
         SchemaError
-            A pair id is already the id of another conversation, or the event's pair
+            A pair id is already the id of another conversation or group room, or the event's pair
             derives the pair id of the pair so far (state unchanged).
         """
         conversations = self._conversations
@@ -244,6 +244,8 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
             holder = conversations.get(derived)
             if holder is not None:
                 raise pair_id_clash_at(derived, row, holder.room)
+            if derived in self._rooms:  # the id of a room (batch compares rooms' ids too)
+                raise pair_id_clash_at(derived, row)
         del conversations[room_id]
         conversations[known] = conv
         self._join_room(room_id, known, conv)

@@ -269,6 +269,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
         conv = conversations.get(cid)
         if conv is not None and room_id is not None:
             self._refuse_another_pair(cid, conv, room_id, row)
+        elif room_id is not None and cid in rooms:  # a pair id that is a room's id
+            raise pair_id_clash_at(cid, row)
         if conv is not None and not (
             (sender_id == conv.initiator and recipient_id == conv.responder)
             or (sender_id == conv.responder and recipient_id == conv.initiator)
