@@ -189,6 +189,18 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
                 if not pairs:
                     del self._room_pairs[conv.room]
 
+    def _forget_idle(self, cid: object, conv: ConversationState | None, room: bool) -> None:
+        """Forget what an event finds idle for longer than ``idle_expiry_s`` before it is
+        applied (it then starts afresh, as after :meth:`_expire`): conversation ``conv``,
+        held under ``cid``, or with ``room`` the group room ``cid`` and its pairs."""
+        if room:
+            del self._rooms[cid]
+            self.n_expired += self._drop_room(cid)
+        if conv is not None:
+            del self._conversations[cid]
+            self._forget(cid, conv)
+            self.n_expired += 1
+
     def _join_room(self, room_id: object, cid: object, conv: ConversationState) -> None:
         """Hold conversation ``cid`` as a pair of group room ``room_id``."""
         conv.room = room_id
