@@ -200,8 +200,9 @@ def fold_file(
         write_states(path, conversation_states(msgs))
         span = (int(msgs.timestamp.min()), int(msgs.timestamp.max()))
         events = ReportEvents.of(msgs) if reports else ReportEvents.none()
+        ids = _pair_like(msgs.conversations)
         return replace(folded, path=path, n_events=len(msgs), parts=account_parts(msgs),
-                       span=span, pair_like=_pair_like(msgs.conversations),
+                       span=span, pair_like=ids + _rooms(chunk, msgs, named, ids),
                        reports=events if len(events) else None)  # fmt: skip
 
     # A room's pair ids are checked against the other ids of its chunk by the validator;
@@ -305,6 +306,23 @@ def _named_pair_like(column: pa.ChunkedArray) -> tuple[str, ...]:
     if any(is_kind(kind) for is_kind in without_text):
         return ()
     return _pair_like(column.unique().to_numpy(zero_copy_only=False))
+
+
+def _rooms(
+    chunk: pa.Table, msgs: MessageTable, named: tuple[str, ...], ids: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The ids among ``named`` (the chunk's ids that hold the separator) of its group
+    rooms: given on a row ``msgs`` kept, and none of its conversations' ``ids`` (a room
+    is split into pairs). In memory a room's id is compared with the pair ids too
+    (:func:`riskscore.io.groups.split_groups`)."""
+    left = set(named).difference(ids)
+    if not left:
+        return ()
+    rows = np.asarray(chunk.column(ROW_COLUMN).to_numpy(), dtype=np.int64)
+    order = np.argsort(rows)
+    kept = order[np.searchsorted(rows, msgs.source_row, sorter=order)]
+    given = chunk.column("conversation_id").take(pa.array(kept))
+    return tuple(sorted(left.intersection(_named_pair_like(given))))
 
 
 def _pair_like(ids: npt.NDArray[Any]) -> tuple[str, ...]:

@@ -283,8 +283,8 @@ def split_groups(table: MessageTable, broadcast_rows: IntArray) -> MessageTable:
     Raises
     ------
     SchemaError
-        A derived pair id equals the id of another conversation, or two pairs derive the
-        same id (ids that hold :data:`PAIR_ID_SEPARATOR`).
+        A derived pair id equals the id of another conversation (a group room's too), or
+        two pairs derive the same id (ids that hold :data:`PAIR_ID_SEPARATOR`).
     """
     rooms = _group_codes(table)
     if rooms.size == 0:
@@ -308,7 +308,10 @@ def split_groups(table: MessageTable, broadcast_rows: IntArray) -> MessageTable:
         dtype=object,
     )  # fmt: skip
     ids = text_conversation_ids(table.conversation_id)
-    _check_distinct(derived, ids[~spread(in_room, table.segment_starts, len(table))])
+    # against every conversation id given, rooms' too: the online scorer sees a room's
+    # first two accounts as a conversation under the room's id, so a room named by
+    # another room's pair id (``g|a|b`` beside room ``g``) is that pair id taken twice
+    _check_distinct(derived, ids)
     ids[rows] = derived[inverse.reshape(-1)]
     cols = table.columns(decoded=False)
     cols["conversation_id"] = ids

@@ -189,6 +189,18 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
                 if not pairs:
                     del self._room_pairs[conv.room]
 
+    def _forget_idle(self, cid: object, conv: ConversationState | None, room: bool) -> None:
+        """Forget what an event finds idle for longer than ``idle_expiry_s`` before it is
+        applied (it then starts afresh, as after :meth:`_expire`): conversation ``conv``,
+        held under ``cid``, or with ``room`` the group room ``cid`` and its pairs."""
+        if room:
+            del self._rooms[cid]
+            self.n_expired += self._drop_room(cid)
+        if conv is not None:
+            del self._conversations[cid]
+            self._forget(cid, conv)
+            self.n_expired += 1
+
     def _join_room(self, room_id: object, cid: object, conv: ConversationState) -> None:
         """Hold conversation ``cid`` as a pair of group room ``room_id``."""
         conv.room = room_id
@@ -232,7 +244,7 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
         Raises
         ------
         SchemaError
-            A pair id is already the id of another conversation, or the event's pair
+            A pair id is already the id of another conversation or group room, or the event's pair
             derives the pair id of the pair so far (state unchanged).
         """
         conversations = self._conversations
@@ -244,6 +256,8 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
             holder = conversations.get(derived)
             if holder is not None:
                 raise pair_id_clash_at(derived, row, holder.room)
+            if derived in self._rooms:  # the id of a room (batch compares rooms' ids too)
+                raise pair_id_clash_at(derived, row)
         del conversations[room_id]
         conversations[known] = conv
         self._join_room(room_id, known, conv)

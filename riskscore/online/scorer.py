@@ -260,15 +260,26 @@ class OnlineScorer(Rescoring, ShadowScoring):
         conversations = self._conversations
         accounts = self._accounts
         rooms = self._rooms
+        # What this event finds idle for longer than idle_expiry_s (its conversation, room
+        # or accounts) is forgotten before it is applied, as if an earlier event had
+        # expired it: the event starts afresh whichever event moved the clock first.
+        horizon = ts - self.idle_expiry_s
         room_id = None
-        if rooms and cid in rooms:  # a group room: the event belongs to its pair
+        room_time = rooms.get(cid) if rooms else None
+        if room_time is not None and room_time >= horizon:  # the event belongs to its pair
             room_id = cid
             cid = pair_conversation_id(cid, sender_id, recipient_id)
         elif rooms and isinstance(cid, str) and PAIR_ID_SEPARATOR in cid:
             self._refuse_a_pair_id(cid, sender_id, recipient_id, row)
-        conv = conversations.get(cid)
+        conv = idle = conversations.get(cid)
+        if conv is not None and conv.max_ts < horizon:
+            conv = None
+        else:
+            idle = None
         if conv is not None and room_id is not None:
             self._refuse_another_pair(cid, conv, room_id, row)
+        elif room_id is not None and cid in rooms:  # a pair id that is a room's id
+            raise pair_id_clash_at(cid, row)
         if conv is not None and not (
             (sender_id == conv.initiator and recipient_id == conv.responder)
             or (sender_id == conv.responder and recipient_id == conv.initiator)
@@ -279,6 +290,9 @@ class OnlineScorer(Rescoring, ShadowScoring):
             cid = self._open_room(cid, conv, sender_id, recipient_id, ts, row)
             conv = None
         if conv is None:
+            idle_room = room_id is None and room_time is not None
+            if idle is not None or idle_room:
+                self._forget_idle(cid, idle, idle_room)
             conv = ConversationState(sender_id, recipient_id)
             conversations[cid] = conv
             self._pair_convs.join(cid, conv)
@@ -299,11 +313,17 @@ class OnlineScorer(Rescoring, ShadowScoring):
         if room_id is not None:
             self._touch_room(room_id, ts)
         sender = accounts.get(sender_id)
+        if sender is not None and sender.last_seen < horizon:
+            self._drop_account(sender_id)
+            sender = None
         if sender is None:
             sender = accounts[sender_id] = self._new_account(sender_id)
         else:
             accounts.move_to_end(sender_id)
         recipient = accounts.get(recipient_id)
+        if recipient is not None and recipient.last_seen < horizon:
+            self._drop_account(recipient_id)
+            recipient = None
         if recipient is None:
             recipient = accounts[recipient_id] = self._new_account(recipient_id)
         else:
