@@ -22,11 +22,14 @@ ROW = "_rs_row"
 ACCOUNT = "_rs_account"
 ACCOUNT_VALUES = tuple(f"_rs_{slot}" for slot in ACCOUNT_SLOTS)
 
-#: Values of :data:`KIND` in the rows of the fold stage: part rows, state rows, and the
-#: rows of blocks that riskscore refused (:data:`ERROR`).
+#: Values of :data:`KIND` in the rows of the fold stage: part rows, state rows, the
+#: rows of blocks that riskscore refused (:data:`ERROR`), and the ids of group rooms a
+#: block split that hold the pair id separator (:data:`PAIR_ID` only: compared with the
+#: other blocks' pair ids, never scored).
 KIND_PART = 0
 KIND_STATE = 1
 KIND_ERROR = 2
+KIND_ROOM = 3
 #: A refused block's error as data (:mod:`riskscore.integrations._spark_errors`; null in
 #: the other rows): the driver raises it as :func:`riskscore.read_messages` would.
 ERROR = "_rs_error"

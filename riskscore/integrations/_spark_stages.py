@@ -19,6 +19,7 @@ from riskscore.integrations._spark_columns import (
     INITIATOR,
     KIND,
     KIND_PART,
+    KIND_ROOM,
     KIND_STATE,
     PAIR_FIRST,
     PAIR_HI,
@@ -112,11 +113,12 @@ class Folded:
 
         Each conversation of the input is in one block, and each block checks its own
         ids (:func:`riskscore.read_messages`), so an id that two state rows share is a
-        pair id of a room that another block also gives: as the id of a conversation, or
-        as a pair id of another room.
+        pair id of a room that another block also gives: as the id of a conversation or of
+        a group room (rows of :data:`KIND_ROOM`), or as a pair id of another room.
         """
         pair = sf.col(PAIR_ID)
-        counts = self.states.where(pair.isNotNull()).groupBy(PAIR_ID).count()
+        given = self.rows.where(sf.col(KIND).isin(KIND_STATE, KIND_ROOM) & pair.isNotNull())
+        counts = given.groupBy(PAIR_ID).count()
         shared = sf.min(sf.when(sf.col("count") > 1, pair))
         row = counts.agg(sf.count("*").alias("n"), shared.alias("shared")).collect()[0]
         return PairIds(any=row["n"] > 0, shared=row["shared"])

@@ -28,6 +28,7 @@ from riskscore.integrations._spark_columns import (
     INITIATOR,
     KIND_ERROR,
     KIND_PART,
+    KIND_ROOM,
     KIND_STATE,
     LAST_TS,
     N_EVENTS,
@@ -98,6 +99,24 @@ def fold_partition(batches: Iterable[pa.RecordBatch], spec: TallySpec) -> Iterat
             continue
         yield widened(part_rows(account_parts(msgs), msgs.accounts, parts), schema, KIND_PART)
         yield widened(_state_rows(msgs, states), schema, KIND_STATE)
+        rooms = _pair_like_rooms(block, msgs)
+        if len(rooms):
+            yield widened(pa.RecordBatch.from_arrays([rooms], [PAIR_ID]), schema, KIND_ROOM)
+
+
+def _pair_like_rooms(block: pa.Table, msgs: MessageTable) -> pa.Array:
+    """The ids of the group rooms of ``block`` that hold the pair id separator: given on a
+    row ``msgs`` kept (a broadcast's is set aside) and no conversation of ``msgs`` (a
+    room is split into pairs). In memory a room's id is compared with every pair id
+    (:func:`riskscore.io.groups.split_groups`): another block's pair id equal to it is
+    the same id taken twice, which the driver's check of :data:`PAIR_ID` finds."""
+    if not msgs.groups.n_rooms:
+        return pa.array([], pa.string())
+    given = block.column("conversation_id").take(pa.array(msgs.source_row))
+    text = pc.unique(given.cast(pa.string()))
+    rooms = pc.filter(text, pair_like(text))
+    held = pa.array(np.asarray(msgs.conversations).astype(str), pa.string())
+    return pc.filter(rooms, pc.invert(pc.is_in(rooms, value_set=held)))
 
 
 def _shared(pair_id: str) -> pa.RecordBatch:
