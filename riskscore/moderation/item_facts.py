@@ -149,18 +149,23 @@ def _contact_texts(
 ) -> tuple[str, str]:
     """How long the conversation has run, with both dates, and when it was last active
     against ``alert_at`` (named ``anchor``): ``("conversation of 2 days (2025-12-29 00:00
-    UTC to 2025-12-31 22:00 UTC)", "last active 2 hours before the alert")``. The span is
+    UTC to 2025-12-31 22:00 UTC)", "last active 2 hours before the alert")``; events all in
+    one minute read ``conversation within one minute (2025-12-29 00:00 UTC)``, not a span
+    from a time to itself. The span is
     what a moderator weighs (a conversation of hours, or of months); a batch alert raised
     long after the events still reads it. It is this conversation's, never called the time
     the two have been in contact (they may have met in another one, a group room). A time
     not known reads ``conversation start not recorded`` (or ``last active not recorded``),
     the other one dated."""
     if first_event_at is not None and last_event_at is not None:
-        return (
-            f"conversation of {duration_text(last_event_at - first_event_at)} "
-            f"({when_text(first_event_at)} to {when_text(last_event_at)})",
-            f"last active {relative_text(alert_at - last_event_at, anchor)}",
+        first, last = when_text(first_event_at), when_text(last_event_at)
+        span = (
+            f"conversation within one minute ({first})"  # one event, or all in that minute
+            if first == last
+            else f"conversation of {duration_text(last_event_at - first_event_at)} "
+            f"({first} to {last})"
         )
+        return span, f"last active {relative_text(alert_at - last_event_at, anchor)}"
     out = []
     for what, unknown, at in (
         ("conversation began", "conversation start", first_event_at),
