@@ -16,39 +16,9 @@ import riskscore as rs
 
 T1 = 1_700_000_000
 
-#: A group room's id that is another room's pair id (``g|a|b`` beside room ``g`` with
-#: accounts ``a`` and ``b``): the room's first two accounts are, online, a conversation
-#: under that id until a third appears, so it is the pair id taken twice.
-ROOM_NAMED_BY_A_PAIR_ID = {
-    "a room, then a room named by one of its pair ids": room_events(
-        "g", [("a", "b"), ("a", "c")], T1
-    )
-    + room_events("g|a|b", [("x", "y"), ("x", "z")], T1 + 500),
-    "a room named by a pair id, then the room that derives it": room_events(
-        "g|a|b", [("x", "y"), ("x", "z")], T1
-    )
-    + room_events("g", [("a", "b"), ("a", "c")], T1 + 500),
-    "a room named by a pair id, then that pair in a room of three already": room_events(
-        "g", [("a", "c"), ("a", "d")], T1
-    )
-    + room_events("g|a|b", [("x", "y"), ("x", "z")], T1 + 500)
-    + room_events("g", [("a", "b")], T1 + 900),
-}
-
-
-@pytest.mark.parametrize("case", ROOM_NAMED_BY_A_PAIR_ID)
-def test_a_room_named_by_another_rooms_pair_id_is_refused_alike(case: str) -> None:
-    """Was: ``read_messages`` (and so ``score`` and out of core, whichever chunks held the
-    two rooms) accepted it, comparing a room's pair ids with the ids of two-account
-    conversations only, while online refused the room whose id came second and accepted
-    the other order: the same events scored by one backend and refused by another, and
-    online by arrival order. Now every backend refuses it with the error of a pair id
-    given as a conversation id."""
-    got = local_refusals(ROOM_NAMED_BY_A_PAIR_ID[case])
-    reference = got.pop("read_messages")
-    assert reference is not None
-    assert "'g|a|b' is the id of a conversation and also the pair id" in str(reference)
-    assert_refused_alike(reference, got, case)
+# A group room's id that is another room's pair id (``g|a|b`` beside room ``g``): its
+# cases are conformance cases (tests/conformance_cases.py, ROOM_IDS_AS_PAIR_IDS), refused
+# alike by every backend, and on Spark in every layout.
 
 
 def test_a_room_whose_id_holds_the_separator_and_derives_nothing_is_accepted() -> None:
