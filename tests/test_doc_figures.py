@@ -96,3 +96,39 @@ def test_the_shadow_row_quotes_the_committed_comparison() -> None:
         f"{decisions['b']['precision_on_decided']:.1%} against "
         f"{decisions['a']['precision_on_decided']:.1%}"
     )
+
+
+def _speedups(result: dict[str, Any], key: str) -> dict[str, float]:
+    return {row["pipeline"]: row["riskscore_speedup"] for row in result[key]}
+
+
+def test_the_readme_benchmark_table_quotes_its_results_files() -> None:
+    """Each row of the README's table of batch runs gives the ratios and time of the
+    results file it links."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(
+        r"^\| .*\(\[file\]\((benchmarks/results/[^)]+\.json)\)\) \|(.*)\|$", text, re.M
+    )
+    assert len(rows) >= 4
+    for path, cells in rows:
+        result = _json(ROOT / path)
+        _, *ratios, seconds = (cell.strip() for cell in cells.split("|"))
+        features = _speedups(result, "read_features_pipelines")
+        scores = _speedups(result, "pipelines")
+        expected = [features["polars"], features["pandas"], scores["polars"], scores["pandas"]]
+        assert ratios == [f"{x:.2f}" for x in expected], path
+        riskscore = next(
+            r for r in result["read_features_pipelines"] if r["pipeline"] == "riskscore"
+        )
+        assert seconds == f"{riskscore['seconds']:.3f} s", path
+
+
+def test_the_readme_quotes_the_ten_million_run() -> None:
+    result = _json(ROOT / "benchmarks" / "results" / "throughput_10m.json")
+    features = _speedups(result, "read_features_pipelines")
+    scores = _speedups(result, "pipelines")
+    said = (
+        f"{features['polars']:.2f}x polars and {features['pandas']:.2f}x pandas for read + "
+        f"features, {scores['polars']:.2f}x and {scores['pandas']:.2f}x with scores"
+    )
+    assert said in " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
