@@ -132,3 +132,22 @@ def test_the_readme_quotes_the_ten_million_run() -> None:
         f"features, {scores['polars']:.2f}x and {scores['pandas']:.2f}x with scores"
     )
     assert said in " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+
+
+def test_the_alert_volumes_quoted_are_the_robustness_benchmarks() -> None:
+    """Was: docs/policy.md said `riskscore score` alerts "about 480 review and 50 urgent per
+    million benign conversations in the median unseen world" citing robustness.md, which
+    says 354 and 0 for the shipped model."""
+    volume = _json(ROOT / "benchmarks" / "results" / "robustness.json")["shipped_policy_volume"]
+    online = [round(volume[f"online_{tier}_per_million_median"]) for tier in ("review", "urgent")]
+    once = [
+        round(volume[f"final_state_{tier}_per_million_median"]) for tier in ("review", "urgent")
+    ]
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"({online[0]} and {online[1]} measured:" in readme
+    assert f"; {once[0]} and {once[1]} when each conversation is scored once" in readme
+    urgent = "no" if once[1] == 0 else f"{once[1]}"
+    assert (
+        f"{once[0]} review and {urgent} urgent alerts per million benign conversations in the "
+        f"median unseen world, against {online[0]} and {online[1]} online"
+    ) in _page("policy.md")
