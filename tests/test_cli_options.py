@@ -50,6 +50,27 @@ def test_every_option_of_every_command_has_help_with_its_default(
                 assert f"default: {shown}" in own, (name, action.dest, own)
 
 
+@pytest.mark.parametrize("name", ["stream", "serve"])
+def test_the_online_scorer_options_show_their_defaults(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: since these options parse to None when left out (a restart keeps its
+    checkpoint's), ``riskscore stream --help`` read "--max-future-s ... (default: None s,
+    one day)" and showed no default for --cooldown-s (0), --reorder-tolerance-s (300, which
+    the README quotes), --time-source, --max-conversations and --max-account-contacts."""
+    parser = _subparsers(build_parser())[name]
+    defaults = parser.get_default("scorer_option_defaults")
+    assert {"cooldown_s", "reorder_tolerance_s", "max_future_s", "time_source"} <= set(defaults)
+    for action in parser._actions:
+        if action.dest in defaults:
+            own = " ".join(parser._get_formatter()._expand_help(action).split())
+            shown = "2592000" if action.dest == "idle_expiry_s" else str(defaults[action.dest])
+            assert f"default: {shown}" in own, (name, action.dest, own)
+    with pytest.raises(SystemExit):
+        main([name, "--help"])
+    assert "None" not in capsys.readouterr().out
+
+
 #: Every argument that names a model bundle to read (``train --out`` writes one).
 BUNDLE_ARGUMENTS = {
     ("compare", "model_a"),

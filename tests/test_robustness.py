@@ -15,6 +15,8 @@ import riskscore as rs
 from riskscore.evaluation.robustness import (
     EVALUATION_WORLD_SEEDS,
     LOOKALIKES,
+    RobustnessReport,
+    WorldResult,
     evaluate_samples,
     lookalike_kinds,
     unseen_worlds,
@@ -173,3 +175,23 @@ def test_the_benchmarks_rare_world_figures_say_none_where_undefined_not_zero() -
     assert out["recall_urgent"] == 0.0
     assert out["review_per_million_benign"] == pytest.approx(1e6 / 3)
     json.dumps(out, allow_nan=False)
+
+
+def test_the_per_world_table_has_a_heading_for_every_column() -> None:
+    """Was: the per-world table of robustness.md named five look-alike kinds for six
+    columns (no ``spam`` heading): the spam share stood under ``unknown ages`` and the
+    unknown-ages share had no heading."""
+    result = WorldResult(
+        "w",
+        n_conversations=10,
+        n_grooming=1,
+        pr_auc=0.5,
+        pr_auc_rare=0.1,
+        lookalike_alerted={kind: k / 100 for k, kind in enumerate(LOOKALIKES)},
+    )
+    text = RobustnessReport((result,), prevalence=0.01, rare_prevalence=1e-4).to_markdown()
+    header, rule, row = [line for line in text.splitlines() if line.startswith("|")][:3]
+    assert header.count("|") == rule.count("|") == row.count("|")
+    cells = dict(zip(header[2:-2].split(" | "), row[2:-2].split(" | "), strict=True))
+    assert cells["spam"] == "4.0%"
+    assert cells["unknown ages"] == "5.0%"

@@ -86,7 +86,18 @@ def add_scorer_options(parser: argparse.ArgumentParser) -> None:
         "they stop growing",
     )
     defaults = {dest: parser.get_default(dest) for dest in _RESTORED}
+    for action in parser._actions:  # argparse keeps no public list of its options
+        if action.dest in defaults:
+            action.help = _with_default(action.help or "", defaults[action.dest])
     parser.set_defaults(**{_DEFAULTS: defaults}, **dict.fromkeys(_RESTORED))
+
+
+def _with_default(text: str, default: object) -> str:
+    """An option's help naming its default as written, since the option itself parses to
+    None when left out (the help formatter would show None, or no default at all)."""
+    if "%(default)s" in text:
+        return text.replace("%(default)s", str(default))
+    return text if "default:" in text else f"{text} (default: {default})"
 
 
 def scorer_from_args(

@@ -57,6 +57,20 @@ Scorer = Callable[[FeatureTable], FloatArray]
 EVALUATION_WORLD_SEEDS: Final = range(1000, 2000)
 #: Benign look-alike kinds whose alert share is reported.
 LOOKALIKES: Final = ("minor_minor", "adult_adult", "family", "coach", "spam", "unknown_ages")
+#: The heading of each look-alike kind's column in the per-world table.
+_LOOKALIKE_HEADINGS: Final = {
+    "minor_minor": "minor-minor",
+    "adult_adult": "adult-adult",
+    "family": "family",
+    "coach": "coach",
+    "spam": "spam",
+    "unknown_ages": "unknown ages",
+}
+#: The per-world table's columns before the look-alike kinds.
+_WORLD_COLUMNS: Final = (
+    "world", "conversations", "grooming", "PR-AUC", "PR-AUC rare", "recall", "urgent recall",
+    "alerts/M", "urgent/M",
+)  # fmt: skip
 
 
 def unseen_worlds(n: int = 30, *, first: int = 0) -> list[World]:
@@ -216,9 +230,8 @@ class RobustnessReport:
             "recall and alerts at the policy's thresholds; alerts per million benign "
             "conversations; share of each benign look-alike kind alerted.",
             "",
-            "| world | conversations | grooming | PR-AUC | PR-AUC rare | recall | urgent recall "
-            "| alerts/M | urgent/M | minor-minor | adult-adult | family | coach | unknown ages |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            markdown_row([*_WORLD_COLUMNS, *(_LOOKALIKE_HEADINGS[k] for k in LOOKALIKES)]),
+            "|---" * (len(_WORLD_COLUMNS) + len(LOOKALIKES)) + "|",
         ]
         for r in self.results:
             look = [r.lookalike_alerted.get(k, math.nan) for k in LOOKALIKES]
