@@ -270,7 +270,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             room_id = cid
             cid = pair_conversation_id(cid, sender_id, recipient_id)
         elif rooms and isinstance(cid, str) and PAIR_ID_SEPARATOR in cid:
-            self._refuse_a_pair_id(cid, sender_id, recipient_id, row)
+            self._refuse_a_pair_id(cid, sender_id, recipient_id, row, horizon)
         conv = idle = conversations.get(cid)
         if conv is not None and conv.max_ts < horizon:
             conv = None
@@ -278,8 +278,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
             idle = None
         if conv is not None and room_id is not None:
             self._refuse_another_pair(cid, conv, room_id, row)
-        elif room_id is not None and cid in rooms:  # a pair id that is a room's id
-            raise pair_id_clash_at(cid, row)
+        elif room_id is not None and cid in rooms and rooms[cid] >= horizon:
+            raise pair_id_clash_at(cid, row)  # a pair id that is a live room's id
         if conv is not None and not (
             (sender_id == conv.initiator and recipient_id == conv.responder)
             or (sender_id == conv.responder and recipient_id == conv.initiator)
@@ -287,7 +287,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             if room_id is not None:  # two pairs of a room derive one pair id (batch refuses)
                 raise pair_id_clash_at(cid, row, room_id)
             room_id = cid
-            cid = self._open_room(cid, conv, sender_id, recipient_id, ts, row)
+            cid = self._open_room(cid, conv, sender_id, recipient_id, ts, row, horizon)
             conv = None
         if conv is None:
             idle_room = room_id is None and room_time is not None
