@@ -77,3 +77,22 @@ def test_a_float_column_keeps_its_floats() -> None:
     floats = table.set_column(5, "sender_age", table["sender_age"].cast(pa.float64()))
     with pytest.raises(SchemaError, match=r"row 2: 300\.0 is "):
         rs.read_messages(floats)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_integer_beyond_2_53_is_never_quoted_as_another_integer(
+    kind: str, tmp_path: Path
+) -> None:
+    """Was: 2**53 + 1 (an age, in a column with an empty cell) was quoted as the integer
+    9007199254740992, the float numpy holds it as: a value the input never held, given as
+    exact. Beyond 2**53 the float is quoted as the float it is."""
+    bad = 2**53 + 1
+    table = _table("sender_age", 300)
+    column = pa.array([30, None, bad], pa.int64())
+    source = _source(kind, table.set_column(5, "sender_age", column), tmp_path)
+    with pytest.raises(SchemaError) as caught:
+        rs.read_messages(source)
+    assert f": {2**53} is " not in str(caught.value)
+    assert caught.value.value == bad or type(caught.value.value) is not int
+    (value,) = rs.read_messages(source, errors="quarantine").quarantined.value
+    assert value == bad or type(value) is not int

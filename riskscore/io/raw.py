@@ -273,6 +273,11 @@ def reported_as(name: str, kept: Collection[str]) -> str:
     return OTHER_NAMES
 
 
+#: Below it every integer is a float64 exactly: a float of an integer column with nulls
+#: (:attr:`RawColumns.integers`) is then the integer given.
+_EXACT_FLOATS: Final = 2**53
+
+
 def cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:
     """The value of one input cell as given (None for a column not given or a null, and
     for ``"line"``, a JSON line refused as a whole, which is never copied); free text in a
@@ -284,8 +289,11 @@ def cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:
         position = int(values[row])
         return None if position < 0 else shown(column, values.distinct[position])
     value = values[row]
-    if column in getattr(raw, "integers", ()) and float(value).is_integer():
-        return int(value)  # given as an integer, held as a float beside nulls
+    integral = column in getattr(raw, "integers", ()) and float(value).is_integer()
+    if integral and abs(value) < _EXACT_FLOATS:
+        # given as an integer, held as a float beside nulls; beyond 2**53 the float may
+        # be another integer (2**53 + 1 held as 2**53): quoted as the float it is
+        return int(value)
     return shown(column, value)
 
 

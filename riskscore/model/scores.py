@@ -32,10 +32,10 @@ FloatArray = npt.NDArray[np.float64]
 #: Before a reason's ``why`` in its text: what the pattern can signal, never a finding.
 WHY_PREFIX = "Why it can matter: "
 _SPECS = {spec.name: spec for spec in FEATURES}
-#: After a description that names the older or the younger participant (or account) when the
-#: declared ages do not say which is older (one or none declared, or two equal): the role rule
-#: then took the roles from the one age or from signs of approach, a guess never stated as a
-#: fact (``docs/features.md``, role rule).
+#: After a description that names the older or the younger participant (or account), or the
+#: child (its local time), when the declared ages do not say which is older (one or none
+#: declared, or two equal): the role rule then took the roles from the one age or from signs
+#: of approach, a guess never stated as a fact (``docs/features.md``, role rule).
 ASSUMED_ROLES = " (who is older is assumed: the declared ages do not tell)"
 
 
@@ -55,8 +55,9 @@ def ages_tell_roles(child_age: float | None, adult_age: float | None) -> bool:
 
 
 def _names_a_role(description: str) -> bool:
-    """Whether a description names the older or the younger participant or account."""
-    return "older " in description or "younger " in description
+    """Whether a description names a role: the older or the younger participant or account,
+    or the child (``in the child's local time``: the younger participant's clock)."""
+    return any(role in description for role in ("older ", "younger ", "the child"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +104,8 @@ class Reason:
     ) -> Reason:
         """A reason for a registered feature, with its description and why it matters;
         with ``ages_tell`` False (:func:`ages_tell_roles` of the conversation's ages), a
-        description naming the older or the younger participant says it is assumed
-        (:data:`ASSUMED_ROLES`)."""
+        description naming the older or the younger participant (or the child) says it is
+        assumed (:data:`ASSUMED_ROLES`)."""
         spec = _SPECS.get(feature)
         if spec is None:
             return cls(feature, value, contribution, feature)

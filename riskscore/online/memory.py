@@ -235,29 +235,33 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
 
     def _open_room(
         self, room_id: object, conv: ConversationState, sender_id: object, recipient_id: object,
-        ts: int, row: int | None,
+        ts: int, row: int | None, horizon: float,
     ) -> object:  # fmt: skip
         """A third account in conversation ``room_id`` (event ``row``): it becomes a group
         room. Its pair so far continues under its pair id (state, alerted tier and adult
         index kept); return the pair id of the event's accounts (:mod:`riskscore.io.groups`).
+        What holds a pair id idle since before ``horizon`` (the event's time less
+        ``idle_expiry_s``) is forgotten first (:meth:`_forget_idle`), never a clash.
 
         Raises
         ------
         SchemaError
-            A pair id is already the id of another conversation or group room, or the event's pair
-            derives the pair id of the pair so far (state unchanged).
+            A pair id is already the id of another live conversation or group room, or the
+            event's pair derives the pair id of the pair so far (state unchanged).
         """
-        conversations = self._conversations
+        conversations, rooms = self._conversations, self._rooms
         known = pair_conversation_id(room_id, conv.initiator, conv.responder)
         new = pair_conversation_id(room_id, sender_id, recipient_id)
         if known == new:  # two pairs, one id: "a|b" and "c" against "a" and "b|c"
             raise pair_id_clash_at(new, row, room_id)
         for derived in (known, new):
             holder = conversations.get(derived)
-            if holder is not None:
+            if holder is not None and holder.max_ts >= horizon:
                 raise pair_id_clash_at(derived, row, holder.room)
-            if derived in self._rooms:  # the id of a room (batch compares rooms' ids too)
+            if derived in rooms and rooms[derived] >= horizon:  # batch compares rooms' ids too
                 raise pair_id_clash_at(derived, row)
+        for derived in (known, new):  # held, if at all, by what idled past expiry
+            self._forget_idle(derived, conversations.get(derived), derived in rooms)
         del conversations[room_id]
         conversations[known] = conv
         self._join_room(room_id, known, conv)
@@ -269,21 +273,22 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
         return new
 
     def _refuse_a_pair_id(
-        self, cid: str, sender_id: object, recipient_id: object, row: int | None
+        self, cid: str, sender_id: object, recipient_id: object, row: int | None, horizon: float
     ) -> None:
         """Refuse event ``row`` if its own conversation id is a pair id of a known group room
         (batch refuses the same file): derived for its two accounts, or held by a pair of
         other accounts. It would otherwise join that pair's conversation (or turn it into
-        a room of both pairs).
+        a room of both pairs). What idled since before ``horizon`` is no clash (forgotten).
 
         Raises
         ------
         SchemaError
-            ``cid`` is ``room|a|b`` for a room ``room`` this scorer holds.
+            ``cid`` is ``room|a|b`` for a live room ``room`` this scorer holds.
         """
-        holder = self._conversations.get(cid)
-        if room_of_pair_id(cid, sender_id, recipient_id, self._rooms) is not None or (
-            holder is not None and holder.room is not None
+        rooms, holder = self._rooms, self._conversations.get(cid)
+        room = room_of_pair_id(cid, sender_id, recipient_id, rooms)
+        if (room is not None and rooms[room] >= horizon) or (
+            holder is not None and holder.room is not None and holder.max_ts >= horizon
         ):  # its accounts' pair id in a room, or the id of another pair of a room
             raise pair_id_clash_at(cid, row)
 

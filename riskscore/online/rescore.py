@@ -1,7 +1,9 @@
 """Re-scoring: an event that changes an adult's per-account features, or the facts of a
 pair, scores that adult's (or that pair's) other live conversations again, and they may
 alert; the alert rule of one conversation (tier, cool-down); and re-scoring every live
-conversation (:meth:`Rescoring.refresh`).
+conversation (:meth:`Rescoring.refresh`); and so every alert of an event, or of events
+(``update_one_all``, ``update_many``: its own conversation's, then those of the conversations
+it re-scored).
 
 :class:`Rescoring` sits between :class:`~riskscore.online.memory.ScorerMemory` (what the
 scorer holds) and :class:`~riskscore.online.OnlineScorer`, which sets the model and
@@ -11,14 +13,16 @@ policy used here and applies each event.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from riskscore.exceptions import hold_alerts
 from riskscore.features.slots import N_STATE
 from riskscore.online.memory import ScorerMemory
+from riskscore.online.options import RUNNING_COUNT, EventRow
 from riskscore.online.risk import ADULT_AGE, CHILD_AGE, OnlineModel, alert_due
 from riskscore.online.shadow import ShadowModel
 from riskscore.online.state import (
@@ -56,6 +60,84 @@ class Rescoring(ScorerMemory):
     _shadow: ShadowModel | None
     # Buffers of _rescore_many, made at its first use.
     _rescore_buffers: tuple[FloatArray, FloatArray, FloatArray] | None = None
+
+    if TYPE_CHECKING:
+
+        def update_one(
+            self, event: Mapping[str, Any], *, row: int | EventRow | None = RUNNING_COUNT
+        ) -> Alert | None: ...
+
+    def update_one_all(
+        self, event: Mapping[str, Any], *, row: int | EventRow | None = RUNNING_COUNT
+    ) -> list[Alert]:
+        """Apply one event; return every alert it raised.
+
+        The event's own conversation's alert first (as :meth:`update_one`
+        returns it), then those of the other live conversations of an adult
+        whose per-account features the event changed, in the order those
+        conversations joined that adult. Such an alert has the re-scored
+        conversation's ids, its latest ``event_index``, and as ``timestamp``
+        the event's time (or that conversation's latest, if later).
+
+        Parameters
+        ----------
+        event : mapping
+            One schema v1 event, as for :meth:`update_one`.
+        row : int or None, optional
+            As for :meth:`update_one`.
+
+        Returns
+        -------
+        list of Alert
+            Empty for most events.
+
+        Raises
+        ------
+        SchemaError
+            As :meth:`update_one`; state is unchanged.
+
+        Examples
+        --------
+        >>> import riskscore as rs
+        >>> scorer = rs.OnlineScorer(rs.load_model())
+        >>> scorer.update_one_all({"conversation_id": 1, "timestamp": 1_700_000_000,
+        ...                        "sender_id": "a", "recipient_id": "b",
+        ...                        "channel": "public"})
+        []
+        """
+        self._cross = None
+        own = self.update_one(event, row=row)
+        cross = self._cross
+        if cross is None:
+            return [] if own is None else [own]
+        self._cross = None
+        return cross if own is None else [own, *cross]
+
+    def update_many(self, events: Iterable[Mapping[str, Any]]) -> list[Alert]:
+        """Apply events in order; return every alert they raised, in order.
+
+        Each event's alerts are ordered as :meth:`update_one_all` returns them. A refusal
+        (:meth:`update_one`; those before it stay applied) names its position in ``events``
+        and holds the alerts they raised (``SchemaError.alerts``: never raised again), as
+        does any other exception raised while it runs (a failed source of events, Ctrl-C).
+
+        Examples
+        --------
+        >>> import riskscore as rs
+        >>> data = rs.synthetic.generate(200, prevalence=0.1, seed=3)
+        >>> scorer = rs.OnlineScorer(rs.load_model())
+        >>> alerts = scorer.update_many(data.messages.iter_events())
+        >>> scorer.n_events == len(data.messages)
+        True
+        """
+        update, alerts = self.update_one_all, []
+        try:
+            for row, event in enumerate(events):
+                alerts += update(event, row=row)
+        except BaseException as exc:  # re-raised as it is
+            hold_alerts(exc, alerts)
+            raise
+        return alerts
 
     def _after_account_change(
         self,

@@ -16,11 +16,11 @@ scorer holds is in :mod:`riskscore.online.memory`, re-scoring and the alert rule
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import riskscore.online.checkpoint as _checkpoint
-from riskscore.exceptions import CheckpointError, hold_alerts
+from riskscore.exceptions import CheckpointError
 from riskscore.io.events import parse_event_fast
 from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
@@ -270,7 +270,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             room_id = cid
             cid = pair_conversation_id(cid, sender_id, recipient_id)
         elif rooms and isinstance(cid, str) and PAIR_ID_SEPARATOR in cid:
-            self._refuse_a_pair_id(cid, sender_id, recipient_id, row)
+            self._refuse_a_pair_id(cid, sender_id, recipient_id, row, horizon)
         conv = idle = conversations.get(cid)
         if conv is not None and conv.max_ts < horizon:
             conv = None
@@ -278,8 +278,8 @@ class OnlineScorer(Rescoring, ShadowScoring):
             idle = None
         if conv is not None and room_id is not None:
             self._refuse_another_pair(cid, conv, room_id, row)
-        elif room_id is not None and cid in rooms:  # a pair id that is a room's id
-            raise pair_id_clash_at(cid, row)
+        elif room_id is not None and cid in rooms and rooms[cid] >= horizon:
+            raise pair_id_clash_at(cid, row)  # a pair id that is a live room's id
         if conv is not None and not (
             (sender_id == conv.initiator and recipient_id == conv.responder)
             or (sender_id == conv.responder and recipient_id == conv.initiator)
@@ -287,7 +287,7 @@ class OnlineScorer(Rescoring, ShadowScoring):
             if room_id is not None:  # two pairs of a room derive one pair id (batch refuses)
                 raise pair_id_clash_at(cid, row, room_id)
             room_id = cid
-            cid = self._open_room(cid, conv, sender_id, recipient_id, ts, row)
+            cid = self._open_room(cid, conv, sender_id, recipient_id, ts, row, horizon)
             conv = None
         if conv is None:
             idle_room = room_id is None and room_time is not None
@@ -386,78 +386,6 @@ class OnlineScorer(Rescoring, ShadowScoring):
                 shift,
             )  # fmt: skip
         return alert
-
-    def update_one_all(
-        self, event: Mapping[str, Any], *, row: int | EventRow | None = RUNNING_COUNT
-    ) -> list[Alert]:
-        """Apply one event; return every alert it raised.
-
-        The event's own conversation's alert first (as :meth:`update_one`
-        returns it), then those of the other live conversations of an adult
-        whose per-account features the event changed, in the order those
-        conversations joined that adult. Such an alert has the re-scored
-        conversation's ids, its latest ``event_index``, and as ``timestamp``
-        the event's time (or that conversation's latest, if later).
-
-        Parameters
-        ----------
-        event : mapping
-            One schema v1 event, as for :meth:`update_one`.
-        row : int or None, optional
-            As for :meth:`update_one`.
-
-        Returns
-        -------
-        list of Alert
-            Empty for most events.
-
-        Raises
-        ------
-        SchemaError
-            As :meth:`update_one`; state is unchanged.
-
-        Examples
-        --------
-        >>> import riskscore as rs
-        >>> scorer = rs.OnlineScorer(rs.load_model())
-        >>> scorer.update_one_all({"conversation_id": 1, "timestamp": 1_700_000_000,
-        ...                        "sender_id": "a", "recipient_id": "b",
-        ...                        "channel": "public"})
-        []
-        """
-        self._cross = None
-        own = self.update_one(event, row=row)
-        cross = self._cross
-        if cross is None:
-            return [] if own is None else [own]
-        self._cross = None
-        return cross if own is None else [own, *cross]
-
-    def update_many(self, events: Iterable[Mapping[str, Any]]) -> list[Alert]:
-        """Apply events in order; return every alert they raised, in order.
-
-        Each event's alerts are ordered as :meth:`update_one_all` returns them. A refusal
-        (:meth:`update_one`; those before it stay applied) names its position in ``events``
-        and holds the alerts they raised (``SchemaError.alerts``: never raised again), as
-        does any other exception raised while it runs (a failed source of events, Ctrl-C).
-
-        Examples
-        --------
-        >>> import riskscore as rs
-        >>> data = rs.synthetic.generate(200, prevalence=0.1, seed=3)
-        >>> scorer = rs.OnlineScorer(rs.load_model())
-        >>> alerts = scorer.update_many(data.messages.iter_events())
-        >>> scorer.n_events == len(data.messages)
-        True
-        """
-        update, alerts = self.update_one_all, []
-        try:
-            for row, event in enumerate(events):
-                alerts += update(event, row=row)
-        except BaseException as exc:  # re-raised as it is
-            hold_alerts(exc, alerts)
-            raise
-        return alerts
 
     @classmethod
     def restore(
