@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine
 
 import riskscore as rs
-from riskscore.evaluation.robustness import WorldSample, unseen_worlds, world_samples
+from riskscore.evaluation.robustness import unseen_worlds
+from riskscore.evaluation.world_samples import WorldSample, world_samples
 from riskscore.policy.volume import (
     REVIEW_PER_MILLION,
     URGENT_PER_MILLION,

@@ -42,10 +42,9 @@ from riskscore.evaluation.robustness import (
     RobustnessReport,
     benign_alerts_per_million,
     evaluate_samples,
-    online_world_traffic,
     unseen_worlds,
-    world_samples,
 )
+from riskscore.evaluation.world_samples import online_world_traffic, world_samples
 from riskscore.model.bundle import default_model_dir, rewrite_model_card
 from riskscore.model.candidates import CANDIDATES
 from riskscore.model.card import render_model_card

@@ -19,9 +19,10 @@ import pytest
 import riskscore as rs
 import riskscore.io.time_order as time_order
 from riskscore.cli import main
-from riskscore.evaluation.robustness import evaluate_worlds, world_samples
+from riskscore.evaluation.robustness import evaluate_worlds
 from riskscore.evaluation.splits import split_by_adult
 from riskscore.evaluation.training_job import train_model
+from riskscore.evaluation.world_samples import world_samples
 from riskscore.io.json_lines import write_json_lines
 from riskscore.io.time_order import write_in_time_order
 from riskscore.synthetic import generate_parquet

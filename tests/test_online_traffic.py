@@ -11,7 +11,8 @@ import pytest
 
 import riskscore as rs
 from riskscore.evaluation.online_states import online_traffic
-from riskscore.evaluation.robustness import online_world_traffic, unseen_worlds, world_samples
+from riskscore.evaluation.robustness import unseen_worlds
+from riskscore.evaluation.world_samples import online_world_traffic, world_samples
 from riskscore.policy import AgeBand, AlertPolicy, Tier
 from riskscore.policy.volume import Traffic, alerts_per_million
 

@@ -20,8 +20,8 @@ from riskscore.evaluation.robustness import (
     evaluate_samples,
     lookalike_kinds,
     unseen_worlds,
-    world_samples,
 )
+from riskscore.evaluation.world_samples import world_samples
 from riskscore.policy.volume import policy_for_volume
 from riskscore.synthetic import STRESS_WORLDS
 

@@ -14,7 +14,8 @@
   with bootstrap intervals.
 - :mod:`~riskscore.evaluation.splits`: train/test splits by adult account.
 - :mod:`~riskscore.evaluation.robustness`: results over synthetic worlds never seen in
-  training (thresholds set by alert volume over them: :mod:`riskscore.policy.volume`).
+  training (thresholds set by alert volume over them: :mod:`riskscore.policy.volume`),
+  on the worlds' labelled samples of :mod:`~riskscore.evaluation.world_samples`.
 - :mod:`~riskscore.evaluation.policy_check`: what a policy would alert on a data set
   (``riskscore policy check``).
 - :mod:`~riskscore.evaluation.training_job`: train, save and measure a model
