@@ -31,7 +31,7 @@ from riskscore.batch.state_spill import write_states
 from riskscore.features.accounts import AccountParts, account_parts
 from riskscore.features.states import ConversationStates, conversation_states
 from riskscore.io import MessageTable, read_chunk
-from riskscore.io.groups import pair_like, split_pair_id_error, text_ids_of_chunk
+from riskscore.io.groups import pair_like, split_pair_id_error, split_room_ids, text_ids_of_chunk
 from riskscore.io.schema import INT64_MAX, INT64_MIN
 from riskscore.io.summaries import GroupSummary, Quarantine
 from riskscore.io.text import parquet_file
@@ -311,18 +311,17 @@ def _named_pair_like(column: pa.ChunkedArray) -> tuple[str, ...]:
 def _rooms(
     chunk: pa.Table, msgs: MessageTable, named: tuple[str, ...], ids: tuple[str, ...]
 ) -> tuple[str, ...]:
-    """The ids among ``named`` (the chunk's ids that hold the separator) of its group
-    rooms: given on a row ``msgs`` kept, and none of its conversations' ``ids`` (a room
-    is split into pairs). In memory a room's id is compared with the pair ids too
-    (:func:`riskscore.io.groups.split_groups`)."""
-    left = set(named).difference(ids)
-    if not left:
+    """The ids of the chunk's group rooms that hold the separator
+    (:func:`riskscore.io.groups.split_room_ids` of the ids given on the rows ``msgs``
+    kept); none to look for when every id the chunk names with the separator (``named``)
+    is one of its conversations' (``ids``)."""
+    if not set(named).difference(ids):
         return ()
     rows = np.asarray(chunk.column(ROW_COLUMN).to_numpy(), dtype=np.int64)
     order = np.argsort(rows)
     kept = order[np.searchsorted(rows, msgs.source_row, sorter=order)]
     given = chunk.column("conversation_id").take(pa.array(kept))
-    return tuple(sorted(left.intersection(_named_pair_like(given))))
+    return tuple(split_room_ids(given, msgs.conversations))
 
 
 def _pair_like(ids: npt.NDArray[Any]) -> tuple[str, ...]:

@@ -41,7 +41,7 @@ from riskscore.integrations._spark_columns import (
 )
 from riskscore.integrations._spark_tallies import TallySpec, part_rows, read_block, refused_row
 from riskscore.io import MessageTable
-from riskscore.io.groups import clashing_pair_id, pair_like
+from riskscore.io.groups import clashing_pair_id, pair_like, split_room_ids
 
 __all__ = ["fold_partition"]
 
@@ -105,18 +105,14 @@ def fold_partition(batches: Iterable[pa.RecordBatch], spec: TallySpec) -> Iterat
 
 
 def _pair_like_rooms(block: pa.Table, msgs: MessageTable) -> pa.Array:
-    """The ids of the group rooms of ``block`` that hold the pair id separator: given on a
-    row ``msgs`` kept (a broadcast's is set aside) and no conversation of ``msgs`` (a
-    room is split into pairs). In memory a room's id is compared with every pair id
-    (:func:`riskscore.io.groups.split_groups`): another block's pair id equal to it is
-    the same id taken twice, which the driver's check of :data:`PAIR_ID` finds."""
+    """The ids of the group rooms of ``block`` that hold the pair id separator
+    (:func:`riskscore.io.groups.split_room_ids`; ``msgs.source_row`` numbers the rows of
+    the block it kept): another block's pair id equal to one is the same id taken twice,
+    which the driver's check of :data:`PAIR_ID` finds."""
     if not msgs.groups.n_rooms:
         return pa.array([], pa.string())
     given = block.column("conversation_id").take(pa.array(msgs.source_row))
-    text = pc.unique(given.cast(pa.string()))
-    rooms = pc.filter(text, pair_like(text))
-    held = pa.array(np.asarray(msgs.conversations).astype(str), pa.string())
-    return pc.filter(rooms, pc.invert(pc.is_in(rooms, value_set=held)))
+    return pa.array(split_room_ids(given, msgs.conversations), pa.string())
 
 
 def _shared(pair_id: str) -> pa.RecordBatch:

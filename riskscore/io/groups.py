@@ -68,6 +68,7 @@ __all__ = [
     "room_of_pair_id",
     "split_groups",
     "split_pair_id_error",
+    "split_room_ids",
     "text_conversation_ids",
     "text_ids_of_chunk",
 ]
@@ -148,6 +149,28 @@ def pair_like(text: pa.Array | pa.ChunkedArray) -> pa.BooleanArray | pa.ChunkedA
     [True, False, None]
     """
     return pc.match_substring(text, PAIR_ID_SEPARATOR)
+
+
+def split_room_ids(
+    kept_ids: pa.Array | pa.ChunkedArray, conversations: npt.NDArray[Any]
+) -> list[str]:
+    """The ids of the group rooms a read split that hold :data:`PAIR_ID_SEPARATOR`.
+
+    ``kept_ids``: the conversation ids given on the rows the read kept (a broadcast's rows
+    are set aside); ``conversations``: the conversation ids of the table it made (a room is
+    split into pairs, so its own id is none of them). In memory a room's id is compared
+    with every pair id (:func:`split_groups`); read in chunks, blocks or partitions, these
+    ids are what the other parts' pair ids are compared with.
+
+    Examples
+    --------
+    >>> split_room_ids(pa.array(["g|a|b", "g|a|b", "h", "c|d"]), np.array(["c|d", "h|x|y"]))
+    ['g|a|b']
+    """
+    text = pc.unique(kept_ids.cast(pa.string()))
+    rooms = pc.filter(text, pair_like(text))
+    held = pa.array(np.asarray(conversations).astype(str), pa.string())
+    return sorted(pc.filter(rooms, pc.invert(pc.is_in(rooms, value_set=held))).to_pylist())
 
 
 #: The text of an integer room id: ``str(room)``, the room part of its pair ids.
