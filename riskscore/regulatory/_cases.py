@@ -23,11 +23,15 @@ from riskscore.moderation.cases import check_epoch, check_period, youngest_child
 from riskscore.moderation.earlier_reasons import exported_reason
 
 __all__ = [
+    "CHILD",
+    "DECLARED_ADULT",
     "RESTRICTING",
+    "UNDECLARED",
     "DecidedCase",
     "ExportFilter",
     "child_accounts_text",
     "decided_cases",
+    "declared_kind",
 ]
 
 RESTRICTING = ("actioned", "escalated")
@@ -248,7 +252,28 @@ def decided_cases(
     return cases
 
 
-#: The words of an item's child account by the age it declared (none, under 18, 18 or over).
+#: What the age an item's child account declared makes of it in an export, by
+#: :func:`declared_kind`: a child (under 18), an account of undeclared age, an account of a
+#: declared adult age (18 or over). The role rule chooses the child account, by signs of
+#: approach when neither age is known: an export never states a guess as a child.
+CHILD, UNDECLARED, DECLARED_ADULT = 0, 1, 2
+
+
+def declared_kind(ages: Iterable[float]) -> int:
+    """:data:`CHILD` when any of ``ages`` (one account's declared ages, NaN for none) is
+    under 18, else :data:`DECLARED_ADULT` when any is declared, else :data:`UNDECLARED`.
+
+    Examples
+    --------
+    >>> nan = float("nan")
+    >>> declared_kind([nan, 12.0]), declared_kind([nan]), declared_kind([19.0, nan])
+    (0, 1, 2)
+    """
+    known = [a for a in ages if not math.isnan(a)]
+    return CHILD if any(a < MINOR_AGE for a in known) else DECLARED_ADULT if known else UNDECLARED
+
+
+#: The words of an item's child account by :func:`declared_kind`.
 _ACCOUNT_WORDS = (
     ("child account", "child accounts"),
     ("account of undeclared age", "accounts of undeclared age"),
@@ -274,13 +299,10 @@ def child_accounts_text(accounts: Iterable[tuple[Any, float]]) -> str:
     """
     ages: dict[str, list[float]] = {}
     for child, age in accounts:
-        if not math.isnan(age):
-            ages.setdefault(repr(child), []).append(age)
-        else:
-            ages.setdefault(repr(child), [])
+        ages.setdefault(repr(child), []).append(age)
     counts = [0, 0, 0]
-    for known in ages.values():
-        counts[0 if any(a < MINOR_AGE for a in known) else 2 if known else 1] += 1
+    for declared in ages.values():
+        counts[declared_kind(declared)] += 1
     return " and ".join(
         plural(n, one, many) for n, (one, many) in zip(counts, _ACCOUNT_WORDS, strict=True) if n
     )

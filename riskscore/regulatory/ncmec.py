@@ -28,11 +28,17 @@ from typing import Any, Final
 
 from riskscore._words import plural, risk_text
 from riskscore.io.private import FILE_MODE
-from riskscore.io.schema import CHANNEL_NAMES, MINOR_AGE
+from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.io.timestamps import iso_utc
 from riskscore.moderation.cases import QueueItem, youngest_child_age
 from riskscore.moderation.item_facts import account_age
-from riskscore.regulatory._cases import DecidedCase, child_accounts_text
+from riskscore.regulatory._cases import (
+    DECLARED_ADULT,
+    UNDECLARED,
+    DecidedCase,
+    child_accounts_text,
+    declared_kind,
+)
 
 __all__ = ["INCIDENT_TYPE", "cybertipline_drafts", "write_drafts"]
 
@@ -228,9 +234,10 @@ def _contact_text(item: QueueItem) -> str:
     """The contact an urgent alert was on: ``a child in age band under 13``, or ``an account
     of undeclared age (age band unknown)`` when the child's account declared no age (and
     ``an account of a declared adult age`` for one of 18 or over, never "a child")."""
-    if math.isnan(item.child_age):
+    kind = declared_kind([item.child_age])
+    if kind == UNDECLARED:
         return f"an account of undeclared age (age band {item.age_band})"
-    if item.child_age >= MINOR_AGE:
+    if kind == DECLARED_ADULT:
         return f"an account of a declared adult age (age band {item.age_band})"
     return f"a child in age band {item.age_band}"
 
