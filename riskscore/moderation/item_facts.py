@@ -30,6 +30,7 @@ from typing import Final
 
 from riskscore._words import age_text, duration_text, relative_text, when_text
 from riskscore.io.schema import is_declared_minor
+from riskscore.model.scores import ROLES_ASSUMED, ages_tell_roles
 from riskscore.moderation.cases import Case, QueueItem
 from riskscore.policy import Alert
 
@@ -42,6 +43,7 @@ __all__ = [
     "item_facts",
     "older_role",
     "report_facts",
+    "younger_account_text",
 ]
 
 #: What a fact reads as when the queue holds none for an alert.
@@ -64,6 +66,29 @@ def older_role(age: float | None) -> str:
     'older account'
     """
     return "older account" if is_declared_minor(age) else "adult"
+
+
+def younger_account_text(
+    child_age: float | None, adult_age: float | None, band: str | None = None
+) -> str:
+    """The younger account's declared age (and the alert's age ``band`` when given) as a
+    header gives it in parentheses after ``child ID``: ``age 11, band under 13``; when the
+    declared ages do not tell which account is older (:func:`ages_tell_roles`: none, one,
+    or two equal), that the role rule assumed it (:data:`ROLES_ASSUMED`), so that an account
+    of no declared age is never called a child as a fact. The one wording of ``riskscore
+    score --top``'s and ``riskscore queue``'s alert lines and the Synapse notice.
+
+    Examples
+    --------
+    >>> younger_account_text(11.0, 34.0, "under 13")
+    'age 11, band under 13'
+    >>> younger_account_text(None, 34.0)
+    'age unknown; who is older is assumed: the declared ages do not tell'
+    >>> younger_account_text(float("nan"), float("nan"), "unknown")
+    'age unknown, band unknown; who is older is assumed: the declared ages do not tell'
+    """
+    text = age_text(child_age) if band is None else f"{age_text(child_age)}, band {band}"
+    return text if ages_tell_roles(child_age, adult_age) else f"{text}; {ROLES_ASSUMED}"
 
 
 def older_age_text(age: float | None, recorded: bool = True) -> str:
