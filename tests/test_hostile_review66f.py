@@ -16,12 +16,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import model_client
+from serve_helpers import add_account, config, model_client, sign_in
 
-from riskscore.cli import main
+import riskscore as rs
+from riskscore.cli import main, queue
 from riskscore.model.scores import NO_REASONS, ROLES_ASSUMED, is_reason_text
+from riskscore.moderation import ReviewQueue
+from riskscore.moderation.queue_db import encode_id
 from riskscore.online.risk import OnlineModel
 from riskscore.policy import Alert, Tier
+from riskscore.serve import create_app
 from riskscore.synthetic import generate_parquet
 
 DAY, HOUR = 86_400, 3_600
@@ -145,3 +149,49 @@ def test_score_top_headers_say_when_the_roles_are_assumed(
     assert len(headers) == 2
     for header in headers:
         assert header.endswith(f"(age unknown, band unknown; {ROLES_ASSUMED})"), header
+
+
+# ------------------------------------------------------------------ riskscore queue, the console
+
+
+def _queued(db: Path) -> None:
+    """Alerts of one adult ``a``: k1 and ``a`` with no declared age, k2 of 12 with ``a`` of
+    34, and k3 queued with nothing recorded (as a queue before riskscore kept the adult's
+    age holds it: its facts read "not recorded", and say nothing of the roles)."""
+    t0 = 1_767_225_600
+    times = {"first_event_at": t0 - DAY, "last_event_at": t0}
+    with ReviewQueue(db) as q:
+        for cid, child, age, adult, when in (
+            ("c1", "k1", math.nan, math.nan, times),
+            ("c2", "k2", 12.0, 34.0, times),
+            ("c3", "k3", math.nan, math.nan, {}),
+        ):
+            alert = Alert(cid, "a", child, age, "x", 0.9, Tier.URGENT, adult_age=adult, **when)
+            q.add_alert(alert, at=t0 + 60)
+
+
+def test_queue_item_lines_say_when_the_roles_are_assumed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``item 1: urgent alert, child k1 (age unknown, band x)``."""
+    _queued(tmp_path / "q.sqlite")
+    with ReviewQueue(tmp_path / "q.sqlite") as q:
+        case = q.case("a", now=1_767_225_600 + 120)
+    assert case is not None
+    queue.render({"decided": None, "open_cases": 1, "open_items": 3, "top": [case.to_dict()]})
+    out = capsys.readouterr().out
+    assert f"urgent alert, child k1 (age unknown, band x; {ROLES_ASSUMED}), " in out, out
+    assert "urgent alert, child k2 (age 12, band x), " in out, out
+    assert "urgent alert, child k3 (age unknown, band x), " in out, out
+
+
+def test_the_case_page_says_when_the_roles_are_assumed(tmp_path: Path) -> None:
+    """Was: the child age cell of k1 read ``unknown`` alone, beside "Child account"."""
+    cfg = config(tmp_path, rs.load_model())
+    add_account(cfg.db)
+    _queued(cfg.db)
+    with TestClient(create_app(cfg)) as client:
+        assert sign_in(client, "mod-1") == 303
+        page = client.get("/console/cases/" + encode_id("a")).text
+    cells = re.findall(r"<td>(unknown[^<]*|12[^<]*)</td>", page)
+    assert sorted(cells) == sorted(["12", "unknown", f"unknown; {ROLES_ASSUMED}"]), cells
