@@ -24,7 +24,7 @@ from riskscore.model.scores import NO_REASONS, ROLES_ASSUMED, is_reason_text
 from riskscore.moderation import ReviewQueue
 from riskscore.moderation.queue_db import encode_id
 from riskscore.online.risk import OnlineModel
-from riskscore.policy import Alert, Tier
+from riskscore.policy import ALERT_FIELDS, Alert, Tier
 from riskscore.serve import create_app
 from riskscore.synthetic import generate_parquet
 
@@ -96,6 +96,15 @@ def test_every_field_of_get_conversation_is_named_in_serve_md(tmp_path: Path) ->
     ]
     named = set(re.findall(r"`(\w+)`", row))
     assert set(answer) <= named, sorted(set(answer) - named)
+
+
+def test_the_documented_alert_of_post_events_has_every_field_of_the_record() -> None:
+    """Was: docs/serve.md's example of a ``POST /v1/events`` answer gave an alert without
+    ``child_age``, ``adult_age`` and ``age_band``, which every alert record has."""
+    text = (ROOT / "docs" / "serve.md").read_text()
+    example = text.split('```json\n{"accepted": ', 1)[1].split("```", 1)[0]
+    alert = example.split('"alerts": [', 1)[1].split("}]", 1)[0]
+    assert re.findall(r'"(\w+)":', alert) == [*ALERT_FIELDS, "index"]
 
 
 # ------------------------------------------------------------------ the Synapse notice
