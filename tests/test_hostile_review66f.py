@@ -204,3 +204,21 @@ def test_the_case_page_says_when_the_roles_are_assumed(tmp_path: Path) -> None:
         page = client.get("/console/cases/" + encode_id("a")).text
     cells = re.findall(r"<td>(unknown[^<]*|12[^<]*)</td>", page)
     assert sorted(cells) == sorted(["12", "unknown", f"unknown; {ROLES_ASSUMED}"]), cells
+
+
+def test_a_cases_reasons_say_when_its_strongest_alerts_roles_are_assumed(tmp_path: Path) -> None:
+    """Was: ``urgent alert, risk 0.900 (band x) in conversation c1 (child age unknown): the
+    case's model reasons are this alert's``, whose reasons say the roles are assumed."""
+    t0 = 1_767_225_600
+    with ReviewQueue(tmp_path / "q.sqlite") as q:
+        for cid, child, age, adult, risk in (("c1", "k1", math.nan, math.nan, 0.9),
+                                             ("c2", "k2", 12.0, 34.0, 0.8)):  # fmt: skip
+            alert = Alert(cid, "a", child, age, "x", risk, Tier.URGENT, adult_age=adult,
+                          first_event_at=t0 - DAY, last_event_at=t0)  # fmt: skip
+            q.add_alert(alert, at=t0 + 60)
+        case = q.case("a", now=t0 + 120)
+    assert case is not None
+    assert (
+        f"urgent alert, risk 0.900 (band x) in conversation c1 (child age unknown; "
+        f"{ROLES_ASSUMED}): the case's model reasons are this alert's"
+    ) in case.reasons, case.reasons
