@@ -52,7 +52,6 @@ _env.filters["case_url"] = lambda adult_id: "/console/cases/" + quote(encode_id(
 _env.filters["id"] = shown_id
 _env.filters["when"] = when_text
 _env.filters["tier"] = lambda t: TIER_NAMES.get(int(t), str(t))
-_env.filters["age"] = _age
 # the child's age of an item, and whether its roles were assumed, as `riskscore queue` says
 _env.filters["child_age"] = _child_age
 # counts as the command line writes them: "1 item", "1,234 items"
