@@ -74,7 +74,11 @@ def test_score_top_shows_both_ages_and_unknown_as_unknown(
     out = capsys.readouterr().out
     # the adult's age in the facts below the header (review: each age once)
     assert "adult 7 -> child 9 (age 14, band 13-15)" in out
-    assert "adult 7 -> child 9 (age unknown, band 13-15)" in out
+    # no age declared: the roles are the role rule's, said so (hostile review 66f)
+    assert (
+        "adult 7 -> child 9 (age unknown, band 13-15; who is older is assumed: the declared "
+        "ages do not tell)"
+    ) in out
 
 
 def test_a_case_counts_its_childrens_reports_and_names_whose_reasons_it_shows(
@@ -108,7 +112,10 @@ def test_the_synapse_notice_gives_both_ages() -> None:
         7, "a", "k", 12.0, "under 13", 0.4, Tier.REVIEW, first_event_at=T0, last_event_at=T0
     )
     body = sinks.notice_body(alert, {"matrix": matrix})
-    assert "Adult a, child k (age 12), room !r:x (direct). Facts: adult age unknown" in body
+    assert (  # one age declared: the roles are assumed, said so (hostile review 66f)
+        "Adult a, child k (age 12; who is older is assumed: the declared ages do not tell), "
+        "room !r:x (direct). Facts: adult age unknown"
+    ) in body
 
 
 def test_a_cybertipline_draft_counts_what_is_there_never_a_zero(tmp_path: Path) -> None:

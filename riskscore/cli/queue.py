@@ -7,14 +7,20 @@ import json
 import time
 from typing import Any
 
-from riskscore._words import age_text, plural, risk_text
+from riskscore._words import plural, risk_text
 from riskscore.cli._paths import path_argument
 from riskscore.cli._time import MAX_COUNT, parse_epoch, whole_number
 from riskscore.io.given_times import TIME_RANGE
 from riskscore.io.shown_ids import shown_id
 from riskscore.moderation import QueueError
 from riskscore.moderation.earlier_reasons import shown_reason
-from riskscore.moderation.item_facts import account_role, facts_text, report_facts
+from riskscore.moderation.item_facts import (
+    account_role,
+    alert_roles_assumed,
+    facts_text,
+    report_facts,
+    younger_account_text,
+)
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.ranking import TIER_NAMES
 
@@ -180,12 +186,15 @@ def _item_text(item: dict[str, Any]) -> str:
     """One item of a case, as the console's case page lists it: an alert's tier and child,
     a user report's reporter (a child, or an adult such as a parent), age and band (or
     unknown), conversation and risk."""
-    who = f"{shown_id(item['child_id'])} ({age_text(item['child_age'])}, band {item['age_band']})"
-    what = (
-        f"user report by {who}"
-        if item["kind"] == "user_report"
-        else f"{TIER_NAMES[item['tier']]} alert, child {who}"
+    alert = item["kind"] != "user_report"
+    assumed = alert and alert_roles_assumed(
+        item["child_age"], item["adult_age"], item["first_event_at"], item["last_event_at"]
     )
+    ages = younger_account_text(
+        item["child_age"], item["adult_age"], item["age_band"], assumed=assumed
+    )
+    who = f"{shown_id(item['child_id'])} ({ages})"
+    what = f"{TIER_NAMES[item['tier']]} alert, child {who}" if alert else f"user report by {who}"
     return (
         f"{item['item_id']}: {what}, conversation {shown_id(item['conversation_id'])}, "
         f"risk {risk_text(item['risk'])}"

@@ -9,7 +9,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from riskscore._words import age_text, number_text, plural, risk_text
+from riskscore._words import number_text, plural, risk_text
 from riskscore.batch.out_of_core import DEFAULT_CHUNK_ROWS, OutOfCoreResult, score_parquet
 from riskscore.batch.score import ScoreResult, job_files, score_events
 from riskscore.cli._chunk_option import add_chunk_rows_option, should_stream
@@ -29,7 +29,7 @@ from riskscore.io.text import parquet_file
 from riskscore.model import load_model
 from riskscore.model.scores import Reason, ages_tell_roles, reason_texts
 from riskscore.moderation.intake import user_reports
-from riskscore.moderation.item_facts import alert_facts, older_role
+from riskscore.moderation.item_facts import alert_facts, older_role, younger_account_text
 from riskscore.policy import AlertPolicy
 
 NAME = "score"
@@ -256,8 +256,8 @@ def render(result: dict[str, Any]) -> None:
         print(  # the child's age here, the older account's in the facts below: each once
             f"\n#{rank} {alert['tier'].upper():6s} risk {risk_text(alert['risk'])}  conversation "
             f"{alert['conversation_id']}  {older_role(alert['adult_age'])} {alert['adult_id']} "
-            f"-> child {alert['child_id']} ({age_text(alert['child_age'])}, band "
-            f"{alert['age_band']})"
+            f"-> child {alert['child_id']} "
+            f"({younger_account_text(alert['child_age'], alert['adult_age'], alert['age_band'])})"
         )
         print(f"     {alert['facts']}")  # the older account's age, the conversation's span
         ages_tell = ages_tell_roles(alert["child_age"], alert["adult_age"])

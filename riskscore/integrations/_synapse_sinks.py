@@ -17,7 +17,7 @@ try:  # Synapse runs this module in its own environment
 except ImportError as exc:
     raise missing_extra("synapse", "riskscore.integrations.synapse", exc) from exc
 
-from riskscore._words import age_text, risk_text
+from riskscore._words import risk_text
 from riskscore.integrations._synapse_config import SynapseConfig
 from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.integrations._synapse_mapping import EventTranslator
@@ -25,7 +25,7 @@ from riskscore.integrations._synapse_store import RoomStore
 from riskscore.io.private import open_private_append
 from riskscore.model.scores import reason_texts
 from riskscore.moderation.cases import QueueError
-from riskscore.moderation.item_facts import alert_facts, older_role
+from riskscore.moderation.item_facts import alert_facts, older_role, younger_account_text
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.policy import Alert
 
@@ -165,7 +165,9 @@ def notice_body(alert: Alert, record: dict[str, Any]) -> str:
     the older account's age, the conversation's span and last activity against the alert;
     :func:`reason_texts`). The child's age is in the header, the older account's only in the
     facts: each age once. The older account reads "adult", or "older account" when it
-    declared an age under 18 (:func:`older_role`)."""
+    declared an age under 18 (:func:`older_role`); the child's age says when the declared
+    ages do not tell which account is older (:func:`younger_account_text`): the role rule
+    assumed it, and an account of no declared age is not called a child as a fact."""
     matrix = record["matrix"]
     role = older_role(alert.adult_age)
     where = f"room {matrix['room_id']} ({matrix['channel']})"
@@ -176,7 +178,7 @@ def notice_body(alert: Alert, record: dict[str, Any]) -> str:
     return (
         f"riskscore {alert.tier.name.lower()} alert: risk {risk_text(alert.risk)} "
         f"(child age band {alert.age_band}). {role.capitalize()} {alert.adult_id}, "
-        f"child {alert.child_id} ({age_text(alert.child_age)}), "
+        f"child {alert.child_id} ({younger_account_text(alert.child_age, alert.adult_age)}), "
         f"{where}. Facts: {alert_facts(alert, int(time.time()))}. "
         f"Reasons: {'; '.join(reason_texts(alert.reasons))}. "
         "A reason for a trained moderator to look, not a verdict."

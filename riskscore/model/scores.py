@@ -19,6 +19,7 @@ from riskscore.model.values import format_value
 __all__ = [
     "ASSUMED_ROLES",
     "NO_REASONS",
+    "ROLES_ASSUMED",
     "Reason",
     "ScoreTable",
     "ages_tell_roles",
@@ -37,6 +38,10 @@ _SPECS = {spec.name: spec for spec in FEATURES}
 #: declared, or two equal): the role rule then took the roles from the one age or from signs
 #: of approach, a guess never stated as a fact (``docs/features.md``, role rule).
 ASSUMED_ROLES = " (who is older is assumed: the declared ages do not tell)"
+#: :data:`ASSUMED_ROLES` without its parentheses: what a header adds after the younger
+#: account's age when the declared ages do not tell (``child k (age unknown; who is older
+#: is assumed: the declared ages do not tell)``).
+ROLES_ASSUMED = ASSUMED_ROLES.strip()[1:-1]
 
 
 def ages_tell_roles(child_age: float | None, adult_age: float | None) -> bool:

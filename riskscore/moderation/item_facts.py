@@ -30,6 +30,7 @@ from typing import Final
 
 from riskscore._words import age_text, duration_text, relative_text, when_text
 from riskscore.io.schema import is_declared_minor
+from riskscore.model.scores import ROLES_ASSUMED, ages_tell_roles
 from riskscore.moderation.cases import Case, QueueItem
 from riskscore.policy import Alert
 
@@ -37,11 +38,13 @@ __all__ = [
     "account_age",
     "account_role",
     "alert_facts",
+    "alert_roles_assumed",
     "case_role",
     "facts_text",
     "item_facts",
     "older_role",
     "report_facts",
+    "younger_account_text",
 ]
 
 #: What a fact reads as when the queue holds none for an alert.
@@ -64,6 +67,67 @@ def older_role(age: float | None) -> str:
     'older account'
     """
     return "older account" if is_declared_minor(age) else "adult"
+
+
+def younger_account_text(
+    child_age: float | None,
+    adult_age: float | None,
+    band: str | None = None,
+    *,
+    assumed: bool | None = None,
+) -> str:
+    """The younger account's declared age (and the alert's age ``band`` when given) as a
+    header gives it in parentheses after ``child ID``: ``age 11, band under 13``; when the
+    declared ages do not tell which account is older (:func:`ages_tell_roles`: none, one,
+    or two equal), that the role rule assumed it (:data:`ROLES_ASSUMED`), so that an account
+    of no declared age is never called a child as a fact. The one wording of ``riskscore
+    score --top``'s and ``riskscore queue``'s alert lines and the Synapse notice.
+    ``assumed`` given says whether the roles were assumed (a queued alert:
+    :func:`alert_roles_assumed`), else it is read from the two ages.
+
+    Examples
+    --------
+    >>> younger_account_text(11.0, 34.0, "under 13")
+    'age 11, band under 13'
+    >>> younger_account_text(None, 34.0)
+    'age unknown; who is older is assumed: the declared ages do not tell'
+    >>> younger_account_text(float("nan"), float("nan"), "unknown")
+    'age unknown, band unknown; who is older is assumed: the declared ages do not tell'
+    """
+    text = age_text(child_age) if band is None else f"{age_text(child_age)}, band {band}"
+    if assumed is None:
+        assumed = not ages_tell_roles(child_age, adult_age)
+    return f"{text}; {ROLES_ASSUMED}" if assumed else text
+
+
+def alert_roles_assumed(
+    child_age: float | None,
+    adult_age: float | None,
+    first_event_at: int | None,
+    last_event_at: int | None,
+) -> bool:
+    """Whether the roles of a queued alert were assumed: the declared ages do not tell which
+    account is older (:func:`ages_tell_roles`), its facts recorded (an alert queued before
+    riskscore kept the adult's age, whose facts read "not recorded", tells nothing either
+    way: no note).
+
+    Examples
+    --------
+    >>> alert_roles_assumed(None, None, 10, 20), alert_roles_assumed(12.0, 34.0, 10, 20)
+    (True, False)
+    >>> alert_roles_assumed(12.0, None, None, None)
+    False
+    """
+    recorded = _facts_recorded(adult_age, first_event_at, last_event_at)
+    return recorded and not ages_tell_roles(child_age, adult_age)
+
+
+def _facts_recorded(
+    adult_age: float | None, first_event_at: int | None, last_event_at: int | None
+) -> bool:
+    """Whether any fact of an alert was recorded (none: queued before riskscore kept them)."""
+    unknown_age = adult_age is None or math.isnan(adult_age)
+    return not (unknown_age and first_event_at is None and last_event_at is None)
 
 
 def older_age_text(age: float | None, recorded: bool = True) -> str:
@@ -208,8 +272,7 @@ def facts_text(
     >>> print(facts_text(17.0, 1_766_966_400, 1_767_218_400, alert_at=1_767_225_600))
     older account age 17 (a minor); conversation of 2.9 days (2025-12-29 00:00 UTC to 2025-12-31 22:00 UTC); last active 2 hours before the alert
     """  # noqa: E501
-    unknown_age = adult_age is None or math.isnan(adult_age)
-    recorded = not (unknown_age and first_event_at is None and last_event_at is None)
+    recorded = _facts_recorded(adult_age, first_event_at, last_event_at)
     if anchor is None:
         anchor = "the alert" if n_alerts == 1 else "the latest alert"
     contact = _contact_texts(first_event_at, last_event_at, alert_at, anchor)

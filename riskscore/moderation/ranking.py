@@ -22,6 +22,7 @@ from riskscore.moderation.cases import (
     QueueItem,
     youngest_child_age,
 )
+from riskscore.moderation.item_facts import alert_roles_assumed, younger_account_text
 
 __all__ = ["TIER_NAMES", "build_case", "headline", "rank_cases"]
 
@@ -57,7 +58,7 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
         reasons.append(
             f"{TIER_NAMES[best_alert.tier]} alert, risk {risk_text(best_alert.risk)} "
             f"(band {best_alert.age_band}) in conversation {shown_id(best_alert.conversation_id)} "
-            f"(child {age_text(best_alert.child_age)}): the case's model reasons are this alert's"
+            f"(child {_child_text(best_alert)}): the case's model reasons are this alert's"
         )
     youngest = youngest_child_age(items)
     if not math.isnan(youngest):
@@ -88,6 +89,15 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
         children=children,
         reasons=tuple(reasons),
     )
+
+
+def _child_text(alert: QueueItem) -> str:
+    """The child's age of a case's strongest alert, with, when its declared ages do not
+    tell which account is older, that the roles are assumed (as its reasons say)."""
+    assumed = alert_roles_assumed(
+        alert.child_age, alert.adult_age, alert.first_event_at, alert.last_event_at
+    )
+    return younger_account_text(alert.child_age, alert.adult_age, assumed=assumed)
 
 
 def _unknown_ages_text(items: list[QueueItem], n_children: int) -> str:

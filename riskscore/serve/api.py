@@ -209,9 +209,9 @@ async def get_conversation(
     ] = None,
 ) -> dict[str, Any]:
     """The conversation's current risk, tier (by the policy), reasons in words, accounts,
-    progress, the adult's age and the first and latest event time (with ``facts``, those
-    in words). The answer's ``conversation_id`` is the id found, typed as in the events
-    (a JSON integer or string)."""
+    progress, the child's and the adult's age and the first and latest event time (with
+    ``facts``, those in words). The answer's ``conversation_id`` is the id found, typed as
+    in the events (a JSON integer or string)."""
     service = _service(request)
     if len(set(request.query_params.getlist("id_type"))) > 1:
         raise HTTPException(422, "id_type is given twice, as int and as text: give it once")

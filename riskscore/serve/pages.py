@@ -11,9 +11,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from riskscore._words import number_text, plural, risk_text, when_text
 from riskscore.io.shown_ids import shown_id
-from riskscore.moderation.cases import Case, youngest_child_age
+from riskscore.model.scores import ROLES_ASSUMED
+from riskscore.moderation.cases import Case, QueueItem, youngest_child_age
 from riskscore.moderation.earlier_reasons import shown_reason
-from riskscore.moderation.item_facts import item_facts
+from riskscore.moderation.item_facts import alert_roles_assumed, item_facts
 from riskscore.moderation.queue_db import encode_id
 from riskscore.moderation.ranking import TIER_NAMES
 
@@ -29,6 +30,20 @@ def youngest_text(case: Case) -> str:
     return "unknown" if case.children else "none"
 
 
+def _age(age: float) -> str:
+    return "unknown" if math.isnan(age) else f"{age:g}"
+
+
+def _child_age(item: QueueItem) -> str:
+    """An item's child age as the case page gives it (``12``, ``unknown``), with, after an
+    alert's whose declared ages do not tell which account is older, that the role rule
+    assumed it (:func:`~riskscore.moderation.item_facts.alert_roles_assumed`)."""
+    assumed = item.kind == "alert" and alert_roles_assumed(
+        item.child_age, item.adult_age, item.first_event_at, item.last_event_at
+    )
+    return f"{_age(item.child_age)}; {ROLES_ASSUMED}" if assumed else _age(item.child_age)
+
+
 _env = Environment(
     loader=PackageLoader("riskscore.serve", "templates"),
     autoescape=select_autoescape(default=True),
@@ -37,7 +52,8 @@ _env.filters["case_url"] = lambda adult_id: "/console/cases/" + quote(encode_id(
 _env.filters["id"] = shown_id
 _env.filters["when"] = when_text
 _env.filters["tier"] = lambda t: TIER_NAMES.get(int(t), str(t))
-_env.filters["age"] = lambda a: "unknown" if a != a else f"{a:g}"  # NaN != NaN
+# the child's age of an item, and whether its roles were assumed, as `riskscore queue` says
+_env.filters["child_age"] = _child_age
 # counts as the command line writes them: "1 item", "1,234 items"
 _env.filters["plural"] = plural
 _env.filters["number"] = number_text

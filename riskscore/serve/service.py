@@ -31,6 +31,7 @@ from riskscore.io.events import EventTuple, count_ignored
 from riskscore.io.jsonl import not_an_object
 from riskscore.io.raw import show, shown
 from riskscore.io.schema import MIN_SENTENCE_WORDS, EventType, is_sentence
+from riskscore.model.scores import reason_texts
 from riskscore.moderation.cases import QueueError
 from riskscore.moderation.item_facts import facts_text
 from riskscore.moderation.queue import ReviewQueue
@@ -365,8 +366,11 @@ class ScoringService:
 
     def conversation(self, raw_id: str, id_type: IdType | None = None) -> dict[str, Any] | None:
         """Current risk, tier and reasons of a live conversation, or None; with the facts
-        a moderator judges it by (``adult_age``, null when unknown; ``first_event_at``,
-        ``last_event_at``) and ``facts``, the review queue's words of them against now.
+        a moderator judges it by (``child_age`` and ``adult_age``, null when unknown;
+        ``first_event_at``, ``last_event_at``) and ``facts``, the review queue's words of
+        them against now. ``reasons`` are the texts every view shows
+        (:func:`~riskscore.model.scores.reason_texts`: :data:`~riskscore.model.scores.\
+NO_REASONS` alone when none raised the risk).
 
         ``raw_id`` is the id as written in the URL (:func:`~riskscore.serve.params.\
 conversation_ids`): text, or with ``id_type`` None and an integer written there, the
@@ -409,10 +413,12 @@ conversation_ids`): text, or with ``id_type`` None and an integer written there,
             "tier": _tier_name(tier),
             "age_band": band.name,
             "alerted_tier": _tier_name(conv.alerted_tier),
-            "reasons": [str(r) for r in self._explain.reasons(row)],
+            # the one wording of every view: the no-reason text alone when there is none
+            "reasons": list(reason_texts(self._explain.reasons(row))),
             "n_events": conv.n_events,
             "last_timestamp": last,
             "channel": scorer.channel_of(cid),
+            "child_age": None if math.isnan(child_age) else child_age,
             "adult_age": None if math.isnan(adult_age) else adult_age,
             "first_event_at": first,
             "last_event_at": last,
