@@ -18,6 +18,7 @@ from riskscore.model.values import format_value
 
 __all__ = [
     "ASSUMED_ROLES",
+    "MIN_REASON_PUSH",
     "NO_REASONS",
     "ROLES_ASSUMED",
     "Reason",
@@ -42,6 +43,9 @@ ASSUMED_ROLES = " (who is older is assumed: the declared ages do not tell)"
 #: account's age when the declared ages do not tell (``child k (age unknown; who is older
 #: is assumed: the declared ages do not tell)``).
 ROLES_ASSUMED = ASSUMED_ROLES.strip()[1:-1]
+#: The least push (log-odds) a reason is named for: one its text shows as at least +0.01.
+#: A push written "+0.00" says nothing a moderator can weigh.
+MIN_REASON_PUSH = 0.005
 
 
 def ages_tell_roles(child_age: float | None, adult_age: float | None) -> bool:
@@ -430,7 +434,8 @@ class ScoreTable:
 def top_reasons(
     contributions: FloatArray, values: FloatArray, k: int
 ) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray]:
-    """Top-k positive contributions per row, vectorized: (index, value, contribution)."""
+    """Top-k contributions of at least :data:`MIN_REASON_PUSH` per row, vectorized:
+    (index, value, contribution)."""
     k = min(k, contributions.shape[1])
     part = np.argpartition(-contributions, k - 1, axis=1)[:, :k]
     part_contrib = np.take_along_axis(contributions, part, axis=1)
@@ -438,7 +443,7 @@ def top_reasons(
     idx = np.take_along_axis(part, order, axis=1).astype(np.int64)
     contrib = np.take_along_axis(contributions, idx, axis=1)
     value = np.take_along_axis(values, idx, axis=1)
-    positive = contrib > 0
+    positive = contrib >= MIN_REASON_PUSH
     return (
         np.where(positive, idx, -1),
         np.where(positive, value, np.nan),

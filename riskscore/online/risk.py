@@ -22,7 +22,7 @@ from riskscore.io.schema import channel_at_level
 from riskscore.model import RiskModel
 from riskscore.model.calibration import platt_risk
 from riskscore.model.exit_leaves import margin, max_shift, scratch, scratch_size, shift_scratch
-from riskscore.model.scores import Reason, ages_tell_roles
+from riskscore.model.scores import MIN_REASON_PUSH, Reason, ages_tell_roles
 from riskscore.online.pairs import meet
 from riskscore.online.state import (
     ACCOUNT_CHANGED,
@@ -332,7 +332,8 @@ class OnlineModel:
         return float(_risk(self.ints, self.masks, self.floats, row))
 
     def reasons(self, row: FloatArray) -> tuple[Reason, ...]:
-        """Top positive contributions, strongest first (as
+        """Top contributions of at least
+        :data:`~riskscore.model.scores.MIN_REASON_PUSH`, strongest first (as
         :func:`riskscore.model.scores.top_reasons`)."""
         inputs = row[self.columns]
         contrib = self.model.reason_contributions(inputs[None, :])[0]
@@ -342,7 +343,7 @@ class OnlineModel:
         return tuple(
             Reason.of(names[j], float(inputs[j]), float(contrib[j]), ages_tell=ages_tell)
             for j in order
-            if contrib[j] > 0.0
+            if contrib[j] >= MIN_REASON_PUSH
         )
 
     def alert(
