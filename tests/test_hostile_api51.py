@@ -88,7 +88,7 @@ def test_update_many_keeps_the_alerts_when_the_events_source_fails(
     [
         ({"offset": np.int64(17)}, TypeError, "extra['offset']: 17 (int64) is not JSON data"),
         ({"lag": [0.5, math.nan]}, ValueError, "extra['lag'][1]: nan is not a finite number"),
-        ({"at": Decimal("1.5")}, TypeError, "extra['at']: Decimal('1.5') (Decimal) is not JSON"),
+        ({"at": Decimal("1.5")}, TypeError, "extra['at']: 1.5 (Decimal) is not JSON"),
         ({1: "a", "1": "b"}, TypeError, "extra: key 1 (int) is not text"),
         ({"x": {("a", 1): 2}}, TypeError, "extra['x']: key ('a', 1) (tuple) is not text"),
         (["offset", 17], TypeError, "extra: expected a mapping, found list"),

@@ -8,6 +8,7 @@ import math
 import re
 import sys
 from collections.abc import Callable, Collection, Mapping
+from decimal import Decimal
 from typing import Any, Final
 
 import numpy as np
@@ -319,7 +320,8 @@ def show(value: object) -> str:
     value = as_python_value(value)
     if isinstance(value, int) and not _has_text(value):
         return _long_integer(value)
-    text = repr(value).translate(_BLANK_ESCAPES)  # repr escapes other hidden characters
+    # a decimal (a JSON number read exactly) as the number written, not Decimal('1E+308')
+    text = str(value) if isinstance(value, Decimal) else repr(value).translate(_BLANK_ESCAPES)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
