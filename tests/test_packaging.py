@@ -234,17 +234,18 @@ def _floors(requirements: list[str]) -> dict[str, str]:
 #: riskscore was seen to work with: a fresh virtual environment with exactly these versions and
 #: the wheel ran ``riskscore generate``, ``score``, ``evaluate`` (with plots), ``train``,
 #: ``stream``, ``warmup``, the package's doctests, and ``riskscore serve`` (the API and a
-#: console sign-in through its form). Raise one here only after such a run.
+#: console sign-in through its form; again with NumPy 2.0 and the first releases of scipy,
+#: pandas and matplotlib built for it). Raise one here only after such a run.
 VERIFIED_FLOORS = {
-    "numpy": "1.26",
+    "numpy": "2.0",
     "scikit-learn": "1.5",
     "pyarrow": "18",
     "tqdm": "4.66",
     "numba": "0.60",
-    "scipy": "1.11",
+    "scipy": "1.13",
     "lightgbm": "4.3",
-    "pandas": "2.1",
-    "matplotlib": "3.8",
+    "pandas": "2.2.2",
+    "matplotlib": "3.8.4",
     "fastapi": "0.115.7",
     "starlette": "0.44",
     "uvicorn": "0.29",
