@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from reason_helpers import batch_and_online_reasons, groom_events
 
-from riskscore import OnlineScorer, load_model, read_messages
+from riskscore import load_model, read_messages
 from riskscore.cli import main
 from riskscore.model.scores import ASSUMED_ROLES, Reason, is_reason_text
 from riskscore.model.values import format_value
 from riskscore.moderation import ReviewQueue, UserReport
 from riskscore.moderation.earlier_reasons import EARLIER_MARK, exported_reason
-from riskscore.online.risk import OnlineModel
 from riskscore.policy import AgeBand, Alert, AlertPolicy, Tier
 from riskscore.regulatory import cybertipline_drafts, decided_cases, statements_of_reasons
 
@@ -106,27 +106,6 @@ def test_a_draft_never_counts_no_child_account(tmp_path: Path) -> None:
     assert said.startswith("2 user reports about this account; declared age: unknown."), said
 
 
-def _groom(a_age: float | None, c_age: float | None) -> list[dict[str, Any]]:
-    """Account ``a`` sends ``b`` a contact request on a public channel, then five nights of
-    messages on an ephemeral channel, ``a`` sending media: a pattern the shipped model
-    alerts on. An age of None is not declared."""
-    ages = {"a": a_age, "b": c_age}
-
-    def ev(t: int, s: str, r: str, ch: str, kind: str = "message") -> dict[str, Any]:
-        e = {"conversation_id": "a-b", "timestamp": T0 + t, "sender_id": s, "recipient_id": r}
-        e.update({"channel": ch, "event": kind, "recipient_tz_offset_min": 0})
-        declared = (("sender_age", ages[s]), ("recipient_age", ages[r]))
-        return e | {k: age for k, age in declared if age is not None}
-
-    out = [ev(0, "a", "b", "public", "contact_request"), ev(60, "a", "b", "public")]
-    out.append(ev(120, "b", "a", "public"))
-    for day in range(5):
-        for j in range(6):
-            t, ch = 86400 * day + 3 * 3600 + 600 * j, "ephemeral" if day else "direct"
-            out += [ev(t, "a", "b", ch, "media" if j == 0 else "message"), ev(t + 60, "b", "a", ch)]
-    return out
-
-
 _AGES = [(None, None, True), (None, 12.0, True), (35.0, None, True), (14.0, 14.0, True)]
 
 
@@ -143,20 +122,13 @@ def test_a_reason_never_states_a_guessed_older_participant(
     equal: a guess stated as a fact in every view. Now such a description says it is
     assumed, the same in batch and online scoring and ``riskscore score --top``; a text in
     those words is riskscore's own (exports quote it)."""
-    events = _groom(a_age, c_age)
+    events = groom_events(a_age, c_age)
     path = tmp_path / "events.jsonl"
-    path.write_text("".join(json.dumps(e) + "\n" for e in events))
-    model = load_model()
-    scores = model.score(read_messages(path), n_reasons=39, reasons_above=0.0)
-    batch = [str(r) for r in scores.reasons(0)]
+    batch, online = batch_and_online_reasons(events, path)
     older = [t for t in batch if "older participant" in t or "older account" in t]
     assert older, batch
     assert all((ASSUMED_ROLES in t) == assumed for t in older), older
     assert all(is_reason_text(t) for t in batch)
-    scorer = OnlineScorer(model, time_source="events", max_future_s=math.inf)
-    for e in events:
-        scorer.update_one(e)
-    online = [str(r) for r in OnlineModel(model).reasons(scorer.features_of("a-b"))]
     assert set(online) <= set(batch), (online, batch)
     bands = [AgeBand(name, 0.0, math.inf, 1e-6, 0.999) for name in ("any", "unknown")]
     policy = tmp_path / "low.toml"
@@ -174,7 +146,7 @@ def test_a_request_replied_to_is_not_said_to_be_unanswered(tmp_path: Path) -> No
     ``contact_accept`` event): the why named as the only causes two the events contradict.
     The earlier why still reads, marked."""
     path = tmp_path / "events.jsonl"
-    path.write_text("".join(json.dumps(e) + "\n" for e in _groom(35.0, 12.0)))
+    path.write_text("".join(json.dumps(e) + "\n" for e in groom_events(35.0, 12.0)))
     scores = load_model().score(read_messages(path), n_reasons=39)
     (text,) = [str(r) for r in scores.reasons(0) if r.feature == "adult_unaccepted_share"]
     assert "(declined, or not answered yet)" not in text
