@@ -14,6 +14,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from riskscore.io.decimals import EXACT_FLOAT_INT
 from riskscore.io.ids import Coded
 from riskscore.io.schema import BLANK_CHARS, ID_COLUMNS, MAX_SHOWN_CHARS, is_sentence
 
@@ -274,11 +275,6 @@ def reported_as(name: str, kept: Collection[str]) -> str:
     return OTHER_NAMES
 
 
-#: Below it every integer is a float64 exactly: a float of an integer column with nulls
-#: (:attr:`RawColumns.integers`) is then the integer given.
-_EXACT_FLOATS: Final = 2**53
-
-
 def cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:
     """The value of one input cell as given (None for a column not given or a null, and
     for ``"line"``, a JSON line refused as a whole, which is never copied); free text in a
@@ -291,7 +287,7 @@ def cell(raw: Mapping[str, AnyArray], column: str, row: int) -> object:
         return None if position < 0 else shown(column, values.distinct[position])
     value = values[row]
     integral = column in getattr(raw, "integers", ()) and float(value).is_integer()
-    if integral and abs(value) < _EXACT_FLOATS:
+    if integral and abs(value) < EXACT_FLOAT_INT:  # below it the float is the integer given
         # given as an integer, held as a float beside nulls; beyond 2**53 the float may
         # be another integer (2**53 + 1 held as 2**53): quoted as the float it is
         return int(value)
