@@ -190,9 +190,10 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
                     del self._room_pairs[conv.room]
 
     def _forget_idle(self, cid: object, conv: ConversationState | None, room: bool) -> None:
-        """Forget what an event finds idle for longer than ``idle_expiry_s`` before it is
-        applied (it then starts afresh, as after :meth:`_expire`): conversation ``conv``,
-        held under ``cid``, or with ``room`` the group room ``cid`` and its pairs."""
+        """Forget what is idle for longer than ``idle_expiry_s``: conversation ``conv``, held
+        under ``cid``, or with ``room`` the group room ``cid`` and its pairs. :meth:`_expire`
+        forgets so what the clock leaves behind; an event, what it finds idle before it is
+        applied (it then starts afresh)."""
         if room:
             del self._rooms[cid]
             self.n_expired += self._drop_room(cid)
@@ -357,9 +358,7 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
             if conv.max_ts >= horizon:
                 oldest = conv.max_ts
                 break
-            del conversations[key]
-            self._forget(key, conv)
-            self.n_expired += 1
+            self._forget_idle(key, conv, room=False)
         accounts = self._accounts
         while accounts:
             key = next(iter(accounts))
@@ -374,8 +373,7 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
             if rooms[key] >= horizon:
                 oldest = min(oldest, rooms[key])
                 break
-            del rooms[key]
-            self.n_expired += self._drop_room(key)
+            self._forget_idle(key, None, room=True)
         self._oldest = oldest
 
     def _new_account(self, account_id: object) -> AccountState:
