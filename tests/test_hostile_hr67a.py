@@ -5,9 +5,12 @@ Each test failed before the fix."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -105,3 +108,35 @@ def test_the_synapse_notice_shows_ids_by_the_consoles_rule() -> None:
     body = sinks.notice_body(alert, {"matrix": matrix})
     assert 'Adult "\\uff22ob", child "\\u0430dmin" (age 12), ' in body, body
     assert 'room "!\\u0430b:x" (direct), raised' in body, body
+
+
+class _Api:
+    """The one call of Synapse's module API that posting a notice makes."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def create_and_send_event_into_room(self, event: dict[str, Any]) -> None:
+        self.sent.append(event)
+
+
+def test_the_synapse_notice_mentions_no_one() -> None:
+    """Was: a notice without ``m.mentions``, so that Matrix's legacy mention rules matched
+    its body: an adult whose id is ``@room:evil.example`` notified everyone in the
+    moderators' room, and an id holding a moderator's name pinged that moderator. Now the
+    notice says it mentions no one (``"m.mentions": {}``), which turns those rules off."""
+    sinks = pytest.importorskip("riskscore.integrations._synapse_sinks", exc_type=ImportError)
+    alert = Alert(
+        "c", "@room:evil.example", "@k:x", 12.0, "under 13", 0.9, Tier.URGENT,
+        adult_age=34.0, timestamp=1_767_225_600, first_event_at=1_767_225_600 - DAY,
+        last_event_at=1_767_225_600,
+    )  # fmt: skip
+    module = object.__new__(sinks.AlertSinks)
+    module._api = api = _Api()  # type: ignore[assignment]
+    module._settings = SimpleNamespace(moderation_room=object())  # type: ignore[assignment]
+    module._moderation_room, module._notice_user = "!mod:x", "@riskscore:x"
+    matrix = {"room_id": "!r:x", "channel": "direct", "event_room_id": "!r:x"}
+    asyncio.run(module._post_to_moderation_room(alert, {"matrix": matrix}))
+    (event,) = api.sent
+    assert "@room:evil.example" in event["content"]["body"]
+    assert event["content"]["m.mentions"] == {}

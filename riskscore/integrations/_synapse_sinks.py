@@ -153,6 +153,10 @@ class AlertSinks:
                 "content": {
                     "msgtype": "m.notice",
                     "body": body,
+                    # No one is mentioned: without m.mentions, clients and servers match
+                    # the body against the legacy mention rules, and an id an attacker
+                    # chose (@room:evil.example, a moderator's name) would notify the room
+                    "m.mentions": {},
                     # Matrix canonical JSON has no floats: numbers other than ints as strings.
                     "org.riskscore.alert": _canonical(record),
                 },
