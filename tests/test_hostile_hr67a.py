@@ -52,6 +52,18 @@ def test_ids_of_one_alphabet_are_shown_as_written(value: str) -> None:
     assert shown_id(value) == value
 
 
+def test_an_id_under_a_stack_of_marks_is_shown_escaped() -> None:
+    """Was: ``x`` under 60 combining marks (Zalgo text) shown as given: a page draws the
+    stack over the rows above and below, over another case's id and risk. Now an id with
+    more than five combining marks on one character is shown escaped; Hebrew with its
+    points, Thai with its tone marks, as written."""
+    zalgo = "x" + "\u0306\u0307\u0308\u030a" * 15 + "7"  # one combining class: NFC
+    assert shown_id(zalgo).isascii()
+    assert json.loads(shown_id(zalgo)) == zalgo
+    for text in ("\u05e9\u05b8\u05c1\u05dc\u05d5\u05b9\u05dd", "\u0e04\u0e49\u0e33"):
+        assert shown_id(text) == text
+
+
 def _hostile_events(path: Path) -> dict[object, str]:
     """A synthetic events file whose ids are look-alikes (and one with a variation
     selector, which draws nothing); the ids given, by the generator's."""

@@ -33,6 +33,30 @@ _LOOK_ALIKE_SCRIPTS: Final = frozenset(
 )
 
 
+#: The most combining marks (Unicode categories Mn and Me) one character carries in a
+#: script's ordinary text (Hebrew points with cantillation, Thai vowels with tone marks,
+#: Tibetan stacks stay within it): more (Zalgo text) are drawn above and below the line,
+#: over the text around the id (another case's id, its risk), on a page.
+_MAX_STACKED_MARKS: Final = 5
+
+
+def _stacks_marks(value: str) -> bool:
+    """Whether ``value`` holds a run of more than :data:`_MAX_STACKED_MARKS` combining
+    marks.
+
+    Examples
+    --------
+    >>> _stacks_marks("x" + "\u0336" * 6), _stacks_marks("\u05e9\u05b8\u05c1")
+    (True, False)
+    """
+    run = 0
+    for ch in value:
+        run = run + 1 if unicodedata.category(ch) in ("Mn", "Me") else 0
+        if run > _MAX_STACKED_MARKS:
+            return True
+    return False
+
+
 def _reads_as_other_text(value: str) -> bool:
     """Whether ``value`` holds a compatibility variant of ASCII (a character whose NFKC
     form is other ASCII text: a fullwidth letter such as U+FF22 for ``B``, the ligature
@@ -78,7 +102,8 @@ def shown_id(value: object) -> str:
     selector), a compatibility variant of ASCII (a fullwidth letter, the ligature U+FB01 for
     ``fi``) or letters of two alphabets that pass for one another (``admin`` with a Cyrillic
     U+0430 for its ``a``) is shown with its characters beyond ASCII escaped: as written it
-    reads as another account.
+    reads as another account; so is text with a stack of more than five combining marks on
+    one character, which a page draws over the text around it.
 
     Examples
     --------
@@ -98,6 +123,7 @@ def shown_id(value: object) -> str:
         or has_hidden_character(value)
         or _DRAWS_NOTHING.search(value)
         or _reads_as_other_text(value)
+        or _stacks_marks(value)
     ):
         return json.dumps(value)
     reads_as_number = value.lstrip("-").isdigit() and value.isascii()
