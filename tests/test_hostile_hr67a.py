@@ -18,7 +18,9 @@ import pytest
 
 from riskscore.cli import main
 from riskscore.io.shown_ids import shown_id
+from riskscore.moderation import ReviewQueue
 from riskscore.policy import Alert, Tier
+from riskscore.regulatory import cybertipline_drafts, decided_cases, write_drafts
 from riskscore.synthetic import generate_parquet
 
 DAY = 86_400
@@ -152,3 +154,25 @@ def test_the_synapse_notice_mentions_no_one() -> None:
     (event,) = api.sent
     assert "@room:evil.example" in event["content"]["body"]
     assert event["content"]["m.mentions"] == {}
+
+
+def test_an_ncmec_draft_writes_a_look_alike_identifier_escaped(tmp_path: Path) -> None:
+    """Was: the draft's ``espIdentifier`` of an adult ``admin`` with a Cyrillic ``a``
+    (U+0430) written as given, so that the person who completes the draft (screen name,
+    profile) read ``admin`` and could look up, and report, another account. Now the file
+    writes such a string escaped (``\\u0430dmin``), the same value to a JSON reader; other
+    text (``café``, the status's dash) as written."""
+    adult, child = "\u0430dmin", "caf\u00e9"
+    t = 1_767_225_600
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as queue:
+        queue.add_alert(Alert(1, adult, child, 12.0, "under 13", 0.9, Tier.URGENT), at=t)
+        token = queue.case(adult, now=t + 100).token
+        queue.decide(adult, "escalated", moderator="m", at=t + 100, token=token)
+        drafts = cybertipline_drafts(decided_cases(queue.items()), platform="demo")
+    (path,) = write_drafts(drafts, tmp_path / "drafts").values()
+    text = path.read_text(encoding="utf-8")
+    assert '"espIdentifier": "\\u0430dmin"' in text, text
+    assert adult not in text
+    assert f'"espIdentifier": "{child}"' in text
+    assert "DRAFT \u2014 not submitted" in text
+    assert json.loads(text) == drafts[0]

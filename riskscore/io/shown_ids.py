@@ -11,7 +11,7 @@ from typing import Final
 
 from riskscore.io.schema import has_hidden_character
 
-__all__ = ["shown_id"]
+__all__ = ["escaped_when_shown", "shown_id"]
 
 #: Characters that draw nothing although they are letters, marks or symbols, so that no
 #: hidden-character check (control and format characters) catches them: Unicode's
@@ -90,6 +90,26 @@ def _reads_as_other_text(value: str) -> bool:
     return len(scripts) > 1
 
 
+def escaped_when_shown(text: str) -> bool:
+    """Whether :func:`shown_id` shows ``text`` with its characters beyond ASCII escaped: as
+    written it reads as other text (not in Unicode's composed form, a character a moderator
+    cannot see or that draws nothing, a compatibility variant of ASCII, letters of two
+    alphabets that pass for one another, a stack of combining marks).
+
+    Examples
+    --------
+    >>> escaped_when_shown("admin"), escaped_when_shown("\\u0430dmin"), escaped_when_shown("7")
+    (False, True, False)
+    """
+    return (
+        not unicodedata.is_normalized("NFC", text)
+        or has_hidden_character(text)
+        or _DRAWS_NOTHING.search(text) is not None
+        or _reads_as_other_text(text)
+        or _stacks_marks(text)
+    )
+
+
 def shown_id(value: object) -> str:
     """An account or conversation id as a person reads it: an integer as its digits, text
     as written, except text a moderator would read as another id, shown as JSON (quoted,
@@ -118,13 +138,7 @@ def shown_id(value: object) -> str:
     """
     if not isinstance(value, str):
         return str(value)
-    if (
-        not unicodedata.is_normalized("NFC", value)
-        or has_hidden_character(value)
-        or _DRAWS_NOTHING.search(value)
-        or _reads_as_other_text(value)
-        or _stacks_marks(value)
-    ):
+    if escaped_when_shown(value):
         return json.dumps(value)
     reads_as_number = value.lstrip("-").isdigit() and value.isascii()
     if reads_as_number or value != " ".join(value.split()) or value.startswith('"'):
