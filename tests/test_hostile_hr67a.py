@@ -66,6 +66,16 @@ def test_an_id_under_a_stack_of_marks_is_shown_escaped() -> None:
         assert shown_id(text) == text
 
 
+@pytest.mark.parametrize("char", ["\ue000", "\U000f0000", "\u0378"])
+def test_an_id_with_a_character_of_no_agreed_glyph_is_shown_escaped(char: str) -> None:
+    """Was: ``bob`` and a private-use or unassigned character shown as given: a font may
+    draw it as nothing (or as its own icon), and the id read as ``bob``. Now shown
+    escaped."""
+    shown = shown_id(f"bob{char}")
+    assert shown.isascii(), shown
+    assert json.loads(shown) == f"bob{char}"
+
+
 def _hostile_events(path: Path) -> dict[object, str]:
     """A synthetic events file whose ids are look-alikes (and one with a variation
     selector, which draws nothing); the ids given, by the generator's."""

@@ -33,6 +33,11 @@ _LOOK_ALIKE_SCRIPTS: Final = frozenset(
 )
 
 
+#: Unicode categories of characters with no agreed glyph: private use (a font's own icon,
+#: or nothing) and unassigned code points (by Python's Unicode tables: a newer emoji too).
+_NO_AGREED_GLYPH: Final = frozenset({"Co", "Cn"})
+
+
 #: The most combining marks (Unicode categories Mn and Me) one character carries in a
 #: script's ordinary text (Hebrew points with cantillation, Thai vowels with tone marks,
 #: Tibetan stacks stay within it): more (Zalgo text) are drawn above and below the line,
@@ -93,8 +98,9 @@ def _reads_as_other_text(value: str) -> bool:
 def escaped_when_shown(text: str) -> bool:
     """Whether :func:`shown_id` shows ``text`` with its characters beyond ASCII escaped: as
     written it reads as other text (not in Unicode's composed form, a character a moderator
-    cannot see or that draws nothing, a compatibility variant of ASCII, letters of two
-    alphabets that pass for one another, a stack of combining marks).
+    cannot see or that draws nothing, one of no agreed glyph (private use, unassigned), a
+    compatibility variant of ASCII, letters of two alphabets that pass for one another, a
+    stack of combining marks).
 
     Examples
     --------
@@ -107,6 +113,7 @@ def escaped_when_shown(text: str) -> bool:
         or _DRAWS_NOTHING.search(text) is not None
         or _reads_as_other_text(text)
         or _stacks_marks(text)
+        or any(unicodedata.category(ch) in _NO_AGREED_GLYPH for ch in text)
     )
 
 
@@ -123,7 +130,8 @@ def shown_id(value: object) -> str:
     ``fi``) or letters of two alphabets that pass for one another (``admin`` with a Cyrillic
     U+0430 for its ``a``) is shown with its characters beyond ASCII escaped: as written it
     reads as another account; so is text with a stack of more than five combining marks on
-    one character, which a page draws over the text around it.
+    one character, which a page draws over the text around it, and text holding a character
+    of no agreed glyph (private use, unassigned), which a font may draw as nothing.
 
     Examples
     --------
