@@ -107,6 +107,8 @@ def escaped_when_shown(text: str) -> bool:
     >>> escaped_when_shown("admin"), escaped_when_shown("\\u0430dmin"), escaped_when_shown("7")
     (False, True, False)
     """
+    if text.isascii():  # composed, drawn, of one alphabet: only a control character hides
+        return has_hidden_character(text)
     return (
         not unicodedata.is_normalized("NFC", text)
         or has_hidden_character(text)
