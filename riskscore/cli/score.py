@@ -25,6 +25,7 @@ from riskscore.cli._unread import unread_note
 from riskscore.features import AccountFeatures, read_account_features
 from riskscore.io.arrow import TABLE_FORMATS
 from riskscore.io.files import check_not_inputs
+from riskscore.io.shown_ids import shown_id
 from riskscore.io.text import parquet_file
 from riskscore.model import load_model
 from riskscore.model.scores import Reason, ages_tell_roles, reason_texts
@@ -255,8 +256,8 @@ def render(result: dict[str, Any]) -> None:
     for rank, alert in enumerate(result["top"], start=1):
         print(  # the child's age here, the older account's in the facts below: each once
             f"\n#{rank} {alert['tier'].upper():6s} risk {risk_text(alert['risk'])}  conversation "
-            f"{alert['conversation_id']}  {older_role(alert['adult_age'])} {alert['adult_id']} "
-            f"-> child {alert['child_id']} "
+            f"{shown_id(alert['conversation_id'])}  {older_role(alert['adult_age'])} "
+            f"{shown_id(alert['adult_id'])} -> child {shown_id(alert['child_id'])} "
             f"({younger_account_text(alert['child_age'], alert['adult_age'], alert['age_band'])})"
         )
         print(f"     {alert['facts']}")  # the older account's age, the conversation's span

@@ -23,6 +23,7 @@ from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.integrations._synapse_mapping import EventTranslator
 from riskscore.integrations._synapse_store import RoomStore
 from riskscore.io.private import open_private_append
+from riskscore.io.shown_ids import shown_id
 from riskscore.model.scores import reason_texts
 from riskscore.moderation.cases import QueueError
 from riskscore.moderation.item_facts import alert_facts, older_role, younger_account_text
@@ -152,6 +153,10 @@ class AlertSinks:
                 "content": {
                     "msgtype": "m.notice",
                     "body": body,
+                    # No one is mentioned: without m.mentions, clients and servers match
+                    # the body against the legacy mention rules, and an id an attacker
+                    # chose (@room:evil.example, a moderator's name) would notify the room
+                    "m.mentions": {},
                     # Matrix canonical JSON has no floats: numbers other than ints as strings.
                     "org.riskscore.alert": _canonical(record),
                 },
@@ -170,15 +175,16 @@ def notice_body(alert: Alert, record: dict[str, Any]) -> str:
     assumed it, and an account of no declared age is not called a child as a fact."""
     matrix = record["matrix"]
     role = older_role(alert.adult_age)
-    where = f"room {matrix['room_id']} ({matrix['channel']})"
+    where = f"room {shown_id(matrix['room_id'])} ({matrix['channel']})"
     if matrix["room_id"] is None:
         where = "room unknown"
     if matrix["event_room_id"] != matrix["room_id"]:
-        where += f", raised by the {role}'s event in room {matrix['event_room_id']}"
+        where += f", raised by the {role}'s event in room {shown_id(matrix['event_room_id'])}"
     return (
         f"riskscore {alert.tier.name.lower()} alert: risk {risk_text(alert.risk)} "
-        f"(child age band {alert.age_band}). {role.capitalize()} {alert.adult_id}, "
-        f"child {alert.child_id} ({younger_account_text(alert.child_age, alert.adult_age)}), "
+        f"(child age band {alert.age_band}). {role.capitalize()} {shown_id(alert.adult_id)}, "
+        f"child {shown_id(alert.child_id)} "
+        f"({younger_account_text(alert.child_age, alert.adult_age)}), "
         f"{where}. Facts: {alert_facts(alert, int(time.time()))}. "
         f"Reasons: {'; '.join(reason_texts(alert.reasons))}. "
         "A reason for a trained moderator to look, not a verdict."

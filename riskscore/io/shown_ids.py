@@ -1,6 +1,6 @@
-"""Ids as a person reads them: the one rule by which the moderator console and the
-command line's ``riskscore queue`` show an account or conversation id, so that two ids
-never read alike."""
+"""Ids as a person reads them: the one rule by which the moderator console, the command
+line's ``riskscore queue`` and ``riskscore score --top`` and the Synapse module's notices
+show an account, conversation or room id, so that two ids never read alike."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Final
 
 from riskscore.io.schema import has_hidden_character
 
-__all__ = ["shown_id"]
+__all__ = ["escaped_when_shown", "shown_id"]
 
 #: Characters that draw nothing although they are letters, marks or symbols, so that no
 #: hidden-character check (control and format characters) catches them: Unicode's
@@ -22,6 +22,101 @@ _DRAWS_NOTHING: Final = re.compile(
     "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f"
     "\uffa0\U000e0100-\U000e01ef]"
 )
+#: Alphabets whose letters pass for one another (Latin ``a`` and Cyrillic U+0430, Latin
+#: ``o`` and Greek U+03BF; Armenian, Cherokee and Coptic have Latin look-alikes too), by
+#: the first word of a letter's Unicode name: an id that mixes letters of two of them
+#: reads as another (``"\u0430dmin"`` as ``admin``), as browsers show such a web address
+#: escaped (the mixed-script detection of Unicode TR39, with scripts as Python's
+#: :mod:`unicodedata` names letters).
+_LOOK_ALIKE_SCRIPTS: Final = frozenset(
+    {"LATIN", "GREEK", "CYRILLIC", "ARMENIAN", "CHEROKEE", "COPTIC"}
+)
+
+
+#: Unicode categories of characters with no agreed glyph: private use (a font's own icon,
+#: or nothing) and unassigned code points (by Python's Unicode tables: a newer emoji too).
+_NO_AGREED_GLYPH: Final = frozenset({"Co", "Cn"})
+
+
+#: The most combining marks (Unicode categories Mn and Me) one character carries in a
+#: script's ordinary text (Hebrew points with cantillation, Thai vowels with tone marks,
+#: Tibetan stacks stay within it): more (Zalgo text) are drawn above and below the line,
+#: over the text around the id (another case's id, its risk), on a page.
+_MAX_STACKED_MARKS: Final = 5
+
+
+def _stacks_marks(value: str) -> bool:
+    """Whether ``value`` holds a run of more than :data:`_MAX_STACKED_MARKS` combining
+    marks.
+
+    Examples
+    --------
+    >>> _stacks_marks("x" + "\u0336" * 6), _stacks_marks("\u05e9\u05b8\u05c1")
+    (True, False)
+    """
+    run = 0
+    for ch in value:
+        run = run + 1 if unicodedata.category(ch) in ("Mn", "Me") else 0
+        if run > _MAX_STACKED_MARKS:
+            return True
+    return False
+
+
+def _reads_as_other_text(value: str) -> bool:
+    """Whether ``value`` holds a compatibility variant of ASCII (a character whose NFKC
+    form is other ASCII text: a fullwidth letter such as U+FF22 for ``B``, the ligature
+    U+FB01 for ``fi``, a mathematical letter, a superscript digit, a Roman numeral) or
+    letters of two of :data:`_LOOK_ALIKE_SCRIPTS` (a compatibility letter by its NFKC form:
+    the micro sign U+00B5 is Greek): text that reads as another id.
+
+    Examples
+    --------
+    >>> [_reads_as_other_text(t) for t in ("Bob", "\uff22ob", "\u0430dmin", "\u00b5x")]
+    [False, True, True, True]
+    >>> _reads_as_other_text("\u041c\u0438\u0440"), _reads_as_other_text("caf\u00e9")
+    (False, False)
+    """
+    if value.isascii():
+        return False
+    scripts = set()
+    for ch in value:
+        compatible = unicodedata.normalize("NFKC", ch)
+        if compatible != ch and compatible.isascii():
+            return True
+        for letter in compatible:
+            if letter.isascii():
+                script = "LATIN" if letter.isalpha() else ""
+            elif unicodedata.category(letter).startswith("L"):
+                script = unicodedata.name(letter, "").partition(" ")[0]
+            else:
+                continue
+            if script in _LOOK_ALIKE_SCRIPTS:
+                scripts.add(script)
+    return len(scripts) > 1
+
+
+def escaped_when_shown(text: str) -> bool:
+    """Whether :func:`shown_id` shows ``text`` with its characters beyond ASCII escaped: as
+    written it reads as other text (not in Unicode's composed form, a character a moderator
+    cannot see or that draws nothing, one of no agreed glyph (private use, unassigned), a
+    compatibility variant of ASCII, letters of two alphabets that pass for one another, a
+    stack of combining marks).
+
+    Examples
+    --------
+    >>> escaped_when_shown("admin"), escaped_when_shown("\\u0430dmin"), escaped_when_shown("7")
+    (False, True, False)
+    """
+    if text.isascii():  # composed, drawn, of one alphabet: only a control character hides
+        return has_hidden_character(text)
+    return (
+        not unicodedata.is_normalized("NFC", text)
+        or has_hidden_character(text)
+        or _DRAWS_NOTHING.search(text) is not None
+        or _reads_as_other_text(text)
+        or _stacks_marks(text)
+        or any(unicodedata.category(ch) in _NO_AGREED_GLYPH for ch in text)
+    )
 
 
 def shown_id(value: object) -> str:
@@ -33,8 +128,12 @@ def shown_id(value: object) -> str:
     combining accent, where ``é`` is one character) or holding a character a moderator
     cannot see (:func:`~riskscore.io.schema.has_hidden_character`: a zero-width space, a
     bidi override; or one that draws nothing, such as a Hangul filler or a variation
-    selector) is shown with its characters beyond ASCII escaped: as written it reads as
-    another account.
+    selector), a compatibility variant of ASCII (a fullwidth letter, the ligature U+FB01 for
+    ``fi``) or letters of two alphabets that pass for one another (``admin`` with a Cyrillic
+    U+0430 for its ``a``) is shown with its characters beyond ASCII escaped: as written it
+    reads as another account; so is text with a stack of more than five combining marks on
+    one character, which a page draws over the text around it, and text holding a character
+    of no agreed glyph (private use, unassigned), which a font may draw as nothing.
 
     Examples
     --------
@@ -44,14 +143,12 @@ def shown_id(value: object) -> str:
     café "cafe\\u0301" "cafe\\u200b"
     >>> print(shown_id("bob\\u3164"), shown_id("\\u2800"))
     "bob\\u3164" "\\u2800"
+    >>> print(shown_id("\\uff22ob"), shown_id("\\u0430dmin"), shown_id("\\u041c\\u0438\\u0440"))
+    "\\uff22ob" "\\u0430dmin" Мир
     """
     if not isinstance(value, str):
         return str(value)
-    if (
-        not unicodedata.is_normalized("NFC", value)
-        or has_hidden_character(value)
-        or _DRAWS_NOTHING.search(value)
-    ):
+    if escaped_when_shown(value):
         return json.dumps(value)
     reads_as_number = value.lstrip("-").isdigit() and value.isascii()
     if reads_as_number or value != " ".join(value.split()) or value.startswith('"'):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
@@ -29,6 +30,7 @@ from typing import Any, Final
 from riskscore._words import plural, risk_text
 from riskscore.io.private import FILE_MODE
 from riskscore.io.schema import CHANNEL_NAMES
+from riskscore.io.shown_ids import escaped_when_shown
 from riskscore.io.timestamps import iso_utc
 from riskscore.moderation.cases import QueueItem, youngest_child_age
 from riskscore.moderation.item_facts import account_age
@@ -276,10 +278,35 @@ def _victim_age(case: DecidedCase, child: Any) -> str:
 DRAFT_DIR_MODE = 0o700
 
 
+#: A string of JSON text as :func:`json.dumps` writes it.
+_JSON_STRING: Final = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _ascii_where_misread(text: str) -> str:
+    """JSON ``text`` with each string that would read as other text written with its
+    characters beyond ASCII escaped (:func:`~riskscore.io.shown_ids.escaped_when_shown`,
+    the rule by which the console shows ids): the same value to a JSON reader, and to a
+    person reading the file an ``espIdentifier`` that passes for another account's
+    (``admin`` with a Cyrillic U+0430 for its ``a``) reads ``\\u0430dmin``, not ``admin``.
+
+    Examples
+    --------
+    >>> print(_ascii_where_misread(json.dumps(["caf\\u00e9", "\\u0430dmin"], ensure_ascii=False)))
+    ["café", "\\u0430dmin"]
+    """
+
+    def one(match: re.Match[str]) -> str:
+        value = json.loads(match.group())
+        return json.dumps(value) if escaped_when_shown(value) else match.group()
+
+    return _JSON_STRING.sub(one, text)
+
+
 def write_drafts(drafts: Iterable[dict[str, Any]], out_dir: str | Path) -> dict[str, Path]:
     """Write each draft as ``ncmec-draft-<first queue item id>.json`` under ``out_dir``,
     readable by their owner only (the queue file's
     :data:`~riskscore.io.private.FILE_MODE`; a folder made for them :data:`DRAFT_DIR_MODE`).
+    A string that would read as other text is written escaped (:func:`_ascii_where_misread`).
 
     Returns
     -------
@@ -292,7 +319,7 @@ def write_drafts(drafts: Iterable[dict[str, Any]], out_dir: str | Path) -> dict[
     for draft in drafts:
         name = f"ncmec-draft-{draft['case']['queue_item_ids'][0]:06d}.json"
         path = out / name
-        text = json.dumps(draft, indent=2, ensure_ascii=False) + "\n"
+        text = _ascii_where_misread(json.dumps(draft, indent=2, ensure_ascii=False)) + "\n"
         # created with the mode (no moment readable by others); an existing file is
         # replaced by a new one, not reused with its mode
         path.unlink(missing_ok=True)
