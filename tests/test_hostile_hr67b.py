@@ -1,5 +1,6 @@
 """Hostile times (review hr67b): ISO text that has the shape of an instant and an offset in
-use but is no date and time on the calendar."""
+use but is no date and time on the calendar, and the console's night shading of a child
+whose UTC offset changes mid-conversation (a daylight-saving switch)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from typing import Any
 import pytest
 
 import riskscore as rs
+from riskscore.features.constants import SHARE_PRIOR_EVENTS
+from riskscore.serve.plot import timeline_svg
+from riskscore.serve.timeline import TimelineEvent
 
 _EVENT: dict[str, Any] = {
     "conversation_id": "c1",
@@ -50,3 +54,63 @@ def test_an_offset_out_of_use_is_still_named_as_such() -> None:
     text = "2024-05-01T21:30:00+14:30"
     with pytest.raises(rs.SchemaError, match="has a UTC offset that no clock uses"):
         rs.read_messages({k: [v] for k, v in {**_EVENT, "timestamp": text}.items()})
+
+
+# A child in Central Europe across the switch to summer time (2024-03-31 01:00 UTC):
+# +60 before it, +120 after. The adult writes at hh:30 UTC, the child answers at hh:45.
+_SWITCH = 1_711_846_800  # 2024-03-31T01:00:00Z
+_HOURS = range(-30, 30)
+
+
+def _dst_events() -> list[TimelineEvent]:
+    events = []
+    for h in _HOURS:
+        at = _SWITCH + h * 3600
+        offset = 60 if at < _SWITCH else 120
+        events.append(TimelineEvent(at + 1800, "a", 2, 0, offset))
+        events.append(TimelineEvent(at + 2700, "k", 2, 0, 0))  # the adult's offset: UTC
+    return events
+
+
+def _child_night_count(events: list[TimelineEvent]) -> float:
+    """The child's night count of the features: child_night_share times its denominator."""
+    table = rs.read_messages(
+        {
+            "conversation_id": ["c1"] * len(events),
+            "timestamp": [e.timestamp for e in events],
+            "sender_id": [e.sender_id for e in events],
+            "recipient_id": ["k" if e.sender_id == "a" else "a" for e in events],
+            "sender_age": [40 if e.sender_id == "a" else 12 for e in events],
+            "recipient_age": [12 if e.sender_id == "a" else 40 for e in events],
+            "channel": ["direct"] * len(events),
+            "recipient_tz_offset_min": [e.tz_offset_min for e in events],
+        },
+        max_future_s=math.inf,
+    )
+    row = rs.extract_features(table).to_pandas().iloc[0]
+    known = row["child_tz_known_share"] * len(events)
+    return float(row["child_night_share"] * (known + SHARE_PRIOR_EVENTS))
+
+
+def test_night_shading_follows_the_childs_clock_of_each_event() -> None:
+    # before: every night was shaded on the latest offset (+120), so the child's 21:30 and
+    # 21:45 before the switch (20:30 and 20:45 UTC) sat in a shaded night the features did
+    # not count, and its 05:30 and 05:45 (04:30, 04:45 UTC) outside one they counted
+    events = _dst_events()
+    plot = timeline_svg(events, "a", "conversation 1 of 1")
+    shaded = sum(any(a <= e.timestamp <= b for a, b in plot.nights) for e in events)
+    assert shaded == pytest.approx(_child_night_count(events))
+    assert "child's UTC offset +60 min, then +120 min from 2024-03-31 01:30 UTC" in plot.summary
+
+
+def test_no_night_is_shaded_before_the_childs_clock_is_known() -> None:
+    # before: the latest offset shaded the whole span, also before any offset was known,
+    # where the features count no night
+    events = [TimelineEvent(e.timestamp, e.sender_id, 2, 0, None) for e in _dst_events()]
+    events[40] = TimelineEvent(events[40].timestamp, "a", 2, 0, 120)
+    plot = timeline_svg(events, "a", "conversation 1 of 1")
+    assert plot.nights
+    assert min(a for a, _ in plot.nights) >= events[40].timestamp
+    shaded = sum(any(a <= e.timestamp <= b for a, b in plot.nights) for e in events)
+    assert shaded == pytest.approx(_child_night_count(events))
+    assert "(unknown before: no night shaded)" in plot.summary
