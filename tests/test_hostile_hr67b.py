@@ -1,11 +1,13 @@
 """Hostile times (review hr67b): ISO text that has the shape of an instant and an offset in
-use but is no date and time on the calendar, and the console's night shading of a child
-whose UTC offset changes mid-conversation (a daylight-saving switch)."""
+use but is no date and time on the calendar, the console's night shading of a child whose
+UTC offset changes mid-conversation (a daylight-saving switch), and a UTC offset written in
+hours and minutes (+0300) where the column counts minutes."""
 
 from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,3 +116,42 @@ def test_no_night_is_shaded_before_the_childs_clock_is_known() -> None:
     shaded = sum(any(a <= e.timestamp <= b for a, b in plot.nights) for e in events)
     assert shaded == pytest.approx(_child_night_count(events))
     assert "(unknown before: no night shaded)" in plot.summary
+
+
+# UTC offsets written in hours and minutes, which the minutes column read as numbers:
+# +0300 (Moscow) as 300 (UTC+5), -0330 (Newfoundland) as -330, +0630 (Myanmar) as 630.
+_CLOCK_TEXT = "is a UTC offset in hours and minutes"
+
+
+def test_a_csv_offset_in_hours_and_minutes_is_refused_not_read_as_minutes(
+    tmp_path: Path,
+) -> None:
+    # before: read silently as 300, -330 and 630 minutes, hours off the child's clock
+    path = tmp_path / "events.csv"
+    lines = ["conversation_id,timestamp,sender_id,recipient_id,channel,recipient_tz_offset_min"]
+    for i, offset in enumerate(["+0300", "-0330", "60", "+0630", "", "+03:00"]):
+        lines.append(f"c{i},{1_714_595_400 + i},a,k,direct,{offset}")
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(rs.SchemaError, match=rf"row 0 \(line 2\): '\+0300' {_CLOCK_TEXT}"):
+        rs.read_messages(path)
+    kept = rs.read_messages(path, errors="quarantine")
+    assert sorted(kept.conversations.tolist()) == ["c2", "c4"]
+    assert kept.quarantined.row.tolist() == [0, 1, 3, 5]
+    assert set(kept.quarantined.reason) == {kept.quarantined.reason[0]}
+    assert kept.quarantined.reason[0].startswith(_CLOCK_TEXT)
+
+
+@pytest.mark.parametrize("offset", ["+0300", "-0330", " +0630 ", "0300"])
+def test_an_offset_in_hours_and_minutes_is_refused_online_as_in_batch(offset: str) -> None:
+    # before: the scorer applied +0300 as 300 minutes (UTC+5), as batch did
+    event = {**_EVENT, "recipient_tz_offset_min": offset}
+    scorer = rs.OnlineScorer(rs.load_model(), max_future_s=math.inf)
+    with pytest.raises(rs.SchemaError, match=rf"event 2: '{re.escape(offset)}' {_CLOCK_TEXT}"):
+        scorer.update_one(event, row=2)
+    assert scorer.n_events == 0
+    with pytest.raises(rs.SchemaError, match=rf"row 0: '{re.escape(offset)}' {_CLOCK_TEXT}"):
+        rs.read_messages({k: [v] for k, v in event.items()})
+    # minutes as text stay minutes
+    assert rs.read_messages(
+        {**{k: [v] for k, v in event.items()}, "recipient_tz_offset_min": ["+300"]}
+    ).recipient_tz_offset_min.tolist() == [300]
