@@ -72,9 +72,8 @@ _INCOMPLETE: Final = (
     (
         # the shape of an instant with an offset in use, yet no instant: a field out of range
         _ISO_WITH_OFFSET,
-        "is not a date and time on the calendar (a month, day, hour, minute or second out of "
-        "range, such as 2023-02-29, hour 24 or the leap second 23:59:60, which epoch seconds "
-        f"do not count): {_GIVE}",
+        "is not a date and time on the calendar (such as 2023-02-29, hour 24 or the leap "
+        f"second 23:59:60, which epoch seconds do not count): {_GIVE}",
     ),
     (
         _ISO_DATE_TIME + r"[+-]\d{2}(:?\d{2})?$",
