@@ -5,14 +5,18 @@ hours and minutes (+0300) where the column counts minutes."""
 
 from __future__ import annotations
 
+import io
+import json
 import math
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import riskscore as rs
+from riskscore.cli import main
 from riskscore.features.constants import SHARE_PRIOR_EVENTS
 from riskscore.serve.plot import timeline_svg
 from riskscore.serve.timeline import TimelineEvent
@@ -155,3 +159,16 @@ def test_an_offset_in_hours_and_minutes_is_refused_online_as_in_batch(offset: st
     assert rs.read_messages(
         {**{k: [v] for k, v in event.items()}, "recipient_tz_offset_min": ["+300"]}
     ).recipient_tz_offset_min.tolist() == [300]
+
+
+def test_stream_echoes_the_calendar_reason_whole(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # before the reason was shortened, the echo cut it at 300 characters, before its remedy
+    event = {**_EVENT, "timestamp": "2023-02-29T21:31:00+01:00", "conversation_id": "c" * 40}
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(event) + "\n"))
+    assert main(["stream", "--time-source", "events"]) == 0
+    err = capsys.readouterr().err
+    assert _CALENDAR in err
+    assert "or epoch seconds" in err
+    assert "characters)" not in err
