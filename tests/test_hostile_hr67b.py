@@ -1,7 +1,8 @@
 """Hostile times (review hr67b): ISO text that has the shape of an instant and an offset in
 use but is no date and time on the calendar, the console's night shading of a child whose
-UTC offset changes mid-conversation (a daylight-saving switch), and a UTC offset written in
-hours and minutes (+0300) where the column counts minutes."""
+UTC offset changes mid-conversation (a daylight-saving switch), a UTC offset written in
+hours and minutes (+0300) where the column counts minutes, and a time given on the command
+line or to the console read by a rule of its own."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 import riskscore as rs
 from riskscore.cli import main
 from riskscore.features.constants import SHARE_PRIOR_EVENTS
+from riskscore.io.given_times import parse_time
 from riskscore.serve.plot import timeline_svg
 from riskscore.serve.timeline import TimelineEvent
 
@@ -172,3 +174,43 @@ def test_stream_echoes_the_calendar_reason_whole(
     assert _CALENDAR in err
     assert "or epoch seconds" in err
     assert "characters)" not in err
+
+
+# A time given on the command line or to the console is read by the events' rule of text
+# times: before, Python's own ISO reading took offsets no clock uses (+23:59) and forms the
+# events refuse (week dates), and refused epoch seconds the events accept (1.7e9).
+@pytest.mark.parametrize(
+    ("given", "reason"),
+    [
+        ("2026-01-01T00:00:00+23:59", "has a UTC offset that no clock uses"),
+        ("2026-01-01T00:00:00+05:45:30", "is neither epoch seconds, YYYY-MM-DD nor ISO 8601"),
+        ("2026-W01-1T00:00Z", "is neither epoch seconds, YYYY-MM-DD nor ISO 8601"),
+        ("2016-12-31T23:59:60Z", _CALENDAR),
+        ("2026-01-01T12:00", "is a date and time without a UTC offset"),
+        (" 2026-01-01", "is neither epoch seconds, YYYY-MM-DD nor ISO 8601"),
+    ],
+)
+def test_a_given_time_follows_the_events_rule_of_text_times(given: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(repr(given))} {re.escape(reason)}"):
+        parse_time(given)
+
+
+def test_a_given_time_reads_epoch_seconds_as_the_events_do() -> None:
+    assert parse_time("1.7e9") == 1_700_000_000
+    assert parse_time("1767225600.9") == 1_767_225_600
+    assert parse_time("2026-01-01T05:45:00+05:45") == 1_767_225_600
+    assert parse_time("2026-01-01") == 1_767_225_600
+    with pytest.raises(ValueError, match="is out of range"):
+        parse_time("1e400")
+
+
+def test_the_cli_refuses_a_time_whose_offset_no_clock_uses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # before: --from 2026-01-01T00:00:00+23:00 was read as 2025-12-31T01:00Z
+    argv = ["export", "--db", str(tmp_path / "q.sqlite"), "--out", str(tmp_path / "out")]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--from", "2026-01-01T00:00:00+23:00"])
+    assert exit_info.value.code == 2
+    assert "has a UTC offset that no clock uses" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
