@@ -214,3 +214,14 @@ def test_the_cli_refuses_a_time_whose_offset_no_clock_uses(
     assert exit_info.value.code == 2
     assert "has a UTC offset that no clock uses" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_epoch_microseconds_are_told_how_to_become_seconds() -> None:
+    # before: "if the clock counts milliseconds, divide by 1000" alone; microseconds divided
+    # by 1000 are milliseconds, refused again with the same words
+    micros = {**_EVENT, "timestamp": 1_714_595_400_000_000}
+    with pytest.raises(rs.SchemaError, match="microseconds by 1000000"):
+        rs.read_messages({k: [v] for k, v in micros.items()})
+    scorer = rs.OnlineScorer(rs.load_model())
+    with pytest.raises(rs.SchemaError, match="microseconds by 1000000"):
+        scorer.update_one(micros)
