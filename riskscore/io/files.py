@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 
 from riskscore.exceptions import RiskscoreError, SchemaError
 from riskscore.io.columnar import arrow_to_raw, schema_names, unread_names
-from riskscore.io.columns import number_text_column
+from riskscore.io.columns import has_clock_offsets, number_text_column
 from riskscore.io.jsonl import read_jsonl
 from riskscore.io.nested_fields import field_paths
 from riskscore.io.raw import RawColumns
@@ -286,6 +286,8 @@ def _read_csv(path: Path) -> RawColumns:
                 not_utf8.append(name)
                 continue
         numbers = number_text_column(column) if name in NUMBER_COLUMNS else None
+        if numbers is not None and name == "recipient_tz_offset_min" and has_clock_offsets(column):
+            numbers = None  # +0300: refused by row as hours and minutes, not read as 300
         column = column if numbers is None else numbers
         table = table.set_column(table.schema.get_field_index(name), name, column)
     raw = arrow_to_raw(table)

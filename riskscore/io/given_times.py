@@ -1,14 +1,19 @@
 """A time a person gives (a command-line option, a query parameter of the console), read
 as epoch seconds within the range of the events' times that riskscore reads: the one rule
-of every such time, so that none names a time no event can have (a period from 1970)."""
+of every such time, so that none names a time no event can have (a period from 1970). A
+time that is not a day is read by the events' own rule of text times
+(:func:`~riskscore.io.time_text.one_text_time`): the same forms and UTC offsets."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
+from riskscore.io.one_value import Undecided
 from riskscore.io.schema import EARLIEST_EVENT_TIMESTAMP, MAX_TIMESTAMP
 from riskscore.io.text import is_number_text
+from riskscore.io.time_text import NOT_A_TIMESTAMP, one_text_time
 
 __all__ = ["TIME_RANGE", "is_day", "parse_time"]
 
@@ -22,9 +27,11 @@ TIME_RANGE: Final = f"{FIRST_DAY.year} to {END_DAY.year}"
 
 
 def parse_time(text: str, *, end_of_day: bool = False) -> int:
-    """Epoch seconds from ``text``: an integer, a day ``YYYY-MM-DD`` (UTC), or ISO 8601
-    with a UTC offset, within the range of the events' times that riskscore reads
-    (2000-01-01 up to 2200-01-01: :data:`TIME_RANGE`).
+    """Epoch seconds from ``text``: a day ``YYYY-MM-DD`` (UTC), or epoch seconds or ISO
+    8601 with a UTC offset as an event's timestamp is written (its rule, floored to the
+    second: ``1.7e9``, ``2026-01-01T00:00:00+05:45``; an offset no clock uses, such as
+    ``+23:00``, is refused as it is in the events), within the range of the events'
+    times that riskscore reads (2000-01-01 up to 2200-01-01: :data:`TIME_RANGE`).
 
     A day is its first second; with ``end_of_day`` it is the first second of the next day,
     so that the day is included in a period whose end is excluded (``export --to``). The
@@ -61,7 +68,7 @@ def parse_time(text: str, *, end_of_day: bool = False) -> int:
     value = _epoch(text, end_of_day)
     # a day given as an end is included: its end, the next day, is what must be in range
     first = _epoch(text, False) if end_of_day else value
-    if not (first >= EARLIEST_EVENT_TIMESTAMP and value <= MAX_TIMESTAMP):
+    if not (first >= EARLIEST_EVENT_TIMESTAMP and value <= MAX_TIMESTAMP):  # inf, NaN too
         last = END_DAY - timedelta(days=1)
         included = f"; a day given as the end is included, so the last day is {last}"
         raise ValueError(
@@ -69,7 +76,7 @@ def parse_time(text: str, *, end_of_day: bool = False) -> int:
             f"the earliest event time riskscore reads) to {END_DAY} ({MAX_TIMESTAMP})"
             f"{included if end_of_day and is_day(text) else ''}"
         )
-    return value
+    return int(value)
 
 
 def is_day(text: str) -> bool:
@@ -83,30 +90,27 @@ def is_day(text: str) -> bool:
     return len(text) == 10 and not is_number_text(text)
 
 
-def _epoch(text: str, end_of_day: bool) -> int:
+def _epoch(text: str, end_of_day: bool) -> float:
+    """Epoch seconds of ``text`` (floored; infinite or NaN beyond float range, which the
+    range check refuses), or ``ValueError`` naming what it is not."""
     if not text.isascii():  # Python reads other scripts' digits; the data's rule does not
         raise ValueError(
             f"{text!r} is neither epoch seconds, YYYY-MM-DD nor ISO 8601 (ASCII digits only)"
         )
-    if is_number_text(text):
-        try:
-            return int(text)
-        except ValueError:
-            pass
-    try:
-        if is_day(text):
-            day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
-            return int((day + timedelta(days=1 if end_of_day else 0)).timestamp())
-        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (ValueError, OverflowError):
-        if _names_no_date(text):
-            raise ValueError(
-                f"{text!r} is no time: {text[:10]} is not a date of the calendar"
-            ) from None
-        raise ValueError(f"{text!r} is neither epoch seconds, YYYY-MM-DD nor ISO 8601") from None
-    if stamp.tzinfo is None:
-        raise ValueError(f"{text!r} needs a UTC offset (e.g. Z or +01:00)")
-    return int(stamp.timestamp())
+    if _names_no_date(text):
+        raise ValueError(f"{text!r} is no time: {text[:10]} is not a date of the calendar")
+    if is_day(text):
+        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+        return (day + timedelta(days=1 if end_of_day else 0)).timestamp()
+    try:  # the events' rule of a text time
+        read = one_text_time(text)
+    except Undecided:  # not printable (a control character)
+        read = NOT_A_TIMESTAMP
+    if read == NOT_A_TIMESTAMP or is_day(text.strip()):  # a day with spaces: not "no time"
+        raise ValueError(f"{text!r} is neither epoch seconds, YYYY-MM-DD nor ISO 8601")
+    if isinstance(read, str):  # what it lacks or gets wrong: a UTC offset, one in use
+        raise ValueError(f"{text!r} {read}")
+    return read if math.isfinite(read) else math.inf
 
 
 def _names_no_date(text: str) -> bool:

@@ -70,6 +70,12 @@ _INCOMPLETE: Final = (
         f"is a time of day without a date: {_GIVE}",
     ),
     (
+        # the shape of an instant with an offset in use, yet no instant: a field out of range
+        _ISO_WITH_OFFSET,
+        "is not a date and time on the calendar (such as 2023-02-29, hour 24 or the leap "
+        f"second 23:59:60, which epoch seconds do not count): {_GIVE}",
+    ),
+    (
         _ISO_DATE_TIME + r"[+-]\d{2}(:?\d{2})?$",
         "has a UTC offset that no clock uses: expected one from -12:00 to +14:00 (as "
         "recipient_tz_offset_min), like 2024-05-01T21:30:00+01:00",

@@ -21,15 +21,14 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from riskscore._units import DAY_S, HOUR_S
+from riskscore._units import DAY_S, HOUR_S, MINUTE_S
+from riskscore.features.constants import NIGHT_END_MIN, NIGHT_START_MIN
 from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES, EventType
 from riskscore.moderation.cases import Case
 from riskscore.serve.timeline import TimelineEvent, TimelineStore
 
 __all__ = ["Timeline", "case_timelines", "timeline_svg"]
 
-NIGHT_START_H = 22
-NIGHT_END_H = 6
 #: Nights shaded at most (a longer span is drawn without shading, and says so).
 MAX_NIGHTS = 120
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
@@ -47,26 +46,76 @@ _SVG_HEADER = re.compile(r"^.*?(?=<svg)", re.DOTALL)
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
-    """A rendered timeline: the SVG and a text summary of what it shows (its alt text)."""
+    """A rendered timeline: the SVG and a text summary of what it shows (its alt text);
+    ``nights`` the UTC spans shaded as the child's nights, each on the child's clock of
+    its time (none beyond :data:`MAX_NIGHTS`)."""
 
     svg: str
     summary: str
     n_events: int
     channel_moves: int
+    nights: tuple[tuple[int, int], ...] = ()
+
+
+#: The night window as the legend writes it (the features' window, 22:00-06:00).
+_NIGHT_TEXT = "{:02d}:{:02d}-{:02d}:{:02d}".format(
+    *divmod(NIGHT_START_MIN, 60), *divmod(NIGHT_END_MIN, 60)
+)
+#: Changes of the child's offset a summary names one by one (more are counted).
+_OFFSETS_NAMED = 3
 
 
 def _night_spans(t0: int, t1: int, offset_min: int) -> list[tuple[int, int]]:
-    """UTC spans of the child's nights (22:00-06:00 local) that overlap [t0, t1]."""
-    offset = offset_min * 60
+    """UTC spans of the child's nights (the features' window, :data:`NIGHT_START_MIN` up
+    to :data:`NIGHT_END_MIN` local) that overlap [t0, t1]."""
+    offset = offset_min * MINUTE_S
     first_day = (t0 + offset) // DAY_S - 1
     last_day = (t1 + offset) // DAY_S + 1
+    length = (NIGHT_END_MIN - NIGHT_START_MIN) % (DAY_S // MINUTE_S) * MINUTE_S
     spans = []
     for day in range(first_day, last_day + 1):
-        start = day * DAY_S + NIGHT_START_H * HOUR_S - offset
-        end = start + (24 - NIGHT_START_H + NIGHT_END_H) * HOUR_S
+        start = day * DAY_S + NIGHT_START_MIN * MINUTE_S - offset
+        end = start + length
         if end >= t0 and start <= t1:
             spans.append((max(start, t0), min(end, t1)))
     return spans
+
+
+def _child_clocks(events: Sequence[TimelineEvent], adult_id: Any) -> list[tuple[int, int]]:
+    """The child's clock as the night-time features read it at each event: from the
+    first event the child received with a known offset, the latest known such offset.
+    Each ``(time, offset)`` is where it starts or changes (empty: never known)."""
+    clocks: list[tuple[int, int]] = []
+    for e in events:
+        offset = e.tz_offset_min
+        if e.sender_id != adult_id or offset is None:  # the adult's clock, or unknown
+            continue
+        if not clocks or clocks[-1][1] != offset:
+            clocks.append((e.timestamp, offset))
+    return clocks
+
+
+def _child_nights(clocks: list[tuple[int, int]], t1: int) -> list[tuple[int, int]]:
+    """UTC spans of the child's nights up to ``t1``, each on the clock in use then
+    (:func:`_child_clocks`): none before the first known offset."""
+    ends = [t for t, _ in clocks[1:]] + [t1] if clocks else []
+    pieces = zip(clocks, ends, strict=True)
+    return [span for (t, offset), end in pieces for span in _night_spans(t, end, offset)]
+
+
+def _clock_text(clocks: list[tuple[int, int]], t0: int) -> str:
+    """The summary's words for the child's clock (:func:`_child_clocks`)."""
+    if not clocks:
+        return "the child's clock is unknown, so no night is shaded"
+    (start, first), changes = clocks[0], clocks[1:]
+    text = f"child's UTC offset {first:+d} min"
+    if start > t0:
+        text += f" from {_time(start):%Y-%m-%d %H:%M} UTC (unknown before: no night shaded)"
+    for t, offset in changes[:_OFFSETS_NAMED]:
+        text += f", then {offset:+d} min from {_time(t):%Y-%m-%d %H:%M} UTC"
+    if len(changes) > _OFFSETS_NAMED:
+        text += f", and {len(changes) - _OFFSETS_NAMED} more changes"
+    return text
 
 
 def _time(ts: float) -> datetime:
@@ -103,7 +152,8 @@ def timeline_svg(
     Returns
     -------
     Timeline
-        The SVG (no XML header, ready to inline in HTML) and a summary.
+        The SVG (no XML header, ready to inline in HTML), a summary and the nights
+        shaded.
     """
     fig = Figure(figsize=(7.5, 2.8), layout="constrained")
     ax = fig.add_subplot()
@@ -116,22 +166,19 @@ def timeline_svg(
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
     moves = 0
     note = ""
+    shaded: tuple[tuple[int, int], ...] = ()
     if events:
         t0, t1 = events[0].timestamp, events[-1].timestamp
-        # The child's clock: the latest known offset of the events the child received
-        # (as the night-time features read it); unknown, no night is shaded.
-        known = [
-            e.tz_offset_min
-            for e in events
-            if e.sender_id == adult_id and e.tz_offset_min is not None
-        ]
-        offset = known[-1] if known else None
-        nights = [] if offset is None else _night_spans(t0, t1, offset)
+        # The child's clock at each event, as the night-time features read it: the latest
+        # known offset of the events the child received so far; unknown, no night is shaded.
+        clocks = _child_clocks(events, adult_id)
+        nights = _child_nights(clocks, t1)
         if len(nights) <= MAX_NIGHTS:
+            shaded = tuple(nights)
             for k, (a, b) in enumerate(nights):
                 ax.axvspan(
                     _x(a), _x(b), color="#999999", alpha=0.2, lw=0,
-                    label=None if k else "child's night (22:00-06:00 local)",
+                    label=None if k else f"child's night ({_NIGHT_TEXT} local)",
                 )  # fmt: skip
         else:
             note = f"; {len(nights)} nights, too many to shade"
@@ -166,11 +213,7 @@ def timeline_svg(
             f"{_time(t1):%Y-%m-%d %H:%M} UTC; "
             f"{sum(e.sender_id == adult_id for e in events)} from the {role}; "
             f"highest channel {reached}; {moves} moves to a more private channel; "
-            + (
-                "the child's clock is unknown, so no night is shaded"
-                if offset is None
-                else f"child's UTC offset {offset:+d} min{note}"
-            )
+            f"{_clock_text(clocks, t0)}{note}"
         )
     else:
         ax.text(0.5, 0.5, "no events kept for this conversation", ha="center",
@@ -179,7 +222,9 @@ def timeline_svg(
     buf = io.StringIO()
     fig.savefig(buf, format="svg")
     svg = _SVG_HEADER.sub("", buf.getvalue(), count=1)
-    return Timeline(svg=svg, summary=summary, n_events=len(events), channel_moves=moves)
+    return Timeline(
+        svg=svg, summary=summary, n_events=len(events), channel_moves=moves, nights=shaded
+    )
 
 
 def case_timelines(
