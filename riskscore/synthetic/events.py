@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore._units import DAY_S, HOUR_S
+from riskscore.features.constants import NIGHT_END_MIN, NIGHT_START_MIN
 from riskscore.io.schema import Channel, EventType
 from riskscore.synthetic.accounts import Accounts
 from riskscore.synthetic.conversations import Plan
@@ -20,9 +21,14 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-#: Night in the child's local time (22:00-06:00), as the features define it.
-_NIGHT_START_S = 22 * HOUR_S
-_NIGHT_END_S = 6 * HOUR_S
+#: Night in the child's local time, the features' one definition (22:00-06:00), in seconds
+#: after local midnight, and its length.
+_NIGHT_START_S = NIGHT_START_MIN * 60
+_NIGHT_END_S = NIGHT_END_MIN * 60
+_NIGHT_S = (_NIGHT_END_S - _NIGHT_START_S) % DAY_S
+#: Day times: from an hour after the night ends to the night's start (07:00-22:00).
+_DAY_START_S = _NIGHT_END_S + HOUR_S
+_DAY_S = _NIGHT_START_S - _DAY_START_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +43,11 @@ class Events:
 
 
 def _time_of_day(night: BoolArray, rng: np.random.Generator) -> FloatArray:
-    """Seconds after local midnight: night times cluster after 22:00, day times in the
-    afternoon and evening."""
+    """Seconds after local midnight: night times cluster after the night's start, day
+    times in the afternoon and evening."""
     n = len(night)
-    night_s = _NIGHT_START_S + np.minimum(rng.exponential(2.5 * HOUR_S, n), 8 * HOUR_S - 1)
-    day_s = 7 * HOUR_S + 15 * HOUR_S * rng.beta(2.0, 1.6, n)
+    night_s = _NIGHT_START_S + np.minimum(rng.exponential(2.5 * HOUR_S, n), _NIGHT_S - 1)
+    day_s = _DAY_START_S + _DAY_S * rng.beta(2.0, 1.6, n)
     return np.where(night, night_s % DAY_S, day_s)
 
 
