@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import riskscore as rs
 from riskscore._read_only import read_only
-from riskscore.io.columns import ages, one_tz_offset_problem, room_sizes, tz_offsets
+from riskscore.io.columns import ages, room_sizes
 from riskscore.io.number_rules import number_pass
 from riskscore.io.problems import Found
 from riskscore.io.schema import (
@@ -32,6 +32,7 @@ from riskscore.io.schema import (
     TZ_UNKNOWN,
 )
 from riskscore.io.timestamps import FutureLimit, check_timestamps
+from riskscore.io.tz_offsets import one_tz_offset_problem, tz_offsets
 
 AnyArray = npt.NDArray[Any]
 #: What a numpy reference reports: (mask, reason) in check order, and the values kept.
@@ -133,7 +134,7 @@ TZ = ("a UTC offset in whole minutes", MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN, TZ_
 
 
 def numpy_tz_offsets(arr: AnyArray) -> Reported:
-    """riskscore.io.columns.tz_offsets: whole numbers in range, then in whole quarter hours
+    """riskscore.io.tz_offsets.tz_offsets: whole numbers in range, then in whole quarter hours
     (since review 65)."""
     problems, values = numpy_whole_numbers(arr, *TZ)
     off_step = (values != TZ_UNKNOWN) & (values % 15 != 0)

@@ -122,17 +122,17 @@ def test_age_sources(tmp_path: Path) -> None:
     csv_path = tmp_path / "ages.csv"
     csv_path.write_text("user_id,age,tz_offset_min\n@kid:x,12,60\n@adult:x,40,\n")
     ages = make_age_source(parse(_base(tmp_path, ages={"csv": str(csv_path)})).ages)
-    assert ages.get("@kid:x") == (12.0, 60)
-    assert ages.get("@adult:x") == (40.0, None)
-    assert ages.get("@nobody:x") == (None, None)
+    assert ages.get("@kid:x") == (12.0, 60, None)
+    assert ages.get("@adult:x") == (40.0, None, None)
+    assert ages.get("@nobody:x") == (None, None, None)
 
     db = tmp_path / "ages.sqlite3"
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE declared_ages (user_id TEXT, age REAL)")
         conn.execute("INSERT INTO declared_ages VALUES ('@kid:x', 11.5)")
     ages = make_age_source(parse(_base(tmp_path, ages={"sqlite": str(db)})).ages)
-    assert ages.get("@kid:x") == (11.5, None)
-    assert ages.get("@nobody:x") == (None, None)
+    assert ages.get("@kid:x") == (11.5, None, None)
+    assert ages.get("@nobody:x") == (None, None, None)
 
     cfg = parse(_base(tmp_path, ages={"callable": "math:floor"}))
     assert cfg.ages.target == "math:floor"

@@ -17,9 +17,9 @@ import pyarrow.csv as pacsv
 import pytest
 
 import riskscore as rs
-from riskscore.io.columns import one_tz_offset_problem
 from riskscore.io.events import parse_event_fast
 from riskscore.io.schema import TZ_OFFSETS_IN_USE
+from riskscore.io.tz_offsets import one_tz_offset_problem
 from riskscore.moderation.cases import QueueError
 from riskscore.serve.timeline import TimelineStore
 

@@ -1,9 +1,12 @@
-"""Declared ages and UTC offsets of Matrix users (private).
+"""Declared ages and clocks (a UTC offset, or a named time zone) of Matrix users (private).
 
 Matrix has no ages. A server operator points the module at what the platform
 knows (a sign-up form, a parental-consent record, an age-assurance provider):
 a CSV file, an SQLite table, or a Python callable. A user the source does not
-know is scored with an unknown age, which the model and policy handle.
+know is scored with an unknown age, which the model and policy handle. A user's
+clock is a fixed ``tz_offset_min`` or an IANA ``time_zone`` (``Europe/London``), whose
+offset at each event's time follows daylight-saving time
+(:mod:`riskscore.io.time_zones`).
 """
 
 from __future__ import annotations
@@ -18,23 +21,42 @@ from typing import NamedTuple
 
 import riskscore.io.sqlite as sqlite
 from riskscore.integrations._synapse_config import AgeSourceConfig, SynapseConfigError
-from riskscore.io.columns import one_tz_offset_problem
 from riskscore.io.one_value import Undecided
 from riskscore.io.raw import as_python_value, show
+from riskscore.io.time_zones import offset_min_at, time_zone
+from riskscore.io.tz_offsets import one_tz_offset_problem
 
-__all__ = ["AgeSource", "Profile", "make_age_source"]
+__all__ = ["AgeSource", "Profile", "make_age_source", "user_clock"]
 
 
 class Profile(NamedTuple):
-    """What the module knows about one user: declared age and UTC offset (None if unknown)."""
+    """What the module knows about one user: declared age, and a fixed UTC offset or an
+    IANA time zone (at most one of the two; None if unknown)."""
 
     age: float | None
     tz_offset_min: int | None
+    time_zone: str | None = None
+
+    def offset_at(self, timestamp: int, default: Profile) -> int | None:
+        """The user's UTC offset in minutes at epoch second ``timestamp``: the fixed
+        offset, else the time zone's offset then, else ``default``'s (the module's
+        ``default_tz_offset_min`` or ``default_time_zone``), else None (unknown)."""
+        if self.tz_offset_min is not None:
+            return self.tz_offset_min
+        if self.time_zone is not None:
+            return offset_min_at(time_zone(self.time_zone), timestamp)
+        if default.tz_offset_min is None and default.time_zone is None:
+            return None
+        return default.offset_at(timestamp, UNKNOWN)
 
 
 UNKNOWN = Profile(None, None)
 
-LookupFn = Callable[[str], "Profile | tuple[float | None, int | None] | None"]
+LookupFn = Callable[
+    [str],
+    "Profile | tuple[float | None, int | None] | tuple[float | None, int | None, str | None] "
+    "| None",
+]
 
 
 class _OffsetError(ValueError):
@@ -56,14 +78,45 @@ def _offset(tz: object) -> int | None:
     return None if math.isnan(number) else int(number)  # NaN: unknown, as an empty cell
 
 
-def _profile(user_id: str, age: object, tz: object) -> Profile:
+def _zone(tz: object, zone: object) -> str | None:
+    """A user's ``time_zone``, checked against the time zone database; refused beside a
+    ``tz_offset_min`` (which clock applies would be a guess)."""
+    if zone is None or zone == "":
+        return None
+    if not isinstance(zone, str):
+        raise _OffsetError(f"time_zone {show(zone)} is not a time zone name (text)")
+    if tz is not None and tz != "":
+        raise _OffsetError(
+            f"gives both tz_offset_min {show(tz)} and time_zone {show(zone)}: give one (a "
+            "time zone follows daylight-saving time, a fixed offset does not)"
+        )
+    try:
+        return time_zone(zone).key
+    except ValueError as exc:
+        raise _OffsetError(str(exc)) from None
+
+
+def user_clock(tz_offset_min: object, time_zone: object) -> Profile:
+    """A profile of no age with the clock given by a UTC offset or a time zone name (at
+    most one; both None: unknown), each checked as an age source's is.
+
+    Raises
+    ------
+    ValueError
+        An offset the schema refuses, a name not in the time zone database, or both.
+    """
+    named = _zone(tz_offset_min, time_zone)
+    return Profile(None, None if named is not None else _offset(tz_offset_min), named)
+
+
+def _profile(user_id: str, age: object, tz: object, zone: object = None) -> Profile:
     if age is None or age == "":
         out_age = None
     else:
         out_age = float(age)  # type: ignore[arg-type]
         if math.isnan(out_age):
             out_age = None
-    return Profile(out_age, _offset(tz))
+    return user_clock(tz, zone)._replace(age=out_age)
 
 
 class AgeSource:
@@ -72,13 +125,18 @@ class AgeSource:
     Parameters
     ----------
     lookup : callable
-        ``user_id -> Profile | (age, tz_offset_min) | None``.
+        ``user_id -> Profile | (age, tz_offset_min) | (age, tz_offset_min, time_zone) |
+        None``.
 
     Examples
     --------
     >>> ages = AgeSource(lambda user: (12.0, 60) if user == "@kid:example.org" else None)
-    >>> ages.get("@kid:example.org"), ages.get("@someone:example.org")
-    (Profile(age=12.0, tz_offset_min=60), Profile(age=None, tz_offset_min=None))
+    >>> ages.get("@kid:example.org")
+    Profile(age=12.0, tz_offset_min=60, time_zone=None)
+    >>> ages.get("@someone:example.org") == (None, None, None)
+    True
+    >>> AgeSource(lambda user: (12.0, None, "Europe/London")).get("@kid:example.org")
+    Profile(age=12.0, tz_offset_min=None, time_zone='Europe/London')
     """
 
     def __init__(self, lookup: LookupFn) -> None:
@@ -89,12 +147,17 @@ class AgeSource:
         found = self._lookup(user_id)
         if found is None:
             return UNKNOWN
-        age, tz = found
-        return _profile(user_id, age, tz)
+        if not isinstance(found, tuple) or len(found) not in (2, 3):
+            raise ValueError(
+                f"the age source returned {show(found)} for {user_id!r}: expected None, a "
+                "Profile, (age, tz_offset_min) or (age, tz_offset_min, time_zone)"
+            )
+        return _profile(user_id, *found)
 
 
 class _CsvLookup:
-    """A CSV file ``user_id, age[, tz_offset_min]``, re-read when its mtime changes."""
+    """A CSV file ``user_id, age[, tz_offset_min][, time_zone]``, re-read when its mtime
+    changes."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -125,7 +188,7 @@ class _CsvLookup:
             if not {"user_id", "age"} <= fields:
                 raise SynapseConfigError(
                     f"{str(self.path)!r} needs a header with user_id and age (and optionally "
-                    f"tz_offset_min); found {sorted(fields)}",
+                    f"tz_offset_min or time_zone); found {sorted(fields)}",
                     ("ages", "csv"),
                 )
             for line, row in enumerate(reader, start=2):
@@ -138,7 +201,7 @@ class _CsvLookup:
                     )
                 try:
                     rows[row["user_id"]] = _profile(
-                        row["user_id"], row["age"], row.get("tz_offset_min")
+                        row["user_id"], row["age"], row.get("tz_offset_min"), row.get("time_zone")
                     )
                 except _OffsetError as exc:
                     raise SynapseConfigError(
@@ -158,7 +221,8 @@ class _CsvLookup:
 
 
 class _SqliteLookup:
-    """An SQLite table ``(user_id, age[, tz_offset_min])``, queried read-only per lookup.
+    """An SQLite table ``(user_id, age[, tz_offset_min][, time_zone])``, queried read-only
+    per lookup.
 
     One row per user: a table with two rows for one user is refused at start and at the
     lookup of that user (a row added since), naming both rows (by rowid), never one of
@@ -179,13 +243,14 @@ class _SqliteLookup:
         if not {"user_id", "age"} <= columns:
             raise SynapseConfigError(
                 f"table {table!r} in {str(path)!r} needs columns user_id and age (and "
-                f"optionally tz_offset_min); found {sorted(columns)}",
+                f"optionally tz_offset_min or time_zone); found {sorted(columns)}",
                 ("ages", "sqlite"),
             )
         tz = "tz_offset_min" if "tz_offset_min" in columns else "NULL"
+        zone = "time_zone" if "time_zone" in columns else "NULL"
         # a table WITHOUT ROWID has none (unless a column is so named): rows are unnamed
         row = "rowid" if "rowid" in columns or self._has_rowid(quoted) else "NULL"
-        self._sql = f"SELECT {row}, age, {tz} FROM {quoted} WHERE user_id = ? LIMIT 2"
+        self._sql = f"SELECT {row}, age, {tz}, {zone} FROM {quoted} WHERE user_id = ? LIMIT 2"
         twice = self._conn.execute(
             f"SELECT user_id FROM {quoted} GROUP BY user_id HAVING COUNT(*) > 1 LIMIT 1"
         ).fetchone()
@@ -211,10 +276,10 @@ class _SqliteLookup:
             )
         if not rows:
             return None
-        rowid, age, tz = rows[0]
+        rowid, age, tz, zone = rows[0]
         at = "" if rowid is None else f"row {rowid} "
         try:
-            return _profile(user_id, age, tz)
+            return _profile(user_id, age, tz, zone)
         except _OffsetError as exc:
             raise SynapseConfigError(
                 f"table {table!r} in {path!r}, {at}of user {user_id!r}: {exc}",

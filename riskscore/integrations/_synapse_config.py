@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from riskscore._checks import is_int, is_real, unknown_keys_problem
-from riskscore.io.columns import one_tz_offset_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
+from riskscore.io.time_zones import time_zone
+from riskscore.io.tz_offsets import one_tz_offset_problem
 from riskscore.model.bundle import MANIFEST
 from riskscore.online.options import DEFAULT_IDLE_EXPIRY_S
 from riskscore.policy import AlertPolicy, PolicyFileError
@@ -42,6 +43,7 @@ _TOP_KEYS = frozenset(
         "checkpoint_interval_s",
         "idle_expiry_s",
         "default_tz_offset_min",
+        "default_time_zone",
         "events_log",
         "shadow",
     }
@@ -127,6 +129,9 @@ class SynapseConfig:
     checkpoint_interval_s: float = 60.0
     idle_expiry_s: float = DEFAULT_IDLE_EXPIRY_S
     default_tz_offset_min: int | None = None
+    #: IANA time zone of recipients whose clock the age source does not know (its offset at
+    #: each event's time), or None; at most one of it and ``default_tz_offset_min``.
+    default_time_zone: str | None = None
     events_log: Path | None = None
     #: A candidate bundle scored next to ``model`` (``shadow: {model: ...}``), or None.
     shadow_model: Path | None = None
@@ -360,6 +365,21 @@ def parse(raw: Any) -> SynapseConfig:
         if off_step is not None:
             raise SynapseConfigError(f"{offset} {off_step}", path)
         kwargs["default_tz_offset_min"] = offset
+    if conf.get("default_time_zone") is not None:
+        path = ("default_time_zone",)
+        if "default_tz_offset_min" in kwargs:
+            raise SynapseConfigError(
+                "give default_tz_offset_min or default_time_zone, not both (a time zone follows "
+                "daylight-saving time, a fixed offset does not)",
+                path,
+            )
+        name = conf["default_time_zone"]
+        if not isinstance(name, str):
+            raise SynapseConfigError(f"expected a time zone name (text), found {name!r}", path)
+        try:
+            kwargs["default_time_zone"] = time_zone(name).key
+        except ValueError as exc:
+            raise SynapseConfigError(str(exc), path) from None
     for key in ("checkpoint_interval_s", "idle_expiry_s"):
         if key in conf:
             kwargs[key] = _number(conf[key], (key,), low=1e-3)

@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, NamedTuple, Protocol
 
-from riskscore.integrations._synapse_ages import AgeSource, Profile
+from riskscore.integrations._synapse_ages import AgeSource, Profile, user_clock
 from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_store import RoomStore
@@ -218,9 +218,10 @@ class EventTranslator:
         conversation climbing channels; ``room``: one per pair and room.
     max_fanout_members : int
         Rooms with more joined members produce no pair events (broadcasts).
-    default_tz_offset_min : int, optional
-        UTC offset of recipients whose offset the age source does not know; None
-        (default): unknown, so their night-time features count no event.
+    default_tz_offset_min, default_time_zone : int or str, optional
+        UTC offset, or IANA time zone, of recipients whose clock the age source does not
+        know (at most one); None (default): unknown, so their night-time features count no
+        event.
     ignored_rooms, ignored_users : set of str
         Rooms and senders never scored (the module's own moderation room and user).
     profile_ttl_s : float
@@ -248,6 +249,7 @@ class EventTranslator:
         scope: Literal["pair", "room"] = "pair",
         max_fanout_members: int = 20,
         default_tz_offset_min: int | None = None,
+        default_time_zone: str | None = None,
         ignored_rooms: set[str] | None = None,
         ignored_users: set[str] | None = None,
         profile_ttl_s: float = 60.0,
@@ -261,7 +263,7 @@ class EventTranslator:
         self.ages = ages
         self.scope = scope
         self.max_fanout_members = max_fanout_members
-        self.default_tz_offset_min = default_tz_offset_min
+        self.default_clock = user_clock(default_tz_offset_min, default_time_zone)
         self.ignored_rooms = ignored_rooms if ignored_rooms is not None else set()
         self.ignored_users = ignored_users if ignored_users is not None else set()
         self.profile_ttl_s = profile_ttl_s
@@ -424,9 +426,7 @@ class EventTranslator:
             "recipient_age": r.age,
             "channel": channel,
             "event": kind,
-            "recipient_tz_offset_min": self.default_tz_offset_min
-            if r.tz_offset_min is None
-            else r.tz_offset_min,
+            "recipient_tz_offset_min": r.offset_at(ts, self.default_clock),
             "room_size": room_size,
         }
 

@@ -170,6 +170,7 @@ class RiskscoreModule(AlertSinks):
             scope=settings.conversation_scope,
             max_fanout_members=settings.max_fanout_members,
             default_tz_offset_min=settings.default_tz_offset_min,
+            default_time_zone=settings.default_time_zone,
             ignored_users=ignored_users,
             server_name=api.server_name,
             time_tolerance_s=self.scorer.reorder_tolerance_s,

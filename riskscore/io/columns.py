@@ -1,12 +1,12 @@
-"""Checks of the age, channel, event, UTC offset and room size columns: each turns raw
-values into their coded form and reports the rows it refuses (:mod:`riskscore.io.ids` and
-:mod:`riskscore.io.timestamps` check the id and timestamp columns)."""
+"""Checks of the age, channel, event and room size columns: each turns raw values into
+their coded form and reports the rows it refuses (:mod:`riskscore.io.ids`,
+:mod:`riskscore.io.timestamps` and :mod:`riskscore.io.tz_offsets` check the id, timestamp
+and UTC offset columns)."""
 
 from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -22,34 +22,30 @@ from riskscore.io.one_value import PLAIN_KINDS, Undecided
 from riskscore.io.schema import (
     MAX_AGE,
     MAX_ROOM_SIZE,
-    MAX_TZ_OFFSET_MIN,
     MIN_AGE,
-    MIN_TZ_OFFSET_MIN,
     OPTIONAL_COLUMNS,
     ROOM_SIZE_UNKNOWN,
-    TZ_OFFSET_STEP_MIN,
-    TZ_UNKNOWN,
     Channel,
     EventType,
     is_null,
 )
-from riskscore.io.text import NUMBER_TEXT, all_text, arrow_text, is_number_text
+from riskscore.io.text import NUMBER_TEXT, arrow_text, is_number_text
 
 __all__ = [
     "ages",
     "categories",
     "category_text",
-    "has_clock_offsets",
+    "number_of",
     "number_text_column",
     "one_age_problem",
     "one_category_problem",
+    "one_number_problem",
     "one_room_size_problem",
-    "one_tz_offset_problem",
     "optional",
     "room_sizes",
     "to_float",
-    "tz_offsets",
     "unknown_column",
+    "whole_number_rules",
     "whole_numbers",
 ]
 
@@ -90,7 +86,7 @@ def _nan_arrow() -> pa.Array:
     return pa.array(sorted(_NAN_TEXT))
 
 
-def _number_of(v: object) -> float | None:
+def number_of(v: object) -> float | None:
     """The number of one cell of an object column (NaN: empty, unknown); None for a cell
     that is no number (refused by :func:`to_float`). An infinite float is a number: the
     column's range refuses it, as in a float column."""
@@ -135,7 +131,7 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
     # stands for a missing number would warn "invalid value" on every read
     with np.errstate(invalid="ignore"):
         parsed: npt.NDArray[np.object_] = np.asarray(
-            np.frompyfunc(_number_of, 1, 1)(arr), dtype=object
+            np.frompyfunc(number_of, 1, 1)(arr), dtype=object
         )
     notnum: npt.NDArray[np.bool_] = np.asarray(
         np.frompyfunc(lambda v: v is None, 1, 1)(parsed), dtype=bool
@@ -150,7 +146,7 @@ def to_float(name: str, arr: AnyArray, problems: Sink, what: str) -> AnyArray:
     return np.asarray(parsed, dtype=np.float64)
 
 
-def _one_number_problem(value: object, what: str, rules: NumberRules) -> str | None:
+def one_number_problem(value: object, what: str, rules: NumberRules) -> str | None:
     """Why one cell of a number column (an object column's: not a number, a boolean, or
     a number that breaks ``rules``) is refused, as :func:`to_float` and
     :func:`~riskscore.io.number_rules.check_numbers` refuse it in a column; None when
@@ -163,7 +159,7 @@ def _one_number_problem(value: object, what: str, rules: NumberRules) -> str | N
     """
     if type(value) not in PLAIN_KINDS:
         raise Undecided
-    number = _number_of(value)
+    number = number_of(value)
     if number is None:
         return _boolean_reason(what) if type(value) is bool else _not_a_number_reason(what)
     return rules.reason_of(number)
@@ -237,7 +233,7 @@ _AGE_RULES: Final = NumberRules(
 
 def one_age_problem(value: object) -> str | None:
     """Why one age (of an event's ``sender_age`` or ``recipient_age``) is refused, as
-    :func:`ages` refuses it in a column; None when accepted (:func:`_one_number_problem`).
+    :func:`ages` refuses it in a column; None when accepted (:func:`one_number_problem`).
 
     Examples
     --------
@@ -246,7 +242,7 @@ def one_age_problem(value: object) -> str | None:
     >>> one_age_problem(12), one_age_problem(None)
     (None, None)
     """
-    return _one_number_problem(value, _AN_AGE, _AGE_RULES)
+    return one_number_problem(value, _AN_AGE, _AGE_RULES)
 
 
 def category_key(value: object) -> str:
@@ -374,7 +370,7 @@ def one_category_problem(name: str, names: tuple[str, ...], value: object) -> st
     return missing if key == "" else not_recognised
 
 
-def _whole_number_rules(what: str, bounds: tuple[int, int]) -> NumberRules:
+def whole_number_rules(what: str, bounds: tuple[int, int]) -> NumberRules:
     """The rules of a column of whole numbers ``what`` in ``bounds`` (inclusive), empty
     for unknown."""
     return NumberRules(
@@ -395,7 +391,7 @@ def whole_numbers(
     unknown: int,
     dtype: type[np.integer[Any]],
 ) -> npt.NDArray[np.integer[Any]]:
-    """Whole numbers ``what`` by ``rules`` (:func:`_whole_number_rules`) as ``dtype``,
+    """Whole numbers ``what`` by ``rules`` (:func:`whole_number_rules`) as ``dtype``,
     ``unknown`` where empty; others refused."""
     if arr.dtype.kind not in "iu":  # integers are whole numbers already
         rounded = beyond_exact_floats(arr)
@@ -413,85 +409,10 @@ def _rounded_reason(bits: int) -> str:
     )
 
 
-_TZ_OFFSET: Final = "a UTC offset in whole minutes"
-_TZ_RULES: Final = _whole_number_rules(_TZ_OFFSET, (MIN_TZ_OFFSET_MIN, MAX_TZ_OFFSET_MIN))
 _ROOM_SIZE: Final = (
     "the number of accounts in the room when the event was sent (the sender included)"
 )
-_ROOM_RULES: Final = _whole_number_rules(_ROOM_SIZE, (2, MAX_ROOM_SIZE))
-
-
-_OFF_STEP: Final = (
-    f"is no time zone's offset: offsets in use are whole quarter hours ({TZ_OFFSET_STEP_MIN} "
-    "minutes), such as 60, -300 or 330; hours given for minutes? (UTC+5 is 300)"
-)
-
-
-#: A UTC offset written as a clock writes it, in hours and minutes (``+03:00``, ``-0330``,
-#: ``0545``; trimmed): hours 00 to 14 and minutes 00 to 59 in four digits are never minutes
-#: in use (-720 to 840), and read as a number ``+0300`` would be 300 minutes, UTC+5 instead
-#: of UTC+3, moving the child's night.
-_CLOCK_NOTATION: Final = r"^[+-]?(0\d|1[0-4]):?[0-5]\d$"
-_CLOCK_MATCH: Final = re.compile(_CLOCK_NOTATION, re.ASCII).match
-_CLOCK_REASON: Final = (
-    "is a UTC offset in hours and minutes (+hh:mm or +hhmm), which the column does not read: "
-    "it counts minutes (+0300 read as a number is 300, UTC+5); give minutes, such as 180 "
-    "for +03:00, 330 for +05:30 or -210 for -03:30"
-)
-
-
-def _is_clock_text(value: object) -> bool:
-    """Whether one cell is text in clock notation (:data:`_CLOCK_NOTATION`)."""
-    return isinstance(value, str) and _CLOCK_MATCH(value.strip()) is not None
-
-
-def _clock_cells(text: Any) -> Any:
-    """Which cells of Arrow text (trimmed as :func:`number_text_column` trims them) are in
-    clock notation (:data:`_CLOCK_NOTATION`); null cells are not."""
-    trimmed = pc.utf8_trim_whitespace(text)
-    return pc.fill_null(pc.match_substring_regex(trimmed, _CLOCK_NOTATION), False)
-
-
-def has_clock_offsets(text: Any) -> bool:
-    """Whether a text column of UTC offsets (Arrow strings: a CSV file's cells) holds one in
-    hours and minutes (``+0300``), which :func:`tz_offsets` refuses by row: such a column
-    is not read as numbers first (:func:`number_text_column`), which would take it for
-    minutes.
-
-    Examples
-    --------
-    >>> has_clock_offsets(pa.array(["60", "+0300"])), has_clock_offsets(pa.array(["+300"]))
-    (True, False)
-    """
-    return bool(pc.any(_clock_cells(text)).as_py())
-
-
-def _clock_offsets(arr: AnyArray) -> BoolArray:
-    """Which cells of a ``recipient_tz_offset_min`` column are text in clock notation."""
-    if arr.dtype.kind not in "OUS":
-        return np.zeros(len(arr), dtype=bool)
-    text = all_text(arr.astype(object, copy=False))
-    if text is not None:  # all text (a CSV's, a Parquet string column): one pass in C
-        return np.asarray(_clock_cells(text), dtype=bool)
-    return np.fromiter(map(_is_clock_text, arr.tolist()), dtype=bool, count=len(arr))
-
-
-def tz_offsets(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int16]:
-    """UTC offsets in whole minutes; :data:`TZ_UNKNOWN` where empty (unknown, not UTC).
-    Text in hours and minutes (``+0300``) is refused, never read as minutes."""
-    clock = _clock_offsets(arr)
-    if clock.any():
-        problems.add("recipient_tz_offset_min", clock, _CLOCK_REASON)
-        arr = arr.astype(object)  # a copy: the caller's cells are not written to
-        arr[clock] = None  # refused above: read as empty
-    offsets = whole_numbers(
-        "recipient_tz_offset_min", arr, problems, _TZ_OFFSET, _TZ_RULES, TZ_UNKNOWN, np.int16
-    )
-    off_step = (offsets % TZ_OFFSET_STEP_MIN != 0) & (offsets != TZ_UNKNOWN)
-    if off_step.any():
-        problems.add("recipient_tz_offset_min", off_step, _OFF_STEP)
-        offsets = np.where(off_step, TZ_UNKNOWN, offsets)
-    return offsets.astype(np.int16, copy=False)
+_ROOM_RULES: Final = whole_number_rules(_ROOM_SIZE, (2, MAX_ROOM_SIZE))
 
 
 def room_sizes(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int32]:
@@ -502,28 +423,7 @@ def room_sizes(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int32]:
     return sizes.astype(np.int32, copy=False)
 
 
-def one_tz_offset_problem(value: object) -> str | None:
-    """Why one ``recipient_tz_offset_min`` is refused, as :func:`tz_offsets` refuses it in
-    a column; None when accepted (:func:`_one_number_problem`).
-
-    Examples
-    --------
-    >>> one_tz_offset_problem(90.5)
-    'is not a whole number: expected a UTC offset in whole minutes'
-    >>> one_tz_offset_problem(5)[:25]
-    "is no time zone's offset:"
-    >>> one_tz_offset_problem("+0300")[:46]
-    'is a UTC offset in hours and minutes (+hh:mm o'
-    """
-    if _is_clock_text(value):
-        return _CLOCK_REASON
-    reason = _one_number_problem(value, _TZ_OFFSET, _TZ_RULES)
-    number = _number_of(value) if reason is None else None  # a whole number in range, or NaN
-    off_step = number is not None and not math.isnan(number) and number % TZ_OFFSET_STEP_MIN
-    return _OFF_STEP if off_step else reason
-
-
 def one_room_size_problem(value: object) -> str | None:
     """Why one ``room_size`` is refused, as :func:`room_sizes` refuses it in a column;
-    None when accepted (:func:`_one_number_problem`)."""
-    return _one_number_problem(value, _ROOM_SIZE, _ROOM_RULES)
+    None when accepted (:func:`one_number_problem`)."""
+    return one_number_problem(value, _ROOM_SIZE, _ROOM_RULES)

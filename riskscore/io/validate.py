@@ -18,10 +18,8 @@ from riskscore.io.columns import (
     one_age_problem,
     one_category_problem,
     one_room_size_problem,
-    one_tz_offset_problem,
     optional,
     room_sizes,
-    tz_offsets,
     unknown_column,
 )
 from riskscore.io.decimals import decimal_cells
@@ -58,6 +56,7 @@ from riskscore.io.timestamps import (
     one_timestamp_problem,
     times_as_text,
 )
+from riskscore.io.tz_offsets import one_tz_offset_problem, tz_offsets
 
 __all__ = [
     "ERRORS",

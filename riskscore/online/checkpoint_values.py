@@ -26,7 +26,6 @@ from riskscore.features.slots import (
     T_FIRST,
     T_LAST,
 )
-from riskscore.io.columns import one_tz_offset_problem
 from riskscore.io.ids import stored_id_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import (
@@ -38,6 +37,7 @@ from riskscore.io.schema import (
     MIN_TZ_OFFSET_MIN,
     Channel,
 )
+from riskscore.io.tz_offsets import one_tz_offset_problem
 
 __all__ = [
     "extra_data",

@@ -8,7 +8,6 @@ import re
 from typing import Any, Final, NoReturn, cast
 
 from riskscore._checks import is_real, unknown_keys_problem
-from riskscore.io.columns import one_tz_offset_problem
 from riskscore.io.raw import show
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -18,6 +17,7 @@ from riskscore.io.schema import (
     MIN_AGE,
     MIN_TZ_OFFSET_MIN,
 )
+from riskscore.io.tz_offsets import one_tz_offset_problem
 from riskscore.vignettes.errors import VignetteFileError
 from riskscore.vignettes.specs import (
     Account,
