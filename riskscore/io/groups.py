@@ -60,6 +60,7 @@ __all__ = [
     "clashing_pair_id",
     "fan_out",
     "group_contact_mask",
+    "group_room_text",
     "is_broadcast",
     "is_group_contact",
     "pair_conversation_id",
@@ -217,6 +218,24 @@ def shared_pair_id_error(pair_id: str, where: str) -> SchemaError:
         f"would merge them; give ids without {PAIR_ID_SEPARATOR!r}",
         column="conversation_id",
         value=pair_id,
+    )
+
+
+def group_room_text(n_pairs: int) -> str:
+    """Why the id of a group room names no live conversation of an online scorer, in the
+    same words for :meth:`riskscore.OnlineScorer.score_of` and its kin and the service's
+    ``GET /v1/conversations/{id}``: the room (the id its alerts carried while it held two
+    accounts) is live, and its events go to the conversations of its pairs (rule 3), of
+    which ``n_pairs`` are live.
+
+    Examples
+    --------
+    >>> group_room_text(2)[:60]
+    'is a group room: its events are scored as one conversation p'
+    """
+    return (
+        "is a group room: its events are scored as one conversation per pair of its "
+        f"accounts, with ids room|account|account ({n_pairs} live)"
     )
 
 

@@ -185,7 +185,10 @@ async def post_events(request: Request) -> JSONResponse:
     "/v1/conversations/{conversation_id:path}",
     summary="Current risk, tier and reasons of a live conversation",
     responses={
-        404: {"description": "not seen by this scorer, or expired"},
+        404: {
+            "description": "not seen by this scorer, or expired, or the id of a group room "
+            "(whose events go to its pairs' conversations: the 404 says so)"
+        },
         409: {
             "description": "without id_type, the id is an integer as written and both the "
             "text id and the integer id are live: ask for one with id_type"
@@ -223,7 +226,8 @@ async def get_conversation(
         raise HTTPException(422, str(exc)) from None
     if found is None:
         quoted = show(shown("conversation_id", conversation_id))  # as errors quote an id
-        raise HTTPException(404, f"conversation {quoted} is not live in this scorer")
+        why = await _scoring(request, service.not_live_text, conversation_id, id_type)
+        raise HTTPException(404, f"conversation {quoted} {why}")
     return found
 
 

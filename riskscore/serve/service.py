@@ -28,6 +28,7 @@ from typing import Any, cast
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
 from riskscore.features.registry import feature_index
 from riskscore.io.events import EventTuple, count_ignored
+from riskscore.io.groups import group_room_text
 from riskscore.io.jsonl import not_an_object
 from riskscore.io.raw import show, shown
 from riskscore.io.schema import MIN_SENTENCE_WORDS, EventType, is_sentence
@@ -363,6 +364,17 @@ class ScoringService:
         return refused
 
     # ------------------------------------------------------------------ reading
+
+    def not_live_text(self, raw_id: str, id_type: IdType | None = None) -> str:
+        """Why no live conversation answers ``raw_id`` (after :meth:`conversation` found
+        none), the words after its quoted id: the id of a live group room, whose events go
+        to its pairs' conversations (:func:`~riskscore.io.groups.group_room_text`), or not
+        live (never seen, or expired)."""
+        for cid in conversation_ids(raw_id, id_type):
+            pairs = self.scorer.room_pairs_of(cid)
+            if pairs is not None:
+                return group_room_text(len(pairs))
+        return "is not live in this scorer"
 
     def conversation(self, raw_id: str, id_type: IdType | None = None) -> dict[str, Any] | None:
         """Current risk, tier and reasons of a live conversation, or None; with the facts
