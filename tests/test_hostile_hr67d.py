@@ -14,11 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 from serve_helpers import config
 
 import riskscore as rs
+from riskscore.batch.out_of_core import score_parquet
 from riskscore.serve import create_app
 
 T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
@@ -106,3 +109,45 @@ def test_the_conversation_api_says_a_room_id_is_a_room(client: TestClient) -> No
     assert "'r' is a group room" in detail
     assert "one conversation per pair of its accounts" in detail
     assert client.get("/v1/conversations/s").json()["detail"].endswith("is not live in this scorer")
+
+
+def _room_rows(room: str, t: int, sender: str, recipients: list[str]) -> list[dict[str, Any]]:
+    return [
+        {"conversation_id": room, "timestamp": t, "sender_id": sender, "recipient_id": r,
+         "channel": "group", "room_size": len(recipients) + 1}
+        for r in recipients
+    ]  # fmt: skip
+
+
+#: Room ``a|b`` (accounts c, d, x) and room ``a`` (accounts b|c, d, y): the pair (c, d) of
+#: the first and the pair (b|c, d) of the second both derive the pair id ``a|b|c|d``.
+TWO_ROOMS_ONE_PAIR_ID: list[dict[str, Any]] = [
+    *_room_rows("a|b", T0, "c", ["d", "x"]),
+    *_room_rows("a", T0 + 60, "b|c", ["d", "y"]),
+]
+
+
+def _out_of_core_error(events: list[dict[str, Any]], tmp_path: Path) -> str:
+    path = tmp_path / "events.parquet"
+    pq.write_table(pa.Table.from_pylist(events), path)
+    with pytest.raises(rs.SchemaError) as caught:
+        score_parquet(path, tmp_path / "out", chunk_rows=1)
+    return str(caught.value)
+
+
+def test_a_pair_id_two_rooms_derive_is_not_called_one_rooms(tmp_path: Path) -> None:
+    """Was: pairs of two different rooms that derive one pair id were refused as "two
+    pairs of a group conversation derive the same pair id", in batch, out of core and
+    online alike: untrue of two rooms, and a reader looked for the clash inside one room.
+    The error now says "two pairs of group rooms (of one room or of two)"."""
+    with pytest.raises(rs.SchemaError) as caught:
+        rs.read_messages(pa.Table.from_pylist(TWO_ROOMS_ONE_PAIR_ID))
+    scorer = rs.OnlineScorer(rs.load_model())
+    with pytest.raises(rs.SchemaError) as online:
+        scorer.update_many(TWO_ROOMS_ONE_PAIR_ID)
+    messages = [str(caught.value), str(online.value)]
+    messages.append(_out_of_core_error(TWO_ROOMS_ONE_PAIR_ID, tmp_path))
+    for message in messages:
+        assert "'a|b|c|d'" in message
+        assert "a group conversation" not in message
+        assert "two pairs of group rooms (of one room or of two)" in message
