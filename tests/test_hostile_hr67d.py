@@ -151,3 +151,29 @@ def test_a_pair_id_two_rooms_derive_is_not_called_one_rooms(tmp_path: Path) -> N
         assert "'a|b|c|d'" in message
         assert "a group conversation" not in message
         assert "two pairs of group rooms (of one room or of two)" in message
+
+
+#: One message to a room of 30 (29 rows: a broadcast), then a message to three members of
+#: a room whose size is not given (scored).
+BROADCAST_THEN_MESSAGE: list[dict[str, Any]] = [
+    *({**row, "room_size": 30} for row in _room_rows("big", T0, "a", [f"u{i}" for i in range(29)])),
+    *({**row, "room_size": None} for row in _room_rows("small", T0 + 5, "a", ["u0", "u1", "u2"])),
+]
+
+
+def test_post_events_does_not_count_a_broadcast_as_applied(client: TestClient) -> None:
+    """Was: ``POST /v1/events`` answered ``{"accepted": 32, ...}`` for 29 rows of a
+    broadcast and 3 scored rows: the broadcast rows, set aside by the scorer (never a
+    conversation), were counted as applied, written to the console's timeline under a
+    conversation the scorer does not hold (9,999 rows a message in a room of 10,000) and
+    counted in the events metric, and the client was told nothing of them. They are now
+    counted apart, as ``riskscore stream`` counts them, and kept out of the timeline."""
+    r = client.post("/v1/events", json=BROADCAST_THEN_MESSAGE)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["accepted"], body["broadcasts"], body["refused"]) == (3, 29, [])
+    service = client.app.state.serve.service  # type: ignore[attr-defined]
+    assert service.timeline.events_of("big") == []
+    assert len(service.timeline.events_of("small|a|u2")) == 1
+    metrics = client.get("/metrics").text
+    assert "riskscore_events_total 3.0" in metrics

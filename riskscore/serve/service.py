@@ -190,8 +190,10 @@ class ScoringService:
         (422): it is kept in the checkpoint and sent back, and may be message content. A
         ``content_encoding`` other than none or ``identity`` is refused (415).
 
-        The response body has ``accepted`` (events applied), ``refused`` (``index`` and
-        ``message`` of each event not applied), ``alerts`` (as ``riskscore stream``
+        The response body has ``accepted`` (events applied), ``broadcasts`` (events set
+        aside as broadcasts, to rooms above ``max_room_members``: no conversation's, neither
+        scored nor kept for the timeline), ``refused`` (``index`` and ``message`` of each
+        event not applied), ``alerts`` (as ``riskscore stream``
         writes them, with ``index``: the batch index of the event that raised each) and
         ``batch_id``, and ``ignored_fields``: the fields of applied events that are
         not schema v1 and so not read, counted by name. Status 200 when every event
@@ -266,6 +268,7 @@ class ScoringService:
         reports: list[UserReport] = []
         ignored: dict[str, int] = {}
         refused_future = scorer.n_refused_future
+        first_broadcast = broadcast = scorer.n_broadcast
         validated_refused = 0  # events the validator refused (each costly)
         for item in items:
             if item.error is not None:
@@ -294,6 +297,9 @@ class ScoringService:
                 self.metrics.refused.labels(reason=reason).inc()
                 refused.append({"index": item.index, "message": one_line(str(exc))})
                 continue
+            if scorer.n_broadcast != broadcast:  # set aside: no conversation's event
+                broadcast = scorer.n_broadcast
+                continue
             parsed = cast(EventTuple, scorer.last_event)  # as the scorer parsed it, once
             cid = scorer.conversation_id_of(parsed)  # in a group room: its pair's
             if cid is not parsed[0]:
@@ -307,6 +313,7 @@ class ScoringService:
         refused += self._record(applied, alerts, reports)
         body = {
             "accepted": len(applied),
+            "broadcasts": broadcast - first_broadcast,
             "refused": refused,
             "alerts": [{**a.to_dict(), "index": i} for i, a in alerts],
             "ignored_fields": dict(sorted(ignored.items())),
