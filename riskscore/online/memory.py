@@ -158,6 +158,9 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
         #: OnlineScorer.last_event), for callers that keep its metadata (the service's
         #: timeline) without parsing it a second time.
         self.last_event: EventTuple | None = None
+        #: The latest chat of two that became a group room: (room id, the pair id its events
+        #: so far continue under), for callers that keep events by conversation id.
+        self.last_room_opened: tuple[object, object] | None = None
         #: Fingerprint of the shadow model whose alert bookkeeping the conversations
         #: hold (None: no shadow); set by the scorer, stored in checkpoints.
         self.shadow_sha256: str | None = None
@@ -262,6 +265,7 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
             self._forget_idle(derived, conversations.get(derived), derived in rooms)
         del conversations[room_id]
         conversations[known] = conv
+        self.last_room_opened = (room_id, known)
         self._join_room(room_id, known, conv)
         self._unindex(conv.adult_id(), room_id)
         self._index(conv.adult_id(), known)

@@ -19,10 +19,11 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.groups import group_room_text
 from riskscore.io.json_lines import json_dumps
 from riskscore.io.raw import show, shown
 from riskscore.serve.body import JSON_LINES_TYPES
-from riskscore.serve.params import IdType
+from riskscore.serve.params import IdType, conversation_ids
 from riskscore.serve.service import MAX_BATCH_ID_CHARS, AmbiguousIdError, ScoringService
 
 __all__ = ["router"]
@@ -226,9 +227,17 @@ async def get_conversation(
         raise HTTPException(422, str(exc)) from None
     if found is None:
         quoted = show(shown("conversation_id", conversation_id))  # as errors quote an id
-        why = await _scoring(request, service.not_live_text, conversation_id, id_type)
+        why = await _scoring(request, _not_live_text, service, conversation_id, id_type)
         raise HTTPException(404, f"conversation {quoted} {why}")
     return found
+
+
+def _not_live_text(service: ScoringService, raw_id: str, id_type: IdType | None) -> str:
+    """Why no live conversation answers ``raw_id``, the words after its quoted id: a group
+    room's id (:func:`~riskscore.io.groups.group_room_text`), or not live."""
+    ids = conversation_ids(raw_id, id_type)
+    rooms = [p for c in ids if (p := service.scorer.room_pairs_of(c)) is not None]
+    return group_room_text(len(rooms[0])) if rooms else "is not live in this scorer"
 
 
 @router.get("/healthz", summary="Liveness: the process is up; counts of what it holds")

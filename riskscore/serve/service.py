@@ -28,7 +28,6 @@ from typing import Any, cast
 from riskscore.exceptions import CheckpointError, SchemaError, one_line
 from riskscore.features.registry import feature_index
 from riskscore.io.events import EventTuple, count_ignored
-from riskscore.io.groups import group_room_text
 from riskscore.io.jsonl import not_an_object
 from riskscore.io.raw import show, shown
 from riskscore.io.schema import MIN_SENTENCE_WORDS, EventType, is_sentence
@@ -269,6 +268,8 @@ class ScoringService:
         ignored: dict[str, int] = {}
         refused_future = scorer.n_refused_future
         first_broadcast = broadcast = scorer.n_broadcast
+        opened = scorer.last_room_opened
+        renamed: list[tuple[object, object]] = []  # chats of two that became group rooms
         validated_refused = 0  # events the validator refused (each costly)
         for item in items:
             if item.error is not None:
@@ -300,6 +301,9 @@ class ScoringService:
             if scorer.n_broadcast != broadcast:  # set aside: no conversation's event
                 broadcast = scorer.n_broadcast
                 continue
+            if scorer.last_room_opened is not opened:  # a chat of two became a group room
+                opened = scorer.last_room_opened
+                renamed.append(cast(tuple[object, object], opened))
             parsed = cast(EventTuple, scorer.last_event)  # as the scorer parsed it, once
             cid = scorer.conversation_id_of(parsed)  # in a group room: its pair's
             if cid is not parsed[0]:
@@ -310,7 +314,7 @@ class ScoringService:
                 reports.append(self._report(parsed))
             if raised:
                 alerts.extend((item.index, alert) for alert in raised)
-        refused += self._record(applied, alerts, reports)
+        refused += self._record(applied, alerts, reports, renamed)
         body = {
             "accepted": len(applied),
             "broadcasts": broadcast - first_broadcast,
@@ -336,13 +340,17 @@ class ScoringService:
         applied: list[EventTuple],
         alerts: list[tuple[int, Alert]],
         reports: list[UserReport],
+        renamed: Sequence[tuple[object, object]] = (),
     ) -> list[dict[str, Any]]:
-        """Queue what the batch raised and keep its metadata (after scoring it whole);
-        return the alerts the queue refused, by the index of the event that raised each."""
+        """Queue what the batch raised and keep its metadata (after scoring it whole; the
+        events of each chat of two that became a group room, ``renamed``, kept under its
+        pair's id); return the alerts the queue refused, by the index of their event."""
         m = self.metrics
         m.events.inc(len(applied))
         if self.timeline is not None:
             self.timeline.add(applied)
+            for room, pair in renamed:
+                self.timeline.rename(room, pair)
         refused: list[dict[str, Any]] = []
         if alerts:
             now = int(time.time())
@@ -371,17 +379,6 @@ class ScoringService:
         return refused
 
     # ------------------------------------------------------------------ reading
-
-    def not_live_text(self, raw_id: str, id_type: IdType | None = None) -> str:
-        """Why no live conversation answers ``raw_id`` (after :meth:`conversation` found
-        none), the words after its quoted id: the id of a live group room, whose events go
-        to its pairs' conversations (:func:`~riskscore.io.groups.group_room_text`), or not
-        live (never seen, or expired)."""
-        for cid in conversation_ids(raw_id, id_type):
-            pairs = self.scorer.room_pairs_of(cid)
-            if pairs is not None:
-                return group_room_text(len(pairs))
-        return "is not live in this scorer"
 
     def conversation(self, raw_id: str, id_type: IdType | None = None) -> dict[str, Any] | None:
         """Current risk, tier and reasons of a live conversation, or None; with the facts
