@@ -269,7 +269,7 @@ class ScoringService:
         refused_future = scorer.n_refused_future
         first_broadcast = broadcast = scorer.n_broadcast
         opened = scorer.last_room_opened
-        renamed: list[tuple[object, object]] = []  # chats of two that became group rooms
+        opened_rooms: list[tuple[object, object]] = []  # chats of two that became group rooms
         validated_refused = 0  # events the validator refused (each costly)
         for item in items:
             if item.error is not None:
@@ -303,7 +303,7 @@ class ScoringService:
                 continue
             if scorer.last_room_opened is not opened:  # a chat of two became a group room
                 opened = scorer.last_room_opened
-                renamed.append(cast(tuple[object, object], opened))
+                opened_rooms.append(cast(tuple[object, object], opened))
             parsed = cast(EventTuple, scorer.last_event)  # as the scorer parsed it, once
             cid = scorer.conversation_id_of(parsed)  # in a group room: its pair's
             if cid is not parsed[0]:
@@ -314,7 +314,7 @@ class ScoringService:
                 reports.append(self._report(parsed))
             if raised:
                 alerts.extend((item.index, alert) for alert in raised)
-        refused += self._record(applied, alerts, reports, renamed)
+        refused += self._record(applied, alerts, reports, opened_rooms)
         body = {
             "accepted": len(applied),
             "broadcasts": broadcast - first_broadcast,
@@ -340,17 +340,17 @@ class ScoringService:
         applied: list[EventTuple],
         alerts: list[tuple[int, Alert]],
         reports: list[UserReport],
-        renamed: Sequence[tuple[object, object]] = (),
+        opened_rooms: Sequence[tuple[object, object]] = (),
     ) -> list[dict[str, Any]]:
         """Queue what the batch raised and keep its metadata (after scoring it whole; the
-        events of each chat of two that became a group room, ``renamed``, kept under its
-        pair's id); return the alerts the queue refused, by the index of their event."""
+        events of each chat of two that became a group room, ``opened_rooms``, kept under its
+        pair's id too); return the alerts the queue refused, by the index of their event."""
         m = self.metrics
         m.events.inc(len(applied))
         if self.timeline is not None:
             self.timeline.add(applied)
-            for room, pair in renamed:
-                self.timeline.rename(room, pair)
+            for room, pair in opened_rooms:
+                self.timeline.copy(room, pair)
         refused: list[dict[str, Any]] = []
         if alerts:
             now = int(time.time())

@@ -46,7 +46,10 @@ _INSERT = (
     "INSERT INTO events (conversation_id, ts, sender_id, channel, event, tz_offset_min) "
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
-_RENAME = "UPDATE events SET conversation_id = ? WHERE conversation_id = ?"
+_COPY = (
+    "INSERT INTO events (conversation_id, ts, sender_id, channel, event, tz_offset_min) "
+    "SELECT ?, ts, sender_id, channel, event, tz_offset_min FROM events WHERE conversation_id = ?"
+)
 _Row = tuple[str, int, str, int, int, int]
 #: The values of each column as :meth:`TimelineStore.add` writes them, read back by these.
 _TIMES = range(MIN_TIMESTAMP, MAX_TIMESTAMP)
@@ -241,13 +244,14 @@ class TimelineStore:
             f"expected {expected} ({CHANGED_OUTSIDE})"
         )
 
-    def rename(self, old: Any, new: Any) -> int:
-        """Keep the events of conversation ``old`` under ``new``: a chat of two that
-        became a group room, whose events so far continue under its pair's id
-        (an online scorer's ``last_room_opened``); return how many moved."""
+    def copy(self, old: Any, new: Any) -> int:
+        """Keep the events of conversation ``old`` under ``new`` too: a chat of two that
+        became a group room, whose events so far continue under its pair's id (an online
+        scorer's ``last_room_opened``), while an alert raised before names ``old``; return
+        how many were copied."""
         self.flush()
         with self._read:
-            return self._write(lambda con: con.execute(_RENAME, (_key(new), _key(old))).rowcount)
+            return self._write(lambda con: con.execute(_COPY, (_key(new), _key(old))).rowcount)
 
     def prune(self, clock: int) -> int:
         """Delete rows older than ``clock - retention_s``; return how many."""
