@@ -60,6 +60,7 @@ __all__ = [
     "clashing_pair_id",
     "fan_out",
     "group_contact_mask",
+    "group_room_text",
     "is_broadcast",
     "is_group_contact",
     "pair_conversation_id",
@@ -200,23 +201,43 @@ def room_of_pair_id(pair_id: str, a: object, b: object, rooms: Container[object]
 
 
 def shared_pair_id_error(pair_id: str, where: str) -> SchemaError:
-    """The error for two pairs of one group conversation that derive the same pair id
-    (account ids that hold :data:`PAIR_ID_SEPARATOR`, as ``a|b`` and ``c`` against ``a``
-    and ``b|c``): they would be merged into one conversation. ``where`` is how the
-    caller names the place (``"row 7"``, ``"event 7"``, or ``""``).
+    """The error for two pairs of group rooms, of one room or of two, that derive the same
+    pair id (ids that hold :data:`PAIR_ID_SEPARATOR`: accounts ``a|b`` and ``c`` against
+    ``a`` and ``b|c`` in one room, or room ``g|a`` with accounts ``b`` and ``c`` against
+    room ``g`` with ``a|b`` and ``c``): they would be merged into one conversation.
+    ``where`` is how the caller names the place (``"row 7"``, ``"event 7"``, or ``""``).
 
     Examples
     --------
     >>> str(shared_pair_id_error("g|a|b|c", "event 2"))[:60]
-    "column 'conversation_id', event 2: two pairs of a group conv"
+    "column 'conversation_id', event 2: two pairs of group rooms "
     """
     at = f", {where}" if where else ""
     return SchemaError(
-        f"column 'conversation_id'{at}: two pairs of a group conversation derive the same "
-        f"pair id {pair_id!r} (room and account ids joined by {PAIR_ID_SEPARATOR!r}), which "
-        f"would merge them; give ids without {PAIR_ID_SEPARATOR!r}",
+        f"column 'conversation_id'{at}: two pairs of group rooms (of one room or of two) "
+        f"derive the same pair id {pair_id!r} (room and account ids joined by "
+        f"{PAIR_ID_SEPARATOR!r}), which would merge them; give ids without "
+        f"{PAIR_ID_SEPARATOR!r}",
         column="conversation_id",
         value=pair_id,
+    )
+
+
+def group_room_text(n_pairs: int) -> str:
+    """Why the id of a group room names no live conversation of an online scorer, in the
+    same words for :meth:`riskscore.OnlineScorer.score_of` and its kin and the service's
+    ``GET /v1/conversations/{id}``: the room (the id its alerts carried while it held two
+    accounts) is live, and its events go to the conversations of its pairs (rule 3), of
+    which ``n_pairs`` are live.
+
+    Examples
+    --------
+    >>> group_room_text(2)[:60]
+    'is a group room: its events are scored as one conversation p'
+    """
+    return (
+        "is a group room: its events are scored as one conversation per pair of its "
+        f"accounts, with ids room|account|account ({n_pairs} live)"
     )
 
 
@@ -418,7 +439,7 @@ def split_pair_id_error(pair_id: str, *, named: bool) -> SchemaError:
     Examples
     --------
     >>> str(split_pair_id_error("g|a|b|c", named=False))[:46]
-    "column 'conversation_id': two pairs of a group"
+    "column 'conversation_id': two pairs of group r"
     """
     return pair_id_clash_error(pair_id) if named else shared_pair_id_error(pair_id, "")
 

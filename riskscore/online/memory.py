@@ -20,11 +20,11 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore._checks import check_seconds, check_whole
-from riskscore.features.registry import feature_index
 from riskscore.io.events import EventTuple
 from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
     check_max_room_members,
+    group_room_text,
     is_broadcast,
     pair_conversation_id,
     pair_id_clash_at,
@@ -32,7 +32,6 @@ from riskscore.io.groups import (
 )
 from riskscore.io.raw import show
 from riskscore.io.room_reach import RoomReach
-from riskscore.io.schema import channel_at_level
 from riskscore.model import RiskModel
 from riskscore.online.clock import ScorerClock
 from riskscore.online.lock import CheckpointLock
@@ -57,8 +56,6 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
-
-_MAX_CHANNEL = feature_index("max_channel")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +158,9 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
         #: OnlineScorer.last_event), for callers that keep its metadata (the service's
         #: timeline) without parsing it a second time.
         self.last_event: EventTuple | None = None
+        #: The latest chat of two that became a group room: (room id, the pair id its events
+        #: so far continue under), for callers that keep events by conversation id.
+        self.last_room_opened: tuple[object, object] | None = None
         #: Fingerprint of the shadow model whose alert bookkeeping the conversations
         #: hold (None: no shadow); set by the scorer, stored in checkpoints.
         self.shadow_sha256: str | None = None
@@ -265,6 +265,7 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
             self._forget_idle(derived, conversations.get(derived), derived in rooms)
         del conversations[room_id]
         conversations[known] = conv
+        self.last_room_opened = (room_id, known)
         self._join_room(room_id, known, conv)
         self._unindex(conv.adult_id(), room_id)
         self._index(conv.adult_id(), known)
@@ -413,11 +414,18 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
             )
         conv = self._conversations.get(conversation_id)
         if conv is None:
-            raise KeyError(
-                f"conversation {conversation_id!r} is unknown to this scorer (never seen, or "
-                "expired after idle_expiry_s)"
-            )
+            pairs = self.room_pairs_of(conversation_id)
+            why = "is unknown to this scorer (never seen, or expired after idle_expiry_s)"
+            why = why if pairs is None else group_room_text(len(pairs))
+            raise KeyError(f"conversation {conversation_id!r} {why}")
         return conv
+
+    def room_pairs_of(self, room_id: object) -> tuple[object, ...] | None:
+        """Ids of the live pair conversations of group room ``room_id``, where its events
+        go (:mod:`riskscore.io.groups`), or None when it is no live group room."""
+        if room_id not in self._rooms:
+            return None
+        return tuple(self._room_pairs.get(room_id, ()))
 
     def features_of(self, conversation_id: object) -> np.ndarray[Any, np.dtype[np.float64]]:
         """Current feature vector of a conversation, in ``FEATURE_NAMES`` order."""
@@ -430,7 +438,8 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
         Raises
         ------
         KeyError
-            The conversation has not been seen, or has expired.
+            The conversation has not been seen, or has expired, or the id is a group
+            room's (whose events go to its pairs' conversations).
         """
         conv = self._live(conversation_id)
         adult_i = conv.adult_i
@@ -442,17 +451,6 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
             alerted_tier=conv.n_alerted_tier,
             first_timestamp=conv.min_ts,
         )
-
-    def channel_of(self, conversation_id: object) -> str | None:
-        """The most private channel a live conversation has reached (schema v1 name), or
-        None when it is not known.
-
-        Raises
-        ------
-        KeyError
-            The conversation has not been seen, or has expired.
-        """
-        return channel_at_level(self.features_of(conversation_id)[_MAX_CHANNEL])
 
     def alerted_tier_of(self, conversation_id: object) -> int:
         """Highest tier already alerted for a conversation (0: none yet)."""

@@ -20,7 +20,9 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore.exceptions import hold_alerts
+from riskscore.features.kernel import F_MAX_CHANNEL
 from riskscore.features.slots import N_STATE
+from riskscore.io.schema import channel_at_level
 from riskscore.online.memory import ScorerMemory
 from riskscore.online.options import RUNNING_COUNT, EventRow
 from riskscore.online.risk import ADULT_AGE, CHILD_AGE, OnlineModel, alert_due
@@ -261,12 +263,25 @@ class Rescoring(ScorerMemory):
         Raises
         ------
         KeyError
-            The conversation has not been seen, or has expired.
+            The conversation has not been seen, or has expired, or the id is a group
+            room's (whose events go to its pairs' conversations).
         """
         conv = self._live(conversation_id)
         if conv.slack:
             self._settle(conv)
         return conv.risk
+
+    def channel_of(self, conversation_id: object) -> str | None:
+        """The most private channel a live conversation has reached (schema v1 name), or
+        None when it is not known.
+
+        Raises
+        ------
+        KeyError
+            The conversation has not been seen, or has expired, or the id is a group
+            room's (whose events go to its pairs' conversations).
+        """
+        return channel_at_level(self.features_of(conversation_id)[F_MAX_CHANNEL])
 
     def _settle(self, conv: ConversationState) -> None:
         """Compute the risk of a conversation whose re-scoring was deferred, on a row of its

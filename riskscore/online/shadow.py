@@ -129,7 +129,8 @@ class ShadowScoring:
         ValueError
             The scorer has no shadow model.
         KeyError
-            The conversation has not been seen, or has expired.
+            The conversation has not been seen, or has expired, or the id is a group
+            room's (whose events go to its pairs' conversations).
         """
         if self._shadow is None:
             raise ValueError("this scorer has no shadow model (OnlineScorer(shadow_model=...))")

@@ -19,10 +19,11 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.groups import group_room_text
 from riskscore.io.json_lines import json_dumps
 from riskscore.io.raw import show, shown
 from riskscore.serve.body import JSON_LINES_TYPES
-from riskscore.serve.params import IdType
+from riskscore.serve.params import IdType, conversation_ids
 from riskscore.serve.service import MAX_BATCH_ID_CHARS, AmbiguousIdError, ScoringService
 
 __all__ = ["router"]
@@ -185,7 +186,10 @@ async def post_events(request: Request) -> JSONResponse:
     "/v1/conversations/{conversation_id:path}",
     summary="Current risk, tier and reasons of a live conversation",
     responses={
-        404: {"description": "not seen by this scorer, or expired"},
+        404: {
+            "description": "not seen by this scorer, or expired, or the id of a group room "
+            "(whose events go to its pairs' conversations: the 404 says so)"
+        },
         409: {
             "description": "without id_type, the id is an integer as written and both the "
             "text id and the integer id are live: ask for one with id_type"
@@ -223,8 +227,17 @@ async def get_conversation(
         raise HTTPException(422, str(exc)) from None
     if found is None:
         quoted = show(shown("conversation_id", conversation_id))  # as errors quote an id
-        raise HTTPException(404, f"conversation {quoted} is not live in this scorer")
+        why = await _scoring(request, _not_live_text, service, conversation_id, id_type)
+        raise HTTPException(404, f"conversation {quoted} {why}")
     return found
+
+
+def _not_live_text(service: ScoringService, raw_id: str, id_type: IdType | None) -> str:
+    """Why no live conversation answers ``raw_id``, the words after its quoted id: a group
+    room's id (:func:`~riskscore.io.groups.group_room_text`), or not live."""
+    ids = conversation_ids(raw_id, id_type)
+    rooms = [p for c in ids if (p := service.scorer.room_pairs_of(c)) is not None]
+    return group_room_text(len(rooms[0])) if rooms else "is not live in this scorer"
 
 
 @router.get("/healthz", summary="Liveness: the process is up; counts of what it holds")

@@ -189,8 +189,10 @@ class ScoringService:
         (422): it is kept in the checkpoint and sent back, and may be message content. A
         ``content_encoding`` other than none or ``identity`` is refused (415).
 
-        The response body has ``accepted`` (events applied), ``refused`` (``index`` and
-        ``message`` of each event not applied), ``alerts`` (as ``riskscore stream``
+        The response body has ``accepted`` (events applied), ``broadcasts`` (events set
+        aside as broadcasts, to rooms above ``max_room_members``: no conversation's, neither
+        scored nor kept for the timeline), ``refused`` (``index`` and ``message`` of each
+        event not applied), ``alerts`` (as ``riskscore stream``
         writes them, with ``index``: the batch index of the event that raised each) and
         ``batch_id``, and ``ignored_fields``: the fields of applied events that are
         not schema v1 and so not read, counted by name. Status 200 when every event
@@ -265,6 +267,9 @@ class ScoringService:
         reports: list[UserReport] = []
         ignored: dict[str, int] = {}
         refused_future = scorer.n_refused_future
+        first_broadcast = broadcast = scorer.n_broadcast
+        opened = scorer.last_room_opened
+        opened_rooms: list[tuple[object, object]] = []  # chats of two that became group rooms
         validated_refused = 0  # events the validator refused (each costly)
         for item in items:
             if item.error is not None:
@@ -293,6 +298,12 @@ class ScoringService:
                 self.metrics.refused.labels(reason=reason).inc()
                 refused.append({"index": item.index, "message": one_line(str(exc))})
                 continue
+            if scorer.n_broadcast != broadcast:  # set aside: no conversation's event
+                broadcast = scorer.n_broadcast
+                continue
+            if scorer.last_room_opened is not opened:  # a chat of two became a group room
+                opened = scorer.last_room_opened
+                opened_rooms.append(cast(tuple[object, object], opened))
             parsed = cast(EventTuple, scorer.last_event)  # as the scorer parsed it, once
             cid = scorer.conversation_id_of(parsed)  # in a group room: its pair's
             if cid is not parsed[0]:
@@ -303,9 +314,10 @@ class ScoringService:
                 reports.append(self._report(parsed))
             if raised:
                 alerts.extend((item.index, alert) for alert in raised)
-        refused += self._record(applied, alerts, reports)
+        refused += self._record(applied, alerts, reports, opened_rooms)
         body = {
             "accepted": len(applied),
+            "broadcasts": broadcast - first_broadcast,
             "refused": refused,
             "alerts": [{**a.to_dict(), "index": i} for i, a in alerts],
             "ignored_fields": dict(sorted(ignored.items())),
@@ -328,13 +340,17 @@ class ScoringService:
         applied: list[EventTuple],
         alerts: list[tuple[int, Alert]],
         reports: list[UserReport],
+        opened_rooms: Sequence[tuple[object, object]] = (),
     ) -> list[dict[str, Any]]:
-        """Queue what the batch raised and keep its metadata (after scoring it whole);
-        return the alerts the queue refused, by the index of the event that raised each."""
+        """Queue what the batch raised and keep its metadata (after scoring it whole; the
+        events of each chat of two that became a group room, ``opened_rooms``, kept under its
+        pair's id too); return the alerts the queue refused, by the index of their event."""
         m = self.metrics
         m.events.inc(len(applied))
         if self.timeline is not None:
             self.timeline.add(applied)
+            for room, pair in opened_rooms:
+                self.timeline.copy(room, pair)
         refused: list[dict[str, Any]] = []
         if alerts:
             now = int(time.time())

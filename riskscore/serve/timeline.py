@@ -46,6 +46,10 @@ _INSERT = (
     "INSERT INTO events (conversation_id, ts, sender_id, channel, event, tz_offset_min) "
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
+_COPY = (
+    "INSERT INTO events (conversation_id, ts, sender_id, channel, event, tz_offset_min) "
+    "SELECT ?, ts, sender_id, channel, event, tz_offset_min FROM events WHERE conversation_id = ?"
+)
 _Row = tuple[str, int, str, int, int, int]
 #: The values of each column as :meth:`TimelineStore.add` writes them, read back by these.
 _TIMES = range(MIN_TIMESTAMP, MAX_TIMESTAMP)
@@ -239,6 +243,15 @@ class TimelineStore:
             f"timeline {self.path}, row {rowid}: column {column!r} is {show(value)}, "
             f"expected {expected} ({CHANGED_OUTSIDE})"
         )
+
+    def copy(self, old: Any, new: Any) -> int:
+        """Keep the events of conversation ``old`` under ``new`` too: a chat of two that
+        became a group room, whose events so far continue under its pair's id (an online
+        scorer's ``last_room_opened``), while an alert raised before names ``old``; return
+        how many were copied."""
+        self.flush()
+        with self._read:
+            return self._write(lambda con: con.execute(_COPY, (_key(new), _key(old))).rowcount)
 
     def prune(self, clock: int) -> int:
         """Delete rows older than ``clock - retention_s``; return how many."""
