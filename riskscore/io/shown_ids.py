@@ -7,7 +7,11 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskscore.io.schema import has_hidden_character
 
@@ -23,19 +27,43 @@ _DRAWS_NOTHING: Final = re.compile(
     "\uffa0\U000e0100-\U000e01ef]"
 )
 #: Alphabets whose letters pass for one another (Latin ``a`` and Cyrillic U+0430, Latin
-#: ``o`` and Greek U+03BF; Armenian, Cherokee and Coptic have Latin look-alikes too), by
-#: the first word of a letter's Unicode name: an id that mixes letters of two of them
-#: reads as another (``"\u0430dmin"`` as ``admin``), as browsers show such a web address
-#: escaped (the mixed-script detection of Unicode TR39, with scripts as Python's
-#: :mod:`unicodedata` names letters).
+#: ``o`` and Greek U+03BF; Armenian, Cherokee and Coptic have Latin look-alikes too, and so
+#: have the scripts of Unicode TR39's confusables whose letters copy Latin capitals or small
+#: letters: Lisu's U+A4EE is ``A``, Canadian Syllabics' U+15C5 is ``A``, Osage's U+104EA is
+#: ``o``; Miao, Warang Citi, Deseret, Tifinagh and the ancient Carian, Lycian and Old
+#: Italic), by the first word of a letter's Unicode name: an id that mixes letters of two
+#: of them reads as another (``"\u0430dmin"`` or ``"\ua4eedmin"`` as ``admin``), as
+#: browsers show such a web address escaped (the mixed-script detection of Unicode TR39,
+#: with scripts as Python's :mod:`unicodedata` names letters).
 _LOOK_ALIKE_SCRIPTS: Final = frozenset(
-    {"LATIN", "GREEK", "CYRILLIC", "ARMENIAN", "CHEROKEE", "COPTIC"}
-)
+    {
+        "LATIN", "GREEK", "CYRILLIC", "ARMENIAN", "CHEROKEE", "COPTIC", "LISU", "CANADIAN",
+        "OSAGE", "MIAO", "WARANG", "DESERET", "TIFINAGH", "CARIAN", "LYCIAN", "OLD",
+    }
+)  # fmt: skip
 
 
-#: Unicode categories of characters with no agreed glyph: private use (a font's own icon,
-#: or nothing) and unassigned code points (by Python's Unicode tables: a newer emoji too).
-_NO_AGREED_GLYPH: Final = frozenset({"Co", "Cn"})
+#: A character assigned in RE2's Unicode tables (Arrow's regular expressions, which name
+#: every general category but the unassigned Cn): RE2's tables may be newer than Python's.
+_ASSIGNED_RE2: Final = r"^[\p{L}\p{M}\p{N}\p{P}\p{S}\p{Z}\p{C}]$"
+
+
+@lru_cache(maxsize=1024)
+def _no_agreed_glyph(char: str) -> bool:
+    """Whether ``char`` has no agreed glyph: private use (a font's own icon, or nothing)
+    or unassigned in Python's Unicode tables and in RE2's, which may be newer (Python 3.11
+    reads Unicode 14.0, where the emoji of 15.0, the pink heart U+1FA77 among them, are
+    unassigned: they have a glyph, which a moderator's browser draws).
+
+    Examples
+    --------
+    >>> _no_agreed_glyph("\ue000"), _no_agreed_glyph("\u0378"), _no_agreed_glyph("a")
+    (True, True, False)
+    """
+    category = unicodedata.category(char)
+    if category != "Cn":
+        return category == "Co"
+    return not pc.match_substring_regex(pa.array([char], pa.string()), _ASSIGNED_RE2)[0].as_py()
 
 
 #: The most combining marks (Unicode categories Mn and Me) one character carries in a
@@ -115,7 +143,7 @@ def escaped_when_shown(text: str) -> bool:
         or _DRAWS_NOTHING.search(text) is not None
         or _reads_as_other_text(text)
         or _stacks_marks(text)
-        or any(unicodedata.category(ch) in _NO_AGREED_GLYPH for ch in text)
+        or any(map(_no_agreed_glyph, text))
     )
 
 

@@ -1,0 +1,74 @@
+"""Hostile review hr67e of the ids a moderator reads (:mod:`riskscore.io.shown_ids`): ids
+that a real platform sends and that read as no other id are shown as written, and ids that
+read as another are shown escaped. Each test failed before its fix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from riskscore.io.shown_ids import escaped_when_shown, shown_id
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "bob\U0001fa77",  # the pink heart, an emoji of Unicode 15.0 (2022)
+        "\U0001fae8mia",  # the shaking face
+        "kai\U0001fabc\U0001fabc",  # the jellyfish
+    ],
+)
+def test_an_id_with_a_newer_emoji_is_shown_as_written(value: str) -> None:
+    """Was: shown escaped (``"bob\\ud83e\\ude77"``) as holding an unassigned character:
+    Python 3.11 reads Unicode 14.0, where the emoji of 15.0 are unassigned, though they
+    have a glyph that a moderator's browser draws. Now a character is unassigned only where
+    RE2's tables (Arrow's, newer) say so too: such an id is shown as written."""
+    assert shown_id(value) == value
+    assert not escaped_when_shown(value)
+
+
+@pytest.mark.parametrize("char", ["\u0378", "\U000e0080", "\ue000"])
+def test_a_character_unassigned_in_every_table_is_still_shown_escaped(char: str) -> None:
+    """Unassigned in Python's tables and RE2's, or private use: no agreed glyph, escaped."""
+    shown = shown_id(f"bob{char}")
+    assert shown.isascii(), shown
+    assert json.loads(shown) == f"bob{char}"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "\ua4eedmin",  # Lisu letter A among Latin letters: reads Admin
+        "\u15c5dmin",  # Canadian Syllabics carrier GHO: reads Admin
+        "b\U000104eab",  # Osage small letter O: reads bob
+        "\u2d54scar",  # Tifinagh letter YAR: reads Oscar
+    ],
+)
+def test_latin_mixed_with_another_look_alike_script_is_shown_escaped(value: str) -> None:
+    """Was: shown as written, only Latin, Greek, Cyrillic, Armenian, Cherokee and Coptic
+    counted as alphabets that pass for one another: ``admin`` with a Lisu ``A`` (U+A4EE,
+    a letter copied from the Latin capital) read as ``Admin``. Now the scripts of TR39's
+    confusables that copy Latin letters count too, and such an id is shown escaped."""
+    shown = shown_id(value)
+    assert shown.isascii(), shown
+    assert shown.startswith('"'), shown
+    assert json.loads(shown) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "\ua4e0\ua4f1\ua4e1",  # Lisu alone
+        "\u14c4\u14c7\u1557",  # Canadian Syllabics alone
+        "\u7530\u4e2d_tanaka",  # Japanese with Latin
+        "\u0391\u03bb\u03ad\u03be\u03b1\u03bd\u03b4\u03c1\u03bf\u03c2",  # Greek alone
+        "\u0645\u064f\u062d\u064e\u0645\u064e\u0651\u062f",  # Arabic with marks (NFC)
+        "\u0915\u094d\u0937\u0924\u094d\u0930\u093f\u092f",  # Devanagari with its marks
+        "\uae40\ucca0\uc218",  # Hangul
+        "\U0001f44d\U0001f3fdbob",  # an emoji with a skin-tone modifier
+    ],
+)
+def test_ids_of_one_script_or_of_scripts_apart_are_shown_as_written(value: str) -> None:
+    """Legitimate ids a platform sends read as no other id: shown as written."""
+    assert shown_id(value) == value
