@@ -1,14 +1,21 @@
 """Hostile review hr67e of the ids a moderator reads (:mod:`riskscore.io.shown_ids`): ids
 that a real platform sends and that read as no other id are shown as written, and ids that
-read as another are shown escaped. Each test failed before its fix."""
+read as another are shown escaped; and of the console timeline's nights on the child's
+clock of each event. Each test failed before its fix."""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
 
 from riskscore.io.shown_ids import escaped_when_shown, shown_id
+from riskscore.serve.plot import MAX_NIGHTS, timeline_svg
+from riskscore.serve.timeline import TimelineEvent
+
+#: 2024-03-31 01:00 UTC.
+_T0 = 1_711_846_800
 
 
 @pytest.mark.parametrize(
@@ -72,3 +79,32 @@ def test_latin_mixed_with_another_look_alike_script_is_shown_escaped(value: str)
 def test_ids_of_one_script_or_of_scripts_apart_are_shown_as_written(value: str) -> None:
     """Legitimate ids a platform sends read as no other id: shown as written."""
     assert shown_id(value) == value
+
+
+def _two_device_events(days: int) -> list[TimelineEvent]:
+    """An adult writing every 10 minutes for ``days`` days to a child whose two devices
+    report the UTC offsets +0 and +60 in turn."""
+    return [
+        TimelineEvent(_T0 + i * 600 + 300, "a", 2, 0, 60 * (i % 2)) for i in range(days * 24 * 6)
+    ]
+
+
+def test_a_night_across_changes_of_the_childs_clock_is_shaded_as_one() -> None:
+    """Was: each stretch between two changes of the child's clock shaded apart, so that a
+    child whose two devices report +0 and +60 in turn had 200 pieces of night over four
+    days, more than the timeline shades: no night shaded, and the summary said "200
+    nights, too many to shade". Now a night that goes on across a change is one span."""
+    events = _two_device_events(4)
+    plot = timeline_svg(events, "a", "conversation 1 of 1")
+    assert "too many to shade" not in plot.summary
+    assert 4 <= len(plot.nights) <= MAX_NIGHTS
+    assert all(b < c for (_, b), (c, _) in itertools.pairwise(plot.nights))  # apart
+    # every event that is at night on both of the child's clocks (22:00-05:00 UTC) is in
+    # a shaded night, every one at day on both (06:00-21:00 UTC) is not
+    for e in events:
+        hour = e.timestamp % 86_400 // 3600
+        shaded = any(a <= e.timestamp <= b for a, b in plot.nights)
+        if hour >= 22 or hour < 5:
+            assert shaded, e
+        elif 6 <= hour < 21:
+            assert not shaded, e
