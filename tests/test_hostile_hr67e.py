@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+import riskscore as rs
 from riskscore.io.shown_ids import escaped_when_shown, shown_id
 from riskscore.serve.plot import MAX_NIGHTS, timeline_svg
 from riskscore.serve.timeline import TimelineEvent
@@ -108,3 +113,48 @@ def test_a_night_across_changes_of_the_childs_clock_is_shaded_as_one() -> None:
             assert shaded, e
         elif 6 <= hour < 21:
             assert not shaded, e
+
+
+_EVENT: dict[str, Any] = {
+    "conversation_id": "c1",
+    "timestamp": 1_714_595_400,
+    "sender_id": "a",
+    "recipient_id": "k",
+    "sender_age": 40,
+    "recipient_age": 12,
+    "channel": "direct",
+}
+_CLOCK_TEXT = "is a UTC offset in hours and minutes"
+
+
+@pytest.mark.parametrize("offset", ["+5:30", "-3:30", "5:45", " +9:00 "])
+def test_an_offset_with_one_digit_of_hours_is_named_as_hours_and_minutes(
+    offset: str, tmp_path: Path
+) -> None:
+    """Was: ``+5:30`` (India, as a clock writes it) refused as "is not a number: expected
+    a UTC offset in whole minutes", while ``+05:30`` was named as hours and minutes with the
+    minutes to give (330). Now both are, in batch (a CSV file, columns) and online."""
+    match = rf"'{re.escape(offset)}' {_CLOCK_TEXT}"
+    with pytest.raises(rs.SchemaError, match=rf"row 0: {match}"):
+        rs.read_messages({k: [v] for k, v in {**_EVENT, "recipient_tz_offset_min": offset}.items()})
+    path = tmp_path / "events.csv"
+    path.write_text(f"{','.join(_EVENT)},recipient_tz_offset_min\n")
+    with path.open("a") as f:
+        f.write(f"{','.join(map(str, _EVENT.values()))},{offset}\n")
+    with pytest.raises(rs.SchemaError, match=rf"row 0 \(line 2\): {match}"):
+        rs.read_messages(path)
+    scorer = rs.OnlineScorer(rs.load_model(), max_future_s=math.inf)
+    with pytest.raises(rs.SchemaError, match=rf"event 3: {match}"):
+        scorer.update_one({**_EVENT, "recipient_tz_offset_min": offset}, row=3)
+    assert scorer.n_events == 0
+
+
+@pytest.mark.parametrize(
+    ("offset", "minutes"), [("+330", 330), ("345", 345), ("-150", -150), ("-90", -90)]
+)
+def test_minutes_of_three_digits_stay_minutes(offset: str, minutes: int) -> None:
+    """Minutes as text without a colon, not four digits of hours and minutes: read."""
+    table = rs.read_messages(
+        {k: [v] for k, v in {**_EVENT, "recipient_tz_offset_min": offset}.items()}
+    )
+    assert table.recipient_tz_offset_min.tolist() == [minutes]
