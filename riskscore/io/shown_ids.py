@@ -43,17 +43,19 @@ _LOOK_ALIKE_SCRIPTS: Final = frozenset(
 )  # fmt: skip
 
 
-#: A character assigned in RE2's Unicode tables (Arrow's regular expressions, which name
-#: every general category but the unassigned Cn): RE2's tables may be newer than Python's.
-_ASSIGNED_RE2: Final = r"^[\p{L}\p{M}\p{N}\p{P}\p{S}\p{Z}\p{C}]$"
+#: A symbol (Unicode category So, emoji among them) in RE2's Unicode tables (Arrow's
+#: regular expressions), which may be newer than Python's.
+_SYMBOL_RE2: Final = r"^\p{So}$"
 
 
 @lru_cache(maxsize=1024)
 def _no_agreed_glyph(char: str) -> bool:
     """Whether ``char`` has no agreed glyph: private use (a font's own icon, or nothing)
-    or unassigned in Python's Unicode tables and in RE2's, which may be newer (Python 3.11
-    reads Unicode 14.0, where the emoji of 15.0, the pink heart U+1FA77 among them, are
-    unassigned: they have a glyph, which a moderator's browser draws).
+    or unassigned in Python's Unicode tables, unless RE2's, which may be newer, name it a
+    symbol (Python 3.11 reads Unicode 14.0, where the emoji of 15.0, the pink heart
+    U+1FA77 among them, are unassigned: they have a glyph, which a moderator's browser
+    draws). A newer letter or mark stays escaped: Python cannot tell its alphabet, nor
+    count it in a stack of marks (Kawi's U+11F00 stacks as any mark does).
 
     Examples
     --------
@@ -63,7 +65,7 @@ def _no_agreed_glyph(char: str) -> bool:
     category = unicodedata.category(char)
     if category != "Cn":
         return category == "Co"
-    return not pc.match_substring_regex(pa.array([char], pa.string()), _ASSIGNED_RE2)[0].as_py()
+    return not pc.match_substring_regex(pa.array([char], pa.string()), _SYMBOL_RE2)[0].as_py()
 
 
 #: The most combining marks (Unicode categories Mn and Me) one character carries in a
