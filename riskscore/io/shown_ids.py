@@ -43,28 +43,35 @@ _LOOK_ALIKE_SCRIPTS: Final = frozenset(
 )  # fmt: skip
 
 
-#: A symbol (Unicode category So, emoji among them) in RE2's Unicode tables (Arrow's
-#: regular expressions), which may be newer than Python's.
+#: A symbol (Unicode category So) in RE2's Unicode tables (Arrow's regular expressions),
+#: which may be newer than Python's.
 _SYMBOL_RE2: Final = r"^\p{So}$"
+#: The blocks where Unicode adds its emoji (U+1F000 Mahjong Tiles up to U+1FAFF Symbols and
+#: Pictographs Extended-A), none a letter's look-alike: not the Symbols for Legacy Computing
+#: after them, whose segmented digits and outlined capitals read as ASCII.
+_EMOJI_BLOCKS: Final = ("\U0001f000", "\U0001faff")
 
 
 @lru_cache(maxsize=1024)
 def _no_agreed_glyph(char: str) -> bool:
     """Whether ``char`` has no agreed glyph: private use (a font's own icon, or nothing)
     or unassigned in Python's Unicode tables, unless RE2's, which may be newer, name it a
-    symbol (Python 3.11 reads Unicode 14.0, where the emoji of 15.0, the pink heart
-    U+1FA77 among them, are unassigned: they have a glyph, which a moderator's browser
-    draws). A newer letter or mark stays escaped: Python cannot tell its alphabet, nor
-    count it in a stack of marks (Kawi's U+11F00 stacks as any mark does).
+    symbol of the emoji blocks (:data:`_EMOJI_BLOCKS`; Python 3.11 reads Unicode 14.0,
+    where the emoji of 15.0, the pink heart U+1FA77 among them, are unassigned: they have
+    a glyph, which a moderator's browser draws). A newer letter or mark stays escaped:
+    Python cannot tell its alphabet, nor count it in a stack of marks (Kawi's U+11F00
+    stacks as any mark does).
 
     Examples
     --------
-    >>> _no_agreed_glyph("\ue000"), _no_agreed_glyph("\u0378"), _no_agreed_glyph("a")
+    >>> _no_agreed_glyph("\\ue000"), _no_agreed_glyph("\\u0378"), _no_agreed_glyph("a")
     (True, True, False)
     """
     category = unicodedata.category(char)
     if category != "Cn":
         return category == "Co"
+    if not _EMOJI_BLOCKS[0] <= char <= _EMOJI_BLOCKS[1]:
+        return True
     return not pc.match_substring_regex(pa.array([char], pa.string()), _SYMBOL_RE2)[0].as_py()
 
 
