@@ -1,20 +1,24 @@
 """Hostile review hr67e of the ids a moderator reads (:mod:`riskscore.io.shown_ids`): ids
 that a real platform sends and that read as no other id are shown as written, and ids that
-read as another are shown escaped; and of the console timeline's nights on the child's
-clock of each event. Each test failed before its fix."""
+read as another are shown escaped; of the console timeline's nights on the child's clock of
+each event; of UTC offsets in hours and minutes and times in nanoseconds. Each test failed
+before its fix."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import math
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import riskscore as rs
+from riskscore.cli import main
 from riskscore.io.shown_ids import escaped_when_shown, shown_id
 from riskscore.serve.plot import MAX_NIGHTS, timeline_svg
 from riskscore.serve.timeline import TimelineEvent
@@ -175,3 +179,25 @@ def test_a_newer_letter_or_mark_is_still_shown_escaped(value: str) -> None:
     shown = shown_id(value)
     assert shown.isascii(), shown
     assert json.loads(shown) == value
+
+
+#: 2024-05-01T21:30:00Z in nanoseconds: pandas' datetime64[ns] as integers, Go's UnixNano.
+_NANOS = 1_714_595_400_000_000_000
+
+
+def test_epoch_nanoseconds_are_told_how_to_become_seconds(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: "if the clock counts milliseconds, divide by 1000, microseconds by 1000000":
+    nanoseconds divided by either are refused again with the same words. Now the reason
+    names nanoseconds too, in batch, online and whole in ``riskscore stream``'s echo."""
+    event = {**_EVENT, "timestamp": _NANOS}
+    with pytest.raises(rs.SchemaError, match="nanoseconds by 1e9"):
+        rs.read_messages({k: [v] for k, v in event.items()})
+    with pytest.raises(rs.SchemaError, match="nanoseconds by 1e9"):
+        rs.OnlineScorer(rs.load_model()).update_one(event)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(event) + "\n"))
+    assert main(["stream", "--time-source", "events"]) == 0
+    err = capsys.readouterr().err
+    assert "nanoseconds by 1e9)" in err
+    assert "characters)" not in err
