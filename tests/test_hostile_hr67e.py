@@ -201,3 +201,36 @@ def test_epoch_nanoseconds_are_told_how_to_become_seconds(
     err = capsys.readouterr().err
     assert "nanoseconds by 1e9)" in err
     assert "characters)" not in err
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "b\u0a66b",  # Gurmukhi digit zero between Latin letters: reads bob
+        "user\u0661",  # Arabic-Indic digit one after Latin letters: reads user1
+        "c\u09e6\u09e6l",  # Bengali zeros: reads c00l
+        "7\u0667",  # ASCII 7 beside the Arabic-Indic 7: two numbering systems
+    ],
+)
+def test_digits_of_another_numbering_system_beside_latin_are_shown_escaped(value: str) -> None:
+    """Was: shown as written, digits not being letters of any alphabet: ``b`` and
+    Gurmukhi's zero (U+0A66, drawn as ``o``) read as ``bob``. Now digits of a numbering
+    system other than ASCII's beside Latin letters, or of two systems (Unicode TR39's
+    mixed-number detection), are shown escaped."""
+    shown = shown_id(value)
+    assert shown.isascii(), shown
+    assert json.loads(shown) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "\u0639\u0644\u064a\u0661\u0662",  # Arabic letters, Arabic-Indic digits
+        "\u0930\u0939\u093f\u092e\u0967\u0968",  # Devanagari letters and digits
+        "\u0e2a\u0e21\u0e0a\u0e32\u0e22\u0e52\u0e55",  # Thai letters and digits
+        "\u0930\u0939\u093f\u092e12",  # Devanagari letters, ASCII digits
+    ],
+)
+def test_a_scripts_own_digits_are_shown_as_written(value: str) -> None:
+    """A script's letters with its own digits (or ASCII's) read as no other id."""
+    assert shown_id(value) == value

@@ -132,12 +132,37 @@ def _reads_as_other_text(value: str) -> bool:
     return len(scripts) > 1
 
 
+def _mixes_numbering_systems(value: str) -> bool:
+    """Whether ``value`` holds digits of two numbering systems (the mixed-number detection
+    of Unicode TR39: ASCII ``7`` beside the Arabic-Indic U+0667), or digits of a system
+    other than ASCII's beside Latin letters: Gurmukhi's zero U+0A66 in ``b\u0a66b`` reads
+    as ``bob``, the Arabic-Indic one U+0661 in ``user\u0661`` as ``user1``.
+
+    Examples
+    --------
+    >>> _mixes_numbering_systems("b\u0a66b"), _mixes_numbering_systems("7\u0667")
+    (True, True)
+    >>> _mixes_numbering_systems("\u0639\u0644\u064a\u0661"), _mixes_numbering_systems("bob7")
+    (False, False)
+    """
+    zeros = {ord(ch) - unicodedata.decimal(ch) for ch in value if unicodedata.category(ch) == "Nd"}
+    if len(zeros) > 1:
+        return True
+    if not zeros - {ord("0")}:
+        return False
+    return any(
+        ch.isalpha() if ch.isascii() else unicodedata.name(ch, "").startswith("LATIN ")
+        for ch in value
+    )
+
+
 def escaped_when_shown(text: str) -> bool:
     """Whether :func:`shown_id` shows ``text`` with its characters beyond ASCII escaped: as
     written it reads as other text (not in Unicode's composed form, a character a moderator
     cannot see or that draws nothing, one of no agreed glyph (private use, unassigned), a
-    compatibility variant of ASCII, letters of two alphabets that pass for one another, a
-    stack of combining marks).
+    compatibility variant of ASCII, letters of two alphabets that pass for one another,
+    digits of another numbering system beside Latin letters or ASCII digits, a stack of
+    combining marks).
 
     Examples
     --------
@@ -151,6 +176,7 @@ def escaped_when_shown(text: str) -> bool:
         or has_hidden_character(text)
         or _DRAWS_NOTHING.search(text) is not None
         or _reads_as_other_text(text)
+        or _mixes_numbering_systems(text)
         or _stacks_marks(text)
         or any(map(_no_agreed_glyph, text))
     )
@@ -167,10 +193,12 @@ def shown_id(value: object) -> str:
     bidi override; or one that draws nothing, such as a Hangul filler or a variation
     selector), a compatibility variant of ASCII (a fullwidth letter, the ligature U+FB01 for
     ``fi``) or letters of two alphabets that pass for one another (``admin`` with a Cyrillic
-    U+0430 for its ``a``) is shown with its characters beyond ASCII escaped: as written it
-    reads as another account; so is text with a stack of more than five combining marks on
-    one character, which a page draws over the text around it, and text holding a character
-    of no agreed glyph (private use, unassigned), which a font may draw as nothing.
+    U+0430 for its ``a``) or digits of another numbering system beside Latin letters or ASCII
+    digits (``b`` and Gurmukhi's zero U+0A66 read as ``bob``) is shown with its characters
+    beyond ASCII escaped: as written it reads as another account; so is text with a stack
+    of more than five combining marks on one character, which a page draws over the text
+    around it, and text holding a character of no agreed glyph (private use, unassigned),
+    which a font may draw as nothing.
 
     Examples
     --------
