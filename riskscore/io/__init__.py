@@ -12,8 +12,7 @@ riskscore subpackage (only :mod:`riskscore.exceptions`).
 - :mod:`~riskscore.io.validate`: the validator of a batch of columns (raise or quarantine);
   :mod:`~riskscore.io.ids`, :mod:`~riskscore.io.timestamps` and
   :mod:`~riskscore.io.columns` check the columns for it (:mod:`~riskscore.io.time_text`
-  reads timestamps given as text, :mod:`~riskscore.io.clock_offsets` refuses UTC offsets
-  in hours and minutes), :mod:`~riskscore.io.raw` keeps
+  reads timestamps given as text), :mod:`~riskscore.io.raw` keeps
   the raw columns and their cells as read, :mod:`~riskscore.io.problems` reports the
   rows refused, :mod:`~riskscore.io.text` gives text cells to Arrow, and
   :mod:`~riskscore.io.decimals` reads decimals (columns and cells) as numbers.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -14,7 +15,6 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from riskscore.io.clock_offsets import CLOCK_REASON, clock_offset_cells, is_clock_text
 from riskscore.io.float_width import FloatWidth
 from riskscore.io.ids import Coded
 from riskscore.io.number_rules import NumberRules, Sink, beyond_exact_floats, check_numbers
@@ -33,12 +33,13 @@ from riskscore.io.schema import (
     EventType,
     is_null,
 )
-from riskscore.io.text import NUMBER_TEXT, arrow_text, is_number_text
+from riskscore.io.text import NUMBER_TEXT, all_text, arrow_text, is_number_text
 
 __all__ = [
     "ages",
     "categories",
     "category_text",
+    "has_clock_offsets",
     "number_text_column",
     "one_age_problem",
     "one_category_problem",
@@ -426,12 +427,63 @@ _OFF_STEP: Final = (
 )
 
 
+#: A UTC offset written as a clock writes it, in hours and minutes (``+03:00``, ``-0330``,
+#: ``0545``, and with a colon one digit of hours, ``+5:30``; trimmed): hours 00 to 14 and
+#: minutes 00 to 59, which read as a number ``+0300`` would be 300 minutes, UTC+5 instead
+#: of UTC+3, moving the child's night (and ``+5:30``, no number, is named for what it is).
+_CLOCK_NOTATION: Final = r"^[+-]?((0?\d|1[0-4]):|(0\d|1[0-4]))[0-5]\d$"
+_CLOCK_MATCH: Final = re.compile(_CLOCK_NOTATION, re.ASCII).match
+_CLOCK_REASON: Final = (
+    "is a UTC offset in hours and minutes (+hh:mm or +hhmm), which the column does not read: "
+    "it counts minutes (+0300 read as a number is 300, UTC+5); give minutes, such as 180 "
+    "for +03:00, 330 for +05:30 or -210 for -03:30"
+)
+
+
+def _is_clock_text(value: object) -> bool:
+    """Whether one cell is text in clock notation (:data:`_CLOCK_NOTATION`)."""
+    return isinstance(value, str) and _CLOCK_MATCH(value.strip()) is not None
+
+
+def _clock_cells(text: Any) -> Any:
+    """Which cells of Arrow text (trimmed as :func:`number_text_column` trims them) are in
+    clock notation (:data:`_CLOCK_NOTATION`); null cells are not."""
+    trimmed = pc.utf8_trim_whitespace(text)
+    return pc.fill_null(pc.match_substring_regex(trimmed, _CLOCK_NOTATION), False)
+
+
+def has_clock_offsets(text: Any) -> bool:
+    """Whether a text column of UTC offsets (Arrow strings: a CSV file's cells) holds one in
+    hours and minutes (``+0300``), which :func:`tz_offsets` refuses by row: such a column
+    is not read as numbers first (:func:`number_text_column`), which would take it for
+    minutes.
+
+    Examples
+    --------
+    >>> has_clock_offsets(pa.array(["60", "+0300"])), has_clock_offsets(pa.array(["+300"]))
+    (True, False)
+    >>> has_clock_offsets(pa.array(["+5:30"])), has_clock_offsets(pa.array(["530", "+130"]))
+    (True, False)
+    """
+    return bool(pc.any(_clock_cells(text)).as_py())
+
+
+def _clock_offsets(arr: AnyArray) -> BoolArray:
+    """Which cells of a ``recipient_tz_offset_min`` column are text in clock notation."""
+    if arr.dtype.kind not in "OUS":
+        return np.zeros(len(arr), dtype=bool)
+    text = all_text(arr.astype(object, copy=False))
+    if text is not None:  # all text (a CSV's, a Parquet string column): one pass in C
+        return np.asarray(_clock_cells(text), dtype=bool)
+    return np.fromiter(map(_is_clock_text, arr.tolist()), dtype=bool, count=len(arr))
+
+
 def tz_offsets(arr: AnyArray, problems: Sink) -> npt.NDArray[np.int16]:
     """UTC offsets in whole minutes; :data:`TZ_UNKNOWN` where empty (unknown, not UTC).
     Text in hours and minutes (``+0300``) is refused, never read as minutes."""
-    clock = clock_offset_cells(arr)
+    clock = _clock_offsets(arr)
     if clock.any():
-        problems.add("recipient_tz_offset_min", clock, CLOCK_REASON)
+        problems.add("recipient_tz_offset_min", clock, _CLOCK_REASON)
         arr = arr.astype(object)  # a copy: the caller's cells are not written to
         arr[clock] = None  # refused above: read as empty
     offsets = whole_numbers(
@@ -465,8 +517,8 @@ def one_tz_offset_problem(value: object) -> str | None:
     >>> one_tz_offset_problem("+0300")[:46]
     'is a UTC offset in hours and minutes (+hh:mm o'
     """
-    if is_clock_text(value):
-        return CLOCK_REASON
+    if _is_clock_text(value):
+        return _CLOCK_REASON
     reason = _one_number_problem(value, _TZ_OFFSET, _TZ_RULES)
     number = _number_of(value) if reason is None else None  # a whole number in range, or NaN
     off_step = number is not None and not math.isnan(number) and number % TZ_OFFSET_STEP_MIN

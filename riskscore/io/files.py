@@ -18,9 +18,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from riskscore.exceptions import RiskscoreError, SchemaError
-from riskscore.io.clock_offsets import has_clock_offsets
 from riskscore.io.columnar import arrow_to_raw, schema_names, unread_names
-from riskscore.io.columns import number_text_column
+from riskscore.io.columns import has_clock_offsets, number_text_column
 from riskscore.io.jsonl import read_jsonl
 from riskscore.io.nested_fields import field_paths
 from riskscore.io.raw import RawColumns
