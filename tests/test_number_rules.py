@@ -84,7 +84,7 @@ def numpy_timestamps(arr: AnyArray, latest: float) -> Reported:
     range_reason = (
         "is out of range: expected epoch seconds from 2000-01-01 (946684800) up to 2200 (UTC; "
         "a time before 2000 is a clock never set or a default value; if the clock counts "
-        "milliseconds, divide by 1000, microseconds by 1000000)"
+        "milliseconds, divide by 1000, microseconds by 1e6, nanoseconds by 1e9)"
     )
     if arr.dtype.kind in "iu":
         refused = (arr > MAX_TIMESTAMP - 1) | (arr < EARLIEST_EVENT_TIMESTAMP)

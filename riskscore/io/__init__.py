@@ -10,9 +10,10 @@ riskscore subpackage (only :mod:`riskscore.exceptions`).
   :mod:`~riskscore.io.files` and :mod:`~riskscore.io.jsonl` read files for it, and
   :mod:`~riskscore.io.columnar` turns tables into numpy columns of schema v1.
 - :mod:`~riskscore.io.validate`: the validator of a batch of columns (raise or quarantine);
-  :mod:`~riskscore.io.ids`, :mod:`~riskscore.io.timestamps` and
-  :mod:`~riskscore.io.columns` check the columns for it (:mod:`~riskscore.io.time_text`
-  reads timestamps given as text), :mod:`~riskscore.io.raw` keeps
+  :mod:`~riskscore.io.ids`, :mod:`~riskscore.io.timestamps`,
+  :mod:`~riskscore.io.tz_offsets` and :mod:`~riskscore.io.columns` check the columns for it
+  (:mod:`~riskscore.io.time_text` reads timestamps given as text), :mod:`~riskscore.io.raw`
+  keeps
   the raw columns and their cells as read, :mod:`~riskscore.io.problems` reports the
   rows refused, :mod:`~riskscore.io.text` gives text cells to Arrow, and
   :mod:`~riskscore.io.decimals` reads decimals (columns and cells) as numbers.
@@ -29,6 +30,8 @@ riskscore subpackage (only :mod:`riskscore.exceptions`).
 - :mod:`~riskscore.io.arrow`: writing Arrow tables to Parquet, CSV or JSON lines;
   :mod:`~riskscore.io.time_order` writes an events file in time order in bounded memory.
 - :mod:`~riskscore.io.markdown`: the one rule for a row of a Markdown table in a report.
+- :mod:`~riskscore.io.time_zones`: IANA time zones and their UTC offset at an instant (the
+  Synapse module's users' clocks).
 - :mod:`~riskscore.io.given_times`: the one rule of a time a person gives (a command-line
   option, a console query parameter): from 2000-01-01, the earliest event time, to 2200.
 - :mod:`~riskscore.io.sqlite`: the one way riskscore opens a SQLite file (WAL, busy

@@ -7,7 +7,11 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskscore.io.schema import has_hidden_character
 
@@ -23,19 +27,52 @@ _DRAWS_NOTHING: Final = re.compile(
     "\uffa0\U000e0100-\U000e01ef]"
 )
 #: Alphabets whose letters pass for one another (Latin ``a`` and Cyrillic U+0430, Latin
-#: ``o`` and Greek U+03BF; Armenian, Cherokee and Coptic have Latin look-alikes too), by
-#: the first word of a letter's Unicode name: an id that mixes letters of two of them
-#: reads as another (``"\u0430dmin"`` as ``admin``), as browsers show such a web address
-#: escaped (the mixed-script detection of Unicode TR39, with scripts as Python's
-#: :mod:`unicodedata` names letters).
+#: ``o`` and Greek U+03BF; Armenian, Cherokee and Coptic have Latin look-alikes too, and so
+#: have the scripts of Unicode TR39's confusables whose letters copy Latin capitals or small
+#: letters: Lisu's U+A4EE is ``A``, Canadian Syllabics' U+15C5 is ``A``, Osage's U+104EA is
+#: ``o``; Miao, Warang Citi, Deseret, Tifinagh and the ancient Carian, Lycian and Old
+#: Italic), by the first word of a letter's Unicode name: an id that mixes letters of two
+#: of them reads as another (``"\u0430dmin"`` or ``"\ua4eedmin"`` as ``admin``), as
+#: browsers show such a web address escaped (the mixed-script detection of Unicode TR39,
+#: with scripts as Python's :mod:`unicodedata` names letters).
 _LOOK_ALIKE_SCRIPTS: Final = frozenset(
-    {"LATIN", "GREEK", "CYRILLIC", "ARMENIAN", "CHEROKEE", "COPTIC"}
-)
+    {
+        "LATIN", "GREEK", "CYRILLIC", "ARMENIAN", "CHEROKEE", "COPTIC", "LISU", "CANADIAN",
+        "OSAGE", "MIAO", "WARANG", "DESERET", "TIFINAGH", "CARIAN", "LYCIAN", "OLD",
+    }
+)  # fmt: skip
 
 
-#: Unicode categories of characters with no agreed glyph: private use (a font's own icon,
-#: or nothing) and unassigned code points (by Python's Unicode tables: a newer emoji too).
-_NO_AGREED_GLYPH: Final = frozenset({"Co", "Cn"})
+#: A symbol (Unicode category So) in RE2's Unicode tables (Arrow's regular expressions),
+#: which may be newer than Python's.
+_SYMBOL_RE2: Final = r"^\p{So}$"
+#: The blocks where Unicode adds its emoji (U+1F000 Mahjong Tiles up to U+1FAFF Symbols and
+#: Pictographs Extended-A), none a letter's look-alike: not the Symbols for Legacy Computing
+#: after them, whose segmented digits and outlined capitals read as ASCII.
+_EMOJI_BLOCKS: Final = ("\U0001f000", "\U0001faff")
+
+
+@lru_cache(maxsize=1024)
+def _no_agreed_glyph(char: str) -> bool:
+    """Whether ``char`` has no agreed glyph: private use (a font's own icon, or nothing)
+    or unassigned in Python's Unicode tables, unless RE2's, which may be newer, name it a
+    symbol of the emoji blocks (:data:`_EMOJI_BLOCKS`; Python 3.11 reads Unicode 14.0,
+    where the emoji of 15.0, the pink heart U+1FA77 among them, are unassigned: they have
+    a glyph, which a moderator's browser draws). A newer letter or mark stays escaped:
+    Python cannot tell its alphabet, nor count it in a stack of marks (Kawi's U+11F00
+    stacks as any mark does).
+
+    Examples
+    --------
+    >>> _no_agreed_glyph("\\ue000"), _no_agreed_glyph("\\u0378"), _no_agreed_glyph("a")
+    (True, True, False)
+    """
+    category = unicodedata.category(char)
+    if category != "Cn":
+        return category == "Co"
+    if not _EMOJI_BLOCKS[0] <= char <= _EMOJI_BLOCKS[1]:
+        return True
+    return not pc.match_substring_regex(pa.array([char], pa.string()), _SYMBOL_RE2)[0].as_py()
 
 
 #: The most combining marks (Unicode categories Mn and Me) one character carries in a
@@ -95,12 +132,37 @@ def _reads_as_other_text(value: str) -> bool:
     return len(scripts) > 1
 
 
+def _mixes_numbering_systems(value: str) -> bool:
+    """Whether ``value`` holds digits of two numbering systems (the mixed-number detection
+    of Unicode TR39: ASCII ``7`` beside the Arabic-Indic U+0667), or digits of a system
+    other than ASCII's beside Latin letters: Gurmukhi's zero U+0A66 in ``b\u0a66b`` reads
+    as ``bob``, the Arabic-Indic one U+0661 in ``user\u0661`` as ``user1``.
+
+    Examples
+    --------
+    >>> _mixes_numbering_systems("b\u0a66b"), _mixes_numbering_systems("7\u0667")
+    (True, True)
+    >>> _mixes_numbering_systems("\u0639\u0644\u064a\u0661"), _mixes_numbering_systems("bob7")
+    (False, False)
+    """
+    zeros = {ord(ch) - unicodedata.decimal(ch) for ch in value if unicodedata.category(ch) == "Nd"}
+    if len(zeros) > 1:
+        return True
+    if not zeros - {ord("0")}:
+        return False
+    return any(
+        ch.isalpha() if ch.isascii() else unicodedata.name(ch, "").startswith("LATIN ")
+        for ch in value
+    )
+
+
 def escaped_when_shown(text: str) -> bool:
     """Whether :func:`shown_id` shows ``text`` with its characters beyond ASCII escaped: as
     written it reads as other text (not in Unicode's composed form, a character a moderator
     cannot see or that draws nothing, one of no agreed glyph (private use, unassigned), a
-    compatibility variant of ASCII, letters of two alphabets that pass for one another, a
-    stack of combining marks).
+    compatibility variant of ASCII, letters of two alphabets that pass for one another,
+    digits of another numbering system beside Latin letters or ASCII digits, a stack of
+    combining marks).
 
     Examples
     --------
@@ -114,8 +176,9 @@ def escaped_when_shown(text: str) -> bool:
         or has_hidden_character(text)
         or _DRAWS_NOTHING.search(text) is not None
         or _reads_as_other_text(text)
+        or _mixes_numbering_systems(text)
         or _stacks_marks(text)
-        or any(unicodedata.category(ch) in _NO_AGREED_GLYPH for ch in text)
+        or any(map(_no_agreed_glyph, text))
     )
 
 
@@ -130,10 +193,12 @@ def shown_id(value: object) -> str:
     bidi override; or one that draws nothing, such as a Hangul filler or a variation
     selector), a compatibility variant of ASCII (a fullwidth letter, the ligature U+FB01 for
     ``fi``) or letters of two alphabets that pass for one another (``admin`` with a Cyrillic
-    U+0430 for its ``a``) is shown with its characters beyond ASCII escaped: as written it
-    reads as another account; so is text with a stack of more than five combining marks on
-    one character, which a page draws over the text around it, and text holding a character
-    of no agreed glyph (private use, unassigned), which a font may draw as nothing.
+    U+0430 for its ``a``) or digits of another numbering system beside Latin letters or ASCII
+    digits (``b`` and Gurmukhi's zero U+0A66 read as ``bob``) is shown with its characters
+    beyond ASCII escaped: as written it reads as another account; so is text with a stack
+    of more than five combining marks on one character, which a page draws over the text
+    around it, and text holding a character of no agreed glyph (private use, unassigned),
+    which a font may draw as nothing.
 
     Examples
     --------

@@ -265,7 +265,7 @@ _OUT_OF_RANGE: Final = (
     f"is out of range: expected epoch seconds from 2000-01-01 ({EARLIEST_EVENT_TIMESTAMP}) "
     "up to 2200 (UTC; "
     "a time before 2000 is a clock never set or a default value; if the clock counts "
-    "milliseconds, divide by 1000, microseconds by 1000000)"
+    "milliseconds, divide by 1000, microseconds by 1e6, nanoseconds by 1e9)"
 )
 
 

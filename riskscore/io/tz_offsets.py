@@ -35,10 +35,10 @@ _OFF_STEP: Final = (
 
 
 #: A UTC offset written as a clock writes it, in hours and minutes (``+03:00``, ``-0330``,
-#: ``0545``; trimmed): hours 00 to 14 and minutes 00 to 59 in four digits are never minutes
-#: in use (-720 to 840), and read as a number ``+0300`` would be 300 minutes, UTC+5 instead
-#: of UTC+3, moving the child's night.
-_CLOCK_NOTATION: Final = r"^[+-]?(0\d|1[0-4]):?[0-5]\d$"
+#: ``0545``, and with a colon one digit of hours, ``+5:30``; trimmed): hours 00 to 14 and
+#: minutes 00 to 59, which read as a number ``+0300`` would be 300 minutes, UTC+5 instead
+#: of UTC+3, moving the child's night (and ``+5:30``, no number, is named for what it is).
+_CLOCK_NOTATION: Final = r"^[+-]?((0?\d|1[0-4]):|(0\d|1[0-4]))[0-5]\d$"
 _CLOCK_MATCH: Final = re.compile(_CLOCK_NOTATION, re.ASCII).match
 _CLOCK_REASON: Final = (
     "is a UTC offset in hours and minutes (+hh:mm or +hhmm), which the column does not read: "
@@ -70,6 +70,8 @@ def has_clock_offsets(text: Any) -> bool:
     --------
     >>> import pyarrow as pa
     >>> has_clock_offsets(pa.array(["60", "+0300"])), has_clock_offsets(pa.array(["+300"]))
+    (True, False)
+    >>> has_clock_offsets(pa.array(["+5:30"])), has_clock_offsets(pa.array(["530", "+130"]))
     (True, False)
     """
     return bool(pc.any(_clock_cells(text)).as_py())

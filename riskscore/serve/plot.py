@@ -97,10 +97,19 @@ def _child_clocks(events: Sequence[TimelineEvent], adult_id: Any) -> list[tuple[
 
 def _child_nights(clocks: list[tuple[int, int]], t1: int) -> list[tuple[int, int]]:
     """UTC spans of the child's nights up to ``t1``, each on the clock in use then
-    (:func:`_child_clocks`): none before the first known offset."""
+    (:func:`_child_clocks`): none before the first known offset. A night that goes on
+    across a change of clock is one span, not a piece per clock (a child whose two
+    devices report +0 and +60 in turn has a few nights, not hundreds of pieces)."""
     ends = [t for t, _ in clocks[1:]] + [t1] if clocks else []
     pieces = zip(clocks, ends, strict=True)
-    return [span for (t, offset), end in pieces for span in _night_spans(t, end, offset)]
+    nights: list[tuple[int, int]] = []
+    for (t, offset), end in pieces:
+        for start, stop in _night_spans(t, end, offset):
+            if nights and start <= nights[-1][1]:  # goes on from the span before
+                nights[-1] = (nights[-1][0], max(nights[-1][1], stop))
+            else:
+                nights.append((start, stop))
+    return nights
 
 
 def _clock_text(clocks: list[tuple[int, int]], t0: int) -> str:
