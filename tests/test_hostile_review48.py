@@ -84,7 +84,7 @@ def test_an_age_table_with_two_rows_for_one_account_is_refused(tmp_path: Path) -
         make_age_source(config)
     clean = _age_table(tmp_path / "ok.sqlite", [("@kid:example.org", 12.0, 60)])
     ages = make_age_source(clean)
-    assert ages.get("@kid:example.org") == (12.0, 60)
+    assert ages.get("@kid:example.org") == (12.0, 60, None)
     with closing(sqlite3.connect(tmp_path / "ok.sqlite")) as con, con:
         con.execute("INSERT INTO declared_ages VALUES ('@kid:example.org', 19.0, 60)")
     with pytest.raises(SynapseConfigError, match=r"'@kid:example.org' twice.*rows 1 and 2"):

@@ -16,6 +16,8 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from riskscore.io.joiners import JOINERS, hidden_joiner
+
 __all__ = [
     "CONTENT_COLUMNS",
     "HIDDEN_RE2",
@@ -469,8 +471,9 @@ def sentence_id(text: str) -> bool:
 
 
 def has_hidden_character(text: str) -> bool:
-    """Whether ``text`` holds a character of :data:`HIDDEN_CATEGORIES` or :data:`BLANK_CHARS`:
-    the one rule for ids (batch and online), moderator and platform names, and band names.
+    """Whether ``text`` holds a character of :data:`HIDDEN_CATEGORIES` or :data:`BLANK_CHARS`
+    (a zero-width joiner only where it draws nothing, :mod:`riskscore.io.joiners`): the one
+    rule for ids (batch and online), moderator and platform names, and band names.
 
     Examples
     --------
@@ -481,13 +484,10 @@ def has_hidden_character(text: str) -> bool:
     """
     for ch in text:
         category = unicodedata.category(ch)
-        if (
-            category in HIDDEN_CATEGORIES
-            or ch in BLANK_CHARS
-            or (category == "Cn" and _hidden_in_re2(ch))
-        ):
+        hidden = category in HIDDEN_CATEGORIES or ch in BLANK_CHARS
+        if (hidden or (category == "Cn" and _hidden_in_re2(ch))) and ch not in JOINERS:
             return True
-    return False
+    return any(j in text for j in JOINERS) and hidden_joiner(text)
 
 
 @lru_cache(maxsize=1024)

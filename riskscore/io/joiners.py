@@ -1,0 +1,98 @@
+"""Zero-width joiners that are part of how a name is written, not hidden characters.
+
+The zero width non-joiner (U+200C) and joiner (U+200D) are format characters, which ids
+may not hold (:func:`riskscore.io.schema.has_hidden_character`): between Latin letters they
+draw nothing, and ``"bo\u200cb"`` reads as ``bob``. But Persian, Urdu and Kurdish names
+need the non-joiner (``\u0639\u0644\u06cc\u200c\u0631\u0636\u0627``, Alireza), Indic scripts
+both joiners after a virama (Sinhala's ``\u0dc1\u0dca\u200d\u0dbb\u0dd3``, Sri), and emoji
+sequences the joiner (a technologist, U+1F469 U+200D U+1F4BB): there each changes what is
+drawn, so a moderator sees it. A joiner is allowed where it changes the drawing, after the
+contextual rules of IDNA (RFC 5892, appendix A.1 and A.2) and Unicode's emoji sequences:
+
+- either joiner right after a virama (canonical combining class 9);
+- the non-joiner between two Arabic-script letters, the one before it joining to the
+  left (not one of :data:`_RIGHT_JOINING`, such as alef, dal or waw, after which a
+  non-joiner changes nothing), marks in between skipped;
+- the joiner between two pictographs (Unicode category So), the one before it optionally
+  followed by the emoji presentation selector U+FE0F or a skin-tone modifier.
+
+Everywhere else a joiner is hidden, as every other format character is.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Final
+
+__all__ = ["JOINERS", "hidden_joiner"]
+
+#: The zero width non-joiner and joiner.
+JOINERS: Final = "\u200c\u200d"
+_ZWNJ: Final = "\u200c"
+#: Canonical combining class of a virama (IDNA's ``Virama`` test).
+_VIRAMA: Final = 9
+#: Arabic letters that join only to the right (Unicode ArabicShaping.txt, joining type R),
+#: and the hamza, which joins to neither side (U): a non-joiner after one draws nothing.
+_RIGHT_JOINING: Final = frozenset(
+    "\u0621\u0622\u0623\u0624\u0625\u0627\u0629\u062f\u0630\u0631\u0632\u0648\u0671\u0672"
+    "\u0673\u0674\u0675\u0676\u0677"
+    + "".join(map(chr, range(0x0688, 0x069A)))
+    + "\u06c0"
+    + "".join(map(chr, range(0x06C3, 0x06CC)))
+    + "\u06cd\u06cf\u06d2\u06d3\u06d5\u06ee\u06ef\u0759\u075a\u075b\u076b\u076c\u0771"
+    "\u0773\u0774\u0778\u0779"
+)
+#: After a pictograph and before the joiner of an emoji sequence: the emoji presentation
+#: selector and the five skin-tone modifiers.
+_EMOJI_TAIL: Final = frozenset("\ufe0f\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff")
+
+
+def _arabic_letter(char: str) -> bool:
+    return unicodedata.category(char).startswith("L") and unicodedata.name(char, "").startswith(
+        "ARABIC "
+    )
+
+
+def _allowed(text: str, i: int) -> bool:
+    """Whether the joiner ``text[i]`` changes how ``text`` is drawn (the module's rules)."""
+    if i > 0 and unicodedata.combining(text[i - 1]) == _VIRAMA:
+        return True
+    if text[i] == _ZWNJ:
+        before, after = i - 1, i + 1
+        while before >= 0 and unicodedata.category(text[before]) == "Mn":
+            before -= 1
+        while after < len(text) and unicodedata.category(text[after]) == "Mn":
+            after += 1
+        return (
+            before >= 0
+            and after < len(text)
+            and _arabic_letter(text[before])
+            and text[before] not in _RIGHT_JOINING
+            and _arabic_letter(text[after])
+        )
+    before = i - 1
+    while before >= 0 and text[before] in _EMOJI_TAIL:
+        before -= 1
+    return (
+        before >= 0
+        and i + 1 < len(text)
+        and unicodedata.category(text[before]) == "So"
+        and unicodedata.category(text[i + 1]) == "So"
+    )
+
+
+def hidden_joiner(text: str) -> bool:
+    """Whether ``text`` holds a joiner that draws nothing (not where the module's rules
+    allow one).
+
+    Examples
+    --------
+    >>> alireza = "\\u0639\\u0644\\u06cc\\u200c\\u0631\\u0636\\u0627"
+    >>> hidden_joiner("bo\\u200cb"), hidden_joiner(alireza)
+    (True, False)
+    >>> hidden_joiner("\\u0627\\u200c\\u0628"), hidden_joiner("\\U0001f469\\u200d\\U0001f4bb")
+    (True, False)
+    >>> hidden_joiner("\\u0dc1\\u0dca\\u200d\\u0dbb\\u0dd3"), hidden_joiner("\\u200d")
+    (False, True)
+    """
+    return any(ch in JOINERS and not _allowed(text, i) for i, ch in enumerate(text))
