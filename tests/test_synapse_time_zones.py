@@ -57,6 +57,11 @@ def test_the_default_time_zone_applies_to_users_of_unknown_clock(tmp_path: Path)
         default_time_zone=config.default_time_zone,
     )
     assert _offsets(translator, JANUARY, JULY) == [-300, -240]
+    # an unknown offset given as NaN beside a time zone is no second clock
+    assert AgeSource(lambda _u: (12.0, float("nan"), "Asia/Tokyo")).get("@c:x")[1:] == (
+        None,
+        "Asia/Tokyo",
+    )
     # a user's own clock wins over the default
     assert translator.profile("@b:x").offset_at(JULY, translator.default_clock) == 345
 

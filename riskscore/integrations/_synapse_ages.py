@@ -85,7 +85,7 @@ def _zone(tz: object, zone: object) -> str | None:
         return None
     if not isinstance(zone, str):
         raise _OffsetError(f"time_zone {show(zone)} is not a time zone name (text)")
-    if tz is not None and tz != "":
+    if tz is not None and tz != "" and not (isinstance(tz, float) and math.isnan(tz)):
         raise _OffsetError(
             f"gives both tz_offset_min {show(tz)} and time_zone {show(zone)}: give one (a "
             "time zone follows daylight-saving time, a fixed offset does not)"
