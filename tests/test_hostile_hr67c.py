@@ -1,0 +1,120 @@
+"""Hostile review hr67c: files riskscore reads back that it (or an operator) wrote, as an
+attacker or a disk fault can leave them. Each test failed before the fix."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from riskscore.integrations._synapse_store import RoomStore
+
+T0 = 1_700_000_000.0
+
+
+def _room_state(path: Path, *statements: str) -> bytes:
+    """A Synapse module room state file with a direct room and a pending invite, then
+    ``statements`` run on it (as a hand edit or a disk fault would leave it); its bytes."""
+    store = RoomStore(path, invite_expiry_s=3600.0)
+    store.mark_direct("!dm:x")
+    store.add_invite("!dm:x", "@kid:x", "@adult:x", T0)
+    store.set_meta("moderation_room_id", "!mod:x")
+    store.close()
+    con = sqlite3.connect(path)
+    for statement in statements:
+        con.execute(statement)
+    con.commit()
+    con.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        # read as true by bool(): a group room taken for a direct chat, scored as one
+        (
+            "UPDATE rooms SET is_direct = 'no'",
+            "table 'rooms', row 1, column 'is_direct': expected 0 or 1, found 'no'",
+        ),
+        ("UPDATE rooms SET is_encrypted = 7", "column 'is_encrypted': expected 0 or 1, found 7"),
+        # compared with a float at the join: a TypeError, the join counted as unreadable
+        (
+            "UPDATE invites SET created = 'yesterday'",
+            "table 'invites', row 1, column 'created': expected null or epoch seconds",
+        ),
+        ("UPDATE invites SET created = 9e999", "column 'created': expected null or epoch"),
+        # str() of an int: a contact_accept answering an account '5' nobody has
+        (
+            "UPDATE invites SET inviter = 5",
+            "table 'invites', row 1, column 'inviter': expected a Matrix user id",
+        ),
+        ("UPDATE invites SET room_id = X'00'", "column 'room_id': expected a Matrix room id"),
+        (
+            "UPDATE meta SET value = 'general'",
+            "table 'meta', row 1, column 'value': expected a Matrix room id",
+        ),
+        ("INSERT INTO meta VALUES ('admin', '!x:x')", "column 'key': expected one of"),
+        (
+            "INSERT INTO direct_claims VALUES ('kid', '!dm:x')",
+            "table 'direct_claims', row 1, column 'user_id': expected a Matrix user id",
+        ),
+    ],
+)
+def test_synapse_room_state_value_never_written_is_refused_naming_it(
+    tmp_path: Path, statement: str, message: str
+) -> None:
+    path = tmp_path / "rooms.sqlite3"
+    before = _room_state(path, statement)
+    with pytest.raises(ValueError, match="restore it from a backup") as info:
+        RoomStore(path, invite_expiry_s=3600.0)
+    assert message in str(info.value)
+    assert str(path) in str(info.value)
+    assert path.read_bytes() == before  # refused unchanged
+
+
+@pytest.mark.parametrize(
+    "statements",
+    [
+        # no primary key: a room held twice, the upsert of mark_encrypted failing later
+        (
+            "DROP TABLE rooms",
+            "CREATE TABLE rooms (room_id TEXT, is_direct INTEGER NOT NULL DEFAULT 0, "
+            "is_encrypted INTEGER NOT NULL DEFAULT 0)",
+        ),
+        # another version's layout: 'no such column' at the first event of a room
+        ("DROP TABLE rooms", "CREATE TABLE rooms (room_id TEXT PRIMARY KEY, direct INTEGER)"),
+        ("ALTER TABLE invites ADD COLUMN reason TEXT",),
+    ],
+)
+def test_synapse_room_state_of_another_layout_is_refused(
+    tmp_path: Path, statements: tuple[str, ...]
+) -> None:
+    path = tmp_path / "rooms.sqlite3"
+    before = _room_state(path, *statements)
+    with pytest.raises(ValueError, match=r"has the columns \(.*\) or keys of another layout"):
+        RoomStore(path)
+    assert path.read_bytes() == before
+
+
+def test_synapse_room_state_as_written_and_of_before_invite_times_still_open(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "rooms.sqlite3"
+    _room_state(path)
+    store = RoomStore(path, invite_expiry_s=3600.0)
+    assert store.status("!dm:x") == (True, False)
+    assert store.pop_invite("!dm:x", "@kid:x", T0 + 60) == "@adult:x"
+    store.close()
+    old = tmp_path / "old.sqlite3"  # the invites table of before 'created'
+    con = sqlite3.connect(old)
+    con.execute(
+        "CREATE TABLE invites (room_id TEXT NOT NULL, invitee TEXT NOT NULL, "
+        "inviter TEXT NOT NULL, PRIMARY KEY (room_id, invitee))"
+    )
+    con.execute("INSERT INTO invites VALUES ('!r:x', '@kid:x', '@adult:x')")
+    con.commit()
+    con.close()
+    store = RoomStore(old, invite_expiry_s=3600.0)
+    assert store.n_pending_invites() == 1
+    store.close()
