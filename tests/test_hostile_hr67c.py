@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_store import RoomStore
 
 T0 = 1_700_000_000.0
@@ -118,3 +119,30 @@ def test_synapse_room_state_as_written_and_of_before_invite_times_still_open(
     store = RoomStore(old, invite_expiry_s=3600.0)
     assert store.n_pending_invites() == 1
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        # shown to moderators as the room the conversation is in
+        (["mx-1", "general", "direct", 1_700_000_000], "room id 'general' is not a Matrix room"),
+        (["mx-1", "!dm:x", "teleport", 1_700_000_000], "channel 'teleport' is not one of"),
+        # the map's clock at year 30000: no entry expired again, the map grew for ever
+        (["mx-1", "!dm:x", "direct", 10**12], "timestamp must be an int of epoch seconds"),
+        (["mx-1", "!dm:x", "direct", -5], "timestamp must be an int of epoch seconds"),
+    ],
+)
+def test_synapse_conversation_rooms_of_a_checkpoint_hold_rooms_channels_and_times(
+    row: list[object], message: str
+) -> None:
+    with pytest.raises(ValueError, match="conversation room 1: ") as info:
+        ConversationRooms.from_json([["mx-0", "!a:x", "group", 1_700_000_000], row], 3600.0)
+    assert message in str(info.value)
+
+
+def test_synapse_conversation_rooms_of_a_checkpoint_name_each_conversation_once() -> None:
+    rows = [["mx-1", "!a:x", "direct", 1_700_000_000], ["mx-1", "!b:x", "group", 1_700_000_001]]
+    with pytest.raises(ValueError, match="conversation room 1: conversation 'mx-1' is listed"):
+        ConversationRooms.from_json(rows, 3600.0)
+    rooms = ConversationRooms.from_json(rows[:1], 3600.0)
+    assert rooms.get("mx-1") == ("!a:x", "direct")
