@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from riskscore.exceptions import CheckpointError
 from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_store import RoomStore
+from riskscore.serve.batches import remembered_batches
 
 T0 = 1_700_000_000.0
 
@@ -146,3 +148,30 @@ def test_synapse_conversation_rooms_of_a_checkpoint_name_each_conversation_once(
         ConversationRooms.from_json(rows, 3600.0)
     rooms = ConversationRooms.from_json(rows[:1], 3600.0)
     assert rooms.get("mx-1") == ("!a:x", "direct")
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        # sent back as the HTTP status of the replayed response: no status line can hold it
+        ([["k1", 10**30, {}]], "entry 0: status 1000000000000000000000000000000 is not one"),
+        ([["k1", 302, {}]], "entry 0: status 302 is not one a scored batch answers (200, 422)"),
+        # the later entry won in silence
+        ([["k1", 200, {}], ["k1", 422, {}]], "entry 1: batch id 'k1' is kept twice"),
+        # a key the arrival rule refuses (a sentence: it may be message content, not shown)
+        (
+            [["meet me at the park after school today", 200, {}]],
+            "entry 0: its batch id is text of 3 or more words, a sentence (not shown",
+        ),
+        ([["", 200, {}]], "entry 0: its batch id must be 1 to 200 printable characters"),
+        ([["k\n1", 200, {}]], "entry 0: its batch id must be 1 to 200 printable characters"),
+    ],
+)
+def test_serve_remembered_batches_hold_what_serve_remembers(
+    entries: list[list[object]], message: str
+) -> None:
+    where = r"state\.sqlite: checkpoint extra 'batches', "
+    with pytest.raises(CheckpointError, match=where) as info:
+        remembered_batches({"batches": entries}, "state.sqlite")
+    assert message in str(info.value)
+    assert "park" not in str(info.value)
