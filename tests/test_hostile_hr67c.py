@@ -3,11 +3,16 @@ attacker or a disk fault can leave them. Each test failed before the fix."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
+from checkpoint_helpers import reseal
 
+import riskscore as rs
 from riskscore.exceptions import CheckpointError
 from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_store import RoomStore
@@ -175,3 +180,84 @@ def test_serve_remembered_batches_hold_what_serve_remembers(
         remembered_batches({"batches": entries}, "state.sqlite")
     assert message in str(info.value)
     assert "park" not in str(info.value)
+
+
+def _event(cid: str, t: int, recipient: str, channel: str) -> dict[str, object]:
+    return {"conversation_id": cid, "timestamp": 1_714_521_600 + t, "sender_id": "a",
+            "recipient_id": recipient, "channel": channel, "sender_age": 35,
+            "recipient_age": 13}  # fmt: skip
+
+
+def _pair_checkpoint(path: Path) -> tuple[float, float]:
+    """A checkpoint in which account 'a' holds the facts of its pair with 'k0' and the
+    conversation 'c1' its own (past max_account_contacts); the key of c1's first event."""
+    scorer = rs.OnlineScorer(rs.load_model(), time_source="events", max_account_contacts=1)
+    scorer.update_many([_event("c0", 0, "k0", "public"), _event("c1", 10, "k1", "public")])
+    scorer.checkpoint(path)
+    scorer.release_checkpoints()
+    with closing(sqlite3.connect(path)) as con:
+        [[_, first, _]] = json.loads(
+            con.execute("SELECT value FROM meta WHERE key = 'own_pairs'").fetchone()[0]
+        )
+    return first, first // 8
+
+
+def _edited(path: Path, *, own: object = None, met: object = None) -> None:
+    with closing(sqlite3.connect(path)) as con, con:
+        if own is not None:
+            con.execute("UPDATE meta SET value = ? WHERE key = 'own_pairs'", (json.dumps(own),))
+        if met is not None:
+            (state,) = con.execute("SELECT state FROM accounts WHERE id = ?", ('"a"',)).fetchone()
+            account = json.loads(state)
+            account[5] = met
+            con.execute("UPDATE accounts SET state = ? WHERE id = ?", (json.dumps(account), '"a"'))
+    reseal(path)
+
+
+#: Pair facts no scorer keeps, with what each did once restored: the features read the
+#: channel of the pair's first event from its key, and the hours from it to private.
+_BAD_PAIRS = [
+    # pair_met_channel 0.5, a channel between public and group
+    (lambda first, ts: [first + 0.5, None], "pair first must be 8 x the epoch seconds"),
+    # pair_met_channel 7, which no channel is
+    (lambda first, ts: [ts * 8 + 7, None], "pair first must be 8 x the epoch seconds"),
+    # NaN: compared false with every later event, and no checkpoint could be written again
+    (lambda first, ts: [None, None], "pair first must be 8 x the epoch seconds"),
+    # private a day before the pair met: pair_hours_to_private -24
+    (lambda first, ts: [first, ts - 86_400], "pair private must be null or the epoch"),
+    (lambda first, ts: [first, ts + 0.5], "pair private must be null or the epoch"),
+]
+
+
+@pytest.mark.parametrize(("facts", "message"), _BAD_PAIRS)
+def test_checkpoint_pair_facts_of_a_conversation_are_refused_naming_them(
+    tmp_path: Path, facts: Any, message: str
+) -> None:
+    path = tmp_path / "state.sqlite"
+    first, ts = _pair_checkpoint(path)
+    _edited(path, own=[["c1", *facts(first, ts)]])
+    with pytest.raises(rs.CheckpointError, match="meta 'own_pairs' is malformed") as info:
+        rs.OnlineScorer.restore(path, rs.load_model())
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(("facts", "message"), _BAD_PAIRS)
+def test_checkpoint_pair_facts_of_an_account_are_refused_naming_them(
+    tmp_path: Path, facts: Any, message: str
+) -> None:
+    path = tmp_path / "state.sqlite"
+    first, ts = _pair_checkpoint(path)
+    _edited(path, met=[["k0", *facts(first - 80, ts - 10)]])  # c0 met ten seconds earlier
+    with pytest.raises(rs.CheckpointError, match="account 'a'") as info:
+        rs.OnlineScorer.restore(path, rs.load_model())
+    assert message in str(info.value)
+
+
+def test_checkpoint_pair_facts_as_kept_are_restored(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    first, ts = _pair_checkpoint(path)
+    _edited(path, own=[["c1", first, ts + 3_600]])  # private an hour after the pair met
+    restored = rs.OnlineScorer.restore(path, rs.load_model())
+    hours = restored.features_of("c1")[list(rs.FEATURE_NAMES).index("pair_hours_to_private")]
+    assert hours == 1.0
+    restored.release_checkpoints()

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore._checks import is_real
+from riskscore.features.kernel import PAIR_KEY_CHANNELS
 from riskscore.features.slots import (
     DECAYED_LONG,
     DECAYED_SHORT,
@@ -48,6 +49,7 @@ __all__ = [
     "numbers_in_range",
     "oldest_in",
     "out_value",
+    "pair_facts_in",
     "state_in",
     "time_of",
 ]
@@ -88,6 +90,37 @@ def time_of(value: Any, what: str) -> int:
             f"found {value!r}"
         )
     return value
+
+
+def pair_facts_in(first: Any, private: Any) -> tuple[float, float]:
+    """A pair's facts read from a checkpoint, as :func:`riskscore.online.pairs.meet` keeps
+    them: ``first`` the key of its first event (``PAIR_KEY_CHANNELS`` x epoch seconds + the
+    channel's code, a whole number), ``private`` null (none yet: infinity) or the time of
+    its first event on a private channel, not before the first event. Another value is
+    refused: the features read the channel from the key (``pair_met_channel`` 0.5, or 7,
+    which no channel is) and the hours from one time to the other (negative hours)."""
+    key = number_in(first, "pair first")  # null is NaN, refused below
+    whole = math.isfinite(key) and key == math.floor(key)
+    ts = math.floor(key / PAIR_KEY_CHANNELS) if whole else 0
+    if not (
+        whole
+        and MIN_TIMESTAMP <= ts < MAX_TIMESTAMP
+        and key - PAIR_KEY_CHANNELS * ts <= max(Channel)
+    ):
+        raise ValueError(
+            f"pair first must be {PAIR_KEY_CHANNELS} x the epoch seconds of the pair's first "
+            f"event (from {MIN_TIMESTAMP} to {MAX_TIMESTAMP}) + its channel's code (0 to "
+            f"{int(max(Channel))}), found {first!r:.40}"
+        )
+    if private is None:
+        return key, _INF
+    when = number_in(private, "pair private")
+    if not (when == math.floor(when) and ts <= when < MAX_TIMESTAMP):
+        raise ValueError(
+            f"pair private must be null or the epoch seconds of the pair's first private "
+            f"event, from its first event ({ts}) to {MAX_TIMESTAMP}, found {private!r:.40}"
+        )
+    return key, when
 
 
 def oldest_in(meta: Mapping[str, Any]) -> float:

@@ -60,6 +60,7 @@ from riskscore.online.checkpoint_values import (
     number_in,
     numbers_in_range,
     out_value,
+    pair_facts_in,
     state_in,
     time_of,
 )
@@ -207,12 +208,7 @@ class AccountState:
                 other, first, private = entry
                 if type(other) not in (int, str) or other in state.met:
                     raise ValueError(f"account pair id {other!r} is not an int or str, or twice")
-                state.met[other] = np.array(
-                    [
-                        number_in(first, "pair first"),
-                        _INF if private is None else number_in(private, "pair private"),
-                    ]
-                )
+                state.met[other] = np.array(pair_facts_in(first, private))
         return state
 
 
