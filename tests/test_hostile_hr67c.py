@@ -14,6 +14,7 @@ from checkpoint_helpers import reseal
 
 import riskscore as rs
 from riskscore.exceptions import CheckpointError
+from riskscore.features.slots import STATE_SLOTS
 from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_store import RoomStore
 from riskscore.serve.batches import remembered_batches
@@ -261,3 +262,43 @@ def test_checkpoint_pair_facts_as_kept_are_restored(tmp_path: Path) -> None:
     hours = restored.features_of("c1")[list(rs.FEATURE_NAMES).index("pair_hours_to_private")]
     assert hours == 1.0
     restored.release_checkpoints()
+
+
+@pytest.mark.parametrize(
+    ("slot", "value"),
+    [
+        ("max_channel", 2.5),  # read as the feature max_channel: no channel is 2.5
+        ("comm", 1.5),  # one and a half events sent
+        ("run_side", 0.5),
+        ("t_last", 1_714_521_600.5),
+        ("channels_used", 1.25),
+    ],
+)
+def test_checkpoint_conversation_state_count_time_or_code_is_whole(
+    tmp_path: Path, slot: str, value: float
+) -> None:
+    path = tmp_path / "state.sqlite"
+    _pair_checkpoint(path)
+    with closing(sqlite3.connect(path)) as con, con:
+        (text,) = con.execute("SELECT state FROM conversations WHERE id = ?", ('"c0"',)).fetchone()
+        state = json.loads(text)
+        state[2][0][STATE_SLOTS.index(slot)] = value
+        con.execute("UPDATE conversations SET state = ? WHERE id = ?", (json.dumps(state), '"c0"'))
+    reseal(path)
+    with pytest.raises(rs.CheckpointError, match="conversation 'c0'") as info:
+        rs.OnlineScorer.restore(path, rs.load_model())
+    assert f"state slot {slot!r} must be a whole number" in str(info.value)
+    assert repr(value) in str(info.value)
+
+
+def test_checkpoint_account_tallies_are_whole(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    _pair_checkpoint(path)
+    with closing(sqlite3.connect(path)) as con, con:
+        (text,) = con.execute("SELECT state FROM accounts WHERE id = ?", ('"a"',)).fetchone()
+        account = json.loads(text)
+        account[3][0] = 1.5  # distinct contacts: one and a half accounts
+        con.execute("UPDATE accounts SET state = ? WHERE id = ?", (json.dumps(account), '"a"'))
+    reseal(path)
+    with pytest.raises(rs.CheckpointError, match=r"account tallies must be .*whole \(counts\)"):
+        rs.OnlineScorer.restore(path, rs.load_model())

@@ -150,6 +150,10 @@ _SLOT_RANGES: dict[str, tuple[float, float, bool]] = {
 _STATE_RANGES = tuple(
     _SLOT_RANGES.get(name.removesuffix("+1"), (0, _INF, False)) for name in STATE_SLOTS
 )
+#: The slots that hold a fraction: an age, decayed counts, weighted averages. Every other
+#: slot is a count, a time in whole seconds or a code (a side, a channel, a bit mask).
+_FRACTION_SLOTS = frozenset({"age", "decayed_short", "decayed_long", "recent_night", "recent_sent"})
+_STATE_WHOLE = np.array([name.removesuffix("+1") not in _FRACTION_SLOTS for name in STATE_SLOTS])
 
 
 def numbers_in_range(
@@ -194,6 +198,15 @@ def state_in(values: Any) -> FloatArray:
 
 def _state_facts(state: FloatArray, values: list[Any]) -> FloatArray:
     """``state`` when the facts that tie its slots together hold, else ValueError."""
+    # a count, a time or a code is whole: 2.5 events sent, or a max_channel of 2.5 (no
+    # channel), would be read by the features as they are
+    part = _STATE_WHOLE & (state != np.floor(state)) & ~np.isnan(state)
+    if part.any():
+        slot = int(np.argmax(part))
+        raise ValueError(
+            f"state slot {STATE_SLOTS[slot]!r} must be a whole number (a count, a time or a "
+            f"code), found {values[slot]!r}"
+        )
     # 1 at a conversation's first event, then decayed and 1 added: never below 1 once it
     # has events (a divisor of its features); 0 before any (a state just created)
     for slot in (DECAYED_SHORT, DECAYED_LONG):

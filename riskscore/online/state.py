@@ -195,8 +195,10 @@ class AccountState:
                 [number_in(v, "account tally") for v in tallies], dtype=np.float64
             )
         state.tallies = tallies_in
-        if not (state.tallies >= 0).all():
-            raise ValueError(f"account tallies must be numbers >= 0, found {tallies!r}")
+        if not ((state.tallies >= 0) & (state.tallies == np.floor(state.tallies))).all():
+            raise ValueError(
+                f"account tallies must be numbers >= 0, whole (counts), found {tallies!r}"
+            )
         state.last_seen = time_of(last_seen, "account last seen")
         if not isinstance(met, list):
             raise ValueError("account pairs must be a list of [id, first, private]")
