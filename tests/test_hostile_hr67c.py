@@ -9,15 +9,19 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from checkpoint_helpers import reseal
 
 import riskscore as rs
+from riskscore.batch.state_spill import read_states, write_states
 from riskscore.exceptions import CheckpointError
 from riskscore.features.slots import STATE_SLOTS
+from riskscore.features.states import conversation_states
 from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_store import RoomStore
 from riskscore.serve.batches import remembered_batches
+from riskscore.synthetic import generate
 
 T0 = 1_700_000_000.0
 
@@ -302,3 +306,29 @@ def test_checkpoint_account_tallies_are_whole(tmp_path: Path) -> None:
     reseal(path)
     with pytest.raises(rs.CheckpointError, match=r"account tallies must be .*whole \(counts\)"):
         rs.OnlineScorer.restore(path, rs.load_model())
+
+
+@pytest.mark.parametrize("damage", ["cut", "other columns", "states cut short"])
+def test_spilled_states_damaged_on_disk_are_refused_naming_the_file(
+    tmp_path: Path, damage: str
+) -> None:
+    path = tmp_path / "states_0000.arrow"
+    states = conversation_states(generate(30, seed=1).messages)
+    write_states(path, states)
+    if damage == "cut":  # a pyarrow error of its own words, the file unnamed
+        path.write_bytes(path.read_bytes()[:-100])
+    else:
+        table = pa.ipc.open_file(pa.BufferReader(path.read_bytes())).read_all()
+        if damage == "other columns":
+            table = table.drop_columns(["initiator_id"])
+        else:  # each conversation's state one slot short: read as other rows, or refused
+            short = states.states[:, :-1]
+            table = table.set_column(
+                4, "state", pa.FixedSizeListArray.from_arrays(pa.array(short.reshape(-1)), 43)
+            )
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+            w.write_table(table)
+    with pytest.raises(OSError, match="cannot read back the temporary conversation states") as info:
+        read_states(path)
+    assert str(path) in str(info.value)
+    assert "run the job again" in str(info.value)
