@@ -4,6 +4,7 @@ attacker or a disk fault can leave them. Each test failed before the fix."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -15,11 +16,13 @@ from checkpoint_helpers import reseal
 
 import riskscore as rs
 from riskscore.batch.state_spill import read_states, write_states
+from riskscore.cli import main
 from riskscore.exceptions import CheckpointError
 from riskscore.features.slots import STATE_SLOTS
 from riskscore.features.states import conversation_states
 from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_store import RoomStore
+from riskscore.model.bundle import shipped_model_dir
 from riskscore.serve.batches import remembered_batches
 from riskscore.synthetic import generate
 
@@ -332,3 +335,43 @@ def test_spilled_states_damaged_on_disk_are_refused_naming_the_file(
         read_states(path)
     assert str(path) in str(info.value)
     assert "run the job again" in str(info.value)
+
+
+@pytest.fixture(scope="module")
+def shadow_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A shadow run (`riskscore score --shadow-model`) of 60 synthetic conversations."""
+    root = tmp_path_factory.mktemp("shadow")
+    events, _ = generate(60, prevalence=0.2, seed=4).write(root / "data")
+    shadow = str(shipped_model_dir())
+    assert main(["score", str(events), "--out", str(root / "run"), "--shadow-model", shadow]) == 0
+    return root / "run"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (5, "found 5"),  # a TypeError in compare's summary line: 'int' is not subscriptable
+        ({"a": 1}, "found {'a': 1}"),
+        # its first 12 characters printed as they are: a terminal clears its screen
+        ("\x1b[2J\x1b[31mfake", "found '\\x1b[2J\\x1b[31mfake'"),
+    ],
+)
+def test_compare_refuses_a_shadow_summary_digest_that_is_not_one(
+    shadow_run: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    value: object,
+    shown: str,
+) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(shadow_run, run)
+    summary = run / "shadow" / "shadow.json"
+    data = json.loads(summary.read_text())
+    data["shadow"]["parameters_sha256"] = value
+    summary.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["compare", "--shadow-run", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "shadow 'parameters_sha256' must be a SHA-256 (64 lowercase hexadecimal" in err
+    assert shown in err
+    assert "\x1b" not in err

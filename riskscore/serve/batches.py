@@ -5,12 +5,12 @@ checkpoint (:func:`remembered_batches`), checked."""
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from riskscore._checks import is_sha256_hex
 from riskscore.exceptions import CheckpointError
 from riskscore.io.raw import show
 from riskscore.io.schema import MIN_SENTENCE_WORDS, is_sentence
@@ -60,7 +60,7 @@ def remembered_batches(extra: Mapping[str, Any], path: object) -> Batches:
             and isinstance(entry[0], str)
             and type(entry[1]) is int
             and isinstance(entry[2], dict)
-            and (len(entry) == 3 or _is_digest(entry[3]))
+            and (len(entry) == 3 or is_sha256_hex(entry[3]))
         ):
             raise CheckpointError(
                 f"{path}: checkpoint extra 'batches' must be a list of [id, status, body, "
@@ -94,10 +94,3 @@ def batch_id_problem(batch_id: str) -> str | None:
             "message content)"
         )
     return None
-
-
-_DIGEST = re.compile(r"[0-9a-f]{64}")
-
-
-def _is_digest(value: object) -> bool:
-    return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
