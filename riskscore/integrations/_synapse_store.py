@@ -137,13 +137,17 @@ def _check_file(con: sqlite3.Connection, path: object) -> None:
                 f"{path}: table {table!r} of the Synapse module's room state holds no row "
                 f"ids; {_FIX}"
             ) from None
-        for rowid, *values in rows:
-            for (name, good, form), value in zip(columns, values, strict=True):
-                if not good(value):
-                    raise ValueError(
-                        f"{path}: table {table!r}, row {rowid}, column {name!r}: expected "
-                        f"{form}, found {show(value)}; {_FIX}"
-                    )
+        # a column of a batch of rows at a time (about 1.5 s a million rows, at start);
+        # the row of a value refused is then looked for
+        while batch := rows.fetchmany(10_000):
+            for j, (name, good, form) in enumerate(columns, start=1):
+                if all(map(good, [row[j] for row in batch])):
+                    continue
+                rowid, value = next((row[0], row[j]) for row in batch if not good(row[j]))
+                raise ValueError(
+                    f"{path}: table {table!r}, row {rowid}, column {name!r}: expected "
+                    f"{form}, found {show(value)}; {_FIX}"
+                )
 
 
 #: At most this many invites wait for an answer; beyond it the oldest are forgotten.
