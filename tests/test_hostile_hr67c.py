@@ -20,6 +20,8 @@ from riskscore.cli import main
 from riskscore.exceptions import CheckpointError
 from riskscore.features.slots import STATE_SLOTS
 from riskscore.features.states import conversation_states
+from riskscore.integrations._synapse_ages import AgeSource
+from riskscore.integrations._synapse_mapping import EventTranslator
 from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_store import RoomStore
 from riskscore.model.bundle import shipped_model_dir
@@ -375,3 +377,19 @@ def test_compare_refuses_a_shadow_summary_digest_that_is_not_one(
     assert "shadow 'parameters_sha256' must be a SHA-256 (64 lowercase hexadecimal" in err
     assert shown in err
     assert "\x1b" not in err
+
+
+def test_synapse_direct_claims_keep_room_ids_and_open_an_earlier_file(tmp_path: Path) -> None:
+    # a user writes m.direct: text that is no room id named no room, and was kept; kept
+    # now, the room state file would be refused at the next start
+    path = tmp_path / "rooms.sqlite3"
+    translator = EventTranslator(RoomStore(path), AgeSource(lambda _u: None))
+    translator.mark_direct_rooms({"@kid:x": ["general", "!dm:x"]}, user_id="@adult:x")
+    translator.store.close()
+    with closing(sqlite3.connect(path)) as con:
+        assert con.execute("SELECT room_id FROM direct_claims").fetchall() == [("!dm:x",)]
+        con.execute("INSERT INTO direct_claims VALUES ('@adult:x', 'general')")  # as before
+        con.commit()
+    store = RoomStore(path)
+    assert store.direct_claimants("!dm:x") == {"@adult:x"}
+    store.close()
