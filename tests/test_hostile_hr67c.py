@@ -25,6 +25,7 @@ from riskscore.integrations._synapse_mapping import EventTranslator
 from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_store import RoomStore
 from riskscore.model.bundle import shipped_model_dir
+from riskscore.moderation import QueueError, ReviewQueue
 from riskscore.serve.batches import remembered_batches
 from riskscore.synthetic import generate
 
@@ -393,3 +394,20 @@ def test_synapse_direct_claims_keep_room_ids_and_open_an_earlier_file(tmp_path: 
     store = RoomStore(path)
     assert store.direct_claimants("!dm:x") == {"@adult:x"}
     store.close()
+
+
+@pytest.mark.parametrize("value", ["yes", "2", "true"])
+def test_queue_whose_simulated_entry_is_neither_is_refused_unchanged(
+    tmp_path: Path, value: str
+) -> None:
+    # read as real decisions ('1' alone is simulated): a queue made in simulation, whose
+    # report may use the documented test key, passed for one of real decisions
+    path = tmp_path / "queue.sqlite"
+    with ReviewQueue(path, simulation=True):
+        pass
+    with closing(sqlite3.connect(path)) as con, con:
+        con.execute("UPDATE meta SET value = ? WHERE key = 'simulated'", (value,))
+    before = path.read_bytes()
+    with pytest.raises(QueueError, match=f"meta 'simulated' is '{value}', not '0'"):
+        ReviewQueue(path)
+    assert path.read_bytes() == before
