@@ -150,10 +150,13 @@ _SLOT_RANGES: dict[str, tuple[float, float, bool]] = {
 _STATE_RANGES = tuple(
     _SLOT_RANGES.get(name.removesuffix("+1"), (0, _INF, False)) for name in STATE_SLOTS
 )
-#: The slots that hold a fraction: an age, decayed counts, weighted averages. Every other
-#: slot is a count, a time in whole seconds or a code (a side, a channel, a bit mask).
-_FRACTION_SLOTS = frozenset({"age", "decayed_short", "decayed_long", "recent_night", "recent_sent"})
-_STATE_WHOLE = np.array([name.removesuffix("+1") not in _FRACTION_SLOTS for name in STATE_SLOTS])
+#: The slots that hold a fraction (an age, decayed counts, weighted averages) and the
+#: offsets (whole quarter hours, by the events' own rule in :func:`_state_facts`). Every
+#: other slot is a count, a time in whole seconds or a code (a side, a channel, a bit mask).
+_NOT_COUNTS = frozenset(
+    {"age", "decayed_short", "decayed_long", "recent_night", "recent_sent", "offset"}
+)
+_STATE_WHOLE = np.array([name.removesuffix("+1") not in _NOT_COUNTS for name in STATE_SLOTS])
 
 
 def numbers_in_range(
