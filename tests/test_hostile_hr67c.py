@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from checkpoint_helpers import reseal
 
 import riskscore as rs
 from riskscore.batch.state_spill import read_states, write_states
 from riskscore.cli import main
-from riskscore.exceptions import CheckpointError
+from riskscore.exceptions import CheckpointError, SchemaError
 from riskscore.features.slots import STATE_SLOTS
 from riskscore.features.states import conversation_states
 from riskscore.integrations._synapse_ages import AgeSource
@@ -411,3 +412,20 @@ def test_queue_whose_simulated_entry_is_neither_is_refused_unchanged(
     with pytest.raises(QueueError, match=f"meta 'simulated' is '{value}', not '0'"):
         ReviewQueue(path)
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(("part", "whole"), [("minors", "contacts"), ("private_minors", "minors")])
+def test_account_file_part_above_its_whole_is_refused(
+    tmp_path: Path, part: str, whole: str
+) -> None:
+    # read as found: adult_minor_contact_share 5.0 (five minors of one account contacted)
+    path = tmp_path / "accounts.parquet"
+    rs.write_account_features(rs.extract_account_features(generate(60, seed=2).messages), path)
+    table = pq.read_table(path)
+    column = table.column(part).to_numpy().copy()
+    column[3] = table.column(whole).to_numpy()[3] + 4
+    table = table.set_column(table.schema.get_field_index(part), part, pa.array(column))
+    pq.write_table(table, path)  # the key-value metadata kept
+    with pytest.raises(SchemaError, match=f"column '{part}', row 3: ") as info:
+        rs.read_account_features(path)
+    assert f"is more than that row's {whole}" in str(info.value)

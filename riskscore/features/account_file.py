@@ -264,7 +264,7 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
         if len(ids)
         else np.zeros((0, len(ACCOUNT_SLOTS)))
     )
-    _check_supervised_within_minor_events(values, source)
+    _check_parts_within_wholes(values, source)
     order = np.argsort(ids, kind="stable")
     file_ids, ids, values = ids, ids[order], values[order]
     repeated = np.flatnonzero(ids[1:] == ids[:-1])
@@ -292,19 +292,31 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
     )
 
 
-def _check_supervised_within_minor_events(values: npt.NDArray[np.float64], source: Path) -> None:
-    """Refuse a row whose supervised contact events to minors outnumber all of them."""
-    supervised = values[:, ACCOUNT_SLOTS.index("supervised_minor_events")]
-    over = np.flatnonzero(supervised > values[:, ACCOUNT_SLOTS.index("minor_events")])
-    if len(over):
-        row = int(over[0])
-        raise SchemaError(
-            f"{source}: column 'supervised_minor_events', row {row}: {int(supervised[row])} is "
-            f"more than that row's minor_events; rebuild the file with `riskscore accounts`",
-            column="supervised_minor_events",
-            row=row,
-            value=int(supervised[row]),
-        )
+#: Tallies that count a part of another's: distinct minors among the distinct accounts
+#: contacted, those contacted privately among the minors, supervised contact events to
+#: minors among all of them. A part above its whole gave a share above 1 (the feature
+#: adult_minor_contact_share 5.0) or a private fan-out beyond the minors.
+_PARTS: Final = (
+    ("minors", "contacts"),
+    ("private_minors", "minors"),
+    ("supervised_minor_events", "minor_events"),
+)
+
+
+def _check_parts_within_wholes(values: npt.NDArray[np.float64], source: Path) -> None:
+    """Refuse a row whose tally of a part (:data:`_PARTS`) is above that of its whole."""
+    for part, whole in _PARTS:
+        counts = values[:, ACCOUNT_SLOTS.index(part)]
+        over = np.flatnonzero(counts > values[:, ACCOUNT_SLOTS.index(whole)])
+        if len(over):
+            row = int(over[0])
+            raise SchemaError(
+                f"{source}: column {part!r}, row {row}: {int(counts[row])} is more than that "
+                f"row's {whole}; rebuild the file with `riskscore accounts`",
+                column=part,
+                row=row,
+                value=int(counts[row]),
+            )
 
 
 def _metadata(raw: dict[bytes, bytes], source: Path) -> dict[str, Any]:
