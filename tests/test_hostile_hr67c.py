@@ -429,3 +429,17 @@ def test_account_file_part_above_its_whole_is_refused(
     with pytest.raises(SchemaError, match=f"column '{part}', row 3: ") as info:
         rs.read_account_features(path)
     assert f"is more than that row's {whole}" in str(info.value)
+
+
+def test_checkpoint_account_tally_part_above_its_whole_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    _pair_checkpoint(path)
+    with closing(sqlite3.connect(path)) as con, con:
+        (text,) = con.execute("SELECT state FROM accounts WHERE id = ?", ('"a"',)).fetchone()
+        account = json.loads(text)
+        account[3][1] = 5.0  # five minors of one account contacted: a share of 5
+        con.execute("UPDATE accounts SET state = ? WHERE id = ?", (json.dumps(account), '"a"'))
+    reseal(path)
+    with pytest.raises(rs.CheckpointError, match="account 'a' is malformed: account tally") as info:
+        rs.OnlineScorer.restore(path, rs.load_model())
+    assert "'minors' (5.0) is more than its 'contacts' (1.0)" in str(info.value)

@@ -80,6 +80,7 @@ from riskscore.features.file_columns import (
 )
 from riskscore.features.kernel import ACCOUNT_SLOTS
 from riskscore.features.pair_columns import PAIR_COLUMNS, pair_columns, read_pairs
+from riskscore.features.slots import ACCOUNT_PARTS
 from riskscore.io.files import check_regular_file
 from riskscore.io.json_lines import json_loads
 from riskscore.io.nested_fields import field_paths
@@ -292,28 +293,18 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
     )
 
 
-#: Tallies that count a part of another's: distinct minors among the distinct accounts
-#: contacted, those contacted privately among the minors, supervised contact events to
-#: minors among all of them. A part above its whole gave a share above 1 (the feature
-#: adult_minor_contact_share 5.0) or a private fan-out beyond the minors.
-_PARTS: Final = (
-    ("minors", "contacts"),
-    ("private_minors", "minors"),
-    ("supervised_minor_events", "minor_events"),
-)
-
-
 def _check_parts_within_wholes(values: npt.NDArray[np.float64], source: Path) -> None:
-    """Refuse a row whose tally of a part (:data:`_PARTS`) is above that of its whole."""
-    for part, whole in _PARTS:
-        counts = values[:, ACCOUNT_SLOTS.index(part)]
-        over = np.flatnonzero(counts > values[:, ACCOUNT_SLOTS.index(whole)])
+    """Refuse a row whose tally of a part (:data:`~riskscore.features.slots.ACCOUNT_PARTS`)
+    is above that of its whole."""
+    for part, whole in ACCOUNT_PARTS:
+        counts = values[:, part]
+        over = np.flatnonzero(counts > values[:, whole])
         if len(over):
-            row = int(over[0])
+            row, name = int(over[0]), ACCOUNT_SLOTS[part]
             raise SchemaError(
-                f"{source}: column {part!r}, row {row}: {int(counts[row])} is more than that "
-                f"row's {whole}; rebuild the file with `riskscore accounts`",
-                column=part,
+                f"{source}: column {name!r}, row {row}: {int(counts[row])} is more than that "
+                f"row's {ACCOUNT_SLOTS[whole]}; rebuild the file with `riskscore accounts`",
+                column=name,
                 row=row,
                 value=int(counts[row]),
             )

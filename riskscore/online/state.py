@@ -44,6 +44,8 @@ from riskscore.features.slots import (
     A_PRIVATE_MINORS,
     A_REQUESTS,
     A_SUPERVISED_EVENTS,
+    ACCOUNT_PARTS,
+    ACCOUNT_SLOTS,
     N_ACCOUNT_SLOTS,
     N_EVENTS,
     T_FIRST,
@@ -199,6 +201,12 @@ class AccountState:
             raise ValueError(
                 f"account tallies must be numbers >= 0, whole (counts), found {tallies!r}"
             )
+        for part, whole in ACCOUNT_PARTS:  # as a file's: a share above 1 otherwise
+            if state.tallies[part] > state.tallies[whole]:
+                raise ValueError(
+                    f"account tally {ACCOUNT_SLOTS[part]!r} ({tallies[part]!r}) is more than "
+                    f"its {ACCOUNT_SLOTS[whole]!r} ({tallies[whole]!r})"
+                )
         state.last_seen = time_of(last_seen, "account last seen")
         if not isinstance(met, list):
             raise ValueError("account pairs must be a list of [id, first, private]")
