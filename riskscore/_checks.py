@@ -9,6 +9,7 @@ parameter and the value. A bool is not a number here (``True`` is not a seed of 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection, Mapping
 from typing import Any, TypeGuard
 
@@ -27,6 +28,7 @@ __all__ = [
     "is_int",
     "is_prevalence",
     "is_real",
+    "is_sha256_hex",
     "unknown_keys",
     "unknown_keys_problem",
 ]
@@ -252,3 +254,20 @@ def unknown_keys_problem(
 
 
 _KEYS_SHOWN = 10
+
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def is_sha256_hex(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is a SHA-256 digest as riskscore writes one (64 lowercase
+    hexadecimal digits): a digest read back from a file riskscore wrote is checked by this
+    before it is compared or shown (text of another form may be anything, even escape
+    sequences a terminal obeys).
+
+    Examples
+    --------
+    >>> is_sha256_hex("0" * 64), is_sha256_hex("0" * 63), is_sha256_hex(5)
+    (True, False, False)
+    """
+    return isinstance(value, str) and _SHA256_HEX.fullmatch(value) is not None

@@ -31,6 +31,7 @@ from typing import Any, Final
 import numpy as np
 import pyarrow as pa
 
+from riskscore._checks import is_sha256_hex
 from riskscore.batch.alerts import write_alerts
 from riskscore.exceptions import SchemaError
 from riskscore.io.arrow import TABLE_FORMATS
@@ -382,6 +383,13 @@ def read_shadow_run(out_dir: str | Path) -> ShadowRunAlerts:
         ]
     except (KeyError, TypeError):
         raise SchemaError(f"{path} names no scores and alerts files") from None
+    for side in ("production", "shadow"):  # compared and shown by `riskscore compare`
+        digest = summary[side].get("parameters_sha256")
+        if digest is not None and not is_sha256_hex(digest):
+            raise SchemaError(
+                f"{path}: {side} 'parameters_sha256' must be a SHA-256 (64 lowercase "
+                f"hexadecimal digits), found {show(shown('parameters_sha256', digest))}"
+            )
     root = real_path(out)
     paths = [out / str(f) for f in files]
     for f in paths:

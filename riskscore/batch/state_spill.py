@@ -10,6 +10,7 @@ states as float64 without conversion, so the features are the same floats.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any
 
@@ -59,15 +60,39 @@ def write_states(path: Path, states: ConversationStates) -> None:
 
 
 def read_states(path: Path) -> ConversationStates:
-    """The states :func:`write_states` wrote to ``path``."""
-    with pa.OSFile(str(path), "rb") as source:
-        table = pa.ipc.open_file(source).read_all()
-    ids = {name: np.asarray(table.column(name).to_numpy(zero_copy_only=False)) for name in _IDS}
-    flat = table.column("state").combine_chunks().flatten().to_numpy()
-    return ConversationStates(
-        **ids,
-        adult_is_initiator=np.asarray(
-            table.column("adult_is_initiator").to_numpy(zero_copy_only=False), dtype=np.bool_
-        ),
-        states=np.asarray(flat, dtype=np.float64).reshape(-1, N_STATE),
-    )
+    """The states :func:`write_states` wrote to ``path``.
+
+    Raises
+    ------
+    OSError
+        The file is no longer what :func:`write_states` wrote (cut short or damaged on the
+        disk while the job ran, or replaced), naming it: the job stops, its outputs left
+        as they were, rather than score what it holds.
+    """
+    try:
+        with pa.OSFile(str(path), "rb") as source:
+            table = pa.ipc.open_file(source).read_all()
+        names = table.schema.names
+        state: Any = table.schema.field("state").type if "state" in names else pa.null()
+        if names != [*_IDS, "adult_is_initiator", "state"] or not (
+            pa.types.is_fixed_size_list(state) and state.list_size == N_STATE
+        ):
+            raise ValueError(f"the columns {table.schema} are not those written")
+        ids = {n: np.asarray(table.column(n).to_numpy(zero_copy_only=False)) for n in _IDS}
+        flat = table.column("state").combine_chunks().flatten().to_numpy()
+        return ConversationStates(
+            **ids,
+            adult_is_initiator=np.asarray(
+                table.column("adult_is_initiator").to_numpy(zero_copy_only=False), dtype=np.bool_
+            ),
+            states=np.asarray(flat, dtype=np.float64).reshape(-1, N_STATE),
+        )
+    except (pa.ArrowException, ValueError, TypeError, KeyError) as exc:
+        raise OSError(
+            errno.EIO,
+            "cannot read back the temporary conversation states of out-of-core scoring "
+            f"({exc}): the file was cut short, damaged or replaced while the job ran (a disk "
+            "fault, or another process in its temporary directory); nothing was written: run "
+            "the job again",
+            str(path),
+        ) from None

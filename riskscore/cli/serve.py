@@ -36,6 +36,7 @@ try:  # the optional extra riskscore-metadata[serve]
 
     import riskscore.serve as serve_package  # the application itself loads on first use
     from riskscore.serve.accounts import ModeratorStore, Role
+    from riskscore.serve.batches import remembered_batches
     from riskscore.serve.config import (
         DEFAULT_BODY_TIMEOUT_S,
         Part,
@@ -43,7 +44,6 @@ try:  # the optional extra riskscore-metadata[serve]
         check_api_token,
         check_header_name,
     )
-    from riskscore.serve.service import remembered_batches
     from riskscore.serve.timeline import TimelineStore
 
     _MISSING: ImportError | None = None

@@ -80,6 +80,7 @@ from riskscore.features.file_columns import (
 )
 from riskscore.features.kernel import ACCOUNT_SLOTS
 from riskscore.features.pair_columns import PAIR_COLUMNS, pair_columns, read_pairs
+from riskscore.features.slots import ACCOUNT_PARTS
 from riskscore.io.files import check_regular_file
 from riskscore.io.json_lines import json_loads
 from riskscore.io.nested_fields import field_paths
@@ -264,7 +265,7 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
         if len(ids)
         else np.zeros((0, len(ACCOUNT_SLOTS)))
     )
-    _check_supervised_within_minor_events(values, source)
+    _check_parts_within_wholes(values, source)
     order = np.argsort(ids, kind="stable")
     file_ids, ids, values = ids, ids[order], values[order]
     repeated = np.flatnonzero(ids[1:] == ids[:-1])
@@ -292,19 +293,21 @@ def read_account_features(path: str | os.PathLike[str]) -> AccountFeatures:
     )
 
 
-def _check_supervised_within_minor_events(values: npt.NDArray[np.float64], source: Path) -> None:
-    """Refuse a row whose supervised contact events to minors outnumber all of them."""
-    supervised = values[:, ACCOUNT_SLOTS.index("supervised_minor_events")]
-    over = np.flatnonzero(supervised > values[:, ACCOUNT_SLOTS.index("minor_events")])
-    if len(over):
-        row = int(over[0])
-        raise SchemaError(
-            f"{source}: column 'supervised_minor_events', row {row}: {int(supervised[row])} is "
-            f"more than that row's minor_events; rebuild the file with `riskscore accounts`",
-            column="supervised_minor_events",
-            row=row,
-            value=int(supervised[row]),
-        )
+def _check_parts_within_wholes(values: npt.NDArray[np.float64], source: Path) -> None:
+    """Refuse a row whose tally of a part (:data:`~riskscore.features.slots.ACCOUNT_PARTS`)
+    is above that of its whole."""
+    for part, whole in ACCOUNT_PARTS:
+        counts = values[:, part]
+        over = np.flatnonzero(counts > values[:, whole])
+        if len(over):
+            row, name = int(over[0]), ACCOUNT_SLOTS[part]
+            raise SchemaError(
+                f"{source}: column {name!r}, row {row}: {int(counts[row])} is more than that "
+                f"row's {ACCOUNT_SLOTS[whole]}; rebuild the file with `riskscore accounts`",
+                column=name,
+                row=row,
+                value=int(counts[row]),
+            )
 
 
 def _metadata(raw: dict[bytes, bytes], source: Path) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "ACCOUNT_PARTS",
     "ACCOUNT_SLOTS",
     "N_ACCOUNT_SLOTS",
     "N_STATE",
@@ -121,3 +122,14 @@ N_ACCOUNT_SLOTS: Final = len(ACCOUNT_SLOTS)
     A_MINOR_EVENTS,
     A_SUPERVISED_EVENTS,
 ) = range(N_ACCOUNT_SLOTS)
+
+#: Account tallies that count a part of another's, as ``(part, whole)`` slots: distinct
+#: minors among the distinct accounts contacted, those contacted privately among the
+#: minors, supervised contact events to minors among all of them. Every history keeps each
+#: part within its whole; a file or checkpoint that does not was changed (a part above its
+#: whole gave a share above 1, ``adult_minor_contact_share`` 5.0).
+ACCOUNT_PARTS: Final = (
+    (A_MINORS, A_CONTACTS),
+    (A_PRIVATE_MINORS, A_MINORS),
+    (A_SUPERVISED_EVENTS, A_MINOR_EVENTS),
+)

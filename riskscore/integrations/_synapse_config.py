@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from riskscore._checks import is_int, is_real, unknown_keys_problem
+from riskscore.integrations._synapse_store import is_room_id, is_user_id
 from riskscore.io.raw import show
 from riskscore.io.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
 from riskscore.io.time_zones import time_zone
@@ -222,15 +223,13 @@ def _moderation_room(raw: Any, path: tuple[str, ...]) -> ModerationRoomConfig:
     if not isinstance(user, str) or not user or ":" in user or user.startswith("@"):
         raise SynapseConfigError(f"expected a localpart such as 'riskscore', found {user!r}", path)
     moderators = room.get("moderators", [])
-    if not isinstance(moderators, list) or not all(
-        isinstance(m, str) and m.startswith("@") and ":" in m for m in moderators
-    ):
+    if not isinstance(moderators, list) or not all(map(is_user_id, moderators)):
         raise SynapseConfigError(
             f"expected a list of Matrix ids such as '@mod:example.org', found {moderators!r}",
             (*path, "moderators"),
         )
     room_id = room.get("room_id")
-    if room_id is not None and (not isinstance(room_id, str) or not room_id.startswith("!")):
+    if room_id is not None and not is_room_id(room_id):
         raise SynapseConfigError(
             f"expected a room id such as '!abc:example.org', found {room_id!r}", path
         )

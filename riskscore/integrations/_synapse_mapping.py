@@ -39,7 +39,7 @@ from typing import Any, Final, Literal, NamedTuple, Protocol
 from riskscore.integrations._synapse_ages import AgeSource, Profile, user_clock
 from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.integrations._synapse_rooms import ConversationRooms
-from riskscore.integrations._synapse_store import RoomStore
+from riskscore.integrations._synapse_store import RoomStore, is_room_id
 from riskscore.io.groups import fan_out, pair_conversation_id
 from riskscore.io.schema import MAX_ROOM_SIZE
 
@@ -354,7 +354,7 @@ class EventTranslator:
             for rooms in room_ids.values()
             if isinstance(rooms, list)
             for room_id in rooms
-            if isinstance(room_id, str)
+            if is_room_id(room_id)  # another text names no room: never a room's claim
         ]
         kept = list(dict.fromkeys(listed))[:MAX_DIRECT_ROOMS_PER_UPDATE]
         self.n_direct_rooms_ignored += len(set(listed)) - len(kept)

@@ -9,6 +9,10 @@ from collections import OrderedDict
 from collections.abc import Iterable
 
 from riskscore._checks import is_int
+from riskscore.integrations._synapse_store import is_room_id
+from riskscore.io.raw import show
+from riskscore.io.schema import CHANNEL_NAMES
+from riskscore.online.checkpoint_values import time_of
 
 __all__ = ["ConversationRooms"]
 
@@ -87,7 +91,9 @@ class ConversationRooms:
         Raises
         ------
         ValueError
-            A row is not ``[conversation_id, room_id, channel, timestamp]``.
+            A row is not ``[conversation_id, room_id, channel, timestamp]`` of a Matrix
+            room id, a channel name and epoch seconds in the events' range, or names a
+            conversation an earlier row named (:meth:`to_json` writes each once).
         """
         rooms = cls(idle_expiry_s)
         for i, row in enumerate(rows):
@@ -101,5 +107,20 @@ class ConversationRooms:
                     f"conversation room {i}: expected [conversation_id, room_id, channel, "
                     f"timestamp], found {row!r}"
                 )
-            rooms.note(row[0], row[1], row[2], int(row[3]))
+            conversation, room, channel, timestamp = row
+            problem = None
+            if not is_room_id(room):  # shown to moderators as where the conversation is
+                problem = f"room id {show(room)} is not a Matrix room id ('!abc:example.org')"
+            elif channel not in CHANNEL_NAMES:
+                problem = f"channel {show(channel)} is not one of {', '.join(CHANNEL_NAMES)}"
+            elif conversation in rooms._rooms:  # the later row would win in silence
+                problem = f"conversation {show(conversation)} is listed twice"
+            else:
+                try:  # a time of year 30000 held every entry past any expiry
+                    time_of(timestamp, "timestamp")
+                except ValueError as exc:
+                    problem = str(exc)
+            if problem is not None:
+                raise ValueError(f"conversation room {i}: {problem}")
+            rooms.note(conversation, room, channel, int(timestamp))
         return rooms

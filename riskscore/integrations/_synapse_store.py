@@ -6,17 +6,150 @@ file (:class:`RoomStore`)."""
 from __future__ import annotations
 
 import math
+import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final, Literal
 
 import riskscore.io.sqlite as sqlite
+from riskscore._checks import is_real
+from riskscore.io.raw import show
+from riskscore.io.schema import MAX_TIMESTAMP, MIN_TIMESTAMP
 
-__all__ = ["RoomStore"]
+__all__ = ["RoomStore", "is_room_id", "is_user_id"]
 
 #: The tables of the module's state file.
 _TABLES = frozenset({"rooms", "invites", "meta", "direct_claims"})
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS rooms (
+    room_id TEXT PRIMARY KEY, is_direct INTEGER NOT NULL DEFAULT 0,
+    is_encrypted INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS invites (
+    room_id TEXT NOT NULL, invitee TEXT NOT NULL, inviter TEXT NOT NULL,
+    created REAL, PRIMARY KEY (room_id, invitee));
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS direct_claims (
+    user_id TEXT NOT NULL, room_id TEXT NOT NULL, PRIMARY KEY (user_id, room_id));
+CREATE INDEX IF NOT EXISTS direct_claims_room ON direct_claims (room_id);
+"""
+
+#: The settings the module keeps in the ``meta`` table.
+_META_KEYS = frozenset({"moderation_room_id"})
+
+
+def is_user_id(value: object) -> bool:
+    """Whether ``value`` is text of a Matrix user id's form (``@localpart:server``)."""
+    return isinstance(value, str) and value.startswith("@") and ":" in value
+
+
+def is_room_id(value: object) -> bool:
+    """Whether ``value`` is text of a Matrix room id's form (``!opaque:server``; from room
+    version 12, ``!opaque``)."""
+    return isinstance(value, str) and value.startswith("!")
+
+
+def _is_flag(value: object) -> bool:
+    return type(value) is int and value in (0, 1)
+
+
+def _is_receipt(value: object) -> bool:  # null: an invite kept by a file of before 'created'
+    return value is None or (is_real(value) and bool(MIN_TIMESTAMP <= value < MAX_TIMESTAMP))
+
+
+#: What each column of the state file holds, as the store writes it: a test of a value
+#: read back, and its form for the message refusing another.
+_COLUMNS: Final[dict[str, dict[str, tuple[Callable[[object], bool], str]]]] = {
+    "rooms": {
+        "room_id": (is_room_id, "a Matrix room id ('!abc:example.org')"),
+        "is_direct": (_is_flag, "0 or 1"),
+        "is_encrypted": (_is_flag, "0 or 1"),
+    },
+    "invites": {
+        "room_id": (is_room_id, "a Matrix room id ('!abc:example.org')"),
+        "invitee": (is_user_id, "a Matrix user id ('@name:example.org')"),
+        "inviter": (is_user_id, "a Matrix user id ('@name:example.org')"),
+        "created": (_is_receipt, f"null or epoch seconds from {MIN_TIMESTAMP} to {MAX_TIMESTAMP}"),
+    },
+    "meta": {
+        "key": (lambda v: v in _META_KEYS, f"one of {', '.join(sorted(_META_KEYS))}"),
+        "value": (is_room_id, "a Matrix room id ('!abc:example.org')"),
+    },
+    "direct_claims": {
+        "user_id": (is_user_id, "a Matrix user id ('@name:example.org')"),
+        # as a user's m.direct listed it: an earlier riskscore kept any text (no room's)
+        "room_id": (lambda v: isinstance(v, str), "text"),
+    },
+}
+
+#: What to do about a state file refused.
+_FIX = (
+    "the file was changed outside riskscore or written by another version; restore it from "
+    "a backup, or remove it (the module starts a new one, forgetting which rooms invites "
+    "marked direct and the invites not answered yet)"
+)
+
+
+def _shapes(con: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
+    """Each table's columns as ``PRAGMA table_info`` gives them (name, type, not null,
+    default, primary key position), in order."""
+    return {
+        table: [tuple(row[1:]) for row in con.execute(f"PRAGMA table_info({table})")]
+        for table in _COLUMNS
+    }
+
+
+def _expected_shapes() -> dict[str, list[tuple[object, ...]]]:
+    """The shapes :data:`_DDL` makes (built in memory: the one definition)."""
+    con = sqlite3.connect(":memory:")
+    try:
+        con.executescript(_DDL)
+        return _shapes(con)
+    finally:
+        con.close()
+
+
+_SHAPES: Final = _expected_shapes()
+
+
+def _check_file(con: sqlite3.Connection, path: object) -> None:
+    """Refuse a state file whose tables are not of the store's shape (another version's
+    file, or one changed: a ``rooms`` table without its primary key holds a room twice) or
+    that holds a value the store never writes (``is_direct`` 'no', read as true; an
+    ``inviter`` that is no Matrix user id, which a join would have answered), naming the
+    table, the row, the column and the value."""
+    for table, shape in _shapes(con).items():
+        # a file of before the invites' receipt time: the column is added, null for its rows
+        legacy = table == "invites" and shape == _SHAPES[table][:-1]
+        if shape and shape != _SHAPES[table] and not legacy:
+            names = ", ".join(str(column[0]) for column in shape)
+            raise ValueError(
+                f"{path}: table {table!r} of the Synapse module's room state has the columns "
+                f"({names}) or keys of another layout; {_FIX}"
+            )
+        if not shape:  # a new file, or one of before the table
+            continue
+        columns = [(str(name), *_COLUMNS[table][str(name)]) for name, *_ in shape]
+        try:
+            rows = con.execute(f"SELECT rowid, {', '.join(n for n, *_ in columns)} FROM {table}")
+        except sqlite3.OperationalError:  # a table WITHOUT ROWID: never the store's
+            raise ValueError(
+                f"{path}: table {table!r} of the Synapse module's room state holds no row "
+                f"ids; {_FIX}"
+            ) from None
+        # a column of a batch of rows at a time (about 1.5 s a million rows, at start);
+        # the row of a value refused is then looked for
+        while batch := rows.fetchmany(10_000):
+            for j, (name, good, form) in enumerate(columns, start=1):
+                if all(map(good, [row[j] for row in batch])):
+                    continue
+                rowid, value = next((row[0], row[j]) for row in batch if not good(row[j]))
+                raise ValueError(
+                    f"{path}: table {table!r}, row {rowid}, column {name!r}: expected "
+                    f"{form}, found {show(value)}; {_FIX}"
+                )
+
 
 #: At most this many invites wait for an answer; beyond it the oldest are forgotten.
 MAX_PENDING_INVITES: Final = 1_000_000
@@ -44,7 +177,8 @@ class RoomStore:
     ------
     ValueError
         ``path`` is another database (a review queue, an online checkpoint, anything
-        else); it is left unchanged.
+        else), or a state file of another layout or holding a value the store never writes
+        (naming the table, row, column and value); it is left unchanged.
     """
 
     def __init__(
@@ -54,29 +188,23 @@ class RoomStore:
         invite_expiry_s: float = math.inf,
         max_invites: int = MAX_PENDING_INVITES,
     ) -> None:
-        foreign = ", ".join(sqlite.foreign_tables(path, _TABLES))
+        found = sqlite.peek(path)
+        foreign = ", ".join(sqlite.foreign_in(found, _TABLES))
         if foreign:
             raise ValueError(
                 f"{path} is not the Synapse module's room state (it has table(s) {foreign}); "
                 "it was left unchanged: point state_dir at the module's own directory"
             )
+        if found is not None:  # read without writing: a refused file is unchanged
+            check = sqlite.connect(path, read_only=True)
+            try:
+                _check_file(check, path)
+            finally:
+                check.close()
         # WAL with synchronous=NORMAL: a commit survives a crash of the server process
         # without an fsync per write (only a power loss can undo the last commits).
         self._conn = sqlite.connect(path, autocommit=False, check_same_thread=False)
-        self._conn.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS rooms (
-                room_id TEXT PRIMARY KEY, is_direct INTEGER NOT NULL DEFAULT 0,
-                is_encrypted INTEGER NOT NULL DEFAULT 0);
-            CREATE TABLE IF NOT EXISTS invites (
-                room_id TEXT NOT NULL, invitee TEXT NOT NULL, inviter TEXT NOT NULL,
-                PRIMARY KEY (room_id, invitee));
-            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS direct_claims (
-                user_id TEXT NOT NULL, room_id TEXT NOT NULL, PRIMARY KEY (user_id, room_id));
-            CREATE INDEX IF NOT EXISTS direct_claims_room ON direct_claims (room_id);
-            """
-        )
+        self._conn.executescript(_DDL)
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(invites)")}
         if "created" not in columns:  # a file of an earlier version: its invites start now
             self._conn.execute("ALTER TABLE invites ADD COLUMN created REAL")

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 import riskscore.io.sqlite as sqlite
 from riskscore.io.files import real_path
 from riskscore.io.json_lines import json_loads
-from riskscore.io.raw import as_python_value
+from riskscore.io.raw import as_python_value, show
 from riskscore.io.sqlite import retry
 from riskscore.moderation.cases import QueueError
 from riskscore.moderation.queue_rows import audit_detail
@@ -182,8 +182,9 @@ def check_is_queue(path: Path) -> None:
     ------
     QueueError
         The file is another database (an online checkpoint, the Synapse module's state,
-        anything else), named with the tables that give it away, or a queue of another
-        schema version (a newer riskscore's).
+        anything else), named with the tables that give it away, a queue of another
+        schema version (a newer riskscore's), or one whose ``simulated`` entry is neither
+        ``'0'`` nor ``'1'``.
     """
     try:
         found = sqlite.peek(path)
@@ -202,7 +203,15 @@ def check_is_queue(path: Path) -> None:
             f"{path} is not a riskscore queue (it has table(s) {', '.join(foreign)}{missing}); "
             "it was left unchanged: give a new file or an existing queue"
         )
-    version = None if found is None or found.meta is None else found.meta.get("schema_version")
+    meta = {} if found is None or found.meta is None else found.meta
+    simulated = meta.get("simulated")
+    if simulated is not None and simulated not in ("0", "1"):  # read as real otherwise
+        raise QueueError(
+            f"{path}: review queue meta 'simulated' is {show(simulated)}, not '0' (a queue of "
+            "real decisions) or '1' (one made in simulation); it was left unchanged: the file "
+            "was changed outside riskscore"
+        )
+    version = meta.get("schema_version")
     if version is not None and version not in (*OLDER_VERSIONS, str(SCHEMA_VERSION)):
         raise QueueError(
             f"{path}: review queue schema version {version!r}, this riskscore reads version "

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore._checks import is_real
+from riskscore.features.kernel import PAIR_KEY_CHANNELS
 from riskscore.features.slots import (
     DECAYED_LONG,
     DECAYED_SHORT,
@@ -48,6 +49,7 @@ __all__ = [
     "numbers_in_range",
     "oldest_in",
     "out_value",
+    "pair_facts_in",
     "state_in",
     "time_of",
 ]
@@ -90,6 +92,37 @@ def time_of(value: Any, what: str) -> int:
     return value
 
 
+def pair_facts_in(first: Any, private: Any) -> tuple[float, float]:
+    """A pair's facts read from a checkpoint, as :func:`riskscore.online.pairs.meet` keeps
+    them: ``first`` the key of its first event (``PAIR_KEY_CHANNELS`` x epoch seconds + the
+    channel's code, a whole number), ``private`` null (none yet: infinity) or the time of
+    its first event on a private channel, not before the first event. Another value is
+    refused: the features read the channel from the key (``pair_met_channel`` 0.5, or 7,
+    which no channel is) and the hours from one time to the other (negative hours)."""
+    key = number_in(first, "pair first")  # null is NaN, refused below
+    whole = math.isfinite(key) and key == math.floor(key)
+    ts = math.floor(key / PAIR_KEY_CHANNELS) if whole else 0
+    if not (
+        whole
+        and MIN_TIMESTAMP <= ts < MAX_TIMESTAMP
+        and key - PAIR_KEY_CHANNELS * ts <= max(Channel)
+    ):
+        raise ValueError(
+            f"pair first must be {PAIR_KEY_CHANNELS} x the epoch seconds of the pair's first "
+            f"event (from {MIN_TIMESTAMP} to {MAX_TIMESTAMP}) + its channel's code (0 to "
+            f"{int(max(Channel))}), found {first!r:.40}"
+        )
+    if private is None:
+        return key, _INF
+    when = number_in(private, "pair private")
+    if not (when == math.floor(when) and ts <= when < MAX_TIMESTAMP):
+        raise ValueError(
+            f"pair private must be null or the epoch seconds of the pair's first private "
+            f"event, from its first event ({ts}) to {MAX_TIMESTAMP}, found {private!r:.40}"
+        )
+    return key, when
+
+
 def oldest_in(meta: Mapping[str, Any]) -> float:
     """The time a checkpoint's scorer expiry next looked from (``expiry_oldest``, stored as
     the scorer had it: expiry stops at the first live entry, so when it runs decides what
@@ -117,6 +150,13 @@ _SLOT_RANGES: dict[str, tuple[float, float, bool]] = {
 _STATE_RANGES = tuple(
     _SLOT_RANGES.get(name.removesuffix("+1"), (0, _INF, False)) for name in STATE_SLOTS
 )
+#: The slots that hold a fraction (an age, decayed counts, weighted averages) and the
+#: offsets (whole quarter hours, by the events' own rule in :func:`_state_facts`). Every
+#: other slot is a count, a time in whole seconds or a code (a side, a channel, a bit mask).
+_NOT_COUNTS = frozenset(
+    {"age", "decayed_short", "decayed_long", "recent_night", "recent_sent", "offset"}
+)
+_STATE_WHOLE = np.array([name.removesuffix("+1") not in _NOT_COUNTS for name in STATE_SLOTS])
 
 
 def numbers_in_range(
@@ -161,6 +201,15 @@ def state_in(values: Any) -> FloatArray:
 
 def _state_facts(state: FloatArray, values: list[Any]) -> FloatArray:
     """``state`` when the facts that tie its slots together hold, else ValueError."""
+    # a count, a time or a code is whole: 2.5 events sent, or a max_channel of 2.5 (no
+    # channel), would be read by the features as they are
+    part = _STATE_WHOLE & (state != np.floor(state)) & ~np.isnan(state)
+    if part.any():
+        slot = int(np.argmax(part))
+        raise ValueError(
+            f"state slot {STATE_SLOTS[slot]!r} must be a whole number (a count, a time or a "
+            f"code), found {values[slot]!r}"
+        )
     # 1 at a conversation's first event, then decayed and 1 added: never below 1 once it
     # has events (a divisor of its features); 0 before any (a state just created)
     for slot in (DECAYED_SHORT, DECAYED_LONG):

@@ -15,7 +15,7 @@ import numpy as np
 from riskscore._jit_cache import jit_cache_on_disk
 from riskscore.features.kernel import PAIR_KEY_CHANNELS
 from riskscore.io.schema import Channel
-from riskscore.online.checkpoint_values import number_in
+from riskscore.online.checkpoint_values import pair_facts_in
 from riskscore.online.state import AccountState, ConversationState, PairFacts
 
 __all__ = [
@@ -157,10 +157,7 @@ def restore_own_pair_facts(
             raise ValueError(f"conversation {cid!r:.80} is not held, or is given twice")
         seen.add(cid)
         conv = conversations[cid]
-        facts = (
-            number_in(first, "pair first"),
-            _INF if private is None else number_in(private, "pair private"),
-        )
+        facts = pair_facts_in(first, private)
         key = (*pair_key(conv.initiator, conv.responder), *facts)
         conv.pair = shared.setdefault(key, np.array(facts))
 

@@ -44,6 +44,8 @@ from riskscore.features.slots import (
     A_PRIVATE_MINORS,
     A_REQUESTS,
     A_SUPERVISED_EVENTS,
+    ACCOUNT_PARTS,
+    ACCOUNT_SLOTS,
     N_ACCOUNT_SLOTS,
     N_EVENTS,
     T_FIRST,
@@ -60,6 +62,7 @@ from riskscore.online.checkpoint_values import (
     number_in,
     numbers_in_range,
     out_value,
+    pair_facts_in,
     state_in,
     time_of,
 )
@@ -194,8 +197,16 @@ class AccountState:
                 [number_in(v, "account tally") for v in tallies], dtype=np.float64
             )
         state.tallies = tallies_in
-        if not (state.tallies >= 0).all():
-            raise ValueError(f"account tallies must be numbers >= 0, found {tallies!r}")
+        if not ((state.tallies >= 0) & (state.tallies == np.floor(state.tallies))).all():
+            raise ValueError(
+                f"account tallies must be numbers >= 0, whole (counts), found {tallies!r}"
+            )
+        for part, whole in ACCOUNT_PARTS:  # as a file's: a share above 1 otherwise
+            if state.tallies[part] > state.tallies[whole]:
+                raise ValueError(
+                    f"account tally {ACCOUNT_SLOTS[part]!r} ({tallies[part]!r}) is more than "
+                    f"its {ACCOUNT_SLOTS[whole]!r} ({tallies[whole]!r})"
+                )
         state.last_seen = time_of(last_seen, "account last seen")
         if not isinstance(met, list):
             raise ValueError("account pairs must be a list of [id, first, private]")
@@ -207,12 +218,7 @@ class AccountState:
                 other, first, private = entry
                 if type(other) not in (int, str) or other in state.met:
                     raise ValueError(f"account pair id {other!r} is not an int or str, or twice")
-                state.met[other] = np.array(
-                    [
-                        number_in(first, "pair first"),
-                        _INF if private is None else number_in(private, "pair private"),
-                    ]
-                )
+                state.met[other] = np.array(pair_facts_in(first, private))
         return state
 
 

@@ -22,9 +22,10 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.groups import group_room_text
 from riskscore.io.json_lines import json_dumps
 from riskscore.io.raw import show, shown
+from riskscore.serve.batches import MAX_BATCH_ID_CHARS
 from riskscore.serve.body import JSON_LINES_TYPES
 from riskscore.serve.params import IdType, conversation_ids
-from riskscore.serve.service import MAX_BATCH_ID_CHARS, AmbiguousIdError, ScoringService
+from riskscore.serve.service import AmbiguousIdError, ScoringService
 
 __all__ = ["router"]
 

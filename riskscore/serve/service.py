@@ -17,20 +17,17 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import time
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from riskscore.exceptions import CheckpointError, SchemaError, one_line
+from riskscore.exceptions import SchemaError, one_line
 from riskscore.features.registry import feature_index
 from riskscore.io.events import EventTuple, count_ignored
 from riskscore.io.jsonl import not_an_object
 from riskscore.io.raw import show, shown
-from riskscore.io.schema import MIN_SENTENCE_WORDS, EventType, is_sentence
+from riskscore.io.schema import EventType
 from riskscore.model.scores import reason_texts
 from riskscore.moderation.cases import QueueError
 from riskscore.moderation.item_facts import facts_text
@@ -39,6 +36,7 @@ from riskscore.moderation.user_reports import UserReport, report_of_event
 from riskscore.online import OnlineScorer
 from riskscore.online.risk import OnlineModel
 from riskscore.policy import Alert, Tier
+from riskscore.serve.batches import BatchResult, batch_id_problem, remembered_batches
 from riskscore.serve.body import (
     BatchSizeError,
     BodyItem,
@@ -51,16 +49,11 @@ from riskscore.serve.params import IdType, conversation_ids
 from riskscore.serve.timeline import TimelineStore
 
 __all__ = [
-    "MAX_BATCH_ID_CHARS",
     "MAX_REFUSALS_TRIED",
     "AmbiguousIdError",
-    "BatchResult",
     "ScoringService",
-    "remembered_batches",
 ]
 
-#: Longest batch id (``Idempotency-Key``) accepted, in characters.
-MAX_BATCH_ID_CHARS = 200
 #: Refused events and alerts kept, in all, in the responses of the remembered batch ids
 #: (some 60 MB, and a checkpoint of some 15 MB): a batch of 10,000 elements refused one by
 #: one (``[1,1,...]``, 20 kB) is answered with 0.7 MB and kept as 3 MB, so 10,000 ids
@@ -79,48 +72,6 @@ _ADULT_AGE = feature_index("adult_age")
 class AmbiguousIdError(SchemaError):
     """A conversation id of a URL names both a live text id and a live integer id (HTTP
     409): the request says which with ``id_type``."""
-
-
-@dataclass(frozen=True, slots=True)
-class BatchResult:
-    """What one ``POST /v1/events`` did: HTTP status and JSON body."""
-
-    status: int
-    body: dict[str, Any]
-
-
-#: Batch id -> its first response and the SHA-256 of its media type and body (None: kept by
-#: a riskscore that did not record it; earlier ones hashed the body alone, so a retry
-#: across that upgrade is refused as another body, never applied twice).
-Batches = OrderedDict[str, tuple[BatchResult, str | None]]
-
-
-def remembered_batches(extra: Mapping[str, Any], path: object) -> Batches:
-    """The batch ids kept in a checkpoint's ``extra`` (``batches``: ``[id, status, body,
-    body sha256]`` each), checked.
-
-    Raises
-    ------
-    CheckpointError
-        Naming ``path``: ``batches`` is not a list of such entries.
-    """
-    batches = extra.get("batches", [])
-    out: Batches = OrderedDict()
-    for entry in batches if isinstance(batches, list) else [None]:
-        if not (
-            isinstance(entry, list)
-            and len(entry) in (3, 4)
-            and isinstance(entry[0], str)
-            and type(entry[1]) is int
-            and isinstance(entry[2], dict)
-            and (len(entry) == 3 or _is_digest(entry[3]))
-        ):
-            raise CheckpointError(
-                f"{path}: checkpoint extra 'batches' must be a list of [id, status, body, "
-                f"body sha256], found {show(entry if isinstance(batches, list) else batches)}"
-            )
-        out[entry[0]] = (BatchResult(entry[1], entry[2]), entry[3] if len(entry) == 4 else None)
-    return out
 
 
 class ScoringService:
@@ -202,15 +153,11 @@ class ScoringService:
         """
         digest = None
         if batch_id is not None:
-            if not batch_id or len(batch_id) > MAX_BATCH_ID_CHARS or not batch_id.isprintable():
+            problem = batch_id_problem(batch_id)
+            if problem is not None:
                 return _refused_request(
-                    f"Idempotency-Key must be 1 to {MAX_BATCH_ID_CHARS} printable characters"
-                )
-            if is_sentence(batch_id):  # kept in the checkpoint and sent back: never text
-                return _refused_request(
-                    f"Idempotency-Key is text of {MIN_SENTENCE_WORDS} or more words, a sentence "
-                    "(not shown: it may be message content); nothing was applied: give each "
-                    "batch an opaque key, such as a UUID"
+                    f"Idempotency-Key {problem}; nothing was applied: give each batch an opaque "
+                    "key, such as a UUID"
                 )
             # the key binds the body and how it is read: the same bytes sent again as
             # another media type are another batch (JSON lines, not one JSON array)
@@ -478,13 +425,6 @@ def _refused_request(message: str, *, status: int = 422) -> BatchResult:
     return BatchResult(
         status, {"accepted": 0, "refused": [{"index": None, "message": message}], "alerts": []}
     )
-
-
-_DIGEST = re.compile(r"[0-9a-f]{64}")
-
-
-def _is_digest(value: object) -> bool:
-    return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
 
 
 def _tier_name(tier: int) -> str:
