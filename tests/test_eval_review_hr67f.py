@@ -19,6 +19,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 import riskscore as rs
 import riskscore.evaluation.evaluator as ev
 from riskscore.evaluation import split_dataset
+from riskscore.evaluation.online_states import online_peaks
+from riskscore.evaluation.policy_check import check_policy
 from riskscore.evaluation.replay import Replay
 from riskscore.evaluation.robustness import RobustnessReport, evaluate_world
 from riskscore.evaluation.slices import Slice, slice_replicates
@@ -28,10 +30,10 @@ from riskscore.synthetic.data import SyntheticData
 _BIG = np.uint64(2**63)
 
 
-def _beyond_int64() -> tuple[rs.MessageTable, rs.synthetic.Labels]:
-    """200 generated conversations whose conversation and account ids are shifted past
+def _beyond_int64(n: int = 200) -> tuple[rs.MessageTable, rs.synthetic.Labels]:
+    """``n`` generated conversations whose conversation and account ids are shifted past
     int64, as a platform's 64-bit unsigned keys are."""
-    data = rs.synthetic.generate(200, prevalence=0.1, seed=3)
+    data = rs.synthetic.generate(n, prevalence=0.1, seed=3)
     cols = dict(data.messages.columns())
     for name in ("conversation_id", "sender_id", "recipient_id"):
         cols[name] = np.asarray(cols[name]).astype(np.uint64) + _BIG
@@ -65,6 +67,25 @@ def test_a_split_of_files_with_ids_beyond_int64_evaluates(tmp_path: Path) -> Non
     (_, _), (test, test_labels) = split_dataset(data.messages, data.labels, seed=1)
     report = rs.evaluate(rs.load_model(), test, test_labels, n_bootstrap=0, replay_events=0)
     assert report.n_conversations == len(test_labels) == test.n_conversations
+
+
+def test_policy_check_online_counts_ids_beyond_int64_as_the_others() -> None:
+    """Was: ``riskscore policy check --online`` (check_policy with online peaks) cast the
+    replayed conversation ids to int64 and stopped with OverflowError on ids beyond it."""
+    model, policy = rs.load_model(), rs.AlertPolicy.default()
+    small = rs.synthetic.generate(150, prevalence=0.1, seed=3)
+    messages, labels = _beyond_int64(150)
+
+    def bands(msgs: rs.MessageTable, ids: np.ndarray) -> list[tuple[int, int, int]]:
+        check = check_policy(
+            policy, model.score(msgs), ids, labels.is_grooming, online=online_peaks(model, msgs)
+        )
+        assert check.online
+        return [(b.n_conversations, b.alerts, b.true_alerts) for b in check.bands]
+
+    assert bands(messages, labels.conversation_id) == bands(
+        small.messages, small.labels.conversation_id
+    )
 
 
 # ------------------------------------------------------------------ robustness worlds
