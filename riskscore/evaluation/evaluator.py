@@ -51,6 +51,7 @@ from riskscore.features import FeatureTable, extract_features
 from riskscore.io import read_messages
 from riskscore.io.messages import MessageTable
 from riskscore.model import RiskModel
+from riskscore.model.labels import label_positions
 from riskscore.policy import AlertPolicy, policy_or_default
 
 __all__ = ["DEFAULT_LATENCY_P", "evaluate", "split_dataset"]
@@ -108,13 +109,17 @@ def split_dataset(
         raise TypeError(f"labels must be a dataclass such as synthetic.Labels, got {type(labels)}")
     check_and_align(labels, features, msgs)
     train_idx, test_idx = split_by_adult(features.adult_id, test_fraction=test_fraction, seed=seed)
-    label_ids = np.asarray(truth_source.conversation_id)
-    n = len(label_ids)
+    # The label row of each conversation, its id matched as evaluation matches it: the raw
+    # ids compared with np.isin matched no label of ids beyond int64 (uint64 labels beside
+    # the events' decimal text), and both sides came back with no label at all.
+    label_row = label_positions(truth_source.conversation_id, features.conversation_id)
+    n = len(truth_source.conversation_id)
 
     def subset(codes: npt.NDArray[np.int64]) -> tuple[MessageTable, Any]:
-        keep = np.isin(label_ids, features.conversation_id[codes])
+        keep = np.sort(label_row[codes])  # the labels' own order
         arrays = {
-            f.name: np.asarray(getattr(labels, f.name))[keep]
+            # asanyarray: ids beyond int64 stay DecimalIds, the kind the events' ids are
+            f.name: np.asanyarray(getattr(labels, f.name))[keep]
             for f in fields(labels)
             if np.ndim(getattr(labels, f.name)) == 1 and len(getattr(labels, f.name)) == n
         }

@@ -21,7 +21,7 @@ from riskscore.model.labels import label_positions
 from riskscore.model.scores import ScoreTable
 from riskscore.policy import AlertPolicy
 from riskscore.policy.volume import Traffic, conversation_tiers
-from riskscore.synthetic.labels import boolean_labels
+from riskscore.synthetic.labels import boolean_labels, read_label_ids
 
 __all__ = ["BandCheck", "PolicyCheck", "SweepRow", "check_policy"]
 
@@ -202,7 +202,9 @@ def _online_rows(
     given = np.empty(len(ids), dtype=object)
     given[:] = list(ids)
     if len(given) and all(isinstance(i, (int, np.integer)) for i in ids):
-        given = given.astype(np.int64)
+        # integers as the scores hold them: int64, or beyond int64 their decimal text
+        # (DecimalIds), by the events' id rule; a cast to int64 overflowed on those
+        given = read_label_ids("conversation_id", given)
     try:
         position = label_positions(conversation_id, given)
     except SchemaError as exc:

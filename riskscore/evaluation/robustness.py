@@ -22,6 +22,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+import riskscore.evaluation.metrics as em
 from riskscore._checks import check_prevalence, check_whole
 from riskscore.evaluation.records import jsonable
 from riskscore.evaluation.world_samples import WorldSample, world_samples
@@ -235,8 +236,8 @@ class RobustnessReport:
                         markdown_text(r.world),  # a world's name: any printable text
                         f"{r.n_conversations:,}",
                         f"{r.n_grooming:,}",  # PR-AUC on few positives is noisy
-                        f"{r.pr_auc:.3f}",
-                        f"{r.pr_auc_rare:.3f}",
+                        _fmt(r.pr_auc),  # n/a, as every column, where undefined (not "nan")
+                        _fmt(r.pr_auc_rare),
                         _pct(r.recall_review),
                         _pct(r.recall_urgent),
                         _num(r.alerts_per_million.get("review")),
@@ -292,11 +293,23 @@ def evaluate_world(
     policy: AlertPolicy | None,
     rare_prevalence: float,
 ) -> WorldResult:
-    """The metrics of :class:`WorldResult` for one scored sample."""
-    # Imported when evaluating, not at every command's start-up (about a second).
-    from sklearn.metrics import average_precision_score
+    """The metrics of :class:`WorldResult` for one scored sample.
 
+    Raises
+    ------
+    ValueError
+        ``risk`` is not one probability per conversation (its length, or a NaN, infinite
+        or out-of-range risk named by position, :func:`~riskscore.evaluation.metrics.check_risk`).
+    """
     y = np.asarray(labels.is_grooming_true, dtype=bool)
+    if np.shape(risk) != y.shape:
+        raise ValueError(
+            f"world {name!r}: the scorer gave risks of shape {np.shape(risk)} for {len(y)} "
+            "conversations: one risk per conversation"
+        )
+    # the metrics' one check: scikit-learn said "Input contains NaN" without the position,
+    # and ranked a risk of 1.5 (no probability) as if it were one
+    em.check_risk(risk)
     prevalence = float(y.mean())
     both = bool(y.any() and not y.all())
     pr_auc = pr_auc_rare = math.nan  # undefined without both classes, not scikit-learn's 0
@@ -304,8 +317,10 @@ def evaluate_world(
         # benign weighted by w so that n_pos / (n_pos + w n_neg) = rare_prevalence: the
         # precision at each threshold becomes rho TPR / (rho TPR + (1 - rho) FPR)
         w = (prevalence / (1 - prevalence)) * ((1 - rare_prevalence) / rare_prevalence)
-        pr_auc = float(average_precision_score(y, risk))
-        pr_auc_rare = float(average_precision_score(y, risk, sample_weight=np.where(y, 1.0, w)))
+        weights = np.vstack([np.ones(len(y)), np.where(y, 1.0, w)])
+        # the evaluation's average precision (scikit-learn's, tests/test_evaluation_properties.py)
+        ap = em.ranking_metrics(y, risk, weights)["pr_auc"]
+        pr_auc, pr_auc_rare = float(ap[0]), float(ap[1])
     result = WorldResult(
         world=name,
         n_conversations=len(y),
