@@ -11,7 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import hypothesis.strategies as st
+import numpy as np
+from hypothesis import given, settings
+from hypothesis.extra.numpy import arrays
+
 import riskscore as rs
+from riskscore.model.scores import MIN_REASON_PUSH, top_reasons
 from riskscore.online.state import AccountState
 
 _EPHEMERAL, _MESSAGE = int(rs.Channel.EPHEMERAL), int(rs.EventType.MESSAGE)
@@ -57,3 +63,42 @@ def test_account_state_json_lists_its_ids_in_one_order_whatever_order_they_came(
     assert first.to_json() == second.to_json()
     restored = AccountState.from_json(first.to_json())
     assert restored.to_json() == first.to_json()
+
+
+def _online_order(contributions: np.ndarray, k: int) -> np.ndarray:
+    """The reasons online names (riskscore.online.risk.OnlineModel.reasons): strongest
+    first, equal contributions in feature order, each at least MIN_REASON_PUSH."""
+    order = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
+    kept = np.take_along_axis(contributions, order, axis=1) >= MIN_REASON_PUSH
+    return np.where(kept, order, -1)
+
+
+def test_batch_reasons_of_equal_contributions_come_in_feature_order_as_online() -> None:
+    # A partition picked any of the features tied with the k-th strongest (5 before 4),
+    # and kept the tied ones it picked in its own order.
+    contributions = np.array(
+        [
+            [0.1, 0.5, 0.2, 0.5, 0.5, 0.5],
+            [0.2, 0.3, 0.3, 0.1, 0.3, 0.3],
+            [0.0, 0.4, 0.4, 0.4, 0.4, 0.9],
+        ]
+    )
+    idx, _, _ = top_reasons(contributions, contributions, 3)
+    np.testing.assert_array_equal(idx, _online_order(contributions, 3))
+    np.testing.assert_array_equal(idx[0], [1, 3, 4])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    arrays(np.int8, st.tuples(st.integers(1, 6), st.integers(1, 9)), elements=st.integers(-2, 3)),
+    st.integers(1, 4),
+)
+def test_batch_reasons_are_the_online_reasons_on_rows_full_of_ties(
+    steps: np.ndarray, k: int
+) -> None:
+    contributions = steps.astype(np.float64) / 4
+    idx, _, contrib = top_reasons(contributions, contributions, k)
+    expected = _online_order(contributions, min(k, contributions.shape[1]))
+    np.testing.assert_array_equal(idx, expected)
+    shown = np.take_along_axis(contributions, np.maximum(expected, 0), axis=1)
+    np.testing.assert_array_equal(contrib, np.where(expected >= 0, shown, np.nan))
