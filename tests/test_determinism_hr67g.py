@@ -1,10 +1,12 @@
-"""Same input, same bytes, whatever the process's string hashing: determinism review hr67g.
+"""Same input, same bytes: online checkpoints whatever the process's string hashing, and
+batch reasons of equal contributions named as online (determinism review hr67g).
 
 All data is synthetic.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -36,7 +38,7 @@ scorer.checkpoint(sys.argv[1])
 
 
 def _accounts_rows(path: Path) -> list[tuple[object, ...]]:
-    with sqlite3.connect(path) as con:
+    with contextlib.closing(sqlite3.connect(path)) as con:
         return con.execute("SELECT * FROM accounts ORDER BY 1").fetchall()
 
 
