@@ -435,10 +435,17 @@ def top_reasons(
     contributions: FloatArray, values: FloatArray, k: int
 ) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray]:
     """Top-k contributions of at least :data:`MIN_REASON_PUSH` per row, vectorized:
-    (index, value, contribution)."""
+    (index, value, contribution). Equal contributions come in feature order, as online
+    (:meth:`riskscore.online.risk.OnlineModel.reasons`): a stable sort of each row."""
     k = min(k, contributions.shape[1])
-    part = np.argpartition(-contributions, k - 1, axis=1)[:, :k]
+    # The k largest of a row, in feature order: a partition picks any of the values equal
+    # to the k-th largest, so a row where more than k reach it is sorted whole.
+    part = np.sort(np.argpartition(-contributions, k - 1, axis=1)[:, :k], axis=1)
     part_contrib = np.take_along_axis(contributions, part, axis=1)
+    tied = (contributions >= part_contrib.min(axis=1, keepdims=True)).sum(axis=1) > k
+    if tied.any():
+        part[tied] = np.argsort(-contributions[tied], axis=1, kind="stable")[:, :k]
+        part_contrib[tied] = np.take_along_axis(contributions[tied], part[tied], axis=1)
     order = np.argsort(-part_contrib, axis=1, kind="stable")
     idx = np.take_along_axis(part, order, axis=1).astype(np.int64)
     contrib = np.take_along_axis(contributions, idx, axis=1)

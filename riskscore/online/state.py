@@ -100,6 +100,13 @@ NO_ACCOUNT.flags.writeable = False
 PairFacts = FloatArray
 
 
+def _in_one_order(ids: set[object]) -> list[object]:
+    """The ids of a set as a checkpoint lists them: integers, then texts, each ascending.
+    A set's own order is its hash table's, and a text's hash changes with every process
+    (``PYTHONHASHSEED``): the same events gave checkpoints of other bytes."""
+    return sorted(ids, key=lambda i: (isinstance(i, str), i))
+
+
 class AccountState:
     """What one account did, for the per-account features: the sets behind its distinct
     counts and its tallies (:data:`riskscore.features.kernel.ACCOUNT_SLOTS`), and the facts
@@ -154,9 +161,9 @@ class AccountState:
         met = [[other, float(first), _finite(float(private))] for other, (first, private) in
                (self.met or {}).items()]  # fmt: skip
         return [
-            list(self.contacts),
-            list(self.minors),
-            list(self.private_minors),
+            _in_one_order(self.contacts),
+            _in_one_order(self.minors),
+            _in_one_order(self.private_minors),
             [float(v) for v in self.tallies],
             self.last_seen,
             met,
