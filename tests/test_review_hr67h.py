@@ -29,6 +29,8 @@ DRAW_NOTHING = [
     "\u08aa\u200c\u0628",  # reh with loop joins to the right only
     "\u08b1\u200c\u0628",  # straight waw
     "\u0870\u200c\u0628",  # alef with attached fatha
+    "\u0915\u094d\u200c",  # ka, virama, non-joiner at the end: no conjunct to keep apart
+    "\u0915\u094d\u200c 7",  # nor before a space
 ]
 HEAD_SHAKING = "\U0001f642\u200d\u2194\ufe0f"
 
@@ -62,6 +64,8 @@ def test_a_zwj_emoji_ending_in_an_arrow_is_read_in_batch_and_online() -> None:
     scorer = rs.OnlineScorer(rs.load_model())
     scorer.update_one({k: v[0] for k, v in _events(HEAD_SHAKING).items()})
     assert not has_hidden_character("\u0628\u200c\u0628")  # beh, non-joiner, beh: still read
+    assert not has_hidden_character("\u0915\u094d\u200c\u0937")  # keeps ksha from forming
+    assert not has_hidden_character("\u0915\u094d\u200d")  # half form of ka
 
 
 def test_a_time_zone_offset_is_the_zones_at_that_instant_across_a_transition() -> None:

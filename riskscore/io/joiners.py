@@ -9,7 +9,8 @@ sequences the joiner (a technologist, U+1F469 U+200D U+1F4BB): there each change
 drawn, so a moderator sees it. A joiner is allowed where it changes the drawing, after the
 contextual rules of IDNA (RFC 5892, appendix A.1 and A.2) and Unicode's emoji sequences:
 
-- either joiner right after a virama (canonical combining class 9);
+- either joiner right after a virama (canonical combining class 9), the non-joiner only
+  before a letter (a conjunct it keeps from forming; at the end it draws nothing);
 - the non-joiner between two Arabic-script letters, the one before it joining to the
   left (not one of :data:`_RIGHT_JOINING`, such as alef, dal or waw, after which a
   non-joiner changes nothing), neither joining to no side (hamza, a presentation form:
@@ -72,7 +73,11 @@ def _arabic_letter(char: str) -> bool:
 def _allowed(text: str, i: int) -> bool:
     """Whether the joiner ``text[i]`` changes how ``text`` is drawn (the module's rules)."""
     if i > 0 and unicodedata.combining(text[i - 1]) == _VIRAMA:
-        return True
+        # the joiner shows a half form or chillu at a word's end; the non-joiner only
+        # keeps a conjunct from forming, so it needs a letter to come after it
+        return text[i] != _ZWNJ or (
+            i + 1 < len(text) and unicodedata.category(text[i + 1]).startswith("L")
+        )
     if text[i] == _ZWNJ:
         before, after = i - 1, i + 1
         while before >= 0 and unicodedata.category(text[before]) == "Mn":
