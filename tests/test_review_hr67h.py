@@ -26,6 +26,7 @@ DRAW_NOTHING = [
     "\u0628\u200c\u0621",  # beh, non-joiner, hamza: the hamza joins to no side
     "\ufe91\u200c\ufe92",  # presentation forms of beh: fixed glyphs
     "\ufdf2\u200c\u0628",  # the ligature Allah, isolated form
+    "\U0001ee01\u200c\U0001ee01",  # Arabic mathematical beh: fixed glyphs
     "\u08aa\u200c\u0628",  # reh with loop joins to the right only
     "\u08b1\u200c\u0628",  # straight waw
     "\u0870\u200c\u0628",  # alef with attached fatha

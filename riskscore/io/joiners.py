@@ -47,8 +47,8 @@ _RIGHT_JOINING: Final = frozenset(
     + "".join(map(chr, range(0x0870, 0x0883)))
 )
 #: Arabic letters that join to neither side (joining type U): a non-joiner before one
-#: draws nothing either. With them the presentation forms (U+FB50..U+FDFF, U+FE70..U+FEFF),
-#: each one fixed glyph, joined or not by its code point, not by its neighbours.
+#: draws nothing either. With them the presentation forms (U+FB50..U+FDFF, U+FE70..U+FEFF)
+#: and the mathematical letters (U+1EE00..U+1EEFF), each one fixed glyph.
 _NON_JOINING: Final = frozenset("\u0621\u0674\u06e5\u06e6\u0887\u08ad")
 #: After a pictograph and before the joiner of an emoji sequence: the emoji presentation
 #: selector and the five skin-tone modifiers.
@@ -66,7 +66,7 @@ def _arabic_letter(char: str) -> bool:
         unicodedata.category(char).startswith("L")
         and unicodedata.name(char, "").startswith("ARABIC ")
         and char not in _NON_JOINING
-        and not (0xFB50 <= code <= 0xFDFF or 0xFE70 <= code <= 0xFEFF)
+        and not (0xFB50 <= code <= 0xFDFF or 0xFE70 <= code <= 0xFEFF or code >= 0x1EE00)
     )
 
 
