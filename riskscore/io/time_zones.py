@@ -13,12 +13,25 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from riskscore.io.raw import show
 from riskscore.io.tz_offsets import one_tz_offset_problem
 
 __all__ = ["offset_min_at", "time_zone"]
+
+#: Names :func:`zoneinfo.available_timezones` may list that are no zone of a person:
+#: ``localtime`` (Debian's link to the server's own ``/etc/localtime``) and ``Factory``
+#: (the offset 0 with the abbreviation ``-00``, "local time unknown").
+_NOT_A_PLACE = frozenset({"localtime", "Factory"})
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    """The zone names of the database (system and ``tzdata``), without :data:`_NOT_A_PLACE`:
+    files such as ``posixrules`` or the ``posix/`` and ``right/`` copies that
+    :class:`~zoneinfo.ZoneInfo` would also open are no names of it."""
+    return frozenset(available_timezones()) - _NOT_A_PLACE
 
 
 @functools.lru_cache(maxsize=1024)
@@ -40,6 +53,8 @@ def time_zone(name: str) -> ZoneInfo:
     ValueError: time zone 'Europe/Londn' is not in the IANA time zone database (a name such ...
     """
     try:
+        if name not in _zone_names():
+            raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
         # a name that is not a key (a path, '..', an empty or NUL text) is refused as well
@@ -66,7 +81,9 @@ def offset_min_at(zone: ZoneInfo, timestamp: int) -> int:
     >>> offset_min_at(time_zone("Asia/Kathmandu"), 1_768_000_000)
     345
     """
-    offset = zone.utcoffset(datetime.fromtimestamp(timestamp, UTC))
+    # the instant in the zone: ``zone.utcoffset(dt)`` reads dt's wall time as the zone's
+    # own, so a UTC time gave the other side of a transition for |offset| hours after it
+    offset = datetime.fromtimestamp(timestamp, zone).utcoffset()
     minutes = 0.0 if offset is None else offset.total_seconds() / 60
     problem = one_tz_offset_problem(minutes)
     if problem is not None:
