@@ -439,10 +439,13 @@ def top_reasons(
     (:meth:`riskscore.online.risk.OnlineModel.reasons`): a stable sort of each row."""
     k = min(k, contributions.shape[1])
     # The k largest of a row, in feature order: a partition picks any of the values equal
-    # to the k-th largest, so a row where more than k reach it is sorted whole.
+    # to the k-th largest, so a row where more than k reach it is sorted whole, unless the
+    # k-th is below MIN_REASON_PUSH (those reasons are dropped, whichever were picked: rows
+    # of many zero contributions sorted whole made it 3.5 times slower).
     part = np.sort(np.argpartition(-contributions, k - 1, axis=1)[:, :k], axis=1)
     part_contrib = np.take_along_axis(contributions, part, axis=1)
-    tied = (contributions >= part_contrib.min(axis=1, keepdims=True)).sum(axis=1) > k
+    kth = part_contrib.min(axis=1, keepdims=True)
+    tied = (kth[:, 0] >= MIN_REASON_PUSH) & ((contributions >= kth).sum(axis=1) > k)
     if tied.any():
         part[tied] = np.argsort(-contributions[tied], axis=1, kind="stable")[:, :k]
         part_contrib[tied] = np.take_along_axis(contributions[tied], part[tied], axis=1)
