@@ -12,6 +12,7 @@ from typing import Final
 
 __all__ = [
     "NIGHT_END_MIN",
+    "NIGHT_MINUTES",
     "NIGHT_START_MIN",
     "RECENT_WEIGHT",
     "SHARE_PRIOR_EVENTS",
@@ -24,6 +25,8 @@ __all__ = [
 #: Night in the child's local time: 22:00 up to 06:00.
 NIGHT_START_MIN: Final = 22 * 60
 NIGHT_END_MIN: Final = 6 * 60
+#: The night's length in minutes (it runs across midnight).
+NIGHT_MINUTES: Final = (NIGHT_END_MIN - NIGHT_START_MIN) % (24 * 60)
 #: Time constants of the exponentially decayed event counts (escalation).
 TAU_SHORT_S: Final = 86_400.0
 TAU_LONG_S: Final = 7 * 86_400.0

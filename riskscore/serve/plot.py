@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from riskscore._units import DAY_S, HOUR_S, MINUTE_S
-from riskscore.features.constants import NIGHT_END_MIN, NIGHT_START_MIN
+from riskscore.features.constants import NIGHT_END_MIN, NIGHT_MINUTES, NIGHT_START_MIN
 from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES, EventType
 from riskscore.moderation.cases import Case
 from riskscore.serve.timeline import TimelineEvent, TimelineStore
@@ -71,11 +71,10 @@ def _night_spans(t0: int, t1: int, offset_min: int) -> list[tuple[int, int]]:
     offset = offset_min * MINUTE_S
     first_day = (t0 + offset) // DAY_S - 1
     last_day = (t1 + offset) // DAY_S + 1
-    length = (NIGHT_END_MIN - NIGHT_START_MIN) % (DAY_S // MINUTE_S) * MINUTE_S
     spans = []
     for day in range(first_day, last_day + 1):
         start = day * DAY_S + NIGHT_START_MIN * MINUTE_S - offset
-        end = start + length
+        end = start + NIGHT_MINUTES * MINUTE_S
         if end >= t0 and start <= t1:
             spans.append((max(start, t0), min(end, t1)))
     return spans

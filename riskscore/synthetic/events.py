@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskscore._units import DAY_S, HOUR_S
-from riskscore.features.constants import NIGHT_END_MIN, NIGHT_START_MIN
+from riskscore.features.constants import NIGHT_END_MIN, NIGHT_MINUTES, NIGHT_START_MIN
 from riskscore.io.schema import Channel, EventType
 from riskscore.synthetic.accounts import Accounts
 from riskscore.synthetic.conversations import Plan
@@ -25,7 +25,7 @@ BoolArray = npt.NDArray[np.bool_]
 #: after local midnight, and its length.
 _NIGHT_START_S = NIGHT_START_MIN * 60
 _NIGHT_END_S = NIGHT_END_MIN * 60
-_NIGHT_S = (_NIGHT_END_S - _NIGHT_START_S) % DAY_S
+_NIGHT_S = NIGHT_MINUTES * 60
 #: Day times: from an hour after the night ends to the night's start (07:00-22:00).
 _DAY_START_S = _NIGHT_END_S + HOUR_S
 _DAY_S = _NIGHT_START_S - _DAY_START_S
