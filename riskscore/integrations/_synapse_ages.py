@@ -41,13 +41,12 @@ class Profile(NamedTuple):
         """The user's UTC offset in minutes at epoch second ``timestamp``: the fixed
         offset, else the time zone's offset then, else ``default``'s (the module's
         ``default_tz_offset_min`` or ``default_time_zone``), else None (unknown)."""
-        if self.tz_offset_min is not None:
-            return self.tz_offset_min
-        if self.time_zone is not None:
-            return offset_min_at(time_zone(self.time_zone), timestamp)
-        if default.tz_offset_min is None and default.time_zone is None:
-            return None
-        return default.offset_at(timestamp, UNKNOWN)
+        for clock in (self, default):
+            if clock.tz_offset_min is not None:
+                return clock.tz_offset_min
+            if clock.time_zone is not None:
+                return offset_min_at(time_zone(clock.time_zone), timestamp)
+        return None
 
 
 UNKNOWN = Profile(None, None)

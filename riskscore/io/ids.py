@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from riskscore._checks import is_int
 from riskscore.io.coding import ranked_text
 from riskscore.io.decimals import EXACT_FLOAT_INT
+from riskscore.io.joiners import JOINERS
 from riskscore.io.number_rules import exact_float_bits
 from riskscore.io.one_value import Undecided
 from riskscore.io.schema import (
@@ -367,8 +368,8 @@ def _bad_text_ids(values: AnyArray, max_length: int = MAX_ID_LENGTH) -> dict[int
     )
     hidden = np.asarray(pc.fill_null(pc.match_substring_regex(text, HIDDEN_RE2), False))
     # a joiner may be part of the name (riskscore.io.joiners): its few rows by that rule
-    joined = hidden & np.asarray(pc.fill_null(pc.match_substring(text, "\u200c"), False))
-    joined |= hidden & np.asarray(pc.fill_null(pc.match_substring(text, "\u200d"), False))
+    joiner = pc.fill_null(pc.match_substring_regex(text, f"[{JOINERS}]"), False)
+    joined = hidden & np.asarray(joiner)
     for row in np.flatnonzero(joined).tolist():
         hidden[row] = has_hidden_character(values[row])
     ctrl_rows = np.flatnonzero(hidden)

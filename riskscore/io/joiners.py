@@ -34,11 +34,11 @@ JOINERS: Final = "\u200c\u200d"
 _ZWNJ: Final = "\u200c"
 #: Canonical combining class of a virama (IDNA's ``Virama`` test).
 _VIRAMA: Final = 9
-#: Arabic letters that join only to the right (Unicode ArabicShaping.txt, joining type R),
-#: and the hamza, which joins to neither side (U): a non-joiner after one draws nothing.
+#: Arabic letters that join only to the right (Unicode ArabicShaping.txt, joining type R):
+#: a non-joiner after one draws nothing (as after one of :data:`_NON_JOINING`).
 _RIGHT_JOINING: Final = frozenset(
-    "\u0621\u0622\u0623\u0624\u0625\u0627\u0629\u062f\u0630\u0631\u0632\u0648\u0671\u0672"
-    "\u0673\u0674\u0675\u0676\u0677"
+    "\u0622\u0623\u0624\u0625\u0627\u0629\u062f\u0630\u0631\u0632\u0648\u0671\u0672"
+    "\u0673\u0675\u0676\u0677"
     + "".join(map(chr, range(0x0688, 0x069A)))
     + "\u06c0"
     + "".join(map(chr, range(0x06C3, 0x06CC)))
