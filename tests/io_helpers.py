@@ -44,6 +44,21 @@ def valid_events() -> Events:
 SORTED_ORDER = [1, 3, 2, 0]
 
 
+def exchange_with(account: str) -> Events:
+    """Two messages between ``account`` (30) and the account ``kid`` (12), one each way:
+    for checking how an id is read wherever it stands (sender row 0, recipient row 1)."""
+    return {
+        "conversation_id": [1, 1],
+        "timestamp": [1_700_000_000, 1_700_000_100],
+        "sender_id": [account, "kid"],
+        "recipient_id": ["kid", account],
+        "channel": ["public", "direct"],
+        "event": ["message", "message"],
+        "sender_age": [30, 12],
+        "recipient_age": [12, 30],
+    }
+
+
 def required_only(events: Events) -> Events:
     """The same events with only the required schema columns."""
     keep = ("conversation_id", "timestamp", "sender_id", "recipient_id", "channel")

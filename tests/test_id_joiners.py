@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from io_helpers import exchange_with
 
 import riskscore as rs
 from riskscore.io.schema import has_hidden_character
@@ -34,29 +35,16 @@ HIDDEN = [
 ]
 
 
-def _events(sender: str) -> dict[str, list[object]]:
-    return {
-        "conversation_id": [1, 1],
-        "timestamp": [1_700_000_000, 1_700_000_100],
-        "sender_id": [sender, "kid"],
-        "recipient_id": ["kid", sender],
-        "channel": ["public", "direct"],
-        "event": ["message", "message"],
-        "sender_age": [30, 12],
-        "recipient_age": [12, 30],
-    }
-
-
 @pytest.mark.parametrize("account", WRITTEN)
 def test_a_joiner_that_is_part_of_a_name_is_read_everywhere(account: str, tmp_path: Path) -> None:
     assert not has_hidden_character(account)
-    messages = rs.read_messages(_events(account))
+    messages = rs.read_messages(exchange_with(account))
     assert account in messages.accounts.tolist()
     path = tmp_path / "events.csv"
     rs.write_messages(messages, path)
     assert account in rs.read_messages(path).accounts.tolist()
     scorer = rs.OnlineScorer(rs.load_model())
-    scorer.update_one({k: v[0] for k, v in _events(account).items()})
+    scorer.update_one({k: v[0] for k, v in exchange_with(account).items()})
     assert shown_id(account) == account  # drawn as written: a moderator sees the joiner's work
 
 
@@ -64,17 +52,17 @@ def test_a_joiner_that_is_part_of_a_name_is_read_everywhere(account: str, tmp_pa
 def test_a_joiner_that_draws_nothing_is_refused_everywhere(account: str) -> None:
     assert has_hidden_character(account)
     with pytest.raises(rs.SchemaError, match=r"column 'sender_id', row 0: .* control character"):
-        rs.read_messages(_events(account))
-    quarantined = rs.read_messages(_events(account), errors="quarantine")
+        rs.read_messages(exchange_with(account))
+    quarantined = rs.read_messages(exchange_with(account), errors="quarantine")
     assert len(quarantined.quarantined) == 2  # both rows name the account
     scorer = rs.OnlineScorer(rs.load_model())
     with pytest.raises(rs.SchemaError, match="control character"):
-        scorer.update_one({k: v[0] for k, v in _events(account).items()})
+        scorer.update_one({k: v[0] for k, v in exchange_with(account).items()})
     assert shown_id(account).startswith('"')  # escaped if it is ever shown
 
 
 def test_a_column_mixing_both_kinds_refuses_only_the_hidden_rows() -> None:
-    events = {k: v * 2 for k, v in _events(ALIREZA).items()}
+    events = {k: v * 2 for k, v in exchange_with(ALIREZA).items()}
     events["conversation_id"] = [1, 1, 2, 2]
     events["sender_id"] = [ALIREZA, "kid", "bo\u200cb", "kid"]
     events["recipient_id"] = ["kid", ALIREZA, "kid", "bo\u200cb"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from io_helpers import exchange_with
 
 import riskscore as rs
 from riskscore.integrations._synapse_ages import UNKNOWN, user_clock
@@ -36,34 +37,21 @@ DRAW_NOTHING = [
 HEAD_SHAKING = "\U0001f642\u200d\u2194\ufe0f"
 
 
-def _events(sender: str) -> dict[str, list[object]]:
-    return {
-        "conversation_id": [1, 1],
-        "timestamp": [1_700_000_000, 1_700_000_100],
-        "sender_id": [sender, "kid"],
-        "recipient_id": ["kid", sender],
-        "channel": ["public", "direct"],
-        "event": ["message", "message"],
-        "sender_age": [30, 12],
-        "recipient_age": [12, 30],
-    }
-
-
 @pytest.mark.parametrize("account", DRAW_NOTHING)
 def test_a_non_joiner_next_to_a_letter_that_joins_nowhere_is_refused(account: str) -> None:
     assert has_hidden_character(account)
     with pytest.raises(rs.SchemaError, match=r"column 'sender_id', row 0: .* control character"):
-        rs.read_messages(_events(account))
+        rs.read_messages(exchange_with(account))
     scorer = rs.OnlineScorer(rs.load_model())
     with pytest.raises(rs.SchemaError, match="control character"):
-        scorer.update_one({k: v[0] for k, v in _events(account).items()})
+        scorer.update_one({k: v[0] for k, v in exchange_with(account).items()})
 
 
 def test_a_zwj_emoji_ending_in_an_arrow_is_read_in_batch_and_online() -> None:
     assert not has_hidden_character(HEAD_SHAKING)
-    assert HEAD_SHAKING in rs.read_messages(_events(HEAD_SHAKING)).accounts.tolist()
+    assert HEAD_SHAKING in rs.read_messages(exchange_with(HEAD_SHAKING)).accounts.tolist()
     scorer = rs.OnlineScorer(rs.load_model())
-    scorer.update_one({k: v[0] for k, v in _events(HEAD_SHAKING).items()})
+    scorer.update_one({k: v[0] for k, v in exchange_with(HEAD_SHAKING).items()})
     assert not has_hidden_character("\u0628\u200c\u0628")  # beh, non-joiner, beh: still read
     assert not has_hidden_character("\u0915\u094d\u200c\u0937")  # keeps ksha from forming
     assert not has_hidden_character("\u0915\u094d\u200d")  # half form of ka
