@@ -258,7 +258,7 @@ def _notices_table(
         *_NOTICE_COLUMNS,
         *(f"Contextual information on {c}" for c in _NOTICE_COLUMNS),
     )
-    rows = [_total_row(lead, len(_NOTICE_COLUMNS))] + [
+    rows = [_total_row(lead, header)] + [
         [*lead, cat, *values, *context] for cat in CATEGORY_ROWS[1:]
     ]
     return header, rows
@@ -293,7 +293,7 @@ def _own_initiative_tables(
             for value in (r.decision_account, r.decision_provision, *r.decision_visibility):
                 if value is not None:
                     counts[_RESTRICTION_COLUMNS[value]] += 1
-        rows = [_total_row(lead, len(_OWN_COLUMNS))] + [
+        rows = [_total_row(lead, header)] + [
             [*lead, cat, *counts.values(), note] for cat in CATEGORY_ROWS[1:]
         ]
         tables[name] = (header, rows)
@@ -376,8 +376,16 @@ def _simulated_note(items: Sequence[QueueItem], simulated: frozenset[int]) -> st
     return f"; SIMULATED: {n} of {len(items)} decision times were set by a simulation, not measured"
 
 
-def _total_row(lead: list[Any], width: int) -> list[Any]:
-    return [*lead, "TOTAL", *([""] * width), "all categories: " + PLATFORM]
+def _total_row(lead: list[Any], header: Sequence[str]) -> list[Any]:
+    """The ``TOTAL`` row of a table of ``header``: a cell for every column (a short row is
+    a CSV that strict readers refuse), each blank but the first contextual column's, which
+    says the platform fills them."""
+    cells = [""] * (len(header) - len(lead) - 1)
+    names = [name.lower() for name in header[len(lead) + 1 :]]
+    cells[next(k for k, name in enumerate(names) if name.startswith("contextual"))] = (
+        "all categories: " + PLATFORM
+    )
+    return [*lead, "TOTAL", *cells]
 
 
 def _period_text(f: ExportFilter, items: Sequence[QueueItem]) -> str:
