@@ -5,13 +5,23 @@ before its fix."""
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
+from typing import Any
 
 import pyarrow.csv as pacsv
+import pytest
 from _regulatory import KEY, decided_queue
 
 from riskscore.moderation import ReviewQueue
-from riskscore.regulatory import export_all
+from riskscore.regulatory import (
+    StatementError,
+    StatementSettings,
+    decided_cases,
+    export_all,
+    statements_of_reasons,
+    validate_statements,
+)
 
 
 def _export(tmp_path: Path) -> Path:
@@ -45,3 +55,60 @@ def test_every_template_row_has_a_cell_for_each_column(tmp_path: Path) -> None:
         "all categories: left to the platform"
     )
     assert total["Contextual information on Median time to take action"] == ""
+
+
+def _statements(tmp_path: Path, settings: StatementSettings | None = None) -> list[dict[str, Any]]:
+    """The statements of reasons of the hand-made queue's restricting decisions."""
+    tmp_path.mkdir(exist_ok=True)
+    db = decided_queue(tmp_path / "q.sqlite")
+    with ReviewQueue(db) as queue:
+        return statements_of_reasons(decided_cases(queue.items()), key=KEY, settings=settings)
+
+
+@pytest.mark.parametrize("record", [None, ["puid", "p_1"], "p_1"], ids=["null", "array", "text"])
+def test_a_line_that_is_no_record_is_named(tmp_path: Path, record: object) -> None:
+    """Was: ``AttributeError: 'list' object has no attribute 'get'`` (``TypeError`` for
+    null), a traceback, for a hand-edited statements file one of whose lines is JSON but no
+    object. Now a StatementError naming the statement's position."""
+    records: list[Any] = [_statements(tmp_path)[0], record]
+    with pytest.raises(StatementError, match=r"^statement 1 is .*, not a record of fields"):
+        validate_statements(records)
+
+
+def test_a_reference_url_without_its_scheme_is_refused(tmp_path: Path) -> None:
+    """Was: ``decision_ground_reference_url="www.example.com/terms"`` (a platform's
+    setting) written into every statement and accepted by the validator, where the
+    database's ``url`` rule rejects each of them. Now refused, naming the field; a full URL
+    is taken."""
+    restrictions = StatementSettings().restrictions
+    bad = StatementSettings(restrictions, decision_ground_reference_url="www.example.com/terms")
+    with pytest.raises(StatementError, match="'decision_ground_reference_url' must be a full URL"):
+        _statements(tmp_path / "a", bad)
+    good = StatementSettings(restrictions, decision_ground_reference_url="https://example.com/t")
+    assert _statements(tmp_path / "b", good)[0]["decision_ground_reference_url"].startswith("https")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("decision_facts", math.nan), ("decision_facts", ["text"]), ("puid", math.nan)],
+    ids=["nan-facts", "list-facts", "nan-puid"],
+)
+def test_a_free_text_field_that_is_not_text_is_refused(
+    tmp_path: Path, name: str, value: object
+) -> None:
+    """Was: accepted (its length counted on ``str(value)``, "nan" passing the puid
+    alphabet), and ``write_statements`` wrote ``NaN``, which is no JSON (the database's
+    parser refuses the whole payload). Now refused, naming the field."""
+    record = dict(_statements(tmp_path)[0], **{name: value})
+    with pytest.raises(StatementError, match=f"field {name!r} must be text"):
+        validate_statements([record])
+
+
+def test_a_content_language_not_in_the_databases_list_is_refused(tmp_path: Path) -> None:
+    """Was: ``content_language`` never checked, so ``"en"`` (the database takes ``EN``) or
+    ``"xx"`` added by hand passed the validator and was rejected on submission."""
+    record = _statements(tmp_path)[0]
+    for value in ("en", "xx", ["EN"]):
+        with pytest.raises(StatementError, match=r"'content_language' has .*ISO 639-1"):
+            validate_statements([dict(record, content_language=value)])
+    validate_statements([dict(record, content_language="EN")])

@@ -126,7 +126,8 @@ class StatementSettings:
         or ``AUTOMATED_DECISION_PARTIALLY``. Fully automated is refused: riskscore
         alerts never decide.
     decision_ground_reference_url : str or None
-        URL of the terms or law relied on.
+        URL of the terms or law relied on, in full with its scheme
+        (``https://example.com/terms``), as the database requires.
     trusted_flaggers : frozenset
         Reporter ids of trusted flaggers (Article 22); their reports get
         ``SOURCE_TRUSTED_FLAGGER`` instead of ``SOURCE_ARTICLE_16``.
