@@ -112,3 +112,29 @@ def test_a_content_language_not_in_the_databases_list_is_refused(tmp_path: Path)
         with pytest.raises(StatementError, match=r"'content_language' has .*ISO 639-1"):
             validate_statements([dict(record, content_language=value)])
     validate_statements([dict(record, content_language="EN")])
+
+
+@pytest.mark.parametrize(
+    ("flaggers", "problem"),
+    [
+        ("205", "must be a set of reporter ids, got '205'; one id is frozenset({'205'})"),
+        (frozenset({True}), "holds True (bool), not an id the queue holds"),
+        (frozenset({205.0}), "holds 205.0 (float), not an id the queue holds"),
+    ],
+    ids=["one-text", "bool", "float"],
+)
+def test_trusted_flaggers_are_ids_the_queue_holds(
+    tmp_path: Path, flaggers: object, problem: str
+) -> None:
+    """Was: ``trusted_flaggers="205"`` (one id, not a set) taken as given: a reporter's id
+    was looked up in the text (``"f1" in "tf12"``: a substring counted as a trusted
+    flagger), and the queue's int reporter 205 stopped the export with ``TypeError: 'in
+    <string>' requires string as left operand``; ``True`` matched the account 1 and
+    ``205.0`` the account 205. Now each is refused when the settings are made, naming
+    the value; a set of int or text ids is taken (a list too)."""
+    with pytest.raises(ValueError, match=r"^trusted_flaggers ") as info:
+        StatementSettings(trusted_flaggers=flaggers)  # type: ignore[arg-type]
+    assert problem in str(info.value)
+    settings = StatementSettings(trusted_flaggers=[205])  # type: ignore[arg-type]
+    sources = [s["source_type"] for s in _statements(tmp_path, settings)]
+    assert sources.count("SOURCE_TRUSTED_FLAGGER") == 1
