@@ -15,6 +15,7 @@ from _regulatory import KEY, decided_queue
 
 from riskscore.moderation import ReviewQueue
 from riskscore.regulatory import (
+    ExportFilter,
     StatementError,
     StatementSettings,
     decided_cases,
@@ -138,3 +139,13 @@ def test_trusted_flaggers_are_ids_the_queue_holds(
     settings = StatementSettings(trusted_flaggers=[205])  # type: ignore[arg-type]
     sources = [s["source_type"] for s in _statements(tmp_path, settings)]
     assert sources.count("SOURCE_TRUSTED_FLAGGER") == 1
+
+
+@pytest.mark.parametrize("field", ["outcomes", "bands"])
+def test_an_empty_filter_is_refused(field: str) -> None:
+    """Was: ``ExportFilter(outcomes=())`` (or ``bands=[]``, a platform's empty list of
+    settings) kept no decision: an export of 0 statements and 0 drafts, with the queue's
+    restricting and escalated decisions silently left out. Now refused, saying that None
+    keeps all."""
+    with pytest.raises(ValueError, match=r"filter is empty, which keeps no .*give None"):
+        ExportFilter(**{field: ()})
