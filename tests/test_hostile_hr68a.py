@@ -16,6 +16,7 @@ from _regulatory import KEY, decided_queue
 from riskscore.moderation import ReviewQueue
 from riskscore.regulatory import (
     ExportFilter,
+    Restriction,
     StatementError,
     StatementSettings,
     decided_cases,
@@ -149,3 +150,27 @@ def test_an_empty_filter_is_refused(field: str) -> None:
     keeps all."""
     with pytest.raises(ValueError, match=r"filter is empty, which keeps no .*give None"):
         ExportFilter(**{field: ()})
+
+
+def test_settings_given_one_text_for_a_tuple_are_refused_naming_it() -> None:
+    """Was: ``territorial_scope="AT"`` refused by the validator as "has 'A', not one of
+    AT, BE, ..." (the text iterated letter by letter), ``Restriction(...,
+    decision_visibility="DECISION_VISIBILITY_CONTENT_REMOVED")`` likewise (and a
+    ``KeyError: 'D'`` in ``quantitative_template``), and a restriction of None an
+    ``AttributeError`` traceback. Now each is refused when the settings are made, naming
+    the setting."""
+    with pytest.raises(ValueError, match=r"^territorial_scope must be a tuple .*\('AT',\)"):
+        StatementSettings(territorial_scope="AT")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^content_type must be a tuple"):
+        StatementSettings(content_type="CONTENT_TYPE_TEXT")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^decision_visibility must be a tuple"):
+        Restriction(
+            None,
+            "DECISION_GROUND_INCOMPATIBLE_CONTENT",
+            "terms",
+            "why",
+            decision_visibility="DECISION_VISIBILITY_CONTENT_REMOVED",  # type: ignore[arg-type]
+        )
+    restrictions: dict[str, Any] = {"actioned": None, "escalated": None}
+    with pytest.raises(ValueError, match=r"^restrictions\['actioned'\] must be a Restriction"):
+        StatementSettings(restrictions=restrictions)

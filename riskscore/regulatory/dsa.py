@@ -77,6 +77,13 @@ class Restriction:
     decision_provision: str | None = None
     decision_visibility: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if isinstance(self.decision_visibility, str):  # iterated, one letter per value
+            raise ValueError(
+                f"decision_visibility must be a tuple of values, got "
+                f"{self.decision_visibility!r}; one is ({self.decision_visibility!r},)"
+            )
+
 
 _ACTIONED = Restriction(
     decision_account="DECISION_ACCOUNT_SUSPENDED",
@@ -159,6 +166,18 @@ class StatementSettings:
         missing = [o for o in RESTRICTING if o not in self.restrictions]
         if missing:
             raise ValueError(f"restrictions needs an entry for {', '.join(missing)}")
+        for outcome in RESTRICTING:
+            if not isinstance(self.restrictions[outcome], Restriction):
+                raise ValueError(
+                    f"restrictions[{outcome!r}] must be a Restriction, got "
+                    f"{self.restrictions[outcome]!r}"
+                )
+        for name in ("territorial_scope", "content_type"):
+            if isinstance(getattr(self, name), str):  # iterated, "AT" would be "A" and "T"
+                value = getattr(self, name)
+                raise ValueError(
+                    f"{name} must be a tuple of values, got {value!r}; one is ({value!r},)"
+                )
         object.__setattr__(self, "trusted_flaggers", _reporter_ids(self.trusted_flaggers))
 
 
