@@ -21,6 +21,7 @@ from riskscore.regulatory import (
     StatementSettings,
     decided_cases,
     export_all,
+    quantitative_template,
     statements_of_reasons,
     validate_statements,
 )
@@ -174,3 +175,35 @@ def test_settings_given_one_text_for_a_tuple_are_refused_naming_it() -> None:
     restrictions: dict[str, Any] = {"actioned": None, "escalated": None}
     with pytest.raises(ValueError, match=r"^restrictions\['actioned'\] must be a Restriction"):
         StatementSettings(restrictions=restrictions)
+
+
+def test_the_notices_context_names_the_outcomes_the_settings_give_each_ground(
+    tmp_path: Path,
+) -> None:
+    """Was: the notices table said its actions on the basis of the law were "escalated to
+    law enforcement" and those under the terms "actioned under the terms" whatever the
+    settings: a platform whose settings restrict ``actioned`` decisions on the ground of
+    illegal content had its actioned decisions counted as actions under the law, described
+    as escalations to law enforcement. Now the context names the outcomes the settings give
+    each ground."""
+    illegal = Restriction(
+        "DECISION_ACCOUNT_SUSPENDED", "DECISION_GROUND_ILLEGAL_CONTENT", "law", "why"
+    )
+    settings = StatementSettings({**StatementSettings().restrictions, "actioned": illegal})
+    db = decided_queue(tmp_path / "q.sqlite")
+    with ReviewQueue(db) as queue:
+        items = queue.items()
+    f = ExportFilter()
+    tables = quantitative_template(
+        items, decided_cases(items, f), export_filter=f, settings=settings
+    )
+    header, rows = tables.tables["04_notices.csv"]
+    row = dict(zip(header, rows[1], strict=True))
+    assert row["Number of actions taken on the basis of the law"] == 1  # adult 104, actioned
+    law = row["Contextual information on Number of actions taken on the basis of the law"]
+    assert "illegal content (actioned and escalated to law enforcement)" in law
+    terms_column = (
+        "Contextual information on Number of actions taken on the basis of the terms and "
+        "conditions of the service"
+    )
+    assert "(no outcome has this ground in the settings)" in row[terms_column]

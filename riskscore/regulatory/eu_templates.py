@@ -246,10 +246,14 @@ def _notices_table(
         "distinct conversations reported",
         "hours from receipt of a notice to the restricting decision on it made in the period, "
         "rounded to the nearest hour" + _simulated_note(acted, simulated_items),
-        "restricting decisions made in the period on cases with a notice, on the ground of "
-        "illegal content (escalated to law enforcement), one per decision on an account",
-        "restricting decisions made in the period on cases with a notice, on the ground of "
-        "incompatible content (actioned under the terms), one per decision on an account",
+        *(
+            "restricting decisions made in the period on cases with a notice, on the ground "
+            f"of {kind} content ({_outcomes_on(s, ground)}), one per decision on an account"
+            for kind, ground in (
+                ("illegal", "DECISION_GROUND_ILLEGAL_CONTENT"),
+                ("incompatible", "DECISION_GROUND_INCOMPATIBLE_CONTENT"),
+            )
+        ),
     ]
     header = (
         "Service",
@@ -262,6 +266,19 @@ def _notices_table(
         [*lead, cat, *values, *context] for cat in CATEGORY_ROWS[1:]
     ]
     return header, rows
+
+
+def _outcomes_on(s: StatementSettings, ground: str) -> str:
+    """The restricting outcomes that ``s`` restricts on ``ground``, in words: ``escalated to
+    law enforcement``, ``actioned under the terms`` (on incompatible content), both when a
+    platform's settings give them one ground, or that none does."""
+    words = {
+        "actioned": "actioned"
+        + (" under the terms" if ground == "DECISION_GROUND_INCOMPATIBLE_CONTENT" else ""),
+        "escalated": "escalated to law enforcement",
+    }
+    chosen = [words[o] for o in RESTRICTING if s.restrictions[o].decision_ground == ground]
+    return " and ".join(chosen) if chosen else "no outcome has this ground in the settings"
 
 
 def _own_initiative_tables(
