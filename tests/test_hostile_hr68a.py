@@ -19,6 +19,7 @@ from riskscore.regulatory import (
     Restriction,
     StatementError,
     StatementSettings,
+    cybertipline_drafts,
     decided_cases,
     export_all,
     quantitative_template,
@@ -207,3 +208,26 @@ def test_the_notices_context_names_the_outcomes_the_settings_give_each_ground(
         "conditions of the service"
     )
     assert "(no outcome has this ground in the settings)" in row[terms_column]
+
+
+def test_a_draft_without_the_platform_lists_its_platform_fields_to_complete(
+    tmp_path: Path,
+) -> None:
+    """Was: a draft made without the platform's name (``riskscore export`` without
+    ``--platform``) held ``null`` in ``incidentSummary.platform``, ``chatClient`` and each
+    ``espService``, none of them listed in ``to_complete``, which the module promises lists
+    every placeholder: the person completing the draft could submit it naming no service.
+    Now they are listed when, and only when, the platform is not named."""
+    db = decided_queue(tmp_path / "q.sqlite")
+    with ReviewQueue(db) as queue:
+        cases = decided_cases(queue.items())
+    unnamed, named = cybertipline_drafts(cases)[0], cybertipline_drafts(cases, platform="demo")[0]
+    assert unnamed["report"]["incidentSummary"]["platform"] is None
+    for path in (
+        "report.incidentSummary.platform",
+        "report.internetDetails[].chatImIncident.chatClient",
+        "report.personOrUserReported.espService",
+        "report.victim[].espService",
+    ):
+        assert path in unnamed["to_complete"], path
+        assert path not in named["to_complete"], path
