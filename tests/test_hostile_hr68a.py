@@ -231,3 +231,27 @@ def test_a_draft_without_the_platform_lists_its_platform_fields_to_complete(
     ):
         assert path in unnamed["to_complete"], path
         assert path not in named["to_complete"], path
+
+
+def test_a_filtered_templates_figures_say_they_are_filtered(tmp_path: Path) -> None:
+    """Was: ``riskscore export --decision escalated --band "under 13"`` wrote the 2024/2835
+    tables with "Number of notices received" and the measures counted over the decisions
+    and bands kept, their context the same as the period's complete figures ("user reports
+    (Article 16 notices) received in the period ..."): the file alone read as the period's
+    template. Now every figure's context names the filter; an export without one is
+    unchanged."""
+    db = decided_queue(tmp_path / "q.sqlite")
+    with ReviewQueue(db) as queue:
+        items = queue.items()
+    marked = "; FILTERED export (decisions escalated; age bands under 13 only)"
+    for f, expected in (
+        (ExportFilter(outcomes=("escalated",), bands=("under 13",)), 1),
+        (ExportFilter(), 0),
+    ):
+        tables = quantitative_template(items, decided_cases(items, f), export_filter=f).tables
+        for name in ("04_notices.csv", "05_own_initiative_illegal.csv", "08_automated_means.csv"):
+            header, rows = tables[name]
+            context = [k for k, c in enumerate(header) if c.lower().startswith("contextual")]
+            filled = [r[k] for r in rows for k in context if r[k] and "left to" not in r[k]]
+            assert filled, name
+            assert all(text.count(marked) == expected for text in filled), (name, filled)

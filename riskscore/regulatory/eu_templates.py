@@ -141,7 +141,9 @@ def quantitative_template(
         with the same filter); measures are counted per decision, as statements of
         reasons are.
     export_filter : ExportFilter
-        Period, decision and band filters (applied to ``items`` here).
+        Period, decision and band filters (applied to ``items`` here). A decision or band
+        filter is named in the contextual information of every figure (``FILTERED export
+        (...)``): the tables are then not the period's complete template.
     service : str
         Name of the service, written in each row.
     settings : StatementSettings, optional
@@ -210,7 +212,31 @@ def quantitative_template(
         ),
         "09_human_resources.csv": (long_header, people),
     }
-    return TemplateTables(tables, precision, ci)
+    return TemplateTables(_marked_filtered(tables, f), precision, ci)
+
+
+def _marked_filtered(tables: dict[str, _Table], f: ExportFilter) -> dict[str, _Table]:
+    """``tables`` with each filled figure's contextual information saying which decisions
+    and bands the export kept, when a filter keeps some only: a reader of the file alone
+    would take its counts for the period's complete figures."""
+    kept = [
+        f"{what} {', '.join(names)}"
+        for what, names in (("decisions", f.outcomes), ("age bands", f.bands))
+        if names is not None
+    ]
+    if not kept:
+        return tables
+    note = f"; FILTERED export ({'; '.join(kept)} only): not the period's complete figures"
+    out: dict[str, _Table] = {}
+    for name, (header, rows) in tables.items():
+        context = [k for k, c in enumerate(header) if c.lower().startswith("contextual")]
+        marked = [list(row) for row in rows]
+        for row in marked:
+            for k in context:  # not the cells left to the platform: no figure of ours
+                if row[k] and PLATFORM not in row[k]:
+                    row[k] = f"{row[k]}{note}"
+        out[name] = (header, marked)
+    return out
 
 
 _Table = tuple[tuple[str, ...], list[list[Any]]]
