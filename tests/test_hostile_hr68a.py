@@ -5,6 +5,7 @@ before its fix."""
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -255,3 +256,24 @@ def test_a_filtered_templates_figures_say_they_are_filtered(tmp_path: Path) -> N
             filled = [r[k] for r in rows for k in context if r[k] and "left to" not in r[k]]
             assert filled, name
             assert all(text.count(marked) == expected for text in filled), (name, filled)
+
+
+def test_the_statements_csv_read_back_validates(tmp_path: Path) -> None:
+    """Was: riskscore's own ``statements_of_reasons.csv``, read back with its list columns
+    parsed (as a platform checks a file it edited by hand), refused at its first empty
+    cell: "field 'decision_monetary' has '', not one of ...", where the database reads an
+    empty text as no value (Laravel's ``ConvertEmptyStringsToNull``) and takes the record.
+    Now a blank field is absent to the validator as to the database; a required one blank
+    is still refused."""
+    out = _export(tmp_path) / "dsa-statements"
+    lists = {"decision_visibility", "content_type", "category_addition"}
+    lists |= {"category_specification", "territorial_scope"}
+    with (out / "statements_of_reasons.csv").open(encoding="utf-8", newline="") as fh:
+        rows = [
+            {k: json.loads(v) if k in lists and v else v for k, v in row.items()}
+            for row in csv.DictReader(fh)
+        ]
+    validate_statements(rows)
+    rows[1]["decision_facts"] = " "
+    with pytest.raises(StatementError, match=r"^statement 1 .*'decision_facts' is required"):
+        validate_statements(rows)

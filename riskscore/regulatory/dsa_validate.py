@@ -128,7 +128,8 @@ def validate_statement(record: dict[str, Any], *, row: int = 0) -> None:
     takes, is refused), ``decision_ground_reference_url`` a full URL,
     ``content_language`` a code of the database's list, and the ``puid`` alphabet.
     Unknown fields are refused too (the database ignores them, which hides a typo); so
-    is a record that is not a dict.
+    is a record that is not a dict. A blank field (:func:`is_blank`: ``""`` as the
+    statements CSV read back holds in each empty cell) is absent, as the database reads it.
 
     Parameters
     ----------
@@ -158,15 +159,20 @@ def validate_statement(record: dict[str, Any], *, row: int = 0) -> None:
             value=record,
         )
 
+    given = record
+
     def fail(name: str, problem: str) -> StatementError:
-        where = f"statement {row} (puid {_puid_shown(record.get('puid'))})"
+        where = f"statement {row} (puid {_puid_shown(given.get('puid'))})"
         return StatementError(
-            f"{where}: field {name!r} {problem}", column=name, row=row, value=record.get(name)
+            f"{where}: field {name!r} {problem}", column=name, row=row, value=given.get(name)
         )
 
     unknown = unknown_keys(record, schema.FIELDS)
     if unknown:
         raise fail(unknown[0], "is not a field of the statement schema")
+    # a blank field is absent, as the database reads it: the statements CSV read back has
+    # "" in every empty cell
+    record = {name: None if is_blank(value) else value for name, value in record.items()}
     for name in _REQUIRED:
         if is_blank(record.get(name)):
             raise fail(name, "is required")
