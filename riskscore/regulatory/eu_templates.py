@@ -220,7 +220,7 @@ def _marked_filtered(tables: dict[str, _Table], f: ExportFilter) -> dict[str, _T
     and bands the export kept, when a filter keeps some only: a reader of the file alone
     would take its counts for the period's complete figures."""
     kept = [
-        f"{what} {', '.join(names)}"
+        f"{what} {', '.join(dict.fromkeys(names))}"
         for what, names in (("decisions", f.outcomes), ("age bands", f.bands))
         if names is not None
     ]
