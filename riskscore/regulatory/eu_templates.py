@@ -32,11 +32,11 @@ from typing import Any
 import numpy as np
 
 from riskscore.io.arrow import write_csv_rows
-from riskscore.io.timestamps import iso_utc
 from riskscore.moderation import QueueItem
 from riskscore.moderation.transparency import wilson_interval
 from riskscore.policy import AlertPolicy
 from riskscore.regulatory._cases import RESTRICTING, DecidedCase, ExportFilter
+from riskscore.regulatory._period import period_text
 from riskscore.regulatory.dsa import StatementSettings
 from riskscore.regulatory.eu_qualitative import qualitative_draft, qualitative_fields
 
@@ -160,7 +160,7 @@ def quantitative_template(
     """
     s = settings or StatementSettings()
     f = export_filter
-    lead = [service, _period_text(f, items)]
+    lead = [service, period_text(f, items)]
     status = {i.item_id: f.status(i) for i in items}  # as in the transparency report
     kept = f.received(items)
     notices = [i for i in kept if i.kind == "user_report"]
@@ -431,30 +431,6 @@ def _total_row(lead: list[Any], header: Sequence[str]) -> list[Any]:
     return [*lead, "TOTAL", *cells]
 
 
-def _period_text(f: ExportFilter, items: Sequence[QueueItem]) -> str:
-    """``YYYY-MM-DD/YYYY-MM-DD`` (UTC days, both included); an open side is the queue's first
-    or last record, never beyond the given side (a reversed period), or ``../..`` when
-    nothing says a day. A period whose given sides are not whole UTC days (a month in
-    another time zone) is written as its instants in UTC, the end excluded
-    (``2025-12-31T23:00:00Z/2026-01-31T23:00:00Z``; an open side ``..``): as days it would
-    name a day it does not cover."""
-    sides = (f.start, f.end)
-    if any(t is not None and t % 86_400 for t in sides):
-        return "/".join(".." if t is None else _instant(t) for t in sides)
-    given = [t for t in (f.start, None if f.end is None else f.end - 1) if t is not None]
-    times = [t for i in items for t in (i.created_at, i.decided_at) if t is not None] + given
-    if not times:
-        return "../.."
-    start = f.start if f.start is not None else min(times)
-    end = f.end - 1 if f.end is not None else max(times)
-    return f"{iso_utc(start)[:10]}/{iso_utc(end)[:10]}"
-
-
-def _instant(epoch: int) -> str:
-    """``2026-01-31T23:00:00Z``: epoch seconds in UTC, to the second."""
-    return iso_utc(epoch).replace("+00:00", "Z")
-
-
 def write_templates(
     tables: TemplateTables,
     out_dir: str | Path,
@@ -490,7 +466,7 @@ def write_templates(
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     fields = qualitative_fields(policy, tables.precision, tables.precision_ci95)
-    period = _period_text(export_filter, items)
+    period = period_text(export_filter, items)
     qualitative = [[service, period, name, text] for name, text in fields.items()]
     all_tables = {
         **tables.tables,
