@@ -40,19 +40,24 @@ def rank_cases(items: Iterable[QueueItem], now: int, weights: PriorityWeights) -
 def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Case:
     """The case of one adult's open items (at least one): priority, children, reasons."""
     w = weights
-    scored = sorted(((i.priority(w, now), i) for i in items), key=lambda p: -p[0])
+    # highest priority first, then by item id: one order whatever the order read
+    scored = sorted(((i.priority(w, now), i) for i in items), key=lambda p: (-p[0], p[1].item_id))
+    items = [i for _, i in scored]  # the case's items, as it lists them
     # a reporter who declared an adult age is no child of the case (a parent, a bystander)
     children = tuple(dict.fromkeys(i.child_id for _, i in scored if i.child_not_known_adult))
     extra = max(0, min(len(children) - 1, w.max_extra_children))
     priority = scored[0][0] + w.extra_child * extra
     reasons: list[str] = []
-    reports = [i for i in items if i.concerns_child]
+    # in the order they were filed (item ids)
+    reports = sorted((i for i in items if i.concerns_child), key=lambda i: i.item_id)
     if reports:  # one line for every child's report, as many reports and children as sent
         reporters = {db.encode_id(i.child_id): i.child_age for i in reports}
         ages = ", ".join(age_text(a) for a in reporters.values())
         what = "user report" if len(reports) == 1 else plural(len(reports), "user report")
         who = "a child" if len(reporters) == 1 else plural(len(reporters), "child", "children")
         reasons.append(f"{what} from {who} ({ages})")
+    # of the case's items in its order, as headline() finds it: of two alerts of one tier
+    # and risk, the first listed (the younger child's), never another by the order read
     best_alert = _strongest_alert(items)
     if best_alert is not None:  # whose are the model's reasons that end the list
         reasons.append(
@@ -85,7 +90,7 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
     return Case(
         adult_id=items[0].adult_id,
         priority=priority,
-        items=tuple(i for _, i in scored),
+        items=tuple(items),
         children=children,
         reasons=tuple(reasons),
     )

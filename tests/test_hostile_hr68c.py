@@ -1,0 +1,128 @@
+"""Hostile review hr68c of the review queue, its fast-tracking of children's reports and
+the moderator's console: each test failed before its fix."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from riskscore.moderation import QueueError, ReviewQueue
+from riskscore.moderation.cases import MAX_NOTE_CHARS
+from riskscore.moderation.ranking import build_case, headline, rank_cases
+from riskscore.policy import Alert, Tier
+
+T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
+
+
+def _insert(db: Path, **change: Any) -> None:
+    """An item added with plain SQL, as a file edited outside riskscore: an alert of adult
+    ``"b"`` (child ``"k2"``, age 15) at ``T0``, with the columns in ``change`` replaced."""
+    row: dict[str, Any] = {
+        "kind": "alert", "dedup_key": 'alert:"x"', "conversation_id": '"x"', "adult_id": '"b"',
+        "child_id": '"k2"', "child_age": 15.0, "age_band": "13-15", "risk": 0.1, "tier": 1,
+        "channel": "direct", "concerns_child": 0, "reasons": '["r"]', "created_at": T0,
+        "updated_at": T0, **change,
+    }  # fmt: skip
+    with closing(sqlite3.connect(db)) as con, con:
+        con.execute(
+            f"INSERT INTO items ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            tuple(row.values()),
+        )
+
+
+def _queue(tmp_path: Path) -> Path:
+    db = tmp_path / "q.sqlite"
+    with ReviewQueue(db, simulation=True) as q:
+        q.add_alert(Alert("c1", "a", "k", 12.0, "under 13", 0.9, Tier.URGENT), at=T0)
+    return db
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # an alert flagged as a child's report: ranked above every child's alert, and read
+        # "user report from a child (age 15)"
+        {"concerns_child": 1},
+        # an adult's report, or one of no declared age, flagged as a child's
+        {"kind": "user_report", "tier": 0, "child_age": 30.0, "concerns_child": 1},
+        {"kind": "user_report", "tier": 0, "child_age": None, "concerns_child": 1},
+        # a child's report with its flag cleared: ranked with the adults' reports
+        {"kind": "user_report", "tier": 0, "child_age": 12.0, "concerns_child": 0},
+    ],
+)
+def test_a_fast_track_flag_against_the_reporters_age_is_refused_by_name(
+    tmp_path: Path, change: dict[str, Any]
+) -> None:
+    """Was: read as stored: the flag that puts a child's report above everything was
+    trusted whatever the item's kind and reporter's age said, so a hand-edited alert jumped
+    the queue as a "user report from a child", and a child's report lost its place."""
+    db = _queue(tmp_path)
+    _insert(db, **change)
+    with ReviewQueue(db, simulation=True) as q, pytest.raises(QueueError) as caught:
+        q.cases(now=T0 + 60)
+    text = str(caught.value)
+    assert "review queue item 2: column 'concerns_child'" in text
+    assert "only for a user report whose reporter declared an age under 18" in text
+
+
+def test_the_queue_pages_signal_is_the_alert_its_reasons_name(tmp_path: Path) -> None:
+    """Was: of two alerts of one adult with the same tier and risk, the case's reasons named
+    the first read (conversation c15) and listed its model reasons, while the console's
+    queue page (:func:`headline`) took the strongest signal of the first listed (c11, the
+    younger child's): "urgent alert ... in conversation c15 ...: the case's model reasons
+    are this alert's" above a reason of c11."""
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        alerts = (("c15", "k15", 15.0, "13-15"), ("c11", "k11", 11.0, "under 13"))
+        for cid, child, age, band in alerts:
+            reasons = (f"reason of {cid}, first", f"reason of {cid}, second")
+            q.add_alert(Alert(cid, "adult", child, age, band, 0.9, Tier.URGENT, reasons), at=T0)
+        case = q.case("adult", now=T0 + 60)
+    assert case is not None
+    assert [i.conversation_id for i in case.items] == ["c11", "c15"]  # the younger first
+    named = [r for r in case.reasons if "the case's model reasons are this alert's" in r]
+    assert named == [
+        "urgent alert, risk 0.900 (band under 13) in conversation c11 (child age 11): "
+        "the case's model reasons are this alert's"
+    ]
+    assert case.reasons[-2:] == ("reason of c11, first", "reason of c11, second")
+    shown = headline(case)
+    assert shown[0] == named[0]
+    assert shown[-1] == "reason of c11, first"
+
+
+def test_items_of_one_priority_are_listed_by_item_id(tmp_path: Path) -> None:
+    """Was: items of equal priority were listed, and the strongest alert among equals
+    picked, in the order the database returned them (which SQLite does not promise without
+    an ``ORDER BY``); now by item id, whatever the order read."""
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        for cid in ("z", "y", "x"):
+            q.add_alert(Alert(cid, "adult", f"k{cid}", 12.0, "under 13", 0.5, Tier.REVIEW), at=T0)
+        items = q.items()
+        weights = q.weights
+    for read in (items, items[::-1], [items[1], items[2], items[0]]):
+        case = build_case(read, T0, weights)
+        assert [i.item_id for i in case.items] == [1, 2, 3]
+        assert "in conversation z (child age 12)" in case.reasons[0]
+        assert rank_cases(read, T0, weights)[0].token == "v1:1.1-2.1-3.1"
+
+
+def test_a_note_at_its_limit_typed_with_line_breaks_is_kept(tmp_path: Path) -> None:
+    """Was: the length was measured before a browser's CRLF line breaks became LF, so a
+    note the console's form let through (its ``maxlength`` counts a line break as one
+    character) was refused as too long: "note must be text of at most 2000 characters"."""
+    line = "x" * 19 + "\r\n"  # 20 characters as kept, 21 as sent
+    note = line * (MAX_NOTE_CHARS // 20)
+    with ReviewQueue(tmp_path / "q.sqlite") as q:
+        q.add_alert(Alert("c1", "a", "k", 12.0, "under 13", 0.9, Tier.URGENT))
+        case = q.case("a")
+        assert case is not None
+        assert q.decide("a", "dismissed", moderator="mod-1", token=case.token, note=note) == 1
+        kept = q.audit_log()[-1].detail["note"]
+        with pytest.raises(QueueError, match=f"note has {MAX_NOTE_CHARS + 1} characters"):
+            q.decide("a", "dismissed", moderator="mod-1", item_ids=[1], note=kept + "y")
+    assert kept == note.replace("\r\n", "\n")
+    assert len(kept) == MAX_NOTE_CHARS
