@@ -3,17 +3,24 @@ the moderator's console: each test failed before its fix."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from serve_helpers import config, csrf_token, sign_in
 
+import riskscore as rs
 from riskscore.moderation import QueueError, ReviewQueue
 from riskscore.moderation.cases import MAX_NOTE_CHARS
 from riskscore.moderation.ranking import build_case, headline, rank_cases
 from riskscore.policy import Alert, Tier
+from riskscore.serve import create_app
+from riskscore.serve.accounts import ModeratorStore
 
 T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
 
@@ -126,3 +133,94 @@ def test_a_note_at_its_limit_typed_with_line_breaks_is_kept(tmp_path: Path) -> N
             q.decide("a", "dismissed", moderator="mod-1", item_ids=[1], note=kept + "y")
     assert kept == note.replace("\r\n", "\n")
     assert len(kept) == MAX_NOTE_CHARS
+
+
+@contextmanager
+def _locked(db: Path) -> Iterator[None]:
+    """The queue file ``db`` held locked by another process's write transaction (as a
+    ``riskscore score --queue`` of a large batch holds it)."""
+    with closing(sqlite3.connect(db, isolation_level=None, timeout=0.1)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+
+
+@pytest.fixture
+def short_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Queues opened with a busy timeout of 0.2 s instead of 30 s (the test waits that)."""
+    monkeypatch.setitem(ReviewQueue.__init__.__kwdefaults__, "timeout_s", 0.2)
+
+
+@pytest.fixture(scope="module")
+def events() -> list[dict[str, Any]]:
+    return list(rs.synthetic.generate(120, prevalence=0.25, seed=8).messages.iter_events())
+
+
+def _queued(db: Path) -> list[tuple[str, Any, int]]:
+    with ReviewQueue(db) as q:
+        return sorted((i.kind, i.conversation_id, i.n_signals) for i in q.items())
+
+
+@pytest.mark.usefixtures("short_wait")
+def test_alerts_raised_while_the_queue_is_locked_are_queued_after(
+    tmp_path: Path, events: list[dict[str, Any]]
+) -> None:
+    """Was: ``POST /v1/events`` answered a bare 500 after applying every event to the
+    scorer, and queued none of its alerts and reports; the scorer counted them as raised,
+    so the batch sent again raised none (its events were refused as already seen): every
+    alert of the batch was lost. Now the response says the queue was busy, the alerts and
+    reports are held in order and queued before the next batch's, and no checkpoint is
+    written while any is held."""
+    model = rs.load_model()
+    with TestClient(create_app(config(tmp_path / "free", model))) as client:
+        assert client.post("/v1/events", json=events).status_code == 200
+    expected = _queued(tmp_path / "free" / "queue.sqlite")
+    assert any(kind == "alert" for kind, _, _ in expected)
+    assert any(kind == "user_report" for kind, _, _ in expected)
+    cfg = config(tmp_path / "busy", model)
+    with TestClient(create_app(cfg)) as client:
+        with _locked(cfg.db):
+            r = client.post("/v1/events", json=events)
+            state = client.app.state.serve  # type: ignore[attr-defined]
+            state.scoring.submit(state.service.checkpoint).result()
+        assert r.status_code == 200
+        busy = r.json()["queue_busy"]
+        assert "the review queue was locked by another process" in busy
+        assert "the events were applied: do not send them again" in busy
+        assert r.json()["alerts"]  # the alerts raised, as without a lock
+        assert _queued(cfg.db) == []
+        assert cfg.checkpoint is not None
+        assert not cfg.checkpoint.exists()  # it would count the held alerts as raised
+        after = client.post("/v1/events", json=[])
+        assert "queue_busy" not in after.json()
+        assert _queued(cfg.db) == expected
+
+
+@pytest.mark.usefixtures("short_wait")
+def test_a_decision_when_the_queue_is_locked_says_it_was_not_recorded(tmp_path: Path) -> None:
+    """Was: a bare "Internal Server Error" (500) when another process held the queue file
+    longer than its busy timeout, leaving the moderator to guess whether the decision was
+    recorded. Now a 503 page says the queue was busy and nothing was recorded."""
+    cfg = config(tmp_path, rs.load_model())
+    with ReviewQueue(cfg.db) as q:
+        q.add_alert(Alert("c1", "adult-a", "kid-1", 12.0, "under 13", 0.9, Tier.URGENT))
+    store = ModeratorStore(cfg.db, hasher=cfg.password_hasher)
+    store.add("mod-1", "moderator", "a long test passphrase")
+    store.close()
+    with TestClient(create_app(cfg)) as client:
+        assert sign_in(client, "mod-1") == 303
+        page = client.get('/console/cases/"adult-a"').text
+        token = re.search(r'name="token" value="([^"]+)"', page)
+        assert token is not None
+        decision = {"outcome": "actioned", "token": token.group(1), "csrf_token": csrf_token(page)}
+        url = '/console/cases/"adult-a"/decide'
+        with _locked(cfg.db):
+            r = client.post(url, data=decision, follow_redirects=False)
+        assert r.status_code == 503
+        assert "Review queue busy" in r.text
+        assert "nothing of this request was recorded: try again" in r.text
+        with ReviewQueue(cfg.db) as q:
+            assert len(q.items(status="open")) == 1
+        assert client.post(url, data=decision, follow_redirects=False).status_code == 303
