@@ -224,3 +224,35 @@ def test_a_decision_when_the_queue_is_locked_says_it_was_not_recorded(tmp_path: 
         with ReviewQueue(cfg.db) as q:
             assert len(q.items(status="open")) == 1
         assert client.post(url, data=decision, follow_redirects=False).status_code == 303
+
+
+def _as_schema_1(db: Path) -> None:
+    """Make ``db`` a queue file as riskscore wrote it at schema version 1: no
+    ``items.audit_id``, no facts columns, no ``simulated`` entry (nor its triggers)."""
+    with closing(sqlite3.connect(db)) as con, con:
+        for name in ("items_audited", "items_no_delete", "audit_no_delete", "audit_no_update"):
+            con.execute(f"DROP TRIGGER {name}")
+        for column in ("audit_id", "adult_age", "first_event_at", "last_event_at"):
+            con.execute(f"ALTER TABLE items DROP COLUMN {column}")
+        con.execute("DELETE FROM meta WHERE key = 'simulated'")
+        con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+
+
+def test_a_schema_1_queue_is_never_made_simulated_by_opening_it_in_simulation(
+    tmp_path: Path,
+) -> None:
+    """Was: a queue of schema version 1 (made before riskscore recorded the simulation mode)
+    took the mode of whoever opened it first after the upgrade: opened once with
+    ``simulation=True``, its decisions were marked simulated for good and caller-given
+    decision times were accepted on it."""
+    db = tmp_path / "v1.sqlite"
+    with ReviewQueue(db) as q:
+        q.add_alert(Alert("c1", "a", "k", 12.0, "under 13", 0.9, Tier.URGENT), at=T0)
+    _as_schema_1(db)
+    with pytest.raises(QueueError, match="holds real decisions"):
+        ReviewQueue(db, simulation=True)
+    with ReviewQueue(db) as q:
+        assert not q.simulated
+        assert [i.conversation_id for i in q.items()] == ["c1"]
+    with ReviewQueue(tmp_path / "new.sqlite", simulation=True) as q:  # a new one is made so
+        assert q.simulated
