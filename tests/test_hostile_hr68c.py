@@ -3,6 +3,8 @@ the moderator's console: each test failed before its fix."""
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -15,7 +17,8 @@ from fastapi.testclient import TestClient
 from serve_helpers import config, csrf_token, sign_in
 
 import riskscore as rs
-from riskscore.moderation import QueueError, ReviewQueue
+from riskscore.cli import main
+from riskscore.moderation import QueueError, ReviewQueue, iter_reports
 from riskscore.moderation.cases import MAX_NOTE_CHARS
 from riskscore.moderation.ranking import build_case, headline, rank_cases
 from riskscore.policy import Alert, Tier
@@ -256,3 +259,80 @@ def test_a_schema_1_queue_is_never_made_simulated_by_opening_it_in_simulation(
         assert [i.conversation_id for i in q.items()] == ["c1"]
     with ReviewQueue(tmp_path / "new.sqlite", simulation=True) as q:  # a new one is made so
         assert q.simulated
+
+
+def _exchange() -> list[dict[str, Any]]:
+    """A child (``k``, 12) and an adult (``a``, 34) who declare their ages on their messages
+    of conversation ``c1``; then ``k`` reports ``a`` on a ``report`` event that declares no
+    age (a platform's reports table without its ages). And in ``c2`` an account of no
+    declared age (``u``) reports ``b``: its age is unknown there too."""
+    t = T0 - 30 * 86_400  # a month before the queue's clock reads in these tests
+    rows: list[dict[str, Any]] = []
+    turns = (("a", "k", (34.0, 12.0)), ("k", "a", (12.0, 34.0)))
+    for n in range(6):
+        sender, recipient, ages = turns[n % 2]
+        rows.append({"conversation_id": "c1", "timestamp": t + 60 * n, "sender_id": sender,
+                     "recipient_id": recipient, "sender_age": ages[0], "recipient_age": ages[1],
+                     "channel": "direct", "event": "message"})  # fmt: skip
+    rows.append({"conversation_id": "c1", "timestamp": t + 600, "sender_id": "k",
+                 "recipient_id": "a", "channel": "direct", "event": "report"})  # fmt: skip
+    rows.append({"conversation_id": "c2", "timestamp": t + 700, "sender_id": "b",
+                 "recipient_id": "u", "sender_age": 40.0, "channel": "direct"})  # fmt: skip
+    rows.append({"conversation_id": "c2", "timestamp": t + 800, "sender_id": "u",
+                 "recipient_id": "b", "channel": "direct", "event": "report"})  # fmt: skip
+    return rows
+
+
+def _reports_queued(db: Path) -> list[tuple[Any, ...]]:
+    with ReviewQueue(db) as q:
+        reports = [i for i in q.items() if i.kind == "user_report"]
+        ranked = [c.adult_id for c in q.cases()]
+        top = q.cases()[0].priority
+    assert top >= q.weights.child_report  # the child's report ranks as one
+    return [
+        (i.conversation_id, i.child_id, i.adult_id, str(i.child_age), str(i.adult_age),
+         i.concerns_child)
+        for i in sorted(reports, key=lambda i: str(i.conversation_id))
+    ] + [tuple(ranked)]  # fmt: skip
+
+
+def test_a_childs_report_without_an_age_on_its_event_jumps_the_queue_on_every_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: a ``report`` event's own ``sender_age`` alone said whether its reporter is a
+    child: a 12-year-old who declared the age on every message of the conversation, whose
+    report came without it, was queued as a report of unknown age ("reporter's age unknown:
+    counted as a possible child"), ranked with the adults' (20 points under a child's
+    report), in ``score --queue`` (in memory and out of core), ``stream --queue`` and
+    ``serve``. The age is now the one the account declared in the conversation, as the
+    conversation's features read a participant's age, on every path alike."""
+    rows = _exchange()
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    expected = [
+        ("c1", "k", "a", "12.0", "34.0", True),
+        ("c2", "u", "b", "nan", "40.0", False),
+        ("a", "b"),  # the child's report first
+    ]
+    parquet = rs.write_messages(rs.read_messages(events), tmp_path / "events.parquet")
+    for name, source, extra in (
+        ("memory", events, []),
+        ("chunked", parquet, ["--chunk-rows", "2"]),
+    ):
+        db = tmp_path / f"{name}.sqlite"
+        argv = ["score", str(source), "--out", str(tmp_path / name), "--queue", str(db)]
+        assert main([*argv, *extra]) == 0
+        assert _reports_queued(db) == expected, name
+    db = tmp_path / "stream.sqlite"
+    monkeypatch.setattr("sys.stdin", io.StringIO(events.read_text()))
+    assert main(["stream", "--queue", str(db), "--max-future-s", "inf"]) == 0
+    assert _reports_queued(db) == expected
+    capsys.readouterr()
+    cfg = config(tmp_path / "serve", rs.load_model())
+    with TestClient(create_app(cfg)) as client:
+        assert client.post("/v1/events", json=rows).status_code == 200
+    assert _reports_queued(cfg.db) == expected
+    db = tmp_path / "library.sqlite"
+    with ReviewQueue(db) as q:  # the library's own path: rs.iter_reports of a table
+        q.add_reports(iter_reports(rs.read_messages(events)))
+    assert _reports_queued(db) == expected

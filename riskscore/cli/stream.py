@@ -325,14 +325,13 @@ def stream_lines(
 
 def _report(scorer: OnlineScorer) -> UserReport | None:
     """The user report to queue of the event just applied when it is a ``report``, as
-    ``riskscore serve`` queues it, dated by the event: a child's report jumps the queue,
-    and a re-run of the same input stores it once (a report is kept once per
-    conversation, reporter and time)."""
+    ``riskscore serve`` queues it (which dates it by its clock), dated by the event: a
+    child's report jumps the queue, and a re-run of the same input stores it once (a
+    report is kept once per conversation, reporter and time)."""
     event = scorer.last_event
     if event is None or event[7] != _REPORT:
         return None
-    cid = scorer.conversation_id_of(event)
-    return report_of_event(event, cid, event[1], scorer.score_of(cid))
+    return report_of_event(scorer, event, scorer.conversation_id_of(event), event[1])
 
 
 def _resumed_counts(extra: dict[str, Any], path: object) -> tuple[int, dict[str, int]]:

@@ -284,8 +284,7 @@ class ScoringService:
         )
 
     def _report(self, e: EventTuple) -> UserReport:
-        cid = e[0]
-        return report_of_event(e, cid, int(time.time()), self.scorer.score_of(cid))
+        return report_of_event(self.scorer, e, e[0], int(time.time()))
 
     def _record(
         self,
