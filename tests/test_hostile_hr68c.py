@@ -336,3 +336,22 @@ def test_a_childs_report_without_an_age_on_its_event_jumps_the_queue_on_every_pa
     with ReviewQueue(db) as q:  # the library's own path: rs.iter_reports of a table
         q.add_reports(iter_reports(rs.read_messages(events)))
     assert _reports_queued(db) == expected
+
+
+def test_the_queue_command_counts_the_items_of_the_cases_it_shows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``1 open case (3 open items)`` where the one case shown held one item: the items
+    were counted whatever their time, the cases at ``--now`` (a replay, or items dated
+    ahead of the clock), so the two numbers spoke of different queues."""
+    db = tmp_path / "q.sqlite"
+    with ReviewQueue(db, simulation=True) as q:
+        q.add_alert(Alert("c1", "a", "k", 12.0, "under 13", 0.9, Tier.URGENT), at=T0)
+        q.add_alert(Alert("c2", "b", "k2", 12.0, "under 13", 0.9, Tier.URGENT), at=T0 + 5000)
+        q.add_alert(Alert("c3", "a", "k3", 12.0, "under 13", 0.9, Tier.URGENT), at=T0 + 5000)
+    assert main(["queue", "--db", str(db), "--now", str(T0 + 10), "--top", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 open case (1 open item)\n")
+    assert "1 child, 1 conversation, 1 item" in out
+    assert main(["queue", "--db", str(db), "--now", str(T0 + 5000), "--top", "0"]) == 0
+    assert capsys.readouterr().out.startswith("2 open cases (3 open items)\n")
