@@ -18,7 +18,7 @@ from serve_helpers import config, csrf_token, sign_in
 
 import riskscore as rs
 from riskscore.cli import main
-from riskscore.moderation import QueueError, ReviewQueue, iter_reports
+from riskscore.moderation import QueueError, ReviewQueue, UserReport, iter_reports
 from riskscore.moderation.cases import MAX_NOTE_CHARS
 from riskscore.moderation.ranking import build_case, headline, rank_cases
 from riskscore.policy import Alert, Tier
@@ -355,3 +355,29 @@ def test_the_queue_command_counts_the_items_of_the_cases_it_shows(
     assert "1 child, 1 conversation, 1 item" in out
     assert main(["queue", "--db", str(db), "--now", str(T0 + 5000), "--top", "0"]) == 0
     assert capsys.readouterr().out.startswith("2 open cases (3 open items)\n")
+
+
+def test_a_flood_of_childrens_reports_is_counted_by_age_not_listed(tmp_path: Path) -> None:
+    """Was: one ``age N`` per reporting child in the case's first reason, the one the
+    console's queue page shows: 500 reports from 500 children made a reason of 4,035
+    characters (``age 10, age 11, age 12, ...``)."""
+    with ReviewQueue(tmp_path / "q.sqlite", simulation=True) as q:
+        reports = [
+            UserReport(f"c{i}", f"kid{i}", "adult", 10.0 + i % 7, T0 + i) for i in range(500)
+        ]
+        q.add_reports(reports)
+        few = [
+            UserReport("d1", "kid-x", "other", 15.0, T0),
+            UserReport("d2", "kid-y", "other", 9.0, T0),
+        ]
+        q.add_reports(few)
+        case, other = q.case("adult", now=T0 + 1000), q.case("other", now=T0 + 1000)
+    assert case is not None
+    assert other is not None
+    assert case.reasons[0] == (
+        "500 user reports from 500 children (72 of age 10, 72 of age 11, 72 of age 12, "
+        "71 of age 13, 71 of age 14, 71 of age 15, 71 of age 16)"
+    )
+    assert headline(case)[0] == case.reasons[0]
+    # a few are listed as they reported, as before
+    assert other.reasons[0] == "2 user reports from 2 children (age 15, age 9)"
