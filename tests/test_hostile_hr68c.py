@@ -7,6 +7,7 @@ import io
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -24,6 +25,7 @@ from riskscore.moderation.ranking import build_case, headline, rank_cases
 from riskscore.policy import Alert, Tier
 from riskscore.serve import create_app
 from riskscore.serve.accounts import ModeratorStore
+from riskscore.serve.queue_writer import QueueWriter
 
 T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
 
@@ -381,3 +383,18 @@ def test_a_flood_of_childrens_reports_is_counted_by_age_not_listed(tmp_path: Pat
     assert headline(case)[0] == case.reasons[0]
     # a few are listed as they reported, as before
     assert other.reasons[0] == "2 user reports from 2 children (age 15, age 9)"
+
+
+def test_a_batch_the_queue_cannot_take_for_another_reason_is_not_held(tmp_path: Path) -> None:
+    """Only a lock holds a batch's alerts for later: one the queue refuses for another
+    reason fails alone, as before, and never again with every later batch."""
+    db = tmp_path / "q.sqlite"
+    with ReviewQueue(db) as q:
+        writer = QueueWriter(q)
+        bad = UserReport("c1", "k", "k", 12.0, int(time.time()))  # an account reports itself
+        with pytest.raises(ValueError, match="reporter_id and reported_id are one account"):
+            writer.add(int(time.time()), [], [bad])
+        assert writer.held == (0, 0)
+        good = UserReport("c2", "k", "a", 12.0, int(time.time()))
+        assert writer.add(int(time.time()), [], [good]) == []
+        assert [i.conversation_id for i in q.items()] == ["c2"]

@@ -92,8 +92,11 @@ class QueueWriter:
                 refused = self._queue_alerts(batch.alerts, batch.at) if batch.alerts else []
                 if batch.reports:
                     self.queue.add_reports(batch.reports)
-            except sqlite3.OperationalError as exc:
-                if not is_lock(exc):
+            except Exception as exc:
+                if not (isinstance(exc, sqlite3.OperationalError) and is_lock(exc)):
+                    # held for a lock only: any other failure is this batch's, as before
+                    # (never one that every later batch would meet again)
+                    self._held.popleft()
                     raise
                 alerts, reports = self.held
                 _LOG.error(
