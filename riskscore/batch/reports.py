@@ -131,7 +131,7 @@ def age_in_conversation(
     """The age of ``account`` (a report's sender or recipient) as its report is filed: the
     age its ``report`` event declares, else (NaN) the age the account declared in the
     conversation reported, as the conversation's features read a participant's age (the
-    last it declared there, :doc:`features`; ``child_age`` when it is the conversation's
+    last it declared there, docs/features.md; ``child_age`` when it is the conversation's
     ``child_id``, ``adult_age`` when its ``adult_id``); NaN when neither is known. A child
     who declared an age in the conversation reports as a child (its report jumps the
     queue) whether or not the platform repeats the age on the report event.
