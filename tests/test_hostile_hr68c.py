@@ -398,3 +398,52 @@ def test_a_batch_the_queue_cannot_take_for_another_reason_is_not_held(tmp_path: 
         good = UserReport("c2", "k", "a", 12.0, int(time.time()))
         assert writer.add(int(time.time()), [], [good]) == []
         assert [i.conversation_id for i in q.items()] == ["c2"]
+
+
+BUSY = "database is locked (another process held it for longer than the busy timeout"
+
+
+@pytest.mark.usefixtures("short_wait")
+def test_a_locked_queue_is_called_busy_never_not_a_queue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``q.sqlite is not a riskscore queue (database is locked)`` from ``score --queue``
+    and ``stream --queue`` when another process held the queue file past the busy timeout
+    (an operator told that file is no queue may replace it), and ``cannot use q.sqlite:
+    database is locked`` from ``queue --decide``, which did not say whether the decision
+    was recorded."""
+    db = tmp_path / "q.sqlite"
+    with ReviewQueue(db) as q:
+        q.add_alert(Alert("c1", "a", "k", 12.0, "under 13", 0.9, Tier.URGENT))
+        case = q.case("a")
+    assert case is not None
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(r) + "\n" for r in _exchange()))
+    with _locked(db):
+        assert main(["score", str(events), "--out", str(tmp_path / "o"), "--queue", str(db)]) == 2
+        err = capsys.readouterr().err
+        assert f"riskscore score: error: cannot use {db}: {BUSY}" in err
+        argv = ["queue", "--db", str(db), "--decide", "a", "--token", case.token]
+        assert main([*argv, "--outcome", "actioned", "--moderator", "mod-1"]) == 2
+        err = capsys.readouterr().err
+        assert f"cannot use {db}: {BUSY}; the change being written was not made" in err
+    assert "is not a riskscore queue" not in err
+
+
+def test_a_queue_locked_mid_stream_is_named_not_the_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``cannot use state.sqlite: database is locked``: a lock met by ``stream --queue``
+    writing an alert named the checkpoint file, which nothing else writes."""
+    db, state = tmp_path / "q.sqlite", tmp_path / "state.sqlite"
+
+    def locked(self: ReviewQueue, *args: Any, **kwargs: Any) -> list[int]:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(ReviewQueue, "add_reports", locked)
+    text = "".join(json.dumps(r) + "\n" for r in _exchange())
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    argv = ["stream", "--queue", str(db), "--checkpoint", str(state), "--max-future-s", "inf"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"riskscore stream: error: cannot use {db}: {BUSY}" in err

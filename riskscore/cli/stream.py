@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -42,6 +43,7 @@ from riskscore.io.jsonl import (
 from riskscore.io.private import open_private_append
 from riskscore.io.raw import ONE_WORD_MESSAGE_RE, found_name
 from riskscore.io.schema import EventType
+from riskscore.io.sqlite import unusable_text
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import QueueError, ReviewQueue, UserReport
 from riskscore.moderation.intake import MAX_AHEAD_S
@@ -218,6 +220,9 @@ def stream_lines(
             refused_by_queue += 1
             where = "end of input" if line is None else f"line {line}"
             err.write(f"{where}: {one_line(str(exc), _MAX_MESSAGE_CHARS)}\n")
+        except sqlite3.OperationalError as exc:  # the queue's file, not the checkpoint: stop
+            assert queue is not None
+            raise QueueError(unusable_text(queue.path, exc)) from None
 
     def emit(alert: Alert, line: int | None) -> None:
         out.write(alert.to_json(line=line) + "\n")
