@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -42,6 +43,7 @@ from riskscore.io.jsonl import (
 from riskscore.io.private import open_private_append
 from riskscore.io.raw import ONE_WORD_MESSAGE_RE, found_name
 from riskscore.io.schema import EventType
+from riskscore.io.sqlite import unusable_text
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import QueueError, ReviewQueue, UserReport
 from riskscore.moderation.intake import MAX_AHEAD_S
@@ -218,6 +220,9 @@ def stream_lines(
             refused_by_queue += 1
             where = "end of input" if line is None else f"line {line}"
             err.write(f"{where}: {one_line(str(exc), _MAX_MESSAGE_CHARS)}\n")
+        except sqlite3.OperationalError as exc:  # the queue's file, not the checkpoint: stop
+            assert queue is not None
+            raise QueueError(unusable_text(queue.path, exc)) from None
 
     def emit(alert: Alert, line: int | None) -> None:
         out.write(alert.to_json(line=line) + "\n")
@@ -325,14 +330,13 @@ def stream_lines(
 
 def _report(scorer: OnlineScorer) -> UserReport | None:
     """The user report to queue of the event just applied when it is a ``report``, as
-    ``riskscore serve`` queues it, dated by the event: a child's report jumps the queue,
-    and a re-run of the same input stores it once (a report is kept once per
-    conversation, reporter and time)."""
+    ``riskscore serve`` queues it (which dates it by its clock), dated by the event: a
+    child's report jumps the queue, and a re-run of the same input stores it once (a
+    report is kept once per conversation, reporter and time)."""
     event = scorer.last_event
     if event is None or event[7] != _REPORT:
         return None
-    cid = scorer.conversation_id_of(event)
-    return report_of_event(event, cid, event[1], scorer.score_of(cid))
+    return report_of_event(scorer, event, scorer.conversation_id_of(event), event[1])
 
 
 def _resumed_counts(extra: dict[str, Any], path: object) -> tuple[int, dict[str, int]]:

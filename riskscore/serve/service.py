@@ -16,6 +16,7 @@ restored state.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -29,7 +30,6 @@ from riskscore.io.jsonl import not_an_object
 from riskscore.io.raw import show, shown
 from riskscore.io.schema import EventType
 from riskscore.model.scores import reason_texts
-from riskscore.moderation.cases import QueueError
 from riskscore.moderation.item_facts import facts_text
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.user_reports import UserReport, report_of_event
@@ -46,6 +46,7 @@ from riskscore.serve.body import (
 )
 from riskscore.serve.metrics import ServeMetrics
 from riskscore.serve.params import IdType, conversation_ids
+from riskscore.serve.queue_writer import QueueWriter
 from riskscore.serve.timeline import TimelineStore
 
 __all__ = [
@@ -65,6 +66,7 @@ MAX_REMEMBERED_ENTRIES = 200_000
 #: other client's batch, for 20 s.
 MAX_REFUSALS_TRIED = 100
 _REPORT = int(EventType.REPORT)
+_LOG = logging.getLogger("riskscore.serve")
 _CHILD_AGE = feature_index("child_age")
 _ADULT_AGE = feature_index("adult_age")
 
@@ -113,6 +115,7 @@ class ScoringService:
     ) -> None:
         self.scorer = scorer
         self.queue = queue
+        self.writer = QueueWriter(queue)
         self.timeline = timeline
         self.metrics = metrics
         self.checkpoint_path = checkpoint
@@ -262,13 +265,15 @@ class ScoringService:
             if raised:
                 alerts.extend((item.index, alert) for alert in raised)
         refused += self._record(applied, alerts, reports, opened_rooms)
-        body = {
+        body: dict[str, Any] = {
             "accepted": len(applied),
             "broadcasts": broadcast - first_broadcast,
             "refused": refused,
             "alerts": [{**a.to_dict(), "index": i} for i, a in alerts],
             "ignored_fields": dict(sorted(ignored.items())),
         }
+        if any(self.writer.held):  # another process held the queue locked
+            body["queue_busy"] = self.writer.busy_text()
         return BatchResult(422 if refused else 200, body)
 
     def _not_tried(self, index: int) -> str:
@@ -279,8 +284,7 @@ class ScoringService:
         )
 
     def _report(self, e: EventTuple) -> UserReport:
-        cid = e[0]
-        return report_of_event(e, cid, int(time.time()), self.scorer.score_of(cid))
+        return report_of_event(self.scorer, e, e[0], int(time.time()))
 
     def _record(
         self,
@@ -298,32 +302,9 @@ class ScoringService:
             self.timeline.add(applied)
             for room, pair in opened_rooms:
                 self.timeline.copy(room, pair)
-        refused: list[dict[str, Any]] = []
-        if alerts:
-            now = int(time.time())
-            refused = self._queue_alerts(alerts, now)
-            for _, alert in alerts:
-                m.alerts.labels(tier=alert.tier.name.lower()).inc()
-        if reports:
-            self.queue.add_reports(reports)
-        return refused
-
-    def _queue_alerts(self, alerts: list[tuple[int, Alert]], now: int) -> list[dict[str, Any]]:
-        """The batch's alerts queued in one transaction; when the queue refuses one (the
-        open alert of its conversation id is of other accounts), each on its own, and the
-        refused ones named by the index of their event."""
-        try:
-            self.queue.add_alerts([a for _, a in alerts], at=now)
-            return []
-        except QueueError:
-            pass
-        refused = []
-        for index, alert in alerts:
-            try:
-                self.queue.add_alert(alert, at=now)
-            except QueueError as exc:
-                refused.append({"index": index, "message": one_line(str(exc))})
-        return refused
+        for _, alert in alerts:
+            m.alerts.labels(tier=alert.tier.name.lower()).inc()
+        return self.writer.add(int(time.time()), alerts, reports)
 
     # ------------------------------------------------------------------ reading
 
@@ -403,8 +384,15 @@ conversation_ids`): text, or with ``id_type`` None and an integer written there,
     # ------------------------------------------------------------------ state
 
     def checkpoint(self) -> None:
-        """Save the scorer's state and the remembered batch ids; prune the timeline."""
+        """Save the scorer's state and the remembered batch ids; prune the timeline. The
+        alerts and user reports held while the queue was locked are queued first; while
+        any is still held, no checkpoint is written (:mod:`riskscore.serve.queue_writer`):
+        it would count them as raised, and a restart from it would never queue them."""
+        self.writer.flush()
         if self.checkpoint_path is None:
+            return
+        if any(self.writer.held):
+            _LOG.error("checkpoint not written: %s", self.writer.busy_text())
             return
         batches = [
             [k, r.status, r.body, *([d] if d else [])] for k, (r, d) in self._batches.items()
