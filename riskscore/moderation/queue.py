@@ -462,8 +462,7 @@ class ReviewQueue(ClosesOnExit):
         moderator = check_name(moderator, "moderator")
         if not isinstance(note, str):
             raise QueueError(f"note must be text of at most {MAX_NOTE_CHARS} characters")
-        # a browser's textarea sends CRLF line breaks, and counts each as one character
-        # against its maxlength: the note is measured as kept, with LF
+        # a browser's textarea sends CRLF and counts it as one character: measured with LF
         note = note.replace("\r\n", "\n")
         if len(note) > MAX_NOTE_CHARS:
             raise QueueError(
