@@ -18,7 +18,9 @@ import pytest
 from bundle_helpers import read_json, refused, write_params
 
 import riskscore as rs
+from riskscore.integrations._synapse_config import SynapseConfigError, parse
 from riskscore.model import load_model, save_model
+from riskscore.policy import AlertPolicy, PolicyFileError
 
 
 @pytest.fixture
@@ -79,3 +81,64 @@ def test_a_leaf_threshold_that_is_not_finite_is_refused(
 def test_a_saved_bundle_saves_again(small_saved: Path, tmp_path: Path) -> None:
     again = save_model(load_model(small_saved), tmp_path / "again")
     assert load_model(again).parameters_sha256() == load_model(small_saved).parameters_sha256()
+
+
+# ---------------------------------------------------------------- a "billion laughs"
+
+
+def _laughs() -> list[object]:
+    """What a YAML block of aliases builds (``a: &a [lol, ...]``, ``b: &b [*a, *a, ...]``):
+    ten lists of nine, one inside the other, that ``repr`` writes as 9**10 strings."""
+    laughs: list[object] = ["lol"] * 9
+    for _ in range(9):
+        laughs = [laughs] * 9
+    return laughs
+
+
+_BAND = {"name": "all", "min_age": 0.0, "max_age": math.inf, "review": 0.3, "urgent": 0.7}
+_UNKNOWN = {"review": 0.3, "urgent": 0.7}
+
+
+@pytest.mark.parametrize(
+    ("doc", "key"),
+    [
+        ({"format_version": _laughs()}, "format_version"),
+        ({"name": _laughs()}, "name"),
+        ({"bands": [{**_BAND, "name": _laughs()}]}, r"bands\[0\]\.name"),
+        ({"bands": [{**_BAND, "review": _laughs()}]}, r"bands\[0\]\.review"),
+        ({"unknown": _laughs()}, "unknown"),
+        ({"guards": {"adult_pairs_alert": _laughs()}}, r"guards\.adult_pairs_alert"),
+    ],
+)
+def test_a_policy_block_of_aliases_is_refused_at_once(doc: dict[str, object], key: str) -> None:
+    """Was: the message wrote the value with repr, for as long as 3.4 billion strings take
+    (a Synapse homeserver's start-up hung on its ``policy:`` block)."""
+    full = {"format_version": 2, "bands": [_BAND], "unknown": _UNKNOWN, **doc}
+    with pytest.raises(PolicyFileError, match=rf"key '{key}': .*<list of more than 10,000 values>"):
+        AlertPolicy.from_mapping(full)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"policy": {"format_version": 2, "bands": [{**_BAND, "urgent": _laughs()}]}},
+        {"alerts": {"moderation_room": {"moderators": [_laughs()]}}},
+        {"conversation_scope": _laughs()},
+        {"alerts": _laughs()},
+    ],
+)
+def test_a_synapse_block_of_aliases_is_refused_at_once(
+    tmp_path: Path, raw: dict[str, object]
+) -> None:
+    config = {"state_dir": str(tmp_path / "s"), "alerts": {"jsonl": str(tmp_path / "a")}, **raw}
+    with pytest.raises(SynapseConfigError, match=r"<(list|dict) of more than 10,000 values>"):
+        parse(config)
+
+
+def test_yaml_aliases_are_what_the_tests_build() -> None:
+    yaml = pytest.importorskip("yaml")
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"a{k}: &a{k} [{', '.join([f'*a{k - 1}'] * 9)}]" for k in range(1, 10)]
+    laughs = yaml.safe_load("\n".join(lines))["a9"]
+    with pytest.raises(PolicyFileError, match="<list of more than 10,000 values>"):
+        AlertPolicy.from_mapping({"format_version": laughs})

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from enum import IntEnum
 
+from riskscore.io.raw import show
 from riskscore.io.schema import has_hidden_character
 
 __all__ = [
@@ -106,7 +107,7 @@ def check_name(name: object) -> None:
     ValueError: age band name '13-15\n' has a control or invisible character; ...
     """
     if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_CHARS:
-        shown = f"{len(name)} characters" if isinstance(name, str) else repr(name)
+        shown = f"{len(name)} characters" if isinstance(name, str) else show(name)
         raise ValueError(
             f"an age band name must be text of 1 to {MAX_NAME_CHARS} characters, found {shown}"
         )
