@@ -142,3 +142,39 @@ def test_yaml_aliases_are_what_the_tests_build() -> None:
     laughs = yaml.safe_load("\n".join(lines))["a9"]
     with pytest.raises(PolicyFileError, match="<list of more than 10,000 values>"):
         AlertPolicy.from_mapping({"format_version": laughs})
+
+
+# ---------------------------------------------------------------- band names that read alike
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("unkn\u043ewn", r'"unkn\\u043ewn"'),  # a Cyrillic o: reads as the unknown band
+        ("under 1\u0417", r'"under 1\\u0417"'),  # a Cyrillic Ze for the 3
+        ("\uff55\uff4e\uff44\uff45\uff52 13", r'"\\uff55\\uff4e\\uff44\\uff45\\uff52 13"'),
+        ("under \u0661\u0663", r'"under \\u0661\\u0663"'),  # Arabic-Indic digits
+    ],
+)
+def test_a_band_name_that_reads_as_another_is_refused(name: str, shown: str) -> None:
+    """Was: accepted, so a policy could hold two bands whose names read alike ('under 13'
+    and a full-width 'under 13'; 'unknown' and the unknown band), which alerts, the
+    transparency report's counts by band and the regulatory exports tell apart by name
+    only: the duplicate-name check compared the characters."""
+    doc = AlertPolicy.default().to_mapping()
+    doc["bands"][1]["name"] = name
+    with pytest.raises(
+        PolicyFileError, match=rf"key 'bands\[1\]\.name': age band name {shown} reads as other text"
+    ):
+        AlertPolicy.from_mapping(doc)
+    with pytest.raises(ValueError, match="reads as other text"):
+        rs.AgeBand(name, 0.0, math.inf, review=0.5, urgent=0.9)
+
+
+@pytest.mark.parametrize(
+    "name", ["до 13 лет", "13歳未満", "moins de 13 ans", "κάτω των 13", "13\u201315"]
+)
+def test_a_band_name_in_one_alphabet_is_kept(name: str) -> None:
+    doc = AlertPolicy.default().to_mapping()
+    doc["bands"][1]["name"] = name
+    assert AlertPolicy.from_mapping(doc).bands[1].name == name

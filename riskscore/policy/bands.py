@@ -16,6 +16,7 @@ from enum import IntEnum
 
 from riskscore.io.raw import show
 from riskscore.io.schema import has_hidden_character
+from riskscore.io.shown_ids import escaped_when_shown, shown_id
 
 __all__ = [
     "DEFAULT_BANDS",
@@ -91,8 +92,10 @@ class AgeBand:
 
 
 def check_name(name: object) -> None:
-    r"""Refuse a band name that is not 1 to :data:`MAX_NAME_CHARS` printable characters, or
-    that is blank or has whitespace around it.
+    r"""Refuse a band name that is not 1 to :data:`MAX_NAME_CHARS` printable characters, that
+    reads as other text (:func:`riskscore.io.shown_ids.escaped_when_shown`: ``unkn\u043ewn``
+    with a Cyrillic o, a full-width ``\uff55nder 13``), or that is blank or has
+    whitespace around it.
 
     Raises
     ------
@@ -120,6 +123,13 @@ def check_name(name: object) -> None:
         raise ValueError(
             f"age band name {name!r} is blank or has spaces around it: alerts and reports "
             "tell bands apart by name, so give it without"
+        )
+    if escaped_when_shown(name):  # 'unkn\u043ewn' (a Cyrillic o) reads as 'unknown'
+        raise ValueError(
+            f"age band name {shown_id(name)} reads as other text (letters of two alphabets "
+            "that pass for one another, a full-width or other compatibility form, digits of "
+            "two numbering systems): alerts and exports tell bands apart by name, so write it "
+            "without look-alike characters"
         )
 
 
