@@ -14,6 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from bundle_helpers import read_json, refused, write_params
 
@@ -21,6 +22,7 @@ import riskscore as rs
 from riskscore.integrations._synapse_config import SynapseConfigError, parse
 from riskscore.model import load_model, save_model
 from riskscore.policy import AlertPolicy, PolicyFileError
+from riskscore.policy.volume import BAND_ODDS, Traffic, policy_for_volume
 
 
 @pytest.fixture
@@ -178,3 +180,46 @@ def test_a_band_name_in_one_alphabet_is_kept(name: str) -> None:
     doc = AlertPolicy.default().to_mapping()
     doc["bands"][1]["name"] = name
     assert AlertPolicy.from_mapping(doc).bands[1].name == name
+
+
+# ---------------------------------------------------------------- policy tune --from
+
+
+def _traffic() -> Traffic:
+    """60,000 seeded adult-minor conversations (and a few of unknown age)."""
+    rng = np.random.default_rng(68)
+    n = 60_000
+    child = rng.uniform(8.0, 17.9, n)
+    child[rng.random(n) < 0.1] = np.nan
+    return Traffic(rng.beta(0.5, 8.0, n), child, rng.uniform(25.0, 50.0, n))
+
+
+def test_tune_keeps_a_template_of_other_band_names() -> None:
+    """Was: ``riskscore policy tune --from mine.toml`` (documented: "the policy whose bands
+    and guards to keep") failed for any template whose bands are not named as the built-in
+    ones, with "band_odds lacks the band(s) [...]", a parameter the command has no option
+    for. The template's own review thresholds now give the bands' odds ratios."""
+    doc = AlertPolicy.default().to_mapping()
+    names = ["до 13", "13\u201315 лет", "16-17 лет", "18+ лет"]
+    for band, name in zip(doc["bands"], names, strict=True):
+        band["name"] = name
+    template = AlertPolicy.from_mapping(doc)
+    traffic = _traffic()
+    tuned = policy_for_volume(
+        traffic, review_per_million=2_000, urgent_per_million=500, template=template
+    )
+    assert [b.name for b in tuned.all_bands] == [b.name for b in template.all_bands]
+    assert tuned.guards == template.guards
+    # the template's ratios: the same thresholds as the built-in bands' odds give
+    builtin = policy_for_volume(traffic, review_per_million=2_000, urgent_per_million=500)
+    for mine, default in zip(tuned.all_bands, builtin.all_bands, strict=True):
+        assert mine.review == pytest.approx(default.review, rel=0.02)
+        assert mine.urgent == pytest.approx(default.urgent, rel=0.02)
+
+
+def test_tune_of_the_built_in_bands_is_unchanged() -> None:
+    traffic = _traffic()
+    targets = {"review_per_million": 2_000, "urgent_per_million": 500}
+    assert policy_for_volume(traffic, **targets) == policy_for_volume(
+        traffic, **targets, band_odds=BAND_ODDS
+    )
