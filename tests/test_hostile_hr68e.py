@@ -223,3 +223,17 @@ def test_tune_of_the_built_in_bands_is_unchanged() -> None:
     assert policy_for_volume(traffic, **targets) == policy_for_volume(
         traffic, **targets, band_odds=BAND_ODDS
     )
+
+
+# ---------------------------------------------------------------- keys that read as known ones
+
+
+def test_an_unknown_key_that_reads_as_a_known_one_is_shown_by_code_point(tmp_path: Path) -> None:
+    """Was: "unknown key(s) 'review'; expected some of ..., review, urgent", the first
+    'review' with a Cyrillic e (a quoted TOML key): it read as the known key the message
+    listed beside it."""
+    path = tmp_path / "policy.toml"
+    text = AlertPolicy.default().to_toml().replace("review = ", '"revi\u0435w" = ', 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyFileError, match=re.escape(r"unknown key(s) 'revi\u0435w'")):
+        AlertPolicy.from_toml(path)
