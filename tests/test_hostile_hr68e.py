@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,8 @@ import pytest
 from bundle_helpers import read_json, refused, write_params
 
 import riskscore as rs
+from riskscore.cli import main
+from riskscore.cli import train as train_cli
 from riskscore.integrations._synapse_config import SynapseConfigError, parse
 from riskscore.model import load_model, save_model
 from riskscore.policy import AlertPolicy, PolicyFileError
@@ -237,3 +241,30 @@ def test_an_unknown_key_that_reads_as_a_known_one_is_shown_by_code_point(tmp_pat
     path.write_text(text, encoding="utf-8")
     with pytest.raises(PolicyFileError, match=re.escape(r"unknown key(s) 'revi\u0435w'")):
         AlertPolicy.from_toml(path)
+
+
+# ---------------------------------------------------------------- train --out unwritable
+
+
+def _unwritable() -> Path:
+    """A folder where no file can be made, even by root: ``/sys`` (sysfs) on Linux."""
+    try:
+        os.rmdir(tempfile.mkdtemp(dir="/sys"))
+    except OSError:
+        return Path("/sys")
+    pytest.skip("no folder here refuses new files")
+
+
+def test_train_refuses_an_unwritable_out_before_training(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``riskscore train --out /sys/m`` (or a folder of another user) trained, for
+    minutes with the default 192 worlds, then failed when it saved."""
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("trained before checking --out")
+
+    monkeypatch.setattr(train_cli, "train_model", never)
+    out = _unwritable() / "riskscore-hr68e"
+    assert main(["train", "--worlds", "1", "--conversations", "300", "--out", str(out)]) == 2
+    assert f"permission denied: {out}" in capsys.readouterr().err
