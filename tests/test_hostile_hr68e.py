@@ -268,3 +268,30 @@ def test_train_refuses_an_unwritable_out_before_training(
     out = _unwritable() / "riskscore-hr68e"
     assert main(["train", "--worlds", "1", "--conversations", "300", "--out", str(out)]) == 2
     assert f"permission denied: {out}" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- age bands built in code
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("urgent", True), ("review", "0.5"), ("min_age", None), ("max_age", "13")]
+)
+def test_an_age_band_of_a_value_that_is_no_number_is_refused(field: str, value: object) -> None:
+    """Was: urgent=True passed as 1 and AlertPolicy.to_toml wrote ``urgent = true``, which
+    from_toml refuses (a policy riskscore wrote and cannot read); text or None gave
+    "'<' not supported between instances of 'float' and 'str'", naming no field."""
+    given: dict[str, object] = {"min_age": 0.0, "max_age": math.inf, "review": 0.5, "urgent": 0.9}
+    given[field] = value
+    with pytest.raises(TypeError, match=rf"age band 'all': {field} must be a number, found"):
+        rs.AgeBand("all", **given)  # type: ignore[arg-type]
+
+
+def test_an_age_band_of_integers_and_numpy_numbers_writes_a_policy_it_reads(
+    tmp_path: Path,
+) -> None:
+    band = rs.AgeBand("all", 0, np.float32(math.inf), review=np.float32(0.5), urgent=1)
+    policy = AlertPolicy(bands=(band,), unknown=rs.AgeBand("unknown", 0, math.inf, 0.5, 1))
+    path = tmp_path / "p.toml"
+    path.write_text(policy.to_toml(), encoding="utf-8")
+    assert AlertPolicy.from_toml(path) == policy
+    assert all(type(getattr(band, k)) is float for k in ("min_age", "max_age", "review", "urgent"))

@@ -14,6 +14,9 @@ import math
 from dataclasses import dataclass
 from enum import IntEnum
 
+import numpy as np
+
+from riskscore._checks import is_int
 from riskscore.io.raw import show
 from riskscore.io.schema import has_hidden_character
 from riskscore.io.shown_ids import escaped_when_shown, shown_id
@@ -64,6 +67,9 @@ class AgeBand:
     review, urgent : float
         Risk at or above which a conversation gets a review or an urgent alert.
 
+    The four numbers may be given as any Python or numpy integer or float (kept as floats);
+    a bool, text or None is refused with a ``TypeError`` naming the band and the field.
+
     Examples
     --------
     >>> from riskscore import AgeBand
@@ -79,6 +85,23 @@ class AgeBand:
 
     def __post_init__(self) -> None:
         check_name(self.name)
+        for key in ("min_age", "max_age", "review", "urgent"):
+            # a bool or text compared as a number: True passed as urgent = 1 and was then
+            # written to a policy file as `urgent = true`, which no policy file may say
+            value = getattr(self, key)
+            try:
+                number = (
+                    float(value)
+                    if is_int(value) or isinstance(value, (float, np.floating))
+                    else None
+                )
+            except OverflowError:  # an integer beyond any float
+                number = None
+            if number is None:
+                raise TypeError(
+                    f"age band {self.name!r}: {key} must be a number, found {show(value)}"
+                )
+            object.__setattr__(self, key, number)
         if not 0.0 < self.review < self.urgent <= 1.0:
             raise ValueError(
                 f"age band {self.name!r}: thresholds must satisfy 0 < review < urgent <= 1, "
