@@ -26,6 +26,7 @@ from riskscore.cli import train as train_cli
 from riskscore.integrations._synapse_config import SynapseConfigError, parse
 from riskscore.model import load_model, save_model
 from riskscore.policy import AlertPolicy, PolicyFileError
+from riskscore.policy.guards import Guards
 from riskscore.policy.volume import BAND_ODDS, Traffic, policy_for_volume
 
 
@@ -295,3 +296,30 @@ def test_an_age_band_of_integers_and_numpy_numbers_writes_a_policy_it_reads(
     path.write_text(policy.to_toml(), encoding="utf-8")
     assert AlertPolicy.from_toml(path) == policy
     assert all(type(getattr(band, k)) is float for k in ("min_age", "max_age", "review", "urgent"))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"minor_peer_max_gap_years": np.float32(2.0)}, Guards(False, 2.0)),
+        ({"minor_peer_max_gap_years": np.int64(2)}, Guards(False, 2.0)),
+        ({"adult_pairs_alert": np.bool_(True)}, Guards(True, 3.0)),
+    ],
+)
+def test_guards_built_with_numpy_values_hold_them(
+    kwargs: dict[str, object], expected: Guards
+) -> None:
+    """Was: "minor_peer_max_gap_years must be a finite number >= 0 (years), got
+    np.float32(2.0)" (and np.True_ "must be true or false"), though a policy mapping
+    holding the same values is read (AlertPolicy.from_mapping)."""
+    guards = Guards(**kwargs)  # type: ignore[arg-type]
+    assert guards == expected
+    assert type(guards.minor_peer_max_gap_years) is float
+    assert type(guards.adult_pairs_alert) is bool
+
+
+def test_guards_refuse_what_is_no_number_by_its_shown_value() -> None:
+    with pytest.raises(ValueError, match=r"years\), got 10{36}\.\.\.$"):  # not 401 digits
+        Guards(minor_peer_max_gap_years=10**400)
+    with pytest.raises(TypeError, match="must be true or false, got 1"):
+        Guards(adult_pairs_alert=1)  # type: ignore[arg-type]
