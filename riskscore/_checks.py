@@ -235,19 +235,23 @@ def unknown_keys(data: Mapping[Any, Any], allowed: Collection[Any]) -> list[Any]
 def unknown_keys_problem(
     data: Mapping[Any, Any], allowed: Collection[Any], noun: str = "key"
 ) -> str | None:
-    """None when every key of ``data`` is in ``allowed``, else the one text that names the
+    r"""None when every key of ``data`` is in ``allowed``, else the one text that names the
     unknown keys and the known ones; callers prefix where the mapping came from.
 
     Examples
     --------
     >>> unknown_keys_problem({"colour": 1, "a": 2}, ("a", "b"))
     "unknown key(s) 'colour'; expected some of a, b"
+    >>> print(unknown_keys_problem({"\u0430": 1}, ("a", "b")))  # a Cyrillic a
+    unknown key(s) '\u0430'; expected some of a, b
     """
     extra = unknown_keys(data, allowed)
     if not extra:
         return None
-    # a hand-edited file can hold thousands of keys, each of any length: name a few, cut
-    shown = ", ".join(f"{key!r:.80}" for key in extra[:_KEYS_SHOWN])
+    # a hand-edited file can hold thousands of keys, each of any length: name a few, cut;
+    # beyond ASCII by code point, as no known key is: 'revi\u0435w' (a Cyrillic e) would
+    # read as the 'review' the message lists as known
+    shown = ", ".join(f"{key!a:.80}" for key in extra[:_KEYS_SHOWN])
     more = f" and {len(extra) - _KEYS_SHOWN} more" if len(extra) > _KEYS_SHOWN else ""
     known = ", ".join(sorted(map(str, allowed)))
     return f"unknown {noun}(s) {shown}{more}; expected some of {known}"

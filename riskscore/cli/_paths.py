@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from riskscore.io.staging import STAGING_PREFIX
 from riskscore.model import bundle, default_model_dir
 from riskscore.model.bundle import DIR_VARIABLE
 
@@ -252,17 +254,33 @@ def bundle_path(value: object) -> Path | None:
 
 
 def check_out_dir(path: Path) -> Path:
-    """Refuse an ``--out`` that names an existing file, before any work is done.
+    """Refuse an ``--out`` that names an existing file, or where no file can be made (a
+    folder of another user, a read-only file system), before any work is done: a
+    ``riskscore train`` of many minutes failed only when it saved.
 
     Raises
     ------
     FileExistsError
         ``path`` (or one of its parents) is a file, not a directory; the CLI prints one
         line and exits with status 2.
+    OSError
+        A folder cannot be made in the nearest existing folder on ``path``'s way (a probe,
+        removed at once); the error names ``path``.
     """
     for candidate in (path, *path.parents):
         if candidate.exists():
             if not candidate.is_dir():
                 raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(candidate))
+            _check_writable(candidate, path)
             break
     return path
+
+
+def _check_writable(directory: Path, named: Path) -> None:
+    """Make and remove a folder in ``directory`` as a job stages its outputs
+    (:mod:`riskscore.io.staging`, whose sweep removes one a killed process left)."""
+    try:
+        probe = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=directory)
+    except OSError as exc:  # PermissionError, a read-only file system, a full disk
+        raise type(exc)(exc.errno, exc.strerror, str(named)) from None
+    os.rmdir(probe)

@@ -143,7 +143,7 @@ class SynapseConfig:
 def _mapping(value: Any, path: tuple[str, ...]) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise SynapseConfigError(
-            f"expected a mapping, found {type(value).__name__} {value!r}", path
+            f"expected a mapping, found {type(value).__name__} {show(value)}", path
         )
     return value
 
@@ -156,7 +156,7 @@ def _unknown(raw: Mapping[str, Any], allowed: frozenset[str], path: tuple[str, .
 
 def _path(value: Any, path: tuple[str, ...]) -> Path:
     if not isinstance(value, str) or not value.strip():
-        raise SynapseConfigError(f"expected a file system path, found {value!r}", path)
+        raise SynapseConfigError(f"expected a file system path, found {show(value)}", path)
     return Path(value).expanduser()
 
 
@@ -204,7 +204,7 @@ def _ages(raw: Any, path: tuple[str, ...]) -> AgeSourceConfig:
         target = ages["callable"]
         if not isinstance(target, str) or target.count(":") != 1:
             raise SynapseConfigError(
-                f"expected 'package.module:function', found {target!r}", (*path, "callable")
+                f"expected 'package.module:function', found {show(target)}", (*path, "callable")
             )
         return AgeSourceConfig(kind="callable", target=target)
     file = _path(ages[kind], (*path, kind))
@@ -212,7 +212,9 @@ def _ages(raw: Any, path: tuple[str, ...]) -> AgeSourceConfig:
         raise SynapseConfigError(f"no such file {str(file)!r}", (*path, kind))
     table = ages.get("table", "declared_ages")
     if not isinstance(table, str) or not table.isidentifier():
-        raise SynapseConfigError(f"expected a table name (an identifier), found {table!r}", path)
+        raise SynapseConfigError(
+            f"expected a table name (an identifier), found {show(table)}", path
+        )
     return AgeSourceConfig(kind="csv" if kind == "csv" else "sqlite", path=file, table=table)
 
 
@@ -221,17 +223,19 @@ def _moderation_room(raw: Any, path: tuple[str, ...]) -> ModerationRoomConfig:
     _unknown(room, frozenset({"user", "moderators", "room_id"}), path)
     user = room.get("user", "riskscore")
     if not isinstance(user, str) or not user or ":" in user or user.startswith("@"):
-        raise SynapseConfigError(f"expected a localpart such as 'riskscore', found {user!r}", path)
+        raise SynapseConfigError(
+            f"expected a localpart such as 'riskscore', found {show(user)}", path
+        )
     moderators = room.get("moderators", [])
     if not isinstance(moderators, list) or not all(map(is_user_id, moderators)):
         raise SynapseConfigError(
-            f"expected a list of Matrix ids such as '@mod:example.org', found {moderators!r}",
+            f"expected a list of Matrix ids such as '@mod:example.org', found {show(moderators)}",
             (*path, "moderators"),
         )
     room_id = room.get("room_id")
     if room_id is not None and not is_room_id(room_id):
         raise SynapseConfigError(
-            f"expected a room id such as '!abc:example.org', found {room_id!r}", path
+            f"expected a room id such as '!abc:example.org', found {show(room_id)}", path
         )
     if room_id is None and not moderators:
         raise SynapseConfigError("give 'room_id' or at least one of 'moderators' to invite", path)
@@ -339,7 +343,7 @@ def parse(raw: Any) -> SynapseConfig:
         scope = conf["conversation_scope"]
         if scope not in ("pair", "room"):
             raise SynapseConfigError(
-                f"expected 'pair' or 'room', found {scope!r}", ("conversation_scope",)
+                f"expected 'pair' or 'room', found {show(scope)}", ("conversation_scope",)
             )
         kwargs["conversation_scope"] = scope
     for key, low, high in (("max_fanout_members", 2, 10_000), ("max_queue", 1, 10**9)):
@@ -374,7 +378,7 @@ def parse(raw: Any) -> SynapseConfig:
             )
         name = conf["default_time_zone"]
         if not isinstance(name, str):
-            raise SynapseConfigError(f"expected a time zone name (text), found {name!r}", path)
+            raise SynapseConfigError(f"expected a time zone name (text), found {show(name)}", path)
         try:
             kwargs["default_time_zone"] = time_zone(name).key
         except ValueError as exc:

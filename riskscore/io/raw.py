@@ -3,11 +3,12 @@ quarantine records): the value, its row in the whole input and its line in the f
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
 import sys
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Final
 
@@ -307,9 +308,23 @@ def as_python_value(value: Any) -> Any:
 
 
 def show(value: object) -> str:
-    """A value as text for messages, at most about 40 characters."""
+    """A value as text for messages, at most about 40 characters; a container holding more
+    than :data:`MAX_SHOWN_VALUES` values in all is described, not written out.
+
+    Examples
+    --------
+    >>> show([1, 2]), show("x" * 50)
+    ('[1, 2]', "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... (50 characters)")
+    >>> laughs = ["lol"] * 9
+    >>> for _ in range(9):  # what YAML aliases build: 9**10 strings in ten small lists
+    ...     laughs = [laughs] * 9
+    >>> show(laughs)
+    '<list of more than 10,000 values>'
+    """
     if isinstance(value, NotShown):
         return repr(value)
+    if isinstance(value, _CONTAINERS) and _holds_more_than(value, MAX_SHOWN_VALUES):
+        return f"<{type(value).__name__} of more than {MAX_SHOWN_VALUES:,} values>"
     if isinstance(value, (str, bytes)) and len(value) > 40:
         unit = "bytes" if isinstance(value, bytes) else "characters"
         return f"{value[:37]!r}... ({len(value)} {unit})".translate(_BLANK_ESCAPES)
@@ -319,6 +334,37 @@ def show(value: object) -> str:
     # a decimal (a JSON number read exactly) as the number written, not Decimal('1E+308')
     text = str(value) if isinstance(value, Decimal) else repr(value).translate(_BLANK_ESCAPES)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+#: Most values :func:`show` writes out of a container: a YAML block of aliases (a "billion
+#: laughs", in the Synapse module's configuration) is a few small lists that ``repr`` writes
+#: as billions of values, for as long as that takes.
+MAX_SHOWN_VALUES: Final = 10_000
+_CONTAINERS: Final = (list, tuple, set, frozenset, Mapping)
+
+
+def _holds_more_than(value: object, limit: int) -> bool:
+    """Whether the lists, tuples, sets and mappings in ``value`` hold more than ``limit``
+    values in all, each counted as often as ``repr`` writes it (a list that holds itself
+    counts as more than any limit)."""
+    count = 0
+    stack: list[Iterator[object]] = [iter([value])]
+    while stack:
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+            continue
+        count += 1
+        if count > limit:
+            return True
+        if isinstance(item, Mapping):
+            stack.append(itertools.chain.from_iterable(item.items()))
+        elif isinstance(item, _CONTAINERS):
+            stack.append(iter(item))
+    return False
+
+
+_END: Final = object()
 
 
 #: :data:`~riskscore.io.schema.BLANK_CHARS` as :func:`show` writes them: escaped, as

@@ -471,7 +471,8 @@ def load_model(directory: str | os.PathLike[str] | None = None) -> RiskModel:
     ------
     ModelIntegrityError
         Missing or changed files, unsupported versions, a JSON key given twice, malformed
-        or non-finite parameters, leaf values that can sum past
+        or non-finite parameters, a reference other than the features' "no signal" values
+        (:meth:`RiskModel.check_reference`), leaf values that can sum past
         :data:`riskscore.model.trees.MAX_MARGIN`, or features that this version of
         riskscore does not compute. Errors in the parameters name ``params.json``.
 
@@ -487,6 +488,7 @@ def load_model(directory: str | os.PathLike[str] | None = None) -> RiskModel:
     params = _parsed(path / PARAMS, data, allow_nan=True)
     try:
         model = RiskModel.from_dict(params, metadata=dict(manifest.get("metadata", {})))
+        model.check_reference()
     except ModelIntegrityError as exc:  # the checks name the field, this the file
         raise ModelIntegrityError(f"{path / PARAMS}: {exc}") from None
     if list(model.feature_names) != manifest.get("feature_names"):

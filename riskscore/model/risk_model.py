@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -85,6 +86,30 @@ class RiskModel:
         self._reference_margin = float(self.trees.margins(self.trees.reference[None, :])[0])
         self._direction = np.array([FEATURES[i].direction for i in self._columns], dtype=np.float64)
         self._table_leaves: tuple[int, ExitLeaves] | None = None
+
+    def check_reference(self) -> None:
+        """Refuse a reference conversation other than the registry's "no signal" value of
+        each input (:attr:`riskscore.FeatureSpec.reference`, ``docs/features.md``), as
+        :func:`riskscore.load_model` does: reasons are measured against it, and another one
+        makes reasons of values that signal nothing (a reference of -1 for
+        ``adult_initiated`` names "adult initiated" on conversations the child began) or
+        hides every reason. Training writes the registry's values.
+
+        Raises
+        ------
+        ModelIntegrityError
+            Naming the input, its position, the value found and the one expected.
+        """
+        pairs = zip(self._columns.tolist(), self.trees.reference.tolist(), strict=True)
+        for i, (column, value) in enumerate(pairs):
+            spec = FEATURES[column]
+            if value != spec.reference and not (math.isnan(value) and math.isnan(spec.reference)):
+                raise ModelIntegrityError(
+                    f"tree parameter 'reference'[{i}] ({spec.name}) is {value:g}, but the value "
+                    f"of {spec.name} that means no signal is {spec.reference:g} "
+                    "(docs/features.md): reasons are measured against it. Restore or retrain "
+                    "the bundle"
+                )
 
     def _checked_values(self, features: FeatureTable) -> FloatArray:
         """The table's values with each feature the model reads in its column of

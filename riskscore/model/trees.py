@@ -178,7 +178,7 @@ class TreeEnsemble:
         Split feature (-1 at a leaf) and children of each node, in preorder: a left child
         immediately follows its parent, a right child comes after the left subtree.
     threshold : array of shape (n_nodes,)
-        ``x <= threshold`` goes left.
+        ``x <= threshold`` goes left; finite at every node (0 at leaves, where it is not read).
     default_left, missing : array of shape (n_nodes,)
         How the node treats a missing value (LightGBM's ``default_left`` and
         ``missing_type``: 0 none, 1 zero, 2 NaN).
@@ -234,8 +234,10 @@ class TreeEnsemble:
                 "tree arrays do not describe trees (bad feature or node indices: each tree must "
                 "be stored in preorder, its nodes one after the other)"
             )
+        # A leaf's threshold is never read, but it is saved: a non-finite one would load and
+        # then fail save_model (JSON has no NaN) and change parameters_sha256 for nothing.
         for name, bad in (
-            ("threshold", split & ~np.isfinite(self.threshold)),
+            ("threshold", ~np.isfinite(self.threshold)),
             ("leaf_value", ~np.isfinite(self.leaf_value)),
         ):
             if bad.any():

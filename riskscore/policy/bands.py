@@ -14,7 +14,12 @@ import math
 from dataclasses import dataclass
 from enum import IntEnum
 
+import numpy as np
+
+from riskscore._checks import is_int
+from riskscore.io.raw import show
 from riskscore.io.schema import has_hidden_character
+from riskscore.io.shown_ids import escaped_when_shown, shown_id
 
 __all__ = [
     "DEFAULT_BANDS",
@@ -62,6 +67,9 @@ class AgeBand:
     review, urgent : float
         Risk at or above which a conversation gets a review or an urgent alert.
 
+    The four numbers may be given as any Python or numpy integer or float (kept as floats);
+    a bool, text or None is refused with a ``TypeError`` naming the band and the field.
+
     Examples
     --------
     >>> from riskscore import AgeBand
@@ -77,6 +85,23 @@ class AgeBand:
 
     def __post_init__(self) -> None:
         check_name(self.name)
+        for key in ("min_age", "max_age", "review", "urgent"):
+            # a bool or text compared as a number: True passed as urgent = 1 and was then
+            # written to a policy file as `urgent = true`, which no policy file may say
+            value = getattr(self, key)
+            try:
+                number = (
+                    float(value)
+                    if is_int(value) or isinstance(value, (float, np.floating))
+                    else None
+                )
+            except OverflowError:  # an integer beyond any float
+                number = None
+            if number is None:
+                raise TypeError(
+                    f"age band {self.name!r}: {key} must be a number, found {show(value)}"
+                )
+            object.__setattr__(self, key, number)
         if not 0.0 < self.review < self.urgent <= 1.0:
             raise ValueError(
                 f"age band {self.name!r}: thresholds must satisfy 0 < review < urgent <= 1, "
@@ -90,8 +115,10 @@ class AgeBand:
 
 
 def check_name(name: object) -> None:
-    r"""Refuse a band name that is not 1 to :data:`MAX_NAME_CHARS` printable characters, or
-    that is blank or has whitespace around it.
+    r"""Refuse a band name that is not 1 to :data:`MAX_NAME_CHARS` printable characters, that
+    reads as other text (:func:`riskscore.io.shown_ids.escaped_when_shown`: ``unkn\u043ewn``
+    with a Cyrillic o, a full-width ``\uff55nder 13``), or that is blank or has
+    whitespace around it.
 
     Raises
     ------
@@ -106,7 +133,7 @@ def check_name(name: object) -> None:
     ValueError: age band name '13-15\n' has a control or invisible character; ...
     """
     if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_CHARS:
-        shown = f"{len(name)} characters" if isinstance(name, str) else repr(name)
+        shown = f"{len(name)} characters" if isinstance(name, str) else show(name)
         raise ValueError(
             f"an age band name must be text of 1 to {MAX_NAME_CHARS} characters, found {shown}"
         )
@@ -119,6 +146,13 @@ def check_name(name: object) -> None:
         raise ValueError(
             f"age band name {name!r} is blank or has spaces around it: alerts and reports "
             "tell bands apart by name, so give it without"
+        )
+    if escaped_when_shown(name):  # 'unkn\u043ewn' (a Cyrillic o) reads as 'unknown'
+        raise ValueError(
+            f"age band name {shown_id(name)} reads as other text (letters of two alphabets "
+            "that pass for one another, a full-width or other compatibility form, digits of "
+            "two numbering systems): alerts and exports tell bands apart by name, so write it "
+            "without look-alike characters"
         )
 
 

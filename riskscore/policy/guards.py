@@ -21,7 +21,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
+from riskscore._checks import is_int
 from riskscore._words import plural
+from riskscore.io.raw import show
 from riskscore.io.schema import MINOR_AGE
 
 __all__ = ["ADULT_AGE", "Guards"]
@@ -58,20 +62,22 @@ class Guards:
     minor_peer_max_gap_years: float = 3.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.adult_pairs_alert, bool):
-            raise TypeError(
-                f"adult_pairs_alert must be true or false, got {self.adult_pairs_alert!r}"
-            )
+        # numpy's bool and numbers as the values they hold, as a policy mapping reads them
+        adult = self.adult_pairs_alert
+        adult = bool(adult) if isinstance(adult, np.bool_) else adult
+        if not isinstance(adult, bool):
+            raise TypeError(f"adult_pairs_alert must be true or false, got {show(adult)}")
         gap = self.minor_peer_max_gap_years
-        if (
-            isinstance(gap, bool)
-            or not isinstance(gap, (int, float))
-            or not (math.isfinite(gap) and gap >= 0.0)
-        ):
+        try:
+            number = float(gap) if is_int(gap) or isinstance(gap, (float, np.floating)) else None
+        except OverflowError:  # an integer beyond any float
+            number = None
+        if number is None or not (math.isfinite(number) and number >= 0.0):
             raise ValueError(
-                f"minor_peer_max_gap_years must be a finite number >= 0 (years), got {gap!r}"
+                f"minor_peer_max_gap_years must be a finite number >= 0 (years), got {show(gap)}"
             )
-        object.__setattr__(self, "minor_peer_max_gap_years", float(gap))
+        object.__setattr__(self, "adult_pairs_alert", adult)
+        object.__setattr__(self, "minor_peer_max_gap_years", number)
 
     def describe(self) -> str:
         """The guards in words, as ``riskscore policy check`` and the 2024/2835 qualitative

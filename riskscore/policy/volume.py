@@ -258,7 +258,7 @@ def policy_for_volume(
     review_per_million: float,
     urgent_per_million: float,
     template: AlertPolicy | None = None,
-    band_odds: Mapping[str, float] = BAND_ODDS,
+    band_odds: Mapping[str, float] | None = None,
 ) -> AlertPolicy:
     """Thresholds that alert about a target number of counted conversations per million,
     in the median :class:`Traffic`.
@@ -271,8 +271,11 @@ def policy_for_volume(
         Target alert volumes (review counts every alert, urgent the urgent ones).
     template : AlertPolicy, optional
         Bands and guards to keep (:meth:`AlertPolicy.default` when omitted).
-    band_odds : mapping of str to float
-        Relative threshold odds per band name (the ``unknown`` band included).
+    band_odds : mapping of str to float, optional
+        Relative threshold odds per band name (the ``unknown`` band included). By default
+        :data:`BAND_ODDS` when it names every band of ``template``, otherwise the odds of
+        each band's own review threshold in ``template`` (a template of other bands, such as
+        ``riskscore policy tune --from`` reads, keeps its ratios).
 
     Returns
     -------
@@ -292,6 +295,7 @@ def policy_for_volume(
         raise ValueError("policy_for_volume needs at least one Traffic")
     _check_targets(review_per_million, urgent_per_million)
     template = template or AlertPolicy.default()
+    band_odds = _template_odds(template) if band_odds is None else band_odds
     missing = [b.name for b in template.all_bands if b.name not in band_odds]
     if missing:
         raise ValueError(f"band_odds lacks the band(s) {missing}")
@@ -327,6 +331,15 @@ def policy_for_volume(
     urgent_base = solve(2, urgent_per_million, other=1e-6)
     review_base = solve(1, review_per_million, other=urgent_base)
     return policy(min(review_base, urgent_base / 1.5), urgent_base)
+
+
+def _template_odds(template: AlertPolicy) -> Mapping[str, float]:
+    """:data:`BAND_ODDS` when it names every band of ``template`` (the built-in bands),
+    else each band's review threshold as odds: the template's own ratios, younger bands
+    stricter as the template is."""
+    if all(b.name in BAND_ODDS for b in template.all_bands):
+        return BAND_ODDS
+    return {b.name: b.review / (1.0 - b.review) for b in template.all_bands}
 
 
 def _odds_to_risk(odds: float) -> float:
