@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
+
+from riskscore.cli._terminal import one_line
 
 __all__ = ["OnceParser"]
 
@@ -58,3 +60,7 @@ class OnceParser(argparse.ArgumentParser):
     ) -> tuple[argparse.Namespace, list[str]]:
         self._given = set()  # each parse counts afresh
         return super().parse_known_args(args, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        # a value given on the command line may hold a line break or a terminal's escape
+        super().error(one_line(message))

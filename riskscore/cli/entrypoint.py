@@ -32,6 +32,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePath
 from types import ModuleType
+from typing import Any
 
 from riskscore._version import __version__
 from riskscore.cli import (
@@ -53,6 +54,7 @@ from riskscore.cli import (
 from riskscore.cli._once import OnceParser
 from riskscore.cli._paths import BUNDLE_TYPES, OUTPUT_TYPES, bundle_path, check_not_in_bundle
 from riskscore.cli._quarantine import command_line_hint
+from riskscore.cli._terminal import one_line, shown_lines
 from riskscore.evaluation.records import jsonable
 from riskscore.exceptions import RiskscoreError
 from riskscore.io.raw import show
@@ -229,6 +231,15 @@ def _names_as_bytes() -> Iterator[None]:
         stdout.reconfigure(errors="strict")
 
 
+def _render(command: ModuleType, result: dict[str, Any]) -> None:
+    """The command's result as text, with paths and ids it names shown escaped where they
+    hold a character that acts on a terminal (``--out $'o\\e[2J'``)."""
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        command.render(result)
+    sys.stdout.write(shown_lines(text.getvalue()))
+
+
 def _silence_stdout() -> None:
     """Point stdout at /dev/null so that the interpreter's last flush cannot fail again."""
     try:
@@ -368,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args._command
     refusal = _output_in_given_bundle(args)
     if refusal:
-        print(f"riskscore {args.command}: error: {refusal}", file=sys.stderr)
+        print(f"riskscore {args.command}: error: {one_line(refusal)}", file=sys.stderr)
         return EXIT_ERROR
     show = sys.stderr.isatty() and not args.json
     try:
@@ -379,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 # NaN (a metric undefined on this sample) is null: NaN is not JSON
                 print(json.dumps(jsonable(result), default=str))
             else:
-                command.render(result)
+                _render(command, result)
         sys.stdout.flush()  # a closed pipe fails here, not at interpreter exit
     except BrokenPipeError:
         _silence_stdout()
@@ -394,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = error_message(exc, args)
         if message is None:
             raise
-        print(f"riskscore {args.command}: error: {message}", file=sys.stderr)
+        print(f"riskscore {args.command}: error: {one_line(message)}", file=sys.stderr)
         return EXIT_ERROR
     # a command may ask for another success code (monitor --fail-on-drift)
     return int(result.get("exit_code", 0))
