@@ -34,6 +34,7 @@ __all__ = [
     "line_chars",
     "line_problem",
     "loads_event",
+    "nested_value_end",
     "not_an_object",
     "not_json",
     "read_jsonl",
@@ -152,12 +153,16 @@ EVENT_DECODER: Final = json.JSONDecoder(
 )
 
 
-def _json_depth(line: str) -> int:
-    """Deepest nesting of arrays and objects in one JSON line (brackets inside strings
-    are not counted). Only called on lines with many brackets."""
+def _nesting(text: str, start: int = 0, *, to_close: bool = False) -> tuple[int, int | None]:
+    """The deepest nesting of arrays and objects in ``text[start:]`` (brackets inside
+    strings are not counted), and, with ``to_close``, where the value that starts at
+    ``text[start]`` ends (just after its closing bracket; None when it is not closed): the
+    scan stops there. The one reading of nesting (:func:`_json_depth`,
+    :func:`nested_value_end`), without recursion whatever the depth."""
     depth = deepest = 0
     in_string = escaped = False
-    for ch in line:
+    for i in range(start, len(text)):
+        ch = text[i]
         if in_string:
             if escaped:
                 escaped = False
@@ -172,7 +177,31 @@ def _json_depth(line: str) -> int:
             deepest = max(deepest, depth)
         elif ch in "]}":
             depth -= 1
-    return deepest
+            if to_close and depth == 0:
+                return deepest, i + 1
+    return deepest, None
+
+
+def _json_depth(line: str) -> int:
+    """Deepest nesting of arrays and objects in one JSON line (brackets inside strings
+    are not counted). Only called on lines with many brackets."""
+    return _nesting(line)[0]
+
+
+def nested_value_end(text: str, start: int) -> int | None:
+    """Where the JSON array or object that starts at ``text[start]`` ends (just after its
+    closing bracket), by its brackets outside strings; None when they are not closed.
+
+    For a value nested too deeply for the parser (which raises ``RecursionError``): its
+    extent, found without recursion, so that it is refused alone by
+    :func:`line_problem`, as a JSON line of it is.
+
+    Examples
+    --------
+    >>> nested_value_end('[{"a": "]"}], 2', 0), nested_value_end("[[]", 0)
+    (12, None)
+    """
+    return _nesting(text, start, to_close=True)[1]
 
 
 def _bounded_lines(fh: Any) -> Any:

@@ -1,0 +1,55 @@
+"""Hostile review hr68f: ``riskscore serve``'s ``POST /v1/events`` and ``riskscore stream``
+fed bodies and lines a hostile or careless client sends (JSON nested past the parser's
+stack, lines of Unicode blanks)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from riskscore.serve.body import parse_body
+
+EVENT = json.dumps(
+    {
+        "conversation_id": "c1",
+        "timestamp": 1_767_225_600,
+        "sender_id": "a",
+        "recipient_id": "b",
+        "sender_age": 31,
+        "recipient_age": 12,
+        "channel": "direct",
+    }
+)
+#: Nested deeper than the JSON parser's stack (it raises RecursionError near 1,000).
+DEEP = '{"x": ' + "[" * 5000 + "]" * 5000 + "}"
+TOO_DEEP = "nests arrays or objects deeper than 64 levels"
+
+
+def _outcome(body: str, content_type: str) -> list[tuple[int, str | None]]:
+    return [(i.index, i.error) for i in parse_body(body.encode(), content_type)]
+
+
+def test_an_array_element_nested_past_the_parsers_stack_is_refused_alone() -> None:
+    """Was: an element nested deeper than the parser's stack (some 1,000 levels) made the
+    whole batch "not JSON (maximum recursion depth exceeded while decoding a JSON array
+    from a unicode string)", its good events not applied, while the same element 100
+    levels deep, or the same batch as JSON lines, was refused alone by its depth. Now it is
+    refused alone, with the depth message of a JSON line, and the others are read."""
+    as_array = _outcome(f"[{EVENT}, {DEEP}, {EVENT}]", "application/json")
+    as_lines = _outcome(f"{EVENT}\n{DEEP}\n{EVENT}\n", "application/x-ndjson")
+    assert as_array == [(0, None), (1, f"event 1 {TOO_DEEP}"), (2, None)]
+    assert as_lines == [(0, None), (1, f"line 1 {TOO_DEEP}"), (2, None)]
+    # one event alone, and one whose parse failed first on a number too long
+    assert _outcome(DEEP, "application/json") == [(0, f"event 0 {TOO_DEEP}")]
+    long_then_deep = '{"a": ' + "1" * 5000 + ', "b": ' + DEEP + "}"
+    assert _outcome(f"[{long_then_deep}]", "application/json") == [(0, f"event 0 {TOO_DEEP}")]
+
+
+def test_a_body_whose_deep_element_is_never_closed_is_not_json_in_words() -> None:
+    """An element nested past the parser's stack whose brackets are not closed leaves no
+    end to read the rest from: the body is refused as not JSON, by the element's index and
+    depth, not by the parser's recursion limit."""
+    with pytest.raises(ValueError, match="event 1 nests arrays or objects deeper than 64") as info:
+        parse_body(f"[{EVENT}, {'[' * 5000}".encode(), "application/json")
+    assert "recursion" not in str(info.value)
