@@ -4,10 +4,14 @@ stack, lines of Unicode blanks)."""
 
 from __future__ import annotations
 
+import io
 import json
+from pathlib import Path
 
 import pytest
 
+import riskscore as rs
+from riskscore.cli.stream import stream_lines
 from riskscore.serve.body import parse_body
 
 EVENT = json.dumps(
@@ -53,3 +57,34 @@ def test_a_body_whose_deep_element_is_never_closed_is_not_json_in_words() -> Non
     with pytest.raises(ValueError, match="event 1 nests arrays or objects deeper than 64") as info:
         parse_body(f"[{EVENT}, {'[' * 5000}".encode(), "application/json")
     assert "recursion" not in str(info.value)
+
+
+def test_a_line_of_unicode_blanks_is_refused_alike_by_batch_stream_and_serve(
+    tmp_path: Path,
+) -> None:
+    """Was: a line holding only a no-break space, U+3000 or a separator such as U+001C
+    (blank to :meth:`str.strip`, but no JSON) was skipped in silence by ``riskscore
+    stream`` and a JSON lines ``POST /v1/events``, while :func:`riskscore.read_messages`
+    refused it (the whole file, without ``errors="quarantine"``): the same input was 0
+    rejected lines online and a failed batch. Now a blank line is one of ASCII whitespace
+    everywhere (:func:`riskscore.io.jsonl.is_blank_line`); the others are refused by their
+    number."""
+    text = f"{EVENT}\n\u3000\n\x1c\n\xa0\n \x0c\t\r\n{EVENT}\n"
+    path = tmp_path / "events.jsonl"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(rs.SchemaError, match=r"row 1 \(line 2\)"):
+        rs.read_messages(path)
+    assert len(rs.read_messages(path, errors="quarantine")) == 2
+
+    out, err = io.StringIO(), io.StringIO()
+    result = stream_lines(rs.OnlineScorer(rs.load_model()), io.StringIO(text), out, err)
+    assert (result.events, result.rejected) == (2, 3)
+    assert [line.split(":")[0] for line in err.getvalue().splitlines()] == [
+        "line 2",
+        "line 3",
+        "line 4",
+    ]
+
+    served = _outcome(text, "application/x-ndjson")
+    assert [index for index, error in served if error is not None] == [1, 2, 3]
+    assert [index for index, error in served if error is None] == [0, 5]

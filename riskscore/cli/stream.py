@@ -35,6 +35,7 @@ from riskscore.io.events import (
 )
 from riskscore.io.files import check_own_files
 from riskscore.io.jsonl import (
+    is_blank_line,
     line_chars,
     not_json,
     without_byte_order_mark,
@@ -261,7 +262,7 @@ def stream_lines(
             n_rejected += 1
             reasons["line_too_long"] = reasons.get("line_too_long", 0) + 1
             err.write(f"line {lineno}: more than {MAX_LINE_CHARS} characters\n")
-        elif line.strip():
+        elif not is_blank_line(line):
             refused_future = scorer.n_refused_future
             try:
                 event = parse_line(line)

@@ -31,6 +31,7 @@ IntArray = npt.NDArray[np.int64]
 
 __all__ = [
     "EVENT_DECODER",
+    "is_blank_line",
     "line_chars",
     "line_problem",
     "loads_event",
@@ -40,6 +41,27 @@ __all__ = [
     "read_jsonl",
     "without_byte_order_mark",
 ]
+
+
+#: What a blank line holds, as text: ASCII whitespace, as :meth:`bytes.strip` strips it.
+_ASCII_SPACE: Final = " \t\n\r\x0b\x0c"
+
+
+def is_blank_line(line: str | bytes) -> bool:
+    """Whether a JSON lines line holds nothing but ASCII whitespace (space, tab, line
+    breaks, vertical tab, form feed): skipped, no event and no refusal. The one rule of
+    :func:`read_jsonl`, ``riskscore stream`` and a JSON lines ``POST /v1/events``: a line
+    of other blank characters (a no-break space, U+3000, U+2028, the separators U+001C to
+    U+001F, which :meth:`str.strip` strips too) is no JSON, and is refused by its number.
+
+    Examples
+    --------
+    >>> is_blank_line(" \\t\\r\\n"), is_blank_line(b"\\x0c\\n"), is_blank_line("\\u3000\\n")
+    (True, True, False)
+    """
+    if isinstance(line, bytes):
+        return not line.strip()
+    return not line.strip(_ASCII_SPACE)
 
 
 def without_byte_order_mark(text: str) -> str:
@@ -290,7 +312,7 @@ def read_jsonl(path: Path) -> RawColumns:
     refused: dict[int, str] = {}
     with path.open("rb") as fh:
         for number, (data, complete) in enumerate(_bounded_lines(fh), start=1):
-            if not data.strip():
+            if is_blank_line(data):
                 continue
             numbers.append(number)
             try:
@@ -438,7 +460,7 @@ def _clean_line_numbers(path: Path) -> IntArray | None:
                 return None
             if not has_object[:n].all():
                 lines = chunk.split(b"\n")
-                if any(lines[i].strip() for i in np.flatnonzero(~has_object[:n])):
+                if not all(is_blank_line(lines[i]) for i in np.flatnonzero(~has_object[:n])):
                     return None  # not an object: the line by line reader names it
             numbers.append(first + np.flatnonzero(has_object[:n]))
             first += n

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from riskscore.exceptions import SchemaError
 from riskscore.io.jsonl import (
     EVENT_DECODER,
+    is_blank_line,
     line_problem,
     nested_value_end,
     not_json,
@@ -170,7 +171,7 @@ def parse_body(
 def _json_lines(text: str) -> list[BodyItem]:
     out: list[BodyItem] = []
     for i, line in enumerate(text.split("\n")):
-        if not line.strip():
+        if is_blank_line(line):
             continue
         _check_size(len(out) + 1)
         problem = line_problem(line)  # as read_messages and riskscore stream refuse it
