@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from serve_helpers import config
 
 import riskscore as rs
 from riskscore.cli.stream import stream_lines
+from riskscore.serve import create_app
 from riskscore.serve.body import parse_body
 
 EVENT = json.dumps(
@@ -88,3 +94,78 @@ def test_a_line_of_unicode_blanks_is_refused_alike_by_batch_stream_and_serve(
     served = _outcome(text, "application/x-ndjson")
     assert [index for index, error in served if error is not None] == [1, 2, 3]
     assert [index for index, error in served if error is None] == [0, 5]
+
+
+@pytest.fixture(scope="module")
+def alerting_events() -> list[dict[str, Any]]:
+    """Synthetic events (dated ahead of the clock: read with ``time_source="events"``)
+    that raise alerts."""
+    data = rs.synthetic.generate(200, prevalence=0.15, seed=8)
+    return list(data.messages.iter_events())
+
+
+def _client(tmp: Path) -> TestClient:
+    model = rs.load_model()
+
+    def scorer() -> rs.OnlineScorer:
+        policy = rs.AlertPolicy.default()
+        return rs.OnlineScorer(model, policy, time_source="events", max_future_s=math.inf)
+
+    return TestClient(create_app(config(tmp, model, scorer=scorer)))
+
+
+def test_a_batch_whose_alerts_the_queue_cannot_store_is_answered_and_not_applied_twice(
+    tmp_path: Path, alerting_events: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: when the review queue could not be written (its file locked by another
+    process beyond the busy timeout, a full disk), ``POST /v1/events`` answered a bare
+    500 after the batch's events were applied: its alerts were lost (their conversations
+    counted as alerted, so never raised again) and the client's retry under the same
+    ``Idempotency-Key`` applied every event a second time. Now each alert not queued is
+    refused by the index of its event, saying so, and the answer is remembered: the retry
+    is replayed, nothing applied twice."""
+    with _client(tmp_path) as client:
+        service = client.app.state.serve.service  # type: ignore[attr-defined]
+
+        def locked(*args: object, **kwargs: object) -> None:
+            raise sqlite3.OperationalError("database is locked")
+
+        monkeypatch.setattr(service.queue, "add_alerts", locked)
+        headers = {"Idempotency-Key": "batch-1"}
+        first = client.post("/v1/events", json=alerting_events, headers=headers)
+        assert first.status_code == 422
+        body = first.json()
+        assert body["accepted"] == len(alerting_events)
+        assert body["alerts"]
+        assert [r["index"] for r in body["refused"]] == [a["index"] for a in body["alerts"]]
+        assert all("not queued" in r["message"] for r in body["refused"])
+        events = service.scorer.n_events
+        retry = client.post("/v1/events", json=alerting_events, headers=headers)
+        assert retry.json() == {**body, "replayed": True}
+        assert service.scorer.n_events == events
+
+
+def test_a_batch_after_the_timeline_writer_failed_is_scored_queued_and_not_applied_twice(
+    tmp_path: Path, alerting_events: list[dict[str, Any]]
+) -> None:
+    """Was: once the timeline's writer thread failed (a full disk), every later batch was
+    applied to the scorer and then answered a bare 500: its alerts never reached the
+    review queue and a retry under the same key applied it again. Now the alerts are
+    queued first, the timeline not written is said (index None), and the answer is
+    remembered under its key."""
+    with _client(tmp_path) as client:
+        state = client.app.state.serve  # type: ignore[attr-defined]
+        state.timeline._failed = sqlite3.OperationalError("database or disk is full")
+        headers = {"Idempotency-Key": "batch-2"}
+        first = client.post("/v1/events", json=alerting_events, headers=headers)
+        assert first.status_code == 422
+        body = first.json()
+        assert body["accepted"] == len(alerting_events)
+        assert [r["index"] for r in body["refused"]] == [None]
+        assert "the timeline was not written" in body["refused"][0]["message"]
+        assert len(state.queue) > 0  # the alerts were queued
+        events = state.service.scorer.n_events
+        retry = client.post("/v1/events", json=alerting_events, headers=headers)
+        assert retry.json() == {**body, "replayed": True}
+        assert state.service.scorer.n_events == events
+        state.timeline._failed = None  # the store closes as it would after the disk is freed

@@ -16,11 +16,14 @@ restored state.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
+import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from riskscore.exceptions import SchemaError, one_line
 from riskscore.features.registry import feature_index
@@ -65,6 +68,8 @@ MAX_REMEMBERED_ENTRIES = 200_000
 #: other client's batch, for 20 s.
 MAX_REFUSALS_TRIED = 100
 _REPORT = int(EventType.REPORT)
+_LOG = logging.getLogger("riskscore.serve")
+T = TypeVar("T")
 _CHILD_AGE = feature_index("child_age")
 _ADULT_AGE = feature_index("adult_age")
 
@@ -211,7 +216,7 @@ class ScoringService:
         alerts: list[tuple[int, Alert]] = []
         refused: list[dict[str, Any]] = []
         applied: list[EventTuple] = []
-        reports: list[UserReport] = []
+        reports: list[tuple[int, UserReport]] = []  # with the batch index of its event
         ignored: dict[str, int] = {}
         refused_future = scorer.n_refused_future
         first_broadcast = broadcast = scorer.n_broadcast
@@ -258,7 +263,7 @@ class ScoringService:
             applied.append(parsed)
             count_ignored(event, ignored)
             if parsed[7] == _REPORT:
-                reports.append(self._report(parsed))
+                reports.append((item.index, self._report(parsed)))
             if raised:
                 alerts.extend((item.index, alert) for alert in raised)
         refused += self._record(applied, alerts, reports, opened_rooms)
@@ -286,43 +291,76 @@ class ScoringService:
         self,
         applied: list[EventTuple],
         alerts: list[tuple[int, Alert]],
-        reports: list[UserReport],
+        reports: list[tuple[int, UserReport]],
         opened_rooms: Sequence[tuple[object, object]] = (),
     ) -> list[dict[str, Any]]:
-        """Queue what the batch raised and keep its metadata (after scoring it whole; the
+        """Queue what the batch raised, then keep its metadata (after scoring it whole; the
         events of each chat of two that became a group room, ``opened_rooms``, kept under its
-        pair's id too); return the alerts the queue refused, by the index of their event."""
+        pair's id too); return the refusals: each alert or report the queue refused or could
+        not store, by the index of its event, and a timeline not written (index None).
+
+        The events stay applied whatever fails here (a queue file locked by another process
+        beyond its busy timeout, a full disk, a timeline whose writer failed): the batch is
+        answered with what was not stored, and remembered under its key, so that a retry is
+        not applied twice. The alerts are queued first: the timeline only draws the plot."""
         m = self.metrics
         m.events.inc(len(applied))
-        if self.timeline is not None:
-            self.timeline.add(applied)
-            for room, pair in opened_rooms:
-                self.timeline.copy(room, pair)
         refused: list[dict[str, Any]] = []
         if alerts:
             now = int(time.time())
-            refused = self._queue_alerts(alerts, now)
+            refused += self._queue(alerts, partial(self.queue.add_alerts, at=now), "alert")
             for _, alert in alerts:
                 m.alerts.labels(tier=alert.tier.name.lower()).inc()
         if reports:
-            self.queue.add_reports(reports)
+            refused += self._queue(reports, self.queue.add_reports, "user report")
+        if self.timeline is not None:
+            try:
+                self.timeline.add(applied)
+                for room, pair in opened_rooms:
+                    self.timeline.copy(room, pair)
+            except (sqlite3.Error, RuntimeError) as exc:  # RuntimeError: its writer failed
+                problem = one_line(str(exc))
+                _LOG.error("the timeline was not written: %s", problem)
+                refused.append(
+                    {
+                        "index": None,
+                        "message": f"the timeline was not written ({problem}): the events "
+                        "were applied and what they raised queued, but the case pages do not "
+                        "draw them; do not send them again",
+                    }
+                )
         return refused
 
-    def _queue_alerts(self, alerts: list[tuple[int, Alert]], now: int) -> list[dict[str, Any]]:
-        """The batch's alerts queued in one transaction; when the queue refuses one (the
-        open alert of its conversation id is of other accounts), each on its own, and the
-        refused ones named by the index of their event."""
+    def _queue(
+        self, entries: Sequence[tuple[int, T]], add: Callable[[list[T]], object], what: str
+    ) -> list[dict[str, Any]]:
+        """The batch's alerts or user reports (``entries``, each with the index of its
+        event) queued in one transaction; when the queue refuses one (the open alert of its
+        conversation id is of other accounts) or cannot store them (its file locked beyond
+        the busy timeout, a full disk), each on its own, and those not queued named by the
+        index of their event."""
         try:
-            self.queue.add_alerts([a for _, a in alerts], at=now)
+            add([entry for _, entry in entries])
             return []
-        except QueueError:
+        except (QueueError, sqlite3.Error):
             pass
         refused = []
-        for index, alert in alerts:
+        for index, entry in entries:
             try:
-                self.queue.add_alert(alert, at=now)
+                add([entry])
             except QueueError as exc:
                 refused.append({"index": index, "message": one_line(str(exc))})
+            except sqlite3.Error as exc:
+                problem = one_line(str(exc))
+                _LOG.error("a %s was not queued: %s", what, problem)
+                refused.append(
+                    {
+                        "index": index,
+                        "message": f"event {index} was applied, but its {what} was not queued: "
+                        f"the review queue could not store it ({problem}); do not send the "
+                        "event again",
+                    }
+                )
         return refused
 
     # ------------------------------------------------------------------ reading
