@@ -8,6 +8,7 @@ import io
 import json
 import math
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from serve_helpers import config
 
 import riskscore as rs
+from riskscore.cli import main
 from riskscore.cli.stream import stream_lines
 from riskscore.serve import create_app
 from riskscore.serve.body import parse_body
@@ -169,3 +171,34 @@ def test_a_batch_after_the_timeline_writer_failed_is_scored_queued_and_not_appli
         assert retry.json() == {**body, "replayed": True}
         assert state.service.scorer.n_events == events
         state.timeline._failed = None  # the store closes as it would after the disk is freed
+
+
+@pytest.mark.parametrize("closed", ["stdin", "stdout"])
+def test_stream_with_a_closed_standard_stream_is_one_line_not_a_traceback(
+    closed: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``riskscore stream <&-`` or ``>&-`` (a service manager or script that closes
+    the stream; Python then has ``sys.stdin`` or ``sys.stdout`` None) ended with a
+    traceback (``'NoneType' object has no attribute 'fileno'``). Now it is one line naming
+    the stream, exit status 2, before any work."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO(EVENT + "\n"))
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    monkeypatch.setattr(sys, closed, None)
+    assert main(["stream"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"riskscore stream: error: {closed} is closed: ")
+    assert "Traceback" not in err
+
+
+def test_adding_a_moderator_with_stdin_closed_is_one_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``riskscore serve --add-moderator NAME <&-`` (the password read from stdin,
+    which is closed) ended with a traceback (``'NoneType' object has no attribute
+    'readline'``). Now it is one line saying how to give the password, and no account."""
+    monkeypatch.setattr(sys, "stdin", None)
+    db = tmp_path / "queue.sqlite"
+    assert main(["serve", "--db", str(db), "--add-moderator", "mod-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("riskscore serve: error: stdin is closed: ")
+    assert "--password-env" in err
