@@ -202,3 +202,34 @@ def test_adding_a_moderator_with_stdin_closed_is_one_line_not_a_traceback(
     err = capsys.readouterr().err
     assert err.startswith("riskscore serve: error: stdin is closed: ")
     assert "--password-env" in err
+
+
+def test_an_id_beyond_int64_written_with_an_exponent_is_that_integer_online(
+    tmp_path: Path,
+) -> None:
+    """Was: ``12345678901234567890`` and ``1.2345678901234567890e19`` (the same integer
+    beyond int64, the second a JSON number with an exponent, parsed exactly as a decimal)
+    were one conversation and one adult in :func:`riskscore.read_messages`, but two of
+    each in ``riskscore stream`` and ``POST /v1/events``: online the decimal became the
+    text id ``"12345678901234567890"``, another account than the integer. Now it is that
+    integer online too."""
+    big = "12345678901234567890"
+
+    def line(cid: str, t: int, sender: str, recipient: str, ages: tuple[int, int]) -> str:
+        return (
+            f'{{"conversation_id": {cid}, "timestamp": {1_767_225_600 + t}, "sender_id": '
+            f'{sender}, "recipient_id": {recipient}, "sender_age": {ages[0]}, '
+            f'"recipient_age": {ages[1]}, "channel": "direct"}}\n'
+        )
+
+    text = line(big, 0, big, "77", (31, 12)) + line(
+        "1.2345678901234567890e19", 60, "77", "1.2345678901234567890e19", (12, 31)
+    )
+    path = tmp_path / "events.jsonl"
+    path.write_text(text)
+    batch = rs.read_messages(path)
+    assert len(set(batch.to_pandas()["conversation_id"].tolist())) == 1
+    scorer = rs.OnlineScorer(rs.load_model(), time_source="events", max_future_s=math.inf)
+    stream_lines(scorer, io.StringIO(text), io.StringIO(), io.StringIO())
+    assert scorer.n_conversations == 1
+    assert scorer.conversation_of(int(big)).n_events == 2
