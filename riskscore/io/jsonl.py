@@ -22,6 +22,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.column_names import misspelt_column
 from riskscore.io.columnar import ID_COLUMNS, arrow_to_raw, as_1d, schema_names, unread_names
 from riskscore.io.json_lines import unique_fields
+from riskscore.io.json_nesting import json_depth
 from riskscore.io.nested_fields import field_paths, value_paths
 from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
@@ -35,7 +36,6 @@ __all__ = [
     "line_chars",
     "line_problem",
     "loads_event",
-    "nested_value_end",
     "not_an_object",
     "not_json",
     "read_jsonl",
@@ -175,81 +175,6 @@ EVENT_DECODER: Final = json.JSONDecoder(
 )
 
 
-#: Characters of text scanned for nesting at a time (one byte each).
-_NESTING_CHUNK = 1 << 20
-
-
-def _nesting(text: str, start: int = 0, *, to_close: bool = False) -> tuple[int, int | None]:
-    """The deepest nesting of arrays and objects in ``text[start:]`` (brackets inside
-    strings are not counted), and, with ``to_close``, where the value that starts at
-    ``text[start]`` ends (just after its closing bracket; None when it is not closed): the
-    scan stops there. The one reading of nesting (:func:`_json_depth`,
-    :func:`nested_value_end`), without recursion whatever the depth, compiled
-    (:func:`_scan_nesting`): in Python, a body of 16 MB of brackets held the scorer's
-    thread for seconds. The text is scanned a chunk at a time, one byte a character (each
-    character beyond Latin-1 a ``?``: only ASCII brackets, quotes and backslashes count)."""
-    state = np.zeros(4, dtype=np.int64)  # depth, deepest, in a string, after a backslash
-    for at in range(start, len(text), _NESTING_CHUNK):
-        chunk = text[at : at + _NESTING_CHUNK].encode("latin-1", "replace")
-        end = _scan_nesting(np.frombuffer(chunk, dtype=np.uint8), state, to_close)
-        if end >= 0:
-            return int(state[1]), at + end
-    return int(state[1]), None
-
-
-@numba.njit(cache=jit_cache_on_disk(), nogil=True)
-def _scan_nesting(buf: npt.NDArray[np.uint8], state: npt.NDArray[np.int64],
-                  to_close: bool) -> int:  # fmt: skip
-    """Scan ``buf`` on from ``state`` (depth, deepest, in a string, after a backslash;
-    updated in place); with ``to_close``, stop where the depth comes back to 0 after a
-    closing bracket and return the position after it, else -1."""
-    depth, deepest, in_string, escaped = state[0], state[1], state[2], state[3]
-    found = -1
-    for i in range(buf.shape[0]):
-        c = buf[i]
-        if in_string:
-            if escaped:
-                escaped = 0
-            elif c == 92:  # backslash
-                escaped = 1
-            elif c == 34:  # "
-                in_string = 0
-        elif c == 34:
-            in_string = 1
-        elif c == 91 or c == 123:  # [ {
-            depth += 1
-            deepest = max(deepest, depth)
-        elif c == 93 or c == 125:  # ] }
-            depth -= 1
-            if to_close and depth == 0:
-                found = i + 1
-                break
-    state[0], state[1], state[2], state[3] = depth, deepest, in_string, escaped
-    return found
-
-
-def _json_depth(line: str) -> int:
-    """Deepest nesting of arrays and objects in one JSON line (brackets inside strings
-    are not counted). Only called on lines with many brackets."""
-    return _nesting(line)[0]
-
-
-def nested_value_end(text: str, start: int) -> int | None:
-    """Where the JSON array or object that starts at ``text[start]`` ends (just after its
-    closing bracket), by its brackets outside strings; None when they are not closed.
-
-    For a value nested too deeply for the parser (which raises ``RecursionError``): its
-    extent, found without recursion, so that it is refused alone by
-    :func:`line_problem`, as a JSON line of it is.
-
-    Examples
-    --------
-    >>> nested_value_end('[{"a": "]"}], 2', 0), nested_value_end("[[]", 0)
-    (12, None)
-    """
-    return _nesting(text, start, to_close=True)[1]
-
-
 def _bounded_lines(fh: Any) -> Any:
     """The lines of a binary file, each cut at :data:`MAX_JSON_LINE_LENGTH` bytes (the rest
     of a longer line is skipped, never held in memory), with whether it was whole."""
@@ -314,7 +239,7 @@ def line_problem(
             "(a schema v1 event takes a few hundred)"
         )
     brackets = line.count("[", start, end) + line.count("{", start, end)
-    if brackets > MAX_JSON_DEPTH and _json_depth(line[start:end]) > MAX_JSON_DEPTH:
+    if brackets > MAX_JSON_DEPTH and json_depth(line[start:end]) > MAX_JSON_DEPTH:
         return f"nests arrays or objects deeper than {MAX_JSON_DEPTH} levels"
     return None
 

@@ -14,11 +14,11 @@ import re
 from dataclasses import dataclass
 
 from riskscore.exceptions import SchemaError
+from riskscore.io.json_nesting import nested_value_end
 from riskscore.io.jsonl import (
     EVENT_DECODER,
     is_blank_line,
     line_problem,
-    nested_value_end,
     not_json,
     without_byte_order_mark,
 )
