@@ -233,3 +233,34 @@ def test_an_id_beyond_int64_written_with_an_exponent_is_that_integer_online(
     stream_lines(scorer, io.StringIO(text), io.StringIO(), io.StringIO())
     assert scorer.n_conversations == 1
     assert scorer.conversation_of(int(big)).n_events == 2
+
+
+def test_a_last_line_cut_short_is_read_again_by_the_resumed_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: with ``--checkpoint``, a last line with no line break that was not valid JSON
+    (a file still being written: ``riskscore stream --checkpoint state.sqlite <
+    events.jsonl`` run while the producer appends) was counted as processed and rejected;
+    the stream resumed on the finished file skipped it, so its event was never applied.
+    Now it is said and left out of the checkpoint's count: the resumed stream applies it."""
+    events = [
+        json.dumps({**json.loads(EVENT), "timestamp": 1_767_225_600 + 60 * i}) + "\n"
+        for i in range(8)
+    ]
+    checkpoint = tmp_path / "state.sqlite"
+
+    def stream(text: str) -> str:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+        monkeypatch.setattr(sys, "stdout", io.StringIO())
+        assert main(["stream", "--checkpoint", str(checkpoint)]) == 0
+        return capsys.readouterr().err
+
+    first = stream("".join(events[:5]) + events[5][:40])
+    assert "line 6: the line is not valid JSON" in first
+    assert "not counted as processed" in first
+    assert "5 events, 0 rejected" in first
+    second = stream("".join(events))
+    assert "after input line 5" in second
+    assert "3 events, 0 rejected" in second
+    restored = rs.OnlineScorer.restore(checkpoint, rs.load_model())
+    assert restored.n_events == 8
