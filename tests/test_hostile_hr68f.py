@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import math
 import sqlite3
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -264,3 +266,38 @@ def test_a_last_line_cut_short_is_read_again_by_the_resumed_stream(
     assert "3 events, 0 rejected" in second
     restored = rs.OnlineScorer.restore(checkpoint, rs.load_model())
     assert restored.n_events == 8
+
+
+def test_a_failed_checkpoint_is_logged_and_the_next_ones_still_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Was: the first periodic checkpoint of ``riskscore serve`` that failed (a full disk,
+    the file locked by another process) ended the checkpoint task in silence: the service
+    went on without another checkpoint until it stopped, so a crash lost every event since
+    (and the batch ids that keep a retry from being applied twice). Now the failure is
+    logged on one line and the next checkpoint runs as planned."""
+    cfg = config(tmp_path, rs.load_model(), checkpoint_every_s=0.02)
+    calls: list[int] = []
+    with (
+        caplog.at_level(logging.ERROR, logger="riskscore.serve"),
+        TestClient(create_app(cfg)) as client,
+    ):
+        service = client.app.state.serve.service  # type: ignore[attr-defined]
+        checkpoint = service.checkpoint
+
+        def full_disk_once() -> None:
+            calls.append(1)
+            if len(calls) == 1:
+                raise OSError(28, "No space left on device")
+            checkpoint()
+
+        service.checkpoint = full_disk_once
+        deadline = time.monotonic() + 30
+        while len(calls) < 3 and time.monotonic() < deadline:  # polled, with a deadline
+            time.sleep(0.01)
+        service.checkpoint = checkpoint
+    assert len(calls) >= 3
+    assert service.last_checkpoint is not None
+    failed = [r.getMessage() for r in caplog.records if "checkpoint to" in r.getMessage()]
+    assert failed
+    assert "No space left on device; tried again in 0.02 s" in failed[0]
