@@ -162,3 +162,15 @@ def test_a_period_too_small_for_a_verdict_is_not_flagged() -> None:
         for _ in range(50)
     )
     assert flagged == 0
+
+
+def test_monitor_counts_one_conversation_in_the_singular(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = tmp_path / "one.csv"
+    events.write_text(
+        "conversation_id,timestamp,sender_id,recipient_id,channel\nc1,1700000000,a,b,direct\n"
+    )
+    assert main(["monitor", str(events)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 conversation against a reference of"), out

@@ -121,28 +121,27 @@ def _client(tmp: Path) -> TestClient:
 def test_a_batch_whose_alerts_the_queue_cannot_store_is_answered_and_not_applied_twice(
     tmp_path: Path, alerting_events: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Was: when the review queue could not be written (its file locked by another
-    process beyond the busy timeout, a full disk), ``POST /v1/events`` answered a bare
-    500 after the batch's events were applied: its alerts were lost (their conversations
-    counted as alerted, so never raised again) and the client's retry under the same
-    ``Idempotency-Key`` applied every event a second time. Now each alert not queued is
-    refused by the index of its event, saying so, and the answer is remembered: the retry
-    is replayed, nothing applied twice."""
+    """Was: when the review queue could not be written for another reason than a lock (a
+    full disk), ``POST /v1/events`` answered a bare 500 after the batch's events were
+    applied: its alerts were not queued, and the client's retry under the same
+    ``Idempotency-Key`` applied every event a second time. Now the answer says the alerts
+    were not queued (index null), and it is remembered: the retry is replayed, nothing
+    applied twice."""
     with _client(tmp_path) as client:
         service = client.app.state.serve.service  # type: ignore[attr-defined]
 
-        def locked(*args: object, **kwargs: object) -> None:
-            raise sqlite3.OperationalError("database is locked")
+        def full_disk(*args: object, **kwargs: object) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
 
-        monkeypatch.setattr(service.queue, "add_alerts", locked)
+        monkeypatch.setattr(service.queue, "add_alerts", full_disk)
         headers = {"Idempotency-Key": "batch-1"}
         first = client.post("/v1/events", json=alerting_events, headers=headers)
         assert first.status_code == 422
         body = first.json()
         assert body["accepted"] == len(alerting_events)
         assert body["alerts"]
-        assert [r["index"] for r in body["refused"]] == [a["index"] for a in body["alerts"]]
-        assert all("not queued" in r["message"] for r in body["refused"])
+        assert [r["index"] for r in body["refused"]] == [None]
+        assert "what they raised was not queued" in body["refused"][0]["message"]
         events = service.scorer.n_events
         retry = client.post("/v1/events", json=alerting_events, headers=headers)
         assert retry.json() == {**body, "replayed": True}

@@ -75,15 +75,15 @@ def test_report_events_are_queued_in_memory_and_out_of_core_alike(
 
 
 def _spy_on_reports(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Each call of ``ReportEvents.with_risk``: the number of reports it was given."""
+    """Each call of ``ReportEvents.with_scores``: the number of reports it was given."""
     calls: list[int] = []
-    with_risk = ReportEvents.with_risk
+    with_scores = ReportEvents.with_scores
 
-    def spy(self: ReportEvents, conversation_id: Any, risk: Any) -> ReportEvents:
+    def spy(self: ReportEvents, scores: Any) -> ReportEvents:
         calls.append(len(self))
-        return with_risk(self, conversation_id, risk)
+        return with_scores(self, scores)
 
-    monkeypatch.setattr(ReportEvents, "with_risk", spy)
+    monkeypatch.setattr(ReportEvents, "with_scores", spy)
     return calls
 
 

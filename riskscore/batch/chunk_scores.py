@@ -126,7 +126,7 @@ def score_step(
                 scored.alerts.extend(policy.alerts(scores))
                 if chunk.reports is not None:
                     own = chunk.reports.as_text_ids(text_ids)
-                    reports.append(own.with_risk(scores.conversation_id, scores.risk))
+                    reports.append(own.with_scores(scores))
                 if shadow_scores is not None and shadow_writer is not None:
                     shadow_writer.write(scores_table(shadow_scores, policy))
                     scored.shadow_alerts.extend(policy.alerts(shadow_scores))

@@ -215,7 +215,7 @@ def score_events(
         groups=messages.groups,
         shadow=shadow_run,
         unread_columns=messages.unread_columns,
-        reports=ReportEvents.of(messages).with_risk(scores.conversation_id, scores.risk)
+        reports=ReportEvents.of(messages).with_scores(scores)
         if collect_reports
         else ReportEvents.none(),
     )

@@ -11,6 +11,7 @@ from typing import Any, TextIO, TypeVar
 
 from riskscore._words import number_text, plural
 from riskscore.cli._paths import output_path
+from riskscore.io.sqlite import unusable_text
 from riskscore.moderation import QueueError, ReviewQueue, UserReport
 from riskscore.policy import Alert, AlertPolicy
 
@@ -35,12 +36,16 @@ def open_queue(path: Path | None, policy: AlertPolicy) -> ReviewQueue | None:
     Raises
     ------
     QueueError
-        ``path`` is not a riskscore queue (the CLI prints one line, exit status 2).
+        ``path`` is not a riskscore queue, or cannot be used now (locked by another
+        process for longer than the busy timeout, read-only): the CLI prints one line,
+        exit status 2.
     """
     if path is None:
         return None
     try:
         return ReviewQueue(path, policy=policy)
+    except sqlite3.OperationalError as exc:  # a queue it cannot use now (locked, read-only)
+        raise QueueError(unusable_text(path, exc)) from None
     except sqlite3.DatabaseError as exc:
         raise QueueError(f"{path} is not a riskscore queue ({exc})") from None
 
@@ -78,9 +83,12 @@ def add_to_queue(
     queue."""
     before = len(queue)
     out = err or sys.stderr
-    refused = _each_refused(queue.add_alerts, queue.add_alert, alerts, out)
-    if reports:
-        refused += _each_refused(queue.add_reports, queue.add_report, reports, out)
+    try:
+        refused = _each_refused(queue.add_alerts, queue.add_alert, alerts, out)
+        if reports:
+            refused += _each_refused(queue.add_reports, queue.add_report, reports, out)
+    except sqlite3.OperationalError as exc:  # the queue's file, named (not "a database")
+        raise QueueError(unusable_text(queue.path, exc)) from None
     return {**queue_summary(queue, len(alerts), before, len(reports)), "refused": refused}
 
 

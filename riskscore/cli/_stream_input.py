@@ -24,6 +24,7 @@ __all__ = [
     "MAX_LINE_CHARS",
     "bounded_lines",
     "check_not_standard_streams",
+    "cut_short_text",
     "file_format_hint",
     "parse_line",
     "utf8_stdin",
@@ -72,6 +73,17 @@ def parse_line(line: str) -> dict[str, Any]:
     if not isinstance(event, dict):  # the line is not quoted: it may be message content
         raise SchemaError(f"the line {not_an_object(event)}")
     return event
+
+
+def cut_short_text(checkpoint: Path) -> str:
+    """What follows the refusal of the input's last line when it has no line break and is
+    not valid JSON, with a checkpoint: perhaps a file still being written. Counted as
+    processed, a stream resumed on the finished file skipped it, and its event was never
+    applied; it is left out of the checkpoint's count instead."""
+    return (
+        "; it is the last line and has no line break, so it may be cut short (still being "
+        f"written): not counted as processed, a stream resumed from {checkpoint} reads it again"
+    )
 
 
 def bounded_lines(stream: TextIO) -> Iterator[str]:

@@ -56,6 +56,7 @@ from riskscore.cli._quarantine import command_line_hint
 from riskscore.evaluation.records import jsonable
 from riskscore.exceptions import RiskscoreError
 from riskscore.io.raw import show
+from riskscore.io.sqlite import unusable_text
 from riskscore.model.bundle import MANIFEST
 
 __all__ = ["COMMANDS", "console", "error_message", "main"]
@@ -143,8 +144,8 @@ def error_message(exc: BaseException, args: argparse.Namespace) -> str | None:
     >>> ns = argparse.Namespace(db="events.csv")
     >>> error_message(sqlite3.DatabaseError("file is not a database"), ns)
     'events.csv is not a riskscore queue (file is not a database)'
-    >>> error_message(sqlite3.OperationalError("database is locked"), ns)
-    'cannot use events.csv: database is locked'
+    >>> error_message(sqlite3.OperationalError("disk I/O error"), ns)
+    'cannot use events.csv: disk I/O error'
     >>> error_message(FileExistsError(17, "File exists", "out.csv"), ns)
     'out.csv exists and is not a directory: --out names a directory to write into'
     """
@@ -172,7 +173,7 @@ def error_message(exc: BaseException, args: argparse.Namespace) -> str | None:
         file = db if db is not None else getattr(args, "checkpoint", None)
         if isinstance(exc, sqlite3.OperationalError) and file is not None:
             # the file could not be used now (read-only, locked, full disk): not another kind
-            return f"cannot use {file}: {exc}"
+            return unusable_text(file, exc)
         if db is not None:
             return f"{db} is not a riskscore queue ({exc})"
         checkpoint = getattr(args, "checkpoint", None)

@@ -81,7 +81,7 @@ def render(result: dict[str, Any]) -> None:
     else:
         verdict = f"DRIFT, {plural(len(flagged), 'major shift')}" if flagged else "no major shift"
     print(
-        f"{result['n_current']:,} conversations against a reference of "
+        f"{plural(result['n_current'], 'conversation')} against a reference of "
         f"{result['n_reference']:,}: {verdict}"
     )
     for shift in result["shifts"][:8]:

@@ -139,7 +139,9 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         cases = queue.cases(now=now)
         return {
             "now": now,
-            "open_items": len(queue),
+            # the items of the cases shown, at `now`: not those dated after it (a replay
+            # with --now, or an item dated ahead of the clock), which no case shows yet
+            "open_items": sum(len(c.items) for c in cases),
             "open_cases": len(cases),
             "decided": decided,
             "top": [c.to_dict() for c in cases[: args.top]],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -21,6 +22,7 @@ from riskscore.cli._stream_input import (
     MAX_LINE_CHARS,
     bounded_lines,
     check_not_standard_streams,
+    cut_short_text,
     file_format_hint,
     parse_line,
     utf8_stdin,
@@ -43,6 +45,7 @@ from riskscore.io.jsonl import (
 from riskscore.io.private import open_private_append
 from riskscore.io.raw import ONE_WORD_MESSAGE_RE, found_name
 from riskscore.io.schema import EventType
+from riskscore.io.sqlite import unusable_text
 from riskscore.model import RiskModel, load_model
 from riskscore.moderation import QueueError, ReviewQueue, UserReport
 from riskscore.moderation.intake import MAX_AHEAD_S
@@ -219,6 +222,9 @@ def stream_lines(
             refused_by_queue += 1
             where = "end of input" if line is None else f"line {line}"
             err.write(f"{where}: {one_line(str(exc), _MAX_MESSAGE_CHARS)}\n")
+        except sqlite3.OperationalError as exc:  # the queue's file, not the checkpoint: stop
+            assert queue is not None
+            raise QueueError(unusable_text(queue.path, exc)) from None
 
     def emit(alert: Alert, line: int | None) -> None:
         out.write(alert.to_json(line=line) + "\n")
@@ -273,13 +279,8 @@ def stream_lines(
                 text = f"the line {not_json(exc)}" if json_error else str(exc)
                 message = one_line(text, _MAX_MESSAGE_CHARS)
                 if json_error and checkpoint is not None and not line.endswith("\n"):
-                    # the last line, unfinished: counted, a resumed stream skipped its event
-                    held_back = 1
-                    err.write(
-                        f"line {lineno}: {message}; it is the last line and has no line "
-                        "break, so it may be cut short (still being written): not counted as "
-                        f"processed, a stream resumed from {checkpoint} reads it again\n"
-                    )
+                    held_back = 1  # the last line, unfinished: read again on resume
+                    err.write(f"line {lineno}: {message}{cut_short_text(checkpoint)}\n")
                 else:
                     n_rejected += 1
                     if scorer.n_refused_future != refused_future:
@@ -336,14 +337,13 @@ def stream_lines(
 
 def _report(scorer: OnlineScorer) -> UserReport | None:
     """The user report to queue of the event just applied when it is a ``report``, as
-    ``riskscore serve`` queues it, dated by the event: a child's report jumps the queue,
-    and a re-run of the same input stores it once (a report is kept once per
-    conversation, reporter and time)."""
+    ``riskscore serve`` queues it (which dates it by its clock), dated by the event: a
+    child's report jumps the queue, and a re-run of the same input stores it once (a
+    report is kept once per conversation, reporter and time)."""
     event = scorer.last_event
     if event is None or event[7] != _REPORT:
         return None
-    cid = scorer.conversation_id_of(event)
-    return report_of_event(event, cid, event[1], scorer.score_of(cid))
+    return report_of_event(scorer, event, scorer.conversation_id_of(event), event[1])
 
 
 def _resumed_counts(extra: dict[str, Any], path: object) -> tuple[int, dict[str, int]]:

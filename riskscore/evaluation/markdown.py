@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from riskscore._words import plural
 from riskscore.evaluation.results import EarlyDetection, EvaluationResults
 from riskscore.evaluation.slices import MIN_GROOMING_FOR_INTERVAL
 from riskscore.io.markdown import markdown_line, markdown_row, markdown_text
@@ -36,10 +37,11 @@ def scored_against(report: EvaluationResults) -> str:
     if report.label == "is_grooming_true":
         return (
             "Scored against the ground truth `is_grooming_true`; "
-            f"{report.n_label_differs} conversations' observed label `is_grooming` differs."
+            "the observed label `is_grooming` differs for "
+            f"{plural(report.n_label_differs, 'conversation')}."
         )
     return "Scored against the observed label `is_grooming`, " + (
-        f"which differs from the ground truth for {report.n_label_differs} conversations."
+        f"which differs from the ground truth for {plural(report.n_label_differs, 'conversation')}."
         if report.n_label_differs
         else "equal to the ground truth where one was given."
     )
@@ -70,7 +72,7 @@ def _overview_lines(report: EvaluationResults, pct: str) -> list[str]:
         f"Model: {markdown_line(report.model)}. Synthetic data only: these figures describe how",
         "well the model recovers the generator's patterns, not its accuracy on a real platform.",
         "",
-        f"{report.n_conversations} conversations, {report.n_grooming} grooming "
+        f"{plural(report.n_conversations, 'conversation')}, {report.n_grooming} grooming "
         f"(prevalence {report.prevalence:.4f}), {report.n_adults} adult accounts of which "
         f"{report.n_grooming_adults} with a grooming conversation.",
         scored_against(report),
@@ -133,8 +135,8 @@ def _early_detection_lines(ed: EarlyDetection | None) -> list[str]:
             "conversation is detected when any of its events raises a review alert. Latency is",
             "counted from the grooming onset (an alert before the onset counts as latency 0), over",
             "detected conversations only: those never alerted are left out, not censored.",
-            f"{sampling} {ed.n_replayed_events} events of {ed.n_replayed_conversations} "
-            "conversations replayed.",
+            f"{sampling} {plural(ed.n_replayed_events, 'event')} of "
+            f"{plural(ed.n_replayed_conversations, 'conversation')} replayed.",
             "",
             "| metric | value |",
             "|---|---|",

@@ -280,8 +280,12 @@ def broadcast_only_problem(n_broadcast: int, max_room_members: int | None) -> st
     --------
     >>> broadcast_only_problem(40, 20)
     'its 40 rows are all broadcasts (rooms of more than 20 accounts), set aside'
+    >>> broadcast_only_problem(1, 20)
+    'its one row is a broadcast (a room of more than 20 accounts), set aside'
     """
     limit = "max_room_members" if max_room_members is None else str(max_room_members)
+    if n_broadcast == 1:
+        return f"its one row is a broadcast (a room of more than {limit} accounts), set aside"
     return (
         f"its {n_broadcast} rows are all broadcasts (rooms of more than {limit} accounts), "
         "set aside"

@@ -29,6 +29,7 @@ __all__ = [
     "open_snapshot",
     "peek",
     "retry",
+    "unusable_text",
     "write",
 ]
 
@@ -327,6 +328,26 @@ def is_lock(exc: sqlite3.OperationalError) -> bool:
     """Whether an error is another connection's lock (worth retrying)."""
     text = str(exc).lower()
     return "locked" in text or "busy" in text
+
+
+def unusable_text(file: object, exc: sqlite3.OperationalError) -> str:
+    """Why the database ``file`` could not be used now (locked, read-only, a full disk): the
+    error, and for a lock what it means, so that a busy file is never taken for a broken
+    or foreign one.
+
+    Examples
+    --------
+    >>> unusable_text("q.sqlite", sqlite3.OperationalError("database is locked"))
+    'cannot use q.sqlite: database is locked (another process held it for longer than the \
+busy timeout; the change being written was not made: run the command again)'
+    >>> unusable_text("q.sqlite", sqlite3.OperationalError("disk I/O error"))
+    'cannot use q.sqlite: disk I/O error'
+    """
+    busy = (
+        " (another process held it for longer than the busy timeout; the change being "
+        "written was not made: run the command again)"
+    )
+    return f"cannot use {file}: {exc}{busy if is_lock(exc) else ''}"
 
 
 def retry(

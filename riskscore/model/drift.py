@@ -229,7 +229,7 @@ class DriftReport:
         lines = [
             "# Drift against the model's reference distributions",
             "",
-            f"Reference: {self.n_reference:,} conversations; this period: "
+            f"Reference: {plural(self.n_reference, 'conversation')}; this period: "
             f"{self.n_current:,}. {self.verdict()}",
             "",
             markdown_row(SHIFT_HEADER),

@@ -460,9 +460,14 @@ class ReviewQueue(ClosesOnExit):
         """
         result = Outcome.parse(outcome)
         moderator = check_name(moderator, "moderator")
-        if not isinstance(note, str) or len(note) > MAX_NOTE_CHARS:
+        if not isinstance(note, str):
             raise QueueError(f"note must be text of at most {MAX_NOTE_CHARS} characters")
-        note = note.replace("\r\n", "\n")  # a browser's textarea sends CRLF line breaks
+        # a browser's textarea sends CRLF and counts it as one character: measured with LF
+        note = note.replace("\r\n", "\n")
+        if len(note) > MAX_NOTE_CHARS:
+            raise QueueError(
+                f"note has {len(note)} characters, at most {MAX_NOTE_CHARS} are kept: shorten it"
+            )
         # line breaks and tabs are a note's layout; any other control or format character
         # (a right-to-left override) would show the audit log's readers other text
         if has_hidden_character(note.replace("\n", "").replace("\t", "")):

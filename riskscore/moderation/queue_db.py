@@ -18,10 +18,12 @@ is refused), and every write checks that they are all still there.
 changes nothing. A file made before it gains the table when opened (alerts queued before
 then are not in it).
 
-Schema versions: 1 had no ``items.audit_id``; 2 had no ``items.adult_age``,
-``items.first_event_at`` and ``items.last_event_at`` (the adult's declared age and the
-conversation's first and latest event time). A file of an earlier version is upgraded when
-opened (:func:`_migrate`); its items keep these columns null ("not recorded").
+Schema versions: 1 had no ``items.audit_id`` and no recorded simulation mode (a file of
+version 1 is recorded as a queue of real decisions when opened, in either mode); 2 had no
+``items.adult_age``, ``items.first_event_at`` and ``items.last_event_at`` (the adult's
+declared age and the conversation's first and latest event time). A file of an earlier
+version is upgraded when opened (:func:`_migrate`); its items keep these columns null
+("not recorded").
 """
 
 from __future__ import annotations
@@ -276,11 +278,16 @@ def connect(
     con = sqlite.connect(path, timeout_s=timeout_s, check_same_thread=check_same_thread)
     con.row_factory = sqlite3.Row
     con.execute("PRAGMA foreign_keys = ON")
-    mode = "1" if simulation else "0"
 
     def make_tables() -> None:
         con.execute("BEGIN IMMEDIATE")
         try:
+            # The mode is recorded when the queue is made. A queue of schema version 1 has
+            # none (it was made before riskscore kept one; its decisions are the clock's or
+            # any caller's): it is no queue made in simulation, whichever mode opens it
+            # first, or opening it once in simulation would mark its decisions simulated.
+            made = _has_meta(con)
+            mode = "1" if simulation and not made else "0"
             _migrate(con)
             for statement in (_SCHEMA + _TRIGGERS_SQL).split(";\n"):
                 if statement.strip():
@@ -315,15 +322,20 @@ def connect(
     return con
 
 
+def _has_meta(con: sqlite3.Connection) -> bool:
+    """Whether the queue's ``meta`` table exists (the queue was made before)."""
+    row = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    return row is not None
+
+
 def _migrate(con: sqlite3.Connection) -> None:
     """Upgrade a queue of an earlier schema version (inside the caller's transaction):
     1 -> 2 adds ``items.audit_id`` (the latest audit entry of each item); 2 -> 3 adds
     ``items.adult_age``, ``items.first_event_at`` and ``items.last_event_at``, null for the
     items already queued (not recorded then)."""
-    row = con.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
-    ).fetchone()
-    if row is None:
+    if not _has_meta(con):
         return
     version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if version is None or str(version[0]) not in OLDER_VERSIONS:

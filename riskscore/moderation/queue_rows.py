@@ -25,7 +25,9 @@ from riskscore.io.schema import (
     MAX_ID_LENGTH,
     MAX_PAIR_ID_LENGTH,
     MIN_AGE,
+    MINOR_AGE,
     has_hidden_character,
+    is_declared_minor,
 )
 from riskscore.moderation.cases import AuditEntry, QueueError, QueueItem, check_epoch
 from riskscore.policy import Tier
@@ -277,6 +279,19 @@ def _check_values(row: _StoredRow) -> None:
         raise refuse("channel", f"null or one of {', '.join(CHANNEL_NAMES)}")
     if r["concerns_child"] not in (0, 1) or isinstance(r["concerns_child"], float):
         raise refuse("concerns_child", "0 or 1")
+    # the flag that jumps the queue is the reporter's declared age as riskscore writes it
+    # (UserReport.from_child): one set on an alert or an adult's report would rank it
+    # above every child's alert and read "user report from a child", one cleared on a
+    # child's report would rank that report with the adults'
+    child = r["kind"] == "user_report" and is_declared_minor(r["child_age"])
+    if bool(r["concerns_child"]) != child:
+        raise refuse(
+            "concerns_child",
+            f"{int(child)} for {'an alert' if r['kind'] == 'alert' else 'a user report'} "
+            f"with child_age "
+            f"{show(r['child_age'])} (1 only for a user report whose reporter declared an "
+            f"age under {MINOR_AGE:g})",
+        )
     n_signals = r["n_signals"]
     if not (type(n_signals) is int and n_signals >= 1):
         raise refuse("n_signals", "an int >= 1")

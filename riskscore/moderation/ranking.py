@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable
 
 import riskscore.moderation.queue_db as db
-from riskscore._words import age_text, duration_text, plural, risk_text
+from riskscore._words import age_text, duration_text, number_text, plural, risk_text
 from riskscore.io.shown_ids import shown_id
 from riskscore.moderation.cases import (
     TIER_NAMES,  # defined beside Case.to_dict, which writes them; named here as before
@@ -40,19 +40,24 @@ def rank_cases(items: Iterable[QueueItem], now: int, weights: PriorityWeights) -
 def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Case:
     """The case of one adult's open items (at least one): priority, children, reasons."""
     w = weights
-    scored = sorted(((i.priority(w, now), i) for i in items), key=lambda p: -p[0])
+    # highest priority first, then by item id: one order whatever the order read
+    scored = sorted(((i.priority(w, now), i) for i in items), key=lambda p: (-p[0], p[1].item_id))
+    items = [i for _, i in scored]  # the case's items, as it lists them
     # a reporter who declared an adult age is no child of the case (a parent, a bystander)
     children = tuple(dict.fromkeys(i.child_id for _, i in scored if i.child_not_known_adult))
     extra = max(0, min(len(children) - 1, w.max_extra_children))
     priority = scored[0][0] + w.extra_child * extra
     reasons: list[str] = []
-    reports = [i for i in items if i.concerns_child]
+    # in the order they were filed (item ids)
+    reports = sorted((i for i in items if i.concerns_child), key=lambda i: i.item_id)
     if reports:  # one line for every child's report, as many reports and children as sent
         reporters = {db.encode_id(i.child_id): i.child_age for i in reports}
-        ages = ", ".join(age_text(a) for a in reporters.values())
+        ages = _reporters_ages(list(reporters.values()))
         what = "user report" if len(reports) == 1 else plural(len(reports), "user report")
         who = "a child" if len(reporters) == 1 else plural(len(reporters), "child", "children")
         reasons.append(f"{what} from {who} ({ages})")
+    # of the case's items in its order, as headline() finds it: of two alerts of one tier
+    # and risk, the first listed (the younger child's), never another by the order read
     best_alert = _strongest_alert(items)
     if best_alert is not None:  # whose are the model's reasons that end the list
         reasons.append(
@@ -85,10 +90,27 @@ def build_case(items: list[QueueItem], now: int, weights: PriorityWeights) -> Ca
     return Case(
         adult_id=items[0].adult_id,
         priority=priority,
-        items=tuple(i for _, i in scored),
+        items=tuple(items),
         children=children,
         reasons=tuple(reasons),
     )
+
+
+#: Children's ages a case's reason lists one by one; more are counted by age.
+MAX_AGES_LISTED = 5
+
+
+def _reporters_ages(ages: list[float]) -> str:
+    """The ages of the children whose reports a case holds, in the order they reported
+    (``age 15, age 9``); more than :data:`MAX_AGES_LISTED` counted by age, youngest first
+    (``72 of age 10, 71 of age 16``): a reason of one age per reporter grew with every
+    report of a flood of them, to kilobytes on the console's queue page."""
+    if len(ages) <= MAX_AGES_LISTED:
+        return ", ".join(age_text(a) for a in ages)
+    counts: dict[float, int] = {}
+    for age in sorted(ages):
+        counts[age] = counts.get(age, 0) + 1
+    return ", ".join(f"{number_text(n)} of {age_text(a)}" for a, n in counts.items())
 
 
 def _child_text(alert: QueueItem) -> str:

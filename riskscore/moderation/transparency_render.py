@@ -240,7 +240,8 @@ def _cases_table(c: dict[str, Any]) -> _Table:
             *[
                 [
                     f"escalated case {x['case']}",
-                    f"{x['children']} children, {x['conversations']} conversations",
+                    f"{plural(x['children'], 'child', 'children')}, "
+                    f"{plural(x['conversations'], 'conversation')}",
                 ]
                 for x in c["escalated_multi_child_cases"]
             ],
@@ -262,8 +263,8 @@ def _drift_table(drift: dict[str, Any]) -> _Table:
         f"above {MODERATE_SHIFT} moderate, above {MAJOR_SHIFT} a major shift, which "
         "flags the period (the model's thresholds and precision were measured on "
         "other data). Reference: the distributions stored with the model, "
-        f"{drift['n_reference']:,} conversations; this period: "
-        f"{drift['n_current']:,} conversations.",
+        f"{plural(drift['n_reference'], 'conversation')}; this period: "
+        f"{plural(drift['n_current'], 'conversation')}.",
     )
 
 

@@ -52,11 +52,13 @@ class ExportFilter:
         was received in the period. ``None`` leaves that side open.
     outcomes : tuple of str or None
         Keep only decisions with these outcomes (``actioned``, ``dismissed``,
-        ``escalated``); ``None`` keeps all.
+        ``escalated``); ``None`` keeps all (an empty tuple, which would keep none, is
+        refused).
     bands : tuple of str or None
         Age bands of the alert policy (``"under 13"``, ``"13-15"``, ...): keep only the
         decisions with an item in one of them, each whole (every child it concerns), and
-        count only the notices and alerts in them; ``None`` keeps all.
+        count only the notices and alerts in them; ``None`` keeps all (an empty tuple is
+        refused).
 
     Examples
     --------
@@ -80,6 +82,11 @@ class ExportFilter:
         for what, names in (("decision", self.outcomes), ("band", self.bands)):
             if isinstance(names, str):  # iterated, "escalated" would be 9 letters
                 raise ValueError(f"{what} filter must be a tuple of names, got {names!r}")
+            if names is not None and not names:  # an export of nothing, silently
+                raise ValueError(
+                    f"{what} filter is empty, which keeps no {what}: give None to keep all "
+                    f"(riskscore export without --{what})"
+                )
         for outcome in self.outcomes or ():
             if outcome not in _OUTCOMES:
                 raise ValueError(

@@ -4,7 +4,8 @@ Field names, allowed values and limits of ``POST /api/v1/statement``, taken from
 the database's open-source code, ``digital-services-act/transparency-database``
 (``app/Http/Requests/StatementStoreRequest.php`` for the validation rules,
 ``app/Models/Statement.php`` for the allowed values,
-``app/Services/EuropeanCountriesService.php`` for the country codes) and its API
+``app/Services/EuropeanCountriesService.php`` for the country codes,
+``app/Services/EuropeanLanguagesService.php`` for the language codes) and its API
 documentation (https://transparency.dsa.ec.europa.eu/page/api-documentation),
 as of the repository's commit 69e80a0 (June 2026). Update this module when the
 database changes its schema.
@@ -26,6 +27,7 @@ __all__ = [
     "EU_COUNTRY_CODES",
     "FIELDS",
     "KEYWORDS",
+    "LANGUAGE_CODES",
     "MAX_LENGTH",
     "SOURCE_TYPES",
     "STATEMENT_CATEGORIES",
@@ -200,6 +202,25 @@ EU_COUNTRY_CODES = tuple(
     ]
 )
 EEA_COUNTRY_CODES = tuple(sorted((*EU_COUNTRY_CODES, "IS", "LI", "NO")))
+
+LANGUAGE_CODES = (
+    "AA", "AB", "AE", "AF", "AK", "AM", "AN", "AR", "AS", "AV", "AY", "AZ", "BA", "BE",
+    "BG", "BH", "BI", "BM", "BN", "BO", "BR", "BS", "CA", "CE", "CH", "CO", "CR", "CS",
+    "CU", "CV", "CY", "DA", "DE", "DV", "DZ", "EE", "EL", "EN", "EO", "ES", "ET", "EU",
+    "FA", "FF", "FI", "FJ", "FO", "FR", "FY", "GA", "GD", "GL", "GN", "GU", "GV", "HA",
+    "HE", "HI", "HO", "HR", "HT", "HU", "HY", "HZ", "IA", "ID", "IE", "IG", "II", "IK",
+    "IO", "IS", "IT", "IU", "JA", "JV", "KA", "KG", "KI", "KJ", "KK", "KL", "KM", "KN",
+    "KO", "KR", "KS", "KU", "KV", "KW", "KY", "LA", "LB", "LG", "LI", "LN", "LO", "LT",
+    "LU", "LV", "MG", "MH", "MI", "MK", "ML", "MN", "MR", "MS", "MT", "MY", "NA", "NB",
+    "ND", "NE", "NG", "NL", "NN", "NO", "NR", "NV", "NY", "OC", "OJ", "OM", "OR", "OS",
+    "PA", "PI", "PL", "PS", "PT", "QU", "RM", "RN", "RO", "RU", "RW", "SA", "SC", "SD",
+    "SE", "SG", "SI", "SK", "SL", "SM", "SN", "SO", "SQ", "SR", "SS", "ST", "SU", "SV",
+    "SW", "TA", "TE", "TG", "TH", "TI", "TK", "TL", "TN", "TO", "TR", "TS", "TT", "TW",
+    "TY", "UG", "UK", "UR", "UZ", "VE", "VI", "VO", "WA", "WO", "XH", "YI", "YO", "ZA",
+    "ZH", "ZU",
+)  # fmt: skip
+"""The ``content_language`` values: ISO 639-1 codes in capitals
+(``EuropeanLanguagesService::ALL_LANGUAGES``)."""
 
 MAX_LENGTH = {
     "decision_visibility_other": 500,

@@ -27,6 +27,7 @@ from riskscore.io.arrow import write_csv_rows
 from riskscore.io.timestamps import iso_utc
 from riskscore.keys import check_key
 from riskscore.moderation import QueueItem
+from riskscore.moderation.queue_db import decode_id, encode_id
 from riskscore.moderation.transparency import pseudonymise
 from riskscore.regulatory import _dsa_schema as schema
 from riskscore.regulatory._cases import RESTRICTING, DecidedCase, child_accounts_text
@@ -75,6 +76,13 @@ class Restriction:
     explanation: str
     decision_provision: str | None = None
     decision_visibility: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.decision_visibility, str):  # iterated, one letter per value
+            raise ValueError(
+                f"decision_visibility must be a tuple of values, got "
+                f"{self.decision_visibility!r}; one is ({self.decision_visibility!r},)"
+            )
 
 
 _ACTIONED = Restriction(
@@ -126,10 +134,12 @@ class StatementSettings:
         or ``AUTOMATED_DECISION_PARTIALLY``. Fully automated is refused: riskscore
         alerts never decide.
     decision_ground_reference_url : str or None
-        URL of the terms or law relied on.
+        URL of the terms or law relied on, in full with its scheme
+        (``https://example.com/terms``), as the database requires.
     trusted_flaggers : frozenset
-        Reporter ids of trusted flaggers (Article 22); their reports get
-        ``SOURCE_TRUSTED_FLAGGER`` instead of ``SOURCE_ARTICLE_16``.
+        Reporter ids (int or text, as the queue holds them) of trusted flaggers (Article
+        22); their reports get ``SOURCE_TRUSTED_FLAGGER`` instead of ``SOURCE_ARTICLE_16``.
+        Any collection of ids is kept as a frozenset; one text (not a set) is refused.
     """
 
     restrictions: dict[str, Restriction] = field(
@@ -156,6 +166,42 @@ class StatementSettings:
         missing = [o for o in RESTRICTING if o not in self.restrictions]
         if missing:
             raise ValueError(f"restrictions needs an entry for {', '.join(missing)}")
+        for outcome in RESTRICTING:
+            if not isinstance(self.restrictions[outcome], Restriction):
+                raise ValueError(
+                    f"restrictions[{outcome!r}] must be a Restriction, got "
+                    f"{self.restrictions[outcome]!r}"
+                )
+        for name in ("territorial_scope", "content_type"):
+            if isinstance(getattr(self, name), str):  # iterated, "AT" would be "A" and "T"
+                value = getattr(self, name)
+                raise ValueError(
+                    f"{name} must be a tuple of values, got {value!r}; one is ({value!r},)"
+                )
+        object.__setattr__(self, "trusted_flaggers", _reporter_ids(self.trusted_flaggers))
+
+
+def _reporter_ids(ids: Any) -> frozenset[Any]:
+    """``trusted_flaggers`` as a set of ids the queue can hold (int or text, as
+    :func:`~riskscore.moderation.queue_db.encode_id` takes them), or a ``ValueError``: one
+    text would be matched by substring (``"tf12"`` holds ``"f1"``; an int id beside it
+    failed with a ``TypeError``), and ``True`` or ``205.0`` would match the accounts 1 and
+    205."""
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+        raise ValueError(
+            f"trusted_flaggers must be a set of reporter ids, got {ids!r}; one id is "
+            f"frozenset({{{ids!r}}})"
+        )
+    out = []
+    for value in ids:
+        try:
+            out.append(decode_id(encode_id(value)))
+        except ValueError:
+            raise ValueError(
+                f"trusted_flaggers holds {value!r} ({type(value).__name__}), not an id the "
+                "queue holds (int or text)"
+            ) from None
+    return frozenset(out)
 
 
 def statements_of_reasons(

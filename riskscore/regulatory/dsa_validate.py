@@ -18,6 +18,8 @@ __all__ = ["StatementError", "is_blank", "validate_statement", "validate_stateme
 # matched whole (``fullmatch``: ``$`` would allow a final newline), ASCII digits only
 # (``\d`` takes other scripts' digits)
 _PUID = re.compile(r"[a-zA-Z0-9_-]+")
+# the database's ``url`` rule: a scheme, ``://`` and a host, no white space
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE_RANGES = {
     "content_date": (date(2000, 1, 1), date(2038, 1, 1)),
@@ -121,9 +123,13 @@ def validate_statement(record: dict[str, Any], *, row: int = 0) -> None:
     Checks what ``StatementStoreRequest`` enforces: required fields, allowed
     values (single and array fields), at least one restriction, the fields a
     ``decision_ground`` or an ``..._OTHER`` value requires, date format
-    ``YYYY-MM-DD`` and range, end dates not before the application date, text
-    lengths, and the ``puid`` alphabet. Unknown fields are refused too (the
-    database ignores them, which hides a typo).
+    ``YYYY-MM-DD`` and range, end dates not before the application date, free-text
+    fields as text of at most their length (a number or NaN, which no JSON parser
+    takes, is refused), ``decision_ground_reference_url`` a full URL,
+    ``content_language`` a code of the database's list, and the ``puid`` alphabet.
+    Unknown fields are refused too (the database ignores them, which hides a typo); so
+    is a record that is not a dict. A blank field (:func:`is_blank`: ``""`` as the
+    statements CSV read back holds in each empty cell) is absent, as the database reads it.
 
     Parameters
     ----------
@@ -146,15 +152,27 @@ def validate_statement(record: dict[str, Any], *, row: int = 0) -> None:
     statement 0 (puid x): field 'decision_ground' is required
     """
 
+    if not isinstance(record, dict):  # a line of a file that holds no JSON object
+        raise StatementError(
+            f"statement {row} is {_cut(record)}, not a record of fields (a JSON object)",
+            row=row,
+            value=record,
+        )
+
+    given = record
+
     def fail(name: str, problem: str) -> StatementError:
-        where = f"statement {row} (puid {record.get('puid')})"
+        where = f"statement {row} (puid {_puid_shown(given.get('puid'))})"
         return StatementError(
-            f"{where}: field {name!r} {problem}", column=name, row=row, value=record.get(name)
+            f"{where}: field {name!r} {problem}", column=name, row=row, value=given.get(name)
         )
 
     unknown = unknown_keys(record, schema.FIELDS)
     if unknown:
         raise fail(unknown[0], "is not a field of the statement schema")
+    # a blank field is absent, as the database reads it: the statements CSV read back has
+    # "" in every empty cell
+    record = {name: None if is_blank(value) else value for name, value in record.items()}
     for name in _REQUIRED:
         if is_blank(record.get(name)):
             raise fail(name, "is required")
@@ -196,8 +214,24 @@ def validate_statement(record: dict[str, Any], *, row: int = 0) -> None:
         raise fail("decision_monetary_other", "is required when DECISION_MONETARY_OTHER is chosen")
     for name, limit in schema.MAX_LENGTH.items():
         value = record.get(name)
-        if value is not None and len(str(value)) > limit:
-            raise fail(name, f"has {len(str(value))} characters, more than {limit}")
+        if value is not None and not isinstance(value, str):  # NaN is no JSON at all
+            raise fail(name, f"must be text, got {type(value).__name__} {_cut(value)}")
+        if value is not None and len(value) > limit:
+            raise fail(name, f"has {len(value)} characters, more than {limit}")
+    url = record.get("decision_ground_reference_url")
+    if not is_blank(url) and not _URL.fullmatch(str(url)):
+        raise fail(
+            "decision_ground_reference_url",
+            "must be a full URL with its scheme (https://example.com/terms), as the "
+            f"database's url rule requires, got {_cut(url)}",
+        )
+    language = record.get("content_language")
+    if language is not None and language not in schema.LANGUAGE_CODES:
+        raise fail(
+            "content_language",
+            f"has {_cut(language)}, not an ISO 639-1 code in capitals (EN, DE, ...) of the "
+            "database's list",
+        )
     if not _PUID.fullmatch(str(record["puid"])):
         raise fail("puid", "may hold only letters a-z, A-Z, digits, '-' and '_'")
     applied = _date(record, "application_date", fail)
@@ -219,6 +253,19 @@ def _date(record: dict[str, Any], name: str, fail: Any) -> date:
     if not low <= day <= high:
         raise fail(name, f"is {text}, not between {low} and {high}")
     return day
+
+
+def _puid_shown(puid: Any) -> str:
+    """A record's ``puid`` as an error names the record: as written when it is one the
+    database takes, else quoted (:func:`_cut`), so that no line break or other text in it
+    reads as part of the message."""
+    return puid if isinstance(puid, str) and _PUID.fullmatch(puid) else _cut(puid)
+
+
+def _cut(value: Any) -> str:
+    """``value`` as an error quotes it: its repr, cut to 80 characters."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def is_blank(value: Any) -> bool:

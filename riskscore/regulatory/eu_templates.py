@@ -32,11 +32,11 @@ from typing import Any
 import numpy as np
 
 from riskscore.io.arrow import write_csv_rows
-from riskscore.io.timestamps import iso_utc
 from riskscore.moderation import QueueItem
 from riskscore.moderation.transparency import wilson_interval
 from riskscore.policy import AlertPolicy
 from riskscore.regulatory._cases import RESTRICTING, DecidedCase, ExportFilter
+from riskscore.regulatory._period import period_text
 from riskscore.regulatory.dsa import StatementSettings
 from riskscore.regulatory.eu_qualitative import qualitative_draft, qualitative_fields
 
@@ -141,7 +141,9 @@ def quantitative_template(
         with the same filter); measures are counted per decision, as statements of
         reasons are.
     export_filter : ExportFilter
-        Period, decision and band filters (applied to ``items`` here).
+        Period, decision and band filters (applied to ``items`` here). A decision or band
+        filter is named in the contextual information of every figure (``FILTERED export
+        (...)``): the tables are then not the period's complete template.
     service : str
         Name of the service, written in each row.
     settings : StatementSettings, optional
@@ -158,7 +160,7 @@ def quantitative_template(
     """
     s = settings or StatementSettings()
     f = export_filter
-    lead = [service, _period_text(f, items)]
+    lead = [service, period_text(f, items)]
     status = {i.item_id: f.status(i) for i in items}  # as in the transparency report
     kept = f.received(items)
     notices = [i for i in kept if i.kind == "user_report"]
@@ -210,7 +212,31 @@ def quantitative_template(
         ),
         "09_human_resources.csv": (long_header, people),
     }
-    return TemplateTables(tables, precision, ci)
+    return TemplateTables(_marked_filtered(tables, f), precision, ci)
+
+
+def _marked_filtered(tables: dict[str, _Table], f: ExportFilter) -> dict[str, _Table]:
+    """``tables`` with each filled figure's contextual information saying which decisions
+    and bands the export kept, when a filter keeps some only: a reader of the file alone
+    would take its counts for the period's complete figures."""
+    kept = [
+        f"{what} {', '.join(dict.fromkeys(names))}"
+        for what, names in (("decisions", f.outcomes), ("age bands", f.bands))
+        if names is not None
+    ]
+    if not kept:
+        return tables
+    note = f"; FILTERED export ({'; '.join(kept)} only): not the period's complete figures"
+    out: dict[str, _Table] = {}
+    for name, (header, rows) in tables.items():
+        context = [k for k, c in enumerate(header) if c.lower().startswith("contextual")]
+        marked = [list(row) for row in rows]
+        for row in marked:
+            for k in context:  # not the cells left to the platform: no figure of ours
+                if row[k] and PLATFORM not in row[k]:
+                    row[k] = f"{row[k]}{note}"
+        out[name] = (header, marked)
+    return out
 
 
 _Table = tuple[tuple[str, ...], list[list[Any]]]
@@ -246,10 +272,14 @@ def _notices_table(
         "distinct conversations reported",
         "hours from receipt of a notice to the restricting decision on it made in the period, "
         "rounded to the nearest hour" + _simulated_note(acted, simulated_items),
-        "restricting decisions made in the period on cases with a notice, on the ground of "
-        "illegal content (escalated to law enforcement), one per decision on an account",
-        "restricting decisions made in the period on cases with a notice, on the ground of "
-        "incompatible content (actioned under the terms), one per decision on an account",
+        *(
+            "restricting decisions made in the period on cases with a notice, on the ground "
+            f"of {kind} content ({_outcomes_on(s, ground)}), one per decision on an account"
+            for kind, ground in (
+                ("illegal", "DECISION_GROUND_ILLEGAL_CONTENT"),
+                ("incompatible", "DECISION_GROUND_INCOMPATIBLE_CONTENT"),
+            )
+        ),
     ]
     header = (
         "Service",
@@ -258,10 +288,23 @@ def _notices_table(
         *_NOTICE_COLUMNS,
         *(f"Contextual information on {c}" for c in _NOTICE_COLUMNS),
     )
-    rows = [_total_row(lead, len(_NOTICE_COLUMNS))] + [
+    rows = [_total_row(lead, header)] + [
         [*lead, cat, *values, *context] for cat in CATEGORY_ROWS[1:]
     ]
     return header, rows
+
+
+def _outcomes_on(s: StatementSettings, ground: str) -> str:
+    """The restricting outcomes that ``s`` restricts on ``ground``, in words: ``escalated to
+    law enforcement``, ``actioned under the terms`` (on incompatible content), both when a
+    platform's settings give them one ground, or that none does."""
+    words = {
+        "actioned": "actioned"
+        + (" under the terms" if ground == "DECISION_GROUND_INCOMPATIBLE_CONTENT" else ""),
+        "escalated": "escalated to law enforcement",
+    }
+    chosen = [words[o] for o in RESTRICTING if s.restrictions[o].decision_ground == ground]
+    return " and ".join(chosen) if chosen else "no outcome has this ground in the settings"
 
 
 def _own_initiative_tables(
@@ -293,7 +336,7 @@ def _own_initiative_tables(
             for value in (r.decision_account, r.decision_provision, *r.decision_visibility):
                 if value is not None:
                     counts[_RESTRICTION_COLUMNS[value]] += 1
-        rows = [_total_row(lead, len(_OWN_COLUMNS))] + [
+        rows = [_total_row(lead, header)] + [
             [*lead, cat, *counts.values(), note] for cat in CATEGORY_ROWS[1:]
         ]
         tables[name] = (header, rows)
@@ -376,32 +419,16 @@ def _simulated_note(items: Sequence[QueueItem], simulated: frozenset[int]) -> st
     return f"; SIMULATED: {n} of {len(items)} decision times were set by a simulation, not measured"
 
 
-def _total_row(lead: list[Any], width: int) -> list[Any]:
-    return [*lead, "TOTAL", *([""] * width), "all categories: " + PLATFORM]
-
-
-def _period_text(f: ExportFilter, items: Sequence[QueueItem]) -> str:
-    """``YYYY-MM-DD/YYYY-MM-DD`` (UTC days, both included); an open side is the queue's first
-    or last record, never beyond the given side (a reversed period), or ``../..`` when
-    nothing says a day. A period whose given sides are not whole UTC days (a month in
-    another time zone) is written as its instants in UTC, the end excluded
-    (``2025-12-31T23:00:00Z/2026-01-31T23:00:00Z``; an open side ``..``): as days it would
-    name a day it does not cover."""
-    sides = (f.start, f.end)
-    if any(t is not None and t % 86_400 for t in sides):
-        return "/".join(".." if t is None else _instant(t) for t in sides)
-    given = [t for t in (f.start, None if f.end is None else f.end - 1) if t is not None]
-    times = [t for i in items for t in (i.created_at, i.decided_at) if t is not None] + given
-    if not times:
-        return "../.."
-    start = f.start if f.start is not None else min(times)
-    end = f.end - 1 if f.end is not None else max(times)
-    return f"{iso_utc(start)[:10]}/{iso_utc(end)[:10]}"
-
-
-def _instant(epoch: int) -> str:
-    """``2026-01-31T23:00:00Z``: epoch seconds in UTC, to the second."""
-    return iso_utc(epoch).replace("+00:00", "Z")
+def _total_row(lead: list[Any], header: Sequence[str]) -> list[Any]:
+    """The ``TOTAL`` row of a table of ``header``: a cell for every column (a short row is
+    a CSV that strict readers refuse), each blank but the first contextual column's, which
+    says the platform fills them."""
+    cells = [""] * (len(header) - len(lead) - 1)
+    names = [name.lower() for name in header[len(lead) + 1 :]]
+    cells[next(k for k, name in enumerate(names) if name.startswith("contextual"))] = (
+        "all categories: " + PLATFORM
+    )
+    return [*lead, "TOTAL", *cells]
 
 
 def write_templates(
@@ -439,7 +466,7 @@ def write_templates(
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     fields = qualitative_fields(policy, tables.precision, tables.precision_ci95)
-    period = _period_text(export_filter, items)
+    period = period_text(export_filter, items)
     qualitative = [[service, period, name, text] for name, text in fields.items()]
     all_tables = {
         **tables.tables,

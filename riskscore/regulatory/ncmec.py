@@ -212,8 +212,19 @@ def _draft(case: DecidedCase, platform: str) -> dict[str, Any]:
             "report.victim[].victimPerson",
             "report.victim[].screenName",
             "report.internetDetails[].chatImIncident.chatRoomName",
+            *([] if platform else _PLATFORM_PATHS),
         ],
     }
+
+
+#: The elements that name the platform, ``null`` in a draft made without its name (``riskscore
+#: export`` without ``--platform``): placeholders like the others, listed in ``to_complete``.
+_PLATFORM_PATHS: Final = (
+    "report.incidentSummary.platform",
+    "report.internetDetails[].chatImIncident.chatClient",
+    "report.personOrUserReported.espService",
+    "report.victim[].espService",
+)
 
 
 def _raised(case: DecidedCase) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from typing import Final
 from urllib.parse import parse_qsl
@@ -23,6 +24,7 @@ from riskscore._optional import missing_extra
 from riskscore._version import __version__
 from riskscore.exceptions import one_line
 from riskscore.io.json_lines import json_dumps
+from riskscore.io.sqlite import is_lock
 from riskscore.moderation.cases import QueueError
 
 try:  # FastAPI (with anyio, its async library), and the libraries the routes import (Jinja2...)
@@ -96,6 +98,36 @@ async def _stored_data_unreadable(request: Request, exc: Exception) -> Response:
             headers=SECURITY_HEADERS,
         )
     return JSONResponse({"detail": problem}, status_code=500)
+
+
+async def _queue_locked(request: Request, exc: Exception) -> Response:
+    """A 503 that says so when the review queue's file stayed locked by another process
+    (a batch scoring into it, say) for longer than its busy timeout: the moderator's
+    decision, review or assignment was not recorded (its transaction was rolled back) and
+    can be sent again, never a bare "Internal Server Error" that leaves that unknown. Any
+    other SQLite error is the server's error, as before."""
+    assert isinstance(exc, sqlite3.OperationalError)
+    if not is_lock(exc):
+        raise exc
+    problem = (
+        f"the review queue is busy ({one_line(str(exc))}): another process held its file "
+        "for longer than the busy timeout; nothing of this request was recorded: try again"
+    )
+    _LOG.error("%s %s: %s", request.method, request.url.path, problem)
+    headers = {"Retry-After": "5"}
+    if request.url.path.startswith("/console"):
+        return TEMPLATES.TemplateResponse(
+            request,
+            "message.html",
+            {
+                "user": None,
+                "title": "Review queue busy",
+                "text": f"{problem[0].upper()}{problem[1:]}.",
+            },
+            status_code=503,
+            headers={**SECURITY_HEADERS, **headers},
+        )
+    return JSONResponse({"detail": problem}, status_code=503, headers=headers)
 
 
 async def _client_gone(request: Request, exc: Exception) -> Response:
@@ -223,6 +255,7 @@ def create_app(config: ServeConfig) -> FastAPI:
         app.add_exception_handler(ConsoleRefusedError, refusal_handler)
     app.add_exception_handler(QueueError, _stored_data_unreadable)
     app.add_exception_handler(ClientDisconnect, _client_gone)
+    app.add_exception_handler(sqlite3.OperationalError, _queue_locked)
     app.add_middleware(ContentGuard)
     app.add_middleware(PrivateAnswers)  # outermost: on the guard's refusals too
     app.state.config = config

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from riskscore._units import DAY_S, HOUR_S, MINUTE_S
+from riskscore._words import plural
 from riskscore.features.constants import NIGHT_END_MIN, NIGHT_MINUTES, NIGHT_START_MIN
 from riskscore.io.schema import CHANNEL_NAMES, EVENT_NAMES, EventType
 from riskscore.moderation.cases import Case
@@ -217,8 +218,8 @@ def timeline_svg(
         span_h = (t1 - t0) / HOUR_S
         reached = CHANNEL_NAMES[highest]
         summary = (
-            f"{len(events)} events over {span_h:.1f} h, from {_time(t0):%Y-%m-%d %H:%M} to "
-            f"{_time(t1):%Y-%m-%d %H:%M} UTC; "
+            f"{plural(len(events), 'event')} over {span_h:.1f} h, "
+            f"from {_time(t0):%Y-%m-%d %H:%M} to {_time(t1):%Y-%m-%d %H:%M} UTC; "
             f"{sum(e.sender_id == adult_id for e in events)} from the {role}; "
             f"highest channel {reached}; {moves} moves to a more private channel; "
             f"{_clock_text(clocks, t0)}{note}"

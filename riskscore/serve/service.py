@@ -20,10 +20,9 @@ import logging
 import math
 import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
-from functools import partial
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from riskscore.exceptions import SchemaError, one_line
 from riskscore.features.registry import feature_index
@@ -49,6 +48,7 @@ from riskscore.serve.body import (
 )
 from riskscore.serve.metrics import ServeMetrics
 from riskscore.serve.params import IdType, conversation_ids
+from riskscore.serve.queue_writer import QueueWriter
 from riskscore.serve.timeline import TimelineStore
 
 __all__ = [
@@ -69,7 +69,6 @@ MAX_REMEMBERED_ENTRIES = 200_000
 MAX_REFUSALS_TRIED = 100
 _REPORT = int(EventType.REPORT)
 _LOG = logging.getLogger("riskscore.serve")
-T = TypeVar("T")
 _CHILD_AGE = feature_index("child_age")
 _ADULT_AGE = feature_index("adult_age")
 
@@ -118,6 +117,7 @@ class ScoringService:
     ) -> None:
         self.scorer = scorer
         self.queue = queue
+        self.writer = QueueWriter(queue)
         self.timeline = timeline
         self.metrics = metrics
         self.checkpoint_path = checkpoint
@@ -216,7 +216,7 @@ class ScoringService:
         alerts: list[tuple[int, Alert]] = []
         refused: list[dict[str, Any]] = []
         applied: list[EventTuple] = []
-        reports: list[tuple[int, UserReport]] = []  # with the batch index of its event
+        reports: list[UserReport] = []
         ignored: dict[str, int] = {}
         refused_future = scorer.n_refused_future
         first_broadcast = broadcast = scorer.n_broadcast
@@ -263,17 +263,19 @@ class ScoringService:
             applied.append(parsed)
             count_ignored(event, ignored)
             if parsed[7] == _REPORT:
-                reports.append((item.index, self._report(parsed)))
+                reports.append(self._report(parsed))
             if raised:
                 alerts.extend((item.index, alert) for alert in raised)
         refused += self._record(applied, alerts, reports, opened_rooms)
-        body = {
+        body: dict[str, Any] = {
             "accepted": len(applied),
             "broadcasts": broadcast - first_broadcast,
             "refused": refused,
             "alerts": [{**a.to_dict(), "index": i} for i, a in alerts],
             "ignored_fields": dict(sorted(ignored.items())),
         }
+        if any(self.writer.held):  # another process held the queue locked
+            body["queue_busy"] = self.writer.busy_text()
         return BatchResult(422 if refused else 200, body)
 
     def _not_tried(self, index: int) -> str:
@@ -284,35 +286,42 @@ class ScoringService:
         )
 
     def _report(self, e: EventTuple) -> UserReport:
-        cid = e[0]
-        return report_of_event(e, cid, int(time.time()), self.scorer.score_of(cid))
+        return report_of_event(self.scorer, e, e[0], int(time.time()))
 
     def _record(
         self,
         applied: list[EventTuple],
         alerts: list[tuple[int, Alert]],
-        reports: list[tuple[int, UserReport]],
+        reports: list[UserReport],
         opened_rooms: Sequence[tuple[object, object]] = (),
     ) -> list[dict[str, Any]]:
-        """Queue what the batch raised, then keep its metadata (after scoring it whole; the
-        events of each chat of two that became a group room, ``opened_rooms``, kept under its
-        pair's id too); return the refusals: each alert or report the queue refused or could
-        not store, by the index of its event, and a timeline not written (index None).
+        """Queue what the batch raised (:class:`~riskscore.serve.queue_writer.QueueWriter`:
+        held while another process locks the queue), then keep its metadata (after scoring
+        it whole; the events of each chat of two that became a group room, ``opened_rooms``,
+        kept under its pair's id too); return the refusals: the alerts the queue refused, by
+        the index of their event, and what could not be stored (index None).
 
-        The events stay applied whatever fails here (a queue file locked by another process
-        beyond its busy timeout, a full disk, a timeline whose writer failed): the batch is
-        answered with what was not stored, and remembered under its key, so that a retry is
-        not applied twice. The alerts are queued first: the timeline only draws the plot."""
+        The events stay applied whatever fails here (the queue's file unwritable other than
+        by a lock, a full disk, a timeline whose writer failed): the batch is answered with
+        what was not stored, and remembered under its key, so that a retry is not applied
+        twice. The alerts are queued first: the timeline only draws the plot."""
         m = self.metrics
         m.events.inc(len(applied))
-        refused: list[dict[str, Any]] = []
-        if alerts:
-            now = int(time.time())
-            refused += self._queue(alerts, partial(self.queue.add_alerts, at=now), "alert")
-            for _, alert in alerts:
-                m.alerts.labels(tier=alert.tier.name.lower()).inc()
-        if reports:
-            refused += self._queue(reports, self.queue.add_reports, "user report")
+        for _, alert in alerts:
+            m.alerts.labels(tier=alert.tier.name.lower()).inc()
+        try:
+            refused = self.writer.add(int(time.time()), alerts, reports)
+        except (QueueError, sqlite3.Error) as exc:  # not a lock, which holds them for later
+            problem = one_line(str(exc))
+            _LOG.error("the alerts and reports of a batch were not queued: %s", problem)
+            refused = [
+                {
+                    "index": None,
+                    "message": f"the events were applied, but what they raised was not queued: "
+                    f"the review queue could not store it ({problem}); the alerts are in this "
+                    "response: do not send the events again",
+                }
+            ]
         if self.timeline is not None:
             try:
                 self.timeline.add(applied)
@@ -327,38 +336,6 @@ class ScoringService:
                         "message": f"the timeline was not written ({problem}): the events "
                         "were applied and what they raised queued, but the case pages do not "
                         "draw them; do not send them again",
-                    }
-                )
-        return refused
-
-    def _queue(
-        self, entries: Sequence[tuple[int, T]], add: Callable[[list[T]], object], what: str
-    ) -> list[dict[str, Any]]:
-        """The batch's alerts or user reports (``entries``, each with the index of its
-        event) queued in one transaction; when the queue refuses one (the open alert of its
-        conversation id is of other accounts) or cannot store them (its file locked beyond
-        the busy timeout, a full disk), each on its own, and those not queued named by the
-        index of their event."""
-        try:
-            add([entry for _, entry in entries])
-            return []
-        except (QueueError, sqlite3.Error):
-            pass
-        refused = []
-        for index, entry in entries:
-            try:
-                add([entry])
-            except QueueError as exc:
-                refused.append({"index": index, "message": one_line(str(exc))})
-            except sqlite3.Error as exc:
-                problem = one_line(str(exc))
-                _LOG.error("a %s was not queued: %s", what, problem)
-                refused.append(
-                    {
-                        "index": index,
-                        "message": f"event {index} was applied, but its {what} was not queued: "
-                        f"the review queue could not store it ({problem}); do not send the "
-                        "event again",
                     }
                 )
         return refused
@@ -441,8 +418,15 @@ conversation_ids`): text, or with ``id_type`` None and an integer written there,
     # ------------------------------------------------------------------ state
 
     def checkpoint(self) -> None:
-        """Save the scorer's state and the remembered batch ids; prune the timeline."""
+        """Save the scorer's state and the remembered batch ids; prune the timeline. The
+        alerts and user reports held while the queue was locked are queued first; while
+        any is still held, no checkpoint is written (:mod:`riskscore.serve.queue_writer`):
+        it would count them as raised, and a restart from it would never queue them."""
+        self.writer.flush()
         if self.checkpoint_path is None:
+            return
+        if any(self.writer.held):
+            _LOG.error("checkpoint not written: %s", self.writer.busy_text())
             return
         batches = [
             [k, r.status, r.body, *([d] if d else [])] for k, (r, d) in self._batches.items()
