@@ -24,6 +24,7 @@ __all__ = [
     "MAX_LINE_CHARS",
     "bounded_lines",
     "check_not_standard_streams",
+    "cut_short_text",
     "file_format_hint",
     "parse_line",
     "utf8_stdin",
@@ -72,6 +73,17 @@ def parse_line(line: str) -> dict[str, Any]:
     if not isinstance(event, dict):  # the line is not quoted: it may be message content
         raise SchemaError(f"the line {not_an_object(event)}")
     return event
+
+
+def cut_short_text(checkpoint: Path) -> str:
+    """What follows the refusal of the input's last line when it has no line break and is
+    not valid JSON, with a checkpoint: perhaps a file still being written. Counted as
+    processed, a stream resumed on the finished file skipped it, and its event was never
+    applied; it is left out of the checkpoint's count instead."""
+    return (
+        "; it is the last line and has no line break, so it may be cut short (still being "
+        f"written): not counted as processed, a stream resumed from {checkpoint} reads it again"
+    )
 
 
 def bounded_lines(stream: TextIO) -> Iterator[str]:
@@ -133,14 +145,16 @@ def _regular_file(stream: TextIO) -> os.stat_result | None:
 
 
 def check_not_standard_streams(
-    files: Mapping[str, Path | None], stdin: TextIO, stdout: TextIO
+    files: Mapping[str, Path | None], stdin: TextIO | None, stdout: TextIO | None
 ) -> None:
-    """Refuse, before any work, a file ``riskscore stream`` writes (``files``: option to
-    path, None when not given) that is the file on stdin or on stdout, and stdout that is
-    the file on stdin, by any path. Shadow alerts appended to the events being read were
-    read back as events (and the input file changed, with exit status 0); alerts that
-    stdout wrote into the checkpoint or queue went under its SQLite pages, lost with exit
-    status 0; stdout appended to the input fed the alerts back as events.
+    """Refuse, before any work, stdin or stdout closed (None: a process started with
+    ``<&-`` or ``>&-``; each was a traceback), a file ``riskscore stream`` writes
+    (``files``: option to path, None when not given) that is the file on stdin or on
+    stdout, and stdout that is the file on stdin, by any path. Shadow alerts appended to
+    the events being read were read back as events (and the input file changed, with exit
+    status 0); alerts that stdout wrote into the checkpoint or queue went under its SQLite
+    pages, lost with exit status 0; stdout appended to the input fed the alerts back as
+    events.
 
     Raises
     ------
@@ -148,6 +162,16 @@ def check_not_standard_streams(
         Naming the option, the file and the stream; the CLI prints one line and exits
         with status 2.
     """
+    if stdin is None:
+        raise SchemaError(
+            "stdin is closed: riskscore stream reads the events on stdin "
+            "(riskscore stream < events.jsonl)"
+        )
+    if stdout is None:
+        raise SchemaError(
+            "stdout is closed: riskscore stream writes the alerts on stdout; send it to a "
+            "file or a pipe (riskscore stream < events.jsonl > alerts.jsonl)"
+        )
     read, written = _regular_file(stdin), _regular_file(stdout)
     if read is not None and written is not None and os.path.samestat(read, written):
         raise SchemaError(

@@ -285,6 +285,11 @@ def add_moderator(args: argparse.Namespace) -> dict[str, Any]:
         password = secret_from_environment(args.password_env)
         if password is None:
             raise ValueError(f"the environment variable {args.password_env} is not set")
+    elif sys.stdin is None:  # closed (<&-): it was a traceback
+        raise ValueError(
+            "stdin is closed: give the password on stdin, or name an environment variable "
+            "holding it with --password-env"
+        )
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     with ReviewQueue(args.db):  # the file is a review queue (created if missing)

@@ -22,6 +22,7 @@ from riskscore.cli._stream_input import (
     MAX_LINE_CHARS,
     bounded_lines,
     check_not_standard_streams,
+    cut_short_text,
     file_format_hint,
     parse_line,
     utf8_stdin,
@@ -36,6 +37,7 @@ from riskscore.io.events import (
 )
 from riskscore.io.files import check_own_files
 from riskscore.io.jsonl import (
+    is_blank_line,
     line_chars,
     not_json,
     without_byte_order_mark,
@@ -253,6 +255,7 @@ def stream_lines(
     # Every alert an event raised: its own conversation's and those of its adult's
     # other conversations, re-scored when the event changed the adult's account features.
     update = scorer.update_one_all
+    held_back = 0  # 1: the last line, cut short, left to a resumed stream
     for lineno, line in enumerate(lines, start=1):
         n_lines = lineno
         if lineno <= skip:
@@ -266,22 +269,26 @@ def stream_lines(
             n_rejected += 1
             reasons["line_too_long"] = reasons.get("line_too_long", 0) + 1
             err.write(f"line {lineno}: more than {MAX_LINE_CHARS} characters\n")
-        elif line.strip():
+        elif not is_blank_line(line):
             refused_future = scorer.n_refused_future
             try:
                 event = parse_line(line)
                 alerts = update(event, row=lineno)  # a refusal names the event by its line
             except Exception as exc:
-                n_rejected += 1
-                if scorer.n_refused_future != refused_future:
-                    reason = "future_timestamp"
-                else:
-                    reason = type(exc).__name__
-                reasons[reason] = reasons.get(reason, 0) + 1
                 json_error = isinstance(exc, json.JSONDecodeError)  # as parse_line's others
                 text = f"the line {not_json(exc)}" if json_error else str(exc)
                 message = one_line(text, _MAX_MESSAGE_CHARS)
-                err.write(f"line {lineno}: {message}\n")
+                if json_error and checkpoint is not None and not line.endswith("\n"):
+                    held_back = 1  # the last line, unfinished: read again on resume
+                    err.write(f"line {lineno}: {message}{cut_short_text(checkpoint)}\n")
+                else:
+                    n_rejected += 1
+                    if scorer.n_refused_future != refused_future:
+                        reason = "future_timestamp"
+                    else:
+                        reason = type(exc).__name__
+                    reasons[reason] = reasons.get(reason, 0) + 1
+                    err.write(f"line {lineno}: {message}\n")
             else:
                 n_events += 1
                 count_ignored(event, ignored)
@@ -293,7 +300,7 @@ def stream_lines(
                     to_queue(partial(queue.add_report, report), lineno)
                 record_shadow(lineno)
         if lineno % checkpoint_every == 0:
-            save(lineno)
+            save(lineno - held_back)
     missing = max(skip - n_lines, 0)
     if missing:
         err.write(
@@ -308,7 +315,7 @@ def stream_lines(
     record_shadow(None)
     # never fewer lines than the state holds: a shorter input must not lower the count, or
     # the next restart would apply the lines between the two counts a second time
-    save(max(n_lines, skip))
+    save(max(n_lines - held_back, skip))
     return StreamResult(
         lines=n_lines,
         skipped=min(skip, n_lines),

@@ -22,6 +22,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.column_names import misspelt_column
 from riskscore.io.columnar import ID_COLUMNS, arrow_to_raw, as_1d, schema_names, unread_names
 from riskscore.io.json_lines import unique_fields
+from riskscore.io.json_nesting import json_depth
 from riskscore.io.nested_fields import field_paths, value_paths
 from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
@@ -31,6 +32,7 @@ IntArray = npt.NDArray[np.int64]
 
 __all__ = [
     "EVENT_DECODER",
+    "is_blank_line",
     "line_chars",
     "line_problem",
     "loads_event",
@@ -39,6 +41,27 @@ __all__ = [
     "read_jsonl",
     "without_byte_order_mark",
 ]
+
+
+#: What a blank line holds, as text: ASCII whitespace, as :meth:`bytes.strip` strips it.
+_ASCII_SPACE: Final = " \t\n\r\x0b\x0c"
+
+
+def is_blank_line(line: str | bytes) -> bool:
+    """Whether a JSON lines line holds nothing but ASCII whitespace (space, tab, line
+    breaks, vertical tab, form feed): skipped, no event and no refusal. The one rule of
+    :func:`read_jsonl`, ``riskscore stream`` and a JSON lines ``POST /v1/events``: a line
+    of other blank characters (a no-break space, U+3000, U+2028, the separators U+001C to
+    U+001F, which :meth:`str.strip` strips too) is no JSON, and is refused by its number.
+
+    Examples
+    --------
+    >>> is_blank_line(" \\t\\r\\n"), is_blank_line(b"\\x0c\\n"), is_blank_line("\\u3000\\n")
+    (True, True, False)
+    """
+    if isinstance(line, bytes):
+        return not line.strip()
+    return not line.strip(_ASCII_SPACE)
 
 
 def without_byte_order_mark(text: str) -> str:
@@ -152,29 +175,6 @@ EVENT_DECODER: Final = json.JSONDecoder(
 )
 
 
-def _json_depth(line: str) -> int:
-    """Deepest nesting of arrays and objects in one JSON line (brackets inside strings
-    are not counted). Only called on lines with many brackets."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in line:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
-
-
 def _bounded_lines(fh: Any) -> Any:
     """The lines of a binary file, each cut at :data:`MAX_JSON_LINE_LENGTH` bytes (the rest
     of a longer line is skipped, never held in memory), with whether it was whole."""
@@ -239,7 +239,7 @@ def line_problem(
             "(a schema v1 event takes a few hundred)"
         )
     brackets = line.count("[", start, end) + line.count("{", start, end)
-    if brackets > MAX_JSON_DEPTH and _json_depth(line[start:end]) > MAX_JSON_DEPTH:
+    if brackets > MAX_JSON_DEPTH and json_depth(line[start:end]) > MAX_JSON_DEPTH:
         return f"nests arrays or objects deeper than {MAX_JSON_DEPTH} levels"
     return None
 
@@ -261,7 +261,7 @@ def read_jsonl(path: Path) -> RawColumns:
     refused: dict[int, str] = {}
     with path.open("rb") as fh:
         for number, (data, complete) in enumerate(_bounded_lines(fh), start=1):
-            if not data.strip():
+            if is_blank_line(data):
                 continue
             numbers.append(number)
             try:
@@ -409,7 +409,7 @@ def _clean_line_numbers(path: Path) -> IntArray | None:
                 return None
             if not has_object[:n].all():
                 lines = chunk.split(b"\n")
-                if any(lines[i].strip() for i in np.flatnonzero(~has_object[:n])):
+                if not all(is_blank_line(lines[i]) for i in np.flatnonzero(~has_object[:n])):
                     return None  # not an object: the line by line reader names it
             numbers.append(first + np.flatnonzero(has_object[:n]))
             first += n

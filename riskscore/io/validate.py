@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from decimal import Decimal
 from functools import partial
 from typing import Any, Final, Literal, get_args
 
@@ -327,8 +328,11 @@ def quick_refusal(event: Mapping[str, object], row: int | None = None) -> Schema
 
 def _one_id(given: object, valid: object) -> object:
     """An integer id that a table's rule made decimal text (beyond int64, or beside such
-    an id: :func:`same_id_kind`), as that integer."""
-    if isinstance(valid, str) and isinstance(given, int | np.integer):
+    an id: :func:`same_id_kind`), as that integer: given as an integer, or as a whole
+    :class:`~decimal.Decimal` (a JSON number with an exponent, ``1.2345678901234567890e19``,
+    which a table reads as that integer too; kept as its text, it was another conversation
+    and other accounts than the integer written plainly)."""
+    if isinstance(valid, str) and isinstance(given, int | np.integer | Decimal):
         return int(given)
     return valid
 

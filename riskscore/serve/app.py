@@ -61,9 +61,22 @@ _DESCRIPTION = (
 
 
 async def _checkpoints(state: ServeState, service: ScoringService, every_s: float) -> None:
+    """A checkpoint every ``every_s`` seconds. One that fails (a full disk, a file locked
+    by another process) is logged on one line and tried again at the next: the first
+    failure ended this task in silence, and the service went on without a checkpoint
+    until it stopped (a crash then lost every event since, and the batch ids that keep a
+    retry from being applied twice)."""
     while True:
         await asyncio.sleep(every_s)
-        await asyncio.wrap_future(state.scoring.submit(service.checkpoint))
+        try:
+            await asyncio.wrap_future(state.scoring.submit(service.checkpoint))
+        except Exception as exc:
+            _LOG.error(
+                "checkpoint to %s failed: %s; tried again in %g s",
+                service.checkpoint_path,
+                one_line(str(exc)),
+                every_s,
+            )
 
 
 async def _stored_data_unreadable(request: Request, exc: Exception) -> Response:

@@ -14,7 +14,15 @@ import re
 from dataclasses import dataclass
 
 from riskscore.exceptions import SchemaError
-from riskscore.io.jsonl import EVENT_DECODER, line_problem, not_json, without_byte_order_mark
+from riskscore.io.json_nesting import nested_value_end
+from riskscore.io.jsonl import (
+    EVENT_DECODER,
+    is_blank_line,
+    line_problem,
+    not_json,
+    without_byte_order_mark,
+)
+from riskscore.io.schema import MAX_JSON_DEPTH
 
 __all__ = [
     "JSON_LINES_TYPES",
@@ -163,7 +171,7 @@ def parse_body(
 def _json_lines(text: str) -> list[BodyItem]:
     out: list[BodyItem] = []
     for i, line in enumerate(text.split("\n")):
-        if not line.strip():
+        if is_blank_line(line):
             continue
         _check_size(len(out) + 1)
         problem = line_problem(line)  # as read_messages and riskscore stream refuse it
@@ -220,12 +228,28 @@ def _element(text: str, start: int, index: int) -> tuple[BodyItem, int]:
     that is not JSON raises ``ValueError``: the body is not JSON."""
     try:
         value, end = _raw_decode(text, start)
+    except RecursionError:
+        return _too_deep(text, start, index)
     except ValueError as exc:
         try:
             end = _value_end(text, start)[1]
+        except RecursionError:  # deeper on, past where the events' parser stopped
+            return _too_deep(text, start, index)
         except ValueError:
             raise exc from None
         return BodyItem(index, error=f"event {index} {not_json(exc)}"), end
     if (problem := line_problem(text, "an event", start, end)) is not None:
         return BodyItem(index, error=f"event {index} {problem}"), end
     return BodyItem(index, value), end
+
+
+def _too_deep(text: str, start: int, index: int) -> tuple[BodyItem, int]:
+    """Batch item ``index``, at ``text[start:]``, nested past the parser's stack (it raised
+    ``RecursionError``), refused alone by its depth as a JSON line of it is, and where it
+    ends, found without recursion; ``ValueError`` when its brackets are not closed."""
+    deeper = f"nests arrays or objects deeper than {MAX_JSON_DEPTH} levels"
+    end = nested_value_end(text, start)
+    if end is None:
+        raise ValueError(f"event {index} {deeper} and its brackets are not closed")
+    problem = line_problem(text, "an event", start, end) or deeper
+    return BodyItem(index, error=f"event {index} {problem}"), end

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import sqlite3
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ from riskscore.io.jsonl import not_an_object
 from riskscore.io.raw import show, shown
 from riskscore.io.schema import EventType
 from riskscore.model.scores import reason_texts
+from riskscore.moderation.cases import QueueError
 from riskscore.moderation.item_facts import facts_text
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.user_reports import UserReport, report_of_event
@@ -293,18 +295,50 @@ class ScoringService:
         reports: list[UserReport],
         opened_rooms: Sequence[tuple[object, object]] = (),
     ) -> list[dict[str, Any]]:
-        """Queue what the batch raised and keep its metadata (after scoring it whole; the
-        events of each chat of two that became a group room, ``opened_rooms``, kept under its
-        pair's id too); return the alerts the queue refused, by the index of their event."""
+        """Queue what the batch raised (:class:`~riskscore.serve.queue_writer.QueueWriter`:
+        held while another process locks the queue), then keep its metadata (after scoring
+        it whole; the events of each chat of two that became a group room, ``opened_rooms``,
+        kept under its pair's id too); return the refusals: the alerts the queue refused, by
+        the index of their event, and what could not be stored (index None).
+
+        The events stay applied whatever fails here (the queue's file unwritable other than
+        by a lock, a full disk, a timeline whose writer failed): the batch is answered with
+        what was not stored, and remembered under its key, so that a retry is not applied
+        twice. The alerts are queued first: the timeline only draws the plot."""
         m = self.metrics
         m.events.inc(len(applied))
-        if self.timeline is not None:
-            self.timeline.add(applied)
-            for room, pair in opened_rooms:
-                self.timeline.copy(room, pair)
         for _, alert in alerts:
             m.alerts.labels(tier=alert.tier.name.lower()).inc()
-        return self.writer.add(int(time.time()), alerts, reports)
+        try:
+            refused = self.writer.add(int(time.time()), alerts, reports)
+        except (QueueError, sqlite3.Error) as exc:  # not a lock, which holds them for later
+            problem = one_line(str(exc))
+            _LOG.error("the alerts and reports of a batch were not queued: %s", problem)
+            refused = [
+                {
+                    "index": None,
+                    "message": f"the events were applied, but what they raised was not queued: "
+                    f"the review queue could not store it ({problem}); the alerts are in this "
+                    "response: do not send the events again",
+                }
+            ]
+        if self.timeline is not None:
+            try:
+                self.timeline.add(applied)
+                for room, pair in opened_rooms:
+                    self.timeline.copy(room, pair)
+            except (sqlite3.Error, RuntimeError) as exc:  # RuntimeError: its writer failed
+                problem = one_line(str(exc))
+                _LOG.error("the timeline was not written: %s", problem)
+                refused.append(
+                    {
+                        "index": None,
+                        "message": f"the timeline was not written ({problem}): the events "
+                        "were applied and what they raised queued, but the case pages do not "
+                        "draw them; do not send them again",
+                    }
+                )
+        return refused
 
     # ------------------------------------------------------------------ reading
 
