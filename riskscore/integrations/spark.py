@@ -64,6 +64,7 @@ from riskscore.integrations._spark_checks import (
 from riskscore.integrations._spark_columns import PART_OTHER, output_columns
 from riskscore.integrations._spark_frames import DataFrame, SparkSession, sf
 from riskscore.integrations._spark_partition import ScoringSpec
+from riskscore.integrations._spark_read import parquet_events
 from riskscore.integrations._spark_stages import scores_of, scoring_rows, tallies_of
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
@@ -91,6 +92,11 @@ DEFAULT_BLOCK_EVENTS = 200_000
 def read_events(spark: SparkSession, path: str | list[str]) -> DataFrame:
     """Read schema v1 events from Parquet on any path Spark reads (local, HDFS, S3, ...).
 
+    The footers of all the files are read (one Spark job) and their schemas merged, so the
+    columns are those of every file: a content-like column in any one file is refused by
+    :func:`score_events`, whichever file Spark would have sampled, and a column written
+    with two types in two files is refused here.
+
     Parameters
     ----------
     spark : SparkSession
@@ -103,12 +109,18 @@ def read_events(spark: SparkSession, path: str | list[str]) -> DataFrame:
     pyspark.sql.DataFrame
         The events as stored; :func:`score_events` checks them.
 
+    Raises
+    ------
+    SchemaError
+        A column has two types in two files (``conversation_id`` integers in one and text
+        in another: 7 and ``"7"`` are never merged), a file is not readable Parquet (named),
+        or the paths hold no Parquet file. Not Spark's error with a Java trace.
+
     Examples
     --------
     >>> events = read_events(spark, "s3a://bucket/events/date=2026-01-0*")  # doctest: +SKIP
     """
-    paths = [path] if isinstance(path, str) else list(path)
-    return spark.read.parquet(*paths)
+    return parquet_events(spark, [path] if isinstance(path, str) else list(path))
 
 
 def account_features(
@@ -265,8 +277,8 @@ def score_events(
     Examples
     --------
     >>> import riskscore as rs
-    >>> from riskscore.integrations.spark import alerts, score_events, write_scores
-    >>> events = spark.read.parquet("events/")  # doctest: +SKIP
+    >>> from riskscore.integrations.spark import alerts, read_events, score_events, write_scores
+    >>> events = read_events(spark, "events/")  # doctest: +SKIP
     >>> scores = score_events(events, rs.load_model())  # doctest: +SKIP
     >>> write_scores(scores, "scores/")  # doctest: +SKIP
     >>> alerts(scores).orderBy("tier", "risk", ascending=False).show(5)  # doctest: +SKIP

@@ -1,0 +1,155 @@
+"""Parquet events read on Spark (private): :func:`parquet_events`, the reading side of
+:func:`riskscore.integrations.spark.read_events`.
+
+The footers of every file are read and their schemas merged (Spark's ``mergeSchema``),
+so the events' columns are those of all the files, not of the one Spark samples: a
+content-like column in one file of a directory is refused whichever file Spark would
+have sampled, and a column written with two types (``conversation_id`` integers in one
+file and text in another, ``timestamp`` epoch seconds beside a timestamp type) is
+refused on the driver, naming the column and both types, before a row is read. Without
+the merge Spark read every file with the sampled file's types: 7 and ``"7"`` failed a
+task with a Java trace, and timestamps in milliseconds were read as seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from riskscore.exceptions import SchemaError
+from riskscore.integrations._spark_frames import (
+    DataFrame,
+    Py4JError,
+    Py4JJavaError,
+    PySparkException,
+    SparkSession,
+)
+from riskscore.io.raw import found_name
+from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS
+
+__all__ = ["parquet_events"]
+
+#: A top-level field of a struct as Spark's errors write it (``name: TYPE``; a name with
+#: other characters than letters, digits and ``_`` in backticks, a backtick doubled).
+_FIELD_RE: Final = re.compile(r"\s*(`(?:[^`]|``)*`|[^:`]*):\s(.*)", re.DOTALL)
+
+#: How to write one type, by column.
+_ONE_TYPE: Final = {
+    **{
+        name: "ids of two types are never merged (7 and '7' are two ids, and so are '007' "
+        "and 7): write the column with one type in every file (text ids as text everywhere)"
+        for name in ID_COLUMNS
+    },
+    "timestamp": "write the column with one type in every file (epoch seconds as integers, "
+    "or one timestamp type with its zone)",
+}
+
+
+def parquet_events(spark: SparkSession, paths: list[str]) -> DataFrame:
+    """The events of the Parquet files at ``paths`` (files or directories), their schemas
+    merged over every file.
+
+    Raises
+    ------
+    SchemaError
+        A column has two types in the files (naming it and both types), a file is not
+        readable Parquet (naming it), or the paths hold no Parquet file.
+    """
+    try:
+        return spark.read.option("mergeSchema", "true").parquet(*paths)
+    except (Py4JJavaError, PySparkException) as exc:
+        error = _read_error(exc, paths)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _condition(exc: Py4JJavaError | PySparkException) -> tuple[str, dict[str, str]]:
+    """Spark's error condition (its documented error class, ``""`` when there is none) and
+    its message parameters."""
+    if isinstance(exc, PySparkException):
+        return exc.getCondition() or "", dict(exc.getMessageParameters() or {})
+    try:
+        java = exc.java_exception
+        params = java.getMessageParameters()
+        return str(java.getCondition()), {str(k): str(v) for k, v in params.items()}
+    except Py4JError:  # not a SparkThrowable
+        return "", {}
+
+
+def _read_error(exc: Py4JJavaError | PySparkException, paths: list[str]) -> SchemaError | None:
+    """The SchemaError of a failed read, or None for an error that is not the files'."""
+    condition, params = _condition(exc)
+    where = ", ".join(paths)
+    if condition == "CANNOT_MERGE_SCHEMAS":
+        return _merge_error(params.get("left", ""), params.get("right", ""), where)
+    if condition.startswith("FAILED_READ_FILE"):
+        path = params.get("path", where)
+        return SchemaError(
+            f"{path}: not a readable Parquet events file (Spark: {condition}); move it out of "
+            f"the events' directory, or give read_events the paths of the Parquet files"
+        )
+    if condition == "UNABLE_TO_INFER_SCHEMA":
+        return SchemaError(
+            f"no Parquet events file in {where} (files whose names start with '_' or '.' "
+            "are not read; nor are files in subdirectories not named column=value)"
+        )
+    return None
+
+
+def _merge_error(left: str, right: str, where: str) -> SchemaError:
+    """The SchemaError of two files' schemas that Spark cannot merge (``left`` and
+    ``right`` as its error writes them): the columns of two types named, with both."""
+    first, second = _fields(left), _fields(right)
+    clashes = [n for n in first if n in second and first[n] != second[n]]
+    if not clashes:
+        return SchemaError(
+            f"the Parquet files of {where} have schemas Spark cannot merge: write them with "
+            "one type per column"
+        )
+    name = clashes[0]
+    more = f" (and {len(clashes) - 1} more columns)" if len(clashes) > 1 else ""
+    unread = "" if name in SCHEMA_COLUMNS else " (not a schema v1 column, never read)"
+    fix = _ONE_TYPE.get(name, "write the column with one type in every file")
+    return SchemaError(
+        f"column {found_name(name)}{unread} is {first[name]} in some Parquet files of {where} "
+        f"and {second[name]} in others{more}: {fix}",
+        column=name,
+    )
+
+
+def _fields(struct: str) -> dict[str, str]:
+    """The top-level fields of a struct type as Spark's errors write it
+    (``"STRUCT<a: BIGINT, b: ARRAY<STRING>>"``), by name; empty if it is not one."""
+    text = struct.strip().strip('"')
+    if not (text[:7].upper() == "STRUCT<" and text.endswith(">")):
+        return {}
+    fields: dict[str, str] = {}
+    for part in _top_level(text[7:-1]):
+        match = _FIELD_RE.fullmatch(part)
+        if match is not None:
+            name = match[1]
+            if name.startswith("`"):
+                name = name[1:-1].replace("``", "`")
+            fields[name] = match[2].strip()
+    return fields
+
+
+def _top_level(body: str) -> list[str]:
+    """``body`` split at its commas outside angle brackets, parentheses and backticks."""
+    parts: list[str] = []
+    depth, start, quoted = 0, 0, False
+    for i, char in enumerate(body):
+        if char == "`":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char in "<(":
+            depth += 1
+        elif char in ">)":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(body[start:i])
+            start = i + 1
+    parts.append(body[start:])
+    return parts

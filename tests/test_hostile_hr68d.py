@@ -1,0 +1,157 @@
+"""Hostile review hr68d: a directory of Parquet files read on Spark (``read_events``).
+
+Spark read a directory with the schema of the one file it sampled: a content-like column
+in another file was never seen (scored, where a single file is refused), a column of
+another type in another file failed a task with a Java trace (7 and ``"7"``), and
+timestamps written as a timestamp type beside epoch seconds were read as milliseconds
+counted as seconds. ``read_events`` now merges the schemas of every file and refuses a
+column of two types, an unreadable file and a directory without Parquet files with a
+:class:`riskscore.SchemaError` naming the column or the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+from conformance_helpers import MODEL, SPARK_CONF
+from spark_helpers import runtime_conf
+
+import riskscore as rs
+from riskscore.exceptions import SchemaError
+from riskscore.integrations.spark import read_events, score_events
+
+T1 = 1_700_000_000
+
+
+def _events(conversations: range) -> pa.Table:
+    """Six events of each conversation (an adult and a minor), epoch-second times."""
+    rows = [
+        {
+            "conversation_id": c,
+            "timestamp": T1 + 3_600 * c + 60 * i,
+            "sender_id": [100 + c, 900 + c][i % 2],
+            "recipient_id": [900 + c, 100 + c][i % 2],
+            "sender_age": [34.0, 13.0][i % 2],
+            "recipient_age": [13.0, 34.0][i % 2],
+            "channel": "direct",
+            "event": "message",
+        }
+        for c in conversations
+        for i in range(6)
+    ]
+    return pa.Table.from_pylist(rows)
+
+
+FIRST, SECOND = _events(range(1, 6)), _events(range(6, 11))
+
+
+def _with(table: pa.Table, name: str, column: Any) -> pa.Table:
+    return table.set_column(table.schema.get_field_index(name), name, column)
+
+
+def _directory(root: Path, files: dict[str, pa.Table | bytes]) -> str:
+    root.mkdir()
+    for name, content in files.items():
+        if isinstance(content, bytes):
+            (root / name).write_bytes(content)
+        else:
+            pq.write_table(content, root / name)
+    return str(root)
+
+
+@pytest.fixture(scope="module")
+def spark(spark_session: Any) -> Iterator[Any]:
+    with runtime_conf(spark_session, SPARK_CONF) as session:
+        yield session
+    session.catalog.clearCache()
+
+
+def test_a_content_column_in_one_file_of_a_directory_is_refused(spark: Any, tmp_path: Path) -> None:
+    # Spark sampled a.parquet's schema: the caption of b.parquet was not a column, and
+    # the directory was scored where the file alone is refused
+    second = SECOND.append_column("caption", pa.array(["x"] * SECOND.num_rows))
+    path = _directory(tmp_path / "events", {"a.parquet": FIRST, "b.parquet": second})
+    with pytest.raises(SchemaError, match=r"column 'caption' looks like message content"):
+        score_events(read_events(spark, path), MODEL)
+
+
+@pytest.mark.parametrize(
+    ("column", "second", "types"),
+    [
+        # integer ids in one file, their text in the other: 7 and "7" are two ids
+        (
+            "conversation_id",
+            _with(SECOND, "conversation_id", pc.cast(SECOND["conversation_id"], pa.string())),
+            ("BIGINT", "STRING"),
+        ),
+        # epoch seconds beside a timestamp type: read as milliseconds counted as seconds
+        (
+            "timestamp",
+            _with(
+                SECOND,
+                "timestamp",
+                pc.cast(pc.multiply(SECOND["timestamp"], 1000), pa.timestamp("ms", tz="UTC")),
+            ),
+            ("BIGINT", "TIMESTAMP"),
+        ),
+        (
+            "sender_age",
+            _with(SECOND, "sender_age", pc.cast(SECOND["sender_age"], pa.int64())),
+            ("DOUBLE", "BIGINT"),
+        ),
+    ],
+)
+def test_a_column_of_two_types_in_two_files_is_refused_naming_both(
+    spark: Any, tmp_path: Path, column: str, second: pa.Table, types: tuple[str, str]
+) -> None:
+    path = _directory(tmp_path / "events", {"a.parquet": FIRST, "b.parquet": second})
+    with pytest.raises(SchemaError, match=rf"column '{column}' is .* in some Parquet files") as got:
+        score_events(read_events(spark, path), MODEL)  # a Py4JJavaError, or a wrong refusal
+    assert got.value.column == column
+    assert all(t in str(got.value) for t in types), got.value
+    assert "Exception" not in str(got.value)
+
+
+def test_a_file_that_is_not_parquet_in_the_directory_is_named(spark: Any, tmp_path: Path) -> None:
+    files: dict[str, pa.Table | bytes] = {"a.parquet": FIRST, "notes.parquet": b"not parquet"}
+    path = _directory(tmp_path / "events", files)
+    with pytest.raises(SchemaError, match=r"notes\.parquet: not a readable Parquet events file"):
+        score_events(read_events(spark, path), MODEL)
+
+
+def test_a_directory_of_hidden_files_only_says_there_is_no_parquet_file(
+    spark: Any, tmp_path: Path
+) -> None:
+    # was Spark's AnalysisException "Unable to infer schema ... specified manually"
+    files: dict[str, pa.Table | bytes] = {"._a.parquet": b"\x00\x05", ".DS_Store": b"x"}
+    path = _directory(tmp_path / "events", files)
+    with pytest.raises(SchemaError, match=r"no Parquet events file in "):
+        read_events(spark, path)
+
+
+def test_files_of_other_string_encodings_with_hidden_files_score_as_in_memory(
+    spark: Any, tmp_path: Path
+) -> None:
+    # dictionary-encoded and large_string text in one file, plain strings in the other;
+    # an AppleDouble file and .DS_Store beside them are not read
+    first = _with(FIRST, "channel", pc.dictionary_encode(FIRST["channel"]))
+    second = _with(SECOND, "event", pc.cast(SECOND["event"], pa.large_string()))
+    files: dict[str, pa.Table | bytes] = {
+        "a.parquet": first,
+        "b.parquet": second,
+        "._a.parquet": b"\x00\x05\x16\x07",
+        ".DS_Store": b"\x00",
+    }
+    path = _directory(tmp_path / "events", files)
+    got = score_events(read_events(spark, path), MODEL).select("conversation_id", "risk")
+    expected = MODEL.score(rs.read_messages(pa.concat_tables([FIRST, SECOND])))
+    rows = sorted(got.collect())
+    assert [r.conversation_id for r in rows] == list(range(1, 11))
+    np.testing.assert_allclose([r.risk for r in rows], np.asarray(expected.risk), rtol=0, atol=1e-9)
