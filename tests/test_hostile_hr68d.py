@@ -4,9 +4,11 @@ Spark read a directory with the schema of the one file it sampled: a content-lik
 in another file was never seen (scored, where a single file is refused), a column of
 another type in another file failed a task with a Java trace (7 and ``"7"``), and
 timestamps written as a timestamp type beside epoch seconds were read as milliseconds
-counted as seconds. ``read_events`` now merges the schemas of every file and refuses a
-column of two types, an unreadable file and a directory without Parquet files with a
-:class:`riskscore.SchemaError` naming the column or the file.
+counted as seconds; a file in a subdirectory beside files, or beside partition
+directories, was silently not read. ``read_events`` now merges the schemas of every file
+and refuses a column of two types, an unreadable file, a directory without Parquet files
+and files Spark would leave out with a :class:`riskscore.SchemaError` naming the column or
+the files.
 """
 
 from __future__ import annotations
@@ -57,8 +59,8 @@ def _with(table: pa.Table, name: str, column: Any) -> pa.Table:
 
 
 def _directory(root: Path, files: dict[str, pa.Table | bytes]) -> str:
-    root.mkdir()
     for name, content in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):
             (root / name).write_bytes(content)
         else:
@@ -136,17 +138,48 @@ def test_a_directory_of_hidden_files_only_says_there_is_no_parquet_file(
         read_events(spark, path)
 
 
-def test_files_of_other_string_encodings_with_hidden_files_score_as_in_memory(
+@pytest.mark.parametrize(
+    ("files", "unread"),
+    [
+        # a late delivery in a subdirectory beside the files: Spark read a.parquet only
+        ({"a.parquet": FIRST, "late/b.parquet": SECOND}, "late/b.parquet"),
+        # a file beside partition directories: listed by Spark, its rows never read
+        (
+            {"date=1/a.parquet": FIRST, "date=2/b.parquet": SECOND, "c.parquet": SECOND},
+            "/c.parquet",
+        ),
+    ],
+)
+def test_files_spark_would_leave_out_are_refused_by_name(
+    spark: Any, tmp_path: Path, files: dict[str, pa.Table | bytes], unread: str
+) -> None:
+    path = _directory(tmp_path / "events", files)
+    with pytest.raises(SchemaError, match=rf"1 file under .* would not be read: \S*{unread}\. "):
+        read_events(spark, path)
+
+
+def test_partitions_beside_other_subdirectories_are_refused_naming_them(
     spark: Any, tmp_path: Path
 ) -> None:
-    # dictionary-encoded and large_string text in one file, plain strings in the other;
-    # an AppleDouble file and .DS_Store beside them are not read
+    files: dict[str, pa.Table | bytes] = {"date=1/a.parquet": FIRST, "tmp/b.parquet": SECOND}
+    path = _directory(tmp_path / "events", files)
+    with pytest.raises(SchemaError, match=r"partition directories .*events/tmp"):
+        read_events(spark, path)  # was pyspark's SparkRuntimeException
+
+
+def test_partitions_of_other_string_encodings_with_hidden_files_score_as_in_memory(
+    spark: Any, tmp_path: Path
+) -> None:
+    # dictionary-encoded and large_string text in one file, plain strings in the other, in
+    # partition directories; a _SUCCESS marker, an AppleDouble file and .DS_Store beside
+    # them are not read (and not "left out")
     first = _with(FIRST, "channel", pc.dictionary_encode(FIRST["channel"]))
     second = _with(SECOND, "event", pc.cast(SECOND["event"], pa.large_string()))
     files: dict[str, pa.Table | bytes] = {
-        "a.parquet": first,
-        "b.parquet": second,
-        "._a.parquet": b"\x00\x05\x16\x07",
+        "date=1/a.parquet": first,
+        "date=2/b.parquet": second,
+        "_SUCCESS": b"",
+        "date=1/._a.parquet": b"\x00\x05\x16\x07",
         ".DS_Store": b"\x00",
     }
     path = _directory(tmp_path / "events", files)

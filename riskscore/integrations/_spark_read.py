@@ -8,7 +8,11 @@ have sampled, and a column written with two types (``conversation_id`` integers 
 file and text in another, ``timestamp`` epoch seconds beside a timestamp type) is
 refused on the driver, naming the column and both types, before a row is read. Without
 the merge Spark read every file with the sampled file's types: 7 and ``"7"`` failed a
-task with a Java trace, and timestamps in milliseconds were read as seconds.
+task with a Java trace, and timestamps in milliseconds were read as seconds. The files
+under the paths are listed too: a file that Spark's Parquet reader would leave out (in a
+subdirectory not named column=value beside files: ``events/late/x.parquet`` beside
+``events/a.parquet``; or beside partition directories: ``events/x.parquet`` beside
+``events/date=2026-01-01/``) is refused, naming it, not silently left unscored.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from riskscore._words import plural
 from riskscore.exceptions import SchemaError
 from riskscore.integrations._spark_frames import (
     DataFrame,
@@ -28,6 +33,9 @@ from riskscore.io.raw import found_name
 from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS
 
 __all__ = ["parquet_events"]
+
+#: Files named in the error about files that would not be read.
+MAX_NAMED_FILES: Final = 3
 
 #: A top-level field of a struct as Spark's errors write it (``name: TYPE``; a name with
 #: other characters than letters, digits and ``_`` in backticks, a backtick doubled).
@@ -53,15 +61,48 @@ def parquet_events(spark: SparkSession, paths: list[str]) -> DataFrame:
     ------
     SchemaError
         A column has two types in the files (naming it and both types), a file is not
-        readable Parquet (naming it), or the paths hold no Parquet file.
+        readable Parquet (naming it), the paths hold no Parquet file, or files under them
+        would not be read (in a subdirectory not named column=value beside files, or
+        beside partition directories).
     """
     try:
-        return spark.read.option("mergeSchema", "true").parquet(*paths)
+        events = spark.read.option("mergeSchema", "true").parquet(*paths)
+        # every file under the paths (no footer read): Spark's Parquet reader skips those
+        # of a subdirectory not named column=value that lies beside files
+        listed = spark.read.format("binaryFile").option("recursiveFileLookup", "true")
+        every = listed.load(paths).inputFiles()
     except (Py4JJavaError, PySparkException) as exc:
         error = _read_error(exc, paths)
         if error is None:
             raise
         raise error from exc
+    unread = _unread_files(every, events.inputFiles())
+    if unread:
+        named = ", ".join(unread[:MAX_NAMED_FILES]) + (
+            " ..." if len(unread) > MAX_NAMED_FILES else ""
+        )
+        raise SchemaError(
+            f"{plural(len(unread), 'file')} under {', '.join(paths)} would not be read: {named}. "
+            "Spark reads neither the files of a subdirectory not named column=value (a "
+            "partition) that lies beside files, nor files beside partition directories: move "
+            "them, or give read_events the paths of the directories to read"
+        )
+    return events
+
+
+def _unread_files(every: list[str], listed: list[str]) -> list[str]:
+    """The files of ``every`` (all the files under the paths) that a Parquet read which
+    lists ``listed`` leaves out, sorted: those it does not list (in a subdirectory not named
+    column=value, beside files), and those it lists that lie in a directory that holds
+    partition directories (column=value): it reads the partitions only."""
+    read = set(listed)
+    unread = {f for f in every if f not in read}
+    holds_partitions: set[str] = set()
+    for file in listed:
+        parts = file.split("/")
+        holds_partitions |= {"/".join(parts[:i]) for i in range(len(parts) - 1) if "=" in parts[i]}
+    unread |= {f for f in listed if f.rsplit("/", 1)[0] in holds_partitions}
+    return sorted(unread)
 
 
 def _condition(exc: Py4JJavaError | PySparkException) -> tuple[str, dict[str, str]]:
@@ -88,6 +129,13 @@ def _read_error(exc: Py4JJavaError | PySparkException, paths: list[str]) -> Sche
         return SchemaError(
             f"{path}: not a readable Parquet events file (Spark: {condition}); move it out of "
             f"the events' directory, or give read_events the paths of the Parquet files"
+        )
+    if condition == "CONFLICTING_DIRECTORY_STRUCTURES":
+        bases = ", ".join(params.get("discoveredBasePaths", "").split())
+        return SchemaError(
+            f"the directories of {where} hold files at the top of partition directories "
+            f"(column=value) and of others ({bases}): move the files of the others, or give "
+            "read_events the paths of the directories to read"
         )
     if condition == "UNABLE_TO_INFER_SCHEMA":
         return SchemaError(

@@ -95,7 +95,8 @@ def read_events(spark: SparkSession, path: str | list[str]) -> DataFrame:
     The footers of all the files are read (one Spark job) and their schemas merged, so the
     columns are those of every file: a content-like column in any one file is refused by
     :func:`score_events`, whichever file Spark would have sampled, and a column written
-    with two types in two files is refused here.
+    with two types in two files is refused here. Every file under the paths is listed
+    (no footer read), and one that Spark's Parquet reader would leave out is refused.
 
     Parameters
     ----------
@@ -114,7 +115,9 @@ def read_events(spark: SparkSession, path: str | list[str]) -> DataFrame:
     SchemaError
         A column has two types in two files (``conversation_id`` integers in one and text
         in another: 7 and ``"7"`` are never merged), a file is not readable Parquet (named),
-        or the paths hold no Parquet file. Not Spark's error with a Java trace.
+        the paths hold no Parquet file, or files under them would not be read (in a
+        subdirectory not named column=value beside files, or beside partition
+        directories; named). Not Spark's error with a Java trace.
 
     Examples
     --------
