@@ -167,6 +167,37 @@ def test_partitions_beside_other_subdirectories_are_refused_naming_them(
         read_events(spark, path)  # was pyspark's SparkRuntimeException
 
 
+def test_a_partition_directory_that_renames_the_files_ids_is_refused(
+    spark: Any, tmp_path: Path
+) -> None:
+    # Spark gave all five conversations of a.parquet the id 1: one conversation of 30 events
+    path = _directory(tmp_path / "events", {"conversation_id=1/a.parquet": FIRST})
+    with pytest.raises(
+        SchemaError, match=r"column 'conversation_id' of .*a\.parquet holds 2, "
+    ) as got:
+        score_events(read_events(spark, path), MODEL)
+    assert got.value.column == "conversation_id"
+
+
+def test_partition_directories_that_agree_with_the_files_or_give_a_column_are_read(
+    spark: Any, tmp_path: Path
+) -> None:
+    # a directory per conversation holding its events; ages as 13.0 under sender_age=13; and
+    # channel partitions with the column left out of the files (as Spark's writer leaves it)
+    one = FIRST.filter(pc.equal(FIRST["conversation_id"], 1))
+    minor = SECOND.filter(pc.equal(SECOND["sender_age"], 13.0))
+    files: dict[str, pa.Table] = {
+        "conversation_id=1/a.parquet": one,
+        "sender_age=13/b.parquet": minor,
+        "channel=direct/c.parquet": FIRST.drop_columns(["channel"]),
+    }
+    for name, table in files.items():
+        directory = _directory(tmp_path / name.split("=")[0], {name: table})
+        events = read_events(spark, directory)
+        assert events.count() == table.num_rows
+        assert "channel" in events.columns
+
+
 def test_partitions_of_other_string_encodings_with_hidden_files_score_as_in_memory(
     spark: Any, tmp_path: Path
 ) -> None:

@@ -12,7 +12,9 @@ task with a Java trace, and timestamps in milliseconds were read as seconds. The
 under the paths are listed too: a file that Spark's Parquet reader would leave out (in a
 subdirectory not named column=value beside files: ``events/late/x.parquet`` beside
 ``events/a.parquet``; or beside partition directories: ``events/x.parquet`` beside
-``events/date=2026-01-01/``) is refused, naming it, not silently left unscored.
+``events/date=2026-01-01/``) is refused, naming it, not silently left unscored. And a
+partition directory named after a schema v1 column (``conversation_id=1``) whose files
+hold other values of it is refused: Spark gives every row under it the directory's value.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from riskscore.integrations._spark_frames import (
     Py4JJavaError,
     PySparkException,
     SparkSession,
+    sf,
+    st,
 )
-from riskscore.io.raw import found_name
+from riskscore.io.raw import found_name, show, shown
 from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS
 
 __all__ = ["parquet_events"]
@@ -63,7 +67,8 @@ def parquet_events(spark: SparkSession, paths: list[str]) -> DataFrame:
         A column has two types in the files (naming it and both types), a file is not
         readable Parquet (naming it), the paths hold no Parquet file, or files under them
         would not be read (in a subdirectory not named column=value beside files, or
-        beside partition directories).
+        beside partition directories), or a partition directory's name contradicts a
+        schema v1 column of its files.
     """
     try:
         events = spark.read.option("mergeSchema", "true").parquet(*paths)
@@ -87,7 +92,41 @@ def parquet_events(spark: SparkSession, paths: list[str]) -> DataFrame:
             "partition) that lies beside files, nor files beside partition directories: move "
             "them, or give read_events the paths of the directories to read"
         )
+    _check_partition_values(spark, events.inputFiles())
     return events
+
+
+def _check_partition_values(spark: SparkSession, files: list[str]) -> None:
+    """Refuse partition directories named after a schema v1 column (``conversation_id=1``)
+    whose files hold that column with other values: Spark gives every row under such a
+    directory the directory's value, so conversations (or accounts) were merged into one.
+    One job over those files only, when there are any."""
+    keys = {
+        part.split("=", 1)[0] for file in files for part in file.split("/")[:-1] if "=" in part
+    } & set(SCHEMA_COLUMNS)
+    under = [f for f in files if any(f"/{key}=" in f for key in keys)]
+    if not under:
+        return
+    # given as files, they have no partition columns: their own values
+    own = spark.read.option("mergeSchema", "true").parquet(*under)
+    path = sf.col("_metadata.file_path")
+    for key in sorted(keys & set(own.columns)):
+        named = sf.url_decode(sf.regexp_extract(path, rf".*/{re.escape(key)}=([^/]*)/", 1))
+        # fractions by number (13.0 under sender_age=13), ids and text as written
+        fraction = isinstance(own.schema[key].dataType, (st.FloatType, st.DoubleType))
+        held = sf.col(key).cast("double" if fraction else "string")
+        named = named.cast("double") if fraction else named
+        other = own.where(~held.eqNullSafe(named)).select(key, named, path).first()
+        if other is not None:
+            value, directory, file = other
+            raise SchemaError(
+                f"column {key!r} of {file} holds {show(shown(key, value))}, while the name of "
+                f"its directory gives it {show(shown(key, directory))}: Spark gives every row "
+                "under a partition directory (column=value, below the path read) the "
+                "directory's value, which would merge conversations or accounts; rename the "
+                "directories, or leave the column out of the files",
+                column=key,
+            )
 
 
 def _unread_files(every: list[str], listed: list[str]) -> list[str]:
