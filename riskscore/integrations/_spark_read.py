@@ -45,16 +45,28 @@ MAX_NAMED_FILES: Final = 3
 #: other characters than letters, digits and ``_`` in backticks, a backtick doubled).
 _FIELD_RE: Final = re.compile(r"\s*(`(?:[^`]|``)*`|[^:`]*):\s(.*)", re.DOTALL)
 
-#: How to write one type, by column.
-_ONE_TYPE: Final = {
-    **{
-        name: "ids of two types are never merged (7 and '7' are two ids, and so are '007' "
-        "and 7): write the column with one type in every file (text ids as text everywhere)"
-        for name in ID_COLUMNS
-    },
-    "timestamp": "write the column with one type in every file (epoch seconds as integers, "
-    "or one timestamp type with its zone)",
-}
+#: Spark's names of integer types (a whole decimal too: unsigned 64-bit integers read so).
+_INTEGERS: Final = re.compile(r"TINYINT|SMALLINT|INT|BIGINT|DECIMAL\(\d+,\s*0\)")
+
+#: What two types of a column in two files tell, and how to write one.
+_INTEGER_WIDTHS: Final = (
+    "integers of two widths, which Spark does not merge: cast the column to one integer "
+    "type in every file (BIGINT; DECIMAL(20,0) holds unsigned 64-bit ids)"
+)
+_TWO_IDS: Final = (
+    "ids of two types are never merged (7 and '7' are two ids, and so are '007' and 7): "
+    "write the column with one type in every file (text ids as text everywhere)"
+)
+_TWO_TIMES: Final = (
+    "write the column with one type in every file (epoch seconds as integers, or one "
+    "timestamp type with its zone)"
+)
+_ONE_TYPE: Final = "write the column with one type in every file"
+#: Added when one of the two is INT.
+_NULLS_AS_INT: Final = (
+    "; a column of nulls only (or an empty file) written from a null type (pyarrow, "
+    "pandas) reads as INT"
+)
 
 
 def parquet_events(spark: SparkSession, paths: list[str]) -> DataFrame:
@@ -197,12 +209,24 @@ def _merge_error(left: str, right: str, where: str) -> SchemaError:
     name = clashes[0]
     more = f" (and {len(clashes) - 1} more columns)" if len(clashes) > 1 else ""
     unread = "" if name in SCHEMA_COLUMNS else " (not a schema v1 column, never read)"
-    fix = _ONE_TYPE.get(name, "write the column with one type in every file")
+    fix = _fix(name, first[name], second[name])
     return SchemaError(
         f"column {found_name(name)}{unread} is {first[name]} in some Parquet files of {where} "
         f"and {second[name]} in others{more}: {fix}",
         column=name,
     )
+
+
+def _fix(name: str, first: str, second: str) -> str:
+    """What a column written as ``first`` in some files and ``second`` in others tells, and
+    how to write it with one type."""
+    if all(_INTEGERS.fullmatch(kind) is not None for kind in (first, second)):
+        fix = _INTEGER_WIDTHS
+    elif name in ID_COLUMNS:
+        fix = _TWO_IDS
+    else:
+        fix = _TWO_TIMES if name == "timestamp" else _ONE_TYPE
+    return fix + (_NULLS_AS_INT if "INT" in (first, second) else "")
 
 
 def _fields(struct: str) -> dict[str, str]:
