@@ -179,6 +179,17 @@ def test_files_spark_would_leave_out_are_refused_by_name(
         read_events(spark, path)
 
 
+@pytest.mark.parametrize("paths", [["events", "events/a.parquet"], ["events", "events"]])
+def test_a_file_under_two_of_the_paths_is_refused(
+    spark: Any, tmp_path: Path, paths: list[str]
+) -> None:
+    # Spark read a.parquet twice: each of its events counted twice
+    _directory(tmp_path / "events", {"a.parquet": FIRST, "b.parquet": SECOND})
+    given = [str(tmp_path / p) for p in paths]
+    with pytest.raises(SchemaError, match=r"would be read twice, under two of the paths given: "):
+        read_events(spark, given)
+
+
 def test_partitions_beside_other_subdirectories_are_refused_naming_them(
     spark: Any, tmp_path: Path
 ) -> None:

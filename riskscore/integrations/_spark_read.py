@@ -20,6 +20,7 @@ hold other values of it is refused: Spark gives every row under it the directory
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Final
 
 from riskscore._words import plural
@@ -79,27 +80,34 @@ def parquet_events(spark: SparkSession, paths: list[str]) -> DataFrame:
         A column has two types in the files (naming it and both types), a file is not
         readable Parquet (naming it), the paths hold no Parquet file, or files under them
         would not be read (in a subdirectory not named column=value beside files, or
-        beside partition directories), or a partition directory's name contradicts a
+        beside partition directories) or would be read twice (under two of the paths), or
+        a partition directory's name contradicts a
         schema v1 column of its files.
     """
     try:
         events = spark.read.option("mergeSchema", "true").parquet(*paths)
-        # every file under the paths (no footer read): Spark's Parquet reader skips those
-        # of a subdirectory not named column=value that lies beside files
+        # every file under each path (no footer read): Spark's Parquet reader skips those
+        # of a subdirectory not named column=value that lies beside files, and reads a
+        # file under two of the paths twice
         listed = spark.read.format("binaryFile").option("recursiveFileLookup", "true")
-        every = listed.load(paths).inputFiles()
+        every = [file for path in paths for file in listed.load(path).inputFiles()]
     except (Py4JJavaError, PySparkException) as exc:
         error = _read_error(exc, paths)
         if error is None:
             raise
         raise error from exc
+    twice = sorted(file for file, n in Counter(every).items() if n > 1)
+    if twice:
+        raise SchemaError(
+            f"{plural(len(twice), 'file')} would be read twice, under two of the paths "
+            f"given: {_named(twice)}. Each of their events would count twice: give each file "
+            "once (a directory, or the files in it)"
+        )
     unread = _unread_files(every, events.inputFiles())
     if unread:
-        named = ", ".join(unread[:MAX_NAMED_FILES]) + (
-            " ..." if len(unread) > MAX_NAMED_FILES else ""
-        )
         raise SchemaError(
-            f"{plural(len(unread), 'file')} under {', '.join(paths)} would not be read: {named}. "
+            f"{plural(len(unread), 'file')} under {', '.join(paths)} would not be read: "
+            f"{_named(unread)}. "
             "Spark reads neither the files of a subdirectory not named column=value (a "
             "partition) that lies beside files, nor files beside partition directories: move "
             "them, or give read_events the paths of the directories to read"
@@ -139,6 +147,11 @@ def _check_partition_values(spark: SparkSession, files: list[str]) -> None:
                 "directories, or leave the column out of the files",
                 column=key,
             )
+
+
+def _named(files: list[str]) -> str:
+    """The first :data:`MAX_NAMED_FILES` of ``files``, and ``...`` if there are more."""
+    return ", ".join(files[:MAX_NAMED_FILES]) + (" ..." if len(files) > MAX_NAMED_FILES else "")
 
 
 def _unread_files(every: list[str], listed: list[str]) -> list[str]:

@@ -117,7 +117,8 @@ def read_events(spark: SparkSession, path: str | list[str]) -> DataFrame:
         in another: 7 and ``"7"`` are never merged), a file is not readable Parquet (named),
         the paths hold no Parquet file, or files under them would not be read (in a
         subdirectory not named column=value beside files, or beside partition
-        directories; named), or a partition directory named after a schema v1 column
+        directories; named) or would be read twice (under two of the paths given), or
+        a partition directory named after a schema v1 column
         (``conversation_id=1``) holds files with other values of it (Spark would give every
         row the directory's value). Not Spark's error with a Java trace.
 
