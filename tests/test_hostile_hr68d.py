@@ -190,6 +190,17 @@ def test_a_file_under_two_of_the_paths_is_refused(
         read_events(spark, given)
 
 
+def test_a_pathlib_path_is_read_and_no_path_is_refused(spark: Any, tmp_path: Path) -> None:
+    # a Path raised "'PosixPath' object is not iterable"; bytes a join's TypeError; an
+    # empty list reached Spark
+    path = Path(_directory(tmp_path / "events", {"a.parquet": FIRST}))
+    assert read_events(spark, path).count() == FIRST.num_rows
+    with pytest.raises(TypeError, match=r"path must be a path \(str or pathlib.Path\)"):
+        read_events(spark, str(path).encode())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"got an empty list"):
+        read_events(spark, [])
+
+
 def test_partitions_beside_other_subdirectories_are_refused_naming_them(
     spark: Any, tmp_path: Path
 ) -> None:

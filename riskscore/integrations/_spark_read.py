@@ -19,8 +19,10 @@ hold other values of it is refused: Spark gives every row under it the directory
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
+from collections.abc import Sequence
 from typing import Final
 
 from riskscore._words import plural
@@ -37,7 +39,7 @@ from riskscore.integrations._spark_frames import (
 from riskscore.io.raw import found_name, show, shown
 from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS
 
-__all__ = ["parquet_events"]
+__all__ = ["Paths", "parquet_events", "spark_paths"]
 
 #: Files named in the error about files that would not be read.
 MAX_NAMED_FILES: Final = 3
@@ -68,6 +70,32 @@ _NULLS_AS_INT: Final = (
     "; a column of nulls only (or an empty file) written from a null type (pyarrow, "
     "pandas) reads as INT"
 )
+
+
+#: What :func:`riskscore.integrations.spark.read_events` reads: one path or several.
+Paths = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+
+
+def spark_paths(path: Paths) -> list[str]:
+    """``path`` as the list of path strings Spark reads (a :class:`pathlib.Path` too).
+
+    Raises
+    ------
+    TypeError
+        A path is not text or a path (bytes, a number).
+    ValueError
+        No path is given.
+    """
+    given = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    for one in given:
+        if not isinstance(one, (str, os.PathLike)) or isinstance(os.fspath(one), bytes):
+            raise TypeError(
+                f"path must be a path (str or pathlib.Path) or a list of them, got "
+                f"{type(one).__name__} {one!r:.60}"
+            )
+    if not given:
+        raise ValueError("path must name a Parquet file or directory, got an empty list")
+    return [str(os.fspath(one)) for one in given]
 
 
 def parquet_events(spark: SparkSession, paths: list[str]) -> DataFrame:

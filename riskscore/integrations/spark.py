@@ -64,7 +64,7 @@ from riskscore.integrations._spark_checks import (
 from riskscore.integrations._spark_columns import PART_OTHER, output_columns
 from riskscore.integrations._spark_frames import DataFrame, SparkSession, sf
 from riskscore.integrations._spark_partition import ScoringSpec
-from riskscore.integrations._spark_read import parquet_events
+from riskscore.integrations._spark_read import Paths, parquet_events, spark_paths
 from riskscore.integrations._spark_stages import scores_of, scoring_rows, tallies_of
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
@@ -89,7 +89,7 @@ SCORE_COLUMNS = tuple(c.name for c in output_columns())
 DEFAULT_BLOCK_EVENTS = 200_000
 
 
-def read_events(spark: SparkSession, path: str | list[str]) -> DataFrame:
+def read_events(spark: SparkSession, path: Paths) -> DataFrame:
     """Read schema v1 events from Parquet on any path Spark reads (local, HDFS, S3, ...).
 
     The footers of all the files are read (one Spark job) and their schemas merged, so the
@@ -102,7 +102,7 @@ def read_events(spark: SparkSession, path: str | list[str]) -> DataFrame:
     ----------
     spark : SparkSession
         The session to read with.
-    path : str or list of str
+    path : str, pathlib.Path or list of them
         A Parquet file or directory (or several).
 
     Returns
@@ -121,12 +121,14 @@ def read_events(spark: SparkSession, path: str | list[str]) -> DataFrame:
         a partition directory named after a schema v1 column
         (``conversation_id=1``) holds files with other values of it (Spark would give every
         row the directory's value). Not Spark's error with a Java trace.
+    TypeError, ValueError
+        ``path`` is not a path or a list of paths, or an empty list.
 
     Examples
     --------
     >>> events = read_events(spark, "s3a://bucket/events/date=2026-01-0*")  # doctest: +SKIP
     """
-    return parquet_events(spark, [path] if isinstance(path, str) else list(path))
+    return parquet_events(spark, spark_paths(path))
 
 
 def account_features(
