@@ -25,7 +25,7 @@ from conformance_helpers import MODEL, SPARK_CONF
 from spark_helpers import runtime_conf
 
 from riskscore.exceptions import SchemaError
-from riskscore.integrations.spark import read_events, score_events
+from riskscore.integrations.spark import account_features, read_events, score_events
 
 T1 = 1_700_000_000
 
@@ -117,6 +117,24 @@ def test_a_column_of_two_types_in_two_files_is_refused_naming_both(
     assert got.value.column == column
     assert all(t in str(got.value) for t in types), got.value
     assert "Exception" not in str(got.value)
+
+
+def test_a_plain_spark_read_of_two_id_types_is_refused_naming_the_file(
+    spark: Any, tmp_path: Path
+) -> None:
+    # spark.read.parquet (no merge) sampled a.parquet's BIGINT; reading b.parquet's text ids
+    # failed a task: score_events raised Py4JJavaError with a Java trace
+    text = _with(SECOND, "conversation_id", pc.cast(SECOND["conversation_id"], pa.string()))
+    path = _directory(tmp_path / "events", {"a.parquet": FIRST, "b.parquet": text})
+    events = spark.read.parquet(path)
+    cached = spark.sparkContext._jsc.getPersistentRDDs().size()
+    with pytest.raises(
+        SchemaError, match=r"column 'conversation_id' of \S*b\.parquet is Parquet BINARY"
+    ):
+        score_events(events, MODEL)
+    with pytest.raises(SchemaError, match=r"column 'conversation_id' of \S*b\.parquet"):
+        account_features(events)
+    assert spark.sparkContext._jsc.getPersistentRDDs().size() == cached  # released
 
 
 @pytest.mark.parametrize(

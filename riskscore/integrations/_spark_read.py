@@ -22,7 +22,8 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Final
 
 from riskscore._words import plural
@@ -39,7 +40,7 @@ from riskscore.integrations._spark_frames import (
 from riskscore.io.raw import found_name, show, shown
 from riskscore.io.schema import ID_COLUMNS, SCHEMA_COLUMNS
 
-__all__ = ["Paths", "parquet_events", "spark_paths"]
+__all__ = ["Paths", "parquet_events", "read_errors", "spark_paths"]
 
 #: Files named in the error about files that would not be read.
 MAX_NAMED_FILES: Final = 3
@@ -98,6 +99,20 @@ def spark_paths(path: Paths) -> list[str]:
     return [str(os.fspath(one)) for one in given]
 
 
+@contextmanager
+def read_errors(paths: Sequence[str] = ()) -> Iterator[None]:
+    """Raise the SchemaError of a Spark read of Parquet files (under ``paths``) that fails
+    for the files' sake, in place of Spark's error (a Java trace); others pass as they are.
+    """
+    try:
+        yield
+    except (Py4JJavaError, PySparkException) as exc:
+        error = _read_error(exc, list(paths) or ["the events' files"])
+        if error is None:
+            raise
+        raise error from exc
+
+
 def parquet_events(spark: SparkSession, paths: list[str]) -> DataFrame:
     """The events of the Parquet files at ``paths`` (files or directories), their schemas
     merged over every file.
@@ -112,18 +127,13 @@ def parquet_events(spark: SparkSession, paths: list[str]) -> DataFrame:
         a partition directory's name contradicts a
         schema v1 column of its files.
     """
-    try:
+    with read_errors(paths):
         events = spark.read.option("mergeSchema", "true").parquet(*paths)
         # every file under each path (no footer read): Spark's Parquet reader skips those
         # of a subdirectory not named column=value that lies beside files, and reads a
         # file under two of the paths twice
         listed = spark.read.format("binaryFile").option("recursiveFileLookup", "true")
         every = [file for path in paths for file in listed.load(path).inputFiles()]
-    except (Py4JJavaError, PySparkException) as exc:
-        error = _read_error(exc, paths)
-        if error is None:
-            raise
-        raise error from exc
     twice = sorted(file for file, n in Counter(every).items() if n > 1)
     if twice:
         raise SchemaError(
@@ -216,11 +226,20 @@ def _read_error(exc: Py4JJavaError | PySparkException, paths: list[str]) -> Sche
     where = ", ".join(paths)
     if condition == "CANNOT_MERGE_SCHEMAS":
         return _merge_error(params.get("left", ""), params.get("right", ""), where)
-    if condition.startswith("FAILED_READ_FILE"):
+    if condition == "FAILED_READ_FILE.CANNOT_READ_FILE_FOOTER":
         path = params.get("path", where)
         return SchemaError(
             f"{path}: not a readable Parquet events file (Spark: {condition}); move it out of "
             f"the events' directory, or give read_events the paths of the Parquet files"
+        )
+    if condition == "FAILED_READ_FILE.PARQUET_COLUMN_DATA_TYPE_MISMATCH":
+        column = params.get("column", "").strip("[]")
+        return SchemaError(
+            f"column {found_name(column)} of {params.get('path', where)} is Parquet "
+            f"{params.get('actualType')}, where the events' schema (another file's) says "
+            f"{params.get('expectedType')}: read the files with read_events, which merges the "
+            "schemas of all of them and names a column written with two types",
+            column=column,
         )
     if condition == "CONFLICTING_DIRECTORY_STRUCTURES":
         bases = ", ".join(params.get("discoveredBasePaths", "").split())
