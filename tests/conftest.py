@@ -76,6 +76,7 @@ from riskscore.model import RiskModel, save_model
 #: The files whose tests run on the shared Spark session: sent to one worker as one unit.
 SPARK_FILES: Final = (
     "tests/test_conformance_spark.py",
+    "tests/test_hostile_hr68d.py",
     "tests/test_spark.py",
     "tests/test_spark_errors.py",
 )

@@ -23,6 +23,7 @@ from riskscore.integrations._spark_frames import (
     sf,
     text_ids,
 )
+from riskscore.integrations._spark_read import read_errors
 from riskscore.integrations._spark_stages import Folded, PairIds, fold, parts_of, refusals
 from riskscore.integrations._spark_tallies import TallySpec
 from riskscore.io.groups import PAIR_ID_SEPARATOR, check_max_room_members, split_pair_id_error
@@ -114,7 +115,8 @@ def _refuse(ev: DataFrame, rows: DataFrame) -> None:
     :data:`ROW`) if a block of the stage that gave ``rows`` was refused (one job, which
     computes ``rows``), with its row counted in the input (one more job, on failure
     only)."""
-    refused = refusals(rows)
+    with read_errors():  # the first job that reads every event
+        refused = refusals(rows)
     if refused:
         raise raised(refused, lambda row: ev.where(sf.col(ROW) < row).count())
 

@@ -17,6 +17,8 @@ from riskscore.io.columnar import schema_names
 from riskscore.io.schema import ID_COLUMNS, INT64_MAX, INT64_MIN, SCHEMA_COLUMNS
 
 try:
+    from py4j.protocol import Py4JError, Py4JJavaError
+    from pyspark.errors import PySparkException
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql import functions as sf
     from pyspark.sql import types as st
@@ -30,6 +32,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 __all__ = [
     "DataFrame",
+    "Py4JError",
+    "Py4JJavaError",
+    "PySparkException",
     "Shared",
     "SparkSession",
     "broadcast",

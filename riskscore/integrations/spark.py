@@ -64,6 +64,7 @@ from riskscore.integrations._spark_checks import (
 from riskscore.integrations._spark_columns import PART_OTHER, output_columns
 from riskscore.integrations._spark_frames import DataFrame, SparkSession, sf
 from riskscore.integrations._spark_partition import ScoringSpec
+from riskscore.integrations._spark_read import Paths, parquet_events, spark_paths
 from riskscore.integrations._spark_stages import scores_of, scoring_rows, tallies_of
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.timestamps import DEFAULT_READ_MAX_FUTURE_S
@@ -88,14 +89,20 @@ SCORE_COLUMNS = tuple(c.name for c in output_columns())
 DEFAULT_BLOCK_EVENTS = 200_000
 
 
-def read_events(spark: SparkSession, path: str | list[str]) -> DataFrame:
+def read_events(spark: SparkSession, path: Paths) -> DataFrame:
     """Read schema v1 events from Parquet on any path Spark reads (local, HDFS, S3, ...).
+
+    The footers of all the files are read (one Spark job) and their schemas merged, so the
+    columns are those of every file: a content-like column in any one file is refused by
+    :func:`score_events`, whichever file Spark would have sampled, and a column written
+    with two types in two files is refused here. Every file under the paths is listed
+    (no footer read), and one that Spark's Parquet reader would leave out is refused.
 
     Parameters
     ----------
     spark : SparkSession
         The session to read with.
-    path : str or list of str
+    path : str, pathlib.Path or list of them
         A Parquet file or directory (or several).
 
     Returns
@@ -103,12 +110,25 @@ def read_events(spark: SparkSession, path: str | list[str]) -> DataFrame:
     pyspark.sql.DataFrame
         The events as stored; :func:`score_events` checks them.
 
+    Raises
+    ------
+    SchemaError
+        A column has two types in two files (``conversation_id`` integers in one and text
+        in another: 7 and ``"7"`` are never merged), a file is not readable Parquet (named),
+        the paths hold no Parquet file, or files under them would not be read (in a
+        subdirectory not named column=value beside files, or beside partition
+        directories; named) or would be read twice (under two of the paths given), or
+        a partition directory named after a schema v1 column
+        (``conversation_id=1``) holds files with other values of it (Spark would give every
+        row the directory's value). Not Spark's error with a Java trace.
+    TypeError, ValueError
+        ``path`` is not a path or a list of paths, or an empty list.
+
     Examples
     --------
     >>> events = read_events(spark, "s3a://bucket/events/date=2026-01-0*")  # doctest: +SKIP
     """
-    paths = [path] if isinstance(path, str) else list(path)
-    return spark.read.parquet(*paths)
+    return parquet_events(spark, spark_paths(path))
 
 
 def account_features(
@@ -265,8 +285,8 @@ def score_events(
     Examples
     --------
     >>> import riskscore as rs
-    >>> from riskscore.integrations.spark import alerts, score_events, write_scores
-    >>> events = spark.read.parquet("events/")  # doctest: +SKIP
+    >>> from riskscore.integrations.spark import alerts, read_events, score_events, write_scores
+    >>> events = read_events(spark, "events/")  # doctest: +SKIP
     >>> scores = score_events(events, rs.load_model())  # doctest: +SKIP
     >>> write_scores(scores, "scores/")  # doctest: +SKIP
     >>> alerts(scores).orderBy("tier", "risk", ascending=False).show(5)  # doctest: +SKIP
