@@ -37,7 +37,8 @@ import numba.core.config
 from riskscore._jit_cache import jit_cache_location
 from riskscore.batch.out_of_core import score_parquet
 from riskscore.features import extract_account_features
-from riskscore.io import read_messages
+from riskscore.io import read_messages, write_messages
+from riskscore.io.json_nesting import json_depth
 from riskscore.model import load_model
 from riskscore.online import OnlineScorer
 from riskscore.synthetic import SyntheticData, generate
@@ -168,6 +169,12 @@ def _warm_batch() -> int:
             chunk_rows=chunk,
             max_future_s=math.inf,
         )
+        # JSON lines have compiled scans of their own: the lines, and the nesting of a
+        # line with many brackets (also a request body's elements, riskscore.serve.body)
+        lines = Path(folder) / "events.jsonl"
+        write_messages(messages, lines)
+        read_messages(lines, max_future_s=math.inf)
+        json_depth("[[]]")
     return len(messages)
 
 

@@ -91,7 +91,8 @@ def test_after_warm_up_the_batch_online_and_out_of_core_paths_compile_nothing_mo
     tmp_path: Path,
 ) -> None:
     # Another table than the warm-up's (text ids, a DataFrame, a Parquet file read in
-    # chunks): every kernel those paths run must already be in the cache warm_up left.
+    # chunks, JSON lines, a request body's deep element): every kernel those paths run
+    # must already be in the cache warm_up left.
     code = f"""
 import numba.core.event as ev
 import riskscore as rs
@@ -111,6 +112,10 @@ with ev.install_recorder("numba:compile") as compiled:
     score_parquet({str(tmp_path / "events.parquet")!r}, {str(tmp_path / "out")!r}, chunk_rows=500)
     scorer = rs.OnlineScorer(model, time_source="events")
     scorer.update_many(msgs.iter_events())
+    rs.write_messages(msgs, {str(tmp_path / "events.jsonl")!r})
+    rs.read_messages({str(tmp_path / "events.jsonl")!r})
+    from riskscore.io.json_nesting import nested_value_end
+    nested_value_end("[" * 70 + "]" * 70, 0)
 def name(f):
     return f"{{f.__module__}}.{{f.__qualname__}}"
 functions = (e.data["dispatcher"].py_func for _, e in compiled.buffer)
