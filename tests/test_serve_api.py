@@ -230,6 +230,12 @@ def test_api_token(tmp_path: Path, model: rs.RiskModel, events: list[dict[str, A
         scrape = c.get("/metrics", headers={"Authorization": "Bearer s3cret-token"})
         assert scrape.status_code == 200
         assert c.get("/healthz").status_code == 200  # liveness probes stay open
+        # the scheme's name in any case (RFC 9110), the token exactly
+        for scheme in ("bearer", "BEARER"):
+            auth = {"Authorization": f"{scheme} s3cret-token"}
+            assert c.get("/metrics", headers=auth).status_code == 200
+        for wrong in ("Bearer S3CRET-TOKEN", "Basic s3cret-token", "Bearer", "s3cret-token"):
+            assert c.get("/metrics", headers={"Authorization": wrong}).status_code == 401
 
 
 def test_checkpoint_at_shutdown_and_restore(

@@ -108,8 +108,10 @@ def _check_token(request: Request) -> None:
     """401 unless the request carries the configured API token (none configured: open)."""
     token = request.app.state.config.api_token
     if token is not None:
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        # the scheme's name is case-insensitive (RFC 9110, 11.1), the token is not
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        bearer = scheme.lower() == "bearer"
+        if not hmac.compare_digest(given.lstrip(" ").encode(), token.encode()) or not bearer:
             raise HTTPException(401, "missing or wrong API token (Authorization: Bearer ...)")
 
 
