@@ -263,9 +263,12 @@ def check_out_dir(path: Path) -> Path:
     FileExistsError
         ``path`` (or one of its parents) is a file, not a directory; the CLI prints one
         line and exits with status 2.
-    OSError
+    PermissionError
         A folder cannot be made in the nearest existing folder on ``path``'s way (a probe,
-        removed at once); the error names ``path``.
+        removed at once) for want of permission; the error names ``path``.
+    ValueError
+        Nor for another reason (a read-only file system, a full disk, a folder such as
+        ``/proc``), said with ``path`` and that folder.
     """
     for candidate in (path, *path.parents):
         if candidate.exists():
@@ -281,6 +284,10 @@ def _check_writable(directory: Path, named: Path) -> None:
     (:mod:`riskscore.io.staging`, whose sweep removes one a killed process left)."""
     try:
         probe = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=directory)
-    except OSError as exc:  # PermissionError, a read-only file system, a full disk
-        raise type(exc)(exc.errno, exc.strerror, str(named)) from None
+    except PermissionError as exc:  # "permission denied: <the path given>"
+        raise PermissionError(exc.errno, exc.strerror, str(named)) from None
+    except OSError as exc:  # a read-only file system, a full disk, /proc (ENOENT)
+        raise ValueError(
+            f"{named} cannot be written: no file can be made in {directory} ({exc.strerror})"
+        ) from None
     os.rmdir(probe)
