@@ -343,8 +343,9 @@ def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> in
         (row["conversation_id"],),
     ).fetchone()
     if found is None:
-        detail = {"kind": "alert", "risk": row["risk"], "tier": row["tier"]}
-        return db.enqueue(con, row, actor, detail)
+        # each signal as it came (item_history: the item as it stood at a past time)
+        detail = {k: row[k] for k in ("risk", "tier", "channel")}
+        return db.enqueue(con, row, actor, {"kind": "alert", **detail})
     # Read as every item is (a QueueError naming a value riskscore never writes), not
     # compared as found: a risk of text was a TypeError, an id of no JSON a JSONDecodeError.
     held = item_from_row(found)
@@ -385,7 +386,7 @@ def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> in
         at=row["created_at"],
         actor=actor,
         action="update",
-        detail={"risk": row["risk"], "tier": row["tier"]},
+        detail={k: row[k] for k in ("risk", "tier", "channel")},
     )
     return item_id
 

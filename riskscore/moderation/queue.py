@@ -39,6 +39,7 @@ from typing import Any
 
 import riskscore.moderation.decisions as decisions
 import riskscore.moderation.intake as intake
+import riskscore.moderation.item_history as history
 import riskscore.moderation.queue_db as db
 from riskscore._checks import check_seconds, check_whole
 from riskscore._closing import ClosesOnExit
@@ -263,13 +264,15 @@ class ReviewQueue(ClosesOnExit):
         """Every item ever queued (or those with one ``status``), oldest first."""
         if status is not None and status not in ("open", *(o.value for o in Outcome)):
             raise ValueError(f"status {status!r} is not open, actioned, dismissed or escalated")
-        sql = ITEMS_SELECT
-        args: tuple[Any, ...] = ()
-        if status is not None:
-            sql += " WHERE items.status = ?"
-            args = (status,)
-        rows = self._con.execute(sql + " ORDER BY items.item_id", args)
+        where, args = ("", ()) if status is None else (" WHERE items.status = ?", (status,))
+        rows = self._con.execute(ITEMS_SELECT + where + " ORDER BY items.item_id", args)
         return [item_from_row(r) for r in rows]
+
+    def items_at(self, end: int) -> tuple[list[QueueItem], frozenset[int]]:
+        """Items created before ``end``, each alert's tier, risk and channel as they stood
+        then (status as now: :meth:`QueueItem.status_at`), and the ids of those whose channel
+        then is not known (:func:`~riskscore.moderation.item_history.items_at`)."""
+        return history.items_at(self._con, self.items(), check_epoch(end, "end"))
 
     def audit_log(self) -> list[AuditEntry]:
         """The audit log, in the order entries were written."""
@@ -330,9 +333,7 @@ class ReviewQueue(ClosesOnExit):
             ITEMS_SELECT + f" WHERE items.status = 'open' AND items.adult_id = ? AND {CREATED_BY}",
             (db.encode_id(adult_id), now),
         ).fetchall()
-        if not rows:
-            return None
-        return build_case([item_from_row(r) for r in rows], now, self.weights)
+        return build_case([item_from_row(r) for r in rows], now, self.weights) if rows else None
 
     def top(self, n: int = 10, *, now: int | None = None) -> list[Case]:
         """The ``n`` highest-priority open cases at ``now``."""
@@ -358,10 +359,9 @@ class ReviewQueue(ClosesOnExit):
 
     def next_arrival(self, after: int) -> int | None:
         """Creation time of the first open item created after ``after``, if any."""
-        row = self._con.execute(
-            "SELECT MIN(created_at) FROM items WHERE status = 'open' AND created_at > ?", (after,)
-        ).fetchone()
-        return None if row[0] is None else int(row[0])
+        sql = "SELECT MIN(created_at) FROM items WHERE status = 'open' AND created_at > ?"
+        (first,) = self._con.execute(sql, (after,)).fetchone()
+        return None if first is None else int(first)
 
     # ----------------------------------------------------------------- decisions
 
