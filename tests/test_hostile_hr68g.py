@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -149,3 +150,28 @@ def test_a_signal_changed_outside_riskscore_is_refused_by_its_entry(tmp_path: Pa
     with ReviewQueue(db) as q, pytest.raises(QueueError) as caught:
         q.items_at(END)
     assert "audit entry 1: the signal's tier is 7" in str(caught.value)
+
+
+def test_a_simulated_decision_after_the_period_leaves_its_clock_times_measured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: an item reviewed in the period by the clock (a simulated queue opened without
+    simulation mode, as by the console) and decided by a simulation after its end made the
+    period's review times simulated (``n_simulated``, ``decision_times`` ``mixed``) when
+    the report was made again: every simulated entry counted, whenever dated."""
+    db = tmp_path / "q.sqlite"
+    _period_queue(db)
+    with monkeypatch.context() as clock:
+        clock.setattr(time, "time", lambda: float(T0 + 3 * DAY))
+        with ReviewQueue(db) as q:  # the clock's time, in the period
+            q.mark_reviewed("a0", moderator="m")
+    made = []
+    for n in range(2):
+        with ReviewQueue(db) as q:
+            report = transparency_report(q, (T0, END), key=SYNTHETIC_DEMO_KEY, min_cell=0)
+        made.append(report.to_dict())
+        if n == 0:
+            _after_the_period(db)  # decides a0 at a simulated time after the end
+    assert made[0]["time_to_first_review_hours"]["automated_detection"]["n_simulated"] == 1
+    assert made[0]["simulation"]["decision_times"] == "mixed"
+    assert made[1] == made[0]

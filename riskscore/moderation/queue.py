@@ -365,21 +365,20 @@ class ReviewQueue(ClosesOnExit):
 
     # ----------------------------------------------------------------- decisions
 
-    def simulated_items(self) -> frozenset[int]:
-        """Ids of the items whose review or decision time was given by the caller.
+    def simulated_items(self, *, before: int | None = None) -> frozenset[int]:
+        """Ids of the items whose review or decision time was given by the caller (a
+        transparency report marks figures drawn from them as simulated); with ``before``
+        (epoch seconds), by the reviews and decisions dated before it only, as a past
+        period's report counts them.
 
         Each ``review`` and ``decide`` audit entry records where its time came from
         (``detail["time"]``: ``"clock"`` or ``"simulated"``). An entry without that
         record (written before riskscore kept it) counts as simulated in a queue
         created in simulation mode, and as the clock's otherwise (a queue of real
         decisions never accepted a caller-given time).
-
-        Returns
-        -------
-        frozenset of int
-            Item ids; a transparency report marks figures drawn from them as simulated.
         """
-        return db.simulated_item_ids(self._con, simulated_queue=self.simulated)
+        end = None if before is None else check_epoch(before, "before")
+        return db.simulated_item_ids(self._con, simulated_queue=self.simulated, before=end)
 
     def mark_reviewed(
         self,

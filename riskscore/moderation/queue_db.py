@@ -380,13 +380,17 @@ def is_simulated(con: sqlite3.Connection) -> bool:
     return row is not None and str(row[0]) == "1"
 
 
-def simulated_item_ids(con: sqlite3.Connection, *, simulated_queue: bool) -> frozenset[int]:
-    """Items with a ``review`` or ``decide`` audit entry whose time was caller-given
-    (``detail["time"] == "simulated"``; an entry without a recorded source counts as
-    simulated when ``simulated_queue``)."""
+def simulated_item_ids(
+    con: sqlite3.Connection, *, simulated_queue: bool, before: int | None = None
+) -> frozenset[int]:
+    """Items with a ``review`` or ``decide`` audit entry (dated before ``before``, when
+    given) whose time was caller-given (``detail["time"] == "simulated"``; an entry without
+    a recorded source counts as simulated when ``simulated_queue``)."""
     found: set[int] = set()
     for entry_id, item_id, detail in con.execute(
-        "SELECT entry_id, item_id, detail FROM audit WHERE action IN ('review', 'decide')"
+        "SELECT entry_id, item_id, detail FROM audit WHERE action IN ('review', 'decide') "
+        "AND at < ?",
+        (2**63 - 1 if before is None else before,),
     ):
         source = audit_detail(entry_id, detail).get("time")
         if source == "simulated" or (source is None and simulated_queue):

@@ -247,7 +247,7 @@ def transparency_report(
     platform = check_platform(platform)
     as_of_end, unknown = queue.items_at(end)  # later alerts never change a past period
     items = [i for i in as_of_end if start <= i.created_at]
-    simulated = queue.simulated_items()
+    simulated = queue.simulated_items(before=end)  # as the period's end saw them
     band_order = tuple(b.name for b in (*queue.policy.bands, queue.policy.unknown))
     alerts = [i for i in items if i.kind == "alert"]
     reports = [i for i in items if i.kind == "user_report"]
