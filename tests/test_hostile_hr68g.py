@@ -175,3 +175,19 @@ def test_a_simulated_decision_after_the_period_leaves_its_clock_times_measured(
     assert made[0]["time_to_first_review_hours"]["automated_detection"]["n_simulated"] == 1
     assert made[0]["simulation"]["decision_times"] == "mixed"
     assert made[1] == made[0]
+
+
+def test_an_alert_arriving_late_never_makes_its_channel_less_private(tmp_path: Path) -> None:
+    """Was: the open item took the channel of the alert that arrived last, so an earlier
+    window scored late (a batch job re-run over last week) moved the item back to a less
+    private channel than the conversation had reached, the report's "most private channel"."""
+    db = tmp_path / "q.sqlite"
+    with ReviewQueue(db, simulation=True) as q:
+        q.add_alert(_alert("c0", "a0", Tier.REVIEW, 0.4, "encrypted"), at=T0 + DAY)
+        q.add_alert(_alert("c0", "a0", Tier.REVIEW, 0.3, "direct"), at=T0)  # arrives late
+        q.add_alert(_alert("c0", "a0", Tier.REVIEW, 0.2, "public"), at=END)  # after the end
+        (item,) = q.items()
+        (then,), _ = q.items_at(END)
+        report = transparency_report(q, (T0, END), key=SYNTHETIC_DEMO_KEY, min_cell=0)
+    assert (item.channel, then.channel, item.n_signals) == ("encrypted", "encrypted", 3)
+    assert list(report.data["by_channel"]) == ["encrypted"]

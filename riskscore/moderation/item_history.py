@@ -1,14 +1,14 @@
 """An alert's tier, risk and channel as they stood at a past time, from its audit entries.
 
 Private to the review queue (:meth:`~riskscore.moderation.queue.ReviewQueue.items_at`).
-A later alert on a conversation whose alert is still open updates that item (its tier and
-risk raised, its channel the new alert's), so the item as stored now is not what it was at
+A later alert on a conversation whose alert is still open updates that item (its tier,
+risk and channel raised), so the item as stored now is not what it was at
 the end of a past period; a report of that period, made again later, would count it in
 another tier or channel. Every ``enqueue`` and ``update`` audit entry of an alert records
 the signal it brought (``risk``, ``tier`` and, since schema version 4, ``channel``); the
 item as it stood at ``end`` is the one those of its signals dated before ``end`` make, by
 the rule :mod:`~riskscore.moderation.intake` merges them with: the highest tier and risk,
-the channel of the latest signal that names one.
+the most private channel (:func:`~riskscore.moderation.intake.most_private`).
 
 A queue file upgraded to schema version 4 recorded no channel in its earlier entries:
 :mod:`~riskscore.moderation.queue_db` kept each alert's channel at the upgrade
@@ -28,6 +28,7 @@ from typing import Any
 from riskscore.io.raw import show
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.moderation.cases import QueueError, QueueItem
+from riskscore.moderation.intake import most_private
 from riskscore.moderation.queue_rows import CHANGED_OUTSIDE, audit_detail
 
 __all__ = ["CHANNEL_NOTES", "items_at"]
@@ -97,9 +98,9 @@ def items_at(
 def _channel(
     before: list[_Signal], mine: list[_Signal], baseline: tuple[int, str | None] | None, end: int
 ) -> tuple[str | None, bool]:
-    """The channel of the latest signal of ``before`` that names one, and whether it is
-    known: an entry that recorded no channel is known only through ``baseline`` (the
-    channel after its entry id), when no entry up to it is dated at or after ``end``."""
+    """The most private channel of the signals ``before``, and whether it is known: an
+    entry that recorded no channel is known only through ``baseline`` (the channel after
+    its entry id), when no entry up to it is dated at or after ``end``."""
     channel: str | None = None
     upto = -1 if baseline is None else baseline[0]
     if baseline is not None:
@@ -114,7 +115,7 @@ def _channel(
         value = detail["channel"]
         if value is not None and value not in CHANNEL_NAMES:
             raise _bad(entry_id, "channel", value)
-        channel = value if value is not None else channel
+        channel = most_private([channel, value])
     return channel, True
 
 

@@ -5,7 +5,7 @@ queue survives restarts and several processes can add to it at once without
 losing items. It de-duplicates twice:
 
 * **per conversation**: a second alert on a conversation whose alert is still
-  open updates that item (highest risk and tier kept, ``n_signals`` counted)
+  open updates that item (highest risk, tier and most private channel kept, ``n_signals`` counted)
   instead of adding one, when it is of the same two accounts (an alert of two other
   accounts under that conversation id is refused, never merged); the same user
   report submitted twice is stored once;
