@@ -137,19 +137,26 @@ def test_a_schema_3_queue_keeps_its_channels_at_the_upgrade_and_says_what_it_can
     assert "counted under their channel now" in report.to_markdown()
 
 
-def test_a_signal_changed_outside_riskscore_is_refused_by_its_entry(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ("""detail = '{"tier": 7, "risk": 0.3, "channel": null}'""", "tier is 7"),
+        ("""detail = '{"tier": 1, "risk": 0.3, "channel": "fax"}'""", "channel is 'fax'"),
+        ("at = 'soon'", "time is 'soon'"),  # was a TypeError comparing it with the end
+    ],
+)
+def test_a_signal_changed_outside_riskscore_is_refused_by_its_entry(
+    tmp_path: Path, change: str, named: str
+) -> None:
     db = tmp_path / "q.sqlite"
     _period_queue(db)
     _after_the_period(db)
     with closing(sqlite3.connect(db)) as con, con:
         con.execute("DROP TRIGGER audit_no_update")
-        con.execute(
-            'UPDATE audit SET detail = \'{"tier": 7, "risk": 0.3, "channel": null}\' '
-            "WHERE action = 'enqueue' AND item_id = 1"
-        )
+        con.execute(f"UPDATE audit SET {change} WHERE action = 'enqueue' AND item_id = 1")
     with ReviewQueue(db) as q, pytest.raises(QueueError) as caught:
         q.items_at(END)
-    assert "audit entry 1: the signal's tier is 7" in str(caught.value)
+    assert f"audit entry 1: the signal's {named}" in str(caught.value)
 
 
 def test_a_simulated_decision_after_the_period_leaves_its_clock_times_measured(
@@ -191,3 +198,19 @@ def test_an_alert_arriving_late_never_makes_its_channel_less_private(tmp_path: P
         report = transparency_report(q, (T0, END), key=SYNTHETIC_DEMO_KEY, min_cell=0)
     assert (item.channel, then.channel, item.n_signals) == ("encrypted", "encrypted", 3)
     assert list(report.data["by_channel"]) == ["encrypted"]
+
+
+def test_a_channel_baseline_changed_outside_riskscore_is_refused_by_its_item(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "q.sqlite"
+    _period_queue(db)
+    _as_schema_3(db)
+    ReviewQueue(db).close()  # upgraded
+    with closing(sqlite3.connect(db)) as con, con:
+        con.execute("UPDATE channel_baseline SET channel = 'carrier pigeon' WHERE item_id = 2")
+    _after_the_period(db)
+    with ReviewQueue(db) as q, pytest.raises(QueueError) as caught:
+        q.items_at(END)
+    assert "review queue item 2: its channel at the upgrade" in str(caught.value)
+    assert "'carrier pigeon'" in str(caught.value)

@@ -67,13 +67,19 @@ def items_at(
         "ORDER BY entry_id",
         (end,),
     ):
+        if type(at) is not int:  # compared with the end below
+            raise _bad(entry_id, "time", at)
         signals.setdefault(int(item_id), []).append((entry_id, at, audit_detail(entry_id, detail)))
-    baseline = {
-        int(item_id): (int(entry_id), channel)
-        for item_id, entry_id, channel in con.execute(
-            "SELECT item_id, entry_id, channel FROM channel_baseline"
-        )
-    }
+    baseline = {}
+    kept_then = "SELECT item_id, entry_id, channel FROM channel_baseline"
+    for item_id, entry_id, channel in con.execute(kept_then):
+        if type(entry_id) is not int or not (channel is None or channel in CHANNEL_NAMES):
+            raise QueueError(
+                f"review queue item {show(item_id)}: its channel at the upgrade to schema "
+                f"version 4 is {show(channel)} after entry {show(entry_id)}, not as riskscore "
+                f"writes it ({CHANGED_OUTSIDE})"
+            )
+        baseline[int(item_id)] = (entry_id, channel)
     out, unknown = [], set()
     for item in kept:
         mine = signals.get(item.item_id, [])
