@@ -387,11 +387,9 @@ def simulated_item_ids(
     given) whose time was caller-given (``detail["time"] == "simulated"``; an entry without
     a recorded source counts as simulated when ``simulated_queue``)."""
     found: set[int] = set()
-    for entry_id, item_id, detail in con.execute(
-        "SELECT entry_id, item_id, detail FROM audit WHERE action IN ('review', 'decide') "
-        "AND at < ?",
-        (2**63 - 1 if before is None else before,),
-    ):
+    sql = "SELECT entry_id, item_id, detail FROM audit WHERE action IN ('review', 'decide')"
+    args = () if before is None else (before,)
+    for entry_id, item_id, detail in con.execute(sql + (" AND at < ?" if args else ""), args):
         source = audit_detail(entry_id, detail).get("time")
         if source == "simulated" or (source is None and simulated_queue):
             found.add(int(item_id))
