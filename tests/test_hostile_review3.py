@@ -117,13 +117,13 @@ def test_a_newer_queue_schema_is_refused_unchanged(
 ) -> None:
     db = decided_queue(tmp_path / "queue.sqlite")
     con = sqlite3.connect(db)
-    con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    con.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     con.execute("DROP TABLE alert_signals")  # what a newer schema may have done
     con.commit()
     con.close()
     before = digest(db)
     assert main(["queue", "--db", str(db)]) == 2
-    assert "schema version '4'" in one_error_line(capsys)
+    assert "schema version '5'" in one_error_line(capsys)
     assert digest(db) == before  # no table recreated in a newer riskscore's file
 
 

@@ -4,10 +4,10 @@ Private to :class:`~riskscore.moderation.queue.ReviewQueue` (see its ``add_*`` m
 
 * an alert already queued (the same signal, :func:`~riskscore.moderation.queue_db.alert_signal`)
   changes nothing, whether its item is open or decided;
-* a new alert on a conversation whose alert is still open updates that item (highest risk
-  and tier kept, ``n_signals`` counted, the conversation's first event time kept unless the
-  new alert saw an earlier one, its latest event time moved on, the adult's age taken when
-  the new alert knows it);
+* a new alert on a conversation whose alert is still open updates that item (highest risk,
+  tier and most private channel kept, ``n_signals`` counted, the conversation's first event
+  time kept unless the new alert saw an earlier one, its latest event time moved on, the
+  adult's age taken when the new alert knows it);
 * the same user report (conversation, reporter, time) is stored once.
 
 Every function that writes runs inside the caller's transaction
@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
+from collections.abc import Iterable
 from typing import Any, Final, NamedTuple
 
 import numpy as np
@@ -56,6 +57,7 @@ __all__ = [
     "insert_alerts",
     "insert_reports",
     "latest_time",
+    "most_private",
     "new_id",
     "report_row",
     "user_reports",
@@ -163,6 +165,21 @@ def _channel(channel: str | Channel | None) -> str | None:
         shown_channel = show(shown("channel", channel))
         raise ValueError(f"channel {shown_channel} is not one of {', '.join(CHANNEL_NAMES)}")
     return channel
+
+
+def most_private(channels: Iterable[str | None]) -> str | None:
+    """The most private of ``channels`` (schema v1 names, :class:`Channel` order; None: not
+    known), None when none is known: an open alert's channel when a later alert of its
+    conversation arrives, whatever the order they arrive in (an earlier window scored late
+    names a less private channel, which the conversation had moved on from).
+
+    Examples
+    --------
+    >>> most_private(["encrypted", None, "direct"]), most_private([None])
+    ('encrypted', None)
+    """
+    known = [c for c in channels if c is not None]
+    return max(known, key=CHANNEL_NAMES.index) if known else None
 
 
 def new_id(field: str, value: Any) -> str:
@@ -343,8 +360,9 @@ def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> in
         (row["conversation_id"],),
     ).fetchone()
     if found is None:
-        detail = {"kind": "alert", "risk": row["risk"], "tier": row["tier"]}
-        return db.enqueue(con, row, actor, detail)
+        # each signal as it came (item_history: the item as it stood at a past time)
+        detail = {k: row[k] for k in ("risk", "tier", "channel")}
+        return db.enqueue(con, row, actor, {"kind": "alert", **detail})
     # Read as every item is (a QueueError naming a value riskscore never writes), not
     # compared as found: a risk of text was a TypeError, an id of no JSON a JSONDecodeError.
     held = item_from_row(found)
@@ -367,7 +385,7 @@ def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> in
         "n_signals = n_signals + 1, updated_at = MAX(updated_at, ?), "
         "risk = MAX(risk, ?), tier = MAX(tier, ?), "
         "reasons = CASE WHEN ? THEN ? ELSE reasons END, "
-        "channel = COALESCE(?, channel), adult_age = COALESCE(?, adult_age), "
+        "channel = ?, adult_age = COALESCE(?, adult_age), "
         # the conversation's first event stays (an earlier one seen since is taken) and its
         # latest moves on, never back
         f"{_known('first_event_at', 'MIN')}, {_known('last_event_at', 'MAX')}",
@@ -377,7 +395,7 @@ def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> in
             row["tier"],
             int(raise_),
             row["reasons"],
-            row["channel"],
+            most_private([held.channel, row["channel"]]),
             row["adult_age"],
             *(row["first_event_at"],) * 3,
             *(row["last_event_at"],) * 3,
@@ -385,7 +403,7 @@ def _merge_alert(con: sqlite3.Connection, row: dict[str, Any], actor: str) -> in
         at=row["created_at"],
         actor=actor,
         action="update",
-        detail={"risk": row["risk"], "tier": row["tier"]},
+        detail={k: row[k] for k in ("risk", "tier", "channel")},
     )
     return item_id
 

@@ -5,7 +5,7 @@ queue survives restarts and several processes can add to it at once without
 losing items. It de-duplicates twice:
 
 * **per conversation**: a second alert on a conversation whose alert is still
-  open updates that item (highest risk and tier kept, ``n_signals`` counted)
+  open updates that item (highest risk, tier and most private channel kept, ``n_signals`` counted)
   instead of adding one, when it is of the same two accounts (an alert of two other
   accounts under that conversation id is refused, never merged); the same user
   report submitted twice is stored once;
@@ -39,6 +39,7 @@ from typing import Any
 
 import riskscore.moderation.decisions as decisions
 import riskscore.moderation.intake as intake
+import riskscore.moderation.item_history as history
 import riskscore.moderation.queue_db as db
 from riskscore._checks import check_seconds, check_whole
 from riskscore._closing import ClosesOnExit
@@ -263,13 +264,15 @@ class ReviewQueue(ClosesOnExit):
         """Every item ever queued (or those with one ``status``), oldest first."""
         if status is not None and status not in ("open", *(o.value for o in Outcome)):
             raise ValueError(f"status {status!r} is not open, actioned, dismissed or escalated")
-        sql = ITEMS_SELECT
-        args: tuple[Any, ...] = ()
-        if status is not None:
-            sql += " WHERE items.status = ?"
-            args = (status,)
-        rows = self._con.execute(sql + " ORDER BY items.item_id", args)
+        where, args = ("", ()) if status is None else (" WHERE items.status = ?", (status,))
+        rows = self._con.execute(ITEMS_SELECT + where + " ORDER BY items.item_id", args)
         return [item_from_row(r) for r in rows]
+
+    def items_at(self, end: int) -> tuple[list[QueueItem], frozenset[int]]:
+        """Items created before ``end``, each alert's tier, risk and channel as they stood
+        then (status as now: :meth:`QueueItem.status_at`), and the ids of those whose channel
+        then is not known (:func:`~riskscore.moderation.item_history.items_at`)."""
+        return history.items_at(self._con, self.items(), check_epoch(end, "end"))
 
     def audit_log(self) -> list[AuditEntry]:
         """The audit log, in the order entries were written."""
@@ -330,9 +333,7 @@ class ReviewQueue(ClosesOnExit):
             ITEMS_SELECT + f" WHERE items.status = 'open' AND items.adult_id = ? AND {CREATED_BY}",
             (db.encode_id(adult_id), now),
         ).fetchall()
-        if not rows:
-            return None
-        return build_case([item_from_row(r) for r in rows], now, self.weights)
+        return build_case([item_from_row(r) for r in rows], now, self.weights) if rows else None
 
     def top(self, n: int = 10, *, now: int | None = None) -> list[Case]:
         """The ``n`` highest-priority open cases at ``now``."""
@@ -358,28 +359,26 @@ class ReviewQueue(ClosesOnExit):
 
     def next_arrival(self, after: int) -> int | None:
         """Creation time of the first open item created after ``after``, if any."""
-        row = self._con.execute(
-            "SELECT MIN(created_at) FROM items WHERE status = 'open' AND created_at > ?", (after,)
-        ).fetchone()
-        return None if row[0] is None else int(row[0])
+        sql = "SELECT MIN(created_at) FROM items WHERE status = 'open' AND created_at > ?"
+        (first,) = self._con.execute(sql, (after,)).fetchone()
+        return None if first is None else int(first)
 
     # ----------------------------------------------------------------- decisions
 
-    def simulated_items(self) -> frozenset[int]:
-        """Ids of the items whose review or decision time was given by the caller.
+    def simulated_items(self, *, before: int | None = None) -> frozenset[int]:
+        """Ids of the items whose review or decision time was given by the caller (a
+        transparency report marks figures drawn from them as simulated); with ``before``
+        (epoch seconds), by the reviews and decisions dated before it only, as a past
+        period's report counts them.
 
         Each ``review`` and ``decide`` audit entry records where its time came from
         (``detail["time"]``: ``"clock"`` or ``"simulated"``). An entry without that
         record (written before riskscore kept it) counts as simulated in a queue
         created in simulation mode, and as the clock's otherwise (a queue of real
         decisions never accepted a caller-given time).
-
-        Returns
-        -------
-        frozenset of int
-            Item ids; a transparency report marks figures drawn from them as simulated.
         """
-        return db.simulated_item_ids(self._con, simulated_queue=self.simulated)
+        end = None if before is None else check_epoch(before, "before")
+        return db.simulated_item_ids(self._con, simulated_queue=self.simulated, before=end)
 
     def mark_reviewed(
         self,

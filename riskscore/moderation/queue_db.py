@@ -23,7 +23,9 @@ version 1 is recorded as a queue of real decisions when opened, in either mode);
 ``items.adult_age``, ``items.first_event_at`` and ``items.last_event_at`` (the adult's
 declared age and the conversation's first and latest event time). A file of an earlier
 version is upgraded when opened (:func:`_migrate`); its items keep these columns null
-("not recorded").
+("not recorded"); 3 recorded no channel in the audit entries of alerts (the signal each
+brought): a file of version 3 or earlier keeps, when upgraded, each alert's channel at the
+upgrade in ``channel_baseline`` (:mod:`~riskscore.moderation.item_history`).
 """
 
 from __future__ import annotations
@@ -46,11 +48,20 @@ from riskscore.policy import Alert
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: Versions a queue file may have and be upgraded from when opened.
-OLDER_VERSIONS = ("1", "2")
+OLDER_VERSIONS = ("1", "2", "3")
 
-_SCHEMA = """
+#: Each alert's channel when its file was upgraded to schema version 4, after its latest
+#: ``enqueue`` or ``update`` entry then (:mod:`~riskscore.moderation.item_history`); empty
+#: in a file made at version 4.
+_BASELINE = """CREATE TABLE IF NOT EXISTS channel_baseline (
+    item_id INTEGER PRIMARY KEY REFERENCES items (item_id),
+    entry_id INTEGER NOT NULL,
+    channel TEXT
+)"""
+
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
     item_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -97,6 +108,7 @@ CREATE TABLE IF NOT EXISTS audit (
     item_id INTEGER NOT NULL REFERENCES items (item_id),
     detail TEXT NOT NULL
 );
+{_BASELINE};
 """
 
 #: The triggers that keep the log honest, by name: refused deletes and audit changes,
@@ -156,6 +168,7 @@ QUEUE_TABLES = frozenset(
         "items",
         "alert_signals",
         "audit",
+        "channel_baseline",
         "moderators",
         "account_log",
         "assignments",
@@ -164,7 +177,7 @@ QUEUE_TABLES = frozenset(
 )
 
 #: The tables a queue writes with its ``meta`` table (in one transaction).
-QUEUE_OWN_TABLES = frozenset({"items", "alert_signals", "audit"})
+QUEUE_OWN_TABLES = frozenset({"items", "alert_signals", "audit", "channel_baseline"})
 
 #: The entries of a review queue's ``meta`` table.
 META_KEYS = frozenset({"schema_version", "simulated"})
@@ -217,8 +230,8 @@ def check_is_queue(path: Path) -> None:
     if version is not None and version not in (*OLDER_VERSIONS, str(SCHEMA_VERSION)):
         raise QueueError(
             f"{path}: review queue schema version {version!r}, this riskscore reads version "
-            f"{SCHEMA_VERSION} (and upgrades versions {' and '.join(OLDER_VERSIONS)}); it was "
-            "left unchanged: use the riskscore that wrote it"
+            f"{SCHEMA_VERSION} (and upgrades versions {', '.join(OLDER_VERSIONS[:-1])} and "
+            f"{OLDER_VERSIONS[-1]}); it was left unchanged: use the riskscore that wrote it"
         )
 
 
@@ -334,7 +347,9 @@ def _migrate(con: sqlite3.Connection) -> None:
     """Upgrade a queue of an earlier schema version (inside the caller's transaction):
     1 -> 2 adds ``items.audit_id`` (the latest audit entry of each item); 2 -> 3 adds
     ``items.adult_age``, ``items.first_event_at`` and ``items.last_event_at``, null for the
-    items already queued (not recorded then)."""
+    items already queued (not recorded then); 3 -> 4 keeps each alert's channel as it stands
+    (``channel_baseline``, after its latest ``enqueue`` or ``update`` entry), which those
+    entries did not record."""
     if not _has_meta(con):
         return
     version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -346,8 +361,16 @@ def _migrate(con: sqlite3.Connection) -> None:
             "UPDATE items SET audit_id = "
             "(SELECT MAX(entry_id) FROM audit WHERE audit.item_id = items.item_id)"
         )
-    for column in ("adult_age REAL", "first_event_at INTEGER", "last_event_at INTEGER"):
-        con.execute(f"ALTER TABLE items ADD COLUMN {column}")
+    if str(version[0]) in ("1", "2"):
+        for column in ("adult_age REAL", "first_event_at INTEGER", "last_event_at INTEGER"):
+            con.execute(f"ALTER TABLE items ADD COLUMN {column}")
+    con.execute(_BASELINE)
+    con.execute(
+        "INSERT INTO channel_baseline (item_id, entry_id, channel) "
+        "SELECT items.item_id, MAX(audit.entry_id), items.channel FROM items JOIN audit "
+        "ON audit.item_id = items.item_id AND audit.action IN ('enqueue', 'update') "
+        "WHERE items.kind = 'alert' GROUP BY items.item_id"
+    )
     con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
 
@@ -357,14 +380,16 @@ def is_simulated(con: sqlite3.Connection) -> bool:
     return row is not None and str(row[0]) == "1"
 
 
-def simulated_item_ids(con: sqlite3.Connection, *, simulated_queue: bool) -> frozenset[int]:
-    """Items with a ``review`` or ``decide`` audit entry whose time was caller-given
-    (``detail["time"] == "simulated"``; an entry without a recorded source counts as
-    simulated when ``simulated_queue``)."""
+def simulated_item_ids(
+    con: sqlite3.Connection, *, simulated_queue: bool, before: int | None = None
+) -> frozenset[int]:
+    """Items with a ``review`` or ``decide`` audit entry (dated before ``before``, when
+    given) whose time was caller-given (``detail["time"] == "simulated"``; an entry without
+    a recorded source counts as simulated when ``simulated_queue``)."""
     found: set[int] = set()
-    for entry_id, item_id, detail in con.execute(
-        "SELECT entry_id, item_id, detail FROM audit WHERE action IN ('review', 'decide')"
-    ):
+    sql = "SELECT entry_id, item_id, detail FROM audit WHERE action IN ('review', 'decide')"
+    args = () if before is None else (before,)
+    for entry_id, item_id, detail in con.execute(sql + (" AND at < ?" if args else ""), args):
         source = audit_detail(entry_id, detail).get("time")
         if source == "simulated" or (source is None and simulated_queue):
             found.add(int(item_id))

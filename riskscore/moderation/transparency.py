@@ -104,8 +104,8 @@ class TransparencyReport:
     Attributes
     ----------
     period_start, period_end : int
-        Epoch seconds; items created in ``[period_start, period_end)`` are
-        counted, their status as it stood at ``period_end``.
+        Epoch seconds; items created in ``[period_start, period_end)`` are counted as they
+        stood at ``period_end``: status, tier and channel (:meth:`ReviewQueue.items_at`).
     data : dict
         The report; :meth:`to_dict` returns a copy ready for JSON.
     """
@@ -245,8 +245,9 @@ def transparency_report(
         key, synthetic=queue.simulated, source="the pseudonymisation key"
     )
     platform = check_platform(platform)
-    items = [i for i in queue.items() if start <= i.created_at < end]
-    simulated = queue.simulated_items()
+    as_of_end, unknown = queue.items_at(end)  # later alerts never change a past period
+    items = [i for i in as_of_end if start <= i.created_at]
+    simulated = queue.simulated_items(before=end)  # as the period's end saw them
     band_order = tuple(b.name for b in (*queue.policy.bands, queue.policy.unknown))
     alerts = [i for i in items if i.kind == "alert"]
     reports = [i for i in items if i.kind == "user_report"]
@@ -272,6 +273,7 @@ def transparency_report(
         },
         "by_age_band": _by(alerts, reports, lambda i: i.age_band, band_order),
         "by_channel": _by(alerts, reports, lambda i: i.channel or "unknown", CHANNEL_NAMES),
+        "channels_at_period_end": not unknown & {i.item_id for i in alerts},
         **{
             f"time_to_{step}_hours": {
                 "automated_detection": _times(alerts, column, end, simulated),
@@ -465,11 +467,7 @@ def _cases(
     items: list[QueueItem], status: dict[int, str], key: bytes, limit: int, end: int
 ) -> dict[str, Any]:
     # reviewed: a moderator opened or decided one of the account's items before the end
-    reviewed = {
-        json.dumps(i.adult_id)
-        for i in items
-        if i.first_reviewed_at is not None and i.first_reviewed_at < end
-    }
+    reviewed = {json.dumps(i.adult_id) for i in items if _counted(i, "first_reviewed_at", end)}
     by_adult: dict[str, list[QueueItem]] = {}
     for i in items:
         by_adult.setdefault(json.dumps(i.adult_id), []).append(i)

@@ -12,6 +12,7 @@ from riskscore._words import plural
 from riskscore.io.markdown import markdown_row, markdown_text
 from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, SHIFT_HEADER, shift_rows
 from riskscore.moderation.disclosure import SUPPRESSED
+from riskscore.moderation.item_history import CHANNEL_NOTES
 
 __all__ = [
     "CHART_FILES",
@@ -154,7 +155,7 @@ def _outcome_tables(d: dict[str, Any]) -> list[_Table]:
                 [[k, _n(v["alerts"]), _n(v["user_reports"])] for k, v in d[key].items()],
                 "User reports are banded by the reporter's age."
                 if key == "by_age_band"
-                else "For alerts: the most private channel the conversation had reached.",
+                else CHANNEL_NOTES[bool(d.get("channels_at_period_end", True))],
             )
         )
     return out
