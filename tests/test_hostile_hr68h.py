@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from synapse_helpers import _module, _read_jsonl, _Room, _run
+from synapse.module_api.errors import ConfigError
+from synapse_helpers import _base, _module, _read_jsonl, _Room, _run
 
+import riskscore as rs
 from riskscore.integrations.synapse import RiskscoreModule
 from riskscore.moderation.queue import ReviewQueue
 
@@ -229,3 +231,61 @@ def test_a_disk_full_mid_record_leaves_no_half_record(tmp_path: Path) -> None:
     _run(module._emit(*second))
     records = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert [r["tier"] for r in records] == ["urgent"]
+
+
+@pytest.mark.parametrize(
+    ("alerts", "extra", "where", "message"),
+    [
+        ({"jsonl": "DIR"}, {}, ("alerts", "jsonl"), "is a directory: give a file"),
+        ({"review_queue": "DIR"}, {}, ("alerts", "review_queue"), "is a directory"),
+        ({"jsonl": "a.jsonl"}, {"events_log": "a.jsonl"}, ("events_log",), "is also alerts.jsonl"),
+        (
+            {"jsonl": "a.jsonl"},
+            {"shadow": {"model": "BUNDLE", "jsonl": "LINK"}},
+            ("shadow", "jsonl"),
+            "is also alerts.jsonl",
+        ),
+        ({"review_queue": "ev.jsonl"}, {}, ("alerts", "review_queue"), "is not a riskscore queue"),
+    ],
+)
+def test_a_file_setting_that_cannot_work_is_refused_at_start(
+    tmp_path: Path, alerts: dict[str, str], extra: dict[str, Any], where: Any, message: str
+) -> None:
+    """Was: accepted, and then every alert failed (a directory; a file that is no review
+    queue, each alert a traceback), or two sinks wrote one file (the alerts among the
+    events; the shadow's among production's, through a symbolic link). Now the
+    homeserver does not start, and the error names the setting."""
+    (tmp_path / "DIR").mkdir()
+    (tmp_path / "ev.jsonl").write_text('{"conversation_id": "c"}\n')
+    (tmp_path / "LINK").symlink_to(tmp_path / "a.jsonl")
+    bundle = tmp_path / "BUNDLE"
+    rs.save_model(rs.load_model(), bundle)
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: resolve(v) for k, v in value.items()}
+        return str(tmp_path / value)
+
+    raw = _base(tmp_path, alerts=resolve(alerts), **resolve(extra))
+    with pytest.raises(ConfigError) as caught:
+        RiskscoreModule.parse_config(raw)
+    assert message in str(caught.value)
+    assert caught.value.path == ("modules", "riskscore", *where)
+
+
+def test_a_queue_file_gone_bad_does_not_stop_the_shutdown(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Was: a review queue file replaced by a directory while the server ran raised
+    ``sqlite3.OperationalError`` out of the shutdown, before its checkpoint: every
+    conversation's state since the last checkpoint was lost. Now the alert's failure is
+    logged (it is in the alerts file) and the checkpoint is written."""
+    module, db, jsonl = _sinks(tmp_path)
+    _chat(module)
+    db.unlink()
+    db.mkdir()
+    with caplog.at_level(logging.ERROR, logger="riskscore.integrations.synapse"):
+        module._before_shutdown()
+    assert (tmp_path / "s" / "scorer.checkpoint").is_file()
+    assert [r["tier"] for r in _read_jsonl(jsonl)] == ["review", "urgent"]
+    assert any("could not add the alert" in r.getMessage() for r in caplog.records)

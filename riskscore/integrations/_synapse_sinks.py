@@ -80,15 +80,21 @@ class AlertSinks:
             # while another process had the queue locked (SQLite may wait for that lock:
             # not on the reactor thread)
             self._writer.hold(None, [(0, alert)], [])
-            try:
-                await self._api.defer_to_thread(self._writer.flush)
-            except Exception:
-                logger.exception("riskscore: could not add the alert to the review queue")
+            await self._api.defer_to_thread(self._flush_queue)
         if self._settings.moderation_room is not None:
             try:
                 await self._post_to_moderation_room(alert, record)
             except Exception:
                 logger.exception("riskscore: could not post the alert to the moderation room")
+
+    def _flush_queue(self) -> None:
+        """Queue the alerts held, in this thread; a failure other than a lock (the queue's
+        file unusable) loses the alert it met to the queue alone (logged), and never stops
+        a checkpoint or the shutdown."""
+        try:
+            self._writer.flush()
+        except Exception:
+            logger.exception("riskscore: could not add the alert to the review queue")
 
     def _append_jsonl(self, alerts: list[tuple[Alert, dict[str, Any]]]) -> None:
         """The alerts' records (:meth:`Alert.to_json`) with their ``matrix`` context, whole

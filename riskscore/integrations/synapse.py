@@ -391,7 +391,7 @@ class RiskscoreModule(AlertSinks):
         still held, no checkpoint (:mod:`riskscore.moderation.queue_writer`, as
         ``riskscore serve``): it would count them as raised, and a restart from it would
         never queue them. Whether it was written."""
-        self._writer.flush()
+        self._flush_queue()
         held, _ = self._writer.held
         if held:
             logger.error(
@@ -444,7 +444,7 @@ class RiskscoreModule(AlertSinks):
             if self._dirty:
                 self._dirty = not self._checkpoint_after_queue()
             else:
-                self._writer.flush()
+                self._flush_queue()
             self._store.close()
         held, _ = self._writer.held
         if held:
