@@ -79,7 +79,7 @@ class QueueWriter:
         logger: logging.Logger = _LOG,
     ) -> None:
         if (queue is None) == (opener is None):
-            raise ValueError("QueueWriter takes a queue or an opener of one, not both")
+            raise ValueError("QueueWriter takes one of queue and opener")
         self.queue = queue
         self.opener = opener
         self.actor = actor
