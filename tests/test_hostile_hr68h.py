@@ -246,6 +246,12 @@ def test_a_disk_full_mid_record_leaves_no_half_record(tmp_path: Path) -> None:
             "is also alerts.jsonl",
         ),
         ({"review_queue": "ev.jsonl"}, {}, ("alerts", "review_queue"), "is not a riskscore queue"),
+        (
+            {"jsonl": "a.jsonl"},
+            {"events_log": "s/scorer.checkpoint"},
+            ("events_log",),
+            "is also the module's scorer.checkpoint in state_dir",
+        ),
     ],
 )
 def test_a_file_setting_that_cannot_work_is_refused_at_start(
@@ -254,8 +260,10 @@ def test_a_file_setting_that_cannot_work_is_refused_at_start(
     """Was: accepted, and then every alert failed (a directory; a file that is no review
     queue, each alert a traceback), or two sinks wrote one file (the alerts among the
     events; the shadow's among production's, through a symbolic link). Now the
-    homeserver does not start, and the error names the setting."""
+    homeserver does not start, and the error names the setting. An events log in the
+    scorer checkpoint's place appended its JSON lines into that SQLite file."""
     (tmp_path / "DIR").mkdir()
+    (tmp_path / "s").mkdir()
     (tmp_path / "ev.jsonl").write_text('{"conversation_id": "c"}\n')
     (tmp_path / "LINK").symlink_to(tmp_path / "a.jsonl")
     bundle = tmp_path / "BUNDLE"

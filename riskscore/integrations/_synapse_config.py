@@ -389,6 +389,10 @@ def parse(raw: Any) -> SynapseConfig:
     return SynapseConfig(**kwargs)
 
 
+#: The module's own files in ``state_dir``: the scorer checkpoint and the room facts.
+CHECKPOINT_NAME: Final = "scorer.checkpoint"
+ROOMS_NAME: Final = "rooms.sqlite3"
+
 #: The files the module writes, by their setting and its path in the config block.
 _FILES: Final = (
     ("jsonl", ("alerts", "jsonl")),
@@ -401,19 +405,22 @@ _FILES: Final = (
 def _check_files(kwargs: Mapping[str, Any]) -> None:
     """Refuse, at start-up, a file setting that names a directory, a file another setting
     names too (the alerts and the events in one file, which no reader tells apart), or a
-    review queue that is another database: each would fail every alert or mix two records."""
-    seen: dict[Path, tuple[str, ...]] = {}
+    review queue that is another database: each would fail every alert or mix two records
+    (or, in the module's own state files, corrupt them)."""
+    state = kwargs["state_dir"]
+    seen = {
+        Path(os.path.realpath(state / name)): f"the module's {name} in state_dir"
+        for name in (CHECKPOINT_NAME, ROOMS_NAME)
+    }
     for key, path in _FILES:
         file = kwargs.get(key)
         if file is None:
             continue
         if file.is_dir():
             raise SynapseConfigError(f"{str(file)!r} is a directory: give a file", path)
-        same = seen.setdefault(Path(os.path.realpath(file)), path)
-        if same != path:
-            raise SynapseConfigError(
-                f"{str(file)!r} is also {'.'.join(same)}: give each its own file", path
-            )
+        label = seen.setdefault(Path(os.path.realpath(file)), ".".join(path))
+        if label != ".".join(path):
+            raise SynapseConfigError(f"{str(file)!r} is also {label}: give each its own file", path)
         if key == "review_queue":
             try:
                 check_is_queue(file)

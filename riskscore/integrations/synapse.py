@@ -58,7 +58,13 @@ except ImportError as exc:  # Synapse runs this module in its own environment
 from riskscore._words import plural
 from riskscore.exceptions import ModelIntegrityError, SchemaError
 from riskscore.integrations._synapse_ages import AgeSource, make_age_source
-from riskscore.integrations._synapse_config import SynapseConfig, SynapseConfigError, parse
+from riskscore.integrations._synapse_config import (
+    CHECKPOINT_NAME,
+    ROOMS_NAME,
+    SynapseConfig,
+    SynapseConfigError,
+    parse,
+)
 from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.integrations._synapse_mapping import EventMeta, EventTranslator, RoomView
 from riskscore.integrations._synapse_rooms import ConversationRooms
@@ -75,12 +81,10 @@ __all__ = ["ModuleConfig", "RiskscoreModule"]
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINT_NAME = "scorer.checkpoint"
 # Kinds of warning about single events (rate-limited, :class:`EventWarnings`).
 _DROPPED = "events dropped (scoring queue full)"
 _REFUSED = "events refused by the scorer"
 _UNMAPPED = "room events that could not be read"
-ROOMS_NAME = "rooms.sqlite3"
 #: Key of the conversation -> room map in the scorer checkpoint's ``extra`` data.
 _ROOMS_KEY = "conversation_rooms"
 
