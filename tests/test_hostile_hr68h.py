@@ -4,7 +4,9 @@ was logged and never queued (it is now held and queued after, by the rule ``risk
 serve`` uses, :mod:`riskscore.moderation.queue_writer`); the alerts of a batch not sent yet
 when the server stopped were lost to every sink; an events log or alerts file that could
 not be written lost the batch's alerts, or stopped the shutdown before its checkpoint; a
-full disk left half a record that the next append joined to another.
+full disk left half a record that the next append joined to another; a file setting that
+could not work (a directory, another setting's file, a database that is no review queue)
+was accepted at start-up.
 """
 
 from __future__ import annotations
