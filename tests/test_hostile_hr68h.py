@@ -123,10 +123,13 @@ def test_an_alert_raised_while_the_queue_is_locked_is_queued_after(
 
 
 @pytest.mark.usefixtures("short_wait")
-def test_shutdown_queues_the_alerts_held_then_writes_the_checkpoint(tmp_path: Path) -> None:
+def test_shutdown_queues_the_alerts_held_then_writes_the_checkpoint(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """The alerts held while the queue was locked are queued at shutdown, before its
     checkpoint; while the lock outlasts the shutdown, no checkpoint is written (a restart
-    from it would never queue them) and the log says how many were not queued."""
+    from it would never queue them) and the log says how many were not queued, and of which
+    conversations (to find them in the alerts file)."""
     module, db, _ = _sinks(tmp_path)
     _chat(module)
     with _locked(db):
@@ -138,11 +141,13 @@ def test_shutdown_queues_the_alerts_held_then_writes_the_checkpoint(tmp_path: Pa
 
     again, db2, _ = _sinks(tmp_path / "b")
     _chat(again)
-    with _locked(db2):
+    with _locked(db2), caplog.at_level(logging.ERROR, logger="riskscore.integrations.synapse"):
         for alert, context in again._process(100):
             _run(again._emit(alert, context))
         again._before_shutdown()
     assert _queued(db2) == []
+    (lost,) = [r for r in caplog.records if "not queued at shutdown" in r.getMessage()]
+    assert "2 alerts not queued at shutdown (conversation(s) @adult:x|@kid:x" in lost.getMessage()
     assert not (tmp_path / "b" / "s" / "scorer.checkpoint").exists()
 
 

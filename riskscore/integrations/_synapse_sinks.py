@@ -96,6 +96,19 @@ class AlertSinks:
         except Exception:
             logger.exception("riskscore: could not add the alert to the review queue")
 
+    def _log_not_queued(self) -> None:
+        """At shutdown: the alerts still held (the queue locked past its busy timeout) are
+        lost to the queue; one line says how many and of which conversations."""
+        held = self._writer.held_alerts()
+        if held:
+            logger.error(
+                "riskscore: %s not queued at shutdown (conversation(s) %s, in the alerts file "
+                "when one is configured): the review queue was locked by another process; "
+                "the scorer state since the last checkpoint is not kept either",
+                plural(len(held), "alert"),
+                ", ".join(sorted({shown_id(a.conversation_id) for a in held})),
+            )
+
     def _append_jsonl(self, alerts: list[tuple[Alert, dict[str, Any]]]) -> None:
         """The alerts' records (:meth:`Alert.to_json`) with their ``matrix`` context, whole
         or not at all; a file that cannot take them (a full disk, a directory in its place)

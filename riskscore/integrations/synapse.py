@@ -450,13 +450,7 @@ class RiskscoreModule(AlertSinks):
             else:
                 self._flush_queue()
             self._store.close()
-        held, _ = self._writer.held
-        if held:
-            logger.error(
-                "riskscore: %s not queued at shutdown: the review queue was locked by another "
-                "process; the scorer state since the last checkpoint is not kept either",
-                plural(held, "alert"),
-            )
+        self._log_not_queued()
         self.warnings.flush(force=True)
         logger.info(
             "riskscore: stopped after %d room events (%d scored, %d alerts); state in %s",

@@ -94,6 +94,10 @@ class QueueWriter:
         batches = list(self._held)
         return (sum(len(b.alerts) for b in batches), sum(len(b.reports) for b in batches))
 
+    def held_alerts(self) -> list[Alert]:
+        """The alerts held, oldest first (what a log names when they cannot wait)."""
+        return [alert for batch in list(self._held) for _, alert in batch.alerts]
+
     def busy_text(self) -> str:
         """What a response says while alerts or reports are held."""
         alerts, reports = self.held
