@@ -21,11 +21,11 @@ import riskscore as rs
 from riskscore.cli import main
 from riskscore.moderation import QueueError, ReviewQueue, UserReport, iter_reports
 from riskscore.moderation.cases import MAX_NOTE_CHARS
+from riskscore.moderation.queue_writer import QueueWriter
 from riskscore.moderation.ranking import build_case, headline, rank_cases
 from riskscore.policy import Alert, Tier
 from riskscore.serve import create_app
 from riskscore.serve.accounts import ModeratorStore
-from riskscore.serve.queue_writer import QueueWriter
 
 T0 = 1_767_225_600  # 2026-01-01 00:00 UTC
 

@@ -7,10 +7,11 @@ module turns :class:`SynapseConfigError` into Synapse's ``ConfigError``.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from riskscore._checks import is_int, is_real, unknown_keys_problem
 from riskscore.integrations._synapse_store import is_room_id, is_user_id
@@ -19,6 +20,8 @@ from riskscore.io.schema import MAX_TZ_OFFSET_MIN, MIN_TZ_OFFSET_MIN
 from riskscore.io.time_zones import time_zone
 from riskscore.io.tz_offsets import one_tz_offset_problem
 from riskscore.model.bundle import MANIFEST
+from riskscore.moderation.cases import QueueError
+from riskscore.moderation.queue_db import check_is_queue
 from riskscore.online.options import DEFAULT_IDLE_EXPIRY_S
 from riskscore.policy import AlertPolicy, PolicyFileError
 
@@ -386,4 +389,44 @@ def parse(raw: Any) -> SynapseConfig:
     for key in ("checkpoint_interval_s", "idle_expiry_s"):
         if key in conf:
             kwargs[key] = _number(conf[key], (key,), low=1e-3)
+    _check_files(kwargs)
     return SynapseConfig(**kwargs)
+
+
+#: The module's own files in ``state_dir``: the scorer checkpoint and the room facts.
+CHECKPOINT_NAME: Final = "scorer.checkpoint"
+ROOMS_NAME: Final = "rooms.sqlite3"
+
+#: The files the module writes, by their setting and its path in the config block.
+_FILES: Final = (
+    ("jsonl", ("alerts", "jsonl")),
+    ("review_queue", ("alerts", "review_queue")),
+    ("events_log", ("events_log",)),
+    ("shadow_jsonl", ("shadow", "jsonl")),
+)
+
+
+def _check_files(kwargs: Mapping[str, Any]) -> None:
+    """Refuse, at start-up, a file setting that names a directory, a file another setting
+    names too (the alerts and the events in one file, which no reader tells apart), or a
+    review queue that is another database: each would fail every alert or mix two records
+    (or, in the module's own state files, corrupt them)."""
+    state = kwargs["state_dir"]
+    seen = {
+        Path(os.path.realpath(state / name)): f"the module's {name} in state_dir"
+        for name in (CHECKPOINT_NAME, ROOMS_NAME)
+    }
+    for key, path in _FILES:
+        file = kwargs.get(key)
+        if file is None:
+            continue
+        if file.is_dir():
+            raise SynapseConfigError(f"{str(file)!r} is a directory: give a file", path)
+        label = seen.setdefault(Path(os.path.realpath(file)), ".".join(path))
+        if label != ".".join(path):
+            raise SynapseConfigError(f"{str(file)!r} is also {label}: give each its own file", path)
+        if key == "review_queue":
+            try:
+                check_is_queue(file)
+            except QueueError as exc:
+                raise SynapseConfigError(str(exc), path) from None

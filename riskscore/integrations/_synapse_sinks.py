@@ -1,5 +1,6 @@
 """Where the Synapse module sends an alert (private): the JSON lines file, the review
-queue (in a thread: SQLite may wait for a lock) and the moderators' Matrix room, created
+queue (in a thread: SQLite may wait for a lock; held while another process holds it
+locked, :mod:`riskscore.moderation.queue_writer`) and the moderators' Matrix room, created
 or joined on first use. :class:`AlertSinks` is mixed into
 :class:`~riskscore.integrations.synapse.RiskscoreModule`.
 """
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from riskscore._optional import missing_extra
 
@@ -17,17 +19,18 @@ try:  # Synapse runs this module in its own environment
 except ImportError as exc:
     raise missing_extra("synapse", "riskscore.integrations.synapse", exc) from exc
 
-from riskscore._words import risk_text
+from riskscore._words import plural, risk_text
+from riskscore.exceptions import one_line
 from riskscore.integrations._synapse_config import SynapseConfig
 from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.integrations._synapse_mapping import EventTranslator
 from riskscore.integrations._synapse_store import RoomStore
-from riskscore.io.private import open_private_append
+from riskscore.io.private import append_private_lines
 from riskscore.io.shown_ids import shown_id
 from riskscore.model.scores import reason_texts
-from riskscore.moderation.cases import QueueError
 from riskscore.moderation.item_facts import alert_facts, older_role, younger_account_text
 from riskscore.moderation.queue import ReviewQueue
+from riskscore.moderation.queue_writer import QueueWriter
 from riskscore.policy import Alert
 
 __all__ = ["AlertSinks", "notice_body"]
@@ -48,47 +51,115 @@ class AlertSinks:
     _translator: EventTranslator
     _notice_user: str | None
     _moderation_room: str | None
+    _writer: QueueWriter
     n_alerts: int
     n_queue_refused: int
+    n_jsonl_failed: int
+    n_events_log_failed: int
+    n_shadow_alerts: int
     warnings: EventWarnings
+
+    def _open_sinks(self) -> None:
+        """The sinks' counters, and the writer of the review queue, opened in the thread
+        that writes to it (:mod:`riskscore.moderation.queue_writer`)."""
+        self.n_queue_refused = self.n_jsonl_failed = self.n_events_log_failed = 0
+        path = self._settings.review_queue
+        self._writer = QueueWriter(
+            opener=lambda: ReviewQueue(cast("Path", path)),
+            actor="riskscore-synapse",
+            on_refused=self._queue_refused,
+            logger=logger,
+        )
 
     async def _emit(self, alert: Alert, context: dict[str, Any]) -> None:
         self.n_alerts += 1
         record = {**alert.to_dict(), "matrix": context}
-        if self._settings.jsonl is not None:
-            try:
-                self._append_jsonl(alert, context)
-            except OSError:
-                logger.exception(
-                    "riskscore: could not append the alert to %s", self._settings.jsonl
-                )
+        self._append_jsonl([(alert, context)])
         if self._settings.review_queue is not None:
-            try:  # SQLite may wait for another process's lock: not on the reactor thread
-                await self._api.defer_to_thread(self._queue_alert, alert)
-            except QueueError as exc:
-                self._queue_refused(alert, exc)
-            except Exception:
-                logger.exception("riskscore: could not add the alert to the review queue")
+            # held first (a shutdown meanwhile queues it too), then queued after any held
+            # while another process had the queue locked (SQLite may wait for that lock:
+            # not on the reactor thread)
+            self._writer.hold(None, [(0, alert)], [])
+            await self._api.defer_to_thread(self._flush_queue)
         if self._settings.moderation_room is not None:
             try:
                 await self._post_to_moderation_room(alert, record)
             except Exception:
                 logger.exception("riskscore: could not post the alert to the moderation room")
 
-    def _append_jsonl(self, alert: Alert, context: dict[str, Any]) -> None:
-        """The alert's record (:meth:`Alert.to_json`) with its ``matrix`` context."""
-        assert self._settings.jsonl is not None
-        with open_private_append(self._settings.jsonl) as fh:
-            fh.write(alert.to_json(matrix=context) + "\n")
-
-    def _queue_alert_or_count(self, alert: Alert) -> None:
-        """Queue the alert in this thread (as at shutdown); a refusal is counted."""
+    def _flush_queue(self) -> None:
+        """Queue the alerts held, in this thread; a failure other than a lock (the queue's
+        file unusable) loses the alert it met to the queue alone (logged), and never stops
+        a checkpoint or the shutdown."""
         try:
-            self._queue_alert(alert)
-        except QueueError as exc:
-            self._queue_refused(alert, exc)
+            self._writer.flush()
+        except Exception:
+            logger.exception("riskscore: could not add the alert to the review queue")
 
-    def _queue_refused(self, alert: Alert, exc: QueueError) -> None:
+    def _log_not_queued(self) -> None:
+        """At shutdown: the alerts still held (the queue locked past its busy timeout) are
+        lost to the queue; one line says how many and of which conversations."""
+        held = self._writer.held_alerts()
+        if held:
+            logger.error(
+                "riskscore: %s not queued at shutdown (conversation(s) %s, in the alerts file "
+                "when one is configured): the review queue was locked by another process; "
+                "the scorer state since the last checkpoint is not kept either",
+                plural(len(held), "alert"),
+                ", ".join(sorted({shown_id(a.conversation_id) for a in held})),
+            )
+
+    def _append_jsonl(self, alerts: list[tuple[Alert, dict[str, Any]]]) -> None:
+        """The alerts' records (:meth:`Alert.to_json`) with their ``matrix`` context, whole
+        or not at all; a file that cannot take them (a full disk, a directory in its place)
+        is one line in the log naming it and the alerts' conversations (still queued and
+        posted: the file is one sink of three)."""
+        path = self._settings.jsonl
+        if path is None or not alerts:
+            return
+        try:
+            append_private_lines(path, [a.to_json(matrix=context) for a, context in alerts])
+        except OSError as exc:
+            self.n_jsonl_failed += len(alerts)
+            logger.error(
+                "riskscore: could not append %s on conversation(s) %s to %s: %s",
+                plural(len(alerts), "alert"),
+                ", ".join(sorted({shown_id(a.conversation_id) for a, _ in alerts})),
+                path,
+                one_line(str(exc)),
+            )
+
+    def _log_events(self, path: Path, lines: list[str]) -> None:
+        """Append the schema v1 events scored to ``events_log``; a file that cannot take
+        them (a full disk, a directory in its place) is counted and one line in the log,
+        never a failure of the batch, whose events are scored and whose alerts are sent."""
+        try:
+            append_private_lines(path, lines)
+        except OSError as exc:
+            self.n_events_log_failed += len(lines)
+            logger.error(
+                "riskscore: could not append %d events to the events log %s: %s",
+                len(lines),
+                path,
+                one_line(str(exc)),
+            )
+
+    def _log_shadow(self, lines: list[str]) -> None:
+        """Append shadow alerts to the shadow JSON lines file (and nowhere else)."""
+        path = self._settings.shadow_jsonl
+        assert path is not None
+        self.n_shadow_alerts += len(lines)
+        try:
+            append_private_lines(path, lines)
+        except OSError as exc:
+            logger.error(
+                "riskscore: could not append %d shadow alerts to %s: %s",
+                len(lines),
+                path,
+                one_line(str(exc)),
+            )
+
+    def _queue_refused(self, alert: Alert, reason: str) -> None:
         """Count an alert the review queue refused (dated too far ahead of the clock, or
         outside its events' times) and warn in one line naming its conversation and the
         queue's reason: the queue's rule, not a fault of the module (no traceback)."""
@@ -98,14 +169,8 @@ class AlertSinks:
             logging.WARNING,
             "riskscore: alert on conversation %s not queued: the review queue refused it: %s",
             alert.conversation_id,
-            exc,
+            reason,
         )
-
-    def _queue_alert(self, alert: Alert) -> None:
-        """Queue the alert, on the channel its conversation reached (``alert.max_channel``)."""
-        assert self._settings.review_queue is not None
-        with ReviewQueue(self._settings.review_queue) as queue:
-            queue.add_alert(alert, actor="riskscore-synapse")
 
     async def _moderation_room_id(self) -> str:
         cfg = self._settings.moderation_room

@@ -55,15 +55,21 @@ try:  # before riskscore's Synapse modules, which import it too
 except ImportError as exc:  # Synapse runs this module in its own environment
     raise missing_extra("synapse", "riskscore.integrations.synapse", exc) from exc
 
+from riskscore._words import plural
 from riskscore.exceptions import ModelIntegrityError, SchemaError
 from riskscore.integrations._synapse_ages import AgeSource, make_age_source
-from riskscore.integrations._synapse_config import SynapseConfig, SynapseConfigError, parse
+from riskscore.integrations._synapse_config import (
+    CHECKPOINT_NAME,
+    ROOMS_NAME,
+    SynapseConfig,
+    SynapseConfigError,
+    parse,
+)
 from riskscore.integrations._synapse_log import EventWarnings
 from riskscore.integrations._synapse_mapping import EventMeta, EventTranslator, RoomView
 from riskscore.integrations._synapse_rooms import ConversationRooms
 from riskscore.integrations._synapse_sinks import AlertSinks
 from riskscore.integrations._synapse_store import RoomStore
-from riskscore.io.private import open_private_append
 from riskscore.model import RiskModel, load_model
 from riskscore.online import OnlineScorer
 from riskscore.policy import Alert
@@ -75,12 +81,10 @@ __all__ = ["ModuleConfig", "RiskscoreModule"]
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINT_NAME = "scorer.checkpoint"
 # Kinds of warning about single events (rate-limited, :class:`EventWarnings`).
 _DROPPED = "events dropped (scoring queue full)"
 _REFUSED = "events refused by the scorer"
 _UNMAPPED = "room events that could not be read"
-ROOMS_NAME = "rooms.sqlite3"
 #: Key of the conversation -> room map in the scorer checkpoint's ``extra`` data.
 _ROOMS_KEY = "conversation_rooms"
 
@@ -120,6 +124,9 @@ class RiskscoreModule(AlertSinks):
     n_queue_refused : int
         Alerts the review queue refused (dated over a day ahead of the clock, or outside
         their events' times): each counted and warned about in one line, not queued.
+    n_jsonl_failed, n_events_log_failed : int
+        Alerts and events a JSON lines file could not take (a full disk, a directory in
+        its place): counted, and each batch of them one line in the log.
     warnings : EventWarnings
         Warnings about single events (queue full, refused, unreadable, dated far from
         their receipt): the first few of each kind logged, then counts at most once a
@@ -191,7 +198,10 @@ class RiskscoreModule(AlertSinks):
         self._state_lock = threading.Lock()  # held while a checkpoint reads the scorer
         self._stopped = False
         self.n_enqueued = self.n_dropped = self.n_scored = self.n_rejected = self.n_alerts = 0
-        self.n_shadow_alerts = self.n_unmapped = self.n_queue_refused = 0
+        self.n_shadow_alerts = self.n_unmapped = 0
+        # Alerts of the batch being sent, not sent yet: a shutdown meanwhile sends them.
+        self._unsent: deque[tuple[Alert, dict[str, Any]]] = deque()
+        self._open_sinks()
 
         api.register_third_party_rules_callbacks(on_new_event=self.on_new_event)
         api.register_account_data_callbacks(on_account_data_updated=self.on_account_data_updated)
@@ -286,8 +296,9 @@ class RiskscoreModule(AlertSinks):
     async def _drain(self) -> None:
         try:
             while (self._pending or self._checkpoint_due) and not self._stopped:
-                for alert, context in self._process(self._settings.batch_size):
-                    await self._emit(alert, context)
+                self._unsent.extend(self._process(self._settings.batch_size))
+                while self._unsent and not self._stopped:
+                    await self._emit(*self._unsent.popleft())
                 if self._checkpoint_due:
                     self._checkpoint_due = False
                     await self._checkpoint_in_thread()
@@ -340,8 +351,7 @@ class RiskscoreModule(AlertSinks):
                     context = self._context(alert, event)
                     shadow_lines.append(alert.to_json(shadow=True, matrix=context))
         if lines and log is not None:
-            with open_private_append(log) as fh:
-                fh.write("\n".join(lines) + "\n")
+            self._log_events(log, lines)
         if shadow_lines:
             self._log_shadow(shadow_lines)
         return out
@@ -356,17 +366,6 @@ class RiskscoreModule(AlertSinks):
             event.event_id,
             exc_info=True,
         )
-
-    def _log_shadow(self, lines: list[str]) -> None:
-        """Append shadow alerts to the shadow JSON lines file (and nowhere else)."""
-        path = self._settings.shadow_jsonl
-        assert path is not None
-        self.n_shadow_alerts += len(lines)
-        try:
-            with open_private_append(path) as fh:
-                fh.write("\n".join(lines) + "\n")
-        except OSError:
-            logger.exception("riskscore: could not append %d shadow alerts to %s", len(lines), path)
 
     def _context(self, alert: Alert, event: EventMeta) -> dict[str, Any]:
         """Where an alert belongs in Matrix: the room and channel of its conversation's
@@ -387,19 +386,40 @@ class RiskscoreModule(AlertSinks):
         """Scorer state and the conversation rooms, in one SQLite transaction."""
         self.scorer.checkpoint(self._checkpoint_path, extra={_ROOMS_KEY: self.rooms.to_json()})
 
-    def _write_checkpoint(self) -> None:
+    def _write_checkpoint(self) -> bool:
         with self._state_lock:
-            self._checkpoint()
+            return self._checkpoint_after_queue()
+
+    def _checkpoint_after_queue(self) -> bool:
+        """The alerts held while the review queue was locked queued first; while any is
+        still held, no checkpoint (:mod:`riskscore.moderation.queue_writer`, as
+        ``riskscore serve``): it would count them as raised, and a restart from it would
+        never queue them. Whether it was written."""
+        self._flush_queue()
+        held, _ = self._writer.held
+        if held:
+            logger.error(
+                "riskscore: checkpoint to %s not written: %s held while the review queue is "
+                "locked by another process; they are queued, and the checkpoint written, "
+                "once the lock is released",
+                self._checkpoint_path,
+                plural(held, "alert"),
+            )
+            return False
+        self._checkpoint()
+        return True
 
     async def _checkpoint_in_thread(self) -> None:
         if not self._dirty:
             return
         self._dirty = False
         try:
-            await self._api.defer_to_thread(self._write_checkpoint)
+            written = await self._api.defer_to_thread(self._write_checkpoint)
         except Exception:
-            self._dirty = True
+            written = False
             logger.exception("riskscore: checkpoint to %s failed", self._checkpoint_path)
+        if not written:
+            self._dirty = True
 
     def _on_checkpoint_timer(self) -> None:
         self.warnings.flush()  # the counts of a flood that stopped, once their interval is up
@@ -410,21 +430,27 @@ class RiskscoreModule(AlertSinks):
     def _before_shutdown(self) -> None:
         """Score what is queued and write a final checkpoint (at shutdown).
 
-        Alerts raised here go to the JSON lines file and the review queue, not
-        to the moderation room: the server is stopping.
+        Alerts raised here, and those of a batch the drain had not sent yet, go to the
+        JSON lines file and the review queue, not to the moderation room: the server is
+        stopping. Alerts held while the review queue was locked are queued first; while
+        any is still held, no checkpoint is written (as on the timer), and they are lost
+        to the queue (not to the JSON lines file): the log says how many.
         """
         with self._state_lock:  # waits for a checkpoint in progress
             self._stopped = True
-            for alert, context in self._process(len(self._pending)):
-                self.n_alerts += 1
-                if self._settings.jsonl is not None:
-                    self._append_jsonl(alert, context)
-                if self._settings.review_queue is not None:
-                    self._queue_alert_or_count(alert)
+            self._unsent.extend(self._process(len(self._pending)))
+            unsent = list(self._unsent)
+            self._unsent.clear()
+            self.n_alerts += len(unsent)
+            self._append_jsonl(unsent)
+            if self._settings.review_queue is not None:
+                self._writer.hold(None, list(enumerate(a for a, _ in unsent)), [])
             if self._dirty:
-                self._checkpoint()
-                self._dirty = False
+                self._dirty = not self._checkpoint_after_queue()
+            else:
+                self._flush_queue()
             self._store.close()
+        self._log_not_queued()
         self.warnings.flush(force=True)
         logger.info(
             "riskscore: stopped after %d room events (%d scored, %d alerts); state in %s",
@@ -444,6 +470,9 @@ class RiskscoreModule(AlertSinks):
             "rejected": self.n_rejected,
             "alerts": self.n_alerts,
             "queue_refused": self.n_queue_refused,
+            "queue_held": self._writer.held[0],
+            "jsonl_failed": self.n_jsonl_failed,
+            "events_log_failed": self.n_events_log_failed,
             "shadow_alerts": self.n_shadow_alerts,
             "unmapped": self.n_unmapped,
             "skipped_large_rooms": self._translator.n_skipped_large_rooms,

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from pathlib import Path
 from typing import TextIO
 
-__all__ = ["FILE_MODE", "make_private", "open_private_append"]
+__all__ = ["FILE_MODE", "append_private_lines", "make_private", "open_private_append"]
 
 #: Mode of a file that names accounts: read and write for its owner only.
 FILE_MODE = 0o600
@@ -58,3 +59,43 @@ def open_private_append(path: str | os.PathLike[str]) -> TextIO:
         ) from None
     os.set_blocking(fd, True)  # writes wait for the reader as to any file
     return open(fd, "a", encoding="utf-8")
+
+
+def append_private_lines(path: str | os.PathLike[str], lines: list[str]) -> None:
+    """Append ``lines`` (each without its newline) to ``path`` in one write
+    (:func:`open_private_append`), whole or not at all: when the write fails (a full disk,
+    ``ENOSPC``) the file is cut back to its length before it, so that no half record is
+    left for the next append to run into (one line of two records, which no reader reads).
+
+    Raises
+    ------
+    OSError
+        The file could not be opened (a directory, a FIFO no process reads) or written;
+        it is as it was.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "alerts.jsonl"
+    >>> append_private_lines(path, ['{"a": 1}', '{"a": 2}'])
+    >>> path.read_text()
+    '{"a": 1}\\n{"a": 2}\\n'
+    """
+    if not lines:
+        return
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    with open_private_append(path) as fh:
+        fd = fh.fileno()
+        found = os.fstat(fd)
+        start = found.st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError:
+            try:
+                if stat.S_ISREG(found.st_mode):  # a FIFO or a device has nothing to cut
+                    os.ftruncate(fd, start)
+            except OSError:
+                pass
+            raise

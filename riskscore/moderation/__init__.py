@@ -9,6 +9,9 @@
   audit entries; :mod:`~riskscore.moderation.intake` (adding and de-duplicating),
   :mod:`~riskscore.moderation.ranking` (cases and their order) and
   :mod:`~riskscore.moderation.decisions` (reviews and decisions) do the queue's work.
+- :mod:`~riskscore.moderation.queue_writer`: what a long-running scorer (``riskscore
+  serve``, the Synapse module) raised, queued in order and held while another process
+  holds the queue locked.
 - :mod:`~riskscore.moderation.transparency`,
   :mod:`~riskscore.moderation.transparency_render`: transparency reports from the queue
   (JSON, Markdown, HTML, charts).

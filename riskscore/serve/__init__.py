@@ -11,8 +11,8 @@ without it, importing this package or any of its modules raises
 - :mod:`~riskscore.serve.service`: :class:`ScoringService`, the scoring behind
   ``POST /v1/events``, free of the web framework; :mod:`~riskscore.serve.batches`: the
   batch ids it remembers (``Idempotency-Key``), as they come in and as checkpoints keep them;
-  :mod:`~riskscore.serve.queue_writer`: its alerts and reports queued in order, held while
-  another process holds the queue locked.
+  :mod:`~riskscore.moderation.queue_writer`: its alerts and reports queued in order, held
+  while another process holds the queue locked.
 - :mod:`~riskscore.serve.api`, :mod:`~riskscore.serve.console`: the routes.
 - :mod:`~riskscore.serve.accounts`, :mod:`~riskscore.serve.moderator`,
   :mod:`~riskscore.serve.access_log`, :mod:`~riskscore.serve.security`: moderator

@@ -34,6 +34,7 @@ from riskscore.model.scores import reason_texts
 from riskscore.moderation.cases import QueueError
 from riskscore.moderation.item_facts import facts_text
 from riskscore.moderation.queue import ReviewQueue
+from riskscore.moderation.queue_writer import QueueWriter
 from riskscore.moderation.user_reports import UserReport, report_of_event
 from riskscore.online import OnlineScorer
 from riskscore.online.risk import OnlineModel
@@ -48,7 +49,6 @@ from riskscore.serve.body import (
 )
 from riskscore.serve.metrics import ServeMetrics
 from riskscore.serve.params import IdType, conversation_ids
-from riskscore.serve.queue_writer import QueueWriter
 from riskscore.serve.timeline import TimelineStore
 
 __all__ = [
@@ -420,8 +420,9 @@ conversation_ids`): text, or with ``id_type`` None and an integer written there,
     def checkpoint(self) -> None:
         """Save the scorer's state and the remembered batch ids; prune the timeline. The
         alerts and user reports held while the queue was locked are queued first; while
-        any is still held, no checkpoint is written (:mod:`riskscore.serve.queue_writer`):
-        it would count them as raised, and a restart from it would never queue them."""
+        any is still held, no checkpoint is written
+        (:mod:`riskscore.moderation.queue_writer`): it would count them as raised, and a
+        restart from it would never queue them."""
         self.writer.flush()
         if self.checkpoint_path is None:
             return
