@@ -17,6 +17,8 @@ import math
 from typing import Any, Final
 
 import numpy as np
+import pytest
+from conformance_refusals import refused_alike
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from online_helpers import MODEL, POLICY, columns
@@ -203,3 +205,75 @@ def test_online_final_state_equals_batch_on_hostile_streams(events: list[Event])
     for alert in POLICY.alerts(scores):  # batch's final tier: online reached it at least
         key = _key(alert.conversation_id)
         assert highest.get(key, 0) >= int(alert.tier)
+
+
+# ---------------------------------------------------------------- one room size per event
+
+
+def _message(recipients: list[str], room_size: int, *, t: int = T0) -> list[Event]:
+    """The rows of one message of an adult in room ``g``: one per recipient, each giving
+    ``room_size``."""
+    return [
+        {
+            "conversation_id": "g",
+            "timestamp": t,
+            "sender_id": "adult",
+            "recipient_id": kid,
+            "channel": "group",
+            "event": "message",
+            "sender_age": 35.0,
+            "recipient_age": 12.0,
+            "room_size": room_size,
+        }
+        for kid in recipients
+    ]
+
+
+KIDS: Final = [f"kid{i}" for i in range(30)]
+
+
+@pytest.mark.parametrize(
+    ("events", "row", "size"),
+    [
+        # a broadcast to 30 (set aside) whose last two rows claim a room of three
+        (_message(KIDS[:28], 100) + _message(KIDS[28:], 3), 28, 3),
+        # a room of three, then rows of the same message claiming a broadcast
+        (_message(KIDS[:2], 3) + _message(KIDS[2:], 100), 2, 100),
+        # group contact (5) and private contact (3) of one message
+        (_message(KIDS[:2], 5) + _message(KIDS[2:3], 3), 2, 3),
+    ],
+    ids=["broadcast-then-private", "private-then-broadcast", "group-then-private"],
+)
+def test_rows_of_one_event_with_two_room_sizes_are_refused_batch_and_online(
+    events: list[Event], row: int, size: int
+) -> None:
+    """Was: each row of one message was read by its own room_size: a message to 30
+    accounts whose rows mostly claimed a room of 100 was set aside as a broadcast, and
+    its two rows claiming a room of 3 were scored as private contact between the adult
+    and two children (conversations g|adult|kid28 and g|adult|kid29), batch and online."""
+    with pytest.raises(rs.SchemaError, match="not the room_size of the first row") as err:
+        rs.read_messages(columns(events))
+    assert (err.value.column, err.value.row, err.value.value) == ("room_size", row, size)
+    reference = refused_alike(events[: row + 1], "two room sizes in one event")
+    assert (reference.column, reference.row) == ("room_size", row)
+    scorer = rs.OnlineScorer(MODEL, time_source="events")
+    scorer.update_many(events[:row])
+    n_events, n_broadcast = scorer.n_events, scorer.n_broadcast
+    with pytest.raises(rs.SchemaError, match="not the room_size of the first row") as online:
+        scorer.update_one_all(events[row], row=row)
+    assert (online.value.column, online.value.row, online.value.value) == ("room_size", row, size)
+    assert (scorer.n_events, scorer.n_broadcast) == (n_events, n_broadcast)
+    kept = rs.read_messages(columns(events), errors="quarantine")
+    assert list(kept.quarantined.row) == list(range(row, len(events)))
+
+
+def test_one_room_size_per_event_and_another_for_the_next_event_is_kept() -> None:
+    """Guard: a room that grows between two messages (another second, or another sender)
+    and rows without room_size beside an event's rows are no contradiction."""
+    events = _message(KIDS[:2], 3) + _message(KIDS[:3], 4, t=T0 + 1)
+    events += [{**e, "sender_id": "kid9", "sender_age": 12.0} for e in _message(KIDS[:2], 5)]
+    events += [{**e, "room_size": None} for e in _message(KIDS[3:5], 5)]
+    assert len(rs.read_messages(columns(events))) == len(events)
+    scorer = rs.OnlineScorer(MODEL, time_source="events")
+    scorer.update_many(sorted(events, key=lambda e: e["timestamp"]))
+    assert scorer.n_events == len(events)
