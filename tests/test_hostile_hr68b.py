@@ -14,9 +14,12 @@ against :func:`riskscore.extract_features`, :meth:`RiskModel.score` and
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from conformance_refusals import refused_alike
 from hypothesis import HealthCheck, assume, given, settings
@@ -24,6 +27,8 @@ from hypothesis import strategies as st
 from online_helpers import MODEL, POLICY, columns
 
 import riskscore as rs
+from riskscore.batch import write_alerts
+from riskscore.batch.shadow import read_alert_ids
 from riskscore.io.ids import DecimalIds
 from riskscore.io.room_reach import EVENT_KEY
 
@@ -290,3 +295,62 @@ def test_one_room_size_per_event_and_another_for_the_next_event_is_kept() -> Non
     scorer = rs.OnlineScorer(MODEL, time_source="events")
     scorer.update_many(sorted(events, key=lambda e: e["timestamp"]))
     assert scorer.n_events == len(events)
+
+
+# ---------------------------------------------------------------- online alerts written
+
+
+def _online_alerts(conversation: int, adult: int, child: int) -> list[rs.Alert]:
+    """The alerts an online scorer raises on ten messages between ``adult`` (35) and
+    ``child`` (12), with a policy that alerts on any risk."""
+    band, unknown = (rs.AgeBand(name, 0.0, math.inf, review=1e-9, urgent=1e-6) for name in "ab")
+    scorer = rs.OnlineScorer(MODEL, rs.AlertPolicy(bands=(band,), unknown=unknown))
+    events = [
+        {
+            "conversation_id": conversation,
+            "timestamp": T0 + 60 * i,
+            "sender_id": adult if i % 2 == 0 else child,
+            "recipient_id": child if i % 2 == 0 else adult,
+            "sender_age": 35.0 if i % 2 == 0 else 12.0,
+            "recipient_age": 12.0 if i % 2 == 0 else 35.0,
+            "channel": "direct",
+        }
+        for i in range(10)
+    ]
+    return scorer.update_many(events)
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "jsonl"])
+def test_online_alerts_with_ids_beyond_int64_are_written_as_those_integers(
+    tmp_path: Path, suffix: str
+) -> None:
+    """Was: ``riskscore.batch.write_alerts`` of alerts an online scorer raised on a uint64
+    platform's ids (2**63 and above) failed with pyarrow's ``OverflowError: Python int too
+    large to convert to C long``. Now the ids are uint64 where one is beyond int64 (the
+    two account columns one type), as ``write_messages`` writes them, and read back as the
+    same integers; JSON lines stay the bytes of ``Alert.to_json``."""
+    alerts = _online_alerts(2**63, 2**64 - 1, 7) + _online_alerts(5, 6, 2**63 + 1)
+    assert {type(a.conversation_id) for a in alerts} == {int}
+    path = write_alerts(alerts, tmp_path / f"alerts.{suffix}")
+    assert read_alert_ids(path) == [a.conversation_id for a in alerts]
+    if suffix == "jsonl":
+        assert path.read_text(encoding="utf-8") == "".join(a.to_json() + "\n" for a in alerts)
+    else:
+        table = pq.read_table(path)
+        assert table.schema.field("adult_id").type == pa.uint64()
+        assert table.column("child_id").to_pylist() == [a.child_id for a in alerts]
+
+
+def test_online_alerts_with_ids_no_arrow_integer_holds_are_refused_by_name(
+    tmp_path: Path,
+) -> None:
+    """Was: the same ``OverflowError`` traceback for an id beyond 2**64 - 1, or a negative
+    id beside one beyond int64; now a SchemaError naming the column, the alert and the id,
+    and nothing is written."""
+    alerts = _online_alerts(-3, 1, 2) + _online_alerts(2**64, 3, 4)
+    with pytest.raises(rs.SchemaError, match="as JSON lines one by one") as err:
+        write_alerts(alerts, tmp_path / "alerts.parquet")
+    row = next(i for i, a in enumerate(alerts) if a.conversation_id == 2**64)
+    assert (err.value.column, err.value.row, err.value.value) == ("conversation_id", row, 2**64)
+    assert f"column 'conversation_id', alert {row}: {2**64} is beyond 2**64 - 1" in str(err.value)
+    assert not (tmp_path / "alerts.parquet").exists()
