@@ -28,6 +28,7 @@ from online_helpers import MODEL, POLICY, columns
 
 import riskscore as rs
 from riskscore.batch import write_alerts
+from riskscore.batch.out_of_core import score_parquet
 from riskscore.batch.shadow import read_alert_ids
 from riskscore.io.ids import DecimalIds
 from riskscore.io.room_reach import EVENT_KEY
@@ -223,6 +224,41 @@ def test_online_final_state_equals_batch_on_hostile_streams(events: list[Event])
     for alert in POLICY.alerts(scores):  # batch's final tier: online reached it at least
         key = _key(alert.conversation_id)
         assert highest.get(key, 0) >= int(alert.tier)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(events=hostile_streams(), chunk_rows=st.integers(1, 4))
+def test_out_of_core_scores_and_alerts_equal_in_memory_on_hostile_streams(
+    events: list[Event], chunk_rows: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The events the online scorer applied, written to Parquet and scored chunk by chunk
+    (``riskscore score --chunk-rows``): the in-memory scores (rows compared by id, the
+    documented order of group rooms aside) and the same alerts."""
+    _, applied, _ = _replay(events)
+    assume(applied)
+    path = tmp_path_factory.mktemp("ooc") / "events.parquet"
+    try:
+        rs.write_messages(rs.read_messages(columns(applied)), path)
+    except rs.SchemaError:  # integers no Arrow integer type holds together
+        assume(False)
+    expected = MODEL.score(rs.read_messages(path))
+    result = score_parquet(
+        path, path.parent / "out", model=MODEL, policy=POLICY, chunk_rows=chunk_rows
+    )
+    got = pq.read_table(result.scores_path)
+    risk = dict(
+        zip(map(_key, got["conversation_id"].to_pylist()), got["risk"].to_pylist(), strict=True)
+    )
+    assert risk == dict(
+        zip(map(_key, expected.conversation_id.tolist()), expected.risk.tolist(), strict=True)
+    )
+    assert [a.to_dict() for a in result.alerts] == [a.to_dict() for a in POLICY.alerts(expected)]
 
 
 # ---------------------------------------------------------------- one room size per event
