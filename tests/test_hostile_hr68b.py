@@ -13,6 +13,7 @@ against :func:`riskscore.extract_features`, :meth:`RiskModel.score` and
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any, Final
@@ -30,6 +31,7 @@ import riskscore as rs
 from riskscore.batch import write_alerts
 from riskscore.batch.out_of_core import score_parquet
 from riskscore.batch.shadow import read_alert_ids
+from riskscore.cli import main
 from riskscore.io.ids import DecimalIds
 from riskscore.io.room_reach import EVENT_KEY
 
@@ -390,3 +392,26 @@ def test_online_alerts_with_ids_no_arrow_integer_holds_are_refused_by_name(
     assert (err.value.column, err.value.row, err.value.value) == ("conversation_id", row, 2**64)
     assert f"column 'conversation_id', alert {row}: {2**64} is beyond 2**64 - 1" in str(err.value)
     assert not (tmp_path / "alerts.parquet").exists()
+
+
+def test_comparing_batch_and_online_alerts_of_ids_beyond_int64_says_why_they_differ(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``riskscore compare --alerts`` of ``riskscore score``'s alerts and
+    ``--shadow-alerts`` of ``riskscore stream``'s, both of the same events, was refused
+    with "give both files from the same events", which they were: batch scoring writes
+    every integer id as decimal text once one of its events' ids is beyond int64
+    (docs/schema.md), an online scorer keeps integers. The error now says so."""
+    alerts = _online_alerts(2**64 + 5, 8, 9)
+    online = tmp_path / "online.jsonl"  # as riskscore stream writes them
+    online.write_text("".join(a.to_json() + "\n" for a in alerts), encoding="utf-8")
+    as_batch = [  # the same alerts as batch scoring writes them: ids as decimal text
+        {**a.to_dict(), "conversation_id": str(a.conversation_id)} for a in alerts
+    ]
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("".join(json.dumps(a) + "\n" for a in as_batch), encoding="utf-8")
+    argv = ["compare", "--alerts", str(batch), "--shadow-alerts", str(online)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "text in --alerts but integers in --shadow-alerts" in err
+    assert "writes every integer id as decimal text" in err
