@@ -50,6 +50,7 @@ from features_helpers import UncompiledKernel
 from spark_helpers import runtime_conf
 
 import riskscore as rs
+import riskscore.integrations.spark as rs_spark
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +181,23 @@ def test_an_understated_room_is_refused_alike_on_spark(spark: Any) -> None:
     reference = refusal(lambda: rs.read_messages(pa.Table.from_pylist(events)))
     assert isinstance(reference, rs.SchemaError), reference
     assert_refused_alike(reference, spark_refusals(events, spark), "understated room")
+
+
+def test_two_room_sizes_in_one_event_are_refused_alike_on_spark(spark: Any) -> None:
+    """Was: rows of one event that give two room sizes (riskscore.io.room_reach), fewer
+    rows than either room holds, spread over partitions: Spark's account features read
+    them by partition and took them. Now such an event makes it read whole conversations,
+    and it refuses the row read_messages refuses (tests/test_hostile_hr68b.py has the
+    local backends)."""
+    events = [
+        {"conversation_id": "room", "timestamp": 1_714_521_600, "sender_id": "adult",
+         "recipient_id": f"kid{k}", "channel": "group", "room_size": size}
+        for k, size in enumerate((10, 10, 5))
+    ]  # fmt: skip
+    reference = refusal(lambda: rs.read_messages(pa.Table.from_pylist(events)))
+    assert isinstance(reference, rs.SchemaError), reference
+    assert (reference.column, reference.row) == ("room_size", 2)
+    spread = spark.createDataFrame(pa.Table.from_pylist(events)).repartition(3)
+    got = refusal(lambda: rs_spark.account_features(spread, partitions=4, block_events=1).toArrow())
+    assert_refused_alike(reference, {"spark account_features, spread": got}, "two room sizes")
+    assert_refused_alike(reference, spark_refusals(events, spark), "two room sizes")

@@ -9,14 +9,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from riskscore.io.arrow import write_table
+from riskscore.io.given_ids import integer_ids_type
 from riskscore.policy import ALERT_FIELDS, Alert
 
 __all__ = ["alerts_table", "write_alerts"]
 
 _ID_FIELDS = ("conversation_id", "adult_id", "child_id")
+#: The id spaces of an alert: its conversation's, and its two accounts' (one space).
+_ID_SPACES = (("conversation_id",), ("adult_id", "child_id"))
+#: What a SchemaError on integer ids no Arrow type holds advises.
+_INTEGER_IDS_ADVICE = (
+    "Write these alerts as JSON lines one by one (Alert.to_json, as riskscore stream "
+    "does), which hold any integer."
+)
 
 
 def _reasons_type() -> Any:
@@ -40,7 +49,8 @@ def alerts_table(alerts: list[Alert]) -> Any:
     rows = [a.to_dict() for a in alerts]
     for name in _ID_FIELDS:
         _check_one_id_kind(rows, name)
-    types = {
+    types = _integer_id_types(rows)
+    types |= {
         "reasons": _reasons_type(),
         "event_index": pa.int64(),
         "timestamp": pa.int64(),
@@ -56,6 +66,24 @@ def alerts_table(alerts: list[Alert]) -> Any:
     return pa.table(
         {name: pa.array([row[name] for row in rows], type=types.get(name)) for name in ALERT_FIELDS}
     )
+
+
+def _integer_id_types(rows: list[dict[str, Any]]) -> dict[str, pa.DataType]:
+    """The Arrow type of each id column of integers: int64, or uint64 when an id is beyond
+    int64 (an online scorer holds integer ids of any size), the two account columns one
+    type (:func:`riskscore.io.given_ids.integer_ids_type`)."""
+    types: dict[str, pa.DataType] = {}
+    if not rows:
+        return types
+    for space in _ID_SPACES:
+        names = [name for name in space if not isinstance(rows[0][name], str)]
+        if names:
+            ints = {name: np.array([row[name] for row in rows], dtype=object) for name in names}
+            kind = integer_ids_type(
+                ints, np.arange(len(rows)), unit="alert", advice=_INTEGER_IDS_ADVICE
+            )
+            types |= dict.fromkeys(names, kind)
+    return types
 
 
 def write_alerts(alerts: list[Alert], path: Path) -> Path:

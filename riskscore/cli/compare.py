@@ -218,7 +218,8 @@ def _shadow(args: argparse.Namespace, labels: DecisionLabels | None) -> ModelCom
 def _check_one_id_kind(files: dict[str, list[Any]]) -> None:
     """Refuse two alerts files whose ids share no type (integers in one, text in the
     other): 1 and "1" are two ids, so every alert would count as gained and lost, none
-    matched. A file of an online scorer's alerts may hold both types."""
+    matched. A file of an online scorer's alerts may hold both types; one of batch
+    scoring holds integer ids as decimal text where one is beyond int64."""
     kinds = {
         option: {"text" if isinstance(i, str) else "integers" for i in ids}
         for option, ids in files.items()
@@ -228,7 +229,10 @@ def _check_one_id_kind(files: dict[str, list[Any]]) -> None:
         said = " but ".join(f"{min(kind)} in {option}" for option, kind in kinds.items())
         raise SchemaError(
             f'conversation ids are {said}: 1 and "1" are two ids, so no alert would '
-            "match; give both files from the same events"
+            "match; give both files from the same events, and both of `riskscore score` or "
+            "both of an online scorer (`riskscore score` of events with an integer id "
+            "beyond int64 writes every integer id as decimal text, where an online scorer "
+            "keeps integers)"
         )
 
 

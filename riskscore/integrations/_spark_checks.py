@@ -95,9 +95,10 @@ def ids_hold_separator(events: DataFrame) -> bool:
 
 
 def rooms_may_be_understated(events: DataFrame) -> bool:
-    """Whether an event of ``events`` has as many rows as its smallest ``room_size`` (one
-    job, an aggregation by :data:`~riskscore.io.room_reach.EVENT_KEY`): only then can its
-    rows name more recipients than its room holds, a rule that needs the event's rows
+    """Whether an event of ``events`` has as many rows as its smallest ``room_size``, or
+    rows of two room sizes (one job, an aggregation by
+    :data:`~riskscore.io.room_reach.EVENT_KEY`): only then can its rows name more
+    recipients than its room holds, or give it two sizes, rules that need the event's rows
     read together (:mod:`riskscore.io.room_reach`), which blocks by partition may not."""
     if "room_size" not in events.columns:
         return False
@@ -105,9 +106,12 @@ def rooms_may_be_understated(events: DataFrame) -> bool:
     events = events.where(size.isNotNull())
     key = [name for name in EVENT_KEY if name in events.columns]  # `event` is optional
     per_event = events.groupBy(*key).agg(
-        sf.count(sf.lit(1)).alias("n_rows"), sf.min(size).alias("smallest")
+        sf.count(sf.lit(1)).alias("n_rows"),
+        sf.min(size).alias("smallest"),
+        sf.max(size).alias("largest"),
     )
-    return not per_event.where(sf.col("n_rows") >= sf.col("smallest")).isEmpty()
+    suspect = (sf.col("n_rows") >= sf.col("smallest")) | (sf.col("largest") > sf.col("smallest"))
+    return not per_event.where(suspect).isEmpty()
 
 
 def _refuse(ev: DataFrame, rows: DataFrame) -> None:

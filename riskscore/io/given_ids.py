@@ -14,7 +14,7 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.ids import DecimalIds
 from riskscore.io.schema import INT64_MAX
 
-__all__ = ["as_given"]
+__all__ = ["as_given", "integer_ids_type"]
 
 AnyArray = npt.NDArray[Any]
 
@@ -50,7 +50,7 @@ def as_given(
     for space in spaces:
         ints = {name: _integers_of(cols[name]) for name in space}
         if arrow:
-            kind = _arrow_integer_type(ints, source_row)
+            kind = integer_ids_type(ints, source_row)
             ints = {name: _arrow_array(values, kind) for name, values in ints.items()}
         out.update(ints)
     return out
@@ -64,9 +64,34 @@ def _arrow_array(values: AnyArray, kind: pa.DataType) -> pa.Array:
     return pa.array(values.tolist(), type=kind)
 
 
-def _arrow_integer_type(ints: dict[str, AnyArray], rows: npt.NDArray[np.int64]) -> pa.DataType:
-    """int64 when every id of ``ints`` fits, else uint64; SchemaError when neither holds
-    them all."""
+#: What :func:`integer_ids_type` advises by default: events are written back.
+_EVENTS_ADVICE = (
+    "Keep the events in their source file, or give the ids as text there (both account "
+    "columns, for account ids)."
+)
+
+
+def integer_ids_type(
+    ints: dict[str, AnyArray],
+    rows: npt.NDArray[np.int64],
+    *,
+    unit: str = "row",
+    advice: str = _EVENTS_ADVICE,
+) -> pa.DataType:
+    """The Arrow type of integer ids ``ints`` (per column, Python ints; columns that are
+    one id space), ``rows`` naming each position: int64 when every id fits, else uint64.
+
+    Raises
+    ------
+    SchemaError
+        Neither holds them all (a negative id beside one beyond int64, or an id beyond
+        2**64 - 1): the first such ``unit`` by ``rows`` is named, with ``advice``.
+
+    Examples
+    --------
+    >>> integer_ids_type({"a": np.array([7, 2**63], dtype=object)}, np.arange(2))
+    DataType(uint64)
+    """
 
     def where(test: Any) -> dict[str, npt.NDArray[np.bool_]]:
         return {name: np.asarray(test(values), dtype=bool) for name, values in ints.items()}
@@ -91,10 +116,8 @@ def _arrow_integer_type(ints: dict[str, AnyArray], rows: npt.NDArray[np.int64]) 
         )
     value, row = ints[column][i], int(rows[i])
     raise SchemaError(
-        f"column {column!r}, row {row}: {value} {why}, so these integer ids cannot be "
-        "written as integers, and text would make them other ids. Keep the events in "
-        "their source file, or give the ids as text there (both account columns, for "
-        "account ids).",
+        f"column {column!r}, {unit} {row}: {value} {why}, so these integer ids cannot be "
+        f"written as integers, and text would make them other ids. {advice}",
         column=column,
         row=row,
         value=value,

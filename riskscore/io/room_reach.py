@@ -1,5 +1,6 @@
-"""The rule that a room holds at least the accounts one event reached, shared by batch
-reading (:func:`understated_rooms`) and the online scorer (:class:`RoomReach`).
+"""The rules that one event's rows give one room size, and that a room holds at least the
+accounts one event reached, shared by batch reading (:func:`mixed_room_sizes`,
+:func:`understated_rooms`) and the online scorer (:class:`RoomReach`).
 
 A group event is given as one row per member it reached (``docs/schema.md``, "Group
 conversations"), each with ``room_size``: the accounts in the room when it was sent, the
@@ -11,7 +12,11 @@ row is refused (column ``room_size``). The rows of one event are those, among th
 that give a ``room_size``, with one ``conversation_id``, ``timestamp``, ``sender_id``,
 ``channel`` and ``event``; taken in input order, a row whose recipient is new to its
 event while the event already reached ``room_size - 1`` distinct recipients is refused,
-the rows before it kept. Online, where events arrive in time order, the scorer holds the
+the rows before it kept. And one event was sent to one room, of one size: a row whose
+``room_size`` is not that of the first row of its event is refused (column ``room_size``),
+broadcasts included; rows that each claimed their own size would otherwise be read as
+a broadcast set aside beside group or private contact of the same message. Online, where
+events arrive in time order, the scorer holds the
 events of the latest second (at most :data:`MAX_EVENTS_HELD`), so batch and online refuse
 the same rows (a row arriving after a later second, or after that many other events of its
 second, is checked with the rows of its event that arrive with it).
@@ -28,7 +33,15 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.coding import factorize
 from riskscore.io.problems import event_at
 
-__all__ = ["EVENT_KEY", "MAX_EVENTS_HELD", "UNDERSTATED_ROOM", "RoomReach", "understated_rooms"]
+__all__ = [
+    "EVENT_KEY",
+    "MAX_EVENTS_HELD",
+    "MIXED_ROOM_SIZES",
+    "UNDERSTATED_ROOM",
+    "RoomReach",
+    "mixed_room_sizes",
+    "understated_rooms",
+]
 
 AnyArray = npt.NDArray[Any]
 BoolArray = npt.NDArray[np.bool_]
@@ -47,6 +60,13 @@ UNDERSTATED_ROOM: Final = (
     "sender counts in the room); give the room's size when the event was sent"
 )
 
+#: Why a row is refused, after its ``room_size``.
+MIXED_ROOM_SIZES: Final = (
+    "is not the room_size of the first row of its event: the rows of one event (one "
+    "conversation_id, timestamp, sender_id, channel and event) are one message to one room; "
+    "give each of them the room's size when the event was sent"
+)
+
 
 class RoomReach:
     """The recipients each event of the latest second reached (online).
@@ -58,30 +78,40 @@ class RoomReach:
     [False, False, False, True]
     >>> reach.refuses(("g", 1, "b", 2, 0), "k3", 3)  # another sender's event
     False
+    >>> reach.refuses(("g", 1, "a", 2, 0), "k1", 5)  # another size for the first event
+    'mixed'
     """
 
     __slots__ = ("events", "second")
 
     def __init__(self) -> None:
         self.second = -1
-        self.events: dict[tuple[object, ...], set[object]] = {}
+        #: per event of the latest second: its room size and the recipients it reached
+        self.events: dict[tuple[object, ...], tuple[int, set[object]]] = {}
 
-    def refuses(self, key: tuple[object, ...], recipient: object, room_size: int) -> bool:
+    def refuses(
+        self, key: tuple[object, ...], recipient: object, room_size: int, broadcast: bool = False
+    ) -> str | bool:
         """Whether a row of event ``key`` (:data:`EVENT_KEY`: its timestamp second) to
-        ``recipient`` in a room of ``room_size`` accounts is refused; a row taken is
-        recorded."""
+        ``recipient`` in a room of ``room_size`` accounts is refused: ``"mixed"`` when an
+        earlier row of its event gave another room size, True when its room is smaller
+        than the event reached, else False. A row taken is recorded (the recipients of a
+        ``broadcast``, which is set aside, are not: only its size)."""
         second = key[1]
         if second != self.second:
             if not isinstance(second, int) or second < self.second:
                 return False  # a late row: checked with the rows of its event that come with it
             self.second, self.events = second, {}
         events = self.events
-        reached = events.get(key)
-        if reached is None:
-            reached = events[key] = set()
+        held = events.get(key)
+        if held is None:
+            held = events[key] = (room_size, set())
             if len(events) > MAX_EVENTS_HELD:  # the oldest event's rows came long ago
                 del events[next(iter(events))]
-        if recipient in reached:
+        size, reached = held
+        if room_size != size:
+            return "mixed"
+        if broadcast or recipient in reached:
             return False
         if len(reached) + 1 >= room_size:  # the sender and the recipients so far fill it
             return True
@@ -89,12 +119,19 @@ class RoomReach:
         return False
 
     def check(
-        self, key: tuple[object, ...], recipient: object, room_size: int, row: int | None
+        self,
+        key: tuple[object, ...],
+        recipient: object,
+        room_size: int,
+        row: int | None,
+        broadcast: bool = False,
     ) -> None:
         """Raise the SchemaError of event ``row`` when :meth:`refuses` it."""
-        if self.refuses(key, recipient, room_size):
+        refused = self.refuses(key, recipient, room_size, broadcast)
+        if refused:
+            reason = MIXED_ROOM_SIZES if refused == "mixed" else UNDERSTATED_ROOM
             raise SchemaError(
-                f"column 'room_size'{event_at(row)}: {room_size} {UNDERSTATED_ROOM}",
+                f"column 'room_size'{event_at(row)}: {room_size} {reason}",
                 column="room_size",
                 row=row,
                 value=room_size,
@@ -121,6 +158,52 @@ def understated_rooms(cols: dict[str, AnyArray], considered: BoolArray) -> BoolA
     rows = np.flatnonzero(considered & (room > 0))
     if rows.size == 0:
         return out
+    order, starts, n_rows, recipient = _events_of(cols, rows)
+    sizes = room[rows][order]
+    # an event of fewer rows than its smallest room names no more recipients than it
+    # holds: only the others are walked, by the online rule itself
+    suspect = np.flatnonzero(n_rows >= np.minimum.reduceat(sizes, starts))
+    reach = RoomReach()
+    for event in suspect.tolist():
+        for i in order[starts[event] : starts[event] + n_rows[event]].tolist():
+            row = int(rows[i])
+            out[row] = reach.refuses((event, 0), int(recipient[row]), int(room[row])) is True
+    return out
+
+
+def mixed_room_sizes(cols: dict[str, AnyArray], considered: BoolArray) -> BoolArray:
+    """Rows of ``cols`` (validated columns) whose ``room_size`` is not that of the first
+    row of their event (:data:`EVENT_KEY`, input order), among the ``considered`` rows
+    that give a ``room_size`` (broadcasts too).
+
+    Examples
+    --------
+    >>> cols = {"conversation_id": np.array(["g"] * 4, dtype=object),
+    ...         "timestamp": np.array([1_700_000_000] * 3 + [1_700_000_001]),
+    ...         "sender_id": np.array(["a"] * 4, dtype=object),
+    ...         "recipient_id": np.array(["k1", "k2", "k3", "k1"], dtype=object),
+    ...         "channel": np.full(4, 2, dtype=np.uint8), "event": np.zeros(4, dtype=np.uint8),
+    ...         "room_size": np.array([30, 30, 3, 3], dtype=np.int32)}
+    >>> mixed_room_sizes(cols, np.ones(4, dtype=bool)).tolist()
+    [False, False, True, False]
+    """
+    out = np.zeros(len(considered), dtype=bool)
+    room = cols["room_size"]
+    rows = np.flatnonzero(considered & (room > 0))
+    if rows.size == 0:
+        return out
+    order, starts, n_rows, _ = _events_of(cols, rows)
+    sizes = room[rows][order]
+    out[rows[order]] = sizes != np.repeat(sizes[starts], n_rows)
+    return out
+
+
+def _events_of(
+    cols: dict[str, AnyArray], rows: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp], AnyArray]:
+    """The events of ``rows``: the order that puts each event's rows together (in input
+    order), where each event starts in it and its number of rows, and the recipients'
+    codes (one per row of ``cols``)."""
     # one code per event key (conversation, time, sender, channel, event), by a stable
     # sort of integer codes: an event's rows stay in input order
     _, (conversation,) = factorize(cols["conversation_id"])
@@ -138,14 +221,5 @@ def understated_rooms(cols: dict[str, AnyArray], considered: BoolArray) -> BoolA
         ordered = key[order]
         new[1:] |= ordered[1:] != ordered[:-1]
     starts = np.flatnonzero(new)
-    sizes = room[rows][order]
-    # an event of fewer rows than its smallest room names no more recipients than it
-    # holds: only the others are walked, by the online rule itself
     n_rows = np.diff(np.append(starts, rows.size))
-    suspect = np.flatnonzero(n_rows >= np.minimum.reduceat(sizes, starts))
-    reach = RoomReach()
-    for event in suspect.tolist():
-        for i in order[starts[event] : starts[event] + n_rows[event]].tolist():
-            row = int(rows[i])
-            out[row] = reach.refuses((event, 0), int(recipient[row]), int(room[row]))
-    return out
+    return order, starts, n_rows, recipient

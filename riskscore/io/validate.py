@@ -35,7 +35,12 @@ from riskscore.io.messages import MessageTable, build_table
 from riskscore.io.one_value import Undecided
 from riskscore.io.problems import Problems, event_at, one_event_refusal, raise_first, run_check
 from riskscore.io.raw import RawColumns, as_python_value, as_read, found_name, quoted_name
-from riskscore.io.room_reach import UNDERSTATED_ROOM, understated_rooms
+from riskscore.io.room_reach import (
+    MIXED_ROOM_SIZES,
+    UNDERSTATED_ROOM,
+    mixed_room_sizes,
+    understated_rooms,
+)
 from riskscore.io.schema import (
     CHANNEL_NAMES,
     EVENT_NAMES,
@@ -147,6 +152,7 @@ def validate_columns(
     broadcast = np.zeros(n_rows, dtype=bool)
     if "room_size" in raw and room_size.any():  # only when the column was given
         broadcast = broadcast_mask(room_size, cols["event"], max_room_members)
+        problems.add("room_size", mixed_room_sizes(cols, ~problems.bad), MIXED_ROOM_SIZES)
         understated = understated_rooms(cols, ~problems.bad & ~broadcast)
         problems.add("room_size", understated, UNDERSTATED_ROOM)
     bad_rows = problems.rows()

@@ -223,16 +223,17 @@ class ScorerMemory(ScorerClock, ScorerCheckpoints):
     def _room_event(self, event: EventTuple, row: int | None) -> bool:
         """Whether ``event`` (with a ``room_size``) is a broadcast, counted; refuse it when
         too far ahead (a broadcast too, as batch reading refuses its row before setting
-        broadcasts aside) or its room is smaller than it reached
+        broadcasts aside), when an earlier row of its event gave another room size (a
+        broadcast too), or when its room is smaller than it reached
         (:mod:`riskscore.io.room_reach`)."""
         cid, ts, sender_id, recipient_id, _, _, channel, kind, _, room = event
         if ts > self.clock and ts > self._within_wall_limit:
             self._check_future(ts, row)
-        if is_broadcast(room, kind, self.max_room_members):
+        broadcast = is_broadcast(room, kind, self.max_room_members)
+        self._reach.check((cid, ts, sender_id, channel, kind), recipient_id, room, row, broadcast)
+        if broadcast:
             self.n_broadcast += 1
-            return True
-        self._reach.check((cid, ts, sender_id, channel, kind), recipient_id, room, row)
-        return False
+        return broadcast
 
     def _open_room(
         self, room_id: object, conv: ConversationState, sender_id: object, recipient_id: object,
