@@ -382,7 +382,10 @@ def _not_a_timeline(path: Path, kind: str) -> str:
         return "is not a riskscore timeline (file is not a database)"
     if kind == "queue":
         _queue(path)
-        return "is not a riskscore timeline (it has table(s) alert_signals, audit, items"
+        return (
+            "is not a riskscore timeline (it has table(s) alert_signals, audit, "
+            "channel_baseline, items"
+        )
     with closing(sqlite3.connect(path)) as con, con:
         con.execute("CREATE TABLE events (a, b)")
     return "is not a riskscore timeline (its events table has the columns a, b)"

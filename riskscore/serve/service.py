@@ -295,7 +295,7 @@ class ScoringService:
         reports: list[UserReport],
         opened_rooms: Sequence[tuple[object, object]] = (),
     ) -> list[dict[str, Any]]:
-        """Queue what the batch raised (:class:`~riskscore.serve.queue_writer.QueueWriter`:
+        """Queue what the batch raised (:class:`~riskscore.moderation.queue_writer.QueueWriter`:
         held while another process locks the queue), then keep its metadata (after scoring
         it whole; the events of each chat of two that became a group room, ``opened_rooms``,
         kept under its pair's id too); return the refusals: the alerts the queue refused, by
