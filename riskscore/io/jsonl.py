@@ -15,6 +15,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from riskscore._jit_cache import jit_cache_on_disk
@@ -418,6 +419,26 @@ def _clean_line_numbers(path: Path) -> IntArray | None:
     return np.concatenate(numbers) if numbers else np.empty(0, dtype=np.int64)
 
 
+#: Arrow's options to read a JSON lines file's times as text (ISO 8601 or epoch text), then
+#: as the decimals written, when Arrow's floats may round them into the next second (38
+#: digits each side of the point; beyond, the line by line reader keeps them: _fraction).
+_TIMES_AS_TEXT: Final = pajson.ParseOptions(explicit_schema=pa.schema([("timestamp", pa.string())]))
+_TIMES_EXACT: Final = pajson.ParseOptions(
+    explicit_schema=pa.schema([("timestamp", pa.decimal256(76, 38))])
+)
+
+
+def _whole_floats(times: Any) -> bool:
+    """Whether Arrow read some JSON number time of a file as a whole float: the one kind
+    of float whose written digits may lie in the second before it
+    (``1767225600.9999999999`` is the float 1767225601.0, its second 1767225600, as the
+    online scorer reads it); a float with a fraction floors to the second written."""
+    if not pa.types.is_floating(times.type):
+        return False
+    whole = pc.equal(times, pc.floor(times))
+    return bool(pc.any(whole).as_py())
+
+
 def _jsonl_with_arrow(path: Path, line_of: IntArray) -> RawColumns | None:
     """A clean JSON lines file parsed by Arrow (only schema v1 fields kept), its event
     lines at the file lines ``line_of`` (the columns' ``lines``), or None when Arrow
@@ -426,14 +447,17 @@ def _jsonl_with_arrow(path: Path, line_of: IntArray) -> RawColumns | None:
     ``\\r`` too, :func:`_bounded_lines` and ``riskscore stream`` at ``\\n`` only), or
     holds no timestamp at all (Arrow, told its type, would make a column of nulls)."""
     n_lines = len(line_of)
-    as_text = pajson.ParseOptions(explicit_schema=pa.schema([("timestamp", pa.string())]))
-    for options in (as_text, None):
+    for options in (_TIMES_AS_TEXT, None, _TIMES_EXACT):
         try:
             with arrow_file(path) as source:
                 table = pajson.read_json(source, parse_options=options)
         except pa.ArrowInvalid:
+            if options is None:
+                return None  # mixed kinds of values: the line by line reader
             continue
         times = table.column("timestamp") if "timestamp" in table.column_names else None
+        if options is None and times is not None and _whole_floats(times):
+            continue  # read again, the times as written (_TIMES_EXACT)
         if table.num_rows != n_lines or (times is not None and times.null_count == n_lines):
             return None  # the line by line reader numbers the lines and names the column
         keep = schema_names(table.column_names, field_paths(table.schema))

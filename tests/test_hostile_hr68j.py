@@ -1,0 +1,84 @@
+"""Hostile review hr68j: one reading of a timestamp and of a JSON line everywhere
+(:func:`riskscore.read_messages`, the online scorer, ``riskscore stream`` and ``riskscore
+serve``)."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+import riskscore as rs
+from riskscore.cli.stream import stream_lines
+from riskscore.io.events import parse_event
+from riskscore.io.jsonl import loads_event
+from riskscore.serve.body import parse_body
+
+EVENT = {
+    "conversation_id": "c1",
+    "timestamp": 1_767_225_600,
+    "sender_id": "a",
+    "recipient_id": "b",
+    "sender_age": 31,
+    "recipient_age": 12,
+    "channel": "direct",
+}
+
+
+def _line(timestamp: str) -> str:
+    """An event line whose timestamp is the JSON number ``timestamp``, as written."""
+    return json.dumps(EVENT).replace("1767225600", timestamp) + "\n"
+
+
+def _batch(path: Path, text: str) -> list[int] | str:
+    path.write_text(text)
+    try:
+        return rs.read_messages(path, max_future_s=math.inf).timestamp.tolist()
+    except rs.SchemaError as exc:
+        return "refused" if "out of range" in str(exc) else str(exc)
+
+
+def _online(line: str) -> list[int] | str:
+    try:
+        return [parse_event(loads_event(line)).timestamp]
+    except rs.SchemaError as exc:
+        return "refused" if "out of range" in str(exc) else str(exc)
+
+
+@pytest.mark.parametrize(
+    ("number", "second"),
+    [
+        ("1767225600.9999999999", [1_767_225_600]),  # the float is 1767225601.0
+        ("1.7672256009999999999e9", [1_767_225_600]),
+        ("946684799.9999999999", "refused"),  # 1999, the float 946684800.0 (2000)
+        ("1767225600.5", [1_767_225_600]),
+        ("1767225601.0", [1_767_225_601]),
+    ],
+)
+def test_a_json_number_time_is_the_second_written_in_batch_and_online(
+    number: str, second: list[int] | str, tmp_path: Path
+) -> None:
+    """Was: Arrow read a JSON lines file's number times as 64-bit floats, so
+    ``1767225600.9999999999`` was second 1767225601 in batch and 1767225600 online (whose
+    parser keeps it exact), and ``946684799.9999999999`` (1999) was accepted as 2000 in
+    batch and refused online. Now batch reads such a number as written, as online does,
+    also beside other lines whose times are floats with a fraction."""
+    line = _line(number)
+    assert _online(line) == second
+    assert _batch(tmp_path / "e.jsonl", line) == second
+    if second != "refused":
+        mixed = _line("1767225599.25") + line
+        assert _batch(tmp_path / "m.jsonl", mixed) == [1_767_225_599, *second]
+
+
+def test_a_json_number_time_is_read_alike_by_stream_and_serve() -> None:
+    text = _line("946684799.9999999999") + _line("1767225600.9999999999")
+    out, err = io.StringIO(), io.StringIO()
+    result = stream_lines(rs.OnlineScorer(rs.load_model()), io.StringIO(text), out, err)
+    assert (result.events, result.rejected) == (1, 1)
+    assert "946684799 is out of range" in err.getvalue()
+    items = parse_body(text.encode(), "application/x-ndjson")
+    assert [parse_event(items[1].value).timestamp] == [1_767_225_600]  # type: ignore[arg-type]
