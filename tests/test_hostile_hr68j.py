@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,31 @@ def test_a_json_number_time_is_read_alike_by_stream_and_serve() -> None:
     assert "946684799 is out of range" in err.getvalue()
     items = parse_body(text.encode(), "application/x-ndjson")
     assert [parse_event(items[1].value).timestamp] == [1_767_225_600]  # type: ignore[arg-type]
+
+
+def test_a_line_that_is_not_utf8_is_refused_alone_alike_by_batch_stream_and_serve(
+    tmp_path: Path,
+) -> None:
+    """Was: a JSON lines ``POST /v1/events`` body with one byte that is not UTF-8 (a
+    Latin-1 ``é``) was refused whole ("the request body is not UTF-8 text"), its good
+    events not applied, while ``riskscore stream`` and :func:`riskscore.read_messages`
+    refused that line alone, each in words of its own. Now the line alone, everywhere,
+    in one wording (:func:`riskscore.io.utf8_lines.not_utf8`)."""
+    good = json.dumps(EVENT).encode()
+    bad = json.dumps({**EVENT, "channel": "dm"}).replace("dm", "d\xe9").encode("latin-1")
+    body = good + b"\n" + bad + b"\n" + good + b"\n"
+    why = "is not valid UTF-8 (byte 0xe9 at character 142): events are UTF-8 text"
+
+    items = parse_body(body, "application/x-ndjson")
+    assert [(i.index, i.error) for i in items] == [(0, None), (1, f"line 1 {why}"), (2, None)]
+
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(body)
+    with pytest.raises(rs.SchemaError, match=re.escape(f"row 1 (line 2): {why}")):
+        rs.read_messages(path, max_future_s=math.inf)
+
+    stdin = io.TextIOWrapper(io.BytesIO(body), encoding="utf-8", errors="surrogateescape")
+    out, err = io.StringIO(), io.StringIO()
+    result = stream_lines(rs.OnlineScorer(rs.load_model()), stdin, out, err)
+    assert (result.events, result.rejected) == (2, 1)
+    assert err.getvalue().startswith(f"line 2: the line {why}")

@@ -28,6 +28,7 @@ from riskscore.io.nested_fields import field_paths, value_paths
 from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
 from riskscore.io.text import arrow_file
+from riskscore.io.utf8_lines import not_utf8
 
 IntArray = npt.NDArray[np.int64]
 
@@ -265,19 +266,15 @@ def read_jsonl(path: Path) -> RawColumns:
             if is_blank_line(data):
                 continue
             numbers.append(number)
-            try:
+            if not complete:  # cut: it may end inside a character
+                problem: str | None = (
+                    f"is longer than the limit of {MAX_JSON_LINE_LENGTH} characters"
+                )
+            elif (problem := not_utf8(data)) is None:
                 line = data.decode("utf-8")
                 if number == 1:  # as Arrow reads the file (read_messages: utf-8-sig)
                     line = without_byte_order_mark(line)
-            except UnicodeDecodeError as exc:
-                refused[len(lines)] = f"is not valid UTF-8 ({exc.reason})"
-                lines.append("{}")
-                continue
-            problem = (
-                line_problem(line)
-                if complete
-                else f"is longer than the limit of {MAX_JSON_LINE_LENGTH} characters"
-            )
+                problem = line_problem(line)
             if problem is not None:
                 refused[len(lines)] = problem
                 line = "{}"
