@@ -8,11 +8,13 @@ import io
 import json
 import math
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
 import riskscore as rs
+from riskscore.cli import main
 from riskscore.cli.stream import stream_lines
 from riskscore.io.events import parse_event
 from riskscore.io.jsonl import loads_event
@@ -111,3 +113,19 @@ def test_a_line_that_is_not_utf8_is_refused_alone_alike_by_batch_stream_and_serv
     result = stream_lines(rs.OnlineScorer(rs.load_model()), stdin, out, err)
     assert (result.events, result.rejected) == (2, 1)
     assert err.getvalue().startswith(f"line 2: the line {why}")
+
+
+def test_stream_with_stderr_closed_reads_all_its_input(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: ``riskscore stream 2>&-`` (Python then holds ``sys.stderr`` None) stopped with
+    exit status 1 and a traceback nobody saw, the input never read (every command did, on
+    ``sys.stderr.isatty()``); a message printed to ``sys.stderr`` None goes to stdout,
+    among the alerts. Now the diagnostics are discarded, as with ``2>/dev/null``, and the
+    whole input is read."""
+    text = '{"x": 1}\nnot json\n' + json.dumps(EVENT) + "\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    monkeypatch.setattr(sys, "stderr", None)
+    assert main(["stream", "--json", "--max-future-s", "inf"]) == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert (summary["lines"], summary["events"], summary["rejected"]) == (3, 1, 2)
