@@ -4,14 +4,17 @@ serve``)."""
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import math
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from serve_helpers import ThreadServer, config
 
 import riskscore as rs
 from riskscore.cli import main
@@ -129,3 +132,43 @@ def test_stream_with_stderr_closed_reads_all_its_input(
     assert main(["stream", "--json", "--max-future-s", "inf"]) == 0
     summary = json.loads(capsys.readouterr().out)["summary"]
     assert (summary["lines"], summary["events"], summary["rejected"]) == (3, 1, 2)
+
+
+def _post(port: int, key: bytes) -> tuple[int, dict[str, Any]]:
+    """POST ``EVENT`` with the ``Idempotency-Key`` header's bytes as given."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.putrequest("POST", "/v1/events")
+        body = json.dumps(EVENT).encode()
+        for name, value in (
+            ("Content-Type", b"application/json"),
+            ("Content-Length", str(len(body)).encode()),
+            ("Idempotency-Key", key),
+        ):
+            conn.putheader(name, value)
+        conn.endheaders(body)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+def test_an_idempotency_key_beyond_ascii_is_echoed_as_sent_or_refused(tmp_path: Path) -> None:
+    """Was: a UTF-8 ``Idempotency-Key`` (``lot-é-7``) came back in ``batch_id`` as
+    ``lot-Ã©-7`` (HTTP hands a header's bytes over as Latin-1), and bytes that are not
+    UTF-8 were kept as a key. Now a key is read as UTF-8, as the sign-on header is
+    (:func:`riskscore.serve.security.header_name`), and one that is not UTF-8 is refused
+    (422), nothing applied."""
+    server = ThreadServer(config(tmp_path, rs.load_model()))
+    try:
+        sent = "lot-é-7"
+        status, first = _post(server.port, sent.encode())
+        assert (status, first["batch_id"]) == (200, sent)
+        status, again = _post(server.port, sent.encode())
+        assert (status, again["replayed"]) == (200, True)
+        status, bad = _post(server.port, b"lot-\xe9-8")
+        assert status == 422
+        assert bad["refused"][0]["message"].startswith("Idempotency-Key is not UTF-8")
+        assert server.request("/healthz")[1]["events"] == 1
+    finally:
+        server.stop()
