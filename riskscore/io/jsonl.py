@@ -421,7 +421,8 @@ def _clean_line_numbers(path: Path) -> IntArray | None:
 #: digits each side of the point; beyond, the line by line reader keeps them: _fraction).
 _TIMES_AS_TEXT: Final = pajson.ParseOptions(explicit_schema=pa.schema([("timestamp", pa.string())]))
 _TIMES_EXACT: Final = pajson.ParseOptions(
-    explicit_schema=pa.schema([("timestamp", pa.decimal256(76, 38))])
+    explicit_schema=pa.schema([("timestamp", pa.decimal256(76, 38))]),
+    unexpected_field_behavior="ignore",  # the times alone: the other columns are read
 )
 
 
@@ -444,17 +445,17 @@ def _jsonl_with_arrow(path: Path, line_of: IntArray) -> RawColumns | None:
     ``\\r`` too, :func:`_bounded_lines` and ``riskscore stream`` at ``\\n`` only), or
     holds no timestamp at all (Arrow, told its type, would make a column of nulls)."""
     n_lines = len(line_of)
-    for options in (_TIMES_AS_TEXT, None, _TIMES_EXACT):
+    for options in (_TIMES_AS_TEXT, None):
         try:
             with arrow_file(path) as source:
                 table = pajson.read_json(source, parse_options=options)
+            times = table.column("timestamp") if "timestamp" in table.column_names else None
+            if times is not None and _whole_floats(times):  # the times again, as written
+                with arrow_file(path) as source:
+                    times = pajson.read_json(source, parse_options=_TIMES_EXACT).column(0)
+                table = table.set_column(table.column_names.index("timestamp"), "timestamp", times)
         except pa.ArrowInvalid:
-            if options is None:
-                return None  # mixed kinds of values: the line by line reader
             continue
-        times = table.column("timestamp") if "timestamp" in table.column_names else None
-        if options is None and times is not None and _whole_floats(times):
-            continue  # read again, the times as written (_TIMES_EXACT)
         if table.num_rows != n_lines or (times is not None and times.null_count == n_lines):
             return None  # the line by line reader numbers the lines and names the column
         keep = schema_names(table.column_names, field_paths(table.schema))
