@@ -173,3 +173,21 @@ def test_an_idempotency_key_beyond_ascii_is_echoed_as_sent_or_refused(tmp_path: 
         assert server.request("/healthz")[1]["events"] == 1
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("value", ["[1767225600]", "[]", "[[1767225600], [2]]"])
+def test_a_list_time_of_a_json_line_is_quoted_alike_in_batch_and_online(
+    value: str, tmp_path: Path
+) -> None:
+    """Was: ``array([1767225600])`` and ``array([], dtype=object)`` in the message of a
+    JSON lines file (Arrow's list cells are numpy arrays), ``[1767225600]`` and ``[]``
+    online: numpy's notation quoted to the user, and two messages for one line. Now the
+    list as written, everywhere (:func:`riskscore.io.raw.show`)."""
+    line = json.dumps(EVENT).replace("1767225600", value) + "\n"
+    refused = f"{value} is not a timestamp"
+    path = tmp_path / "e.jsonl"
+    path.write_text(line)
+    with pytest.raises(rs.SchemaError, match=re.escape(f"(line 1): {refused}")):
+        rs.read_messages(path, max_future_s=math.inf)
+    with pytest.raises(rs.SchemaError, match=re.escape(f"'timestamp': {refused}")):
+        parse_event(loads_event(line))
