@@ -191,3 +191,30 @@ def test_a_list_time_of_a_json_line_is_quoted_alike_in_batch_and_online(
         rs.read_messages(path, max_future_s=math.inf)
     with pytest.raises(rs.SchemaError, match=re.escape(f"'timestamp': {refused}")):
         parse_event(loads_event(line))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("channel", "2026-01-01"),
+        ("recipient_age", "2026-01-01 00:00:00"),
+        ("timestamp", {"$date": "2026-01-01T00:00:00Z"}),  # a MongoDB export's date
+    ],
+)
+def test_text_that_looks_like_a_time_is_quoted_as_written_in_batch(
+    field: str, value: object, tmp_path: Path
+) -> None:
+    """Was: Arrow's JSON reader turns text that looks like a time into one, in any field,
+    so a file's message quoted ``datetime.datetime(2026, 1, 1, 0, 0) is not recognised``
+    (the text given, ``2026-01-01``, nowhere) where the same line online quoted
+    ``'2026-01-01'``. Now such a file is read line by line, and the text is quoted as
+    written, as online."""
+    line = json.dumps({**EVENT, field: value}) + "\n"
+    path = tmp_path / "e.jsonl"
+    path.write_text(line)
+    with pytest.raises(rs.SchemaError) as online:
+        parse_event(loads_event(line))
+    quoted = str(online.value).split(": ", 1)[1]
+    assert "datetime" not in quoted
+    with pytest.raises(rs.SchemaError, match=re.escape(f"(line 1): {quoted}")):
+        rs.read_messages(path, max_future_s=math.inf)

@@ -24,7 +24,7 @@ from riskscore.io.column_names import misspelt_column
 from riskscore.io.columnar import ID_COLUMNS, arrow_to_raw, as_1d, schema_names, unread_names
 from riskscore.io.json_lines import unique_fields
 from riskscore.io.json_nesting import json_depth
-from riskscore.io.nested_fields import field_paths, value_paths
+from riskscore.io.nested_fields import field_paths, holds_time, value_paths
 from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
 from riskscore.io.text import arrow_file
@@ -459,6 +459,8 @@ def _jsonl_with_arrow(path: Path, line_of: IntArray) -> RawColumns | None:
         if table.num_rows != n_lines or (times is not None and times.null_count == n_lines):
             return None  # the line by line reader numbers the lines and names the column
         keep = schema_names(table.column_names, field_paths(table.schema))
+        if any(holds_time(table.column(name).type) for name in keep):
+            return None  # text Arrow read as a time: the line by line reader keeps it text
         for name in ID_COLUMNS:
             if name in keep and not (
                 pa.types.is_int64(table.column(name).type)
