@@ -19,6 +19,7 @@ from typing import Any, Final, TextIO
 from riskscore.exceptions import SchemaError
 from riskscore.io.jsonl import line_problem, loads_event, not_an_object
 from riskscore.io.schema import MAX_JSON_LINE_LENGTH
+from riskscore.io.utf8_lines import not_utf8
 
 __all__ = [
     "MAX_LINE_CHARS",
@@ -64,9 +65,7 @@ def parse_line(line: str) -> dict[str, Any]:
     """The event of one input line (a JSON object), or a :class:`SchemaError` saying why
     the line is not one: bytes that are not UTF-8, nesting too deep (as
     :func:`riskscore.read_messages` refuses it), not JSON, or JSON of another kind."""
-    if not line.isascii():  # O(1): only text beyond ASCII can hold bad bytes
-        _check_utf8(line)
-    problem = line_problem(line)
+    problem = not_utf8(line) or line_problem(line)
     if problem is not None:
         raise SchemaError(f"the line {problem}")
     event = loads_event(line)
@@ -100,32 +99,13 @@ def bounded_lines(stream: TextIO) -> Iterator[str]:
         yield line
 
 
-def _check_utf8(line: str) -> None:
-    """Refuse a line read from bytes that are not UTF-8. stdin is decoded with
-    ``surrogateescape`` (:func:`utf8_stdin`): such bytes become lone surrogates, which
-    UTF-8 text never holds (a ``\\ud800`` escape in JSON is decoded later, by the parser).
-
-    Raises
-    ------
-    SchemaError
-        Naming the byte, as :func:`riskscore.read_messages` refuses such a line.
-    """
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        byte = ord(line[exc.start]) - 0xDC00  # the byte surrogateescape kept
-        shown = f"byte {byte:#04x}" if 0x80 <= byte <= 0xFF else "a lone surrogate"
-        raise SchemaError(
-            f"the line is not valid UTF-8 ({shown} at character {exc.start}): events are UTF-8 text"
-        ) from None
-
-
 def utf8_stdin(stream: TextIO) -> TextIO:
     """``stream`` (stdin) read as UTF-8 whatever the locale, split at ``\\n`` only, with
     bytes that are not UTF-8 kept as lone surrogates so that only their line is refused
-    (:func:`_check_utf8`): decoded strictly, the first such byte ended the stream, and in
-    another locale's encoding ids read as other accounts than batch reads. A stream that
-    is not the interpreter's (a test's ``StringIO``) or was already read is left as it is.
+    (:func:`~riskscore.io.utf8_lines.not_utf8`): decoded strictly, the first such byte
+    ended the stream, and in another locale's encoding ids read as other accounts than
+    batch reads. A stream that is not the interpreter's (a test's ``StringIO``) or was
+    already read is left as it is.
     """
     if isinstance(stream, io.TextIOWrapper):
         with contextlib.suppress(io.UnsupportedOperation):  # already read: too late

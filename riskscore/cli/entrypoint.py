@@ -249,6 +249,24 @@ def _silence_stdout() -> None:
         pass
 
 
+class _Discarded(io.TextIOBase):
+    """Where diagnostics go when the process was started with stderr closed (``2>&-``):
+    nowhere, as with ``2>/dev/null``."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def _stderr_if_closed() -> None:
+    """Give a process started with stderr closed (Python then holds ``sys.stderr`` None) a
+    stderr that discards: a command reads its input and writes its output as with
+    ``2>/dev/null``. Every command stopped with exit status 1 before any work (on
+    ``sys.stderr.isatty()``), and ``print(..., file=sys.stderr)`` writes to stdout when
+    ``sys.stderr`` is None, into the alerts of ``riskscore stream``."""
+    if sys.stderr is None:
+        sys.stderr = _Discarded()
+
+
 #: Where build_parser keeps, per subcommand, each option's destination and its name.
 _OPTION_NAMES = "option_names"
 _LEADING_NAME = re.compile(r"^([a-z][a-z0-9_]*) (must|is)\b")
@@ -375,6 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success; 2 on bad input or a file that cannot be used (one line on stderr);
         141 when the reader closed stdout; 130 on Ctrl-C; 143 on SIGTERM.
     """
+    _stderr_if_closed()  # first: argparse writes its errors there
     args = build_parser().parse_args(argv)
     command = args._command
     refusal = _output_in_given_bundle(args)

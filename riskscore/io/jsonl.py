@@ -15,6 +15,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from riskscore._jit_cache import jit_cache_on_disk
@@ -23,10 +24,11 @@ from riskscore.io.column_names import misspelt_column
 from riskscore.io.columnar import ID_COLUMNS, arrow_to_raw, as_1d, schema_names, unread_names
 from riskscore.io.json_lines import unique_fields
 from riskscore.io.json_nesting import json_depth
-from riskscore.io.nested_fields import field_paths, value_paths
+from riskscore.io.nested_fields import field_paths, holds_time, value_paths
 from riskscore.io.raw import RawColumns
 from riskscore.io.schema import MAX_JSON_DEPTH, MAX_JSON_LINE_LENGTH
 from riskscore.io.text import arrow_file
+from riskscore.io.utf8_lines import not_utf8
 
 IntArray = npt.NDArray[np.int64]
 
@@ -264,19 +266,15 @@ def read_jsonl(path: Path) -> RawColumns:
             if is_blank_line(data):
                 continue
             numbers.append(number)
-            try:
+            if not complete:  # cut: it may end inside a character
+                problem: str | None = (
+                    f"is longer than the limit of {MAX_JSON_LINE_LENGTH} characters"
+                )
+            elif (problem := not_utf8(data)) is None:
                 line = data.decode("utf-8")
                 if number == 1:  # as Arrow reads the file (read_messages: utf-8-sig)
                     line = without_byte_order_mark(line)
-            except UnicodeDecodeError as exc:
-                refused[len(lines)] = f"is not valid UTF-8 ({exc.reason})"
-                lines.append("{}")
-                continue
-            problem = (
-                line_problem(line)
-                if complete
-                else f"is longer than the limit of {MAX_JSON_LINE_LENGTH} characters"
-            )
+                problem = line_problem(line)
             if problem is not None:
                 refused[len(lines)] = problem
                 line = "{}"
@@ -418,6 +416,27 @@ def _clean_line_numbers(path: Path) -> IntArray | None:
     return np.concatenate(numbers) if numbers else np.empty(0, dtype=np.int64)
 
 
+#: Arrow's options to read a JSON lines file's times as text (ISO 8601 or epoch text), then
+#: as the decimals written, when Arrow's floats may round them into the next second (38
+#: digits each side of the point; beyond, the line by line reader keeps them: _fraction).
+_TIMES_AS_TEXT: Final = pajson.ParseOptions(explicit_schema=pa.schema([("timestamp", pa.string())]))
+_TIMES_EXACT: Final = pajson.ParseOptions(
+    explicit_schema=pa.schema([("timestamp", pa.decimal256(76, 38))]),
+    unexpected_field_behavior="ignore",  # the times alone: the other columns are read
+)
+
+
+def _whole_floats(times: Any) -> bool:
+    """Whether Arrow read some JSON number time of a file as a whole float: the one kind
+    of float whose written digits may lie in the second before it
+    (``1767225600.9999999999`` is the float 1767225601.0, its second 1767225600, as the
+    online scorer reads it); a float with a fraction floors to the second written."""
+    if not pa.types.is_floating(times.type):
+        return False
+    whole = pc.equal(times, pc.floor(times))
+    return bool(pc.any(whole).as_py())
+
+
 def _jsonl_with_arrow(path: Path, line_of: IntArray) -> RawColumns | None:
     """A clean JSON lines file parsed by Arrow (only schema v1 fields kept), its event
     lines at the file lines ``line_of`` (the columns' ``lines``), or None when Arrow
@@ -426,17 +445,22 @@ def _jsonl_with_arrow(path: Path, line_of: IntArray) -> RawColumns | None:
     ``\\r`` too, :func:`_bounded_lines` and ``riskscore stream`` at ``\\n`` only), or
     holds no timestamp at all (Arrow, told its type, would make a column of nulls)."""
     n_lines = len(line_of)
-    as_text = pajson.ParseOptions(explicit_schema=pa.schema([("timestamp", pa.string())]))
-    for options in (as_text, None):
+    for options in (_TIMES_AS_TEXT, None):
         try:
             with arrow_file(path) as source:
                 table = pajson.read_json(source, parse_options=options)
+            times = table.column("timestamp") if "timestamp" in table.column_names else None
+            if times is not None and _whole_floats(times):  # the times again, as written
+                with arrow_file(path) as source:
+                    times = pajson.read_json(source, parse_options=_TIMES_EXACT).column(0)
+                table = table.set_column(table.column_names.index("timestamp"), "timestamp", times)
         except pa.ArrowInvalid:
             continue
-        times = table.column("timestamp") if "timestamp" in table.column_names else None
         if table.num_rows != n_lines or (times is not None and times.null_count == n_lines):
             return None  # the line by line reader numbers the lines and names the column
         keep = schema_names(table.column_names, field_paths(table.schema))
+        if any(holds_time(table.column(name).type) for name in keep):
+            return None  # text Arrow read as a time: the line by line reader keeps it text
         for name in ID_COLUMNS:
             if name in keep and not (
                 pa.types.is_int64(table.column(name).type)

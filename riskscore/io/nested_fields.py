@@ -11,7 +11,7 @@ from typing import Final
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["column_paths", "field_paths", "value_paths"]
+__all__ = ["column_paths", "field_paths", "holds_time", "value_paths"]
 
 #: Python values that hold fields or other values (:func:`value_paths`).
 _CONTAINERS: Final = (Mapping, list, tuple, np.ndarray)
@@ -108,6 +108,26 @@ def column_paths(name: str, values: object) -> list[str]:
     if isinstance(values, (list, tuple)):
         return value_paths(name, values)
     return []  # numbers, or what the reader refuses as no column (never consumed here)
+
+
+def holds_time(kind: pa.DataType) -> bool:
+    """Whether the Arrow type ``kind`` is, or holds at any depth, a date or time: what
+    Arrow's JSON reader makes of text that looks like one (``"2026-01-01"`` in a
+    ``channel`` field is a timestamp there), text that JSON has no other type for and
+    that a message must quote as written.
+
+    Examples
+    --------
+    >>> holds_time(pa.struct([("d", pa.timestamp("s"))])), holds_time(pa.list_(pa.string()))
+    (True, False)
+    """
+    todo = [kind]
+    while todo:
+        kind = todo.pop()
+        if pa.types.is_temporal(kind):
+            return True
+        todo.extend(child for _, child in _nested_types(kind))
+    return False
 
 
 def _nested_types(kind: pa.DataType) -> list[tuple[str | None, pa.DataType]]:

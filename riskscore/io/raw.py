@@ -323,6 +323,10 @@ def show(value: object) -> str:
     """
     if isinstance(value, NotShown):
         return repr(value)
+    if isinstance(value, np.ndarray):  # a list cell of an Arrow column: the list it is
+        if value.size > MAX_SHOWN_VALUES:
+            return f"<list of more than {MAX_SHOWN_VALUES:,} values>"
+        value = _as_list(value)
     if isinstance(value, _CONTAINERS) and _holds_more_than(value, MAX_SHOWN_VALUES):
         return f"<{type(value).__name__} of more than {MAX_SHOWN_VALUES:,} values>"
     if isinstance(value, (str, bytes)) and len(value) > 40:
@@ -334,6 +338,15 @@ def show(value: object) -> str:
     # a decimal (a JSON number read exactly) as the number written, not Decimal('1E+308')
     text = str(value) if isinstance(value, Decimal) else repr(value).translate(_BLANK_ESCAPES)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _as_list(cells: np.ndarray) -> list[object]:
+    """An array (a list cell of an Arrow column, whose own list cells are arrays) as the
+    list of Python values it holds, as a JSON line parsed by Python holds it (a message
+    quotes ``[1767225600]``, never ``array([1767225600])``)."""
+    return [
+        _as_list(v) if isinstance(v, np.ndarray) else as_python_value(v) for v in cells.tolist()
+    ]
 
 
 #: Most values :func:`show` writes out of a container: a YAML block of aliases (a "billion

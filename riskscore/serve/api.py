@@ -25,7 +25,8 @@ from riskscore.io.raw import show, shown
 from riskscore.serve.batches import MAX_BATCH_ID_CHARS
 from riskscore.serve.body import JSON_LINES_TYPES
 from riskscore.serve.params import IdType, conversation_ids
-from riskscore.serve.service import AmbiguousIdError, ScoringService
+from riskscore.serve.security import header_name
+from riskscore.serve.service import AmbiguousIdError, ScoringService, refused_request
 
 __all__ = ["router"]
 
@@ -174,12 +175,22 @@ async def post_events(request: Request) -> JSONResponse:
     config = request.app.state.config
     body = await _read_body(request, config.max_body_bytes, config.body_timeout_s)
     headers = request.headers
+    key = headers.get("idempotency-key")
+    # HTTP hands the header's bytes over as Latin-1: read as UTF-8, the key is echoed in
+    # `batch_id` as the client wrote it (`é`, not `Ã©`); bytes that are not UTF-8 are no key
+    batch_id = None if key is None else header_name(key)
+    if key is not None and batch_id is None:
+        refused = refused_request(
+            "Idempotency-Key is not UTF-8 text; nothing was applied: give each batch an "
+            "opaque key, such as a UUID"
+        )
+        return _RiskscoreJSON(refused.body, status_code=refused.status)
     result = await _scoring(
         request,
         service.submit,
         body,
         headers.get("content-type"),
-        headers.get("idempotency-key"),
+        batch_id,
         headers.get("content-encoding"),
     )
     return _RiskscoreJSON(result.body, status_code=result.status)

@@ -23,6 +23,7 @@ from riskscore.io.jsonl import (
     without_byte_order_mark,
 )
 from riskscore.io.schema import MAX_JSON_DEPTH
+from riskscore.io.utf8_lines import not_utf8
 
 __all__ = [
     "JSON_LINES_TYPES",
@@ -129,7 +130,8 @@ def parse_body(
     BatchSizeError
         More than :data:`MAX_BATCH_EVENTS` elements (nothing of the body is used).
     SchemaError
-        The body is not UTF-8, or a JSON body does not parse (nothing of it is used).
+        A JSON body is not UTF-8 or does not parse (nothing of it is used; a JSON lines
+        line that is not UTF-8 is an item with an ``error``, as one not JSON is).
 
     Examples
     --------
@@ -151,12 +153,12 @@ def parse_body(
             f"Content-Encoding {content_encoding!r:.80} is not read: send the body "
             "uncompressed (no Content-Encoding)"
         )
+    if media in JSON_LINES_TYPES:
+        return _json_lines(body)
     try:
         text = without_byte_order_mark(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise SchemaError(f"the request body is not UTF-8 text ({exc})") from None
-    if media in JSON_LINES_TYPES:
-        return _json_lines(text)
     try:
         return _json(text)
     except BatchSizeError:
@@ -168,13 +170,19 @@ def parse_body(
         ) from None
 
 
-def _json_lines(text: str) -> list[BodyItem]:
+def _json_lines(body: bytes) -> list[BodyItem]:
+    """The lines of a JSON lines body, each decoded alone: a line that is not UTF-8 is
+    refused by its number, as :func:`~riskscore.read_messages` and ``riskscore stream``
+    refuse it, and the others are read."""
     out: list[BodyItem] = []
-    for i, line in enumerate(text.split("\n")):
-        if is_blank_line(line):
-            continue
+    for i, data in enumerate(body.split(b"\n")):
+        if (problem := not_utf8(data)) is None:
+            line = data.decode("utf-8")
+            line = without_byte_order_mark(line) if i == 0 else line
+            if is_blank_line(line):
+                continue
+            problem = line_problem(line)  # as read_messages and riskscore stream refuse it
         _check_size(len(out) + 1)
-        problem = line_problem(line)  # as read_messages and riskscore stream refuse it
         if problem is not None:
             out.append(BodyItem(i, error=f"line {i} {problem}"))
             continue

@@ -55,6 +55,7 @@ __all__ = [
     "MAX_REFUSALS_TRIED",
     "AmbiguousIdError",
     "ScoringService",
+    "refused_request",
 ]
 
 #: Refused events and alerts kept, in all, in the responses of the remembered batch ids
@@ -160,7 +161,7 @@ class ScoringService:
         if batch_id is not None:
             problem = batch_id_problem(batch_id)
             if problem is not None:
-                return _refused_request(
+                return refused_request(
                     f"Idempotency-Key {problem}; nothing was applied: give each batch an opaque "
                     "key, such as a UUID"
                 )
@@ -172,7 +173,7 @@ class ScoringService:
                 if first is not None and first != digest:
                     # a retry sends the same body: these are other events, and answering
                     # "replayed" would drop them unscored
-                    return _refused_request(
+                    return refused_request(
                         f"Idempotency-Key {batch_id!r:.80} was used for another body or "
                         "Content-Type; nothing was applied: give each new batch a new key"
                     )
@@ -182,13 +183,13 @@ class ScoringService:
             items = parse_body(body, content_type, content_encoding)
         except MediaTypeError as exc:
             self.metrics.refused.labels(reason="media_type").inc()
-            return _refused_request(str(exc), status=415)
+            return refused_request(str(exc), status=415)
         except BatchSizeError as exc:
             self.metrics.refused.labels(reason="batch_size").inc()
-            return _refused_request(str(exc), status=413)
+            return refused_request(str(exc), status=413)
         except SchemaError as exc:
             self.metrics.refused.labels(reason="not_json").inc()
-            return _refused_request(str(exc))
+            return refused_request(str(exc))
         result = self.score(items)
         kind = "single" if len(items) == 1 else "batch"
         self.metrics.latency.labels(kind=kind).observe(time.perf_counter() - started)
@@ -444,7 +445,8 @@ def _entries(result: BatchResult) -> int:
     return sum(len(v) for v in lists if isinstance(v, list))
 
 
-def _refused_request(message: str, *, status: int = 422) -> BatchResult:
+def refused_request(message: str, *, status: int = 422) -> BatchResult:
+    """A request refused whole (status 422 unless given): nothing was applied."""
     return BatchResult(
         status, {"accepted": 0, "refused": [{"index": None, "message": message}], "alerts": []}
     )
