@@ -30,7 +30,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, Final
 
-from riskscore._checks import is_real
+from riskscore._checks import is_int, is_real
 from riskscore._version import __version__
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.io.json_lines import json_loads
@@ -346,14 +346,18 @@ def _read_manifest(directory: Path) -> tuple[dict[str, Any], bytes]:
     manifest = _parsed(path, data)
     if not isinstance(manifest, dict):
         raise ModelIntegrityError(f"{path}: the manifest must be a JSON object")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    # versions are whole numbers, as riskscore writes them and reads a policy's: 2.0 or
+    # true (== 1 in Python) is no version
+    version = manifest.get("format_version")
+    if not is_int(version) or version != FORMAT_VERSION:
         raise ModelIntegrityError(
-            f"{path}: format_version {manifest.get('format_version')!r} is not supported "
+            f"{path}: format_version {version!r:.60} is not supported "
             f"(this riskscore reads {FORMAT_VERSION}); retrain the bundle (`make model`)"
         )
-    if manifest.get("schema_version") != SCHEMA_VERSION:
+    schema = manifest.get("schema_version")
+    if not is_int(schema) or schema != SCHEMA_VERSION:
         raise ModelIntegrityError(
-            f"{path}: model built for schema v{manifest.get('schema_version')}, "
+            f"{path}: model built for schema v{schema!r:.60}, "
             f"this riskscore reads v{SCHEMA_VERSION}"
         )
     files = manifest.get("files")

@@ -1,0 +1,76 @@
+"""Hostile review hr68i: model bundle manifests, calibration and drift references as
+hostile files.
+
+A calibration slope so near 0 that every conversation gets the same risk; versions
+written as 2.0 or true; a manifest's drift reference edited or malformed. All data is
+synthetic.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from bundle_helpers import read_json, refused, write_manifest, write_params
+
+import riskscore as rs
+from riskscore.model import load_model
+
+
+@pytest.fixture
+def bundle(small_saved: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(small_saved, tmp_path / "bundle"))
+
+
+def _set_slope(bundle: Path, a: float) -> None:
+    params = read_json(bundle / "params.json")
+    params["calibration"]["a"] = a
+    write_params(bundle, json.dumps(params))
+
+
+@pytest.mark.parametrize("a", [-1e-300, -5e-324, -1e-12, -9e-7])
+def test_a_calibration_slope_near_zero_is_refused(bundle: Path, a: float) -> None:
+    """Was: loaded, and every conversation then got the same risk, 1 / (1 + exp(b)), with
+    no reasons (they are scaled by the slope): a slope of -1e-300 on the shipped model
+    gave 300 conversations one risk, 0.2499."""
+    _set_slope(bundle, a)
+    refused(bundle, rf"calibration slope a must be negative .* -1e-06 or below .*got {a}")
+
+
+def test_a_small_but_working_slope_still_loads(bundle: Path) -> None:
+    _set_slope(bundle, -1e-6)
+    model = load_model(bundle)
+    risk = model.calibration.risk(np.array([-10.0, 0.0, 10.0]))
+    assert risk[0] < risk[1] < risk[2]
+
+
+def _set_manifest(bundle: Path, key: str, value: Any) -> None:
+    manifest = read_json(bundle / "manifest.json")
+    manifest[key] = value
+    write_manifest(bundle, manifest)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "match"),
+    [
+        ("format_version", 2.0, "format_version 2.0 is not supported"),
+        ("schema_version", 1.0, "schema v1.0, this riskscore reads v1"),
+        ("schema_version", True, "schema vTrue, this riskscore reads v1"),
+    ],
+)
+def test_a_version_that_is_not_a_whole_number_is_refused(
+    bundle: Path, key: str, value: object, match: str
+) -> None:
+    """Was: loaded (2.0 == 2 and True == 1 in Python), while a policy's
+    ``format_version = 2.0`` is refused: versions riskscore writes are whole numbers."""
+    _set_manifest(bundle, key, value)
+    refused(bundle, re.escape(match))
+
+
+def test_the_shipped_bundle_loads() -> None:
+    assert load_model(rs.model.default_model_dir()).calibration.a < -1e-6
