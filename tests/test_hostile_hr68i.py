@@ -19,6 +19,7 @@ import pytest
 from bundle_helpers import read_json, refused, write_manifest, write_params
 
 import riskscore as rs
+from riskscore.cli import main
 from riskscore.model import load_model
 
 
@@ -74,3 +75,56 @@ def test_a_version_that_is_not_a_whole_number_is_refused(
 
 def test_the_shipped_bundle_loads() -> None:
     assert load_model(rs.model.default_model_dir()).calibration.a < -1e-6
+
+
+@pytest.fixture
+def shipped_copy(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(rs.model.default_model_dir(), tmp_path / "shipped"))
+
+
+def _edit_reference(bundle: Path, edit: Any) -> None:
+    manifest = read_json(bundle / "manifest.json")
+    edit(manifest["metadata"]["reference_distributions"])
+    write_manifest(bundle, manifest)
+
+
+def _scale_shares(ref: dict[str, Any]) -> None:
+    ref["inputs"]["adult_age"]["shares"] = [2 * s for s in ref["inputs"]["adult_age"]["shares"]]
+
+
+def _reverse_edges(ref: dict[str, Any]) -> None:
+    ref["risk"]["edges"] = ref["risk"]["edges"][::-1]
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (_scale_shares, "the shares of 'adult_age' must be numbers >= 0 adding up to 1"),
+        (_reverse_edges, "the edges of 'risk' must be finite numbers in increasing order"),
+        (lambda r: r["inputs"].pop("child_age"), "no reference distribution for the input(s)"),
+        (lambda r: r.update(n=-1), "the reference's 'n' must be a whole number >= 0"),
+        (lambda r: r["inputs"].update(age_gap=[1, 2]), "distribution of 'age_gap' must be an"),
+    ],
+)
+def test_a_malformed_drift_reference_is_refused_on_loading_naming_the_manifest(
+    shipped_copy: Path, edit: Any, match: str
+) -> None:
+    """Was: loaded, scored, and only ``riskscore monitor`` (or the transparency report's
+    drift section) failed later with a message that named no file ("the shares of
+    'adult_age' must be ..."), or, for a distribution given as a list, "reference
+    distribution of 'age_gap' is malformed"."""
+    _edit_reference(shipped_copy, edit)
+    manifest = shipped_copy / "manifest.json"
+    refused(shipped_copy, re.escape(f"{manifest}: metadata 'reference_distributions'") + ".*")
+    refused(shipped_copy, re.escape(match))
+
+
+def test_monitor_names_the_bundle_that_stores_no_reference(
+    small_saved: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was: "the model bundle stores no reference distributions", naming no bundle."""
+    data = rs.synthetic.generate(30, prevalence=0.1, seed=2)
+    events = rs.write_messages(data.messages, tmp_path / "events.parquet")
+    assert main(["monitor", str(events), "--model", str(small_saved)]) != 0
+    err = capsys.readouterr().err
+    assert f"{small_saved / 'manifest.json'}: the model bundle stores no reference" in err, err

@@ -38,6 +38,7 @@ from riskscore.io.schema import SCHEMA_VERSION
 from riskscore.io.staging import staged_outputs
 from riskscore.keys import check_key, key_source, secret_from_environment
 from riskscore.model.card import render_model_card
+from riskscore.model.drift import check_reference_profile
 from riskscore.model.risk_model import RiskModel
 
 __all__ = [
@@ -384,16 +385,31 @@ def _read_manifest(directory: Path) -> tuple[dict[str, Any], bytes]:
     metadata = manifest.get("metadata", {})
     if not isinstance(metadata, Mapping):
         raise ModelIntegrityError(f"{path}: 'metadata' must be a JSON object")
-    _check_metadata(path, metadata)
+    _check_metadata(path, metadata, manifest.get("feature_names"))
     return manifest, data
 
 
-def _check_metadata(path: Path, metadata: Mapping[str, Any]) -> None:
+def _check_metadata(path: Path, metadata: Mapping[str, Any], features: object) -> None:
     """Refuse metadata that a reader of the bundle uses (the model card, ``riskscore train
-    --from-queue``, which keeps it) and that is not of its type: ``input_caps`` an object
-    of finite numbers by input name, ``inputs`` and ``unconstrained_inputs`` lists of
-    names, ``estimator`` text and ``training`` an object. The message names the file, the
-    key and the value."""
+    --from-queue``, which keeps it, ``riskscore monitor``) and that is not of its type:
+    ``input_caps`` an object of finite numbers by input name, ``inputs`` and
+    ``unconstrained_inputs`` lists of names, ``estimator`` text, ``training`` an object and
+    ``reference_distributions``, when given, a drift reference of every feature
+    (:func:`~riskscore.model.drift.check_reference_profile`). The message names the file,
+    the key and the value."""
+    if "reference_distributions" in metadata:
+        names = (
+            features
+            if isinstance(features, list) and all(isinstance(n, str) for n in features)
+            else []
+        )
+        try:
+            check_reference_profile(metadata["reference_distributions"], names)
+        except ModelIntegrityError as exc:
+            raise ModelIntegrityError(
+                f"{path}: metadata 'reference_distributions' (the drift reference of "
+                f"`riskscore monitor`): {exc}"
+            ) from None
     caps = metadata.get("input_caps", {})
     if not isinstance(caps, Mapping):
         raise ModelIntegrityError(
