@@ -20,7 +20,8 @@ from bundle_helpers import read_json, refused, write_manifest, write_params
 
 import riskscore as rs
 from riskscore.cli import main
-from riskscore.model import load_model
+from riskscore.model import load_model, save_model
+from riskscore.model.bundle import rewrite_model_card
 
 
 @pytest.fixture
@@ -128,3 +129,53 @@ def test_monitor_names_the_bundle_that_stores_no_reference(
     assert main(["monitor", str(events), "--model", str(small_saved)]) != 0
     err = capsys.readouterr().err
     assert f"{small_saved / 'manifest.json'}: the model bundle stores no reference" in err, err
+
+
+@pytest.fixture(scope="module")
+def resaved(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped model saved again: its manifest records the metadata's sha256."""
+    return save_model(load_model(), tmp_path_factory.mktemp("resaved") / "b")
+
+
+def _swap_two_shares(ref: dict[str, Any]) -> None:
+    shares = ref["inputs"]["adult_age"]["shares"]
+    shares[0], shares[1] = shares[1], shares[0]  # still adding up to 1: well-formed
+
+
+def _edit_metadata(bundle: Path, edit: Any) -> None:
+    manifest = read_json(bundle / "manifest.json")
+    edit(manifest["metadata"])
+    write_manifest(bundle, manifest)
+
+
+@pytest.mark.parametrize(
+    ("edit", "key"),
+    [
+        (lambda m: _swap_two_shares(m["reference_distributions"]), "reference_distributions"),
+        (lambda m: m["metrics"].update(median_recall=0.93), "metrics"),
+        (lambda m: m.pop("training"), "training"),
+        (lambda m: m.update(note="reviewed"), "note"),
+    ],
+)
+def test_an_edit_of_the_manifests_metadata_is_refused(
+    resaved: Path, tmp_path: Path, edit: Any, key: str
+) -> None:
+    """Was: loaded. Only the files the manifest lists had a sha256, so an edit of the drift
+    reference (the PSI of ``riskscore monitor`` then measured against other shares) or of
+    the metrics went unnoticed unless a signing key was set."""
+    bundle = Path(shutil.copytree(resaved, tmp_path / "b"))
+    _edit_metadata(bundle, edit)
+    refused(bundle, rf"failed verification: the sha256 of metadata '{key}' does not match")
+
+
+def test_a_resaved_bundle_and_its_rewritten_card_load(resaved: Path, tmp_path: Path) -> None:
+    bundle = Path(shutil.copytree(resaved, tmp_path / "b"))
+    assert set(read_json(bundle / "manifest.json")["metadata_sha256"]) == set(load_model().metadata)
+    rewrite_model_card(bundle, "# A card\n")
+    assert load_model(bundle).parameters_sha256() == load_model().parameters_sha256()
+
+
+def test_metadata_hashes_that_are_not_digests_are_refused(resaved: Path, tmp_path: Path) -> None:
+    bundle = Path(shutil.copytree(resaved, tmp_path / "b"))
+    _set_manifest(bundle, "metadata_sha256", ["0" * 64])
+    refused(bundle, "'metadata_sha256' must be an object of sha256 digests by metadata key")

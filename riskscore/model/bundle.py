@@ -1,9 +1,10 @@
 """The model bundle on disk: save, verify, load. Nothing in it is executable.
 
 A bundle directory holds ``manifest.json`` (format and schema versions, feature
-names, library versions, training summary, metrics and the sha256 of every other
-file), ``params.json`` (the portable trees and calibration, plain JSON) and
-``MODEL_CARD.md``. Loading reads JSON only: there is no pickle to unpickle.
+names, library versions, training summary, metrics, drift reference, the sha256 of
+every other file and of each metadata entry), ``params.json`` (the portable trees and
+calibration, plain JSON) and ``MODEL_CARD.md``. Loading reads JSON only: there is no
+pickle to unpickle.
 
 The manifest detects corruption and accidental edits, not a tamperer who can write
 the directory (they can rewrite the hashes too). For that, set ``RISKSCORE_MODEL_KEY``
@@ -30,7 +31,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, Final
 
-from riskscore._checks import is_int, is_real
+from riskscore._checks import is_int
 from riskscore._version import __version__
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.io.json_lines import json_loads
@@ -38,7 +39,12 @@ from riskscore.io.schema import SCHEMA_VERSION
 from riskscore.io.staging import staged_outputs
 from riskscore.keys import check_key, key_source, secret_from_environment
 from riskscore.model.card import render_model_card
-from riskscore.model.drift import check_reference_profile
+from riskscore.model.manifest_metadata import (
+    METADATA_HASHES,
+    check_metadata,
+    check_metadata_hashes,
+    metadata_hashes,
+)
 from riskscore.model.risk_model import RiskModel
 
 __all__ = [
@@ -209,6 +215,7 @@ def save_model(
             "feature_names": list(model.feature_names),
             "libraries": _versions() if record_versions else {},
             "metadata": model.metadata,
+            METADATA_HASHES: metadata_hashes(model.metadata),
             "files": {name: sha256_of(stage(name)) for name in (PARAMS, MODEL_CARD)},
         }
         _write_json(stage(MANIFEST), manifest)
@@ -385,55 +392,9 @@ def _read_manifest(directory: Path) -> tuple[dict[str, Any], bytes]:
     metadata = manifest.get("metadata", {})
     if not isinstance(metadata, Mapping):
         raise ModelIntegrityError(f"{path}: 'metadata' must be a JSON object")
-    _check_metadata(path, metadata, manifest.get("feature_names"))
+    check_metadata(path, metadata, manifest.get("feature_names"))
+    check_metadata_hashes(path, metadata, manifest.get(METADATA_HASHES))
     return manifest, data
-
-
-def _check_metadata(path: Path, metadata: Mapping[str, Any], features: object) -> None:
-    """Refuse metadata that a reader of the bundle uses (the model card, ``riskscore train
-    --from-queue``, which keeps it, ``riskscore monitor``) and that is not of its type:
-    ``input_caps`` an object of finite numbers by input name, ``inputs`` and
-    ``unconstrained_inputs`` lists of names, ``estimator`` text, ``training`` an object and
-    ``reference_distributions``, when given, a drift reference of every feature
-    (:func:`~riskscore.model.drift.check_reference_profile`). The message names the file,
-    the key and the value."""
-    if "reference_distributions" in metadata:
-        names = (
-            features
-            if isinstance(features, list) and all(isinstance(n, str) for n in features)
-            else []
-        )
-        try:
-            check_reference_profile(metadata["reference_distributions"], names)
-        except ModelIntegrityError as exc:
-            raise ModelIntegrityError(
-                f"{path}: metadata 'reference_distributions' (the drift reference of "
-                f"`riskscore monitor`): {exc}"
-            ) from None
-    caps = metadata.get("input_caps", {})
-    if not isinstance(caps, Mapping):
-        raise ModelIntegrityError(
-            f"{path}: metadata 'input_caps' must be a JSON object of caps by input name, "
-            f"got {caps!r:.80}"
-        )
-    for name, cap in caps.items():
-        if not is_real(cap) or cap <= 0:
-            raise ModelIntegrityError(
-                f"{path}: metadata 'input_caps' {name!r:.80} must be a finite number > 0 "
-                f"(the value the input is read up to), got {cap!r:.80}"
-            )
-    for key in ("inputs", "unconstrained_inputs"):
-        names = metadata.get(key, [])
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise ModelIntegrityError(
-                f"{path}: metadata {key!r} must be a list of input names, got {names!r:.80}"
-            )
-    kinds = {"estimator": (str, "text"), "training": (Mapping, "a JSON object")}
-    for key, (kind, what) in kinds.items():
-        if key in metadata and not isinstance(metadata[key], kind):
-            raise ModelIntegrityError(
-                f"{path}: metadata {key!r} must be {what}, got {metadata[key]!r:.80}"
-            )
 
 
 def _verified(directory: Path, manifest: Mapping[str, Any]) -> bytes:
