@@ -179,3 +179,29 @@ def test_metadata_hashes_that_are_not_digests_are_refused(resaved: Path, tmp_pat
     bundle = Path(shutil.copytree(resaved, tmp_path / "b"))
     _set_manifest(bundle, "metadata_sha256", ["0" * 64])
     refused(bundle, "'metadata_sha256' must be an object of sha256 digests by metadata key")
+
+
+def _set_offset(bundle: Path, b: float) -> None:
+    params = read_json(bundle / "params.json")
+    params["calibration"]["b"] = b
+    write_params(bundle, json.dumps(params))
+
+
+@pytest.mark.parametrize(("b", "risk"), [(-1e5, "1"), (900.0, "9.85968e-305")])
+def test_a_calibration_offset_that_gives_every_risk_one_value_is_refused(
+    shipped_copy: Path, b: float, risk: str
+) -> None:
+    """Was: loaded (the offset is below the 1e6 accepted); b = -1e5 gave every conversation
+    risk 1.0 (every one alerted urgent), b = 900 gave every one 9.9e-305 (none alerted)."""
+    _set_offset(shipped_copy, b)
+    refused(
+        shipped_copy,
+        re.escape(f"params.json: calibration (a=-1.17278, b={b:g}) gives every conversation ")
+        + rf"the same risk, {risk}, over the margins the trees can give \(-16.45.* to 36.75.*\)",
+    )
+
+
+def test_the_shipped_calibration_separates_the_trees_margins() -> None:
+    model = load_model()
+    low, high = model.trees.margin_bounds()
+    assert model.calibration.risk_one(low) < 0.01 < 0.99 < model.calibration.risk_one(high)
