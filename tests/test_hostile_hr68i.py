@@ -97,6 +97,15 @@ def _reverse_edges(ref: dict[str, Any]) -> None:
     ref["risk"]["edges"] = ref["risk"]["edges"][::-1]
 
 
+def _string_share(ref: dict[str, Any]) -> None:
+    shares = ref["inputs"]["child_age"]["shares"]
+    shares[0] = str(shares[0])  # numpy read "0.0795" as 0.0795 without a word
+
+
+def _true_edge(ref: dict[str, Any]) -> None:
+    ref["inputs"]["child_age"]["edges"][0] = True  # and true as 1.0
+
+
 @pytest.mark.parametrize(
     ("edit", "match"),
     [
@@ -105,6 +114,8 @@ def _reverse_edges(ref: dict[str, Any]) -> None:
         (lambda r: r["inputs"].pop("child_age"), "no reference distribution for the input(s)"),
         (lambda r: r.update(n=-1), "the reference's 'n' must be a whole number >= 0"),
         (lambda r: r["inputs"].update(age_gap=[1, 2]), "distribution of 'age_gap' must be an"),
+        (_string_share, "the shares of 'child_age' must be a list of finite numbers, got ['0."),
+        (_true_edge, "the edges of 'child_age' must be a list of finite numbers, got [True, "),
     ],
 )
 def test_a_malformed_drift_reference_is_refused_on_loading_naming_the_manifest(

@@ -285,13 +285,20 @@ def _bins(name: str, reference: object) -> tuple[FloatArray, FloatArray, float |
             f"reference distribution of {name!r} must be an object of edges, shares and "
             f"median, got {reference!r:.60}"
         )
-    try:
-        edges = np.asarray(reference["edges"], dtype=np.float64)
-        expected = np.asarray(reference["shares"], dtype=np.float64)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelIntegrityError(f"reference distribution of {name!r} is malformed") from exc
-    if edges.ndim != 1:  # a number, or lists, is no list of edges
-        raise ModelIntegrityError(f"the edges of {name!r} must be a list of numbers")
+    for key in ("edges", "shares"):
+        items = reference.get(key)
+        # a number, or lists, is no list of edges; "0.07" or true is no share (numpy would
+        # read them as 0.07 and 1.0 without a word)
+        if not (
+            isinstance(items, (list, tuple, np.ndarray))
+            and np.ndim(items) == 1
+            and all(is_real(v) for v in items)
+        ):
+            raise ModelIntegrityError(
+                f"the {key} of {name!r} must be a list of finite numbers, got {items!r:.80}"
+            )
+    edges = np.asarray(reference["edges"], dtype=np.float64)
+    expected = np.asarray(reference["shares"], dtype=np.float64)
     if expected.shape != (len(edges) + 2,):
         raise ModelIntegrityError(
             f"the shares of {name!r} must be {len(edges) + 2} numbers (one per bin between "
@@ -332,28 +339,22 @@ def _shift(name: str, reference: object, values: FloatArray) -> Shift:
 
 
 def check_reference_profile(profile: object, names: Sequence[str]) -> tuple[Mapping[str, Any], int]:
-    """Check a stored reference profile (:func:`reference_profile`'s output, a bundle's
-    ``reference_distributions``) as a whole: every distribution of ``names`` and of the
-    risk, and the number of conversations. :func:`riskscore.load_model` runs it on the
-    manifest, so a malformed reference is refused naming the bundle's file, not when
-    ``riskscore monitor`` or the transparency report first reads it.
+    """Check a stored reference profile (a bundle's ``reference_distributions``): every
+    distribution of ``names`` and of the risk, and ``n``. :func:`riskscore.load_model` runs
+    it, so a malformed reference is refused naming the manifest, not at its first use.
 
     Parameters
     ----------
     profile : object
-        The stored profile.
+        The stored profile (:func:`reference_profile`'s output).
     names : sequence of str
         The inputs it must hold (the model's features).
 
     Returns
     -------
     (mapping, int)
-        The inputs' distributions by name, and the reference's number of conversations.
-
-    Raises
-    ------
-    ModelIntegrityError
-        Naming the distribution and what is wrong with it.
+        The inputs' distributions by name, and the reference's number of conversations;
+        a :class:`ModelIntegrityError` names a malformed distribution and what is wrong.
     """
     if profile is None or (isinstance(profile, Mapping) and not profile):
         raise ModelIntegrityError("the model bundle stores no reference distributions")
@@ -410,8 +411,7 @@ def drift_report(
 
 def check_has_reference(model: RiskModel, bundle: Path) -> None:
     """Refuse, naming the bundle's manifest, a model loaded from ``bundle`` that stores no
-    reference distributions (a bundle saved by hand, or edited), before a drift is computed
-    against nothing (:func:`riskscore.load_model` checks one that is stored).
+    reference distributions (:func:`riskscore.load_model` checks one that is stored).
 
     Raises
     ------
