@@ -20,7 +20,8 @@ from bundle_helpers import read_json, refused, write_manifest, write_params
 
 import riskscore as rs
 from riskscore.cli import main
-from riskscore.model import load_model, save_model
+from riskscore.exceptions import ModelIntegrityError
+from riskscore.model import Platt, load_model, save_model
 from riskscore.model.bundle import rewrite_model_card
 
 
@@ -216,3 +217,15 @@ def test_the_shipped_calibration_separates_the_trees_margins() -> None:
     model = load_model()
     low, high = model.trees.margin_bounds()
     assert model.calibration.risk_one(low) < 0.01 < 0.99 < model.calibration.risk_one(high)
+
+
+@pytest.mark.parametrize(("a", "b"), [(0.4, 1.0), (-1.0, -1e5)])
+def test_a_model_that_loading_would_refuse_is_not_saved(tmp_path: Path, a: float, b: float) -> None:
+    """Was: saved (a calibration fitted on decisions that do not rise with the margin, by
+    ``riskscore train --from-queue``, has a slope >= 0), and then every load of the bundle
+    failed."""
+    shipped = load_model()
+    model = rs.RiskModel(shipped.trees, Platt(a=a, b=b, prevalence=0.01))
+    with pytest.raises(ModelIntegrityError, match=r"not saved, as loading would refuse"):
+        save_model(model, tmp_path / "b")
+    assert not (tmp_path / "b" / "manifest.json").exists()

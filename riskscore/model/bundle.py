@@ -201,12 +201,23 @@ def save_model(
         ``directory`` is the shipped bundle, or inside it, and ``replace_shipped`` is false.
         Or ``directory`` holds a file of a bundle's names that no riskscore bundle wrote (a
         web app's ``manifest.json``, a project's ``MODEL_CARD.md``); nothing is written.
+    ModelIntegrityError
+        :func:`load_model` would refuse the model (a calibration slope that is not
+        negative, say, fitted on labels that do not rise with the margin); nothing is
+        written.
     """
     out = check_not_shipped(directory, replace_shipped=replace_shipped)
     check_replaceable(out)
+    params = model.to_dict()
+    try:  # load_model's checks, before a bundle it would refuse is written
+        RiskModel.from_dict(params).check_reference()
+    except ModelIntegrityError as exc:
+        raise ModelIntegrityError(
+            f"{out}: not saved, as loading would refuse the bundle (nothing was written): {exc}"
+        ) from None
     # staged: a save failing part-way leaves the earlier bundle whole (riskscore.io.staging)
     with staged_outputs(out, owned=[SIGNATURE]) as stage:
-        _write_json(stage(PARAMS), model.to_dict())
+        _write_json(stage(PARAMS), params)
         card = render_model_card(model.metadata) if model_card is None else model_card
         stage(MODEL_CARD).write_text(card, encoding="utf-8")
         manifest = {
