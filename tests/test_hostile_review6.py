@@ -112,7 +112,8 @@ def _wide_and_many(n_small: int, n_leaves: int) -> dict[str, Any]:
         "left": left,
         "right": right,
         "threshold": [0.5] * n,
-        "leaf_value": [0.0] * n,
+        # not all 0: trees that give every row one margin give it one risk (refused)
+        "leaf_value": [0.01 * (-1) ** i for i in range(n)],
         "default_left": [True] * n,
         "missing": [0] * n,
     }

@@ -16,8 +16,8 @@ from riskscore.io import read_messages
 from riskscore.io.files import check_not_inputs
 from riskscore.io.groups import DEFAULT_MAX_ROOM_MEMBERS
 from riskscore.io.staging import staged_outputs
-from riskscore.model import load_model
-from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, model_drift
+from riskscore.model import default_model_dir, load_model
+from riskscore.model.drift import MAJOR_SHIFT, MODERATE_SHIFT, check_has_reference, model_drift
 
 NAME = "monitor"
 HELP = "population stability of the model's inputs and scores for a period (drift)"
@@ -61,7 +61,10 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     check_some_events(
         len(messages), args.events, messages.groups.n_broadcast, DEFAULT_MAX_ROOM_MEMBERS
     )
-    report = model_drift(load_model(args.model), extract_features(messages))
+    bundle = default_model_dir() if args.model is None else args.model
+    model = load_model(bundle)
+    check_has_reference(model, bundle)
+    report = model_drift(model, extract_features(messages))
     result = report.to_dict()
     result["unread_columns"] = list(messages.unread_columns)
     if args.out is not None:

@@ -37,8 +37,8 @@ from riskscore.io.json_lines import json_loads
 from riskscore.io.raw import show
 from riskscore.io.timestamps import iso_utc
 from riskscore.keys import check_pseudonym_key, key_from_environment, key_source
-from riskscore.model import load_model
-from riskscore.model.drift import period_drift
+from riskscore.model import default_model_dir, load_model
+from riskscore.model.drift import check_has_reference, period_drift
 from riskscore.moderation.cases import check_period
 from riskscore.moderation.disclosure import DEFAULT_MIN_CELL, SUPPRESSED
 from riskscore.moderation.queue import ReviewQueue
@@ -185,7 +185,10 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
         raise ValueError("--model is the reference of the drift section: give --events")
     if args.start is not None:  # a reversed period is refused before a month is simulated
         check_period(args.start, int(time.time()) if args.end is None else args.end)
-    model = load_model(args.model)
+    bundle = default_model_dir() if args.model is None else args.model
+    model = load_model(bundle)
+    if args.events is not None or args.synthetic_month:  # the drift section needs one
+        check_has_reference(model, bundle)
     period: tuple[int, int] | None = None
     simulated: dict[str, Any] | None = None
     messages = (

@@ -1,9 +1,10 @@
 """The model bundle on disk: save, verify, load. Nothing in it is executable.
 
 A bundle directory holds ``manifest.json`` (format and schema versions, feature
-names, library versions, training summary, metrics and the sha256 of every other
-file), ``params.json`` (the portable trees and calibration, plain JSON) and
-``MODEL_CARD.md``. Loading reads JSON only: there is no pickle to unpickle.
+names, library versions, training summary, metrics, drift reference, the sha256 of
+every other file and of each metadata entry), ``params.json`` (the portable trees and
+calibration, plain JSON) and ``MODEL_CARD.md``. Loading reads JSON only: there is no
+pickle to unpickle.
 
 The manifest detects corruption and accidental edits, not a tamperer who can write
 the directory (they can rewrite the hashes too). For that, set ``RISKSCORE_MODEL_KEY``
@@ -30,7 +31,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, Final
 
-from riskscore._checks import is_real
+from riskscore._checks import is_int
 from riskscore._version import __version__
 from riskscore.exceptions import ModelIntegrityError
 from riskscore.io.json_lines import json_loads
@@ -38,6 +39,12 @@ from riskscore.io.schema import SCHEMA_VERSION
 from riskscore.io.staging import staged_outputs
 from riskscore.keys import check_key, key_source, secret_from_environment
 from riskscore.model.card import render_model_card
+from riskscore.model.manifest_metadata import (
+    METADATA_HASHES,
+    check_metadata,
+    check_metadata_hashes,
+    metadata_hashes,
+)
 from riskscore.model.risk_model import RiskModel
 
 __all__ = [
@@ -194,12 +201,23 @@ def save_model(
         ``directory`` is the shipped bundle, or inside it, and ``replace_shipped`` is false.
         Or ``directory`` holds a file of a bundle's names that no riskscore bundle wrote (a
         web app's ``manifest.json``, a project's ``MODEL_CARD.md``); nothing is written.
+    ModelIntegrityError
+        :func:`load_model` would refuse the model (a calibration slope that is not
+        negative, say, fitted on labels that do not rise with the margin); nothing is
+        written.
     """
     out = check_not_shipped(directory, replace_shipped=replace_shipped)
     check_replaceable(out)
+    params = model.to_dict()
+    try:  # load_model's checks, before a bundle it would refuse is written
+        RiskModel.from_dict(params).check_reference()
+    except ModelIntegrityError as exc:
+        raise ModelIntegrityError(
+            f"{out}: not saved, as loading would refuse the bundle (nothing was written): {exc}"
+        ) from None
     # staged: a save failing part-way leaves the earlier bundle whole (riskscore.io.staging)
     with staged_outputs(out, owned=[SIGNATURE]) as stage:
-        _write_json(stage(PARAMS), model.to_dict())
+        _write_json(stage(PARAMS), params)
         card = render_model_card(model.metadata) if model_card is None else model_card
         stage(MODEL_CARD).write_text(card, encoding="utf-8")
         manifest = {
@@ -208,6 +226,7 @@ def save_model(
             "feature_names": list(model.feature_names),
             "libraries": _versions() if record_versions else {},
             "metadata": model.metadata,
+            METADATA_HASHES: metadata_hashes(model.metadata),
             "files": {name: sha256_of(stage(name)) for name in (PARAMS, MODEL_CARD)},
         }
         _write_json(stage(MANIFEST), manifest)
@@ -346,14 +365,18 @@ def _read_manifest(directory: Path) -> tuple[dict[str, Any], bytes]:
     manifest = _parsed(path, data)
     if not isinstance(manifest, dict):
         raise ModelIntegrityError(f"{path}: the manifest must be a JSON object")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    # versions are whole numbers, as riskscore writes them and reads a policy's: 2.0 or
+    # true (== 1 in Python) is no version
+    version = manifest.get("format_version")
+    if not is_int(version) or version != FORMAT_VERSION:
         raise ModelIntegrityError(
-            f"{path}: format_version {manifest.get('format_version')!r} is not supported "
+            f"{path}: format_version {version!r:.60} is not supported "
             f"(this riskscore reads {FORMAT_VERSION}); retrain the bundle (`make model`)"
         )
-    if manifest.get("schema_version") != SCHEMA_VERSION:
+    schema = manifest.get("schema_version")
+    if not is_int(schema) or schema != SCHEMA_VERSION:
         raise ModelIntegrityError(
-            f"{path}: model built for schema v{manifest.get('schema_version')}, "
+            f"{path}: model built for schema v{schema!r:.60}, "
             f"this riskscore reads v{SCHEMA_VERSION}"
         )
     files = manifest.get("files")
@@ -380,40 +403,9 @@ def _read_manifest(directory: Path) -> tuple[dict[str, Any], bytes]:
     metadata = manifest.get("metadata", {})
     if not isinstance(metadata, Mapping):
         raise ModelIntegrityError(f"{path}: 'metadata' must be a JSON object")
-    _check_metadata(path, metadata)
+    check_metadata(path, metadata, manifest.get("feature_names"))
+    check_metadata_hashes(path, metadata, manifest.get(METADATA_HASHES))
     return manifest, data
-
-
-def _check_metadata(path: Path, metadata: Mapping[str, Any]) -> None:
-    """Refuse metadata that a reader of the bundle uses (the model card, ``riskscore train
-    --from-queue``, which keeps it) and that is not of its type: ``input_caps`` an object
-    of finite numbers by input name, ``inputs`` and ``unconstrained_inputs`` lists of
-    names, ``estimator`` text and ``training`` an object. The message names the file, the
-    key and the value."""
-    caps = metadata.get("input_caps", {})
-    if not isinstance(caps, Mapping):
-        raise ModelIntegrityError(
-            f"{path}: metadata 'input_caps' must be a JSON object of caps by input name, "
-            f"got {caps!r:.80}"
-        )
-    for name, cap in caps.items():
-        if not is_real(cap) or cap <= 0:
-            raise ModelIntegrityError(
-                f"{path}: metadata 'input_caps' {name!r:.80} must be a finite number > 0 "
-                f"(the value the input is read up to), got {cap!r:.80}"
-            )
-    for key in ("inputs", "unconstrained_inputs"):
-        names = metadata.get(key, [])
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise ModelIntegrityError(
-                f"{path}: metadata {key!r} must be a list of input names, got {names!r:.80}"
-            )
-    kinds = {"estimator": (str, "text"), "training": (Mapping, "a JSON object")}
-    for key, (kind, what) in kinds.items():
-        if key in metadata and not isinstance(metadata[key], kind):
-            raise ModelIntegrityError(
-                f"{path}: metadata {key!r} must be {what}, got {metadata[key]!r:.80}"
-            )
 
 
 def _verified(directory: Path, manifest: Mapping[str, Any]) -> bytes:

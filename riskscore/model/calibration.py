@@ -31,6 +31,10 @@ __all__ = ["Platt", "platt_risk"]
 
 #: Largest calibration slope or offset accepted (fitted ones are a few units).
 _MAX_PARAMETER = 1e6
+#: Smallest size of the slope accepted: fitted slopes are near 1, and below about 1e-12
+#: ``a * margin`` no longer moves ``a * margin + b`` by one float step, so every margin
+#: gets the same risk (and reasons, scaled by the slope, vanish).
+_MIN_SLOPE = 1 / _MAX_PARAMETER
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -130,7 +134,9 @@ class Platt:
         ------
         ModelIntegrityError
             Malformed parameters, or a slope ``a`` that is not negative: risk would then
-            fall (or stay flat) as the margin rises, so a signal could lower it.
+            fall (or stay flat) as the margin rises, so a signal could lower it; or one
+            closer to 0 than ``-1e-6`` (fitted slopes are near -1), which gives every
+            conversation the same risk.
         """
         try:
             values = {key: data[key] for key in ("a", "b", "prevalence")}
@@ -145,9 +151,10 @@ class Platt:
                     f"calibration parameter {key!r} must be a finite number, got {value!r:.80}"
                 )
         platt = cls(**{key: float(value) for key, value in values.items()})
-        if not platt.a < 0:
+        if not platt.a <= -_MIN_SLOPE:
             raise ModelIntegrityError(
-                f"calibration slope a must be negative (a higher margin is a higher risk), "
-                f"got {platt.a}"
+                "calibration slope a must be negative (a higher margin is a higher risk) and "
+                f"{-_MIN_SLOPE:g} or below (a slope nearer 0 gives every conversation the same "
+                f"risk, and no reasons), got {platt.a}"
             )
         return platt

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -43,6 +44,8 @@ __all__ = [
     "SHIFT_HEADER",
     "DriftReport",
     "Shift",
+    "check_has_reference",
+    "check_reference_profile",
     "drift_report",
     "model_drift",
     "period_drift",
@@ -275,14 +278,27 @@ def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3g}"
 
 
-def _shift(name: str, reference: Mapping[str, Any], values: FloatArray) -> Shift:
-    try:
-        edges = np.asarray(reference["edges"], dtype=np.float64)
-        expected = np.asarray(reference["shares"], dtype=np.float64)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelIntegrityError(f"reference distribution of {name!r} is malformed") from exc
-    if edges.ndim != 1:  # a number, or lists, is no list of edges
-        raise ModelIntegrityError(f"the edges of {name!r} must be a list of numbers")
+def _bins(name: str, reference: object) -> tuple[FloatArray, FloatArray, float | None]:
+    """The edges, shares and median of one stored distribution, checked."""
+    if not isinstance(reference, Mapping):
+        raise ModelIntegrityError(
+            f"reference distribution of {name!r} must be an object of edges, shares and "
+            f"median, got {reference!r:.60}"
+        )
+    for key in ("edges", "shares"):
+        items = reference.get(key)
+        # a number, or lists, is no list of edges; "0.07" or true is no share (numpy would
+        # read them as 0.07 and 1.0 without a word)
+        if not (
+            isinstance(items, (list, tuple, np.ndarray))
+            and np.ndim(items) == 1
+            and all(is_real(v) for v in items)
+        ):
+            raise ModelIntegrityError(
+                f"the {key} of {name!r} must be a list of finite numbers, got {items!r:.80}"
+            )
+    edges = np.asarray(reference["edges"], dtype=np.float64)
+    expected = np.asarray(reference["shares"], dtype=np.float64)
     if expected.shape != (len(edges) + 2,):
         raise ModelIntegrityError(
             f"the shares of {name!r} must be {len(edges) + 2} numbers (one per bin between "
@@ -304,17 +320,64 @@ def _shift(name: str, reference: Mapping[str, Any], values: FloatArray) -> Shift
         raise ModelIntegrityError(
             f"the reference median of {name!r} must be a number or null, got {median!r:.60}"
         )
+    return edges, expected, None if median is None else float(median)
+
+
+def _shift(name: str, reference: object, values: FloatArray) -> Shift:
+    edges, expected, median = _bins(name, reference)
     actual = _shares(values, edges)
     p, q = np.maximum(actual, _FLOOR), np.maximum(expected, _FLOOR)
     known = values[~np.isnan(values)]
     return Shift(
         name=name,
         psi=float(np.sum((p - q) * np.log(p / q))),
-        reference_median=None if median is None else float(median),
+        reference_median=median,
         current_median=float(np.median(known)) if len(known) else None,
         reference_unknown=float(expected[-1]),
         current_unknown=float(actual[-1]),
     )
+
+
+def check_reference_profile(profile: object, names: Sequence[str]) -> tuple[Mapping[str, Any], int]:
+    """Check a stored reference profile (a bundle's ``reference_distributions``): every
+    distribution of ``names`` and of the risk, and ``n``. :func:`riskscore.load_model` runs
+    it, so a malformed reference is refused naming the manifest, not at its first use.
+
+    Parameters
+    ----------
+    profile : object
+        The stored profile (:func:`reference_profile`'s output).
+    names : sequence of str
+        The inputs it must hold (the model's features).
+
+    Returns
+    -------
+    (mapping, int)
+        The inputs' distributions by name, and the reference's number of conversations;
+        a :class:`ModelIntegrityError` names a malformed distribution and what is wrong.
+    """
+    if profile is None or (isinstance(profile, Mapping) and not profile):
+        raise ModelIntegrityError("the model bundle stores no reference distributions")
+    reference = profile.get("inputs") if isinstance(profile, Mapping) else None
+    if not isinstance(profile, Mapping) or not isinstance(reference, Mapping):
+        raise ModelIntegrityError(
+            "the reference distributions must be an object with 'n', 'inputs' (an object of "
+            f"distributions by input name) and {SCORE!r}, got {profile!r:.80}"
+        )
+    if SCORE not in profile:
+        raise ModelIntegrityError(f"the reference distributions hold no distribution of {SCORE!r}")
+    missing = [n for n in names if n not in reference]
+    if missing:
+        raise ModelIntegrityError(f"no reference distribution for the input(s) {missing}")
+    for name in names:
+        _bins(name, reference[name])
+    _bins(SCORE, profile[SCORE])
+    n = profile.get("n", 0)
+    if not is_int(n) or n < 0:
+        raise ModelIntegrityError(
+            f"the reference's 'n' must be a whole number >= 0 (conversations), got {n!r:.60}"
+        )
+    return reference, int(n)
 
 
 def drift_report(
@@ -337,23 +400,30 @@ def drift_report(
     -------
     DriftReport
     """
-    reference = profile.get("inputs") if isinstance(profile, Mapping) else None
-    if not isinstance(reference, Mapping) or SCORE not in profile:
-        raise ModelIntegrityError("the model bundle stores no reference distributions")
-    missing = [n for n in names if n not in reference]
-    if missing:
-        raise ModelIntegrityError(f"no reference distribution for the input(s) {missing}")
+    reference, n = check_reference_profile(profile, names)
     score = _shift(SCORE, profile[SCORE], risk)
     columns = sorted(
-        (_shift(n, reference[n], inputs[:, j]) for j, n in enumerate(names)),
+        (_shift(name, reference[name], inputs[:, j]) for j, name in enumerate(names)),
         key=lambda s: -s.psi,
     )
-    n = profile.get("n", 0)
-    if not is_int(n) or n < 0:
+    return DriftReport(n, len(risk), (score, *columns))
+
+
+def check_has_reference(model: RiskModel, bundle: Path) -> None:
+    """Refuse, naming the bundle's manifest, a model loaded from ``bundle`` that stores no
+    reference distributions (:func:`riskscore.load_model` checks one that is stored).
+
+    Raises
+    ------
+    ModelIntegrityError
+        The manifest's metadata holds no ``reference_distributions``.
+    """
+    if not model.metadata.get("reference_distributions"):
         raise ModelIntegrityError(
-            f"the reference's 'n' must be a whole number >= 0 (conversations), got {n!r:.60}"
+            f"{bundle / 'manifest.json'}: the model bundle stores no reference distributions "
+            "(metadata 'reference_distributions'), which drift is measured against: use a "
+            "bundle written by `riskscore train`"
         )
-    return DriftReport(int(n), len(risk), (score, *columns))
 
 
 def model_drift(model: RiskModel, features: FeatureTable) -> DriftReport:

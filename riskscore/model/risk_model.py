@@ -312,8 +312,19 @@ class RiskModel:
         problem = unknown_keys_problem(data, ("kind", "trees", "calibration"))
         if problem:
             raise ModelIntegrityError(f"model parameters: {problem}")
-        return cls(
+        model = cls(
             TreeEnsemble.from_dict(data.get("trees", {})),
             Platt.from_dict(data.get("calibration")),
             metadata=metadata,
         )
+        # An offset far beyond a fitted one (b = -1e5: every risk 1.0, every conversation
+        # alerted; b = 900: every risk 1e-304, none) passes the calibration's own bounds.
+        low, high = model.trees.margin_bounds()
+        c = model.calibration
+        if not c.risk_one(low) < c.risk_one(high):
+            raise ModelIntegrityError(
+                f"calibration (a={c.a:g}, b={c.b:g}) gives every conversation the same risk, "
+                f"{c.risk_one(low):g}, over the margins the trees can give ({low:g} to "
+                f"{high:g}): its parameters are not fitted ones. Restore or retrain the bundle"
+            )
+        return model

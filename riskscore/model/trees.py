@@ -286,6 +286,14 @@ class TreeEnsemble:
         """Number of trees."""
         return len(self.roots)
 
+    def margin_bounds(self) -> tuple[float, float]:
+        """The lowest and the highest margin a row can get: each tree's smallest (largest)
+        leaf value, added up (bounds: not every combination of leaves is reached)."""
+        leaf = self.feature < 0
+        low = np.minimum.reduceat(np.where(leaf, self.leaf_value, np.inf), self.roots)
+        high = np.maximum.reduceat(np.where(leaf, self.leaf_value, -np.inf), self.roots)
+        return float(low.sum()), float(high.sum())
+
     def depth(self) -> int:
         """Depth of the deepest tree (a single leaf has depth 0)."""
         depth = np.zeros(len(self.feature), dtype=np.int64)
