@@ -8,13 +8,13 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from queue_helpers import locked, wait_briefly
 from serve_helpers import config, csrf_token, sign_in
 
 import riskscore as rs
@@ -140,22 +140,9 @@ def test_a_note_at_its_limit_typed_with_line_breaks_is_kept(tmp_path: Path) -> N
     assert len(kept) == MAX_NOTE_CHARS
 
 
-@contextmanager
-def _locked(db: Path) -> Iterator[None]:
-    """The queue file ``db`` held locked by another process's write transaction (as a
-    ``riskscore score --queue`` of a large batch holds it)."""
-    with closing(sqlite3.connect(db, isolation_level=None, timeout=0.1)) as other:
-        other.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            other.execute("ROLLBACK")
-
-
 @pytest.fixture
 def short_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Queues opened with a busy timeout of 0.2 s instead of 30 s (the test waits that)."""
-    monkeypatch.setitem(ReviewQueue.__init__.__kwdefaults__, "timeout_s", 0.2)
+    wait_briefly(monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +173,7 @@ def test_alerts_raised_while_the_queue_is_locked_are_queued_after(
     assert any(kind == "user_report" for kind, _, _ in expected)
     cfg = config(tmp_path / "busy", model)
     with TestClient(create_app(cfg)) as client:
-        with _locked(cfg.db):
+        with locked(cfg.db):
             r = client.post("/v1/events", json=events)
             state = client.app.state.serve  # type: ignore[attr-defined]
             state.scoring.submit(state.service.checkpoint).result()
@@ -221,7 +208,7 @@ def test_a_decision_when_the_queue_is_locked_says_it_was_not_recorded(tmp_path: 
         assert token is not None
         decision = {"outcome": "actioned", "token": token.group(1), "csrf_token": csrf_token(page)}
         url = '/console/cases/"adult-a"/decide'
-        with _locked(cfg.db):
+        with locked(cfg.db):
             r = client.post(url, data=decision, follow_redirects=False)
         assert r.status_code == 503
         assert "Review queue busy" in r.text
@@ -419,7 +406,7 @@ def test_a_locked_queue_is_called_busy_never_not_a_queue(
     assert case is not None
     events = tmp_path / "events.jsonl"
     events.write_text("".join(json.dumps(r) + "\n" for r in _exchange()))
-    with _locked(db):
+    with locked(db):
         assert main(["score", str(events), "--out", str(tmp_path / "o"), "--queue", str(db)]) == 2
         err = capsys.readouterr().err
         assert f"riskscore score: error: cannot use {db}: {BUSY}" in err

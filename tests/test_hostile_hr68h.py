@@ -15,13 +15,13 @@ import json
 import logging
 import resource
 import signal
-import sqlite3
 from collections.abc import Generator, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from queue_helpers import locked, wait_briefly
 from synapse.module_api.errors import ConfigError
 from synapse_helpers import _base, _module, _read_jsonl, _Room, _run
 
@@ -32,22 +32,9 @@ from riskscore.moderation.queue import ReviewQueue
 _T0 = 1_700_000_000_000  # ms
 
 
-@contextmanager
-def _locked(db: Path) -> Iterator[None]:
-    """The queue file ``db`` held locked by another process's write transaction (as a
-    ``riskscore score --queue`` of a large batch holds it)."""
-    with closing(sqlite3.connect(db, isolation_level=None, timeout=0.1)) as other:
-        other.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            other.execute("ROLLBACK")
-
-
 @pytest.fixture
 def short_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Queues opened with a busy timeout of 0.2 s instead of 30 s (the test waits that)."""
-    monkeypatch.setitem(ReviewQueue.__init__.__kwdefaults__, "timeout_s", 0.2)
+    wait_briefly(monkeypatch)
 
 
 async def _in_this_thread(func: Any, *args: Any) -> Any:
@@ -104,7 +91,7 @@ def test_an_alert_raised_while_the_queue_is_locked_is_queued_after(
     _chat(module)
     alerts = module._process(100)
     assert len(alerts) == 2
-    with _locked(db), caplog.at_level(logging.ERROR, logger="riskscore.integrations.synapse"):
+    with locked(db), caplog.at_level(logging.ERROR, logger="riskscore.integrations.synapse"):
         _run(module._emit(*alerts[0]))
         held = module.stats().get("queue_held")
         written = module._write_checkpoint()
@@ -113,10 +100,10 @@ def test_an_alert_raised_while_the_queue_is_locked_is_queued_after(
     assert _queued(db) == [(alerts[0][0].conversation_id, 2)]
     assert (held, written, checkpointed) == (1, False, False)  # it counts the alert raised
     assert module.stats()["queue_held"] == 0
-    locked = [r for r in caplog.records if "review queue locked" in r.getMessage()]
-    assert locked
+    logged = [r for r in caplog.records if "review queue locked" in r.getMessage()]
+    assert logged
     assert not any(r.exc_info for r in caplog.records)
-    assert "1 alert and 0 user reports held" in locked[0].getMessage()
+    assert "1 alert and 0 user reports held" in logged[0].getMessage()
     assert any("not written: 1 alert held" in r.getMessage() for r in caplog.records)
     assert module._write_checkpoint() is True
     assert len(_read_jsonl(jsonl)) == 2
@@ -132,7 +119,7 @@ def test_shutdown_queues_the_alerts_held_then_writes_the_checkpoint(
     conversations (to find them in the alerts file)."""
     module, db, _ = _sinks(tmp_path)
     _chat(module)
-    with _locked(db):
+    with locked(db):
         for alert, context in module._process(100):
             _run(module._emit(alert, context))
     module._before_shutdown()
@@ -141,7 +128,7 @@ def test_shutdown_queues_the_alerts_held_then_writes_the_checkpoint(
 
     again, db2, _ = _sinks(tmp_path / "b")
     _chat(again)
-    with _locked(db2), caplog.at_level(logging.ERROR, logger="riskscore.integrations.synapse"):
+    with locked(db2), caplog.at_level(logging.ERROR, logger="riskscore.integrations.synapse"):
         for alert, context in again._process(100):
             _run(again._emit(alert, context))
         again._before_shutdown()
