@@ -20,7 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from riskscore.batch.shadow import read_shadow_run
 from riskscore.cli import main
+from riskscore.exceptions import SchemaError
 from riskscore.moderation import ReviewQueue
 
 T0: Final = 1_714_521_600  # 2024-05-01T00:00:00Z
@@ -146,3 +148,64 @@ def test_text_ids_that_read_as_integers_stay_text_in_the_queue(
     items = _score_then_stream(tmp_path, monkeypatch, events, source)
     assert sorted(i[1:] for i in items if i[0] == "alert") == sorted(conversations)
     assert len(items) == 4
+
+
+def _decide_all(queue: Path) -> None:
+    """A moderator actions every open case."""
+    with ReviewQueue(queue, create=False) as q:
+        for adult in sorted({i.adult_id for i in q.items()}, key=repr):
+            shown = q.case(adult)
+            assert shown is not None
+            q.decide(adult, "actioned", moderator="m1", token=shown.token)
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["in-memory", "out-of-core"])
+def test_compare_matches_decisions_on_a_batch_queue_with_ids_beyond_int64(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], chunked: bool
+) -> None:
+    """Decisions made on the queue ``score --queue`` filled (now under the integers
+    given) match the conversations of ``compare --shadow-run`` (the run's summary names
+    the columns held as decimal text) and of ``compare --events`` (the events' table
+    does): 2 actioned, none "about other conversations"."""
+    events = _events([(6, 1, 2), (BIG, 3, 4)])
+    source = tmp_path / ("events.parquet" if chunked else "events.jsonl")
+    if chunked:
+        types = {"conversation_id": pa.uint64()}
+        pq.write_table(
+            pa.table({k: pa.array([e[k] for e in events], types.get(k)) for k in events[0]}),
+            source,
+        )
+    else:
+        source.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    policy, queue, out = tmp_path / "policy.toml", tmp_path / "queue.sqlite", tmp_path / "out"
+    policy.write_text(POLICY, encoding="utf-8")
+    score = ["score", str(source), "--out", str(out), "--queue", str(queue), "--format", "jsonl"]
+    options = ["--policy", str(policy), "--shadow-model", "default"]
+    assert main([*score, *options, *(["--chunk-rows", "7"] if chunked else [])]) == 0
+    _decide_all(queue)
+    capsys.readouterr()
+    assert main(["compare", "--shadow-run", str(out), "--queue", str(queue)]) == 0
+    matched = "2 actioned or escalated, 0 dismissed (0 about other conversations)"
+    assert matched in capsys.readouterr().out
+    events_option = ["--events", str(source), "--policy", str(policy)]
+    assert main(["compare", "default", "default", *events_option, "--queue", str(queue)]) == 0
+    assert matched in capsys.readouterr().out
+
+
+def test_a_shadow_summary_naming_other_columns_as_decimal_is_refused_by_name(
+    tmp_path: Path,
+) -> None:
+    """A hand-edited ``decimal_id_columns`` that is no list of id columns is refused,
+    naming the file and the key, never read as some other id kind."""
+    events = _events([(6, 1, 2)])
+    source = tmp_path / "events.jsonl"
+    source.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["score", str(source), "--out", str(out), "--shadow-model", "default"]) == 0
+    summary_path = out / "shadow" / "shadow.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    assert "decimal_id_columns" not in summary  # written only when an id is beyond int64
+    summary["decimal_id_columns"] = ["timestamp"]
+    summary_path.write_text(json.dumps(summary), encoding="utf-8")
+    with pytest.raises(SchemaError, match="'decimal_id_columns' must be a list of"):
+        read_shadow_run(out)

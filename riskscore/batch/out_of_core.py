@@ -358,6 +358,7 @@ def score_parquet(
                 production_paths=(scores_path, alerts_path),
                 n_events=scored.n_events,
                 n_conversations=scored.n_conversations,
+                decimal_id_columns=decimal_ids,
             )
     return OutOfCoreResult(
         scores_path=stage.final_of(scores_path),

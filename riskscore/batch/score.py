@@ -202,6 +202,7 @@ def score_events(
                 production_paths=staged,
                 n_events=len(messages),
                 n_conversations=len(scores),
+                decimal_id_columns=messages.decimal_id_columns,
             )
     scores_path, alerts_path = (stage.final_of(path) for path in staged)
     if shadow_run is not None:
