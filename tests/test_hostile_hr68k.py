@@ -20,10 +20,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from riskscore import read_messages
+from riskscore.batch.score import load_model
 from riskscore.batch.shadow import read_shadow_run
 from riskscore.cli import main
 from riskscore.exceptions import SchemaError
 from riskscore.moderation import ReviewQueue
+from riskscore.moderation.learning import learn_from_decisions
 
 T0: Final = 1_714_521_600  # 2024-05-01T00:00:00Z
 BIG: Final = 2**63 + 1  # beyond int64, within uint64 (a Parquet file holds it)
@@ -209,3 +212,30 @@ def test_a_shadow_summary_naming_other_columns_as_decimal_is_refused_by_name(
     summary_path.write_text(json.dumps(summary), encoding="utf-8")
     with pytest.raises(SchemaError, match="'decimal_id_columns' must be a list of"):
         read_shadow_run(out)
+
+
+def test_learning_from_a_batch_queue_with_ids_beyond_int64_finds_its_conversations(
+    tmp_path: Path,
+) -> None:
+    """Was (once ``score --queue`` queued integers, and always for ``stream --queue``):
+    ``learn_from_decisions`` refused the queue, "decided conversation(s) are not in the
+    events", because the events' features hold the ids as decimal text. Now the decisions
+    label the conversations they were made on."""
+    conversations: list[tuple[object, object, object]] = [
+        (2**64 + k if k == 0 else k, 100 + k, 200 + k) for k in range(10)
+    ]
+    events = _events(conversations)
+    source = tmp_path / "events.jsonl"
+    source.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    policy, queue = tmp_path / "policy.toml", tmp_path / "queue.sqlite"
+    policy.write_text(POLICY, encoding="utf-8")
+    score = ["score", str(source), "--out", str(tmp_path / "out"), "--queue", str(queue)]
+    assert main([*score, "--policy", str(policy)]) == 0
+    with ReviewQueue(queue, create=False) as q:
+        for k, adult in enumerate(range(100, 110)):
+            shown = q.case(adult)
+            assert shown is not None
+            outcome = "actioned" if k % 2 == 0 else "dismissed"
+            q.decide(adult, outcome, moderator="m1", token=shown.token)
+    result = learn_from_decisions(read_messages(source), queue, load_model(None), n_splits=2)
+    assert (result.comparison["conversations"], result.comparison["positives"]) == (10, 5)

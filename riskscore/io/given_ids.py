@@ -68,6 +68,21 @@ def decimal_id_columns(cols: dict[str, AnyArray], *, decimal_ids: bool) -> tuple
     return (*accounts, *(("conversation_id",) if conversations else ()))
 
 
+def given_conversation_ids(ids: AnyArray) -> list[Any]:
+    """Conversation ids as given (:func:`as_given` of the column ``ids``, of a table's
+    conversations, features or scores): integers held as decimal text (a
+    :class:`DecimalIds` column) as those integers, as the online scorer and the review
+    queue hold them; other ids as they are.
+
+    Examples
+    --------
+    >>> given_conversation_ids(np.array(["6", "007"], dtype=object))
+    ['6', '007']
+    """
+    given = as_given({"conversation_id": ids}, np.arange(len(ids)), decimal_ids=False)
+    return list(given["conversation_id"].tolist())
+
+
 def given_id(value: Any, decimal: bool) -> Any:
     """One id as given: with ``decimal`` (its id column holds integers as decimal text,
     one being beyond int64), its text as that integer again, as the online scorer holds
