@@ -159,6 +159,17 @@ class FoldedFile:
     text_ids: bool = False
     #: The account ids are integers, held as decimal text because one is beyond int64.
     decimal_ids: bool = False
+    #: The id columns of integers held as decimal text because one is beyond int64, as
+    #: :attr:`riskscore.MessageTable.decimal_id_columns` has them in memory (not the
+    #: conversation ids once a group room made every one text).
+    text_columns: tuple[str, ...] = ()
+
+    @property
+    def decimal_id_columns(self) -> tuple[str, ...]:
+        """:attr:`text_columns` as in memory: the conversation ids only without group
+        rooms."""
+        rooms = self.groups.n_rooms > 0
+        return tuple(n for n in self.text_columns if not (rooms and n == "conversation_id"))
 
 
 def fold_file(
@@ -186,6 +197,7 @@ def fold_file(
         quarantine,
         text_ids="conversation_id" in text_columns,
         decimal_ids="sender_id" in text_columns,  # both account columns or neither
+        text_columns=text_columns,
     )
 
     def fold(item: tuple[int, pa.Table]) -> FoldedChunk:

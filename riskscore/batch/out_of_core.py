@@ -167,6 +167,9 @@ class OutOfCoreResult:
     #: :attr:`riskscore.batch.score.ScoreResult.reports`); empty with
     #: ``collect_reports=False``.
     reports: ReportEvents = field(default_factory=ReportEvents.none)
+    #: The events' id columns of integers held as decimal text (as
+    #: :attr:`riskscore.batch.score.ScoreResult.decimal_id_columns`).
+    decimal_id_columns: tuple[str, ...] = ()
 
 
 def score_parquet(
@@ -317,6 +320,7 @@ def score_parquet(
                     raise
                 raise _whole_file_error(exc, source, chunk_rows, Path(tmp), validate) from None
             quarantine, text_ids = folded.quarantine, folded.text_ids
+            decimal_ids = folded.decimal_id_columns
             quarantine_path, quarantine_counts = quarantine.close()
             quarantine.check_some_kept(folded.n_kept)
             # nothing to score: refused as in memory, before output
@@ -354,6 +358,7 @@ def score_parquet(
                 production_paths=(scores_path, alerts_path),
                 n_events=scored.n_events,
                 n_conversations=scored.n_conversations,
+                decimal_id_columns=decimal_ids,
             )
     return OutOfCoreResult(
         scores_path=stage.final_of(scores_path),
@@ -370,6 +375,7 @@ def score_parquet(
         shadow=None if shadow_run is None else shadow_run.placed(stage),
         unread_columns=unread,
         reports=scored.reports,
+        decimal_id_columns=decimal_ids,
     )
 
 

@@ -119,6 +119,11 @@ class ScoreResult:
     #: review queue, ``riskscore score --queue``); empty when not collected
     #: (``collect_reports=False``).
     reports: ReportEvents = field(default_factory=ReportEvents.none)
+    #: The events' id columns of integers held as decimal text, one being beyond int64
+    #: (:attr:`riskscore.MessageTable.decimal_id_columns`): the review queue takes these
+    #: ids as the integers an online scorer holds
+    #: (:func:`riskscore.moderation.intake.batch_items`).
+    decimal_id_columns: tuple[str, ...] = ()
 
 
 def score_events(
@@ -197,6 +202,7 @@ def score_events(
                 production_paths=staged,
                 n_events=len(messages),
                 n_conversations=len(scores),
+                decimal_id_columns=messages.decimal_id_columns,
             )
     scores_path, alerts_path = (stage.final_of(path) for path in staged)
     if shadow_run is not None:
@@ -218,6 +224,7 @@ def score_events(
         reports=ReportEvents.of(messages).with_scores(scores)
         if collect_reports
         else ReportEvents.none(),
+        decimal_id_columns=messages.decimal_id_columns,
     )
 
 

@@ -36,6 +36,7 @@ from riskscore.batch.alerts import write_alerts
 from riskscore.exceptions import SchemaError
 from riskscore.io.arrow import TABLE_FORMATS
 from riskscore.io.files import CSV_SUFFIXES, PARQUET_SUFFIXES, check_regular_file, real_path
+from riskscore.io.given_ids import ACCOUNT_ID_COLUMNS, given_id
 from riskscore.io.ids import check_ids
 from riskscore.io.json_lines import json_loads
 from riskscore.io.problems import Found
@@ -44,6 +45,11 @@ from riskscore.io.staging import StagedOutputs
 from riskscore.io.text import parquet_file
 from riskscore.model import RiskModel
 from riskscore.policy import ALERT_FIELDS, LATER_ALERT_FIELDS, Alert, alert_changes
+
+#: The key of a run's summary naming the events' id columns of integers held as decimal
+#: text (an id beyond int64): written when any, read by :func:`read_shadow_run`.
+DECIMAL_IDS_KEY: Final = "decimal_id_columns"
+_ID_COLUMNS: Final = ("conversation_id", *ACCOUNT_ID_COLUMNS)
 
 __all__ = [
     "SHADOW_FILES",
@@ -136,6 +142,7 @@ def write_shadow_run(
     production_paths: tuple[Path, Path],
     n_events: int,
     n_conversations: int,
+    decimal_id_columns: tuple[str, ...] = (),
 ) -> ShadowRun:
     """Write the shadow's alerts and the run summary (the shadow's scores are written by
     the caller, to ``shadow_paths(out_dir, fmt)[0]``).
@@ -154,6 +161,11 @@ def write_shadow_run(
         Production scores and alerts files.
     n_events, n_conversations : int
         Events read and conversations scored.
+    decimal_id_columns : tuple of str, default ()
+        The events' id columns of integers held as decimal text, one being beyond int64
+        (:attr:`riskscore.batch.score.ScoreResult.decimal_id_columns`): recorded in the
+        summary when any, so that :func:`read_shadow_run` gives those ids as the integers
+        the review queue files them under.
 
     Returns
     -------
@@ -176,6 +188,8 @@ def write_shadow_run(
         "alerts_gained": len(gained),
         "alerts_lost": len(lost),
     }
+    if decimal_id_columns:
+        summary[DECIMAL_IDS_KEY] = list(decimal_id_columns)
     summary_path = out_dir / SHADOW_DIR / SUMMARY_NAME
     summary_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return ShadowRun(scores_path, alerts_path, summary_path, shadow_alerts, gained, lost, summary)
@@ -395,6 +409,24 @@ def read_shadow_run(out_dir: str | Path) -> ShadowRunAlerts:
     for f in paths:
         if not real_path(f).is_relative_to(root):
             raise SchemaError(f"{path} names a file outside the run directory: {f}")
-    scored = read_conversation_ids(paths[0])
-    production, shadow = read_alert_ids(paths[1]), read_alert_ids(paths[2])
+    decimal = "conversation_id" in _decimal_id_columns(summary, path)
+    scored, production, shadow = (
+        [given_id(i, decimal) for i in ids]
+        for ids in (
+            read_conversation_ids(paths[0]),
+            read_alert_ids(paths[1]),
+            read_alert_ids(paths[2]),
+        )
+    )
     return ShadowRunAlerts(summary, scored, production, shadow)
+
+
+def _decimal_id_columns(summary: dict[str, Any], path: Path) -> list[str]:
+    """The summary's :data:`DECIMAL_IDS_KEY` (none before it was written), checked."""
+    names = summary.get(DECIMAL_IDS_KEY, [])
+    if not isinstance(names, list) or not set(names) <= set(_ID_COLUMNS):
+        raise SchemaError(
+            f"{path}: {DECIMAL_IDS_KEY!r} must be a list of {', '.join(_ID_COLUMNS)}, found "
+            f"{show(shown(DECIMAL_IDS_KEY, names))}"
+        )
+    return names

@@ -29,7 +29,7 @@ from riskscore.io.shown_ids import shown_id
 from riskscore.io.text import parquet_file
 from riskscore.model import load_model
 from riskscore.model.scores import Reason, ages_tell_roles, reason_texts
-from riskscore.moderation.intake import user_reports
+from riskscore.moderation.intake import batch_items
 from riskscore.moderation.item_facts import alert_facts, older_role, younger_account_text
 from riskscore.policy import AlertPolicy
 
@@ -200,7 +200,8 @@ def run(args: argparse.Namespace, show: bool) -> dict[str, Any]:
     try:
         result, summary = _score(args, policy, accounts, show)
         if queue is not None:  # the alerts, and each report event as a user report
-            summary["queue"] = add_to_queue(queue, result.alerts, user_reports(result.reports))
+            alerts, reports = batch_items(result.alerts, result.reports, result.decimal_id_columns)
+            summary["queue"] = add_to_queue(queue, alerts, reports)
     finally:
         if queue is not None:
             queue.close()

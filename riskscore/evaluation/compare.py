@@ -34,6 +34,7 @@ from riskscore.evaluation.metrics import (
 )
 from riskscore.evaluation.records import jsonable
 from riskscore.features import FeatureTable
+from riskscore.io.given_ids import given_conversation_ids
 from riskscore.model import RiskModel
 from riskscore.model.bundle import MANIFEST
 from riskscore.policy import AlertPolicy, alert_changes
@@ -160,6 +161,9 @@ def compare_models(
     alerted = [t >= 1 for t in tiers]
     conv = features.conversation_id
     gained, lost = alert_changes(conv[alerted[0]].tolist(), conv[alerted[1]].tolist())
+    # matched with decisions as the review queue files them: integers held as decimal
+    # text (an id beyond int64) as those integers, as batch and online scoring queue them
+    given = given_conversation_ids(conv)
     models: tuple[dict[str, Any], ...] = tuple(
         {"name": n, "id": i, "n_alerts": int(al.sum())}
         for n, i, al in zip(names, ids, alerted, strict=True)
@@ -191,7 +195,7 @@ def compare_models(
         lost=lost,
         differences=differences,
         decisions=decision_agreement(
-            conv.tolist(), (alerted[0], alerted[1]), decided_positive, decided_negative
+            given, (alerted[0], alerted[1]), decided_positive, decided_negative
         ),
     )
 

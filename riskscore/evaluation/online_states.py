@@ -21,7 +21,7 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
-from riskscore.io.given_ids import as_given
+from riskscore.io.given_ids import given_conversation_ids
 from riskscore.io.groups import (
     DEFAULT_MAX_ROOM_MEMBERS,
     PAIR_ID_SEPARATOR,
@@ -192,12 +192,12 @@ def _counted_conversations(
     name: each id itself, its text where the ids are text, or the pairs of its room."""
     wanted_ids = np.asarray(counted_ids)
     # ids as the events carry them (the integer 6, never the "6" of a wide id table)
-    given = as_given({"conversation_id": wanted_ids}, np.arange(len(wanted_ids)), decimal_ids=False)
+    given = given_conversation_ids(wanted_ids)
     known = set(ids)
     pairs = _pairs_by_room(messages, ids)
     out: set[object] = set()
     missing = []
-    for cid in given["conversation_id"].tolist():
+    for cid in given:
         if cid in known:
             out.add(cid)
         elif not isinstance(cid, str) and str(cid) in known:  # text ids: 2 is "2"

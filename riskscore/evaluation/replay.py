@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 import riskscore.evaluation.metrics as em
 from riskscore.features import FeatureTable
-from riskscore.io.given_ids import as_given
+from riskscore.io.given_ids import given_conversation_ids
 from riskscore.io.messages import MessageTable
 from riskscore.model import RiskModel
 from riskscore.online import OnlineScorer
@@ -95,9 +95,8 @@ def replay(
     replayed = messages.take_conversations(replay_codes)
     # An event can alert another conversation of its adult (re-scored when the event
     # changes the adult's per-account features): alerts are mapped back by their id.
-    ids = {"conversation_id": features.conversation_id[replay_codes]}
-    given = as_given(ids, np.arange(len(replay_codes)), decimal_ids=False)["conversation_id"]
-    code_of = dict(zip(given.tolist(), replay_codes.tolist(), strict=True))
+    given = given_conversation_ids(features.conversation_id[replay_codes])
+    code_of = dict(zip(given, replay_codes.tolist(), strict=True))
     # History replayed, not live traffic: no clock to be ahead of (the reader already
     # applied its own rule on dates ahead of the time of reading).
     scorer = OnlineScorer(model, policy, idle_expiry_s=math.inf, max_future_s=math.inf)

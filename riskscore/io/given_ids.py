@@ -4,7 +4,7 @@ what is written gives the table back, integers still."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -14,11 +14,14 @@ from riskscore.exceptions import SchemaError
 from riskscore.io.ids import DecimalIds
 from riskscore.io.schema import INT64_MAX
 
-__all__ = ["as_given", "integer_ids_type"]
+__all__ = ["ACCOUNT_ID_COLUMNS", "as_given", "decimal_id_columns", "given_id", "integer_ids_type"]
 
 AnyArray = npt.NDArray[Any]
 
 _UINT64_MAX = 2**64 - 1
+
+#: The account id columns of the events: one id space, held as decimal text both or neither.
+ACCOUNT_ID_COLUMNS: Final = ("sender_id", "recipient_id")
 
 
 def as_given(
@@ -43,9 +46,8 @@ def as_given(
         together (a negative id beside one beyond int64, or an id beyond uint64): the
         first such row, by input row, is named.
     """
-    spaces: list[tuple[str, ...]] = [("sender_id", "recipient_id")] if decimal_ids else []
-    if isinstance(cols["conversation_id"], DecimalIds):
-        spaces.append(("conversation_id",))
+    held = decimal_id_columns(cols, decimal_ids=decimal_ids)
+    spaces = [space for space in (ACCOUNT_ID_COLUMNS, ("conversation_id",)) if space[0] in held]
     out: dict[str, Any] = dict(cols)
     for space in spaces:
         ints = {name: _integers_of(cols[name]) for name in space}
@@ -54,6 +56,45 @@ def as_given(
             ints = {name: _arrow_array(values, kind) for name, values in ints.items()}
         out.update(ints)
     return out
+
+
+def decimal_id_columns(cols: dict[str, AnyArray], *, decimal_ids: bool) -> tuple[str, ...]:
+    """The id columns of ``cols`` (of :meth:`riskscore.MessageTable.columns`) whose
+    integers are held as decimal text, one being beyond int64: the two account columns
+    when ``decimal_ids`` (the table's ``decimal_ids``), the conversation ids when a
+    :class:`DecimalIds` column (group rooms make every conversation id text: then not)."""
+    accounts = ACCOUNT_ID_COLUMNS if decimal_ids else ()
+    conversations = isinstance(cols["conversation_id"], DecimalIds)
+    return (*accounts, *(("conversation_id",) if conversations else ()))
+
+
+def given_conversation_ids(ids: AnyArray) -> list[Any]:
+    """Conversation ids as given (:func:`as_given` of the column ``ids``, of a table's
+    conversations, features or scores): integers held as decimal text (a
+    :class:`DecimalIds` column) as those integers, as the online scorer and the review
+    queue hold them; other ids as they are.
+
+    Examples
+    --------
+    >>> given_conversation_ids(np.array(["6", "007"], dtype=object))
+    ['6', '007']
+    """
+    given = as_given({"conversation_id": ids}, np.arange(len(ids)), decimal_ids=False)
+    return list(given["conversation_id"].tolist())
+
+
+def given_id(value: Any, decimal: bool) -> Any:
+    """One id as given: with ``decimal`` (its id column holds integers as decimal text,
+    one being beyond int64), its text as that integer again, as the online scorer holds
+    it; else ``value`` as it is (a text id stays text: ``"6"`` and ``"007"`` are never
+    ``6`` and ``7``).
+
+    Examples
+    --------
+    >>> given_id("18446744073709551616", True), given_id("6", False)
+    (18446744073709551616, '6')
+    """
+    return int(value) if decimal and isinstance(value, str) else value
 
 
 def _integers_of(decimal: AnyArray) -> AnyArray:

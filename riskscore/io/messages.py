@@ -23,7 +23,7 @@ from riskscore.io.coding import (
     runs,
     take,
 )
-from riskscore.io.given_ids import as_given
+from riskscore.io.given_ids import as_given, decimal_id_columns
 from riskscore.io.raw import show
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -142,6 +142,13 @@ class MessageTable:
         """0-based index of each event within its conversation."""
         starts = self.segment_starts
         return np.arange(len(self), dtype=np.int64) - spread(starts, starts, len(self))
+
+    @property
+    def decimal_id_columns(self) -> tuple[str, ...]:
+        """The id columns whose integers are held as decimal text, one being beyond int64
+        (:func:`riskscore.io.given_ids.decimal_id_columns`): what the online scorer, reading
+        each event alone, holds as integers."""
+        return decimal_id_columns(self.columns(decoded=False), decimal_ids=self.decimal_ids)
 
     def columns(self, *, decoded: bool = True) -> dict[str, npt.NDArray[Any]]:
         """The schema v1 columns as a dict of arrays.

@@ -19,7 +19,8 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import replace
 from typing import Any, Final, NamedTuple
 
 import numpy as np
@@ -28,6 +29,7 @@ import riskscore.moderation.queue_db as db
 from riskscore._words import duration_text
 from riskscore.batch.reports import ReportEvents
 from riskscore.io.columns import category_key, category_text
+from riskscore.io.given_ids import ACCOUNT_ID_COLUMNS, given_id
 from riskscore.io.raw import show, shown
 from riskscore.io.schema import (
     CHANNEL_NAMES,
@@ -54,13 +56,13 @@ from riskscore.policy import Alert, AlertPolicy, Tier
 __all__ = [
     "MAX_AHEAD_S",
     "alert_row",
+    "batch_items",
     "insert_alerts",
     "insert_reports",
     "latest_time",
     "most_private",
     "new_id",
     "report_row",
-    "user_reports",
 ]
 
 
@@ -418,13 +420,45 @@ def _known(column: str, pick: str) -> str:
     )
 
 
-def user_reports(events: ReportEvents) -> list[UserReport]:
-    """The user reports a batch job's ``report`` events file: each event's sender reports
-    its recipient, at the event's time, with the risk of the conversation reported (as
+def batch_items(
+    alerts: Sequence[Alert], events: ReportEvents, decimal_ids: Collection[str] = ()
+) -> tuple[list[Alert], list[UserReport]]:
+    """The alerts and user reports a batch job files (``riskscore score --queue``), with
+    the ids the online scorer gives the same events, so that ``riskscore score --queue``
+    and ``riskscore stream --queue`` of one conversation make one review case.
+
+    ``decimal_ids`` names the events' id columns of integers the job held as decimal text
+    because one of them is beyond int64 (:attr:`riskscore.batch.score.ScoreResult.
+    decimal_id_columns`): their ids are those integers again
+    (:func:`~riskscore.io.given_ids.given_id`), where an online scorer, reading each event
+    alone, holds every integer as itself. Text ids stay text (``"6"`` is not ``6``). Each
+    ``report`` event is a user report: its sender reports its recipient, at the event's
+    time, with the risk of the conversation reported (as
     :func:`~riskscore.moderation.user_reports.report_of_event` files those of a stream)."""
+    conversations = "conversation_id" in decimal_ids
+    accounts = any(name in decimal_ids for name in ACCOUNT_ID_COLUMNS)
+
+    def conversation(value: Any) -> Any:
+        return given_id(value, conversations)
+
+    def account(value: Any) -> Any:
+        return given_id(value, accounts)
+
+    given_alerts = [
+        replace(
+            a,
+            conversation_id=conversation(a.conversation_id),
+            adult_id=account(a.adult_id),
+            child_id=account(a.child_id),
+        )
+        for a in alerts
+    ]
     risk = np.where(np.isnan(events.risk), 0.0, events.risk)
-    return [
-        UserReport(cid, reporter, reported, age, ts, CHANNEL_NAMES[channel], r, reported_age)
+    reports = [
+        UserReport(
+            conversation(cid), account(reporter), account(reported), age, ts,
+            CHANNEL_NAMES[channel], r, reported_age,
+        )
         for cid, reporter, reported, age, reported_age, ts, channel, r in zip(
             events.conversation_id.tolist(), events.reporter_id.tolist(),
             events.reported_id.tolist(), events.reporter_age.tolist(),
@@ -432,3 +466,4 @@ def user_reports(events: ReportEvents) -> list[UserReport]:
             risk.tolist(), strict=True,
         )
     ]  # fmt: skip
+    return given_alerts, reports

@@ -33,6 +33,7 @@ import numpy.typing as npt
 from riskscore.exceptions import SchemaError
 from riskscore.features import FeatureTable, extract_features
 from riskscore.io import MessageTable
+from riskscore.io.given_ids import given_conversation_ids
 from riskscore.io.shown_ids import shown_id
 from riskscore.model import Platt, RiskModel
 from riskscore.model.drift import reference_profile
@@ -213,7 +214,8 @@ def learn_from_decisions(
     else:
         labels = labels_from_queue(queue)
     features = extract_features(events)
-    ids = features.conversation_id.tolist()
+    # as the queue files them: the integer 6, never the "6" of a column with an id beyond int64
+    ids = given_conversation_ids(features.conversation_id)
     known = set(ids)
     unknown = (labels.positive | labels.negative) - known
     if unknown:
