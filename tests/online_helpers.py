@@ -104,3 +104,22 @@ def batch_tier(policy: rs.AlertPolicy, risk: float, row: np.ndarray[Any, Any]) -
     ages = (float(row[rs.FEATURE_NAMES.index(name)]) for name in ("child_age", "adult_age"))
     tier = policy.tier_of(risk, *ages)
     return 0 if tier is None else int(tier)
+
+
+def adult_child_messages(
+    conversation: object, adult: object, child: object, start: int
+) -> list[dict[str, Any]]:
+    """Ten direct messages a minute apart from ``start``, taking turns between ``adult``
+    (35, first) and ``child`` (12)."""
+    return [
+        {
+            "conversation_id": conversation,
+            "timestamp": start + 60 * i,
+            "sender_id": adult if i % 2 == 0 else child,
+            "recipient_id": child if i % 2 == 0 else adult,
+            "sender_age": 35.0 if i % 2 == 0 else 12.0,
+            "recipient_age": 12.0 if i % 2 == 0 else 35.0,
+            "channel": "direct",
+        }
+        for i in range(10)
+    ]

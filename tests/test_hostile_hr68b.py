@@ -25,7 +25,7 @@ import pytest
 from conformance_refusals import refused_alike
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from online_helpers import MODEL, POLICY, columns
+from online_helpers import MODEL, POLICY, adult_child_messages, columns
 
 import riskscore as rs
 from riskscore.batch import write_alerts
@@ -343,18 +343,7 @@ def _online_alerts(conversation: int, adult: int, child: int) -> list[rs.Alert]:
     ``child`` (12), with a policy that alerts on any risk."""
     band, unknown = (rs.AgeBand(name, 0.0, math.inf, review=1e-9, urgent=1e-6) for name in "ab")
     scorer = rs.OnlineScorer(MODEL, rs.AlertPolicy(bands=(band,), unknown=unknown))
-    events = [
-        {
-            "conversation_id": conversation,
-            "timestamp": T0 + 60 * i,
-            "sender_id": adult if i % 2 == 0 else child,
-            "recipient_id": child if i % 2 == 0 else adult,
-            "sender_age": 35.0 if i % 2 == 0 else 12.0,
-            "recipient_age": 12.0 if i % 2 == 0 else 35.0,
-            "channel": "direct",
-        }
-        for i in range(10)
-    ]
+    events = adult_child_messages(conversation, adult, child, T0)
     return scorer.update_many(events)
 
 

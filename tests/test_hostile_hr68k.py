@@ -19,6 +19,7 @@ from typing import Any, Final
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from online_helpers import adult_child_messages
 
 from riskscore import read_messages
 from riskscore.batch.score import load_model
@@ -53,17 +54,7 @@ def _conversation(conversation: object, adult: object, child: object) -> list[Ev
     """Ten messages between ``adult`` (35) and ``child`` (12), then the child reports the
     adult."""
     events = [
-        {
-            "conversation_id": conversation,
-            "timestamp": T0 + 60 * i,
-            "sender_id": adult if i % 2 == 0 else child,
-            "recipient_id": child if i % 2 == 0 else adult,
-            "sender_age": 35.0 if i % 2 == 0 else 12.0,
-            "recipient_age": 12.0 if i % 2 == 0 else 35.0,
-            "channel": "direct",
-            "event": "message",
-        }
-        for i in range(10)
+        {**e, "event": "message"} for e in adult_child_messages(conversation, adult, child, T0)
     ]
     report = {**events[1], "timestamp": T0 + 600, "event": "report"}
     return [*events, report]
