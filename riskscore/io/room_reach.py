@@ -24,7 +24,7 @@ second, is checked with the rows of its event that arrive with it).
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -154,12 +154,11 @@ def understated_rooms(cols: dict[str, AnyArray], considered: BoolArray) -> BoolA
     [False, False, False, True]
     """
     out = np.zeros(len(considered), dtype=bool)
-    room = cols["room_size"]
-    rows = np.flatnonzero(considered & (room > 0))
-    if rows.size == 0:
+    events = _sized_events(cols, considered)
+    if events is None:
         return out
-    order, starts, n_rows, recipient = _events_of(cols, rows)
-    sizes = room[rows][order]
+    rows, order, starts, n_rows, recipient, sizes = events
+    room = cols["room_size"]
     # an event of fewer rows than its smallest room names no more recipients than it
     # holds: only the others are walked, by the online rule itself
     suspect = np.flatnonzero(n_rows >= np.minimum.reduceat(sizes, starts))
@@ -188,22 +187,32 @@ def mixed_room_sizes(cols: dict[str, AnyArray], considered: BoolArray) -> BoolAr
     [False, False, True, False]
     """
     out = np.zeros(len(considered), dtype=bool)
-    room = cols["room_size"]
-    rows = np.flatnonzero(considered & (room > 0))
-    if rows.size == 0:
+    events = _sized_events(cols, considered)
+    if events is None:
         return out
-    order, starts, n_rows, _ = _events_of(cols, rows)
-    sizes = room[rows][order]
+    rows, order, starts, n_rows, _, sizes = events
     out[rows[order]] = sizes != np.repeat(sizes[starts], n_rows)
     return out
 
 
-def _events_of(
-    cols: dict[str, AnyArray], rows: npt.NDArray[np.intp]
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp], AnyArray]:
-    """The events of ``rows``: the order that puts each event's rows together (in input
-    order), where each event starts in it and its number of rows, and the recipients'
-    codes (one per row of ``cols``)."""
+class _SizedEvents(NamedTuple):
+    """The rows that give a ``room_size`` grouped by event (:func:`_sized_events`)."""
+
+    rows: npt.NDArray[np.intp]  # the rows, ascending
+    order: npt.NDArray[np.intp]  # positions in ``rows`` putting each event's rows together
+    starts: npt.NDArray[np.intp]  # where each event starts in ``order``
+    n_rows: npt.NDArray[np.intp]  # each event's number of rows
+    recipient: AnyArray  # the recipients' codes, one per row of the columns
+    sizes: AnyArray  # the room sizes of ``rows`` in ``order``
+
+
+def _sized_events(cols: dict[str, AnyArray], considered: BoolArray) -> _SizedEvents | None:
+    """The ``considered`` rows of ``cols`` that give a ``room_size``, by event (each
+    event's rows in input order); None when no such row."""
+    room = cols["room_size"]
+    rows = np.flatnonzero(considered & (room > 0))
+    if rows.size == 0:
+        return None
     # one code per event key (conversation, time, sender, channel, event), by a stable
     # sort of integer codes: an event's rows stay in input order
     _, (conversation,) = factorize(cols["conversation_id"])
@@ -222,4 +231,4 @@ def _events_of(
         new[1:] |= ordered[1:] != ordered[:-1]
     starts = np.flatnonzero(new)
     n_rows = np.diff(np.append(starts, rows.size))
-    return order, starts, n_rows, recipient
+    return _SizedEvents(rows, order, starts, n_rows, recipient, room[rows][order])
