@@ -19,6 +19,26 @@ Events = dict[str, list[Any]]
 T0 = 1_714_521_600
 #: 21:30 after T0, in seconds (21 * 3600 + 30 * 60).
 H2130 = 77_400
+#: One direct message from an adult (40) to a child (12), 2024-05-01 20:30 UTC.
+EVENING_MESSAGE: dict[str, Any] = {
+    "conversation_id": "c1",
+    "timestamp": 1_714_595_400,
+    "sender_id": "a",
+    "recipient_id": "k",
+    "sender_age": 40,
+    "recipient_age": 12,
+    "channel": "direct",
+}
+#: One direct message from an adult (31) to a child (12), 2026-01-01 00:00 UTC.
+NEW_YEAR_MESSAGE: dict[str, Any] = {
+    "conversation_id": "c1",
+    "timestamp": 1_767_225_600,
+    "sender_id": "a",
+    "recipient_id": "b",
+    "sender_age": 31,
+    "recipient_age": 12,
+    "channel": "direct",
+}
 
 
 def valid_events() -> Events:

@@ -12,9 +12,9 @@ import math
 import re
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from io_helpers import EVENING_MESSAGE
 
 import riskscore as rs
 from riskscore.cli import main
@@ -23,15 +23,7 @@ from riskscore.io.given_times import parse_time
 from riskscore.serve.plot import timeline_svg
 from riskscore.serve.timeline import TimelineEvent
 
-_EVENT: dict[str, Any] = {
-    "conversation_id": "c1",
-    "timestamp": 1_714_595_400,
-    "sender_id": "a",
-    "recipient_id": "k",
-    "sender_age": 40,
-    "recipient_age": 12,
-    "channel": "direct",
-}
+_EVENT = EVENING_MESSAGE
 _CALENDAR = "is not a date and time on the calendar"
 
 

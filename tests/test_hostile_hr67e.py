@@ -13,9 +13,9 @@ import math
 import re
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from io_helpers import EVENING_MESSAGE
 
 import riskscore as rs
 from riskscore.cli import main
@@ -119,15 +119,7 @@ def test_a_night_across_changes_of_the_childs_clock_is_shaded_as_one() -> None:
             assert not shaded, e
 
 
-_EVENT: dict[str, Any] = {
-    "conversation_id": "c1",
-    "timestamp": 1_714_595_400,
-    "sender_id": "a",
-    "recipient_id": "k",
-    "sender_age": 40,
-    "recipient_age": 12,
-    "channel": "direct",
-}
+_EVENT = EVENING_MESSAGE
 _CLOCK_TEXT = "is a UTC offset in hours and minutes"
 
 

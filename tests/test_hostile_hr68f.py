@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from io_helpers import NEW_YEAR_MESSAGE
 from serve_helpers import config
 
 import riskscore as rs
@@ -24,17 +25,7 @@ from riskscore.cli.stream import stream_lines
 from riskscore.serve import create_app
 from riskscore.serve.body import parse_body
 
-EVENT = json.dumps(
-    {
-        "conversation_id": "c1",
-        "timestamp": 1_767_225_600,
-        "sender_id": "a",
-        "recipient_id": "b",
-        "sender_age": 31,
-        "recipient_age": 12,
-        "channel": "direct",
-    }
-)
+EVENT = json.dumps(NEW_YEAR_MESSAGE)
 #: Nested deeper than the JSON parser's stack (it raises RecursionError near 1,000).
 DEEP = '{"x": ' + "[" * 5000 + "]" * 5000 + "}"
 TOO_DEEP = "nests arrays or objects deeper than 64 levels"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from io_helpers import NEW_YEAR_MESSAGE
 from serve_helpers import ThreadServer, config
 
 import riskscore as rs
@@ -23,15 +24,7 @@ from riskscore.io.events import parse_event
 from riskscore.io.jsonl import loads_event
 from riskscore.serve.body import parse_body
 
-EVENT = {
-    "conversation_id": "c1",
-    "timestamp": 1_767_225_600,
-    "sender_id": "a",
-    "recipient_id": "b",
-    "sender_age": 31,
-    "recipient_age": 12,
-    "channel": "direct",
-}
+EVENT = NEW_YEAR_MESSAGE
 
 
 def _line(timestamp: str) -> str:
