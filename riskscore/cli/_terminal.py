@@ -7,14 +7,16 @@ from typing import Final
 
 __all__ = ["one_line", "shown_lines"]
 
-#: C0 and C1 controls (a line break, the ESC that starts a terminal's escape sequence, a
-#: carriage return that lets later text overwrite a line) and the bidirectional marks and
+#: C0 and C1 controls but the line break (the ESC that starts a terminal's escape sequence,
+#: a carriage return that lets later text overwrite a line) and the bidirectional marks and
 #: overrides, which reorder what a terminal shows after them.
-_ACTING: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-#: The same, but for the line break itself: the lines of a command's result.
-_ACTING_IN_LINES: Final = re.compile(
-    r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+_ACTING_BUT_LINE_BREAKS: Final = (
+    r"\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 )
+#: Those and the line break: what one line may not hold.
+_ACTING: Final = re.compile(rf"[\n{_ACTING_BUT_LINE_BREAKS}]")
+#: Those alone: what the lines of a command's result may not hold.
+_ACTING_IN_LINES: Final = re.compile(rf"[{_ACTING_BUT_LINE_BREAKS}]")
 
 
 def _escaped(match: re.Match[str]) -> str:
