@@ -26,12 +26,21 @@ from riskscore.online.options import DEFAULT_IDLE_EXPIRY_S
 from riskscore.policy import AlertPolicy, PolicyFileError
 
 __all__ = [
+    "MIN_SYNAPSE",
     "AgeSourceConfig",
     "ModerationRoomConfig",
     "SynapseConfig",
     "SynapseConfigError",
+    "module_api_problem",
     "parse",
 ]
+
+#: The oldest Synapse whose module API has every method the module calls: 1.136 added
+#: ``ModuleApi.run_as_background_process`` (which scoring runs in). The floor of the
+#: ``synapse`` extra in ``pyproject.toml`` (tests/test_hostile_hr69c.py keeps them equal).
+MIN_SYNAPSE: Final = "1.136"
+#: The methods of ``ModuleApi`` the module calls that Synapse before :data:`MIN_SYNAPSE` lacks.
+_NEWER_MODULE_API: Final = ("run_as_background_process",)
 
 _TOP_KEYS = frozenset(
     {
@@ -430,3 +439,36 @@ def _check_files(kwargs: Mapping[str, Any]) -> None:
                 check_is_queue(file)
             except QueueError as exc:
                 raise SynapseConfigError(str(exc), path) from None
+
+
+def module_api_problem(api: object, synapse_version: str) -> str | None:
+    """Why Synapse's module API ``api`` cannot run the module, or None when it can.
+
+    A Synapse older than :data:`MIN_SYNAPSE` loads the module, then fails the callback of
+    every event on a method its module API lacks (in Synapse's log): nothing is scored.
+
+    Parameters
+    ----------
+    api : object
+        Synapse's ``ModuleApi``.
+    synapse_version : str
+        The running Synapse's version, for the message.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> print(module_api_problem(object(), "1.100.0"))
+    riskscore needs Synapse 1.136 or newer (this is Synapse 1.100.0, whose module API has no \
+run_as_background_process): pip install 'matrix-synapse>=1.136'
+    """
+    missing = [name for name in _NEWER_MODULE_API if not callable(getattr(api, name, None))]
+    if not missing:
+        return None
+    return (
+        f"riskscore needs Synapse {MIN_SYNAPSE} or newer (this is Synapse {synapse_version}, "
+        f"whose module API has no {', '.join(missing)}): "
+        f"pip install 'matrix-synapse>={MIN_SYNAPSE}'"
+    )

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from riskscore._optional import missing_extra
 
 try:  # before riskscore's Synapse modules, which import it too
+    from synapse import __version__ as synapse_version
     from synapse.module_api import (
         EventBase,
         ModuleApi,
@@ -63,6 +64,7 @@ from riskscore.integrations._synapse_config import (
     ROOMS_NAME,
     SynapseConfig,
     SynapseConfigError,
+    module_api_problem,
     parse,
 )
 from riskscore.integrations._synapse_log import EventWarnings
@@ -134,6 +136,9 @@ class RiskscoreModule(AlertSinks):
     """
 
     def __init__(self, config: ModuleConfig, api: ModuleApi) -> None:
+        problem = module_api_problem(api, synapse_version)
+        if problem is not None:  # an older Synapse: it would load, then score nothing
+            raise ConfigError(problem)
         settings = config.settings
         self._api = api
         self._settings = settings
