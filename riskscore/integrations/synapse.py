@@ -56,7 +56,7 @@ except ImportError as exc:  # Synapse runs this module in its own environment
     raise missing_extra("synapse", "riskscore.integrations.synapse", exc) from exc
 
 from riskscore._words import plural
-from riskscore.exceptions import ModelIntegrityError, SchemaError
+from riskscore.exceptions import ModelIntegrityError, SchemaError, one_line
 from riskscore.integrations._synapse_ages import AgeSource, make_age_source
 from riskscore.integrations._synapse_config import (
     CHECKPOINT_NAME,
@@ -390,11 +390,14 @@ class RiskscoreModule(AlertSinks):
         with self._state_lock:
             return self._checkpoint_after_queue()
 
-    def _checkpoint_after_queue(self) -> bool:
+    def _checkpoint_after_queue(self, *, final: bool = False) -> bool:
         """The alerts held while the review queue was locked queued first; while any is
         still held, no checkpoint (:mod:`riskscore.moderation.queue_writer`, as
         ``riskscore serve``): it would count them as raised, and a restart from it would
-        never queue them. Whether it was written."""
+        never queue them. Whether it was written: one that fails (a full disk, a directory
+        in its place, the file claimed by another process) is one line in the log, as
+        ``riskscore serve`` logs it, tried again at the next (``final``: at shutdown, the
+        state since the last one is lost), never a traceback out of the shutdown."""
         self._flush_queue()
         held, _ = self._writer.held
         if held:
@@ -406,19 +409,25 @@ class RiskscoreModule(AlertSinks):
                 plural(held, "alert"),
             )
             return False
-        self._checkpoint()
+        try:
+            self._checkpoint()
+        except Exception as exc:
+            logger.error(
+                "riskscore: checkpoint to %s failed: %s; %s",
+                self._checkpoint_path,
+                one_line(str(exc)),
+                "the scorer state since the last checkpoint is lost (the server is stopping)"
+                if final
+                else f"tried again in {self._settings.checkpoint_interval_s:g} s",
+            )
+            return False
         return True
 
     async def _checkpoint_in_thread(self) -> None:
         if not self._dirty:
             return
         self._dirty = False
-        try:
-            written = await self._api.defer_to_thread(self._write_checkpoint)
-        except Exception:
-            written = False
-            logger.exception("riskscore: checkpoint to %s failed", self._checkpoint_path)
-        if not written:
+        if not await self._api.defer_to_thread(self._write_checkpoint):
             self._dirty = True
 
     def _on_checkpoint_timer(self) -> None:
@@ -446,7 +455,7 @@ class RiskscoreModule(AlertSinks):
             if self._settings.review_queue is not None:
                 self._writer.hold(None, list(enumerate(a for a, _ in unsent)), [])
             if self._dirty:
-                self._dirty = not self._checkpoint_after_queue()
+                self._dirty = not self._checkpoint_after_queue(final=True)
             else:
                 self._flush_queue()
             self._store.close()
