@@ -65,7 +65,7 @@ class AlertSinks:
         self.n_queue_refused = self.n_jsonl_failed = self.n_events_log_failed = 0
         path = self._settings.review_queue
         self._writer = QueueWriter(
-            opener=lambda: ReviewQueue(cast("Path", path)),
+            opener=lambda wait_s: _open_queue(cast("Path", path), wait_s),
             actor="riskscore-synapse",
             on_refused=self._queue_refused,
             logger=logger,
@@ -227,6 +227,11 @@ class AlertSinks:
                 },
             }
         )
+
+
+def _open_queue(path: Path, wait_s: float | None) -> ReviewQueue:
+    """The review queue at ``path``, waiting ``wait_s`` for a lock (None: its default)."""
+    return ReviewQueue(path) if wait_s is None else ReviewQueue(path, timeout_s=wait_s)
 
 
 def notice_body(alert: Alert, record: dict[str, Any]) -> str:

@@ -346,9 +346,12 @@ class RiskscoreModule(AlertSinks):
                     cast("str", row["channel"]),
                     cast("int", row["timestamp"]),
                 )
-                out.extend((alert, self._context(alert, event)) for alert in alerts)
+                out.extend(
+                    (alert, self.rooms.context(alert, event.event_id, event.room_id))
+                    for alert in alerts
+                )
                 for alert in self.scorer.pop_shadow_alerts():  # recorded, never sent
-                    context = self._context(alert, event)
+                    context = self.rooms.context(alert, event.event_id, event.room_id)
                     shadow_lines.append(alert.to_json(shadow=True, matrix=context))
         if lines and log is not None:
             self._log_events(log, lines)
@@ -366,19 +369,6 @@ class RiskscoreModule(AlertSinks):
             event.event_id,
             exc_info=True,
         )
-
-    def _context(self, alert: Alert, event: EventMeta) -> dict[str, Any]:
-        """Where an alert belongs in Matrix: the room and channel of its conversation's
-        latest event, and the event that raised it (in another room when the adult's
-        activity elsewhere re-scored this conversation)."""
-        room = self.rooms.get(cast("str", alert.conversation_id))
-        return {
-            "room_id": None if room is None else room[0],
-            "channel": None if room is None else room[1],
-            "max_channel": alert.max_channel,
-            "event_id": event.event_id,
-            "event_room_id": event.room_id,
-        }
 
     # ---------------------------------------------------------------- durability
 
