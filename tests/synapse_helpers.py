@@ -122,6 +122,9 @@ class _StandInApi:
     def run_as_background_process(self, desc: str, func: Any) -> None:
         self.background.append(desc)  # not run: the test drives _process itself
 
+    async def defer_to_thread(self, func: Any, *args: Any) -> Any:
+        return func(*args)  # in this thread: the tests that wait on another swap it
+
 
 def _module(
     tmp_path: Path, *, more_ages: str = "", **extra: Any

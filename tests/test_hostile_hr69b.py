@@ -2,22 +2,28 @@
 homeserver, where nothing may block Twisted's reactor thread): a checkpoint that failed at
 shutdown escaped to Twisted's log as a traceback and stopped the shutdown's last steps;
 while another process held the review queue locked, every alert (and, in ``riskscore
-serve``, every batch) waited the queue's whole busy timeout again.
+serve``, every batch) waited the queue's whole busy timeout again; events were mapped and
+scored, the room facts file (``rooms.sqlite3``) written and the alerts file and events log
+appended on the reactor thread, where a slow disk, a FIFO whose reader stalled or a lock
+stopped the whole homeserver.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 from queue_helpers import locked
-from synapse_helpers import _run
-from test_hostile_hr68h import _chat, _queued, _sinks
+from synapse_helpers import _read_jsonl, _run
+from test_hostile_hr68h import _chat, _queued, _sinks, _Suspended
 
 import riskscore.integrations._synapse_sinks as sinks
+from riskscore.integrations._synapse_store import RoomStore
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.queue_writer import HELD_WAIT_S, QueueWriter
 from riskscore.policy import Alert, Tier
@@ -133,3 +139,83 @@ def test_serve_batches_held_by_a_locked_queue_wait_the_busy_timeout_once(
         assert [i.conversation_id for i in q.items()] == ["c0", "c1", "c2"]
         assert waits == [200, 50, 50, 50, 50]
         assert q._con.execute("PRAGMA busy_timeout").fetchone()[0] == 200
+
+
+async def _in_a_thread(func: Callable[..., Any], *args: Any) -> Any:
+    """Synapse's ``defer_to_thread``, run to its end in another thread."""
+    out: list[Any] = []
+    worker = threading.Thread(target=lambda: out.append(func(*args)))
+    worker.start()
+    worker.join()
+    (result,) = out
+    return result
+
+
+def _record_writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Each append to a JSON lines file and each write of the room facts file, with the
+    thread that made it."""
+    writes: list[tuple[str, int]] = []
+
+    def recorded(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            writes.append((name, threading.get_ident()))
+            return func(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(
+        sinks, "append_private_lines", recorded("append", sinks.append_private_lines)
+    )
+    for method in ("mark_direct", "add_invite", "pop_invite", "set_direct_claims", "set_meta"):
+        monkeypatch.setattr(RoomStore, method, recorded(method, getattr(RoomStore, method)))
+    return writes
+
+
+def test_nothing_is_written_on_the_reactor_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: the background task mapped and scored each batch on the reactor thread, and
+    with it wrote ``rooms.sqlite3`` (each invite, join and direct chat: a commit, an fsync
+    at each WAL checkpoint, a wait of up to 30 s on a lock), appended the events log,
+    the shadow file and each alert to the alerts file (a FIFO whose reader stalled held
+    the reactor for ever; no client was served meanwhile); an ``m.direct`` account data
+    update wrote the file on the reactor too. Now all of it runs in a thread."""
+    writes = _record_writes(monkeypatch)
+    module, db, jsonl = _sinks(tmp_path)
+    module._api.defer_to_thread = _in_a_thread  # type: ignore[attr-defined]
+    _chat(module)
+    update = module.on_account_data_updated("@kid:x", None, "m.direct", {"@adult:x": ["!dm:x"]})
+    _run(update)
+    _run(module._drain())
+    names = [name for name, _ in writes]
+    assert {"append", "mark_direct", "add_invite", "pop_invite", "set_direct_claims"} <= set(names)
+    assert names.count("append") == 3  # the events log, then each alert
+    assert threading.get_ident() not in {thread for _, thread in writes}
+    assert [r["tier"] for r in _read_jsonl(jsonl)] == ["review", "urgent"]
+    assert [n for _, n in _queued(db)] == [2]
+    assert module.stats()["alerts"] == 2
+
+
+def test_an_alert_whose_thread_has_not_run_at_shutdown_is_sent_once(tmp_path: Path) -> None:
+    """The shutdown sends an alert whose thread had not written it yet (Synapse's thread
+    pool stops after the shutdown trigger); the thread, if it runs after all, sends
+    nothing again: the alerts file has each record once."""
+    module, db, jsonl = _sinks(tmp_path)
+    _chat(module)
+    later: list[Any] = []
+
+    async def send_later(func: Callable[..., Any], *args: Any) -> Any:
+        if func == module._send:
+            later.append(args)
+            await _Suspended()
+        return func(*args)
+
+    module._api.defer_to_thread = send_later  # type: ignore[attr-defined]
+    drain = module._drain()
+    drain.send(None)  # the first alert waits for its thread
+    module._before_shutdown()
+    drain.close()
+    module._send(*later[0])  # the thread runs after the shutdown
+    assert [r["tier"] for r in _read_jsonl(jsonl)] == ["review", "urgent"]
+    assert [n for _, n in _queued(db)] == [2]
+    assert module.stats()["alerts"] == 2

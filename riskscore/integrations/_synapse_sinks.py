@@ -1,13 +1,14 @@
-"""Where the Synapse module sends an alert (private): the JSON lines file, the review
-queue (in a thread: SQLite may wait for a lock; held while another process holds it
-locked, :mod:`riskscore.moderation.queue_writer`) and the moderators' Matrix room, created
-or joined on first use. :class:`AlertSinks` is mixed into
+"""Where the Synapse module sends an alert (private): the JSON lines file and the review
+queue (in a thread: a disk, a FIFO's reader or SQLite's lock may wait; the queue's alerts
+held while another process holds it locked, :mod:`riskscore.moderation.queue_writer`) and
+the moderators' Matrix room, created or joined on first use. :class:`AlertSinks` is mixed into
 :class:`~riskscore.integrations.synapse.RiskscoreModule`.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any, cast
@@ -52,6 +53,9 @@ class AlertSinks:
     _notice_user: str | None
     _moderation_room: str | None
     _writer: QueueWriter
+    _state_lock: threading.Lock
+    _stopped: bool
+    _sending: list[tuple[Alert, dict[str, Any]]]
     n_alerts: int
     n_queue_refused: int
     n_jsonl_failed: int
@@ -72,20 +76,39 @@ class AlertSinks:
         )
 
     async def _emit(self, alert: Alert, context: dict[str, Any]) -> None:
-        self.n_alerts += 1
-        record = {**alert.to_dict(), "matrix": context}
-        self._append_jsonl([(alert, context)])
-        if self._settings.review_queue is not None:
-            # held first (a shutdown meanwhile queues it too), then queued after any held
-            # while another process had the queue locked (SQLite may wait for that lock:
-            # not on the reactor thread)
-            self._writer.hold(None, [(0, alert)], [])
-            await self._api.defer_to_thread(self._flush_queue)
+        """Send an alert: to the alerts file and the review queue in a thread (a full disk,
+        a FIFO's reader or another process's lock on the queue may make them wait: never
+        the reactor), then to the moderation room."""
+        job = (alert, context)
+        self._sending.append(job)  # a shutdown before the thread sends it sends it
+        await self._api.defer_to_thread(self._send, job)
         if self._settings.moderation_room is not None:
+            record = {**alert.to_dict(), "matrix": context}
             try:
                 await self._post_to_moderation_room(alert, record)
             except Exception:
                 logger.exception("riskscore: could not post the alert to the moderation room")
+
+    def _send(self, job: tuple[Alert, dict[str, Any]]) -> None:
+        """``job`` to the alerts file and the review queue (in a thread), unless the
+        shutdown sent it first; then the alerts held queued after any held while another
+        process had the queue locked."""
+        with self._state_lock:
+            index = next((i for i, sent in enumerate(self._sending) if sent is job), None)
+            if index is None:
+                return
+            del self._sending[index]
+            self._to_files([job])
+        self._flush_queue()
+
+    def _to_files(self, alerts: list[tuple[Alert, dict[str, Any]]]) -> None:
+        """Count ``alerts`` as raised, append them to the alerts file and hold them for the
+        review queue (queued by the next :meth:`_flush_queue`: a shutdown meanwhile
+        queues them too)."""
+        self.n_alerts += len(alerts)
+        self._append_jsonl(alerts)
+        if self._settings.review_queue is not None and alerts:
+            self._writer.hold(None, list(enumerate(a for a, _ in alerts)), [])
 
     def _flush_queue(self) -> None:
         """Queue the alerts held, in this thread; a failure other than a lock (the queue's
@@ -187,7 +210,7 @@ class AlertSinks:
                     self._api.register_user, cfg.user_localpart, displayname="riskscore alerts"
                 )
             )
-        room_id = cfg.room_id or self._store.get_meta("moderation_room_id")
+        room_id = cfg.room_id or await self._api.defer_to_thread(self._room_meta)
         if cfg.room_id is not None:
             await self._api.update_room_membership(user, user, cfg.room_id, "join")
         elif room_id is None:
@@ -201,11 +224,22 @@ class AlertSinks:
                 },
                 ratelimit=False,
             )
-            self._store.set_meta("moderation_room_id", room_id)
+            await self._api.defer_to_thread(self._room_meta, room_id)
         assert room_id is not None
         self._translator.ignored_rooms.add(room_id)
         self._moderation_room = room_id
         return room_id
+
+    def _room_meta(self, room_id: str | None = None) -> str | None:
+        """The moderation room's id remembered in the room facts file, or ``room_id``
+        remembered there (in a thread, one writer at a time; nothing once stopped)."""
+        with self._state_lock:
+            if self._stopped:
+                return room_id
+            if room_id is not None:
+                self._store.set_meta("moderation_room_id", room_id)
+                return room_id
+            return self._store.get_meta("moderation_room_id")
 
     async def _post_to_moderation_room(self, alert: Alert, record: dict[str, Any]) -> None:
         room_id = await self._moderation_room_id()
