@@ -5,15 +5,19 @@ while another process held the review queue locked, every alert (and, in ``risks
 serve``, every batch) waited the queue's whole busy timeout again; events were mapped and
 scored, the room facts file (``rooms.sqlite3``) written and the alerts file and events log
 appended on the reactor thread, where a slow disk, a FIFO whose reader stalled or a lock
-stopped the whole homeserver.
+stopped the whole homeserver; an alerts file that is a FIFO whose reader stalled then held
+the module's writes, and its shutdown, for ever.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,6 +28,7 @@ from test_hostile_hr68h import _chat, _queued, _sinks, _Suspended
 
 import riskscore.integrations._synapse_sinks as sinks
 from riskscore.integrations._synapse_store import RoomStore
+from riskscore.io.private import append_private_lines
 from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.queue_writer import HELD_WAIT_S, QueueWriter
 from riskscore.policy import Alert, Tier
@@ -219,3 +224,73 @@ def test_an_alert_whose_thread_has_not_run_at_shutdown_is_sent_once(tmp_path: Pa
     assert [r["tier"] for r in _read_jsonl(jsonl)] == ["review", "urgent"]
     assert [n for _, n in _queued(db)] == [2]
     assert module.stats()["alerts"] == 2
+
+
+@contextmanager
+def _stalled_fifo(path: Path) -> Iterator[None]:
+    """A FIFO at ``path`` whose reader is there and reads nothing, its pipe full."""
+    path.unlink(missing_ok=True)
+    os.mkfifo(path)
+    reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        writer = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        try:
+            while True:
+                os.write(writer, b"x" * 4096)
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(writer)
+        yield
+    finally:
+        os.close(reader)  # a write still waiting fails (EPIPE) and its thread ends
+
+
+def _ends(func: Callable[[], Any]) -> bool:
+    """Whether ``func`` returns (in a thread given 10 s: a write waiting for ever never does)."""
+    worker = threading.Thread(target=func, daemon=True)
+    worker.start()
+    worker.join(10)
+    return not worker.is_alive()
+
+
+def test_a_fifo_whose_reader_stalled_gives_up_after_the_wait(tmp_path: Path) -> None:
+    """Was: an append to a FIFO whose reader stopped reading waited for ever; with
+    ``wait_s`` it waits that long for room, then fails naming the file and the wait."""
+    fifo = tmp_path / "alerts.jsonl"
+    errors: list[OSError] = []
+
+    def append() -> None:
+        try:
+            append_private_lines(fifo, ['{"a": 1}'], wait_s=0.05)
+        except OSError as exc:
+            errors.append(exc)
+
+    with _stalled_fifo(fifo):
+        assert _ends(append)
+    (error,) = errors
+    assert error.errno == errno.ETIMEDOUT
+    assert error.filename == str(fifo)
+    assert "its reader read nothing for 0.05 s" in str(error)
+
+
+def test_an_alerts_fifo_whose_reader_stalled_holds_no_alert_for_ever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Was: an alerts file that is a FIFO whose reader (a log shipper) stopped reading
+    held the alert's send for ever: no later alert, checkpoint or shutdown. Now the
+    append gives up after ``FIFO_WAIT_S``: counted, one line in the log, and the alert
+    still queued."""
+    monkeypatch.setattr(sinks, "FIFO_WAIT_S", 0.05)
+    module, db, jsonl = _sinks(tmp_path)
+    _chat(module)
+    (first, context), _ = module._process(100)
+    with (
+        _stalled_fifo(jsonl),
+        caplog.at_level(logging.ERROR, logger="riskscore.integrations.synapse"),
+    ):
+        assert _ends(lambda: _run(module._emit(first, context)))
+    assert module.stats()["jsonl_failed"] == 1
+    (line,) = [r for r in caplog.records if "could not append" in r.getMessage()]
+    assert "its reader read nothing for 0.05 s" in line.getMessage()
+    assert [n for _, n in _queued(db)] == [1]

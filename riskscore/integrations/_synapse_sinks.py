@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from riskscore._optional import missing_extra
 
@@ -40,6 +40,10 @@ __all__ = ["AlertSinks", "notice_body"]
 logger = logging.getLogger("riskscore.integrations.synapse")
 #: Kind of warning about an alert the review queue refused (rate-limited, :class:`EventWarnings`).
 QUEUE_REFUSED = "alerts refused by the review queue"
+#: Seconds a FIFO's reader may keep an append to one of the module's JSON lines files
+#: waiting (:func:`~riskscore.io.private.append_private_lines`): a reader that stalled held
+#: the module's writes, and so its shutdown, for ever.
+FIFO_WAIT_S: Final = 5.0
 
 
 class AlertSinks:
@@ -141,7 +145,8 @@ class AlertSinks:
         if path is None or not alerts:
             return
         try:
-            append_private_lines(path, [a.to_json(matrix=context) for a, context in alerts])
+            lines = [a.to_json(matrix=context) for a, context in alerts]
+            append_private_lines(path, lines, wait_s=FIFO_WAIT_S)
         except OSError as exc:
             self.n_jsonl_failed += len(alerts)
             logger.error(
@@ -157,7 +162,7 @@ class AlertSinks:
         them (a full disk, a directory in its place) is counted and one line in the log,
         never a failure of the batch, whose events are scored and whose alerts are sent."""
         try:
-            append_private_lines(path, lines)
+            append_private_lines(path, lines, wait_s=FIFO_WAIT_S)
         except OSError as exc:
             self.n_events_log_failed += len(lines)
             logger.error(
@@ -173,7 +178,7 @@ class AlertSinks:
         assert path is not None
         self.n_shadow_alerts += len(lines)
         try:
-            append_private_lines(path, lines)
+            append_private_lines(path, lines, wait_s=FIFO_WAIT_S)
         except OSError as exc:
             logger.error(
                 "riskscore: could not append %d shadow alerts to %s: %s",
