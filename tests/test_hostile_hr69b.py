@@ -6,7 +6,8 @@ serve``, every batch) waited the queue's whole busy timeout again; events were m
 scored, the room facts file (``rooms.sqlite3``) written and the alerts file and events log
 appended on the reactor thread, where a slow disk, a FIFO whose reader stalled or a lock
 stopped the whole homeserver; an alerts file that is a FIFO whose reader stalled then held
-the module's writes, and its shutdown, for ever.
+the module's writes, and its shutdown, for ever; a declared-ages CSV file replaced by one
+it refuses made every event unreadable (a traceback each), and none was scored.
 """
 
 from __future__ import annotations
@@ -294,3 +295,37 @@ def test_an_alerts_fifo_whose_reader_stalled_holds_no_alert_for_ever(
     (line,) = [r for r in caplog.records if "could not append" in r.getMessage()]
     assert "its reader read nothing for 0.05 s" in line.getMessage()
     assert [n for _, n in _queued(db)] == [1]
+
+
+def _touch_ahead(path: Path, text: str, seconds: int) -> None:
+    """``path`` rewritten with ``text``, its mtime ``seconds`` ahead (a new version)."""
+    path.write_text(text)
+    ahead = time.time() + seconds
+    os.utime(path, (ahead, ahead))
+
+
+def test_an_ages_file_refused_at_runtime_keeps_the_rows_read_before(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Was: an ages CSV rewritten with a user listed twice (or half written, or removed)
+    made every room event "could not map room event" with a traceback, counted as
+    unreadable, and no event was scored until the file was fixed. Now the rows read before
+    stay in force, one line names the file and its problem, and a fixed file is read."""
+    module, _, _ = _sinks(tmp_path)
+    ages = tmp_path / "ages.csv"
+    _touch_ahead(ages, "user_id,age\n@adult:x,34\n@kid:x,12\n@kid:x,13\n", 5)
+    _chat(module)
+    with caplog.at_level(logging.ERROR, logger="riskscore.integrations.synapse"):
+        alerts = module._process(100)
+        ages.unlink()
+        assert module._translator.ages.get("@kid:x").age == 12.0
+        assert module._translator.ages.get("@kid:x").age == 12.0  # no second line
+    assert (module.stats()["scored"], module.stats()["unmapped"]) == (14, 0)
+    assert [a.child_age for a, _ in alerts] == [12.0, 12.0]
+    twice, gone = (r.getMessage() for r in caplog.records)
+    assert twice.startswith(f"riskscore: declared ages not re-read from {ages}: ")
+    assert "lists user '@kid:x' twice, on lines 3 and 4" in twice
+    assert "No such file" in gone
+    assert not any(r.exc_info for r in caplog.records)
+    _touch_ahead(ages, "user_id,age\n@adult:x,34\n@kid:x,13\n", 10)
+    assert module._translator.ages.get("@kid:x").age == 13.0
