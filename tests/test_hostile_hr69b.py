@@ -24,8 +24,7 @@ from typing import Any, ClassVar
 
 import pytest
 from queue_helpers import locked
-from synapse_helpers import _read_jsonl, _run
-from test_hostile_hr68h import _chat, _queued, _sinks, _Suspended
+from synapse_helpers import _chat, _queued, _read_jsonl, _run, _sinks, _Suspended
 
 import riskscore.integrations._synapse_sinks as sinks
 from riskscore.integrations._synapse_store import RoomStore
