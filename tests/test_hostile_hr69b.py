@@ -7,7 +7,8 @@ scored, the room facts file (``rooms.sqlite3``) written and the alerts file and 
 appended on the reactor thread, where a slow disk, a FIFO whose reader stalled or a lock
 stopped the whole homeserver; an alerts file that is a FIFO whose reader stalled then held
 the module's writes, and its shutdown, for ever; a declared-ages CSV file replaced by one
-it refuses made every event unreadable (a traceback each), and none was scored.
+it refuses made every event unreadable (a traceback each), and none was scored; an alert
+the moderation room could not take was a traceback in the log.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -328,3 +330,31 @@ def test_an_ages_file_refused_at_runtime_keeps_the_rows_read_before(
     assert not any(r.exc_info for r in caplog.records)
     _touch_ahead(ages, "user_id,age\n@adult:x,34\n@kid:x,13\n", 10)
     assert module._translator.ages.get("@kid:x").age == 13.0
+
+
+def test_an_alert_the_moderation_room_cannot_take_is_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Was: a traceback per alert in the log when the notice could not be posted (the
+    notice user removed from the room, a remote room unreachable); now one line naming the
+    conversation and the error, and the alert is still in the file and the queue."""
+    module, db, jsonl = _sinks(tmp_path)
+    module._settings = replace(module._settings, moderation_room=object())  # type: ignore[arg-type]
+
+    async def refused(*_: Any) -> None:
+        raise RuntimeError("403: @riskscore:x is not in room !mod:x")
+
+    module._post_to_moderation_room = refused  # type: ignore[method-assign]
+    _chat(module)
+    (alert, context), _ = module._process(100)
+    with caplog.at_level(logging.ERROR, logger="riskscore.integrations.synapse"):
+        _run(module._emit(alert, context))
+    (line,) = caplog.records
+    assert line.getMessage() == (
+        "riskscore: could not post the alert on conversation @adult:x|@kid:x to the moderation "
+        "room (it is in the alerts file and the review queue when configured): RuntimeError: "
+        "403: @riskscore:x is not in room !mod:x"
+    )
+    assert not line.exc_info
+    assert len(_read_jsonl(jsonl)) == 1
+    assert [n for _, n in _queued(db)] == [1]

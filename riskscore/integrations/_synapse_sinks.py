@@ -90,8 +90,13 @@ class AlertSinks:
             record = {**alert.to_dict(), "matrix": context}
             try:
                 await self._post_to_moderation_room(alert, record)
-            except Exception:
-                logger.exception("riskscore: could not post the alert to the moderation room")
+            except Exception as exc:  # a room it cannot post to, a server it cannot reach
+                logger.error(
+                    "riskscore: could not post the alert on conversation %s to the moderation "
+                    "room (it is in the alerts file and the review queue when configured): %s",
+                    shown_id(alert.conversation_id),
+                    one_line(f"{type(exc).__name__}: {exc}"),
+                )
 
     def _send(self, job: tuple[Alert, dict[str, Any]]) -> None:
         """``job`` to the alerts file and the review queue (in a thread), unless the
