@@ -8,7 +8,8 @@ appended on the reactor thread, where a slow disk, a FIFO whose reader stalled o
 stopped the whole homeserver; an alerts file that is a FIFO whose reader stalled then held
 the module's writes, and its shutdown, for ever; a declared-ages CSV file replaced by one
 it refuses made every event unreadable (a traceback each), and none was scored; an alert
-the moderation room could not take was a traceback in the log.
+the moderation room could not take was a traceback in the log, and scoring waited for
+each notice to be posted.
 """
 
 from __future__ import annotations
@@ -349,6 +350,7 @@ def test_an_alert_the_moderation_room_cannot_take_is_one_line(
     (alert, context), _ = module._process(100)
     with caplog.at_level(logging.ERROR, logger="riskscore.integrations.synapse"):
         _run(module._emit(alert, context))
+        _run(module._post_notices())  # the notices' own task
     (line,) = caplog.records
     assert line.getMessage() == (
         "riskscore: could not post the alert on conversation @adult:x|@kid:x to the moderation "
@@ -358,3 +360,29 @@ def test_an_alert_the_moderation_room_cannot_take_is_one_line(
     assert not line.exc_info
     assert len(_read_jsonl(jsonl)) == 1
     assert [n for _, n in _queued(db)] == [1]
+
+
+def test_scoring_never_waits_for_the_moderation_room(tmp_path: Path) -> None:
+    """Was: the background task awaited each notice's post before the next alert and the
+    next batch: a moderation room on a server that did not answer (its join retried for
+    each alert) held every event behind it, and a full scoring queue dropped them. Now
+    the notices are posted in order by a task of their own."""
+    module, db, jsonl = _sinks(tmp_path)
+    module._settings = replace(module._settings, moderation_room=object())  # type: ignore[arg-type]
+    posted: list[str] = []
+
+    async def unanswered(alert: Alert, _: Any) -> None:
+        posted.append(alert.tier.name)
+        await _Suspended()
+
+    module._post_to_moderation_room = unanswered  # type: ignore[method-assign]
+    _chat(module)
+    for alert, context in module._process(100):
+        _run(module._emit(alert, context))  # returns at once
+    assert [r["tier"] for r in _read_jsonl(jsonl)] == ["review", "urgent"]
+    assert [n for _, n in _queued(db)] == [2]
+    assert module._api.background.count("riskscore_notices") == 1  # type: ignore[attr-defined]
+    notices = module._post_notices()
+    notices.send(None)  # the first notice waits for the server
+    assert posted == ["REVIEW"]
+    notices.close()

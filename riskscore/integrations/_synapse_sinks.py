@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -71,6 +72,8 @@ class AlertSinks:
         """The sinks' counters, and the writer of the review queue, opened in the thread
         that writes to it (:mod:`riskscore.moderation.queue_writer`)."""
         self.n_queue_refused = self.n_jsonl_failed = self.n_events_log_failed = 0
+        self._notices: deque[tuple[Alert, dict[str, Any]]] = deque()  # to post, in order
+        self._posting = False
         path = self._settings.review_queue
         self._writer = QueueWriter(
             opener=lambda wait_s: _open_queue(cast("Path", path), wait_s),
@@ -82,21 +85,38 @@ class AlertSinks:
     async def _emit(self, alert: Alert, context: dict[str, Any]) -> None:
         """Send an alert: to the alerts file and the review queue in a thread (a full disk,
         a FIFO's reader or another process's lock on the queue may make them wait: never
-        the reactor), then to the moderation room."""
+        the reactor), then queue its notice for the moderation room, posted in order by a
+        task of its own: scoring never waits for Matrix (a remote room's join, retried per
+        alert while its server was unreachable, held every event behind it)."""
         job = (alert, context)
         self._sending.append(job)  # a shutdown before the thread sends it sends it
         await self._api.defer_to_thread(self._send, job)
         if self._settings.moderation_room is not None:
-            record = {**alert.to_dict(), "matrix": context}
-            try:
-                await self._post_to_moderation_room(alert, record)
-            except Exception as exc:  # a room it cannot post to, a server it cannot reach
-                logger.error(
-                    "riskscore: could not post the alert on conversation %s to the moderation "
-                    "room (it is in the alerts file and the review queue when configured): %s",
-                    shown_id(alert.conversation_id),
-                    one_line(f"{type(exc).__name__}: {exc}"),
-                )
+            self._notices.append(job)
+            if not self._posting:
+                self._posting = True
+                self._api.run_as_background_process("riskscore_notices", self._post_notices)
+
+    async def _post_notices(self) -> None:
+        """Post the notices queued, oldest first, until none is left or the server stops
+        (those left are in the alerts file and the review queue)."""
+        try:
+            while self._notices and not self._stopped:
+                alert, context = self._notices.popleft()
+                try:
+                    await self._post_to_moderation_room(
+                        alert, {**alert.to_dict(), "matrix": context}
+                    )
+                except Exception as exc:  # a room it cannot post to, a server it cannot reach
+                    logger.error(
+                        "riskscore: could not post the alert on conversation %s to the "
+                        "moderation room (it is in the alerts file and the review queue when "
+                        "configured): %s",
+                        shown_id(alert.conversation_id),
+                        one_line(f"{type(exc).__name__}: {exc}"),
+                    )
+        finally:
+            self._posting = False
 
     def _send(self, job: tuple[Alert, dict[str, Any]]) -> None:
         """``job`` to the alerts file and the review queue (in a thread), unless the
