@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import riskscore as rs
 from riskscore.integrations.synapse import RiskscoreModule
+from riskscore.moderation.queue import ReviewQueue
 
 MODULE = "riskscore.integrations.synapse.RiskscoreModule"
 
@@ -122,6 +123,9 @@ class _StandInApi:
     def run_as_background_process(self, desc: str, func: Any) -> None:
         self.background.append(desc)  # not run: the test drives _process itself
 
+    async def defer_to_thread(self, func: Any, *args: Any) -> Any:
+        return func(*args)  # in this thread: the tests that wait on another swap it
+
 
 def _module(
     tmp_path: Path, *, more_ages: str = "", **extra: Any
@@ -144,3 +148,47 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+class _Suspended:
+    """An awaitable that never completes (a thread still waiting for the queue's lock)."""
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield
+
+
+def _sinks(tmp_path: Path, *, queue: bool = True) -> tuple[RiskscoreModule, Path, Path]:
+    """A module writing alerts to ``a.jsonl`` and, with ``queue``, the review queue
+    ``q.sqlite`` (made first: another process may then hold it); the module, the queue's
+    path and the alerts file's."""
+    db, jsonl = tmp_path / "q.sqlite", tmp_path / "a.jsonl"
+    tmp_path.mkdir(exist_ok=True)
+    config = {"jsonl": str(jsonl)}
+    if queue:
+        ReviewQueue(db).close()
+        config["review_queue"] = str(db)
+    module, _ = _module(tmp_path, alerts=config)
+    return module, db, jsonl
+
+
+#: The time of the first message of :func:`_chat` (ms).
+_T0 = 1_700_000_000_000
+
+
+def _chat(module: RiskscoreModule, n: int = 12) -> None:
+    """A direct chat of an adult with a 12-year-old: two alerts (review, then urgent) in
+    one batch of the scorer."""
+    dm = _Room("!dm:x")
+    dm.member("@adult:x", "join")
+    _run(module.on_new_event(dm.member("@kid:x", "invite", "@adult:x", is_direct=True), dm.state))
+    _run(module.on_new_event(dm.member("@kid:x", "join"), dm.state))
+    for i in range(n):
+        message = dm.message("@adult:x", "m.room.encrypted")
+        message.origin_server_ts = _T0 + i * 60_000
+        _run(module.on_new_event(message, dm.state))
+
+
+def _queued(db: Path) -> list[tuple[str, int]]:
+    """The review queue's items: (conversation id, signals)."""
+    with ReviewQueue(db) as q:
+        return [(i.conversation_id, i.n_signals) for i in q.items()]

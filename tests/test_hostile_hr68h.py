@@ -15,7 +15,7 @@ import json
 import logging
 import resource
 import signal
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,59 +23,15 @@ from typing import Any
 import pytest
 from queue_helpers import locked, wait_briefly
 from synapse.module_api.errors import ConfigError
-from synapse_helpers import _base, _module, _read_jsonl, _Room, _run
+from synapse_helpers import _base, _chat, _queued, _read_jsonl, _run, _sinks, _Suspended
 
 import riskscore as rs
 from riskscore.integrations.synapse import RiskscoreModule
-from riskscore.moderation.queue import ReviewQueue
-
-_T0 = 1_700_000_000_000  # ms
 
 
 @pytest.fixture
 def short_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     wait_briefly(monkeypatch)
-
-
-async def _in_this_thread(func: Any, *args: Any) -> Any:
-    return func(*args)
-
-
-class _Suspended:
-    """An awaitable that never completes (a thread still waiting for the queue's lock)."""
-
-    def __await__(self) -> Generator[None, None, None]:
-        yield
-
-
-def _sinks(tmp_path: Path, *, queue: bool = True) -> tuple[RiskscoreModule, Path, Path]:
-    db, jsonl = tmp_path / "q.sqlite", tmp_path / "a.jsonl"
-    tmp_path.mkdir(exist_ok=True)
-    config = {"jsonl": str(jsonl)}
-    if queue:
-        ReviewQueue(db).close()  # the queue exists: another process holds it
-        config["review_queue"] = str(db)
-    module, api = _module(tmp_path, alerts=config)
-    api.defer_to_thread = _in_this_thread  # type: ignore[attr-defined]
-    return module, db, jsonl
-
-
-def _chat(module: RiskscoreModule, n: int = 12) -> None:
-    """A direct chat of an adult with a 12-year-old: two alerts (review, then urgent) in
-    one batch of the scorer."""
-    dm = _Room("!dm:x")
-    dm.member("@adult:x", "join")
-    _run(module.on_new_event(dm.member("@kid:x", "invite", "@adult:x", is_direct=True), dm.state))
-    _run(module.on_new_event(dm.member("@kid:x", "join"), dm.state))
-    for i in range(n):
-        message = dm.message("@adult:x", "m.room.encrypted")
-        message.origin_server_ts = _T0 + i * 60_000
-        _run(module.on_new_event(message, dm.state))
-
-
-def _queued(db: Path) -> list[tuple[str, int]]:
-    with ReviewQueue(db) as q:
-        return [(i.conversation_id, i.n_signals) for i in q.items()]
 
 
 @pytest.mark.usefixtures("short_wait")

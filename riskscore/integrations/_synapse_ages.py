@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+import logging
 import math
 import sqlite3
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import riskscore.io.sqlite as sqlite
+from riskscore.exceptions import one_line
 from riskscore.integrations._synapse_config import AgeSourceConfig, SynapseConfigError
 from riskscore.io.one_value import Undecided
 from riskscore.io.raw import as_python_value, show
@@ -27,6 +29,9 @@ from riskscore.io.time_zones import offset_min_at, time_zone
 from riskscore.io.tz_offsets import one_tz_offset_problem
 
 __all__ = ["AgeSource", "Profile", "make_age_source", "user_clock"]
+
+# The module's logger: records keep the name operators filter on.
+logger = logging.getLogger("riskscore.integrations.synapse")
 
 
 class Profile(NamedTuple):
@@ -156,27 +161,49 @@ class AgeSource:
 
 class _CsvLookup:
     """A CSV file ``user_id, age[, tz_offset_min][, time_zone]``, re-read when its mtime
-    changes."""
+    changes.
+
+    A file refused at start-up stops the module (:class:`SynapseConfigError`). A version
+    refused later (a user listed twice, a value that is no number, a file half written or
+    gone) is one line in the log, once, and the rows read before stay in force: every
+    event was refused as unreadable (a traceback each) and none scored until it was fixed.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._mtime = -1.0
+        self._mtime = -1.0  # of the version last read or refused
+        self._refused: object = None  # what the last line in the log refused
         self._rows: dict[str, Profile] = {}
-        self._load()
+        self._load(first=True)
 
-    def _load(self) -> None:
-        mtime = self.path.stat().st_mtime
-        if mtime == self._mtime:
-            return
+    def _load(self, *, first: bool = False) -> None:
         try:
+            mtime = self.path.stat().st_mtime
+            if mtime == self._mtime:
+                return
+            self._mtime = mtime
             self._rows = self._read()
+        except (OSError, SynapseConfigError) as exc:
+            if first:
+                raise
+            if self._refused != (self._mtime, str(exc)):
+                self._refused = (self._mtime, str(exc))
+                logger.error(
+                    "riskscore: declared ages not re-read from %s: %s; the rows read before "
+                    "stay in force until the file is fixed",
+                    self.path,
+                    one_line(str(exc)),
+                )
+
+    def _read(self) -> dict[str, Profile]:
+        try:
+            return self._rows_of_file()
         except (UnicodeDecodeError, csv.Error) as exc:
             raise SynapseConfigError(
                 f"{str(self.path)!r} is not a UTF-8 CSV file: {exc}", ("ages", "csv")
             ) from None
-        self._mtime = mtime
 
-    def _read(self) -> dict[str, Profile]:
+    def _rows_of_file(self) -> dict[str, Profile]:
         """The file's rows by user id; a user listed twice is refused (naming both lines),
         never one row kept and the other dropped."""
         rows: dict[str, Profile] = {}

@@ -12,6 +12,7 @@ module's ``stats()``): nothing is dropped without a number saying so.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Final
@@ -70,10 +71,15 @@ class EventWarnings:
         self.suppressed: dict[str, int] = {}
         self._pending: dict[str, int] = {}  # not logged since the last count
         self._counted_at: dict[str, float] = {}
+        self._lock = threading.Lock()  # the reactor and the scoring thread both warn
 
     def warn(self, kind: str, level: int, msg: str, *args: object, exc_info: bool = False) -> None:
         """Count one event of ``kind``; log ``msg % args`` if it is among the first, else
         a count of those not logged if the last count is ``interval_s`` old."""
+        with self._lock:
+            self._warn(kind, level, msg, *args, exc_info=exc_info)
+
+    def _warn(self, kind: str, level: int, msg: str, *args: object, exc_info: bool) -> None:
         n = self.seen[kind] = self.seen.get(kind, 0) + 1
         if n <= self.first:
             self.logger.log(level, msg, *args, exc_info=exc_info)
@@ -94,8 +100,9 @@ class EventWarnings:
     def flush(self, *, force: bool = False) -> None:
         """Log the count of each kind whose last count is ``interval_s`` old (every kind
         with ``force``, as at shutdown), so that a flood that stopped is still told."""
-        for kind in list(self._pending):
-            self._count(kind, force=force)
+        with self._lock:
+            for kind in list(self._pending):
+                self._count(kind, force=force)
 
     def _count(self, kind: str, *, force: bool) -> None:
         pending = self._pending.get(kind, 0)

@@ -7,12 +7,14 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Iterable
+from typing import Any, cast
 
 from riskscore._checks import is_int
 from riskscore.integrations._synapse_store import is_room_id
 from riskscore.io.raw import show
 from riskscore.io.schema import CHANNEL_NAMES
 from riskscore.online.checkpoint_values import time_of
+from riskscore.policy import Alert
 
 __all__ = ["ConversationRooms"]
 
@@ -79,6 +81,19 @@ class ConversationRooms:
         """``(room_id, channel)`` of the conversation's latest event; None if unknown."""
         hit = self._rooms.get(conversation_id)
         return None if hit is None else (hit[0], hit[1])
+
+    def context(self, alert: Alert, event_id: str, event_room_id: str) -> dict[str, Any]:
+        """Where ``alert`` belongs in Matrix (its record's ``matrix``): the room and channel
+        of its conversation's latest event, and the event that raised it (in another room
+        when the adult's activity elsewhere re-scored this conversation)."""
+        room = self.get(cast("str", alert.conversation_id))
+        return {
+            "room_id": None if room is None else room[0],
+            "channel": None if room is None else room[1],
+            "max_channel": alert.max_channel,
+            "event_id": event_id,
+            "event_room_id": event_room_id,
+        }
 
     def to_json(self) -> list[list[object]]:
         """The map as JSON-ready rows ``[conversation_id, room_id, channel, timestamp]``."""

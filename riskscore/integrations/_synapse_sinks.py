@@ -1,16 +1,18 @@
-"""Where the Synapse module sends an alert (private): the JSON lines file, the review
-queue (in a thread: SQLite may wait for a lock; held while another process holds it
-locked, :mod:`riskscore.moderation.queue_writer`) and the moderators' Matrix room, created
-or joined on first use. :class:`AlertSinks` is mixed into
+"""Where the Synapse module sends an alert (private): the JSON lines file and the review
+queue (in a thread: a disk, a FIFO's reader or SQLite's lock may wait; the queue's alerts
+held while another process holds it locked, :mod:`riskscore.moderation.queue_writer`) and
+the moderators' Matrix room, created or joined on first use. :class:`AlertSinks` is mixed into
 :class:`~riskscore.integrations.synapse.RiskscoreModule`.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import deque
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from riskscore._optional import missing_extra
 
@@ -39,6 +41,10 @@ __all__ = ["AlertSinks", "notice_body"]
 logger = logging.getLogger("riskscore.integrations.synapse")
 #: Kind of warning about an alert the review queue refused (rate-limited, :class:`EventWarnings`).
 QUEUE_REFUSED = "alerts refused by the review queue"
+#: Seconds a FIFO's reader may keep an append to one of the module's JSON lines files
+#: waiting (:func:`~riskscore.io.private.append_private_lines`): a reader that stalled held
+#: the module's writes, and so its shutdown, for ever.
+FIFO_WAIT_S: Final = 5.0
 
 
 class AlertSinks:
@@ -52,6 +58,9 @@ class AlertSinks:
     _notice_user: str | None
     _moderation_room: str | None
     _writer: QueueWriter
+    _state_lock: threading.Lock
+    _stopped: bool
+    _sending: list[tuple[Alert, dict[str, Any]]]
     n_alerts: int
     n_queue_refused: int
     n_jsonl_failed: int
@@ -63,29 +72,72 @@ class AlertSinks:
         """The sinks' counters, and the writer of the review queue, opened in the thread
         that writes to it (:mod:`riskscore.moderation.queue_writer`)."""
         self.n_queue_refused = self.n_jsonl_failed = self.n_events_log_failed = 0
+        self._notices: deque[tuple[Alert, dict[str, Any]]] = deque()  # to post, in order
+        self._posting = False
         path = self._settings.review_queue
         self._writer = QueueWriter(
-            opener=lambda: ReviewQueue(cast("Path", path)),
+            opener=lambda wait_s: _open_queue(cast("Path", path), wait_s),
             actor="riskscore-synapse",
             on_refused=self._queue_refused,
             logger=logger,
         )
 
     async def _emit(self, alert: Alert, context: dict[str, Any]) -> None:
-        self.n_alerts += 1
-        record = {**alert.to_dict(), "matrix": context}
-        self._append_jsonl([(alert, context)])
-        if self._settings.review_queue is not None:
-            # held first (a shutdown meanwhile queues it too), then queued after any held
-            # while another process had the queue locked (SQLite may wait for that lock:
-            # not on the reactor thread)
-            self._writer.hold(None, [(0, alert)], [])
-            await self._api.defer_to_thread(self._flush_queue)
+        """Send an alert: to the alerts file and the review queue in a thread (a full disk,
+        a FIFO's reader or another process's lock on the queue may make them wait: never
+        the reactor), then queue its notice for the moderation room, posted in order by a
+        task of its own: scoring never waits for Matrix (a remote room's join, retried per
+        alert while its server was unreachable, held every event behind it)."""
+        job = (alert, context)
+        self._sending.append(job)  # a shutdown before the thread sends it sends it
+        await self._api.defer_to_thread(self._send, job)
         if self._settings.moderation_room is not None:
-            try:
-                await self._post_to_moderation_room(alert, record)
-            except Exception:
-                logger.exception("riskscore: could not post the alert to the moderation room")
+            self._notices.append(job)
+            if not self._posting:
+                self._posting = True
+                self._api.run_as_background_process("riskscore_notices", self._post_notices)
+
+    async def _post_notices(self) -> None:
+        """Post the notices queued, oldest first, until none is left or the server stops
+        (those left are in the alerts file and the review queue)."""
+        try:
+            while self._notices and not self._stopped:
+                alert, context = self._notices.popleft()
+                try:
+                    await self._post_to_moderation_room(
+                        alert, {**alert.to_dict(), "matrix": context}
+                    )
+                except Exception as exc:  # a room it cannot post to, a server it cannot reach
+                    logger.error(
+                        "riskscore: could not post the alert on conversation %s to the "
+                        "moderation room (it is in the alerts file and the review queue when "
+                        "configured): %s",
+                        shown_id(alert.conversation_id),
+                        one_line(f"{type(exc).__name__}: {exc}"),
+                    )
+        finally:
+            self._posting = False
+
+    def _send(self, job: tuple[Alert, dict[str, Any]]) -> None:
+        """``job`` to the alerts file and the review queue (in a thread), unless the
+        shutdown sent it first; then the alerts held queued after any held while another
+        process had the queue locked."""
+        with self._state_lock:
+            index = next((i for i, sent in enumerate(self._sending) if sent is job), None)
+            if index is None:
+                return
+            del self._sending[index]
+            self._to_files([job])
+        self._flush_queue()
+
+    def _to_files(self, alerts: list[tuple[Alert, dict[str, Any]]]) -> None:
+        """Count ``alerts`` as raised, append them to the alerts file and hold them for the
+        review queue (queued by the next :meth:`_flush_queue`: a shutdown meanwhile
+        queues them too)."""
+        self.n_alerts += len(alerts)
+        self._append_jsonl(alerts)
+        if self._settings.review_queue is not None and alerts:
+            self._writer.hold(None, list(enumerate(a for a, _ in alerts)), [])
 
     def _flush_queue(self) -> None:
         """Queue the alerts held, in this thread; a failure other than a lock (the queue's
@@ -118,7 +170,8 @@ class AlertSinks:
         if path is None or not alerts:
             return
         try:
-            append_private_lines(path, [a.to_json(matrix=context) for a, context in alerts])
+            lines = [a.to_json(matrix=context) for a, context in alerts]
+            append_private_lines(path, lines, wait_s=FIFO_WAIT_S)
         except OSError as exc:
             self.n_jsonl_failed += len(alerts)
             logger.error(
@@ -134,7 +187,7 @@ class AlertSinks:
         them (a full disk, a directory in its place) is counted and one line in the log,
         never a failure of the batch, whose events are scored and whose alerts are sent."""
         try:
-            append_private_lines(path, lines)
+            append_private_lines(path, lines, wait_s=FIFO_WAIT_S)
         except OSError as exc:
             self.n_events_log_failed += len(lines)
             logger.error(
@@ -150,7 +203,7 @@ class AlertSinks:
         assert path is not None
         self.n_shadow_alerts += len(lines)
         try:
-            append_private_lines(path, lines)
+            append_private_lines(path, lines, wait_s=FIFO_WAIT_S)
         except OSError as exc:
             logger.error(
                 "riskscore: could not append %d shadow alerts to %s: %s",
@@ -187,7 +240,7 @@ class AlertSinks:
                     self._api.register_user, cfg.user_localpart, displayname="riskscore alerts"
                 )
             )
-        room_id = cfg.room_id or self._store.get_meta("moderation_room_id")
+        room_id = cfg.room_id or await self._api.defer_to_thread(self._room_meta)
         if cfg.room_id is not None:
             await self._api.update_room_membership(user, user, cfg.room_id, "join")
         elif room_id is None:
@@ -201,11 +254,22 @@ class AlertSinks:
                 },
                 ratelimit=False,
             )
-            self._store.set_meta("moderation_room_id", room_id)
+            await self._api.defer_to_thread(self._room_meta, room_id)
         assert room_id is not None
         self._translator.ignored_rooms.add(room_id)
         self._moderation_room = room_id
         return room_id
+
+    def _room_meta(self, room_id: str | None = None) -> str | None:
+        """The moderation room's id remembered in the room facts file, or ``room_id``
+        remembered there (in a thread, one writer at a time; nothing once stopped)."""
+        with self._state_lock:
+            if self._stopped:
+                return room_id
+            if room_id is not None:
+                self._store.set_meta("moderation_room_id", room_id)
+                return room_id
+            return self._store.get_meta("moderation_room_id")
 
     async def _post_to_moderation_room(self, alert: Alert, record: dict[str, Any]) -> None:
         room_id = await self._moderation_room_id()
@@ -227,6 +291,11 @@ class AlertSinks:
                 },
             }
         )
+
+
+def _open_queue(path: Path, wait_s: float | None) -> ReviewQueue:
+    """The review queue at ``path``, waiting ``wait_s`` for a lock (None: its default)."""
+    return ReviewQueue(path) if wait_s is None else ReviewQueue(path, timeout_s=wait_s)
 
 
 def notice_body(alert: Alert, record: dict[str, Any]) -> str:

@@ -13,19 +13,17 @@ Configure it in ``homeserver.yaml`` (see ``docs/synapse.md``)::
           # optional: a candidate model in shadow mode; its alerts are only logged
           shadow: {model: /var/lib/synapse/candidate, jsonl: /var/log/synapse/shadow.jsonl}
 
-Every new room event reaches :meth:`RiskscoreModule.on_new_event`, which only
-appends the event to a bounded in-memory queue and returns, so message
-delivery never waits for scoring. A background task maps queued events to
-schema v1 events (type, sender, room, ``origin_server_ts`` and the room state
-needed for the channel; never message content) and feeds an
-:class:`~riskscore.OnlineScorer` (:meth:`~riskscore.OnlineScorer.update_one_all`:
-an event can also raise alerts on its adult's other conversations, each sent with
-the room of its own conversation). Alerts go to the configured sinks
-(:mod:`~riskscore.integrations._synapse_sinks`). With a
-``shadow`` model, the scorer scores it on the same state; its alerts are appended to
-the shadow JSON lines file and never sent to a sink (no review queue, no moderation
-room). Scorer state is checkpointed every ``checkpoint_interval_s`` and at shutdown,
-and restored at start-up.
+Every new room event reaches :meth:`RiskscoreModule.on_new_event`, which only appends the
+event to a bounded in-memory queue and returns, so message delivery never waits for scoring. A
+background task maps queued events to schema v1 events (type, sender, room,
+``origin_server_ts`` and the room state needed for the channel; never message content) and
+feeds an :class:`~riskscore.OnlineScorer` (:meth:`~riskscore.OnlineScorer.update_one_all`: an
+event can also raise alerts on its adult's other conversations, each sent with the room of its
+own conversation), in a thread, as every file and SQLite write is: never on the reactor. Alerts
+go to the configured sinks (:mod:`~riskscore.integrations._synapse_sinks`). With a ``shadow``
+model, the scorer scores it on the same state; its alerts are appended to the shadow JSON lines
+file and never sent to a sink (no review queue, no moderation room). Scorer state is
+checkpointed every ``checkpoint_interval_s`` and at shutdown, and restored at start-up.
 
 User reports never reach the module, so it queues alerts only: Synapse writes a report
 made through its client API into its own tables and calls no module callback for it
@@ -57,7 +55,7 @@ except ImportError as exc:  # Synapse runs this module in its own environment
     raise missing_extra("synapse", "riskscore.integrations.synapse", exc) from exc
 
 from riskscore._words import plural
-from riskscore.exceptions import ModelIntegrityError, SchemaError
+from riskscore.exceptions import ModelIntegrityError, SchemaError, one_line
 from riskscore.integrations._synapse_ages import AgeSource, make_age_source
 from riskscore.integrations._synapse_config import (
     CHECKPOINT_NAME,
@@ -200,12 +198,14 @@ class RiskscoreModule(AlertSinks):
         self._draining = False
         self._dirty = False
         self._checkpoint_due = False
-        self._state_lock = threading.Lock()  # held while a checkpoint reads the scorer
+        self._state_lock = threading.Lock()  # the scorer, room facts file and alerts to send
         self._stopped = False
         self.n_enqueued = self.n_dropped = self.n_scored = self.n_rejected = self.n_alerts = 0
         self.n_shadow_alerts = self.n_unmapped = 0
-        # Alerts of the batch being sent, not sent yet: a shutdown meanwhile sends them.
+        # Alerts of the batch being sent, not sent yet, and those whose thread has not sent
+        # them to the files and the queue yet: a shutdown meanwhile sends them.
         self._unsent: deque[tuple[Alert, dict[str, Any]]] = deque()
+        self._sending: list[tuple[Alert, dict[str, Any]]] = []
         self._open_sinks()
 
         api.register_third_party_rules_callbacks(on_new_event=self.on_new_event)
@@ -289,7 +289,12 @@ class RiskscoreModule(AlertSinks):
     ) -> None:
         """Remember the rooms a user lists as direct chats in ``m.direct`` account data."""
         if account_data_type == "m.direct" and room_id is None:
-            self._translator.mark_direct_rooms(content, user_id=user_id)
+            await self._api.defer_to_thread(self._mark_direct_rooms, content, user_id)
+
+    def _mark_direct_rooms(self, content: Any, user_id: str) -> None:
+        with self._state_lock:  # the room facts file: in a thread, one writer at a time
+            if not self._stopped:
+                self._translator.mark_direct_rooms(content, user_id=user_id)
 
     # ---------------------------------------------------------------- scoring
 
@@ -301,7 +306,9 @@ class RiskscoreModule(AlertSinks):
     async def _drain(self) -> None:
         try:
             while (self._pending or self._checkpoint_due) and not self._stopped:
-                self._unsent.extend(self._process(self._settings.batch_size))
+                # Mapping, scoring, the room facts file and the events logs: in a thread
+                # (a disk, a FIFO or a lock may wait; the reactor delivers messages).
+                await self._api.defer_to_thread(self._score_batch)
                 while self._unsent and not self._stopped:
                     await self._emit(*self._unsent.popleft())
                 if self._checkpoint_due:
@@ -311,6 +318,13 @@ class RiskscoreModule(AlertSinks):
                     await self._api.sleep(0)  # let the reactor deliver messages between batches
         finally:
             self._draining = False
+
+    def _score_batch(self) -> None:
+        """Score up to ``batch_size`` queued events and keep their alerts to send (in a
+        thread; none once the shutdown has scored the queue)."""
+        with self._state_lock:
+            if not self._stopped:
+                self._unsent.extend(self._process(self._settings.batch_size))
 
     def _process(self, limit: int) -> list[tuple[Alert, dict[str, Any]]]:
         """Map and score up to ``limit`` queued room events (synchronous)."""
@@ -351,9 +365,12 @@ class RiskscoreModule(AlertSinks):
                     cast("str", row["channel"]),
                     cast("int", row["timestamp"]),
                 )
-                out.extend((alert, self._context(alert, event)) for alert in alerts)
+                out.extend(
+                    (alert, self.rooms.context(alert, event.event_id, event.room_id))
+                    for alert in alerts
+                )
                 for alert in self.scorer.pop_shadow_alerts():  # recorded, never sent
-                    context = self._context(alert, event)
+                    context = self.rooms.context(alert, event.event_id, event.room_id)
                     shadow_lines.append(alert.to_json(shadow=True, matrix=context))
         if lines and log is not None:
             self._log_events(log, lines)
@@ -372,19 +389,6 @@ class RiskscoreModule(AlertSinks):
             exc_info=True,
         )
 
-    def _context(self, alert: Alert, event: EventMeta) -> dict[str, Any]:
-        """Where an alert belongs in Matrix: the room and channel of its conversation's
-        latest event, and the event that raised it (in another room when the adult's
-        activity elsewhere re-scored this conversation)."""
-        room = self.rooms.get(cast("str", alert.conversation_id))
-        return {
-            "room_id": None if room is None else room[0],
-            "channel": None if room is None else room[1],
-            "max_channel": alert.max_channel,
-            "event_id": event.event_id,
-            "event_room_id": event.room_id,
-        }
-
     # ---------------------------------------------------------------- durability
 
     def _checkpoint(self) -> None:
@@ -395,11 +399,13 @@ class RiskscoreModule(AlertSinks):
         with self._state_lock:
             return self._checkpoint_after_queue()
 
-    def _checkpoint_after_queue(self) -> bool:
-        """The alerts held while the review queue was locked queued first; while any is
-        still held, no checkpoint (:mod:`riskscore.moderation.queue_writer`, as
-        ``riskscore serve``): it would count them as raised, and a restart from it would
-        never queue them. Whether it was written."""
+    def _checkpoint_after_queue(self, *, final: bool = False) -> bool:
+        """The alerts held while the review queue was locked queued first; while any is still
+        held, no checkpoint (:mod:`riskscore.moderation.queue_writer`, as ``riskscore serve``):
+        it would count them as raised, and a restart from it would never queue them. Whether
+        it was written: one that fails (a full disk, a directory in its place, the file claimed
+        by another process) is one line in the log, as ``riskscore serve`` logs it, tried
+        again at the next (``final``: at shutdown, the state since the last one is lost)."""
         self._flush_queue()
         held, _ = self._writer.held
         if held:
@@ -411,20 +417,25 @@ class RiskscoreModule(AlertSinks):
                 plural(held, "alert"),
             )
             return False
-        self._checkpoint()
+        try:
+            self._checkpoint()
+        except Exception as exc:
+            logger.error(
+                "riskscore: checkpoint to %s failed: %s; %s",
+                self._checkpoint_path,
+                one_line(str(exc)),
+                "the scorer state since the last checkpoint is lost (the server is stopping)"
+                if final
+                else f"tried again in {self._settings.checkpoint_interval_s:g} s",
+            )
+            return False
         return True
 
     async def _checkpoint_in_thread(self) -> None:
-        if not self._dirty:
-            return
-        self._dirty = False
-        try:
-            written = await self._api.defer_to_thread(self._write_checkpoint)
-        except Exception:
-            written = False
-            logger.exception("riskscore: checkpoint to %s failed", self._checkpoint_path)
-        if not written:
-            self._dirty = True
+        if self._dirty:
+            self._dirty = False
+            if not await self._api.defer_to_thread(self._write_checkpoint):
+                self._dirty = True
 
     def _on_checkpoint_timer(self) -> None:
         self.warnings.flush()  # the counts of a flood that stopped, once their interval is up
@@ -435,23 +446,18 @@ class RiskscoreModule(AlertSinks):
     def _before_shutdown(self) -> None:
         """Score what is queued and write a final checkpoint (at shutdown).
 
-        Alerts raised here, and those of a batch the drain had not sent yet, go to the
-        JSON lines file and the review queue, not to the moderation room: the server is
-        stopping. Alerts held while the review queue was locked are queued first; while
-        any is still held, no checkpoint is written (as on the timer), and they are lost
-        to the queue (not to the JSON lines file): the log says how many.
-        """
-        with self._state_lock:  # waits for a checkpoint in progress
+        Alerts raised here, and those the drain had not sent yet, go to the JSON lines file
+        and the review queue, not to the moderation room: the server is stopping. Alerts held
+        while the review queue was locked are queued first; while any is still held, no
+        checkpoint is written (as on the timer), and they are lost to the queue (not to the
+        JSON lines file): the log says how many."""
+        with self._state_lock:  # waits for a batch, a send or a checkpoint in progress
             self._stopped = True
             self._unsent.extend(self._process(len(self._pending)))
-            unsent = list(self._unsent)
-            self._unsent.clear()
-            self.n_alerts += len(unsent)
-            self._append_jsonl(unsent)
-            if self._settings.review_queue is not None:
-                self._writer.hold(None, list(enumerate(a for a, _ in unsent)), [])
+            self._to_files([*self._sending, *self._unsent])
+            self._sending, self._unsent = [], deque()
             if self._dirty:
-                self._dirty = not self._checkpoint_after_queue()
+                self._dirty = not self._checkpoint_after_queue(final=True)
             else:
                 self._flush_queue()
             self._store.close()

@@ -1,32 +1,28 @@
 """Review queue: alerts and user reports ranked for moderators, with decisions and an audit log.
 
-:class:`ReviewQueue` keeps open work in one SQLite file (stdlib ``sqlite3``), so a
-queue survives restarts and several processes can add to it at once without
-losing items. It de-duplicates twice:
+:class:`ReviewQueue` keeps open work in one SQLite file (stdlib ``sqlite3``), so a queue survives
+restarts and several processes can add to it at once without losing items. It de-duplicates:
 
-* **per conversation**: a second alert on a conversation whose alert is still
-  open updates that item (highest risk, tier and most private channel kept, ``n_signals`` counted)
-  instead of adding one, when it is of the same two accounts (an alert of two other
-  accounts under that conversation id is refused, never merged); the same user
-  report submitted twice is stored once;
-* **per signal**: the same alert queued again (same conversation, adult, child,
-  tier and risk, and for an online alert the same event) changes nothing, whether
-  its item is open or decided, so re-running a scoring job or a stream into a
-  queue adds nothing it already added;
-* **per adult**: moderators see *cases*, one per adult account, listing every
-  open conversation and child it concerns, so one adult reaching many children
-  is one case.
+* **per conversation**: a second alert on a conversation whose alert is still open updates that
+  item (highest risk, tier and most private channel kept, ``n_signals`` counted) instead of
+  adding one, when it is of the same two accounts (an alert of two other accounts under that
+  conversation id is refused, never merged); the same user report submitted twice is stored once;
+* **per signal**: the same alert queued again (same conversation, adult, child, tier and risk,
+  and for an online alert the same event) changes nothing, whether its item is open or decided,
+  so re-running a scoring job or a stream into a queue adds nothing it already added;
+* **per adult**: moderators see *cases*, one per adult account, listing every open conversation
+  and child it concerns, so one adult reaching many children is one case.
 
 Priority: see :mod:`riskscore.moderation.cases` (:class:`PriorityWeights`).
 
-Moderators record decisions (:class:`Outcome`): ``actioned``, ``dismissed`` or
-``escalated`` (to law enforcement). Every insert, update, review and decision
-is appended to an audit log (who, what, when); nothing is ever deleted.
+Moderators record decisions (:class:`Outcome`): ``actioned``, ``dismissed`` or ``escalated``
+(to law enforcement). Every insert, update, review and decision is appended to an audit log
+(who, what, when); nothing is ever deleted.
 
-The class is the public face; the work is done by private modules, one responsibility
-each: :mod:`~riskscore.moderation.queue_db` (tables, migrations, transactions, audit
-entries), :mod:`~riskscore.moderation.intake` (rows and de-duplication of what is
-added), :mod:`~riskscore.moderation.ranking` (cases and their order) and
+The class is the public face; the work is done by private modules, one responsibility each:
+:mod:`~riskscore.moderation.queue_db` (tables, migrations, transactions, audit entries),
+:mod:`~riskscore.moderation.intake` (rows and de-duplication of what is added),
+:mod:`~riskscore.moderation.ranking` (cases and their order) and
 :mod:`~riskscore.moderation.decisions` (reviews and decisions).
 """
 
@@ -34,6 +30,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +148,10 @@ class ReviewQueue(ClosesOnExit):
     def close(self) -> None:
         """Close the database connection."""
         self._con.close()
+
+    def waiting(self, timeout_s: float) -> AbstractContextManager[None]:
+        """Writes in this block wait at most ``timeout_s`` for another process's lock."""
+        return db.waiting(self._con, timeout_s)
 
     def __len__(self) -> int:
         """Number of open items."""

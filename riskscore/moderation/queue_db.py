@@ -33,7 +33,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -432,6 +433,19 @@ def write(con: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
         return fn(con)
 
     return sqlite.write(con, checked)
+
+
+@contextmanager
+def waiting(con: sqlite3.Connection, timeout_s: float) -> Iterator[None]:
+    """Statements of ``con`` in this block (and :func:`write` with its retries, which
+    waits for the busy timeout in all) wait at most ``timeout_s`` for another process's
+    lock; ``con``'s own busy timeout is set back after it."""
+    own_ms = int(con.execute("PRAGMA busy_timeout").fetchone()[0])
+    con.execute(f"PRAGMA busy_timeout = {max(0, int(timeout_s * 1000))}")
+    try:
+        yield
+    finally:
+        con.execute(f"PRAGMA busy_timeout = {own_ms}")
 
 
 def audit(

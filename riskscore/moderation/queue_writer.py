@@ -10,6 +10,12 @@ batch and before each checkpoint. The scorer's state already counts those alerts
 (a resent batch raises them no more), so they are never dropped: a checkpoint is not
 written while any is held (it shares the fate of the events that raised them, which a
 crash before the next checkpoint loses too).
+
+Once a lock has outlasted the busy timeout, each later try (the next batch's, a
+checkpoint's, the shutdown's) waits for the lock at most :data:`HELD_WAIT_S`, until one
+queues what is held: the scorer goes on scoring meanwhile (the Synapse module, whose
+alerts are each a batch, waited the full timeout for each, and ``serve`` for each batch),
+and the lock's end is met at the next try.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from riskscore._words import plural
 from riskscore.exceptions import one_line
@@ -29,9 +35,13 @@ from riskscore.moderation.queue import ReviewQueue
 from riskscore.moderation.user_reports import UserReport
 from riskscore.policy import Alert
 
-__all__ = ["QueueWriter"]
+__all__ = ["HELD_WAIT_S", "QueueWriter"]
 
 _LOG = logging.getLogger("riskscore.serve")
+
+#: Seconds a try waits for the review queue's lock while batches are held (a lock already
+#: outlasted the queue's busy timeout).
+HELD_WAIT_S: Final = 0.05
 
 
 class _Batch(NamedTuple):
@@ -52,8 +62,9 @@ class QueueWriter:
         The scorer's connection to the review queue.
     opener : callable, optional
         Without ``queue``: opens the review queue for each :meth:`flush` that has something
-        to queue, closed after it (the Synapse module's, in the thread that writes). A lock
-        met while it opens holds the batches as one met while writing.
+        to queue, closed after it (the Synapse module's, in the thread that writes), given
+        the busy timeout to open it with (None: the queue's default). A lock met while it
+        opens holds the batches as one met while writing.
     actor : str, default "riskscore"
         The audit log's actor of the alerts queued.
     on_refused : callable, optional
@@ -66,14 +77,15 @@ class QueueWriter:
     Notes
     -----
     One flush runs at a time (a lock): a flush in a worker thread and one at shutdown
-    never queue a batch twice or drop one.
+    never queue a batch twice or drop one. While batches are held, a flush waits for the
+    queue's lock at most :data:`HELD_WAIT_S` (:attr:`wait_s`).
     """
 
     def __init__(
         self,
         queue: ReviewQueue | None = None,
         *,
-        opener: Callable[[], ReviewQueue] | None = None,
+        opener: Callable[[float | None], ReviewQueue] | None = None,
         actor: str = "riskscore",
         on_refused: Callable[[Alert, str], None] | None = None,
         logger: logging.Logger = _LOG,
@@ -87,6 +99,13 @@ class QueueWriter:
         self.logger = logger
         self._held: deque[_Batch] = deque()
         self._lock = threading.Lock()
+        self._locked = False  # a lock outlasted the busy timeout, and batches are held
+
+    @property
+    def wait_s(self) -> float | None:
+        """How long the next try waits for the queue's lock: None (the queue's busy
+        timeout) unless a lock outlasted it and batches are held (:data:`HELD_WAIT_S`)."""
+        return HELD_WAIT_S if self._locked and self._held else None
 
     @property
     def held(self) -> tuple[int, int]:
@@ -132,11 +151,15 @@ class QueueWriter:
         with self._lock:
             if not self._held:
                 return []
+            wait_s = self.wait_s
             if self.queue is not None:
-                return self._flush(self.queue)
+                if wait_s is None:
+                    return self._flush(self.queue)
+                with self.queue.waiting(wait_s):
+                    return self._flush(self.queue)
             assert self.opener is not None
             try:
-                queue = self.opener()
+                queue = self.opener(wait_s)
             except Exception as exc:
                 self._failed(exc)
                 return []
@@ -157,6 +180,7 @@ class QueueWriter:
                 self._failed(exc)
                 return []
             self._held.popleft()
+            self._locked = self._locked and bool(self._held)
             # an earlier batch's refusals: its response has gone
             if self._held and self.on_refused is None:
                 for r in refused:
@@ -172,6 +196,7 @@ class QueueWriter:
         if not (isinstance(exc, sqlite3.OperationalError) and is_lock(exc)):
             self._held.popleft()
             raise exc
+        self._locked = True
         alerts, reports = self.held
         self.logger.error(
             "review queue locked (%s): %s and %s held, queued before the next batch's and "
