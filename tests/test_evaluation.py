@@ -353,7 +353,7 @@ def test_refuses_labels_with_a_missing_conversation(
     keep = np.arange(1, len(data.labels))
     missing = data.labels.conversation_id[0]
     with pytest.raises(
-        rs.SchemaError, match=rf"conversation {missing} has no label \(1 conversations without"
+        rs.SchemaError, match=rf"conversation {missing} has no label \(1 conversation without"
     ):
         rs.evaluate(model, data.messages, _labels(data, keep), replay_events=0)
 

@@ -7,6 +7,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from riskscore._words import plural
 from riskscore.exceptions import SchemaError
 from riskscore.features import FeatureTable
 from riskscore.io.ids import DecimalIds, as_text, integer_ids
@@ -90,8 +91,9 @@ def label_positions(label_ids: npt.ArrayLike, conversation_id: npt.NDArray[Any])
         times = int((ids == ids[row]).sum())
         raise SchemaError(
             f"labels do not match the messages: conversation {_shown(ids[row])} is labelled "
-            f"{times} times (row {row} of the labels; {len(np.unique(ids[order][repeated]))} "
-            "conversation ids appear more than once). Give one label per conversation.",
+            f"{times} times (row {row} of the labels; "
+            f"{plural(len(np.unique(ids[order][repeated])), 'conversation id')} labelled more "
+            "than once). Give one label per conversation.",
             column="conversation_id",
             row=row,
             value=as_python_value(ids[row]),
@@ -105,10 +107,11 @@ def label_positions(label_ids: npt.ArrayLike, conversation_id: npt.NDArray[Any])
             else f"conversation {_shown(extra[0])} is labelled but has no events"
         )
         raise SchemaError(
-            f"labels do not match the messages: {example} ({len(missing)} conversations "
-            f"without a label, {len(extra)} labels without events; {len(ids)} labels "
-            f"for {len(conversations)} conversations). Pass the labels.parquet generated with "
-            "these events.",
+            f"labels do not match the messages: {example} "
+            f"({plural(len(missing), 'conversation')} without a label, "
+            f"{plural(len(extra), 'label')} without events; {plural(len(ids), 'label')} "
+            f"for {plural(len(conversations), 'conversation')}). Pass the labels.parquet "
+            "generated with these events.",
             column="conversation_id",
             value=as_python_value((missing if len(missing) else extra)[0]),
         )

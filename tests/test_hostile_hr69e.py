@@ -1,0 +1,139 @@
+"""Hostile review hr69e of the evaluation's numbers and of the label files it reads:
+refusals of a labels file that name its row (not the features' order) and send the user
+nowhere it cannot go, counted in the singular when one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import riskscore as rs
+from riskscore.cli import main
+from riskscore.synthetic.labels import Labels
+
+N_CONVERSATIONS = 200
+
+
+@pytest.fixture(scope="module")
+def data() -> rs.synthetic.SyntheticData:
+    """A small labelled set with grooming and benign conversations, ids in order."""
+    return rs.synthetic.generate(N_CONVERSATIONS, prevalence=0.1, seed=5)
+
+
+@pytest.fixture(scope="module")
+def model() -> rs.RiskModel:
+    return rs.load_model()
+
+
+def _labels_frame(data: rs.synthetic.SyntheticData) -> pd.DataFrame:
+    """The labels as a platform's pandas DataFrame, its rows in reverse order of the events'
+    conversations (row 0 labels the last conversation)."""
+    frame = data.labels.to_arrow().to_pandas()
+    return frame.iloc[::-1].reset_index(drop=True)
+
+
+# ------------------------------------------------------------ label rows named as given
+
+
+@pytest.mark.parametrize("bad", [np.nan, 7.5])
+def test_a_bad_adult_id_is_named_by_its_row_of_the_labels(
+    data: rs.synthetic.SyntheticData, model: rs.RiskModel, bad: float
+) -> None:
+    """Was: the adult ids were read after being put in the features' order, so a NaN or
+    7.5 at row 3 of a DataFrame of labels was refused as 'row 196' (the conversation's
+    position among the events), a row holding a valid id."""
+    frame = _labels_frame(data)
+    frame["adult_id"] = frame["adult_id"].astype(float)
+    frame.loc[3, "adult_id"] = bad
+    with pytest.raises(rs.SchemaError, match=r"labels column 'adult_id', row 3: ") as info:
+        rs.evaluate(model, data.messages, frame, n_bootstrap=0, replay_events=0)
+    assert info.value.row == 3
+
+
+def test_adult_ids_of_another_kind_name_the_first_row_of_the_labels(
+    data: rs.synthetic.SyntheticData, model: rs.RiskModel
+) -> None:
+    """Was: text adult ids beside integer events were refused naming the value of the
+    label of the features' first conversation, not of the labels' row 0 as it says."""
+    frame = _labels_frame(data)
+    frame["adult_id"] = frame["adult_id"].astype(str)
+    with pytest.raises(rs.SchemaError, match="label adult ids are text") as info:
+        rs.evaluate(model, data.messages, frame, n_bootstrap=0, replay_events=0)
+    assert (info.value.row, info.value.value) == (0, frame.loc[0, "adult_id"])
+
+
+# ------------------------------------------------- no quarantine offered for a labels row
+
+
+def _labels_dir(tmp_path: Path, data: rs.synthetic.SyntheticData, frame: pd.DataFrame) -> Path:
+    folder = tmp_path / "data"
+    data.write(folder)
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), folder / "labels.parquet")
+    return folder
+
+
+def _fractional_onsets(data: rs.synthetic.SyntheticData) -> pd.DataFrame:
+    frame = data.labels.to_arrow().to_pandas()
+    frame["onset_index"] = frame["onset_index"].astype(float)
+    frame.loc[frame["onset_index"] >= 0, "onset_index"] += 0.5
+    return frame
+
+
+@pytest.mark.parametrize("command", ["evaluate", "compare"])
+def test_bad_label_rows_are_named_as_the_labels_and_offer_no_quarantine(
+    tmp_path: Path,
+    data: rs.synthetic.SyntheticData,
+    command: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Was: 'column 'onset_index', row 28: 2.5 is not a whole number ... (19 more bad rows;
+    evaluate takes no --errors: `riskscore score EVENTS --out DIR --errors quarantine`
+    lists every bad row ...)': score reads no labels file and lists none of them, and the
+    column was not said to be the labels'."""
+    folder = _labels_dir(tmp_path, data, _fractional_onsets(data))
+    args = {
+        "evaluate": ["evaluate", "--data", str(folder), "--out", str(tmp_path / "ev")],
+        "compare": ["compare", "default", "default", "--data", str(folder)],
+    }[command]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "labels column 'onset_index', row " in err
+    n_bad = int((data.labels.onset_index >= 0).sum())
+    assert f"({n_bad - 1} more bad rows)" in err
+    assert "quarantine" not in err
+    assert "riskscore score" not in err
+
+
+def test_the_api_offers_no_errors_keyword_for_labels(data: rs.synthetic.SyntheticData) -> None:
+    """Was: Labels.from_arrow (and evaluate, train, policy check on a table of labels)
+    said "pass errors='quarantine' to set them aside", a keyword none of them takes."""
+    table = pa.Table.from_pandas(_fractional_onsets(data), preserve_index=False)
+    with pytest.raises(rs.SchemaError, match=r"^labels column 'onset_index', row \d+: ") as info:
+        Labels.from_arrow(table)
+    assert "errors=" not in str(info.value)
+    assert info.value.bad_rows == int((data.labels.onset_index >= 0).sum())
+
+
+# ------------------------------------------------------------------- one in the singular
+
+
+def test_one_label_mismatch_is_counted_in_the_singular(
+    data: rs.synthetic.SyntheticData, model: rs.RiskModel
+) -> None:
+    """Was: '1 conversations without a label, 0 labels without events', '1 conversation
+    ids appear more than once', '1 conversations affected'."""
+    frame = data.labels.to_arrow().to_pandas()
+    with pytest.raises(rs.SchemaError, match=r"\(1 conversation without a label, 0 labels"):
+        rs.evaluate(model, data.messages, frame.iloc[1:], n_bootstrap=0, replay_events=0)
+    twice = pd.concat([frame, frame.iloc[[4]]], ignore_index=True)
+    with pytest.raises(rs.SchemaError, match="1 conversation id labelled more than once"):
+        rs.evaluate(model, data.messages, twice, n_bootstrap=0, replay_events=0)
+    other = frame.copy()
+    other.loc[2, "adult_id"] = 424_242
+    with pytest.raises(rs.SchemaError, match=r"\(1 conversation affected\)"):
+        rs.evaluate(model, data.messages, other, n_bootstrap=0, replay_events=0)
