@@ -137,3 +137,56 @@ def test_one_label_mismatch_is_counted_in_the_singular(
     other.loc[2, "adult_id"] = 424_242
     with pytest.raises(rs.SchemaError, match=r"\(1 conversation affected\)"):
         rs.evaluate(model, data.messages, other, n_bootstrap=0, replay_events=0)
+
+
+# ------------------------------------------- slice intervals: counted in the unit resampled
+
+
+def _one_groomer_and_benign_adults(n: int = 12) -> tuple[rs.MessageTable, pd.DataFrame]:
+    """``n`` conversations of one adult account with ``n`` children of 14 (grooming: a move
+    to an external channel), and ``n`` of ``n`` other adults with children of 14 (benign),
+    six events each, an hour apart."""
+    t0 = 1_767_000_000
+    rows = []
+    for c in range(2 * n):
+        adult, child = ("g" if c < n else f"a{c}"), f"k{c}"
+        for k in range(6):
+            sender, recipient = (adult, child) if k % 2 == 0 else (child, adult)
+            channel = "external" if c < n and k >= 3 else "direct"
+            rows.append((c, t0 + 3600 * k + 60 * c, sender, recipient, channel))
+    adult_age = {"g": 38.0} | {f"a{c}": 35.0 for c in range(n, 2 * n)}
+    messages = rs.read_messages(
+        {
+            "conversation_id": [r[0] for r in rows],
+            "timestamp": [r[1] for r in rows],
+            "sender_id": [r[2] for r in rows],
+            "recipient_id": [r[3] for r in rows],
+            "sender_age": [adult_age.get(r[2], 14.0) for r in rows],
+            "recipient_age": [adult_age.get(r[3], 14.0) for r in rows],
+            "channel": [r[4] for r in rows],
+        }
+    )
+    labels = pd.DataFrame(
+        {
+            "conversation_id": np.arange(2 * n),
+            "is_grooming": np.arange(2 * n) < n,
+            "onset_index": np.where(np.arange(2 * n) < n, 3, -1),
+            "adult_id": ["g"] * n + [f"a{c}" for c in range(n, 2 * n)],
+        }
+    )
+    return messages, labels
+
+
+def test_a_slice_of_one_groomers_conversations_has_no_interval(model: rs.RiskModel) -> None:
+    """Was: the slice guard counted grooming conversations, but the bootstrap resamples
+    adults: twelve conversations of one groomer in the 13-15 band (drawn together, one
+    case) got intervals, each as narrow as a point (recall [x, x]: every replicate that
+    drew the groomer gave the same recall)."""
+    messages, labels = _one_groomer_and_benign_adults()
+    report = rs.evaluate(model, messages, labels, n_bootstrap=50, replay_events=0)
+    band = next(s for s in report.slices if s.value == "13-15")
+    assert band.n_grooming == 12
+    for name in ("pr_auc", "roc_auc", "precision", "recall"):
+        assert np.isnan(getattr(band, f"{name}_ci")).all(), name
+    assert band.n_grooming_adults == 1
+    assert "| child_age_band | 13-15 | 24 | 12 | 1 |" in report.to_markdown()

@@ -318,7 +318,9 @@ def evaluate(
         threshold_at_precision_90=float(values["threshold_at_precision"][0]),
         operating_points=_operating_points(alerted_at, values, confidence, n_bootstrap),
         early_detection=early,
-        slices=slice_metrics(slices, values, y, alerted_at["review"], confidence, n_bootstrap),
+        slices=slice_metrics(
+            slices, values, y, alerted_at["review"], adult_code, confidence, n_bootstrap
+        ),
         curves=_curves(y, risk, n_bins),
         n_bootstrap=n_bootstrap,
         confidence=confidence,

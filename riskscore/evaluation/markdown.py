@@ -160,16 +160,17 @@ def _slice_lines(report: EvaluationResults, pct: str) -> list[str]:
         "",
         "## Slices",
         "",
-        f"Review tier, with {pct} bootstrap intervals over adult accounts; a slice of fewer",
-        f"than {MIN_GROOMING_FOR_INTERVAL} grooming conversations has its point estimate only (a",
-        "bootstrap of so few cases gives intervals far narrower than what they say). A dash",
+        f"Review tier, with {pct} bootstrap intervals over adult accounts; a slice whose",
+        f"grooming conversations come from fewer than {MIN_GROOMING_FOR_INTERVAL} adults has its",
+        "point estimate only (a bootstrap of so few cases gives intervals far narrower than",
+        "what they say; one adult's conversations are drawn together). A dash",
         "where a metric is undefined: PR-AUC and ROC-AUC where a slice lacks one class, recall",
         "where it has no grooming conversation, precision where it has no alert. A slice with",
         "no conversation in this sample is listed with 0, not left out.",
         "",
-        "| slice | value | conversations | grooming | PR-AUC | ROC-AUC | precision | recall "
-        "| alerts per million |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| slice | value | conversations | grooming | grooming adults | PR-AUC | ROC-AUC "
+        "| precision | recall | alerts per million |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in report.slices:
         lines.append(
@@ -179,6 +180,7 @@ def _slice_lines(report: EvaluationResults, pct: str) -> list[str]:
                     markdown_text(s.value),  # a band name: any printable text
                     s.n_conversations,
                     s.n_grooming,
+                    s.n_grooming_adults,
                     with_ci(s.pr_auc, s.pr_auc_ci),
                     with_ci(s.roc_auc, s.roc_auc_ci),
                     with_ci(s.precision, s.precision_ci),

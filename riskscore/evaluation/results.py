@@ -140,6 +140,10 @@ class SliceMetrics:
         The slice, e.g. ``"13-15"``, ``"encrypted"``, ``"unknown"``.
     n_conversations, n_grooming : int
         Size of the slice; a slice value with no conversation is listed with 0.
+    n_grooming_adults : int
+        Adult accounts (``labels.adult_id``) of the slice's grooming conversations: the
+        cases the bootstrap resamples. Fewer than
+        :data:`~riskscore.evaluation.slices.MIN_GROOMING_FOR_INTERVAL`: no interval.
     pr_auc, roc_auc : float
         NaN when the slice lacks grooming or benign conversations.
     precision, recall : float
@@ -147,7 +151,8 @@ class SliceMetrics:
     pr_auc_ci, roc_auc_ci, precision_ci, recall_ci : tuple of float
         Bootstrap intervals (low, high), resampling adults as the headline metrics do;
         replicates in which the metric is undefined on the slice are left out; (NaN, NaN)
-        without bootstrap or when no replicate defines it.
+        without bootstrap, when no replicate defines it, or when the slice's grooming
+        conversations come from too few adults (``n_grooming_adults``).
     alerts_per_million : float
         Review-tier alerts per million conversations of the slice (NaN when it has none).
     """
@@ -156,6 +161,7 @@ class SliceMetrics:
     value: str
     n_conversations: int
     n_grooming: int
+    n_grooming_adults: int
     pr_auc: float
     pr_auc_ci: Interval
     roc_auc: float
@@ -170,7 +176,7 @@ class SliceMetrics:
     def empty(cls, by: str, value: str) -> SliceMetrics:
         """A slice value with no conversation: counts 0, every metric NaN."""
         nan, none = math.nan, (math.nan, math.nan)
-        return cls(by, value, 0, 0, nan, none, nan, none, nan, none, nan, none, nan)
+        return cls(by, value, 0, 0, 0, nan, none, nan, none, nan, none, nan, none, nan)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (NaN as None)."""
