@@ -14,6 +14,7 @@ import pytest
 
 import riskscore as rs
 from riskscore.cli import main
+from riskscore.evaluation.plots import plot_precision_recall
 from riskscore.synthetic.labels import Labels
 
 N_CONVERSATIONS = 200
@@ -190,3 +191,31 @@ def test_a_slice_of_one_groomers_conversations_has_no_interval(model: rs.RiskMod
         assert np.isnan(getattr(band, f"{name}_ci")).all(), name
     assert band.n_grooming_adults == 1
     assert "| child_age_band | 13-15 | 24 | 12 | 1 |" in report.to_markdown()
+
+
+# ------------------------------------------------------------- a report without bootstrap
+
+
+def test_a_report_without_bootstrap_claims_no_interval(
+    data: rs.synthetic.SyntheticData, model: rs.RiskModel
+) -> None:
+    """Was: with n_bootstrap=0 (``--bootstrap 0``) report.md said "Intervals: 95 % percentile
+    bootstrap over adult accounts, 0 replicates" and "Review tier, with 95 % bootstrap
+    intervals", and the precision-recall plot was titled "PR-AUC 0.993 [nan, nan]"."""
+    report = rs.evaluate(model, data.messages, data.labels, n_bootstrap=0, replay_events=0)
+    text = report.to_markdown()
+    assert "0 replicates, seed" not in text
+    assert "bootstrap intervals over" not in text
+    assert "No intervals: the bootstrap was switched off" in text
+    assert "Review tier, point estimates only" in text
+    title = plot_precision_recall(report).axes[0].get_title()
+    assert title == f"PR-AUC {report.pr_auc:.3f}"
+    with_intervals = rs.evaluate(model, data.messages, data.labels, n_bootstrap=5, replay_events=0)
+    assert "over adult accounts, 5 replicates, seed 0." in with_intervals.to_markdown()
+    low, high = with_intervals.pr_auc_ci
+    assert (
+        plot_precision_recall(with_intervals)
+        .axes[0]
+        .get_title()
+        .endswith(f"[{low:.3f}, {high:.3f}]")
+    )

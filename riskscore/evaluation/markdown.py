@@ -76,8 +76,12 @@ def _overview_lines(report: EvaluationResults, pct: str) -> list[str]:
         f"(prevalence {report.prevalence:.4f}), {report.n_adults} adult accounts of which "
         f"{report.n_grooming_adults} with a grooming conversation.",
         scored_against(report),
-        f"Intervals: {pct} percentile bootstrap over adult accounts, {report.n_bootstrap} "
-        f"replicates, seed {report.seed}.",
+        (
+            f"Intervals: {pct} percentile bootstrap over adult accounts, "
+            f"{plural(report.n_bootstrap, 'replicate')}, seed {report.seed}."
+            if report.n_bootstrap
+            else "No intervals: the bootstrap was switched off (0 replicates)."
+        ),
         "",
         "## Ranking and calibration",
         "",
@@ -156,14 +160,21 @@ def _early_detection_lines(ed: EarlyDetection | None) -> list[str]:
 
 def _slice_lines(report: EvaluationResults, pct: str) -> list[str]:
     """The review tier's metrics in each slice of the conversations."""
+    intervals = (
+        [
+            f"Review tier, with {pct} bootstrap intervals over adult accounts; a slice whose",
+            f"grooming conversations come from fewer than {MIN_GROOMING_FOR_INTERVAL} adults has",
+            "its point estimate only (a bootstrap of so few cases gives intervals far narrower",
+            "than what they say; one adult's conversations are drawn together). A dash",
+        ]
+        if report.n_bootstrap
+        else ["Review tier, point estimates only (the bootstrap was switched off). A dash"]
+    )
     lines = [
         "",
         "## Slices",
         "",
-        f"Review tier, with {pct} bootstrap intervals over adult accounts; a slice whose",
-        f"grooming conversations come from fewer than {MIN_GROOMING_FOR_INTERVAL} adults has its",
-        "point estimate only (a bootstrap of so few cases gives intervals far narrower than",
-        "what they say; one adult's conversations are drawn together). A dash",
+        *intervals,
         "where a metric is undefined: PR-AUC and ROC-AUC where a slice lacks one class, recall",
         "where it has no grooming conversation, precision where it has no alert. A slice with",
         "no conversation in this sample is listed with 0, not left out.",
